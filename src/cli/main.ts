@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * @module The `bulkhead` command: maps verbs and flags to the core; no logic of its own.
+ */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Command, CommanderError } from 'commander'
+import { BulkheadError } from '../core/index.js'
+import { EXIT, printDiagnostics } from './output.js'
+import { VERSION } from './version.js'
+import { registerInit } from './commands/init.js'
+import { registerValidate } from './commands/validate.js'
+import { registerEval } from './commands/eval.js'
+
+/** Builds the program. Exported for tests, which run it in-process. */
+export function buildProgram(): Command {
+  const program = new Command('bulkhead')
+    .description(
+      'Open-source microsegmentation: discover who talks to whom, define least-privilege policy as code,\n' +
+        'simulate it over real flows, compile it to the firewalls you run, and measure the blast radius.',
+    )
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ bulkhead init -w my-estate                 write a commented workspace skeleton
+  $ bulkhead validate -w my-estate             check inventory and policy, every error with file:line:col
+  $ bulkhead eval "10.20.1.11 -> 10.20.2.5 tcp/5432"
+  $ bulkhead eval "web-1 -> db-1 tcp/5432" --at 2026-11-01T12:00:00Z -o json
+
+Exit codes: 0 success, 1 usage or input error, 2 a requested check failed.
+Docs: README.md and DESIGN.md.`,
+    )
+  registerInit(program)
+  registerValidate(program)
+  registerEval(program)
+  return program
+}
+
+/** Runs the CLI with `argv` (user arguments only) and returns the exit code; never calls process.exit. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const program = buildProgram()
+  program.exitOverride()
+  for (const cmd of program.commands) cmd.exitOverride()
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are "errors" to commander with exit code 0
+      return err.exitCode === 0 ? EXIT.ok : EXIT.input
+    }
+    if (err instanceof BulkheadError) {
+      printDiagnostics(err.diagnostics)
+      return EXIT.input
+    }
+    throw err
+  }
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1]
+  if (!entry) return false
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url))
+  } catch {
+    return false
+  }
+}
+
+if (isMain()) {
+  run(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code
+    },
+    (err: unknown) => {
+      process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+      process.exitCode = EXIT.input
+    },
+  )
+}

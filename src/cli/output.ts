@@ -1,0 +1,45 @@
+/**
+ * @module Shared CLI plumbing: output formats, exit codes, printing diagnostics.
+ */
+import { stringify } from 'yaml'
+import { BulkheadError, formatDiagnostic, sortDiagnostics, type Diagnostic } from '../core/index.js'
+
+/** Exit codes (DESIGN.md "The command line"). Stable: CI pipelines depend on them. */
+export const EXIT = {
+  ok: 0,
+  /** Usage or input error. */
+  input: 1,
+  /** A check the user asked for failed (`--fail-on-block`, `lint`, `diff --fail-on-impact`). */
+  checkFailed: 2,
+} as const
+
+/** A usage error: printed as `error cli/usage: ...`, exit 1. */
+export class UsageError extends BulkheadError {
+  constructor(message: string, hint?: string) {
+    super([{ code: 'cli/usage', severity: 'error', message, ...(hint ? { hint } : {}) }])
+  }
+}
+
+/**
+ * Prints `data` in the chosen format: `json` and `yaml` print the data itself; every other
+ * format calls `render` with the format name and prints what it returns.
+ */
+export function emit<T>(data: T, format: string, render: (data: T, format: string) => string): void {
+  let text: string
+  if (format === 'json') text = JSON.stringify(data, null, 2)
+  else if (format === 'yaml') text = stringify(data)
+  else text = render(data, format)
+  process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`)
+}
+
+/** Prints diagnostics to stderr, sorted, one per line. */
+export function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
+  for (const d of sortDiagnostics(diagnostics)) process.stderr.write(`${formatDiagnostic(d)}\n`)
+}
+
+/** Checks that `format` is one of `allowed`; throws {@link UsageError} otherwise. */
+export function checkFormat(format: string, allowed: readonly string[]): void {
+  if (!allowed.includes(format)) {
+    throw new UsageError(`unknown output format "${format}"`, `use one of: ${allowed.join(', ')}`)
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * @module Typed diagnostics with stable codes and 1-based source locations.
+ *
+ * Codes are data; messages are rendering. Tests match on `code` and `location`, never on
+ * `message`. A stage returns `Diagnostic[]`; the shell decides whether to throw and how to print.
+ */
+
+/**
+ * Stable diagnostic codes, `<stage>/<kebab-case>`. Stable: tests, SARIF output and users' CI
+ * match on these; never rename one.
+ */
+export type ErrorCode =
+  // YAML and schema
+  | 'yaml/syntax'
+  | 'yaml/duplicate-key'
+  | 'schema/unknown-field'
+  | 'schema/missing-field'
+  | 'schema/invalid-value'
+  | 'schema/unknown-kind'
+  | 'io/not-found'
+  | 'io/read-failed'
+  // workspace and inventory
+  | 'workspace/bad-config'
+  | 'inventory/duplicate-workload'
+  | 'inventory/duplicate-address'
+  | 'inventory/duplicate-external'
+  | 'inventory/bad-address'
+  | 'inventory/bad-time-interval'
+  | 'inventory/bad-label'
+  | 'inventory/bad-label-rule'
+  | 'inventory/conflicting-labels'
+  | 'inventory/unknown-owner'
+  // policy
+  | 'policy/duplicate-policy-name'
+  | 'policy/duplicate-rule-id'
+  | 'policy/selector-matches-nothing'
+  | 'policy/unknown-label-key'
+  | 'policy/unknown-workload'
+  | 'policy/unknown-external'
+  | 'policy/port-out-of-range'
+  | 'policy/reversed-port-range'
+  | 'policy/unknown-protocol'
+  | 'policy/bad-service'
+  | 'policy/bad-cidr'
+  | 'policy/except-outside-cidr'
+  | 'policy/bad-selector'
+  | 'policy/bad-expires'
+  | 'policy/no-scoped-side'
+  | 'policy/emergency-without-expires'
+  | 'policy/expired-rule'
+  | 'policy/bad-enforcement'
+  // evaluation and CLI input
+  | 'eval/bad-flow'
+  | 'eval/unknown-endpoint'
+  | 'cli/usage'
+  // ingest
+  | 'ingest/malformed-record'
+  | 'ingest/unknown-format'
+  | 'ingest/truncated-input'
+  | 'ingest/unsupported-version'
+  | 'ingest/no-template'
+  | 'ingest/empty-input'
+  | 'ingest/line-too-long'
+  // compile
+  | 'compile/unsupported-by-target'
+
+/** How bad a diagnostic is. `fatal` stops the stage; `error` fails the load; `warning` does not. */
+export type Severity = 'fatal' | 'error' | 'warning'
+
+/**
+ * Where a diagnostic points. `line` and `column` are 1-based, as editors show them; 0 means
+ * unknown. `path` is the YAML/JSON path inside the document, e.g. `['rules', 1, 'id']`.
+ */
+export interface SourceLocation {
+  readonly file: string
+  readonly line: number
+  readonly column: number
+  readonly path?: readonly (string | number)[]
+}
+
+/** One problem found in the input, with a stable code and, where known, where it is. */
+export interface Diagnostic {
+  readonly code: ErrorCode
+  readonly severity: Severity
+  readonly message: string
+  readonly location?: SourceLocation
+  /** Other places involved, e.g. the first definition of a duplicated id. */
+  readonly related?: readonly SourceLocation[]
+  /** What the user can do about it. */
+  readonly hint?: string
+}
+
+/** `file:line:col` (or `file` when the line is unknown). */
+export function formatLocation(loc: SourceLocation): string {
+  if (loc.line <= 0) return loc.file
+  return `${loc.file}:${loc.line}:${loc.column}`
+}
+
+/**
+ * Renders one diagnostic as `file:line:col severity code: message`, as compilers print them.
+ * @example `policy/payments.yaml:14:7 error policy/duplicate-rule-id: rule id "web-to-api" is already used at 9:7`
+ */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.location ? `${formatLocation(d.location)} ` : ''
+  const hint = d.hint ? ` (${d.hint})` : ''
+  return `${where}${d.severity} ${d.code}: ${d.message}${hint}`
+}
+
+/** True when any diagnostic is `error` or `fatal`. */
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity !== 'warning')
+}
+
+/** Sorts diagnostics by file, line, column, then code, for stable output. */
+export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  return [...diagnostics].sort((a, b) => {
+    const la = a.location
+    const lb = b.location
+    const fa = la?.file ?? ''
+    const fb = lb?.file ?? ''
+    if (fa !== fb) return fa < fb ? -1 : 1
+    const d = (la?.line ?? 0) - (lb?.line ?? 0) || (la?.column ?? 0) - (lb?.column ?? 0)
+    if (d !== 0) return d
+    return a.code < b.code ? -1 : a.code > b.code ? 1 : 0
+  })
+}
+
+/**
+ * An error carrying one or more diagnostics. Thrown by shells and by loaders that refuse to
+ * return a half-loaded result.
+ */
+export class BulkheadError extends Error {
+  override name = 'BulkheadError'
+  constructor(
+    readonly diagnostics: readonly Diagnostic[],
+    options?: { cause?: unknown },
+  ) {
+    super(diagnostics.map(formatDiagnostic).join('\n'), options)
+  }
+}
+
+/** Shorthand for building a diagnostic. */
+export function diagnostic(
+  code: ErrorCode,
+  message: string,
+  location?: SourceLocation,
+  extra: { severity?: Severity; related?: readonly SourceLocation[]; hint?: string } = {},
+): Diagnostic {
+  return {
+    code,
+    severity: extra.severity ?? 'error',
+    message,
+    ...(location ? { location } : {}),
+    ...(extra.related ? { related: extra.related } : {}),
+    ...(extra.hint ? { hint: extra.hint } : {}),
+  }
+}

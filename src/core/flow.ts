@@ -1,0 +1,79 @@
+/**
+ * @module Flows: one observed connection record, normalised from any source format.
+ * @remarks Semantics: DESIGN.md "flow"; format details: shared/docs/FLOW-FORMATS.md.
+ */
+
+/** What the observer (security group, NSG, Cilium, firewall) recorded for the flow. */
+export type ObservedAction = 'accept' | 'reject' | 'unknown'
+
+/**
+ * Which way the record points. `client-to-server`: `src` opened the connection.
+ * `server-to-client`: the record is the reply half (addresses swapped). `unknown`: the format
+ * does not say and inference was not confident; such flows are marked, never guessed silently.
+ */
+export type FlowDirection = 'client-to-server' | 'server-to-client' | 'unknown'
+
+/** Where a flow was read from. Stable: stored with every flow row. */
+export interface FlowSource {
+  /** Parser name, e.g. `aws-vpc`, `zeek`, `netflow-v9`. */
+  readonly format: string
+  /** File path as given, or `udp://host:port` for a collector. */
+  readonly file: string
+  /** 1-based line for text formats; record index (0-based) for binary and JSON-array formats. */
+  readonly line?: number
+  readonly record?: number
+}
+
+/**
+ * One normalised flow.
+ *
+ * - `src`, `dst`: canonical address text (dotted quad, or RFC 5952 IPv6; IPv4-mapped IPv6 is
+ *   written as IPv4).
+ * - `srcPort`, `dstPort`: 0–65535; 0 when the protocol has no ports. For ICMP/ICMPv6
+ *   (protocol 1/58) `dstPort` is the ICMP type and `srcPort` the ICMP code, so that the service
+ *   `icmp/8` matches `dstPort` 8.
+ * - `protocol`: IANA protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 132 SCTP).
+ * - `start`, `end`: milliseconds since the Unix epoch, UTC; `end >= start`.
+ * - `packets`, `bytes`: counts for this record (bytes are octets at the IP layer as the
+ *   exporter counted them); 0 when unknown.
+ */
+export interface Flow {
+  readonly src: string
+  readonly dst: string
+  readonly srcPort: number
+  readonly dstPort: number
+  readonly protocol: number
+  readonly start: number
+  readonly end: number
+  readonly packets: number
+  readonly bytes: number
+  readonly observedAction: ObservedAction
+  readonly direction: FlowDirection
+  readonly source: FlowSource
+  /** TCP flags ORed over the flow (SYN=2, ACK=16), when the format records them. */
+  readonly tcpFlags?: number
+  /** Workload names the format itself gives (ECS task, GCP instance, Kubernetes pod). */
+  readonly srcName?: string
+  readonly dstName?: string
+  /** Labels the format itself gives (Hubble `k8s:app=reviews` → `app=reviews`). */
+  readonly srcLabels?: Readonly<Record<string, string>>
+  readonly dstLabels?: Readonly<Record<string, string>>
+}
+
+/**
+ * The part of a flow that a verdict depends on: the 5-tuple and the time.
+ * `at` is milliseconds since the epoch, UTC.
+ */
+export interface FlowTuple {
+  readonly src: string
+  readonly dst: string
+  readonly protocol: number
+  readonly dstPort: number
+  readonly srcPort?: number
+  readonly at: number
+}
+
+/** The reply half of a tuple: addresses and ports swapped. */
+export function reverseTuple(t: FlowTuple): FlowTuple {
+  return { src: t.dst, dst: t.src, protocol: t.protocol, dstPort: t.srcPort ?? 0, srcPort: t.dstPort, at: t.at }
+}

@@ -1,0 +1,13 @@
+/**
+ * @module The core model: re-exports only. Imports nothing else from `src/`.
+ */
+export * from './errors.js'
+export * from './labels.js'
+export * from './ip.js'
+export * from './service.js'
+export * from './flow.js'
+export * from './model.js'
+export * from './identity.js'
+export * from './entity.js'
+export * from './selector.js'
+export * from './verdict.js'

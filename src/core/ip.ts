@@ -1,0 +1,149 @@
+/**
+ * @module IPv4 and IPv6 addresses and CIDR blocks as exact integers.
+ *
+ * Parsing uses `ipaddr.js`; values are kept as `bigint` so that containment and range
+ * arithmetic are exact for both families. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`,
+ * RFC 4291 §2.5.5.2) are normalised to IPv4, as flow exporters mix both spellings.
+ */
+import ipaddr from 'ipaddr.js'
+
+/** Address family: 4 or 6. */
+export type IpFamily = 4 | 6
+
+/** One address. `value` is the address as an unsigned integer (32 or 128 bits). */
+export interface IpAddress {
+  readonly family: IpFamily
+  readonly value: bigint
+}
+
+/**
+ * A CIDR block. `base` has all host bits zero; `prefix` is 0–32 (IPv4) or 0–128 (IPv6).
+ * `text` is the canonical spelling, e.g. `10.0.0.0/8`, `2001:db8::/32`.
+ */
+export interface Cidr {
+  readonly family: IpFamily
+  readonly base: bigint
+  readonly prefix: number
+  readonly text: string
+}
+
+/** Bits in an address of the family. */
+export function familyBits(family: IpFamily): number {
+  return family === 4 ? 32 : 128
+}
+
+function fromParsed(addr: ipaddr.IPv4 | ipaddr.IPv6): IpAddress {
+  if (addr.kind() === 'ipv6') {
+    const v6 = addr as ipaddr.IPv6
+    if (v6.isIPv4MappedAddress()) return fromParsed(v6.toIPv4Address())
+    let value = 0n
+    for (const part of v6.parts) value = (value << 16n) | BigInt(part)
+    return { family: 6, value }
+  }
+  const [a = 0, b = 0, c = 0, d = 0] = (addr as ipaddr.IPv4).octets
+  return { family: 4, value: BigInt(((a << 24) >>> 0) + (b << 16) + (c << 8) + d) }
+}
+
+/**
+ * Parses an IPv4 (dotted quad only) or IPv6 address. IPv6 zone ids (`fe80::1%eth0`) are
+ * dropped. Returns undefined on anything else; never throws.
+ */
+export function parseIp(text: string): IpAddress | undefined {
+  const t = text.trim()
+  if (t.includes(':')) {
+    const noZone = t.replace(/%.*$/, '').replace(/^\[(.*)\]$/, '$1')
+    if (!ipaddr.IPv6.isValid(noZone)) return undefined
+    return fromParsed(ipaddr.IPv6.parse(noZone))
+  }
+  if (!ipaddr.IPv4.isValidFourPartDecimal(t)) return undefined
+  return fromParsed(ipaddr.IPv4.parse(t))
+}
+
+/** Formats an address canonically: dotted quad, or RFC 5952 for IPv6. */
+export function formatIp(ip: IpAddress): string {
+  if (ip.family === 4) {
+    const v = Number(ip.value)
+    return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`
+  }
+  const parts: number[] = []
+  for (let i = 7; i >= 0; i--) parts.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn))
+  return new ipaddr.IPv6(parts).toRFC5952String()
+}
+
+/** Canonical text of an address given as text, or undefined when it is not an address. */
+export function normalizeIp(text: string): string | undefined {
+  const ip = parseIp(text)
+  return ip ? formatIp(ip) : undefined
+}
+
+function mask(family: IpFamily, prefix: number): bigint {
+  const bits = BigInt(familyBits(family))
+  const host = bits - BigInt(prefix)
+  return ((1n << bits) - 1n) ^ ((1n << host) - 1n)
+}
+
+/**
+ * Parses `a.b.c.d/n` or `x::/n`; a bare address is a host prefix (/32 or /128).
+ * Host bits must be zero unless `allowHostBits` (then they are cleared).
+ * Returns a reason string on error.
+ */
+export function parseCidr(text: string, allowHostBits = false): Cidr | string {
+  const t = text.trim()
+  const slash = t.indexOf('/')
+  const addrText = slash < 0 ? t : t.slice(0, slash)
+  const ip = parseIp(addrText)
+  if (!ip) return `"${text}" is not an IPv4 or IPv6 CIDR block`
+  const bits = familyBits(ip.family)
+  let prefix = bits
+  if (slash >= 0) {
+    const p = t.slice(slash + 1)
+    if (!/^\d{1,3}$/.test(p) || Number(p) > bits) return `"${text}": prefix length must be 0–${bits}`
+    prefix = Number(p)
+  }
+  const m = mask(ip.family, prefix)
+  const base = ip.value & m
+  if (base !== ip.value && !allowHostBits) {
+    return `"${text}" has host bits set; did you mean ${formatIp({ family: ip.family, value: base })}/${prefix}?`
+  }
+  return { family: ip.family, base, prefix, text: `${formatIp({ family: ip.family, value: base })}/${prefix}` }
+}
+
+/** True when `ip` lies inside `cidr` (same family and same network bits). */
+export function cidrContains(cidr: Cidr, ip: IpAddress): boolean {
+  if (cidr.family !== ip.family) return false
+  return (ip.value & mask(cidr.family, cidr.prefix)) === cidr.base
+}
+
+/** True when every address of `inner` lies inside `outer`. */
+export function cidrCovers(outer: Cidr, inner: Cidr): boolean {
+  return outer.family === inner.family && outer.prefix <= inner.prefix && cidrContains(outer, { family: inner.family, value: inner.base })
+}
+
+/** The first and last address of a block, inclusive. */
+export function cidrRange(cidr: Cidr): { first: bigint; last: bigint } {
+  const host = BigInt(familyBits(cidr.family) - cidr.prefix)
+  return { first: cidr.base, last: cidr.base + (1n << host) - 1n }
+}
+
+/**
+ * True for addresses that are not on the public internet: RFC 1918, loopback, link-local,
+ * carrier-grade NAT (RFC 6598), IPv6 unique-local (RFC 4193) and link-local, unspecified.
+ */
+export function isPrivateIp(ip: IpAddress): boolean {
+  return PRIVATE_RANGES.some((c) => cidrContains(c, ip))
+}
+
+/** Private and special ranges, see {@link isPrivateIp}. */
+export const PRIVATE_RANGES: readonly Cidr[] = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '100.64.0.0/10',
+  '0.0.0.0/32',
+  'fc00::/7',
+  'fe80::/10',
+  '::1/128',
+  '::/128',
+].map((t) => parseCidr(t) as Cidr)

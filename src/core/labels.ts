@@ -1,0 +1,72 @@
+/**
+ * @module Labels and label sets: `key=value` pairs on workloads (DESIGN.md "label").
+ */
+
+/** One `key=value` pair. */
+export interface Label {
+  readonly key: string
+  readonly value: string
+}
+
+/**
+ * A set of labels, at most one value per key, keys sorted, frozen. Build with {@link labelSet};
+ * two label sets with the same pairs are deep-equal and format identically.
+ */
+export type LabelSet = Readonly<Record<string, string>>
+
+/**
+ * Label keys follow Kubernetes' qualified names: an optional DNS-subdomain prefix and `/`, then
+ * 1–63 characters of `[A-Za-z0-9_.-]`, starting and ending alphanumeric.
+ * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
+ */
+const KEY_RE = /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/
+/** Values are looser than Kubernetes' (cloud tags carry spaces and colons) but have no control characters or `=`/`,`. */
+const VALUE_RE = /^[^\u0000-\u001f=,]{0,253}$/
+
+/** Returns a reason when `key` is not a valid label key, else undefined. */
+export function checkLabelKey(key: string): string | undefined {
+  return KEY_RE.test(key) ? undefined : `"${key}" is not a valid label key (letters, digits, "-", "_", ".", optional "prefix/", at most 63 characters)`
+}
+
+/** Returns a reason when `value` is not a valid label value, else undefined. */
+export function checkLabelValue(value: string): string | undefined {
+  return VALUE_RE.test(value) ? undefined : `"${value}" is not a valid label value (no "=", ",", or control characters; at most 253 characters)`
+}
+
+/** Builds a frozen label set with sorted keys. Later pairs win for a repeated key. */
+export function labelSet(labels: Readonly<Record<string, string>> | Iterable<Label> = {}): LabelSet {
+  const pairs: [string, string][] = isLabelIterable(labels)
+    ? [...labels].map((l) => [l.key, l.value])
+    : Object.entries(labels)
+  const merged = new Map(pairs)
+  const out: Record<string, string> = {}
+  for (const key of [...merged.keys()].sort()) out[key] = merged.get(key) as string
+  return Object.freeze(out)
+}
+
+function isLabelIterable(x: unknown): x is Iterable<Label> {
+  return typeof x === 'object' && x !== null && Symbol.iterator in x
+}
+
+/** Parses `key=value`. Returns undefined when there is no `=`. */
+export function parseLabel(text: string): Label | undefined {
+  const i = text.indexOf('=')
+  if (i <= 0) return undefined
+  return { key: text.slice(0, i).trim(), value: text.slice(i + 1).trim() }
+}
+
+/**
+ * Formats a label set as `k1=v1,k2=v2` (sorted by key). Stable: identity ids are built from
+ * this; do not change the format.
+ */
+export function formatLabelSet(labels: LabelSet): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k] ?? ''}`)
+    .join(',')
+}
+
+/** Merges label sets; labels in later sets win. */
+export function mergeLabels(...sets: readonly LabelSet[]): LabelSet {
+  return labelSet(Object.assign({}, ...sets) as Record<string, string>)
+}

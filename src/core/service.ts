@@ -1,0 +1,294 @@
+/**
+ * @module Services (protocol and port sets) and exact set algebra over them.
+ *
+ * Spelling (DESIGN.md "service"): `tcp/443`, `tcp/8000-8100`, `udp/53`, `sctp/3868`, `tcp`
+ * (every TCP port), `icmp` (every ICMP type), `icmp/8` (echo request), `icmpv6`, `icmpv6/128`,
+ * a protocol number `proto/47` (GRE), and `any` (every protocol and port).
+ *
+ * For ICMP and ICMPv6 the "port" is the ICMP type (0–255), so `icmp/8` matches a flow whose
+ * `dstPort` is 8; see {@link Flow}. For protocols without ports the port set is the full range.
+ */
+
+/** IANA protocol numbers used by name. */
+export const PROTOCOLS = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 } as const
+
+/** Protocol names by number, for rendering. */
+export const PROTOCOL_NAMES: Readonly<Record<number, string>> = {
+  1: 'icmp',
+  6: 'tcp',
+  17: 'udp',
+  58: 'icmpv6',
+  132: 'sctp',
+}
+
+/** True for protocols whose flows carry ports (TCP, UDP, SCTP, UDP-Lite, DCCP). */
+export function hasPorts(protocol: number): boolean {
+  return protocol === 6 || protocol === 17 || protocol === 132 || protocol === 136 || protocol === 33
+}
+
+/** True for ICMP and ICMPv6, whose "port" is the ICMP type. */
+export function isIcmp(protocol: number): boolean {
+  return protocol === 1 || protocol === 58
+}
+
+/** Largest value of the port (or ICMP type) dimension for a protocol. */
+export function maxPort(protocol: number): number {
+  return isIcmp(protocol) ? 255 : 65535
+}
+
+/** An inclusive range of integers, `lo <= hi`. */
+export interface PortRange {
+  readonly lo: number
+  readonly hi: number
+}
+
+/**
+ * A set of integers as sorted, disjoint, non-adjacent inclusive ranges. Immutable.
+ */
+export class IntervalSet {
+  static readonly EMPTY = new IntervalSet([])
+
+  private constructor(readonly ranges: readonly PortRange[]) {}
+
+  /** Builds a normalised set from any ranges (overlapping or adjacent ranges are merged). */
+  static of(ranges: Iterable<PortRange>): IntervalSet {
+    const sorted = [...ranges].filter((r) => r.lo <= r.hi).sort((a, b) => a.lo - b.lo || a.hi - b.hi)
+    const out: PortRange[] = []
+    for (const r of sorted) {
+      const last = out[out.length - 1]
+      if (last && r.lo <= last.hi + 1) {
+        if (r.hi > last.hi) out[out.length - 1] = { lo: last.lo, hi: r.hi }
+      } else out.push({ lo: r.lo, hi: r.hi })
+    }
+    return new IntervalSet(out)
+  }
+
+  static range(lo: number, hi: number): IntervalSet {
+    return IntervalSet.of([{ lo, hi }])
+  }
+
+  get isEmpty(): boolean {
+    return this.ranges.length === 0
+  }
+
+  /** Number of integers in the set. */
+  get size(): number {
+    return this.ranges.reduce((n, r) => n + r.hi - r.lo + 1, 0)
+  }
+
+  has(n: number): boolean {
+    // binary search: ranges are sorted and disjoint
+    let lo = 0
+    let hi = this.ranges.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const r = this.ranges[mid] as PortRange
+      if (n < r.lo) hi = mid - 1
+      else if (n > r.hi) lo = mid + 1
+      else return true
+    }
+    return false
+  }
+
+  union(other: IntervalSet): IntervalSet {
+    return IntervalSet.of([...this.ranges, ...other.ranges])
+  }
+
+  intersect(other: IntervalSet): IntervalSet {
+    const out: PortRange[] = []
+    let i = 0
+    let j = 0
+    while (i < this.ranges.length && j < other.ranges.length) {
+      const a = this.ranges[i] as PortRange
+      const b = other.ranges[j] as PortRange
+      const lo = Math.max(a.lo, b.lo)
+      const hi = Math.min(a.hi, b.hi)
+      if (lo <= hi) out.push({ lo, hi })
+      if (a.hi < b.hi) i++
+      else j++
+    }
+    return new IntervalSet(out)
+  }
+
+  subtract(other: IntervalSet): IntervalSet {
+    const out: PortRange[] = []
+    for (const a of this.ranges) {
+      let lo = a.lo
+      for (const b of other.ranges) {
+        if (b.hi < lo || b.lo > a.hi) continue
+        if (b.lo > lo) out.push({ lo, hi: b.lo - 1 })
+        lo = Math.max(lo, b.hi + 1)
+        if (lo > a.hi) break
+      }
+      if (lo <= a.hi) out.push({ lo, hi: a.hi })
+    }
+    return new IntervalSet(out)
+  }
+
+  equals(other: IntervalSet): boolean {
+    return (
+      this.ranges.length === other.ranges.length &&
+      this.ranges.every((r, i) => r.lo === other.ranges[i]?.lo && r.hi === other.ranges[i]?.hi)
+    )
+  }
+
+  /** `80,443,8000-8100` */
+  toString(): string {
+    return this.ranges.map((r) => (r.lo === r.hi ? `${r.lo}` : `${r.lo}-${r.hi}`)).join(',')
+  }
+}
+
+/**
+ * One service: a protocol (IANA number) or `any`, and a port (or ICMP type) range.
+ * `{protocol: 'any'}` is every protocol and every port.
+ */
+export type Service =
+  | { readonly protocol: 'any' }
+  | { readonly protocol: number; readonly ports: PortRange }
+
+/** Parses a service; returns `{error, code}` describing the problem on failure. */
+export function parseService(
+  text: string,
+):
+  | Service
+  | { error: string; code: 'policy/unknown-protocol' | 'policy/port-out-of-range' | 'policy/reversed-port-range' | 'policy/bad-service' } {
+  const t = text.trim().toLowerCase()
+  if (t === 'any' || t === '*') return { protocol: 'any' }
+  const m = /^([a-z0-9]+)(?:\/(.*))?$/.exec(t)
+  if (!m) return { error: `"${text}" is not a service; write e.g. tcp/443, tcp/8000-8100, udp/53, icmp/8 or any`, code: 'policy/bad-service' }
+  const [, protoText = '', portText] = m
+  let protocol: number
+  let portPart = portText
+  if (protoText === 'proto' || protoText === 'ip') {
+    // proto/47 or proto/47:ports is not supported; proto/N means every port of protocol N
+    if (portText === undefined || !/^\d{1,3}$/.test(portText) || Number(portText) > 255) {
+      return { error: `"${text}": write proto/N with N an IANA protocol number 0–255`, code: 'policy/unknown-protocol' }
+    }
+    protocol = Number(portText)
+    portPart = undefined
+  } else if (protoText in PROTOCOLS) {
+    protocol = PROTOCOLS[protoText as keyof typeof PROTOCOLS]
+  } else {
+    return { error: `unknown protocol "${protoText}" in "${text}"; use tcp, udp, sctp, icmp, icmpv6, proto/N or any`, code: 'policy/unknown-protocol' }
+  }
+  const max = maxPort(protocol)
+  if (portPart === undefined || portPart === '' || portPart === '*' || portPart === 'any') {
+    return { protocol, ports: { lo: 0, hi: max } }
+  }
+  const r = /^(\d{1,6})(?:-(\d{1,6}))?$/.exec(portPart)
+  if (!r) return { error: `"${text}": the port must be a number or a range lo-hi`, code: 'policy/bad-service' }
+  const lo = Number(r[1])
+  const hi = r[2] === undefined ? lo : Number(r[2])
+  const what = isIcmp(protocol) ? 'ICMP type' : 'port'
+  if (lo > max || hi > max) return { error: `"${text}": ${what} must be 0–${max}`, code: 'policy/port-out-of-range' }
+  if (lo > hi) return { error: `"${text}": range ${lo}-${hi} is reversed; write ${hi}-${lo}`, code: 'policy/reversed-port-range' }
+  return { protocol, ports: { lo, hi } }
+}
+
+/** Formats a service in the spelling {@link parseService} reads. */
+export function formatService(s: Service): string {
+  if (s.protocol === 'any') return 'any'
+  const name = PROTOCOL_NAMES[s.protocol]
+  const full = s.ports.lo === 0 && s.ports.hi === maxPort(s.protocol)
+  if (!name) return `proto/${s.protocol}`
+  if (full) return name
+  return s.ports.lo === s.ports.hi ? `${name}/${s.ports.lo}` : `${name}/${s.ports.lo}-${s.ports.hi}`
+}
+
+/** True when a flow with this protocol and destination port (ICMP type) is in the service. */
+export function serviceMatches(s: Service, protocol: number, dstPort: number): boolean {
+  if (s.protocol === 'any') return true
+  return s.protocol === protocol && dstPort >= s.ports.lo && dstPort <= s.ports.hi
+}
+
+/**
+ * A set of (protocol, port) pairs with exact union, intersection and subtraction.
+ * Protocols 0–255 each carry an {@link IntervalSet}; `rest` covers every protocol not in `byProtocol`.
+ */
+export class ServiceSet {
+  static readonly EMPTY = new ServiceSet(new Map(), false)
+  static readonly ANY = new ServiceSet(new Map(), true)
+
+  private constructor(
+    /** Protocols whose port set differs from what `rest` says. */
+    readonly byProtocol: ReadonlyMap<number, IntervalSet>,
+    /** Whether every protocol absent from `byProtocol` is wholly in the set. */
+    readonly rest: boolean,
+  ) {}
+
+  static of(services: Iterable<Service>): ServiceSet {
+    let set = ServiceSet.EMPTY
+    for (const s of services) set = set.union(ServiceSet.single(s))
+    return set
+  }
+
+  static single(s: Service): ServiceSet {
+    if (s.protocol === 'any') return ServiceSet.ANY
+    return new ServiceSet(new Map([[s.protocol, IntervalSet.range(s.ports.lo, s.ports.hi)]]), false)
+  }
+
+  /** The port set of one protocol. */
+  ports(protocol: number): IntervalSet {
+    return this.byProtocol.get(protocol) ?? (this.rest ? IntervalSet.range(0, maxPort(protocol)) : IntervalSet.EMPTY)
+  }
+
+  has(protocol: number, port: number): boolean {
+    const p = this.byProtocol.get(protocol)
+    return p ? p.has(port) : this.rest
+  }
+
+  get isEmpty(): boolean {
+    return !this.rest && [...this.byProtocol.values()].every((p) => p.isEmpty)
+  }
+
+  get isAny(): boolean {
+    return this.rest && [...this.byProtocol.entries()].every(([proto, p]) => p.equals(IntervalSet.range(0, maxPort(proto))))
+  }
+
+  private combine(other: ServiceSet, op: (a: IntervalSet, b: IntervalSet) => IntervalSet, rest: boolean): ServiceSet {
+    const map = new Map<number, IntervalSet>()
+    for (const proto of new Set([...this.byProtocol.keys(), ...other.byProtocol.keys()])) {
+      const v = op(this.ports(proto), other.ports(proto))
+      const restValue = rest ? IntervalSet.range(0, maxPort(proto)) : IntervalSet.EMPTY
+      if (!v.equals(restValue)) map.set(proto, v)
+    }
+    return new ServiceSet(map, rest)
+  }
+
+  union(other: ServiceSet): ServiceSet {
+    return this.combine(other, (a, b) => a.union(b), this.rest || other.rest)
+  }
+
+  intersect(other: ServiceSet): ServiceSet {
+    return this.combine(other, (a, b) => a.intersect(b), this.rest && other.rest)
+  }
+
+  subtract(other: ServiceSet): ServiceSet {
+    return this.combine(other, (a, b) => a.subtract(b), this.rest && !other.rest)
+  }
+
+  equals(other: ServiceSet): boolean {
+    return this.subtract(other).isEmpty && other.subtract(this).isEmpty
+  }
+
+  /**
+   * The set as a list of services, sorted by protocol then port. A set that contains every
+   * protocol is `[any]` when complete; otherwise its complement protocols cannot be listed and
+   * the explicit protocols are returned with `any` first.
+   */
+  toServices(): Service[] {
+    if (this.isAny) return [{ protocol: 'any' }]
+    const out: Service[] = []
+    const protos = [...this.byProtocol.keys()].sort((a, b) => a - b)
+    for (const proto of protos) {
+      for (const r of this.ports(proto).ranges) out.push({ protocol: proto, ports: r })
+    }
+    return out
+  }
+
+  toString(): string {
+    if (this.isAny) return 'any'
+    const parts = this.toServices().map(formatService)
+    return this.rest ? ['any-other-protocol', ...parts].join(',') : parts.join(',')
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * @module The contract every flow parser implements, and the skip accounting they share.
+ * @remarks Format details: shared/docs/FLOW-FORMATS.md.
+ */
+import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
+
+/** Names of the supported formats. Stable: used on the command line and stored with flows. */
+export type FlowFormat =
+  | 'aws-vpc'
+  | 'azure-nsg'
+  | 'azure-vnet'
+  | 'gcp-vpc'
+  | 'zeek'
+  | 'hubble'
+  | 'netflow'
+  | 'conntrack'
+  | 'csv'
+
+/** One skipped record, kept as an example for the summary. */
+export interface SkipExample {
+  /** `file:line` or `file#record`. */
+  readonly where: string
+  readonly reason: string
+  /** The offending text, cut to 200 characters. */
+  readonly text: string
+}
+
+/**
+ * Counts of what a parse saw. `skipped` is by reason (a short stable kebab-case string, e.g.
+ * `bad-address`, `nodata`, `too-few-fields`); `examples` keeps the first few of each reason.
+ * `notes` are records deliberately not emitted that are not errors (AWS NODATA, duplicate reports),
+ * counted by reason too.
+ */
+export interface ParseStats {
+  records: number
+  skipped: Record<string, number>
+  notes: Record<string, number>
+  examples: SkipExample[]
+}
+
+/** Options a parser receives. */
+export interface ParseContext {
+  /** The file name as given (for `source.file` and messages). */
+  readonly file: string
+  /** When true, the first malformed record is fatal: the parser throws a `BulkheadError` with `ingest/malformed-record`. */
+  readonly strict: boolean
+  /** Field order for formats that have one and no header (AWS custom formats: `--fields`). */
+  readonly fields?: string
+  /** Accumulates counts and examples; the parser mutates it through {@link skip} and {@link note}. */
+  readonly stats: ParseStats
+}
+
+/**
+ * One flow parser. Text parsers read lines; binary parsers read the raw bytes.
+ * `detect` looks at the first bytes of a file (already gunzipped, at most 64 KiB) and returns
+ * a confidence 0–1 that the content is this format (0: certainly not).
+ */
+export interface FlowParser {
+  readonly format: FlowFormat
+  readonly kind: 'lines' | 'bytes'
+  detect(head: Uint8Array): number
+}
+
+/** A parser over lines. `lines` yields each line without its terminator; numbering is 1-based in order. */
+export interface LineParser extends FlowParser {
+  readonly kind: 'lines'
+  parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow>
+}
+
+/** A parser over chunks of raw bytes (NetFlow/IPFIX datagram files). */
+export interface ByteParser extends FlowParser {
+  readonly kind: 'bytes'
+  parse(chunks: AsyncIterable<Uint8Array>, ctx: ParseContext): AsyncIterable<Flow>
+}
+
+export type AnyParser = LineParser | ByteParser
+
+/** Most examples kept per reason. */
+export const EXAMPLES_PER_REASON = 3
+
+/** A fresh, empty {@link ParseStats}. */
+export function newStats(): ParseStats {
+  return { records: 0, skipped: {}, notes: {}, examples: [] }
+}
+
+/**
+ * Records a malformed record: counts it under `reason`, keeps an example, and in strict mode
+ * throws. `where` is `file:line` or `file#record`.
+ */
+export function skip(ctx: ParseContext, reason: string, where: string, text: string, diagnosticSink?: (d: Diagnostic) => void): void {
+  const s = ctx.stats
+  s.skipped[reason] = (s.skipped[reason] ?? 0) + 1
+  if ((s.skipped[reason] ?? 0) <= EXAMPLES_PER_REASON) s.examples.push({ where, reason, text: text.slice(0, 200) })
+  if (ctx.strict || diagnosticSink) {
+    const d: Diagnostic = {
+      code: 'ingest/malformed-record',
+      severity: ctx.strict ? 'fatal' : 'warning',
+      message: `${reason}: ${text.slice(0, 200)}`,
+      location: whereToLocation(where),
+      hint: ctx.strict ? 'drop --strict to skip and count malformed records' : 'the record was skipped',
+    }
+    diagnosticSink?.(d)
+    if (ctx.strict) throw new BulkheadError([d])
+  }
+}
+
+/** Counts a record that is deliberately not emitted and is not an error (e.g. AWS NODATA). */
+export function note(ctx: ParseContext, reason: string): void {
+  ctx.stats.notes[reason] = (ctx.stats.notes[reason] ?? 0) + 1
+}
+
+function whereToLocation(where: string): { file: string; line: number; column: number } {
+  const m = /^(.*):(\d+)$/.exec(where)
+  if (m) return { file: m[1] ?? where, line: Number(m[2]), column: 1 }
+  return { file: where, line: 0, column: 0 }
+}
+
