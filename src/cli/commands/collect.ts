@@ -1,0 +1,130 @@
+/**
+ * @module `bulkhead collect --listen HOST:PORT`: a NetFlow v5/v9 / IPFIX UDP collector that prints flows.
+ */
+import type { Command } from 'commander'
+import type { Flow } from '../../core/flow.js'
+import { startCollector } from '../../ingest/collector.js'
+import type { ParseStats } from '../../ingest/types.js'
+import { checkFormat, UsageError } from '../output.js'
+
+/** Options of the `collect` verb as commander passes them. */
+interface CollectOptions {
+  listen: string
+  output: string
+  count?: string
+  duration?: string
+}
+
+/**
+ * Parses `HOST:PORT`, `[IPV6]:PORT` or `:PORT` (all IPv4 interfaces). Port 0 picks a free port.
+ * @throws UsageError on anything else.
+ */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim())
+  const port = m ? Number(m[3]) : NaN
+  if (!m || port > 65535) {
+    throw new UsageError(
+      `cannot read --listen "${text}"`,
+      'write HOST:PORT, e.g. 127.0.0.1:2055 or [::1]:4739',
+    )
+  }
+  const host = m[1] ?? (m[2] === '' || m[2] === undefined ? '0.0.0.0' : m[2])
+  return { host, port }
+}
+
+function positive(name: string, text: string | undefined, integer: boolean): number | undefined {
+  if (text === undefined) return undefined
+  const n = Number(text)
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(
+      `${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`,
+    )
+  }
+  return n
+}
+
+/**
+ * One-line summary printed on stderr when collection stops. `printed` is the number of flows
+ * written (with --count, flows decoded after the N-th are not printed).
+ */
+export function formatCollectSummary(
+  stats: ParseStats,
+  printed: number,
+  datagrams: number,
+  address: string,
+): string {
+  const by = (r: Record<string, number>): string =>
+    Object.entries(r)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')
+  const skipped = by(stats.skipped)
+  const notes = by(stats.notes)
+  return (
+    `printed ${printed} of ${stats.records} decoded flows from ${datagrams} datagrams on ${address}` +
+    (skipped ? `; skipped: ${skipped}` : '') +
+    (notes ? `; not flows: ${notes}` : '')
+  )
+}
+
+/** Registers `collect`. Prints one JSON object per flow on stdout (JSON lines), the summary on stderr. */
+export function registerCollect(program: Command): void {
+  program
+    .command('collect')
+    .description('receive NetFlow v5/v9 and IPFIX over UDP and print the flows as JSON lines')
+    .requiredOption(
+      '--listen <host:port>',
+      'address to listen on, e.g. 127.0.0.1:2055 or [::]:4739',
+    )
+    .option('-o, --output <format>', 'jsonl', 'jsonl')
+    .option('--count <n>', 'stop after N flows')
+    .option('--duration <seconds>', 'stop after S seconds')
+    .addHelpText(
+      'after',
+      `
+Stops after --count flows, after --duration seconds, or on Ctrl-C (SIGINT), then prints a summary
+on stderr. Templates are kept per exporter address and source id / observation domain.
+
+Examples:
+  $ bulkhead collect --listen 0.0.0.0:2055 > flows.jsonl
+  $ bulkhead collect --listen 127.0.0.1:4739 --count 100`,
+    )
+    .action(async (opts: CollectOptions) => {
+      checkFormat(opts.output, ['jsonl'])
+      const { host, port } = parseListen(opts.listen)
+      const maxFlows = positive('--count', opts.count, true)
+      const seconds = positive('--duration', opts.duration, false)
+
+      let stop: () => void = () => undefined
+      const stopped = new Promise<void>((resolve) => {
+        stop = resolve
+      })
+      let emitted = 0
+      const onFlow = (f: Flow): void => {
+        if (maxFlows !== undefined && emitted >= maxFlows) return
+        emitted++
+        process.stdout.write(`${JSON.stringify(f)}\n`)
+        if (maxFlows !== undefined && emitted >= maxFlows) stop()
+      }
+      const collector = await startCollector({ host, port, onFlow }).catch((err: unknown) => {
+        throw new UsageError(
+          `cannot listen on ${opts.listen}: ${err instanceof Error ? err.message : String(err)}`,
+        )
+      })
+      const where = `${collector.address.address}:${collector.address.port}`
+      process.stderr.write(`listening on udp ${where}\n`)
+      const timer = seconds !== undefined ? setTimeout(stop, seconds * 1000) : undefined
+      const onSigint = (): void => stop()
+      process.once('SIGINT', onSigint)
+      try {
+        await stopped
+      } finally {
+        if (timer) clearTimeout(timer)
+        process.off('SIGINT', onSigint)
+        await collector.close()
+      }
+      process.stderr.write(
+        `${formatCollectSummary(collector.stats, emitted, collector.datagrams(), where)}\n`,
+      )
+    })
+}

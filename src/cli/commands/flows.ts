@@ -1,0 +1,222 @@
+/**
+ * @module `bulkhead flows FILE...`: parse flow files of any supported format and print the
+ * normalised flows, with a summary of what was skipped on stderr.
+ */
+import type { Command } from 'commander'
+import { BulkheadError, type Flow } from '../../core/index.js'
+import { PARSERS } from '../../ingest/registry.js'
+import {
+  formatRunSummary,
+  readFlows,
+  summarize,
+  type FileSummary,
+  type RunSummary,
+} from '../../ingest/read.js'
+import type { FlowFormat } from '../../ingest/types.js'
+import { checkFormat, printDiagnostics, UsageError } from '../output.js'
+
+/** Output formats of `bulkhead flows`. */
+export const FLOWS_OUTPUTS = ['jsonl', 'csv', 'table', 'json'] as const
+
+/** Columns of the CSV and table output, in order. Stable: scripts read the CSV header. */
+export const FLOW_COLUMNS = [
+  'start',
+  'end',
+  'src',
+  'srcPort',
+  'dst',
+  'dstPort',
+  'protocol',
+  'packets',
+  'bytes',
+  'observedAction',
+  'direction',
+  'tcpFlags',
+  'srcName',
+  'dstName',
+  'format',
+  'file',
+  'line',
+] as const
+
+/**
+ * A flow as printed: the {@link Flow} fields with `start`/`end` as ISO-8601 UTC strings
+ * (`2014-12-14T04:06:50.000Z`); optional fields only when set.
+ */
+export function flowToJson(f: Flow): Record<string, unknown> {
+  return {
+    src: f.src,
+    srcPort: f.srcPort,
+    dst: f.dst,
+    dstPort: f.dstPort,
+    protocol: f.protocol,
+    start: new Date(f.start).toISOString(),
+    end: new Date(f.end).toISOString(),
+    packets: f.packets,
+    bytes: f.bytes,
+    observedAction: f.observedAction,
+    direction: f.direction,
+    ...(f.tcpFlags !== undefined ? { tcpFlags: f.tcpFlags } : {}),
+    ...(f.srcName !== undefined ? { srcName: f.srcName } : {}),
+    ...(f.dstName !== undefined ? { dstName: f.dstName } : {}),
+    ...(f.srcLabels !== undefined ? { srcLabels: f.srcLabels } : {}),
+    ...(f.dstLabels !== undefined ? { dstLabels: f.dstLabels } : {}),
+    source: f.source,
+  }
+}
+
+function cells(f: Flow): string[] {
+  return [
+    new Date(f.start).toISOString(),
+    new Date(f.end).toISOString(),
+    f.src,
+    String(f.srcPort),
+    f.dst,
+    String(f.dstPort),
+    String(f.protocol),
+    String(f.packets),
+    String(f.bytes),
+    f.observedAction,
+    f.direction,
+    f.tcpFlags !== undefined ? String(f.tcpFlags) : '',
+    f.srcName ?? '',
+    f.dstName ?? '',
+    f.source.format,
+    f.source.file,
+    f.source.line !== undefined
+      ? String(f.source.line)
+      : f.source.record !== undefined
+        ? `#${f.source.record}`
+        : '',
+  ]
+}
+
+/** One CSV field, quoted per RFC 4180 when it holds a comma, quote or line break. */
+export function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v
+}
+
+/** Renders rows as an aligned text table with a header (numbers right-aligned). */
+export function renderTable(rows: readonly Flow[]): string {
+  const head = [...FLOW_COLUMNS] as string[]
+  const body = rows.map(cells)
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)))
+  const right = new Set([3, 5, 6, 7, 8, 11])
+  const fmt = (r: readonly string[]): string =>
+    r
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd()
+  return [fmt(head), ...body.map(fmt)].join('\n')
+}
+
+async function write(text: string): Promise<void> {
+  if (!process.stdout.write(text))
+    await new Promise<void>((resolve) => process.stdout.once('drain', resolve))
+}
+
+interface FlowsOptions {
+  format: string
+  fields?: string
+  strict?: boolean
+  output: string
+  limit?: string
+  pair: boolean
+}
+
+/** Registers `bulkhead flows` on `program`. */
+export function registerFlows(program: Command): void {
+  const formats = PARSERS.map((p) => p.format)
+  program
+    .command('flows')
+    .description(
+      'parse flow files of any supported format; print normalised flows and a summary of skipped records',
+    )
+    .argument('<files...>', 'flow files (gzip is read transparently); - for stdin')
+    .option('-f, --format <format>', `auto | ${formats.join(' | ')}`, 'auto')
+    .option(
+      '--fields <fields>',
+      'AWS custom format field order without a header, e.g. "version srcaddr dstaddr ..." or the ${...} format string',
+    )
+    .option(
+      '--strict',
+      'stop at the first malformed record (exit 1) instead of skipping and counting it',
+    )
+    .option('--no-pair', 'do not merge the two directions of a connection (AWS VPC, Azure)')
+    .option('-o, --output <format>', 'jsonl | csv | table | json', 'jsonl')
+    .option('--limit <n>', 'print at most n flows (all are still read and counted)')
+    .addHelpText(
+      'after',
+      `
+Output: jsonl (default) prints one JSON flow per line, times as ISO-8601 UTC; csv has a header row;
+table is aligned for terminals; json prints {"summary": ..., "flows": [...]} (held in memory).
+The summary (flows read, skipped records by reason, first examples) goes to stderr.
+
+Examples:
+  $ bulkhead flows vpc-flow-logs/*.log.gz
+  $ bulkhead flows eni.log --format aws-vpc --fields '\${version} \${srcaddr} \${dstaddr} \${srcport} \${dstport} \${protocol} \${packets} \${bytes} \${start} \${end} \${action} \${log-status} \${tcp-flags}'
+  $ bulkhead flows nsg.json -o table --limit 20
+  $ zcat flows.csv.gz | bulkhead flows - --format csv -o csv
+
+Exit codes: 0 success (also when records were skipped), 1 unusable input, or with --strict the first malformed record.`,
+    )
+    .action(async (files: string[], opts: FlowsOptions) => {
+      checkFormat(opts.output, FLOWS_OUTPUTS)
+      if (opts.format !== 'auto' && !formats.includes(opts.format as FlowFormat)) {
+        throw new UsageError(
+          `unknown flow format "${opts.format}"`,
+          `use one of: auto, ${formats.join(', ')}`,
+        )
+      }
+      let limit = Infinity
+      if (opts.limit !== undefined) {
+        if (!/^\d+$/.test(opts.limit))
+          throw new UsageError(`--limit must be a non-negative integer, not "${opts.limit}"`)
+        limit = Number(opts.limit)
+      }
+      const summaries: FileSummary[] = []
+      const t0 = performance.now()
+      const held: Flow[] = []
+      let printed = 0
+      let batch: string[] = []
+      const flush = async (): Promise<void> => {
+        if (batch.length > 0) await write(batch.join(''))
+        batch = []
+      }
+      const finish = (): RunSummary => summarize(summaries, (performance.now() - t0) / 1000)
+      try {
+        if (opts.output === 'csv') batch.push(`${FLOW_COLUMNS.join(',')}\n`)
+        const flows = readFlows(
+          files,
+          {
+            format: opts.format as FlowFormat | 'auto',
+            strict: opts.strict === true,
+            pair: opts.pair,
+            ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
+          },
+          summaries,
+        )
+        for await (const f of flows) {
+          if (printed >= limit) continue
+          printed++
+          if (opts.output === 'jsonl') batch.push(`${JSON.stringify(flowToJson(f))}\n`)
+          else if (opts.output === 'csv') batch.push(`${cells(f).map(csvField).join(',')}\n`)
+          else held.push(f)
+          if (batch.length >= 512) await flush()
+        }
+        await flush()
+      } catch (err) {
+        await flush()
+        if (err instanceof BulkheadError) {
+          process.stderr.write(`${formatRunSummary(finish())}\n`)
+        }
+        throw err
+      }
+      const summary = finish()
+      if (opts.output === 'table') await write(`${renderTable(held)}\n`)
+      if (opts.output === 'json')
+        await write(`${JSON.stringify({ summary, flows: held.map(flowToJson) }, null, 2)}\n`)
+      printDiagnostics(summary.diagnostics)
+      process.stderr.write(`${formatRunSummary(summary)}\n`)
+    })
+}

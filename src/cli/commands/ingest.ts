@@ -1,0 +1,276 @@
+/**
+ * @module `bulkhead ingest [FILE...]`: parse flow files and store them in the workspace store,
+ * once per file (by content fingerprint), with progress on a terminal.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import path from 'node:path'
+import type { Command } from 'commander'
+import { BulkheadError, type Diagnostic, type Workspace } from '../../core/index.js'
+import { readFlows, summarize, formatRunSummary, type FileSummary, type RunSummary } from '../../ingest/read.js'
+import { PARSERS } from '../../ingest/registry.js'
+import type { FlowFormat } from '../../ingest/types.js'
+import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from '../../policy/workspace.js'
+import { openDuckDbStore, type IngestFileResult } from '../../store/index.js'
+import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
+import { startProgress } from '../progress.js'
+
+/** Options of the `ingest` verb as commander passes them. */
+interface IngestOptions {
+  workspace: string
+  format?: string
+  fields?: string
+  strict?: boolean
+  output: string
+}
+
+/** The JSON shape of `ingest -o json`. Stable. */
+export interface IngestOutput {
+  /** Files read now (already-ingested files are not read and not counted here). */
+  readonly files: number
+  /** Flows read and stored now. */
+  readonly records: number
+  /** Malformed records skipped, by reason. */
+  readonly skipped: Readonly<Record<string, number>>
+  /** Records deliberately not stored (AWS NODATA, paired directions, ...), by reason. */
+  readonly notes: Readonly<Record<string, number>>
+  /** The first skipped records: `{where, reason, text}`. */
+  readonly examples: RunSummary['examples']
+  /** Flows stored by format. */
+  readonly formats: Readonly<Record<string, number>>
+  /** On-disk bytes read. */
+  readonly bytes: number
+  readonly seconds: number
+  /** Files skipped because a file with the same bytes was ingested before. */
+  readonly alreadyIngested: readonly string[]
+  /** Files that could not be used; nothing of them was stored. */
+  readonly failed: readonly string[]
+  /** The store written to. */
+  readonly store: string
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/** One file to ingest, with the format and field order that apply to it. */
+export interface IngestJob {
+  readonly file: string
+  readonly format: FlowFormat | 'auto'
+  readonly fields?: string
+}
+
+function checkFlowFormat(format: string, where: string): FlowFormat | 'auto' {
+  const known = PARSERS.map((p) => p.format as string)
+  if (format === 'auto' || known.includes(format)) return format as FlowFormat | 'auto'
+  throw new UsageError(`unknown flow format "${format}" (${where})`, `use auto or one of: ${known.join(', ')}`)
+}
+
+/** Reads `bulkhead.yaml` of `root` when present; defaults otherwise. Throws on a broken file. */
+function readWorkspace(root: string): Workspace {
+  const file = path.join(root, WORKSPACE_FILE)
+  if (!existsSync(file)) return defaultWorkspace(root)
+  const sink: Diagnostic[] = []
+  const ws = parseWorkspaceFile(root, { path: file, text: readFileSync(file, 'utf8') }, sink)
+  if (sink.some((d) => d.severity !== 'warning')) throw new BulkheadError(sink)
+  return ws
+}
+
+const GLOB_CHARS = /[*?[]/
+
+function globToRegExp(pattern: string): RegExp {
+  let re = ''
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string
+    if (c === '*') {
+      if (pattern[i + 1] === '*') {
+        re += '.*'
+        i++
+        if (pattern[i + 1] === '/') i++
+      } else re += '[^/]*'
+    } else if (c === '?') re += '[^/]'
+    else re += /[.+^${}()|\\\]]/.test(c) ? `\\${c}` : c
+  }
+  return new RegExp(`^${re}$`)
+}
+
+/**
+ * Expands a glob (absolute path with `*`, `?`, `**`) to the files it matches, sorted; a path
+ * without glob characters is returned as is (a missing file is reported when it is read).
+ */
+export function expandGlob(pattern: string): string[] {
+  const posix = pattern.split(path.sep).join('/')
+  if (!GLOB_CHARS.test(posix)) return [pattern]
+  const segments = posix.split('/')
+  const firstGlob = segments.findIndex((s) => GLOB_CHARS.test(s))
+  const base = segments.slice(0, firstGlob).join('/') || '/'
+  if (!existsSync(base)) return []
+  const rest = segments.slice(firstGlob).join('/')
+  const re = globToRegExp(rest)
+  const deep = rest.includes('**') || segments.length - firstGlob > 1
+  const entries = readdirSync(base, { recursive: deep }) as string[]
+  return entries
+    .map((e) => e.split(path.sep).join('/'))
+    .filter((e) => re.test(e))
+    .map((e) => path.join(base, e))
+    .filter((f) => {
+      try {
+        return statSync(f).isFile()
+      } catch {
+        return false
+      }
+    })
+    .sort()
+}
+
+function planJobs(files: readonly string[], opts: IngestOptions, ws: Workspace): IngestJob[] {
+  const cliFormat = opts.format !== undefined ? checkFlowFormat(opts.format, '--format') : undefined
+  if (files.length > 0) {
+    return files.map((file) => ({
+      file,
+      format: cliFormat ?? 'auto',
+      ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
+    }))
+  }
+  if (ws.sources.length === 0) {
+    throw new UsageError('no files given and the workspace has no sources', `name files, or add sources: to ${WORKSPACE_FILE}`)
+  }
+  const jobs: IngestJob[] = []
+  for (const s of ws.sources) {
+    const format = cliFormat ?? checkFlowFormat(s.format, `sources in ${WORKSPACE_FILE}`)
+    const fields = opts.fields ?? s.fields
+    for (const file of expandGlob(s.path)) jobs.push({ file, format, ...(fields !== undefined ? { fields } : {}) })
+  }
+  return jobs
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size
+  } catch {
+    return 0
+  }
+}
+
+function renderText(out: IngestOutput): string {
+  const s: RunSummary = {
+    files: out.files,
+    records: out.records,
+    skipped: out.skipped,
+    notes: out.notes,
+    examples: out.examples,
+    formats: out.formats,
+    bytes: out.bytes,
+    seconds: out.seconds,
+    diagnostics: out.diagnostics,
+  }
+  const lines = [formatRunSummary(s), `stored ${out.records} flows in ${out.store}`]
+  if (out.alreadyIngested.length > 0) {
+    lines.push(`already ingested, not read again: ${out.alreadyIngested.join(', ')}`)
+  }
+  if (out.failed.length > 0) lines.push(`not stored (unusable): ${out.failed.join(', ')}`)
+  return lines.join('\n')
+}
+
+/**
+ * Runs an ingest: every job's file goes into the store in its own transaction. Returns the
+ * output and whether any file was unusable. Exported for the benchmark, which runs the same path.
+ */
+export async function ingestFiles(
+  jobs: readonly IngestJob[],
+  storePath: string,
+  opts: { strict: boolean; progress?: boolean },
+): Promise<IngestOutput> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(storePath)) {
+    throw new UsageError(`store ${storePath}: only a DuckDB file store is supported so far`)
+  }
+  if (storePath !== ':memory:') mkdirSync(path.dirname(storePath), { recursive: true })
+  const store = await openDuckDbStore(storePath)
+  const started = performance.now()
+  const summaries: FileSummary[] = []
+  const already: string[] = []
+  const failed: string[] = []
+  const diagnostics: Diagnostic[] = []
+  const totalBytes = jobs.reduce((n, j) => n + sizeOf(j.file), 0)
+  const progress = startProgress(totalBytes, opts.progress ?? process.stderr.isTTY === true)
+  let doneBytes = 0
+  let doneRecords = 0
+  try {
+    for (const job of jobs) {
+      let result: IngestFileResult | undefined
+      try {
+        result = await store.ingestFile(job.file, (file) =>
+          readFlows(
+            [file],
+            {
+              format: job.format,
+              strict: opts.strict,
+              ...(job.fields !== undefined ? { fields: job.fields } : {}),
+              onProgress: (p) => progress.update({ bytesDone: doneBytes + p.bytesRead, records: doneRecords + p.records, file: p.file }),
+            },
+            summaries,
+          ),
+        )
+      } catch (err) {
+        if (!(err instanceof BulkheadError)) throw err
+        failed.push(job.file)
+        diagnostics.push(...err.diagnostics)
+      }
+      if (result?.alreadyIngested) already.push(job.file)
+      else if (result) doneRecords += result.records
+      doneBytes += sizeOf(job.file)
+    }
+  } finally {
+    progress.stop()
+    await store.close()
+  }
+  const seconds = (performance.now() - started) / 1000
+  // a failed file's summary counts what was read, but nothing of it was stored
+  const stored = summaries.filter((s) => !failed.includes(s.file))
+  const run = summarize(stored, seconds)
+  return {
+    files: run.files,
+    records: run.records,
+    skipped: run.skipped,
+    notes: run.notes,
+    examples: run.examples,
+    formats: run.formats,
+    bytes: run.bytes,
+    seconds,
+    alreadyIngested: already,
+    failed,
+    store: storePath,
+    diagnostics: [...run.diagnostics, ...diagnostics],
+  }
+}
+
+/** Registers `ingest`. */
+export function registerIngest(program: Command): void {
+  program
+    .command('ingest')
+    .description('parse flow files and store the flows in the workspace store (each file once)')
+    .argument('[files...]', "flow files (gzip is fine); default: the workspace's sources")
+    .option('-w, --workspace <dir>', 'workspace folder', '.')
+    .option('--format <format>', `auto | ${PARSERS.map((p) => p.format).join(' | ')} (default: auto, or each source's format)`)
+    .option('--fields <list>', 'field order for AWS custom formats without a header line')
+    .option('--strict', 'stop at the first malformed record (nothing of that file is stored)')
+    .option('-o, --output <format>', 'text | json | yaml', 'text')
+    .addHelpText(
+      'after',
+      `
+A file whose bytes were ingested before is not read again. Each file is stored in one transaction:
+a file that cannot be used (unknown format, truncated gzip, --strict and a bad record) stores nothing.
+
+Examples:
+  $ bulkhead ingest flows/2026-11-01.log.gz
+  $ bulkhead ingest -w my-estate               # the sources listed in bulkhead.yaml
+  $ bulkhead ingest conn.log --format zeek -o json
+
+Exit codes: 0 success, 1 usage error or an unusable file.`,
+    )
+    .action(async (files: string[], opts: IngestOptions) => {
+      checkFormat(opts.output, ['text', 'json', 'yaml'])
+      const ws = readWorkspace(opts.workspace)
+      const jobs = planJobs(files, opts, ws)
+      const out = await ingestFiles(jobs, ws.store, { strict: opts.strict === true })
+      printDiagnostics(out.diagnostics)
+      emit(out, opts.output, (o) => renderText(o))
+      if (out.failed.length > 0) process.exitCode = EXIT.input
+    })
+}

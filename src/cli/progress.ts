@@ -1,0 +1,85 @@
+/**
+ * @module A progress bar for long reads on a terminal (DESIGN.md "Quality bars": bytes read,
+ * records per second, time left). Silent when stderr is not a TTY, so pipes and CI logs stay clean.
+ */
+import cliProgress from 'cli-progress'
+
+/** What a long read reports: bytes done over all files, and records so far. */
+export interface ProgressUpdate {
+  /** Bytes read so far over the whole run (on-disk bytes). */
+  readonly bytesDone: number
+  /** Flows read so far over the whole run. */
+  readonly records: number
+  /** The file being read, shown shortened. */
+  readonly file?: string
+}
+
+/** A started progress display; `stop()` erases it. */
+export interface Progress {
+  update(p: ProgressUpdate): void
+  stop(): void
+}
+
+/** Human bytes: `512 B`, `3.4 MB`, `1.2 GB` (decimal units). */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`
+  const units = ['kB', 'MB', 'GB', 'TB']
+  let v = n
+  let u = -1
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000
+    u++
+  }
+  return `${v.toFixed(1)} ${units[u]}`
+}
+
+/** Human rate: `950/s`, `1.2 k/s`, `3.4 M/s`. */
+export function formatRate(perSecond: number): string {
+  if (perSecond < 1000) return `${Math.round(perSecond)}/s`
+  if (perSecond < 1e6) return `${(perSecond / 1e3).toFixed(1)} k/s`
+  return `${(perSecond / 1e6).toFixed(2)} M/s`
+}
+
+const SILENT: Progress = { update: () => undefined, stop: () => undefined }
+
+/**
+ * Starts a progress bar over `totalBytes`, drawn on stderr at most 5 times a second, showing
+ * `[bar] pct | read/total | N flows, R/s | ETA | file`. Returns a no-op when `enabled` is false
+ * (default: stderr is a TTY) or `totalBytes` is 0.
+ */
+export function startProgress(
+  totalBytes: number,
+  enabled: boolean = process.stderr.isTTY === true,
+  stream: NodeJS.WritableStream = process.stderr,
+): Progress {
+  if (!enabled || totalBytes <= 0) return SILENT
+  const started = Date.now()
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      fps: 5,
+      clearOnComplete: true,
+      hideCursor: true,
+      barsize: 24,
+      format: '[{bar}] {percentage}% | {done}/{all} | {records} flows, {rate} | ETA {eta_formatted} | {file}',
+    },
+    cliProgress.Presets.shades_classic,
+  )
+  bar.start(totalBytes, 0, { done: formatBytes(0), all: formatBytes(totalBytes), records: 0, rate: '-', file: '' })
+  return {
+    update(p) {
+      const seconds = (Date.now() - started) / 1000
+      const file = p.file ?? ''
+      bar.update(Math.min(p.bytesDone, totalBytes), {
+        done: formatBytes(p.bytesDone),
+        all: formatBytes(totalBytes),
+        records: p.records,
+        rate: seconds > 0 ? formatRate(p.records / seconds) : '-',
+        file: file.length > 40 ? `…${file.slice(-39)}` : file,
+      })
+    },
+    stop() {
+      bar.stop()
+    },
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * @module CLI helpers to load a workspace (printing diagnostics) and read times.
+ */
+import type { LoadResult } from '../policy/load.js'
+import { loadWorkspace } from '../policy/files.js'
+import { printDiagnostics, UsageError } from './output.js'
+import { BulkheadError, hasErrors } from '../core/index.js'
+
+/**
+ * Loads the workspace; prints warnings to stderr; throws BulkheadError (exit 1) when any
+ * diagnostic is an error, so that nothing runs on a half-loaded workspace.
+ */
+export async function loadOrThrow(root: string, now: Date): Promise<LoadResult> {
+  const result = await loadWorkspace(root, now)
+  if (hasErrors(result.diagnostics)) throw new BulkheadError(result.diagnostics)
+  printDiagnostics(result.diagnostics)
+  return result
+}
+
+/** Parses `now`, an ISO-8601 time, a date (midnight UTC) or epoch seconds into ms since the epoch. */
+export function parseTime(text: string): number {
+  if (text === 'now') return Date.now()
+  if (/^\d{9,10}(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
+  // A time without a zone is UTC, as everywhere in Bulkhead (JavaScript would take it as local).
+  const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text
+  const ms = Date.parse(zoned)
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    throw new UsageError(`"${text}" is not a time`, 'use ISO-8601, e.g. 2026-11-01T12:00:00Z, a date 2026-11-01, or epoch seconds')
+  }
+  return ms
+}

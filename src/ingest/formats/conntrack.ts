@@ -1,0 +1,307 @@
+/**
+ * @module Linux conntrack parser: `conntrack -L` / `-E` text (conntrack-tools, libnetfilter_conntrack
+ * `__snprintf_conntrack_default`), `-o extended`, `-o timestamp`, and `/proc/net/nf_conntrack`.
+ *
+ * @remarks Semantics: conntrack(8); libnetfilter_conntrack `src/conntrack/snprintf_default.c`;
+ * kernel `net/netfilter/nf_conntrack_standalone.c` (`ct_seq_show`); shared/docs/FLOW-FORMATS.md
+ * "Linux conntrack". Line layout, fields separated by blanks:
+ * `[EPOCH.USEC]? [NEW|UPDATE|DESTROY]? (ipv4 2|ipv6 10)? L4NAME L4NUM TIMEOUT? STATE?
+ *  src= dst= (sport= dport= | type= code= id=) packets=? bytes=? [UNREPLIED]?
+ *  src= dst= … packets=? bytes=? [ASSURED]? mark= … delta-time=? [start=CTIME]? [stop=CTIME]? use=`.
+ */
+import { normalizeIp, type Flow } from '../../core/index.js'
+import { note, skip, type LineParser, type ParseContext } from '../types.js'
+
+/** Latest time we accept, ms since the epoch (year 9999). */
+const MAX_TIME_MS = 253_402_300_799_999
+
+/** Protocols whose tuples carry `sport`/`dport`: TCP, UDP, DCCP, SCTP, UDP-Lite. */
+const PORTED = new Set([6, 17, 33, 132, 136])
+
+const MONTHS: Readonly<Record<string, number>> = {
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
+}
+
+/** One direction's tuple: the `key=value` pairs between two `src=`. */
+type Tuple = Record<string, string>
+
+/**
+ * Parses `ctime()` text (`Tue Nov 14 22:13:20 2023`) as UTC. conntrack prints local time
+ * without a zone; the caller notes `local-time-as-utc`. Returns undefined when malformed.
+ */
+function parseCtime(text: string): number | undefined {
+  const m = /^\w{3} +(\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/.exec(text.trim())
+  if (!m) return undefined
+  const month = MONTHS[m[1] ?? '']
+  if (month === undefined) return undefined
+  const ms = Date.UTC(Number(m[6]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]))
+  return Number.isFinite(ms) && ms >= 0 && ms <= MAX_TIME_MS ? ms : undefined
+}
+
+function count(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  return /^\d{1,20}$/.test(text) ? Number(text) : NaN
+}
+
+function port(text: string | undefined, max: number): number | undefined {
+  const n = count(text)
+  if (n === undefined) return undefined
+  return n <= max ? n : NaN
+}
+
+/** The fields of one line, split into its parts. */
+interface Parsed {
+  eventTime?: number
+  startTime?: number
+  stopTime?: number
+  deltaSeconds?: number
+  protocol: number
+  tuples: Tuple[]
+  unreplied: boolean
+}
+
+/** Splits a line into its parts, or returns a skip reason. */
+function split(line: string, ctx: ParseContext): Parsed | string {
+  const parsed: Parsed = { protocol: -1, tuples: [], unreplied: false }
+  // `[start=Tue Nov 14 22:13:20 2023]` and `[stop=…]` contain blanks: take them out first.
+  let bad = false
+  const rest = line.replace(/\[(start|stop)=([^\]]*)\]/g, (_m, which: string, value: string) => {
+    const ms = parseCtime(value)
+    if (ms === undefined) bad = true
+    else if (which === 'start') parsed.startTime = ms
+    else parsed.stopTime = ms
+    return ' '
+  })
+  if (bad) return 'bad-timestamp'
+  if (parsed.startTime !== undefined || parsed.stopTime !== undefined)
+    note(ctx, 'local-time-as-utc')
+  const tokens = rest.trim().split(/\s+/)
+  let i = 0
+  const ts = /^\[(\d{1,12})(?:\.(\d{1,9}))?\]$/.exec(tokens[0] ?? '')
+  if (ts) {
+    const ms = Number(ts[1]) * 1000 + Math.floor(Number(`0.${ts[2] ?? '0'}`) * 1000)
+    if (ms > MAX_TIME_MS) return 'bad-timestamp'
+    parsed.eventTime = ms
+    i++
+  }
+  if (/^\[(NEW|UPDATE|DESTROY)\]$/.test(tokens[i] ?? '')) i++
+  if ((tokens[i] === 'ipv4' || tokens[i] === 'ipv6') && /^\d+$/.test(tokens[i + 1] ?? '')) i += 2
+  // L4 name and number.
+  if (!/^[a-z][a-z0-9-]*$/.test(tokens[i] ?? '') || !/^\d{1,3}$/.test(tokens[i + 1] ?? ''))
+    return 'bad-protocol'
+  parsed.protocol = Number(tokens[i + 1])
+  if (parsed.protocol > 255) return 'bad-protocol'
+  i += 2
+  // Optional timeout and state.
+  if (/^\d+$/.test(tokens[i] ?? '')) i++
+  if (/^[A-Z][A-Z_]*$/.test(tokens[i] ?? '')) i++
+  for (; i < tokens.length; i++) {
+    const t = tokens[i] ?? ''
+    if (t === '[UNREPLIED]') {
+      parsed.unreplied = true
+      continue
+    }
+    if (t.startsWith('[')) continue // [ASSURED], [OFFLOAD], [HW_OFFLOAD]
+    const eq = t.indexOf('=')
+    if (eq <= 0) return 'bad-token'
+    const key = t.slice(0, eq)
+    const value = t.slice(eq + 1)
+    if (key === 'src') {
+      if (parsed.tuples.length >= 2) return 'too-many-tuples'
+      parsed.tuples.push({ src: value })
+      continue
+    }
+    if (key === 'delta-time') {
+      const n = count(value)
+      if (n === undefined || Number.isNaN(n)) return 'bad-timestamp'
+      parsed.deltaSeconds = n
+      continue
+    }
+    const tuple = parsed.tuples[parsed.tuples.length - 1]
+    if (
+      tuple &&
+      ['dst', 'sport', 'dport', 'type', 'code', 'id', 'packets', 'bytes'].includes(key) &&
+      tuple[key] === undefined
+    ) {
+      tuple[key] = value
+    }
+    // mark=, use=, zone=, secctx=, helper=, labels=, id= (with -o id), … : not needed.
+  }
+  return parsed
+}
+
+/**
+ * Converts one conntrack line to a flow.
+ *
+ * - The first tuple is the original direction: `src`→`dst` as the client addressed it. When the
+ *   reply tuple's `src` differs from the original `dst`, the connection was DNATed (Kubernetes
+ *   Service, port forward): `dst`/`dstPort` become the reply's `src`/`sport`, the real backend
+ *   (note `dnat`).
+ * - ICMP / ICMPv6: `dstPort` = `type`, `srcPort` = `code` of the original tuple.
+ * - `packets`/`bytes` (with `nf_conntrack_acct`) are summed over both directions.
+ * - `[UNREPLIED]` → observedAction `unknown`; otherwise `accept`. Direction `client-to-server`.
+ * - Time: the event timestamp `[EPOCH.USEC]` (`-o timestamp`) or `[start=…]`/`[stop=…]`; with
+ *   `delta-time=N` (seconds since the connection started) the start is the event time − N.
+ *   With none of these, start = end = 0 and note `no-timestamp`.
+ */
+function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
+  const orig = p.tuples[0]
+  if (!orig || orig['dst'] === undefined) return 'missing-tuple'
+  const src = normalizeIp(orig['src'] ?? '')
+  let dst = normalizeIp(orig['dst'])
+  if (!src || !dst) return 'bad-address'
+  const reply = p.tuples[1]
+  let srcPort = 0
+  let dstPort = 0
+  if (PORTED.has(p.protocol)) {
+    const sp = port(orig['sport'], 65535)
+    const dp = port(orig['dport'], 65535)
+    if (sp === undefined || dp === undefined) return 'missing-port'
+    if (Number.isNaN(sp) || Number.isNaN(dp)) return 'bad-port'
+    srcPort = sp
+    dstPort = dp
+  } else if (p.protocol === 1 || p.protocol === 58) {
+    const type = port(orig['type'], 255)
+    const code = port(orig['code'], 255)
+    if (type === undefined || Number.isNaN(type) || Number.isNaN(code)) return 'bad-icmp-type'
+    dstPort = type
+    srcPort = code ?? 0
+  }
+  let dnat = false
+  if (reply?.['src'] !== undefined) {
+    const backend = normalizeIp(reply['src'])
+    if (!backend) return 'bad-address'
+    if (backend !== dst) {
+      dnat = true
+      dst = backend
+      if (PORTED.has(p.protocol)) {
+        const bp = port(reply['sport'], 65535)
+        if (bp === undefined || Number.isNaN(bp)) return 'bad-port'
+        dstPort = bp
+      }
+    } else if (PORTED.has(p.protocol)) {
+      const bp = port(reply['sport'], 65535)
+      if (bp !== undefined && !Number.isNaN(bp) && bp !== dstPort) {
+        dnat = true // port-only DNAT (REDIRECT)
+        dstPort = bp
+      }
+    }
+  }
+  let packets = 0
+  let bytes = 0
+  for (const t of p.tuples) {
+    const pk = count(t['packets'])
+    const by = count(t['bytes'])
+    if (Number.isNaN(pk) || Number.isNaN(by)) return 'bad-counter'
+    packets += pk ?? 0
+    bytes += by ?? 0
+  }
+  if (!Number.isFinite(packets) || !Number.isFinite(bytes)) return 'bad-counter'
+
+  const delta = p.deltaSeconds !== undefined ? p.deltaSeconds * 1000 : undefined
+  let start =
+    p.startTime ??
+    (p.eventTime !== undefined && delta !== undefined
+      ? Math.max(0, p.eventTime - delta)
+      : p.eventTime)
+  let end =
+    p.stopTime ??
+    p.eventTime ??
+    (start !== undefined && delta !== undefined ? start + delta : start)
+  if (start === undefined && end !== undefined) start = end
+  if (start === undefined || end === undefined) {
+    start = 0
+    end = 0
+    note(ctx, 'no-timestamp')
+  }
+  if (end < start) end = start
+  if (end > MAX_TIME_MS) return 'bad-timestamp'
+  if (dnat) note(ctx, 'dnat')
+
+  return {
+    src,
+    dst,
+    srcPort,
+    dstPort,
+    protocol: p.protocol,
+    start,
+    end,
+    packets,
+    bytes,
+    observedAction: p.unreplied ? 'unknown' : 'accept',
+    direction: 'client-to-server',
+    source: { format: 'conntrack', file: ctx.file, line },
+  }
+}
+
+/**
+ * Parses conntrack lines into flows (see {@link toFlow} for the mapping). Blank lines and the
+ * `conntrack v1.4.x (conntrack-tools): N flow entries have been shown.` summary are ignored
+ * (note `summary-line`).
+ *
+ * Skip reasons: `bad-protocol`, `bad-token`, `too-many-tuples`, `missing-tuple`, `bad-address`,
+ * `missing-port`, `bad-port`, `bad-icmp-type`, `bad-counter`, `bad-timestamp`.
+ * @throws BulkheadError `ingest/malformed-record` on the first skipped record when `ctx.strict`.
+ */
+async function* parseConntrack(
+  lines: AsyncIterable<string>,
+  ctx: ParseContext,
+): AsyncIterable<Flow> {
+  let lineNo = 0
+  for await (const raw of lines) {
+    lineNo++
+    const line = raw.replace(/^\uFEFF/, '').trim()
+    if (line === '') continue
+    if (/^conntrack v[\d.]+ \(conntrack-tools\)/.test(line)) {
+      note(ctx, 'summary-line')
+      continue
+    }
+    const where = `${ctx.file}:${lineNo}`
+    const parsed = split(line, ctx)
+    const flow = typeof parsed === 'string' ? parsed : toFlow(parsed, ctx, lineNo)
+    if (typeof flow === 'string') {
+      skip(ctx, flow, where, line)
+      continue
+    }
+    ctx.stats.records++
+    yield flow
+  }
+}
+
+/** A conntrack line: optional timestamp/event/layer-3 prefix, L4 name and number, then `src=`…`dst=`. */
+const LINE_RE =
+  /^\s*(\[\d+(\.\d+)?\]\s+)?(\[(NEW|UPDATE|DESTROY)\]\s+)?((ipv4|ipv6)\s+\d+\s+)?[a-z][a-z0-9-]*\s+\d{1,3}\s+(\d+\s+)?([A-Z_]+\s+)?src=\S+\s+dst=\S+/
+
+/**
+ * Confidence that `head` is conntrack text: 0.9 when at least half of the first 20 non-blank
+ * complete lines (and at least one) match the conntrack layout, else 0.
+ */
+function detectConntrack(head: Uint8Array): number {
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(head).replace(/^\uFEFF/, '')
+  const lines = text.split('\n')
+  const complete = (lines.length > 1 ? lines.slice(0, -1) : lines)
+    .filter((l) => l.trim() !== '')
+    .slice(0, 20)
+  if (complete.length === 0) return 0
+  const hits = complete.filter((l) => LINE_RE.test(l)).length
+  return hits > 0 && hits * 2 >= complete.length ? 0.9 : 0
+}
+
+/** The conntrack parser. See {@link parseConntrack}. */
+export const conntrackParser: LineParser = {
+  format: 'conntrack',
+  kind: 'lines',
+  detect: detectConntrack,
+  parse: parseConntrack,
+}

@@ -1,0 +1,414 @@
+/**
+ * @module Cilium Hubble parser: `hubble observe -o jsonpb` (one `GetFlowsResponse` per line, the
+ * flow under `flow`) and the older `-o json` (the `Flow` object at top level).
+ *
+ * @remarks Semantics: Cilium `api/v1/flow/flow.proto` (`Flow`, `Endpoint`, `Layer4`, `Verdict`,
+ * `FlowType`, `is_reply`), `api/v1/observer/observer.proto` (`GetFlowsResponse`), and
+ * shared/docs/FLOW-FORMATS.md "Cilium Hubble". Proto3 JSON omits zero values: a missing port,
+ * ICMP type or code is 0, a missing verdict is `VERDICT_UNKNOWN`.
+ */
+import {
+  checkLabelKey,
+  checkLabelValue,
+  normalizeIp,
+  type Flow,
+  type FlowDirection,
+  type ObservedAction,
+} from '../../core/index.js'
+import { note, skip, type LineParser, type ParseContext } from '../types.js'
+
+/**
+ * Most (5-tuple, reply, action) keys remembered for de-duplication. Each entry costs about
+ * 150 bytes, so the map stays under ~10 MB; when full, the least recently emitted key is
+ * forgotten, so a duplicate arriving after 65,536 other connections is emitted again (counted
+ * twice, never lost).
+ */
+export const HUBBLE_DEDUP_MAX_KEYS = 65_536
+
+/** Two observations of the same key this close in time (ms) are one connection. */
+export const HUBBLE_DEDUP_WINDOW_MS = 1000
+
+/** Latest time we accept, ms since the epoch (year 9999). */
+const MAX_TIME_MS = 253_402_300_799_999
+
+const RFC3339_RE = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
+
+/** `Verdict` enum names by number (flow.proto). */
+const VERDICT_NAMES = [
+  'VERDICT_UNKNOWN',
+  'FORWARDED',
+  'DROPPED',
+  'ERROR',
+  'AUDIT',
+  'REDIRECTED',
+  'TRACED',
+  'TRANSLATED',
+]
+
+/** TCP flag bits (RFC 9293 header order). */
+const TCP_FLAG_BITS: Readonly<Record<string, number>> = {
+  FIN: 1,
+  SYN: 2,
+  RST: 4,
+  PSH: 8,
+  ACK: 16,
+  URG: 32,
+  ECE: 64,
+  CWR: 128,
+}
+
+/** Label sources that do not describe the workload itself and are dropped. */
+const DROPPED_SOURCES = new Set(['reserved', 'cidr', 'fqdn', 'world'])
+
+type Obj = Record<string, unknown>
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined
+}
+
+/** A proto3 JSON integer (number, or decimal text for 64-bit values); missing → 0; else NaN. */
+function int(v: unknown): number {
+  if (v === undefined || v === null) return 0
+  if (typeof v === 'number') return Number.isInteger(v) ? v : NaN
+  if (typeof v === 'string' && /^\d{1,10}$/.test(v)) return Number(v)
+  return NaN
+}
+
+/** `verdict` → observed action. `AUDIT` (policy audit mode: would be dropped, was forwarded) is accept. */
+function actionOf(verdict: unknown): { action: ObservedAction; audit: boolean } {
+  const name =
+    typeof verdict === 'number'
+      ? VERDICT_NAMES[verdict]
+      : typeof verdict === 'string'
+        ? verdict.toUpperCase()
+        : undefined
+  switch (name) {
+    case 'FORWARDED':
+    case 'REDIRECTED':
+    case 'TRANSLATED':
+      return { action: 'accept', audit: false }
+    case 'AUDIT':
+      return { action: 'accept', audit: true }
+    case 'DROPPED':
+    case 'ERROR':
+    case 'DENIED':
+      return { action: 'reject', audit: false }
+    default:
+      return { action: 'unknown', audit: false }
+  }
+}
+
+/**
+ * The workload name of an endpoint: `namespace/name[Kind]` from the first of `workloads`
+ * (Cilium ≥ 1.13), else `namespace/pod_name`, else undefined (host, world, remote node).
+ */
+function nameOf(ep: Obj): string | undefined {
+  const ns = str(ep['namespace'])
+  const prefix = ns ? `${ns}/` : ''
+  const workloads = ep['workloads']
+  if (Array.isArray(workloads) && isObj(workloads[0])) {
+    const name = str(workloads[0]['name'])
+    const kind = str(workloads[0]['kind'])
+    if (name) return `${prefix}${name}${kind ? `[${kind}]` : ''}`
+  }
+  const pod = str(ep['pod_name'])
+  return pod ? `${prefix}${pod}` : undefined
+}
+
+/**
+ * The labels of an endpoint: `source:key=value` entries with the source (`k8s:`, `container:`,
+ * `unspec:`) stripped; `reserved:`/`cidr:`/`fqdn:` entries, `io.cilium.*` keys and
+ * `io.kubernetes.pod.namespace` dropped; `namespace` added from the endpoint's namespace.
+ * Keys or values that are not valid label text are dropped and counted (`dropped-label`).
+ */
+function labelsOf(ep: Obj, ctx: ParseContext): Record<string, string> | undefined {
+  const out: Record<string, string> = {}
+  const raw = ep['labels']
+  if (Array.isArray(raw)) {
+    for (const item of raw) {
+      if (typeof item !== 'string') continue
+      const colon = item.indexOf(':')
+      const eq = item.indexOf('=')
+      const hasSource = colon >= 0 && (eq < 0 || colon < eq)
+      const source = hasSource ? item.slice(0, colon) : ''
+      if (DROPPED_SOURCES.has(source)) continue
+      const body = hasSource ? item.slice(colon + 1) : item
+      const i = body.indexOf('=')
+      const key = i < 0 ? body : body.slice(0, i)
+      const value = i < 0 ? '' : body.slice(i + 1)
+      if (key.startsWith('io.cilium.') || key === 'io.kubernetes.pod.namespace') continue
+      if (checkLabelKey(key) !== undefined || checkLabelValue(value) !== undefined) {
+        note(ctx, 'dropped-label')
+        continue
+      }
+      out[key] = value
+    }
+  }
+  const ns = str(ep['namespace'])
+  if (ns && checkLabelValue(ns) === undefined) out['namespace'] = ns
+  return Object.keys(out).length > 0 ? out : undefined
+}
+
+/** `l4` → protocol and ports (ICMP: dstPort = type, srcPort = code). */
+function layer4(
+  l4: Obj,
+): { protocol: number; srcPort: number; dstPort: number; flags?: Obj } | 'none' | 'bad' {
+  const ported: [string, number][] = [
+    ['TCP', 6],
+    ['UDP', 17],
+    ['SCTP', 132],
+  ]
+  for (const [name, protocol] of ported) {
+    const p = l4[name]
+    if (!isObj(p)) continue
+    const srcPort = int(p['source_port'])
+    const dstPort = int(p['destination_port'])
+    if (!(srcPort >= 0 && srcPort <= 65535 && dstPort >= 0 && dstPort <= 65535)) return 'bad'
+    return isObj(p['flags'])
+      ? { protocol, srcPort, dstPort, flags: p['flags'] }
+      : { protocol, srcPort, dstPort }
+  }
+  const icmp: [string, number][] = [
+    ['ICMPv4', 1],
+    ['ICMPv6', 58],
+  ]
+  for (const [name, protocol] of icmp) {
+    const p = l4[name]
+    if (!isObj(p)) continue
+    const type = int(p['type'])
+    const code = int(p['code'])
+    if (!(type >= 0 && type <= 255 && code >= 0 && code <= 255)) return 'bad'
+    return { protocol, srcPort: code, dstPort: type }
+  }
+  if (isObj(l4['IGMP'])) return { protocol: 2, srcPort: 0, dstPort: 0 }
+  if (isObj(l4['VRRP'])) return { protocol: 112, srcPort: 0, dstPort: 0 }
+  return 'none'
+}
+
+function tcpFlagsOf(flags: Obj | undefined): number | undefined {
+  if (!flags) return undefined
+  let bits = 0
+  for (const [name, bit] of Object.entries(TCP_FLAG_BITS)) if (flags[name] === true) bits |= bit
+  return bits
+}
+
+/** Bounded map of recently emitted keys → time (ms), oldest evicted first. */
+class RecentKeys {
+  private readonly map = new Map<string, number>()
+  constructor(private readonly max: number) {}
+  /** True when `key` was emitted within the window of `at`; otherwise records it and returns false. */
+  seen(key: string, at: number): boolean {
+    const last = this.map.get(key)
+    if (last !== undefined && Math.abs(at - last) <= HUBBLE_DEDUP_WINDOW_MS) return true
+    this.map.delete(key)
+    this.map.set(key, at)
+    if (this.map.size > this.max) {
+      const oldest = this.map.keys().next()
+      if (!oldest.done) this.map.delete(oldest.value)
+    }
+    return false
+  }
+}
+
+/**
+ * Parses Hubble JSON lines into flows.
+ *
+ * - Line shapes: `{"flow":{…},"node_name":…,"time":…}` (jsonpb `GetFlowsResponse`), or the
+ *   `Flow` itself (older `-o json`). `node_status` and `lost_events` responses are counted as
+ *   notes and not emitted.
+ * - `Type` `L7` (or 2) records repeat an L3/L4 flow: note `l7`, not emitted. `SOCK` (3) socket
+ *   trace events: note `sock-trace`, not emitted. Flows without `IP` (ARP and other non-IP
+ *   frames): note `no-ip-layer`; without a known `l4`: note `no-l4`.
+ * - `IP.source/destination` → src/dst; `l4.TCP|UDP|SCTP` ports; `l4.ICMPv4|ICMPv6` → dstPort =
+ *   type, srcPort = code; TCP flags → `tcpFlags`.
+ * - `verdict` FORWARDED/REDIRECTED/TRANSLATED → accept; AUDIT → accept (note `audit`);
+ *   DROPPED/ERROR/DENIED → reject; anything else → unknown.
+ * - `time` (RFC 3339, ns precision) → start = end (ms, truncated). Missing: 0, note `no-timestamp`.
+ *   Each record is one packet event without byte counts: packets and bytes are 0 (unknown).
+ * - `is_reply` true → direction `server-to-client` (the record is the reply half), false →
+ *   `client-to-server`, absent → `unknown`; the deprecated `reply` is used when `is_reply` is
+ *   absent (proto3 JSON omits `reply: false`, so absent stays unknown).
+ * - Endpoint names and labels: see {@link nameOf} and {@link labelsOf}.
+ * - De-duplication: Hubble reports each packet event at every observation point (source node
+ *   egress, destination node ingress, proxy). A record whose (src, dst, ports, protocol,
+ *   reply flag, observed action) was emitted less than {@link HUBBLE_DEDUP_WINDOW_MS} earlier
+ *   or later is not emitted (note `duplicate-observation`). The action is part of the key so
+ *   that a drop is never hidden by a forward. Memory is bounded by {@link HUBBLE_DEDUP_MAX_KEYS}.
+ *
+ * Skip reasons: `bad-json`, `not-a-flow`, `bad-address`, `bad-port`, `bad-timestamp`.
+ * @throws BulkheadError `ingest/malformed-record` on the first skipped record when `ctx.strict`.
+ */
+async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
+  const recent = new RecentKeys(HUBBLE_DEDUP_MAX_KEYS)
+  let lineNo = 0
+  for await (const raw of lines) {
+    lineNo++
+    const line = raw.replace(/^\uFEFF/, '').trim()
+    if (line === '') continue
+    const where = `${ctx.file}:${lineNo}`
+    let obj: unknown
+    try {
+      obj = JSON.parse(line)
+    } catch {
+      skip(ctx, 'bad-json', where, line)
+      continue
+    }
+    if (!isObj(obj)) {
+      skip(ctx, 'bad-json', where, line)
+      continue
+    }
+    let f: Obj
+    if (isObj(obj['flow'])) f = obj['flow']
+    else if (obj['node_status'] !== undefined) {
+      note(ctx, 'node-status')
+      continue
+    } else if (obj['lost_events'] !== undefined) {
+      note(ctx, 'lost-events')
+      continue
+    } else if ('IP' in obj || 'l4' in obj || 'verdict' in obj || 'Type' in obj) f = obj
+    else {
+      skip(ctx, 'not-a-flow', where, line)
+      continue
+    }
+
+    const type = f['Type']
+    if (type === 'L7' || type === 2) {
+      note(ctx, 'l7')
+      continue
+    }
+    if (type === 'SOCK' || type === 3) {
+      note(ctx, 'sock-trace')
+      continue
+    }
+    const ip = f['IP']
+    if (!isObj(ip)) {
+      note(ctx, 'no-ip-layer')
+      continue
+    }
+    const src = typeof ip['source'] === 'string' ? normalizeIp(ip['source']) : undefined
+    const dst = typeof ip['destination'] === 'string' ? normalizeIp(ip['destination']) : undefined
+    if (!src || !dst) {
+      skip(ctx, 'bad-address', where, line)
+      continue
+    }
+    const l4 = isObj(f['l4']) ? layer4(f['l4']) : 'none'
+    if (l4 === 'bad') {
+      skip(ctx, 'bad-port', where, line)
+      continue
+    }
+    if (l4 === 'none') {
+      note(ctx, 'no-l4')
+      continue
+    }
+
+    const timeText = f['time'] ?? obj['time']
+    let at = 0
+    if (timeText === undefined || timeText === null) note(ctx, 'no-timestamp')
+    else {
+      const ms =
+        typeof timeText === 'string' && RFC3339_RE.test(timeText)
+          ? Date.parse(timeText.slice(0, 10) + 'T' + timeText.slice(11).toUpperCase())
+          : NaN
+      if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) {
+        skip(ctx, 'bad-timestamp', where, line)
+        continue
+      }
+      at = ms
+    }
+
+    const isReply =
+      typeof f['is_reply'] === 'boolean'
+        ? f['is_reply']
+        : typeof f['reply'] === 'boolean'
+          ? f['reply']
+          : undefined
+    const direction: FlowDirection =
+      isReply === undefined ? 'unknown' : isReply ? 'server-to-client' : 'client-to-server'
+    const { action, audit } = actionOf(f['verdict'])
+
+    const key = `${src}|${dst}|${l4.srcPort}|${l4.dstPort}|${l4.protocol}|${String(isReply)}|${action}`
+    if (recent.seen(key, at)) {
+      note(ctx, 'duplicate-observation')
+      continue
+    }
+    if (audit) note(ctx, 'audit')
+
+    const srcEp = isObj(f['source']) ? f['source'] : {}
+    const dstEp = isObj(f['destination']) ? f['destination'] : {}
+    const srcName = nameOf(srcEp)
+    const dstName = nameOf(dstEp)
+    const srcLabels = labelsOf(srcEp, ctx)
+    const dstLabels = labelsOf(dstEp, ctx)
+    const tcpFlags = tcpFlagsOf(l4.flags)
+    const flow: Flow = {
+      src,
+      dst,
+      srcPort: l4.srcPort,
+      dstPort: l4.dstPort,
+      protocol: l4.protocol,
+      start: at,
+      end: at,
+      packets: 0,
+      bytes: 0,
+      observedAction: action,
+      direction,
+      source: { format: 'hubble', file: ctx.file, line: lineNo },
+      ...(tcpFlags !== undefined ? { tcpFlags } : {}),
+      ...(srcName !== undefined ? { srcName } : {}),
+      ...(dstName !== undefined ? { dstName } : {}),
+      ...(srcLabels !== undefined ? { srcLabels } : {}),
+      ...(dstLabels !== undefined ? { dstLabels } : {}),
+    }
+    ctx.stats.records++
+    yield flow
+  }
+}
+
+/**
+ * Confidence that `head` is Hubble JSON: 0.95 when the first complete line is a JSON object with
+ * a `flow` object (or a top-level flow) holding `IP`, `l4`, `verdict` or `Type` and one of
+ * `node_name`, `event_type`, `Type`, `source`, `destination`; 0.5 for `node_status` /
+ * `lost_events` lines only; else 0.
+ */
+function detectHubble(head: Uint8Array): number {
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(head).replace(/^\uFEFF/, '')
+  const lines = text.split('\n')
+  const complete = lines.length > 1 ? lines.slice(0, -1) : lines
+  let best = 0
+  for (const line of complete.slice(0, 20)) {
+    const t = line.trim()
+    if (t === '') continue
+    if (!t.startsWith('{')) return 0
+    let o: unknown
+    try {
+      o = JSON.parse(t)
+    } catch {
+      return 0
+    }
+    if (!isObj(o)) return 0
+    const f = isObj(o['flow']) ? o['flow'] : o
+    const core = 'IP' in f || 'l4' in f || 'verdict' in f
+    const hubbleish =
+      'node_name' in f ||
+      'event_type' in f ||
+      'Type' in f ||
+      'traffic_direction' in f ||
+      'trace_observation_point' in f
+    if (core && hubbleish) return 0.95
+    if ('node_status' in o || 'lost_events' in o) best = 0.5
+    else return best
+  }
+  return best
+}
+
+/** The Hubble parser. See {@link parseHubble} for the mapping, notes and skip reasons. */
+export const hubbleParser: LineParser = {
+  format: 'hubble',
+  kind: 'lines',
+  detect: detectHubble,
+  parse: parseHubble,
+}

@@ -1,0 +1,207 @@
+/**
+ * @module The reference evaluator: DESIGN.md's six semantic rules as plain loops, no caches.
+ *
+ * Every fast path (PolicyIndex), compiler checker and analysis is tested against this file, so
+ * it stays small and obviously correct. Do not optimise it.
+ * @remarks Semantics: DESIGN.md "Policy language v1".
+ */
+import {
+  cidrContains,
+  outcomeOf,
+  parseIp,
+  selectorMatches,
+  serviceMatches,
+  strongerMode,
+  BulkheadError,
+  type EnforcementMode,
+  type Entity,
+  type Endpoint,
+  type FlowTuple,
+  type Inventory,
+  type IpAddress,
+  type Policy,
+  type PolicySet,
+  type Rule,
+  type RuleRef,
+  type Verdict,
+  type Workload,
+} from '../core/index.js'
+
+/** True when `w` holds address `ip` at time `at` (ms): some address equal to it with `from <= at < to`. */
+export function holdsAddress(w: Workload, ip: string, at: number): boolean {
+  return w.addresses.some(
+    (a) =>
+      a.ip === ip && (a.from === undefined || a.from <= at) && (a.to === undefined || at < a.to),
+  )
+}
+
+/**
+ * What an address is at a time: the workload holding it then; else the named external with the
+ * longest prefix containing it; else an unnamed unmanaged endpoint named by the address itself.
+ * `ip` must be canonical text (see {@link Flow}).
+ */
+export function resolveEntity(inventory: Inventory, ip: string, at: number): Entity {
+  for (const w of inventory.workloads) {
+    if (holdsAddress(w, ip, at)) return { kind: 'workload', workload: w }
+  }
+  const addr = parseIp(ip)
+  let best: Entity | undefined
+  let bestPrefix = -1
+  if (addr) {
+    for (const x of inventory.externals) {
+      if (cidrContains(x.cidr, addr) && x.cidr.prefix > bestPrefix) {
+        best = { kind: 'external', name: x.name, named: true, external: x }
+        bestPrefix = x.cidr.prefix
+      }
+    }
+  }
+  return best ?? { kind: 'external', name: ip, named: false }
+}
+
+/**
+ * The enforcement mode of an entity: the mode of the first Enforcement entry whose selector
+ * matches it (selectors unscoped), else `observe`. Unmanaged entities have no enforcement
+ * point: always `observe`.
+ */
+export function enforcementModeOf(policySet: PolicySet, endpoint: Endpoint): EnforcementMode {
+  if (endpoint.entity.kind !== 'workload') return 'observe'
+  for (const entry of policySet.enforcement) {
+    if (selectorMatches(entry.selector, endpoint, {})) return entry.mode
+  }
+  return 'observe'
+}
+
+/** True when the rule is in force at `now` (ms): it has no `expires`, or `now` is before it (rule 4). */
+export function isLive(rule: Rule, now: number): boolean {
+  return rule.expires === undefined || now < rule.expires
+}
+
+/** True when the rule matches the endpoints and service, with the policy's scope ANDed in (rules 1, 2). */
+export function ruleMatches(
+  policy: Policy,
+  rule: Rule,
+  src: Endpoint,
+  dst: Endpoint,
+  protocol: number,
+  dstPort: number,
+): boolean {
+  return (
+    rule.from.some((s) => selectorMatches(s, src, policy.scope)) &&
+    rule.to.some((s) => selectorMatches(s, dst, policy.scope)) &&
+    rule.services.some((s) => serviceMatches(s, protocol, dstPort))
+  )
+}
+
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  /**
+   * The tuple is a reply (server → client): it is judged as the connection it answers, with
+   * addresses and ports swapped (rule 3).
+   */
+  readonly reply?: boolean
+  /** The instant at which rule expiry is judged, ms; defaults to the flow's time `tuple.at`. */
+  readonly now?: number
+}
+
+function endpoint(inventory: Inventory, ipText: string, at: number): Endpoint {
+  const ip: IpAddress | undefined = parseIp(ipText)
+  if (!ip) {
+    throw new BulkheadError([
+      { code: 'eval/bad-flow', severity: 'error', message: `"${ipText}" is not an IP address` },
+    ])
+  }
+  return { ip, entity: resolveEntity(inventory, ipText, at) }
+}
+
+/**
+ * The verdict for one flow (DESIGN.md rules 1–5).
+ *
+ * A flow is allowed iff some live allow rule matches it and no live deny rule does; otherwise
+ * it is denied (by the first matching deny rule, or by default). Rules are visited in
+ * policy-set order (policies by name, rules in file order); `by` names the first deciding rule
+ * and `matched` lists all. Expired rules are ignored and listed in `expired` when they match.
+ *
+ * @param tuple - addresses as text (canonical or not), protocol IANA number, destination port
+ *   (ICMP type for ICMP), time in ms since the epoch, UTC.
+ * @throws BulkheadError `eval/bad-flow` when an address does not parse.
+ */
+export function evaluate(
+  inventory: Inventory,
+  policySet: PolicySet,
+  tuple: FlowTuple,
+  options: EvaluateOptions = {},
+): Verdict {
+  const reply = options.reply === true
+  const t = reply
+    ? {
+        src: tuple.dst,
+        dst: tuple.src,
+        protocol: tuple.protocol,
+        dstPort: tuple.srcPort ?? 0,
+        at: tuple.at,
+      }
+    : tuple
+  const now = options.now ?? t.at
+  const src = endpoint(inventory, t.src, t.at)
+  const dst = endpoint(inventory, t.dst, t.at)
+
+  const allow: RuleRef[] = []
+  const deny: RuleRef[] = []
+  const expired: RuleRef[] = []
+  for (const policy of policySet.policies) {
+    for (const rule of policy.rules) {
+      if (!ruleMatches(policy, rule, src, dst, t.protocol, t.dstPort)) continue
+      const ref = { policy: policy.name, id: rule.id }
+      if (!isLive(rule, now)) expired.push(ref)
+      else if (rule.action === 'deny') deny.push(ref)
+      else allow.push(ref)
+    }
+  }
+
+  const firstDeny = deny[0]
+  const firstAllow = allow[0]
+  const decision = firstDeny === undefined && firstAllow !== undefined ? 'allowed' : 'denied'
+  const by =
+    firstDeny !== undefined
+      ? { rule: firstDeny, action: 'deny' as const }
+      : firstAllow !== undefined
+        ? { rule: firstAllow, action: 'allow' as const }
+        : ('default-deny' as const)
+  const srcMode = enforcementModeOf(policySet, src)
+  const dstMode = enforcementModeOf(policySet, dst)
+  const mode = strongerMode(srcMode, dstMode)
+  return {
+    decision,
+    by,
+    matched: { allow, deny },
+    expired,
+    srcMode,
+    dstMode,
+    mode,
+    outcome: outcomeOf(decision, mode),
+    reply,
+    src: src.entity,
+    dst: dst.entity,
+  }
+}
+
+/** One sentence saying why: `allowed by payments-prod/web-to-api`, `denied by default (no allow rule matches)`. */
+export function explainVerdict(v: Verdict): string {
+  const reply = v.reply ? ' (reply to an allowed connection is judged as that connection)' : ''
+  if (v.by === 'default-deny') {
+    const exp =
+      v.expired.length > 0
+        ? `; expired rule${v.expired.length > 1 ? 's' : ''} ${v.expired.map((r) => `${r.policy}/${r.id}`).join(', ')} would have matched`
+        : ''
+    return `denied by default: no allow rule matches${exp}${reply}`
+  }
+  const ref = `${v.by.rule.policy}/${v.by.rule.id}`
+  if (v.by.action === 'deny') {
+    const over =
+      v.matched.allow.length > 0
+        ? ` (overrides allow ${v.matched.allow.map((r) => `${r.policy}/${r.id}`).join(', ')})`
+        : ''
+    return `denied by rule ${ref}${over}${reply}`
+  }
+  return `allowed by rule ${ref}${reply}`
+}

@@ -1,0 +1,103 @@
+/**
+ * `bulkhead eval` against hand-worked verdicts on test/fixtures/eval-estate, which exercises
+ * scope, global selectors, deny rules, expiry, CIDR except, port ranges, ICMP, IPv6 and
+ * time-bounded addresses. Each expected verdict was worked out by hand from the YAML.
+ */
+import { describe, expect, it } from 'vitest'
+import { cli } from '../helpers/cli.js'
+
+const W = 'test/fixtures/eval-estate'
+const AT = '2026-10-20T12:00:00Z'
+
+interface Case {
+  flow: string
+  at?: string
+  decision: 'allowed' | 'denied'
+  rule: string | null
+  outcome: string
+  expired?: string[]
+}
+
+const CASES: Case[] = [
+  { flow: 'pay-web-1 -> pay-api-1 tcp/443', decision: 'allowed', rule: 'web-to-api', outcome: 'allowed' },
+  { flow: '10.20.1.10 -> 10.20.2.10 tcp/8000', decision: 'allowed', rule: 'web-to-api', outcome: 'allowed' },
+  { flow: '10.20.1.10 -> 10.20.2.10 tcp/8100', decision: 'allowed', rule: 'web-to-api', outcome: 'allowed' },
+  { flow: '10.20.1.10 -> 10.20.2.10 tcp/8101', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
+  { flow: '10.20.1.10 -> 10.20.2.10 tcp/7999', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
+  { flow: '10.20.1.10 -> 10.20.2.10 udp/443', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
+  { flow: 'pay-api-1 -> pay-db-1 tcp/5432', decision: 'allowed', rule: 'api-to-db', outcome: 'allowed' },
+  { flow: 'pay-web-1 -> pay-db-1 tcp/5432', decision: 'denied', rule: null, outcome: 'blocked' },
+  // expiry: `expires: 2026-10-31` holds through the whole UTC day
+  { flow: 'pay-batch-1 -> 198.51.100.7 tcp/22', decision: 'allowed', rule: 'month-end-export', outcome: 'allowed' },
+  { flow: 'pay-batch-1 -> 198.51.100.7 tcp/22', at: '2026-10-31T23:59:59Z', decision: 'allowed', rule: 'month-end-export', outcome: 'allowed' },
+  { flow: 'pay-batch-1 -> 198.51.100.7 tcp/22', at: '2026-11-01T00:00:00Z', decision: 'denied', rule: null, outcome: 'would-be-blocked', expired: ['month-end-export'] },
+  // a global selector reaches outside the scope; the scoped side still must be in scope
+  { flow: 'shop-api-1 -> pay-api-1 tcp/443', decision: 'allowed', rule: 'shop-to-api', outcome: 'allowed' },
+  { flow: 'shop-api-1 -> pay-db-1 tcp/5432', decision: 'denied', rule: null, outcome: 'blocked' },
+  // deny beats allow, and the scoped `{}` of the deny rule
+  { flow: 'pay-api-dev-1 -> pay-api-1 tcp/443', decision: 'denied', rule: 'no-dev-to-prod', outcome: 'would-be-blocked' },
+  { flow: 'pay-api-dev-1 -> pay-web-1 icmp/8', decision: 'denied', rule: 'no-dev-to-prod', outcome: 'would-be-blocked' },
+  // CIDR except: 10.40.0.0/16 is excluded from office-to-web
+  { flow: 'pay-api-dev-1 -> pay-web-1 tcp/443', decision: 'denied', rule: 'no-dev-to-prod', outcome: 'would-be-blocked' },
+  { flow: '10.1.2.3 -> pay-web-1 tcp/443', decision: 'allowed', rule: 'office-to-web', outcome: 'allowed' },
+  { flow: '10.40.9.9 -> pay-web-1 tcp/443', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
+  { flow: '10.1.2.3 -> pay-web-1 tcp/80', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
+  // time-bounded address: ci-runner-7 holds 10.50.0.7 only from Oct 1 to Oct 15
+  { flow: '10.50.0.7 -> pay-web-1 tcp/443', at: '2026-10-05T00:00:00Z', decision: 'denied', rule: 'no-dev-to-prod', outcome: 'would-be-blocked' },
+  { flow: '10.50.0.7 -> pay-web-1 tcp/443', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
+  // ICMP and IPv6
+  { flow: '192.0.2.1 -> pay-web-1 icmp/8', decision: 'allowed', rule: 'ping-web', outcome: 'allowed' },
+  { flow: '192.0.2.1 -> pay-web-1 icmp/0', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
+  { flow: '2001:db8:ffff::1 -> 2001:db8:20::10 icmpv6/128', decision: 'allowed', rule: 'ping-web', outcome: 'allowed' },
+  { flow: '2001:db8:20::10 -> 2001:db8:20::20 tcp/443', decision: 'allowed', rule: 'web-to-api', outcome: 'allowed' },
+  // `{}` in `to` means every workload in scope, not every workload
+  { flow: 'monitor-1 -> pay-db-1 tcp/9100', decision: 'allowed', rule: 'monitoring', outcome: 'allowed' },
+  { flow: 'monitor-1 -> shop-api-1 tcp/9100', decision: 'denied', rule: null, outcome: 'unenforced' },
+]
+
+describe('bulkhead eval on hand-worked verdicts', () => {
+  it.each(CASES)('$flow at $at → $decision by $rule', async (c) => {
+    const r = await cli('eval', c.flow, '-w', W, '--at', c.at ?? AT, '-o', 'json')
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const out = JSON.parse(r.stdout) as { decision: string; rule: { policy: string; id: string } | null; outcome: string; expired: { id: string }[]; srcMode: string; dstMode: string; reason: string }
+    expect(out.decision).toBe(c.decision)
+    expect(out.rule?.id ?? null).toBe(c.rule)
+    if (out.rule) expect(out.rule.policy).toBe('payments-prod')
+    expect(out.outcome).toBe(c.outcome)
+    expect(out.expired.map((e) => e.id)).toEqual(c.expired ?? [])
+  })
+
+  it('prints the verdict, the deciding rule and the modes as text', async () => {
+    const r = await cli('eval', 'pay-web-1 -> pay-db-1 tcp/5432', '-w', W, '--at', AT)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('10.20.1.10 (pay-web-1) -> 10.20.3.10 (pay-db-1) tcp/5432')
+    expect(r.stdout).toContain('DENIED: denied by default')
+    expect(r.stdout).toContain('source monitor, destination enforce => blocked')
+  })
+
+  it('names the overridden allow rule when a deny decides', async () => {
+    const r = await cli('eval', 'pay-api-dev-1 -> pay-web-1 icmp/8', '-w', W, '--at', AT, '-o', 'json')
+    const out = JSON.parse(r.stdout) as { reason: string; matched: { allow: { id: string }[] } }
+    expect(out.matched.allow.map((m) => m.id)).toEqual(['ping-web'])
+    expect(out.reason).toContain('overrides allow payments-prod/ping-web')
+  })
+
+  it.each([
+    ['nonsense', 'cli/usage'],
+    ['a -> b', 'cli/usage'],
+    ['10.0.0.1 -> 10.0.0.2 tcp/99999', 'policy/port-out-of-range'],
+    ['10.0.0.1 -> 10.0.0.2 bogus/1', 'policy/unknown-protocol'],
+    ['no-such-host -> 10.0.0.2 tcp/1', 'cli/usage'],
+  ])('rejects %s with exit 1 and %s', async (flow, code) => {
+    const r = await cli('eval', flow, '-w', W, '--at', AT)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(code)
+    expect(r.stdout).toBe('')
+  })
+
+  it('rejects an unknown output format and a bad time', async () => {
+    expect((await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '-o', 'xml')).code).toBe(1)
+    expect((await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '--at', 'yesterday')).code).toBe(1)
+  })
+})

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { cidrContains, cidrCovers, isPrivateIp, normalizeIp, parseCidr, parseIp, type Cidr } from '../../src/core/index.js'
+
+describe('addresses', () => {
+  it.each([
+    ['10.0.0.1', '10.0.0.1'],
+    ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+    ['::ffff:192.0.2.1', '192.0.2.1'],
+    ['fe80::1%eth0', 'fe80::1'],
+    ['[2001:db8::1]', '2001:db8::1'],
+  ])('normalises %s', (a, b) => expect(normalizeIp(a)).toBe(b))
+
+  it.each(['10.0.0', '10.0.0.256', '0x0a.0.0.1', '10', 'abc', '', '2001:db8::1::2', '1.2.3.4 5'])('rejects %s', (a) => {
+    expect(parseIp(a)).toBeUndefined()
+  })
+})
+
+describe('CIDR blocks', () => {
+  const c = (t: string): Cidr => parseCidr(t) as Cidr
+  it('contains its first and last address and nothing beyond', () => {
+    const b = c('10.1.0.0/16')
+    expect(cidrContains(b, parseIp('10.1.0.0')!)).toBe(true)
+    expect(cidrContains(b, parseIp('10.1.255.255')!)).toBe(true)
+    expect(cidrContains(b, parseIp('10.2.0.0')!)).toBe(false)
+    expect(cidrContains(b, parseIp('10.0.255.255')!)).toBe(false)
+  })
+  it('never matches across families', () => {
+    expect(cidrContains(c('0.0.0.0/0'), parseIp('::1')!)).toBe(false)
+    expect(cidrContains(c('::/0'), parseIp('10.0.0.1')!)).toBe(false)
+  })
+  it('IPv6 prefixes are exact', () => {
+    const b = c('2001:db8::/127')
+    expect(cidrContains(b, parseIp('2001:db8::1')!)).toBe(true)
+    expect(cidrContains(b, parseIp('2001:db8::2')!)).toBe(false)
+  })
+  it('rejects host bits, bad prefixes and non-addresses with a reason', () => {
+    expect(parseCidr('10.0.0.1/8')).toMatch(/host bits/)
+    expect(parseCidr('10.0.0.0/33')).toMatch(/prefix/)
+    expect(parseCidr('2001:db8::/129')).toMatch(/prefix/)
+    expect(typeof parseCidr('nope/8')).toBe('string')
+    expect((parseCidr('10.0.0.1/8', true) as Cidr).text).toBe('10.0.0.0/8')
+  })
+  it('a bare address is a host prefix', () => {
+    expect((parseCidr('10.0.0.1') as Cidr).prefix).toBe(32)
+    expect((parseCidr('2001:db8::1') as Cidr).prefix).toBe(128)
+  })
+  it('covers', () => {
+    expect(cidrCovers(c('10.0.0.0/8'), c('10.1.0.0/16'))).toBe(true)
+    expect(cidrCovers(c('10.1.0.0/16'), c('10.0.0.0/8'))).toBe(false)
+  })
+  it('private ranges', () => {
+    expect(isPrivateIp(parseIp('10.1.2.3')!)).toBe(true)
+    expect(isPrivateIp(parseIp('172.31.0.1')!)).toBe(true)
+    expect(isPrivateIp(parseIp('172.32.0.1')!)).toBe(false)
+    expect(isPrivateIp(parseIp('fd00::1')!)).toBe(true)
+    expect(isPrivateIp(parseIp('8.8.8.8')!)).toBe(false)
+  })
+})

@@ -1,0 +1,112 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { formatService, IntervalSet, parseService, ServiceSet, type Service } from '../../src/core/index.js'
+import { SEED } from '../helpers/model.js'
+
+describe('parseService', () => {
+  it.each([
+    ['tcp/443', { protocol: 6, ports: { lo: 443, hi: 443 } }],
+    ['TCP/8000-8100', { protocol: 6, ports: { lo: 8000, hi: 8100 } }],
+    ['udp/53', { protocol: 17, ports: { lo: 53, hi: 53 } }],
+    ['sctp/3868', { protocol: 132, ports: { lo: 3868, hi: 3868 } }],
+    ['tcp', { protocol: 6, ports: { lo: 0, hi: 65535 } }],
+    ['icmp', { protocol: 1, ports: { lo: 0, hi: 255 } }],
+    ['icmp/8', { protocol: 1, ports: { lo: 8, hi: 8 } }],
+    ['icmpv6/128', { protocol: 58, ports: { lo: 128, hi: 128 } }],
+    ['proto/47', { protocol: 47, ports: { lo: 0, hi: 65535 } }],
+    ['tcp/0', { protocol: 6, ports: { lo: 0, hi: 0 } }],
+    ['tcp/65535', { protocol: 6, ports: { lo: 65535, hi: 65535 } }],
+    ['any', { protocol: 'any' }],
+  ])('reads %s', (text, expected) => {
+    expect(parseService(text)).toEqual(expected)
+  })
+
+  it.each([
+    ['tcp/65536', 'policy/port-out-of-range'],
+    ['tcp/70000-70001', 'policy/port-out-of-range'],
+    ['icmp/256', 'policy/port-out-of-range'],
+    ['tcp/443-80', 'policy/reversed-port-range'],
+    ['tpc/443', 'policy/unknown-protocol'],
+    ['proto/300', 'policy/unknown-protocol'],
+    ['tcp/http', 'policy/bad-service'],
+    ['tcp/-1', 'policy/bad-service'],
+    ['', 'policy/bad-service'],
+  ])('rejects %s with %s', (text, code) => {
+    const r = parseService(text)
+    expect(r).toMatchObject({ code })
+  })
+
+  it('formats what it parses', () => {
+    for (const t of ['tcp/443', 'tcp/8000-8100', 'udp/53', 'icmp', 'icmp/8', 'icmpv6/128', 'any', 'tcp', 'proto/47']) {
+      expect(formatService(parseService(t) as Service)).toBe(t)
+    }
+  })
+})
+
+/** Brute-force model of a small universe: protocols 1, 6, 17, 47; ports 0..20 (ICMP types 0..20). */
+const PROTOS = [1, 6, 17, 47]
+const P = 21
+function members(s: ServiceSet): Set<string> {
+  const out = new Set<string>()
+  for (const proto of PROTOS) for (let p = 0; p < P; p++) if (s.has(proto, p)) out.add(`${proto}/${p}`)
+  return out
+}
+const smallServiceArb: fc.Arbitrary<Service> = fc.oneof(
+  fc.constant({ protocol: 'any' as const }),
+  fc.tuple(fc.constantFrom(...PROTOS), fc.nat(P - 1), fc.nat(P - 1)).map(([protocol, a, b]) => ({ protocol, ports: { lo: Math.min(a, b), hi: Math.max(a, b) } })),
+)
+const setArb = fc.array(smallServiceArb, { maxLength: 4 }).map((xs) => ServiceSet.of(xs))
+
+describe('ServiceSet algebra against a brute-force model', () => {
+  it('union, intersection and subtraction are exact', () => {
+    fc.assert(
+      fc.property(setArb, setArb, (a, b) => {
+        const ma = members(a)
+        const mb = members(b)
+        expect(members(a.union(b))).toEqual(new Set([...ma, ...mb]))
+        expect(members(a.intersect(b))).toEqual(new Set([...ma].filter((x) => mb.has(x))))
+        expect(members(a.subtract(b))).toEqual(new Set([...ma].filter((x) => !mb.has(x))))
+      }),
+      { seed: SEED, numRuns: 500 },
+    )
+  })
+
+  it('a minus b, union a intersect b, is a', () => {
+    fc.assert(
+      fc.property(setArb, setArb, (a, b) => {
+        expect(a.subtract(b).union(a.intersect(b)).equals(a)).toBe(true)
+      }),
+      { seed: SEED, numRuns: 300 },
+    )
+  })
+
+  it('any minus tcp/22 still holds every other protocol, and not tcp/22', () => {
+    const s = ServiceSet.ANY.subtract(ServiceSet.single({ protocol: 6, ports: { lo: 22, hi: 22 } }))
+    expect(s.has(6, 22)).toBe(false)
+    expect(s.has(6, 21)).toBe(true)
+    expect(s.has(6, 23)).toBe(true)
+    expect(s.has(47, 0)).toBe(true)
+    expect(s.isAny).toBe(false)
+    expect(s.union(ServiceSet.single({ protocol: 6, ports: { lo: 22, hi: 22 } })).isAny).toBe(true)
+  })
+
+  it('toServices round-trips a set without the rest flag', () => {
+    fc.assert(
+      fc.property(fc.array(smallServiceArb.filter((s) => s.protocol !== 'any'), { maxLength: 4 }), (xs) => {
+        const s = ServiceSet.of(xs)
+        expect(ServiceSet.of(s.toServices()).equals(s)).toBe(true)
+      }),
+      { seed: SEED, numRuns: 300 },
+    )
+  })
+})
+
+describe('IntervalSet', () => {
+  it('merges overlapping and adjacent ranges', () => {
+    expect(IntervalSet.of([{ lo: 5, hi: 9 }, { lo: 1, hi: 3 }, { lo: 4, hi: 4 }, { lo: 20, hi: 30 }]).toString()).toBe('1-9,20-30')
+  })
+  it('has() is exact at range edges', () => {
+    const s = IntervalSet.of([{ lo: 80, hi: 80 }, { lo: 8000, hi: 8100 }])
+    expect([79, 80, 81, 7999, 8000, 8100, 8101].map((p) => s.has(p))).toEqual([false, true, false, false, true, true, false])
+  })
+})

@@ -1,0 +1,35 @@
+/**
+ * @module Runs the CLI in-process and captures stdout, stderr and the exit code.
+ */
+import { run } from '../../src/cli/main.js'
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs `bulkhead ...args` in this process. Not reentrant: tests using it must not run concurrently in one file. */
+export async function cli(...args: string[]): Promise<CliResult> {
+  let stdout = ''
+  let stderr = ''
+  const out = process.stdout.write.bind(process.stdout)
+  const err = process.stderr.write.bind(process.stderr)
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()
+    return true
+  }) as typeof process.stdout.write
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()
+    return true
+  }) as typeof process.stderr.write
+  process.exitCode = undefined
+  try {
+    const code = await run(args)
+    return { code, stdout, stderr }
+  } finally {
+    process.stdout.write = out
+    process.stderr.write = err
+    process.exitCode = undefined
+  }
+}

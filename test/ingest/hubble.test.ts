@@ -1,0 +1,337 @@
+import { describe, it, expect } from 'vitest'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { BulkheadError, normalizeIp, type Flow } from '../../src/core/index.js'
+import { HUBBLE_DEDUP_MAX_KEYS, hubbleParser } from '../../src/ingest/formats/hubble.js'
+import { newStats, type ParseContext } from '../../src/ingest/types.js'
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
+const CORPUS = fileURLToPath(new URL('../../../shared/corpora/hubble/', import.meta.url))
+
+async function* gen(lines: readonly string[]): AsyncGenerator<string> {
+  for (const l of lines) yield l
+}
+function linesOf(text: string): string[] {
+  const lines = text.split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  return lines
+}
+async function run(
+  lines: readonly string[],
+  file = 'h.json',
+  strict = false,
+): Promise<{ flows: Flow[]; ctx: ParseContext }> {
+  const ctx: ParseContext = { file, strict, stats: newStats() }
+  const flows: Flow[] = []
+  for await (const f of hubbleParser.parse(gen(lines), ctx)) flows.push(f)
+  return { flows, ctx }
+}
+const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8')
+const head = (text: string): Uint8Array => new TextEncoder().encode(text.slice(0, 65536))
+
+/** A minimal jsonpb line. */
+function line(
+  over: Record<string, unknown> = {},
+  l4: Record<string, unknown> = { TCP: { source_port: 1000, destination_port: 80 } },
+): string {
+  return JSON.stringify({
+    flow: {
+      time: '2024-01-01T00:00:00.000Z',
+      verdict: 'FORWARDED',
+      IP: { source: '10.0.0.1', destination: '10.0.0.2', ipVersion: 'IPv4' },
+      l4,
+      Type: 'L3_L4',
+      is_reply: false,
+      ...over,
+    },
+  })
+}
+
+describe('hubble jsonpb fixture (hubble-jsonpb.json)', () => {
+  it('maps flows, names, labels, reply marking, verdicts and notes', async () => {
+    const { flows, ctx } = await run(linesOf(fixture('hubble-jsonpb.json')), 'hubble-jsonpb.json')
+    expect(ctx.stats.skipped).toEqual({})
+    expect(ctx.stats.notes).toEqual({
+      'duplicate-observation': 1,
+      l7: 1,
+      audit: 1,
+      'node-status': 1,
+      'lost-events': 1,
+    })
+    expect(flows.map((f) => f.source.line)).toEqual([1, 3, 5, 6, 7, 8, 9, 10, 11, 12])
+    expect(flows[0]).toEqual({
+      src: '10.244.1.17',
+      dst: '10.244.2.33',
+      srcPort: 51234,
+      dstPort: 7070,
+      protocol: 6,
+      start: Date.UTC(2024, 2, 5, 10, 0, 0, 100),
+      end: Date.UTC(2024, 2, 5, 10, 0, 0, 100),
+      packets: 0,
+      bytes: 0,
+      observedAction: 'accept',
+      direction: 'client-to-server',
+      source: { format: 'hubble', file: 'hubble-jsonpb.json', line: 1 },
+      tcpFlags: 2,
+      srcName: 'shop/frontend[Deployment]',
+      dstName: 'shop/cartservice[Deployment]',
+      srcLabels: { app: 'frontend', tier: 'web', namespace: 'shop' },
+      dstLabels: { app: 'cartservice', namespace: 'shop' },
+    })
+    const byLine = new Map(flows.map((f) => [f.source.line, f]))
+    expect(byLine.get(3)).toMatchObject({
+      src: '10.244.2.33',
+      direction: 'server-to-client',
+      tcpFlags: 18,
+    })
+    expect(byLine.get(5)).toMatchObject({
+      dstPort: 53,
+      protocol: 17,
+      dstName: 'kube-system/coredns-76f75df574-8k2vq',
+      dstLabels: { 'k8s-app': 'kube-dns', namespace: 'kube-system' },
+    })
+    const drop = byLine.get(6)
+    expect(drop).toMatchObject({
+      src: '203.0.113.50',
+      observedAction: 'reject',
+      direction: 'unknown',
+    })
+    expect(drop?.srcName).toBeUndefined()
+    expect(drop?.srcLabels).toBeUndefined()
+    expect(byLine.get(7)).toMatchObject({
+      protocol: 1,
+      dstPort: 8,
+      srcPort: 0,
+      observedAction: 'accept',
+    })
+    expect(byLine.get(8)).toMatchObject({
+      protocol: 58,
+      src: 'fd00:10:244:2::33',
+      dstPort: 129,
+      srcPort: 0,
+      direction: 'server-to-client',
+    })
+    expect(byLine.get(9)).toMatchObject({ protocol: 132, srcPort: 36412, dstPort: 38412 })
+    expect(byLine.get(10)).toMatchObject({ observedAction: 'unknown' })
+    // line 12: same 5-tuple as line 1 within 1 s, but DROPPED: not hidden by the forward
+    expect(byLine.get(12)).toMatchObject({
+      observedAction: 'reject',
+      srcPort: 51234,
+      dstPort: 7070,
+    })
+  })
+})
+
+describe('hubble legacy -o json (hubble-json-legacy.json)', () => {
+  it('reads the flow at top level and the old `reply` field', async () => {
+    const { flows } = await run(linesOf(fixture('hubble-json-legacy.json')))
+    expect(flows).toHaveLength(2)
+    expect(flows[0]).toMatchObject({
+      src: '10.0.0.12',
+      srcPort: 8080,
+      direction: 'server-to-client',
+      start: Date.UTC(2020, 4, 12, 8, 15, 30, 123),
+      srcName: 'default/reviews-v1-5c7d8b8b7d-abcde',
+      srcLabels: { app: 'reviews', version: 'v1', namespace: 'default' },
+      tcpFlags: 24,
+    })
+    expect(flows[1]).toMatchObject({ direction: 'unknown', dstPort: 8080 })
+  })
+})
+
+describe('hubble details', () => {
+  it('workload without kind, numeric verdicts and types', async () => {
+    const a = await run([
+      line({
+        source: {
+          namespace: 'ns',
+          workloads: [{ name: 'job-x' }],
+          labels: ['k8s:app=x', 'container:team=blue', 'reserved:init'],
+        },
+      }),
+    ])
+    expect(a.flows[0]).toMatchObject({
+      srcName: 'ns/job-x',
+      srcLabels: { app: 'x', team: 'blue', namespace: 'ns' },
+    })
+    const b = await run([
+      line({ verdict: 2 }),
+      line({ verdict: 4, time: '2024-01-01T00:00:05Z' }),
+      line({ Type: 2 }),
+    ])
+    expect(b.flows.map((f) => f.observedAction)).toEqual(['reject', 'accept'])
+    expect(b.ctx.stats.notes).toEqual({ audit: 1, l7: 1 })
+  })
+
+  it('notes non-IP and non-L4 flows and missing time', async () => {
+    const { flows, ctx } = await run([
+      JSON.stringify({
+        flow: {
+          time: '2024-01-01T00:00:00Z',
+          ethernet: { source: 'aa:aa:aa:aa:aa:aa' },
+          verdict: 'DROPPED',
+          Type: 'L3_L4',
+        },
+      }),
+      line({}, {}),
+      line({ time: undefined }),
+    ])
+    expect(flows).toHaveLength(1)
+    expect(flows[0]).toMatchObject({ start: 0, end: 0 })
+    expect(ctx.stats.notes).toEqual({ 'no-ip-layer': 1, 'no-l4': 1, 'no-timestamp': 1 })
+  })
+
+  it('bounds the de-duplication map', async () => {
+    const distinct = (i: number): string =>
+      line(
+        { IP: { source: '10.0.0.1', destination: '10.0.0.2' } },
+        { TCP: { source_port: i % 60000, destination_port: 1 + Math.floor(i / 60000) } },
+      )
+    const lines: string[] = []
+    for (let i = 0; i <= HUBBLE_DEDUP_MAX_KEYS; i++) lines.push(distinct(i))
+    lines.push(distinct(0)) // evicted: emitted again
+    lines.push(distinct(HUBBLE_DEDUP_MAX_KEYS)) // still remembered: duplicate
+    const { ctx } = await run(lines)
+    expect(ctx.stats.records).toBe(HUBBLE_DEDUP_MAX_KEYS + 2)
+    expect(ctx.stats.notes['duplicate-observation']).toBe(1)
+  })
+
+  const bad: [string, string, string][] = [
+    ['not JSON', '{"flow":', 'bad-json'],
+    ['an array', '[1,2]', 'bad-json'],
+    ['an unrelated object', '{"hello":"world"}', 'not-a-flow'],
+    [
+      'a bad address',
+      line({ IP: { source: '10.0.0.999', destination: '10.0.0.2' } }),
+      'bad-address',
+    ],
+    [
+      'a port out of range',
+      line({}, { UDP: { source_port: 70000, destination_port: 53 } }),
+      'bad-port',
+    ],
+    ['a bad time', line({ time: 'yesterday' }), 'bad-timestamp'],
+  ]
+  for (const [name, text, reason] of bad) {
+    it(`skips ${name} as ${reason}`, async () => {
+      const { flows, ctx } = await run([text])
+      expect(flows).toHaveLength(0)
+      expect(ctx.stats.skipped).toEqual({ [reason]: 1 })
+    })
+  }
+
+  it('throws BulkheadError in strict mode', async () => {
+    const err = await run(['{"flow":'], 'h.json', true).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(BulkheadError)
+    expect((err as BulkheadError).diagnostics[0]?.code).toBe('ingest/malformed-record')
+  })
+
+  it('detects its fixtures and rejects the others', () => {
+    for (const f of ['hubble-jsonpb.json', 'hubble-json-legacy.json'])
+      expect(hubbleParser.detect(head(fixture(f))), f).toBeGreaterThan(0.5)
+    for (const f of [
+      'zeek-conn.log',
+      'zeek-conn.json',
+      'zeek-btest-columns.log',
+      'conntrack-list.txt',
+      'conntrack-events.txt',
+      'conntrack-extended.txt',
+    ]) {
+      expect(hubbleParser.detect(head(fixture(f))), f).toBe(0)
+    }
+  })
+})
+
+describe.skipIf(!existsSync(CORPUS))(
+  'hubble corpus: 4 real captures (needs ../shared/corpora)',
+  () => {
+    const read = (f: string): string[] => linesOf(readFileSync(CORPUS + f, 'utf8'))
+
+    it('parses every capture; every line is a flow, a note or a skip', async () => {
+      const files = readdirSync(CORPUS).filter((f) => f.endsWith('.json'))
+      expect(files).toHaveLength(4)
+      for (const f of files) {
+        const lines = read(f)
+        const { flows, ctx } = await run(lines, f)
+        const notes = ctx.stats.notes
+        const accounted =
+          ctx.stats.records +
+          (notes['l7'] ?? 0) +
+          (notes['duplicate-observation'] ?? 0) +
+          Object.values(ctx.stats.skipped).reduce((a, b) => a + b, 0)
+        expect(accounted, f).toBe(lines.filter((l) => l.trim() !== '').length)
+        expect(ctx.stats.skipped, f).toEqual({})
+        for (const fl of flows) {
+          expect(normalizeIp(fl.src)).toBe(fl.src)
+          expect(
+            fl.srcLabels &&
+              Object.keys(fl.srcLabels).some(
+                (k) => k.startsWith('io.cilium') || k.startsWith('k8s:'),
+              ),
+          ).toBeFalsy()
+        }
+        expect(hubbleParser.detect(head(readFileSync(CORPUS + f, 'utf8'))), f).toBeGreaterThan(0.5)
+      }
+    })
+
+    it('basic-sample-10-flows: reply from reviews pod to the host', async () => {
+      const { flows } = await run(read('basic-sample-10-flows.json'))
+      expect(flows).toHaveLength(10)
+      expect(flows[0]).toMatchObject({
+        src: '10.0.2.16',
+        srcPort: 15020,
+        dst: '10.0.2.1',
+        dstPort: 42044,
+        protocol: 6,
+        direction: 'server-to-client',
+        tcpFlags: 17,
+        srcName: 'bookinfo/reviews-v1-545db77b95-s6jb8',
+        srcLabels: {
+          app: 'reviews',
+          version: 'v1',
+          'security.istio.io/tlsMode': 'istio',
+          namespace: 'bookinfo',
+        },
+        start: Date.UTC(2021, 5, 16, 16, 52, 13, 136),
+      })
+      expect(flows[0]?.dstName).toBeUndefined() // reserved:host
+      // second line: no `reply` key (old proto3 JSON omits false) → unknown
+      expect(flows[1]).toMatchObject({
+        src: '10.0.2.1',
+        direction: 'unknown',
+        dstName: 'bookinfo/reviews-v1-545db77b95-s6jb8',
+      })
+    })
+
+    it('basic-sample-400-tcp-flows: productpage → reviews on 9080, L7 records noted', async () => {
+      const { flows, ctx } = await run(read('basic-sample-400-tcp-flows.json'))
+      expect(flows[0]).toMatchObject({
+        src: '10.244.0.177',
+        srcPort: 35128,
+        dst: '10.244.0.110',
+        dstPort: 9080,
+        direction: 'client-to-server',
+        srcName: 'bookinfo/productpage-v1-6b746f74dc-9rcxx',
+        dstName: 'bookinfo/reviews-v2-7bf8c9648f-r7bs2',
+        dstLabels: expect.objectContaining({ app: 'reviews', version: 'v2' }),
+      })
+      expect(ctx.stats.notes['l7']).toBe(65)
+      expect(ctx.stats.notes['duplicate-observation']).toBeGreaterThan(0)
+      expect(flows.some((f) => f.direction === 'server-to-client' && f.srcPort === 9080)).toBe(true)
+    })
+
+    it('basic-sample-400-udp-flows: DNS to coredns; 5-dns: only L7', async () => {
+      const udp = await run(read('basic-sample-400-udp-flows.json'))
+      expect(udp.flows[0]).toMatchObject({
+        protocol: 17,
+        dstPort: 53,
+        dstName: 'kube-system/coredns-558bd4d5db-w2m67',
+        dstLabels: { 'k8s-app': 'kube-dns', namespace: 'kube-system' },
+      })
+      expect(udp.ctx.stats.notes['l7']).toBe(148)
+      const dns = await run(read('basic-sample-5-dns-flows.json'))
+      expect(dns.flows).toHaveLength(0)
+      expect(dns.ctx.stats.notes).toEqual({ l7: 5 })
+    })
+  },
+)

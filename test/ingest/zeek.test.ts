@@ -1,0 +1,489 @@
+import { describe, it, expect } from 'vitest'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { BulkheadError, normalizeIp, type Flow } from '../../src/core/index.js'
+import { zeekParser } from '../../src/ingest/formats/zeek.js'
+import { newStats, type ParseContext } from '../../src/ingest/types.js'
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
+const CORPUS = fileURLToPath(new URL('../../../shared/corpora/zeek/', import.meta.url))
+
+async function* gen(lines: readonly string[]): AsyncGenerator<string> {
+  for (const l of lines) yield l
+}
+
+function linesOf(text: string): string[] {
+  const lines = text.split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  return lines
+}
+
+async function run(
+  lines: readonly string[],
+  file = 'test.log',
+  strict = false,
+): Promise<{ flows: Flow[]; ctx: ParseContext }> {
+  const ctx: ParseContext = { file, strict, stats: newStats() }
+  const flows: Flow[] = []
+  for await (const f of zeekParser.parse(gen(lines), ctx)) flows.push(f)
+  return { flows, ctx }
+}
+
+const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8')
+const head = (text: string): Uint8Array => new TextEncoder().encode(text.slice(0, 65536))
+const totalSkipped = (ctx: ParseContext): number =>
+  Object.values(ctx.stats.skipped).reduce((a, b) => a + b, 0)
+
+const HEADER = [
+  '#separator \\x09',
+  '#set_separator\t,',
+  '#empty_field\t(empty)',
+  '#unset_field\t-',
+  '#path\tconn',
+  '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\tconn_state\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes',
+  '#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tinterval\tstring\tcount\tcount\tcount\tcount',
+]
+const row = (...v: string[]): string => v.join('\t')
+
+describe('zeek TSV fixture (zeek-conn.log)', () => {
+  it('maps every record of the fixture', async () => {
+    const { flows, ctx } = await run(linesOf(fixture('zeek-conn.log')), 'zeek-conn.log')
+    expect(ctx.stats.skipped).toEqual({})
+    expect(ctx.stats.records).toBe(9)
+    expect(flows).toHaveLength(9)
+    expect(flows[0]).toEqual({
+      src: '10.20.1.11',
+      dst: '10.20.2.21',
+      srcPort: 49152,
+      dstPort: 5432,
+      protocol: 6,
+      start: 1709632800123,
+      end: 1709632802623,
+      packets: 26,
+      bytes: 1932 + 9024,
+      observedAction: 'accept',
+      direction: 'client-to-server',
+      source: { format: 'zeek', file: 'zeek-conn.log', line: 9 },
+    })
+    // udp dns, `(empty)` tunnel_parents is not a tunnel
+    expect(flows[1]).toMatchObject({ protocol: 17, dstPort: 53, bytes: 183, packets: 2 })
+    // ICMP echo: orig_p = type 8, resp_p = counterpart type 0 → dstPort 8, srcPort (code) 0; OTH → unknown
+    expect(flows[2]).toMatchObject({
+      protocol: 1,
+      dstPort: 8,
+      srcPort: 0,
+      direction: 'unknown',
+      observedAction: 'unknown',
+    })
+    // ICMPv6 echo without ip_proto: protocol from `icmp` + IPv6 address
+    expect(flows[3]).toMatchObject({
+      src: '2001:db8:0:1::11',
+      protocol: 58,
+      dstPort: 128,
+      srcPort: 0,
+    })
+    // one-way ICMP (destination unreachable, code 3): resp_p is the code
+    expect(flows[4]).toMatchObject({
+      protocol: 1,
+      dstPort: 3,
+      srcPort: 3,
+      start: 1709632804000,
+      end: 1709632804000,
+    })
+    expect(flows[5]).toMatchObject({
+      dstPort: 22,
+      observedAction: 'reject',
+      direction: 'client-to-server',
+    })
+    expect(flows[6]).toMatchObject({
+      dst: '198.51.100.7',
+      observedAction: 'unknown',
+      direction: 'client-to-server',
+    })
+    expect(flows[7]).toMatchObject({
+      dst: '2001:db8:0:3::80',
+      dstPort: 80,
+      observedAction: 'accept',
+    })
+    // unknown_transport with ip_proto 132, unset counters → 0
+    expect(flows[8]).toMatchObject({ protocol: 132, packets: 0, bytes: 0, srcPort: 0, dstPort: 0 })
+    expect(ctx.stats.notes).toEqual({ 'unanswered-attempt': 1, tunnelled: 1 })
+  })
+})
+
+describe('zeek JSON lines (zeek-conn.json)', () => {
+  it('reads dotted keys, epoch and ISO-8601 ts', async () => {
+    const { flows, ctx } = await run(linesOf(fixture('zeek-conn.json')), 'zeek-conn.json')
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows).toHaveLength(4)
+    expect(flows[0]).toMatchObject({
+      src: '10.30.0.7',
+      srcPort: 40000,
+      dst: '10.20.1.11',
+      dstPort: 443,
+      protocol: 6,
+      start: 1709632900500,
+      end: 1709632901750,
+      packets: 15,
+      bytes: 920 + 4364,
+      source: { format: 'zeek', file: 'zeek-conn.json', line: 1 },
+    })
+    // ISO ts; no *_ip_bytes → falls back to orig_bytes + resp_bytes
+    expect(flows[1]).toMatchObject({
+      src: '2001:db8::30:7',
+      start: Date.UTC(2024, 2, 5, 10, 1, 41, 250),
+      end: Date.UTC(2024, 2, 5, 10, 1, 41, 252),
+      bytes: 160,
+    })
+    expect(flows[2]).toMatchObject({ protocol: 1, dstPort: 8, srcPort: 0 })
+    expect(flows[3]).toMatchObject({ observedAction: 'reject', dstPort: 3389 })
+    expect(ctx.stats.notes).toEqual({ tunnelled: 1 })
+  })
+
+  it('reads nested id objects as well', async () => {
+    const line = JSON.stringify({
+      ts: 1,
+      id: { orig_h: '10.0.0.1', orig_p: 1000, resp_h: '10.0.0.2', resp_p: 80 },
+      proto: 'tcp',
+      conn_state: 'SF',
+    })
+    const { flows } = await run([line])
+    expect(flows[0]).toMatchObject({ src: '10.0.0.1', dst: '10.0.0.2', dstPort: 80, start: 1000 })
+  })
+})
+
+describe('zeek BTest baselines', () => {
+  it('takes a plain column header after the banner and masks timestamps', async () => {
+    const { flows, ctx } = await run(linesOf(fixture('zeek-btest-columns.log')))
+    expect(flows).toHaveLength(2)
+    expect(flows[0]).toMatchObject({
+      src: '192.168.1.10',
+      dst: '192.168.1.1',
+      dstPort: 443,
+      protocol: 6,
+      start: 0,
+      end: 0,
+      packets: 0,
+      bytes: 0,
+    })
+    expect(flows[1]).toMatchObject({
+      src: 'fe80::1',
+      dst: 'ff02::fb',
+      protocol: 17,
+      dstPort: 5353,
+      observedAction: 'unknown',
+    })
+    expect(ctx.stats.notes['masked-timestamp']).toBe(2)
+  })
+
+  it('honours a custom separator and unset/empty markers', async () => {
+    const lines = [
+      '#separator \\x2c',
+      '#set_separator,;',
+      '#empty_field,EMPTY',
+      '#unset_field,NONE',
+      '#path,conn',
+      '#fields,ts,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto,duration,tunnel_parents',
+      '10.5,10.1.1.1,5000,10.1.1.2,443,tcp,NONE,EMPTY',
+      '11.5,10.1.1.1,5001,10.1.1.2,443,tcp,0.5,CtunA;CtunB',
+    ]
+    const { flows, ctx } = await run(lines)
+    expect(flows).toHaveLength(2)
+    expect(flows[0]).toMatchObject({ start: 10500, end: 10500, srcPort: 5000 })
+    expect(flows[1]).toMatchObject({ start: 11500, end: 12000 })
+    expect(ctx.stats.notes).toEqual({ tunnelled: 1 })
+  })
+})
+
+describe('zeek malformed records', () => {
+  const cases: [string, string[], string][] = [
+    [
+      'bad address',
+      [row('1', 'C1', '10.0.0.300', '1', '10.0.0.2', '80', 'tcp', '-', 'SF', '1', '1', '1', '1')],
+      'bad-address',
+    ],
+    [
+      'port out of range',
+      [row('1', 'C1', '10.0.0.1', '70000', '10.0.0.2', '80', 'tcp', '-', 'SF', '1', '1', '1', '1')],
+      'bad-port',
+    ],
+    [
+      'bad timestamp',
+      [
+        row(
+          'yesterday',
+          'C1',
+          '10.0.0.1',
+          '1',
+          '10.0.0.2',
+          '80',
+          'tcp',
+          '-',
+          'SF',
+          '1',
+          '1',
+          '1',
+          '1',
+        ),
+      ],
+      'bad-timestamp',
+    ],
+    [
+      'negative duration',
+      [row('1', 'C1', '10.0.0.1', '1', '10.0.0.2', '80', 'tcp', '-3', 'SF', '1', '1', '1', '1')],
+      'bad-duration',
+    ],
+    [
+      'bad counter',
+      [row('1', 'C1', '10.0.0.1', '1', '10.0.0.2', '80', 'tcp', '-', 'SF', 'x', '1', '1', '1')],
+      'bad-counter',
+    ],
+    ['too few fields', [row('1', 'C1', '10.0.0.1', '1', '10.0.0.2')], 'field-count-mismatch'],
+    [
+      'unknown proto name',
+      [row('1', 'C1', '10.0.0.1', '1', '10.0.0.2', '80', 'quic', '-', 'SF', '1', '1', '1', '1')],
+      'bad-protocol',
+    ],
+    [
+      'tcp without resp_p',
+      [row('1', 'C1', '10.0.0.1', '1', '10.0.0.2', '-', 'tcp', '-', 'SF', '1', '1', '1', '1')],
+      'missing-port',
+    ],
+    [
+      'unknown_transport without ip_proto',
+      [
+        row(
+          '1',
+          'C1',
+          '10.0.0.1',
+          '0',
+          '10.0.0.2',
+          '0',
+          'unknown_transport',
+          '-',
+          'OTH',
+          '1',
+          '1',
+          '1',
+          '1',
+        ),
+      ],
+      'unknown-protocol',
+    ],
+  ]
+  for (const [name, data, reason] of cases) {
+    it(`skips ${name} as ${reason}`, async () => {
+      const { flows, ctx } = await run([...HEADER, ...data])
+      expect(flows).toHaveLength(0)
+      expect(ctx.stats.skipped).toEqual({ [reason]: 1 })
+      expect(ctx.stats.examples[0]).toMatchObject({
+        reason,
+        where: `test.log:${HEADER.length + 1}`,
+      })
+    })
+  }
+
+  it('skips data before any header, other log paths, bad JSON and subsets without endpoints', async () => {
+    expect((await run(['1\tC1\t10.0.0.1'])).ctx.stats.skipped).toEqual({ 'no-fields-header': 1 })
+    const dns = HEADER.map((l) => (l === '#path\tconn' ? '#path\tdns' : l))
+    expect(
+      (
+        await run([
+          ...dns,
+          row('1', 'C1', '10.0.0.1', '1', '10.0.0.2', '53', 'udp', '-', 'SF', '1', '1', '1', '1'),
+        ])
+      ).ctx.stats.skipped,
+    ).toEqual({ 'not-conn-log': 1 })
+    expect((await run(['{"ts":1,'])).ctx.stats.skipped).toEqual({ 'bad-json': 1 })
+    expect((await run(['{"_path":"dns","ts":1}'])).ctx.stats.skipped).toEqual({ 'not-conn-log': 1 })
+    expect(
+      (await run(['uid\tservice\thistory', 'CHhAvVGS1DHFjwGM9\thttp\tShADaFf'])).ctx.stats.skipped,
+    ).toEqual({ 'missing-address': 1 })
+  })
+
+  it('throws BulkheadError ingest/malformed-record in strict mode', async () => {
+    const bad = [
+      ...HEADER,
+      row('1', 'C1', 'nope', '1', '10.0.0.2', '80', 'tcp', '-', 'SF', '1', '1', '1', '1'),
+    ]
+    const err = await run(bad, 'x.log', true).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(BulkheadError)
+    expect((err as BulkheadError).diagnostics[0]).toMatchObject({
+      code: 'ingest/malformed-record',
+      location: { file: 'x.log', line: HEADER.length + 1 },
+    })
+  })
+})
+
+describe('zeek detect', () => {
+  it('recognises its fixtures and rejects the others', () => {
+    for (const f of ['zeek-conn.log', 'zeek-conn.json', 'zeek-btest-columns.log'])
+      expect(zeekParser.detect(head(fixture(f))), f).toBeGreaterThan(0.5)
+    for (const f of [
+      'hubble-jsonpb.json',
+      'hubble-json-legacy.json',
+      'conntrack-list.txt',
+      'conntrack-events.txt',
+      'conntrack-extended.txt',
+    ]) {
+      expect(zeekParser.detect(head(fixture(f))), f).toBe(0)
+    }
+    expect(
+      zeekParser.detect(
+        head(
+          '2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\n',
+        ),
+      ),
+    ).toBe(0)
+  })
+})
+
+describe('zeek gzip fixture through lines.ts', () => {
+  it('gives the same flows as the plain file', async () => {
+    const { openBytes, splitLines } = await import('../../src/ingest/lines.js')
+    const ctx: ParseContext = { file: 'zeek-conn.log.gz', strict: false, stats: newStats() }
+    const viaGzip: Flow[] = []
+    for await (const f of zeekParser.parse(
+      splitLines(openBytes(FIXTURES + 'zeek-conn.log.gz')),
+      ctx,
+    ))
+      viaGzip.push(f)
+    const { flows } = await run(linesOf(fixture('zeek-conn.log')), 'zeek-conn.log.gz')
+    expect(viaGzip).toHaveLength(9)
+    expect(viaGzip).toEqual(flows)
+  })
+})
+
+describe.skipIf(!existsSync(CORPUS))(
+  'zeek corpus: 94 real conn.logs (needs ../shared/corpora)',
+  () => {
+    const files = existsSync(CORPUS)
+      ? readdirSync(CORPUS)
+          .filter((f) => f.endsWith('.conn.log'))
+          .sort()
+      : []
+
+    /** Data lines counted independently: non-blank, not `#`, minus the plain header when there is no `#fields`. */
+    function dataLines(text: string): number {
+      const lines = linesOf(text).filter((l) => l.trim() !== '' && !l.startsWith('#'))
+      return text.includes('\n#fields') ? lines.length : lines.length - 1
+    }
+
+    it('parses every file: records + skipped == data lines, flows are canonical', async () => {
+      expect(files).toHaveLength(94)
+      let records = 0
+      for (const f of files) {
+        const text = readFileSync(CORPUS + f, 'utf8')
+        const { flows, ctx } = await run(linesOf(text), f)
+        expect(ctx.stats.records + totalSkipped(ctx), f).toBe(dataLines(text))
+        expect(flows.length, f).toBe(ctx.stats.records)
+        for (const fl of flows) {
+          expect(normalizeIp(fl.src)).toBe(fl.src)
+          expect(normalizeIp(fl.dst)).toBe(fl.dst)
+          expect(fl.end).toBeGreaterThanOrEqual(fl.start)
+        }
+        expect(zeekParser.detect(head(text)), f).toBeGreaterThan(0)
+        records += ctx.stats.records
+      }
+      expect(records).toBeGreaterThan(300)
+    })
+
+    it('core.pppoe: ICMPv6 over PPPoE, masked time', async () => {
+      const { flows, ctx } = await run(
+        linesOf(readFileSync(CORPUS + 'core.pppoe.conn.log', 'utf8')),
+      )
+      expect(flows[0]).toMatchObject({
+        src: 'fc00:0:2:100::1:1',
+        dst: 'fc00::1',
+        protocol: 58,
+        dstPort: 128,
+        srcPort: 0,
+        packets: 10,
+        bytes: 1000,
+        start: 0,
+        end: 0,
+        direction: 'unknown',
+        source: { line: 10 },
+      })
+      expect(flows[2]).toMatchObject({
+        src: 'fe80::c801:eff:fe88:8',
+        srcPort: 547,
+        dstPort: 546,
+        protocol: 17,
+        observedAction: 'unknown',
+      })
+      expect(ctx.stats.notes['masked-timestamp']).toBe(7)
+    })
+
+    it('ftp-ipv6: first flow by hand', async () => {
+      const { flows } = await run(
+        linesOf(readFileSync(CORPUS + 'scripts.base.protocols.ftp.ftp-ipv6.conn.log', 'utf8')),
+      )
+      expect(flows[0]).toMatchObject({
+        src: '2001:470:1f11:81f:c999:d94:aa7c:2e3e',
+        srcPort: 49186,
+        dst: '2001:470:4867:99::21',
+        dstPort: 57086,
+        protocol: 6,
+        packets: 9,
+        bytes: 372 + 642,
+        observedAction: 'accept',
+        direction: 'client-to-server',
+      })
+    })
+
+    it('unknown-ip-protocol: protocol from ip_proto (SCTP)', async () => {
+      const { flows } = await run(
+        linesOf(readFileSync(CORPUS + 'core.unknown-ip-protocol.conn.log', 'utf8')),
+      )
+      expect(flows).toHaveLength(1)
+      expect(flows[0]).toMatchObject({
+        src: '192.168.170.8',
+        dst: '192.168.170.56',
+        protocol: 132,
+        packets: 74,
+        bytes: 33256 + 33524,
+      })
+    })
+
+    it('field-name-map (src/dst column names) and geneve-arp (plain header)', async () => {
+      const a = await run(
+        linesOf(
+          readFileSync(CORPUS + 'scripts.base.frameworks.logging.field-name-map.conn.log', 'utf8'),
+        ),
+      )
+      expect(a.flows[0]).toMatchObject({
+        src: '173.192.163.128',
+        srcPort: 80,
+        dst: '141.142.220.235',
+        dstPort: 6705,
+        protocol: 6,
+        packets: 1,
+        bytes: 48,
+      })
+      const b = await run(
+        linesOf(readFileSync(CORPUS + 'core.tunnels.geneve-arp.conn.log', 'utf8')),
+      )
+      expect(b.flows).toEqual([
+        expect.objectContaining({
+          src: '10.0.0.1',
+          srcPort: 12345,
+          dst: '10.0.0.2',
+          dstPort: 6081,
+          protocol: 17,
+          packets: 1,
+          bytes: 64,
+          observedAction: 'unknown',
+        }),
+      ])
+    })
+
+    it('vxlan: inner flows are emitted and noted as tunnelled', async () => {
+      const { flows, ctx } = await run(
+        linesOf(readFileSync(CORPUS + 'core.tunnels.vxlan.conn.log', 'utf8')),
+      )
+      expect(flows.length).toBeGreaterThan(0)
+      expect(ctx.stats.notes['tunnelled']).toBeGreaterThan(0)
+    })
+  },
+)

@@ -1,0 +1,134 @@
+/**
+ * Property tests for the reference evaluator's algebra (DESIGN.md semantics rules 1–5),
+ * over random inventories, policy sets and flows (fixed seed).
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { labelsMatch, parseIp, reverseTuple, type PolicySet, type Rule } from '../../src/core/index.js'
+import { evaluate, isLive, ruleMatches, resolveEntity } from '../../src/policy/evaluate.js'
+import { inventoryArb, policySetArb, ruleArb, SEED, tupleArb } from '../helpers/model.js'
+
+const RUNS = 1500
+
+function withRule(ps: PolicySet, rule: Rule): PolicySet {
+  const [first, ...rest] = ps.policies
+  if (!first) return { ...ps, policies: [{ name: 'extra', owner: 't', scope: {}, rules: [rule], file: 'extra.yaml' }] }
+  return { ...ps, policies: [{ ...first, rules: [...first.rules, rule] }, ...rest] }
+}
+
+describe('reference evaluator algebra', () => {
+  it('allowed iff some live allow rule matches and no live deny rule matches (rule 1)', () => {
+    fc.assert(
+      fc.property(inventoryArb, policySetArb, tupleArb, (inv, ps, t) => {
+        const v = evaluate(inv, ps, t)
+        const src = { ip: parseIp(t.src)!, entity: resolveEntity(inv, t.src, t.at) }
+        const dst = { ip: parseIp(t.dst)!, entity: resolveEntity(inv, t.dst, t.at) }
+        const live = ps.policies.flatMap((p) => p.rules.filter((r) => isLive(r, t.at) && ruleMatches(p, r, src, dst, t.protocol, t.dstPort)).map((r) => r.action))
+        expect(v.decision).toBe(live.includes('allow') && !live.includes('deny') ? 'allowed' : 'denied')
+        if (v.by !== 'default-deny') expect(v.by.action).toBe(v.matched.deny.length > 0 ? 'deny' : 'allow')
+        else expect(v.matched.allow.length + v.matched.deny.length).toBe(0)
+      }),
+      { seed: SEED, numRuns: RUNS },
+    )
+  })
+
+  it('deny beats allow: a matching live deny rule always denies', () => {
+    fc.assert(
+      fc.property(inventoryArb, policySetArb, tupleArb, (inv, ps, t) => {
+        const v = evaluate(inv, ps, t)
+        if (v.matched.deny.length > 0) {
+          expect(v.decision).toBe('denied')
+          expect(v.by).not.toBe('default-deny')
+        }
+      }),
+      { seed: SEED, numRuns: RUNS },
+    )
+  })
+
+  it('adding an allow rule never denies a flow that was allowed', () => {
+    fc.assert(
+      fc.property(inventoryArb, policySetArb, ruleArb('added').map((r) => ({ ...r, action: 'allow' as const })), tupleArb, (inv, ps, rule, t) => {
+        if (evaluate(inv, ps, t).decision === 'allowed') expect(evaluate(inv, withRule(ps, rule), t).decision).toBe('allowed')
+      }),
+      { seed: SEED, numRuns: RUNS },
+    )
+  })
+
+  it('adding a deny rule never allows a flow that was denied', () => {
+    fc.assert(
+      fc.property(inventoryArb, policySetArb, ruleArb('added').map((r) => ({ ...r, action: 'deny' as const })), tupleArb, (inv, ps, rule, t) => {
+        if (evaluate(inv, ps, t).decision === 'denied') expect(evaluate(inv, withRule(ps, rule), t).decision).toBe('denied')
+      }),
+      { seed: SEED, numRuns: RUNS },
+    )
+  })
+
+  it('nothing is allowed by default: an empty policy set denies every flow', () => {
+    fc.assert(
+      fc.property(inventoryArb, tupleArb, (inv, t) => {
+        const v = evaluate(inv, { policies: [], enforcement: [] }, t)
+        expect(v.decision).toBe('denied')
+        expect(v.by).toBe('default-deny')
+      }),
+      { seed: SEED, numRuns: 300 },
+    )
+  })
+
+  it('scope ANDing: a rule whose `to` is all scoped label selectors only ever allows flows into its scope (rule 2)', () => {
+    fc.assert(
+      fc.property(inventoryArb, policySetArb, tupleArb, (inv, ps, t) => {
+        const v = evaluate(inv, ps, t)
+        if (v.by === 'default-deny' || v.decision !== 'allowed') return
+        const ref = v.by.rule
+        const policy = ps.policies.find((p) => p.name === ref.policy)!
+        const rule = policy.rules.find((r) => r.id === ref.id)!
+        if (rule.to.every((s) => s.kind === 'labels' && !s.global)) {
+          expect(v.dst.kind).toBe('workload')
+          if (v.dst.kind === 'workload') expect(labelsMatch(policy.scope, v.dst.workload.labels)).toBe(true)
+        }
+      }),
+      { seed: SEED, numRuns: RUNS },
+    )
+  })
+
+  it('an expired rule is the same as no rule, and is named (rule 4)', () => {
+    fc.assert(
+      fc.property(inventoryArb, policySetArb, tupleArb, (inv, ps, t) => {
+        const pruned: PolicySet = { ...ps, policies: ps.policies.map((p) => ({ ...p, rules: p.rules.filter((r) => isLive(r, t.at)) })) }
+        const a = evaluate(inv, ps, t)
+        const b = evaluate(inv, pruned, t)
+        expect(a.decision).toBe(b.decision)
+        expect(a.by).toEqual(b.by)
+        expect(b.expired).toEqual([])
+      }),
+      { seed: SEED, numRuns: RUNS },
+    )
+  })
+
+  it('a reply is judged as the connection it answers (rule 3)', () => {
+    fc.assert(
+      fc.property(inventoryArb, policySetArb, tupleArb, (inv, ps, t) => {
+        const forward = evaluate(inv, ps, t)
+        const reply = evaluate(inv, ps, reverseTuple(t), { reply: true })
+        expect(reply.decision).toBe(forward.decision)
+        expect(reply.by).toEqual(forward.by)
+        expect(reply.reply).toBe(true)
+      }),
+      { seed: SEED, numRuns: 500 },
+    )
+  })
+
+  it('the verdict is computed whatever the mode; the mode decides the outcome (rule 5)', () => {
+    fc.assert(
+      fc.property(inventoryArb, policySetArb, tupleArb, (inv, ps, t) => {
+        const v = evaluate(inv, ps, t)
+        const bare = evaluate(inv, { ...ps, enforcement: [] }, t)
+        expect(v.decision).toBe(bare.decision)
+        const expected = v.decision === 'allowed' ? 'allowed' : v.mode === 'enforce' ? 'blocked' : v.mode === 'monitor' ? 'would-be-blocked' : 'unenforced'
+        expect(v.outcome).toBe(expected)
+        if (v.src.kind === 'external') expect(v.srcMode).toBe('observe')
+      }),
+      { seed: SEED, numRuns: 500 },
+    )
+  })
+})
