@@ -1,0 +1,116 @@
+/**
+ * @module UDP collector for NetFlow v5 / v9 and IPFIX: receives datagrams and decodes them live.
+ *
+ * One {@link NetflowDecoder} serves every exporter; its template state is keyed by the exporter's
+ * remote address plus the source id / observation domain in each datagram (RFC 7011 §8,
+ * RFC 3954 §5), with the memory bounds of templates.ts. Flows carry
+ * `source.file = udp://<exporter address>:<exporter port>` (IPv6 addresses in brackets) and
+ * `source.record` = the datagram's index since the collector started (0-based).
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import type { Flow } from '../core/flow.js'
+import { NetflowDecoder, type DecodeProblem } from './netflow/decoder.js'
+import type { TemplateLimits } from './netflow/templates.js'
+import { newStats, note, skip, type ParseContext, type ParseStats } from './types.js'
+
+/** Options of {@link startCollector}. */
+export interface CollectorOptions {
+  /** Address to bind: an IPv4 address (udp4 socket) or an IPv6 address (udp6), e.g. `127.0.0.1`, `::`. */
+  readonly host: string
+  /** UDP port; 0 picks a free port (read it from the returned `address`). */
+  readonly port: number
+  /** Called for every decoded flow, in arrival order. */
+  readonly onFlow: (flow: Flow) => void
+  /** Called after each datagram with the running counts (the same object each time). */
+  readonly onStats?: (stats: ParseStats) => void
+  /** Datagrams longer than this are counted `too-large` and not decoded. Default 65535. */
+  readonly maxDatagramBytes?: number
+  /** Template cache bounds (defaults in templates.ts). */
+  readonly limits?: Partial<TemplateLimits>
+}
+
+/** A running collector. */
+export interface Collector {
+  /** The bound address and port. */
+  readonly address: { readonly address: string; readonly port: number; readonly family: string }
+  /** Running counts: `records` = flows emitted; `skipped`/`notes` by reason. */
+  readonly stats: ParseStats
+  /** Datagrams received so far. */
+  readonly datagrams: () => number
+  /** Stops listening; data sets still waiting for a template count as `no-template`. Idempotent. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts a UDP collector.
+ *
+ * @returns once the socket is bound.
+ * @throws the bind error (e.g. `EADDRINUSE`, `EACCES`) as the rejected promise.
+ */
+export async function startCollector(opts: CollectorOptions): Promise<Collector> {
+  const maxBytes = opts.maxDatagramBytes ?? 65535
+  const decoder = new NetflowDecoder(opts.limits ?? {})
+  const stats = newStats()
+  const ctx: ParseContext = {
+    file: `udp://${hostPort(opts.host, opts.port)}`,
+    strict: false,
+    stats,
+  }
+  const socket: Socket = createSocket({ type: opts.host.includes(':') ? 'udp6' : 'udp4' })
+  let count = 0
+  let closed = false
+
+  const report = (p: DecodeProblem): void => {
+    if (p.kind === 'note') note(ctx, p.reason)
+    else skip(ctx, p.reason, `${p.file}#${p.record}`, p.detail)
+  }
+
+  socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
+    if (closed) return
+    const record = count++
+    const file = `udp://${hostPort(rinfo.address, rinfo.port)}`
+    if (msg.byteLength > maxBytes) {
+      skip(ctx, 'too-large', `${file}#${record}`, `${msg.byteLength} octets > ${maxBytes}`)
+    } else {
+      const r = decoder.decode(msg, { exporter: rinfo.address, file, record })
+      for (const p of r.problems) report(p)
+      for (const f of r.flows) {
+        stats.records++
+        opts.onFlow(f)
+      }
+    }
+    opts.onStats?.(stats)
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      socket.close()
+      reject(err)
+    }
+    socket.once('error', onError)
+    socket.bind(opts.port, opts.host, () => {
+      socket.off('error', onError)
+      // later socket errors (rare for UDP) are counted, not thrown
+      socket.on('error', (err) => skip(ctx, 'socket-error', ctx.file, err.message))
+      resolve()
+    })
+  })
+  const a = socket.address()
+
+  return {
+    address: { address: a.address, port: a.port, family: a.family },
+    stats,
+    datagrams: () => count,
+    close: async () => {
+      if (closed) return
+      closed = true
+      for (const p of decoder.flush().problems) report(p)
+      opts.onStats?.(stats)
+      await new Promise<void>((resolve) => socket.close(() => resolve()))
+    },
+  }
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}

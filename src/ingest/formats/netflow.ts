@@ -1,0 +1,185 @@
+/**
+ * @module The `netflow` ByteParser: files of raw NetFlow v5 / v9 / IPFIX datagrams (UDP payloads).
+ *
+ * A file holds one datagram or several concatenated back to back (as `nc -u -l > file` writes
+ * them). Datagram boundaries, see {@link splitDatagrams}:
+ * - v5: 24 + 48 · count octets (count from the header);
+ * - IPFIX: the header's length field (RFC 7011 §3.1);
+ * - v9 has no length field (RFC 3954 §5.1) and its `count` is unreliable across exporters, so the
+ *   FlowSets are walked by their lengths until the next 16-bit word is a version number (5, 9 or
+ *   10, which are reserved FlowSet ids, RFC 3954 §5.3) or the input ends.
+ * An unknown version or an impossible length makes the rest of the file one bad datagram (it
+ * cannot be resynchronised safely): it is counted, never guessed at.
+ *
+ * All datagrams of a file share one exporter key (the file name), so a file holding templates
+ * and then data decodes completely; `source.record` is the datagram index, 0-based.
+ */
+import type { Flow } from '../../core/flow.js'
+import { NetflowDecoder, type DecodeProblem } from '../netflow/decoder.js'
+import { note, skip, type ByteParser, type ParseContext } from '../types.js'
+
+/** Largest datagram the splitter waits for before declaring it bad (a UDP payload is at most 65,535 octets; v5 at most 24 + 48·65535). */
+const MAX_DATAGRAM = 24 + 48 * 65535
+
+/** One datagram cut from a byte stream, or the unusable remainder of it. */
+export interface SplitDatagram {
+  readonly bytes: Uint8Array
+  /** False when the bytes could not be framed as a datagram (the decoder reports why). */
+  readonly framed: boolean
+}
+
+/**
+ * Length of the datagram at the start of `b`, or `'wait'` when more bytes are needed, or
+ * `'rest'` when it cannot be framed (the rest of the input is one bad datagram).
+ */
+function frame(b: Uint8Array, final: boolean): number | 'wait' | 'rest' {
+  if (b.byteLength < 4) return final ? 'rest' : 'wait'
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  const version = dv.getUint16(0)
+  if (version === 5) {
+    const len = 24 + 48 * dv.getUint16(2)
+    if (b.byteLength >= len) return len
+    return final ? 'rest' : 'wait'
+  }
+  if (version === 10) {
+    const len = dv.getUint16(2)
+    if (len < 16) return 'rest'
+    if (b.byteLength >= len) return len
+    return final ? 'rest' : 'wait'
+  }
+  if (version === 9) {
+    let p = 20
+    for (;;) {
+      if (p > b.byteLength) return final ? 'rest' : 'wait'
+      if (p === b.byteLength) return final ? p : 'wait'
+      if (b.byteLength - p < 4) return final ? b.byteLength : 'wait'
+      const id = dv.getUint16(p)
+      if (id === 5 || id === 9 || id === 10) return p
+      const len = dv.getUint16(p + 2)
+      if (len < 4) return 'rest'
+      p += len
+    }
+  }
+  return 'rest'
+}
+
+/**
+ * Cuts a stream of byte chunks into datagrams (rules in the module comment). Buffers at most one
+ * datagram plus one chunk.
+ */
+export async function* splitDatagrams(
+  chunks: AsyncIterable<Uint8Array>,
+): AsyncGenerator<SplitDatagram> {
+  let buf: Uint8Array = new Uint8Array(0)
+  let dead = false
+  const drain = function* (final: boolean): Generator<SplitDatagram> {
+    while (!dead && buf.byteLength > 0) {
+      const f = frame(buf, final)
+      if (f === 'wait') {
+        if (buf.byteLength > MAX_DATAGRAM) {
+          yield { bytes: buf, framed: false }
+          buf = new Uint8Array(0)
+          dead = true
+        }
+        return
+      }
+      if (f === 'rest') {
+        yield { bytes: buf, framed: false }
+        buf = new Uint8Array(0)
+        dead = true
+        return
+      }
+      yield { bytes: buf.subarray(0, f), framed: true }
+      buf = buf.subarray(f)
+    }
+  }
+  for await (const chunk of chunks) {
+    if (dead) continue
+    if (buf.byteLength === 0) buf = chunk
+    else {
+      const next = new Uint8Array(buf.byteLength + chunk.byteLength)
+      next.set(buf, 0)
+      next.set(chunk, buf.byteLength)
+      buf = next
+    }
+    yield* drain(false)
+  }
+  yield* drain(true)
+}
+
+/**
+ * Confidence that `head` starts with a NetFlow v5/v9 or IPFIX datagram: 0.9–0.95 when the
+ * version word and the lengths that follow are plausible, 0 otherwise (text never starts with a
+ * NUL octet, and every version word here does).
+ */
+export function detectNetflow(head: Uint8Array): number {
+  if (head.byteLength < 16 || head[0] !== 0) return 0
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength)
+  const version = dv.getUint16(0)
+  if (version === 5) {
+    const count = dv.getUint16(2)
+    if (count < 1 || count > 30) return 0
+    return head.byteLength >= 24 + 48 * count ? 0.9 : 0.3
+  }
+  if (version === 9) {
+    if (head.byteLength < 24) return 0
+    const id = dv.getUint16(20)
+    const len = dv.getUint16(22)
+    if (!(id <= 1 || id >= 256) || len < 4) return 0
+    // the first FlowSet must fit, unless the head was cut at 64 KiB
+    return 20 + len <= head.byteLength || head.byteLength >= 65536 ? 0.9 : 0
+  }
+  if (version === 10) {
+    const len = dv.getUint16(2)
+    if (len < 20 || head.byteLength < 20) return 0
+    const id = dv.getUint16(16)
+    const setLen = dv.getUint16(18)
+    if (!(id === 2 || id === 3 || id >= 256) || setLen < 4 || setLen > len - 16) return 0
+    return len <= head.byteLength ? 0.95 : 0.5
+  }
+  return 0
+}
+
+function report(ctx: ParseContext, p: DecodeProblem): void {
+  if (p.kind === 'note') note(ctx, p.reason)
+  else skip(ctx, p.reason, `${p.file}#${p.record}`, p.detail)
+}
+
+/**
+ * Parses a file of datagrams through one {@link NetflowDecoder} whose exporter key is `ctx.file`.
+ * Emitted flows are counted in `ctx.stats.records`; problems go through `skip()` / `note()`.
+ */
+async function* parseNetflow(
+  chunks: AsyncIterable<Uint8Array>,
+  ctx: ParseContext,
+): AsyncGenerator<Flow> {
+  const decoder = new NetflowDecoder()
+  let record = 0
+  for await (const d of splitDatagrams(chunks)) {
+    const meta = { exporter: ctx.file, file: ctx.file, record: record++ }
+    const r = decoder.decode(d.bytes, meta)
+    // an unframed remainder the decoder happened to accept still gets flagged
+    if (!d.framed && r.problems.every((p) => p.kind !== 'skip')) {
+      skip(
+        ctx,
+        'bad-length',
+        `${ctx.file}#${meta.record}`,
+        `${d.bytes.byteLength} trailing octets do not form a datagram`,
+      )
+    }
+    for (const p of r.problems) report(ctx, p)
+    for (const f of r.flows) {
+      ctx.stats.records++
+      yield f
+    }
+  }
+  for (const p of decoder.flush().problems) report(ctx, p)
+}
+
+/** The `netflow` parser (NetFlow v5, v9 and IPFIX datagram files). */
+export const netflowParser: ByteParser = {
+  format: 'netflow',
+  kind: 'bytes',
+  detect: detectNetflow,
+  parse: parseNetflow,
+}

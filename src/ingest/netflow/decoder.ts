@@ -1,0 +1,862 @@
+/**
+ * @module Pure NetFlow v5, NetFlow v9 and IPFIX datagram decoder: datagram + exporter state →
+ * flows + problems. No I/O, no clock.
+ *
+ * Layouts: Cisco NetFlow v5 export format (24-octet header, 48-octet records); RFC 3954 (v9);
+ * RFC 7011 and RFC 7012 (IPFIX). Template state lives in a {@link TemplateCache}; see
+ * templates.ts for the memory bounds.
+ *
+ * Problem reasons (stable kebab-case, counted by the caller through `skip()` / `note()`):
+ * - skips: `bad-length` (datagram or set length impossible; the rest of the datagram is dropped),
+ *   `bad-version`, `bad-template`, `bad-field-length` (an element length that makes no sense,
+ *   e.g. a 3-octet IPv4 address; the record is dropped), `bad-counter` (counter above 2^53-1),
+ *   `bad-time`, `no-template` (data set whose template never arrived or was dropped from the
+ *   hold queue), `decoder-error` (a bug: never expected).
+ * - notes: `options-record` (options data, not a flow), `no-address` (data record without both
+ *   addresses), `template-withdrawn`, `end-before-start` (end was before start; end set to start),
+ *   `exporter-evicted`, `template-evicted`.
+ */
+import type { Flow, FlowDirection, ObservedAction } from '../../core/flow.js'
+import {
+  ELEMENT_SPECS,
+  IE,
+  NTP_UNIX_OFFSET_SECONDS,
+  V9_ONLY_SPECS,
+  VARIABLE_LENGTH,
+  type ElementSpec,
+} from './fields.js'
+import {
+  TemplateCache,
+  type HeaderContext,
+  type PendingSet,
+  type Template,
+  type TemplateField,
+  type TemplateLimits,
+} from './templates.js'
+
+/** Who sent a datagram and where it sits in its input. */
+export interface DatagramMeta {
+  /**
+   * Exporter key: the remote address for the collector, the file name for files. Templates are
+   * kept per (exporter, source id / observation domain, template id).
+   */
+  readonly exporter: string
+  /** `source.file` of emitted flows: the file name or `udp://<exporter>:<port>`. */
+  readonly file: string
+  /** Datagram index, 0-based: `source.record` of emitted flows. */
+  readonly record: number
+}
+
+/** Something the decoder did not turn into a flow. `kind` tells whether it is an error. */
+export interface DecodeProblem {
+  readonly kind: 'skip' | 'note'
+  /** Stable kebab-case reason, see the module comment. */
+  readonly reason: string
+  readonly file: string
+  /** Datagram index of the offending data. */
+  readonly record: number
+  /** Human-readable detail for the skip example. */
+  readonly detail: string
+}
+
+/** What one call produced. Flows are in datagram order (held sets decode when their template arrives). */
+export interface DecodeResult {
+  readonly flows: Flow[]
+  readonly problems: DecodeProblem[]
+}
+
+/** Source format names stored in `flow.source.format`. Stable. */
+export type NetflowSourceFormat = 'netflow-v5' | 'netflow-v9' | 'ipfix'
+
+/** Largest timestamp accepted (9999-12-31T23:59:59.999Z), ms. */
+const MAX_TIME_MS = 253_402_300_799_999
+
+/** IP protocols whose flows carry transport ports (TCP, UDP, DCCP, SCTP, UDP-Lite). */
+const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 33, 132, 136])
+
+/** A record's values for the elements the decoder reads: numbers (−1 = above 2^53−1) or address text. */
+type Values = Map<number, number | string>
+
+interface Out {
+  flows: Flow[]
+  problems: DecodeProblem[]
+}
+
+/** How uptime-relative times resolve. */
+interface TimeBase {
+  readonly exportMs: number
+  /** v5/v9: sysUptime at export, ms. */
+  readonly sysUptimeMs?: number
+  /** IPFIX: systemInitTimeMilliseconds of the exporting process, if known. */
+  readonly systemInitMs?: number
+}
+
+/**
+ * A stateful decoder for one input (one file, or one collector). Call {@link decode} for each
+ * datagram in order and {@link flush} at the end.
+ *
+ * @example
+ * ```ts
+ * const d = new NetflowDecoder()
+ * const { flows, problems } = d.decode(bytes, { exporter: '10.0.0.1', file: 'udp://10.0.0.1:2055', record: 0 })
+ * ```
+ */
+export class NetflowDecoder {
+  readonly cache: TemplateCache
+
+  constructor(limits: Partial<TemplateLimits> = {}) {
+    this.cache = new TemplateCache(limits)
+  }
+
+  /**
+   * Decodes one datagram (the UDP payload). Never throws: problems are returned, and an
+   * unexpected internal error becomes a `decoder-error` skip.
+   */
+  decode(datagram: Uint8Array, meta: DatagramMeta): DecodeResult {
+    const out: Out = { flows: [], problems: [] }
+    const ev = { ...this.cache.evicted }
+    try {
+      this.decodeInto(datagram, meta, out)
+    } catch (err) {
+      push(out, 'skip', 'decoder-error', meta, err instanceof Error ? err.message : String(err))
+    }
+    const now = this.cache.evicted
+    for (let i = ev.exporters; i < now.exporters; i++)
+      push(out, 'note', 'exporter-evicted', meta, '')
+    for (let i = ev.templates; i < now.templates; i++)
+      push(out, 'note', 'template-evicted', meta, '')
+    for (let i = ev.pendingSets; i < now.pendingSets; i++) {
+      push(out, 'skip', 'no-template', meta, 'held data set dropped with its exporter')
+    }
+    return out
+  }
+
+  /** Ends the input: every data set still held counts as `no-template`. */
+  flush(): DecodeResult {
+    const out: Out = { flows: [], problems: [] }
+    for (const p of this.cache.drainPending()) noTemplate(out, p)
+    return out
+  }
+
+  private decodeInto(buf: Uint8Array, meta: DatagramMeta, out: Out): void {
+    if (buf.byteLength < 4) {
+      push(
+        out,
+        'skip',
+        'bad-length',
+        meta,
+        `datagram of ${buf.byteLength} octets is shorter than any header`,
+      )
+      return
+    }
+    const dv = view(buf)
+    const version = dv.getUint16(0)
+    if (version === 5) this.decodeV5(buf, dv, meta, out)
+    else if (version === 9) this.decodeV9(buf, dv, meta, out)
+    else if (version === 10) this.decodeIpfix(buf, dv, meta, out)
+    else
+      push(
+        out,
+        'skip',
+        'bad-version',
+        meta,
+        `version ${version} is not NetFlow v5, v9 or IPFIX (10)`,
+      )
+  }
+
+  private decodeV5(buf: Uint8Array, dv: DataView, meta: DatagramMeta, out: Out): void {
+    const count = dv.getUint16(2)
+    const want = 24 + 48 * count
+    if (buf.byteLength !== want) {
+      push(
+        out,
+        'skip',
+        'bad-length',
+        meta,
+        `v5 count ${count} needs ${want} octets, datagram has ${buf.byteLength}`,
+      )
+      return
+    }
+    const base: TimeBase = {
+      sysUptimeMs: dv.getUint32(4),
+      exportMs: dv.getUint32(8) * 1000 + Math.floor(dv.getUint32(12) / 1e6),
+    }
+    for (let i = 0; i < count; i++) {
+      const o = 24 + 48 * i
+      const v: Values = new Map<number, number | string>([
+        [IE.sourceIPv4Address, ipv4(dv, o)],
+        [IE.destinationIPv4Address, ipv4(dv, o + 4)],
+        [IE.packetDeltaCount, dv.getUint32(o + 16)],
+        [IE.octetDeltaCount, dv.getUint32(o + 20)],
+        [IE.flowStartSysUpTime, dv.getUint32(o + 24)],
+        [IE.flowEndSysUpTime, dv.getUint32(o + 28)],
+        [IE.sourceTransportPort, dv.getUint16(o + 32)],
+        [IE.destinationTransportPort, dv.getUint16(o + 34)],
+        [IE.tcpControlBits, dv.getUint8(o + 37)],
+        [IE.protocolIdentifier, dv.getUint8(o + 38)],
+      ])
+      toFlow(v, base, 'netflow-v5', meta, out)
+    }
+  }
+
+  private decodeV9(buf: Uint8Array, dv: DataView, meta: DatagramMeta, out: Out): void {
+    if (buf.byteLength < 20) {
+      push(
+        out,
+        'skip',
+        'bad-length',
+        meta,
+        `v9 datagram of ${buf.byteLength} octets is shorter than its 20-octet header`,
+      )
+      return
+    }
+    const header: HeaderContext = {
+      version: 9,
+      sysUptimeMs: dv.getUint32(4),
+      exportMs: dv.getUint32(8) * 1000,
+      domain: dv.getUint32(16),
+      record: meta.record,
+      file: meta.file,
+    }
+    this.walkSets(buf, dv, 20, buf.byteLength, header, meta, out)
+  }
+
+  private decodeIpfix(buf: Uint8Array, dv: DataView, meta: DatagramMeta, out: Out): void {
+    if (buf.byteLength < 16) {
+      push(
+        out,
+        'skip',
+        'bad-length',
+        meta,
+        `IPFIX message of ${buf.byteLength} octets is shorter than its 16-octet header`,
+      )
+      return
+    }
+    const length = dv.getUint16(2)
+    if (length < 16 || length > buf.byteLength) {
+      push(
+        out,
+        'skip',
+        'bad-length',
+        meta,
+        `IPFIX length ${length} but ${buf.byteLength} octets received`,
+      )
+      return
+    }
+    const header: HeaderContext = {
+      version: 10,
+      exportMs: dv.getUint32(4) * 1000,
+      domain: dv.getUint32(12),
+      record: meta.record,
+      file: meta.file,
+    }
+    this.walkSets(buf, dv, 16, length, header, meta, out)
+  }
+
+  /** Walks the (flow)sets of a v9 packet or IPFIX message in [start, end). */
+  private walkSets(
+    buf: Uint8Array,
+    dv: DataView,
+    start: number,
+    end: number,
+    h: HeaderContext,
+    meta: DatagramMeta,
+    out: Out,
+  ): void {
+    const v9 = h.version === 9
+    let p = start
+    while (p < end) {
+      if (end - p < 4) {
+        // trailing octets shorter than a set header: padding when zero, else garbage
+        if (!allZero(buf, p, end))
+          push(out, 'skip', 'bad-length', meta, `${end - p} stray octets after the last set`)
+        return
+      }
+      const id = dv.getUint16(p)
+      const len = dv.getUint16(p + 2)
+      if (len < 4) {
+        if (id === 0 && len === 0 && allZero(buf, p, end)) return // zero padding at the end of a v9 packet
+        push(
+          out,
+          'skip',
+          'bad-length',
+          meta,
+          `set ${id} has length ${len} (< 4); rest of the datagram dropped`,
+        )
+        return
+      }
+      if (p + len > end) {
+        push(
+          out,
+          'skip',
+          'bad-length',
+          meta,
+          `set ${id} of length ${len} runs past the datagram end (${end - p} octets left)`,
+        )
+        return
+      }
+      const bs = p + 4
+      const be = p + len
+      if (v9 ? id === 0 : id === 2) this.templateSet(dv, bs, be, h, false, meta, out)
+      else if (v9 ? id === 1 : id === 3) this.templateSet(dv, bs, be, h, true, meta, out)
+      else if (id >= 256) this.dataSet(buf, bs, be, id, h, meta, out)
+      else push(out, 'skip', 'bad-template', meta, `reserved set id ${id}`)
+      p = be
+    }
+  }
+
+  private templateSet(
+    dv: DataView,
+    start: number,
+    end: number,
+    h: HeaderContext,
+    options: boolean,
+    meta: DatagramMeta,
+    out: Out,
+  ): void {
+    const v9 = h.version === 9
+    const hdr = options ? 6 : 4
+    let p = start
+    while (end - p >= hdr) {
+      const tid = dv.getUint16(p)
+      const second = dv.getUint16(p + 2)
+      if (tid === 0 && second === 0) return // padding
+      let fields: TemplateField[] | undefined
+      let scopeCount = 0
+      if (v9 && options) {
+        // RFC 3954 §6.1: template id, option scope length (octets), option length (octets)
+        const scopeLen = second
+        const optLen = dv.getUint16(p + 4)
+        p += 6
+        if (tid < 256 || scopeLen % 4 !== 0 || optLen % 4 !== 0) {
+          push(
+            out,
+            'skip',
+            'bad-template',
+            meta,
+            `v9 options template ${tid}: scope length ${scopeLen}, option length ${optLen}`,
+          )
+          return
+        }
+        if (scopeLen + optLen > end - p) {
+          push(out, 'skip', 'bad-length', meta, `v9 options template ${tid} runs past its flowset`)
+          return
+        }
+        scopeCount = scopeLen / 4
+        fields = []
+        for (let i = 0; i < (scopeLen + optLen) / 4; i++, p += 4) {
+          fields.push({
+            id: dv.getUint16(p),
+            length: dv.getUint16(p + 2),
+            enterprise: i < scopeCount ? -1 : 0,
+          })
+        }
+      } else {
+        const fieldCount = second
+        if (options) scopeCount = dv.getUint16(p + 4)
+        p += hdr
+        if (!v9 && fieldCount === 0) {
+          // RFC 7011 §8.1: withdrawal; template id 2 / 3 withdraws all (options) templates
+          if (tid === 2 || tid === 3) this.cache.withdrawAll(meta.exporter, h.domain, tid === 3)
+          else this.cache.withdraw(meta.exporter, h.domain, tid)
+          push(out, 'note', 'template-withdrawn', meta, `template ${tid}`)
+          continue
+        }
+        if (tid < 256) {
+          push(out, 'skip', 'bad-template', meta, `template id ${tid} is reserved (< 256)`)
+          return
+        }
+        if (fieldCount === 0) {
+          push(out, 'skip', 'bad-template', meta, `template ${tid} has no fields`)
+          continue
+        }
+        if (scopeCount > fieldCount) {
+          push(
+            out,
+            'skip',
+            'bad-template',
+            meta,
+            `options template ${tid}: scope count ${scopeCount} > field count ${fieldCount}`,
+          )
+          return
+        }
+        if (fieldCount * 4 > end - p) {
+          push(
+            out,
+            'skip',
+            'bad-length',
+            meta,
+            `template ${tid} with ${fieldCount} fields runs past its set`,
+          )
+          return
+        }
+        fields = []
+        for (let i = 0; i < fieldCount; i++) {
+          if (end - p < 4) break
+          const raw = dv.getUint16(p)
+          const length = dv.getUint16(p + 2)
+          p += 4
+          let enterprise = 0
+          if (!v9 && raw & 0x8000) {
+            if (end - p < 4) break
+            enterprise = dv.getUint32(p)
+            p += 4
+          }
+          fields.push({ id: v9 ? raw : raw & 0x7fff, length, enterprise })
+        }
+        if (fields.length !== fieldCount) {
+          push(out, 'skip', 'bad-length', meta, `template ${tid} runs past its set`)
+          return
+        }
+      }
+      if (fields.length === 0) {
+        push(out, 'skip', 'bad-template', meta, `template ${tid} has no fields`)
+        continue
+      }
+      const t = makeTemplate(tid, h.domain, fields, options, v9)
+      this.cache.put(meta.exporter, t)
+      for (const held of this.cache.takePending(meta.exporter, h.domain, tid)) {
+        this.decodeRecords(
+          t,
+          view(held.body),
+          0,
+          held.body.byteLength,
+          held.header,
+          { exporter: meta.exporter, file: held.header.file, record: held.header.record },
+          out,
+        )
+      }
+    }
+  }
+
+  private dataSet(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    tid: number,
+    h: HeaderContext,
+    meta: DatagramMeta,
+    out: Out,
+  ): void {
+    const t = this.cache.get(meta.exporter, h.domain, tid)
+    if (t) {
+      this.decodeRecords(t, view(buf), start, end, h, meta, out)
+      return
+    }
+    const held: PendingSet = { templateId: tid, body: buf.slice(start, end), header: h }
+    for (const dropped of this.cache.hold(meta.exporter, held)) noTemplate(out, dropped)
+  }
+
+  private decodeRecords(
+    t: Template,
+    dv: DataView,
+    start: number,
+    end: number,
+    h: HeaderContext,
+    meta: DatagramMeta,
+    out: Out,
+  ): void {
+    if (t.minRecordLength === 0) {
+      push(out, 'skip', 'bad-template', meta, `template ${t.id} has only zero-length fields`)
+      return
+    }
+    const v9 = h.version === 9
+    const format: NetflowSourceFormat = v9 ? 'netflow-v9' : 'ipfix'
+    let p = start
+    while (end - p >= t.minRecordLength) {
+      const values: Values = new Map()
+      let bad: string | undefined
+      for (const f of t.fields) {
+        let len = f.length
+        if (len === VARIABLE_LENGTH && !v9) {
+          // RFC 7011 §7: 1-octet length, or 255 then a 2-octet length
+          if (end - p < 1) return truncated(out, meta, t)
+          len = dv.getUint8(p)
+          p += 1
+          if (len === 255) {
+            if (end - p < 2) return truncated(out, meta, t)
+            len = dv.getUint16(p)
+            p += 2
+          }
+        }
+        if (len > end - p) return truncated(out, meta, t)
+        const spec = f.enterprise === 0 ? specFor(f.id, v9) : undefined
+        if (spec && len > 0 && !values.has(f.id)) {
+          if (!lengthFits(spec, len)) {
+            if (!t.options) bad ??= `element ${f.id} of ${len} octets`
+          } else {
+            values.set(f.id, readValue(dv, p, len, spec))
+          }
+        }
+        p += len
+      }
+      if (t.options) {
+        const init = values.get(IE.systemInitTimeMilliseconds)
+        if (!v9 && typeof init === 'number' && init > 0 && init <= MAX_TIME_MS) {
+          this.cache.setSystemInit(meta.exporter, h.domain, init)
+        }
+        push(out, 'note', 'options-record', meta, '')
+        continue
+      }
+      if (t.invalid !== undefined || bad !== undefined) {
+        push(out, 'skip', 'bad-field-length', meta, `template ${t.id}: ${t.invalid ?? bad ?? ''}`)
+        continue
+      }
+      const base: TimeBase = v9
+        ? { exportMs: h.exportMs, sysUptimeMs: h.sysUptimeMs ?? 0 }
+        : systemInitBase(h.exportMs, values, this.cache.systemInit(meta.exporter, h.domain))
+      toFlow(values, base, format, meta, out)
+    }
+    // fewer octets than one record left: padding (RFC 7011 §3.3.1, RFC 3954 §5.3)
+  }
+}
+
+function systemInitBase(exportMs: number, values: Values, learned: number | undefined): TimeBase {
+  const own = values.get(IE.systemInitTimeMilliseconds)
+  const init = typeof own === 'number' && own > 0 ? own : learned
+  return init === undefined ? { exportMs } : { exportMs, systemInitMs: init }
+}
+
+function truncated(out: Out, meta: DatagramMeta, t: Template): void {
+  push(out, 'skip', 'bad-length', meta, `a record of template ${t.id} runs past the end of its set`)
+}
+
+function noTemplate(out: Out, p: PendingSet): void {
+  out.problems.push({
+    kind: 'skip',
+    reason: 'no-template',
+    file: p.header.file,
+    record: p.header.record,
+    detail: `data set ${p.templateId} (domain ${p.header.domain}) without a template`,
+  })
+}
+
+function push(
+  out: Out,
+  kind: 'skip' | 'note',
+  reason: string,
+  meta: DatagramMeta,
+  detail: string,
+): void {
+  out.problems.push({ kind, reason, file: meta.file, record: meta.record, detail })
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength)
+}
+
+function allZero(b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (b[i] !== 0) return false
+  return true
+}
+
+function specFor(id: number, v9: boolean): ElementSpec | undefined {
+  return ELEMENT_SPECS.get(id) ?? (v9 ? V9_ONLY_SPECS.get(id) : undefined)
+}
+
+function lengthFits(spec: ElementSpec, len: number): boolean {
+  switch (spec.encoding) {
+    case 'unsigned':
+      return len >= 1 && len <= spec.maxLength
+    case 'ipv4':
+      return len === 4
+    case 'ipv6':
+      return len === 16
+    case 'seconds':
+      return len === 4
+    case 'milliseconds':
+    case 'ntp':
+      return len === 8
+  }
+}
+
+function makeTemplate(
+  id: number,
+  domain: number,
+  fields: TemplateField[],
+  options: boolean,
+  v9: boolean,
+): Template {
+  let min = 0
+  let invalid: string | undefined
+  for (const f of fields) {
+    if (f.length === VARIABLE_LENGTH && !v9) min += 1
+    else min += f.length
+    const spec = f.enterprise === 0 ? specFor(f.id, v9) : undefined
+    if (
+      !options &&
+      spec &&
+      f.length !== 0 &&
+      !(f.length === VARIABLE_LENGTH && !v9) &&
+      !lengthFits(spec, f.length)
+    ) {
+      invalid ??= `element ${f.id} declared with ${f.length} octets`
+    }
+  }
+  return invalid === undefined
+    ? { id, domain, fields, options, minRecordLength: min }
+    : { id, domain, fields, options, minRecordLength: min, invalid }
+}
+
+/** Big-endian unsigned of 1–8 octets; −1 when above Number.MAX_SAFE_INTEGER. */
+function readUnsigned(dv: DataView, p: number, len: number): number {
+  if (len <= 6) {
+    let v = 0
+    for (let i = 0; i < len; i++) v = v * 256 + dv.getUint8(p + i)
+    return v
+  }
+  let v = 0n
+  for (let i = 0; i < len; i++) v = (v << 8n) | BigInt(dv.getUint8(p + i))
+  return v > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(v)
+}
+
+function readValue(dv: DataView, p: number, len: number, spec: ElementSpec): number | string {
+  switch (spec.encoding) {
+    case 'unsigned':
+      return readUnsigned(dv, p, len)
+    case 'ipv4':
+      return ipv4(dv, p)
+    case 'ipv6':
+      return ipv6(dv, p)
+    case 'seconds':
+      return dv.getUint32(p) * 1000
+    case 'milliseconds':
+      return readUnsigned(dv, p, 8)
+    case 'ntp': {
+      // RFC 7011 §6.1.9/§6.1.10: NTP seconds since 1900 + 32-bit binary fraction
+      const secs = dv.getUint32(p) - NTP_UNIX_OFFSET_SECONDS
+      const frac = dv.getUint32(p + 4)
+      return secs < 0 ? -1 : secs * 1000 + Math.floor((frac * 1000) / 2 ** 32)
+    }
+  }
+}
+
+function ipv4(dv: DataView, p: number): string {
+  return `${dv.getUint8(p)}.${dv.getUint8(p + 1)}.${dv.getUint8(p + 2)}.${dv.getUint8(p + 3)}`
+}
+
+/** RFC 5952 text of 16 octets; IPv4-mapped addresses (::ffff:a.b.c.d) are written as IPv4. */
+function ipv6(dv: DataView, p: number): string {
+  const g: number[] = []
+  for (let i = 0; i < 8; i++) g.push(dv.getUint16(p + 2 * i))
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff)
+    return ipv4(dv, p + 12)
+  // longest run of ≥ 2 zero groups, first one on ties
+  let bestStart = -1
+  let bestLen = 0
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < 8 && g[j] === 0) j++
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i
+      bestLen = j - i
+    }
+    i = j
+  }
+  const hex = (a: number, b: number): string =>
+    g
+      .slice(a, b)
+      .map((x) => x.toString(16))
+      .join(':')
+  if (bestStart < 0) return hex(0, 8)
+  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`
+}
+
+function num(v: Values, id: number): number | undefined {
+  const x = v.get(id)
+  return typeof x === 'number' ? x : undefined
+}
+
+function str(v: Values, id: number): string | undefined {
+  const x = v.get(id)
+  return typeof x === 'string' ? x : undefined
+}
+
+/** First defined of the ids; a pair sum when neither single id is present. */
+function counter(
+  v: Values,
+  single: readonly number[],
+  pair: readonly [number, number],
+): number | undefined {
+  for (const id of single) {
+    const x = num(v, id)
+    if (x !== undefined) return x
+  }
+  const a = num(v, pair[0])
+  const b = num(v, pair[1])
+  if (a === undefined && b === undefined) return undefined
+  if (a === -1 || b === -1) return -1
+  return (a ?? 0) + (b ?? 0)
+}
+
+/** Absolute ms from uptime-relative ms. */
+function fromUptime(base: TimeBase, up: number): number | undefined {
+  if (base.sysUptimeMs !== undefined) {
+    // signed 32-bit age copes with sysUptime wrap-around (every 49.7 days)
+    const age = (base.sysUptimeMs - up) | 0
+    return base.exportMs - age
+  }
+  if (base.systemInitMs !== undefined) return base.systemInitMs + up
+  return undefined
+}
+
+function firstTime(v: Values, ids: readonly number[]): number | undefined {
+  for (const id of ids) {
+    const x = num(v, id)
+    if (x !== undefined) return x
+  }
+  return undefined
+}
+
+const START_IDS = [
+  IE.flowStartMilliseconds,
+  IE.flowStartMicroseconds,
+  IE.flowStartNanoseconds,
+  IE.flowStartSeconds,
+] as const
+const END_IDS = [
+  IE.flowEndMilliseconds,
+  IE.flowEndMicroseconds,
+  IE.flowEndNanoseconds,
+  IE.flowEndSeconds,
+] as const
+
+/**
+ * Maps one record's values to a flow (or a problem). Rules, in order of preference:
+ * - addresses: IPv4 pair (8/12), else IPv6 pair (27/28); neither pair → note `no-address`.
+ * - ports: 7/11; for ICMP (1) / ICMPv6 (58) `dstPort` = type and `srcPort` = code from
+ *   icmpType/Code (176–179), else icmpTypeCode (32/139, type = value >> 8), else the
+ *   destination port read as type·256 + code; protocols without ports get 0/0.
+ * - bytes: 1, else 85, else 231 + 232; packets: 2, else 86, else 298 + 299; absent → 0.
+ * - times: absolute start/end elements (152/154/156/150, 153/155/157/151), else sysUptime-relative
+ *   (22/21; IPFIX needs systemInitTimeMilliseconds from the record or options data, else end is
+ *   taken as the export time and start as end minus the uptime difference); a missing end falls
+ *   back to observationTimeMilliseconds (323) then start; both missing → the export time.
+ * - observedAction: firewallEvent 233 (v9 also 40005): 3 denied → reject, 1 created / 2 deleted /
+ *   5 updated → accept; else forwardingStatus 89 bits 7-6: 01 forwarded → accept, 10 dropped →
+ *   reject; else unknown.
+ * - direction: biflowDirection 239: 1 initiator → client-to-server, 2 reverseInitiator →
+ *   server-to-client; else unknown.
+ */
+function toFlow(
+  v: Values,
+  base: TimeBase,
+  format: NetflowSourceFormat,
+  meta: DatagramMeta,
+  out: Out,
+): void {
+  let src = str(v, IE.sourceIPv4Address)
+  let dst = str(v, IE.destinationIPv4Address)
+  if (src === undefined || dst === undefined) {
+    src = str(v, IE.sourceIPv6Address)
+    dst = str(v, IE.destinationIPv6Address)
+  }
+  if (src === undefined || dst === undefined) {
+    push(out, 'note', 'no-address', meta, '')
+    return
+  }
+  const protocol = num(v, IE.protocolIdentifier) ?? 0
+  let srcPort = num(v, IE.sourceTransportPort) ?? 0
+  let dstPort = num(v, IE.destinationTransportPort) ?? 0
+  if (protocol === 1 || protocol === 58) {
+    const [tId, cId] =
+      protocol === 1 ? [IE.icmpTypeIPv4, IE.icmpCodeIPv4] : [IE.icmpTypeIPv6, IE.icmpCodeIPv6]
+    const type = num(v, tId)
+    if (type !== undefined) {
+      dstPort = type
+      srcPort = num(v, cId) ?? 0
+    } else {
+      const tc =
+        (protocol === 1
+          ? (num(v, IE.icmpTypeCodeIPv4) ?? num(v, IE.icmpTypeCodeIPv6))
+          : (num(v, IE.icmpTypeCodeIPv6) ?? num(v, IE.icmpTypeCodeIPv4))) ?? dstPort
+      dstPort = tc >> 8
+      srcPort = tc & 0xff
+    }
+  } else if (!PORT_PROTOCOLS.has(protocol)) {
+    srcPort = 0
+    dstPort = 0
+  }
+  const bytes =
+    counter(
+      v,
+      [IE.octetDeltaCount, IE.octetTotalCount],
+      [IE.initiatorOctets, IE.responderOctets],
+    ) ?? 0
+  const packets =
+    counter(
+      v,
+      [IE.packetDeltaCount, IE.packetTotalCount],
+      [IE.initiatorPackets, IE.responderPackets],
+    ) ?? 0
+  if (bytes < 0 || packets < 0) {
+    push(out, 'skip', 'bad-counter', meta, `${src} -> ${dst}: counter above 2^53-1`)
+    return
+  }
+
+  let start = firstTime(v, START_IDS)
+  let end = firstTime(v, END_IDS)
+  const upStart = num(v, IE.flowStartSysUpTime)
+  const upEnd = num(v, IE.flowEndSysUpTime)
+  if (base.sysUptimeMs !== undefined || base.systemInitMs !== undefined) {
+    if (start === undefined && upStart !== undefined) start = fromUptime(base, upStart)
+    if (end === undefined && upEnd !== undefined) end = fromUptime(base, upEnd)
+  } else if (start === undefined && end === undefined && upEnd !== undefined) {
+    // IPFIX without systemInitTimeMilliseconds: anchor the end at the export time
+    end = base.exportMs
+    if (upStart !== undefined) start = end - Math.max(0, upEnd - upStart)
+  }
+  end ??= num(v, IE.observationTimeMilliseconds)
+  if (start === undefined) start = end ?? base.exportMs
+  if (end === undefined || end < 0) end = start
+  if (!validTime(start) || !validTime(end)) {
+    push(out, 'skip', 'bad-time', meta, `${src} -> ${dst}: start ${start}, end ${end}`)
+    return
+  }
+  if (end < start) {
+    push(out, 'note', 'end-before-start', meta, '')
+    end = start
+  }
+
+  let observedAction: ObservedAction = 'unknown'
+  const fw = num(v, IE.firewallEvent) ?? num(v, IE.asaLegacyFirewallEvent)
+  if (fw === 3) observedAction = 'reject'
+  else if (fw === 1 || fw === 2 || fw === 5) observedAction = 'accept'
+  else {
+    const fs = num(v, IE.forwardingStatus)
+    if (fs !== undefined) {
+      const status = (fs & 0xff) >> 6
+      if (status === 1) observedAction = 'accept'
+      else if (status === 2) observedAction = 'reject'
+    }
+  }
+  const bd = num(v, IE.biflowDirection)
+  const direction: FlowDirection =
+    bd === 1 ? 'client-to-server' : bd === 2 ? 'server-to-client' : 'unknown'
+  const flags = protocol === 6 ? num(v, IE.tcpControlBits) : undefined
+
+  const flow: Flow = {
+    src,
+    dst,
+    srcPort,
+    dstPort,
+    protocol,
+    start,
+    end,
+    packets,
+    bytes,
+    observedAction,
+    direction,
+    source: { format, file: meta.file, record: meta.record },
+    ...(flags !== undefined ? { tcpFlags: flags } : {}),
+  }
+  out.flows.push(flow)
+}
+
+function validTime(t: number): boolean {
+  return Number.isInteger(t) && t >= 0 && t <= MAX_TIME_MS
+}

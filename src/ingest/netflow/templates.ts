@@ -1,0 +1,263 @@
+/**
+ * @module Per-exporter template cache for NetFlow v9 and IPFIX, with bounded memory.
+ *
+ * Templates are keyed by (exporter, observation domain / source id, template id), as RFC 7011
+ * §8 and RFC 3954 §5 require: the same template id from two exporters, or from two domains of one
+ * exporter, are different templates. For files the exporter is the file name; for the UDP
+ * collector it is the remote address.
+ *
+ * Memory bounds (all configurable through {@link TemplateLimits}; defaults in {@link DEFAULT_LIMITS}):
+ * - at most `maxExporters` exporters (default 1024); the least recently used exporter is dropped
+ *   with its templates and held sets;
+ * - at most `maxTemplatesPerExporter` templates per exporter across its domains (default 4096);
+ *   the oldest-defined template is dropped first;
+ * - data sets that arrive before their template are held, at most `maxPendingSetsPerExporter`
+ *   (default 64) and `maxPendingBytesPerExporter` (default 1 MiB) per exporter and
+ *   `maxPendingBytesTotal` (default 16 MiB) overall; the oldest held set is dropped first, and a
+ *   dropped set counts as `no-template`.
+ */
+
+/** One field specifier of a template (RFC 7011 §3.2, RFC 3954 §5.2). */
+export interface TemplateField {
+  /** Information element id (IPFIX: without the enterprise bit) or v9 field type. */
+  readonly id: number
+  /** Octets in each record; 65535 = variable length (IPFIX only); 0 = absent (some v9 exporters). */
+  readonly length: number
+  /**
+   * 0 for IANA elements; the private enterprise number for enterprise-specific elements (their
+   * values are skipped, never read as IANA elements); -1 for v9 options scope fields (scope types,
+   * not elements).
+   */
+  readonly enterprise: number
+}
+
+/** A (data or options) template as the exporter defined it. */
+export interface Template {
+  readonly id: number
+  /** Observation domain id (IPFIX) or source id (v9). */
+  readonly domain: number
+  readonly fields: readonly TemplateField[]
+  /** True for options templates (v9 FlowSet 1, IPFIX Set 3): their data records are not flows. */
+  readonly options: boolean
+  /** Fewest octets one record can take: fixed lengths plus 1 per variable-length field. */
+  readonly minRecordLength: number
+  /** A reason (`bad-field-length`) when the record layout is valid but an element's length makes no sense. */
+  readonly invalid?: string
+}
+
+/** The header values a held data set needs to be decoded later. */
+export interface HeaderContext {
+  readonly version: 9 | 10
+  /** Export time of the datagram, ms since the epoch. */
+  readonly exportMs: number
+  /** v9 only: sysUptime in ms at export. */
+  readonly sysUptimeMs?: number
+  readonly domain: number
+  /** Datagram index (0-based) in the file or collector session. */
+  readonly record: number
+  readonly file: string
+}
+
+/** A data set held until its template arrives. `body` is a private copy of the set's records. */
+export interface PendingSet {
+  readonly templateId: number
+  readonly body: Uint8Array
+  readonly header: HeaderContext
+}
+
+/** Memory bounds, see the module comment. */
+export interface TemplateLimits {
+  readonly maxExporters: number
+  readonly maxTemplatesPerExporter: number
+  readonly maxPendingSetsPerExporter: number
+  readonly maxPendingBytesPerExporter: number
+  readonly maxPendingBytesTotal: number
+}
+
+/** Default bounds: 1024 exporters, 4096 templates and 64 held sets (≤ 1 MiB) per exporter, 16 MiB held overall. */
+export const DEFAULT_LIMITS: TemplateLimits = {
+  maxExporters: 1024,
+  maxTemplatesPerExporter: 4096,
+  maxPendingSetsPerExporter: 64,
+  maxPendingBytesPerExporter: 1 << 20,
+  maxPendingBytesTotal: 16 << 20,
+}
+
+interface ExporterState {
+  /** key `${domain}/${templateId}`, in definition order (oldest first). */
+  readonly templates: Map<string, Template>
+  pending: PendingSet[]
+  pendingBytes: number
+  /** IPFIX systemInitTimeMilliseconds learned from options data, by domain. */
+  readonly systemInit: Map<number, number>
+}
+
+/** Most domains per exporter whose systemInitTimeMilliseconds is remembered. */
+const MAX_DOMAINS_WITH_INIT_TIME = 256
+
+const tkey = (domain: number, id: number): string => `${domain}/${id}`
+
+/**
+ * The cache itself. Not thread-safe (Node is single-threaded); one instance per decoder.
+ * Every method is O(1) amortised except {@link TemplateCache.takePending} (linear in held sets,
+ * at most `maxPendingSetsPerExporter`).
+ */
+export class TemplateCache {
+  readonly limits: TemplateLimits
+  private readonly exporters = new Map<string, ExporterState>()
+  private pendingTotal = 0
+  /** Counts of evictions, for notes: exporters, templates, held sets. */
+  readonly evicted = { exporters: 0, templates: 0, pendingSets: 0 }
+
+  constructor(limits: Partial<TemplateLimits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits }
+  }
+
+  private state(exporter: string): ExporterState {
+    let s = this.exporters.get(exporter)
+    if (s) {
+      // LRU: move to the end
+      this.exporters.delete(exporter)
+      this.exporters.set(exporter, s)
+      return s
+    }
+    s = { templates: new Map(), pending: [], pendingBytes: 0, systemInit: new Map() }
+    this.exporters.set(exporter, s)
+    while (this.exporters.size > this.limits.maxExporters) {
+      const oldest = this.exporters.keys().next().value as string
+      const gone = this.exporters.get(oldest)
+      if (gone) {
+        this.pendingTotal -= gone.pendingBytes
+        this.evicted.pendingSets += gone.pending.length
+      }
+      this.exporters.delete(oldest)
+      this.evicted.exporters++
+    }
+    return s
+  }
+
+  /** The template, or undefined. */
+  get(exporter: string, domain: number, id: number): Template | undefined {
+    return this.state(exporter).templates.get(tkey(domain, id))
+  }
+
+  /** Defines or redefines (template id reuse: the new one replaces the old) a template. */
+  put(exporter: string, t: Template): void {
+    const s = this.state(exporter)
+    const k = tkey(t.domain, t.id)
+    s.templates.delete(k)
+    s.templates.set(k, t)
+    while (s.templates.size > this.limits.maxTemplatesPerExporter) {
+      const oldest = s.templates.keys().next().value as string
+      s.templates.delete(oldest)
+      this.evicted.templates++
+    }
+  }
+
+  /** Removes one template (IPFIX withdrawal, RFC 7011 §8.1). Returns whether it existed. */
+  withdraw(exporter: string, domain: number, id: number): boolean {
+    return this.state(exporter).templates.delete(tkey(domain, id))
+  }
+
+  /** Removes every (options or data) template of a domain (IPFIX "all templates" withdrawal). */
+  withdrawAll(exporter: string, domain: number, options: boolean): number {
+    const s = this.state(exporter)
+    let n = 0
+    for (const [k, t] of s.templates) {
+      if (t.domain === domain && t.options === options) {
+        s.templates.delete(k)
+        n++
+      }
+    }
+    return n
+  }
+
+  /** Number of templates held for an exporter (0 when unknown). Does not touch LRU order. */
+  templateCount(exporter: string): number {
+    return this.exporters.get(exporter)?.templates.size ?? 0
+  }
+
+  /** Number of exporters with state. */
+  get exporterCount(): number {
+    return this.exporters.size
+  }
+
+  /** Total octets of held data sets across exporters. */
+  get pendingBytesTotal(): number {
+    return this.pendingTotal
+  }
+
+  /**
+   * Holds a data set until its template arrives. Returns the held sets dropped to stay within
+   * bounds (possibly `set` itself when it alone exceeds them); the caller counts them `no-template`.
+   */
+  hold(exporter: string, set: PendingSet): PendingSet[] {
+    const s = this.state(exporter)
+    const size = set.body.byteLength
+    const lim = this.limits
+    if (size > lim.maxPendingBytesPerExporter || size > lim.maxPendingBytesTotal) return [set]
+    const dropped: PendingSet[] = []
+    s.pending.push(set)
+    s.pendingBytes += size
+    this.pendingTotal += size
+    while (
+      s.pending.length > 0 &&
+      (s.pending.length > lim.maxPendingSetsPerExporter ||
+        s.pendingBytes > lim.maxPendingBytesPerExporter ||
+        this.pendingTotal > lim.maxPendingBytesTotal)
+    ) {
+      const old = s.pending.shift()
+      if (!old) break
+      s.pendingBytes -= old.body.byteLength
+      this.pendingTotal -= old.body.byteLength
+      dropped.push(old)
+    }
+    return dropped
+  }
+
+  /** Removes and returns, oldest first, the held sets for a template. */
+  takePending(exporter: string, domain: number, id: number): PendingSet[] {
+    const s = this.state(exporter)
+    if (s.pending.length === 0) return []
+    const take: PendingSet[] = []
+    const keep: PendingSet[] = []
+    for (const p of s.pending)
+      (p.templateId === id && p.header.domain === domain ? take : keep).push(p)
+    if (take.length === 0) return take
+    s.pending = keep
+    for (const p of take) {
+      s.pendingBytes -= p.body.byteLength
+      this.pendingTotal -= p.body.byteLength
+    }
+    return take
+  }
+
+  /** Removes and returns every held set of every exporter (end of input). */
+  drainPending(): PendingSet[] {
+    const all: PendingSet[] = []
+    for (const s of this.exporters.values()) {
+      all.push(...s.pending)
+      s.pending = []
+      s.pendingBytes = 0
+    }
+    this.pendingTotal = 0
+    return all
+  }
+
+  /** Held sets of an exporter (for tests and stats). */
+  pendingCount(exporter: string): number {
+    return this.exporters.get(exporter)?.pending.length ?? 0
+  }
+
+  /** Records an IPFIX systemInitTimeMilliseconds for a domain (from options data). */
+  setSystemInit(exporter: string, domain: number, ms: number): void {
+    const m = this.state(exporter).systemInit
+    if (!m.has(domain) && m.size >= MAX_DOMAINS_WITH_INIT_TIME) m.clear()
+    m.set(domain, ms)
+  }
+
+  /** The last systemInitTimeMilliseconds seen for a domain, if any. */
+  systemInit(exporter: string, domain: number): number | undefined {
+    return this.state(exporter).systemInit.get(domain)
+  }
+}

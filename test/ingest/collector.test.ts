@@ -1,0 +1,202 @@
+import { createSocket } from 'node:dgram'
+import { Command } from 'commander'
+import { describe, expect, it, vi } from 'vitest'
+import { parseListen, registerCollect } from '../../src/cli/commands/collect.js'
+import type { Flow } from '../../src/core/flow.js'
+import { startCollector } from '../../src/ingest/collector.js'
+import {
+  concat,
+  ip4,
+  ipfix,
+  recV4,
+  set,
+  templateRecords,
+  TPL_V4,
+  u16,
+  u32,
+  u8,
+  v9,
+} from './netflow-builders.js'
+
+const T0 = 1_700_000_000_000
+const rec = (sp: number): Uint8Array =>
+  recV4({
+    src: '10.9.0.1',
+    dst: '10.9.0.2',
+    sp,
+    dp: 5432,
+    proto: 6,
+    pkts: 4,
+    bytes: 400,
+    start: T0,
+    end: T0 + 50,
+  })
+
+describe('UDP collector', () => {
+  it('decodes v9 and IPFIX sent over UDP, template then data, and counts garbage', async () => {
+    const flows: Flow[] = []
+    let wanted = 3
+    let done: () => void = () => undefined
+    const got = new Promise<void>((r) => (done = r))
+    const c = await startCollector({
+      host: '127.0.0.1',
+      port: 0,
+      maxDatagramBytes: 2000,
+      onFlow: (f) => {
+        flows.push(f)
+        if (--wanted === 0) done()
+      },
+    })
+    const sender = createSocket('udp4')
+    const timeout = setTimeout(done, 4000)
+    try {
+      const send = (b: Uint8Array): Promise<void> =>
+        new Promise((res, rej) =>
+          sender.send(b, c.address.port, '127.0.0.1', (err) => (err ? rej(err) : res())),
+        )
+      const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
+      await send(v9(H9, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))))
+      await send(new Uint8Array([1, 2, 3])) // garbage
+      await send(concat(u16(99), new Uint8Array(30))) // unknown version
+      await send(new Uint8Array(2500)) // too large
+      await send(v9(H9, set(256, rec(1))))
+      await send(
+        ipfix(
+          { exportTime: 1_700_000_000, domain: 9 },
+          set(
+            2,
+            templateRecords([
+              {
+                id: 400,
+                fields: [
+                  [8, 4],
+                  [12, 4],
+                  [4, 1],
+                  [32, 2],
+                ],
+              },
+            ]),
+          ),
+        ),
+      )
+      await send(
+        ipfix(
+          { exportTime: 1_700_000_000, domain: 9 },
+          set(400, concat(ip4('10.9.0.3'), ip4('10.9.0.4'), u8(1), u16(0x0800))),
+        ),
+      )
+      await send(v9(H9, set(256, rec(2))))
+      await got
+    } finally {
+      clearTimeout(timeout)
+      sender.close()
+      await c.close()
+    }
+    expect(flows.map((f) => [f.source.format, f.src, f.srcPort, f.dstPort])).toEqual([
+      ['netflow-v9', '10.9.0.1', 1, 5432],
+      ['ipfix', '10.9.0.3', 0, 8],
+      ['netflow-v9', '10.9.0.1', 2, 5432],
+    ])
+    expect(flows[0]?.source.file).toMatch(/^udp:\/\/127\.0\.0\.1:\d+$/)
+    expect(flows[0]?.source.record).toBe(4)
+    expect(c.stats.records).toBe(3)
+    expect(c.stats.skipped).toEqual({ 'bad-length': 1, 'bad-version': 1, 'too-large': 1 })
+    expect(c.datagrams()).toBe(8)
+    await c.close() // idempotent
+  }, 5000)
+
+  it('counts data still waiting for a template as no-template on close', async () => {
+    const c = await startCollector({ host: '127.0.0.1', port: 0, onFlow: () => undefined })
+    const sender = createSocket('udp4')
+    try {
+      const seen = new Promise<void>((res) => {
+        const t = setInterval(() => {
+          if (c.datagrams() >= 1) {
+            clearInterval(t)
+            res()
+          }
+        }, 10)
+        setTimeout(() => {
+          clearInterval(t)
+          res()
+        }, 3000)
+      })
+      sender.send(
+        v9({ sysUptime: 1, secs: 1, sourceId: 1 }, set(256, concat(u32(1), u32(2)))),
+        c.address.port,
+        '127.0.0.1',
+      )
+      await seen
+    } finally {
+      sender.close()
+      await c.close()
+    }
+    expect(c.stats.skipped).toEqual({ 'no-template': 1 })
+  }, 5000)
+
+  it('rejects when the port is taken', async () => {
+    const a = await startCollector({ host: '127.0.0.1', port: 0, onFlow: () => undefined })
+    try {
+      await expect(
+        startCollector({ host: '127.0.0.1', port: a.address.port, onFlow: () => undefined }),
+      ).rejects.toThrow(/EADDRINUSE/)
+    } finally {
+      await a.close()
+    }
+  })
+})
+
+describe('bulkhead collect', () => {
+  it('prints flows as JSON lines, stops after --count, summary on stderr', async () => {
+    const out: string[] = []
+    const err: string[] = []
+    const so = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((c) => (out.push(String(c)), true))
+    const se = vi
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((c) => (err.push(String(c)), true))
+    const sender = createSocket('udp4')
+    try {
+      const program = new Command('bulkhead').exitOverride()
+      registerCollect(program)
+      const run = program.parseAsync(
+        ['collect', '--listen', '127.0.0.1:0', '--count', '2', '--duration', '4'],
+        { from: 'user' },
+      )
+      let port = 0
+      for (let i = 0; i < 200 && port === 0; i++) {
+        await new Promise((r) => setTimeout(r, 10))
+        const m = /listening on udp 127\.0\.0\.1:(\d+)/.exec(err.join(''))
+        if (m) port = Number(m[1])
+      }
+      expect(port).toBeGreaterThan(0)
+      const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
+      sender.send(
+        v9(
+          H9,
+          set(0, templateRecords([{ id: 256, fields: TPL_V4 }])),
+          set(256, concat(rec(1), rec(2), rec(3))),
+        ),
+        port,
+        '127.0.0.1',
+      )
+      await run
+    } finally {
+      sender.close()
+      so.mockRestore()
+      se.mockRestore()
+    }
+    const lines = out.join('').trim().split('\n')
+    expect(lines.map((l) => (JSON.parse(l) as Flow).srcPort)).toEqual([1, 2])
+    expect(err.join('')).toMatch(/printed 2 of 3 decoded flows from 1 datagrams/)
+  }, 5000)
+
+  it('parses --listen forms and rejects others', () => {
+    expect(parseListen('127.0.0.1:2055')).toEqual({ host: '127.0.0.1', port: 2055 })
+    expect(parseListen('[::1]:4739')).toEqual({ host: '::1', port: 4739 })
+    expect(parseListen(':2055')).toEqual({ host: '0.0.0.0', port: 2055 })
+    expect(() => parseListen('127.0.0.1')).toThrow(/--listen/)
+    expect(() => parseListen('host:70000')).toThrow(/--listen/)
+  })
+})

@@ -1,0 +1,238 @@
+/**
+ * @module Builders of NetFlow v5 / v9 and IPFIX datagrams for tests (no binary fixtures).
+ * Layouts: Cisco v5 export format, RFC 3954 (v9), RFC 7011 (IPFIX).
+ */
+
+/** Concatenates byte arrays. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.byteLength
+  }
+  return out
+}
+
+/** Big-endian unsigned of `len` octets (value as number or bigint). */
+export function uint(value: number | bigint, len: number): Uint8Array {
+  const out = new Uint8Array(len)
+  let v = BigInt(value)
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn)
+    v >>= 8n
+  }
+  return out
+}
+export const u8 = (v: number): Uint8Array => uint(v, 1)
+export const u16 = (v: number): Uint8Array => uint(v, 2)
+export const u32 = (v: number): Uint8Array => uint(v, 4)
+export const u64 = (v: number | bigint): Uint8Array => uint(v, 8)
+
+/** Dotted quad → 4 octets. */
+export function ip4(text: string): Uint8Array {
+  return Uint8Array.from(text.split('.').map(Number))
+}
+
+/** Full (uncompressed or `::`) IPv6 text → 16 octets. */
+export function ip6(text: string): Uint8Array {
+  const [head = '', tail] = text.split('::')
+  const h = head ? head.split(':') : []
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : []
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t]
+  return concat(...groups.map((g) => u16(parseInt(g, 16))))
+}
+
+/** IPFIX variable-length encoding (RFC 7011 §7) of `data`. */
+export function varlen(data: Uint8Array): Uint8Array {
+  return data.byteLength < 255
+    ? concat(u8(data.byteLength), data)
+    : concat(u8(255), u16(data.byteLength), data)
+}
+
+/** One v5 record's values. */
+export interface V5Record {
+  src: string
+  dst: string
+  srcPort: number
+  dstPort: number
+  protocol: number
+  packets: number
+  bytes: number
+  /** sysUptime ms at the first / last packet. */
+  first: number
+  last: number
+  tcpFlags?: number
+}
+
+/** A v5 datagram (24-octet header, 48-octet records). `count` overrides the header count. */
+export function v5(
+  h: { sysUptime: number; secs: number; nsecs?: number; count?: number },
+  records: V5Record[],
+): Uint8Array {
+  const header = concat(
+    u16(5),
+    u16(h.count ?? records.length),
+    u32(h.sysUptime),
+    u32(h.secs),
+    u32(h.nsecs ?? 0),
+    u32(0), // flow_sequence
+    u8(0), // engine type
+    u8(0), // engine id
+    u16(0), // sampling
+  )
+  const recs = records.map((r) =>
+    concat(
+      ip4(r.src),
+      ip4(r.dst),
+      ip4('0.0.0.0'), // next hop
+      u16(0), // input
+      u16(0), // output
+      u32(r.packets),
+      u32(r.bytes),
+      u32(r.first),
+      u32(r.last),
+      u16(r.srcPort),
+      u16(r.dstPort),
+      u8(0), // pad1
+      u8(r.tcpFlags ?? 0),
+      u8(r.protocol),
+      u8(0), // tos
+      u16(0), // src_as
+      u16(0), // dst_as
+      u8(0), // src_mask
+      u8(0), // dst_mask
+      u16(0), // pad2
+    ),
+  )
+  return concat(header, ...recs)
+}
+
+/** A field specifier: [id, length] or with an enterprise number (IPFIX). */
+export type FieldSpec =
+  readonly [id: number, length: number] | readonly [id: number, length: number, enterprise: number]
+
+/** A set / FlowSet with its 4-octet header; `length` overrides the header length. */
+export function set(id: number, body: Uint8Array, length?: number): Uint8Array {
+  return concat(u16(id), u16(length ?? body.byteLength + 4), body)
+}
+
+/** The body of a v9 template FlowSet (id 0) or IPFIX template set (id 2). */
+export function templateRecords(
+  templates: { id: number; fields: readonly FieldSpec[] }[],
+): Uint8Array {
+  return concat(
+    ...templates.map((t) =>
+      concat(
+        u16(t.id),
+        u16(t.fields.length),
+        ...t.fields.map(([id, len, ent]) =>
+          ent === undefined
+            ? concat(u16(id), u16(len))
+            : concat(u16(id | 0x8000), u16(len), u32(ent)),
+        ),
+      ),
+    ),
+  )
+}
+
+/** A v9 options template FlowSet (id 1): scope and option fields as [type, length]. */
+export function v9OptionsTemplate(
+  id: number,
+  scope: readonly FieldSpec[],
+  options: readonly FieldSpec[],
+): Uint8Array {
+  const f = (xs: readonly FieldSpec[]): Uint8Array =>
+    concat(...xs.map(([t, l]) => concat(u16(t), u16(l))))
+  return set(
+    1,
+    concat(u16(id), u16(scope.length * 4), u16(options.length * 4), f(scope), f(options)),
+  )
+}
+
+/** An IPFIX options template set (id 3). */
+export function ipfixOptionsTemplate(
+  id: number,
+  scopeCount: number,
+  fields: readonly FieldSpec[],
+): Uint8Array {
+  return set(
+    3,
+    concat(
+      u16(id),
+      u16(fields.length),
+      u16(scopeCount),
+      templateRecords([{ id: 0, fields }]).subarray(4),
+    ),
+  )
+}
+
+/** A v9 packet: 20-octet header then FlowSets. `count` defaults to the number of sets. */
+export function v9(
+  h: { sysUptime: number; secs: number; sourceId?: number; sequence?: number; count?: number },
+  ...sets: Uint8Array[]
+): Uint8Array {
+  return concat(
+    u16(9),
+    u16(h.count ?? sets.length),
+    u32(h.sysUptime),
+    u32(h.secs),
+    u32(h.sequence ?? 0),
+    u32(h.sourceId ?? 0),
+    ...sets,
+  )
+}
+
+/** An IPFIX message: 16-octet header then sets; `length` overrides the header length. */
+export function ipfix(
+  h: { exportTime: number; domain?: number; sequence?: number; length?: number },
+  ...sets: Uint8Array[]
+): Uint8Array {
+  const body = concat(...sets)
+  return concat(
+    u16(10),
+    u16(h.length ?? body.byteLength + 16),
+    u32(h.exportTime),
+    u32(h.sequence ?? 0),
+    u32(h.domain ?? 0),
+    body,
+  )
+}
+
+/** A common IPv4 5-tuple template: src, dst, sport, dport, proto, packets(4), octets(8), start/end ms. */
+export const TPL_V4: readonly FieldSpec[] = [
+  [8, 4],
+  [12, 4],
+  [7, 2],
+  [11, 2],
+  [4, 1],
+  [2, 4],
+  [1, 8],
+  [152, 8],
+  [153, 8],
+]
+
+/** One record for {@link TPL_V4}. */
+export function recV4(r: {
+  src: string
+  dst: string
+  sp: number
+  dp: number
+  proto: number
+  pkts: number
+  bytes: number
+  start: number
+  end: number
+}): Uint8Array {
+  return concat(
+    ip4(r.src),
+    ip4(r.dst),
+    u16(r.sp),
+    u16(r.dp),
+    u8(r.proto),
+    u32(r.pkts),
+    u64(r.bytes),
+    u64(r.start),
+    u64(r.end),
+  )
+}

@@ -1,0 +1,766 @@
+import { describe, expect, it } from 'vitest'
+import { NetflowDecoder, type DecodeResult } from '../../src/ingest/netflow/decoder.js'
+import {
+  concat,
+  ip4,
+  ip6,
+  ipfix,
+  ipfixOptionsTemplate,
+  recV4,
+  set,
+  templateRecords,
+  TPL_V4,
+  u16,
+  u32,
+  u64,
+  u8,
+  uint,
+  v5,
+  v9,
+  v9OptionsTemplate,
+  varlen,
+} from './netflow-builders.js'
+
+const META = { exporter: '192.0.2.1', file: 'udp://192.0.2.1:2055', record: 0 }
+const T0 = 1_700_000_000_000
+
+function reasons(r: DecodeResult, kind: 'skip' | 'note'): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const p of r.problems) if (p.kind === kind) out[p.reason] = (out[p.reason] ?? 0) + 1
+  return out
+}
+
+const rec = (over: Partial<Parameters<typeof recV4>[0]> = {}): Uint8Array =>
+  recV4({
+    src: '10.0.0.1',
+    dst: '10.0.0.2',
+    sp: 40000,
+    dp: 443,
+    proto: 6,
+    pkts: 10,
+    bytes: 1500,
+    start: T0,
+    end: T0 + 2000,
+    ...over,
+  })
+
+describe('NetFlow v5', () => {
+  it('decodes records with uptime-relative times', () => {
+    const d = new NetflowDecoder()
+    const r = d.decode(
+      v5({ sysUptime: 10_000, secs: 1_700_000_000, nsecs: 500_000_000 }, [
+        {
+          src: '10.0.2.2',
+          dst: '10.0.2.15',
+          srcPort: 54435,
+          dstPort: 22,
+          protocol: 6,
+          packets: 5,
+          bytes: 230,
+          first: 4000,
+          last: 9000,
+          tcpFlags: 0x10,
+        },
+        {
+          src: '10.0.2.15',
+          dst: '10.0.2.2',
+          srcPort: 0,
+          dstPort: 0x0800,
+          protocol: 1,
+          packets: 1,
+          bytes: 84,
+          first: 9500,
+          last: 9500,
+        },
+      ]),
+      META,
+    )
+    expect(r.problems).toEqual([])
+    expect(r.flows).toHaveLength(2)
+    expect(r.flows[0]).toEqual({
+      src: '10.0.2.2',
+      dst: '10.0.2.15',
+      srcPort: 54435,
+      dstPort: 22,
+      protocol: 6,
+      // export = 1_700_000_000 s + 500 ms; start = export - (10000 - 4000), end = export - (10000 - 9000)
+      start: T0 + 500 - 6000,
+      end: T0 + 500 - 1000,
+      packets: 5,
+      bytes: 230,
+      observedAction: 'unknown',
+      direction: 'unknown',
+      tcpFlags: 0x10,
+      source: { format: 'netflow-v5', file: META.file, record: 0 },
+    })
+    // ICMP echo request carried in the destination port as type*256+code
+    expect(r.flows[1]).toMatchObject({ protocol: 1, dstPort: 8, srcPort: 0 })
+    expect(r.flows[1]?.tcpFlags).toBeUndefined()
+  })
+
+  it('copes with sysUptime wrap-around (first packet before the 32-bit wrap)', () => {
+    const r = new NetflowDecoder().decode(
+      v5({ sysUptime: 1000, secs: 1_700_000_000 }, [
+        {
+          src: '10.0.0.1',
+          dst: '10.0.0.2',
+          srcPort: 1,
+          dstPort: 2,
+          protocol: 17,
+          packets: 1,
+          bytes: 1,
+          first: 0xfffff000,
+          last: 500,
+        },
+      ]),
+      META,
+    )
+    // age of first = 1000 + 4096 ms (wrapped), age of last = 500 ms
+    expect(r.flows[0]).toMatchObject({ start: T0 - 5096, end: T0 - 500 })
+  })
+
+  it('skips a datagram whose count does not match its length', () => {
+    const good = v5({ sysUptime: 1, secs: 1 }, [
+      {
+        src: '10.0.0.1',
+        dst: '10.0.0.2',
+        srcPort: 1,
+        dstPort: 2,
+        protocol: 17,
+        packets: 1,
+        bytes: 1,
+        first: 1,
+        last: 1,
+      },
+    ])
+    const d = new NetflowDecoder()
+    expect(reasons(d.decode(concat(good, u8(0)), META), 'skip')).toEqual({ 'bad-length': 1 })
+    const lying = v5({ sysUptime: 1, secs: 1, count: 3 }, [
+      {
+        src: '10.0.0.1',
+        dst: '10.0.0.2',
+        srcPort: 1,
+        dstPort: 2,
+        protocol: 17,
+        packets: 1,
+        bytes: 1,
+        first: 1,
+        last: 1,
+      },
+    ])
+    const r = d.decode(lying, META)
+    expect(r.flows).toEqual([])
+    expect(reasons(r, 'skip')).toEqual({ 'bad-length': 1 })
+  })
+})
+
+describe('NetFlow v9', () => {
+  const H = { sysUptime: 100_000, secs: 1_700_000_000, sourceId: 7 }
+
+  it('decodes data after its template, in the same packet and in a later one', () => {
+    const d = new NetflowDecoder()
+    const r1 = d.decode(
+      v9(H, set(0, templateRecords([{ id: 256, fields: TPL_V4 }])), set(256, rec())),
+      META,
+    )
+    expect(r1.problems).toEqual([])
+    expect(r1.flows).toEqual([
+      {
+        src: '10.0.0.1',
+        dst: '10.0.0.2',
+        srcPort: 40000,
+        dstPort: 443,
+        protocol: 6,
+        start: T0,
+        end: T0 + 2000,
+        packets: 10,
+        bytes: 1500,
+        observedAction: 'unknown',
+        direction: 'unknown',
+        source: { format: 'netflow-v9', file: META.file, record: 0 },
+      },
+    ])
+    const r2 = d.decode(v9(H, set(256, concat(rec({ sp: 1 }), rec({ sp: 2 })))), {
+      ...META,
+      record: 1,
+    })
+    expect(r2.flows.map((f) => [f.srcPort, f.source.record])).toEqual([
+      [1, 1],
+      [2, 1],
+    ])
+  })
+
+  it('converts FIRST/LAST_SWITCHED relative to the header sysUptime', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(
+      0,
+      templateRecords([
+        {
+          id: 300,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [4, 1],
+            [22, 4],
+            [21, 4],
+          ],
+        },
+      ]),
+    )
+    const data = set(
+      300,
+      concat(ip4('10.1.1.1'), ip4('10.1.1.2'), u8(17), u32(40_000), u32(90_000)),
+    )
+    const r = d.decode(v9(H, tpl, data), META)
+    expect(r.flows[0]).toMatchObject({
+      start: T0 - 60_000,
+      end: T0 - 10_000,
+      srcPort: 0,
+      dstPort: 0,
+      packets: 0,
+      bytes: 0,
+    })
+  })
+
+  it('holds data that arrives before its template and decodes it when the template comes', () => {
+    const d = new NetflowDecoder()
+    const r0 = d.decode(v9(H, set(256, rec({ sp: 11 }))), { ...META, record: 0 })
+    expect(r0.flows).toEqual([])
+    expect(r0.problems).toEqual([])
+    expect(d.cache.pendingCount(META.exporter)).toBe(1)
+    const r1 = d.decode(v9(H, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))), {
+      ...META,
+      record: 1,
+    })
+    expect(r1.flows.map((f) => [f.srcPort, f.source.record])).toEqual([[11, 0]])
+    expect(d.cache.pendingCount(META.exporter)).toBe(0)
+    expect(d.flush().problems).toEqual([])
+  })
+
+  it('bounds the held sets per exporter (64) and counts the rest no-template', () => {
+    const d = new NetflowDecoder()
+    let dropped = 0
+    for (let i = 0; i < 70; i++)
+      dropped +=
+        reasons(d.decode(v9(H, set(256, rec({ sp: i }))), { ...META, record: i }), 'skip')[
+          'no-template'
+        ] ?? 0
+    expect(dropped).toBe(6)
+    expect(d.cache.pendingCount(META.exporter)).toBe(64)
+    const r = d.decode(v9(H, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))), {
+      ...META,
+      record: 70,
+    })
+    // the oldest six were dropped; the newest 64 decode, oldest first
+    expect(r.flows.map((f) => f.srcPort)).toEqual(Array.from({ length: 64 }, (_, i) => i + 6))
+  })
+
+  it('counts data whose template never arrives as no-template at the end', () => {
+    const d = new NetflowDecoder()
+    d.decode(v9(H, set(256, rec()), set(257, rec())), META)
+    expect(reasons(d.flush(), 'skip')).toEqual({ 'no-template': 2 })
+  })
+
+  it('replaces a template when its id is reused (exporter restart)', () => {
+    const d = new NetflowDecoder()
+    d.decode(v9(H, set(0, templateRecords([{ id: 256, fields: TPL_V4 }])), set(256, rec())), META)
+    const v6tpl = set(
+      0,
+      templateRecords([
+        {
+          id: 256,
+          fields: [
+            [27, 16],
+            [28, 16],
+            [4, 1],
+            [2, 4],
+          ],
+        },
+      ]),
+    )
+    const v6rec = concat(ip6('2001:db8::1'), ip6('2001:db8:0:0:1::2'), u8(58), u32(3))
+    const r = d.decode(v9({ ...H, sysUptime: 5 }, v6tpl, set(256, concat(v6rec, u8(0), u8(0)))), {
+      ...META,
+      record: 1,
+    })
+    expect(r.problems).toEqual([]) // 2 octets of padding are not an error
+    expect(r.flows).toEqual([
+      expect.objectContaining({
+        src: '2001:db8::1',
+        dst: '2001:db8::1:0:0:2',
+        protocol: 58,
+        packets: 3,
+      }),
+    ])
+    expect(d.cache.templateCount(META.exporter)).toBe(1)
+  })
+
+  it('keeps templates apart per exporter and per source id', () => {
+    const d = new NetflowDecoder()
+    d.decode(v9(H, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))), META)
+    // same template id from another source id and another exporter: not known there
+    expect(d.decode(v9({ ...H, sourceId: 8 }, set(256, rec())), META).flows).toEqual([])
+    expect(d.decode(v9(H, set(256, rec())), { ...META, exporter: '192.0.2.2' }).flows).toEqual([])
+    expect(d.decode(v9(H, set(256, rec())), META).flows).toHaveLength(1)
+    expect(reasons(d.flush(), 'skip')).toEqual({ 'no-template': 2 })
+  })
+
+  it('notes options data as options-record, not flows', () => {
+    const d = new NetflowDecoder()
+    const opt = v9OptionsTemplate(
+      260,
+      [[1, 4]],
+      [
+        [40, 4],
+        [41, 4],
+      ],
+    )
+    const r = d.decode(v9(H, opt, set(260, concat(u32(1), u32(100), u32(5), u16(0)))), META)
+    expect(r.flows).toEqual([])
+    expect(reasons(r, 'note')).toEqual({ 'options-record': 1 })
+    expect(reasons(r, 'skip')).toEqual({})
+  })
+
+  it('skips a template with zero fields and reserved template ids', () => {
+    const d = new NetflowDecoder()
+    expect(reasons(d.decode(v9(H, set(0, concat(u16(256), u16(0)))), META), 'skip')).toEqual({
+      'bad-template': 1,
+    })
+    expect(
+      reasons(
+        d.decode(v9(H, set(0, templateRecords([{ id: 200, fields: TPL_V4 }]))), META),
+        'skip',
+      ),
+    ).toEqual({ 'bad-template': 1 })
+  })
+
+  it('treats zero-length fields as absent', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(
+      0,
+      templateRecords([
+        {
+          id: 256,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [7, 0],
+            [11, 2],
+            [4, 1],
+            [1, 0],
+            [2, 4],
+          ],
+        },
+      ]),
+    )
+    const r = d.decode(
+      v9(H, tpl, set(256, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u16(53), u8(17), u32(2)))),
+      META,
+    )
+    expect(r.flows[0]).toMatchObject({
+      srcPort: 0,
+      dstPort: 53,
+      protocol: 17,
+      bytes: 0,
+      packets: 2,
+    })
+  })
+
+  it('rejects element lengths that make no sense, accepts reduced-size counters', () => {
+    const d = new NetflowDecoder()
+    const bad = set(
+      0,
+      templateRecords([
+        {
+          id: 256,
+          fields: [
+            [8, 3],
+            [12, 4],
+            [4, 1],
+          ],
+        },
+      ]),
+    )
+    const r = d.decode(
+      v9(H, bad, set(256, concat(u8(10), u8(0), u8(1), ip4('10.0.0.2'), u8(6)))),
+      META,
+    )
+    expect(r.flows).toEqual([])
+    expect(reasons(r, 'skip')).toEqual({ 'bad-field-length': 1 })
+    const small = set(
+      0,
+      templateRecords([
+        {
+          id: 257,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [4, 1],
+            [1, 2],
+            [2, 1],
+            [7, 1],
+          ],
+        },
+      ]),
+    )
+    const r2 = d.decode(
+      v9(
+        H,
+        small,
+        set(257, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u16(1000), u8(3), u8(53))),
+      ),
+      META,
+    )
+    expect(r2.flows[0]).toMatchObject({ bytes: 1000, packets: 3, srcPort: 53 })
+    const longPort = set(
+      0,
+      templateRecords([
+        {
+          id: 258,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [7, 4],
+          ],
+        },
+      ]),
+    )
+    expect(
+      reasons(
+        d.decode(
+          v9(H, longPort, set(258, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u32(70000)))),
+          META,
+        ),
+        'skip',
+      ),
+    ).toEqual({
+      'bad-field-length': 1,
+    })
+  })
+
+  it('skips the rest of the packet on impossible set lengths', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))
+    d.decode(v9(H, tpl), META)
+    // set claims 200 octets but only one record follows
+    const r = d.decode(v9(H, set(256, rec(), 200)), META)
+    expect(r.flows).toEqual([])
+    expect(reasons(r, 'skip')).toEqual({ 'bad-length': 1 })
+    // set length 2 (< 4) after a good set: the good set is decoded, the rest dropped
+    const r2 = d.decode(v9(H, set(256, rec()), concat(u16(256), u16(2), u32(0))), META)
+    expect(r2.flows).toHaveLength(1)
+    expect(reasons(r2, 'skip')).toEqual({ 'bad-length': 1 })
+    // zero-length set header followed by non-zero bytes
+    const r3 = d.decode(v9(H, concat(u16(256), u16(0), u32(1))), META)
+    expect(reasons(r3, 'skip')).toEqual({ 'bad-length': 1 })
+    // truncated header
+    expect(reasons(d.decode(v9(H).subarray(0, 12), META), 'skip')).toEqual({ 'bad-length': 1 })
+  })
+})
+
+describe('IPFIX', () => {
+  const H = { exportTime: 1_700_000_000, domain: 3 }
+
+  it('decodes data with variable-length and enterprise-specific elements', () => {
+    const d = new NetflowDecoder()
+    const fields = [
+      [8, 4, 29305], // enterprise element with id 8: must NOT be read as sourceIPv4Address
+      [8, 4],
+      [12, 4],
+      [96, 65535], // applicationName, variable length
+      [4, 1],
+      [7, 2],
+      [11, 2],
+      [1, 8],
+      [2, 8],
+      [100, 65535, 5951], // enterprise, variable length (long form)
+      [152, 8],
+      [153, 8],
+    ] as const
+    const long = new Uint8Array(300).fill(0x61)
+    const record = concat(
+      ip4('1.1.1.1'),
+      ip4('10.0.0.1'),
+      ip4('10.0.0.2'),
+      varlen(new TextEncoder().encode('https')),
+      u8(6),
+      u16(50000),
+      u16(443),
+      u64(123456789012),
+      u64(99),
+      varlen(long),
+      u64(T0),
+      u64(T0 + 5),
+    )
+    const r = d.decode(
+      ipfix(H, set(2, templateRecords([{ id: 400, fields }])), set(400, record)),
+      META,
+    )
+    expect(r.problems).toEqual([])
+    expect(r.flows).toEqual([
+      expect.objectContaining({
+        src: '10.0.0.1',
+        dst: '10.0.0.2',
+        srcPort: 50000,
+        dstPort: 443,
+        bytes: 123456789012,
+        packets: 99,
+        start: T0,
+        end: T0 + 5,
+      }),
+    ])
+    expect(r.flows[0]?.source.format).toBe('ipfix')
+  })
+
+  it('withdraws templates (field count 0) and holds later data', () => {
+    const d = new NetflowDecoder()
+    d.decode(ipfix(H, set(2, templateRecords([{ id: 256, fields: TPL_V4 }]))), META)
+    expect(d.decode(ipfix(H, set(256, rec())), META).flows).toHaveLength(1)
+    const w = d.decode(ipfix(H, set(2, concat(u16(256), u16(0)))), META)
+    expect(reasons(w, 'note')).toEqual({ 'template-withdrawn': 1 })
+    expect(d.cache.templateCount(META.exporter)).toBe(0)
+    expect(d.decode(ipfix(H, set(256, rec())), META).flows).toEqual([])
+    expect(reasons(d.flush(), 'skip')).toEqual({ 'no-template': 1 })
+  })
+
+  it('uses systemInitTimeMilliseconds from options data for flowStart/EndSysUpTime', () => {
+    const d = new NetflowDecoder()
+    const init = T0 - 3_600_000
+    const opt = ipfixOptionsTemplate(500, 1, [
+      [144, 4],
+      [160, 8],
+    ])
+    const tpl = set(
+      2,
+      templateRecords([
+        {
+          id: 501,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [4, 1],
+            [22, 4],
+            [21, 4],
+          ],
+        },
+      ]),
+    )
+    const r = d.decode(
+      ipfix(
+        H,
+        opt,
+        set(500, concat(u32(1), u64(init))),
+        tpl,
+        set(501, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(1000), u32(4000))),
+      ),
+      META,
+    )
+    expect(reasons(r, 'note')).toEqual({ 'options-record': 1 })
+    expect(r.flows[0]).toMatchObject({ start: init + 1000, end: init + 4000 })
+    // without it: end anchored at the export time, duration kept
+    const d2 = new NetflowDecoder()
+    const r2 = d2.decode(
+      ipfix(
+        H,
+        tpl,
+        set(501, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(1000), u32(4000))),
+      ),
+      META,
+    )
+    expect(r2.flows[0]).toMatchObject({ start: T0 - 3000, end: T0 })
+  })
+
+  it('converts NTP-format microsecond timestamps (RFC 7011 §6.1.9)', () => {
+    const d = new NetflowDecoder()
+    const secs = 1_478_866_159 + 2_208_988_800
+    const frac = Math.round(0.250127768 * 2 ** 32)
+    const tpl = set(
+      2,
+      templateRecords([
+        {
+          id: 256,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [154, 8],
+            [155, 8],
+          ],
+        },
+      ]),
+    )
+    const r = d.decode(
+      ipfix(
+        H,
+        tpl,
+        set(
+          256,
+          concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u32(secs), u32(frac), u32(secs + 1), u32(0)),
+        ),
+      ),
+      META,
+    )
+    expect(r.flows[0]).toMatchObject({ start: 1_478_866_159_250, end: 1_478_866_160_000 })
+  })
+
+  it('maps ICMP type/code, firewall events, forwarding status and biflow direction', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(
+      2,
+      templateRecords([
+        {
+          id: 256,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [4, 1],
+            [32, 2],
+            [233, 1],
+            [89, 1],
+            [239, 1],
+            [231, 8],
+            [232, 8],
+          ],
+        },
+      ]),
+    )
+    const row = (proto: number, tc: number, fw: number, fs: number, bd: number): Uint8Array =>
+      concat(
+        ip4('10.0.0.1'),
+        ip4('10.0.0.2'),
+        u8(proto),
+        u16(tc),
+        u8(fw),
+        u8(fs),
+        u8(bd),
+        u64(100),
+        u64(50),
+      )
+    const r = d.decode(
+      ipfix(
+        H,
+        tpl,
+        set(
+          256,
+          concat(
+            row(1, 0x0303, 3, 0, 1),
+            row(6, 0, 2, 0, 2),
+            row(17, 0, 0, 0x80, 0),
+            row(17, 0, 0, 0x40, 0),
+          ),
+        ),
+      ),
+      META,
+    )
+    expect(
+      r.flows.map((f) => [f.dstPort, f.srcPort, f.observedAction, f.direction, f.bytes]),
+    ).toEqual([
+      [3, 3, 'reject', 'client-to-server', 150],
+      [0, 0, 'accept', 'server-to-client', 150],
+      [0, 0, 'reject', 'unknown', 150],
+      [0, 0, 'accept', 'unknown', 150],
+    ])
+  })
+
+  it('writes IPv4-mapped IPv6 addresses as IPv4 and compresses IPv6 canonically', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(
+      2,
+      templateRecords([
+        {
+          id: 256,
+          fields: [
+            [27, 16],
+            [28, 16],
+            [4, 1],
+          ],
+        },
+      ]),
+    )
+    const r = d.decode(
+      ipfix(H, tpl, set(256, concat(ip6('::ffff:a00:1'), ip6('2001:db8:0:1:0:0:0:1'), u8(6)))),
+      META,
+    )
+    expect(r.flows[0]).toMatchObject({ src: '10.0.0.1', dst: '2001:db8:0:1::1' })
+  })
+
+  it('never emits a counter above 2^53-1', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(
+      2,
+      templateRecords([
+        {
+          id: 256,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [1, 8],
+          ],
+        },
+      ]),
+    )
+    const r = d.decode(
+      ipfix(H, tpl, set(256, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), uint(2n ** 60n, 8)))),
+      META,
+    )
+    expect(r.flows).toEqual([])
+    expect(reasons(r, 'skip')).toEqual({ 'bad-counter': 1 })
+    const ok = d.decode(
+      ipfix(H, set(256, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u64(Number.MAX_SAFE_INTEGER)))),
+      META,
+    )
+    expect(ok.flows[0]?.bytes).toBe(Number.MAX_SAFE_INTEGER)
+  })
+
+  it('notes records without addresses and skips messages with impossible lengths', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(
+      2,
+      templateRecords([
+        {
+          id: 256,
+          fields: [
+            [4, 1],
+            [2, 4],
+          ],
+        },
+      ]),
+    )
+    expect(reasons(d.decode(ipfix(H, tpl, set(256, concat(u8(6), u32(1)))), META), 'note')).toEqual(
+      { 'no-address': 1 },
+    )
+    expect(reasons(d.decode(ipfix({ ...H, length: 500 }, tpl), META), 'skip')).toEqual({
+      'bad-length': 1,
+    })
+    expect(reasons(d.decode(ipfix({ ...H, length: 8 }, tpl), META), 'skip')).toEqual({
+      'bad-length': 1,
+    })
+    expect(reasons(d.decode(u16(10), META), 'skip')).toEqual({ 'bad-length': 1 })
+    expect(reasons(d.decode(concat(u16(7), u32(0)), META), 'skip')).toEqual({ 'bad-version': 1 })
+  })
+})
+
+describe('memory bounds', () => {
+  it('keeps at most maxTemplatesPerExporter templates, evicting the oldest', () => {
+    const d = new NetflowDecoder({ maxTemplatesPerExporter: 8 })
+    const tpls = Array.from({ length: 20 }, (_, i) => ({ id: 256 + i, fields: TPL_V4 }))
+    const r = d.decode(ipfix({ exportTime: 1 }, set(2, templateRecords(tpls))), META)
+    expect(d.cache.templateCount(META.exporter)).toBe(8)
+    expect(reasons(r, 'note')).toEqual({ 'template-evicted': 12 })
+    // the newest survive
+    expect(d.cache.get(META.exporter, 0, 275)).toBeDefined()
+    expect(d.cache.get(META.exporter, 0, 256)).toBeUndefined()
+  })
+
+  it('keeps at most maxExporters exporters (least recently used dropped)', () => {
+    const d = new NetflowDecoder({ maxExporters: 2 })
+    const tpl = ipfix({ exportTime: 1 }, set(2, templateRecords([{ id: 256, fields: TPL_V4 }])))
+    d.decode(tpl, { ...META, exporter: 'a' })
+    d.decode(tpl, { ...META, exporter: 'b' })
+    d.decode(ipfix({ exportTime: 1 }, set(256, rec())), { ...META, exporter: 'a' }) // touch a
+    const r = d.decode(tpl, { ...META, exporter: 'c' })
+    expect(reasons(r, 'note')).toEqual({ 'exporter-evicted': 1 })
+    expect(d.cache.exporterCount).toBe(2)
+    expect(d.cache.templateCount('a')).toBe(1)
+    expect(d.cache.templateCount('b')).toBe(0)
+  })
+})

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest'
+import type { Flow } from '../../src/core/flow.js'
+import { detectNetflow, netflowParser, splitDatagrams } from '../../src/ingest/formats/netflow.js'
+import { newStats, type ParseContext } from '../../src/ingest/types.js'
+import {
+  concat,
+  ipfix,
+  recV4,
+  set,
+  templateRecords,
+  TPL_V4,
+  u16,
+  v5,
+  v9,
+} from './netflow-builders.js'
+
+const T0 = 1_700_000_000_000
+const rec = (sp: number): Uint8Array =>
+  recV4({
+    src: '10.0.0.1',
+    dst: '10.0.0.2',
+    sp,
+    dp: 443,
+    proto: 6,
+    pkts: 1,
+    bytes: 60,
+    start: T0,
+    end: T0,
+  })
+const v5dg = (n: number): Uint8Array =>
+  v5(
+    { sysUptime: 1000, secs: 1_700_000_000 },
+    Array.from({ length: n }, (_, i) => ({
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      srcPort: i,
+      dstPort: 80,
+      protocol: 6,
+      packets: 1,
+      bytes: 40,
+      first: 500,
+      last: 900,
+    })),
+  )
+
+/** Yields `b` in chunks of `size` octets, to exercise framing across chunk boundaries. */
+async function* chunked(b: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < b.byteLength; i += size) yield b.subarray(i, i + size)
+}
+
+async function parseAll(
+  b: Uint8Array,
+  size = 7,
+  strict = false,
+): Promise<{ flows: Flow[]; ctx: ParseContext }> {
+  const ctx: ParseContext = { file: 'capture.dat', strict, stats: newStats() }
+  const flows: Flow[] = []
+  for await (const f of netflowParser.parse(chunked(b, size), ctx)) flows.push(f)
+  return { flows, ctx }
+}
+
+describe('netflow file parser', () => {
+  const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 1 }
+  const tpl9 = v9(H9, set(0, templateRecords([{ id: 256, fields: TPL_V4 }])))
+  const data9 = (sp: number): Uint8Array => v9(H9, set(256, concat(rec(sp), u16(0))))
+  const tplFix = ipfix(
+    { exportTime: 1_700_000_000 },
+    set(2, templateRecords([{ id: 300, fields: TPL_V4 }])),
+  )
+  const dataFix = (sp: number): Uint8Array =>
+    ipfix({ exportTime: 1_700_000_000 }, set(300, rec(sp)))
+
+  it('frames concatenated v5, v9 and IPFIX datagrams in any chunking', async () => {
+    const file = concat(v5dg(2), tpl9, data9(1), data9(2), tplFix, dataFix(3), v5dg(1), data9(4))
+    for (const size of [1, 7, 64, 100_000]) {
+      const { flows, ctx } = await parseAll(file, size)
+      expect(flows.map((f) => `${f.source.format}#${f.source.record}:${f.srcPort}`)).toEqual([
+        'netflow-v5#0:0',
+        'netflow-v5#0:1',
+        'netflow-v9#2:1',
+        'netflow-v9#3:2',
+        'ipfix#5:3',
+        'netflow-v5#6:0',
+        'netflow-v9#7:4',
+      ])
+      expect(ctx.stats.records).toBe(7)
+      expect(ctx.stats.skipped).toEqual({})
+      expect(flows.every((f) => f.source.file === 'capture.dat')).toBe(true)
+    }
+  })
+
+  it('counts data without a template and a truncated tail', async () => {
+    const { flows, ctx } = await parseAll(concat(data9(1), tplFix, dataFix(2).subarray(0, 30)))
+    expect(flows).toEqual([])
+    expect(ctx.stats.skipped).toEqual({ 'no-template': 1, 'bad-length': 1 })
+    expect(ctx.stats.examples.map((e) => e.where)).toEqual(['capture.dat#2', 'capture.dat#0'])
+  })
+
+  it('treats an unknown version as an unframeable remainder, after the good datagrams', async () => {
+    const { flows, ctx } = await parseAll(concat(v5dg(1), u16(7), new Uint8Array(40)))
+    expect(flows).toHaveLength(1)
+    expect(ctx.stats.skipped).toEqual({ 'bad-version': 1 })
+  })
+
+  it('throws on the first malformed datagram in strict mode', async () => {
+    await expect(parseAll(concat(v5dg(1), v5dg(1).subarray(0, 50)), 7, true)).rejects.toThrow(
+      /bad-length/,
+    )
+  })
+
+  it('splitDatagrams yields nothing for empty input', async () => {
+    const out = []
+    for await (const d of splitDatagrams(chunked(new Uint8Array(0), 1))) out.push(d)
+    expect(out).toEqual([])
+  })
+
+  it('detects NetFlow v5, v9 and IPFIX with high confidence and text with 0', () => {
+    expect(detectNetflow(v5dg(2))).toBeGreaterThanOrEqual(0.9)
+    expect(detectNetflow(tpl9)).toBeGreaterThanOrEqual(0.9)
+    expect(detectNetflow(tplFix)).toBeGreaterThanOrEqual(0.9)
+    const text = new TextEncoder().encode(
+      '2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\n',
+    )
+    expect(detectNetflow(text)).toBe(0)
+    expect(detectNetflow(new TextEncoder().encode('{"flow":{}}\n'.repeat(4)))).toBe(0)
+    // version word right, lengths implausible
+    expect(detectNetflow(ipfix({ exportTime: 1, length: 4 }, set(2, new Uint8Array(8))))).toBe(0)
+    expect(detectNetflow(v9(H9, set(2, new Uint8Array(8))))).toBe(0)
+    expect(netflowParser.format).toBe('netflow')
+    expect(netflowParser.kind).toBe('bytes')
+  })
+})
