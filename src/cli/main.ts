@@ -11,6 +11,7 @@ import { VERSION } from './version.js'
 import { registerInit } from './commands/init.js'
 import { registerValidate } from './commands/validate.js'
 import { registerEval } from './commands/eval.js'
+import { registerCollect } from './commands/collect.js'
 
 /** Builds the program. Exported for tests, which run it in-process. */
 export function buildProgram(): Command {
@@ -36,6 +37,7 @@ Docs: README.md and DESIGN.md.`,
   registerInit(program)
   registerValidate(program)
   registerEval(program)
+  registerCollect(program)
   return program
 }
 

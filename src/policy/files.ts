@@ -1,0 +1,155 @@
+/**
+ * @module The I/O edge of loading: reads a workspace folder (bulkhead.yaml, inventory and policy
+ * YAML files) and hands the texts to the pure {@link loadFromSources}. The only file in
+ * `src/policy` that touches the file system.
+ * @remarks Layout: DESIGN.md "Workspace, inventory and enforcement files".
+ */
+import { readdir, readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from '../core/index.js'
+import {
+  EMPTY_INVENTORY,
+  EMPTY_POLICY_SET,
+  loadFromSources,
+  type LoadResult,
+  type SourceFile,
+} from './load.js'
+import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from './workspace.js'
+
+const YAML_EXT = /\.ya?ml$/i
+
+/**
+ * Reads bulkhead.yaml (optional: defaults inventory: [inventory/], policy: policy/, store: .bulkhead/store.duckdb, sources: []), then every *.yaml/*.yml file (recursively, sorted) under the inventory paths and the policy folder. A missing workspace folder or bulkhead.yaml syntax error is a diagnostic, not a throw.
+ *
+ * Paths in diagnostics are relative to the working directory (`path.relative(process.cwd(), p)`),
+ * or, when that would start with `..`, the path as given (root joined with the file's path inside
+ * it). Folders and files whose names start with `.` are skipped, as is bulkhead.yaml itself. A
+ * missing inventory or policy path is `io/not-found` when bulkhead.yaml names it, and nothing when
+ * it is a default. Unreadable files are `io/read-failed`.
+ * @param root - the workspace folder, as the user gave it.
+ * @param now - passed to {@link loadFromSources} (only for the `policy/expired-rule` warning).
+ */
+export async function loadWorkspace(root: string, now: Date): Promise<LoadResult> {
+  const rootAbs = path.resolve(root)
+  const display = (abs: string): string => {
+    const rel = path.relative(process.cwd(), abs)
+    if (rel === '') return '.'
+    if (rel.startsWith('..') || path.isAbsolute(rel))
+      return path.join(root, path.relative(rootAbs, abs))
+    return rel
+  }
+  const sink: Diagnostic[] = []
+  const rootStat = await statOrUndefined(rootAbs)
+  if (!rootStat?.isDirectory()) {
+    sink.push(
+      diagnostic('io/not-found', `workspace folder "${root}" does not exist or is not a folder`, {
+        file: root,
+        line: 0,
+        column: 0,
+      }),
+    )
+    return {
+      workspace: defaultWorkspace(root),
+      inventory: EMPTY_INVENTORY,
+      policySet: EMPTY_POLICY_SET,
+      diagnostics: sink,
+    }
+  }
+
+  const wsAbs = path.join(rootAbs, WORKSPACE_FILE)
+  const wsText = await readText(wsAbs, display(wsAbs), sink, false)
+  const workspace =
+    wsText === undefined
+      ? defaultWorkspace(root)
+      : parseWorkspaceFile(root, { path: display(wsAbs), text: wsText }, sink)
+  const defaults = defaultWorkspace(root)
+  const wsLocation = { file: display(wsAbs), line: 0, column: 0 }
+
+  const collect = async (
+    paths: readonly string[],
+    isDefault: (p: string) => boolean,
+  ): Promise<SourceFile[]> => {
+    const found = new Set<string>()
+    for (const p of paths) {
+      const st = await statOrUndefined(p)
+      if (!st) {
+        if (!isDefault(p))
+          sink.push(
+            diagnostic(
+              'io/not-found',
+              `"${display(p)}" named in ${WORKSPACE_FILE} does not exist`,
+              wsLocation,
+            ),
+          )
+        continue
+      }
+      if (st.isDirectory()) for (const f of await walk(p)) found.add(f)
+      else if (st.isFile()) found.add(p)
+    }
+    found.delete(wsAbs)
+    const files: SourceFile[] = []
+    for (const abs of [...found].sort()) {
+      const text = await readText(abs, display(abs), sink, true)
+      if (text !== undefined) files.push({ path: display(abs), text })
+    }
+    return files
+  }
+  const inventoryFiles = await collect(workspace.inventory, (p) => defaults.inventory.includes(p))
+  const policyFiles = await collect([workspace.policy], (p) => p === defaults.policy)
+
+  const loaded = loadFromSources(workspace, inventoryFiles, policyFiles, now)
+  if (sink.length === 0) return loaded
+  const diagnostics = sortDiagnostics([...sink, ...loaded.diagnostics])
+  if (hasErrors(diagnostics))
+    return { workspace, inventory: EMPTY_INVENTORY, policySet: EMPTY_POLICY_SET, diagnostics }
+  return { ...loaded, diagnostics }
+}
+
+async function statOrUndefined(p: string): Promise<Awaited<ReturnType<typeof stat>> | undefined> {
+  try {
+    return await stat(p)
+  } catch {
+    return undefined
+  }
+}
+
+async function readText(
+  abs: string,
+  shown: string,
+  sink: Diagnostic[],
+  required: boolean,
+): Promise<string | undefined> {
+  try {
+    return await readFile(abs, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' && !required) return undefined
+    sink.push(
+      diagnostic(
+        code === 'ENOENT' ? 'io/not-found' : 'io/read-failed',
+        `cannot read "${shown}": ${(err as Error).message}`,
+        { file: shown, line: 0, column: 0 },
+      ),
+    )
+    return undefined
+  }
+}
+
+/** Every *.yaml / *.yml file under `dir`, recursively, skipping names that start with `.`. */
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = []
+  let entries: string[]
+  try {
+    entries = await readdir(dir)
+  } catch {
+    return out
+  }
+  for (const name of entries.sort()) {
+    if (name.startsWith('.')) continue
+    const abs = path.join(dir, name)
+    const st = await statOrUndefined(abs)
+    if (st?.isDirectory()) out.push(...(await walk(abs)))
+    else if (st?.isFile() && YAML_EXT.test(name)) out.push(abs)
+  }
+  return out
+}

@@ -1,0 +1,21 @@
+/**
+ * @module Policy stage: loading and validating workspaces, and rendering policies. Re-exports only.
+ */
+export * from './load.js'
+export * from './files.js'
+export * from './workspace.js'
+export * from './render.js'
+export {
+  hasScopedSide,
+  parseExpires,
+  parseTimestamp,
+  selectorMatchesSomeWorkload,
+} from './validate.js'
+export {
+  API_VERSION,
+  KNOWN_KINDS,
+  checkHeader,
+  parseYamlFile,
+  YamlDoc,
+  type YamlPath,
+} from './yaml-source.js'

@@ -1,0 +1,386 @@
+/**
+ * @module Loading: already-read inventory and policy files → Inventory and PolicySet, with every
+ * problem reported at once as a located diagnostic and nothing half-loaded.
+ * @remarks Semantics: DESIGN.md "Policy language v1" and "Workspace, inventory and enforcement
+ * files"; STYLE.md "Errors".
+ */
+import { z } from 'zod'
+import {
+  diagnostic,
+  hasErrors,
+  labelSet,
+  sortDiagnostics,
+  type Diagnostic,
+  type EnforcementEntry,
+  type EnforcementMode,
+  type Inventory,
+  type LabelSet,
+  type Policy,
+  type PolicySet,
+  type Rule,
+  type SourceLocation,
+  type Workload,
+  type Workspace,
+} from '../core/index.js'
+import { applyLabelRules } from '../inventory/label-rules.js'
+import {
+  checkInventory,
+  emptyInventoryParts,
+  readInventoryDocument,
+  readLabelRulesDocument,
+} from '../inventory/sources/yaml.js'
+import {
+  hasScopedSide,
+  parseExpires,
+  parseLabelMap,
+  parseSelector,
+  parseSelectorList,
+  parseServiceList,
+  selectorWarnings,
+  type SelectorNames,
+} from './validate.js'
+import {
+  checkHeader,
+  parseYamlFile,
+  type SourceFile,
+  type YamlDoc,
+  type YamlPath,
+} from './yaml-source.js'
+
+export type { SourceFile } from './yaml-source.js'
+
+/** What a load gives: the model and every diagnostic. */
+export interface LoadResult {
+  readonly workspace: Workspace
+  readonly inventory: Inventory
+  readonly policySet: PolicySet
+  /** every problem, sorted; when hasErrors(diagnostics), inventory and policySet are empty and must not be used */
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/** The inventory with nothing in it. */
+export const EMPTY_INVENTORY: Inventory = Object.freeze({
+  workloads: [],
+  externals: [],
+  labelRules: [],
+})
+/** The policy set with nothing in it. */
+export const EMPTY_POLICY_SET: PolicySet = Object.freeze({ policies: [], enforcement: [] })
+
+const POLICY_DOC = z.strictObject({
+  apiVersion: z.string(),
+  kind: z.literal('Policy'),
+  metadata: z.strictObject({
+    name: z.string().min(1),
+    owner: z.string().min(1),
+    description: z.string().optional(),
+  }),
+  scope: z.unknown().optional(),
+  rules: z.array(z.unknown()).optional(),
+})
+
+const RULE = z.strictObject({
+  id: z.string().min(1),
+  action: z.enum(['allow', 'deny']).optional(),
+  from: z.unknown(),
+  to: z.unknown(),
+  ports: z.unknown(),
+  reason: z.string().optional(),
+  owner: z.string().min(1).optional(),
+  evidence: z.record(z.string(), z.unknown()).optional(),
+  expires: z.unknown().optional(),
+  emergency: z.boolean().optional(),
+})
+
+const ENFORCEMENT_DOC = z.strictObject({
+  apiVersion: z.string(),
+  kind: z.literal('Enforcement'),
+  modes: z.array(z.unknown()),
+})
+
+const ENFORCEMENT_ENTRY = z.strictObject({ selector: z.unknown(), mode: z.unknown() })
+
+const MODES: readonly EnforcementMode[] = ['observe', 'monitor', 'enforce']
+
+/** What policy parsing needs from the inventory. */
+interface PolicyContext {
+  readonly names: SelectorNames
+  readonly workloads: readonly Workload[]
+  readonly knownKeys: ReadonlySet<string>
+  readonly now: number
+  readonly sink: Diagnostic[]
+}
+
+function byPath(files: readonly SourceFile[]): SourceFile[] {
+  return [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+function field(raw: unknown, key: string): unknown {
+  return raw !== null && typeof raw === 'object' && !Array.isArray(raw)
+    ? (raw as Record<string, unknown>)[key]
+    : undefined
+}
+
+/**
+ * Parses and validates already-read files. Pure: no I/O, no clock.
+ *
+ * Inventory files hold `Inventory` and `LabelRules` documents; policy files hold `Policy` and
+ * `Enforcement` documents. Files are taken in path order. Label rules are applied to every
+ * workload before policies are checked, so selectors see resolved labels.
+ *
+ * @param workspace - returned as is.
+ * @param now - decides nothing about validity; only rules already expired at `now` get the
+ * `policy/expired-rule` warning.
+ * @returns the model and every diagnostic, sorted by file, line, column and code. When any is an
+ * error, `inventory` and `policySet` are empty. Never throws on bad input.
+ */
+export function loadFromSources(
+  workspace: Workspace,
+  inventoryFiles: readonly SourceFile[],
+  policyFiles: readonly SourceFile[],
+  now: Date,
+): LoadResult {
+  const sink: Diagnostic[] = []
+  const parts = emptyInventoryParts()
+  for (const file of byPath(inventoryFiles)) {
+    for (const d of parseYamlFile(file, sink)) {
+      const kind = checkHeader(d, ['Inventory', 'LabelRules'])
+      if (kind === 'Inventory') readInventoryDocument(d, parts)
+      else if (kind === 'LabelRules') readLabelRulesDocument(d, parts)
+    }
+  }
+  sink.push(...checkInventory(parts))
+  const workloads = applyLabelRules(parts.workloads, parts.labelRules)
+  const inventory: Inventory = {
+    workloads,
+    externals: parts.externals,
+    labelRules: parts.labelRules,
+  }
+  const ctx: PolicyContext = {
+    names: {
+      workloads: new Set(workloads.map((w) => w.name)),
+      externals: new Set(parts.externals.map((e) => e.name)),
+    },
+    workloads,
+    knownKeys: new Set(workloads.flatMap((w) => Object.keys(w.labels))),
+    now: now.getTime(),
+    sink,
+  }
+
+  const policies: { policy: Policy; nameLocation: SourceLocation }[] = []
+  const enforcement: EnforcementEntry[] = []
+  for (const file of byPath(policyFiles)) {
+    for (const d of parseYamlFile(file, sink)) {
+      const kind = checkHeader(d, ['Policy', 'Enforcement'])
+      if (kind === 'Policy') {
+        const p = readPolicy(d, ctx)
+        if (p) policies.push(p)
+      } else if (kind === 'Enforcement') enforcement.push(...readEnforcement(d, ctx))
+    }
+  }
+  const firstByName = new Map<string, SourceLocation>()
+  for (const { policy, nameLocation } of policies) {
+    const first = firstByName.get(policy.name)
+    if (first) {
+      sink.push(
+        diagnostic(
+          'policy/duplicate-policy-name',
+          `policy name "${policy.name}" is already used`,
+          nameLocation,
+          { related: [first] },
+        ),
+      )
+    } else firstByName.set(policy.name, nameLocation)
+  }
+
+  const diagnostics = sortDiagnostics(sink)
+  if (hasErrors(diagnostics)) {
+    return { workspace, inventory: EMPTY_INVENTORY, policySet: EMPTY_POLICY_SET, diagnostics }
+  }
+  const sorted = policies
+    .map((p) => p.policy)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return { workspace, inventory, policySet: { policies: sorted, enforcement }, diagnostics }
+}
+
+function readPolicy(
+  d: YamlDoc,
+  ctx: PolicyContext,
+): { policy: Policy; nameLocation: SourceLocation } | undefined {
+  const doc = d.check(POLICY_DOC, d.value, [])
+  const raw = d.value as Record<string, unknown>
+  const rawScope = raw['scope']
+  const scope = parseLabelMap(d, rawScope, ['scope'])
+  if (scope) {
+    for (const key of Object.keys(scope)) {
+      if (!ctx.knownKeys.has(key)) {
+        ctx.sink.push(
+          diagnostic(
+            'policy/unknown-label-key',
+            `no workload carries the label key "${key}"`,
+            d.loc(['scope', key], 'key'),
+            {
+              severity: 'warning',
+            },
+          ),
+        )
+      }
+    }
+  }
+  const rawRules = field(raw, 'rules')
+  const rules: Rule[] = []
+  let ok = true
+  const firstById = new Map<string, SourceLocation>()
+  if (Array.isArray(rawRules)) {
+    for (const [i, item] of rawRules.entries()) {
+      const rule = readRule(d, item, ['rules', i], scope, ctx, firstById)
+      if (rule) rules.push(rule)
+      else ok = false
+    }
+  }
+  if (!doc || !scope || !ok) return undefined
+  const policy: Policy = {
+    name: doc.metadata.name,
+    owner: doc.metadata.owner,
+    ...(doc.metadata.description !== undefined ? { description: doc.metadata.description } : {}),
+    scope,
+    rules,
+    file: d.file,
+    location: d.loc([]),
+  }
+  return { policy, nameLocation: d.loc(['metadata', 'name']) }
+}
+
+function readRule(
+  d: YamlDoc,
+  raw: unknown,
+  path: YamlPath,
+  scope: LabelSet | undefined,
+  ctx: PolicyContext,
+  firstById: Map<string, SourceLocation>,
+): Rule | undefined {
+  const r = d.check(RULE, raw, path)
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined
+  const o = raw as Record<string, unknown>
+  let ok = r !== undefined
+
+  const id = o['id']
+  if (typeof id === 'string' && id !== '') {
+    const first = firstById.get(id)
+    if (first) {
+      d.report(
+        'policy/duplicate-rule-id',
+        `rule id "${id}" is already used in this policy`,
+        [...path, 'id'],
+        { related: [first] },
+      )
+      ok = false
+    } else firstById.set(id, d.loc([...path, 'id']))
+  }
+
+  const from =
+    o['from'] === undefined
+      ? undefined
+      : parseSelectorList(d, o['from'], [...path, 'from'], ctx.names)
+  const to =
+    o['to'] === undefined ? undefined : parseSelectorList(d, o['to'], [...path, 'to'], ctx.names)
+  const services =
+    o['ports'] === undefined ? undefined : parseServiceList(d, o['ports'], [...path, 'ports'])
+  if (!from || !to || !services) ok = false
+  if (from && to && !hasScopedSide(from, to)) {
+    d.report(
+      'policy/no-scoped-side',
+      'neither "from" nor "to" consists only of scoped selectors',
+      path,
+      {
+        hint: 'a policy speaks only about traffic into or out of its scope: use label or workload selectors without scope: global on one side',
+      },
+    )
+    ok = false
+  }
+  if (scope) {
+    for (const sel of [...(from ?? []), ...(to ?? [])])
+      ctx.sink.push(...selectorWarnings(sel, scope, ctx.workloads, ctx.knownKeys))
+  }
+
+  let expires: number | undefined
+  if (o['expires'] !== undefined) {
+    expires = parseExpires(o['expires'])
+    if (expires === undefined) {
+      d.report(
+        'policy/bad-expires',
+        `${JSON.stringify(o['expires'])} is not a date`,
+        [...path, 'expires'],
+        {
+          hint: 'write YYYY-MM-DD (valid through that UTC day) or an ISO-8601 date-time with a zone',
+        },
+      )
+      ok = false
+    } else if (expires <= ctx.now) {
+      d.report(
+        'policy/expired-rule',
+        `rule "${String(id)}" expired on ${new Date(expires).toISOString()} and is treated as absent`,
+        [...path, 'expires'],
+        {
+          severity: 'warning',
+        },
+      )
+    }
+  }
+  if (o['emergency'] === true && o['expires'] === undefined) {
+    d.report('policy/emergency-without-expires', 'an emergency rule must have "expires"', [
+      ...path,
+      'emergency',
+    ])
+    ok = false
+  }
+  if (!ok || !r || !from || !to || !services) return undefined
+  return {
+    id: r.id,
+    action: r.action ?? 'allow',
+    from,
+    to,
+    services,
+    ...(r.owner !== undefined ? { owner: r.owner } : {}),
+    ...(r.reason !== undefined ? { reason: r.reason } : {}),
+    ...(r.evidence !== undefined ? { evidence: r.evidence } : {}),
+    ...(expires !== undefined ? { expires } : {}),
+    emergency: r.emergency ?? false,
+    location: d.loc(path),
+  }
+}
+
+function readEnforcement(d: YamlDoc, ctx: PolicyContext): EnforcementEntry[] {
+  const doc = d.check(ENFORCEMENT_DOC, d.value, [])
+  const rawModes = doc?.modes ?? field(d.value, 'modes')
+  const out: EnforcementEntry[] = []
+  if (!Array.isArray(rawModes)) return out
+  rawModes.forEach((item, i) => {
+    const path = ['modes', i]
+    const e = d.check(ENFORCEMENT_ENTRY, item, path)
+    const rawSelector = field(item, 'selector')
+    const selector =
+      rawSelector === undefined
+        ? undefined
+        : parseSelector(d, rawSelector, [...path, 'selector'], ctx.names)
+    if (selector)
+      ctx.sink.push(...selectorWarnings(selector, labelSet(), ctx.workloads, ctx.knownKeys))
+    const mode = field(item, 'mode')
+    const modeOk =
+      mode === undefined ||
+      (typeof mode === 'string' && (MODES as readonly string[]).includes(mode))
+    if (!modeOk) {
+      d.report(
+        'policy/bad-enforcement',
+        `${JSON.stringify(mode)} is not an enforcement mode`,
+        [...path, 'mode'],
+        {
+          hint: 'use observe, monitor or enforce',
+        },
+      )
+    }
+    if (!e || !selector || !modeOk || mode === undefined) return
+    out.push({ selector, mode: mode as EnforcementMode, location: d.loc(path) })
+  })
+  return out
+}

@@ -1,0 +1,102 @@
+/**
+ * @module The workspace file `bulkhead.yaml` (`kind: Workspace`): where inventory, policy,
+ * store and default flow sources are, resolved against the workspace folder.
+ * @remarks Format: DESIGN.md "Workspace, inventory and enforcement files".
+ */
+import path from 'node:path'
+import { z } from 'zod'
+import type { Diagnostic, SourceConfig, Workspace } from '../core/index.js'
+import { checkHeader, parseYamlFile, type SourceFile } from './yaml-source.js'
+
+/** The name of the workspace file inside the workspace folder. */
+export const WORKSPACE_FILE = 'bulkhead.yaml'
+
+/** Defaults for a workspace without `bulkhead.yaml` or with fields left out (relative to the root). */
+export const WORKSPACE_DEFAULTS = {
+  inventory: ['inventory/'],
+  policy: 'policy/',
+  store: '.bulkhead/store.duckdb',
+  sources: [] as SourceConfig[],
+} as const
+
+const WORKSPACE_DOC = z.strictObject({
+  apiVersion: z.string(),
+  kind: z.literal('Workspace'),
+  inventory: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+  policy: z.string().min(1).optional(),
+  store: z.string().min(1).optional(),
+  sources: z
+    .array(
+      z.strictObject({
+        path: z.string().min(1),
+        format: z.string().min(1),
+        fields: z.string().optional(),
+      }),
+    )
+    .optional(),
+})
+
+/**
+ * Resolves a workspace-relative path against `root` (an absolute path). A store URL such as
+ * `clickhouse://host:8123/db` is kept as written.
+ */
+export function resolveWorkspacePath(root: string, p: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) return p
+  return path.resolve(root, p)
+}
+
+/** The workspace of `root` with every default (see {@link WORKSPACE_DEFAULTS}); paths absolute. */
+export function defaultWorkspace(root: string): Workspace {
+  const abs = path.resolve(root)
+  return {
+    root: abs,
+    inventory: WORKSPACE_DEFAULTS.inventory.map((p) => resolveWorkspacePath(abs, p)),
+    policy: resolveWorkspacePath(abs, WORKSPACE_DEFAULTS.policy),
+    store: resolveWorkspacePath(abs, WORKSPACE_DEFAULTS.store),
+    sources: [],
+  }
+}
+
+/**
+ * Parses `bulkhead.yaml`. Absent fields keep their defaults. When the file has any problem the
+ * whole workspace keeps its defaults, so loading can go on and report every other problem too;
+ * the problems go to `sink` (`yaml/*`, `schema/*`, `workspace/bad-config` for a second document).
+ * @param root - the workspace folder as given; paths in the result are absolute.
+ * @param file - the workspace file, its `path` as displayed in diagnostics.
+ */
+export function parseWorkspaceFile(root: string, file: SourceFile, sink: Diagnostic[]): Workspace {
+  const base = defaultWorkspace(root)
+  let workspace = base
+  let seen = false
+  for (const d of parseYamlFile(file, sink)) {
+    if (!checkHeader(d, ['Workspace'])) continue
+    if (seen) {
+      d.report('workspace/bad-config', 'a workspace file holds one Workspace document', [])
+      continue
+    }
+    seen = true
+    const w = d.check(WORKSPACE_DOC, d.value, [])
+    if (!w) continue
+    const inventory =
+      w.inventory === undefined
+        ? undefined
+        : typeof w.inventory === 'string'
+          ? [w.inventory]
+          : w.inventory
+    const sources = w.sources?.map((s) => ({
+      path: resolveWorkspacePath(base.root, s.path),
+      format: s.format,
+      ...(s.fields !== undefined ? { fields: s.fields } : {}),
+    }))
+    workspace = {
+      root: base.root,
+      inventory: inventory
+        ? inventory.map((p) => resolveWorkspacePath(base.root, p))
+        : base.inventory,
+      policy: w.policy !== undefined ? resolveWorkspacePath(base.root, w.policy) : base.policy,
+      store: w.store !== undefined ? resolveWorkspacePath(base.root, w.store) : base.store,
+      sources: sources ?? base.sources,
+    }
+  }
+  return workspace
+}

@@ -1,0 +1,300 @@
+/**
+ * @module YAML parsing with source locations: multi-document files, syntax and duplicate-key
+ * errors as diagnostics, YAML path → 1-based line/column, and zod issues → located diagnostics.
+ * @remarks Locations come from the `yaml` package (`parseAllDocuments` with a `LineCounter`);
+ * see STYLE.md "Errors".
+ */
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Document,
+  type Node,
+} from 'yaml'
+import type { z } from 'zod'
+import {
+  diagnostic,
+  type Diagnostic,
+  type ErrorCode,
+  type Severity,
+  type SourceLocation,
+} from '../core/index.js'
+
+/** One file already read: its display path (relative to the working directory) and its text. */
+export interface SourceFile {
+  readonly path: string
+  readonly text: string
+}
+
+/** A path inside a YAML document, e.g. `['rules', 1, 'from', 0]`. */
+export type YamlPath = readonly (string | number)[]
+
+/** Extra fields of a diagnostic besides code, message and location. */
+export interface DiagnosticExtra {
+  readonly severity?: Severity
+  readonly related?: readonly SourceLocation[]
+  readonly hint?: string
+}
+
+/**
+ * One parsed, syntactically valid YAML document of a file, with its plain JavaScript value
+ * (YAML 1.2 core schema: timestamps stay strings) and a sink for diagnostics located in it.
+ */
+export class YamlDoc {
+  constructor(
+    /** Display path of the file. */
+    readonly file: string,
+    /** 0-based index of the document in its file. */
+    readonly index: number,
+    private readonly doc: Document,
+    private readonly lineCounter: LineCounter,
+    /** The document as plain data (`toJS()`); `null` for an empty document. */
+    readonly value: unknown,
+    /** Where diagnostics go; shared by every document of a load. */
+    readonly sink: Diagnostic[],
+  ) {}
+
+  /**
+   * The location of the node at `path` (its first character), or of the key of the last path
+   * segment when `target` is `'key'`. When the path does not fully exist, the deepest existing
+   * node is used, so a missing field points at the mapping that lacks it.
+   */
+  loc(path: YamlPath, target: 'value' | 'key' = 'value'): SourceLocation {
+    let node: unknown = this.doc.contents
+    let keyNode: Node | undefined
+    let complete = true
+    for (const seg of path) {
+      if (isAlias(node)) node = node.resolve(this.doc)
+      if (isMap(node)) {
+        const pair = node.items.find((p) => keyText(p.key) === String(seg))
+        if (!pair) {
+          complete = false
+          break
+        }
+        keyNode = pair.key as Node
+        node =
+          pair.value === null || (isScalar(pair.value) && pair.value.value === null)
+            ? pair.key
+            : pair.value
+      } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
+        keyNode = undefined
+        node = node.items[seg]
+      } else {
+        complete = false
+        break
+      }
+    }
+    const chosen = target === 'key' && complete && keyNode ? keyNode : node
+    return this.at(rangeStart(chosen))
+  }
+
+  /** The location of a character offset of the file. */
+  at(offset: number): SourceLocation {
+    const { line, col } = this.lineCounter.linePos(offset)
+    return { file: this.file, line, column: col }
+  }
+
+  /** Records a diagnostic at the node of `path` (or its key). */
+  report(
+    code: ErrorCode,
+    message: string,
+    path: YamlPath,
+    extra: DiagnosticExtra & { target?: 'value' | 'key' } = {},
+  ): void {
+    this.sink.push(
+      diagnostic(code, message, this.loc(path, extra.target ?? 'value'), stripTarget(extra)),
+    )
+  }
+
+  /**
+   * Checks `value` (found at `path` in this document) against a zod schema. Every issue becomes a
+   * located diagnostic: unknown keys → `schema/unknown-field` at the key, absent or null required
+   * fields → `schema/missing-field`, anything else → `schema/invalid-value` at the value.
+   * @returns the parsed data, or undefined when there was any issue.
+   */
+  check<T>(schema: z.ZodType<T>, value: unknown, path: YamlPath): T | undefined {
+    const result = schema.safeParse(value)
+    if (result.success) return result.data
+    for (const issue of result.error.issues) {
+      const rel = issue.path.filter(
+        (p): p is string | number => typeof p === 'string' || typeof p === 'number',
+      )
+      const full = [...path, ...rel]
+      const field = String(rel[rel.length - 1] ?? path[path.length - 1] ?? 'document')
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          this.report('schema/unknown-field', `unknown field "${key}"`, [...full, key], {
+            target: 'key',
+          })
+        }
+        continue
+      }
+      const found = valueAt(value, rel)
+      if (
+        (issue.code === 'invalid_type' || issue.code === 'invalid_union') &&
+        rel.length > 0 &&
+        !found.present
+      ) {
+        this.report('schema/missing-field', `missing required field "${field}"`, full.slice(0, -1))
+      } else if (
+        (issue.code === 'invalid_type' || issue.code === 'invalid_union') &&
+        rel.length > 0 &&
+        found.value === null
+      ) {
+        this.report('schema/missing-field', `field "${field}" has no value`, full, {
+          target: 'key',
+        })
+      } else {
+        this.report('schema/invalid-value', `"${field}": ${issue.message}`, full)
+      }
+    }
+    return undefined
+  }
+}
+
+function stripTarget(extra: DiagnosticExtra & { target?: 'value' | 'key' }): DiagnosticExtra {
+  const { target: _target, ...rest } = extra
+  return rest
+}
+
+function keyText(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value)
+  return undefined
+}
+
+function rangeStart(node: unknown): number {
+  if (node && typeof node === 'object' && 'range' in node) {
+    const range = (node as { range?: readonly number[] | null }).range
+    if (range && typeof range[0] === 'number') return range[0]
+  }
+  return 0
+}
+
+/** Looks up a relative path in plain data; `present` is false when some key or index is absent. */
+export function valueAt(value: unknown, path: YamlPath): { present: boolean; value: unknown } {
+  let cur: unknown = value
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, seg))
+      return { present: false, value: undefined }
+    cur = (cur as Record<string | number, unknown>)[seg]
+  }
+  return { present: true, value: cur }
+}
+
+/**
+ * Parses every document of a YAML file. Syntax errors become `yaml/syntax` and repeated keys
+ * `yaml/duplicate-key`, each at the position the `yaml` package reports (1-based); a document
+ * with any such error is left out. Empty documents (a trailing `---`, comments only) are left
+ * out silently.
+ * @param file - display path and text.
+ * @param sink - receives diagnostics.
+ * @returns the documents in file order; never throws.
+ */
+export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
+  const lineCounter = new LineCounter()
+  const out: YamlDoc[] = []
+  let docs: ReturnType<typeof parseAllDocuments>
+  try {
+    docs = parseAllDocuments(file.text, { lineCounter, prettyErrors: true, uniqueKeys: true })
+  } catch (err) {
+    sink.push(
+      diagnostic('yaml/syntax', `cannot parse YAML: ${String(err)}`, {
+        file: file.path,
+        line: 1,
+        column: 1,
+      }),
+    )
+    return out
+  }
+  if (!Array.isArray(docs)) return out
+  docs.forEach((doc, index) => {
+    if (doc.errors.length > 0) {
+      for (const err of doc.errors) {
+        const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0])
+        const code: ErrorCode = err.code === 'DUPLICATE_KEY' ? 'yaml/duplicate-key' : 'yaml/syntax'
+        sink.push(
+          diagnostic(code, firstLine(err.message), {
+            file: file.path,
+            line: pos.line,
+            column: pos.col,
+          }),
+        )
+      }
+      return
+    }
+    let value: unknown
+    try {
+      value = doc.toJS({ maxAliasCount: 100 })
+    } catch (err) {
+      sink.push(
+        diagnostic('yaml/syntax', firstLine(String(err)), { file: file.path, line: 1, column: 1 }),
+      )
+      return
+    }
+    if (value === null || value === undefined) return
+    out.push(new YamlDoc(file.path, index, doc, lineCounter, value, sink))
+  })
+  return out
+}
+
+function firstLine(message: string): string {
+  const i = message.indexOf(' at line ')
+  const head = i > 0 ? message.slice(0, i) : message
+  return head.split('\n')[0] ?? head
+}
+
+/** The only `apiVersion` this version reads. */
+export const API_VERSION = 'bulkhead.dev/v1'
+
+/** Every document kind Bulkhead reads. */
+export const KNOWN_KINDS = [
+  'Workspace',
+  'Inventory',
+  'LabelRules',
+  'Policy',
+  'Enforcement',
+] as const
+
+/**
+ * Checks a document's `apiVersion` (must be `bulkhead.dev/v1`) and `kind`. A kind Bulkhead does
+ * not know, or one that does not belong in this kind of file (e.g. a Policy among inventory
+ * files), is `schema/unknown-kind` at the kind's value.
+ * @returns the kind when the header is good and the kind is in `allowed`, else undefined.
+ */
+export function checkHeader(d: YamlDoc, allowed: readonly string[]): string | undefined {
+  const v = d.value
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    d.report('schema/invalid-value', 'a document must be a mapping with apiVersion and kind', [])
+    return undefined
+  }
+  const o = v as Record<string, unknown>
+  let ok = true
+  if (!Object.hasOwn(o, 'apiVersion') || o['apiVersion'] === null) {
+    d.report('schema/missing-field', 'missing required field "apiVersion"', [])
+    ok = false
+  } else if (o['apiVersion'] !== API_VERSION) {
+    d.report('schema/invalid-value', `apiVersion must be ${API_VERSION}`, ['apiVersion'])
+    ok = false
+  }
+  const kind = o['kind']
+  if (kind === undefined || kind === null) {
+    d.report('schema/missing-field', 'missing required field "kind"', [])
+    return undefined
+  }
+  if (typeof kind !== 'string' || !(KNOWN_KINDS as readonly string[]).includes(kind)) {
+    d.report('schema/unknown-kind', `unknown kind ${JSON.stringify(kind)}`, ['kind'], {
+      hint: `use one of ${KNOWN_KINDS.join(', ')}`,
+    })
+    return undefined
+  }
+  if (!allowed.includes(kind)) {
+    d.report('schema/unknown-kind', `kind ${kind} does not belong in this file`, ['kind'], {
+      hint: `here use ${allowed.join(' or ')}`,
+    })
+    return undefined
+  }
+  return ok ? kind : undefined
+}

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { cli } from '../helpers/cli.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'bulkhead-cli-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+describe('bulkhead validate', () => {
+  it('exits 0 on a good workspace and says what it loaded', async () => {
+    const r = await cli('validate', '-w', 'test/fixtures/good', '--now', '2026-11-22T00:00:00Z')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^ok: 9 workloads, 2 externals, 1 policies, 10 rules/)
+  })
+
+  it('prints every error with file:line:col and code, and exits 1', async () => {
+    const r = await cli('validate', '-w', 'test/fixtures/multi-error', '--now', '2026-11-22T00:00:00Z')
+    expect(r.code).toBe(1)
+    const lines = r.stderr.trim().split('\n')
+    expect(lines.filter((l) => / error /.test(l))).toHaveLength(10)
+    for (const l of lines) expect(l).toMatch(/^test\/fixtures\/multi-error\/\S+\.yaml:\d+:\d+ (error|warning) [a-z]+\/[a-z-]+: /)
+    expect(r.stderr).toContain('test/fixtures/multi-error/policy/bad.yaml:12:9 error policy/duplicate-rule-id')
+    expect(r.stdout).toContain('10 errors')
+  })
+
+  it('-o json gives the diagnostics as data', async () => {
+    const r = await cli('validate', '-w', 'test/fixtures/multi-error', '-o', 'json')
+    expect(r.code).toBe(1)
+    const out = JSON.parse(r.stdout) as { ok: boolean; errors: number; diagnostics: { code: string; location: { line: number } }[] }
+    expect(out.ok).toBe(false)
+    expect(out.errors).toBe(10)
+    expect(out.diagnostics.map((d) => d.code)).toContain('policy/no-scoped-side')
+  })
+
+  it('a YAML syntax error is located and exits 1', async () => {
+    const ws = join(tmp, 'syntax')
+    expect((await cli('init', '-w', ws)).code).toBe(0)
+    writeFileSync(join(ws, 'policy', 'shop.yaml'), 'apiVersion: bulkhead.dev/v1\nkind: Policy\nmetadata: { name: x\n')
+    const r = await cli('validate', '-w', ws)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/shop\.yaml:\d+:\d+ error yaml\/syntax/)
+  })
+})
+
+describe('bulkhead init', () => {
+  it('writes a skeleton that validates, and refuses to overwrite without --force', async () => {
+    const ws = join(tmp, 'fresh')
+    const a = await cli('init', '-w', ws)
+    expect(a.code).toBe(0)
+    const v = await cli('validate', '-w', ws)
+    expect(v.stderr).toBe('')
+    expect(v.code).toBe(0)
+    const again = await cli('init', '-w', ws)
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('--force')
+    expect((await cli('init', '-w', ws, '--force')).code).toBe(0)
+  })
+})
+
+describe('bulkhead --help and --version', () => {
+  it('help lists the verbs with examples; version prints the package version', async () => {
+    const h = await cli('--help')
+    expect(h.code).toBe(0)
+    for (const verb of ['init', 'validate', 'eval']) expect(h.stdout).toContain(verb)
+    expect(h.stdout).toContain('Examples:')
+    const v = await cli('--version')
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/)
+  })
+  it('an unknown verb exits 1', async () => {
+    expect((await cli('frobnicate')).code).toBe(1)
+  })
+})

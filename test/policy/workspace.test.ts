@@ -1,0 +1,68 @@
+import { describe, it, expect } from 'vitest'
+import path from 'node:path'
+import type { Diagnostic } from '../../src/core/index.js'
+import {
+  defaultWorkspace,
+  parseWorkspaceFile,
+  resolveWorkspacePath,
+} from '../../src/policy/index.js'
+
+describe('bulkhead.yaml', () => {
+  it('string_inventory_and_store_url', () => {
+    const sink: Diagnostic[] = []
+    const w = parseWorkspaceFile(
+      'ws',
+      {
+        path: 'ws/bulkhead.yaml',
+        text: 'apiVersion: bulkhead.dev/v1\nkind: Workspace\ninventory: hosts.yaml\nstore: clickhouse://db:8123/flows\n',
+      },
+      sink,
+    )
+    expect(sink).toEqual([])
+    expect(w.inventory).toEqual([path.resolve('ws/hosts.yaml')])
+    expect(w.store).toBe('clickhouse://db:8123/flows')
+    expect(w.policy).toBe(path.resolve('ws/policy'))
+  })
+
+  it('unknown_field_is_reported_and_defaults_kept', () => {
+    const sink: Diagnostic[] = []
+    const w = parseWorkspaceFile(
+      'ws',
+      {
+        path: 'ws/bulkhead.yaml',
+        text: 'apiVersion: bulkhead.dev/v1\nkind: Workspace\npolicies: p/\n',
+      },
+      sink,
+    )
+    expect(sink).toEqual([
+      expect.objectContaining({
+        code: 'schema/unknown-field',
+        location: { file: 'ws/bulkhead.yaml', line: 3, column: 1 },
+      }),
+    ])
+    expect(w).toEqual(defaultWorkspace('ws'))
+  })
+
+  it('source_entries_are_checked', () => {
+    const sink: Diagnostic[] = []
+    parseWorkspaceFile(
+      'ws',
+      {
+        path: 'b.yaml',
+        text: 'apiVersion: bulkhead.dev/v1\nkind: Workspace\nsources:\n  - { path: x.log }\n',
+      },
+      sink,
+    )
+    expect(sink).toEqual([
+      expect.objectContaining({
+        code: 'schema/missing-field',
+        location: { file: 'b.yaml', line: 4, column: 5 },
+      }),
+    ])
+  })
+
+  it('resolves_relative_paths_only', () => {
+    expect(resolveWorkspacePath('/a', 'b/c')).toBe('/a/b/c')
+    expect(resolveWorkspacePath('/a', '/x')).toBe('/x')
+  })
+})
