@@ -12,6 +12,7 @@ import { registerInit } from './commands/init.js'
 import { registerValidate } from './commands/validate.js'
 import { registerEval } from './commands/eval.js'
 import { registerCollect } from './commands/collect.js'
+import { registerFlows } from './commands/flows.js'
 
 /** Builds the program. Exported for tests, which run it in-process. */
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ Docs: README.md and DESIGN.md.`,
   registerInit(program)
   registerValidate(program)
   registerEval(program)
+  registerFlows(program)
   registerCollect(program)
   return program
 }

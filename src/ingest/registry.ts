@@ -2,10 +2,27 @@
  * @module Every flow parser, by format name. Each parser module adds itself here.
  */
 import type { AnyParser, FlowFormat } from './types.js'
+import { awsVpcParser } from './formats/aws-vpc.js'
+import { azureNsgParser, azureVnetParser } from './formats/azure.js'
+import { gcpVpcParser } from './formats/gcp-vpc.js'
+import { csvParser } from './formats/csv.js'
+import { zeekParser } from './formats/zeek.js'
+import { hubbleParser } from './formats/hubble.js'
+import { conntrackParser } from './formats/conntrack.js'
+import { netflowParser } from './formats/netflow.js'
 
 /** All parsers, in detection-priority order (more specific formats first). */
 export const PARSERS: readonly AnyParser[] = [
   // parsers register here, one import each
+  netflowParser,
+  awsVpcParser,
+  azureNsgParser,
+  azureVnetParser,
+  gcpVpcParser,
+  csvParser,
+  zeekParser,
+  hubbleParser,
+  conntrackParser,
 ]
 
 /** The parser for a format name, or undefined. */

@@ -1,0 +1,384 @@
+/**
+ * @module AWS VPC Flow Logs and Transit Gateway flow logs (text, space-separated).
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html
+ * @see https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html
+ */
+import type { Flow, ObservedAction } from '../../core/index.js'
+import { parseAddress } from '../fields.js'
+import { newStats, note, skip, type LineParser, type ParseContext } from '../types.js'
+
+/** The default (version 2) field order, used when there is no header and no `--fields`. */
+export const AWS_DEFAULT_FIELDS: readonly string[] = [
+  'version',
+  'account-id',
+  'interface-id',
+  'srcaddr',
+  'dstaddr',
+  'srcport',
+  'dstport',
+  'protocol',
+  'packets',
+  'bytes',
+  'start',
+  'end',
+  'action',
+  'log-status',
+]
+
+/** Every field name AWS documents for VPC (v2–v5, ECS) and Transit Gateway flow logs. */
+export const AWS_FIELD_NAMES: ReadonlySet<string> = new Set([
+  ...AWS_DEFAULT_FIELDS,
+  'vpc-id',
+  'subnet-id',
+  'instance-id',
+  'tcp-flags',
+  'type',
+  'pkt-srcaddr',
+  'pkt-dstaddr',
+  'region',
+  'az-id',
+  'sublocation-type',
+  'sublocation-id',
+  'pkt-src-aws-service',
+  'pkt-dst-aws-service',
+  'flow-direction',
+  'traffic-path',
+  'ecs-cluster-arn',
+  'ecs-cluster-name',
+  'ecs-container-instance-arn',
+  'ecs-container-instance-id',
+  'ecs-container-id',
+  'ecs-second-container-id',
+  'ecs-service-name',
+  'ecs-task-definition-arn',
+  'ecs-task-arn',
+  'ecs-task-id',
+  'reject-reason',
+  'resource-type',
+  'tgw-id',
+  'tgw-attachment-id',
+  'tgw-src-vpc-account-id',
+  'tgw-dst-vpc-account-id',
+  'tgw-src-vpc-id',
+  'tgw-dst-vpc-id',
+  'tgw-src-subnet-id',
+  'tgw-dst-subnet-id',
+  'tgw-src-eni',
+  'tgw-dst-eni',
+  'tgw-src-az-id',
+  'tgw-dst-az-id',
+  'tgw-pair-attachment-id',
+  'packets-lost-no-route',
+  'packets-lost-blackhole',
+  'packets-lost-mtu-exceeded',
+  'packets-lost-ttl-expired',
+])
+
+/** Column indexes of the fields the parser uses; -1 when absent. */
+interface Layout {
+  readonly n: number
+  readonly src: number
+  readonly dst: number
+  readonly srcPort: number
+  readonly dstPort: number
+  readonly protocol: number
+  readonly packets: number
+  readonly bytes: number
+  readonly start: number
+  readonly end: number
+  readonly action: number
+  readonly logStatus: number
+  readonly tcpFlags: number
+  readonly pktSrc: number
+  readonly pktDst: number
+  readonly flowDirection: number
+  readonly ecsService: number
+  readonly ecsTask: number
+}
+
+function layoutOf(names: readonly string[]): Layout {
+  const at = (n: string): number => names.indexOf(n)
+  return {
+    n: names.length,
+    src: at('srcaddr'),
+    dst: at('dstaddr'),
+    srcPort: at('srcport'),
+    dstPort: at('dstport'),
+    protocol: at('protocol'),
+    packets: at('packets'),
+    bytes: at('bytes'),
+    start: at('start'),
+    end: at('end'),
+    action: at('action'),
+    logStatus: at('log-status'),
+    tcpFlags: at('tcp-flags'),
+    pktSrc: at('pkt-srcaddr'),
+    pktDst: at('pkt-dstaddr'),
+    flowDirection: at('flow-direction'),
+    ecsService: at('ecs-service-name'),
+    ecsTask: at('ecs-task-id'),
+  }
+}
+
+/**
+ * Field names from a `--fields` value or a header line: space- (or comma-) separated names,
+ * each optionally wrapped as AWS writes its format string (`${srcaddr}`); `_` is read as `-`
+ * (Athena / CloudWatch column spelling). @returns undefined unless every name is an AWS field
+ * name and `srcaddr` and `dstaddr` are both present.
+ */
+export function parseAwsFieldList(text: string): string[] | undefined {
+  const names = text
+    .trim()
+    .split(/[\s,]+/)
+    .filter((t) => t !== '')
+    .map((t) =>
+      t
+        .replace(/^\$\{(.*)\}$/, '$1')
+        .replace(/_/g, '-')
+        .toLowerCase(),
+    )
+  if (names.length === 0 || !names.every((n) => AWS_FIELD_NAMES.has(n))) return undefined
+  if (!names.includes('srcaddr') || !names.includes('dstaddr')) return undefined
+  return names
+}
+
+const DEFAULT_LAYOUT = layoutOf(AWS_DEFAULT_FIELDS)
+
+function isHeaderCandidate(line: string): boolean {
+  const c = line.charCodeAt(0)
+  // header lines start with a field name: a lower-case letter or `$`
+  return (c >= 97 && c <= 122) || c === 36
+}
+
+/** Token start offsets of the current line (the end of token i is `starts[i + 1] - 1`). */
+const MAX_TOKENS = 128
+const starts = new Int32Array(MAX_TOKENS + 1)
+
+/**
+ * Splits `line` on single spaces into {@link starts}; returns the token count, or -1 when a token
+ * is empty (double or edge spaces, tabs) or there are more than {@link MAX_TOKENS}.
+ */
+function tokenize(line: string): number {
+  const n = line.length
+  let k = 0
+  let pos = 0
+  for (;;) {
+    const sp = line.indexOf(' ', pos)
+    if (sp < 0) break
+    if (sp === pos || k >= MAX_TOKENS - 1) return -1
+    starts[k++] = pos
+    pos = sp + 1
+  }
+  if (pos >= n) return -1
+  starts[k++] = pos
+  starts[k] = n + 1
+  return line.indexOf('\t') < 0 ? k : -1
+}
+
+/** Non-negative decimal in `line[a, b)`, at most `max`; -1 for `-`; -2 when malformed. */
+function uintAt(line: string, i: number, max: number): number {
+  if (i < 0) return -1
+  const a = starts[i] as number
+  const b = (starts[i + 1] as number) - 1
+  if (b - a === 1 && line.charCodeAt(a) === 45) return -1
+  if (b <= a || b - a > 16) return -2
+  let v = 0
+  for (let j = a; j < b; j++) {
+    const d = line.charCodeAt(j) - 48
+    if (d < 0 || d > 9) return -2
+    v = v * 10 + d
+  }
+  return v <= max ? v : -2
+}
+
+/** The text of token `i` (`-` when the field is absent from the layout). */
+function tokenAt(line: string, i: number): string {
+  if (i < 0) return '-'
+  return line.slice(starts[i], (starts[i + 1] as number) - 1)
+}
+
+/** True when token `i` is exactly `text`. */
+function tokenIs(line: string, i: number, text: string): boolean {
+  if (i < 0) return false
+  const a = starts[i] as number
+  const b = (starts[i + 1] as number) - 1
+  return b - a === text.length && line.startsWith(text, a)
+}
+
+/**
+ * The per-line state machine of the AWS parser: the current field order (reset by a header
+ * line). Synchronous, so it can be measured and reused without the async plumbing.
+ */
+export class AwsLineReader {
+  layout: Layout = DEFAULT_LAYOUT
+  constructor(readonly ctx: ParseContext) {
+    if (ctx.fields !== undefined) {
+      const names = parseAwsFieldList(ctx.fields)
+      if (names) this.layout = layoutOf(names)
+      else skip(ctx, 'bad-fields', `${ctx.file}:0`, ctx.fields)
+    }
+  }
+
+  /** One line (1-based `lineNo`) → a flow, or undefined (header, blank, note or skip recorded in ctx). */
+  line(raw: string, lineNo: number): Flow | undefined {
+    const ctx = this.ctx
+    const file = ctx.file
+    if (raw.length === 0) return undefined
+    let line = raw
+    if (isHeaderCandidate(line)) {
+      const names = parseAwsFieldList(line)
+      if (names) {
+        this.layout = layoutOf(names)
+        return undefined
+      }
+    }
+    let n = tokenize(line)
+    if (n !== this.layout.n) {
+      // tolerate runs of spaces or tabs: normalise and tokenize again
+      line = line.trim().split(/\s+/).join(' ')
+      n = tokenize(line)
+      if (n !== this.layout.n) {
+        skip(ctx, 'field-count', `${file}:${lineNo}`, raw)
+        return undefined
+      }
+    }
+    const L = this.layout
+    if (L.logStatus >= 0 && !tokenIs(line, L.logStatus, 'OK')) {
+      if (tokenIs(line, L.logStatus, 'NODATA')) {
+        note(ctx, 'nodata')
+        return undefined
+      }
+      if (tokenIs(line, L.logStatus, 'SKIPDATA')) {
+        note(ctx, 'skipdata')
+        return undefined
+      }
+    }
+    const ps = L.pktSrc >= 0 && !tokenIs(line, L.pktSrc, '-') ? L.pktSrc : L.src
+    const pd = L.pktDst >= 0 && !tokenIs(line, L.pktDst, '-') ? L.pktDst : L.dst
+    const src = parseAddress(tokenAt(line, ps))
+    const dst = parseAddress(tokenAt(line, pd))
+    if (src === undefined || dst === undefined) {
+      skip(ctx, 'bad-address', `${file}:${lineNo}`, raw)
+      return undefined
+    }
+    const srcPort = uintAt(line, L.srcPort, 65535)
+    const dstPort = uintAt(line, L.dstPort, 65535)
+    if (srcPort === -2 || dstPort === -2) {
+      skip(ctx, 'bad-port', `${file}:${lineNo}`, raw)
+      return undefined
+    }
+    const protocol = uintAt(line, L.protocol, 255)
+    if (protocol < 0) {
+      skip(ctx, 'bad-protocol', `${file}:${lineNo}`, raw)
+      return undefined
+    }
+    const packets = uintAt(line, L.packets, Number.MAX_SAFE_INTEGER)
+    const bytes = uintAt(line, L.bytes, Number.MAX_SAFE_INTEGER)
+    if (packets === -2 || bytes === -2) {
+      skip(ctx, 'bad-counter', `${file}:${lineNo}`, raw)
+      return undefined
+    }
+    const s = uintAt(line, L.start, 1e13)
+    const e = uintAt(line, L.end, 1e13)
+    if (s < 0 || e < 0) {
+      skip(ctx, 'bad-time', `${file}:${lineNo}`, raw)
+      return undefined
+    }
+    if (e < s) {
+      skip(ctx, 'end-before-start', `${file}:${lineNo}`, raw)
+      return undefined
+    }
+    let observedAction: ObservedAction
+    if (tokenIs(line, L.action, 'ACCEPT')) observedAction = 'accept'
+    else if (tokenIs(line, L.action, 'REJECT')) observedAction = 'reject'
+    else if (L.action < 0 || tokenIs(line, L.action, '-')) observedAction = 'unknown'
+    else {
+      skip(ctx, 'bad-action', `${file}:${lineNo}`, raw)
+      return undefined
+    }
+    let flow: Flow = {
+      src,
+      dst,
+      srcPort: srcPort < 0 ? 0 : srcPort,
+      dstPort: dstPort < 0 ? 0 : dstPort,
+      protocol,
+      start: s * 1000,
+      end: e * 1000,
+      packets: packets < 0 ? 0 : packets,
+      bytes: bytes < 0 ? 0 : bytes,
+      observedAction,
+      direction: 'unknown',
+      source: { format: 'aws-vpc', file, line: lineNo },
+    }
+    if (L.tcpFlags >= 0) {
+      const f = uintAt(line, L.tcpFlags, 0xfff)
+      if (f >= 0) flow = { ...flow, tcpFlags: f }
+    }
+    if (L.flowDirection >= 0 && (L.ecsService >= 0 || L.ecsTask >= 0)) {
+      const svc = tokenAt(line, L.ecsService)
+      const name = svc !== '-' ? svc : tokenAt(line, L.ecsTask)
+      if (name !== '-') {
+        if (tokenIs(line, L.flowDirection, 'egress')) flow = { ...flow, srcName: name }
+        else if (tokenIs(line, L.flowDirection, 'ingress')) flow = { ...flow, dstName: name }
+      }
+    }
+    return flow
+  }
+}
+
+/**
+ * Parses AWS VPC / Transit Gateway flow log records.
+ *
+ * - Field order: default v2 (14 fields) unless a header line (S3 exports start every file with
+ *   one; concatenated exports repeat it, and a repeated header resets the order) or
+ *   `ctx.fields` (`--fields "version srcaddr ..."`, `${...}` wrappers allowed) says otherwise.
+ * - `-` is no value: counters 0, ports 0, action `unknown` (TGW records have no `action`).
+ * - `log-status` NODATA / SKIPDATA → `note('nodata' | 'skipdata')`, no flow.
+ * - `pkt-srcaddr` / `pkt-dstaddr`, when present and not `-`, are the real endpoints behind NAT
+ *   or a load balancer, and are used as `src` / `dst`.
+ * - `start` / `end` Unix seconds → ms; protocol IANA number; `tcp-flags` kept in `tcpFlags`.
+ * - ECS: `ecs-service-name` (else `ecs-task-id`) names the side that owns the interface, which
+ *   only `flow-direction` tells: `egress` → `srcName`, `ingress` → `dstName`; otherwise unused.
+ * - `direction` is `unknown`: reading orients and pairs the two halves (`direction.ts`).
+ *
+ * Skip reasons: `field-count`, `bad-address`, `bad-port`, `bad-protocol`, `bad-counter`,
+ * `bad-time`, `end-before-start`, `bad-action`, `bad-fields` (unusable `--fields`).
+ */
+export const awsVpcParser: LineParser = {
+  format: 'aws-vpc',
+  kind: 'lines',
+  detect(head: Uint8Array): number {
+    // run the parser itself over the first lines: the share of lines it reads is the confidence
+    const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
+    const lines = text.split('\n', 51)
+    if (lines.length > 50 || !text.endsWith('\n')) lines.pop()
+    const ctx: ParseContext = { file: '(detect)', strict: false, stats: newStats() }
+    const reader = new AwsLineReader(ctx)
+    let good = 0
+    let seen = 0
+    let header = false
+    for (let i = 0; i < lines.length; i++) {
+      const line = (lines[i] ?? '').replace(/\r$/, '')
+      if (line.trim() === '') continue
+      seen++
+      const before = reader.layout
+      if (reader.line(line, i + 1) !== undefined) good++
+      else if (reader.layout !== before) {
+        header = true
+        good++
+      }
+    }
+    good += Object.values(ctx.stats.notes).reduce((x, y) => x + y, 0)
+    if (seen === 0 || (good === 1 && header && seen > 1)) return 0
+    const frac = good / seen
+    return frac >= 0.8 ? 0.95 : frac >= 0.5 ? 0.6 : 0
+  },
+  async *parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
+    const reader = new AwsLineReader(ctx)
+    let lineNo = 0
+    for await (const raw of lines) {
+      const flow = reader.line(raw, ++lineNo)
+      if (flow !== undefined) yield flow
+    }
+  },
+}

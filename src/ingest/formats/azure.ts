@@ -1,0 +1,284 @@
+/**
+ * @module Azure NSG flow logs (version 1 and 2) and VNet flow logs (flowLogVersion 4).
+ * @see https://learn.microsoft.com/azure/network-watcher/nsg-flow-logs-overview#log-format
+ * @see https://learn.microsoft.com/azure/network-watcher/vnet-flow-logs-overview#log-format
+ */
+import type { Flow, ObservedAction } from '../../core/index.js'
+import { parseAddress, parseCounter, parsePort, parseProtocolNumber, parseUint } from '../fields.js'
+import { skip, type LineParser, type ParseContext } from '../types.js'
+
+/**
+ * Largest JSON document read, in UTF-16 code units (≈ bytes for ASCII JSON). Azure writes one
+ * blob per resource per hour, so files are megabytes; a larger one is skipped as
+ * `document-too-large` rather than exhausting memory.
+ */
+export const AZURE_MAX_DOCUMENT = 512 * 1024 * 1024
+
+/** Bound on the begin-state orientations remembered per file (see {@link azureNsgParser}). */
+export const AZURE_STATE_WINDOW = 100_000
+
+type Kind = 'nsg' | 'vnet'
+
+function headText(head: Uint8Array): string {
+  return Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
+}
+
+function detectAzure(head: Uint8Array, kind: Kind): number {
+  const t = headText(head)
+  if (!/^\s*[[{]/.test(t)) return 0
+  const hasTuples = t.includes('"flowTuples"')
+  if (kind === 'vnet') {
+    if (t.includes('"flowRecords"') || /"flowLogVersion"\s*:\s*4/.test(t))
+      return hasTuples || t.includes('"flowGroups"') ? 0.95 : 0.7
+    return 0
+  }
+  if (t.includes('"flowRecords"')) return 0
+  if (t.includes('NetworkSecurityGroupFlowEvent')) return 0.95
+  return hasTuples && t.includes('"records"') ? 0.8 : 0
+}
+
+async function readDocument(lines: AsyncIterable<string>, ctx: ParseContext): Promise<unknown> {
+  const parts: string[] = []
+  let size = 0
+  let tooLarge = false
+  for await (const l of lines) {
+    if (tooLarge) continue
+    size += l.length + 1
+    if (size > AZURE_MAX_DOCUMENT) {
+      tooLarge = true
+      parts.length = 0
+      continue
+    }
+    parts.push(l)
+  }
+  if (tooLarge) {
+    skip(
+      ctx,
+      'document-too-large',
+      `${ctx.file}#0`,
+      `document larger than ${AZURE_MAX_DOCUMENT} characters`,
+    )
+    return undefined
+  }
+  const text = parts.join('\n')
+  if (text.trim() === '') return undefined
+  try {
+    return JSON.parse(text) as unknown
+  } catch (err) {
+    skip(ctx, 'bad-json', `${ctx.file}#0`, `${(err as Error).message}: ${text.slice(0, 120)}`)
+    return undefined
+  }
+}
+
+function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : []
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : {}
+}
+
+/** The records of a document: `{records: [...]}`, a bare array of records, or one record. */
+function recordsOf(doc: unknown): unknown[] {
+  if (Array.isArray(doc)) return doc
+  const o = obj(doc)
+  if (Array.isArray(o['records'])) return o['records']
+  return [doc]
+}
+
+/** Tuple strings in document order, for either kind. */
+function* tuplesOf(doc: unknown, kind: Kind): Generator<unknown> {
+  for (const rec of recordsOf(doc)) {
+    const r = obj(rec)
+    if (kind === 'nsg') {
+      for (const ruleFlows of asArray(obj(r['properties'])['flows'])) {
+        for (const macFlows of asArray(obj(ruleFlows)['flows']))
+          yield* asArray(obj(macFlows)['flowTuples'])
+      }
+    } else {
+      for (const f of asArray(obj(r['flowRecords'])['flows'])) {
+        for (const g of asArray(obj(f)['flowGroups'])) yield* asArray(obj(g)['flowTuples'])
+      }
+    }
+  }
+}
+
+/** Canonical key of a connection, independent of which end is written first. */
+function connKey(f: Flow): string {
+  const a = `${f.src}|${f.srcPort}`
+  const b = `${f.dst}|${f.dstPort}`
+  return a < b ? `${f.protocol}|${a}|${b}` : `${f.protocol}|${b}|${a}`
+}
+
+/** Orientation memory: the client end (`addr|port`) of connections seen in state B. */
+class BeginMemory {
+  private readonly m = new Map<string, string>()
+  remember(f: Flow): void {
+    const k = connKey(f)
+    this.m.delete(k)
+    this.m.set(k, `${f.src}|${f.srcPort}`)
+    if (this.m.size > AZURE_STATE_WINDOW) {
+      const oldest = this.m.keys().next().value
+      if (oldest !== undefined) this.m.delete(oldest)
+    }
+  }
+  /** `client-to-server` when `f` is written client first, `server-to-client` when reversed, else unknown. */
+  direction(f: Flow): Flow['direction'] {
+    const c = this.m.get(connKey(f))
+    if (c === undefined) return 'unknown'
+    return c === `${f.src}|${f.srcPort}` ? 'client-to-server' : 'server-to-client'
+  }
+}
+
+function parseTuple(
+  t: string,
+  kind: Kind,
+  index: number,
+  ctx: ParseContext,
+  mem: BeginMemory,
+): Flow | undefined {
+  const where = `${ctx.file}#${index}`
+  const p = t.split(',')
+  // NSG v1: 8 fields; NSG v2: 13; VNet v4: 13
+  if (kind === 'nsg' ? p.length !== 8 && p.length !== 13 : p.length !== 13) {
+    skip(ctx, 'field-count', where, t)
+    return undefined
+  }
+  const f = (i: number): string => (p[i] ?? '').trim()
+  const ts = parseUint(f(0))
+  if (ts === undefined || ts > 1e14) {
+    skip(ctx, 'bad-time', where, t)
+    return undefined
+  }
+  const src = parseAddress(f(1))
+  const dst = parseAddress(f(2))
+  if (src === undefined || dst === undefined) {
+    skip(ctx, 'bad-address', where, t)
+    return undefined
+  }
+  const srcPort = parsePort(f(3))
+  const dstPort = parsePort(f(4))
+  if (srcPort === undefined || dstPort === undefined) {
+    skip(ctx, 'bad-port', where, t)
+    return undefined
+  }
+  let protocol: number | undefined
+  let action: ObservedAction
+  let state: string
+  if (kind === 'nsg') {
+    const pr = f(5)
+    protocol = pr === 'T' ? 6 : pr === 'U' ? 17 : undefined
+    const dec = f(7)
+    action = dec === 'A' ? 'accept' : dec === 'D' ? 'reject' : 'unknown'
+    if (action === 'unknown') {
+      skip(ctx, 'bad-decision', where, t)
+      return undefined
+    }
+    state = p.length === 13 ? f(8) : ''
+  } else {
+    protocol = parseProtocolNumber(f(5))
+    state = f(7)
+    action = state === 'D' ? 'reject' : 'accept'
+  }
+  if (protocol === undefined) {
+    skip(ctx, 'bad-protocol', where, t)
+    return undefined
+  }
+  if (
+    state !== '' &&
+    state !== 'B' &&
+    state !== 'C' &&
+    state !== 'E' &&
+    !(kind === 'vnet' && state === 'D')
+  ) {
+    skip(ctx, 'bad-state', where, t)
+    return undefined
+  }
+  let packets = 0
+  let bytes = 0
+  if (p.length === 13) {
+    const c = [f(9), f(10), f(11), f(12)].map(parseCounter)
+    if (c.some((x) => x === undefined)) {
+      skip(ctx, 'bad-counter', where, t)
+      return undefined
+    }
+    const [p1 = 0, b1 = 0, p2 = 0, b2 = 0] = c as number[]
+    packets = p1 + p2
+    bytes = b1 + b2
+  }
+  const ms = kind === 'nsg' ? ts * 1000 : ts
+  const flow: Flow = {
+    src,
+    dst,
+    srcPort,
+    dstPort,
+    protocol,
+    start: ms,
+    end: ms,
+    packets,
+    bytes,
+    observedAction: action,
+    direction: 'unknown',
+    source: { format: kind === 'nsg' ? 'azure-nsg' : 'azure-vnet', file: ctx.file, record: index },
+  }
+  if (state === 'B') {
+    mem.remember(flow)
+    return { ...flow, direction: 'client-to-server' }
+  }
+  const d = mem.direction(flow)
+  return d === 'unknown' ? flow : { ...flow, direction: d }
+}
+
+function makeParser(kind: Kind): LineParser {
+  return {
+    format: kind === 'nsg' ? 'azure-nsg' : 'azure-vnet',
+    kind: 'lines',
+    detect: (head) => detectAzure(head, kind),
+    async *parse(lines, ctx) {
+      const doc = await readDocument(lines, ctx)
+      if (doc === undefined) return
+      const mem = new BeginMemory()
+      let index = 0
+      for (const t of tuplesOf(doc, kind)) {
+        const i = index++
+        if (typeof t !== 'string') {
+          skip(ctx, 'bad-tuple', `${ctx.file}#${i}`, JSON.stringify(t) ?? String(t))
+          continue
+        }
+        const flow = parseTuple(t, kind, i, ctx, mem)
+        if (flow) yield flow
+      }
+    },
+  }
+}
+
+/**
+ * Azure NSG flow logs v1/v2: JSON `{"records":[...]}`, tuples in
+ * `properties.flows[].flows[].flowTuples[]` as
+ * `unixSeconds,src,dst,srcPort,dstPort,T|U,I|O,A|D,B|C|E,pktsS2D,bytesS2D,pktsD2S,bytesD2S`
+ * (v1: the first 8 fields only).
+ *
+ * - One file is one JSON document, read whole (Azure writes one blob per NSG per hour, so a few
+ *   MB); at most {@link AZURE_MAX_DOCUMENT}. `source.record` is the tuple's 0-based index in the file.
+ * - `A`/`D` → accept/reject; `T`/`U` → 6/17; counters are empty on `B` → 0; packets and bytes
+ *   are the sum of both directions' counters; `start = end` = the tuple time.
+ * - Direction: the `I`/`O` field is the NSG's view, not client/server. A `B` (begin) tuple is
+ *   written when the connection is created, so its source is the client: `client-to-server`.
+ *   Later `C`/`E` tuples of a connection whose `B` was seen in the same file (the last
+ *   {@link AZURE_STATE_WINDOW}) take that orientation; others are `unknown` and oriented by
+ *   ports when read. The outer `rule` name is not kept.
+ *
+ * Skip reasons: `bad-json`, `document-too-large`, `bad-tuple`, `field-count`, `bad-time`,
+ * `bad-address`, `bad-port`, `bad-protocol`, `bad-decision`, `bad-state`, `bad-counter`.
+ */
+export const azureNsgParser: LineParser = makeParser('nsg')
+
+/**
+ * Azure VNet flow logs (flowLogVersion 4): tuples in `flowRecords.flows[].flowGroups[].flowTuples[]`
+ * as `epochMillis,src,dst,srcPort,dstPort,ianaProtocol,I|O,B|C|E|D,encryption,pktsS2D,bytesS2D,pktsD2S,bytesD2S`.
+ * State `D` (denied) → `reject`, else `accept`. Otherwise as {@link azureNsgParser} (whole
+ * document in memory, `source.record` = tuple index, direction from `B` state then ports).
+ */
+export const azureVnetParser: LineParser = makeParser('vnet')

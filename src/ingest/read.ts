@@ -1,0 +1,278 @@
+/**
+ * @module Reading flow files end to end: detect, open (gunzip), split, parse, orient, pair,
+ * and account for every record. The one entry point the CLI and the store use.
+ */
+import { statSync } from 'node:fs'
+import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
+import { detectFormat } from './detect.js'
+import { orient, pairDirections } from './direction.js'
+import { MAX_LINE_BYTES, openBytes, splitLines } from './lines.js'
+import { PARSERS, parserFor } from './registry.js'
+import {
+  newStats,
+  note,
+  skip,
+  type FlowFormat,
+  type ParseContext,
+  type ParseStats,
+  type SkipExample,
+} from './types.js'
+
+/** Formats whose records are one per direction and are paired by default (see {@link ReadOptions.pair}). */
+export const PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set([
+  'aws-vpc',
+  'azure-nsg',
+  'azure-vnet',
+])
+
+/** Progress of one file. `bytesRead`/`bytesTotal` are on-disk (compressed) bytes; `bytesTotal` is 0 for stdin. */
+export interface ReadProgress {
+  readonly file: string
+  readonly bytesRead: number
+  readonly bytesTotal: number
+  /** Flows emitted from this file so far. */
+  readonly records: number
+}
+
+/** How {@link readFlows} reads. */
+export interface ReadOptions {
+  /** A format for every file, or `auto` to detect each file's own. */
+  readonly format: FlowFormat | 'auto'
+  /** First malformed record is fatal (`ingest/malformed-record`). */
+  readonly strict: boolean
+  /** Field order for AWS custom formats without a header line (`--fields`). */
+  readonly fields?: string
+  /**
+   * Pair the two directions of a connection into one flow (see `pairDirections`) for the
+   * formats in {@link PAIRED_FORMATS}. Default true. The number of merges is the note
+   * `paired-directions` in the file's stats.
+   */
+  readonly pair?: boolean
+  /** Bound on one line, bytes (default 1 MiB); longer lines are skipped as `line-too-long`. */
+  readonly maxLineBytes?: number
+  /** Called after each read chunk (≈64 KiB) and at the end of each file. */
+  readonly onProgress?: (p: ReadProgress) => void
+}
+
+/**
+ * What one file gave. `stats.records` is the number of flows emitted from the file (after
+ * pairing; set by {@link readFlows}, parsers need not maintain it). `bytes` is on-disk bytes read.
+ * `format` is `unknown` only for an empty file read with `format: 'auto'`.
+ * `diagnostics` holds the file's warnings (`ingest/empty-input`).
+ */
+export interface FileSummary {
+  readonly file: string
+  readonly format: FlowFormat | 'unknown'
+  readonly stats: ParseStats
+  readonly bytes: number
+  readonly diagnostics?: readonly Diagnostic[]
+}
+
+/** The run summary the CLI prints. Counts are summed over files; `examples` are the first 10. */
+export interface RunSummary {
+  readonly files: number
+  /** Flows emitted. */
+  readonly records: number
+  /** Skipped (malformed) records by reason. */
+  readonly skipped: Readonly<Record<string, number>>
+  /** Records deliberately not emitted, or merged, by reason (`nodata`, `duplicate-report`, `paired-directions`, ...). */
+  readonly notes: Readonly<Record<string, number>>
+  readonly examples: readonly SkipExample[]
+  /** Flows emitted by format. */
+  readonly formats: Readonly<Record<string, number>>
+  /** On-disk bytes read. */
+  readonly bytes: number
+  readonly seconds: number
+  /** Warnings about whole files (e.g. `ingest/empty-input`). */
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+function fileSize(file: string): number {
+  if (file === '-') return 0
+  try {
+    return statSync(file).size
+  } catch {
+    return 0
+  }
+}
+
+async function* readOne(
+  file: string,
+  opts: ReadOptions,
+  summaries: FileSummary[],
+): AsyncGenerator<Flow> {
+  const stats = newStats()
+  const diagnostics: Diagnostic[] = []
+  let format: FlowFormat | 'unknown' = opts.format === 'auto' ? 'unknown' : opts.format
+  let bytes = 0
+  let emitted = 0
+  const bytesTotal = fileSize(file)
+  const progress = (): void =>
+    opts.onProgress?.({ file, bytesRead: bytes, bytesTotal, records: emitted })
+  const emptyWarning = (): Diagnostic => ({
+    code: 'ingest/empty-input',
+    severity: 'warning',
+    message: `${file} is empty: no flows`,
+    location: { file, line: 0, column: 0 },
+  })
+  try {
+    if (opts.format === 'auto') {
+      try {
+        format = await detectFormat(file)
+      } catch (err) {
+        if (
+          err instanceof BulkheadError &&
+          err.diagnostics.every((d) => d.code === 'ingest/empty-input')
+        ) {
+          diagnostics.push(...err.diagnostics)
+          bytes = bytesTotal
+          return
+        }
+        throw err
+      }
+    }
+    const parser = format === 'unknown' ? undefined : parserFor(format)
+    if (!parser) {
+      throw new BulkheadError([
+        {
+          code: 'ingest/unknown-format',
+          severity: 'fatal',
+          message: `no parser is registered for format "${format}"`,
+          location: { file, line: 0, column: 0 },
+          hint: `use one of: ${PARSERS.map((p) => p.format).join(', ')}`,
+        },
+      ])
+    }
+    const ctx: ParseContext = {
+      file,
+      strict: opts.strict,
+      stats,
+      ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
+    }
+    const chunks = openBytes(file, (n) => {
+      bytes = n
+      progress()
+    })
+    const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES
+    let flows: AsyncIterable<Flow> =
+      parser.kind === 'lines'
+        ? parser.parse(
+            splitLines(chunks, {
+              maxLineBytes,
+              onLongLine: (line) =>
+                skip(
+                  ctx,
+                  'line-too-long',
+                  `${file}:${line}`,
+                  `(line longer than ${maxLineBytes} bytes)`,
+                ),
+            }),
+            ctx,
+          )
+        : parser.parse(chunks, ctx)
+    if (opts.pair !== false && PAIRED_FORMATS.has(parser.format)) {
+      flows = pairDirections(flows, { onPaired: () => note(ctx, 'paired-directions') })
+    }
+    for await (const f of flows) {
+      emitted++
+      yield f.direction === 'unknown' ? orient(f) : f
+    }
+    if (bytes === 0) diagnostics.push(emptyWarning())
+  } finally {
+    stats.records = emitted
+    progress()
+    summaries.push({ file, format, stats, bytes, diagnostics })
+  }
+}
+
+/**
+ * Streams normalised flows from every file in order (constant memory in file size, except the
+ * Azure formats, which hold one JSON document per file). Detects each file's format when
+ * `opts.format` is `auto`; oriented client→server where the evidence allows (`direction.ts`);
+ * AWS VPC and Azure halves paired unless `opts.pair === false`.
+ *
+ * Pushes one {@link FileSummary} per file into `summaries` as each file ends (also when it ends
+ * with an error, or the consumer stops early).
+ *
+ * @throws BulkheadError only for unusable files — `ingest/unknown-format`, `ingest/truncated-input`,
+ *   `io/not-found`, `io/read-failed`, and in strict mode `ingest/malformed-record` — after yielding
+ *   what was read. An empty file is not an error: zero flows and an `ingest/empty-input` warning
+ *   in its summary.
+ */
+export async function* readFlows(
+  files: readonly string[],
+  opts: ReadOptions,
+  summaries: FileSummary[],
+): AsyncGenerator<Flow> {
+  for (const file of files) yield* readOne(file, opts, summaries)
+}
+
+/** Most skip examples in a {@link RunSummary}. */
+export const SUMMARY_EXAMPLES = 10
+
+function addInto(into: Record<string, number>, from: Readonly<Record<string, number>>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v
+}
+
+/**
+ * Merges per-file summaries into the run summary: `{files, records, skipped: {reason: count},
+ * notes, examples (first 10), formats: {format: records}, bytes, seconds, diagnostics}`.
+ */
+export function summarize(summaries: readonly FileSummary[], seconds: number): RunSummary {
+  const skipped: Record<string, number> = {}
+  const notes: Record<string, number> = {}
+  const formats: Record<string, number> = {}
+  const examples: SkipExample[] = []
+  const diagnostics: Diagnostic[] = []
+  let records = 0
+  let bytes = 0
+  for (const s of summaries) {
+    records += s.stats.records
+    bytes += s.bytes
+    addInto(skipped, s.stats.skipped)
+    addInto(notes, s.stats.notes)
+    if (s.format !== 'unknown') formats[s.format] = (formats[s.format] ?? 0) + s.stats.records
+    for (const e of s.stats.examples) if (examples.length < SUMMARY_EXAMPLES) examples.push(e)
+    if (s.diagnostics) diagnostics.push(...s.diagnostics)
+  }
+  return {
+    files: summaries.length,
+    records,
+    skipped,
+    notes,
+    examples,
+    formats,
+    bytes,
+    seconds,
+    diagnostics,
+  }
+}
+
+function counts(m: Readonly<Record<string, number>>): string {
+  return Object.entries(m)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')
+}
+
+/**
+ * Human text for a run summary, several lines, e.g.
+ * `read 2 files (1.2 MB) in 0.4 s: 10234 flows (aws-vpc 10234)` then skipped and notes lines
+ * and the examples as `  file:line reason: text`.
+ */
+export function formatRunSummary(s: RunSummary): string {
+  const mb = s.bytes >= 1e6 ? `${(s.bytes / 1e6).toFixed(1)} MB` : `${s.bytes} bytes`
+  const rate = s.seconds > 0 ? `, ${Math.round(s.records / s.seconds)} flows/s` : ''
+  const lines = [
+    `read ${s.files} file${s.files === 1 ? '' : 's'} (${mb}) in ${s.seconds.toFixed(2)} s: ${s.records} flows${Object.keys(s.formats).length ? ` (${counts(s.formats)})` : ''}${rate}`,
+  ]
+  const skippedTotal = Object.values(s.skipped).reduce((a, b) => a + b, 0)
+  if (skippedTotal > 0)
+    lines.push(`skipped ${skippedTotal} malformed records: ${counts(s.skipped)}`)
+  if (Object.keys(s.notes).length > 0) lines.push(`notes: ${counts(s.notes)}`)
+  if (s.examples.length > 0) {
+    lines.push('first skipped records:')
+    for (const e of s.examples) lines.push(`  ${e.where} ${e.reason}: ${e.text}`)
+  }
+  return lines.join('\n')
+}

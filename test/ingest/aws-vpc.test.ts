@@ -1,0 +1,173 @@
+import { describe, it, expect } from 'vitest'
+import { BulkheadError } from '../../src/core/index.js'
+import { awsVpcParser, parseAwsFieldList } from '../../src/ingest/formats/aws-vpc.js'
+import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { fixture, fixtureText, runParser } from './text-helpers.js'
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+describe('aws-vpc parser', () => {
+  it('reads default v2 records: ms times, IANA protocol, actions, NODATA/SKIPDATA as notes', async () => {
+    const { flows, ctx } = await runParser(awsVpcParser, fixtureText('aws-v2.log'), {
+      file: 'v2.log',
+    })
+    expect(flows).toHaveLength(5)
+    expect(flows[0]).toEqual({
+      src: '172.31.16.139',
+      dst: '172.31.16.21',
+      srcPort: 20641,
+      dstPort: 22,
+      protocol: 6,
+      start: 1418530010000,
+      end: 1418530070000,
+      packets: 20,
+      bytes: 4249,
+      observedAction: 'accept',
+      direction: 'unknown',
+      source: { format: 'aws-vpc', file: 'v2.log', line: 1 },
+    })
+    expect(flows[2]?.observedAction).toBe('reject')
+    expect(flows[3]).toMatchObject({ protocol: 1, srcPort: 0, dstPort: 0, source: { line: 6 } })
+    expect(flows[4]).toMatchObject({ src: '2001:db8:1234:a100:8d6e:3477:df66:f105', dstPort: 22 })
+    expect(ctx.stats.notes).toEqual({ nodata: 1, skipdata: 1 })
+    expect(ctx.stats.skipped).toEqual({ 'bad-address': 1, 'field-count': 1 })
+    expect(ctx.stats.examples.map((e) => e.where)).toEqual(['v2.log:8', 'v2.log:9'])
+  })
+
+  it('takes the field order of a v5 header and uses pkt-srcaddr/pkt-dstaddr as endpoints', async () => {
+    const { flows } = await runParser(awsVpcParser, fixtureText('aws-v5.log'))
+    expect(flows).toHaveLength(4)
+    expect(flows[0]).toMatchObject({
+      src: '10.20.33.164',
+      dst: '10.40.2.236',
+      srcPort: 39812,
+      dstPort: 80,
+      bytes: 1608,
+      packets: 20,
+      tcpFlags: 2,
+    })
+    expect(flows[1]).toMatchObject({ src: '10.40.2.236', dst: '10.20.33.164', tcpFlags: 18 })
+    // pkt-* '-' → srcaddr/dstaddr
+    expect(flows[2]).toMatchObject({ src: '10.40.1.175', dst: '10.40.2.237', dstPort: 5432 })
+    expect(flows[3]).toMatchObject({ observedAction: 'reject', source: { line: 6 } })
+  })
+
+  it('a repeated header mid-file resets the field order', async () => {
+    const { flows, ctx } = await runParser(awsVpcParser, fixtureText('aws-v3-repeated-header.log'))
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows.map((f) => [f.src, f.srcPort, f.dstPort, f.packets, f.bytes, f.start])).toEqual([
+      ['10.0.1.5', 50123, 5432, 10, 800, 1700000000000],
+      ['10.0.1.6', 51000, 443, 7, 900, 1700000100000],
+    ])
+  })
+
+  it('Transit Gateway records have no action → unknown', async () => {
+    const { flows } = await runParser(awsVpcParser, fixtureText('aws-tgw.log'))
+    expect(flows).toHaveLength(1)
+    expect(flows[0]).toMatchObject({
+      src: '10.1.0.10',
+      dst: '10.2.0.20',
+      dstPort: 443,
+      observedAction: 'unknown',
+      tcpFlags: 2,
+      packets: 12,
+    })
+  })
+
+  it('ECS names go to the side flow-direction says, and nowhere without it', async () => {
+    const { flows } = await runParser(awsVpcParser, fixtureText('aws-ecs.log'))
+    expect(flows[0]?.srcName).toBe('checkout')
+    expect(flows[0]?.dstName).toBeUndefined()
+    expect(flows[1]?.dstName).toBe('a1b2c3d4e5f6')
+    expect(flows[2]?.srcName).toBeUndefined()
+    expect(flows[2]?.dstName).toBeUndefined()
+  })
+
+  it('takes --fields with ${...} wrappers when the file has no header', async () => {
+    const fields =
+      '${version} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${tcp-flags}'
+    const { flows, ctx } = await runParser(
+      awsVpcParser,
+      '4 10.9.0.1 10.9.0.2 40000 443 6 3 180 1700000000 1700000001 ACCEPT OK 2\n',
+      { fields },
+    )
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows[0]).toMatchObject({ src: '10.9.0.1', dstPort: 443, tcpFlags: 2 })
+    expect(parseAwsFieldList('version nonsense srcaddr dstaddr')).toBeUndefined()
+    const bad = await runParser(awsVpcParser, '', { fields: 'foo bar' })
+    expect(bad.ctx.stats.skipped).toEqual({ 'bad-fields': 1 })
+  })
+
+  it('tolerates runs of spaces and tabs; rejects bad ports, protocols, times and actions by reason', async () => {
+    const text = [
+      '2  123456789010 eni-1 10.0.0.1 10.0.0.2 1 443 6 1 1 1 2 ACCEPT OK',
+      '2 123456789010 eni-1 10.0.0.1 10.0.0.2 70000 443 6 1 1 1 2 ACCEPT OK',
+      '2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 443 300 1 1 1 2 ACCEPT OK',
+      '2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 443 6 1 1 9 2 ACCEPT OK',
+      '2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 443 6 1 1 x 2 ACCEPT OK',
+      '2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 443 6 1 -5 1 2 ACCEPT OK',
+      '2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 443 6 1 1 1 2 MAYBE OK',
+      '2 123456789010 eni-1 010.0.0.1 10.0.0.2 1 443 6 1 1 1 2 ACCEPT OK',
+    ].join('\n')
+    const { flows, ctx } = await runParser(awsVpcParser, text)
+    expect(flows).toHaveLength(1)
+    expect(ctx.stats.skipped).toEqual({
+      'bad-port': 1,
+      'bad-protocol': 1,
+      'end-before-start': 1,
+      'bad-time': 1,
+      'bad-counter': 1,
+      'bad-action': 1,
+      'bad-address': 1,
+    })
+  })
+
+  it('strict mode throws ingest/malformed-record on the first bad record', async () => {
+    const err = await runParser(awsVpcParser, fixtureText('aws-v2.log'), { strict: true }).catch(
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(BulkheadError)
+    expect((err as BulkheadError).diagnostics[0]).toMatchObject({
+      code: 'ingest/malformed-record',
+      location: { line: 8 },
+    })
+  })
+
+  it('detects v2, headed custom formats and TGW; not JSON or CSV', () => {
+    expect(awsVpcParser.detect(enc(fixtureText('aws-v2.log')))).toBeGreaterThanOrEqual(0.5)
+    expect(awsVpcParser.detect(enc(fixtureText('aws-v5.log')))).toBeGreaterThanOrEqual(0.5)
+    expect(awsVpcParser.detect(enc(fixtureText('aws-tgw.log')))).toBeGreaterThanOrEqual(0.5)
+    expect(awsVpcParser.detect(enc(fixtureText('aws-ecs.log')))).toBeGreaterThanOrEqual(0.5)
+    expect(awsVpcParser.detect(enc(fixtureText('gcp.jsonl')))).toBe(0)
+    expect(awsVpcParser.detect(enc(fixtureText('flows.csv')))).toBe(0)
+  })
+
+  it('through readFlows the two directions are paired and oriented client→server', async () => {
+    const summaries: FileSummary[] = []
+    const flows = []
+    for await (const f of readFlows(
+      [fixture('aws-v5.log')],
+      { format: 'auto', strict: false },
+      summaries,
+    ))
+      flows.push(f)
+    expect(flows[0]).toMatchObject({
+      src: '10.20.33.164',
+      dst: '10.40.2.236',
+      dstPort: 80,
+      packets: 36,
+      bytes: 3488,
+      direction: 'client-to-server',
+    })
+    expect(summaries[0]?.stats.notes['paired-directions']).toBe(1)
+    expect(summaries[0]?.stats.records).toBe(3)
+    const unpaired = []
+    for await (const f of readFlows(
+      [fixture('aws-v5.log')],
+      { format: 'aws-vpc', strict: false, pair: false },
+      [],
+    ))
+      unpaired.push(f)
+    expect(unpaired).toHaveLength(4)
+  })
+})

@@ -1,0 +1,138 @@
+import { describe, it, expect } from 'vitest'
+import { azureNsgParser, azureVnetParser } from '../../src/ingest/formats/azure.js'
+import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { fixture, fixtureText, runParser } from './text-helpers.js'
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+describe('azure-nsg parser (v2)', () => {
+  it('reads every tuple with decision, protocol, summed counters, record index', async () => {
+    const { flows, ctx } = await runParser(azureNsgParser, fixtureText('azure-nsg-v2.json'), {
+      file: 'nsg.json',
+    })
+    expect(flows).toHaveLength(6)
+    expect(flows[0]).toEqual({
+      src: '94.102.49.190',
+      dst: '10.5.16.4',
+      srcPort: 28746,
+      dstPort: 443,
+      protocol: 17,
+      start: 1542110402000,
+      end: 1542110402000,
+      packets: 0,
+      bytes: 0,
+      observedAction: 'reject',
+      direction: 'client-to-server',
+      source: { format: 'azure-nsg', file: 'nsg.json', record: 0 },
+    })
+    // E with counters 1,66,1,66 → both directions summed
+    expect(flows[3]).toMatchObject({
+      dst: '13.67.143.117',
+      packets: 2,
+      bytes: 132,
+      observedAction: 'accept',
+      direction: 'unknown',
+    })
+    expect(flows[4]).toMatchObject({ packets: 54, bytes: 30986, source: { record: 4 } })
+    expect(ctx.stats.skipped).toEqual({ 'bad-address': 1 })
+    expect(ctx.stats.examples[0]?.where).toBe('nsg.json#6')
+  })
+
+  it('a C tuple written server-first after its B tuple is marked server-to-client', async () => {
+    const { flows } = await runParser(azureNsgParser, fixtureText('azure-nsg-v2.json'))
+    expect(flows[5]).toMatchObject({
+      src: '13.67.143.118',
+      srcPort: 443,
+      direction: 'server-to-client',
+    })
+    const all = []
+    for await (const f of readFlows(
+      [fixture('azure-nsg-v2.json')],
+      { format: 'azure-nsg', strict: false },
+      [],
+    ))
+      all.push(f)
+    const reply = all.find((f) => f.source.record === 5)
+    expect(reply).toMatchObject({
+      src: '10.5.16.4',
+      srcPort: 59831,
+      dst: '13.67.143.118',
+      dstPort: 443,
+      direction: 'client-to-server',
+    })
+  })
+
+  it('reads v1 tuples (8 fields, no counters) and skips bad JSON by reason', async () => {
+    const v1 = JSON.stringify({
+      records: [
+        {
+          properties: {
+            Version: 1,
+            flows: [
+              {
+                rule: 'r',
+                flows: [
+                  { mac: 'm', flowTuples: ['1487282421,42.119.146.95,10.1.0.4,51529,5358,T,I,D'] },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    })
+    const { flows } = await runParser(azureNsgParser, v1)
+    expect(flows[0]).toMatchObject({
+      src: '42.119.146.95',
+      dstPort: 5358,
+      protocol: 6,
+      observedAction: 'reject',
+      packets: 0,
+    })
+    const bad = await runParser(azureNsgParser, '{"records": [')
+    expect(bad.flows).toEqual([])
+    expect(bad.ctx.stats.skipped).toEqual({ 'bad-json': 1 })
+  })
+
+  it('detects NSG but not VNet documents', () => {
+    expect(azureNsgParser.detect(enc(fixtureText('azure-nsg-v2.json')))).toBeGreaterThanOrEqual(0.5)
+    expect(azureNsgParser.detect(enc(fixtureText('azure-vnet-v4.json')))).toBeLessThan(0.5)
+  })
+})
+
+describe('azure-vnet parser (v4)', () => {
+  it('reads epoch-ms tuples with IANA protocol, B/C/E accepted and D rejected', async () => {
+    const { flows, ctx } = await runParser(azureVnetParser, fixtureText('azure-vnet-v4.json'), {
+      file: 'v.json',
+    })
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows.map((f) => [f.start, f.protocol, f.observedAction, f.packets, f.bytes])).toEqual([
+      [1663146003599, 6, 'accept', 0, 0],
+      [1663146003606, 6, 'accept', 5, 2347],
+      [1663146003637, 6, 'accept', 9, 3000],
+      [1663146003640, 17, 'accept', 2, 200],
+      [1663146004000, 6, 'reject', 0, 0],
+    ])
+    expect(flows[1]?.direction).toBe('client-to-server')
+    expect(flows[3]).toMatchObject({ src: '2001:db8::6', dst: '2001:db8::99' })
+  })
+
+  it('detects VNet documents, not NSG ones', () => {
+    expect(azureVnetParser.detect(enc(fixtureText('azure-vnet-v4.json')))).toBeGreaterThanOrEqual(
+      0.5,
+    )
+    expect(azureVnetParser.detect(enc(fixtureText('azure-nsg-v2.json')))).toBe(0)
+  })
+
+  it('auto-detects and reads through readFlows', async () => {
+    const s: FileSummary[] = []
+    const all = []
+    for await (const f of readFlows(
+      [fixture('azure-vnet-v4.json')],
+      { format: 'auto', strict: false },
+      s,
+    ))
+      all.push(f)
+    expect(s[0]?.format).toBe('azure-vnet')
+    expect(all).toHaveLength(5)
+  })
+})

@@ -1,0 +1,63 @@
+import { describe, it, expect } from 'vitest'
+import { csvParser, splitCsv } from '../../src/ingest/formats/csv.js'
+import { fixtureText, runParser } from './text-helpers.js'
+
+describe('csv parser', () => {
+  it('reads aliases, quoted fields, names and numbers, ISO / epoch s / epoch ms times', async () => {
+    const { flows, ctx } = await runParser(csvParser, fixtureText('flows.csv'), { file: 'f.csv' })
+    expect(ctx.stats.skipped).toEqual({ 'bad-port': 1 })
+    expect(flows).toHaveLength(5)
+    expect(flows[0]).toEqual({
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      srcPort: 51515,
+      dstPort: 443,
+      protocol: 6,
+      start: Date.UTC(2024, 4, 1, 10, 0, 0),
+      end: Date.UTC(2024, 4, 1, 10, 0, 30, 500),
+      packets: 10,
+      bytes: 2000,
+      observedAction: 'accept',
+      direction: 'unknown',
+      source: { format: 'csv', file: 'f.csv', line: 2 },
+    })
+    expect(flows[1]).toMatchObject({
+      start: 1714557600000,
+      end: 1714557660000,
+      observedAction: 'reject',
+      protocol: 6,
+    })
+    expect(flows[2]).toMatchObject({ src: '2001:db8::1', protocol: 17, start: 1714557600000 })
+    // +02:00 offset, empty end = start, multi-line quoted note: the record's first line
+    expect(flows[3]).toMatchObject({
+      start: Date.UTC(2024, 4, 1, 8),
+      end: Date.UTC(2024, 4, 1, 8),
+      observedAction: 'unknown',
+      source: { line: 5 },
+    })
+    expect(flows[4]).toMatchObject({ protocol: 1, dstPort: 8, source: { line: 8 } })
+  })
+
+  it('splits RFC 4180 records', () => {
+    expect(splitCsv('a,"b,c","d ""e""",')).toEqual(['a', 'b,c', 'd "e"', ''])
+    expect(splitCsv('"open,quote')).toBeUndefined()
+  })
+
+  it('needs a header with the required columns', async () => {
+    const { flows, ctx } = await runParser(csvParser, 'a,b,c\n1,2,3\n')
+    expect(flows).toEqual([])
+    expect(ctx.stats.skipped['no-header']).toBe(2)
+    expect(csvParser.detect(new TextEncoder().encode('src_ip,dst_ip,dst_port\n'))).toBe(0)
+    expect(
+      csvParser.detect(new TextEncoder().encode('SRCADDR;DSTADDR;DSTPORT;PROTOCOL\n')),
+    ).toBeGreaterThanOrEqual(0.5)
+  })
+
+  it('reads semicolon files, skips repeated headers, and counts field-count errors', async () => {
+    const text =
+      'srcaddr;dstaddr;dstport;protocol\n10.0.0.1;10.0.0.2;80;tcp\nsrcaddr;dstaddr;dstport;protocol\n10.0.0.1;10.0.0.2\n'
+    const { flows, ctx } = await runParser(csvParser, text)
+    expect(flows).toHaveLength(1)
+    expect(ctx.stats.skipped).toEqual({ 'field-count': 1 })
+  })
+})

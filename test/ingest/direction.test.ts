@@ -1,0 +1,154 @@
+import { describe, it, expect } from 'vitest'
+import type { Flow } from '../../src/core/index.js'
+import { orient, pairDirections } from '../../src/ingest/direction.js'
+
+function flow(p: Partial<Flow>): Flow {
+  return {
+    src: '10.0.0.1',
+    dst: '10.0.0.2',
+    srcPort: 40000,
+    dstPort: 443,
+    protocol: 6,
+    start: 1000,
+    end: 2000,
+    packets: 1,
+    bytes: 100,
+    observedAction: 'accept',
+    direction: 'unknown',
+    source: { format: 'aws-vpc', file: 'f', line: 1 },
+    ...p,
+  }
+}
+
+async function collect(fs: Flow[], window?: number): Promise<{ out: Flow[]; paired: number }> {
+  let paired = 0
+  async function* gen(): AsyncGenerator<Flow> {
+    yield* fs
+  }
+  const out: Flow[] = []
+  for await (const f of pairDirections(gen(), {
+    ...(window !== undefined ? { window } : {}),
+    onPaired: () => paired++,
+  }))
+    out.push(f)
+  return { out, paired }
+}
+
+describe('orient', () => {
+  it('TCP flags: SYN without ACK keeps, SYN+ACK swaps, even against the ports', () => {
+    // SYN from a low port to a high port: flags win over ports
+    expect(orient(flow({ srcPort: 443, dstPort: 50000, tcpFlags: 2 }))).toMatchObject({
+      src: '10.0.0.1',
+      srcPort: 443,
+      direction: 'client-to-server',
+    })
+    expect(orient(flow({ srcPort: 50000, dstPort: 443, tcpFlags: 18 }))).toMatchObject({
+      src: '10.0.0.2',
+      srcPort: 443,
+      dst: '10.0.0.1',
+      dstPort: 50000,
+      direction: 'client-to-server',
+    })
+  })
+
+  it('ports: well-known and known-service ports, then ephemeral ranges', () => {
+    expect(orient(flow({ srcPort: 5432, dstPort: 40000 }))).toMatchObject({
+      srcPort: 40000,
+      dstPort: 5432,
+      direction: 'client-to-server',
+    })
+    expect(orient(flow({ srcPort: 20641, dstPort: 22 }))).toMatchObject({
+      dstPort: 22,
+      direction: 'client-to-server',
+    })
+    expect(orient(flow({ srcPort: 5001, dstPort: 45000 }))).toMatchObject({
+      srcPort: 45000,
+      dstPort: 5001,
+      direction: 'client-to-server',
+    })
+  })
+
+  it('ambiguous → unknown and never swapped', () => {
+    for (const [s, d] of [
+      [443, 8080],
+      [40000, 50000],
+      [2000, 3001],
+      [53, 53],
+    ] as const) {
+      const f = flow({ srcPort: s, dstPort: d })
+      expect(orient(f)).toMatchObject({ srcPort: s, dstPort: d, direction: 'unknown' })
+    }
+    expect(orient(flow({ protocol: 47, srcPort: 0, dstPort: 0 })).direction).toBe('unknown')
+    // ICMP echo reply is not swapped
+    expect(orient(flow({ protocol: 1, srcPort: 0, dstPort: 0 })).direction).toBe('unknown')
+    expect(orient(flow({ protocol: 1, srcPort: 0, dstPort: 8 })).direction).toBe('client-to-server')
+  })
+
+  it('swaps names with the ends', () => {
+    const o = orient(flow({ srcPort: 443, dstPort: 50000, srcName: 'web', dstName: 'client' }))
+    expect(o).toMatchObject({ srcName: 'client', dstName: 'web' })
+  })
+})
+
+describe('pairDirections', () => {
+  it('sums both halves into one client→server flow', async () => {
+    const req = flow({ packets: 10, bytes: 1000, tcpFlags: 2, start: 1000, end: 5000 })
+    const rep = flow({
+      src: '10.0.0.2',
+      dst: '10.0.0.1',
+      srcPort: 443,
+      dstPort: 40000,
+      packets: 8,
+      bytes: 9000,
+      tcpFlags: 18,
+      start: 2000,
+      end: 6000,
+    })
+    const { out, paired } = await collect([rep, req])
+    expect(paired).toBe(1)
+    expect(out).toHaveLength(1)
+    expect(out[0]).toMatchObject({
+      src: '10.0.0.1',
+      srcPort: 40000,
+      dst: '10.0.0.2',
+      dstPort: 443,
+      packets: 18,
+      bytes: 10000,
+      start: 1000,
+      end: 6000,
+      tcpFlags: 18,
+      direction: 'client-to-server',
+    })
+  })
+
+  it('does not pair different actions, distant times, or same-direction records', async () => {
+    const a = flow({})
+    const b = flow({
+      src: '10.0.0.2',
+      dst: '10.0.0.1',
+      srcPort: 443,
+      dstPort: 40000,
+      observedAction: 'reject',
+    })
+    const c = flow({
+      src: '10.0.0.2',
+      dst: '10.0.0.1',
+      srcPort: 443,
+      dstPort: 40000,
+      start: 10_000_000,
+      end: 10_000_001,
+    })
+    const { out, paired } = await collect([a, b, c, flow({})])
+    expect(paired).toBe(0)
+    expect(out).toHaveLength(4)
+    expect(out.every((f) => f.dstPort === 443 && f.direction === 'client-to-server')).toBe(true)
+  })
+
+  it('holds at most `window` records: a reply beyond it is not paired', async () => {
+    const req = flow({})
+    const fillers = Array.from({ length: 5 }, (_, i) => flow({ src: `10.1.0.${i + 1}` }))
+    const rep = flow({ src: '10.0.0.2', dst: '10.0.0.1', srcPort: 443, dstPort: 40000 })
+    expect((await collect([req, ...fillers, rep], 3)).paired).toBe(0)
+    expect((await collect([req, ...fillers, rep], 10)).paired).toBe(1)
+  })
+})

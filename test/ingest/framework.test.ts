@@ -1,0 +1,281 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { Command } from 'commander'
+import { BulkheadError, type Flow } from '../../src/core/index.js'
+import { detectFormat } from '../../src/ingest/detect.js'
+import { openBytes, splitLines } from '../../src/ingest/lines.js'
+import { readFlows, summarize, type FileSummary } from '../../src/ingest/read.js'
+import { parseIsoTime, parseTime, isDottedQuad, parseAddress } from '../../src/ingest/fields.js'
+import { registerFlows } from '../../src/cli/commands/flows.js'
+import { fixture, fixtureText } from './text-helpers.js'
+
+let dir = ''
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bulkhead-ingest-'))
+})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+async function readAll(
+  files: string[],
+  opts: Parameters<typeof readFlows>[1] = { format: 'auto', strict: false },
+) {
+  const summaries: FileSummary[] = []
+  const flows: Flow[] = []
+  let error: unknown
+  try {
+    for await (const f of readFlows(files, opts, summaries)) flows.push(f)
+  } catch (e) {
+    error = e
+  }
+  return { flows, summaries, error }
+}
+
+async function lines(chunks: string[], maxLineBytes?: number) {
+  const long: number[] = []
+  async function* gen(): AsyncGenerator<Uint8Array> {
+    for (const c of chunks) yield Buffer.from(c)
+  }
+  const out: string[] = []
+  for await (const l of splitLines(gen(), {
+    ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
+    onLongLine: (n) => long.push(n),
+  }))
+    out.push(l)
+  return { out, long }
+}
+
+describe('splitLines', () => {
+  it('splits LF and CRLF across chunk boundaries, keeping multi-byte characters whole', async () => {
+    const { out } = await lines(['a\r\nb', 'c\n\nd\u00e9'.slice(0, 4), '\u00e9\nlast'])
+    expect(out).toEqual(['a', 'bc', '', 'd\u00e9', 'last'])
+    const bytes = Buffer.from('x\u20acy\n')
+    async function* split(): AsyncGenerator<Uint8Array> {
+      for (const b of bytes) yield Uint8Array.of(b)
+    }
+    const got: string[] = []
+    for await (const l of splitLines(split())) got.push(l)
+    expect(got).toEqual(['x\u20acy'])
+  })
+
+  it('replaces a line longer than the bound by "" and reports its number', async () => {
+    const { out, long } = await lines(
+      ['ok\n', 'x'.repeat(30), 'y'.repeat(30), '\nfine\n', 'z'.repeat(50)],
+      40,
+    )
+    expect(out).toEqual(['ok', '', 'fine', ''])
+    expect(long).toEqual([2, 4])
+  })
+})
+
+describe('openBytes and readFlows', () => {
+  it('gunzips transparently, including concatenated members', async () => {
+    const text = fixtureText('aws-v2.log')
+    const [a, b] = [text.slice(0, 300), text.slice(300)]
+    const file = join(dir, 'concat.log.gz')
+    writeFileSync(file, Buffer.concat([gzipSync(a), gzipSync(b)]))
+    const plain = await readAll([fixture('aws-v2.log')])
+    const gz = await readAll([file])
+    expect(gz.error).toBeUndefined()
+    expect(gz.flows.map((f) => [f.src, f.dst, f.bytes])).toEqual(
+      plain.flows.map((f) => [f.src, f.dst, f.bytes]),
+    )
+    expect(gz.summaries[0]?.format).toBe('aws-vpc')
+    expect(gz.summaries[0]?.bytes).toBe(readFileSync(file).length)
+  })
+
+  it('truncated gzip yields what decoded, then ingest/truncated-input naming the file', async () => {
+    const rows = Array.from(
+      { length: 3000 },
+      (_, i) =>
+        `2 1 eni-1 10.0.${i >> 8}.${i & 255} 10.1.0.1 ${40000 + i} 443 6 1 100 1700000000 1700000060 ACCEPT OK`,
+    ).join('\n')
+    const full = gzipSync(rows)
+    const file = join(dir, 'trunc.log.gz')
+    writeFileSync(file, full.subarray(0, Math.floor(full.length * 0.7)))
+    const r = await readAll([file])
+    expect(r.flows.length).toBeGreaterThan(100)
+    expect(r.flows.length).toBeLessThan(3000)
+    expect(r.error).toBeInstanceOf(BulkheadError)
+    const d = (r.error as BulkheadError).diagnostics[0]
+    expect(d).toMatchObject({ code: 'ingest/truncated-input', location: { file } })
+    expect(d?.message).toMatch(/after \d+ compressed bytes/)
+    expect(r.summaries[0]?.stats.records).toBe(r.flows.length)
+  })
+
+  it('an empty file is zero flows and an ingest/empty-input warning, not an error', async () => {
+    const r = await readAll([fixture('empty.log'), fixture('aws-v3-repeated-header.log')])
+    expect(r.error).toBeUndefined()
+    expect(r.flows).toHaveLength(2)
+    expect(r.summaries[0]?.diagnostics?.[0]).toMatchObject({
+      code: 'ingest/empty-input',
+      severity: 'warning',
+    })
+    await expect(detectFormat(fixture('empty.log'))).rejects.toSatisfy(
+      (e: unknown) => e instanceof BulkheadError && e.diagnostics[0]?.code === 'ingest/empty-input',
+    )
+  })
+
+  it('binary garbage: detect → ingest/unknown-format; with --format aws-vpc every line is skipped and counted', async () => {
+    let x = 12345
+    const bytes = Buffer.alloc(20000, 0).map(() => ((x = (x * 1103515245 + 12345) >>> 0), x >>> 24))
+    const file = join(dir, 'garbage.bin')
+    writeFileSync(file, bytes)
+    await expect(detectFormat(file)).rejects.toSatisfy(
+      (e: unknown) =>
+        e instanceof BulkheadError &&
+        e.diagnostics[0]?.code === 'ingest/unknown-format' &&
+        /--format/.test(e.diagnostics[0]?.hint ?? ''),
+    )
+    const r = await readAll([file], { format: 'aws-vpc', strict: false })
+    expect(r.error).toBeUndefined()
+    expect(r.flows).toEqual([])
+    const nonEmpty = Buffer.from(bytes)
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.replace(/\r$/, '') !== '').length
+    const skipped = Object.values(r.summaries[0]?.stats.skipped ?? {}).reduce((a, b) => a + b, 0)
+    expect(skipped).toBe(nonEmpty)
+  })
+
+  it('a huge line is skipped as line-too-long and the following lines still parse', async () => {
+    const file = join(dir, 'huge.log')
+    const good = '2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK'
+    writeFileSync(file, `${good}\n${'9'.repeat(3 * 1024 * 1024)}\n${good}\n`)
+    const r = await readAll([file], { format: 'aws-vpc', strict: false, pair: false })
+    expect(r.flows).toHaveLength(2)
+    expect(r.flows[1]?.source.line).toBe(3)
+    expect(r.summaries[0]?.stats.skipped).toEqual({ 'line-too-long': 1 })
+  })
+
+  it('unknown file → io/not-found; strict mode stops at the first malformed record after yielding', async () => {
+    const missing = await readAll([join(dir, 'nope.log')])
+    expect((missing.error as BulkheadError).diagnostics[0]?.code).toBe('io/not-found')
+    const strict = await readAll([fixture('aws-v2.log')], {
+      format: 'aws-vpc',
+      strict: true,
+      pair: false,
+    })
+    expect((strict.error as BulkheadError).diagnostics[0]).toMatchObject({
+      code: 'ingest/malformed-record',
+      severity: 'fatal',
+    })
+    expect(strict.flows).toHaveLength(5)
+  })
+
+  it('summarize merges per-file counts', async () => {
+    const r = await readAll([fixture('aws-v2.log'), fixture('gcp.jsonl'), fixture('flows.csv')])
+    const s = summarize(r.summaries, 2)
+    expect(s).toMatchObject({
+      files: 3,
+      records: 13,
+      formats: { 'aws-vpc': 4, 'gcp-vpc': 4, csv: 5 },
+      seconds: 2,
+    })
+    expect(s.skipped).toEqual({ 'bad-address': 1, 'field-count': 1, 'bad-port': 2, 'bad-json': 1 })
+    expect(s.notes).toEqual({
+      nodata: 1,
+      skipdata: 1,
+      'paired-directions': 1,
+      'duplicate-report': 1,
+    })
+    expect(s.examples.length).toBeLessThanOrEqual(10)
+  })
+
+  it('reports progress with on-disk bytes', async () => {
+    const seen: number[] = []
+    for await (const _ of readFlows(
+      [fixture('flows.csv')],
+      { format: 'csv', strict: false, onProgress: (p) => seen.push(p.bytesRead) },
+      [],
+    ))
+      void _
+    expect(seen[seen.length - 1]).toBe(readFileSync(fixture('flows.csv')).length)
+  })
+
+  it('openBytes of a plain file yields its bytes unchanged', async () => {
+    const parts: Uint8Array[] = []
+    for await (const c of openBytes(fixture('flows.csv'))) parts.push(c)
+    expect(Buffer.concat(parts).equals(readFileSync(fixture('flows.csv')))).toBe(true)
+  })
+})
+
+describe('fields', () => {
+  it('parses times and addresses', () => {
+    expect(parseIsoTime('2024-03-01T10:00:00.123456789Z')).toBe(Date.UTC(2024, 2, 1, 10, 0, 0, 123))
+    expect(parseIsoTime('2024-02-30T00:00:00Z')).toBeUndefined()
+    expect(parseTime('1700000000')).toBe(1700000000000)
+    expect(parseTime('1700000000123')).toBe(1700000000123)
+    expect(isDottedQuad('255.255.255.255')).toBe(true)
+    for (const bad of ['256.1.1.1', '1.2.3', '01.2.3.4', '1.2.3.4.', '1..2.3'])
+      expect(isDottedQuad(bad)).toBe(false)
+    expect(parseAddress('::ffff:10.0.0.1')).toBe('10.0.0.1')
+    expect(parseAddress('2001:DB8:0:0::1')).toBe('2001:db8::1')
+  })
+})
+
+describe('bulkhead flows', () => {
+  async function run(args: string[]): Promise<{ out: string; err: string; error?: unknown }> {
+    const program = new Command('bulkhead').exitOverride()
+    registerFlows(program)
+    let out = ''
+    let err = ''
+    const w1 = process.stdout.write.bind(process.stdout)
+    const w2 = process.stderr.write.bind(process.stderr)
+    process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write
+    process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write
+    try {
+      await program.parseAsync(['flows', ...args], { from: 'user' })
+      return { out, err }
+    } catch (error) {
+      return { out, err, error }
+    } finally {
+      process.stdout.write = w1
+      process.stderr.write = w2
+    }
+  }
+
+  it('prints jsonl with ISO times and a summary on stderr', async () => {
+    const r = await run([fixture('flows.csv')])
+    expect(r.error).toBeUndefined()
+    const rows = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(rows).toHaveLength(5)
+    expect(rows[0]).toMatchObject({
+      src: '10.0.0.1',
+      start: '2024-05-01T10:00:00.000Z',
+      end: '2024-05-01T10:00:30.500Z',
+    })
+    expect(r.err).toMatch(/5 flows/)
+    expect(r.err).toMatch(/bad-port 1/)
+  })
+
+  it('csv, table with --limit, and json outputs', async () => {
+    const csv = await run([fixture('flows.csv'), '-o', 'csv'])
+    expect(csv.out.split('\n')[0]).toBe(
+      'start,end,src,srcPort,dst,dstPort,protocol,packets,bytes,observedAction,direction,tcpFlags,srcName,dstName,format,file,line',
+    )
+    expect(csv.out.trim().split('\n')).toHaveLength(6)
+    const table = await run([fixture('flows.csv'), '-o', 'table', '--limit', '2'])
+    expect(table.out.trim().split('\n')).toHaveLength(3)
+    const json = await run([fixture('aws-v2.log'), '-o', 'json'])
+    const doc = JSON.parse(json.out) as { summary: { records: number }; flows: unknown[] }
+    expect(doc.summary.records).toBe(4)
+    expect(doc.flows).toHaveLength(4)
+  })
+
+  it('unusable input and --strict throw BulkheadError (exit 1 in the runner)', async () => {
+    const garbage = join(dir, 'garbage2.bin')
+    writeFileSync(garbage, Buffer.from([0, 1, 2, 3, 255, 254, 10, 7, 7]))
+    const u = await run([garbage])
+    expect((u.error as BulkheadError).diagnostics[0]?.code).toBe('ingest/unknown-format')
+    const s = await run([fixture('aws-v2.log'), '--strict'])
+    expect((s.error as BulkheadError).diagnostics[0]?.code).toBe('ingest/malformed-record')
+    const bad = await run([fixture('aws-v2.log'), '-o', 'xml'])
+    expect((bad.error as BulkheadError).diagnostics[0]?.code).toBe('cli/usage')
+  })
+})

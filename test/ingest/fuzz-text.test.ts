@@ -1,0 +1,193 @@
+import { describe, it, expect } from 'vitest'
+import fc from 'fast-check'
+import { BulkheadError } from '../../src/core/index.js'
+import { awsVpcParser } from '../../src/ingest/formats/aws-vpc.js'
+import { azureNsgParser, azureVnetParser } from '../../src/ingest/formats/azure.js'
+import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
+import { csvParser } from '../../src/ingest/formats/csv.js'
+import { flowInvariantViolation } from '../../src/ingest/fields.js'
+import { orient, pairDirections } from '../../src/ingest/direction.js'
+import type { LineParser } from '../../src/ingest/types.js'
+import { fixtureText, runParser } from './text-helpers.js'
+
+const CASES: [LineParser, string[]][] = [
+  [
+    awsVpcParser,
+    ['aws-v2.log', 'aws-v5.log', 'aws-v3-repeated-header.log', 'aws-tgw.log', 'aws-ecs.log'],
+  ],
+  [azureNsgParser, ['azure-nsg-v2.json']],
+  [azureVnetParser, ['azure-vnet-v4.json']],
+  [gcpVpcParser, ['gcp.jsonl']],
+  [csvParser, ['flows.csv']],
+]
+
+/** Byte-level mutations: overwrite, delete or duplicate a few bytes. */
+const mutation = fc.array(
+  fc.record({
+    kind: fc.constantFrom('set', 'del', 'dup'),
+    at: fc.nat(),
+    byte: fc.constantFrom(
+      0x20,
+      0x2c,
+      0x22,
+      0x0a,
+      0x2d,
+      0x3a,
+      0x2e,
+      0x30,
+      0x39,
+      0x7b,
+      0x7d,
+      0xff,
+      0x00,
+      0x41,
+    ),
+  }),
+  { minLength: 1, maxLength: 6 },
+)
+
+function mutate(text: string, muts: { kind: string; at: number; byte: number }[]): string {
+  let b = Buffer.from(text)
+  for (const m of muts) {
+    const i = b.length === 0 ? 0 : m.at % b.length
+    if (m.kind === 'set') b[i] = m.byte
+    else if (m.kind === 'del') b = Buffer.concat([b.subarray(0, i), b.subarray(i + 1)])
+    else b = Buffer.concat([b.subarray(0, i), Buffer.from([m.byte]), b.subarray(i)])
+  }
+  return b.toString('utf8')
+}
+
+async function check(parser: LineParser, text: string, strict: boolean): Promise<void> {
+  try {
+    const { flows } = await runParser(parser, text, { strict })
+    for (const f of flows) expect(flowInvariantViolation(f), JSON.stringify(f)).toBeUndefined()
+    for (const f of flows) expect(flowInvariantViolation(orient(f))).toBeUndefined()
+  } catch (e) {
+    if (strict && e instanceof BulkheadError) return
+    throw e
+  }
+}
+
+describe('text parsers under fuzzing (seed 42)', () => {
+  for (const [parser, files] of CASES) {
+    it(`${parser.format}: byte mutations of the fixtures never throw and emit only valid flows`, async () => {
+      for (const file of files) {
+        const text = fixtureText(file)
+        await fc.assert(
+          fc.asyncProperty(mutation, fc.boolean(), async (muts, strict) =>
+            check(parser, mutate(text, muts), strict),
+          ),
+          { seed: 42, numRuns: 60 },
+        )
+      }
+    })
+  }
+
+  const token = fc.oneof(
+    fc.constantFrom(
+      '-',
+      '',
+      '0',
+      '65536',
+      '-1',
+      '1e5',
+      '999999999999999999',
+      'ACCEPT',
+      'REJECT',
+      'NODATA',
+      'OK',
+      '::1',
+      '10.0.0.1',
+      '1.2.3.256',
+      'tcp',
+      'T',
+      'U',
+      'B',
+      'D',
+    ),
+    fc.nat({ max: 70000 }).map(String),
+    fc.ipV4(),
+    fc.ipV6(),
+    fc.string({ maxLength: 6 }),
+  )
+
+  it('aws-vpc: generated records of 14 tokens', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(token, { minLength: 12, maxLength: 16 }), { maxLength: 20 }),
+        async (rows) => check(awsVpcParser, rows.map((r) => r.join(' ')).join('\n'), false),
+      ),
+      { seed: 42, numRuns: 150 },
+    )
+  })
+
+  it('azure: generated tuples inside valid documents', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(token, { minLength: 8, maxLength: 13 }), { maxLength: 20 }),
+        async (rows) => {
+          const tuples = rows.map((r) => r.join(','))
+          await check(
+            azureNsgParser,
+            JSON.stringify({
+              records: [
+                { properties: { flows: [{ rule: 'r', flows: [{ flowTuples: tuples }] }] } },
+              ],
+            }),
+            false,
+          )
+          await check(
+            azureVnetParser,
+            JSON.stringify({
+              records: [{ flowRecords: { flows: [{ flowGroups: [{ flowTuples: tuples }] }] } }],
+            }),
+            false,
+          )
+        },
+      ),
+      { seed: 42, numRuns: 100 },
+    )
+  })
+
+  it('gcp and csv: generated values', async () => {
+    const val = fc.oneof(token, fc.integer(), fc.constant(null), fc.double())
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(val, val, val, val, val, val, val), { maxLength: 15 }),
+        async (rows) => {
+          const g = rows.map(([a, b, c, d, e, f, h]) =>
+            JSON.stringify({
+              jsonPayload: {
+                connection: { src_ip: a, dest_ip: b, src_port: c, dest_port: d, protocol: e },
+                start_time: f,
+                end_time: h,
+                bytes_sent: c,
+                packets_sent: d,
+              },
+            }),
+          )
+          await check(gcpVpcParser, g.join('\n'), false)
+          const csv = [
+            'src_ip,dst_ip,dst_port,protocol,start,end,bytes',
+            ...rows.map((r) => r.map((x) => String(x)).join(',')),
+          ]
+          await check(csvParser, csv.join('\n'), false)
+        },
+      ),
+      { seed: 42, numRuns: 100 },
+    )
+  })
+
+  it('pairDirections keeps the invariants and conserves bytes', async () => {
+    const flows = (
+      await runParser(awsVpcParser, fixtureText('aws-v5.log') + fixtureText('aws-v2.log'))
+    ).flows
+    async function* gen() {
+      yield* flows
+    }
+    const out = []
+    for await (const f of pairDirections(gen(), { window: 2 })) out.push(f)
+    for (const f of out) expect(flowInvariantViolation(f)).toBeUndefined()
+    expect(out.reduce((a, f) => a + f.bytes, 0)).toBe(flows.reduce((a, f) => a + f.bytes, 0))
+  })
+})

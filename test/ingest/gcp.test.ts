@@ -1,0 +1,56 @@
+import { describe, it, expect } from 'vitest'
+import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
+import { fixtureText, runParser } from './text-helpers.js'
+
+describe('gcp-vpc parser', () => {
+  it('reads LogEntry and bare payload lines; drops the second report of a connection', async () => {
+    const { flows, ctx } = await runParser(gcpVpcParser, fixtureText('gcp.jsonl'), {
+      file: 'g.jsonl',
+    })
+    expect(flows).toHaveLength(4)
+    expect(flows[0]).toEqual({
+      src: '10.128.0.2',
+      dst: '10.128.0.5',
+      srcPort: 43210,
+      dstPort: 5432,
+      protocol: 6,
+      start: Date.UTC(2024, 2, 1, 10, 0, 0, 0),
+      end: Date.UTC(2024, 2, 1, 10, 0, 5, 123),
+      packets: 12,
+      bytes: 1640,
+      observedAction: 'accept',
+      direction: 'unknown',
+      source: { format: 'gcp-vpc', file: 'g.jsonl', line: 1 },
+      srcName: 'api-1',
+      dstName: 'db-1',
+    })
+    expect(ctx.stats.notes).toEqual({ 'duplicate-report': 1 })
+    // the reply direction is a different connection key: kept
+    expect(flows[1]).toMatchObject({
+      src: '10.128.0.5',
+      srcPort: 5432,
+      bytes: 800,
+      source: { line: 3 },
+    })
+    expect(flows[2]).toMatchObject({ src: '2600:1900:4000::a', srcName: 'frontend-7d9f' })
+    expect(flows[3]).toMatchObject({ protocol: 1, srcPort: 0, dstPort: 0 })
+    expect(ctx.stats.skipped).toEqual({ 'bad-port': 1, 'bad-json': 1 })
+  })
+
+  it('detects LogEntry lines, not AWS text', () => {
+    const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+    expect(gcpVpcParser.detect(enc(fixtureText('gcp.jsonl')))).toBeGreaterThanOrEqual(0.5)
+    expect(gcpVpcParser.detect(enc(fixtureText('aws-v2.log')))).toBe(0)
+  })
+
+  it('missing times or connection are skipped by reason', async () => {
+    const text = [
+      '{"jsonPayload":{"connection":{"src_ip":"10.0.0.1","dest_ip":"10.0.0.2","protocol":6}}}',
+      '{"jsonPayload":{}}',
+      '[1,2]',
+    ].join('\n')
+    const { flows, ctx } = await runParser(gcpVpcParser, text)
+    expect(flows).toEqual([])
+    expect(ctx.stats.skipped).toEqual({ 'bad-time': 1, 'no-connection': 2 })
+  })
+})
