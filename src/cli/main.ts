@@ -13,6 +13,7 @@ import { registerValidate } from './commands/validate.js'
 import { registerEval } from './commands/eval.js'
 import { registerCollect } from './commands/collect.js'
 import { registerFlows } from './commands/flows.js'
+import { registerIngest } from './commands/ingest.js'
 
 /** Builds the program. Exported for tests, which run it in-process. */
 export function buildProgram(): Command {
@@ -39,6 +40,7 @@ Docs: README.md and DESIGN.md.`,
   registerValidate(program)
   registerEval(program)
   registerFlows(program)
+  registerIngest(program)
   registerCollect(program)
   return program
 }

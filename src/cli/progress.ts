@@ -49,7 +49,7 @@ const SILENT: Progress = { update: () => undefined, stop: () => undefined }
  */
 export function startProgress(
   totalBytes: number,
-  enabled: boolean = process.stderr.isTTY === true,
+  enabled: boolean = process.stderr.isTTY,
   stream: NodeJS.WritableStream = process.stderr,
 ): Progress {
   if (!enabled || totalBytes <= 0) return SILENT
@@ -61,11 +61,18 @@ export function startProgress(
       clearOnComplete: true,
       hideCursor: true,
       barsize: 24,
-      format: '[{bar}] {percentage}% | {done}/{all} | {records} flows, {rate} | ETA {eta_formatted} | {file}',
+      format:
+        '[{bar}] {percentage}% | {done}/{all} | {records} flows, {rate} | ETA {eta_formatted} | {file}',
     },
     cliProgress.Presets.shades_classic,
   )
-  bar.start(totalBytes, 0, { done: formatBytes(0), all: formatBytes(totalBytes), records: 0, rate: '-', file: '' })
+  bar.start(totalBytes, 0, {
+    done: formatBytes(0),
+    all: formatBytes(totalBytes),
+    records: 0,
+    rate: '-',
+    file: '',
+  })
   return {
     update(p) {
       const seconds = (Date.now() - started) / 1000

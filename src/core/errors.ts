@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'inventory/bad-label-rule'
   | 'inventory/conflicting-labels'
   | 'inventory/unknown-owner'
+  | 'inventory/no-address'
+  | 'inventory/malformed-csv'
   // policy
   | 'policy/duplicate-policy-name'
   | 'policy/duplicate-rule-id'
@@ -63,6 +65,9 @@ export type ErrorCode =
   | 'ingest/line-too-long'
   // compile
   | 'compile/unsupported-by-target'
+  // store
+  | 'store/schema-too-new'
+  | 'store/not-read-only'
 
 /** How bad a diagnostic is. `fatal` stops the stage; `error` fails the load; `warning` does not. */
 export type Severity = 'fatal' | 'error' | 'warning'

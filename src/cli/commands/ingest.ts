@@ -6,7 +6,13 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node
 import path from 'node:path'
 import type { Command } from 'commander'
 import { BulkheadError, type Diagnostic, type Workspace } from '../../core/index.js'
-import { readFlows, summarize, formatRunSummary, type FileSummary, type RunSummary } from '../../ingest/read.js'
+import {
+  readFlows,
+  summarize,
+  formatRunSummary,
+  type FileSummary,
+  type RunSummary,
+} from '../../ingest/read.js'
 import { PARSERS } from '../../ingest/registry.js'
 import type { FlowFormat } from '../../ingest/types.js'
 import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from '../../policy/workspace.js'
@@ -59,7 +65,10 @@ export interface IngestJob {
 function checkFlowFormat(format: string, where: string): FlowFormat | 'auto' {
   const known = PARSERS.map((p) => p.format as string)
   if (format === 'auto' || known.includes(format)) return format as FlowFormat | 'auto'
-  throw new UsageError(`unknown flow format "${format}" (${where})`, `use auto or one of: ${known.join(', ')}`)
+  throw new UsageError(
+    `unknown flow format "${format}" (${where})`,
+    `use auto or one of: ${known.join(', ')}`,
+  )
 }
 
 /** Reads `bulkhead.yaml` of `root` when present; defaults otherwise. Throws on a broken file. */
@@ -129,13 +138,17 @@ function planJobs(files: readonly string[], opts: IngestOptions, ws: Workspace):
     }))
   }
   if (ws.sources.length === 0) {
-    throw new UsageError('no files given and the workspace has no sources', `name files, or add sources: to ${WORKSPACE_FILE}`)
+    throw new UsageError(
+      'no files given and the workspace has no sources',
+      `name files, or add sources: to ${WORKSPACE_FILE}`,
+    )
   }
   const jobs: IngestJob[] = []
   for (const s of ws.sources) {
     const format = cliFormat ?? checkFlowFormat(s.format, `sources in ${WORKSPACE_FILE}`)
     const fields = opts.fields ?? s.fields
-    for (const file of expandGlob(s.path)) jobs.push({ file, format, ...(fields !== undefined ? { fields } : {}) })
+    for (const file of expandGlob(s.path))
+      jobs.push({ file, format, ...(fields !== undefined ? { fields } : {}) })
   }
   return jobs
 }
@@ -188,7 +201,7 @@ export async function ingestFiles(
   const failed: string[] = []
   const diagnostics: Diagnostic[] = []
   const totalBytes = jobs.reduce((n, j) => n + sizeOf(j.file), 0)
-  const progress = startProgress(totalBytes, opts.progress ?? process.stderr.isTTY === true)
+  const progress = startProgress(totalBytes, opts.progress ?? process.stderr.isTTY)
   let doneBytes = 0
   let doneRecords = 0
   try {
@@ -202,7 +215,13 @@ export async function ingestFiles(
               format: job.format,
               strict: opts.strict,
               ...(job.fields !== undefined ? { fields: job.fields } : {}),
-              onProgress: (p) => progress.update({ bytesDone: doneBytes + p.bytesRead, records: doneRecords + p.records, file: p.file }),
+              onProgress: (p) => {
+                progress.update({
+                  bytesDone: doneBytes + p.bytesRead,
+                  records: doneRecords + p.records,
+                  file: p.file,
+                })
+              },
             },
             summaries,
           ),
@@ -247,7 +266,10 @@ export function registerIngest(program: Command): void {
     .description('parse flow files and store the flows in the workspace store (each file once)')
     .argument('[files...]', "flow files (gzip is fine); default: the workspace's sources")
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option('--format <format>', `auto | ${PARSERS.map((p) => p.format).join(' | ')} (default: auto, or each source's format)`)
+    .option(
+      '--format <format>',
+      `auto | ${PARSERS.map((p) => p.format).join(' | ')} (default: auto, or each source's format)`,
+    )
     .option('--fields <list>', 'field order for AWS custom formats without a header line')
     .option('--strict', 'stop at the first malformed record (nothing of that file is stored)')
     .option('-o, --output <format>', 'text | json | yaml', 'text')

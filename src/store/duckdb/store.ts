@@ -1,0 +1,334 @@
+/**
+ * @module The embedded flow store on DuckDB (`@duckdb/node-api`): one database file per
+ * workspace, default `.bulkhead/store.duckdb`.
+ * @remarks Schema and column choices: ./schema.ts; load path: ./batch.ts. Semantics: DESIGN.md
+ * "Storage and scale".
+ */
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import {
+  BIGINT,
+  DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  StatementType,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api'
+import {
+  BulkheadError,
+  type Flow,
+  type FlowDirection,
+  type ObservedAction,
+} from '../../core/index.js'
+import type { FlowQuery, FlowStore, IngestFileResult } from '../store.js'
+import { FlowWriter, STAGE_DDL } from './batch.js'
+import { ensureSchema } from './schema.js'
+
+/**
+ * SHA-256 of a file's bytes, lower-case hex, read streaming (1 MiB chunks).
+ * @throws BulkheadError `io/not-found` when the file does not exist, `io/read-failed` otherwise.
+ */
+export async function fingerprintFile(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  try {
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }))
+      hash.update(chunk as Buffer)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new BulkheadError(
+      [
+        {
+          code: code === 'ENOENT' ? 'io/not-found' : 'io/read-failed',
+          severity: 'error',
+          message:
+            code === 'ENOENT' ? 'no such file' : `cannot read the file: ${(err as Error).message}`,
+          location: { file, line: 0, column: 0 },
+        },
+      ],
+      { cause: err },
+    )
+  }
+  return hash.digest('hex')
+}
+
+/** The WHERE clause and parameters for a {@link FlowQuery}'s time bounds. */
+function timeFilter(q: FlowQuery): { where: string; values: DuckDBValue[]; types: DuckDBType[] } {
+  const parts: string[] = []
+  const values: DuckDBValue[] = []
+  const types: DuckDBType[] = []
+  // `day` bounds let DuckDB skip row groups by zonemap before it looks at start_ms
+  if (q.since !== undefined) {
+    parts.push(`day >= CAST(epoch_ms(?::BIGINT) AS DATE) AND start_ms >= ?`)
+    values.push(BigInt(Math.floor(q.since)), BigInt(Math.ceil(q.since)))
+    types.push(BIGINT, BIGINT)
+  }
+  if (q.until !== undefined) {
+    parts.push(`day <= CAST(epoch_ms(?::BIGINT) AS DATE) AND start_ms < ?`)
+    values.push(BigInt(Math.floor(q.until)), BigInt(Math.ceil(q.until)))
+    types.push(BIGINT, BIGINT)
+  }
+  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', values, types }
+}
+
+function limitClause(q: FlowQuery): string {
+  if (q.limit === undefined) return ''
+  return ` LIMIT ${Math.max(0, Math.floor(q.limit))}`
+}
+
+const READ_COLUMNS =
+  'src, dst, src_port, dst_port, protocol, start_ms, end_ms, packets, bytes, observed_action, direction, ' +
+  'format, file, line, record, tcp_flags, src_name, dst_name, src_labels, dst_labels'
+
+function num(v: DuckDBValue): number {
+  return typeof v === 'bigint' ? Number(v) : (v as number)
+}
+
+/** One stored row (columns in {@link READ_COLUMNS} order) back to a {@link Flow}. */
+function rowToFlow(r: readonly DuckDBValue[]): Flow {
+  const line = r[13]
+  const record = r[14]
+  const flags = r[15]
+  const srcName = r[16]
+  const dstName = r[17]
+  const srcLabels = r[18]
+  const dstLabels = r[19]
+  return {
+    src: r[0] as string,
+    dst: r[1] as string,
+    srcPort: num(r[2] ?? 0),
+    dstPort: num(r[3] ?? 0),
+    protocol: num(r[4] ?? 0),
+    start: num(r[5] ?? 0),
+    end: num(r[6] ?? 0),
+    packets: num(r[7] ?? 0),
+    bytes: num(r[8] ?? 0),
+    observedAction: r[9] as ObservedAction,
+    direction: r[10] as FlowDirection,
+    source: {
+      format: r[11] as string,
+      file: r[12] as string,
+      ...(line !== null && line !== undefined ? { line: num(line) } : {}),
+      ...(record !== null && record !== undefined ? { record: num(record) } : {}),
+    },
+    ...(flags !== null && flags !== undefined ? { tcpFlags: num(flags) } : {}),
+    ...(typeof srcName === 'string' ? { srcName } : {}),
+    ...(typeof dstName === 'string' ? { dstName } : {}),
+    ...(typeof srcLabels === 'string'
+      ? { srcLabels: JSON.parse(srcLabels) as Record<string, string> }
+      : {}),
+    ...(typeof dstLabels === 'string'
+      ? { dstLabels: JSON.parse(dstLabels) as Record<string, string> }
+      : {}),
+  }
+}
+
+/** Plain JS for {@link FlowStore.query} rows: safe bigints become numbers, dates `Date`. */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint')
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : v
+  if (Array.isArray(v)) return v.map(plain)
+  return v
+}
+
+/** JS parameter values for DuckDB: integers bind as BIGINT, the rest by their JS type. */
+function bindParams(params: readonly unknown[]): {
+  values: DuckDBValue[]
+  types: (DuckDBType | undefined)[]
+} {
+  const values: DuckDBValue[] = []
+  const types: (DuckDBType | undefined)[] = []
+  for (const p of params) {
+    if (typeof p === 'number' && Number.isSafeInteger(p)) {
+      values.push(BigInt(p))
+      types.push(BIGINT)
+    } else if (p instanceof Date) {
+      values.push(new DuckDBTimestampValue(BigInt(p.getTime()) * 1000n))
+      types.push(undefined)
+    } else {
+      values.push(p as DuckDBValue)
+      types.push(undefined)
+    }
+  }
+  return { values, types }
+}
+
+class DuckDbFlowStore implements FlowStore {
+  private queue: Promise<unknown> = Promise.resolve()
+  private closed = false
+
+  constructor(
+    private readonly path: string,
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+  ) {}
+
+  /** Runs `fn` after every earlier write or query on the main connection has finished. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(`the flow store ${this.path} is closed`))
+    const next = this.queue.then(fn, fn)
+    this.queue = next.catch(() => undefined)
+    return next
+  }
+
+  ingestFile(
+    file: string,
+    flows: (file: string) => AsyncIterable<Flow>,
+  ): Promise<IngestFileResult> {
+    return (async () => {
+      const fingerprint = await fingerprintFile(file)
+      return this.serial(async () => {
+        const seen = await this.conn.runAndReadAll(
+          `SELECT records FROM ingested_files WHERE fingerprint = ?`,
+          [fingerprint],
+        )
+        const prior = seen.getRows()[0]
+        if (prior) return { file, fingerprint, records: num(prior[0] ?? 0), alreadyIngested: true }
+        const records = await this.inTransaction(async () => {
+          const n = await this.write(flows(file))
+          await this.conn.run(
+            `INSERT INTO ingested_files VALUES (?, ?, ?, current_timestamp::TIMESTAMP)`,
+            [file, fingerprint, BigInt(n)],
+          )
+          return n
+        })
+        return { file, fingerprint, records, alreadyIngested: false }
+      })
+    })()
+  }
+
+  appendFlows(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number> {
+    return this.serial(() => this.inTransaction(() => this.write(flows)))
+  }
+
+  private async inTransaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.conn.run('BEGIN TRANSACTION')
+    try {
+      const result = await fn()
+      await this.conn.run('COMMIT')
+      return result
+    } catch (err) {
+      await this.conn.run('ROLLBACK')
+      throw err
+    }
+  }
+
+  private async write(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number> {
+    const w = await FlowWriter.open(this.conn)
+    try {
+      if (Symbol.asyncIterator in flows) {
+        for await (const f of flows) if (w.add(f)) await w.rotate()
+      } else {
+        for (const f of flows) if (w.add(f)) await w.rotate()
+      }
+      return await w.finish()
+    } catch (err) {
+      await w.abort()
+      throw err
+    }
+  }
+
+  async *flows(q: FlowQuery = {}): AsyncIterable<Flow> {
+    if (this.closed) throw new Error(`the flow store ${this.path} is closed`)
+    const { where, values, types } = timeFilter(q)
+    const conn = await this.instance.connect()
+    try {
+      const result = await conn.stream(
+        `SELECT ${READ_COLUMNS} FROM flows ${where} ORDER BY start_ms, rowid${limitClause(q)}`,
+        values,
+        types,
+      )
+      for (;;) {
+        const chunk = await result.fetchChunk()
+        if (!chunk || chunk.rowCount === 0) break
+        for (const row of chunk.getRows()) yield rowToFlow(row)
+      }
+    } finally {
+      conn.closeSync()
+    }
+  }
+
+  count(q: FlowQuery = {}): Promise<number> {
+    return this.serial(async () => {
+      const { where, values, types } = timeFilter(q)
+      const r = await this.conn.runAndReadAll(
+        `SELECT count(*) FROM (SELECT 1 FROM flows ${where}${limitClause(q)})`,
+        values,
+        types,
+      )
+      return num(r.getRows()[0]?.[0] ?? 0)
+    })
+  }
+
+  window(): Promise<{ start: number; end: number } | undefined> {
+    return this.serial(async () => {
+      const r = await this.conn.runAndReadAll(`SELECT min(start_ms), max(end_ms) FROM flows`)
+      const row = r.getRows()[0]
+      if (!row || row[0] === null || row[0] === undefined) return undefined
+      return { start: num(row[0]), end: num(row[1] ?? row[0]) }
+    })
+  }
+
+  query<T extends Record<string, unknown>>(
+    sql: string,
+    params: readonly unknown[] = [],
+  ): Promise<T[]> {
+    return this.serial(async () => {
+      const stmt = await this.conn.prepare(sql)
+      try {
+        if (stmt.statementType !== StatementType.SELECT) {
+          throw new BulkheadError([
+            {
+              code: 'store/not-read-only',
+              severity: 'error',
+              message: 'only a single SELECT statement can be run through query()',
+            },
+          ])
+        }
+        if (params.length > 0) {
+          const { values, types } = bindParams(params)
+          stmt.bind(values, types as DuckDBType[])
+        }
+        const reader = await stmt.runAndReadAll()
+        return reader.getRowObjectsJS().map((row) => {
+          const o: Record<string, unknown> = {}
+          for (const [k, v] of Object.entries(row)) o[k] = plain(v)
+          return o as T
+        })
+      } finally {
+        stmt.destroySync()
+      }
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    await this.queue
+    this.closed = true
+    this.conn.closeSync()
+    this.instance.closeSync()
+  }
+}
+
+/**
+ * Opens (creating when absent) the DuckDB flow store at `path`; `':memory:'` gives a private
+ * in-memory store. The folder of `path` must exist.
+ * @throws BulkheadError `store/schema-too-new` when the file was written by a newer schema; any
+ * DuckDB error opening the file (locked by another process, not a DuckDB file) as is.
+ */
+export async function openDuckDbStore(path: string): Promise<FlowStore> {
+  const instance = await DuckDBInstance.create(path)
+  let conn: DuckDBConnection | undefined
+  try {
+    conn = await instance.connect()
+    await ensureSchema(conn, path)
+    for (const sql of STAGE_DDL) await conn.run(sql)
+    return new DuckDbFlowStore(path, instance, conn)
+  } catch (err) {
+    conn?.closeSync()
+    instance.closeSync()
+    throw err
+  }
+}

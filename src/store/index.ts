@@ -1,0 +1,7 @@
+/**
+ * @module Flow storage: the {@link FlowStore} contract and its DuckDB implementation.
+ * Shells import this file only.
+ */
+export type { FlowQuery, FlowStore, IngestFileResult } from './store.js'
+export { openDuckDbStore, fingerprintFile } from './duckdb/store.js'
+export { SCHEMA_VERSION } from './duckdb/schema.js'

@@ -1,0 +1,65 @@
+/**
+ * @module The flow store contract: where ingested flows live and how later stages read them.
+ * @remarks Semantics: DESIGN.md "Storage and scale". Implementations: `duckdb/` (embedded
+ * default); a ClickHouse store implements the same interface at scale.
+ */
+import type { Flow } from '../core/index.js'
+
+/**
+ * A selection of stored flows by time. `since` and `until` are milliseconds since the epoch,
+ * UTC, half-open: a flow is selected when `since <= flow.start < until`. Absent bounds are open.
+ * `limit` caps the number of flows returned (after ordering by `start`).
+ */
+export interface FlowQuery {
+  readonly since?: number
+  readonly until?: number
+  readonly limit?: number
+}
+
+/** What {@link FlowStore.ingestFile} did with one file. */
+export interface IngestFileResult {
+  /** The file as given. */
+  readonly file: string
+  /** Lower-case hex SHA-256 of the file's bytes (as stored, i.e. compressed when gzip). */
+  readonly fingerprint: string
+  /** Flows stored from this file now, or stored by the earlier ingest when `alreadyIngested`. */
+  readonly records: number
+  /** True when a file with the same fingerprint was ingested before; the file was not read. */
+  readonly alreadyIngested: boolean
+}
+
+/**
+ * Raw flow storage. One store holds the flows of one workspace.
+ *
+ * Calls on one store are serialised (a second write waits for the first); reading with
+ * {@link FlowStore.flows} uses its own connection and sees only committed data.
+ */
+export interface FlowStore {
+  /**
+   * Stores every flow of `file`, read through `flows(file)`. Idempotent per file: a file whose
+   * fingerprint (SHA-256 of its bytes, computed streaming before reading) was already ingested is
+   * not read again, and the result says `alreadyIngested`. All rows of one file are written in
+   * one transaction: when `flows` throws (a fatal parse error, an I/O error), nothing of that
+   * file is stored and the error is re-thrown.
+   * @throws BulkheadError `io/not-found` / `io/read-failed` when the file cannot be read for
+   * the fingerprint; whatever `flows` throws.
+   */
+  ingestFile(file: string, flows: (file: string) => AsyncIterable<Flow>): Promise<IngestFileResult>
+  /** Appends flows (no idempotency check), in one transaction. Returns how many were stored. */
+  appendFlows(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number>
+  /** Stored flows selected by `q`, ordered by `start` then insertion order. */
+  flows(q?: FlowQuery): AsyncIterable<Flow>
+  /** How many stored flows `q` selects (`limit` caps the count). */
+  count(q?: FlowQuery): Promise<number>
+  /** The time span stored: min `start` and max `end`, ms since the epoch; undefined when empty. */
+  window(): Promise<{ start: number; end: number } | undefined>
+  /**
+   * Runs one read-only SQL statement (SELECT, or a WITH … SELECT) for the analysis stages, with
+   * `?`/`$1` parameters. Rows come back as plain objects; integers that fit a JS number are
+   * numbers, larger ones stay `bigint`; DATE/TIMESTAMP values are `Date`.
+   * @throws BulkheadError `store/not-read-only` for any other kind of statement.
+   */
+  query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>
+  /** Closes the store; later calls fail. Safe to call twice. */
+  close(): Promise<void>
+}

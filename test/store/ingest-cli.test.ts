@@ -1,0 +1,155 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { Command } from 'commander'
+import { BulkheadError } from '../../src/core/index.js'
+import { expandGlob, registerIngest, type IngestOutput } from '../../src/cli/commands/ingest.js'
+import { openDuckDbStore } from '../../src/store/index.js'
+import { writeAwsVpcFile, writeZeekConnLog } from '../../bench/generate.js'
+
+const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-ingest-'))
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true })
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+  process.exitCode = undefined
+})
+
+/** Runs `bulkhead ingest ...args` in-process; returns exit code, stdout and stderr. */
+async function ingest(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s)
+    return true
+  })
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s)
+    return true
+  })
+  const program = new Command('bulkhead').exitOverride()
+  registerIngest(program)
+  let code = 0
+  try {
+    await program.parseAsync(['ingest', ...args], { from: 'user' })
+    code = typeof process.exitCode === 'number' ? process.exitCode : 0
+  } catch (e) {
+    if (!(e instanceof BulkheadError)) throw e
+    err += e.message
+    code = 1
+  } finally {
+    vi.restoreAllMocks()
+  }
+  return { code, out, err }
+}
+
+async function storedCount(ws: string): Promise<number> {
+  const s = await openDuckDbStore(path.join(ws, '.bulkhead', 'store.duckdb'))
+  try {
+    return await s.count()
+  } finally {
+    await s.close()
+  }
+}
+
+function workspace(name: string): string {
+  const ws = path.join(root, name)
+  mkdirSync(path.join(ws, 'flows'), { recursive: true })
+  return ws
+}
+
+describe('bulkhead ingest', () => {
+  it('stores_a_file_once_and_reports_json', async () => {
+    const ws = workspace('once')
+    const file = path.join(ws, 'flows', 'vpc.log')
+    writeAwsVpcFile(file, 3000, 42)
+    const first = await ingest([file, '-w', ws, '-o', 'json'])
+    expect(first.code).toBe(0)
+    const o = JSON.parse(first.out) as IngestOutput
+    expect(o.files).toBe(1)
+    expect(o.records).toBeGreaterThan(1000) // both directions of most connections are paired into one flow
+    expect(o.formats).toEqual({ 'aws-vpc': o.records })
+    expect(o.alreadyIngested).toEqual([])
+    expect(existsSync(path.join(ws, '.bulkhead', 'store.duckdb'))).toBe(true)
+    expect(await storedCount(ws)).toBe(o.records)
+
+    const again = await ingest([file, '-w', ws, '-o', 'json'])
+    expect(again.code).toBe(0)
+    const o2 = JSON.parse(again.out) as IngestOutput
+    expect(o2).toMatchObject({ files: 0, records: 0, alreadyIngested: [file] })
+    expect(await storedCount(ws)).toBe(o.records)
+  })
+
+  it('reads_the_workspace_sources_by_glob_with_their_format', async () => {
+    const ws = workspace('sources')
+    writeZeekConnLog(path.join(ws, 'flows', 'a.conn.log'), 500, 1)
+    writeZeekConnLog(path.join(ws, 'flows', 'b.conn.log'), 700, 2)
+    writeFileSync(path.join(ws, 'flows', 'ignored.txt'), 'not a flow file\n')
+    writeFileSync(
+      path.join(ws, 'bulkhead.yaml'),
+      'apiVersion: bulkhead.dev/v1\nkind: Workspace\nsources:\n  - { path: "flows/*.conn.log", format: zeek }\n',
+    )
+    const r = await ingest(['-w', ws, '-o', 'json'])
+    expect(r.code).toBe(0)
+    const o = JSON.parse(r.out) as IngestOutput
+    expect(o.files).toBe(2)
+    expect(Object.keys(o.formats)).toEqual(['zeek'])
+    expect(await storedCount(ws)).toBe(o.records)
+    expect(o.records).toBeGreaterThan(0)
+  })
+
+  it('exits_1_and_stores_nothing_of_an_unusable_file_but_keeps_the_good_ones', async () => {
+    const ws = workspace('bad')
+    const good = path.join(ws, 'flows', 'vpc.log')
+    writeAwsVpcFile(good, 200, 7)
+    const bad = path.join(ws, 'flows', 'bad.log')
+    // an AWS file with a malformed record in the middle, read with --strict
+    writeFileSync(
+      bad,
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n' +
+        '2 123456789010 eni-1 10.0.0.1 10.0.0.2 40000 443 6 10 840 1793491200 1793491260 ACCEPT OK\n' +
+        '2 123456789010 eni-1 10.0.0.1 not-an-address 40000 443 6 10 840 1793491200 1793491260 ACCEPT OK\n',
+    )
+    const r = await ingest([good, bad, '-w', ws, '--strict', '--format', 'aws-vpc', '-o', 'json'])
+    expect(r.code).toBe(1)
+    const o = JSON.parse(r.out) as IngestOutput
+    expect(o.failed).toEqual([bad])
+    expect(o.diagnostics.map((d) => d.code)).toContain('ingest/malformed-record')
+    expect(r.err).toContain('ingest/malformed-record')
+    expect(await storedCount(ws)).toBe(o.records)
+    const s = await openDuckDbStore(path.join(ws, '.bulkhead', 'store.duckdb'))
+    try {
+      expect(await s.query('SELECT DISTINCT file FROM flows')).toEqual([{ file: good }])
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('refuses_an_unknown_format_and_no_input_as_usage_errors', async () => {
+    const ws = workspace('usage')
+    const r = await ingest(['x.log', '-w', ws, '--format', 'pcap'])
+    expect(r.code).toBe(1)
+    expect(r.err).toContain('cli/usage')
+    const none = await ingest(['-w', ws])
+    expect(none.code).toBe(1)
+    expect(none.err).toContain('no files given')
+  })
+
+  it('expands_globs_with_star_and_double_star', () => {
+    const base = path.join(root, 'glob')
+    mkdirSync(path.join(base, 'a', 'b'), { recursive: true })
+    for (const f of ['x.log', 'y.log', 'a/z.log', 'a/b/w.log', 'a/b/w.txt'])
+      writeFileSync(path.join(base, f), '')
+    expect(expandGlob(path.join(base, '*.log'))).toEqual([
+      path.join(base, 'x.log'),
+      path.join(base, 'y.log'),
+    ])
+    expect(expandGlob(path.join(base, '**', '*.log'))).toEqual(
+      ['a/b/w.log', 'a/z.log', 'x.log', 'y.log'].map((f) => path.join(base, f)),
+    )
+    expect(expandGlob(path.join(base, 'a', '?.log'))).toEqual([path.join(base, 'a', 'z.log')])
+    expect(expandGlob(path.join(base, 'nothing', '*.log'))).toEqual([])
+  })
+})
