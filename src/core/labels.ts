@@ -21,7 +21,7 @@ export type LabelSet = Readonly<Record<string, string>>
  */
 const KEY_RE = /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/
 /** Values are looser than Kubernetes' (cloud tags carry spaces and colons) but have no control characters or `=`/`,`. */
-const VALUE_RE = /^[^\u0000-\u001f=,]{0,253}$/
+const VALUE_RE = /^[^\p{Cc}=,]{0,253}$/u
 
 /** Returns a reason when `key` is not a valid label key, else undefined. */
 export function checkLabelKey(key: string): string | undefined {

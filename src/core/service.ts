@@ -126,10 +126,11 @@ export class IntervalSet {
   }
 
   equals(other: IntervalSet): boolean {
-    return (
-      this.ranges.length === other.ranges.length &&
-      this.ranges.every((r, i) => r.lo === other.ranges[i]?.lo && r.hi === other.ranges[i]?.hi)
-    )
+    if (this.ranges.length !== other.ranges.length) return false
+    return this.ranges.every((r, i) => {
+      const o = other.ranges[i] as PortRange
+      return r.lo === o.lo && r.hi === o.hi
+    })
   }
 
   /** `80,443,8000-8100` */

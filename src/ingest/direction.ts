@@ -196,6 +196,11 @@ export async function* pairDirections(
   const window = Math.max(1, opts.window ?? PAIR_WINDOW)
   // key: protocol + endpoint pair in record order
   const pending = new Map<string, Flow>()
+  // Insertion order for eviction. `pending.entries().next()` would walk over every deleted
+  // entry of V8's ordered hash table, which made eviction O(deletions); a FIFO of keys, skipped
+  // lazily when the key was paired or replaced since, keeps it O(1) amortised.
+  const order: { key: string; flow: Flow }[] = []
+  let head = 0
   let failure: { error: unknown } | undefined
   try {
     for await (const f of flows) {
@@ -221,12 +226,24 @@ export async function* pairDirections(
         yield orient(same)
       }
       pending.set(key, f)
-      if (pending.size > window) {
-        const oldest = pending.entries().next().value
-        if (oldest) {
-          pending.delete(oldest[0])
-          yield orient(oldest[1])
+      order.push({ key, flow: f })
+      while (pending.size > window && head < order.length) {
+        const oldest = order[head] as { key: string; flow: Flow }
+        head++
+        if (pending.get(oldest.key) === oldest.flow) {
+          pending.delete(oldest.key)
+          yield orient(oldest.flow)
         }
+      }
+      // Compact when most queued keys are stale (paired away), so the queue stays O(window).
+      if (order.length - head > 4 * window + 1024) {
+        let w = 0
+        for (let i = head; i < order.length; i++) {
+          const e = order[i] as { key: string; flow: Flow }
+          if (pending.get(e.key) === e.flow) order[w++] = e
+        }
+        order.length = w
+        head = 0
       }
     }
   } catch (error) {

@@ -114,7 +114,9 @@ Examples:
       const where = `${collector.address.address}:${collector.address.port}`
       process.stderr.write(`listening on udp ${where}\n`)
       const timer = seconds !== undefined ? setTimeout(stop, seconds * 1000) : undefined
-      const onSigint = (): void => stop()
+      const onSigint = (): void => {
+        stop()
+      }
       process.once('SIGINT', onSigint)
       try {
         await stopped
