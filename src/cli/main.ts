@@ -13,6 +13,7 @@ import { registerValidate } from './commands/validate.js'
 import { registerEval } from './commands/eval.js'
 import { registerCollect } from './commands/collect.js'
 import { registerFlows } from './commands/flows.js'
+import { registerInventory } from './commands/inventory.js'
 import { registerIngest } from './commands/ingest.js'
 
 /** Builds the program. Exported for tests, which run it in-process. */
@@ -42,6 +43,7 @@ Docs: README.md and DESIGN.md.`,
   registerFlows(program)
   registerIngest(program)
   registerCollect(program)
+  registerInventory(program)
   return program
 }
 

@@ -9,3 +9,24 @@ export {
   readLabelRulesDocument,
   type InventoryParts,
 } from './sources/yaml.js'
+export { readCsvInventory, CSV_COLUMNS, CSV_ORIGIN } from './sources/csv.js'
+export {
+  collectKubernetesObjects,
+  isKubernetesDocument,
+  kubernetesWorkloads,
+  DROPPED_POD_LABELS,
+  KUBERNETES_ORIGIN,
+  type KubernetesObject,
+} from './sources/kubernetes.js'
+export {
+  awsWorkloads,
+  collectAwsInstances,
+  isAwsDescribeInstances,
+  sanitizeTagKey,
+  sanitizeTagValue,
+  AWS_ORIGIN,
+  AWS_VPC_LABEL,
+  type AwsInstance,
+} from './sources/aws.js'
+export { SourceCollector, isCsvFile, type SourceKind } from './sources/merge.js'
+export { Resolver, INTERNET, type ResolverOptions, type ResolverStats } from './resolver.js'

@@ -17,9 +17,11 @@ import {
 import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from './workspace.js'
 
 const YAML_EXT = /\.ya?ml$/i
+/** Inventory folders also hold CSV, Kubernetes (`kubectl get -o json`) and AWS JSON files. */
+const INVENTORY_EXT = /\.(ya?ml|json|csv)$/i
 
 /**
- * Reads bulkhead.yaml (optional: defaults inventory: [inventory/], policy: policy/, store: .bulkhead/store.duckdb, sources: []), then every *.yaml/*.yml file (recursively, sorted) under the inventory paths and the policy folder. A missing workspace folder or bulkhead.yaml syntax error is a diagnostic, not a throw.
+ * Reads bulkhead.yaml (optional: defaults inventory: [inventory/], policy: policy/, store: .bulkhead/store.duckdb, sources: []), then every *.yaml/*.yml file (recursively, sorted) under the inventory paths (there also *.json and *.csv) and the policy folder. A missing workspace folder or bulkhead.yaml syntax error is a diagnostic, not a throw.
  *
  * Paths in diagnostics are relative to the working directory (`path.relative(process.cwd(), p)`),
  * or, when that would start with `..`, the path as given (root joined with the file's path inside
@@ -68,6 +70,7 @@ export async function loadWorkspace(root: string, now: Date): Promise<LoadResult
   const collect = async (
     paths: readonly string[],
     isDefault: (p: string) => boolean,
+    ext: RegExp = YAML_EXT,
   ): Promise<SourceFile[]> => {
     const found = new Set<string>()
     for (const p of paths) {
@@ -83,7 +86,7 @@ export async function loadWorkspace(root: string, now: Date): Promise<LoadResult
           )
         continue
       }
-      if (st.isDirectory()) for (const f of await walk(p)) found.add(f)
+      if (st.isDirectory()) for (const f of await walk(p, ext)) found.add(f)
       else if (st.isFile()) found.add(p)
     }
     found.delete(wsAbs)
@@ -94,7 +97,11 @@ export async function loadWorkspace(root: string, now: Date): Promise<LoadResult
     }
     return files
   }
-  const inventoryFiles = await collect(workspace.inventory, (p) => defaults.inventory.includes(p))
+  const inventoryFiles = await collect(
+    workspace.inventory,
+    (p) => defaults.inventory.includes(p),
+    INVENTORY_EXT,
+  )
   const policyFiles = await collect([workspace.policy], (p) => p === defaults.policy)
 
   const loaded = loadFromSources(workspace, inventoryFiles, policyFiles, now)
@@ -135,8 +142,8 @@ async function readText(
   }
 }
 
-/** Every *.yaml / *.yml file under `dir`, recursively, skipping names that start with `.`. */
-async function walk(dir: string): Promise<string[]> {
+/** Every file whose name matches `ext` (default *.yaml / *.yml) under `dir`, recursively, skipping names that start with `.`. */
+async function walk(dir: string, ext: RegExp = YAML_EXT): Promise<string[]> {
   const out: string[] = []
   let entries: string[]
   try {
@@ -148,8 +155,8 @@ async function walk(dir: string): Promise<string[]> {
     if (name.startsWith('.')) continue
     const abs = path.join(dir, name)
     const st = await statOrUndefined(abs)
-    if (st?.isDirectory()) out.push(...(await walk(abs)))
-    else if (st?.isFile() && YAML_EXT.test(name)) out.push(abs)
+    if (st?.isDirectory()) out.push(...(await walk(abs, ext)))
+    else if (st?.isFile() && ext.test(name)) out.push(abs)
   }
   return out
 }

@@ -29,6 +29,7 @@ import {
   readInventoryDocument,
   readLabelRulesDocument,
 } from '../inventory/sources/yaml.js'
+import { SourceCollector } from '../inventory/sources/merge.js'
 import {
   hasScopedSide,
   parseExpires,
@@ -41,6 +42,7 @@ import {
 } from './validate.js'
 import {
   checkHeader,
+  KNOWN_KINDS,
   parseYamlFile,
   type SourceFile,
   type YamlDoc,
@@ -142,15 +144,19 @@ export function loadFromSources(
 ): LoadResult {
   const sink: Diagnostic[] = []
   const parts = emptyInventoryParts()
+  // CSV, Kubernetes and AWS inventory sources; .json files are parsed as YAML (JSON ⊂ YAML 1.2)
+  const others = new SourceCollector(KNOWN_KINDS)
   for (const file of byPath(inventoryFiles)) {
+    if (others.readFile(file, sink)) continue
     for (const d of parseYamlFile(file, sink)) {
+      if (others.readDocument(d)) continue
       const kind = checkHeader(d, ['Inventory', 'LabelRules'])
       if (kind === 'Inventory') readInventoryDocument(d, parts)
       else if (kind === 'LabelRules') readLabelRulesDocument(d, parts)
     }
   }
   sink.push(...checkInventory(parts))
-  const workloads = applyLabelRules(parts.workloads, parts.labelRules)
+  const workloads = applyLabelRules(others.finish(parts.workloads, sink), parts.labelRules)
   const inventory: Inventory = {
     workloads,
     externals: parts.externals,

@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import type { Diagnostic } from '../../src/core/index.js'
+import { sanitizeTagKey, sanitizeTagValue } from '../../src/inventory/index.js'
+import { loadFromSources } from '../../src/policy/load.js'
+import { defaultWorkspace } from '../../src/policy/workspace.js'
+
+const FIXTURE = fileURLToPath(
+  new URL('../fixtures/inventory-mixed/inventory/ec2.json', import.meta.url),
+)
+const load = (text: string, path = 'ec2.json') =>
+  loadFromSources(defaultWorkspace('.'), [{ path, text }], [], new Date(0))
+const at = (d: Diagnostic) =>
+  `${d.severity} ${d.code} ${d.location?.file}:${d.location?.line}:${d.location?.column}`
+
+type Inst = Record<string, unknown>
+const dump = (...instances: Inst[]) =>
+  JSON.stringify({ Reservations: [{ Instances: instances }] }, null, 2)
+const inst = (
+  id: string,
+  ip: string,
+  tags: Record<string, string> = {},
+  extra: Inst = {},
+): Inst => ({
+  InstanceId: id,
+  PrivateIpAddress: ip,
+  State: { Name: 'running' },
+  Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+  ...extra,
+})
+
+describe('AWS describe-instances inventory', () => {
+  it('takes every private IPv4 and IPv6 address, the Name tag as name, tags as labels, the VPC as aws/vpc-id', () => {
+    const r = load(readFileSync(FIXTURE, 'utf8'))
+    expect(r.diagnostics).toEqual([])
+    const [w] = r.inventory.workloads
+    expect(w?.name).toBe('bastion')
+    expect(w?.addresses.map((a) => a.ip)).toEqual(['10.50.0.10', '10.50.0.11', '2600:1f18::10'])
+    expect(w?.labels).toEqual({
+      'aws-cloudformation-stack-name': 'edge',
+      'aws/vpc-id': 'vpc-1',
+      env: 'prod',
+    })
+    // the raw tag key stays visible where the key had to be changed
+    expect(w?.labelOrigins).toEqual({
+      'aws-cloudformation-stack-name': 'source:aws:tag:aws:cloudformation:stack-name',
+      'aws/vpc-id': 'source:aws',
+      env: 'source:aws',
+    })
+    expect(w?.location).toMatchObject({ line: 5, column: 9 })
+  })
+
+  it('names an untagged instance by its id, and joins instances sharing a Name', () => {
+    const r = load(
+      dump(
+        inst('i-1', '10.0.0.1'),
+        inst('i-2', '10.0.0.2', {
+          Name: 'web',
+          role: 'web',
+          'aws:autoscaling:groupName': 'web-asg',
+        }),
+        inst('i-3', '10.0.0.3', {
+          Name: 'web',
+          role: 'web',
+          'aws:autoscaling:groupName': 'web-asg',
+        }),
+      ),
+    )
+    expect(r.diagnostics).toEqual([])
+    expect(
+      r.inventory.workloads.map((w) => [w.name, w.addresses.map((a) => a.ip), w.labels]),
+    ).toEqual([
+      ['i-1', ['10.0.0.1'], {}],
+      ['web', ['10.0.0.2', '10.0.0.3'], { 'aws-autoscaling-groupName': 'web-asg', role: 'web' }],
+    ])
+  })
+
+  it('drops tags on which same-named instances disagree, with a warning at the first', () => {
+    const r = load(
+      dump(
+        inst('i-2', '10.0.0.2', { Name: 'web', v: '1', role: 'web' }),
+        inst('i-3', '10.0.0.3', { Name: 'web', v: '2', role: 'web' }),
+      ),
+    )
+    expect(r.diagnostics.map(at)).toEqual(['warning inventory/conflicting-labels ec2.json:5:9'])
+    expect(r.diagnostics[0]?.related).toEqual([{ file: 'ec2.json', line: 26, column: 9 }])
+    expect(r.inventory.workloads[0]?.labels).toEqual({ role: 'web' })
+  })
+
+  it('skips terminated instances and instances without a private address, with a warning', () => {
+    const r = load(
+      dump(
+        inst('i-1', '10.0.0.1', {}, { State: { Name: 'terminated' } }),
+        { InstanceId: 'i-2', State: { Name: 'pending' } },
+        inst('i-3', '10.0.0.3'),
+      ),
+    )
+    expect(r.diagnostics.map((d) => `${d.severity} ${d.code}`)).toEqual([
+      'warning inventory/no-address',
+      'warning inventory/no-address',
+    ])
+    expect(r.inventory.workloads.map((w) => w.name)).toEqual(['i-3'])
+  })
+
+  it.each([
+    [
+      'bad private IP',
+      dump(inst('i-1', '10.0.0.256')),
+      ['error inventory/bad-address ec2.json:7:31'],
+    ],
+    [
+      'no id and no name',
+      dump({ PrivateIpAddress: '10.0.0.1' }),
+      ['error schema/missing-field ec2.json:5:9'],
+    ],
+    [
+      'Reservations not a sequence',
+      '{ "Reservations": 3 }',
+      ['error schema/invalid-value ec2.json:1:19'],
+    ],
+    [
+      'malformed JSON',
+      '{ "Reservations": [\n  { "Instances": [] }\n}\n',
+      ['error yaml/syntax ec2.json:3:1', 'error yaml/syntax ec2.json:3:2'],
+    ],
+    [
+      'a tag that is not text',
+      dump(inst('i-1', '10.0.0.1', {}, { Tags: [{ Key: 'n', Value: 3 }] })),
+      ['error schema/invalid-value ec2.json:12:13'],
+    ],
+  ])('%s is a located error and nothing is loaded', (_n, text, expected) => {
+    const r = load(text)
+    expect(r.diagnostics.map(at)).toEqual(expected)
+    expect(r.inventory.workloads).toEqual([])
+  })
+
+  it('sanitises tag keys and values into valid labels', () => {
+    expect(sanitizeTagKey('team')).toBe('team')
+    expect(sanitizeTagKey('example.com/team')).toBe('example.com/team')
+    expect(sanitizeTagKey('aws:ec2launchtemplate:id')).toBe('aws-ec2launchtemplate-id')
+    expect(sanitizeTagKey('Cost Center')).toBe('Cost-Center')
+    expect(sanitizeTagKey(':::')).toBeUndefined()
+    expect(sanitizeTagKey('x'.repeat(80))).toHaveLength(63)
+    expect(sanitizeTagValue('a=b,c')).toBe('a-b-c')
+    expect(sanitizeTagValue('plain value: ok')).toBe('plain value: ok')
+  })
+})

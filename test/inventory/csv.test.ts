@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest'
+import type { Diagnostic } from '../../src/core/index.js'
+import { readCsvInventory } from '../../src/inventory/index.js'
+import { loadFromSources } from '../../src/policy/load.js'
+import { defaultWorkspace } from '../../src/policy/workspace.js'
+
+const read = (text: string, path = 'inv.csv') => {
+  const sink: Diagnostic[] = []
+  const workloads = readCsvInventory({ path, text }, sink)
+  return { workloads, sink }
+}
+const at = (d: Diagnostic) =>
+  `${d.code} ${d.location?.file}:${d.location?.line}:${d.location?.column}`
+
+describe('CSV inventory', () => {
+  it('reads rows with ; or space separated addresses and key=value;key=value labels', () => {
+    const { workloads, sink } = read(
+      'name,addresses,labels\n' +
+        'pay-api-1,10.20.1.11;2001:DB8::11,role=api;app=payments\n' +
+        'batch-1,10.30.0.8  10.30.0.9 ; 10.30.0.9,role=batch\n' +
+        'bare,,\n',
+    )
+    expect(sink).toEqual([])
+    expect(workloads.map((w) => [w.name, w.addresses.map((a) => a.ip), w.labels])).toEqual([
+      ['pay-api-1', ['10.20.1.11', '2001:db8::11'], { app: 'payments', role: 'api' }],
+      ['batch-1', ['10.30.0.8', '10.30.0.9'], { role: 'batch' }],
+      ['bare', [], {}],
+    ])
+    expect(workloads[0]?.labelOrigins).toEqual({ app: 'source:csv', role: 'source:csv' })
+    expect(workloads[1]?.addresses[1]?.location).toEqual({ file: 'inv.csv', line: 3, column: 20 })
+  })
+
+  it('follows RFC 4180: quoted commas, doubled quotes, line breaks inside quotes, CRLF, BOM, any column order', () => {
+    const text =
+      '\ufeffLabels,Name,Addresses\r\n' +
+      '"role=batch;note=say ""hi""","batch, nightly","10.0.0.1\r\n10.0.0.2"\r\n' +
+      '\r\n' +
+      'role=web,web-1,10.0.0.3\r\n'
+    const { workloads, sink } = read(text)
+    expect(sink).toEqual([])
+    expect(workloads.map((w) => [w.name, w.addresses.map((a) => a.ip), w.labels])).toEqual([
+      ['batch, nightly', ['10.0.0.1', '10.0.0.2'], { note: 'say "hi"', role: 'batch' }],
+      ['web-1', ['10.0.0.3'], { role: 'web' }],
+    ])
+    // the second address sits on the next physical line, column 1
+    expect(workloads[0]?.addresses[1]?.location).toMatchObject({ line: 3, column: 1 })
+    expect(workloads[1]?.location).toMatchObject({ line: 5, column: 1 })
+  })
+
+  it.each([
+    [
+      'bad address',
+      'name,addresses\nweb-1,10.0.0.1;10.0.0.300\n',
+      ['inventory/bad-address inv.csv:2:16'],
+    ],
+    [
+      'bad address inside quotes',
+      'name,addresses\nweb-1,"10.0.0.1, nope"\n',
+      ['inventory/bad-address inv.csv:2:18'],
+    ],
+    [
+      'label without =',
+      'name,addresses,labels\nweb-1,10.0.0.1,role=web;oops\n',
+      ['inventory/bad-label inv.csv:2:25'],
+    ],
+    [
+      'bad label key',
+      'name,addresses,labels\nweb-1,10.0.0.1, -x=1\n',
+      ['inventory/bad-label inv.csv:2:17'],
+    ],
+    [
+      'repeated label key',
+      'name,addresses,labels\nweb-1,10.0.0.1,a=1;a=2\n',
+      ['inventory/bad-label inv.csv:2:20'],
+    ],
+    ['missing column', 'name,labels\nweb-1,a=1\n', ['schema/missing-field inv.csv:1:1']],
+    [
+      'unknown column',
+      'name,addresses,owner\nweb-1,10.0.0.1,x\n',
+      ['schema/unknown-field inv.csv:1:16'],
+    ],
+    ['repeated column', 'name,addresses,Name\n', ['schema/invalid-value inv.csv:1:16']],
+    [
+      'duplicate name',
+      'name,addresses\nweb-1,10.0.0.1\nweb-2,10.0.0.2\nweb-1,10.0.0.3\n',
+      ['inventory/duplicate-workload inv.csv:4:1'],
+    ],
+    ['empty name', 'name,addresses\n ,10.0.0.1\n', ['schema/missing-field inv.csv:2:1']],
+    [
+      'too many fields',
+      'name,addresses\nweb-1,10.0.0.1,x\n',
+      ['inventory/malformed-csv inv.csv:2:1'],
+    ],
+    [
+      'unterminated quote',
+      'name,addresses\nweb-1,"10.0.0.1\n',
+      ['inventory/malformed-csv inv.csv:2:7'],
+    ],
+    [
+      'text after closing quote',
+      'name,addresses\n"web-1"x,10.0.0.1\n',
+      ['inventory/malformed-csv inv.csv:2:8'],
+    ],
+  ])('%s is located', (_name, text, expected) => {
+    const { workloads, sink } = read(text)
+    expect(sink.map(at)).toEqual(expected)
+    expect(sink.every((d) => d.severity === 'error')).toBe(true)
+    // a bad row is never half-loaded
+    if (!expected[0]?.startsWith('inventory/duplicate-workload'))
+      expect(workloads.map((w) => w.name)).not.toContain('web-1')
+  })
+
+  it('duplicate names across CSV files point at the first', () => {
+    const r = loadFromSources(
+      defaultWorkspace('.'),
+      [
+        { path: 'inventory/a.csv', text: 'name,addresses\nweb-1,10.0.0.1\n' },
+        { path: 'inventory/b.csv', text: 'name,addresses\nweb-1,10.0.0.2\n' },
+      ],
+      [],
+      new Date(0),
+    )
+    expect(r.diagnostics.map(at)).toEqual(['inventory/duplicate-workload inventory/b.csv:2:1'])
+    expect(r.diagnostics[0]?.related).toEqual([{ file: 'inventory/a.csv', line: 2, column: 1 }])
+    expect(r.inventory.workloads).toEqual([])
+  })
+})

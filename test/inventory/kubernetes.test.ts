@@ -1,0 +1,277 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { Diagnostic } from '../../src/core/index.js'
+import { loadFromSources, type SourceFile } from '../../src/policy/load.js'
+import { defaultWorkspace } from '../../src/policy/workspace.js'
+
+const CORPORA = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
+const NPGUARD = join(CORPORA, 'np-guard/tests')
+const BOUTIQUE = join(CORPORA, 'online-boutique')
+const FIXTURE = fileURLToPath(
+  new URL('../fixtures/inventory-mixed/inventory/pods.json', import.meta.url),
+)
+
+const load = (files: SourceFile[]) => loadFromSources(defaultWorkspace('.'), files, [], new Date(0))
+const at = (d: Diagnostic) =>
+  `${d.severity} ${d.code} ${d.location?.file}:${d.location?.line}:${d.location?.column}`
+const summary = (files: SourceFile[]) =>
+  load(files).inventory.workloads.map((w) => [w.name, w.addresses.map((a) => a.ip), w.labels])
+
+describe('Kubernetes inventory: kubectl -o json List', () => {
+  const text = readFileSync(FIXTURE, 'utf8')
+  it('names workloads by their top owner, joins replicas, drops hash labels, adds namespace', () => {
+    const r = load([{ path: 'pods.json', text }])
+    expect(r.diagnostics).toEqual([])
+    expect(summary([{ path: 'pods.json', text }])).toEqual([
+      [
+        'shop/cart[Deployment]',
+        ['10.244.1.5', 'fd00:10:244::5', '10.244.2.7'],
+        { app: 'cart', namespace: 'shop' },
+      ],
+      ['shop/debug[Pod]', ['10.244.3.3'], { app: 'debug', namespace: 'shop' }],
+    ])
+    const cart = r.inventory.workloads[0]
+    expect(cart?.labelOrigins).toEqual({ app: 'source:kubernetes', namespace: 'source:kubernetes' })
+    // located at the Deployment, each address at its podIPs entry
+    expect(cart?.location).toMatchObject({ file: 'pods.json', line: 5, column: 5 })
+    expect(cart?.addresses[1]?.location).toMatchObject({ line: 30, column: 105 })
+  })
+
+  it('gives the same workloads from multi-document YAML spread over two files', () => {
+    const items = (JSON.parse(text) as { items: unknown[] }).items
+    const yaml = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).join('\n---\n')
+    const split = [
+      { path: 'a-owners.yaml', text: yaml(items.slice(0, 2)) },
+      { path: 'b-pods.yaml', text: yaml(items.slice(2)) },
+    ]
+    expect(load(split).diagnostics).toEqual([])
+    expect(summary(split)).toEqual(summary([{ path: 'pods.json', text }]))
+  })
+})
+
+const pod = (
+  name: string,
+  extra: Record<string, unknown> = {},
+  meta: Record<string, unknown> = {},
+) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'ns', labels: { app: name }, ...meta },
+  status: { podIP: '10.1.0.1' },
+  ...extra,
+})
+const list = (...items: unknown[]) =>
+  JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2)
+
+describe('Kubernetes inventory: owners and odd pods', () => {
+  it('StatefulSet, DaemonSet and CronJob → Job pods are named after the top owner', () => {
+    const owned = (name: string, kind: string, owner: string, ip: string) =>
+      pod(
+        name,
+        { status: { podIP: ip } },
+        {
+          ownerReferences: [{ kind, name: owner, controller: true }],
+          labels: { app: owner, 'controller-revision-hash': 'x' },
+        },
+      )
+    const f = list(
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'ns' } },
+      owned('db-0', 'StatefulSet', 'db', '10.1.0.1'),
+      owned('db-1', 'StatefulSet', 'db', '10.1.0.2'),
+      { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: 'ns' } },
+      owned('agent-x', 'DaemonSet', 'agent', '10.1.0.3'),
+      { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'backup', namespace: 'ns' } },
+      {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: {
+          name: 'backup-1',
+          namespace: 'ns',
+          ownerReferences: [{ kind: 'CronJob', name: 'backup' }],
+        },
+      },
+      owned('backup-1-zz', 'Job', 'backup-1', '10.1.0.4'),
+    )
+    const r = load([{ path: 'k.json', text: f }])
+    expect(r.diagnostics.map(at)).toEqual([])
+    expect(r.inventory.workloads.map((w) => [w.name, w.addresses.map((a) => a.ip)])).toEqual([
+      ['ns/agent[DaemonSet]', ['10.1.0.3']],
+      ['ns/backup[CronJob]', ['10.1.0.4']],
+      ['ns/db[StatefulSet]', ['10.1.0.1', '10.1.0.2']],
+    ])
+    expect(r.inventory.workloads[2]?.labels).toEqual({ app: 'db', namespace: 'ns' })
+  })
+
+  it('warns about an unknown owner and names the workload after the reference, once per owner', () => {
+    const ref = {
+      ownerReferences: [{ kind: 'ReplicaSet', name: 'web-abc', controller: true }],
+      labels: { app: 'web' },
+    }
+    const f = list(
+      pod('web-abc-1', { status: { podIP: '10.1.0.1' } }, ref),
+      pod('web-abc-2', { status: { podIP: '10.1.0.2' } }, ref),
+    )
+    const r = load([{ path: 'k.json', text: f }])
+    expect(r.diagnostics.map(at)).toEqual(['warning inventory/unknown-owner k.json:14:28'])
+    expect(r.inventory.workloads.map((w) => [w.name, w.addresses.length])).toEqual([
+      ['ns/web-abc[ReplicaSet]', 2],
+    ])
+  })
+
+  it('skips pending, finished and host-network pods with a warning', () => {
+    const f = list(
+      pod('pending', { status: { phase: 'Pending' } }),
+      pod('done', { status: { phase: 'Succeeded', podIP: '10.1.0.9' } }),
+      pod('host', { spec: { hostNetwork: true }, status: { podIP: '192.168.0.10' } }),
+      pod('ok'),
+    )
+    const r = load([{ path: 'k.json', text: f }])
+    expect(r.diagnostics.map((d) => `${d.code}@${d.location?.line}`)).toEqual([
+      'inventory/no-address@5',
+      'inventory/no-address@19',
+      'inventory/no-address@34',
+    ])
+    expect(r.inventory.workloads.map((w) => w.name)).toEqual(['ns/ok[Pod]'])
+  })
+
+  it('drops labels on which replicas disagree, with a warning', () => {
+    const ref = { ownerReferences: [{ kind: 'StatefulSet', name: 's', controller: true }] }
+    const f = list(
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's', namespace: 'ns' } },
+      pod(
+        's-0',
+        { status: { podIP: '10.1.0.1' } },
+        { ...ref, labels: { app: 's', version: 'v1' } },
+      ),
+      pod(
+        's-1',
+        { status: { podIP: '10.1.0.2' } },
+        { ...ref, labels: { app: 's', version: 'v2' } },
+      ),
+    )
+    const r = load([{ path: 'k.json', text: f }])
+    expect(r.diagnostics.map((d) => `${d.severity} ${d.code}`)).toEqual([
+      'warning inventory/conflicting-labels',
+    ])
+    expect(r.inventory.workloads[0]?.labels).toEqual({ app: 's', namespace: 'ns' })
+  })
+
+  it.each([
+    [
+      'bad pod IP',
+      list(pod('p', { status: { podIPs: [{ ip: '10.1.0.999' }] } })),
+      ['error inventory/bad-address k.json:18:19'],
+    ],
+    [
+      'pod without a name',
+      list({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { namespace: 'x' },
+        status: { podIP: '10.0.0.1' },
+      }),
+      ['error schema/missing-field k.json:8:19'],
+    ],
+    [
+      'items not a sequence',
+      '{"apiVersion": "v1", "kind": "List",\n "items": {"a": 1}}',
+      ['error schema/invalid-value k.json:2:11'],
+    ],
+    [
+      'malformed JSON dump',
+      '{"apiVersion": "v1", "kind": "List",\n "items": [ {"kind": "Pod",, } ]}',
+      ['error yaml/syntax k.json:2:28'],
+    ],
+    [
+      'malformed YAML dump',
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: [x\n',
+      ['error yaml/syntax k.json:5:1'],
+    ],
+    [
+      'bad pod label',
+      list(pod('p', {}, { labels: { 'bad key!': 'x' } })),
+      ['error inventory/bad-label k.json:12:11'],
+    ],
+  ])('%s is a located error and nothing is loaded', (_n, text, expected) => {
+    const r = load([{ path: 'k.json', text }])
+    expect(r.diagnostics.map(at)).toEqual(expected)
+    expect(r.inventory.workloads).toEqual([])
+  })
+})
+
+describe.skipIf(!existsSync(NPGUARD))('np-guard corpus dumps (needs ../shared/corpora)', () => {
+  const read = (...parts: string[]): SourceFile => ({
+    path: parts.join('/'),
+    text: readFileSync(join(NPGUARD, ...parts), 'utf8'),
+  })
+
+  it('onlineboutique pods.yaml gives exactly the workloads np-guard names in its connlist output', () => {
+    const r = load([read('onlineboutique', 'pods.yaml'), read('onlineboutique', 'ns.yaml')])
+    expect(
+      r.diagnostics.every((d) => d.severity === 'warning' && d.code === 'inventory/unknown-owner'),
+    ).toBe(true)
+    const conn = JSON.parse(
+      readFileSync(join(NPGUARD, 'onlineboutique', 'connlist_output.json'), 'utf8'),
+    ) as { src: string; dst: string }[]
+    const npguard = new Set(
+      conn
+        .flatMap((c) => [c.src, c.dst])
+        .filter((n) => n.includes('[') && !n.endsWith('[External]') && !/^\d/.test(n)),
+    )
+    expect(npguard.size).toBeGreaterThan(5)
+    const ours = new Set(r.inventory.workloads.map((w) => w.name))
+    for (const n of npguard) expect(ours).toContain(n)
+    expect(r.inventory.workloads).toHaveLength(12)
+    expect(
+      r.inventory.workloads.every(
+        (w) => w.addresses.length === 1 && w.labels['namespace'] === 'default',
+      ),
+    ).toBe(true)
+  })
+
+  it('reads kubectl JSON PodLists whose items leave out their kind', () => {
+    const dir = 'multiple_topology_resources_3'
+    const files = readdirSync(join(NPGUARD, dir))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => read(dir, f))
+    const r = load(files)
+    // pods of this dump have no IPs: every one is reported, none is silently dropped
+    const pods = (
+      JSON.parse(readFileSync(join(NPGUARD, dir, 'pods_list.json'), 'utf8')) as { items: unknown[] }
+    ).items.length
+    expect(r.diagnostics.filter((d) => d.code === 'inventory/no-address')).toHaveLength(pods)
+    expect(r.diagnostics.some((d) => d.severity !== 'warning')).toBe(false)
+  })
+
+  it('ipblockstest pods.yaml: replicas joined by ReplicaSet, hash labels dropped', () => {
+    const r = load([read('ipblockstest', 'pods.yaml')])
+    expect(r.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+    const dns = r.inventory.workloads.find(
+      (w) => w.name === 'kube-system-dummy-to-ignore/kube-dns-amd64-d66bf76db[ReplicaSet]',
+    )
+    expect(dns?.addresses.map((a) => a.ip)).toEqual(['172.30.86.185', '172.30.206.149'])
+    for (const w of r.inventory.workloads)
+      expect(Object.keys(w.labels)).not.toContain('pod-template-hash')
+  })
+})
+
+describe.skipIf(!existsSync(BOUTIQUE))(
+  'online-boutique manifests (needs ../shared/corpora)',
+  () => {
+    it('Deployments without pods are workloads with their template labels and no addresses', () => {
+      const text = readFileSync(join(BOUTIQUE, 'kubernetes-manifests.yaml'), 'utf8')
+      const r = load([{ path: 'kubernetes-manifests.yaml', text }])
+      expect(r.diagnostics).toEqual([])
+      expect(r.inventory.workloads.map((w) => w.name)).toContain('default/frontend[Deployment]')
+      expect(
+        r.inventory.workloads.every(
+          (w) => w.name.endsWith('[Deployment]') && w.addresses.length === 0,
+        ),
+      ).toBe(true)
+      const fe = r.inventory.workloads.find((w) => w.name === 'default/frontend[Deployment]')
+      expect(fe?.labels).toEqual({ app: 'frontend', namespace: 'default' })
+    })
+  },
+)
