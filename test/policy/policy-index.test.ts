@@ -1,0 +1,470 @@
+/**
+ * @module Unit tests for PolicyIndex on tricky cases, each also checked against the reference
+ * evaluator: an address moving between workloads, an address in both a named external and a
+ * policy CIDR, `except` blocks, `{}` selectors with scope, address spellings, updates.
+ */
+import { describe, expect, it } from 'vitest'
+import {
+  BulkheadError,
+  entityName,
+  labelSet,
+  parseCidr,
+  parseService,
+  type Cidr,
+  type FlowTuple,
+  type Inventory,
+  type Policy,
+  type PolicySet,
+  type Rule,
+  type Selector,
+  type Service,
+} from '../../src/core/index.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import {
+  buildTable,
+  PairCache,
+  TableArena,
+  tableLookup,
+} from '../../src/policy/index-internals/tables.js'
+import { PolicyIndex } from '../../src/policy/policy-index.js'
+
+const T0 = Date.UTC(2026, 9, 1)
+const DAY = 86_400_000
+
+const cidr = (t: string): Cidr => parseCidr(t) as Cidr
+const svc = (t: string): Service => parseService(t) as Service
+const labels = (match: Record<string, string>, global = false): Selector => ({
+  kind: 'labels',
+  match: labelSet(match),
+  expressions: [],
+  global,
+})
+const block = (c: string, except: string[] = []): Selector => ({
+  kind: 'cidr',
+  cidr: cidr(c),
+  except: except.map(cidr),
+})
+const rule = (
+  id: string,
+  from: Selector[],
+  to: Selector[],
+  ports: string[],
+  action: 'allow' | 'deny' = 'allow',
+  expires?: number,
+): Rule => ({
+  id,
+  action,
+  from,
+  to,
+  services: ports.map(svc),
+  emergency: false,
+  ...(expires === undefined ? {} : { expires }),
+})
+const policy = (name: string, rules: Rule[], scope: Record<string, string> = {}): Policy => ({
+  name,
+  owner: 't',
+  scope: labelSet(scope),
+  rules,
+  file: `${name}.yaml`,
+})
+const tuple = (src: string, dst: string, service: string, at = T0): FlowTuple => {
+  const s = svc(service)
+  if (s.protocol === 'any') throw new Error('give a protocol')
+  return { src, dst, protocol: s.protocol, dstPort: s.ports.lo, srcPort: 40000, at }
+}
+
+/** Evaluates with both the index and the reference; asserts they agree; returns a summary. */
+function both(
+  index: PolicyIndex,
+  inv: Inventory,
+  ps: PolicySet,
+  t: FlowTuple,
+  now = T0,
+  reply = false,
+): string {
+  const want = evaluate(inv, ps, t, { now, reply })
+  const got = index.evaluate(t, reply)
+  expect(got.decision).toBe(want.decision)
+  expect(got.by).toEqual(want.by)
+  expect([got.srcMode, got.dstMode, got.mode, got.outcome]).toEqual([
+    want.srcMode,
+    want.dstMode,
+    want.mode,
+    want.outcome,
+  ])
+  expect([entityName(got.src), entityName(got.dst)]).toEqual([
+    entityName(want.src),
+    entityName(want.dst),
+  ])
+  const by = got.by === 'default-deny' ? 'default' : `${got.by.rule.policy}/${got.by.rule.id}`
+  return `${got.decision} ${by} ${entityName(got.src)}->${entityName(got.dst)}`
+}
+
+describe('PolicyIndex on tricky cases', () => {
+  it('follows an address that moves between workloads over time', () => {
+    const inv: Inventory = {
+      workloads: [
+        {
+          name: 'ci-7',
+          addresses: [{ ip: '10.30.0.7', from: T0, to: T0 + 2 * DAY }],
+          labels: labelSet({ app: 'ci', env: 'dev' }),
+        },
+        {
+          name: 'pay-batch',
+          addresses: [{ ip: '10.30.0.7', from: T0 + 2 * DAY }],
+          labels: labelSet({ app: 'pay', role: 'batch' }),
+        },
+        {
+          name: 'pay-db',
+          addresses: [{ ip: '10.20.0.5' }],
+          labels: labelSet({ app: 'pay', role: 'db' }),
+        },
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps: PolicySet = {
+      policies: [
+        policy(
+          'pay',
+          [rule('batch-db', [labels({ role: 'batch' })], [labels({ role: 'db' })], ['tcp/5432'])],
+          { app: 'pay' },
+        ),
+      ],
+      enforcement: [{ selector: labels({ app: 'pay' }), mode: 'enforce' }],
+    }
+    const index = PolicyIndex.build(inv, ps, T0)
+    expect(both(index, inv, ps, tuple('10.30.0.7', '10.20.0.5', 'tcp/5432', T0 + DAY))).toBe(
+      'denied default ci-7->pay-db',
+    )
+    expect(both(index, inv, ps, tuple('10.30.0.7', '10.20.0.5', 'tcp/5432', T0 + 2 * DAY))).toBe(
+      'allowed pay/batch-db pay-batch->pay-db',
+    )
+    // before anyone held it, the address is unmanaged
+    expect(both(index, inv, ps, tuple('10.30.0.7', '10.20.0.5', 'tcp/5432', T0 - 1))).toBe(
+      'denied default 10.30.0.7->pay-db',
+    )
+    expect(index.evaluate(tuple('10.30.0.7', '10.20.0.5', 'tcp/5432', T0 - 1)).srcMode).toBe(
+      'observe',
+    )
+    expect(index.decide('10.30.0.7', '10.20.0.5', 6, 5432, T0 + DAY)).toBe(-1)
+    expect(index.decide('10.30.0.7', '10.20.0.5', 6, 5432, T0 + 3 * DAY)).toBe(0) // allowed by rule 0
+    // the reply of the allowed connection is judged as that connection
+    expect(
+      both(
+        index,
+        inv,
+        ps,
+        {
+          src: '10.20.0.5',
+          dst: '10.30.0.7',
+          protocol: 6,
+          dstPort: 40000,
+          srcPort: 5432,
+          at: T0 + 2 * DAY,
+        },
+        T0,
+        true,
+      ),
+    ).toBe('allowed pay/batch-db pay-batch->pay-db')
+  })
+
+  it('resolves an address in a named external and in a policy CIDR by both facts', () => {
+    const inv: Inventory = {
+      workloads: [
+        { name: 'sftp-gw', addresses: [{ ip: '10.0.0.9' }], labels: labelSet({ role: 'gw' }) },
+      ],
+      externals: [
+        { name: 'bank', cidr: cidr('198.51.100.0/24'), labels: labelSet({ role: 'partner' }) },
+        { name: 'bank-dr', cidr: cidr('198.51.100.192/26'), labels: labelSet() },
+      ],
+      labelRules: [],
+    }
+    const ps: PolicySet = {
+      policies: [
+        policy('a-deny-low-half', [
+          rule('low', [block('198.51.100.0/25')], [labels({ role: 'gw' })], ['tcp/22'], 'deny'),
+        ]),
+        policy('b-bank', [
+          rule(
+            'bank-in',
+            [{ kind: 'external', name: 'bank' }],
+            [labels({ role: 'gw' })],
+            ['tcp/22'],
+          ),
+        ]),
+      ],
+      enforcement: [{ selector: { kind: 'any' }, mode: 'monitor' }],
+    }
+    const index = PolicyIndex.build(inv, ps, T0)
+    expect(both(index, inv, ps, tuple('198.51.100.7', '10.0.0.9', 'tcp/22'))).toBe(
+      'denied a-deny-low-half/low bank->sftp-gw',
+    )
+    expect(both(index, inv, ps, tuple('198.51.100.150', '10.0.0.9', 'tcp/22'))).toBe(
+      'allowed b-bank/bank-in bank->sftp-gw',
+    )
+    // the longer external wins, and the `external bank` selector does not match it
+    expect(both(index, inv, ps, tuple('198.51.100.200', '10.0.0.9', 'tcp/22'))).toBe(
+      'denied default bank-dr->sftp-gw',
+    )
+    // externals have no enforcement point even under an `any` Enforcement entry
+    expect(index.evaluate(tuple('198.51.100.150', '10.0.0.9', 'tcp/22')).srcMode).toBe('observe')
+  })
+
+  it('honours except blocks, for workloads and unmanaged addresses alike', () => {
+    const inv: Inventory = {
+      workloads: [
+        { name: 'in-except', addresses: [{ ip: '10.1.0.5' }], labels: labelSet({ role: 'web' }) },
+        {
+          name: 'outside-except',
+          addresses: [{ ip: '10.2.0.5' }],
+          labels: labelSet({ role: 'web' }),
+        },
+        {
+          name: 'db',
+          addresses: [{ ip: '10.9.0.1' }, { ip: '2001:db8::9' }],
+          labels: labelSet({ role: 'db' }),
+        },
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps: PolicySet = {
+      policies: [
+        policy('p', [
+          rule(
+            'ten',
+            [block('10.0.0.0/8', ['10.1.0.0/16', '10.1.0.0/24'])],
+            [labels({ role: 'db' })],
+            ['tcp/5432', 'tcp/6000-6010'],
+          ),
+        ]),
+      ],
+      enforcement: [],
+    }
+    const index = PolicyIndex.build(inv, ps, T0)
+    expect(both(index, inv, ps, tuple('10.1.0.5', '10.9.0.1', 'tcp/5432'))).toBe(
+      'denied default in-except->db',
+    )
+    expect(both(index, inv, ps, tuple('10.1.200.5', '10.9.0.1', 'tcp/5432'))).toBe(
+      'denied default 10.1.200.5->db',
+    )
+    expect(both(index, inv, ps, tuple('10.2.0.5', '10.9.0.1', 'tcp/5432'))).toBe(
+      'allowed p/ten outside-except->db',
+    )
+    expect(both(index, inv, ps, tuple('10.200.0.5', '10.9.0.1', 'tcp/6005'))).toBe(
+      'allowed p/ten 10.200.0.5->db',
+    )
+    expect(both(index, inv, ps, tuple('10.200.0.5', '10.9.0.1', 'tcp/6011'))).toBe(
+      'denied default 10.200.0.5->db',
+    )
+    expect(both(index, inv, ps, tuple('10.200.0.5', '2001:db8::9', 'tcp/5432'))).toBe(
+      'allowed p/ten 10.200.0.5->db',
+    )
+    expect(both(index, inv, ps, tuple('2001:db8::1', '10.9.0.1', 'tcp/5432'))).toBe(
+      'denied default 2001:db8::1->db',
+    )
+    const allowed = index.allowedServices('10.2.0.5', '10.9.0.1', T0)
+    expect(allowed.toString()).toBe('tcp/5432,tcp/6000-6010')
+    expect(index.allowedServices('10.1.0.5', '10.9.0.1', T0).isEmpty).toBe(true)
+  })
+
+  it('ANDs `{}` with the scope unless global', () => {
+    const inv: Inventory = {
+      workloads: [
+        {
+          name: 'pay-web',
+          addresses: [{ ip: '10.0.0.1' }],
+          labels: labelSet({ app: 'pay', role: 'web' }),
+        },
+        {
+          name: 'pay-db',
+          addresses: [{ ip: '10.0.0.2' }],
+          labels: labelSet({ app: 'pay', role: 'db' }),
+        },
+        {
+          name: 'shop-web',
+          addresses: [{ ip: '10.0.0.3' }],
+          labels: labelSet({ app: 'shop', role: 'web' }),
+        },
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps: PolicySet = {
+      policies: [
+        policy(
+          'pay',
+          [
+            rule('inside', [labels({})], [labels({})], ['tcp/443']),
+            rule('anyone-in', [labels({}, true)], [labels({ role: 'db' })], ['tcp/5432']),
+          ],
+          { app: 'pay' },
+        ),
+      ],
+      enforcement: [{ selector: labels({ app: 'pay' }), mode: 'enforce' }],
+    }
+    const index = PolicyIndex.build(inv, ps, T0)
+    expect(both(index, inv, ps, tuple('10.0.0.1', '10.0.0.2', 'tcp/443'))).toBe(
+      'allowed pay/inside pay-web->pay-db',
+    )
+    expect(both(index, inv, ps, tuple('10.0.0.3', '10.0.0.2', 'tcp/443'))).toBe(
+      'denied default shop-web->pay-db',
+    )
+    expect(index.evaluate(tuple('10.0.0.3', '10.0.0.2', 'tcp/443')).outcome).toBe('blocked')
+    expect(both(index, inv, ps, tuple('10.0.0.3', '10.0.0.2', 'tcp/5432'))).toBe(
+      'allowed pay/anyone-in shop-web->pay-db',
+    )
+    // a global `{}` still only matches workloads, never unmanaged addresses
+    expect(both(index, inv, ps, tuple('192.0.2.1', '10.0.0.2', 'tcp/5432'))).toBe(
+      'denied default 192.0.2.1->pay-db',
+    )
+    expect(both(index, inv, ps, tuple('10.0.0.2', '10.0.0.3', 'tcp/443'))).toBe(
+      'denied default pay-db->shop-web',
+    )
+  })
+
+  it('resolves non-canonical spellings as the reference does, and rejects non-addresses', () => {
+    const inv: Inventory = {
+      workloads: [
+        { name: 'v6', addresses: [{ ip: '2001:db8::1' }], labels: labelSet({ role: 'db' }) },
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps: PolicySet = {
+      policies: [policy('p', [rule('r', [block('::/0')], [block('2001:db8::/64')], ['tcp/443'])])],
+      enforcement: [],
+    }
+    const index = PolicyIndex.build(inv, ps, T0)
+    // the reference matches workload addresses by exact text: upper case is an unmanaged address
+    expect(both(index, inv, ps, tuple('2001:db8::2', '2001:DB8::1', 'tcp/443'))).toBe(
+      'allowed p/r 2001:db8::2->2001:DB8::1',
+    )
+    expect(both(index, inv, ps, tuple('2001:db8::2', '2001:db8::1', 'tcp/443'))).toBe(
+      'allowed p/r 2001:db8::2->v6',
+    )
+    expect(() => index.evaluate(tuple('not-an-ip', '2001:db8::1', 'tcp/443'))).toThrow(
+      BulkheadError,
+    )
+    expect(() => index.decide('2001:db8::2', '10.0.0.300', 6, 443, T0)).toThrow(BulkheadError)
+  })
+
+  it('encodes decide() results and names rules with ruleAt; drops expired rules', () => {
+    const inv: Inventory = {
+      workloads: [
+        { name: 'a', addresses: [{ ip: '10.0.0.1' }], labels: labelSet({ role: 'web' }) },
+        { name: 'b', addresses: [{ ip: '10.0.0.2' }], labels: labelSet({ role: 'db' }) },
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps: PolicySet = {
+      policies: [
+        policy('p', [
+          rule('old', [labels({ role: 'web' })], [labels({ role: 'db' })], ['any'], 'allow', T0),
+          rule(
+            'web-db',
+            [labels({ role: 'web' })],
+            [labels({ role: 'db' })],
+            ['tcp/5432', 'icmp/8'],
+          ),
+          rule(
+            'no-ssh',
+            [{ kind: 'any' }],
+            [{ kind: 'workload', name: 'b', global: false }],
+            ['tcp/22'],
+            'deny',
+          ),
+        ]),
+      ],
+      enforcement: [],
+    }
+    const index = PolicyIndex.build(inv, ps, T0)
+    expect(index.expiredRules).toEqual([{ policy: 'p', id: 'old' }])
+    expect(index.decide('10.0.0.1', '10.0.0.2', 6, 5432, T0)).toBe(2) // 2*1: allowed by rule 1
+    expect(index.decide('10.0.0.1', '10.0.0.2', 1, 8, T0)).toBe(2)
+    expect(index.decide('10.0.0.1', '10.0.0.2', 6, 22, T0)).toBe(5) // 2*2+1: denied by rule 2
+    expect(index.decide('10.0.0.1', '10.0.0.2', 6, 443, T0)).toBe(-1)
+    expect(index.ruleAt(2)).toEqual({ policy: 'p', id: 'no-ssh', action: 'deny' })
+    expect(() => index.ruleAt(3)).toThrow(RangeError)
+    // the expired `any` rule is absent: built one millisecond earlier it decides
+    expect(PolicyIndex.build(inv, ps, T0 - 1).decide('10.0.0.1', '10.0.0.2', 6, 443, T0)).toBe(0)
+    expect(index.stats()).toMatchObject({ rules: 2, classes: 2 })
+  })
+
+  it('updatePolicy re-decides cached pairs and keeps selectors still in use', () => {
+    const inv: Inventory = {
+      workloads: [
+        { name: 'a', addresses: [{ ip: '10.0.0.1' }], labels: labelSet({ role: 'web' }) },
+        { name: 'b', addresses: [{ ip: '10.0.0.2' }], labels: labelSet({ role: 'db' }) },
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const allowWebDb = policy('p', [
+      rule('web-db', [labels({ role: 'web' })], [labels({ role: 'db' })], ['tcp/5432']),
+    ])
+    let ps: PolicySet = { policies: [allowWebDb], enforcement: [] }
+    const index = PolicyIndex.build(inv, ps, T0)
+    expect(both(index, inv, ps, tuple('10.0.0.1', '10.0.0.2', 'tcp/5432'))).toBe(
+      'allowed p/web-db a->b',
+    )
+    expect(index.stats()).toMatchObject({ selectors: 2, cachedPairs: 1 })
+    const deny = policy('a-deny', [
+      rule('stop', [labels({ role: 'web' })], [{ kind: 'any' }], ['tcp'], 'deny'),
+    ])
+    index.updatePolicy('a-deny', deny)
+    ps = { ...ps, policies: [deny, allowWebDb] }
+    expect(index.stats()).toMatchObject({ selectors: 3, cachedPairs: 0 })
+    expect(both(index, inv, ps, tuple('10.0.0.1', '10.0.0.2', 'tcp/5432'))).toBe(
+      'denied a-deny/stop a->b',
+    )
+    expect(index.ruleAt(1)).toEqual({ policy: 'p', id: 'web-db', action: 'allow' })
+    index.updatePolicy('a-deny', undefined)
+    ps = { ...ps, policies: [allowWebDb] }
+    expect(both(index, inv, ps, tuple('10.0.0.1', '10.0.0.2', 'tcp/5432'))).toBe(
+      'allowed p/web-db a->b',
+    )
+    expect(index.stats().selectors).toBe(2)
+    expect(() => {
+      index.updatePolicy('x', allowWebDb)
+    }).toThrow(RangeError)
+  })
+})
+
+describe('PolicyIndex internals', () => {
+  it('PairCache keeps every entry across growth, for small and large keys', () => {
+    const cache = new PairCache()
+    const keys = Array.from({ length: 5000 }, (_, i) =>
+      i % 2 === 0 ? i * 32768 + 7 : 1073741824 + i * 4194304 + 3,
+    )
+    keys.forEach((k, i) => {
+      cache.set(k, i)
+    })
+    expect(cache.size).toBe(5000)
+    expect(keys.every((k, i) => cache.get(k) === i)).toBe(true)
+    expect(cache.get(12345)).toBe(-1)
+    cache.clear()
+    expect(cache.get(keys[0] as number)).toBe(-1)
+  })
+
+  it('TableArena interns tables by key and keeps offsets valid when it grows', () => {
+    const arena = new TableArena()
+    const rules = [
+      { action: 'allow' as const, anyService: false, svc: [{ proto: 6, lo: 80, hi: 90 }] },
+      { action: 'deny' as const, anyService: false, svc: [{ proto: 6, lo: 85, hi: 85 }] },
+    ]
+    const offsets = Array.from({ length: 400 }, (_, i) =>
+      arena.intern(`k${i}`, () => buildTable(rules, Int32Array.of(0, 1))),
+    )
+    expect(arena.size).toBe(400)
+    expect(arena.intern('k3', () => Int32Array.of())).toBe(offsets[3])
+    for (const base of offsets) {
+      expect([79, 80, 84, 85, 86, 90, 91].map((p) => tableLookup(arena.data, base, 6, p))).toEqual([
+        -1, 0, 0, 3, 0, 0, -1,
+      ])
+      expect(tableLookup(arena.data, base, 17, 80)).toBe(-1)
+    }
+  })
+})
