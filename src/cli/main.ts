@@ -20,8 +20,8 @@ import { registerIngest } from './commands/ingest.js'
 export function buildProgram(): Command {
   const program = new Command('bulkhead')
     .description(
-      'Open-source microsegmentation: discover who talks to whom, define least-privilege policy as code,\n' +
-        'simulate it over real flows, compile it to the firewalls you run, and measure the blast radius.',
+      'Open-source microsegmentation: discover who talks to whom, define least-privilege policy as ' +
+        'code, simulate it over real flows, compile it to the firewalls you run, and measure the blast radius.',
     )
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
