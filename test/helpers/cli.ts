@@ -18,11 +18,11 @@ export async function cli(...args: string[]): Promise<CliResult> {
   process.stdout.write = ((chunk: string | Uint8Array) => {
     stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()
     return true
-  }) as typeof process.stdout.write
+  })
   process.stderr.write = ((chunk: string | Uint8Array) => {
     stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()
     return true
-  }) as typeof process.stderr.write
+  })
   process.exitCode = undefined
   try {
     const code = await run(args)

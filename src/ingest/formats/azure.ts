@@ -89,7 +89,7 @@ function recordsOf(doc: unknown): unknown[] {
 }
 
 /** Tuple strings in document order, for either kind. */
-function* tuplesOf(doc: unknown, kind: Kind): Generator<unknown> {
+function* tuplesOf(doc: unknown, kind: Kind): Generator {
   for (const rec of recordsOf(doc)) {
     const r = obj(rec)
     if (kind === 'nsg') {

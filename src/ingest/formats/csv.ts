@@ -125,7 +125,7 @@ function parseHeader(line: string): Header | undefined {
     const names = splitCsv(line, delim)
     if (!names) continue
     const canonNames = names.map(canon)
-    const h: Header = { n: names.length, delim: delim as string }
+    const h: Header = { n: names.length, delim: delim }
     for (const [col, aliases] of Object.entries(CSV_COLUMN_ALIASES) as [
       Column,
       readonly string[],

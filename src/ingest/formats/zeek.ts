@@ -539,7 +539,7 @@ function detectZeek(head: Uint8Array): number {
       const o = JSON.parse(first) as Record<string, unknown>
       const hasOrig =
         'id.orig_h' in o ||
-        (typeof o['id'] === 'object' && o['id'] !== null && 'orig_h' in (o['id'] as object))
+        (typeof o['id'] === 'object' && o['id'] !== null && 'orig_h' in (o['id']))
       if (
         hasOrig &&
         ('uid' in o || 'ts' in o) &&
