@@ -23,16 +23,19 @@ import {
   type PolicySet,
   type Rule,
   type RuleRef,
+  type TimedAddress,
   type Verdict,
   type Workload,
 } from '../core/index.js'
 
-/** True when `w` holds address `ip` at time `at` (ms): some address equal to it with `from <= at < to`. */
+/** True when a timed address holds at `at` (ms since the epoch): `from <= at < to`, open bounds allowed. */
+export function addressHoldsAt(a: TimedAddress, at: number): boolean {
+  return (a.from === undefined || a.from <= at) && (a.to === undefined || at < a.to)
+}
+
+/** True when `w` holds address `ip` at time `at` (ms): some address equal to it that holds then. */
 export function holdsAddress(w: Workload, ip: string, at: number): boolean {
-  return w.addresses.some(
-    (a) =>
-      a.ip === ip && (a.from === undefined || a.from <= at) && (a.to === undefined || at < a.to),
-  )
+  return w.addresses.some((a) => a.ip === ip && addressHoldsAt(a, at))
 }
 
 /**

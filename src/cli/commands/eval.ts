@@ -13,7 +13,7 @@ import {
   type Service,
   type Verdict,
 } from '../../core/index.js'
-import { evaluate, explainVerdict } from '../../policy/evaluate.js'
+import { addressHoldsAt, evaluate, explainVerdict } from '../../policy/evaluate.js'
 import { checkFormat, emit, EXIT, UsageError } from '../output.js'
 import { loadOrThrow, parseTime } from '../workspace.js'
 
@@ -51,7 +51,7 @@ export function resolveAddress(inventory: Inventory, nameOrIp: string, at: numbe
   if (ip !== undefined) return ip
   const w = inventory.workloads.find((x) => x.name === nameOrIp)
   if (w) {
-    const a = w.addresses.find((x) => (x.from === undefined || x.from <= at) && (x.to === undefined || at < x.to))
+    const a = w.addresses.find((x) => addressHoldsAt(x, at))
     if (!a) {
       throw new UsageError(`workload "${nameOrIp}" holds no address at ${new Date(at).toISOString()}`, 'pass --at a time when it had one, or give an IP')
     }
