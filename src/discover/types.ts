@@ -1,0 +1,115 @@
+/**
+ * @module The dependency map's data types: entities, edges with time profiles and patterns.
+ * Produced by `src/discover` (aggregation over the flow store), read by `recommend`,
+ * `simulate`, the renderers and the UI.
+ * @remarks Semantics: DESIGN.md "edge", "dependency map"; issue 4 items 3–4.
+ */
+import type { Diagnostic } from '../core/index.js'
+
+/**
+ * When an edge is active, classified from its time profile (see `classifyPattern`).
+ *
+ * - `once`: seen on one day only, in one hour slot.
+ * - `rare`: seen on few days (see the classifier's thresholds), without a regular rhythm.
+ * - `month-end`: active days fall in the last or first days of a month.
+ * - `weekly`: active on the same weekday(s) only, over two or more weeks.
+ * - `nightly`: active most days, only at night (UTC hours outside business hours).
+ * - `business-hours`: active on weekdays, only in business hours.
+ * - `continuous`: active across most hours of most days.
+ *
+ * Stable: written into JSON output and rule evidence.
+ */
+export type EdgePattern =
+  | 'continuous'
+  | 'business-hours'
+  | 'nightly'
+  | 'weekly'
+  | 'month-end'
+  | 'rare'
+  | 'once'
+
+/**
+ * What kind of thing an entity of the map is.
+ * `workload`: an inventory workload. `external`: a named external range from the inventory.
+ * `unmanaged`: addresses the inventory does not know, grouped by the resolver (`10.9.3.0/24`,
+ * `internet`, or one public address with `--keep-public-ips`). `identity`: a group of workloads
+ * collapsed by `--group-by` (its name is the label values, e.g. `payments/api`).
+ */
+export type MapEntityKind = 'workload' | 'external' | 'unmanaged' | 'identity'
+
+/** One node of the dependency map. */
+export interface MapEntity {
+  /** Unique within the map; edges refer to it. Equal to `name` (names are unique across kinds). */
+  readonly id: string
+  readonly kind: MapEntityKind
+  readonly name: string
+  /** The entity's labels (workloads: resolved labels; externals: their labels; else `{}`). */
+  readonly labels: Readonly<Record<string, string>>
+  /** For `identity` entities: the workloads collapsed into it, sorted. */
+  readonly members?: readonly string[]
+}
+
+/**
+ * Flows per time slot. `hourOfWeek` has 168 slots, slot 0 = Monday 00:00–01:00 UTC, slot
+ * 24·d + h for ISO weekday d+1 (0 = Monday) and UTC hour h. `dayOfMonth` has 31 slots, slot 0 =
+ * the 1st. A flow counts in the slot of its `start`.
+ */
+export interface TimeProfile {
+  readonly hourOfWeek: readonly number[]
+  readonly dayOfMonth: readonly number[]
+}
+
+/**
+ * Flows aggregated by (source entity, destination entity, protocol, destination port), oriented
+ * client → server: a flow recorded `server-to-client` is counted on the reversed edge.
+ */
+export interface Edge {
+  /** {@link MapEntity.id} of the client side. */
+  readonly src: string
+  /** {@link MapEntity.id} of the server side. */
+  readonly dst: string
+  /** IANA protocol number. */
+  readonly protocol: number
+  /** Destination port (ICMP: the ICMP type; 0 for protocols without ports). */
+  readonly dstPort: number
+  readonly flows: number
+  readonly packets: number
+  /** Octets. */
+  readonly bytes: number
+  /** ms since the epoch, UTC: the earliest flow `start` and the latest flow `end`. */
+  readonly firstSeen: number
+  readonly lastSeen: number
+  /** Distinct UTC calendar days with at least one flow. */
+  readonly activeDays: number
+  readonly profile: TimeProfile
+  readonly pattern: EdgePattern
+  /**
+   * Flows of this edge whose direction the source did not record and inference could not settle
+   * (`direction: unknown`): the edge may be the reverse of the real connection.
+   */
+  readonly unknownDirection: number
+  /** Flows the observer recorded as rejected (`observedAction: reject`). */
+  readonly rejected: number
+}
+
+/** The observation window of one flow source (one format + file, or one collector). */
+export interface SourceWindow {
+  readonly format: string
+  readonly file: string
+  /** ms since the epoch, UTC: earliest `start` and latest `end` of its flows. */
+  readonly start: number
+  readonly end: number
+  readonly flows: number
+}
+
+/** The dependency map over an observation window (DESIGN.md "dependency map"). */
+export interface DependencyMap {
+  /** The flows' span, ms since the epoch, UTC; undefined when there were no flows. */
+  readonly window: { readonly start: number; readonly end: number } | undefined
+  readonly entities: readonly MapEntity[]
+  /** Sorted by flows, descending, then by (src, dst, protocol, dstPort). */
+  readonly edges: readonly Edge[]
+  readonly sources: readonly SourceWindow[]
+  /** Coverage warnings (`discover/short-window`) and other non-fatal findings. */
+  readonly diagnostics: readonly Diagnostic[]
+}
