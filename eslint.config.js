@@ -6,7 +6,7 @@ const stages = ['core', 'ingest', 'inventory', 'store', 'discover', 'policy', 'r
 const shells = ['cli', 'server', 'agent']
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'examples/', 'web/dist/', '*.config.js'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'examples/', 'web/dist/', '*.config.js', '.perf/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { ingestFiles } from '../src/cli/commands/ingest.js'
-import { readFlows, type FileSummary } from '../src/ingest/read.js'
+import { readFlowBatches, type FileSummary } from '../src/ingest/read.js'
 import { parserFor } from '../src/ingest/registry.js'
 import { writeAwsVpcFile, writeZeekConnLog } from './generate.js'
 
@@ -81,8 +81,12 @@ export async function benchIngest(scale: number): Promise<IngestBenchResult> {
     t = performance.now()
     let flows = 0
     const summaries: FileSummary[] = []
-    for await (const _ of readFlows([awsFile], { format: 'aws-vpc', strict: false }, summaries))
-      flows++
+    for await (const batch of readFlowBatches(
+      [awsFile],
+      { format: 'aws-vpc', strict: false },
+      summaries,
+    ))
+      flows += batch.length
     const parseSeconds = (performance.now() - t) / 1000
     log(`parse only: ${flows} flows in ${parseSeconds.toFixed(2)} s`)
 

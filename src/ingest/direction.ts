@@ -84,19 +84,29 @@ export function orientation(flow: Flow): Orientation {
 
 /** The flow with its ends exchanged (addresses, ports, names, labels); counters and times kept. */
 export function swapEnds(f: Flow): Flow {
-  const { srcName, dstName, srcLabels, dstLabels, ...rest } = f
-  return {
-    ...rest,
+  const out: Mutable<Flow> = {
     src: f.dst,
     dst: f.src,
     srcPort: f.dstPort,
     dstPort: f.srcPort,
-    ...(dstName !== undefined ? { srcName: dstName } : {}),
-    ...(srcName !== undefined ? { dstName: srcName } : {}),
-    ...(dstLabels !== undefined ? { srcLabels: dstLabels } : {}),
-    ...(srcLabels !== undefined ? { dstLabels: srcLabels } : {}),
+    protocol: f.protocol,
+    start: f.start,
+    end: f.end,
+    packets: f.packets,
+    bytes: f.bytes,
+    observedAction: f.observedAction,
+    direction: f.direction,
+    source: f.source,
   }
+  if (f.tcpFlags !== undefined) out.tcpFlags = f.tcpFlags
+  if (f.dstName !== undefined) out.srcName = f.dstName
+  if (f.srcName !== undefined) out.dstName = f.srcName
+  if (f.dstLabels !== undefined) out.srcLabels = f.dstLabels
+  if (f.srcLabels !== undefined) out.dstLabels = f.srcLabels
+  return out
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
  * Returns the flow oriented client→server where the evidence is good (see {@link orientation}),
@@ -126,10 +136,6 @@ function decide(f: Flow): Orientation {
   return orientation(f)
 }
 
-function endpointKey(addr: string, port: number): string {
-  return `${addr}|${port}`
-}
-
 function merge(a: Flow, b: Flow): Flow {
   // a and b are opposite halves; decide the client from the evidence of either half
   const oa = decide(a)
@@ -143,113 +149,169 @@ function merge(a: Flow, b: Flow): Flow {
     confident = false
   }
   const server = client === a ? b : a
-  const flags =
-    a.tcpFlags !== undefined || b.tcpFlags !== undefined
-      ? (a.tcpFlags ?? 0) | (b.tcpFlags ?? 0)
-      : undefined
-  const srcName = client.srcName ?? server.dstName
-  const dstName = client.dstName ?? server.srcName
-  const srcLabels = client.srcLabels ?? server.dstLabels
-  const dstLabels = client.dstLabels ?? server.srcLabels
-  const {
-    tcpFlags: _f,
-    srcName: _sn,
-    dstName: _dn,
-    srcLabels: _sl,
-    dstLabels: _dl,
-    ...base
-  } = client
-  return {
-    ...base,
+  const out: Mutable<Flow> = {
+    src: client.src,
+    dst: client.dst,
+    srcPort: client.srcPort,
+    dstPort: client.dstPort,
+    protocol: client.protocol,
     start: Math.min(a.start, b.start),
     end: Math.max(a.end, b.end),
     packets: a.packets + b.packets,
     bytes: a.bytes + b.bytes,
+    observedAction: client.observedAction,
     direction: confident ? 'client-to-server' : 'unknown',
-    ...(flags !== undefined ? { tcpFlags: flags } : {}),
-    ...(srcName !== undefined ? { srcName } : {}),
-    ...(dstName !== undefined ? { dstName } : {}),
-    ...(srcLabels !== undefined ? { srcLabels } : {}),
-    ...(dstLabels !== undefined ? { dstLabels } : {}),
+    source: client.source,
   }
+  if (a.tcpFlags !== undefined || b.tcpFlags !== undefined)
+    out.tcpFlags = (a.tcpFlags ?? 0) | (b.tcpFlags ?? 0)
+  const srcName = client.srcName ?? server.dstName
+  const dstName = client.dstName ?? server.srcName
+  const srcLabels = client.srcLabels ?? server.dstLabels
+  const dstLabels = client.dstLabels ?? server.srcLabels
+  if (srcName !== undefined) out.srcName = srcName
+  if (dstName !== undefined) out.dstName = dstName
+  if (srcLabels !== undefined) out.srcLabels = srcLabels
+  if (dstLabels !== undefined) out.dstLabels = dstLabels
+  return out
+}
+
+/**
+ * The key both halves of a connection share: protocol and the two endpoints in a fixed order
+ * (the smaller address text first, then the smaller port), so one map lookup finds the other half.
+ */
+function connectionKey(f: Flow): string {
+  const c = f.src < f.dst ? -1 : f.src > f.dst ? 1 : f.srcPort - f.dstPort
+  return c <= 0
+    ? `${f.protocol}|${f.src}|${f.srcPort}|${f.dst}|${f.dstPort}`
+    : `${f.protocol}|${f.dst}|${f.dstPort}|${f.src}|${f.srcPort}`
 }
 
 /**
  * Pairs the two directions of a connection (AWS VPC and Azure emit one record per direction,
  * the reply with swapped addresses and ports) into one client→server flow: packets and bytes
  * summed, `start` the earlier, `end` the later, TCP flags ORed, `source` of the client half.
+ * Synchronous: {@link DirectionPairer.push} appends what is ready to an output array, so reading
+ * can run it in a plain loop over a batch of flows.
  *
  * Two records pair when they have the same protocol, swapped endpoints (address and port),
  * the same `observedAction`, and time intervals that overlap or are at most
- * {@link PAIR_SLACK_MS} apart. Unpaired records are oriented with {@link orient}.
+ * {@link PAIR_SLACK_MS} apart. A record that finds a held record of the same connection that
+ * it does not pair with (the same direction again, or an incompatible other half) releases the
+ * held one, unpaired, and is held in its place. Unpaired records are oriented with {@link orient}.
  *
  * Bound: at most `window` (default {@link PAIR_WINDOW}) unpaired records are held; when more
- * arrive the oldest is emitted unpaired. So memory is O(window), and a reply more than `window`
+ * arrive the oldest is released unpaired. So memory is O(window), and a reply more than `window`
  * records after its request is not paired. Output order differs from input order by at most
- * the window. `onPaired` is called once per merged pair (for the run summary's notes).
- * When `flows` throws, the held records are emitted first and then the error is rethrown.
+ * the window.
+ */
+export class DirectionPairer {
+  private readonly window: number
+  private readonly pending = new Map<string, Flow>()
+  // Insertion order for eviction, as parallel arrays (keys, flows), skipped lazily when the key
+  // was paired or replaced since: `pending.entries().next()` would walk over every deleted entry
+  // of V8's ordered hash table.
+  private keys: string[] = []
+  private held: Flow[] = []
+  private head = 0
+  /** Pairs merged so far. */
+  paired = 0
+
+  constructor(opts: { window?: number } = {}) {
+    this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
+  }
+
+  /** Takes one record; appends to `out` the flows that are ready. */
+  push(f: Flow, out: Flow[]): void {
+    const key = connectionKey(f)
+    const pending = this.pending
+    const other = pending.get(key)
+    if (other !== undefined) {
+      pending.delete(key)
+      if (
+        other.src === f.dst &&
+        other.srcPort === f.dstPort &&
+        other.dst === f.src &&
+        other.dstPort === f.srcPort &&
+        other.observedAction === f.observedAction &&
+        f.start <= other.end + PAIR_SLACK_MS &&
+        other.start <= f.end + PAIR_SLACK_MS
+      ) {
+        this.paired++
+        out.push(merge(other, f))
+        return
+      }
+      out.push(orient(other))
+    }
+    pending.set(key, f)
+    this.keys.push(key)
+    this.held.push(f)
+    while (pending.size > this.window && this.head < this.keys.length) {
+      const k = this.keys[this.head] as string
+      const oldest = this.held[this.head] as Flow
+      this.head++
+      if (pending.get(k) === oldest) {
+        pending.delete(k)
+        out.push(orient(oldest))
+      }
+    }
+    // Compact when most queued entries are stale (paired away), so the queue stays O(window).
+    if (this.keys.length - this.head > 4 * this.window + 1024) this.compact()
+  }
+
+  /** Releases every held record, oriented, in arrival order. */
+  flush(out: Flow[]): void {
+    for (const f of this.pending.values()) out.push(orient(f))
+    this.pending.clear()
+    this.keys = []
+    this.held = []
+    this.head = 0
+  }
+
+  private compact(): void {
+    const keys: string[] = []
+    const held: Flow[] = []
+    for (let i = this.head; i < this.keys.length; i++) {
+      const k = this.keys[i] as string
+      const f = this.held[i] as Flow
+      if (this.pending.get(k) === f) {
+        keys.push(k)
+        held.push(f)
+      }
+    }
+    this.keys = keys
+    this.held = held
+    this.head = 0
+  }
+}
+
+/**
+ * {@link DirectionPairer} over an async stream of flows. `onPaired` is called once per merged
+ * pair (for the run summary's notes). When `flows` throws, the held records are emitted first
+ * and then the error is rethrown.
  */
 export async function* pairDirections(
   flows: AsyncIterable<Flow>,
   opts: { window?: number; onPaired?: () => void } = {},
 ): AsyncGenerator<Flow> {
-  const window = Math.max(1, opts.window ?? PAIR_WINDOW)
-  // key: protocol + endpoint pair in record order
-  const pending = new Map<string, Flow>()
-  // Insertion order for eviction. `pending.entries().next()` would walk over every deleted
-  // entry of V8's ordered hash table, which made eviction O(deletions); a FIFO of keys, skipped
-  // lazily when the key was paired or replaced since, keeps it O(1) amortised.
-  const order: { key: string; flow: Flow }[] = []
-  let head = 0
+  const pairer = new DirectionPairer(opts)
+  const out: Flow[] = []
   let failure: { error: unknown } | undefined
   try {
     for await (const f of flows) {
-      const a = endpointKey(f.src, f.srcPort)
-      const b = endpointKey(f.dst, f.dstPort)
-      const reverseKey = `${f.protocol}|${b}|${a}`
-      const other = pending.get(reverseKey)
-      if (
-        other !== undefined &&
-        other.observedAction === f.observedAction &&
-        f.start <= other.end + PAIR_SLACK_MS &&
-        other.start <= f.end + PAIR_SLACK_MS
-      ) {
-        pending.delete(reverseKey)
-        opts.onPaired?.()
-        yield merge(other, f)
-        continue
-      }
-      const key = `${f.protocol}|${a}|${b}`
-      const same = pending.get(key)
-      if (same !== undefined) {
-        pending.delete(key)
-        yield orient(same)
-      }
-      pending.set(key, f)
-      order.push({ key, flow: f })
-      while (pending.size > window && head < order.length) {
-        const oldest = order[head] as { key: string; flow: Flow }
-        head++
-        if (pending.get(oldest.key) === oldest.flow) {
-          pending.delete(oldest.key)
-          yield orient(oldest.flow)
-        }
-      }
-      // Compact when most queued keys are stale (paired away), so the queue stays O(window).
-      if (order.length - head > 4 * window + 1024) {
-        let w = 0
-        for (let i = head; i < order.length; i++) {
-          const e = order[i] as { key: string; flow: Flow }
-          if (pending.get(e.key) === e.flow) order[w++] = e
-        }
-        order.length = w
-        head = 0
+      const before = pairer.paired
+      pairer.push(f, out)
+      if (pairer.paired !== before) opts.onPaired?.()
+      if (out.length > 0) {
+        yield* out
+        out.length = 0
       }
     }
   } catch (error) {
     // emit what is held before passing the error on: "after yielding what was read"
     failure = { error }
   }
-  for (const f of pending.values()) yield orient(f)
+  pairer.flush(out)
+  yield* out
   if (failure) throw failure.error
 }

@@ -21,7 +21,7 @@ function ioError(file: string, err: unknown): BulkheadError {
     severity: 'fatal',
     message: notFound
       ? `no such file: ${file}`
-      : `cannot read ${file}: ${e.message ?? String(err)}`,
+      : `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`,
     location: { file, line: 0, column: 0 },
   }
   return new BulkheadError([d], { cause: err })
@@ -132,17 +132,19 @@ const decoder = new TextDecoder('utf-8')
 
 /**
  * Splits bytes into lines (LF or CRLF terminated; a final line without terminator counts),
- * decoded as UTF-8 (invalid sequences become U+FFFD), without terminators.
+ * decoded as UTF-8 (invalid sequences become U+FFFD), without terminators, one array of lines
+ * per read chunk (so the caller pays one async step per chunk, not per line). Lines are numbered
+ * 1-based in order across batches; empty batches are not yielded.
  *
  * A line longer than `maxLineBytes` (default {@link MAX_LINE_BYTES}) is never held whole: its
  * bytes are dropped as they arrive, `onLongLine(lineNumber)` (1-based) is called once it ends,
  * and `''` is yielded in its place, so line numbers stay right. Memory is bounded by
  * `maxLineBytes` plus one read chunk.
  */
-export async function* splitLines(
+export async function* splitLineBatches(
   chunks: AsyncIterable<Uint8Array>,
   opts: { maxLineBytes?: number; onLongLine?: (line: number) => void } = {},
-): AsyncGenerator<string> {
+): AsyncGenerator<string[]> {
   const max = opts.maxLineBytes ?? MAX_LINE_BYTES
   let carry: Buffer[] = []
   let carryLen = 0
@@ -161,7 +163,6 @@ export async function* splitLines(
     const chunk = Buffer.isBuffer(raw)
       ? raw
       : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
-    let pos = 0
     const firstLf = chunk.indexOf(10)
     if (firstLf < 0) {
       if (discarding) continue
@@ -174,29 +175,29 @@ export async function* splitLines(
       }
       continue
     }
+    const out: string[] = []
     // the line that the carry started
     if (discarding) {
       lineNo++
       opts.onLongLine?.(lineNo)
       discarding = false
-      yield ''
+      out.push('')
     } else if (carryLen > 0) {
       carry.push(chunk.subarray(0, firstLf))
       const s = Buffer.concat(carry).toString('utf8')
       carry = []
       carryLen = 0
-      yield finishLine(s)
+      out.push(finishLine(s))
     } else {
-      yield finishLine(chunk.toString('utf8', 0, firstLf))
+      out.push(finishLine(chunk.toString('utf8', 0, firstLf)))
     }
-    pos = firstLf + 1
+    let pos = firstLf + 1
     const lastLf = chunk.lastIndexOf(10)
     if (lastLf > pos) {
       const block = chunk.toString('utf8', pos, lastLf)
-      const lines = block.split('\n')
-      for (const l of lines) yield finishLine(l)
+      for (const l of block.split('\n')) out.push(finishLine(l))
     } else if (lastLf === pos) {
-      yield finishLine('')
+      out.push(finishLine(''))
     }
     pos = lastLf + 1
     if (pos < chunk.length) {
@@ -209,12 +210,21 @@ export async function* splitLines(
         carryLen = rest.length
       }
     }
+    yield out
   }
   if (discarding) {
     lineNo++
     opts.onLongLine?.(lineNo)
-    yield ''
+    yield ['']
   } else if (carryLen > 0) {
-    yield finishLine(decoder.decode(Buffer.concat(carry)))
+    yield [finishLine(decoder.decode(Buffer.concat(carry)))]
   }
+}
+
+/** {@link splitLineBatches}, one line at a time (for parsers that read lines one by one). */
+export async function* splitLines(
+  chunks: AsyncIterable<Uint8Array>,
+  opts: { maxLineBytes?: number; onLongLine?: (line: number) => void } = {},
+): AsyncGenerator<string> {
+  for await (const batch of splitLineBatches(chunks, opts)) yield* batch
 }

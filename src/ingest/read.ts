@@ -5,8 +5,8 @@
 import { statSync } from 'node:fs'
 import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
 import { detectFormat } from './detect.js'
-import { orient, pairDirections } from './direction.js'
-import { MAX_LINE_BYTES, openBytes, splitLines } from './lines.js'
+import { DirectionPairer, orient } from './direction.js'
+import { MAX_LINE_BYTES, openBytes, splitLineBatches, splitLines } from './lines.js'
 import { PARSERS, parserFor } from './registry.js'
 import {
   newStats,
@@ -96,11 +96,14 @@ function fileSize(file: string): number {
   }
 }
 
+/** Flows per yielded batch for parsers without a {@link LineReader} (and the most held before a yield). */
+const BATCH_FLOWS = 4096
+
 async function* readOne(
   file: string,
   opts: ReadOptions,
   summaries: FileSummary[],
-): AsyncGenerator<Flow> {
+): AsyncGenerator<Flow[]> {
   const stats = newStats()
   const diagnostics: Diagnostic[] = []
   let format: FlowFormat | 'unknown' = opts.format === 'auto' ? 'unknown' : opts.format
@@ -115,6 +118,7 @@ async function* readOne(
     message: `${file} is empty: no flows`,
     location: { file, line: 0, column: 0 },
   })
+  let pairer: DirectionPairer | undefined
   try {
     if (opts.format === 'auto') {
       try {
@@ -154,29 +158,57 @@ async function* readOne(
       progress()
     })
     const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES
-    let flows: AsyncIterable<Flow> =
-      parser.kind === 'lines'
-        ? parser.parse(
-            splitLines(chunks, {
-              maxLineBytes,
-              onLongLine: (line) =>
-                skip(
-                  ctx,
-                  'line-too-long',
-                  `${file}:${line}`,
-                  `(line longer than ${maxLineBytes} bytes)`,
-                ),
-            }),
-            ctx,
-          )
-        : parser.parse(chunks, ctx)
-    if (opts.pair !== false && PAIRED_FORMATS.has(parser.format)) {
-      flows = pairDirections(flows, { onPaired: () => note(ctx, 'paired-directions') })
+    const lineOpts = {
+      maxLineBytes,
+      onLongLine: (line: number): void =>
+        skip(ctx, 'line-too-long', `${file}:${line}`, `(line longer than ${maxLineBytes} bytes)`),
     }
-    for await (const f of flows) {
-      emitted++
-      yield f.direction === 'unknown' ? orient(f) : f
+    if (opts.pair !== false && PAIRED_FORMATS.has(parser.format)) pairer = new DirectionPairer()
+    // Every parsed flow goes through `take` into `out`, which is yielded once per read batch.
+    let out: Flow[] = []
+    const take = (f: Flow): void => {
+      if (pairer) pairer.push(f, out)
+      else out.push(f.direction === 'unknown' ? orient(f) : f)
     }
+    const ready = (): Flow[] => {
+      const batch = pairer ? out.map(finish) : out
+      out = []
+      emitted += batch.length
+      return batch
+    }
+    const reader = parser.kind === 'lines' ? parser.reader?.(ctx) : undefined
+    let failure: { error: unknown } | undefined
+    try {
+      if (reader) {
+        // the fast path: one async step per read chunk, a plain loop over its lines
+        let lineNo = 0
+        for await (const lines of splitLineBatches(chunks, lineOpts)) {
+          for (const line of lines) {
+            const f = reader.line(line, ++lineNo)
+            if (f !== undefined) take(f)
+          }
+          if (out.length > 0) yield ready()
+        }
+      } else {
+        const flows =
+          parser.kind === 'lines'
+            ? parser.parse(splitLines(chunks, lineOpts), ctx)
+            : parser.parse(chunks, ctx)
+        for await (const f of flows) {
+          take(f)
+          if (out.length >= BATCH_FLOWS) yield ready()
+        }
+      }
+    } catch (error) {
+      // what was read is emitted before the error is passed on ("after yielding what was read")
+      failure = { error }
+    }
+    if (pairer) {
+      pairer.flush(out)
+      if (pairer.paired > 0) note(ctx, 'paired-directions', pairer.paired)
+    }
+    if (out.length > 0) yield ready()
+    if (failure) throw failure.error
     if (bytes === 0) diagnostics.push(emptyWarning())
   } finally {
     stats.records = emitted
@@ -185,11 +217,17 @@ async function* readOne(
   }
 }
 
+/** After pairing, a flow still without a direction gets one more look at its (merged) evidence. */
+function finish(f: Flow): Flow {
+  return f.direction === 'unknown' ? orient(f) : f
+}
+
 /**
- * Streams normalised flows from every file in order (constant memory in file size, except the
- * Azure formats, which hold one JSON document per file). Detects each file's format when
- * `opts.format` is `auto`; oriented client→server where the evidence allows (`direction.ts`);
- * AWS VPC and Azure halves paired unless `opts.pair === false`.
+ * Streams normalised flows from every file in order, in batches (one or more per read chunk of
+ * about 64 KiB, never empty), with constant memory in file size, except the Azure formats,
+ * which hold one JSON document per file. Detects each file's format when `opts.format` is
+ * `auto`; oriented client→server where the evidence allows (`direction.ts`); AWS VPC and Azure
+ * halves paired unless `opts.pair === false`.
  *
  * Pushes one {@link FileSummary} per file into `summaries` as each file ends (also when it ends
  * with an error, or the consumer stops early).
@@ -199,12 +237,21 @@ async function* readOne(
  *   what was read. An empty file is not an error: zero flows and an `ingest/empty-input` warning
  *   in its summary.
  */
+export async function* readFlowBatches(
+  files: readonly string[],
+  opts: ReadOptions,
+  summaries: FileSummary[],
+): AsyncGenerator<Flow[]> {
+  for (const file of files) yield* readOne(file, opts, summaries)
+}
+
+/** {@link readFlowBatches}, one flow at a time. */
 export async function* readFlows(
   files: readonly string[],
   opts: ReadOptions,
   summaries: FileSummary[],
 ): AsyncGenerator<Flow> {
-  for (const file of files) yield* readOne(file, opts, summaries)
+  for await (const batch of readFlowBatches(files, opts, summaries)) yield* batch
 }
 
 /** Most skip examples in a {@link RunSummary}. */

@@ -61,10 +61,26 @@ export interface FlowParser {
   detect(head: Uint8Array): number
 }
 
+/**
+ * The synchronous per-line core of a line parser whose records are one line each and which
+ * holds no flows back: `line` returns the line's flow, or undefined for a header, a blank line,
+ * a note or a skip (recorded in the context it was made with). Reading calls it in a plain loop
+ * over each batch of lines, which is the fast path (no async step per line).
+ */
+export interface LineReader {
+  /** `lineNo` is 1-based. */
+  line(raw: string, lineNo: number): Flow | undefined
+}
+
 /** A parser over lines. `lines` yields each line without its terminator; numbering is 1-based in order. */
 export interface LineParser extends FlowParser {
   readonly kind: 'lines'
   parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow>
+  /**
+   * The parser's {@link LineReader} for one file, when its records are independent lines.
+   * Must give exactly what `parse` gives, line by line; `parse` is then a loop over it.
+   */
+  reader?(ctx: ParseContext): LineReader
 }
 
 /** A parser over chunks of raw bytes (NetFlow/IPFIX datagram files). */
@@ -104,9 +120,9 @@ export function skip(ctx: ParseContext, reason: string, where: string, text: str
   }
 }
 
-/** Counts a record that is deliberately not emitted and is not an error (e.g. AWS NODATA). */
-export function note(ctx: ParseContext, reason: string): void {
-  ctx.stats.notes[reason] = (ctx.stats.notes[reason] ?? 0) + 1
+/** Counts `count` (default 1) records deliberately not emitted that are not errors (e.g. AWS NODATA). */
+export function note(ctx: ParseContext, reason: string, count = 1): void {
+  ctx.stats.notes[reason] = (ctx.stats.notes[reason] ?? 0) + count
 }
 
 function whereToLocation(where: string): { file: string; line: number; column: number } {

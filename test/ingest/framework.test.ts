@@ -127,7 +127,7 @@ describe('openBytes and readFlows', () => {
       (e: unknown) =>
         e instanceof BulkheadError &&
         e.diagnostics[0]?.code === 'ingest/unknown-format' &&
-        /--format/.test(e.diagnostics[0]?.hint ?? ''),
+        /--format/.test(e.diagnostics[0].hint ?? ''),
     )
     const r = await readAll([file], { format: 'aws-vpc', strict: false })
     expect(r.error).toBeUndefined()

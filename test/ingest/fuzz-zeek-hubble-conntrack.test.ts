@@ -7,18 +7,11 @@ import { conntrackParser } from '../../src/ingest/formats/conntrack.js'
 import { hubbleParser } from '../../src/ingest/formats/hubble.js'
 import { zeekParser } from '../../src/ingest/formats/zeek.js'
 import { newStats, type LineParser, type ParseContext } from '../../src/ingest/types.js'
+import { linesOf, streamOf as gen } from './text-helpers.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
 const CORPORA = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
 
-async function* gen(lines: readonly string[]): AsyncGenerator<string> {
-  for (const l of lines) yield l
-}
-function linesOf(text: string): string[] {
-  const lines = text.split('\n')
-  if (lines.at(-1) === '') lines.pop()
-  return lines
-}
 
 /** Every Flow invariant the model promises (src/core/flow.ts). Returns the first violation. */
 function violation(f: Flow, format: string): string | undefined {

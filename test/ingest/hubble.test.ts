@@ -1,31 +1,15 @@
 import { describe, it, expect } from 'vitest'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { BulkheadError, normalizeIp, type Flow } from '../../src/core/index.js'
+import { BulkheadError, normalizeIp } from '../../src/core/index.js'
 import { HUBBLE_DEDUP_MAX_KEYS, hubbleParser } from '../../src/ingest/formats/hubble.js'
-import { newStats, type ParseContext } from '../../src/ingest/types.js'
+import { linesOf, runLines } from './text-helpers.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
 const CORPUS = fileURLToPath(new URL('../../../shared/corpora/hubble/', import.meta.url))
 
-async function* gen(lines: readonly string[]): AsyncGenerator<string> {
-  for (const l of lines) yield l
-}
-function linesOf(text: string): string[] {
-  const lines = text.split('\n')
-  if (lines.at(-1) === '') lines.pop()
-  return lines
-}
-async function run(
-  lines: readonly string[],
-  file = 'h.json',
-  strict = false,
-): Promise<{ flows: Flow[]; ctx: ParseContext }> {
-  const ctx: ParseContext = { file, strict, stats: newStats() }
-  const flows: Flow[] = []
-  for await (const f of hubbleParser.parse(gen(lines), ctx)) flows.push(f)
-  return { flows, ctx }
-}
+const run = (lines: readonly string[], file = 'h.json', strict = false) =>
+  runLines(hubbleParser, lines, { file, strict })
 const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8')
 const head = (text: string): Uint8Array => new TextEncoder().encode(text.slice(0, 65536))
 

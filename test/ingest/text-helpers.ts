@@ -11,10 +11,22 @@ export function fixture(name: string): string {
   return fileURLToPath(new URL(`../fixtures/flows/${name}`, import.meta.url))
 }
 
-/** Runs `parser` over `text` split on LF; returns the flows and the context (with stats). */
-export async function runParser(
+/** `text` split on LF, without a final empty line. */
+export function linesOf(text: string): string[] {
+  const lines = text.split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  return lines
+}
+
+/** The lines as an async stream, as parsers read them. */
+export async function* streamOf(lines: readonly string[]): AsyncGenerator<string> {
+  for (const l of lines) yield l
+}
+
+/** Runs `parser` over `lines` (as given); returns the flows and the context (with stats). */
+export async function runLines(
   parser: LineParser,
-  text: string,
+  lines: readonly string[],
   opts: { strict?: boolean; fields?: string; file?: string } = {},
 ): Promise<{ flows: Flow[]; ctx: ParseContext }> {
   const ctx: ParseContext = {
@@ -23,14 +35,22 @@ export async function runParser(
     stats: newStats(),
     ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
   }
-  async function* lines(): AsyncGenerator<string> {
-    const parts = text.split('\n')
-    if (parts[parts.length - 1] === '') parts.pop()
-    for (const l of parts) yield l.replace(/\r$/, '')
-  }
   const flows: Flow[] = []
-  for await (const f of parser.parse(lines(), ctx)) flows.push(f)
+  for await (const f of parser.parse(streamOf(lines), ctx)) flows.push(f)
   return { flows, ctx }
+}
+
+/** Runs `parser` over `text` split on LF (a CR before the LF dropped); see {@link runLines}. */
+export function runParser(
+  parser: LineParser,
+  text: string,
+  opts: { strict?: boolean; fields?: string; file?: string } = {},
+): Promise<{ flows: Flow[]; ctx: ParseContext }> {
+  return runLines(
+    parser,
+    linesOf(text).map((l) => l.replace(/\r$/, '')),
+    opts,
+  )
 }
 
 /** The text of a fixture. */

@@ -4,30 +4,13 @@ import { fileURLToPath } from 'node:url'
 import { BulkheadError, normalizeIp, type Flow } from '../../src/core/index.js'
 import { zeekParser } from '../../src/ingest/formats/zeek.js'
 import { newStats, type ParseContext } from '../../src/ingest/types.js'
+import { linesOf, runLines } from './text-helpers.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
 const CORPUS = fileURLToPath(new URL('../../../shared/corpora/zeek/', import.meta.url))
 
-async function* gen(lines: readonly string[]): AsyncGenerator<string> {
-  for (const l of lines) yield l
-}
-
-function linesOf(text: string): string[] {
-  const lines = text.split('\n')
-  if (lines.at(-1) === '') lines.pop()
-  return lines
-}
-
-async function run(
-  lines: readonly string[],
-  file = 'test.log',
-  strict = false,
-): Promise<{ flows: Flow[]; ctx: ParseContext }> {
-  const ctx: ParseContext = { file, strict, stats: newStats() }
-  const flows: Flow[] = []
-  for await (const f of zeekParser.parse(gen(lines), ctx)) flows.push(f)
-  return { flows, ctx }
-}
+const run = (lines: readonly string[], file = 'test.log', strict = false) =>
+  runLines(zeekParser, lines, { file, strict })
 
 const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8')
 const head = (text: string): Uint8Array => new TextEncoder().encode(text.slice(0, 65536))

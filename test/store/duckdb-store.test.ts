@@ -193,11 +193,13 @@ describe('DuckDB flow store', () => {
     const copy = path.join(dir, 'a-copy.log')
     writeFileSync(copy, 'some flow file bytes\n')
     let reads = 0
-    async function* source(f: string): AsyncIterable<Flow> {
+    async function* source(f: string): AsyncIterable<Flow[]> {
       reads++
       await Promise.resolve()
-      for (let i = 0; i < 10; i++)
-        yield flow(i, { source: { format: 'aws-vpc', file: f, line: i + 1 } })
+      for (let i = 0; i < 10; i += 5)
+        yield [i, i + 1, i + 2, i + 3, i + 4].map((j) =>
+          flow(j, { source: { format: 'aws-vpc', file: f, line: j + 1 } }),
+        )
     }
     await withStore(async (s) => {
       const first = await s.ingestFile(file, source)
@@ -220,16 +222,16 @@ describe('DuckDB flow store', () => {
     const file = path.join(dir, 'b.log')
     writeFileSync(file, 'other bytes\n')
     const n = BATCH_ROWS + 5000 // past one full batch, so rows were already moved into `flows`
-    async function* failing(): AsyncIterable<Flow> {
+    async function* failing(): AsyncIterable<Flow[]> {
       await Promise.resolve()
-      for (let i = 0; i < n; i++) yield flow(i)
+      for (let i = 0; i < n; i++) yield [flow(i)]
       throw new BulkheadError([
         { code: 'ingest/malformed-record', severity: 'fatal', message: 'boom' },
       ])
     }
-    async function* good(): AsyncIterable<Flow> {
+    async function* good(): AsyncIterable<Flow[]> {
       await Promise.resolve()
-      yield flow(1)
+      yield [flow(1)]
     }
     await withStore(async (s) => {
       await s.appendFlows([flow(0, { src: '10.9.9.9' })])

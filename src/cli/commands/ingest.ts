@@ -7,7 +7,7 @@ import path from 'node:path'
 import type { Command } from 'commander'
 import { BulkheadError, type Diagnostic, type Workspace } from '../../core/index.js'
 import {
-  readFlows,
+  readFlowBatches,
   summarize,
   formatRunSummary,
   type FileSummary,
@@ -209,7 +209,7 @@ export async function ingestFiles(
       let result: IngestFileResult | undefined
       try {
         result = await store.ingestFile(job.file, (file) =>
-          readFlows(
+          readFlowBatches(
             [file],
             {
               format: job.format,

@@ -5,7 +5,14 @@
  */
 import type { Flow, ObservedAction } from '../../core/index.js'
 import { parseAddress } from '../fields.js'
-import { newStats, note, skip, type LineParser, type ParseContext } from '../types.js'
+import {
+  newStats,
+  note,
+  skip,
+  type LineParser,
+  type LineReader,
+  type ParseContext,
+} from '../types.js'
 
 /** The default (version 2) field order, used when there is no header and no `--fields`. */
 export const AWS_DEFAULT_FIELDS: readonly string[] = [
@@ -209,7 +216,7 @@ function tokenIs(line: string, i: number, text: string): boolean {
  * The per-line state machine of the AWS parser: the current field order (reset by a header
  * line). Synchronous, so it can be measured and reused without the async plumbing.
  */
-export class AwsLineReader {
+export class AwsLineReader implements LineReader {
   layout: Layout = DEFAULT_LAYOUT
   constructor(readonly ctx: ParseContext) {
     if (ctx.fields !== undefined) {
@@ -372,6 +379,9 @@ export const awsVpcParser: LineParser = {
     if (seen === 0 || (good === 1 && header && seen > 1)) return 0
     const frac = good / seen
     return frac >= 0.8 ? 0.95 : frac >= 0.5 ? 0.6 : 0
+  },
+  reader(ctx: ParseContext): AwsLineReader {
+    return new AwsLineReader(ctx)
   },
   async *parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
     const reader = new AwsLineReader(ctx)

@@ -244,7 +244,7 @@ function makeParser(kind: Kind): LineParser {
       for (const t of tuplesOf(doc, kind)) {
         const i = index++
         if (typeof t !== 'string') {
-          skip(ctx, 'bad-tuple', `${ctx.file}#${i}`, JSON.stringify(t) ?? String(t))
+          skip(ctx, 'bad-tuple', `${ctx.file}#${i}`, jsonText(t))
           continue
         }
         const flow = parseTuple(t, kind, i, ctx, mem)
@@ -282,3 +282,10 @@ export const azureNsgParser: LineParser = makeParser('nsg')
  * document in memory, `source.record` = tuple index, direction from `B` state then ports).
  */
 export const azureVnetParser: LineParser = makeParser('vnet')
+
+/** JSON text of a value, or `String(value)` for what JSON cannot write (`undefined`, functions). */
+function jsonText(value: unknown): string {
+  const text: string | undefined = JSON.stringify(value)
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- typed string, yet undefined for `undefined`
+  return text ?? String(value)
+}

@@ -83,6 +83,7 @@ function split(line: string, ctx: ParseContext): Parsed | string {
     else parsed.stopTime = ms
     return ' '
   })
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set in the replace callback
   if (bad) return 'bad-timestamp'
   if (parsed.startTime !== undefined || parsed.stopTime !== undefined)
     note(ctx, 'local-time-as-utc')

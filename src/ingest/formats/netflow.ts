@@ -94,6 +94,7 @@ export async function* splitDatagrams(
     }
   }
   for await (const chunk of chunks) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set inside drain()
     if (dead) continue
     if (buf.byteLength === 0) buf = chunk
     else {

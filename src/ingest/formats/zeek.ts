@@ -12,7 +12,7 @@ import {
   type FlowDirection,
   type ObservedAction,
 } from '../../core/index.js'
-import { note, skip, type LineParser, type ParseContext } from '../types.js'
+import { note, skip, type LineParser, type LineReader, type ParseContext } from '../types.js'
 
 /** Latest time we accept, ms since the epoch (9999-12-31T23:59:59.999Z); later values are malformed. */
 const MAX_TIME_MS = 253_402_300_799_999
@@ -340,7 +340,8 @@ function jsonGetter(obj: Record<string, unknown>): Getter {
         Array.isArray(v)
       )
         return v
-      return String(v)
+      // an object where a scalar belongs: its JSON text, which no field parser accepts
+      return JSON.stringify(v)
     }
     return undefined
   }
@@ -380,6 +381,110 @@ function isPlainHeader(tokens: readonly string[]): boolean {
 }
 
 /**
+ * The per-line state machine of the Zeek parser (header lines set the field order and
+ * separators; {@link parseZeek} is a loop over it). See {@link parseZeek} for the mapping.
+ */
+export class ZeekLineReader implements LineReader {
+  private state = freshState()
+  private index = new Map<string, number>()
+  constructor(private readonly ctx: ParseContext) {}
+
+  /** One line (1-based `lineNo`) → a flow, or undefined (header, blank, skip recorded in ctx). */
+  line(raw: string, lineNo: number): Flow | undefined {
+    const ctx = this.ctx
+    let state = this.state
+    let index = this.index
+    let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
+    if (lineNo === 1 && line.startsWith('\uFEFF')) line = line.slice(1)
+    if (line.trim() === '') return undefined
+    const where = `${ctx.file}:${lineNo}`
+
+    if (line.startsWith('#')) {
+      if (line.startsWith('##')) return undefined
+      if (line.startsWith('#separator')) {
+        // A new log section starts: earlier header lines no longer apply.
+        this.state = state = freshState()
+        this.index = index = new Map<string, number>()
+        const sep = unescapeSeparator(line.slice('#separator'.length).replace(/^[ \t]/, ''))
+        if (sep !== '') state.separator = sep
+        return undefined
+      }
+      const sep = state.separator
+      const cut = line.indexOf(sep)
+      const key = cut < 0 ? line : line.slice(0, cut)
+      const rest = cut < 0 ? '' : line.slice(cut + sep.length)
+      switch (key) {
+        case '#set_separator':
+          state.setSeparator = rest
+          break
+        case '#empty_field':
+          state.emptyField = rest
+          break
+        case '#unset_field':
+          state.unsetField = rest
+          break
+        case '#path':
+          state.path = rest
+          break
+        case '#fields':
+          state.fields = rest.split(sep)
+          this.index = index = new Map(state.fields.map((f, i) => [f, i]))
+          break
+        default:
+          break // #types, #open, #close, comments
+      }
+      return undefined
+    }
+
+    if (line.startsWith('{')) {
+      let obj: unknown
+      try {
+        obj = JSON.parse(line)
+      } catch {
+        skip(ctx, 'bad-json', where, line)
+        return undefined
+      }
+      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+        skip(ctx, 'bad-json', where, line)
+        return undefined
+      }
+      const rec = obj as Record<string, unknown>
+      if (typeof rec['_path'] === 'string' && rec['_path'] !== 'conn') {
+        skip(ctx, 'not-conn-log', where, line)
+        return undefined
+      }
+      const flow = toFlow(jsonGetter(rec), ctx, lineNo, line)
+      if (flow) ctx.stats.records++
+      return flow
+    }
+
+    const values = line.split(state.separator)
+    if (!state.fields) {
+      if (isPlainHeader(values)) {
+        state.fields = values
+        this.index = index = new Map(values.map((f, i) => [f, i]))
+        return undefined
+      }
+      skip(ctx, 'no-fields-header', where, line)
+      return undefined
+    }
+    if (values.length === state.fields.length && values.every((v, i) => v === state.fields?.[i]))
+      return undefined // repeated header
+    if (state.path !== undefined && state.path !== 'conn') {
+      skip(ctx, 'not-conn-log', where, line)
+      return undefined
+    }
+    if (values.length !== state.fields.length) {
+      skip(ctx, 'field-count-mismatch', where, line)
+      return undefined
+    }
+    const flow = toFlow(tsvGetter(state, index, values), ctx, lineNo, line)
+    if (flow) ctx.stats.records++
+    return flow
+  }
+}
+
+/**
  * Parses Zeek conn.log lines into flows.
  *
  * - TSV: honours `#separator` (with `\xHH` escapes), `#set_separator`, `#empty_field`,
@@ -407,103 +512,11 @@ function isPlainHeader(tokens: readonly string[]): boolean {
  * @throws BulkheadError `ingest/malformed-record` on the first skipped record when `ctx.strict`.
  */
 async function* parseZeek(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
-  let state = freshState()
-  let index = new Map<string, number>()
+  const reader = new ZeekLineReader(ctx)
   let lineNo = 0
   for await (const raw of lines) {
-    lineNo++
-    let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
-    if (lineNo === 1 && line.startsWith('\uFEFF')) line = line.slice(1)
-    if (line.trim() === '') continue
-    const where = `${ctx.file}:${lineNo}`
-
-    if (line.startsWith('#')) {
-      if (line.startsWith('##')) continue
-      if (line.startsWith('#separator')) {
-        // A new log section starts: earlier header lines no longer apply.
-        state = freshState()
-        index = new Map()
-        const sep = unescapeSeparator(line.slice('#separator'.length).replace(/^[ \t]/, ''))
-        if (sep !== '') state.separator = sep
-        continue
-      }
-      const sep = state.separator
-      const cut = line.indexOf(sep)
-      const key = cut < 0 ? line : line.slice(0, cut)
-      const rest = cut < 0 ? '' : line.slice(cut + sep.length)
-      switch (key) {
-        case '#set_separator':
-          state.setSeparator = rest
-          break
-        case '#empty_field':
-          state.emptyField = rest
-          break
-        case '#unset_field':
-          state.unsetField = rest
-          break
-        case '#path':
-          state.path = rest
-          break
-        case '#fields':
-          state.fields = rest.split(sep)
-          index = new Map(state.fields.map((f, i) => [f, i]))
-          break
-        default:
-          break // #types, #open, #close, comments
-      }
-      continue
-    }
-
-    if (line.startsWith('{')) {
-      let obj: unknown
-      try {
-        obj = JSON.parse(line)
-      } catch {
-        skip(ctx, 'bad-json', where, line)
-        continue
-      }
-      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-        skip(ctx, 'bad-json', where, line)
-        continue
-      }
-      const rec = obj as Record<string, unknown>
-      if (typeof rec['_path'] === 'string' && rec['_path'] !== 'conn') {
-        skip(ctx, 'not-conn-log', where, line)
-        continue
-      }
-      const flow = toFlow(jsonGetter(rec), ctx, lineNo, line)
-      if (flow) {
-        ctx.stats.records++
-        yield flow
-      }
-      continue
-    }
-
-    const values = line.split(state.separator)
-    if (!state.fields) {
-      if (isPlainHeader(values)) {
-        state.fields = values
-        index = new Map(values.map((f, i) => [f, i]))
-        continue
-      }
-      skip(ctx, 'no-fields-header', where, line)
-      continue
-    }
-    if (values.length === state.fields.length && values.every((v, i) => v === state.fields?.[i]))
-      continue // repeated header
-    if (state.path !== undefined && state.path !== 'conn') {
-      skip(ctx, 'not-conn-log', where, line)
-      continue
-    }
-    if (values.length !== state.fields.length) {
-      skip(ctx, 'field-count-mismatch', where, line)
-      continue
-    }
-    const flow = toFlow(tsvGetter(state, index, values), ctx, lineNo, line)
-    if (flow) {
-      ctx.stats.records++
-      yield flow
-    }
+    const flow = reader.line(raw, ++lineNo)
+    if (flow) yield flow
   }
 }
 
@@ -538,8 +551,7 @@ function detectZeek(head: Uint8Array): number {
     try {
       const o = JSON.parse(first) as Record<string, unknown>
       const hasOrig =
-        'id.orig_h' in o ||
-        (typeof o['id'] === 'object' && o['id'] !== null && 'orig_h' in (o['id']))
+        'id.orig_h' in o || (typeof o['id'] === 'object' && o['id'] !== null && 'orig_h' in o['id'])
       if (
         hasOrig &&
         ('uid' in o || 'ts' in o) &&
@@ -562,4 +574,5 @@ export const zeekParser: LineParser = {
   kind: 'lines',
   detect: detectZeek,
   parse: parseZeek,
+  reader: (ctx) => new ZeekLineReader(ctx),
 }
