@@ -21,7 +21,8 @@ import {
   type ErrorCode,
   type Severity,
   type SourceLocation,
-} from '../core/index.js'
+} from './errors.js'
+import { checkLabelKey, checkLabelValue, labelSet, type LabelSet } from './labels.js'
 
 /** One file already read: its display path (relative to the working directory) and its text. */
 export interface SourceFile {
@@ -297,4 +298,112 @@ export function checkHeader(d: YamlDoc, allowed: readonly string[]): string | un
     return undefined
   }
   return ok ? kind : undefined
+}
+
+/** A scalar YAML value usable as a label value (numbers and booleans are taken as their text). */
+export function scalarText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  return undefined
+}
+
+export function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/**
+ * Checks a label map (`{ key: value }`) at `path`: each key with `checkLabelKey`, each value with
+ * `checkLabelValue` (`inventory/bad-label` at the key or value); a non-mapping is
+ * `schema/invalid-value`. `undefined` (absent) gives the empty set.
+ * @returns the label set, or undefined when any pair is bad.
+ */
+export function parseLabelMap(d: YamlDoc, raw: unknown, path: YamlPath): LabelSet | undefined {
+  if (raw === undefined || raw === null) return labelSet()
+  if (!isMapping(raw)) {
+    d.report('schema/invalid-value', 'labels must be a mapping of key: value', path)
+    return undefined
+  }
+  let ok = true
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(raw)) {
+    const keyProblem = checkLabelKey(key)
+    if (keyProblem) {
+      d.report('inventory/bad-label', keyProblem, [...path, key], { target: 'key' })
+      ok = false
+      continue
+    }
+    const text = scalarText(value)
+    const valueProblem =
+      text === undefined ? `label "${key}" must have a text value` : checkLabelValue(text)
+    if (valueProblem || text === undefined) {
+      d.report('inventory/bad-label', valueProblem ?? `label "${key}" must have a text value`, [
+        ...path,
+        key,
+      ])
+      ok = false
+      continue
+    }
+    out[key] = text
+  }
+  return ok ? labelSet(out) : undefined
+}
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/
+const DATETIME_RE =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}:?\d{2})$/
+
+/**
+ * Parses an ISO-8601 date (`2027-06-30`, UTC midnight) or date-time with a zone
+ * (`2026-10-01T00:00:00Z`, `2026-10-01T02:00+02:00`; fractions of a second are truncated to ms).
+ * A date-time without a zone is refused: its instant would depend on the machine's time zone.
+ * @returns ms since the epoch (UTC) and whether the text was a date alone; undefined when invalid.
+ */
+export function parseTimestamp(text: string): { ms: number; dateOnly: boolean } | undefined {
+  const t = text.trim()
+  const dm = DATE_RE.exec(t)
+  if (dm) {
+    const ms = utc(Number(dm[1]), Number(dm[2]), Number(dm[3]), 0, 0, 0, 0)
+    return ms === undefined ? undefined : { ms, dateOnly: true }
+  }
+  const m = DATETIME_RE.exec(t)
+  if (!m) return undefined
+  const frac = (m[7] ?? '').padEnd(3, '0').slice(0, 3)
+  const base = utc(
+    Number(m[1]),
+    Number(m[2]),
+    Number(m[3]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6] ?? '0'),
+    Number(frac),
+  )
+  if (base === undefined) return undefined
+  const zone = m[8] ?? 'Z'
+  let offsetMin = 0
+  if (zone !== 'Z' && zone !== 'z') {
+    const z2 = zone.replace(':', '')
+    const hh = Number(z2.slice(1, 3))
+    const mm = Number(z2.slice(3, 5))
+    if (hh > 23 || mm > 59) return undefined
+    offsetMin = (hh * 60 + mm) * (z2[0] === '-' ? -1 : 1)
+  }
+  return { ms: base - offsetMin * 60_000, dateOnly: false }
+}
+
+function utc(
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  ms: number,
+): number | undefined {
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return undefined
+  const dt = new Date(0)
+  dt.setUTCFullYear(y, mo - 1, d)
+  dt.setUTCHours(h, mi, s, ms)
+  if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d)
+    return undefined
+  return dt.getTime()
 }

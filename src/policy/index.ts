@@ -5,12 +5,8 @@ export * from './load.js'
 export * from './files.js'
 export * from './workspace.js'
 export * from './render.js'
-export {
-  hasScopedSide,
-  parseExpires,
-  parseTimestamp,
-  selectorMatchesSomeWorkload,
-} from './validate.js'
+export { hasScopedSide, parseExpires, selectorMatchesSomeWorkload } from './validate.js'
+export { parseTimestamp } from '../core/yaml-source.js'
 export {
   API_VERSION,
   KNOWN_KINDS,
@@ -18,4 +14,4 @@ export {
   parseYamlFile,
   YamlDoc,
   type YamlPath,
-} from './yaml-source.js'
+} from '../core/yaml-source.js'

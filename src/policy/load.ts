@@ -33,7 +33,6 @@ import { SourceCollector } from '../inventory/sources/merge.js'
 import {
   hasScopedSide,
   parseExpires,
-  parseLabelMap,
   parseSelector,
   parseSelectorList,
   parseServiceList,
@@ -43,13 +42,14 @@ import {
 import {
   checkHeader,
   KNOWN_KINDS,
+  parseLabelMap,
   parseYamlFile,
   type SourceFile,
   type YamlDoc,
   type YamlPath,
-} from './yaml-source.js'
+} from '../core/yaml-source.js'
 
-export type { SourceFile } from './yaml-source.js'
+export type { SourceFile } from '../core/yaml-source.js'
 
 /** What a load gives: the model and every diagnostic. */
 export interface LoadResult {

@@ -5,7 +5,7 @@
  */
 import { Document, isMap, isSeq } from 'yaml'
 import { formatService, type Policy, type Rule, type Selector } from '../core/index.js'
-import { API_VERSION } from './yaml-source.js'
+import { API_VERSION } from '../core/yaml-source.js'
 
 const DAY_MS = 86_400_000
 
@@ -80,13 +80,22 @@ function ruleToYaml(rule: Rule): Record<string, unknown> {
   }
 }
 
+/** Options of {@link renderPolicy}. */
+export interface RenderPolicyOptions {
+  /**
+   * A YAML comment written above a rule, by rule id (lines split at `\n`, each prefixed `# `).
+   * Comments do not change what loading gives. Used by `recommend` for time patterns and port ranges.
+   */
+  readonly ruleComments?: ReadonlyMap<string, string>
+}
+
 /**
  * Renders one policy as a `kind: Policy` YAML document (`scope`, selectors and ports in flow
  * style, as in DESIGN.md). Loading the text gives back the same policy apart from `location`
  * and `file`. Strings that would read back as another type are quoted by the `yaml` package.
  * @returns the YAML text, ending in a newline.
  */
-export function renderPolicy(policy: Policy): string {
+export function renderPolicy(policy: Policy, options: RenderPolicyOptions = {}): string {
   const body = {
     apiVersion: API_VERSION,
     kind: 'Policy',
@@ -105,6 +114,14 @@ export function renderPolicy(policy: Policy): string {
   if (isSeq(rules)) {
     for (const item of rules.items) {
       if (!isMap(item)) continue
+      const id = item.get('id')
+      const comment = typeof id === 'string' ? options.ruleComments?.get(id) : undefined
+      if (comment !== undefined) {
+        item.commentBefore = comment
+          .split('\n')
+          .map((line) => ` ${line}`)
+          .join('\n')
+      }
       for (const key of ['from', 'to', 'ports']) {
         const node = item.get(key, true)
         if (isSeq(node)) node.flow = true

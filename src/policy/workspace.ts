@@ -6,7 +6,7 @@
 import path from 'node:path'
 import { z } from 'zod'
 import type { Diagnostic, SourceConfig, Workspace } from '../core/index.js'
-import { checkHeader, parseYamlFile, type SourceFile } from './yaml-source.js'
+import { checkHeader, parseYamlFile, type SourceFile } from '../core/yaml-source.js'
 
 /** The name of the workspace file inside the workspace folder. */
 export const WORKSPACE_FILE = 'bulkhead.yaml'

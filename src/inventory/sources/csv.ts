@@ -23,7 +23,7 @@ import {
   type TimedAddress,
   type Workload,
 } from '../../core/index.js'
-import type { SourceFile } from '../../policy/yaml-source.js'
+import type { SourceFile } from '../../core/yaml-source.js'
 
 /** The label origin recorded for labels read from CSV. */
 export const CSV_ORIGIN: LabelOrigin = 'source:csv'

@@ -23,7 +23,7 @@ import {
   type TimedAddress,
   type Workload,
 } from '../../core/index.js'
-import type { YamlDoc, YamlPath } from '../../policy/yaml-source.js'
+import type { YamlDoc, YamlPath } from '../../core/yaml-source.js'
 
 /** The label origin recorded for labels read from Kubernetes objects. */
 export const KUBERNETES_ORIGIN: LabelOrigin = 'source:kubernetes'
