@@ -81,6 +81,11 @@ export interface Edge {
   readonly lastSeen: number
   /** Distinct UTC calendar days with at least one flow. */
   readonly activeDays: number
+  /**
+   * Those days, as UTC days since the epoch (`floor(ms / 86 400 000)`), ascending. Set by
+   * `buildDependencyMap`; lets `groupBy` merge edges exactly. Not written to JSON output.
+   */
+  readonly days?: readonly number[]
   readonly profile: TimeProfile
   readonly pattern: EdgePattern
   /**

@@ -16,6 +16,12 @@ export interface FlowQuery {
   readonly limit?: number
 }
 
+/** One column of a table made by {@link FlowStore.loadTempTable}. */
+export interface TempColumn {
+  readonly name: string
+  readonly type: 'VARCHAR' | 'BIGINT'
+}
+
 /** What {@link FlowStore.ingestFile} did with one file. */
 export interface IngestFileResult {
   /** The file as given. */
@@ -36,15 +42,19 @@ export interface IngestFileResult {
  */
 export interface FlowStore {
   /**
-   * Stores every flow of `file`, read through `flows(file)`. Idempotent per file: a file whose
+   * Stores every flow of `file`, read through `batches(file)` (batches of flows, as
+   * `readFlowBatches` yields them). Idempotent per file: a file whose
    * fingerprint (SHA-256 of its bytes, computed streaming before reading) was already ingested is
    * not read again, and the result says `alreadyIngested`. All rows of one file are written in
-   * one transaction: when `flows` throws (a fatal parse error, an I/O error), nothing of that
+   * one transaction: when `batches` throws (a fatal parse error, an I/O error), nothing of that
    * file is stored and the error is re-thrown.
    * @throws BulkheadError `io/not-found` / `io/read-failed` when the file cannot be read for
-   * the fingerprint; whatever `flows` throws.
+   * the fingerprint; whatever `batches` throws.
    */
-  ingestFile(file: string, flows: (file: string) => AsyncIterable<Flow>): Promise<IngestFileResult>
+  ingestFile(
+    file: string,
+    batches: (file: string) => AsyncIterable<readonly Flow[]>,
+  ): Promise<IngestFileResult>
   /** Appends flows (no idempotency check), in one transaction. Returns how many were stored. */
   appendFlows(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number>
   /** Stored flows selected by `q`, ordered by `start` then insertion order. */
@@ -60,6 +70,22 @@ export interface FlowStore {
    * @throws BulkheadError `store/not-read-only` for any other kind of statement.
    */
   query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>
+  /**
+   * Creates (or replaces) a temporary table `name` on the connection that {@link query} uses,
+   * filled with `rows`, for an analysis stage to join against the flows (e.g. discover's
+   * address → entity table). The table lives until {@link dropTempTable} or {@link close} and is
+   * never written to the store file. `name` must match `^tmp_[a-z0-9_]+$` (so that it cannot
+   * shadow `flows`); column names `^[a-z_][a-z0-9_]*$`. Values: `VARCHAR` takes strings,
+   * `BIGINT` safe integers; `null` is SQL NULL.
+   * @throws RangeError for a bad name, column or value.
+   */
+  loadTempTable(
+    name: string,
+    columns: readonly TempColumn[],
+    rows: readonly (readonly (string | number | null)[])[],
+  ): Promise<void>
+  /** Drops a temporary table made by {@link loadTempTable}; nothing when it does not exist. */
+  dropTempTable(name: string): Promise<void>
   /** Closes the store; later calls fail. Safe to call twice. */
   close(): Promise<void>
 }

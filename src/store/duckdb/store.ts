@@ -21,7 +21,7 @@ import {
   type FlowDirection,
   type ObservedAction,
 } from '../../core/index.js'
-import type { FlowQuery, FlowStore, IngestFileResult } from '../store.js'
+import type { FlowQuery, FlowStore, IngestFileResult, TempColumn } from '../store.js'
 import { FlowWriter, STAGE_DDL } from './batch.js'
 import { ensureSchema } from './schema.js'
 
@@ -155,6 +155,14 @@ function bindParams(params: readonly unknown[]): {
   return { values, types }
 }
 
+const TEMP_NAME = /^tmp_[a-z0-9_]+$/
+const COLUMN_NAME = /^[a-z_][a-z0-9_]*$/
+
+function checkTempName(name: string): void {
+  if (!TEMP_NAME.test(name))
+    throw new RangeError(`temporary table names match ${String(TEMP_NAME)}, got "${name}"`)
+}
+
 class DuckDbFlowStore implements FlowStore {
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
@@ -175,7 +183,7 @@ class DuckDbFlowStore implements FlowStore {
 
   ingestFile(
     file: string,
-    flows: (file: string) => AsyncIterable<Flow>,
+    batches: (file: string) => AsyncIterable<readonly Flow[]>,
   ): Promise<IngestFileResult> {
     return (async () => {
       const fingerprint = await fingerprintFile(file)
@@ -187,7 +195,7 @@ class DuckDbFlowStore implements FlowStore {
         const prior = seen.getRows()[0]
         if (prior) return { file, fingerprint, records: num(prior[0] ?? 0), alreadyIngested: true }
         const records = await this.inTransaction(async () => {
-          const n = await this.write(flows(file))
+          const n = await this.writeBatches(batches(file))
           await this.conn.run(
             `INSERT INTO ingested_files VALUES (?, ?, ?, current_timestamp::TIMESTAMP)`,
             [file, fingerprint, BigInt(n)],
@@ -223,6 +231,17 @@ class DuckDbFlowStore implements FlowStore {
       } else {
         for (const f of flows) if (w.add(f)) await w.rotate()
       }
+      return await w.finish()
+    } catch (err) {
+      await w.abort()
+      throw err
+    }
+  }
+
+  private async writeBatches(batches: AsyncIterable<readonly Flow[]>): Promise<number> {
+    const w = await FlowWriter.open(this.conn)
+    try {
+      for await (const batch of batches) for (const f of batch) if (w.add(f)) await w.rotate()
       return await w.finish()
     } catch (err) {
       await w.abort()
@@ -300,6 +319,53 @@ class DuckDbFlowStore implements FlowStore {
       } finally {
         stmt.destroySync()
       }
+    })
+  }
+
+  async loadTempTable(
+    name: string,
+    columns: readonly TempColumn[],
+    rows: readonly (readonly (string | number | null)[])[],
+  ): Promise<void> {
+    checkTempName(name)
+    if (columns.length === 0) throw new RangeError('a temporary table needs at least one column')
+    for (const c of columns) {
+      if (!COLUMN_NAME.test(c.name)) throw new RangeError(`bad column name "${c.name}"`)
+      if (!['VARCHAR', 'BIGINT'].includes(c.type))
+        throw new RangeError(`unsupported column type ${c.type}`)
+    }
+    return this.serial(async () => {
+      await this.conn.run(
+        `CREATE OR REPLACE TEMP TABLE ${name} (${columns.map((c) => `${c.name} ${c.type}`).join(', ')})`,
+      )
+      const app = await this.conn.createAppender(name, null, 'temp')
+      try {
+        for (const row of rows) {
+          if (row.length !== columns.length)
+            throw new RangeError(
+              `a row of ${name} has ${row.length} values, expected ${columns.length}`,
+            )
+          columns.forEach((c, i) => {
+            const v = row[i]
+            if (v === null || v === undefined) app.appendNull()
+            else if (c.type === 'VARCHAR' && typeof v === 'string') app.appendVarchar(v)
+            else if (c.type === 'BIGINT' && typeof v === 'number' && Number.isSafeInteger(v))
+              app.appendBigInt(BigInt(v))
+            else throw new RangeError(`bad value for ${name}.${c.name}: ${String(v)}`)
+          })
+          app.endRow()
+        }
+        app.flushSync()
+      } finally {
+        app.closeSync()
+      }
+    })
+  }
+
+  async dropTempTable(name: string): Promise<void> {
+    checkTempName(name)
+    return this.serial(async () => {
+      await this.conn.run(`DROP TABLE IF EXISTS temp.main.${name}`)
     })
   }
 

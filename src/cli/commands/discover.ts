@@ -1,0 +1,163 @@
+/**
+ * @module `bulkhead discover`: the dependency map of the workspace's stored flows, as a table,
+ * JSON/YAML, Graphviz DOT, Mermaid, or a self-contained interactive HTML page.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import type { Command } from 'commander'
+import { stringify } from 'yaml'
+import {
+  COVERAGE,
+  discoverOutput,
+  groupBy,
+  renderDot,
+  renderHtml,
+  renderMermaid,
+  renderText,
+  topEdges,
+  type DependencyMap,
+  type Expectation,
+} from '../../discover/index.js'
+import { checkFormat, printDiagnostics, UsageError } from '../output.js'
+import { loadDependencyMap } from '../dependency-map.js'
+import { loadOrThrow, parseTime } from '../workspace.js'
+
+/** Options of the `discover` verb as commander passes them. */
+interface DiscoverCliOptions {
+  workspace: string
+  since?: string
+  until?: string
+  groupBy?: string
+  top?: string
+  keepPublicIps?: boolean
+  privateGrouping?: string
+  expect: string
+  output: string
+  out?: string
+}
+
+const FORMATS = ['text', 'table', 'json', 'yaml', 'dot', 'mermaid', 'html']
+
+/** The text of Cytoscape.js's browser build, resolved from the installed package. */
+export function cytoscapeSource(): string {
+  const file = createRequire(import.meta.url).resolve('cytoscape/dist/cytoscape.min.js')
+  return readFileSync(file, 'utf8')
+}
+
+function parseExpect(text: string): Expectation[] {
+  const out: Expectation[] = []
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (!(part in COVERAGE))
+      throw new UsageError(
+        `--expect: unknown pattern "${part}"`,
+        `use any of: ${Object.keys(COVERAGE).join(', ')}`,
+      )
+    out.push(part as Expectation)
+  }
+  return out
+}
+
+function parseCount(text: string, flag: string, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) > max)
+    throw new UsageError(`${flag}: "${text}" is not a whole number 0–${max}`)
+  return Number(text)
+}
+
+/** Renders `map` in `format` (json/yaml as data, the rest as text). */
+export function renderMap(map: DependencyMap, format: string, textLimit: number): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(discoverOutput(map), null, 2)}\n`
+    case 'yaml':
+      return stringify(discoverOutput(map))
+    case 'dot':
+      return renderDot(map)
+    case 'mermaid':
+      return renderMermaid(map)
+    case 'html':
+      return renderHtml(map, cytoscapeSource())
+    default:
+      return `${renderText(map, textLimit)}\n`
+  }
+}
+
+/** Registers `discover`. */
+export function registerDiscover(program: Command): void {
+  program
+    .command('discover')
+    .description(
+      'the dependency map of the stored flows: who talks to whom, on which service, how often and when (pattern)',
+    )
+    .option('-w, --workspace <dir>', 'workspace folder', '.')
+    .option('--since <time>', 'first flow start to include (ISO-8601, date or epoch seconds)')
+    .option('--until <time>', 'flows starting before this time (exclusive)')
+    .option(
+      '--group-by <keys>',
+      'collapse workloads into identities by these label keys, e.g. app,role',
+    )
+    .option('--top <n>', 'only the N edges with the most flows')
+    .option('--keep-public-ips', 'each public address its own entity instead of "internet"')
+    .option(
+      '--private-grouping <prefix>',
+      'group unmanaged private IPv4 addresses to this prefix length',
+      '24',
+    )
+    .option(
+      '--expect <patterns>',
+      'rhythms you must see: daily,weekly,monthly,quarterly (warns when the window is too short)',
+      'monthly',
+    )
+    .option('-o, --output <format>', FORMATS.filter((f) => f !== 'table').join(' | '), 'text')
+    .option('--out <file>', 'write the output to this file instead of stdout')
+    .addHelpText(
+      'after',
+      `
+Edges are (client, server, protocol, port), oriented client -> server, resolved at each flow's
+time. Patterns: continuous, business-hours, nightly, weekly, month-end, rare, once (thresholds:
+README "Discover"). The window must be long enough for the rhythms you expect: monthly needs
+more than 31 days, weekly 14, quarterly more than 92; otherwise discover/short-window warns.
+
+Examples:
+  $ bulkhead discover -w my-estate --top 20
+  $ bulkhead discover --group-by app,role -o dot | dot -Tsvg > map.svg
+  $ bulkhead discover -o html --out map.html      # open map.html in a browser
+  $ bulkhead discover -o json --since 2026-10-01 --until 2026-11-01
+
+Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the store/window.`,
+    )
+    .action(async (opts: DiscoverCliOptions) => {
+      checkFormat(opts.output, FORMATS)
+      const since = opts.since !== undefined ? parseTime(opts.since) : undefined
+      const until = opts.until !== undefined ? parseTime(opts.until) : undefined
+      if (since !== undefined && until !== undefined && until <= since)
+        throw new UsageError('--until must be after --since')
+      const expect = parseExpect(opts.expect)
+      const top = opts.top !== undefined ? parseCount(opts.top, '--top', 1e9) : undefined
+      const grouping = parseCount(opts.privateGrouping ?? '24', '--private-grouping', 32)
+      const keys = (opts.groupBy ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+      const { inventory, workspace } = await loadOrThrow(opts.workspace, new Date())
+      let map: DependencyMap = await loadDependencyMap(workspace, inventory, {
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
+        keepPublicIps: opts.keepPublicIps === true,
+        privateGrouping: grouping,
+        expect,
+      })
+      printDiagnostics(map.diagnostics)
+      if (keys.length > 0) map = groupBy(map, keys)
+      if (top !== undefined) map = topEdges(map, top)
+      const text = renderMap(map, opts.output, top ?? 50)
+      if (opts.out !== undefined) {
+        writeFileSync(opts.out, text)
+        process.stderr.write(
+          `wrote ${opts.out}: ${map.entities.length} entities, ${map.edges.length} edges\n`,
+        )
+      } else process.stdout.write(text)
+    })
+}

@@ -1,0 +1,50 @@
+/**
+ * @module The workspace's dependency map for the commands that need one (discover, recommend,
+ * inventory suggest-labels, blast-radius, metrics): opens the store, builds the map, closes it.
+ */
+import { existsSync } from 'node:fs'
+import { BulkheadError, type Inventory, type Workspace } from '../core/index.js'
+import { buildDependencyMap, type DependencyMap, type DiscoverOptions } from '../discover/index.js'
+import { openDuckDbStore } from '../store/index.js'
+import { UsageError } from './output.js'
+
+/**
+ * Builds the dependency map of the workspace's flow store over `options.since`/`until`.
+ * The map's own diagnostics (coverage warnings) are returned in it, not printed.
+ * @throws UsageError for a store that is not a DuckDB file; BulkheadError `discover/no-flows`
+ *   when the store does not exist or holds no flow in the selected window (the store file is
+ *   never created here).
+ */
+export async function loadDependencyMap(
+  workspace: Workspace,
+  inventory: Inventory,
+  options: DiscoverOptions = {},
+): Promise<DependencyMap & { readonly window: NonNullable<DependencyMap['window']> }> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(workspace.store))
+    throw new UsageError(`store ${workspace.store}: only a DuckDB file store is supported so far`)
+  const noFlows = (where: string): BulkheadError =>
+    new BulkheadError([
+      {
+        code: 'discover/no-flows',
+        severity: 'error',
+        message: `no flows ${where}`,
+        hint: 'ingest flow logs first: bulkhead ingest FILE...',
+      },
+    ])
+  if (!existsSync(workspace.store)) throw noFlows(`(the store ${workspace.store} does not exist)`)
+  const store = await openDuckDbStore(workspace.store)
+  let map: DependencyMap
+  try {
+    map = await buildDependencyMap(store, inventory, options)
+  } finally {
+    await store.close()
+  }
+  const window = map.window
+  if (window === undefined)
+    throw noFlows(
+      options.since !== undefined || options.until !== undefined
+        ? 'in the selected window'
+        : `in ${workspace.store}`,
+    )
+  return { ...map, window }
+}

@@ -1,0 +1,284 @@
+/**
+ * @module Aggregation of stored flows into edges, in DuckDB SQL over the flow store: the
+ * store's distinct addresses are resolved to entities in TypeScript (time-aware, one row per
+ * holding interval), handed to DuckDB as a temporary table, and one query groups every flow by
+ * (client entity, server entity, protocol, destination port) with its counters, active days
+ * and time histograms. Flows never stream into JavaScript.
+ * @remarks Semantics: DESIGN.md "edge"; issue 4 item 3. Resolution: src/inventory/resolver.ts.
+ */
+import { entityName, normalizeIp, type Entity, type Inventory } from '../core/index.js'
+import { Resolver } from '../inventory/resolver.js'
+import type { FlowStore } from '../store/store.js'
+import { DAYS_OF_MONTH, HOURS_OF_WEEK, emptyProfile } from './time-profile.js'
+import type { MapEntity, SourceWindow, TimeProfile } from './types.js'
+
+/** The temporary address → entity table's name. */
+export const ADDRESS_TABLE = 'tmp_bulkhead_discover_addr'
+
+/** Open bounds in the address table (ms): the limits of a JS `Date`, beyond any flow time. */
+const MIN_MS = -8_640_000_000_000_000
+const MAX_MS = 8_640_000_000_000_000
+
+/** A time selection, ms UTC, half-open `[since, until)` on flow `start`. */
+export interface TimeRange {
+  readonly since?: number
+  readonly until?: number
+}
+
+/** One holding of an address by an entity, `[from, to)` ms UTC. */
+export interface AddressHolding {
+  readonly ip: string
+  readonly from: number
+  readonly to: number
+  readonly entity: string
+}
+
+/** An edge before classification: counters, profile and active days (UTC days since epoch). */
+export interface RawEdge {
+  readonly src: string
+  readonly dst: string
+  readonly protocol: number
+  readonly dstPort: number
+  readonly flows: number
+  readonly packets: number
+  readonly bytes: number
+  readonly firstSeen: number
+  readonly lastSeen: number
+  readonly days: readonly number[]
+  readonly profile: TimeProfile
+  readonly unknownDirection: number
+  readonly rejected: number
+}
+
+/**
+ * Gives map entities stable ids: the entity's name; when a name is already taken by an entity
+ * of another kind (a workload named like an unmanaged range), `<kind>:<name>`.
+ */
+export class EntityRegistry {
+  private readonly byKey = new Map<string, MapEntity>()
+  private readonly ids = new Set<string>()
+
+  /** The map entity of a resolver answer, registered on first sight. */
+  add(e: Entity): MapEntity {
+    const kind: MapEntity['kind'] =
+      e.kind === 'workload' ? 'workload' : e.named ? 'external' : 'unmanaged'
+    const name = entityName(e)
+    const key = `${kind}\u0000${name}`
+    const known = this.byKey.get(key)
+    if (known) return known
+    const id = this.ids.has(name) ? `${kind}:${name}` : name
+    const labels =
+      e.kind === 'workload' ? e.workload.labels : e.external !== undefined ? e.external.labels : {}
+    const m: MapEntity = { id, kind, name, labels }
+    this.byKey.set(key, m)
+    this.ids.add(id)
+    return m
+  }
+
+  /** Every registered entity, in registration order. */
+  all(): MapEntity[] {
+    return [...this.byKey.values()]
+  }
+}
+
+/**
+ * The holdings of each address: the address's time line is cut at every bound of a workload
+ * address with the same canonical text, each piece is resolved with `resolver` at its start
+ * (the piece before the first bound at that bound − 1 ms), and equal neighbours are merged. So
+ * the table answers exactly what `resolver.resolve(ip, t)` answers for every `t`.
+ */
+export function addressHoldings(
+  addresses: Iterable<string>,
+  inventory: Inventory,
+  resolver: Resolver,
+  registry: EntityRegistry,
+): AddressHolding[] {
+  const bounds = new Map<string, number[]>()
+  for (const w of inventory.workloads)
+    for (const a of w.addresses) {
+      const list = bounds.get(a.ip) ?? []
+      if (a.from !== undefined) list.push(a.from)
+      if (a.to !== undefined) list.push(a.to)
+      bounds.set(a.ip, list)
+    }
+  const out: AddressHolding[] = []
+  for (const ip of addresses) {
+    const canonical = normalizeIp(ip) ?? ip
+    const cuts = [...new Set([...(bounds.get(ip) ?? []), ...(bounds.get(canonical) ?? [])])]
+      .filter((t) => t > MIN_MS && t < MAX_MS)
+      .sort((a, b) => a - b)
+    const starts = [MIN_MS, ...cuts]
+    let current: { from: number; entity: string } | undefined
+    starts.forEach((from, i) => {
+      const probe = i === 0 ? (cuts[0] ?? 0) - 1 : from
+      const entity = registry.add(resolver.resolve(ip, probe)).id
+      if (current && current.entity === entity) return
+      if (current) out.push({ ip, from: current.from, to: from, entity: current.entity })
+      current = { from, entity }
+    })
+    if (current) out.push({ ip, from: current.from, to: MAX_MS, entity: current.entity })
+  }
+  return out
+}
+
+/** The WHERE clause and parameters of a time range over `flows`. */
+export function rangeFilter(range: TimeRange): { where: string; params: number[] } {
+  const parts: string[] = []
+  const params: number[] = []
+  if (range.since !== undefined) {
+    parts.push(`day >= CAST(epoch_ms(?::BIGINT) AS DATE) AND start_ms >= ?`)
+    params.push(Math.floor(range.since), Math.ceil(range.since))
+  }
+  if (range.until !== undefined) {
+    parts.push(`day <= CAST(epoch_ms(?::BIGINT) AS DATE) AND start_ms < ?`)
+    params.push(Math.floor(range.until), Math.ceil(range.until))
+  }
+  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params }
+}
+
+function n(v: unknown): number {
+  return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : Number(v ?? 0)
+}
+
+function nums(v: unknown): number[] {
+  return Array.isArray(v) ? v.map(n) : []
+}
+
+/** The distinct addresses (either end) of the flows in `range`. */
+export async function distinctAddresses(store: FlowStore, range: TimeRange): Promise<string[]> {
+  const { where, params } = rangeFilter(range)
+  const rows = await store.query<{ ip: string }>(
+    `SELECT DISTINCT src AS ip FROM flows ${where} UNION SELECT DISTINCT dst AS ip FROM flows ${where} ORDER BY ip`,
+    [...params, ...params],
+  )
+  return rows.map((r) => r.ip)
+}
+
+/** The observation window of each source (format, file) in `range`, sorted by format, file. */
+export async function sourceWindows(store: FlowStore, range: TimeRange): Promise<SourceWindow[]> {
+  const { where, params } = rangeFilter(range)
+  const rows = await store.query(
+    `SELECT format, file, min(start_ms) AS s, max(end_ms) AS e, count(*) AS n FROM flows ${where} GROUP BY format, file ORDER BY format, file`,
+    params,
+  )
+  return rows.map((r) => ({
+    format: String(r['format']),
+    file: String(r['file']),
+    start: n(r['s']),
+    end: n(r['e']),
+    flows: n(r['n']),
+  }))
+}
+
+/**
+ * The aggregation query. Flows recorded `server-to-client` are turned around (addresses; ports
+ * too, except for ICMP/ICMPv6 whose "port" is the message type); each end is joined to the
+ * address table at the flow's `start`; a first GROUP BY per (edge, UTC day, UTC hour) shrinks the
+ * data, from which the edge counters, the distinct days and the two histograms are taken.
+ */
+function aggregateSql(where: string): string {
+  const key = 'se, de, proto, port'
+  return `
+WITH f AS (
+  SELECT
+    CASE WHEN direction = 'server-to-client' THEN dst ELSE src END AS c,
+    CASE WHEN direction = 'server-to-client' THEN src ELSE dst END AS s,
+    CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN src_port ELSE dst_port END AS port,
+    protocol AS proto, start_ms, end_ms, packets, bytes, day,
+    direction = 'unknown' AS unk, observed_action = 'reject' AS rej
+  FROM flows ${where}
+),
+r AS MATERIALIZED (
+  SELECT a.entity AS se, b.entity AS de, f.proto, f.port, f.day,
+    hour(epoch_ms(f.start_ms)) AS hr,
+    count(*) AS n, sum(f.packets) AS pk, sum(f.bytes) AS oc,
+    min(f.start_ms) AS fs, max(f.end_ms) AS ls,
+    count(*) FILTER (WHERE f.unk) AS nu, count(*) FILTER (WHERE f.rej) AS nr
+  FROM f
+  JOIN ${ADDRESS_TABLE} a ON a.ip = f.c AND f.start_ms >= a.from_ms AND f.start_ms < a.to_ms
+  JOIN ${ADDRESS_TABLE} b ON b.ip = f.s AND f.start_ms >= b.from_ms AND f.start_ms < b.to_ms
+  GROUP BY se, de, f.proto, f.port, f.day, hr
+),
+e AS (
+  SELECT ${key}, sum(n) AS flows, sum(pk) AS packets, sum(oc) AS bytes,
+    min(fs) AS first_seen, max(ls) AS last_seen, sum(nu) AS unknown_direction,
+    sum(nr) AS rejected,
+    list_sort(list(DISTINCT datediff('day', DATE '1970-01-01', day)::INTEGER)) AS days
+  FROM r GROUP BY ${key}
+),
+w AS (
+  SELECT ${key}, list(slot ORDER BY slot) AS w_slot, list(cnt ORDER BY slot) AS w_n FROM (
+    SELECT ${key}, ((isodow(day) - 1) * 24 + hr)::INTEGER AS slot, sum(n)::BIGINT AS cnt
+    FROM r GROUP BY ${key}, slot
+  ) GROUP BY ${key}
+),
+m AS (
+  SELECT ${key}, list(slot ORDER BY slot) AS m_slot, list(cnt ORDER BY slot) AS m_n FROM (
+    SELECT ${key}, (dayofmonth(day) - 1)::INTEGER AS slot, sum(n)::BIGINT AS cnt
+    FROM r GROUP BY ${key}, slot
+  ) GROUP BY ${key}
+)
+SELECT e.*, w.w_slot, w.w_n, m.m_slot, m.m_n
+FROM e JOIN w USING (${key}) JOIN m USING (${key})`
+}
+
+/**
+ * Aggregates the flows of `range` into raw edges (not yet classified). Loads the address table
+ * ({@link ADDRESS_TABLE}) into the store's query connection and drops it afterwards.
+ * @returns the edges in no particular order and the entities they refer to.
+ */
+export async function aggregateEdges(
+  store: FlowStore,
+  inventory: Inventory,
+  resolver: Resolver,
+  registry: EntityRegistry,
+  range: TimeRange,
+): Promise<RawEdge[]> {
+  const addresses = await distinctAddresses(store, range)
+  if (addresses.length === 0) return []
+  const holdings = addressHoldings(addresses, inventory, resolver, registry)
+  await store.loadTempTable(
+    ADDRESS_TABLE,
+    [
+      { name: 'ip', type: 'VARCHAR' },
+      { name: 'from_ms', type: 'BIGINT' },
+      { name: 'to_ms', type: 'BIGINT' },
+      { name: 'entity', type: 'VARCHAR' },
+    ],
+    holdings.map((h) => [h.ip, h.from, h.to, h.entity]),
+  )
+  try {
+    const { where, params } = rangeFilter(range)
+    const rows = await store.query(aggregateSql(where), params)
+    return rows.map((r) => {
+      const profile = emptyProfile()
+      const ws = nums(r['w_slot'])
+      const wn = nums(r['w_n'])
+      ws.forEach((slot, i) => {
+        if (slot >= 0 && slot < HOURS_OF_WEEK) profile.hourOfWeek[slot] = wn[i] ?? 0
+      })
+      const ms = nums(r['m_slot'])
+      const mn = nums(r['m_n'])
+      ms.forEach((slot, i) => {
+        if (slot >= 0 && slot < DAYS_OF_MONTH) profile.dayOfMonth[slot] = mn[i] ?? 0
+      })
+      return {
+        src: String(r['se']),
+        dst: String(r['de']),
+        protocol: n(r['proto']),
+        dstPort: n(r['port']),
+        flows: n(r['flows']),
+        packets: n(r['packets']),
+        bytes: n(r['bytes']),
+        firstSeen: n(r['first_seen']),
+        lastSeen: n(r['last_seen']),
+        days: nums(r['days']),
+        profile,
+        unknownDirection: n(r['unknown_direction']),
+        rejected: n(r['rejected']),
+      }
+    })
+  } finally {
+    await store.dropTempTable(ADDRESS_TABLE)
+  }
+}

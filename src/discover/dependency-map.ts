@@ -1,0 +1,285 @@
+/**
+ * @module The dependency map: edges between workloads, named externals and unmanaged ranges
+ * over an observation window, with their patterns and coverage warnings; `--group-by` and
+ * `--top` views of it.
+ * @remarks Semantics: DESIGN.md "dependency map", "edge", "identity"; issue 4 items 3–4.
+ */
+import type { Diagnostic, Inventory } from '../core/index.js'
+import { Resolver } from '../inventory/resolver.js'
+import type { FlowStore } from '../store/store.js'
+import { aggregateEdges, EntityRegistry, sourceWindows, type RawEdge } from './aggregate.js'
+import { addProfiles, classifyPattern, DAY_MS } from './time-profile.js'
+import type { DependencyMap, Edge, MapEntity } from './types.js'
+
+/** What a user expects to see in the window; each needs a minimum window (see {@link COVERAGE}). */
+export type Expectation = 'daily' | 'weekly' | 'monthly' | 'quarterly'
+
+/** Options of {@link buildDependencyMap}. */
+export interface DiscoverOptions {
+  /** ms UTC, half-open [since, until), on flow `start`. */
+  readonly since?: number
+  readonly until?: number
+  /** Resolver option: each unmanaged public address is its own entity (default: `internet`). */
+  readonly keepPublicIps?: boolean
+  /** Resolver option: prefix to which unmanaged private IPv4 addresses are grouped, default 24. */
+  readonly privateGrouping?: number
+  /**
+   * Patterns the user must expect; a window shorter than needed gives `discover/short-window`.
+   * Default `['monthly']`.
+   */
+  readonly expect?: readonly Expectation[]
+}
+
+/**
+ * The window each expectation needs, in days of span (`end − start`): `daily` ≥ 2 (to see a
+ * day repeat), `weekly` ≥ 14 (two of each weekday), `monthly` > 31 (more than a month, so the
+ * window holds a month end and the days either side), `quarterly` > 92 (more than a quarter).
+ * `strict` means the span must exceed `days`.
+ */
+export const COVERAGE: Readonly<Record<Expectation, { days: number; strict: boolean }>> = {
+  daily: { days: 2, strict: false },
+  weekly: { days: 14, strict: false },
+  monthly: { days: 31, strict: true },
+  quarterly: { days: 92, strict: true },
+}
+
+/** The UTC calendar days a window touches (≥ 1). */
+export function windowDays(window: { start: number; end: number }): number {
+  return Math.max(1, Math.floor(window.end / DAY_MS) - Math.floor(window.start / DAY_MS) + 1)
+}
+
+function isoDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ')
+}
+
+/**
+ * Coverage warnings: one `discover/short-window` (severity `warning`) per expectation the
+ * window is too short for ({@link COVERAGE}). None for an empty window. Edge patterns give no
+ * warnings of their own: an edge can only be classified from what the window holds, and the
+ * window-level warning already says which rhythms cannot have been seen.
+ */
+export function coverageWarnings(
+  window: { start: number; end: number } | undefined,
+  expect: readonly Expectation[],
+): Diagnostic[] {
+  if (window === undefined) return []
+  const span = (window.end - window.start) / DAY_MS
+  const out: Diagnostic[] = []
+  for (const e of [...new Set(expect)]) {
+    const need = COVERAGE[e]
+    const ok = need.strict ? span > need.days : span >= need.days
+    if (ok) continue
+    out.push({
+      code: 'discover/short-window',
+      severity: 'warning',
+      message: `the observation window is ${span.toFixed(1)} days (${isoDay(window.start)} to ${isoDay(window.end)} UTC); ${e} patterns need ${need.strict ? 'more than' : 'at least'} ${need.days} days, so ${e} traffic may be missing from the map`,
+      hint: `ingest flows over a longer period, or state what you expect with --expect`,
+    })
+  }
+  return out
+}
+
+function edgeOrder(a: Edge, b: Edge): number {
+  return (
+    b.flows - a.flows ||
+    (a.src < b.src ? -1 : a.src > b.src ? 1 : 0) ||
+    (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0) ||
+    a.protocol - b.protocol ||
+    a.dstPort - b.dstPort
+  )
+}
+
+const KIND_ORDER: Record<MapEntity['kind'], number> = {
+  workload: 0,
+  identity: 1,
+  external: 2,
+  unmanaged: 3,
+}
+
+function entityOrder(a: MapEntity, b: MapEntity): number {
+  return KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+function classify(raw: RawEdge, days: number): Edge {
+  return {
+    src: raw.src,
+    dst: raw.dst,
+    protocol: raw.protocol,
+    dstPort: raw.dstPort,
+    flows: raw.flows,
+    packets: raw.packets,
+    bytes: raw.bytes,
+    firstSeen: raw.firstSeen,
+    lastSeen: raw.lastSeen,
+    activeDays: raw.days.length,
+    days: raw.days,
+    profile: raw.profile,
+    pattern: classifyPattern(raw.profile, raw.days.length, days, { days: raw.days }),
+    unknownDirection: raw.unknownDirection,
+    rejected: raw.rejected,
+  }
+}
+
+/**
+ * Builds the workload-level dependency map of the flows in the store selected by
+ * `[since, until)`: entities are every inventory workload (with or without flows) and every
+ * named external and unmanaged range that is an endpoint of an edge; each endpoint is resolved
+ * at the flow's `start` (a reused IP maps to the workload that held it then). The aggregation
+ * runs in the store's SQL ({@link aggregateEdges}); the window is the selected flows' span, and
+ * `diagnostics` holds the coverage warnings ({@link coverageWarnings}, default expectation
+ * `monthly`). An empty selection gives `window: undefined`, no edges and no warnings.
+ * @throws RangeError for a `privateGrouping` outside 0–32.
+ */
+export async function buildDependencyMap(
+  store: FlowStore,
+  inventory: Inventory,
+  options: DiscoverOptions = {},
+): Promise<DependencyMap> {
+  const resolver = new Resolver(inventory, {
+    ...(options.privateGrouping !== undefined ? { privateGrouping: options.privateGrouping } : {}),
+    ...(options.keepPublicIps !== undefined ? { keepPublicIps: options.keepPublicIps } : {}),
+  })
+  const range = {
+    ...(options.since !== undefined ? { since: options.since } : {}),
+    ...(options.until !== undefined ? { until: options.until } : {}),
+  }
+  const registry = new EntityRegistry()
+  for (const workload of inventory.workloads) registry.add({ kind: 'workload', workload })
+  const sources = await sourceWindows(store, range)
+  const window =
+    sources.length === 0
+      ? undefined
+      : {
+          start: Math.min(...sources.map((s) => s.start)),
+          end: Math.max(...sources.map((s) => s.end)),
+        }
+  const raw = window ? await aggregateEdges(store, inventory, resolver, registry, range) : []
+  const days = window ? windowDays(window) : 1
+  const edges = raw.map((r) => classify(r, days)).sort(edgeOrder)
+  const used = new Set<string>()
+  for (const e of edges) used.add(e.src).add(e.dst)
+  const entities = registry
+    .all()
+    .filter((m) => m.kind === 'workload' || used.has(m.id))
+    .sort(entityOrder)
+  return {
+    window,
+    entities,
+    edges,
+    sources,
+    diagnostics: coverageWarnings(window, options.expect ?? ['monthly']),
+  }
+}
+
+/** The identity name of labels under `keys`: the values joined by `/`, `-` for a missing key. */
+function identityName(labels: Readonly<Record<string, string>>, keys: readonly string[]): string {
+  return keys.map((k) => labels[k] ?? '-').join('/')
+}
+
+/**
+ * Collapses workloads (and identities) into identities by the values of `keys` (`--group-by
+ * app,role`): the identity `payments/api` holds every workload with `app=payments, role=api`;
+ * a missing key reads `-`. Its labels are the grouped keys it has; `members` the workload names,
+ * sorted. Externals and unmanaged ranges stay. Edges between the same (identity, identity,
+ * protocol, port) merge: counters summed, first/last seen widened, profiles added, active days
+ * united (from `days`; without them the largest `activeDays`), and the pattern classified again.
+ * `keys` empty returns `map` unchanged. Pure.
+ */
+export function groupBy(map: DependencyMap, keys: readonly string[]): DependencyMap {
+  if (keys.length === 0) return map
+  const taken = new Set(
+    map.entities.filter((e) => e.kind !== 'workload' && e.kind !== 'identity').map((e) => e.id),
+  )
+  const groups = new Map<
+    string,
+    { name: string; labels: Record<string, string>; members: string[] }
+  >()
+  const target = new Map<string, string>()
+  for (const e of map.entities) {
+    if (e.kind !== 'workload' && e.kind !== 'identity') {
+      target.set(e.id, e.id)
+      continue
+    }
+    const name = identityName(e.labels, keys)
+    const id = taken.has(name) ? `identity:${name}` : name
+    let g = groups.get(id)
+    if (!g) {
+      const labels: Record<string, string> = {}
+      for (const k of keys) {
+        const v = e.labels[k]
+        if (v !== undefined) labels[k] = v
+      }
+      g = { name, labels, members: [] }
+      groups.set(id, g)
+    }
+    g.members.push(...(e.kind === 'identity' ? (e.members ?? [e.name]) : [e.name]))
+    target.set(e.id, id)
+  }
+  const entities: MapEntity[] = map.entities.filter(
+    (e) => e.kind !== 'workload' && e.kind !== 'identity',
+  )
+  for (const [id, g] of groups)
+    entities.push({
+      id,
+      kind: 'identity',
+      name: g.name,
+      labels: g.labels,
+      members: [...new Set(g.members)].sort(),
+    })
+  const merged = new Map<string, Edge[]>()
+  for (const e of map.edges) {
+    const src = target.get(e.src) ?? e.src
+    const dst = target.get(e.dst) ?? e.dst
+    const key = `${src}\u0000${dst}\u0000${e.protocol}\u0000${e.dstPort}`
+    const list = merged.get(key) ?? []
+    list.push({ ...e, src, dst })
+    merged.set(key, list)
+  }
+  const wd = map.window ? windowDays(map.window) : 1
+  const edges: Edge[] = []
+  for (const list of merged.values()) {
+    const first = list[0] as Edge
+    const allDays = list.every((e) => e.days !== undefined)
+    const days = allDays
+      ? [...new Set(list.flatMap((e) => e.days ?? []))].sort((a, b) => a - b)
+      : undefined
+    const activeDays = days ? days.length : Math.max(...list.map((e) => e.activeDays))
+    const profile = addProfiles(list.map((e) => e.profile))
+    edges.push({
+      src: first.src,
+      dst: first.dst,
+      protocol: first.protocol,
+      dstPort: first.dstPort,
+      flows: list.reduce((n, e) => n + e.flows, 0),
+      packets: list.reduce((n, e) => n + e.packets, 0),
+      bytes: list.reduce((n, e) => n + e.bytes, 0),
+      firstSeen: Math.min(...list.map((e) => e.firstSeen)),
+      lastSeen: Math.max(...list.map((e) => e.lastSeen)),
+      activeDays,
+      ...(days ? { days } : {}),
+      profile,
+      pattern: classifyPattern(profile, activeDays, wd, days ? { days } : {}),
+      unknownDirection: list.reduce((n, e) => n + e.unknownDirection, 0),
+      rejected: list.reduce((n, e) => n + e.rejected, 0),
+    })
+  }
+  return {
+    window: map.window,
+    entities: entities.sort(entityOrder),
+    edges: edges.sort(edgeOrder),
+    sources: map.sources,
+    diagnostics: map.diagnostics,
+  }
+}
+
+/**
+ * The `n` edges with the most flows (`--top N`; edges are already sorted so), and only the
+ * entities they connect. `n` ≤ 0 or not finite keeps everything. Pure.
+ */
+export function topEdges(map: DependencyMap, n: number): DependencyMap {
+  if (!Number.isFinite(n) || n <= 0 || n >= map.edges.length) return map
+  const edges = [...map.edges].sort(edgeOrder).slice(0, Math.floor(n))
+  const used = new Set<string>()
+  for (const e of edges) used.add(e.src).add(e.dst)
+  return { ...map, edges, entities: map.entities.filter((e) => used.has(e.id)) }
+}

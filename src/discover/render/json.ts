@@ -1,0 +1,114 @@
+/**
+ * @module `discover -o json`: the dependency map as stable JSON data (times ISO-8601 UTC, ports
+ * as numbers).
+ * @remarks Shape: issue 4 item 4. Stable: users' scripts read it.
+ */
+import { PROTOCOL_NAMES } from '../../core/index.js'
+import type { DependencyMap, EdgePattern, MapEntityKind } from '../types.js'
+
+/** One entity in `discover -o json`. Stable. */
+export interface DiscoverEntityOutput {
+  readonly id: string
+  readonly kind: MapEntityKind
+  readonly name: string
+  readonly labels: Readonly<Record<string, string>>
+  /** For identities (`--group-by`): the workloads in it, sorted. */
+  readonly members?: readonly string[]
+}
+
+/** One edge in `discover -o json`. Stable. */
+export interface DiscoverEdgeOutput {
+  /** Entity ids, client → server. */
+  readonly src: string
+  readonly dst: string
+  /** Lower-case protocol name (`tcp`, `udp`, `icmp`, `icmpv6`, `sctp`), else the IANA number as text. */
+  readonly protocol: string
+  /** IANA protocol number. */
+  readonly protocolNumber: number
+  /** Destination port (ICMP: the type; 0 for protocols without ports). */
+  readonly port: number
+  readonly flows: number
+  readonly packets: number
+  readonly bytes: number
+  /** ISO-8601 UTC. */
+  readonly firstSeen: string
+  readonly lastSeen: string
+  readonly activeDays: number
+  readonly pattern: EdgePattern
+  /** Flows whose direction is unknown (the edge may be reversed). */
+  readonly unknownDirection: number
+  /** Flows the observer rejected. */
+  readonly rejected: number
+}
+
+/** The JSON shape of `bulkhead discover -o json`. Stable. */
+export interface DiscoverOutput {
+  /** The flows' span, ISO-8601 UTC; null when there were no flows. */
+  readonly window: { readonly start: string; readonly end: string } | null
+  readonly entities: readonly DiscoverEntityOutput[]
+  readonly edges: readonly DiscoverEdgeOutput[]
+  /** Each flow source's window. */
+  readonly sources: readonly {
+    readonly format: string
+    readonly file: string
+    readonly start: string
+    readonly end: string
+    readonly flows: number
+  }[]
+  /** Coverage warnings, `{code, severity, message}`. */
+  readonly warnings: readonly { readonly code: string; readonly message: string }[]
+}
+
+/** ISO-8601 UTC without milliseconds when they are zero. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z')
+}
+
+/** Protocol name for output: `tcp`, …, else the number as text. */
+export function protocolName(protocol: number): string {
+  return PROTOCOL_NAMES[protocol] ?? String(protocol)
+}
+
+/** The service of an edge as the policy language spells it: `tcp/5432`, `icmp/8`, `proto/47`. */
+export function serviceText(protocol: number, port: number): string {
+  const name = PROTOCOL_NAMES[protocol]
+  return name ? `${name}/${port}` : `proto/${protocol}`
+}
+
+/** The output data of a map. Pure. */
+export function discoverOutput(map: DependencyMap): DiscoverOutput {
+  return {
+    window: map.window ? { start: iso(map.window.start), end: iso(map.window.end) } : null,
+    entities: map.entities.map((e) => ({
+      id: e.id,
+      kind: e.kind,
+      name: e.name,
+      labels: e.labels,
+      ...(e.members ? { members: e.members } : {}),
+    })),
+    edges: map.edges.map((e) => ({
+      src: e.src,
+      dst: e.dst,
+      protocol: protocolName(e.protocol),
+      protocolNumber: e.protocol,
+      port: e.dstPort,
+      flows: e.flows,
+      packets: e.packets,
+      bytes: e.bytes,
+      firstSeen: iso(e.firstSeen),
+      lastSeen: iso(e.lastSeen),
+      activeDays: e.activeDays,
+      pattern: e.pattern,
+      unknownDirection: e.unknownDirection,
+      rejected: e.rejected,
+    })),
+    sources: map.sources.map((s) => ({
+      format: s.format,
+      file: s.file,
+      start: iso(s.start),
+      end: iso(s.end),
+      flows: s.flows,
+    })),
+    warnings: map.diagnostics.map((d) => ({ code: d.code, message: d.message })),
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * @module `discover` text output: a readable table of the top edges and the coverage warnings.
+ */
+import type { DependencyMap } from '../types.js'
+import { iso, serviceText } from './json.js'
+
+/** Pads columns to a common width; the last column is not padded. */
+function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = []
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)))
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+}
+
+function day(ms: number): string {
+  return iso(ms).slice(0, 10)
+}
+
+/**
+ * Renders the window, then the first `limit` edges (map order: most flows first) as a table
+ * SOURCE, DESTINATION, SERVICE, FLOWS, BYTES, DAYS, FIRST, LAST, PATTERN, then a count.
+ */
+export function renderText(map: DependencyMap, limit = 50): string {
+  if (!map.window) return 'no flows in the selected window'
+  const parts = [`window ${iso(map.window.start)} to ${iso(map.window.end)}`]
+  const rows: string[][] = [
+    ['SOURCE', 'DESTINATION', 'SERVICE', 'FLOWS', 'BYTES', 'DAYS', 'FIRST', 'LAST', 'PATTERN'],
+  ]
+  for (const e of map.edges.slice(0, limit)) {
+    rows.push([
+      e.src,
+      e.dst,
+      serviceText(e.protocol, e.dstPort),
+      String(e.flows),
+      String(e.bytes),
+      String(e.activeDays),
+      day(e.firstSeen),
+      day(e.lastSeen),
+      e.pattern + (e.unknownDirection > 0 ? ' (direction unsure)' : ''),
+    ])
+  }
+  parts.push(table(rows))
+  const shown = Math.min(limit, map.edges.length)
+  const more = map.edges.length > shown ? ` (${shown} shown; use --top or -o json for all)` : ''
+  parts.push(
+    `${map.edges.length} edge${map.edges.length === 1 ? '' : 's'} between ${map.entities.length} entities${more}`,
+  )
+  return parts.join('\n\n')
+}
