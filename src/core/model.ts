@@ -32,6 +32,14 @@ export interface Workload {
   readonly addresses: readonly TimedAddress[]
   readonly labels: LabelSet
   readonly labelOrigins?: Readonly<Record<string, LabelOrigin>>
+  /**
+   * Raw cloud tags as the source recorded them (key and value unchanged, case-sensitive),
+   * for `LabelRules` `match.tag`. Only the AWS source fills it (every tag, `Name` included, on
+   * which all instances of the workload agree); other sources leave it undefined (Kubernetes
+   * annotations are free-form notes, not tags; Kubernetes labels are labels already). Not
+   * labels: tags become labels only through the source's own mapping or a label rule.
+   */
+  readonly tags?: Readonly<Record<string, string>>
   readonly location?: SourceLocation
 }
 
@@ -50,6 +58,12 @@ export interface LabelRuleMatch {
   readonly name?: string
   /** Labels the workload must already carry. */
   readonly labels?: LabelSet
+  /**
+   * Raw cloud tags ({@link Workload.tags}) the workload must carry: every pair must be present
+   * with exactly that value (case-sensitive), except that the value `*` only requires the key.
+   * A workload without tags never matches a rule with `tag`.
+   */
+  readonly tag?: Readonly<Record<string, string>>
 }
 
 /** One `LabelRules` entry: workloads that match get `labels`, unless they set the key explicitly. */

@@ -30,3 +30,14 @@ export {
 } from './sources/aws.js'
 export { SourceCollector, isCsvFile, type SourceKind } from './sources/merge.js'
 export { Resolver, INTERNET, type ResolverOptions, type ResolverStats } from './resolver.js'
+export {
+  suggestLabels,
+  renderSuggestedLabelRules,
+  escapeRegExp,
+  DEFAULT_MIN_SCORE,
+  DEFAULT_ROLE_KEY,
+  type LabelSuggestion,
+  type RenderRulesOptions,
+  type SuggestOptions,
+  type SuggestionAlternative,
+} from './suggest.js'

@@ -1,5 +1,6 @@
 /**
- * @module Label rules: give workloads labels by CIDR, name pattern or existing labels.
+ * @module Label rules: give workloads labels by CIDR, name pattern, existing labels or raw cloud
+ * tags.
  * @remarks Semantics: DESIGN.md "Workspace, inventory and enforcement files" — rules apply in
  * order; explicit labels on a workload win over rules, and earlier rules win over later ones.
  */
@@ -18,7 +19,9 @@ import {
  * True when `rule.match` holds for a workload whose current labels are `labels`: every given
  * field must hold — `cidr`: ANY address of the workload (whatever its time interval) is inside;
  * `name`: the regular expression (unanchored) finds a match in the name; `labels`: the workload
- * already carries every pair. An empty match holds for every workload.
+ * already carries every pair; `tag`: the workload's raw tags ({@link Workload.tags}) hold every
+ * pair, where the value `*` only requires the key (see {@link tagsMatch}). An empty match holds
+ * for every workload.
  * @param regex - the compiled `match.name`, when the caller caches it.
  */
 export function labelRuleMatches(
@@ -38,6 +41,29 @@ export function labelRuleMatches(
   }
   if (m.name !== undefined && !(regex ?? new RegExp(m.name)).test(workload.name)) return false
   if (m.labels && !labelsMatch(m.labels, labels)) return false
+  if (m.tag && !tagsMatch(m.tag, workload.tags)) return false
+  return true
+}
+
+/** The `match.tag` value that requires only the key, with any value. */
+export const ANY_TAG_VALUE = '*'
+
+/**
+ * True when `tags` (a workload's raw cloud tags) hold every pair of `want`: the key present
+ * (case-sensitive, as AWS tag keys are) and the value equal, or the wanted value is `*`
+ * ({@link ANY_TAG_VALUE}), which matches any value, the empty one included. An empty `want`
+ * holds for any tags; undefined `tags` (a workload from a source without tags) hold no pair.
+ * @remarks A literal tag value `*` can only be matched through `*` itself (any value).
+ * @see https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html (keys are case-sensitive)
+ */
+export function tagsMatch(
+  want: Readonly<Record<string, string>>,
+  tags: Readonly<Record<string, string>> | undefined,
+): boolean {
+  for (const [key, value] of Object.entries(want)) {
+    if (!tags || !Object.hasOwn(tags, key)) return false
+    if (value !== ANY_TAG_VALUE && tags[key] !== value) return false
+  }
   return true
 }
 

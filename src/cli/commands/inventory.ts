@@ -1,10 +1,20 @@
 /**
  * @module `bulkhead inventory`: the resolved workloads (addresses with their time bounds, labels
- * and where each label came from) and the named externals of a workspace.
+ * and where each label came from) and the named externals of a workspace; and
+ * `bulkhead inventory suggest-labels`: roles proposed for unlabelled workloads from their traffic,
+ * printed as LabelRules to review and commit.
  */
 import type { Command } from 'commander'
 import { formatLocation, type Inventory } from '../../core/index.js'
-import { checkFormat, emit } from '../output.js'
+import {
+  DEFAULT_MIN_SCORE,
+  DEFAULT_ROLE_KEY,
+  renderSuggestedLabelRules,
+  suggestLabels,
+  type LabelSuggestion,
+} from '../../inventory/index.js'
+import { checkFormat, emit, printDiagnostics, UsageError } from '../output.js'
+import { loadDependencyMap } from '../dependency-map.js'
 import { loadOrThrow, parseTime } from '../workspace.js'
 
 /** One label of a workload in `inventory -o json`. Stable. */
@@ -31,6 +41,8 @@ export interface InventoryOutput {
     readonly location?: string
     readonly addresses: readonly InventoryAddressOutput[]
     readonly labels: readonly InventoryLabelOutput[]
+    /** Raw cloud tags as the source wrote them (AWS only), for LabelRules `match.tag`. */
+    readonly tags?: Readonly<Record<string, string>>
   }[]
   readonly externals: readonly {
     readonly name: string
@@ -68,6 +80,7 @@ export function inventoryOutput(inventory: Inventory): InventoryOutput {
             ...(rule?.location ? { at: formatLocation(rule.location) } : {}),
           }
         }),
+      ...(w.tags ? { tags: w.tags } : {}),
     })),
     externals: inventory.externals.map((x) => ({
       name: x.name,
@@ -143,10 +156,141 @@ export function renderInventoryTable(out: InventoryOutput): string {
   return parts.join('\n\n')
 }
 
-/** Registers `inventory`. */
+/** The JSON/YAML data of `inventory suggest-labels -o json`. Stable. */
+export interface SuggestLabelsOutput {
+  readonly key: string
+  readonly minScore: number
+  /** The flows' span, ISO-8601 UTC. */
+  readonly window: { readonly start: string; readonly end: string }
+  /** Inventory workloads without the key. */
+  readonly unlabelled: number
+  readonly suggestions: readonly LabelSuggestion[]
+}
+
+/**
+ * Renders suggestions as an aligned table (workload, proposed label, score with two decimals,
+ * reason), then a count line.
+ */
+export function renderSuggestionsTable(out: SuggestLabelsOutput): string {
+  const parts: string[] = []
+  if (out.suggestions.length > 0) {
+    const rows: string[][] = [['WORKLOAD', 'SUGGEST', 'SCORE', 'REASON']]
+    for (const s of out.suggestions) {
+      const alt = s.alternatives.map((a) => `${s.key}=${a.value} ${a.score.toFixed(2)}`)
+      rows.push([
+        s.workload,
+        `${s.key}=${s.value}`,
+        s.score.toFixed(2),
+        s.reason + (alt.length > 0 ? `; also ${alt.join(', ')}` : ''),
+      ])
+    }
+    parts.push(table(rows))
+  }
+  const n = out.suggestions.length
+  parts.push(
+    `${n} suggestion${n === 1 ? '' : 's'} for ${out.unlabelled} workload${out.unlabelled === 1 ? '' : 's'} without "${out.key}" (min score ${out.minScore})`,
+  )
+  return parts.join('\n\n')
+}
+
+/** Options of `inventory suggest-labels` as commander passes them. */
+interface SuggestCliOptions {
+  workspace: string
+  since?: string
+  until?: string
+  minScore: string
+  key: string
+  group: string
+  output: string
+}
+
+function parseMinScore(text: string): number {
+  const v = Number(text)
+  if (!/^\d*\.?\d+$/.test(text.trim()) || !(v > 0 && v <= 1))
+    throw new UsageError(`--min-score must be a number in (0, 1], not "${text}"`)
+  return v
+}
+
+/** Registers `inventory suggest-labels` under the `inventory` command. */
+function registerSuggestLabels(inventory: Command): void {
+  inventory
+    .command('suggest-labels')
+    .description(
+      'propose a role for unlabelled workloads whose traffic looks like a labelled role (same peers and ports), as LabelRules to review',
+    )
+    .option('-w, --workspace <dir>', 'workspace folder', '.')
+    .option('--since <time>', 'first flow start to include (ISO-8601, date or epoch seconds)')
+    .option('--until <time>', 'flows starting before this time (exclusive)')
+    .option(
+      '--min-score <n>',
+      'least similarity (0–1] to propose a role',
+      String(DEFAULT_MIN_SCORE),
+    )
+    .option('--key <key>', 'the label key that names a role', DEFAULT_ROLE_KEY)
+    .option(
+      '--group <by>',
+      'workload (one rule per workload) | role (one rule per role)',
+      'workload',
+    )
+    .option('-o, --output <format>', 'yaml (LabelRules) | json | text', 'yaml')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Each workload's traffic signature is the set of (in/out, peer, protocol, port) of its edges in the
+dependency map; peers that carry the key count as their role (role=db), so replicas look alike.
+The score is the Jaccard index against the closest labelled member of each role; a peer that is
+an unlabelled workload counts only when both sides share it. -o yaml prints a LabelRules document
+(one exact-name rule per workload, with the reason as a comment) to review and save under an
+inventory folder.
+
+Examples:
+  $ bulkhead inventory suggest-labels -w my-estate > inventory/suggested-roles.yaml
+  $ bulkhead inventory suggest-labels --key tier --min-score 0.8 -o text
+  $ bulkhead inventory suggest-labels --since 2026-10-01 -o json | jq '.suggestions[].reason'
+
+Exit codes: 0 success (also with no suggestions), 1 usage error or no flows in the store/window.`,
+    )
+    .action(async (opts: SuggestCliOptions) => {
+      checkFormat(opts.output, ['yaml', 'json', 'text', 'table'])
+      if (opts.group !== 'workload' && opts.group !== 'role')
+        throw new UsageError(`--group must be workload or role, not "${opts.group}"`)
+      if (opts.key.trim() === '') throw new UsageError('--key must not be empty')
+      const minScore = parseMinScore(opts.minScore)
+      const since = opts.since !== undefined ? parseTime(opts.since) : undefined
+      const until = opts.until !== undefined ? parseTime(opts.until) : undefined
+      if (since !== undefined && until !== undefined && until <= since)
+        throw new UsageError('--until must be after --since')
+      const { inventory, workspace } = await loadOrThrow(opts.workspace, new Date())
+      // rhythms do not matter here: no coverage expectations
+      const map = await loadDependencyMap(workspace, inventory, {
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
+        expect: [],
+      })
+      printDiagnostics(map.diagnostics)
+      const suggestions = suggestLabels(map, inventory, { key: opts.key, minScore })
+      if (opts.output === 'yaml') {
+        process.stdout.write(renderSuggestedLabelRules(suggestions, { group: opts.group }))
+        return
+      }
+      const out: SuggestLabelsOutput = {
+        key: opts.key,
+        minScore,
+        window: { start: iso(map.window.start), end: iso(map.window.end) },
+        unlabelled: inventory.workloads.filter((w) => !Object.hasOwn(w.labels, opts.key)).length,
+        suggestions,
+      }
+      emit(out, opts.output, (data) => renderSuggestionsTable(data))
+    })
+}
+
+/** Registers `inventory` and its subcommand `suggest-labels`. */
 export function registerInventory(program: Command): void {
-  program
+  const inventory = program
     .command('inventory')
+    // options after "suggest-labels" are its own (both take -w and -o)
+    .enablePositionalOptions()
     .description(
       'show the resolved workloads: addresses (with time bounds), labels and where each label came from, and the named externals',
     )
@@ -160,6 +304,8 @@ Inventory folders may hold Bulkhead YAML, CSV (name,addresses,labels), Kubernete
 "kubectl get pods,deployments,replicasets,statefulsets,daemonsets -o json|yaml" dumps, and
 "aws ec2 describe-instances" JSON.
 
+Subcommand: "bulkhead inventory suggest-labels" proposes roles for unlabelled workloads.
+
 Examples:
   $ bulkhead inventory -w my-estate
   $ bulkhead inventory -o json | jq '.workloads[] | select(.labels == [])'
@@ -171,4 +317,5 @@ Exit codes: 0 loaded, 1 any error in the inventory or policy (printed with file:
       const { inventory } = await loadOrThrow(opts.workspace, new Date(parseTime(opts.now)))
       emit(inventoryOutput(inventory), opts.output, (data) => renderInventoryTable(data))
     })
+  registerSuggestLabels(inventory)
 }

@@ -17,7 +17,7 @@ import {
   type TimedAddress,
   type Workload,
 } from '../../core/index.js'
-import type { YamlDoc, YamlPath } from '../../policy/yaml-source.js'
+import type { YamlDoc, YamlPath } from '../../core/yaml-source.js'
 
 /** The label origin of a tag whose key and value were kept as they are. */
 export const AWS_ORIGIN: LabelOrigin = 'source:aws'
@@ -103,6 +103,7 @@ interface Building {
   sets: {
     labels: Record<string, string>
     origins: Record<string, LabelOrigin>
+    tags: Record<string, string>
     inst: AwsInstance
   }[]
 }
@@ -129,6 +130,9 @@ interface Building {
  *   Instance ids, subnets and zones are not labels: they differ between the instances of one
  *   workload. Labels on which same-named instances disagree are dropped with an
  *   `inventory/conflicting-labels` warning.
+ * - **Tags** ({@link Workload.tags}, for `LabelRules` `match.tag`): every tag as written, `Name`
+ *   included, keys and values unchanged (a missing `Value` is `""`); only the tags on which all
+ *   same-named instances agree. Always set (`{}` for an untagged instance).
  *
  * @returns workloads sorted by name; diagnostics go to each instance's document sink.
  */
@@ -167,6 +171,7 @@ export function awsWorkloads(instances: readonly AwsInstance[]): Workload[] {
     }
     const labels: Record<string, string> = {}
     const origins: Record<string, LabelOrigin> = {}
+    const rawTags: Record<string, string> = {}
     tags.forEach((t, i) => {
       if (!isMapping(t)) return
       const rawKey = t['Key']
@@ -179,6 +184,7 @@ export function awsWorkloads(instances: readonly AwsInstance[]): Workload[] {
         ])
         return
       }
+      rawTags[rawKey] = rawValue
       if (rawKey === 'Name') return
       const k = sanitizeTagKey(rawKey)
       const val = sanitizeTagValue(rawValue)
@@ -207,7 +213,7 @@ export function awsWorkloads(instances: readonly AwsInstance[]): Workload[] {
       building.set(name, b)
     }
     b.addresses.push(...addresses)
-    b.sets.push({ labels, origins, inst })
+    b.sets.push({ labels, origins, tags: rawTags, inst })
   }
 
   const out: Workload[] = []
@@ -240,11 +246,20 @@ export function awsWorkloads(instances: readonly AwsInstance[]): Workload[] {
         .sort()
         .map((k) => [k, first.origins[k] ?? AWS_ORIGIN]),
     )
+    // raw tags on which every instance of the workload agrees (conflicts were reported above
+    // through the labels they give)
+    const rawTags = Object.fromEntries(
+      Object.keys(first.tags)
+        .filter((k) => rest.every((s) => s.tags[k] === first.tags[k]))
+        .sort()
+        .map((k) => [k, first.tags[k] as string]),
+    )
     out.push({
       name: b.name,
       addresses,
       labels: labelSet(labels),
       labelOrigins,
+      tags: rawTags,
       location: b.location,
     })
   }

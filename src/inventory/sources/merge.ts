@@ -14,7 +14,7 @@ import {
   type TimedAddress,
   type Workload,
 } from '../../core/index.js'
-import type { SourceFile, YamlDoc } from '../../policy/yaml-source.js'
+import type { SourceFile, YamlDoc } from '../../core/yaml-source.js'
 import {
   awsWorkloads,
   collectAwsInstances,
@@ -83,8 +83,9 @@ export class SourceCollector {
    * (identical ones kept once), labels joined with their origins; the same key with different
    * values is `inventory/conflicting-labels` at the later source's workload, `related` = the
    * earlier. Sources are taken in the order YAML, CSV, Kubernetes, AWS; the merged workload keeps
-   * the first one's location. Duplicate names inside one source are that source's business
-   * (YAML and CSV report `inventory/duplicate-workload`; Kubernetes and AWS group replicas).
+   * the first one's location, and the raw tags of the first source that has any. Duplicate
+   * names inside one source are that source's business (YAML and CSV report
+   * `inventory/duplicate-workload`; Kubernetes and AWS group replicas).
    * Then an address held by two different workloads at overlapping times is
    * `inventory/duplicate-address`, except when both come from YAML (already reported by
    * `checkInventory`).
@@ -114,12 +115,14 @@ export class SourceCollector {
             origins: { ...originsOf(w) },
             labelAt: Object.fromEntries(Object.keys(w.labels).map((k) => [k, w.location])),
             addresses: [...w.addresses],
+            tags: w.tags,
           }
           merged.set(w.name, fresh)
           order.push(fresh)
           continue
         }
         m.kinds.add(kind)
+        m.tags ??= w.tags
         const origins = originsOf(w)
         for (const [k, v] of Object.entries(w.labels)) {
           const had = m.labels[k]
@@ -159,6 +162,7 @@ export class SourceCollector {
             .sort()
             .map((k) => [k, m.origins[k] as LabelOrigin]),
         ),
+        ...(m.tags ? { tags: m.tags } : {}),
         ...(m.workload.location ? { location: m.workload.location } : {}),
       }
     })
@@ -174,6 +178,8 @@ interface Merging {
   origins: Record<string, LabelOrigin>
   labelAt: Record<string, SourceLocation | undefined>
   addresses: TimedAddress[]
+  /** Raw cloud tags: those of the first source that has any (only AWS sets them). */
+  tags: Readonly<Record<string, string>> | undefined
 }
 
 function originsOf(w: Workload): Record<string, LabelOrigin> {

@@ -18,8 +18,12 @@ import {
   type TimedAddress,
   type Workload,
 } from '../../core/index.js'
-import { parseLabelMap, parseTimestamp } from '../../policy/validate.js'
-import type { YamlDoc, YamlPath } from '../../policy/yaml-source.js'
+import {
+  parseLabelMap,
+  parseTimestamp,
+  type YamlDoc,
+  type YamlPath,
+} from '../../core/yaml-source.js'
 
 /** Inventory entries collected from every inventory document, before label rules are applied. */
 export interface InventoryParts {
@@ -71,9 +75,76 @@ const LABEL_RULE = z.strictObject({
     cidr: z.unknown().optional(),
     name: z.string().min(1).optional(),
     labels: z.unknown().optional(),
+    tag: z.unknown().optional(),
   }),
   labels: z.unknown(),
 })
+
+/** AWS limits: a tag key has 1–128 characters, a value 0–256 (Using_Tags.html, "Tag restrictions"). */
+const TAG_KEY_MAX = 128
+const TAG_VALUE_MAX = 256
+
+/**
+ * Checks a `match.tag` mapping (`{ Key: Value }`, raw cloud tags) at `path`. Errors, all
+ * `inventory/bad-label-rule`: not a mapping or empty (at the value); an empty key or one over 128
+ * characters (at the key); a value that is not text (a YAML number, boolean or null: its text
+ * could differ from the tag's, so it must be quoted) or over 256 characters (at the value).
+ * @returns the pairs, or undefined when any is bad.
+ * @remarks Keys and values are compared as written (case-sensitive); the value `*` matches any
+ * value ({@link LabelRuleMatch.tag}).
+ */
+function readTagMatch(
+  d: YamlDoc,
+  raw: unknown,
+  path: YamlPath,
+): Readonly<Record<string, string>> | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    d.report('inventory/bad-label-rule', 'match.tag must be a mapping of tag key: value', path, {
+      hint: 'e.g. tag: { Team: payments, Backup: "*" }',
+    })
+    return undefined
+  }
+  const entries = Object.entries(raw as Record<string, unknown>)
+  if (entries.length === 0) {
+    d.report('inventory/bad-label-rule', 'match.tag must name at least one tag', path)
+    return undefined
+  }
+  const out: Record<string, string> = {}
+  let ok = true
+  for (const [key, value] of entries) {
+    if (key === '' || key.length > TAG_KEY_MAX) {
+      d.report(
+        'inventory/bad-label-rule',
+        `a tag key must have 1–${TAG_KEY_MAX} characters`,
+        [...path, key],
+        { target: 'key' },
+      )
+      ok = false
+      continue
+    }
+    if (typeof value !== 'string') {
+      d.report(
+        'inventory/bad-label-rule',
+        `tag "${key}" must have a text value, not ${value === null ? 'nothing' : typeof value}`,
+        [...path, key],
+        { hint: 'quote the value, e.g. "0042"; "*" matches any value' },
+      )
+      ok = false
+      continue
+    }
+    if (value.length > TAG_VALUE_MAX) {
+      d.report(
+        'inventory/bad-label-rule',
+        `the value of tag "${key}" is longer than ${TAG_VALUE_MAX} characters`,
+        [...path, key],
+      )
+      ok = false
+      continue
+    }
+    out[key] = value
+  }
+  return ok ? out : undefined
+}
 
 /**
  * Reads one `kind: Inventory` document into `parts`. Workload labels are the explicit ones
@@ -208,7 +279,8 @@ function readExternal(d: YamlDoc, raw: unknown, path: YamlPath): External | unde
 /**
  * Reads one `kind: LabelRules` document into `parts.labelRules`. `match.name` must compile as a
  * JavaScript regular expression (`inventory/bad-label-rule` otherwise); `match.cidr` is a CIDR
- * block (`inventory/bad-address`).
+ * block (`inventory/bad-address`); `match.tag` is a non-empty mapping of raw tag key to text
+ * value, `*` for any value (`inventory/bad-label-rule` otherwise, see `readTagMatch`).
  */
 export function readLabelRulesDocument(d: YamlDoc, parts: InventoryParts): void {
   const doc = d.check(LABEL_RULES_DOC, d.value, [])
@@ -227,6 +299,9 @@ export function readLabelRulesDocument(d: YamlDoc, parts: InventoryParts): void 
       rawLabels === undefined
         ? undefined
         : parseLabelMap(d, rawLabels, [...path, 'match', 'labels'])
+    const rawTag = field(rawMatch, 'tag')
+    const tag =
+      rawTag === undefined ? undefined : readTagMatch(d, rawTag, [...path, 'match', 'tag'])
     const name = field(rawMatch, 'name')
     let nameOk = true
     if (typeof name === 'string') {
@@ -246,13 +321,15 @@ export function readLabelRulesDocument(d: YamlDoc, parts: InventoryParts): void 
       !labels ||
       !nameOk ||
       (rawCidr !== undefined && !cidr) ||
-      (rawLabels !== undefined && !matchLabels)
+      (rawLabels !== undefined && !matchLabels) ||
+      (rawTag !== undefined && !tag)
     )
       return
     const match: LabelRuleMatch = {
       ...(cidr ? { cidr } : {}),
       ...(r.match.name !== undefined ? { name: r.match.name } : {}),
       ...(matchLabels ? { labels: matchLabels } : {}),
+      ...(tag ? { tag } : {}),
     }
     parts.labelRules.push({ match, labels, location: d.loc(path) })
   })
