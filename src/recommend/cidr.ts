@@ -1,0 +1,139 @@
+/**
+ * @module CIDR selectors for unmanaged endpoints: the `internet` selector (everything public) and
+ * aggregation of unmanaged private ranges to covering prefixes bounded by `--max-prefix`.
+ * @remarks Semantics: issue 5 item 3; private ranges are core `PRIVATE_RANGES`.
+ */
+import {
+  cidrCovers,
+  familyBits,
+  formatIp,
+  parseCidr,
+  parseIp,
+  PRIVATE_RANGES,
+  type Cidr,
+  type IpFamily,
+  type Selector,
+} from '../core/index.js'
+
+const ALL_V4 = parseCidr('0.0.0.0/0') as Cidr
+const ALL_V6 = parseCidr('::/0') as Cidr
+
+/**
+ * The selectors meaning "the public internet": `0.0.0.0/0` and `::/0`, each minus the private
+ * and special ranges of its family (RFC 1918, loopback, link-local, CGNAT, unique-local, ...) and
+ * minus the given managed blocks that are public: workload host blocks and named externals' ranges
+ * (the resolver's `internet` is every public address that is neither). Blocks already inside an
+ * exception are left out; the rest keep their order.
+ */
+export function internetSelectors(managed: readonly Cidr[] = []): Selector[] {
+  const except = (f: IpFamily): Cidr[] => {
+    const out = [...PRIVATE_RANGES.filter((c) => c.family === f)]
+    for (const c of managed) {
+      if (c.family !== f || c.prefix === 0 || out.some((p) => cidrCovers(p, c))) continue
+      out.push(c)
+    }
+    return out
+  }
+  return [
+    { kind: 'cidr', cidr: ALL_V4, except: except(4) },
+    { kind: 'cidr', cidr: ALL_V6, except: except(6) },
+  ]
+}
+
+/**
+ * A CIDR selector for an unmanaged block, minus the managed blocks (workload host blocks, named
+ * externals) strictly inside it, so that a block rule never reaches a workload or a named external
+ * whose addresses the block happens to contain.
+ */
+export function blockSelector(block: Cidr, managed: readonly Cidr[] = []): Selector {
+  const except = managed.filter((c) => c.prefix > block.prefix && cidrCovers(block, c))
+  return { kind: 'cidr', cidr: block, except }
+}
+
+/** Host blocks (`/32`, `/128`) of every address of the workloads, deduplicated, sorted by text. */
+export function hostBlocks(addresses: Iterable<string>): Cidr[] {
+  const out = new Map<string, Cidr>()
+  for (const a of addresses) {
+    const c = entityCidr(a)
+    if (c && !a.includes('/')) out.set(c.text, c)
+  }
+  return [...out.values()].sort(
+    (a, b) => a.family - b.family || (a.base < b.base ? -1 : a.base > b.base ? 1 : 0),
+  )
+}
+
+/**
+ * Reads an unmanaged entity name as a block: `10.9.3.0/24` → that block, `203.0.113.5` → a
+ * host block (`/32` or `/128`). Returns undefined for names that are neither (e.g. `internet`).
+ */
+export function entityCidr(name: string): Cidr | undefined {
+  if (name.includes('/')) {
+    const c = parseCidr(name, true)
+    return typeof c === 'string' ? undefined : c
+  }
+  const ip = parseIp(name)
+  if (!ip) return undefined
+  const c = parseCidr(`${formatIp(ip)}/${familyBits(ip.family)}`)
+  return typeof c === 'string' ? undefined : c
+}
+
+/** The smallest single block containing both blocks (same family). */
+function covering(a: Cidr, b: Cidr): Cidr {
+  const bits = familyBits(a.family)
+  let prefix = Math.min(a.prefix, b.prefix)
+  const maskOf = (p: number): bigint => ((1n << BigInt(p)) - 1n) << BigInt(bits - p)
+  while (prefix > 0 && (a.base & maskOf(prefix)) !== (b.base & maskOf(prefix))) prefix--
+  const base = a.base & maskOf(prefix)
+  return {
+    family: a.family,
+    base,
+    prefix,
+    text: `${formatIp({ family: a.family, value: base })}/${prefix}`,
+  }
+}
+
+/** Truncates a block to `prefix` bits (widens it) when it is longer. */
+function truncate(c: Cidr, prefix: number): Cidr {
+  if (c.prefix <= prefix) return c
+  const bits = familyBits(c.family)
+  const m = ((1n << BigInt(prefix)) - 1n) << BigInt(bits - prefix)
+  const base = c.base & m
+  return {
+    family: c.family,
+    base,
+    prefix,
+    text: `${formatIp({ family: c.family, value: base })}/${prefix}`,
+  }
+}
+
+/**
+ * Aggregates blocks: blocks that fall into the same `maxPrefix` block (IPv4; IPv6 uses
+ * `maxPrefix6`) are replaced by the smallest single block covering them all, which is never wider
+ * than that bound; blocks already wider than the bound are kept as they are. Deterministic.
+ *
+ * @param blocks - any blocks, any family, duplicates allowed.
+ * @param maxPrefix - IPv4 bound, 0–32 (default /24, issue 5 item 3).
+ * @param maxPrefix6 - IPv6 bound, 0–128 (default /64).
+ * @returns a map from each input block's text to the block that covers it.
+ */
+export function aggregateBlocks(
+  blocks: readonly Cidr[],
+  maxPrefix = 24,
+  maxPrefix6 = 64,
+): Map<string, Cidr> {
+  const buckets = new Map<string, Cidr[]>()
+  for (const b of blocks) {
+    const bound = b.family === 4 ? maxPrefix : maxPrefix6
+    const key = b.prefix <= bound ? `keep ${b.text}` : truncate(b, bound).text
+    const list = buckets.get(key) ?? []
+    if (!list.some((x) => x.text === b.text)) list.push(b)
+    buckets.set(key, list)
+  }
+  const out = new Map<string, Cidr>()
+  for (const list of buckets.values()) {
+    let cover = list[0] as Cidr
+    for (const b of list.slice(1)) cover = covering(cover, b)
+    for (const b of list) out.set(b.text, cover)
+  }
+  return out
+}

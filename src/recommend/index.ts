@@ -1,0 +1,28 @@
+/**
+ * @module Recommend stage: least-privilege policy from the dependency map. Re-exports only.
+ */
+export * from './types.js'
+export {
+  recommend,
+  selectsWorkload,
+  windowWarnings,
+  FLAGGED_PATTERNS,
+  UNASSIGNED_OWNER,
+} from './recommend.js'
+export {
+  groupPorts,
+  isEphemeralNoise,
+  portsByEndpoints,
+  EPHEMERAL_LOW,
+  type PortGroup,
+  type PortRangeOptions,
+} from './ports.js'
+export {
+  aggregateBlocks,
+  blockSelector,
+  entityCidr,
+  hostBlocks,
+  internetSelectors,
+} from './cidr.js'
+export { renderReportText, renderReportMarkdown } from './report.js'
+export { renderRecommendation } from './write.js'

@@ -1,0 +1,920 @@
+/**
+ * @module The recommender: a dependency map and an inventory → least-privilege allow rules between
+ * label selectors, one policy per scope, each rule with id, reason, owner and evidence; plus a
+ * report of coverage, over-permission, flagged rules and removal candidates. Pure.
+ * @remarks Semantics: issue 5; DESIGN.md "Policy language v1" (rules 1–4).
+ */
+import {
+  diagnostic,
+  expressionMatches,
+  labelsMatch,
+  labelSet,
+  maxPort,
+  parseIp,
+  PROTOCOL_NAMES,
+  isPrivateIp,
+  selectorKey,
+  IntervalSet,
+  type PortRange,
+  formatService,
+  type Cidr,
+  type Diagnostic,
+  type Endpoint,
+  type Entity,
+  type External,
+  type LabelExpression,
+  type LabelSet,
+  type Policy,
+  type PolicySet,
+  type Rule,
+  type RuleRef,
+  type Selector,
+  type Service,
+  type Workload,
+  type Inventory,
+} from '../core/index.js'
+import type { DependencyMap, Edge, EdgePattern, MapEntity } from '../discover/types.js'
+import { isLive, ruleMatches } from '../policy/evaluate.js'
+import {
+  aggregateBlocks,
+  blockSelector,
+  entityCidr,
+  hostBlocks,
+  internetSelectors,
+} from './cidr.js'
+import { INTERNET } from '../inventory/resolver.js'
+import { groupPorts, isEphemeralNoise, portsByEndpoints } from './ports.js'
+import type {
+  ExcludedEdge,
+  Granularity,
+  OverPermission,
+  PolicyReport,
+  RecommendOptions,
+  RecommendReport,
+  RecommendResult,
+  RuleReport,
+} from './types.js'
+
+const DAY_MS = 86_400_000
+/** Patterns that get a comment and a flag (issue 5 item 5). */
+export const FLAGGED_PATTERNS: ReadonlySet<EdgePattern> = new Set([
+  'month-end',
+  'weekly',
+  'rare',
+  'once',
+])
+/** Owner written when none can be derived; flagged for lint. */
+export const UNASSIGNED_OWNER = 'unassigned'
+/** A public address standing for `internet` when checking an existing policy set (TEST-NET-1). */
+const INTERNET_PROBE = '192.0.2.1'
+
+/** Label keys forming selectors at each granularity, among the keys some workload carries. */
+function granularityKeys(g: Granularity, inventory: Inventory): string[] {
+  // keys no workload carries are left out: `DoesNotExist` on them would say nothing (and warn)
+  const carried = [...new Set(inventory.workloads.flatMap((w) => Object.keys(w.labels)))].sort()
+  if (g === 'role') return carried.filter((k) => k === 'app' || k === 'env' || k === 'role')
+  if (g === 'app') return carried.filter((k) => k === 'app' || k === 'env')
+  return carried
+}
+
+function project(labels: LabelSet, keys: readonly string[]): LabelSet {
+  const out: Record<string, string> = {}
+  for (const k of keys) {
+    const v = labels[k]
+    if (v !== undefined) out[k] = v
+  }
+  return labelSet(out)
+}
+
+function without(labels: LabelSet, keys: Iterable<string>): LabelSet {
+  const drop = new Set(keys)
+  return labelSet(Object.fromEntries(Object.entries(labels).filter(([k]) => !drop.has(k))))
+}
+
+function sameLabels(a: LabelSet, b: LabelSet): boolean {
+  const ka = Object.keys(a)
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k])
+}
+
+/** Lower-case `[a-z0-9-]`, for ids and policy names. */
+function slug(text: string): string {
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'x'
+  )
+}
+
+/** Label values in the order role, app, env, then other keys sorted. */
+function orderedValues(labels: LabelSet): string[] {
+  const first = ['role', 'app', 'env'].filter((k) => labels[k] !== undefined)
+  const rest = Object.keys(labels)
+    .filter((k) => !first.includes(k))
+    .sort()
+  return [...first, ...rest].map((k) => labels[k] as string)
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z')
+}
+
+function serviceText(protocol: number, lo: number, hi: number): string {
+  return formatService(serviceOf(protocol, lo, hi))
+}
+
+/** The service for observed ports: exact for named protocols; every port for unnamed ones (`proto/N`). */
+function serviceOf(protocol: number, lo: number, hi: number): Service {
+  if (PROTOCOL_NAMES[protocol] === undefined)
+    return { protocol, ports: { lo: 0, hi: maxPort(protocol) } }
+  return { protocol, ports: { lo, hi } }
+}
+
+/** True when a label/workload/any selector matches a workload, scope ANDed unless global. */
+export function selectsWorkload(sel: Selector, w: Workload, scope: LabelSet): boolean {
+  switch (sel.kind) {
+    case 'any':
+      return true
+    case 'labels':
+      return (
+        labelsMatch(sel.match, w.labels) &&
+        sel.expressions.every((e) => expressionMatches(e, w.labels)) &&
+        (sel.global || labelsMatch(scope, w.labels))
+      )
+    case 'workload':
+      return sel.name === w.name && (sel.global || labelsMatch(scope, w.labels))
+    default:
+      return false
+  }
+}
+
+/** One end of an edge, classified. */
+type Side =
+  | {
+      readonly kind: 'workload'
+      readonly entity: string
+      readonly workload: Workload
+      /** The workload's projection on the granularity keys ({} → selected by name). */
+      readonly group: LabelSet
+      /** Granularity keys the workload lacks (→ DoesNotExist). */
+      readonly missing: readonly string[]
+      /** The workload's projection on the scope keys. */
+      readonly scope: LabelSet
+    }
+  | { readonly kind: 'external'; readonly entity: string; readonly external: External }
+  | { readonly kind: 'internet'; readonly entity: string }
+  | { readonly kind: 'block'; readonly entity: string; readonly cidr: Cidr }
+
+interface Draft {
+  readonly policy: string
+  readonly scope: LabelSet
+  readonly from: Selector[]
+  readonly to: Selector[]
+  readonly fromName: string
+  readonly toName: string
+  /** Display names for reasons (`10.9.3.0/24`, not the id form). */
+  readonly fromText: string
+  readonly toText: string
+  /** The in-scope side's workloads, for the owner. */
+  readonly protectedSide: 'from' | 'to'
+  readonly protocol: number
+  readonly edges: Edge[]
+}
+
+/**
+ * Recommends least-privilege allow rules from observed edges (issue 5).
+ *
+ * Each edge (client → server) becomes part of one allow rule in the policy of the server's scope
+ * (the projection of its labels on `scopeBy`); an edge to an unmanaged or external server goes to
+ * the client's scope. Workloads are selected by labels at the chosen {@link Granularity}, with
+ * `scope: global` on the side outside the policy's scope; named externals by name; the internet
+ * by `0.0.0.0/0` and `::/0` minus private ranges; unmanaged private ranges by CIDR aggregated to
+ * at most `/maxPrefix`. Ports: one rule per service; clusters of high ports become one range
+ * (flagged). Edges that look like replies recorded in the wrong direction are excluded.
+ *
+ * Guarantees (tested against the reference evaluator): every edge not excluded is allowed by the
+ * result; at `identity` granularity, a rule between workloads allows only (source identity,
+ * destination identity, service) triples that were observed, apart from merged port ranges.
+ *
+ * @param map - a workload-level dependency map (entities `workload`, `external`, `unmanaged`);
+ *   `identity` entities (from `--group-by`) are excluded with `recommend/grouped-entity`.
+ * @param inventory - the inventory the map was resolved with (workloads looked up by name).
+ * @returns policies (rules sorted by id), comments for rendering, and the report. Never throws.
+ */
+export function recommend(
+  map: DependencyMap,
+  inventory: Inventory,
+  options: RecommendOptions = {},
+): RecommendResult {
+  const granularity = options.granularity ?? 'identity'
+  const scopeBy = [...(options.scopeBy ?? ['app', 'env'])]
+  const ownerLabel = options.ownerLabel ?? 'owner'
+  const keys = granularityKeys(granularity, inventory)
+  const diagnostics: Diagnostic[] = []
+  const excluded: ExcludedEdge[] = []
+  const workloads = new Map(inventory.workloads.map((w) => [w.name, w]))
+  const selected = memberCache(inventory)
+  const externals = new Map(inventory.externals.map((x) => [x.name, x]))
+  const entities = new Map(map.entities.map((e) => [e.id, e]))
+  const totalFlows = map.edges.reduce((n, e) => n + e.flows, 0)
+  const existing = options.existing
+  const now = options.now ?? map.window?.end ?? 0
+
+  // --- classify entities -------------------------------------------------------------------
+  const blockNames: Cidr[] = []
+  const sides = new Map<string, Side | string>()
+  const classify = (e: MapEntity | undefined, id: string): Side | string => {
+    if (!e) return 'unknown-entity'
+    if (e.kind === 'identity') return 'grouped-entity'
+    if (e.kind === 'workload') {
+      const w = workloads.get(e.name)
+      if (!w) return 'unknown-entity'
+      const group = project(w.labels, keys)
+      return {
+        kind: 'workload',
+        entity: id,
+        workload: w,
+        group,
+        missing: keys.filter((k) => w.labels[k] === undefined),
+        scope: project(w.labels, scopeBy),
+      }
+    }
+    if (e.kind === 'external') {
+      const x = externals.get(e.name)
+      return x ? { kind: 'external', entity: id, external: x } : 'unknown-entity'
+    }
+    if (e.name === INTERNET) return { kind: 'internet', entity: id }
+    const cidr = entityCidr(e.name)
+    if (!cidr) return 'unknown-entity'
+    const isPublicHost =
+      cidr.prefix === (cidr.family === 4 ? 32 : 128) &&
+      !isPrivateIp({ family: cidr.family, value: cidr.base })
+    if (isPublicHost && options.keepPublicIps !== true) return { kind: 'internet', entity: id }
+    blockNames.push(cidr)
+    return { kind: 'block', entity: id, cidr }
+  }
+  for (const e of map.entities) sides.set(e.id, classify(e, e.id))
+  const sideOf = (id: string): Side | string => sides.get(id) ?? classify(entities.get(id), id)
+  // managed address space: never part of an `internet` or unmanaged-block selector
+  const managed = [
+    ...hostBlocks(inventory.workloads.flatMap((w) => w.addresses.map((a) => a.ip))),
+    ...inventory.externals.map((x) => x.cidr),
+  ]
+  const cover = aggregateBlocks(blockNames, options.maxPrefix ?? 24, options.maxPrefix6 ?? 64)
+
+  // --- the existing set: which edges it already allows, which of its rules are used ----------
+  const usedExisting = new Set<string>()
+  const endpointOf = (s: Side): Endpoint | undefined => {
+    let ipText: string | undefined
+    let entity: Entity
+    if (s.kind === 'workload') {
+      ipText = s.workload.addresses[0]?.ip
+      entity = { kind: 'workload', workload: s.workload }
+    } else if (s.kind === 'external') {
+      ipText = undefined
+      entity = { kind: 'external', name: s.external.name, named: true, external: s.external }
+      const ip = { family: s.external.cidr.family, value: s.external.cidr.base }
+      return { ip, entity }
+    } else if (s.kind === 'block') {
+      return {
+        ip: { family: s.cidr.family, value: s.cidr.base },
+        entity: { kind: 'external', name: s.entity, named: false },
+      }
+    } else {
+      ipText = INTERNET_PROBE
+      entity = { kind: 'external', name: s.entity, named: false }
+    }
+    const ip = ipText === undefined ? undefined : parseIp(ipText)
+    return ip ? { ip, entity } : undefined
+  }
+  const allowedByExisting = (set: PolicySet, src: Side, dst: Side, edge: Edge): boolean => {
+    const a = endpointOf(src)
+    const b = endpointOf(dst)
+    if (!a || !b) return false
+    let allow = false
+    let deny = false
+    for (const p of set.policies) {
+      for (const r of p.rules) {
+        if (!isLive(r, now) || !ruleMatches(p, r, a, b, edge.protocol, edge.dstPort)) continue
+        if (r.action === 'deny') deny = true
+        else {
+          allow = true
+          usedExisting.add(`${p.name}\u0000${r.id}`)
+        }
+      }
+    }
+    return allow && !deny
+  }
+
+  // --- edges → drafts --------------------------------------------------------------------------
+  const reverse = portsByEndpoints(map.edges)
+  const drafts = new Map<string, Draft>()
+  const policyScopes = new Map<string, LabelSet>()
+  const policyName = (scope: LabelSet): string => {
+    const values = scopeBy.map((k) => scope[k]).filter((v): v is string => v !== undefined)
+    const base = values.length > 0 ? slug(values.join('-')) : 'unscoped'
+    let name = base
+    for (let i = 2; ; i++) {
+      const seen = policyScopes.get(name)
+      if (!seen || sameLabels(seen, scope)) break
+      name = `${base}-${i}`
+    }
+    policyScopes.set(name, scope)
+    return name
+  }
+  const describe = (
+    s: Side,
+    scope: LabelSet,
+    inScope: boolean,
+  ): { sels: Selector[]; name: string; text?: string } => {
+    switch (s.kind) {
+      case 'workload': {
+        if (Object.keys(s.group).length === 0) {
+          return {
+            sels: [{ kind: 'workload', name: s.workload.name, global: !inScope }],
+            name: slug(s.workload.name),
+          }
+        }
+        const match = inScope ? without(s.group, Object.keys(scope)) : s.group
+        const expressions: LabelExpression[] = s.missing
+          .filter((k) => !(inScope && k in scope))
+          .map((key) => ({ key, operator: 'DoesNotExist', values: [] }))
+        const values = orderedValues(without(match, [ownerLabel])) // ids name roles, not owners
+        const name =
+          values.length > 0
+            ? values.join('-')
+            : inScope
+              ? orderedValues(scope).join('-') || 'all'
+              : 'unlabelled'
+        return {
+          sels: [{ kind: 'labels', match, expressions, global: !inScope }],
+          name: slug(name),
+        }
+      }
+      case 'external':
+        return { sels: [{ kind: 'external', name: s.external.name }], name: slug(s.external.name) }
+      case 'internet':
+        return { sels: internetSelectors(managed), name: 'internet' }
+      case 'block': {
+        const c = cover.get(s.cidr.text) ?? s.cidr
+        return { sels: [blockSelector(c, managed)], name: slug(c.text), text: c.text }
+      }
+    }
+  }
+
+  let alreadyAllowedFlows = 0
+  for (const edge of map.edges) {
+    const svc = serviceText(edge.protocol, edge.dstPort, edge.dstPort)
+    const exclude = (reason: string): void => {
+      excluded.push({ src: edge.src, dst: edge.dst, service: svc, flows: edge.flows, reason })
+    }
+    const src = sideOf(edge.src)
+    const dst = sideOf(edge.dst)
+    if (typeof src === 'string' || typeof dst === 'string') {
+      exclude(typeof src === 'string' ? src : (dst as string))
+      continue
+    }
+    if (isEphemeralNoise(edge, reverse)) {
+      exclude('ephemeral-noise')
+      continue
+    }
+    const owner = dst.kind === 'workload' ? dst : src.kind === 'workload' ? src : undefined
+    if (!owner) {
+      exclude('no-workload-end')
+      continue
+    }
+    if (existing && allowedByExisting(existing, src, dst, edge)) {
+      alreadyAllowedFlows += edge.flows
+      exclude('already-allowed')
+      continue
+    }
+    const scope = owner.scope
+    const name = policyName(scope)
+    const inScope = (s: Side): boolean => s.kind === 'workload' && sameLabels(s.scope, scope)
+    const f = describe(src, scope, inScope(src))
+    const t = describe(dst, scope, inScope(dst))
+    const key = [
+      name,
+      ...f.sels.map(selectorKey),
+      '=>',
+      ...t.sels.map(selectorKey),
+      edge.protocol,
+    ].join('\u0000')
+    let d = drafts.get(key)
+    if (!d) {
+      d = {
+        policy: name,
+        scope,
+        from: f.sels,
+        to: t.sels,
+        fromName: f.name,
+        toName: t.name,
+        fromText: f.text ?? f.name,
+        toText: t.text ?? t.name,
+        protectedSide: owner === dst ? 'to' : 'from',
+        protocol: edge.protocol,
+        edges: [],
+      }
+      drafts.set(key, d)
+    }
+    d.edges.push(edge)
+  }
+  // --- drafts → rules ----------------------------------------------------------------------------
+  const ruleCount = new Map<string, number>()
+  interface Built {
+    policy: string
+    rule: Rule
+    flows: number
+    pattern: EdgePattern
+    flags: string[]
+    comment?: string
+  }
+  const built: Built[] = []
+  const reservedIds = new Map<string, Set<string>>()
+  const existingNames = new Set(existing?.policies.map((p) => p.name) ?? [])
+  const finalName = (name: string): string => (existingNames.has(name) ? `${name}-proposed` : name)
+  for (const p of existing?.policies ?? [])
+    reservedIds.set(finalName(p.name), new Set(p.rules.map((r) => r.id)))
+  const samplePairs = options.samplePairs ?? 3
+  const sortedDrafts = [...drafts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  for (const [, d] of sortedDrafts) {
+    const groups = groupPorts(
+      d.protocol,
+      d.edges.map((e) => e.dstPort),
+      options.portRanges,
+    )
+    for (const g of groups) {
+      const edges = d.edges.filter((e) => e.dstPort >= g.lo && e.dstPort <= g.hi)
+      const service = serviceOf(d.protocol, g.lo, g.hi)
+      const policy = finalName(d.policy)
+      const proto = PROTOCOL_NAMES[d.protocol] ?? `proto-${d.protocol}`
+      const portPart =
+        PROTOCOL_NAMES[d.protocol] === undefined
+          ? ''
+          : g.lo === g.hi
+            ? `-${g.lo}`
+            : `-${g.lo}-${g.hi}`
+      const baseId = `${d.fromName}-to-${d.toName}-${proto}${portPart}`
+      const taken = reservedIds.get(policy) ?? new Set<string>()
+      reservedIds.set(policy, taken)
+      let id = baseId
+      for (let i = 2; taken.has(id); i++) id = `${baseId}-${i}`
+      taken.add(id)
+      ruleCount.set(policy, (ruleCount.get(policy) ?? 0) + 1)
+
+      const flows = edges.reduce((n, e) => n + e.flows, 0)
+      const bytes = edges.reduce((n, e) => n + e.bytes, 0)
+      const first = Math.min(...edges.map((e) => e.firstSeen))
+      const last = Math.max(...edges.map((e) => e.lastSeen))
+      const activeDays = Math.max(...edges.map((e) => e.activeDays))
+      const flaggedEdge = edges.find((e) => FLAGGED_PATTERNS.has(e.pattern))
+      const biggest = [...edges].sort((a, b) => b.flows - a.flows)[0] as Edge
+      const pattern = flaggedEdge?.pattern ?? biggest.pattern
+      const pairs = [...new Set(edges.map((e) => `${e.src} -> ${e.dst}`))].sort()
+      const svcText = formatService(service)
+      const flags: string[] = []
+      const notes: string[] = []
+      if (FLAGGED_PATTERNS.has(pattern)) {
+        flags.push(pattern)
+        notes.push(
+          `pattern ${pattern}: active on ${activeDays} day(s), ${iso(first)} – ${iso(last)}; kept because it was observed, confirm it is still needed`,
+        )
+      }
+      if (g.range) {
+        flags.push('port-range')
+        notes.push(
+          `port range ${g.lo}-${g.hi} proposed from ${g.observed.length} observed high ports (dynamic RPC or passive FTP?); narrow it if the service has a fixed range`,
+        )
+        diagnostics.push(
+          diagnostic(
+            'recommend/port-range',
+            `${policy}/${id}: ${g.observed.length} observed ports ${g.lo}–${g.hi} merged into the range ${svcText}`,
+            undefined,
+            { severity: 'warning' },
+          ),
+        )
+      }
+      const evidence: Record<string, unknown> = {
+        flows,
+        bytes,
+        firstSeen: iso(first),
+        lastSeen: iso(last),
+        activeDays,
+        pattern,
+        ...(g.range ? { observedPorts: g.observed.length } : {}),
+        pairs: pairs.slice(0, samplePairs),
+        ...(pairs.length > samplePairs ? { morePairs: pairs.length - samplePairs } : {}),
+      }
+      // owner: the common owner label of the protected side's workloads
+      const protectedSels = d.protectedSide === 'to' ? d.to : d.from
+      const members = selected(protectedSels, d.scope)
+      const ownerValues = new Set(members.map((w) => w.labels[ownerLabel]))
+      const ruleOwner = ownerValues.size === 1 ? [...ownerValues][0] : undefined
+      const rule: Rule = {
+        id,
+        action: 'allow',
+        from: d.from,
+        to: d.to,
+        services: [service],
+        ...(ruleOwner !== undefined ? { owner: ruleOwner } : {}),
+        reason: `Observed ${d.fromText} -> ${d.toText} on ${svcText}: ${flows} flow(s) on ${activeDays} day(s), ${pattern}. Say why it is needed.`,
+        evidence,
+        emergency: false,
+      }
+      built.push({
+        policy,
+        rule,
+        flows,
+        pattern,
+        flags,
+        ...(notes.length > 0 ? { comment: notes.join('\n') } : {}),
+      })
+    }
+  }
+
+  // --- policies -------------------------------------------------------------------------------
+  const byPolicy = new Map<string, Built[]>()
+  for (const b of built) byPolicy.set(b.policy, [...(byPolicy.get(b.policy) ?? []), b])
+  const scopeOfFinal = new Map<string, LabelSet>()
+  for (const d of drafts.values()) scopeOfFinal.set(finalName(d.policy), d.scope)
+  const policies: Policy[] = []
+  const comments = new Map<string, Map<string, string>>()
+  const policyReports: PolicyReport[] = []
+  const ruleReports: RuleReport[] = []
+  const windowText = map.window
+    ? ` from flows ${iso(map.window.start)} – ${iso(map.window.end)}`
+    : ''
+  for (const name of [...byPolicy.keys()].sort()) {
+    const list = (byPolicy.get(name) ?? []).sort((a, b) => (a.rule.id < b.rule.id ? -1 : 1))
+    const scope = scopeOfFinal.get(name) ?? labelSet()
+    const scopeMembers = inventory.workloads.filter((w) => labelsMatch(scope, w.labels))
+    const scopeOwners = new Set(scopeMembers.map((w) => w.labels[ownerLabel]))
+    const basePolicyName =
+      name.endsWith('-proposed') && existingNames.has(name.slice(0, -9)) ? name.slice(0, -9) : name
+    const mapped =
+      options.owners?.[basePolicyName] ??
+      scopeBy
+        .map((k) => (scope[k] !== undefined ? options.owners?.[scope[k]] : undefined))
+        .find((v) => v !== undefined)
+    const common = scopeOwners.size === 1 ? [...scopeOwners][0] : undefined
+    const owner = mapped ?? common ?? UNASSIGNED_OWNER
+    if (owner === UNASSIGNED_OWNER) {
+      diagnostics.push(
+        diagnostic(
+          'recommend/no-owner',
+          `policy ${name}: no owner mapping and no common "${ownerLabel}" label; written as "${UNASSIGNED_OWNER}"`,
+          undefined,
+          {
+            severity: 'warning',
+            hint: `pass --owner ${basePolicyName}=TEAM or label the workloads with ${ownerLabel}=TEAM`,
+          },
+        ),
+      )
+    }
+    // a rule owner equal to the policy owner says nothing: leave it to the fallback
+    const rules = list.map((b) => {
+      if (b.rule.owner !== owner) return b.rule
+      const { owner: _same, ...rest } = b.rule
+      b.rule = rest
+      return rest
+    })
+    policies.push({
+      name,
+      owner,
+      description: `Recommended by bulkhead recommend (granularity ${granularity})${windowText}. Review reasons and owners.`,
+      scope,
+      rules,
+      file: `${name}.yaml`,
+    })
+    const c = new Map<string, string>()
+    for (const b of list) if (b.comment !== undefined) c.set(b.rule.id, b.comment)
+    if (c.size > 0) comments.set(name, c)
+    const flows = list.reduce((n, b) => n + b.flows, 0)
+    policyReports.push({
+      name,
+      file: `${name}.yaml`,
+      scope,
+      owner,
+      rules: rules.length,
+      flows,
+      coverage: share(flows, totalFlows),
+    })
+    for (const b of list) {
+      const flags = [...b.flags]
+      if (owner === UNASSIGNED_OWNER && b.rule.owner === undefined) flags.push('no-owner')
+      ruleReports.push({
+        policy: name,
+        id: b.rule.id,
+        from: b.rule.from.map(selectorKey).join(' | '),
+        to: b.rule.to.map(selectorKey).join(' | '),
+        service: b.rule.services.map(formatService).join(','),
+        flows: b.flows,
+        coverage: share(b.flows, totalFlows),
+        pattern: b.pattern,
+        flags,
+      })
+    }
+  }
+
+  // --- removal candidates, diagnostics ----------------------------------------------------------
+  const removalCandidates: RuleRef[] = []
+  if (existing) {
+    // mark every existing rule any edge uses, not only those of edges it fully allows
+    for (const edge of map.edges) {
+      const src = sideOf(edge.src)
+      const dst = sideOf(edge.dst)
+      if (typeof src !== 'string' && typeof dst !== 'string')
+        allowedByExisting(existing, src, dst, edge)
+    }
+    for (const p of existing.policies) {
+      for (const r of p.rules) {
+        if (r.action === 'allow' && !usedExisting.has(`${p.name}\u0000${r.id}`)) {
+          removalCandidates.push({ policy: p.name, id: r.id })
+        }
+      }
+    }
+  }
+  const noise = excluded.filter((e) => e.reason === 'ephemeral-noise')
+  if (noise.length > 0) {
+    diagnostics.push(
+      diagnostic(
+        'recommend/ephemeral-noise',
+        `${noise.length} edge(s) (${noise.reduce((n, e) => n + e.flows, 0)} flows) to ephemeral ports look like replies recorded in the wrong direction; no rule proposed (their connection's rule allows the replies)`,
+        undefined,
+        { severity: 'warning' },
+      ),
+    )
+  }
+  const count = (reason: string): ExcludedEdge[] => excluded.filter((e) => e.reason === reason)
+  for (const [reason, code] of [
+    ['no-workload-end', 'recommend/no-workload-end'],
+    ['grouped-entity', 'recommend/grouped-entity'],
+    ['unknown-entity', 'recommend/unknown-entity'],
+  ] as const) {
+    const list = count(reason)
+    if (list.length > 0) {
+      diagnostics.push(
+        diagnostic(
+          code,
+          `${list.length} edge(s) got no rule: ${reason} (e.g. ${list[0]?.src} -> ${list[0]?.dst} ${list[0]?.service})`,
+          undefined,
+          {
+            severity: 'warning',
+          },
+        ),
+      )
+    }
+  }
+  const flaggedRules = ruleReports.filter((r) =>
+    r.flags.some((f) => FLAGGED_PATTERNS.has(f as EdgePattern)),
+  )
+  if (flaggedRules.length > 0) {
+    diagnostics.push(
+      diagnostic(
+        'recommend/time-pattern',
+        `${flaggedRules.length} rule(s) come from edges seen only rarely (month-end, weekly, rare or once): ${flaggedRules
+          .slice(0, 5)
+          .map((r) => `${r.policy}/${r.id}`)
+          .join(', ')}`,
+        undefined,
+        { severity: 'warning' },
+      ),
+    )
+  }
+  diagnostics.push(...windowWarnings(map, options.expect ?? []))
+
+  const coveredFlows = ruleReports.reduce((n, r) => n + r.flows, 0) + alreadyAllowedFlows
+  const aggregated = new Map<string, Set<string>>()
+  for (const [from, c] of cover) {
+    if (from === c.text) continue
+    const set = aggregated.get(c.text) ?? new Set<string>()
+    set.add(from)
+    aggregated.set(c.text, set)
+  }
+  const report: RecommendReport = {
+    granularity,
+    scopeBy,
+    ...(map.window
+      ? {
+          window: {
+            start: iso(map.window.start),
+            end: iso(map.window.end),
+            days: Math.round(((map.window.end - map.window.start) / DAY_MS) * 10) / 10,
+          },
+        }
+      : {}),
+    totals: {
+      edges: map.edges.length,
+      flows: totalFlows,
+      coveredFlows,
+      coverage: share(coveredFlows, totalFlows),
+      rules: built.length,
+      policies: policies.length,
+    },
+    policies: policyReports,
+    rules: ruleReports,
+    overPermission: overPermission(policies, inventory, map, sides, options.examples ?? 10),
+    aggregated: [...aggregated.entries()].map(([c, blocks]) => ({
+      cover: c,
+      blocks: [...blocks].sort(),
+    })),
+    excluded,
+    removalCandidates,
+    diagnostics,
+  }
+  return { policies, comments, report }
+}
+
+function share(n: number, total: number): number {
+  return total === 0 ? 0 : n / total
+}
+
+/**
+ * `recommend/short-window` warnings: the observation window is shorter than an expected rhythm
+ * needs (monthly: more than 31 days and a month end inside; quarterly: more than 92 days, as
+ * discover's `COVERAGE`), so edges of
+ * such jobs may be missing from the recommendation (issue 5 item 5).
+ */
+export function windowWarnings(
+  map: DependencyMap,
+  expect: readonly ('monthly' | 'quarterly')[],
+): Diagnostic[] {
+  const out: Diagnostic[] = []
+  const w = map.window
+  for (const rhythm of new Set(expect)) {
+    const need = rhythm === 'monthly' ? 31 : 92
+    const days = w ? (w.end - w.start) / DAY_MS : 0
+    const monthEnd = w ? containsMonthEnd(w.start, w.end) : false
+    if (days > need && (rhythm !== 'monthly' || monthEnd)) continue
+    const what =
+      rhythm === 'monthly'
+        ? 'month-end jobs'
+        : 'quarterly jobs (failover tests, quarter-end reports)'
+    const span = w ? `${iso(w.start)} – ${iso(w.end)}, ${days.toFixed(1)} days` : 'no flows'
+    const why =
+      days <= need
+        ? `it must span more than ${need} days to see ${rhythm} traffic`
+        : 'it contains no month end (the last or first day of a month)'
+    out.push(
+      diagnostic(
+        'recommend/short-window',
+        `the observation window (${span}) is too short for ${rhythm} patterns: ${why}, so ${what} may be missing and their flows would be blocked`,
+        undefined,
+        {
+          severity: 'warning',
+          hint: `observe for more than ${need} days, or add the ${rhythm} rules by hand`,
+        },
+      ),
+    )
+  }
+  return out
+}
+
+/** True when [start, end] contains the last day of a month or the first day of the next one (UTC). */
+function containsMonthEnd(start: number, end: number): boolean {
+  for (let t = Math.floor(start / DAY_MS) * DAY_MS; t <= end; t += DAY_MS) {
+    const d = new Date(t)
+    const next = new Date(t + DAY_MS)
+    if (d.getUTCDate() === 1 || next.getUTCDate() === 1) return true
+  }
+  return false
+}
+
+/**
+ * A memoised "which inventory workloads do these selectors (any of them) select, with this scope
+ * ANDed in" (label, workload and `any` selectors; others select no workload here). Rules share
+ * selectors, so each distinct (selectors, scope) is computed once.
+ */
+function memberCache(
+  inventory: Inventory,
+): (sels: readonly Selector[], scope: LabelSet) => Workload[] {
+  const cache = new Map<string, Workload[]>()
+  return (sels, scope) => {
+    const key = `${sels.map(selectorKey).join('|')}\u0000${JSON.stringify(scope)}`
+    let hit = cache.get(key)
+    if (!hit) {
+      hit = inventory.workloads.filter((w) => sels.some((s) => selectsWorkload(s, w, scope)))
+      cache.set(key, hit)
+    }
+    return hit
+  }
+}
+
+/**
+ * Over-permission of workload-to-workload rules (issue 5 item 2): the (source, destination,
+ * protocol, port) combinations the rules allow minus those observed, counted per workload pair and
+ * per identity pair (label sets). Rules with a CIDR, external or internet side are not counted
+ * here (their widening is reported under `aggregated`).
+ */
+function overPermission(
+  policies: readonly Policy[],
+  inventory: Inventory,
+  map: DependencyMap,
+  sides: ReadonlyMap<string, Side | string>,
+  examples: number,
+): OverPermission[] {
+  const selected = memberCache(inventory)
+  const allowedW = new Map<string, Service[]>()
+  const allowedI = new Map<string, Service[]>()
+  const ids = new Map<Workload, string>()
+  const idOf = (w: Workload): string => {
+    let id = ids.get(w)
+    if (id === undefined) {
+      id = `{${Object.entries(w.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')}}`
+      ids.set(w, id)
+    }
+    return id
+  }
+  const isWorkloadSel = (s: Selector): boolean => s.kind === 'labels' || s.kind === 'workload'
+  for (const p of policies) {
+    for (const r of p.rules) {
+      if (!r.from.every(isWorkloadSel) || !r.to.every(isWorkloadSel)) continue
+      const froms = selected(r.from, p.scope)
+      const tos = selected(r.to, p.scope)
+      const add = (m: Map<string, Service[]>, key: string): void => {
+        const list = m.get(key)
+        if (list) list.push(...r.services)
+        else m.set(key, [...r.services])
+      }
+      for (const a of froms) {
+        for (const b of tos) {
+          add(allowedW, `${a.name} -> ${b.name}`)
+          add(allowedI, `${idOf(a)} -> ${idOf(b)}`)
+        }
+      }
+    }
+  }
+  // observed (protocol, port) per pair, as `proto/port` strings
+  const observedW = new Map<string, Set<string>>()
+  const observedI = new Map<string, Set<string>>()
+  const note = (m: Map<string, Set<string>>, key: string, value: string): void => {
+    const set = m.get(key)
+    if (set) set.add(value)
+    else m.set(key, new Set([value]))
+  }
+  for (const e of map.edges) {
+    const a = sides.get(e.src)
+    const b = sides.get(e.dst)
+    if (
+      typeof a !== 'object' ||
+      typeof b !== 'object' ||
+      a.kind !== 'workload' ||
+      b.kind !== 'workload'
+    )
+      continue
+    const svc = `${e.protocol}/${e.dstPort}`
+    note(observedW, `${a.workload.name} -> ${b.workload.name}`, svc)
+    note(observedI, `${idOf(a.workload)} -> ${idOf(b.workload)}`, svc)
+  }
+  const measure = (
+    unit: 'workload' | 'identity',
+    allowed: Map<string, Service[]>,
+    observed: Map<string, Set<string>>,
+  ): OverPermission => {
+    let nAllowed = 0
+    let nObserved = 0
+    const ex: string[] = []
+    for (const key of [...allowed.keys()].sort()) {
+      // allowed ports per protocol, merged (rules here never allow `any` protocol)
+      const byProto = new Map<number, PortRange[]>()
+      for (const sv of allowed.get(key) ?? []) {
+        if (sv.protocol === 'any') continue
+        byProto.set(sv.protocol, [...(byProto.get(sv.protocol) ?? []), sv.ports])
+      }
+      const seenHere = observed.get(key) ?? new Set<string>()
+      let size = 0
+      let seen = 0
+      const unseen: Service[] = []
+      for (const [proto, ranges] of byProto) {
+        const ports = IntervalSet.of(ranges)
+        size += ports.size
+        const hits: PortRange[] = []
+        for (const sv of seenHere) {
+          const [pr, po] = sv.split('/').map(Number) as [number, number]
+          if (pr === proto && ports.has(po)) hits.push({ lo: po, hi: po })
+        }
+        seen += hits.length
+        if (hits.length < ports.size && ex.length < examples) {
+          for (const r of ports.subtract(IntervalSet.of(hits)).ranges)
+            unseen.push({ protocol: proto, ports: r })
+        }
+      }
+      nAllowed += size
+      nObserved += seen
+      if (size > seen && ex.length < examples)
+        ex.push(`${key} ${unseen.map(formatService).join(',')}`)
+    }
+    const extra = nAllowed - nObserved
+    return {
+      unit,
+      allowed: nAllowed,
+      observed: nObserved,
+      extra,
+      share: share(extra, nAllowed),
+      examples: ex,
+    }
+  }
+  return [measure('workload', allowedW, observedW), measure('identity', allowedI, observedI)]
+}

@@ -1,0 +1,156 @@
+/**
+ * @module Options and report types of `recommend` (least-privilege policy from the dependency map).
+ * @remarks Semantics: issue 5; DESIGN.md "rule", "policy", "dependency map".
+ */
+import type { Diagnostic, Policy, PolicySet, RuleRef } from '../core/index.js'
+import type { EdgePattern } from '../discover/types.js'
+import type { PortRangeOptions } from './ports.js'
+
+/**
+ * Which labels form the selectors of a rule between workloads.
+ *
+ * - `identity`: every label key any workload of the inventory carries; a selector matches exactly
+ *   the workloads with the same label set (keys a workload lacks become `DoesNotExist`).
+ * - `role`: the keys `app`, `env`, `role` (those the workload carries; the others `DoesNotExist`).
+ * - `app`: the keys `app`, `env`.
+ *
+ * A workload without any of the chosen keys is selected by name (`{workload: name}`).
+ * Stable: CLI flag values and JSON output.
+ */
+export type Granularity = 'identity' | 'role' | 'app'
+
+/** Observation rhythms the user expects in the estate (`--expect`). */
+export type ExpectedRhythm = 'monthly' | 'quarterly'
+
+/** Options of {@link recommend}. Every field is optional; defaults are given per field. */
+export interface RecommendOptions {
+  /** Default `identity`. */
+  readonly granularity?: Granularity
+  /** Label keys whose values form one policy's scope. Default `['app', 'env']`. */
+  readonly scopeBy?: readonly string[]
+  /**
+   * Widest IPv4 prefix to which unmanaged private ranges are aggregated: blocks inside one
+   * `/maxPrefix` become the smallest block covering them. Default 24. IPv6: `maxPrefix6`, default 64.
+   */
+  readonly maxPrefix?: number
+  readonly maxPrefix6?: number
+  /**
+   * When false (default), every unmanaged public endpoint (`internet`, or a single public address
+   * of a map built with `--keep-public-ips`) is the one `internet` selector: `0.0.0.0/0` and
+   * `::/0` minus the private ranges. When true, single public addresses keep host rules.
+   */
+  readonly keepPublicIps?: boolean
+  /** Rhythms the estate is expected to have; a window too short to see them is warned about. */
+  readonly expect?: readonly ExpectedRhythm[]
+  /**
+   * Owner of each policy, by policy name (`payments-prod`) or by a scope label value
+   * (`payments`); looked up in that order. Otherwise the common `ownerLabel` value of the scope's
+   * workloads, else `unassigned` (flagged).
+   */
+  readonly owners?: Readonly<Record<string, string>>
+  /** The label key naming a workload's owner. Default `owner`. */
+  readonly ownerLabel?: string
+  /**
+   * An existing policy set (item 6): edges it already allows are not proposed; its allow rules that
+   * no edge uses are listed as removal candidates; new policies whose name it already uses are
+   * named `<name>-proposed`, and new rule ids avoid the ids of that policy.
+   */
+  readonly existing?: PolicySet
+  /** Instant at which rule expiry of `existing` is judged, ms. Default: the window's end. */
+  readonly now?: number
+  /** Dynamic port range detection (item 4). */
+  readonly portRanges?: PortRangeOptions
+  /** Concrete workload pairs kept as evidence per rule. Default 3. */
+  readonly samplePairs?: number
+  /** Examples kept in the over-permission report. Default 10. */
+  readonly examples?: number
+}
+
+/** One recommended rule in the report. Stable: `recommend -o json`. */
+export interface RuleReport {
+  readonly policy: string
+  readonly id: string
+  readonly from: string
+  readonly to: string
+  readonly service: string
+  readonly flows: number
+  /** Share of all observed flows this rule covers, 0–1. */
+  readonly coverage: number
+  readonly pattern: EdgePattern
+  /** Why the rule needs a look: `month-end`, `weekly`, `rare`, `once` pattern, `port-range`, `no-owner`. */
+  readonly flags: readonly string[]
+}
+
+/** One policy in the report. Stable. */
+export interface PolicyReport {
+  readonly name: string
+  readonly file: string
+  readonly scope: Readonly<Record<string, string>>
+  readonly owner: string
+  readonly rules: number
+  readonly flows: number
+  /** Share of all observed flows covered by this policy's rules, 0–1. */
+  readonly coverage: number
+}
+
+/** An observed edge that got no rule, with the reason. Stable. */
+export interface ExcludedEdge {
+  readonly src: string
+  readonly dst: string
+  readonly service: string
+  readonly flows: number
+  /** `ephemeral-noise`, `no-workload-end`, `grouped-entity`, `unknown-entity`, `already-allowed`. */
+  readonly reason: string
+}
+
+/** Allowed-but-never-observed connections the recommended rules introduce (item 2). Stable. */
+export interface OverPermission {
+  /**
+   * Counting unit: `workload` counts (source workload, destination workload, protocol, port);
+   * `identity` counts (source label set, destination label set, protocol, port).
+   */
+  readonly unit: 'workload' | 'identity'
+  readonly allowed: number
+  readonly observed: number
+  /** allowed − observed. */
+  readonly extra: number
+  /** extra / allowed (0 when nothing is allowed). */
+  readonly share: number
+  /** Up to `examples` of `src -> dst service` allowed but never observed. */
+  readonly examples: readonly string[]
+}
+
+/** The summary of one recommendation (item 7). Stable: `recommend -o json`. */
+export interface RecommendReport {
+  readonly granularity: Granularity
+  readonly scopeBy: readonly string[]
+  /** ISO-8601 UTC; absent when the map had no flows. */
+  readonly window?: { readonly start: string; readonly end: string; readonly days: number }
+  readonly totals: {
+    readonly edges: number
+    readonly flows: number
+    /** Flows of edges allowed by the recommended rules (plus, when merging, by the existing set). */
+    readonly coveredFlows: number
+    readonly coverage: number
+    readonly rules: number
+    readonly policies: number
+  }
+  readonly policies: readonly PolicyReport[]
+  readonly rules: readonly RuleReport[]
+  readonly overPermission: readonly OverPermission[]
+  /** Unmanaged blocks widened by aggregation: `cover ⊇ blocks`. */
+  readonly aggregated: readonly { readonly cover: string; readonly blocks: readonly string[] }[]
+  readonly excluded: readonly ExcludedEdge[]
+  /** Rules of `existing` that no observed edge matched (item 6): candidates, not deleted. */
+  readonly removalCandidates: readonly RuleRef[]
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/** What {@link recommend} returns. */
+export interface RecommendResult {
+  /** One policy per scope, sorted by name; rules sorted by id. `file` is `<name>.yaml`. */
+  readonly policies: readonly Policy[]
+  /** YAML comments per policy name and rule id (time patterns, port ranges), for rendering. */
+  readonly comments: ReadonlyMap<string, ReadonlyMap<string, string>>
+  readonly report: RecommendReport
+}

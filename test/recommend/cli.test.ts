@@ -1,0 +1,244 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { FlowTuple } from '../../src/core/index.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import { loadWorkspace } from '../../src/policy/files.js'
+import { cli } from '../helpers/cli.js'
+
+/**
+ * A held-out estate with a known call graph (not the unit tests' fixture): shop web → api → db,
+ * finance batch → ledger, internet → web, and a month-end upload batch → bank-sftp on the last
+ * and first day of the month only. Flows are written as generic CSV over 36 days.
+ */
+const DAY = 86_400_000
+const START = Date.UTC(2026, 9, 1)
+const DAYS = 36
+const INVENTORY = `apiVersion: bulkhead.dev/v1
+kind: Inventory
+workloads:
+  - { name: web-1, addresses: [10.10.1.1], labels: { app: shop, env: prod, role: web } }
+  - { name: web-2, addresses: [10.10.1.2], labels: { app: shop, env: prod, role: web } }
+  - { name: web-3, addresses: [10.10.1.3], labels: { app: shop, env: prod, role: web } }
+  - { name: api-1, addresses: [10.10.2.1], labels: { app: shop, env: prod, role: api } }
+  - { name: api-2, addresses: [10.10.2.2], labels: { app: shop, env: prod, role: api } }
+  - { name: db-1, addresses: [10.10.3.1], labels: { app: shop, env: prod, role: db } }
+  - { name: batch-1, addresses: [10.20.1.1], labels: { app: fin, env: prod, role: batch } }
+  - { name: ledger-1, addresses: [10.20.2.1], labels: { app: fin, env: prod, role: ledger } }
+externals:
+  - { name: bank-sftp, cidr: 198.51.100.0/24, labels: { role: partner } }
+`
+const IP: Record<string, string> = {
+  'web-1': '10.10.1.1',
+  'web-2': '10.10.1.2',
+  'web-3': '10.10.1.3',
+  'api-1': '10.10.2.1',
+  'api-2': '10.10.2.2',
+  'db-1': '10.10.3.1',
+  'batch-1': '10.20.1.1',
+  'ledger-1': '10.20.2.1',
+  'bank-sftp': '198.51.100.20',
+  internet: '203.0.113.50',
+}
+const WEB = ['web-1', 'web-2', 'web-3']
+const API = ['api-1', 'api-2']
+/** The call graph expanded over replicas: (client, server, port). */
+const CALLS: [string, string, number][] = [
+  ...WEB.flatMap((w) => API.map((a): [string, string, number] => [w, a, 443])),
+  ...API.map((a): [string, string, number] => [a, 'db-1', 5432]),
+  ['batch-1', 'ledger-1', 8443],
+]
+const MONTH_END: [string, string, number] = ['batch-1', 'bank-sftp', 22]
+
+interface Gen {
+  lines: string[]
+  tuples: FlowTuple[]
+}
+function generate(): Gen {
+  const lines = ['Source,Destination,dst_port,Proto,src_port,start,end,packets,bytes,action']
+  const tuples: FlowTuple[] = []
+  let sport = 40000
+  const add = (src: string, dst: string, port: number, at: number): void => {
+    sport = sport >= 60000 ? 40000 : sport + 1
+    const s = IP[src] as string
+    const d = IP[dst] as string
+    lines.push(
+      `${s},${d},${port},tcp,${sport},${new Date(at).toISOString()},${new Date(at + 30_000).toISOString()},12,3400,accept`,
+    )
+    tuples.push({ src: s, dst: d, protocol: 6, dstPort: port, srcPort: sport, at })
+  }
+  for (let day = 0; day < DAYS; day++) {
+    const t = START + day * DAY
+    CALLS.forEach(([s, d, p], i) => add(s, d, p, t + (9 + (i % 8)) * 3_600_000))
+    for (const w of WEB) add('internet', w, 443, t + 20 * 3_600_000)
+    const date = new Date(t)
+    const last = new Date(t + DAY).getUTCDate() === 1
+    if (last || date.getUTCDate() === 1)
+      add(MONTH_END[0], MONTH_END[1], MONTH_END[2], t + 2 * 3_600_000)
+  }
+  return { lines, tuples }
+}
+
+const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-recommend-'))
+const ws = path.join(root, 'estate')
+let gen: Gen
+
+beforeAll(async () => {
+  gen = generate()
+  mkdirSync(path.join(ws, 'inventory'), { recursive: true })
+  mkdirSync(path.join(ws, 'flows'), { recursive: true })
+  writeFileSync(path.join(ws, 'inventory', 'estate.yaml'), INVENTORY)
+  const flows = path.join(ws, 'flows', 'flows.csv')
+  writeFileSync(flows, `${gen.lines.join('\n')}\n`)
+  const r = await cli('ingest', '-w', ws, flows, '-o', 'json')
+  expect(r.code, r.stderr).toBe(0)
+}, 60_000)
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true })
+})
+
+describe('bulkhead recommend on a held-out estate', () => {
+  it('writes policies that validate, whose connlist is the call graph over replicas, and that allow every training flow', async () => {
+    const out = path.join(ws, 'policy')
+    const r = await cli(
+      'recommend',
+      '-w',
+      ws,
+      '--out',
+      out,
+      '--owner',
+      'shop=team-shop',
+      '--owner',
+      'fin=team-fin',
+      '-o',
+      'json',
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const report = JSON.parse(r.stdout) as {
+      written: string[]
+      totals: { coverage: number }
+      rules: { id: string; flags: string[] }[]
+      diagnostics: { code: string }[]
+    }
+    expect(readdirSync(out).sort()).toEqual(['fin-prod.yaml', 'shop-prod.yaml'])
+    expect(report.written).toHaveLength(2)
+    expect(report.totals.coverage).toBe(1)
+    expect(report.rules.find((x) => x.id === 'batch-to-bank-sftp-tcp-22')?.flags).toEqual([
+      'month-end',
+    ])
+    expect(report.diagnostics.map((d) => d.code)).not.toContain('recommend/short-window')
+    expect(readFileSync(path.join(out, 'fin-prod.yaml'), 'utf8')).toMatch(/owner: team-fin/)
+
+    const v = await cli('validate', '-w', ws)
+    expect(v.code, v.stderr).toBe(0)
+
+    const c = await cli('connlist', '-w', ws, '--at', '2026-11-05T00:00:00Z', '-o', 'json')
+    expect(c.code, c.stderr).toBe(0)
+    const rows = JSON.parse(c.stdout) as { src: string; dst: string; conn: string }[]
+    const named = rows.filter(
+      (x) => !x.src.includes('[External]') || x.src === 'bank-sftp[External]',
+    )
+    const want = [...CALLS, MONTH_END].map(
+      ([s, d, p]) => `${s} => ${d === 'bank-sftp' ? 'bank-sftp[External]' : d} : TCP ${p}`,
+    )
+    expect(named.map((x) => `${x.src} => ${x.dst} : ${x.conn}`).sort()).toEqual(want.sort())
+    // the internet reaches the web tier on 443 and nothing else
+    const fromRanges = rows.filter(
+      (x) => x.src.includes('[External]') && x.src !== 'bank-sftp[External]',
+    )
+    expect(new Set(fromRanges.map((x) => `${x.dst} : ${x.conn}`))).toEqual(
+      new Set(WEB.map((w) => `${w} : TCP 443`)),
+    )
+
+    const loaded = await loadWorkspace(ws, new Date(START + DAYS * DAY))
+    const blocked = gen.tuples.filter(
+      (t) => evaluate(loaded.inventory, loaded.policySet, t).decision !== 'allowed',
+    )
+    expect(blocked).toEqual([])
+
+    // a lateral-movement day: every connection outside the call graph is denied
+    const at = START + 40 * DAY
+    const lateral: [string, string, number][] = [
+      ['web-1', 'db-1', 5432],
+      ['web-1', 'web-2', 443],
+      ['api-1', 'web-2', 22],
+      ['db-1', 'bank-sftp', 22],
+      ['ledger-1', 'batch-1', 8443],
+      ['batch-1', 'db-1', 5432],
+      ['web-3', 'ledger-1', 8443],
+      ['internet', 'api-1', 443],
+      ['internet', 'db-1', 5432],
+      ['api-2', 'internet', 443],
+    ]
+    for (const [s, d, p] of lateral) {
+      const t = {
+        src: IP[s] as string,
+        dst: IP[d] as string,
+        protocol: 6,
+        dstPort: p,
+        srcPort: 50123,
+        at,
+      }
+      expect(evaluate(loaded.inventory, loaded.policySet, t).decision, `${s} -> ${d} ${p}`).toBe(
+        'denied',
+      )
+    }
+  }, 60_000)
+
+  it('with a 20-day window the month-end job is missing and the tool says why', async () => {
+    const out = path.join(root, 'short')
+    const r = await cli(
+      'recommend',
+      '-w',
+      ws,
+      '--out',
+      out,
+      '--since',
+      '2026-10-05',
+      '--until',
+      '2026-10-25',
+      '--expect',
+      'monthly',
+      '-o',
+      'json',
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const report = JSON.parse(r.stdout) as {
+      rules: { id: string }[]
+      diagnostics: { code: string; message: string }[]
+    }
+    expect(report.rules.map((x) => x.id)).not.toContain('batch-to-bank-sftp-tcp-22')
+    const warn = report.diagnostics.find((d) => d.code === 'recommend/short-window')
+    expect(warn?.message).toMatch(/month-end jobs may be missing/)
+    expect(r.stderr).toMatch(/warning recommend\/short-window/)
+  }, 60_000)
+
+  it('merges with the workspace policy: nothing new to propose, and the text summary says so', async () => {
+    const out = path.join(root, 'merged')
+    const r = await cli(
+      'recommend',
+      '-w',
+      ws,
+      '--out',
+      out,
+      '--merge',
+      '--owner',
+      'shop=team-shop',
+      '--owner',
+      'fin=team-fin',
+    )
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/0 rule\(s\) in 0 policies; coverage 100\.0%/)
+    expect(r.stdout).toMatch(/no rule proposed \(already-allowed\)/)
+  }, 60_000)
+
+  it('rejects bad flags with exit 1', async () => {
+    const r = await cli('recommend', '-w', ws, '--granularity', 'host', '--dry-run')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/cli\/usage/)
+    const m = await cli('recommend', '-w', ws, '--max-prefix', '40', '--dry-run')
+    expect(m.code).toBe(1)
+  })
+})

@@ -1,0 +1,388 @@
+import { describe, it, expect } from 'vitest'
+import { readFileSync } from 'node:fs'
+import {
+  formatService,
+  selectorKey,
+  type FlowTuple,
+  type Inventory,
+  type Policy,
+  type PolicySet,
+} from '../../src/core/index.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import { defaultWorkspace, loadFromSources } from '../../src/policy/index.js'
+import {
+  recommend,
+  renderRecommendation,
+  renderReportMarkdown,
+  renderReportText,
+} from '../../src/recommend/index.js'
+import { DAY, T0, edge, inventoryYaml, loadInventory, mapOf, normalise } from './helpers.js'
+
+const HOSTS = readFileSync(
+  new URL('../fixtures/recommend-estate/inventory/hosts.yaml', import.meta.url),
+  'utf8',
+)
+const INV: Inventory = loadInventory(HOSTS)
+const TCP = 6
+const UDP = 17
+
+const ADDR: Record<string, string> = {
+  internet: '203.0.113.5',
+  'bank-sftp': '198.51.100.7',
+  '10.9.3.5/32': '10.9.3.5',
+  '10.9.3.9/32': '10.9.3.9',
+  '10.9.7.0/24': '10.9.7.20',
+}
+function ip(entity: string): string {
+  const w = INV.workloads.find((x) => x.name === entity)
+  return w ? (w.addresses[0]?.ip as string) : (ADDR[entity] as string)
+}
+function tuple(src: string, dst: string, protocol: number, dstPort: number): FlowTuple {
+  return { src: ip(src), dst: ip(dst), protocol, dstPort, at: T0 + DAY }
+}
+function set(policies: readonly Policy[]): PolicySet {
+  return { policies, enforcement: [] }
+}
+
+const RANGE = Array.from({ length: 10 }, (_, i) => 49152 + i * 2)
+const EDGES = [
+  edge('web-1', 'api-1', TCP, 443, { flows: 1000 }),
+  edge('web-2', 'api-2', TCP, 443, { flows: 900 }),
+  edge('api-1', 'db-1', TCP, 5432, { flows: 500 }),
+  edge('internet', 'web-1', TCP, 443, { flows: 300 }),
+  edge('internet', 'web-2', TCP, 443, { flows: 200 }),
+  edge('batch-1', 'bank-sftp', TCP, 22, { flows: 2, pattern: 'month-end', activeDays: 1 }),
+  edge('api-1', '10.9.3.5/32', UDP, 53, { flows: 40 }),
+  edge('api-2', '10.9.3.9/32', UDP, 53, { flows: 30 }),
+  edge('db-1', 'api-1', TCP, 45678, { flows: 7, unknownDirection: 7 }),
+  ...RANGE.map((p) => edge('api-1', 'batch-1', TCP, p, { flows: 3 })),
+  edge('internet', '10.9.7.0/24', TCP, 80, { flows: 5 }),
+  edge('legacy-1', 'db-1', TCP, 5432, { flows: 4 }),
+]
+const MAP = mapOf(INV, EDGES)
+
+describe('recommend on a hand-built estate', () => {
+  const result = recommend(MAP, INV, { maxPrefix: 24 })
+  const byId = new Map(
+    result.policies.flatMap((p) => p.rules.map((r) => [`${p.name}/${r.id}`, r] as const)),
+  )
+
+  it('writes one policy per app and env scope, rules between label selectors with readable ids', () => {
+    expect(result.policies.map((p) => [p.name, p.scope])).toEqual([
+      ['pay-prod', { app: 'pay', env: 'prod' }],
+      ['shop-prod', { app: 'shop', env: 'prod' }],
+    ])
+    expect([...byId.keys()].sort()).toEqual(
+      [
+        'pay-prod/api-to-10-9-3-0-28-udp-53',
+        'pay-prod/api-to-batch-tcp-49152-49170',
+        'pay-prod/api-to-db-tcp-5432',
+        'pay-prod/batch-to-bank-sftp-tcp-22',
+        'pay-prod/legacy-1-to-db-tcp-5432',
+        'pay-prod/web-shop-prod-to-api-tcp-443',
+        'shop-prod/internet-to-web-tcp-443',
+      ].sort(),
+    )
+    const r = byId.get('pay-prod/web-shop-prod-to-api-tcp-443')
+    // the client is outside the policy's scope: global, full label set; the server is scoped
+    expect(r?.from.map(selectorKey)).toEqual([
+      '{app=shop,env=prod,owner=team-shop,role=web} global',
+    ])
+    expect(r?.to.map(selectorKey)).toEqual(['{owner=team-pay,role=api}'])
+    // the rule's owner is the policy's (team-pay), so the rule leaves it to the fallback
+    expect(r?.owner).toBeUndefined()
+    expect(r?.reason).toMatch(/1900 flow/)
+    expect(r?.evidence).toMatchObject({
+      flows: 1900,
+      pattern: 'continuous',
+      pairs: ['web-1 -> api-1', 'web-2 -> api-2'],
+    })
+    // a workload without labels is selected by name
+    expect(byId.get('pay-prod/legacy-1-to-db-tcp-5432')?.from).toEqual([
+      { kind: 'workload', name: 'legacy-1', global: true },
+    ])
+  })
+
+  it('allows every observed edge that got a rule, and reports the excluded ones with reasons', () => {
+    const excluded = new Set(result.report.excluded.map((e) => `${e.src}>${e.dst}:${e.service}`))
+    expect([...excluded].sort()).toEqual(['db-1>api-1:tcp/45678', 'internet>10.9.7.0/24:tcp/80'])
+    expect(result.report.excluded.map((e) => e.reason).sort()).toEqual([
+      'ephemeral-noise',
+      'no-workload-end',
+    ])
+    for (const e of EDGES) {
+      if (
+        excluded.has(
+          `${e.src}>${e.dst}:${formatService({ protocol: e.protocol, ports: { lo: e.dstPort, hi: e.dstPort } })}`,
+        )
+      )
+        continue
+      const v = evaluate(INV, set(result.policies), tuple(e.src, e.dst, e.protocol, e.dstPort))
+      expect(v.decision, `${e.src} -> ${e.dst} ${e.dstPort}`).toBe('allowed')
+    }
+    // the noise edge is the reply of an allowed connection
+    const reply = evaluate(
+      INV,
+      set(result.policies),
+      { ...tuple('db-1', 'api-1', TCP, 45678), srcPort: 5432 },
+      { reply: true },
+    )
+    expect(reply.decision).toBe('allowed')
+    expect(result.report.diagnostics.map((d) => d.code)).toEqual(
+      expect.arrayContaining([
+        'recommend/ephemeral-noise',
+        'recommend/no-workload-end',
+        'recommend/port-range',
+        'recommend/time-pattern',
+      ]),
+    )
+  })
+
+  it('denies what was not observed: lateral movement, dev to prod, other ports', () => {
+    const ps = set(result.policies)
+    for (const [s, d, port] of [
+      ['web-1', 'db-1', 5432],
+      ['dev-web-1', 'api-1', 443],
+      ['web-1', 'api-1', 22],
+      ['db-1', 'bank-sftp', 22],
+      ['batch-1', 'api-1', 443],
+      ['internet', 'api-1', 443],
+      ['internet', 'db-1', 5432],
+      ['api-1', 'batch-1', 49151],
+      ['legacy-1', 'api-1', 5432],
+    ] as const) {
+      expect(evaluate(INV, ps, tuple(s, d, TCP, port)).decision, `${s} -> ${d} ${port}`).toBe(
+        'denied',
+      )
+    }
+  })
+
+  it('turns internet sources into one rule from 0.0.0.0/0 and ::/0 minus private ranges', () => {
+    const r = byId.get('shop-prod/internet-to-web-tcp-443')
+    expect(r?.from.map((s) => (s.kind === 'cidr' ? s.cidr.text : s.kind))).toEqual([
+      '0.0.0.0/0',
+      '::/0',
+    ])
+    expect(
+      r?.from.every(
+        (s) =>
+          s.kind === 'cidr' &&
+          s.except.some((c) => c.text === '10.0.0.0/8' || c.text === 'fc00::/7'),
+      ),
+    ).toBe(true)
+    expect(r?.evidence).toMatchObject({ flows: 500 })
+  })
+
+  it('aggregates unmanaged private blocks to the smallest covering prefix, never wider than --max-prefix', () => {
+    const r = byId.get('pay-prod/api-to-10-9-3-0-28-udp-53')
+    expect(r?.to.map(selectorKey)).toEqual(['cidr 10.9.3.0/28'])
+    expect(result.report.aggregated).toEqual([
+      { cover: '10.9.3.0/28', blocks: ['10.9.3.5/32', '10.9.3.9/32'] },
+    ])
+    // with /29 the two hosts fall into different /29 blocks: each stays as narrow as it is
+    const narrow = recommend(MAP, INV, { maxPrefix: 29 })
+    const keys = narrow.policies
+      .flatMap((p) => p.rules.flatMap((x) => x.to.map(selectorKey)))
+      .filter((k) => k.startsWith('cidr 10.9'))
+    expect(keys.sort()).toEqual(['cidr 10.9.3.5/32', 'cidr 10.9.3.9/32'])
+    expect(narrow.report.aggregated).toEqual([])
+  })
+
+  it('proposes many high ports to one destination as a range, flagged, and counts the range as over-permission', () => {
+    const r = byId.get('pay-prod/api-to-batch-tcp-49152-49170')
+    expect(r?.services).toEqual([{ protocol: TCP, ports: { lo: 49152, hi: 49170 } }])
+    expect(r?.evidence).toMatchObject({ observedPorts: 10 })
+    const rr = result.report.rules.find((x) => x.id === r?.id)
+    expect(rr?.flags).toContain('port-range')
+    const identity = result.report.overPermission.find((o) => o.unit === 'identity')
+    // 19 ports allowed in the range, 10 observed; every other rule is exact at identity granularity
+    expect(identity).toMatchObject({ extra: 9 })
+    const workload = result.report.overPermission.find((o) => o.unit === 'workload')
+    // plus the replica pairs never seen: web-1->api-2, web-2->api-1, api-2->db-1, api-2->batch-1 (19 ports)
+    expect(workload?.extra).toBe(9 + 1 + 1 + 1 + 19)
+  })
+
+  it('flags time patterns, comments them in the YAML, and warns when the window is too short for --expect', () => {
+    const rr = result.report.rules.find((x) => x.id === 'batch-to-bank-sftp-tcp-22')
+    expect(rr?.flags).toEqual(['month-end'])
+    const files = renderRecommendation(result)
+    expect(files.get('pay-prod.yaml')).toMatch(
+      /# pattern month-end: active on 1 day\(s\)[^\n]*\n\s+- id: batch-to-bank-sftp-tcp-22/,
+    )
+    expect(result.report.diagnostics.some((d) => d.code === 'recommend/short-window')).toBe(false)
+    const short = recommend(MAP, INV, { expect: ['monthly'] })
+    const warn = short.report.diagnostics.find((d) => d.code === 'recommend/short-window')
+    expect(warn?.severity).toBe('warning')
+    expect(warn?.message).toMatch(/20\.0 days/)
+    const long = recommend(mapOf(INV, EDGES, { start: T0, end: T0 + 40 * DAY }), INV, {
+      expect: ['monthly'],
+    })
+    expect(long.report.diagnostics.some((d) => d.code === 'recommend/short-window')).toBe(false)
+  })
+
+  it('reports coverage per rule and overall', () => {
+    const total = EDGES.reduce((n, e) => n + e.flows, 0)
+    expect(result.report.totals.flows).toBe(total)
+    expect(result.report.totals.coveredFlows).toBe(total - 7 - 5)
+    expect(result.report.totals.coverage).toBeCloseTo((total - 12) / total)
+    const sum = result.report.rules.reduce((n, r) => n + r.coverage, 0)
+    expect(sum).toBeCloseTo(result.report.totals.coverage)
+  })
+
+  it('takes owners from the owner label, the owner mapping, or flags them', () => {
+    expect(result.policies.map((p) => p.owner)).toEqual(['team-pay', 'team-shop'])
+    const mixed = loadInventory(
+      HOSTS.replace('owner: team-shop }\n  - name: api-1', 'owner: team-web }\n  - name: api-1'),
+    )
+    const r2 = recommend(mapOf(mixed, EDGES), mixed)
+    const shop = r2.policies.find((p) => p.name === 'shop-prod')
+    expect(shop?.owner).toBe('unassigned')
+    // each rule still names the owner its protected workloads agree on
+    expect(shop?.rules.map((x) => x.owner).sort()).toEqual(['team-shop', 'team-web'])
+    expect(
+      r2.report.rules
+        .filter((x) => x.policy === 'shop-prod')
+        .every((x) => !x.flags.includes('no-owner')),
+    ).toBe(true)
+    expect(r2.report.diagnostics.some((d) => d.code === 'recommend/no-owner')).toBe(true)
+    const r3 = recommend(mapOf(mixed, EDGES), mixed, { owners: { shop: 'team-storefront' } })
+    expect(r3.policies.find((p) => p.name === 'shop-prod')?.owner).toBe('team-storefront')
+  })
+
+  it('writes YAML that loads without diagnostics and round-trips (load → render → load)', () => {
+    const files = renderRecommendation(result)
+    const policyFiles = [...files].map(([path, text]) => ({ path: `policy/${path}`, text }))
+    const loaded = loadFromSources(
+      defaultWorkspace('.'),
+      [{ path: 'inventory/hosts.yaml', text: HOSTS }],
+      policyFiles,
+      new Date(T0),
+    )
+    expect(loaded.diagnostics).toEqual([])
+    expect(normalise(loaded.policySet.policies)).toEqual(normalise(result.policies))
+    // and once more through the renderer
+    const again = loaded.policySet.policies.map((p) => ({
+      path: `policy/${p.name}.yaml`,
+      text: renderRecommendation({ policies: [p], comments: new Map() }).get(p.file) ?? '',
+    }))
+    const loaded2 = loadFromSources(
+      defaultWorkspace('.'),
+      [inventoryYaml(INV)],
+      again,
+      new Date(T0),
+    )
+    expect(loaded2.diagnostics).toEqual([])
+    expect(normalise(loaded2.policySet.policies)).toEqual(normalise(loaded.policySet.policies))
+  })
+
+  it('renders text and Markdown summaries', () => {
+    const text = renderReportText(result.report)
+    expect(text).toMatch(/8 rule\(s\) in 2 policies|7 rule\(s\) in 2 policies/)
+    expect(text).toMatch(/no rule proposed \(ephemeral-noise\): 1 edge/)
+    const md = renderReportMarkdown(result.report)
+    expect(md).toMatch(/\| `pay-prod.yaml` \| 6 \| team-pay \|/)
+    expect(md).toMatch(/## Flagged rules/)
+  })
+})
+
+describe('granularity', () => {
+  const inv = loadInventory(
+    HOSTS.replace(
+      'labels: { role: web, app: shop, env: prod, owner: team-shop }',
+      'labels: { role: web, app: shop, env: prod, owner: team-shop, loc: eu }',
+    ),
+  )
+  const edges = [edge('web-1', 'api-1', TCP, 443), edge('web-2', 'api-1', TCP, 443)]
+  it('identity separates label sets that role granularity merges', () => {
+    const id = recommend(mapOf(inv, edges), inv, { granularity: 'identity' })
+    expect(id.report.totals.rules).toBe(2)
+    const role = recommend(mapOf(inv, edges), inv, { granularity: 'role' })
+    expect(role.report.totals.rules).toBe(1)
+    const r = role.policies[0]?.rules[0]
+    expect(r?.id).toBe('web-shop-prod-to-api-tcp-443')
+    expect(r?.from.map(selectorKey)).toEqual(['{app=shop,env=prod,role=web} global'])
+    // web-2 lacks loc: at identity granularity its selector says so, so web-1 is not matched by it
+    const sels = id.policies[0]?.rules.flatMap((x) => x.from.map(selectorKey)) ?? []
+    expect(sels).toContain('{app=shop,env=prod,owner=team-shop,role=web; !loc} global')
+  })
+  it('app granularity selects whole apps', () => {
+    const app = recommend(mapOf(inv, edges), inv, { granularity: 'app' })
+    const r = app.policies[0]?.rules[0]
+    expect(r?.id).toBe('shop-prod-to-pay-prod-tcp-443')
+    expect(r?.to.map(selectorKey)).toEqual(['{}'])
+    // over-permission: every shop-prod workload to every pay-prod workload on 443
+    const w = app.report.overPermission.find((o) => o.unit === 'workload')
+    expect(w).toMatchObject({ allowed: 2 * 4, observed: 2, extra: 6 })
+  })
+})
+
+describe('merge with an existing policy folder', () => {
+  const existingText = `apiVersion: bulkhead.dev/v1
+kind: Policy
+metadata: { name: pay-prod, owner: team-payments }
+scope: { app: pay, env: prod }
+rules:
+  - id: web-to-api
+    from: [{ role: web, app: shop, scope: global }]
+    to: [{ role: api }]
+    ports: [tcp/443]
+    owner: alice
+  - id: old-ssh
+    from: [{ role: batch }]
+    to: [{ role: db }]
+    ports: [tcp/22]
+`
+  const loaded = loadFromSources(
+    defaultWorkspace('.'),
+    [{ path: 'inventory/hosts.yaml', text: HOSTS }],
+    [{ path: 'policy/pay.yaml', text: existingText }],
+    new Date(T0),
+  )
+  it('proposes only missing rules, in <name>-proposed, and lists unused rules as removal candidates', () => {
+    expect(loaded.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+    const r = recommend(MAP, INV, { existing: loaded.policySet })
+    const names = r.policies.map((p) => p.name)
+    expect(names).toEqual(['pay-prod-proposed', 'shop-prod'])
+    const ids = r.policies.flatMap((p) => p.rules.map((x) => x.id))
+    expect(ids.some((id) => id.includes('web-shop-prod-to-api'))).toBe(false)
+    expect(
+      r.report.excluded
+        .filter((e) => e.reason === 'already-allowed')
+        .map((e) => `${e.src}>${e.dst}`)
+        .sort(),
+    ).toEqual(['web-1>api-1', 'web-2>api-2'])
+    expect(r.report.removalCandidates).toEqual([{ policy: 'pay-prod', id: 'old-ssh' }])
+    // the existing set plus the proposal allows every edge that got no other exclusion
+    const all = set([...loaded.policySet.policies, ...r.policies])
+    for (const e of EDGES) {
+      if (
+        r.report.excluded.some(
+          (x) => x.src === e.src && x.dst === e.dst && x.reason !== 'already-allowed',
+        )
+      )
+        continue
+      expect(
+        evaluate(INV, all, tuple(e.src, e.dst, e.protocol, e.dstPort)).decision,
+        `${e.src} -> ${e.dst}`,
+      ).toBe('allowed')
+    }
+    // the proposal loads next to the existing policy
+    const files = [...renderRecommendation(r)].map(([path, text]) => ({
+      path: `policy/${path}`,
+      text,
+    }))
+    const both = loadFromSources(
+      defaultWorkspace('.'),
+      [{ path: 'inventory/hosts.yaml', text: HOSTS }],
+      [{ path: 'policy/pay.yaml', text: existingText }, ...files],
+      new Date(T0),
+    )
+    expect(both.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+    expect(
+      both.policySet.policies.find((p) => p.name === 'pay-prod')?.rules.map((x) => [x.id, x.owner]),
+    ).toEqual([
+      ['web-to-api', 'alice'],
+      ['old-ssh', undefined],
+    ])
+  })
+})
