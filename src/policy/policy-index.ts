@@ -300,6 +300,11 @@ export class PolicyIndex {
   private lists: Int32Array[] = []
   /** Pair cache: {@link pairKey} of (from-list id, to-list id) → table offset in `tables`. */
   private pairs = new PairCache()
+  /** Memo of {@link allowedServicesClasses}: table offset → services, valid for one `tables` arena. */
+  private serviceMemo: { tables: TableArena; sets: Map<number, ServiceSet> } = {
+    tables: this.tables,
+    sets: new Map(),
+  }
 
   private constructor(
     private readonly inventory: Inventory,
@@ -410,6 +415,40 @@ export class PolicyIndex {
   }
 
   /**
+   * What an endpoint class from {@link endpointClass} is: its enforcement mode (the mode of the
+   * first matching Enforcement entry, `observe` for unmanaged endpoints, as
+   * `enforcementModeOf`), and whether its members are workloads. Added for simulate (issue 6).
+   * @throws RangeError when `cls` is not a class id.
+   */
+  endpointClassInfo(cls: number): { readonly mode: EnforcementMode; readonly workload: boolean } {
+    const c = this.classes[cls]
+    if (c === undefined) throw new RangeError(`no endpoint class ${cls}`)
+    return { mode: c.mode, workload: c.rep.entity.kind === 'workload' }
+  }
+
+  /**
+   * The instants (ms, sorted, distinct) at which what the address resolves to may change: the
+   * finite `from`/`to` bounds of the workloads' holdings of exactly this text. Empty when no
+   * workload holds it for a bounded time, so its endpoint class does not depend on time and may be
+   * cached by address. Added for simulate (issue 6).
+   */
+  addressChanges(ip: string): readonly number[] {
+    const f = this.fastHolders.get(ip)
+    if (f === undefined || typeof f === 'number') return []
+    const out = new Set<number>()
+    for (let h: Holder | undefined = f; h !== undefined; h = h.next) {
+      if (Number.isFinite(h.from)) out.add(h.from)
+      if (Number.isFinite(h.to)) out.add(h.to)
+    }
+    return [...out].sort((a, b) => a - b)
+  }
+
+  /** How many rules {@link ruleAt} numbers (live and expired). Added for simulate and lint (issue 6). */
+  get ruleCount(): number {
+    return this.rules.length
+  }
+
+  /**
    * The rule with global index `i`: rules of all policies (live or expired) numbered from 0 in
    * policy-set order (policies by name, rules in file order). Indices change after
    * {@link updatePolicy}.
@@ -468,9 +507,21 @@ export class PolicyIndex {
    * @throws BulkheadError `eval/bad-flow` when an address does not parse.
    */
   allowedServices(src: string, dst: string, at: number): ServiceSet {
-    const s = this.classOf(src, at)
-    const d = this.classOf(dst, at)
-    const t = this.pairTable(this.fromListOf(s), this.toListOf(d))
+    return this.allowedServicesClasses(this.classOf(src, at), this.classOf(dst, at))
+  }
+
+  /**
+   * {@link allowedServices} for endpoint classes from {@link endpointClass}. Memoised per decision
+   * table (class pairs with equal matching rule lists share one immutable {@link ServiceSet}), so
+   * asking every class pair of an estate costs a few hash lookups per pair. Added for
+   * reachability (issue 9, src/analyze). Class ids stay valid until {@link updatePolicy}.
+   */
+  allowedServicesClasses(srcClass: number, dstClass: number): ServiceSet {
+    const t = this.pairTable(this.fromListOf(srcClass), this.toListOf(dstClass))
+    if (this.serviceMemo.tables !== this.tables)
+      this.serviceMemo = { tables: this.tables, sets: new Map() }
+    const memo = this.serviceMemo.sets.get(t)
+    if (memo !== undefined) return memo
     const allowed = (code: number): boolean => code >= 0 && (code & 1) === 0
     const { rest, protos } = tableEntries(this.tables.data, t)
     let set = allowed(rest) ? ServiceSet.ANY : ServiceSet.EMPTY
@@ -493,7 +544,21 @@ export class PolicyIndex {
       )
       set = set.subtract(ServiceSet.single(full)).union(mine)
     }
+    this.serviceMemo.sets.set(t, set)
     return set
+  }
+
+  /**
+   * The live rules whose `from` (resp. `to`) selectors match endpoint class `cls`, as sorted
+   * global rule indices (see {@link ruleAt}); do not modify the arrays. Lets reachability (issue
+   * 9, src/analyze) visit only the class pairs some allow rule covers. Valid until
+   * {@link updatePolicy}.
+   */
+  classRules(cls: number): { readonly from: Int32Array; readonly to: Int32Array } {
+    return {
+      from: this.lists[this.fromListOf(cls)] as Int32Array,
+      to: this.lists[this.toListOf(cls)] as Int32Array,
+    }
   }
 
   /**

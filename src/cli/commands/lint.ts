@@ -1,0 +1,176 @@
+/**
+ * @module `bulkhead lint`: findings about the workspace's rules (owner, reason, expiry, breadth,
+ * shadowed and redundant rules, selectors that match nothing, unused rules when flows are
+ * available), as text, JSON or SARIF for code scanning; exit 2 when any finding is an error.
+ */
+import { existsSync } from 'node:fs'
+import type { Command } from 'commander'
+import { formatDiagnostic, formatLocation, formatRuleRef, type RuleRef } from '../../core/index.js'
+import { LINT_CODES, lint, type LintCode, type LintFinding } from '../../policy/lint.js'
+import { PolicyIndex } from '../../policy/policy-index.js'
+import { Simulator } from '../../policy/simulate.js'
+import { toSarif, type SarifRuleInfo } from '../render/sarif.js'
+import { checkFormat, emit, EXIT, UsageError } from '../output.js'
+import { VERSION } from '../version.js'
+import { parseTime } from '../workspace.js'
+import { feedFlows, flowFormat, loadForRun, type FlowInput } from './simulate.js'
+
+/** The JSON shape of `lint -o json`. Stable. */
+export interface LintOutput {
+  readonly at: string
+  readonly errors: number
+  readonly warnings: number
+  /** Where rule hits came from, or null when no flows were available (no `lint/unused` findings). */
+  readonly flows: {
+    readonly from: 'files' | 'store'
+    readonly what: string
+    readonly count: number
+  } | null
+  readonly findings: readonly {
+    readonly code: LintCode
+    readonly severity: 'error' | 'warning'
+    readonly message: string
+    readonly rule: string | null
+    readonly location: string | null
+    readonly related: readonly string[]
+  }[]
+}
+
+interface LintCliOptions {
+  workspace: string
+  at: string
+  expiringDays: string
+  flows?: string[] | false
+  format?: string
+  since?: string
+  until?: string
+  output: string
+}
+
+/** SARIF rule descriptions of every lint code. */
+export const LINT_SARIF_RULES: Readonly<Record<string, SarifRuleInfo>> = Object.fromEntries(
+  Object.entries(LINT_CODES).map(([code, info]) => [
+    code,
+    { description: info.description, defaultLevel: info.severity },
+  ]),
+)
+
+function renderText(o: LintOutput, findings: readonly LintFinding[]): string {
+  const lines = findings.map((f) => formatDiagnostic(f))
+  const unused =
+    o.flows === null
+      ? 'unused rules not checked: no flows (pass --flows FILE..., or ingest into the store)'
+      : `unused rules judged over ${o.flows.count} flows from ${o.flows.from === 'store' ? 'the store' : o.flows.what}`
+  lines.push(
+    `${o.errors} error${o.errors === 1 ? '' : 's'}, ${o.warnings} warning${o.warnings === 1 ? '' : 's'}; ${unused}`,
+  )
+  return lines.join('\n')
+}
+
+/** Registers `lint`. */
+export function registerLint(program: Command): void {
+  program
+    .command('lint')
+    .description(
+      'check rules: owner, reason, expiry, broad rules, shadowed/redundant rules, selectors that match nothing, unused rules',
+    )
+    .option('-w, --workspace <dir>', 'workspace folder', '.')
+    .option('--at <time>', 'the instant expiry is judged at (ISO-8601)', 'now')
+    .option('--expiring-days <n>', 'report rules expiring within this many days', '30')
+    .option(
+      '--flows <files...>',
+      "flow files for rule hits (default: the workspace's store, when it exists)",
+    )
+    .option('--no-flows', 'do not look for flows: no unused-rule findings')
+    .option('--format <format>', 'format of --flows files (default auto)')
+    .option('--since <time>', 'stored flows starting at or after this time')
+    .option('--until <time>', 'stored flows starting before this time')
+    .option('-o, --output <format>', 'text | json | yaml | sarif', 'text')
+    .addHelpText(
+      'after',
+      `
+Codes (severity): ${Object.entries(LINT_CODES)
+        .map(([c, i]) => `${c} (${i.severity})`)
+        .join(', ')}.
+Shadowed and redundant are exact: computed over every endpoint class of the inventory and the
+services of the rules, not guessed.
+
+Examples:
+  $ bulkhead lint
+  $ bulkhead lint --expiring-days 14 -o sarif > bulkhead.sarif
+  $ bulkhead lint --flows flows/*.log.gz -o json
+
+Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some finding is an error.`,
+    )
+    .action(async (opts: LintCliOptions) => {
+      checkFormat(opts.output, ['text', 'json', 'yaml', 'sarif'])
+      const at = parseTime(opts.at)
+      const days = Number(opts.expiringDays)
+      if (!Number.isFinite(days) || days < 0) {
+        throw new UsageError(`--expiring-days must be a number of days, got "${opts.expiringDays}"`)
+      }
+      const { inventory, policySet, workspace } = await loadForRun(opts.workspace, new Date(at))
+      const files = Array.isArray(opts.flows) ? opts.flows : []
+      const wantStore = opts.since !== undefined || opts.until !== undefined
+      let hits: Map<string, number> | undefined
+      let flows: LintOutput['flows'] = null
+      if (opts.flows !== false && (files.length > 0 || wantStore || existsSync(workspace.store))) {
+        if (files.length > 0 && wantStore) {
+          throw new UsageError(
+            '--since/--until select stored flows; they cannot be used with --flows',
+          )
+        }
+        const input: FlowInput = {
+          files,
+          format: flowFormat(opts.format),
+          ...(opts.since !== undefined ? { since: parseTime(opts.since) } : {}),
+          ...(opts.until !== undefined ? { until: parseTime(opts.until) } : {}),
+        }
+        const index = PolicyIndex.build(inventory, policySet, at)
+        const sim = new Simulator(index, inventory, at)
+        const fed = await feedFlows(sim, index, input, workspace.store)
+        const report = sim.report()
+        hits = new Map(report.rules.map((r) => [formatRuleRef(r as RuleRef), r.hits]))
+        flows = { from: fed.from, what: fed.what, count: report.flows }
+      }
+      const findings = lint(inventory, policySet, {
+        now: at,
+        expiringDays: days,
+        ...(hits ? { hits } : {}),
+      })
+      const errors = findings.filter((f) => f.severity === 'error').length
+      const out: LintOutput = {
+        at: new Date(at).toISOString(),
+        errors,
+        warnings: findings.length - errors,
+        flows,
+        findings: findings.map((f) => ({
+          code: f.code,
+          severity: f.severity,
+          message: f.message,
+          rule: f.rule ? formatRuleRef(f.rule) : null,
+          location: f.location ? formatLocation(f.location) : null,
+          related: (f.related ?? []).map(formatLocation),
+        })),
+      }
+      if (opts.output === 'sarif') {
+        const sarif = toSarif(
+          findings.map((f) => ({
+            ruleId: f.code,
+            level: f.severity,
+            message: f.message,
+            ...(f.location ? { location: f.location } : {}),
+            ...(f.related ? { related: f.related } : {}),
+          })),
+          {
+            name: 'bulkhead',
+            version: VERSION,
+            rules: LINT_SARIF_RULES,
+            baseDir: process.cwd(),
+          },
+        )
+        process.stdout.write(`${JSON.stringify(sarif, null, 2)}\n`)
+      } else emit(out, opts.output, (o) => renderText(o, findings))
+      process.exitCode = errors > 0 ? EXIT.checkFailed : EXIT.ok
+    })
+}

@@ -1,0 +1,673 @@
+/**
+ * @module `bulkhead simulate`: replay stored flows (or flow files parsed on the fly) against the
+ * workspace policy and report what it would block, by edge, with rule hit counts, unused and
+ * expired rules; `--fail-on-block` makes it a CI gate.
+ */
+import { existsSync } from 'node:fs'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import type { Command } from 'commander'
+import {
+  BulkheadError,
+  formatLocation,
+  formatRuleRef,
+  hasErrors,
+  sortDiagnostics,
+  type Diagnostic,
+  type FlowDirection,
+  type Outcome,
+  type Workspace,
+} from '../../core/index.js'
+import {
+  formatRunSummary,
+  readFlows,
+  summarize,
+  type FileSummary,
+  type RunSummary,
+} from '../../ingest/read.js'
+import { PARSERS } from '../../ingest/registry.js'
+import type { FlowFormat } from '../../ingest/types.js'
+import {
+  loadFromSources,
+  loadWorkspace,
+  type LoadResult,
+  type SourceFile,
+} from '../../policy/index.js'
+import { PolicyIndex } from '../../policy/policy-index.js'
+import { Simulator, type FlowGroup, type SimulationReport } from '../../policy/simulate.js'
+import { openDuckDbStore, type FlowStore } from '../../store/index.js'
+import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
+import { parseTime } from '../workspace.js'
+
+/** Where the flows of a run come from. */
+export interface FlowInput {
+  /** Flow files parsed on the fly; when empty, the workspace store. */
+  readonly files: readonly string[]
+  readonly format: FlowFormat | 'auto'
+  /** Half-open window on `start`, ms; only for the store. */
+  readonly since?: number
+  readonly until?: number
+}
+
+/** What {@link feedFlows} read. */
+export interface FedFlows {
+  /** `files` or `store`. */
+  readonly from: 'files' | 'store'
+  /** The store path, or the files. */
+  readonly what: string
+  /** For files: the ingest summary (malformed records skipped, by reason). */
+  readonly read?: RunSummary
+  /** For the store: flow groups whose span straddled an address change and were split by row. */
+  readonly splitGroups?: number
+}
+
+/** Loads the workspace, with the policy taken from `policyDir` instead of the workspace's when given. */
+export async function loadForRun(root: string, now: Date, policyDir?: string): Promise<LoadResult> {
+  if (policyDir === undefined) return throwOnErrors(await loadWorkspace(root, now))
+  const base = await loadWorkspace(root, now)
+  // the inventory files are the workspace's; read them again with the other policy folder
+  const ws: Workspace = { ...base.workspace, policy: path.resolve(policyDir) }
+  const inventory = await readTree(ws.inventory, /\.(ya?ml|json|csv)$/i)
+  if (!existsSync(ws.policy)) {
+    throw new BulkheadError([
+      {
+        code: 'io/not-found',
+        severity: 'error',
+        message: `policy folder "${policyDir}" does not exist`,
+      },
+    ])
+  }
+  const policy = await readTree([ws.policy], /\.ya?ml$/i)
+  return throwOnErrors(loadFromSources(ws, inventory, policy, now))
+}
+
+function throwOnErrors(r: LoadResult): LoadResult {
+  if (hasErrors(r.diagnostics)) throw new BulkheadError(r.diagnostics)
+  printDiagnostics(r.diagnostics)
+  return r
+}
+
+async function readTree(paths: readonly string[], ext: RegExp): Promise<SourceFile[]> {
+  const files: string[] = []
+  const walk = async (p: string): Promise<void> => {
+    let st
+    try {
+      st = await stat(p)
+    } catch {
+      return
+    }
+    if (st.isFile()) files.push(p)
+    else if (st.isDirectory()) {
+      for (const name of (await readdir(p)).sort()) {
+        if (name.startsWith('.')) continue
+        const child = path.join(p, name)
+        const cs = await stat(child)
+        if (cs.isDirectory()) await walk(child)
+        else if (ext.test(name) && name !== 'bulkhead.yaml') files.push(child)
+      }
+    }
+  }
+  for (const p of paths) await walk(p)
+  const out: SourceFile[] = []
+  for (const f of [...new Set(files)].sort()) {
+    const rel = path.relative(process.cwd(), f)
+    out.push({ path: rel.startsWith('..') ? f : rel, text: await readFile(f, 'utf8') })
+  }
+  return out
+}
+
+const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number))
+
+/**
+ * Feeds every flow of `input` to the simulator: flow files are parsed and judged one by one;
+ * the store is read as groups of flows with the same (src, dst, protocol, judged port, direction,
+ * day), counted and with their first/last times and three examples, so only distinct tuples are
+ * judged. A group whose time span contains an instant at which one of its addresses changes
+ * holder (a time-bounded workload address) is split into its rows.
+ * @throws BulkheadError for an unusable flow file or store.
+ */
+export async function feedFlows(
+  sim: Simulator,
+  index: PolicyIndex,
+  input: FlowInput,
+  storePath: string,
+): Promise<FedFlows> {
+  if (input.files.length > 0) {
+    const summaries: FileSummary[] = []
+    const t = performance.now()
+    for await (const f of readFlows(
+      input.files,
+      { format: input.format, strict: false },
+      summaries,
+    ))
+      sim.add(f)
+    return {
+      from: 'files',
+      what: input.files.join(', '),
+      read: summarize(summaries, (performance.now() - t) / 1000),
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(storePath)) {
+    throw new UsageError(`store ${storePath}: only a DuckDB file store is supported so far`)
+  }
+  if (!existsSync(storePath)) {
+    throw new BulkheadError([
+      {
+        code: 'simulate/no-flows',
+        severity: 'error',
+        message: `no flow store at ${storePath}`,
+        hint: 'run `bulkhead ingest` first, or pass --flows FILE...',
+      },
+    ])
+  }
+  const store = await openDuckDbStore(storePath)
+  try {
+    return {
+      from: 'store',
+      what: storePath,
+      splitGroups: await feedStore(sim, index, store, input),
+    }
+  } finally {
+    await store.close()
+  }
+}
+
+interface GroupRow extends Record<string, unknown> {
+  src: string
+  dst: string
+  protocol: number
+  direction: string
+  sport: number
+  dport: number
+  day: unknown
+  n: number | bigint
+  t0: number | bigint
+  t1: number | bigint
+  last: number | bigint
+  ex: { format: string; file: string; line: unknown; record: unknown; start: unknown }[]
+}
+
+const JUDGED_PORT = `CASE WHEN direction = 'server-to-client' THEN src_port ELSE dst_port END`
+
+async function feedStore(
+  sim: Simulator,
+  index: PolicyIndex,
+  store: FlowStore,
+  input: FlowInput,
+): Promise<number> {
+  const where: string[] = []
+  const params: unknown[] = []
+  if (input.since !== undefined) {
+    where.push('start_ms >= ?')
+    params.push(Math.ceil(input.since))
+  }
+  if (input.until !== undefined) {
+    where.push('start_ms < ?')
+    params.push(Math.ceil(input.until))
+  }
+  const w = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+  const rows = await store.query<GroupRow>(
+    `SELECT src, dst, protocol, direction,
+       CASE WHEN direction = 'server-to-client' THEN src_port ELSE 0 END AS sport,
+       CASE WHEN direction = 'server-to-client' THEN 0 ELSE dst_port END AS dport,
+       day, count(*) AS n, min(start_ms) AS t0, max(start_ms) AS t1, max(end_ms) AS last,
+       arg_min(struct_pack(format := format, file := file, line := line, record := record, start := start_ms), start_ms, 3) AS ex
+     FROM flows ${w}
+     GROUP BY src, dst, protocol, direction, sport, dport, day`,
+    params,
+  )
+  const changes = (ip: string): readonly number[] => index.addressChanges(ip)
+  let split = 0
+  for (const r of rows) {
+    const t0 = num(r.t0)
+    const t1 = num(r.t1)
+    const direction = r.direction as FlowDirection
+    const straddles = [...changes(r.src), ...changes(r.dst)].some((c) => t0 < c && c <= t1)
+    const base = {
+      src: r.src,
+      dst: r.dst,
+      srcPort: num(r.sport),
+      dstPort: num(r.dport),
+      protocol: num(r.protocol),
+      direction,
+    }
+    if (!straddles) {
+      sim.addGroup({
+        ...base,
+        count: num(r.n),
+        first: t0,
+        last: num(r.last),
+        at: t0,
+        examples: r.ex.map((x) => ({
+          source: {
+            format: x.format,
+            file: x.file,
+            ...(x.line !== null && x.line !== undefined ? { line: num(x.line) } : {}),
+            ...(x.record !== null && x.record !== undefined ? { record: num(x.record) } : {}),
+          },
+          start: num(x.start),
+        })),
+      })
+      continue
+    }
+    split++
+    const detail = await store.query<Record<string, unknown>>(
+      `SELECT start_ms, end_ms, format, file, line, record FROM flows
+       WHERE src = ? AND dst = ? AND protocol = ? AND direction = ? AND ${JUDGED_PORT} = ?
+         AND start_ms >= ? AND start_ms <= ?`,
+      [
+        r.src,
+        r.dst,
+        base.protocol,
+        r.direction,
+        direction === 'server-to-client' ? base.srcPort : base.dstPort,
+        t0,
+        t1,
+      ],
+    )
+    for (const d of detail) {
+      const start = num(d['start_ms'])
+      const g: FlowGroup = {
+        ...base,
+        count: 1,
+        first: start,
+        last: num(d['end_ms']),
+        at: start,
+        examples: [
+          {
+            source: {
+              format: d['format'] as string,
+              file: d['file'] as string,
+              ...(d['line'] !== null ? { line: num(d['line']) } : {}),
+              ...(d['record'] !== null ? { record: num(d['record']) } : {}),
+            },
+            start,
+          },
+        ],
+      }
+      sim.addGroup(g)
+    }
+  }
+  return split
+}
+
+// --- output ---------------------------------------------------------------------------------------
+
+/** The JSON shape of `simulate -o json`. Stable. Times are ISO-8601 UTC. */
+export interface SimulateOutput {
+  readonly at: string
+  readonly asEnforced: boolean
+  readonly source: {
+    readonly from: 'files' | 'store'
+    readonly what: string
+    readonly since?: string
+    readonly until?: string
+  }
+  readonly flows: number
+  readonly evaluated: number
+  readonly outcomes: Readonly<Record<Outcome, number>>
+  /** Denied flows with a workload on either side: what `--fail-on-block` counts. */
+  readonly wouldBlockIfEnforced: number
+  readonly replies: number
+  readonly unknownDirection: number
+  readonly skipped: Readonly<Record<string, number>>
+  readonly window: { readonly first: string; readonly last: string } | null
+  readonly denied: readonly {
+    readonly src: { name: string; kind: string }
+    readonly dst: { name: string; kind: string }
+    readonly service: string
+    readonly outcome: Exclude<Outcome, 'allowed'>
+    readonly outcomes: Readonly<Record<Outcome, number>>
+    readonly flows: number
+    readonly firstSeen: string
+    readonly lastSeen: string
+    readonly deniedBy: readonly string[]
+    readonly examples: readonly {
+      where: string
+      format: string
+      src: string
+      dst: string
+      start: string
+    }[]
+  }[]
+  readonly rules: readonly {
+    rule: string
+    action: string
+    hits: number
+    expired: boolean
+    location: string | null
+  }[]
+  readonly unused: readonly string[]
+  readonly expired: readonly string[]
+  /** For files: malformed records skipped while reading, by reason. */
+  readonly readSkipped?: Readonly<Record<string, number>>
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+/** Builds the output document of a report. */
+export function simulateOutput(
+  r: SimulationReport,
+  fed: FedFlows,
+  input: FlowInput,
+): SimulateOutput {
+  return {
+    at: iso(r.at),
+    asEnforced: r.asEnforced,
+    source: {
+      from: fed.from,
+      what: fed.what,
+      ...(input.since !== undefined && fed.from === 'store' ? { since: iso(input.since) } : {}),
+      ...(input.until !== undefined && fed.from === 'store' ? { until: iso(input.until) } : {}),
+    },
+    flows: r.flows,
+    evaluated: r.evaluated,
+    outcomes: r.outcomes,
+    wouldBlockIfEnforced: r.wouldBlockIfEnforced,
+    replies: r.replies,
+    unknownDirection: r.unknownDirection,
+    skipped: r.skipped,
+    window: r.window ? { first: iso(r.window.first), last: iso(r.window.last) } : null,
+    denied: r.denied.map((e) => ({
+      src: e.src,
+      dst: e.dst,
+      service: e.service,
+      outcome: e.outcome,
+      outcomes: e.outcomes,
+      flows: e.flows,
+      firstSeen: iso(e.firstSeen),
+      lastSeen: iso(e.lastSeen),
+      deniedBy: e.deniedBy,
+      examples: e.examples.map((x) => ({
+        where:
+          x.line !== undefined
+            ? `${x.file}:${x.line}`
+            : x.record !== undefined
+              ? `${x.file}#${x.record}`
+              : x.file,
+        format: x.format,
+        src: x.src,
+        dst: x.dst,
+        start: iso(x.start),
+      })),
+    })),
+    rules: r.rules.map((x) => ({
+      rule: formatRuleRef(x),
+      action: x.action,
+      hits: x.hits,
+      expired: x.expired,
+      location: x.location ? formatLocation(x.location) : null,
+    })),
+    unused: r.unused.map(formatRuleRef),
+    expired: r.expired.map(formatRuleRef),
+    ...(fed.read ? { readSkipped: fed.read.skipped } : {}),
+  }
+}
+
+const OUTCOME_LABEL: Record<Outcome, string> = {
+  allowed: 'allowed',
+  blocked: 'BLOCKED',
+  'would-be-blocked': 'WOULD-BE-BLOCKED',
+  unenforced: 'unenforced',
+}
+
+function outcomeLine(o: Readonly<Record<Outcome, number>>): string {
+  return `allowed ${o.allowed}, blocked ${o.blocked}, would-be-blocked ${o['would-be-blocked']}, unenforced ${o.unenforced}`
+}
+
+/** Human text. */
+export function renderSimulateText(o: SimulateOutput): string {
+  const lines: string[] = [
+    `simulated ${o.flows} flows (${o.evaluated} distinct verdicts) from ${o.source.from === 'store' ? `the store ${o.source.what}` : o.source.what}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}`,
+    `outcomes: ${outcomeLine(o.outcomes)}`,
+  ]
+  if (o.window) lines.push(`flows seen ${o.window.first} .. ${o.window.last}`)
+  if (o.replies > 0) lines.push(`replies judged as their connection: ${o.replies}`)
+  if (o.unknownDirection > 0)
+    lines.push(`direction unknown, judged as recorded: ${o.unknownDirection}`)
+  const skipped = Object.entries(o.skipped).map(([k, v]) => `${k} ${v}`)
+  if (skipped.length > 0) lines.push(`not judged: ${skipped.join(', ')}`)
+  if (o.readSkipped && Object.keys(o.readSkipped).length > 0) {
+    lines.push(
+      `malformed records skipped while reading: ${Object.entries(o.readSkipped)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    )
+  }
+  lines.push('')
+  if (o.denied.length === 0) lines.push('denied flows: none')
+  else {
+    lines.push(`denied flows by edge (${o.denied.length} edges):`)
+    for (const e of o.denied) {
+      lines.push(
+        `  ${OUTCOME_LABEL[e.outcome].padEnd(16)} ${e.src.name} -> ${e.dst.name} ${e.service}  ${e.flows} flow${e.flows === 1 ? '' : 's'}  ${e.firstSeen} .. ${e.lastSeen}  by ${e.deniedBy.join(', ')}`,
+      )
+      if (e.examples.length > 0)
+        lines.push(`      e.g. ${e.examples.map((x) => x.where).join(', ')}`)
+    }
+  }
+  lines.push('', 'rule hits:')
+  for (const r of o.rules) {
+    lines.push(
+      `  ${String(r.hits).padStart(8)}  ${r.action.padEnd(5)} ${r.rule}${r.expired ? ' (expired)' : ''}${r.location ? `  ${r.location}` : ''}`,
+    )
+  }
+  lines.push(
+    '',
+    o.unused.length > 0
+      ? `unused rules (${o.unused.length}): ${o.unused.join(', ')}`
+      : 'unused rules: none',
+  )
+  lines.push(
+    o.expired.length > 0
+      ? `expired rules (${o.expired.length}), ignored: ${o.expired.join(', ')}`
+      : 'expired rules: none',
+  )
+  return lines.join('\n')
+}
+
+const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+
+/** Markdown, for PR comments. */
+export function renderSimulateMarkdown(o: SimulateOutput): string {
+  const lines = [
+    '## Bulkhead simulate',
+    '',
+    `${o.flows} flows from ${o.source.from === 'store' ? 'the store' : mdCell(o.source.what)}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}.`,
+    '',
+    '| outcome | flows |',
+    '| --- | ---: |',
+    ...(['allowed', 'blocked', 'would-be-blocked', 'unenforced'] as const).map(
+      (k) => `| ${k} | ${o.outcomes[k]} |`,
+    ),
+    '',
+    '### Denied flows by edge',
+    '',
+  ]
+  if (o.denied.length === 0) lines.push('None.')
+  else {
+    lines.push(
+      '| outcome | source | destination | service | flows | first seen | last seen | denied by | examples |',
+    )
+    lines.push('| --- | --- | --- | --- | ---: | --- | --- | --- | --- |')
+    for (const e of o.denied) {
+      lines.push(
+        `| ${e.outcome} | ${mdCell(e.src.name)} | ${mdCell(e.dst.name)} | ${e.service} | ${e.flows} | ${e.firstSeen} | ${e.lastSeen} | ${mdCell(e.deniedBy.join(', '))} | ${mdCell(e.examples.map((x) => x.where).join(', '))} |`,
+      )
+    }
+  }
+  lines.push(
+    '',
+    '### Rule hits',
+    '',
+    '| rule | action | hits | note |',
+    '| --- | --- | ---: | --- |',
+  )
+  const unused = new Set(o.unused)
+  for (const r of o.rules) {
+    lines.push(
+      `| ${mdCell(r.rule)} | ${r.action} | ${r.hits} | ${r.expired ? 'expired' : unused.has(r.rule) ? 'unused' : ''} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+const csvCell = (s: string | number): string => {
+  const t = String(s)
+  return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t
+}
+
+/** CSV (RFC 4180): one row per denied edge. */
+export function renderSimulateCsv(o: SimulateOutput): string {
+  const head = [
+    'outcome',
+    'src',
+    'src_kind',
+    'dst',
+    'dst_kind',
+    'service',
+    'flows',
+    'blocked',
+    'would_be_blocked',
+    'unenforced',
+    'first_seen',
+    'last_seen',
+    'denied_by',
+    'examples',
+  ]
+  const rows = o.denied.map((e) =>
+    [
+      e.outcome,
+      e.src.name,
+      e.src.kind,
+      e.dst.name,
+      e.dst.kind,
+      e.service,
+      e.flows,
+      e.outcomes.blocked,
+      e.outcomes['would-be-blocked'],
+      e.outcomes.unenforced,
+      e.firstSeen,
+      e.lastSeen,
+      e.deniedBy.join(' '),
+      e.examples.map((x) => x.where).join(' '),
+    ]
+      .map(csvCell)
+      .join(','),
+  )
+  return [head.join(','), ...rows].join('\r\n') + '\r\n'
+}
+
+function render(o: SimulateOutput, format: string): string {
+  if (format === 'md') return renderSimulateMarkdown(o)
+  if (format === 'csv') return renderSimulateCsv(o)
+  return renderSimulateText(o)
+}
+
+/** Options of `simulate` as commander passes them. */
+interface SimulateOptions {
+  workspace: string
+  policy?: string
+  flows?: string[]
+  format?: string
+  since?: string
+  until?: string
+  at: string
+  asEnforced?: boolean
+  failOnBlock?: boolean
+  examples: string
+  output: string
+}
+
+/** Parses `--format` for flow files. */
+export function flowFormat(format: string | undefined): FlowFormat | 'auto' {
+  if (format === undefined || format === 'auto') return 'auto'
+  const known = PARSERS.map((p) => p.format as string)
+  if (known.includes(format)) return format as FlowFormat
+  throw new UsageError(`unknown flow format "${format}"`, `use auto or one of: ${known.join(', ')}`)
+}
+
+/** Registers `simulate`. */
+export function registerSimulate(program: Command): void {
+  program
+    .command('simulate')
+    .description(
+      'replay flows against the policy: what it would block, by edge; rule hit counts; unused and expired rules',
+    )
+    .option('-w, --workspace <dir>', 'workspace folder', '.')
+    .option('--policy <dir>', "a policy folder to judge instead of the workspace's")
+    .option('--flows <files...>', "flow files to parse and judge (default: the workspace's store)")
+    .option('--format <format>', 'format of --flows files (default auto)')
+    .option('--since <time>', 'stored flows starting at or after this time (ISO-8601)')
+    .option('--until <time>', 'stored flows starting before this time (ISO-8601)')
+    .option(
+      '--at <time>',
+      "the instant rule expiry is judged at (default now); addresses resolve at each flow's time",
+      'now',
+    )
+    .option('--as-enforced', 'take every workload as enforced, whatever the Enforcement modes say')
+    .option(
+      '--fail-on-block',
+      'exit 2 when the policy denies any flow that has a workload on either side',
+    )
+    .option('--examples <n>', 'example flows kept per edge', '3')
+    .option('-o, --output <format>', 'text | json | yaml | md | csv', 'text')
+    .addHelpText(
+      'after',
+      `
+A denied flow is "blocked" where the stronger enforcement mode of its two ends is enforce,
+"would-be-blocked" where it is monitor and "unenforced" where it is observe. --fail-on-block counts
+every denied flow with a workload on either side, whatever its mode (what --as-enforced would
+block): the gate judges the policy before any mode changes. Rule hits count the flows a rule
+decided (the first matching deny, else the first matching allow).
+
+Examples:
+  $ bulkhead simulate                                      # every stored flow
+  $ bulkhead simulate --since 2026-11-01 --until 2026-11-08 -o md
+  $ bulkhead simulate --flows flows/*.log.gz --policy proposed/ --fail-on-block
+  $ bulkhead simulate --as-enforced -o csv > would-block.csv
+
+Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something would be blocked.`,
+    )
+    .action(async (opts: SimulateOptions) => {
+      checkFormat(opts.output, ['text', 'json', 'yaml', 'md', 'csv'])
+      const at = parseTime(opts.at)
+      const files = opts.flows ?? []
+      if (files.length > 0 && (opts.since !== undefined || opts.until !== undefined)) {
+        throw new UsageError(
+          '--since/--until select stored flows; they cannot be used with --flows',
+        )
+      }
+      const examples = Number(opts.examples)
+      if (!Number.isInteger(examples) || examples < 0)
+        throw new UsageError(`--examples must be a whole number, got "${opts.examples}"`)
+      const input: FlowInput = {
+        files,
+        format: flowFormat(opts.format),
+        ...(opts.since !== undefined ? { since: parseTime(opts.since) } : {}),
+        ...(opts.until !== undefined ? { until: parseTime(opts.until) } : {}),
+      }
+      const { inventory, policySet, workspace } = await loadForRun(
+        opts.workspace,
+        new Date(at),
+        opts.policy,
+      )
+      const index = PolicyIndex.build(inventory, policySet, at)
+      const sim = new Simulator(index, inventory, at, {
+        asEnforced: opts.asEnforced === true,
+        examplesPerEdge: examples,
+        policySet,
+      })
+      const fed = await feedFlows(sim, index, input, workspace.store)
+      if (fed.read) {
+        const diags: Diagnostic[] = [...fed.read.diagnostics]
+        if (diags.length > 0) printDiagnostics(sortDiagnostics(diags))
+        if (opts.output === 'text' && Object.keys(fed.read.skipped).length > 0)
+          process.stderr.write(`${formatRunSummary(fed.read)}\n`)
+      }
+      const out = simulateOutput(sim.report(), fed, input)
+      emit(out, opts.output, render)
+      process.exitCode =
+        opts.failOnBlock === true && out.wouldBlockIfEnforced > 0 ? EXIT.checkFailed : EXIT.ok
+    })
+}

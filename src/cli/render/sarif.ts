@@ -1,0 +1,153 @@
+/**
+ * @module SARIF 2.1.0 writer for findings (`lint -o sarif`, `diff -o sarif`), for GitHub code
+ * scanning and other SARIF viewers. Generic: it knows nothing about what a finding means.
+ * @remarks Format: OASIS SARIF 2.1.0,
+ * https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html; GitHub's accepted subset:
+ * https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning
+ */
+import path from 'node:path'
+import type { SourceLocation } from '../../core/index.js'
+
+/** SARIF result levels used here (SARIF §3.27.10; `none` is not used). */
+export type SarifLevel = 'error' | 'warning' | 'note'
+
+/** One finding to report: a stable rule id (e.g. `lint/expired`), a level, a message, where. */
+export interface SarifFinding {
+  readonly ruleId: string
+  readonly level: SarifLevel
+  readonly message: string
+  /** 1-based line and column; `line` 0 (unknown) gives a file-only location. */
+  readonly location?: SourceLocation
+  /** Other places involved (SARIF `relatedLocations`), e.g. the rule that shadows this one. */
+  readonly related?: readonly SourceLocation[]
+}
+
+/** A description of one rule id, shown by viewers next to its results. */
+export interface SarifRuleInfo {
+  /** One sentence. */
+  readonly description: string
+  /** Level when a result gives none; default `warning`. */
+  readonly defaultLevel?: SarifLevel
+  readonly helpUri?: string
+}
+
+/** The tool that produced the findings. */
+export interface SarifTool {
+  /** e.g. `bulkhead`. */
+  readonly name: string
+  readonly version: string
+  readonly informationUri?: string
+  /** Descriptions by rule id; rule ids of findings that are missing here get a bare entry. */
+  readonly rules?: Readonly<Record<string, SarifRuleInfo>>
+  /**
+   * Folder that file paths are made relative to (a repository root), so that code scanning can
+   * match them to files; paths outside it stay absolute (as `file://` URIs). Default: leave
+   * paths as given.
+   */
+  readonly baseDir?: string
+}
+
+/** The SARIF log object (only the members written). */
+export interface SarifLog {
+  readonly $schema: string
+  readonly version: '2.1.0'
+  readonly runs: readonly {
+    readonly tool: {
+      readonly driver: {
+        readonly name: string
+        readonly version: string
+        readonly semanticVersion: string
+        readonly informationUri?: string
+        readonly rules: readonly Record<string, unknown>[]
+      }
+    }
+    readonly results: readonly Record<string, unknown>[]
+  }[]
+}
+
+/** The SARIF 2.1.0 schema URI. */
+export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
+
+function uriOf(file: string, baseDir: string | undefined): string {
+  if (baseDir !== undefined && path.isAbsolute(file) === path.isAbsolute(baseDir)) {
+    const rel = path.relative(baseDir, file)
+    if (!rel.startsWith('..') && !path.isAbsolute(rel))
+      return encodeUri(rel.split(path.sep).join('/'))
+  }
+  if (path.isAbsolute(file)) return `file://${encodeUri(file.split(path.sep).join('/'))}`
+  return encodeUri(file.split(path.sep).join('/'))
+}
+
+/** Percent-encodes what RFC 3986 does not allow in a path (keeps `/`). */
+function encodeUri(p: string): string {
+  return p
+    .split('/')
+    .map((seg) => encodeURIComponent(seg))
+    .join('/')
+}
+
+function physical(loc: SourceLocation, baseDir: string | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = { artifactLocation: { uri: uriOf(loc.file, baseDir) } }
+  if (loc.line > 0) {
+    out['region'] = { startLine: loc.line, ...(loc.column > 0 ? { startColumn: loc.column } : {}) }
+  }
+  return { physicalLocation: out }
+}
+
+/**
+ * Builds a SARIF 2.1.0 log with one run: `tool.driver.rules` lists every rule id described in
+ * `tool.rules` or used by a finding (sorted), and each finding becomes one result with `ruleId`, `ruleIndex`,
+ * `level`, `message.text` and, when it has a location, `locations[0].physicalLocation` (artifact
+ * URI and 1-based `startLine`/`startColumn`). Findings keep their order. Pure: no I/O.
+ * @returns a plain object; `JSON.stringify` it to write the file.
+ */
+export function toSarif(findings: readonly SarifFinding[], tool: SarifTool): SarifLog {
+  const ids = [
+    ...new Set([...Object.keys(tool.rules ?? {}), ...findings.map((f) => f.ruleId)]),
+  ].sort()
+  const index = new Map(ids.map((id, i) => [id, i]))
+  const rules = ids.map((id) => {
+    const info = tool.rules?.[id]
+    return {
+      id,
+      name: id,
+      ...(info
+        ? {
+            shortDescription: { text: info.description },
+            defaultConfiguration: { level: info.defaultLevel ?? 'warning' },
+            ...(info.helpUri !== undefined ? { helpUri: info.helpUri } : {}),
+          }
+        : {}),
+    }
+  })
+  const results = findings.map((f) => ({
+    ruleId: f.ruleId,
+    ruleIndex: index.get(f.ruleId) as number,
+    level: f.level,
+    message: { text: f.message },
+    ...(f.location ? { locations: [physical(f.location, tool.baseDir)] } : {}),
+    ...(f.related && f.related.length > 0
+      ? {
+          relatedLocations: f.related.map((r, i) => ({ id: i + 1, ...physical(r, tool.baseDir) })),
+        }
+      : {}),
+  }))
+  return {
+    $schema: SARIF_SCHEMA,
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: tool.name,
+            version: tool.version,
+            semanticVersion: tool.version,
+            ...(tool.informationUri !== undefined ? { informationUri: tool.informationUri } : {}),
+            rules,
+          },
+        },
+        results,
+      },
+    ],
+  }
+}

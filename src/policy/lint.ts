@@ -1,0 +1,637 @@
+/**
+ * @module Lint: findings about the rules of a policy set — ownership, expiry, breadth, rules
+ * shadowed by a deny or made redundant by other rules, selectors that match nothing, unused rules.
+ *
+ * Pure: inventory, policy set and the instant `now` in; {@link LintFinding}s out, each with a
+ * stable code, a severity and the rule's (or selector's) source location.
+ *
+ * Shadowed and redundant are exact, not heuristic. Every flow endpoint falls into an endpoint
+ * class (as in {@link PolicyIndex}): a workload address, keyed by (label set, name, region), or an
+ * address no workload holds forever, keyed by region, where a region is a CIDR block of the policy
+ * set or of the named externals minus the blocks nested in it (blocks are nested or disjoint, so
+ * the region decides every CIDR and external selector). One representative endpoint per class is
+ * matched against every selector with the reference {@link selectorMatches}; classes with the same
+ * list of matching rules are merged; then for each (source group, destination group) the rules
+ * matching both are compared with exact service-set algebra ({@link ServiceSet}). The universe is
+ * every endpoint that exists at some time (time-bounded addresses are not intersected in time).
+ * @remarks Issue 6 item 4; semantics DESIGN.md "Policy language v1" rules 1, 2, 4.
+ */
+import {
+  cidrContains,
+  cidrCovers,
+  cidrRange,
+  formatIp,
+  formatLabelSet,
+  formatRuleRef,
+  hasPorts,
+  maxPort,
+  parseCidr,
+  parseIp,
+  selectorKey,
+  selectorMatches,
+  ServiceSet,
+  type Cidr,
+  type Diagnostic,
+  type Endpoint,
+  type Entity,
+  type ErrorCode,
+  type Inventory,
+  type IpAddress,
+  type Policy,
+  type PolicySet,
+  type Rule,
+  type RuleRef,
+  type Selector,
+  type SourceLocation,
+} from '../core/index.js'
+import { isLive } from './evaluate.js'
+
+/** The stable codes lint reports. Stable: SARIF rule ids and users' CI match on these. */
+export type LintCode = Extract<ErrorCode, `lint/${string}`>
+
+/** One finding: a {@link Diagnostic} with a lint code, `error` or `warning`, and the rule it is about. */
+export interface LintFinding extends Diagnostic {
+  readonly code: LintCode
+  readonly severity: 'error' | 'warning'
+  /** The rule the finding is about. */
+  readonly rule?: RuleRef
+}
+
+/** Options of {@link lint}. */
+export interface LintOptions {
+  /** The instant expiry is judged at, ms since the epoch, UTC. */
+  readonly now: number
+  /** Rules expiring within this many days of `now` are `lint/expiring`. Default 30. */
+  readonly expiringDays?: number
+  /**
+   * Flows each rule decided (`policy/id` → count), e.g. from simulate; when given, live rules with
+   * no hit are `lint/unused`. Absent: no unused findings.
+   */
+  readonly hits?: ReadonlyMap<string, number>
+}
+
+/** What each code means and how bad it is (for `lint` help and SARIF rule descriptions). */
+export const LINT_CODES: Readonly<
+  Record<LintCode, { readonly severity: 'error' | 'warning'; readonly description: string }>
+> = {
+  'lint/no-owner': {
+    severity: 'error',
+    description: "The rule has no owner (neither its own nor its policy's).",
+  },
+  'lint/no-reason': { severity: 'error', description: 'The rule gives no reason.' },
+  'lint/expired': {
+    severity: 'error',
+    description: 'The rule has expired and is ignored; remove it or extend it.',
+  },
+  'lint/expiring': { severity: 'warning', description: 'The rule expires soon.' },
+  'lint/emergency': {
+    severity: 'warning',
+    description: 'An emergency exception; review it before it expires.',
+  },
+  'lint/broad-source': {
+    severity: 'warning',
+    description: 'An allow rule from any source (any, or 0.0.0.0/0, ::/0).',
+  },
+  'lint/broad-port': {
+    severity: 'warning',
+    description: 'An allow rule on any port (any, or every port of a protocol).',
+  },
+  'lint/broad-cidr': {
+    severity: 'warning',
+    description: 'An allow rule with a CIDR block wider than /16 (IPv4) or /48 (IPv6).',
+  },
+  'lint/whole-environment': {
+    severity: 'warning',
+    description:
+      'An allow rule whose selector picks a whole environment (only env=…, or every workload).',
+  },
+  'lint/shadowed': {
+    severity: 'error',
+    description:
+      'An allow rule that never allows anything: deny rules cover every flow it matches.',
+  },
+  'lint/redundant': {
+    severity: 'warning',
+    description:
+      'Removing the rule would change no verdict: other rules cover every flow it matches.',
+  },
+  'lint/matches-nothing': {
+    severity: 'warning',
+    description: 'A selector (or a whole rule) that matches no endpoint.',
+  },
+  'lint/unused': {
+    severity: 'warning',
+    description: 'A live rule that decided none of the observed flows.',
+  },
+}
+
+const DAY_MS = 86_400_000
+/** Widest CIDR blocks not reported as broad: /16 for IPv4, /48 for IPv6. */
+const BROAD_PREFIX = { 4: 16, 6: 48 } as const
+
+function finding(
+  code: LintCode,
+  message: string,
+  rule: RuleRef,
+  location: SourceLocation | undefined,
+  related?: readonly SourceLocation[],
+  severity: 'error' | 'warning' = LINT_CODES[code].severity,
+): LintFinding {
+  return {
+    code,
+    severity,
+    message,
+    rule,
+    ...(location ? { location } : {}),
+    ...(related && related.length > 0 ? { related } : {}),
+  }
+}
+
+function isoDay(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z')
+}
+
+/**
+ * Lints the policy set. Codes and severities: {@link LINT_CODES}. Findings are sorted by file,
+ * line, column and code.
+ *
+ * - `lint/no-owner`, `lint/no-reason`: an empty or missing owner (rule's, else policy's) or reason.
+ * - `lint/expired` (`expires <= now`), `lint/expiring` (`now < expires <= now + expiringDays`),
+ *   `lint/emergency`.
+ * - Breadth, for allow rules only (a broad deny is a guardrail): `lint/broad-source` (a `from`
+ *   selector `any` or a /0 block), `lint/broad-port` (service `any`, or every port of a protocol
+ *   that has ports), `lint/broad-cidr` (a block wider than /16, or /48 for IPv6, other than a /0
+ *   source), `lint/whole-environment` (a label selector whose constraints, scope included, use no
+ *   key but `env`).
+ * - `lint/shadowed` (allow rules): every flow the rule matches is matched by a live deny, so it
+ *   allows nothing; `related` lists those denies. `lint/redundant`: not shadowed, and every flow
+ *   it matches is matched by another live rule (any other rule for an allow, another deny for a
+ *   deny), so removing it changes no decision. A deny over flows no allow matches is a guardrail
+ *   and is not reported. Only live rules take part.
+ * - `lint/matches-nothing`: a rule none of whose `from` (or `to`) selectors matches an endpoint
+ *   (severity error, at the rule); else each selector that matches nothing (warning).
+ * - `lint/unused`: live rules with zero hits, when `options.hits` is given.
+ */
+export function lint(
+  inventory: Inventory,
+  policySet: PolicySet,
+  options: LintOptions,
+): LintFinding[] {
+  const now = options.now
+  const horizon = now + (options.expiringDays ?? 30) * DAY_MS
+  const out: LintFinding[] = []
+  for (const p of policySet.policies) {
+    for (const r of p.rules) {
+      const ref = { policy: p.name, id: r.id }
+      const loc = r.location
+      const owner = r.owner ?? p.owner
+      if (owner.trim() === '')
+        out.push(finding('lint/no-owner', `rule ${formatRuleRef(ref)} has no owner`, ref, loc))
+      if ((r.reason ?? '').trim() === '') {
+        out.push(finding('lint/no-reason', `rule ${formatRuleRef(ref)} gives no reason`, ref, loc))
+      }
+      if (r.expires !== undefined) {
+        if (r.expires <= now) {
+          out.push(
+            finding(
+              'lint/expired',
+              `rule ${formatRuleRef(ref)} expired at ${isoDay(r.expires)} and is ignored`,
+              ref,
+              loc,
+            ),
+          )
+        } else if (r.expires <= horizon) {
+          const days = Math.ceil((r.expires - now) / DAY_MS)
+          out.push(
+            finding(
+              'lint/expiring',
+              `rule ${formatRuleRef(ref)} expires at ${isoDay(r.expires)} (in ${days} day${days === 1 ? '' : 's'})`,
+              ref,
+              loc,
+            ),
+          )
+        }
+      }
+      if (r.emergency) {
+        out.push(
+          finding(
+            'lint/emergency',
+            `rule ${formatRuleRef(ref)} is an emergency exception${r.expires !== undefined ? ` until ${isoDay(r.expires)}` : ''}`,
+            ref,
+            loc,
+          ),
+        )
+      }
+      if (r.action === 'allow') out.push(...breadth(p, r, ref))
+    }
+  }
+  out.push(...coverage(inventory, policySet, now))
+  if (options.hits) {
+    for (const p of policySet.policies) {
+      for (const r of p.rules) {
+        const ref = { policy: p.name, id: r.id }
+        if (isLive(r, now) && (options.hits.get(formatRuleRef(ref)) ?? 0) === 0) {
+          out.push(
+            finding(
+              'lint/unused',
+              `rule ${formatRuleRef(ref)} decided none of the observed flows`,
+              ref,
+              r.location,
+            ),
+          )
+        }
+      }
+    }
+  }
+  return sortFindings(out)
+}
+
+/** Sorts by file, line, column, code, then rule. */
+function sortFindings(xs: LintFinding[]): LintFinding[] {
+  const key = (f: LintFinding): [string, number, number, string, string] => [
+    f.location?.file ?? '',
+    f.location?.line ?? 0,
+    f.location?.column ?? 0,
+    f.code,
+    f.rule ? formatRuleRef(f.rule) : '',
+  ]
+  return xs.sort((a, b) => {
+    const ka = key(a)
+    const kb = key(b)
+    for (let i = 0; i < ka.length; i++) {
+      const x = ka[i] as string | number
+      const y = kb[i] as string | number
+      if (x !== y) return x < y ? -1 : 1
+    }
+    return 0
+  })
+}
+
+function breadth(p: Policy, r: Rule, ref: RuleRef): LintFinding[] {
+  const out: LintFinding[] = []
+  const name = formatRuleRef(ref)
+  for (const s of r.from) {
+    if (s.kind === 'any' || (s.kind === 'cidr' && s.cidr.prefix === 0)) {
+      out.push(
+        finding(
+          'lint/broad-source',
+          `rule ${name} allows any source (${selectorKey(s)})`,
+          ref,
+          s.location ?? r.location,
+        ),
+      )
+    }
+  }
+  for (const svc of r.services) {
+    if (svc.protocol === 'any') {
+      out.push(
+        finding(
+          'lint/broad-port',
+          `rule ${name} allows every protocol and port (any)`,
+          ref,
+          r.location,
+        ),
+      )
+    } else if (
+      hasPorts(svc.protocol) &&
+      svc.ports.lo === 0 &&
+      svc.ports.hi === maxPort(svc.protocol)
+    ) {
+      out.push(
+        finding(
+          'lint/broad-port',
+          `rule ${name} allows every port of protocol ${svc.protocol}`,
+          ref,
+          r.location,
+        ),
+      )
+    }
+  }
+  const sides: [string, readonly Selector[]][] = [
+    ['from', r.from],
+    ['to', r.to],
+  ]
+  for (const [side, sels] of sides) {
+    for (const s of sels) {
+      if (
+        s.kind === 'cidr' &&
+        s.cidr.prefix < BROAD_PREFIX[s.cidr.family] &&
+        !(side === 'from' && s.cidr.prefix === 0)
+      ) {
+        out.push(
+          finding(
+            'lint/broad-cidr',
+            `rule ${name} uses ${s.cidr.text} in ${side}, wider than /${BROAD_PREFIX[s.cidr.family]}`,
+            ref,
+            s.location ?? r.location,
+          ),
+        )
+      }
+      if (s.kind === 'labels') {
+        const scope = s.global ? {} : p.scope
+        const keys = new Set([
+          ...Object.keys(s.match),
+          ...Object.keys(scope),
+          ...s.expressions.map((e) => e.key),
+        ])
+        if ([...keys].every((k) => k === 'env')) {
+          const what =
+            keys.size === 0
+              ? 'every workload'
+              : `the whole environment ${formatLabelSet({ ...scope, ...s.match }) || selectorKey(s)}`
+          out.push(
+            finding(
+              'lint/whole-environment',
+              `rule ${name} selects ${what} in ${side}`,
+              ref,
+              s.location ?? r.location,
+            ),
+          )
+        }
+      }
+    }
+  }
+  return out
+}
+
+// --- exact coverage: shadowed, redundant, matches nothing ---------------------------------------
+
+/** A live rule as coverage sees it. */
+interface LiveRule {
+  readonly policy: Policy
+  readonly rule: Rule
+  readonly ref: RuleRef
+  readonly services: ServiceSet
+}
+
+/**
+ * Representative endpoints, one per endpoint class. Exported for the property test, which checks
+ * the partition against the reference evaluator.
+ */
+export function endpointClasses(inventory: Inventory, policySet: PolicySet): Endpoint[] {
+  const blocks = new Map<string, Cidr>()
+  const addBlock = (c: Cidr): void => {
+    if (!blocks.has(c.text)) blocks.set(c.text, c)
+  }
+  for (const p of policySet.policies) {
+    for (const r of p.rules) {
+      for (const s of [...r.from, ...r.to]) {
+        if (s.kind === 'cidr') {
+          addBlock(s.cidr)
+          s.except.forEach(addBlock)
+        }
+      }
+    }
+  }
+  for (const x of inventory.externals) addBlock(x.cidr)
+  for (const e of policySet.enforcement) {
+    if (e.selector.kind === 'cidr') {
+      addBlock(e.selector.cidr)
+      e.selector.except.forEach(addBlock)
+    }
+  }
+  addBlock(parseCidr('0.0.0.0/0') as Cidr)
+  addBlock(parseCidr('::/0') as Cidr)
+  const all = [...blocks.values()]
+  /** Longest block containing an address. */
+  const regionOf = (ip: IpAddress): Cidr => {
+    let best: Cidr | undefined
+    for (const c of all)
+      if (cidrContains(c, ip) && (best === undefined || c.prefix > best.prefix)) best = c
+    return best as Cidr
+  }
+  // addresses a workload holds at every time: never unmanaged
+  const forever = new Set<string>()
+  for (const w of inventory.workloads) {
+    for (const a of w.addresses) if (a.from === undefined && a.to === undefined) forever.add(a.ip)
+  }
+  const named = new Set<string>()
+  for (const p of policySet.policies) {
+    for (const r of p.rules)
+      for (const s of [...r.from, ...r.to]) if (s.kind === 'workload') named.add(s.name)
+  }
+  for (const e of policySet.enforcement)
+    if (e.selector.kind === 'workload') named.add(e.selector.name)
+
+  const reps = new Map<string, Endpoint>()
+  // unmanaged and external endpoints: one per non-empty region
+  for (const c of all) {
+    const children = all
+      .filter((d) => d !== c && cidrCovers(c, d) && d.prefix > c.prefix)
+      .filter((d, _, xs) => !xs.some((e) => e !== d && e.prefix < d.prefix && cidrCovers(e, d)))
+      .map(cidrRange)
+      .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0))
+    const ip = freeAddress(c, children, forever)
+    if (ip === undefined) continue
+    const entity = externalEntity(inventory, ip)
+    reps.set(`u:${c.text}`, { ip, entity })
+  }
+  // workload endpoints
+  for (const w of inventory.workloads) {
+    const entity: Entity = { kind: 'workload', workload: w }
+    for (const a of w.addresses) {
+      const ip = parseIp(a.ip)
+      if (!ip) continue
+      const key = JSON.stringify([
+        'w',
+        formatLabelSet(w.labels),
+        named.has(w.name) ? w.name : null,
+        regionOf(ip).text,
+      ])
+      if (!reps.has(key)) reps.set(key, { ip, entity })
+    }
+  }
+  return [...reps.values()]
+}
+
+/** The first address of `c` outside `children` (sorted, disjoint ranges) and not in `forever`. */
+function freeAddress(
+  c: Cidr,
+  children: readonly { first: bigint; last: bigint }[],
+  forever: ReadonlySet<string>,
+): IpAddress | undefined {
+  const { first, last } = cidrRange(c)
+  let cur = first
+  const tryGap = (lo: bigint, hi: bigint): IpAddress | undefined => {
+    for (let v = lo; v <= hi; v++) {
+      const ip: IpAddress = { family: c.family, value: v }
+      if (!forever.has(formatIp(ip))) return ip
+      if (v - lo > BigInt(forever.size)) break // cannot happen: at most |forever| are skipped
+    }
+    return undefined
+  }
+  for (const ch of children) {
+    if (ch.first > cur) {
+      const ip = tryGap(cur, ch.first - 1n)
+      if (ip) return ip
+    }
+    if (ch.last + 1n > cur) cur = ch.last + 1n
+  }
+  if (cur <= last) return tryGap(cur, last)
+  return undefined
+}
+
+/** What an address no workload holds resolves to: the longest named external, else unmanaged. */
+function externalEntity(inventory: Inventory, ip: IpAddress): Entity {
+  let best: Entity | undefined
+  let bestPrefix = -1
+  for (const x of inventory.externals) {
+    if (cidrContains(x.cidr, ip) && x.cidr.prefix > bestPrefix) {
+      best = { kind: 'external', name: x.name, named: true, external: x }
+      bestPrefix = x.cidr.prefix
+    }
+  }
+  return best ?? { kind: 'external', name: formatIp(ip), named: false }
+}
+
+function coverage(inventory: Inventory, policySet: PolicySet, now: number): LintFinding[] {
+  const live: LiveRule[] = []
+  for (const p of policySet.policies) {
+    for (const r of p.rules) {
+      if (isLive(r, now))
+        live.push({
+          policy: p,
+          rule: r,
+          ref: { policy: p.name, id: r.id },
+          services: ServiceSet.of(r.services),
+        })
+    }
+  }
+  const classes = endpointClasses(inventory, policySet)
+  // which selector of which rule matches anything; per class the rules matching as source / destination
+  const selHit = live.map((l) => ({
+    from: l.rule.from.map(() => false),
+    to: l.rule.to.map(() => false),
+  }))
+  const fromGroups = new Map<string, number[]>()
+  const toGroups = new Map<string, number[]>()
+  for (const ep of classes) {
+    const from: number[] = []
+    const to: number[] = []
+    live.forEach((l, i) => {
+      const hit = selHit[i] as { from: boolean[]; to: boolean[] }
+      const f = l.rule.from.map((s) => selectorMatches(s, ep, l.policy.scope))
+      const t = l.rule.to.map((s) => selectorMatches(s, ep, l.policy.scope))
+      f.forEach((m, k) => {
+        if (m) hit.from[k] = true
+      })
+      t.forEach((m, k) => {
+        if (m) hit.to[k] = true
+      })
+      if (f.includes(true)) from.push(i)
+      if (t.includes(true)) to.push(i)
+    })
+    if (from.length > 0) fromGroups.set(from.join(','), from)
+    if (to.length > 0) toGroups.set(to.join(','), to)
+  }
+
+  const matched = new Array<boolean>(live.length).fill(false)
+  const notShadowed = new Array<boolean>(live.length).fill(false)
+  const notRedundant = new Array<boolean>(live.length).fill(false)
+  const shadowers = live.map(() => new Set<number>())
+  const coverers = live.map(() => new Set<number>())
+  const noteCover = (i: number, js: readonly number[]): void => {
+    const mine = (live[i] as LiveRule).services
+    for (const j of js)
+      if (j !== i && !(live[j] as LiveRule).services.intersect(mine).isEmpty)
+        (coverers[i] as Set<number>).add(j)
+  }
+  for (const f of fromGroups.values()) {
+    const inF = new Set(f)
+    for (const g of toGroups.values()) {
+      const list = g.filter((i) => inF.has(i))
+      if (list.length === 0) continue
+      const denies = list.filter((i) => (live[i] as LiveRule).rule.action === 'deny')
+      let denyUnion = ServiceSet.EMPTY
+      for (const i of denies) denyUnion = denyUnion.union((live[i] as LiveRule).services)
+      for (const i of list) {
+        const r = live[i] as LiveRule
+        matched[i] = true
+        if (r.rule.action === 'allow') {
+          if (!notShadowed[i]) {
+            if (!r.services.subtract(denyUnion).isEmpty) notShadowed[i] = true
+            else
+              for (const d of denies)
+                if (!(live[d] as LiveRule).services.intersect(r.services).isEmpty)
+                  (shadowers[i] as Set<number>).add(d)
+          }
+          if (!notRedundant[i]) {
+            let others = ServiceSet.EMPTY
+            for (const j of list) if (j !== i) others = others.union((live[j] as LiveRule).services)
+            if (!r.services.subtract(others).isEmpty) notRedundant[i] = true
+            else noteCover(i, list)
+          }
+        } else if (!notRedundant[i]) {
+          let others = ServiceSet.EMPTY
+          for (const j of denies) if (j !== i) others = others.union((live[j] as LiveRule).services)
+          if (!r.services.subtract(others).isEmpty) notRedundant[i] = true
+          else noteCover(i, denies)
+        }
+      }
+    }
+  }
+
+  const out: LintFinding[] = []
+  live.forEach((l, i) => {
+    const name = formatRuleRef(l.ref)
+    const hit = selHit[i] as { from: boolean[]; to: boolean[] }
+    if (!matched[i]) {
+      const deadSides = (['from', 'to'] as const).filter((side) => !hit[side].some(Boolean))
+      if (deadSides.length > 0) {
+        out.push(
+          finding(
+            'lint/matches-nothing',
+            `rule ${name} matches no flow: no endpoint matches its ${deadSides.join(' or ')}`,
+            l.ref,
+            l.rule.location,
+            undefined,
+            'error',
+          ),
+        )
+        return
+      }
+    }
+    for (const side of ['from', 'to'] as const) {
+      if (!hit[side].some(Boolean)) continue
+      l.rule[side].forEach((s, k) => {
+        if (!hit[side][k]) {
+          out.push(
+            finding(
+              'lint/matches-nothing',
+              `selector ${selectorKey(s)} in ${side} of rule ${name} matches no endpoint`,
+              l.ref,
+              s.location ?? l.rule.location,
+            ),
+          )
+        }
+      })
+    }
+    if (!matched[i]) return
+    if (l.rule.action === 'allow' && !notShadowed[i]) {
+      const by = [...(shadowers[i] as Set<number>)].map((d) => live[d] as LiveRule)
+      out.push(
+        finding(
+          'lint/shadowed',
+          `rule ${name} never allows anything: deny rule${by.length === 1 ? '' : 's'} ${by.map((d) => formatRuleRef(d.ref)).join(', ')} cover${by.length === 1 ? 's' : ''} every flow it matches`,
+          l.ref,
+          l.rule.location,
+          by.flatMap((d) => (d.rule.location ? [d.rule.location] : [])),
+        ),
+      )
+    } else if (!notRedundant[i]) {
+      const by = [...(coverers[i] as Set<number>)]
+        .sort((a, b) => a - b)
+        .map((j) => live[j] as LiveRule)
+      out.push(
+        finding(
+          'lint/redundant',
+          `rule ${name} is redundant: every flow it matches is matched by ${by.map((d) => formatRuleRef(d.ref)).join(', ')}, so removing it alone changes no verdict`,
+          l.ref,
+          l.rule.location,
+          by.flatMap((d) => (d.rule.location ? [d.rule.location] : [])),
+        ),
+      )
+    }
+  })
+  return out
+}

@@ -1,0 +1,531 @@
+/**
+ * @module Simulate: replay flows against the policy set and report what it would block, grouped
+ * by edge, with rule hit counts, unused and expired rules, and the enforcement mode of each flow.
+ *
+ * Pure: flows in, a {@link SimulationReport} out. The CLI (`bulkhead simulate`) feeds it flows
+ * parsed from files or flow groups aggregated by the store.
+ *
+ * Semantics (DESIGN.md "Policy language v1" rules 1–5, as the reference `evaluate`):
+ * - Rule expiry is judged once, at the instant the {@link PolicyIndex} was built (`--at`, default
+ *   now): the question simulate answers is "what would *this* policy, as it stands at that
+ *   instant, do to the traffic we saw". Addresses resolve at each flow's own time (`start`), so a
+ *   reused IP maps to the workload that held it when the flow happened. Each verdict therefore
+ *   equals `evaluate(inventory, policySet, tuple, { now: at, reply })` with `tuple.at = flow.start`.
+ * - A flow recorded as a reply (`direction: server-to-client`) is judged as the connection it
+ *   answers (rule 3): addresses swapped and its source port as the destination port; it is reported
+ *   under that connection's edge. A flow of `unknown` direction is judged as recorded, and counted.
+ * - Outcome (rule 5): a denied flow is `blocked` where the stronger mode of its two sides is
+ *   `enforce`, `would-be-blocked` where it is `monitor`, `unenforced` where it is `observe`. With
+ *   `asEnforced`, every workload is taken as `enforce` (unmanaged endpoints have no enforcement
+ *   point and stay `observe`), to judge a policy before any mode changes.
+ *
+ * Speed: each distinct address is resolved to an endpoint class once (per flow time only when a
+ * workload holds the address for a bounded time) and verdicts come from
+ * {@link PolicyIndex.decideClasses}.
+ * @remarks Issue 6 item 2.
+ */
+import {
+  entityName,
+  formatRuleRef,
+  formatService,
+  outcomeOf,
+  strongerMode,
+  BulkheadError,
+  type EnforcementMode,
+  type Entity,
+  type Flow,
+  type FlowDirection,
+  type FlowSource,
+  type Inventory,
+  type Outcome,
+  type PolicySet,
+  type RuleRef,
+  type SourceLocation,
+} from '../core/index.js'
+import { Resolver, type ResolverOptions } from '../inventory/resolver.js'
+import type { PolicyIndex } from './policy-index.js'
+
+/**
+ * Flows already grouped by the store: all flows with the same addresses, protocol, judged port
+ * and direction over a time span in which neither address changes holder. `srcPort` and `dstPort`
+ * are as recorded; for a reply only `srcPort` matters, otherwise only `dstPort`.
+ */
+export interface FlowGroup {
+  readonly src: string
+  readonly dst: string
+  readonly srcPort: number
+  readonly dstPort: number
+  readonly protocol: number
+  readonly direction: FlowDirection
+  /** How many flows the group holds (≥ 1). */
+  readonly count: number
+  /** Earliest `start` and latest `end` of the group's flows, ms since the epoch, UTC. */
+  readonly first: number
+  readonly last: number
+  /** The time at which addresses are resolved, ms (a `start` of one of the flows). */
+  readonly at: number
+  /** Up to a few example flows: where each was read from, and its `start`. */
+  readonly examples: readonly { readonly source: FlowSource; readonly start: number }[]
+}
+
+/** Options of {@link simulate} / {@link Simulator}. */
+export interface SimulateOptions {
+  /** Take every workload as enforced (`--as-enforced`). Default false. */
+  readonly asEnforced?: boolean
+  /** Examples kept per edge; default 3. */
+  readonly examplesPerEdge?: number
+  /**
+   * The policy set the index was built from; used only to give each rule its source location in
+   * the report.
+   */
+  readonly policySet?: PolicySet
+  /** How unmanaged addresses are grouped into entities for the edges (default: /24, `internet`). */
+  readonly grouping?: ResolverOptions
+}
+
+/** An endpoint of an edge: the entity's display name and its kind. */
+export interface EdgeEndpoint {
+  readonly name: string
+  /** `workload`, `external` (a named external of the inventory) or `unmanaged` (a range). */
+  readonly kind: 'workload' | 'external' | 'unmanaged'
+}
+
+/** One example flow of an edge. Times in ms since the epoch, UTC. */
+export interface FlowExample {
+  readonly file: string
+  readonly line?: number
+  readonly record?: number
+  readonly format: string
+  readonly src: string
+  readonly dst: string
+  readonly start: number
+}
+
+/**
+ * Denied flows of one edge (source entity, destination entity, service), in the direction of the
+ * connection. `flows` counts records; `outcomes` splits them (`allowed` is always 0 here).
+ */
+export interface DeniedEdge {
+  readonly src: EdgeEndpoint
+  readonly dst: EdgeEndpoint
+  /** `tcp/5432`, `icmp/8`, `proto/47`. */
+  readonly service: string
+  readonly protocol: number
+  /** The destination port (ICMP type for ICMP) the flows were judged on. */
+  readonly port: number
+  /** The strongest outcome among the edge's flows: blocked > would-be-blocked > unenforced. */
+  readonly outcome: Exclude<Outcome, 'allowed'>
+  readonly outcomes: Readonly<Record<Outcome, number>>
+  readonly flows: number
+  /** ms since the epoch, UTC. */
+  readonly firstSeen: number
+  readonly lastSeen: number
+  /** The deny rules (`policy/id`) or `default-deny` that denied the flows, sorted. */
+  readonly deniedBy: readonly string[]
+  readonly examples: readonly FlowExample[]
+}
+
+/** Hits of one rule: the flows it decided (it was the first matching deny, or else allow). */
+export interface RuleHits {
+  readonly policy: string
+  readonly id: string
+  readonly action: 'allow' | 'deny'
+  readonly expired: boolean
+  readonly hits: number
+  readonly location?: SourceLocation
+}
+
+/** What {@link simulate} returns. Counts are flow records (a group of n counts n). */
+export interface SimulationReport {
+  /** The instant rule expiry was judged at (the index's `now`), ms. */
+  readonly at: number
+  readonly asEnforced: boolean
+  /** Flow records judged. */
+  readonly flows: number
+  /** Distinct (source, destination, protocol, port, direction, time) tuples evaluated. */
+  readonly evaluated: number
+  readonly outcomes: Readonly<Record<Outcome, number>>
+  /**
+   * Denied flows with a workload on either side, whatever the modes: what `asEnforced` would
+   * report as blocked; `simulate --fail-on-block` fails when it is not 0. Denied flows between
+   * two unmanaged endpoints have no enforcement point and are not counted.
+   */
+  readonly wouldBlockIfEnforced: number
+  /** Flows recorded as replies and judged as their connection. */
+  readonly replies: number
+  /** Flows whose direction was unknown, judged as recorded. */
+  readonly unknownDirection: number
+  /** Flows not judged, by reason (`bad-address`: an address that does not parse). */
+  readonly skipped: Readonly<Record<string, number>>
+  /** Earliest `start` and latest `end` of the judged flows, ms; undefined when none. */
+  readonly window?: { readonly first: number; readonly last: number }
+  /** Edges with denied flows, by outcome (blocked first), then flows (most first), then names. */
+  readonly denied: readonly DeniedEdge[]
+  /** Every rule in policy-set order, with its hits (expired rules have 0). */
+  readonly rules: readonly RuleHits[]
+  /** Live rules that decided no flow, in policy-set order. */
+  readonly unused: readonly RuleRef[]
+  /** Rules expired at `at`, in policy-set order (they were ignored, rule 4). */
+  readonly expired: readonly RuleRef[]
+}
+
+const OUTCOME_RANK: Record<Outcome, number> = {
+  allowed: 0,
+  unenforced: 1,
+  'would-be-blocked': 2,
+  blocked: 3,
+}
+
+interface EdgeAcc {
+  src: EdgeEndpoint
+  dst: EdgeEndpoint
+  protocol: number
+  port: number
+  outcomes: Record<Outcome, number>
+  flows: number
+  firstSeen: number
+  lastSeen: number
+  deniedBy: Set<number>
+  examples: FlowExample[]
+}
+
+/** An address resolved once: its endpoint class and its entity id (for the edge). */
+export interface AddressInfo {
+  readonly cls: number
+  readonly entity: number
+}
+
+function zeroOutcomes(): Record<Outcome, number> {
+  return { allowed: 0, blocked: 0, 'would-be-blocked': 0, unenforced: 0 }
+}
+
+function endpointOf(e: Entity): EdgeEndpoint {
+  return {
+    name: entityName(e),
+    kind: e.kind === 'workload' ? 'workload' : e.named ? 'external' : 'unmanaged',
+  }
+}
+
+function isBadFlow(err: unknown): boolean {
+  return err instanceof BulkheadError && err.diagnostics.some((d) => d.code === 'eval/bad-flow')
+}
+
+/**
+ * A streaming simulation: feed flows or flow groups with {@link add} / {@link addGroup}, then
+ * call {@link report}. Not thread-safe; one per run.
+ */
+export class Simulator {
+  private readonly asEnforced: boolean
+  private readonly examplesPerEdge: number
+  private readonly resolver: Resolver
+  /** Untimed addresses resolved once. */
+  private readonly addresses = new Map<string, AddressInfo>()
+  private readonly timed = new Map<string, readonly number[]>()
+  private readonly entities: EdgeEndpoint[] = []
+  private readonly entityIds = new Map<string, number>()
+  /** Per class, see {@link classCode}; −1 until first use. */
+  private classModes = new Int8Array(64).fill(-1)
+  private readonly hits: Float64Array
+  /** Denied edges: (source entity, destination entity) → (protocol, port) → accumulator. */
+  private readonly edges = new Map<number, Map<number, EdgeAcc>>()
+  private readonly outcomes = zeroOutcomes()
+  private flows = 0
+  private evaluated = 0
+  private replies = 0
+  private unknownDirection = 0
+  private wouldBlock = 0
+  private readonly skipped: Record<string, number> = {}
+  private first = Infinity
+  private last = -Infinity
+
+  /**
+   * @param index - built for the inventory and policy set at the instant rule expiry is judged.
+   * @param inventory - the inventory the index was built from (for the edges' entities).
+   * @param at - the `now` the index was built with (ms): the instant rule expiry is judged at,
+   *   reported as {@link SimulationReport.at}.
+   */
+  constructor(
+    private readonly index: PolicyIndex,
+    inventory: Inventory,
+    private readonly at: number,
+    private readonly options: SimulateOptions = {},
+  ) {
+    this.asEnforced = options.asEnforced === true
+    this.examplesPerEdge = options.examplesPerEdge ?? 3
+    this.resolver = new Resolver(inventory, options.grouping ?? {})
+    this.hits = new Float64Array(index.ruleCount)
+  }
+
+  /** Judges one flow. Never throws: an address that does not parse is counted in `skipped`. */
+  add(flow: Flow): void {
+    this.addGroup({
+      src: flow.src,
+      dst: flow.dst,
+      srcPort: flow.srcPort,
+      dstPort: flow.dstPort,
+      protocol: flow.protocol,
+      direction: flow.direction,
+      count: 1,
+      first: flow.start,
+      last: flow.end,
+      at: flow.start,
+      examples: [{ source: flow.source, start: flow.start }],
+    })
+  }
+
+  /**
+   * Judges a group of flows with one verdict (see {@link FlowGroup}). Never throws: an address
+   * that does not parse is counted in `skipped` (`bad-address`).
+   */
+  addGroup(g: FlowGroup): void {
+    const v = this.judge(g)
+    if (v === undefined) {
+      this.skipped['bad-address'] = (this.skipped['bad-address'] ?? 0) + g.count
+      return
+    }
+    const { code, outcome, src: s, dst: d, port } = v
+    const n = g.count
+    this.flows += n
+    this.evaluated++
+    if (g.direction === 'server-to-client') this.replies += n
+    else if (g.direction === 'unknown') this.unknownDirection += n
+    if (g.first < this.first) this.first = g.first
+    if (g.last > this.last) this.last = g.last
+    if (code >= 0) this.hits[code >> 1] = (this.hits[code >> 1] as number) + n
+    this.outcomes[outcome] += n
+    if (outcome === 'allowed') return
+    if (this.classCode(s.cls) >= 3 || this.classCode(d.cls) >= 3) this.wouldBlock += n
+    // entity ids stay below 2^26 (one per distinct entity), so the pair key is an exact integer
+    const pairKey = s.entity * 67_108_864 + d.entity
+    let byService = this.edges.get(pairKey)
+    if (byService === undefined) {
+      byService = new Map()
+      this.edges.set(pairKey, byService)
+    }
+    const key = g.protocol * 65_536 + port
+    let e = byService.get(key)
+    if (e === undefined) {
+      e = {
+        src: this.entities[s.entity] as EdgeEndpoint,
+        dst: this.entities[d.entity] as EdgeEndpoint,
+        protocol: g.protocol,
+        port,
+        outcomes: zeroOutcomes(),
+        flows: 0,
+        firstSeen: g.first,
+        lastSeen: g.last,
+        deniedBy: new Set(),
+        examples: [],
+      }
+      byService.set(key, e)
+    }
+    e.flows += n
+    e.outcomes[outcome] += n
+    if (g.first < e.firstSeen) e.firstSeen = g.first
+    if (g.last > e.lastSeen) e.lastSeen = g.last
+    e.deniedBy.add(code >> 1) // -1 (default deny) >> 1 is -1
+    // keep the earliest examples, sorted by start
+    for (const x of this.examplesPerEdge > 0 ? g.examples : []) {
+      const ex = e.examples
+      if (ex.length >= this.examplesPerEdge && x.start >= (ex[ex.length - 1] as FlowExample).start)
+        continue
+      let k = ex.length
+      while (k > 0 && (ex[k - 1] as FlowExample).start > x.start) k--
+      ex.splice(k, 0, {
+        file: x.source.file,
+        ...(x.source.line !== undefined ? { line: x.source.line } : {}),
+        ...(x.source.record !== undefined ? { record: x.source.record } : {}),
+        format: x.source.format,
+        src: g.src,
+        dst: g.dst,
+        start: x.start,
+      })
+      if (ex.length > this.examplesPerEdge) ex.pop()
+    }
+  }
+
+  /**
+   * The verdict of one flow or group, without recording it: the decision code of
+   * {@link PolicyIndex.decideClasses} (`2i` allowed by rule i, `2i+1` denied by rule i, `-1`
+   * default deny), the outcome under the modes (and `asEnforced`), the endpoints' classes and
+   * entities, and the port judged. Undefined when an address does not parse.
+   */
+  judge(
+    g: Pick<FlowGroup, 'src' | 'dst' | 'srcPort' | 'dstPort' | 'protocol' | 'direction' | 'at'>,
+  ):
+    | { code: number; outcome: Outcome; src: AddressInfo; dst: AddressInfo; port: number }
+    | undefined {
+    const reply = g.direction === 'server-to-client'
+    const port = reply ? g.srcPort : g.dstPort
+    let src: AddressInfo
+    let dst: AddressInfo
+    try {
+      src = this.resolve(reply ? g.dst : g.src, g.at)
+      dst = this.resolve(reply ? g.src : g.dst, g.at)
+    } catch (err) {
+      if (!isBadFlow(err)) throw err
+      return undefined
+    }
+    const code = this.index.decideClasses(src.cls, dst.cls, g.protocol, port)
+    const outcome: Outcome =
+      code >= 0 && (code & 1) === 0
+        ? 'allowed'
+        : outcomeOf('denied', strongerMode(this.modeOf(src.cls), this.modeOf(dst.cls)))
+    return { code, outcome, src, dst, port }
+  }
+
+  /** The report of everything added so far. */
+  report(): SimulationReport {
+    const names: string[] = []
+    for (let i = 0; i < this.index.ruleCount; i++) names.push(formatRuleRef(this.index.ruleAt(i)))
+    const locations = new Map<string, SourceLocation>()
+    for (const p of this.options.policySet?.policies ?? []) {
+      for (const r of p.rules)
+        if (r.location) locations.set(formatRuleRef({ policy: p.name, id: r.id }), r.location)
+    }
+    const expiredSet = new Set(this.index.expiredRules.map(formatRuleRef))
+    const rules: RuleHits[] = []
+    const unused: RuleRef[] = []
+    for (let i = 0; i < this.index.ruleCount; i++) {
+      const r = this.index.ruleAt(i)
+      const ref = formatRuleRef(r)
+      const expired = expiredSet.has(ref)
+      const hits = this.hits[i] as number
+      const loc = locations.get(ref)
+      rules.push({
+        policy: r.policy,
+        id: r.id,
+        action: r.action,
+        expired,
+        hits,
+        ...(loc ? { location: loc } : {}),
+      })
+      if (!expired && hits === 0) unused.push({ policy: r.policy, id: r.id })
+    }
+    const all: EdgeAcc[] = []
+    for (const m of this.edges.values()) for (const e of m.values()) all.push(e)
+    const denied: DeniedEdge[] = all.map((e) => {
+      let outcome: Exclude<Outcome, 'allowed'> = 'unenforced'
+      for (const o of ['blocked', 'would-be-blocked'] as const) {
+        if (e.outcomes[o] > 0 && OUTCOME_RANK[o] > OUTCOME_RANK[outcome]) outcome = o
+      }
+      return {
+        src: e.src,
+        dst: e.dst,
+        service: formatService({ protocol: e.protocol, ports: { lo: e.port, hi: e.port } }),
+        protocol: e.protocol,
+        port: e.port,
+        outcome,
+        outcomes: e.outcomes,
+        flows: e.flows,
+        firstSeen: e.firstSeen,
+        lastSeen: e.lastSeen,
+        deniedBy: [...e.deniedBy]
+          .map((i) => (i < 0 ? 'default-deny' : (names[i] as string)))
+          .sort(),
+        examples: e.examples,
+      }
+    })
+    denied.sort(
+      (a, b) =>
+        OUTCOME_RANK[b.outcome] - OUTCOME_RANK[a.outcome] ||
+        b.flows - a.flows ||
+        cmp(a.src.name, b.src.name) ||
+        cmp(a.dst.name, b.dst.name) ||
+        a.protocol - b.protocol ||
+        a.port - b.port,
+    )
+    return {
+      at: this.at,
+      asEnforced: this.asEnforced,
+      flows: this.flows,
+      evaluated: this.evaluated,
+      outcomes: { ...this.outcomes },
+      wouldBlockIfEnforced: this.wouldBlock,
+      replies: this.replies,
+      unknownDirection: this.unknownDirection,
+      skipped: { ...this.skipped },
+      ...(this.flows > 0 ? { window: { first: this.first, last: this.last } } : {}),
+      denied,
+      rules,
+      unused,
+      expired: [...this.index.expiredRules],
+    }
+  }
+
+  private resolve(ip: string, at: number): AddressInfo {
+    const known = this.addresses.get(ip)
+    if (known !== undefined) return known
+    let changes = this.timed.get(ip)
+    if (changes === undefined) {
+      changes = this.index.addressChanges(ip)
+      this.timed.set(ip, changes)
+    }
+    const cls = this.index.endpointClass(ip, at) // throws eval/bad-flow
+    const info: AddressInfo = { cls, entity: this.entityId(this.resolver.resolve(ip, at)) }
+    if (changes.length === 0) this.addresses.set(ip, info)
+    return info
+  }
+
+  private entityId(e: Entity): number {
+    const ep = endpointOf(e)
+    const key = `${ep.kind}\u0000${ep.name}`
+    let id = this.entityIds.get(key)
+    if (id === undefined) {
+      id = this.entities.length
+      this.entities.push(ep)
+      this.entityIds.set(key, id)
+    }
+    return id
+  }
+
+  /** Per class, cached: its effective mode index (after `asEnforced`) + 3 when it is a workload. */
+  private classCode(cls: number): number {
+    if (cls >= this.classModes.length) {
+      const grown = new Int8Array(Math.max(cls + 1, this.classModes.length * 2)).fill(-1)
+      grown.set(this.classModes)
+      this.classModes = grown
+    }
+    let m = this.classModes[cls] as number
+    if (m < 0) {
+      const info = this.index.endpointClassInfo(cls)
+      const mode = this.asEnforced && info.workload ? 'enforce' : info.mode
+      m = MODES.indexOf(mode) + (info.workload ? 3 : 0)
+      this.classModes[cls] = m
+    }
+    return m
+  }
+
+  private modeOf(cls: number): EnforcementMode {
+    return MODES[this.classCode(cls) % 3] as EnforcementMode
+  }
+}
+
+const MODES: readonly EnforcementMode[] = ['observe', 'monitor', 'enforce']
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/**
+ * Simulates `flows` (or flow groups) against the policy of `index` (see the module comment for
+ * the semantics).
+ * @param index - built with `PolicyIndex.build(inventory, policySet, at)`.
+ * @param inventory - the same inventory (entities of the edges).
+ * @param at - the `now` the index was built with (ms); reported as the expiry instant.
+ * @throws never for bad input: flows with unparseable addresses are counted in `skipped`.
+ */
+export function simulate(
+  index: PolicyIndex,
+  inventory: Inventory,
+  at: number,
+  flows: Iterable<Flow | FlowGroup>,
+  options: SimulateOptions = {},
+): SimulationReport {
+  const sim = new Simulator(index, inventory, at, options)
+  for (const f of flows) {
+    if ('count' in f) sim.addGroup(f)
+    else sim.add(f)
+  }
+  return sim.report()
+}

@@ -1,0 +1,192 @@
+/**
+ * `bulkhead simulate` end to end on test/fixtures/simulate-estate (the eval estate plus a
+ * workload holding an address for four hours) and its flows.csv, from files and from the store.
+ * Expected outcomes were worked out by hand from the YAML; see the comments.
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SimulateOutput } from '../../src/cli/commands/simulate.js'
+import { cli } from '../helpers/cli.js'
+
+const W = 'test/fixtures/simulate-estate'
+const FLOWS = `${W}/flows.csv`
+const AT = '2026-10-25T00:00:00Z' // month-end-export (expires 2026-10-31) is live
+
+async function json(
+  ...args: string[]
+): Promise<{ code: number; out: SimulateOutput; stderr: string }> {
+  const r = await cli('simulate', '-w', W, '--at', AT, '-o', 'json', ...args)
+  return { code: r.code, out: JSON.parse(r.stdout) as SimulateOutput, stderr: r.stderr }
+}
+
+const edge = (o: SimulateOutput): string[] =>
+  o.denied.map(
+    (e) =>
+      `${e.outcome} ${e.src.name} -> ${e.dst.name} ${e.service} x${e.flows} by ${e.deniedBy.join(',')}`,
+  )
+
+/** The hand-worked denied edges of flows.csv at AT. */
+const EDGES_AT = [
+  // pay-db-1 is enforced: the web tier may not reach it (only api-to-db allows tcp/5432)
+  'blocked pay-web-1 -> pay-db-1 tcp/5432 x2 by default-deny',
+  // 10.50.0.7 is ci-runner-7 (env dev) until Oct 15, unmanaged after, and office-to-web excepts
+  // 10.50/16. 10.70.0.9 is unmanaged outside 10:00–14:00 on Oct 20 (office-to-web allows it),
+  // and tmp-worker (env dev) inside: no-dev-to-prod denies it.
+  'would-be-blocked 10.50.0.0/24 -> pay-web-1 tcp/443 x1 by default-deny',
+  'would-be-blocked ci-runner-7 -> pay-web-1 tcp/443 x1 by payments-prod/no-dev-to-prod',
+  'would-be-blocked pay-api-dev-1 -> pay-api-1 tcp/443 x1 by payments-prod/no-dev-to-prod',
+  'would-be-blocked pay-web-1 -> pay-api-1 proto/47 x1 by default-deny',
+  'would-be-blocked tmp-worker -> pay-web-1 tcp/443 x1 by payments-prod/no-dev-to-prod',
+  // neither side enforces: monitor-1 (ops) and shop-api-1 (shop) match no Enforcement entry
+  'unenforced internet -> bank-sftp tcp/443 x1 by default-deny',
+  'unenforced monitor-1 -> shop-api-1 tcp/9100 x1 by default-deny',
+]
+
+describe('bulkhead simulate --flows', () => {
+  it('reports outcomes, denied edges, hits, unused and expired rules', async () => {
+    const { code, out } = await json('--flows', FLOWS)
+    expect(code).toBe(0)
+    expect(out.flows).toBe(14)
+    expect(out.readSkipped).toEqual({ 'bad-port': 1 })
+    expect(out.outcomes).toEqual({ allowed: 5, blocked: 2, 'would-be-blocked': 5, unenforced: 2 })
+    expect(out.wouldBlockIfEnforced).toBe(8) // internet -> bank-sftp has no enforcement point
+    expect(out.unknownDirection).toBe(1) // GRE has no ports to orient by
+    expect([...edge(out)].sort()).toEqual([...EDGES_AT].sort())
+    expect(out.denied[0]?.examples.map((x) => x.where)).toEqual([`${FLOWS}:4`, `${FLOWS}:5`])
+    const hits = Object.fromEntries(out.rules.map((r) => [r.rule, r.hits]))
+    expect(hits).toMatchObject({
+      'payments-prod/web-to-api': 2,
+      'payments-prod/month-end-export': 1,
+      'payments-prod/office-to-web': 2,
+      'payments-prod/no-dev-to-prod': 3,
+    })
+    expect(out.unused).toEqual([
+      'payments-prod/api-to-db',
+      'payments-prod/shop-to-api',
+      'payments-prod/ping-web',
+      'payments-prod/monitoring',
+    ])
+    expect(out.expired).toEqual([])
+  })
+
+  it('judges expiry at --at: after 2026-10-31 month-end-export is expired and its flow denied', async () => {
+    const { out } = await json('--flows', FLOWS, '--at', '2026-11-02T00:00:00Z')
+    expect(out.expired).toEqual(['payments-prod/month-end-export'])
+    expect(edge(out)).toContain(
+      'would-be-blocked pay-batch-1 -> bank-sftp tcp/22 x1 by default-deny',
+    )
+    expect(out.rules.find((r) => r.rule === 'payments-prod/month-end-export')).toMatchObject({
+      hits: 0,
+      expired: true,
+    })
+  })
+
+  it('--as-enforced reports every denied flow at a workload as blocked', async () => {
+    const { out } = await json('--flows', FLOWS, '--as-enforced')
+    expect(out.outcomes).toEqual({ allowed: 5, blocked: 8, 'would-be-blocked': 0, unenforced: 1 })
+  })
+
+  it('--fail-on-block exits 2 when something would be blocked, 0 when nothing is denied', async () => {
+    expect(
+      (await cli('simulate', '-w', W, '--at', AT, '--flows', FLOWS, '--fail-on-block')).code,
+    ).toBe(2)
+    const allowedOnly = path.join(W, 'flows-allowed.csv')
+    const r = await cli(
+      'simulate',
+      '-w',
+      W,
+      '--at',
+      AT,
+      '--flows',
+      allowedOnly,
+      '--fail-on-block',
+      '-o',
+      'json',
+    )
+    expect(r.code).toBe(0)
+    expect((JSON.parse(r.stdout) as SimulateOutput).outcomes.allowed).toBe(2)
+  })
+
+  it('--policy judges another policy folder against the same inventory', async () => {
+    const { out } = await json('--flows', FLOWS, '--policy', 'test/fixtures/simulate-policy-alt')
+    expect(edge(out).some((e) => e.includes('pay-web-1 -> pay-db-1'))).toBe(false)
+    expect(out.rules.find((r) => r.rule === 'payments-prod/web-to-db')?.hits).toBe(2)
+  })
+
+  it('renders text, md and csv', async () => {
+    const text = await cli('simulate', '-w', W, '--at', AT, '--flows', FLOWS)
+    expect(text.stdout).toContain(
+      'outcomes: allowed 5, blocked 2, would-be-blocked 5, unenforced 2',
+    )
+    expect(text.stdout).toMatch(/BLOCKED\s+pay-web-1 -> pay-db-1 tcp\/5432/)
+    expect(text.stdout).toContain('unused rules (4):')
+    const md = await cli('simulate', '-w', W, '--at', AT, '--flows', FLOWS, '-o', 'md')
+    expect(md.stdout).toContain('| blocked | pay-web-1 | pay-db-1 | tcp/5432 | 2 |')
+    const csv = await cli('simulate', '-w', W, '--at', AT, '--flows', FLOWS, '-o', 'csv')
+    const rows = csv.stdout.trimEnd().split('\r\n')
+    expect(rows[0]).toBe(
+      'outcome,src,src_kind,dst,dst_kind,service,flows,blocked,would_be_blocked,unenforced,first_seen,last_seen,denied_by,examples',
+    )
+    expect(rows).toHaveLength(1 + EDGES_AT.length)
+    expect(rows[1]).toMatch(/^blocked,pay-web-1,workload,pay-db-1,workload,tcp\/5432,2,2,0,0,/)
+  })
+
+  it('bad usage exits 1', async () => {
+    expect((await cli('simulate', '-w', W, '--flows', FLOWS, '-o', 'xml')).code).toBe(1)
+    expect((await cli('simulate', '-w', W, '--flows', FLOWS, '--since', '2026-10-01')).code).toBe(1)
+    expect((await cli('simulate', '-w', W, '--flows', 'no/such/file.csv')).code).toBe(1)
+  })
+})
+
+describe('bulkhead simulate from the store', () => {
+  let dir = ''
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-simulate-'))
+    cpSync(W, dir, { recursive: true })
+    const r = await cli('ingest', '-w', dir, path.join(dir, 'flows.csv'))
+    expect(r.code).toBe(0)
+  })
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('gives the same verdicts as the files, judging distinct tuples only', async () => {
+    const r = await cli('simulate', '-w', dir, '--at', AT, '-o', 'json')
+    expect(r.code).toBe(0)
+    const out = JSON.parse(r.stdout) as SimulateOutput
+    expect(out.source.from).toBe('store')
+    expect(out.flows).toBe(14)
+    expect(out.outcomes).toEqual({ allowed: 5, blocked: 2, 'would-be-blocked': 5, unenforced: 2 })
+    expect([...edge(out)].sort()).toEqual([...EDGES_AT].sort())
+    // web-1 -> api-1 tcp/443 twice on one day: one group. 10.70.0.9 -> web-1: one group split into
+    // its three rows because tmp-worker holds the address only 10:00–14:00 that day.
+    expect(out.evaluated).toBe(13)
+  })
+
+  it('--since/--until select stored flows by start', async () => {
+    const r = await cli(
+      'simulate',
+      '-w',
+      dir,
+      '--at',
+      AT,
+      '--since',
+      '2026-10-21',
+      '--until',
+      '2026-10-22',
+      '-o',
+      'json',
+    )
+    const out = JSON.parse(r.stdout) as SimulateOutput
+    expect(out.flows).toBe(1)
+    expect(edge(out)).toEqual(['blocked pay-web-1 -> pay-db-1 tcp/5432 x1 by default-deny'])
+  })
+
+  it('no store and no --flows is an input error with a stable code', async () => {
+    const r = await cli('simulate', '-w', W, '--at', AT)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('simulate/no-flows')
+  })
+})

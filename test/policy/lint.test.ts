@@ -1,0 +1,399 @@
+/**
+ * lint (src/policy/lint.ts): shadowed / redundant / matches-nothing against a brute force over the
+ * reference evaluator's matching on small random estates (fixed seed), and hand-worked findings
+ * for every code.
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  formatRuleRef,
+  labelSet,
+  parseCidr,
+  selectorMatches,
+  serviceMatches,
+  type Cidr,
+  type Endpoint,
+  type Inventory,
+  type Policy,
+  type PolicySet,
+  type Rule,
+  type Selector,
+} from '../../src/core/index.js'
+import { parseIp } from '../../src/core/index.js'
+import { isLive, resolveEntity } from '../../src/policy/evaluate.js'
+import { lint, type LintFinding } from '../../src/policy/lint.js'
+import { ALL_IPS, inventoryArb, policySetArb, PORTS, SEED, TIMES } from '../helpers/model.js'
+
+const DAY = 86_400_000
+
+/**
+ * Every endpoint of the model universe: each address of the arbitraries (plus one address in
+ * each CIDR region they leave empty) as it resolves at each time, and before any window opens.
+ */
+function universe(inv: Inventory): Endpoint[] {
+  const ips = [...ALL_IPS, '10.1.0.0']
+  const seen = new Map<string, Endpoint>()
+  for (const text of ips) {
+    for (const t of [(TIMES[0] as number) - DAY, ...TIMES]) {
+      const entity = resolveEntity(inv, text, t)
+      const key = `${text}|${entity.kind}|${entity.kind === 'workload' ? entity.workload.name : entity.name}`
+      if (!seen.has(key)) seen.set(key, { ip: parseIp(text)!, entity })
+    }
+  }
+  return [...seen.values()]
+}
+
+/** (protocol, port) points: one in every elementary interval the model's services can make. */
+const POINTS: [number, number][] = [
+  ...[6, 17, 132].flatMap((p) =>
+    [...new Set(PORTS.flatMap((x) => [x, Math.min(65535, x + 1)]))].map((x): [number, number] => [
+      p,
+      x,
+    ]),
+  ),
+  ...[1, 58].flatMap((p) => [0, 1, 8, 9, 128, 129, 255].map((x): [number, number] => [p, x])),
+  [47, 0],
+]
+
+interface Brute {
+  shadowed: Set<string>
+  redundant: Set<string>
+  nothing: Set<string>
+  selectorNothing: Set<string>
+}
+
+function brute(inv: Inventory, ps: PolicySet, now: number): Brute {
+  const eps = universe(inv)
+  const live: { p: Policy; r: Rule; key: string }[] = []
+  for (const p of ps.policies)
+    for (const r of p.rules) if (isLive(r, now)) live.push({ p, r, key: `${p.name}/${r.id}` })
+  const fromM = live.map((l) =>
+    eps.map((e) => l.r.from.some((s) => selectorMatches(s, e, l.p.scope))),
+  )
+  const toM = live.map((l) => eps.map((e) => l.r.to.some((s) => selectorMatches(s, e, l.p.scope))))
+  const any = live.map(() => false)
+  const notShadowed = live.map(() => false)
+  const notRedundant = live.map(() => false)
+  for (let a = 0; a < eps.length; a++) {
+    for (let b = 0; b < eps.length; b++) {
+      const list = live.map((_, i) => i).filter((i) => fromM[i]![a] && toM[i]![b])
+      if (list.length === 0) continue
+      for (const [proto, port] of POINTS) {
+        const hit = list.filter((i) =>
+          live[i]!.r.services.some((s) => serviceMatches(s, proto, port)),
+        )
+        for (const i of hit) {
+          any[i] = true
+          const others = hit.filter((j) => j !== i)
+          const denyOthers = others.filter((j) => live[j]!.r.action === 'deny')
+          if (live[i]!.r.action === 'allow') {
+            if (denyOthers.length === 0) notShadowed[i] = true
+            if (others.length === 0) notRedundant[i] = true
+          } else if (denyOthers.length === 0) notRedundant[i] = true
+        }
+      }
+    }
+  }
+  const out: Brute = {
+    shadowed: new Set(),
+    redundant: new Set(),
+    nothing: new Set(),
+    selectorNothing: new Set(),
+  }
+  live.forEach((l, i) => {
+    if (!any[i]) {
+      out.nothing.add(l.key)
+      return
+    }
+    for (const [side, sels] of [
+      ['from', l.r.from],
+      ['to', l.r.to],
+    ] as [string, readonly Selector[]][]) {
+      sels.forEach((s, k) => {
+        if (!eps.some((e) => selectorMatches(s, e, l.p.scope)))
+          out.selectorNothing.add(`${l.key} ${side}[${k}]`)
+      })
+    }
+    if (l.r.action === 'allow' && !notShadowed[i]) out.shadowed.add(l.key)
+    else if (!notRedundant[i]) out.redundant.add(l.key)
+  })
+  return out
+}
+
+const keysOf = (fs: readonly LintFinding[], code: string): Set<string> =>
+  new Set(fs.filter((f) => f.code === code).map((f) => formatRuleRef(f.rule!)))
+
+/** Rules from small pools, so that rules overlap, shadow and duplicate each other often. */
+const SEL_POOL: Selector[] = [
+  { kind: 'labels', match: labelSet({ role: 'web' }), expressions: [], global: false },
+  { kind: 'labels', match: labelSet({ role: 'db' }), expressions: [], global: false },
+  { kind: 'labels', match: labelSet(), expressions: [], global: false },
+  { kind: 'labels', match: labelSet({ env: 'prod' }), expressions: [], global: true },
+  {
+    kind: 'labels',
+    match: labelSet(),
+    expressions: [{ key: 'role', operator: 'In', values: ['web', 'api'] }],
+    global: true,
+  },
+  { kind: 'cidr', cidr: parseCidr('10.0.0.0/29') as Cidr, except: [] },
+  {
+    kind: 'cidr',
+    cidr: parseCidr('10.0.0.0/8') as Cidr,
+    except: [parseCidr('10.0.0.4/30') as Cidr],
+  },
+  { kind: 'workload', name: 'w1', global: false },
+  { kind: 'external', name: 'partner' },
+  { kind: 'any' },
+]
+const SVC_POOL = [
+  { protocol: 6, ports: { lo: 80, hi: 80 } },
+  { protocol: 6, ports: { lo: 80, hi: 443 } },
+  { protocol: 6, ports: { lo: 0, hi: 65535 } },
+  { protocol: 17, ports: { lo: 53, hi: 53 } },
+  { protocol: 'any' as const },
+]
+const overlapRuleArb = (id: string): fc.Arbitrary<Rule> =>
+  fc.record({
+    id: fc.constant(id),
+    action: fc.constantFrom('allow' as const, 'allow' as const, 'deny' as const),
+    from: fc.subarray(SEL_POOL, { minLength: 1, maxLength: 2 }),
+    to: fc.subarray(SEL_POOL, { minLength: 1, maxLength: 2 }),
+    services: fc.subarray(SVC_POOL, { minLength: 1, maxLength: 2 }),
+    emergency: fc.constant(false),
+  })
+const overlapSetArb: fc.Arbitrary<PolicySet> = fc
+  .tuple(
+    fc.integer({ min: 1, max: 8 }),
+    fc.integer({ min: 0, max: 4 }),
+    fc.constantFrom(labelSet(), labelSet({ env: 'prod' }), labelSet({ app: 'pay' })),
+  )
+  .chain(([n, m, scope]) =>
+    fc.tuple(
+      fc.tuple(...Array.from({ length: n }, (_, i) => overlapRuleArb(`a${i}`))),
+      fc.tuple(...Array.from({ length: m }, (_, i) => overlapRuleArb(`b${i}`))),
+      fc.constant(scope),
+    ),
+  )
+  .map(([a, b, scope]) => ({
+    policies: [
+      { name: 'pa', owner: 't', scope, rules: a, file: 'pa.yaml' },
+      ...(b.length > 0
+        ? [{ name: 'pb', owner: 't', scope: labelSet(), rules: b, file: 'pb.yaml' }]
+        : []),
+    ],
+    enforcement: [],
+  }))
+
+describe('lint shadowed / redundant / matches-nothing ≡ brute force (fixed seed)', () => {
+  it.each([
+    ['model policy sets', policySetArb],
+    ['overlapping rule pools', overlapSetArb],
+  ])('agrees on random estates (%s)', (_name, psArb) => {
+    const seen = { shadowed: 0, redundant: 0 }
+    fc.assert(
+      fc.property(inventoryArb, psArb, fc.constantFrom(...TIMES), (inv, ps, now) => {
+        const want = brute(inv, ps, now)
+        const got = lint(inv, ps, { now })
+        expect(keysOf(got, 'lint/shadowed')).toEqual(want.shadowed)
+        expect(keysOf(got, 'lint/redundant')).toEqual(want.redundant)
+        const ruleNothing = new Set(
+          got
+            .filter((f) => f.code === 'lint/matches-nothing' && f.severity === 'error')
+            .map((f) => formatRuleRef(f.rule!)),
+        )
+        expect(ruleNothing).toEqual(want.nothing)
+        const selNothing = got.filter(
+          (f) => f.code === 'lint/matches-nothing' && f.severity === 'warning',
+        ).length
+        expect(selNothing).toBe(want.selectorNothing.size)
+        seen.shadowed += want.shadowed.size
+        seen.redundant += want.redundant.size
+      }),
+      { seed: SEED, numRuns: 150 },
+    )
+    if (psArb === overlapSetArb) {
+      // the pools must exercise both findings, or the test proves little
+      expect(seen.shadowed).toBeGreaterThan(20)
+      expect(seen.redundant).toBeGreaterThan(20)
+    }
+  })
+})
+
+// --- hand-worked ----------------------------------------------------------------------------
+
+const NOW = Date.UTC(2026, 10, 1)
+const loc = (line: number) => ({ file: 'p.yaml', line, column: 5 })
+const lbl = (m: Record<string, string>, global = false): Selector => ({
+  kind: 'labels',
+  match: labelSet(m),
+  expressions: [],
+  global,
+})
+const cidr = (t: string): Selector => ({ kind: 'cidr', cidr: parseCidr(t) as Cidr, except: [] })
+const tcp = (lo: number, hi = lo) => ({ protocol: 6, ports: { lo, hi } })
+
+const inv: Inventory = {
+  workloads: [
+    {
+      name: 'web-1',
+      addresses: [{ ip: '10.0.1.1' }],
+      labels: labelSet({ role: 'web', env: 'prod', app: 'pay' }),
+    },
+    {
+      name: 'db-1',
+      addresses: [{ ip: '10.0.2.1' }],
+      labels: labelSet({ role: 'db', env: 'prod', app: 'pay' }),
+    },
+    {
+      name: 'dev-1',
+      addresses: [{ ip: '10.9.0.1' }],
+      labels: labelSet({ role: 'web', env: 'dev', app: 'pay' }),
+    },
+  ],
+  externals: [],
+  labelRules: [],
+}
+
+function rule(id: string, line: number, over: Partial<Rule> = {}): Rule {
+  return {
+    id,
+    action: 'allow',
+    from: [lbl({ role: 'web' })],
+    to: [lbl({ role: 'db' })],
+    services: [tcp(5432)],
+    reason: 'because',
+    emergency: false,
+    location: loc(line),
+    ...over,
+  }
+}
+
+const policy: Policy = {
+  name: 'pay',
+  owner: 'team-pay',
+  scope: labelSet({ app: 'pay', env: 'prod' }),
+  file: 'p.yaml',
+  rules: [
+    rule('ok', 10),
+    rule('no-reason', 20, { reason: '  ', to: [lbl({ role: 'web' })] }),
+    rule('expired', 30, { expires: NOW - DAY }),
+    rule('expiring', 40, { expires: NOW + 3 * DAY, services: [tcp(22)] }),
+    rule('emergency', 50, { emergency: true, expires: NOW + 60 * DAY, services: [tcp(23)] }),
+    rule('from-any', 60, { from: [{ kind: 'any', location: loc(61) }], services: [tcp(80)] }),
+    rule('any-port', 70, { services: [{ protocol: 'any' }], from: [lbl({ role: 'db' })] }),
+    rule('all-tcp', 80, {
+      services: [tcp(0, 65535)],
+      from: [lbl({ role: 'db' })],
+      to: [lbl({ role: 'web' })],
+    }),
+    rule('wide', 90, {
+      from: [{ ...cidr('10.0.0.0/8'), location: loc(91) }],
+      services: [tcp(443)],
+    }),
+    rule('whole-env', 100, {
+      to: [{ ...lbl({ env: 'prod' }, true), location: loc(101) }],
+      services: [tcp(9100)],
+    }),
+    rule('dup', 110), // same as `ok`: redundant (and `ok` is redundant too)
+    rule('blocked', 120, { services: [tcp(6379)] }),
+    rule('ghost', 130, { from: [lbl({ role: 'nothing' })] }),
+    rule('half-ghost', 140, {
+      from: [lbl({ role: 'web' }), { ...lbl({ role: 'nothing' }), location: loc(141) }],
+      services: [tcp(7000)],
+    }),
+    rule('no-redis', 150, { action: 'deny', from: [lbl({}, true)], services: [tcp(6379)] }),
+  ],
+}
+const ps: PolicySet = { policies: [policy], enforcement: [] }
+
+describe('lint findings (hand-worked)', () => {
+  const fs = lint(inv, ps, { now: NOW, expiringDays: 30, hits: new Map([['pay/ok', 5]]) })
+  const codes = (id: string): string[] =>
+    fs
+      .filter((f) => f.rule?.id === id)
+      .map((f) => f.code)
+      .sort()
+
+  it('owner, reason, expiry and emergency', () => {
+    expect(codes('no-reason')).toContain('lint/no-reason')
+    expect(fs.find((f) => f.code === 'lint/expired')).toMatchObject({
+      severity: 'error',
+      rule: { id: 'expired' },
+      location: loc(30),
+    })
+    expect(codes('expiring')).toContain('lint/expiring')
+    expect(codes('emergency')).toContain('lint/emergency')
+    expect(codes('emergency')).not.toContain('lint/expiring') // 60 days away
+    const noOwner = lint(
+      inv,
+      { policies: [{ ...policy, owner: '' }], enforcement: [] },
+      { now: NOW },
+    )
+    expect(noOwner.filter((f) => f.code === 'lint/no-owner')).toHaveLength(policy.rules.length)
+    const own = lint(
+      inv,
+      {
+        policies: [{ ...policy, owner: '', rules: [rule('x', 1, { owner: 'me' })] }],
+        enforcement: [],
+      },
+      { now: NOW },
+    )
+    expect(own.filter((f) => f.code === 'lint/no-owner')).toHaveLength(0)
+  })
+
+  it('broad rules', () => {
+    expect(fs.find((f) => f.code === 'lint/broad-source')).toMatchObject({
+      rule: { id: 'from-any' },
+      location: loc(61),
+    })
+    expect(
+      fs
+        .filter((f) => f.code === 'lint/broad-port')
+        .map((f) => f.rule?.id)
+        .sort(),
+    ).toEqual(['all-tcp', 'any-port'])
+    expect(fs.find((f) => f.code === 'lint/broad-cidr')).toMatchObject({
+      rule: { id: 'wide' },
+      location: loc(91),
+    })
+    expect(fs.filter((f) => f.code === 'lint/whole-environment').map((f) => f.rule?.id)).toEqual([
+      'whole-env',
+    ])
+    // a deny may be broad: no-redis selects every workload and is not reported
+    expect(codes('no-redis')).not.toContain('lint/whole-environment')
+  })
+
+  it('shadowed, redundant and matches-nothing are exact', () => {
+    expect(fs.find((f) => f.code === 'lint/shadowed')).toMatchObject({
+      severity: 'error',
+      rule: { id: 'blocked' },
+      related: [loc(150)],
+    })
+    expect(
+      fs
+        .filter((f) => f.code === 'lint/redundant')
+        .map((f) => f.rule?.id)
+        .sort(),
+    ).toEqual(['dup', 'ok'])
+    expect(
+      fs.find((f) => f.code === 'lint/matches-nothing' && f.rule?.id === 'ghost'),
+    ).toMatchObject({ severity: 'error', location: loc(130) })
+    expect(
+      fs.find((f) => f.code === 'lint/matches-nothing' && f.rule?.id === 'half-ghost'),
+    ).toMatchObject({ severity: 'warning', location: loc(141) })
+    // the expired rule takes no part: `ok` and `dup` cover each other, not it
+    expect(codes('expired')).toEqual(['lint/expired'])
+  })
+
+  it('unused rules when hits are given; none without', () => {
+    expect(codes('ok')).not.toContain('lint/unused')
+    expect(codes('dup')).toContain('lint/unused')
+    expect(codes('expired')).not.toContain('lint/unused')
+    expect(lint(inv, ps, { now: NOW }).some((f) => f.code === 'lint/unused')).toBe(false)
+  })
+
+  it('findings are sorted by location', () => {
+    const lines = fs.map((f) => f.location?.line ?? 0)
+    expect(lines).toEqual([...lines].sort((a, b) => a - b))
+  })
+})

@@ -1,0 +1,380 @@
+/**
+ * simulate (src/policy/simulate.ts) against the reference evaluator: per-flow verdicts on random
+ * inventories, policy sets and flows (fixed seed), and the report's counts rebuilt from the
+ * reference verdicts; plus hand-worked cases for grouping, replies and timed addresses.
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  formatRuleRef,
+  labelSet,
+  parseCidr,
+  type Cidr,
+  type Flow,
+  type FlowDirection,
+  type Inventory,
+  type Outcome,
+  type PolicySet,
+  type Rule,
+} from '../../src/core/index.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import { PolicyIndex } from '../../src/policy/policy-index.js'
+import { simulate, Simulator, type FlowGroup } from '../../src/policy/simulate.js'
+import { inventoryArb, policySetArb, SEED, TIMES, tupleArb } from '../helpers/model.js'
+
+const directionArb = fc.constantFrom<FlowDirection>(
+  'client-to-server',
+  'client-to-server',
+  'server-to-client',
+  'unknown',
+)
+
+const flowsArb: fc.Arbitrary<Flow[]> = fc
+  .array(
+    fc.tuple(tupleArb, directionArb).map(([t, direction]): Flow => ({
+      src: t.src,
+      dst: t.dst,
+      srcPort: t.srcPort ?? 0,
+      dstPort: t.dstPort,
+      protocol: t.protocol,
+      start: t.at,
+      end: t.at + 1000,
+      packets: 1,
+      bytes: 60,
+      observedAction: 'accept' as const,
+      direction,
+      source: { format: 'test', file: 'flows.txt', line: 1 },
+    })),
+    { minLength: 1, maxLength: 60 },
+  )
+  .map((fs) => fs.map((f, i) => ({ ...f, source: { ...f.source, line: i + 1 } })))
+
+/** Every workload enforced, as `asEnforced` promises: `{}` global matches every workload. */
+function allEnforced(ps: PolicySet): PolicySet {
+  return {
+    policies: ps.policies,
+    enforcement: [
+      {
+        selector: { kind: 'labels', match: labelSet(), expressions: [], global: true },
+        mode: 'enforce',
+      },
+    ],
+  }
+}
+
+function refCode(v: ReturnType<typeof evaluate>): string {
+  if (v.by === 'default-deny') return 'default-deny'
+  return `${v.decision}:${formatRuleRef(v.by.rule)}`
+}
+
+describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
+  for (const asEnforced of [false, true]) {
+    it(`per-flow verdicts and report counts agree${asEnforced ? ' (as enforced)' : ''}`, () => {
+      fc.assert(
+        fc.property(
+          inventoryArb,
+          policySetArb,
+          flowsArb,
+          fc.constantFrom(...TIMES),
+          (inv, ps, flows, now) => {
+            const index = PolicyIndex.build(inv, ps, now)
+            const sim = new Simulator(index, inv, now, { asEnforced })
+            const refSet = asEnforced ? allEnforced(ps) : ps
+            const outcomes: Record<Outcome, number> = {
+              allowed: 0,
+              blocked: 0,
+              'would-be-blocked': 0,
+              unenforced: 0,
+            }
+            const hits = new Map<string, number>()
+            let wouldBlock = 0
+            for (const f of flows) {
+              const reply = f.direction === 'server-to-client'
+              const want = evaluate(
+                inv,
+                refSet,
+                {
+                  src: f.src,
+                  dst: f.dst,
+                  protocol: f.protocol,
+                  dstPort: f.dstPort,
+                  srcPort: f.srcPort,
+                  at: f.start,
+                },
+                { now, reply },
+              )
+              const got = sim.judge({ ...f, at: f.start })
+              expect(got).toBeDefined()
+              if (got === undefined) return
+              const gotCode =
+                got.code < 0
+                  ? 'default-deny'
+                  : `${(got.code & 1) === 0 ? 'allowed' : 'denied'}:${formatRuleRef(index.ruleAt(got.code >> 1))}`
+              expect(gotCode).toBe(refCode(want))
+              expect(got.outcome).toBe(want.outcome)
+              outcomes[want.outcome]++
+              if (
+                want.decision === 'denied' &&
+                (want.src.kind === 'workload' || want.dst.kind === 'workload')
+              )
+                wouldBlock++
+              if (want.by !== 'default-deny') {
+                const k = formatRuleRef(want.by.rule)
+                hits.set(k, (hits.get(k) ?? 0) + 1)
+              }
+              sim.add(f)
+            }
+            const report = sim.report()
+            expect(report.flows).toBe(flows.length)
+            expect(report.outcomes).toEqual(outcomes)
+            expect(report.wouldBlockIfEnforced).toBe(wouldBlock)
+            expect(report.replies).toBe(
+              flows.filter((f) => f.direction === 'server-to-client').length,
+            )
+            expect(report.unknownDirection).toBe(
+              flows.filter((f) => f.direction === 'unknown').length,
+            )
+            const denied = flows.length - outcomes.allowed
+            expect(report.denied.reduce((n, e) => n + e.flows, 0)).toBe(denied)
+            for (const r of report.rules) {
+              expect(r.hits).toBe(hits.get(formatRuleRef(r)) ?? 0)
+            }
+            const live = ps.policies.flatMap((p) =>
+              p.rules
+                .filter((r: Rule) => r.expires === undefined || now < r.expires)
+                .map((r) => `${p.name}/${r.id}`),
+            )
+            expect(report.unused.map(formatRuleRef)).toEqual(live.filter((k) => !hits.has(k)))
+            expect(report.expired.map(formatRuleRef)).toEqual(
+              ps.policies.flatMap((p) =>
+                p.rules
+                  .filter((r) => r.expires !== undefined && now >= r.expires)
+                  .map((r) => `${p.name}/${r.id}`),
+              ),
+            )
+          },
+        ),
+        { seed: SEED, numRuns: 300 },
+      )
+    })
+  }
+})
+
+// --- hand-worked cases --------------------------------------------------------------------------
+
+const DAY = 86_400_000
+const T = Date.UTC(2026, 9, 10)
+const inv: Inventory = {
+  workloads: [
+    {
+      name: 'web-1',
+      addresses: [{ ip: '10.0.1.1' }],
+      labels: labelSet({ role: 'web', env: 'prod' }),
+    },
+    {
+      name: 'db-1',
+      addresses: [{ ip: '10.0.2.1' }],
+      labels: labelSet({ role: 'db', env: 'prod' }),
+    },
+    {
+      name: 'ci-1',
+      addresses: [{ ip: '10.0.3.7', from: T, to: T + DAY }],
+      labels: labelSet({ role: 'ci', env: 'dev' }),
+    },
+  ],
+  externals: [{ name: 'bank', cidr: parseCidr('198.51.100.0/24') as Cidr, labels: labelSet() }],
+  labelRules: [],
+}
+const ps: PolicySet = {
+  policies: [
+    {
+      name: 'prod',
+      owner: 'team',
+      scope: labelSet({ env: 'prod' }),
+      file: 'prod.yaml',
+      rules: [
+        {
+          id: 'web-to-db',
+          action: 'allow',
+          from: [
+            { kind: 'labels', match: labelSet({ role: 'web' }), expressions: [], global: false },
+          ],
+          to: [{ kind: 'labels', match: labelSet({ role: 'db' }), expressions: [], global: false }],
+          services: [{ protocol: 6, ports: { lo: 5432, hi: 5432 } }],
+          emergency: false,
+          location: { file: 'prod.yaml', line: 7, column: 5 },
+        },
+        {
+          id: 'never-used',
+          action: 'allow',
+          from: [
+            { kind: 'labels', match: labelSet({ role: 'db' }), expressions: [], global: false },
+          ],
+          to: [{ kind: 'external', name: 'bank' }],
+          services: [{ protocol: 6, ports: { lo: 22, hi: 22 } }],
+          emergency: false,
+        },
+        {
+          id: 'old',
+          action: 'allow',
+          from: [{ kind: 'any' }],
+          to: [
+            { kind: 'labels', match: labelSet({ role: 'web' }), expressions: [], global: false },
+          ],
+          services: [{ protocol: 6, ports: { lo: 443, hi: 443 } }],
+          emergency: false,
+          expires: T - DAY,
+        },
+      ],
+    },
+  ],
+  enforcement: [
+    {
+      selector: { kind: 'labels', match: labelSet({ role: 'db' }), expressions: [], global: false },
+      mode: 'enforce',
+    },
+    {
+      selector: {
+        kind: 'labels',
+        match: labelSet({ env: 'prod' }),
+        expressions: [],
+        global: false,
+      },
+      mode: 'monitor',
+    },
+  ],
+}
+
+function flow(
+  src: string,
+  dst: string,
+  dstPort: number,
+  start: number,
+  extra: Partial<Flow> = {},
+): Flow {
+  return {
+    src,
+    dst,
+    srcPort: 40000,
+    dstPort,
+    protocol: 6,
+    start,
+    end: start + 500,
+    packets: 1,
+    bytes: 1,
+    observedAction: 'accept',
+    direction: 'client-to-server',
+    source: { format: 'test', file: 'f.log', line: 1 },
+    ...extra,
+  }
+}
+
+describe('simulate report (hand-worked)', () => {
+  const index = PolicyIndex.build(inv, ps, T + DAY / 2)
+  const run = (flows: Flow[], asEnforced = false) =>
+    simulate(index, inv, T + DAY / 2, flows, { asEnforced, policySet: ps })
+
+  it('groups denied flows by edge with counts, first/last seen, examples and modes', () => {
+    const flows = [
+      flow('10.0.1.1', '10.0.2.1', 5432, T), // allowed
+      flow('10.0.1.1', '10.0.2.1', 22, T + 10, {
+        source: { format: 'test', file: 'f.log', line: 2 },
+      }),
+      flow('10.0.1.1', '10.0.2.1', 22, T + 20, {
+        source: { format: 'test', file: 'f.log', line: 3 },
+      }),
+      flow('10.0.2.1', '10.0.1.1', 443, T + 30), // db→web: expired rule `old`; web is monitor, db enforce → blocked
+      flow('203.0.113.9', '10.0.1.1', 443, T + 40), // internet→web: monitor → would-be-blocked
+      flow('203.0.113.9', '198.51.100.1', 22, T + 50), // unmanaged both sides → unenforced
+    ]
+    const r = run(flows)
+    expect(r.flows).toBe(6)
+    expect(r.outcomes).toEqual({ allowed: 1, blocked: 3, 'would-be-blocked': 1, unenforced: 1 })
+    const e = r.denied[0]
+    expect(e).toMatchObject({
+      src: { name: 'web-1', kind: 'workload' },
+      dst: { name: 'db-1', kind: 'workload' },
+      service: 'tcp/22',
+      outcome: 'blocked',
+      flows: 2,
+      firstSeen: T + 10,
+      lastSeen: T + 20 + 500,
+      deniedBy: ['default-deny'],
+    })
+    expect(e?.examples.map((x) => x.line)).toEqual([2, 3])
+    expect(r.denied.map((d) => `${d.src.name}>${d.dst.name} ${d.service} ${d.outcome}`)).toEqual([
+      'web-1>db-1 tcp/22 blocked',
+      'db-1>web-1 tcp/443 blocked',
+      'internet>web-1 tcp/443 would-be-blocked',
+      'internet>bank tcp/22 unenforced',
+    ])
+    expect(r.rules.find((x) => x.id === 'web-to-db')).toMatchObject({
+      hits: 1,
+      location: { line: 7 },
+    })
+    expect(r.unused).toEqual([{ policy: 'prod', id: 'never-used' }])
+    expect(r.expired).toEqual([{ policy: 'prod', id: 'old' }])
+  })
+
+  it('--as-enforced turns would-be-blocked into blocked for workloads only', () => {
+    const r = run(
+      [flow('203.0.113.9', '10.0.1.1', 443, T), flow('203.0.113.9', '198.51.100.1', 22, T)],
+      true,
+    )
+    expect(r.outcomes).toEqual({ allowed: 0, blocked: 1, 'would-be-blocked': 0, unenforced: 1 })
+  })
+
+  it('judges a reply as its connection and reports it under that edge', () => {
+    // db-1:5432 → web-1:40000 recorded as the reply half of web-1 → db-1 tcp/5432
+    const reply = flow('10.0.2.1', '10.0.1.1', 40000, T, {
+      srcPort: 5432,
+      direction: 'server-to-client',
+    })
+    const r = run([reply])
+    expect(r.outcomes.allowed).toBe(1)
+    expect(r.replies).toBe(1)
+    const denied = run([{ ...reply, srcPort: 6379 }])
+    expect(denied.denied[0]).toMatchObject({
+      src: { name: 'web-1' },
+      dst: { name: 'db-1' },
+      service: 'tcp/6379',
+    })
+  })
+
+  it('resolves a timed address at each flow time (address reuse)', () => {
+    const inside = flow('10.0.3.7', '10.0.1.1', 443, T + 1000)
+    const after = flow('10.0.3.7', '10.0.1.1', 443, T + 2 * DAY)
+    const r = run([inside, after])
+    expect(r.denied.map((d) => d.src.name).sort()).toEqual(['10.0.3.0/24', 'ci-1'])
+  })
+
+  it('counts unparseable addresses as skipped instead of throwing', () => {
+    const r = run([flow('not-an-ip', '10.0.1.1', 443, T), flow('10.0.1.1', '10.0.2.1', 5432, T)])
+    expect(r.skipped).toEqual({ 'bad-address': 1 })
+    expect(r.flows).toBe(1)
+  })
+
+  it('flow groups count as many flows as they hold', () => {
+    const g: FlowGroup = {
+      src: '10.0.1.1',
+      dst: '10.0.2.1',
+      srcPort: 0,
+      dstPort: 22,
+      protocol: 6,
+      direction: 'client-to-server',
+      count: 40,
+      first: T,
+      last: T + 5000,
+      at: T,
+      examples: [{ source: { format: 'aws-vpc', file: 'a.log', line: 9 }, start: T }],
+    }
+    const r = simulate(index, inv, T + DAY / 2, [g])
+    expect(r.flows).toBe(40)
+    expect(r.evaluated).toBe(1)
+    expect(r.denied[0]).toMatchObject({
+      flows: 40,
+      outcomes: { blocked: 40 },
+      examples: [{ file: 'a.log', line: 9 }],
+    })
+  })
+})
