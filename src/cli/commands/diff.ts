@@ -1,0 +1,452 @@
+/**
+ * @module `bulkhead diff OLD NEW`: what changes between two policy folders (or git revisions of
+ * one) — rules, connectivity (connlist lines) and, with flows, the observed flows whose verdict
+ * changes; text, PR-ready Markdown, JSON or SARIF.
+ */
+import { execFile } from 'node:child_process'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import type { Command } from 'commander'
+import {
+  BulkheadError,
+  diagnostic,
+  hasErrors,
+  type Diagnostic,
+  type SourceLocation,
+} from '../../core/index.js'
+import { formatRunSummary, readFlows, summarize, type FileSummary } from '../../ingest/index.js'
+import {
+  diffPolicies,
+  FlowDiffer,
+  hasImpact,
+  ruleLocations,
+  type EdgeChange,
+  type PolicyDiff,
+  type RuleChange,
+} from '../../policy/diff.js'
+import { connlistLine } from '../../policy/connlist.js'
+import { loadFromSources, type SourceFile } from '../../policy/load.js'
+import { openDuckDbStore } from '../../store/index.js'
+import { checkFormat, EXIT, printDiagnostics, UsageError } from '../output.js'
+import { toSarif, type SarifFinding } from '../render/sarif.js'
+import { VERSION } from '../version.js'
+import { loadOrThrow, parseTime } from '../workspace.js'
+
+const run = promisify(execFile)
+const YAML_EXT = /\.ya?ml$/i
+const INVENTORY_EXT = /\.(ya?ml|json|csv)$/i
+
+/** Files under `dir` whose names match `ext`, recursively, sorted, skipping dot names. */
+async function walk(dir: string, ext: RegExp): Promise<string[]> {
+  const out: string[] = []
+  for (const name of (await readdir(dir)).sort()) {
+    if (name.startsWith('.')) continue
+    const abs = path.join(dir, name)
+    const st = await stat(abs)
+    if (st.isDirectory()) out.push(...(await walk(abs, ext)))
+    else if (st.isFile() && ext.test(name)) out.push(abs)
+  }
+  return out
+}
+
+async function readFiles(paths: readonly string[], ext: RegExp): Promise<SourceFile[]> {
+  const files: SourceFile[] = []
+  for (const p of paths) {
+    const st = await stat(p).catch(() => undefined)
+    if (!st) continue
+    const list = st.isDirectory() ? await walk(p, ext) : [p]
+    for (const f of list)
+      files.push({ path: path.relative(process.cwd(), f) || f, text: await readFile(f, 'utf8') })
+  }
+  return files
+}
+
+/**
+ * The policy files of OLD or NEW: a folder on disk, or `REV:path`, a folder of a git revision
+ * (`HEAD~1:policy`), read with `git ls-tree` and `git show` in the repository holding `gitDir`
+ * (path relative to the repository root, or to `gitDir` when it starts with `./`).
+ * @throws BulkheadError `diff/bad-revision` when git cannot read it, `diff/not-a-folder` when
+ *   the path is not a folder, `io/not-found` when neither a folder nor `REV:path`.
+ */
+export async function readPolicySource(spec: string, gitDir: string): Promise<SourceFile[]> {
+  const loc: SourceLocation = { file: spec, line: 0, column: 0 }
+  const st = await stat(spec).catch(() => undefined)
+  if (st) {
+    if (!st.isDirectory()) {
+      throw new BulkheadError([
+        diagnostic('diff/not-a-folder', `"${spec}" is not a policy folder`, loc),
+      ])
+    }
+    return readFiles([spec], YAML_EXT)
+  }
+  const colon = spec.indexOf(':')
+  if (colon <= 0) {
+    throw new BulkheadError([
+      diagnostic('io/not-found', `"${spec}" is neither a folder nor a git revision REV:path`, loc),
+    ])
+  }
+  const rev = spec.slice(0, colon)
+  const dir = spec.slice(colon + 1).replace(/\/+$/, '')
+  const git = async (args: string[]): Promise<string> => {
+    try {
+      const { stdout } = await run('git', args, {
+        cwd: gitDir,
+        maxBuffer: 256 << 20,
+        encoding: 'utf8',
+      })
+      return stdout
+    } catch (err) {
+      const msg = ((err as { stderr?: string }).stderr ?? (err as Error).message)
+        .trim()
+        .split('\n')[0]
+      throw new BulkheadError([
+        diagnostic('diff/bad-revision', `cannot read "${spec}" from git: ${msg}`, loc),
+      ])
+    }
+  }
+  const type = (await git(['cat-file', '-t', `${rev}:${dir}`])).trim()
+  if (type !== 'tree') {
+    throw new BulkheadError([
+      diagnostic('diff/not-a-folder', `"${spec}" is a git ${type}, not a policy folder`, loc),
+    ])
+  }
+  const names = (await git(['ls-tree', '--full-tree', '-r', '-z', '--name-only', `${rev}:${dir}`]))
+    .split('\0')
+    .filter(
+      (n) => n !== '' && YAML_EXT.test(n) && !n.split('/').some((part) => part.startsWith('.')),
+    )
+    .sort()
+  const files: SourceFile[] = []
+  for (const n of names) {
+    const file = dir === '' ? n : `${dir}/${n}`
+    files.push({ path: `${rev}:${file}`, text: await git(['show', `${rev}:${file}`]) })
+  }
+  return files
+}
+
+/** True for `REV:path` file names of sources read from git (not Windows drive letters). */
+function isGitSpec(file: string): boolean {
+  const colon = file.indexOf(':')
+  return colon > 1 && !file.slice(0, colon).includes('/')
+}
+
+interface DiffOpts {
+  workspace: string
+  at: string
+  output: string
+  flows?: string[]
+  format: string
+  since?: string
+  until?: string
+  failOnImpact?: boolean
+}
+
+/** Registers `diff`. */
+export function registerDiff(program: Command): void {
+  program
+    .command('diff')
+    .description(
+      'what changes between two policy sets: rules, connectivity, and the observed flows whose verdict changes',
+    )
+    .argument('<old>', 'old policy: a folder, or a git revision of one, e.g. HEAD~1:policy')
+    .argument('<new>', 'new policy: a folder (e.g. policy) or REV:path')
+    .option('-w, --workspace <dir>', 'workspace folder (its inventory is used for both sides)', '.')
+    .option('--at <time>', 'when to judge rule expiry and address holding (ISO-8601)', 'now')
+    .option('--flows <file...>', 'flow files to replay against both policy sets')
+    .option('--format <format>', 'flow file format for --flows', 'auto')
+    .option('--since <time>', 'replay stored flows that start at or after this time')
+    .option('--until <time>', 'replay stored flows that start before this time')
+    .option('--fail-on-impact', 'exit 2 when an observed flow allowed by OLD is denied by NEW')
+    .option('-o, --output <format>', 'text | md | json | sarif', 'text')
+    .addHelpText(
+      'after',
+      `
+OLD and NEW are folders of policy files, or REV:path read from git in the repository that holds
+the workspace folder (path from the repository root, or from the workspace with ./). Both are
+checked against the workspace inventory.
+
+Examples:
+  $ bulkhead diff HEAD~1:policy policy
+  $ bulkhead diff main:policy policy --flows flows/*.log.gz -o md > pr-comment.md
+  $ bulkhead diff old-policy/ policy/ --since 2026-11-01 --fail-on-impact
+
+Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed flow would be blocked.`,
+    )
+    .action(async (oldSpec: string, newSpec: string, opts: DiffOpts) => {
+      checkFormat(opts.output, ['text', 'md', 'json', 'sarif'])
+      const at = parseTime(opts.at)
+      const now = new Date(at)
+      const ws = await loadOrThrow(opts.workspace, now)
+      const inventoryFiles = await readFiles(ws.workspace.inventory, INVENTORY_EXT)
+      const load = async (spec: string): Promise<ReturnType<typeof loadFromSources>> => {
+        const policyFiles = await readPolicySource(spec, path.resolve(opts.workspace))
+        const r = loadFromSources(ws.workspace, inventoryFiles, policyFiles, now)
+        const own = r.diagnostics.filter((d) => d.code !== 'policy/expired-rule')
+        if (hasErrors(own)) throw new BulkheadError(own)
+        return r
+      }
+      const oldLoad = await load(oldSpec)
+      const newLoad = await load(newSpec)
+      const diff = diffPolicies(ws.inventory, oldLoad.policySet, newLoad.policySet, { now })
+      let flowsDiff: PolicyDiff['flows']
+      if (opts.flows !== undefined || opts.since !== undefined || opts.until !== undefined) {
+        const differ = new FlowDiffer(ws.inventory, oldLoad.policySet, newLoad.policySet, { now })
+        if (opts.flows !== undefined) {
+          if (opts.since !== undefined || opts.until !== undefined) {
+            throw new UsageError('give --flows or --since/--until (the store), not both')
+          }
+          const summaries: FileSummary[] = []
+          const diags: Diagnostic[] = []
+          for await (const f of readFlows(
+            opts.flows,
+            { format: opts.format as 'auto', strict: false },
+            summaries,
+          )) {
+            differ.add(f)
+          }
+          for (const s of summaries) diags.push(...(s.diagnostics ?? []))
+          printDiagnostics(diags)
+          const run = summarize(summaries, 0)
+          if (Object.keys(run.skipped).length > 0)
+            process.stderr.write(`${formatRunSummary(run)}\n`)
+        } else {
+          const storePath = ws.workspace.store
+          if (!(await stat(storePath).catch(() => undefined))) {
+            throw new BulkheadError([
+              diagnostic(
+                'io/not-found',
+                `no flow store at "${storePath}"; run bulkhead ingest first, or pass --flows`,
+                {
+                  file: storePath,
+                  line: 0,
+                  column: 0,
+                },
+              ),
+            ])
+          }
+          const store = await openDuckDbStore(storePath)
+          try {
+            const q = {
+              ...(opts.since !== undefined ? { since: parseTime(opts.since) } : {}),
+              ...(opts.until !== undefined ? { until: parseTime(opts.until) } : {}),
+            }
+            for await (const f of store.flows(q)) differ.add(f)
+          } finally {
+            await store.close()
+          }
+        }
+        flowsDiff = differ.result()
+      }
+      const full: PolicyDiff = flowsDiff ? { ...diff, flows: flowsDiff } : diff
+      let text: string
+      if (opts.output === 'json') text = `${JSON.stringify(full, null, 2)}\n`
+      else if (opts.output === 'md') text = renderDiffMarkdown(full, oldSpec, newSpec)
+      else if (opts.output === 'sarif') {
+        const locs = new Map([
+          ...ruleLocations(oldLoad.policySet),
+          ...ruleLocations(newLoad.policySet),
+        ])
+        const first = newLoad.policySet.policies[0]?.file ?? oldLoad.policySet.policies[0]?.file
+        const fallback = first === undefined ? undefined : { file: first, line: 0, column: 0 }
+        // code scanning wants repository paths: `REV:path` locations become `path`
+        const findings = diffFindings(full, locs, fallback).map((f) =>
+          f.location && isGitSpec(f.location.file)
+            ? {
+                ...f,
+                location: {
+                  ...f.location,
+                  file: f.location.file.slice(f.location.file.indexOf(':') + 1),
+                },
+              }
+            : f,
+        )
+        text = `${JSON.stringify(toSarif(findings, SARIF_TOOL), null, 2)}\n`
+      } else text = renderDiffText(full, oldSpec, newSpec)
+      process.stdout.write(text)
+      process.exitCode = opts.failOnImpact === true && hasImpact(full) ? EXIT.checkFailed : EXIT.ok
+    })
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
+
+/** One sentence: rule changes, connectivity changes, flow impact. First line of every rendering. */
+export function diffSummary(d: PolicyDiff): string {
+  const count = (k: RuleChange['kind']): number => d.rules.filter((r) => r.kind === k).length
+  const parts = [
+    `${plural(d.rules.length, 'rule change')} (${count('added')} added, ${count('removed')} removed, ${count('changed')} changed)`,
+    `connectivity +${d.connlist.added.length} −${d.connlist.removed.length} lines`,
+  ]
+  if (d.flows) {
+    const edges = (c: EdgeChange['change']): number =>
+      d.flows?.edges.filter((e) => e.change === c).length ?? 0
+    parts.push(
+      `${plural(d.flows.newlyBlocked, 'observed flow')} newly blocked on ${plural(edges('blocked'), 'edge')}, ` +
+        `${d.flows.newlyAllowed} newly allowed on ${plural(edges('allowed'), 'edge')} (of ${d.flows.flows} replayed)`,
+    )
+  }
+  return parts.join('; ')
+}
+
+const ruleWhere = (r: RuleChange): string => {
+  const loc = (r.new ?? r.old)?.location
+  return loc ? (loc.line > 0 ? `${loc.file}:${loc.line}:${loc.column}` : loc.file) : ''
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+/** `allowed by shop-prod/web`, `denied by default`. */
+const verdictText = (v: EdgeChange['old']): string =>
+  `${v.decision} by ${v.by === 'default-deny' ? 'default' : v.by}`
+
+/** Plain-text rendering. */
+export function renderDiffText(d: PolicyDiff, oldName: string, newName: string): string {
+  const out = [`${oldName} → ${newName}: ${diffSummary(d)}`, '']
+  out.push('Rules:')
+  if (d.rules.length === 0) out.push('  (no change)')
+  for (const r of d.rules) {
+    const mark = r.kind === 'added' ? '+' : r.kind === 'removed' ? '-' : '~'
+    const fields = r.kind === 'changed' ? ` changed: ${r.fields.join(', ')}` : ` ${r.kind}`
+    const where = ruleWhere(r)
+    out.push(`  ${mark} ${r.policy}/${r.id}${fields}${where ? `  (${where})` : ''}`)
+  }
+  out.push('', 'Connectivity:')
+  if (d.connlist.added.length + d.connlist.removed.length === 0) out.push('  (no change)')
+  for (const r of d.connlist.removed) out.push(`  - ${connlistLine(r)}`)
+  for (const r of d.connlist.added) out.push(`  + ${connlistLine(r)}`)
+  if (d.flows) {
+    out.push('', 'Observed flows whose verdict changes:')
+    if (d.flows.edges.length === 0) out.push('  (none)')
+    for (const e of d.flows.edges) {
+      out.push(
+        `  ${e.change === 'blocked' ? 'BLOCKED' : 'ALLOWED'} ${e.src} -> ${e.dst} ${e.service}: ${plural(e.flows, 'flow')}, ` +
+          `${verdictText(e.old)} → ${verdictText(e.new)} (${e.new.outcome})`,
+      )
+    }
+    if (d.flows.skipped > 0) out.push(`  (${plural(d.flows.skipped, 'flow')} skipped: bad address)`)
+  }
+  return `${out.join('\n')}\n`
+}
+
+const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+
+/** Markdown for a pull request: a summary line first, then headed sections with tables. */
+export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: string): string {
+  const impact = d.flows && d.flows.newlyBlocked > 0 ? '⚠️ ' : ''
+  const out = [
+    `${impact}**Bulkhead policy diff** \`${oldName}\` → \`${newName}\`: ${diffSummary(d)}.`,
+    '',
+  ]
+  out.push('### Rule changes', '')
+  if (d.rules.length === 0) out.push('No rule changes.')
+  else {
+    out.push('| change | rule | fields | owner | where |', '|---|---|---|---|---|')
+    for (const r of d.rules) {
+      const owner = (r.new ?? r.old)?.owner ?? ''
+      out.push(
+        `| ${r.kind} | \`${mdCell(`${r.policy}/${r.id}`)}\` | ${mdCell(r.fields.join(', '))} | ${mdCell(owner)} | ${mdCell(ruleWhere(r))} |`,
+      )
+    }
+  }
+  out.push('', '### Connectivity changes', '')
+  if (d.connlist.added.length + d.connlist.removed.length === 0) out.push('No connectivity change.')
+  else {
+    out.push('```diff')
+    for (const r of d.connlist.removed) out.push(`- ${connlistLine(r)}`)
+    for (const r of d.connlist.added) out.push(`+ ${connlistLine(r)}`)
+    out.push('```')
+  }
+  if (d.flows) {
+    out.push('', '### Observed flows whose verdict changes', '')
+    if (d.flows.edges.length === 0)
+      out.push(`None of the ${d.flows.flows} replayed flows changes verdict.`)
+    else {
+      out.push(
+        '| change | source | destination | service | flows | first seen | last seen | before | after |',
+        '|---|---|---|---|---:|---|---|---|---|',
+      )
+      for (const e of d.flows.edges) {
+        out.push(
+          `| ${e.change === 'blocked' ? '**blocked**' : 'allowed'} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${iso(e.firstSeen)} | ${iso(e.lastSeen)} | ${mdCell(verdictText(e.old))} | ${mdCell(verdictText(e.new))} (${e.new.outcome}) |`,
+        )
+      }
+    }
+  }
+  return `${out.join('\n')}\n`
+}
+
+const SARIF_TOOL = {
+  name: 'bulkhead',
+  version: VERSION,
+  rules: {
+    'diff/rule-added': { description: 'A rule is added.', defaultLevel: 'note' as const },
+    'diff/rule-removed': { description: 'A rule is removed.', defaultLevel: 'note' as const },
+    'diff/rule-changed': { description: 'A rule changes.', defaultLevel: 'note' as const },
+    'diff/connection-added': {
+      description: 'A connection becomes allowed.',
+      defaultLevel: 'note' as const,
+    },
+    'diff/connection-removed': {
+      description: 'A connection is no longer allowed.',
+      defaultLevel: 'warning' as const,
+    },
+    'diff/flow-blocked': {
+      description: 'Observed traffic that was allowed would be denied.',
+      defaultLevel: 'error' as const,
+    },
+    'diff/flow-allowed': {
+      description: 'Observed traffic that was denied would be allowed.',
+      defaultLevel: 'note' as const,
+    },
+  },
+}
+
+/**
+ * SARIF findings of a diff: rule changes (notes at the rule), connectivity lines (added: note;
+ * removed: warning) and changed flow edges (newly blocked: error, at the rule that allowed them
+ * before when known). `locations` maps `policy/id` to where the rule is; a finding with no
+ * place of its own (a connlist line) gets `fallback` (a policy file), since GitHub code scanning
+ * requires a location on every result.
+ */
+export function diffFindings(
+  d: PolicyDiff,
+  locations: ReadonlyMap<string, SourceLocation>,
+  fallback?: SourceLocation,
+): SarifFinding[] {
+  const out: SarifFinding[] = []
+  for (const r of d.rules) {
+    const loc = (r.new ?? r.old)?.location
+    const what = r.kind === 'changed' ? `changed (${r.fields.join(', ')})` : r.kind
+    out.push({
+      ruleId: `diff/rule-${r.kind}`,
+      level: 'note',
+      message: `rule ${r.policy}/${r.id} ${what}`,
+      ...(loc ? { location: loc } : {}),
+    })
+  }
+  for (const r of d.connlist.removed) {
+    out.push({
+      ruleId: 'diff/connection-removed',
+      level: 'warning',
+      message: `no longer allowed: ${connlistLine(r)}`,
+    })
+  }
+  for (const r of d.connlist.added) {
+    out.push({
+      ruleId: 'diff/connection-added',
+      level: 'note',
+      message: `newly allowed: ${connlistLine(r)}`,
+    })
+  }
+  for (const e of d.flows?.edges ?? []) {
+    const loc =
+      locations.get(e.change === 'blocked' ? e.old.by : e.new.by) ?? locations.get(e.new.by)
+    out.push({
+      ruleId: e.change === 'blocked' ? 'diff/flow-blocked' : 'diff/flow-allowed',
+      level: e.change === 'blocked' ? 'error' : 'note',
+      message: `${e.src} -> ${e.dst} ${e.service}: ${plural(e.flows, 'observed flow')} ${verdictText(e.old)} would be ${verdictText(e.new)}`,
+      ...(loc ? { location: loc } : {}),
+    })
+  }
+  return fallback ? out.map((f) => (f.location ? f : { ...f, location: fallback })) : out
+}

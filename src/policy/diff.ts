@@ -1,0 +1,362 @@
+/**
+ * @module Policy diff: what changes between two policy sets over one inventory — rules added,
+ * removed and changed, connlist lines added and removed, and the observed flows whose verdict
+ * changes, grouped by edge. Pure: flows come in through {@link FlowDiffer.add}; no I/O.
+ * @remarks Semantics: DESIGN.md "The command line" (`diff OLD NEW`, `--fail-on-impact`) and
+ * "Policy language v1" (verdicts as {@link evaluate} computes them, via {@link PolicyIndex}).
+ */
+import {
+  entityName,
+  formatService,
+  selectorKey,
+  ServiceSet,
+  type Cidr,
+  type DecidedBy,
+  type Flow,
+  type Inventory,
+  type Outcome,
+  type Policy,
+  type PolicySet,
+  type Rule,
+  type Selector,
+  type SourceLocation,
+} from '../core/index.js'
+import { connlist, connlistRows, policyBlocks, type ConnlistRow } from './connlist.js'
+import { PolicyIndex } from './policy-index.js'
+
+/** The fields of a rule compared by {@link diffRules}; `scope` is the policy's scope. */
+export type RuleField =
+  | 'action'
+  | 'from'
+  | 'to'
+  | 'services'
+  | 'owner'
+  | 'reason'
+  | 'evidence'
+  | 'expires'
+  | 'emergency'
+  | 'scope'
+
+/** A rule as the diff shows it: selectors and services as text. */
+export interface RuleSummary {
+  readonly action: 'allow' | 'deny'
+  readonly from: readonly string[]
+  readonly to: readonly string[]
+  readonly services: readonly string[]
+  readonly owner: string
+  readonly reason?: string
+  /** ISO-8601 instant from which the rule no longer applies. */
+  readonly expires?: string
+  readonly location?: SourceLocation
+}
+
+/** One rule added, removed or changed, keyed by (policy name, rule id). */
+export interface RuleChange {
+  readonly kind: 'added' | 'removed' | 'changed'
+  readonly policy: string
+  readonly id: string
+  /** For `changed`: the fields that differ, in {@link RuleField} order; empty otherwise. */
+  readonly fields: readonly RuleField[]
+  readonly old?: RuleSummary
+  readonly new?: RuleSummary
+}
+
+/** Connlist lines that appear (`added`) or disappear (`removed`), sorted as connlist sorts. */
+export interface ConnlistChange {
+  readonly added: readonly ConnlistRow[]
+  readonly removed: readonly ConnlistRow[]
+}
+
+/** A verdict as the diff shows it. */
+export interface DiffVerdict {
+  readonly decision: 'allowed' | 'denied'
+  /** `policy/id` of the deciding rule, or `default-deny`. */
+  readonly by: string
+  readonly outcome: Outcome
+}
+
+/**
+ * Observed flows of one edge (source entity, destination entity, protocol, destination port)
+ * whose verdict changes the same way. `change` is `blocked` for allowed → denied and `allowed`
+ * for denied → allowed. Times are ms since the epoch, UTC (`start` of the flows).
+ */
+export interface EdgeChange {
+  readonly change: 'blocked' | 'allowed'
+  readonly src: string
+  readonly dst: string
+  readonly protocol: number
+  readonly dstPort: number
+  /** `tcp/443`. */
+  readonly service: string
+  readonly flows: number
+  readonly firstSeen: number
+  readonly lastSeen: number
+  readonly old: DiffVerdict
+  readonly new: DiffVerdict
+}
+
+/** The flow part of a diff. */
+export interface FlowDiff {
+  /** Flows judged. */
+  readonly flows: number
+  /** Flows skipped because an address does not parse. */
+  readonly skipped: number
+  /** Flows allowed under OLD and denied under NEW, and the reverse. */
+  readonly newlyBlocked: number
+  readonly newlyAllowed: number
+  /** Newly blocked edges first, then by flow count (descending), then by names. */
+  readonly edges: readonly EdgeChange[]
+}
+
+/** A whole diff. `flows` is absent when no flows were given. Stable: `diff -o json`. */
+export interface PolicyDiff {
+  /** ISO-8601 instant at which expiry and address holding were judged. */
+  readonly at: string
+  readonly rules: readonly RuleChange[]
+  readonly connlist: ConnlistChange
+  readonly flows?: FlowDiff
+}
+
+function stable(v: unknown): string {
+  return JSON.stringify(v, (k, x: unknown) =>
+    k === 'location' ? undefined : typeof x === 'bigint' ? x.toString() : x,
+  )
+}
+
+const selText = (s: Selector): string => selectorKey(s)
+
+function summary(p: Policy, r: Rule): RuleSummary {
+  return {
+    action: r.action,
+    from: r.from.map(selText),
+    to: r.to.map(selText),
+    services: r.services.map(formatService),
+    owner: r.owner ?? p.owner,
+    ...(r.reason !== undefined ? { reason: r.reason } : {}),
+    ...(r.expires !== undefined ? { expires: new Date(r.expires).toISOString() } : {}),
+    ...(r.location ? { location: r.location } : {}),
+  }
+}
+
+function changedFields(op: Policy, o: Rule, np: Policy, n: Rule): RuleField[] {
+  const sels = (xs: readonly Selector[]): string => stable(xs.map(stable).sort())
+  const svcs = (r: Rule): string => ServiceSet.of(r.services).toString()
+  const checks: [RuleField, boolean][] = [
+    ['action', o.action !== n.action],
+    ['from', sels(o.from) !== sels(n.from)],
+    ['to', sels(o.to) !== sels(n.to)],
+    ['services', svcs(o) !== svcs(n)],
+    ['owner', (o.owner ?? op.owner) !== (n.owner ?? np.owner)],
+    ['reason', o.reason !== n.reason],
+    ['evidence', stable(o.evidence ?? null) !== stable(n.evidence ?? null)],
+    ['expires', o.expires !== n.expires],
+    ['emergency', o.emergency !== n.emergency],
+    ['scope', stable(op.scope) !== stable(np.scope)],
+  ]
+  return checks.filter(([, differs]) => differs).map(([f]) => f)
+}
+
+/**
+ * Rules added, removed and changed between two policy sets, matched by (policy name, rule id).
+ * A rule is changed when any {@link RuleField} differs: selectors are compared as sets, services
+ * as the set of (protocol, port) they cover, the owner as the rule's effective owner, and `scope`
+ * when its policy's scope differs. Sorted by policy, then id.
+ */
+export function diffRules(oldSet: PolicySet, newSet: PolicySet): RuleChange[] {
+  const index = (set: PolicySet): Map<string, [Policy, Rule]> => {
+    const m = new Map<string, [Policy, Rule]>()
+    for (const p of set.policies)
+      for (const r of p.rules) m.set(JSON.stringify([p.name, r.id]), [p, r])
+    return m
+  }
+  const olds = index(oldSet)
+  const news = index(newSet)
+  const out: RuleChange[] = []
+  for (const key of new Set([...olds.keys(), ...news.keys()])) {
+    const [policy, id] = JSON.parse(key) as [string, string]
+    const o = olds.get(key)
+    const n = news.get(key)
+    if (o && !n) out.push({ kind: 'removed', policy, id, fields: [], old: summary(...o) })
+    else if (!o && n) out.push({ kind: 'added', policy, id, fields: [], new: summary(...n) })
+    else if (o && n) {
+      const fields = changedFields(o[0], o[1], n[0], n[1])
+      if (fields.length > 0) {
+        out.push({ kind: 'changed', policy, id, fields, old: summary(...o), new: summary(...n) })
+      }
+    }
+  }
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+  return out.sort((a, b) => cmp(a.policy, b.policy) || cmp(a.id, b.id))
+}
+
+/**
+ * Connlist lines that appear and disappear. Both connlists split the unmanaged address space at
+ * the blocks of both policy sets, so a change of split alone shows no line; a pair whose
+ * services change shows as one line removed and one added.
+ */
+export function diffConnlist(
+  inventory: Inventory,
+  oldSet: PolicySet,
+  newSet: PolicySet,
+  options: { readonly now: Date },
+): ConnlistChange {
+  const splitBy: Cidr[] = [
+    ...policyBlocks(oldSet, options.now),
+    ...policyBlocks(newSet, options.now),
+  ]
+  const lines = (set: PolicySet): Map<string, ConnlistRow> =>
+    new Map(
+      connlistRows(connlist(inventory, set, { now: options.now, splitBy })).map((r) => [
+        `${r.src}\u0000${r.dst}\u0000${r.conn}`,
+        r,
+      ]),
+    )
+  const o = lines(oldSet)
+  const n = lines(newSet)
+  return {
+    added: [...n].filter(([k]) => !o.has(k)).map(([, r]) => r),
+    removed: [...o].filter(([k]) => !n.has(k)).map(([, r]) => r),
+  }
+}
+
+function byText(by: DecidedBy): string {
+  return by === 'default-deny' ? 'default-deny' : `${by.rule.policy}/${by.rule.id}`
+}
+
+/**
+ * Accumulates the flows whose verdict changes between two policy sets. Each flow is judged as
+ * {@link PolicyIndex.evaluate} judges it, at the flow's `start` (which workload holds an
+ * address); a flow whose `direction` is `server-to-client` is judged as the connection it
+ * answers (rule 3). Rule expiry is judged at `now` for both sets. Memory: one entry per
+ * changed edge.
+ */
+export class FlowDiffer {
+  private readonly oldIndex: PolicyIndex
+  private readonly newIndex: PolicyIndex
+  private readonly edges = new Map<string, EdgeChange>()
+  private flows = 0
+  private skipped = 0
+  private blocked = 0
+  private allowed = 0
+
+  constructor(
+    inventory: Inventory,
+    oldSet: PolicySet,
+    newSet: PolicySet,
+    options: { readonly now: Date },
+  ) {
+    this.oldIndex = PolicyIndex.build(inventory, oldSet, options.now.getTime())
+    this.newIndex = PolicyIndex.build(inventory, newSet, options.now.getTime())
+  }
+
+  /** Judges one flow under both policy sets. Never throws: a flow with a bad address is counted in `skipped`. */
+  add(flow: Flow): void {
+    const reply = flow.direction === 'server-to-client'
+    const tuple = {
+      src: flow.src,
+      dst: flow.dst,
+      protocol: flow.protocol,
+      dstPort: flow.dstPort,
+      srcPort: flow.srcPort,
+      at: flow.start,
+    }
+    let o: ReturnType<PolicyIndex['evaluate']>
+    let n: ReturnType<PolicyIndex['evaluate']>
+    try {
+      o = this.oldIndex.evaluate(tuple, reply)
+      n = this.newIndex.evaluate(tuple, reply)
+    } catch {
+      this.skipped++
+      return
+    }
+    this.flows++
+    if (o.decision === n.decision) return
+    const change = n.decision === 'denied' ? 'blocked' : 'allowed'
+    if (change === 'blocked') this.blocked++
+    else this.allowed++
+    const port = reply ? flow.srcPort : flow.dstPort
+    const src = entityName(o.src)
+    const dst = entityName(o.dst)
+    const oldV: DiffVerdict = { decision: o.decision, by: byText(o.by), outcome: o.outcome }
+    const newV: DiffVerdict = { decision: n.decision, by: byText(n.by), outcome: n.outcome }
+    const key = JSON.stringify([change, src, dst, flow.protocol, port, oldV.by, newV.by])
+    const e = this.edges.get(key)
+    if (e) {
+      this.edges.set(key, {
+        ...e,
+        flows: e.flows + 1,
+        firstSeen: Math.min(e.firstSeen, flow.start),
+        lastSeen: Math.max(e.lastSeen, flow.start),
+      })
+    } else {
+      this.edges.set(key, {
+        change,
+        src,
+        dst,
+        protocol: flow.protocol,
+        dstPort: port,
+        service: formatService({ protocol: flow.protocol, ports: { lo: port, hi: port } }),
+        flows: 1,
+        firstSeen: flow.start,
+        lastSeen: flow.start,
+        old: oldV,
+        new: newV,
+      })
+    }
+  }
+
+  /** The result so far. */
+  result(): FlowDiff {
+    const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+    const edges = [...this.edges.values()].sort(
+      (a, b) =>
+        (a.change === b.change ? 0 : a.change === 'blocked' ? -1 : 1) ||
+        b.flows - a.flows ||
+        cmp(a.src, b.src) ||
+        cmp(a.dst, b.dst) ||
+        a.protocol - b.protocol ||
+        a.dstPort - b.dstPort,
+    )
+    return {
+      flows: this.flows,
+      skipped: this.skipped,
+      newlyBlocked: this.blocked,
+      newlyAllowed: this.allowed,
+      edges,
+    }
+  }
+}
+
+/**
+ * The rule and connectivity parts of a diff (add `flows` from a {@link FlowDiffer}).
+ * @param now - judges rule expiry and which addresses workloads hold.
+ */
+export function diffPolicies(
+  inventory: Inventory,
+  oldSet: PolicySet,
+  newSet: PolicySet,
+  options: { readonly now: Date },
+): PolicyDiff {
+  return {
+    at: options.now.toISOString(),
+    rules: diffRules(oldSet, newSet),
+    connlist: diffConnlist(inventory, oldSet, newSet, options),
+  }
+}
+
+/** True when an observed flow allowed under OLD is denied under NEW (`--fail-on-impact`). */
+export function hasImpact(diff: PolicyDiff): boolean {
+  return (diff.flows?.newlyBlocked ?? 0) > 0
+}
+
+/** Where each rule of a policy set is, by `policy/id` (for SARIF locations). */
+export function ruleLocations(set: PolicySet): Map<string, SourceLocation> {
+  const m = new Map<string, SourceLocation>()
+  for (const p of set.policies) {
+    for (const r of p.rules) {
+      const loc = r.location ?? p.location
+      if (loc) m.set(`${p.name}/${r.id}`, loc)
+    }
+  }
+  return m
+}

@@ -1,0 +1,266 @@
+/**
+ * `bulkhead diff OLD NEW` on test/fixtures/diff-estate (policy-old → policy, flows.csv):
+ * golden text and Markdown, JSON and SARIF shapes, `--fail-on-impact`, bad paths, and OLD/NEW
+ * read from git revisions of a temporary repository.
+ */
+import { execFileSync } from 'node:child_process'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { PolicyDiff } from '../../src/policy/diff.js'
+import { cli } from '../helpers/cli.js'
+
+const W = 'test/fixtures/diff-estate'
+const OLD = `${W}/policy-old`
+const NEW = `${W}/policy`
+const AT = '2026-11-01T00:00:00Z'
+const base = ['-w', W, '--at', AT]
+const withFlows = [...base, '--flows', `${W}/flows.csv`]
+
+describe('bulkhead diff on folders', () => {
+  it('text golden, exit 0 without --fail-on-impact', async () => {
+    const r = await cli('diff', OLD, NEW, ...withFlows)
+    expect(r.code).toBe(0)
+    await expect(r.stdout).toMatchFileSnapshot('../golden/policy/diff-estate.txt')
+    // the malformed flow line is counted and reported, not fatal
+    expect(r.stderr).toContain('bad-address 1')
+  })
+  it('Markdown golden opens with the summary line', async () => {
+    const r = await cli('diff', OLD, NEW, ...withFlows, '-o', 'md')
+    expect(r.code).toBe(0)
+    expect(r.stdout.split('\n')[0]).toMatch(/^⚠️ \*\*Bulkhead policy diff\*\* .*: 4 rule changes/)
+    await expect(r.stdout).toMatchFileSnapshot('../golden/policy/diff-estate.md')
+  })
+  it('--fail-on-impact exits 2 when an observed allowed flow becomes blocked', async () => {
+    expect((await cli('diff', OLD, NEW, ...withFlows, '--fail-on-impact')).code).toBe(2)
+    // the reverse change only allows more of the observed traffic that is blocked today...
+    const back = await cli('diff', NEW, OLD, ...withFlows, '--fail-on-impact', '-o', 'json')
+    const d = JSON.parse(back.stdout) as PolicyDiff
+    expect(d.flows?.newlyBlocked).toBe(2) // cart -> psp-sandbox and cart -> dns tcp/53
+    expect(back.code).toBe(2)
+    // ...and a diff of a folder with itself has no impact
+    const same = await cli('diff', NEW, NEW, ...withFlows, '--fail-on-impact', '-o', 'json')
+    expect(same.code).toBe(0)
+    expect(JSON.parse(same.stdout)).toMatchObject({
+      rules: [],
+      connlist: { added: [], removed: [] },
+      flows: { newlyBlocked: 0, newlyAllowed: 0, flows: 7 },
+    })
+  })
+  it('-o json has rules, connlist and flows', async () => {
+    const r = await cli('diff', OLD, NEW, ...withFlows, '-o', 'json')
+    const d = JSON.parse(r.stdout) as PolicyDiff
+    expect(d.at).toBe('2026-11-01T00:00:00.000Z')
+    expect(d.rules.map((c) => `${c.kind} ${c.id} ${c.fields.join('+')}`)).toEqual([
+      'added cart-to-psp ',
+      'changed dns services',
+      'removed redis-admin ',
+      'changed web-to-cart services+reason',
+    ])
+    expect(d.connlist.removed).toContainEqual({
+      src: 'shop/frontend[Deployment]',
+      dst: 'shop/cart[Deployment]',
+      conn: 'TCP 7070,8000-8100',
+    })
+    expect(d.connlist.added).toContainEqual({
+      src: 'shop/frontend[Deployment]',
+      dst: 'shop/cart[Deployment]',
+      conn: 'TCP 7070',
+    })
+    expect(d.flows).toMatchObject({ flows: 7, newlyBlocked: 4, newlyAllowed: 2 })
+    expect(d.flows?.edges[0]).toMatchObject({
+      change: 'blocked',
+      src: 'shop/frontend[Deployment]',
+      dst: 'shop/cart[Deployment]',
+      service: 'tcp/8080',
+      flows: 3,
+    })
+  })
+  it('-o sarif: a newly blocked flow is an error at the rule that allowed it', async () => {
+    const r = await cli('diff', OLD, NEW, ...withFlows, '-o', 'sarif')
+    expect(r.code).toBe(0)
+    const log = JSON.parse(r.stdout)
+    expect(log.version).toBe('2.1.0')
+    const results = log.runs[0].results as {
+      ruleId: string
+      level: string
+      locations?: {
+        physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } }
+      }[]
+    }[]
+    const blocked = results.filter((x) => x.ruleId === 'diff/flow-blocked')
+    expect(blocked).toHaveLength(2)
+    expect(blocked.every((x) => x.level === 'error')).toBe(true)
+    const redis = blocked.find((x) =>
+      x.locations?.[0]?.physicalLocation.artifactLocation.uri.endsWith('policy-old/shop.yaml'),
+    )
+    expect(redis?.locations?.[0]?.physicalLocation.region?.startLine).toBe(28) // redis-admin in policy-old
+    expect(results.filter((x) => x.ruleId.startsWith('diff/rule-'))).toHaveLength(4)
+    // every result has a location (GitHub code scanning requires one): connlist lines get a policy file
+    expect(results.every((x) => x.locations?.length === 1)).toBe(true)
+    const conn = results.find((x) => x.ruleId === 'diff/connection-removed')
+    expect(conn?.locations?.[0]?.physicalLocation.artifactLocation.uri).toBe(`${NEW}/shop.yaml`)
+  })
+  it('without flows there is no flow section', async () => {
+    const r = await cli('diff', OLD, NEW, ...base, '-o', 'json')
+    expect(JSON.parse(r.stdout).flows).toBeUndefined()
+    expect((await cli('diff', OLD, NEW, ...base, '--fail-on-impact')).code).toBe(0)
+  })
+  it.each([
+    [[`${W}/nope`, NEW], 'io/not-found'],
+    [[`${W}/flows.csv`, NEW], 'diff/not-a-folder'],
+    [[OLD, NEW, '-o', 'html'], 'cli/usage'],
+    [[OLD, NEW, '--flows', `${W}/flows.csv`, '--since', '2026-10-01'], 'cli/usage'],
+    [[OLD, NEW, '--flows', `${W}/missing.csv`], 'io/not-found'],
+    [[OLD, 'test/fixtures/bad-workspace-yaml'], 'yaml/syntax'], // a folder whose YAML is not policy
+  ])('bad input %j exits 1 with %s', async (args, code) => {
+    const r = await cli('diff', ...args, ...base)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(code)
+  })
+  it('an invalid OLD policy is an error with its location', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-bad-'))
+    try {
+      writeFileSync(
+        path.join(dir, 'p.yaml'),
+        'apiVersion: bulkhead.dev/v1\nkind: Policy\nmetadata: { name: x, owner: o }\nrules:\n  - id: a\n    from: [{ role: web }]\n    to: [{ role: nosuch }]\n    ports: [tcp/99999]\n',
+      )
+      const r = await cli('diff', dir, NEW, ...base)
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('policy/port-out-of-range')
+      expect(r.stderr).toMatch(/p\.yaml:8:\d+/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('bulkhead diff on stored flows', () => {
+  it('--since/--until replay the workspace store', async () => {
+    const ws = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-store-'))
+    try {
+      cpSync(W, ws, { recursive: true })
+      const ingest = await cli('ingest', path.join(ws, 'flows.csv'), '-w', ws)
+      expect(ingest.code).toBe(0)
+      const args = [
+        path.join(ws, 'policy-old'),
+        path.join(ws, 'policy'),
+        '-w',
+        ws,
+        '--at',
+        AT,
+        '-o',
+        'json',
+      ]
+      const all = JSON.parse(
+        (await cli('diff', ...args, '--since', '2026-10-01')).stdout,
+      ) as PolicyDiff
+      expect(all.flows).toMatchObject({ flows: 7, newlyBlocked: 4, newlyAllowed: 2 })
+      // the 10.9.1.1 -> redis flow of 2026-10-29 is before --since
+      const late = await cli('diff', ...args, '--since', '2026-10-30', '--fail-on-impact')
+      expect(JSON.parse(late.stdout).flows).toMatchObject({ flows: 6, newlyBlocked: 3 })
+      expect(late.code).toBe(2)
+      const early = await cli('diff', ...args, '--until', '2026-10-30', '--fail-on-impact')
+      expect(JSON.parse(early.stdout).flows).toMatchObject({ flows: 1, newlyBlocked: 1 })
+    } finally {
+      rmSync(ws, { recursive: true, force: true })
+    }
+  })
+  it('--since without a store is a clear error', async () => {
+    const r = await cli('diff', OLD, NEW, ...base, '--since', '2026-10-01')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('io/not-found')
+  })
+})
+
+describe('bulkhead diff on git revisions', () => {
+  let repo = ''
+  const git = (...args: string[]): void => {
+    execFileSync(
+      'git',
+      [
+        '-c',
+        'user.name=t',
+        '-c',
+        'user.email=t@example.org',
+        '-c',
+        'commit.gpgsign=false',
+        ...args,
+      ],
+      { cwd: repo, stdio: 'ignore' },
+    )
+  }
+  beforeAll(() => {
+    repo = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-git-'))
+    git('init', '-q')
+    cpSync(`${W}/bulkhead.yaml`, path.join(repo, 'ws/bulkhead.yaml'))
+    cpSync(`${W}/inventory`, path.join(repo, 'ws/inventory'), { recursive: true })
+    cpSync(OLD, path.join(repo, 'ws/policy'), { recursive: true })
+    git('add', '.')
+    git('commit', '-q', '-m', 'old')
+    rmSync(path.join(repo, 'ws/policy'), { recursive: true })
+    cpSync(NEW, path.join(repo, 'ws/policy'), { recursive: true })
+    git('add', '-A')
+    git('commit', '-q', '-m', 'new')
+  })
+  afterAll(() => {
+    if (repo) rmSync(repo, { recursive: true, force: true })
+  })
+
+  const shape = (d: PolicyDiff): unknown => ({
+    rules: d.rules.map((r) => [r.kind, r.policy, r.id, r.fields]),
+    connlist: d.connlist,
+  })
+
+  it('HEAD~1:path and HEAD:path give the same diff as the folders', async () => {
+    const folders = JSON.parse(
+      (await cli('diff', OLD, NEW, ...base, '-o', 'json')).stdout,
+    ) as PolicyDiff
+    const ws = path.join(repo, 'ws')
+    for (const [o, n] of [
+      ['HEAD~1:ws/policy', 'HEAD:ws/policy'],
+      ['HEAD~1:./policy', path.join(ws, 'policy')],
+    ] as const) {
+      const r = await cli('diff', o, n, '-w', ws, '--at', AT, '-o', 'json')
+      expect(r.stderr).toBe('')
+      expect(r.code).toBe(0)
+      expect(shape(JSON.parse(r.stdout) as PolicyDiff)).toEqual(shape(folders))
+    }
+    const text = await cli('diff', 'HEAD~1:ws/policy', 'HEAD:ws/policy', '-w', ws, '--at', AT)
+    expect(text.stdout).toContain(
+      '  - shop-prod/redis-admin removed  (HEAD~1:ws/policy/shop.yaml:28:5)',
+    )
+    // SARIF locations are repository paths, without the revision
+    const sarif = await cli(
+      'diff',
+      'HEAD~1:ws/policy',
+      'HEAD:ws/policy',
+      '-w',
+      ws,
+      '--at',
+      AT,
+      '-o',
+      'sarif',
+    )
+    const uris = (
+      JSON.parse(sarif.stdout).runs[0].results as {
+        locations: { physicalLocation: { artifactLocation: { uri: string } } }[]
+      }[]
+    ).map((x) => x.locations[0]?.physicalLocation.artifactLocation.uri)
+    expect(uris.length).toBeGreaterThan(0)
+    expect(uris.every((u) => u === 'ws/policy/shop.yaml')).toBe(true)
+  })
+  it('a bad revision or a path that is not a folder is a clear error', async () => {
+    const ws = path.join(repo, 'ws')
+    const bad = await cli('diff', 'no-such-rev:ws/policy', 'HEAD:ws/policy', '-w', ws, '--at', AT)
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('diff/bad-revision')
+    const missing = await cli('diff', 'HEAD:ws/nothing', 'HEAD:ws/policy', '-w', ws, '--at', AT)
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('diff/bad-revision')
+    const file = await cli('diff', 'HEAD:ws/bulkhead.yaml', 'HEAD:ws/policy', '-w', ws, '--at', AT)
+    expect(file.code).toBe(1)
+    expect(file.stderr).toContain('diff/not-a-folder')
+  })
+})

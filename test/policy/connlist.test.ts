@@ -1,0 +1,383 @@
+/**
+ * connlist: the CONNS formatter, the four output formats (goldens), np-guard's own outputs
+ * re-rendered through the formatter, and a differential property test against the reference
+ * evaluator on small random estates.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  cidrRange,
+  familyBits,
+  formatIp,
+  IntervalSet,
+  parseIp,
+  type IpAddress,
+  ServiceSet,
+  type Inventory,
+  type PolicySet,
+  type Service,
+} from '../../src/core/index.js'
+import {
+  connlist,
+  connlistEntities,
+  formatConnlist,
+  formatConns,
+  type Connection,
+  type ConnlistEntity,
+} from '../../src/policy/connlist.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import { loadWorkspace } from '../../src/policy/files.js'
+import { ALL_IPS, inventoryArb, policySetArb, SEED, TIMES } from '../helpers/model.js'
+
+const svc = (protocol: number, lo: number, hi = lo): Service => ({ protocol, ports: { lo, hi } })
+
+describe('formatConns', () => {
+  it('prints All Connections and No Connections', () => {
+    expect(formatConns(ServiceSet.ANY)).toBe('All Connections')
+    expect(formatConns(ServiceSet.EMPTY)).toBe('No Connections')
+  })
+  it('orders SCTP, TCP, UDP, ICMP, ICMPv6, then protocol numbers, with merged port ranges', () => {
+    const set = ServiceSet.of([
+      svc(17, 53),
+      svc(6, 8000, 8100),
+      svc(6, 443),
+      svc(6, 80),
+      svc(132, 3868),
+      svc(58, 128),
+      svc(1, 8),
+      svc(47, 0, 65535),
+      svc(6, 444),
+    ])
+    expect(formatConns(set)).toBe(
+      'SCTP 3868,TCP 80,443-444,8000-8100,UDP 53,ICMP 8,ICMPv6 128,proto-47',
+    )
+  })
+  it('names what is missing from an almost-everything set', () => {
+    const noSsh = ServiceSet.ANY.subtract(ServiceSet.single(svc(6, 22)))
+    expect(formatConns(noSsh)).toBe(
+      'SCTP 0-65535,TCP 0-21,23-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-255,other protocols',
+    )
+    const noGre = ServiceSet.ANY.subtract(ServiceSet.single(svc(47, 0, 65535)))
+    expect(formatConns(noGre)).toBe(
+      'SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-255,other protocols except 47',
+    )
+    const noIcmp = ServiceSet.ANY.subtract(ServiceSet.single(svc(1, 0, 255)))
+    expect(formatConns(noIcmp)).toBe(
+      'SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMPv6 0-255,other protocols',
+    )
+  })
+})
+
+describe('formatConnlist', () => {
+  const conns: Connection[] = [
+    { src: 'b', dst: 'a', services: ServiceSet.ANY },
+    { src: 'a|x', dst: 'b', services: ServiceSet.of([svc(6, 80), svc(17, 53)]) },
+    { src: 'a', dst: 'b', services: ServiceSet.of([svc(6, 443)]) },
+  ]
+  it('sorts by source then destination and quotes csv fields with commas', () => {
+    expect(formatConnlist(conns, 'txt')).toBe(
+      'a => b : TCP 443\na|x => b : TCP 80,UDP 53\nb => a : All Connections\n',
+    )
+    expect(formatConnlist(conns, 'csv')).toBe(
+      'src,dst,conn\na,b,TCP 443\na|x,b,"TCP 80,UDP 53"\nb,a,All Connections\n',
+    )
+    expect(formatConnlist(conns, 'md')).toBe(
+      '| src | dst | conn |\n|-----|-----|------|\n| a | b | TCP 443 |\n| a\\|x | b | TCP 80,UDP 53 |\n| b | a | All Connections |\n',
+    )
+    expect(JSON.parse(formatConnlist(conns, 'json'))).toEqual([
+      { src: 'a', dst: 'b', conn: 'TCP 443' },
+      { src: 'a|x', dst: 'b', conn: 'TCP 80,UDP 53' },
+      { src: 'b', dst: 'a', conn: 'All Connections' },
+    ])
+    expect(formatConnlist([], 'txt')).toBe('')
+  })
+})
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/connlist-estate/', import.meta.url))
+const NOW = new Date('2026-11-01T00:00:00Z')
+
+describe('connlist on test/fixtures/connlist-estate', async () => {
+  const loaded = await loadWorkspace(FIXTURE, NOW)
+  const conns = connlist(loaded.inventory, loaded.policySet, { now: NOW })
+  it('loads cleanly', () => {
+    expect(loaded.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+  })
+  it.each(['txt', 'md', 'csv', 'json'] as const)('matches the %s golden file', async (format) => {
+    await expect(formatConnlist(conns, format)).toMatchFileSnapshot(
+      `../golden/policy/connlist-estate.${format}`,
+    )
+  })
+  it('hand-checked lines', () => {
+    const lines = formatConnlist(conns, 'txt').split('\n')
+    // the except block 10.0.0.0/8 splits the internet; the /26 ping rule splits payments-psp
+    expect(lines).toContain(
+      '0.0.0.0-9.255.255.255[External] => shop/frontend[Deployment] : TCP 80,443',
+    )
+    expect(lines).toContain(
+      '11.0.0.0-203.0.112.255[External] => shop/frontend[Deployment] : TCP 80,443',
+    )
+    expect(lines).toContain(
+      'shop/cart[Deployment] => payments-psp(203.0.113.0-203.0.113.63)[External] : TCP 443,ICMP 8',
+    )
+    expect(lines).toContain(
+      'shop/cart[Deployment] => payments-psp(203.0.113.64-203.0.113.127)[External] : TCP 443',
+    )
+    // the nested named external is its own entity, and not a destination of cart-to-psp
+    expect(lines).toContain('psp-sandbox[External] => shop/frontend[Deployment] : TCP 80,443')
+    expect(lines.some((l) => l.startsWith('shop/cart[Deployment] => psp-sandbox'))).toBe(false)
+    // deny tcp/22 carves SSH out of `any`
+    expect(lines).toContain(
+      '10.9.0.0-10.9.255.255[External] => shop/redis[StatefulSet] : SCTP 0-65535,TCP 0-21,23-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-255,other protocols',
+    )
+    // old-batch holds no address at NOW: its `any` rule gives nothing
+    expect(lines.some((l) => l.includes('old-batch'))).toBe(false)
+    // no connection of a workload to itself, although `dns` allows {} -> dns
+    expect(lines.some((l) => l.startsWith('shop/dns => shop/dns'))).toBe(false)
+    // ... but on 2026-03-01 old-batch held its address
+    const march = formatConnlist(
+      connlist(loaded.inventory, loaded.policySet, { now: new Date('2026-03-01T00:00:00Z') }),
+      'txt',
+    )
+    expect(march).toContain('old-batch => shop/cart[Deployment] : All Connections\n')
+  })
+})
+
+// --- np-guard's own outputs, re-rendered -------------------------------------------------------
+
+const NP_GUARD = fileURLToPath(
+  new URL('../../../shared/corpora/np-guard/test_outputs/connlist/', import.meta.url),
+)
+const NAMES: Record<string, number> = { SCTP: 132, TCP: 6, UDP: 17 }
+
+/** Parses np-guard's CONNS (SCTP/TCP/UDP only) into a ServiceSet. */
+function parseNpGuardConns(text: string): ServiceSet {
+  if (text === 'All Connections') return ServiceSet.ANY
+  const services: Service[] = []
+  let proto = -1
+  for (const tok of text.split(',')) {
+    const m = /^(?:([A-Z]+) )?(\d+)(?:-(\d+))?$/.exec(tok)
+    if (!m) throw new Error(`cannot read "${tok}" in "${text}"`)
+    if (m[1] !== undefined) proto = NAMES[m[1]] ?? -1
+    const lo = Number(m[2])
+    services.push(svc(proto, lo, m[3] === undefined ? lo : Number(m[3])))
+  }
+  return ServiceSet.of(services)
+}
+
+describe.skipIf(!existsSync(NP_GUARD))(
+  'np-guard connlist outputs re-rendered (needs ../shared/corpora)',
+  () => {
+    const files = existsSync(NP_GUARD) ? readdirSync(NP_GUARD).sort() : []
+    const txt = files.filter((f) => f.endsWith('.txt'))
+    it.each(txt)('%s', (f) => {
+      const lines = readFileSync(NP_GUARD + f, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+      const conns = lines.map((l): Connection => {
+        const m = /^(.*) => (.*) : (.*)$/.exec(l)
+        if (!m) throw new Error(`not a connlist line: ${l}`)
+        return {
+          src: m[1] as string,
+          dst: m[2] as string,
+          services: parseNpGuardConns(m[3] as string),
+        }
+      })
+      // same lines, in the same order: the sort and the CONNS spelling agree with np-guard's
+      expect(formatConnlist([...conns].reverse(), 'txt')).toBe(lines.map((l) => `${l}\n`).join(''))
+      const json = `${f.slice(0, -4)}.json`
+      if (files.includes(json)) {
+        expect(JSON.parse(formatConnlist(conns, 'json'))).toEqual(
+          JSON.parse(readFileSync(NP_GUARD + json, 'utf8')),
+        )
+      }
+    })
+  },
+)
+
+// --- differential property test against the reference evaluator -------------------------------
+
+/** Parses our CONNS text back into a membership test (an independent reading of the format). */
+function connsHas(text: string, protocol: number, port: number): boolean {
+  if (text === 'All Connections') return true
+  const named: Record<string, number> = { SCTP: 132, TCP: 6, UDP: 17, ICMP: 1, ICMPv6: 58 }
+  const listed = new Map<number, IntervalSet>()
+  let other: { except: number[] } | undefined
+  let proto = -1
+  let mode: 'ports' | 'except' = 'ports'
+  for (const tok of text.split(',')) {
+    let rest = tok
+    const other1 = /^other protocols(?: except (\d+))?$/.exec(tok)
+    if (other1) {
+      other = { except: other1[1] === undefined ? [] : [Number(other1[1])] }
+      mode = 'except'
+      continue
+    }
+    if (mode === 'except') {
+      other?.except.push(Number(tok))
+      continue
+    }
+    const head = /^(SCTP|TCP|UDP|ICMPv6|ICMP|proto-(\d+))(?: (.*))?$/.exec(tok)
+    if (head) {
+      proto = head[2] !== undefined ? Number(head[2]) : (named[head[1] as string] as number)
+      if (head[3] === undefined) {
+        listed.set(proto, IntervalSet.range(0, 65535))
+        continue
+      }
+      rest = head[3]
+    }
+    const m = /^(\d+)(?:-(\d+))?$/.exec(rest)
+    if (!m) throw new Error(`cannot read "${tok}" in "${text}"`)
+    const r = IntervalSet.range(Number(m[1]), m[2] === undefined ? Number(m[1]) : Number(m[2]))
+    listed.set(proto, (listed.get(proto) ?? IntervalSet.EMPTY).union(r))
+  }
+  const ports = listed.get(protocol)
+  if (ports) return ports.has(port)
+  if (Object.values(named).includes(protocol)) return false
+  return other !== undefined && !other.except.includes(protocol)
+}
+
+/** Samples the services a random rule can tell apart (ports at the edges of serviceArb's). */
+const SAMPLES: [number, number][] = [
+  ...[0, 1, 22, 53, 79, 80, 81, 443, 444, 8000, 8100, 8101, 65535].map((p): [number, number] => [
+    6,
+    p,
+  ]),
+  ...[0, 53, 80, 65535].map((p): [number, number] => [17, p]),
+  ...[0, 80, 443].map((p): [number, number] => [132, p]),
+  [1, 0],
+  [1, 8],
+  [58, 128],
+  [58, 8],
+  [47, 0],
+]
+
+/** Unmanaged probe addresses inside a range entity (other than the one it is judged by). */
+function rangeProbes(
+  e: ConnlistEntity,
+  held: ReadonlySet<string>,
+  probes: readonly IpAddress[],
+): string[] {
+  const out = new Set<string>()
+  for (const r of e.ranges ?? []) {
+    const inside = probes.filter((p) => p.family === r.family).map((p) => p.value)
+    for (const v of [r.first, r.last, (r.first + r.last) / 2n, ...inside]) {
+      if (v < r.first || v > r.last) continue
+      const ip = formatIp({ family: r.family, value: v })
+      if (!held.has(ip)) out.add(ip)
+    }
+  }
+  return [...out]
+}
+
+function possible(a: string, b: string, protocol: number): boolean {
+  const v4 = !a.includes(':')
+  if (v4 !== !b.includes(':')) return false
+  return !((v4 && protocol === 58) || (!v4 && protocol === 1)) // cannot occur
+}
+
+/**
+ * Checks one estate: (1) for every ordered pair of distinct entities and sampled service, the
+ * line lists the service iff the evaluator allows it from some address of the source to some
+ * address of the destination (a range judged by its representative address); (2) every probe
+ * address inside a range gets the same verdicts as the representative, to and from every
+ * workload address, so the representative stands for the whole range.
+ */
+function check(inventory: Inventory, policySet: PolicySet, at: number): void {
+  const now = new Date(at)
+  const entities = connlistEntities(inventory, policySet, { now }).filter(
+    (e) => e.addresses.length > 0,
+  )
+  const parsed = JSON.parse(formatConnlist(connlist(inventory, policySet, { now }), 'json')) as {
+    src: string
+    dst: string
+    conn: string
+  }[]
+  const rows = new Map(parsed.map((r) => [`${r.src}\u0000${r.dst}`, r.conn]))
+  const allowed = (a: string, b: string, protocol: number, dstPort: number): boolean =>
+    evaluate(inventory, policySet, { src: a, dst: b, protocol, dstPort, at }, { now: at })
+      .decision === 'allowed'
+  for (const src of entities) {
+    for (const dst of entities) {
+      const conn = rows.get(`${src.name}\u0000${dst.name}`) as string | undefined
+      if (src === dst) {
+        expect(conn).toBeUndefined()
+        continue
+      }
+      for (const [protocol, port] of SAMPLES) {
+        let any = false
+        let can = false
+        for (const a of src.addresses) {
+          for (const b of dst.addresses) {
+            if (!possible(a, b, protocol)) continue
+            can = true
+            if (allowed(a, b, protocol, port)) any = true
+          }
+        }
+        if (!can) continue
+        const listed = conn !== undefined && connsHas(conn, protocol, port)
+        if (listed !== any) {
+          throw new Error(
+            `${src.name} (${src.addresses.join(' ')}) => ${dst.name} (${dst.addresses.join(' ')}) ${protocol}/${port}: evaluator says ${any ? 'allowed' : 'denied'}, connlist says "${conn ?? '(no line)'}"`,
+          )
+        }
+      }
+    }
+  }
+  // (2) ranges are homogeneous
+  const workloadAddrs = entities.filter((e) => e.kind === 'workload').flatMap((e) => e.addresses)
+  const held = new Set(workloadAddrs)
+  const probes: IpAddress[] = ALL_IPS.map((ip) => parseIp(ip) as IpAddress)
+  const blocks = [
+    ...policySet.policies.flatMap((p) =>
+      p.rules
+        .flatMap((r) => [...r.from, ...r.to])
+        .flatMap((s) => (s.kind === 'cidr' ? [s.cidr, ...s.except] : [])),
+    ),
+    ...inventory.externals.map((x) => x.cidr),
+  ]
+  for (const c of blocks) {
+    const { first, last } = cidrRange(c)
+    const top = (1n << BigInt(familyBits(c.family))) - 1n
+    for (const v of [first - 1n, first, first + 1n, last - 1n, last, last + 1n]) {
+      if (v >= 0n && v <= top) probes.push({ family: c.family, value: v })
+    }
+  }
+  for (const e of entities) {
+    if (e.kind === 'workload') continue
+    const rep = e.addresses[0] as string
+    for (const p of rangeProbes(e, held, probes)) {
+      for (const w of workloadAddrs) {
+        for (const [protocol, port] of SAMPLES) {
+          if (!possible(p, w, protocol)) continue
+          for (const [a, b, ra, rb] of [
+            [p, w, rep, w],
+            [w, p, w, rep],
+          ] as const) {
+            if (allowed(a, b, protocol, port) !== allowed(ra, rb, protocol, port)) {
+              throw new Error(
+                `${e.name}: ${a} -> ${b} ${protocol}/${port} is judged unlike ${ra} -> ${rb}`,
+              )
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+describe('connlist agrees with the reference evaluator', () => {
+  it('on random small estates (fixed seed)', () => {
+    fc.assert(
+      fc.property(inventoryArb, policySetArb, fc.constantFrom(...TIMES), (inv, ps, at) => {
+        check(inv, ps, at)
+      }),
+      { seed: SEED, numRuns: 30 },
+    )
+  }, 120_000)
+  it('on the fixture estate', async () => {
+    const loaded = await loadWorkspace(FIXTURE, NOW)
+    check(loaded.inventory, loaded.policySet, NOW.getTime())
+  })
+})
