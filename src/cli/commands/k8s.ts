@@ -1,0 +1,162 @@
+/**
+ * @module `bulkhead k8s connlist DIR` and `bulkhead k8s eval DIR SRC DST PROTO/PORT`: the
+ * connectivity that Kubernetes manifests (NetworkPolicy, AdminNetworkPolicy,
+ * BaselineAdminNetworkPolicy, Ingress, Route) allow, in np-guard's connlist format.
+ */
+import { existsSync } from 'node:fs'
+import type { Command } from 'commander'
+import { BulkheadError, hasErrors, type Diagnostic } from '../../core/index.js'
+import {
+  analyzeModel,
+  evaluateK8s,
+  findEndpoint,
+  formatK8sConnlist,
+  loadModel,
+  readManifestFiles,
+  type DirectionDecision,
+  type K8sConnlistFormat,
+  type K8sVerdict,
+} from '../../kubernetes/index.js'
+import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
+
+const CONNLIST_FORMATS = ['txt', 'text', 'json', 'csv', 'md', 'dot'] as const
+const EVAL_FORMATS = ['text', 'json', 'yaml'] as const
+const PROTOCOLS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 }
+const PROTOCOL_TEXT: Readonly<Record<number, string>> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' }
+
+/** Loads a manifest folder; errors (bad YAML, invalid policies) throw, warnings print to stderr. */
+function load(dir: string): ReturnType<typeof loadModel> {
+  if (!existsSync(dir)) {
+    throw new BulkheadError([
+      { code: 'io/not-found', severity: 'error', message: `${dir} does not exist` },
+    ])
+  }
+  const loaded = loadModel(readManifestFiles(dir))
+  if (hasErrors(loaded.diagnostics)) throw new BulkheadError(loaded.diagnostics)
+  const notes: Diagnostic[] = loaded.diagnostics
+  printDiagnostics(notes)
+  return loaded
+}
+
+/** Parses `tcp/80` (TCP, UDP or SCTP, one port 1–65535). */
+export function parseK8sService(text: string): { protocol: number; port: number } {
+  const m = /^([a-zA-Z]+)\/(\d{1,5})$/.exec(text.trim())
+  const protocol = m ? PROTOCOLS[(m[1] as string).toLowerCase()] : undefined
+  const port = m ? Number(m[2]) : NaN
+  if (!m || protocol === undefined || port < 1 || port > 65535) {
+    throw new BulkheadError([
+      {
+        code: 'k8s/bad-connection',
+        severity: 'error',
+        message: `cannot read "${text}" as PROTO/PORT`,
+        hint: 'write tcp/8080, udp/53 or sctp/9003 (port 1–65535)',
+      },
+    ])
+  }
+  return { protocol, port }
+}
+
+function renderDirection(d: DirectionDecision): string[] {
+  const out = [`  ${d.direction} at ${d.pod}: ${d.allowed ? 'allowed' : 'denied'}`]
+  for (const s of d.steps) {
+    const who = s.policy ? ` ${s.policy}${s.rule ? ` rule ${s.rule}` : ''}` : ''
+    out.push(`    ${s.layer}${who}: ${s.action} (${s.detail})`)
+  }
+  return out
+}
+
+/** The text rendering of a verdict. */
+export function renderK8sVerdict(v: K8sVerdict): string {
+  const svc = `${PROTOCOL_TEXT[v.protocol] ?? v.protocol} ${v.port}`
+  const lines = [`${v.src} => ${v.dst} : ${svc} ${v.allowed ? 'ALLOWED' : 'DENIED'}`]
+  if (v.egress) lines.push(...renderDirection(v.egress))
+  if (v.ingress) lines.push(...renderDirection(v.ingress))
+  if (!v.egress && !v.ingress) lines.push('  two addresses: not connections the cluster carries')
+  return `${lines.join('\n')}\n`
+}
+
+/** Registers `k8s connlist` and `k8s eval`. */
+export function registerK8s(program: Command): void {
+  const k8s = program
+    .command('k8s')
+    .description(
+      'analyse Kubernetes manifests: NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy',
+    )
+  k8s
+    .command('connlist')
+    .description(
+      'list every connection the policies in a folder of Kubernetes manifests allow (np-guard format)',
+    )
+    .argument(
+      '<dir>',
+      'folder (or file) of YAML/JSON manifests: workloads, namespaces, services, policies, Ingress, Route',
+    )
+    .option('-o, --output <format>', 'txt | json | csv | md | dot', 'txt')
+    .addHelpText(
+      'after',
+      `
+Each line is "SRC => DST : CONNS", sorted. Workloads are "namespace/name[Kind]" after their
+owner, address ranges "first-last[External]" split at every ipBlock boundary, and
+"{ingress-controller}" reaches what Ingress and Route objects expose. CONNS is "All Connections"
+or e.g. "SCTP 1-65535,TCP 1-79,81-65535,UDP 53". Invalid policies are errors with file:line:col.
+
+Examples:
+  $ bulkhead k8s connlist manifests/
+  $ bulkhead k8s connlist manifests/ -o md > connectivity.md
+
+Exit codes: 0 listed, 1 bad input.`,
+    )
+    .action((dir: string, opts: { output: string }) => {
+      checkFormat(opts.output, CONNLIST_FORMATS)
+      const { model, diagnostics } = load(dir)
+      const a = analyzeModel(model, diagnostics)
+      const format = (opts.output === 'text' ? 'txt' : opts.output) as K8sConnlistFormat
+      process.stdout.write(formatK8sConnlist(a.connections, format))
+      process.exitCode = EXIT.ok
+    })
+  k8s
+    .command('eval')
+    .description('the verdict on one connection, with the policies and rules that decide it')
+    .argument('<dir>', 'folder (or file) of Kubernetes manifests')
+    .argument(
+      '<src>',
+      'source: namespace/name[Kind], namespace/name, a pod namespace/pod, an IP, or {ingress-controller}',
+    )
+    .argument('<dst>', 'destination, as the source')
+    .argument('<service>', 'PROTO/PORT: tcp/8080, udp/53, sctp/9003')
+    .option('-o, --output <format>', 'text | json | yaml', 'text')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ bulkhead k8s eval manifests/ default/frontend default/backend tcp/9090
+  $ bulkhead k8s eval manifests/ "default/frontend[Deployment]" 8.8.8.8 udp/53 -o json
+
+Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
+    )
+    .action(
+      (
+        dir: string,
+        srcText: string,
+        dstText: string,
+        svcText: string,
+        opts: { output: string },
+      ) => {
+        checkFormat(opts.output, EVAL_FORMATS)
+        const { protocol, port } = parseK8sService(svcText)
+        const { model } = load(dir)
+        const src = findEndpoint(model, srcText)
+        const dst = findEndpoint(model, dstText)
+        for (const e of [src, dst]) {
+          if (typeof e === 'string')
+            throw new BulkheadError([
+              { code: 'k8s/unknown-endpoint', severity: 'error', message: e },
+            ])
+        }
+        if (typeof src === 'string' || typeof dst === 'string') throw new UsageError('unreachable')
+        const v = evaluateK8s(model, src, dst, protocol, port)
+        emit(v, opts.output, (x) => renderK8sVerdict(x))
+        process.exitCode = EXIT.ok
+      },
+    )
+}

@@ -1,0 +1,401 @@
+/**
+ * @module Kubernetes connectivity analysis: every allowed directed connection between workloads,
+ * external address ranges and the `{ingress-controller}`, under NetworkPolicy,
+ * AdminNetworkPolicy and BaselineAdminNetworkPolicy; and its np-guard connlist rendering.
+ *
+ * Decision for traffic leaving pod S (egress) or entering pod D (ingress), per service
+ * (network-policy-api "Precedence", Kubernetes NetworkPolicy):
+ *
+ * 1. AdminNetworkPolicies whose subject holds the pod, by priority (lower first), rules in
+ *    order: the first rule whose peer matches the other end and whose ports hold the service
+ *    decides — `Allow` (allowed, no other layer asked), `Deny` (denied), `Pass` (go to 2).
+ * 2. NetworkPolicies of the pod's namespace selecting it with that policy type: if any, the
+ *    service is allowed iff some rule of one of them allows it; none: go to 3.
+ * 3. The BaselineAdminNetworkPolicy, rules in order, first match decides (`Allow`/`Deny`);
+ *    no match: allowed.
+ *
+ * A connection pod → pod needs the source's egress and the destination's ingress; pod → address
+ * only the egress, address → pod only the ingress. Workloads connect on the union over their
+ * pods. Addresses are split into ranges at every boundary of every ipBlock (`cidr` and `except`)
+ * and ANP `networks` block (IPv4 always; IPv6 when some block is IPv6), one line per range
+ * (`0.0.0.0-9.255.255.255[External]`), as np-guard prints them; pods are matched by selectors
+ * only, addresses by ipBlocks and networks only. As np-guard does, the split is per direction:
+ * lines address → pod use the blocks of ingress rules, lines pod → address those of egress rules
+ * (so a cluster whose egress rules name no block prints `0.0.0.0-255.255.255.255[External]` as
+ * destination even when ingress rules split the sources).
+ */
+import {
+  cidrRange,
+  familyBits,
+  formatIp,
+  hasErrors,
+  labelSet,
+  ServiceSet,
+  type Cidr,
+  type Diagnostic,
+  type IpFamily,
+  type LabelSet,
+} from '../core/index.js'
+import { formatConnlist, type Connection, type ConnlistFormat } from '../policy/connlist.js'
+import type { SourceFile } from '../core/yaml-source.js'
+import type { AnpPeer, AnpPods } from './anp.js'
+import { INGRESS_CONTROLLER, INGRESS_CONTROLLER_NAMESPACE } from './ingress.js'
+import { NAMESPACE_NAME_LABEL, selects, type K8sPod } from './manifests.js'
+import { anpPortsSet, loadModel, netpolPortsSet, type K8sModel, type K8sWorkload } from './model.js'
+import type { IpBlock, NetpolPeer, NetworkPolicy } from './netpol.js'
+
+export type { Connection } from '../policy/connlist.js'
+
+/** An address range, inclusive, of one family. */
+export interface ExternalRange {
+  readonly family: IpFamily
+  readonly first: bigint
+  readonly last: bigint
+  /** `first-last[External]`. */
+  readonly name: string
+}
+
+/** The other end of a direction's decision: a pod, or an address range. */
+export type Peer =
+  | { readonly kind: 'pod'; readonly pod: K8sPod }
+  | { readonly kind: 'range'; readonly range: ExternalRange }
+
+/** Result of {@link analyze}. */
+export interface Analysis {
+  readonly model: K8sModel
+  readonly workloads: readonly K8sWorkload[]
+  readonly ranges: readonly ExternalRange[]
+  /** Allowed connections with a non-empty service set, never an entity to itself, unsorted. */
+  readonly connections: readonly Connection[]
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/** The pod standing for the ingress controller (no labels, in its own namespace). */
+export const INGRESS_CONTROLLER_POD: K8sPod = {
+  name: 'ingress-controller',
+  namespace: INGRESS_CONTROLLER_NAMESPACE,
+  labels: labelSet(),
+  workload: INGRESS_CONTROLLER,
+  ports: [],
+  location: { file: '', line: 0, column: 0 },
+}
+
+const CONTROLLER_NS_LABELS = labelSet({ [NAMESPACE_NAME_LABEL]: INGRESS_CONTROLLER_NAMESPACE })
+
+/** Labels of a namespace (only its name label when the input does not declare it). */
+export function namespaceLabels(model: K8sModel, ns: string): LabelSet {
+  if (ns === INGRESS_CONTROLLER_NAMESPACE) return CONTROLLER_NS_LABELS
+  return model.namespaces.get(ns)?.labels ?? labelSet({ [NAMESPACE_NAME_LABEL]: ns })
+}
+
+/**
+ * The CIDR blocks the policies of the model mention in one direction: ipBlock `cidr` and
+ * `except` of NetworkPolicy ingress (`'ingress'`) or egress rules, and for egress the `networks`
+ * of AdminNetworkPolicy and BaselineAdminNetworkPolicy rules (v1alpha1 has no ingress networks).
+ */
+export function modelBlocks(model: K8sModel, direction: 'ingress' | 'egress'): Cidr[] {
+  const out: Cidr[] = []
+  for (const np of model.networkPolicies) {
+    for (const r of np[direction] ?? []) {
+      if (r.peers === 'all') continue
+      for (const p of r.peers) if (p.kind === 'ipBlock') out.push(p.block.cidr, ...p.block.except)
+    }
+  }
+  if (direction === 'egress') {
+    for (const ap of [
+      ...model.adminPolicies,
+      ...(model.baselinePolicy ? [model.baselinePolicy] : []),
+    ]) {
+      for (const r of ap.egress)
+        for (const p of r.peers) if (p.kind === 'networks') out.push(...p.blocks)
+    }
+  }
+  return out
+}
+
+/** The address space split at every block boundary (see the module comment). */
+export function externalRanges(blocks: readonly Cidr[]): ExternalRange[] {
+  const out: ExternalRange[] = []
+  for (const family of [4, 6] as const) {
+    if (family === 6 && !blocks.some((b) => b.family === 6)) continue
+    const top = 1n << BigInt(familyBits(family))
+    const points = new Set<bigint>([0n, top])
+    for (const b of blocks) {
+      if (b.family !== family) continue
+      const { first, last } = cidrRange(b)
+      points.add(first)
+      points.add(last + 1n)
+    }
+    const sorted = [...points].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    for (let i = 0; i + 1 < sorted.length; i++) {
+      const first = sorted[i] as bigint
+      const last = (sorted[i + 1] as bigint) - 1n
+      out.push({
+        family,
+        first,
+        last,
+        name: `${formatIp({ family, value: first })}-${formatIp({ family, value: last })}[External]`,
+      })
+    }
+  }
+  return out
+}
+
+/** True when the whole range lies in the block (ranges never straddle a block boundary). */
+export function rangeInCidr(
+  range: { family: IpFamily; first: bigint; last: bigint },
+  c: Cidr,
+): boolean {
+  if (range.family !== c.family) return false
+  const { first, last } = cidrRange(c)
+  return range.first >= first && range.last <= last
+}
+
+/** True when the range lies in the ipBlock's cidr and in none of its excepts. */
+export function rangeInBlock(
+  range: { family: IpFamily; first: bigint; last: bigint },
+  b: IpBlock,
+): boolean {
+  return rangeInCidr(range, b.cidr) && !b.except.some((e) => rangeInCidr(range, e))
+}
+
+/** Whether a NetworkPolicy peer matches the other end (a pod, or a range by ipBlock). */
+export function netpolPeerMatches(
+  model: K8sModel,
+  np: NetworkPolicy,
+  peer: NetpolPeer,
+  other: Peer,
+): boolean {
+  if (peer.kind === 'ipBlock')
+    return other.kind === 'range' && rangeInBlock(other.range, peer.block)
+  if (other.kind !== 'pod') return false
+  const pod = other.pod
+  if (peer.namespaceSelector === undefined) {
+    if (pod.namespace !== np.namespace) return false
+  } else if (!selects(peer.namespaceSelector, namespaceLabels(model, pod.namespace))) return false
+  return selects(peer.podSelector, pod.labels)
+}
+
+/** Whether an ANP subject (or a namespaces/pods peer) holds the pod. */
+export function anpPodsMatch(model: K8sModel, s: AnpPods, pod: K8sPod): boolean {
+  const nsLabels = namespaceLabels(model, pod.namespace)
+  if (s.kind === 'namespaces') return selects(s.namespaces, nsLabels)
+  return selects(s.namespaceSelector, nsLabels) && selects(s.podSelector, pod.labels)
+}
+
+/** Whether an ANP/BANP peer matches the other end. */
+export function anpPeerMatches(model: K8sModel, peer: AnpPeer, other: Peer): boolean {
+  if (peer.kind === 'networks')
+    return other.kind === 'range' && peer.blocks.some((b) => rangeInCidr(other.range, b))
+  return other.kind === 'pod' && anpPodsMatch(model, peer, other.pod)
+}
+
+/** NetworkPolicies selecting `pod` with the direction's policy type. */
+export function selectingPolicies(
+  model: K8sModel,
+  pod: K8sPod,
+  direction: 'ingress' | 'egress',
+): NetworkPolicy[] {
+  return model.networkPolicies.filter(
+    (np) =>
+      np[direction] !== undefined &&
+      np.namespace === pod.namespace &&
+      selects(np.podSelector, pod.labels),
+  )
+}
+
+/**
+ * The services allowed in one direction at `subject` (the source for egress, the destination
+ * for ingress) with `other` the far end, by the three layers of the module comment. Named
+ * ports resolve against the destination pod (`subject` for ingress, `other` for egress).
+ */
+export function directionAllows(
+  model: K8sModel,
+  subject: K8sPod,
+  other: Peer,
+  direction: 'ingress' | 'egress',
+): ServiceSet {
+  const dst = direction === 'ingress' ? subject : other.kind === 'pod' ? other.pod : undefined
+  let undecided = ServiceSet.ANY
+  let allowed = ServiceSet.EMPTY
+  let passed = ServiceSet.EMPTY
+  for (const ap of model.adminPolicies) {
+    if (undecided.isEmpty) break
+    if (!anpPodsMatch(model, ap.subject, subject)) continue
+    for (const r of ap[direction]) {
+      if (!r.peers.some((p) => anpPeerMatches(model, p, other))) continue
+      const s = anpPortsSet(r.ports, dst).intersect(undecided)
+      if (s.isEmpty) continue
+      if (r.action === 'Allow') allowed = allowed.union(s)
+      else if (r.action === 'Pass') passed = passed.union(s)
+      undecided = undecided.subtract(s)
+    }
+  }
+  let rest = undecided.union(passed)
+  if (rest.isEmpty) return allowed
+  const nps = selectingPolicies(model, subject, direction)
+  if (nps.length > 0) {
+    let npAllowed = ServiceSet.EMPTY
+    for (const np of nps) {
+      for (const r of np[direction] ?? []) {
+        if (r.peers !== 'all' && !r.peers.some((p) => netpolPeerMatches(model, np, p, other)))
+          continue
+        npAllowed = npAllowed.union(netpolPortsSet(r.ports, dst))
+      }
+    }
+    return allowed.union(rest.intersect(npAllowed))
+  }
+  const banp = model.baselinePolicy
+  if (banp && anpPodsMatch(model, banp.subject, subject)) {
+    for (const r of banp[direction]) {
+      if (rest.isEmpty) break
+      if (!r.peers.some((p) => anpPeerMatches(model, p, other))) continue
+      const s = anpPortsSet(r.ports, dst).intersect(rest)
+      if (r.action === 'Allow') allowed = allowed.union(s)
+      rest = rest.subtract(s)
+    }
+  }
+  return allowed.union(rest)
+}
+
+/** The services allowed from one end to the other (see the module comment). */
+export function allowedBetween(model: K8sModel, src: Peer, dst: Peer): ServiceSet {
+  if (src.kind === 'range' && dst.kind === 'range') return ServiceSet.EMPTY
+  let set = ServiceSet.ANY
+  if (src.kind === 'pod' && src.pod !== INGRESS_CONTROLLER_POD)
+    set = directionAllows(model, src.pod, dst, 'egress')
+  if (dst.kind === 'pod' && !set.isEmpty)
+    set = set.intersect(directionAllows(model, dst.pod, src, 'ingress'))
+  return set
+}
+
+function podKey(p: K8sPod): string {
+  return JSON.stringify([p.namespace, p.labels, p.ports])
+}
+
+/** Analyses a model: see the module comment. Pure. */
+export function analyzeModel(model: K8sModel, diagnostics: readonly Diagnostic[] = []): Analysis {
+  const inRanges = externalRanges(modelBlocks(model, 'ingress'))
+  const outRanges = externalRanges(modelBlocks(model, 'egress'))
+  const ranges = [...inRanges, ...outRanges.filter((r) => !inRanges.some((x) => x.name === r.name))]
+  // pods with the same namespace, labels and ports are judged alike: one representative each
+  const wl = model.workloads.map((w) => {
+    const seen = new Map<string, K8sPod>()
+    for (const p of w.pods) if (!seen.has(podKey(p))) seen.set(podKey(p), p)
+    return { w, reps: [...seen.values()] }
+  })
+  const cache = new Map<string, ServiceSet>()
+  const pair = (a: K8sPod, b: K8sPod): ServiceSet => {
+    const k = `${podKey(a)}\u0000${podKey(b)}`
+    let s = cache.get(k)
+    if (!s) {
+      s = allowedBetween(model, { kind: 'pod', pod: a }, { kind: 'pod', pod: b })
+      cache.set(k, s)
+    }
+    return s
+  }
+  const connections: Connection[] = []
+  const push = (src: string, dst: string, services: ServiceSet): void => {
+    if (!services.isEmpty) connections.push({ src, dst, services })
+  }
+  for (const s of wl) {
+    for (const d of wl) {
+      if (s === d) continue
+      let set = ServiceSet.EMPTY
+      for (const a of s.reps) for (const b of d.reps) set = set.union(pair(a, b))
+      push(s.w.name, d.w.name, set)
+    }
+    for (const r of outRanges) {
+      let out = ServiceSet.EMPTY
+      for (const a of s.reps)
+        out = out.union(allowedBetween(model, { kind: 'pod', pod: a }, { kind: 'range', range: r }))
+      push(s.w.name, r.name, out)
+    }
+    for (const r of inRanges) {
+      let into = ServiceSet.EMPTY
+      for (const a of s.reps)
+        into = into.union(
+          allowedBetween(model, { kind: 'range', range: r }, { kind: 'pod', pod: a }),
+        )
+      push(r.name, s.w.name, into)
+    }
+  }
+  // the ingress controller reaches what Ingress/Route objects expose, as the policies allow
+  const byWorkload = new Map<string, ServiceSet>()
+  for (const e of model.exposures) {
+    const allowed = allowedBetween(
+      model,
+      { kind: 'pod', pod: INGRESS_CONTROLLER_POD },
+      { kind: 'pod', pod: e.pod },
+    ).intersect(e.services)
+    byWorkload.set(e.workload, (byWorkload.get(e.workload) ?? ServiceSet.EMPTY).union(allowed))
+  }
+  for (const [w, set] of byWorkload) push(INGRESS_CONTROLLER, w, set)
+  return { model, workloads: model.workloads, ranges, connections, diagnostics }
+}
+
+/**
+ * Loads manifests and analyses them: `analyze(files) → {workloads, connections, diagnostics}`.
+ * When the diagnostics hold an error (an invalid policy, bad YAML) the connections leave the bad
+ * objects out and must not be reported as the cluster's connectivity; callers check
+ * {@link hasErrors}.
+ */
+export function analyze(files: readonly SourceFile[]): Analysis {
+  const { model, diagnostics } = loadModel(files)
+  return analyzeModel(model, diagnostics)
+}
+
+/**
+ * {@link analyze} over Kubernetes objects given as plain data (e.g. what a compiler emits):
+ * each object is read as its own JSON document, named `<source>#<index>` in diagnostics.
+ */
+export function analyzeDocuments(docs: readonly unknown[], source = 'generated'): Analysis {
+  return analyze(docs.map((d, i) => ({ path: `${source}#${i}`, text: JSON.stringify(d) })))
+}
+
+/** True when the analysis may be reported (no error among its diagnostics). */
+export function analysisUsable(a: Analysis): boolean {
+  return !hasErrors(a.diagnostics)
+}
+
+const NP_PROTOCOLS = [6, 17, 132] as const
+const NP_PORTS = ServiceSet.of(
+  NP_PROTOCOLS.map((protocol) => ({ protocol, ports: { lo: 1, hi: 65535 } })),
+)
+
+/**
+ * A service set as np-guard shows it: only TCP, UDP and SCTP ports 1–65535 exist (the protocols a
+ * Kubernetes policy can name); a set holding all of them is every connection (`ServiceSet.ANY`,
+ * printed `All Connections`).
+ */
+export function npGuardView(s: ServiceSet): ServiceSet {
+  const inter = s.intersect(NP_PORTS)
+  return inter.equals(NP_PORTS) ? ServiceSet.ANY : inter
+}
+
+/** Output formats of `k8s connlist`. */
+export type K8sConnlistFormat = ConnlistFormat | 'dot'
+
+/**
+ * Renders the connections in np-guard's connlist formats (through {@link formatConnlist} for
+ * txt/json/csv/md, so both connlists print alike), services shown by {@link npGuardView}.
+ * `dot`: a digraph, one node per entity, one labelled edge per connection.
+ */
+export function formatK8sConnlist(conns: readonly Connection[], format: K8sConnlistFormat): string {
+  const view = conns
+    .map((c) => ({ ...c, services: npGuardView(c.services) }))
+    .filter((c) => !c.services.isEmpty)
+  if (format !== 'dot') return formatConnlist(view, format)
+  const rows = formatConnlist(view, 'json')
+  const parsed = JSON.parse(rows) as { src: string; dst: string; conn: string }[]
+  const nodes = [...new Set(parsed.flatMap((r) => [r.src, r.dst]))].sort()
+  const q = (s: string): string => JSON.stringify(s)
+  const lines = ['digraph {']
+  for (const n of nodes) {
+    const shape = n.endsWith('[External]') ? 'box' : n === INGRESS_CONTROLLER ? 'oval' : 'ellipse'
+    lines.push(`\t${q(n)} [label=${q(n)} shape=${shape}]`)
+  }
+  for (const r of parsed) lines.push(`\t${q(r.src)} -> ${q(r.dst)} [label=${q(r.conn)}]`)
+  lines.push('}')
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,258 @@
+/**
+ * @module `k8s eval`: the verdict on one connection (source, destination, protocol and port)
+ * with the policies and rules that decided it, per direction.
+ *
+ * This is the plain reference evaluator: one service at a time, plain loops, no service-set
+ * algebra. `test/kubernetes` checks that {@link analyze}'s sets agree with it.
+ * @remarks Semantics: as src/kubernetes/connlist.ts (network-policy-api precedence: ANP by
+ * priority, first matching rule; then NetworkPolicy; then BANP; then allow).
+ */
+import { parseIp, type IpAddress } from '../core/index.js'
+import type { AnpPort } from './anp.js'
+import {
+  anpPeerMatches,
+  anpPodsMatch,
+  INGRESS_CONTROLLER_POD,
+  netpolPeerMatches,
+  selectingPolicies,
+  type Peer,
+} from './connlist.js'
+import { INGRESS_CONTROLLER } from './ingress.js'
+import type { K8sPod } from './manifests.js'
+import type { K8sModel, K8sWorkload } from './model.js'
+import type { NetpolPort } from './netpol.js'
+
+/** One step of a decision: a rule that matched, or a layer's default. */
+export interface DecisionStep {
+  readonly layer: 'AdminNetworkPolicy' | 'NetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'default'
+  /** `name` (ANP, BANP) or `namespace/name` (NetworkPolicy). */
+  readonly policy?: string
+  /** Rule name (ANP/BANP) or `ingress[i]`/`egress[i]` (NetworkPolicy). */
+  readonly rule?: string
+  readonly action: 'Allow' | 'Deny' | 'Pass'
+  /** Why, in words: e.g. "no NetworkPolicy rule of ns/a, ns/b allows it". */
+  readonly detail: string
+}
+
+/** The decision of one direction (egress at the source, ingress at the destination). */
+export interface DirectionDecision {
+  readonly direction: 'ingress' | 'egress'
+  /** The pod the direction is judged at, `namespace/name`. */
+  readonly pod: string
+  readonly allowed: boolean
+  /** Matching steps in evaluation order; the last one decided. */
+  readonly steps: readonly DecisionStep[]
+}
+
+/** One end of the evaluated connection. */
+export type EvalEndpoint =
+  | { readonly kind: 'workload'; readonly workload: K8sWorkload }
+  | { readonly kind: 'ip'; readonly ip: IpAddress; readonly text: string }
+  | { readonly kind: 'ingress-controller' }
+
+/** The verdict on one connection. `egress`/`ingress` absent when that end is an address or the controller. */
+export interface K8sVerdict {
+  readonly src: string
+  readonly dst: string
+  readonly protocol: number
+  readonly port: number
+  readonly allowed: boolean
+  /** The pods judged (the first pair allowing it, else the first pair). */
+  readonly egress?: DirectionDecision
+  readonly ingress?: DirectionDecision
+}
+
+function netpolPortMatches(
+  ports: readonly NetpolPort[] | 'all',
+  dst: K8sPod | undefined,
+  protocol: number,
+  port: number,
+): boolean {
+  if (ports === 'all') return true
+  return ports.some((p) => {
+    if (p.protocol !== protocol) return false
+    if (p.port === undefined) return true
+    if (typeof p.port === 'number') return port >= p.port && port <= (p.endPort ?? p.port)
+    return (
+      dst !== undefined &&
+      dst.ports.some((c) => c.name === p.port && c.protocol === protocol && c.port === port)
+    )
+  })
+}
+
+function anpPortMatches(
+  ports: readonly AnpPort[] | 'all',
+  dst: K8sPod | undefined,
+  protocol: number,
+  port: number,
+): boolean {
+  if (ports === 'all') return true
+  return ports.some((p) => {
+    if (p.kind === 'named')
+      return (
+        dst !== undefined &&
+        dst.ports.some((c) => c.name === p.name && c.protocol === protocol && c.port === port)
+      )
+    if (p.protocol !== protocol) return false
+    return p.kind === 'number' ? p.port === port : port >= p.start && port <= p.end
+  })
+}
+
+/** Decides one direction for one service (see the module comment). */
+export function decideDirection(
+  model: K8sModel,
+  subject: K8sPod,
+  other: Peer,
+  direction: 'ingress' | 'egress',
+  protocol: number,
+  port: number,
+): DirectionDecision {
+  const dst = direction === 'ingress' ? subject : other.kind === 'pod' ? other.pod : undefined
+  const steps: DecisionStep[] = []
+  const done = (allowed: boolean): DirectionDecision => ({
+    direction,
+    pod: `${subject.namespace}/${subject.name}`,
+    allowed,
+    steps,
+  })
+  anp: for (const ap of model.adminPolicies) {
+    if (!anpPodsMatch(model, ap.subject, subject)) continue
+    for (const r of ap[direction]) {
+      if (!r.peers.some((p) => anpPeerMatches(model, p, other))) continue
+      if (!anpPortMatches(r.ports, dst, protocol, port)) continue
+      steps.push({
+        layer: 'AdminNetworkPolicy',
+        policy: ap.name,
+        rule: r.name,
+        action: r.action,
+        detail: `priority ${String(ap.priority)}, ${direction}[${r.index}]`,
+      })
+      if (r.action === 'Allow') return done(true)
+      if (r.action === 'Deny') return done(false)
+      break anp
+    }
+  }
+  const nps = selectingPolicies(model, subject, direction)
+  if (nps.length > 0) {
+    for (const np of nps) {
+      for (const r of np[direction] ?? []) {
+        if (r.peers !== 'all' && !r.peers.some((p) => netpolPeerMatches(model, np, p, other)))
+          continue
+        if (!netpolPortMatches(r.ports, dst, protocol, port)) continue
+        steps.push({
+          layer: 'NetworkPolicy',
+          policy: `${np.namespace}/${np.name}`,
+          rule: `${direction}[${r.index}]`,
+          action: 'Allow',
+          detail: 'a rule of a NetworkPolicy selecting the pod allows it',
+        })
+        return done(true)
+      }
+    }
+    steps.push({
+      layer: 'NetworkPolicy',
+      action: 'Deny',
+      detail: `the pod is isolated for ${direction} by ${nps.map((n) => `${n.namespace}/${n.name}`).join(', ')} and no rule of them allows it`,
+    })
+    return done(false)
+  }
+  const banp = model.baselinePolicy
+  if (banp && anpPodsMatch(model, banp.subject, subject)) {
+    for (const r of banp[direction]) {
+      if (!r.peers.some((p) => anpPeerMatches(model, p, other))) continue
+      if (!anpPortMatches(r.ports, dst, protocol, port)) continue
+      steps.push({
+        layer: 'BaselineAdminNetworkPolicy',
+        policy: banp.name,
+        rule: r.name,
+        action: r.action,
+        detail: `${direction}[${r.index}]`,
+      })
+      return done(r.action === 'Allow')
+    }
+  }
+  steps.push({
+    layer: 'default',
+    action: 'Allow',
+    detail: `no policy decides ${direction} for this pod: allowed by default`,
+  })
+  return done(true)
+}
+
+function peersOf(e: EvalEndpoint): Peer[] {
+  if (e.kind === 'workload') return e.workload.pods.map((pod) => ({ kind: 'pod', pod }))
+  if (e.kind === 'ingress-controller') return [{ kind: 'pod', pod: INGRESS_CONTROLLER_POD }]
+  return [
+    {
+      kind: 'range',
+      range: { family: e.ip.family, first: e.ip.value, last: e.ip.value, name: e.text },
+    },
+  ]
+}
+
+function nameOf(e: EvalEndpoint): string {
+  return e.kind === 'workload' ? e.workload.name : e.kind === 'ip' ? e.text : INGRESS_CONTROLLER
+}
+
+/**
+ * The verdict on `src → dst` for one protocol (6, 17, 132) and port. A workload is allowed when
+ * some pair of its pods is; the decisions shown are those of that pair (else of the first pair).
+ * Two addresses never connect (`allowed: false`, no decisions).
+ */
+export function evaluateK8s(
+  model: K8sModel,
+  src: EvalEndpoint,
+  dst: EvalEndpoint,
+  protocol: number,
+  port: number,
+): K8sVerdict {
+  const base = { src: nameOf(src), dst: nameOf(dst), protocol, port }
+  let first: K8sVerdict | undefined
+  for (const s of peersOf(src)) {
+    for (const d of peersOf(dst)) {
+      if (s.kind === 'range' && d.kind === 'range') return { ...base, allowed: false }
+      const egress =
+        s.kind === 'pod' && src.kind !== 'ingress-controller'
+          ? decideDirection(model, s.pod, d, 'egress', protocol, port)
+          : undefined
+      const ingress =
+        d.kind === 'pod' ? decideDirection(model, d.pod, s, 'ingress', protocol, port) : undefined
+      const allowed = (egress?.allowed ?? true) && (ingress?.allowed ?? true)
+      const v: K8sVerdict = {
+        ...base,
+        allowed,
+        ...(egress ? { egress } : {}),
+        ...(ingress ? { ingress } : {}),
+      }
+      if (allowed) return v
+      first ??= v
+    }
+  }
+  return first ?? { ...base, allowed: false }
+}
+
+/**
+ * Finds an endpoint by name: a workload (`ns/name[Kind]`, or `ns/name` when one workload of that
+ * namespace and name exists, or `ns/pod` naming one of its pods), an IPv4/IPv6 address, or
+ * `{ingress-controller}`.
+ * @returns the endpoint, or a reason when nothing (or more than one workload) matches.
+ */
+export function findEndpoint(model: K8sModel, text: string): EvalEndpoint | string {
+  if (text === INGRESS_CONTROLLER) return { kind: 'ingress-controller' }
+  const ip = parseIp(text)
+  if (ip) return { kind: 'ip', ip, text }
+  const exact = model.workloads.find((w) => w.name === text)
+  if (exact) return { kind: 'workload', workload: exact }
+  const byName = model.workloads.filter(
+    (w) =>
+      `${w.namespace}/${w.name.slice(w.namespace.length + 1, w.name.lastIndexOf('['))}` === text,
+  )
+  if (byName.length === 1) return { kind: 'workload', workload: byName[0] as K8sWorkload }
+  if (byName.length > 1)
+    return `"${text}" names ${byName.length} workloads: ${byName.map((w) => w.name).join(', ')}; give the kind`
+  const byPod = model.workloads.filter((w) =>
+    w.pods.some((p) => `${p.namespace}/${p.name}` === text),
+  )
+  if (byPod.length === 1) return { kind: 'workload', workload: byPod[0] as K8sWorkload }
+  return `no workload, pod or address "${text}"; workloads are named namespace/name[Kind]`
+}

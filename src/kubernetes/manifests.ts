@@ -1,0 +1,542 @@
+/**
+ * @module Kubernetes manifests for connectivity analysis: objects from YAML/JSON files, label
+ * selectors, namespaces and pods (real Pods, or one pod per workload template) with the
+ * workload each belongs to and its container ports.
+ *
+ * @remarks Sources: Kubernetes API reference — LabelSelector
+ * (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/label-selector/),
+ * Pod `spec.containers[].ports` (ContainerPort: `containerPort`, `name`, `protocol` default TCP),
+ * `ownerReferences`; the automatic namespace label `kubernetes.io/metadata.name`
+ * (https://kubernetes.io/docs/reference/labels-annotations-taints/#kubernetes-io-metadata-name);
+ * workload names `namespace/name[Kind]` as np-guard's netpol-analyzer prints them.
+ */
+import {
+  checkLabelKey,
+  labelSet,
+  type Diagnostic,
+  type LabelExpression,
+  type LabelSet,
+  type SourceLocation,
+} from '../core/index.js'
+import {
+  collectKubernetesObjects,
+  isKubernetesDocument,
+  type KubernetesObject,
+} from '../inventory/sources/kubernetes.js'
+import {
+  parseYamlFile,
+  type SourceFile,
+  type YamlDoc,
+  type YamlPath,
+} from '../core/yaml-source.js'
+
+export type { KubernetesObject } from '../inventory/sources/kubernetes.js'
+
+/** The label every namespace carries with its own name (Kubernetes ≥ 1.21). */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name'
+
+/** The protocols NetworkPolicy and AdminNetworkPolicy name, by their Kubernetes spelling. */
+export const K8S_PROTOCOLS: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132 }
+
+/**
+ * A Kubernetes label selector. Empty (`{}`) selects everything. `matchLabels` and every
+ * expression are ANDed.
+ */
+export interface LabelSelector {
+  readonly matchLabels: LabelSet
+  readonly expressions: readonly LabelExpression[]
+}
+
+/** The selector that selects everything (`{}`). */
+export const SELECT_ALL: LabelSelector = { matchLabels: labelSet(), expressions: [] }
+
+/** True when `labels` satisfy the selector (Kubernetes semantics; `NotIn`/`DoesNotExist` hold for a missing key). */
+export function selects(sel: LabelSelector, labels: LabelSet): boolean {
+  for (const [k, v] of Object.entries(sel.matchLabels)) {
+    if (!Object.hasOwn(labels, k) || labels[k] !== v) return false
+  }
+  for (const e of sel.expressions) {
+    const has = Object.hasOwn(labels, e.key)
+    const value = labels[e.key] as string
+    switch (e.operator) {
+      case 'In':
+        if (!has || !e.values.includes(value)) return false
+        break
+      case 'NotIn':
+        if (has && e.values.includes(value)) return false
+        break
+      case 'Exists':
+        if (!has) return false
+        break
+      case 'DoesNotExist':
+        if (has) return false
+        break
+    }
+  }
+  return true
+}
+
+/** `app=web,tier in (a,b)`: a selector as `kubectl` prints it; `{}` is `<all>`. */
+export function formatSelector(sel: LabelSelector): string {
+  const parts = Object.entries(sel.matchLabels).map(([k, v]) => `${k}=${v}`)
+  for (const e of sel.expressions) {
+    if (e.operator === 'Exists') parts.push(e.key)
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`)
+    else parts.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${e.values.join(',')})`)
+  }
+  return parts.length === 0 ? '<all>' : parts.join(',')
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** A label value as Kubernetes validates it: at most 63 characters, alphanumeric at both ends, `-_.` inside. */
+const LABEL_VALUE_RE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/
+
+function scalarText(v: unknown): string | undefined {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+    ? String(v)
+    : undefined
+}
+
+/**
+ * Parses a LabelSelector found at `path` of `obj`. `null`/missing is not handled here (the
+ * caller decides what absent means). Bad shapes, keys or values, an unknown operator, `In`/`NotIn`
+ * without values or `Exists`/`DoesNotExist` with values are `k8s/bad-selector` at the offending
+ * node, with `what` (e.g. `NetworkPolicy ns/name`) in the message.
+ * @returns the selector, or undefined when it is invalid.
+ */
+export function parseLabelSelector(
+  doc: YamlDoc,
+  path: YamlPath,
+  raw: unknown,
+  what: string,
+): LabelSelector | undefined {
+  const bad = (message: string, at: YamlPath): LabelSelector | undefined => {
+    doc.report('k8s/bad-selector', `${what}: ${message}`, at)
+    return undefined
+  }
+  if (!isMapping(raw)) return bad('a label selector must be a mapping', path)
+  let ok = true as boolean
+  const match: Record<string, string> = {}
+  const ml = raw['matchLabels']
+  if (ml !== undefined && ml !== null) {
+    if (!isMapping(ml))
+      return bad('matchLabels must be a mapping of key: value', [...path, 'matchLabels'])
+    for (const [k, v] of Object.entries(ml)) {
+      const text = scalarText(v)
+      const problem =
+        checkLabelKey(k) ??
+        (text === undefined || !LABEL_VALUE_RE.test(text)
+          ? `${JSON.stringify(v)} is not a valid label value`
+          : undefined)
+      if (problem) {
+        bad(problem, [...path, 'matchLabels', k])
+        ok = false
+      } else match[k] = text as string
+    }
+  }
+  const expressions: LabelExpression[] = []
+  const me = raw['matchExpressions']
+  if (me !== undefined && me !== null) {
+    if (!Array.isArray(me))
+      return bad('matchExpressions must be a sequence', [...path, 'matchExpressions'])
+    me.forEach((e, i) => {
+      const at = [...path, 'matchExpressions', i]
+      if (!isMapping(e)) {
+        bad('a match expression must be a mapping with key, operator and values', at)
+        ok = false
+        return
+      }
+      const key = e['key']
+      const op = e['operator']
+      const values = e['values'] ?? []
+      if (typeof key !== 'string' || checkLabelKey(key)) {
+        bad(`${JSON.stringify(key)} is not a valid label key`, [...at, 'key'])
+        ok = false
+        return
+      }
+      if (op !== 'In' && op !== 'NotIn' && op !== 'Exists' && op !== 'DoesNotExist') {
+        bad(`unknown operator ${JSON.stringify(op)}; use In, NotIn, Exists or DoesNotExist`, [
+          ...at,
+          'operator',
+        ])
+        ok = false
+        return
+      }
+      if (!Array.isArray(values) || values.some((v) => scalarText(v) === undefined)) {
+        bad('values must be a sequence of strings', [...at, 'values'])
+        ok = false
+        return
+      }
+      const texts = values.map((v) => scalarText(v) as string)
+      if ((op === 'In' || op === 'NotIn') && texts.length === 0) {
+        bad(`operator ${op} needs at least one value`, at)
+        ok = false
+        return
+      }
+      if ((op === 'Exists' || op === 'DoesNotExist') && texts.length > 0) {
+        bad(`operator ${op} takes no values`, [...at, 'values'])
+        ok = false
+        return
+      }
+      const badValue = texts.find((t) => !LABEL_VALUE_RE.test(t))
+      if (badValue !== undefined) {
+        bad(`${JSON.stringify(badValue)} is not a valid label value`, [...at, 'values'])
+        ok = false
+        return
+      }
+      expressions.push({ key, operator: op, values: texts })
+    })
+  }
+  return ok ? { matchLabels: labelSet(match), expressions } : undefined
+}
+
+/** A namespace: its name and labels (always with {@link NAMESPACE_NAME_LABEL}). */
+export interface K8sNamespace {
+  readonly name: string
+  readonly labels: LabelSet
+}
+
+/** One container port of a pod. `protocol` is 6, 17 or 132. */
+export interface ContainerPort {
+  readonly name?: string
+  readonly port: number
+  readonly protocol: number
+}
+
+/**
+ * One pod as the analysis sees it: a real Pod of the input, or the pod a workload's template
+ * would run when the input has no Pod of that workload.
+ */
+export interface K8sPod {
+  readonly name: string
+  readonly namespace: string
+  readonly labels: LabelSet
+  /** The workload it belongs to, `namespace/name[Kind]` of its top owner. */
+  readonly workload: string
+  readonly ports: readonly ContainerPort[]
+  readonly location: SourceLocation
+}
+
+/**
+ * Parses every file as multi-document YAML (JSON is YAML) and returns the Kubernetes objects,
+ * with items of `kind: List` / `PodList` / ... expanded. A document that is not a Kubernetes
+ * object (no `apiVersion` and `kind`, or a Bulkhead document) is skipped with a
+ * `k8s/not-kubernetes` warning. YAML syntax errors are `yaml/syntax` errors.
+ */
+export function kubernetesObjects(
+  files: readonly SourceFile[],
+  sink: Diagnostic[],
+): KubernetesObject[] {
+  const out: KubernetesObject[] = []
+  for (const f of files) {
+    for (const d of parseYamlFile(f, sink)) {
+      if (
+        !isKubernetesDocument(d.value, [
+          'Workspace',
+          'Inventory',
+          'LabelRules',
+          'Policy',
+          'Enforcement',
+        ])
+      ) {
+        d.report(
+          'k8s/not-kubernetes',
+          'not a Kubernetes object (no apiVersion and kind); skipped',
+          [],
+          {
+            severity: 'warning',
+          },
+        )
+        continue
+      }
+      collectKubernetesObjects(d, out)
+    }
+  }
+  return out
+}
+
+/** Metadata of an object: name (undefined when missing) and namespace (default `default`). */
+export function objectMeta(obj: KubernetesObject): { name: string | undefined; namespace: string } {
+  const meta = obj.value['metadata']
+  const m = isMapping(meta) ? meta : {}
+  const name = typeof m['name'] === 'string' && m['name'] !== '' ? m['name'] : undefined
+  const namespace =
+    typeof m['namespace'] === 'string' && m['namespace'] !== '' ? m['namespace'] : 'default'
+  return { name, namespace }
+}
+
+/** Kinds that run pods from a template. */
+export const WORKLOAD_KINDS: readonly string[] = [
+  'Deployment',
+  'ReplicaSet',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+  'ReplicationController',
+]
+
+function templatePath(kind: string): YamlPath {
+  return kind === 'CronJob' ? ['spec', 'jobTemplate', 'spec', 'template'] : ['spec', 'template']
+}
+
+function at(v: unknown, path: YamlPath): unknown {
+  let cur = v
+  for (const seg of path)
+    cur = isMapping(cur) ? cur[seg as string] : Array.isArray(cur) ? cur[seg as number] : undefined
+  return cur
+}
+
+interface Owned {
+  readonly obj: KubernetesObject
+  readonly kind: string
+  readonly name: string
+  readonly namespace: string
+  readonly uid: string | undefined
+  readonly owner: { kind: string; name: string; uid: string | undefined } | undefined
+}
+
+function ownerRef(obj: KubernetesObject): Owned['owner'] {
+  const refs = at(obj.value, ['metadata', 'ownerReferences'])
+  if (!Array.isArray(refs)) return undefined
+  const good = refs.filter(
+    (r): r is Record<string, unknown> =>
+      isMapping(r) && typeof r['name'] === 'string' && r['name'] !== '',
+  )
+  const ref = good.find((r) => r['controller'] === true) ?? good[0]
+  if (!ref) return undefined
+  // np-guard names the workload of an owner reference without a kind `[Pod]`
+  const kind = typeof ref['kind'] === 'string' && ref['kind'] !== '' ? ref['kind'] : 'Pod'
+  return {
+    kind,
+    name: ref['name'] as string,
+    uid: typeof ref['uid'] === 'string' ? ref['uid'] : undefined,
+  }
+}
+
+/** Reads object labels at `rel`; non-text values and bad keys are `k8s/bad-object` (the label is left out). */
+function labelsAt(obj: KubernetesObject, rel: YamlPath): LabelSet {
+  const raw = at(obj.value, rel)
+  if (raw === undefined || raw === null) return labelSet()
+  if (!isMapping(raw)) {
+    obj.doc.report('k8s/bad-object', 'labels must be a mapping of key: value', [
+      ...obj.path,
+      ...rel,
+    ])
+    return labelSet()
+  }
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(raw)) {
+    const text = scalarText(v)
+    if (text === undefined || checkLabelKey(k)) {
+      obj.doc.report(
+        'k8s/bad-object',
+        `label ${JSON.stringify(k)} is not a valid key: value pair`,
+        [...obj.path, ...rel, k],
+        {
+          target: 'key',
+        },
+      )
+      continue
+    }
+    out[k] = text
+  }
+  return labelSet(out)
+}
+
+/** Container ports of a pod spec at `rel` (containers and init containers). Bad entries are `k8s/bad-object`. */
+function portsAt(obj: KubernetesObject, rel: YamlPath): ContainerPort[] {
+  const out: ContainerPort[] = []
+  for (const list of ['containers', 'initContainers']) {
+    const cs = at(obj.value, [...rel, list])
+    if (!Array.isArray(cs)) continue
+    cs.forEach((c, ci) => {
+      const ps = isMapping(c) ? c['ports'] : undefined
+      if (!Array.isArray(ps)) return
+      ps.forEach((p, pi) => {
+        const path = [...obj.path, ...rel, list, ci, 'ports', pi]
+        if (!isMapping(p)) return
+        const port = p['containerPort']
+        const proto = p['protocol'] ?? 'TCP'
+        const protocol = typeof proto === 'string' ? K8S_PROTOCOLS[proto] : undefined
+        if (
+          typeof port !== 'number' ||
+          !Number.isInteger(port) ||
+          port < 1 ||
+          port > 65535 ||
+          protocol === undefined
+        ) {
+          obj.doc.report(
+            'k8s/bad-object',
+            'a container port needs containerPort 1–65535 and protocol TCP, UDP or SCTP',
+            path,
+            {
+              severity: 'warning',
+            },
+          )
+          return
+        }
+        const name = typeof p['name'] === 'string' && p['name'] !== '' ? p['name'] : undefined
+        out.push({ ...(name !== undefined ? { name } : {}), port, protocol })
+      })
+    })
+  }
+  return out
+}
+
+function wkey(namespace: string, kind: string, name: string): string {
+  return `${namespace}/${name}[${kind}]`
+}
+
+/**
+ * The namespaces and pods of the input.
+ *
+ * - **Namespaces**: every `Namespace` object (its labels plus `kubernetes.io/metadata.name`),
+ *   and every namespace a pod or workload is in, with only that label.
+ * - **Pods**: every `Pod`, in the workload of its top owner: its controller `ownerReference` is
+ *   followed through the objects present (by `uid`, else namespace, kind and name); when the
+ *   owner is not in the input the workload is named after the reference (np-guard:
+ *   `default/frontend-99684f7f8[ReplicaSet]` for a dump without ReplicaSets; a reference without
+ *   a kind gives `[Pod]`). A Pod without owner is `ns/name[Pod]`.
+ * - A workload object (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
+ *   ReplicationController) that is its own top owner and has no Pod in the input gives one pod
+ *   from its template (labels and container ports).
+ * - Pods of one workload whose labels differ are each analysed with their own labels (a
+ *   connection of the workload is the union over its pods), with a `k8s/conflicting-labels` warning.
+ * - An object without `metadata.name` is `k8s/bad-object`; a repeated namespace/kind/name is
+ *   `k8s/duplicate-object` (warning, second copy ignored).
+ */
+export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
+  pods: K8sPod[]
+  namespaces: Map<string, K8sNamespace>
+} {
+  const namespaces = new Map<string, K8sNamespace>()
+  const owned: Owned[] = []
+  const byKey = new Map<string, Owned>()
+  const byUid = new Map<string, Owned>()
+  for (const obj of objects) {
+    const kind = obj.value['kind']
+    if (typeof kind !== 'string') continue
+    if (kind !== 'Namespace' && kind !== 'Pod' && !WORKLOAD_KINDS.includes(kind)) continue
+    const { name, namespace } = objectMeta(obj)
+    if (name === undefined) {
+      obj.doc.report('k8s/bad-object', `this ${kind} has no metadata.name; skipped`, obj.path)
+      continue
+    }
+    if (kind === 'Namespace') {
+      if (namespaces.has(name)) {
+        obj.doc.report(
+          'k8s/duplicate-object',
+          `Namespace ${name} appears twice; this copy is ignored`,
+          [...obj.path, 'metadata', 'name'],
+          {
+            severity: 'warning',
+          },
+        )
+        continue
+      }
+      const labels = labelsAt(obj, ['metadata', 'labels'])
+      namespaces.set(name, { name, labels: labelSet({ ...labels, [NAMESPACE_NAME_LABEL]: name }) })
+      continue
+    }
+    const k = wkey(namespace, kind, name)
+    if (byKey.has(k)) {
+      obj.doc.report(
+        'k8s/duplicate-object',
+        `${k} appears twice; this copy is ignored`,
+        [...obj.path, 'metadata', 'name'],
+        {
+          severity: 'warning',
+        },
+      )
+      continue
+    }
+    const uidRaw = at(obj.value, ['metadata', 'uid'])
+    const o: Owned = {
+      obj,
+      kind,
+      name,
+      namespace,
+      uid: typeof uidRaw === 'string' ? uidRaw : undefined,
+      owner: ownerRef(obj),
+    }
+    byKey.set(k, o)
+    if (o.uid) byUid.set(o.uid, o)
+    owned.push(o)
+  }
+  const topOf = (p: Owned): { name: string; top: Owned | undefined } => {
+    let cur = p
+    const seen = new Set<Owned>([p])
+    for (;;) {
+      const ref = cur.owner
+      if (!ref) return { name: wkey(cur.namespace, cur.kind, cur.name), top: cur }
+      const next =
+        (ref.uid ? byUid.get(ref.uid) : undefined) ??
+        byKey.get(wkey(cur.namespace, ref.kind, ref.name))
+      if (!next || seen.has(next))
+        return { name: wkey(cur.namespace, ref.kind, ref.name), top: next }
+      seen.add(next)
+      cur = next
+    }
+  }
+  const pods: K8sPod[] = []
+  const withPods = new Set<string>()
+  for (const o of owned) {
+    if (o.kind !== 'Pod') continue
+    const { name } = topOf(o)
+    withPods.add(name)
+    pods.push({
+      name: o.name,
+      namespace: o.namespace,
+      labels: labelsAt(o.obj, ['metadata', 'labels']),
+      workload: name,
+      ports: portsAt(o.obj, ['spec']),
+      location: o.obj.doc.loc(o.obj.path),
+    })
+  }
+  for (const o of owned) {
+    if (o.kind === 'Pod') continue
+    const { name, top } = topOf(o)
+    if (top !== o || withPods.has(name)) continue
+    withPods.add(name)
+    const tpl = templatePath(o.kind)
+    pods.push({
+      name: o.name,
+      namespace: o.namespace,
+      labels: labelsAt(o.obj, [...tpl, 'metadata', 'labels']),
+      workload: name,
+      ports: portsAt(o.obj, [...tpl, 'spec']),
+      location: o.obj.doc.loc(o.obj.path),
+    })
+  }
+  for (const p of pods) {
+    if (!namespaces.has(p.namespace)) {
+      namespaces.set(p.namespace, {
+        name: p.namespace,
+        labels: labelSet({ [NAMESPACE_NAME_LABEL]: p.namespace }),
+      })
+    }
+  }
+  // pods of one workload with different labels: analysed one by one, with a warning
+  const firstOf = new Map<string, K8sPod>()
+  for (const p of pods) {
+    const first = firstOf.get(p.workload)
+    if (!first) firstOf.set(p.workload, p)
+    else if (JSON.stringify(first.labels) !== JSON.stringify(p.labels) && first !== p) {
+      const obj = owned.find(
+        (o) => o.kind === 'Pod' && o.name === p.name && o.namespace === p.namespace,
+      )
+      obj?.obj.doc.report(
+        'k8s/conflicting-labels',
+        `pods of ${p.workload} have different labels (${p.name} and ${first.name}); each pod is analysed with its own`,
+        [...obj.obj.path, 'metadata', 'labels'],
+        { severity: 'warning', related: [first.location] },
+      )
+      firstOf.set(p.workload, p)
+    }
+  }
+  return { pods, namespaces }
+}

@@ -1,0 +1,365 @@
+/**
+ * @module NetworkPolicy (networking.k8s.io/v1): parsing with located validation, and the
+ * services one policy rule allows towards a destination pod.
+ *
+ * @remarks Semantics: Kubernetes API reference, NetworkPolicy v1
+ * (https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/) and
+ * https://kubernetes.io/docs/concepts/services-networking/network-policies/:
+ *
+ * - `spec.podSelector` selects pods of the policy's namespace; `{}` (or missing) selects all.
+ * - `policyTypes` missing: `Ingress`, plus `Egress` when `spec.egress` has at least one rule.
+ * - A policy of a type isolates the selected pods in that direction; traffic is allowed when
+ *   some rule of some policy selecting the pod allows it (rules are additive).
+ * - `ingress`/`egress` missing or `[]` with the type present: nothing allowed by this policy.
+ * - A rule's `from`/`to` missing or `[]`: every peer (every pod and every address). `ports`
+ *   missing or `[]`: every port and protocol.
+ * - A peer: `podSelector` alone — pods of the policy's namespace; `namespaceSelector` alone —
+ *   every pod of the selected namespaces; both — the selected pods of the selected namespaces;
+ *   `ipBlock` (alone) — addresses in `cidr` and not in any `except` (cluster-external
+ *   addresses: pods are matched by selectors only, as np-guard does).
+ * - A port: `protocol` TCP (default), UDP or SCTP; `port` a number, or a name resolved against
+ *   the destination pod's container ports of that protocol; missing = every port of the
+ *   protocol; `endPort` (numbered `port` only, `endPort >= port`) makes a range.
+ */
+import { cidrCovers, parseCidr, type Cidr, type Diagnostic } from '../core/index.js'
+import type { YamlDoc, YamlPath } from '../core/yaml-source.js'
+import {
+  K8S_PROTOCOLS,
+  parseLabelSelector,
+  objectMeta,
+  SELECT_ALL,
+  type KubernetesObject,
+  type LabelSelector,
+} from './manifests.js'
+
+/** An IP block: addresses in `cidr` minus every `except` block. */
+export interface IpBlock {
+  readonly cidr: Cidr
+  readonly except: readonly Cidr[]
+}
+
+/**
+ * A NetworkPolicy peer. `namespaceSelector` undefined means "the policy's namespace";
+ * `podSelector` undefined means every pod (of the selected namespaces).
+ */
+export type NetpolPeer =
+  | {
+      readonly kind: 'pods'
+      readonly podSelector: LabelSelector
+      readonly namespaceSelector: LabelSelector | undefined
+    }
+  | { readonly kind: 'ipBlock'; readonly block: IpBlock }
+
+/** A port entry: `port` is a number, a container port name, or undefined (every port). */
+export interface NetpolPort {
+  readonly protocol: number
+  readonly port: number | string | undefined
+  readonly endPort: number | undefined
+}
+
+/** One ingress or egress rule. `peers`/`ports` `'all'` when missing or empty. */
+export interface NetpolRule {
+  /** 0-based index in `spec.ingress` / `spec.egress`. */
+  readonly index: number
+  readonly peers: readonly NetpolPeer[] | 'all'
+  readonly ports: readonly NetpolPort[] | 'all'
+}
+
+/** A validated NetworkPolicy. `ingress`/`egress` undefined when the policy does not have that type. */
+export interface NetworkPolicy {
+  readonly name: string
+  readonly namespace: string
+  readonly podSelector: LabelSelector
+  readonly ingress: readonly NetpolRule[] | undefined
+  readonly egress: readonly NetpolRule[] | undefined
+  readonly object: KubernetesObject
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** Parses a CIDR as Kubernetes accepts it (host bits must be zero); `k8s/bad-cidr` otherwise. */
+export function parseK8sCidr(
+  doc: YamlDoc,
+  path: YamlPath,
+  raw: unknown,
+  what: string,
+): Cidr | undefined {
+  const c = typeof raw === 'string' ? parseCidr(raw) : `${JSON.stringify(raw)} is not a CIDR block`
+  if (typeof c === 'string') {
+    doc.report('k8s/bad-cidr', `${what}: ${c}`, path)
+    return undefined
+  }
+  if (typeof raw === 'string' && !raw.includes('/')) {
+    doc.report('k8s/bad-cidr', `${what}: "${raw}" has no prefix length; write ${c.text}`, path)
+    return undefined
+  }
+  return c
+}
+
+/** Parses a port number 1–65535; `k8s/bad-port` otherwise. */
+export function parsePortNumber(
+  doc: YamlDoc,
+  path: YamlPath,
+  raw: unknown,
+  what: string,
+): number | undefined {
+  if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 1 && raw <= 65535) return raw
+  doc.report(
+    'k8s/bad-port',
+    `${what}: port ${JSON.stringify(raw)} must be a whole number 1–65535`,
+    path,
+  )
+  return undefined
+}
+
+/** Parses `TCP`/`UDP`/`SCTP` (missing: TCP); `k8s/unknown-protocol` otherwise. */
+export function parseProtocol(
+  doc: YamlDoc,
+  path: YamlPath,
+  raw: unknown,
+  what: string,
+): number | undefined {
+  if (raw === undefined || raw === null) return 6
+  const p = typeof raw === 'string' ? K8S_PROTOCOLS[raw] : undefined
+  if (p === undefined)
+    doc.report(
+      'k8s/unknown-protocol',
+      `${what}: unknown protocol ${JSON.stringify(raw)}; use TCP, UDP or SCTP`,
+      path,
+    )
+  return p
+}
+
+function parsePeer(
+  doc: YamlDoc,
+  path: YamlPath,
+  raw: unknown,
+  what: string,
+): NetpolPeer | undefined {
+  if (!isMapping(raw)) {
+    doc.report('k8s/bad-policy', `${what}: a peer must be a mapping`, path)
+    return undefined
+  }
+  const has = (k: string): boolean => raw[k] !== undefined && raw[k] !== null
+  if (has('ipBlock')) {
+    if (has('podSelector') || has('namespaceSelector')) {
+      doc.report(
+        'k8s/bad-policy',
+        `${what}: ipBlock may not be combined with podSelector or namespaceSelector`,
+        path,
+      )
+      return undefined
+    }
+    const ib = raw['ipBlock']
+    if (!isMapping(ib)) {
+      doc.report('k8s/bad-policy', `${what}: ipBlock must be a mapping with cidr`, [
+        ...path,
+        'ipBlock',
+      ])
+      return undefined
+    }
+    const cidr = parseK8sCidr(doc, [...path, 'ipBlock', 'cidr'], ib['cidr'], what)
+    if (!cidr) return undefined
+    const except: Cidr[] = []
+    const ex = ib['except'] ?? []
+    if (!Array.isArray(ex)) {
+      doc.report('k8s/bad-policy', `${what}: except must be a sequence of CIDR blocks`, [
+        ...path,
+        'ipBlock',
+        'except',
+      ])
+      return undefined
+    }
+    let ok = true as boolean
+    ex.forEach((e, i) => {
+      const p = [...path, 'ipBlock', 'except', i]
+      const c = parseK8sCidr(doc, p, e, what)
+      if (!c) ok = false
+      else if (!cidrCovers(cidr, c)) {
+        doc.report(
+          'k8s/except-outside-cidr',
+          `${what}: except ${c.text} is not inside cidr ${cidr.text}`,
+          p,
+        )
+        ok = false
+      } else except.push(c)
+    })
+    return ok ? { kind: 'ipBlock', block: { cidr, except } } : undefined
+  }
+  if (!has('podSelector') && !has('namespaceSelector')) {
+    doc.report(
+      'k8s/bad-policy',
+      `${what}: a peer needs podSelector, namespaceSelector or ipBlock`,
+      path,
+    )
+    return undefined
+  }
+  const ps = has('podSelector')
+    ? parseLabelSelector(doc, [...path, 'podSelector'], raw['podSelector'], what)
+    : SELECT_ALL
+  const ns = has('namespaceSelector')
+    ? parseLabelSelector(doc, [...path, 'namespaceSelector'], raw['namespaceSelector'], what)
+    : undefined
+  if (!ps || (has('namespaceSelector') && !ns)) return undefined
+  return { kind: 'pods', podSelector: ps, namespaceSelector: ns }
+}
+
+function parsePort(
+  doc: YamlDoc,
+  path: YamlPath,
+  raw: unknown,
+  what: string,
+): NetpolPort | undefined {
+  if (!isMapping(raw)) {
+    doc.report('k8s/bad-policy', `${what}: a port entry must be a mapping`, path)
+    return undefined
+  }
+  const protocol = parseProtocol(doc, [...path, 'protocol'], raw['protocol'], what)
+  if (protocol === undefined) return undefined
+  const p = raw['port']
+  const e = raw['endPort']
+  let port: number | string | undefined
+  if (p === undefined || p === null) port = undefined
+  else if (typeof p === 'string' && !/^\d+$/.test(p)) {
+    if (!/^[a-z0-9](?:[-a-z0-9]{0,13}[a-z0-9])?$/.test(p) || !/[a-z]/.test(p) || p.includes('--')) {
+      doc.report(
+        'k8s/bad-port',
+        `${what}: ${JSON.stringify(p)} is not a valid port name (IANA_SVC_NAME: at most 15 lowercase letters, digits and "-")`,
+        [...path, 'port'],
+      )
+      return undefined
+    }
+    port = p
+  } else {
+    port = parsePortNumber(doc, [...path, 'port'], typeof p === 'string' ? Number(p) : p, what)
+    if (port === undefined) return undefined
+  }
+  let endPort: number | undefined
+  if (e !== undefined && e !== null) {
+    if (typeof port !== 'number') {
+      doc.report('k8s/bad-port', `${what}: endPort needs a numbered port`, [...path, 'endPort'])
+      return undefined
+    }
+    endPort = parsePortNumber(doc, [...path, 'endPort'], e, what)
+    if (endPort === undefined) return undefined
+    if (endPort < port) {
+      doc.report('k8s/bad-port', `${what}: endPort ${endPort} is less than port ${port}`, [
+        ...path,
+        'endPort',
+      ])
+      return undefined
+    }
+  }
+  return { protocol, port, endPort }
+}
+
+function parseRules(
+  doc: YamlDoc,
+  path: YamlPath,
+  raw: unknown,
+  peerKey: 'from' | 'to',
+  what: string,
+): NetpolRule[] | undefined {
+  if (raw === undefined || raw === null) return []
+  if (!Array.isArray(raw)) {
+    doc.report('k8s/bad-policy', `${what}: must be a sequence of rules`, path)
+    return undefined
+  }
+  const out: NetpolRule[] = []
+  let ok = true as boolean
+  raw.forEach((r, index) => {
+    const rp = [...path, index]
+    if (r === null) r = {}
+    if (!isMapping(r)) {
+      doc.report('k8s/bad-policy', `${what}: a rule must be a mapping`, rp)
+      ok = false
+      return
+    }
+    const peersRaw = r[peerKey]
+    const portsRaw = r['ports']
+    let peers: NetpolPeer[] | 'all' = 'all'
+    if (Array.isArray(peersRaw) && peersRaw.length > 0) {
+      const ps = peersRaw.map((p, i) => parsePeer(doc, [...rp, peerKey, i], p, what))
+      if (ps.some((p) => p === undefined)) ok = false
+      peers = ps.filter((p): p is NetpolPeer => p !== undefined)
+    } else if (peersRaw !== undefined && peersRaw !== null && !Array.isArray(peersRaw)) {
+      doc.report('k8s/bad-policy', `${what}: "${peerKey}" must be a sequence of peers`, [
+        ...rp,
+        peerKey,
+      ])
+      ok = false
+    }
+    let ports: NetpolPort[] | 'all' = 'all'
+    if (Array.isArray(portsRaw) && portsRaw.length > 0) {
+      const ps = portsRaw.map((p, i) => parsePort(doc, [...rp, 'ports', i], p, what))
+      if (ps.some((p) => p === undefined)) ok = false
+      ports = ps.filter((p): p is NetpolPort => p !== undefined)
+    } else if (portsRaw !== undefined && portsRaw !== null && !Array.isArray(portsRaw)) {
+      doc.report('k8s/bad-policy', `${what}: "ports" must be a sequence`, [...rp, 'ports'])
+      ok = false
+    }
+    out.push({ index, peers, ports })
+  })
+  return ok ? out : undefined
+}
+
+/**
+ * Parses and validates one NetworkPolicy object. Every problem is a located diagnostic naming
+ * the policy (`NetworkPolicy ns/name: ...`), codes `k8s/bad-policy`, `k8s/bad-selector`,
+ * `k8s/bad-cidr`, `k8s/except-outside-cidr`, `k8s/unknown-protocol`, `k8s/bad-port`.
+ * @returns the policy, or undefined when it has any error (a policy is never half-read).
+ */
+export function parseNetworkPolicy(
+  obj: KubernetesObject,
+  sink: Diagnostic[],
+): NetworkPolicy | undefined {
+  const doc = obj.doc
+  const before = sink.length
+  const { name, namespace } = objectMeta(obj)
+  const p = (rel: YamlPath): YamlPath => [...obj.path, ...rel]
+  if (name === undefined) {
+    doc.report('k8s/bad-policy', 'NetworkPolicy without metadata.name', p(['metadata']))
+    return undefined
+  }
+  const what = `NetworkPolicy ${namespace}/${name}`
+  const spec = obj.value['spec']
+  if (spec !== undefined && spec !== null && !isMapping(spec)) {
+    doc.report('k8s/bad-policy', `${what}: spec must be a mapping`, p(['spec']))
+    return undefined
+  }
+  const s = isMapping(spec) ? spec : {}
+  const psRaw = s['podSelector']
+  const podSelector =
+    psRaw === undefined || psRaw === null
+      ? SELECT_ALL
+      : parseLabelSelector(doc, p(['spec', 'podSelector']), psRaw, what)
+  const ingressRules = parseRules(doc, p(['spec', 'ingress']), s['ingress'], 'from', what)
+  const egressRules = parseRules(doc, p(['spec', 'egress']), s['egress'], 'to', what)
+  let types: string[]
+  const ptRaw = s['policyTypes']
+  if (ptRaw === undefined || ptRaw === null || (Array.isArray(ptRaw) && ptRaw.length === 0)) {
+    types = ['Ingress', ...(Array.isArray(s['egress']) && s['egress'].length > 0 ? ['Egress'] : [])]
+  } else if (!Array.isArray(ptRaw) || ptRaw.some((t) => t !== 'Ingress' && t !== 'Egress')) {
+    doc.report(
+      'k8s/bad-policy',
+      `${what}: policyTypes may hold only Ingress and Egress`,
+      p(['spec', 'policyTypes']),
+    )
+    return undefined
+  } else types = ptRaw as string[]
+  if (!podSelector || !ingressRules || !egressRules || sink.length > before) {
+    // any error above (warnings are not produced here)
+    if (sink.slice(before).some((d) => d.severity !== 'warning')) return undefined
+  }
+  if (!podSelector || !ingressRules || !egressRules) return undefined
+  return {
+    name,
+    namespace,
+    podSelector,
+    ingress: types.includes('Ingress') ? ingressRules : undefined,
+    egress: types.includes('Egress') ? egressRules : undefined,
+    object: obj,
+  }
+}

@@ -1,0 +1,213 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  allowedBetween,
+  analyze,
+  evaluateK8s,
+  findEndpoint,
+  formatK8sConnlist,
+  loadModel,
+  readManifestFiles,
+  type K8sModel,
+} from '../../src/kubernetes/index.js'
+import { parseIp } from '../../src/core/index.js'
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/k8s-basic/', import.meta.url))
+const NPGUARD = fileURLToPath(new URL('../../../shared/corpora/np-guard/', import.meta.url))
+
+function lines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+}
+
+describe('k8s connlist on the k8s-basic fixture (hand-derived expectations)', () => {
+  const a = analyze(readManifestFiles(FIXTURE))
+  const txt = lines(formatK8sConnlist(a.connections, 'txt'))
+
+  it('loads without errors and notes the non-Kubernetes file', () => {
+    expect(a.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+    expect(a.diagnostics).toContainEqual(
+      expect.objectContaining({
+        code: 'k8s/not-kubernetes',
+        location: expect.objectContaining({ line: 2, column: 1 }),
+      }),
+    )
+  })
+
+  it('names workloads after their owner (template and Pod with ownerReference)', () => {
+    expect(a.workloads.map((w) => w.name)).toEqual([
+      'ops/agent[DaemonSet]',
+      'shop/api[Deployment]',
+      'shop/db[StatefulSet]',
+      'shop/web[Deployment]',
+    ])
+  })
+
+  it('lists exactly the allowed connections', () => {
+    expect(txt).toEqual([
+      '0.0.0.0-9.255.255.255[External] => ops/agent[DaemonSet] : All Connections',
+      '0.0.0.0-9.255.255.255[External] => shop/web[Deployment] : TCP 8080',
+      '10.0.0.0-10.255.255.255[External] => ops/agent[DaemonSet] : All Connections',
+      '11.0.0.0-255.255.255.255[External] => ops/agent[DaemonSet] : All Connections',
+      '11.0.0.0-255.255.255.255[External] => shop/web[Deployment] : TCP 8080',
+      'ops/agent[DaemonSet] => 0.0.0.0-192.0.1.255[External] : TCP 1-65535,UDP 1-65535',
+      'ops/agent[DaemonSet] => 192.0.3.0-255.255.255.255[External] : TCP 1-65535,UDP 1-65535',
+      'ops/agent[DaemonSet] => shop/api[Deployment] : TCP 9100',
+      'shop/api[Deployment] => shop/db[StatefulSet] : TCP 5432',
+      'shop/web[Deployment] => shop/api[Deployment] : TCP 9000',
+      '{ingress-controller} => ops/agent[DaemonSet] : UDP 8125',
+    ])
+  })
+
+  it('renders json, csv, md and dot', () => {
+    const json = JSON.parse(formatK8sConnlist(a.connections, 'json')) as {
+      src: string
+      dst: string
+      conn: string
+    }[]
+    expect(json).toContainEqual({
+      src: 'shop/web[Deployment]',
+      dst: 'shop/api[Deployment]',
+      conn: 'TCP 9000',
+    })
+    expect(formatK8sConnlist(a.connections, 'csv').split('\n')[0]).toBe('src,dst,conn')
+    expect(formatK8sConnlist(a.connections, 'md')).toContain(
+      '| shop/api[Deployment] | shop/db[StatefulSet] | TCP 5432 |',
+    )
+    expect(formatK8sConnlist(a.connections, 'dot')).toContain(
+      '"shop/web[Deployment]" -> "shop/api[Deployment]" [label="TCP 9000"]',
+    )
+  })
+
+  it('eval explains an ANP deny, an NP allow and a default-deny', () => {
+    const m = a.model
+    const ep = (t: string) => {
+      const e = findEndpoint(m, t)
+      if (typeof e === 'string') throw new Error(e)
+      return e
+    }
+    const denied = evaluateK8s(m, ep('ops/agent'), ep('shop/db'), 6, 5432)
+    expect(denied.allowed).toBe(false)
+    expect(denied.egress?.steps.at(-1)).toMatchObject({
+      layer: 'AdminNetworkPolicy',
+      policy: 'ops-guard',
+      rule: 'deny-db-port',
+      action: 'Deny',
+    })
+    const ok = evaluateK8s(m, ep('shop/web'), ep('shop/api[Deployment]'), 6, 9000)
+    expect(ok.allowed).toBe(true)
+    expect(ok.ingress?.steps.at(-1)).toMatchObject({
+      layer: 'NetworkPolicy',
+      policy: 'shop/api',
+      rule: 'ingress[0]',
+    })
+    const out = evaluateK8s(m, ep('shop/db'), ep('8.8.8.8'), 17, 53)
+    expect(out.allowed).toBe(false)
+    expect(out.egress?.steps.at(-1)).toMatchObject({ layer: 'NetworkPolicy', action: 'Deny' })
+    const sctp = evaluateK8s(m, ep('ops/agent'), ep('8.8.8.8'), 132, 9)
+    expect(sctp.egress?.steps.at(-1)).toMatchObject({
+      layer: 'BaselineAdminNetworkPolicy',
+      rule: 'no-sctp-out',
+      action: 'Deny',
+    })
+    expect(findEndpoint(m, 'shop/nothing')).toMatch(/no workload/)
+  })
+})
+
+/** The reference per-service evaluator agrees with the analysis' service sets. */
+function differential(model: K8sModel, seed: number, numRuns: number): void {
+  const ends: string[] = [
+    ...model.workloads.map((w) => w.name),
+    '8.8.8.8',
+    '10.1.2.3',
+    '192.0.2.7',
+    '172.21.0.5',
+  ]
+  const ips = ends.filter((e) => parseIp(e))
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...ends),
+      fc.constantFrom(...ends),
+      fc.constantFrom(6, 17, 132),
+      fc.oneof(
+        fc.integer({ min: 1, max: 65535 }),
+        fc.constantFrom(53, 80, 81, 5353, 8080, 9000, 9001, 9003, 9100, 5432),
+      ),
+      (s, d, proto, port) => {
+        if (s === d || (ips.includes(s) && ips.includes(d))) return
+        const se = findEndpoint(model, s)
+        const de = findEndpoint(model, d)
+        if (typeof se === 'string' || typeof de === 'string') throw new Error('endpoint')
+        const v = evaluateK8s(model, se, de, proto, port)
+        const peers = (e: typeof se) =>
+          e.kind === 'workload'
+            ? e.workload.pods.map((pod) => ({ kind: 'pod' as const, pod }))
+            : e.kind === 'ip'
+              ? [
+                  {
+                    kind: 'range' as const,
+                    range: {
+                      family: e.ip.family,
+                      first: e.ip.value,
+                      last: e.ip.value,
+                      name: e.text,
+                    },
+                  },
+                ]
+              : []
+        const fromSets = peers(se).some((a) =>
+          peers(de).some((b) => allowedBetween(model, a, b).has(proto, port)),
+        )
+        expect(v.allowed).toBe(fromSets)
+      },
+    ),
+    { seed, numRuns },
+  )
+}
+
+describe('reference evaluator ≡ set analysis', () => {
+  it('on the k8s-basic fixture', () => {
+    differential(loadModel(readManifestFiles(FIXTURE)).model, 42, 400)
+  })
+})
+
+interface Case {
+  inputDir: string
+  expected: { txt?: string }
+}
+
+describe.skipIf(!existsSync(NPGUARD))('np-guard connlist cases (needs ../shared/corpora)', () => {
+  const cases = existsSync(NPGUARD)
+    ? (JSON.parse(readFileSync(join(NPGUARD, 'cases.json'), 'utf8')) as Case[]).filter(
+        (c) => c.expected.txt,
+      )
+    : []
+  const results: boolean[] = []
+  for (const c of cases) {
+    it(`${c.inputDir} matches np-guard's lines exactly`, () => {
+      const a = analyze(readManifestFiles(join(NPGUARD, c.inputDir)))
+      expect(a.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+      const got = new Set(lines(formatK8sConnlist(a.connections, 'txt')))
+      const want = new Set(lines(readFileSync(join(NPGUARD, c.expected.txt as string), 'utf8')))
+      results.push([...got].every((l) => want.has(l)) && [...want].every((l) => got.has(l)))
+      expect([...got].sort()).toEqual([...want].sort())
+    })
+  }
+  it('reports the share of cases that match exactly', () => {
+    const share = results.filter(Boolean).length / Math.max(1, results.length)
+    console.log(
+      `np-guard connlist cases matching exactly: ${results.filter(Boolean).length}/${results.length} (${(share * 100).toFixed(0)}%)`,
+    )
+    expect(results.length).toBe(cases.length)
+  })
+  it('reference evaluator ≡ set analysis on the ANP/BANP cases', () => {
+    for (const c of cases.filter((x) => /anp/.test(x.inputDir))) {
+      differential(loadModel(readManifestFiles(join(NPGUARD, c.inputDir))).model, 7, 150)
+    }
+  })
+})

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest'
+import { analyze, analysisUsable } from '../../src/kubernetes/index.js'
+
+const NS = `apiVersion: v1
+kind: Pod
+metadata: { name: a, namespace: x, labels: { app: a } }
+---
+`
+
+function diags(text: string) {
+  const a = analyze([{ path: 'p.yaml', text: NS + text }])
+  return { a, d: a.diagnostics.filter((x) => x.severity !== 'warning') }
+}
+
+describe('invalid policies: located errors naming the policy', () => {
+  const cases: [string, string, string, number][] = [
+    [
+      'bad cidr',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: np1, namespace: x }
+spec:
+  podSelector: {}
+  ingress:
+    - from:
+        - ipBlock: { cidr: 10.0.0.300/8 }
+`,
+      'k8s/bad-cidr',
+      12,
+    ],
+    [
+      'except outside cidr',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: np1, namespace: x }
+spec:
+  podSelector: {}
+  egress:
+    - to:
+        - ipBlock:
+            cidr: 10.0.0.0/16
+            except:
+              - 10.1.0.0/24
+`,
+      'k8s/except-outside-cidr',
+      15,
+    ],
+    [
+      'unknown protocol',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: np1, namespace: x }
+spec:
+  podSelector: {}
+  ingress:
+    - ports:
+        - protocol: ICMP
+`,
+      'k8s/unknown-protocol',
+      12,
+    ],
+    [
+      'bad selector operator',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: np1, namespace: x }
+spec:
+  podSelector:
+    matchExpressions:
+      - key: app
+        operator: Equals
+        values: [a]
+`,
+      'k8s/bad-selector',
+      12,
+    ],
+    [
+      'endPort below port',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: np1, namespace: x }
+spec:
+  podSelector: {}
+  ingress:
+    - ports:
+        - port: 90
+          endPort: 80
+`,
+      'k8s/bad-port',
+      13,
+    ],
+    [
+      'ANP priority out of range',
+      `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: { name: anp1 }
+spec:
+  priority: 1001
+  subject: { namespaces: {} }
+`,
+      'k8s/priority-out-of-range',
+      9,
+    ],
+    [
+      'BANP with Pass',
+      `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: { name: default }
+spec:
+  subject: { namespaces: {} }
+  ingress:
+    - name: r
+      action: Pass
+      from: [{ namespaces: {} }]
+`,
+      'k8s/bad-policy',
+      12,
+    ],
+  ]
+  for (const [name, text, code, line] of cases) {
+    it(name, () => {
+      const { a, d } = diags(text)
+      expect(analysisUsable(a)).toBe(false)
+      expect(d).toContainEqual(
+        expect.objectContaining({
+          code,
+          location: expect.objectContaining({ file: 'p.yaml', line }),
+        }),
+      )
+      expect(d.find((x) => x.code === code)?.message).toMatch(/np1|anp1|default/)
+    })
+  }
+
+  it('policyTypes default: ingress rules only do not isolate egress', () => {
+    const { a } = diags(`apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: np1, namespace: x }
+spec:
+  podSelector: {}
+  ingress: []
+`)
+    const names = a.connections.map((c) => `${c.src} => ${c.dst}`)
+    expect(names).toContain('x/a[Pod] => 0.0.0.0-255.255.255.255[External]')
+    expect(names).not.toContain('0.0.0.0-255.255.255.255[External] => x/a[Pod]')
+  })
+
+  it('same ANP priority is a warning, not an error', () => {
+    const anp = (n: string) => `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: { name: ${n} }
+spec:
+  priority: 3
+  subject: { namespaces: {} }
+`
+    const { a, d } = diags(`${anp('one')}---\n${anp('two')}`)
+    expect(d).toEqual([])
+    expect(a.diagnostics).toContainEqual(
+      expect.objectContaining({ code: 'k8s/same-priority', severity: 'warning' }),
+    )
+  })
+})
+
+describe('port names (IANA_SVC_NAME)', () => {
+  const withPort = (port: string) => `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: np1, namespace: x }
+spec:
+  podSelector: {}
+  ingress:
+    - ports: [{ port: ${port} }]
+`
+  it('accepts 15 characters with a letter, rejects 16, a trailing hyphen and upper case', () => {
+    expect(diags(withPort('abcdefghijklmno')).d).toEqual([])
+    for (const bad of ['abcdefghijklmnop', 'web-', 'Web']) {
+      expect(diags(withPort(bad)).d).toContainEqual(
+        expect.objectContaining({ code: 'k8s/bad-port' }),
+      )
+    }
+  })
+})
