@@ -1,0 +1,173 @@
+/**
+ * @module `bulkhead compile --target T --out DIR`: enforcement artefacts for one target.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import type { Command } from 'commander'
+import { parseCidr, sortDiagnostics, type Cidr, type Diagnostic } from '../../core/index.js'
+import { nftablesCompiler, type Direction, type NftablesOptions } from '../../compile/index.js'
+import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
+import { loadOrThrow, parseTime } from '../workspace.js'
+
+/** The JSON shape of `compile -o json`. Stable. */
+export interface CompileOutput {
+  readonly target: string
+  readonly out: string
+  readonly artefacts: readonly { path: string; host?: string; mode?: string; bytes: number }[]
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/** Targets `compile` knows, with whether they are available in this build. */
+const TARGETS: Readonly<Record<string, boolean>> = {
+  nftables: true,
+  iptables: false,
+  kubernetes: false,
+  cilium: false,
+  calico: false,
+  'aws-sg': false,
+  'azure-nsg': false,
+}
+
+interface CompileFlags {
+  workspace: string
+  target: string
+  out: string
+  host: string[]
+  allHosts?: boolean
+  direction: string
+  antiLockout: boolean
+  managementCidr: string[]
+  monitorTimeout: string
+  now: string
+  output: string
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v]
+
+/** Registers `compile`. */
+export function registerCompile(program: Command): void {
+  program
+    .command('compile')
+    .description(
+      'compile the workspace policy to enforcement artefacts for one target (one ruleset file per host)',
+    )
+    .requiredOption('--target <target>', `enforcement target: ${Object.keys(TARGETS).join(' | ')}`)
+    .requiredOption('--out <dir>', 'folder to write the artefacts to (created if missing)')
+    .option('--host <name>', 'compile for this workload (repeatable)', collect, [])
+    .option('--all-hosts', 'compile for every workload (the default when no --host is given)')
+    .option('--direction <dir>', 'ingress | egress | both', 'both')
+    .option(
+      '--no-anti-lockout',
+      'do not accept tcp/22 from the management ranges whatever the policy says',
+    )
+    .option(
+      '--management-cidr <cidr>',
+      'anti-lockout source range (repeatable; default 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7)',
+      collect,
+      [],
+    )
+    .option(
+      '--monitor-timeout <seconds>',
+      'how long a would-be-blocked connection stays in the monitor set',
+      '3600',
+    )
+    .option(
+      '--now <time>',
+      'compile time: decides expired rules and which addresses workloads hold (ISO-8601)',
+      'now',
+    )
+    .option('-w, --workspace <dir>', 'workspace folder', '.')
+    .option(
+      '-o, --output <format>',
+      'text | json | yaml (the summary; the artefacts go to --out)',
+      'text',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ bulkhead compile --target nftables --out build/nft --all-hosts
+  $ bulkhead compile --target nftables --out build/nft --host pay-db-1 --direction ingress
+  $ bulkhead compile --target nftables --out build/nft --management-cidr 192.0.2.0/24
+
+Each host gets <workload name>.nft holding "table inet bulkhead". Load it with
+  nft -c -f pay-db-1.nft && nft -f pay-db-1.nft
+which replaces the previous table atomically. In monitor mode, read the would-be-blocked
+connections with: nft -j list set inet bulkhead wbb_in_v4 (also wbb_out_v4, *_v6, *_noport).
+
+Exit codes: 0 artefacts written, 1 usage or input error (including rules the target cannot express).`,
+    )
+    .action(async (opts: CompileFlags) => {
+      checkFormat(opts.output, ['text', 'json', 'yaml'])
+      if (!(opts.target in TARGETS)) {
+        throw new UsageError(
+          `unknown target "${opts.target}"`,
+          `use one of: ${Object.keys(TARGETS).join(', ')}`,
+        )
+      }
+      if (TARGETS[opts.target] !== true)
+        throw new UsageError(
+          `target "${opts.target}" is not available yet`,
+          'use --target nftables',
+        )
+      if (!['ingress', 'egress', 'both'].includes(opts.direction)) {
+        throw new UsageError(`unknown direction "${opts.direction}"`, 'use ingress, egress or both')
+      }
+      if (opts.allHosts === true && opts.host.length > 0)
+        throw new UsageError('give either --host or --all-hosts, not both')
+      const monitorTimeout = Number(opts.monitorTimeout)
+      if (!Number.isInteger(monitorTimeout) || monitorTimeout < 1 || monitorTimeout > 86_400 * 30) {
+        throw new UsageError(
+          `--monitor-timeout "${opts.monitorTimeout}" must be a whole number of seconds, 1 to 2592000`,
+        )
+      }
+      const management: Cidr[] = []
+      for (const text of opts.managementCidr) {
+        const c = parseCidr(text)
+        if (typeof c === 'string') throw new UsageError(`--management-cidr: ${c}`)
+        management.push(c)
+      }
+      const now = new Date(parseTime(opts.now))
+      const { inventory, policySet } = await loadOrThrow(opts.workspace, now)
+      const options: NftablesOptions = {
+        now,
+        direction: opts.direction as Direction,
+        antiLockout: opts.antiLockout,
+        monitorTimeout,
+        ...(opts.host.length > 0 ? { hosts: opts.host } : {}),
+        ...(management.length > 0 ? { managementCidrs: management } : {}),
+      }
+      const result = nftablesCompiler.compile(inventory, policySet, options)
+      await mkdir(opts.out, { recursive: true })
+      for (const a of result.artefacts) {
+        const file = path.join(opts.out, a.path)
+        const tmp = `${file}.tmp-${process.pid}`
+        await writeFile(tmp, a.content)
+        await rename(tmp, file)
+      }
+      const diagnostics = sortDiagnostics(result.diagnostics)
+      const out: CompileOutput = {
+        target: opts.target,
+        out: opts.out,
+        artefacts: result.artefacts.map((a) => ({
+          path: a.path,
+          ...(a.host !== undefined ? { host: a.host } : {}),
+          ...(a.mode !== undefined ? { mode: a.mode } : {}),
+          bytes: Buffer.byteLength(a.content),
+        })),
+        diagnostics,
+      }
+      if (opts.output === 'text') {
+        printDiagnostics(diagnostics)
+        const lines = out.artefacts.map(
+          (a) =>
+            `${path.join(opts.out, a.path)}  ${a.host ?? ''} (${a.mode ?? '-'}, ${a.bytes} bytes)`,
+        )
+        lines.push(
+          `${out.artefacts.length} ruleset${out.artefacts.length === 1 ? '' : 's'} written for target ${opts.target}`,
+        )
+        process.stdout.write(`${lines.join('\n')}\n`)
+      } else emit(out, opts.output, () => '')
+      process.exitCode = EXIT.ok
+    })
+}

@@ -1,0 +1,227 @@
+/**
+ * @module The Compiler interface every enforcement target implements, the capability names a
+ * target declares, and the error a target raises for a rule it cannot express.
+ * @remarks Semantics: DESIGN.md "Enforcement and verification"; STYLE.md "Conventions"
+ * (`UnsupportedByTargetError`, capability list as Hono's skip-with-reason list).
+ */
+import {
+  BulkheadError,
+  type Diagnostic,
+  type EnforcementMode,
+  type Inventory,
+  type Policy,
+  type PolicySet,
+  type Rule,
+  type RuleRef,
+} from '../core/index.js'
+import { isLive } from '../policy/evaluate.js'
+
+/** Enforcement back ends (DESIGN.md "target"). Stable: the `--target` values. */
+export type TargetName =
+  'nftables' | 'iptables' | 'kubernetes' | 'cilium' | 'calico' | 'aws-sg' | 'azure-nsg'
+
+/**
+ * What a target can express. A live rule needs every capability {@link requiredCapabilities}
+ * lists for it; a target that lacks one raises {@link UnsupportedByTargetError}.
+ *
+ * - `deny-rules`: rules with `action: deny` (deny beats allow).
+ * - `cidr-selectors` / `cidr-except`: `cidr` selectors, and ones with `except` blocks.
+ * - `named-externals`: `external` selectors (the inventory's named ranges).
+ * - `workload-selectors`: `workload` selectors (one workload by name).
+ * - `label-expressions`: `matchExpressions` (In, NotIn, Exists, DoesNotExist).
+ * - `global-selectors`: label or workload selectors marked `scope: global`.
+ * - `any-peer`: the `any` selector (every endpoint, managed or not).
+ * - `port-ranges`: services with a port range wider than one port, short of every port.
+ * - `icmp`: ICMP / ICMPv6 services (with or without a type).
+ * - `other-protocols`: services naming a protocol other than TCP, UDP, SCTP, ICMP, ICMPv6.
+ * - `any-service`: the `any` service (every protocol and port).
+ * - `ipv6`: IPv6 addresses and blocks.
+ * - `monitor-mode`: Enforcement `monitor` (accept, but record would-be-blocked connections).
+ * Stable: printed in errors and used by the conformance suite's skip lists.
+ */
+export type Capability =
+  | 'deny-rules'
+  | 'cidr-selectors'
+  | 'cidr-except'
+  | 'named-externals'
+  | 'workload-selectors'
+  | 'label-expressions'
+  | 'global-selectors'
+  | 'any-peer'
+  | 'port-ranges'
+  | 'icmp'
+  | 'other-protocols'
+  | 'any-service'
+  | 'ipv6'
+  | 'monitor-mode'
+
+/** Every capability, in a stable order. */
+export const ALL_CAPABILITIES: readonly Capability[] = [
+  'deny-rules',
+  'cidr-selectors',
+  'cidr-except',
+  'named-externals',
+  'workload-selectors',
+  'label-expressions',
+  'global-selectors',
+  'any-peer',
+  'port-ranges',
+  'icmp',
+  'other-protocols',
+  'any-service',
+  'ipv6',
+  'monitor-mode',
+]
+
+/** Which traffic of a host a compiled artefact filters: into it, out of it, or both. */
+export type Direction = 'ingress' | 'egress' | 'both'
+
+/**
+ * Options every compiler takes. A target may extend them (see `NftablesOptions`); the
+ * extensions must all be optional so that the conformance suite can drive any compiler.
+ */
+export interface CompileOptions {
+  /**
+   * The instant at which the policy is compiled: rules with `expires <= now` are left out
+   * (DESIGN.md rule 4) and workloads have the addresses they hold at `now`.
+   */
+  readonly now: Date
+  /** Workload names to compile for; undefined means every workload (`--all-hosts`). */
+  readonly hosts?: readonly string[]
+  /** Default `both`. */
+  readonly direction?: Direction
+}
+
+/** One output file: `path` is relative to the output folder (no `..`, not absolute). */
+export interface Artefact {
+  readonly path: string
+  readonly content: string
+  /** The workload the artefact enforces for, when it is per host. */
+  readonly host?: string
+  /** That workload's enforcement mode, when it is per host. */
+  readonly mode?: EnforcementMode
+}
+
+/** What {@link Compiler.compile} returns: files to write and warnings to show. */
+export interface CompileResult {
+  readonly artefacts: readonly Artefact[]
+  /** Warnings only (anti-lockout in force, rules left out as expired, hosts without address). */
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/**
+ * An enforcement target. `compile` is pure (no I/O, no clock: time comes in `options.now`).
+ * @throws UnsupportedByTargetError when a live rule needs a capability the target lacks.
+ * @throws BulkheadError `compile/unknown-host` when `options.hosts` names no workload.
+ */
+export interface Compiler<O extends CompileOptions = CompileOptions> {
+  readonly target: TargetName
+  readonly capabilities: ReadonlySet<Capability>
+  compile(inventory: Inventory, policySet: PolicySet, options: O): CompileResult
+}
+
+/** One rule a target cannot express, with the capability it lacks. */
+export interface Unsupported {
+  readonly rule: RuleRef
+  readonly capability: Capability
+}
+
+/**
+ * A rule (or several) that the target cannot express. Carries one
+ * `compile/unsupported-by-target` diagnostic per (rule, capability), located at the rule.
+ */
+export class UnsupportedByTargetError extends BulkheadError {
+  override name = 'UnsupportedByTargetError'
+  constructor(
+    readonly target: TargetName,
+    readonly unsupported: readonly Unsupported[],
+    diagnostics: readonly Diagnostic[],
+  ) {
+    super(diagnostics)
+  }
+}
+
+/** The capabilities a rule needs, in {@link ALL_CAPABILITIES} order, without duplicates. */
+export function requiredCapabilities(rule: Rule): Capability[] {
+  const need = new Set<Capability>()
+  if (rule.action === 'deny') need.add('deny-rules')
+  for (const sel of [...rule.from, ...rule.to]) {
+    switch (sel.kind) {
+      case 'cidr':
+        need.add('cidr-selectors')
+        if (sel.except.length > 0) need.add('cidr-except')
+        if (sel.cidr.family === 6) need.add('ipv6')
+        break
+      case 'external':
+        need.add('named-externals')
+        break
+      case 'workload':
+        need.add('workload-selectors')
+        if (sel.global) need.add('global-selectors')
+        break
+      case 'labels':
+        if (sel.expressions.length > 0) need.add('label-expressions')
+        if (sel.global) need.add('global-selectors')
+        break
+      case 'any':
+        need.add('any-peer')
+        break
+    }
+  }
+  for (const s of rule.services) {
+    if (s.protocol === 'any') need.add('any-service')
+    else if (s.protocol === 1 || s.protocol === 58) need.add('icmp')
+    else if (s.protocol !== 6 && s.protocol !== 17 && s.protocol !== 132)
+      need.add('other-protocols')
+    else if (s.ports.lo !== s.ports.hi && !(s.ports.lo === 0 && s.ports.hi === 65535))
+      need.add('port-ranges')
+  }
+  return ALL_CAPABILITIES.filter((c) => need.has(c))
+}
+
+/**
+ * Checks every live rule (and the Enforcement modes) of the policy set against a target's
+ * capabilities. Expired rules are absent (rule 4) and need nothing.
+ * @throws UnsupportedByTargetError listing every (rule, capability) the target lacks.
+ */
+export function assertExpressible(
+  target: TargetName,
+  capabilities: ReadonlySet<Capability>,
+  policySet: PolicySet,
+  now: Date,
+): void {
+  const unsupported: Unsupported[] = []
+  const diagnostics: Diagnostic[] = []
+  const at = now.getTime()
+  const push = (
+    policy: Policy | undefined,
+    rule: Rule | undefined,
+    capability: Capability,
+  ): void => {
+    const ref = { policy: policy?.name ?? '(enforcement)', id: rule?.id ?? capability }
+    unsupported.push({ rule: ref, capability })
+    const loc = rule?.location ?? policy?.location
+    diagnostics.push({
+      code: 'compile/unsupported-by-target',
+      severity: 'error',
+      message: rule
+        ? `rule ${ref.policy}/${ref.id} needs "${capability}", which target ${target} cannot express`
+        : `Enforcement mode needs "${capability}", which target ${target} cannot express`,
+      ...(loc ? { location: loc } : {}),
+    })
+  }
+  for (const policy of policySet.policies) {
+    for (const rule of policy.rules) {
+      if (!isLive(rule, at)) continue
+      for (const cap of requiredCapabilities(rule))
+        if (!capabilities.has(cap)) push(policy, rule, cap)
+    }
+  }
+  if (
+    !capabilities.has('monitor-mode') &&
+    policySet.enforcement.some((e) => e.mode === 'monitor')
+  ) {
+    push(undefined, undefined, 'monitor-mode')
+  }
+  if (unsupported.length > 0) throw new UnsupportedByTargetError(target, unsupported, diagnostics)
+}

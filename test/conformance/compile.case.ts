@@ -1,0 +1,431 @@
+/**
+ * @module The conformance suite every compiler runs (as Hono's `common.case.test.ts` runs
+ * against every router): capability declarations, one case per capability (compiles when
+ * declared, raises {@link UnsupportedByTargetError} naming the rule and capability when not),
+ * artefact hygiene, determinism, expiry, unknown hosts, and — when the target supplies a
+ * semantics checker — a differential test against the reference evaluator over random estates.
+ *
+ * Usage, from a `*.test.ts` file:
+ * ```ts
+ * runCompileConformance({ compiler: nftablesCompiler, checker: nftablesChecker })
+ * runCompileConformance({ compiler: k8s, skip: [{ capability: 'deny-rules', reason: 'NetworkPolicy has no deny', tests: ['deny beats allow'] }] })
+ * ```
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  BulkheadError,
+  labelSet,
+  parseCidr,
+  type Cidr,
+  type FlowTuple,
+  type Inventory,
+  type Policy,
+  type PolicySet,
+  type Rule,
+  type Selector,
+} from '../../src/core/index.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import {
+  ALL_CAPABILITIES,
+  UnsupportedByTargetError,
+  type Capability,
+  type CompileResult,
+  type Compiler,
+} from '../../src/compile/target.js'
+import { ALL_IPS, inventoryArb, policySetArb, SEED, TIMES } from '../helpers/model.js'
+import { estateArb } from '../netns/estate.js'
+
+/** A capability the compiler lacks, the reason, and the suite tests to skip because of it. */
+export interface ConformanceSkip {
+  readonly capability: Capability
+  readonly reason: string
+  readonly tests: readonly string[]
+}
+
+/**
+ * Decides a flow from compiled artefacts, as the target would: `allowed`, `denied`, or
+ * undefined when no compiled artefact enforces either endpoint. Called with every workload in
+ * `enforce` mode and anti-lockout off.
+ */
+export type ConformanceChecker = (
+  result: CompileResult,
+  inventory: Inventory,
+  tuple: FlowTuple,
+) => 'allowed' | 'denied' | undefined
+
+/** Options of {@link runCompileConformance}. */
+export interface ConformanceOptions {
+  readonly compiler: Compiler
+  readonly skip?: readonly ConformanceSkip[]
+  readonly checker?: ConformanceChecker
+  /** Extra options passed to every `compile` (e.g. `{ antiLockout: false }`). */
+  readonly extraOptions?: Readonly<Record<string, unknown>>
+  /** Runs of the differential property (default 25). */
+  readonly numRuns?: number
+}
+
+const NOW = new Date(Date.UTC(2026, 10, 22, 12))
+const lbl = (match: Record<string, string>, global = false): Selector => ({
+  kind: 'labels',
+  match: labelSet(match),
+  expressions: [],
+  global,
+})
+const cidr = (t: string): Cidr => parseCidr(t) as Cidr
+
+/** The fixed estate of the capability cases. */
+export const CONFORMANCE_INVENTORY: Inventory = {
+  workloads: [
+    {
+      name: 'web-1',
+      addresses: [{ ip: '10.1.0.1' }, { ip: '2001:db8::1' }],
+      labels: labelSet({ role: 'web', app: 'shop', env: 'prod' }),
+    },
+    {
+      name: 'api-1',
+      addresses: [{ ip: '10.1.0.2' }],
+      labels: labelSet({ role: 'api', app: 'shop', env: 'prod' }),
+    },
+    {
+      name: 'db-1',
+      addresses: [{ ip: '10.1.0.3' }],
+      labels: labelSet({ role: 'db', app: 'shop', env: 'prod' }),
+    },
+    {
+      name: 'dev-1',
+      addresses: [{ ip: '10.2.0.1' }],
+      labels: labelSet({ role: 'web', app: 'shop', env: 'dev' }),
+    },
+  ],
+  externals: [
+    { name: 'bank', cidr: cidr('198.51.100.0/24'), labels: labelSet({ role: 'partner' }) },
+  ],
+  labelRules: [],
+}
+
+const base = { emergency: false } as const
+const allowWebApi: Rule = {
+  ...base,
+  id: 'web-to-api',
+  action: 'allow',
+  from: [lbl({ role: 'web' })],
+  to: [lbl({ role: 'api' })],
+  services: [{ protocol: 6, ports: { lo: 443, hi: 443 } }],
+}
+
+/** One policy set per capability, each using it in rule `needs-<capability>` and nothing else beyond the basics. */
+export const CAPABILITY_CASES: Readonly<Record<Capability, Rule>> = {
+  'deny-rules': {
+    ...base,
+    id: 'needs-deny-rules',
+    action: 'deny',
+    from: [lbl({ env: 'dev' }, true)],
+    to: [lbl({})],
+    services: [{ protocol: 6, ports: { lo: 443, hi: 443 } }],
+  },
+  'cidr-selectors': {
+    ...base,
+    id: 'needs-cidr-selectors',
+    action: 'allow',
+    from: [{ kind: 'cidr', cidr: cidr('10.1.0.0/24'), except: [] }],
+    to: [lbl({ role: 'db' })],
+    services: [{ protocol: 6, ports: { lo: 5432, hi: 5432 } }],
+  },
+  'cidr-except': {
+    ...base,
+    id: 'needs-cidr-except',
+    action: 'allow',
+    from: [{ kind: 'cidr', cidr: cidr('10.1.0.0/24'), except: [cidr('10.1.0.1/32')] }],
+    to: [lbl({ role: 'db' })],
+    services: [{ protocol: 6, ports: { lo: 5432, hi: 5432 } }],
+  },
+  'named-externals': {
+    ...base,
+    id: 'needs-named-externals',
+    action: 'allow',
+    from: [lbl({ role: 'api' })],
+    to: [{ kind: 'external', name: 'bank' }],
+    services: [{ protocol: 6, ports: { lo: 22, hi: 22 } }],
+  },
+  'workload-selectors': {
+    ...base,
+    id: 'needs-workload-selectors',
+    action: 'allow',
+    from: [{ kind: 'workload', name: 'web-1', global: false }],
+    to: [lbl({ role: 'db' })],
+    services: [{ protocol: 6, ports: { lo: 5432, hi: 5432 } }],
+  },
+  'label-expressions': {
+    ...base,
+    id: 'needs-label-expressions',
+    action: 'allow',
+    from: [
+      {
+        kind: 'labels',
+        match: labelSet(),
+        expressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }],
+        global: false,
+      },
+    ],
+    to: [lbl({ role: 'db' })],
+    services: [{ protocol: 6, ports: { lo: 5432, hi: 5432 } }],
+  },
+  'global-selectors': {
+    ...base,
+    id: 'needs-global-selectors',
+    action: 'allow',
+    from: [lbl({ role: 'web' }, true)],
+    to: [lbl({ role: 'api' })],
+    services: [{ protocol: 6, ports: { lo: 8080, hi: 8080 } }],
+  },
+  'any-peer': {
+    ...base,
+    id: 'needs-any-peer',
+    action: 'allow',
+    from: [{ kind: 'any' }],
+    to: [lbl({ role: 'web' })],
+    services: [{ protocol: 6, ports: { lo: 443, hi: 443 } }],
+  },
+  'port-ranges': {
+    ...base,
+    id: 'needs-port-ranges',
+    action: 'allow',
+    from: [lbl({ role: 'web' })],
+    to: [lbl({ role: 'api' })],
+    services: [{ protocol: 6, ports: { lo: 8000, hi: 8100 } }],
+  },
+  icmp: {
+    ...base,
+    id: 'needs-icmp',
+    action: 'allow',
+    from: [lbl({ role: 'web' })],
+    to: [lbl({ role: 'api' })],
+    services: [{ protocol: 1, ports: { lo: 8, hi: 8 } }],
+  },
+  'other-protocols': {
+    ...base,
+    id: 'needs-other-protocols',
+    action: 'allow',
+    from: [lbl({ role: 'web' })],
+    to: [lbl({ role: 'api' })],
+    services: [{ protocol: 47, ports: { lo: 0, hi: 65535 } }],
+  },
+  'any-service': {
+    ...base,
+    id: 'needs-any-service',
+    action: 'allow',
+    from: [lbl({ role: 'api' })],
+    to: [lbl({ role: 'db' })],
+    services: [{ protocol: 'any' }],
+  },
+  ipv6: {
+    ...base,
+    id: 'needs-ipv6',
+    action: 'allow',
+    from: [{ kind: 'cidr', cidr: cidr('2001:db8::/64'), except: [] }],
+    to: [lbl({ role: 'api' })],
+    services: [{ protocol: 6, ports: { lo: 443, hi: 443 } }],
+  },
+  'monitor-mode': allowWebApi,
+}
+
+function policySetWith(rules: readonly Rule[], mode: 'enforce' | 'monitor' = 'enforce'): PolicySet {
+  const policy: Policy = {
+    name: 'shop',
+    owner: 'team-shop',
+    scope: labelSet({ app: 'shop' }),
+    rules,
+    file: 'policy/shop.yaml',
+  }
+  return { policies: [policy], enforcement: [{ selector: { kind: 'any' }, mode }] }
+}
+
+/** Registers the conformance tests for one compiler. */
+export function runCompileConformance(opts: ConformanceOptions): void {
+  const { compiler } = opts
+  const skip = opts.skip ?? []
+  const skipped = (name: string): ConformanceSkip | undefined =>
+    skip.find((s) => s.tests.includes(name))
+  const compile = (
+    inv: Inventory,
+    ps: PolicySet,
+    extra: Record<string, unknown> = {},
+  ): CompileResult => compiler.compile(inv, ps, { now: NOW, ...opts.extraOptions, ...extra })
+  const test = (name: string, fn: () => void | Promise<void>, timeout?: number): void => {
+    const s = skipped(name)
+    if (s) it.skip(`${name} (skipped: ${s.capability} — ${s.reason})`, fn)
+    else it(name, fn, timeout)
+  }
+
+  describe(`compile conformance: ${compiler.target}`, () => {
+    test('declares only known capabilities', () => {
+      for (const c of compiler.capabilities) expect(ALL_CAPABILITIES).toContain(c)
+    })
+
+    test('every skip names a capability the compiler declares missing', () => {
+      for (const s of skip)
+        expect(compiler.capabilities.has(s.capability), s.capability).toBe(false)
+    })
+
+    for (const cap of ALL_CAPABILITIES) {
+      const rule = CAPABILITY_CASES[cap]
+      const mode = cap === 'monitor-mode' ? 'monitor' : 'enforce'
+      if (compiler.capabilities.has(cap)) {
+        test(`capability ${cap}: compiles`, () => {
+          const r = compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi, rule], mode))
+          expect(r.artefacts.length).toBeGreaterThan(0)
+          expect(r.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+        })
+      } else {
+        test(`capability ${cap}: raises UnsupportedByTargetError naming the rule`, () => {
+          let err: unknown
+          try {
+            compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi, rule], mode))
+          } catch (e) {
+            err = e
+          }
+          expect(err).toBeInstanceOf(UnsupportedByTargetError)
+          const u = err as UnsupportedByTargetError
+          expect(u.target).toBe(compiler.target)
+          expect(u.unsupported).toContainEqual({
+            rule: { policy: 'shop', id: cap === 'monitor-mode' ? cap : rule.id },
+            capability: cap,
+          })
+          expect(u.diagnostics.every((d) => d.code === 'compile/unsupported-by-target')).toBe(true)
+        })
+      }
+    }
+
+    test('an expired rule needs no capability and is left out', () => {
+      const expired = { ...CAPABILITY_CASES['deny-rules'], expires: NOW.getTime() - 1 }
+      const r = compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi, expired]))
+      expect(r.artefacts.length).toBeGreaterThan(0)
+    })
+
+    test('artefact paths are relative, unique and safe', () => {
+      const r = compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi]))
+      const paths = r.artefacts.map((a) => a.path)
+      expect(new Set(paths).size).toBe(paths.length)
+      for (const p of paths) {
+        expect(p.startsWith('/')).toBe(false)
+        expect(p.split(/[\\/]/)).not.toContain('..')
+      }
+    })
+
+    test('is deterministic', () => {
+      const ps = policySetWith([allowWebApi, CAPABILITY_CASES['cidr-selectors']])
+      expect(compile(CONFORMANCE_INVENTORY, ps)).toEqual(compile(CONFORMANCE_INVENTORY, ps))
+    })
+
+    test('an unknown host is compile/unknown-host', () => {
+      let err: unknown
+      try {
+        compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi]), { hosts: ['no-such-host'] })
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(BulkheadError)
+      expect((err as BulkheadError).diagnostics[0]?.code).toBe('compile/unknown-host')
+    })
+
+    const checker = opts.checker
+    if (checker) {
+      /** Compiles once, then compares every (src, dst, service) of the grid with the model. */
+      const differential = (
+        inventory: Inventory,
+        policies: PolicySet['policies'],
+        at: number,
+        ips: readonly string[],
+        services: readonly (readonly [number, number])[],
+      ): number => {
+        const ps: PolicySet = {
+          policies,
+          enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+        }
+        const result = compiler.compile(inventory, ps, { now: new Date(at), ...opts.extraOptions })
+        let decided = 0
+        for (const src of ips) {
+          for (const dst of ips) {
+            if (src.includes(':') !== dst.includes(':')) continue // no such packet on the wire
+            for (const [protocol, dstPort] of services) {
+              const tuple = { src, dst, protocol, dstPort, at }
+              const got = checker(result, inventory, tuple)
+              if (got === undefined) continue
+              decided++
+              const want = evaluate(inventory, ps, tuple).decision
+              if (got !== want)
+                throw new Error(
+                  `${src} -> ${dst} ${protocol}/${dstPort} at ${new Date(at).toISOString()}: model ${want}, compiled ${got}`,
+                )
+            }
+          }
+        }
+        return decided
+      }
+
+      test('agrees with the reference evaluator on random estates (every workload enforced)', () => {
+        // wide estates: time-bound addresses, externals, IPv6, ICMP, other protocols
+        const services = [
+          [6, 22],
+          [6, 80],
+          [6, 8000],
+          [17, 53],
+          [132, 443],
+          [1, 8],
+          [58, 128],
+          [47, 0],
+        ] as const
+        let decided = 0
+        fc.assert(
+          fc.property(
+            fc.tuple(inventoryArb, policySetArb, fc.integer({ min: 0, max: TIMES.length - 1 })),
+            ([inventory, ps, t]) => {
+              decided += differential(inventory, ps.policies, TIMES[t] as number, ALL_IPS, services)
+            },
+          ),
+          { seed: SEED, numRuns: opts.numRuns ?? 25, endOnFailure: true },
+        )
+        expect(decided).toBeGreaterThan(0)
+      }, 60_000)
+
+      test('agrees with the reference evaluator on dense estates (many allowed flows, scopes, denies)', () => {
+        const services = [
+          [6, 22],
+          [6, 80],
+          [6, 443],
+          [6, 8050],
+          [17, 53],
+          [17, 5000],
+          [1, 8],
+          [58, 128],
+          [47, 0],
+        ] as const
+        const at = NOW.getTime()
+        let allowed = 0
+        fc.assert(
+          fc.property(estateArb, (e) => {
+            const ips = [
+              ...e.hosts.flatMap((h) => h.addresses),
+              '10.77.2.1',
+              '192.0.2.1',
+              'fd77::99',
+              '2001:db8::1',
+            ]
+            differential(e.inventory, e.policies, at, ips, services)
+            const ps: PolicySet = { policies: e.policies, enforcement: [] }
+            for (const src of ips)
+              for (const dst of ips)
+                if (
+                  evaluate(e.inventory, ps, { src, dst, protocol: 6, dstPort: 80, at }).decision ===
+                  'allowed'
+                )
+                  allowed++
+          }),
+          { seed: SEED, numRuns: opts.numRuns ?? 25, endOnFailure: true },
+        )
+        expect(allowed).toBeGreaterThan(100)
+      }, 60_000)
+    }
+  })
+}
