@@ -7,11 +7,13 @@
 import os from 'node:os'
 import { benchEval } from './eval.js'
 import { benchIngest } from './ingest.js'
+import { benchReach } from './reach.js'
 
 /** Every benchmark by name. Each takes the scale factor and returns its figures. */
 const BENCHMARKS: Readonly<Record<string, (scale: number) => Promise<unknown>>> = {
   ingest: benchIngest,
   eval: benchEval,
+  reach: benchReach,
 }
 
 /** The machine the figures were taken on. */

@@ -1,0 +1,242 @@
+/**
+ * @module `bulkhead blast-radius`: reachability from each workload under a baseline (flat,
+ * observed, policy), lateral movement, shortest paths to crown jewels, and the reduction from
+ * one baseline to another. Maps flags to {@link answerBlastRadius}; no logic of its own.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import type { Command } from 'commander'
+import {
+  BulkheadError,
+  hasErrors,
+  labelSet,
+  parseCidr,
+  parseLabel,
+  parseService,
+  ServiceSet,
+  type PolicySet,
+  type Selector,
+  type Service,
+  type Workspace,
+} from '../../core/index.js'
+import {
+  answerBlastRadius,
+  blastRadiusJson,
+  renderBlastRadiusDot,
+  renderBlastRadiusMd,
+  renderBlastRadiusText,
+  type Baseline,
+} from '../../analyze/index.js'
+import { loadFromSources, type SourceFile } from '../../policy/load.js'
+import { checkFormat, EXIT, UsageError } from '../output.js'
+import { loadDependencyMap } from '../dependency-map.js'
+import { loadOrThrow, parseTime } from '../workspace.js'
+import { readPolicySource } from './diff.js'
+
+const FORMATS = ['text', 'json', 'yaml', 'md', 'dot']
+const BASELINES: readonly Baseline[] = ['flat', 'observed', 'policy']
+
+/**
+ * Parses a workload selector as the CLI takes it: `k=v[,k=v...]` (labels), `cidr:BLOCK` or a
+ * bare block with `/` (addresses), `any`, else a workload name.
+ * @throws BulkheadError `analyze/bad-selector`.
+ */
+export function parseWorkloadSelector(text: string, flag: string): Selector {
+  const t = text.trim()
+  const bad = (why: string): BulkheadError =>
+    new BulkheadError([
+      {
+        code: 'analyze/bad-selector',
+        severity: 'error',
+        message: `${flag} "${text}": ${why}`,
+        hint: 'write app=pay,role=db, a workload name, or cidr:10.0.0.0/8',
+      },
+    ])
+  if (t === '') throw bad('empty selector')
+  if (t === 'any') return { kind: 'any' }
+  if (t.startsWith('cidr:') || (t.includes('/') && !t.includes('='))) {
+    const c = parseCidr(t.replace(/^cidr:/, ''))
+    if (typeof c === 'string') throw bad(c)
+    return { kind: 'cidr', cidr: c, except: [] }
+  }
+  if (t.includes('=')) {
+    const pairs: Record<string, string> = {}
+    for (const part of t.split(',')) {
+      const l = parseLabel(part)
+      if (!l || l.key === '') throw bad(`"${part}" is not key=value`)
+      pairs[l.key] = l.value
+    }
+    return { kind: 'labels', match: labelSet(pairs), expressions: [], global: true }
+  }
+  return { kind: 'workload', name: t, global: true }
+}
+
+/** Parses `tcp/22,tcp/3389,...` into a service set. @throws UsageError. */
+export function parseServiceList(text: string, flag: string): ServiceSet {
+  const out: Service[] = []
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const s = parseService(part)
+    if ('error' in s) throw new UsageError(`${flag}: ${s.error}`)
+    out.push(s)
+  }
+  if (out.length === 0)
+    throw new UsageError(`${flag}: give at least one service, e.g. tcp/22,tcp/3389`)
+  return ServiceSet.of(out)
+}
+
+function readTree(p: string, ext: RegExp, out: SourceFile[]): void {
+  if (!existsSync(p)) return
+  const st = statSync(p)
+  if (st.isDirectory()) {
+    for (const name of readdirSync(p).sort())
+      if (!name.startsWith('.')) readTree(path.join(p, name), ext, out)
+  } else if (ext.test(p)) out.push({ path: p, text: readFileSync(p, 'utf8') })
+}
+
+/**
+ * Loads another policy folder (or `REV:path` from git) against the workspace inventory.
+ * @throws BulkheadError with the load's errors.
+ */
+export async function loadOtherPolicy(
+  workspace: Workspace,
+  root: string,
+  spec: string,
+  now: Date,
+): Promise<PolicySet> {
+  const inv: SourceFile[] = []
+  for (const p of workspace.inventory) readTree(p, /\.(ya?ml|json|csv)$/i, inv)
+  const files = await readPolicySource(spec, path.resolve(root))
+  const r = loadFromSources(workspace, inv, files, now)
+  const own = r.diagnostics.filter((d) => d.code !== 'policy/expired-rule')
+  if (hasErrors(own)) throw new BulkheadError(own)
+  return r.policySet
+}
+
+interface Opts {
+  workspace: string
+  at: string
+  from?: string
+  to?: string
+  hops?: string
+  baseline: string
+  compare?: string
+  assumeExploitable?: string
+  paths: string
+  output: string
+}
+
+/** Registers `blast-radius`. */
+export function registerBlastRadius(program: Command): void {
+  program
+    .command('blast-radius')
+    .description(
+      'what an attacker holding each workload reaches directly and by lateral movement, and the paths to crown jewels',
+    )
+    .option('-w, --workspace <dir>', 'workspace folder', '.')
+    .option('--at <time>', 'when to judge rule expiry and address holding (ISO-8601)', 'now')
+    .option(
+      '--from <selector>',
+      'source workloads: k=v[,k=v], a workload name, or cidr:BLOCK (default: every workload)',
+    )
+    .option('--to <selector>', 'crown jewels (default: workloads labelled tier=crown-jewel)')
+    .option('--hops <n>', 'limit lateral movement to N hops')
+    .option('--baseline <name>', 'flat | observed | policy', 'policy')
+    .option(
+      '--compare <policyDir>',
+      'another policy folder (or REV:path) to compare with: the reduction from the baseline to it',
+    )
+    .option(
+      '--assume-exploitable <services>',
+      'only these services are footholds, e.g. tcp/22,tcp/3389,tcp/445',
+    )
+    .option('--paths <n>', 'shortest paths listed per source', '5')
+    .option('-o, --output <format>', FORMATS.join(' | '), 'text')
+    .addHelpText(
+      'after',
+      `
+Baselines: flat (no segmentation: every workload reaches every other), observed (only what the
+stored flows show), policy (what the workspace policy allows). "direct" counts workloads reached
+in one hop, "transitive" those reached by lateral movement; open lateral paths count allowed
+(source, destination, service) triples. Without --compare a non-flat baseline is compared with flat.
+
+Examples:
+  $ bulkhead blast-radius -w my-estate
+  $ bulkhead blast-radius --baseline flat --compare policy -o md
+  $ bulkhead blast-radius --from role=web --to role=db --assume-exploitable tcp/22,tcp/3389 -o dot | dot -Tsvg > paths.svg
+
+Exit codes: 0 success, 1 usage or input error.`,
+    )
+    .action(async (opts: Opts) => {
+      checkFormat(opts.output, FORMATS)
+      if (!BASELINES.includes(opts.baseline as Baseline))
+        throw new UsageError(
+          `--baseline: unknown baseline "${opts.baseline}"`,
+          `use one of: ${BASELINES.join(', ')}`,
+        )
+      const baseline = opts.baseline as Baseline
+      const at = parseTime(opts.at)
+      const count = (text: string, flag: string, min: number): number => {
+        if (!/^\d+$/.test(text) || Number(text) < min)
+          throw new UsageError(`${flag}: "${text}" is not a whole number ≥ ${min}`)
+        return Number(text)
+      }
+      const hops = opts.hops !== undefined ? count(opts.hops, '--hops', 1) : undefined
+      const maxPaths = count(opts.paths, '--paths', 0)
+      const { inventory, policySet, workspace } = await loadOrThrow(opts.workspace, new Date(at))
+      const dependencyMap =
+        baseline === 'observed'
+          ? await loadDependencyMap(workspace, inventory, { expect: [] })
+          : undefined
+      const compare =
+        opts.compare !== undefined
+          ? {
+              label: `policy:${opts.compare}`,
+              policySet: await loadOtherPolicy(
+                workspace,
+                opts.workspace,
+                opts.compare,
+                new Date(at),
+              ),
+            }
+          : undefined
+      const result = answerBlastRadius({
+        inventory,
+        baseline,
+        policySet,
+        at,
+        maxPaths,
+        ...(dependencyMap ? { dependencyMap } : {}),
+        ...(opts.from !== undefined ? { from: parseWorkloadSelector(opts.from, '--from') } : {}),
+        ...(opts.to !== undefined ? { to: parseWorkloadSelector(opts.to, '--to') } : {}),
+        ...(hops !== undefined ? { hops } : {}),
+        ...(opts.assumeExploitable !== undefined
+          ? { exploitable: parseServiceList(opts.assumeExploitable, '--assume-exploitable') }
+          : {}),
+        ...(compare ? { compare } : {}),
+      })
+      let text: string
+      switch (opts.output) {
+        case 'json':
+          text = `${JSON.stringify(blastRadiusJson(result), null, 2)}\n`
+          break
+        case 'yaml': {
+          const { stringify } = await import('yaml')
+          text = stringify(blastRadiusJson(result))
+          break
+        }
+        case 'md':
+          text = renderBlastRadiusMd(result)
+          break
+        case 'dot':
+          text = renderBlastRadiusDot(result)
+          break
+        default:
+          text = renderBlastRadiusText(result)
+      }
+      process.stdout.write(text)
+      process.exitCode = EXIT.ok
+    })
+}

@@ -1,0 +1,95 @@
+/**
+ * @module `bulkhead metrics`: segmentation metrics as JSON or in the Prometheus text format (for
+ * node-exporter's textfile collector). Maps flags to {@link answerMetrics}.
+ */
+import { writeFileSync, renameSync } from 'node:fs'
+import type { Command } from 'commander'
+import { answerMetrics, renderPrometheus } from '../../analyze/index.js'
+import type { DependencyMap } from '../../discover/index.js'
+import { checkFormat, EXIT, UsageError } from '../output.js'
+import { loadOrThrow, parseTime } from '../workspace.js'
+import { loadOtherPolicy } from './blast-radius.js'
+import { loadDependencyMap } from '../dependency-map.js'
+import { BulkheadError } from '../../core/index.js'
+
+interface Opts {
+  workspace: string
+  at: string
+  previous?: string
+  flows: boolean
+  expiringDays: string
+  output: string
+  out?: string
+}
+
+/** Registers `metrics`. */
+export function registerMetrics(program: Command): void {
+  program
+    .command('metrics')
+    .description(
+      'segmentation metrics: broad rules, sensitive workloads under enforce, unexpected east-west traffic, exceptions, owners, expiry',
+    )
+    .option('-w, --workspace <dir>', 'workspace folder', '.')
+    .option('--at <time>', 'when to judge expiry (ISO-8601)', 'now')
+    .option(
+      '--previous <policyDir>',
+      'the previous policy version (folder or REV:path): count broad rules removed',
+    )
+    .option('--no-flows', 'skip unexpected east-west connections (no store needed)')
+    .option('--expiring-days <n>', 'rules expiring within N days are "expiring soon"', '30')
+    .option('-o, --output <format>', 'json | prom', 'json')
+    .option(
+      '--out <file>',
+      'write to this file (atomically: FILE.tmp then rename), e.g. for the textfile collector',
+    )
+    .addHelpText(
+      'after',
+      `
+Unexpected east-west connections are observed workload-to-workload edges (from the store) that no
+live rule allows; without a store they are left out (with a warning), or skip them with --no-flows.
+
+Examples:
+  $ bulkhead metrics -w my-estate
+  $ bulkhead metrics -o prom --out /var/lib/node_exporter/textfile/bulkhead.prom
+  $ bulkhead metrics --previous HEAD~1:policy -o json
+
+Exit codes: 0 success, 1 usage or input error.`,
+    )
+    .action(async (opts: Opts) => {
+      checkFormat(opts.output, ['json', 'prom'])
+      if (!/^\d+$/.test(opts.expiringDays))
+        throw new UsageError(`--expiring-days: "${opts.expiringDays}" is not a whole number`)
+      const now = parseTime(opts.at)
+      const { inventory, policySet, workspace } = await loadOrThrow(opts.workspace, new Date(now))
+      let dependencyMap: DependencyMap | undefined
+      if (opts.flows) {
+        try {
+          dependencyMap = await loadDependencyMap(workspace, inventory, { expect: [] })
+        } catch (err) {
+          if (!(err instanceof BulkheadError) || err.diagnostics[0]?.code !== 'discover/no-flows')
+            throw err
+          process.stderr.write(
+            `warning discover/no-flows: ${err.diagnostics[0].message}; unexpected east-west connections left out\n`,
+          )
+        }
+      }
+      const previous =
+        opts.previous !== undefined
+          ? await loadOtherPolicy(workspace, opts.workspace, opts.previous, new Date(now))
+          : undefined
+      const m = answerMetrics({
+        inventory,
+        policySet,
+        now,
+        expiringDays: Number(opts.expiringDays),
+        ...(previous ? { previous } : {}),
+        ...(dependencyMap ? { dependencyMap } : {}),
+      })
+      const text = opts.output === 'prom' ? renderPrometheus(m) : `${JSON.stringify(m, null, 2)}\n`
+      if (opts.out !== undefined) {
+        writeFileSync(`${opts.out}.tmp`, text)
+        renameSync(`${opts.out}.tmp`, opts.out)
+      } else process.stdout.write(text)
+      process.exitCode = EXIT.ok
+    })
+}

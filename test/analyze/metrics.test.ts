@@ -1,0 +1,205 @@
+/**
+ * Segmentation metrics on test/fixtures/blast-estate: broad rules removed between two policy
+ * versions, sensitive workloads under enforce, unexpected east-west edges, exceptions, owners,
+ * expiry; and the Prometheus text format.
+ */
+import { readFileSync, readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { beforeAll, describe, expect, it } from 'vitest'
+import {
+  labelSet,
+  parseService,
+  type Inventory,
+  type PolicySet,
+  type Service,
+} from '../../src/core/index.js'
+import type { DependencyMap, Edge } from '../../src/discover/index.js'
+import { loadWorkspace } from '../../src/policy/files.js'
+import { loadFromSources } from '../../src/policy/load.js'
+import { answerMetrics, renderPrometheus, sensitiveKinds } from '../../src/analyze/index.js'
+import { cli } from '../helpers/cli.js'
+
+const DIR = fileURLToPath(new URL('../fixtures/blast-estate/', import.meta.url))
+const NOW = Date.UTC(2026, 10, 22)
+let inventory: Inventory
+let policySet: PolicySet
+let openPolicy: PolicySet
+
+beforeAll(async () => {
+  const ws = await loadWorkspace(DIR, new Date(NOW))
+  inventory = ws.inventory
+  policySet = ws.policySet
+  const files = (dir: string) =>
+    readdirSync(`${DIR}${dir}`).map((f) => ({
+      path: `${dir}/${f}`,
+      text: readFileSync(`${DIR}${dir}/${f}`, 'utf8'),
+    }))
+  openPolicy = loadFromSources(
+    ws.workspace,
+    files('inventory'),
+    files('policy-open'),
+    new Date(NOW),
+  ).policySet
+  expect(openPolicy.policies.length).toBe(1)
+})
+
+const edge = (src: string, dst: string, port: number, flows: number): Edge => ({
+  src,
+  dst,
+  protocol: 6,
+  dstPort: port,
+  flows,
+  packets: flows,
+  bytes: 100,
+  firstSeen: NOW - 1000,
+  lastSeen: NOW - 500,
+  activeDays: 1,
+  profile: { hourOfWeek: [], dayOfMonth: [] },
+  pattern: 'once',
+  unknownDirection: 0,
+  rejected: 0,
+})
+const wl = (name: string) => ({ id: name, kind: 'workload' as const, name, labels: {} })
+
+describe('answerMetrics', () => {
+  it('broad rules: the open policy had two, the workspace policy none, so two were removed', () => {
+    const m = answerMetrics({ inventory, policySet, now: NOW, previous: openPolicy })
+    expect(m.broadAllowRules).toMatchObject({ count: 0, previous: 2, removed: 2, added: 0 })
+    const back = answerMetrics({ inventory, policySet: openPolicy, now: NOW, previous: policySet })
+    expect(back.broadAllowRules).toMatchObject({ count: 2, previous: 0, removed: 0, added: 2 })
+    expect(back.broadAllowRules.rules).toEqual(['shop/anything-internal', 'shop/web-to-api'])
+  })
+
+  it('sensitive workloads and their enforcement modes', () => {
+    const m = answerMetrics({ inventory, policySet, now: NOW })
+    expect(m.sensitiveWorkloads).toMatchObject({ total: 2, enforced: 1, notEnforced: ['admin-1'] })
+    expect(m.sensitiveWorkloads.byKind['crown-jewel'].enforce).toBe(1)
+    expect(m.sensitiveWorkloads.byKind.admin.monitor).toBe(1)
+    expect(
+      sensitiveKinds({
+        name: 'x',
+        addresses: [],
+        labels: labelSet({ role: 'database', tier: 'crown-jewel' }),
+      }),
+    ).toEqual(['crown-jewel', 'database'])
+  })
+
+  it('unexpected east-west: observed workload edges no live rule allows', () => {
+    const map: DependencyMap = {
+      window: { start: NOW - 1000, end: NOW },
+      entities: [
+        wl('edge-lb'),
+        wl('web-1'),
+        wl('api-1'),
+        wl('db-1'),
+        { id: 'internet', kind: 'unmanaged', name: 'internet', labels: {} },
+      ],
+      edges: [
+        edge('internet', 'edge-lb', 443, 50),
+        edge('edge-lb', 'web-1', 443, 40),
+        edge('web-1', 'api-1', 8443, 30),
+        edge('api-1', 'db-1', 5432, 7),
+        edge('web-1', 'db-1', 5432, 2),
+      ],
+      sources: [],
+      diagnostics: [],
+    }
+    const m = answerMetrics({ inventory, policySet, now: NOW, dependencyMap: map })
+    expect(m.unexpectedEastWest).toMatchObject({ edges: 2, flows: 9, checkedEdges: 4 })
+    expect(m.unexpectedEastWest?.examples.map((e) => `${e.src}>${e.dst} ${e.service}`)).toEqual([
+      'api-1>db-1 tcp/5432',
+      'web-1>db-1 tcp/5432',
+    ])
+    expect(
+      answerMetrics({ inventory, policySet: openPolicy, now: NOW, dependencyMap: map })
+        .unexpectedEastWest?.edges,
+    ).toBe(1)
+  })
+
+  it('exceptions, emergency rules, owners and expiry', () => {
+    const m = answerMetrics({ inventory, policySet, now: NOW })
+    expect(m.exceptions).toEqual({ temporary: 1, emergency: 0 })
+    expect([m.rulesWithoutOwner, m.rulesExpiringSoon, m.expiredRules]).toEqual([0, 0, 0])
+    expect(
+      answerMetrics({ inventory, policySet, now: NOW, expiringDays: 90 }).rulesExpiringSoon,
+    ).toBe(1)
+    expect(answerMetrics({ inventory, policySet, now: Date.UTC(2027, 1, 1) }).expiredRules).toBe(1)
+    const shop = policySet.policies[0]
+    if (!shop) throw new Error('fixture')
+    const emergency: PolicySet = {
+      ...policySet,
+      policies: [
+        {
+          ...shop,
+          owner: '',
+          rules: [
+            ...shop.rules,
+            {
+              ...shop.rules[0]!,
+              id: 'break-glass',
+              emergency: true,
+              expires: NOW + 86_400_000,
+              services: [parseService('tcp/3389') as Service],
+            },
+          ],
+        },
+      ],
+    }
+    const e = answerMetrics({ inventory, policySet: emergency, now: NOW })
+    expect(e.exceptions).toEqual({ temporary: 2, emergency: 1 })
+    expect(e.rulesWithoutOwner).toBe(5)
+    expect(e.rulesExpiringSoon).toBe(1)
+  })
+})
+
+describe('Prometheus text format', () => {
+  it('every sample has HELP and TYPE lines and a bulkhead_ name; the text ends with a newline', () => {
+    const text = renderPrometheus(
+      answerMetrics({ inventory, policySet, now: NOW, previous: openPolicy }),
+    )
+    expect(text.endsWith('\n')).toBe(true)
+    const described = new Set<string>()
+    for (const line of text.trimEnd().split('\n')) {
+      const help = /^# HELP (bulkhead_[a-z_]+) \S/.exec(line)
+      if (help) {
+        described.add(help[1] as string)
+        continue
+      }
+      const type = /^# TYPE (bulkhead_[a-z_]+) gauge$/.exec(line)
+      if (type) {
+        expect(described.has(type[1] as string)).toBe(true)
+        continue
+      }
+      const sample =
+        /^(bulkhead_[a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?\d+(\.\d+)?$/.exec(line)
+      expect(sample, line).not.toBeNull()
+      expect(described.has(sample?.[1] as string)).toBe(true)
+    }
+    expect(text).toContain('bulkhead_broad_allow_rules_removed 2\n')
+    expect(text).toContain('bulkhead_sensitive_workloads{kind="crown-jewel",mode="enforce"} 1\n')
+  })
+
+  it('bulkhead metrics -o prom and -o json', async () => {
+    const prom = await cli('metrics', '-w', DIR, '--at', '2026-11-22', '-o', 'prom')
+    expect(prom.code).toBe(0)
+    expect(prom.stdout).toContain('# TYPE bulkhead_rules_expiring_soon gauge')
+    expect(prom.stderr).toContain('discover/no-flows') // no store: a warning, not an error
+    const json = await cli(
+      'metrics',
+      '-w',
+      DIR,
+      '--at',
+      '2026-11-22',
+      '--no-flows',
+      '--previous',
+      `${DIR}policy-open`,
+    )
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      broadAllowRules: { removed: 2 },
+      unexpectedEastWest: null,
+    })
+    const bad = await cli('metrics', '-w', DIR, '-o', 'xml')
+    expect(bad.code).toBe(1)
+  })
+})
