@@ -15,6 +15,16 @@ import { registerCollect } from './commands/collect.js'
 import { registerFlows } from './commands/flows.js'
 import { registerInventory } from './commands/inventory.js'
 import { registerIngest } from './commands/ingest.js'
+import { registerSimulate } from './commands/simulate.js'
+import { registerLint } from './commands/lint.js'
+import { registerRecommend } from './commands/recommend.js'
+import { registerCompile } from './commands/compile.js'
+import { registerDiscover } from './commands/discover.js'
+import { registerConnlist } from './commands/connlist.js'
+import { registerK8s } from './commands/k8s.js'
+import { registerBlastRadius } from './commands/blast-radius.js'
+import { registerMetrics } from './commands/metrics.js'
+import { registerDiff } from './commands/diff.js'
 
 /** Builds the program. Exported for tests, which run it in-process. */
 export function buildProgram(): Command {
@@ -25,6 +35,8 @@ export function buildProgram(): Command {
     )
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    // root options before the verb, so a subcommand (inventory suggest-labels) owns its -w/-o
+    .enablePositionalOptions()
     .addHelpText(
       'after',
       `
@@ -42,8 +54,18 @@ Docs: README.md and DESIGN.md.`,
   registerEval(program)
   registerFlows(program)
   registerIngest(program)
+  registerRecommend(program)
+  registerDiscover(program)
   registerCollect(program)
   registerInventory(program)
+  registerSimulate(program)
+  registerLint(program)
+  registerCompile(program)
+  registerConnlist(program)
+  registerK8s(program)
+  registerBlastRadius(program)
+  registerMetrics(program)
+  registerDiff(program)
   return program
 }
 
