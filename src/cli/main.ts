@@ -25,6 +25,7 @@ import { registerK8s } from './commands/k8s.js'
 import { registerBlastRadius } from './commands/blast-radius.js'
 import { registerMetrics } from './commands/metrics.js'
 import { registerDiff } from './commands/diff.js'
+import { registerDemo } from './commands/demo.js'
 
 /** Builds the program. Exported for tests, which run it in-process. */
 export function buildProgram(): Command {
@@ -66,6 +67,7 @@ Docs: README.md and DESIGN.md.`,
   registerBlastRadius(program)
   registerMetrics(program)
   registerDiff(program)
+  registerDemo(program)
   return program
 }
 
