@@ -7,6 +7,7 @@
 import os from 'node:os'
 import { benchEval } from './eval.js'
 import { benchIngest } from './ingest.js'
+import { benchNft } from './nft.js'
 import { benchReach } from './reach.js'
 
 /** Every benchmark by name. Each takes the scale factor and returns its figures. */
@@ -14,6 +15,7 @@ const BENCHMARKS: Readonly<Record<string, (scale: number) => Promise<unknown>>> 
   ingest: benchIngest,
   eval: benchEval,
   reach: benchReach,
+  nft: benchNft,
 }
 
 /** The machine the figures were taken on. */

@@ -79,6 +79,8 @@ export type ErrorCode =
   | 'compile/anti-lockout'
   | 'compile/expired-rule-omitted'
   | 'compile/mixed-mode'
+  | 'compile/not-a-pod'
+  | 'compile/not-expressible'
   // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
   | 'lint/no-owner'
   | 'lint/no-reason'

@@ -289,7 +289,11 @@ export function runCompileConformance(opts: ConformanceOptions): void {
           const u = err as UnsupportedByTargetError
           expect(u.target).toBe(compiler.target)
           expect(u.unsupported).toContainEqual({
-            rule: { policy: 'shop', id: cap === 'monitor-mode' ? cap : rule.id },
+            // monitor mode belongs to the Enforcement documents, not to a policy's rule
+            rule:
+              cap === 'monitor-mode'
+                ? { policy: '(enforcement)', id: cap }
+                : { policy: 'shop', id: rule.id },
             capability: cap,
           })
           expect(u.diagnostics.every((d) => d.code === 'compile/unsupported-by-target')).toBe(true)

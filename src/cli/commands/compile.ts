@@ -5,7 +5,15 @@ import { mkdir, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { parseCidr, sortDiagnostics, type Cidr, type Diagnostic } from '../../core/index.js'
-import { nftablesCompiler, type Direction, type NftablesOptions } from '../../compile/index.js'
+import {
+  calicoCompiler,
+  ciliumCompiler,
+  iptablesCompiler,
+  kubernetesCompiler,
+  nftablesCompiler,
+  type Direction,
+  type NftablesOptions,
+} from '../../compile/index.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { loadOrThrow, parseTime } from '../workspace.js'
 
@@ -20,10 +28,10 @@ export interface CompileOutput {
 /** Targets `compile` knows, with whether they are available in this build. */
 const TARGETS: Readonly<Record<string, boolean>> = {
   nftables: true,
-  iptables: false,
-  kubernetes: false,
-  cilium: false,
-  calico: false,
+  iptables: true,
+  kubernetes: true,
+  cilium: true,
+  calico: true,
   'aws-sg': false,
   'azure-nsg': false,
 }
@@ -40,6 +48,7 @@ interface CompileFlags {
   monitorTimeout: string
   now: string
   output: string
+  denyWith?: string
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v]
@@ -76,6 +85,7 @@ export function registerCompile(program: Command): void {
       'compile time: decides expired rules and which addresses workloads hold (ISO-8601)',
       'now',
     )
+    .option('--deny-with <how>', 'kubernetes: express deny rules as anp (AdminNetworkPolicy)')
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .option(
       '-o, --output <format>',
@@ -89,11 +99,28 @@ Examples:
   $ bulkhead compile --target nftables --out build/nft --all-hosts
   $ bulkhead compile --target nftables --out build/nft --host pay-db-1 --direction ingress
   $ bulkhead compile --target nftables --out build/nft --management-cidr 192.0.2.0/24
+  $ bulkhead compile --target iptables --out build/ipt --all-hosts
+  $ bulkhead compile --target kubernetes --out build/k8s --deny-with anp
+  $ bulkhead compile --target cilium --out build/cilium
+  $ bulkhead compile --target calico --out build/calico
 
 Each host gets <workload name>.nft holding "table inet bulkhead". Load it with
   nft -c -f pay-db-1.nft && nft -f pay-db-1.nft
 which replaces the previous table atomically. In monitor mode, read the would-be-blocked
 connections with: nft -j list set inet bulkhead wbb_in_v4 (also wbb_out_v4, *_v6, *_noport).
+
+With --target iptables each host gets <name>.ipset, <name>.rules.v4 and <name>.rules.v6:
+  ipset restore -file pay-db-1.ipset && iptables-restore pay-db-1.rules.v4 \
+    && ip6tables-restore pay-db-1.rules.v6
+Each rules file replaces the whole filter table (INPUT/OUTPUT jump to BULKHEAD-IN/-OUT). In
+monitor mode read the would-be-blocked connections with: ipset list -o save bh-wbb-in-v4.
+
+With --target kubernetes each namespace gets <ns>.networkpolicies.yaml (a default-deny policy
+and one NetworkPolicy per rule, direction and protected group); with --deny-with anp deny rules
+go to cluster.adminnetworkpolicies.yaml (priorities from 10). Apply with kubectl apply -f DIR.
+--target cilium writes <ns>.ciliumnetworkpolicies.yaml and
+cluster.ciliumclusterwidenetworkpolicies.yaml; --target calico writes <ns>.calico.yaml and
+cluster.globalnetworkpolicies.yaml (Staged kinds when pods are in monitor mode).
 
 Exit codes: 0 artefacts written, 1 usage or input error (including rules the target cannot express).`,
     )
@@ -108,7 +135,12 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
       if (TARGETS[opts.target] !== true)
         throw new UsageError(
           `target "${opts.target}" is not available yet`,
-          'use --target nftables',
+          'use --target nftables or --target iptables',
+        )
+      if (opts.denyWith !== undefined && (opts.target !== 'kubernetes' || opts.denyWith !== 'anp'))
+        throw new UsageError(
+          `--deny-with ${opts.denyWith} is not supported`,
+          'use --target kubernetes --deny-with anp',
         )
       if (!['ingress', 'egress', 'both'].includes(opts.direction)) {
         throw new UsageError(`unknown direction "${opts.direction}"`, 'use ingress, egress or both')
@@ -137,7 +169,24 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         ...(opts.host.length > 0 ? { hosts: opts.host } : {}),
         ...(management.length > 0 ? { managementCidrs: management } : {}),
       }
-      const result = nftablesCompiler.compile(inventory, policySet, options)
+      // the iptables target takes the same options (IptablesOptions = NftablesOptions)
+      const compiler = opts.target === 'iptables' ? iptablesCompiler : nftablesCompiler
+      const k8sOptions = {
+        now,
+        direction: options.direction ?? 'both',
+        ...(options.hosts ? { hosts: options.hosts } : {}),
+      }
+      const result =
+        opts.target === 'kubernetes'
+          ? kubernetesCompiler.compile(inventory, policySet, {
+              ...k8sOptions,
+              ...(opts.denyWith === 'anp' ? { denyWith: 'anp' as const } : {}),
+            })
+          : opts.target === 'cilium'
+            ? ciliumCompiler.compile(inventory, policySet, k8sOptions)
+            : opts.target === 'calico'
+              ? calicoCompiler.compile(inventory, policySet, k8sOptions)
+              : compiler.compile(inventory, policySet, options)
       await mkdir(opts.out, { recursive: true })
       for (const a of result.artefacts) {
         const file = path.join(opts.out, a.path)

@@ -1,0 +1,156 @@
+/**
+ * @module A small evaluator of the Calico policies this compiler emits, from Calico's documented
+ * semantics, used to check the compiler against the model's verdicts.
+ *
+ * At one endpoint and direction: the policies that select the endpoint (namespaced ones in its
+ * namespace, global ones with the label `projectcalico.org/namespace` added) and list the
+ * direction in `types`; none → allowed (the default profile). Otherwise the policies are taken
+ * by ascending `order` (then name) and their rules in turn; the first rule that matches with
+ * action Allow or Deny decides; no match → denied (end of tier). A flow is allowed when the
+ * source pod's egress and the destination pod's ingress both allow it (an address that is no
+ * pod is not checked). Only the subset of the selector syntax that {@link calicoSelector} emits
+ * is understood.
+ * @remarks https://docs.tigera.io/calico/latest/reference/resources/networkpolicy (rule
+ * evaluation, `order`, selectors, `nets`/`notNets`), .../globalnetworkpolicy.
+ */
+import { cidrContains, parseCidr, parseIp, type Cidr, type LabelSet } from '../../core/index.js'
+import type { CompiledPod, K8sObject } from '../kubernetes/compile.js'
+
+/** One end of a flow: a pod (with its address) or an address no pod holds. */
+export interface CheckEndpoint {
+  readonly ip: string
+  readonly pod?: CompiledPod
+}
+
+/** True when a selector in the syntax {@link calicoSelector} emits matches the labels. */
+export function calicoSelectorMatches(selector: string, labels: LabelSet): boolean {
+  if (selector === 'all()') return true
+  return selector.split(' && ').every((term) => {
+    let m = /^!has\((.+)\)$/.exec(term)
+    if (m) return !Object.hasOwn(labels, m[1] ?? '')
+    m = /^has\((.+)\)$/.exec(term)
+    if (m) return Object.hasOwn(labels, m[1] ?? '')
+    m = /^(\S+) == '(.*)'$/.exec(term)
+    if (m) return labels[m[1] ?? ''] === m[2]
+    m = /^(\S+) (not in|in) \{(.*)\}$/.exec(term)
+    if (m) {
+      const vals = (m[3] ?? '').split(', ').map((v) => v.replace(/^'|'$/g, ''))
+      const has = Object.hasOwn(labels, m[1] ?? '')
+      const inSet = has && vals.includes(labels[m[1] ?? ''] ?? '')
+      return m[2] === 'in' ? inSet : !inSet
+    }
+    throw new Error(`selector term not understood: ${term}`)
+  })
+}
+
+const PROTO: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132, ICMP: 1, ICMPv6: 58 }
+
+function inNets(ip: string, nets: readonly string[]): boolean {
+  const addr = parseIp(ip)
+  if (!addr) return false
+  return nets.some((n) => cidrContains(parseCidr(n) as Cidr, addr))
+}
+
+function entityMatches(e: Record<string, unknown>, peer: CheckEndpoint): boolean {
+  const nets = e['nets'] as string[] | undefined
+  const notNets = e['notNets'] as string[] | undefined
+  if (nets && !inNets(peer.ip, nets)) return false
+  if (notNets && inNets(peer.ip, notNets)) return false
+  const sel = e['selector'] as string | undefined
+  if (sel !== undefined) {
+    if (!peer.pod) return false
+    if (!calicoSelectorMatches(sel, peer.pod.labels)) return false
+    const nsSel = e['namespaceSelector'] as string | undefined
+    if (
+      nsSel !== undefined &&
+      !calicoSelectorMatches(nsSel, { 'projectcalico.org/name': peer.pod.namespace })
+    )
+      return false
+  }
+  return true
+}
+
+function ruleMatches(
+  r: Record<string, unknown>,
+  dir: 'ingress' | 'egress',
+  peer: CheckEndpoint,
+  protocol: number,
+  port: number,
+): boolean {
+  const p = r['protocol']
+  if (p !== undefined && (typeof p === 'number' ? p : PROTO[p as string]) !== protocol) return false
+  const icmp = r['icmp'] as { type?: number } | undefined
+  if (icmp?.type !== undefined && icmp.type !== port) return false
+  const dest = (r['destination'] ?? {}) as Record<string, unknown>
+  const ports = dest['ports'] as (number | string)[] | undefined
+  if (ports) {
+    const ok = ports.some((x) => {
+      if (typeof x === 'number') return x === port
+      const [lo, hi] = x.split(':').map(Number)
+      return port >= (lo ?? 0) && port <= (hi ?? -1)
+    })
+    if (!ok) return false
+  }
+  const ent = (dir === 'ingress' ? r['source'] : r['destination']) as
+    Record<string, unknown> | undefined
+  return ent === undefined || entityMatches(ent, peer)
+}
+
+/** The decision at one pod and direction ({@link CheckEndpoint} `peer` the far end). */
+export function calicoDirection(
+  objects: readonly K8sObject[],
+  self: CompiledPod,
+  peer: CheckEndpoint,
+  dir: 'ingress' | 'egress',
+  protocol: number,
+  port: number,
+): boolean {
+  const type = dir === 'ingress' ? 'Ingress' : 'Egress'
+  const applying = objects.filter((o) => {
+    const spec = o['spec'] as Record<string, unknown>
+    const meta = o['metadata'] as { namespace?: string }
+    if (!(spec['types'] as string[]).includes(type)) return false
+    const kind = o['kind'] as string
+    if (kind.endsWith('GlobalNetworkPolicy'))
+      return calicoSelectorMatches(spec['selector'] as string, {
+        ...self.labels,
+        'projectcalico.org/namespace': self.namespace,
+      })
+    return (
+      meta.namespace === self.namespace &&
+      calicoSelectorMatches(spec['selector'] as string, self.labels)
+    )
+  })
+  if (applying.length === 0) return true
+  const key = (o: K8sObject): [number, string] => [
+    (o['spec'] as { order: number }).order,
+    (o['metadata'] as { name: string }).name,
+  ]
+  applying.sort((a, b) => {
+    const [oa, na] = key(a)
+    const [ob, nb] = key(b)
+    return oa - ob || (na < nb ? -1 : na > nb ? 1 : 0)
+  })
+  for (const o of applying) {
+    for (const r of ((o['spec'] as Record<string, unknown>)[dir] ?? []) as Record<
+      string,
+      unknown
+    >[]) {
+      if (ruleMatches(r, dir, peer, protocol, port)) return r['action'] === 'Allow'
+    }
+  }
+  return false
+}
+
+/** Whether the Calico objects allow a flow from `src` to `dst` on protocol/port (see the module comment). */
+export function calicoAllows(
+  objects: readonly K8sObject[],
+  src: CheckEndpoint,
+  dst: CheckEndpoint,
+  protocol: number,
+  port: number,
+): boolean {
+  if (src.pod && !calicoDirection(objects, src.pod, dst, 'egress', protocol, port)) return false
+  if (dst.pod && !calicoDirection(objects, dst.pod, src, 'ingress', protocol, port)) return false
+  return true
+}

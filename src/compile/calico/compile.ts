@@ -1,0 +1,343 @@
+/**
+ * @module The `calico` compiler: Bulkhead rules to Calico policies (projectcalico.org/v3):
+ * NetworkPolicy (namespaced) and GlobalNetworkPolicy, or StagedNetworkPolicy /
+ * StagedGlobalNetworkPolicy in monitor mode.
+ *
+ * - Calico evaluates the policies selecting an endpoint by ascending `order`; the first rule
+ *   whose action is Allow or Deny decides; when policies select the endpoint and none decides,
+ *   the traffic is denied at the end of the tier. Deny rules therefore go into policies of
+ *   order {@link DENY_ORDER} (100), allow rules into order {@link ALLOW_ORDER} (1000), and every
+ *   namespace holding a compiled pod gets `bulkhead-default-deny` (order
+ *   {@link DEFAULT_DENY_ORDER}, `selector: all()`, both types, no rules) so that every pod is
+ *   selected, and nothing is allowed by default (DESIGN.md rule 1).
+ * - Each live rule gives, per protected group of its `to` side, an ingress policy, and per group
+ *   of its `from` side an egress policy. A group pinned to one namespace becomes a namespaced
+ *   policy in it; any other group a global one, its namespace as label
+ *   `projectcalico.org/namespace` in the selector.
+ * - Peers: pod groups as `selector` plus `namespaceSelector` (over `projectcalico.org/name`,
+ *   `all()` for every namespace); CIDR selectors as `nets`/`notNets` (Calico nets match pod
+ *   addresses too, exactly as Bulkhead CIDR selectors do); a named external as its block with
+ *   the more specific named externals and the pod addresses inside it as `notNets`; `any` as an
+ *   empty source/destination. One Calico rule per (peer, protocol).
+ * - Services: `protocol` TCP, UDP, SCTP with `ports` (`443`, `"8000:8100"`), ICMP/ICMPv6 with
+ *   `icmp.type` (one type, or every type), other protocols by number, `any` as a rule without
+ *   protocol.
+ * - Monitor mode: when any compiled pod's enforcement mode is `monitor`, every policy is emitted
+ *   in its Staged kind (Calico reports what it would have done without enforcing);
+ *   `compile/mixed-mode` warns when other pods are enforced.
+ * @remarks Semantics: DESIGN.md "Policy language v1"; Calico resource reference
+ * (https://docs.tigera.io/calico/latest/reference/resources/networkpolicy,
+ * .../globalnetworkpolicy, .../stagednetworkpolicy; selector syntax: .../networkpolicy#selectors).
+ * Checked by golden files (no evaluator of Calico in this project yet).
+ */
+import {
+  cidrContains,
+  cidrCovers,
+  parseIp,
+  type Cidr,
+  type Inventory,
+  type PolicySet,
+  type Rule,
+  type Selector,
+  type Service,
+} from '../../core/index.js'
+import { addressHoldsAt, enforcementModeOf, isLive } from '../../policy/evaluate.js'
+import {
+  assertExpressible,
+  type CompileOptions,
+  type CompileResult,
+  type Compiler,
+} from '../target.js'
+import {
+  checkHosts,
+  DEFAULT_DENY_NAME,
+  dnsName,
+  expiredWarning,
+  NAMESPACE_NAME_LABEL,
+  objectMeta,
+  PodGroupResolver,
+  type K8sLabelSelector,
+  type K8sObject,
+  type PodGroup,
+} from '../kubernetes/compile.js'
+import { renderObjects } from '../kubernetes/render.js'
+import { CALICO_CAPABILITIES } from './capabilities.js'
+
+/** Order of the policies holding deny rules (evaluated first). */
+export const DENY_ORDER = 100
+/** Order of the policies holding allow rules. */
+export const ALLOW_ORDER = 1000
+/** Order of the per-namespace default-deny policies (no rules: selection only). */
+export const DEFAULT_DENY_ORDER = 10000
+
+/** Options of the calico target: the common ones, and `defaultNamespace` as for kubernetes. */
+export interface CalicoOptions extends CompileOptions {
+  /** Namespace of workloads without a `namespace` label. Default: they are left out. */
+  readonly defaultNamespace?: string
+}
+
+const q = (v: string): string => `'${v.replace(/'/g, '')}'`
+
+/** A label selector in Calico's selector syntax (`all()` when empty). */
+export function calicoSelector(s: K8sLabelSelector, rename: Record<string, string> = {}): string {
+  const key = (k: string): string => rename[k] ?? k
+  const parts: string[] = []
+  for (const [k, v] of Object.entries(s.matchLabels ?? {})) parts.push(`${key(k)} == ${q(v)}`)
+  for (const e of s.matchExpressions ?? []) {
+    const vals = `{${(e.values ?? []).map(q).join(', ')}}`
+    if (e.operator === 'In') parts.push(`${key(e.key)} in ${vals}`)
+    else if (e.operator === 'NotIn') parts.push(`${key(e.key)} not in ${vals}`)
+    else if (e.operator === 'Exists') parts.push(`has(${key(e.key)})`)
+    else parts.push(`!has(${key(e.key)})`)
+  }
+  return parts.length === 0 ? 'all()' : parts.join(' && ')
+}
+
+/** Calico rule fragments (protocol, ports, icmp) of a rule's services; `[{}]` for `any`. */
+export function calicoServices(services: readonly Service[]): {
+  proto: Record<string, unknown>
+  ports?: (number | string)[]
+}[] {
+  const names: Record<number, string> = {
+    1: 'ICMP',
+    6: 'TCP',
+    17: 'UDP',
+    58: 'ICMPv6',
+    132: 'SCTP',
+  }
+  if (services.some((s) => s.protocol === 'any')) return [{ proto: {} }]
+  const out: { proto: Record<string, unknown>; ports?: (number | string)[] }[] = []
+  const byProto = new Map<number, (number | string)[] | undefined>()
+  for (const s of services) {
+    if (s.protocol === 'any') continue
+    const p = s.protocol
+    if (p === 1 || p === 58) {
+      const all = s.ports.lo === 0 && s.ports.hi === 255
+      const types = all
+        ? [undefined]
+        : Array.from({ length: s.ports.hi - s.ports.lo + 1 }, (_, i) => s.ports.lo + i)
+      for (const t of types)
+        out.push({
+          proto: { protocol: names[p], ...(t === undefined ? {} : { icmp: { type: t } }) },
+        })
+      continue
+    }
+    if (p !== 6 && p !== 17 && p !== 132) {
+      out.push({ proto: { protocol: names[p] ?? p } })
+      continue
+    }
+    const lo = Math.max(1, s.ports.lo)
+    const hi = s.ports.hi
+    if (byProto.has(p) && byProto.get(p) === undefined) continue
+    if (lo === 1 && hi === 65535) byProto.set(p, undefined)
+    else byProto.set(p, [...(byProto.get(p) ?? []), lo === hi ? lo : `${lo}:${hi}`])
+  }
+  for (const [p, ports] of byProto)
+    out.push({ proto: { protocol: names[p] }, ...(ports ? { ports } : {}) })
+  return out
+}
+
+/**
+ * Builds the Calico objects, per namespace and global.
+ * @throws BulkheadError `compile/not-expressible` (see {@link PodGroupResolver}), `compile/unknown-host`.
+ */
+export function planCalico(
+  inventory: Inventory,
+  policySet: PolicySet,
+  options: CalicoOptions,
+): {
+  objects: Map<string, K8sObject[]>
+  global: K8sObject[]
+  diagnostics: CompileResult['diagnostics']
+} {
+  assertExpressible('calico', CALICO_CAPABILITIES, policySet, options.now)
+  const at = options.now.getTime()
+  const r = new PodGroupResolver(inventory, options)
+  if (options.hosts !== undefined) checkHosts(inventory, options.hosts)
+  const modes = new Set(
+    r.pods.map((p) => {
+      const a = p.workload.addresses.find((x) => addressHoldsAt(x, at))
+      const ip = a ? parseIp(a.ip) : undefined
+      return enforcementModeOf(policySet, {
+        ip: ip ?? { family: 4, value: 0n },
+        entity: { kind: 'workload', workload: p.workload },
+      })
+    }),
+  )
+  const staged = modes.has('monitor')
+  if (staged && modes.size > 1)
+    r.diagnostics.push({
+      code: 'compile/mixed-mode',
+      severity: 'warning',
+      message: `pods are in modes ${[...modes].sort().join(', ')}; target calico emits every policy staged (monitor)`,
+    })
+  const nsKind = staged ? 'StagedNetworkPolicy' : 'NetworkPolicy'
+  const globalKind = staged ? 'StagedGlobalNetworkPolicy' : 'GlobalNetworkPolicy'
+  const direction = options.direction ?? 'both'
+  const ingress = direction !== 'egress'
+  const egress = direction !== 'ingress'
+  const types = [...(ingress ? ['Ingress'] : []), ...(egress ? ['Egress'] : [])]
+  const objects = new Map<string, K8sObject[]>()
+  for (const ns of r.namespaces)
+    objects.set(ns, [
+      {
+        apiVersion: 'projectcalico.org/v3',
+        kind: nsKind,
+        metadata: objectMeta(DEFAULT_DENY_NAME, 'bulkhead', 'default-deny', ns),
+        spec: { order: DEFAULT_DENY_ORDER, selector: 'all()', types },
+      },
+    ])
+  const global: K8sObject[] = []
+  const used = new Set<string>()
+  const unique = (ns: string, base: string): string => {
+    let name = base.slice(0, 240)
+    for (let i = 2; used.has(`${ns}/${name}`); i++) name = `${base.slice(0, 240)}-${i}`
+    used.add(`${ns}/${name}`)
+    return name
+  }
+  const externalBlock = (name: string): { nets: string[]; notNets: string[] } | undefined => {
+    const x = inventory.externals.find((e) => e.name === name)
+    if (!x) return undefined
+    const notNets: string[] = inventory.externals
+      .filter(
+        (o) => o.name !== x.name && cidrCovers(x.cidr, o.cidr) && o.cidr.prefix > x.cidr.prefix,
+      )
+      .map((o) => o.cidr.text)
+    for (const p of r.pods)
+      for (const a of p.workload.addresses) {
+        const ip = parseIp(a.ip)
+        if (ip && addressHoldsAt(a, at) && cidrContains(x.cidr, ip))
+          notNets.push(`${a.ip}/${ip.family === 4 ? 32 : 128}`)
+      }
+    return { nets: [x.cidr.text], notNets: [...new Set(notNets)] }
+  }
+  /** Calico entity rules (source or destination) of a peer side; `[{}]` for any. */
+  const peers = (policy: PolicySet['policies'][number], rule: Rule, sels: readonly Selector[]) => {
+    const out: Record<string, unknown>[] = []
+    const labelSels = sels.filter((s) => s.kind === 'labels' || s.kind === 'workload')
+    for (const g of r.side(policy, rule, labelSels).groups) {
+      if (g.namespaces.length === 0) continue
+      out.push({
+        selector: calicoSelector(g.pods),
+        namespaceSelector: calicoSelector(g.ns, {
+          [NAMESPACE_NAME_LABEL]: 'projectcalico.org/name',
+        }),
+      })
+    }
+    for (const s of sels) {
+      if (s.kind === 'any') return [{}]
+      if (s.kind === 'cidr')
+        out.push({
+          nets: [s.cidr.text],
+          ...(s.except.length > 0 ? { notNets: s.except.map((c: Cidr) => c.text) } : {}),
+        })
+      if (s.kind === 'external') {
+        const b = externalBlock(s.name)
+        if (b) out.push({ nets: b.nets, ...(b.notNets.length > 0 ? { notNets: b.notNets } : {}) })
+      }
+    }
+    return out
+  }
+  const emit = (
+    subjects: PodGroup[],
+    all: boolean,
+    base: string,
+    policy: string,
+    ruleId: string,
+    order: number,
+    type: 'Ingress' | 'Egress',
+    rules: Record<string, unknown>[],
+  ): void => {
+    if (rules.length === 0) return
+    const field = type === 'Ingress' ? 'ingress' : 'egress'
+    const groups = all ? [{ ns: {}, namespaces: r.namespaces, pods: {} }] : subjects
+    for (const g of groups) {
+      if (g.namespaces.length === 0) continue
+      const pinned = g.ns.matchLabels?.[NAMESPACE_NAME_LABEL]
+      if (pinned !== undefined && !g.ns.matchExpressions && objects.has(pinned)) {
+        objects.get(pinned)?.push({
+          apiVersion: 'projectcalico.org/v3',
+          kind: nsKind,
+          metadata: objectMeta(unique(pinned, base), policy, ruleId, pinned),
+          spec: { order, selector: calicoSelector(g.pods), types: [type], [field]: rules },
+        })
+      } else {
+        const nsPart = calicoSelector(g.ns, {
+          [NAMESPACE_NAME_LABEL]: 'projectcalico.org/namespace',
+        })
+        const podPart = calicoSelector(g.pods)
+        const selector =
+          nsPart === 'all()' ? podPart : podPart === 'all()' ? nsPart : `${nsPart} && ${podPart}`
+        global.push({
+          apiVersion: 'projectcalico.org/v3',
+          kind: globalKind,
+          metadata: objectMeta(unique('', base), policy, ruleId),
+          spec: { order, selector, types: [type], [field]: rules },
+        })
+      }
+    }
+  }
+  for (const policy of policySet.policies) {
+    for (const rule of policy.rules) {
+      if (!isLive(rule, at)) {
+        r.diagnostics.push(expiredWarning(policy, rule))
+        continue
+      }
+      const action = rule.action === 'deny' ? 'Deny' : 'Allow'
+      const order = rule.action === 'deny' ? DENY_ORDER : ALLOW_ORDER
+      const services = calicoServices(rule.services)
+      const base = `bh-${dnsName(policy.name)}-${dnsName(rule.id)}`
+      if (ingress) {
+        const to = r.side(policy, rule, rule.to)
+        const rules = peers(policy, rule, rule.from).flatMap((source) =>
+          services.map((s) => ({
+            action,
+            ...s.proto,
+            ...(Object.keys(source).length > 0 ? { source } : {}),
+            ...(s.ports ? { destination: { ports: s.ports } } : {}),
+          })),
+        )
+        emit(to.groups, to.all, `${base}-in`, policy.name, rule.id, order, 'Ingress', rules)
+      }
+      if (egress) {
+        const from = r.side(policy, rule, rule.from)
+        const rules = peers(policy, rule, rule.to).flatMap((dest) =>
+          services.map((s) => {
+            const destination = { ...dest, ...(s.ports ? { ports: s.ports } : {}) }
+            return {
+              action,
+              ...s.proto,
+              ...(Object.keys(destination).length > 0 ? { destination } : {}),
+            }
+          }),
+        )
+        emit(from.groups, from.all, `${base}-eg`, policy.name, rule.id, order, 'Egress', rules)
+      }
+    }
+  }
+  return { objects, global, diagnostics: r.diagnostics }
+}
+
+/** File of the global policies, relative to the output folder. */
+export const CALICO_GLOBAL_FILE = 'cluster.globalnetworkpolicies.yaml'
+
+/**
+ * The calico target: `<namespace>.calico.yaml` per namespace and {@link CALICO_GLOBAL_FILE}
+ * (multi-document YAML; apply with `calicoctl apply -f` or, with the Calico API server,
+ * `kubectl apply -f`).
+ */
+export const calicoCompiler: Compiler<CalicoOptions> = {
+  target: 'calico',
+  capabilities: CALICO_CAPABILITIES,
+  compile(inventory: Inventory, policySet: PolicySet, options: CalicoOptions): CompileResult {
+    const plan = planCalico(inventory, policySet, options)
+    const header = '# Generated by bulkhead compile --target calico; do not edit.\n'
+    const artefacts = [...plan.objects].map(([ns, objs]) => ({
+      path: `${ns}.calico.yaml`,
+      content: header + renderObjects(objs),
+    }))
+    if (plan.global.length > 0)
+      artefacts.push({ path: CALICO_GLOBAL_FILE, content: header + renderObjects(plan.global) })
+    return { artefacts, diagnostics: plan.diagnostics }
+  },
+}

@@ -1,0 +1,16 @@
+/**
+ * @module What the `cilium` target (CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy) can
+ * express. @see https://docs.cilium.io/en/stable/security/policy/language/
+ */
+import type { Capability } from '../target.js'
+import { KUBERNETES_CAPABILITIES } from '../kubernetes/capabilities.js'
+
+/**
+ * The kubernetes capabilities plus `deny-rules` (`ingressDeny` / `egressDeny`, which take
+ * precedence over allow rules). Missing: `icmp` and `other-protocols` (not emitted by this
+ * compiler), `monitor-mode` (Cilium's audit mode is per endpoint or agent, not per policy).
+ */
+export const CILIUM_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
+  ...KUBERNETES_CAPABILITIES,
+  'deny-rules',
+])

@@ -1,0 +1,109 @@
+/**
+ * @module A small evaluator of the Cilium policies this compiler emits, from Cilium's documented
+ * semantics, used to check the compiler against the model's verdicts.
+ *
+ * At one endpoint and direction: the policies selecting it (CiliumNetworkPolicy in its
+ * namespace by `endpointSelector` over the pod labels; CiliumClusterwideNetworkPolicy over the
+ * pod labels plus `k8s:io.kubernetes.pod.namespace`) that have the direction's allow or deny
+ * field. None → allowed (no policy, no enforcement). Otherwise a matching deny rule denies
+ * (deny beats allow), else a matching allow rule allows, else denied. A rule matches when one
+ * of its peers does (`fromEndpoints`: a pod whose labels plus namespace label match;
+ * `fromCIDRSet`: an address no pod holds, in the CIDR and in no `except` — CIDR rules never take
+ * Cilium-managed endpoints; `fromEntities: [all]`: anything; an empty rule: nothing) and its
+ * `toPorts` (absent: every protocol and port; `port: "0"`: every port) take the service. A flow
+ * is allowed when the source pod's egress and the destination pod's ingress both allow it.
+ * @remarks https://docs.cilium.io/en/stable/security/policy/language/ (layer 3 and 4 rules,
+ * default allow/deny, deny policies), .../policy/kubernetes/ (namespace label).
+ */
+import { cidrContains, parseCidr, parseIp, type Cidr } from '../../core/index.js'
+import type { CheckEndpoint } from '../calico/check.js'
+import {
+  selects,
+  type CompiledPod,
+  type K8sLabelSelector,
+  type K8sObject,
+} from '../kubernetes/compile.js'
+import { CILIUM_NAMESPACE_LABEL } from './compile.js'
+
+const PROTO: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 }
+
+function inCidr(ip: string, text: string): boolean {
+  const a = parseIp(ip)
+  return !!a && cidrContains(parseCidr(text) as Cidr, a)
+}
+
+function peerMatches(r: Record<string, unknown>, pre: 'from' | 'to', peer: CheckEndpoint): boolean {
+  const entities = r[`${pre}Entities`] as string[] | undefined
+  if (entities?.includes('all')) return true
+  const eps = r[`${pre}Endpoints`] as K8sLabelSelector[] | undefined
+  if (eps && peer.pod) {
+    const labels = { ...peer.pod.labels, [CILIUM_NAMESPACE_LABEL]: peer.pod.namespace }
+    if (eps.some((s) => selects(s, labels))) return true
+  }
+  const cidrs = r[`${pre}CIDRSet`] as { cidr: string; except?: string[] }[] | undefined
+  if (cidrs && !peer.pod)
+    return cidrs.some(
+      (c) => inCidr(peer.ip, c.cidr) && !(c.except ?? []).some((e) => inCidr(peer.ip, e)),
+    )
+  return false
+}
+
+function portsMatch(r: Record<string, unknown>, protocol: number, port: number): boolean {
+  const tp = r['toPorts'] as
+    { ports: { port: string; endPort?: number; protocol: string }[] }[] | undefined
+  if (!tp) return true
+  return tp.some((t) =>
+    t.ports.some((p) => {
+      if (PROTO[p.protocol] !== protocol) return false
+      const lo = Number(p.port)
+      if (lo === 0) return true
+      return port >= lo && port <= (p.endPort ?? lo)
+    }),
+  )
+}
+
+/** The decision at one pod and direction, `peer` the far end. */
+export function ciliumDirection(
+  objects: readonly K8sObject[],
+  self: CompiledPod,
+  peer: CheckEndpoint,
+  dir: 'ingress' | 'egress',
+  protocol: number,
+  port: number,
+): boolean {
+  const denyField = `${dir}Deny`
+  const applying = objects.filter((o) => {
+    const spec = o['spec'] as Record<string, unknown>
+    if (spec[dir] === undefined && spec[denyField] === undefined) return false
+    const sel = spec['endpointSelector'] as K8sLabelSelector
+    if (o['kind'] === 'CiliumClusterwideNetworkPolicy')
+      return selects(sel, { ...self.labels, [CILIUM_NAMESPACE_LABEL]: self.namespace })
+    return (
+      (o['metadata'] as { namespace?: string }).namespace === self.namespace &&
+      selects(sel, self.labels)
+    )
+  })
+  if (applying.length === 0) return true
+  const pre = dir === 'ingress' ? 'from' : 'to'
+  const rules = (field: string): Record<string, unknown>[] =>
+    applying.flatMap(
+      (o) => ((o['spec'] as Record<string, unknown>)[field] ?? []) as Record<string, unknown>[],
+    )
+  const hit = (r: Record<string, unknown>): boolean =>
+    peerMatches(r, pre, peer) && portsMatch(r, protocol, port)
+  if (rules(denyField).some(hit)) return false
+  return rules(dir).some(hit)
+}
+
+/** Whether the Cilium objects allow a flow from `src` to `dst` on protocol/port (see the module comment). */
+export function ciliumAllows(
+  objects: readonly K8sObject[],
+  src: CheckEndpoint,
+  dst: CheckEndpoint,
+  protocol: number,
+  port: number,
+): boolean {
+  if (src.pod && !ciliumDirection(objects, src.pod, dst, 'egress', protocol, port)) return false
+  if (dst.pod && !ciliumDirection(objects, dst.pod, src, 'ingress', protocol, port)) return false
+  return true
+}

@@ -1,0 +1,251 @@
+/**
+ * @module The `cilium` compiler: Bulkhead rules to CiliumNetworkPolicy (namespaced) and
+ * CiliumClusterwideNetworkPolicy (cilium.io/v2).
+ *
+ * - Every namespace holding a compiled pod gets `bulkhead-default-deny`, a CiliumNetworkPolicy
+ *   with an empty `endpointSelector` and one empty rule per direction (`ingress: [{}]`,
+ *   `egress: [{}]`): selected endpoints allow nothing by default.
+ * - Each live rule gives, per protected group of its `to` side, an ingress policy, and per group
+ *   of its `from` side an egress policy (allow rules: `ingress`/`egress`; deny rules:
+ *   `ingressDeny`/`egressDeny`, which Cilium applies before any allow). A group pinned to one
+ *   namespace becomes a CiliumNetworkPolicy in it; any other group (several or all namespaces,
+ *   `any`) a CiliumClusterwideNetworkPolicy.
+ * - Peers: pod groups as `fromEndpoints`/`toEndpoints` selectors, the namespace as label
+ *   `k8s:io.kubernetes.pod.namespace` (an `Exists` expression when the selector names no
+ *   namespace, since a namespaced policy's endpoint selectors otherwise only take its own
+ *   namespace); CIDR selectors and named externals as `fromCIDRSet`/`toCIDRSet` with `except`
+ *   (CIDR rules do not take Cilium-managed pods, so pods inside a CIDR are added as endpoint
+ *   selectors exactly as for the kubernetes target); `any` as entity `all`. One rule entry per
+ *   peer kind, each with the same `toPorts`.
+ * - Services: `toPorts` with `port`, `endPort` and protocol TCP/UDP/SCTP; `port: "0"` for every
+ *   port of a protocol; no `toPorts` for the `any` service.
+ * Workloads and pod groups are resolved as by the kubernetes target ({@link PodGroupResolver}).
+ * @remarks Semantics: DESIGN.md "Policy language v1"; Cilium policy language
+ * (https://docs.cilium.io/en/stable/security/policy/language/, deny policies:
+ * https://docs.cilium.io/en/stable/security/policy/language/#deny-policies). Checked by golden
+ * files (no evaluator of Cilium in this project yet).
+ */
+import type { Inventory, PolicySet, Service } from '../../core/index.js'
+import { isLive } from '../../policy/evaluate.js'
+import {
+  assertExpressible,
+  type CompileOptions,
+  type CompileResult,
+  type Compiler,
+} from '../target.js'
+import {
+  checkHosts,
+  DEFAULT_DENY_NAME,
+  dnsName,
+  expiredWarning,
+  NAMESPACE_NAME_LABEL,
+  objectMeta,
+  PodGroupResolver,
+  type K8sLabelSelector,
+  type K8sObject,
+  type PodGroup,
+  type Side,
+} from '../kubernetes/compile.js'
+import { renderObjects } from '../kubernetes/render.js'
+import { CILIUM_CAPABILITIES } from './capabilities.js'
+
+/** The label Cilium gives every endpoint with its pod's namespace. */
+export const CILIUM_NAMESPACE_LABEL = 'k8s:io.kubernetes.pod.namespace'
+
+/** Options of the cilium target: the common ones, and `defaultNamespace` as for kubernetes. */
+export interface CiliumOptions extends CompileOptions {
+  /** Namespace of workloads without a `namespace` label. Default: they are left out. */
+  readonly defaultNamespace?: string
+}
+
+/** A pod group as a Cilium endpoint selector; `peer` adds `Exists` on the namespace when free. */
+export function endpointSelector(g: PodGroup, peer: boolean): K8sLabelSelector {
+  const out: K8sLabelSelector = {}
+  const ml: Record<string, string> = { ...(g.pods.matchLabels ?? {}) }
+  const nsName = g.ns.matchLabels?.[NAMESPACE_NAME_LABEL]
+  if (nsName !== undefined && peer) ml[CILIUM_NAMESPACE_LABEL] = nsName
+  const me = [
+    ...(g.pods.matchExpressions ?? []),
+    ...(g.ns.matchExpressions ?? []).map((e) => ({ ...e, key: CILIUM_NAMESPACE_LABEL })),
+  ]
+  if (peer && nsName === undefined && (g.ns.matchExpressions ?? []).length === 0)
+    me.push({ key: CILIUM_NAMESPACE_LABEL, operator: 'Exists' })
+  if (Object.keys(ml).length > 0) out.matchLabels = Object.fromEntries(Object.entries(ml).sort())
+  if (me.length > 0) out.matchExpressions = me
+  return out
+}
+
+/** Cilium `toPorts` of a rule's services; undefined means every port and protocol. */
+export function ciliumPorts(services: readonly Service[]): Record<string, unknown>[] | undefined {
+  const names: Record<number, string> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' }
+  const ports: Record<string, unknown>[] = []
+  for (const s of services) {
+    if (s.protocol === 'any') return undefined
+    const protocol = names[s.protocol]
+    if (protocol === undefined) continue // refused by assertExpressible
+    const lo = Math.max(1, s.ports.lo)
+    const hi = s.ports.hi
+    if (lo === 1 && hi === 65535) ports.push({ port: '0', protocol })
+    else if (lo === hi) ports.push({ port: String(lo), protocol })
+    else ports.push({ port: String(lo), endPort: hi, protocol })
+  }
+  return [{ ports }]
+}
+
+function peerRules(
+  side: Side,
+  dir: 'from' | 'to',
+  toPorts: Record<string, unknown>[] | undefined,
+): Record<string, unknown>[] {
+  const tp = toPorts ? { toPorts } : {}
+  const out: Record<string, unknown>[] = []
+  if (side.all) return [{ [`${dir}Entities`]: ['all'], ...tp }]
+  const eps = side.groups
+    .filter((g) => g.namespaces.length > 0)
+    .map((g) => endpointSelector(g, true))
+  if (eps.length > 0) out.push({ [`${dir}Endpoints`]: eps, ...tp })
+  if (side.blocks.length > 0)
+    out.push({
+      [`${dir}CIDRSet`]: side.blocks.map((b) => ({
+        cidr: b.cidr.text,
+        ...(b.except.length > 0 ? { except: b.except.map((e) => e.text) } : {}),
+      })),
+      ...tp,
+    })
+  return out
+}
+
+/**
+ * Builds the Cilium objects: per namespace (namespaced policies, default-deny first) and
+ * cluster-wide.
+ * @throws UnsupportedByTargetError for ICMP, other protocols or monitor mode.
+ * @throws BulkheadError `compile/not-expressible` (see {@link PodGroupResolver}), `compile/unknown-host`.
+ */
+export function planCilium(
+  inventory: Inventory,
+  policySet: PolicySet,
+  options: CiliumOptions,
+): {
+  objects: Map<string, K8sObject[]>
+  clusterwide: K8sObject[]
+  diagnostics: CompileResult['diagnostics']
+} {
+  assertExpressible('cilium', CILIUM_CAPABILITIES, policySet, options.now)
+  const at = options.now.getTime()
+  const r = new PodGroupResolver(inventory, options)
+  if (options.hosts !== undefined) checkHosts(inventory, options.hosts)
+  const direction = options.direction ?? 'both'
+  const ingress = direction !== 'egress'
+  const egress = direction !== 'ingress'
+  const objects = new Map<string, K8sObject[]>()
+  for (const ns of r.namespaces)
+    objects.set(ns, [
+      {
+        apiVersion: 'cilium.io/v2',
+        kind: 'CiliumNetworkPolicy',
+        metadata: objectMeta(DEFAULT_DENY_NAME, 'bulkhead', 'default-deny', ns),
+        spec: {
+          endpointSelector: {},
+          ...(ingress ? { ingress: [{}] } : {}),
+          ...(egress ? { egress: [{}] } : {}),
+        },
+      },
+    ])
+  const clusterwide: K8sObject[] = []
+  const used = new Set<string>()
+  const unique = (ns: string, base: string): string => {
+    let name = base.slice(0, 240)
+    for (let i = 2; used.has(`${ns}/${name}`); i++) name = `${base.slice(0, 240)}-${i}`
+    used.add(`${ns}/${name}`)
+    return name
+  }
+  const emit = (
+    subject: Side,
+    base: string,
+    policy: string,
+    rule: string,
+    field: string,
+    rules: Record<string, unknown>[],
+  ): void => {
+    if (rules.length === 0) return
+    const groups: PodGroup[] = subject.all
+      ? [{ ns: {}, namespaces: r.namespaces, pods: {} }]
+      : subject.groups.filter((g) => g.namespaces.length > 0)
+    for (const g of groups) {
+      const pinned = g.ns.matchLabels?.[NAMESPACE_NAME_LABEL]
+      if (pinned !== undefined && !g.ns.matchExpressions && objects.has(pinned)) {
+        objects.get(pinned)?.push({
+          apiVersion: 'cilium.io/v2',
+          kind: 'CiliumNetworkPolicy',
+          metadata: objectMeta(unique(pinned, base), policy, rule, pinned),
+          spec: { endpointSelector: g.pods, [field]: rules },
+        })
+      } else {
+        clusterwide.push({
+          apiVersion: 'cilium.io/v2',
+          kind: 'CiliumClusterwideNetworkPolicy',
+          metadata: objectMeta(unique('', base), policy, rule),
+          spec: { endpointSelector: endpointSelector(g, false), [field]: rules },
+        })
+      }
+    }
+  }
+  for (const policy of policySet.policies) {
+    for (const rule of policy.rules) {
+      if (!isLive(rule, at)) {
+        r.diagnostics.push(expiredWarning(policy, rule))
+        continue
+      }
+      const from = r.side(policy, rule, rule.from)
+      const to = r.side(policy, rule, rule.to)
+      const toPorts = ciliumPorts(rule.services)
+      const deny = rule.action === 'deny'
+      const base = `bh-${dnsName(policy.name)}-${dnsName(rule.id)}`
+      if (ingress)
+        emit(
+          to,
+          `${base}-in`,
+          policy.name,
+          rule.id,
+          deny ? 'ingressDeny' : 'ingress',
+          peerRules(from, 'from', toPorts),
+        )
+      if (egress)
+        emit(
+          from,
+          `${base}-eg`,
+          policy.name,
+          rule.id,
+          deny ? 'egressDeny' : 'egress',
+          peerRules(to, 'to', toPorts),
+        )
+    }
+  }
+  return { objects, clusterwide, diagnostics: r.diagnostics }
+}
+
+/** File of the cluster-wide policies, relative to the output folder. */
+export const CILIUM_CLUSTERWIDE_FILE = 'cluster.ciliumclusterwidenetworkpolicies.yaml'
+
+/**
+ * The cilium target: `<namespace>.ciliumnetworkpolicies.yaml` per namespace and
+ * {@link CILIUM_CLUSTERWIDE_FILE}, multi-document YAML for `kubectl apply -f`.
+ */
+export const ciliumCompiler: Compiler<CiliumOptions> = {
+  target: 'cilium',
+  capabilities: CILIUM_CAPABILITIES,
+  compile(inventory: Inventory, policySet: PolicySet, options: CiliumOptions): CompileResult {
+    const plan = planCilium(inventory, policySet, options)
+    const header = '# Generated by bulkhead compile --target cilium; do not edit.\n'
+    const artefacts = [...plan.objects].map(([ns, objs]) => ({
+      path: `${ns}.ciliumnetworkpolicies.yaml`,
+      content: header + renderObjects(objs),
+    }))
+    if (plan.clusterwide.length > 0)
+      artefacts.push({
+        path: CILIUM_CLUSTERWIDE_FILE,
+        content: header + renderObjects(plan.clusterwide),
+      })
+    return { artefacts, diagnostics: plan.diagnostics }
+  },
+}

@@ -1,0 +1,53 @@
+/**
+ * @module The iptables compiler: the nftables target's host plan ({@link planHosts}: the exact
+ * allowed (peer range, protocol, port) per direction, allow minus deny), rendered as an
+ * `ipset restore` file and `iptables-restore` / `ip6tables-restore` files per host.
+ * @remarks Semantics: DESIGN.md "Policy language v1" rules 1–5, "Enforcement and verification";
+ * the plan is shared with nftables so both targets enforce the same verdicts.
+ */
+import type { Inventory, PolicySet } from '../../core/index.js'
+import { hostFileName, planHosts, type NftablesOptions } from '../nftables/compile.js'
+import { assertExpressible, type Artefact, type CompileResult, type Compiler } from '../target.js'
+import { IPTABLES_CAPABILITIES } from './capabilities.js'
+import { iptablesPlan, renderIpset, renderRules } from './render.js'
+
+/**
+ * Options of the iptables target: the same as nftables (direction, anti-lockout and its
+ * management ranges, monitor timeout in seconds for the would-be-blocked ipsets).
+ */
+export type IptablesOptions = NftablesOptions
+
+/** The three file suffixes of a host, in artefact order. Stable. */
+export const IPTABLES_SUFFIXES = ['.ipset', '.rules.v4', '.rules.v6'] as const
+
+/**
+ * The iptables target: per host `<name>.ipset`, `<name>.rules.v4`, `<name>.rules.v6` (name made
+ * safe as for nftables). Apply in that order: `ipset restore -file`, `iptables-restore`,
+ * `ip6tables-restore`.
+ * @throws BulkheadError `compile/unknown-host` for a name in `options.hosts` no workload has.
+ * @throws UnsupportedByTargetError never (every capability is declared).
+ */
+export const iptablesCompiler: Compiler<IptablesOptions> = {
+  target: 'iptables',
+  capabilities: IPTABLES_CAPABILITIES,
+  compile(inventory: Inventory, policySet: PolicySet, options: IptablesOptions): CompileResult {
+    assertExpressible('iptables', IPTABLES_CAPABILITIES, policySet, options.now)
+    const { plans, diagnostics } = planHosts(inventory, policySet, options)
+    const used = new Set<string>()
+    const artefacts: Artefact[] = []
+    for (const plan of plans) {
+      let base = hostFileName(plan.host).slice(0, -'.nft'.length)
+      for (let n = 2; used.has(base); n++)
+        base = hostFileName(`${plan.host}~${n}`).slice(0, -'.nft'.length)
+      used.add(base)
+      const ip = iptablesPlan(plan)
+      const meta = { host: plan.host, mode: plan.mode }
+      artefacts.push(
+        { path: `${base}.ipset`, content: renderIpset(ip), ...meta },
+        { path: `${base}.rules.v4`, content: renderRules(ip, 4), ...meta },
+        { path: `${base}.rules.v6`, content: renderRules(ip, 6), ...meta },
+      )
+    }
+    return { artefacts, diagnostics }
+  },
+}

@@ -1,0 +1,132 @@
+/**
+ * @module Tests of the calico target: conformance suite, golden files of the shared fixture,
+ * orders and actions, selectors, nets/notNets, ICMP and other protocols, and Staged kinds in
+ * monitor mode.
+ */
+import { describe, expect, it } from 'vitest'
+import {
+  calicoCompiler,
+  calicoSelector,
+  planCalico,
+  PodGroupResolver,
+  calicoAllows,
+} from '../../src/compile/index.js'
+import { runDifferential } from './k8s-differential.js'
+import type { PolicySet } from '../../src/core/index.js'
+import { runCompileConformance } from '../conformance/compile.case.js'
+import { enforced, lbl, NOW, policy, rule, SHOP, SHOP_POLICIES } from './kubernetes-fixture.js'
+
+type Obj = {
+  kind: string
+  metadata: { name: string; namespace?: string; labels: Record<string, string> }
+  spec: Record<string, unknown>
+}
+
+describe('calico target', () => {
+  it('matches the golden files', async () => {
+    const r = calicoCompiler.compile(SHOP, SHOP_POLICIES, { now: NOW })
+    expect(r.artefacts.map((a) => a.path)).toEqual([
+      'ops.calico.yaml',
+      'pay.calico.yaml',
+      'shop.calico.yaml',
+      'cluster.globalnetworkpolicies.yaml',
+    ])
+    for (const a of r.artefacts)
+      await expect(a.content).toMatchFileSnapshot(`../golden/compile/compile-calico.${a.path}`)
+  })
+
+  it('deny rules have order 100 and action Deny, allow rules 1000, default deny 10000', () => {
+    const plan = planCalico(SHOP, SHOP_POLICIES, { now: NOW })
+    const all = [...[...plan.objects.values()].flat(), ...plan.global] as Obj[]
+    for (const o of all) {
+      const rules = [
+        ...((o.spec['ingress'] as { action: string }[] | undefined) ?? []),
+        ...((o.spec['egress'] as { action: string }[] | undefined) ?? []),
+      ]
+      const deny = o.metadata.labels['bulkhead.dev/rule'] === 'no-dev-to-db'
+      if (o.metadata.name === 'bulkhead-default-deny')
+        expect(o.spec).toEqual({ order: 10000, selector: 'all()', types: ['Ingress', 'Egress'] })
+      else {
+        expect(o.spec['order']).toBe(deny ? 100 : 1000)
+        expect(rules.length).toBeGreaterThan(0)
+        for (const r of rules) expect(r.action).toBe(deny ? 'Deny' : 'Allow')
+      }
+    }
+  })
+
+  it('selectors use Calico syntax', () => {
+    expect(calicoSelector({})).toBe('all()')
+    expect(
+      calicoSelector({
+        matchLabels: { role: 'web' },
+        matchExpressions: [
+          { key: 'env', operator: 'NotIn', values: ['dev', 'test'] },
+          { key: 'tier', operator: 'Exists' },
+          { key: 'x', operator: 'DoesNotExist' },
+        ],
+      }),
+    ).toBe("role == 'web' && env not in {'dev', 'test'} && has(tier) && !has(x)")
+  })
+
+  it('ICMP types, other protocols, CIDR except and externals', () => {
+    const ps = enforced([
+      policy('p', { app: 'shop' }, [
+        rule(
+          'r',
+          [
+            { kind: 'cidr', cidr: { ...SHOP.externals[0]!.cidr }, except: [] },
+            { kind: 'external', name: 'bank' },
+          ],
+          [lbl({ role: 'web' })],
+          [
+            { protocol: 1, ports: { lo: 8, hi: 8 } },
+            { protocol: 47, ports: { lo: 0, hi: 65535 } },
+            { protocol: 6, ports: { lo: 0, hi: 65535 } },
+          ],
+        ),
+      ]),
+    ])
+    const plan = planCalico(SHOP, ps, { now: NOW, direction: 'ingress' })
+    const o = (plan.global as Obj[]).find((x) => x.metadata.name === 'bh-p-r-in')
+    expect(o?.kind).toBe('GlobalNetworkPolicy')
+    expect(o?.spec['selector']).toBe("app == 'shop' && role == 'web'")
+    const src = { nets: ['198.51.100.0/24'] }
+    expect(o?.spec['ingress']).toEqual([
+      { action: 'Allow', protocol: 'ICMP', icmp: { type: 8 }, source: src },
+      { action: 'Allow', protocol: 47, source: src },
+      { action: 'Allow', protocol: 'TCP', source: src },
+      { action: 'Allow', protocol: 'ICMP', icmp: { type: 8 }, source: src },
+      { action: 'Allow', protocol: 47, source: src },
+      { action: 'Allow', protocol: 'TCP', source: src },
+    ])
+  })
+
+  it('monitor mode emits Staged kinds', () => {
+    const ps: PolicySet = {
+      ...SHOP_POLICIES,
+      enforcement: [{ selector: { kind: 'any' }, mode: 'monitor' }],
+    }
+    const plan = planCalico(SHOP, ps, { now: NOW })
+    const kinds = new Set(
+      [...[...plan.objects.values()].flat(), ...plan.global].map((o) => o['kind']),
+    )
+    expect([...kinds].sort()).toEqual(['StagedGlobalNetworkPolicy', 'StagedNetworkPolicy'])
+  })
+})
+
+runCompileConformance({ compiler: calicoCompiler, extraOptions: { defaultNamespace: 'default' } })
+
+describe('calico target: evaluator of the output agrees with the model (property)', () => {
+  it('on random estates with deny rules', () => {
+    const c = runDifferential((inv, ps) => {
+      const plan = planCalico(inv, ps, { now: NOW })
+      return {
+        objects: [...[...plan.objects.values()].flat(), ...plan.global],
+        pods: new PodGroupResolver(inv, { now: NOW }).pods,
+      }
+    }, calicoAllows)
+    expect(c.verified).toBeGreaterThan(50)
+    expect(c.allowed).toBeGreaterThan(500)
+    expect(c.denied).toBeGreaterThan(500)
+  }, 120_000)
+})

@@ -1,0 +1,136 @@
+/**
+ * @module Tests of the cilium target: conformance suite, golden files of the shared fixture,
+ * and the shape of what each rule kind becomes (deny → ingressDeny/egressDeny, namespaced vs
+ * cluster-wide, CIDR sets with except, endpoint namespaces).
+ */
+import { describe, expect, it } from 'vitest'
+import {
+  ciliumCompiler,
+  planCilium,
+  PodGroupResolver,
+  ciliumAllows,
+} from '../../src/compile/index.js'
+import { runDifferential } from './k8s-differential.js'
+import { runCompileConformance } from '../conformance/compile.case.js'
+import {
+  cidr,
+  enforced,
+  lbl,
+  NOW,
+  policy,
+  rule,
+  SHOP,
+  SHOP_POLICIES,
+  tcp,
+} from './kubernetes-fixture.js'
+
+type Obj = {
+  kind: string
+  metadata: { name: string; namespace?: string; labels: Record<string, string> }
+  spec: Record<string, unknown>
+}
+
+describe('cilium target', () => {
+  it('matches the golden files', async () => {
+    const r = ciliumCompiler.compile(SHOP, SHOP_POLICIES, { now: NOW })
+    expect(r.artefacts.map((a) => a.path)).toEqual([
+      'ops.ciliumnetworkpolicies.yaml',
+      'pay.ciliumnetworkpolicies.yaml',
+      'shop.ciliumnetworkpolicies.yaml',
+      'cluster.ciliumclusterwidenetworkpolicies.yaml',
+    ])
+    for (const a of r.artefacts)
+      await expect(a.content).toMatchFileSnapshot(`../golden/compile/compile-cilium.${a.path}`)
+  })
+
+  it('deny rules become ingressDeny and egressDeny; every object is labelled', () => {
+    const plan = planCilium(SHOP, SHOP_POLICIES, { now: NOW })
+    const all = [...[...plan.objects.values()].flat(), ...plan.clusterwide] as Obj[]
+    const deny = all.filter((o) => o.metadata.labels['bulkhead.dev/rule'] === 'no-dev-to-db')
+    expect(
+      deny
+        .map((o) => Object.keys(o.spec).filter((k) => k !== 'endpointSelector'))
+        .flat()
+        .sort(),
+    ).toEqual(['egressDeny', 'ingressDeny'])
+    for (const o of all) expect(o.metadata.labels['bulkhead.dev/policy']).toBeTruthy()
+    const dd = all.filter((o) => o.metadata.name === 'bulkhead-default-deny')
+    expect(dd.map((o) => [o.kind, o.metadata.namespace, o.spec])).toEqual(
+      ['ops', 'pay', 'shop'].map((ns) => [
+        'CiliumNetworkPolicy',
+        ns,
+        { endpointSelector: {}, ingress: [{}], egress: [{}] },
+      ]),
+    )
+  })
+
+  it('a namespace-pinned subject is a CiliumNetworkPolicy; peers name their namespace', () => {
+    const ps = enforced([
+      policy('p', { namespace: 'shop' }, [
+        rule(
+          'r',
+          [
+            lbl({ role: 'web' }),
+            { kind: 'cidr', cidr: cidr('192.0.2.0/24'), except: [cidr('192.0.2.8/29')] },
+          ],
+          [lbl({ role: 'api' })],
+          [tcp(8000, 8100)],
+        ),
+      ]),
+    ])
+    const plan = planCilium(SHOP, ps, { now: NOW })
+    const shop = plan.objects.get('shop') as Obj[]
+    const ing = shop.find((o) => o.metadata.name === 'bh-p-r-in')
+    expect(ing?.kind).toBe('CiliumNetworkPolicy')
+    expect(ing?.spec).toEqual({
+      endpointSelector: { matchLabels: { role: 'api' } },
+      ingress: [
+        {
+          fromEndpoints: [
+            { matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'shop', role: 'web' } },
+          ],
+          toPorts: [{ ports: [{ port: '8000', endPort: 8100, protocol: 'TCP' }] }],
+        },
+        {
+          fromCIDRSet: [{ cidr: '192.0.2.0/24', except: ['192.0.2.8/29'] }],
+          toPorts: [{ ports: [{ port: '8000', endPort: 8100, protocol: 'TCP' }] }],
+        },
+      ],
+    })
+    expect(plan.clusterwide).toEqual([])
+  })
+
+  it('an unscoped selector is cluster-wide, peers in every namespace', () => {
+    const ps = enforced([
+      policy('p', {}, [
+        rule('r', [lbl({ role: 'web' })], [{ kind: 'any' }], [{ protocol: 'any' }]),
+      ]),
+    ])
+    const plan = planCilium(SHOP, ps, { now: NOW, direction: 'egress' })
+    expect(plan.clusterwide).toHaveLength(1)
+    expect((plan.clusterwide[0] as Obj).spec).toEqual({
+      endpointSelector: { matchLabels: { role: 'web' } },
+      egress: [{ toEntities: ['all'] }],
+    })
+  })
+})
+
+runCompileConformance({
+  compiler: ciliumCompiler,
+  extraOptions: { defaultNamespace: 'default' },
+})
+
+describe('cilium target: evaluator of the output agrees with the model (property)', () => {
+  it('on random estates with deny rules', () => {
+    const c = runDifferential((inv, ps) => {
+      const plan = planCilium(inv, ps, { now: NOW })
+      return {
+        objects: [...[...plan.objects.values()].flat(), ...plan.clusterwide],
+        pods: new PodGroupResolver(inv, { now: NOW }).pods,
+      }
+    }, ciliumAllows)
+    expect(c.verified).toBeGreaterThan(50)
+    expect(c.allowed).toBeGreaterThan(500)
+    expect(c.denied).toBeGreaterThan(500)
+  }, 120_000)
+})

@@ -1,0 +1,246 @@
+/**
+ * @module iptables target: the conformance suite (with the text-level semantics checker over
+ * the ipset and iptables-restore files), golden files for the nftables fixture workspace, the
+ * modes, the ipset form of address ranges, and agreement with the nftables target's checker.
+ */
+import fc from 'fast-check'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import {
+  cidrRange,
+  labelSet,
+  parseCidr,
+  type Cidr,
+  type Inventory,
+  type PolicySet,
+} from '../../src/core/index.js'
+import { resolveEntity } from '../../src/policy/evaluate.js'
+import { loadWorkspace } from '../../src/policy/files.js'
+import { iptablesCompiler } from '../../src/compile/iptables/compile.js'
+import {
+  decideIptables,
+  parseIptables,
+  type ParsedIptables,
+} from '../../src/compile/iptables/check.js'
+import { rangeToCidrs } from '../../src/compile/iptables/render.js'
+import type { CompileResult } from '../../src/compile/target.js'
+import { runCompileConformance, type ConformanceChecker } from '../conformance/compile.case.js'
+
+const parsedCache = new WeakMap<CompileResult, Map<string, ParsedIptables>>()
+
+/** Parses each host's three artefacts once per compile result. */
+function byHost(result: CompileResult): Map<string, ParsedIptables> {
+  let m = parsedCache.get(result)
+  if (!m) {
+    const files = new Map<string, string[]>()
+    for (const a of result.artefacts)
+      files.set(a.host ?? '', [...(files.get(a.host ?? '') ?? []), a.content])
+    m = new Map([...files].map(([h, f]) => [h, parseIptables(f)]))
+    parsedCache.set(result, m)
+  }
+  return m
+}
+
+/** Decides a flow from the rendered files: egress chain of the source host, ingress chain of the destination host. */
+const iptablesChecker: ConformanceChecker = (result, inventory, tuple) => {
+  const hosts = byHost(result)
+  const s = resolveEntity(inventory, tuple.src, tuple.at)
+  const d = resolveEntity(inventory, tuple.dst, tuple.at)
+  if (s.kind === 'workload' && d.kind === 'workload' && s.workload.name === d.workload.name)
+    return undefined // loopback
+  const sh = s.kind === 'workload' ? hosts.get(s.workload.name) : undefined
+  const dh = d.kind === 'workload' ? hosts.get(d.workload.name) : undefined
+  if (!sh && !dh) return undefined
+  const verdicts = [
+    sh ? decideIptables(sh, 'egress', tuple) : 'accept',
+    dh ? decideIptables(dh, 'ingress', tuple) : 'accept',
+  ]
+  return verdicts.every((v) => v === 'accept') ? 'allowed' : 'denied'
+}
+
+runCompileConformance({
+  compiler: iptablesCompiler,
+  checker: iptablesChecker,
+  extraOptions: { antiLockout: false },
+  numRuns: 25,
+})
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/compile-nftables/', import.meta.url))
+const NOW = new Date('2026-11-22T12:00:00Z')
+
+describe('iptables golden files', () => {
+  it('fixture workspace compiles to the reviewed ipset and rules files', async () => {
+    const { inventory, policySet } = await loadWorkspace(FIXTURE, NOW)
+    const r = iptablesCompiler.compile(inventory, policySet, { now: NOW })
+    expect(r.artefacts.map((a) => [a.path, a.host, a.mode])).toEqual(
+      [
+        ['pay-web-1', 'monitor'],
+        ['pay-api-1', 'observe'],
+        ['pay-db-1', 'enforce'],
+        ['dev-api-1', 'observe'],
+      ].flatMap(([h, m]) => ['.ipset', '.rules.v4', '.rules.v6'].map((s) => [`${h}${s}`, h, m])),
+    )
+    for (const a of r.artefacts)
+      await expect(a.content).toMatchFileSnapshot(`../golden/compile/compile-iptables.${a.path}`)
+    expect(r.diagnostics.map((d) => d.code).sort()).toEqual([
+      'compile/anti-lockout',
+      'compile/anti-lockout',
+      'compile/expired-rule-omitted',
+    ])
+  })
+})
+
+const lbl = (m: Record<string, string>) => ({
+  kind: 'labels' as const,
+  match: labelSet(m),
+  expressions: [],
+  global: false,
+})
+const twoHosts: Inventory = {
+  workloads: [
+    { name: 'a', addresses: [{ ip: '10.9.0.1' }], labels: labelSet({ role: 'web' }) },
+    {
+      name: 'b',
+      addresses: [{ ip: '10.9.0.2' }, { ip: '2001:db8::2' }],
+      labels: labelSet({ role: 'db' }),
+    },
+  ],
+  externals: [],
+  labelRules: [],
+}
+const webToDb = (mode: 'enforce' | 'monitor' | 'observe'): PolicySet => ({
+  policies: [
+    {
+      name: 'p',
+      owner: 'o',
+      scope: labelSet(),
+      file: 'p.yaml',
+      rules: [
+        {
+          id: 'w2d',
+          action: 'allow',
+          emergency: false,
+          from: [lbl({ role: 'web' })],
+          to: [lbl({ role: 'db' })],
+          services: [{ protocol: 6, ports: { lo: 5432, hi: 5432 } }],
+        },
+      ],
+    },
+  ],
+  enforcement: [{ selector: { kind: 'any' }, mode }],
+})
+const file = (r: CompileResult, path: string): string =>
+  r.artefacts.find((a) => a.path === path)?.content ?? ''
+
+describe('iptables modes and options', () => {
+  const now = NOW
+  it('enforce drops, monitor records in the wbb ipset then accepts, observe only counts', () => {
+    const e = iptablesCompiler.compile(twoHosts, webToDb('enforce'), { now })
+    const m = iptablesCompiler.compile(twoHosts, webToDb('monitor'), { now })
+    const o = iptablesCompiler.compile(twoHosts, webToDb('observe'), { now })
+    expect(file(e, 'b.rules.v4')).toContain('-A BULKHEAD-IN -j DROP')
+    expect(file(e, 'b.rules.v4')).toContain('-A BULKHEAD-IN -m conntrack --ctstate INVALID -j DROP')
+    expect(file(m, 'b.rules.v4')).toContain(
+      '-A BULKHEAD-IN -j SET --add-set bh-wbb-in-v4 src,dst,dst --exist\n-A BULKHEAD-IN -j ACCEPT',
+    )
+    expect(file(m, 'b.rules.v4')).not.toContain('-j DROP')
+    expect(file(m, 'b.ipset')).toContain(
+      'create bh-wbb-in-v6 hash:ip,port,ip family inet6 timeout 3600 maxelem 65536 -exist',
+    )
+    expect(file(o, 'b.rules.v4')).not.toMatch(/-j (DROP|ACCEPT|SET)/)
+    const pkt = { src: '10.9.0.1', dst: '10.9.0.2', protocol: 6 }
+    const decide = (r: CompileResult, port: number): string =>
+      decideIptables(byHost(r).get('b') as ParsedIptables, 'ingress', { ...pkt, dstPort: port })
+    expect([decide(e, 5432), decide(e, 5433)]).toEqual(['accept', 'drop'])
+    expect([decide(m, 5432), decide(m, 5433)]).toEqual(['accept', 'record'])
+    expect([decide(o, 5432), decide(o, 5433)]).toEqual(['accept', 'accept'])
+  })
+
+  it('single ports go into one hash:ip,port,net service set, ranges into per-port rules', () => {
+    const r = iptablesCompiler.compile(twoHosts, webToDb('enforce'), { now, antiLockout: false })
+    const rules = file(r, 'b.rules.v4')
+      .split('\n')
+      .filter((l) => l.includes('--match-set'))
+    expect(rules).toEqual(['-A BULKHEAD-IN -m set --match-set bh-in-v4-svc dst,dst,src -j ACCEPT'])
+    expect(file(r, 'b.ipset')).toContain(
+      'create bh-in-v4-svc.n hash:ip,port,net family inet maxelem 4194304 -exist\nflush bh-in-v4-svc.n\nadd bh-in-v4-svc.n 10.9.0.2,tcp:5432,10.9.0.1/32\nswap bh-in-v4-svc.n bh-in-v4-svc',
+    )
+    expect(file(r, 'b.rules.v6')).not.toContain('--match-set')
+    expect(file(r, 'a.rules.v4')).toContain(
+      '-A BULKHEAD-OUT -m set --match-set bh-out-v4-svc src,dst,dst -j ACCEPT',
+    )
+    const ranged = webToDb('enforce')
+    const rule = ranged.policies[0]?.rules[0]
+    const wide: PolicySet = {
+      ...ranged,
+      policies: [
+        {
+          ...(ranged.policies[0] as PolicySet['policies'][number]),
+          rules: [
+            {
+              ...(rule as NonNullable<typeof rule>),
+              services: [{ protocol: 6, ports: { lo: 8000, hi: 8100 } }],
+            },
+          ],
+        },
+      ],
+    }
+    const w = iptablesCompiler.compile(twoHosts, wide, { now, antiLockout: false })
+    expect(file(w, 'b.rules.v4')).toContain(
+      '-A BULKHEAD-IN -d 10.9.0.2/32 -p tcp -m tcp --dport 8000:8100 -m set --match-set bh-in-v4-0 src -j ACCEPT',
+    )
+    expect(file(w, 'b.ipset')).toContain('add bh-in-v4-0.n 10.9.0.1/32')
+  })
+
+  it('direction and anti-lockout options carry over from the nftables plan', () => {
+    const i = iptablesCompiler.compile(twoHosts, webToDb('enforce'), { now, direction: 'ingress' })
+    expect(file(i, 'b.rules.v4')).toContain(':BULKHEAD-IN - [0:0]')
+    expect(file(i, 'b.rules.v4')).not.toContain('BULKHEAD-OUT')
+    expect(file(i, 'b.rules.v4')).toContain('--match-set bh-mgmt-v4 src -j ACCEPT')
+    expect(file(i, 'b.ipset')).toContain('add bh-mgmt-v4.n 192.168.0.0/16')
+    const mgmt = [parseCidr('192.0.2.0/24') as Cidr]
+    const c = iptablesCompiler.compile(twoHosts, webToDb('enforce'), { now, managementCidrs: mgmt })
+    expect(file(c, 'b.ipset')).toContain('add bh-mgmt-v4.n 192.0.2.0/24')
+    expect(file(c, 'b.rules.v6')).not.toContain('bh-mgmt-v6')
+    const off = iptablesCompiler.compile(twoHosts, webToDb('enforce'), { now, antiLockout: false })
+    expect(file(off, 'b.rules.v4')).not.toContain('bh-mgmt')
+    const m = iptablesCompiler.compile(twoHosts, webToDb('monitor'), { now, monitorTimeout: 60 })
+    expect(file(m, 'a.ipset')).toContain(
+      'create bh-wbb-out-v4 hash:ip,port,ip family inet timeout 60',
+    )
+  })
+
+  it('is the iptables target and declares every capability, like nftables', () => {
+    expect(iptablesCompiler.target).toBe('iptables')
+    expect(iptablesCompiler.capabilities.size).toBe(14)
+  })
+})
+
+describe('rangeToCidrs', () => {
+  it('covers exactly the range with aligned blocks of at least /1', () => {
+    const arb = fc.tuple(
+      fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }),
+      fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }),
+    )
+    fc.assert(
+      fc.property(arb, ([a, b]) => {
+        const lo = a < b ? a : b
+        const hi = a < b ? b : a
+        const blocks = rangeToCidrs(4, { lo, hi }).map((t) => {
+          const c = parseCidr(t) as Cidr
+          expect(c.prefix).toBeGreaterThanOrEqual(1)
+          return cidrRange(c)
+        })
+        let next = lo
+        for (const { first, last } of blocks) {
+          expect(first).toBe(next)
+          next = last + 1n
+        }
+        expect(next).toBe(hi + 1n)
+        expect(blocks.length).toBeLessThanOrEqual(64)
+      }),
+      { seed: 42, numRuns: 300 },
+    )
+    expect(rangeToCidrs(6, { lo: 0n, hi: (1n << 128n) - 1n })).toEqual(['::/1', '8000::/1'])
+  })
+})

@@ -1,0 +1,92 @@
+/**
+ * @module Differential check shared by the cilium and calico tests: compiles random
+ * Kubernetes-like estates and compares a target's evaluator with the model's verdict on every
+ * (source, destination, service) between pod addresses and a few outside addresses.
+ */
+import fc from 'fast-check'
+import { expect } from 'vitest'
+import { BulkheadError, labelSet, type Inventory, type PolicySet } from '../../src/core/index.js'
+import type { CheckEndpoint, CompiledPod, K8sObject } from '../../src/compile/index.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import { cidr, enforced, estateArb, NOW } from './kubernetes-fixture.js'
+
+/** Outside addresses: in and out of the CIDRs the estates use, and in the named external. */
+export const OUTSIDE = ['192.0.2.5', '203.0.113.7', '8.8.8.8', '10.9.9.9'] as const
+
+/** Services of the grid, as [protocol, destination port]. */
+export const SERVICES: readonly (readonly [number, number])[] = [
+  [6, 80],
+  [6, 443],
+  [6, 8050],
+  [17, 53],
+  [132, 9000],
+  [1, 8],
+]
+
+/**
+ * Runs the property: `plan` compiles (throwing `compile/not-expressible` to skip an estate),
+ * `allows` decides a flow from the compiled objects. Returns the counts.
+ */
+export function runDifferential(
+  plan: (inv: Inventory, ps: PolicySet) => { objects: K8sObject[]; pods: readonly CompiledPod[] },
+  allows: (
+    objects: K8sObject[],
+    src: CheckEndpoint,
+    dst: CheckEndpoint,
+    p: number,
+    port: number,
+  ) => boolean,
+  numRuns = 100,
+): { verified: number; refused: number; allowed: number; denied: number } {
+  const counts = { verified: 0, refused: 0, allowed: 0, denied: 0 }
+  fc.assert(
+    fc.property(estateArb, ({ workloads, policies }) => {
+      const inventory: Inventory = {
+        workloads,
+        externals: [{ name: 'partner', cidr: cidr('203.0.113.0/24'), labels: labelSet() }],
+        labelRules: [],
+      }
+      const ps = enforced(policies)
+      let compiled: ReturnType<typeof plan>
+      try {
+        compiled = plan(inventory, ps)
+      } catch (e) {
+        if (
+          e instanceof BulkheadError &&
+          e.diagnostics.every((d) => d.code === 'compile/not-expressible')
+        ) {
+          counts.refused++
+          return
+        }
+        throw e
+      }
+      counts.verified++
+      const byIp = new Map<string, CompiledPod>()
+      for (const p of compiled.pods) for (const a of p.workload.addresses) byIp.set(a.ip, p)
+      const ends: CheckEndpoint[] = [
+        ...[...byIp].map(([ip, pod]) => ({ ip, pod })),
+        ...OUTSIDE.map((ip) => ({ ip })),
+      ]
+      for (const s of ends)
+        for (const d of ends) {
+          if (s === d || (!s.pod && !d.pod)) continue
+          for (const [protocol, port] of SERVICES) {
+            const want =
+              evaluate(inventory, ps, {
+                src: s.ip,
+                dst: d.ip,
+                protocol,
+                dstPort: port,
+                at: NOW.getTime(),
+              }).decision === 'allowed'
+            const got = allows(compiled.objects, s, d, protocol, port)
+            if (got) counts.allowed++
+            else counts.denied++
+            expect(got, `${s.ip} -> ${d.ip} ${protocol}/${port}`).toBe(want)
+          }
+        }
+    }),
+    { seed: 42, numRuns, endOnFailure: true },
+  )
+  return counts
+}

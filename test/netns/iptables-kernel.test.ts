@@ -1,0 +1,256 @@
+/**
+ * @module Kernel verification of the iptables target: random estates compiled, applied in
+ * network namespaces with `ipset restore` + `iptables-restore` + `ip6tables-restore` (whichever
+ * backend `iptables` is, nf_tables or legacy), and probed; every probe must agree with the
+ * reference evaluator, and in monitor mode each host's would-be-blocked ipsets must hold exactly
+ * its denied flows. Runs as root with `ip netns`, `iptables-restore` and `ipset`; skips with the
+ * reason otherwise, unless BULKHEAD_REQUIRE_NETNS=1 (CI), where that fails the suite.
+ */
+import { spawnSync } from 'node:child_process'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EnforcementMode, Inventory, PolicySet } from '../../src/core/index.js'
+import { iptablesCompiler } from '../../src/compile/iptables/compile.js'
+import { wbbIpsetName } from '../../src/compile/iptables/render.js'
+import {
+  cleanupLeftovers,
+  createLab,
+  netnsSupport,
+  type ApplyCommand,
+  type Lab,
+} from './harness.js'
+import {
+  estateArb,
+  LISTEN,
+  probesOf,
+  withMode,
+  withModes,
+  type Estate,
+  type Probe,
+} from './estate.js'
+
+/** Every namespace and temporary folder of this suite starts with this (bhnft is nftables'). */
+const PREFIX = 'bhipt'
+const required = process.env.BULKHEAD_REQUIRE_NETNS === '1'
+const NOW = new Date(Date.UTC(2026, 10, 22, 12))
+const SEED = 7_2027
+const PROBE_TIMEOUT_MS = 1000
+const RETRY_TIMEOUT_MS = 4000
+/** Random estates probed (each in three phases: enforce, monitor, mixed). */
+const ESTATES = 2
+
+/** {@link netnsSupport} plus `iptables-restore`, `ip6tables-restore` and a working `ipset` in a namespace. */
+function iptablesSupport(): { ok: true } | { ok: false; reason: string } {
+  const base = netnsSupport(PREFIX)
+  if (!base.ok) return base
+  for (const bin of ['iptables-restore', 'ip6tables-restore', 'ipset']) {
+    if (spawnSync(bin, ['--version']).status !== 0) return { ok: false, reason: `no ${bin} binary` }
+  }
+  const ns = `${PREFIX}-check`
+  spawnSync('ip', ['netns', 'add', ns])
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'ipset', 'create', 'bh-probe', 'hash:net'], {
+    encoding: 'utf8',
+  })
+  spawnSync('ip', ['netns', 'del', ns])
+  if (r.status !== 0) return { ok: false, reason: `ipset unusable: ${(r.stderr || '').trim()}` }
+  return { ok: true }
+}
+const support = iptablesSupport()
+
+if (!support.ok && required) {
+  describe('kernel verification (iptables)', () => {
+    it('has root, ip netns, iptables-restore and ipset (BULKHEAD_REQUIRE_NETNS=1)', () => {
+      expect.fail(`kernel tests required but unavailable: ${support.reason}`)
+    })
+  })
+}
+
+/** How each of the three artefacts is loaded, by file suffix. */
+const APPLY: Readonly<Record<string, ApplyCommand>> = {
+  '.ipset': { apply: (f) => ['ipset', 'restore', '-file', f] },
+  '.rules.v4': {
+    check: (f) => ['iptables-restore', '--test', f],
+    apply: (f) => ['iptables-restore', f],
+  },
+  '.rules.v6': {
+    check: (f) => ['ip6tables-restore', '--test', f],
+    apply: (f) => ['ip6tables-restore', f],
+  },
+}
+
+/** Compiles for every host and loads each host's files in order (ipset first), one host at a time. */
+async function compileAndApply(
+  lab: Lab,
+  inventory: Inventory,
+  policySet: PolicySet,
+): Promise<void> {
+  const { artefacts } = iptablesCompiler.compile(inventory, policySet, {
+    now: NOW,
+    antiLockout: false,
+  })
+  for (const a of artefacts) {
+    const suffix = Object.keys(APPLY).find((s) => a.path.endsWith(s))
+    if (suffix === undefined) throw new Error(`unexpected artefact ${a.path}`)
+    await lab.apply(a.host ?? '', a.content, APPLY[suffix])
+  }
+}
+
+/** Runs every probe, all sources at once; returns the connected flag per probe, in order. */
+async function runProbes(
+  lab: Lab,
+  probes: readonly Probe[],
+  timeoutMs: number,
+): Promise<boolean[]> {
+  const bySrc = new Map<string, number[]>()
+  probes.forEach((p, i) => bySrc.set(p.src, [...(bySrc.get(p.src) ?? []), i]))
+  const out: boolean[] = new Array<boolean>(probes.length).fill(false)
+  await Promise.all(
+    [...bySrc].map(async ([src, idx]) => {
+      const r = await lab.probe(
+        src,
+        idx.map((i) => probes[i] as Probe),
+        timeoutMs,
+      )
+      idx.forEach((i, j) => (out[i] = r[j] === true))
+    }),
+  )
+  return out
+}
+
+/**
+ * The entries of a would-be-blocked ipset as `src dst proto/port`, read with
+ * `ipset list -o save NAME` (lines `add NAME SRC,PROTO:PORT,DST timeout N`).
+ */
+async function readWbb(lab: Lab, host: string, name: string): Promise<string[]> {
+  const text = await lab.exec(host, ['ipset', 'list', '-o', 'save', name])
+  const out: string[] = []
+  for (const line of text.split('\n')) {
+    const w = line.split(' ')
+    if (w[0] !== 'add' || w[1] !== name) continue
+    const [src = '', pp = '', dst = ''] = (w[2] ?? '').split(',')
+    const [proto = '', port = ''] = pp.split(':')
+    out.push(`${src} ${dst} ${proto}/${port}`)
+  }
+  return out
+}
+
+/** Empties every would-be-blocked ipset of every host (`ipset flush NAME`; missing sets are fine). */
+async function flushWbb(lab: Lab, estate: Estate): Promise<void> {
+  const names = (['in', 'out'] as const).flatMap((d) => [wbbIpsetName(d, 4), wbbIpsetName(d, 6)])
+  for (const h of estate.hosts) {
+    await lab.exec(h.name, [
+      'sh',
+      '-c',
+      `for s in ${names.join(' ')}; do ipset flush "$s" 2>/dev/null; done; true`,
+    ])
+  }
+}
+
+describe.skipIf(!support.ok)(
+  `kernel verification (iptables)${support.ok ? '' : ` — skipped: ${support.reason}`}`,
+  () => {
+    beforeAll(() => cleanupLeftovers(PREFIX))
+    afterAll(() => cleanupLeftovers(PREFIX))
+
+    async function checkPhase(
+      lab: Lab,
+      estate: Estate,
+      policySet: PolicySet,
+      seen: Record<string, number>,
+    ): Promise<void> {
+      await compileAndApply(lab, estate.inventory, policySet)
+      const probes = probesOf(estate, policySet, NOW.getTime())
+      lab.takeReceived()
+      const expected = probes.map(
+        (p) => p.allowed || (p.srcMode !== 'enforce' && p.dstMode !== 'enforce'),
+      )
+      const got = await runProbes(lab, probes, PROBE_TIMEOUT_MS)
+      for (let round = 0; round < 2; round++) {
+        const slow = probes.flatMap((_, i) => (expected[i] === true && !got[i] ? [i] : []))
+        if (slow.length === 0) break
+        const again = await runProbes(
+          lab,
+          slow.map((i) => probes[i] as Probe),
+          RETRY_TIMEOUT_MS,
+        )
+        slow.forEach((i, j) => (got[i] = again[j] === true))
+      }
+      await new Promise((r) => setTimeout(r, 200))
+      const received = new Set(
+        lab.takeReceived().map((x) => `${x.proto} ${x.src} ${x.dst} ${x.port}`),
+      )
+      const wrong: string[] = []
+      probes.forEach((p, i) => {
+        const outcomeKey = `${p.allowed ? 'allowed' : 'denied'}-${p.outcome}`
+        seen[outcomeKey] = (seen[outcomeKey] ?? 0) + 1
+        const arrived = received.has(`${p.proto} ${p.srcIp} ${p.dst} ${p.port}`)
+        if (got[i] !== expected[i] || arrived !== expected[i]) {
+          wrong.push(
+            `${p.srcIp} (${p.srcMode}) -> ${p.dst} (${p.dstMode}) ${p.proto}/${p.port}: ` +
+              `model ${p.allowed ? 'allows' : 'denies'}, expected ${expected[i] === true ? '' : 'no '}connection; ` +
+              `connected ${got[i]}, listener saw it ${arrived}`,
+          )
+        }
+      })
+      expect(wrong).toEqual([])
+      const key = (p: Probe): string => `${p.srcIp} ${p.dst} ${p.proto}/${p.port}`
+      for (const h of estate.hosts) {
+        const mode =
+          probes.find((p) => p.src === h.name)?.srcMode ??
+          probes.find((p) => p.dstHost === h.name)?.dstMode
+        if (mode !== 'monitor') continue
+        const expectIn = probes
+          .filter((p) => !p.allowed && p.dstHost === h.name && p.srcMode !== 'enforce')
+          .map(key)
+        const expectOut = probes.filter((p) => !p.allowed && p.src === h.name).map(key)
+        const read = async (dir: 'in' | 'out'): Promise<string[]> =>
+          [
+            ...(await readWbb(lab, h.name, wbbIpsetName(dir, 4))),
+            ...(await readWbb(lab, h.name, wbbIpsetName(dir, 6))),
+          ].sort()
+        expect(await read('in'), `${h.name} ingress would-be-blocked`).toEqual(
+          [...new Set(expectIn)].sort(),
+        )
+        expect(await read('out'), `${h.name} egress would-be-blocked`).toEqual(
+          [...new Set(expectOut)].sort(),
+        )
+        seen['recorded'] = (seen['recorded'] ?? 0) + expectIn.length + expectOut.length
+      }
+    }
+
+    it('random estates in enforce, monitor and mixed modes agree with the reference evaluator', async () => {
+      let estateNo = 0
+      const seen: Record<string, number> = {}
+      const modeArb = fc
+        .array(fc.constantFrom<EnforcementMode>('observe', 'monitor', 'enforce'), {
+          minLength: 2,
+          maxLength: 2,
+        })
+        .map((rest): EnforcementMode[] => ['enforce', 'monitor', 'observe', ...rest])
+      await fc.assert(
+        fc.asyncProperty(estateArb, modeArb, async (estate: Estate, modes: EnforcementMode[]) => {
+          // a fresh lab per estate: the monitor sets of one estate must not leak into the next
+          const lab = await createLab(`${PREFIX}-e${estateNo++}`, estate.hosts)
+          try {
+            await lab.listen(LISTEN, 40_000)
+            await checkPhase(lab, estate, withMode(estate, 'enforce'), seen)
+            await checkPhase(lab, estate, withMode(estate, 'monitor'), seen)
+            // mixed: each host in its own mode (the monitor sets are emptied first: they keep
+            // their entries across a re-apply, by design)
+            await flushWbb(lab, estate)
+            await checkPhase(lab, estate, withModes(estate, modes), seen)
+          } finally {
+            await lab.destroy()
+          }
+        }),
+        { seed: SEED, numRuns: ESTATES, endOnFailure: true },
+      )
+      process.stderr.write(`[iptables kernel] outcomes: ${JSON.stringify(seen)}\n`)
+      expect(seen['allowed-allowed']).toBeGreaterThan(10)
+      expect(seen['denied-blocked']).toBeGreaterThan(10)
+      expect(seen['denied-would-be-blocked']).toBeGreaterThan(10)
+      expect(seen['recorded']).toBeGreaterThan(10)
+      expect(seen['denied-unenforced']).toBeGreaterThan(0)
+    }, 60_000)
+  },
+)
