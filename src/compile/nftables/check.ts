@@ -14,6 +14,7 @@ import {
   type IpFamily,
 } from '../../core/index.js'
 import { PORT_PROTOCOLS } from './capabilities.js'
+import { IPV6_LINK_CONTROL_ICMP_TYPES } from '../target.js'
 
 interface Range {
   readonly lo: bigint
@@ -138,8 +139,9 @@ export function decidePacket(
   if (!s || !d || s.family !== d.family) return rs.mode === 'enforce' ? 'drop' : 'record'
   const fam = s.family
   const miss = rs.mode === 'enforce' ? ('drop' as const) : ('record' as const)
-  // fixed rules: IPv6 neighbour discovery, anti-lockout
-  if (fam === 6 && p.protocol === 58 && p.dstPort >= 133 && p.dstPort <= 136) return 'accept'
+  // fixed rules: IPv6 multicast listener and neighbour discovery, anti-lockout
+  if (fam === 6 && p.protocol === 58 && IPV6_LINK_CONTROL_ICMP_TYPES.includes(p.dstPort))
+    return 'accept'
   if (
     direction === 'ingress' &&
     p.protocol === 6 &&

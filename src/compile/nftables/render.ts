@@ -10,6 +10,7 @@
  */
 import { familyBits, formatIp, formatLabelSet, type IpFamily } from '../../core/index.js'
 import type { AddressRange, FamilyMaps, HostPlan, MapElement } from './compile.js'
+import { IPV6_LINK_CONTROL_ICMP_TYPES } from '../target.js'
 
 /** The nftables table every ruleset lives in. Stable. */
 export const NFT_TABLE = 'bulkhead'
@@ -104,8 +105,8 @@ function renderChain(plan: HostPlan, direction: 'in' | 'out'): string[] {
   lines.push(
     `    ${lo}`,
     '    ct state established,related accept',
-    '    # IPv6 neighbour discovery, without which no IPv6 traffic flows',
-    '    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept',
+    '    # IPv6 multicast listener and neighbour discovery, without which no IPv6 traffic flows',
+    `    icmpv6 type { ${IPV6_LINK_CONTROL_ICMP_TYPES.join(', ')} } accept`,
     plan.mode === 'enforce'
       ? '    ct state invalid counter name invalid_' + direction + ' drop'
       : `    ct state invalid counter name invalid_${direction}`,
