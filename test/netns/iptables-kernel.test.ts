@@ -19,6 +19,7 @@ import {
   type ApplyCommand,
   type Lab,
 } from './harness.js'
+import { checkConnections, monitoredExpectations } from './probe-check.js'
 import {
   estateArb,
   LISTEN,
@@ -34,8 +35,6 @@ const PREFIX = 'bhipt'
 const required = process.env.BULKHEAD_REQUIRE_NETNS === '1'
 const NOW = new Date(Date.UTC(2026, 10, 22, 12))
 const SEED = 7_2027
-const PROBE_TIMEOUT_MS = 1000
-const RETRY_TIMEOUT_MS = 4000
 /** Random estates probed (each in three phases: enforce, monitor, mixed). */
 const ESTATES = 2
 
@@ -95,28 +94,6 @@ async function compileAndApply(
   }
 }
 
-/** Runs every probe, all sources at once; returns the connected flag per probe, in order. */
-async function runProbes(
-  lab: Lab,
-  probes: readonly Probe[],
-  timeoutMs: number,
-): Promise<boolean[]> {
-  const bySrc = new Map<string, number[]>()
-  probes.forEach((p, i) => bySrc.set(p.src, [...(bySrc.get(p.src) ?? []), i]))
-  const out: boolean[] = new Array<boolean>(probes.length).fill(false)
-  await Promise.all(
-    [...bySrc].map(async ([src, idx]) => {
-      const r = await lab.probe(
-        src,
-        idx.map((i) => probes[i] as Probe),
-        timeoutMs,
-      )
-      idx.forEach((i, j) => (out[i] = r[j] === true))
-    }),
-  )
-  return out
-}
-
 /**
  * The entries of a would-be-blocked ipset as `src dst proto/port`, read with
  * `ipset list -o save NAME` (lines `add NAME SRC,PROTO:PORT,DST timeout N`).
@@ -160,58 +137,20 @@ describe.skipIf(!support.ok)(
     ): Promise<void> {
       await compileAndApply(lab, estate.inventory, policySet)
       const probes = probesOf(estate, policySet, NOW.getTime())
-      lab.takeReceived()
-      const expected = probes.map(
-        (p) => p.allowed || (p.srcMode !== 'enforce' && p.dstMode !== 'enforce'),
-      )
-      const got = await runProbes(lab, probes, PROBE_TIMEOUT_MS)
-      for (let round = 0; round < 2; round++) {
-        const slow = probes.flatMap((_, i) => (expected[i] === true && !got[i] ? [i] : []))
-        if (slow.length === 0) break
-        const again = await runProbes(
-          lab,
-          slow.map((i) => probes[i] as Probe),
-          RETRY_TIMEOUT_MS,
-        )
-        slow.forEach((i, j) => (got[i] = again[j] === true))
-      }
-      await new Promise((r) => setTimeout(r, 200))
-      const received = new Set(
-        lab.takeReceived().map((x) => `${x.proto} ${x.src} ${x.dst} ${x.port}`),
-      )
-      const wrong: string[] = []
-      probes.forEach((p, i) => {
-        const outcomeKey = `${p.allowed ? 'allowed' : 'denied'}-${p.outcome}`
-        seen[outcomeKey] = (seen[outcomeKey] ?? 0) + 1
-        const arrived = received.has(`${p.proto} ${p.srcIp} ${p.dst} ${p.port}`)
-        if (got[i] !== expected[i] || arrived !== expected[i]) {
-          wrong.push(
-            `${p.srcIp} (${p.srcMode}) -> ${p.dst} (${p.dstMode}) ${p.proto}/${p.port}: ` +
-              `model ${p.allowed ? 'allows' : 'denies'}, expected ${expected[i] === true ? '' : 'no '}connection; ` +
-              `connected ${got[i]}, listener saw it ${arrived}`,
-          )
-        }
-      })
-      expect(wrong).toEqual([])
+      await checkConnections(lab, probes, seen)
       const key = (p: Probe): string => `${p.srcIp} ${p.dst} ${p.proto}/${p.port}`
-      for (const h of estate.hosts) {
-        const mode =
-          probes.find((p) => p.src === h.name)?.srcMode ??
-          probes.find((p) => p.dstHost === h.name)?.dstMode
-        if (mode !== 'monitor') continue
-        const expectIn = probes
-          .filter((p) => !p.allowed && p.dstHost === h.name && p.srcMode !== 'enforce')
-          .map(key)
-        const expectOut = probes.filter((p) => !p.allowed && p.src === h.name).map(key)
+      for (const m of monitoredExpectations(estate, probes)) {
+        const expectIn = m.ingress.map(key)
+        const expectOut = m.egress.map(key)
         const read = async (dir: 'in' | 'out'): Promise<string[]> =>
           [
-            ...(await readWbb(lab, h.name, wbbIpsetName(dir, 4))),
-            ...(await readWbb(lab, h.name, wbbIpsetName(dir, 6))),
+            ...(await readWbb(lab, m.host, wbbIpsetName(dir, 4))),
+            ...(await readWbb(lab, m.host, wbbIpsetName(dir, 6))),
           ].sort()
-        expect(await read('in'), `${h.name} ingress would-be-blocked`).toEqual(
+        expect(await read('in'), `${m.host} ingress would-be-blocked`).toEqual(
           [...new Set(expectIn)].sort(),
         )
-        expect(await read('out'), `${h.name} egress would-be-blocked`).toEqual(
+        expect(await read('out'), `${m.host} egress would-be-blocked`).toEqual(
           [...new Set(expectOut)].sort(),
         )
         seen['recorded'] = (seen['recorded'] ?? 0) + expectIn.length + expectOut.length

@@ -22,6 +22,7 @@ import {
   tcpExtCounter,
   type Lab,
 } from './harness.js'
+import { checkConnections, monitoredExpectations } from './probe-check.js'
 import {
   estateArb,
   LISTEN,
@@ -46,8 +47,6 @@ const SEED = 7_2026
  * RETRY_TIMEOUT_MS (a loaded 2-core machine can starve the probe's event loop). "Must not
  * connect" is also checked on the listener side, which does not depend on timing.
  */
-const PROBE_TIMEOUT_MS = 1000
-const RETRY_TIMEOUT_MS = 4000
 /** Random estates probed (each in three phases: enforce, monitor, mixed). */
 const ESTATES = 3
 
@@ -70,28 +69,6 @@ async function compileAndApply(
     antiLockout: false,
   })
   await Promise.all(artefacts.map((a) => lab.apply(a.host ?? '', a.content)))
-}
-
-/** Runs every probe, all sources at once; returns the connected flag per probe, in order. */
-async function runProbes(
-  lab: Lab,
-  probes: readonly Probe[],
-  timeoutMs: number,
-): Promise<boolean[]> {
-  const bySrc = new Map<string, number[]>()
-  probes.forEach((p, i) => bySrc.set(p.src, [...(bySrc.get(p.src) ?? []), i]))
-  const out: boolean[] = new Array<boolean>(probes.length).fill(false)
-  await Promise.all(
-    [...bySrc].map(async ([src, idx]) => {
-      const r = await lab.probe(
-        src,
-        idx.map((i) => probes[i] as Probe),
-        timeoutMs,
-      )
-      idx.forEach((i, j) => (out[i] = r[j] === true))
-    }),
-  )
-  return out
 }
 
 const key = (src: string, dst: string, proto: number, port: number | undefined): string =>
@@ -118,73 +95,30 @@ describe.skipIf(!support.ok)(
     ): Promise<void> {
       await compileAndApply(lab, estate.inventory, policySet)
       const probes = probesOf(estate, policySet, NOW.getTime())
-      lab.takeReceived()
-      const expected = probes.map(
-        (p) => p.allowed || (p.srcMode !== 'enforce' && p.dstMode !== 'enforce'),
-      )
-      const got = await runProbes(lab, probes, PROBE_TIMEOUT_MS)
-      // a loaded machine may be slow to complete an expected connection: retry those, longer
-      for (let round = 0; round < 2; round++) {
-        const slow = probes.flatMap((_, i) => (expected[i] === true && !got[i] ? [i] : []))
-        if (slow.length === 0) break
-        const again = await runProbes(
-          lab,
-          slow.map((i) => probes[i] as Probe),
-          RETRY_TIMEOUT_MS,
-        )
-        slow.forEach((i, j) => (got[i] = again[j] === true))
-      }
-      await new Promise((r) => setTimeout(r, 200))
-      const received = new Set(
-        lab.takeReceived().map((x) => `${x.proto} ${x.src} ${x.dst} ${x.port}`),
-      )
-      const wrong: string[] = []
-      probes.forEach((p, i) => {
-        expect(expected[i]).toBe(p.outcome !== 'blocked')
-        const outcomeKey = `${p.allowed ? 'allowed' : 'denied'}-${p.outcome}`
-        seen[outcomeKey] = (seen[outcomeKey] ?? 0) + 1
-        if (p.denyOverAllow) seen['deny-over-allow'] = (seen['deny-over-allow'] ?? 0) + 1
-        const arrived = received.has(`${p.proto} ${p.srcIp} ${p.dst} ${p.port}`)
-        if (got[i] !== expected[i] || arrived !== expected[i]) {
-          wrong.push(
-            `${p.srcIp} (${p.srcMode}) -> ${p.dst} (${p.dstMode}) ${p.proto}/${p.port}: ` +
-              `model ${p.allowed ? 'allows' : 'denies'}, expected ${expected[i] === true ? '' : 'no '}connection; ` +
-              `connected ${got[i]}, listener saw it ${arrived}`,
-          )
-        }
-      })
-      expect(wrong).toEqual([])
+      await checkConnections(lab, probes, seen)
       const proto = (p: Probe): number => (p.proto === 'tcp' ? 6 : 17)
       await Promise.all(
-        estate.hosts.map(async (h) => {
-          const mode =
-            probes.find((p) => p.src === h.name)?.srcMode ??
-            probes.find((p) => p.dstHost === h.name)?.dstMode
-          if (mode !== 'monitor') return
-          const expectIn = probes
-            .filter((p) => !p.allowed && p.dstHost === h.name && p.srcMode !== 'enforce')
-            .map((p) => key(p.srcIp, p.dst, proto(p), p.port))
-          const expectOut = probes
-            .filter((p) => !p.allowed && p.src === h.name)
-            .map((p) => key(p.srcIp, p.dst, proto(p), p.port))
+        monitoredExpectations(estate, probes).map(async (m) => {
+          const expectIn = m.ingress.map((p) => key(p.srcIp, p.dst, proto(p), p.port))
+          const expectOut = m.egress.map((p) => key(p.srcIp, p.dst, proto(p), p.port))
           const names = [
             wbbSetName('in', 4),
             wbbSetName('in', 6),
             wbbSetName('out', 4),
             wbbSetName('out', 6),
           ]
-          const sets = await readSets(lab, h.name, names)
-          expect([...sets.keys()].sort(), `${h.name} has its would-be-blocked sets`).toEqual(
+          const sets = await readSets(lab, m.host, names)
+          expect([...sets.keys()].sort(), `${m.host} has its would-be-blocked sets`).toEqual(
             [...names].sort(),
           )
           const read = (dir: 'in' | 'out'): string[] =>
             [...(sets.get(wbbSetName(dir, 4)) ?? []), ...(sets.get(wbbSetName(dir, 6)) ?? [])]
               .map((e) => key(e.src, e.dst, e.proto, e.port))
               .sort()
-          expect(read('in'), `${h.name} ingress would-be-blocked`).toEqual(
+          expect(read('in'), `${m.host} ingress would-be-blocked`).toEqual(
             [...new Set(expectIn)].sort(),
           )
-          expect(read('out'), `${h.name} egress would-be-blocked`).toEqual(
+          expect(read('out'), `${m.host} egress would-be-blocked`).toEqual(
             [...new Set(expectOut)].sort(),
           )
         }),

@@ -1,0 +1,111 @@
+/**
+ * @module The target-independent half of a kernel verification phase: probe every (source,
+ * destination, service) pair of an estate and compare what connected, and what the listeners
+ * saw arrive, with the reference verdicts. Each target's test then checks its own
+ * would-be-blocked sets against {@link monitoredExpectations}.
+ */
+import { expect } from 'vitest'
+import type { Estate, Probe } from './estate.js'
+import type { Lab } from './harness.js'
+
+/** First probe timeout, and the longer one for expected connections that were slow. */
+export const PROBE_TIMEOUT_MS = 1000
+export const RETRY_TIMEOUT_MS = 4000
+
+/** Runs every probe, all sources at once; returns the connected flag per probe, in order. */
+export async function runProbes(
+  lab: Lab,
+  probes: readonly Probe[],
+  timeoutMs: number,
+): Promise<boolean[]> {
+  const bySrc = new Map<string, number[]>()
+  probes.forEach((p, i) => bySrc.set(p.src, [...(bySrc.get(p.src) ?? []), i]))
+  const out: boolean[] = new Array<boolean>(probes.length).fill(false)
+  await Promise.all(
+    [...bySrc].map(async ([src, idx]) => {
+      const r = await lab.probe(
+        src,
+        idx.map((i) => probes[i] as Probe),
+        timeoutMs,
+      )
+      idx.forEach((i, j) => (out[i] = r[j] === true))
+    }),
+  )
+  return out
+}
+
+/**
+ * Probes everything (the rulesets already applied) and asserts, probe by probe, that it
+ * connected, and that the listener saw it arrive, exactly when the reference outcome is not
+ * `blocked` (allowed, or neither side enforces). Expected connections that fail are retried
+ * twice with a longer timeout, since a loaded machine can be slow to complete them; a denied
+ * connection is never retried. Counts outcomes into `seen`.
+ */
+export async function checkConnections(
+  lab: Lab,
+  probes: readonly Probe[],
+  seen: Record<string, number>,
+): Promise<void> {
+  lab.takeReceived()
+  const expected = probes.map(
+    (p) => p.allowed || (p.srcMode !== 'enforce' && p.dstMode !== 'enforce'),
+  )
+  const got = await runProbes(lab, probes, PROBE_TIMEOUT_MS)
+  for (let round = 0; round < 2; round++) {
+    const slow = probes.flatMap((_, i) => (expected[i] === true && !got[i] ? [i] : []))
+    if (slow.length === 0) break
+    const again = await runProbes(
+      lab,
+      slow.map((i) => probes[i] as Probe),
+      RETRY_TIMEOUT_MS,
+    )
+    slow.forEach((i, j) => (got[i] = again[j] === true))
+  }
+  await new Promise((r) => setTimeout(r, 200))
+  const received = new Set(lab.takeReceived().map((x) => `${x.proto} ${x.src} ${x.dst} ${x.port}`))
+  const wrong: string[] = []
+  probes.forEach((p, i) => {
+    expect(expected[i]).toBe(p.outcome !== 'blocked')
+    const outcomeKey = `${p.allowed ? 'allowed' : 'denied'}-${p.outcome}`
+    seen[outcomeKey] = (seen[outcomeKey] ?? 0) + 1
+    if (p.denyOverAllow) seen['deny-over-allow'] = (seen['deny-over-allow'] ?? 0) + 1
+    const arrived = received.has(`${p.proto} ${p.srcIp} ${p.dst} ${p.port}`)
+    if (got[i] !== expected[i] || arrived !== expected[i]) {
+      wrong.push(
+        `${p.srcIp} (${p.srcMode}) -> ${p.dst} (${p.dstMode}) ${p.proto}/${p.port}: ` +
+          `model ${p.allowed ? 'allows' : 'denies'}, expected ${expected[i] === true ? '' : 'no '}connection; ` +
+          `connected ${got[i]}, listener saw it ${arrived}`,
+      )
+    }
+  })
+  expect(wrong).toEqual([])
+}
+
+/** What one monitored host must have recorded as would-be-blocked, by direction. */
+export interface MonitoredExpectation {
+  readonly host: string
+  /** Denied flows that reached the host (their source does not enforce). */
+  readonly ingress: readonly Probe[]
+  /** Denied flows the host sent. */
+  readonly egress: readonly Probe[]
+}
+
+/** The would-be-blocked flows each host in `monitor` mode must record (reference verdicts). */
+export function monitoredExpectations(
+  estate: Estate,
+  probes: readonly Probe[],
+): MonitoredExpectation[] {
+  const out: MonitoredExpectation[] = []
+  for (const h of estate.hosts) {
+    const mode =
+      probes.find((p) => p.src === h.name)?.srcMode ??
+      probes.find((p) => p.dstHost === h.name)?.dstMode
+    if (mode !== 'monitor') continue
+    out.push({
+      host: h.name,
+      ingress: probes.filter((p) => !p.allowed && p.dstHost === h.name && p.srcMode !== 'enforce'),
+      egress: probes.filter((p) => !p.allowed && p.src === h.name),
+    })
+  }
+  return out
+}
