@@ -6,14 +6,7 @@
 import fc from 'fast-check'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import {
-  cidrRange,
-  labelSet,
-  parseCidr,
-  type Cidr,
-  type Inventory,
-  type PolicySet,
-} from '../../src/core/index.js'
+import { cidrRange, parseCidr, type Cidr, type PolicySet } from '../../src/core/index.js'
 import { resolveEntity } from '../../src/policy/evaluate.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { iptablesCompiler } from '../../src/compile/iptables/compile.js'
@@ -25,6 +18,7 @@ import {
 import { rangeToCidrs } from '../../src/compile/iptables/render.js'
 import type { CompileResult } from '../../src/compile/target.js'
 import { runCompileConformance, type ConformanceChecker } from '../conformance/compile.case.js'
+import { twoHosts, webToDb } from './two-hosts.js'
 
 const parsedCache = new WeakMap<CompileResult, Map<string, ParsedIptables>>()
 
@@ -90,45 +84,6 @@ describe('iptables golden files', () => {
   })
 })
 
-const lbl = (m: Record<string, string>) => ({
-  kind: 'labels' as const,
-  match: labelSet(m),
-  expressions: [],
-  global: false,
-})
-const twoHosts: Inventory = {
-  workloads: [
-    { name: 'a', addresses: [{ ip: '10.9.0.1' }], labels: labelSet({ role: 'web' }) },
-    {
-      name: 'b',
-      addresses: [{ ip: '10.9.0.2' }, { ip: '2001:db8::2' }],
-      labels: labelSet({ role: 'db' }),
-    },
-  ],
-  externals: [],
-  labelRules: [],
-}
-const webToDb = (mode: 'enforce' | 'monitor' | 'observe'): PolicySet => ({
-  policies: [
-    {
-      name: 'p',
-      owner: 'o',
-      scope: labelSet(),
-      file: 'p.yaml',
-      rules: [
-        {
-          id: 'w2d',
-          action: 'allow',
-          emergency: false,
-          from: [lbl({ role: 'web' })],
-          to: [lbl({ role: 'db' })],
-          services: [{ protocol: 6, ports: { lo: 5432, hi: 5432 } }],
-        },
-      ],
-    },
-  ],
-  enforcement: [{ selector: { kind: 'any' }, mode }],
-})
 const file = (r: CompileResult, path: string): string =>
   r.artefacts.find((a) => a.path === path)?.content ?? ''
 

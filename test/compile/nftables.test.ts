@@ -22,6 +22,7 @@ import {
   runCompileConformance,
   type ConformanceChecker,
 } from '../conformance/compile.case.js'
+import { lbl, twoHosts, webToDb } from './two-hosts.js'
 
 const parsedCache = new WeakMap<CompileResult, Map<string, ParsedRuleset>>()
 
@@ -82,46 +83,6 @@ describe('nftables golden files', () => {
       line: 23,
     })
   })
-})
-
-const lbl = (m: Record<string, string>) => ({
-  kind: 'labels' as const,
-  match: labelSet(m),
-  expressions: [],
-  global: false,
-})
-const twoHosts: Inventory = {
-  workloads: [
-    { name: 'a', addresses: [{ ip: '10.9.0.1' }], labels: labelSet({ role: 'web' }) },
-    {
-      name: 'b',
-      addresses: [{ ip: '10.9.0.2' }, { ip: '2001:db8::2' }],
-      labels: labelSet({ role: 'db' }),
-    },
-  ],
-  externals: [],
-  labelRules: [],
-}
-const webToDb = (mode: 'enforce' | 'monitor' | 'observe'): PolicySet => ({
-  policies: [
-    {
-      name: 'p',
-      owner: 'o',
-      scope: labelSet(),
-      file: 'p.yaml',
-      rules: [
-        {
-          id: 'w2d',
-          action: 'allow',
-          emergency: false,
-          from: [lbl({ role: 'web' })],
-          to: [lbl({ role: 'db' })],
-          services: [{ protocol: 6, ports: { lo: 5432, hi: 5432 } }],
-        },
-      ],
-    },
-  ],
-  enforcement: [{ selector: { kind: 'any' }, mode }],
 })
 
 describe('nftables options', () => {
