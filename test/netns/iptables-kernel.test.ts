@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { EnforcementMode, Inventory, PolicySet } from '../../src/core/index.js'
 import { iptablesCompiler } from '../../src/compile/iptables/compile.js'
 import { wbbIpsetName } from '../../src/compile/iptables/render.js'
@@ -19,7 +19,7 @@ import {
   type ApplyCommand,
   type Lab,
 } from './harness.js'
-import { checkConnections, monitoredExpectations } from './probe-check.js'
+import { checkConnections, describeKernel, monitoredExpectations } from './probe-check.js'
 import {
   estateArb,
   LISTEN,
@@ -32,7 +32,6 @@ import {
 
 /** Every namespace and temporary folder of this suite starts with this (bhnft is nftables'). */
 const PREFIX = 'bhipt'
-const required = process.env.BULKHEAD_REQUIRE_NETNS === '1'
 const NOW = new Date(Date.UTC(2026, 10, 22, 12))
 const SEED = 7_2027
 /** Random estates probed (each in three phases: enforce, monitor, mixed). */
@@ -55,14 +54,6 @@ function iptablesSupport(): { ok: true } | { ok: false; reason: string } {
   return { ok: true }
 }
 const support = iptablesSupport()
-
-if (!support.ok && required) {
-  describe('kernel verification (iptables)', () => {
-    it('has root, ip netns, iptables-restore and ipset (BULKHEAD_REQUIRE_NETNS=1)', () => {
-      expect.fail(`kernel tests required but unavailable: ${support.reason}`)
-    })
-  })
-}
 
 /** How each of the three artefacts is loaded, by file suffix. */
 const APPLY: Readonly<Record<string, ApplyCommand>> = {
@@ -123,73 +114,70 @@ async function flushWbb(lab: Lab, estate: Estate): Promise<void> {
   }
 }
 
-describe.skipIf(!support.ok)(
-  `kernel verification (iptables)${support.ok ? '' : ` — skipped: ${support.reason}`}`,
-  () => {
-    beforeAll(() => cleanupLeftovers(PREFIX))
-    afterAll(() => cleanupLeftovers(PREFIX))
+describeKernel(`kernel verification (iptables)`, support, () => {
+  beforeAll(() => cleanupLeftovers(PREFIX))
+  afterAll(() => cleanupLeftovers(PREFIX))
 
-    async function checkPhase(
-      lab: Lab,
-      estate: Estate,
-      policySet: PolicySet,
-      seen: Record<string, number>,
-    ): Promise<void> {
-      await compileAndApply(lab, estate.inventory, policySet)
-      const probes = probesOf(estate, policySet, NOW.getTime())
-      await checkConnections(lab, probes, seen)
-      const key = (p: Probe): string => `${p.srcIp} ${p.dst} ${p.proto}/${p.port}`
-      for (const m of monitoredExpectations(estate, probes)) {
-        const expectIn = m.ingress.map(key)
-        const expectOut = m.egress.map(key)
-        const read = async (dir: 'in' | 'out'): Promise<string[]> =>
-          [
-            ...(await readWbb(lab, m.host, wbbIpsetName(dir, 4))),
-            ...(await readWbb(lab, m.host, wbbIpsetName(dir, 6))),
-          ].sort()
-        expect(await read('in'), `${m.host} ingress would-be-blocked`).toEqual(
-          [...new Set(expectIn)].sort(),
-        )
-        expect(await read('out'), `${m.host} egress would-be-blocked`).toEqual(
-          [...new Set(expectOut)].sort(),
-        )
-        seen['recorded'] = (seen['recorded'] ?? 0) + expectIn.length + expectOut.length
-      }
-    }
-
-    it('random estates in enforce, monitor and mixed modes agree with the reference evaluator', async () => {
-      let estateNo = 0
-      const seen: Record<string, number> = {}
-      const modeArb = fc
-        .array(fc.constantFrom<EnforcementMode>('observe', 'monitor', 'enforce'), {
-          minLength: 2,
-          maxLength: 2,
-        })
-        .map((rest): EnforcementMode[] => ['enforce', 'monitor', 'observe', ...rest])
-      await fc.assert(
-        fc.asyncProperty(estateArb, modeArb, async (estate: Estate, modes: EnforcementMode[]) => {
-          // a fresh lab per estate: the monitor sets of one estate must not leak into the next
-          const lab = await createLab(`${PREFIX}-e${estateNo++}`, estate.hosts)
-          try {
-            await lab.listen(LISTEN, 40_000)
-            await checkPhase(lab, estate, withMode(estate, 'enforce'), seen)
-            await checkPhase(lab, estate, withMode(estate, 'monitor'), seen)
-            // mixed: each host in its own mode (the monitor sets are emptied first: they keep
-            // their entries across a re-apply, by design)
-            await flushWbb(lab, estate)
-            await checkPhase(lab, estate, withModes(estate, modes), seen)
-          } finally {
-            await lab.destroy()
-          }
-        }),
-        { seed: SEED, numRuns: ESTATES, endOnFailure: true },
+  async function checkPhase(
+    lab: Lab,
+    estate: Estate,
+    policySet: PolicySet,
+    seen: Record<string, number>,
+  ): Promise<void> {
+    await compileAndApply(lab, estate.inventory, policySet)
+    const probes = probesOf(estate, policySet, NOW.getTime())
+    await checkConnections(lab, probes, seen)
+    const key = (p: Probe): string => `${p.srcIp} ${p.dst} ${p.proto}/${p.port}`
+    for (const m of monitoredExpectations(estate, probes)) {
+      const expectIn = m.ingress.map(key)
+      const expectOut = m.egress.map(key)
+      const read = async (dir: 'in' | 'out'): Promise<string[]> =>
+        [
+          ...(await readWbb(lab, m.host, wbbIpsetName(dir, 4))),
+          ...(await readWbb(lab, m.host, wbbIpsetName(dir, 6))),
+        ].sort()
+      expect(await read('in'), `${m.host} ingress would-be-blocked`).toEqual(
+        [...new Set(expectIn)].sort(),
       )
-      process.stderr.write(`[iptables kernel] outcomes: ${JSON.stringify(seen)}\n`)
-      expect(seen['allowed-allowed']).toBeGreaterThan(10)
-      expect(seen['denied-blocked']).toBeGreaterThan(10)
-      expect(seen['denied-would-be-blocked']).toBeGreaterThan(10)
-      expect(seen['recorded']).toBeGreaterThan(10)
-      expect(seen['denied-unenforced']).toBeGreaterThan(0)
-    }, 60_000)
-  },
-)
+      expect(await read('out'), `${m.host} egress would-be-blocked`).toEqual(
+        [...new Set(expectOut)].sort(),
+      )
+      seen['recorded'] = (seen['recorded'] ?? 0) + expectIn.length + expectOut.length
+    }
+  }
+
+  it('random estates in enforce, monitor and mixed modes agree with the reference evaluator', async () => {
+    let estateNo = 0
+    const seen: Record<string, number> = {}
+    const modeArb = fc
+      .array(fc.constantFrom<EnforcementMode>('observe', 'monitor', 'enforce'), {
+        minLength: 2,
+        maxLength: 2,
+      })
+      .map((rest): EnforcementMode[] => ['enforce', 'monitor', 'observe', ...rest])
+    await fc.assert(
+      fc.asyncProperty(estateArb, modeArb, async (estate: Estate, modes: EnforcementMode[]) => {
+        // a fresh lab per estate: the monitor sets of one estate must not leak into the next
+        const lab = await createLab(`${PREFIX}-e${estateNo++}`, estate.hosts)
+        try {
+          await lab.listen(LISTEN, 40_000)
+          await checkPhase(lab, estate, withMode(estate, 'enforce'), seen)
+          await checkPhase(lab, estate, withMode(estate, 'monitor'), seen)
+          // mixed: each host in its own mode (the monitor sets are emptied first: they keep
+          // their entries across a re-apply, by design)
+          await flushWbb(lab, estate)
+          await checkPhase(lab, estate, withModes(estate, modes), seen)
+        } finally {
+          await lab.destroy()
+        }
+      }),
+      { seed: SEED, numRuns: ESTATES, endOnFailure: true },
+    )
+    process.stderr.write(`[iptables kernel] outcomes: ${JSON.stringify(seen)}\n`)
+    expect(seen['allowed-allowed']).toBeGreaterThan(10)
+    expect(seen['denied-blocked']).toBeGreaterThan(10)
+    expect(seen['denied-would-be-blocked']).toBeGreaterThan(10)
+    expect(seen['recorded']).toBeGreaterThan(10)
+    expect(seen['denied-unenforced']).toBeGreaterThan(0)
+  }, 60_000)
+})
