@@ -3,7 +3,6 @@
  * Graphviz DOT (attacker paths highlighted).
  * @remarks Output shapes: issue 9 item 2.
  */
-import type { ServiceSet } from '../core/index.js'
 import type { BlastRadiusResult, Reduction } from './blast-radius.js'
 
 /** The JSON document of `bulkhead blast-radius -o json`: the result without its graph. */

@@ -1,17 +1,25 @@
 /**
  * @module CLI helpers to load a workspace (printing diagnostics) and read times.
  */
+import path from 'node:path'
 import type { LoadResult } from '../policy/load.js'
 import { loadWorkspace } from '../policy/files.js'
 import { printDiagnostics, UsageError } from './output.js'
+import { readPolicySource } from './policy-source.js'
 import { BulkheadError, hasErrors } from '../core/index.js'
 
 /**
- * Loads the workspace; prints warnings to stderr; throws BulkheadError (exit 1) when any
- * diagnostic is an error, so that nothing runs on a half-loaded workspace.
+ * Loads the workspace, with the policy set named by `policy` (a folder or `REV:path`, see
+ * {@link readPolicySource}) in place of the workspace's policy folder when given; prints
+ * warnings to stderr; throws BulkheadError (exit 1) when any diagnostic is an error, so that
+ * nothing runs on a half-loaded workspace.
  */
-export async function loadOrThrow(root: string, now: Date): Promise<LoadResult> {
-  const result = await loadWorkspace(root, now)
+export async function loadOrThrow(root: string, now: Date, policy?: string): Promise<LoadResult> {
+  const result = await loadWorkspace(
+    root,
+    now,
+    policy === undefined ? {} : { policyFiles: await readPolicySource(policy, path.resolve(root)) },
+  )
   if (hasErrors(result.diagnostics)) throw new BulkheadError(result.diagnostics)
   printDiagnostics(result.diagnostics)
   return result
@@ -25,7 +33,10 @@ export function parseTime(text: string): number {
   const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text
   const ms = Date.parse(zoned)
   if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
-    throw new UsageError(`"${text}" is not a time`, 'use ISO-8601, e.g. 2026-11-01T12:00:00Z, a date 2026-11-01, or epoch seconds')
+    throw new UsageError(
+      `"${text}" is not a time`,
+      'use ISO-8601, e.g. 2026-11-01T12:00:00Z, a date 2026-11-01, or epoch seconds',
+    )
   }
   return ms
 }

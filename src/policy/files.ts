@@ -6,7 +6,13 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from '../core/index.js'
+import {
+  BulkheadError,
+  diagnostic,
+  hasErrors,
+  sortDiagnostics,
+  type Diagnostic,
+} from '../core/index.js'
 import {
   EMPTY_INVENTORY,
   EMPTY_POLICY_SET,
@@ -30,8 +36,15 @@ const INVENTORY_EXT = /\.(ya?ml|json|csv)$/i
  * it is a default. Unreadable files are `io/read-failed`.
  * @param root - the workspace folder, as the user gave it.
  * @param now - passed to {@link loadFromSources} (only for the `policy/expired-rule` warning).
+ * @param options - `policyFiles`: policy files to load instead of the workspace's policy folder
+ *   (another folder, or a git revision of one: `simulate --policy`, `diff`, `blast-radius
+ *   --compare`); the inventory is still the workspace's.
  */
-export async function loadWorkspace(root: string, now: Date): Promise<LoadResult> {
+export async function loadWorkspace(
+  root: string,
+  now: Date,
+  options: LoadWorkspaceOptions = {},
+): Promise<LoadResult> {
   const rootAbs = path.resolve(root)
   const display = (abs: string): string => {
     const rel = path.relative(process.cwd(), abs)
@@ -102,7 +115,8 @@ export async function loadWorkspace(root: string, now: Date): Promise<LoadResult
     (p) => defaults.inventory.includes(p),
     INVENTORY_EXT,
   )
-  const policyFiles = await collect([workspace.policy], (p) => p === defaults.policy)
+  const policyFiles =
+    options.policyFiles ?? (await collect([workspace.policy], (p) => p === defaults.policy))
 
   const loaded = loadFromSources(workspace, inventoryFiles, policyFiles, now)
   if (sink.length === 0) return loaded
@@ -140,6 +154,28 @@ async function readText(
     )
     return undefined
   }
+}
+
+/** Options of {@link loadWorkspace}. */
+export interface LoadWorkspaceOptions {
+  readonly policyFiles?: readonly SourceFile[]
+}
+
+/**
+ * The YAML files under `dir`, recursively (names starting with `.` skipped), sorted, with paths
+ * relative to the working directory as {@link SourceFile} shows them.
+ * @throws BulkheadError `io/read-failed` when a file cannot be read.
+ */
+export async function readYamlFolder(dir: string): Promise<SourceFile[]> {
+  const sink: Diagnostic[] = []
+  const files: SourceFile[] = []
+  for (const abs of await walk(path.resolve(dir))) {
+    const shown = path.relative(process.cwd(), abs) || abs
+    const text = await readText(abs, shown, sink, true)
+    if (text !== undefined) files.push({ path: shown, text })
+  }
+  if (sink.length > 0) throw new BulkheadError(sink)
+  return files
 }
 
 /** Every file whose name matches `ext` (default *.yaml / *.yml) under `dir`, recursively, skipping names that start with `.`. */

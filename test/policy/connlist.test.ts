@@ -300,7 +300,7 @@ function check(inventory: Inventory, policySet: PolicySet, at: number): void {
       .decision === 'allowed'
   for (const src of entities) {
     for (const dst of entities) {
-      const conn = rows.get(`${src.name}\u0000${dst.name}`) as string | undefined
+      const conn = rows.get(`${src.name}\u0000${dst.name}`)
       if (src === dst) {
         expect(conn).toBeUndefined()
         continue

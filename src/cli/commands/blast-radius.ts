@@ -3,21 +3,16 @@
  * observed, policy), lateral movement, shortest paths to crown jewels, and the reduction from
  * one baseline to another. Maps flags to {@link answerBlastRadius}; no logic of its own.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import path from 'node:path'
 import type { Command } from 'commander'
 import {
   BulkheadError,
-  hasErrors,
   labelSet,
   parseCidr,
   parseLabel,
   parseService,
   ServiceSet,
-  type PolicySet,
   type Selector,
   type Service,
-  type Workspace,
 } from '../../core/index.js'
 import {
   answerBlastRadius,
@@ -27,11 +22,9 @@ import {
   renderBlastRadiusText,
   type Baseline,
 } from '../../analyze/index.js'
-import { loadFromSources, type SourceFile } from '../../policy/load.js'
 import { checkFormat, EXIT, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { loadOrThrow, parseTime } from '../workspace.js'
-import { readPolicySource } from './diff.js'
 
 const FORMATS = ['text', 'json', 'yaml', 'md', 'dot']
 const BASELINES: readonly Baseline[] = ['flat', 'observed', 'policy']
@@ -85,34 +78,6 @@ export function parseServiceList(text: string, flag: string): ServiceSet {
   if (out.length === 0)
     throw new UsageError(`${flag}: give at least one service, e.g. tcp/22,tcp/3389`)
   return ServiceSet.of(out)
-}
-
-function readTree(p: string, ext: RegExp, out: SourceFile[]): void {
-  if (!existsSync(p)) return
-  const st = statSync(p)
-  if (st.isDirectory()) {
-    for (const name of readdirSync(p).sort())
-      if (!name.startsWith('.')) readTree(path.join(p, name), ext, out)
-  } else if (ext.test(p)) out.push({ path: p, text: readFileSync(p, 'utf8') })
-}
-
-/**
- * Loads another policy folder (or `REV:path` from git) against the workspace inventory.
- * @throws BulkheadError with the load's errors.
- */
-export async function loadOtherPolicy(
-  workspace: Workspace,
-  root: string,
-  spec: string,
-  now: Date,
-): Promise<PolicySet> {
-  const inv: SourceFile[] = []
-  for (const p of workspace.inventory) readTree(p, /\.(ya?ml|json|csv)$/i, inv)
-  const files = await readPolicySource(spec, path.resolve(root))
-  const r = loadFromSources(workspace, inv, files, now)
-  const own = r.diagnostics.filter((d) => d.code !== 'policy/expired-rule')
-  if (hasErrors(own)) throw new BulkheadError(own)
-  return r.policySet
 }
 
 interface Opts {
@@ -194,12 +159,7 @@ Exit codes: 0 success, 1 usage or input error.`,
         opts.compare !== undefined
           ? {
               label: `policy:${opts.compare}`,
-              policySet: await loadOtherPolicy(
-                workspace,
-                opts.workspace,
-                opts.compare,
-                new Date(at),
-              ),
+              policySet: (await loadOrThrow(opts.workspace, new Date(at), opts.compare)).policySet,
             }
           : undefined
       const result = answerBlastRadius({

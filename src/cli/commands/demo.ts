@@ -26,7 +26,8 @@ import { loadDependencyMap } from '../dependency-map.js'
 import { UsageError } from '../output.js'
 import { cytoscapeSource } from './discover.js'
 import { expandGlob, ingestFiles, type IngestJob, type IngestOutput } from './ingest.js'
-import { feedFlows, loadForRun, simulateOutput, type SimulateOutput } from './simulate.js'
+import { loadOrThrow } from '../workspace.js'
+import { feedFlows, simulateOutput, type SimulateOutput } from './simulate.js'
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -163,7 +164,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   )
 
   // 4. validate and lint the recommended policy (loading it is the validation)
-  const runLoad = await loadForRun(dir, new Date(at), policyDir)
+  const runLoad = await loadOrThrow(dir, new Date(at), policyDir)
   const policySet = runLoad.policySet
   const validate = {
     errors: 0,

@@ -3,15 +3,11 @@
  * one) — rules, connectivity (connlist lines) and, with flows, the observed flows whose verdict
  * changes; text, PR-ready Markdown, JSON or SARIF.
  */
-import { execFile } from 'node:child_process'
-import { readdir, readFile, stat } from 'node:fs/promises'
-import path from 'node:path'
-import { promisify } from 'node:util'
+import { stat } from 'node:fs/promises'
 import type { Command } from 'commander'
 import {
   BulkheadError,
   diagnostic,
-  hasErrors,
   type Diagnostic,
   type SourceLocation,
 } from '../../core/index.js'
@@ -26,104 +22,11 @@ import {
   type RuleChange,
 } from '../../policy/diff.js'
 import { connlistLine } from '../../policy/connlist.js'
-import { loadFromSources, type SourceFile } from '../../policy/load.js'
 import { openDuckDbStore } from '../../store/index.js'
 import { checkFormat, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
 import { loadOrThrow, parseTime } from '../workspace.js'
-
-const run = promisify(execFile)
-const YAML_EXT = /\.ya?ml$/i
-const INVENTORY_EXT = /\.(ya?ml|json|csv)$/i
-
-/** Files under `dir` whose names match `ext`, recursively, sorted, skipping dot names. */
-async function walk(dir: string, ext: RegExp): Promise<string[]> {
-  const out: string[] = []
-  for (const name of (await readdir(dir)).sort()) {
-    if (name.startsWith('.')) continue
-    const abs = path.join(dir, name)
-    const st = await stat(abs)
-    if (st.isDirectory()) out.push(...(await walk(abs, ext)))
-    else if (st.isFile() && ext.test(name)) out.push(abs)
-  }
-  return out
-}
-
-async function readFiles(paths: readonly string[], ext: RegExp): Promise<SourceFile[]> {
-  const files: SourceFile[] = []
-  for (const p of paths) {
-    const st = await stat(p).catch(() => undefined)
-    if (!st) continue
-    const list = st.isDirectory() ? await walk(p, ext) : [p]
-    for (const f of list)
-      files.push({ path: path.relative(process.cwd(), f) || f, text: await readFile(f, 'utf8') })
-  }
-  return files
-}
-
-/**
- * The policy files of OLD or NEW: a folder on disk, or `REV:path`, a folder of a git revision
- * (`HEAD~1:policy`), read with `git ls-tree` and `git show` in the repository holding `gitDir`
- * (path relative to the repository root, or to `gitDir` when it starts with `./`).
- * @throws BulkheadError `diff/bad-revision` when git cannot read it, `diff/not-a-folder` when
- *   the path is not a folder, `io/not-found` when neither a folder nor `REV:path`.
- */
-export async function readPolicySource(spec: string, gitDir: string): Promise<SourceFile[]> {
-  const loc: SourceLocation = { file: spec, line: 0, column: 0 }
-  const st = await stat(spec).catch(() => undefined)
-  if (st) {
-    if (!st.isDirectory()) {
-      throw new BulkheadError([
-        diagnostic('diff/not-a-folder', `"${spec}" is not a policy folder`, loc),
-      ])
-    }
-    return readFiles([spec], YAML_EXT)
-  }
-  const colon = spec.indexOf(':')
-  if (colon <= 0) {
-    throw new BulkheadError([
-      diagnostic('io/not-found', `"${spec}" is neither a folder nor a git revision REV:path`, loc),
-    ])
-  }
-  const rev = spec.slice(0, colon)
-  const dir = spec.slice(colon + 1).replace(/\/+$/, '')
-  const git = async (args: string[]): Promise<string> => {
-    try {
-      const { stdout } = await run('git', args, {
-        cwd: gitDir,
-        maxBuffer: 256 << 20,
-        encoding: 'utf8',
-      })
-      return stdout
-    } catch (err) {
-      const msg = ((err as { stderr?: string }).stderr ?? (err as Error).message)
-        .trim()
-        .split('\n')[0]
-      throw new BulkheadError([
-        diagnostic('diff/bad-revision', `cannot read "${spec}" from git: ${msg}`, loc),
-      ])
-    }
-  }
-  const type = (await git(['cat-file', '-t', `${rev}:${dir}`])).trim()
-  if (type !== 'tree') {
-    throw new BulkheadError([
-      diagnostic('diff/not-a-folder', `"${spec}" is a git ${type}, not a policy folder`, loc),
-    ])
-  }
-  const names = (await git(['ls-tree', '--full-tree', '-r', '-z', '--name-only', `${rev}:${dir}`]))
-    .split('\0')
-    .filter(
-      (n) => n !== '' && YAML_EXT.test(n) && !n.split('/').some((part) => part.startsWith('.')),
-    )
-    .sort()
-  const files: SourceFile[] = []
-  for (const n of names) {
-    const file = dir === '' ? n : `${dir}/${n}`
-    files.push({ path: `${rev}:${file}`, text: await git(['show', `${rev}:${file}`]) })
-  }
-  return files
-}
 
 /** True for `REV:path` file names of sources read from git (not Windows drive letters). */
 function isGitSpec(file: string): boolean {
@@ -177,17 +80,9 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
       checkFormat(opts.output, ['text', 'md', 'json', 'sarif'])
       const at = parseTime(opts.at)
       const now = new Date(at)
-      const ws = await loadOrThrow(opts.workspace, now)
-      const inventoryFiles = await readFiles(ws.workspace.inventory, INVENTORY_EXT)
-      const load = async (spec: string): Promise<ReturnType<typeof loadFromSources>> => {
-        const policyFiles = await readPolicySource(spec, path.resolve(opts.workspace))
-        const r = loadFromSources(ws.workspace, inventoryFiles, policyFiles, now)
-        const own = r.diagnostics.filter((d) => d.code !== 'policy/expired-rule')
-        if (hasErrors(own)) throw new BulkheadError(own)
-        return r
-      }
-      const oldLoad = await load(oldSpec)
-      const newLoad = await load(newSpec)
+      const oldLoad = await loadOrThrow(opts.workspace, now, oldSpec)
+      const newLoad = await loadOrThrow(opts.workspace, now, newSpec)
+      const ws = newLoad
       const diff = diffPolicies(ws.inventory, oldLoad.policySet, newLoad.policySet, { now })
       let flowsDiff: PolicyDiff['flows']
       if (opts.flows !== undefined || opts.since !== undefined || opts.until !== undefined) {

@@ -12,8 +12,8 @@ import { Simulator } from '../../policy/simulate.js'
 import { toSarif, type SarifRuleInfo } from '../render/sarif.js'
 import { checkFormat, emit, EXIT, UsageError } from '../output.js'
 import { VERSION } from '../version.js'
-import { parseTime } from '../workspace.js'
-import { feedFlows, flowFormat, loadForRun, type FlowInput } from './simulate.js'
+import { parseTime, loadOrThrow } from '../workspace.js'
+import { feedFlows, flowFormat, type FlowInput } from './simulate.js'
 
 /** The JSON shape of `lint -o json`. Stable. */
 export interface LintOutput {
@@ -109,7 +109,7 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
       if (!Number.isFinite(days) || days < 0) {
         throw new UsageError(`--expiring-days must be a number of days, got "${opts.expiringDays}"`)
       }
-      const { inventory, policySet, workspace } = await loadForRun(opts.workspace, new Date(at))
+      const { inventory, policySet, workspace } = await loadOrThrow(opts.workspace, new Date(at))
       const files = Array.isArray(opts.flows) ? opts.flows : []
       const wantStore = opts.since !== undefined || opts.until !== undefined
       let hits: Map<string, number> | undefined

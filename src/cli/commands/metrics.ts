@@ -8,7 +8,6 @@ import { answerMetrics, renderPrometheus } from '../../analyze/index.js'
 import type { DependencyMap } from '../../discover/index.js'
 import { checkFormat, EXIT, UsageError } from '../output.js'
 import { loadOrThrow, parseTime } from '../workspace.js'
-import { loadOtherPolicy } from './blast-radius.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { BulkheadError } from '../../core/index.js'
 
@@ -75,7 +74,7 @@ Exit codes: 0 success, 1 usage or input error.`,
       }
       const previous =
         opts.previous !== undefined
-          ? await loadOtherPolicy(workspace, opts.workspace, opts.previous, new Date(now))
+          ? (await loadOrThrow(opts.workspace, new Date(now), opts.previous)).policySet
           : undefined
       const m = answerMetrics({
         inventory,

@@ -4,19 +4,15 @@
  * expired rules; `--fail-on-block` makes it a CI gate.
  */
 import { existsSync } from 'node:fs'
-import { readdir, readFile, stat } from 'node:fs/promises'
-import path from 'node:path'
 import type { Command } from 'commander'
 import {
   BulkheadError,
   formatLocation,
   formatRuleRef,
-  hasErrors,
   sortDiagnostics,
   type Diagnostic,
   type FlowDirection,
   type Outcome,
-  type Workspace,
 } from '../../core/index.js'
 import {
   formatRunSummary,
@@ -27,17 +23,11 @@ import {
 } from '../../ingest/read.js'
 import { PARSERS } from '../../ingest/registry.js'
 import type { FlowFormat } from '../../ingest/types.js'
-import {
-  loadFromSources,
-  loadWorkspace,
-  type LoadResult,
-  type SourceFile,
-} from '../../policy/index.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import { Simulator, type FlowGroup, type SimulationReport } from '../../policy/simulate.js'
 import { openDuckDbStore, type FlowStore } from '../../store/index.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
-import { parseTime } from '../workspace.js'
+import { parseTime, loadOrThrow } from '../workspace.js'
 
 /** Where the flows of a run come from. */
 export interface FlowInput {
@@ -59,61 +49,6 @@ export interface FedFlows {
   readonly read?: RunSummary
   /** For the store: flow groups whose span straddled an address change and were split by row. */
   readonly splitGroups?: number
-}
-
-/** Loads the workspace, with the policy taken from `policyDir` instead of the workspace's when given. */
-export async function loadForRun(root: string, now: Date, policyDir?: string): Promise<LoadResult> {
-  if (policyDir === undefined) return throwOnErrors(await loadWorkspace(root, now))
-  const base = await loadWorkspace(root, now)
-  // the inventory files are the workspace's; read them again with the other policy folder
-  const ws: Workspace = { ...base.workspace, policy: path.resolve(policyDir) }
-  const inventory = await readTree(ws.inventory, /\.(ya?ml|json|csv)$/i)
-  if (!existsSync(ws.policy)) {
-    throw new BulkheadError([
-      {
-        code: 'io/not-found',
-        severity: 'error',
-        message: `policy folder "${policyDir}" does not exist`,
-      },
-    ])
-  }
-  const policy = await readTree([ws.policy], /\.ya?ml$/i)
-  return throwOnErrors(loadFromSources(ws, inventory, policy, now))
-}
-
-function throwOnErrors(r: LoadResult): LoadResult {
-  if (hasErrors(r.diagnostics)) throw new BulkheadError(r.diagnostics)
-  printDiagnostics(r.diagnostics)
-  return r
-}
-
-async function readTree(paths: readonly string[], ext: RegExp): Promise<SourceFile[]> {
-  const files: string[] = []
-  const walk = async (p: string): Promise<void> => {
-    let st
-    try {
-      st = await stat(p)
-    } catch {
-      return
-    }
-    if (st.isFile()) files.push(p)
-    else if (st.isDirectory()) {
-      for (const name of (await readdir(p)).sort()) {
-        if (name.startsWith('.')) continue
-        const child = path.join(p, name)
-        const cs = await stat(child)
-        if (cs.isDirectory()) await walk(child)
-        else if (ext.test(name) && name !== 'bulkhead.yaml') files.push(child)
-      }
-    }
-  }
-  for (const p of paths) await walk(p)
-  const out: SourceFile[] = []
-  for (const f of [...new Set(files)].sort()) {
-    const rel = path.relative(process.cwd(), f)
-    out.push({ path: rel.startsWith('..') ? f : rel, text: await readFile(f, 'utf8') })
-  }
-  return out
 }
 
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number))
@@ -647,7 +582,7 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
         ...(opts.since !== undefined ? { since: parseTime(opts.since) } : {}),
         ...(opts.until !== undefined ? { until: parseTime(opts.until) } : {}),
       }
-      const { inventory, policySet, workspace } = await loadForRun(
+      const { inventory, policySet, workspace } = await loadOrThrow(
         opts.workspace,
         new Date(at),
         opts.policy,

@@ -1,0 +1,76 @@
+/**
+ * @module Policy sets named on the command line (`diff OLD NEW`, `simulate --policy`,
+ * `blast-radius --compare`, `metrics --previous`): a folder, or a folder of a git revision.
+ */
+import { execFile } from 'node:child_process'
+import { stat } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import { BulkheadError, diagnostic, type SourceLocation } from '../core/index.js'
+import { readYamlFolder } from '../policy/files.js'
+import type { SourceFile } from '../policy/load.js'
+
+const run = promisify(execFile)
+const YAML_EXT = /\.ya?ml$/i
+
+/**
+ * The policy files of a policy set given on the command line: a folder on disk, or `REV:path`, a folder of a git revision
+ * (`HEAD~1:policy`), read with `git ls-tree` and `git show` in the repository holding `gitDir`
+ * (path relative to the repository root, or to `gitDir` when it starts with `./`).
+ * @throws BulkheadError `diff/bad-revision` when git cannot read it, `diff/not-a-folder` when
+ *   the path is not a folder, `io/not-found` when neither a folder nor `REV:path`.
+ */
+export async function readPolicySource(spec: string, gitDir: string): Promise<SourceFile[]> {
+  const loc: SourceLocation = { file: spec, line: 0, column: 0 }
+  const st = await stat(spec).catch(() => undefined)
+  if (st) {
+    if (!st.isDirectory()) {
+      throw new BulkheadError([
+        diagnostic('diff/not-a-folder', `"${spec}" is not a policy folder`, loc),
+      ])
+    }
+    return readYamlFolder(spec)
+  }
+  const colon = spec.indexOf(':')
+  if (colon <= 0) {
+    throw new BulkheadError([
+      diagnostic('io/not-found', `"${spec}" is neither a folder nor a git revision REV:path`, loc),
+    ])
+  }
+  const rev = spec.slice(0, colon)
+  const dir = spec.slice(colon + 1).replace(/\/+$/, '')
+  const git = async (args: string[]): Promise<string> => {
+    try {
+      const { stdout } = await run('git', args, {
+        cwd: gitDir,
+        maxBuffer: 256 << 20,
+        encoding: 'utf8',
+      })
+      return stdout
+    } catch (err) {
+      const msg = ((err as { stderr?: string }).stderr ?? (err as Error).message)
+        .trim()
+        .split('\n')[0]
+      throw new BulkheadError([
+        diagnostic('diff/bad-revision', `cannot read "${spec}" from git: ${msg}`, loc),
+      ])
+    }
+  }
+  const type = (await git(['cat-file', '-t', `${rev}:${dir}`])).trim()
+  if (type !== 'tree') {
+    throw new BulkheadError([
+      diagnostic('diff/not-a-folder', `"${spec}" is a git ${type}, not a policy folder`, loc),
+    ])
+  }
+  const names = (await git(['ls-tree', '--full-tree', '-r', '-z', '--name-only', `${rev}:${dir}`]))
+    .split('\0')
+    .filter(
+      (n) => n !== '' && YAML_EXT.test(n) && !n.split('/').some((part) => part.startsWith('.')),
+    )
+    .sort()
+  const files: SourceFile[] = []
+  for (const n of names) {
+    const file = dir === '' ? n : `${dir}/${n}`
+    files.push({ path: `${rev}:${file}`, text: await git(['show', `${rev}:${file}`]) })
+  }
+  return files
+}
