@@ -6,22 +6,31 @@ import type { LoadResult } from '../policy/load.js'
 import { loadWorkspace } from '../policy/files.js'
 import { printDiagnostics, UsageError } from './output.js'
 import { readPolicySource } from './policy-source.js'
-import { BulkheadError, hasErrors } from '../core/index.js'
+import { BulkheadError, formatDiagnostic, hasErrors } from '../core/index.js'
 
 /**
  * Loads the workspace, with the policy set named by `policy` (a folder or `REV:path`, see
  * {@link readPolicySource}) in place of the workspace's policy folder when given; prints
  * warnings to stderr; throws BulkheadError (exit 1) when any diagnostic is an error, so that
  * nothing runs on a half-loaded workspace.
+ *
+ * @param printed - an earlier load of the same workspace (commands that compare two policy
+ *   sets load twice): its warnings were printed then, so the inventory's are not printed again.
  */
-export async function loadOrThrow(root: string, now: Date, policy?: string): Promise<LoadResult> {
+export async function loadOrThrow(
+  root: string,
+  now: Date,
+  policy?: string,
+  printed?: LoadResult,
+): Promise<LoadResult> {
   const result = await loadWorkspace(
     root,
     now,
     policy === undefined ? {} : { policyFiles: await readPolicySource(policy, path.resolve(root)) },
   )
   if (hasErrors(result.diagnostics)) throw new BulkheadError(result.diagnostics)
-  printDiagnostics(result.diagnostics)
+  const seen = new Set(printed?.diagnostics.map(formatDiagnostic))
+  printDiagnostics(result.diagnostics.filter((d) => !seen.has(formatDiagnostic(d))))
   return result
 }
 

@@ -134,6 +134,20 @@ describe('bulkhead diff on folders', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+  it('a warning both policy sets share is printed once', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-warn-'))
+    try {
+      writeFileSync(
+        path.join(dir, 'p.yaml'),
+        'apiVersion: bulkhead.dev/v1\nkind: Policy\nmetadata: { name: x, owner: o }\nrules:\n  - id: a\n    from: [{ role: web }]\n    to: [{ role: nosuch }]\n    ports: [tcp/80]\n',
+      )
+      const r = await cli('diff', dir, dir, ...base)
+      expect(r.code).toBe(0)
+      expect(r.stderr.match(/policy\/selector-matches-nothing/g)).toHaveLength(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('bulkhead diff on stored flows', () => {

@@ -150,7 +150,8 @@ Exit codes: 0 success, 1 usage or input error.`,
       }
       const hops = opts.hops !== undefined ? count(opts.hops, '--hops', 1) : undefined
       const maxPaths = count(opts.paths, '--paths', 0)
-      const { inventory, policySet, workspace } = await loadOrThrow(opts.workspace, new Date(at))
+      const load = await loadOrThrow(opts.workspace, new Date(at))
+      const { inventory, policySet, workspace } = load
       const dependencyMap =
         baseline === 'observed'
           ? await loadDependencyMap(workspace, inventory, { expect: [] })
@@ -159,7 +160,8 @@ Exit codes: 0 success, 1 usage or input error.`,
         opts.compare !== undefined
           ? {
               label: `policy:${opts.compare}`,
-              policySet: (await loadOrThrow(opts.workspace, new Date(at), opts.compare)).policySet,
+              policySet: (await loadOrThrow(opts.workspace, new Date(at), opts.compare, load))
+                .policySet,
             }
           : undefined
       const result = answerBlastRadius({

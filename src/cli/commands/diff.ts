@@ -81,7 +81,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
       const at = parseTime(opts.at)
       const now = new Date(at)
       const oldLoad = await loadOrThrow(opts.workspace, now, oldSpec)
-      const newLoad = await loadOrThrow(opts.workspace, now, newSpec)
+      const newLoad = await loadOrThrow(opts.workspace, now, newSpec, oldLoad)
       const ws = newLoad
       const diff = diffPolicies(ws.inventory, oldLoad.policySet, newLoad.policySet, { now })
       let flowsDiff: PolicyDiff['flows']

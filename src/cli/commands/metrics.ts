@@ -59,7 +59,8 @@ Exit codes: 0 success, 1 usage or input error.`,
       if (!/^\d+$/.test(opts.expiringDays))
         throw new UsageError(`--expiring-days: "${opts.expiringDays}" is not a whole number`)
       const now = parseTime(opts.at)
-      const { inventory, policySet, workspace } = await loadOrThrow(opts.workspace, new Date(now))
+      const load = await loadOrThrow(opts.workspace, new Date(now))
+      const { inventory, policySet, workspace } = load
       let dependencyMap: DependencyMap | undefined
       if (opts.flows) {
         try {
@@ -74,7 +75,7 @@ Exit codes: 0 success, 1 usage or input error.`,
       }
       const previous =
         opts.previous !== undefined
-          ? (await loadOrThrow(opts.workspace, new Date(now), opts.previous)).policySet
+          ? (await loadOrThrow(opts.workspace, new Date(now), opts.previous, load)).policySet
           : undefined
       const m = answerMetrics({
         inventory,
