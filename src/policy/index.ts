@@ -5,7 +5,13 @@ export * from './load.js'
 export * from './files.js'
 export * from './workspace.js'
 export * from './render.js'
-export { hasScopedSide, parseExpires, selectorMatchesSomeWorkload } from './validate.js'
+export {
+  hasScopedSide,
+  parseExpires,
+  parseSelector,
+  selectorMatchesSomeWorkload,
+  type SelectorNames,
+} from './validate.js'
 export { parseTimestamp } from '../core/yaml-source.js'
 export {
   API_VERSION,

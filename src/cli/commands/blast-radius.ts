@@ -6,14 +6,19 @@
 import type { Command } from 'commander'
 import {
   BulkheadError,
+  hasErrors,
   labelSet,
   parseCidr,
   parseLabel,
   parseService,
   ServiceSet,
+  type Diagnostic,
+  type Inventory,
   type Selector,
   type Service,
 } from '../../core/index.js'
+import { parseYamlFile } from '../../core/yaml-source.js'
+import { parseSelector } from '../../policy/index.js'
 import {
   answerBlastRadius,
   blastRadiusJson,
@@ -30,12 +35,29 @@ const FORMATS = ['text', 'json', 'yaml', 'md', 'dot']
 const BASELINES: readonly Baseline[] = ['flat', 'observed', 'policy']
 
 /**
- * Parses a workload selector as the CLI takes it: `k=v[,k=v...]` (labels), `cidr:BLOCK` or a
- * bare block with `/` (addresses), `any`, else a workload name.
- * @throws BulkheadError `analyze/bad-selector`.
+ * Parses a workload selector as the CLI takes it: a selector as policy files write it, in YAML
+ * flow style (`{app: pay, matchExpressions: [{key: env, operator: In, values: [prod]}]}`,
+ * `{cidr: 10.0.0.0/8, except: [10.9.0.0/16]}`, `{external: bank-sftp}`; DESIGN.md "selector",
+ * never scoped), or the short forms `k=v[,k=v...]` (labels), `cidr:BLOCK` or a bare block with
+ * `/` (addresses), `any`, else a workload name.
+ * @throws BulkheadError `analyze/bad-selector` for a bad short form; the policy loader's codes
+ *   (`policy/bad-selector`, `policy/unknown-workload`, …) located at the flag's column for a bad
+ *   YAML selector.
  */
-export function parseWorkloadSelector(text: string, flag: string): Selector {
+export function parseWorkloadSelector(text: string, flag: string, inventory: Inventory): Selector {
   const t = text.trim()
+  if (t.startsWith('{')) {
+    const sink: Diagnostic[] = []
+    const [doc] = parseYamlFile({ path: flag, text: t }, sink)
+    const sel =
+      doc &&
+      parseSelector(doc, doc.value, [], {
+        workloads: new Set(inventory.workloads.map((w) => w.name)),
+        externals: new Set(inventory.externals.map((e) => e.name)),
+      })
+    if (!sel || hasErrors(sink)) throw new BulkheadError(sink)
+    return sel.kind === 'labels' || sel.kind === 'workload' ? { ...sel, global: true } : sel
+  }
   const bad = (why: string): BulkheadError =>
     new BulkheadError([
       {
@@ -104,7 +126,7 @@ export function registerBlastRadius(program: Command): void {
     .option('--at <time>', 'when to judge rule expiry and address holding (ISO-8601)', 'now')
     .option(
       '--from <selector>',
-      'source workloads: k=v[,k=v], a workload name, or cidr:BLOCK (default: every workload)',
+      'source workloads: a selector {k: v, matchExpressions: [...]}, k=v[,k=v], a workload name, or cidr:BLOCK (default: every workload)',
     )
     .option('--to <selector>', 'crown jewels (default: workloads labelled tier=crown-jewel)')
     .option('--hops <n>', 'limit lateral movement to N hops')
@@ -171,8 +193,10 @@ Exit codes: 0 success, 1 usage or input error.`,
         at,
         maxPaths,
         ...(dependencyMap ? { dependencyMap } : {}),
-        ...(opts.from !== undefined ? { from: parseWorkloadSelector(opts.from, '--from') } : {}),
-        ...(opts.to !== undefined ? { to: parseWorkloadSelector(opts.to, '--to') } : {}),
+        ...(opts.from !== undefined
+          ? { from: parseWorkloadSelector(opts.from, '--from', inventory) }
+          : {}),
+        ...(opts.to !== undefined ? { to: parseWorkloadSelector(opts.to, '--to', inventory) } : {}),
         ...(hops !== undefined ? { hops } : {}),
         ...(opts.assumeExploitable !== undefined
           ? { exploitable: parseServiceList(opts.assumeExploitable, '--assume-exploitable') }
