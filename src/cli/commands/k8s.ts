@@ -1,18 +1,22 @@
 /**
  * @module `bulkhead k8s connlist DIR` and `bulkhead k8s eval DIR SRC DST PROTO/PORT`: the
  * connectivity that Kubernetes manifests (NetworkPolicy, AdminNetworkPolicy,
- * BaselineAdminNetworkPolicy, Ingress, Route) allow, in np-guard's connlist format.
+ * BaselineAdminNetworkPolicy, Ingress, Route) allow, in np-guard's connlist format; and
+ * `bulkhead k8s import DIR --out POLICY_DIR`: those policies as Bulkhead policy files.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import type { Command } from 'commander'
-import { BulkheadError, hasErrors, type Diagnostic } from '../../core/index.js'
+import { BulkheadError, hasErrors, parseCidr, type Diagnostic } from '../../core/index.js'
 import {
   analyzeModel,
   evaluateK8s,
   findEndpoint,
   formatK8sConnlist,
+  importManifests,
   loadModel,
   readManifestFiles,
+  renderImport,
   type DirectionDecision,
   type K8sConnlistFormat,
   type K8sVerdict,
@@ -75,7 +79,66 @@ export function renderK8sVerdict(v: K8sVerdict): string {
   return `${lines.join('\n')}\n`
 }
 
-/** Registers `k8s connlist` and `k8s eval`. */
+/** What `k8s import` reports (`-o json`). */
+export interface K8sImportOutput {
+  readonly policies: number
+  readonly rules: number
+  readonly workloads: number
+  readonly externals: number
+  readonly written: readonly string[]
+}
+
+/**
+ * `k8s import`: imports the manifests under `dir`, refusing (exit 1, nothing written) when any
+ * policy is invalid or not importable, or when a file to write exists and `force` is not set.
+ * Policies go to `out/<policy>.yaml`, the inventory to `inventoryFile`.
+ */
+export function runK8sImport(
+  dir: string,
+  opts: { out: string; inventory?: string; force?: boolean; assignAddresses?: string },
+): K8sImportOutput {
+  if (!existsSync(dir)) {
+    throw new BulkheadError([
+      { code: 'io/not-found', severity: 'error', message: `${dir} does not exist` },
+    ])
+  }
+  let assign
+  if (opts.assignAddresses !== undefined) {
+    const c = parseCidr(opts.assignAddresses)
+    if (typeof c === 'string') throw new UsageError(`--assign-addresses: ${c}`)
+    assign = c
+  }
+  const result = importManifests(readManifestFiles(dir), assign ? { assignAddresses: assign } : {})
+  if (hasErrors(result.diagnostics)) throw new BulkheadError(result.diagnostics)
+  printDiagnostics(result.diagnostics)
+  const files = renderImport(result)
+  const inventoryFile =
+    opts.inventory ??
+    path.join(path.dirname(path.resolve(opts.out)), 'inventory', 'kubernetes.yaml')
+  const targets: [string, string][] = [...files].map(([f, text]) =>
+    f === 'inventory.yaml' ? [inventoryFile, text] : [path.join(opts.out, f), text],
+  )
+  const existing = targets.filter(([p]) => existsSync(p)).map(([p]) => p)
+  if (existing.length > 0 && opts.force !== true) {
+    throw new UsageError(
+      `${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; nothing written`,
+      'pass --force to overwrite',
+    )
+  }
+  for (const [p, text] of targets) {
+    mkdirSync(path.dirname(p), { recursive: true })
+    writeFileSync(p, text)
+  }
+  return {
+    policies: result.policies.length,
+    rules: result.policies.reduce((n, p) => n + p.rules.length, 0),
+    workloads: result.inventory.workloads.length,
+    externals: result.inventory.externals.length,
+    written: targets.map(([p]) => p),
+  }
+}
+
+/** Registers `k8s connlist`, `k8s eval` and `k8s import`. */
 export function registerK8s(program: Command): void {
   const k8s = program
     .command('k8s')
@@ -156,6 +219,61 @@ Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
         if (typeof src === 'string' || typeof dst === 'string') throw new UsageError('unreachable')
         const v = evaluateK8s(model, src, dst, protocol, port)
         emit(v, opts.output, (x) => renderK8sVerdict(x))
+        process.exitCode = EXIT.ok
+      },
+    )
+  k8s
+    .command('import')
+    .description(
+      'turn the NetworkPolicies (and AdminNetworkPolicies where expressible) of a folder of manifests into Bulkhead policy files and an inventory',
+    )
+    .argument('<dir>', 'folder (or file) of Kubernetes manifests')
+    .requiredOption('--out <dir>', 'policy folder to write <policy>.yaml files to')
+    .option(
+      '--inventory <file>',
+      'where to write the inventory of the pods (default: <out>/../inventory/kubernetes.yaml)',
+    )
+    .option(
+      '--assign-addresses <cidr>',
+      'give pods without an IP (plain manifests) consecutive addresses from this block',
+    )
+    .option('--force', 'overwrite files that exist')
+    .option('-o, --output <format>', 'text | json | yaml', 'text')
+    .addHelpText(
+      'after',
+      `
+One policy per NetworkPolicy (np-<namespace>-<name>), AdminNetworkPolicy (anp-<name>) and
+BaselineAdminNetworkPolicy (banp-<name>), plus k8s-unisolated for pods no policy isolates.
+Owner: the annotation bulkhead.dev/owner, else "imported". \`bulkhead connlist\` of the result
+equals \`bulkhead k8s connlist\` of the manifests. ANP/BANP rule orders that deny-beats-allow
+cannot express (an Allow before an overlapping Deny, a Pass before an overlapping rule) are
+k8s/not-importable errors naming the objects; nothing is written then.
+
+Examples:
+  $ bulkhead k8s import manifests/ --out policy/
+  $ bulkhead k8s import manifests/ --out ws/policy --assign-addresses 10.244.0.0/16 --force
+
+Exit codes: 0 written, 1 bad input, not importable, or files exist without --force.`,
+    )
+    .action(
+      (
+        dir: string,
+        opts: {
+          out: string
+          inventory?: string
+          force?: boolean
+          assignAddresses?: string
+          output: string
+        },
+      ) => {
+        checkFormat(opts.output, EVAL_FORMATS)
+        const out = runK8sImport(dir, opts)
+        emit(
+          out,
+          opts.output,
+          (x) =>
+            `imported ${x.policies} policies (${x.rules} rules), ${x.workloads} workloads, ${x.externals} externals\n${x.written.map((w) => `  wrote ${w}`).join('\n')}\n`,
+        )
         process.exitCode = EXIT.ok
       },
     )
