@@ -9,8 +9,11 @@ import {
   planCilium,
   PodGroupResolver,
   ciliumAllows,
+  CILIUM_NAMESPACE_LABEL as CILIUM_NS,
 } from '../../src/compile/index.js'
-import { runDifferential } from './k8s-differential.js'
+import { OUTSIDE, runDifferential } from './k8s-differential.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import type { CheckEndpoint, CompiledPod } from '../../src/compile/index.js'
 import { runCompileConformance } from '../conformance/compile.case.js'
 import {
   cidr,
@@ -112,6 +115,90 @@ describe('cilium target', () => {
       endpointSelector: { matchLabels: { role: 'web' } },
       egress: [{ toEntities: ['all'] }],
     })
+  })
+})
+
+describe('cilium target: ICMP rules as icmps', () => {
+  const ps = enforced([
+    policy('p', { app: 'shop' }, [
+      rule(
+        'ping-and-web',
+        [lbl({ role: 'web' })],
+        [lbl({ role: 'api' })],
+        [tcp(443), { protocol: 1, ports: { lo: 8, hi: 8 } }],
+      ),
+      rule(
+        'icmp-all',
+        [lbl({ role: 'api' })],
+        [lbl({ role: 'db' }), { kind: 'cidr', cidr: cidr('192.0.2.0/24'), except: [] }],
+        [
+          { protocol: 1, ports: { lo: 0, hi: 255 } },
+          { protocol: 58, ports: { lo: 128, hi: 129 } },
+        ],
+      ),
+    ]),
+  ])
+
+  it('puts icmps in a rule entry of its own, one field per type, at most 40 per ICMPRule', () => {
+    const plan = planCilium(SHOP, ps, { now: NOW, direction: 'ingress' })
+    const shop = plan.clusterwide as Obj[]
+    const ping = shop.find((o) => o.metadata.name.startsWith('bh-p-ping-and-web'))
+    expect(ping?.spec['ingress']).toEqual([
+      {
+        fromEndpoints: [
+          {
+            matchLabels: { app: 'shop', role: 'web' },
+            matchExpressions: [{ key: CILIUM_NS, operator: 'Exists' }],
+          },
+        ],
+        toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
+      },
+      {
+        fromEndpoints: [
+          {
+            matchLabels: { app: 'shop', role: 'web' },
+            matchExpressions: [{ key: CILIUM_NS, operator: 'Exists' }],
+          },
+        ],
+        icmps: [{ fields: [{ family: 'IPv4', type: 8 }] }],
+      },
+    ])
+    const all = shop.find((o) => o.metadata.name.startsWith('bh-p-icmp-all'))
+    const icmps = (all?.spec['ingress'] as { icmps: { fields: unknown[] }[] }[])[0]?.icmps ?? []
+    expect(icmps.map((i) => i.fields.length)).toEqual([40, 40, 40, 40, 40, 40, 18])
+  })
+
+  it('the evaluator of the output agrees with the model on ICMP, ICMPv6 and TCP', () => {
+    const plan = planCilium(SHOP, ps, { now: NOW })
+    const objects = [...[...plan.objects.values()].flat(), ...plan.clusterwide]
+    const pods: readonly CompiledPod[] = new PodGroupResolver(SHOP, { now: NOW }).pods
+    const ends: CheckEndpoint[] = [
+      ...pods.flatMap((pod) => pod.workload.addresses.map((a) => ({ ip: a.ip, pod }))),
+      ...[...OUTSIDE, '192.0.2.9'].map((ip) => ({ ip })),
+    ]
+    const services: [number, number][] = [
+      [1, 8],
+      [1, 0],
+      [1, 3],
+      [58, 128],
+      [58, 1],
+      [6, 443],
+      [6, 80],
+    ]
+    let allowed = 0
+    for (const s of ends)
+      for (const d of ends) {
+        if (s === d || (!s.pod && !d.pod)) continue
+        for (const [protocol, port] of services) {
+          const want =
+            evaluate(SHOP, ps, { src: s.ip, dst: d.ip, protocol, dstPort: port, at: NOW.getTime() })
+              .decision === 'allowed'
+          const got = ciliumAllows(objects, s, d, protocol, port)
+          if (got) allowed++
+          expect(got, `${s.ip} -> ${d.ip} ${protocol}/${port}`).toBe(want)
+        }
+      }
+    expect(allowed).toBeGreaterThan(4)
   })
 })
 

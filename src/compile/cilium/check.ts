@@ -10,7 +10,8 @@
  * of its peers does (`fromEndpoints`: a pod whose labels plus namespace label match;
  * `fromCIDRSet`: an address no pod holds, in the CIDR and in no `except` — CIDR rules never take
  * Cilium-managed endpoints; `fromEntities: [all]`: anything; an empty rule: nothing) and its
- * `toPorts` (absent: every protocol and port; `port: "0"`: every port) take the service. A flow
+ * `toPorts` (`port: "0"`: every port) or `icmps` (ICMP type as the port, family IPv4 for
+ * protocol 1 and IPv6 for 58) take the service; with neither, every protocol and port. A flow
  * is allowed when the source pod's egress and the destination pod's ingress both allow it.
  * @remarks https://docs.cilium.io/en/stable/security/policy/language/ (layer 3 and 4 rules,
  * default allow/deny, deny policies), .../policy/kubernetes/ (namespace label).
@@ -51,7 +52,15 @@ function peerMatches(r: Record<string, unknown>, pre: 'from' | 'to', peer: Check
 function portsMatch(r: Record<string, unknown>, protocol: number, port: number): boolean {
   const tp = r['toPorts'] as
     { ports: { port: string; endPort?: number; protocol: string }[] }[] | undefined
-  if (!tp) return true
+  const icmps = r['icmps'] as { fields: { family?: string; type: number }[] }[] | undefined
+  if (!tp && !icmps) return true
+  if (icmps && (protocol === 1 || protocol === 58)) {
+    const family = protocol === 1 ? 'IPv4' : 'IPv6'
+    // family defaults to IPv4 (Cilium ICMPField)
+    if (icmps.some((i) => i.fields.some((f) => (f.family ?? 'IPv4') === family && f.type === port)))
+      return true
+  }
+  if (!tp) return false
   return tp.some((t) =>
     t.ports.some((p) => {
       if (PROTO[p.protocol] !== protocol) return false

@@ -18,7 +18,8 @@
  *   selectors exactly as for the kubernetes target); `any` as entity `all`. One rule entry per
  *   peer kind, each with the same `toPorts`.
  * - Services: `toPorts` with `port`, `endPort` and protocol TCP/UDP/SCTP; `port: "0"` for every
- *   port of a protocol; no `toPorts` for the `any` service.
+ *   port of a protocol; ICMP and ICMPv6 as `icmps` (one field per type, family IPv4/IPv6) in a
+ *   rule entry of their own ({@link ciliumL4}); neither for the `any` service.
  * Workloads and pod groups are resolved as by the kubernetes target ({@link PodGroupResolver}).
  * @remarks Semantics: DESIGN.md "Policy language v1"; Cilium policy language
  * (https://docs.cilium.io/en/stable/security/policy/language/, deny policies:
@@ -75,12 +76,32 @@ export function endpointSelector(g: PodGroup, peer: boolean): K8sLabelSelector {
   return out
 }
 
-/** Cilium `toPorts` of a rule's services; undefined means every port and protocol. */
-export function ciliumPorts(services: readonly Service[]): Record<string, unknown>[] | undefined {
+/** Largest `fields` list of one Cilium `ICMPRule` (the CRD's `maxItems`). */
+export const CILIUM_ICMP_FIELDS_MAX = 40
+
+/**
+ * The layer-4 part of a rule's services, as Cilium rule entries take it: `toPorts` for TCP, UDP
+ * and SCTP, and `icmps` for ICMP (family `IPv4`) and ICMPv6 (family `IPv6`), one field per ICMP
+ * type of the service's range, at most {@link CILIUM_ICMP_FIELDS_MAX} fields per `ICMPRule`.
+ * Cilium refuses a rule entry with both `toPorts` and `icmps`, so each is its own entry (a
+ * list of one or two parts). `undefined` means every port and protocol (the `any` service: an
+ * entry without either field). A service with no part here (other protocols) is refused
+ * earlier by `assertExpressible`.
+ * @see https://docs.cilium.io/en/stable/security/policy/language/#icmp-icmpv6
+ */
+export function ciliumL4(
+  services: readonly Service[],
+): { toPorts?: Record<string, unknown>[]; icmps?: Record<string, unknown>[] }[] | undefined {
   const names: Record<number, string> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' }
   const ports: Record<string, unknown>[] = []
+  const fields: { family: string; type: number }[] = []
   for (const s of services) {
     if (s.protocol === 'any') return undefined
+    if (s.protocol === 1 || s.protocol === 58) {
+      const family = s.protocol === 1 ? 'IPv4' : 'IPv6'
+      for (let t = s.ports.lo; t <= Math.min(s.ports.hi, 255); t++) fields.push({ family, type: t })
+      continue
+    }
     const protocol = names[s.protocol]
     if (protocol === undefined) continue // refused by assertExpressible
     const lo = Math.max(1, s.ports.lo)
@@ -89,28 +110,49 @@ export function ciliumPorts(services: readonly Service[]): Record<string, unknow
     else if (lo === hi) ports.push({ port: String(lo), protocol })
     else ports.push({ port: String(lo), endPort: hi, protocol })
   }
-  return [{ ports }]
+  const out: { toPorts?: Record<string, unknown>[]; icmps?: Record<string, unknown>[] }[] = []
+  if (ports.length > 0) out.push({ toPorts: [{ ports }] })
+  if (fields.length > 0) {
+    const icmps: Record<string, unknown>[] = []
+    for (let i = 0; i < fields.length; i += CILIUM_ICMP_FIELDS_MAX)
+      icmps.push({ fields: fields.slice(i, i + CILIUM_ICMP_FIELDS_MAX) })
+    out.push({ icmps })
+  }
+  return out
+}
+
+/** Cilium `toPorts` of a rule's TCP/UDP/SCTP services; undefined means every port and protocol. */
+export function ciliumPorts(services: readonly Service[]): Record<string, unknown>[] | undefined {
+  const l4 = ciliumL4(services)
+  if (l4 === undefined) return undefined
+  return l4.find((p) => p.toPorts)?.toPorts ?? [{ ports: [] }]
 }
 
 function peerRules(
   side: Side,
   dir: 'from' | 'to',
-  toPorts: Record<string, unknown>[] | undefined,
+  l4: ReturnType<typeof ciliumL4>,
 ): Record<string, unknown>[] {
-  const tp = toPorts ? { toPorts } : {}
+  // one entry per peer kind and per layer-4 part (toPorts and icmps may not share an entry)
+  const parts: Record<string, unknown>[] = l4 === undefined ? [{}] : l4
   const out: Record<string, unknown>[] = []
-  if (side.all) return [{ [`${dir}Entities`]: ['all'], ...tp }]
+  const add = (peer: Record<string, unknown>): void => {
+    for (const p of parts) out.push({ ...peer, ...p })
+  }
+  if (side.all) {
+    add({ [`${dir}Entities`]: ['all'] })
+    return out
+  }
   const eps = side.groups
     .filter((g) => g.namespaces.length > 0)
     .map((g) => endpointSelector(g, true))
-  if (eps.length > 0) out.push({ [`${dir}Endpoints`]: eps, ...tp })
+  if (eps.length > 0) add({ [`${dir}Endpoints`]: eps })
   if (side.blocks.length > 0)
-    out.push({
+    add({
       [`${dir}CIDRSet`]: side.blocks.map((b) => ({
         cidr: b.cidr.text,
         ...(b.except.length > 0 ? { except: b.except.map((e) => e.text) } : {}),
       })),
-      ...tp,
     })
   return out
 }
@@ -118,7 +160,7 @@ function peerRules(
 /**
  * Builds the Cilium objects: per namespace (namespaced policies, default-deny first) and
  * cluster-wide.
- * @throws UnsupportedByTargetError for ICMP, other protocols or monitor mode.
+ * @throws UnsupportedByTargetError for other protocols (not TCP/UDP/SCTP/ICMP/ICMPv6) or monitor mode.
  * @throws BulkheadError `compile/not-expressible` (see {@link PodGroupResolver}), `compile/unknown-host`.
  */
 export function planCilium(
@@ -198,7 +240,7 @@ export function planCilium(
       }
       const from = r.side(policy, rule, rule.from)
       const to = r.side(policy, rule, rule.to)
-      const toPorts = ciliumPorts(rule.services)
+      const l4 = ciliumL4(rule.services)
       const deny = rule.action === 'deny'
       const base = `bh-${dnsName(policy.name)}-${dnsName(rule.id)}`
       if (ingress)
@@ -208,7 +250,7 @@ export function planCilium(
           policy.name,
           rule.id,
           deny ? 'ingressDeny' : 'ingress',
-          peerRules(from, 'from', toPorts),
+          peerRules(from, 'from', l4),
         )
       if (egress)
         emit(
@@ -217,7 +259,7 @@ export function planCilium(
           policy.name,
           rule.id,
           deny ? 'egressDeny' : 'egress',
-          peerRules(to, 'to', toPorts),
+          peerRules(to, 'to', l4),
         )
     }
   }
