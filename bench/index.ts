@@ -5,25 +5,31 @@
  * @remarks DESIGN.md "Quality bars": speed targets live here, with fixed seeds, not in tests.
  */
 import os from 'node:os'
-import { benchEval } from './eval.js'
-import { benchIngest } from './ingest.js'
-import { benchNft } from './nft.js'
-import { benchReach } from './reach.js'
 
-/** Every benchmark by name. Each takes the scale factor and returns its figures. */
-const BENCHMARKS: Readonly<Record<string, (scale: number) => Promise<unknown>>> = {
-  ingest: benchIngest,
-  eval: benchEval,
-  reach: benchReach,
-  nft: benchNft,
+type Bench = (scale: number) => Promise<unknown>
+
+/**
+ * Every benchmark by name. Each takes the scale factor and returns its figures. Modules are
+ * imported when their benchmark runs, so `npm run bench -- NAME` loads only that one.
+ */
+const BENCHMARKS: Readonly<Record<string, () => Promise<Bench>>> = {
+  ingest: async () => (await import('./ingest.js')).benchIngest,
+  eval: async () => (await import('./eval.js')).benchEval,
+  reach: async () => (await import('./reach.js')).benchReach,
+  nft: async () => (await import('./nft.js')).benchNft,
+  aggregate: async () => (await import('./aggregate.js')).benchAggregate,
 }
 
-/** The machine the figures were taken on. */
+/**
+ * The machine the figures were taken on: CPU model and logical cores, memory in bytes, Node.js
+ * version, platform, and the 1/5/15-minute load averages (`os.loadavg()`, Unix only) when asked.
+ */
 export function machine(): {
   cpus: { model: string; count: number }
   memoryBytes: number
   node: string
   platform: string
+  loadAverage: readonly number[]
 } {
   const cpus = os.cpus()
   return {
@@ -31,6 +37,7 @@ export function machine(): {
     memoryBytes: os.totalmem(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
   }
 }
 
@@ -50,12 +57,21 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1
   }
   const startedAt = new Date().toISOString()
+  const before = machine()
   const results: Record<string, unknown> = {}
-  for (const name of names)
-    results[name] = await (BENCHMARKS[name] as (s: number) => Promise<unknown>)(scale)
-  process.stdout.write(
-    `${JSON.stringify({ machine: machine(), scale, startedAt, benchmarks: results }, null, 2)}\n`,
-  )
+  for (const name of names) {
+    const load = BENCHMARKS[name] as () => Promise<Bench>
+    results[name] = await (await load())(scale)
+  }
+  // the load average at the start (other work on the machine) and at the end (ours included)
+  const doc = {
+    machine: { ...before, loadAverageAtEnd: machine().loadAverage },
+    scale,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    benchmarks: results,
+  }
+  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`)
   return 0
 }
 

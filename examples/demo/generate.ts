@@ -1,6 +1,7 @@
 /**
  * @module The demo estate generator (`npm run demo:generate`): rewrites `examples/demo/` — a
- * Bulkhead workspace (bulkhead.yaml, inventory, enforcement) and 30 days of flow logs in three
+ * Bulkhead workspace (bulkhead.yaml, inventory with the cluster's Kubernetes manifests and pod
+ * dump, enforcement) and 30 days of flow logs in three
  * formats (AWS VPC v2 for the payments VMs, Zeek conn.log for the data center, Hubble JSON for
  * the Online Boutique cluster), plus one intrusion day — from a fixed seed, so the output is the
  * same byte for byte on every run.
@@ -9,7 +10,7 @@
  * payments application on VMs (web, app, db, admin jump host); a domain controller (DNS, Kerberos,
  * LDAP clients); monitoring scraping every host; a nightly backup; a month-end settlement batch
  * to a bank's SFTP range (a named external); a CI runner in `dev`; internet clients of the two
- * public front ends. Intrusion day 2026-11-03: pay-web-1 is compromised, scans the payments
+ * public front ends. Intrusion day 2026-11-19: pay-web-1 is compromised, scans the payments
  * subnets and moves laterally (database, jump host, domain controller SMB, bank SFTP, C2).
  * Formats: DESIGN.md and ../shared/docs/FLOW-FORMATS.md.
  */
@@ -17,16 +18,20 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
+import { stringify } from 'yaml'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
 const MIN = 60_000
 
-/** First training day (00:00 UTC) and number of training days: 2026-10-02 .. 2026-10-31. */
-export const DEMO_START = Date.UTC(2026, 9, 2)
+/**
+ * First training day (00:00 UTC) and number of training days: 2026-10-20 .. 2026-11-18, so the
+ * window holds one month end (30 and 31 October, when the settlement batch runs) in its middle.
+ */
+export const DEMO_START = Date.UTC(2026, 9, 20)
 export const DEMO_DAYS = 30
-/** The intrusion day, 00:00 UTC (a Tuesday, after the training window). */
-export const INTRUSION_DAY = Date.UTC(2026, 10, 3)
+/** The intrusion day, 00:00 UTC (Thursday 2026-11-19, the day after the training window). */
+export const INTRUSION_DAY = Date.UTC(2026, 10, 19)
 /** The compromised workload of the intrusion day. */
 export const COMPROMISED = 'pay-web-1'
 
@@ -117,11 +122,48 @@ const BOUTIQUE_SERVICES: readonly (readonly [string, string, number])[] = [
   ['redis-cart', '10.244.3.14', 6379],
 ]
 
-const BOUTIQUE: readonly Host[] = BOUTIQUE_SERVICES.map(([svc, ip]) => ({
-  name: `boutique-${svc}`,
-  ip,
-  labels: { app: 'boutique', role: svc, env: 'prod', namespace: 'boutique', owner: 'team-shop' },
-}))
+/** The Kubernetes namespace of Online Boutique. */
+export const BOUTIQUE_NAMESPACE = 'boutique'
+
+/** The pod labels of a boutique Deployment's template (the Kubernetes source adds `namespace`). */
+const boutiqueLabels = (svc: string): Record<string, string> => ({
+  app: 'boutique',
+  role: svc,
+  env: 'prod',
+  owner: 'team-shop',
+})
+
+/**
+ * The boutique pods, one replica per Deployment: named as the Kubernetes inventory source names
+ * them (`boutique/<deployment>[Deployment]`), with the pod's own name for Hubble's `pod_name`.
+ */
+const BOUTIQUE: readonly (Host & { readonly svc: string; readonly pod: string })[] =
+  BOUTIQUE_SERVICES.map(([svc, ip], i) => ({
+    name: `${BOUTIQUE_NAMESPACE}/${svc}[Deployment]`,
+    svc,
+    ip,
+    pod: `${svc}-${replicaSetHash(i)}-${podSuffix(i)}`,
+    labels: { ...boutiqueLabels(svc), namespace: BOUTIQUE_NAMESPACE },
+  }))
+
+/** A ReplicaSet's pod-template-hash (10 characters of Kubernetes' safe alphabet), fixed per index. */
+function replicaSetHash(i: number): string {
+  return safeChars(0x9e3779b9 ^ (i * 0x85ebca6b), 10)
+}
+
+/** A pod name's 5-character random suffix, fixed per index. */
+function podSuffix(i: number): string {
+  return safeChars(0xc2b2ae35 ^ (i * 0x27d4eb2f), 5)
+}
+
+/** `n` characters of `bcdfghjklmnpqrstvwxz2456789` (Kubernetes' name suffix alphabet) from a seed. */
+function safeChars(seed: number, n: number): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789'
+  const r = rng(seed)
+  let out = ''
+  for (let k = 0; k < n; k++) out += alphabet[Math.floor(r() * alphabet.length)] ?? 'b'
+  return out
+}
 
 const ALL: readonly Host[] = [...PAYMENTS, ...DC, ...BOUTIQUE]
 const byName = new Map(ALL.map((h) => [h.name, h]))
@@ -130,6 +172,8 @@ const ip = (name: string): string => {
   if (!h) throw new Error(`no host ${name}`)
   return h.ip
 }
+/** The pod IP of a boutique service. */
+const podIp = (svc: string): string => ip(`${BOUTIQUE_NAMESPACE}/${svc}[Deployment]`)
 const port = (svc: string): number => BOUTIQUE_SERVICES.find((s) => s[0] === svc)?.[2] ?? 0
 
 /** The bank's SFTP range (a named external) and the address the batch uploads to. */
@@ -239,7 +283,7 @@ function dayConns(day: number, seed: number): Conn[] {
     for (let i = 0; i < 30; i++)
       conn(office(), ip('ci-runner-1'), pick(REGISTRIES), 443, 6, 800_000)
   // Online Boutique: sessions through the documented call graph
-  const b = (svc: string): string => ip(`boutique-${svc}`)
+  const b = podIp
   const call = (t: number, from: string, to: string): void =>
     conn(t + Math.floor(r() * 500), b(from), b(to), port(to), 6, 2_000)
   for (let i = 0; i < 100; i++) {
@@ -390,15 +434,18 @@ function zeekLines(conns: readonly Conn[], day: number, seed: number): string {
 /** Hubble `observe -o jsonpb` lines: one object per line, the flow under `flow`. */
 function hubbleLines(conns: readonly Conn[]): string {
   const endpoint = (addr: string): Record<string, unknown> => {
-    const h = ALL.find((x) => x.ip === addr)
+    const i = BOUTIQUE.findIndex((x) => x.ip === addr)
+    const h = BOUTIQUE[i]
     if (!h) return { identity: 2, labels: ['reserved:world'] }
-    const role = h.labels['role'] ?? ''
     return {
-      identity: 10000 + BOUTIQUE.indexOf(h),
-      namespace: 'boutique',
-      labels: [`k8s:app=boutique`, `k8s:role=${role}`, 'k8s:io.kubernetes.pod.namespace=boutique'],
-      pod_name: `${role}-7d9f8c6b5-${h.ip.split('.').slice(2).join('')}x`,
-      workloads: [{ name: role, kind: 'Deployment' }],
+      identity: 10000 + i,
+      namespace: BOUTIQUE_NAMESPACE,
+      labels: [
+        ...Object.entries(boutiqueLabels(h.svc)).map(([k, v]) => `k8s:${k}=${v}`),
+        `k8s:io.kubernetes.pod.namespace=${BOUTIQUE_NAMESPACE}`,
+      ],
+      pod_name: h.pod,
+      workloads: [{ name: h.svc, kind: 'Deployment' }],
     }
   }
   const lines: string[] = []
@@ -447,10 +494,162 @@ kind: Inventory
 workloads:
 ${section('payments: three-tier application on AWS VMs (VPC 10.20.0.0/16)', PAYMENTS)}
 ${section('data center (10.10.0.0/16) and the dev network (10.30.0.0/16)', DC)}
-${section('Online Boutique in the Kubernetes namespace boutique (pods 10.244.0.0/16)', BOUTIQUE)}
 externals:
   - { name: bank-sftp, cidr: ${BANK_CIDR}, labels: { role: partner } }
 `
+}
+
+/** Service port of each boutique Service where it differs from the container port (upstream manifests). */
+const SERVICE_PORT: Readonly<Record<string, number>> = { frontend: 80, emailservice: 5000 }
+const IMAGE = 'us-central1-docker.pkg.dev/google-samples/microservices-demo'
+
+/** A stable fake UID (RFC 4122 layout) for object `kind/name`. */
+function uid(kind: string, name: string): string {
+  let h = 2166136261
+  for (const ch of `${kind}/${name}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0
+  const r = rng(h)
+  const hex = (n: number): string =>
+    Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('')
+  return `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`
+}
+
+/** Multi-document YAML of Kubernetes objects, each opened by `---`, under a header comment. */
+function k8sYaml(header: string, objects: readonly Record<string, unknown>[]): string {
+  return `${header}${objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join('')}`
+}
+
+/**
+ * Online Boutique as applied (`kubectl apply -f`): the Namespace, and per service a Deployment
+ * (one replica, the pod labels on its template) and a ClusterIP Service selecting its pods.
+ * @remarks Upstream: github.com/GoogleCloudPlatform/microservices-demo `release/kubernetes-manifests.yaml`
+ * (image names, container and Service ports); the pod labels are the demo's.
+ */
+function boutiqueManifests(): string {
+  const objects: Record<string, unknown>[] = [
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: BOUTIQUE_NAMESPACE,
+        labels: { 'kubernetes.io/metadata.name': BOUTIQUE_NAMESPACE },
+      },
+    },
+  ]
+  for (const [svc, , containerPort] of BOUTIQUE_SERVICES) {
+    const selector = { app: 'boutique', role: svc }
+    objects.push(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: svc, namespace: BOUTIQUE_NAMESPACE, labels: selector },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: selector },
+          template: {
+            metadata: { labels: boutiqueLabels(svc) },
+            spec: {
+              containers: [
+                {
+                  name: svc === 'redis-cart' ? 'redis' : 'server',
+                  image: svc === 'redis-cart' ? 'redis:alpine' : `${IMAGE}/${svc}:v0.10.3`,
+                  ports: [{ containerPort }],
+                },
+              ],
+            },
+          },
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: svc, namespace: BOUTIQUE_NAMESPACE, labels: selector },
+        spec: {
+          type: 'ClusterIP',
+          selector,
+          ports: [
+            {
+              name: svc === 'redis-cart' ? 'tcp-redis' : svc === 'frontend' ? 'http' : 'grpc',
+              port: SERVICE_PORT[svc] ?? containerPort,
+              targetPort: containerPort,
+            },
+          ],
+        },
+      },
+    )
+  }
+  return k8sYaml(
+    `# Online Boutique manifests as applied to the cluster (kubectl apply -f).\n# Generated by examples/demo/generate.ts (npm run demo:generate); do not edit by hand.\n`,
+    objects,
+  )
+}
+
+/**
+ * What `kubectl get replicasets,pods -n boutique -o yaml` prints for the running estate: a
+ * `kind: List` whose Pods (with `status.podIPs`) are owned by ReplicaSets owned by the Deployments
+ * of {@link boutiqueManifests} (matched by namespace, kind and name), so the Kubernetes inventory source names each workload `boutique/<name>[Deployment]`
+ * and gives it the pod's address.
+ */
+function boutiquePods(): string {
+  const created = new Date(DEMO_START - 7 * DAY).toISOString().replace('.000Z', 'Z')
+  const items: Record<string, unknown>[] = []
+  BOUTIQUE.forEach((h, i) => {
+    const rs = `${h.svc}-${replicaSetHash(i)}`
+    const selector = { app: 'boutique', role: h.svc }
+    const rsUid = uid('ReplicaSet', rs)
+    items.push(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: rs,
+          namespace: BOUTIQUE_NAMESPACE,
+          uid: rsUid,
+          creationTimestamp: created,
+          labels: { ...selector, 'pod-template-hash': replicaSetHash(i) },
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              name: h.svc,
+              uid: uid('Deployment', h.svc),
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: { replicas: 1 },
+        status: { replicas: 1, readyReplicas: 1 },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: h.pod,
+          namespace: BOUTIQUE_NAMESPACE,
+          uid: uid('Pod', h.pod),
+          creationTimestamp: created,
+          labels: { ...boutiqueLabels(h.svc), 'pod-template-hash': replicaSetHash(i) },
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'ReplicaSet',
+              name: rs,
+              uid: rsUid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: { nodeName: `node-${'abc'[Number(h.ip.split('.')[2]) - 1] ?? 'a'}` },
+        status: { phase: 'Running', podIP: h.ip, podIPs: [{ ip: h.ip }] },
+      },
+    )
+  })
+  return (
+    `# kubectl get replicasets,pods -n ${BOUTIQUE_NAMESPACE} -o yaml (trimmed): the running pods and their owners.\n` +
+    `# Generated by examples/demo/generate.ts (npm run demo:generate); do not edit by hand.\n` +
+    stringify({ apiVersion: 'v1', kind: 'List', items }, { lineWidth: 0 })
+  )
 }
 
 const WORKSPACE_YAML = `# The demo workspace: run \`bulkhead demo\` (or \`npm start\`) from the repository root.
@@ -472,6 +671,8 @@ apiVersion: bulkhead.dev/v1
 kind: Enforcement
 modes:
   - { selector: { app: payments, env: prod }, mode: enforce }
+  # the cluster is enforced: NetworkPolicy and Cilium policies have no monitor-only mode
+  - { selector: { namespace: boutique }, mode: enforce }
   - { selector: { env: prod }, mode: monitor }
 `
 
@@ -505,6 +706,8 @@ export function generateDemo(dir: string, seed = 20261102): DemoSummary {
   }
   write('bulkhead.yaml', WORKSPACE_YAML)
   write('inventory/estate.yaml', inventoryYaml())
+  write('inventory/boutique-manifests.yaml', boutiqueManifests())
+  write('inventory/boutique-pods.yaml', boutiquePods())
   write('policy/enforcement.yaml', ENFORCEMENT_YAML)
   const counts = { aws: 0, zeek: 0, hubble: 0, intrusion: 0 }
   const writeDay = (conns: readonly Conn[], day: number, prefix: string): void => {

@@ -97,7 +97,8 @@ export function parseCidr(text: string, allowHostBits = false): Cidr | string {
   let prefix = bits
   if (slash >= 0) {
     const p = t.slice(slash + 1)
-    if (!/^\d{1,3}$/.test(p) || Number(p) > bits) return `"${text}": prefix length must be 0–${bits}`
+    if (!/^\d{1,3}$/.test(p) || Number(p) > bits)
+      return `"${text}": prefix length must be 0–${bits}`
     prefix = Number(p)
   }
   const m = mask(ip.family, prefix)
@@ -105,7 +106,18 @@ export function parseCidr(text: string, allowHostBits = false): Cidr | string {
   if (base !== ip.value && !allowHostBits) {
     return `"${text}" has host bits set; did you mean ${formatIp({ family: ip.family, value: base })}/${prefix}?`
   }
-  return { family: ip.family, base, prefix, text: `${formatIp({ family: ip.family, value: base })}/${prefix}` }
+  return {
+    family: ip.family,
+    base,
+    prefix,
+    text: `${formatIp({ family: ip.family, value: base })}/${prefix}`,
+  }
+}
+
+/** The host block of one address: `/32` for IPv4, `/128` for IPv6. */
+export function hostCidr(ip: IpAddress): Cidr {
+  const prefix = familyBits(ip.family)
+  return { family: ip.family, base: ip.value, prefix, text: `${formatIp(ip)}/${prefix}` }
 }
 
 /** True when `ip` lies inside `cidr` (same family and same network bits). */
@@ -116,7 +128,11 @@ export function cidrContains(cidr: Cidr, ip: IpAddress): boolean {
 
 /** True when every address of `inner` lies inside `outer`. */
 export function cidrCovers(outer: Cidr, inner: Cidr): boolean {
-  return outer.family === inner.family && outer.prefix <= inner.prefix && cidrContains(outer, { family: inner.family, value: inner.base })
+  return (
+    outer.family === inner.family &&
+    outer.prefix <= inner.prefix &&
+    cidrContains(outer, { family: inner.family, value: inner.base })
+  )
 }
 
 /** The first and last address of a block, inclusive. */

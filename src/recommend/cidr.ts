@@ -7,6 +7,7 @@ import {
   cidrCovers,
   familyBits,
   formatIp,
+  hostCidr,
   parseCidr,
   parseIp,
   PRIVATE_RANGES,
@@ -72,9 +73,7 @@ export function entityCidr(name: string): Cidr | undefined {
     return typeof c === 'string' ? undefined : c
   }
   const ip = parseIp(name)
-  if (!ip) return undefined
-  const c = parseCidr(`${formatIp(ip)}/${familyBits(ip.family)}`)
-  return typeof c === 'string' ? undefined : c
+  return ip && hostCidr(ip)
 }
 
 /** The smallest single block containing both blocks (same family). */

@@ -46,7 +46,9 @@ try {
     lateral: await rows('lateral'),
     scans: await rows('scans'),
     blast: await rows('blast'),
-    nftables: await rows('nftables'),
+    targets: await rows('targets'),
+    artefacts: await rows('artefacts'),
+    rhythms: await rows('rhythms'),
   }
   out.trainingBlocked = await page.locator('body').getAttribute('data-training-blocked')
   out.intrusionCard = await page.locator('#fig-intrusion-blocked b').textContent()

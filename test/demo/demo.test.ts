@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateDemo } from '../../examples/demo/generate.js'
 import { lateralMovement, runDemo, scans, type DemoResult } from '../../src/cli/commands/demo.js'
+import { decidePacket, parseRuleset } from '../../src/compile/nftables/check.js'
+import { parseService } from '../../src/core/index.js'
+import { analyze, readManifestFiles } from '../../src/kubernetes/index.js'
 
 const DEMO = fileURLToPath(new URL('../../examples/demo/', import.meta.url))
 const CHROMIUM = '/usr/bin/chromium'
@@ -103,11 +106,108 @@ describe('bulkhead demo', () => {
     expect(r.intrusion.outcomes.allowed).toBeGreaterThan(2000)
   })
 
-  it('compiles nftables rulesets for the VMs and shrinks the blast radius', () => {
-    expect(r.compile.artefacts).toContain('pay-db-1.nft')
-    expect(r.compile.artefacts.some((a) => a.includes('boutique'))).toBe(false)
-    const nft = readFileSync(path.join(r.out, 'nftables', 'pay-db-1.nft'), 'utf8')
-    expect(nft).toContain('table inet bulkhead')
+  it('the month-end settlement batch is in the window and its rules keep their evidence', () => {
+    const end = Date.UTC(2026, 9, 31)
+    expect(Date.parse(r.map.window.start)).toBeLessThan(end)
+    expect(Date.parse(r.map.window.end)).toBeGreaterThan(end + 86_400_000)
+    const byId = new Map(r.recommend.rhythms.map((q) => [`${q.policy}/${q.id}`, q]))
+    const sftp = byId.get('settlement-prod/batch-to-bank-sftp-tcp-22')
+    expect(sftp?.activeDays).toBe(2)
+    expect(sftp?.firstSeen.slice(0, 10)).toBe('2026-10-30')
+    expect(sftp?.lastSeen.slice(0, 10)).toBe('2026-10-31')
+    expect(byId.get('payments-prod/batch-settlement-prod-to-db-crown-jewel-tcp-5432')?.flows).toBe(
+      12,
+    )
+    // recommend's rule: a monthly rhythm needs a window of more than 31 days; 30 days is warned
+    expect(r.recommend.warnings.map((d) => d.code)).toContain('recommend/short-window')
+  })
+
+  it('compiles nftables for the VMs, NetworkPolicy and Cilium for the pods, each rule somewhere', () => {
+    const [nft, k8s, cilium] = r.compile.targets
+    expect(r.compile.targets.map((t) => t.target)).toEqual(['nftables', 'kubernetes', 'cilium'])
+    expect(nft?.artefacts).toContain('pay-db-1.nft')
+    expect(nft?.workloads.some((w) => w.startsWith('boutique/'))).toBe(false)
+    const pods = [
+      'adservice',
+      'cartservice',
+      'checkoutservice',
+      'currencyservice',
+      'emailservice',
+      'frontend',
+      'paymentservice',
+      'productcatalogservice',
+      'recommendationservice',
+      'redis-cart',
+      'shippingservice',
+    ].map((s) => `boutique/${s}[Deployment]`)
+    expect(k8s?.workloads).toEqual(pods)
+    expect(cilium?.workloads).toEqual(pods)
+    expect(k8s?.artefacts).toEqual(['boutique.networkpolicies.yaml'])
+    expect(cilium?.artefacts).toEqual(['boutique.ciliumnetworkpolicies.yaml'])
+    for (const t of r.compile.targets) {
+      expect(t.notExpressed, t.target).toEqual([])
+      expect(t.rules + t.otherRules, t.target).toBe(r.recommend.rules)
+    }
+    // no rule is left without a target: the VM rules and the pod rules add up
+    expect((nft?.rules ?? 0) + (k8s?.rules ?? 0)).toBeGreaterThanOrEqual(r.recommend.rules)
+    expect(r.compile.artefacts).toContain('kubernetes/boutique.networkpolicies.yaml')
+    const text = readFileSync(path.join(r.out, 'nftables', 'pay-db-1.nft'), 'utf8')
+    expect(text).toContain('table inet bulkhead')
+    expect(
+      readFileSync(path.join(r.out, 'cilium', 'boutique.ciliumnetworkpolicies.yaml'), 'utf8'),
+    ).toContain('kind: CiliumNetworkPolicy')
+  })
+
+  it('the nftables rulesets stop every denied connection of the intrusion day at both VM ends', () => {
+    const rulesets = new Map<string, ReturnType<typeof parseRuleset>>()
+    for (const f of r.compile.artefacts.filter((a) => a.startsWith('nftables/')))
+      rulesets.set(
+        path.basename(f, '.nft'),
+        parseRuleset(readFileSync(path.join(r.out, f), 'utf8')),
+      )
+    let checked = 0
+    for (const e of r.intrusion.denied) {
+      const out = rulesets.get(e.src.name)
+      const inn = rulesets.get(e.dst.name)
+      for (const x of e.examples) {
+        const svc = parseService(e.service)
+        if (!('ports' in svc)) throw new Error(`${e.service}: not one protocol and port`)
+        const p = { src: x.src, dst: x.dst, protocol: svc.protocol, dstPort: svc.ports.lo }
+        const what = `${e.src.name} -> ${e.dst.name} ${e.service}`
+        // the source is in enforce mode: its egress drops
+        if (out) expect(decidePacket(out, 'egress', p), what).toBe('drop')
+        // the destination drops or (monitor) records: anti-lockout is from the jump host only
+        if (inn) expect(decidePacket(inn, 'ingress', p), what).not.toBe('accept')
+        checked += (out ? 1 : 0) + (inn ? 1 : 0)
+      }
+    }
+    expect(rulesets.get('pay-jump-1')).toBeDefined()
+    expect(checked).toBeGreaterThan(20)
+  })
+
+  it('the NetworkPolicies allow exactly the pod-to-pod pairs of the recommended policy (k8s analyser)', () => {
+    const files = [
+      ...readManifestFiles(path.join(DEMO, 'inventory', 'boutique-manifests.yaml')),
+      ...readManifestFiles(path.join(DEMO, 'inventory', 'boutique-pods.yaml')),
+      ...readManifestFiles(path.join(r.out, 'kubernetes', 'boutique.networkpolicies.yaml')),
+    ]
+    const a = analyze(files)
+    expect(a.workloads.map((w) => w.name)).toContain('boutique/frontend[Deployment]')
+    const allowed = new Set(
+      a.connections
+        .filter((c) => c.src.startsWith('boutique/') && c.dst.startsWith('boutique/'))
+        .map((c) => `${c.src} -> ${c.dst} ${c.services.toString()}`),
+    )
+    const policy = readFileSync(path.join(r.out, 'policy', 'boutique-prod.yaml'), 'utf8')
+    const expected = new Set<string>()
+    for (const m of policy.matchAll(/ports: \[ tcp\/(\d+) \][^]*?pairs:\n((?:\s+- .*\n)+)/g))
+      for (const pair of (m[2] ?? '').matchAll(/- (boutique\/\S+) -> (boutique\/\S+)/g))
+        expected.add(`${pair[1]} -> ${pair[2]} tcp/${m[1]}`)
+    expect(expected.size).toBeGreaterThanOrEqual(15)
+    expect(allowed).toEqual(expected)
+  })
+
+  it('shrinks the blast radius', () => {
     const b = r.blastRadius
     expect(b.recommended.openLateralPaths).toBeLessThan(b.flat.openLateralPaths)
     expect(b.recommended.meanTransitive).toBeLessThan(b.flat.meanTransitive)
@@ -168,7 +268,9 @@ describe('bulkhead demo', () => {
         lateral: lateralMovement(r.intrusion).length,
         scans: 1,
         blast: 4,
-        nftables: r.compile.artefacts.length,
+        targets: 3,
+        artefacts: r.compile.artefacts.length,
+        rhythms: r.recommend.rhythms.length,
       })
       expect(out['trainingBlocked']).toBe('0')
       expect(out['intrusionCard']).toBe(r.intrusion.outcomes.blocked.toLocaleString('en-US'))

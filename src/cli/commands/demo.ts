@@ -1,30 +1,44 @@
 /**
  * @module `bulkhead demo [--dir examples/demo] [--out DIR]`: the whole job on the demo estate, in
  * process, with a progress line per step — ingest → discover → recommend → validate/lint →
- * simulate (training flows, then the intrusion day) → compile nftables → blast radius flat vs
- * recommended — and one self-contained HTML report.
+ * simulate (training flows, then the intrusion day) → compile (nftables for the VMs, Kubernetes
+ * NetworkPolicy and Cilium for the cluster) → blast radius flat vs recommended — and one
+ * self-contained HTML report.
  * @remarks Issue 10 items 1–2. Every step calls the same core functions as its own verb; the
  * store is created afresh under the out folder on every run, so reruns give the same report.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
-import { BulkheadError, formatRuleRef, type Inventory, type PolicySet } from '../../core/index.js'
+import {
+  BulkheadError,
+  formatDiagnostic,
+  formatRuleRef,
+  type Diagnostic,
+  type Inventory,
+  type Policy,
+  type PolicySet,
+} from '../../core/index.js'
 import {
   answerBlastRadius,
   type BlastRadiusFigures,
   type BlastRadiusResult,
 } from '../../analyze/index.js'
-import { nftablesCompiler } from '../../compile/index.js'
-import { renderHtml, type DependencyMap } from '../../discover/index.js'
+import { renderHtml, type DependencyMap, type EdgePattern } from '../../discover/index.js'
 import { lint, type LintFinding } from '../../policy/lint.js'
 import { loadWorkspace } from '../../policy/files.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import { Simulator } from '../../policy/simulate.js'
-import { recommend, renderRecommendation, type RecommendReport } from '../../recommend/index.js'
+import {
+  FLAGGED_PATTERNS,
+  recommend,
+  renderRecommendation,
+  type RecommendReport,
+} from '../../recommend/index.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { UsageError } from '../output.js'
 import { cytoscapeSource } from './discover.js'
+import { compileDemoTargets, type DemoTargetResult } from './demo-targets.js'
 import { expandGlob, ingestFiles, type IngestJob, type IngestOutput } from './ingest.js'
 import { loadOrThrow } from '../workspace.js'
 import { feedFlows, simulateOutput, type SimulateOutput } from './simulate.js'
@@ -33,7 +47,7 @@ import { feedFlows, simulateOutput, type SimulateOutput } from './simulate.js'
 export interface DemoOptions {
   /** The demo workspace folder (holds bulkhead.yaml). Default `examples/demo`. */
   readonly dir?: string
-  /** Where the store, policy, nftables rulesets and report go. Default `<dir>/out`. */
+  /** Where the store, policy, compiled artefacts and report go. Default `<dir>/out`. */
   readonly out?: string
   /** Receives one progress line per step (without newline). Default: stderr. */
   readonly log?: (line: string) => void
@@ -57,14 +71,27 @@ export interface DemoResult {
     readonly edges: number
     readonly window: { start: string; end: string }
   }
-  readonly recommend: RecommendReport['totals'] & { readonly written: readonly string[] }
+  readonly recommend: RecommendReport['totals'] & {
+    readonly written: readonly string[]
+    /** The recommendation's warnings (time patterns, short window), `recommend/*` codes. */
+    readonly warnings: readonly Diagnostic[]
+    /** Rules from edges with a rhythm (month-end, weekly, rare, once), with their evidence. */
+    readonly rhythms: readonly DemoRhythmRule[]
+  }
   readonly validate: { readonly errors: number; readonly warnings: number }
   readonly lint: { readonly errors: number; readonly warnings: number }
   /** Training flows judged against the recommended policy. */
   readonly training: SimulateOutput
   /** The intrusion day's flow files judged against the recommended policy. */
   readonly intrusion: SimulateOutput
-  readonly compile: { readonly artefacts: readonly string[]; readonly warnings: number }
+  readonly compile: {
+    /** Every file written, relative to the out folder (`<target>/<file>`). */
+    readonly artefacts: readonly string[]
+    /** Compiler warnings over all targets. */
+    readonly warnings: number
+    /** Per target: the workloads it enforces, its rules, files and what it could not express. */
+    readonly targets: readonly DemoTargetResult[]
+  }
   readonly blastRadius: {
     readonly flat: DemoBlastFigures
     readonly recommended: DemoBlastFigures
@@ -72,6 +99,18 @@ export interface DemoResult {
     readonly reduction: Readonly<Record<keyof DemoBlastFigures, number | null>>
   }
   readonly seconds: number
+}
+
+/** A recommended rule from an edge with a rhythm, and the evidence written on it. */
+export interface DemoRhythmRule {
+  readonly policy: string
+  readonly id: string
+  readonly pattern: EdgePattern
+  readonly service: string
+  readonly flows: number
+  readonly activeDays: number
+  readonly firstSeen: string
+  readonly lastSeen: string
 }
 
 const figures = (r: BlastRadiusFigures): DemoBlastFigures => ({
@@ -105,7 +144,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     throw new UsageError(`${dir} has no flows/intrusion/ folder`, 'run npm run demo:generate')
 
   // a fresh out folder: the store and every artefact of the previous run go
-  for (const sub of ['store.duckdb', 'store.duckdb.wal', 'policy', 'nftables', 'report.html'])
+  for (const sub of [
+    'store.duckdb',
+    'store.duckdb.wal',
+    'policy',
+    'nftables',
+    'kubernetes',
+    'cilium',
+    'report.html',
+  ])
     rmSync(path.join(out, sub), { recursive: true, force: true })
   mkdirSync(out, { recursive: true })
   const storePath = path.join(out, 'store.duckdb')
@@ -146,7 +193,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   )
 
   // 3. recommend into out/policy, with the workspace's enforcement file beside it
-  const rec = recommend(map, inventory, { granularity: 'identity', expect: [] })
+  // the estate has a month-end batch: ask recommend to say whether the window can show it
+  const rec = recommend(map, inventory, { granularity: 'identity', expect: ['monthly'] })
   const policyDir = path.join(out, 'policy')
   mkdirSync(policyDir, { recursive: true })
   const written: string[] = []
@@ -162,6 +210,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     'recommend',
     `${t.rules} rules in ${t.policies} policies cover ${(t.coverage * 100).toFixed(1)} % of ${t.flows} flows -> ${path.relative(process.cwd(), policyDir)}`,
   )
+  const rhythms = rhythmRules(rec.policies, rec.report.rules)
+  // on the terminal only the rules a reviewer must confirm (month-end, weekly, rare, once)
+  for (const q of rhythms.filter((q) => FLAGGED_PATTERNS.has(q.pattern)))
+    log(
+      `               ${q.pattern} rule ${q.policy}/${q.id}: ${q.flows} flows on ${q.activeDays} days, ${q.firstSeen} – ${q.lastSeen}`,
+    )
+  for (const d of rec.report.diagnostics.filter((d) => d.code === 'recommend/short-window'))
+    log(`               ${formatDiagnostic(d)}`)
 
   // 4. validate and lint the recommended policy (loading it is the validation)
   const runLoad = await loadOrThrow(dir, new Date(at), policyDir)
@@ -208,23 +264,31 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   if (intrusion.denied.length > 8)
     log(`               every denied edge (${intrusion.denied.length}) is in the report`)
 
-  // 7. compile to nftables for the VMs (every workload outside the cluster)
-  const hosts = inventory.workloads
-    .filter((w) => w.labels['namespace'] === undefined)
-    .map((w) => w.name)
-  const compiled = nftablesCompiler.compile(inventory, policySet, {
-    now: new Date(at),
-    direction: 'both',
-    hosts,
-  })
-  const nftDir = path.join(out, 'nftables')
-  mkdirSync(nftDir, { recursive: true })
-  for (const a of compiled.artefacts) writeFileSync(path.join(nftDir, a.path), a.content)
+  // 7. compile: nftables for the VMs, NetworkPolicy and Cilium for the pods
+  const targets = compileDemoTargets(inventory, policySet, at)
+  const artefacts: string[] = []
+  for (const { result: tr, files } of targets) {
+    const tdir = path.join(out, tr.target)
+    mkdirSync(tdir, { recursive: true })
+    for (const a of files) {
+      writeFileSync(path.join(tdir, a.path), a.content)
+      artefacts.push(`${tr.target}/${a.path}`)
+    }
+  }
+  const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
   step(
     7,
     'compile',
-    `${compiled.artefacts.length} nftables rulesets -> ${path.relative(process.cwd(), nftDir)}`,
+    targets
+      .map(
+        ({ result: tr }) =>
+          `${tr.target}: ${count(tr.artefacts.length, 'file')} for ${count(tr.workloads.length, 'workload')} (${count(tr.rules, 'rule')})` +
+          (tr.notExpressed.length > 0 ? `, ${tr.notExpressed.length} NOT EXPRESSIBLE` : ''),
+      )
+      .join('; ') + ` -> ${path.relative(process.cwd(), out) || '.'}`,
   )
+  for (const { result: tr } of targets)
+    for (const n of tr.notExpressed) log(`               ${tr.target}: ${n.code} ${n.message}`)
 
   // 8. blast radius: flat network vs the recommended policy
   const blast = answerBlastRadius({ inventory, baseline: 'policy', policySet, at, maxPaths: 5 })
@@ -268,14 +332,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       edges: map.edges.length,
       window: { start: iso(map.window.start), end: iso(map.window.end) },
     },
-    recommend: { ...t, written },
+    recommend: { ...t, written, warnings: rec.report.diagnostics, rhythms },
     validate,
     lint: lintCounts,
     training,
     intrusion,
     compile: {
-      artefacts: compiled.artefacts.map((a) => a.path),
-      warnings: compiled.diagnostics.length,
+      artefacts,
+      warnings: targets.reduce((n, x) => n + x.result.warnings.length, 0),
+      targets: targets.map((x) => x.result),
     },
     blastRadius: { flat: flatFig, recommended: recFig, reduction },
     seconds: (performance.now() - t0) / 1000,
@@ -287,6 +352,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       rules: rec.report.rules,
       findings,
       policies: [...renderRecommendation(rec)],
+      files: targets.flatMap(({ result: tr, files }) =>
+        tr.target === 'nftables'
+          ? []
+          : files.map((f) => [`${tr.target}/${f.path}`, f.content] as const),
+      ),
       paths: fromCompromised,
       largest: blast.summary.largest,
     }),
@@ -298,6 +368,37 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString()
+
+/**
+ * The recommended rules whose edge has a rhythm (pattern other than `continuous`), with the
+ * evidence recommend wrote on them (flows, active days, first and last seen).
+ */
+export function rhythmRules(
+  policies: readonly Policy[],
+  rules: RecommendReport['rules'],
+): DemoRhythmRule[] {
+  const out: DemoRhythmRule[] = []
+  for (const q of rules) {
+    if (q.pattern === 'continuous') continue
+    const ev = policies.find((p) => p.name === q.policy)?.rules.find((r) => r.id === q.id)?.evidence
+    const text = (k: string): string => {
+      const v = ev?.[k]
+      if (v instanceof Date) return v.toISOString()
+      return typeof v === 'string' || typeof v === 'number' ? String(v) : ''
+    }
+    out.push({
+      policy: q.policy,
+      id: q.id,
+      pattern: q.pattern,
+      service: q.service,
+      flows: q.flows,
+      activeDays: Number(ev?.['activeDays'] ?? 0),
+      firstSeen: text('firstSeen'),
+      lastSeen: text('lastSeen'),
+    })
+  }
+  return out
+}
 
 type DeniedEdgeOut = SimulateOutput['denied'][number]
 
@@ -372,6 +473,8 @@ interface ReportExtras {
   readonly rules: RecommendReport['rules']
   readonly findings: readonly LintFinding[]
   readonly policies: readonly (readonly [string, string])[]
+  /** The cluster targets' manifests: (`<target>/<file>`, content). */
+  readonly files: readonly (readonly [string, string])[]
   readonly paths: BlastRadiusResult
   readonly largest: BlastRadiusResult['summary']['largest']
 }
@@ -498,8 +601,8 @@ iframe{width:100%;height:720px;border:1px solid #ccd}pre{background:#f6f8fa;padd
     .map(([k, v]) => `${k}="${esc(v)}"`)
     .join(' ')}>
 <h1>Bulkhead demo report</h1>
-<p>Estate: Online Boutique (Kubernetes, Hubble flows), payments on AWS VMs (VPC flow logs), data-center
-services (Zeek). Training window ${esc(r.map.window.start)} – ${esc(r.map.window.end)}; the report took
+<p>Estate: Online Boutique (pods in the Kubernetes namespace boutique, Hubble flows), payments on AWS VMs
+(VPC flow logs), data-center services (Zeek). Training window ${esc(r.map.window.start)} – ${esc(r.map.window.end)}; the report took
 ${r.seconds.toFixed(1)} s to produce.</p>
 <section id="sec-summary"><h2>Summary</h2><div class="cards">
 ${cards.map(([id, v, l]) => `<div class="card" id="fig-${id}"><b>${esc(v)}</b>${esc(l)}</div>`).join('\n')}
@@ -526,6 +629,29 @@ ${table(
     q.pattern,
     q.flags.join(', '),
   ]),
+)}
+<h3>Rules from rhythmic edges</h3>
+<p>Edges seen on a few days only (the month-end settlement batch, nightly jobs): each rule keeps its
+evidence so that a reviewer can confirm it is still needed.</p>
+${table(
+  'rhythms',
+  ['policy', 'rule', 'pattern', 'service', 'flows', 'active days', 'first seen', 'last seen'],
+  r.recommend.rhythms.map((q) => [
+    q.policy,
+    q.id,
+    q.pattern,
+    q.service,
+    q.flows,
+    q.activeDays,
+    q.firstSeen,
+    q.lastSeen,
+  ]),
+)}
+<h3>Recommendation warnings</h3>
+${table(
+  'recommend-warnings',
+  ['code', 'message'],
+  r.recommend.warnings.map((d) => [d.code, d.message]),
 )}
 <h3>Lint findings</h3>
 ${table(
@@ -566,13 +692,54 @@ ${table(
 <h4>Every denied edge</h4>
 ${denied(r.intrusion)}
 </section>
-<section id="sec-compile"><h2>Enforcement: nftables</h2>
-<p>${r.compile.artefacts.length} rulesets written to <code>nftables/</code> (${r.compile.warnings} warnings).</p>
+<section id="sec-compile"><h2>Enforcement</h2>
+<p>The recommended policy compiled for each workload to the target that can enforce it: nftables on the
+VMs and hosts, Kubernetes NetworkPolicy and Cilium policies in the cluster. A target that cannot express
+a rule (or a workload's enforcement mode) writes nothing and lists it here.</p>
 ${table(
-  'nftables',
-  ['file'],
-  r.compile.artefacts.map((a) => [a]),
+  'targets',
+  [
+    'target',
+    'workloads',
+    'rules enforced',
+    'rules for other targets',
+    'files',
+    'warnings',
+    'not expressible',
+  ],
+  r.compile.targets.map((tr) => [
+    tr.target,
+    tr.workloads.length,
+    tr.rules,
+    tr.otherRules,
+    tr.artefacts.length,
+    tr.warnings.length,
+    tr.notExpressed.length === 0 ? 'none' : tr.notExpressed.map((n) => n.what).join(', '),
+  ]),
 )}
+${table(
+  'artefacts',
+  ['target', 'file', 'enforces for'],
+  r.compile.targets.flatMap((tr) =>
+    tr.artefacts.map((a) => [
+      tr.target,
+      `${tr.target}/${a}`,
+      tr.target === 'nftables' ? a.replace(/\.nft$/, '') : tr.workloads.join(', '),
+    ]),
+  ),
+)}
+${
+  r.compile.targets.some((tr) => tr.notExpressed.length > 0)
+    ? table(
+        'not-expressible',
+        ['target', 'rule or workload', 'code', 'message'],
+        r.compile.targets.flatMap((tr) =>
+          tr.notExpressed.map((n) => [tr.target, n.what, n.code, n.message]),
+        ),
+      )
+    : ''
+}
+${x.files.map(([f, text]) => `<details><summary>${esc(f)}</summary><pre>${esc(text)}</pre></details>`).join('\n')}
 </section>
 <section id="sec-blast"><h2>Blast radius</h2>
 ${table('blast', ['figure', 'flat network', 'recommended policy', 'reduction'], blastRows)}
@@ -597,11 +764,15 @@ export function registerDemo(program: Command): void {
       'run the whole job on the demo estate: ingest, discover, recommend, lint, simulate, compile, blast radius, HTML report',
     )
     .option('--dir <dir>', 'the demo workspace', 'examples/demo')
-    .option('--out <dir>', 'where the store, policy, rulesets and report go (default: <dir>/out)')
+    .option(
+      '--out <dir>',
+      'where the store, policy, compiled artefacts and report go (default: <dir>/out)',
+    )
     .addHelpText(
       'after',
       `
-The out folder's store, policy/, nftables/ and report.html are recreated on every run.
+The out folder's store, policy/, nftables/, kubernetes/, cilium/ and report.html are recreated on
+every run.
 
 Examples:
   $ bulkhead demo
