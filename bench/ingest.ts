@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { ingestFiles } from '../src/cli/commands/ingest.js'
-import { readFlowBatches, type FileSummary } from '../src/ingest/read.js'
+import { readFlowBatches, readFlowColumns, type FileSummary } from '../src/ingest/read.js'
 import { parserFor } from '../src/ingest/registry.js'
 import { writeAwsVpcFile, writeZeekConnLog } from './generate.js'
 
@@ -22,8 +22,18 @@ export interface IngestBenchResult {
     readonly records: number
     readonly bytes: number
     readonly generateSeconds: number
-    /** Reading only (parse, orient, pair), no store: where the time goes. */
+    /**
+     * Reading only (parse, orient, pair), no store: where the time goes. `parseOnly` is the
+     * columnar path `ingest` uses (`readFlowColumns`); `parseOnlyObjects` the flow-object path
+     * (`readFlowBatches`, what `flows` and the analysis stages read).
+     */
     readonly parseOnly: {
+      readonly seconds: number
+      readonly cpuSeconds: number
+      readonly recordsPerSecond: number
+      readonly flows: number
+    }
+    readonly parseOnlyObjects: {
       readonly seconds: number
       readonly recordsPerSecond: number
       readonly flows: number
@@ -31,6 +41,8 @@ export interface IngestBenchResult {
     /** `bulkhead ingest` end to end into a fresh store. */
     readonly ingest: {
       readonly seconds: number
+      /** CPU time of the process (JS and DuckDB threads): comparable when the machine is loaded. */
+      readonly cpuSeconds: number
       readonly recordsPerSecond: number
       readonly flowsStored: number
       readonly flowsStoredPerSecond: number
@@ -38,11 +50,14 @@ export interface IngestBenchResult {
     /** DuckDB `read_csv` (typed columns) + GROUP BY srcaddr, dstaddr, dstport, protocol. */
     readonly duckdbReadCsvGroupBy: {
       readonly seconds: number
+      readonly cpuSeconds: number
       readonly groups: number
       readonly recordsPerSecond: number
     }
     /** ingest seconds / DuckDB seconds (the goal is ≤ 2). */
     readonly ratio: number
+    /** ingest CPU seconds / DuckDB CPU seconds. */
+    readonly cpuRatio: number
   }
   readonly zeek:
     | {
@@ -57,6 +72,12 @@ export interface IngestBenchResult {
 
 function log(msg: string): void {
   process.stderr.write(`[bench ingest] ${msg}\n`)
+}
+
+/** CPU seconds (user + system, every thread of the process) since `from`. */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(from)
+  return (u.user + u.system) / 1e6
 }
 
 function round(x: number, digits = 3): number {
@@ -79,29 +100,43 @@ export async function benchIngest(scale: number): Promise<IngestBenchResult> {
     )
 
     t = performance.now()
-    let flows = 0
+    let objectFlows = 0
     const summaries: FileSummary[] = []
     for await (const batch of readFlowBatches(
       [awsFile],
       { format: 'aws-vpc', strict: false },
       summaries,
     ))
-      flows += batch.length
-    const parseSeconds = (performance.now() - t) / 1000
-    log(`parse only: ${flows} flows in ${parseSeconds.toFixed(2)} s`)
+      objectFlows += batch.length
+    const objectSeconds = (performance.now() - t) / 1000
+    log(`parse only, flow objects: ${objectFlows} flows in ${objectSeconds.toFixed(2)} s`)
 
     t = performance.now()
+    let cpu = process.cpuUsage()
+    let flows = 0
+    for await (const batch of readFlowColumns([awsFile], { format: 'aws-vpc', strict: false }, []))
+      flows += Array.isArray(batch) ? batch.length : batch.n
+    const parseSeconds = (performance.now() - t) / 1000
+    const parseCpu = cpuSince(cpu)
+    log(`parse only, columns: ${flows} flows in ${parseSeconds.toFixed(2)} s`)
+
+    t = performance.now()
+    cpu = process.cpuUsage()
     const out = await ingestFiles(
       [{ file: awsFile, format: 'auto' }],
       path.join(dir, 'aws.duckdb'),
       { strict: false, progress: false },
     )
     const ingestSeconds = (performance.now() - t) / 1000
-    log(`ingest: ${out.records} flows stored in ${ingestSeconds.toFixed(2)} s`)
+    const ingestCpu = cpuSince(cpu)
+    log(
+      `ingest: ${out.records} flows stored in ${ingestSeconds.toFixed(2)} s (${ingestCpu.toFixed(2)} s CPU)`,
+    )
 
     const instance = await DuckDBInstance.create(':memory:')
     const conn = await instance.connect()
     t = performance.now()
+    cpu = process.cpuUsage()
     const reader = await conn.runAndReadAll(
       `SELECT count(*) AS groups FROM (
          SELECT srcaddr, dstaddr, dstport, protocol, count(*) AS n, sum(bytes) AS bytes
@@ -113,10 +148,13 @@ export async function benchIngest(scale: number): Promise<IngestBenchResult> {
          GROUP BY srcaddr, dstaddr, dstport, protocol)`,
     )
     const duckSeconds = (performance.now() - t) / 1000
+    const duckCpu = cpuSince(cpu)
     const groups = Number(reader.getRows()[0]?.[0] ?? 0)
     conn.closeSync()
     instance.closeSync()
-    log(`duckdb read_csv + group by: ${groups} groups in ${duckSeconds.toFixed(2)} s`)
+    log(
+      `duckdb read_csv + group by: ${groups} groups in ${duckSeconds.toFixed(2)} s (${duckCpu.toFixed(2)} s CPU)`,
+    )
 
     let zeek: IngestBenchResult['zeek']
     if (parserFor('zeek')) {
@@ -149,21 +187,30 @@ export async function benchIngest(scale: number): Promise<IngestBenchResult> {
         generateSeconds: round(generateSeconds),
         parseOnly: {
           seconds: round(parseSeconds),
+          cpuSeconds: round(parseCpu),
           recordsPerSecond: Math.round(aws.records / parseSeconds),
           flows,
         },
+        parseOnlyObjects: {
+          seconds: round(objectSeconds),
+          recordsPerSecond: Math.round(aws.records / objectSeconds),
+          flows: objectFlows,
+        },
         ingest: {
           seconds: round(ingestSeconds),
+          cpuSeconds: round(ingestCpu),
           recordsPerSecond: Math.round(aws.records / ingestSeconds),
           flowsStored: out.records,
           flowsStoredPerSecond: Math.round(out.records / ingestSeconds),
         },
         duckdbReadCsvGroupBy: {
           seconds: round(duckSeconds),
+          cpuSeconds: round(duckCpu),
           groups,
           recordsPerSecond: Math.round(aws.records / duckSeconds),
         },
         ratio: round(ingestSeconds / duckSeconds, 2),
+        cpuRatio: round(ingestCpu / duckCpu, 2),
       },
       zeek,
     }

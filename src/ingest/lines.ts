@@ -134,7 +134,8 @@ const decoder = new TextDecoder('utf-8')
  * Splits bytes into lines (LF or CRLF terminated; a final line without terminator counts),
  * decoded as UTF-8 (invalid sequences become U+FFFD), without terminators, one array of lines
  * per read chunk (so the caller pays one async step per chunk, not per line). Lines are numbered
- * 1-based in order across batches; empty batches are not yielded.
+ * 1-based in order across batches; empty batches are not yielded. These are the lines of
+ * {@link splitLineBlocks}, decoded.
  *
  * A line longer than `maxLineBytes` (default {@link MAX_LINE_BYTES}) is never held whole: its
  * bytes are dropped as they arrive, `onLongLine(lineNumber)` (1-based) is called once it ends,
@@ -146,19 +147,64 @@ export async function* splitLineBatches(
   opts: { maxLineBytes?: number; onLongLine?: (line: number) => void } = {},
 ): AsyncGenerator<string[]> {
   const max = opts.maxLineBytes ?? MAX_LINE_BYTES
+  let lineNo = 0
+  const tooLong = (): string => {
+    opts.onLongLine?.(lineNo)
+    return ''
+  }
+  for await (const items of splitLineBlocks(chunks, { maxLineBytes: max })) {
+    const out: string[] = []
+    for (const item of items) {
+      if (item === null) {
+        lineNo++
+        out.push(tooLong())
+        continue
+      }
+      // a block holds whole LF-terminated lines: the split leaves one empty string at the end
+      const lines = typeof item === 'string' ? [item] : item.toString('utf8').split('\n')
+      if (typeof item !== 'string') lines.pop()
+      for (const l of lines) {
+        lineNo++
+        out.push(finishDecodedLine(l, max) ?? tooLong())
+      }
+    }
+    yield out
+  }
+}
+
+/** {@link splitLineBatches}, one line at a time (for parsers that read lines one by one). */
+export async function* splitLines(
+  chunks: AsyncIterable<Uint8Array>,
+  opts: { maxLineBytes?: number; onLongLine?: (line: number) => void } = {},
+): AsyncGenerator<string> {
+  for await (const batch of splitLineBatches(chunks, opts)) yield* batch
+}
+
+/**
+ * One item of {@link splitLineBlocks}: a `Buffer` of whole lines, each terminated by LF (CR
+ * kept before it); a `string`, one last line without a terminator (decoded as
+ * {@link splitLineBatches} decodes it); or `null`, one line dropped as too long before it was
+ * held whole (the caller counts it as `line-too-long`).
+ */
+export type LineBlockItem = Buffer | string | null
+
+/**
+ * {@link splitLineBatches} without decoding: the same lines, in the same order and numbering,
+ * as raw bytes, one array of items per read chunk that ends a line. A consumer decodes a line
+ * with `buf.toString('utf8', start, lfIndex)` and applies the same checks as
+ * {@link splitLineBatches} (a trailing CR dropped; a line whose decoded UTF-8 is longer than
+ * `maxLineBytes` counted as too long), so reading lines from the blocks gives exactly what
+ * {@link splitLineBatches} gives. A `Buffer` item may be a view of a read chunk: use it before
+ * asking for the next batch.
+ */
+export async function* splitLineBlocks(
+  chunks: AsyncIterable<Uint8Array>,
+  opts: { maxLineBytes?: number } = {},
+): AsyncGenerator<LineBlockItem[]> {
+  const max = opts.maxLineBytes ?? MAX_LINE_BYTES
   let carry: Buffer[] = []
   let carryLen = 0
   let discarding = false
-  let lineNo = 0
-  const finishLine = (s: string): string => {
-    lineNo++
-    const b = s.length > 0 && s.charCodeAt(s.length - 1) === 13 ? s.slice(0, -1) : s
-    if (b.length * 3 > max && Buffer.byteLength(b) > max) {
-      opts.onLongLine?.(lineNo)
-      return ''
-    }
-    return b
-  }
   for await (const raw of chunks) {
     const chunk = Buffer.isBuffer(raw)
       ? raw
@@ -175,31 +221,21 @@ export async function* splitLineBatches(
       }
       continue
     }
-    const out: string[] = []
-    // the line that the carry started
+    const out: LineBlockItem[] = []
+    const lastLf = chunk.lastIndexOf(10)
     if (discarding) {
-      lineNo++
-      opts.onLongLine?.(lineNo)
+      out.push(null)
       discarding = false
-      out.push('')
+      if (lastLf > firstLf) out.push(chunk.subarray(firstLf + 1, lastLf + 1))
     } else if (carryLen > 0) {
-      carry.push(chunk.subarray(0, firstLf))
-      const s = Buffer.concat(carry).toString('utf8')
+      carry.push(chunk.subarray(0, lastLf + 1))
+      out.push(Buffer.concat(carry))
       carry = []
       carryLen = 0
-      out.push(finishLine(s))
     } else {
-      out.push(finishLine(chunk.toString('utf8', 0, firstLf)))
+      out.push(chunk.subarray(0, lastLf + 1))
     }
-    let pos = firstLf + 1
-    const lastLf = chunk.lastIndexOf(10)
-    if (lastLf > pos) {
-      const block = chunk.toString('utf8', pos, lastLf)
-      for (const l of block.split('\n')) out.push(finishLine(l))
-    } else if (lastLf === pos) {
-      out.push(finishLine(''))
-    }
-    pos = lastLf + 1
+    const pos = lastLf + 1
     if (pos < chunk.length) {
       const rest = chunk.subarray(pos)
       if (rest.length > max) {
@@ -212,19 +248,13 @@ export async function* splitLineBatches(
     }
     yield out
   }
-  if (discarding) {
-    lineNo++
-    opts.onLongLine?.(lineNo)
-    yield ['']
-  } else if (carryLen > 0) {
-    yield [finishLine(decoder.decode(Buffer.concat(carry)))]
-  }
+  if (discarding) yield [null]
+  else if (carryLen > 0) yield [decoder.decode(Buffer.concat(carry))]
 }
 
-/** {@link splitLineBatches}, one line at a time (for parsers that read lines one by one). */
-export async function* splitLines(
-  chunks: AsyncIterable<Uint8Array>,
-  opts: { maxLineBytes?: number; onLongLine?: (line: number) => void } = {},
-): AsyncGenerator<string> {
-  for await (const batch of splitLineBatches(chunks, opts)) yield* batch
+/** Applies {@link splitLineBatches}' per-line rules to one decoded line: the CR dropped, or undefined when too long. */
+export function finishDecodedLine(s: string, maxLineBytes: number): string | undefined {
+  const b = s.length > 0 && s.charCodeAt(s.length - 1) === 13 ? s.slice(0, -1) : s
+  if (b.length * 3 > maxLineBytes && Buffer.byteLength(b) > maxLineBytes) return undefined
+  return b
 }

@@ -4,9 +4,17 @@
  */
 import { statSync } from 'node:fs'
 import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
+import { ColumnPairer, DIR_UNKNOWN, FlowColumns, orientRow, StringTable } from './columnar.js'
 import { detectFormat } from './detect.js'
 import { DirectionPairer, orient } from './direction.js'
-import { MAX_LINE_BYTES, openBytes, splitLineBatches, splitLines } from './lines.js'
+import { AwsColumnReader } from './formats/aws-vpc.js'
+import {
+  MAX_LINE_BYTES,
+  openBytes,
+  splitLineBatches,
+  splitLineBlocks,
+  splitLines,
+} from './lines.js'
 import { PARSERS, parserFor } from './registry.js'
 import {
   newStats,
@@ -99,11 +107,18 @@ function fileSize(file: string): number {
 /** Flows per yielded batch for parsers without a {@link LineReader} (and the most held before a yield). */
 const BATCH_FLOWS = 4096
 
+/** Formats {@link readFlowColumns} reads into {@link FlowColumns}; the others are read as objects. */
+export const COLUMNAR_FORMATS: ReadonlySet<FlowFormat> = new Set(['aws-vpc', 'zeek'])
+
+/** Rows per yielded {@link FlowColumns} batch, about (a batch ends with the read chunk that fills it). */
+const COLUMN_BATCH_ROWS = 16384
+
 async function* readOne(
   file: string,
   opts: ReadOptions,
   summaries: FileSummary[],
-): AsyncGenerator<Flow[]> {
+  columnar: boolean,
+): AsyncGenerator<Flow[] | FlowColumns> {
   const stats = newStats()
   const diagnostics: Diagnostic[] = []
   let format: FlowFormat | 'unknown' = opts.format === 'auto' ? 'unknown' : opts.format
@@ -162,6 +177,95 @@ async function* readOne(
       maxLineBytes,
       onLongLine: (line: number): void =>
         skip(ctx, 'line-too-long', `${file}:${line}`, `(line longer than ${maxLineBytes} bytes)`),
+    }
+    if (
+      columnar &&
+      parser.kind === 'lines' &&
+      parser.reader !== undefined &&
+      COLUMNAR_FORMATS.has(parser.format)
+    ) {
+      // the columnar path: rows in typed arrays, pairing on string codes (columnar.ts)
+      const fmt = parser.format
+      const table = new StringTable()
+      const cpairer =
+        opts.pair !== false && PAIRED_FORMATS.has(fmt)
+          ? new ColumnPairer(fmt, file, table)
+          : undefined
+      const fresh = (): FlowColumns => new FlowColumns(fmt, file, table, COLUMN_BATCH_ROWS + 2048)
+      let out = fresh()
+      const inp = new FlowColumns(fmt, file, table, 2048)
+      const take = (): void => {
+        for (let i = 0; i < inp.n; i++) {
+          if (cpairer) cpairer.push(inp, i, out)
+          else {
+            const r = out.copyRow(inp, i)
+            if (out.direction[r] === DIR_UNKNOWN) orientRow(out, r)
+          }
+        }
+        inp.n = 0
+      }
+      const ready = (): FlowColumns => {
+        const b = out
+        out = fresh()
+        emitted += b.n
+        return b
+      }
+      let failure: { error: unknown } | undefined
+      try {
+        let lineNo = 0
+        if (fmt === 'aws-vpc') {
+          const reader = new AwsColumnReader(ctx, table, maxLineBytes)
+          for await (const items of splitLineBlocks(chunks, { maxLineBytes })) {
+            // splitting counts a batch's long lines before its lines are read: do the same
+            // (only a block that can hold a long line needs the extra pass)
+            let long: Set<number> | undefined
+            if (items.some((it) => it instanceof Buffer && reader.mayHoldLongLines(it))) {
+              long = new Set()
+              let ln = lineNo
+              for (const item of items) {
+                if (item === null) lineOpts.onLongLine(++ln)
+                else if (typeof item === 'string') ln++
+                else {
+                  const r = reader.longLines(item, ln)
+                  ln = r.lineNo
+                  for (const l of r.long) long.add(l)
+                }
+              }
+            }
+            for (const item of items) {
+              if (item === null) {
+                if (long === undefined) lineOpts.onLongLine(lineNo + 1)
+                lineNo++
+              } else if (typeof item === 'string') reader.text(item, ++lineNo, inp)
+              else lineNo = reader.block(item, lineNo, inp, long)
+            }
+            take()
+            if (out.n >= COLUMN_BATCH_ROWS) yield ready()
+          }
+        } else {
+          const reader = parser.reader(ctx)
+          for await (const lines of splitLineBatches(chunks, lineOpts)) {
+            for (const line of lines) {
+              const f = reader.line(line, ++lineNo)
+              if (f !== undefined) inp.pushFlow(f)
+            }
+            take()
+            if (out.n >= COLUMN_BATCH_ROWS) yield ready()
+          }
+        }
+      } catch (error) {
+        // the rows read before the error go on, as the object path's do
+        take()
+        failure = { error }
+      }
+      if (cpairer) {
+        cpairer.flush(out)
+        if (cpairer.paired > 0) note(ctx, 'paired-directions', cpairer.paired)
+      }
+      if (out.n > 0) yield ready()
+      if (failure) throw failure.error
+      if (bytes === 0) diagnostics.push(emptyWarning())
+      return
     }
     if (opts.pair !== false && PAIRED_FORMATS.has(parser.format)) pairer = new DirectionPairer()
     // Every parsed flow goes through `take` into `out`, which is yielded once per read batch.
@@ -242,7 +346,24 @@ export async function* readFlowBatches(
   opts: ReadOptions,
   summaries: FileSummary[],
 ): AsyncGenerator<Flow[]> {
-  for (const file of files) yield* readOne(file, opts, summaries)
+  for (const file of files) yield* readOne(file, opts, summaries, false) as AsyncGenerator<Flow[]>
+}
+
+/**
+ * {@link readFlowBatches} with the columnar path: the files of {@link COLUMNAR_FORMATS} come as
+ * {@link FlowColumns} batches (AWS VPC read straight from bytes, Zeek through its line reader;
+ * oriented and paired on columns), the others as `Flow[]`, as {@link readFlowBatches} gives them.
+ * The flows, their order, and every file's summary (counts, skip examples, notes) are the same
+ * as {@link readFlowBatches}'s (`batch.toFlows()` gives a columns batch as flows). A columns
+ * batch is never empty; the batches of one file share one string table.
+ * @throws as {@link readFlowBatches}, after yielding what was read.
+ */
+export async function* readFlowColumns(
+  files: readonly string[],
+  opts: ReadOptions,
+  summaries: FileSummary[],
+): AsyncGenerator<Flow[] | FlowColumns> {
+  for (const file of files) yield* readOne(file, opts, summaries, true)
 }
 
 /** {@link readFlowBatches}, one flow at a time. */

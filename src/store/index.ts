@@ -2,6 +2,13 @@
  * @module Flow storage: the {@link FlowStore} contract and its DuckDB implementation.
  * Shells import this file only.
  */
-export type { FlowQuery, FlowStore, IngestFileResult, TempColumn } from './store.js'
+export type {
+  FlowBatch,
+  FlowColumnBatch,
+  FlowQuery,
+  FlowStore,
+  IngestFileResult,
+  TempColumn,
+} from './store.js'
 export { openDuckDbStore, fingerprintFile } from './duckdb/store.js'
 export { SCHEMA_VERSION } from './duckdb/schema.js'

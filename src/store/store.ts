@@ -22,6 +22,43 @@ export interface TempColumn {
   readonly type: 'VARCHAR' | 'BIGINT'
 }
 
+/**
+ * Flows of one file as columns (row `i` of every array is one flow), the shape the ingest
+ * columnar path produces (`FlowColumns` in src/ingest/columnar.ts) and the store copies into its
+ * column vectors without a {@link Flow} object per row. Units and meanings are {@link Flow}'s:
+ *
+ * - `src`, `dst`, and `srcName` / `dstName` (-1: absent) are codes into `table.strings`;
+ * - `action`: 0 accept, 1 reject, 2 unknown; `direction`: 0 unknown, 1 client-to-server,
+ *   2 server-to-client; `tcpFlags`: -1 when absent;
+ * - `start`, `end` ms since the epoch, UTC; `line` is `source.line` (1-based), and every row
+ *   has `source.format` = `format`, `source.file` = `file`, no `source.record`, no labels.
+ */
+export interface FlowColumnBatch {
+  /** Rows. */
+  readonly n: number
+  readonly format: string
+  readonly file: string
+  readonly table: { readonly strings: readonly string[] }
+  readonly src: Uint32Array
+  readonly dst: Uint32Array
+  readonly srcPort: Uint16Array
+  readonly dstPort: Uint16Array
+  readonly protocol: Uint8Array
+  readonly start: Float64Array
+  readonly end: Float64Array
+  readonly packets: Float64Array
+  readonly bytes: Float64Array
+  readonly action: Uint8Array
+  readonly direction: Uint8Array
+  readonly tcpFlags: Int16Array
+  readonly srcName: Int32Array
+  readonly dstName: Int32Array
+  readonly line: Float64Array
+}
+
+/** One batch for {@link FlowStore.ingestFile}: flow objects, or {@link FlowColumnBatch} columns. */
+export type FlowBatch = readonly Flow[] | FlowColumnBatch
+
 /** What {@link FlowStore.ingestFile} did with one file. */
 export interface IngestFileResult {
   /** The file as given. */
@@ -42,8 +79,8 @@ export interface IngestFileResult {
  */
 export interface FlowStore {
   /**
-   * Stores every flow of `file`, read through `batches(file)` (batches of flows, as
-   * `readFlowBatches` yields them). Idempotent per file: a file whose
+   * Stores every flow of `file`, read through `batches(file)` (batches of flows or of columns,
+   * as `readFlowBatches` / `readFlowColumns` yield them). Idempotent per file: a file whose
    * fingerprint (SHA-256 of its bytes, computed streaming before reading) was already ingested is
    * not read again, and the result says `alreadyIngested`. All rows of one file are written in
    * one transaction: when `batches` throws (a fatal parse error, an I/O error), nothing of that
@@ -53,7 +90,7 @@ export interface FlowStore {
    */
   ingestFile(
     file: string,
-    batches: (file: string) => AsyncIterable<readonly Flow[]>,
+    batches: (file: string) => AsyncIterable<FlowBatch>,
   ): Promise<IngestFileResult>
   /** Appends flows (no idempotency check), in one transaction. Returns how many were stored. */
   appendFlows(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number>

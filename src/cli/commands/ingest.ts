@@ -7,7 +7,7 @@ import path from 'node:path'
 import type { Command } from 'commander'
 import { BulkheadError, type Diagnostic, type Workspace } from '../../core/index.js'
 import {
-  readFlowBatches,
+  readFlowColumns,
   summarize,
   formatRunSummary,
   type FileSummary,
@@ -209,7 +209,7 @@ export async function ingestFiles(
       let result: IngestFileResult | undefined
       try {
         result = await store.ingestFile(job.file, (file) =>
-          readFlowBatches(
+          readFlowColumns(
             [file],
             {
               format: job.format,

@@ -4,7 +4,16 @@
  * @see https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html
  */
 import type { Flow, ObservedAction } from '../../core/index.js'
+import {
+  ACTION_ACCEPT,
+  ACTION_REJECT,
+  ACTION_UNKNOWN,
+  DIR_UNKNOWN,
+  type FlowColumns,
+  type StringTable,
+} from '../columnar.js'
 import { parseAddress } from '../fields.js'
+import { finishDecodedLine } from '../lines.js'
 import {
   newStats,
   note,
@@ -392,3 +401,244 @@ export const awsVpcParser: LineParser = {
     }
   },
 }
+
+/** Token starts of the current line in {@link AwsColumnReader} (byte offsets; end of token i is `bstarts[i + 1] - 1`). */
+const bstarts = new Int32Array(MAX_TOKENS + 1)
+
+/**
+ * Decimal in token `i` of `buf` (see {@link bstarts}), at most `max`: -1 for `-`, -2 when not
+ * digits or above `max`, -3 when longer than 15 digits (the line reader decides those).
+ */
+function uintBytes(buf: Buffer, i: number, max: number): number {
+  if (i < 0) return -1
+  const a = bstarts[i] as number
+  const b = (bstarts[i + 1] as number) - 1
+  if (b - a === 1 && buf[a] === 45) return -1
+  if (b - a > 15) return -3
+  let v = 0
+  for (let j = a; j < b; j++) {
+    const d = (buf[j] as number) - 48
+    if (d < 0 || d > 9) return -2
+    v = v * 10 + d
+  }
+  return v <= max ? v : -2
+}
+
+/** True when token `i` of `buf` is the ASCII word `w` (given as char codes). */
+function wordIs(buf: Buffer, i: number, w: readonly number[]): boolean {
+  const a = bstarts[i] as number
+  if ((bstarts[i + 1] as number) - 1 - a !== w.length) return false
+  for (let j = 0; j < w.length; j++) if (buf[a + j] !== w[j]) return false
+  return true
+}
+
+const W_OK = [79, 75]
+const W_ACCEPT = [65, 67, 67, 69, 80, 84]
+const W_REJECT = [82, 69, 74, 69, 67, 84]
+
+/** A canonical dotted quad in token `i` of `buf` as a uint32 (first octet most significant), or -1. */
+function ipv4Bytes(buf: Buffer, i: number): number {
+  const a = bstarts[i] as number
+  const b = (bstarts[i + 1] as number) - 1
+  let v = 0
+  let octet = 0
+  let digits = 0
+  let first = 0
+  let dots = 0
+  for (let j = a; j < b; j++) {
+    const c = buf[j] as number
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || (digits > 1 && first === 0)) return -1
+      v = v * 256 + octet
+      dots++
+      digits = 0
+      octet = 0
+    } else {
+      const d = c - 48
+      if (d < 0 || d > 9 || digits === 3) return -1
+      if (digits === 0) first = d
+      octet = octet * 10 + d
+      digits++
+    }
+  }
+  if (dots !== 3 || digits === 0 || octet > 255 || (digits > 1 && first === 0)) return -1
+  return v * 256 + octet
+}
+
+/**
+ * The AWS parser reading bytes into columns: each line of a block is read straight from its
+ * bytes when it has the plain shape (single-space separated, the layout's field count, `OK`
+ * status, canonical IPv4 addresses, decimal fields, `ACCEPT`/`REJECT`/`-` action); every other
+ * line (headers, NODATA/SKIPDATA, IPv6, malformed, CR endings, tabs, ECS layouts) goes to
+ * {@link AwsLineReader} as text, so flows, skips, examples and notes are exactly the line
+ * reader's. The rows are unpaired and undirected (`direction` unknown), as the line reader's.
+ */
+export class AwsColumnReader {
+  /** The line reader behind the slow path; its `layout` is the current field order. */
+  readonly lines: AwsLineReader
+  private layout: Layout | undefined
+  private fast = false
+
+  constructor(
+    readonly ctx: ParseContext,
+    private readonly table: StringTable,
+    private readonly maxLineBytes: number,
+  ) {
+    this.lines = new AwsLineReader(ctx)
+    this.sync()
+  }
+
+  private sync(): void {
+    const L = this.lines.layout
+    if (L === this.layout) return
+    this.layout = L
+    // ECS names need the slow path; so do layouts without the fields every row needs
+    this.fast =
+      !(L.flowDirection >= 0 && (L.ecsService >= 0 || L.ecsTask >= 0)) &&
+      L.n <= MAX_TOKENS &&
+      L.src >= 0 &&
+      L.dst >= 0 &&
+      L.protocol >= 0 &&
+      L.start >= 0 &&
+      L.end >= 0
+  }
+
+  /** True when a line of `buf` may be too long (its decoded UTF-8 is at most 3 bytes per byte). */
+  mayHoldLongLines(buf: Buffer): boolean {
+    return buf.length * 3 > this.maxLineBytes
+  }
+
+  /**
+   * Counts (as `line-too-long`) the lines of `buf` (numbered from `lineNo + 1`) that are too
+   * long, as splitting does before any line of its batch is read, and returns their numbers
+   * for {@link block} to pass over, with the number of the last line.
+   */
+  longLines(buf: Buffer, lineNo: number): { lineNo: number; long: Set<number> } {
+    const long = new Set<number>()
+    let pos = 0
+    while (pos < buf.length) {
+      const e = buf.indexOf(10, pos)
+      lineNo++
+      if ((e - pos) * 3 > this.maxLineBytes) {
+        if (finishDecodedLine(buf.toString('utf8', pos, e), this.maxLineBytes) === undefined) {
+          long.add(lineNo)
+          this.tooLong(lineNo)
+        }
+      }
+      pos = e + 1
+    }
+    return { lineNo, long }
+  }
+
+  private tooLong(lineNo: number): void {
+    skip(
+      this.ctx,
+      'line-too-long',
+      `${this.ctx.file}:${lineNo}`,
+      `(line longer than ${this.maxLineBytes} bytes)`,
+    )
+  }
+
+  /**
+   * Reads the LF-terminated lines of `buf` (numbered from `lineNo + 1`) into `out`; the lines
+   * in `long` were counted by {@link longLines} already and are passed over.
+   * @returns the number of the last line read.
+   */
+  block(buf: Buffer, lineNo: number, out: FlowColumns, long?: ReadonlySet<number>): number {
+    let pos = 0
+    const n = buf.length
+    while (pos < n) {
+      const e = buf.indexOf(10, pos)
+      lineNo++
+      if (long?.has(lineNo) === true) {
+        // counted by longLines
+      } else if (!this.fast || !this.fastLine(buf, pos, e, lineNo, out))
+        this.text(buf.toString('utf8', pos, e), lineNo, out)
+      pos = e + 1
+    }
+    return lineNo
+  }
+
+  /** One decoded line, as reading lines would give it to the line reader. */
+  text(raw: string, lineNo: number, out: FlowColumns): void {
+    const line = finishDecodedLine(raw, this.maxLineBytes)
+    if (line === undefined) {
+      this.tooLong(lineNo)
+      return
+    }
+    const f = this.lines.line(line, lineNo)
+    if (f !== undefined) out.pushFlow(f)
+    this.sync()
+  }
+
+  /** The plain-shape line `buf[a, e)`; false (nothing recorded) when it is not plain. */
+  private fastLine(buf: Buffer, a: number, e: number, lineNo: number, out: FlowColumns): boolean {
+    const len = e - a
+    if (len === 0 || len * 3 > this.maxLineBytes) return false
+    const c0 = buf[a] as number
+    if ((c0 >= 97 && c0 <= 122) || c0 === 36 || buf[e - 1] === 13) return false
+    const L = this.layout as Layout
+    const nt = L.n
+    let k = 0
+    bstarts[0] = a
+    for (let j = a; j < e; j++) {
+      const c = buf[j] as number
+      if (c === 32) {
+        if (j === bstarts[k] || ++k >= nt) return false
+        bstarts[k] = j + 1
+      } else if (c === 9) return false
+    }
+    if (k !== nt - 1 || bstarts[k] === e) return false
+    bstarts[nt] = e + 1
+    if (L.logStatus >= 0 && !wordIs(buf, L.logStatus, W_OK)) return false
+    const ps = L.pktSrc >= 0 && !wordIs(buf, L.pktSrc, W_DASH) ? L.pktSrc : L.src
+    const pd = L.pktDst >= 0 && !wordIs(buf, L.pktDst, W_DASH) ? L.pktDst : L.dst
+    const src = ipv4Bytes(buf, ps)
+    const dst = ipv4Bytes(buf, pd)
+    if (src < 0 || dst < 0) return false
+    const srcPort = uintBytes(buf, L.srcPort, 65535)
+    const dstPort = uintBytes(buf, L.dstPort, 65535)
+    if (srcPort < -1 || dstPort < -1) return false
+    const protocol = uintBytes(buf, L.protocol, 255)
+    if (protocol < 0) return false
+    const packets = uintBytes(buf, L.packets, Number.MAX_SAFE_INTEGER)
+    const bytes = uintBytes(buf, L.bytes, Number.MAX_SAFE_INTEGER)
+    if (packets < -1 || bytes < -1) return false
+    const s = uintBytes(buf, L.start, 1e13)
+    const t = uintBytes(buf, L.end, 1e13)
+    if (s < 0 || t < s) return false
+    let action: number
+    if (L.action < 0) action = ACTION_UNKNOWN
+    else if (wordIs(buf, L.action, W_ACCEPT)) action = ACTION_ACCEPT
+    else if (wordIs(buf, L.action, W_REJECT)) action = ACTION_REJECT
+    else if (wordIs(buf, L.action, W_DASH)) action = ACTION_UNKNOWN
+    else return false
+    let flags = -1
+    if (L.tcpFlags >= 0) {
+      flags = uintBytes(buf, L.tcpFlags, 0xfff)
+      if (flags === -3) return false
+      if (flags < 0) flags = -1
+    }
+    out.reserve(1)
+    const r = out.n++
+    const table = this.table
+    out.src[r] = table.ipv4(src)
+    out.dst[r] = table.ipv4(dst)
+    out.srcPort[r] = srcPort < 0 ? 0 : srcPort
+    out.dstPort[r] = dstPort < 0 ? 0 : dstPort
+    out.protocol[r] = protocol
+    out.start[r] = s * 1000
+    out.end[r] = t * 1000
+    out.packets[r] = packets < 0 ? 0 : packets
+    out.bytes[r] = bytes < 0 ? 0 : bytes
+    out.action[r] = action
+    out.direction[r] = DIR_UNKNOWN
+    out.tcpFlags[r] = flags
+    out.srcName[r] = -1
+    out.dstName[r] = -1
+    out.line[r] = lineNo
+    return true
+  }
+}
+
+const W_DASH = [45]

@@ -21,7 +21,7 @@ import {
   type FlowDirection,
   type ObservedAction,
 } from '../../core/index.js'
-import type { FlowQuery, FlowStore, IngestFileResult, TempColumn } from '../store.js'
+import type { FlowBatch, FlowQuery, FlowStore, IngestFileResult, TempColumn } from '../store.js'
 import { FlowWriter, STAGE_DDL } from './batch.js'
 import { ensureSchema } from './schema.js'
 
@@ -163,6 +163,10 @@ function checkTempName(name: string): void {
     throw new RangeError(`temporary table names match ${String(TEMP_NAME)}, got "${name}"`)
 }
 
+function isFlowArray(b: FlowBatch): b is readonly Flow[] {
+  return Array.isArray(b)
+}
+
 class DuckDbFlowStore implements FlowStore {
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
@@ -183,7 +187,7 @@ class DuckDbFlowStore implements FlowStore {
 
   ingestFile(
     file: string,
-    batches: (file: string) => AsyncIterable<readonly Flow[]>,
+    batches: (file: string) => AsyncIterable<FlowBatch>,
   ): Promise<IngestFileResult> {
     return (async () => {
       const fingerprint = await fingerprintFile(file)
@@ -238,10 +242,14 @@ class DuckDbFlowStore implements FlowStore {
     }
   }
 
-  private async writeBatches(batches: AsyncIterable<readonly Flow[]>): Promise<number> {
+  private async writeBatches(batches: AsyncIterable<FlowBatch>): Promise<number> {
     const w = await FlowWriter.open(this.conn)
     try {
-      for await (const batch of batches) for (const f of batch) if (w.add(f)) await w.rotate()
+      for await (const batch of batches) {
+        if (isFlowArray(batch)) {
+          for (const f of batch) if (w.add(f)) await w.rotate()
+        } else await w.appendColumns(batch)
+      }
       return await w.finish()
     } catch (err) {
       await w.abort()

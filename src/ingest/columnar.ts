@@ -1,0 +1,657 @@
+/**
+ * @module The columnar flow batch: flows as typed arrays (one per field) plus a string table,
+ * and direction inference and pairing on those columns. The fast ingest path (AWS VPC read
+ * from bytes, Zeek through its line reader) produces these instead of one {@link Flow} object
+ * per record, and the DuckDB writer copies them into its data chunks.
+ *
+ * @remarks The semantics are exactly those of the object path: {@link ColumnPairer} is
+ * `DirectionPairer` (./direction.ts) on numeric keys, with the same window, eviction order and
+ * merge rules, and {@link FlowColumns.toFlows} gives the flows the object path gives (the
+ * differential tests in test/ingest/columnar.test.ts hold both to that).
+ */
+import type { Flow, ObservedAction, FlowDirection } from '../core/index.js'
+import { EPHEMERAL_FROM, KNOWN_SERVER_PORTS, PAIR_SLACK_MS, PAIR_WINDOW } from './direction.js'
+
+/** Codes of `observedAction` in {@link FlowColumns.action}. */
+export const ACTION_ACCEPT = 0
+export const ACTION_REJECT = 1
+export const ACTION_UNKNOWN = 2
+/** Codes of `direction` in {@link FlowColumns.direction}. */
+export const DIR_UNKNOWN = 0
+export const DIR_C2S = 1
+export const DIR_S2C = 2
+
+const ACTIONS: readonly ObservedAction[] = ['accept', 'reject', 'unknown']
+const DIRECTIONS: readonly FlowDirection[] = ['unknown', 'client-to-server', 'server-to-client']
+
+/** A growable open-addressing map from uint32 keys to non-negative int32 values. */
+class U32Map {
+  private keys: Uint32Array
+  private vals: Int32Array
+  private mask: number
+  private size = 0
+
+  constructor(bits = 12) {
+    this.keys = new Uint32Array(1 << bits)
+    this.vals = new Int32Array(1 << bits).fill(-1)
+    this.mask = (1 << bits) - 1
+  }
+
+  get(k: number): number {
+    const keys = this.keys
+    const vals = this.vals
+    let i = Math.imul(k, 0x9e3779b1) >>> 0
+    for (;;) {
+      i &= this.mask
+      const v = vals[i] as number
+      if (v < 0 || keys[i] === k) return v
+      i++
+    }
+  }
+
+  set(k: number, v: number): void {
+    if ((this.size + 1) * 2 > this.mask) this.grow()
+    const keys = this.keys
+    const vals = this.vals
+    let i = Math.imul(k, 0x9e3779b1) >>> 0
+    for (;;) {
+      i &= this.mask
+      if ((vals[i] as number) < 0) {
+        keys[i] = k
+        vals[i] = v
+        this.size++
+        return
+      }
+      if (keys[i] === k) {
+        vals[i] = v
+        return
+      }
+      i++
+    }
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys
+    const oldVals = this.vals
+    const cap = oldKeys.length * 2
+    this.keys = new Uint32Array(cap)
+    this.vals = new Int32Array(cap).fill(-1)
+    this.mask = cap - 1
+    this.size = 0
+    for (let i = 0; i < oldKeys.length; i++) {
+      const v = oldVals[i] as number
+      if (v >= 0) this.set(oldKeys[i] as number, v)
+    }
+  }
+}
+
+/**
+ * The strings of one file's flows (addresses, workload names), each with one code. A string has
+ * exactly one code whichever way it came in (as text, or as an IPv4 address read from bytes), so
+ * equal codes mean equal text. Grows with the distinct strings of a file (for flow logs, the
+ * distinct addresses: typically thousands).
+ */
+export class StringTable {
+  /** Text of each code. */
+  readonly strings: string[] = []
+  private readonly byText = new Map<string, number>()
+  private readonly byV4 = new U32Map()
+
+  /** The code of `text`, adding it when new. */
+  code(text: string): number {
+    let c = this.byText.get(text)
+    if (c === undefined) {
+      c = this.strings.length
+      this.strings.push(text)
+      this.byText.set(text, c)
+    }
+    return c
+  }
+
+  /** The code of the IPv4 address `v4` (a uint32, first octet most significant), as dotted-quad text. */
+  ipv4(v4: number): number {
+    let c = this.byV4.get(v4)
+    if (c < 0) {
+      c = this.code(`${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`)
+      this.byV4.set(v4, c)
+    }
+    return c
+  }
+}
+
+/**
+ * A batch of flows from one file, one typed array per field (row `i` of every array is flow
+ * `i`), growable. Strings (addresses, names) are codes into {@link FlowColumns.table}, which the
+ * batches of one file share. Field meanings and units are those of {@link Flow}:
+ *
+ * - `src`, `dst`: string codes of canonical address text; `srcPort`, `dstPort`, `protocol`;
+ * - `start`, `end`: ms since the epoch, UTC; `packets`, `bytes`;
+ * - `action`: {@link ACTION_ACCEPT} / {@link ACTION_REJECT} / {@link ACTION_UNKNOWN};
+ * - `direction`: {@link DIR_UNKNOWN} / {@link DIR_C2S} / {@link DIR_S2C};
+ * - `tcpFlags`: -1 when absent; `srcName`, `dstName`: string codes, -1 when absent;
+ * - `line`: the 1-based line in `file` (`source.line`); every row has one (`source.record` is
+ *   never set: only line formats are columnar).
+ */
+export class FlowColumns {
+  n = 0
+  src: Uint32Array
+  dst: Uint32Array
+  srcPort: Uint16Array
+  dstPort: Uint16Array
+  protocol: Uint8Array
+  start: Float64Array
+  end: Float64Array
+  packets: Float64Array
+  bytes: Float64Array
+  action: Uint8Array
+  direction: Uint8Array
+  tcpFlags: Int16Array
+  srcName: Int32Array
+  dstName: Int32Array
+  line: Float64Array
+
+  constructor(
+    /** `source.format` of every row. */
+    readonly format: string,
+    /** `source.file` of every row. */
+    readonly file: string,
+    readonly table: StringTable,
+    capacity = 4096,
+  ) {
+    const c = Math.max(16, capacity)
+    this.src = new Uint32Array(c)
+    this.dst = new Uint32Array(c)
+    this.srcPort = new Uint16Array(c)
+    this.dstPort = new Uint16Array(c)
+    this.protocol = new Uint8Array(c)
+    this.start = new Float64Array(c)
+    this.end = new Float64Array(c)
+    this.packets = new Float64Array(c)
+    this.bytes = new Float64Array(c)
+    this.action = new Uint8Array(c)
+    this.direction = new Uint8Array(c)
+    this.tcpFlags = new Int16Array(c)
+    this.srcName = new Int32Array(c)
+    this.dstName = new Int32Array(c)
+    this.line = new Float64Array(c)
+  }
+
+  /** Rows the arrays hold without growing. */
+  get capacity(): number {
+    return this.src.length
+  }
+
+  /** Makes room for `more` rows after the current `n`, doubling the arrays as needed. */
+  reserve(more: number): void {
+    const need = this.n + more
+    if (need <= this.src.length) return
+    let cap = this.src.length * 2
+    while (cap < need) cap *= 2
+    const g = <
+      T extends Uint32Array | Uint16Array | Uint8Array | Float64Array | Int16Array | Int32Array,
+    >(
+      a: T,
+    ): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap)
+      b.set(a)
+      return b
+    }
+    this.src = g(this.src)
+    this.dst = g(this.dst)
+    this.srcPort = g(this.srcPort)
+    this.dstPort = g(this.dstPort)
+    this.protocol = g(this.protocol)
+    this.start = g(this.start)
+    this.end = g(this.end)
+    this.packets = g(this.packets)
+    this.bytes = g(this.bytes)
+    this.action = g(this.action)
+    this.direction = g(this.direction)
+    this.tcpFlags = g(this.tcpFlags)
+    this.srcName = g(this.srcName)
+    this.dstName = g(this.dstName)
+    this.line = g(this.line)
+  }
+
+  /** Copies row `i` of `from` (same string table) to the end; returns its index. */
+  copyRow(from: FlowColumns, i: number): number {
+    this.reserve(1)
+    const r = this.n++
+    this.src[r] = from.src[i] as number
+    this.dst[r] = from.dst[i] as number
+    this.srcPort[r] = from.srcPort[i] as number
+    this.dstPort[r] = from.dstPort[i] as number
+    this.protocol[r] = from.protocol[i] as number
+    this.start[r] = from.start[i] as number
+    this.end[r] = from.end[i] as number
+    this.packets[r] = from.packets[i] as number
+    this.bytes[r] = from.bytes[i] as number
+    this.action[r] = from.action[i] as number
+    this.direction[r] = from.direction[i] as number
+    this.tcpFlags[r] = from.tcpFlags[i] as number
+    this.srcName[r] = from.srcName[i] as number
+    this.dstName[r] = from.dstName[i] as number
+    this.line[r] = from.line[i] as number
+    return r
+  }
+
+  /**
+   * Appends a flow of this batch's file. @throws Error when the flow cannot be a row (labels,
+   * a `source.record`, no `source.line`, another file): columnar formats never produce those.
+   */
+  pushFlow(f: Flow): number {
+    if (
+      f.srcLabels !== undefined ||
+      f.dstLabels !== undefined ||
+      f.source.line === undefined ||
+      f.source.record !== undefined ||
+      f.source.file !== this.file ||
+      f.source.format !== this.format
+    )
+      throw new Error(`a ${f.source.format} flow without a columnar form: ${JSON.stringify(f)}`)
+    this.reserve(1)
+    const r = this.n++
+    const t = this.table
+    this.src[r] = t.code(f.src)
+    this.dst[r] = t.code(f.dst)
+    this.srcPort[r] = f.srcPort
+    this.dstPort[r] = f.dstPort
+    this.protocol[r] = f.protocol
+    this.start[r] = f.start
+    this.end[r] = f.end
+    this.packets[r] = f.packets
+    this.bytes[r] = f.bytes
+    const a = f.observedAction
+    this.action[r] =
+      a === 'accept' ? ACTION_ACCEPT : a === 'reject' ? ACTION_REJECT : ACTION_UNKNOWN
+    const d = f.direction
+    this.direction[r] =
+      d === 'client-to-server' ? DIR_C2S : d === 'server-to-client' ? DIR_S2C : DIR_UNKNOWN
+    this.tcpFlags[r] = f.tcpFlags ?? -1
+    this.srcName[r] = f.srcName !== undefined ? t.code(f.srcName) : -1
+    this.dstName[r] = f.dstName !== undefined ? t.code(f.dstName) : -1
+    this.line[r] = f.source.line
+    return r
+  }
+
+  /** Row `i` as a {@link Flow} (the object path's shape, optional fields only when present). */
+  flowAt(i: number): Flow {
+    const s = this.table.strings
+    const f: { -readonly [K in keyof Flow]: Flow[K] } = {
+      src: s[this.src[i] as number] as string,
+      dst: s[this.dst[i] as number] as string,
+      srcPort: this.srcPort[i] as number,
+      dstPort: this.dstPort[i] as number,
+      protocol: this.protocol[i] as number,
+      start: this.start[i] as number,
+      end: this.end[i] as number,
+      packets: this.packets[i] as number,
+      bytes: this.bytes[i] as number,
+      observedAction: ACTIONS[this.action[i] as number] as ObservedAction,
+      direction: DIRECTIONS[this.direction[i] as number] as FlowDirection,
+      source: { format: this.format, file: this.file, line: this.line[i] as number },
+    }
+    const flags = this.tcpFlags[i] as number
+    if (flags >= 0) f.tcpFlags = flags
+    const sn = this.srcName[i] as number
+    const dn = this.dstName[i] as number
+    if (sn >= 0) f.srcName = s[sn] as string
+    if (dn >= 0) f.dstName = s[dn] as string
+    return f
+  }
+
+  /** Every row as a {@link Flow}, in order. */
+  toFlows(): Flow[] {
+    const out: Flow[] = []
+    for (let i = 0; i < this.n; i++) out.push(this.flowAt(i))
+    return out
+  }
+}
+
+const TCP = 6
+const UDP = 17
+const SCTP = 132
+const DCCP = 33
+const ICMP = 1
+const ICMPV6 = 58
+const SYN = 0x02
+const PSH = 0x08
+const ACK = 0x10
+
+/** `isServicePort` of direction.ts as a lookup table over 0–65535. */
+const SERVICE_PORT = (() => {
+  const t = new Uint8Array(65536)
+  for (let p = 1; p < 1024; p++) t[p] = 1
+  for (const p of KNOWN_SERVER_PORTS) t[p] = 1
+  return t
+})()
+
+const AS_IS = 1
+const SWAP = 2
+const UNKNOWN = 0
+
+/** `orientation` of direction.ts on row `i`: {@link AS_IS}, {@link SWAP} or {@link UNKNOWN}. */
+function orientationAt(c: FlowColumns, i: number): number {
+  const p = c.protocol[i] as number
+  if (p === ICMP || p === ICMPV6) {
+    const t = c.dstPort[i] as number
+    return (p === ICMP && (t === 8 || t === 13 || t === 15 || t === 17)) ||
+      (p === ICMPV6 && t === 128)
+      ? AS_IS
+      : UNKNOWN
+  }
+  if (p !== TCP && p !== UDP && p !== SCTP && p !== DCCP) return UNKNOWN
+  const f = c.tcpFlags[i] as number
+  if (p === TCP && f >= 0 && (f & SYN) !== 0) {
+    if ((f & ACK) === 0) return AS_IS
+    if ((f & PSH) === 0) return SWAP
+  }
+  const s = c.srcPort[i] as number
+  const d = c.dstPort[i] as number
+  const ss = SERVICE_PORT[s] === 1
+  const ds = SERVICE_PORT[d] === 1
+  if (ds && !ss) return AS_IS
+  if (ss && !ds) return SWAP
+  if (ss && ds) return UNKNOWN
+  const se = s >= EPHEMERAL_FROM
+  const de = d >= EPHEMERAL_FROM
+  if (se && !de && d > 0) return AS_IS
+  if (de && !se && s > 0) return SWAP
+  return UNKNOWN
+}
+
+/** `decide` of direction.ts: a stated direction wins, else the evidence. */
+function decideAt(c: FlowColumns, i: number): number {
+  const d = c.direction[i] as number
+  if (d === DIR_C2S) return AS_IS
+  if (d === DIR_S2C) return SWAP
+  return orientationAt(c, i)
+}
+
+/** Exchanges the ends of row `i` (addresses, ports, names). */
+function swapAt(c: FlowColumns, i: number): void {
+  const s = c.src[i] as number
+  c.src[i] = c.dst[i] as number
+  c.dst[i] = s
+  const sp = c.srcPort[i] as number
+  c.srcPort[i] = c.dstPort[i] as number
+  c.dstPort[i] = sp
+  const sn = c.srcName[i] as number
+  c.srcName[i] = c.dstName[i] as number
+  c.dstName[i] = sn
+}
+
+/**
+ * `orient` of direction.ts, in place on row `i`: client→server where the evidence is good
+ * (swapping the ends when the record is the reply), else direction unknown.
+ */
+export function orientRow(c: FlowColumns, i: number): void {
+  const o = decideAt(c, i)
+  if (o === AS_IS) c.direction[i] = DIR_C2S
+  else if (o === SWAP) {
+    swapAt(c, i)
+    c.direction[i] = DIR_C2S
+  } else c.direction[i] = DIR_UNKNOWN
+}
+
+/** `merge` of direction.ts: appends the flow of the two halves `a` (held) and `b` to `out`. */
+function mergeInto(
+  held: FlowColumns,
+  a: number,
+  inp: FlowColumns,
+  b: number,
+  out: FlowColumns,
+): void {
+  const oa = decideAt(held, a)
+  const ob = decideAt(inp, b)
+  let clientIsA: boolean
+  let confident = true
+  if (oa !== UNKNOWN) clientIsA = oa === AS_IS
+  else if (ob !== UNKNOWN) clientIsA = ob !== AS_IS
+  else {
+    clientIsA = true
+    confident = false
+  }
+  const cc = clientIsA ? held : inp
+  const ci = clientIsA ? a : b
+  const sc = clientIsA ? inp : held
+  const si = clientIsA ? b : a
+  out.reserve(1)
+  const r = out.n++
+  out.src[r] = cc.src[ci] as number
+  out.dst[r] = cc.dst[ci] as number
+  out.srcPort[r] = cc.srcPort[ci] as number
+  out.dstPort[r] = cc.dstPort[ci] as number
+  out.protocol[r] = cc.protocol[ci] as number
+  out.start[r] = Math.min(held.start[a] as number, inp.start[b] as number)
+  out.end[r] = Math.max(held.end[a] as number, inp.end[b] as number)
+  out.packets[r] = (held.packets[a] as number) + (inp.packets[b] as number)
+  out.bytes[r] = (held.bytes[a] as number) + (inp.bytes[b] as number)
+  out.action[r] = cc.action[ci] as number
+  out.direction[r] = confident ? DIR_C2S : DIR_UNKNOWN
+  out.line[r] = cc.line[ci] as number
+  const fa = held.tcpFlags[a] as number
+  const fb = inp.tcpFlags[b] as number
+  out.tcpFlags[r] = fa < 0 && fb < 0 ? -1 : (fa < 0 ? 0 : fa) | (fb < 0 ? 0 : fb)
+  const csn = cc.srcName[ci] as number
+  const cdn = cc.dstName[ci] as number
+  out.srcName[r] = csn >= 0 ? csn : (sc.dstName[si] as number)
+  out.dstName[r] = cdn >= 0 ? cdn : (sc.srcName[si] as number)
+  // reading gives a merged flow still without a direction one more look (read.ts `finish`)
+  if (!confident) orientRow(out, r)
+}
+
+/**
+ * `DirectionPairer` (./direction.ts) on columns: pairs the two directions of a connection into
+ * one client→server row, with the same rules, window ({@link PAIR_WINDOW}), slack
+ * ({@link PAIR_SLACK_MS}), eviction order and output order, so it yields the same flows.
+ *
+ * The held records live in a pool of rows (a {@link FlowColumns} of `window + 2` rows); the
+ * connection key (protocol and both endpoints, the smaller string code first) indexes an
+ * open-addressing table with linear probing over the pool; arrival order is a queue of
+ * (row, sequence number) pairs skipped lazily when the row was paired or replaced since.
+ * Keys are string codes, not text: two rows have equal codes exactly when they have equal text,
+ * which is all a key needs.
+ */
+export class ColumnPairer {
+  private readonly window: number
+  private readonly pool: FlowColumns
+  /** Sequence number of the record in each pool row; -1 when the row is free. */
+  private readonly poolSeq: Float64Array
+  private readonly free: Int32Array
+  private freeTop = 0
+  private readonly slots: Int32Array
+  private readonly mask: number
+  private size = 0
+  private seq = 0
+  private qRow: Int32Array = new Int32Array(1024)
+  private qSeq: Float64Array = new Float64Array(1024)
+  private qHead = 0
+  private qTail = 0
+  /** Pairs merged so far. */
+  paired = 0
+
+  constructor(format: string, file: string, table: StringTable, opts: { window?: number } = {}) {
+    this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
+    const rows = this.window + 2
+    this.pool = new FlowColumns(format, file, table, rows)
+    this.pool.n = rows
+    this.poolSeq = new Float64Array(rows).fill(-1)
+    this.free = new Int32Array(rows)
+    for (let i = rows - 1; i >= 0; i--) this.free[this.freeTop++] = i
+    let cap = 16
+    while (cap < rows * 2) cap *= 2
+    this.slots = new Int32Array(cap).fill(-1)
+    this.mask = cap - 1
+  }
+
+  private hashRow(c: FlowColumns, i: number): number {
+    const s = c.src[i] as number
+    const d = c.dst[i] as number
+    const sp = c.srcPort[i] as number
+    const dp = c.dstPort[i] as number
+    // symmetric in the two endpoints
+    const e1 = Math.imul(s, 0x9e3779b1) ^ Math.imul(sp + 1, 0x85ebca6b)
+    const e2 = Math.imul(d, 0x9e3779b1) ^ Math.imul(dp + 1, 0x85ebca6b)
+    let h =
+      (e1 + e2) ^ Math.imul(e1 ^ e2, 0xc2b2ae35) ^ Math.imul(c.protocol[i] as number, 0x27d4eb2f)
+    h ^= h >>> 15
+    h = Math.imul(h, 0x2c1b3c6d)
+    h ^= h >>> 12
+    return h >>> 0
+  }
+
+  /** True when pool row `p` has the connection key of row `i` of `c`. */
+  private sameKey(p: number, c: FlowColumns, i: number): boolean {
+    const P = this.pool
+    if (P.protocol[p] !== c.protocol[i]) return false
+    const ps = P.src[p] as number
+    const pd = P.dst[p] as number
+    const psp = P.srcPort[p] as number
+    const pdp = P.dstPort[p] as number
+    const s = c.src[i] as number
+    const d = c.dst[i] as number
+    const sp = c.srcPort[i] as number
+    const dp = c.dstPort[i] as number
+    return (
+      (ps === s && psp === sp && pd === d && pdp === dp) ||
+      (ps === d && psp === dp && pd === s && pdp === sp)
+    )
+  }
+
+  /** The slot holding the key of row `i` of `c`, or the empty slot where it would go (as `~slot`). */
+  private find(c: FlowColumns, i: number): number {
+    const slots = this.slots
+    let k = this.hashRow(c, i) & this.mask
+    for (;;) {
+      const p = slots[k] as number
+      if (p < 0) return ~k
+      if (this.sameKey(p, c, i)) return k
+      k = (k + 1) & this.mask
+    }
+  }
+
+  /** Empties slot `k` (backward-shift deletion, so probes stay unbroken). */
+  private deleteSlot(k: number): void {
+    const slots = this.slots
+    const mask = this.mask
+    let hole = k
+    let j = k
+    for (;;) {
+      j = (j + 1) & mask
+      const p = slots[j] as number
+      if (p < 0) break
+      const home = this.hashRow(this.pool, p) & mask
+      // move p into the hole when its home is not in (hole, j]
+      if (hole <= j ? home <= hole || home > j : home <= hole && home > j) {
+        slots[hole] = p
+        hole = j
+      }
+    }
+    slots[hole] = -1
+    this.size--
+  }
+
+  private release(p: number): void {
+    this.poolSeq[p] = -1
+    this.free[this.freeTop++] = p
+  }
+
+  /** Appends pool row `p` to `out`, oriented. */
+  private emit(p: number, out: FlowColumns): void {
+    orientRow(out, out.copyRow(this.pool, p))
+  }
+
+  /** Takes row `i` of `inp`; appends to `out` the rows that are ready. */
+  push(inp: FlowColumns, i: number, out: FlowColumns): void {
+    const P = this.pool
+    let k = this.find(inp, i)
+    if (k >= 0) {
+      const o = this.slots[k] as number
+      this.deleteSlot(k)
+      const os = P.start[o] as number
+      const oe = P.end[o] as number
+      const fs = inp.start[i] as number
+      const fe = inp.end[i] as number
+      if (
+        P.src[o] === inp.dst[i] &&
+        P.srcPort[o] === inp.dstPort[i] &&
+        P.dst[o] === inp.src[i] &&
+        P.dstPort[o] === inp.srcPort[i] &&
+        P.action[o] === inp.action[i] &&
+        fs <= oe + PAIR_SLACK_MS &&
+        os <= fe + PAIR_SLACK_MS
+      ) {
+        this.paired++
+        mergeInto(P, o, inp, i, out)
+        this.release(o)
+        return
+      }
+      this.emit(o, out)
+      this.release(o)
+      k = this.find(inp, i)
+    }
+    // hold the record
+    const p = this.free[--this.freeTop] as number
+    P.n = p
+    P.copyRow(inp, i)
+    P.n = P.src.length
+    const s = ++this.seq
+    this.poolSeq[p] = s
+    this.slots[~k] = p
+    this.size++
+    if (this.qTail === this.qRow.length) this.growQueue()
+    this.qRow[this.qTail] = p
+    this.qSeq[this.qTail] = s
+    this.qTail++
+    while (this.size > this.window && this.qHead < this.qTail) {
+      const q = this.qRow[this.qHead] as number
+      const qs = this.qSeq[this.qHead] as number
+      this.qHead++
+      if (this.poolSeq[q] === qs) {
+        this.deleteSlot(this.find(P, q))
+        this.emit(q, out)
+        this.release(q)
+      }
+    }
+  }
+
+  /** Makes room at the queue's tail: drops stale entries, and doubles it when still mostly live. */
+  private growQueue(): void {
+    let w = 0
+    for (let r = this.qHead; r < this.qTail; r++) {
+      const q = this.qRow[r] as number
+      const qs = this.qSeq[r] as number
+      if (this.poolSeq[q] === qs) {
+        this.qRow[w] = q
+        this.qSeq[w] = qs
+        w++
+      }
+    }
+    this.qHead = 0
+    this.qTail = w
+    if (w * 2 > this.qRow.length) {
+      const row = new Int32Array(this.qRow.length * 2)
+      const seq = new Float64Array(this.qRow.length * 2)
+      row.set(this.qRow.subarray(0, w))
+      seq.set(this.qSeq.subarray(0, w))
+      this.qRow = row
+      this.qSeq = seq
+    }
+  }
+
+  /** Releases every held record, oriented, in arrival order. */
+  flush(out: FlowColumns): void {
+    for (let r = this.qHead; r < this.qTail; r++) {
+      const q = this.qRow[r] as number
+      if (this.poolSeq[q] === this.qSeq[r]) {
+        this.emit(q, out)
+        this.release(q)
+      }
+    }
+    this.slots.fill(-1)
+    this.size = 0
+    this.qHead = 0
+    this.qTail = 0
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * @module The store's column path (`FlowWriter.appendColumns`, `ingestFile` with
+ * `readFlowColumns`) stores exactly the rows the object path stores.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { Flow } from '../../src/core/index.js'
+import { FlowColumns, StringTable } from '../../src/ingest/columnar.js'
+import { readFlowBatches, readFlowColumns } from '../../src/ingest/read.js'
+import { openDuckDbStore } from '../../src/store/index.js'
+import { FlowWriter, STAGE_DDL } from '../../src/store/duckdb/batch.js'
+import { ensureSchema } from '../../src/store/duckdb/schema.js'
+
+const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-colstore-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const V2 =
+  'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status'
+const ECS =
+  'version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction ecs-service-name ecs-task-id tcp-flags'
+
+/** An AWS file mixing the fast path, the slow path (IPv6, ECS names, odd lines) and pairs. */
+function awsFile(): string {
+  const lines = [V2]
+  for (let i = 0; i < 3000; i++) {
+    const a = `10.0.${i % 13}.${1 + (i % 97)}`
+    const b =
+      i % 11 === 0 ? `2001:db8::${(i % 50).toString(16)}` : `151.101.${i % 5}.${100 + (i % 61)}`
+    const t = 1_790_000_000 + i
+    lines.push(`2 1 eni-1 ${a} ${b} ${40000 + (i % 999)} 443 6 3 300 ${t} ${t + 60} ACCEPT OK`)
+    if (i % 3 !== 0)
+      lines.push(`2 1 eni-1 ${b} ${a} 443 ${40000 + (i % 999)} 6 2 200 ${t} ${t + 60} ACCEPT OK`)
+    if (i % 500 === 0) lines.push(`2 1 eni-1 ${a} ${b} - - 6 - - ${t} ${t} - NODATA`, 'bad line')
+  }
+  lines.push(ECS)
+  for (let i = 0; i < 200; i++) {
+    const t = 1_790_010_000 + i
+    lines.push(
+      `5 eni-2 10.1.0.${i % 9} 10.2.0.${i % 7} ${50000 + i} ${i % 4 ? 5432 : 40001} 6 1 60 ${t} ${t + 5} ACCEPT OK ${i % 2 ? 'egress' : 'ingress'} ${i % 3 ? 'api' : '-'} task-${i % 4} ${i % 4 === 0 ? '-' : i % 5 ? 2 : 18}`,
+    )
+  }
+  return lines.join('\n') + '\n'
+}
+
+type Row = Record<string, unknown>
+
+async function rows(run: (sql: string) => Promise<Row[]>): Promise<string[]> {
+  const r = await run('SELECT * FROM flows ORDER BY rowid')
+  return r.map((x) =>
+    JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+  )
+}
+
+describe('the store column path', () => {
+  it('ingestFile stores the same rows from columns as from flow objects', async () => {
+    const file = path.join(dir, 'vpc.log')
+    writeFileSync(file, awsFile())
+    const stored: string[][] = []
+    for (const columnar of [false, true]) {
+      const store = await openDuckDbStore(':memory:')
+      try {
+        const r = await store.ingestFile(file, (f) =>
+          columnar
+            ? readFlowColumns([f], { format: 'aws-vpc', strict: false }, [])
+            : readFlowBatches([f], { format: 'aws-vpc', strict: false }, []),
+        )
+        expect(r.records).toBeGreaterThan(3000)
+        stored.push(await rows((sql) => store.query(sql)))
+      } finally {
+        await store.close()
+      }
+    }
+    const [objects, columns] = stored as [string[], string[]]
+    expect(columns.length).toBe(objects.length)
+    expect(columns).toStrictEqual(objects)
+    // the file exercises names, IPv6 and both directions
+    expect(
+      objects.some((r) => r.includes('"src_name":"api"') || r.includes('"dst_name":"api"')),
+    ).toBe(true)
+    expect(objects.some((r) => r.includes('2001:db8::'))).toBe(true)
+    expect(objects.some((r) => r.includes('"direction":"unknown"'))).toBe(true)
+  }, 60_000)
+
+  it('appendColumns across batch boundaries, mixed with add(), equals add() alone', async () => {
+    const table = new StringTable()
+    const flows: Flow[] = []
+    for (let i = 0; i < 9000; i++) {
+      const f: { -readonly [K in keyof Flow]: Flow[K] } = {
+        src: i % 7 === 0 ? `2001:db8::${i % 300}` : `10.${i % 3}.${i % 250}.${i % 199}`,
+        dst: `192.168.${i % 5}.${i % 111}`,
+        srcPort: (i * 37) % 65536,
+        dstPort: i % 2 ? 443 : 53,
+        protocol: i % 2 ? 6 : 17,
+        start: 1_790_000_000_000 + i * 86_400_000 * (i % 3),
+        end: 1_790_000_000_000 + i * 86_400_000 * (i % 3) + i,
+        packets: i % 4 === 0 ? 2 ** 40 + i : i,
+        bytes: i * 1000,
+        observedAction: i % 3 === 0 ? 'accept' : i % 3 === 1 ? 'reject' : 'unknown',
+        direction: i % 4 === 0 ? 'client-to-server' : i % 4 === 1 ? 'unknown' : 'server-to-client',
+        source: { format: 'aws-vpc', file: 'x.log', line: i + 1 },
+      }
+      if (i % 5 === 0) f.tcpFlags = i % 4096
+      if (i % 6 === 0) f.srcName = `svc-${i % 4}`
+      if (i % 10 === 0) f.dstName = `db-${i % 3}`
+      flows.push(f)
+    }
+    const stored: string[][] = []
+    for (const columnar of [false, true]) {
+      const instance = await DuckDBInstance.create(':memory:')
+      const conn: DuckDBConnection = await instance.connect()
+      try {
+        await ensureSchema(conn, ':memory:')
+        for (const sql of STAGE_DDL) await conn.run(sql)
+        const w = await FlowWriter.open(conn, 2048)
+        if (!columnar) {
+          for (const f of flows) if (w.add(f)) await w.rotate()
+        } else {
+          // odd-sized column batches, with a few object flows between them
+          let i = 0
+          while (i < flows.length) {
+            const c = new FlowColumns('aws-vpc', 'x.log', table, 16)
+            for (const f of flows.slice(i, i + 1531)) c.pushFlow(f)
+            await w.appendColumns(c)
+            i += 1531
+            for (const f of flows.slice(i, i + 3)) if (w.add(f)) await w.rotate()
+            i += 3
+          }
+        }
+        expect(await w.finish()).toBe(flows.length)
+        stored.push(
+          await rows(async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJS()),
+        )
+      } finally {
+        conn.closeSync()
+        instance.closeSync()
+      }
+    }
+    expect(stored[1]).toStrictEqual(stored[0])
+  }, 60_000)
+})
