@@ -15,12 +15,22 @@
  *   of address text per verdict, for callers that hold no dictionary.
  * The goals are judged on `verdictsPerSecond` and reported for the other two as well.
  *
+ * Also: one-rule updates (`PolicyIndex.updatePolicy` alone) at 10 000 workloads and 1 000 rules,
+ * the same edits as bench/reach.ts makes (goal of issue 9: under 1 ms).
+ *
  * Run with `npm run bench -- eval`; `BENCH_SCALE=0.1` shrinks workloads, rules and flows tenfold.
  * Flows: 1 000 000 pre-generated tuples with a Zipf skew (bench/generate-estate.ts), cycled; one untimed pass
  * warms the pair cache first. Progress goes to stderr.
  */
+import os from 'node:os'
 import { evaluate } from '../src/policy/evaluate.js'
-import type { Inventory } from '../src/core/index.js'
+import {
+  parseService,
+  type Inventory,
+  type Policy,
+  type Rule,
+  type Service,
+} from '../src/core/index.js'
 import { PolicyIndex } from '../src/policy/policy-index.js'
 import { Simulator } from '../src/policy/simulate.js'
 import {
@@ -30,6 +40,7 @@ import {
   generatePolicies,
   type FlowColumns,
 } from './generate-estate.js'
+import { mulberry32 } from './generate.js'
 
 /** Figures for one (workloads, rules) estate. Times in seconds, rates in verdicts per second. */
 export interface EvalCase {
@@ -52,12 +63,33 @@ export interface EvalCase {
   /** `decide(srcText, dstText, …)` per flow: address text → class by Map lookups every time. */
   readonly textVerdictsPerSecond: number
   readonly allowedShare: number
-  readonly stats: { classes: number; selectors: number; cachedPairs: number; rules: number }
+  /** {@link PolicyIndex.stats} after the runs. */
+  readonly stats: ReturnType<PolicyIndex['stats']>
+}
+
+/** One-rule updates on a bare PolicyIndex. Times in milliseconds (wall clock). */
+export interface EvalUpdates {
+  readonly workloads: number
+  readonly rules: number
+  readonly updates: number
+  /** `updatePolicy` alone. */
+  readonly medianMs: number
+  readonly p90Ms: number
+  readonly maxMs: number
+  /**
+   * After each update, `classRules` of every workload class (work an index might defer to the
+   * next query is paid here), median.
+   */
+  readonly requeryMedianMs: number
+  /** Updates that rebuilt the classes (`partitionEpoch` changed): the slow path. */
+  readonly fullReindexes: number
 }
 
 /** The whole result. */
 export interface EvalBenchResult {
   readonly scale: number
+  /** 1/5/15-minute load average when done: figures on a busy machine are slower. */
+  readonly loadAverage: readonly number[]
   readonly flows: number
   readonly cases: readonly EvalCase[]
   /** Combinations not run, with the reason. */
@@ -97,6 +129,7 @@ export interface EvalBenchResult {
     readonly rules: number
     readonly flowsPerSecond: number
   } | null
+  readonly updates: EvalUpdates
   readonly goals: {
     /** Judged on `verdictsPerSecond` (the simulate path). */
     readonly rateAt100kWorkloads10kRules: number | null
@@ -104,6 +137,8 @@ export interface EvalBenchResult {
     readonly rateMet: boolean
     readonly flatnessGoal: 0.8
     readonly flatnessMet: boolean
+    readonly updateGoalMs: 1
+    readonly updateMet: boolean
   }
 }
 
@@ -275,6 +310,73 @@ function mapRate(f: FlowColumns): number {
   return rate
 }
 
+/**
+ * One-rule updates at `n` workloads and `n / 10` rules: 200 times, a random policy's label-to-label
+ * rule gets another service and (10 %) becomes a deny, as bench/reach.ts does (seed 99).
+ */
+function updateFigures(n: number, now: number): EvalUpdates {
+  const estate = generateEstate(n)
+  const policySet = generatePolicies(estate, Math.max(10, Math.round(n / 10)))
+  const index = PolicyIndex.build(estate.inventory, policySet, now)
+  const classes = new Set<number>()
+  for (const w of estate.inventory.workloads)
+    for (const a of w.addresses) classes.add(index.endpointClass(a.ip, now))
+  const requery = (): void => {
+    for (const c of classes) index.classRules(c)
+  }
+  requery()
+  const rnd = mulberry32(99)
+  const times: number[] = []
+  const after: number[] = []
+  let full = 0
+  const current = new Map(policySet.policies.map((p) => [p.name, p]))
+  const names = [...current.keys()]
+  const ports = ['tcp/443', 'tcp/5432', 'tcp/22', 'tcp/8080', 'udp/53']
+  for (let k = 0; k < 200; k++) {
+    const name = names[Math.floor(rnd() * names.length)] as string
+    const p = current.get(name) as Policy
+    const idx = p.rules.findIndex(
+      (r, i) =>
+        i >= Math.floor(rnd() * p.rules.length) &&
+        r.from.concat(r.to).every((s) => s.kind === 'labels'),
+    )
+    if (idx < 0) continue
+    const rule = p.rules[idx] as Rule
+    const changed: Rule = {
+      ...rule,
+      services: [parseService(ports[Math.floor(rnd() * ports.length)] as string) as Service],
+      action: rnd() < 0.1 ? 'deny' : 'allow',
+    }
+    const next: Policy = { ...p, rules: p.rules.map((r, i) => (i === idx ? changed : r)) }
+    const epoch = index.partitionEpoch
+    let t = performance.now()
+    index.updatePolicy(name, next)
+    times.push(performance.now() - t)
+    if (index.partitionEpoch !== epoch) full++
+    t = performance.now()
+    requery()
+    after.push(performance.now() - t)
+    current.set(name, next)
+  }
+  const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b)
+  const q = (xs: number[], f: number): number =>
+    round(sorted(xs)[Math.min(xs.length - 1, Math.floor(f * xs.length))] ?? 0)
+  const figures: EvalUpdates = {
+    workloads: n,
+    rules: policySet.policies.reduce((k, p) => k + p.rules.length, 0),
+    updates: times.length,
+    medianMs: q(times, 0.5),
+    p90Ms: q(times, 0.9),
+    maxMs: round(Math.max(0, ...times)),
+    requeryMedianMs: q(after, 0.5),
+    fullReindexes: full,
+  }
+  log(
+    `one-rule updates at ${n} workloads: updatePolicy median ${figures.medianMs} ms, p90 ${figures.p90Ms} ms, max ${figures.maxMs} ms; re-query median ${figures.requeryMedianMs} ms; ${full} full re-indexes`,
+  )
+  return figures
+}
+
 /** Runs the benchmark. `scale` shrinks every size (at least 200 workloads, 10 rules, 10 000 flows). */
 export function benchEval(scale: number): Promise<EvalBenchResult> {
   return Promise.resolve().then(() => runEval(scale))
@@ -394,6 +496,7 @@ function runEval(scale: number): EvalBenchResult {
       }
     }
   }
+  const updates = updateFigures(Math.max(200, Math.round(10_000 * scale)), now)
   const biggest = cases.filter((c) => c.workloads === sizes[sizes.length - 1])
   const fewest = biggest[0] as EvalCase
   const most = biggest[biggest.length - 1] as EvalCase
@@ -401,6 +504,7 @@ function runEval(scale: number): EvalBenchResult {
   const flatness = round(most.verdictsPerSecond / fewest.verdictsPerSecond)
   return {
     scale,
+    loadAverage: os.loadavg().map((x) => round(x, 2)),
     flows: flowCount,
     cases,
     skipped,
@@ -411,12 +515,15 @@ function runEval(scale: number): EvalBenchResult {
     flatnessText: round(most.textVerdictsPerSecond / fewest.textVerdictsPerSecond),
     flatnessEndToEnd: round(most.endToEndVerdictsPerSecond / fewest.endToEndVerdictsPerSecond),
     simulate: simulateFigure ?? null,
+    updates,
     goals: {
       rateAt100kWorkloads10kRules: target?.verdictsPerSecond ?? null,
       rateGoal: 5_000_000,
       rateMet: (target?.verdictsPerSecond ?? 0) >= 5_000_000,
       flatnessGoal: 0.8,
       flatnessMet: flatness >= 0.8,
+      updateGoalMs: 1,
+      updateMet: updates.medianMs < 1,
     },
   }
 }

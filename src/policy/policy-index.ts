@@ -19,17 +19,26 @@
  *   reference {@link selectorMatches} on a representative endpoint of the class. Candidate
  *   selectors of a class are found through an anchor (one label pair the selector requires, the
  *   workload or external name, or the CIDR block), so a class only tests selectors that can match.
- * - Per class: the sorted live rule indices whose `from` (resp. `to`) matches it, interned, so
+ * - Rules are numbered by **slot** (their global index, {@link PolicyIndex.ruleAt}): in policy-set
+ *   order at build; {@link PolicyIndex.updatePolicy} keeps the slot of every unchanged rule and
+ *   gives changed or added rules new slots, so a separate rank (policy base + position) keeps
+ *   policy-set order for "first rule wins".
+ * - Per class: the ascending live rule slots whose `from` (resp. `to`) matches it, interned, so
  *   that classes with equal lists share one id (with few rules, most classes share the empty
- *   list).
+ *   list). Each selector also knows the classes whose memo holds it, so an update finds the
+ *   classes whose lists change without scanning them all.
  * - Per (from-list, to-list) pair, computed lazily and cached: a decision table: per protocol,
  *   elementary port intervals each with its deciding rule (first live deny in policy-set order,
- *   else first live allow, else default deny). Tables are interned by their rule list. Keying the
- *   pair cache by list ids instead of class ids (a refinement of the brief) keeps it small and
- *   cache-friendly: it holds one entry per distinct pair of rule lists actually met.
+ *   else first live allow, else default deny). Tables are interned by their rule list and stay
+ *   valid across updates (a list's content never changes meaning while the partition holds).
+ * - **Service columns**: the elementary (protocol, port interval) cells of all live rules'
+ *   services, numbered; a flow's (protocol, port) finds its column with two array reads, and a
+ *   decision table unfolds into a dense **row** of one code per column (rows interned by content).
+ *   The hot path caches, per list pair, the row offset in a compact Int32 open-addressing map.
  *
- * A lookup is two hash lookups, a pair-cache lookup and a binary search: its cost does not
- * depend on the number of rules (they only affect the build and the first touch of a pair).
+ * A lookup is two array reads of list ids, one hash probe, and two array reads (column, code): its
+ * cost does not depend on the number of rules except through how many distinct list pairs the
+ * flows touch (cache footprint); rules affect the build and the first touch of a pair.
  * @remarks Semantics: DESIGN.md "Policy language v1" rules 1–5, as implemented by
  * {@link evaluate}; design after Cilium's SelectorCache and policy map (`pkg/policy`).
  */
@@ -58,6 +67,7 @@ import {
   type Policy,
   type PolicySet,
   type PortRange,
+  type Rule,
   type RuleRef,
   type Selector,
   type Service,
@@ -65,7 +75,10 @@ import {
 import { enforcementModeOf, isLive } from './evaluate.js'
 import {
   buildTable,
+  IntPairCache,
   PairCache,
+  ServiceColumns,
+  type TableRule,
   TableArena,
   tableEntries,
   tableLookup,
@@ -98,7 +111,10 @@ export interface IndexedRule {
   readonly action: 'allow' | 'deny'
 }
 
-/** One rule of the flat list, in policy-set order. */
+/**
+ * One rule, at its index (its slot): rules keep their slot across {@link PolicyIndex.updatePolicy}
+ * while unchanged; `rank` orders slots in policy-set order.
+ */
 interface RuleInfo {
   readonly ref: RuleRef
   readonly action: 'allow' | 'deny'
@@ -107,6 +123,19 @@ interface RuleInfo {
   readonly anyService: boolean
   /** The other services, as (protocol, inclusive port range). */
   readonly svc: readonly { readonly proto: number; readonly lo: number; readonly hi: number }[]
+  /** Selector ids of `from` / `to` (empty for expired rules). */
+  readonly fromSids: readonly number[]
+  readonly toSids: readonly number[]
+  /** Position in policy-set order: the policy's base plus the rule's position in it. */
+  rank: number
+}
+
+/** One policy of the set, with the slots of its rules in file order. */
+interface PolicyRec {
+  policy: Policy
+  /** Multiple of {@link RANK_POS}; policies in name order have increasing bases. */
+  base: number
+  slots: number[]
 }
 
 /** One distinct (selector, scope) of the live rules. */
@@ -115,9 +144,13 @@ interface SelectorEntry {
   /** The scope ANDed in (empty for unscoped selectors). */
   readonly scope: LabelSet
   readonly key: string
-  /** Live rule indices that use the selector in `from` / `to` (rebuilt on update). */
+  /** Its selector-cache bucket (see `anchorOf`), undefined when unanchored. */
+  readonly anchor: string | undefined
+  /** Live rule slots that use the selector in `from` / `to`, ascending. */
   from: number[]
   to: number[]
+  /** Classes whose memo (`EndpointClass.matched`) holds this selector. */
+  members: number[]
   dead: boolean
 }
 
@@ -129,9 +162,11 @@ interface EndpointClass {
   readonly mode: EnforcementMode
   /** Selector-cache buckets whose selectors may match this class. */
   readonly anchors: readonly string[]
-  /** Memo: the selector ids (< selEpoch) that match this class; undefined until first use. */
+  /**
+   * Memo: the ids of the live selectors that match this class; undefined until first use, then
+   * kept complete (new selectors are tested against it when created, dead ones removed).
+   */
   matched: Set<number> | undefined
-  selEpoch: number
 }
 
 /** One window in which a workload holds an address, in a list in inventory order. */
@@ -148,6 +183,77 @@ interface Holder {
 const IP_CACHE_LIMIT = 1 << 16
 /** Bound of the pair cache over all classes (cleared when full). */
 const PAIR_CACHE_LIMIT = 1 << 22
+/** List ids below this use the dense pair cache (2 MiB of Uint16 when allocated). */
+const DENSE = 1024
+
+/** Slot of list pair (f, g), both below {@link DENSE}, in 8×8 tiles of the dense pair cache. */
+function denseSlot(f: number, g: number): number {
+  return ((((f >> 3) * (DENSE >> 3) + (g >> 3)) << 6) | ((f & 7) << 3) | (g & 7)) >>> 0
+}
+
+/** Rank of a rule: its policy's base plus its position; at most 2²¹ rules per policy. */
+const RANK_POS = 2 ** 21
+/** Gap between the bases of consecutive policies after a renumbering (room for insertions). */
+const RANK_GAP = 2 ** 10 * RANK_POS
+/** Retired slots beyond which {@link PolicyIndex.updatePolicy} renumbers every rule. */
+const SLACK_MIN = 4096
+
+const ruleKeys = new WeakMap<Rule, string>()
+
+/**
+ * A key equal for two rules exactly when they decide alike and name alike (id, action, selectors,
+ * services, expiry); memoised per (immutable) rule object.
+ */
+function ruleKey(r: Rule): string {
+  let k = ruleKeys.get(r)
+  if (k === undefined) {
+    k = ruleKeyOf(r)
+    ruleKeys.set(r, k)
+  }
+  return k
+}
+
+function ruleKeyOf(r: Rule): string {
+  return JSON.stringify([
+    r.id,
+    r.action,
+    r.expires ?? null,
+    r.from.map(cacheKey),
+    r.to.map(cacheKey),
+    r.services,
+  ])
+}
+
+/** Reference counts of what fixes the partition: CIDR blocks by text, workload and external names. */
+interface PartitionCounts {
+  readonly blocks: Map<string, number>
+  readonly workloadNames: Map<string, number>
+  readonly externalNames: Map<string, number>
+}
+
+/**
+ * Adds `delta` to the counts of the names and blocks `sels` refer to; true when some count left
+ * or reached zero (the partition into classes changed).
+ */
+function countSelectors(
+  counts: PartitionCounts,
+  sels: readonly Selector[],
+  delta: number,
+): boolean {
+  let changed = false
+  const bump = (m: Map<string, number>, k: string): void => {
+    const n = (m.get(k) ?? 0) + delta
+    if (n === 0) m.delete(k)
+    else m.set(k, n)
+    if (n === 0 || n === delta) changed = true
+  }
+  for (const s of sels) {
+    if (s.kind === 'cidr') for (const c of [s.cidr, ...s.except]) bump(counts.blocks, c.text)
+    else if (s.kind === 'workload') bump(counts.workloadNames, s.name)
+    else if (s.kind === 'external') bump(counts.externalNames, s.name)
+  }
+  return changed
+}
 
 /** Sorted, duplicate-free copy. */
 function sortedUnique(xs: number[]): Int32Array {
@@ -155,6 +261,17 @@ function sortedUnique(xs: number[]): Int32Array {
   let n = 0
   for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[i - 1]) a[n++] = a[i] as number
   return a.slice(0, n)
+}
+
+/** Appends `x` to an ascending array, keeping it ascending (and duplicate-free). */
+function pushSorted(a: number[], x: number): void {
+  if (a.length === 0 || (a[a.length - 1] as number) < x) {
+    a.push(x)
+    return
+  }
+  let k = a.length
+  while (k > 0 && (a[k - 1] as number) > x) k--
+  if (a[k - 1] !== x) a.splice(k, 0, x)
 }
 
 /** Intersection of two sorted arrays. */
@@ -253,23 +370,37 @@ function badFlow(ipText: string): BulkheadError {
  *
  * Agrees with {@link evaluate} (`evaluate(inventory, policySet, tuple, { now, reply })`) on
  * `decision`, `by`, the modes, the outcome and the entities of every flow; this is checked by
- * test/property/policy-index.prop.test.ts. Not thread-safe. Caches grow on use and are bounded:
- * the class cache of non-workload addresses (2¹⁶ entries) and the pair cache (2²² pairs) are
- * cleared when full. At most 2²² endpoint classes (a RangeError beyond; a class needs a distinct
+ * test/property/policy-index.prop.test.ts (and after updates by
+ * test/property/policy-index-update.prop.test.ts). Not thread-safe. Caches grow on use and are
+ * bounded: the class cache of non-workload addresses (2¹⁶ entries) and the pair caches (2²² pairs)
+ * are cleared when full. At most 2²¹ rules per policy (a RangeError beyond). At most 2²² endpoint classes (a RangeError beyond; a class needs a distinct
  * identity, referenced name or CIDR block, so real estates stay far below).
  * `tuple.at` / `at` must be finite numbers (ms).
  */
 export class PolicyIndex {
   private policies: Policy[]
   private readonly policySet: PolicySet
-  private rules: RuleInfo[] = []
-  private expired: RuleRef[] = []
+  /** Rules by slot (= global rule index); undefined for retired slots. */
+  private rules: (RuleInfo | undefined)[] = []
+  /** Per policy name: its rules' slots and rank base. */
+  private recs = new Map<string, PolicyRec>()
+  private retired = 0
+  private expiredMemo: RuleRef[] | undefined
   private liveRules = 0
+  private counts: PartitionCounts = {
+    blocks: new Map(),
+    workloadNames: new Map(),
+    externalNames: new Map(),
+  }
+  private epoch = 0
+  private ruleEpochs = 0
   // selector cache
   private selectors: SelectorEntry[] = []
   private selectorIds = new Map<string, number>()
   private buckets = new Map<string, number[]>()
   private unanchored: number[] = []
+  /** Anchor → the classes carrying it (see `EndpointClass.anchors`). */
+  private anchorClasses = new Map<string, number[]>()
   private readonly pairFreq = new Map<string, number>()
   // partition and classes
   private partition!: Partition
@@ -300,6 +431,30 @@ export class PolicyIndex {
   private lists: Int32Array[] = []
   /** Pair cache: {@link pairKey} of (from-list id, to-list id) → table offset in `tables`. */
   private pairs = new PairCache()
+  /**
+   * The hot path's pair cache: `(f << 15) | g` of list ids below 2¹⁵ → offset of the pair's
+   * decision row in `rowData` (larger ids: `bigRowPairs`, keyed by {@link pairKey}).
+   */
+  private rowPairs = new IntPairCache()
+  private bigRowPairs = new Map<number, number>()
+  /**
+   * The hot corner of the pair cache: for list ids below {@link DENSE}, row index + 1 (0: not yet
+   * known) in 8×8 tiles ({@link denseSlot}). List ids are given in first-touch order, so the pairs
+   * of the busiest classes share cache lines here instead of scattering over the hash map.
+   * Allocated on first use.
+   */
+  private dense: Uint16Array | undefined
+  /** Per protocol, the interval starts of the live rules' services (only grows until a full re-index). */
+  private breaks = new Map<number, Set<number>>()
+  /** The layout of `breaks` that decision rows use; stale when `breaks` gained a start since. */
+  private cols = new ServiceColumns(new Map(), maxPort)
+  private colsStale = true
+  /** Decision rows (one code per service column), interned by content. */
+  private rowData = new Int32Array(1024)
+  private rowUsed = 0
+  private rowIds = new Map<string, number>()
+  /** Table offset → its row offset. */
+  private tableRow = new Map<number, number>()
   /** Memo of {@link allowedServicesClasses}: table offset → services, valid for one `tables` arena. */
   private serviceMemo: { tables: TableArena; sets: Map<number, ServiceSet> } = {
     tables: this.tables,
@@ -324,8 +479,7 @@ export class PolicyIndex {
         this.pairFreq.set(a, (this.pairFreq.get(a) ?? 0) + 1)
       }
     }
-    this.indexRules()
-    this.repartition(partitionOf(this.policies, policySet))
+    this.reindexAll()
   }
 
   /**
@@ -339,7 +493,36 @@ export class PolicyIndex {
 
   /** Rules that have expired at the build's `now`, in policy-set order (rule 4). */
   get expiredRules(): readonly RuleRef[] {
-    return this.expired
+    if (this.expiredMemo === undefined) {
+      const out: RuleRef[] = []
+      for (const p of this.policies) {
+        for (const slot of (this.recs.get(p.name) as PolicyRec).slots) {
+          const r = this.rules[slot] as RuleInfo
+          if (!r.live) out.push(r.ref)
+        }
+      }
+      this.expiredMemo = out
+    }
+    return this.expiredMemo
+  }
+
+  /**
+   * How many times the endpoint classes have been rebuilt: at build, and by an
+   * {@link updatePolicy} that changed the partition (or renumbered every rule). Class ids from
+   * {@link endpointClass} and rule indices stay valid while this number stays the same.
+   */
+  get partitionEpoch(): number {
+    return this.epoch
+  }
+
+  /**
+   * How many times every rule was renumbered in policy-set order: at build, on a full re-index
+   * ({@link partitionEpoch}), and on compaction (an {@link updatePolicy} after which retired
+   * indices would outnumber current ones, at least 4 096). Rule indices of unchanged rules stay
+   * valid while this number stays the same.
+   */
+  get ruleEpoch(): number {
+    return this.ruleEpochs
   }
 
   /**
@@ -399,7 +582,8 @@ export class PolicyIndex {
    * The endpoint class of an address at a time (ms), for callers that resolve each distinct
    * address once (a dictionary-encoded address column) and then call {@link decideClasses}.
    * An addition to the brief's interface: address resolution (a hash lookup on the address
-   * text) is most of the cost of {@link decide}. Class ids stay valid until {@link updatePolicy}.
+   * text) is most of the cost of {@link decide}. Class ids stay valid while
+   * {@link partitionEpoch} is unchanged (across most {@link updatePolicy} calls).
    * @throws BulkheadError `eval/bad-flow` when the address does not parse.
    */
   endpointClass(ip: string, at: number): number {
@@ -443,16 +627,22 @@ export class PolicyIndex {
     return [...out].sort((a, b) => a - b)
   }
 
-  /** How many rules {@link ruleAt} numbers (live and expired). Added for simulate and lint (issue 6). */
+  /**
+   * One more than the largest rule index (see {@link ruleAt}): the rules of the policy set, live
+   * and expired, plus, after {@link updatePolicy}, the retired indices of removed or changed
+   * rules. Added for simulate and lint (issue 6).
+   */
   get ruleCount(): number {
     return this.rules.length
   }
 
   /**
-   * The rule with global index `i`: rules of all policies (live or expired) numbered from 0 in
-   * policy-set order (policies by name, rules in file order). Indices change after
-   * {@link updatePolicy}.
-   * @throws RangeError when `i` is not a rule index.
+   * The rule with index `i`. At build (and whenever {@link ruleEpoch} changes) the rules of
+   * all policies (live or expired) are numbered from 0 in policy-set order (policies by name,
+   * rules in file order). {@link updatePolicy} keeps the index of every rule it does not change;
+   * a changed or added rule gets a new index at the end, and the index of a removed or changed
+   * rule is retired (see {@link hasRule}); decisions still follow policy-set order.
+   * @throws RangeError when `i` is not a rule index or is retired.
    */
   ruleAt(i: number): IndexedRule {
     const r = this.rules[i]
@@ -460,17 +650,34 @@ export class PolicyIndex {
     return { policy: r.ref.policy, id: r.ref.id, action: r.action }
   }
 
+  /** True when `i` is the index of a rule of the current policy set (see {@link ruleAt}). */
+  hasRule(i: number): boolean {
+    return this.rules[i] !== undefined
+  }
+
   /**
    * Replaces the policy named `name` (`undefined` removes it; a new name is inserted in name
    * order, as the loader sorts). `policy.name` must equal `name`.
    *
-   * Re-indexing: rule numbering and each selector's rule lists are rebuilt (linear in rules, no
-   * selector evaluation); selectors still in use keep their cache entries and their per-class
-   * memo, selectors no longer used are dropped, new ones are evaluated lazily per class; per-class
-   * rule lists and cached pair tables are invalidated and recomputed lazily.
-   * Deviation from the brief: when the change adds or removes a CIDR block, or a workload or
-   * external name that a selector refers to, the partition into classes changes, and the classes
-   * (with their memos) are rebuilt from scratch.
+   * Incremental (issue 9): the rules of the old and new policy are matched by content (id,
+   * action, expiry, selectors, services, and the policy's scope), in order. Matched rules keep
+   * their index ({@link ruleAt}); the others are retired or added at new indices. Only the
+   * endpoint classes that a retired or added rule's selectors match get new rule lists (found
+   * through the selector cache; a selector used for the first time is evaluated on the classes
+   * met so far that carry its anchor); everything else is kept, including cached decision
+   * tables, which stay valid because they are keyed by rule lists. Cost: linear in the changed
+   * policy's rules plus the classes its changed rules match, not in the size of the policy set.
+   *
+   * Full re-index (classes and rule indices rebuilt, {@link partitionEpoch} and
+   * {@link ruleEpoch} incremented): when the change adds or removes the last use of a CIDR block,
+   * or of a workload or external name that a selector refers to (the partition into classes
+   * changes). Compaction (rule indices renumbered, {@link ruleEpoch} incremented, classes kept):
+   * when retired indices would outnumber current ones (and 4 096).
+   *
+   * Contract for callers holding ids (src/analyze): while {@link partitionEpoch} is unchanged,
+   * class ids stay valid and {@link classRules}, {@link allowedServicesClasses} and
+   * {@link decideClasses} answer for the updated policy set; while {@link ruleEpoch} is
+   * unchanged, the indices of unchanged rules stay valid.
    * @throws RangeError when `policy.name !== name`.
    */
   updatePolicy(name: string, policy: Policy | undefined): void {
@@ -478,6 +685,7 @@ export class PolicyIndex {
       throw new RangeError(`updatePolicy("${name}") was given policy "${policy.name}"`)
     }
     const at = this.policies.findIndex((p) => p.name === name)
+    const old = at >= 0 ? (this.recs.get(name) as PolicyRec) : undefined
     if (policy === undefined) {
       if (at >= 0) this.policies.splice(at, 1)
     } else if (at >= 0) this.policies[at] = policy
@@ -485,19 +693,115 @@ export class PolicyIndex {
       const before = this.policies.findIndex((p) => p.name > name)
       this.policies.splice(before < 0 ? this.policies.length : before, 0, policy)
     }
-    const partition = partitionOf(this.policies, this.policySet)
-    const repartition = partition.signature !== this.partition.signature
-    this.indexRules()
-    if (repartition) this.repartition(partition)
+    this.expiredMemo = undefined
+    // match old rules to new ones by content, keeping their relative order
+    const oldRules = old?.policy.rules ?? []
+    const newRules = policy?.rules ?? []
+    const sameScope =
+      old !== undefined &&
+      policy !== undefined &&
+      formatLabelSet(old.policy.scope) === formatLabelSet(policy.scope)
+    const keep = new Int32Array(newRules.length).fill(-1) // new position → old slot
+    const kept = new Set<number>()
+    if (old !== undefined && sameScope) {
+      const byKey = new Map<string, number[]>()
+      oldRules.forEach((r, i) => {
+        const k = ruleKey(r)
+        const q = byKey.get(k)
+        if (q) q.push(i)
+        else byKey.set(k, [i])
+      })
+      let last = -1
+      newRules.forEach((r, j) => {
+        const q = byKey.get(ruleKey(r))
+        if (!q) return
+        while (q.length > 0 && (q[0] as number) <= last) q.shift()
+        const i = q.shift()
+        if (i === undefined) return
+        last = i
+        const slot = old.slots[i] as number
+        keep[j] = slot
+        kept.add(slot)
+      })
+    }
+    // does the partition change? (counts of what removed and added rules refer to)
+    let structural = false
+    const removed: number[] = []
+    for (let i = 0; i < oldRules.length; i++) {
+      const r = oldRules[i] as Rule
+      const slot = (old as PolicyRec).slots[i] as number
+      if (kept.has(slot)) continue
+      removed.push(slot)
+      if (countSelectors(this.counts, [...r.from, ...r.to], -1)) structural = true
+    }
+    for (let j = 0; j < newRules.length; j++) {
+      const r = newRules[j] as Rule
+      if ((keep[j] as number) < 0 && countSelectors(this.counts, [...r.from, ...r.to], 1))
+        structural = true
+    }
+    const retiredAfter = this.retired + removed.length
+    if (structural) {
+      this.reindexAll()
+      return
+    }
+    if (retiredAfter > Math.max(SLACK_MIN, this.rules.length - retiredAfter)) {
+      this.renumberRules()
+      return
+    }
+    // incremental: retire removed slots
+    const touched = new Set<number>() // classes whose lists must be recomputed
+    const removedSet = new Set(removed)
+    for (const slot of removed) {
+      const r = this.rules[slot] as RuleInfo
+      this.rules[slot] = undefined
+      this.retired++
+      if (!r.live) continue
+      this.liveRules--
+      for (const sid of r.fromSids) this.detach(sid, slot, 'from', touched)
+      for (const sid of r.toSids) this.detach(sid, slot, 'to', touched)
+    }
+    // ranks: a base for a new policy, then every rule's position
+    const added: number[] = [] // live new slots, ascending
+    let rec = old
+    if (policy === undefined) this.recs.delete(name)
     else {
-      for (const c of this.classes) {
-        if (c.matched !== undefined) {
-          for (const sid of c.matched)
-            if ((this.selectors[sid] as SelectorEntry).dead) c.matched.delete(sid)
-        }
+      if (rec === undefined) {
+        rec = { policy, base: this.baseFor(name), slots: [] }
+        this.recs.set(name, rec)
+      }
+      rec.policy = policy
+      const slots: number[] = []
+      newRules.forEach((r, j) => {
+        let slot = keep[j] as number
+        if (slot < 0) {
+          slot = this.addRule(policy, r, (rec as PolicyRec).base + j)
+          if ((this.rules[slot] as RuleInfo).live) added.push(slot)
+        } else (this.rules[slot] as RuleInfo).rank = (rec as PolicyRec).base + j
+        slots.push(slot)
+      })
+      rec.slots = slots
+      for (const slot of added) {
+        const r = this.rules[slot] as RuleInfo
+        for (const sid of r.fromSids) this.attach(sid, touched)
+        for (const sid of r.toSids) this.attach(sid, touched)
       }
     }
-    this.resetLists()
+    // new rule lists of the touched classes: drop retired slots, add new ones (the largest)
+    for (const cls of touched) {
+      const m = (this.classes[cls] as EndpointClass).matched as Set<number>
+      for (const side of ['from', 'to'] as const) {
+        const ids = side === 'from' ? this.fromList : this.toList
+        const id = ids[cls] as number
+        if (id < 0) continue
+        const next: number[] = []
+        for (const slot of this.lists[id] as Int32Array) if (!removedSet.has(slot)) next.push(slot)
+        for (const slot of added) {
+          const r = this.rules[slot] as RuleInfo
+          if ((side === 'from' ? r.fromSids : r.toSids).some((sid) => m.has(sid))) next.push(slot)
+        }
+        ids[cls] = this.intern(Int32Array.from(next))
+      }
+    }
   }
 
   /**
@@ -514,7 +818,8 @@ export class PolicyIndex {
    * {@link allowedServices} for endpoint classes from {@link endpointClass}. Memoised per decision
    * table (class pairs with equal matching rule lists share one immutable {@link ServiceSet}), so
    * asking every class pair of an estate costs a few hash lookups per pair. Added for
-   * reachability (issue 9, src/analyze). Class ids stay valid until {@link updatePolicy}.
+   * reachability (issue 9, src/analyze). Answers for the current policy set; class ids stay valid
+   * while {@link partitionEpoch} is unchanged.
    */
   allowedServicesClasses(srcClass: number, dstClass: number): ServiceSet {
     const t = this.pairTable(this.fromListOf(srcClass), this.toListOf(dstClass))
@@ -551,8 +856,8 @@ export class PolicyIndex {
   /**
    * The live rules whose `from` (resp. `to`) selectors match endpoint class `cls`, as sorted
    * global rule indices (see {@link ruleAt}); do not modify the arrays. Lets reachability (issue
-   * 9, src/analyze) visit only the class pairs some allow rule covers. Valid until
-   * {@link updatePolicy}.
+   * 9, src/analyze) visit only the class pairs some allow rule covers. The arrays are never
+   * modified; they describe the policy set at the call (ask again after {@link updatePolicy}).
    */
   classRules(cls: number): { readonly from: Int32Array; readonly to: Int32Array } {
     return {
@@ -565,25 +870,107 @@ export class PolicyIndex {
    * Sizes: endpoint classes, distinct (selector, scope) in use, cached pairs (of interned
    * from/to rule lists, see the module comment), live rules.
    */
-  stats(): { classes: number; selectors: number; cachedPairs: number; rules: number } {
+  stats(): {
+    classes: number
+    selectors: number
+    cachedPairs: number
+    rules: number
+    tables: number
+    rows: number
+    columns: number
+  } {
     return {
       classes: this.classes.length,
       selectors: this.selectorIds.size,
       cachedPairs: this.pairs.size,
       rules: this.liveRules,
+      tables: this.tables.size,
+      rows: this.rowIds.size,
+      columns: this.cols.count,
     }
   }
 
   // ---------------------------------------------------------------------------------------------
 
+  /**
+   * The hot path: list ids of both classes, the pair's decision row, the flow's service column.
+   * Two arrays of classes, one compact hash probe, two small array reads.
+   */
   private lookup(s: number, d: number, protocol: number, port: number): number {
     let f = this.fromList[s] as number
     if (f < 0) f = this.fromListOf(s)
     let g = this.toList[d] as number
     if (g < 0) g = this.toListOf(d)
-    let t = this.pairs.get(pairKey(f, g))
-    if (t < 0) t = this.pairTable(f, g)
-    return tableLookup(this.tables.data, t, protocol, port)
+    let row = -1
+    const dense = this.dense
+    if ((f | g) < DENSE && dense !== undefined) {
+      const v = dense[denseSlot(f, g)] as number
+      if (v !== 0) row = (v - 1) * this.cols.count
+    } else if ((f | g) < 32768) row = this.rowPairs.get((f << 15) | g)
+    if (row < 0) row = this.rowOf(f, g)
+    const cols = this.cols
+    if ((protocol & 255) === protocol) {
+      const off = cols.protoOff[protocol] as number
+      if (off < 0) return this.rowData[row] as number
+      if ((port & 65535) === port && port <= (cols.protoMax[protocol] as number))
+        return this.rowData[row + (cols.portCol[off + port] as number)] as number
+    }
+    // a protocol or port outside the ranges rules use: the table answers as the reference does
+    return tableLookup(this.tables.data, this.pairTable(f, g), protocol, port)
+  }
+
+  /** The decision row offset of a list pair, built from its table on first touch and cached. */
+  private rowOf(f: number, g: number): number {
+    if (this.colsStale) this.relayout()
+    const small = (f | g) < 32768
+    if (!small) {
+      const known = this.bigRowPairs.get(pairKey(f, g))
+      if (known !== undefined) return known
+    }
+    const t = this.pairTable(f, g)
+    let row = this.tableRow.get(t)
+    if (row === undefined) {
+      const r = this.cols.row(this.tables.data, t)
+      const key = r.join(',')
+      row = this.rowIds.get(key)
+      if (row === undefined) {
+        if (this.rowUsed + r.length > this.rowData.length) {
+          const grown = new Int32Array(Math.max(this.rowData.length * 2, this.rowUsed + r.length))
+          grown.set(this.rowData.subarray(0, this.rowUsed))
+          this.rowData = grown
+        }
+        row = this.rowUsed
+        this.rowData.set(r, row)
+        this.rowUsed += r.length
+        this.rowIds.set(key, row)
+      }
+      this.tableRow.set(t, row)
+    }
+    const index = row / this.cols.count + 1
+    if ((f | g) < DENSE && index < 65536) {
+      this.dense ??= new Uint16Array(DENSE * DENSE)
+      this.dense[denseSlot(f, g)] = index
+    } else if (small) {
+      if (this.rowPairs.size >= PAIR_CACHE_LIMIT) this.rowPairs.clear()
+      this.rowPairs.set((f << 15) | g, row)
+    } else {
+      if (this.bigRowPairs.size >= PAIR_CACHE_LIMIT) this.bigRowPairs.clear()
+      this.bigRowPairs.set(pairKey(f, g), row)
+    }
+    return row
+  }
+
+  /** A new service-column layout for `breaks`; every decision row is rebuilt lazily. */
+  private relayout(): void {
+    this.cols = new ServiceColumns(this.breaks, maxPort)
+    this.colsStale = false
+    this.rowData = new Int32Array(1024)
+    this.rowUsed = 0
+    this.rowIds = new Map()
+    this.tableRow = new Map()
+    this.rowPairs = new IntPairCache()
+    this.bigRowPairs = new Map()
+    this.dense = undefined
   }
 
   private resetLists(): void {
@@ -593,6 +980,7 @@ export class PolicyIndex {
     this.lists = []
     this.tables = new TableArena()
     this.pairs = new PairCache()
+    this.relayout()
   }
 
   /** The class id of an address at a time. */
@@ -647,8 +1035,8 @@ export class PolicyIndex {
     anchors: string[],
     mode?: EnforcementMode,
   ): number {
-    const id = this.classIds.get(key)
-    if (id !== undefined) return id
+    const known = this.classIds.get(key)
+    if (known !== undefined) return known
     if (block >= 0) for (const b of this.blockChains[block] as number[]) anchors.push(`b:${b}`)
     const cls: EndpointClass = {
       key,
@@ -656,7 +1044,6 @@ export class PolicyIndex {
       mode: mode ?? enforcementModeOf(this.policySet, rep),
       anchors,
       matched: undefined,
-      selEpoch: 0,
     }
     if (this.classes.length >= 4194304) throw new RangeError('more than 2^22 endpoint classes')
     this.classes.push(cls)
@@ -669,68 +1056,200 @@ export class PolicyIndex {
       this.fromList = grow(this.fromList)
       this.toList = grow(this.toList)
     }
-    this.classIds.set(key, this.classes.length - 1)
-    return this.classes.length - 1
+    const id = this.classes.length - 1
+    this.classIds.set(key, id)
+    for (const a of anchors) {
+      const list = this.anchorClasses.get(a)
+      if (list) list.push(id)
+      else this.anchorClasses.set(a, [id])
+    }
+    return id
   }
 
-  /** Numbers the rules and rebuilds each selector's rule lists, keeping selectors still used. */
-  private indexRules(): void {
+  /**
+   * Rebuilds everything from the policy list: partition, rule numbering in policy-set order,
+   * selectors, classes and the address map (what {@link build} does).
+   */
+  private reindexAll(): void {
+    this.epoch++
+    this.ruleEpochs++
+    const partition = partitionOf(this.policies, this.policySet)
+    this.partition = partition
+    this.blockTrie = new CidrTrie<number>()
+    partition.blocks.forEach((c, i) => {
+      this.blockTrie.set(c, i)
+    })
+    this.blockChains = partition.blocks.map((c) =>
+      this.blockTrie
+        .lookupAll({ family: c.family, value: c.base })
+        .filter((e) => e.cidr.prefix <= c.prefix)
+        .map((e) => e.value),
+    )
+    this.counts = { blocks: new Map(), workloadNames: new Map(), externalNames: new Map() }
+    countSelectors(this.counts, [...allSelectors(this.policies, this.policySet)], 1)
+    this.classes = []
+    this.classIds = new Map()
+    this.anchorClasses = new Map()
+    this.selectors = []
+    this.selectorIds = new Map()
+    this.buckets = new Map()
+    this.unanchored = []
     this.rules = []
-    this.expired = []
+    this.breaks = new Map()
+    this.recs = new Map()
+    this.retired = 0
     this.liveRules = 0
-    for (const s of this.selectors) {
-      s.from = []
-      s.to = []
-    }
-    for (const p of this.policies) {
-      for (const r of p.rules) {
-        const i = this.rules.length
-        const live = isLive(r, this.now)
-        const ref: RuleRef = { policy: p.name, id: r.id }
-        const svc: { proto: number; lo: number; hi: number }[] = []
-        let anyService = false
-        for (const s of r.services) {
-          if (s.protocol === 'any') anyService = true
-          else svc.push({ proto: s.protocol, lo: s.ports.lo, hi: s.ports.hi })
-        }
-        this.rules.push({ ref, action: r.action, live, anyService, svc })
-        if (!live) {
-          this.expired.push(ref)
-          continue
-        }
-        this.liveRules++
-        for (const s of r.from) this.selectorEntry(s, p.scope).from.push(i)
-        for (const s of r.to) this.selectorEntry(s, p.scope).to.push(i)
-      }
-    }
-    // drop selectors no longer used; their ids are never reused
-    for (const [key, sid] of this.selectorIds) {
-      const s = this.selectors[sid] as SelectorEntry
-      if (s.from.length === 0 && s.to.length === 0) {
-        s.dead = true
-        this.selectorIds.delete(key)
-      }
-    }
-    this.rebuildBuckets()
+    this.expiredMemo = undefined
+    this.policies.forEach((p, k) => {
+      const base = (k + 1) * RANK_GAP
+      const slots = p.rules.map((r, j) => this.addRule(p, r, base + j))
+      this.recs.set(p.name, { policy: p, base, slots })
+    })
+    this.resetLists()
+    this.buildClasses()
   }
 
-  private selectorEntry(sel: Selector, policyScope: LabelSet): SelectorEntry {
+  /**
+   * Compaction: renumbers every rule in policy-set order (retired indices dropped) and rebuilds
+   * the selector cache, keeping the partition and the classes (same ids); memos refill lazily.
+   */
+  private renumberRules(): void {
+    this.ruleEpochs++
+    for (const c of this.classes) c.matched = undefined
+    this.selectors = []
+    this.selectorIds = new Map()
+    this.buckets = new Map()
+    this.unanchored = []
+    this.rules = []
+    this.breaks = new Map()
+    this.recs = new Map()
+    this.retired = 0
+    this.liveRules = 0
+    this.expiredMemo = undefined
+    this.policies.forEach((p, k) => {
+      const base = (k + 1) * RANK_GAP
+      const slots = p.rules.map((r, j) => this.addRule(p, r, base + j))
+      this.recs.set(p.name, { policy: p, base, slots })
+    })
+    this.resetLists()
+  }
+
+  /** Adds a rule at a new slot with its selectors (created as needed); returns the slot. */
+  private addRule(p: Policy, r: Rule, rank: number): number {
+    if (rank % RANK_POS >= RANK_POS - 1) throw new RangeError(`policy ${p.name}: too many rules`)
+    const slot = this.rules.length
+    const live = isLive(r, this.now)
+    const svc: { proto: number; lo: number; hi: number }[] = []
+    let anyService = false
+    for (const s of r.services) {
+      if (s.protocol === 'any') anyService = true
+      else svc.push({ proto: s.protocol, lo: s.ports.lo, hi: s.ports.hi })
+    }
+    if (live) {
+      for (const { proto, lo, hi } of svc) {
+        let set = this.breaks.get(proto)
+        if (set === undefined) {
+          set = new Set()
+          this.breaks.set(proto, set)
+          this.colsStale = true
+        }
+        for (const b of [lo, hi + 1]) {
+          if (!set.has(b)) {
+            set.add(b)
+            this.colsStale = true
+          }
+        }
+      }
+    }
+    const fromSids: number[] = []
+    const toSids: number[] = []
+    if (live) {
+      this.liveRules++
+      for (const s of r.from) fromSids.push(this.selectorEntry(s, p.scope))
+      for (const s of r.to) toSids.push(this.selectorEntry(s, p.scope))
+      for (const sid of fromSids) pushSorted((this.selectors[sid] as SelectorEntry).from, slot)
+      for (const sid of toSids) pushSorted((this.selectors[sid] as SelectorEntry).to, slot)
+    }
+    this.rules.push({
+      ref: { policy: p.name, id: r.id },
+      action: r.action,
+      live,
+      anyService,
+      svc,
+      fromSids,
+      toSids,
+      rank,
+    })
+    return slot
+  }
+
+  /** After `slot` joined selector `sid`'s side: the classes it matches need new lists. */
+  private attach(sid: number, touched: Set<number>): void {
+    for (const c of (this.selectors[sid] as SelectorEntry).members) touched.add(c)
+  }
+
+  /** Removes retired `slot` from selector `sid`'s side; drops the selector when unused. */
+  private detach(sid: number, slot: number, side: 'from' | 'to', touched: Set<number>): void {
+    const s = this.selectors[sid] as SelectorEntry
+    const list = s[side]
+    const k = list.indexOf(slot)
+    if (k >= 0) list.splice(k, 1)
+    for (const c of s.members) touched.add(c)
+    if (s.from.length > 0 || s.to.length > 0 || s.dead) return
+    s.dead = true
+    this.selectorIds.delete(s.key)
+    const bucket = s.anchor === undefined ? this.unanchored : this.buckets.get(s.anchor)
+    if (bucket) {
+      const j = bucket.indexOf(sid)
+      if (j >= 0) bucket.splice(j, 1)
+    }
+    for (const c of s.members) (this.classes[c] as EndpointClass).matched?.delete(sid)
+    s.members = []
+  }
+
+  /** The id of a (selector, scope), created on first use and tested on the classes met so far. */
+  private selectorEntry(sel: Selector, policyScope: LabelSet): number {
     const scoped = isScoped(sel)
     const scope = scoped ? policyScope : {}
     const key = scoped
       ? `${cacheKey(sel)}@${JSON.stringify([formatLabelSet(scope), scope])}`
       : cacheKey(sel)
     const id = this.selectorIds.get(key)
-    if (id !== undefined) return this.selectors[id] as SelectorEntry
-    const entry: SelectorEntry = { sel, scope, key, from: [], to: [], dead: false }
+    if (id !== undefined) return id
+    const sid = this.selectors.length
+    const anchor = this.anchorOf(sel, scope)
+    const entry: SelectorEntry = {
+      sel,
+      scope,
+      key,
+      anchor,
+      from: [],
+      to: [],
+      members: [],
+      dead: false,
+    }
     this.selectors.push(entry)
-    this.selectorIds.set(key, this.selectors.length - 1)
-    return entry
+    this.selectorIds.set(key, sid)
+    if (anchor === undefined) this.unanchored.push(sid)
+    else {
+      const b = this.buckets.get(anchor)
+      if (b) b.push(sid)
+      else this.buckets.set(anchor, [sid])
+    }
+    const test = (c: number): void => {
+      const cls = this.classes[c] as EndpointClass
+      if (cls.matched !== undefined && selectorMatches(sel, cls.rep, scope)) {
+        cls.matched.add(sid)
+        entry.members.push(c)
+      }
+    }
+    if (anchor === undefined) for (let c = 0; c < this.classes.length; c++) test(c)
+    else for (const c of this.anchorClasses.get(anchor) ?? []) test(c)
+    return sid
   }
 
   /** The selector-cache bucket of a selector: a key every class it matches carries. */
-  private anchorOf(s: SelectorEntry): string | undefined {
-    const sel = s.sel
+  private anchorOf(sel: Selector, scope: LabelSet): string | undefined {
     switch (sel.kind) {
       case 'any':
         return undefined
@@ -745,7 +1264,7 @@ export class PolicyIndex {
       case 'labels': {
         let best: string | undefined
         let bestFreq = Infinity
-        for (const set of [sel.match, s.scope]) {
+        for (const set of [sel.match, scope]) {
           for (const [k, v] of Object.entries(set)) {
             const a = pairAnchor(k, v)
             const f = this.pairFreq.get(a) ?? 0
@@ -760,38 +1279,9 @@ export class PolicyIndex {
     }
   }
 
-  private rebuildBuckets(): void {
-    this.buckets = new Map()
-    this.unanchored = []
-    for (const sid of this.selectorIds.values()) {
-      const s = this.selectors[sid] as SelectorEntry
-      const anchor = this.anchorOf(s)
-      if (anchor === undefined) this.unanchored.push(sid)
-      else {
-        const b = this.buckets.get(anchor)
-        if (b) b.push(sid)
-        else this.buckets.set(anchor, [sid])
-      }
-    }
-  }
-
-  /** Rebuilds blocks, classes and the address map for a new partition. */
-  private repartition(partition: Partition): void {
-    this.partition = partition
-    this.blockTrie = new CidrTrie<number>()
-    partition.blocks.forEach((c, i) => {
-      this.blockTrie.set(c, i)
-    })
-    this.blockChains = partition.blocks.map((c) =>
-      this.blockTrie
-        .lookupAll({ family: c.family, value: c.base })
-        .filter((e) => e.cidr.prefix <= c.prefix)
-        .map((e) => e.value),
-    )
-    this.rebuildBuckets() // cidr anchors depend on block ids
-    this.classes = []
-    this.resetLists()
-    this.classIds = new Map()
+  /** Builds the classes of the workloads' addresses and the address map for the partition. */
+  private buildClasses(): void {
+    const partition = this.partition
     this.ipCache = new Map()
     this.holders = new Map()
     this.fastHolders = new Map()
@@ -829,30 +1319,30 @@ export class PolicyIndex {
     }
   }
 
-  /** Fills the selector memo of a class for every selector allocated since it was last filled. */
-  private ensureMatched(c: EndpointClass): Set<number> {
-    const check = (m: Set<number>, sid: number): void => {
+  /** The selector memo of a class, filled on first use (candidates found through its anchors). */
+  private ensureMatched(cls: number): Set<number> {
+    const c = this.classes[cls] as EndpointClass
+    if (c.matched !== undefined) return c.matched
+    const m = new Set<number>()
+    const check = (sid: number): void => {
       const s = this.selectors[sid] as SelectorEntry
-      if (!s.dead && selectorMatches(s.sel, c.rep, s.scope)) m.add(sid)
-    }
-    if (c.matched === undefined) {
-      const m = new Set<number>()
-      for (const a of c.anchors) {
-        const b = this.buckets.get(a)
-        if (b) for (const sid of b) check(m, sid)
+      if (!m.has(sid) && selectorMatches(s.sel, c.rep, s.scope)) {
+        m.add(sid)
+        s.members.push(cls)
       }
-      for (const sid of this.unanchored) check(m, sid)
-      c.matched = m
-    } else {
-      for (let sid = c.selEpoch; sid < this.selectors.length; sid++) check(c.matched, sid)
     }
-    c.selEpoch = this.selectors.length
-    return c.matched
+    for (const a of c.anchors) {
+      const b = this.buckets.get(a)
+      if (b) for (const sid of b) check(sid)
+    }
+    for (const sid of this.unanchored) check(sid)
+    c.matched = m
+    return m
   }
 
   /** Computes and interns the `from` and `to` rule lists of class `id`. */
   private ruleLists(id: number): void {
-    const matched = this.ensureMatched(this.classes[id] as EndpointClass)
+    const matched = this.ensureMatched(id)
     const from: number[] = []
     const to: number[] = []
     for (const sid of matched) {
@@ -885,13 +1375,59 @@ export class PolicyIndex {
     return this.toList[cls] as number
   }
 
+  /** The rules as the table builder reads them (only live slots are ever asked for). */
+  private get tableRules(): readonly TableRule[] {
+    return this.rules as readonly TableRule[]
+  }
+
+  /** `list` (ascending slots) in policy-set order, for the table builder (first rule wins). */
+  private inRankOrder(list: Int32Array): Int32Array {
+    const rank = (slot: number): number => (this.rules[slot] as RuleInfo).rank
+    for (let k = 1; k < list.length; k++) {
+      if (rank(list[k] as number) < rank(list[k - 1] as number)) {
+        return Int32Array.from(list).sort((a, b) => rank(a) - rank(b))
+      }
+    }
+    return list
+  }
+
+  /**
+   * A rank base for the new policy `name` (already in `policies`), between its neighbours';
+   * renumbers every policy's base (and rule ranks) when there is no room.
+   */
+  private baseFor(name: string): number {
+    const at = this.policies.findIndex((p) => p.name === name)
+    const baseOf = (k: number): number | undefined =>
+      this.recs.get(this.policies[k]?.name ?? '')?.base
+    const lo = baseOf(at - 1) ?? 0
+    const hi = baseOf(at + 1) ?? lo + 2 * RANK_GAP
+    const base = lo + Math.floor((hi - lo) / 2 / RANK_POS) * RANK_POS
+    if (base > lo && base < hi) return base
+    let mine = 0
+    this.policies.forEach((p, k) => {
+      const b = (k + 1) * RANK_GAP
+      const rec = this.recs.get(p.name)
+      if (p.name === name || rec === undefined) {
+        mine = b
+        return
+      }
+      rec.base = b
+      rec.slots.forEach((slot, j) => {
+        ;(this.rules[slot] as RuleInfo).rank = b + j
+      })
+    })
+    return mine
+  }
+
   /** The table offset of a (from-list, to-list) pair, computed on first touch and cached. */
   private pairTable(f: number, g: number): number {
     const key = pairKey(f, g)
     const cached = this.pairs.get(key)
     if (cached >= 0) return cached
     const list = intersectSorted(this.lists[f] as Int32Array, this.lists[g] as Int32Array)
-    const t = this.tables.intern(list.join(','), () => buildTable(this.rules, list))
+    const t = this.tables.intern(list.join(','), () =>
+      buildTable(this.tableRules, this.inRankOrder(list)),
+    )
     if (this.pairs.size >= PAIR_CACHE_LIMIT) this.pairs.clear()
     this.pairs.set(key, t)
     return t

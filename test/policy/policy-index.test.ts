@@ -22,7 +22,9 @@ import {
 import { evaluate } from '../../src/policy/evaluate.js'
 import {
   buildTable,
+  IntPairCache,
   PairCache,
+  ServiceColumns,
   TableArena,
   tableLookup,
 } from '../../src/policy/index-internals/tables.js'
@@ -414,22 +416,93 @@ describe('PolicyIndex on tricky cases', () => {
     const deny = policy('a-deny', [
       rule('stop', [labels({ role: 'web' })], [{ kind: 'any' }], ['tcp'], 'deny'),
     ])
+    const epoch = index.partitionEpoch
     index.updatePolicy('a-deny', deny)
     ps = { ...ps, policies: [deny, allowWebDb] }
-    expect(index.stats()).toMatchObject({ selectors: 3, cachedPairs: 0 })
+    // the old pair's table stays cached (keyed by rule lists, still valid); a new pair is added
+    expect(index.stats()).toMatchObject({ selectors: 3, cachedPairs: 1 })
     expect(both(index, inv, ps, tuple('10.0.0.1', '10.0.0.2', 'tcp/5432'))).toBe(
       'denied a-deny/stop a->b',
     )
-    expect(index.ruleAt(1)).toEqual({ policy: 'p', id: 'web-db', action: 'allow' })
+    expect(index.stats()).toMatchObject({ cachedPairs: 2 })
+    // the unchanged rule keeps its index; the new one, first in policy-set order, gets the next
+    expect(index.ruleAt(0)).toEqual({ policy: 'p', id: 'web-db', action: 'allow' })
+    expect(index.ruleAt(1)).toEqual({ policy: 'a-deny', id: 'stop', action: 'deny' })
+    expect(index.partitionEpoch).toBe(epoch)
     index.updatePolicy('a-deny', undefined)
     ps = { ...ps, policies: [allowWebDb] }
     expect(both(index, inv, ps, tuple('10.0.0.1', '10.0.0.2', 'tcp/5432'))).toBe(
       'allowed p/web-db a->b',
     )
     expect(index.stats().selectors).toBe(2)
+    expect(index.hasRule(1)).toBe(false)
+    expect(() => index.ruleAt(1)).toThrow(RangeError)
+    expect(index.ruleCount).toBe(2)
+    expect(index.partitionEpoch).toBe(epoch)
+    // a new CIDR block changes the partition: classes and rule indices are rebuilt
+    index.updatePolicy(
+      'c',
+      policy('c', [rule('net', [block('10.0.0.0/30')], [{ kind: 'any' }], ['tcp/22'])]),
+    )
+    expect(index.partitionEpoch).toBe(epoch + 1)
+    expect(index.ruleCount).toBe(2)
+    expect(index.ruleAt(1)).toEqual({ policy: 'p', id: 'web-db', action: 'allow' })
     expect(() => {
       index.updatePolicy('x', allowWebDb)
     }).toThrow(RangeError)
+  })
+})
+
+describe('PolicyIndex.updatePolicy compaction', () => {
+  it('renumbers rules when retired indices pile up, keeping class ids and decisions', () => {
+    const inv: Inventory = {
+      workloads: [
+        { name: 'a', addresses: [{ ip: '10.0.0.1' }], labels: labelSet({ role: 'web' }) },
+        { name: 'b', addresses: [{ ip: '10.0.0.2' }], labels: labelSet({ role: 'db' }) },
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const version = (k: number): Policy =>
+      policy('p', [
+        rule('keep', [labels({ role: 'db' })], [labels({ role: 'web' })], ['tcp/80']),
+        rule(
+          `v${k}`,
+          [labels({ role: 'web' })],
+          [labels({ role: 'db' })],
+          [`tcp/${1000 + (k % 50)}`],
+        ),
+      ])
+    const index = PolicyIndex.build(inv, { policies: [version(0)], enforcement: [] }, T0)
+    const a = index.endpointClass('10.0.0.1', T0)
+    const b = index.endpointClass('10.0.0.2', T0)
+    const epochs = [index.partitionEpoch, index.ruleEpoch]
+    let compactions = 0
+    for (let k = 1; k <= 5000; k++) {
+      const before = index.ruleEpoch
+      index.updatePolicy('p', version(k))
+      if (index.ruleEpoch !== before) {
+        compactions++
+        // after a compaction the rules are numbered from 0 in policy-set order again
+        expect(index.ruleCount).toBe(2)
+        expect(index.ruleAt(1).id).toBe(`v${k}`)
+      }
+      if (k % 997 === 0 || index.ruleEpoch !== before) {
+        const ps: PolicySet = { policies: [version(k)], enforcement: [] }
+        for (const port of [80, 1000 + (k % 50), 1000 + ((k + 1) % 50)]) {
+          const t = tuple('10.0.0.1', '10.0.0.2', `tcp/${port}`)
+          const v = evaluate(inv, ps, t, { now: T0 })
+          const code = index.decideClasses(a, b, 6, port)
+          expect(code < 0 ? 'default-deny' : index.ruleAt(code >> 1).id).toBe(
+            v.by === 'default-deny' ? 'default-deny' : v.by.rule.id,
+          )
+        }
+      }
+    }
+    expect(compactions).toBe(1)
+    expect(index.partitionEpoch).toBe(epochs[0])
+    expect(index.ruleEpoch).toBe((epochs[1] as number) + 1)
+    expect(index.endpointClass('10.0.0.1', T0)).toBe(a)
   })
 })
 
@@ -465,6 +538,86 @@ describe('PolicyIndex internals', () => {
         -1, 0, 0, 3, 0, 0, -1,
       ])
       expect(tableLookup(arena.data, base, 17, 80)).toBe(-1)
+    }
+  })
+
+  it('IntPairCache keeps every entry across growth and clear', () => {
+    const cache = new IntPairCache(4)
+    const keys = Array.from({ length: 20000 }, (_, i) => ((i * 7919) % 32768) * 32768 + (i % 97))
+    const distinct = [...new Set(keys)]
+    distinct.forEach((k, i) => {
+      cache.set(k, i)
+    })
+    expect(cache.size).toBe(distinct.length)
+    expect(distinct.every((k, i) => cache.get(k) === i)).toBe(true)
+    expect(cache.get(2147483646)).toBe(-1)
+    cache.set(distinct[0] as number, 99)
+    expect(cache.get(distinct[0] as number)).toBe(99)
+    expect(cache.size).toBe(distinct.length)
+    cache.clear()
+    expect(cache.get(distinct[1] as number)).toBe(-1)
+  })
+
+  it('ServiceColumns maps (protocol, port) to elementary intervals and unfolds tables into rows', () => {
+    const breaks = new Map([
+      [6, new Set([80, 91, 85, 86])],
+      [1, new Set([8, 9, 300])],
+    ])
+    const cols = new ServiceColumns(breaks, (p) => (p === 1 ? 255 : 65535))
+    // column 0: unlisted protocols; ICMP: [0,8) [8,9) [9,255]; TCP: [0,80) [80,85) [85,86) [86,91) [91,65535]
+    expect(cols.count).toBe(1 + 3 + 5)
+    const col = (p: number, port: number): number =>
+      cols.portCol[(cols.protoOff[p] as number) + port] as number
+    expect([0, 7, 8, 9, 255].map((t) => col(1, t))).toEqual([1, 1, 2, 3, 3])
+    expect([0, 79, 80, 84, 85, 86, 90, 91, 65535].map((p) => col(6, p))).toEqual([
+      4, 4, 5, 5, 6, 7, 7, 8, 8,
+    ])
+    expect(cols.protoOff[17]).toBe(-1)
+    expect(cols.protoMax[1]).toBe(255)
+    const rules = [
+      { action: 'allow' as const, anyService: false, svc: [{ proto: 6, lo: 80, hi: 90 }] },
+      { action: 'deny' as const, anyService: false, svc: [{ proto: 6, lo: 85, hi: 85 }] },
+      { action: 'allow' as const, anyService: true, svc: [] },
+    ]
+    const table = buildTable(rules, Int32Array.of(0, 1, 2))
+    expect([...cols.row(table, 0)]).toEqual([4, 4, 4, 4, 4, 0, 3, 0, 4])
+  })
+
+  it('decides protocols and ports outside the columns as the reference does', () => {
+    const inv: Inventory = {
+      workloads: [
+        { name: 'a', addresses: [{ ip: '10.0.0.1' }], labels: labelSet({ role: 'web' }) },
+        { name: 'b', addresses: [{ ip: '10.0.0.2' }], labels: labelSet({ role: 'db' }) },
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps: PolicySet = {
+      policies: [
+        policy('p', [
+          rule('icmp', [labels({ role: 'web' })], [labels({ role: 'db' })], ['icmp/8']),
+          rule('all', [labels({ role: 'web' })], [labels({ role: 'db' })], ['any'], 'deny'),
+        ]),
+      ],
+      enforcement: [],
+    }
+    const index = PolicyIndex.build(inv, ps, T0)
+    for (const [protocol, dstPort] of [
+      [1, 8],
+      [1, 300],
+      [6, 70000],
+      [300, 1],
+      [47, 0],
+      [6, -1],
+    ] as const) {
+      const t = { src: '10.0.0.1', dst: '10.0.0.2', protocol, dstPort, at: T0 }
+      const v = evaluate(inv, ps, t, { now: T0 })
+      const code = index.decide(t.src, t.dst, protocol, dstPort, T0)
+      expect([protocol, dstPort, code < 0 ? 'default-deny' : index.ruleAt(code >> 1).id]).toEqual([
+        protocol,
+        dstPort,
+        v.by === 'default-deny' ? 'default-deny' : v.by.rule.id,
+      ])
     }
   })
 })

@@ -1,6 +1,7 @@
 /**
- * @module PolicyIndex internals: decision tables packed in one Int32Array arena, and an
- * open-addressing pair cache. Flat typed arrays keep a lookup to one or two cache lines.
+ * @module PolicyIndex internals: decision tables packed in one Int32Array arena, open-addressing
+ * pair caches (Float64 keys up to 2⁵³, compact Int32 keys up to 2³¹−2), and service columns that
+ * unfold a table into a dense row of codes. Flat typed arrays keep a lookup to a few cache lines.
  * @remarks Used only by src/policy/policy-index.ts; not part of the public API.
  */
 
@@ -264,6 +265,141 @@ export class PairCache {
     const old = this.slots
     this.slots = new Float64Array(old.length * 2).fill(-1)
     this.mask = old.length - 1
+    this.count = 0
+    for (let i = 0; i < old.length; i += 2)
+      if ((old[i] as number) !== -1) this.set(old[i] as number, old[i + 1] as number)
+  }
+}
+
+/**
+ * Service columns: the elementary (protocol, port interval) cells of every live rule's services,
+ * numbered 0..`count`−1, so that a decision table unfolds into a dense row of `count` codes and a
+ * flow's (protocol, port) finds its column with two array reads. Column 0 stands for every
+ * protocol no rule lists. Built from breakpoints (interval starts) per protocol; only additions
+ * of breakpoints require a new layout (a superfluous breakpoint only splits equal columns).
+ */
+export class ServiceColumns {
+  /** Protocol (0–255) → offset of its port → column map in `portCol`, or −1 when unlisted. */
+  readonly protoOff = new Int32Array(256).fill(-1)
+  /** Port → column, per listed protocol, `max + 1` entries each (65 536, or 256 for ICMP). */
+  readonly portCol: Int32Array
+  /** Number of columns. */
+  readonly count: number
+  /** Per column: a (protocol, port) inside it; column 0 has protocol −1. */
+  readonly probe: readonly (readonly [number, number])[]
+  /** Per protocol: the largest port of its `portCol` segment, −1 when unlisted. */
+  readonly protoMax = new Int32Array(256).fill(-1)
+
+  /**
+   * @param breaks - per protocol number (0–255), the ports at which an interval starts (a rule's
+   *   `lo` and `hi + 1`); ports outside 0..`maxPort(protocol)` are ignored.
+   * @param maxPort - the largest port (or ICMP type) of a protocol.
+   */
+  constructor(breaks: ReadonlyMap<number, ReadonlySet<number>>, maxPort: (p: number) => number) {
+    const starts = new Map<number, number[]>()
+    let size = 0
+    for (const [p, set] of [...breaks].sort((a, b) => a[0] - b[0])) {
+      const max = maxPort(p)
+      const s = [...new Set([0, ...[...set].filter((x) => x > 0 && x <= max)])].sort(
+        (a, b) => a - b,
+      )
+      starts.set(p, s)
+      size += max + 1
+    }
+    this.portCol = new Int32Array(size)
+    const probe: [number, number][] = [[-1, 0]]
+    let off = 0
+    for (const [p, s] of starts) {
+      const max = maxPort(p)
+      this.protoOff[p] = off
+      this.protoMax[p] = max
+      for (let k = 0; k < s.length; k++) {
+        const col = probe.length
+        probe.push([p, s[k] as number])
+        const end = k + 1 < s.length ? (s[k + 1] as number) : max + 1
+        this.portCol.fill(col, off + (s[k] as number), off + end)
+      }
+      off += max + 1
+    }
+    this.probe = probe
+    this.count = probe.length
+  }
+
+  /** The decision row of the table at `base` of `a`: one code per column. */
+  row(a: Int32Array, base: number): Int32Array {
+    const out = new Int32Array(this.count)
+    out[0] = a[base] as number
+    for (let c = 1; c < this.count; c++) {
+      const [p, port] = this.probe[c] as readonly [number, number]
+      out[c] = tableLookup(a, base, p, port)
+    }
+    return out
+  }
+}
+
+/**
+ * An open-addressing hash map from keys in 0..2³¹−2 to non-negative int32 values, in one
+ * Int32Array of (key, value) slots: 8 bytes a slot, so that a large cache stays compact.
+ * Multiplicative hashing, linear probing; grows at 5/8 full.
+ */
+export class IntPairCache {
+  private slots: Int32Array
+  private shift: number
+  private count = 0
+
+  constructor(bits = 10) {
+    this.slots = new Int32Array(2 << bits).fill(-1)
+    this.shift = 32 - bits
+  }
+
+  get size(): number {
+    return this.count
+  }
+
+  /** The value for `key`, or −1. */
+  get(key: number): number {
+    const s = this.slots
+    const mask = (s.length >> 1) - 1
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift
+    for (;;) {
+      const k = s[2 * i] as number
+      if (k === key) return s[2 * i + 1] as number
+      if (k === -1) return -1
+      i = (i + 1) & mask
+    }
+  }
+
+  set(key: number, value: number): void {
+    if (8 * (this.count + 1) > 5 * (this.slots.length >> 1)) this.grow()
+    const s = this.slots
+    const mask = (s.length >> 1) - 1
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift
+    for (;;) {
+      const k = s[2 * i] as number
+      if (k === -1) {
+        s[2 * i] = key
+        s[2 * i + 1] = value
+        this.count++
+        return
+      }
+      if (k === key) {
+        s[2 * i + 1] = value
+        return
+      }
+      i = (i + 1) & mask
+    }
+  }
+
+  clear(): void {
+    this.slots = new Int32Array(2 << 10).fill(-1)
+    this.shift = 22
+    this.count = 0
+  }
+
+  private grow(): void {
+    const old = this.slots
+    this.slots = new Int32Array(old.length * 2).fill(-1)
+    this.shift--
     this.count = 0
     for (let i = 0; i < old.length; i += 2)
       if ((old[i] as number) !== -1) this.set(old[i] as number, old[i + 1] as number)
