@@ -18,15 +18,23 @@ import {
 } from '../core/index.js'
 import type { DependencyMap } from '../discover/types.js'
 import {
-  adjacency,
-  bfsFrom,
-  type BfsResult,
+  EMPTY_ROW,
   flatReachGraph,
+  groupBfs,
+  groupSources,
+  groupSuccessors,
+  hasBit,
+  sourceNodes,
+  sourceReach,
+  viaNode,
+  type GroupBfs,
+  type GroupSources,
   heldAddresses,
   observedReachGraph,
   policyReachGraph,
   reachFigures,
   restrictGraph,
+  rowFind,
   type Baseline,
   type ReachGraph,
 } from './reachability.js'
@@ -201,12 +209,13 @@ function compute(query: BlastRadiusQuery, graph0: ReachGraph, withPaths: boolean
   inventory.workloads.forEach((w, i) => {
     if (active(i) && selectsWorkload(toSel, w, held[i] as string[])) jewels.add(i)
   })
-  const jewelsByNode = new Map<number, number[]>()
+  // crown jewels per destination group, in inventory order
+  const jewelsByGroup = new Map<number, number[]>()
   for (const j of jewels) {
-    const n = graph.nodeOf[j] as number
-    const list = jewelsByNode.get(n) ?? []
-    list.push(j)
-    jewelsByNode.set(n, list)
+    const g = graph.dstGroup[graph.nodeOf[j] as number] as number
+    const list = jewelsByGroup.get(g)
+    if (list) list.push(j)
+    else jewelsByGroup.set(g, [j])
   }
   const maxPaths = query.maxPaths ?? 5
   const sources: BlastRadiusSource[] = []
@@ -216,27 +225,72 @@ function compute(query: BlastRadiusQuery, graph0: ReachGraph, withPaths: boolean
   let maxD = 0
   let maxT = 0
   let reaching = 0
-  /** Per source node: BFS distances and the crown jewels it reaches, nearest first. */
-  interface NodeReach {
-    readonly bfs: BfsResult
-    readonly jewels: readonly number[]
+  /**
+   * Per source group: how many crown jewels it reaches, and the nearest ones (by hops, then
+   * inventory order) with their paths, enough for `maxPaths` after leaving out the source itself.
+   * Per node of the group: whether its own destination group is reached (a jewel source is then
+   * among the jewels reached and is left out).
+   */
+  interface GroupReach {
+    readonly count: number
+    readonly nearest: readonly { readonly j: number; readonly path: BlastPath }[]
   }
-  const memo = new Map<number, NodeReach>()
-  const adj = adjacency(graph)
-  const reachOf = (a: number): NodeReach => {
-    let r = memo.get(a)
-    if (r === undefined) {
-      const b = bfsFrom(adj, a, query.hops ?? Infinity)
-      const found: { j: number; dist: number }[] = []
-      for (const [n, js] of jewelsByNode) {
-        const d = b.dist[n] as number
-        if (d > 0) for (const j of js) found.push({ j, dist: d })
+  const memo = new Map<number, GroupReach>()
+  const selfReached = new Uint8Array(graph.members.length)
+  const bySrc = jewels.size > 0 ? sourceNodes(graph) : []
+  const gs = jewels.size > 0 ? groupSources(graph) : undefined
+  const succ = gs ? groupSuccessors(graph, gs) : []
+  // unlimited hops: which groups a source group reaches comes from the closure; a search is
+  // needed only for the nearest jewels' paths, and stops once it has found enough of them
+  const closure = jewels.size > 0 && query.hops === undefined ? sourceReach(graph) : undefined
+  const jewelGroups = [...jewelsByGroup.keys()]
+  const reachOf = (s: number): GroupReach => {
+    let r = memo.get(s)
+    if (r !== undefined) return r
+    let count = 0
+    const wanted = withPaths ? maxPaths + 1 : 0
+    let b: GroupBfs | undefined
+    if (closure) {
+      const set = closure.sets[s] as Uint32Array
+      for (const g of jewelGroups)
+        if (hasBit(set, g)) count += (jewelsByGroup.get(g) as number[]).length
+      for (const a of bySrc[s] as number[])
+        selfReached[a] = hasBit(set, graph.dstGroup[a] as number) ? 1 : 0
+      if (wanted > 0 && count > 0) {
+        b = groupBfs(graph, succ, s, Infinity, (order, n) => {
+          let found = 0
+          for (let i = 0; i < n && found < wanted; i++)
+            found += jewelsByGroup.get(order[i] as number)?.length ?? 0
+          return found >= wanted
+        })
       }
-      found.sort((x, y) => x.dist - y.dist || x.j - y.j)
-      r = { bfs: b, jewels: found.map((f) => f.j) }
-      // one-member nodes (the observed baseline) are asked once: keep no memo for them
-      if ((graph.members[a] as readonly number[]).length > 1) memo.set(a, r)
+    } else {
+      b = groupBfs(graph, succ, s, query.hops ?? Infinity)
+      for (let i = 0; i < b.count; i++)
+        count += jewelsByGroup.get(b.order[i] as number)?.length ?? 0
+      for (const a of bySrc[s] as number[])
+        selfReached[a] = (b.dist[graph.dstGroup[a] as number] as number) > 0 ? 1 : 0
     }
+    const nearest: { j: number; path: BlastPath }[] = []
+    if (b !== undefined && wanted > 0) {
+      let i = 0
+      while (i < b.count && nearest.length < wanted) {
+        // one distance level at a time: its jewels in inventory order
+        const d = b.dist[b.order[i] as number] as number
+        const level: number[] = []
+        for (; i < b.count && b.dist[b.order[i] as number] === d; i++) {
+          const js = jewelsByGroup.get(b.order[i] as number)
+          if (js !== undefined) for (const j of js) level.push(j)
+        }
+        level.sort((x, y) => x - y)
+        for (const j of level) {
+          if (nearest.length >= wanted) break
+          nearest.push({ j, path: pathTo(graph, gs as GroupSources, b, s, j) })
+        }
+      }
+    }
+    r = { count, nearest }
+    memo.set(s, r)
     return r
   }
   inventory.workloads.forEach((w, i) => {
@@ -249,13 +303,17 @@ function compute(query: BlastRadiusQuery, graph0: ReachGraph, withPaths: boolean
     let reached = 0
     const paths: BlastPath[] = []
     if (jewels.size > 0) {
-      const r = reachOf(a)
+      const r = reachOf(graph.srcGroup[a] as number)
       // the source is never its own target
-      reached = r.jewels.length - (jewels.has(i) && (r.bfs.dist[a] as number) > 0 ? 1 : 0)
+      reached = r.count - (jewels.has(i) && selfReached[a] === 1 ? 1 : 0)
       if (withPaths) {
-        for (const j of r.jewels) {
+        for (const { j, path } of r.nearest) {
           if (paths.length >= maxPaths) break
-          if (j !== i) paths.push(pathTo(graph, r.bfs, a, i, j))
+          if (j !== i)
+            paths.push({
+              ...path,
+              path: [(graph.workloads[i] as Workload).name, ...path.path.slice(1)],
+            })
         }
       }
     }
@@ -298,31 +356,42 @@ function compute(query: BlastRadiusQuery, graph0: ReachGraph, withPaths: boolean
   }
 }
 
-/** The workload-level path from source workload `i` (node `a`) to jewel `j`, along BFS parents. */
-function pathTo(graph: ReachGraph, bfs: BfsResult, a: number, i: number, j: number): BlastPath {
-  const nodes: number[] = []
-  let n = graph.nodeOf[j] as number
+/**
+ * The path from source group `s` to jewel `j` along the BFS parents: the source's place is held
+ * by an empty name (the caller puts the source workload there); each intermediate hop by the first
+ * member of the node whose row reached the next group.
+ */
+function pathTo(
+  graph: ReachGraph,
+  gs: GroupSources,
+  bfs: GroupBfs,
+  s: number,
+  j: number,
+): BlastPath {
+  const groups: number[] = []
+  let g = graph.dstGroup[graph.nodeOf[j] as number] as number
   for (;;) {
-    nodes.push(n)
-    const p = bfs.parent[n] as number
+    groups.push(g)
+    const p = bfs.parent[g] as number
     if (p === -1) break
-    n = p
+    g = p
   }
-  nodes.reverse()
-  // intermediate nodes differ from the source's and the jewel's node: any member stands for them
-  const chain = [
-    i,
-    ...nodes.slice(0, -1).map((x) => (graph.members[x] as readonly number[])[0] as number),
-    j,
-  ]
-  const names = chain.map((w) => (graph.workloads[w] as Workload).name)
+  groups.reverse()
+  const names = ['']
   const services: string[] = []
-  let prev = a
-  for (const x of nodes) {
-    services.push(String((graph.edges[prev] as Map<number, ServiceSet>).get(x)))
-    prev = x
+  let row = graph.rows[s] ?? EMPTY_ROW
+  for (let k = 0; k < groups.length; k++) {
+    const h = groups[k] as number
+    services.push(String(graph.services[row.svc[rowFind(row, h)] as number]))
+    if (k + 1 < groups.length) {
+      const v = viaNode(graph, gs, h, groups[k + 1] as number)
+      const first = (graph.members[v] as readonly number[])[0] as number
+      names.push((graph.workloads[first] as Workload).name)
+      row = graph.rows[graph.srcGroup[v] as number] ?? EMPTY_ROW
+    }
   }
-  return { to: names[names.length - 1] as string, hops: nodes.length, path: names, services }
+  names.push((graph.workloads[j] as Workload).name)
+  return { to: names[names.length - 1] as string, hops: groups.length, path: names, services }
 }
 
 function pct(before: number, after: number): number | null {

@@ -8,8 +8,10 @@
  * node (as Cilium and atomic-predicate verifiers analyse identities, not endpoints), and figures
  * are expanded to workloads only for reporting. Under `policy` a node is the set of
  * {@link PolicyIndex} endpoint classes of the addresses a workload holds (workloads with equal
- * labels and equal policy relevance collapse); under `flat` every active workload is in one node;
- * under `observed` each workload is its own node (flows are per workload).
+ * labels and equal policy relevance collapse), and nodes are further grouped by their rule lists
+ * (see graph.ts: one edge row per source group, each edge two ints); under `flat` every active
+ * workload is in one node; under `observed` each workload is its own node (flows are per
+ * workload).
  *
  * Semantics (DESIGN.md "blast radius", "Policy language v1"):
  *
@@ -44,24 +46,23 @@ import {
 import type { DependencyMap } from '../discover/types.js'
 import { addressHoldsAt } from '../policy/evaluate.js'
 import { PolicyIndex } from '../policy/policy-index.js'
+import {
+  directOfNode,
+  EMPTY_ROW,
+  graphFigures,
+  groupWeights,
+  isEmptySet,
+  restrictGraph,
+  rowSums,
+  rowsOf,
+  ServiceTable,
+  rowFind,
+  transitiveFigures,
+  type EdgeRow,
+  type ReachGraph,
+} from './graph.js'
 
-/** Which reachability the figures describe. Stable: written in JSON output. */
-export type Baseline = 'flat' | 'observed' | 'policy'
-
-/**
- * A reachability graph over nodes of workloads. `nodeOf[w]` is the node of workload `w`
- * (inventory index); `members[n]` the workloads of node `n`, in inventory order; `edges[n]` maps
- * each destination node to the non-empty services allowed from every member of `n` to every
- * member of the destination (a self-edge `n → n` means members reach each other, never
- * themselves).
- */
-export interface ReachGraph {
-  readonly baseline: Baseline
-  readonly workloads: readonly Workload[]
-  readonly nodeOf: Int32Array
-  readonly members: readonly (readonly number[])[]
-  readonly edges: readonly Map<number, ServiceSet>[]
-}
+export * from './graph.js'
 
 /** Options of the reach figures. */
 export interface ReachOptions {
@@ -81,8 +82,27 @@ export interface ReachFigures {
 /**
  * The canonical addresses each workload holds at `at` (ms), per inventory index: the addresses
  * for which it is the holder `resolveEntity` picks (the first workload in inventory order).
+ * Memoised per (inventory, `at`): the arrays are shared, do not modify them.
  */
 export function heldAddresses(inventory: Inventory, at: number): string[][] {
+  let byTime = heldMemo.get(inventory)
+  if (byTime === undefined) heldMemo.set(inventory, (byTime = new Map<number, string[][]>()))
+  let held = byTime.get(at)
+  if (held === undefined) {
+    held = computeHeld(inventory, at)
+    if (byTime.size >= 4) byTime.clear()
+    byTime.set(at, held)
+  }
+  return held
+}
+
+/**
+ * Memo of {@link heldAddresses} per inventory (inventories are immutable values; one analysis
+ * asks for the same instant several times).
+ */
+const heldMemo = new WeakMap<Inventory, Map<number, string[][]>>()
+
+function computeHeld(inventory: Inventory, at: number): string[][] {
   const holder = new Map<string, number>()
   inventory.workloads.forEach((w, i) => {
     for (const a of w.addresses) if (addressHoldsAt(a, at) && !holder.has(a.ip)) holder.set(a.ip, i)
@@ -105,14 +125,23 @@ export function flatReachGraph(inventory: Inventory, at: number): ReachGraph {
       nodeOf[i] = 1
     }
   })
-  const edges = [new Map<number, ServiceSet>(), new Map<number, ServiceSet>()]
-  if (active.length > 0) edges[0]?.set(0, ServiceSet.ANY)
+  const services = new ServiceTable()
+  const rows: EdgeRow[] = [
+    active.length > 0
+      ? { dst: Int32Array.of(0), svc: Int32Array.of(services.id(ServiceSet.ANY)) }
+      : EMPTY_ROW,
+    EMPTY_ROW,
+  ]
   return {
     baseline: 'flat',
     workloads: inventory.workloads,
     nodeOf,
     members: [active, idle],
-    edges,
+    srcGroup: Int32Array.of(0, 1),
+    dstGroup: Int32Array.of(0, 1),
+    rows,
+    groupNodes: [[0], [1]],
+    services: services.sets,
   }
 }
 
@@ -121,7 +150,8 @@ export function flatReachGraph(inventory: Inventory, at: number): ReachGraph {
  * inventory workloads (entities of kind `workload`, matched by name), unless the observer
  * rejected every flow of the edge. Self-edges of a workload are left out. Entities of other kinds
  * (externals, unmanaged ranges, `--group-by` identities) are not workloads and are ignored.
- * Pure function over the map; the workloads need not be active (flows were seen).
+ * Pure function over the map; the workloads need not be active (flows were seen). Each workload
+ * is its own node and its own source and destination group.
  */
 export function observedReachGraph(inventory: Inventory, map: DependencyMap): ReachGraph {
   const n = inventory.workloads.length
@@ -149,8 +179,21 @@ export function observedReachGraph(inventory: Inventory, map: DependencyMap): Re
     list.push({ protocol: e.protocol, ports: { lo: e.dstPort, hi: e.dstPort } })
     m.set(b, list)
   }
-  const edges = services.map((m) => new Map([...m].map(([b, list]) => [b, ServiceSet.of(list)])))
-  return { baseline: 'observed', workloads: inventory.workloads, nodeOf, members, edges }
+  const table = new ServiceTable()
+  const rows = rowsOf(
+    services.map((m) => [...m].map(([b, list]) => [b, table.id(ServiceSet.of(list))] as const)),
+  )
+  return {
+    baseline: 'observed',
+    workloads: inventory.workloads,
+    nodeOf,
+    members,
+    srcGroup: nodeOf,
+    dstGroup: nodeOf,
+    rows,
+    groupNodes: members,
+    services: table.sets,
+  }
 }
 
 /** Class code: endpoint class × 2 + (IPv6 ? 1 : 0), so that families never mix. */
@@ -174,18 +217,29 @@ function policyNodes(
   const members: number[][] = []
   const codes: Int32Array[] = []
   const reps: Endpoint[][] = []
+  // most workloads hold one address: their node is found by the class code alone
+  const singleToNode = new Map<number, number>()
   held.forEach((addrs, w) => {
-    const cs: number[] = []
-    for (const ip of addrs) cs.push(index.endpointClass(ip, at) * 2 + (ip.includes(':') ? 1 : 0))
-    const sorted =
-      cs.length === 1 ? Int32Array.of(cs[0] as number) : Int32Array.from(new Set(cs)).sort()
-    const key = sorted.join(',')
-    let node = keyToNode.get(key)
+    let node: number | undefined
+    let sorted: Int32Array | undefined
+    let key: string | number
+    if (addrs.length === 1) {
+      const ip = addrs[0] as string
+      key = index.endpointClass(ip, at) * 2 + (ip.includes(':') ? 1 : 0)
+      node = singleToNode.get(key)
+    } else {
+      const cs: number[] = []
+      for (const ip of addrs) cs.push(index.endpointClass(ip, at) * 2 + (ip.includes(':') ? 1 : 0))
+      sorted = Int32Array.from(new Set(cs)).sort()
+      key = sorted.length === 1 ? (sorted[0] as number) : sorted.join(',')
+      node = typeof key === 'number' ? singleToNode.get(key) : keyToNode.get(key)
+    }
     if (node === undefined) {
       node = members.length
-      keyToNode.set(key, node)
+      if (typeof key === 'number') singleToNode.set(key, node)
+      else keyToNode.set(key, node)
       members.push([])
-      codes.push(sorted)
+      codes.push(sorted ?? Int32Array.of(key as number))
       const workload = inventory.workloads[w] as Workload
       const eps: Endpoint[] = []
       for (const ip of addrs) {
@@ -232,28 +286,6 @@ function pairServices(index: PolicyIndex, a: Int32Array, b: Int32Array): Service
   return set ?? ServiceSet.EMPTY
 }
 
-const emptyMemo = new WeakMap<ServiceSet, boolean>()
-/** `set.isEmpty`, memoised per (immutable) set. */
-export function isEmptySet(set: ServiceSet): boolean {
-  let e = emptyMemo.get(set)
-  if (e === undefined) {
-    e = set.isEmpty
-    emptyMemo.set(set, e)
-  }
-  return e
-}
-
-const entriesMemo = new WeakMap<ServiceSet, number>()
-/** How many services a set lists ({@link ServiceSet.toServices}), memoised per set. */
-export function serviceCount(set: ServiceSet): number {
-  let n = entriesMemo.get(set)
-  if (n === undefined) {
-    n = set.isEmpty ? 0 : set.toServices().length
-    entriesMemo.set(set, n)
-  }
-  return n
-}
-
 /**
  * `policy`: what the policy set allows, computed on the endpoint classes of a {@link PolicyIndex}
  * built at `at` (rule expiry and address holdings both judged at `at`, ms).
@@ -275,34 +307,89 @@ function ruleKey(rule: Rule, scope: Readonly<Record<string, string>>): string {
 
 /** What {@link PolicyReachability.updatePolicy} did. */
 export interface ReachUpdate {
-  /** `incremental`: only affected node pairs were recomputed; `full`: the graph was rebuilt. */
+  /** `incremental`: only affected group pairs were recomputed; `full`: the graph was rebuilt. */
   readonly mode: 'incremental' | 'full'
   readonly changedRules: number
-  /** Node pairs whose services were recomputed. */
+  /** (source group, destination group) pairs whose services were recomputed. */
   readonly pairsRecomputed: number
-  /** Node pairs that gained or lost their last (counted) service. */
+  /** Group pairs (edge-row entries) that gained or lost their last (counted) service. */
   readonly edgesAdded: number
   readonly edgesRemoved: number
+  /** Source or destination groups split because a changed rule matched only part of one. */
+  readonly groupsSplit: number
+}
+
+/** A changed rule with the scope it is read in. */
+interface ChangedRule {
+  readonly rule: Rule
+  readonly scope: Policy['scope']
 }
 
 /**
+ * The rules of `before` not in `after` and of `after` not in `before` (a rule counts as the same
+ * when it is the same object under an equal scope, or has an equal {@link ruleKey}).
+ */
+function changedRules(before: Policy | undefined, after: Policy | undefined): ChangedRule[] {
+  const oldScope = before?.scope ?? {}
+  const newScope = after?.scope ?? {}
+  const sameScope = JSON.stringify(oldScope) === JSON.stringify(newScope)
+  const oldRules = before?.rules ?? []
+  const newRules = after?.rules ?? []
+  const kept = new Set<Rule>()
+  if (sameScope) {
+    const olds = new Set(oldRules)
+    for (const r of newRules) if (olds.has(r)) kept.add(r)
+  }
+  const keys = (rules: readonly Rule[], scope: Policy['scope']): Map<string, ChangedRule> =>
+    new Map(rules.filter((r) => !kept.has(r)).map((r) => [ruleKey(r, scope), { rule: r, scope }]))
+  const b = keys(oldRules, oldScope)
+  const a = keys(newRules, newScope)
+  return [
+    ...[...b].filter(([k]) => !a.has(k)).map(([, v]) => v),
+    ...[...a].filter(([k]) => !b.has(k)).map(([, v]) => v),
+  ]
+}
+
+const labelKey = (k: string, v: string): string => `${k}\u0000${v}`
+
+/**
  * The `policy` baseline, kept up to date under policy changes. Build once; {@link updatePolicy}
- * after a policy file changes; read {@link graph} and {@link figures}.
+ * after a policy file changes; read {@link graph} and {@link figures} (both valid until the next
+ * update, which changes them in place).
  *
- * Incremental update (issue 9 item 3): a node pair's services depend only on the rules whose
- * `from` matches the source and `to` the destination, so after a change only pairs (S, D) where S
- * matches a `from` and D a `to` of a changed rule (old or new version) are recomputed; direct
- * figures are recomputed for those sources; transitive reach is updated in place when edges are
- * only added (every node that reaches the new edge's source gains the destination's reach), and
- * recomputed (strongly connected components and bitsets) when an edge disappears. A change to a
- * rule with a CIDR, workload or external selector can change the endpoint classes themselves;
- * then the graph is rebuilt (`mode: 'full'`). Figures use unlimited hops.
+ * Groups (see graph.ts): nodes whose endpoint classes have equal `from` rule lists (per address
+ * family) share a source group, equal `to` rule lists a destination group; services are computed
+ * once per group pair that some live allow rule covers.
+ *
+ * Incremental update (issue 9 item 3): a pair's services depend only on the rules whose `from`
+ * matches the source and `to` the destination. After a change, the nodes each changed rule (old
+ * or new version) matches on either side are found through a label index; a group that a changed
+ * rule matches only in part is split (the moved nodes keep a copy of the row, or of the column),
+ * so that groups stay classes of equal rule lists; then only the pairs (source group of a matched
+ * source, destination group of a matched destination) are recomputed, and direct figures only for
+ * the nodes of those source groups. Transitive reach is recomputed over destination groups (a
+ * bitset closure, no node-level pass) only when some row gained or lost an entry or a group was
+ * split. A change to a rule with a CIDR, workload or external selector can change the endpoint
+ * classes themselves; then the graph is rebuilt (`mode: 'full'`). Figures use unlimited hops.
  */
 export class PolicyReachability {
-  graph!: ReachGraph
   figures!: ReachFigures
   private nodes!: PolicyNodes
-  private closure!: Closure
+  private srcGroup!: Int32Array
+  private dstGroup!: Int32Array
+  private rows!: EdgeRow[]
+  private srcNodes!: number[][]
+  private groupNodes!: number[][]
+  /** Per destination group: workloads. */
+  private weights!: number[]
+  /** Per source group: the row's (direct, directServices) sums before the self correction. */
+  private sums!: (readonly [number, number])[]
+  private table!: ServiceTable
+  /** Label pair → nodes whose workloads carry it (nodes holding an address only). */
+  private labelIndex!: Map<string, number[]>
+  private addressed!: number[]
+  /** The index's {@link PolicyIndex.partitionEpoch} at the last rebuild: class ids renewed when it moves. */
+  private epoch = -1
   private policies: Policy[]
 
   private constructor(
@@ -337,62 +424,160 @@ export class PolicyReachability {
     return { policies: this.policies, enforcement: this.policySet.enforcement }
   }
 
-  private rebuild(): void {
-    const held = heldAddresses(this.inventory, this.at)
-    this.nodes = policyNodes(this.index, this.inventory, held, this.at)
-    const n = this.nodes.members.length
-    const edges = Array.from({ length: n }, () => new Map<number, ServiceSet>())
-    // only node pairs that some live allow rule covers (source side × destination side) can have
-    // services: collect them per rule, then ask the index for those pairs alone
-    const srcNodes = new Map<number, Set<number>>()
-    const dstNodes = new Map<number, Set<number>>()
-    const add = (m: Map<number, Set<number>>, rule: number, node: number): void => {
-      if (this.index.ruleAt(rule).action !== 'allow') return
-      const set = m.get(rule)
-      if (set) set.add(node)
-      else m.set(rule, new Set([node]))
-    }
-    for (let a = 0; a < n; a++) {
-      for (const code of this.nodes.codes[a] as Int32Array) {
-        const { from, to } = this.index.classRules(code >> 1)
-        for (const r of from) add(srcNodes, r, a)
-        for (const r of to) add(dstNodes, r, a)
-      }
-    }
-    const words = (n + 31) >>> 5
-    const done = new Uint32Array(n * words)
-    for (const [r, srcs] of srcNodes) {
-      const dsts = dstNodes.get(r)
-      if (!dsts) continue
-      for (const a of srcs) {
-        const ca = this.nodes.codes[a] as Int32Array
-        const out = edges[a] as Map<number, ServiceSet>
-        for (const b of dsts) {
-          const k = a * words + (b >>> 5)
-          const bit = 1 << (b & 31)
-          if (((done[k] as number) & bit) !== 0) continue
-          done[k] = (done[k] as number) | bit
-          const s = this.counted(pairServices(this.index, ca, this.nodes.codes[b] as Int32Array))
-          if (!isEmptySet(s)) out.set(b, s)
-        }
-      }
-    }
-    this.graph = {
+  /** The graph as of the last build or update (its arrays change on the next update). */
+  get graph(): ReachGraph {
+    return {
       baseline: 'policy',
       workloads: this.inventory.workloads,
       nodeOf: this.nodes.nodeOf,
       members: this.nodes.members,
-      edges,
+      srcGroup: this.srcGroup,
+      dstGroup: this.dstGroup,
+      rows: this.rows,
+      groupNodes: this.groupNodes,
+      services: this.table.sets,
     }
-    this.closure = closureOf(this.graph)
-    this.figures = {
-      direct: new Int32Array(n),
-      directServices: new Float64Array(n),
-      transitive: new Int32Array(n),
+  }
+
+  private rebuild(): void {
+    this.epoch = this.index.partitionEpoch
+    const held = heldAddresses(this.inventory, this.at)
+    const nodes = policyNodes(this.index, this.inventory, held, this.at)
+    this.nodes = nodes
+    const n = nodes.members.length
+    // groups: equal rule lists per family (by content; the index's interned arrays make the
+    // identity lookup hit first)
+    const fromIds = new Map<Int32Array, number>()
+    const toIds = new Map<Int32Array, number>()
+    const fromText = new Map<string, number>()
+    const toText = new Map<string, number>()
+    const intern = (
+      m: Map<Int32Array, number>,
+      byText: Map<string, number>,
+      list: Int32Array,
+    ): number => {
+      let id = m.get(list)
+      if (id === undefined) {
+        const text = list.join(',')
+        id = byText.get(text)
+        if (id === undefined) {
+          id = byText.size
+          byText.set(text, id)
+        }
+        m.set(list, id)
+      }
+      return id
     }
+    const srcKeys = new Map<string, number>()
+    const dstKeys = new Map<string, number>()
+    this.srcGroup = new Int32Array(n)
+    this.dstGroup = new Int32Array(n)
+    this.srcNodes = []
+    this.groupNodes = []
+    const keyOf = (xs: number[]): string =>
+      xs.length <= 1 ? String(xs[0] ?? '') : [...new Set(xs)].sort((x, y) => x - y).join(',')
     for (let a = 0; a < n; a++) {
-      this.directOf(a)
-      ;(this.figures.transitive)[a] = this.closure.count(a)
+      const sk: number[] = []
+      const dk: number[] = []
+      for (const c of nodes.codes[a] as Int32Array) {
+        const { from, to } = this.index.classRules(c >> 1)
+        sk.push(intern(fromIds, fromText, from) * 2 + (c & 1))
+        dk.push(intern(toIds, toText, to) * 2 + (c & 1))
+      }
+      const s = keyOf(sk)
+      let gs = srcKeys.get(s)
+      if (gs === undefined) {
+        gs = this.srcNodes.length
+        srcKeys.set(s, gs)
+        this.srcNodes.push([])
+      }
+      this.srcGroup[a] = gs
+      this.srcNodes[gs]?.push(a)
+      const d = keyOf(dk)
+      let gd = dstKeys.get(d)
+      if (gd === undefined) {
+        gd = this.groupNodes.length
+        dstKeys.set(d, gd)
+        this.groupNodes.push([])
+      }
+      this.dstGroup[a] = gd
+      this.groupNodes[gd]?.push(a)
+    }
+    // only group pairs that some live allow rule covers (source side × destination side) can
+    // have services: per source group, its allow rules; per rule, its destination groups
+    const ruleCount = this.index.ruleCount
+    const allow = new Int8Array(ruleCount)
+    const isAllow = (r: number): boolean => {
+      let v = allow[r] as number
+      if (v === 0) {
+        v = this.index.ruleAt(r).action === 'allow' ? 1 : 2
+        allow[r] = v
+      }
+      return v === 1
+    }
+    const srcRules: number[][] = this.srcNodes.map(() => [])
+    const dstByRule: number[][] = Array.from({ length: ruleCount }, () => [])
+    const last = new Int32Array(ruleCount).fill(-1)
+    this.srcNodes.forEach((ns, s) => {
+      const list = srcRules[s] as number[]
+      for (const c of nodes.codes[ns[0] as number] as Int32Array)
+        for (const r of this.index.classRules(c >> 1).from)
+          if (last[r] !== s && isAllow(r)) {
+            last[r] = s
+            list.push(r)
+          }
+    })
+    last.fill(-1)
+    this.groupNodes.forEach((ns, g) => {
+      for (const c of nodes.codes[ns[0] as number] as Int32Array)
+        for (const r of this.index.classRules(c >> 1).to)
+          if (last[r] !== g && isAllow(r)) {
+            last[r] = g
+            dstByRule[r]?.push(g)
+          }
+    })
+    this.table = new ServiceTable()
+    const stamp = new Int32Array(this.groupNodes.length).fill(-1)
+    const lists = this.srcNodes.map((ns, s) => {
+      const out: [number, number][] = []
+      const ca = nodes.codes[ns[0] as number] as Int32Array
+      for (const r of srcRules[s] as number[]) {
+        for (const g of dstByRule[r] as number[]) {
+          if (stamp[g] === s) continue
+          stamp[g] = s
+          const cb = nodes.codes[(this.groupNodes[g] as number[])[0] as number] as Int32Array
+          const set = this.counted(pairServices(this.index, ca, cb))
+          if (!isEmptySet(set)) out.push([g, this.table.id(set)])
+        }
+      }
+      return out
+    })
+    this.rows = rowsOf(lists)
+    const graph = this.graph
+    const weights = groupWeights(graph)
+    this.weights = Array.from(weights)
+    this.sums = this.rows.map((_, s) => rowSums(graph, s, weights))
+    const direct = new Int32Array(n)
+    const directServices = new Float64Array(n)
+    for (let a = 0; a < n; a++) directOfNode(graph, this.sums, a, direct, directServices)
+    this.figures = {
+      direct,
+      directServices,
+      transitive: transitiveFigures(graph, undefined, weights),
+    }
+    // label index for updates
+    this.labelIndex = new Map()
+    this.addressed = []
+    for (let a = 0; a < n; a++) {
+      if ((nodes.reps[a] as Endpoint[]).length === 0) continue
+      this.addressed.push(a)
+      const w = this.inventory.workloads[(nodes.members[a] as number[])[0] as number] as Workload
+      for (const [k, v] of Object.entries(w.labels)) {
+        const key = labelKey(k, v)
+        const list = this.labelIndex.get(key)
+        if (list) list.push(a)
+        else this.labelIndex.set(key, [a])
+      }
     }
   }
 
@@ -408,10 +593,93 @@ export class PolicyReachability {
     return r
   }
 
-  private directOf(a: number): void {
-    const [d, ds] = directFigures(this.graph, a)
-    this.figures.direct[a] = d
-    this.figures.directServices[a] = ds
+  /** Nodes (holding an address) that some selector of `sels` matches, read in `scope`. */
+  private matching(sels: readonly Selector[], scope: Policy['scope']): number[] {
+    const found = new Set<number>()
+    for (const sel of sels) {
+      let cands = this.addressed
+      if (sel.kind === 'labels') {
+        const pairs = [...Object.entries(sel.match), ...(sel.global ? [] : Object.entries(scope))]
+        for (const [k, v] of pairs) {
+          const list = this.labelIndex.get(labelKey(k, v)) ?? []
+          if (list.length < cands.length) cands = list
+        }
+      }
+      for (const a of cands) {
+        if (found.has(a)) continue
+        const ep = (this.nodes.reps[a] as Endpoint[])[0] as Endpoint
+        if (selectorMatches(sel, ep, scope)) found.add(a)
+      }
+    }
+    return [...found]
+  }
+
+  /**
+   * Splits the groups of one side so that the nodes of a group match the same changed rules:
+   * `sets[k]` are the nodes changed rule `k` matches. Returns how many groups were created.
+   */
+  private refine(sets: readonly number[][], side: 'src' | 'dst'): number {
+    const groupOf = side === 'src' ? this.srcGroup : this.dstGroup
+    const members = side === 'src' ? this.srcNodes : this.groupNodes
+    const pattern = new Map<number, string>()
+    sets.forEach((ns, k) => {
+      for (const a of ns) pattern.set(a, `${pattern.get(a) ?? ''}${k},`)
+    })
+    const byGroup = new Map<number, Map<string, number[]>>()
+    for (const [a, p] of pattern) {
+      const g = groupOf[a] as number
+      let m = byGroup.get(g)
+      if (m === undefined) byGroup.set(g, (m = new Map<string, number[]>()))
+      const list = m.get(p)
+      if (list) list.push(a)
+      else m.set(p, [a])
+    }
+    let created = 0
+    for (const [g, pats] of byGroup) {
+      let touched = 0
+      for (const ns of pats.values()) touched += ns.length
+      const untouched = (members[g] as number[]).length - touched
+      if (untouched === 0 && pats.size === 1) continue
+      let keep = untouched === 0
+      const moved = new Set<number>()
+      for (const ns of pats.values()) {
+        if (keep) {
+          keep = false
+          continue
+        }
+        ns.sort((x, y) => x - y)
+        const ng = members.length
+        members.push(ns)
+        for (const a of ns) {
+          groupOf[a] = ng
+          moved.add(a)
+        }
+        if (side === 'src') {
+          this.rows.push(this.rows[g] as EdgeRow)
+          this.sums.push(this.sums[g] as readonly [number, number])
+        } else {
+          let w = 0
+          for (const a of ns) w += (this.nodes.members[a] as number[]).length
+          this.weights.push(w)
+          this.weights[g] = (this.weights[g] as number) - w
+          // the new group is reached wherever the old one was (ids ascend: append keeps order)
+          this.rows.forEach((row, s) => {
+            const k = rowFind(row, g)
+            if (k < 0) return
+            const dst = new Int32Array(row.dst.length + 1)
+            const svc = new Int32Array(row.svc.length + 1)
+            dst.set(row.dst)
+            svc.set(row.svc)
+            dst[row.dst.length] = ng
+            svc[row.svc.length] = row.svc[k] as number
+            this.rows[s] = { dst, svc }
+          })
+        }
+        created++
+      }
+      members[g] = (members[g] as number[]).filter((a) => !moved.has(a))
+    }
+    return created
   }
 
   /**
@@ -430,366 +698,96 @@ export class PolicyReachability {
       const before = this.policies.findIndex((p) => p.name > name)
       this.policies.splice(before < 0 ? this.policies.length : before, 0, policy)
     }
-    // the changed rules, each with the scope it is read in
-    const keys = (p: Policy | undefined): Map<string, { rule: Rule; scope: Policy['scope'] }> =>
-      new Map(
-        (p?.rules ?? []).map((r) => [
-          ruleKey(r, p?.scope ?? {}),
-          { rule: r, scope: p?.scope ?? {} },
-        ]),
-      )
-    const before = keys(old)
-    const after = keys(policy)
-    const changed = [
-      ...[...before].filter(([k]) => !after.has(k)).map(([, v]) => v),
-      ...[...after].filter(([k]) => !before.has(k)).map(([, v]) => v),
-    ]
+    const changed = changedRules(old, policy)
     const structural = changed.some(({ rule }) =>
       [...rule.from, ...rule.to].some(
         (s) => s.kind === 'cidr' || s.kind === 'workload' || s.kind === 'external',
       ),
     )
-    if (structural) {
+    if (structural || this.index.partitionEpoch !== this.epoch) {
       this.rebuild()
       return {
         mode: 'full',
         changedRules: changed.length,
-        pairsRecomputed: this.graph.members.length ** 2,
+        pairsRecomputed: this.srcNodes.length * this.groupNodes.length,
         edgesAdded: 0,
         edgesRemoved: 0,
+        groupsSplit: 0,
       }
     }
-    const n = this.graph.members.length
-    const matchesNode = (
-      sels: readonly Selector[],
-      scope: Policy['scope'],
-      node: number,
-    ): boolean =>
-      (this.nodes.reps[node] as Endpoint[]).some((ep) =>
-        sels.some((s) => selectorMatches(s, ep, scope)),
-      )
+    const srcSets = changed.map(({ rule, scope }) => this.matching(rule.from, scope))
+    const dstSets = changed.map(({ rule, scope }) => this.matching(rule.to, scope))
+    const split = this.refine(srcSets, 'src') + this.refine(dstSets, 'dst')
+    // pairs to recompute: (source group of a matched source) × (destination group of a matched
+    // destination), over the rules that match on both sides
     const srcs = new Set<number>()
-    const dsts = new Set<number>()
-    for (const { rule, scope } of changed) {
-      const s: number[] = []
-      const d: number[] = []
-      for (let a = 0; a < n; a++) {
-        if (matchesNode(rule.from, scope, a)) s.push(a)
-        if (matchesNode(rule.to, scope, a)) d.push(a)
-      }
-      if (s.length > 0 && d.length > 0) {
-        for (const a of s) srcs.add(a)
-        for (const b of d) dsts.add(b)
-      }
-    }
+    const dstSet = new Set<number>()
+    changed.forEach((_, k) => {
+      const s = srcSets[k] as number[]
+      const d = dstSets[k] as number[]
+      if (s.length === 0 || d.length === 0) return
+      for (const a of s) srcs.add(this.srcGroup[a] as number)
+      for (const b of d) dstSet.add(this.dstGroup[b] as number)
+    })
+    const dsts = Int32Array.from(dstSet).sort()
     let pairs = 0
-    const added: [number, number][] = []
+    let added = 0
     let removed = 0
-    for (const a of srcs) {
-      const ca = this.nodes.codes[a] as Int32Array
-      if (ca.length === 0) continue
-      const out = this.graph.edges[a] as Map<number, ServiceSet>
-      for (const b of dsts) {
-        const cb = this.nodes.codes[b] as Int32Array
-        if (cb.length === 0) continue
-        pairs++
-        const s = this.counted(pairServices(this.index, ca, cb))
-        const had = out.has(b)
-        if (isEmptySet(s)) {
-          if (had) {
-            out.delete(b)
-            removed++
-          }
-        } else {
-          out.set(b, s)
-          if (!had) added.push([a, b])
+    for (const s of srcs) {
+      const row = this.rows[s] as EdgeRow
+      const ca = this.nodes.codes[(this.srcNodes[s] as number[])[0] as number] as Int32Array
+      const dst: number[] = []
+      const svc: number[] = []
+      let i = 0
+      for (const g of dsts) {
+        while (i < row.dst.length && (row.dst[i] as number) < g) {
+          dst.push(row.dst[i] as number)
+          svc.push(row.svc[i] as number)
+          i++
         }
+        const had = i < row.dst.length && row.dst[i] === g
+        if (had) i++
+        const cb = this.nodes.codes[(this.groupNodes[g] as number[])[0] as number] as Int32Array
+        const set = this.counted(pairServices(this.index, ca, cb))
+        pairs++
+        if (!isEmptySet(set)) {
+          dst.push(g)
+          svc.push(this.table.id(set))
+          if (!had) added++
+        } else if (had) removed++
       }
-      this.directOf(a)
-    }
-    if (removed > 0) {
-      this.closure = closureOf(this.graph)
-      for (let a = 0; a < n; a++) this.figures.transitive[a] = this.closure.count(a)
-    } else if (added.length > 0) {
-      for (const [u, v] of added) {
-        for (const x of this.closure.addEdge(u, v))
-          this.figures.transitive[x] = this.closure.count(x)
+      for (; i < row.dst.length; i++) {
+        dst.push(row.dst[i] as number)
+        svc.push(row.svc[i] as number)
       }
+      this.rows[s] =
+        dst.length === 0 ? EMPTY_ROW : { dst: Int32Array.from(dst), svc: Int32Array.from(svc) }
     }
+    const graph = this.graph
+    for (const s of srcs) {
+      this.sums[s] = rowSums(graph, s, this.weights)
+      for (const a of this.srcNodes[s] as number[])
+        directOfNode(graph, this.sums, a, this.figures.direct, this.figures.directServices)
+    }
+    if (added > 0 || removed > 0 || split > 0)
+      this.figures.transitive.set(transitiveFigures(graph, undefined, this.weights))
     return {
       mode: 'incremental',
       changedRules: changed.length,
       pairsRecomputed: pairs,
-      edgesAdded: added.length,
+      edgesAdded: added,
       edgesRemoved: removed,
+      groupsSplit: split,
     }
   }
-}
-
-/** Direct reach and direct services of node `a`, per member. */
-function directFigures(graph: ReachGraph, a: number): [number, number] {
-  let d = 0
-  let ds = 0
-  for (const [b, s] of graph.edges[a] as Map<number, ServiceSet>) {
-    const k = (graph.members[b] as readonly number[]).length - (a === b ? 1 : 0)
-    d += k
-    ds += k * serviceCount(s)
-  }
-  return [d, ds]
-}
-
-/**
- * Transitive closure of a node graph as one bitset per node (bit `v` set when `v` is reachable
- * in ≥ 1 hop), built over strongly connected components (Tarjan) in reverse topological order.
- */
-class Closure {
-  constructor(
-    private readonly graph: ReachGraph,
-    readonly reach: Uint32Array[],
-    private readonly words: number,
-  ) {}
-
-  /** Workloads reached by any member of node `a` (the member itself excluded). */
-  count(a: number): number {
-    const r = this.reach[a] as Uint32Array
-    let total = 0
-    for (let w = 0; w < this.words; w++) {
-      let bits = r[w] as number
-      while (bits !== 0) {
-        const low = bits & -bits
-        const v = w * 32 + (31 - Math.clz32(low))
-        total += (this.graph.members[v] as readonly number[]).length
-        bits ^= low
-      }
-    }
-    return total - (this.has(a, a) ? 1 : 0)
-  }
-
-  has(a: number, v: number): boolean {
-    return (((this.reach[a] as Uint32Array)[v >>> 5] as number) & (1 << (v & 31))) !== 0
-  }
-
-  /** Adds edge u → v; returns the nodes whose reach grew. */
-  addEdge(u: number, v: number): number[] {
-    const grown: number[] = []
-    const rv = this.reach[v] as Uint32Array
-    for (let x = 0; x < this.reach.length; x++) {
-      if (x !== u && !this.has(x, u)) continue
-      const rx = this.reach[x] as Uint32Array
-      let changed = false
-      const bit = 1 << (v & 31)
-      if (((rx[v >>> 5] as number) & bit) === 0) {
-        rx[v >>> 5] = (rx[v >>> 5] as number) | bit
-        changed = true
-      }
-      for (let w = 0; w < this.words; w++) {
-        const m = (rx[w] as number) | (rv[w] as number)
-        if (m !== rx[w]) {
-          rx[w] = m
-          changed = true
-        }
-      }
-      if (changed) grown.push(x)
-    }
-    return grown
-  }
-}
-
-function closureOf(graph: ReachGraph): Closure {
-  const n = graph.members.length
-  const words = (n + 31) >>> 5
-  const succ = graph.edges.map((m) => [...m.keys()])
-  // iterative Tarjan
-  const index = new Int32Array(n).fill(-1)
-  const low = new Int32Array(n)
-  const onStack = new Uint8Array(n)
-  const stack: number[] = []
-  const comp = new Int32Array(n).fill(-1)
-  const comps: number[][] = []
-  let counter = 0
-  for (let root = 0; root < n; root++) {
-    if (index[root] !== -1) continue
-    const work: [number, number][] = [[root, 0]]
-    index[root] = low[root] = counter++
-    stack.push(root)
-    onStack[root] = 1
-    while (work.length > 0) {
-      const top = work[work.length - 1] as [number, number]
-      const [v, i] = top
-      const out = succ[v] as number[]
-      if (i < out.length) {
-        top[1] = i + 1
-        const w = out[i] as number
-        if (index[w] === -1) {
-          index[w] = low[w] = counter++
-          stack.push(w)
-          onStack[w] = 1
-          work.push([w, 0])
-        } else if (onStack[w] === 1) low[v] = Math.min(low[v] as number, index[w] as number)
-      } else {
-        work.pop()
-        const parent = work[work.length - 1]
-        if (parent) low[parent[0]] = Math.min(low[parent[0]] as number, low[v] as number)
-        if (low[v] === index[v]) {
-          const c: number[] = []
-          let w: number
-          do {
-            w = stack.pop() as number
-            onStack[w] = 0
-            comp[w] = comps.length
-            c.push(w)
-          } while (w !== v)
-          comps.push(c)
-        }
-      }
-    }
-  }
-  // components come out sinks first: each one's successors are already done
-  const compReach: Uint32Array[] = []
-  for (let c = 0; c < comps.length; c++) {
-    const r = new Uint32Array(words)
-    const nodes = comps[c] as number[]
-    const cyclic =
-      nodes.length > 1 ||
-      (graph.edges[nodes[0] as number] as Map<number, ServiceSet>).has(nodes[0] as number)
-    if (cyclic) for (const v of nodes) r[v >>> 5] = (r[v >>> 5] as number) | (1 << (v & 31))
-    const seen = new Set<number>([c])
-    for (const v of nodes) {
-      for (const w of succ[v] as number[]) {
-        const cw = comp[w] as number
-        if (seen.has(cw)) continue
-        seen.add(cw)
-        const rw = compReach[cw] as Uint32Array
-        for (let k = 0; k < words; k++) r[k] = (r[k] as number) | (rw[k] as number)
-        for (const x of comps[cw] as number[]) r[x >>> 5] = (r[x >>> 5] as number) | (1 << (x & 31))
-      }
-    }
-    compReach.push(r)
-  }
-  const reach = Array.from({ length: n }, (_, v) =>
-    Uint32Array.from(compReach[comp[v] as number] as Uint32Array),
-  )
-  return new Closure(graph, reach, words)
 }
 
 /**
  * Reach figures of a graph: direct and directServices per node, and transitive reach (unlimited
- * hops through the closure, or a breadth-first search per node when `options.hops` is set).
- * `options.exploitable` filters the edges first (see the module comment).
+ * hops through the group closure, or a breadth-first search over groups when `options.hops` is
+ * set). `options.exploitable` filters the edges first (see the module comment).
  */
 export function reachFigures(graph: ReachGraph, options: ReachOptions = {}): ReachFigures {
   const g = options.exploitable ? restrictGraph(graph, options.exploitable) : graph
-  const n = g.members.length
-  const direct = new Int32Array(n)
-  const directServices = new Float64Array(n)
-  const transitive = new Int32Array(n)
-  for (let a = 0; a < n; a++) {
-    const [d, ds] = directFigures(g, a)
-    direct[a] = d
-    directServices[a] = ds
-  }
-  if (options.hops === undefined) {
-    const c = closureOf(g)
-    for (let a = 0; a < n; a++) transitive[a] = c.count(a)
-  } else {
-    const adj = adjacency(g)
-    for (let a = 0; a < n; a++) {
-      const { dist } = bfsFrom(adj, a, options.hops)
-      let t = 0
-      for (let v = 0; v < n; v++)
-        if ((dist[v] as number) > 0)
-          t += (g.members[v] as readonly number[]).length - (v === a ? 1 : 0)
-      transitive[a] = t
-    }
-  }
-  return { direct, directServices, transitive }
-}
-
-/** The graph with every edge's services intersected with `exploitable`; empty edges dropped. */
-export function restrictGraph(graph: ReachGraph, exploitable: ServiceSet): ReachGraph {
-  const memo = new Map<ServiceSet, ServiceSet>()
-  const edges = graph.edges.map((m) => {
-    const out = new Map<number, ServiceSet>()
-    for (const [b, s] of m) {
-      let r = memo.get(s)
-      if (r === undefined) {
-        r = s.intersect(exploitable)
-        memo.set(s, r)
-      }
-      if (!isEmptySet(r)) out.set(b, r)
-    }
-    return out
-  })
-  return { ...graph, edges }
-}
-
-/**
- * Breadth-first search from node `a`: every node reached in 1…`maxHops` hops with its distance
- * and the node it was first reached from (`-1` for a first hop). Node `a` itself appears when a
- * cycle (or self-edge) leads back to it.
- */
-export function bfs(
-  graph: ReachGraph,
-  a: number,
-  maxHops = Infinity,
-): Map<number, { dist: number; parent: number }> {
-  const seen = new Map<number, { dist: number; parent: number }>()
-  let frontier = [a]
-  let dist = 0
-  while (frontier.length > 0 && dist < maxHops) {
-    dist++
-    const next: number[] = []
-    for (const u of frontier) {
-      for (const v of (graph.edges[u] as Map<number, ServiceSet>).keys()) {
-        if (seen.has(v)) continue
-        seen.set(v, { dist, parent: u === a && dist === 1 ? -1 : u })
-        if (v !== a) next.push(v)
-      }
-    }
-    frontier = next
-  }
-  return seen
-}
-
-/** Each node's destination nodes as an array, for {@link bfsFrom}. */
-export function adjacency(graph: ReachGraph): Int32Array[] {
-  return graph.edges.map((m) => Int32Array.from(m.keys()))
-}
-
-/** A breadth-first search result: per node its distance (−1: not reached) and BFS parent. */
-export interface BfsResult {
-  /** Hops from the source (≥ 1), −1 when not reached in 1…maxHops hops. */
-  readonly dist: Int32Array
-  /** The node each node was first reached from; −1 for first hops. */
-  readonly parent: Int32Array
-}
-
-/**
- * {@link bfs} over an {@link adjacency}, with typed arrays: the fast form for many sources. The
- * source itself has a distance when a cycle (or self-edge) leads back to it.
- */
-export function bfsFrom(adj: readonly Int32Array[], a: number, maxHops = Infinity): BfsResult {
-  const n = adj.length
-  const dist = new Int32Array(n).fill(-1)
-  const parent = new Int32Array(n).fill(-1)
-  const queue = new Int32Array(n + 1)
-  let head = 0
-  let tail = 0
-  queue[tail++] = a
-  let first = true
-  while (head < tail) {
-    const u = queue[head++] as number
-    const du = first ? 0 : (dist[u] as number)
-    first = false
-    if (du >= maxHops) continue
-    const out = adj[u] as Int32Array
-    for (let k = 0; k < out.length; k++) {
-      const v = out[k] as number
-      if (dist[v] !== -1) continue
-      dist[v] = du + 1
-      parent[v] = du === 0 ? -1 : u
-      if (v !== a) queue[tail++] = v
-    }
-  }
-  return { dist, parent }
+  return graphFigures(g, options.hops)
 }

@@ -4,6 +4,7 @@
  * @remarks Output shapes: issue 9 item 2.
  */
 import type { BlastRadiusResult, Reduction } from './blast-radius.js'
+import { edgeCount, forEachEdge } from './graph.js'
 
 /** The JSON document of `bulkhead blast-radius -o json`: the result without its graph. */
 export function blastRadiusJson(result: BlastRadiusResult): Omit<BlastRadiusResult, 'graph'> {
@@ -120,20 +121,19 @@ export function renderBlastRadiusDot(result: BlastRadiusResult, maxEdges = 400):
   const g = result.graph
   const grey: [string, string, string][] = []
   if (g) {
-    const count = g.edges.reduce((n, m) => n + m.size, 0)
-    if (count <= maxEdges) {
-      g.edges.forEach((m, a) => {
+    if (edgeCount(g) <= maxEdges) {
+      for (let a = 0; a < g.members.length; a++) {
         const an = g.workloads[g.members[a]?.[0] ?? -1]?.name
-        if (an === undefined) return
-        for (const [b, s] of m) {
-          if (a === b) continue
+        if (an === undefined) continue
+        forEachEdge(g, a, (b, s) => {
+          if (a === b) return
           const bn = g.workloads[g.members[b]?.[0] ?? -1]?.name
-          if (bn === undefined || hot.has(`${an}\u0000${bn}`)) continue
+          if (bn === undefined || hot.has(`${an}\u0000${bn}`)) return
           nodes.add(an)
           nodes.add(bn)
           grey.push([an, bn, String(s)])
-        }
-      })
+        })
+      }
     }
   }
   for (const n of [...nodes].sort())

@@ -1,7 +1,9 @@
 /**
  * Property tests: the policy reachability graph and its reach figures against a brute-force
  * pairwise oracle built on the reference evaluator (every workload pair, every address pair,
- * every elementary service interval), and incremental updates against a fresh build.
+ * every elementary service interval), the compact group store's invariants, blast-radius paths
+ * and crown-jewel counts against the oracle, and incremental updates (one change, and chains of
+ * changes that split groups) against a fresh build.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -16,11 +18,18 @@ import {
 } from '../../src/core/index.js'
 import { evaluate, resolveEntity } from '../../src/policy/evaluate.js'
 import {
+  answerBlastRadius,
+  edgeCount,
+  edgeServices,
+  flatReachGraph,
+  forEachEdge,
   PolicyReachability,
+  restrictGraph,
   policyReachGraph,
   reachFigures,
   type ReachGraph,
 } from '../../src/analyze/index.js'
+import { labelSet } from '../../src/core/index.js'
 import {
   ALL_IPS,
   SEED,
@@ -153,7 +162,7 @@ function checkAgainstOracle(
     // edge services, exactly at every elementary interval
     for (let b = 0; b < inventory.workloads.length; b++) {
       if (a === b) continue
-      const s = (graph.edges[node] as Map<number, ServiceSet>).get(graph.nodeOf[b] as number)
+      const s = edgeServices(graph, node, graph.nodeOf[b] as number)
       const wantPoints = (o.adj[a] as Map<number, Set<string>>).get(b) ?? new Set<string>()
       const active = o.active[a] === true && o.active[b] === true
       for (const [p, port] of points) {
@@ -257,8 +266,8 @@ describe('policy reachability vs brute-force pairwise oracle (reference evaluato
               fresh.figures.transitive[b],
             ])
             for (let v = 0; v < inventory.workloads.length; v++) {
-              const s1 = live.graph.edges[a]?.get(live.graph.nodeOf[v] as number)
-              const s2 = fresh.graph.edges[b]?.get(fresh.graph.nodeOf[v] as number)
+              const s1 = edgeServices(live.graph, a, live.graph.nodeOf[v] as number)
+              const s2 = edgeServices(fresh.graph, b, fresh.graph.nodeOf[v] as number)
               expect(s1 === undefined ? 'none' : String(s1)).toBe(
                 s2 === undefined ? 'none' : String(s2),
               )
@@ -273,4 +282,187 @@ describe('policy reachability vs brute-force pairwise oracle (reference evaluato
     expect(seen.added).toBeGreaterThan(5)
     expect(seen.removed).toBeGreaterThan(5)
   }, 120_000)
+})
+
+/** The group store's invariants, checked node pair by node pair. */
+function checkStore(graph: ReachGraph): void {
+  let count = 0
+  for (let a = 0; a < graph.members.length; a++) {
+    const seen = new Map<number, string>()
+    forEachEdge(graph, a, (b, set) => {
+      count++
+      expect(seen.has(b)).toBe(false)
+      expect(set.isEmpty).toBe(false)
+      seen.set(b, String(set))
+    })
+    for (let b = 0; b < graph.members.length; b++) {
+      const s = edgeServices(graph, a, b)
+      expect(s === undefined ? undefined : String(s)).toBe(seen.get(b))
+    }
+  }
+  expect(edgeCount(graph)).toBe(count)
+  for (const row of graph.rows) {
+    expect(row.dst.length).toBe(row.svc.length)
+    for (let k = 1; k < row.dst.length; k++)
+      expect(row.dst[k] as number).toBeGreaterThan(row.dst[k - 1] as number)
+  }
+  // every node is in the destination group that lists it, and in no other
+  const listed = new Map<number, number>()
+  graph.groupNodes.forEach((nodes, g) => {
+    for (const n of nodes) {
+      expect(listed.has(n)).toBe(false)
+      listed.set(n, g)
+    }
+  })
+  for (let a = 0; a < graph.members.length; a++) expect(listed.get(a)).toBe(graph.dstGroup[a])
+}
+
+describe('compact group store', () => {
+  it('node-level edges, edge counts and rows agree (policy, flat, exploitable)', () => {
+    fc.assert(
+      fc.property(
+        inventoryArb,
+        policySetArb,
+        fc.constantFrom(...TIMES),
+        fc.array(serviceArb, { minLength: 1, maxLength: 2 }),
+        (inventory, policySet, at, xs) => {
+          const g = policyReachGraph(inventory, policySet, at)
+          checkStore(g)
+          checkStore(restrictGraph(g, ServiceSet.of(xs)))
+          checkStore(flatReachGraph(inventory, at))
+        },
+      ),
+      { seed: SEED + 3, numRuns: 60 },
+    )
+  }, 120_000)
+})
+
+describe('blast radius against the oracle', () => {
+  it('crown jewels reached and every listed path (valid hops, shortest, services) agree', () => {
+    const jewelSel: Selector = {
+      kind: 'labels',
+      match: labelSet({ role: 'db' }),
+      expressions: [],
+      global: true,
+    }
+    fc.assert(
+      fc.property(
+        inventoryArb,
+        policySetArb,
+        fc.constantFrom(...TIMES),
+        fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+        (inventory, policySet, at, hops) => {
+          const r = answerBlastRadius({
+            inventory,
+            policySet,
+            at,
+            baseline: 'policy',
+            to: jewelSel,
+            maxPaths: 3,
+            ...(hops !== undefined ? { hops } : {}),
+          })
+          const o = oracle(inventory, policySet, at, probes(policySet, []))
+          const index = new Map(inventory.workloads.map((w, i) => [w.name, i]))
+          const jewels = new Set(r.crownJewels.map((n) => index.get(n) as number))
+          for (const src of r.sources) {
+            const a = index.get(src.workload) as number
+            // oracle BFS distances from a
+            const dist = new Map<number, number>([[a, 0]])
+            let frontier = [a]
+            for (let h = 1; frontier.length > 0 && h <= (hops ?? Infinity); h++) {
+              const next: number[] = []
+              for (const u of frontier)
+                for (const v of (o.adj[u] as Map<number, Set<string>>).keys())
+                  if (!dist.has(v)) {
+                    dist.set(v, h)
+                    next.push(v)
+                  }
+              frontier = next
+            }
+            const reached = [...jewels].filter((j) => j !== a && dist.has(j))
+            expect([src.workload, src.crownJewelsReached]).toEqual([src.workload, reached.length])
+            // the nearest jewels by (hops, inventory order), each with a valid shortest path
+            const want = reached
+              .sort((x, y) => (dist.get(x) as number) - (dist.get(y) as number) || x - y)
+              .slice(0, 3)
+            expect(src.paths.map((p) => p.to)).toEqual(
+              want.map((j) => (inventory.workloads[j] as { name: string }).name),
+            )
+            for (const p of src.paths) {
+              const chain = p.path.map((n) => index.get(n) as number)
+              expect(p.hops).toBe(dist.get(chain[chain.length - 1] as number))
+              expect(chain.length).toBe(p.hops + 1)
+              for (let k = 0; k + 1 < chain.length; k++) {
+                const x = chain[k] as number
+                const y = chain[k + 1] as number
+                expect((o.adj[x] as Map<number, Set<string>>).has(y)).toBe(true)
+                const g = r.graph as ReachGraph
+                expect(p.services[k]).toBe(
+                  String(edgeServices(g, g.nodeOf[x] as number, g.nodeOf[y] as number)),
+                )
+              }
+            }
+          }
+        },
+      ),
+      { seed: SEED + 4, numRuns: 60 },
+    )
+  }, 120_000)
+})
+
+describe('incremental updates over chains of random changes', () => {
+  it('equal a fresh build after every step; groups split when a change matches part of one', () => {
+    const seen = { steps: 0, incremental: 0, split: 0 }
+    const names = ['p0', 'p1', 'p9'] as const
+    fc.assert(
+      fc.property(
+        inventoryArb,
+        policySetArb,
+        fc.constantFrom(...TIMES),
+        fc.array(
+          fc
+            .tuple(fc.constantFrom(...names), fc.boolean())
+            .chain(([name, remove]) =>
+              fc.tuple(fc.constant(name), fc.constant(remove), policyArb(name)),
+            ),
+          { minLength: 2, maxLength: 4 },
+        ),
+        (inventory, startSet, at, steps) => {
+          const policySet = { ...startSet, policies: startSet.policies.map(labelOnly) }
+          const live = PolicyReachability.build(inventory, policySet, at)
+          for (const [name, remove, generated] of steps) {
+            const u = live.updatePolicy(name, remove ? undefined : labelOnly(generated))
+            seen.steps++
+            if (u.mode === 'incremental') seen.incremental++
+            if (u.groupsSplit > 0) seen.split++
+            const fresh = PolicyReachability.build(inventory, live.currentPolicySet, at)
+            inventory.workloads.forEach((_, w) => {
+              const a = live.graph.nodeOf[w] as number
+              const b = fresh.graph.nodeOf[w] as number
+              expect([
+                live.figures.direct[a],
+                live.figures.directServices[a],
+                live.figures.transitive[a],
+              ]).toEqual([
+                fresh.figures.direct[b],
+                fresh.figures.directServices[b],
+                fresh.figures.transitive[b],
+              ])
+              for (let v = 0; v < inventory.workloads.length; v++) {
+                const s1 = edgeServices(live.graph, a, live.graph.nodeOf[v] as number)
+                const s2 = edgeServices(fresh.graph, b, fresh.graph.nodeOf[v] as number)
+                expect(s1 === undefined ? 'none' : String(s1)).toBe(
+                  s2 === undefined ? 'none' : String(s2),
+                )
+              }
+            })
+            checkStore(live.graph)
+          }
+        },
+      ),
+      { seed: SEED + 5, numRuns: 150 },
+    )
+    expect(seen.incremental).toBeGreaterThan(seen.steps / 2)
+    expect(seen.split).toBeGreaterThan(10)
+  }, 180_000)
 })
