@@ -2,12 +2,18 @@
  * @module Benchmark `nft`: the nftables target at scale, and per-packet cost against the peer.
  *
  * - Compile time (`nftablesCompiler.compile`, one host) and `nft -f` apply time (in a throwaway
- *   network namespace, process start included) for verdict maps of 1 000 / 10 000 / 100 000
- *   elements: one allow rule from `role=client` to `role=server` tcp/443 and that many client
- *   workloads at every other address of 10.128.0.0/9 (so no two elements merge).
- * - TCP connect latency (median and p90 of 1 000 sequential connects, after 100 warm-up ones)
- *   from a client namespace to a server namespace whose ingress is filtered by the compiled
- *   ruleset, at 10 and 10 000 policy rules (rule i allows tcp/20000+2i from the client; the
+ *   network namespace, process start included; wall and CPU time of the `nft` process) for
+ *   1 000 / 10 000 / 100 000 client workloads: one allow rule from `role=client` to
+ *   `role=server` tcp/443 and that many clients at every other address of 10.128.0.0/9 (so no
+ *   two peers merge into a range). Two shapes: `one-identity` (every client has the same labels,
+ *   so the clients are matched through their identity set) and `many-identities` (clients
+ *   spread over 1 000 identities by a `shard` label, so most are elements of the peer map
+ *   as well as of their identity set: the largest ruleset of the two). `elements` counts every
+ *   set and map element of the file.
+ * - TCP connect latency (median and p90 of 1 000 sequential connects per case, taken in
+ *   {@link LATENCY_ROUNDS} rounds that alternate the two rule counts in one lab, each round
+ *   after 100 warm-up connects) from a client namespace to a server namespace whose ingress is
+ *   filtered by the compiled ruleset, at 10 and 10 000 policy rules (rule i allows tcp/20000+2i from the client; the
  *   probed tcp/80 rule is last), next to the peer: a naive iptables chain compiled from the
  *   same policy with one `-s SRC -d DST -p tcp --dport P -j ACCEPT` rule per (rule, source,
  *   destination, service), in policy order, behind `ESTABLISHED,RELATED` accept.
@@ -19,8 +25,8 @@
  * Run with `npm run bench -- nft`.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import {
@@ -42,23 +48,32 @@ const NOW = new Date(Date.UTC(2026, 10, 22, 12))
 
 /** Figures of one element count. Times in milliseconds. */
 export interface ApplyCase {
+  readonly shape: 'one-identity' | 'many-identities'
+  readonly clients: number
+  /** Elements of every set and map in the ruleset (identity sets included). */
   readonly elements: number
   readonly compileMs: number
   readonly rulesetBytes: number
   /** `nft -c -f` (check only) and `nft -f` (apply), each including the `nft` process start. */
   readonly checkMs: number
   readonly applyMs: number
+  /** User plus system CPU time of the applying `nft` process (wall time suffers on a loaded machine). */
+  readonly applyCpuMs: number
+  /** One-minute load average after the apply. */
+  readonly load1: number
 }
 
 /** Connect latency through one ruleset, in microseconds. */
 export interface LatencyCase {
   readonly ruleset: 'compiled-nftables' | 'compiled-iptables' | 'naive-iptables'
   readonly policyRules: number
-  /** Elements of the compiled ingress map (nftables), entries of the ingress service ipset (iptables), or rules of the naive chain. */
+  /** Elements of every set and map of the compiled ruleset (nftables), entries of the ingress service ipset (iptables), or rules of the naive chain. */
   readonly size: number
   readonly samples: number
   readonly medianUs: number
   readonly p90Us: number
+  /** One-minute load average when the measurement ended (the machine may be shared). */
+  readonly load1: number
 }
 
 const lbl = (m: Record<string, string>) => ({
@@ -73,14 +88,19 @@ const policySet = (rules: Rule[]): PolicySet => ({
   enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
 })
 
-function elementsEstate(n: number): { inventory: Inventory; policySet: PolicySet } {
+function elementsEstate(
+  n: number,
+  shape: ApplyCase['shape'],
+): { inventory: Inventory; policySet: PolicySet } {
   const workloads: Workload[] = [
     { name: 'server', addresses: [{ ip: '10.1.0.1' }], labels: labelSet({ role: 'server' }) },
   ]
   const base = 0x0a800000 // 10.128.0.0
   for (let i = 0; i < n; i++) {
     const ip = formatIp({ family: 4, value: BigInt(base + 2 * i) })
-    workloads.push({ name: `c${i}`, addresses: [{ ip }], labels: labelSet({ role: 'client' }) })
+    const labels =
+      shape === 'one-identity' ? { role: 'client' } : { role: 'client', shard: `${i % 1000}` }
+    workloads.push({ name: `c${i}`, addresses: [{ ip }], labels: labelSet(labels) })
   }
   const rule: Rule = {
     id: 'clients-to-server',
@@ -94,42 +114,76 @@ function elementsEstate(n: number): { inventory: Inventory; policySet: PolicySet
 }
 
 function timeSync(argv: readonly string[]): number {
-  const t = performance.now()
-  const r = spawnSync(argv[0] ?? '', argv.slice(1), { encoding: 'utf8', maxBuffer: 1 << 28 })
-  const ms = performance.now() - t
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`)
-  return ms
+  return timeCpu(argv).ms
 }
 
-async function benchApply(scale: number): Promise<ApplyCase[]> {
+/** Runs `argv` under `/usr/bin/time` (when present): wall time and the child's user+system CPU time, in ms. */
+function timeCpu(argv: readonly string[]): { ms: number; cpuMs: number } {
+  const timed = existsSync('/usr/bin/time')
+  const full = timed ? ['/usr/bin/time', '-f', 'BENCHCPU %U %S', ...argv] : argv
+  const t = performance.now()
+  const r = spawnSync(full[0] ?? '', full.slice(1), { encoding: 'utf8', maxBuffer: 1 << 28 })
+  const ms = performance.now() - t
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`)
+  const m = /BENCHCPU ([\d.]+) ([\d.]+)/.exec(r.stderr)
+  return { ms, cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN }
+}
+
+/** Every element of every set and map: the lines inside `elements = { ... }` blocks. */
+export function countElements(ruleset: string): number {
+  let n = 0
+  let inside = false
+  for (const line of ruleset.split('\n')) {
+    const t = line.trim()
+    if (t === 'elements = {') inside = true
+    else if (inside && t === '}') inside = false
+    else if (inside) n++
+  }
+  return n
+}
+
+/** The apply figures (see the module comment). */
+export async function benchApply(scale: number): Promise<ApplyCase[]> {
   const out: ApplyCase[] = []
   const tmp = mkdtempSync(path.join(tmpdir(), `${PREFIX}-`))
   const ns = `${PREFIX}-apply`
   try {
-    for (const n0 of [1_000, 10_000, 100_000]) {
-      const n = Math.max(10, Math.round(n0 * scale))
-      const { inventory, policySet: ps } = elementsEstate(n)
-      const t = performance.now()
-      const r = nftablesCompiler.compile(inventory, ps, {
-        now: NOW,
-        hosts: ['server'],
-        direction: 'ingress',
-        antiLockout: false,
-      })
-      const compileMs = performance.now() - t
-      const content = r.artefacts[0]?.content ?? ''
-      const elements = (content.match(/ : accept/g) ?? []).length
-      const file = path.join(tmp, `server-${n}.nft`)
-      writeFileSync(file, content)
-      spawnSync('ip', ['netns', 'del', ns])
-      timeSync(['ip', 'netns', 'add', ns])
-      const checkMs = timeSync(['ip', 'netns', 'exec', ns, 'nft', '-c', '-f', file])
-      const applyMs = timeSync(['ip', 'netns', 'exec', ns, 'nft', '-f', file])
-      spawnSync('ip', ['netns', 'del', ns])
-      out.push({ elements, compileMs, rulesetBytes: Buffer.byteLength(content), checkMs, applyMs })
-      process.stderr.write(
-        `[nft] ${elements} elements: compile ${compileMs.toFixed(0)} ms, apply ${applyMs.toFixed(0)} ms\n`,
-      )
+    for (const shape of ['one-identity', 'many-identities'] as const) {
+      for (const n0 of [1_000, 10_000, 100_000]) {
+        const n = Math.max(10, Math.round(n0 * scale))
+        const { inventory, policySet: ps } = elementsEstate(n, shape)
+        const t = performance.now()
+        const r = nftablesCompiler.compile(inventory, ps, {
+          now: NOW,
+          hosts: ['server'],
+          direction: 'ingress',
+          antiLockout: false,
+        })
+        const compileMs = performance.now() - t
+        const content = r.artefacts[0]?.content ?? ''
+        const elements = countElements(content)
+        const file = path.join(tmp, `server-${shape}-${n}.nft`)
+        writeFileSync(file, content)
+        spawnSync('ip', ['netns', 'del', ns])
+        timeSync(['ip', 'netns', 'add', ns])
+        const checkMs = timeSync(['ip', 'netns', 'exec', ns, 'nft', '-c', '-f', file])
+        const apply = timeCpu(['ip', 'netns', 'exec', ns, 'nft', '-f', file])
+        spawnSync('ip', ['netns', 'del', ns])
+        out.push({
+          shape,
+          clients: n,
+          elements,
+          compileMs,
+          rulesetBytes: Buffer.byteLength(content),
+          checkMs,
+          applyMs: apply.ms,
+          applyCpuMs: apply.cpuMs,
+          load1: loadavg()[0] ?? NaN,
+        })
+        process.stderr.write(
+          `[nft] ${shape}, ${n} clients, ${elements} elements: compile ${compileMs.toFixed(0)} ms, apply ${apply.ms.toFixed(0)} ms (cpu ${apply.cpuMs.toFixed(0)} ms; load ${loadavg()[0]?.toFixed(2)})\n`,
+        )
+      }
     }
   } finally {
     spawnSync('ip', ['netns', 'del', ns])
@@ -234,7 +288,8 @@ for (let i = 0; i < warmup + samples; i++) { const us = await once(); if (i >= w
 process.stdout.write(JSON.stringify(out))
 `
 
-async function measure(lab: Lab, samples: number): Promise<{ medianUs: number; p90Us: number }> {
+/** `samples` sequential connect times in microseconds, after 100 warm-up connects. */
+async function sample(lab: Lab, samples: number): Promise<number[]> {
   const text = await lab.exec(
     'client',
     [
@@ -246,60 +301,76 @@ async function measure(lab: Lab, samples: number): Promise<{ medianUs: number; p
     ],
     120_000,
   )
-  const xs = (JSON.parse(text) as number[]).sort((a, b) => a - b)
+  return JSON.parse(text) as number[]
+}
+
+function quantiles(samples: readonly number[]): { medianUs: number; p90Us: number } {
+  const xs = [...samples].sort((a, b) => a - b)
   const q = (f: number): number =>
     Math.round((xs[Math.min(xs.length - 1, Math.floor(f * xs.length))] ?? 0) * 10) / 10
   return { medianUs: q(0.5), p90Us: q(0.9) }
 }
 
-async function benchLatency(samples: number): Promise<LatencyCase[]> {
+/**
+ * Rounds per latency comparison: within one lab per ruleset kind, the 10-rule and the
+ * 10 000-rule versions are applied in turn, `samples / LATENCY_ROUNDS` connects each time, so
+ * that a change of load on a shared machine hits both sizes alike.
+ */
+const LATENCY_ROUNDS = 5
+
+/** The latency figures (see the module comment); `samples` connects per case. */
+export async function benchLatency(samples: number): Promise<LatencyCase[]> {
   const out: LatencyCase[] = []
-  for (const rules of [10, 10_000]) {
+  const builds = [10, 10_000].map((rules) => {
     const { inventory, policySet: ps } = latencyEstate(rules)
-    const compiled =
-      nftablesCompiler.compile(inventory, ps, {
-        now: NOW,
-        hosts: ['server'],
-        direction: 'ingress',
-        antiLockout: false,
-      }).artefacts[0]?.content ?? ''
-    const naive = naiveIptables(inventory, ps.policies, 'server')
-    const ipt = iptablesCompiler.compile(inventory, ps, {
+    const options = {
       now: NOW,
       hosts: ['server'],
-      direction: 'ingress',
+      direction: 'ingress' as const,
       antiLockout: false,
-    }).artefacts
+    }
+    const compiled = nftablesCompiler.compile(inventory, ps, options).artefacts[0]?.content ?? ''
+    const naive = naiveIptables(inventory, ps.policies, 'server')
+    const ipt = iptablesCompiler.compile(inventory, ps, options).artefacts
     const iptFile = (suffix: string): string =>
       ipt.find((a) => a.path.endsWith(suffix))?.content ?? ''
-    for (const ruleset of ['compiled-nftables', 'compiled-iptables', 'naive-iptables'] as const) {
-      const lab = await createLab(`${PREFIX}-l`, [
-        { name: 'client', addresses: [CLIENT_IP] },
-        { name: 'server', addresses: [SERVER_IP] },
-      ])
-      try {
-        await lab.listen({ tcp: [80], udp: [] }, 120_000)
-        if (ruleset === 'compiled-nftables') await lab.apply('server', compiled)
-        else if (ruleset === 'compiled-iptables') {
-          await lab.apply('server', iptFile('.ipset'), {
-            apply: (f) => ['ipset', 'restore', '-file', f],
-          })
-          await lab.apply('server', iptFile('.rules.v4'), { apply: (f) => ['iptables-restore', f] })
-        } else await lab.apply('server', naive, { apply: (f) => ['iptables-restore', f] })
+    return { rules, compiled, naive, ipset: iptFile('.ipset'), rulesV4: iptFile('.rules.v4') }
+  })
+  for (const ruleset of ['compiled-nftables', 'compiled-iptables', 'naive-iptables'] as const) {
+    const lab = await createLab(`${PREFIX}-l`, [
+      { name: 'client', addresses: [CLIENT_IP] },
+      { name: 'server', addresses: [SERVER_IP] },
+    ])
+    try {
+      await lab.listen({ tcp: [80], udp: [] }, 300_000)
+      const got = new Map<number, number[]>(builds.map((b) => [b.rules, []]))
+      for (let round = 0; round < LATENCY_ROUNDS; round++) {
+        for (const b of builds) {
+          if (ruleset === 'compiled-nftables') await lab.apply('server', b.compiled)
+          else if (ruleset === 'compiled-iptables') {
+            await lab.apply('server', b.ipset, { apply: (f) => ['ipset', 'restore', '-file', f] })
+            await lab.apply('server', b.rulesV4, { apply: (f) => ['iptables-restore', f] })
+          } else await lab.apply('server', b.naive, { apply: (f) => ['iptables-restore', f] })
+          got.get(b.rules)?.push(...(await sample(lab, Math.ceil(samples / LATENCY_ROUNDS))))
+        }
+      }
+      const load1 = loadavg()[0] ?? NaN
+      for (const b of builds) {
         const size =
           ruleset === 'compiled-nftables'
-            ? (compiled.match(/ : accept/g) ?? []).length
+            ? countElements(b.compiled)
             : ruleset === 'compiled-iptables'
-              ? iptFile('.ipset')
-                  .split('\n')
-                  .filter((l) => l.startsWith('add bh-in-v4-svc.n ')).length
-              : naive.split('\n').filter((l) => l.startsWith('-A INPUT -s ')).length
-        const m = await measure(lab, samples)
-        out.push({ ruleset, policyRules: rules, size, samples, ...m })
-        process.stderr.write(`[nft] ${ruleset} at ${rules} rules: median ${m.medianUs} µs\n`)
-      } finally {
-        await lab.destroy()
+              ? b.ipset.split('\n').filter((l) => l.startsWith('add bh-in-v4-svc.n ')).length
+              : b.naive.split('\n').filter((l) => l.startsWith('-A INPUT -s ')).length
+        const xs = got.get(b.rules) ?? []
+        const m = quantiles(xs)
+        out.push({ ruleset, policyRules: b.rules, size, samples: xs.length, ...m, load1 })
+        process.stderr.write(
+          `[nft] ${ruleset} at ${b.rules} rules: median ${m.medianUs} µs (load ${load1.toFixed(2)})\n`,
+        )
       }
+    } finally {
+      await lab.destroy()
     }
   }
   return out
@@ -325,7 +396,9 @@ export async function benchNft(scale: number): Promise<unknown> {
       apply,
       latency,
       goals: {
-        apply100kMs: apply.find((a) => a.elements >= 100_000)?.applyMs ?? null,
+        apply100kMs: Object.fromEntries(
+          apply.filter((a) => a.clients >= 100_000 * scale).map((a) => [a.shape, a.applyMs]),
+        ),
         compiledLatencyRatio10kTo10:
           med('compiled-nftables', 10_000) / med('compiled-nftables', 10),
         naiveLatencyRatio10kTo10: med('naive-iptables', 10_000) / med('naive-iptables', 10),

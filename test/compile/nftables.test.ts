@@ -13,7 +13,13 @@ import {
 } from '../../src/core/index.js'
 import { resolveEntity } from '../../src/policy/evaluate.js'
 import { loadWorkspace } from '../../src/policy/files.js'
-import { hostFileName, nftablesCompiler, planHosts } from '../../src/compile/nftables/compile.js'
+import {
+  hostFileName,
+  MAX_IDENTITY_RULES,
+  MIN_IDENTITY_ADDRESSES,
+  nftablesCompiler,
+  planHosts,
+} from '../../src/compile/nftables/compile.js'
 import { decidePacket, parseRuleset, type ParsedRuleset } from '../../src/compile/nftables/check.js'
 import { rangeText } from '../../src/compile/nftables/render.js'
 import type { CompileResult } from '../../src/compile/target.js'
@@ -52,6 +58,15 @@ runCompileConformance({
   checker: nftablesChecker,
   extraOptions: { antiLockout: false },
   numRuns: 25,
+})
+
+describe('peers through identity sets wherever an identity qualifies', () => {
+  runCompileConformance({
+    compiler: nftablesCompiler,
+    checker: nftablesChecker,
+    extraOptions: { antiLockout: false, identitySetMinAddresses: 1 },
+    numRuns: 25,
+  })
 })
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/compile-nftables/', import.meta.url))
@@ -132,21 +147,24 @@ describe('nftables options', () => {
     expect(observe).not.toContain('drop')
   })
 
-  it('the allowed pair is the only element: per-host maps key on addresses and ports', () => {
+  it('the allowed pair is the only peer: per-host maps key on addresses, classes on ports', () => {
     const { plans } = planHosts(twoHosts, webToDb('enforce'), { now, antiLockout: false })
     const b = plans.find((p) => p.host === 'b')
-    expect(b?.maps.ingress[4].ports).toEqual([
-      {
-        src: { lo: 0x0a090001n, hi: 0x0a090001n },
-        dst: { lo: 0x0a090002n, hi: 0x0a090002n },
-        proto: { lo: 6, hi: 6 },
-        port: { lo: 5432, hi: 5432 },
-      },
-    ])
-    expect(b?.maps.ingress[6].ports).toEqual([])
+    expect(b?.maps.ingress[4]).toEqual({
+      locals: [
+        {
+          local: 0x0a090002n,
+          identities: [],
+          exact: [{ peer: { lo: 0x0a090001n, hi: 0x0a090001n }, cls: 0 }],
+          ranges: [],
+        },
+      ],
+      classes: [{ ports: [{ proto: 6, port: { lo: 5432, hi: 5432 } }], icmp: [], proto: [] }],
+    })
+    expect(b?.maps.ingress[6].locals.flatMap((l) => [...l.exact, ...l.ranges])).toEqual([])
     const a = plans.find((p) => p.host === 'a')
-    expect(a?.maps.egress[4].ports).toHaveLength(1)
-    expect(a?.maps.ingress[4].ports).toEqual([])
+    expect(a?.maps.egress[4].locals.flatMap((l) => l.exact)).toHaveLength(1)
+    expect(a?.maps.ingress[4].locals.flatMap((l) => [...l.exact, ...l.ranges])).toEqual([])
   })
 
   it('a deny rule punches a hole in the allowed ports', () => {
@@ -183,8 +201,9 @@ describe('nftables options', () => {
       antiLockout: false,
     })
     expect(r.artefacts).toHaveLength(1)
-    expect(r.artefacts[0]?.content).toContain('10.9.0.1 . 10.9.0.2 . 6 . 5000-5431 : accept,')
-    expect(r.artefacts[0]?.content).toContain('10.9.0.1 . 10.9.0.2 . 6 . 5433-6000 : accept')
+    const content = r.artefacts[0]?.content ?? ''
+    expect(content).toContain('10.9.0.1 : jump in_v4_c0')
+    expect(content).toMatch(/set in_v4_c0_port_ranges \{[^}]*6 \. 5000-5431,\s+6 \. 5433-6000\s/)
     const rs = parseRuleset(r.artefacts[0]?.content ?? '')
     expect(
       decidePacket(rs, 'ingress', { src: '10.9.0.1', dst: '10.9.0.2', protocol: 6, dstPort: 5432 }),
@@ -227,6 +246,137 @@ describe('nftables options', () => {
       .compile(inv, { policies: [], enforcement: [] }, { now })
       .artefacts.map((a) => a.path)
     expect(new Set(paths).size).toBe(paths.length)
+  })
+
+  /**
+   * `n` web workloads per identity (labels role=web, team=t<t>) at 10.8.<t>.1, .3, .5, ... (gaps,
+   * so that no two merge into one address range), and the hosts of {@link twoHosts}.
+   */
+  const webs = (teams: number, n: number): Inventory => ({
+    workloads: [
+      ...Array.from({ length: teams * n }, (_, i) => ({
+        name: `w${i}`,
+        addresses: [{ ip: `10.8.${Math.floor(i / n)}.${2 * (i % n) + 1}` }],
+        labels: labelSet({ role: 'web', team: `t${Math.floor(i / n)}` }),
+      })),
+      ...twoHosts.workloads,
+    ],
+    externals: [],
+    labelRules: [],
+  })
+  const packet = (src: string, dstPort = 5432) => ({ src, dst: '10.9.0.2', protocol: 6, dstPort })
+
+  it('a large identity is matched through its identity set, not one map element per address', () => {
+    const inv = webs(1, MIN_IDENTITY_ADDRESSES)
+    const r = nftablesCompiler.compile(inv, webToDb('enforce'), {
+      now,
+      hosts: ['b'],
+      antiLockout: false,
+    })
+    const text = r.artefacts[0]?.content ?? ''
+    // id_0 is {role=db} (b), id_1 {role=web} (a, the only web without a team), id_2 {role=web,team=t0}
+    expect(text).toContain('ip daddr 10.9.0.2 ip saddr @id_2_v4 jump in_v4_c0')
+    expect(text).toMatch(
+      /map in_v4_0_peers \{\n {4}type ipv4_addr : verdict\n {4}elements = \{\n {6}10\.9\.0\.1 : jump in_v4_c0\n {4}\}/,
+    )
+    expect(text).not.toContain('10.8.0.1 : jump')
+    const rs = parseRuleset(text)
+    expect(decidePacket(rs, 'ingress', packet('10.8.0.1'))).toBe('accept')
+    expect(decidePacket(rs, 'ingress', packet('10.8.0.15'))).toBe('accept')
+    expect(decidePacket(rs, 'ingress', packet('10.8.0.15', 5433))).toBe('drop')
+    expect(decidePacket(rs, 'ingress', packet('10.8.0.2'))).toBe('drop')
+    // one address fewer than the threshold: plain peer-map elements
+    const small = nftablesCompiler.compile(
+      webs(1, MIN_IDENTITY_ADDRESSES - 1),
+      webToDb('enforce'),
+      {
+        now,
+        hosts: ['b'],
+        antiLockout: false,
+      },
+    )
+    expect(small.artefacts[0]?.content).not.toMatch(/@id_\d+_v4 jump/)
+    expect(small.artefacts[0]?.content).toContain('10.8.0.1 : jump in_v4_c0')
+  })
+
+  it('identity-set lookups per own address are bounded, whatever the number of identities', () => {
+    const teams = MAX_IDENTITY_RULES + 3
+    const inv = webs(teams, 2)
+    const r = nftablesCompiler.compile(inv, webToDb('enforce'), {
+      now,
+      hosts: ['b'],
+      antiLockout: false,
+      identitySetMinAddresses: 1,
+    })
+    const text = r.artefacts[0]?.content ?? ''
+    expect(text.match(/ip daddr 10\.9\.0\.2 ip saddr @id_\d+_v4 jump/g)).toHaveLength(
+      MAX_IDENTITY_RULES,
+    )
+    const rs = parseRuleset(text)
+    for (let t = 0; t < teams; t++) {
+      expect(decidePacket(rs, 'ingress', packet(`10.8.${t}.3`))).toBe('accept')
+      expect(decidePacket(rs, 'ingress', packet(`10.8.${t}.2`))).toBe('drop')
+    }
+  })
+
+  it('single addresses and single ports use hash sets; ranges alone use interval sets', () => {
+    const ps = webToDb('enforce')
+    const policy = ps.policies[0] as PolicySet['policies'][number]
+    const withCidr: PolicySet = {
+      ...ps,
+      policies: [
+        {
+          ...policy,
+          rules: [
+            ...policy.rules,
+            {
+              id: 'net',
+              action: 'allow',
+              emergency: false,
+              from: [{ kind: 'cidr', cidr: parseCidr('192.0.2.0/24') as Cidr, except: [] }],
+              to: [lbl({ role: 'db' })],
+              services: [{ protocol: 17, ports: { lo: 1000, hi: 2000 } }],
+            },
+          ],
+        },
+      ],
+    }
+    const r = nftablesCompiler.compile(twoHosts, withCidr, {
+      now,
+      hosts: ['b'],
+      antiLockout: false,
+    })
+    const text = r.artefacts[0]?.content ?? ''
+    const block = (head: string): string => {
+      const i = text.indexOf(`  ${head} {`)
+      return i < 0 ? '' : text.slice(i, text.indexOf('\n  }', i))
+    }
+    expect(block('map in_v4_0_peers')).not.toContain('flags interval')
+    expect(block('map in_v4_0_peers')).toContain('10.9.0.1 : jump in_v4_c0')
+    expect(block('map in_v4_0_ranges')).toContain('flags interval')
+    expect(block('map in_v4_0_ranges')).toContain('192.0.2.0/24 : jump in_v4_c1')
+    expect(block('set in_v4_c0_ports')).not.toContain('flags interval')
+    expect(block('set in_v4_c0_ports')).toContain('6 . 5432')
+    expect(block('set in_v4_c1_port_ranges')).toContain('flags interval')
+    expect(block('set in_v4_c1_port_ranges')).toContain('17 . 1000-2000')
+    expect(text).not.toMatch(/ipv4_addr \. ipv4_addr/)
+    const rs = parseRuleset(text)
+    const udp = (src: string, dstPort: number) => ({ src, dst: '10.9.0.2', protocol: 17, dstPort })
+    expect(decidePacket(rs, 'ingress', udp('192.0.2.77', 1500))).toBe('accept')
+    expect(decidePacket(rs, 'ingress', udp('192.0.2.77', 2001))).toBe('drop')
+    expect(decidePacket(rs, 'ingress', udp('10.9.0.1', 1500))).toBe('drop')
+  })
+
+  it('the checker refuses rules it does not understand', () => {
+    const text =
+      nftablesCompiler.compile(twoHosts, webToDb('enforce'), { now }).artefacts[1]?.content ?? ''
+    const odd = text.replace(
+      'counter name blocked_in drop',
+      'tcp dport 80 accept\n    counter name blocked_in drop',
+    )
+    expect(() => decidePacket(parseRuleset(odd), 'ingress', packet('10.9.0.99'))).toThrow(
+      /unsupported rule/,
+    )
   })
 
   it('address ranges render as blocks where they are blocks', () => {

@@ -9,13 +9,19 @@
 import { spawnSync } from 'node:child_process'
 import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import type { EnforcementMode, Inventory, PolicySet } from '../../src/core/index.js'
+import {
+  labelSet,
+  type EnforcementMode,
+  type Inventory,
+  type PolicySet,
+} from '../../src/core/index.js'
 import { iptablesCompiler } from '../../src/compile/iptables/compile.js'
 import { wbbIpsetName } from '../../src/compile/iptables/render.js'
 import {
   cleanupLeftovers,
   createLab,
   netnsSupport,
+  tcpExtCounter,
   type ApplyCommand,
   type Lab,
 } from './harness.js'
@@ -179,5 +185,93 @@ describeKernel(`kernel verification (iptables)`, support, () => {
     expect(seen['denied-would-be-blocked']).toBeGreaterThan(10)
     expect(seen['recorded']).toBeGreaterThan(10)
     expect(seen['denied-unenforced']).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('re-applying a changed ruleset under a running probe loop loses no allowed connection', async () => {
+    const lbl = (role: string) => ({
+      kind: 'labels' as const,
+      match: labelSet({ role }),
+      expressions: [],
+      global: false,
+    })
+    const inventory: Inventory = {
+      workloads: [
+        { name: 'a', addresses: [{ ip: '10.77.0.1' }], labels: labelSet({ role: 'web' }) },
+        { name: 'b', addresses: [{ ip: '10.77.0.2' }], labels: labelSet({ role: 'api' }) },
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const v = (ports: number[]): PolicySet => ({
+      policies: [
+        {
+          name: 'p',
+          owner: 'o',
+          scope: labelSet(),
+          file: 'p.yaml',
+          rules: [
+            {
+              id: 'web-to-api',
+              action: 'allow',
+              emergency: false,
+              from: [lbl('web')],
+              to: [lbl('api')],
+              services: ports.map((p) => ({ protocol: 6, ports: { lo: p, hi: p } })),
+            },
+          ],
+        },
+      ],
+      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+    })
+    const v1 = v([80])
+    const v2 = v([80, 443])
+    const lab = await createLab(`${PREFIX}-atomic`, [
+      { name: 'a', addresses: ['10.77.0.1'] },
+      { name: 'b', addresses: ['10.77.0.2'] },
+    ])
+    try {
+      await lab.listen({ tcp: [80, 443], udp: [] }, 30_000)
+      await compileAndApply(lab, inventory, v1)
+      expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([
+        false,
+      ])
+      // As for nftables (nftables-kernel.test.ts): a probe loop of 80 connections while both
+      // hosts' ipset, iptables and ip6tables files are re-applied again and again; every allowed
+      // connection must succeed and no SYN may be dropped (TCPSynRetrans, retried once because a
+      // busy machine moves that counter for reasons of its own).
+      let applies = 0
+      const attempt = async (): Promise<{ failures: number; synRetrans: number }> => {
+        const synRetransBefore = await tcpExtCounter(lab, 'a', 'TCPSynRetrans')
+        const loop = lab.probeLoop('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 80 }], 80, 5000, 5)
+        applies = 0
+        const deadline = Date.now() + 4000
+        const state = { done: false }
+        void loop.finally(() => (state.done = true))
+        while (!state.done && applies < 40 && Date.now() < deadline) {
+          await compileAndApply(lab, inventory, applies % 2 === 0 ? v2 : v1)
+          applies++
+        }
+        const [failures = -1] = await loop
+        const synRetrans = (await tcpExtCounter(lab, 'a', 'TCPSynRetrans')) - synRetransBefore
+        return { failures, synRetrans }
+      }
+      let result = await attempt()
+      expect(result.failures).toBe(0)
+      if (result.synRetrans > 0) {
+        process.stderr.write(
+          `[iptables atomic replace] ${result.synRetrans} SYN retransmit(s) in the first attempt; retrying once\n`,
+        )
+        result = await attempt()
+        expect(result.failures).toBe(0)
+      }
+      expect(result.synRetrans).toBe(0)
+      expect(applies).toBeGreaterThan(3)
+      const last = applies % 2 === 1 ? v2 : v1
+      expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([
+        last === v2,
+      ])
+    } finally {
+      await lab.destroy()
+    }
   }, 60_000)
 })

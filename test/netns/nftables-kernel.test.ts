@@ -12,7 +12,7 @@ import {
   type Inventory,
   type PolicySet,
 } from '../../src/core/index.js'
-import { nftablesCompiler } from '../../src/compile/nftables/compile.js'
+import { nftablesCompiler, type NftablesOptions } from '../../src/compile/nftables/compile.js'
 import { wbbSetName } from '../../src/compile/nftables/render.js'
 import {
   cleanupLeftovers,
@@ -22,6 +22,7 @@ import {
   tcpExtCounter,
   type Lab,
 } from './harness.js'
+import { checkEcho, echoProbesOf, icmpSupport } from './icmp.js'
 import { checkConnections, describeKernel, monitoredExpectations } from './probe-check.js'
 import {
   estateArb,
@@ -39,22 +40,29 @@ import {
  */
 const PREFIX = 'bhnft'
 const support = netnsSupport(PREFIX)
+const echo = icmpSupport()
 const NOW = new Date(Date.UTC(2026, 10, 22, 12))
 const SEED = 7_2026
 /** Random estates probed (each in three phases: enforce, monitor, mixed). */
 const ESTATES = 3
 
-/** Compiles for every host and applies each ruleset in its namespace. */
+/**
+ * Compiles for every host (with `extra` options) and applies each ruleset in its namespace.
+ * Returns how many peer lookups go through identity sets (`... @id_<n>_v<f> jump ...`).
+ */
 async function compileAndApply(
   lab: Lab,
   inventory: Inventory,
   policySet: PolicySet,
-): Promise<void> {
+  extra: Partial<NftablesOptions> = {},
+): Promise<number> {
   const { artefacts } = nftablesCompiler.compile(inventory, policySet, {
     now: NOW,
     antiLockout: false,
+    ...extra,
   })
   await Promise.all(artefacts.map((a) => lab.apply(a.host ?? '', a.content)))
+  return artefacts.reduce((n, a) => n + (a.content.match(/ @id_\d+_v[46] jump /g) ?? []).length, 0)
 }
 
 const key = (src: string, dst: string, proto: number, port: number | undefined): string =>
@@ -76,10 +84,16 @@ describeKernel(`kernel verification (nftables)`, support, () => {
     estate: Estate,
     policySet: PolicySet,
     seen: Record<string, number>,
+    extra: Partial<NftablesOptions> = {},
   ): Promise<void> {
-    await compileAndApply(lab, estate.inventory, policySet)
+    const idRules = await compileAndApply(lab, estate.inventory, policySet, extra)
+    seen['identity-set-rules'] = (seen['identity-set-rules'] ?? 0) + idRules
     const probes = probesOf(estate, policySet, NOW.getTime())
     await checkConnections(lab, probes, seen)
+    if (echo.ok) {
+      const wrong = await checkEcho(lab, echoProbesOf(estate, policySet, NOW.getTime()), seen)
+      expect(wrong, 'ICMP echo probes that disagree with the reference').toEqual([])
+    }
     const proto = (p: Probe): number => (p.proto === 'tcp' ? 6 : 17)
     await Promise.all(
       monitoredExpectations(estate, probes).map(async (m) => {
@@ -128,8 +142,11 @@ describeKernel(`kernel verification (nftables)`, support, () => {
           await checkPhase(lab, estate, withMode(estate, 'enforce'), seen)
           // monitor: everything connects; each host's sets hold exactly its denied flows
           await checkPhase(lab, estate, withMode(estate, 'monitor'), seen)
-          // mixed: each host in its own mode
-          await checkPhase(lab, estate, withModes(estate, modes), seen)
+          // mixed: each host in its own mode, and peers matched through identity sets wherever
+          // an identity qualifies (the other phases use the peer maps of small estates)
+          await checkPhase(lab, estate, withModes(estate, modes), seen, {
+            identitySetMinAddresses: 1,
+          })
         } finally {
           await lab.destroy()
         }
@@ -142,6 +159,13 @@ describeKernel(`kernel verification (nftables)`, support, () => {
     expect(seen['denied-would-be-blocked']).toBeGreaterThan(20)
     expect(seen['denied-unenforced']).toBeGreaterThan(0)
     expect(seen['deny-over-allow']).toBeGreaterThan(5)
+    expect(seen['identity-set-rules']).toBeGreaterThan(5)
+    if (echo.ok) {
+      expect(seen['icmp-allowed']).toBeGreaterThan(3)
+      expect(seen['icmp-blocked']).toBeGreaterThan(3)
+    } else if (process.env['BULKHEAD_REQUIRE_NETNS'] === '1') {
+      throw new Error(`ICMP echo probes required (BULKHEAD_REQUIRE_NETNS=1): ${echo.reason}`)
+    } else process.stderr.write(`[nftables kernel] ICMP echo probes skipped: ${echo.reason}\n`)
   }, 180_000)
 
   it('re-applying a changed ruleset under a running probe loop loses no allowed connection', async () => {

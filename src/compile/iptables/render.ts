@@ -19,7 +19,11 @@ import {
   type IpFamily,
   type PortRange,
 } from '../../core/index.js'
-import type { AddressRange, FamilyMaps, HostPlan } from '../nftables/compile.js'
+import {
+  familyElements,
+  type AddressRange,
+  type HostPlan,
+} from '../nftables/compile.js'
 import { IPV6_LINK_CONTROL_ICMP_TYPES } from '../target.js'
 
 /** The chains every rules file owns. Stable. */
@@ -67,7 +71,7 @@ export function rangeToCidrs(family: IpFamily, r: AddressRange): string[] {
 export interface RuleMatch {
   /** The host's own address (destination for ingress, source for egress). */
   readonly local: bigint
-  readonly kind: keyof FamilyMaps
+  readonly kind: 'ports' | 'icmp' | 'proto'
   /** IANA protocol number. */
   readonly proto: number
   /** Destination port range (`ports`), one ICMP type (`icmp`, absent = every type), absent for `proto`. */
@@ -156,8 +160,8 @@ export function iptablesPlan(plan: HostPlan): IptablesPlan {
       })
   }
   for (const dir of ['in', 'out'] as const) {
-    const maps = dir === 'in' ? plan.maps.ingress : plan.maps.egress
     for (const family of [4, 6] as const) {
+      const elements = familyElements(plan, dir === 'in' ? 'ingress' : 'egress', family)
       const byMatch = new Map<string, { match: RuleMatch; peers: AddressRange[] }>()
       const add = (match: RuleMatch, peer: AddressRange): void => {
         const k = `${match.local}|${match.kind}|${match.proto}|${match.port?.lo ?? ''}-${match.port?.hi ?? ''}`
@@ -166,7 +170,7 @@ export function iptablesPlan(plan: HostPlan): IptablesPlan {
         byMatch.set(k, g)
       }
       for (const kind of ['ports', 'icmp', 'proto'] as const) {
-        for (const e of maps[family][kind]) {
+        for (const e of elements[kind]) {
           const local = dir === 'in' ? e.dst : e.src
           const peer = dir === 'in' ? e.src : e.dst
           for (let l = local.lo; l <= local.hi; l++) {

@@ -1,8 +1,9 @@
 /**
  * @module What the nftables target can express: everything in policy language v1.
  * @remarks Deny rules become holes in the allow maps (the maps hold allow-minus-deny exactly);
- * CIDR `except` blocks, IPv6, port ranges, ICMP types and other protocols are all interval
- * elements of concatenated verdict maps. @see https://wiki.nftables.org/wiki-nftables/index.php/Concatenations
+ * CIDR `except` blocks, IPv6, port ranges, ICMP types and other protocols are elements of the
+ * peer maps (address ranges) and of the class chains' sets (port and type ranges).
+ * @see https://wiki.nftables.org/wiki-nftables/index.php/Concatenations
  */
 import { ALL_CAPABILITIES, type Capability } from '../target.js'
 

@@ -1,6 +1,7 @@
 /**
  * @module The nftables compiler: per host, the exact set of allowed (peer address, protocol,
- * port) per direction as interval elements of verdict maps, then rendered as one ruleset file.
+ * port) per direction, as peer maps that send each peer to the chain of its service class,
+ * then rendered as one ruleset file.
  *
  * How a host plan is built, for each address family:
  *
@@ -14,8 +15,14 @@
  *   union of the matching allow rules' services minus the union of the matching deny rules'
  *   (DESIGN.md rule 1: deny beats allow, nothing allowed by default), exactly as
  *   {@link evaluate} decides each flow.
- * - Adjacent intervals with equal allowed services are merged; each (interval, service range)
- *   becomes one map element. Per-packet cost is one map lookup whatever the number of rules.
+ * - Adjacent intervals with equal allowed services are merged into peer runs. Each distinct
+ *   allowed service set is a class (one chain); a single-address run is an element of an exact
+ *   (hash) map, a longer run an element of an interval map, and an identity all of whose
+ *   addresses are single-address peers of one class may be matched through its identity set
+ *   instead (at most {@link MAX_IDENTITY_RULES} per own address). Per-packet cost is a bounded
+ *   number of lookups (exact and interval peer maps, identity sets, the class's port set),
+ *   whatever the number of rules; intervals and concatenations, the costly case for nftables
+ *   (kernel `pipapo` sets and userspace), are used only where a range needs them.
  * @remarks Semantics: DESIGN.md "Policy language v1" rules 1–5, "Enforcement and verification".
  */
 import {
@@ -26,7 +33,6 @@ import {
   formatLabelSet,
   formatRuleRef,
   IntervalSet,
-  normalizeIp,
   parseCidr,
   parseIp,
   selectorMatches,
@@ -37,6 +43,7 @@ import {
   type Endpoint,
   type Entity,
   type Inventory,
+  type IpAddress,
   type IpFamily,
   type LabelSet,
   type Policy,
@@ -68,6 +75,12 @@ export interface NftablesOptions extends CompileOptions {
   readonly managementCidrs?: readonly Cidr[]
   /** Seconds a would-be-blocked connection stays in the monitor set after its last packet. Default 3600. */
   readonly monitorTimeout?: number
+  /**
+   * Fewest addresses (of one family) an identity needs for its peers to be matched through its
+   * identity set instead of one peer-map element per address. Default
+   * {@link MIN_IDENTITY_ADDRESSES}; 1 uses identity sets wherever they qualify (tests do).
+   */
+  readonly identitySetMinAddresses?: number
 }
 
 /** Default anti-lockout sources: RFC 1918 and RFC 4193 (unique local) ranges. */
@@ -85,10 +98,24 @@ export interface AddressRange {
 }
 
 /**
- * One verdict-map element (always `: accept`). `src` and `dst` are address ranges: for
- * ingress `src` is the peer and `dst` one of the host's addresses, for egress the reverse.
- * `proto` is a range of IANA protocol numbers; `port` the destination port range (`ports`
- * map) or ICMP type range (`icmp` map), absent in the `proto` map.
+ * The services one class of peers may use, split by how nftables matches them: `ports` are
+ * (protocol, destination port range) pairs of the port protocols ({@link PORT_PROTOCOLS},
+ * matched with `meta l4proto . th dport`), `icmp` ICMP (IPv4) or ICMPv6 (IPv6) type ranges,
+ * `proto` ranges of every other IANA protocol number (no ports: the model gives their flows
+ * port 0). Each class is rendered as one chain that accepts exactly these services.
+ */
+export interface ServiceClass {
+  readonly ports: readonly { readonly proto: number; readonly port: PortRange }[]
+  readonly icmp: readonly PortRange[]
+  readonly proto: readonly PortRange[]
+}
+
+/**
+ * One allowed (source range, destination range, protocol, port) element, as the iptables
+ * target consumes the plan ({@link familyElements}). For ingress `src` is the peer and `dst`
+ * one of the host's addresses, for egress the reverse. `proto` is a range of IANA protocol
+ * numbers; `port` the destination port range (`ports`) or ICMP type range (`icmp`), absent
+ * for `proto`.
  */
 export interface MapElement {
   readonly src: AddressRange
@@ -97,19 +124,43 @@ export interface MapElement {
   readonly port?: PortRange
 }
 
-/**
- * The three verdict maps of one direction and family: `ports` keyed
- * `saddr . daddr . l4proto . th dport` (TCP, UDP, SCTP, DCCP, UDP-Lite), `icmp` keyed
- * `saddr . daddr . icmp(v6) type`, `proto` keyed `saddr . daddr . l4proto` (every other
- * protocol, which has no ports: the model gives its flows port 0).
- */
-export interface FamilyMaps {
-  readonly ports: readonly MapElement[]
-  readonly icmp: readonly MapElement[]
-  readonly proto: readonly MapElement[]
+/** One peer element: a peer address range and the class (index into {@link FamilyMaps.classes}) it is allowed. */
+export interface PeerElement {
+  readonly peer: AddressRange
+  readonly cls: number
 }
 
-/** One identity's addresses at `now` (informational sets `id_<n>_v4` / `id_<n>_v6`). */
+/**
+ * The peers of one of the host's own addresses in one direction (ingress: sources that may
+ * reach `local`; egress: destinations `local` may reach). Peers not listed are denied.
+ * The three lists are disjoint and each address is in at most one element of them.
+ */
+export interface LocalPeers {
+  readonly local: bigint
+  /**
+   * Identities (index into {@link HostPlan.identities}) all of whose addresses of this family
+   * are peers of class `cls`: matched through the identity set `id_<n>_v<family>` instead of one
+   * map element per address. At most {@link MAX_IDENTITY_RULES} per local address, so the
+   * per-packet cost stays bounded whatever the number of rules.
+   */
+  readonly identities: readonly { readonly identity: number; readonly cls: number }[]
+  /** Single-address peers (hash map, exact match). */
+  readonly exact: readonly PeerElement[]
+  /** Peer ranges of more than one address (interval map). */
+  readonly ranges: readonly PeerElement[]
+}
+
+/**
+ * The verdict structure of one direction and family: per own address, the peers and their
+ * class; per class, the services. A packet costs one lookup per structure (identity sets,
+ * exact map, interval map, then the class's port set), whatever the number of rules.
+ */
+export interface FamilyMaps {
+  readonly locals: readonly LocalPeers[]
+  readonly classes: readonly ServiceClass[]
+}
+
+/** One identity's addresses at `now` (sets `id_<n>_v4` / `id_<n>_v6`). */
 export interface IdentityAddresses {
   readonly labels: LabelSet
   readonly workloads: readonly string[]
@@ -138,7 +189,15 @@ export interface HostPlan {
   readonly compiledAt: string
 }
 
-const EMPTY_MAPS: FamilyMaps = { ports: [], icmp: [], proto: [] }
+/**
+ * Most identity-set rules per own address and direction (see {@link LocalPeers.identities}):
+ * a bound on per-packet cost. The largest qualifying identities are chosen.
+ */
+export const MAX_IDENTITY_RULES = 4
+/** Default of {@link NftablesOptions.identitySetMinAddresses}: small identities stay in the peer maps, which read more plainly. */
+export const MIN_IDENTITY_ADDRESSES = 8
+
+const EMPTY_MAPS: FamilyMaps = { locals: [], classes: [] }
 const FAMILIES: readonly IpFamily[] = [4, 6]
 
 interface LiveRule {
@@ -176,11 +235,24 @@ function intersectSorted(a: readonly number[], b: readonly number[]): number[] {
  * The compile-wide state shared by every host: live rules, the elementary intervals of each
  * family with the rules each matches, and a cache of allowed services per rule list.
  */
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/
+
+/** Sorts address values ascending (numeric typed-array sort for IPv4, which fits a double). */
+function sortValues(family: IpFamily, values: Iterable<bigint>): bigint[] {
+  if (family === 4) return [...Float64Array.from(values, Number).sort()].map((v) => BigInt(v))
+  return [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
 class Universe {
   readonly rules: LiveRule[] = []
   readonly intervals: Record<IpFamily, Interval[]> = { 4: [], 6: [] }
   private readonly allowedCache = new Map<string, { set: ServiceSet; key: string }>()
-  private readonly workloadAt = new Map<string, Workload>()
+  /** Workload holding each address at `now`, per family, by address value. */
+  private readonly workloadAt: Record<IpFamily, Map<bigint, Workload>> = {
+    4: new Map(),
+    6: new Map(),
+  }
+  private readonly parsed = new Map<string, IpAddress | undefined>()
 
   constructor(
     readonly inventory: Inventory,
@@ -194,22 +266,42 @@ class Universe {
       }
     }
     // first workload (inventory order) holding an address wins, as in resolveEntity; keyed by
-    // canonical text, so that `2001:db8::0` in an inventory is found as `2001:db8::`
+    // value, so that `2001:db8::0` in an inventory is found as `2001:db8::`
     for (const w of inventory.workloads) {
       for (const a of w.addresses) {
-        const ip = normalizeIp(a.ip) ?? a.ip
-        if (addressHoldsAt(a, now) && !this.workloadAt.has(ip)) this.workloadAt.set(ip, w)
+        if (!addressHoldsAt(a, now)) continue
+        const ip = this.ip(a.ip)
+        if (ip && !this.workloadAt[ip.family].has(ip.value))
+          this.workloadAt[ip.family].set(ip.value, w)
       }
     }
     for (const family of FAMILIES) this.intervals[family] = this.buildIntervals(family)
   }
 
+  /**
+   * {@link parseIp}, memoised (inventories repeat addresses across hosts and identities), with
+   * a fast path for plain dotted quads (the same ones {@link parseIp} accepts: no leading zeros).
+   */
+  ip(text: string): IpAddress | undefined {
+    if (this.parsed.has(text)) return this.parsed.get(text)
+    const q = DOTTED_QUAD.exec(text)
+    let ip: IpAddress | undefined
+    if (q) {
+      const [a, b, c, d] = [q[1], q[2], q[3], q[4]].map(Number) as [number, number, number, number]
+      if (a < 256 && b < 256 && c < 256 && d < 256)
+        ip = { family: 4, value: BigInt(((a * 256 + b) * 256 + c) * 256 + d) }
+    } else ip = parseIp(text)
+    this.parsed.set(text, ip)
+    return ip
+  }
+
   /** The entity of an address at `now`; same answer as {@link resolveEntity}, with a map for workloads. */
-  entity(ipText: string): Entity {
-    const w = this.workloadAt.get(ipText)
-    return w
-      ? { kind: 'workload', workload: w }
-      : resolveEntity({ ...this.inventory, workloads: [] }, ipText, this.now)
+  entity(ip: IpAddress): Entity {
+    const w = this.workloadAt[ip.family].get(ip.value)
+    if (w) return { kind: 'workload', workload: w }
+    if (this.inventory.externals.length === 0)
+      return { kind: 'external', name: formatIp(ip), named: false }
+    return resolveEntity({ ...this.inventory, workloads: [] }, formatIp(ip), this.now)
   }
 
   match(ep: Endpoint): SideMatch {
@@ -224,7 +316,7 @@ class Universe {
 
   endpoint(family: IpFamily, value: bigint): Endpoint {
     const ip = { family, value }
-    return { ip, entity: this.entity(formatIp(ip)) }
+    return { ip, entity: this.entity(ip) }
   }
 
   private buildIntervals(family: IpFamily): Interval[] {
@@ -244,13 +336,11 @@ class Universe {
       }
     }
     for (const x of this.inventory.externals) addBlock(x.cidr)
-    for (const ipText of this.workloadAt.keys()) {
-      const ip = parseIp(ipText)
-      if (ip?.family !== family) continue
-      cuts.add(ip.value)
-      if (ip.value < max) cuts.add(ip.value + 1n)
+    for (const value of this.workloadAt[family].keys()) {
+      cuts.add(value)
+      if (value < max) cuts.add(value + 1n)
     }
-    const sorted = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    const sorted = sortValues(family, cuts)
     return sorted.map((lo, i) => {
       const next = sorted[i + 1]
       const hi = next === undefined ? max : next - 1n
@@ -277,47 +367,52 @@ class Universe {
   }
 }
 
-/** Adds the elements of one allowed service set between `src` and `dst` to `maps`. */
-function addElements(
-  maps: { ports: MapElement[]; icmp: MapElement[]; proto: MapElement[] },
-  family: IpFamily,
-  src: AddressRange,
-  dst: AddressRange,
-  set: ServiceSet,
-): void {
-  if (set.isEmpty) return
-  for (const p of PORT_PROTOCOLS) {
-    for (const r of set.ports(p).ranges)
-      maps.ports.push({ src, dst, proto: { lo: p, hi: p }, port: r })
-  }
+/** The services of one allowed set, split as {@link ServiceClass} says. */
+function serviceClass(family: IpFamily, set: ServiceSet): ServiceClass {
+  const ports: { proto: number; port: PortRange }[] = []
+  for (const p of PORT_PROTOCOLS)
+    for (const r of set.ports(p).ranges) ports.push({ proto: p, port: r })
   const icmp = family === 4 ? 1 : 58
-  for (const r of set.ports(icmp).ranges)
-    maps.icmp.push({ src, dst, proto: { lo: icmp, hi: icmp }, port: r })
   const others: PortRange[] = []
   for (let p = 0; p <= 255; p++) {
     if (p === icmp || PORT_PROTOCOLS.includes(p)) continue
     if (set.has(p, 0)) others.push({ lo: p, hi: p })
   }
-  for (const r of IntervalSet.of(others).ranges) maps.proto.push({ src, dst, proto: r })
+  return { ports, icmp: set.ports(icmp).ranges, proto: IntervalSet.of(others).ranges }
 }
 
-/** Builds the maps of one direction and family for the host addresses `local`. */
+/**
+ * Builds the peers and classes of one direction and family for the host addresses `local`.
+ * Peers are the maximal runs of elementary intervals with equal allowed services (empty ones
+ * left out); then, per local address, up to {@link MAX_IDENTITY_RULES} identities whose every
+ * address is a single-address peer of one class move from the exact map to an identity-set rule.
+ */
 function planDirection(
   u: Universe,
   family: IpFamily,
   local: readonly bigint[],
   ingress: boolean,
+  ids: readonly IdentityAddresses[],
+  minIdentity: number,
 ): FamilyMaps {
-  const maps = { ports: [] as MapElement[], icmp: [] as MapElement[], proto: [] as MapElement[] }
+  const classes: ServiceClass[] = []
+  const classOf = new Map<string, number>()
+  const locals: LocalPeers[] = []
   for (const l of local) {
     const lm = u.match(u.endpoint(family, l))
-    const here = { lo: l, hi: l }
+    const exact = new Map<bigint, number>()
+    const ranges: PeerElement[] = []
     let run: { lo: bigint; hi: bigint; key: string; set: ServiceSet } | undefined
     const flush = (): void => {
-      if (!run) return
-      const peer = { lo: run.lo, hi: run.hi }
-      if (ingress) addElements(maps, family, peer, here, run.set)
-      else addElements(maps, family, here, peer, run.set)
+      if (!run || run.set.isEmpty) return
+      let cls = classOf.get(run.key)
+      if (cls === undefined) {
+        cls = classes.length
+        classes.push(serviceClass(family, run.set))
+        classOf.set(run.key, cls)
+      }
+      if (run.lo === run.hi) exact.set(run.lo, cls)
+      else ranges.push({ peer: { lo: run.lo, hi: run.hi }, cls })
     }
     for (const iv of u.intervals[family]) {
       const rules = ingress ? intersectSorted(iv.from, lm.to) : intersectSorted(lm.from, iv.to)
@@ -329,15 +424,73 @@ function planDirection(
       }
     }
     flush()
+    const candidates: { identity: number; cls: number; size: number }[] = []
+    ids.forEach((id, n) => {
+      const addrs = family === 4 ? id.v4 : id.v6
+      if (addrs.length === 0 || addrs.length < minIdentity) return
+      const cls = exact.get(addrs[0] as bigint)
+      if (cls === undefined) return
+      if (addrs.every((a) => exact.get(a) === cls))
+        candidates.push({ identity: n, cls, size: addrs.length })
+    })
+    candidates.sort((a, b) => b.size - a.size || a.identity - b.identity)
+    const chosen = candidates.slice(0, MAX_IDENTITY_RULES).sort((a, b) => a.identity - b.identity)
+    for (const c of chosen) {
+      const id = ids[c.identity] as IdentityAddresses
+      for (const a of family === 4 ? id.v4 : id.v6) exact.delete(a)
+    }
+    locals.push({
+      local: l,
+      identities: chosen.map(({ identity, cls }) => ({ identity, cls })),
+      exact: [...exact].map(([v, cls]) => ({ peer: { lo: v, hi: v }, cls })),
+      ranges,
+    })
   }
-  return maps
+  return { locals, classes }
 }
 
-function localAddresses(w: Workload, now: number): Record<IpFamily, bigint[]> {
+/**
+ * The plan of one direction and family as flat element lists (one element per peer range,
+ * own address and service range, peers in address order; identity-set peers expanded to their
+ * addresses): the shape the iptables target renders from.
+ */
+export function familyElements(
+  plan: HostPlan,
+  direction: 'ingress' | 'egress',
+  family: IpFamily,
+): { ports: MapElement[]; icmp: MapElement[]; proto: MapElement[] } {
+  const maps = plan.maps[direction][family]
+  const out = { ports: [] as MapElement[], icmp: [] as MapElement[], proto: [] as MapElement[] }
+  const icmpProto = family === 4 ? 1 : 58
+  for (const l of maps.locals) {
+    const peers: PeerElement[] = [...l.exact, ...l.ranges]
+    for (const { identity, cls } of l.identities) {
+      const id = plan.identities[identity]
+      for (const a of (family === 4 ? id?.v4 : id?.v6) ?? [])
+        peers.push({ peer: { lo: a, hi: a }, cls })
+    }
+    peers.sort((a, b) => (a.peer.lo < b.peer.lo ? -1 : a.peer.lo > b.peer.lo ? 1 : 0))
+    const here = { lo: l.local, hi: l.local }
+    for (const { peer, cls } of peers) {
+      const c = maps.classes[cls]
+      if (!c) continue
+      const [src, dst] = direction === 'ingress' ? [peer, here] : [here, peer]
+      for (const p of c.ports)
+        out.ports.push({ src, dst, proto: { lo: p.proto, hi: p.proto }, port: p.port })
+      for (const t of c.icmp)
+        out.icmp.push({ src, dst, proto: { lo: icmpProto, hi: icmpProto }, port: t })
+      for (const r of c.proto) out.proto.push({ src, dst, proto: r })
+    }
+  }
+  return out
+}
+
+function localAddresses(u: Universe, w: Workload): Record<IpFamily, bigint[]> {
+  const now = u.now
   const out: Record<IpFamily, bigint[]> = { 4: [], 6: [] }
   for (const a of w.addresses) {
     if (!addressHoldsAt(a, now)) continue
-    const ip = parseIp(a.ip)
+    const ip = u.ip(a.ip)
     if (ip && !out[ip.family].includes(ip.value)) out[ip.family].push(ip.value)
   }
   for (const f of FAMILIES) out[f].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
@@ -350,7 +503,7 @@ function identities(u: Universe): IdentityAddresses[] {
     { labels: LabelSet; workloads: string[]; v4: bigint[]; v6: bigint[] }
   >()
   for (const w of u.inventory.workloads) {
-    const local = localAddresses(w, u.now)
+    const local = localAddresses(u, w)
     if (local[4].length + local[6].length === 0) continue
     const id = formatLabelSet(w.labels)
     const e = byId.get(id) ?? { labels: w.labels, workloads: [], v4: [], v6: [] }
@@ -415,9 +568,10 @@ export function planHosts(
   const antiLockout = options.antiLockout ?? true
   const management = options.managementCidrs ?? DEFAULT_MANAGEMENT_CIDRS
   const ids = identities(u)
+  const minIdentity = options.identitySetMinAddresses ?? MIN_IDENTITY_ADDRESSES
   const plans: HostPlan[] = []
   for (const w of hosts) {
-    const local = localAddresses(w, now)
+    const local = localAddresses(u, w)
     const all = [
       ...local[4].map((v) => ({ family: 4 as const, value: v })),
       ...local[6].map((v) => ({ family: 6 as const, value: v })),
@@ -430,9 +584,7 @@ export function planHosts(
         ...(w.location ? { location: w.location } : {}),
       })
     }
-    const modes = all.map((ip) =>
-      enforcementModeOf(policySet, { ip, entity: u.entity(formatIp(ip)) }),
-    )
+    const modes = all.map((ip) => enforcementModeOf(policySet, { ip, entity: u.entity(ip) }))
     const rank = { observe: 0, monitor: 1, enforce: 2 }
     const mode = modes.reduce<EnforcementMode>(
       (m, x) => (rank[x] > rank[m] ? x : m),
@@ -454,12 +606,12 @@ export function planHosts(
     const active = mode !== 'observe'
     const maps = {
       ingress: {
-        4: active && ingress ? planDirection(u, 4, local[4], true) : EMPTY_MAPS,
-        6: active && ingress ? planDirection(u, 6, local[6], true) : EMPTY_MAPS,
+        4: active && ingress ? planDirection(u, 4, local[4], true, ids, minIdentity) : EMPTY_MAPS,
+        6: active && ingress ? planDirection(u, 6, local[6], true, ids, minIdentity) : EMPTY_MAPS,
       },
       egress: {
-        4: active && egress ? planDirection(u, 4, local[4], false) : EMPTY_MAPS,
-        6: active && egress ? planDirection(u, 6, local[6], false) : EMPTY_MAPS,
+        4: active && egress ? planDirection(u, 4, local[4], false, ids, minIdentity) : EMPTY_MAPS,
+        6: active && egress ? planDirection(u, 6, local[6], false, ids, minIdentity) : EMPTY_MAPS,
       },
     }
     const mgmt = active && ingress && antiLockout ? [...management] : []

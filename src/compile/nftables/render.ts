@@ -1,15 +1,20 @@
 /**
  * @module Renders a {@link HostPlan} as an `nft -f` ruleset: one `table inet bulkhead`, deleted
- * and re-created in the same transaction (atomic replacement), with interval verdict maps keyed
- * by concatenations, and a mode-specific tail (drop / record-and-accept / count only).
+ * and re-created in the same transaction (atomic replacement). Per own address the base chain
+ * looks the peer up in identity sets, an exact (hash) peer map and an interval peer map; an
+ * element jumps to the chain of the peer's service class, which accepts the class's services
+ * (exact ports from a hash set, port ranges from an interval set). Then a mode-specific tail
+ * (drop / record-and-accept / count only).
  *
  * Stable: the table, map, set and counter names are read by the agent and the tests
- * (`nft -j list set inet bulkhead wbb_in_v4`); do not rename them.
+ * (`nft -j list set inet bulkhead wbb_in_v4`); do not rename them. Interval sets and
+ * concatenations are used only where a range needs them: they are the slow case to load and to
+ * look up (kernel `pipapo` sets), while hash sets load fast and cost O(1) per packet.
  * @see https://wiki.nftables.org/wiki-nftables/index.php/Verdict_Maps_(vmaps)
  * @see https://wiki.nftables.org/wiki-nftables/index.php/Sets (flags interval, dynamic, timeout)
  */
 import { familyBits, formatIp, formatLabelSet, type IpFamily } from '../../core/index.js'
-import type { AddressRange, FamilyMaps, HostPlan, MapElement } from './compile.js'
+import type { AddressRange, FamilyMaps, HostPlan } from './compile.js'
 import { IPV6_LINK_CONTROL_ICMP_TYPES } from '../target.js'
 
 /** The nftables table every ruleset lives in. Stable. */
@@ -42,12 +47,15 @@ function numRange(r: { lo: number; hi: number }): string {
   return r.lo === r.hi ? `${r.lo}` : `${r.lo}-${r.hi}`
 }
 
-function elementText(family: IpFamily, e: MapElement, kind: keyof FamilyMaps): string {
-  const parts = [rangeText(family, e.src), rangeText(family, e.dst)]
-  if (kind === 'ports') parts.push(numRange(e.proto), numRange(e.port ?? { lo: 0, hi: 65535 }))
-  else if (kind === 'icmp') parts.push(numRange(e.port ?? { lo: 0, hi: 255 }))
-  else parts.push(numRange(e.proto))
-  return `${parts.join(' . ')} : accept`
+/**
+ * Appends lines and line lists to `out` without spreading a list into call arguments (a set of
+ * 100 000 elements would overflow the stack as arguments).
+ */
+function append(out: string[], ...parts: (string | readonly string[])[]): void {
+  for (const p of parts) {
+    if (typeof p === 'string') out.push(p)
+    else for (const line of p) out.push(line)
+  }
 }
 
 function elements(lines: readonly string[], indent: string): string[] {
@@ -63,31 +71,109 @@ function addrType(family: IpFamily): string {
   return family === 4 ? 'ipv4_addr' : 'ipv6_addr'
 }
 
-/** Name of a verdict map: `<in|out>_<ports|icmp|proto>_<v4|v6>`. Stable. */
-export function mapName(direction: 'in' | 'out', kind: keyof FamilyMaps, family: IpFamily): string {
-  return `${direction}_${kind}_v${family}`
+function ipKeyword(family: IpFamily): string {
+  return family === 4 ? 'ip' : 'ip6'
 }
 
-function renderMaps(direction: 'in' | 'out', family: IpFamily, maps: FamilyMaps): string[] {
-  const a = addrType(family)
-  const keyType: Record<keyof FamilyMaps, string> = {
-    ports: `${a} . ${a} . inet_proto . inet_service`,
-    icmp: `${a} . ${a} . ${family === 4 ? 'icmp_type' : 'icmpv6_type'}`,
-    proto: `${a} . ${a} . inet_proto`,
-  }
+/** Name of the chain of service class `cls`: `<in|out>_v<4|6>_c<cls>`. Stable. */
+export function classChainName(direction: 'in' | 'out', family: IpFamily, cls: number): string {
+  return `${direction}_v${family}_c${cls}`
+}
+
+/**
+ * Name of the peer map of own address number `local` (index into the host's sorted addresses of
+ * that family): `<in|out>_v<4|6>_<local>_peers` (single addresses, hash) or `..._ranges`
+ * (address ranges, `flags interval`); elements `PEER : jump <class chain>`. Stable.
+ */
+export function peerMapName(
+  direction: 'in' | 'out',
+  family: IpFamily,
+  local: number,
+  shape: 'peers' | 'ranges',
+): string {
+  return `${direction}_v${family}_${local}_${shape}`
+}
+
+/** Declarations of the class chains and their port sets (ports: exact hash set and interval set). */
+function renderClasses(direction: 'in' | 'out', family: IpFamily, maps: FamilyMaps): string[] {
   const out: string[] = []
-  for (const kind of ['ports', 'icmp', 'proto'] as const) {
-    out.push(
-      `  map ${mapName(direction, kind, family)} {`,
-      `    type ${keyType[kind]} : verdict`,
-      '    flags interval',
-      ...elements(
-        maps[kind].map((e) => elementText(family, e, kind)),
-        '    ',
-      ),
-      '  }',
-    )
-  }
+  maps.classes.forEach((c, k) => {
+    const chain = classChainName(direction, family, k)
+    const exact = c.ports.filter((p) => p.port.lo === p.port.hi)
+    const ranged = c.ports.filter((p) => p.port.lo !== p.port.hi)
+    const body: string[] = []
+    for (const [suffix, list, interval] of [
+      ['ports', exact, false],
+      ['port_ranges', ranged, true],
+    ] as const) {
+      if (list.length === 0) continue
+      append(
+        out,
+        `  set ${chain}_${suffix} {`,
+        '    type inet_proto . inet_service',
+        ...(interval ? ['    flags interval'] : []),
+        elements(
+          list.map((p) => `${p.proto} . ${numRange(p.port)}`),
+          '    ',
+        ),
+        '  }',
+      )
+      body.push(
+        `    meta l4proto ${PORT_PROTO_SET} meta l4proto . th dport @${chain}_${suffix} accept`,
+      )
+    }
+    if (c.icmp.length > 0)
+      body.push(
+        `    ${family === 4 ? 'icmp' : 'icmpv6'} type { ${c.icmp.map(numRange).join(', ')} } accept`,
+      )
+    if (c.proto.length > 0)
+      body.push(`    meta l4proto { ${c.proto.map(numRange).join(', ')} } accept`)
+    out.push(`  chain ${chain} {`, ...body, '  }')
+  })
+  return out
+}
+
+/** Declarations of the peer maps of every own address. */
+function renderPeerMaps(direction: 'in' | 'out', family: IpFamily, maps: FamilyMaps): string[] {
+  const out: string[] = []
+  maps.locals.forEach((l, i) => {
+    for (const shape of ['peers', 'ranges'] as const) {
+      const list = shape === 'peers' ? l.exact : l.ranges
+      if (list.length === 0) continue
+      append(
+        out,
+        `  map ${peerMapName(direction, family, i, shape)} {`,
+        `    type ${addrType(family)} : verdict`,
+        ...(shape === 'ranges' ? ['    flags interval'] : []),
+        elements(
+          list.map(
+            (e) =>
+              `${rangeText(family, e.peer)} : jump ${classChainName(direction, family, e.cls)}`,
+          ),
+          '    ',
+        ),
+        '  }',
+      )
+    }
+  })
+  return out
+}
+
+/** The lookups of one direction and family in the base chain: per own address, identity sets then peer maps. */
+function renderLookups(direction: 'in' | 'out', family: IpFamily, maps: FamilyMaps): string[] {
+  const ipk = ipKeyword(family)
+  const [own, peer] = direction === 'in' ? ['daddr', 'saddr'] : ['saddr', 'daddr']
+  const out: string[] = []
+  maps.locals.forEach((l, i) => {
+    const head = `    ${ipk} ${own} ${formatIp({ family, value: l.local })} ${ipk} ${peer}`
+    for (const id of l.identities)
+      out.push(
+        `${head} @id_${id.identity}_v${family} jump ${classChainName(direction, family, id.cls)}`,
+      )
+    if (l.exact.length > 0) out.push(`${head} vmap @${peerMapName(direction, family, i, 'peers')}`)
+    if (l.ranges.length > 0)
+      out.push(`${head} vmap @${peerMapName(direction, family, i, 'ranges')}`)
+  })
   return out
 }
 
@@ -118,14 +204,10 @@ function renderChain(plan: HostPlan, direction: 'in' | 'out'): string[] {
     if (plan.management.some((c) => c.family === 6))
       lines.push('    ip6 saddr @mgmt_v6 tcp dport 22 accept')
   }
-  lines.push(
-    `    meta l4proto ${PORT_PROTO_SET} ip saddr . ip daddr . meta l4proto . th dport vmap @${mapName(direction, 'ports', 4)}`,
-    `    meta l4proto ${PORT_PROTO_SET} ip6 saddr . ip6 daddr . meta l4proto . th dport vmap @${mapName(direction, 'ports', 6)}`,
-    `    ip saddr . ip daddr . icmp type vmap @${mapName(direction, 'icmp', 4)}`,
-    `    ip6 saddr . ip6 daddr . icmpv6 type vmap @${mapName(direction, 'icmp', 6)}`,
-    `    ip saddr . ip daddr . meta l4proto vmap @${mapName(direction, 'proto', 4)}`,
-    `    ip6 saddr . ip6 daddr . meta l4proto vmap @${mapName(direction, 'proto', 6)}`,
-  )
+  const maps = direction === 'in' ? plan.maps.ingress : plan.maps.egress
+  const lookups = [...renderLookups(direction, 4, maps[4]), ...renderLookups(direction, 6, maps[6])]
+  if (lookups.length > 0)
+    lines.push('    # allowed peers jump to the chain of their service class', ...lookups)
   if (plan.mode === 'enforce') {
     lines.push(`    counter name blocked_${direction} drop`)
   } else {
@@ -181,11 +263,12 @@ export function renderHost(plan: HostPlan): string {
       for (const family of [4, 6] as const) {
         const addrs = family === 4 ? id.v4 : id.v6
         if (addrs.length === 0) continue
-        out.push(
+        append(
+          out,
           `  set id_${n}_v${family} {`,
           `    type ${addrType(family)}`,
           `    comment ${quote(`identity {${formatLabelSet(id.labels)}}: ${id.workloads.join(' ')}`)}`,
-          ...elements(
+          elements(
             addrs.map((v) => formatIp({ family, value: v })),
             '    ',
           ),
@@ -196,11 +279,12 @@ export function renderHost(plan: HostPlan): string {
     for (const family of [4, 6] as const) {
       const cidrs = plan.management.filter((c) => c.family === family)
       if (cidrs.length === 0) continue
-      out.push(
+      append(
+        out,
         `  set mgmt_v${family} {`,
         `    type ${addrType(family)}`,
         '    flags interval',
-        ...elements(
+        elements(
           cidrs.map((c) => c.text),
           '    ',
         ),
@@ -209,7 +293,10 @@ export function renderHost(plan: HostPlan): string {
     }
     for (const dir of dirs) {
       const maps = dir === 'in' ? plan.maps.ingress : plan.maps.egress
-      for (const family of [4, 6] as const) out.push(...renderMaps(dir, family, maps[family]))
+      for (const family of [4, 6] as const) {
+        append(out, renderClasses(dir, family, maps[family]))
+        append(out, renderPeerMaps(dir, family, maps[family]))
+      }
       if (plan.mode === 'monitor') {
         for (const family of [4, 6] as const) {
           const a = addrType(family)
@@ -228,7 +315,7 @@ export function renderHost(plan: HostPlan): string {
       }
     }
   }
-  for (const dir of dirs) out.push(...renderChain(plan, dir))
+  for (const dir of dirs) append(out, renderChain(plan, dir))
   out.push('}', '')
   return out.join('\n')
 }
