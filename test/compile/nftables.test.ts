@@ -98,6 +98,15 @@ describe('nftables golden files', () => {
       line: 23,
     })
   })
+  it("a host's file carries the identity sets of its peers and its own, not the inventory's", async () => {
+    const { inventory, policySet } = await loadWorkspace(FIXTURE, NOW)
+    const r = nftablesCompiler.compile(inventory, policySet, { now: NOW })
+    const db = r.artefacts.find((a) => a.path === 'pay-db-1.nft')?.content ?? ''
+    const sets = [...db.matchAll(/comment "identity \{[^}]*\}: ([^"]*)"/g)].map((m) => m[1])
+    // pay-db-1 is reached by pay-api-1 and talks to pay-web-1; dev-api-1 is neither
+    expect(sets).toEqual(expect.arrayContaining(['pay-api-1', 'pay-db-1', 'pay-web-1']))
+    expect(sets).not.toContain('dev-api-1')
+  })
 })
 
 describe('nftables options', () => {

@@ -159,6 +159,27 @@ function renderPeerMaps(direction: 'in' | 'out', family: IpFamily, maps: FamilyM
   return out
 }
 
+/**
+ * The identities whose sets a host's file carries: those its lookups use, those with an address
+ * among its single-address peers, and its own. Not the whole inventory: a host's file grows
+ * with its peers, not with the estate (a 100 000-workload inventory would otherwise put every
+ * address into every host's kernel).
+ */
+function hostIdentities(plan: HostPlan): Set<number> {
+  const peers = { 4: new Set<bigint>(plan.local[4]), 6: new Set<bigint>(plan.local[6]) }
+  const out = new Set<number>()
+  for (const dir of ['ingress', 'egress'] as const)
+    for (const family of [4, 6] as const)
+      for (const l of plan.maps[dir][family].locals) {
+        for (const id of l.identities) out.add(id.identity)
+        for (const e of l.exact) peers[family].add(e.peer.lo)
+      }
+  plan.identities.forEach((id, n) => {
+    if (id.v4.some((v) => peers[4].has(v)) || id.v6.some((v) => peers[6].has(v))) out.add(n)
+  })
+  return out
+}
+
 /** The lookups of one direction and family in the base chain: per own address, identity sets then peer maps. */
 function renderLookups(direction: 'in' | 'out', family: IpFamily, maps: FamilyMaps): string[] {
   const ipk = ipKeyword(family)
@@ -259,7 +280,9 @@ export function renderHost(plan: HostPlan): string {
     }
   }
   if (plan.mode !== 'observe') {
+    const shown = hostIdentities(plan)
     plan.identities.forEach((id, n) => {
+      if (!shown.has(n)) return
       for (const family of [4, 6] as const) {
         const addrs = family === 4 ? id.v4 : id.v6
         if (addrs.length === 0) continue
