@@ -21,10 +21,13 @@
  *   what that denies becomes one deny rule per (subject workload, direction, services), to or
  *   from the peers by name. An `Allow` that precedes an overlapping `Deny` thus keeps its
  *   traffic, exactly. BANP `Allow` rules only shield traffic from later BANP `Deny` rules, which
- *   that computation already does, so they give no rule. A `Pass` gives no rule (its traffic
- *   falls to NetworkPolicy/BANP) unless a later ANP `Allow` overlaps it for some subject
- *   workload: the Allow term would then admit passed traffic, and the ANP holding the `Pass` is a
- *   `k8s/not-importable` error naming both rules and the workload.
+ *   that computation already does, so they give no rule. A `Pass` gives no rule: its traffic
+ *   falls to the NetworkPolicy terms, the open terms and the BANP denies. A later ANP `Allow`
+ *   whose traffic overlaps what an earlier `Pass` took (for some subject workload and peer, in
+ *   the same first-match run) would, as a term, admit passed traffic; so for those subject
+ *   workloads the `Allow` gives no term but concrete ones: the services the run says it decides,
+ *   per subject workload, to or from its peers by name (workloads, block externals), grouped by
+ *   service set. Its term keeps the other subject workloads. Nothing is refused for rule order.
  * - A service set that is "everything except" some ports (a deny after a partial `Allow`) is
  *   written out with every other protocol 0–255 listed ({@link serviceList}).
  *
@@ -381,10 +384,6 @@ export function importModel(
   }
 
   // ---- AdminNetworkPolicy and BaselineAdminNetworkPolicy
-  const peers: Peer[] = [
-    ...wl.map((w): Peer => ({ kind: 'pod', pod: w.pod })),
-    ...externalRanges([...blockMap.values()]).map((range): Peer => ({ kind: 'range', range })),
-  ]
   const admins: AdminPolicy[] = [
     ...model.adminPolicies,
     ...(model.baselinePolicy ? [model.baselinePolicy] : []),
@@ -398,26 +397,6 @@ export function importModel(
           externals: [...new Set(p.blocks.flatMap((b) => extIn(b, [])))],
         }
       : { pods: anpPods(p, ap.object, what), externals: undefined }
-  // Pass followed by an overlapping ANP Allow: the Allow term would admit passed traffic
-  for (const direction of ['ingress', 'egress'] as const) {
-    for (const w of wl) {
-      const ordered: { ap: AdminPolicy; r: AnpRule }[] = []
-      for (const ap of model.adminPolicies)
-        if (anpSubjectHolds(model, ap, w.pod))
-          for (const r of ap[direction]) ordered.push({ ap, r })
-      for (let j = 0; j < ordered.length; j++) {
-        const later = ordered[j] as { ap: AdminPolicy; r: AnpRule }
-        if (later.r.action !== 'Allow') continue
-        for (let k = 0; k < j; k++) {
-          const early = ordered[k] as { ap: AdminPolicy; r: AnpRule }
-          if (early.r.action !== 'Pass') continue
-          if (!overlaps(model, w.pod, direction, early.r, later.r, peers)) continue
-          const msg = `${early.ap.kind} ${early.ap.name} rule "${early.r.name}" (Pass) and ${later.ap.kind} ${later.ap.name} rule "${later.r.name}" (Allow) both match ${direction} traffic of ${w.name}; a Pass before an overlapping Allow cannot map to deny-beats-allow`
-          notImportable(early.ap.object, msg)
-        }
-      }
-    }
-  }
   // Deny: what the first-match order of the ANPs (and of the BANP, for pods no NetworkPolicy
   // isolates) actually denies, per subject workload and peer (a workload, or a block external)
   const atoms = externalRanges([...blockMap.values()])
@@ -435,6 +414,11 @@ export function importModel(
     services: ServiceSet
     sources: Set<string>
   }[] = []
+  // per ANP Allow rule and subject workload: what the rule decides, per peer; and the rules that
+  // would admit traffic an earlier Pass gave to NetworkPolicy/BANP (their subject workloads)
+  type AllowPiece = { peer: Selector; pod: ImportWorkload | undefined; services: ServiceSet }
+  const allowPieces = new Map<AnpRule, Map<string, AllowPiece[]>>()
+  const passShadowed = new Map<AnpRule, Map<string, string>>()
   for (const direction of ['ingress', 'egress'] as const) {
     for (const w of wl) {
       const anps = model.adminPolicies.filter((ap) => anpSubjectHolds(model, ap, w.pod))
@@ -442,30 +426,55 @@ export function importModel(
       const useBanp =
         banp !== undefined && !isolated(w, direction) && anpSubjectHolds(model, banp, w.pod)
       if (anps.length === 0 && !useBanp) continue
-      const others: [Selector, Peer][] = [
+      const others: [Selector, Peer, ImportWorkload | undefined][] = [
         ...wl
           .filter((o) => o !== w)
-          .map((o): [Selector, Peer] => [
+          .map((o): [Selector, Peer, ImportWorkload] => [
             { kind: 'workload', name: o.name, global: false },
             { kind: 'pod', pod: o.pod },
+            o,
           ]),
-        ...[...repOf].map(([name, peer]): [Selector, Peer] => [{ kind: 'external', name }, peer]),
+        ...[...repOf].map(([name, peer]): [Selector, Peer, undefined] => [
+          { kind: 'external', name },
+          peer,
+          undefined,
+        ]),
       ]
-      for (const [sel, o] of others) {
+      for (const [sel, o, ow] of others) {
         const dst = direction === 'ingress' ? w.pod : o.kind === 'pod' ? o.pod : undefined
         let undecided = ServiceSet.ANY
         let denied = ServiceSet.EMPTY
         let passed = ServiceSet.EMPTY
+        let passer = ''
         const sources = new Set<string>()
         for (const ap of anps)
           for (const r of ap[direction]) {
             if (!r.peers.some((p) => anpPeerMatches(model, p, o))) continue
-            const x = anpPortsSet(r.ports, dst).intersect(undecided)
+            const m = anpPortsSet(r.ports, dst)
+            const x = m.intersect(undecided)
+            if (r.action === 'Allow') {
+              // an Allow term would admit all of m: the passed part of it must not be admitted
+              if (!m.intersect(passed).isEmpty) {
+                const byW = passShadowed.get(r) ?? new Map<string, string>()
+                if (!byW.has(w.name)) byW.set(w.name, passer)
+                passShadowed.set(r, byW)
+              }
+              if (!x.isEmpty) {
+                const byW = allowPieces.get(r) ?? new Map<string, AllowPiece[]>()
+                const list = byW.get(w.name) ?? []
+                list.push({ peer: sel, pod: ow, services: x })
+                byW.set(w.name, list)
+                allowPieces.set(r, byW)
+              }
+            }
             if (x.isEmpty) continue
             if (r.action === 'Deny') {
               denied = denied.union(x)
               sources.add(apName(ap))
-            } else if (r.action === 'Pass') passed = passed.union(x)
+            } else if (r.action === 'Pass') {
+              passed = passed.union(x)
+              if (passer === '') passer = `${ap.kind} ${ap.name} rule "${r.name}"`
+            }
             undecided = undecided.subtract(x)
           }
         if (useBanp) {
@@ -503,16 +512,57 @@ export function importModel(
       for (const r of ap[direction]) {
         if (r.action !== 'Allow' || isBanp) continue
         const ports: PortsOf = (dst) => anpPortsSet(r.ports, dst)
-        for (const p of r.peers) {
-          const t: Term = {
+        const origin = `${what} ${direction} rule "${r.name}" (${r.action})`
+        // subject workloads for which an earlier Pass overlaps this rule get concrete terms
+        const shadowed = passShadowed.get(r) ?? new Map<string, string>()
+        const ruleSubject =
+          shadowed.size === 0
+            ? subject
+            : andSel(
+                subject,
+                {
+                  kind: 'names',
+                  names: new Set(wl.filter((w) => !shadowed.has(w.name)).map((w) => w.name)),
+                },
+                wl,
+              )
+        for (const p of r.peers)
+          terms.push({
             direction,
-            subject,
+            subject: ruleSubject,
             ports,
             policy: apName(ap),
-            origin: `${what} ${direction} rule "${r.name}" (${r.action})`,
+            origin,
             ...peerSel(p, ap, what),
+          })
+        for (const [wName, passer] of shadowed) {
+          const groups = new Map<string, { set: ServiceSet; pods: string[]; exts: string[] }>()
+          for (const piece of allowPieces.get(r)?.get(wName) ?? []) {
+            const key = `${piece.pod ? 'pod' : 'ext'} ${piece.services.toString()}`
+            const g = groups.get(key) ?? { set: piece.services, pods: [], exts: [] }
+            if (piece.pod) g.pods.push(piece.pod.name)
+            else if (piece.peer.kind === 'external') g.exts.push(piece.peer.name)
+            groups.set(key, g)
           }
-          terms.push(t)
+          const base = {
+            direction,
+            subject: { kind: 'names', names: new Set([wName]) } as const,
+            policy: apName(ap),
+            origin: `${origin} for ${wName}, less what ${passer} (Pass) gave to NetworkPolicy/BANP`,
+          }
+          for (const g of groups.values()) {
+            const set = g.set
+            terms.push(
+              g.pods.length > 0
+                ? {
+                    ...base,
+                    ports: () => set,
+                    pods: { kind: 'names', names: new Set(g.pods) },
+                    externals: undefined,
+                  }
+                : { ...base, ports: () => set, pods: undefined, externals: g.exts },
+            )
+          }
         }
       }
     }
@@ -698,24 +748,6 @@ export function serviceList(set: ServiceSet): Service[] {
 
 function anpSubjectHolds(model: K8sModel, ap: AdminPolicy, pod: K8sPod): boolean {
   return anpPeerMatches(model, ap.subject, { kind: 'pod', pod })
-}
-
-/** True when two admin rules of one subject pod match some common (peer, service). */
-function overlaps(
-  model: K8sModel,
-  subject: K8sPod,
-  direction: 'ingress' | 'egress',
-  a: AnpRule,
-  b: AnpRule,
-  peers: readonly Peer[],
-): boolean {
-  for (const o of peers) {
-    if (!a.peers.some((p) => anpPeerMatches(model, p, o))) continue
-    if (!b.peers.some((p) => anpPeerMatches(model, p, o))) continue
-    const dst = direction === 'ingress' ? subject : o.kind === 'pod' ? o.pod : undefined
-    if (!anpPortsSet(a.ports, dst).intersect(anpPortsSet(b.ports, dst)).isEmpty) return true
-  }
-  return false
 }
 
 function annotation(obj: KubernetesObject, key: string): string | undefined {

@@ -245,9 +245,10 @@ Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
 One policy per NetworkPolicy (np-<namespace>-<name>), AdminNetworkPolicy (anp-<name>) and
 BaselineAdminNetworkPolicy (banp-<name>), plus k8s-unisolated for pods no policy isolates.
 Owner: the annotation bulkhead.dev/owner, else "imported". \`bulkhead connlist\` of the result
-equals \`bulkhead k8s connlist\` of the manifests. ANP/BANP rule orders that deny-beats-allow
-cannot express (an Allow before an overlapping Deny, a Pass before an overlapping rule) are
-k8s/not-importable errors naming the objects; nothing is written then.
+equals \`bulkhead k8s connlist\` of the manifests. The admin policies' first-match order (Allow,
+Deny, Pass) is worked out per pod and written as deny rules, or rules to peers by name, where
+Bulkhead's deny-beats-allow needs them. A pod selector on the namespace key or on a namespace
+label is a k8s/not-importable error; nothing is written then.
 
 Examples:
   $ bulkhead k8s import manifests/ --out policy/
