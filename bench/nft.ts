@@ -334,7 +334,13 @@ export async function benchLatency(samples: number): Promise<LatencyCase[]> {
     const ipt = iptablesCompiler.compile(inventory, ps, options).artefacts
     const iptFile = (suffix: string): string =>
       ipt.find((a) => a.path.endsWith(suffix))?.content ?? ''
-    return { rules, compiled, naive, ipset: iptFile('.ipset'), rulesV4: iptFile('.rules.v4') }
+    return {
+      rules,
+      compiled,
+      naive,
+      ipset: iptFile('.ipset'),
+      iptables: new Map(ipt.map((a) => [a.path, a.content])),
+    }
   })
   for (const ruleset of ['compiled-nftables', 'compiled-iptables', 'naive-iptables'] as const) {
     const lab = await createLab(`${PREFIX}-l`, [
@@ -348,8 +354,8 @@ export async function benchLatency(samples: number): Promise<LatencyCase[]> {
         for (const b of builds) {
           if (ruleset === 'compiled-nftables') await lab.apply('server', b.compiled)
           else if (ruleset === 'compiled-iptables') {
-            await lab.apply('server', b.ipset, { apply: (f) => ['ipset', 'restore', '-file', f] })
-            await lab.apply('server', b.rulesV4, { apply: (f) => ['iptables-restore', f] })
+            const script = [...b.iptables.keys()].find((f) => f.endsWith('.apply.sh')) ?? ''
+            await lab.applyFiles('server', b.iptables, (dir) => ['sh', `${dir}/${script}`])
           } else await lab.apply('server', b.naive, { apply: (f) => ['iptables-restore', f] })
           got.get(b.rules)?.push(...(await sample(lab, Math.ceil(samples / LATENCY_ROUNDS))))
         }

@@ -15,22 +15,26 @@ const NOW = '2026-11-22T12:00:00Z'
 describe('bulkhead compile --target iptables', () => {
   afterAll(() => rmSync(TMP, { recursive: true, force: true }))
 
-  it('writes <host>.ipset, <host>.rules.v4 and <host>.rules.v6 per host', async () => {
+  it('writes <host>.ipset, <host>.rules.v4, <host>.rules.v6 and <host>.apply.sh per host', async () => {
     const out = path.join(TMP, 'all')
     const r = await cli('compile', '--target', 'iptables', '--out', out, '-w', WS, '--now', NOW)
     expect(r.code).toBe(0)
     expect(readdirSync(out).sort()).toEqual(
-      ['dev-api-1', 'pay-api-1', 'pay-db-1', 'pay-web-1'].flatMap((h) => [
-        `${h}.ipset`,
-        `${h}.rules.v4`,
-        `${h}.rules.v6`,
-      ]),
+      ['dev-api-1', 'pay-api-1', 'pay-db-1', 'pay-web-1']
+        .flatMap((h) => [`${h}.ipset`, `${h}.rules.v4`, `${h}.rules.v6`, `${h}.apply.sh`])
+        .sort(),
     )
     expect(r.stdout).toContain('written for target iptables')
     const db = readFileSync(path.join(out, 'pay-db-1.rules.v4'), 'utf8')
     expect(db).toContain('# mode: enforce')
-    expect(db).toContain('-A INPUT -j BULKHEAD-IN')
+    // only Bulkhead's chains: the built-in ones are hooked by the apply script, not flushed
+    expect(db).not.toMatch(/^:(INPUT|FORWARD|OUTPUT) /m)
     expect(db).toContain('-A BULKHEAD-IN -j DROP')
+    const apply = readFileSync(path.join(out, 'pay-db-1.apply.sh'), 'utf8')
+    expect(apply).toContain("iptables-restore -w --noflush 'pay-db-1.rules.v4'")
+    expect(apply).toContain(
+      'iptables -w -C INPUT -j BULKHEAD-IN 2>/dev/null || iptables -w -I INPUT 1 -j BULKHEAD-IN',
+    )
   })
 
   it('--host, --direction egress, --monitor-timeout and -o json', async () => {
@@ -64,10 +68,14 @@ describe('bulkhead compile --target iptables', () => {
       ['pay-web-1.ipset', 'monitor'],
       ['pay-web-1.rules.v4', 'monitor'],
       ['pay-web-1.rules.v6', 'monitor'],
+      ['pay-web-1.apply.sh', 'monitor'],
     ])
     const ipset = readFileSync(path.join(out, 'pay-web-1.ipset'), 'utf8')
     expect(ipset).toContain('create bh-wbb-out-v4 hash:ip,port,ip family inet timeout 120')
     expect(ipset).not.toContain('bh-wbb-in-')
-    expect(readFileSync(path.join(out, 'pay-web-1.rules.v4'), 'utf8')).not.toContain('BULKHEAD-IN')
+    // egress only: BULKHEAD-IN is declared (so emptied) but holds no rule
+    expect(readFileSync(path.join(out, 'pay-web-1.rules.v4'), 'utf8')).not.toContain(
+      '-A BULKHEAD-IN',
+    )
   })
 })

@@ -72,7 +72,9 @@ describe('iptables golden files', () => {
         ['pay-api-1', 'observe'],
         ['pay-db-1', 'enforce'],
         ['dev-api-1', 'observe'],
-      ].flatMap(([h, m]) => ['.ipset', '.rules.v4', '.rules.v6'].map((s) => [`${h}${s}`, h, m])),
+      ].flatMap(([h, m]) =>
+        ['.ipset', '.rules.v4', '.rules.v6', '.apply.sh'].map((s) => [`${h}${s}`, h, m]),
+      ),
     )
     for (const a of r.artefacts)
       await expect(a.content).toMatchFileSnapshot(`../golden/compile/compile-iptables.${a.path}`)
@@ -150,7 +152,7 @@ describe('iptables modes and options', () => {
   it('direction and anti-lockout options carry over from the nftables plan', () => {
     const i = iptablesCompiler.compile(twoHosts, webToDb('enforce'), { now, direction: 'ingress' })
     expect(file(i, 'b.rules.v4')).toContain(':BULKHEAD-IN - [0:0]')
-    expect(file(i, 'b.rules.v4')).not.toContain('BULKHEAD-OUT')
+    expect(file(i, 'b.rules.v4')).not.toContain('-A BULKHEAD-OUT') // declared (emptied), no rule
     expect(file(i, 'b.rules.v4')).toContain('--match-set bh-mgmt-v4 src -j ACCEPT')
     expect(file(i, 'b.ipset')).toContain('add bh-mgmt-v4.n 192.168.0.0/16')
     const mgmt = [parseCidr('192.0.2.0/24') as Cidr]

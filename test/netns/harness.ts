@@ -9,7 +9,7 @@
  * bridge, ruleset and process-visible socket) and is safe to call twice.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -92,6 +92,15 @@ export interface Lab {
   exec(host: string, argv: readonly string[], timeoutMs?: number): Promise<string>
   /** Writes `content` to a temporary file and loads it in the host's namespace (check first). */
   apply(host: string, content: string, cmd?: ApplyCommand): Promise<void>
+  /**
+   * Writes `files` (name → content) into a fresh temporary folder and runs `argv(folder)` in the
+   * host's namespace: for artefacts that load one another, such as an apply script.
+   */
+  applyFiles(
+    host: string,
+    files: ReadonlyMap<string, string>,
+    argv: (dir: string) => readonly string[],
+  ): Promise<void>
   /** Starts listeners on every address of every host; resolves once all listen. Stopped by {@link Lab.destroy}. */
   listen(
     ports: { tcp: readonly number[]; udp: readonly number[] },
@@ -230,6 +239,12 @@ export async function createLab(prefix: string, hosts: readonly LabHost[]): Prom
       writeFileSync(file, content)
       if (cmd.check) await lab.exec(host, cmd.check(file))
       await lab.exec(host, cmd.apply(file))
+    },
+    async applyFiles(host, files, argv) {
+      const dir = path.join(tmp, `files-${fileNo++}`)
+      mkdirSync(dir)
+      for (const [name, content] of files) writeFileSync(path.join(dir, name), content)
+      await lab.exec(host, argv(dir))
     },
     async listen(ports, lifetimeMs) {
       const starts = [...ns.keys()].map(

@@ -22,7 +22,6 @@ import {
   createLab,
   netnsSupport,
   tcpExtCounter,
-  type ApplyCommand,
   type Lab,
 } from './harness.js'
 import { checkConnections, describeKernel, monitoredExpectations } from './probe-check.js'
@@ -61,20 +60,10 @@ function iptablesSupport(): { ok: true } | { ok: false; reason: string } {
 }
 const support = iptablesSupport()
 
-/** How each of the three artefacts is loaded, by file suffix. */
-const APPLY: Readonly<Record<string, ApplyCommand>> = {
-  '.ipset': { apply: (f) => ['ipset', 'restore', '-file', f] },
-  '.rules.v4': {
-    check: (f) => ['iptables-restore', '--test', f],
-    apply: (f) => ['iptables-restore', f],
-  },
-  '.rules.v6': {
-    check: (f) => ['ip6tables-restore', '--test', f],
-    apply: (f) => ['ip6tables-restore', f],
-  },
-}
-
-/** Compiles for every host and loads each host's files in order (ipset first), one host at a time. */
+/**
+ * Compiles for every host and runs each host's `<name>.apply.sh` (ipset file, rules files with
+ * `--noflush`, hooks) in its namespace, one host at a time.
+ */
 async function compileAndApply(
   lab: Lab,
   inventory: Inventory,
@@ -84,10 +73,16 @@ async function compileAndApply(
     now: NOW,
     antiLockout: false,
   })
+  const byHost = new Map<string, Map<string, string>>()
   for (const a of artefacts) {
-    const suffix = Object.keys(APPLY).find((s) => a.path.endsWith(s))
-    if (suffix === undefined) throw new Error(`unexpected artefact ${a.path}`)
-    await lab.apply(a.host ?? '', a.content, APPLY[suffix])
+    const files = byHost.get(a.host ?? '') ?? new Map<string, string>()
+    files.set(a.path, a.content)
+    byHost.set(a.host ?? '', files)
+  }
+  for (const [host, files] of byHost) {
+    const script = [...files.keys()].find((f) => f.endsWith('.apply.sh'))
+    if (script === undefined) throw new Error(`no apply script for ${host}`)
+    await lab.applyFiles(host, files, (dir) => ['sh', `${dir}/${script}`])
   }
 }
 
@@ -231,6 +226,23 @@ describeKernel(`kernel verification (iptables)`, support, () => {
     ])
     try {
       await lab.listen({ tcp: [80, 443], udp: [] }, 30_000)
+      // a rule of another tool in the filter table, which applying Bulkhead must leave alone
+      await lab.exec('b', [
+        'iptables',
+        '-w',
+        '-A',
+        'INPUT',
+        '-p',
+        'tcp',
+        '--dport',
+        '9',
+        '-m',
+        'comment',
+        '--comment',
+        'not-bulkhead',
+        '-j',
+        'ACCEPT',
+      ])
       await compileAndApply(lab, inventory, v1)
       expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([
         false,
@@ -270,6 +282,13 @@ describeKernel(`kernel verification (iptables)`, support, () => {
       expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([
         last === v2,
       ])
+      // after all those applies: the other tool's rule is still there, each hook is there once
+      const input = await lab.exec('b', ['iptables', '-w', '-S', 'INPUT'])
+      expect(input).toContain('not-bulkhead')
+      expect(input.match(/-j BULKHEAD-IN\b/g)).toHaveLength(1)
+      expect(
+        (await lab.exec('b', ['ip6tables', '-w', '-S', 'OUTPUT'])).match(/-j BULKHEAD-OUT\b/g),
+      ).toHaveLength(1)
     } finally {
       await lab.destroy()
     }

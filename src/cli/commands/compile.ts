@@ -109,11 +109,12 @@ Each host gets <workload name>.nft holding "table inet bulkhead". Load it with
 which replaces the previous table atomically. In monitor mode, read the would-be-blocked
 connections with: nft -j list set inet bulkhead wbb_in_v4 (also wbb_out_v4, *_v6, *_noport).
 
-With --target iptables each host gets <name>.ipset, <name>.rules.v4 and <name>.rules.v6:
-  ipset restore -file pay-db-1.ipset && iptables-restore pay-db-1.rules.v4 \
-    && ip6tables-restore pay-db-1.rules.v6
-Each rules file replaces the whole filter table (INPUT/OUTPUT jump to BULKHEAD-IN/-OUT). In
-monitor mode read the would-be-blocked connections with: ipset list -o save bh-wbb-in-v4.
+With --target iptables each host gets <name>.ipset, <name>.rules.v4, <name>.rules.v6 and
+<name>.apply.sh, which loads them in order and hooks the chains in once:
+  sudo sh pay-db-1.apply.sh
+Only Bulkhead's chains (BULKHEAD-IN/-OUT, replaced atomically with iptables-restore --noflush)
+and ipsets are touched; the rest of the filter table stays. In monitor mode read the
+would-be-blocked connections with: ipset list -o save bh-wbb-in-v4.
 
 With --target kubernetes each namespace gets <ns>.networkpolicies.yaml (a default-deny policy
 and one NetworkPolicy per rule, direction and protected group); with --deny-with anp deny rules

@@ -9,7 +9,7 @@ import type { Inventory, PolicySet } from '../../core/index.js'
 import { hostFileName, planHosts, type NftablesOptions } from '../nftables/compile.js'
 import { assertExpressible, type Artefact, type CompileResult, type Compiler } from '../target.js'
 import { IPTABLES_CAPABILITIES } from './capabilities.js'
-import { iptablesPlan, renderIpset, renderRules } from './render.js'
+import { iptablesPlan, renderApplyScript, renderIpset, renderRules } from './render.js'
 
 /**
  * Options of the iptables target: the same as nftables (direction, anti-lockout and its
@@ -18,12 +18,14 @@ import { iptablesPlan, renderIpset, renderRules } from './render.js'
 export type IptablesOptions = NftablesOptions
 
 /** The three file suffixes of a host, in artefact order. Stable. */
-export const IPTABLES_SUFFIXES = ['.ipset', '.rules.v4', '.rules.v6'] as const
+export const IPTABLES_SUFFIXES = ['.ipset', '.rules.v4', '.rules.v6', '.apply.sh'] as const
 
 /**
  * The iptables target: per host `<name>.ipset`, `<name>.rules.v4`, `<name>.rules.v6` (name made
- * safe as for nftables). Apply in that order: `ipset restore -file`, `iptables-restore`,
- * `ip6tables-restore`.
+ * safe as for nftables) and `<name>.apply.sh`, which applies them in that order (`ipset restore
+ * -file`, `iptables-restore --noflush`, `ip6tables-restore --noflush`) and hooks Bulkhead's
+ * chains into `INPUT` and `OUTPUT` once. Only Bulkhead's chains and sets are replaced; the rest of
+ * the `filter` table stays as it is.
  * @throws BulkheadError `compile/unknown-host` for a name in `options.hosts` no workload has.
  * @throws UnsupportedByTargetError never (every capability is declared).
  */
@@ -46,6 +48,7 @@ export const iptablesCompiler: Compiler<IptablesOptions> = {
         { path: `${base}.ipset`, content: renderIpset(ip), ...meta },
         { path: `${base}.rules.v4`, content: renderRules(ip, 4), ...meta },
         { path: `${base}.rules.v6`, content: renderRules(ip, 6), ...meta },
+        { path: `${base}.apply.sh`, content: renderApplyScript(base, plan), ...meta },
       )
     }
     return { artefacts, diagnostics }

@@ -19,11 +19,7 @@ import {
   type IpFamily,
   type PortRange,
 } from '../../core/index.js'
-import {
-  familyElements,
-  type AddressRange,
-  type HostPlan,
-} from '../nftables/compile.js'
+import { familyElements, type AddressRange, type HostPlan } from '../nftables/compile.js'
 import { IPV6_LINK_CONTROL_ICMP_TYPES } from '../target.js'
 
 /** The chains every rules file owns. Stable. */
@@ -293,16 +289,18 @@ function matchText(family: IpFamily, r: RuleMatch): string {
 }
 
 /**
- * The `iptables-restore` (family 4) or `ip6tables-restore` (family 6) file of one host. It
- * replaces the whole `filter` table in one commit (atomic): `INPUT` and `OUTPUT` jump to
- * `BULKHEAD-IN` / `BULKHEAD-OUT`, which accept loopback, `ESTABLISHED,RELATED`, IPv6 neighbour
+ * The `iptables-restore --noflush` (family 4) or `ip6tables-restore --noflush` (family 6) file
+ * of one host. It replaces the contents of the chains `BULKHEAD-IN` and `BULKHEAD-OUT` in one
+ * commit (atomic) and leaves the rest of the `filter` table alone (other tools' chains and rules,
+ * Docker's say); `INPUT` and `OUTPUT` jump to them through the hooks of {@link renderApplyScript}.
+ * The chains accept loopback, `ESTABLISHED,RELATED`, IPv6 neighbour
  * discovery, the anti-lockout sources on tcp/22, single-port services through ONE rule on the
  * direction's `hash:ip,port,net` service set (`--match-set bh-in-v4-svc dst,dst,src` ingress,
  * `src,dst,dst` egress), and the other groups one rule each
  * (`-d LOCAL ... -m set --match-set SET src -j ACCEPT` ingress, `-s LOCAL ... dst` egress), then
  * `DROP` (enforce; INVALID dropped first), or `SET --add-set bh-wbb-… src,dst,dst --exist` and
  * `ACCEPT` (monitor), or count only (observe). Load after the ipset file:
- * `iptables-restore --test FILE && iptables-restore FILE`.
+ * `iptables-restore --noflush --test FILE && iptables-restore --noflush FILE`.
  * Known limit: IP protocol 0 is never accepted by a group rule (iptables reads `-p 0` as "all").
  */
 export function renderRules(ip: IptablesPlan, family: IpFamily): string {
@@ -311,9 +309,9 @@ export function renderRules(ip: IptablesPlan, family: IpFamily): string {
   if (plan.ingress) dirs.push('in')
   if (plan.egress) dirs.push('out')
   const out = header(plan, family === 4 ? 'iptables-restore' : 'ip6tables-restore')
-  out.push('*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]')
-  for (const d of dirs) out.push(`:${IPT_CHAINS[d]} - [0:0]`)
-  for (const d of dirs) out.push(`-A ${d === 'in' ? 'INPUT' : 'OUTPUT'} -j ${IPT_CHAINS[d]}`)
+  // Both chains are declared whatever the direction: under --noflush a declared chain is created
+  // or emptied, so a direction compiled before and not now is left empty (it returns).
+  out.push('*filter', `:${IPT_CHAINS.in} - [0:0]`, `:${IPT_CHAINS.out} - [0:0]`)
   for (const d of dirs) {
     const chain = `-A ${IPT_CHAINS[d]}`
     if (plan.mode === 'observe') {
@@ -356,4 +354,43 @@ export function renderRules(ip: IptablesPlan, family: IpFamily): string {
   }
   out.push('COMMIT', '')
   return out.join('\n')
+}
+
+/**
+ * The hooks from the built-in chains to Bulkhead's, as shell commands for `iptables` or
+ * `ip6tables`: each inserted first in its chain unless it is there already (`-C`), so applying
+ * again adds nothing. Run after the rules file, which creates the chains.
+ */
+export function hookCommands(tool: 'iptables' | 'ip6tables'): string[] {
+  return [
+    ['INPUT', IPT_CHAINS.in],
+    ['OUTPUT', IPT_CHAINS.out],
+  ].map(
+    ([builtin, chain]) =>
+      `${tool} -w -C ${builtin} -j ${chain} 2>/dev/null || ${tool} -w -I ${builtin} 1 -j ${chain}`,
+  )
+}
+
+/**
+ * `<base>.apply.sh`: applies one host's three files in order, as root, from the folder they are
+ * in (`sh pay-db-1.apply.sh`): the ipset file, then each rules file checked (`--test`) and
+ * loaded with `--noflush`, then the {@link hookCommands}. Stops at the first failure (`set -e`);
+ * every step replaces what it owns atomically, so a failed step leaves the previous ruleset.
+ */
+export function renderApplyScript(base: string, plan: HostPlan): string {
+  const q = (f: string): string => `'${f.replace(/'/g, "'\\''")}'`
+  const out = [
+    '#!/bin/sh',
+    ...header(plan, 'apply script, as root: sh THIS-FILE'),
+    'set -eu',
+    'cd "$(dirname "$0")"',
+    `ipset restore -file ${q(`${base}.ipset`)}`,
+    `iptables-restore -w --noflush --test ${q(`${base}.rules.v4`)}`,
+    `ip6tables-restore -w --noflush --test ${q(`${base}.rules.v6`)}`,
+    `iptables-restore -w --noflush ${q(`${base}.rules.v4`)}`,
+    `ip6tables-restore -w --noflush ${q(`${base}.rules.v6`)}`,
+    ...hookCommands('iptables'),
+    ...hookCommands('ip6tables'),
+  ]
+  return `${out.join('\n')}\n`
 }
