@@ -1,7 +1,7 @@
 /**
  * @module The columnar flow batch: flows as typed arrays (one per field) plus a string table,
  * and direction inference and pairing on those columns. The fast ingest path (AWS VPC read
- * from bytes, Zeek through its line reader) produces these instead of one {@link Flow} object
+ * from bytes, Zeek TSV too) produces these instead of one {@link Flow} object
  * per record, and the DuckDB writer copies them into its data chunks.
  *
  * @remarks The semantics are exactly those of the object path: {@link ColumnPairer} is

@@ -8,6 +8,7 @@ import { ColumnPairer, DIR_UNKNOWN, FlowColumns, orientRow, StringTable } from '
 import { detectFormat } from './detect.js'
 import { DirectionPairer, orient } from './direction.js'
 import { AwsColumnReader } from './formats/aws-vpc.js'
+import { ZeekColumnReader } from './formats/zeek.js'
 import {
   MAX_LINE_BYTES,
   openBytes,
@@ -107,8 +108,13 @@ function fileSize(file: string): number {
 /** Flows per yielded batch for parsers without a {@link LineReader} (and the most held before a yield). */
 const BATCH_FLOWS = 4096
 
+/** The byte-level reader of each format {@link readFlowColumns} reads into {@link FlowColumns}. */
+const COLUMN_READERS = { 'aws-vpc': AwsColumnReader, zeek: ZeekColumnReader } as const
+
 /** Formats {@link readFlowColumns} reads into {@link FlowColumns}; the others are read as objects. */
-export const COLUMNAR_FORMATS: ReadonlySet<FlowFormat> = new Set(['aws-vpc', 'zeek'])
+export const COLUMNAR_FORMATS: ReadonlySet<FlowFormat> = new Set(
+  Object.keys(COLUMN_READERS) as FlowFormat[],
+)
 
 /** Rows per yielded {@link FlowColumns} batch, about (a batch ends with the read chunk that fills it). */
 const COLUMN_BATCH_ROWS = 16384
@@ -213,45 +219,37 @@ async function* readOne(
       let failure: { error: unknown } | undefined
       try {
         let lineNo = 0
-        if (fmt === 'aws-vpc') {
-          const reader = new AwsColumnReader(ctx, table, maxLineBytes)
-          for await (const items of splitLineBlocks(chunks, { maxLineBytes })) {
-            // splitting counts a batch's long lines before its lines are read: do the same
-            // (only a block that can hold a long line needs the extra pass)
-            let long: Set<number> | undefined
-            if (items.some((it) => it instanceof Buffer && reader.mayHoldLongLines(it))) {
-              long = new Set()
-              let ln = lineNo
-              for (const item of items) {
-                if (item === null) lineOpts.onLongLine(++ln)
-                else if (typeof item === 'string') ln++
-                else {
-                  const r = reader.longLines(item, ln)
-                  ln = r.lineNo
-                  for (const l of r.long) long.add(l)
-                }
+        const reader = new COLUMN_READERS[fmt as keyof typeof COLUMN_READERS](
+          ctx,
+          table,
+          maxLineBytes,
+        )
+        for await (const items of splitLineBlocks(chunks, { maxLineBytes })) {
+          // splitting counts a batch's long lines before its lines are read: do the same
+          // (only a block that can hold a long line needs the extra pass)
+          let long: Set<number> | undefined
+          if (items.some((it) => it instanceof Buffer && reader.mayHoldLongLines(it))) {
+            long = new Set()
+            let ln = lineNo
+            for (const item of items) {
+              if (item === null) lineOpts.onLongLine(++ln)
+              else if (typeof item === 'string') ln++
+              else {
+                const r = reader.longLines(item, ln)
+                ln = r.lineNo
+                for (const l of r.long) long.add(l)
               }
             }
-            for (const item of items) {
-              if (item === null) {
-                if (long === undefined) lineOpts.onLongLine(lineNo + 1)
-                lineNo++
-              } else if (typeof item === 'string') reader.text(item, ++lineNo, inp)
-              else lineNo = reader.block(item, lineNo, inp, long)
-            }
-            take()
-            if (out.n >= COLUMN_BATCH_ROWS) yield ready()
           }
-        } else {
-          const reader = parser.reader(ctx)
-          for await (const lines of splitLineBatches(chunks, lineOpts)) {
-            for (const line of lines) {
-              const f = reader.line(line, ++lineNo)
-              if (f !== undefined) inp.pushFlow(f)
-            }
-            take()
-            if (out.n >= COLUMN_BATCH_ROWS) yield ready()
+          for (const item of items) {
+            if (item === null) {
+              if (long === undefined) lineOpts.onLongLine(lineNo + 1)
+              lineNo++
+            } else if (typeof item === 'string') reader.text(item, ++lineNo, inp)
+            else lineNo = reader.block(item, lineNo, inp, long)
           }
+          take()
+          if (out.n >= COLUMN_BATCH_ROWS) yield ready()
         }
       } catch (error) {
         // the rows read before the error go on, as the object path's do
@@ -351,7 +349,7 @@ export async function* readFlowBatches(
 
 /**
  * {@link readFlowBatches} with the columnar path: the files of {@link COLUMNAR_FORMATS} come as
- * {@link FlowColumns} batches (AWS VPC read straight from bytes, Zeek through its line reader;
+ * {@link FlowColumns} batches (AWS VPC and Zeek TSV read straight from bytes;
  * oriented and paired on columns), the others as `Flow[]`, as {@link readFlowBatches} gives them.
  * The flows, their order, and every file's summary (counts, skip examples, notes) are the same
  * as {@link readFlowBatches}'s (`batch.toFlows()` gives a columns batch as flows). A columns

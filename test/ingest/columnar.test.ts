@@ -3,11 +3,15 @@
  * reader, `readFlowColumns`) against the object path (`readFlowBatches`): same flows in the same
  * order, same file summaries (counts, skip examples, notes), on generated AWS VPC files (v2,
  * custom v5 orders, repeated headers, ECS names, IPv6, NODATA/SKIPDATA, malformed lines, gzip,
- * long lines, strict mode) and Zeek TSV; and ColumnPairer against DirectionPairer.
+ * long lines, strict mode) and Zeek TSV (the Zeek byte reader against the line reader: `#fields`
+ * orders and subsets, plain headers, other unset/empty markers and separators, other `#path`s,
+ * IPv6, `-` and `(empty)` fields, damaged lines, gzip, strict mode, long lines, the real corpus
+ * when present); and ColumnPairer against DirectionPairer.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -20,7 +24,11 @@ import {
   type FileSummary,
   type ReadOptions,
 } from '../../src/ingest/read.js'
+import { ZeekColumnReader } from '../../src/ingest/formats/zeek.js'
+import { newStats } from '../../src/ingest/types.js'
 import { writeZeekConnLog } from '../../bench/generate.js'
+
+const ZEEK_CORPUS = fileURLToPath(new URL('../../../shared/corpora/zeek/', import.meta.url))
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-columnar-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -381,6 +389,528 @@ describe('the columnar read path equals the object path (fast-check, seed 42)', 
     await agree(write(gzipSync(lines.join('\n')), '.gz'), { format: 'auto', strict: false })
   }, 60_000)
 })
+
+// ---------------------------------------------------------------------------------------------
+// Zeek TSV generation: what the byte reader reads itself and what it hands to the line reader
+
+const ZEEK_FIELDS = [
+  'ts',
+  'uid',
+  'id.orig_h',
+  'id.orig_p',
+  'id.resp_h',
+  'id.resp_p',
+  'proto',
+  'service',
+  'duration',
+  'orig_bytes',
+  'resp_bytes',
+  'conn_state',
+  'local_orig',
+  'missed_bytes',
+  'history',
+  'orig_pkts',
+  'orig_ip_bytes',
+  'resp_pkts',
+  'resp_ip_bytes',
+  'tunnel_parents',
+  'ip_proto',
+] as const
+type ZeekField = (typeof ZEEK_FIELDS)[number]
+
+const zAddr = fc.oneof(
+  {
+    weight: 12,
+    arbitrary: fc.constantFrom(
+      '10.0.0.1',
+      '10.0.0.2',
+      '192.168.100.200',
+      '151.101.200.13',
+      '0.0.0.0',
+    ),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '2001:db8::1',
+      '2001:DB8:0:0::2',
+      'fe80::a00:27ff:fe2c:1',
+      '::ffff:10.0.0.1',
+      '::',
+      '::1',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '010.0.0.1',
+      '256.1.1.1',
+      '1.2.3',
+      '-',
+      '(empty)',
+      'x',
+      'fe80::1%eth0',
+      '2001:db8::g',
+      ':::',
+      '10.0.0.1é',
+    ),
+  },
+)
+const zPort = fc.oneof(
+  { weight: 10, arbitrary: fc.constantFrom('443', '80', '22', '53', '0', '8', '3', '128', '135') },
+  { weight: 6, arbitrary: fc.integer({ min: 1024, max: 65535 }).map(String) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '-',
+      '(empty)',
+      '',
+      '65536',
+      '0443',
+      '256',
+      'abc',
+      '1234567890123456',
+    ),
+  },
+)
+const zCount = fc.oneof(
+  { weight: 40, arbitrary: fc.nat(1_000_000).map(String) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '-',
+      '(empty)',
+      '',
+      '999999999999999',
+      '1234567890123456',
+      '12345678901234567890',
+      '-5',
+      '1e3',
+      '007',
+    ),
+  },
+)
+const zSeconds = fc.oneof(
+  {
+    weight: 10,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1_300_000_000, max: 1_900_000_000 }), fc.nat(999_999))
+      .map(([s, us]) => `${s}.${String(us).padStart(6, '0')}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'XXXXXXXXXX.XXXXXX',
+      'XXXXXXXXXX',
+      '-',
+      '(empty)',
+      '1790000000',
+      '1790000000.1235',
+      '1790000000.0005',
+      '0.0005',
+      '253402300799.9994',
+      '253402300799.9996',
+      '253402300800',
+      '1.5e9',
+      '1790000000.',
+      '.5',
+      '1.2.3',
+      '12345678901234567.5',
+      'X.',
+      'now',
+    ),
+  },
+)
+const zDuration = fc.oneof(
+  { weight: 10, arbitrary: fc.nat(10_000_000).map((n) => (n / 1e6).toFixed(6)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('-', '(empty)', '0', '3.5', '1e2', '-1', '0.0004999', '1.', 'x'),
+  },
+)
+
+interface ZRec {
+  ts: string
+  src: string
+  dst: string
+  sp: string
+  dp: string
+  proto: string
+  ipProto: string
+  dur: string
+  ob: string
+  rb: string
+  op: string
+  rp: string
+  oib: string
+  rib: string
+  state: string
+  tunnel: string
+}
+
+const zRecArb: fc.Arbitrary<ZRec> = fc.record({
+  ts: zSeconds,
+  src: zAddr,
+  dst: zAddr,
+  sp: zPort,
+  dp: zPort,
+  proto: fc.oneof(
+    { weight: 10, arbitrary: fc.constantFrom('tcp', 'udp', 'icmp') },
+    { weight: 1, arbitrary: fc.constantFrom('TCP', 'unknown_transport', '-', '(empty)', 'sctp') },
+  ),
+  ipProto: fc.oneof(
+    { weight: 6, arbitrary: fc.constant('-') },
+    { weight: 2, arbitrary: fc.constantFrom('6', '17', '1', '58', '132', '47') },
+    { weight: 1, arbitrary: fc.constantFrom('300', '(empty)', 'x') },
+  ),
+  dur: zDuration,
+  ob: zCount,
+  rb: zCount,
+  op: zCount,
+  rp: zCount,
+  oib: zCount,
+  rib: zCount,
+  state: fc.oneof(
+    {
+      weight: 10,
+      arbitrary: fc.constantFrom(
+        'SF',
+        'S0',
+        'S1',
+        'S2',
+        'S3',
+        'REJ',
+        'RSTO',
+        'RSTR',
+        'RSTOS0',
+        'RSTRH',
+        'SH',
+        'SHR',
+        'OTH',
+      ),
+    },
+    { weight: 1, arbitrary: fc.constantFrom('-', '(empty)', 'sf', 'oth', 'XYZ', '') },
+  ),
+  tunnel: fc.oneof(
+    { weight: 8, arbitrary: fc.constant('(empty)') },
+    { weight: 1, arbitrary: fc.constantFrom('-', 'CHhAvVGS1DHFjwGM9', 'Ca,Cb', '') },
+  ),
+})
+
+function zValue(r: ZRec, name: ZeekField, i: number): string {
+  switch (name) {
+    case 'ts':
+      return r.ts
+    case 'uid':
+      return `C${i.toString(36)}x`
+    case 'id.orig_h':
+      return r.src
+    case 'id.orig_p':
+      return r.sp
+    case 'id.resp_h':
+      return r.dst
+    case 'id.resp_p':
+      return r.dp
+    case 'proto':
+      return r.proto
+    case 'service':
+      return i % 3 === 0 ? 'ssl' : '-'
+    case 'duration':
+      return r.dur
+    case 'orig_bytes':
+      return r.ob
+    case 'resp_bytes':
+      return r.rb
+    case 'conn_state':
+      return r.state
+    case 'local_orig':
+      return 'T'
+    case 'missed_bytes':
+      return '0'
+    case 'history':
+      return 'ShADadFf'
+    case 'orig_pkts':
+      return r.op
+    case 'orig_ip_bytes':
+      return r.oib
+    case 'resp_pkts':
+      return r.rp
+    case 'resp_ip_bytes':
+      return r.rib
+    case 'tunnel_parents':
+      return r.tunnel
+    case 'ip_proto':
+      return r.ipProto
+  }
+}
+
+/** Byte-level damage to a Zeek TSV line. */
+const zDamage = fc.constantFrom(
+  (l: string) => l.replace('\t', '\t\t'),
+  (l: string) => l.replace('\t', ' '),
+  (l: string) => l.replace(/\t/g, ' '),
+  (l: string) => `${l}\r`,
+  (l: string) => `${l}\t`,
+  (l: string) => `\t${l}`,
+  (l: string) => l.split('\t').slice(1).join('\t'),
+  (l: string) => l.replace(/\tT\t/, '\tTé\u00a0\ufffd\u0001\t'),
+  (l: string) => `#${l}`,
+  (l: string) => `{${l}`,
+  () => '',
+  () => '\t\t \t',
+  () => 'not\ta\tzeek\tline',
+  () => '## banner',
+)
+
+interface ZSegment {
+  /** How the section opens: full `#` header, a plain column header, a `#` header with other markers, or nothing. */
+  head: 'fields' | 'plain' | 'markers' | 'other-path' | 'separator' | 'none'
+  columns: ZeekField[]
+  items: { rec: ZRec; damage: ((l: string) => string) | undefined }[]
+}
+
+const zColumnsArb: fc.Arbitrary<ZeekField[]> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<ZeekField[]>([...ZEEK_FIELDS]) },
+  { weight: 2, arbitrary: fc.shuffledSubarray<ZeekField>([...ZEEK_FIELDS], { minLength: 1 }) },
+  {
+    // every column the reader needs, in another order
+    weight: 2,
+    arbitrary: fc
+      .shuffledSubarray<ZeekField>([...ZEEK_FIELDS], { minLength: 0 })
+      .map((c) => [...new Set<ZeekField>([...c, 'id.orig_h', 'id.resp_h', 'proto', 'id.resp_p'])]),
+  },
+)
+
+const zSegmentArb: fc.Arbitrary<ZSegment> = fc.record({
+  head: fc.oneof(
+    { weight: 8, arbitrary: fc.constant<ZSegment['head']>('fields') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<ZSegment['head']>(
+        'plain',
+        'markers',
+        'other-path',
+        'separator',
+        'none',
+      ),
+    },
+  ),
+  columns: zColumnsArb,
+  items: fc.array(
+    fc.record({
+      rec: zRecArb,
+      damage: fc.oneof(
+        { weight: 8, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: zDamage },
+      ),
+    }),
+    { maxLength: 40 },
+  ),
+})
+
+/** A Zeek TSV file from segments; `banner` puts BTest `##` lines first. */
+function zeekText(segs: readonly ZSegment[], banner: boolean, finalNewline: boolean): string {
+  const lines: string[] = banner ? ['### BTest baseline data generated by btest-diff.', '##'] : []
+  let markers = { unset: '-', empty: '(empty)', sep: '\t' }
+  segs.forEach((seg, s) => {
+    const cols = seg.columns
+    if (seg.head === 'plain') {
+      lines.push(cols.join('\t'))
+      markers = { unset: '-', empty: '(empty)', sep: '\t' }
+    } else if (seg.head !== 'none') {
+      markers =
+        seg.head === 'markers'
+          ? { unset: '?', empty: 'EMPTY', sep: '\t' }
+          : seg.head === 'separator'
+            ? { unset: '-', empty: '(empty)', sep: ',' }
+            : { unset: '-', empty: '(empty)', sep: '\t' }
+      const sx = markers.sep === '\t' ? '\\x09' : '\\x2c'
+      const sep = markers.sep
+      lines.push(
+        `#separator ${sx}`,
+        `#set_separator${sep},`,
+        `#empty_field${sep}${markers.empty}`,
+        `#unset_field${sep}${markers.unset}`,
+        `#path${sep}${seg.head === 'other-path' ? 'dns' : 'conn'}`,
+        `#open${sep}2026-11-01-00-00-00`,
+        `#fields${sep}${cols.join(sep)}`,
+        `#types${sep}${cols.map(() => 'string').join(sep)}`,
+      )
+    }
+    seg.items.forEach((it, i) => {
+      const text = cols
+        .map((c) => {
+          const v = zValue(it.rec, c, s * 1000 + i)
+          return v === '-' ? markers.unset : v === '(empty)' ? markers.empty : v
+        })
+        .join(markers.sep)
+      lines.push(it.damage ? it.damage(text) : text)
+      // a repeated header now and then
+      if (i === 7 && seg.head === 'plain') lines.push(cols.join('\t'))
+    })
+    if (seg.head !== 'plain' && seg.head !== 'none') lines.push('#close\t2026-11-02-00-00-00')
+  })
+  return lines.join('\n') + (finalNewline ? '\n' : '')
+}
+
+const zeekFileArb = fc.record({
+  segments: fc.array(zSegmentArb, { minLength: 1, maxLength: 3 }),
+  banner: fc.boolean(),
+  finalNewline: fc.boolean(),
+})
+
+/**
+ * Reads `bytes` (whole lines, as one block) with a {@link ZeekColumnReader}: rows it read from
+ * bytes itself (`fast`), lines it handed to its line reader (`handed`) and the flows those gave.
+ */
+function byteSplit(bytes: Buffer): {
+  fast: number
+  handed: number
+  handedFlows: number
+  out: FlowColumns
+  stats: ReturnType<typeof newStats>
+} {
+  const table = new StringTable()
+  const stats = newStats()
+  const reader = new ZeekColumnReader({ file: 'c.log', strict: false, stats }, table, 1 << 20)
+  let handed = 0
+  let handedFlows = 0
+  const line = reader.lines.line.bind(reader.lines)
+  reader.lines.line = (raw, n) => {
+    handed++
+    const f = line(raw, n)
+    if (f !== undefined) handedFlows++
+    return f
+  }
+  const out = new FlowColumns('zeek', 'c.log', table, 16)
+  const end = bytes.lastIndexOf(10) + 1
+  const last = reader.block(bytes.subarray(0, end), 0, out)
+  if (end < bytes.length) reader.text(bytes.toString('utf8', end), last + 1, out)
+  return { fast: out.n - handedFlows, handed, handedFlows, out, stats }
+}
+
+describe('Zeek TSV: the byte reader equals the line reader (fast-check, seed 42)', () => {
+  it('generated files: #fields orders and subsets, plain headers, markers, IPv6, `-` fields, damage', async () => {
+    let flows = 0
+    const split = { fast: 0, handed: 0, handedFlows: 0 }
+    await fc.assert(
+      fc.asyncProperty(zeekFileArb, async (f) => {
+        const file = write(zeekText(f.segments, f.banner, f.finalNewline))
+        const out = await agree(file, { format: 'zeek', strict: false })
+        flows += out.flows.length
+        const b = byteSplit(readFileSync(file))
+        split.fast += b.fast
+        split.handed += b.handed
+        split.handedFlows += b.handedFlows
+      }),
+      { seed: 42, numRuns: 150 },
+    )
+    // the generator makes mostly good records: the comparison is not over empty outputs
+    // both sides of the byte reader are exercised: rows it read itself, and lines it handed over
+    expect(flows).toBeGreaterThan(400)
+    expect(split.fast).toBeGreaterThan(300)
+    expect(split.handedFlows).toBeGreaterThan(50)
+    expect(split.handed).toBeGreaterThan(1000)
+  }, 120_000)
+
+  it('the same files gzipped and read with format auto, and in strict mode', async () => {
+    await fc.assert(
+      fc.asyncProperty(zeekFileArb, async (f) => {
+        const text = zeekText(f.segments, f.banner, f.finalNewline)
+        await agree(write(gzipSync(text), '.log.gz'), { format: 'auto', strict: false })
+        await agree(write(text), { format: 'zeek', strict: true })
+      }),
+      { seed: 42, numRuns: 40 },
+    )
+  }, 120_000)
+
+  it('long lines (a small maxLineBytes): same skips, in the same order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(zRecArb, fc.nat(200)), { minLength: 1, maxLength: 60 }),
+        async (items) => {
+          const seg: ZSegment = { head: 'fields', columns: [...ZEEK_FIELDS], items: [] }
+          const head = zeekText([seg], false, true)
+          const body = items.map(([rec, pad], i) =>
+            ZEEK_FIELDS.map((c) =>
+              c === 'history' ? `Sh${'é'.repeat(pad % 7)}${'a'.repeat(pad)}` : zValue(rec, c, i),
+            ).join('\t'),
+          )
+          const file = write(head + body.join('\n'))
+          await agree(file, { format: 'zeek', strict: false, maxLineBytes: 300 })
+        },
+      ),
+      { seed: 42, numRuns: 40 },
+    )
+  }, 60_000)
+
+  it('reads the data lines of a plain conn.log from bytes: the line reader sees only the header lines', () => {
+    const text = zeekText(
+      [
+        {
+          head: 'fields',
+          columns: [...ZEEK_FIELDS],
+          items: Array.from({ length: 500 }, (_, i) => ({
+            rec: {
+              ts: `${1_790_000_000 + i}.${String(i * 1237).padStart(6, '0')}`,
+              src: i % 5 === 0 ? '2001:db8::1' : `10.0.${i % 7}.${i % 250}`,
+              dst: '151.101.200.13',
+              sp: i % 9 === 0 ? '8' : String(40_000 + i),
+              dp: i % 9 === 0 ? '0' : '443',
+              proto: i % 9 === 0 ? 'icmp' : i % 2 === 0 ? 'tcp' : 'udp',
+              ipProto: '-',
+              dur: (i / 1000).toFixed(6),
+              ob: String(i),
+              rb: '-',
+              op: String(i % 10),
+              rp: '(empty)',
+              oib: String(i * 40),
+              rib: '0',
+              state: ['SF', 'S0', 'REJ', 'OTH', 'RSTO', '-'][i % 6] as string,
+              tunnel: i % 11 === 0 ? 'CabC' : '(empty)',
+            },
+            damage: undefined,
+          })),
+        },
+      ],
+      true,
+      true,
+    )
+    const { handed, out, stats } = byteSplit(Buffer.from(text))
+    // 2 banner lines, 8 header lines, #close
+    expect(handed).toBe(11)
+    expect(out.n).toBe(500)
+    expect(stats.records).toBe(500)
+    expect(stats.notes['unanswered-attempt']).toBe(84)
+    expect(stats.notes['tunnelled']).toBe(46)
+    // spot checks against the record as written
+    const f = out.flowAt(9) // icmp echo request: type 8 → dstPort, code 0
+    expect(f).toMatchObject({
+      src: '10.0.2.9',
+      dst: '151.101.200.13',
+      protocol: 1,
+      srcPort: 0,
+      dstPort: 8,
+    })
+    expect(f.start).toBe(1_790_000_009_011)
+    const g = out.flowAt(10) // IPv6 source, tcp
+    expect(g).toMatchObject({ src: '2001:db8::1', protocol: 6, srcPort: 40_010, dstPort: 443 })
+    expect(g).toMatchObject({ packets: 0, bytes: 400 + 0, observedAction: 'accept' })
+    expect(out.flowAt(3).direction).toBe('unknown') // OTH
+  })
+})
+
+describe.skipIf(!existsSync(ZEEK_CORPUS))(
+  'Zeek corpus through both paths (needs ../shared/corpora)',
+  () => {
+    it('every real conn.log gives the same flows and summaries', async () => {
+      const files = readdirSync(ZEEK_CORPUS).filter((f) => f.endsWith('.conn.log'))
+      expect(files.length).toBeGreaterThan(0)
+      for (const f of files)
+        await agree(path.join(ZEEK_CORPUS, f), { format: 'zeek', strict: false })
+    }, 120_000)
+  },
+)
 
 describe('ColumnPairer equals DirectionPairer', () => {
   const flowArb = fc.record({

@@ -1,6 +1,9 @@
 /**
  * @module Zeek `conn.log` parser: TSV (ASCII writer, with `#` header lines or a plain column
- * header) and JSON lines (`LogAscii::use_json`, dotted keys such as `"id.orig_h"`).
+ * header) and JSON lines (`LogAscii::use_json`, dotted keys such as `"id.orig_h"`). Two readers
+ * with one mapping: {@link ZeekLineReader} (text lines → flows) and {@link ZeekColumnReader}
+ * (TSV bytes → {@link FlowColumns} rows, for the columnar ingest path; any line it does not read
+ * itself goes to the line reader).
  *
  * @remarks Semantics: Zeek's `Conn::Info` record
  * (https://docs.zeek.org/en/master/scripts/base/protocols/conn/main.zeek.html) and
@@ -12,6 +15,16 @@ import {
   type FlowDirection,
   type ObservedAction,
 } from '../../core/index.js'
+import {
+  ACTION_ACCEPT,
+  ACTION_REJECT,
+  ACTION_UNKNOWN,
+  DIR_C2S,
+  DIR_UNKNOWN,
+  type FlowColumns,
+  type StringTable,
+} from '../columnar.js'
+import { finishDecodedLine } from '../lines.js'
 import { note, skip, type LineParser, type LineReader, type ParseContext } from '../types.js'
 
 /** Latest time we accept, ms since the epoch (9999-12-31T23:59:59.999Z); later values are malformed. */
@@ -97,7 +110,7 @@ type Value = string | number | boolean | readonly unknown[] | undefined
 type Getter = (names: readonly string[]) => Value
 
 /** TSV header state of one log section. */
-interface TsvState {
+export interface TsvState {
   separator: string
   setSeparator: string
   emptyField: string
@@ -385,8 +398,10 @@ function isPlainHeader(tokens: readonly string[]): boolean {
  * separators; {@link parseZeek} is a loop over it). See {@link parseZeek} for the mapping.
  */
 export class ZeekLineReader implements LineReader {
-  private state = freshState()
-  private index = new Map<string, number>()
+  /** The current section's header state (read by {@link ZeekColumnReader}; replaced at `#separator`). */
+  state: TsvState = freshState()
+  /** Column of each field name of the current header (replaced at each header). */
+  index = new Map<string, number>()
   constructor(private readonly ctx: ParseContext) {}
 
   /** One line (1-based `lineNo`) → a flow, or undefined (header, blank, skip recorded in ctx). */
@@ -575,4 +590,485 @@ export const zeekParser: LineParser = {
   detect: detectZeek,
   parse: parseZeek,
   reader: (ctx) => new ZeekLineReader(ctx),
+}
+
+// ---------------------------------------------------------------------------------------------
+// The byte reader (columnar path)
+
+/** Columns the byte reader reads, for the current header (-1 when absent). */
+interface ZeekLayout {
+  /** Number of columns (`#fields` or plain header). */
+  readonly n: number
+  readonly origH: number
+  readonly respH: number
+  readonly origP: number
+  readonly respP: number
+  readonly ipProto: number
+  readonly proto: number
+  readonly ts: number
+  readonly duration: number
+  readonly origPkts: number
+  readonly respPkts: number
+  readonly origIpBytes: number
+  readonly respIpBytes: number
+  readonly origBytes: number
+  readonly respBytes: number
+  readonly connState: number
+  readonly tunnelParents: number
+  /** `#unset_field` and `#empty_field` as UTF-8 bytes. */
+  readonly unset: Buffer
+  readonly empty: Buffer
+}
+
+/** Most columns a line read from bytes may have (wider headers go to the line reader). */
+const ZEEK_MAX_COLUMNS = 256
+/** Token starts of the current line (byte offsets; token `i` ends at `zstarts[i + 1] - 1`). */
+const zstarts = new Int32Array(ZEEK_MAX_COLUMNS + 1)
+/** Powers of ten 10^0 … 10^22 (exact doubles). */
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`))
+
+/**
+ * `conn_state` values as Zeek writes them (upper case; {@link STATE_ACTION}), keyed by their
+ * bytes as a base-128 number (at most 6 bytes, exact), each packed as action code | 4 when
+ * `unanswered-attempt` | direction code << 3.
+ */
+const STATE_BY_KEY: ReadonlyMap<number, number> = new Map(
+  Object.entries(STATE_ACTION).map(([state, action]) => {
+    let key = 0
+    for (let j = 0; j < state.length; j++) key = key * 128 + state.charCodeAt(j)
+    const code =
+      action === 'accept' ? ACTION_ACCEPT : action === 'reject' ? ACTION_REJECT : ACTION_UNKNOWN
+    const unanswered = state === 'S0' || state === 'SH' || state === 'RSTOS0' ? 4 : 0
+    const dir = state === 'OTH' ? DIR_UNKNOWN : DIR_C2S
+    return [key, code | unanswered | (dir << 3)]
+  }),
+)
+
+// results of the token readers below
+/** The token is `#unset_field` (or `#empty_field`, which the line reader treats alike for counts). */
+const T_UNSET = -1
+/** The token is not what the byte reader reads: the line reader decides the line. */
+const T_SLOW = -2
+
+/** True when token `i` of `buf` equals the bytes `w`. */
+function tokenIs(buf: Buffer, i: number, w: Uint8Array | readonly number[]): boolean {
+  const a = zstarts[i] as number
+  if ((zstarts[i + 1] as number) - 1 - a !== w.length) return false
+  for (let j = 0; j < w.length; j++) if (buf[a + j] !== w[j]) return false
+  return true
+}
+
+/**
+ * A `count` / port in token `i`: {@link T_UNSET} when unset or empty (the line reader's
+ * undefined), the value when 1–15 decimal digits (exact, as `Number` reads it), else
+ * {@link T_SLOW}.
+ */
+function countToken(buf: Buffer, i: number, L: ZeekLayout): number {
+  if (i < 0) return T_UNSET
+  const a = zstarts[i] as number
+  const b = (zstarts[i + 1] as number) - 1
+  if (b - a > 15 || b === a)
+    return tokenIs(buf, i, L.unset) || tokenIs(buf, i, L.empty) ? T_UNSET : T_SLOW
+  let v = 0
+  for (let j = a; j < b; j++) {
+    const d = (buf[j] as number) - 48
+    if (d < 0 || d > 9)
+      return tokenIs(buf, i, L.unset) || tokenIs(buf, i, L.empty) ? T_UNSET : T_SLOW
+    v = v * 10 + d
+  }
+  return v
+}
+
+/**
+ * Seconds as `digits[.digits]` in token `i` (the `time` / `interval` text Zeek writes), as
+ * `Number` reads it: {@link T_UNSET} when unset or empty, {@link T_SLOW} for anything else
+ * (exponents, masks, more than 16 digits). Exact: with at most 2^53 as the digits' integer and
+ * 10^f exact, `N / 10^f` is the correctly rounded quotient, which is what `Number` gives.
+ */
+function secondsToken(buf: Buffer, i: number, L: ZeekLayout): number {
+  if (i < 0) return T_UNSET
+  const a = zstarts[i] as number
+  const b = (zstarts[i + 1] as number) - 1
+  let v = 0
+  let digits = 0
+  let dot = -1
+  for (let j = a; j < b; j++) {
+    const c = buf[j] as number
+    if (c === 46 && dot < 0 && digits > 0) dot = j
+    else {
+      const d = c - 48
+      if (d < 0 || d > 9 || ++digits > 16) {
+        return tokenIs(buf, i, L.unset) || tokenIs(buf, i, L.empty) ? T_UNSET : T_SLOW
+      }
+      v = v * 10 + d
+    }
+  }
+  if (digits === 0 || dot === b - 1 || v > Number.MAX_SAFE_INTEGER) {
+    return tokenIs(buf, i, L.unset) || tokenIs(buf, i, L.empty) ? T_UNSET : T_SLOW
+  }
+  return dot < 0 ? v : v / (POW10[b - 1 - dot] as number)
+}
+
+/** A canonical dotted quad in token `i` of `buf` as a uint32 (first octet most significant), or -1. */
+function ipv4Token(buf: Buffer, i: number): number {
+  const a = zstarts[i] as number
+  const b = (zstarts[i + 1] as number) - 1
+  let v = 0
+  let octet = 0
+  let digits = 0
+  let first = 0
+  let dots = 0
+  for (let j = a; j < b; j++) {
+    const c = buf[j] as number
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || (digits > 1 && first === 0)) return -1
+      v = v * 256 + octet
+      dots++
+      digits = 0
+      octet = 0
+    } else {
+      const d = c - 48
+      if (d < 0 || d > 9 || digits === 3) return -1
+      if (digits === 0) first = d
+      octet = octet * 10 + d
+      digits++
+    }
+  }
+  if (dots !== 3 || digits === 0 || octet > 255 || (digits > 1 && first === 0)) return -1
+  return v * 256 + octet
+}
+
+/** True when token `i` is the BTest timestamp mask `X+(.X+)?`. */
+function maskedToken(buf: Buffer, i: number): boolean {
+  const a = zstarts[i] as number
+  const b = (zstarts[i + 1] as number) - 1
+  let dot = -1
+  for (let j = a; j < b; j++) {
+    const c = buf[j] as number
+    if (c === 46 && dot < 0 && j > a) dot = j
+    else if (c !== 88) return false
+  }
+  return b > a && dot !== b - 1
+}
+
+const W_TCP = [116, 99, 112]
+const W_UDP = [117, 100, 112]
+const W_ICMP = [105, 99, 109, 112]
+
+/**
+ * The Zeek parser reading TSV bytes into columns: each data line of a block with the plain
+ * shape is read straight from its bytes — tab separator, the header's column count, addresses
+ * as canonical IPv4 (or IPv6 text that {@link normalizeIp} accepts, cached per distinct text),
+ * `proto` `tcp`/`udp`/`icmp` or a decimal `ip_proto`, decimal ports and counters (at most 15
+ * digits), `ts` and `duration` as `digits[.digits]` or the BTest mask, `conn_state` one of
+ * Zeek's upper-case states, unset (`#unset_field`) and empty (`#empty_field`) values. Every
+ * other line (header and `#` lines, JSON, banners, a first line, CR endings, other separators,
+ * damaged or unusual values, any line the line reader would skip) goes to
+ * {@link ZeekLineReader} as text, so flows, skips, examples and notes are exactly the line
+ * reader's ({@link parseZeek} gives the mapping). Rows are unpaired; `direction` is
+ * client→server, or unknown for `OTH`, as the line reader gives it.
+ */
+export class ZeekColumnReader {
+  /** The line reader behind the slow path; its header state is the current layout. */
+  readonly lines: ZeekLineReader
+  private layout: ZeekLayout | undefined
+  private seenState: TsvState | undefined
+  private seenIndex: ReadonlyMap<string, number> | undefined
+  private seenText = ''
+  /** Codes of IPv6 address texts read so far (-1: not an address), and whether the canonical text is IPv6. */
+  private readonly v6 = new Map<string, number>()
+
+  constructor(
+    readonly ctx: ParseContext,
+    private readonly table: StringTable,
+    private readonly maxLineBytes: number,
+  ) {
+    this.lines = new ZeekLineReader(ctx)
+    this.sync()
+  }
+
+  /** Recomputes the layout when the line reader's header state changed. */
+  private sync(): void {
+    const st = this.lines.state
+    const index = this.lines.index
+    const text = `${st.separator}\n${st.unsetField}\n${st.emptyField}\n${st.path ?? '\u0000'}`
+    if (st === this.seenState && index === this.seenIndex && text === this.seenText) return
+    this.seenState = st
+    this.seenIndex = index
+    this.seenText = text
+    this.layout = undefined
+    const fields = st.fields
+    if (
+      st.separator !== '\t' ||
+      fields === undefined ||
+      fields.length > ZEEK_MAX_COLUMNS ||
+      (st.path !== undefined && st.path !== 'conn')
+    )
+      return
+    const col = (names: readonly string[]): number => {
+      for (const name of names) {
+        const i = index.get(name)
+        if (i !== undefined) return i
+      }
+      return -1
+    }
+    const L: ZeekLayout = {
+      n: fields.length,
+      origH: col(ALIASES.origH),
+      respH: col(ALIASES.respH),
+      origP: col(ALIASES.origP),
+      respP: col(ALIASES.respP),
+      ipProto: col(['ip_proto']),
+      proto: col(['proto']),
+      ts: col(['ts']),
+      duration: col(['duration']),
+      origPkts: col(['orig_pkts']),
+      respPkts: col(['resp_pkts']),
+      origIpBytes: col(['orig_ip_bytes']),
+      respIpBytes: col(['resp_ip_bytes']),
+      origBytes: col(['orig_bytes']),
+      respBytes: col(['resp_bytes']),
+      connState: col(['conn_state']),
+      tunnelParents: col(['tunnel_parents']),
+      unset: Buffer.from(st.unsetField, 'utf8'),
+      empty: Buffer.from(st.emptyField, 'utf8'),
+    }
+    // the line reader's own rules decide lines without both addresses, or whose unset and
+    // empty markers could be confused with a value read here
+    const plain = (w: Buffer): boolean =>
+      w.length > 0 && w.every((c) => c > 32 && c < 127 && !(c >= 48 && c <= 57) && c !== 46)
+    // and a header whose address column names could pass for addresses (repeated headers)
+    const named = (i: number): boolean => i >= 0 && !/[\d:]/.test(fields[i] ?? '')
+    if (!named(L.origH) || !named(L.respH) || !plain(L.unset) || !plain(L.empty)) return
+    this.layout = L
+  }
+
+  /** True when a line of `buf` may be too long (its decoded UTF-8 is at most 3 bytes per byte). */
+  mayHoldLongLines(buf: Buffer): boolean {
+    return buf.length * 3 > this.maxLineBytes
+  }
+
+  /**
+   * Counts (as `line-too-long`) the lines of `buf` (numbered from `lineNo + 1`) that are too
+   * long, as splitting does before any line of its batch is read, and returns their numbers
+   * for {@link block} to pass over, with the number of the last line.
+   */
+  longLines(buf: Buffer, lineNo: number): { lineNo: number; long: Set<number> } {
+    const long = new Set<number>()
+    let pos = 0
+    while (pos < buf.length) {
+      const e = buf.indexOf(10, pos)
+      lineNo++
+      if ((e - pos) * 3 > this.maxLineBytes) {
+        if (finishDecodedLine(buf.toString('utf8', pos, e), this.maxLineBytes) === undefined) {
+          long.add(lineNo)
+          this.tooLong(lineNo)
+        }
+      }
+      pos = e + 1
+    }
+    return { lineNo, long }
+  }
+
+  private tooLong(lineNo: number): void {
+    skip(
+      this.ctx,
+      'line-too-long',
+      `${this.ctx.file}:${lineNo}`,
+      `(line longer than ${this.maxLineBytes} bytes)`,
+    )
+  }
+
+  /**
+   * Reads the LF-terminated lines of `buf` (numbered from `lineNo + 1`) into `out`; the lines
+   * in `long` were counted by {@link longLines} already and are passed over.
+   * @returns the number of the last line read.
+   */
+  block(buf: Buffer, lineNo: number, out: FlowColumns, long?: ReadonlySet<number>): number {
+    let pos = 0
+    const n = buf.length
+    while (pos < n) {
+      const e = buf.indexOf(10, pos)
+      lineNo++
+      if (long?.has(lineNo) === true) {
+        // counted by longLines
+      } else if (this.layout === undefined || !this.fastLine(buf, pos, e, lineNo, out))
+        this.text(buf.toString('utf8', pos, e), lineNo, out)
+      pos = e + 1
+    }
+    return lineNo
+  }
+
+  /** One decoded line, as reading lines would give it to the line reader. */
+  text(raw: string, lineNo: number, out: FlowColumns): void {
+    const line = finishDecodedLine(raw, this.maxLineBytes)
+    if (line === undefined) {
+      this.tooLong(lineNo)
+      return
+    }
+    const f = this.lines.line(line, lineNo)
+    if (f !== undefined) out.pushFlow(f)
+    this.sync()
+  }
+
+  /** The code of the address in token `i` (canonical IPv4, or IPv6 text), or -1 (line reader). */
+  private address(buf: Buffer, i: number): number {
+    const v4 = ipv4Token(buf, i)
+    if (v4 >= 0) return this.table.ipv4(v4)
+    const a = zstarts[i] as number
+    const b = (zstarts[i + 1] as number) - 1
+    if (b - a < 2 || b - a > 45) return -1
+    let colon = false
+    for (let j = a; j < b; j++) {
+      const c = buf[j] as number
+      if (c === 58) colon = true
+      else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) || c === 46))
+        return -1
+    }
+    const L = this.layout as ZeekLayout
+    if (!colon || tokenIs(buf, i, L.unset) || tokenIs(buf, i, L.empty)) return -1
+    const raw = buf.toString('latin1', a, b)
+    let code = this.v6.get(raw)
+    if (code === undefined) {
+      const canon = normalizeIp(raw)
+      code = canon === undefined ? -1 : this.table.code(canon)
+      this.v6.set(raw, code)
+    }
+    return code
+  }
+
+  /** The data line `buf[a, e)` read from bytes; false (nothing recorded) when the line reader must decide it. */
+  private fastLine(buf: Buffer, a: number, e: number, lineNo: number, out: FlowColumns): boolean {
+    const len = e - a
+    if (len === 0 || len * 3 > this.maxLineBytes || lineNo === 1) return false
+    const c0 = buf[a] as number
+    if (c0 === 35 || c0 === 123 || buf[e - 1] === 13) return false
+    const L = this.layout as ZeekLayout
+    const nt = L.n
+    let k = 0
+    zstarts[0] = a
+    for (let j = a; j < e; j++) {
+      if (buf[j] === 9) {
+        if (++k >= nt) return false
+        zstarts[k] = j + 1
+      }
+    }
+    if (k !== nt - 1) return false
+    zstarts[nt] = e + 1
+    const src = this.address(buf, L.origH)
+    const dst = this.address(buf, L.respH)
+    if (src < 0 || dst < 0) return false
+    // protocol: ip_proto when set, else proto
+    let protocol = countToken(buf, L.ipProto, L)
+    if (protocol === T_SLOW || protocol > 255) return false
+    if (protocol === T_UNSET) {
+      const p = L.proto
+      if (p < 0 || tokenIs(buf, p, L.unset) || tokenIs(buf, p, L.empty)) return false
+      if (tokenIs(buf, p, W_TCP)) protocol = 6
+      else if (tokenIs(buf, p, W_UDP)) protocol = 17
+      else if (tokenIs(buf, p, W_ICMP))
+        protocol = (this.table.strings[src] as string).includes(':') ? 58 : 1
+      else return false
+    }
+    const origP = countToken(buf, L.origP, L)
+    const respP = countToken(buf, L.respP, L)
+    if (origP === T_SLOW || respP === T_SLOW || origP > 65535 || respP > 65535) return false
+    let srcPort = 0
+    let dstPort = 0
+    if (protocol === 1 || protocol === 58) {
+      const type = origP < 0 ? 0 : origP
+      const code = respP < 0 ? 0 : respP
+      if (type > 255 || code > 255) return false
+      dstPort = type
+      srcPort = (protocol === 1 ? ICMP4_PAIRED : ICMP6_PAIRED).has(type) ? 0 : code
+    } else if (protocol === 6 || protocol === 17 || protocol === 132) {
+      if (respP < 0) return false
+      srcPort = origP < 0 ? 0 : origP
+      dstPort = respP
+    }
+    // ts: seconds, the mask, or unset (no timestamp)
+    let masked = false
+    let ts = secondsToken(buf, L.ts, L)
+    if (ts === T_SLOW) {
+      if (!maskedToken(buf, L.ts)) return false
+      masked = true
+    } else if (ts >= 0) {
+      ts *= 1000
+      if (ts > MAX_TIME_MS) return false
+      ts = Math.round(ts)
+    }
+    const duration = secondsToken(buf, L.duration, L)
+    if (duration === T_SLOW) return false
+    const origPkts = countToken(buf, L.origPkts, L)
+    const respPkts = countToken(buf, L.respPkts, L)
+    const origIpBytes = countToken(buf, L.origIpBytes, L)
+    const respIpBytes = countToken(buf, L.respIpBytes, L)
+    const origBytes = countToken(buf, L.origBytes, L)
+    const respBytes = countToken(buf, L.respBytes, L)
+    if (
+      origPkts === T_SLOW ||
+      respPkts === T_SLOW ||
+      origIpBytes === T_SLOW ||
+      respIpBytes === T_SLOW ||
+      origBytes === T_SLOW ||
+      respBytes === T_SLOW
+    )
+      return false
+    let action = ACTION_UNKNOWN
+    let direction = DIR_C2S
+    let unanswered = false
+    const cs = L.connState
+    if (cs >= 0 && !tokenIs(buf, cs, L.unset) && !tokenIs(buf, cs, L.empty)) {
+      const a0 = zstarts[cs] as number
+      const b0 = (zstarts[cs + 1] as number) - 1
+      if (b0 - a0 > 6) return false
+      let key = 0
+      for (let j = a0; j < b0; j++) key = key * 128 + (buf[j] as number)
+      const packed = STATE_BY_KEY.get(key)
+      if (packed === undefined) return false
+      action = packed & 3
+      unanswered = (packed & 4) !== 0
+      direction = packed >> 3
+    }
+    const tp = L.tunnelParents
+    const tunnelled =
+      tp >= 0 &&
+      zstarts[tp + 1] !== (zstarts[tp] as number) + 1 &&
+      !tokenIs(buf, tp, L.unset) &&
+      !tokenIs(buf, tp, L.empty)
+
+    // the line is a flow: record it as the line reader does
+    const ctx = this.ctx
+    if (masked) note(ctx, 'masked-timestamp')
+    else if (ts === T_UNSET) note(ctx, 'no-timestamp')
+    if (unanswered) note(ctx, 'unanswered-attempt')
+    if (tunnelled) note(ctx, 'tunnelled')
+    ctx.stats.records++
+    out.reserve(1)
+    const r = out.n++
+    out.src[r] = src
+    out.dst[r] = dst
+    out.srcPort[r] = srcPort
+    out.dstPort[r] = dstPort
+    out.protocol[r] = protocol
+    if (ts >= 0) {
+      out.start[r] = ts
+      out.end[r] = Math.min(MAX_TIME_MS, ts + Math.round((duration < 0 ? 0 : duration) * 1000))
+    } else {
+      out.start[r] = 0
+      out.end[r] = 0
+    }
+    out.packets[r] = (origPkts < 0 ? 0 : origPkts) + (respPkts < 0 ? 0 : respPkts)
+    out.bytes[r] =
+      origIpBytes >= 0 || respIpBytes >= 0
+        ? (origIpBytes < 0 ? 0 : origIpBytes) + (respIpBytes < 0 ? 0 : respIpBytes)
+        : (origBytes < 0 ? 0 : origBytes) + (respBytes < 0 ? 0 : respBytes)
+    out.action[r] = action
+    out.direction[r] = direction
+    out.tcpFlags[r] = -1
+    out.srcName[r] = -1
+    out.dstName[r] = -1
+    out.line[r] = lineNo
+    return true
+  }
 }
