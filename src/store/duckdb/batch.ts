@@ -1,30 +1,34 @@
 /**
  * @module The DuckDB load path: flows packed into column vectors, appended as data chunks to a
- * staging table, then moved into `flows` by one vectorised `INSERT … SELECT` per batch.
+ * staging table, then moved into `flow_rows` by one vectorised `INSERT … SELECT` per batch.
  *
- * Why this shape (measured on 1 M flows, 2 cores; see the issue note):
+ * Why this shape (measured on 1 M flows, 2 cores; see the issue 3 notes):
  * - the row Appender (`appendVarchar`, … per value) costs ~3.4 s per million flows, and the
  *   node-api `DuckDBDataChunk.setColumns` ~5.5 s: both make one native call per value;
  * - fixed-width columns copied from typed arrays cost almost nothing, but one native call per
  *   string (~340 ns) would still cost ~0.7 s per million for `src`/`dst` alone;
- * - so every string column is dictionary-coded in JS (a `Map` per batch; formats repeat the
- *   same few thousand addresses), the staging table holds `UINTEGER` codes, each distinct string
- *   crosses into DuckDB once per batch, and the `INSERT … SELECT` decodes them with a list
- *   lookup `d[code + 1]`;
- * - `observed_action` and `direction` are decoded from their fixed codes with a CASE, and
- *   `format` / `file` bound as parameters when a batch has one of each (a third less work for
- *   DuckDB than a list lookup per string column);
+ * - addresses are stored as ids into the store's `addresses` table (schema version 2): the
+ *   {@link AddressBook} assigns them in JS, each new address crosses into DuckDB once per store,
+ *   and `flow_rows` holds `UINTEGER`s, which DuckDB compresses for half the CPU of VARCHAR;
+ *   `observed_action` and `direction` are stored as their small codes;
+ * - the other string columns are dictionary-coded in JS (a `Map` per batch), the staging table
+ *   holds `UINTEGER` codes, each distinct string crosses into DuckDB once per batch, and the
+ *   `INSERT … SELECT` decodes them with a list lookup `d[code + 1]`; `format` / `file` are bound
+ *   as parameters when a batch has one of each, and names / labels are NULL when no row has one,
+ *   so a flow-log batch needs no dictionary at all;
  * - the copy into DuckDB is synchronous and cheap, so the `INSERT … SELECT` of one batch runs
- *   on DuckDB's threads while JS packs the next;
+ *   on DuckDB's thread while JS packs the next;
  * - flows arrive as objects ({@link FlowWriter.add}) or as columns
  *   ({@link FlowWriter.appendColumns}, from the ingest columnar path), which are copied array to
- *   array, strings through a per-batch code remap.
+ *   array, strings through per-batch and per-table code remaps.
  *
- * Measured (2026-11-22, 2 cores, load average 9–11 from other work): writing a table directly
- * with an appender on `flows` (strings as 16-byte `duckdb_string_t` values) took the same CPU
- * as this staging path but runs on the JS thread, so the staging path stays. Most of the cost
- * is DuckDB compressing the rows it stores (`force_compression='uncompressed'` inserts about
- * 2× faster and writes a 12× larger file).
+ * Measured (2026-11-22, 2 cores, 1 M synthetic flows into an on-disk store, /tmp/r2/load.mts,
+ * load average 1–5 from other work), whole-process CPU: schema version 1 with DuckDB's 2 threads
+ * 4.5–5.7 s; with 1 thread for the load (store.ts LOAD_THREADS) 3.0 s; schema version 2 with 1
+ * thread 2.3 s. `preserve_insertion_order=false` doubled the file and the CPU (rejected);
+ * larger batches (256 Ki, 512 Ki rows) did not help. A direct appender on the table took the
+ * same CPU as the staging path but on the JS thread. `force_compression='uncompressed'` inserts
+ * about 2× faster and writes a 12× larger file (rejected).
  * 64-bit columns are written as two little-endian 32-bit words, which avoids a `BigInt` per value.
  */
 import duckdb from '@duckdb/node-bindings'
@@ -59,6 +63,7 @@ export const DICT_TABLE = 'bulkhead_dict'
 
 function stageType(c: FlowColumn): DuckDBType {
   switch (c.kind) {
+    case 'address':
     case 'string':
     case 'u32':
       return UINTEGER
@@ -86,20 +91,16 @@ export const STAGE_DDL = [
 ]
 
 /**
- * The statement that moves one staged batch into `flows`, decoding the dictionary codes with a
- * list lookup. Cheaper expressions where the batch allows (a third less work for DuckDB on
- * flow-log batches): `observed_action` and `direction` from their fixed codes (see
- * FIXED_STRINGS); `format` and `file` as parameters `$1`, `$2` when the whole batch has one of
- * each (`single`); names and labels as NULL when no row has one.
+ * The statement that moves one staged batch into `flow_rows`. Addresses, action and direction
+ * are already the stored codes; the other string columns are decoded from the batch dictionary
+ * with a list lookup. Cheaper expressions where the batch allows: `format` and `file` as
+ * parameters `$1`, `$2` when the whole batch has one of each (`single`); names and labels as NULL
+ * when no row has one; no dictionary at all when nothing needs it.
  */
 function moveSql(single: boolean, names: boolean, labels: boolean): string {
   const expr = (c: FlowColumn): string => {
     if (c.kind !== 'string') return c.name
     switch (c.name) {
-      case 'observed_action':
-        return `CASE observed_action WHEN 0 THEN 'accept' WHEN 1 THEN 'reject' ELSE 'unknown' END`
-      case 'direction':
-        return `CASE direction WHEN 3 THEN 'client-to-server' WHEN 4 THEN 'server-to-client' ELSE 'unknown' END`
       case 'format':
         return single ? '$1::VARCHAR' : `d[format + 1]`
       case 'file':
@@ -114,9 +115,10 @@ function moveSql(single: boolean, names: boolean, labels: boolean): string {
         return `d[${c.name} + 1]`
     }
   }
+  const dict = !single || names || labels
   return (
-    `INSERT INTO flows SELECT ${FLOW_COLUMNS.map(expr).join(', ')} ` +
-    `FROM temp.${STAGE_TABLE}, (SELECT list(s ORDER BY id) AS d FROM temp.${DICT_TABLE})`
+    `INSERT INTO flow_rows SELECT ${FLOW_COLUMNS.map(expr).join(', ')} FROM temp.${STAGE_TABLE}` +
+    (dict ? `, (SELECT list(s ORDER BY id) AS d FROM temp.${DICT_TABLE})` : '')
   )
 }
 
@@ -124,6 +126,62 @@ function moveSql(single: boolean, names: boolean, labels: boolean): string {
 const MOVE_SQL: readonly string[] = [0, 1, 2, 3, 4, 5, 6, 7].map((k) =>
   moveSql((k & 4) !== 0, (k & 2) !== 0, (k & 1) !== 0),
 )
+
+/**
+ * The store's address dictionary, `addresses (id, text)`, mirrored in JS: every distinct
+ * address text gets the next id. Ids assigned since the last {@link AddressBook.commit} are
+ * written to `addresses` with the batch that first uses them (same transaction) and forgotten by
+ * {@link AddressBook.rollback}.
+ */
+export class AddressBook {
+  private readonly ids = new Map<string, number>()
+  /** Address text by id. */
+  readonly texts: string[] = []
+  /** Ids below this are in `addresses` (committed or written in the open transaction). */
+  written = 0
+  private committed = 0
+  /** Changes when ids are forgotten, so that callers can drop cached ids. */
+  epoch = 0
+
+  /** Reads `addresses` (ids must be 0 … n-1, as this class writes them). */
+  static async load(conn: DuckDBConnection): Promise<AddressBook> {
+    const book = new AddressBook()
+    const r = await conn.runAndReadAll(`SELECT id, text FROM addresses ORDER BY id`)
+    for (const [id, text] of r.getRows()) {
+      if (Number(id) !== book.texts.length)
+        throw new Error(`the store's addresses table has a gap at id ${book.texts.length}`)
+      book.id(text as string)
+    }
+    book.written = book.committed = book.texts.length
+    return book
+  }
+
+  /** The id of `text`, assigned when new. */
+  id(text: string): number {
+    let id = this.ids.get(text)
+    if (id === undefined) {
+      id = this.texts.length
+      this.ids.set(text, id)
+      this.texts.push(text)
+    }
+    return id
+  }
+
+  /** The transaction that wrote the new ids committed. */
+  commit(): void {
+    this.committed = this.written = this.texts.length
+  }
+
+  /** The transaction rolled back: forgets ids assigned since the last commit. */
+  rollback(): void {
+    if (this.texts.length === this.committed) return
+    for (let i = this.committed; i < this.texts.length; i++)
+      this.ids.delete(this.texts[i] as string)
+    this.texts.length = this.committed
+    this.written = this.committed
+    this.epoch++
+  }
+}
 
 const COL = Object.fromEntries(FLOW_COLUMNS.map((c, i) => [c.name, i])) as Record<string, number>
 
@@ -156,18 +214,6 @@ const C_DNAME = col('dst_name')
 const C_SLABELS = col('src_labels')
 const C_DLABELS = col('dst_labels')
 
-/** Strings every batch's dictionary starts with, at codes 0–4 (see {@link Batch.add}). */
-const FIXED_STRINGS = [
-  'accept',
-  'reject',
-  'unknown',
-  'client-to-server',
-  'server-to-client',
-] as const
-
-/** {@link FlowColumnBatch} direction codes (0 unknown, 1 client-to-server, 2 server-to-client) → FIXED_STRINGS codes. */
-const DIR_CODES = [2, 3, 4] as const
-
 type Column = Uint8Array | Uint16Array | Uint32Array | Int32Array
 
 function widthOf(c: FlowColumn): number {
@@ -176,6 +222,7 @@ function widthOf(c: FlowColumn): number {
       return 1
     case 'u16':
       return 2
+    case 'address':
     case 'string':
     case 'u32':
     case 'i32':
@@ -215,7 +262,10 @@ class Batch {
   hasNames = false
   hasLabels = false
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    readonly book: AddressBook,
+  ) {
     this.cols = FLOW_COLUMNS.map((c) => {
       const w = widthOf(c)
       if (w === 1) return new Uint8Array(capacity)
@@ -232,7 +282,6 @@ class Batch {
     this.gen++
     this.dict.clear()
     this.strings.length = 0
-    for (const s of FIXED_STRINGS) this.code(s)
     this.lastFileCode = -1
     this.lastFormatCode = -1
     this.fileCode = -1
@@ -248,6 +297,24 @@ class Batch {
   private remapGen = new Int32Array(0)
   private gen = 0
   private remapStrings: readonly string[] | undefined
+  /** {@link FlowColumnBatch} string code → address id (-1: not looked up), for `addrStrings`. */
+  private addr = new Int32Array(0)
+  private addrStrings: readonly string[] | undefined
+  private addrEpoch = -1
+
+  private growAddr(min: number): void {
+    const a = new Int32Array(Math.max(min, this.addr.length * 2, 1024)).fill(-1)
+    a.set(this.addr)
+    this.addr = a
+  }
+
+  /** The address id of code `c` of `strings` (`addr` holds at least `strings.length` codes). */
+  private addrCode(strings: readonly string[], c: number): number {
+    if (c >= this.addr.length) this.growAddr(c + 1)
+    const id = this.book.id(strings[c] as string)
+    this.addr[c] = id
+    return id
+  }
 
   /** This batch's code of code `c` of `strings` (the string table of the columns being added). */
   private remapCode(strings: readonly string[], c: number): number {
@@ -278,6 +345,13 @@ class Batch {
       this.remapStrings = strings
       this.gen++
     }
+    if (strings !== this.addrStrings || this.book.epoch !== this.addrEpoch) {
+      this.addrStrings = strings
+      this.addrEpoch = this.book.epoch
+      this.addr.fill(-1)
+    }
+    if (this.addr.length < strings.length) this.growAddr(strings.length)
+    const addr = this.addr
     const n0 = this.n
     const to = from + count
     const cols = this.cols
@@ -285,23 +359,23 @@ class Batch {
     const dstCol = cols[C_DST] as Uint32Array
     for (let i = from, r = n0; i < to; i++, r++) {
       const s = c.src[i] as number
-      srcCol[r] =
-        this.remapGen[s] === this.gen ? (this.remap[s] as number) : this.remapCode(strings, s)
+      const sa = s < addr.length ? (addr[s] as number) : -1
+      srcCol[r] = sa >= 0 ? sa : this.addrCode(strings, s)
       const d = c.dst[i] as number
-      dstCol[r] =
-        this.remapGen[d] === this.gen ? (this.remap[d] as number) : this.remapCode(strings, d)
+      const da = d < addr.length ? (addr[d] as number) : -1
+      dstCol[r] = da >= 0 ? da : this.addrCode(strings, d)
     }
     ;(cols[C_SPORT] as Uint16Array).set(c.srcPort.subarray(from, to), n0)
     ;(cols[C_DPORT] as Uint16Array).set(c.dstPort.subarray(from, to), n0)
     ;(cols[C_PROTO] as Uint8Array).set(c.protocol.subarray(from, to), n0)
-    // action codes 0–2 are FIXED_STRINGS' accept/reject/unknown
-    ;(cols[C_ACTION] as Uint32Array).set(c.action.subarray(from, to), n0)
+    // action (0 accept, 1 reject, 2 unknown) and direction codes are the stored ones
+    ;(cols[C_ACTION] as Uint8Array).set(c.action.subarray(from, to), n0)
+    ;(cols[C_DIR] as Uint8Array).set(c.direction.subarray(from, to), n0)
     const st = cols[C_START] as Uint32Array
     const en = cols[C_END] as Uint32Array
     const day = cols[C_DAY] as Int32Array
     const pk = cols[C_PACKETS] as Uint32Array
     const by = cols[C_BYTES] as Uint32Array
-    const dir = cols[C_DIR] as Uint32Array
     const line = cols[C_LINE] as Uint32Array
     for (let i = from, r = n0; i < to; i++, r++) {
       const i2 = r * 2
@@ -318,7 +392,6 @@ class Batch {
       const b = c.bytes[i] as number
       by[i2] = b >>> 0
       by[i2 + 1] = Math.floor(b / TWO_32)
-      dir[r] = DIR_CODES[c.direction[i] as number] as number
       line[r] = c.line[i] as number
     }
     this.setValidRange(C_LINE, n0, count)
@@ -407,8 +480,8 @@ class Batch {
   add(f: Flow): boolean {
     const r = this.n++
     const cols = this.cols
-    ;(cols[C_SRC] as Uint32Array)[r] = this.code(f.src)
-    ;(cols[C_DST] as Uint32Array)[r] = this.code(f.dst)
+    ;(cols[C_SRC] as Uint32Array)[r] = this.book.id(f.src)
+    ;(cols[C_DST] as Uint32Array)[r] = this.book.id(f.dst)
     ;(cols[C_SPORT] as Uint16Array)[r] = f.srcPort
     ;(cols[C_DPORT] as Uint16Array)[r] = f.dstPort
     ;(cols[C_PROTO] as Uint8Array)[r] = f.protocol
@@ -428,12 +501,12 @@ class Batch {
     const by = cols[C_BYTES] as Uint32Array
     by[i2] = f.bytes >>> 0
     by[i2 + 1] = Math.floor(f.bytes / TWO_32)
-    // fixed codes (see FIXED_STRINGS): the types allow no other values
+    // the stored codes (schema.ts FLOW_COLUMNS): the types allow no other values
     const a = f.observedAction
-    ;(cols[C_ACTION] as Uint32Array)[r] = a === 'accept' ? 0 : a === 'reject' ? 1 : 2
+    ;(cols[C_ACTION] as Uint8Array)[r] = a === 'accept' ? 0 : a === 'reject' ? 1 : 2
     const d = f.direction
-    ;(cols[C_DIR] as Uint32Array)[r] =
-      d === 'client-to-server' ? 3 : d === 'server-to-client' ? 4 : 2
+    ;(cols[C_DIR] as Uint8Array)[r] =
+      d === 'client-to-server' ? 1 : d === 'server-to-client' ? 2 : 0
     const src = f.source
     if (src.file !== this.lastFile || this.lastFileCode < 0) {
       this.lastFile = src.file
@@ -476,20 +549,32 @@ export class FlowWriter {
     private readonly conn: DuckDBConnection,
     private readonly stage: DuckDBAppender,
     private readonly dict: DuckDBAppender,
+    private readonly addresses: DuckDBAppender,
     capacity: number,
+    book: AddressBook,
   ) {
-    this.batch = new Batch(capacity)
+    this.batch = new Batch(capacity, book)
     this.chunk = DuckDBDataChunk.create(FLOW_COLUMNS.map(stageType))
     this.vectors = FLOW_COLUMNS.map((_, i) => duckdb.data_chunk_get_vector(this.chunk.chunk, i))
   }
 
-  /** Opens appenders on the staging tables of `conn` (created with {@link STAGE_DDL}). */
-  static async open(conn: DuckDBConnection, capacity = BATCH_ROWS): Promise<FlowWriter> {
+  /**
+   * Opens appenders on the staging tables of `conn` (created with {@link STAGE_DDL}) and on
+   * `addresses`. `book` is the store's address dictionary (read from `addresses` when not
+   * given); the caller tells it about the commit or rollback of the transaction.
+   */
+  static async open(
+    conn: DuckDBConnection,
+    capacity = BATCH_ROWS,
+    book?: AddressBook,
+  ): Promise<FlowWriter> {
     if (capacity % CHUNK_ROWS !== 0)
       throw new Error(`batch capacity must be a multiple of ${CHUNK_ROWS}`)
+    const b = book ?? (await AddressBook.load(conn))
     const stage = await conn.createAppender(STAGE_TABLE, null, 'temp')
     const dict = await conn.createAppender(DICT_TABLE, null, 'temp')
-    return new FlowWriter(conn, stage, dict, capacity)
+    const addresses = await conn.createAppender('addresses')
+    return new FlowWriter(conn, stage, dict, addresses, capacity, b)
   }
 
   /** Packs one flow. Returns true when a batch is full: the caller must then `await rotate()`. */
@@ -565,6 +650,7 @@ export class FlowWriter {
   private close(): void {
     this.stage.closeSync()
     this.dict.closeSync()
+    this.addresses.closeSync()
   }
 
   private async settle(): Promise<void> {
@@ -574,6 +660,16 @@ export class FlowWriter {
   }
 
   private appendBatch(b: Batch): void {
+    const book = b.book
+    if (book.written < book.texts.length) {
+      for (let i = book.written; i < book.texts.length; i++) {
+        this.addresses.appendUInteger(i)
+        this.addresses.appendVarchar(book.texts[i] as string)
+        this.addresses.endRow()
+      }
+      this.addresses.flushSync()
+      book.written = book.texts.length
+    }
     for (let i = 0; i < b.strings.length; i++) {
       this.dict.appendUInteger(i)
       this.dict.appendVarchar(b.strings[i] as string)

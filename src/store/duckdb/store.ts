@@ -22,7 +22,7 @@ import {
   type ObservedAction,
 } from '../../core/index.js'
 import type { FlowBatch, FlowQuery, FlowStore, IngestFileResult, TempColumn } from '../store.js'
-import { FlowWriter, STAGE_DDL } from './batch.js'
+import { AddressBook, FlowWriter, STAGE_DDL } from './batch.js'
 import { ensureSchema } from './schema.js'
 
 /**
@@ -51,6 +51,26 @@ export async function fingerprintFile(file: string): Promise<string> {
   }
   return hash.digest('hex')
 }
+
+/**
+ * DuckDB threads while flows are written ({@link FlowStore.ingestFile},
+ * {@link FlowStore.appendFlows}); the instance's own setting (all cores) is restored afterwards.
+ * One thread stores the same rows for ~40 % less CPU than two on the 2-core bench machine
+ * (1 M flows through the load path into an on-disk store: 3.0 s CPU instead of 4.5–5.7 s, same
+ * file size), and leaves the other core to the JS parser that runs while DuckDB inserts.
+ * Measured 2026-11-22 with /tmp/r2/load.mts, load average 1–5; see the issue 3 notes.
+ */
+export const LOAD_THREADS = 1
+
+/**
+ * DuckDB optimizers turned off for the store's instance. `common_subplan` (DuckDB 1.5.5) merges
+ * the two sides of `SELECT DISTINCT src FROM flows WHERE … UNION SELECT DISTINCT dst FROM flows
+ * WHERE …` into one, returning only the `dst` values, when `flows` is a view joining one table
+ * twice (as the schema version 2 view joins `addresses` for `src` and `dst`); reproduced on a
+ * plain 2-table view, fixed by disabling that optimizer: DuckDB issue #25819 (regression in
+ * 1.5.1–1.5.5, fixed on the 1.6 line). Tested in test/store/duckdb-store.test.ts.
+ */
+export const DISABLED_OPTIMIZERS = 'common_subplan'
 
 /** The WHERE clause and parameters for a {@link FlowQuery}'s time bounds. */
 function timeFilter(q: FlowQuery): { where: string; values: DuckDBValue[]; types: DuckDBType[] } {
@@ -170,6 +190,8 @@ function isFlowArray(b: FlowBatch): b is readonly Flow[] {
 class DuckDbFlowStore implements FlowStore {
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
+  /** The store's address dictionary, read on the first write. */
+  private book: AddressBook | undefined
 
   constructor(
     private readonly path: string,
@@ -198,37 +220,60 @@ class DuckDbFlowStore implements FlowStore {
         )
         const prior = seen.getRows()[0]
         if (prior) return { file, fingerprint, records: num(prior[0] ?? 0), alreadyIngested: true }
-        const records = await this.inTransaction(async () => {
-          const n = await this.writeBatches(batches(file))
-          await this.conn.run(
-            `INSERT INTO ingested_files VALUES (?, ?, ?, current_timestamp::TIMESTAMP)`,
-            [file, fingerprint, BigInt(n)],
-          )
-          return n
-        })
+        const records = await this.loading(() =>
+          this.inTransaction(async () => {
+            const n = await this.writeBatches(batches(file))
+            await this.conn.run(
+              `INSERT INTO ingested_files VALUES (?, ?, ?, current_timestamp::TIMESTAMP)`,
+              [file, fingerprint, BigInt(n)],
+            )
+            return n
+          }),
+        )
         return { file, fingerprint, records, alreadyIngested: false }
       })
     })()
   }
 
   appendFlows(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number> {
-    return this.serial(() => this.inTransaction(() => this.write(flows)))
+    return this.serial(() => this.loading(() => this.inTransaction(() => this.write(flows))))
   }
 
-  private async inTransaction<T>(fn: () => Promise<T>): Promise<T> {
-    await this.conn.run('BEGIN TRANSACTION')
+  /**
+   * Runs a load with DuckDB limited to {@link LOAD_THREADS} threads, then restores the
+   * instance's thread count (also when `fn` throws).
+   */
+  private async loading<T>(fn: () => Promise<T>): Promise<T> {
+    const r = await this.conn.runAndReadAll(`SELECT current_setting('threads')::INTEGER`)
+    const threads = num(r.getRows()[0]?.[0] ?? LOAD_THREADS)
+    if (threads <= LOAD_THREADS) return fn()
+    await this.conn.run(`SET threads = ${LOAD_THREADS}`)
     try {
-      const result = await fn()
-      await this.conn.run('COMMIT')
-      return result
-    } catch (err) {
-      await this.conn.run('ROLLBACK')
-      throw err
+      return await fn()
+    } finally {
+      await this.conn.run(`SET threads = ${threads}`)
     }
   }
 
+  private async inTransaction<T>(fn: () => Promise<T>): Promise<T> {
+    this.book ??= await AddressBook.load(this.conn)
+    const book = this.book
+    await this.conn.run('BEGIN TRANSACTION')
+    let result: T
+    try {
+      result = await fn()
+      await this.conn.run('COMMIT')
+    } catch (err) {
+      book.rollback()
+      await this.conn.run('ROLLBACK')
+      throw err
+    }
+    book.commit()
+    return result
+  }
+
   private async write(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number> {
-    const w = await FlowWriter.open(this.conn)
+    const w = await FlowWriter.open(this.conn, undefined, this.book)
     try {
       if (Symbol.asyncIterator in flows) {
         for await (const f of flows) if (w.add(f)) await w.rotate()
@@ -243,7 +288,7 @@ class DuckDbFlowStore implements FlowStore {
   }
 
   private async writeBatches(batches: AsyncIterable<FlowBatch>): Promise<number> {
-    const w = await FlowWriter.open(this.conn)
+    const w = await FlowWriter.open(this.conn, undefined, this.book)
     try {
       for await (const batch of batches) {
         if (isFlowArray(batch)) {
@@ -281,7 +326,7 @@ class DuckDbFlowStore implements FlowStore {
     return this.serial(async () => {
       const { where, values, types } = timeFilter(q)
       const r = await this.conn.runAndReadAll(
-        `SELECT count(*) FROM (SELECT 1 FROM flows ${where}${limitClause(q)})`,
+        `SELECT count(*) FROM (SELECT 1 FROM flow_rows ${where}${limitClause(q)})`,
         values,
         types,
       )
@@ -291,7 +336,7 @@ class DuckDbFlowStore implements FlowStore {
 
   window(): Promise<{ start: number; end: number } | undefined> {
     return this.serial(async () => {
-      const r = await this.conn.runAndReadAll(`SELECT min(start_ms), max(end_ms) FROM flows`)
+      const r = await this.conn.runAndReadAll(`SELECT min(start_ms), max(end_ms) FROM flow_rows`)
       const row = r.getRows()[0]
       if (!row || row[0] === null || row[0] === undefined) return undefined
       return { start: num(row[0]), end: num(row[1] ?? row[0]) }
@@ -393,7 +438,7 @@ class DuckDbFlowStore implements FlowStore {
  * DuckDB error opening the file (locked by another process, not a DuckDB file) as is.
  */
 export async function openDuckDbStore(path: string): Promise<FlowStore> {
-  const instance = await DuckDBInstance.create(path)
+  const instance = await DuckDBInstance.create(path, { disabled_optimizers: DISABLED_OPTIMIZERS })
   let conn: DuckDBConnection | undefined
   try {
     conn = await instance.connect()
