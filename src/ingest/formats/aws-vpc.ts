@@ -13,7 +13,7 @@ import {
   type StringTable,
 } from '../columnar.js'
 import { parseAddress } from '../fields.js'
-import { finishDecodedLine } from '../lines.js'
+import { ColumnLineReader } from '../column-reader.js'
 import {
   newStats,
   note,
@@ -473,22 +473,23 @@ function ipv4Bytes(buf: Buffer, i: number): number {
  * {@link AwsLineReader} as text, so flows, skips, examples and notes are exactly the line
  * reader's. The rows are unpaired and undirected (`direction` unknown), as the line reader's.
  */
-export class AwsColumnReader {
+export class AwsColumnReader extends ColumnLineReader {
   /** The line reader behind the slow path; its `layout` is the current field order. */
-  readonly lines: AwsLineReader
+  override readonly lines: AwsLineReader
   private layout: Layout | undefined
   private fast = false
 
   constructor(
-    readonly ctx: ParseContext,
+    ctx: ParseContext,
     private readonly table: StringTable,
-    private readonly maxLineBytes: number,
+    maxLineBytes: number,
   ) {
+    super(ctx, maxLineBytes)
     this.lines = new AwsLineReader(ctx)
     this.sync()
   }
 
-  private sync(): void {
+  protected sync(): void {
     const L = this.lines.layout
     if (L === this.layout) return
     this.layout = L
@@ -503,76 +504,9 @@ export class AwsColumnReader {
       L.end >= 0
   }
 
-  /** True when a line of `buf` may be too long (its decoded UTF-8 is at most 3 bytes per byte). */
-  mayHoldLongLines(buf: Buffer): boolean {
-    return buf.length * 3 > this.maxLineBytes
-  }
-
-  /**
-   * Counts (as `line-too-long`) the lines of `buf` (numbered from `lineNo + 1`) that are too
-   * long, as splitting does before any line of its batch is read, and returns their numbers
-   * for {@link block} to pass over, with the number of the last line.
-   */
-  longLines(buf: Buffer, lineNo: number): { lineNo: number; long: Set<number> } {
-    const long = new Set<number>()
-    let pos = 0
-    while (pos < buf.length) {
-      const e = buf.indexOf(10, pos)
-      lineNo++
-      if ((e - pos) * 3 > this.maxLineBytes) {
-        if (finishDecodedLine(buf.toString('utf8', pos, e), this.maxLineBytes) === undefined) {
-          long.add(lineNo)
-          this.tooLong(lineNo)
-        }
-      }
-      pos = e + 1
-    }
-    return { lineNo, long }
-  }
-
-  private tooLong(lineNo: number): void {
-    skip(
-      this.ctx,
-      'line-too-long',
-      `${this.ctx.file}:${lineNo}`,
-      `(line longer than ${this.maxLineBytes} bytes)`,
-    )
-  }
-
-  /**
-   * Reads the LF-terminated lines of `buf` (numbered from `lineNo + 1`) into `out`; the lines
-   * in `long` were counted by {@link longLines} already and are passed over.
-   * @returns the number of the last line read.
-   */
-  block(buf: Buffer, lineNo: number, out: FlowColumns, long?: ReadonlySet<number>): number {
-    let pos = 0
-    const n = buf.length
-    while (pos < n) {
-      const e = buf.indexOf(10, pos)
-      lineNo++
-      if (long?.has(lineNo) === true) {
-        // counted by longLines
-      } else if (!this.fast || !this.fastLine(buf, pos, e, lineNo, out))
-        this.text(buf.toString('utf8', pos, e), lineNo, out)
-      pos = e + 1
-    }
-    return lineNo
-  }
-
-  /** One decoded line, as reading lines would give it to the line reader. */
-  text(raw: string, lineNo: number, out: FlowColumns): void {
-    const line = finishDecodedLine(raw, this.maxLineBytes)
-    if (line === undefined) {
-      this.tooLong(lineNo)
-      return
-    }
-    const f = this.lines.line(line, lineNo)
-    if (f !== undefined) out.pushFlow(f)
-    this.sync()
-  }
-
   /** The plain-shape line `buf[a, e)`; false (nothing recorded) when it is not plain. */
-  private fastLine(buf: Buffer, a: number, e: number, lineNo: number, out: FlowColumns): boolean {
+  protected fastLine(buf: Buffer, a: number, e: number, lineNo: number, out: FlowColumns): boolean {
+    if (!this.fast) return false
     const len = e - a
     if (len === 0 || len * 3 > this.maxLineBytes) return false
     const c0 = buf[a] as number

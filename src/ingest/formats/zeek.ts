@@ -24,7 +24,7 @@ import {
   type FlowColumns,
   type StringTable,
 } from '../columnar.js'
-import { finishDecodedLine } from '../lines.js'
+import { ColumnLineReader } from '../column-reader.js'
 import { note, skip, type LineParser, type LineReader, type ParseContext } from '../types.js'
 
 /** Latest time we accept, ms since the epoch (9999-12-31T23:59:59.999Z); later values are malformed. */
@@ -768,9 +768,9 @@ const W_ICMP = [105, 99, 109, 112]
  * reader's ({@link parseZeek} gives the mapping). Rows are unpaired; `direction` is
  * client→server, or unknown for `OTH`, as the line reader gives it.
  */
-export class ZeekColumnReader {
+export class ZeekColumnReader extends ColumnLineReader {
   /** The line reader behind the slow path; its header state is the current layout. */
-  readonly lines: ZeekLineReader
+  override readonly lines: ZeekLineReader
   private layout: ZeekLayout | undefined
   private seenState: TsvState | undefined
   private seenIndex: ReadonlyMap<string, number> | undefined
@@ -779,16 +779,17 @@ export class ZeekColumnReader {
   private readonly v6 = new Map<string, number>()
 
   constructor(
-    readonly ctx: ParseContext,
+    ctx: ParseContext,
     private readonly table: StringTable,
-    private readonly maxLineBytes: number,
+    maxLineBytes: number,
   ) {
+    super(ctx, maxLineBytes)
     this.lines = new ZeekLineReader(ctx)
     this.sync()
   }
 
   /** Recomputes the layout when the line reader's header state changed. */
-  private sync(): void {
+  protected sync(): void {
     const st = this.lines.state
     const index = this.lines.index
     const text = `${st.separator}\n${st.unsetField}\n${st.emptyField}\n${st.path ?? '\u0000'}`
@@ -843,74 +844,6 @@ export class ZeekColumnReader {
     this.layout = L
   }
 
-  /** True when a line of `buf` may be too long (its decoded UTF-8 is at most 3 bytes per byte). */
-  mayHoldLongLines(buf: Buffer): boolean {
-    return buf.length * 3 > this.maxLineBytes
-  }
-
-  /**
-   * Counts (as `line-too-long`) the lines of `buf` (numbered from `lineNo + 1`) that are too
-   * long, as splitting does before any line of its batch is read, and returns their numbers
-   * for {@link block} to pass over, with the number of the last line.
-   */
-  longLines(buf: Buffer, lineNo: number): { lineNo: number; long: Set<number> } {
-    const long = new Set<number>()
-    let pos = 0
-    while (pos < buf.length) {
-      const e = buf.indexOf(10, pos)
-      lineNo++
-      if ((e - pos) * 3 > this.maxLineBytes) {
-        if (finishDecodedLine(buf.toString('utf8', pos, e), this.maxLineBytes) === undefined) {
-          long.add(lineNo)
-          this.tooLong(lineNo)
-        }
-      }
-      pos = e + 1
-    }
-    return { lineNo, long }
-  }
-
-  private tooLong(lineNo: number): void {
-    skip(
-      this.ctx,
-      'line-too-long',
-      `${this.ctx.file}:${lineNo}`,
-      `(line longer than ${this.maxLineBytes} bytes)`,
-    )
-  }
-
-  /**
-   * Reads the LF-terminated lines of `buf` (numbered from `lineNo + 1`) into `out`; the lines
-   * in `long` were counted by {@link longLines} already and are passed over.
-   * @returns the number of the last line read.
-   */
-  block(buf: Buffer, lineNo: number, out: FlowColumns, long?: ReadonlySet<number>): number {
-    let pos = 0
-    const n = buf.length
-    while (pos < n) {
-      const e = buf.indexOf(10, pos)
-      lineNo++
-      if (long?.has(lineNo) === true) {
-        // counted by longLines
-      } else if (this.layout === undefined || !this.fastLine(buf, pos, e, lineNo, out))
-        this.text(buf.toString('utf8', pos, e), lineNo, out)
-      pos = e + 1
-    }
-    return lineNo
-  }
-
-  /** One decoded line, as reading lines would give it to the line reader. */
-  text(raw: string, lineNo: number, out: FlowColumns): void {
-    const line = finishDecodedLine(raw, this.maxLineBytes)
-    if (line === undefined) {
-      this.tooLong(lineNo)
-      return
-    }
-    const f = this.lines.line(line, lineNo)
-    if (f !== undefined) out.pushFlow(f)
-    this.sync()
-  }
-
   /** The code of the address in token `i` (canonical IPv4, or IPv6 text), or -1 (line reader). */
   private address(buf: Buffer, i: number): number {
     const v4 = ipv4Token(buf, i)
@@ -938,12 +871,13 @@ export class ZeekColumnReader {
   }
 
   /** The data line `buf[a, e)` read from bytes; false (nothing recorded) when the line reader must decide it. */
-  private fastLine(buf: Buffer, a: number, e: number, lineNo: number, out: FlowColumns): boolean {
+  protected fastLine(buf: Buffer, a: number, e: number, lineNo: number, out: FlowColumns): boolean {
+    if (this.layout === undefined) return false
     const len = e - a
     if (len === 0 || len * 3 > this.maxLineBytes || lineNo === 1) return false
     const c0 = buf[a] as number
     if (c0 === 35 || c0 === 123 || buf[e - 1] === 13) return false
-    const L = this.layout as ZeekLayout
+    const L = this.layout
     const nt = L.n
     let k = 0
     zstarts[0] = a
