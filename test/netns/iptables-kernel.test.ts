@@ -17,14 +17,13 @@ import {
 } from '../../src/core/index.js'
 import { iptablesCompiler } from '../../src/compile/iptables/compile.js'
 import { wbbIpsetName } from '../../src/compile/iptables/render.js'
+import { cleanupLeftovers, createLab, netnsSupport, type Lab } from './harness.js'
 import {
-  cleanupLeftovers,
-  createLab,
-  netnsSupport,
-  tcpExtCounter,
-  type Lab,
-} from './harness.js'
-import { checkConnections, describeKernel, monitoredExpectations } from './probe-check.js'
+  checkConnections,
+  checkReapplyUnderLoad,
+  describeKernel,
+  monitoredExpectations,
+} from './probe-check.js'
 import {
   estateArb,
   LISTEN,
@@ -247,37 +246,13 @@ describeKernel(`kernel verification (iptables)`, support, () => {
       expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([
         false,
       ])
-      // As for nftables (nftables-kernel.test.ts): a probe loop of 80 connections while both
-      // hosts' ipset, iptables and ip6tables files are re-applied again and again; every allowed
-      // connection must succeed and no SYN may be dropped (TCPSynRetrans, retried once because a
-      // busy machine moves that counter for reasons of its own).
-      let applies = 0
-      const attempt = async (): Promise<{ failures: number; synRetrans: number }> => {
-        const synRetransBefore = await tcpExtCounter(lab, 'a', 'TCPSynRetrans')
-        const loop = lab.probeLoop('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 80 }], 80, 5000, 5)
-        applies = 0
-        const deadline = Date.now() + 4000
-        const state = { done: false }
-        void loop.finally(() => (state.done = true))
-        while (!state.done && applies < 40 && Date.now() < deadline) {
-          await compileAndApply(lab, inventory, applies % 2 === 0 ? v2 : v1)
-          applies++
-        }
-        const [failures = -1] = await loop
-        const synRetrans = (await tcpExtCounter(lab, 'a', 'TCPSynRetrans')) - synRetransBefore
-        return { failures, synRetrans }
-      }
-      let result = await attempt()
-      expect(result.failures).toBe(0)
-      if (result.synRetrans > 0) {
-        process.stderr.write(
-          `[iptables atomic replace] ${result.synRetrans} SYN retransmit(s) in the first attempt; retrying once\n`,
-        )
-        result = await attempt()
-        expect(result.failures).toBe(0)
-      }
-      expect(result.synRetrans).toBe(0)
-      expect(applies).toBeGreaterThan(3)
+      const applies = await checkReapplyUnderLoad(
+        lab,
+        'a',
+        { dst: '10.77.0.2', proto: 'tcp', port: 80 },
+        (i) => compileAndApply(lab, inventory, i % 2 === 0 ? v2 : v1),
+        'iptables atomic replace',
+      )
       const last = applies % 2 === 1 ? v2 : v1
       expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([
         last === v2,

@@ -14,16 +14,14 @@ import {
 } from '../../src/core/index.js'
 import { nftablesCompiler, type NftablesOptions } from '../../src/compile/nftables/compile.js'
 import { wbbSetName } from '../../src/compile/nftables/render.js'
-import {
-  cleanupLeftovers,
-  createLab,
-  netnsSupport,
-  readSets,
-  tcpExtCounter,
-  type Lab,
-} from './harness.js'
+import { cleanupLeftovers, createLab, netnsSupport, readSets, type Lab } from './harness.js'
 import { checkEcho, echoProbesOf, icmpSupport } from './icmp.js'
-import { checkConnections, describeKernel, monitoredExpectations } from './probe-check.js'
+import {
+  checkConnections,
+  checkReapplyUnderLoad,
+  describeKernel,
+  monitoredExpectations,
+} from './probe-check.js'
 import {
   estateArb,
   LISTEN,
@@ -211,39 +209,13 @@ describeKernel(`kernel verification (nftables)`, support, () => {
       expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([
         false,
       ])
-      // One attempt: a probe loop of 80 connections while the ruleset is re-applied again and
-      // again. Every allowed connection must succeed, and no SYN may be dropped (a dropped SYN
-      // is retransmitted after 1 s and the connection still succeeds, so the kernel's
-      // TCPSynRetrans counter is the sensitive check). That counter also moves on a busy
-      // machine for reasons of its own (accept queue, timers), so a retransmit is retried once:
-      // a non-atomic replacement drops SYNs in every attempt.
-      let applies = 0
-      const attempt = async (): Promise<{ failures: number; synRetrans: number }> => {
-        const synRetransBefore = await tcpExtCounter(lab, 'a', 'TCPSynRetrans')
-        const loop = lab.probeLoop('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 80 }], 80, 5000, 5)
-        applies = 0
-        const deadline = Date.now() + 4000
-        const state = { done: false }
-        void loop.finally(() => (state.done = true))
-        while (!state.done && applies < 40 && Date.now() < deadline) {
-          await compileAndApply(lab, inventory, applies % 2 === 0 ? v2 : v1)
-          applies++
-        }
-        const [failures = -1] = await loop
-        const synRetrans = (await tcpExtCounter(lab, 'a', 'TCPSynRetrans')) - synRetransBefore
-        return { failures, synRetrans }
-      }
-      let result = await attempt()
-      expect(result.failures).toBe(0)
-      if (result.synRetrans > 0) {
-        process.stderr.write(
-          `[atomic replace] ${result.synRetrans} SYN retransmit(s) in the first attempt; retrying once\n`,
-        )
-        result = await attempt()
-        expect(result.failures).toBe(0)
-      }
-      expect(result.synRetrans).toBe(0)
-      expect(applies).toBeGreaterThan(3)
+      const applies = await checkReapplyUnderLoad(
+        lab,
+        'a',
+        { dst: '10.77.0.2', proto: 'tcp', port: 80 },
+        (i) => compileAndApply(lab, inventory, i % 2 === 0 ? v2 : v1),
+        'atomic replace',
+      )
       // the last applied version is in force
       const last = applies % 2 === 1 ? v2 : v1
       expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Estate, Probe } from './estate.js'
-import type { Lab } from './harness.js'
+import { tcpExtCounter, type Lab, type ProbeTarget } from './harness.js'
 
 /**
  * First-try probe timeout; expected connections that miss it are retried twice with
@@ -134,4 +134,50 @@ export function describeKernel(
     return
   }
   describe.skipIf(!support.ok)(`${title}${support.ok ? '' : ` — skipped: ${support.reason}`}`, body)
+}
+
+/**
+ * The atomic-replacement check: host `src` runs a probe loop of 80 connections to `target` while
+ * `reapply(i)` loads the ruleset again and again (i = 0, 1, …; at most 40 times in 4 s). Every
+ * connection must succeed, and no SYN may be dropped: a dropped SYN is retransmitted after 1 s and
+ * the connection still succeeds, so the kernel's TCPSynRetrans counter is the sensitive check.
+ * That counter also moves on a busy machine for reasons of its own (accept queue, timers), so a
+ * retransmit is retried once: a non-atomic replacement drops SYNs in every attempt.
+ * @returns how many times the last attempt re-applied (more than 3, checked).
+ */
+export async function checkReapplyUnderLoad(
+  lab: Lab,
+  src: string,
+  target: ProbeTarget,
+  reapply: (i: number) => Promise<unknown>,
+  label: string,
+): Promise<number> {
+  let applies = 0
+  const attempt = async (): Promise<{ failures: number; synRetrans: number }> => {
+    const synRetransBefore = await tcpExtCounter(lab, src, 'TCPSynRetrans')
+    const loop = lab.probeLoop(src, [target], 80, 5000, 5)
+    applies = 0
+    const deadline = Date.now() + 4000
+    const state = { done: false }
+    void loop.finally(() => (state.done = true))
+    while (!state.done && applies < 40 && Date.now() < deadline) {
+      await reapply(applies)
+      applies++
+    }
+    const [failures = -1] = await loop
+    const synRetrans = (await tcpExtCounter(lab, src, 'TCPSynRetrans')) - synRetransBefore
+    return { failures, synRetrans }
+  }
+  let result = await attempt()
+  expect(result.failures).toBe(0)
+  if (result.synRetrans > 0) {
+    process.stderr.write(
+      `[${label}] ${result.synRetrans} SYN retransmit(s) in the first attempt; retrying once\n`,
+    )
+    result = await attempt()
+    expect(result.failures).toBe(0)
+  }
+  expect(result.synRetrans).toBe(0)
+  expect(applies).toBeGreaterThan(3)
+  return applies
 }
