@@ -11,6 +11,7 @@ import {
   formatRuleRef,
   hostCidr,
   parseIp,
+  type IpAddress,
   selectorMatches,
   type Diagnostic,
   type EnforcementMode,
@@ -71,9 +72,12 @@ export interface CompiledTarget {
   readonly files: readonly Artefact[]
 }
 
+/** The address judged for a workload that holds none at the instant (modes and label selectors do not read it). */
+const NO_ADDRESS: IpAddress = { family: 4, value: 0n }
+
 /** The endpoint view of a workload at `at`: one per address it holds then. */
-function endpoints(w: Workload, at: number): { ip: NonNullable<ReturnType<typeof parseIp>> }[] {
-  const out: { ip: NonNullable<ReturnType<typeof parseIp>> }[] = []
+function endpoints(w: Workload, at: number): { ip: IpAddress }[] {
+  const out: { ip: IpAddress }[] = []
   for (const a of w.addresses) {
     if (!addressHoldsAt(a, at)) continue
     const ip = parseIp(a.ip)
@@ -95,8 +99,7 @@ export function sideSelects(
     if (s.kind === 'cidr')
       return eps.some((e) => selectorMatches(s, { ip: e.ip, entity }, policy.scope))
     // label, workload, external and any selectors do not depend on the address
-    const ip = eps[0]?.ip ?? parseIp('0.0.0.0')
-    return ip !== undefined && selectorMatches(s, { ip, entity }, policy.scope)
+    return selectorMatches(s, { ip: eps[0]?.ip ?? NO_ADDRESS, entity }, policy.scope)
   })
 }
 
@@ -164,10 +167,8 @@ export function compileDemoTargets(
   now: number,
 ): CompiledTarget[] {
   const modeOf = (w: Workload): EnforcementMode => {
-    const ip = endpoints(w, now)[0]?.ip ?? parseIp('0.0.0.0')
-    return ip
-      ? enforcementModeOf(policySet, { ip, entity: { kind: 'workload', workload: w } })
-      : 'observe'
+    const ip = endpoints(w, now)[0]?.ip ?? NO_ADDRESS
+    return enforcementModeOf(policySet, { ip, entity: { kind: 'workload', workload: w } })
   }
   const byName = (a: Workload, b: Workload): number => (a.name < b.name ? -1 : 1)
   const hosts = inventory.workloads.filter((w) => w.labels['namespace'] === undefined).sort(byName)
