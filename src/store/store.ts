@@ -108,6 +108,20 @@ export interface FlowStore {
    */
   query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>
   /**
+   * {@link query}, streamed: the rows come in batches (one per DuckDB data chunk, about 2 048
+   * rows) and `onBatch` is awaited for each, so memory holds one batch, not the whole result.
+   * The store's connection is busy until the promise settles: `onBatch` must not call the store.
+   * @returns the number of rows.
+   * @throws BulkheadError `store/not-read-only` for any other kind of statement; what `onBatch`
+   *   throws. `T` is the caller's claim about the SELECT's rows, as for {@link query}.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  queryBatches<T extends Record<string, unknown>>(
+    sql: string,
+    params: readonly unknown[],
+    onBatch: (rows: T[]) => void | Promise<void>,
+  ): Promise<number>
+  /**
    * Creates (or replaces) a temporary table `name` on the connection that {@link query} uses,
    * filled with `rows`, for an analysis stage to join against the flows (e.g. discover's
    * address → entity table). The table lives until {@link dropTempTable} or {@link close} and is

@@ -339,6 +339,38 @@ describe('DuckDB flow store', () => {
     })
   })
 
+  it('query_batches_streams_every_row_in_chunks_and_frees_the_connection_after_an_error', async () => {
+    await withStore(async (s) => {
+      await s.appendFlows(Array.from({ length: 5000 }, (_, i) => flow(i)))
+      const sizes: number[] = []
+      const seen = new Set<number>()
+      const n = await s.queryBatches<{ line: number }>(
+        'SELECT line FROM flows WHERE line >= ?',
+        [0],
+        (rows) => {
+          sizes.push(rows.length)
+          for (const r of rows) seen.add(r.line)
+        },
+      )
+      expect(n).toBe(5000)
+      expect(seen.size).toBe(5000)
+      expect(sizes.length).toBeGreaterThan(1) // more than one DuckDB chunk
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(2048)
+      // a consumer that throws: the error comes out and the store is usable again
+      const boom = await s
+        .queryBatches('SELECT line FROM flows', [], () => {
+          throw new Error('consumer failed')
+        })
+        .catch((e: unknown) => e)
+      expect((boom as Error).message).toBe('consumer failed')
+      expect(await s.count()).toBe(5000)
+      const ro = await s
+        .queryBatches('DELETE FROM flow_rows', [], () => undefined)
+        .catch((e: unknown) => e)
+      expect((ro as BulkheadError).diagnostics[0]?.code).toBe('store/not-read-only')
+    })
+  })
+
   it('flows_view_decodes_addresses_for_union_queries_with_filters', async () => {
     // the shape of discover's distinctAddresses; DuckDB 1.5.5's common_subplan optimizer
     // returned only the dst side here (see DISABLED_OPTIMIZERS)

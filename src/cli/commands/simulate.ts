@@ -124,6 +124,20 @@ interface GroupRow extends Record<string, unknown> {
 
 const JUDGED_PORT = `CASE WHEN direction = 'server-to-client' THEN src_port ELSE dst_port END`
 
+/** The tuple of a stored group as the Simulator takes it. */
+function groupBase(
+  r: GroupRow,
+): Pick<FlowGroup, 'src' | 'dst' | 'srcPort' | 'dstPort' | 'protocol' | 'direction'> {
+  return {
+    src: r.src,
+    dst: r.dst,
+    srcPort: num(r.sport),
+    dstPort: num(r.dport),
+    protocol: num(r.protocol),
+    direction: r.direction as FlowDirection,
+  }
+}
+
 async function feedStore(
   sim: Simulator,
   index: PolicyIndex,
@@ -141,7 +155,12 @@ async function feedStore(
     params.push(Math.ceil(input.until))
   }
   const w = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
-  const rows = await store.query<GroupRow>(
+  const changes = (ip: string): readonly number[] => index.addressChanges(ip)
+  // Groups stream in (memory: one batch). A group whose span contains a change of an address's
+  // holder is judged row by row, read after the stream, since the store's connection is busy
+  // until then.
+  const straddling: GroupRow[] = []
+  await store.queryBatches<GroupRow>(
     `SELECT src, dst, protocol, direction,
        CASE WHEN direction = 'server-to-client' THEN src_port ELSE 0 END AS sport,
        CASE WHEN direction = 'server-to-client' THEN 0 ELSE dst_port END AS dport,
@@ -150,42 +169,35 @@ async function feedStore(
      FROM flows ${w}
      GROUP BY src, dst, protocol, direction, sport, dport, day`,
     params,
+    (rows) => {
+      for (const r of rows) {
+        const t0 = num(r.t0)
+        const t1 = num(r.t1)
+        if ([...changes(r.src), ...changes(r.dst)].some((c) => t0 < c && c <= t1)) {
+          straddling.push(r)
+          continue
+        }
+        sim.addGroup({
+          ...groupBase(r),
+          count: num(r.n),
+          first: t0,
+          last: num(r.last),
+          at: t0,
+          examples: r.ex.map((x) => ({
+            source: {
+              format: x.format,
+              file: x.file,
+              ...(x.line !== null && x.line !== undefined ? { line: num(x.line) } : {}),
+              ...(x.record !== null && x.record !== undefined ? { record: num(x.record) } : {}),
+            },
+            start: num(x.start),
+          })),
+        })
+      }
+    },
   )
-  const changes = (ip: string): readonly number[] => index.addressChanges(ip)
-  let split = 0
-  for (const r of rows) {
-    const t0 = num(r.t0)
-    const t1 = num(r.t1)
-    const direction = r.direction as FlowDirection
-    const straddles = [...changes(r.src), ...changes(r.dst)].some((c) => t0 < c && c <= t1)
-    const base = {
-      src: r.src,
-      dst: r.dst,
-      srcPort: num(r.sport),
-      dstPort: num(r.dport),
-      protocol: num(r.protocol),
-      direction,
-    }
-    if (!straddles) {
-      sim.addGroup({
-        ...base,
-        count: num(r.n),
-        first: t0,
-        last: num(r.last),
-        at: t0,
-        examples: r.ex.map((x) => ({
-          source: {
-            format: x.format,
-            file: x.file,
-            ...(x.line !== null && x.line !== undefined ? { line: num(x.line) } : {}),
-            ...(x.record !== null && x.record !== undefined ? { record: num(x.record) } : {}),
-          },
-          start: num(x.start),
-        })),
-      })
-      continue
-    }
-    split++
+  for (const r of straddling) {
+    const base = groupBase(r)
     const detail = await store.query<Record<string, unknown>>(
       `SELECT start_ms, end_ms, format, file, line, record FROM flows
        WHERE src = ? AND dst = ? AND protocol = ? AND direction = ? AND ${JUDGED_PORT} = ?
@@ -195,9 +207,9 @@ async function feedStore(
         r.dst,
         base.protocol,
         r.direction,
-        direction === 'server-to-client' ? base.srcPort : base.dstPort,
-        t0,
-        t1,
+        base.direction === 'server-to-client' ? base.srcPort : base.dstPort,
+        num(r.t0),
+        num(r.t1),
       ],
     )
     for (const d of detail) {
@@ -223,6 +235,7 @@ async function feedStore(
       sim.addGroup(g)
     }
   }
+  const split = straddling.length
   return split
 }
 

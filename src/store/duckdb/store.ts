@@ -12,6 +12,7 @@ import {
   DuckDBInstance,
   DuckDBTimestampValue,
   StatementType,
+  type DuckDBPreparedStatement,
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api'
@@ -151,6 +152,13 @@ function plain(v: unknown): unknown {
       : v
   if (Array.isArray(v)) return v.map(plain)
   return v
+}
+
+/** One result row with {@link plain} values. */
+function plainRow(row: Record<string, unknown>): Record<string, unknown> {
+  const o: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(row)) o[k] = plain(v)
+  return o
 }
 
 /** JS parameter values for DuckDB: integers bind as BIGINT, the rest by their JS type. */
@@ -347,32 +355,57 @@ class DuckDbFlowStore implements FlowStore {
     sql: string,
     params: readonly unknown[] = [],
   ): Promise<T[]> {
-    return this.serial(async () => {
-      const stmt = await this.conn.prepare(sql)
-      try {
-        if (stmt.statementType !== StatementType.SELECT) {
-          throw new BulkheadError([
-            {
-              code: 'store/not-read-only',
-              severity: 'error',
-              message: 'only a single SELECT statement can be run through query()',
-            },
-          ])
+    return this.serial(() =>
+      this.withSelect(sql, params, async (stmt) =>
+        (await stmt.runAndReadAll()).getRowObjectsJS().map((row) => plainRow(row) as T),
+      ),
+    )
+  }
+
+  // the row type is the caller's claim about its SELECT, as for query<T>
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  queryBatches<T extends Record<string, unknown>>(
+    sql: string,
+    params: readonly unknown[],
+    onBatch: (rows: T[]) => void | Promise<void>,
+  ): Promise<number> {
+    return this.serial(() =>
+      this.withSelect(sql, params, async (stmt) => {
+        let n = 0
+        for await (const rows of (await stmt.stream()).yieldRowObjectJs()) {
+          n += rows.length
+          await onBatch(rows.map((row) => plainRow(row) as T))
         }
-        if (params.length > 0) {
-          const { values, types } = bindParams(params)
-          stmt.bind(values, types as DuckDBType[])
-        }
-        const reader = await stmt.runAndReadAll()
-        return reader.getRowObjectsJS().map((row) => {
-          const o: Record<string, unknown> = {}
-          for (const [k, v] of Object.entries(row)) o[k] = plain(v)
-          return o as T
-        })
-      } finally {
-        stmt.destroySync()
+        return n
+      }),
+    )
+  }
+
+  /** Prepares `sql`, checks that it is one SELECT, binds `params`, runs `fn`, frees the statement. */
+  private async withSelect<R>(
+    sql: string,
+    params: readonly unknown[],
+    fn: (stmt: DuckDBPreparedStatement) => Promise<R>,
+  ): Promise<R> {
+    const stmt = await this.conn.prepare(sql)
+    try {
+      if (stmt.statementType !== StatementType.SELECT) {
+        throw new BulkheadError([
+          {
+            code: 'store/not-read-only',
+            severity: 'error',
+            message: 'only a single SELECT statement can be run through query()',
+          },
+        ])
       }
-    })
+      if (params.length > 0) {
+        const { values, types } = bindParams(params)
+        stmt.bind(values, types as DuckDBType[])
+      }
+      return await fn(stmt)
+    } finally {
+      stmt.destroySync()
+    }
   }
 
   async loadTempTable(
