@@ -264,6 +264,14 @@ describeKernel(`kernel verification (iptables)`, support, () => {
       expect(
         (await lab.exec('b', ['ip6tables', '-w', '-S', 'OUTPUT'])).match(/-j BULKHEAD-OUT\b/g),
       ).toHaveLength(1)
+      // a Bulkhead set the new ruleset does not use is destroyed; another tool's set is kept
+      await lab.exec('b', ['ipset', 'create', 'bh-stale-v4', 'hash:net'])
+      await lab.exec('b', ['ipset', 'create', 'other-tool-v4', 'hash:net'])
+      await compileAndApply(lab, inventory, last)
+      const sets = (await lab.exec('b', ['ipset', 'list', '-n'])).split('\n')
+      expect(sets).not.toContain('bh-stale-v4')
+      expect(sets).toContain('other-tool-v4')
+      expect(sets.filter((n) => n.startsWith('bh-')).length).toBeGreaterThan(0)
     } finally {
       await lab.destroy()
     }

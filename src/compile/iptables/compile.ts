@@ -48,7 +48,7 @@ export const iptablesCompiler: Compiler<IptablesOptions> = {
         { path: `${base}.ipset`, content: renderIpset(ip), ...meta },
         { path: `${base}.rules.v4`, content: renderRules(ip, 4), ...meta },
         { path: `${base}.rules.v6`, content: renderRules(ip, 6), ...meta },
-        { path: `${base}.apply.sh`, content: renderApplyScript(base, plan), ...meta },
+        { path: `${base}.apply.sh`, content: renderApplyScript(base, ip), ...meta },
       )
     }
     return { artefacts, diagnostics }

@@ -245,18 +245,22 @@ export function renderIpset(ip: IptablesPlan): string {
     for (const c of g.entries) out.push(`add ${tmp} ${c}`)
     out.push(`swap ${tmp} ${g.name}`, `destroy ${tmp}`)
   }
-  if (plan.mode === 'monitor') {
-    for (const dir of ['in', 'out'] as const) {
-      if (dir === 'in' ? !plan.ingress : !plan.egress) continue
-      for (const family of [4, 6] as const) {
-        out.push(
-          `create ${wbbIpsetName(dir, family)} hash:ip,port,ip family ${inet(family)} timeout ${plan.monitorTimeout} maxelem 65536 -exist`,
-        )
-      }
-    }
-  }
+  for (const { name, family } of wbbSets(plan))
+    out.push(
+      `create ${name} hash:ip,port,ip family ${inet(family)} timeout ${plan.monitorTimeout} maxelem 65536 -exist`,
+    )
   out.push('')
   return out.join('\n')
+}
+
+/** The would-be-blocked sets of a host: monitor mode only, per compiled direction and family. */
+function wbbSets(plan: HostPlan): { name: string; family: IpFamily }[] {
+  if (plan.mode !== 'monitor') return []
+  return (['in', 'out'] as const)
+    .filter((dir) => (dir === 'in' ? plan.ingress : plan.egress))
+    .flatMap((dir) =>
+      ([4, 6] as const).map((family) => ({ name: wbbIpsetName(dir, family), family })),
+    )
 }
 
 const PROTO_NAME: Readonly<Record<number, string>> = {
@@ -374,10 +378,12 @@ export function hookCommands(tool: 'iptables' | 'ip6tables'): string[] {
 /**
  * `<base>.apply.sh`: applies one host's three files in order, as root, from the folder they are
  * in (`sh pay-db-1.apply.sh`): the ipset file, then each rules file checked (`--test`) and
- * loaded with `--noflush`, then the {@link hookCommands}. Stops at the first failure (`set -e`);
+ * loaded with `--noflush`, then the {@link hookCommands}, then `ipset destroy` of the `bh-*` sets
+ * a previous ruleset made and this one no longer uses. Stops at the first failure (`set -e`);
  * every step replaces what it owns atomically, so a failed step leaves the previous ruleset.
  */
-export function renderApplyScript(base: string, plan: HostPlan): string {
+export function renderApplyScript(base: string, ip: IptablesPlan): string {
+  const { plan } = ip
   const q = (f: string): string => `'${f.replace(/'/g, "'\\''")}'`
   const out = [
     '#!/bin/sh',
@@ -391,6 +397,11 @@ export function renderApplyScript(base: string, plan: HostPlan): string {
     `ip6tables-restore -w --noflush ${q(`${base}.rules.v6`)}`,
     ...hookCommands('iptables'),
     ...hookCommands('ip6tables'),
+    '# Bulkhead sets (bh-*) that this ruleset no longer uses: no rule references them any more',
+    `keep=' ${[...ip.groups.map((g) => g.name), ...wbbSets(plan).map((w) => w.name)].join(' ')} '`,
+    'for s in $(ipset list -n); do',
+    '  case "$s" in bh-*) case "$keep" in *" $s "*) ;; *) ipset destroy "$s" || echo "kept $s: in use" >&2 ;; esac ;; esac',
+    'done',
   ]
   return `${out.join('\n')}\n`
 }
