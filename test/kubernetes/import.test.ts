@@ -20,6 +20,7 @@ import {
 } from '../../src/kubernetes/index.js'
 import { ServiceSet } from '../../src/core/index.js'
 import { cli } from '../helpers/cli.js'
+import { anp, estateDocs, k8sArbitraries, np, ns, pod, type K8sEstate } from './arbitraries.js'
 import { compareImport, sorted } from './import-compare.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/k8s-import/', import.meta.url))
@@ -27,35 +28,6 @@ const NPGUARD = fileURLToPath(new URL('../../../shared/corpora/np-guard/', impor
 
 const docsFiles = (docs: readonly unknown[]): SourceFile[] =>
   docs.map((d, i) => ({ path: `doc${i}.json`, text: JSON.stringify(d) }))
-const ns = (name: string, labels: Record<string, string>) => ({
-  apiVersion: 'v1',
-  kind: 'Namespace',
-  metadata: { name, labels },
-})
-const pod = (
-  name: string,
-  namespace: string,
-  labels: Record<string, string>,
-  ports: Record<string, unknown>[] = [],
-) => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name, namespace, labels },
-  spec: { containers: [{ name: 'c', ports }] },
-})
-const np = (name: string, namespace: string, spec: Record<string, unknown>) => ({
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'NetworkPolicy',
-  metadata: { name, namespace },
-  spec,
-})
-const anp = (name: string, priority: number, spec: Record<string, unknown>) => ({
-  apiVersion: 'policy.networking.k8s.io/v1alpha1',
-  kind: 'AdminNetworkPolicy',
-  metadata: { name },
-  spec: { priority, ...spec },
-})
-
 describe('k8s import: the k8s-import fixture', () => {
   const files = readManifestFiles(FIXTURE)
   const r = compareImport(files)
@@ -263,96 +235,20 @@ describe('k8s import: what cannot be imported', () => {
 
 // ---- random NetworkPolicy / ANP / BANP sets (generators as in semantics.prop.test.ts) ----
 
-const sel = fc.constantFrom<Record<string, unknown>>(
-  {},
-  { matchLabels: { app: 'a' } },
-  { matchLabels: { app: 'b' } },
-  { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['a'] }] },
-  { matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] },
-)
-const nsSel = fc.constantFrom<Record<string, unknown>>(
-  {},
-  { matchLabels: { team: 'x' } },
-  { matchLabels: { team: 'y' } },
-  { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['b'] }] },
-)
-const npPeer = fc.oneof(
-  fc.record({ podSelector: sel }),
-  fc.record({ namespaceSelector: nsSel }),
-  fc.record({ namespaceSelector: nsSel, podSelector: sel }),
-  fc.constant({ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }),
-  fc.constant({ ipBlock: { cidr: '0.0.0.0/0' } }),
-)
-const npPort = fc.constantFrom<Record<string, unknown>>(
-  { port: 80 },
-  { protocol: 'UDP' },
-  { port: 'web' },
-  { port: 'web', protocol: 'UDP' },
-  { port: 80, endPort: 90 },
-  { protocol: 'SCTP', port: 9 },
-)
-const npRule = (key: 'from' | 'to') =>
-  fc.record(
-    {
-      [key]: fc.option(fc.array(npPeer, { maxLength: 2 }), { nil: undefined }),
-      ports: fc.option(fc.array(npPort, { minLength: 1, maxLength: 2 }), { nil: undefined }),
-    },
-    { requiredKeys: [] },
-  )
-const npSpec = fc.record(
-  {
-    podSelector: sel,
-    policyTypes: fc.constantFrom(['Ingress'], ['Egress'], ['Ingress', 'Egress']),
-    ingress: fc.array(npRule('from'), { maxLength: 2 }),
-    egress: fc.array(npRule('to'), { maxLength: 2 }),
-  },
-  { requiredKeys: ['podSelector'] },
-)
-const anpPods = fc.oneof(
-  fc.record({ namespaces: nsSel }),
-  fc.record({ pods: fc.record({ namespaceSelector: nsSel, podSelector: sel }) }),
-)
-const anpPort = fc.constantFrom<Record<string, unknown>>(
-  { portNumber: { protocol: 'TCP', port: 80 } },
-  { namedPort: 'web' },
-  { portRange: { protocol: 'UDP', start: 50, end: 60 } },
-)
-const anpRule = (key: 'from' | 'to', actions: string[]) =>
-  fc.record(
-    {
-      name: fc.constantFrom('r1', 'r2', 'r3'),
-      action: fc.constantFrom(...actions),
-      [key]: fc.array(
-        key === 'to' ? fc.oneof(anpPods, fc.constant({ networks: ['10.0.0.0/8'] })) : anpPods,
-        { minLength: 1, maxLength: 2 },
-      ),
-      ports: fc.option(fc.array(anpPort, { minLength: 1, maxLength: 2 }), { nil: undefined }),
-    },
-    { requiredKeys: ['name', 'action', key] },
-  )
-const anpSpec = (baseline: boolean) =>
-  fc.record({
-    subject: anpPods,
-    ingress: fc.array(anpRule('from', baseline ? ['Allow', 'Deny'] : ['Allow', 'Deny', 'Pass']), {
-      maxLength: 2,
-    }),
-    egress: fc.array(anpRule('to', baseline ? ['Allow', 'Deny'] : ['Allow', 'Deny', 'Pass']), {
-      maxLength: 2,
-    }),
-  })
-const estate = fc.record({
-  pods: fc.array(
-    fc.record({
-      ns: fc.constantFrom('a', 'b'),
-      app: fc.constantFrom('a', 'b', 'c'),
-      web: fc.constantFrom(80, 85, 55, 9),
-      proto: fc.constantFrom('TCP', 'UDP', 'SCTP'),
-    }),
-    { minLength: 1, maxLength: 4 },
-  ),
-  nps: fc.array(fc.record({ ns: fc.constantFrom('a', 'b'), spec: npSpec }), { maxLength: 3 }),
-  anps: fc.array(anpSpec(false), { maxLength: 2 }),
-  banp: fc.option(anpSpec(true), { nil: undefined }),
+const { estate, anpPods, anpRule } = k8sArbitraries({
+  pods: [
+    {},
+    { matchLabels: { app: 'a' } },
+    { matchLabels: { app: 'b' } },
+    { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['a'] }] },
+    { matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] },
+  ],
+  namespaces: [
+    {},
+    { matchLabels: { team: 'x' } },
+    { matchLabels: { team: 'y' } },
+    { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['b'] }] },
+  ],
 })
 
 /** An ANP spec whose first ingress and egress rules have `action`, then up to one random rule. */
@@ -371,27 +267,9 @@ const passAllowEstate = fc
   .tuple(estate, anpSpecFirst('Pass'), anpSpecFirst('Allow'))
   .map(([e, pass, allow]) => ({ ...e, anps: [pass, allow] }))
 
-type Estate = typeof estate extends fc.Arbitrary<infer T> ? T : never
-
 /** Imports a random estate and checks it: no error, and connlist equality. */
-function checkEstate(e: Estate): { passShadowed: boolean } {
-  const docs: unknown[] = [ns('a', { team: 'x' }), ns('b', { team: 'y' })]
-  e.pods.forEach((p, i) =>
-    docs.push(
-      pod(`p${i}`, p.ns, { app: p.app }, [
-        { name: 'web', containerPort: p.web, protocol: p.proto },
-      ]),
-    ),
-  )
-  e.nps.forEach((n, i) => docs.push(np(`np${i}`, n.ns, n.spec)))
-  e.anps.forEach((s, i) => docs.push(anp(`anp${i}`, i, s)))
-  if (e.banp)
-    docs.push({
-      apiVersion: 'policy.networking.k8s.io/v1alpha1',
-      kind: 'BaselineAdminNetworkPolicy',
-      metadata: { name: 'default' },
-      spec: e.banp,
-    })
+function checkEstate(e: K8sEstate): { passShadowed: boolean } {
+  const docs = estateDocs(e)
   const r = compareImport(docsFiles(docs))
   // every random set imports: nothing is refused
   expect(r.imported.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])

@@ -11,34 +11,12 @@ import {
   type Peer,
 } from '../../src/kubernetes/index.js'
 import type { EvalEndpoint } from '../../src/kubernetes/eval.js'
+import { estateDocs, k8sArbitraries, np, ns, pod } from './arbitraries.js'
 
 /** Manifests as plain objects, one JSON document per file. */
 function load(docs: readonly unknown[]) {
   return loadModel(docs.map((d, i) => ({ path: `doc${i}.json`, text: JSON.stringify(d) })))
 }
-
-const ns = (name: string, labels: Record<string, string>) => ({
-  apiVersion: 'v1',
-  kind: 'Namespace',
-  metadata: { name, labels },
-})
-const pod = (
-  name: string,
-  namespace: string,
-  labels: Record<string, string>,
-  ports: unknown[] = [],
-) => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name, namespace, labels },
-  spec: { containers: [{ name: 'c', ports }] },
-})
-const np = (name: string, namespace: string, spec: unknown) => ({
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'NetworkPolicy',
-  metadata: { name, namespace },
-  spec,
-})
 
 function lines(docs: readonly unknown[]): string[] {
   const a = analyze(docs.map((d, i) => ({ path: `doc${i}.json`, text: JSON.stringify(d) })))
@@ -160,94 +138,14 @@ describe('NetworkPolicy semantics (Kubernetes API reference)', () => {
 
 // ---- random estates: the reference evaluator agrees with the set analysis ----
 
-const sel = fc.constantFrom<Record<string, unknown>>(
-  {},
-  { matchLabels: { app: 'a' } },
-  { matchLabels: { app: 'b' } },
-  { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['a'] }] },
-)
-const nsSel = fc.constantFrom<Record<string, unknown>>(
-  {},
-  { matchLabels: { team: 'x' } },
-  { matchLabels: { team: 'y' } },
-)
-const npPeer = fc.oneof(
-  fc.record({ podSelector: sel }),
-  fc.record({ namespaceSelector: nsSel }),
-  fc.record({ namespaceSelector: nsSel, podSelector: sel }),
-  fc.constant({ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }),
-  fc.constant({ ipBlock: { cidr: '0.0.0.0/0' } }),
-)
-const npPort = fc.constantFrom<Record<string, unknown>>(
-  { port: 80 },
-  { protocol: 'UDP' },
-  { port: 'web' },
-  { port: 'web', protocol: 'UDP' },
-  { port: 80, endPort: 90 },
-  { protocol: 'SCTP', port: 9 },
-)
-const npRule = (key: 'from' | 'to') =>
-  fc.record(
-    {
-      [key]: fc.option(fc.array(npPeer, { maxLength: 2 }), { nil: undefined }),
-      ports: fc.option(fc.array(npPort, { minLength: 1, maxLength: 2 }), { nil: undefined }),
-    },
-    { requiredKeys: [] },
-  )
-const npSpec = fc.record(
-  {
-    podSelector: sel,
-    policyTypes: fc.constantFrom(['Ingress'], ['Egress'], ['Ingress', 'Egress']),
-    ingress: fc.array(npRule('from'), { maxLength: 2 }),
-    egress: fc.array(npRule('to'), { maxLength: 2 }),
-  },
-  { requiredKeys: ['podSelector'] },
-)
-const anpPods = fc.oneof(
-  fc.record({ namespaces: nsSel }),
-  fc.record({ pods: fc.record({ namespaceSelector: nsSel, podSelector: sel }) }),
-)
-const anpPort = fc.constantFrom<Record<string, unknown>>(
-  { portNumber: { protocol: 'TCP', port: 80 } },
-  { namedPort: 'web' },
-  { portRange: { protocol: 'UDP', start: 50, end: 60 } },
-)
-const anpRule = (key: 'from' | 'to', actions: string[]) =>
-  fc.record(
-    {
-      name: fc.constantFrom('r1', 'r2', 'r3'),
-      action: fc.constantFrom(...actions),
-      [key]: fc.array(
-        key === 'to' ? fc.oneof(anpPods, fc.constant({ networks: ['10.0.0.0/8'] })) : anpPods,
-        { minLength: 1, maxLength: 2 },
-      ),
-      ports: fc.option(fc.array(anpPort, { minLength: 1, maxLength: 2 }), { nil: undefined }),
-    },
-    { requiredKeys: ['name', 'action', key] },
-  )
-const anpSpec = (baseline: boolean) =>
-  fc.record({
-    subject: anpPods,
-    ingress: fc.array(anpRule('from', baseline ? ['Allow', 'Deny'] : ['Allow', 'Deny', 'Pass']), {
-      maxLength: 2,
-    }),
-    egress: fc.array(anpRule('to', baseline ? ['Allow', 'Deny'] : ['Allow', 'Deny', 'Pass']), {
-      maxLength: 2,
-    }),
-  })
-const estate = fc.record({
-  pods: fc.array(
-    fc.record({
-      ns: fc.constantFrom('a', 'b'),
-      app: fc.constantFrom('a', 'b', 'c'),
-      web: fc.constantFrom(80, 85, 55, 9),
-      proto: fc.constantFrom('TCP', 'UDP', 'SCTP'),
-    }),
-    { minLength: 1, maxLength: 4 },
-  ),
-  nps: fc.array(fc.record({ ns: fc.constantFrom('a', 'b'), spec: npSpec }), { maxLength: 3 }),
-  anps: fc.array(anpSpec(false), { maxLength: 2 }),
-  banp: fc.option(anpSpec(true), { nil: undefined }),
+const { estate } = k8sArbitraries({
+  pods: [
+    {},
+    { matchLabels: { app: 'a' } },
+    { matchLabels: { app: 'b' } },
+    { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['a'] }] },
+  ],
+  namespaces: [{}, { matchLabels: { team: 'x' } }, { matchLabels: { team: 'y' } }],
 })
 
 describe('random estates: evaluateK8s (per service) ≡ allowedBetween (service sets)', () => {
@@ -265,30 +163,7 @@ describe('random estates: evaluateK8s (per service) ≡ allowedBetween (service 
     ]
     fc.assert(
       fc.property(estate, (e) => {
-        const docs: unknown[] = [ns('a', { team: 'x' }), ns('b', { team: 'y' })]
-        e.pods.forEach((p, i) =>
-          docs.push(
-            pod(`p${i}`, p.ns, { app: p.app }, [
-              { name: 'web', containerPort: p.web, protocol: p.proto },
-            ]),
-          ),
-        )
-        e.nps.forEach((n, i) => docs.push(np(`np${i}`, n.ns, n.spec)))
-        e.anps.forEach((s, i) =>
-          docs.push({
-            apiVersion: 'policy.networking.k8s.io/v1alpha1',
-            kind: 'AdminNetworkPolicy',
-            metadata: { name: `anp${i}` },
-            spec: { priority: i, ...s },
-          }),
-        )
-        if (e.banp)
-          docs.push({
-            apiVersion: 'policy.networking.k8s.io/v1alpha1',
-            kind: 'BaselineAdminNetworkPolicy',
-            metadata: { name: 'default' },
-            spec: e.banp,
-          })
+        const docs = estateDocs(e)
         const { model, diagnostics } = load(docs)
         expect(analysisUsable({ diagnostics } as never)).toBe(true)
         const ends = [...model.workloads.map((w) => w.name), '10.1.2.3', '10.2.0.1', '8.8.8.8']
