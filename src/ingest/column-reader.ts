@@ -102,3 +102,34 @@ export abstract class ColumnLineReader {
     this.sync()
   }
 }
+
+/**
+ * The canonical dotted quad in `buf[a, b)` as a uint32 (first octet most significant), or -1
+ * for anything else (leading zeros, octets above 255, other characters): such text goes to the
+ * line reader, which decides what it is.
+ */
+export function ipv4At(buf: Buffer, a: number, b: number): number {
+  let v = 0
+  let octet = 0
+  let digits = 0
+  let first = 0
+  let dots = 0
+  for (let j = a; j < b; j++) {
+    const c = buf[j] as number
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || (digits > 1 && first === 0)) return -1
+      v = v * 256 + octet
+      dots++
+      digits = 0
+      octet = 0
+    } else {
+      const d = c - 48
+      if (d < 0 || d > 9 || digits === 3) return -1
+      if (digits === 0) first = d
+      octet = octet * 10 + d
+      digits++
+    }
+  }
+  if (dots !== 3 || digits === 0 || octet > 255 || (digits > 1 && first === 0)) return -1
+  return v * 256 + octet
+}

@@ -13,7 +13,7 @@ import {
   type StringTable,
 } from '../columnar.js'
 import { parseAddress } from '../fields.js'
-import { ColumnLineReader } from '../column-reader.js'
+import { ColumnLineReader, ipv4At } from '../column-reader.js'
 import {
   newStats,
   note,
@@ -438,31 +438,7 @@ const W_REJECT = [82, 69, 74, 69, 67, 84]
 
 /** A canonical dotted quad in token `i` of `buf` as a uint32 (first octet most significant), or -1. */
 function ipv4Bytes(buf: Buffer, i: number): number {
-  const a = bstarts[i] as number
-  const b = (bstarts[i + 1] as number) - 1
-  let v = 0
-  let octet = 0
-  let digits = 0
-  let first = 0
-  let dots = 0
-  for (let j = a; j < b; j++) {
-    const c = buf[j] as number
-    if (c === 46) {
-      if (digits === 0 || octet > 255 || (digits > 1 && first === 0)) return -1
-      v = v * 256 + octet
-      dots++
-      digits = 0
-      octet = 0
-    } else {
-      const d = c - 48
-      if (d < 0 || d > 9 || digits === 3) return -1
-      if (digits === 0) first = d
-      octet = octet * 10 + d
-      digits++
-    }
-  }
-  if (dots !== 3 || digits === 0 || octet > 255 || (digits > 1 && first === 0)) return -1
-  return v * 256 + octet
+  return ipv4At(buf, bstarts[i] as number, (bstarts[i + 1] as number) - 1)
 }
 
 /**

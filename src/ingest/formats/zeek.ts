@@ -24,7 +24,7 @@ import {
   type FlowColumns,
   type StringTable,
 } from '../columnar.js'
-import { ColumnLineReader } from '../column-reader.js'
+import { ColumnLineReader, ipv4At } from '../column-reader.js'
 import { note, skip, type LineParser, type LineReader, type ParseContext } from '../types.js'
 
 /** Latest time we accept, ms since the epoch (9999-12-31T23:59:59.999Z); later values are malformed. */
@@ -711,31 +711,7 @@ function secondsToken(buf: Buffer, i: number, L: ZeekLayout): number {
 
 /** A canonical dotted quad in token `i` of `buf` as a uint32 (first octet most significant), or -1. */
 function ipv4Token(buf: Buffer, i: number): number {
-  const a = zstarts[i] as number
-  const b = (zstarts[i + 1] as number) - 1
-  let v = 0
-  let octet = 0
-  let digits = 0
-  let first = 0
-  let dots = 0
-  for (let j = a; j < b; j++) {
-    const c = buf[j] as number
-    if (c === 46) {
-      if (digits === 0 || octet > 255 || (digits > 1 && first === 0)) return -1
-      v = v * 256 + octet
-      dots++
-      digits = 0
-      octet = 0
-    } else {
-      const d = c - 48
-      if (d < 0 || d > 9 || digits === 3) return -1
-      if (digits === 0) first = d
-      octet = octet * 10 + d
-      digits++
-    }
-  }
-  if (dots !== 3 || digits === 0 || octet > 255 || (digits > 1 && first === 0)) return -1
-  return v * 256 + octet
+  return ipv4At(buf, zstarts[i] as number, (zstarts[i + 1] as number) - 1)
 }
 
 /** True when token `i` is the BTest timestamp mask `X+(.X+)?`. */
