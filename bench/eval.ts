@@ -24,13 +24,7 @@
  */
 import os from 'node:os'
 import { evaluate } from '../src/policy/evaluate.js'
-import {
-  parseService,
-  type Inventory,
-  type Policy,
-  type Rule,
-  type Service,
-} from '../src/core/index.js'
+import type { Inventory } from '../src/core/index.js'
 import { PolicyIndex } from '../src/policy/policy-index.js'
 import { Simulator } from '../src/policy/simulate.js'
 import {
@@ -38,9 +32,9 @@ import {
   generateEstate,
   generateFlows,
   generatePolicies,
+  oneRuleEdits,
   type FlowColumns,
 } from './generate-estate.js'
-import { mulberry32 } from './generate.js'
 
 /** Figures for one (workloads, rules) estate. Times in seconds, rates in verdicts per second. */
 export interface EvalCase {
@@ -325,29 +319,10 @@ function updateFigures(n: number, now: number): EvalUpdates {
     for (const c of classes) index.classRules(c)
   }
   requery()
-  const rnd = mulberry32(99)
   const times: number[] = []
   const after: number[] = []
   let full = 0
-  const current = new Map(policySet.policies.map((p) => [p.name, p]))
-  const names = [...current.keys()]
-  const ports = ['tcp/443', 'tcp/5432', 'tcp/22', 'tcp/8080', 'udp/53']
-  for (let k = 0; k < 200; k++) {
-    const name = names[Math.floor(rnd() * names.length)] as string
-    const p = current.get(name) as Policy
-    const idx = p.rules.findIndex(
-      (r, i) =>
-        i >= Math.floor(rnd() * p.rules.length) &&
-        r.from.concat(r.to).every((s) => s.kind === 'labels'),
-    )
-    if (idx < 0) continue
-    const rule = p.rules[idx] as Rule
-    const changed: Rule = {
-      ...rule,
-      services: [parseService(ports[Math.floor(rnd() * ports.length)] as string) as Service],
-      action: rnd() < 0.1 ? 'deny' : 'allow',
-    }
-    const next: Policy = { ...p, rules: p.rules.map((r, i) => (i === idx ? changed : r)) }
+  for (const { name, next } of oneRuleEdits(policySet)) {
     const epoch = index.partitionEpoch
     let t = performance.now()
     index.updatePolicy(name, next)
@@ -356,7 +331,6 @@ function updateFigures(n: number, now: number): EvalUpdates {
     t = performance.now()
     requery()
     after.push(performance.now() - t)
-    current.set(name, next)
   }
   const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b)
   const q = (xs: number[], f: number): number =>

@@ -342,3 +342,35 @@ export function generateFlows(estate: Estate, count: number, seed = 13, skew = 1
   }
   return cols
 }
+
+/**
+ * The one-rule edits both update benchmarks replay (`eval` on the index, `reach` on
+ * reachability): 200 draws (seed 99) of a policy and one of its label-only rules, whose services
+ * become one of five and whose action turns `deny` one time in ten. Each edit is made to the
+ * policy as the previous edits left it; a draw that finds no label-only rule is skipped.
+ */
+export function* oneRuleEdits(policySet: PolicySet): Generator<{ name: string; next: Policy }> {
+  const rnd = mulberry32(99)
+  const current = new Map(policySet.policies.map((p) => [p.name, p]))
+  const names = [...current.keys()]
+  const ports = ['tcp/443', 'tcp/5432', 'tcp/22', 'tcp/8080', 'udp/53']
+  for (let k = 0; k < 200; k++) {
+    const name = names[Math.floor(rnd() * names.length)] as string
+    const p = current.get(name) as Policy
+    const idx = p.rules.findIndex(
+      (r, i) =>
+        i >= Math.floor(rnd() * p.rules.length) &&
+        r.from.concat(r.to).every((s) => s.kind === 'labels'),
+    )
+    if (idx < 0) continue
+    const rule = p.rules[idx] as Rule
+    const changed: Rule = {
+      ...rule,
+      services: [parseService(ports[Math.floor(rnd() * ports.length)] as string) as Service],
+      action: rnd() < 0.1 ? 'deny' : 'allow',
+    }
+    const next: Policy = { ...p, rules: p.rules.map((r, i) => (i === idx ? changed : r)) }
+    current.set(name, next)
+    yield { name, next }
+  }
+}

@@ -13,9 +13,8 @@
 import os from 'node:os'
 import { PolicyIndex } from '../src/policy/policy-index.js'
 import { answerBlastRadius, edgeCount, PolicyReachability } from '../src/analyze/index.js'
-import { labelSet, parseService, type Policy, type Rule, type Service } from '../src/core/index.js'
-import { DAY0, generateEstate, generatePolicies } from './generate-estate.js'
-import { mulberry32 } from './generate.js'
+import { labelSet } from '../src/core/index.js'
+import { DAY0, generateEstate, generatePolicies, oneRuleEdits } from './generate-estate.js'
 
 /** Figures for one estate. Times in seconds. */
 export interface ReachCase {
@@ -140,7 +139,6 @@ function runReach(scale: number): ReachBenchResult {
   const estate = generateEstate(n)
   const policySet = generatePolicies(estate, Math.max(10, Math.round(n / 10)))
   const live = PolicyReachability.build(estate.inventory, policySet, at)
-  const rnd = mulberry32(99)
   const bare = PolicyIndex.build(estate.inventory, policySet, at)
   const bareTimes: number[] = []
   const times: number[] = []
@@ -148,25 +146,7 @@ function runReach(scale: number): ReachBenchResult {
   let incremental = 0
   let full = 0
   let pairs = 0
-  const current = new Map(policySet.policies.map((p) => [p.name, p]))
-  const names = [...current.keys()]
-  const ports = ['tcp/443', 'tcp/5432', 'tcp/22', 'tcp/8080', 'udp/53']
-  for (let k = 0; k < 200; k++) {
-    const name = names[Math.floor(rnd() * names.length)] as string
-    const p = current.get(name) as Policy
-    const idx = p.rules.findIndex(
-      (r, i) =>
-        i >= Math.floor(rnd() * p.rules.length) &&
-        r.from.concat(r.to).every((s) => s.kind === 'labels'),
-    )
-    if (idx < 0) continue
-    const rule = p.rules[idx] as Rule
-    const changed: Rule = {
-      ...rule,
-      services: [parseService(ports[Math.floor(rnd() * ports.length)] as string) as Service],
-      action: rnd() < 0.1 ? 'deny' : 'allow',
-    }
-    const next: Policy = { ...p, rules: p.rules.map((r, i) => (i === idx ? changed : r)) }
+  for (const { name, next } of oneRuleEdits(policySet)) {
     let t = performance.now()
     bare.updatePolicy(name, next)
     const b = performance.now() - t
@@ -176,7 +156,6 @@ function runReach(scale: number): ReachBenchResult {
     const total = performance.now() - t
     times.push(total)
     ownTimes.push(Math.max(0, total - b))
-    current.set(name, next)
     if (u.mode === 'incremental') incremental++
     else full++
     pairs += u.pairsRecomputed
