@@ -8,8 +8,10 @@
  * Usage, from a `*.test.ts` file:
  * ```ts
  * runCompileConformance({ compiler: nftablesCompiler, checker: nftablesChecker })
- * runCompileConformance({ compiler: k8s, skip: [{ capability: 'deny-rules', reason: 'NetworkPolicy has no deny', tests: ['deny beats allow'] }] })
+ * runCompileConformance({ compiler: kubernetesCompiler, checker: k8sChecker })
  * ```
+ * A capability a target lacks is not skipped: its case checks that compiling it raises
+ * `UnsupportedByTargetError`, so every compiler runs every test.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -36,13 +38,6 @@ import {
 import { ALL_IPS, inventoryArb, policySetArb, SEED, TIMES } from '../helpers/model.js'
 import { estateArb } from '../netns/estate.js'
 
-/** A capability the compiler lacks, the reason, and the suite tests to skip because of it. */
-export interface ConformanceSkip {
-  readonly capability: Capability
-  readonly reason: string
-  readonly tests: readonly string[]
-}
-
 /**
  * Decides a flow from compiled artefacts, as the target would: `allowed`, `denied`, or
  * undefined when no compiled artefact enforces either endpoint. Called with every workload in
@@ -57,7 +52,6 @@ export type ConformanceChecker = (
 /** Options of {@link runCompileConformance}. */
 export interface ConformanceOptions {
   readonly compiler: Compiler
-  readonly skip?: readonly ConformanceSkip[]
   readonly checker?: ConformanceChecker
   /** Extra options passed to every `compile` (e.g. `{ antiLockout: false }`). */
   readonly extraOptions?: Readonly<Record<string, unknown>>
@@ -244,41 +238,28 @@ function policySetWith(rules: readonly Rule[], mode: 'enforce' | 'monitor' = 'en
 /** Registers the conformance tests for one compiler. */
 export function runCompileConformance(opts: ConformanceOptions): void {
   const { compiler } = opts
-  const skip = opts.skip ?? []
-  const skipped = (name: string): ConformanceSkip | undefined =>
-    skip.find((s) => s.tests.includes(name))
   const compile = (
     inv: Inventory,
     ps: PolicySet,
     extra: Record<string, unknown> = {},
   ): CompileResult => compiler.compile(inv, ps, { now: NOW, ...opts.extraOptions, ...extra })
-  const test = (name: string, fn: () => void | Promise<void>, timeout?: number): void => {
-    const s = skipped(name)
-    if (s) it.skip(`${name} (skipped: ${s.capability} — ${s.reason})`, fn)
-    else it(name, fn, timeout)
-  }
 
   describe(`compile conformance: ${compiler.target}`, () => {
-    test('declares only known capabilities', () => {
+    it('declares only known capabilities', () => {
       for (const c of compiler.capabilities) expect(ALL_CAPABILITIES).toContain(c)
-    })
-
-    test('every skip names a capability the compiler declares missing', () => {
-      for (const s of skip)
-        expect(compiler.capabilities.has(s.capability), s.capability).toBe(false)
     })
 
     for (const cap of ALL_CAPABILITIES) {
       const rule = CAPABILITY_CASES[cap]
       const mode = cap === 'monitor-mode' ? 'monitor' : 'enforce'
       if (compiler.capabilities.has(cap)) {
-        test(`capability ${cap}: compiles`, () => {
+        it(`capability ${cap}: compiles`, () => {
           const r = compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi, rule], mode))
           expect(r.artefacts.length).toBeGreaterThan(0)
           expect(r.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
         })
       } else {
-        test(`capability ${cap}: raises UnsupportedByTargetError naming the rule`, () => {
+        it(`capability ${cap}: raises UnsupportedByTargetError naming the rule`, () => {
           let err: unknown
           try {
             compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi, rule], mode))
@@ -301,13 +282,13 @@ export function runCompileConformance(opts: ConformanceOptions): void {
       }
     }
 
-    test('an expired rule needs no capability and is left out', () => {
+    it('an expired rule needs no capability and is left out', () => {
       const expired = { ...CAPABILITY_CASES['deny-rules'], expires: NOW.getTime() - 1 }
       const r = compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi, expired]))
       expect(r.artefacts.length).toBeGreaterThan(0)
     })
 
-    test('artefact paths are relative, unique and safe', () => {
+    it('artefact paths are relative, unique and safe', () => {
       const r = compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi]))
       const paths = r.artefacts.map((a) => a.path)
       expect(new Set(paths).size).toBe(paths.length)
@@ -317,12 +298,12 @@ export function runCompileConformance(opts: ConformanceOptions): void {
       }
     })
 
-    test('is deterministic', () => {
+    it('is deterministic', () => {
       const ps = policySetWith([allowWebApi, CAPABILITY_CASES['cidr-selectors']])
       expect(compile(CONFORMANCE_INVENTORY, ps)).toEqual(compile(CONFORMANCE_INVENTORY, ps))
     })
 
-    test('an unknown host is compile/unknown-host', () => {
+    it('an unknown host is compile/unknown-host', () => {
       let err: unknown
       try {
         compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi]), { hosts: ['no-such-host'] })
@@ -368,7 +349,7 @@ export function runCompileConformance(opts: ConformanceOptions): void {
         return decided
       }
 
-      test('agrees with the reference evaluator on random estates (every workload enforced)', () => {
+      it('agrees with the reference evaluator on random estates (every workload enforced)', () => {
         // wide estates: time-bound addresses, externals, IPv6, ICMP, other protocols
         const services = [
           [6, 22],
@@ -393,7 +374,7 @@ export function runCompileConformance(opts: ConformanceOptions): void {
         expect(decided).toBeGreaterThan(0)
       }, 60_000)
 
-      test('agrees with the reference evaluator on dense estates (many allowed flows, scopes, denies)', () => {
+      it('agrees with the reference evaluator on dense estates (many allowed flows, scopes, denies)', () => {
         const services = [
           [6, 22],
           [6, 80],
