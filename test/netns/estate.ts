@@ -245,3 +245,48 @@ export function probesOf(e: Estate, policySet: PolicySet, at: number): Probe[] {
   }
   return out
 }
+
+/**
+ * The estate of the atomic-replacement tests: host `a` (10.77.0.1, role web) and `b` (10.77.0.2,
+ * role api), every workload enforced, and the policy version that allows web → api on the TCP
+ * `ports` given.
+ */
+export const reapplyEstate = {
+  hosts: [
+    { name: 'a', addresses: ['10.77.0.1'] },
+    { name: 'b', addresses: ['10.77.0.2'] },
+  ] as const satisfies readonly LabHost[],
+  inventory: {
+    workloads: [
+      { name: 'a', addresses: [{ ip: '10.77.0.1' }], labels: labelSet({ role: 'web' }) },
+      { name: 'b', addresses: [{ ip: '10.77.0.2' }], labels: labelSet({ role: 'api' }) },
+    ],
+    externals: [],
+    labelRules: [],
+  } satisfies Inventory,
+  version(ports: readonly number[]): PolicySet {
+    const role = (r: string) =>
+      ({ kind: 'labels', match: labelSet({ role: r }), expressions: [], global: false }) as const
+    return {
+      policies: [
+        {
+          name: 'p',
+          owner: 'o',
+          scope: labelSet(),
+          file: 'p.yaml',
+          rules: [
+            {
+              id: 'web-to-api',
+              action: 'allow',
+              emergency: false,
+              from: [role('web')],
+              to: [role('api')],
+              services: ports.map((p) => ({ protocol: 6, ports: { lo: p, hi: p } })),
+            },
+          ],
+        },
+      ],
+      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+    }
+  },
+}

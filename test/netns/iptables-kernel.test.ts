@@ -9,12 +9,7 @@
 import { spawnSync } from 'node:child_process'
 import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import {
-  labelSet,
-  type EnforcementMode,
-  type Inventory,
-  type PolicySet,
-} from '../../src/core/index.js'
+import { type EnforcementMode, type Inventory, type PolicySet } from '../../src/core/index.js'
 import { iptablesCompiler } from '../../src/compile/iptables/compile.js'
 import { wbbIpsetName } from '../../src/compile/iptables/render.js'
 import { cleanupLeftovers, createLab, netnsSupport, type Lab } from './harness.js'
@@ -28,6 +23,7 @@ import {
   estateArb,
   LISTEN,
   probesOf,
+  reapplyEstate,
   withMode,
   withModes,
   type Estate,
@@ -182,47 +178,10 @@ describeKernel(`kernel verification (iptables)`, support, () => {
   }, 60_000)
 
   it('re-applying a changed ruleset under a running probe loop loses no allowed connection', async () => {
-    const lbl = (role: string) => ({
-      kind: 'labels' as const,
-      match: labelSet({ role }),
-      expressions: [],
-      global: false,
-    })
-    const inventory: Inventory = {
-      workloads: [
-        { name: 'a', addresses: [{ ip: '10.77.0.1' }], labels: labelSet({ role: 'web' }) },
-        { name: 'b', addresses: [{ ip: '10.77.0.2' }], labels: labelSet({ role: 'api' }) },
-      ],
-      externals: [],
-      labelRules: [],
-    }
-    const v = (ports: number[]): PolicySet => ({
-      policies: [
-        {
-          name: 'p',
-          owner: 'o',
-          scope: labelSet(),
-          file: 'p.yaml',
-          rules: [
-            {
-              id: 'web-to-api',
-              action: 'allow',
-              emergency: false,
-              from: [lbl('web')],
-              to: [lbl('api')],
-              services: ports.map((p) => ({ protocol: 6, ports: { lo: p, hi: p } })),
-            },
-          ],
-        },
-      ],
-      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
-    })
-    const v1 = v([80])
-    const v2 = v([80, 443])
-    const lab = await createLab(`${PREFIX}-atomic`, [
-      { name: 'a', addresses: ['10.77.0.1'] },
-      { name: 'b', addresses: ['10.77.0.2'] },
-    ])
+    const { inventory, hosts } = reapplyEstate
+    const v1 = reapplyEstate.version([80])
+    const v2 = reapplyEstate.version([80, 443])
+    const lab = await createLab(`${PREFIX}-atomic`, hosts)
     try {
       await lab.listen({ tcp: [80, 443], udp: [] }, 30_000)
       // a rule of another tool in the filter table, which applying Bulkhead must leave alone

@@ -6,12 +6,7 @@
  */
 import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import {
-  labelSet,
-  type EnforcementMode,
-  type Inventory,
-  type PolicySet,
-} from '../../src/core/index.js'
+import { type EnforcementMode, type Inventory, type PolicySet } from '../../src/core/index.js'
 import { nftablesCompiler, type NftablesOptions } from '../../src/compile/nftables/compile.js'
 import { wbbSetName } from '../../src/compile/nftables/render.js'
 import { cleanupLeftovers, createLab, netnsSupport, readSets, type Lab } from './harness.js'
@@ -26,6 +21,7 @@ import {
   estateArb,
   LISTEN,
   probesOf,
+  reapplyEstate,
   withMode,
   withModes,
   type Estate,
@@ -167,42 +163,10 @@ describeKernel(`kernel verification (nftables)`, support, () => {
   }, 180_000)
 
   it('re-applying a changed ruleset under a running probe loop loses no allowed connection', async () => {
-    const w = (name: string, ip: string, role: string): Inventory['workloads'][number] => ({
-      name,
-      addresses: [{ ip }],
-      labels: labelSet({ role }),
-    })
-    const inventory: Inventory = {
-      workloads: [w('a', '10.77.0.1', 'web'), w('b', '10.77.0.2', 'api')],
-      externals: [],
-      labelRules: [],
-    }
-    const rule = (id: string, ports: number[]): PolicySet['policies'][number]['rules'][number] => ({
-      id,
-      action: 'allow',
-      emergency: false,
-      from: [{ kind: 'labels', match: labelSet({ role: 'web' }), expressions: [], global: false }],
-      to: [{ kind: 'labels', match: labelSet({ role: 'api' }), expressions: [], global: false }],
-      services: ports.map((p) => ({ protocol: 6, ports: { lo: p, hi: p } })),
-    })
-    const v = (ports: number[]): PolicySet => ({
-      policies: [
-        {
-          name: 'p',
-          owner: 'o',
-          scope: labelSet(),
-          file: 'p.yaml',
-          rules: [rule('web-to-api', ports)],
-        },
-      ],
-      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
-    })
-    const v1 = v([80])
-    const v2 = v([80, 443])
-    const lab = await createLab(`${PREFIX}-atomic`, [
-      { name: 'a', addresses: ['10.77.0.1'] },
-      { name: 'b', addresses: ['10.77.0.2'] },
-    ])
+    const { inventory, hosts } = reapplyEstate
+    const v1 = reapplyEstate.version([80])
+    const v2 = reapplyEstate.version([80, 443])
+    const lab = await createLab(`${PREFIX}-atomic`, hosts)
     try {
       await lab.listen({ tcp: [80, 443], udp: [] }, 30_000)
       await compileAndApply(lab, inventory, v1)
