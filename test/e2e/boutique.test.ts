@@ -14,29 +14,16 @@ import { stringify } from 'yaml'
 import type { ServiceSet } from '../../src/core/index.js'
 import { analyze, loadModel, readManifestFiles } from '../../src/kubernetes/index.js'
 import { cli } from '../helpers/cli.js'
+import { BOUTIQUE_CALLS } from '../helpers/boutique.js'
 
 const CORPORA = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
 const BOUTIQUE = path.join(CORPORA, 'online-boutique')
 const present = existsSync(BOUTIQUE)
 
-/** The call graph in the Online Boutique documentation (client → server : TCP port). */
-const CALLS: readonly [string, string, number][] = [
+/** The documented call graph (client → server : TCP port), with the load generator's calls. */
+const CALLS: readonly (readonly [string, string, number])[] = [
   ['loadgenerator', 'frontend', 8080],
-  ['frontend', 'adservice', 9555],
-  ['frontend', 'cartservice', 7070],
-  ['frontend', 'checkoutservice', 5050],
-  ['frontend', 'currencyservice', 7000],
-  ['frontend', 'productcatalogservice', 3550],
-  ['frontend', 'recommendationservice', 8080],
-  ['frontend', 'shippingservice', 50051],
-  ['checkoutservice', 'cartservice', 7070],
-  ['checkoutservice', 'currencyservice', 7000],
-  ['checkoutservice', 'emailservice', 8080],
-  ['checkoutservice', 'paymentservice', 50051],
-  ['checkoutservice', 'productcatalogservice', 3550],
-  ['checkoutservice', 'shippingservice', 50051],
-  ['recommendationservice', 'productcatalogservice', 3550],
-  ['cartservice', 'redis-cart', 6379],
+  ...BOUTIQUE_CALLS,
 ]
 const DAY = 86_400_000
 const START = Date.UTC(2026, 9, 1)

@@ -10,6 +10,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { cli } from '../helpers/cli.js'
+import { BOUTIQUE_CALLS } from '../helpers/boutique.js'
 
 const CORPORA = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
 const present = existsSync(CORPORA)
@@ -85,24 +86,7 @@ describe.skipIf(!present)(
       expect(r.code, r.stderr).toBe(0)
       const lines = JSON.parse(r.stdout) as { src: string; dst: string; conn: string }[]
       const name = (s: string): string => s.replace(/^default\//, '').replace(/\[Deployment\]$/, '')
-      // The call graph in the Online Boutique documentation (service → service : port).
-      const calls: readonly [string, string, number][] = [
-        ['frontend', 'adservice', 9555],
-        ['frontend', 'cartservice', 7070],
-        ['frontend', 'checkoutservice', 5050],
-        ['frontend', 'currencyservice', 7000],
-        ['frontend', 'productcatalogservice', 3550],
-        ['frontend', 'recommendationservice', 8080],
-        ['frontend', 'shippingservice', 50051],
-        ['checkoutservice', 'cartservice', 7070],
-        ['checkoutservice', 'currencyservice', 7000],
-        ['checkoutservice', 'emailservice', 8080],
-        ['checkoutservice', 'paymentservice', 50051],
-        ['checkoutservice', 'productcatalogservice', 3550],
-        ['checkoutservice', 'shippingservice', 50051],
-        ['recommendationservice', 'productcatalogservice', 3550],
-        ['cartservice', 'redis-cart', 6379],
-      ]
+      const calls = BOUTIQUE_CALLS
       const between = lines.filter(
         (l) => !l.src.includes('[External]') && !l.dst.includes('[External]'),
       )
