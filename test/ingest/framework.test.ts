@@ -268,13 +268,24 @@ describe('bulkhead flows', () => {
     expect(doc.flows).toHaveLength(4)
   })
 
-  it('unusable input and --strict throw BulkheadError (exit 1 in the runner)', async () => {
+  it('unusable input and --strict throw BulkheadError (exit 1 in the runner); other files are still read', async () => {
     const garbage = join(dir, 'garbage2.bin')
     writeFileSync(garbage, Buffer.from([0, 1, 2, 3, 255, 254, 10, 7, 7]))
     const u = await run([garbage])
     expect((u.error as BulkheadError).diagnostics[0]?.code).toBe('ingest/unknown-format')
     const s = await run([fixture('aws-v2.log'), '--strict'])
     expect((s.error as BulkheadError).diagnostics[0]?.code).toBe('ingest/malformed-record')
+    // an unusable file does not stop the others: they are printed, the run still exits 1
+    const both = await run([garbage, fixture('aws-v2.log'), '-o', 'json'])
+    expect((both.error as BulkheadError).diagnostics[0]?.code).toBe('ingest/unknown-format')
+    const doc = JSON.parse(both.out) as { failed: string[]; flows: unknown[] }
+    expect(doc.failed).toEqual([garbage])
+    expect(doc.flows).toHaveLength(4)
+    expect(both.err).toContain(`not read (unusable): ${garbage}`)
+    // --strict still stops at the first malformed record, before later files
+    const strict = await run([fixture('aws-v2.log'), fixture('flows.csv'), '--strict'])
+    expect((strict.error as BulkheadError).diagnostics[0]?.code).toBe('ingest/malformed-record')
+    expect(strict.out).not.toContain('10.0.0.1')
     const bad = await run([fixture('aws-v2.log'), '-o', 'xml'])
     expect((bad.error as BulkheadError).diagnostics[0]?.code).toBe('cli/usage')
   })

@@ -3,7 +3,7 @@
  * normalised flows, with a summary of what was skipped on stderr.
  */
 import type { Command } from 'commander'
-import { BulkheadError, type Flow } from '../../core/index.js'
+import { BulkheadError, type Diagnostic, type Flow } from '../../core/index.js'
 import { PARSERS } from '../../ingest/registry.js'
 import {
   formatRunSummary,
@@ -149,7 +149,8 @@ export function registerFlows(program: Command): void {
       'after',
       `
 Output: jsonl (default) prints one JSON flow per line, times as ISO-8601 UTC; csv has a header row;
-table is aligned for terminals; json prints {"summary": ..., "flows": [...]} (held in memory).
+table is aligned for terminals; json prints {"summary": ..., "failed": [unusable files], "flows": [...]}
+(held in memory).
 The summary (flows read, skipped records by reason, first examples) goes to stderr.
 
 Examples:
@@ -158,7 +159,8 @@ Examples:
   $ bulkhead flows nsg.json -o table --limit 20
   $ zcat flows.csv.gz | bulkhead flows - --format csv -o csv
 
-Exit codes: 0 success (also when records were skipped), 1 unusable input, or with --strict the first malformed record.`,
+Exit codes: 0 success (also when records were skipped); 1 when a file was unusable (the other files
+are still read and printed), or with --strict at the first malformed record.`,
     )
     .action(async (files: string[], opts: FlowsOptions) => {
       checkFormat(opts.output, FLOWS_OUTPUTS)
@@ -184,25 +186,33 @@ Exit codes: 0 success (also when records were skipped), 1 unusable input, or wit
         batch = []
       }
       const finish = (): RunSummary => summarize(summaries, (performance.now() - t0) / 1000)
+      // each file is read on its own: an unusable file is reported and the others are still
+      // read (as `ingest` does); with --strict the first malformed record stops the run
+      const unusable: Diagnostic[] = []
+      const failed: string[] = []
       try {
         if (opts.output === 'csv') batch.push(`${FLOW_COLUMNS.join(',')}\n`)
-        const flows = readFlows(
-          files,
-          {
-            format: opts.format as FlowFormat | 'auto',
-            strict: opts.strict === true,
-            pair: opts.pair,
-            ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
-          },
-          summaries,
-        )
-        for await (const f of flows) {
-          if (printed >= limit) continue
-          printed++
-          if (opts.output === 'jsonl') batch.push(`${JSON.stringify(flowToJson(f))}\n`)
-          else if (opts.output === 'csv') batch.push(`${cells(f).map(csvField).join(',')}\n`)
-          else held.push(f)
-          if (batch.length >= 512) await flush()
+        const read = {
+          format: opts.format as FlowFormat | 'auto',
+          strict: opts.strict === true,
+          pair: opts.pair,
+          ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
+        }
+        for (const file of files) {
+          try {
+            for await (const f of readFlows([file], read, summaries)) {
+              if (printed >= limit) continue
+              printed++
+              if (opts.output === 'jsonl') batch.push(`${JSON.stringify(flowToJson(f))}\n`)
+              else if (opts.output === 'csv') batch.push(`${cells(f).map(csvField).join(',')}\n`)
+              else held.push(f)
+              if (batch.length >= 512) await flush()
+            }
+          } catch (err) {
+            if (!(err instanceof BulkheadError) || read.strict) throw err
+            failed.push(file)
+            unusable.push(...err.diagnostics)
+          }
         }
         await flush()
       } catch (err) {
@@ -215,8 +225,14 @@ Exit codes: 0 success (also when records were skipped), 1 unusable input, or wit
       const summary = finish()
       if (opts.output === 'table') await write(`${renderTable(held)}\n`)
       if (opts.output === 'json')
-        await write(`${JSON.stringify({ summary, flows: held.map(flowToJson) }, null, 2)}\n`)
+        await write(
+          `${JSON.stringify({ summary, failed, flows: held.map(flowToJson) }, null, 2)}\n`,
+        )
       printDiagnostics(summary.diagnostics)
       process.stderr.write(`${formatRunSummary(summary)}\n`)
+      if (failed.length > 0) {
+        process.stderr.write(`not read (unusable): ${failed.join(', ')}\n`)
+        throw new BulkheadError(unusable)
+      }
     })
 }
