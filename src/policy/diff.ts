@@ -21,7 +21,13 @@ import {
   type Selector,
   type SourceLocation,
 } from '../core/index.js'
-import { connlist, connlistRows, policyBlocks, type ConnlistRow } from './connlist.js'
+import {
+  connlist,
+  connlistEntities,
+  connlistRows,
+  policyBlocks,
+  type ConnlistRow,
+} from './connlist.js'
 import { PolicyIndex } from './policy-index.js'
 
 /** The fields of a rule compared by {@link diffRules}; `scope` is the policy's scope. */
@@ -61,10 +67,25 @@ export interface RuleChange {
   readonly new?: RuleSummary
 }
 
+/**
+ * A connlist line that appears or disappears, with the rule behind the change, so that a report
+ * (SARIF) can point at it.
+ */
+export interface ConnlistLineChange extends ConnlistRow {
+  /**
+   * `policy/id` of the rule that decides one sample connection of the change (a service the line
+   * gains or loses, between addresses of the two ends): for an added line the NEW rule that allows
+   * it; for a removed line the NEW deny rule that now blocks it, else the OLD rule that allowed it.
+   * Absent when the sample is denied by default in NEW and was not allowed by a rule in OLD (cannot
+   * happen for a real change) or the ends have no addresses.
+   */
+  readonly by?: string
+}
+
 /** Connlist lines that appear (`added`) or disappear (`removed`), sorted as connlist sorts. */
 export interface ConnlistChange {
-  readonly added: readonly ConnlistRow[]
-  readonly removed: readonly ConnlistRow[]
+  readonly added: readonly ConnlistLineChange[]
+  readonly removed: readonly ConnlistLineChange[]
 }
 
 /** A verdict as the diff shows it. */
@@ -192,7 +213,8 @@ export function diffRules(oldSet: PolicySet, newSet: PolicySet): RuleChange[] {
 /**
  * Connlist lines that appear and disappear. Both connlists split the unmanaged address space at
  * the blocks of both policy sets, so a change of split alone shows no line; a pair whose
- * services change shows as one line removed and one added.
+ * services change shows as one line removed and one added. Each line carries the rule behind it
+ * ({@link ConnlistLineChange.by}).
  */
 export function diffConnlist(
   inventory: Inventory,
@@ -204,19 +226,81 @@ export function diffConnlist(
     ...policyBlocks(oldSet, options.now),
     ...policyBlocks(newSet, options.now),
   ]
-  const lines = (set: PolicySet): Map<string, ConnlistRow> =>
-    new Map(
-      connlistRows(connlist(inventory, set, { now: options.now, splitBy })).map((r) => [
-        `${r.src}\u0000${r.dst}\u0000${r.conn}`,
-        r,
-      ]),
+  const side = (set: PolicySet) => {
+    const conns = connlist(inventory, set, { now: options.now, splitBy })
+    const rows = new Map<string, ConnlistRow>(
+      connlistRows(conns).map((r) => [`${r.src}\u0000${r.dst}\u0000${r.conn}`, r]),
     )
-  const o = lines(oldSet)
-  const n = lines(newSet)
-  return {
-    added: [...n].filter(([k]) => !o.has(k)).map(([, r]) => r),
-    removed: [...o].filter(([k]) => !n.has(k)).map(([, r]) => r),
+    const services = new Map<string, ServiceSet>(
+      conns.map((c) => [`${c.src}\u0000${c.dst}`, c.services]),
+    )
+    return { set, rows, services }
   }
+  const o = side(oldSet)
+  const n = side(newSet)
+  const changed = (from: typeof o, to: typeof o): ConnlistRow[] =>
+    [...from.rows].filter(([k]) => !to.rows.has(k)).map(([, r]) => r)
+  const added = changed(n, o)
+  const removed = changed(o, n)
+  if (added.length + removed.length === 0) return { added: [], removed: [] }
+  // the rule behind each line: judge one sample connection of what the line gains or loses
+  const at = options.now.getTime()
+  const oldIndex = PolicyIndex.build(inventory, oldSet, at)
+  const newIndex = PolicyIndex.build(inventory, newSet, at)
+  const addresses = new Map<string, readonly string[]>()
+  for (const set of [oldSet, newSet]) {
+    for (const e of connlistEntities(inventory, set, { now: options.now, splitBy }))
+      if (!addresses.has(e.name)) addresses.set(e.name, e.addresses)
+  }
+  const ruleOf = (by: DecidedBy, action: 'allow' | 'deny'): string | undefined =>
+    by !== 'default-deny' && by.action === action ? byText(by) : undefined
+  const attribute = (r: ConnlistRow, gained: boolean): ConnlistLineChange => {
+    const [mine, other] = gained ? [n, o] : [o, n]
+    const pair = `${r.src}\u0000${r.dst}`
+    const all = mine.services.get(pair) ?? ServiceSet.EMPTY
+    const delta = all.subtract(other.services.get(pair) ?? ServiceSet.EMPTY)
+    const samples = [...serviceSamples(delta.isEmpty ? all : delta)]
+    for (const src of (addresses.get(r.src) ?? []).slice(0, SAMPLE_ADDRESSES)) {
+      for (const dst of (addresses.get(r.dst) ?? []).slice(0, SAMPLE_ADDRESSES)) {
+        if (src.includes(':') !== dst.includes(':')) continue
+        for (const [protocol, dstPort] of samples) {
+          const tuple = { src, dst, protocol, dstPort, at }
+          const by = gained
+            ? ruleOf(newIndex.evaluate(tuple).by, 'allow')
+            : (ruleOf(newIndex.evaluate(tuple).by, 'deny') ??
+              ruleOf(oldIndex.evaluate(tuple).by, 'allow'))
+          if (by !== undefined) return { ...r, by }
+        }
+      }
+    }
+    return r
+  }
+  return {
+    added: added.map((r) => attribute(r, true)),
+    removed: removed.map((r) => attribute(r, false)),
+  }
+}
+
+/** Addresses of each end tried when looking for the rule behind a connlist line. */
+const SAMPLE_ADDRESSES = 8
+
+/**
+ * A few (protocol, port) samples of a service set: the first port of each explicit range, then,
+ * for a set that also holds unlisted protocols, a protocol number no rule names.
+ */
+function* serviceSamples(set: ServiceSet): Generator<readonly [number, number]> {
+  for (const svc of set.toServices()) {
+    if (svc.protocol !== 'any') {
+      const port = svc.ports.lo
+      if (set.has(svc.protocol, port)) yield [svc.protocol, port]
+    }
+  }
+  for (const [protocol, port] of [
+    [253, 0],
+    [6, 1],
+    [17, 1],
+  ] as const)
+    if (set.has(protocol, port)) yield [protocol, port]
 }
 
 function byText(by: DecidedBy): string {

@@ -14,6 +14,8 @@ import { cli } from '../helpers/cli.js'
 const W = 'test/fixtures/diff-estate'
 const OLD = `${W}/policy-old`
 const NEW = `${W}/policy`
+// where web-to-cart is in the NEW policy file (test/fixtures/diff-estate/policy/shop.yaml)
+const WEB_TO_CART_LINE = 13
 const AT = '2026-11-01T00:00:00Z'
 const base = ['-w', W, '--at', AT]
 const withFlows = [...base, '--flows', `${W}/flows.csv`]
@@ -58,16 +60,21 @@ describe('bulkhead diff on folders', () => {
       'removed redis-admin ',
       'changed web-to-cart services+reason',
     ])
+    // each line names the rule behind it: the old rule that allowed what is lost, the new rule
+    // that allows what stays
     expect(d.connlist.removed).toContainEqual({
       src: 'shop/frontend[Deployment]',
       dst: 'shop/cart[Deployment]',
       conn: 'TCP 7070,8000-8100',
+      by: 'shop-prod/web-to-cart',
     })
     expect(d.connlist.added).toContainEqual({
       src: 'shop/frontend[Deployment]',
       dst: 'shop/cart[Deployment]',
       conn: 'TCP 7070',
+      by: 'shop-prod/web-to-cart',
     })
+    expect(d.connlist.added.concat(d.connlist.removed).every((r) => r.by !== undefined)).toBe(true)
     expect(d.flows).toMatchObject({ flows: 7, newlyBlocked: 4, newlyAllowed: 2 })
     expect(d.flows?.edges[0]).toMatchObject({
       change: 'blocked',
@@ -85,6 +92,7 @@ describe('bulkhead diff on folders', () => {
     const results = log.runs[0].results as {
       ruleId: string
       level: string
+      message: { text: string }
       locations?: {
         physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } }
       }[]
@@ -97,10 +105,19 @@ describe('bulkhead diff on folders', () => {
     )
     expect(redis?.locations?.[0]?.physicalLocation.region?.startLine).toBe(28) // redis-admin in policy-old
     expect(results.filter((x) => x.ruleId.startsWith('diff/rule-'))).toHaveLength(4)
-    // every result has a location (GitHub code scanning requires one): connlist lines get a policy file
+    // every result has a location (GitHub code scanning requires one); a connlist line is at the
+    // rule behind it (web-to-cart, whose services changed)
     expect(results.every((x) => x.locations?.length === 1)).toBe(true)
-    const conn = results.find((x) => x.ruleId === 'diff/connection-removed')
-    expect(conn?.locations?.[0]?.physicalLocation.artifactLocation.uri).toBe(`${NEW}/shop.yaml`)
+    const at = (x: (typeof results)[number] | undefined) => [
+      x?.locations?.[0]?.physicalLocation.artifactLocation.uri,
+      x?.locations?.[0]?.physicalLocation.region?.startLine,
+    ]
+    const removed = results.filter((x) => x.ruleId === 'diff/connection-removed')
+    const cart = removed.find((x) => x.message.text.includes('shop/cart[Deployment] : TCP 7070,'))
+    expect(at(cart)).toEqual([`${NEW}/shop.yaml`, WEB_TO_CART_LINE])
+    // a line lost with a removed rule is at that rule in the OLD folder
+    const lost = removed.find((x) => x.message.text.includes('(rule shop-prod/redis-admin)'))
+    expect(at(lost)).toEqual([`${OLD}/shop.yaml`, 28])
   })
   it('without flows there is no flow section', async () => {
     const r = await cli('diff', OLD, NEW, ...base, '-o', 'json')

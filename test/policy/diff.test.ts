@@ -135,10 +135,24 @@ describe('diffConnlist', () => {
   it('shows a service change as one line removed and one added', () => {
     const old = set(policy([rule('a')]))
     const neu = set(policy([rule('a', { services: [{ protocol: 6, ports: { lo: 80, hi: 80 } }] })]))
+    // each line names the rule behind it: the old rule that allowed what is lost, the new rule
+    // that allows what is gained
     expect(diffConnlist(inventory, old, neu, { now: NOW })).toEqual({
-      removed: [{ src: 'web', dst: 'api', conn: 'TCP 443' }],
-      added: [{ src: 'web', dst: 'api', conn: 'TCP 80' }],
+      removed: [{ src: 'web', dst: 'api', conn: 'TCP 443', by: 'p/a' }],
+      added: [{ src: 'web', dst: 'api', conn: 'TCP 80', by: 'p/a' }],
     })
+  })
+  it('a line lost to a new deny rule names the deny rule', () => {
+    const allow443 = rule('a', { services: [{ protocol: 6, ports: { lo: 443, hi: 8443 } }] })
+    const old = set(policy([allow443]))
+    const deny = rule('no-443', {
+      action: 'deny',
+      services: [{ protocol: 6, ports: { lo: 443, hi: 443 } }],
+    })
+    const d = diffConnlist(inventory, old, set(policy([allow443, deny])), { now: NOW })
+    expect(d.removed).toEqual([{ src: 'web', dst: 'api', conn: 'TCP 443-8443', by: 'p/no-443' }])
+    // what stays is still allowed by the allow rule
+    expect(d.added).toEqual([{ src: 'web', dst: 'api', conn: 'TCP 444-8443', by: 'p/a' }])
   })
   it('a new CIDR block that changes nothing shows no line (both sides use the same split)', () => {
     const internet = (from: Selector[]): PolicySet =>
@@ -151,7 +165,7 @@ describe('diffConnlist', () => {
     const d = diffConnlist(inventory, old, narrow, { now: NOW })
     expect(d.added).toEqual([])
     expect(d.removed).toEqual([
-      { src: '203.0.113.0-203.0.113.255[External]', dst: 'web', conn: 'TCP 443' },
+      { src: '203.0.113.0-203.0.113.255[External]', dst: 'web', conn: 'TCP 443', by: 'p/in' },
     ])
   })
 })

@@ -299,9 +299,9 @@ const SARIF_TOOL = {
 /**
  * SARIF findings of a diff: rule changes (notes at the rule), connectivity lines (added: note;
  * removed: warning) and changed flow edges (newly blocked: error, at the rule that allowed them
- * before when known). `locations` maps `policy/id` to where the rule is; a finding with no
- * place of its own (a connlist line) gets `fallback` (a policy file), since GitHub code scanning
- * requires a location on every result.
+ * before when known). `locations` maps `policy/id` to where the rule is; a connlist line is put
+ * at the rule behind it ({@link ConnlistLineChange.by}); a finding with no place of its own gets
+ * `fallback` (a policy file), since GitHub code scanning requires a location on every result.
  */
 export function diffFindings(
   d: PolicyDiff,
@@ -319,18 +319,16 @@ export function diffFindings(
       ...(loc ? { location: loc } : {}),
     })
   }
-  for (const r of d.connlist.removed) {
+  for (const [r, removed] of [
+    ...d.connlist.removed.map((r) => [r, true] as const),
+    ...d.connlist.added.map((r) => [r, false] as const),
+  ]) {
+    const loc = r.by === undefined ? undefined : locations.get(r.by)
     out.push({
-      ruleId: 'diff/connection-removed',
-      level: 'warning',
-      message: `no longer allowed: ${connlistLine(r)}`,
-    })
-  }
-  for (const r of d.connlist.added) {
-    out.push({
-      ruleId: 'diff/connection-added',
-      level: 'note',
-      message: `newly allowed: ${connlistLine(r)}`,
+      ruleId: removed ? 'diff/connection-removed' : 'diff/connection-added',
+      level: removed ? 'warning' : 'note',
+      message: `${removed ? 'no longer allowed' : 'newly allowed'}: ${connlistLine(r)}${r.by === undefined ? '' : ` (rule ${r.by})`}`,
+      ...(loc ? { location: loc } : {}),
     })
   }
   for (const e of d.flows?.edges ?? []) {
