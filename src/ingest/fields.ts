@@ -109,12 +109,13 @@ export function parseEpochSeconds(text: string): number | undefined {
 }
 
 const ISO_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}:?\d{2})?$/
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|UTC|[+-]\d{2}:?\d{2})?$/
 
 /**
  * An ISO-8601 / RFC 3339 date-time → milliseconds since the epoch, UTC. Accepts `T` or a space
- * between date and time, up to 9 fractional digits (truncated to ms), `Z` or `±hh:mm` / `±hhmm`;
- * without a zone the time is read as UTC. A bare date is midnight UTC.
+ * between date and time, up to 9 fractional digits (truncated to ms), `Z`, ` UTC` (BigQuery's
+ * JSON export of TIMESTAMP: `2023-01-10 19:11:04.981421 UTC`) or `±hh:mm` / `±hhmm`; without a
+ * zone the time is read as UTC. A bare date is midnight UTC.
  * @returns undefined for anything else, including impossible dates (month 13, Feb 30).
  */
 export function parseIsoTime(text: string): number | undefined {
@@ -132,7 +133,7 @@ export function parseIsoTime(text: string): number | undefined {
   const ms = frac === '' ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'))
   let t = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59), ms)
   if (new Date(t).getUTCDate() !== day) return undefined
-  if (zone && zone !== 'Z' && zone !== 'z') {
+  if (zone && zone !== 'Z' && zone !== 'z' && zone !== 'UTC') {
     const sign = zone.startsWith('-') ? -1 : 1
     const digits = zone.slice(1).replace(':', '')
     const off = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))

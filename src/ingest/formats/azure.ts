@@ -60,7 +60,8 @@ async function readDocument(lines: AsyncIterable<string>, ctx: ParseContext): Pr
     )
     return undefined
   }
-  const text = parts.join('\n')
+  // a UTF-8 byte order mark (files saved by Windows tools) is not JSON
+  const text = parts.join('\n').replace(/^\uFEFF/, '')
   if (text.trim() === '') return undefined
   try {
     return JSON.parse(text) as unknown

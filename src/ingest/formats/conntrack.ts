@@ -106,7 +106,8 @@ function split(line: string, ctx: ParseContext): Parsed | string {
   i += 2
   // Optional timeout and state.
   if (/^\d+$/.test(tokens[i] ?? '')) i++
-  if (/^[A-Z][A-Z_]*$/.test(tokens[i] ?? '')) i++
+  // TCP states include the kernel's `SYN_SENT2` (simultaneous open), hence digits
+  if (/^[A-Z][A-Z0-9_]*$/.test(tokens[i] ?? '')) i++
   for (; i < tokens.length; i++) {
     const t = tokens[i] ?? ''
     if (t === '[UNREPLIED]') {
@@ -282,7 +283,7 @@ async function* parseConntrack(
 
 /** A conntrack line: optional timestamp/event/layer-3 prefix, L4 name and number, then `src=`…`dst=`. */
 const LINE_RE =
-  /^\s*(\[\d+(\.\d+)?\]\s+)?(\[(NEW|UPDATE|DESTROY)\]\s+)?((ipv4|ipv6)\s+\d+\s+)?[a-z][a-z0-9-]*\s+\d{1,3}\s+(\d+\s+)?([A-Z_]+\s+)?src=\S+\s+dst=\S+/
+  /^\s*(\[\d+(\.\d+)?\]\s+)?(\[(NEW|UPDATE|DESTROY)\]\s+)?((ipv4|ipv6)\s+\d+\s+)?[a-z][a-z0-9-]*\s+\d{1,3}\s+(\d+\s+)?([A-Z][A-Z0-9_]*\s+)?src=\S+\s+dst=\S+/
 
 /**
  * Confidence that `head` is conntrack text: 0.9 when at least half of the first 20 non-blank

@@ -1,13 +1,24 @@
 /**
- * @module GCP VPC Flow Logs: Cloud Logging `LogEntry` JSON lines (or bare `jsonPayload` objects).
+ * @module GCP VPC Flow Logs: Cloud Logging `LogEntry` JSON (lines, pretty-printed, or an array; or
+ * bare `jsonPayload` objects).
  * @see https://cloud.google.com/vpc/docs/about-flow-logs-records
  */
 import type { Flow } from '../../core/index.js'
 import { parseAddress, parseIsoTime, parseProtocolNumber } from '../fields.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
 
-/** How many report keys are remembered to drop the second report of a connection. */
+/** How many 5-tuples are remembered to drop the second report of a connection. */
 export const GCP_DEDUP_WINDOW = 100_000
+
+/**
+ * Slack (ms) when matching the `SRC` and `DEST` reports of the same traffic by their intervals:
+ * the default aggregation interval (5 s, `aggregationInterval` INTERVAL_5_SEC), since each VM
+ * starts its interval at the first packet it samples.
+ */
+export const GCP_DEDUP_SLACK_MS = 5000
+
+/** Largest JSON record read (one LogEntry, in UTF-16 code units); larger ones are skipped as `record-too-large`. */
+export const GCP_MAX_RECORD = 1024 * 1024
 
 function obj(v: unknown): Record<string, unknown> | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -41,21 +52,209 @@ function payloadOf(v: unknown): Record<string, unknown> | undefined {
   return obj(o['connection']) ? o : undefined
 }
 
+/** One report remembered for de-duplication. */
+interface Report {
+  readonly reporter: string | undefined
+  readonly start: number
+  readonly end: number
+  readonly startText: string
+}
+
+/** Most reports remembered per 5-tuple (the oldest is forgotten first). */
+const REPORTS_PER_KEY = 16
+
+/**
+ * Remembered reports by 5-tuple, to drop the second report of the same traffic. The two VMs of
+ * a connection sample and aggregate on their own, so their `start_time`/`end_time` differ: a
+ * report is the other end's report of a remembered one when the `reporter`s differ (`SRC` /
+ * `DEST`) and the intervals overlap, allowing {@link GCP_DEDUP_SLACK_MS}; or, whatever the
+ * reporters, when `start_time` is the same text (the same record exported twice). A matched
+ * report is forgotten, so that it absorbs one report only.
+ */
 class Dedup {
-  private readonly seen = new Set<string>()
-  /** True when `key` was seen (within the window); remembers it otherwise. */
-  check(key: string): boolean {
-    if (this.seen.has(key)) return true
-    this.seen.add(key)
+  private readonly seen = new Map<string, Report[]>()
+  /** True when `r` duplicates a remembered report (which is then forgotten); remembers `r` otherwise. */
+  check(key: string, r: Report): boolean {
+    const list = this.seen.get(key)
+    if (list !== undefined) {
+      let best = -1
+      let bestGap = Infinity
+      for (let i = 0; i < list.length; i++) {
+        const p = list[i] as Report
+        const gap = Math.abs(p.start - r.start)
+        const same =
+          p.startText === r.startText ||
+          (p.reporter !== undefined &&
+            r.reporter !== undefined &&
+            p.reporter !== r.reporter &&
+            r.start <= p.end + GCP_DEDUP_SLACK_MS &&
+            p.start <= r.end + GCP_DEDUP_SLACK_MS)
+        if (same && gap < bestGap) {
+          best = i
+          bestGap = gap
+        }
+      }
+      if (best >= 0) {
+        list.splice(best, 1)
+        if (list.length === 0) this.seen.delete(key)
+        return true
+      }
+      list.push(r)
+      if (list.length > REPORTS_PER_KEY) list.shift()
+      // most recently used last
+      this.seen.delete(key)
+      this.seen.set(key, list)
+      return false
+    }
+    this.seen.set(key, [r])
     if (this.seen.size > GCP_DEDUP_WINDOW) {
-      const oldest = this.seen.values().next().value
+      const oldest = this.seen.keys().next().value
       if (oldest !== undefined) this.seen.delete(oldest)
     }
     return false
   }
 }
 
-function parseLine(
+/** A complete top-level JSON object's text and the line it starts on. */
+interface RawRecord {
+  readonly text: string
+  readonly line: number
+}
+
+/**
+ * Splits JSON text, fed line by line, into its top-level objects, so that the parser reads the
+ * three shapes GCP flow records come in: one object per line (Cloud Logging sinks, Pub/Sub,
+ * BigQuery exports), pretty-printed objects over several lines (the console's "Copy as JSON",
+ * the examples in Google's documentation), and a pretty-printed top-level array of objects
+ * (`gcloud logging read --format=json`).
+ *
+ * - A line that is a whole object (`{` … `}`) is taken as is, without scanning (the JSON-lines
+ *   fast path).
+ * - Otherwise the line is scanned (strings and escapes respected). Between objects, blanks, `[`,
+ *   `]` and `,` are skipped; anything else is handed on as a record (the line, or its rest after
+ *   an object), which the parser then skips as `bad-json` or `no-connection`. An object that does not end
+ *   on its first line continues on the next lines only when nothing follows its `{` on that line
+ *   (pretty-printing); otherwise the line is a broken JSON line (`bad-json`) and the next line
+ *   starts afresh.
+ * - An object longer than {@link GCP_MAX_RECORD} is `record-too-large`; one still open at the end
+ *   of the input is `bad-json`.
+ */
+class JsonObjectSplitter {
+  private parts: string[] = []
+  private size = 0
+  private depth = 0
+  private inString = false
+  private escaped = false
+  private startLine = 0
+  private tooLarge = false
+  constructor(
+    private readonly onRecord: (r: RawRecord) => void,
+    private readonly onBad: (reason: string, line: number, text: string) => void,
+  ) {}
+
+  /** Feeds one line (without its terminator), `lineNo` 1-based. */
+  line(text: string, lineNo: number): void {
+    if (this.depth === 0) {
+      const t = text.trim()
+      if (t === '') return
+      if (t.charCodeAt(0) === 123 && t.charCodeAt(t.length - 1) === 125) {
+        this.onRecord({ text: t, line: lineNo })
+        return
+      }
+    }
+    this.scan(text, lineNo)
+  }
+
+  /** Ends the input: an object still open is `bad-json`. */
+  end(): void {
+    if (this.depth > 0) {
+      this.onBad(
+        'bad-json',
+        this.startLine,
+        `unterminated JSON object: ${this.parts.join('').slice(0, 120)}`,
+      )
+      this.reset()
+    }
+  }
+
+  private reset(): void {
+    this.parts = []
+    this.size = 0
+    this.depth = 0
+    this.inString = false
+    this.escaped = false
+    this.tooLarge = false
+  }
+
+  private scan(text: string, lineNo: number): void {
+    const n = text.length
+    let recStart = this.depth > 0 ? 0 : -1
+    let openedHere = false
+    let done = false
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i)
+      if (this.depth === 0) {
+        if (c === 123) {
+          this.depth = 1
+          this.inString = false
+          this.escaped = false
+          this.startLine = lineNo
+          recStart = i
+          openedHere = true
+        } else if (!(
+          c === 32 ||
+          c === 9 ||
+          c === 13 ||
+          c === 44 ||
+          c === 91 ||
+          c === 93 ||
+          c === 0xfeff
+        )) {
+          // not an object: the parser reads the line (or its rest) and says why it is no flow
+          this.onRecord({ text: (done ? text.slice(i) : text).trim(), line: lineNo })
+          return
+        }
+        continue
+      }
+      if (this.inString) {
+        if (this.escaped) this.escaped = false
+        else if (c === 92) this.escaped = true
+        else if (c === 34) this.inString = false
+      } else if (c === 34) this.inString = true
+      else if (c === 123 || c === 91) this.depth++
+      else if ((c === 125 || c === 93) && --this.depth === 0) {
+        const piece = text.slice(recStart, i + 1)
+        const whole = this.parts.length > 0 ? this.parts.join('') + piece : piece
+        const line = this.startLine
+        const tooLarge = this.tooLarge || whole.length > GCP_MAX_RECORD
+        this.reset()
+        if (tooLarge) this.onBad('record-too-large', line, whole.slice(0, 200))
+        else this.onRecord({ text: whole, line })
+        recStart = -1
+        openedHere = false
+        done = true
+      }
+    }
+    if (this.depth === 0) return
+    if (openedHere && text.slice(recStart + 1).trim() !== '') {
+      // a JSON line cut short: only a pretty-printed object's first line ends right after `{`
+      this.reset()
+      this.onBad('bad-json', lineNo, text)
+      return
+    }
+    if (this.tooLarge) return
+    const rest = recStart > 0 ? text.slice(recStart) : text
+    this.size += rest.length + 1
+    if (this.size > GCP_MAX_RECORD) {
+      this.tooLarge = true
+      this.parts = []
+      return
+    }
+    this.parts.push(rest, '\n')
+  }
+}
+
+function parseRecord(
   line: string,
   lineNo: number,
   ctx: ParseContext,
@@ -113,7 +312,9 @@ function parseLine(
     skip(ctx, 'bad-counter', where, line)
     return undefined
   }
-  if (dedup.check(`${protocol}|${src}|${srcPort}|${dst}|${dstPort}|${startText}`)) {
+  const reporter = str(p['reporter'])
+  const report = { reporter, start, end, startText: startText ?? '' }
+  if (dedup.check(`${protocol}|${src}|${srcPort}|${dst}|${dstPort}`, report)) {
     note(ctx, 'duplicate-report')
     return undefined
   }
@@ -138,27 +339,30 @@ function parseLine(
 }
 
 /**
- * GCP VPC Flow Logs, one JSON object per line: a Cloud Logging `LogEntry` with the flow in
- * `jsonPayload`, or the bare payload object.
+ * GCP VPC Flow Logs: Cloud Logging `LogEntry` objects with the flow in `jsonPayload` (or bare
+ * payload objects), one per line, pretty-printed, or in a top-level array (see
+ * {@link JsonObjectSplitter}). `source.line` is the line the object starts on.
  *
  * - `connection{src_ip, src_port, dest_ip, dest_port, protocol}` → the 5-tuple (ports absent → 0);
  *   `start_time` / `end_time` RFC 3339 → ms; `bytes_sent` / `packets_sent` (int64 as strings) → counters.
  * - Only accepted traffic is logged: `observedAction` is `accept`.
- * - The same connection is reported by both VMs (`reporter` SRC and DEST): the second report with
- *   the same 5-tuple and `start_time` (among the last {@link GCP_DEDUP_WINDOW} keys) is dropped
- *   with `note('duplicate-report')`; its byte counts are not added.
+ * - The same traffic is reported by both VMs (`reporter` SRC and DEST), each with its own
+ *   sampling and interval: a report of the same 5-tuple from the other reporter whose interval
+ *   overlaps a remembered one (within {@link GCP_DEDUP_SLACK_MS}), or with the same `start_time`,
+ *   is dropped with `note('duplicate-report')` (see `Dedup`; the last {@link GCP_DEDUP_WINDOW}
+ *   5-tuples are remembered); its byte counts are not added.
  * - Names: `src_gke_details.pod.pod_name`, else `src_instance.vm_name` → `srcName` (and `dest_*` → `dstName`).
  * - `direction` is `unknown`; reading orients by ports.
  *
- * Skip reasons: `bad-json`, `no-connection`, `bad-address`, `bad-port`, `bad-protocol`,
- * `bad-time`, `end-before-start`, `bad-counter`.
+ * Skip reasons: `bad-json`, `record-too-large`, `no-connection`, `bad-address`, `bad-port`,
+ * `bad-protocol`, `bad-time`, `end-before-start`, `bad-counter`.
  */
 export const gcpVpcParser: LineParser = {
   format: 'gcp-vpc',
   kind: 'lines',
   detect(head: Uint8Array): number {
     const t = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
-    if (!/^\s*\{/.test(t)) return 0
+    if (!/^\uFEFF?\s*[[{]/.test(t)) return 0
     if (t.includes('"connection"') && t.includes('"src_ip"') && t.includes('"dest_ip"')) {
       return t.includes('vpc_flows') || t.includes('"reporter"') || t.includes('"bytes_sent"')
         ? 0.95
@@ -168,12 +372,23 @@ export const gcpVpcParser: LineParser = {
   },
   async *parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
     const dedup = new Dedup()
+    const ready: RawRecord[] = []
+    const splitter = new JsonObjectSplitter(
+      (r) => ready.push(r),
+      (reason, line, text) => {
+        skip(ctx, reason, `${ctx.file}:${line}`, text)
+      },
+    )
     let lineNo = 0
-    for await (const line of lines) {
+    for await (const raw of lines) {
       lineNo++
-      if (line.trim() === '') continue
-      const f = parseLine(line, lineNo, ctx, dedup)
-      if (f) yield f
+      splitter.line(lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw, lineNo)
+      for (const r of ready) {
+        const f = parseRecord(r.text, r.line, ctx, dedup)
+        if (f) yield f
+      }
+      ready.length = 0
     }
+    splitter.end()
   },
 }

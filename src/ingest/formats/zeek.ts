@@ -147,11 +147,22 @@ const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})
 type TimeResult =
   { kind: 'ok'; ms: number } | { kind: 'masked' } | { kind: 'missing' } | { kind: 'bad' }
 
-/** `ts`: epoch seconds (number or numeric text), ISO-8601 text (JSON writer), or the BTest mask. */
+/**
+ * Above this, an integer JSON `ts` is milliseconds (Zeek `JSON::TS_MILLIS` /
+ * `TS_MILLIS_UNSIGNED`), not seconds: 1e11 s is the year 5138, 1e11 ms is 1973-03-03.
+ */
+const JSON_MILLIS_ABOVE = 1e11
+
+/**
+ * `ts`: epoch seconds (number or numeric text), ISO-8601 text (JSON writer with
+ * `JSON::TS_ISO8601`), an integer above {@link JSON_MILLIS_ABOVE} as a JSON number (milliseconds,
+ * `JSON::TS_MILLIS`), or the BTest mask. Source: Zeek `LogAscii::json_timestamps`
+ * (base/frameworks/logging/writers/ascii.zeek, `JSON::TimestampFormat`).
+ */
 function parseTime(v: Value): TimeResult {
   if (v === undefined || v === '') return { kind: 'missing' }
   let ms: number
-  if (typeof v === 'number') ms = v * 1000
+  if (typeof v === 'number') ms = Number.isInteger(v) && v > JSON_MILLIS_ABOVE ? v : v * 1000
   else if (typeof v === 'string') {
     if (isMasked(v)) return { kind: 'masked' }
     if (/^\d+(\.\d+)?$/.test(v)) ms = Number(v) * 1000
@@ -507,7 +518,8 @@ export class ZeekLineReader implements LineReader {
  *   `not-conn-log`), `#fields`; `#types`, `#open`, `#close` and `##` banners are ignored. Without
  *   `#fields`, a plain tab-separated line naming conn.log fields is taken as the header (BTest
  *   baselines with column subsets). Concatenated logs may restart with new headers.
- * - JSON: one object per line, dotted or nested `id` keys; `ts` epoch seconds or ISO-8601.
+ * - JSON: one object per line, dotted or nested `id` keys; `ts` epoch seconds, ISO-8601, or
+ *   epoch milliseconds (an integer above 1e11, `JSON::TS_MILLIS`).
  *
  * Mapping: `id.orig_h:orig_p` → `src:srcPort` (the client), `id.resp_h:resp_p` → `dst:dstPort`;
  * protocol from `ip_proto` when present, else `proto` (`icmp` over IPv6 → 58); for ICMP,

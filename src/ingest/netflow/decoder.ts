@@ -727,15 +727,20 @@ const END_IDS = [
 
 /**
  * Maps one record's values to a flow (or a problem). Rules, in order of preference:
- * - addresses: IPv4 pair (8/12), else IPv6 pair (27/28); neither pair → note `no-address`.
+ * - addresses: IPv4 pair (8/12), else IPv6 pair (27/28); with both pairs (dual-stack templates)
+ *   the IPv6 pair when ipVersion (60) is 6, or, without ipVersion, when the IPv4 pair is
+ *   0.0.0.0 → 0.0.0.0 and the IPv6 pair is not all zero; neither pair → note `no-address`.
  * - ports: 7/11; for ICMP (1) / ICMPv6 (58) `dstPort` = type and `srcPort` = code from
  *   icmpType/Code (176–179), else icmpTypeCode (32/139, type = value >> 8), else the
  *   destination port read as type·256 + code; protocols without ports get 0/0.
- * - bytes: 1, else 85, else 231 + 232; packets: 2, else 86, else 298 + 299; absent → 0.
- * - times: absolute start/end elements (152/154/156/150, 153/155/157/151), else sysUptime-relative
+ * - bytes: 1, else 85, else 231 + 232, else 23; packets: 2, else 86, else 298 + 299, else 24;
+ *   absent → 0.
+ * - times: absolute start/end elements (152/154/156/150, 153/155/157/151), else the export time
+ *   minus flowStart/EndDeltaMicroseconds (158/159), else sysUptime-relative
  *   (22/21; IPFIX needs systemInitTimeMilliseconds from the record or options data, else end is
- *   taken as the export time and start as end minus the uptime difference); a missing end falls
- *   back to observationTimeMilliseconds (323) then start; both missing → the export time.
+ *   taken as the export time and start as end minus the uptime difference); a missing end is
+ *   start plus flowDurationMilliseconds/Microseconds (161/162), else observationTimeMilliseconds
+ *   (323), else start; both missing → the export time.
  * - observedAction: firewallEvent 233 (v9 also 40005): 3 denied → reject, 1 created / 2 deleted /
  *   5 updated → accept; else forwardingStatus 89 bits 7-6: 01 forwarded → accept, 10 dropped →
  *   reject; else unknown.
@@ -751,9 +756,19 @@ function toFlow(
 ): void {
   let src = str(v, IE.sourceIPv4Address)
   let dst = str(v, IE.destinationIPv4Address)
-  if (src === undefined || dst === undefined) {
-    src = str(v, IE.sourceIPv6Address)
-    dst = str(v, IE.destinationIPv6Address)
+  const src6 = str(v, IE.sourceIPv6Address)
+  const dst6 = str(v, IE.destinationIPv6Address)
+  if (src6 !== undefined && dst6 !== undefined) {
+    // dual-stack templates (nProbe `%IPV4_SRC_ADDR ... %IPV6_SRC_ADDR ...`) carry both pairs and
+    // zero the family the flow is not: ipVersion says which, else the all-zero pair is unused
+    const version = num(v, IE.ipVersion)
+    const v4Unused =
+      src === undefined || dst === undefined || (src === '0.0.0.0' && dst === '0.0.0.0')
+    const v6Unused = src6 === '::' && dst6 === '::'
+    if (version === 6 || (version !== 4 && v4Unused && !v6Unused)) {
+      src = src6
+      dst = dst6
+    }
   }
   if (src === undefined || dst === undefined) {
     push(out, 'note', 'no-address', meta, '')
@@ -786,13 +801,17 @@ function toFlow(
       v,
       [IE.octetDeltaCount, IE.octetTotalCount],
       [IE.initiatorOctets, IE.responderOctets],
-    ) ?? 0
+    ) ??
+    num(v, IE.postOctetDeltaCount) ??
+    0
   const packets =
     counter(
       v,
       [IE.packetDeltaCount, IE.packetTotalCount],
       [IE.initiatorPackets, IE.responderPackets],
-    ) ?? 0
+    ) ??
+    num(v, IE.postPacketDeltaCount) ??
+    0
   if (bytes < 0 || packets < 0) {
     push(out, 'skip', 'bad-counter', meta, `${src} -> ${dst}: counter above 2^53-1`)
     return
@@ -800,6 +819,13 @@ function toFlow(
 
   let start = firstTime(v, START_IDS)
   let end = firstTime(v, END_IDS)
+  // RFC 7011 §6 / IANA 158–159: microseconds before the message's export time
+  const startDelta = num(v, IE.flowStartDeltaMicroseconds)
+  const endDelta = num(v, IE.flowEndDeltaMicroseconds)
+  if (start === undefined && startDelta !== undefined && startDelta >= 0)
+    start = base.exportMs - Math.round(startDelta / 1000)
+  if (end === undefined && endDelta !== undefined && endDelta >= 0)
+    end = base.exportMs - Math.round(endDelta / 1000)
   const upStart = num(v, IE.flowStartSysUpTime)
   const upEnd = num(v, IE.flowEndSysUpTime)
   if (base.sysUptimeMs !== undefined || base.systemInitMs !== undefined) {
@@ -809,6 +835,13 @@ function toFlow(
     // IPFIX without systemInitTimeMilliseconds: anchor the end at the export time
     end = base.exportMs
     if (upStart !== undefined) start = end - Math.max(0, upEnd - upStart)
+  }
+  if (end === undefined && start !== undefined) {
+    // IANA 161–162: flowDurationMilliseconds / flowDurationMicroseconds
+    const ms = num(v, IE.flowDurationMilliseconds)
+    const us = num(v, IE.flowDurationMicroseconds)
+    if (ms !== undefined && ms >= 0) end = start + ms
+    else if (us !== undefined && us >= 0) end = start + Math.round(us / 1000)
   }
   end ??= num(v, IE.observationTimeMilliseconds)
   if (start === undefined) start = end ?? base.exportMs
