@@ -4,11 +4,13 @@
  * test/fixtures/vendor/ are our own (addresses and ids rewritten); each block cites the page
  * whose example or field list it follows.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
-import { readFlowBatches, type FileSummary } from '../../src/ingest/read.js'
+import { readFlowBatches, readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
 import { flowInvariantViolation } from '../../src/ingest/fields.js'
 import { newStats, type LineParser, type ParseContext } from '../../src/ingest/types.js'
 import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
@@ -255,7 +257,7 @@ describe('a UTF-8 byte order mark (files saved by Windows tools)', () => {
 
   // aws-vpc.ts is not this helper's to change: reported to the lead (strip U+FEFF from line 1,
   // here or in lines.ts for every text parser)
-  it.fails('AWS: a custom-format header line starting with a BOM is still the header', async () => {
+  it('AWS: a custom-format header line starting with a BOM is still the header', async () => {
     const text = [
       '\uFEFFversion srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
       '3 10.0.0.1 10.0.0.2 40000 443 6 10 840 1700000000 1700000060 ACCEPT OK',
@@ -267,21 +269,57 @@ describe('a UTF-8 byte order mark (files saved by Windows tools)', () => {
   })
 })
 
-describe('AWS shapes the parser does not read yet (aws-vpc.ts: reported to the lead)', () => {
+describe('AWS VPC records exported from CloudWatch Logs', () => {
   // CloudWatch Logs "Export data to Amazon S3" writes each event as `<ISO-8601 time> <message>`
   // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/S3Export.html)
-  it.fails(
-    'VPC flow log records exported from CloudWatch Logs (timestamp-prefixed lines)',
-    async () => {
-      const text = [
-        '2019-08-26T19:49:00.000Z 2 111122223333 eni-0a1b2c3d4e5f60718 10.20.1.139 10.20.1.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK',
-      ].join('\n')
-      const { flows, ctx } = await parseText(awsVpcParser, text)
-      expect(ctx.stats.skipped).toEqual({})
-      expect(flows[0]).toMatchObject({ src: '10.20.1.139', dstPort: 22, bytes: 4249 })
-    },
-  )
+  it('VPC flow log records exported from CloudWatch Logs (timestamp-prefixed lines)', async () => {
+    const text = [
+      '2019-08-26T19:49:00.000Z 2 111122223333 eni-0a1b2c3d4e5f60718 10.20.1.139 10.20.1.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK',
+    ].join('\n')
+    const { flows, ctx } = await parseText(awsVpcParser, text)
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows[0]).toMatchObject({ src: '10.20.1.139', dstPort: 22, bytes: 4249 })
+  })
+  it('such a file (and one with a BOM) is detected, and the columnar path reads it alike', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-cw-'))
+    try {
+      const rec = (i: number): string =>
+        `2 111122223333 eni-0a1b2c3d4e5f60718 10.20.1.${i} 10.20.1.21 ${40000 + i} 22 6 20 4249 1418530010 1418530070 ACCEPT OK`
+      const cw = join(dir, 'cw.log')
+      writeFileSync(
+        cw,
+        Array.from({ length: 20 }, (_, i) => `2019-08-26T19:49:0${i % 10}.000Z ${rec(i)}\n`).join(
+          '',
+        ),
+      )
+      const bom = join(dir, 'bom.log')
+      writeFileSync(bom, `\uFEFF${AWS_V2_HEADER}\n${rec(1)}\n${rec(2)}\n`)
+      for (const [file, n] of [
+        [cw, 20],
+        [bom, 2],
+      ] as const) {
+        const objects: FileSummary[] = []
+        const viaObjects: Flow[] = []
+        for await (const b of readFlowBatches([file], { format: 'auto', strict: false }, objects))
+          viaObjects.push(...b)
+        const columns: FileSummary[] = []
+        const viaColumns: Flow[] = []
+        for await (const b of readFlowColumns([file], { format: 'auto', strict: false }, columns))
+          viaColumns.push(...(Array.isArray(b) ? b : b.toFlows()))
+        expect(objects[0]?.format).toBe('aws-vpc')
+        expect(objects[0]?.stats.skipped).toEqual({})
+        expect(viaObjects).toHaveLength(n)
+        expect(viaColumns).toEqual(viaObjects)
+        expect(columns[0]?.stats).toEqual(objects[0]?.stats)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
+
+const AWS_V2_HEADER =
+  'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status'
 
 describe('GCP VPC Flow Logs, vendor examples', () => {
   // https://cloud.google.com/vpc/docs/about-flow-logs-records (record format, gke details)

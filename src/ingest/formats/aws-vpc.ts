@@ -222,6 +222,13 @@ function tokenIs(line: string, i: number, text: string): boolean {
 }
 
 /**
+ * The event time CloudWatch Logs puts before each message when it exports a log group to S3
+ * (`2019-08-26T19:49:00.000Z 2 123456789010 eni-… ACCEPT OK`); the record follows it.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/S3Export.html
+ */
+const CLOUDWATCH_PREFIX = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z /
+
+/**
  * The per-line state machine of the AWS parser: the current field order (reset by a header
  * line). Synchronous, so it can be measured and reused without the async plumbing.
  */
@@ -240,7 +247,8 @@ export class AwsLineReader implements LineReader {
     const ctx = this.ctx
     const file = ctx.file
     if (raw.length === 0) return undefined
-    let line = raw
+    // a byte order mark before the first line (some editors and exporters write one)
+    let line = lineNo === 1 && raw.startsWith('\uFEFF') ? raw.slice(1) : raw
     if (isHeaderCandidate(line)) {
       const names = parseAwsFieldList(line)
       if (names) {
@@ -249,6 +257,11 @@ export class AwsLineReader implements LineReader {
       }
     }
     let n = tokenize(line)
+    if (n === this.layout.n + 1 && CLOUDWATCH_PREFIX.test(line)) {
+      // CloudWatch Logs' export to S3 writes each event as `<ISO-8601 time> <message>`
+      line = line.slice(line.indexOf(' ') + 1)
+      n = tokenize(line)
+    }
     if (n !== this.layout.n) {
       // tolerate runs of spaces or tabs: normalise and tokenize again
       line = line.trim().split(/\s+/).join(' ')
