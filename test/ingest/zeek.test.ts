@@ -50,13 +50,14 @@ describe('zeek TSV fixture (zeek-conn.log)', () => {
     })
     // udp dns, `(empty)` tunnel_parents is not a tunnel
     expect(flows[1]).toMatchObject({ protocol: 17, dstPort: 53, bytes: 183, packets: 2 })
-    // ICMP echo: orig_p = type 8, resp_p = counterpart type 0 → dstPort 8, srcPort (code) 0; OTH → unknown
+    // ICMP echo: orig_p = type 8, resp_p = counterpart type 0 → dstPort 8, srcPort (code) 0;
+    // OTH, as for all ICMP, but oriented by Zeek (orig sent the request) and answered (resp_pkts 2)
     expect(flows[2]).toMatchObject({
       protocol: 1,
       dstPort: 8,
       srcPort: 0,
-      direction: 'unknown',
-      observedAction: 'unknown',
+      direction: 'client-to-server',
+      observedAction: 'accept',
     })
     // ICMPv6 echo without ip_proto: protocol from `icmp` + IPv6 address
     expect(flows[3]).toMatchObject({
@@ -65,11 +66,13 @@ describe('zeek TSV fixture (zeek-conn.log)', () => {
       dstPort: 128,
       srcPort: 0,
     })
-    // one-way ICMP (destination unreachable, code 3): resp_p is the code
+    // one-way ICMP (destination unreachable, code 3): resp_p is the code; unanswered → unknown
     expect(flows[4]).toMatchObject({
       protocol: 1,
       dstPort: 3,
       srcPort: 3,
+      direction: 'client-to-server',
+      observedAction: 'unknown',
       start: 1709632804000,
       end: 1709632804000,
     })
@@ -385,7 +388,9 @@ describe.skipIf(!existsSync(CORPUS))(
         bytes: 1000,
         start: 0,
         end: 0,
-        direction: 'unknown',
+        // ICMPv6 echo request, answered: Zeek oriented it (see icmpAnswered in zeek.ts)
+        direction: 'client-to-server',
+        observedAction: 'accept',
         source: { line: 10 },
       })
       expect(flows[2]).toMatchObject({

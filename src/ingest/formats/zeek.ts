@@ -89,6 +89,17 @@ const ICMP6_PAIRED = new Set([128, 129, 130, 131, 133, 134, 135, 136, 139, 140, 
  * from packets: `REJ` (SYN answered by RST) is a rejection; `S0`, `SH`, `RSTOS0` are attempts the
  * responder never answered (unknown: dropped silently, or host down); the others carried traffic.
  */
+/**
+ * ICMP and ICMPv6 "connections" always have `conn_state` `OTH` (there is no handshake), but
+ * Zeek's ICMP analyzer still orients them: `orig` sent the request (or the first message), so
+ * their direction is client-to-server, not unknown; answered (the responder sent packets) they
+ * carried traffic both ways and count as accepted, otherwise unknown.
+ * @see https://docs.zeek.org/en/master/scripts/base/protocols/conn/main.zeek.html (conn_state, OTH)
+ */
+function icmpAnswered(respPkts: number): boolean {
+  return respPkts > 0
+}
+
 const STATE_ACTION: Readonly<Record<string, ObservedAction>> = {
   REJ: 'reject',
   S0: 'unknown',
@@ -316,10 +327,14 @@ function toFlow(get: Getter, ctx: ParseContext, line: number, text: string): Flo
 
   const state = get(['conn_state'])
   const stateText = typeof state === 'string' ? state.toUpperCase() : undefined
-  const observedAction: ObservedAction = stateText
+  let observedAction: ObservedAction = stateText
     ? (STATE_ACTION[stateText] ?? 'unknown')
     : 'unknown'
-  const direction: FlowDirection = stateText === 'OTH' ? 'unknown' : 'client-to-server'
+  let direction: FlowDirection = stateText === 'OTH' ? 'unknown' : 'client-to-server'
+  if (stateText === 'OTH' && (protocol === 1 || protocol === 58)) {
+    direction = 'client-to-server'
+    if (icmpAnswered(respPkts ?? 0)) observedAction = 'accept'
+  }
   // Notes only for records that are emitted.
   if (ts.kind === 'masked') note(ctx, 'masked-timestamp')
   else if (ts.kind === 'missing') note(ctx, 'no-timestamp')
@@ -527,7 +542,8 @@ export class ZeekLineReader implements LineReader {
  * request/reply types, whose `resp_p` is the counterpart type); `end = ts + duration`;
  * packets = `orig_pkts + resp_pkts`, bytes = `orig_ip_bytes + resp_ip_bytes` (else
  * `orig_bytes + resp_bytes`, payload only). `conn_state` REJ → reject; S0/SH/RSTOS0 → unknown
- * (note `unanswered-attempt`); OTH → unknown with direction unknown; others → accept. Masked
+ * (note `unanswered-attempt`); OTH → unknown with direction unknown, except for ICMP/ICMPv6
+ * (always OTH): client-to-server, accepted when the responder answered; others → accept. Masked
  * timestamps give start = end = 0 (note `masked-timestamp`); `tunnel_parents` set → note `tunnelled`.
  *
  * Every data line is either emitted (counted in `stats.records`) or skipped with a reason:
@@ -951,6 +967,11 @@ export class ZeekColumnReader extends ColumnLineReader {
       action = packed & 3
       unanswered = (packed & 4) !== 0
       direction = packed >> 3
+      if (direction === DIR_UNKNOWN && (protocol === 1 || protocol === 58)) {
+        // OTH on ICMP: oriented by Zeek (see icmpAnswered)
+        direction = DIR_C2S
+        if (icmpAnswered(respPkts < 0 ? 0 : respPkts)) action = ACTION_ACCEPT
+      }
     }
     const tp = L.tunnelParents
     const tunnelled =
