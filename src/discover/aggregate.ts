@@ -126,12 +126,12 @@ export function rangeFilter(range: TimeRange): { where: string; params: number[]
   const parts: string[] = []
   const params: number[] = []
   if (range.since !== undefined) {
-    parts.push(`day >= CAST(epoch_ms(?::BIGINT) AS DATE) AND start_ms >= ?`)
-    params.push(Math.floor(range.since), Math.ceil(range.since))
+    parts.push(`start_ms >= ?`)
+    params.push(Math.ceil(range.since))
   }
   if (range.until !== undefined) {
-    parts.push(`day <= CAST(epoch_ms(?::BIGINT) AS DATE) AND start_ms < ?`)
-    params.push(Math.floor(range.until), Math.ceil(range.until))
+    parts.push(`start_ms < ?`)
+    params.push(Math.ceil(range.until))
   }
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params }
 }

@@ -11,16 +11,16 @@
  *   {@link AddressBook} assigns them in JS, each new address crosses into DuckDB once per store,
  *   and `flow_rows` holds `UINTEGER`s, which DuckDB compresses for half the CPU of VARCHAR;
  *   `observed_action` and `direction` are stored as their small codes;
- * - the other string columns are dictionary-coded in JS (a `Map` per batch), the staging table
- *   holds `UINTEGER` codes, each distinct string crosses into DuckDB once per batch, and the
- *   `INSERT … SELECT` decodes them with a list lookup `d[code + 1]`; `format` / `file` are bound
- *   as parameters when a batch has one of each, and names / labels are NULL when no row has one,
- *   so a flow-log batch needs no dictionary at all;
+ * - schema version 3: `format` / `file` are stored as one id into the store's `sources` table,
+ *   assigned by the {@link SourceBook}; names and labels as one nullable id into `names`,
+ *   assigned by the {@link NameBook} (NULL for a flow with none, the common case); `day` is not
+ *   stored (the `flows` view computes it from `start_ms`). So every staged column is a number
+ *   and the move is a plain `INSERT … SELECT` of the staging table;
  * - the copy into DuckDB is synchronous and cheap, so the `INSERT … SELECT` of one batch runs
  *   on DuckDB's thread while JS packs the next;
  * - flows arrive as objects ({@link FlowWriter.add}) or as columns
  *   ({@link FlowWriter.appendColumns}, from the ingest columnar path), which are copied array to
- *   array, strings through per-batch and per-table code remaps.
+ *   array, address codes through a per-table remap to address ids.
  *
  * Measured (2026-11-22, 2 cores, 1 M synthetic flows into an on-disk store, /tmp/r2/load.mts,
  * load average 1–5 from other work), whole-process CPU: schema version 1 with DuckDB's 2 threads
@@ -29,13 +29,17 @@
  * larger batches (256 Ki, 512 Ki rows) did not help. A direct appender on the table took the
  * same CPU as the staging path but on the JS thread. `force_compression='uncompressed'` inserts
  * about 2× faster and writes a 12× larger file (rejected).
+ * Schema version 3 against version 2, whole-process CPU for 1 M synthetic flows into a fresh
+ * on-disk store (.perf/w-load.mts: flows built before the clock starts, 1 load thread; best of 3
+ * in each of two rounds, load average 5.5–8 from other work, 2026-11-22): column path
+ * ({@link FlowWriter.appendColumns}) 1.94 / 2.71 → 1.32 / 1.38 s, object path
+ * ({@link FlowWriter.add}) 3.52 / 4.19 → 3.19 / 2.81 s; best wall 3.0 → 1.7 s (columns); the
+ * file grows 7.9 → 8.1 MB.
  * 64-bit columns are written as two little-endian 32-bit words, which avoids a `BigInt` per value.
  */
 import duckdb from '@duckdb/node-bindings'
 import {
-  DATE,
   DuckDBDataChunk,
-  INTEGER,
   UINTEGER,
   USMALLINT,
   UTINYINT,
@@ -54,25 +58,22 @@ const CHUNK_ROWS = 2048
 /** Rows per batch (a multiple of {@link CHUNK_ROWS}). */
 export const BATCH_ROWS = CHUNK_ROWS * 64
 
-const MS_PER_DAY = 86_400_000
 const TWO_32 = 4_294_967_296
 
-/** The staging table (temporary, per connection) and the per-batch string dictionary. */
+/** The staging table (temporary, per connection). */
 export const STAGE_TABLE = 'bulkhead_stage'
-export const DICT_TABLE = 'bulkhead_dict'
 
 function stageType(c: FlowColumn): DuckDBType {
   switch (c.kind) {
     case 'address':
-    case 'string':
+    case 'source':
+    case 'names':
     case 'u32':
       return UINTEGER
     case 'u8':
       return UTINYINT
     case 'u16':
       return USMALLINT
-    case 'i32':
-      return c.type === 'DATE' ? DATE : INTEGER
     case 'i64':
       return BIGINT
     case 'u64':
@@ -80,52 +81,16 @@ function stageType(c: FlowColumn): DuckDBType {
   }
 }
 
-function stageSqlType(c: FlowColumn): string {
-  return c.kind === 'string' ? 'UINTEGER' : c.type
-}
-
-/** DDL for the temporary staging and dictionary tables (run once per connection). */
+/** DDL for the temporary staging table (run once per connection). */
 export const STAGE_DDL = [
-  `CREATE TEMP TABLE ${STAGE_TABLE} (${FLOW_COLUMNS.map((c) => `${c.name} ${stageSqlType(c)}`).join(', ')})`,
-  `CREATE TEMP TABLE ${DICT_TABLE} (id UINTEGER, s VARCHAR)`,
+  `CREATE TEMP TABLE ${STAGE_TABLE} (${FLOW_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')})`,
 ]
 
 /**
- * The statement that moves one staged batch into `flow_rows`. Addresses, action and direction
- * are already the stored codes; the other string columns are decoded from the batch dictionary
- * with a list lookup. Cheaper expressions where the batch allows: `format` and `file` as
- * parameters `$1`, `$2` when the whole batch has one of each (`single`); names and labels as NULL
- * when no row has one; no dictionary at all when nothing needs it.
+ * The statement that moves one staged batch into `flow_rows`: every column is already the
+ * stored value (addresses, source and names as ids, action and direction as codes).
  */
-function moveSql(single: boolean, names: boolean, labels: boolean): string {
-  const expr = (c: FlowColumn): string => {
-    if (c.kind !== 'string') return c.name
-    switch (c.name) {
-      case 'format':
-        return single ? '$1::VARCHAR' : `d[format + 1]`
-      case 'file':
-        return single ? '$2::VARCHAR' : `d[file + 1]`
-      case 'src_name':
-      case 'dst_name':
-        return names ? `d[${c.name} + 1]` : 'NULL'
-      case 'src_labels':
-      case 'dst_labels':
-        return labels ? `d[${c.name} + 1]` : 'NULL'
-      default:
-        return `d[${c.name} + 1]`
-    }
-  }
-  const dict = !single || names || labels
-  return (
-    `INSERT INTO flow_rows SELECT ${FLOW_COLUMNS.map(expr).join(', ')} FROM temp.${STAGE_TABLE}` +
-    (dict ? `, (SELECT list(s ORDER BY id) AS d FROM temp.${DICT_TABLE})` : '')
-  )
-}
-
-/** {@link moveSql} for every combination, index `single * 4 + names * 2 + labels`. */
-const MOVE_SQL: readonly string[] = [0, 1, 2, 3, 4, 5, 6, 7].map((k) =>
-  moveSql((k & 4) !== 0, (k & 2) !== 0, (k & 1) !== 0),
-)
+const MOVE_SQL = `INSERT INTO flow_rows SELECT ${FLOW_COLUMNS.map((c) => c.name).join(', ')} FROM temp.${STAGE_TABLE}`
 
 /**
  * The store's address dictionary, `addresses (id, text)`, mirrored in JS: every distinct
@@ -183,6 +148,162 @@ export class AddressBook {
   }
 }
 
+/**
+ * The store's source dictionary, `sources (id, format, file)`, mirrored in JS: every distinct
+ * (`source.format`, `source.file`) pair gets the next id. Same contract as {@link AddressBook}:
+ * ids assigned since the last {@link SourceBook.commit} are written to `sources` in the
+ * transaction that first uses them and forgotten by {@link SourceBook.rollback}.
+ */
+export class SourceBook {
+  /** format → file → id. */
+  private readonly ids = new Map<string, Map<string, number>>()
+  /** `format` by id. */
+  readonly formats: string[] = []
+  /** `file` by id. */
+  readonly files: string[] = []
+  /** Ids below this are in `sources` (committed or written in the open transaction). */
+  written = 0
+  private committed = 0
+  /** Changes when ids are forgotten, so that callers can drop cached ids. */
+  epoch = 0
+
+  /** Reads `sources` (ids must be 0 … n-1, as this class writes them). */
+  static async load(conn: DuckDBConnection): Promise<SourceBook> {
+    const book = new SourceBook()
+    const r = await conn.runAndReadAll(`SELECT id, format, file FROM sources ORDER BY id`)
+    for (const [id, format, file] of r.getRows()) {
+      if (Number(id) !== book.formats.length)
+        throw new Error(`the store's sources table has a gap at id ${book.formats.length}`)
+      book.id(format as string, file as string)
+    }
+    book.written = book.committed = book.formats.length
+    return book
+  }
+
+  /** The id of (`format`, `file`), assigned when new. */
+  id(format: string, file: string): number {
+    let byFile = this.ids.get(format)
+    if (byFile === undefined) {
+      byFile = new Map()
+      this.ids.set(format, byFile)
+    }
+    let id = byFile.get(file)
+    if (id === undefined) {
+      id = this.formats.length
+      byFile.set(file, id)
+      this.formats.push(format)
+      this.files.push(file)
+    }
+    return id
+  }
+
+  /** The transaction that wrote the new ids committed. */
+  commit(): void {
+    this.committed = this.written = this.formats.length
+  }
+
+  /** The transaction rolled back: forgets ids assigned since the last commit. */
+  rollback(): void {
+    if (this.formats.length === this.committed) return
+    for (let i = this.committed; i < this.formats.length; i++) {
+      const byFile = this.ids.get(this.formats[i] as string)
+      byFile?.delete(this.files[i] as string)
+      if (byFile?.size === 0) this.ids.delete(this.formats[i] as string)
+    }
+    this.formats.length = this.files.length = this.committed
+    this.written = this.committed
+    this.epoch++
+  }
+}
+
+/**
+ * The store's name dictionary, `names (id, src_name, dst_name, src_labels, dst_labels)`,
+ * mirrored in JS: every distinct tuple of a flow's `srcName`, `dstName` and labels (as
+ * {@link labelsJson} text; absent values NULL) other than all-absent gets the next id; a flow
+ * with none of them stores a NULL id. Same contract as {@link AddressBook}.
+ * Why a table: four all-NULL VARCHAR columns cost ~0.25 s of DuckDB insert CPU per million rows
+ * (string compression analysis, even of NULLs), one all-NULL UINTEGER column ~0 (3.3 M rows,
+ * one thread, .perf/w-nulls.mts, 2026-11-22); names and labels repeat per workload, so the
+ * table stays small.
+ */
+export class NameBook {
+  private readonly ids = new Map<string, number>()
+  /** The tuples by id: `[srcName, dstName, srcLabels, dstLabels]`, `undefined` for NULL. */
+  readonly tuples: (readonly [
+    string | undefined,
+    string | undefined,
+    string | undefined,
+    string | undefined,
+  ])[] = []
+  /** Ids below this are in `names` (committed or written in the open transaction). */
+  written = 0
+  private committed = 0
+  /** Changes when ids are forgotten, so that callers can drop cached ids. */
+  epoch = 0
+
+  /** Reads `names` (ids must be 0 … n-1, as this class writes them). */
+  static async load(conn: DuckDBConnection): Promise<NameBook> {
+    const book = new NameBook()
+    const r = await conn.runAndReadAll(
+      `SELECT id, src_name, dst_name, src_labels, dst_labels FROM names ORDER BY id`,
+    )
+    const opt = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+    for (const [id, sn, dn, sl, dl] of r.getRows()) {
+      if (Number(id) !== book.tuples.length)
+        throw new Error(`the store's names table has a gap at id ${book.tuples.length}`)
+      book.id(opt(sn), opt(dn), opt(sl), opt(dl))
+    }
+    book.written = book.committed = book.tuples.length
+    return book
+  }
+
+  /** The id of the tuple, assigned when new; -1 when all four are absent (a NULL id). */
+  id(
+    srcName: string | undefined,
+    dstName: string | undefined,
+    srcLabels: string | undefined,
+    dstLabels: string | undefined,
+  ): number {
+    if (
+      srcName === undefined &&
+      dstName === undefined &&
+      srcLabels === undefined &&
+      dstLabels === undefined
+    )
+      return -1
+    const key = JSON.stringify([
+      srcName ?? null,
+      dstName ?? null,
+      srcLabels ?? null,
+      dstLabels ?? null,
+    ])
+    let id = this.ids.get(key)
+    if (id === undefined) {
+      id = this.tuples.length
+      this.ids.set(key, id)
+      this.tuples.push([srcName, dstName, srcLabels, dstLabels])
+    }
+    return id
+  }
+
+  /** The transaction that wrote the new ids committed. */
+  commit(): void {
+    this.committed = this.written = this.tuples.length
+  }
+
+  /** The transaction rolled back: forgets ids assigned since the last commit. */
+  rollback(): void {
+    if (this.tuples.length === this.committed) return
+    for (let i = this.committed; i < this.tuples.length; i++) {
+      const [a, b, c, d] = this.tuples[i] as readonly (string | undefined)[]
+      this.ids.delete(JSON.stringify([a ?? null, b ?? null, c ?? null, d ?? null]))
+    }
+    this.tuples.length = this.committed
+    this.written = this.committed
+    this.epoch++
+  }
+}
+
 const COL = Object.fromEntries(FLOW_COLUMNS.map((c, i) => [c.name, i])) as Record<string, number>
 
 function col(name: string): number {
@@ -199,20 +320,15 @@ const C_DPORT = col('dst_port')
 const C_PROTO = col('protocol')
 const C_START = col('start_ms')
 const C_END = col('end_ms')
-const C_DAY = col('day')
 const C_PACKETS = col('packets')
 const C_BYTES = col('bytes')
 const C_ACTION = col('observed_action')
 const C_DIR = col('direction')
-const C_FORMAT = col('format')
-const C_FILE = col('file')
+const C_SOURCE = col('source')
 const C_LINE = col('line')
 const C_RECORD = col('record')
 const C_FLAGS = col('tcp_flags')
-const C_SNAME = col('src_name')
-const C_DNAME = col('dst_name')
-const C_SLABELS = col('src_labels')
-const C_DLABELS = col('dst_labels')
+const C_NAMES = col('names')
 
 type Column = Uint8Array | Uint16Array | Uint32Array | Int32Array
 
@@ -223,9 +339,9 @@ function widthOf(c: FlowColumn): number {
     case 'u16':
       return 2
     case 'address':
-    case 'string':
+    case 'source':
+    case 'names':
     case 'u32':
-    case 'i32':
       return 4
     case 'i64':
     case 'u64':
@@ -241,37 +357,36 @@ export function labelsJson(labels: Readonly<Record<string, string>>): string {
   return JSON.stringify(o)
 }
 
-/** One batch of flows in column form, with its string dictionary. */
+/** One batch of flows in column form. */
 class Batch {
   n = 0
   readonly cols: Column[]
   /** Validity bitmaps (bit set = value present), for nullable columns only. */
   readonly valid: (Uint8Array | undefined)[]
-  readonly dict = new Map<string, number>()
-  readonly strings: string[] = []
-  // one-entry caches for the columns that repeat the same string object row after row
+  // a one-entry cache for the source, which repeats row after row
   private lastFile = ''
-  private lastFileCode = -1
   private lastFormat = ''
-  private lastFormatCode = -1
-  /** The batch's one `file` and `format` codes, until a second of either shows up (`mixed`). */
-  fileCode = -1
-  formatCode = -1
-  mixed = false
-  /** Whether any row has a name / labels. */
-  hasNames = false
-  hasLabels = false
+  private lastSource = -1
+  private lastSourceEpoch = -1
+  // a one-entry cache for the names of the column path: (table, srcName code, dstName code)
+  private lastNameStrings: readonly string[] | undefined
+  private lastSrcName = -1
+  private lastDstName = -1
+  private lastNames = -1
+  private lastNamesEpoch = -1
 
   constructor(
     readonly capacity: number,
     readonly book: AddressBook,
+    readonly sources: SourceBook,
+    readonly names: NameBook,
   ) {
     this.cols = FLOW_COLUMNS.map((c) => {
       const w = widthOf(c)
       if (w === 1) return new Uint8Array(capacity)
       if (w === 2) return new Uint16Array(capacity)
       if (w === 8) return new Uint32Array(capacity * 2)
-      return c.kind === 'i32' ? new Int32Array(capacity) : new Uint32Array(capacity)
+      return new Uint32Array(capacity)
     })
     this.valid = FLOW_COLUMNS.map((c) => (c.nullable ? new Uint8Array(capacity / 8) : undefined))
     this.reset()
@@ -279,24 +394,10 @@ class Batch {
 
   reset(): void {
     this.n = 0
-    this.gen++
-    this.dict.clear()
-    this.strings.length = 0
-    this.lastFileCode = -1
-    this.lastFormatCode = -1
-    this.fileCode = -1
-    this.formatCode = -1
-    this.mixed = false
-    this.hasNames = false
-    this.hasLabels = false
+    this.lastSource = -1
     for (const v of this.valid) v?.fill(0)
   }
 
-  /** {@link FlowColumnBatch} string code → this batch's code, valid where `remapGen` is `gen`. */
-  private remap = new Uint32Array(0)
-  private remapGen = new Int32Array(0)
-  private gen = 0
-  private remapStrings: readonly string[] | undefined
   /** {@link FlowColumnBatch} string code → address id (-1: not looked up), for `addrStrings`. */
   private addr = new Int32Array(0)
   private addrStrings: readonly string[] | undefined
@@ -316,35 +417,34 @@ class Batch {
     return id
   }
 
-  /** This batch's code of code `c` of `strings` (the string table of the columns being added). */
-  private remapCode(strings: readonly string[], c: number): number {
-    if (c >= this.remap.length) {
-      const len = Math.max(c + 1, this.remap.length * 2, 1024)
-      const r = new Uint32Array(len)
-      r.set(this.remap)
-      const g = new Int32Array(len)
-      g.set(this.remapGen)
-      this.remap = r
-      this.remapGen = g
+  /** The names id of (`s`, `d`), codes of `strings` (-1: absent), through a one-entry cache. */
+  private nameCode(strings: readonly string[], s: number, d: number): number {
+    if (
+      strings !== this.lastNameStrings ||
+      s !== this.lastSrcName ||
+      d !== this.lastDstName ||
+      this.names.epoch !== this.lastNamesEpoch
+    ) {
+      this.lastNameStrings = strings
+      this.lastSrcName = s
+      this.lastDstName = d
+      this.lastNamesEpoch = this.names.epoch
+      this.lastNames = this.names.id(
+        s >= 0 ? strings[s] : undefined,
+        d >= 0 ? strings[d] : undefined,
+        undefined,
+        undefined,
+      )
     }
-    if (this.remapGen[c] === this.gen) return this.remap[c] as number
-    const code = this.code(strings[c] as string)
-    this.remap[c] = code
-    this.remapGen[c] = this.gen
-    return code
+    return this.lastNames
   }
 
   /**
    * Packs rows `from … from + count - 1` of `c` (at most the room left). Fixed-width columns are
-   * copied array to array; string codes go through a per-batch remap, so each distinct string
-   * is looked up once per batch.
+   * copied array to array; address codes go through a per-table remap to address ids.
    */
   addColumns(c: FlowColumnBatch, from: number, count: number): void {
     const strings = c.table.strings
-    if (strings !== this.remapStrings) {
-      this.remapStrings = strings
-      this.gen++
-    }
     if (strings !== this.addrStrings || this.book.epoch !== this.addrEpoch) {
       this.addrStrings = strings
       this.addrEpoch = this.book.epoch
@@ -373,7 +473,6 @@ class Batch {
     ;(cols[C_DIR] as Uint8Array).set(c.direction.subarray(from, to), n0)
     const st = cols[C_START] as Uint32Array
     const en = cols[C_END] as Uint32Array
-    const day = cols[C_DAY] as Int32Array
     const pk = cols[C_PACKETS] as Uint32Array
     const by = cols[C_BYTES] as Uint32Array
     const line = cols[C_LINE] as Uint32Array
@@ -385,7 +484,6 @@ class Batch {
       st[i2 + 1] = Math.floor(start / TWO_32)
       en[i2] = end >>> 0
       en[i2 + 1] = Math.floor(end / TWO_32)
-      day[r] = Math.floor(start / MS_PER_DAY)
       const p = c.packets[i] as number
       pk[i2] = p >>> 0
       pk[i2 + 1] = Math.floor(p / TWO_32)
@@ -395,17 +493,11 @@ class Batch {
       line[r] = c.line[i] as number
     }
     this.setValidRange(C_LINE, n0, count)
-    const fileCode = this.code(c.file)
-    const formatCode = this.code(c.format)
-    ;(cols[C_FILE] as Uint32Array).fill(fileCode, n0, n0 + count)
-    ;(cols[C_FORMAT] as Uint32Array).fill(formatCode, n0, n0 + count)
-    this.source(fileCode, formatCode)
+    ;(cols[C_SOURCE] as Uint32Array).fill(this.source(c.format, c.file), n0, n0 + count)
     const flags = cols[C_FLAGS] as Uint16Array
     const flagsValid = this.valid[C_FLAGS] as Uint8Array
-    const sn = cols[C_SNAME] as Uint32Array
-    const snValid = this.valid[C_SNAME] as Uint8Array
-    const dn = cols[C_DNAME] as Uint32Array
-    const dnValid = this.valid[C_DNAME] as Uint8Array
+    const nm = cols[C_NAMES] as Uint32Array
+    const nmValid = this.valid[C_NAMES] as Uint8Array
     for (let i = from, r = n0; i < to; i++, r++) {
       const f = c.tcpFlags[i] as number
       if (f >= 0) {
@@ -413,16 +505,10 @@ class Batch {
         flagsValid[r >> 3] = (flagsValid[r >> 3] as number) | (1 << (r & 7))
       }
       const s = c.srcName[i] as number
-      if (s >= 0) {
-        this.hasNames = true
-        sn[r] = this.remapCode(strings, s)
-        snValid[r >> 3] = (snValid[r >> 3] as number) | (1 << (r & 7))
-      }
       const d = c.dstName[i] as number
-      if (d >= 0) {
-        this.hasNames = true
-        dn[r] = this.remapCode(strings, d)
-        dnValid[r >> 3] = (dnValid[r >> 3] as number) | (1 << (r & 7))
+      if (s >= 0 || d >= 0) {
+        nm[r] = this.nameCode(strings, s, d)
+        nmValid[r >> 3] = (nmValid[r >> 3] as number) | (1 << (r & 7))
       }
     }
     this.n = n0 + count
@@ -442,31 +528,20 @@ class Batch {
     for (; r < to; r++) v[r >> 3] = (v[r >> 3] as number) | (1 << (r & 7))
   }
 
-  private code(s: string): number {
-    let c = this.dict.get(s)
-    if (c === undefined) {
-      c = this.strings.length
-      this.dict.set(s, c)
-      this.strings.push(s)
+  /** The source id of (`format`, `file`), through a one-entry cache. */
+  private source(format: string, file: string): number {
+    if (
+      this.lastSource < 0 ||
+      file !== this.lastFile ||
+      format !== this.lastFormat ||
+      this.sources.epoch !== this.lastSourceEpoch
+    ) {
+      this.lastFile = file
+      this.lastFormat = format
+      this.lastSource = this.sources.id(format, file)
+      this.lastSourceEpoch = this.sources.epoch
     }
-    return c
-  }
-
-  /** Notes the `file` and `format` codes of rows being added (for {@link moveSql}'s `single`). */
-  private source(fileCode: number, formatCode: number): void {
-    if (this.fileCode < 0) {
-      this.fileCode = fileCode
-      this.formatCode = formatCode
-    } else if (fileCode !== this.fileCode || formatCode !== this.formatCode) this.mixed = true
-  }
-
-  private setString(col: number, row: number, s: string | undefined): void {
-    if (s === undefined) return
-    if (col === C_SNAME || col === C_DNAME) this.hasNames = true
-    else this.hasLabels = true
-    ;(this.cols[col] as Uint32Array)[row] = this.code(s)
-    const v = this.valid[col] as Uint8Array
-    v[row >> 3] = (v[row >> 3] as number) | (1 << (row & 7))
+    return this.lastSource
   }
 
   private setNullable(col: number, row: number, x: number | undefined): void {
@@ -494,7 +569,6 @@ class Batch {
     const en = cols[C_END] as Uint32Array
     en[i2] = end >>> 0
     en[i2 + 1] = Math.floor(end / TWO_32)
-    ;(cols[C_DAY] as Int32Array)[r] = Math.floor(start / MS_PER_DAY)
     const pk = cols[C_PACKETS] as Uint32Array
     pk[i2] = f.packets >>> 0
     pk[i2 + 1] = Math.floor(f.packets / TWO_32)
@@ -508,24 +582,24 @@ class Batch {
     ;(cols[C_DIR] as Uint8Array)[r] =
       d === 'client-to-server' ? 1 : d === 'server-to-client' ? 2 : 0
     const src = f.source
-    if (src.file !== this.lastFile || this.lastFileCode < 0) {
-      this.lastFile = src.file
-      this.lastFileCode = this.code(src.file)
-    }
-    ;(cols[C_FILE] as Uint32Array)[r] = this.lastFileCode
-    if (src.format !== this.lastFormat || this.lastFormatCode < 0) {
-      this.lastFormat = src.format
-      this.lastFormatCode = this.code(src.format)
-    }
-    ;(cols[C_FORMAT] as Uint32Array)[r] = this.lastFormatCode
-    this.source(this.lastFileCode, this.lastFormatCode)
+    ;(cols[C_SOURCE] as Uint32Array)[r] = this.source(src.format, src.file)
     this.setNullable(C_LINE, r, src.line)
     this.setNullable(C_RECORD, r, src.record)
     this.setNullable(C_FLAGS, r, f.tcpFlags)
-    this.setString(C_SNAME, r, f.srcName)
-    this.setString(C_DNAME, r, f.dstName)
-    if (f.srcLabels !== undefined) this.setString(C_SLABELS, r, labelsJson(f.srcLabels))
-    if (f.dstLabels !== undefined) this.setString(C_DLABELS, r, labelsJson(f.dstLabels))
+    if (
+      f.srcName !== undefined ||
+      f.dstName !== undefined ||
+      f.srcLabels !== undefined ||
+      f.dstLabels !== undefined
+    ) {
+      const id = this.names.id(
+        f.srcName,
+        f.dstName,
+        f.srcLabels && labelsJson(f.srcLabels),
+        f.dstLabels && labelsJson(f.dstLabels),
+      )
+      this.setNullable(C_NAMES, r, id)
+    }
     return this.n === this.capacity
   }
 }
@@ -548,33 +622,43 @@ export class FlowWriter {
   private constructor(
     private readonly conn: DuckDBConnection,
     private readonly stage: DuckDBAppender,
-    private readonly dict: DuckDBAppender,
     private readonly addresses: DuckDBAppender,
+    private readonly sourceRows: DuckDBAppender,
+    private readonly nameRows: DuckDBAppender,
     capacity: number,
     book: AddressBook,
+    sources: SourceBook,
+    names: NameBook,
   ) {
-    this.batch = new Batch(capacity, book)
+    this.batch = new Batch(capacity, book, sources, names)
     this.chunk = DuckDBDataChunk.create(FLOW_COLUMNS.map(stageType))
     this.vectors = FLOW_COLUMNS.map((_, i) => duckdb.data_chunk_get_vector(this.chunk.chunk, i))
   }
 
   /**
-   * Opens appenders on the staging tables of `conn` (created with {@link STAGE_DDL}) and on
-   * `addresses`. `book` is the store's address dictionary (read from `addresses` when not
-   * given); the caller tells it about the commit or rollback of the transaction.
+   * Opens appenders on the staging table of `conn` (created with {@link STAGE_DDL}) and on
+   * `addresses`, `sources` and `names`. `book` / `sources` / `names` are the store's address,
+   * source and name dictionaries (each read from its table when not given); the caller tells
+   * them about the commit or rollback of the transaction.
+   * @throws Error when `capacity` is not a multiple of 2 048 (DuckDB's vector size).
    */
   static async open(
     conn: DuckDBConnection,
     capacity = BATCH_ROWS,
     book?: AddressBook,
+    sources?: SourceBook,
+    names?: NameBook,
   ): Promise<FlowWriter> {
     if (capacity % CHUNK_ROWS !== 0)
       throw new Error(`batch capacity must be a multiple of ${CHUNK_ROWS}`)
     const b = book ?? (await AddressBook.load(conn))
+    const so = sources ?? (await SourceBook.load(conn))
+    const nb = names ?? (await NameBook.load(conn))
     const stage = await conn.createAppender(STAGE_TABLE, null, 'temp')
-    const dict = await conn.createAppender(DICT_TABLE, null, 'temp')
     const addresses = await conn.createAppender('addresses')
-    return new FlowWriter(conn, stage, dict, addresses, capacity, b)
+    const sourceRows = await conn.createAppender('sources')
+    const nameRows = await conn.createAppender('names')
+    return new FlowWriter(conn, stage, addresses, sourceRows, nameRows, capacity, b, so, nb)
   }
 
   /** Packs one flow. Returns true when a batch is full: the caller must then `await rotate()`. */
@@ -607,17 +691,11 @@ export class FlowWriter {
     if (b.n === 0) return
     this.appendBatch(b)
     const rows = b.n
-    const single = !b.mixed && b.fileCode >= 0
-    const move = MOVE_SQL[(single ? 4 : 0) + (b.hasNames ? 2 : 0) + (b.hasLabels ? 1 : 0)] as string
-    const params = single
-      ? [b.strings[b.formatCode] as string, b.strings[b.fileCode] as string]
-      : undefined
     b.reset()
     const conn = this.conn
     this.pending = (async () => {
-      await conn.run(move, params)
+      await conn.run(MOVE_SQL)
       await conn.run(`DELETE FROM temp.${STAGE_TABLE}`)
-      await conn.run(`DELETE FROM temp.${DICT_TABLE}`)
       this.stored += rows
     })().then(
       () => undefined,
@@ -649,8 +727,9 @@ export class FlowWriter {
 
   private close(): void {
     this.stage.closeSync()
-    this.dict.closeSync()
+    this.nameRows.closeSync()
     this.addresses.closeSync()
+    this.sourceRows.closeSync()
   }
 
   private async settle(): Promise<void> {
@@ -670,12 +749,30 @@ export class FlowWriter {
       this.addresses.flushSync()
       book.written = book.texts.length
     }
-    for (let i = 0; i < b.strings.length; i++) {
-      this.dict.appendUInteger(i)
-      this.dict.appendVarchar(b.strings[i] as string)
-      this.dict.endRow()
+    const sources = b.sources
+    if (sources.written < sources.formats.length) {
+      for (let i = sources.written; i < sources.formats.length; i++) {
+        this.sourceRows.appendUInteger(i)
+        this.sourceRows.appendVarchar(sources.formats[i] as string)
+        this.sourceRows.appendVarchar(sources.files[i] as string)
+        this.sourceRows.endRow()
+      }
+      this.sourceRows.flushSync()
+      sources.written = sources.formats.length
     }
-    this.dict.flushSync()
+    const names = b.names
+    if (names.written < names.tuples.length) {
+      for (let i = names.written; i < names.tuples.length; i++) {
+        this.nameRows.appendUInteger(i)
+        for (const v of names.tuples[i] as readonly (string | undefined)[]) {
+          if (v === undefined) this.nameRows.appendNull()
+          else this.nameRows.appendVarchar(v)
+        }
+        this.nameRows.endRow()
+      }
+      this.nameRows.flushSync()
+      names.written = names.tuples.length
+    }
     const raw = this.chunk.chunk
     for (let off = 0; off < b.n; off += CHUNK_ROWS) {
       const m = Math.min(CHUNK_ROWS, b.n - off)

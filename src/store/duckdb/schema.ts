@@ -1,26 +1,42 @@
 /**
- * @module The DuckDB flow store schema (version 2): tables, column types, the `flows` view, the
- * version check and the migration from version 1.
+ * @module The DuckDB flow store schema (version 3): tables, column types, the `flows` view, the
+ * version check and the migrations from versions 1 and 2.
+ *
+ * Tables: `meta (key, value)`, `addresses (id, text)`, `sources (id, format, file)`,
+ * `names (id, src_name, dst_name, src_labels, dst_labels)`, `flow_rows` ({@link FLOW_COLUMNS}),
+ * `ingested_files (path, fingerprint, records, ingested_at)`; the view `flows`
+ * ({@link VIEW_COLUMNS}) is what readers query.
  *
  * Column choices, for load and scan speed:
  * - `start_ms` / `end_ms` are `BIGINT` milliseconds since the epoch, UTC — exactly the unit of
  *   {@link Flow} `start`/`end`, so nothing is converted on the way in or out, time filters bind
  *   plain integers, and the load path writes them as raw int64 words. (A `TIMESTAMP_MS` would
- *   store the same int64; use `epoch_ms(start_ms)` in SQL to get a TIMESTAMP.)
- * - `day` (`DATE`, UTC day of `start_ms`) stands in for partitions. DuckDB has no partitions
- *   inside one database file; it keeps min/max zonemaps per row group (122 880 rows) for every
- *   column, so a `day` filter skips whole row groups when rows arrive in time order, which flow
- *   files do. ClickHouse would `PARTITION BY day` the same table.
+ *   store the same int64; use `epoch_ms(start_ms)` in SQL to get a TIMESTAMP.) DuckDB keeps
+ *   min/max zonemaps per row group (122 880 rows) for every column, so a `start_ms` filter skips
+ *   whole row groups when rows arrive in time order, which flow files do. ClickHouse would
+ *   `PARTITION BY day` the same table.
+ * - `day` (`DATE`, the UTC day of `start_ms`) is computed by the `flows` view (schema version 3;
+ *   version 2 stored it): storing it cost ~10 % of the insert CPU, and every reader's time filter
+ *   has a `start_ms` bound, which prunes row groups as well.
  * - ports `USMALLINT`, protocol `UTINYINT`, counters `UBIGINT`: the value ranges of the model.
  * - rows live in `flow_rows`, with `src`/`dst` as ids into `addresses (id, text)` (canonical
- *   address text, as in {@link Flow}; one row per distinct address of the store) and
- *   `observed_action` / `direction` as small codes; the `flows` VIEW joins and decodes them, so
+ *   address text, as in {@link Flow}; one row per distinct address of the store),
+ *   `observed_action` / `direction` as small codes, `source` as an id into
+ *   `sources (id, format, file)` (one row per distinct pair; version 3, version 2 stored both
+ *   strings in every row), and `names` as an id into `names` (one row per distinct tuple of
+ *   src/dst name and labels, NULL when a flow has none; version 3, version 2 stored four
+ *   nullable VARCHAR columns, whose compression analysis cost ~0.25 s of insert CPU per million
+ *   rows even when all NULL, .perf/w-nulls.mts); the `flows` VIEW joins and decodes them, so
  *   every reader sees the text columns of version 1. Why: storing VARCHAR addresses and names
  *   cost half of DuckDB's insert CPU (compression analysis of string columns); integer codes
  *   halve it (1 M rows, one thread: ~1.0 s instead of ~2.0 s CPU, /tmp/r2/sql.mts, 2026-11-22).
  *   The price is on reads that touch `src`/`dst`: the view's joins add ~0.15–0.2 s CPU per
  *   million rows to each such query (2 M rows: `DISTINCT src … UNION DISTINCT dst` 0.04 → 0.42 s,
- *   simulate's GROUP BY 1.15 → 1.4 s, a full ordered scan 0.45 → 0.8 s; /tmp/r2/read.mts);
+ *   simulate's GROUP BY 1.15 → 1.4 s, a full ordered scan 0.45 → 0.8 s; /tmp/r2/read.mts).
+ *   DuckDB 1.5.5 keeps a view's unused LEFT JOINs, so every query through `flows` also pays the
+ *   `sources` and `names` joins: 2 M rows, version 2 → 3 (.perf/w-read.mts, load average 5–7,
+ *   best of 4): simulate's GROUP BY 1.01 → 1.08 s CPU, distinct addresses 0.43 → 0.49 s, a
+ *   windowed `flows()` read 3.0 → 3.3 s, the time-windowed aggregations unchanged (≤ 0.09 s);
  * - labels are JSON object text with sorted keys.
  * @remarks Semantics of each column: src/core/flow.ts. Stable: store format; bump
  * {@link SCHEMA_VERSION} on any change and add a migration.
@@ -29,7 +45,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { BulkheadError } from '../../core/index.js'
 
 /** The schema version this code writes. Stable: stored in `meta.schema_version`. */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 /** One column of the `flow_rows` table. `kind` says how the load path encodes it. */
 export interface FlowColumn {
@@ -38,11 +54,12 @@ export interface FlowColumn {
   readonly type: string
   readonly nullable: boolean
   /**
-   * `address`: an `addresses.id` (`UINTEGER`), assigned by the writer's {@link AddressBook};
-   * `string`: dictionary-coded per batch during load (a `UINTEGER` code in the staging table);
-   * otherwise the fixed-width type written as is.
+   * `address`: an `addresses.id` (`UINTEGER`), assigned by the writer's `AddressBook`;
+   * `source`: a `sources.id` (`UINTEGER`), assigned by the writer's `SourceBook`;
+   * `names`: a `names.id` (`UINTEGER`, NULL when the flow has no name and no labels), assigned
+   * by the writer's `NameBook`; otherwise the fixed-width type written as is.
    */
-  readonly kind: 'address' | 'string' | 'u8' | 'u16' | 'u32' | 'i32' | 'i64' | 'u64'
+  readonly kind: 'address' | 'source' | 'names' | 'u8' | 'u16' | 'u32' | 'i64' | 'u64'
 }
 
 /**
@@ -58,87 +75,166 @@ export const FLOW_COLUMNS: readonly FlowColumn[] = [
   { name: 'protocol', type: 'UTINYINT', nullable: false, kind: 'u8' },
   { name: 'start_ms', type: 'BIGINT', nullable: false, kind: 'i64' },
   { name: 'end_ms', type: 'BIGINT', nullable: false, kind: 'i64' },
-  { name: 'day', type: 'DATE', nullable: false, kind: 'i32' },
   { name: 'packets', type: 'UBIGINT', nullable: false, kind: 'u64' },
   { name: 'bytes', type: 'UBIGINT', nullable: false, kind: 'u64' },
   { name: 'observed_action', type: 'UTINYINT', nullable: false, kind: 'u8' },
   { name: 'direction', type: 'UTINYINT', nullable: false, kind: 'u8' },
-  { name: 'format', type: 'VARCHAR', nullable: false, kind: 'string' },
-  { name: 'file', type: 'VARCHAR', nullable: false, kind: 'string' },
+  { name: 'source', type: 'UINTEGER', nullable: false, kind: 'source' },
   { name: 'line', type: 'UINTEGER', nullable: true, kind: 'u32' },
   { name: 'record', type: 'UINTEGER', nullable: true, kind: 'u32' },
   { name: 'tcp_flags', type: 'USMALLINT', nullable: true, kind: 'u16' },
-  { name: 'src_name', type: 'VARCHAR', nullable: true, kind: 'string' },
-  { name: 'dst_name', type: 'VARCHAR', nullable: true, kind: 'string' },
-  { name: 'src_labels', type: 'VARCHAR', nullable: true, kind: 'string' },
-  { name: 'dst_labels', type: 'VARCHAR', nullable: true, kind: 'string' },
+  { name: 'names', type: 'UINTEGER', nullable: true, kind: 'names' },
 ]
 
-/** SQL decoding `observed_action` codes of `flow_rows` alias `f`. */
+/** SQL decoding `observed_action` codes of `flow_rows` alias `fr`. */
 const ACTION_SQL = `CASE fr.observed_action WHEN 0 THEN 'accept' WHEN 1 THEN 'reject' ELSE 'unknown' END`
-/** SQL decoding `direction` codes of `flow_rows` alias `f`. */
+/** SQL decoding `direction` codes of `flow_rows` alias `fr`. */
 const DIRECTION_SQL = `CASE fr.direction WHEN 1 THEN 'client-to-server' WHEN 2 THEN 'server-to-client' ELSE 'unknown' END`
+/**
+ * SQL of the UTC day (`DATE`) of `fr.start_ms`: the day that schema version 2 stored, which the
+ * writer computed as `Math.floor(start / 86 400 000)` days since 1970-01-01 (so a time before
+ * 1970 falls on the day before, not on 1970-01-01).
+ */
+const DAY_SQL = `CAST(epoch_ms(fr.start_ms) AS DATE)`
 
 /**
- * The `flows` view: `flow_rows` with addresses as text and action/direction as their names, so
- * readers see the columns and values of schema version 1 (every column of
- * {@link FLOW_COLUMNS} under the same name) plus `rowid`, the row's insertion order.
+ * The columns of the `flows` view, in order: those of schema versions 1 and 2 (same names,
+ * types and values), then `rowid`.
  */
-const FLOWS_VIEW =
-  `CREATE VIEW flows AS SELECT ` +
-  FLOW_COLUMNS.map((c) =>
-    c.name === 'src'
-      ? 'sa.text AS src'
-      : c.name === 'dst'
-        ? 'da.text AS dst'
-        : c.name === 'observed_action'
-          ? `${ACTION_SQL} AS observed_action`
-          : c.name === 'direction'
-            ? `${DIRECTION_SQL} AS direction`
-            : `fr.${c.name}`,
-  ).join(', ') +
-  `, fr.rowid AS rowid FROM flow_rows fr LEFT JOIN addresses sa ON sa.id = fr.src LEFT JOIN addresses da ON da.id = fr.dst`
-
-/** Tables of schema version 2 besides `meta`. */
-const DDL_V2_TABLES = [
-  `CREATE TABLE addresses (id UINTEGER NOT NULL, text VARCHAR NOT NULL)`,
-  `CREATE TABLE flow_rows (${FLOW_COLUMNS.map((c) => `${c.name} ${c.type}${c.nullable ? '' : ' NOT NULL'}`).join(', ')})`,
-  FLOWS_VIEW,
+export const VIEW_COLUMNS: readonly string[] = [
+  'src',
+  'dst',
+  'src_port',
+  'dst_port',
+  'protocol',
+  'start_ms',
+  'end_ms',
+  'day',
+  'packets',
+  'bytes',
+  'observed_action',
+  'direction',
+  'format',
+  'file',
+  'line',
+  'record',
+  'tcp_flags',
+  'src_name',
+  'dst_name',
+  'src_labels',
+  'dst_labels',
+  'rowid',
 ]
 
-/** DDL of schema version 2 for an empty database. */
-const DDL_V2 = [
+function viewExpr(name: string): string {
+  switch (name) {
+    case 'src':
+      return 'sa.text AS src'
+    case 'dst':
+      return 'da.text AS dst'
+    case 'day':
+      return `${DAY_SQL} AS day`
+    case 'observed_action':
+      return `${ACTION_SQL} AS observed_action`
+    case 'direction':
+      return `${DIRECTION_SQL} AS direction`
+    case 'format':
+      return 'so.format AS format'
+    case 'file':
+      return 'so.file AS file'
+    case 'src_name':
+    case 'dst_name':
+    case 'src_labels':
+    case 'dst_labels':
+      return `nm.${name} AS ${name}`
+    case 'rowid':
+      return 'fr.rowid AS rowid'
+    default:
+      return `fr.${name}`
+  }
+}
+
+/**
+ * The `flows` view: `flow_rows` with addresses as text, action/direction as their names,
+ * `format`/`file` from `sources` and `day` computed, so readers see the columns and values of
+ * schema version 1 ({@link VIEW_COLUMNS}) plus `rowid`, the row's insertion order.
+ */
+const FLOWS_VIEW =
+  `CREATE VIEW flows AS SELECT ${VIEW_COLUMNS.map(viewExpr).join(', ')} FROM flow_rows fr` +
+  ` LEFT JOIN addresses sa ON sa.id = fr.src LEFT JOIN addresses da ON da.id = fr.dst` +
+  ` LEFT JOIN sources so ON so.id = fr.source LEFT JOIN names nm ON nm.id = fr.names`
+
+const CREATE_FLOW_ROWS = `CREATE TABLE flow_rows (${FLOW_COLUMNS.map((c) => `${c.name} ${c.type}${c.nullable ? '' : ' NOT NULL'}`).join(', ')})`
+const CREATE_SOURCES = `CREATE TABLE sources (id UINTEGER NOT NULL, format VARCHAR NOT NULL, file VARCHAR NOT NULL)`
+const CREATE_ADDRESSES = `CREATE TABLE addresses (id UINTEGER NOT NULL, text VARCHAR NOT NULL)`
+const CREATE_NAMES = `CREATE TABLE names (id UINTEGER NOT NULL, src_name VARCHAR, dst_name VARCHAR, src_labels VARCHAR, dst_labels VARCHAR)`
+
+/** DDL of schema version 3 for an empty database. */
+const DDL_V3 = [
   `CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
-  ...DDL_V2_TABLES,
+  CREATE_ADDRESSES,
+  CREATE_SOURCES,
+  CREATE_NAMES,
+  CREATE_FLOW_ROWS,
+  FLOWS_VIEW,
   `CREATE TABLE ingested_files (path VARCHAR NOT NULL, fingerprint VARCHAR PRIMARY KEY, records UBIGINT NOT NULL, ingested_at TIMESTAMP NOT NULL)`,
   `INSERT INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}')`,
 ]
 
+/** The columns of `flow_rows` in schema version 2 (frozen: the migrations read and write it). */
+const V2_COLUMNS =
+  'src UINTEGER NOT NULL, dst UINTEGER NOT NULL, src_port USMALLINT NOT NULL, dst_port USMALLINT NOT NULL, ' +
+  'protocol UTINYINT NOT NULL, start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, day DATE NOT NULL, ' +
+  'packets UBIGINT NOT NULL, bytes UBIGINT NOT NULL, observed_action UTINYINT NOT NULL, direction UTINYINT NOT NULL, ' +
+  'format VARCHAR NOT NULL, file VARCHAR NOT NULL, line UINTEGER, record UINTEGER, tcp_flags USMALLINT, ' +
+  'src_name VARCHAR, dst_name VARCHAR, src_labels VARCHAR, dst_labels VARCHAR'
+
 /**
  * Migrates a version 1 store (a `flows` table with text addresses and action/direction names)
- * to version 2: every distinct address gets an id, rows are copied in their insertion order,
- * the table is replaced by the view. Runs in the caller's transaction.
+ * to version 2's tables: every distinct address gets an id, rows are copied in their insertion
+ * order. The version 2 view is not created: {@link MIGRATE_V2_TO_V3} follows in the same
+ * transaction and replaces it anyway.
  */
 const MIGRATE_V1_TO_V2 = [
   `ALTER TABLE flows RENAME TO flows_v1`,
-  ...DDL_V2_TABLES.slice(0, 2),
+  CREATE_ADDRESSES,
+  `CREATE TABLE flow_rows (${V2_COLUMNS})`,
   `INSERT INTO addresses SELECT (row_number() OVER (ORDER BY text) - 1)::UINTEGER, text FROM (SELECT src AS text FROM flows_v1 UNION SELECT dst FROM flows_v1)`,
-  `INSERT INTO flow_rows SELECT ` +
-    FLOW_COLUMNS.map((c) =>
-      c.name === 'src'
-        ? 'sa.id'
-        : c.name === 'dst'
-          ? 'da.id'
-          : c.name === 'observed_action'
-            ? `CASE v.observed_action WHEN 'accept' THEN 0 WHEN 'reject' THEN 1 ELSE 2 END`
-            : c.name === 'direction'
-              ? `CASE v.direction WHEN 'client-to-server' THEN 1 WHEN 'server-to-client' THEN 2 ELSE 0 END`
-              : `v.${c.name}`,
-    ).join(', ') +
+  `INSERT INTO flow_rows SELECT sa.id, da.id, v.src_port, v.dst_port, v.protocol, v.start_ms, v.end_ms, v.day, v.packets, v.bytes, ` +
+    `CASE v.observed_action WHEN 'accept' THEN 0 WHEN 'reject' THEN 1 ELSE 2 END, ` +
+    `CASE v.direction WHEN 'client-to-server' THEN 1 WHEN 'server-to-client' THEN 2 ELSE 0 END, ` +
+    `v.format, v.file, v.line, v.record, v.tcp_flags, v.src_name, v.dst_name, v.src_labels, v.dst_labels` +
     ` FROM flows_v1 v JOIN addresses sa ON sa.text = v.src JOIN addresses da ON da.text = v.dst ORDER BY v.rowid`,
   `DROP TABLE flows_v1`,
-  FLOWS_VIEW,
   `UPDATE meta SET value = '2' WHERE key = 'schema_version'`,
+]
+
+/**
+ * Migrates a version 2 store to version 3: every distinct (format, file) pair gets a
+ * `sources` id and every distinct (src_name, dst_name, src_labels, dst_labels) tuple other than
+ * all-NULL a `names` id (both in order of first appearance), `day` is dropped (the view computes
+ * it), rows are copied in their insertion order, the view is replaced. Runs in the caller's
+ * transaction.
+ */
+const MIGRATE_V2_TO_V3 = [
+  `DROP VIEW IF EXISTS flows`,
+  `ALTER TABLE flow_rows RENAME TO flow_rows_v2`,
+  CREATE_SOURCES,
+  CREATE_NAMES,
+  CREATE_FLOW_ROWS,
+  `INSERT INTO sources SELECT (row_number() OVER (ORDER BY first) - 1)::UINTEGER, format, file FROM (SELECT format, file, min(rowid) AS first FROM flow_rows_v2 GROUP BY format, file)`,
+  `INSERT INTO names SELECT (row_number() OVER (ORDER BY first) - 1)::UINTEGER, src_name, dst_name, src_labels, dst_labels FROM (SELECT src_name, dst_name, src_labels, dst_labels, min(rowid) AS first FROM flow_rows_v2 WHERE src_name IS NOT NULL OR dst_name IS NOT NULL OR src_labels IS NOT NULL OR dst_labels IS NOT NULL GROUP BY src_name, dst_name, src_labels, dst_labels)`,
+  `INSERT INTO flow_rows SELECT ` +
+    FLOW_COLUMNS.map((c) =>
+      c.name === 'source' ? 's.id' : c.name === 'names' ? 'n.id' : `v.${c.name}`,
+    ).join(', ') +
+    ` FROM flow_rows_v2 v JOIN sources s ON s.format = v.format AND s.file = v.file` +
+    ` LEFT JOIN names n ON n.src_name IS NOT DISTINCT FROM v.src_name AND n.dst_name IS NOT DISTINCT FROM v.dst_name` +
+    ` AND n.src_labels IS NOT DISTINCT FROM v.src_labels AND n.dst_labels IS NOT DISTINCT FROM v.dst_labels` +
+    ` ORDER BY v.rowid`,
+  `DROP TABLE flow_rows_v2`,
+  FLOWS_VIEW,
+  `UPDATE meta SET value = '3' WHERE key = 'schema_version'`,
 ]
 
 async function inTransaction(conn: DuckDBConnection, sqls: readonly string[]): Promise<void> {
@@ -155,7 +251,8 @@ async function inTransaction(conn: DuckDBConnection, sqls: readonly string[]): P
 /**
  * Creates the schema in an empty database, or checks the version of an existing one.
  * @param where - the store path, for messages.
- * A version 1 store is migrated to version 2 in one transaction (see MIGRATE_V1_TO_V2).
+ * A version 1 or 2 store is migrated to version 3 in one transaction (MIGRATE_V1_TO_V2, then
+ * MIGRATE_V2_TO_V3), keeping every row and the rows' order; on any error nothing changes.
  * @throws BulkheadError `store/schema-too-new` when the store was written by a newer Bulkhead
  * (its `schema_version` is above {@link SCHEMA_VERSION}); the store is left untouched.
  */
@@ -165,7 +262,7 @@ export async function ensureSchema(conn: DuckDBConnection, where: string): Promi
   )
   const hasMeta = Number(tables.getRowObjectsJS()[0]?.['n'] ?? 0) > 0
   if (!hasMeta) {
-    await inTransaction(conn, DDL_V2)
+    await inTransaction(conn, DDL_V3)
     return
   }
   const rows = await conn.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`)
@@ -181,5 +278,6 @@ export async function ensureSchema(conn: DuckDBConnection, where: string): Promi
       },
     ])
   }
-  if (version === 1) await inTransaction(conn, MIGRATE_V1_TO_V2)
+  if (version === 1) await inTransaction(conn, [...MIGRATE_V1_TO_V2, ...MIGRATE_V2_TO_V3])
+  else if (version === 2) await inTransaction(conn, MIGRATE_V2_TO_V3)
 }

@@ -23,7 +23,7 @@ import {
   type ObservedAction,
 } from '../../core/index.js'
 import type { FlowBatch, FlowQuery, FlowStore, IngestFileResult, TempColumn } from '../store.js'
-import { AddressBook, FlowWriter, STAGE_DDL } from './batch.js'
+import { AddressBook, FlowWriter, NameBook, SourceBook, STAGE_DDL } from './batch.js'
 import { ensureSchema } from './schema.js'
 
 /**
@@ -67,9 +67,9 @@ export const LOAD_THREADS = 1
  * DuckDB optimizers turned off for the store's instance. `common_subplan` (DuckDB 1.5.5) merges
  * the two sides of `SELECT DISTINCT src FROM flows WHERE … UNION SELECT DISTINCT dst FROM flows
  * WHERE …` into one, returning only the `dst` values, when `flows` is a view joining one table
- * twice (as the schema version 2 view joins `addresses` for `src` and `dst`); reproduced on a
- * plain 2-table view, fixed by disabling that optimizer: DuckDB issue #25819 (regression in
- * 1.5.1–1.5.5, fixed on the 1.6 line). Tested in test/store/duckdb-store.test.ts.
+ * twice (as the view of schema versions 2 and 3 joins `addresses` for `src` and `dst`);
+ * reproduced on a plain 2-table view, fixed by disabling that optimizer: DuckDB issue #25819
+ * (regression in 1.5.1–1.5.5, fixed on the 1.6 line). Tested in test/store/duckdb-store.test.ts.
  */
 export const DISABLED_OPTIMIZERS = 'common_subplan'
 
@@ -78,16 +78,17 @@ function timeFilter(q: FlowQuery): { where: string; values: DuckDBValue[]; types
   const parts: string[] = []
   const values: DuckDBValue[] = []
   const types: DuckDBType[] = []
-  // `day` bounds let DuckDB skip row groups by zonemap before it looks at start_ms
+  // plain `start_ms` bounds: DuckDB skips row groups by their start_ms zonemaps (schema
+  // version 3 stores no `day`; the view's computed one would not prune)
   if (q.since !== undefined) {
-    parts.push(`day >= CAST(epoch_ms(?::BIGINT) AS DATE) AND start_ms >= ?`)
-    values.push(BigInt(Math.floor(q.since)), BigInt(Math.ceil(q.since)))
-    types.push(BIGINT, BIGINT)
+    parts.push(`start_ms >= ?`)
+    values.push(BigInt(Math.ceil(q.since)))
+    types.push(BIGINT)
   }
   if (q.until !== undefined) {
-    parts.push(`day <= CAST(epoch_ms(?::BIGINT) AS DATE) AND start_ms < ?`)
-    values.push(BigInt(Math.floor(q.until)), BigInt(Math.ceil(q.until)))
-    types.push(BIGINT, BIGINT)
+    parts.push(`start_ms < ?`)
+    values.push(BigInt(Math.ceil(q.until)))
+    types.push(BIGINT)
   }
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', values, types }
 }
@@ -200,6 +201,10 @@ class DuckDbFlowStore implements FlowStore {
   private closed = false
   /** The store's address dictionary, read on the first write. */
   private book: AddressBook | undefined
+  /** The store's source dictionary, read on the first write. */
+  private sources: SourceBook | undefined
+  /** The store's name dictionary, read on the first write. */
+  private names: NameBook | undefined
 
   constructor(
     private readonly path: string,
@@ -265,7 +270,11 @@ class DuckDbFlowStore implements FlowStore {
 
   private async inTransaction<T>(fn: () => Promise<T>): Promise<T> {
     this.book ??= await AddressBook.load(this.conn)
+    this.sources ??= await SourceBook.load(this.conn)
+    this.names ??= await NameBook.load(this.conn)
     const book = this.book
+    const sources = this.sources
+    const names = this.names
     await this.conn.run('BEGIN TRANSACTION')
     let result: T
     try {
@@ -273,15 +282,19 @@ class DuckDbFlowStore implements FlowStore {
       await this.conn.run('COMMIT')
     } catch (err) {
       book.rollback()
+      sources.rollback()
+      names.rollback()
       await this.conn.run('ROLLBACK')
       throw err
     }
     book.commit()
+    sources.commit()
+    names.commit()
     return result
   }
 
   private async write(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number> {
-    const w = await FlowWriter.open(this.conn, undefined, this.book)
+    const w = await FlowWriter.open(this.conn, undefined, this.book, this.sources, this.names)
     try {
       if (Symbol.asyncIterator in flows) {
         for await (const f of flows) if (w.add(f)) await w.rotate()
@@ -296,7 +309,7 @@ class DuckDbFlowStore implements FlowStore {
   }
 
   private async writeBatches(batches: AsyncIterable<FlowBatch>): Promise<number> {
-    const w = await FlowWriter.open(this.conn, undefined, this.book)
+    const w = await FlowWriter.open(this.conn, undefined, this.book, this.sources, this.names)
     try {
       for await (const batch of batches) {
         if (isFlowArray(batch)) {
