@@ -8,12 +8,12 @@
  * - fixed-width columns copied from typed arrays cost almost nothing, but one native call per
  *   string (~340 ns) would still cost ~0.7 s per million for `src`/`dst` alone;
  * - addresses are stored as ids into the store's `addresses` table (schema version 2): the
- *   {@link AddressBook} assigns them in JS, each new address crosses into DuckDB once per store,
+ *   address {@link IdBook} assigns them in JS, each new address crosses into DuckDB once per store,
  *   and `flow_rows` holds `UINTEGER`s, which DuckDB compresses for half the CPU of VARCHAR;
  *   `observed_action` and `direction` are stored as their small codes;
  * - schema version 3: `format` / `file` are stored as one id into the store's `sources` table,
- *   assigned by the {@link SourceBook}; names and labels as one nullable id into `names`,
- *   assigned by the {@link NameBook} (NULL for a flow with none, the common case); `day` is not
+ *   assigned by an {@link IdBook}; names and labels as one nullable id into `names`, assigned
+ *   by another (NULL for a flow with none, the common case); `day` is not
  *   stored (the `flows` view computes it from `start_ms`). So every staged column is a number
  *   and the move is a plain `INSERT … SELECT` of the staging table;
  * - the copy into DuckDB is synchronous and cheap, so the `INSERT … SELECT` of one batch runs
@@ -93,214 +93,157 @@ export const STAGE_DDL = [
 const MOVE_SQL = `INSERT INTO flow_rows SELECT ${FLOW_COLUMNS.map((c) => c.name).join(', ')} FROM temp.${STAGE_TABLE}`
 
 /**
- * The store's address dictionary, `addresses (id, text)`, mirrored in JS: every distinct
- * address text gets the next id. Ids assigned since the last {@link AddressBook.commit} are
- * written to `addresses` with the batch that first uses them (same transaction) and forgotten by
- * {@link AddressBook.rollback}.
+ * What a dictionary table of the store holds and how its rows map to values of type `T`: the
+ * table, its value columns (after `id UINTEGER`; VARCHAR, NULL as `undefined`), the map key of
+ * a value and its cells.
  */
-export class AddressBook {
-  private readonly ids = new Map<string, number>()
-  /** Address text by id. */
-  readonly texts: string[] = []
-  /** Ids below this are in `addresses` (committed or written in the open transaction). */
-  written = 0
-  private committed = 0
-  /** Changes when ids are forgotten, so that callers can drop cached ids. */
-  epoch = 0
+export interface BookSpec<T> {
+  readonly table: string
+  readonly columns: readonly string[]
+  key(value: T): string
+  cells(value: T): readonly (string | undefined)[]
+  fromCells(cells: readonly (string | undefined)[]): T
+}
 
-  /** Reads `addresses` (ids must be 0 … n-1, as this class writes them). */
-  static async load(conn: DuckDBConnection): Promise<AddressBook> {
-    const book = new AddressBook()
-    const r = await conn.runAndReadAll(`SELECT id, text FROM addresses ORDER BY id`)
-    for (const [id, text] of r.getRows()) {
-      if (Number(id) !== book.texts.length)
-        throw new Error(`the store's addresses table has a gap at id ${book.texts.length}`)
-      book.id(text as string)
-    }
-    book.written = book.committed = book.texts.length
-    return book
-  }
+/** `addresses (id, text)`: canonical address text (schema version 2). */
+export const ADDRESS_BOOK: BookSpec<string> = {
+  table: 'addresses',
+  columns: ['text'],
+  key: (text) => text,
+  cells: (text) => [text],
+  fromCells: (c) => c[0] ?? '',
+}
 
-  /** The id of `text`, assigned when new. */
-  id(text: string): number {
-    let id = this.ids.get(text)
-    if (id === undefined) {
-      id = this.texts.length
-      this.ids.set(text, id)
-      this.texts.push(text)
-    }
-    return id
-  }
+/** `sources (id, format, file)`: a flow's `source.format` and `source.file` (schema version 3). */
+export const SOURCE_BOOK: BookSpec<readonly [format: string, file: string]> = {
+  table: 'sources',
+  columns: ['format', 'file'],
+  key: ([format, file]) => `${format}\u0000${file}`,
+  cells: (v) => v,
+  fromCells: (c) => [c[0] ?? '', c[1] ?? ''],
+}
 
-  /** The transaction that wrote the new ids committed. */
-  commit(): void {
-    this.committed = this.written = this.texts.length
-  }
+/** A flow's `srcName`, `dstName` and labels ({@link labelsJson} text); absent values undefined. */
+export type NameTuple = readonly [
+  srcName: string | undefined,
+  dstName: string | undefined,
+  srcLabels: string | undefined,
+  dstLabels: string | undefined,
+]
 
-  /** The transaction rolled back: forgets ids assigned since the last commit. */
-  rollback(): void {
-    if (this.texts.length === this.committed) return
-    for (let i = this.committed; i < this.texts.length; i++)
-      this.ids.delete(this.texts[i] as string)
-    this.texts.length = this.committed
-    this.written = this.committed
-    this.epoch++
-  }
+/**
+ * `names (id, src_name, dst_name, src_labels, dst_labels)` (schema version 3); a flow with none
+ * of the four stores a NULL id (see {@link namesId}). Why a table: four all-NULL VARCHAR columns
+ * cost ~0.25 s of DuckDB insert CPU per million rows (string compression analysis, even of
+ * NULLs), one all-NULL UINTEGER column ~0 (3.3 M rows, one thread, .perf/w-nulls.mts,
+ * 2026-11-22); names and labels repeat per workload, so the table stays small.
+ */
+export const NAME_BOOK: BookSpec<NameTuple> = {
+  table: 'names',
+  columns: ['src_name', 'dst_name', 'src_labels', 'dst_labels'],
+  key: (v) => JSON.stringify(v.map((x) => x ?? null)),
+  cells: (v) => v,
+  fromCells: (c) => [c[0], c[1], c[2], c[3]],
 }
 
 /**
- * The store's source dictionary, `sources (id, format, file)`, mirrored in JS: every distinct
- * (`source.format`, `source.file`) pair gets the next id. Same contract as {@link AddressBook}:
- * ids assigned since the last {@link SourceBook.commit} are written to `sources` in the
- * transaction that first uses them and forgotten by {@link SourceBook.rollback}.
+ * One of the store's dictionary tables ({@link ADDRESS_BOOK}, {@link SOURCE_BOOK},
+ * {@link NAME_BOOK}) mirrored in JS: every distinct value gets the next id (0, 1, …). Ids
+ * assigned since the last {@link IdBook.commit} are written to the table with the batch that
+ * first uses them (same transaction; ids below `written` are there) and forgotten by
+ * {@link IdBook.rollback}.
  */
-export class SourceBook {
-  /** format → file → id. */
-  private readonly ids = new Map<string, Map<string, number>>()
-  /** `format` by id. */
-  readonly formats: string[] = []
-  /** `file` by id. */
-  readonly files: string[] = []
-  /** Ids below this are in `sources` (committed or written in the open transaction). */
-  written = 0
-  private committed = 0
-  /** Changes when ids are forgotten, so that callers can drop cached ids. */
-  epoch = 0
-
-  /** Reads `sources` (ids must be 0 … n-1, as this class writes them). */
-  static async load(conn: DuckDBConnection): Promise<SourceBook> {
-    const book = new SourceBook()
-    const r = await conn.runAndReadAll(`SELECT id, format, file FROM sources ORDER BY id`)
-    for (const [id, format, file] of r.getRows()) {
-      if (Number(id) !== book.formats.length)
-        throw new Error(`the store's sources table has a gap at id ${book.formats.length}`)
-      book.id(format as string, file as string)
-    }
-    book.written = book.committed = book.formats.length
-    return book
-  }
-
-  /** The id of (`format`, `file`), assigned when new. */
-  id(format: string, file: string): number {
-    let byFile = this.ids.get(format)
-    if (byFile === undefined) {
-      byFile = new Map()
-      this.ids.set(format, byFile)
-    }
-    let id = byFile.get(file)
-    if (id === undefined) {
-      id = this.formats.length
-      byFile.set(file, id)
-      this.formats.push(format)
-      this.files.push(file)
-    }
-    return id
-  }
-
-  /** The transaction that wrote the new ids committed. */
-  commit(): void {
-    this.committed = this.written = this.formats.length
-  }
-
-  /** The transaction rolled back: forgets ids assigned since the last commit. */
-  rollback(): void {
-    if (this.formats.length === this.committed) return
-    for (let i = this.committed; i < this.formats.length; i++) {
-      const byFile = this.ids.get(this.formats[i] as string)
-      byFile?.delete(this.files[i] as string)
-      if (byFile?.size === 0) this.ids.delete(this.formats[i] as string)
-    }
-    this.formats.length = this.files.length = this.committed
-    this.written = this.committed
-    this.epoch++
-  }
-}
-
-/**
- * The store's name dictionary, `names (id, src_name, dst_name, src_labels, dst_labels)`,
- * mirrored in JS: every distinct tuple of a flow's `srcName`, `dstName` and labels (as
- * {@link labelsJson} text; absent values NULL) other than all-absent gets the next id; a flow
- * with none of them stores a NULL id. Same contract as {@link AddressBook}.
- * Why a table: four all-NULL VARCHAR columns cost ~0.25 s of DuckDB insert CPU per million rows
- * (string compression analysis, even of NULLs), one all-NULL UINTEGER column ~0 (3.3 M rows,
- * one thread, .perf/w-nulls.mts, 2026-11-22); names and labels repeat per workload, so the
- * table stays small.
- */
-export class NameBook {
+export class IdBook<T> {
   private readonly ids = new Map<string, number>()
-  /** The tuples by id: `[srcName, dstName, srcLabels, dstLabels]`, `undefined` for NULL. */
-  readonly tuples: (readonly [
-    string | undefined,
-    string | undefined,
-    string | undefined,
-    string | undefined,
-  ])[] = []
-  /** Ids below this are in `names` (committed or written in the open transaction). */
+  /** The values by id. */
+  readonly values: T[] = []
+  /** Ids below this are in the table (committed or written in the open transaction). */
   written = 0
   private committed = 0
   /** Changes when ids are forgotten, so that callers can drop cached ids. */
   epoch = 0
 
-  /** Reads `names` (ids must be 0 … n-1, as this class writes them). */
-  static async load(conn: DuckDBConnection): Promise<NameBook> {
-    const book = new NameBook()
+  constructor(readonly spec: BookSpec<T>) {}
+
+  /**
+   * Reads the table (ids must be 0 … n-1, as this class writes them).
+   * @throws Error when the ids have a gap.
+   */
+  static async load<T>(conn: DuckDBConnection, spec: BookSpec<T>): Promise<IdBook<T>> {
+    const book = new IdBook(spec)
     const r = await conn.runAndReadAll(
-      `SELECT id, src_name, dst_name, src_labels, dst_labels FROM names ORDER BY id`,
+      `SELECT id, ${spec.columns.join(', ')} FROM ${spec.table} ORDER BY id`,
     )
-    const opt = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
-    for (const [id, sn, dn, sl, dl] of r.getRows()) {
-      if (Number(id) !== book.tuples.length)
-        throw new Error(`the store's names table has a gap at id ${book.tuples.length}`)
-      book.id(opt(sn), opt(dn), opt(sl), opt(dl))
+    for (const [id, ...cells] of r.getRows()) {
+      if (Number(id) !== book.values.length)
+        throw new Error(`the store's ${spec.table} table has a gap at id ${book.values.length}`)
+      book.id(spec.fromCells(cells.map((c) => (typeof c === 'string' ? c : undefined))))
     }
-    book.written = book.committed = book.tuples.length
+    book.written = book.committed = book.values.length
     return book
   }
 
-  /** The id of the tuple, assigned when new; -1 when all four are absent (a NULL id). */
-  id(
-    srcName: string | undefined,
-    dstName: string | undefined,
-    srcLabels: string | undefined,
-    dstLabels: string | undefined,
-  ): number {
-    if (
-      srcName === undefined &&
-      dstName === undefined &&
-      srcLabels === undefined &&
-      dstLabels === undefined
-    )
-      return -1
-    const key = JSON.stringify([
-      srcName ?? null,
-      dstName ?? null,
-      srcLabels ?? null,
-      dstLabels ?? null,
-    ])
+  /** The id of `value`, assigned when new. */
+  id(value: T): number {
+    const key = this.spec.key(value)
     let id = this.ids.get(key)
     if (id === undefined) {
-      id = this.tuples.length
+      id = this.values.length
       this.ids.set(key, id)
-      this.tuples.push([srcName, dstName, srcLabels, dstLabels])
+      this.values.push(value)
     }
     return id
   }
 
   /** The transaction that wrote the new ids committed. */
   commit(): void {
-    this.committed = this.written = this.tuples.length
+    this.committed = this.written = this.values.length
   }
 
   /** The transaction rolled back: forgets ids assigned since the last commit. */
   rollback(): void {
-    if (this.tuples.length === this.committed) return
-    for (let i = this.committed; i < this.tuples.length; i++) {
-      const [a, b, c, d] = this.tuples[i] as readonly (string | undefined)[]
-      this.ids.delete(JSON.stringify([a ?? null, b ?? null, c ?? null, d ?? null]))
-    }
-    this.tuples.length = this.committed
+    if (this.values.length === this.committed) return
+    for (let i = this.committed; i < this.values.length; i++)
+      this.ids.delete(this.spec.key(this.values[i] as T))
+    this.values.length = this.committed
     this.written = this.committed
     this.epoch++
+  }
+
+  /** Appends the rows of the ids not yet written (`id`, then the cells) and marks them written. */
+  writeNew(appender: DuckDBAppender): void {
+    if (this.written === this.values.length) return
+    for (let i = this.written; i < this.values.length; i++) {
+      appender.appendUInteger(i)
+      for (const v of this.spec.cells(this.values[i] as T)) {
+        if (v === undefined) appender.appendNull()
+        else appender.appendVarchar(v)
+      }
+      appender.endRow()
+    }
+    appender.flushSync()
+    this.written = this.values.length
+  }
+}
+
+/** The `names` id of a flow's names and labels: -1 (a NULL id) when all four are absent. */
+function namesId(names: IdBook<NameTuple>, tuple: NameTuple): number {
+  return tuple.every((v) => v === undefined) ? -1 : names.id(tuple)
+}
+
+/** The store's three dictionaries, as {@link FlowWriter} and the store share them. */
+export interface Books {
+  readonly addresses: IdBook<string>
+  readonly sources: IdBook<readonly [string, string]>
+  readonly names: IdBook<NameTuple>
+}
+
+/** Reads the store's three dictionary tables. */
+export async function loadBooks(conn: DuckDBConnection): Promise<Books> {
+  return {
+    addresses: await IdBook.load(conn, ADDRESS_BOOK),
+    sources: await IdBook.load(conn, SOURCE_BOOK),
+    names: await IdBook.load(conn, NAME_BOOK),
   }
 }
 
@@ -377,9 +320,9 @@ class Batch {
 
   constructor(
     readonly capacity: number,
-    readonly book: AddressBook,
-    readonly sources: SourceBook,
-    readonly names: NameBook,
+    readonly book: IdBook<string>,
+    readonly sources: IdBook<readonly [string, string]>,
+    readonly names: IdBook<NameTuple>,
   ) {
     this.cols = FLOW_COLUMNS.map((c) => {
       const w = widthOf(c)
@@ -429,12 +372,12 @@ class Batch {
       this.lastSrcName = s
       this.lastDstName = d
       this.lastNamesEpoch = this.names.epoch
-      this.lastNames = this.names.id(
+      this.lastNames = namesId(this.names, [
         s >= 0 ? strings[s] : undefined,
         d >= 0 ? strings[d] : undefined,
         undefined,
         undefined,
-      )
+      ])
     }
     return this.lastNames
   }
@@ -538,7 +481,7 @@ class Batch {
     ) {
       this.lastFile = file
       this.lastFormat = format
-      this.lastSource = this.sources.id(format, file)
+      this.lastSource = this.sources.id([format, file])
       this.lastSourceEpoch = this.sources.epoch
     }
     return this.lastSource
@@ -586,20 +529,13 @@ class Batch {
     this.setNullable(C_LINE, r, src.line)
     this.setNullable(C_RECORD, r, src.record)
     this.setNullable(C_FLAGS, r, f.tcpFlags)
-    if (
-      f.srcName !== undefined ||
-      f.dstName !== undefined ||
-      f.srcLabels !== undefined ||
-      f.dstLabels !== undefined
-    ) {
-      const id = this.names.id(
-        f.srcName,
-        f.dstName,
-        f.srcLabels && labelsJson(f.srcLabels),
-        f.dstLabels && labelsJson(f.dstLabels),
-      )
-      this.setNullable(C_NAMES, r, id)
-    }
+    const names = namesId(this.names, [
+      f.srcName,
+      f.dstName,
+      f.srcLabels && labelsJson(f.srcLabels),
+      f.dstLabels && labelsJson(f.dstLabels),
+    ])
+    if (names >= 0) this.setNullable(C_NAMES, r, names)
     return this.n === this.capacity
   }
 }
@@ -626,39 +562,33 @@ export class FlowWriter {
     private readonly sourceRows: DuckDBAppender,
     private readonly nameRows: DuckDBAppender,
     capacity: number,
-    book: AddressBook,
-    sources: SourceBook,
-    names: NameBook,
+    books: Books,
   ) {
-    this.batch = new Batch(capacity, book, sources, names)
+    this.batch = new Batch(capacity, books.addresses, books.sources, books.names)
     this.chunk = DuckDBDataChunk.create(FLOW_COLUMNS.map(stageType))
     this.vectors = FLOW_COLUMNS.map((_, i) => duckdb.data_chunk_get_vector(this.chunk.chunk, i))
   }
 
   /**
    * Opens appenders on the staging table of `conn` (created with {@link STAGE_DDL}) and on
-   * `addresses`, `sources` and `names`. `book` / `sources` / `names` are the store's address,
-   * source and name dictionaries (each read from its table when not given); the caller tells
-   * them about the commit or rollback of the transaction.
+   * `addresses`, `sources` and `names`. `books` are the store's dictionaries (read from their
+   * tables when not given); the caller tells them about the commit or rollback of the
+   * transaction.
    * @throws Error when `capacity` is not a multiple of 2 048 (DuckDB's vector size).
    */
   static async open(
     conn: DuckDBConnection,
     capacity = BATCH_ROWS,
-    book?: AddressBook,
-    sources?: SourceBook,
-    names?: NameBook,
+    books?: Books,
   ): Promise<FlowWriter> {
     if (capacity % CHUNK_ROWS !== 0)
       throw new Error(`batch capacity must be a multiple of ${CHUNK_ROWS}`)
-    const b = book ?? (await AddressBook.load(conn))
-    const so = sources ?? (await SourceBook.load(conn))
-    const nb = names ?? (await NameBook.load(conn))
+    const b = books ?? (await loadBooks(conn))
     const stage = await conn.createAppender(STAGE_TABLE, null, 'temp')
-    const addresses = await conn.createAppender('addresses')
-    const sourceRows = await conn.createAppender('sources')
-    const nameRows = await conn.createAppender('names')
-    return new FlowWriter(conn, stage, addresses, sourceRows, nameRows, capacity, b, so, nb)
+    const addresses = await conn.createAppender(ADDRESS_BOOK.table)
+    const sourceRows = await conn.createAppender(SOURCE_BOOK.table)
+    const nameRows = await conn.createAppender(NAME_BOOK.table)
+    return new FlowWriter(conn, stage, addresses, sourceRows, nameRows, capacity, b)
   }
 
   /** Packs one flow. Returns true when a batch is full: the caller must then `await rotate()`. */
@@ -739,40 +669,9 @@ export class FlowWriter {
   }
 
   private appendBatch(b: Batch): void {
-    const book = b.book
-    if (book.written < book.texts.length) {
-      for (let i = book.written; i < book.texts.length; i++) {
-        this.addresses.appendUInteger(i)
-        this.addresses.appendVarchar(book.texts[i] as string)
-        this.addresses.endRow()
-      }
-      this.addresses.flushSync()
-      book.written = book.texts.length
-    }
-    const sources = b.sources
-    if (sources.written < sources.formats.length) {
-      for (let i = sources.written; i < sources.formats.length; i++) {
-        this.sourceRows.appendUInteger(i)
-        this.sourceRows.appendVarchar(sources.formats[i] as string)
-        this.sourceRows.appendVarchar(sources.files[i] as string)
-        this.sourceRows.endRow()
-      }
-      this.sourceRows.flushSync()
-      sources.written = sources.formats.length
-    }
-    const names = b.names
-    if (names.written < names.tuples.length) {
-      for (let i = names.written; i < names.tuples.length; i++) {
-        this.nameRows.appendUInteger(i)
-        for (const v of names.tuples[i] as readonly (string | undefined)[]) {
-          if (v === undefined) this.nameRows.appendNull()
-          else this.nameRows.appendVarchar(v)
-        }
-        this.nameRows.endRow()
-      }
-      this.nameRows.flushSync()
-      names.written = names.tuples.length
-    }
+    b.book.writeNew(this.addresses)
+    b.sources.writeNew(this.sourceRows)
+    b.names.writeNew(this.nameRows)
     const raw = this.chunk.chunk
     for (let off = 0; off < b.n; off += CHUNK_ROWS) {
       const m = Math.min(CHUNK_ROWS, b.n - off)

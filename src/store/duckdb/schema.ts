@@ -54,10 +54,10 @@ export interface FlowColumn {
   readonly type: string
   readonly nullable: boolean
   /**
-   * `address`: an `addresses.id` (`UINTEGER`), assigned by the writer's `AddressBook`;
-   * `source`: a `sources.id` (`UINTEGER`), assigned by the writer's `SourceBook`;
+   * `address`: an `addresses.id` (`UINTEGER`), assigned through the writer's address `IdBook`;
+   * `source`: a `sources.id` (`UINTEGER`), assigned through its source `IdBook`;
    * `names`: a `names.id` (`UINTEGER`, NULL when the flow has no name and no labels), assigned
-   * by the writer's `NameBook`; otherwise the fixed-width type written as is.
+   * through its name `IdBook`; otherwise the fixed-width type written as is.
    */
   readonly kind: 'address' | 'source' | 'names' | 'u8' | 'u16' | 'u32' | 'i64' | 'u64'
 }

@@ -23,7 +23,7 @@ import {
   type ObservedAction,
 } from '../../core/index.js'
 import type { FlowBatch, FlowQuery, FlowStore, IngestFileResult, TempColumn } from '../store.js'
-import { AddressBook, FlowWriter, NameBook, SourceBook, STAGE_DDL } from './batch.js'
+import { FlowWriter, loadBooks, STAGE_DDL, type Books } from './batch.js'
 import { ensureSchema } from './schema.js'
 
 /**
@@ -199,12 +199,8 @@ function isFlowArray(b: FlowBatch): b is readonly Flow[] {
 class DuckDbFlowStore implements FlowStore {
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
-  /** The store's address dictionary, read on the first write. */
-  private book: AddressBook | undefined
-  /** The store's source dictionary, read on the first write. */
-  private sources: SourceBook | undefined
-  /** The store's name dictionary, read on the first write. */
-  private names: NameBook | undefined
+  /** The store's address, source and name dictionaries, read on the first write. */
+  private books: Books | undefined
 
   constructor(
     private readonly path: string,
@@ -269,32 +265,24 @@ class DuckDbFlowStore implements FlowStore {
   }
 
   private async inTransaction<T>(fn: () => Promise<T>): Promise<T> {
-    this.book ??= await AddressBook.load(this.conn)
-    this.sources ??= await SourceBook.load(this.conn)
-    this.names ??= await NameBook.load(this.conn)
-    const book = this.book
-    const sources = this.sources
-    const names = this.names
+    this.books ??= await loadBooks(this.conn)
+    const books = [this.books.addresses, this.books.sources, this.books.names]
     await this.conn.run('BEGIN TRANSACTION')
     let result: T
     try {
       result = await fn()
       await this.conn.run('COMMIT')
     } catch (err) {
-      book.rollback()
-      sources.rollback()
-      names.rollback()
+      for (const b of books) b.rollback()
       await this.conn.run('ROLLBACK')
       throw err
     }
-    book.commit()
-    sources.commit()
-    names.commit()
+    for (const b of books) b.commit()
     return result
   }
 
   private async write(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number> {
-    const w = await FlowWriter.open(this.conn, undefined, this.book, this.sources, this.names)
+    const w = await FlowWriter.open(this.conn, undefined, this.books)
     try {
       if (Symbol.asyncIterator in flows) {
         for await (const f of flows) if (w.add(f)) await w.rotate()
@@ -309,7 +297,7 @@ class DuckDbFlowStore implements FlowStore {
   }
 
   private async writeBatches(batches: AsyncIterable<FlowBatch>): Promise<number> {
-    const w = await FlowWriter.open(this.conn, undefined, this.book, this.sources, this.names)
+    const w = await FlowWriter.open(this.conn, undefined, this.books)
     try {
       for await (const batch of batches) {
         if (isFlowArray(batch)) {
