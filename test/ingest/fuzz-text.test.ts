@@ -10,14 +10,24 @@ import { orient, pairDirections } from '../../src/ingest/direction.js'
 import type { LineParser } from '../../src/ingest/types.js'
 import { fixtureText, runParser } from './text-helpers.js'
 
+// fixtures of test/fixtures/flows, and the vendor-documentation samples of test/fixtures/vendor
 const CASES: [LineParser, string[]][] = [
   [
     awsVpcParser,
-    ['aws-v2.log', 'aws-v5.log', 'aws-v3-repeated-header.log', 'aws-tgw.log', 'aws-ecs.log'],
+    [
+      'aws-v2.log',
+      'aws-v5.log',
+      'aws-v3-repeated-header.log',
+      'aws-tgw.log',
+      'aws-ecs.log',
+      '../vendor/aws-v3-tcpflags.log',
+      '../vendor/aws-v5.log',
+    ],
   ],
-  [azureNsgParser, ['azure-nsg-v2.json']],
-  [azureVnetParser, ['azure-vnet-v4.json']],
-  [gcpVpcParser, ['gcp.jsonl']],
+  [azureNsgParser, ['azure-nsg-v2.json', '../vendor/azure-nsg-v2.json']],
+  [azureVnetParser, ['azure-vnet-v4.json', '../vendor/azure-vnet-v4.json']],
+  // one LogEntry per line, and the pretty-printed array `gcloud logging read --format=json` writes
+  [gcpVpcParser, ['gcp.jsonl', '../vendor/gcp-vpc.jsonl', '../vendor/gcp-gcloud.json']],
   [csvParser, ['flows.csv']],
 ]
 

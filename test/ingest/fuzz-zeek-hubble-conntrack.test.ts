@@ -77,14 +77,25 @@ const SAMPLES: Record<'zeek' | 'hubble' | 'conntrack', string[][]> = {
     fx('zeek-conn.log'),
     fx('zeek-conn.json'),
     fx('zeek-btest-columns.log'),
+    // vendor-documentation samples (test/fixtures/vendor): JSON with ISO and millisecond `ts`
+    fx('../vendor/zeek-conn.json'),
+    fx('../vendor/zeek-conn.log'),
     ...corpusSample('zeek', 12, 30),
   ],
   hubble: [
     fx('hubble-jsonpb.json'),
     fx('hubble-json-legacy.json'),
+    fx('../vendor/hubble.jsonpb'),
+    fx('../vendor/hubble-old.json'),
     ...corpusSample('hubble', 4, 12),
   ],
-  conntrack: [fx('conntrack-list.txt'), fx('conntrack-extended.txt'), fx('conntrack-events.txt')],
+  conntrack: [
+    fx('conntrack-list.txt'),
+    fx('conntrack-extended.txt'),
+    fx('conntrack-events.txt'),
+    fx('../vendor/conntrack.txt'),
+    fx('../vendor/conntrack-events.txt'),
+  ],
 }
 const PARSERS = { zeek: zeekParser, hubble: hubbleParser, conntrack: conntrackParser } as const
 
