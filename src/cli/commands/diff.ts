@@ -17,6 +17,7 @@ import {
   FlowDiffer,
   hasImpact,
   ruleLocations,
+  type ConnlistLineChange,
   type EdgeChange,
   type PolicyDiff,
   type RuleChange,
@@ -207,8 +208,8 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
   }
   out.push('', 'Connectivity:')
   if (d.connlist.added.length + d.connlist.removed.length === 0) out.push('  (no change)')
-  for (const r of d.connlist.removed) out.push(`  - ${connlistLine(r)}`)
-  for (const r of d.connlist.added) out.push(`  + ${connlistLine(r)}`)
+  for (const r of d.connlist.removed) out.push(`  - ${connlistLine(r)}${ruleBehind(r)}`)
+  for (const r of d.connlist.added) out.push(`  + ${connlistLine(r)}${ruleBehind(r)}`)
   if (d.flows) {
     out.push('', 'Observed flows whose verdict changes:')
     if (d.flows.edges.length === 0) out.push('  (none)')
@@ -247,8 +248,8 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
   if (d.connlist.added.length + d.connlist.removed.length === 0) out.push('No connectivity change.')
   else {
     out.push('```diff')
-    for (const r of d.connlist.removed) out.push(`- ${connlistLine(r)}`)
-    for (const r of d.connlist.added) out.push(`+ ${connlistLine(r)}`)
+    for (const r of d.connlist.removed) out.push(`- ${connlistLine(r)}${ruleBehind(r)}`)
+    for (const r of d.connlist.added) out.push(`+ ${connlistLine(r)}${ruleBehind(r)}`)
     out.push('```')
   }
   if (d.flows) {
@@ -294,6 +295,11 @@ const SARIF_TOOL = {
       defaultLevel: 'note' as const,
     },
   },
+}
+
+/** `  (rule policy/id)` after a connlist line: the rule behind the change, when known. */
+function ruleBehind(r: ConnlistLineChange): string {
+  return r.by === undefined ? '' : `  (rule ${r.by})`
 }
 
 /**
