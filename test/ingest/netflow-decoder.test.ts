@@ -523,6 +523,33 @@ describe('IPFIX', () => {
     expect(reasons(d.flush(), 'skip')).toEqual({ 'no-template': 1 })
   })
 
+  it('template id 2 with field count 0 withdraws every data template of the domain, not the options templates', () => {
+    const d = new NetflowDecoder()
+    d.decode(
+      ipfix(
+        H,
+        set(
+          2,
+          templateRecords([
+            { id: 256, fields: TPL_V4 },
+            { id: 257, fields: TPL_V4 },
+          ]),
+        ),
+        ipfixOptionsTemplate(500, 1, [
+          [144, 4],
+          [160, 8],
+        ]),
+      ),
+      META,
+    )
+    expect(d.cache.templateCount(META.exporter)).toBe(3)
+    const w = d.decode(ipfix(H, set(2, concat(u16(2), u16(0)))), META)
+    expect(reasons(w, 'note')).toEqual({ 'template-withdrawn': 1 })
+    expect(d.cache.templateCount(META.exporter)).toBe(1) // the options template stays
+    expect(d.decode(ipfix(H, set(257, rec())), META).flows).toEqual([])
+    expect(reasons(d.flush(), 'skip')).toEqual({ 'no-template': 1 })
+  })
+
   it('uses systemInitTimeMilliseconds from options data for flowStart/EndSysUpTime', () => {
     const d = new NetflowDecoder()
     const init = T0 - 3_600_000
