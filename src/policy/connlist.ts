@@ -87,6 +87,11 @@ export interface ConnlistOptions {
    * sets, in `diff`) use the same ranges. Splitting finer never changes what is allowed.
    */
   readonly splitBy?: readonly Cidr[]
+  /**
+   * The {@link PolicyIndex} of the same inventory and policy set built at `now`, when the caller
+   * has one (`diff` judges samples with it too); built here otherwise.
+   */
+  readonly index?: PolicyIndex
 }
 
 /** The CIDR blocks of the selectors of live rules (with `except` blocks). */
@@ -254,7 +259,7 @@ export function connlist(
   options: ConnlistOptions,
 ): Connection[] {
   const now = options.now.getTime()
-  const index = PolicyIndex.build(inventory, policySet, now)
+  const index = options.index ?? PolicyIndex.build(inventory, policySet, now)
   const entities = connlistEntities(inventory, policySet, options).filter(
     (e) => e.addresses.length > 0,
   )

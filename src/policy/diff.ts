@@ -226,15 +226,17 @@ export function diffConnlist(
     ...policyBlocks(oldSet, options.now),
     ...policyBlocks(newSet, options.now),
   ]
+  const at = options.now.getTime()
   const side = (set: PolicySet) => {
-    const conns = connlist(inventory, set, { now: options.now, splitBy })
+    const index = PolicyIndex.build(inventory, set, at)
+    const conns = connlist(inventory, set, { now: options.now, splitBy, index })
     const rows = new Map<string, ConnlistRow>(
       connlistRows(conns).map((r) => [`${r.src}\u0000${r.dst}\u0000${r.conn}`, r]),
     )
     const services = new Map<string, ServiceSet>(
       conns.map((c) => [`${c.src}\u0000${c.dst}`, c.services]),
     )
-    return { set, rows, services }
+    return { set, rows, services, index }
   }
   const o = side(oldSet)
   const n = side(newSet)
@@ -244,9 +246,8 @@ export function diffConnlist(
   const removed = changed(o, n)
   if (added.length + removed.length === 0) return { added: [], removed: [] }
   // the rule behind each line: judge one sample connection of what the line gains or loses
-  const at = options.now.getTime()
-  const oldIndex = PolicyIndex.build(inventory, oldSet, at)
-  const newIndex = PolicyIndex.build(inventory, newSet, at)
+  const oldIndex = o.index
+  const newIndex = n.index
   const addresses = new Map<string, readonly string[]>()
   for (const set of [oldSet, newSet]) {
     for (const e of connlistEntities(inventory, set, { now: options.now, splitBy }))

@@ -7,32 +7,17 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import { BulkheadError, type Flow } from '../../src/core/index.js'
 import { openDuckDbStore, SCHEMA_VERSION, type FlowStore } from '../../src/store/index.js'
 import { BATCH_ROWS } from '../../src/store/duckdb/batch.js'
+import { FLOW_T0, syntheticFlow } from '../helpers/flows.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-store-'))
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const T0 = Date.UTC(2026, 10, 1, 12, 0, 0)
+const T0 = FLOW_T0
 const DAY = 86_400_000
 
-function flow(i: number, over: Partial<Flow> = {}): Flow {
-  return {
-    src: `10.0.${(i >> 8) & 255}.${i & 255}`,
-    dst: '10.0.200.1',
-    srcPort: 40000 + (i % 20000),
-    dstPort: 443,
-    protocol: 6,
-    start: T0 + i * 1000,
-    end: T0 + i * 1000 + 500,
-    packets: 3,
-    bytes: 180,
-    observedAction: 'accept',
-    direction: 'client-to-server',
-    source: { format: 'aws-vpc', file: 'flows.log', line: i + 1 },
-    ...over,
-  }
-}
+const flow = syntheticFlow
 
 async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []

@@ -10,12 +10,13 @@ import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/index.js'
 import { openDuckDbStore, SCHEMA_VERSION, type FlowStore } from '../../src/store/index.js'
+import { FLOW_T0, syntheticFlow } from '../helpers/flows.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-v3-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const DAY = 86_400_000
-const T0 = Date.UTC(2026, 10, 1, 12)
+const T0 = FLOW_T0
 
 async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []
@@ -39,23 +40,9 @@ async function dump(conn: DuckDBConnection, sql: string): Promise<string[]> {
     .map((x) => JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)))
 }
 
-function flow(i: number, over: Partial<Flow> = {}): Flow {
-  return {
-    src: `10.0.${(i >> 8) & 255}.${i & 255}`,
-    dst: i % 3 ? '10.0.200.1' : '2001:db8::1',
-    srcPort: 40000 + (i % 20000),
-    dstPort: 443,
-    protocol: 6,
-    start: T0 + i * 1000,
-    end: T0 + i * 1000 + 500,
-    packets: 3,
-    bytes: 180,
-    observedAction: 'accept',
-    direction: 'client-to-server',
-    source: { format: 'aws-vpc', file: 'flows.log', line: i + 1 },
-    ...over,
-  }
-}
+/** {@link syntheticFlow}, every third one to an IPv6 destination. */
+const flow = (i: number, over: Partial<Flow> = {}): Flow =>
+  syntheticFlow(i, { dst: i % 3 ? '10.0.200.1' : '2001:db8::1', ...over })
 
 /** The schema version 2 DDL, as Bulkhead before schema version 3 created it. */
 const V2_DDL = [
