@@ -67,7 +67,7 @@ export interface IngestFileResult {
   readonly fingerprint: string
   /** Flows stored from this file now, or stored by the earlier ingest when `alreadyIngested`. */
   readonly records: number
-  /** True when a file with the same fingerprint was ingested before; the file was not read. */
+  /** True when a file with the same fingerprint was ingested before; nothing was stored. */
   readonly alreadyIngested: boolean
 }
 
@@ -81,8 +81,10 @@ export interface FlowStore {
   /**
    * Stores every flow of `file`, read through `batches(file)` (batches of flows or of columns,
    * as `readFlowBatches` / `readFlowColumns` yield them). Idempotent per file: a file whose
-   * fingerprint (SHA-256 of its bytes, computed streaming before reading) was already ingested is
-   * not read again, and the result says `alreadyIngested`. All rows of one file are written in
+   * fingerprint (SHA-256 of its bytes) was already ingested is not stored again, and the result
+   * says `alreadyIngested`. The fingerprint is computed before reading, except for large files
+   * (DuckDB store: 64 MiB and more), which are hashed on another thread while they are read:
+   * `batches(file)` is then called, and stopped as soon as the fingerprint shows an earlier ingest. All rows of one file are written in
    * one transaction: when `batches` throws (a fatal parse error, an I/O error), nothing of that
    * file is stored and the error is re-thrown.
    * @throws BulkheadError `io/not-found` / `io/read-failed` when the file cannot be read for

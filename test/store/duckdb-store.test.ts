@@ -4,8 +4,13 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { DuckDBInstance } from '@duckdb/node-api'
-import { BulkheadError, type Flow } from '../../src/core/index.js'
+import { BulkheadError, type ErrorCode, type Flow } from '../../src/core/index.js'
 import { openDuckDbStore, SCHEMA_VERSION, type FlowStore } from '../../src/store/index.js'
+import {
+  fingerprintFile,
+  fingerprintFileOffThread,
+  HASH_AHEAD_BYTES,
+} from '../../src/store/duckdb/store.js'
 import { BATCH_ROWS } from '../../src/store/duckdb/batch.js'
 import { FLOW_T0, syntheticFlow } from '../helpers/flows.js'
 
@@ -32,6 +37,18 @@ async function withStore<T>(fn: (s: FlowStore) => Promise<T>, where = ':memory:'
   } finally {
     await s.close()
   }
+}
+
+/** `n` one-flow batches, then a fatal error with `code`, as a parser failing part-way. */
+async function* flowsThenFailure(n: number, code: ErrorCode): AsyncIterable<Flow[]> {
+  await Promise.resolve()
+  for (let i = 0; i < n; i++) yield [flow(i)]
+  throw new BulkheadError([{ code, severity: 'fatal', message: 'boom' }])
+}
+
+async function* oneFlow(): AsyncIterable<Flow[]> {
+  await Promise.resolve()
+  yield [flow(1)]
 }
 
 describe('DuckDB flow store', () => {
@@ -203,28 +220,87 @@ describe('DuckDB flow store', () => {
     })
   })
 
+  it('hashes_a_large_file_while_reading_it_and_stops_reading_once_it_was_ingested_before', async () => {
+    // at HASH_AHEAD_BYTES the fingerprint is computed on a worker thread while the file is read
+    const file = path.join(dir, 'large.log')
+    writeFileSync(file, Buffer.alloc(HASH_AHEAD_BYTES, 0x61))
+    const copy = path.join(dir, 'large-copy.log')
+    writeFileSync(copy, Buffer.alloc(HASH_AHEAD_BYTES, 0x61))
+    async function* ten(f: string): AsyncIterable<Flow[]> {
+      await Promise.resolve()
+      yield Array.from({ length: 10 }, (_, j) =>
+        flow(j, { source: { format: 'aws-vpc', file: f, line: j + 1 } }),
+      )
+    }
+    // a source far longer than hashing takes: it must be stopped, not read to its end
+    const bound = 200_000
+    let read = 0
+    async function* endless(f: string): AsyncIterable<Flow[]> {
+      for (; read < bound; read++) {
+        await new Promise((r) => setImmediate(r))
+        yield [flow(read, { source: { format: 'aws-vpc', file: f, line: read + 1 } })]
+      }
+    }
+    await withStore(async (s) => {
+      const first = await s.ingestFile(file, ten)
+      expect(first).toEqual({
+        file,
+        fingerprint: await fingerprintFile(file),
+        records: 10,
+        alreadyIngested: false,
+      })
+      const again = await s.ingestFile(copy, endless)
+      expect(again).toEqual({ ...first, file: copy, alreadyIngested: true })
+      expect(read).toBeGreaterThan(0)
+      expect(read).toBeLessThan(bound)
+      expect(await s.count()).toBe(10)
+      expect(await s.query('SELECT path, records FROM ingested_files')).toEqual([
+        { path: file, records: 10 },
+      ])
+    })
+  })
+
+  it('stores_nothing_of_a_large_file_whose_flow_source_fails_while_it_is_hashed', async () => {
+    const file = path.join(dir, 'large-bad.log')
+    writeFileSync(file, Buffer.alloc(HASH_AHEAD_BYTES, 0x62))
+    const failing = (): AsyncIterable<Flow[]> => flowsThenFailure(1, 'ingest/truncated-input')
+    await withStore(async (s) => {
+      await expect(s.ingestFile(file, failing)).rejects.toMatchObject({
+        diagnostics: [{ code: 'ingest/truncated-input' }],
+      })
+      expect(await s.count()).toBe(0)
+      expect(await s.query('SELECT * FROM ingested_files')).toEqual([])
+      expect(await s.ingestFile(file, oneFlow)).toMatchObject({
+        records: 1,
+        alreadyIngested: false,
+      })
+    })
+  })
+
+  it('reports_an_unreadable_large_file_as_the_fingerprint_does', async () => {
+    await expect(fingerprintFileOffThread(path.join(dir, 'absent.log'))).rejects.toMatchObject({
+      diagnostics: [{ code: 'io/not-found' }],
+    })
+    await expect(fingerprintFileOffThread(dir)).rejects.toMatchObject({
+      diagnostics: [{ code: 'io/read-failed' }],
+    })
+    const file = path.join(dir, 'small.log')
+    writeFileSync(file, 'abc\n')
+    expect(await fingerprintFileOffThread(file)).toBe(await fingerprintFile(file))
+  })
+
   it('stores_nothing_of_a_file_whose_flow_source_fails_mid_file', async () => {
     const file = path.join(dir, 'b.log')
     writeFileSync(file, 'other bytes\n')
     const n = BATCH_ROWS + 5000 // past one full batch, so rows were already moved into `flows`
-    async function* failing(): AsyncIterable<Flow[]> {
-      await Promise.resolve()
-      for (let i = 0; i < n; i++) yield [flow(i)]
-      throw new BulkheadError([
-        { code: 'ingest/malformed-record', severity: 'fatal', message: 'boom' },
-      ])
-    }
-    async function* good(): AsyncIterable<Flow[]> {
-      await Promise.resolve()
-      yield [flow(1)]
-    }
+    const failing = (): AsyncIterable<Flow[]> => flowsThenFailure(n, 'ingest/malformed-record')
     await withStore(async (s) => {
       await s.appendFlows([flow(0, { src: '10.9.9.9' })])
       await expect(s.ingestFile(file, failing)).rejects.toBeInstanceOf(BulkheadError)
       expect(await s.count()).toBe(1)
       expect(await s.query('SELECT * FROM ingested_files')).toEqual([])
       // the staging tables are empty again and the file can be ingested later
-      const r = await s.ingestFile(file, good)
+      const r = await s.ingestFile(file, oneFlow)
       expect(r).toMatchObject({ records: 1, alreadyIngested: false })
       expect(await s.count()).toBe(2)
       // flow(1)'s address was first seen by the rolled-back load: its id is assigned again

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
@@ -6,6 +6,7 @@ import { Command } from 'commander'
 import { BulkheadError } from '../../src/core/index.js'
 import { expandGlob, registerIngest, type IngestOutput } from '../../src/cli/commands/ingest.js'
 import { openDuckDbStore } from '../../src/store/index.js'
+import { HASH_AHEAD_BYTES } from '../../src/store/duckdb/store.js'
 import { writeAwsVpcFile, writeZeekConnLog } from '../../bench/generate.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-ingest-'))
@@ -79,6 +80,27 @@ describe('bulkhead ingest', () => {
     expect(again.code).toBe(0)
     const o2 = JSON.parse(again.out) as IngestOutput
     expect(o2).toMatchObject({ files: 0, records: 0, alreadyIngested: [file] })
+    expect(await storedCount(ws)).toBe(o.records)
+  })
+
+  it('stores_a_large_file_once_while_hashing_it_on_another_thread', async () => {
+    const ws = workspace('large')
+    const file = path.join(ws, 'flows', 'vpc.log')
+    // ≈ 112 bytes a record: above HASH_AHEAD_BYTES, so it is hashed while it is read
+    const written = writeAwsVpcFile(file, 620_000, 7)
+    expect(written.bytes).toBeGreaterThanOrEqual(HASH_AHEAD_BYTES)
+    const copy = path.join(ws, 'flows', 'vpc-copy.log')
+    copyFileSync(file, copy)
+    const first = await ingest([file, '-w', ws, '-o', 'json'])
+    expect(first.code).toBe(0)
+    const o = JSON.parse(first.out) as IngestOutput
+    expect(o).toMatchObject({ files: 1, alreadyIngested: [] })
+    expect(await storedCount(ws)).toBe(o.records)
+    // the copy is read until its fingerprint is known; what was read is neither stored nor counted
+    const again = await ingest([copy, '-w', ws, '-o', 'json'])
+    expect(again.code).toBe(0)
+    const o2 = JSON.parse(again.out) as IngestOutput
+    expect(o2).toMatchObject({ files: 0, records: 0, skipped: {}, alreadyIngested: [copy] })
     expect(await storedCount(ws)).toBe(o.records)
   })
 

@@ -207,6 +207,8 @@ export async function ingestFiles(
   try {
     for (const job of jobs) {
       let result: IngestFileResult | undefined
+      // a large file is read while it is hashed: a file found already ingested drops its summary
+      const read = summaries.length
       try {
         result = await store.ingestFile(job.file, (file) =>
           readFlowColumns(
@@ -231,8 +233,10 @@ export async function ingestFiles(
         failed.push(job.file)
         diagnostics.push(...err.diagnostics)
       }
-      if (result?.alreadyIngested) already.push(job.file)
-      else if (result) doneRecords += result.records
+      if (result?.alreadyIngested) {
+        summaries.length = read
+        already.push(job.file)
+      } else if (result) doneRecords += result.records
       doneBytes += sizeOf(job.file)
     }
   } finally {
