@@ -13,7 +13,7 @@ import {
   type StringTable,
 } from '../columnar.js'
 import { parseAddress } from '../fields.js'
-import { ColumnLineReader, ipv4At } from '../column-reader.js'
+import { ColumnLineReader } from '../column-reader.js'
 import {
   newStats,
   note,
@@ -419,22 +419,35 @@ export const awsVpcParser: LineParser = {
 const bstarts = new Int32Array(MAX_TOKENS + 1)
 
 /**
- * Decimal in token `i` of `buf` (see {@link bstarts}), at most `max`: -1 for `-`, -2 when not
- * digits or above `max`, -3 when longer than 15 digits (the line reader decides those).
+ * What the single pass of {@link AwsColumnReader} computes for each token of the current line,
+ * by the token's role ({@link rolesOf}): a decimal (`-1` for `-`, `-2` when not all digits, `-3` when longer
+ * than 15 characters: the line reader decides those), or a canonical dotted quad as a uint32
+ * (first octet most significant; `-1` for anything else). Other tokens: unused.
  */
-function uintBytes(buf: Buffer, i: number, max: number): number {
+const bvals = new Float64Array(MAX_TOKENS)
+
+/**
+ * The role of a token in the single pass (see {@link rolesOf}): 0 only find its end,
+ * {@link DECIMAL} read a decimal, {@link ADDRESS} read a dotted quad.
+ */
+const DECIMAL = 1
+const ADDRESS = 2
+
+/** The role of each token of a layout (0, {@link DECIMAL} or {@link ADDRESS}). */
+function rolesOf(L: Layout): Uint8Array {
+  const roles = new Uint8Array(L.n)
+  for (const i of [L.src, L.dst, L.pktSrc, L.pktDst]) if (i >= 0) roles[i] = ADDRESS
+  for (const i of [L.srcPort, L.dstPort, L.protocol, L.packets, L.bytes, L.start, L.end])
+    if (i >= 0) roles[i] = DECIMAL
+  if (L.tcpFlags >= 0) roles[L.tcpFlags] = DECIMAL
+  return roles
+}
+
+/** The decimal of token `i` (see {@link bvals}) when at most `max`, else -2; -1 when `i < 0`. */
+function decimal(i: number, max: number): number {
   if (i < 0) return -1
-  const a = bstarts[i] as number
-  const b = (bstarts[i + 1] as number) - 1
-  if (b - a === 1 && buf[a] === 45) return -1
-  if (b - a > 15) return -3
-  let v = 0
-  for (let j = a; j < b; j++) {
-    const d = (buf[j] as number) - 48
-    if (d < 0 || d > 9) return -2
-    v = v * 10 + d
-  }
-  return v <= max ? v : -2
+  const v = bvals[i] as number
+  return v > max ? -2 : v
 }
 
 /** True when token `i` of `buf` is the ASCII word `w` (given as char codes). */
@@ -449,9 +462,82 @@ const W_OK = [79, 75]
 const W_ACCEPT = [65, 67, 67, 69, 80, 84]
 const W_REJECT = [82, 69, 74, 69, 67, 84]
 
-/** A canonical dotted quad in token `i` of `buf` as a uint32 (first octet most significant), or -1. */
-function ipv4Bytes(buf: Buffer, i: number): number {
-  return ipv4At(buf, bstarts[i] as number, (bstarts[i + 1] as number) - 1)
+/**
+ * One pass over the line `buf[a, e)`: splits it on single spaces into {@link bstarts} and reads
+ * each token as its role asks into {@link bvals}. False when the line does not have exactly
+ * `roles.length` non-empty tokens or holds a tab.
+ */
+function scanLine(buf: Buffer, a: number, e: number, roles: Uint8Array): boolean {
+  const nt = roles.length
+  let j = a
+  let k = 0
+  for (;;) {
+    if (k >= nt) return false
+    const t = j
+    bstarts[k] = t
+    const role = roles[k] as number
+    if (role === DECIMAL) {
+      let v = 0
+      let digits = true
+      for (; j < e; j++) {
+        const c = buf[j] as number
+        if (c === 32) break
+        const d = c - 48
+        if (d >= 0 && d <= 9) v = v * 10 + d
+        else if (c === 9) return false
+        else digits = false
+      }
+      const len = j - t
+      bvals[k] = len > 15 ? -3 : len === 1 && buf[t] === 45 ? -1 : digits ? v : -2
+    } else if (role === ADDRESS) {
+      // the canonical dotted quad, as column-reader.ts `ipv4At` reads it: no leading zeros, octets 0-255
+      let v = 0
+      let octet = 0
+      let nd = 0
+      let first = 0
+      let dots = 0
+      let ok = true
+      for (; j < e; j++) {
+        const c = buf[j] as number
+        if (c === 32) break
+        if (c === 46) {
+          if (nd === 0 || octet > 255 || (nd > 1 && first === 0)) ok = false
+          v = v * 256 + octet
+          dots++
+          nd = 0
+          octet = 0
+        } else {
+          const d = c - 48
+          if (d < 0 || d > 9) {
+            if (c === 9) return false
+            ok = false
+          } else {
+            if (nd === 0) first = d
+            else if (nd === 3) ok = false
+            octet = octet * 10 + d
+            nd++
+          }
+        }
+      }
+      bvals[k] =
+        ok && dots === 3 && nd > 0 && octet <= 255 && (nd === 1 || first !== 0)
+          ? v * 256 + octet
+          : -1
+    } else {
+      for (; j < e; j++) {
+        const c = buf[j] as number
+        if (c === 32) break
+        if (c === 9) return false
+      }
+    }
+    if (j === t) return false
+    k++
+    if (j >= e) break
+    j++
+  }
+  if (k !== nt) return false
+  bstarts[nt] = e + 1
+  return true
 }
 
 /**
@@ -466,6 +552,8 @@ export class AwsColumnReader extends ColumnLineReader {
   /** The line reader behind the slow path; its `layout` is the current field order. */
   override readonly lines: AwsLineReader
   private layout: Layout | undefined
+  /** The role of each token of `layout` ({@link rolesOf}). */
+  private roles: Uint8Array = new Uint8Array(0)
   private fast = false
 
   constructor(
@@ -482,6 +570,7 @@ export class AwsColumnReader extends ColumnLineReader {
     const L = this.lines.layout
     if (L === this.layout) return
     this.layout = L
+    this.roles = rolesOf(L)
     // ECS names need the slow path; so do layouts without the fields every row needs
     this.fast =
       !(L.flowDirection >= 0 && (L.ecsService >= 0 || L.ecsTask >= 0)) &&
@@ -500,35 +589,24 @@ export class AwsColumnReader extends ColumnLineReader {
     if (len === 0 || len * 3 > this.maxLineBytes) return false
     const c0 = buf[a] as number
     if ((c0 >= 97 && c0 <= 122) || c0 === 36 || buf[e - 1] === 13) return false
+    if (!scanLine(buf, a, e, this.roles)) return false
     const L = this.layout as Layout
-    const nt = L.n
-    let k = 0
-    bstarts[0] = a
-    for (let j = a; j < e; j++) {
-      const c = buf[j] as number
-      if (c === 32) {
-        if (j === bstarts[k] || ++k >= nt) return false
-        bstarts[k] = j + 1
-      } else if (c === 9) return false
-    }
-    if (k !== nt - 1 || bstarts[k] === e) return false
-    bstarts[nt] = e + 1
     if (L.logStatus >= 0 && !wordIs(buf, L.logStatus, W_OK)) return false
     const ps = L.pktSrc >= 0 && !wordIs(buf, L.pktSrc, W_DASH) ? L.pktSrc : L.src
     const pd = L.pktDst >= 0 && !wordIs(buf, L.pktDst, W_DASH) ? L.pktDst : L.dst
-    const src = ipv4Bytes(buf, ps)
-    const dst = ipv4Bytes(buf, pd)
+    const src = bvals[ps] as number
+    const dst = bvals[pd] as number
     if (src < 0 || dst < 0) return false
-    const srcPort = uintBytes(buf, L.srcPort, 65535)
-    const dstPort = uintBytes(buf, L.dstPort, 65535)
+    const srcPort = decimal(L.srcPort, 65535)
+    const dstPort = decimal(L.dstPort, 65535)
     if (srcPort < -1 || dstPort < -1) return false
-    const protocol = uintBytes(buf, L.protocol, 255)
+    const protocol = decimal(L.protocol, 255)
     if (protocol < 0) return false
-    const packets = uintBytes(buf, L.packets, Number.MAX_SAFE_INTEGER)
-    const bytes = uintBytes(buf, L.bytes, Number.MAX_SAFE_INTEGER)
+    const packets = decimal(L.packets, Number.MAX_SAFE_INTEGER)
+    const bytes = decimal(L.bytes, Number.MAX_SAFE_INTEGER)
     if (packets < -1 || bytes < -1) return false
-    const s = uintBytes(buf, L.start, 1e13)
-    const t = uintBytes(buf, L.end, 1e13)
+    const s = decimal(L.start, 1e13)
+    const t = decimal(L.end, 1e13)
     if (s < 0 || t < s) return false
     let action: number
     if (L.action < 0) action = ACTION_UNKNOWN
@@ -538,7 +616,7 @@ export class AwsColumnReader extends ColumnLineReader {
     else return false
     let flags = -1
     if (L.tcpFlags >= 0) {
-      flags = uintBytes(buf, L.tcpFlags, 0xfff)
+      flags = decimal(L.tcpFlags, 0xfff)
       if (flags === -3) return false
       if (flags < 0) flags = -1
     }
