@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs'
 import { BulkheadError, type Inventory, type Workspace } from '../core/index.js'
 import { buildDependencyMap, type DependencyMap, type DiscoverOptions } from '../discover/index.js'
-import { openDuckDbStore } from '../store/index.js'
+import { openStore } from './store.js'
 import { UsageError } from './output.js'
 
 /**
@@ -32,7 +32,7 @@ export async function loadDependencyMap(
       },
     ])
   if (!existsSync(workspace.store)) throw noFlows(`(the store ${workspace.store} does not exist)`)
-  const store = await openDuckDbStore(workspace.store)
+  const store = await openStore(workspace.store)
   let map: DependencyMap
   try {
     map = await buildDependencyMap(store, inventory, options)

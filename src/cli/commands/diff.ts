@@ -23,7 +23,7 @@ import {
   type RuleChange,
 } from '../../policy/diff.js'
 import { connlistLine } from '../../policy/connlist.js'
-import { openDuckDbStore } from '../../store/index.js'
+import { openStore } from '../store.js'
 import { checkFormat, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
@@ -121,7 +121,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
               ),
             ])
           }
-          const store = await openDuckDbStore(storePath)
+          const store = await openStore(storePath)
           try {
             const q = {
               ...(opts.since !== undefined ? { since: parseTime(opts.since) } : {}),

@@ -16,7 +16,8 @@ import {
 import { PARSERS } from '../../ingest/registry.js'
 import type { FlowFormat } from '../../ingest/types.js'
 import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from '../../policy/workspace.js'
-import { openDuckDbStore, type IngestFileResult } from '../../store/index.js'
+import type { IngestFileResult } from '../../store/index.js'
+import { openStore } from '../store.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { startProgress } from '../progress.js'
 
@@ -194,7 +195,7 @@ export async function ingestFiles(
     throw new UsageError(`store ${storePath}: only a DuckDB file store is supported so far`)
   }
   if (storePath !== ':memory:') mkdirSync(path.dirname(storePath), { recursive: true })
-  const store = await openDuckDbStore(storePath)
+  const store = await openStore(storePath)
   const started = performance.now()
   const summaries: FileSummary[] = []
   const already: string[] = []
@@ -280,8 +281,9 @@ export function registerIngest(program: Command): void {
     .addHelpText(
       'after',
       `
-A file whose bytes were ingested before is not read again. Each file is stored in one transaction:
-a file that cannot be used (unknown format, truncated gzip, --strict and a bad record) stores nothing.
+A file whose bytes were ingested before is not stored again (one of 64 MiB or more is hashed while
+it is read, and read only until its hash is known). Each file is stored in one transaction: a file
+that cannot be used (unknown format, truncated gzip, --strict and a bad record) stores nothing.
 
 Examples:
   $ bulkhead ingest flows/2026-11-01.log.gz

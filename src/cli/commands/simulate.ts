@@ -25,7 +25,8 @@ import { PARSERS } from '../../ingest/registry.js'
 import type { FlowFormat } from '../../ingest/types.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import { Simulator, type FlowGroup, type SimulationReport } from '../../policy/simulate.js'
-import { openDuckDbStore, type FlowStore } from '../../store/index.js'
+import type { FlowStore } from '../../store/index.js'
+import { openStore } from '../store.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { parseTime, loadOrThrow } from '../workspace.js'
 
@@ -95,7 +96,7 @@ export async function feedFlows(
       },
     ])
   }
-  const store = await openDuckDbStore(storePath)
+  const store = await openStore(storePath)
   try {
     return {
       from: 'store',
