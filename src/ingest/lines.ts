@@ -10,8 +10,13 @@ import { BulkheadError, type Diagnostic } from '../core/index.js'
 /** Default bound on one line: 1 MiB. */
 export const MAX_LINE_BYTES = 1 << 20
 
-/** Size of the read chunks, in bytes. */
-const CHUNK_BYTES = 1 << 16
+/**
+ * Size of the read chunks, in bytes. 256 KiB read a 560 MB AWS file into the store about 4 %
+ * faster than 64 KiB (median of five alternating runs of the built CLI: 4.14 → 3.99 s; fewer
+ * reads and fewer steps through the async generators); 1 MiB was no faster, and makes every
+ * block need the long-line pre-pass of the column readers (3 bytes per byte > the 1 MiB bound).
+ */
+const CHUNK_BYTES = 1 << 18
 
 function ioError(file: string, err: unknown): BulkheadError {
   const e = err as NodeJS.ErrnoException

@@ -59,7 +59,7 @@ export interface ReadOptions {
   readonly pair?: boolean
   /** Bound on one line, bytes (default 1 MiB); longer lines are skipped as `line-too-long`. */
   readonly maxLineBytes?: number
-  /** Called after each read chunk (≈64 KiB) and at the end of each file. */
+  /** Called after each read chunk (≈256 KiB) and at the end of each file. */
   readonly onProgress?: (p: ReadProgress) => void
 }
 
@@ -326,7 +326,7 @@ function finish(f: Flow): Flow {
 
 /**
  * Streams normalised flows from every file in order, in batches (one or more per read chunk of
- * about 64 KiB, never empty), with constant memory in file size, except the Azure formats,
+ * about 256 KiB, never empty), with constant memory in file size, except the Azure formats,
  * which hold one JSON document per file. Detects each file's format when `opts.format` is
  * `auto`; oriented client→server where the evidence allows (`direction.ts`); AWS VPC and Azure
  * halves paired unless `opts.pair === false`.
