@@ -129,7 +129,8 @@ function childrenCpu(): number | null {
   try {
     const stat = readFileSync('/proc/self/stat', 'utf8')
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    // fields 16 and 17 of proc(5), counted from 1 with pid and comm: indices 13 and 14 here
+    // fields 16 and 17 of proc(5), counted from 1 with pid and comm: indices 13 and 14 here;
+    // in clock ticks, 1/100 s on Linux (`getconf CLK_TCK`)
     return (Number(f[13]) + Number(f[14])) / 100
   } catch {
     return null
