@@ -185,7 +185,10 @@ interface EdgeAcc {
   flows: number
   firstSeen: number
   lastSeen: number
-  deniedBy: Set<number>
+  /** The first rule index that denied flows of the edge (-1: default deny) … */
+  deniedBy: number
+  /** … and the others, when more than one did (most edges have one). */
+  alsoDeniedBy: Set<number> | undefined
   examples: FlowExample[]
 }
 
@@ -226,8 +229,10 @@ export class Simulator {
   /** Per class, see {@link classCode}; −1 until first use. */
   private classModes = new Int8Array(64).fill(-1)
   private readonly hits: Float64Array
-  /** Denied edges: (source entity, destination entity) → (protocol, port) → accumulator. */
-  private readonly edges = new Map<number, Map<number, EdgeAcc>>()
+  /** Dense ids of (source entity, destination entity) pairs that have a denied edge. */
+  private readonly pairIds = new Map<number, number>()
+  /** Denied edges by (pair id, protocol, port): one flat map, no map per pair. */
+  private readonly edges = new Map<number, EdgeAcc>()
   private readonly outcomes = zeroOutcomes()
   private flows = 0
   private evaluated = 0
@@ -295,15 +300,16 @@ export class Simulator {
     this.outcomes[outcome] += n
     if (outcome === 'allowed') return
     if (this.classCode(s.cls) >= 3 || this.classCode(d.cls) >= 3) this.wouldBlock += n
-    // entity ids stay below 2^26 (one per distinct entity), so the pair key is an exact integer
+    // entity ids stay below 2^26 (one per distinct entity), so the pair key is an exact integer;
+    // pair ids stay below 2^29 (one per denied edge at most), so the edge key is one too
     const pairKey = s.entity * 67_108_864 + d.entity
-    let byService = this.edges.get(pairKey)
-    if (byService === undefined) {
-      byService = new Map()
-      this.edges.set(pairKey, byService)
+    let pair = this.pairIds.get(pairKey)
+    if (pair === undefined) {
+      pair = this.pairIds.size
+      this.pairIds.set(pairKey, pair)
     }
-    const key = g.protocol * 65_536 + port
-    let e = byService.get(key)
+    const key = pair * 16_777_216 + g.protocol * 65_536 + port
+    let e = this.edges.get(key)
     if (e === undefined) {
       e = {
         src: this.entities[s.entity] as EdgeEndpoint,
@@ -314,16 +320,17 @@ export class Simulator {
         flows: 0,
         firstSeen: g.first,
         lastSeen: g.last,
-        deniedBy: new Set(),
+        deniedBy: code >> 1, // -1 (default deny) >> 1 is -1
+        alsoDeniedBy: undefined,
         examples: [],
       }
-      byService.set(key, e)
+      this.edges.set(key, e)
     }
     e.flows += n
     e.outcomes[outcome] += n
     if (g.first < e.firstSeen) e.firstSeen = g.first
     if (g.last > e.lastSeen) e.lastSeen = g.last
-    e.deniedBy.add(code >> 1) // -1 (default deny) >> 1 is -1
+    if (code >> 1 !== e.deniedBy) (e.alsoDeniedBy ??= new Set()).add(code >> 1)
     // keep the earliest examples, sorted by start
     for (const x of this.examplesPerEdge > 0 ? g.examples : []) {
       const ex = e.examples
@@ -402,9 +409,7 @@ export class Simulator {
       })
       if (!expired && hits === 0) unused.push({ policy: r.policy, id: r.id })
     }
-    const all: EdgeAcc[] = []
-    for (const m of this.edges.values()) for (const e of m.values()) all.push(e)
-    const denied: DeniedEdge[] = all.map((e) => {
+    const denied: DeniedEdge[] = [...this.edges.values()].map((e) => {
       let outcome: Exclude<Outcome, 'allowed'> = 'unenforced'
       for (const o of ['blocked', 'would-be-blocked'] as const) {
         if (e.outcomes[o] > 0 && OUTCOME_RANK[o] > OUTCOME_RANK[outcome]) outcome = o
@@ -420,7 +425,7 @@ export class Simulator {
         flows: e.flows,
         firstSeen: e.firstSeen,
         lastSeen: e.lastSeen,
-        deniedBy: [...e.deniedBy]
+        deniedBy: [e.deniedBy, ...(e.alsoDeniedBy ?? [])]
           .map((i) => (i < 0 ? 'default-deny' : (names[i] as string)))
           .sort(),
         examples: e.examples,

@@ -14,6 +14,7 @@ import {
   type FlowDirection,
   type Inventory,
   type Outcome,
+  type Policy,
   type PolicySet,
   type Rule,
 } from '../../src/core/index.js'
@@ -314,6 +315,48 @@ describe('simulate report (hand-worked)', () => {
     })
     expect(r.unused).toEqual([{ policy: 'prod', id: 'never-used' }])
     expect(r.expired).toEqual([{ policy: 'prod', id: 'old' }])
+  })
+
+  it('lists_every_reason_that_denied_flows_of_one_edge', () => {
+    // both sources are the `internet` entity; one is inside a denied block, one is denied by default
+    const withDeny: PolicySet = {
+      ...ps,
+      policies: [
+        {
+          ...(ps.policies[0] as Policy),
+          rules: [
+            {
+              id: 'no-half',
+              action: 'deny',
+              from: [{ kind: 'cidr', cidr: parseCidr('203.0.113.0/25') as Cidr, except: [] }],
+              to: [
+                {
+                  kind: 'labels',
+                  match: labelSet({ role: 'web' }),
+                  expressions: [],
+                  global: false,
+                },
+              ],
+              services: [{ protocol: 6, ports: { lo: 443, hi: 443 } }],
+              emergency: false,
+            },
+          ],
+        },
+      ],
+    }
+    const idx = PolicyIndex.build(inv, withDeny, T + DAY / 2)
+    const r = simulate(idx, inv, T + DAY / 2, [
+      flow('203.0.113.9', '10.0.1.1', 443, T),
+      flow('203.0.113.200', '10.0.1.1', 443, T + 10),
+      flow('203.0.113.10', '10.0.1.1', 443, T + 20),
+    ])
+    expect(r.denied).toHaveLength(1)
+    expect(r.denied[0]).toMatchObject({
+      src: { name: 'internet' },
+      dst: { name: 'web-1' },
+      flows: 3,
+      deniedBy: ['default-deny', 'prod/no-half'],
+    })
   })
 
   it('--as-enforced turns would-be-blocked into blocked for workloads only', () => {
