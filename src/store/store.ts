@@ -84,9 +84,9 @@ export interface FlowStore {
    * fingerprint (SHA-256 of its bytes) was already ingested is not stored again, and the result
    * says `alreadyIngested`. The fingerprint is computed before reading, except for large files
    * (DuckDB store: 64 MiB and more), which are hashed on another thread while they are read:
-   * `batches(file)` is then called, and stopped as soon as the fingerprint shows an earlier ingest. All rows of one file are written in
-   * one transaction: when `batches` throws (a fatal parse error, an I/O error), nothing of that
-   * file is stored and the error is re-thrown.
+   * `batches(file)` is then called, and stopped as soon as the fingerprint shows an earlier
+   * ingest. All rows of one file are written in one transaction: when `batches` throws (a fatal
+   * parse error, an I/O error), nothing of that file is stored and the error is re-thrown.
    * @throws BulkheadError `io/not-found` / `io/read-failed` when the file cannot be read for
    * the fingerprint; whatever `batches` throws.
    */
