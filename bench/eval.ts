@@ -59,6 +59,12 @@ export interface EvalCase {
   readonly allowedShare: number
   /** {@link PolicyIndex.stats} after the runs. */
   readonly stats: ReturnType<PolicyIndex['stats']>
+  /**
+   * What the rate depends on (see the README's Performance section): the distinct pairs of
+   * (source `from` rule list, destination `to` rule list) the flows need, and how many of the
+   * most used pairs answer half and 90 % of the flows.
+   */
+  readonly listPairs: { readonly touched: number; readonly forHalf: number; readonly for90: number }
 }
 
 /** One-rule updates on a bare PolicyIndex. Times in milliseconds (wall clock). */
@@ -208,6 +214,43 @@ function encode(index: PolicyIndex, f: FlowColumns): Encoded {
     distinct: cache.size + timedSet.size,
     timed,
   }
+}
+
+/**
+ * The pairs of interned rule lists (source's `from` list, destination's `to` list, as
+ * {@link PolicyIndex.classRules} returns them) the flows need, and how many of the most used
+ * answer half and 90 % of the flows. Not timed.
+ */
+function listPairs(index: PolicyIndex, e: Encoded, count: number): EvalCase['listPairs'] {
+  const ids = new Map<Int32Array, number>()
+  const id = (list: Int32Array): number => {
+    let k = ids.get(list)
+    if (k === undefined) {
+      k = ids.size
+      ids.set(list, k)
+    }
+    return k
+  }
+  const uses = new Map<number, number>()
+  for (let i = 0; i < count; i++) {
+    const key =
+      id(index.classRules(e.src[i] as number).from) * 2 ** 26 +
+      id(index.classRules(e.dst[i] as number).to)
+    uses.set(key, (uses.get(key) ?? 0) + 1)
+  }
+  const sorted = [...uses.values()].sort((a, b) => b - a)
+  let seen = 0
+  let forHalf = 0
+  let for90 = 0
+  for (const [k, n] of sorted.entries()) {
+    seen += n
+    if (forHalf === 0 && seen >= count / 2) forHalf = k + 1
+    if (seen >= 0.9 * count) {
+      for90 = k + 1
+      break
+    }
+  }
+  return { touched: uses.size, forHalf, for90 }
 }
 
 /** One decideClasses pass over encoded columns; returns the number of allowed verdicts. */
@@ -412,6 +455,7 @@ function runEval(scale: number): EvalBenchResult {
         textVerdictsPerSecond: text.rate,
         allowedShare: round(cls.allowed / cls.verdicts, 4),
         stats: index.stats(),
+        listPairs: listPairs(index, encoded, flows.count),
       }
       cases.push(c)
       if (n === sizes[2] && r === ruleCounts[2]) {
@@ -425,7 +469,7 @@ function runEval(scale: number): EvalBenchResult {
         )
       }
       log(
-        `${n} workloads × ${r} rules: build ${c.buildSeconds} s, encode ${c.encodeSeconds} s, warm-up ${c.warmupSeconds} s, ${(c.verdictsPerSecond / 1e6).toFixed(2)} M verdicts/s decideClasses (end to end ${(c.endToEndVerdictsPerSecond / 1e6).toFixed(2)} M/s; decide(text) ${(c.textVerdictsPerSecond / 1e6).toFixed(2)} M/s), ${JSON.stringify(c.stats)}`,
+        `${n} workloads × ${r} rules: build ${c.buildSeconds} s, encode ${c.encodeSeconds} s, warm-up ${c.warmupSeconds} s, ${(c.verdictsPerSecond / 1e6).toFixed(2)} M verdicts/s decideClasses (end to end ${(c.endToEndVerdictsPerSecond / 1e6).toFixed(2)} M/s; decide(text) ${(c.textVerdictsPerSecond / 1e6).toFixed(2)} M/s), ${JSON.stringify(c.stats)}, rule-list pairs ${c.listPairs.touched} (half the flows need ${c.listPairs.forHalf}, 90 % ${c.listPairs.for90})`,
       )
 
       if (reference === undefined) {
