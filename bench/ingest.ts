@@ -62,7 +62,10 @@ export interface IngestBenchResult {
       readonly recordsPerSecond: number
       readonly flowsStored: number
     }
-    /** `ingestFiles` (what the CLI's `ingest` action calls) in this process, from the TypeScript sources under tsx. */
+    /**
+     * `ingestFiles` (what the CLI's `ingest` action calls) in this process, from the TypeScript
+     * sources under tsx.
+     */
     readonly ingest: {
       readonly seconds: number
       /** CPU time of the process (JS and DuckDB threads): comparable when the machine is loaded. */
@@ -124,7 +127,10 @@ function flushToDisk(file: string): void {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-/** CPU seconds of this process's waited-for children (`cutime + cstime` of /proc/self/stat), or null. */
+/**
+ * CPU seconds of this process's waited-for children (`cutime + cstime` of /proc/self/stat), or
+ * null.
+ */
 function childrenCpu(): number | null {
   try {
     const stat = readFileSync('/proc/self/stat', 'utf8')

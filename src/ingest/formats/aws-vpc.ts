@@ -420,9 +420,9 @@ const bstarts = new Int32Array(MAX_TOKENS + 1)
 
 /**
  * What the single pass of {@link AwsColumnReader} computes for each token of the current line,
- * by the token's role ({@link rolesOf}): a decimal (`-1` for `-`, `-2` when not all digits, `-3` when longer
- * than 15 characters: the line reader decides those), or a canonical dotted quad as a uint32
- * (first octet most significant; `-1` for anything else). Other tokens: unused.
+ * by the token's role ({@link rolesOf}): a decimal (`-1` for `-`, `-2` when not all digits,
+ * `-3` when longer than 15 characters: the line reader decides those), or a canonical dotted
+ * quad as a uint32 (first octet most significant; `-1` for anything else). Other tokens: unused.
  */
 const bvals = new Float64Array(MAX_TOKENS)
 
@@ -490,7 +490,8 @@ function scanLine(buf: Buffer, a: number, e: number, roles: Uint8Array): boolean
       const len = j - t
       bvals[k] = len > 15 ? -3 : len === 1 && buf[t] === 45 ? -1 : digits ? v : -2
     } else if (role === ADDRESS) {
-      // the canonical dotted quad, as column-reader.ts `ipv4At` reads it: no leading zeros, octets 0-255
+      // the canonical dotted quad, as column-reader.ts `ipv4At` reads it: no leading zeros,
+      // octets 0-255
       let v = 0
       let octet = 0
       let nd = 0

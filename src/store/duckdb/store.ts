@@ -260,7 +260,10 @@ function isFlowArray(b: FlowBatch): b is readonly Flow[] {
   return Array.isArray(b)
 }
 
-/** Thrown inside a load to roll it back: the file's fingerprint was found among the ingested files. */
+/**
+ * Thrown inside a load to roll it back: the file's fingerprint was found among the ingested
+ * files.
+ */
 class SeenBefore extends Error {
   override name = 'SeenBefore'
 }
