@@ -7,6 +7,7 @@ import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
 import { ColumnPairer, DIR_UNKNOWN, FlowColumns, orientRow, StringTable } from './columnar.js'
 import { detectFormat } from './detect.js'
 import { DirectionPairer, orient } from './direction.js'
+import { isParquetFile, readAwsParquet } from './formats/aws-parquet.js'
 import { AwsColumnReader } from './formats/aws-vpc.js'
 import { ZeekColumnReader } from './formats/zeek.js'
 import {
@@ -141,7 +142,11 @@ async function* readOne(
   })
   let pairer: DirectionPairer | undefined
   try {
-    if (opts.format === 'auto') {
+    // AWS VPC flow logs delivered as Parquet: read with DuckDB (formats/aws-parquet.ts)
+    const parquet =
+      (opts.format === 'auto' || opts.format === 'aws-vpc') && (await isParquetFile(file))
+    if (parquet) format = 'aws-vpc'
+    else if (opts.format === 'auto') {
       try {
         format = await detectFormat(file)
       } catch (err) {
@@ -186,6 +191,7 @@ async function* readOne(
     }
     if (
       columnar &&
+      !parquet &&
       parser.kind === 'lines' &&
       parser.reader !== undefined &&
       COLUMNAR_FORMATS.has(parser.format)
@@ -281,7 +287,13 @@ async function* readOne(
     const reader = parser.kind === 'lines' ? parser.reader?.(ctx) : undefined
     let failure: { error: unknown } | undefined
     try {
-      if (reader) {
+      if (parquet) {
+        for await (const f of readAwsParquet(file, ctx)) {
+          take(f)
+          if (out.length >= BATCH_FLOWS) yield ready()
+        }
+        bytes = bytesTotal
+      } else if (reader) {
         // the fast path: one async step per read chunk, a plain loop over its lines
         let lineNo = 0
         for await (const lines of splitLineBatches(chunks, lineOpts)) {

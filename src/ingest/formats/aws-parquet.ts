@@ -1,0 +1,107 @@
+/**
+ * @module AWS VPC Flow Logs delivered to S3 as Apache Parquet (the flow log's "Log file format:
+ * Parquet" option): read with DuckDB's `read_parquet`, each row handed to the text reader
+ * ({@link AwsLineReader}) as the line it would be in the plain-text format, so validation,
+ * NODATA/SKIPDATA, skips and notes are exactly the text format's.
+ *
+ * Columns are the flow log's fields, in the format's order; AWS and Athena spell them with `_`
+ * (`account_id`), which reads as `-`. A Parquet file is not a stream: it is read from its path
+ * (its index is at the end), one DuckDB chunk (2 048 rows) at a time, so memory stays bounded.
+ * `source.line` of a flow is its 1-based row number in the file.
+ * @remarks Field names and Parquet types: AWS VPC User Guide, "Flow log records" (available
+ * fields, "Parquet data type") and "Flow log files" (log file format).
+ */
+import { open } from 'node:fs/promises'
+import { BulkheadError, type Flow } from '../../core/index.js'
+import type { ParseContext } from '../types.js'
+import { AwsLineReader, parseAwsFieldList } from './aws-vpc.js'
+
+/** The magic number at the start (and end) of a Parquet file. */
+const PAR1 = [0x50, 0x41, 0x52, 0x31]
+
+/**
+ * True when `file` starts with the Parquet magic `PAR1`; false for anything else, including a
+ * file that cannot be read (reading it then reports why).
+ */
+export async function isParquetFile(file: string): Promise<boolean> {
+  if (file === '-') return false
+  let fh: Awaited<ReturnType<typeof open>> | undefined
+  try {
+    fh = await open(file, 'r')
+    const head = Buffer.alloc(4)
+    const { bytesRead } = await fh.read(head, 0, 4, 0)
+    return bytesRead === 4 && PAR1.every((b, i) => head[i] === b)
+  } catch {
+    return false
+  } finally {
+    await fh?.close()
+  }
+}
+
+/**
+ * The flows of an AWS VPC flow log in Parquet, in row order, unpaired (as the text reader gives
+ * them). Rows that are not flows are counted in `ctx.stats` as the text reader counts them.
+ * @throws BulkheadError `ingest/unknown-format` when the columns are not AWS flow log fields
+ *   (with `srcaddr` and `dstaddr`); `ingest/truncated-input` when DuckDB cannot read the file
+ *   (a cut or corrupt Parquet file), after yielding the rows read before.
+ */
+export async function* readAwsParquet(file: string, ctx: ParseContext): AsyncGenerator<Flow> {
+  const { DuckDBInstance } = await import('@duckdb/node-api')
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' })
+  const conn = await instance.connect()
+  const unreadable = (err: unknown): BulkheadError =>
+    new BulkheadError(
+      [
+        {
+          code: 'ingest/truncated-input',
+          severity: 'fatal',
+          message: `cannot read ${file} as Parquet: ${err instanceof Error ? err.message : String(err)}`,
+          location: { file, line: 0, column: 0 },
+          hint: 'the file may be cut short or corrupt; fetch it again',
+        },
+      ],
+      { cause: err },
+    )
+  try {
+    let result
+    try {
+      result = await conn.stream('SELECT * FROM read_parquet($1)', [file])
+    } catch (err) {
+      throw unreadable(err)
+    }
+    const columns = result.columnNames()
+    const names = parseAwsFieldList(columns.join(' '))
+    if (names === undefined) {
+      throw new BulkheadError([
+        {
+          code: 'ingest/unknown-format',
+          severity: 'fatal',
+          message: `${file} is a Parquet file whose columns are not AWS VPC flow log fields: ${columns.join(', ')}`,
+          location: { file, line: 0, column: 0 },
+          hint: 'Parquet is read as an AWS VPC flow log; it needs at least srcaddr and dstaddr',
+        },
+      ])
+    }
+    const reader = new AwsLineReader({ ...ctx, fields: names.join(' ') })
+    let row = 0
+    for (;;) {
+      let chunk
+      try {
+        chunk = await result.fetchChunk()
+      } catch (err) {
+        throw unreadable(err)
+      }
+      if (chunk === null || chunk.rowCount === 0) break
+      for (const values of chunk.getRows()) {
+        row++
+        // the text format writes `-` for a field that does not apply
+        const line = values.map((v) => (v === null ? '-' : String(v))).join(' ')
+        const f = reader.line(line, row)
+        if (f !== undefined) yield f
+      }
+    }
+  } finally {
+    conn.closeSync()
+    instance.closeSync()
+  }
+}
