@@ -103,12 +103,20 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  // `bulkhead flows … | head`: the reader closed the pipe, so there is no one left to write for;
+  // stop quietly (exit 0) instead of dying on an unhandled EPIPE
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok)
+    throw err
+  })
   run(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code
     },
     (err: unknown) => {
-      process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+      process.stderr.write(
+        `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      )
       process.exitCode = EXIT.input
     },
   )
