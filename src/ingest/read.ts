@@ -288,7 +288,12 @@ async function* readOne(
     let failure: { error: unknown } | undefined
     try {
       if (parquet) {
-        for await (const f of readAwsParquet(file, ctx)) {
+        // progress in bytes: the file's size times the share of its rows read
+        const rows = readAwsParquet(file, ctx, (share) => {
+          bytes = Math.round(bytesTotal * share)
+          progress()
+        })
+        for await (const f of rows) {
           take(f)
           if (out.length >= BATCH_FLOWS) yield ready()
         }

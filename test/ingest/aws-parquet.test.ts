@@ -3,7 +3,7 @@
  * text format and as Parquet (by DuckDB, with AWS's column names and Parquet types) must give the
  * same flows, skips and notes; bad Parquet files are clear errors.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -123,6 +123,35 @@ describe('AWS VPC flow logs as Parquet', () => {
     for await (const batch of readFlowColumns([parquet], { format: 'auto', strict: false }, []))
       columns.push(...(Array.isArray(batch) ? batch : batch.toFlows()))
     expect(columns).toEqual(b.flows)
+  })
+
+  it('reports_progress_in_bytes_by_the_share_of_rows_read', async () => {
+    const file = join(dir, 'many.parquet')
+    const instance = await DuckDBInstance.create(':memory:')
+    const conn = await instance.connect()
+    await conn.run(
+      `COPY (SELECT 2 AS version, '123456789010' AS account_id, 'eni-1' AS interface_id,
+         '10.0.0.1' AS srcaddr, '10.0.0.2' AS dstaddr, (1024 + range)::INTEGER AS srcport,
+         443 AS dstport, 6 AS protocol, 1::BIGINT AS packets, 40::BIGINT AS bytes,
+         (1790000000 + range)::BIGINT AS start, (1790000060 + range)::BIGINT AS "end",
+         'ACCEPT' AS action, 'OK' AS log_status FROM range(10000))
+       TO '${file}' (FORMAT parquet, ROW_GROUP_SIZE 2048)`,
+    )
+    conn.closeSync()
+    instance.closeSync()
+    const seen: number[] = []
+    let flows = 0
+    for await (const b of readFlowBatches(
+      [file],
+      { format: 'auto', strict: false, onProgress: (p) => seen.push(p.bytesRead) },
+      [],
+    ))
+      flows += b.length
+    expect(flows).toBe(10_000)
+    const size = statSync(file).size
+    expect(seen.at(-1)).toBe(size)
+    expect(seen.filter((n) => n > 0 && n < size).length).toBeGreaterThan(2)
+    expect(seen).toEqual([...seen].sort((a, b) => a - b))
   })
 
   it('reads_the_field_names_with_hyphens_too', async () => {

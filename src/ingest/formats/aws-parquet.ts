@@ -41,11 +41,16 @@ export async function isParquetFile(file: string): Promise<boolean> {
 /**
  * The flows of an AWS VPC flow log in Parquet, in row order, unpaired (as the text reader gives
  * them). Rows that are not flows are counted in `ctx.stats` as the text reader counts them.
+ * `onProgress` is called with the share of the file's rows read (0–1), once per chunk.
  * @throws BulkheadError `ingest/unknown-format` when the columns are not AWS flow log fields
  *   (with `srcaddr` and `dstaddr`); `ingest/truncated-input` when DuckDB cannot read the file
  *   (a cut or corrupt Parquet file), after yielding the rows read before.
  */
-export async function* readAwsParquet(file: string, ctx: ParseContext): AsyncGenerator<Flow> {
+export async function* readAwsParquet(
+  file: string,
+  ctx: ParseContext,
+  onProgress?: (fractionRead: number) => void,
+): AsyncGenerator<Flow> {
   const { DuckDBInstance } = await import('@duckdb/node-api')
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' })
   const conn = await instance.connect()
@@ -64,7 +69,14 @@ export async function* readAwsParquet(file: string, ctx: ParseContext): AsyncGen
     )
   try {
     let result
+    let total: number
     try {
+      // rows in the file (from its footer), for progress; asked first, as a query on the
+      // connection ends the result being streamed
+      const meta = await conn.runAndReadAll('SELECT sum(num_rows) FROM parquet_file_metadata($1)', [
+        file,
+      ])
+      total = Number(meta.getRows()[0]?.[0] ?? 0)
       result = await conn.stream('SELECT * FROM read_parquet($1)', [file])
     } catch (err) {
       throw unreadable(err)
@@ -92,6 +104,7 @@ export async function* readAwsParquet(file: string, ctx: ParseContext): AsyncGen
         throw unreadable(err)
       }
       if (chunk === null || chunk.rowCount === 0) break
+      if (total > 0) onProgress?.(Math.min(1, (row + chunk.rowCount) / total))
       for (const values of chunk.getRows()) {
         row++
         // the text format writes `-` for a field that does not apply
