@@ -13,6 +13,7 @@ import {
 } from '../../src/store/duckdb/store.js'
 import { BATCH_ROWS } from '../../src/store/duckdb/batch.js'
 import { FLOW_T0, syntheticFlow } from '../helpers/flows.js'
+import { all, withStore } from '../helpers/store.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-store-'))
 afterAll(() => {
@@ -23,21 +24,6 @@ const T0 = FLOW_T0
 const DAY = 86_400_000
 
 const flow = syntheticFlow
-
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = []
-  for await (const x of it) out.push(x)
-  return out
-}
-
-async function withStore<T>(fn: (s: FlowStore) => Promise<T>, where = ':memory:'): Promise<T> {
-  const s = await openDuckDbStore(where)
-  try {
-    return await fn(s)
-  } finally {
-    await s.close()
-  }
-}
 
 /** `n` one-flow batches, then a fatal error with `code`, as a parser failing part-way. */
 async function* flowsThenFailure(n: number, code: ErrorCode): AsyncIterable<Flow[]> {

@@ -9,29 +9,15 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/index.js'
-import { openDuckDbStore, SCHEMA_VERSION, type FlowStore } from '../../src/store/index.js'
+import { SCHEMA_VERSION } from '../../src/store/index.js'
 import { FLOW_T0, syntheticFlow } from '../helpers/flows.js'
+import { all, withStore } from '../helpers/store.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-v3-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const DAY = 86_400_000
 const T0 = FLOW_T0
-
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = []
-  for await (const x of it) out.push(x)
-  return out
-}
-
-async function withStore<T>(where: string, fn: (s: FlowStore) => Promise<T>): Promise<T> {
-  const s = await openDuckDbStore(where)
-  try {
-    return await fn(s)
-  } finally {
-    await s.close()
-  }
-}
 
 async function dump(conn: DuckDBConnection, sql: string): Promise<string[]> {
   const r = await conn.runAndReadAll(sql)
@@ -133,7 +119,7 @@ describe('schema version 3', () => {
       .map((f, i) => ({ f, i }))
       .sort((x, y) => x.f.start - y.f.start || x.i - y.i)
       .map((x) => x.f)
-    await withStore(file, async (s) => {
+    await withStore(async (s) => {
       expect(await all(s.flows())).toEqual(expected)
       expect(await s.count({ since: T0, until: T0 + 60_000 * 100 })).toBe(
         flows.filter((f) => f.start >= T0 && f.start < T0 + 60_000 * 100).length,
@@ -166,7 +152,7 @@ describe('schema version 3', () => {
       await s.appendFlows([flow(1, { source: { format: 'zeek', file: 'conn.log', record: 1 } })])
       const [n] = await s.query<{ n: number }>('SELECT count(*) AS n FROM sources')
       expect(n?.n).toBe(3)
-    })
+    }, file)
     // the view has the same columns, types and values (the appended flow is last)
     const raw2 = await DuckDBInstance.create(file)
     const c2 = await raw2.connect()
@@ -185,7 +171,7 @@ describe('schema version 3', () => {
   }, 60_000)
 
   it('computes_day_as_the_utc_day_of_start_including_before_1970', async () => {
-    await withStore(':memory:', async (s) => {
+    await withStore(async (s) => {
       await fc.assert(
         fc.asyncProperty(
           fc.array(fc.integer({ min: -4_000_000_000_000, max: 4_102_444_800_000 }), {
@@ -204,14 +190,14 @@ describe('schema version 3', () => {
         ),
         { seed: 42, numRuns: 30 },
       )
-    })
+    }, ':memory:')
   })
 
   it('stores_format_file_and_names_through_their_tables_and_forgets_rolled_back_ids', async () => {
     const file = path.join(dir, 'src.duckdb')
     const good = path.join(dir, 'good.log')
     writeFileSync(good, 'x\n')
-    await withStore(file, async (s) => {
+    await withStore(async (s) => {
       const mixed = [0, 1, 2, 3, 4, 5].map((i) =>
         flow(i, {
           source: { format: i % 2 ? 'zeek' : 'aws-vpc', file: `f${i % 3}.log`, line: i + 1 },
@@ -255,14 +241,14 @@ describe('schema version 3', () => {
         { id: 5, format: 'zeek', file: 'f2.log' },
         { id: 6, format: 'hubble', file: good },
       ])
-    })
+    }, file)
     // reopened, a new store object reads the same sources
-    await withStore(file, async (s) => {
+    await withStore(async (s) => {
       const back = await all(s.flows())
       expect(back.map((f) => f.source.file)).toEqual([
         ...[0, 1, 2, 0, 1, 2].map((k) => `f${k}.log`),
         good,
       ])
-    })
+    }, file)
   })
 })
