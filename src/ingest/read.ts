@@ -8,6 +8,7 @@ import { ColumnPairer, DIR_UNKNOWN, FlowColumns, orientRow, StringTable } from '
 import { detectFormat } from './detect.js'
 import { DirectionPairer, orient } from './direction.js'
 import { isParquetFile, readAwsParquet } from './formats/aws-parquet.js'
+import { splitDatagrams } from './formats/netflow.js'
 import { AwsColumnReader } from './formats/aws-vpc.js'
 import { ZeekColumnReader } from './formats/zeek.js'
 import {
@@ -17,6 +18,7 @@ import {
   splitLineBlocks,
   splitLines,
 } from './lines.js'
+import { NetflowRun } from './netflow/run.js'
 import { PARSERS, parserFor } from './registry.js'
 import {
   newStats,
@@ -62,6 +64,44 @@ export interface ReadOptions {
   readonly maxLineBytes?: number
   /** Called after each read chunk (≈256 KiB) and at the end of each file. */
   readonly onProgress?: (p: ReadProgress) => void
+  /**
+   * The files of the whole read, where NetFlow/IPFIX data left without a template may find one
+   * (netflow/run.ts), for a caller that reads one run's files one call at a time (ingest: one
+   * transaction per file); make it with {@link netflowRunOf}. Default: the files of the call.
+   */
+  readonly netflow?: NetflowRun
+}
+
+/**
+ * The framed datagrams of `file` when it is NetFlow/IPFIX (given as `netflow`, or detected with
+ * `auto`); nothing otherwise, or when it cannot be read (its own read reports that), or for
+ * standard input (`-`), which can be read only once.
+ */
+async function* netflowDatagrams(
+  file: string,
+  format: FlowFormat | 'auto',
+): AsyncGenerator<Uint8Array> {
+  if (file === '-') return
+  try {
+    if (format === 'auto' ? (await detectFormat(file)) !== 'netflow' : format !== 'netflow') return
+    for await (const d of splitDatagrams(openBytes(file))) if (d.framed) yield d.bytes
+  } catch {
+    return
+  }
+}
+
+/**
+ * The {@link NetflowRun} of a read of `files` in this order, each with its format (see
+ * {@link ReadOptions.netflow}).
+ */
+export function netflowRunOf(
+  files: readonly { readonly file: string; readonly format: FlowFormat | 'auto' }[],
+): NetflowRun {
+  const formats = new Map(files.map((f) => [f.file, f.format]))
+  return new NetflowRun(
+    files.map((f) => f.file),
+    (file) => netflowDatagrams(file, formats.get(file) ?? 'auto'),
+  )
 }
 
 /**
@@ -141,6 +181,7 @@ async function* readOne(
     location: { file, line: 0, column: 0 },
   })
   let pairer: DirectionPairer | undefined
+  opts.netflow?.enter(file)
   try {
     // AWS VPC flow logs delivered as Parquet: read with DuckDB (formats/aws-parquet.ts)
     const parquet =
@@ -178,6 +219,7 @@ async function* readOne(
       strict: opts.strict,
       stats,
       ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
+      ...(opts.netflow !== undefined ? { netflow: opts.netflow } : {}),
     }
     const chunks = openBytes(file, (n) => {
       bytes = n
@@ -361,7 +403,14 @@ export async function* readFlowBatches(
   opts: ReadOptions,
   summaries: FileSummary[],
 ): AsyncGenerator<Flow[]> {
-  for (const file of files) yield* readOne(file, opts, summaries, false) as AsyncGenerator<Flow[]>
+  const o = withRun(files, opts)
+  for (const file of files) yield* readOne(file, o, summaries, false) as AsyncGenerator<Flow[]>
+}
+
+/** `opts` with a NetFlow template state for `files` when it has none. */
+function withRun(files: readonly string[], opts: ReadOptions): ReadOptions {
+  if (opts.netflow !== undefined) return opts
+  return { ...opts, netflow: netflowRunOf(files.map((file) => ({ file, format: opts.format }))) }
 }
 
 /**
@@ -378,7 +427,8 @@ export async function* readFlowColumns(
   opts: ReadOptions,
   summaries: FileSummary[],
 ): AsyncGenerator<Flow[] | FlowColumns> {
-  for (const file of files) yield* readOne(file, opts, summaries, true)
+  const o = withRun(files, opts)
+  for (const file of files) yield* readOne(file, o, summaries, true)
 }
 
 /** {@link readFlowBatches}, one flow at a time. */

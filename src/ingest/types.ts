@@ -3,6 +3,7 @@
  * @remarks Format details: shared/docs/FLOW-FORMATS.md.
  */
 import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
+import type { NetflowRun } from './netflow/run.js'
 
 /** Names of the supported formats. Stable: used on the command line and stored with flows. */
 export type FlowFormat =
@@ -48,6 +49,11 @@ export interface ParseContext {
   readonly fields?: string
   /** Accumulates counts and examples; the parser mutates it through {@link skip} and {@link note}. */
   readonly stats: ParseStats
+  /**
+   * The other files of the read, where NetFlow/IPFIX data left without a template at the end of
+   * the file may find one (netflow/run.ts). Without it, a file's templates are its own.
+   */
+  readonly netflow?: NetflowRun
 }
 
 /**
@@ -103,17 +109,26 @@ export function newStats(): ParseStats {
  * Records a malformed record: counts it under `reason`, keeps an example, and in strict mode
  * throws. `where` is `file:line` or `file#record`.
  */
-export function skip(ctx: ParseContext, reason: string, where: string, text: string, diagnosticSink?: (d: Diagnostic) => void): void {
+export function skip(
+  ctx: ParseContext,
+  reason: string,
+  where: string,
+  text: string,
+  diagnosticSink?: (d: Diagnostic) => void,
+): void {
   const s = ctx.stats
   s.skipped[reason] = (s.skipped[reason] ?? 0) + 1
-  if ((s.skipped[reason] ?? 0) <= EXAMPLES_PER_REASON) s.examples.push({ where, reason, text: text.slice(0, 200) })
+  if ((s.skipped[reason] ?? 0) <= EXAMPLES_PER_REASON)
+    s.examples.push({ where, reason, text: text.slice(0, 200) })
   if (ctx.strict || diagnosticSink) {
     const d: Diagnostic = {
       code: 'ingest/malformed-record',
       severity: ctx.strict ? 'fatal' : 'warning',
       message: `${reason}: ${text.slice(0, 200)}`,
       location: whereToLocation(where),
-      hint: ctx.strict ? 'drop --strict to skip and count malformed records' : 'the record was skipped',
+      hint: ctx.strict
+        ? 'drop --strict to skip and count malformed records'
+        : 'the record was skipped',
     }
     diagnosticSink?.(d)
     if (ctx.strict) throw new BulkheadError([d])
@@ -130,4 +145,3 @@ function whereToLocation(where: string): { file: string; line: number; column: n
   if (m) return { file: m[1] ?? where, line: Number(m[2]), column: 1 }
   return { file: where, line: 0, column: 0 }
 }
-

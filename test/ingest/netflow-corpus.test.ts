@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { splitDatagrams } from '../../src/ingest/formats/netflow.js'
 import { NetflowDecoder, type DecodeProblem } from '../../src/ingest/netflow/decoder.js'
+import { readFlows } from '../../src/ingest/read.js'
+import { all } from '../helpers/store.js'
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url)
 const DIR = fileURLToPath(new URL('netflow/', CORPORA))
@@ -300,6 +302,67 @@ describe.skipIf(!existsSync(DIR))('NetFlow / IPFIX corpus (needs ../shared/corpo
     const all = await decodeFiles(files.sort())
     expect(count(all.problems, 'skip')['decoder-error']).toBeUndefined()
     expect(all.flows.length).toBeGreaterThan(200)
+  })
+
+  it('all files in one read, in name order (data before its template): each data file gives what its capture gives', async () => {
+    const captures = [
+      ['netflow9_test_cisco_asa_1_tpl.dat', 'netflow9_test_cisco_asa_1_data.dat'],
+      [
+        'netflow9_test_fortigate_fortios_521_tpl.dat',
+        'netflow9_test_fortigate_fortios_521_data256.dat',
+        'netflow9_test_fortigate_fortios_521_data257.dat',
+      ],
+      [
+        'netflow9_test_fortigate_fortios_542_appid_tpl258-269.dat',
+        'netflow9_test_fortigate_fortios_542_appid_data258_262.dat',
+      ],
+      ['ipfix_test_openbsd_pflow_tpl.dat', 'ipfix_test_openbsd_pflow_data.dat'],
+      [
+        'ipfix_test_mikrotik_tpl.dat',
+        'ipfix_test_mikrotik_data258.dat',
+        'ipfix_test_mikrotik_data259.dat',
+      ],
+      [
+        'ipfix_test_yaf_tpls_option_tpl.dat',
+        'ipfix_test_yaf_tpl45841.dat',
+        'ipfix_test_yaf_data45841.dat',
+        'ipfix_test_yaf_data45873.dat',
+      ],
+      ['ipfix_test_netscaler_tpl.dat', 'ipfix_test_netscaler_data.dat'],
+      [
+        'netflow9_test_ubnt_edgerouter_tpl.dat',
+        'netflow9_test_ubnt_edgerouter_data1024.dat',
+        'netflow9_test_ubnt_edgerouter_data1025.dat',
+      ],
+      ['netflow9_test_nprobe_tpl.dat', 'netflow9_test_nprobe_data.dat'],
+      ['netflow9_test_macaddr_tpl.dat', 'netflow9_test_macaddr_data.dat'],
+    ]
+    const read = async (files: string[]): Promise<Flow[]> =>
+      all(
+        readFlows(
+          files.map((f) => DIR + f),
+          { format: 'netflow', strict: false },
+          [],
+        ),
+      )
+    const line = (f: Flow): string => JSON.stringify(f)
+    const everything = await read(
+      readdirSync(DIR)
+        .filter((f) => f.endsWith('.dat'))
+        .sort(),
+    )
+    let decoded = 0
+    for (const capture of captures) {
+      const alone = await read(capture)
+      for (const f of capture.slice(1)) {
+        const want = alone.filter((x) => x.source.file === DIR + f).map(line)
+        const got = everything.filter((x) => x.source.file === DIR + f).map(line)
+        expect(got.sort(), f).toEqual(want.sort())
+        decoded += want.length
+      }
+    }
+    // the data files of these captures (none holds a template of its own) decode to 155 flows
+    expect(decoded).toBe(155)
   })
 
   it('netflow5_test_invalid01 is skipped and counted; netflow9_test_invalid01 (misaligned options FlowSet) still decodes', async () => {

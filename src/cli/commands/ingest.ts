@@ -7,6 +7,7 @@ import path from 'node:path'
 import type { Command } from 'commander'
 import { BulkheadError, type Diagnostic, type Workspace } from '../../core/index.js'
 import {
+  netflowRunOf,
   readFlowColumns,
   summarize,
   formatRunSummary,
@@ -202,6 +203,9 @@ export async function ingestFiles(
   const failed: string[] = []
   const diagnostics: Diagnostic[] = []
   const totalBytes = jobs.reduce((n, j) => n + sizeOf(j.file), 0)
+  // one read of all the files, though each is stored in its own transaction: NetFlow data may
+  // take its template from another file (src/ingest/netflow/run.ts)
+  const netflow = netflowRunOf(jobs)
   const progress = startProgress(totalBytes, opts.progress ?? process.stderr.isTTY)
   let doneBytes = 0
   let doneRecords = 0
@@ -218,6 +222,7 @@ export async function ingestFiles(
               format: job.format,
               strict: opts.strict,
               ...(job.fields !== undefined ? { fields: job.fields } : {}),
+              netflow,
               onProgress: (p) => {
                 progress.update({
                   bytesDone: doneBytes + p.bytesRead,

@@ -103,9 +103,51 @@ interface TimeBase {
  */
 export class NetflowDecoder {
   readonly cache: TemplateCache
+  /** While true (inside {@link learnTemplates}), data sets of non-options templates are ignored. */
+  private dataIgnored = false
+  private readonly onTemplate: ((t: Template, h: HeaderContext) => void) | undefined
 
-  constructor(limits: Partial<TemplateLimits> = {}) {
+  /**
+   * @param limits - memory bounds of the template cache (see templates.ts).
+   * @param options.onTemplate - called with each template defined, and the header of the
+   *   datagram that defined it.
+   */
+  constructor(
+    limits: Partial<TemplateLimits> = {},
+    options: { readonly onTemplate?: (t: Template, h: HeaderContext) => void } = {},
+  ) {
     this.cache = new TemplateCache(limits)
+    this.onTemplate = options.onTemplate
+  }
+
+  /**
+   * {@link decode} that learns only from template sets and options data: the data sets of other
+   * templates are neither decoded nor held. Used to take the templates of input whose flows are
+   * not wanted.
+   */
+  learnTemplates(datagram: Uint8Array, meta: DatagramMeta): DecodeResult {
+    this.dataIgnored = true
+    try {
+      return this.decode(datagram, meta)
+    } finally {
+      this.dataIgnored = false
+    }
+  }
+
+  /**
+   * Decodes a held data set (from `cache.drainPending()`) with a template found elsewhere, with
+   * this decoder's state otherwise (the IPFIX system init times it learned). Flows and problems
+   * are the held set's datagram's (`file`, `record`). Never throws.
+   */
+  decodeHeld(t: Template, held: PendingSet, exporter: string): DecodeResult {
+    const out: Out = { flows: [], problems: [] }
+    const meta = { exporter, file: held.header.file, record: held.header.record }
+    try {
+      this.decodeRecords(t, view(held.body), 0, held.body.byteLength, held.header, meta, out)
+    } catch (err) {
+      push(out, 'skip', 'decoder-error', meta, err instanceof Error ? err.message : String(err))
+    }
+    return out
   }
 
   /**
@@ -215,6 +257,7 @@ export class NetflowDecoder {
       sysUptimeMs: dv.getUint32(4),
       exportMs: dv.getUint32(8) * 1000,
       domain: dv.getUint32(16),
+      sequence: dv.getUint32(12),
       record: meta.record,
       file: meta.file,
     }
@@ -247,6 +290,7 @@ export class NetflowDecoder {
       version: 10,
       exportMs: dv.getUint32(4) * 1000,
       domain: dv.getUint32(12),
+      sequence: dv.getUint32(8),
       record: meta.record,
       file: meta.file,
     }
@@ -415,6 +459,7 @@ export class NetflowDecoder {
       }
       const t = makeTemplate(tid, h.domain, fields, options, v9)
       this.cache.put(meta.exporter, t)
+      this.onTemplate?.(t, h)
       for (const held of this.cache.takePending(meta.exporter, h.domain, tid)) {
         this.decodeRecords(
           t,
@@ -439,6 +484,7 @@ export class NetflowDecoder {
     out: Out,
   ): void {
     const t = this.cache.get(meta.exporter, h.domain, tid)
+    if (this.dataIgnored && t?.options !== true) return
     if (t) {
       this.decodeRecords(t, view(buf), start, end, h, meta, out)
       return
@@ -521,14 +567,19 @@ function truncated(out: Out, meta: DatagramMeta, t: Template): void {
   push(out, 'skip', 'bad-length', meta, `a record of template ${t.id} runs past the end of its set`)
 }
 
-function noTemplate(out: Out, p: PendingSet): void {
-  out.problems.push({
+/** The `no-template` skip of a data set whose template never came. */
+export function noTemplateProblem(p: PendingSet): DecodeProblem {
+  return {
     kind: 'skip',
     reason: 'no-template',
     file: p.header.file,
     record: p.header.record,
     detail: `data set ${p.templateId} (domain ${p.header.domain}) without a template`,
-  })
+  }
+}
+
+function noTemplate(out: Out, p: PendingSet): void {
+  out.problems.push(noTemplateProblem(p))
 }
 
 function push(

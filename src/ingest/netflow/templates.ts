@@ -53,6 +53,11 @@ export interface HeaderContext {
   /** v9 only: sysUptime in ms at export. */
   readonly sysUptimeMs?: number
   readonly domain: number
+  /**
+   * The header's sequence number: v9 `package sequence` (datagrams sent, RFC 3954 §5.1), IPFIX
+   * `sequence number` (data records sent before this message, RFC 7011 §3.1); modulo 2^32.
+   */
+  readonly sequence: number
   /** Datagram index (0-based) in the file or collector session. */
   readonly record: number
   readonly file: string
