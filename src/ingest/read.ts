@@ -3,6 +3,7 @@
  * and account for every record. The one entry point the CLI and the store use.
  */
 import { statSync } from 'node:fs'
+import path from 'node:path'
 import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
 import { ColumnPairer, DIR_UNKNOWN, FlowColumns, orientRow, StringTable } from './columnar.js'
 import { detectFormat } from './detect.js'
@@ -137,6 +138,32 @@ export interface RunSummary {
   readonly diagnostics: readonly Diagnostic[]
 }
 
+/**
+ * The timestamp AWS puts in flow log object names (`…_vpcflowlogs_us-east-1_fl-…_20260101T0105Z_…`):
+ * `YYYYMMDDTHHmmZ`, the end of the file's delivery window.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html
+ */
+const AWS_OBJECT_TIME = /_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z[_.]/
+
+/** See {@link ParseContext.fileTime}. */
+export function fileTimeOf(file: string): ParseContext['fileTime'] {
+  if (file === '-') return undefined
+  const m = AWS_OBJECT_TIME.exec(path.basename(file))
+  if (m) {
+    const [y, mo, d, h, mi] = m.slice(1).map(Number) as [number, number, number, number, number]
+    const ms = Date.UTC(y, mo - 1, d, h, mi)
+    const back = new Date(ms)
+    // a real date only (no 20261345T…)
+    if (back.getUTCMonth() === mo - 1 && back.getUTCDate() === d && h < 24 && mi < 60)
+      return { ms, from: 'name' }
+  }
+  try {
+    return { ms: Math.floor(statSync(file).mtimeMs), from: 'mtime' }
+  } catch {
+    return undefined
+  }
+}
+
 function fileSize(file: string): number {
   if (file === '-') return 0
   try {
@@ -214,12 +241,14 @@ async function* readOne(
         },
       ])
     }
+    const fileTime = format === 'aws-vpc' ? fileTimeOf(file) : undefined
     const ctx: ParseContext = {
       file,
       strict: opts.strict,
       stats,
       ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
       ...(opts.netflow !== undefined ? { netflow: opts.netflow } : {}),
+      ...(fileTime !== undefined ? { fileTime } : {}),
     }
     const chunks = openBytes(file, (n) => {
       bytes = n

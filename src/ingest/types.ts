@@ -47,6 +47,12 @@ export interface ParseContext {
   readonly strict: boolean
   /** Field order for formats that have one and no header (AWS custom formats: `--fields`). */
   readonly fields?: string
+  /**
+   * The time the file stands for, ms since the epoch, and where it comes from, for records whose
+   * format has no time field (AWS custom formats without `start` and `end`): the timestamp in an
+   * AWS flow log object name, else the file's modification time. Absent for standard input.
+   */
+  readonly fileTime?: { readonly ms: number; readonly from: 'name' | 'mtime' }
   /** Accumulates counts and examples; the parser mutates it through {@link skip} and {@link note}. */
   readonly stats: ParseStats
   /**

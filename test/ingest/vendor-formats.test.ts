@@ -4,11 +4,19 @@
  * test/fixtures/vendor/ are our own (addresses and ids rewritten); each block cites the page
  * whose example or field list it follows.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { readFlowBatches, readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
 import { flowInvariantViolation } from '../../src/ingest/fields.js'
@@ -161,6 +169,98 @@ describe('AWS VPC Flow Logs, vendor examples', () => {
       observedAction: 'unknown',
       direction: 'client-to-server',
       tcpFlags: 2,
+    })
+  })
+
+  // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-records-examples.html ("Traffic
+  // through a transit gateway": a custom format without start and end; "NAT gateway": addresses
+  // only). Object names: https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html
+  describe('custom formats without start and end take the time of the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-aws-notime-'))
+    afterAll(() => {
+      rmSync(dir, { recursive: true, force: true })
+    })
+    const header =
+      'version interface-id account-id vpc-id subnet-id instance-id srcaddr dstaddr srcport dstport protocol tcp-flags type pkt-srcaddr pkt-dstaddr action log-status'
+    const rec =
+      '3 eni-33333333333333333 123456789010 vpc-abcdefab012345678 subnet-22222222bbbbbbbbb - 10.20.33.164 10.40.2.236 39812 80 6 3 IPv4 10.20.33.164 10.40.2.236 ACCEPT OK'
+    const readFile = async (
+      name: string,
+      text: string,
+      mtime?: Date,
+    ): Promise<{ flows: Flow[]; summary: FileSummary }> => {
+      const f = join(dir, name)
+      writeFileSync(f, text)
+      if (mtime) utimesSync(f, mtime, mtime)
+      const summaries: FileSummary[] = []
+      const flows: Flow[] = []
+      for await (const b of readFlowBatches([f], { format: 'auto', strict: false }, summaries))
+        flows.push(...b)
+      return { flows, summary: summaries[0] as FileSummary }
+    }
+
+    it('the timestamp of an AWS object name, for start and end', async () => {
+      const { flows, summary } = await readFile(
+        '123456789010_vpcflowlogs_us-east-1_fl-1234abcd_20180620T1620Z_fe123456.log',
+        `${header}\n${rec}\n`,
+      )
+      expect(summary.format).toBe('aws-vpc')
+      expect(summary.stats.skipped).toEqual({})
+      expect(summary.stats.notes).toEqual({ 'time-from-file-name': 1 })
+      expect(flows).toEqual([
+        expect.objectContaining({
+          src: '10.20.33.164',
+          dst: '10.40.2.236',
+          srcPort: 39812,
+          dstPort: 80,
+          protocol: 6,
+          tcpFlags: 3,
+          observedAction: 'accept',
+          start: S('2018-06-20T16:20:00Z'),
+          end: S('2018-06-20T16:20:00Z'),
+        }),
+      ])
+    })
+
+    it('else the file modification time (aws s3 sync sets it to the delivery time)', async () => {
+      const { flows, summary } = await readFile(
+        'tgw-eni.log',
+        `${header}\n${rec}\n`,
+        new Date('2026-03-01T10:05:00Z'),
+      )
+      expect(summary.stats.notes).toEqual({ 'time-from-file-mtime': 1 })
+      expect(flows[0]).toMatchObject({ start: S('2026-03-01T10:05:00Z') })
+    })
+
+    it('an impossible date in a name is not a time: the modification time is used', async () => {
+      const { summary } = await readFile(
+        'x_vpcflowlogs_us-east-1_fl-1_20181345T1620Z_y.log',
+        `${header}\n${rec}\n`,
+      )
+      expect(summary.stats.notes).toEqual({ 'time-from-file-mtime': 1 })
+    })
+
+    it('with no file (standard input) such records are skipped as no-time', async () => {
+      const { flows, ctx } = await parseText(awsVpcParser, `${header}\n${rec}\n`)
+      expect(flows).toEqual([])
+      expect(ctx.stats.skipped).toEqual({ 'no-time': 1 })
+    })
+
+    it('a format with only end (or only start) uses it for both', async () => {
+      const { flows } = await parseText(
+        awsVpcParser,
+        'srcaddr dstaddr srcport dstport protocol end action\n10.0.0.1 10.0.0.2 40000 443 6 1700000060 ACCEPT\n',
+      )
+      expect(flows[0]).toMatchObject({ start: 1_700_000_060_000, end: 1_700_000_060_000 })
+    })
+
+    it('a format without protocol (the NAT gateway example) skips as no-protocol, not bad-protocol', async () => {
+      const { flows, ctx } = await parseText(
+        awsVpcParser,
+        'instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr\n- eni-1235b8ca123456789 10.0.1.5 10.0.0.220 10.0.1.5 203.0.113.5\n',
+      )
+      expect(flows).toEqual([])
+      expect(ctx.stats.skipped).toEqual({ 'no-protocol': 1 })
     })
   })
 

@@ -298,7 +298,8 @@ export class AwsLineReader implements LineReader {
     }
     const protocol = uintAt(line, L.protocol, 255)
     if (protocol < 0) {
-      skip(ctx, 'bad-protocol', `${file}:${lineNo}`, raw)
+      // a format without the field cannot give a flow its service
+      skip(ctx, L.protocol < 0 ? 'no-protocol' : 'bad-protocol', `${file}:${lineNo}`, raw)
       return undefined
     }
     const packets = uintAt(line, L.packets, Number.MAX_SAFE_INTEGER)
@@ -307,15 +308,31 @@ export class AwsLineReader implements LineReader {
       skip(ctx, 'bad-counter', `${file}:${lineNo}`, raw)
       return undefined
     }
-    const s = uintAt(line, L.start, 1e13)
-    const e = uintAt(line, L.end, 1e13)
-    if (s < 0 || e < 0) {
-      skip(ctx, 'bad-time', `${file}:${lineNo}`, raw)
-      return undefined
-    }
-    if (e < s) {
-      skip(ctx, 'end-before-start', `${file}:${lineNo}`, raw)
-      return undefined
+    let startMs: number
+    let endMs: number
+    if (L.start < 0 && L.end < 0) {
+      // a custom format without times: the file's time (name or mtime), noted as such
+      const t = ctx.fileTime
+      if (t === undefined) {
+        skip(ctx, 'no-time', `${file}:${lineNo}`, raw)
+        return undefined
+      }
+      note(ctx, t.from === 'name' ? 'time-from-file-name' : 'time-from-file-mtime')
+      startMs = endMs = t.ms
+    } else {
+      // one of the two alone stands for both
+      const s = uintAt(line, L.start < 0 ? L.end : L.start, 1e13)
+      const e = uintAt(line, L.end < 0 ? L.start : L.end, 1e13)
+      if (s < 0 || e < 0) {
+        skip(ctx, 'bad-time', `${file}:${lineNo}`, raw)
+        return undefined
+      }
+      if (e < s) {
+        skip(ctx, 'end-before-start', `${file}:${lineNo}`, raw)
+        return undefined
+      }
+      startMs = s * 1000
+      endMs = e * 1000
     }
     let observedAction: ObservedAction
     if (tokenIs(line, L.action, 'ACCEPT')) observedAction = 'accept'
@@ -331,8 +348,8 @@ export class AwsLineReader implements LineReader {
       srcPort: srcPort < 0 ? 0 : srcPort,
       dstPort: dstPort < 0 ? 0 : dstPort,
       protocol,
-      start: s * 1000,
-      end: e * 1000,
+      start: startMs,
+      end: endMs,
       packets: packets < 0 ? 0 : packets,
       bytes: bytes < 0 ? 0 : bytes,
       observedAction,
@@ -365,13 +382,16 @@ export class AwsLineReader implements LineReader {
  * - `log-status` NODATA / SKIPDATA → `note('nodata' | 'skipdata')`, no flow.
  * - `pkt-srcaddr` / `pkt-dstaddr`, when present and not `-`, are the real endpoints behind NAT
  *   or a load balancer, and are used as `src` / `dst`.
- * - `start` / `end` Unix seconds → ms; protocol IANA number; `tcp-flags` kept in `tcpFlags`.
+ * - `start` / `end` Unix seconds → ms (a format with only one of them: it stands for both; with
+ *   neither: `ctx.fileTime` for both, noted `time-from-file-name` / `time-from-file-mtime`, or
+ *   skipped as `no-time` when there is none); protocol IANA number; `tcp-flags` kept in `tcpFlags`.
  * - ECS: `ecs-service-name` (else `ecs-task-id`) names the side that owns the interface, which
  *   only `flow-direction` tells: `egress` → `srcName`, `ingress` → `dstName`; otherwise unused.
  * - `direction` is `unknown`: reading orients and pairs the two halves (`direction.ts`).
  *
- * Skip reasons: `field-count`, `bad-address`, `bad-port`, `bad-protocol`, `bad-counter`,
- * `bad-time`, `end-before-start`, `bad-action`, `bad-fields` (unusable `--fields`).
+ * Skip reasons: `field-count`, `bad-address`, `bad-port`, `bad-protocol`, `no-protocol` (the
+ * format has no `protocol` field), `bad-counter`,
+ * `bad-time`, `no-time`, `end-before-start`, `bad-action`, `bad-fields` (unusable `--fields`).
  */
 export const awsVpcParser: LineParser = {
   format: 'aws-vpc',
@@ -381,7 +401,13 @@ export const awsVpcParser: LineParser = {
     const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
     const lines = text.split('\n', 51)
     if (lines.length > 50 || !text.endsWith('\n')) lines.pop()
-    const ctx: ParseContext = { file: '(detect)', strict: false, stats: newStats() }
+    // (a format without times reads with any file time)
+    const ctx: ParseContext = {
+      file: '(detect)',
+      strict: false,
+      stats: newStats(),
+      fileTime: { ms: 0, from: 'mtime' },
+    }
     const reader = new AwsLineReader(ctx)
     let good = 0
     let seen = 0
@@ -397,7 +423,7 @@ export const awsVpcParser: LineParser = {
         good++
       }
     }
-    good += Object.values(ctx.stats.notes).reduce((x, y) => x + y, 0)
+    good += (ctx.stats.notes.nodata ?? 0) + (ctx.stats.notes.skipdata ?? 0)
     if (seen === 0 || (good === 1 && header && seen > 1)) return 0
     const frac = good / seen
     return frac >= 0.8 ? 0.95 : frac >= 0.5 ? 0.6 : 0
