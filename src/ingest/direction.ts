@@ -1,8 +1,8 @@
 /**
  * @module Direction inference: which end of a flow record opened the connection, for formats
- * that log one record per direction without saying (AWS VPC, Azure, GCP, NetFlow, CSV).
+ * that log one record per direction without saying (AWS VPC, GCP, NetFlow, CSV).
  *
- * Zeek, conntrack and Hubble say which side is the client; their parsers set `direction`
+ * Zeek, conntrack, Hubble and Azure say which side is the client; their parsers set `direction`
  * themselves and this module is not applied to them.
  */
 import type { Flow } from '../core/index.js'
@@ -44,7 +44,7 @@ export type Orientation = 'as-is' | 'swap' | 'unknown'
  * The evidence, in order: TCP flags, then well-known/listening ports, then ephemeral ranges.
  *
  * - TCP flags: SYN without ACK → the sender is the client (`as-is`); SYN+ACK without PSH →
- *   the sender is the server (`swap`). This is the AWS VPC / Azure convention (AWS records ACK
+ *   the sender is the server (`swap`). This is the AWS VPC convention (AWS records ACK
  *   only as part of SYN-ACK = 18). Flags that also carry PSH are the OR over a whole
  *   connection (NetFlow/IPFIX), where both halves show SYN+ACK: they are not evidence.
  * - ports: exactly one side is < 1024 or in {@link KNOWN_SERVER_PORTS} → that side is the server.
@@ -188,7 +188,7 @@ function connectionKey(f: Flow): string {
 }
 
 /**
- * Pairs the two directions of a connection (AWS VPC and Azure emit one record per direction,
+ * Pairs the two directions of a connection (AWS VPC emits one record per direction,
  * the reply with swapped addresses and ports) into one client→server flow: packets and bytes
  * summed, `start` the earlier, `end` the later, TCP flags ORed, `source` of the client half.
  * Synchronous: {@link DirectionPairer.push} appends what is ready to an output array, so reading

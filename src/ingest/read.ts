@@ -31,12 +31,12 @@ import {
   type SkipExample,
 } from './types.js'
 
-/** Formats whose records are one per direction and are paired by default (see {@link ReadOptions.pair}). */
-export const PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set([
-  'aws-vpc',
-  'azure-nsg',
-  'azure-vnet',
-])
+/**
+ * Formats whose records are one per direction and are paired by default (see
+ * {@link ReadOptions.pair}). Azure flow tuples are not: each names a whole flow, client first,
+ * with both directions' counters.
+ */
+export const PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['aws-vpc'])
 
 /** Progress of one file. `bytesRead`/`bytesTotal` are on-disk (compressed) bytes; `bytesTotal` is 0 for stdin. */
 export interface ReadProgress {
@@ -416,7 +416,7 @@ function finish(f: Flow): Flow {
  * Streams normalised flows from every file in order, in batches (one or more per read chunk of
  * about 256 KiB, never empty), with constant memory in file size, except the Azure formats,
  * which hold one JSON document per file. Detects each file's format when `opts.format` is
- * `auto`; oriented client→server where the evidence allows (`direction.ts`); AWS VPC and Azure
+ * `auto`; oriented client→server where the evidence allows (`direction.ts`); AWS VPC
  * halves paired unless `opts.pair === false`.
  *
  * Pushes one {@link FileSummary} per file into `summaries` as each file ends (also when it ends

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, it, expect } from 'vitest'
 import { azureNsgParser, azureVnetParser } from '../../src/ingest/formats/azure.js'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
@@ -31,20 +34,15 @@ describe('azure-nsg parser (v2)', () => {
       packets: 2,
       bytes: 132,
       observedAction: 'accept',
-      direction: 'unknown',
+      direction: 'client-to-server',
     })
     expect(flows[4]).toMatchObject({ packets: 54, bytes: 30986, source: { record: 4 } })
     expect(ctx.stats.skipped).toEqual({ 'bad-address': 1 })
     expect(ctx.stats.examples[0]?.where).toBe('nsg.json#6')
   })
 
-  it('a C tuple written server-first after its B tuple is marked server-to-client', async () => {
-    const { flows } = await runParser(azureNsgParser, fixtureText('azure-nsg-v2.json'))
-    expect(flows[5]).toMatchObject({
-      src: '13.67.143.118',
-      srcPort: 443,
-      direction: 'server-to-client',
-    })
+  it('every tuple names its flow as it began: client-to-server as written, never turned or paired', async () => {
+    // record 5 is a C tuple from 13.67.143.118:443 (our fixture writes it so on purpose)
     const all = []
     for await (const f of readFlows(
       [fixture('azure-nsg-v2.json')],
@@ -52,14 +50,70 @@ describe('azure-nsg parser (v2)', () => {
       [],
     ))
       all.push(f)
-    const reply = all.find((f) => f.source.record === 5)
-    expect(reply).toMatchObject({
-      src: '10.5.16.4',
-      srcPort: 59831,
-      dst: '13.67.143.118',
-      dstPort: 443,
-      direction: 'client-to-server',
+    expect(all).toHaveLength(6)
+    expect(all.every((f) => f.direction === 'client-to-server')).toBe(true)
+    expect(all.find((f) => f.source.record === 5)).toMatchObject({
+      src: '13.67.143.118',
+      srcPort: 443,
+      dst: '10.5.16.4',
+      dstPort: 59831,
     })
+  })
+
+  it('a denied inbound tuple from port 53 stays as the NSG logged it (Microsoft v1 sample)', async () => {
+    const doc = JSON.stringify({
+      records: [
+        {
+          properties: {
+            Version: 1,
+            flows: [
+              {
+                rule: 'DefaultRule_DenyAllInBound',
+                flows: [
+                  { mac: 'm', flowTuples: ['1487282481,198.51.100.194,10.1.0.4,53,1732,U,I,D'] },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    })
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-azure-'))
+    const path = join(dir, 'PT1H.json')
+    writeFileSync(path, doc)
+    const all = []
+    try {
+      for await (const f of readFlows([path], { format: 'auto', strict: false }, [])) all.push(f)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+    expect(all).toEqual([
+      expect.objectContaining({
+        src: '198.51.100.194',
+        srcPort: 53,
+        dst: '10.1.0.4',
+        dstPort: 1732,
+        protocol: 17,
+        observedAction: 'reject',
+        direction: 'client-to-server',
+      }),
+    ])
+  })
+
+  it('a record nested as {"records": [...]} is read; a record without flows is counted', async () => {
+    const rec = (t: string): unknown => ({
+      properties: { Version: 1, flows: [{ rule: 'r', flows: [{ mac: 'm', flowTuples: [t] }] }] },
+    })
+    const doc = JSON.stringify({
+      records: [
+        rec('1487282421,42.119.146.95,10.1.0.4,51529,5358,T,I,D'),
+        { records: [rec('1487282492,175.182.69.29,10.1.0.4,28918,5358,T,I,D')] },
+        { time: '2017-02-16T22:00:32Z', category: 'NetworkSecurityGroupFlowEvent' },
+      ],
+    })
+    const { flows, ctx } = await runParser(azureNsgParser, doc)
+    expect(flows.map((f) => f.src)).toEqual(['42.119.146.95', '175.182.69.29'])
+    expect(ctx.stats.skipped).toEqual({ 'bad-record': 1 })
   })
 
   it('reads v1 tuples (8 fields, no counters) and skips bad JSON by reason', async () => {

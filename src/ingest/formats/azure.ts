@@ -2,6 +2,8 @@
  * @module Azure NSG flow logs (version 1 and 2) and VNet flow logs (flowLogVersion 4).
  * @see https://learn.microsoft.com/azure/network-watcher/nsg-flow-logs-overview#log-format
  * @see https://learn.microsoft.com/azure/network-watcher/vnet-flow-logs-overview#log-format
+ * @see https://learn.microsoft.com/azure/network-watcher/nsg-flow-logs-tutorial (the tuple fields:
+ *   "the source IP address that the flow originated from")
  */
 import type { Flow, ObservedAction } from '../../core/index.js'
 import { parseAddress, parseCounter, parsePort, parseProtocolNumber, parseUint } from '../fields.js'
@@ -13,9 +15,6 @@ import { skip, type LineParser, type ParseContext } from '../types.js'
  * `document-too-large` rather than exhausting memory.
  */
 export const AZURE_MAX_DOCUMENT = 512 * 1024 * 1024
-
-/** Bound on the begin-state orientations remembered per file (see {@link azureNsgParser}). */
-export const AZURE_STATE_WINDOW = 100_000
 
 type Kind = 'nsg' | 'vnet'
 
@@ -89,10 +88,33 @@ function recordsOf(doc: unknown): unknown[] {
   return [doc]
 }
 
-/** Tuple strings in document order, for either kind. */
-function* tuplesOf(doc: unknown, kind: Kind): Generator {
+/** Deepest `{records: [...]}` nesting read (Microsoft's own v1 sample nests one by mistake). */
+const MAX_NESTING = 4
+
+/**
+ * Tuple strings in document order, for either kind. A record that is itself `{records: [...]}`
+ * is read as those records; a record with no tuples at all is reported through `empty`.
+ */
+function* tuplesOf(
+  doc: unknown,
+  kind: Kind,
+  empty: (record: unknown) => void,
+  depth = 0,
+): Generator {
   for (const rec of recordsOf(doc)) {
     const r = obj(rec)
+    if (Array.isArray(r['records']) && depth < MAX_NESTING) {
+      yield* tuplesOf(rec, kind, empty, depth + 1)
+      continue
+    }
+    const shaped =
+      kind === 'nsg'
+        ? Array.isArray(obj(r['properties'])['flows'])
+        : Array.isArray(obj(r['flowRecords'])['flows'])
+    if (!shaped) {
+      empty(rec)
+      continue
+    }
     if (kind === 'nsg') {
       for (const ruleFlows of asArray(obj(r['properties'])['flows'])) {
         for (const macFlows of asArray(obj(ruleFlows)['flows']))
@@ -106,40 +128,7 @@ function* tuplesOf(doc: unknown, kind: Kind): Generator {
   }
 }
 
-/** Canonical key of a connection, independent of which end is written first. */
-function connKey(f: Flow): string {
-  const a = `${f.src}|${f.srcPort}`
-  const b = `${f.dst}|${f.dstPort}`
-  return a < b ? `${f.protocol}|${a}|${b}` : `${f.protocol}|${b}|${a}`
-}
-
-/** Orientation memory: the client end (`addr|port`) of connections seen in state B. */
-class BeginMemory {
-  private readonly m = new Map<string, string>()
-  remember(f: Flow): void {
-    const k = connKey(f)
-    this.m.delete(k)
-    this.m.set(k, `${f.src}|${f.srcPort}`)
-    if (this.m.size > AZURE_STATE_WINDOW) {
-      const oldest = this.m.keys().next().value
-      if (oldest !== undefined) this.m.delete(oldest)
-    }
-  }
-  /** `client-to-server` when `f` is written client first, `server-to-client` when reversed, else unknown. */
-  direction(f: Flow): Flow['direction'] {
-    const c = this.m.get(connKey(f))
-    if (c === undefined) return 'unknown'
-    return c === `${f.src}|${f.srcPort}` ? 'client-to-server' : 'server-to-client'
-  }
-}
-
-function parseTuple(
-  t: string,
-  kind: Kind,
-  index: number,
-  ctx: ParseContext,
-  mem: BeginMemory,
-): Flow | undefined {
+function parseTuple(t: string, kind: Kind, index: number, ctx: ParseContext): Flow | undefined {
   const where = `${ctx.file}#${index}`
   const p = t.split(',')
   // NSG v1: 8 fields; NSG v2: 13; VNet v4: 13
@@ -221,15 +210,11 @@ function parseTuple(
     packets,
     bytes,
     observedAction: action,
-    direction: 'unknown',
+    // the tuple names the flow as it began: source = the side that opened it
+    direction: 'client-to-server',
     source: { format: kind === 'nsg' ? 'azure-nsg' : 'azure-vnet', file: ctx.file, record: index },
   }
-  if (state === 'B') {
-    mem.remember(flow)
-    return { ...flow, direction: 'client-to-server' }
-  }
-  const d = mem.direction(flow)
-  return d === 'unknown' ? flow : { ...flow, direction: d }
+  return flow
 }
 
 function makeParser(kind: Kind): LineParser {
@@ -240,15 +225,18 @@ function makeParser(kind: Kind): LineParser {
     async *parse(lines, ctx) {
       const doc = await readDocument(lines, ctx)
       if (doc === undefined) return
-      const mem = new BeginMemory()
       let index = 0
-      for (const t of tuplesOf(doc, kind)) {
+      let records = 0
+      const empty = (rec: unknown): void => {
+        skip(ctx, 'bad-record', `${ctx.file}#record-${records++}`, jsonText(rec))
+      }
+      for (const t of tuplesOf(doc, kind, empty)) {
         const i = index++
         if (typeof t !== 'string') {
           skip(ctx, 'bad-tuple', `${ctx.file}#${i}`, jsonText(t))
           continue
         }
-        const flow = parseTuple(t, kind, i, ctx, mem)
+        const flow = parseTuple(t, kind, i, ctx)
         if (flow) yield flow
       }
     },
@@ -265,14 +253,17 @@ function makeParser(kind: Kind): LineParser {
  *   MB); at most {@link AZURE_MAX_DOCUMENT}. `source.record` is the tuple's 0-based index in the file.
  * - `A`/`D` → accept/reject; `T`/`U` → 6/17; counters are empty on `B` → 0; packets and bytes
  *   are the sum of both directions' counters; `start = end` = the tuple time.
- * - Direction: the `I`/`O` field is the NSG's view, not client/server. A `B` (begin) tuple is
- *   written when the connection is created, so its source is the client: `client-to-server`.
- *   Later `C`/`E` tuples of a connection whose `B` was seen in the same file (the last
- *   {@link AZURE_STATE_WINDOW}) take that orientation; others are `unknown` and oriented by
- *   ports when read. The outer `rule` name is not kept.
+ * - Direction: a tuple names its flow as the flow began — "the source IP address that the flow
+ *   originated from", with both directions' counters in one tuple — so every tuple (`B`, `C`,
+ *   `E`, a denied one, v1) is `client-to-server` as written, and tuples are not paired. The
+ *   `I`/`O` field is the NSG's view (into or out of the interface), not client/server. The outer
+ *   `rule` name is not kept.
+ * - A record that is itself `{"records": [...]}` is read as those records (Microsoft's own v1
+ *   sample nests one); a record with no `flows` is skipped as `bad-record`.
  *
- * Skip reasons: `bad-json`, `document-too-large`, `bad-tuple`, `field-count`, `bad-time`,
- * `bad-address`, `bad-port`, `bad-protocol`, `bad-decision`, `bad-state`, `bad-counter`.
+ * Skip reasons: `bad-json`, `document-too-large`, `bad-record`, `bad-tuple`, `field-count`,
+ * `bad-time`, `bad-address`, `bad-port`, `bad-protocol`, `bad-decision`, `bad-state`,
+ * `bad-counter`.
  */
 export const azureNsgParser: LineParser = makeParser('nsg')
 
@@ -280,7 +271,7 @@ export const azureNsgParser: LineParser = makeParser('nsg')
  * Azure VNet flow logs (flowLogVersion 4): tuples in `flowRecords.flows[].flowGroups[].flowTuples[]`
  * as `epochMillis,src,dst,srcPort,dstPort,ianaProtocol,I|O,B|C|E|D,encryption,pktsS2D,bytesS2D,pktsD2S,bytesD2S`.
  * State `D` (denied) → `reject`, else `accept`. Otherwise as {@link azureNsgParser} (whole
- * document in memory, `source.record` = tuple index, direction from `B` state then ports).
+ * document in memory, `source.record` = tuple index, every tuple `client-to-server` as written).
  */
 export const azureVnetParser: LineParser = makeParser('vnet')
 
