@@ -53,7 +53,10 @@ export interface ReadOptions {
   readonly format: FlowFormat | 'auto'
   /** First malformed record is fatal (`ingest/malformed-record`). */
   readonly strict: boolean
-  /** Field order for AWS custom formats without a header line (`--fields`). */
+  /**
+   * Field order for AWS custom formats without a header line (`--fields`). With `format: 'auto'`,
+   * a file of no detectable format is then read as `aws-vpc` with this order.
+   */
   readonly fields?: string
   /**
    * Pair the two directions of a connection into one flow (see `pairDirections`) for the
@@ -226,7 +229,15 @@ async function* readOne(
           bytes = bytesTotal
           return
         }
-        throw err
+        // a field order is given only for AWS custom formats without a header line, which
+        // nothing can detect: such a file is read as one
+        if (
+          opts.fields !== undefined &&
+          err instanceof BulkheadError &&
+          err.diagnostics.every((d) => d.code === 'ingest/unknown-format')
+        ) {
+          format = 'aws-vpc'
+        } else throw err
       }
     }
     const parser = format === 'unknown' ? undefined : parserFor(format)

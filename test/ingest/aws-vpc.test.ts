@@ -1,4 +1,7 @@
-import { describe, it, expect } from 'vitest'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, it, expect } from 'vitest'
 import { BulkheadError } from '../../src/core/index.js'
 import { awsVpcParser, parseAwsFieldList } from '../../src/ingest/formats/aws-vpc.js'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
@@ -169,5 +172,43 @@ describe('aws-vpc parser', () => {
     ))
       unpaired.push(f)
     expect(unpaired).toHaveLength(4)
+  })
+})
+
+describe('--fields with --format auto (a custom format without a header line)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-aws-fields-'))
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const file = join(dir, 'eni.log')
+  writeFileSync(file, '2 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1700000000 1700000060 ACCEPT\n')
+
+  it('a file no format detects is read as aws-vpc in the given order', async () => {
+    const summaries: FileSummary[] = []
+    const flows = []
+    for await (const f of readFlows(
+      [file],
+      {
+        format: 'auto',
+        strict: false,
+        fields: 'version interface-id srcaddr dstaddr srcport dstport protocol start end action',
+      },
+      summaries,
+    ))
+      flows.push(f)
+    expect(summaries[0]?.format).toBe('aws-vpc')
+    expect(flows).toEqual([
+      expect.objectContaining({ src: '10.0.0.1', dstPort: 443, start: 1_700_000_000_000 }),
+    ])
+  })
+
+  it('without --fields the same file is ingest/unknown-format', async () => {
+    const read = async (): Promise<void> => {
+      for await (const _ of readFlows([file], { format: 'auto', strict: false }, []));
+    }
+    await expect(read()).rejects.toSatisfy(
+      (e: unknown) =>
+        e instanceof BulkheadError && e.diagnostics[0]?.code === 'ingest/unknown-format',
+    )
   })
 })
