@@ -113,7 +113,8 @@ const ISO_RE =
 
 /**
  * An ISO-8601 / RFC 3339 date-time → milliseconds since the epoch, UTC. Accepts `T` or a space
- * between date and time, up to 9 fractional digits (truncated to ms), `Z`, ` UTC` (BigQuery's
+ * between date and time, up to 9 fractional digits (rounded to the nearest ms, half up, as
+ * {@link parseEpochSeconds} rounds), `Z`, ` UTC` (BigQuery's
  * JSON export of TIMESTAMP: `2023-01-10 19:11:04.981421 UTC`) or `±hh:mm` / `±hhmm`; without a
  * zone the time is read as UTC. A bare date is midnight UTC.
  * @returns undefined for anything else, including impossible dates (month 13, Feb 30).
@@ -133,6 +134,7 @@ export function parseIsoTime(text: string): number | undefined {
   const ms = frac === '' ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'))
   let t = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59), ms)
   if (new Date(t).getUTCDate() !== day) return undefined
+  if (frac.length > 3 && frac.charCodeAt(3) >= 53) t += 1 // the 4th digit ≥ 5: round up
   if (zone && zone !== 'Z' && zone !== 'z' && zone !== 'UTC') {
     const sign = zone.startsWith('-') ? -1 : 1
     const digits = zone.slice(1).replace(':', '')

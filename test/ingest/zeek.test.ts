@@ -269,19 +269,20 @@ describe('zeek malformed records', () => {
     })
   }
 
-  it('skips data before any header, other log paths, bad JSON and subsets without endpoints', async () => {
+  it('skips data before any header, bad JSON and subsets without endpoints; notes other logs', async () => {
     expect((await run(['1\tC1\t10.0.0.1'])).ctx.stats.skipped).toEqual({ 'no-fields-header': 1 })
     const dns = HEADER.map((l) => (l === '#path\tconn' ? '#path\tdns' : l))
-    expect(
-      (
-        await run([
-          ...dns,
-          row('1', 'C1', '10.0.0.1', '1', '10.0.0.2', '53', 'udp', '-', 'SF', '1', '1', '1', '1'),
-        ])
-      ).ctx.stats.skipped,
-    ).toEqual({ 'not-conn-log': 1 })
+    const other = await run([
+      ...dns,
+      row('1', 'C1', '10.0.0.1', '1', '10.0.0.2', '53', 'udp', '-', 'SF', '1', '1', '1', '1'),
+    ])
+    // records of another log are not errors (a stream of every log is a normal setup)
+    expect(other.ctx.stats.skipped).toEqual({})
+    expect(other.ctx.stats.notes).toEqual({ 'other-zeek-log': 1 })
     expect((await run(['{"ts":1,'])).ctx.stats.skipped).toEqual({ 'bad-json': 1 })
-    expect((await run(['{"_path":"dns","ts":1}'])).ctx.stats.skipped).toEqual({ 'not-conn-log': 1 })
+    const dnsJson = await run(['{"_path":"dns","ts":1}'])
+    expect(dnsJson.ctx.stats.skipped).toEqual({})
+    expect(dnsJson.ctx.stats.notes).toEqual({ 'other-zeek-log': 1 })
     expect(
       (await run(['uid\tservice\thistory', 'CHhAvVGS1DHFjwGM9\thttp\tShADaFf'])).ctx.stats.skipped,
     ).toEqual({ 'missing-address': 1 })
@@ -321,6 +322,54 @@ describe('zeek detect', () => {
         ),
       ),
     ).toBe(0)
+  })
+})
+
+describe('zeek JSON variants in the wild', () => {
+  // Log::default_scope_sep = "_" (as Zeek's Kafka writer README shows), JSON::TS_MILLIS
+  const underscore =
+    '{"ts":1619562183740,"uid":"Ct6k6d2TnyF7Zp0Gs","id_orig_h":"10.0.1.41","id_orig_p":3,"id_resp_h":"10.0.1.1","id_resp_p":10,"proto":"icmp","conn_state":"OTH","orig_pkts":1,"orig_ip_bytes":56,"resp_pkts":0,"resp_ip_bytes":0}'
+  // json-streaming-logs: every log in one stream, told apart by `_path`
+  const stream = [
+    '{"_path":"files","_write_ts":"2021-04-27T22:23:04.000Z","ts":"2021-04-27T22:23:03.000Z","fuid":"F1"}',
+    '{"_path":"dns","_write_ts":"2021-04-27T22:23:04.000Z","ts":"2021-04-27T22:23:03.100Z","uid":"C2","id.orig_h":"10.0.0.5","id.orig_p":5353,"id.resp_h":"10.0.0.53","id.resp_p":53}',
+    '{"_path":"conn","_write_ts":"2021-04-27T22:23:05.000Z","ts":"2011-08-15T03:36:16.748830Z","uid":"C3","id.orig_h":"10.0.0.5","id.orig_p":40000,"id.resp_h":"10.0.0.80","id.resp_p":80,"proto":"tcp","duration":1.5,"conn_state":"SF","orig_pkts":3,"orig_ip_bytes":180,"resp_pkts":2,"resp_ip_bytes":120}',
+  ]
+
+  it('id_orig_h keys are detected as zeek', () => {
+    expect(zeekParser.detect(head(`${underscore}\n`))).toBeGreaterThan(0.5)
+  })
+
+  it('a stream whose first records belong to other logs is detected; those records are notes', async () => {
+    expect(zeekParser.detect(head(`${stream.join('\n')}\n`))).toBeGreaterThan(0.5)
+    const { flows, ctx } = await run(stream)
+    expect(flows).toHaveLength(1)
+    expect(ctx.stats.skipped).toEqual({})
+    expect(ctx.stats.notes).toEqual({ 'other-zeek-log': 2 })
+  })
+
+  it('ISO-8601 ts rounds microseconds to the nearest ms, as epoch seconds do', async () => {
+    const { flows } = await run([stream[2] as string])
+    expect(flows[0]?.start).toBe(Date.parse('2011-08-15T03:36:16.749Z'))
+    const tsv = await run([
+      ...HEADER,
+      row(
+        '1313379376.748830',
+        'C1',
+        '10.0.0.5',
+        '40000',
+        '10.0.0.80',
+        '80',
+        'tcp',
+        '1.5',
+        'SF',
+        '3',
+        '180',
+        '2',
+        '120',
+      ),
+    ])
+    expect(tsv.flows[0]?.start).toBe(flows[0]?.start)
   })
 })
 

@@ -25,6 +25,7 @@ import {
   type StringTable,
 } from '../columnar.js'
 import { ColumnLineReader, ipv4At } from '../column-reader.js'
+import { parseIsoTime } from '../fields.js'
 import { note, skip, type LineParser, type LineReader, type ParseContext } from '../types.js'
 
 /** Latest time we accept, ms since the epoch (9999-12-31T23:59:59.999Z); later values are malformed. */
@@ -177,7 +178,7 @@ function parseTime(v: Value): TimeResult {
   else if (typeof v === 'string') {
     if (isMasked(v)) return { kind: 'masked' }
     if (/^\d+(\.\d+)?$/.test(v)) ms = Number(v) * 1000
-    else if (ISO_RE.test(v)) ms = Date.parse(v)
+    else if (ISO_RE.test(v)) ms = parseIsoTime(v) ?? NaN
     else return { kind: 'bad' }
   } else return { kind: 'bad' }
   if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) return { kind: 'bad' }
@@ -491,7 +492,8 @@ export class ZeekLineReader implements LineReader {
       }
       const rec = obj as Record<string, unknown>
       if (typeof rec['_path'] === 'string' && rec['_path'] !== 'conn') {
-        skip(ctx, 'not-conn-log', where, line)
+        // another log of the same stream (json-streaming-logs): a record, not an error
+        note(ctx, 'other-zeek-log')
         return undefined
       }
       const flow = toFlow(jsonGetter(rec), ctx, lineNo, line)
@@ -512,7 +514,7 @@ export class ZeekLineReader implements LineReader {
     if (values.length === state.fields.length && values.every((v, i) => v === state.fields?.[i]))
       return undefined // repeated header
     if (state.path !== undefined && state.path !== 'conn') {
-      skip(ctx, 'not-conn-log', where, line)
+      note(ctx, 'other-zeek-log')
       return undefined
     }
     if (values.length !== state.fields.length) {
@@ -529,8 +531,8 @@ export class ZeekLineReader implements LineReader {
  * Parses Zeek conn.log lines into flows.
  *
  * - TSV: honours `#separator` (with `\xHH` escapes), `#set_separator`, `#empty_field`,
- *   `#unset_field`, `#path` (records of a `#path` other than `conn` are skipped as
- *   `not-conn-log`), `#fields`; `#types`, `#open`, `#close` and `##` banners are ignored. Without
+ *   `#unset_field`, `#path` (records of a `#path` other than `conn` are noted as
+ *   `other-zeek-log`, not emitted), `#fields`; `#types`, `#open`, `#close` and `##` banners are ignored. Without
  *   `#fields`, a plain tab-separated line naming conn.log fields is taken as the header (BTest
  *   baselines with column subsets). Concatenated logs may restart with new headers.
  * - JSON: one object per line, dotted or nested `id` keys; `ts` epoch seconds, ISO-8601, or
@@ -550,7 +552,8 @@ export class ZeekLineReader implements LineReader {
  * `missing-address`, `bad-address`, `missing-protocol`, `unknown-protocol` (`unknown_transport`
  * without `ip_proto`), `bad-protocol`, `bad-port`, `missing-port`, `bad-icmp-type`,
  * `bad-timestamp`, `bad-duration`, `bad-counter`, `field-count-mismatch`, `no-fields-header`,
- * `bad-json`, `not-conn-log`.
+ * `bad-json`. JSON records whose `_path` is not `conn` (one stream of every log, as
+ * json-streaming-logs writes) are noted as `other-zeek-log`.
  *
  * @throws BulkheadError `ingest/malformed-record` on the first skipped record when `ctx.strict`.
  */
@@ -575,11 +578,16 @@ function detectZeek(head: Uint8Array): number {
     .slice(0, 40)
     .map((l) => l.replace(/\r$/, ''))
   const complete = text.includes('\n') ? lines.slice(0, -1) : lines
+  // TSV: a `#fields` header of conn.log (a file of several logs may start with another one)
   let path: string | undefined
+  let otherLog = false
   for (const line of complete) {
     if (line.startsWith('#path')) path = line.slice(5).trim()
     if (line.startsWith('#fields')) {
-      if (path !== undefined && path !== 'conn') return 0
+      if (path !== undefined && path !== 'conn') {
+        otherLog = true
+        continue
+      }
       return /\b(id[._]orig_h|src)\b/.test(line) && /\b(id[._]resp_h|dst)\b/.test(line)
         ? 1
         : path === 'conn'
@@ -587,28 +595,43 @@ function detectZeek(head: Uint8Array): number {
           : 0
     }
   }
+  if (otherLog) return 0
   const data = complete.filter((l) => l.trim() !== '' && !l.startsWith('##'))
   const first = data[0]
   if (first === undefined) return 0
-  if (first.startsWith('{')) {
-    try {
-      const o = JSON.parse(first) as Record<string, unknown>
-      const hasOrig =
-        'id.orig_h' in o || (typeof o['id'] === 'object' && o['id'] !== null && 'orig_h' in o['id'])
-      if (
-        hasOrig &&
-        ('uid' in o || 'ts' in o) &&
-        (o['_path'] === undefined || o['_path'] === 'conn')
-      )
-        return 0.9
-    } catch {
-      return 0
-    }
-    return 0
-  }
+  if (first.startsWith('{')) return detectZeekJson(data)
   const tokens = first.split('\t')
   if (isPlainHeader(tokens)) return 0.6
   return 0
+}
+
+/**
+ * JSON lines: every line a Zeek record (`ts` with `uid` or `_path`), at least one of them a
+ * conn record (`id.orig_h`, nested `id.orig_h`, or `id_orig_h` with `Log::default_scope_sep`
+ * set to `_`) — a stream of every log (json-streaming-logs) counts when it holds conn records.
+ */
+function detectZeekJson(lines: readonly string[]): number {
+  let zeek = 0
+  let conn = false
+  for (const line of lines) {
+    let o: Record<string, unknown>
+    try {
+      const v = JSON.parse(line) as unknown
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return 0
+      o = v as Record<string, unknown>
+    } catch {
+      continue // a line cut by the head
+    }
+    if (!('ts' in o) || !('uid' in o || '_path' in o)) return 0
+    zeek++
+    const id = o['id']
+    const hasOrig =
+      'id.orig_h' in o ||
+      'id_orig_h' in o ||
+      (typeof id === 'object' && id !== null && 'orig_h' in id)
+    if (hasOrig && (o['_path'] === undefined || o['_path'] === 'conn')) conn = true
+  }
+  return zeek > 0 && conn ? 0.9 : 0
 }
 
 /** The Zeek conn.log parser. See {@link parseZeek} for the mapping and skip reasons. */
