@@ -252,7 +252,7 @@ async function* readOne(
         },
       ])
     }
-    const fileTime = format === 'aws-vpc' ? fileTimeOf(file) : undefined
+    const fileTime = format === 'aws-vpc' || format === 'conntrack' ? fileTimeOf(file) : undefined
     const ctx: ParseContext = {
       file,
       strict: opts.strict,

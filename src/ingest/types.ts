@@ -49,8 +49,9 @@ export interface ParseContext {
   readonly fields?: string
   /**
    * The time the file stands for, ms since the epoch, and where it comes from, for records whose
-   * format has no time field (AWS custom formats without `start` and `end`): the timestamp in an
-   * AWS flow log object name, else the file's modification time. Absent for standard input.
+   * format has no time field (AWS custom formats without `start` and `end`, a `conntrack -L`
+   * listing): the timestamp in an AWS flow log object name, else the file's modification time.
+   * Absent for standard input.
    */
   readonly fileTime?: { readonly ms: number; readonly from: 'name' | 'mtime' }
   /** Accumulates counts and examples; the parser mutates it through {@link skip} and {@link note}. */

@@ -1,8 +1,11 @@
 import { describe, it, expect } from 'vitest'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BulkheadError } from '../../src/core/index.js'
 import { conntrackParser } from '../../src/ingest/formats/conntrack.js'
+import { readFlows, type FileSummary } from '../../src/ingest/read.js'
 import { hubbleParser as hubbleParserForDetect } from '../../src/ingest/formats/hubble.js'
 import { zeekParser as zeekParserForDetect } from '../../src/ingest/formats/zeek.js'
 import { linesOf, runLines } from './text-helpers.js'
@@ -220,4 +223,49 @@ describe('zeek, hubble and conntrack detect return 0 for the other formats', () 
         expect(p.detect(head(text)), `${name} on ${format}`).toBe(0)
     })
   }
+})
+
+describe('conntrack output as real tools write it', () => {
+  // conntrack-tools src/conntrack.c prints `[%-8ld.%-6ld]`: microseconds as an integer, padded
+  const short = [
+    '[1712662404.88094 ]\t [UPDATE] tcp      6 60 SYN_RECV src=192.168.7.101 dst=157.240.251.61 sport=52717 dport=5222 src=157.240.251.61 dst=87.138.198.79 sport=5222 dport=26886 mark=25165825',
+    '[1712662404.5     ]\t [UPDATE] tcp      6 60 SYN_RECV src=192.168.7.101 dst=157.240.251.61 sport=52718 dport=5222 src=157.240.251.61 dst=87.138.198.79 sport=5222 dport=26887 mark=25165825',
+  ]
+
+  it('a timestamp with fewer than six microsecond digits is microseconds, and is read', async () => {
+    const { flows, ctx } = await run(short)
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows.map((f) => f.start)).toEqual([1_712_662_404_088, 1_712_662_404_000])
+    expect(conntrackParser.detect(head(`${short.join('\n')}\n`))).toBeGreaterThan(0.5)
+  })
+
+  it('the closing summary after an echoed ^C is a note, not a malformed record', async () => {
+    const { ctx } = await run([
+      '[DESTROY] udp      17 src=192.168.88.62 dst=172.26.38.1 sport=52725 dport=53 packets=1 bytes=86 [UNREPLIED] src=172.26.38.1 dst=192.168.88.62 sport=53 dport=52725 packets=0 bytes=0 mark=256',
+      '^Cconntrack v1.4.5 (conntrack-tools): 18 flow events have been shown.',
+    ])
+    expect(ctx.stats.skipped).toEqual({})
+    expect(ctx.stats.notes).toMatchObject({ 'summary-line': 1 })
+  })
+
+  it('a listing without times takes the file modification time (when it was written)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-ct-'))
+    try {
+      const file = join(dir, 'ct.txt')
+      writeFileSync(
+        file,
+        'tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=443 src=10.0.0.2 dst=10.0.0.1 sport=443 dport=40000 [ASSURED] mark=0 use=1\n',
+      )
+      const when = new Date('2026-05-01T08:00:00Z')
+      utimesSync(file, when, when)
+      const summaries: FileSummary[] = []
+      const flows = []
+      for await (const f of readFlows([file], { format: 'auto', strict: false }, summaries))
+        flows.push(f)
+      expect(flows[0]).toMatchObject({ start: when.getTime(), end: when.getTime() })
+      expect(summaries[0]?.stats.notes).toEqual({ 'time-from-file-mtime': 1 })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })

@@ -87,14 +87,16 @@ function split(line: string, ctx: ParseContext): Parsed | string {
   if (bad) return 'bad-timestamp'
   if (parsed.startTime !== undefined || parsed.stopTime !== undefined)
     note(ctx, 'local-time-as-utc')
-  const tokens = rest.trim().split(/\s+/)
+  // `-o timestamp` prints `[%-8ld.%-6ld]` (conntrack-tools src/conntrack.c): seconds, then the
+  // microseconds as an integer, left-aligned and padded with blanks (`[1712662404.88094 ]` is
+  // .088094 s)
+  const stamp = /^\[(\d{1,12})(?:\.(\d{1,6}))?\s*\]\s*/.exec(rest.trimStart())
+  const tokens = (stamp ? rest.trimStart().slice(stamp[0].length) : rest).trim().split(/\s+/)
   let i = 0
-  const ts = /^\[(\d{1,12})(?:\.(\d{1,9}))?\]$/.exec(tokens[0] ?? '')
-  if (ts) {
-    const ms = Number(ts[1]) * 1000 + Math.floor(Number(`0.${ts[2] ?? '0'}`) * 1000)
+  if (stamp) {
+    const ms = Number(stamp[1]) * 1000 + Math.round(Number(stamp[2] ?? '0') / 1000)
     if (ms > MAX_TIME_MS) return 'bad-timestamp'
     parsed.eventTime = ms
-    i++
   }
   if (/^\[(NEW|UPDATE|DESTROY)\]$/.test(tokens[i] ?? '')) i++
   if ((tokens[i] === 'ipv4' || tokens[i] === 'ipv6') && /^\d+$/.test(tokens[i + 1] ?? '')) i += 2
@@ -155,7 +157,9 @@ function split(line: string, ctx: ParseContext): Parsed | string {
  * - `[UNREPLIED]` → observedAction `unknown`; otherwise `accept`. Direction `client-to-server`.
  * - Time: the event timestamp `[EPOCH.USEC]` (`-o timestamp`) or `[start=…]`/`[stop=…]`; with
  *   `delta-time=N` (seconds since the connection started) the start is the event time − N.
- *   With none of these, start = end = 0 and note `no-timestamp`.
+ *   With none of these (a plain `-L` listing), the end is the file's time (`ctx.fileTime`, its
+ *   modification time: when the listing was written), the start that less `delta-time`, noted
+ *   `time-from-file-mtime`; from standard input start = end = 0 and note `no-timestamp`.
  */
 function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
   const orig = p.tuples[0]
@@ -223,9 +227,17 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     (start !== undefined && delta !== undefined ? start + delta : start)
   if (start === undefined && end !== undefined) start = end
   if (start === undefined || end === undefined) {
-    start = 0
-    end = 0
-    note(ctx, 'no-timestamp')
+    // a listing is a snapshot: the file's time (name or modification time) is when it was taken
+    const t = ctx.fileTime
+    if (t !== undefined) {
+      end = t.ms
+      start = delta !== undefined ? Math.max(0, end - delta) : end
+      note(ctx, t.from === 'name' ? 'time-from-file-name' : 'time-from-file-mtime')
+    } else {
+      start = 0
+      end = 0
+      note(ctx, 'no-timestamp')
+    }
   }
   if (end < start) end = start
   if (end > MAX_TIME_MS) return 'bad-timestamp'
@@ -265,7 +277,8 @@ async function* parseConntrack(
     lineNo++
     const line = raw.replace(/^\uFEFF/, '').trim()
     if (line === '') continue
-    if (/^conntrack v[\d.]+ \(conntrack-tools\)/.test(line)) {
+    // the closing summary (on stderr; here when captured with 2>&1, maybe after an echoed ^C)
+    if (/^(\^C)?conntrack v[\d.]+ \(conntrack-tools\)/.test(line)) {
       note(ctx, 'summary-line')
       continue
     }
@@ -283,7 +296,7 @@ async function* parseConntrack(
 
 /** A conntrack line: optional timestamp/event/layer-3 prefix, L4 name and number, then `src=`…`dst=`. */
 const LINE_RE =
-  /^\s*(\[\d+(\.\d+)?\]\s+)?(\[(NEW|UPDATE|DESTROY)\]\s+)?((ipv4|ipv6)\s+\d+\s+)?[a-z][a-z0-9-]*\s+\d{1,3}\s+(\d+\s+)?([A-Z][A-Z0-9_]*\s+)?src=\S+\s+dst=\S+/
+  /^\s*(\[\d+(\.\d+)?\s*\]\s+)?(\[(NEW|UPDATE|DESTROY)\]\s+)?((ipv4|ipv6)\s+\d+\s+)?[a-z][a-z0-9-]*\s+\d{1,3}\s+(\d+\s+)?([A-Z][A-Z0-9_]*\s+)?src=\S+\s+dst=\S+/
 
 /**
  * Confidence that `head` is conntrack text: 0.9 when at least half of the first 20 non-blank
