@@ -224,8 +224,8 @@ describe('bulkhead flows', () => {
     let err = ''
     const w1 = process.stdout.write.bind(process.stdout)
     const w2 = process.stderr.write.bind(process.stderr)
-    process.stdout.write = ((s: string) => ((out += s), true))
-    process.stderr.write = ((s: string) => ((err += s), true))
+    process.stdout.write = (s: string) => ((out += s), true)
+    process.stderr.write = (s: string) => ((err += s), true)
     try {
       await program.parseAsync(['flows', ...args], { from: 'user' })
       return { out, err }

@@ -12,7 +12,6 @@ import { linesOf, streamOf as gen } from './text-helpers.js'
 const FIXTURES = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
 const CORPORA = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
 
-
 /** Every Flow invariant the model promises (src/core/flow.ts). Returns the first violation. */
 function violation(f: Flow, format: string): string | undefined {
   const isInt = (n: number, lo: number, hi: number): boolean =>
