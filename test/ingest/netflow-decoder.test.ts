@@ -30,6 +30,28 @@ function reasons(r: DecodeResult, kind: 'skip' | 'note'): Record<string, number>
   return out
 }
 
+/** IPFIX options template 500: exportingProcessId (144, scope) and systemInitTimeMilliseconds (160). */
+const INIT_OPTIONS = ipfixOptionsTemplate(500, 1, [
+  [144, 4],
+  [160, 8],
+])
+/** IPFIX template 501: addresses, protocol, flowStartSysUpTime (22), flowEndSysUpTime (21). */
+const UPTIME_TPL = set(
+  2,
+  templateRecords([
+    {
+      id: 501,
+      fields: [
+        [8, 4],
+        [12, 4],
+        [4, 1],
+        [22, 4],
+        [21, 4],
+      ],
+    },
+  ]),
+)
+
 const rec = (over: Partial<Parameters<typeof recV4>[0]> = {}): Uint8Array =>
   recV4({
     src: '10.0.0.1',
@@ -553,31 +575,12 @@ describe('IPFIX', () => {
   it('uses systemInitTimeMilliseconds from options data for flowStart/EndSysUpTime', () => {
     const d = new NetflowDecoder()
     const init = T0 - 3_600_000
-    const opt = ipfixOptionsTemplate(500, 1, [
-      [144, 4],
-      [160, 8],
-    ])
-    const tpl = set(
-      2,
-      templateRecords([
-        {
-          id: 501,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [4, 1],
-            [22, 4],
-            [21, 4],
-          ],
-        },
-      ]),
-    )
     const r = d.decode(
       ipfix(
         H,
-        opt,
+        INIT_OPTIONS,
         set(500, concat(u32(1), u64(init))),
-        tpl,
+        UPTIME_TPL,
         set(501, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(1000), u32(4000))),
       ),
       META,
@@ -589,12 +592,95 @@ describe('IPFIX', () => {
     const r2 = d2.decode(
       ipfix(
         H,
-        tpl,
+        UPTIME_TPL,
         set(501, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(1000), u32(4000))),
       ),
       META,
     )
     expect(r2.flows[0]).toMatchObject({ start: T0 - 3000, end: T0 })
+  })
+
+  it('unwraps 32-bit uptimes: of up + k·2^32, the latest that does not end after the export', () => {
+    // the flow ended 5 s before the export; the exporter's init time as it reports it is off by
+    // one wrap either way (up more than 49.7 days, or softflowd's wrapped init as python-netflow's
+    // tests show it): naively the flow would end 49.7 days before or after its export
+    const up = 3_600_000 - 5000
+    for (const init of [T0 - 3_600_000 - 2 ** 32, T0 - 3_600_000 + 2 ** 32]) {
+      const r = new NetflowDecoder().decode(
+        ipfix(
+          H,
+          INIT_OPTIONS,
+          set(500, concat(u32(1), u64(init))),
+          UPTIME_TPL,
+          set(501, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(up), u32(up))),
+        ),
+        META,
+      )
+      expect(r.flows[0], `init ${init}`).toMatchObject({ start: T0 - 5000, end: T0 - 5000 })
+    }
+  })
+
+  it('without systemInitTimeMilliseconds the latest end of a data set is the export time', () => {
+    // SonicWALL (logstash-codec-netflow ipfix_bench_sonicwall.py): ends 14 605 s and 14 578 s
+    const r = new NetflowDecoder().decode(
+      ipfix(
+        H,
+        UPTIME_TPL,
+        set(
+          501,
+          concat(
+            concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(6), u32(14_597_000), u32(14_605_000)),
+            concat(ip4('10.0.0.1'), ip4('10.0.0.3'), u8(17), u32(14_578_000), u32(14_578_000)),
+          ),
+        ),
+      ),
+      META,
+    )
+    expect(r.flows.map((f) => [f.start - T0, f.end - T0])).toEqual([
+      [-8000, 0],
+      [-27_000, -27_000],
+    ])
+  })
+
+  it('a record with an ICMP type element and neither protocol nor ports is ICMP (softflowd)', () => {
+    const tpl = set(
+      2,
+      templateRecords([
+        {
+          id: 1025,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [32, 2],
+            [2, 4],
+            [1, 4],
+          ],
+        },
+        {
+          id: 2049,
+          fields: [
+            [27, 16],
+            [28, 16],
+            [139, 2],
+            [2, 4],
+            [1, 4],
+          ],
+        },
+      ]),
+    )
+    const r = new NetflowDecoder().decode(
+      ipfix(
+        H,
+        tpl,
+        set(1025, concat(ip4('172.17.0.2'), ip4('172.17.0.1'), u16(0x0800), u32(3), u32(252))),
+        set(2049, concat(ip6('fe80::1'), ip6('ff02::1:ff11:1'), u16(0x8700), u32(1), u32(72))),
+      ),
+      META,
+    )
+    expect(r.flows.map((f) => [f.protocol, f.dstPort, f.srcPort])).toEqual([
+      [1, 8, 0],
+      [58, 135, 0],
+    ])
   })
 
   it('converts NTP-format microsecond timestamps (RFC 7011 §6.1.9)', () => {

@@ -106,18 +106,25 @@ export class NetflowDecoder {
   /** While true (inside {@link learnTemplates}), data sets of non-options templates are ignored. */
   private dataIgnored = false
   private readonly onTemplate: ((t: Template, h: HeaderContext) => void) | undefined
+  private readonly onSystemInit: ((ms: number, h: HeaderContext) => void) | undefined
 
   /**
    * @param limits - memory bounds of the template cache (see templates.ts).
    * @param options.onTemplate - called with each template defined, and the header of the
    *   datagram that defined it.
+   * @param options.onSystemInit - called with each IPFIX systemInitTimeMilliseconds learned from
+   *   options data, and the header of its datagram.
    */
   constructor(
     limits: Partial<TemplateLimits> = {},
-    options: { readonly onTemplate?: (t: Template, h: HeaderContext) => void } = {},
+    options: {
+      readonly onTemplate?: (t: Template, h: HeaderContext) => void
+      readonly onSystemInit?: (ms: number, h: HeaderContext) => void
+    } = {},
   ) {
     this.cache = new TemplateCache(limits)
     this.onTemplate = options.onTemplate
+    this.onSystemInit = options.onSystemInit
   }
 
   /**
@@ -136,12 +143,18 @@ export class NetflowDecoder {
 
   /**
    * Decodes a held data set (from `cache.drainPending()`) with a template found elsewhere, with
-   * this decoder's state otherwise (the IPFIX system init times it learned). Flows and problems
-   * are the held set's datagram's (`file`, `record`). Never throws.
+   * this decoder's state otherwise (the IPFIX system init times it learned; `systemInitMs`, found
+   * elsewhere too, when it learned none for the set's domain). Flows and problems are the held
+   * set's datagram's (`file`, `record`). Never throws.
    */
-  decodeHeld(t: Template, held: PendingSet, exporter: string): DecodeResult {
+  decodeHeld(t: Template, held: PendingSet, exporter: string, systemInitMs?: number): DecodeResult {
     const out: Out = { flows: [], problems: [] }
     const meta = { exporter, file: held.header.file, record: held.header.record }
+    if (
+      systemInitMs !== undefined &&
+      this.cache.systemInit(exporter, held.header.domain) === undefined
+    )
+      this.cache.setSystemInit(exporter, held.header.domain, systemInitMs)
     try {
       this.decodeRecords(t, view(held.body), 0, held.body.byteLength, held.header, meta, out)
     } catch (err) {
@@ -508,6 +521,11 @@ export class NetflowDecoder {
     }
     const v9 = h.version === 9
     const format: NetflowSourceFormat = v9 ? 'netflow-v9' : 'ipfix'
+    // IPFIX uptime-relative times without a known system init time: estimated from this set
+    const estimatedInit =
+      !v9 && !t.options && this.cache.systemInit(meta.exporter, h.domain) === undefined
+        ? estimateSystemInit(t, dv, start, end, h.exportMs)
+        : undefined
     let p = start
     while (end - p >= t.minRecordLength) {
       const values: Values = new Map()
@@ -540,6 +558,7 @@ export class NetflowDecoder {
         const init = values.get(IE.systemInitTimeMilliseconds)
         if (!v9 && typeof init === 'number' && init > 0 && init <= MAX_TIME_MS) {
           this.cache.setSystemInit(meta.exporter, h.domain, init)
+          this.onSystemInit?.(init, h)
         }
         push(out, 'note', 'options-record', meta, '')
         continue
@@ -550,11 +569,55 @@ export class NetflowDecoder {
       }
       const base: TimeBase = v9
         ? { exportMs: h.exportMs, sysUptimeMs: h.sysUptimeMs ?? 0 }
-        : systemInitBase(h.exportMs, values, this.cache.systemInit(meta.exporter, h.domain))
+        : systemInitBase(
+            h.exportMs,
+            values,
+            this.cache.systemInit(meta.exporter, h.domain) ?? estimatedInit,
+          )
       toFlow(values, base, format, meta, out)
     }
     // fewer octets than one record left: padding (RFC 7011 §3.3.1, RFC 3954 §5.3)
   }
+}
+
+/**
+ * For an IPFIX data set whose exporter's systemInitTimeMilliseconds is unknown: the init time
+ * that puts the latest flowEndSysUpTime (21) of the set's records at the export time — the
+ * exporter's uptime at export is at least every flow's end, so this keeps the flows' times
+ * relative to each other and ends none after the export. Only for templates of fixed-length
+ * fields without their own systemInitTimeMilliseconds (160); undefined otherwise.
+ */
+function estimateSystemInit(
+  t: Template,
+  dv: DataView,
+  start: number,
+  end: number,
+  exportMs: number,
+): number | undefined {
+  let at = -1
+  let len = 0
+  let recordLength = 0
+  for (const f of t.fields) {
+    if (f.length === VARIABLE_LENGTH) return undefined
+    if (f.enterprise === 0 && f.id === IE.systemInitTimeMilliseconds) return undefined
+    if (
+      f.enterprise === 0 &&
+      f.id === IE.flowEndSysUpTime &&
+      at < 0 &&
+      f.length >= 1 &&
+      f.length <= 4
+    ) {
+      at = recordLength
+      len = f.length
+    }
+    recordLength += f.length
+  }
+  if (at < 0 || recordLength === 0) return undefined
+  let latest = -1
+  for (let p = start; end - p >= recordLength; p += recordLength) {
+    latest = Math.max(latest, readUnsigned(dv, p + at, len))
+  }
+  return latest < 0 ? undefined : exportMs - latest
 }
 
 function systemInitBase(exportMs: number, values: Values, learned: number | undefined): TimeBase {
@@ -744,6 +807,31 @@ function counter(
   return (a ?? 0) + (b ?? 0)
 }
 
+/**
+ * The protocol of a record without protocolIdentifier (4): ICMP for its address family (1, or 58
+ * for IPv6) when it carries an ICMP type element (32/139/176–179) and no transport port (softflowd
+ * writes ICMP flows with such templates), else 0.
+ */
+function impliedIcmp(v: Values, dst: string): number {
+  if (v.has(IE.sourceTransportPort) || v.has(IE.destinationTransportPort)) return 0
+  const icmp = [
+    IE.icmpTypeCodeIPv4,
+    IE.icmpTypeCodeIPv6,
+    IE.icmpTypeIPv4,
+    IE.icmpCodeIPv4,
+    IE.icmpTypeIPv6,
+    IE.icmpCodeIPv6,
+  ].some((id) => v.has(id))
+  if (!icmp) return 0
+  return dst.includes(':') ? 58 : 1
+}
+
+/** 2^32: flowStart/EndSysUpTime are 32-bit milliseconds and wrap every 49.7 days. */
+const UPTIME_WRAP = 2 ** 32
+
+/** How far after its export a flow may end (clock steps, rounding), ms. */
+const AFTER_EXPORT_SLACK_MS = 60_000
+
 /** Absolute ms from uptime-relative ms. */
 function fromUptime(base: TimeBase, up: number): number | undefined {
   if (base.sysUptimeMs !== undefined) {
@@ -751,7 +839,13 @@ function fromUptime(base: TimeBase, up: number): number | undefined {
     const age = (base.sysUptimeMs - up) | 0
     return base.exportMs - age
   }
-  if (base.systemInitMs !== undefined) return base.systemInitMs + up
+  if (base.systemInitMs !== undefined) {
+    // the uptime field wraps: of up + k·2^32, the latest that does not end after the export
+    // (an exporter up for more than 49.7 days, or one that reports its init time wrapped)
+    const now = base.exportMs - base.systemInitMs
+    const k = Math.floor((now + AFTER_EXPORT_SLACK_MS - up) / UPTIME_WRAP)
+    return base.systemInitMs + up + k * UPTIME_WRAP
+  }
   return undefined
 }
 
@@ -781,6 +875,8 @@ const END_IDS = [
  * - addresses: IPv4 pair (8/12), else IPv6 pair (27/28); with both pairs (dual-stack templates)
  *   the IPv6 pair when ipVersion (60) is 6, or, without ipVersion, when the IPv4 pair is
  *   0.0.0.0 → 0.0.0.0 and the IPv6 pair is not all zero; neither pair → note `no-address`.
+ * - protocol: 4; absent, ICMP (1, or 58 over IPv6) when the record has an ICMP type element and
+ *   no transport port, else 0.
  * - ports: 7/11; for ICMP (1) / ICMPv6 (58) `dstPort` = type and `srcPort` = code from
  *   icmpType/Code (176–179), else icmpTypeCode (32/139, type = value >> 8), else the
  *   destination port read as type·256 + code; protocols without ports get 0/0.
@@ -788,8 +884,11 @@ const END_IDS = [
  *   absent → 0.
  * - times: absolute start/end elements (152/154/156/150, 153/155/157/151), else the export time
  *   minus flowStart/EndDeltaMicroseconds (158/159), else sysUptime-relative
- *   (22/21; IPFIX needs systemInitTimeMilliseconds from the record or options data, else end is
- *   taken as the export time and start as end minus the uptime difference); a missing end is
+ *   (22/21; IPFIX needs systemInitTimeMilliseconds from the record or options data, and the
+ *   32-bit uptime is unwrapped so that the flow does not end after the export; without it, the
+ *   latest end in the data set is taken as the export time and the others keep their distance to
+ *   it — for templates of fixed-length fields — else end is the export time and start end minus
+ *   the uptime difference); a missing end is
  *   start plus flowDurationMilliseconds/Microseconds (161/162), else observationTimeMilliseconds
  *   (323), else start; both missing → the export time.
  * - observedAction: firewallEvent 233 (v9 also 40005): 3 denied → reject, 1 created / 2 deleted /
@@ -825,7 +924,7 @@ function toFlow(
     push(out, 'note', 'no-address', meta, '')
     return
   }
-  const protocol = num(v, IE.protocolIdentifier) ?? 0
+  const protocol = num(v, IE.protocolIdentifier) ?? impliedIcmp(v, dst)
   let srcPort = num(v, IE.sourceTransportPort) ?? 0
   let dstPort = num(v, IE.destinationTransportPort) ?? 0
   if (protocol === 1 || protocol === 58) {

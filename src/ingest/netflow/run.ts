@@ -8,13 +8,14 @@
  * earlier or later — when that template is for the same (version, source id / observation
  * domain, template id) and was sent by the same exporter process, as far as the headers tell:
  * - NetFlow v9: the exporter's boot time (`unix_secs` − `sysUptime`) is the same within
- *   2 s plus 100 ppm of the time between the two datagrams (a restart, or another device,
- *   has another boot time);
+ *   {@link BOOT_SLACK_MS} plus {@link BOOT_DRIFT} of the time between the two datagrams (a
+ *   restart, or another device, has another boot time);
  * - IPFIX (no uptime in the header): the two export times are at most {@link IPFIX_WINDOW_MS}
  *   apart, and the sequence numbers do not run backwards between them (RFC 7011 §3.1: the
  *   count of data records sent, modulo 2^32).
- * Of several such templates the one exported nearest in time is used. A set without one is
- * `no-template`. Flows decoded so keep their own file and datagram (`source`) and come at the
+ * Of several such templates the one exported nearest in time is used, and for IPFIX, when the
+ * file itself gave none, the system init time (options data) of the same exporter process
+ * nearest in time. A set without a template is `no-template`. Flows decoded so keep their own file and datagram (`source`) and come at the
  * end of their file.
  *
  * IPFIX headers cannot tell two exporters apart that use the same observation domain and
@@ -22,18 +23,27 @@
  * commands when their data files lack their own templates.
  *
  * Cost: the first file that ends with such a set causes one read of the read's NetFlow files for
- * their templates only (data is skipped); memory is the templates, at most
- * {@link MAX_CATALOG_TEMPLATES}.
+ * their templates and options data only (data is skipped); memory is what they teach, at most
+ * {@link MAX_CATALOG_ENTRIES} templates and init times.
  */
 import type { Flow } from '../../core/flow.js'
 import { noTemplateProblem, NetflowDecoder, type DecodeResult } from './decoder.js'
-import type { HeaderContext, PendingSet, Template } from './templates.js'
+import type { HeaderContext, Template } from './templates.js'
+
+/** v9: how far two boot times (`unix_secs` − `sysUptime`) of one exporter process may differ, ms (whole seconds against ms). */
+export const BOOT_SLACK_MS = 2000
+
+/**
+ * v9: and how much more per ms between the two datagrams — an uptime clock drifts against a wall
+ * clock that NTP steers (0.24 % seen on a router), 0.5 %.
+ */
+export const BOOT_DRIFT = 0.005
 
 /** Largest distance between an IPFIX template's export and its data's, 31 days in ms. */
 export const IPFIX_WINDOW_MS = 31 * 24 * 3600 * 1000
 
-/** Most templates remembered from the files of one read. */
-export const MAX_CATALOG_TEMPLATES = 65536
+/** Most templates and system init times remembered from the files of one read. */
+export const MAX_CATALOG_ENTRIES = 65536
 
 /**
  * The framed datagrams of a file, or nothing when the file is not NetFlow/IPFIX or cannot be
@@ -41,15 +51,19 @@ export const MAX_CATALOG_TEMPLATES = 65536
  */
 export type DatagramSource = (file: string) => AsyncIterable<Uint8Array>
 
-/** A template and where it was defined. */
-interface Defined {
-  readonly template: Template
-  /** Index of the defining file in the read. */
+/** Something learned from a file's datagram (a template, a system init time) and where. */
+interface Learned<T> {
+  readonly value: T
+  /** Index of the file in the read. */
   readonly at: number
   readonly header: HeaderContext
 }
 
-const key = (version: number, domain: number, id: number): string => `${version}/${domain}/${id}`
+/** What the files of a read taught, by `version/domain/template id` and by `version/domain`. */
+interface Catalog {
+  readonly templates: Map<string, Learned<Template>[]>
+  readonly inits: Map<string, Learned<number>[]>
+}
 
 /** Whether a template defined under `t` can serve a data set sent under `d` (module comment). */
 export function sameExporterProcess(d: HeaderContext, t: HeaderContext): boolean {
@@ -57,7 +71,7 @@ export function sameExporterProcess(d: HeaderContext, t: HeaderContext): boolean
   const apart = Math.abs(d.exportMs - t.exportMs)
   if (d.version === 9) {
     const boot = (h: HeaderContext): number => h.exportMs - (h.sysUptimeMs ?? 0)
-    return Math.abs(boot(d) - boot(t)) <= 2000 + apart / 10_000
+    return Math.abs(boot(d) - boot(t)) <= BOOT_SLACK_MS + apart * BOOT_DRIFT
   }
   if (apart > IPFIX_WINDOW_MS) return false
   if (apart === 0) return true
@@ -72,7 +86,7 @@ export function sameExporterProcess(d: HeaderContext, t: HeaderContext): boolean
  */
 export class NetflowRun {
   private cursor = -1
-  private catalog: Map<string, Defined[]> | undefined
+  private catalog: Catalog | undefined
   private cataloged = 0
 
   /**
@@ -102,47 +116,54 @@ export class NetflowRun {
     if (held.length === 0) return { flows, problems }
     const catalog = await this.load()
     for (const p of held) {
-      const t = this.find(catalog, p)
+      const h = p.header
+      const t = this.nearest(catalog.templates.get(`${h.version}/${h.domain}/${p.templateId}`), h)
       if (t === undefined) {
         problems.push(noTemplateProblem(p))
         continue
       }
-      const r = decoder.decodeHeld(t, p, exporter)
+      // IPFIX: the exporter's system init time may have come in another file's options data too
+      const init = this.nearest(catalog.inits.get(`${h.version}/${h.domain}`), h)
+      const r = decoder.decodeHeld(t, p, exporter, init)
       flows.push(...r.flows)
       problems.push(...r.problems)
     }
     return { flows, problems }
   }
 
-  /** The template for a held set from another file, nearest in export time, or undefined. */
-  private find(catalog: Map<string, Defined[]>, p: PendingSet): Template | undefined {
-    const h = p.header
-    let best: Defined | undefined
-    for (const d of catalog.get(key(h.version, h.domain, p.templateId)) ?? []) {
+  /** Of what other files taught, what the same exporter process sent nearest in time to `h`. */
+  private nearest<T>(list: readonly Learned<T>[] | undefined, h: HeaderContext): T | undefined {
+    let best: Learned<T> | undefined
+    for (const d of list ?? []) {
       if (d.at === this.cursor || !sameExporterProcess(h, d.header)) continue
       const dist = Math.abs(d.header.exportMs - h.exportMs)
       if (best === undefined || dist < Math.abs(best.header.exportMs - h.exportMs)) best = d
     }
-    return best?.template
+    return best?.value
   }
 
-  /** Reads every file's templates once (data skipped). */
-  private async load(): Promise<Map<string, Defined[]>> {
+  /** Reads every file's templates and options data once (data skipped). */
+  private async load(): Promise<Catalog> {
     if (this.catalog !== undefined) return this.catalog
-    const catalog = new Map<string, Defined[]>()
+    const catalog: Catalog = { templates: new Map(), inits: new Map() }
+    const add = <T>(m: Map<string, Learned<T>[]>, k: string, entry: Learned<T>): void => {
+      if (this.cataloged >= MAX_CATALOG_ENTRIES) return
+      const list = m.get(k)
+      if (list) list.push(entry)
+      else m.set(k, [entry])
+      this.cataloged++
+    }
     for (let at = 0; at < this.files.length; at++) {
       const file = this.files[at] as string
       const d = new NetflowDecoder(
         {},
         {
           onTemplate: (template, header) => {
-            if (this.cataloged >= MAX_CATALOG_TEMPLATES) return
-            const k = key(header.version, template.domain, template.id)
-            const list = catalog.get(k)
-            const entry = { template, at, header }
-            if (list) list.push(entry)
-            else catalog.set(k, [entry])
-            this.cataloged++
+            const k = `${header.version}/${template.domain}/${template.id}`
+            add(catalog.templates, k, { value: template, at, header })
+          },
+          onSystemInit: (ms, header) => {
+            add(catalog.inits, `${header.version}/${header.domain}`, { value: ms, at, header })
           },
         },
       )
