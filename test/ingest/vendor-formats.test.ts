@@ -652,12 +652,21 @@ describe('Zeek conn.log, vendor examples', () => {
 describe('Cilium Hubble, vendor examples', () => {
   // https://docs.cilium.io/en/stable/observability/hubble/ (hubble observe -o jsonpb) and
   // cilium api/v1/flow/flow.proto (is_reply, workloads, verdict, drop_reason_desc)
-  it('jsonpb: workloads, labels, is_reply, DROPPED, ICMPv6, L7 and node_status not emitted', async () => {
+  it('jsonpb: workloads, labels, is_reply, DROPPED, ICMPv6, an L7-only connection; node_status not emitted', async () => {
     const { flows, summary } = await read('hubble.jsonpb')
     expect(summary.format).toBe('hubble')
     expect(summary.stats.skipped).toEqual({})
-    expect(summary.stats.notes).toEqual({ l7: 1, 'node-status': 1 })
-    expect(flows).toHaveLength(4)
+    expect(summary.stats.notes).toEqual({ 'node-status': 1 })
+    expect(flows).toHaveLength(5)
+    // the DNS query is seen only as an L7 record: it is the connection's only record
+    expect(flows[4]).toMatchObject({
+      src: '10.244.1.15',
+      srcPort: 53011,
+      dst: '10.96.0.10',
+      dstPort: 53,
+      protocol: 17,
+      direction: 'client-to-server',
+    })
     expect(body(flows[0])).toEqual({
       src: '10.244.1.15',
       dst: '10.244.2.20',

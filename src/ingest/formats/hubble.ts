@@ -214,13 +214,33 @@ class RecentKeys {
   }
 }
 
+/** Bounded set of the most recently added keys, oldest evicted first. */
+class RecentSet {
+  private readonly set = new Set<string>()
+  constructor(private readonly max: number) {}
+  has(key: string): boolean {
+    return this.set.has(key)
+  }
+  add(key: string): void {
+    this.set.delete(key)
+    this.set.add(key)
+    if (this.set.size > this.max) {
+      const oldest = this.set.values().next()
+      if (!oldest.done) this.set.delete(oldest.value)
+    }
+  }
+}
+
 /**
  * Parses Hubble JSON lines into flows.
  *
  * - Line shapes: `{"flow":{…},"node_name":…,"time":…}` (jsonpb `GetFlowsResponse`), or the
  *   `Flow` itself (older `-o json`). `node_status` and `lost_events` responses are counted as
  *   notes and not emitted.
- * - `Type` `L7` (or 2) records repeat an L3/L4 flow: note `l7`, not emitted. `SOCK` (3) socket
+ * - `Type` `L7` (or 2) records repeat an L3/L4 flow: when an L3/L4 record of the same
+ *   connection (protocol and endpoints, either way round; the last {@link HUBBLE_DEDUP_MAX_KEYS})
+ *   came earlier in the file, note `l7`, not emitted; otherwise (an export of L7 events only) the
+ *   record is read as a flow like the others. `SOCK` (3) socket
  *   trace events: note `sock-trace`, not emitted. Flows without `IP` (ARP and other non-IP
  *   frames): note `no-ip-layer`; without a known `l4`: note `no-l4`.
  * - `IP.source/destination` → src/dst; `l4.TCP|UDP|SCTP` ports; `l4.ICMPv4|ICMPv6` → dstPort =
@@ -244,6 +264,7 @@ class RecentKeys {
  */
 async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
   const recent = new RecentKeys(HUBBLE_DEDUP_MAX_KEYS)
+  const connections = new RecentSet(HUBBLE_DEDUP_MAX_KEYS)
   let lineNo = 0
   for await (const raw of lines) {
     lineNo++
@@ -276,17 +297,14 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
     }
 
     const type = f['Type']
-    if (type === 'L7' || type === 2) {
-      note(ctx, 'l7')
-      continue
-    }
+    const l7 = type === 'L7' || type === 2
     if (type === 'SOCK' || type === 3) {
       note(ctx, 'sock-trace')
       continue
     }
     const ip = f['IP']
     if (!isObj(ip)) {
-      note(ctx, 'no-ip-layer')
+      note(ctx, l7 ? 'l7' : 'no-ip-layer')
       continue
     }
     const src = typeof ip['source'] === 'string' ? normalizeIp(ip['source']) : undefined
@@ -301,9 +319,20 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       continue
     }
     if (l4 === 'none') {
-      note(ctx, 'no-l4')
+      note(ctx, l7 ? 'l7' : 'no-l4')
       continue
     }
+    // an L7 record repeats a connection the L3/L4 records already count; alone (a capture or
+    // export of L7 events only) it is the only record of its connection
+    const conn =
+      src < dst || (src === dst && l4.srcPort <= l4.dstPort)
+        ? `${l4.protocol}|${src}|${l4.srcPort}|${dst}|${l4.dstPort}`
+        : `${l4.protocol}|${dst}|${l4.dstPort}|${src}|${l4.srcPort}`
+    if (l7 && connections.has(conn)) {
+      note(ctx, 'l7')
+      continue
+    }
+    if (!l7) connections.add(conn)
 
     const timeText = f['time'] ?? obj['time']
     let at = 0
