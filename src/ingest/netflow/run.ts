@@ -15,8 +15,8 @@
  *   count of data records sent, modulo 2^32).
  * Of several such templates the one exported nearest in time is used, and for IPFIX, when the
  * file itself gave none, the system init time (options data) of the same exporter process
- * nearest in time. A set without a template is `no-template`. Flows decoded so keep their own file and datagram (`source`) and come at the
- * end of their file.
+ * nearest in time. A set without a template is `no-template`. Flows decoded so keep their own
+ * file and datagram (`source`) and come at the end of their file.
  *
  * IPFIX headers cannot tell two exporters apart that use the same observation domain and
  * template ids within the window: read the files of different IPFIX exporters in separate
@@ -30,7 +30,10 @@ import type { Flow } from '../../core/flow.js'
 import { noTemplateProblem, NetflowDecoder, type DecodeResult } from './decoder.js'
 import type { HeaderContext, Template } from './templates.js'
 
-/** v9: how far two boot times (`unix_secs` − `sysUptime`) of one exporter process may differ, ms (whole seconds against ms). */
+/**
+ * v9: how far two boot times (`unix_secs` − `sysUptime`) of one exporter process may differ, ms
+ * (whole seconds against milliseconds).
+ */
 export const BOOT_SLACK_MS = 2000
 
 /**
