@@ -532,6 +532,13 @@ describe('IPFIX', () => {
       }),
     ])
     expect(r.flows[0]?.source.format).toBe('ipfix')
+    // a second record whose variable length runs past the set: the set was misread, so the
+    // first record (read before it) is not trusted either (calmh/ipfix TestBadEncodingError)
+    const cut = concat(record, record.subarray(0, 12), u8(255), u16(4000), new Uint8Array(40))
+    const bad = d.decode(ipfix(H, set(400, cut)), META)
+    expect(bad.flows).toEqual([])
+    expect(reasons(bad, 'skip')).toEqual({ 'bad-length': 1 })
+    expect(bad.problems[0]?.detail).toMatch(/1 records read before it are dropped/)
   })
 
   it('withdraws templates (field count 0) and holds later data', () => {
@@ -617,6 +624,7 @@ describe('IPFIX', () => {
         META,
       )
       expect(r.flows[0], `init ${init}`).toMatchObject({ start: T0 - 5000, end: T0 - 5000 })
+      expect(reasons(r, 'note')).toEqual({ 'options-record': 1, 'uptime-unwrapped': 1 })
     }
   })
 
@@ -640,6 +648,34 @@ describe('IPFIX', () => {
       [-8000, 0],
       [-27_000, -27_000],
     ])
+  })
+
+  it('a v9 flow that ends after its export (a sysUptime of 0) is kept as read and noted', () => {
+    const d = new NetflowDecoder()
+    const r = d.decode(
+      v9(
+        { sysUptime: 0, secs: T0 / 1000 },
+        set(
+          0,
+          templateRecords([
+            {
+              id: 256,
+              fields: [
+                [8, 4],
+                [12, 4],
+                [4, 1],
+                [22, 4],
+                [21, 4],
+              ],
+            },
+          ]),
+        ),
+        set(256, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(600_000), u32(900_000))),
+      ),
+      META,
+    )
+    expect(r.flows[0]).toMatchObject({ start: T0 + 600_000, end: T0 + 900_000 })
+    expect(reasons(r, 'note')).toEqual({ 'ends-after-export': 1 })
   })
 
   it('a record with an ICMP type element and neither protocol nor ports is ICMP (softflowd)', () => {

@@ -14,7 +14,10 @@
  *   hold queue), `decoder-error` (a bug: never expected).
  * - notes: `options-record` (options data, not a flow), `no-address` (data record without both
  *   addresses), `template-withdrawn`, `end-before-start` (end was before start; end set to start),
- *   `exporter-evicted`, `template-evicted`.
+ *   `ends-after-export` (kept as read), `uptime-unwrapped` (IPFIX uptime and init time a whole
+ *   number of 2^32 ms apart), `exporter-evicted`, `template-evicted`.
+ * - A record that runs past the end of its set makes the whole set `bad-length`: the records
+ *   read before it are dropped too (the set was not read as it was written).
  */
 import type { Flow, FlowDirection, ObservedAction } from '../../core/flow.js'
 import {
@@ -526,6 +529,22 @@ export class NetflowDecoder {
       !v9 && !t.options && this.cache.systemInit(meta.exporter, h.domain) === undefined
         ? estimateSystemInit(t, dv, start, end, h.exportMs)
         : undefined
+    // a record running past the end of its set means the set was not read as it was written
+    // (a bad variable-length encoding, a wrong template): none of its records is trusted, so
+    // the set's flows are kept apart and dropped with it
+    const setOut: Out = { flows: [], problems: [] }
+    const drop = (): void => {
+      out.problems.push(...setOut.problems)
+      const n = setOut.flows.length
+      push(
+        out,
+        'skip',
+        'bad-length',
+        meta,
+        `a record of template ${t.id} runs past the end of its set` +
+          (n > 0 ? `; the set's ${n} records read before it are dropped too` : ''),
+      )
+    }
     let p = start
     while (end - p >= t.minRecordLength) {
       const values: Values = new Map()
@@ -534,16 +553,16 @@ export class NetflowDecoder {
         let len = f.length
         if (len === VARIABLE_LENGTH && !v9) {
           // RFC 7011 §7: 1-octet length, or 255 then a 2-octet length
-          if (end - p < 1) return truncated(out, meta, t)
+          if (end - p < 1) return drop()
           len = dv.getUint8(p)
           p += 1
           if (len === 255) {
-            if (end - p < 2) return truncated(out, meta, t)
+            if (end - p < 2) return drop()
             len = dv.getUint16(p)
             p += 2
           }
         }
-        if (len > end - p) return truncated(out, meta, t)
+        if (len > end - p) return drop()
         const spec = f.enterprise === 0 ? specFor(f.id, v9) : undefined
         if (spec && len > 0 && !values.has(f.id)) {
           if (!lengthFits(spec, len)) {
@@ -560,11 +579,17 @@ export class NetflowDecoder {
           this.cache.setSystemInit(meta.exporter, h.domain, init)
           this.onSystemInit?.(init, h)
         }
-        push(out, 'note', 'options-record', meta, '')
+        push(setOut, 'note', 'options-record', meta, '')
         continue
       }
       if (t.invalid !== undefined || bad !== undefined) {
-        push(out, 'skip', 'bad-field-length', meta, `template ${t.id}: ${t.invalid ?? bad ?? ''}`)
+        push(
+          setOut,
+          'skip',
+          'bad-field-length',
+          meta,
+          `template ${t.id}: ${t.invalid ?? bad ?? ''}`,
+        )
         continue
       }
       const base: TimeBase = v9
@@ -574,9 +599,11 @@ export class NetflowDecoder {
             values,
             this.cache.systemInit(meta.exporter, h.domain) ?? estimatedInit,
           )
-      toFlow(values, base, format, meta, out)
+      toFlow(values, base, format, meta, setOut)
     }
     // fewer octets than one record left: padding (RFC 7011 §3.3.1, RFC 3954 §5.3)
+    out.flows.push(...setOut.flows)
+    out.problems.push(...setOut.problems)
   }
 }
 
@@ -624,10 +651,6 @@ function systemInitBase(exportMs: number, values: Values, learned: number | unde
   const own = values.get(IE.systemInitTimeMilliseconds)
   const init = typeof own === 'number' && own > 0 ? own : learned
   return init === undefined ? { exportMs } : { exportMs, systemInitMs: init }
-}
-
-function truncated(out: Out, meta: DatagramMeta, t: Template): void {
-  push(out, 'skip', 'bad-length', meta, `a record of template ${t.id} runs past the end of its set`)
 }
 
 /** The `no-template` skip of a data set whose template never came. */
@@ -980,7 +1003,12 @@ function toFlow(
   const upEnd = num(v, IE.flowEndSysUpTime)
   if (base.sysUptimeMs !== undefined || base.systemInitMs !== undefined) {
     if (start === undefined && upStart !== undefined) start = fromUptime(base, upStart)
-    if (end === undefined && upEnd !== undefined) end = fromUptime(base, upEnd)
+    if (end === undefined && upEnd !== undefined) {
+      end = fromUptime(base, upEnd)
+      // the exporter's init time and uptimes disagree by whole wraps: say so
+      if (base.systemInitMs !== undefined && end !== base.systemInitMs + upEnd)
+        push(out, 'note', 'uptime-unwrapped', meta, '')
+    }
   } else if (start === undefined && end === undefined && upEnd !== undefined) {
     // IPFIX without systemInitTimeMilliseconds: anchor the end at the export time
     end = base.exportMs
@@ -1000,6 +1028,9 @@ function toFlow(
     push(out, 'skip', 'bad-time', meta, `${src} -> ${dst}: start ${start}, end ${end}`)
     return
   }
+  // kept as read, but a flow cannot end after the datagram that reports it: the exporter's
+  // clock or uptime is off (a sysUptime of 0, a wall clock set back)
+  if (end > base.exportMs + AFTER_EXPORT_SLACK_MS) push(out, 'note', 'ends-after-export', meta, '')
   if (end < start) {
     push(out, 'note', 'end-before-start', meta, '')
     end = start
