@@ -57,7 +57,7 @@ async function* rawChunks(
 /**
  * Opens a file (or `-` for stdin) as bytes, transparently gunzipping when the first bytes are
  * `1f 8b` (RFC 1952), including concatenated gzip members (as `cat a.gz b.gz` and S3 exports
- * produce).
+ * produce), and transcoding text with a UTF-16 byte order mark to UTF-8 (see `fromUtf16`).
  *
  * @param onBytes - called after each raw chunk with the total of *compressed* (on-disk) bytes
  *   read so far, for progress.
@@ -67,6 +67,50 @@ async function* rawChunks(
  *   decoded; `io/not-found` / `io/read-failed` when the file cannot be read.
  */
 export async function* openBytes(
+  file: string,
+  onBytes?: (compressedBytesRead: number) => void,
+): AsyncGenerator<Uint8Array> {
+  yield* fromUtf16(openGunzipped(file, onBytes))
+}
+
+/**
+ * Text that starts with a UTF-16 byte order mark (`FF FE` little-endian, `FE FF` big-endian:
+ * what Windows PowerShell's `>` and `Out-File` write) as UTF-8 without the mark; any other bytes
+ * unchanged. No flow format starts with those bytes (NetFlow datagrams start with `00`).
+ * Invalid UTF-16 becomes U+FFFD.
+ */
+export async function* fromUtf16(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const it = chunks[Symbol.asyncIterator]()
+  let head: Uint8Array = new Uint8Array(0)
+  let done = false
+  while (head.length < 2) {
+    const r = await it.next()
+    if (r.done === true) {
+      done = true
+      break
+    }
+    head = head.length === 0 ? r.value : Buffer.concat([head, r.value])
+  }
+  const le = head[0] === 0xff && head[1] === 0xfe
+  const be = head[0] === 0xfe && head[1] === 0xff
+  if (!le && !be) {
+    if (head.length > 0) yield head
+    if (!done) for (let r = await it.next(); r.done !== true; r = await it.next()) yield r.value
+    return
+  }
+  // the decoder drops the byte order mark and keeps a split code unit between chunks
+  const decoder = new TextDecoder(le ? 'utf-16le' : 'utf-16be')
+  const utf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8')
+  yield utf8(decoder.decode(head, { stream: true }))
+  if (!done) {
+    for (let r = await it.next(); r.done !== true; r = await it.next())
+      yield utf8(decoder.decode(r.value, { stream: true }))
+  }
+  yield utf8(decoder.decode())
+}
+
+/** {@link openBytes} without the UTF-16 step: raw or gunzipped bytes. */
+async function* openGunzipped(
   file: string,
   onBytes?: (compressedBytesRead: number) => void,
 ): AsyncGenerator<Uint8Array> {

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib'
 import { Command } from 'commander'
 import { BulkheadError, type Flow } from '../../src/core/index.js'
 import { detectFormat } from '../../src/ingest/detect.js'
-import { openBytes, splitLines } from '../../src/ingest/lines.js'
+import { fromUtf16, openBytes, splitLines } from '../../src/ingest/lines.js'
 import { readFlows, summarize, type FileSummary } from '../../src/ingest/read.js'
 import { parseIsoTime, parseTime, isDottedQuad, parseAddress } from '../../src/ingest/fields.js'
 import { registerFlows } from '../../src/cli/commands/flows.js'
@@ -84,6 +84,37 @@ describe('openBytes and readFlows', () => {
     )
     expect(gz.summaries[0]?.format).toBe('aws-vpc')
     expect(gz.summaries[0]?.bytes).toBe(readFileSync(file).length)
+  })
+
+  it('text with a UTF-16 byte order mark (PowerShell > and Out-File), LE or BE, gzipped or not, reads as UTF-8', async () => {
+    const text = fixtureText('aws-v2.log')
+    const plain = await readAll([fixture('aws-v2.log')])
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])
+    const be = Buffer.from(le).swap16() // FE FF and big-endian code units
+    for (const [name, bytes] of [
+      ['le.log', le],
+      ['be.log', be],
+      ['le.log.gz', gzipSync(le)],
+    ] as const) {
+      const file = join(dir, name)
+      writeFileSync(file, bytes)
+      const got = await readAll([file])
+      expect(got.error, name).toBeUndefined()
+      expect(got.summaries[0]?.format, name).toBe('aws-vpc')
+      expect(
+        got.flows.map((f) => [f.src, f.dst, f.bytes, f.source.line]),
+        name,
+      ).toEqual(plain.flows.map((f) => [f.src, f.dst, f.bytes, f.source.line]))
+    }
+    // code units and the mark itself split across chunks (3 and 1 bytes) stay whole
+    for (const size of [1, 3]) {
+      const chunks = async function* (): AsyncGenerator<Uint8Array> {
+        for (let i = 0; i < be.length; i += size) yield be.subarray(i, i + size)
+      }
+      const out: Uint8Array[] = []
+      for await (const c of fromUtf16(chunks())) out.push(c)
+      expect(Buffer.concat(out).toString('utf8'), `chunks of ${size}`).toBe(text)
+    }
   })
 
   it('truncated gzip yields what decoded, then ingest/truncated-input naming the file', async () => {
