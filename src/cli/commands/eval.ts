@@ -33,12 +33,17 @@ export interface EvalQuery {
 export function parseEvalQuery(text: string): EvalQuery {
   const parts = text.replace('->', ' ').trim().split(/\s+/)
   if (parts.length !== 3) {
-    throw new UsageError(`cannot read flow "${text}"`, 'write "SRC -> DST PROTO/PORT", e.g. "10.0.1.5 -> 10.0.2.9 tcp/5432"')
+    throw new UsageError(
+      `cannot read flow "${text}"`,
+      'write "SRC -> DST PROTO/PORT", e.g. "10.0.1.5 -> 10.0.2.9 tcp/5432"',
+    )
   }
   const [src = '', dst = '', svcText = ''] = parts
   const svc = parseService(svcText)
-  if ('error' in svc) throw new BulkheadError([{ code: svc.code, severity: 'error', message: svc.error }])
-  if (svc.protocol === 'any') throw new UsageError('the service of one flow must name a protocol, e.g. tcp/443')
+  if ('error' in svc)
+    throw new BulkheadError([{ code: svc.code, severity: 'error', message: svc.error }])
+  if (svc.protocol === 'any')
+    throw new UsageError('the service of one flow must name a protocol, e.g. tcp/443')
   if (svc.ports.lo !== svc.ports.hi && svc.ports.lo !== 0) {
     throw new UsageError(`"${svcText}" is a range; one flow has one destination port`)
   }
@@ -53,13 +58,18 @@ export function resolveAddress(inventory: Inventory, nameOrIp: string, at: numbe
   if (w) {
     const a = w.addresses.find((x) => addressHoldsAt(x, at))
     if (!a) {
-      throw new UsageError(`workload "${nameOrIp}" holds no address at ${new Date(at).toISOString()}`, 'pass --at a time when it had one, or give an IP')
+      throw new UsageError(
+        `workload "${nameOrIp}" holds no address at ${new Date(at).toISOString()}`,
+        'pass --at a time when it had one, or give an IP',
+      )
     }
     return a.ip
   }
   const x = inventory.externals.find((e) => e.name === nameOrIp)
   if (x) return normalizeIp(x.cidr.text.split('/')[0] ?? '') ?? x.cidr.text
-  throw new UsageError(`"${nameOrIp}" is neither an IP address nor a workload or external in the inventory`)
+  throw new UsageError(
+    `"${nameOrIp}" is neither an IP address nor a workload or external in the inventory`,
+  )
 }
 
 /** The JSON shape of `eval -o json`. Stable. */
@@ -79,7 +89,10 @@ export interface EvalOutput {
 }
 
 function entityOut(e: Entity): { name: string; kind: string } {
-  return { name: entityName(e), kind: e.kind === 'workload' ? 'workload' : e.named ? 'external' : 'unmanaged' }
+  return {
+    name: entityName(e),
+    kind: e.kind === 'workload' ? 'workload' : e.named ? 'external' : 'unmanaged',
+  }
 }
 
 /** Registers `eval`. */
@@ -89,7 +102,11 @@ export function registerEval(program: Command): void {
     .description('evaluate one flow against the workspace policy and say which rule decided it')
     .argument('<flow>', '"SRC -> DST PROTO/PORT"; SRC and DST are IP addresses or workload names')
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option('--at <time>', 'when the flow happens (ISO-8601); decides which workload holds an address and which rules have expired', 'now')
+    .option(
+      '--at <time>',
+      'when the flow happens (ISO-8601); decides which workload holds an address and which rules have expired',
+      'now',
+    )
     .option('-o, --output <format>', 'text | json | yaml', 'text')
     .addHelpText(
       'after',
@@ -109,9 +126,23 @@ Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
       const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(at))
       const src = resolveAddress(inventory, query.src, at)
       const dst = resolveAddress(inventory, query.dst, at)
-      const v = evaluate(inventory, policySet, { src, dst, protocol: query.service.protocol, dstPort: query.dstPort, at })
+      const v = evaluate(inventory, policySet, {
+        src,
+        dst,
+        protocol: query.service.protocol,
+        dstPort: query.dstPort,
+        at,
+      })
       const out: EvalOutput = {
-        flow: { src, dst, service: formatService({ protocol: query.service.protocol, ports: { lo: query.dstPort, hi: query.dstPort } }), at: new Date(at).toISOString() },
+        flow: {
+          src,
+          dst,
+          service: formatService({
+            protocol: query.service.protocol,
+            ports: { lo: query.dstPort, hi: query.dstPort },
+          }),
+          at: new Date(at).toISOString(),
+        },
         decision: v.decision,
         rule: v.by === 'default-deny' ? null : v.by.rule,
         action: v.by === 'default-deny' ? null : v.by.action,
@@ -131,7 +162,8 @@ Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
 
 /** Human-readable rendering of an {@link EvalOutput}. */
 export function renderEvalText(o: EvalOutput): string {
-  const name = (ip: string, e: { name: string; kind: string }): string => (e.name === ip ? ip : `${ip} (${e.name})`)
+  const name = (ip: string, e: { name: string; kind: string }): string =>
+    e.name === ip ? ip : `${ip} (${e.name})`
   const lines = [
     `${name(o.flow.src, o.src)} -> ${name(o.flow.dst, o.dst)} ${o.flow.service} at ${o.flow.at}`,
     `${o.decision.toUpperCase()}: ${o.reason}`,

@@ -82,12 +82,18 @@ export function registerInit(program: Command): void {
     .option('-w, --workspace <dir>', 'workspace folder to create or fill', '.')
     .option('--force', 'overwrite files that already exist', false)
     .option('-o, --output <format>', 'text | json | yaml', 'text')
-    .addHelpText('after', '\nExamples:\n  $ bulkhead init -w my-estate && bulkhead validate -w my-estate\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ bulkhead init -w my-estate && bulkhead validate -w my-estate\n',
+    )
     .action(async (opts: { workspace: string; force: boolean; output: string }) => {
       checkFormat(opts.output, ['text', 'json', 'yaml'])
       const existing = Object.keys(SKELETON).filter((f) => existsSync(join(opts.workspace, f)))
       if (existing.length > 0 && !opts.force) {
-        throw new UsageError(`${existing.map((f) => join(opts.workspace, f)).join(', ')} already exist${existing.length === 1 ? 's' : ''}`, 'pass --force to overwrite')
+        throw new UsageError(
+          `${existing.map((f) => join(opts.workspace, f)).join(', ')} already exist${existing.length === 1 ? 's' : ''}`,
+          'pass --force to overwrite',
+        )
       }
       const written: string[] = []
       for (const [rel, text] of Object.entries(SKELETON)) {
@@ -97,7 +103,9 @@ export function registerInit(program: Command): void {
         written.push(path)
       }
       emit({ workspace: opts.workspace, written }, opts.output, (d) =>
-        [...d.written.map((f) => `wrote ${f}`), `next: bulkhead validate -w ${d.workspace}`].join('\n'),
+        [...d.written.map((f) => `wrote ${f}`), `next: bulkhead validate -w ${d.workspace}`].join(
+          '\n',
+        ),
       )
       process.exitCode = EXIT.ok
     })

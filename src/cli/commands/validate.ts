@@ -23,7 +23,9 @@ export interface ValidateOutput {
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('load the inventory and policy and report every problem with file:line:col and a stable code')
+    .description(
+      'load the inventory and policy and report every problem with file:line:col and a stable code',
+    )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .option('--now <time>', 'the time at which rule expiry is judged (ISO-8601)', 'now')
     .option('-o, --output <format>', 'text | json | yaml', 'text')
