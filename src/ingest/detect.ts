@@ -57,7 +57,70 @@ export async function readHead(file: string): Promise<Uint8Array> {
  *   no bytes; `io/*` when it cannot be read.
  */
 export async function detectFormat(file: string): Promise<FlowFormat> {
-  const head = await readHead(file)
+  return detectFromHead(await readHead(file), file)
+}
+
+/** Magic numbers of containers and compressions no parser reads, with what to do instead. */
+const FOREIGN: readonly {
+  readonly magic: readonly number[]
+  /** Offset of the magic, bytes (tar's `ustar` is at 257). */
+  readonly at?: number
+  readonly kind: string
+  readonly hint: string
+}[] = [
+  {
+    magic: [0x42, 0x5a, 0x68],
+    kind: 'bzip2-compressed',
+    hint: 'decompress it first: bunzip2 -k FILE',
+  },
+  {
+    magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+    kind: 'xz-compressed',
+    hint: 'decompress it first: unxz -k FILE',
+  },
+  {
+    magic: [0x28, 0xb5, 0x2f, 0xfd],
+    kind: 'zstd-compressed',
+    hint: 'decompress it first: unzstd FILE',
+  },
+  {
+    magic: [0x50, 0x4b, 0x03, 0x04],
+    kind: 'a zip archive',
+    hint: 'unzip it and give the files inside',
+  },
+  {
+    magic: [0x75, 0x73, 0x74, 0x61, 0x72],
+    at: 257,
+    kind: 'a tar archive',
+    hint: 'unpack it first: tar -xf FILE, then give the files inside',
+  },
+  {
+    magic: [0x1f, 0x8b],
+    kind: 'gzip inside gzip',
+    hint: 'decompress it once first: gunzip -c FILE > FILE.once',
+  },
+]
+
+/**
+ * {@link detectFormat} on a head already read (the first 64 KiB of the decompressed bytes, or
+ * fewer when the file is shorter); `file` names it in errors. Throws as {@link detectFormat}; a
+ * head that is a compression or an archive no parser reads (bzip2, xz, zstd, zip, tar, gzip
+ * inside gzip) is `ingest/unknown-format` saying which, with what to do.
+ */
+export function detectFromHead(head: Uint8Array, file: string): FlowFormat {
+  // an archive or a compression no parser reads (a tar's first member may look like a flow log)
+  const foreign = FOREIGN.find((f) => f.magic.every((b, i) => head[(f.at ?? 0) + i] === b))
+  if (foreign) {
+    throw new BulkheadError([
+      {
+        code: 'ingest/unknown-format',
+        severity: 'fatal',
+        message: `${file} is ${foreign.kind}, not a flow log`,
+        location: { file, line: 0, column: 0 },
+        hint: foreign.hint,
+      },
+    ])
+  }
   if (
     head.length === 0 ||
     head.every((b) => b === 0x0a || b === 0x0d || b === 0x20 || b === 0x09)

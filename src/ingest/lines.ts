@@ -2,7 +2,7 @@
  * @module Streaming byte and line access to flow files: gzip detection, line splitting with a
  * bound on line length. Memory is constant in the file size.
  */
-import { createReadStream } from 'node:fs'
+import { createReadStream, statSync } from 'node:fs'
 import { Readable, pipeline } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { BulkheadError, type Diagnostic } from '../core/index.js'
@@ -30,6 +30,19 @@ function ioError(file: string, err: unknown): BulkheadError {
     location: { file, line: 0, column: 0 },
   }
   return new BulkheadError([d], { cause: err })
+}
+
+/**
+ * True when `file` is a regular file (not standard input `-`, a pipe, a FIFO, a device or a
+ * directory, nor missing): one that can be opened and read more than once.
+ */
+export function isRegularFile(file: string): boolean {
+  if (file === '-') return false
+  try {
+    return statSync(file).isFile()
+  } catch {
+    return false
+  }
 }
 
 /** The raw byte chunks of a file (or stdin for `-`), counting bytes as they are read. */
@@ -107,6 +120,57 @@ export async function* fromUtf16(chunks: AsyncIterable<Uint8Array>): AsyncGenera
       yield utf8(decoder.decode(r.value, { stream: true }))
   }
   yield utf8(decoder.decode())
+}
+
+/**
+ * Reads chunks until at least `want` bytes (or the end, or an error) and gives them back as
+ * `head` (all of them, concatenated), with `rest`: every chunk of the stream from the first,
+ * the peeked ones included, then any error the peek met. So a stream read once (standard input,
+ * a pipe, a FIFO) can be looked at and then parsed whole.
+ */
+export async function peekBytes(
+  chunks: AsyncIterable<Uint8Array>,
+  want: number,
+): Promise<{
+  head: Uint8Array
+  /** True when the stream failed during the peek: `rest` ends with that error. */
+  failed: boolean
+  rest: AsyncIterable<Uint8Array>
+  /** Closes the stream without reading `rest`. */
+  close: () => Promise<void>
+}> {
+  const it = chunks[Symbol.asyncIterator]()
+  const seen: Uint8Array[] = []
+  let n = 0
+  let done = false
+  let failure: { error: unknown } | undefined
+  try {
+    while (n < want) {
+      const r = await it.next()
+      if (r.done === true) {
+        done = true
+        break
+      }
+      seen.push(r.value)
+      n += r.value.length
+    }
+  } catch (error) {
+    failure = { error }
+  }
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* seen
+      if (failure) throw failure.error
+      if (!done) for (let r = await it.next(); r.done !== true; r = await it.next()) yield r.value
+    } finally {
+      // a consumer that stops early closes the stream
+      if (!done && !failure) await it.return?.()
+    }
+  }
+  const close = async (): Promise<void> => {
+    if (!done && !failure) await it.return?.()
+  }
+  return { head: Buffer.concat(seen), failed: failure !== undefined, rest: rest(), close }
 }
 
 /** {@link openBytes} without the UTF-16 step: raw or gunzipped bytes. */

@@ -6,15 +6,17 @@ import { statSync } from 'node:fs'
 import path from 'node:path'
 import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
 import { ColumnPairer, DIR_UNKNOWN, FlowColumns, orientRow, StringTable } from './columnar.js'
-import { detectFormat } from './detect.js'
+import { DETECT_BYTES, detectFormat, detectFromHead } from './detect.js'
 import { DirectionPairer, orient } from './direction.js'
 import { isParquetFile, readAwsParquet } from './formats/aws-parquet.js'
 import { splitDatagrams } from './formats/netflow.js'
 import { AwsColumnReader } from './formats/aws-vpc.js'
 import { ZeekColumnReader } from './formats/zeek.js'
 import {
+  isRegularFile,
   MAX_LINE_BYTES,
   openBytes,
+  peekBytes,
   splitLineBatches,
   splitLineBlocks,
   splitLines,
@@ -78,14 +80,14 @@ export interface ReadOptions {
 
 /**
  * The framed datagrams of `file` when it is NetFlow/IPFIX (given as `netflow`, or detected with
- * `auto`); nothing otherwise, or when it cannot be read (its own read reports that), or for
- * standard input (`-`), which can be read only once.
+ * `auto`); nothing otherwise, or when it cannot be read (its own read reports that), or when it
+ * is not a regular file (standard input, a pipe), which can be read only once.
  */
 async function* netflowDatagrams(
   file: string,
   format: FlowFormat | 'auto',
 ): AsyncGenerator<Uint8Array> {
-  if (file === '-') return
+  if (!isRegularFile(file)) return
   try {
     if (format === 'auto' ? (await detectFormat(file)) !== 'netflow' : format !== 'netflow') return
     for await (const d of splitDatagrams(openBytes(file))) if (d.framed) yield d.bytes
@@ -216,28 +218,39 @@ async function* readOne(
     // AWS VPC flow logs delivered as Parquet: read with DuckDB (formats/aws-parquet.ts)
     const parquet =
       (opts.format === 'auto' || opts.format === 'aws-vpc') && (await isParquetFile(file))
+    // the file is opened once: detection looks at the head of the stream the parser then reads
+    // whole (standard input and pipes can be read only once)
+    let chunks: AsyncIterable<Uint8Array> = openBytes(file, (n) => {
+      bytes = n
+      progress()
+    })
     if (parquet) format = 'aws-vpc'
     else if (opts.format === 'auto') {
+      const peek = await peekBytes(chunks, DETECT_BYTES)
+      chunks = peek.rest
       try {
-        format = await detectFormat(file)
+        format = detectFromHead(peek.head.subarray(0, DETECT_BYTES), file)
       } catch (err) {
-        if (
-          err instanceof BulkheadError &&
-          err.diagnostics.every((d) => d.code === 'ingest/empty-input')
-        ) {
-          diagnostics.push(...err.diagnostics)
-          bytes = bytesTotal
-          return
-        }
+        // a stream that failed before it showed a flow (a corrupt or cut gzip): that is the error
+        if (peek.failed) for await (const _ of peek.rest);
+        const codes = err instanceof BulkheadError ? err.diagnostics.map((d) => d.code) : []
         // a field order is given only for AWS custom formats without a header line, which
         // nothing can detect: such a file is read as one
         if (
           opts.fields !== undefined &&
-          err instanceof BulkheadError &&
-          err.diagnostics.every((d) => d.code === 'ingest/unknown-format')
+          codes.length > 0 &&
+          codes.every((c) => c === 'ingest/unknown-format')
         ) {
           format = 'aws-vpc'
-        } else throw err
+        } else {
+          await peek.close()
+          if (codes.length > 0 && codes.every((c) => c === 'ingest/empty-input')) {
+            diagnostics.push(...(err as BulkheadError).diagnostics)
+            bytes = bytesTotal
+            return
+          }
+          throw err
+        }
       }
     }
     const parser = format === 'unknown' ? undefined : parserFor(format)
@@ -261,11 +274,10 @@ async function* readOne(
       ...(opts.netflow !== undefined ? { netflow: opts.netflow } : {}),
       ...(fileTime !== undefined ? { fileTime } : {}),
     }
-    const chunks = openBytes(file, (n) => {
-      bytes = n
-      progress()
-    })
-    const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES
+    const maxLineBytes =
+      opts.maxLineBytes ??
+      (parser.kind === 'lines' ? parser.maxLineBytes : undefined) ??
+      MAX_LINE_BYTES
     const lineOpts = {
       maxLineBytes,
       onLongLine: (line: number): void =>

@@ -88,6 +88,11 @@ export interface LineReader {
 /** A parser over lines. `lines` yields each line without its terminator; numbering is 1-based in order. */
 export interface LineParser extends FlowParser {
   readonly kind: 'lines'
+  /**
+   * The longest line the format may hold, bytes, for formats whose records can be one JSON
+   * document on a single line (Azure blobs, compact JSON arrays). Default: `MAX_LINE_BYTES`.
+   */
+  readonly maxLineBytes?: number
   parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow>
   /**
    * The parser's {@link LineReader} for one file, when its records are independent lines.

@@ -2,7 +2,7 @@
  * The CLI as a process in a pipeline: `bulkhead flows FILE | head` must end quietly when the
  * reader closes the pipe, not with an unhandled EPIPE and a stack trace.
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,23 +15,20 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
+/** `bulkhead ...args` as its own process (run from the sources with tsx). */
+function spawnCli(args: string[], stdin: 'ignore' | 'pipe'): ChildProcessWithoutNullStreams {
+  return spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)), ...args],
+    { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: [stdin, 'pipe', 'pipe'] },
+  ) as ChildProcessWithoutNullStreams
+}
+
 describe('bulkhead in a pipeline', () => {
   it('ends_quietly_with_exit_0_when_the_reader_closes_the_pipe', async () => {
     const file = join(dir, 'vpc.log')
     writeAwsVpcFile(file, 50_000, 3)
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)),
-        'flows',
-        file,
-        '-o',
-        'jsonl',
-      ],
-      { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] },
-    )
+    const child = spawnCli(['flows', file, '-o', 'jsonl'], 'ignore')
     let stderr = ''
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
     // read the first line, then close our end of the pipe, as `head -1` does
@@ -45,5 +42,32 @@ describe('bulkhead in a pipeline', () => {
     expect(JSON.parse(first)).toMatchObject({ source: { format: 'aws-vpc' } })
     expect(stderr).not.toMatch(/EPIPE|Error/)
     expect(code).toBe(0)
+  }, 60_000)
+})
+
+describe('bulkhead reading standard input', () => {
+  it('reads every record of a pipe without --format: detection does not eat the head', async () => {
+    // a custom-format header on line 1 and more than the 64 KiB detection reads
+    const lines = [
+      'version srcaddr dstaddr srcport dstport protocol bytes packets start end action',
+    ]
+    for (let i = 0; i < 3000; i++)
+      lines.push(`3 10.0.0.1 10.0.0.2 ${10_000 + i} 443 6 5585 7 1418530010 1418530070 ACCEPT`)
+    const child = spawnCli(['flows', '-', '-o', 'jsonl'], 'pipe')
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    child.stdin.end(`${lines.join('\n')}\n`)
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(code, stderr).toBe(0)
+    const flows = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { packets: number; bytes: number; source: { line: number } })
+    expect(flows).toHaveLength(3000)
+    // the header's order (bytes before packets), and line numbers from the first line
+    expect(flows[0]).toMatchObject({ packets: 7, bytes: 5585, source: { line: 2 } })
+    expect(flows[2999]?.source.line).toBe(3001)
   }, 60_000)
 })

@@ -212,3 +212,14 @@ describe('--fields with --format auto (a custom format without a header line)', 
     )
   })
 })
+
+describe('aws-vpc times', () => {
+  it('milliseconds where seconds belong are bad-time, not a date 50 000 years ahead', async () => {
+    const { flows, ctx } = await runParser(
+      awsVpcParser,
+      '2 123456789010 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 60 1418530010000 1418530070000 ACCEPT OK\n',
+    )
+    expect(flows).toEqual([])
+    expect(ctx.stats.skipped).toEqual({ 'bad-time': 1 })
+  })
+})

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, it, expect } from 'vitest'
+import { afterAll, describe, it, expect } from 'vitest'
 import { azureNsgParser, azureVnetParser } from '../../src/ingest/formats/azure.js'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
 import { fixture, fixtureText, runParser } from './text-helpers.js'
@@ -188,5 +188,81 @@ describe('azure-vnet parser (v4)', () => {
       all.push(f)
     expect(s[0]?.format).toBe('azure-vnet')
     expect(all).toHaveLength(5)
+  })
+})
+
+describe('Azure blobs as they arrive', () => {
+  const tuple = (i: number): string =>
+    `1542110377,10.0.0.4,13.67.143.118,${40000 + (i % 20000)},443,T,O,A,E,1,66,1,66`
+  const doc = (n: number): string =>
+    JSON.stringify({
+      records: [
+        {
+          properties: {
+            Version: 2,
+            flows: [
+              {
+                rule: 'r',
+                flows: [{ mac: 'm', flowTuples: Array.from({ length: n }, (_, i) => tuple(i)) }],
+              },
+            ],
+          },
+        },
+      ],
+    })
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-azure-blobs-'))
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const readFile = async (
+    name: string,
+    text: string | Buffer,
+  ): Promise<{ n: number; s: FileSummary }> => {
+    const file = join(dir, name)
+    writeFileSync(file, text)
+    const summaries: FileSummary[] = []
+    let n = 0
+    for await (const _ of readFlows([file], { format: 'auto', strict: false }, summaries)) n++
+    return { n, s: summaries[0] as FileSummary }
+  }
+
+  it('one compact document on a single line longer than 1 MiB is read whole', async () => {
+    const text = doc(40_000)
+    expect(text.length).toBeGreaterThan(2 * 1024 * 1024)
+    const { n, s } = await readFile('PT1H.json', text)
+    expect(n).toBe(40_000)
+    expect(s.stats.skipped).toEqual({})
+  })
+
+  it('NUL bytes after the document (a preallocated blob) are not JSON and are ignored', async () => {
+    const { n, s } = await readFile(
+      'nul.json',
+      Buffer.concat([Buffer.from(doc(3)), Buffer.alloc(4096)]),
+    )
+    expect(n).toBe(3)
+    expect(s.stats.skipped).toEqual({})
+  })
+
+  it('a broken document is one bad-json record located at its line', async () => {
+    const pretty = JSON.stringify(JSON.parse(doc(3)), null, 2).replace(
+      '"Version": 2,',
+      '"Version": 2,,',
+    )
+    const { n, s } = await readFile('broken.json', pretty)
+    expect(n).toBe(0)
+    expect(s.stats.skipped).toEqual({ 'bad-json': 1 })
+    expect(s.stats.examples[0]?.where).toMatch(/broken\.json:\d+$/)
+  })
+
+  it('a record nested thousands deep is counted, not a crash', async () => {
+    const deep = `${'{"a":'.repeat(6000)}{"x":1}${'}'.repeat(6000)}`
+    const { ctx } = await runParser(azureNsgParser, `{"records":[${deep}]}`)
+    expect(ctx.stats.skipped).toEqual({ 'bad-record': 1 })
+  })
+
+  it('NSG times in milliseconds (seconds expected) are bad-time, not year 50 000', async () => {
+    const ms = doc(1).replace('1542110377,', '1542110377000,')
+    const { ctx } = await runParser(azureNsgParser, ms)
+    expect(ctx.stats.skipped).toEqual({ 'bad-time': 1 })
   })
 })

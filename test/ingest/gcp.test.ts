@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, it, expect } from 'vitest'
+import { readFlows, type FileSummary } from '../../src/ingest/read.js'
 import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
 import { fixtureText, runParser } from './text-helpers.js'
 
@@ -52,5 +56,41 @@ describe('gcp-vpc parser', () => {
     const { flows, ctx } = await runParser(gcpVpcParser, text)
     expect(flows).toEqual([])
     expect(ctx.stats.skipped).toEqual({ 'bad-time': 1, 'no-connection': 2 })
+  })
+})
+
+describe('gcp-vpc exports as one compact line', () => {
+  it('a JSON array of LogEntry objects on one line longer than 1 MiB is read whole', async () => {
+    const entry = (i: number): unknown => ({
+      jsonPayload: {
+        connection: {
+          src_ip: '10.0.0.1',
+          src_port: 40000 + (i % 20000),
+          dest_ip: '10.0.0.2',
+          dest_port: 443,
+          protocol: 6,
+        },
+        start_time: '2026-01-01T00:00:00Z',
+        end_time: '2026-01-01T00:00:05Z',
+        bytes_sent: '100',
+        packets_sent: '1',
+        reporter: 'SRC',
+      },
+    })
+    const line = JSON.stringify(Array.from({ length: 8000 }, (_, i) => entry(i)))
+    expect(line.length).toBeGreaterThan(1024 * 1024)
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-gcp-'))
+    try {
+      const file = join(dir, 'export.json')
+      writeFileSync(file, line)
+      const summaries: FileSummary[] = []
+      let n = 0
+      for await (const _ of readFlows([file], { format: 'auto', strict: false }, summaries)) n++
+      expect(summaries[0]?.format).toBe('gcp-vpc')
+      expect(summaries[0]?.stats.skipped).toEqual({})
+      expect(n).toBe(8000)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -13,6 +13,7 @@
  */
 import { open } from 'node:fs/promises'
 import { BulkheadError, type Flow } from '../../core/index.js'
+import { isRegularFile } from '../lines.js'
 import type { ParseContext } from '../types.js'
 import { AwsLineReader, parseAwsFieldList } from './aws-vpc.js'
 
@@ -24,7 +25,8 @@ const PAR1 = [0x50, 0x41, 0x52, 0x31]
  * file that cannot be read (reading it then reports why).
  */
 export async function isParquetFile(file: string): Promise<boolean> {
-  if (file === '-') return false
+  // standard input, a pipe or a FIFO can be read only once: never Parquet here
+  if (file === '-' || !isRegularFile(file)) return false
   let fh: Awaited<ReturnType<typeof open>> | undefined
   try {
     fh = await open(file, 'r')

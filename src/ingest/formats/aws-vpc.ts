@@ -23,6 +23,12 @@ import {
   type ParseContext,
 } from '../types.js'
 
+/**
+ * Largest `start`/`end`: 9999-12-31T23:59:59Z in Unix seconds (AWS writes seconds; a value in
+ * milliseconds is past it and is `bad-time`, not a date 50 000 years ahead).
+ */
+const MAX_SECONDS = 253_402_300_799
+
 /** The default (version 2) field order, used when there is no header and no `--fields`. */
 export const AWS_DEFAULT_FIELDS: readonly string[] = [
   'version',
@@ -321,8 +327,8 @@ export class AwsLineReader implements LineReader {
       startMs = endMs = t.ms
     } else {
       // one of the two alone stands for both
-      const s = uintAt(line, L.start < 0 ? L.end : L.start, 1e13)
-      const e = uintAt(line, L.end < 0 ? L.start : L.end, 1e13)
+      const s = uintAt(line, L.start < 0 ? L.end : L.start, MAX_SECONDS)
+      const e = uintAt(line, L.end < 0 ? L.start : L.end, MAX_SECONDS)
       if (s < 0 || e < 0) {
         skip(ctx, 'bad-time', `${file}:${lineNo}`, raw)
         return undefined
@@ -632,8 +638,8 @@ export class AwsColumnReader extends ColumnLineReader {
     const packets = decimal(L.packets, Number.MAX_SAFE_INTEGER)
     const bytes = decimal(L.bytes, Number.MAX_SAFE_INTEGER)
     if (packets < -1 || bytes < -1) return false
-    const s = decimal(L.start, 1e13)
-    const t = decimal(L.end, 1e13)
+    const s = decimal(L.start, MAX_SECONDS)
+    const t = decimal(L.end, MAX_SECONDS)
     if (s < 0 || t < s) return false
     let action: number
     if (L.action < 0) action = ACTION_UNKNOWN

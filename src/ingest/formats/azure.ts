@@ -16,6 +16,9 @@ import { skip, type LineParser, type ParseContext } from '../types.js'
  */
 export const AZURE_MAX_DOCUMENT = 512 * 1024 * 1024
 
+/** Largest tuple time: 9999-12-31T23:59:59Z in Unix seconds. */
+const MAX_SECONDS = 253_402_300_799
+
 type Kind = 'nsg' | 'vnet'
 
 function headText(head: Uint8Array): string {
@@ -59,15 +62,35 @@ async function readDocument(lines: AsyncIterable<string>, ctx: ParseContext): Pr
     )
     return undefined
   }
-  // a UTF-8 byte order mark (files saved by Windows tools) is not JSON
-  const text = parts.join('\n').replace(/^\uFEFF/, '')
+  // a UTF-8 byte order mark (files saved by Windows tools) is not JSON, nor are the NUL bytes
+  // a preallocated file keeps after its end
+  const text = trimEnd(parts.join('\n').replace(/^\uFEFF/, ''))
   if (text.trim() === '') return undefined
   try {
     return JSON.parse(text) as unknown
   } catch (err) {
-    skip(ctx, 'bad-json', `${ctx.file}#0`, `${(err as Error).message}: ${text.slice(0, 120)}`)
+    // where it broke, as a line number when the message gives the character position
+    const at = /position (\d+)/.exec((err as Error).message)
+    const line = at ? text.slice(0, Number(at[1])).split('\n').length : 0
+    skip(
+      ctx,
+      'bad-json',
+      line > 0 ? `${ctx.file}:${line}` : `${ctx.file}#0`,
+      `${(err as Error).message}: ${text.slice(0, 120)}`,
+    )
     return undefined
   }
+}
+
+/** `text` without trailing white space and NUL characters. */
+function trimEnd(text: string): string {
+  let end = text.length
+  while (end > 0) {
+    const c = text.charCodeAt(end - 1)
+    if (c !== 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break
+    end--
+  }
+  return text.slice(0, end)
 }
 
 function asArray(v: unknown): unknown[] {
@@ -138,7 +161,9 @@ function parseTuple(t: string, kind: Kind, index: number, ctx: ParseContext): Fl
   }
   const f = (i: number): string => (p[i] ?? '').trim()
   const ts = parseUint(f(0))
-  if (ts === undefined || ts > 1e14) {
+  // NSG: Unix seconds, VNet: Unix milliseconds; at most 9999-12-31 (seconds read as
+  // milliseconds land in 1970, milliseconds read as seconds past year 9999)
+  if (ts === undefined || ts > (kind === 'nsg' ? MAX_SECONDS : MAX_SECONDS * 1000 + 999)) {
     skip(ctx, 'bad-time', where, t)
     return undefined
   }
@@ -221,6 +246,8 @@ function makeParser(kind: Kind): LineParser {
   return {
     format: kind === 'nsg' ? 'azure-nsg' : 'azure-vnet',
     kind: 'lines',
+    // a blob may be one JSON document on a single line
+    maxLineBytes: AZURE_MAX_DOCUMENT,
     detect: (head) => detectAzure(head, kind),
     async *parse(lines, ctx) {
       const doc = await readDocument(lines, ctx)
@@ -275,9 +302,17 @@ export const azureNsgParser: LineParser = makeParser('nsg')
  */
 export const azureVnetParser: LineParser = makeParser('vnet')
 
-/** JSON text of a value, or `String(value)` for what JSON cannot write (`undefined`, functions). */
+/**
+ * JSON text of a value for a skip example, or `String(value)` for what JSON cannot write
+ * (`undefined`, functions), or a placeholder for what is too deeply nested to write.
+ */
 function jsonText(value: unknown): string {
-  const text: string | undefined = JSON.stringify(value)
+  let text: string | undefined
+  try {
+    text = JSON.stringify(value)
+  } catch {
+    return '(too deeply nested to show)'
+  }
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- typed string, yet undefined for `undefined`
   return text ?? String(value)
 }

@@ -338,6 +338,9 @@ function parseRecord(
   }
 }
 
+/** Longest line of a GCP export, bytes: a whole compact JSON array may be one line. */
+export const GCP_MAX_LINE = 256 * 1024 * 1024
+
 /**
  * GCP VPC Flow Logs: Cloud Logging `LogEntry` objects with the flow in `jsonPayload` (or bare
  * payload objects), one per line, pretty-printed, or in a top-level array (see
@@ -360,6 +363,8 @@ function parseRecord(
 export const gcpVpcParser: LineParser = {
   format: 'gcp-vpc',
   kind: 'lines',
+  // `gcloud ... --format=json` piped through `jq -c` is one JSON array on a single line
+  maxLineBytes: GCP_MAX_LINE,
   detect(head: Uint8Array): number {
     const t = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
     if (!/^\uFEFF?\s*[[{]/.test(t)) return 0

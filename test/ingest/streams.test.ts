@@ -1,0 +1,105 @@
+/**
+ * Files that can be read once (FIFOs, pipes), damaged gzip, and containers no parser reads:
+ * detection looks at the head of the one stream the parser then reads whole.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createWriteStream } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { afterAll, describe, expect, it } from 'vitest'
+import { BulkheadError, type Flow } from '../../src/core/index.js'
+import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { fixtureText } from './text-helpers.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'bulkhead-streams-'))
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function read(file: string): Promise<{ flows: Flow[]; summaries: FileSummary[] }> {
+  const summaries: FileSummary[] = []
+  const flows: Flow[] = []
+  for await (const f of readFlows([file], { format: 'auto', strict: false }, summaries))
+    flows.push(f)
+  return { flows, summaries }
+}
+
+const codeOf = async (p: Promise<unknown>): Promise<string | undefined> => {
+  try {
+    await p
+    return undefined
+  } catch (e) {
+    return e instanceof BulkheadError ? e.diagnostics[0]?.code : String(e)
+  }
+}
+
+describe('a FIFO is opened once', () => {
+  it.skipIf(process.platform === 'win32')(
+    'every record is read, none lost to detection, no hang',
+    async () => {
+      const fifo = join(dir, 'flows.fifo')
+      execFileSync('mkfifo', [fifo])
+      const text = fixtureText('aws-v2.log')
+      const writer = createWriteStream(fifo)
+      writer.end(text)
+      const { flows, summaries } = await read(fifo)
+      const plain = join(dir, 'plain.log')
+      writeFileSync(plain, text)
+      expect(flows).toEqual(
+        (await read(plain)).flows.map((f) => ({ ...f, source: { ...f.source, file: fifo } })),
+      )
+      expect(summaries[0]?.format).toBe('aws-vpc')
+    },
+    20_000,
+  )
+})
+
+describe('damaged gzip', () => {
+  const text = fixtureText('aws-v2.log')
+
+  it('a small gzip cut or corrupt before any flow is ingest/truncated-input, not an empty file', async () => {
+    const gz = gzipSync(text)
+    const cut = join(dir, 'cut.log.gz')
+    writeFileSync(cut, gz.subarray(0, 10))
+    expect(await codeOf(read(cut))).toBe('ingest/truncated-input')
+    const corrupt = join(dir, 'corrupt.log.gz')
+    const bad = Buffer.from(gz)
+    bad[bad.length - 6] = (bad[bad.length - 6] ?? 0) ^ 0xff // the CRC-32 at the end
+    writeFileSync(corrupt, bad)
+    expect(await codeOf(read(corrupt))).toBe('ingest/truncated-input')
+  })
+})
+
+describe('compressions and archives no parser reads are named', () => {
+  const cases: [string, Uint8Array][] = [
+    ['bzip2', Buffer.from('BZh91AY&SY', 'latin1')],
+    ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0])],
+    ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0])],
+    ['zip', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0])],
+    ['tar', Buffer.concat([Buffer.alloc(257), Buffer.from('ustar\0' + '0'.repeat(250))])],
+    ['gzip inside gzip', gzipSync(gzipSync(fixtureText('aws-v2.log')))],
+  ]
+  cases.forEach(([kind, bytes], i) => {
+    it(kind, async () => {
+      const file = join(dir, `download-${i}.log`)
+      writeFileSync(file, bytes)
+      const err = await read(file).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(BulkheadError)
+      const d = (err as BulkheadError).diagnostics[0]
+      expect(d?.code).toBe('ingest/unknown-format')
+      expect(d?.message).toContain(kind)
+    })
+  })
+
+  it('a tar whose first member is a flow log is still named a tar, not read as text', async () => {
+    const member = Buffer.from(fixtureText('aws-v2.log'))
+    const header = Buffer.alloc(512)
+    header.write('vpc.log', 0)
+    header.write('ustar\0', 257, 'latin1')
+    const file = join(dir, 'logs.tar')
+    writeFileSync(file, Buffer.concat([header, member, Buffer.alloc(1024)]))
+    expect(await codeOf(read(file))).toBe('ingest/unknown-format')
+  })
+})
