@@ -24,6 +24,7 @@ import {
 } from '../../policy/diff.js'
 import { connlistLine } from '../../policy/connlist.js'
 import { openStore } from '../store.js'
+import { expandInputs } from '../inputs.js'
 import { checkFormat, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
@@ -95,7 +96,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
           const summaries: FileSummary[] = []
           const diags: Diagnostic[] = []
           for await (const f of readFlows(
-            opts.flows,
+            expandInputs(opts.flows),
             { format: opts.format as 'auto', strict: false },
             summaries,
           )) {

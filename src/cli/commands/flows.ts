@@ -14,6 +14,7 @@ import {
   type RunSummary,
 } from '../../ingest/read.js'
 import type { FlowFormat } from '../../ingest/types.js'
+import { expandInputs } from '../inputs.js'
 import { checkFormat, printDiagnostics, UsageError } from '../output.js'
 
 /** Output formats of `bulkhead flows`. */
@@ -133,7 +134,10 @@ export function registerFlows(program: Command): void {
     .description(
       'parse flow files of any supported format; print normalised flows and a summary of skipped records',
     )
-    .argument('<files...>', 'flow files (gzip is read transparently); - for stdin')
+    .argument(
+      '<files...>',
+      'flow files (gzip is read transparently), or folders (every file beneath); - for stdin',
+    )
     .option('-f, --format <format>', `auto | ${formats.join(' | ')}`, 'auto')
     .option(
       '--fields <fields>',
@@ -163,8 +167,9 @@ Examples:
 Exit codes: 0 success (also when records were skipped); 1 when a file was unusable (the other files
 are still read and printed), or with --strict at the first malformed record.`,
     )
-    .action(async (files: string[], opts: FlowsOptions) => {
+    .action(async (named: string[], opts: FlowsOptions) => {
       checkFormat(opts.output, FLOWS_OUTPUTS)
+      const files = expandInputs(named)
       if (opts.format !== 'auto' && !formats.includes(opts.format as FlowFormat)) {
         throw new UsageError(
           `unknown flow format "${opts.format}"`,

@@ -14,11 +14,13 @@ import {
   type FileSummary,
   type RunSummary,
 } from '../../ingest/read.js'
+import { isRegularFile } from '../../ingest/lines.js'
 import { PARSERS } from '../../ingest/registry.js'
 import type { FlowFormat } from '../../ingest/types.js'
 import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from '../../policy/workspace.js'
 import type { IngestFileResult } from '../../store/index.js'
 import { openStore } from '../store.js'
+import { expandInputs } from '../inputs.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { startProgress } from '../progress.js'
 
@@ -120,20 +122,20 @@ export function expandGlob(pattern: string): string[] {
     .map((e) => e.split(path.sep).join('/'))
     .filter((e) => re.test(e))
     .map((e) => path.join(base, e))
-    .filter((f) => {
-      try {
-        return statSync(f).isFile()
-      } catch {
-        return false
-      }
-    })
+    .filter(isRegularFile)
     .sort()
 }
 
 function planJobs(files: readonly string[], opts: IngestOptions, ws: Workspace): IngestJob[] {
   const cliFormat = opts.format !== undefined ? checkFlowFormat(opts.format, '--format') : undefined
+  if (files.includes('-')) {
+    throw new UsageError(
+      'ingest does not read standard input',
+      'write the flows to a file and ingest that: each file is stored once, known by its content',
+    )
+  }
   if (files.length > 0) {
-    return files.map((file) => ({
+    return expandInputs(files).map((file) => ({
       file,
       format: cliFormat ?? 'auto',
       ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
@@ -149,7 +151,7 @@ function planJobs(files: readonly string[], opts: IngestOptions, ws: Workspace):
   for (const s of ws.sources) {
     const format = cliFormat ?? checkFlowFormat(s.format, `sources in ${WORKSPACE_FILE}`)
     const fields = opts.fields ?? s.fields
-    for (const file of expandGlob(s.path))
+    for (const file of expandInputs(expandGlob(s.path)))
       jobs.push({ file, format, ...(fields !== undefined ? { fields } : {}) })
   }
   return jobs
@@ -274,7 +276,10 @@ export function registerIngest(program: Command): void {
   program
     .command('ingest')
     .description('parse flow files and store the flows in the workspace store (each file once)')
-    .argument('[files...]', "flow files (gzip is fine); default: the workspace's sources")
+    .argument(
+      '[files...]',
+      "flow files (gzip is fine) or folders (every file beneath); default: the workspace's sources",
+    )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .option(
       '--format <format>',

@@ -27,6 +27,7 @@ import { PolicyIndex } from '../../policy/policy-index.js'
 import { Simulator, type FlowGroup, type SimulationReport } from '../../policy/simulate.js'
 import type { FlowStore } from '../../store/index.js'
 import { openStore } from '../store.js'
+import { expandInputs } from '../inputs.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { parseTime, loadOrThrow } from '../workspace.js'
 
@@ -72,7 +73,7 @@ export async function feedFlows(
     const summaries: FileSummary[] = []
     const t = performance.now()
     for await (const f of readFlows(
-      input.files,
+      expandInputs(input.files),
       { format: input.format, strict: false },
       summaries,
     ))

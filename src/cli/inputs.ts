@@ -1,0 +1,35 @@
+/**
+ * @module The flow files a command names: a folder stands for every file beneath it.
+ */
+import { readdirSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { isRegularFile } from '../ingest/lines.js'
+
+/**
+ * `files` with each folder replaced by the regular files beneath it, at any depth (as
+ * `aws s3 sync s3://bucket/AWSLogs/ flows/` lays them out by account, region and date), sorted
+ * by path, hidden names (starting with `.`) left out; anything else (a file, `-`, a path that
+ * does not exist, which reading then reports) as given, in the order given.
+ */
+export function expandInputs(files: readonly string[]): string[] {
+  const out: string[] = []
+  for (const f of files) {
+    let dir = false
+    try {
+      dir = f !== '-' && statSync(f).isDirectory()
+    } catch {
+      dir = false
+    }
+    if (!dir) {
+      out.push(f)
+      continue
+    }
+    const inside = (readdirSync(f, { recursive: true }) as string[])
+      .filter((rel) => !rel.split(path.sep).some((part) => part.startsWith('.')))
+      .map((rel) => path.join(f, rel))
+      .filter(isRegularFile)
+      .sort()
+    out.push(...inside)
+  }
+  return out
+}

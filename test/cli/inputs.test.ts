@@ -1,0 +1,40 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { expandInputs } from '../../src/cli/inputs.js'
+import { cli } from '../helpers/cli.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'bulkhead-inputs-'))
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('a folder on the command line stands for every file beneath it', () => {
+  // laid out as `aws s3 sync s3://bucket/AWSLogs/ flows/` does
+  const root = join(dir, 'flows')
+  const day = (d: string): string =>
+    join(root, '123456789012', 'vpcflowlogs', 'eu-west-1', '2026', '11', d)
+  mkdirSync(day('21'), { recursive: true })
+  mkdirSync(day('22'), { recursive: true })
+  mkdirSync(join(root, '.cache'), { recursive: true })
+  writeFileSync(join(day('22'), 'b.log.gz'), '')
+  writeFileSync(join(day('21'), 'a.log.gz'), '')
+  writeFileSync(join(root, '.cache', 'x'), '')
+  writeFileSync(join(root, '.DS_Store'), '')
+
+  it('at any depth, sorted, hidden names left out; files, - and missing paths as given', () => {
+    expect(expandInputs(['-', root, join(dir, 'missing.log')])).toEqual([
+      '-',
+      join(day('21'), 'a.log.gz'),
+      join(day('22'), 'b.log.gz'),
+      join(dir, 'missing.log'),
+    ])
+  })
+
+  it('ingest of standard input is a usage error that says what to do', async () => {
+    const r = await cli('ingest', '-w', dir, '-')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/does not read standard input/)
+  })
+})
