@@ -144,7 +144,7 @@ export function detectFromHead(head: Uint8Array, file: string): FlowFormat {
       severity: 'fatal',
       message: `cannot tell the flow format of ${file}${best && best.confidence > 0 ? ` (closest: ${best.format}, confidence ${best.confidence.toFixed(2)})` : ''}`,
       location: { file, line: 0, column: 0 },
-      hint: `name it with --format, one of: ${formats}`,
+      hint: `name it with --format, one of: ${formats} (an AWS custom format without its header line also needs --fields "version srcaddr ...")`,
     },
   ])
 }

@@ -265,7 +265,10 @@ async function* readOne(
         },
       ])
     }
-    const fileTime = format === 'aws-vpc' || format === 'conntrack' ? fileTimeOf(file) : undefined
+    const fileTime =
+      format === 'aws-vpc' || format === 'conntrack' || format === 'csv'
+        ? fileTimeOf(file)
+        : undefined
     const ctx: ParseContext = {
       file,
       strict: opts.strict,

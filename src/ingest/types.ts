@@ -50,7 +50,8 @@ export interface ParseContext {
   /**
    * The time the file stands for, ms since the epoch, and where it comes from, for records whose
    * format has no time field (AWS custom formats without `start` and `end`, a `conntrack -L`
-   * listing): the timestamp in an AWS flow log object name, else the file's modification time.
+   * listing, CSV without times): the timestamp in an AWS flow log object name, else the file's
+   * modification time.
    * Absent for standard input.
    */
   readonly fileTime?: { readonly ms: number; readonly from: 'name' | 'mtime' }

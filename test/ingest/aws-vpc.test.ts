@@ -223,3 +223,14 @@ describe('aws-vpc times', () => {
     expect(ctx.stats.skipped).toEqual({ 'bad-time': 1 })
   })
 })
+
+describe('aws-vpc detection', () => {
+  it('a header of AWS fields says aws-vpc even when most records are bad: they are counted', () => {
+    const text = [
+      'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+      ...Array.from({ length: 10 }, () => '3 10.0.0.1 not-an-address 1 2 6 1 1 1 2 ACCEPT OK'),
+      '3 10.0.0.1 10.0.0.2 40000 443 6 1 60 1418530010 1418530070 ACCEPT OK',
+    ].join('\n')
+    expect(awsVpcParser.detect(new TextEncoder().encode(`${text}\n`))).toBeGreaterThanOrEqual(0.5)
+  })
+})

@@ -211,6 +211,8 @@ describe('openBytes and readFlows', () => {
       skipdata: 1,
       'paired-directions': 1,
       'duplicate-report': 1,
+      // a flows.csv record without times takes the file's modification time
+      'time-from-file-mtime': 1,
     })
     expect(s.examples.length).toBeLessThanOrEqual(10)
   })

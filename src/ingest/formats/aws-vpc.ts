@@ -430,9 +430,13 @@ export const awsVpcParser: LineParser = {
       }
     }
     good += (ctx.stats.notes.nodata ?? 0) + (ctx.stats.notes.skipdata ?? 0)
-    if (seen === 0 || (good === 1 && header && seen > 1)) return 0
+    if (seen === 0) return 0
     const frac = good / seen
-    return frac >= 0.8 ? 0.95 : frac >= 0.5 ? 0.6 : 0
+    if (frac >= 0.8) return 0.95
+    // a header line naming only AWS flow log fields (with srcaddr and dstaddr) says what the
+    // file is even when its records are bad: read it, and count the bad records by reason
+    if (header) return 0.7
+    return frac >= 0.5 ? 0.6 : 0
   },
   reader(ctx: ParseContext): AwsLineReader {
     return new AwsLineReader(ctx)

@@ -4,7 +4,7 @@
  */
 import type { Flow, ObservedAction } from '../../core/index.js'
 import { parseAddress, parseCounter, parsePort, parseProtocol, parseTime } from '../fields.js'
-import { skip, type LineParser, type ParseContext } from '../types.js'
+import { note, skip, type LineParser, type ParseContext } from '../types.js'
 
 type Column = CsvColumn
 
@@ -183,8 +183,17 @@ function parseRecord(
   if (protocol === undefined) return void skip(ctx, 'bad-protocol', where, text)
   const st = get('start')
   const et = get('end')
-  const start = st === '' ? 0 : parseTime(st)
-  const end = et === '' ? start : parseTime(et)
+  let start: number | undefined
+  let end: number | undefined
+  if (st === '' && et === '') {
+    // no time: the file's (name or modification time), noted; from standard input 0, noted
+    const t = ctx.fileTime
+    start = end = t?.ms ?? 0
+    note(ctx, t === undefined ? 'no-timestamp' : `time-from-file-${t.from}`)
+  } else {
+    start = st === '' ? parseTime(et) : parseTime(st)
+    end = et === '' ? start : parseTime(et)
+  }
   if (start === undefined || end === undefined) return void skip(ctx, 'bad-time', where, text)
   if (end < start) return void skip(ctx, 'end-before-start', where, text)
   const packets = parseCounter(get('packets'))
@@ -222,7 +231,9 @@ function parseRecord(
  * - Fields may be quoted (RFC 4180), including delimiters, `""` and line breaks (a record spans at
  *   most {@link CSV_MAX_RECORD_LINES} lines; its `source.line` is its first line).
  * - protocol: IANA number or name (`tcp`, `udp`, `icmp`, ...). Times: epoch seconds, epoch ms
- *   (an integer > 1e11), or ISO-8601; no `start` → 0 (unknown), no `end` → `start`.
+ *   (an integer > 1e11), or ISO-8601; no `end` → `start`, no `start` → `end`; neither → the
+ *   file's time (`ctx.fileTime`, noted `time-from-file-mtime` / `-name`), from standard input 0
+ *   (noted `no-timestamp`).
  * - action: accept/allow/permit/forwarded → `accept`, reject/deny/drop/block → `reject`, empty → `unknown`.
  * - Missing ports, packets, bytes → 0. A repeated header row (concatenated files) is skipped.
  * - `direction` is `unknown`; reading orients by ports.
