@@ -86,11 +86,6 @@ const ICMP4_PAIRED = new Set([0, 8, 9, 10, 13, 14, 15, 16, 17, 18])
 const ICMP6_PAIRED = new Set([128, 129, 130, 131, 133, 134, 135, 136, 139, 140, 144, 145])
 
 /**
- * `conn_state` → what the observer saw. Zeek does not see firewall decisions; it infers them
- * from packets: `REJ` (SYN answered by RST) is a rejection; `S0`, `SH`, `RSTOS0` are attempts the
- * responder never answered (unknown: dropped silently, or host down); the others carried traffic.
- */
-/**
  * ICMP and ICMPv6 "connections" always have `conn_state` `OTH` (there is no handshake), but
  * Zeek's ICMP analyzer still orients them: `orig` sent the request (or the first message), so
  * their direction is client-to-server, not unknown; answered (the responder sent packets) they
@@ -101,6 +96,11 @@ function icmpAnswered(respPkts: number): boolean {
   return respPkts > 0
 }
 
+/**
+ * `conn_state` → what the observer saw. Zeek does not see firewall decisions; it infers them
+ * from packets: `REJ` (SYN answered by RST) is a rejection; `S0`, `SH`, `RSTOS0` are attempts the
+ * responder never answered (unknown: dropped silently, or host down); the others carried traffic.
+ */
 const STATE_ACTION: Readonly<Record<string, ObservedAction>> = {
   REJ: 'reject',
   S0: 'unknown',
