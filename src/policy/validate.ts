@@ -36,7 +36,6 @@ import {
 
 const DAY_MS = 86_400_000
 
-
 /**
  * Parses a rule's `expires` value: a date alone is valid through that whole UTC day, so it
  * expires at the following UTC midnight; a date-time expires at that instant.
