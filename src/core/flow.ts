@@ -75,5 +75,40 @@ export interface FlowTuple {
 
 /** The reply half of a tuple: addresses and ports swapped. */
 export function reverseTuple(t: FlowTuple): FlowTuple {
-  return { src: t.dst, dst: t.src, protocol: t.protocol, dstPort: t.srcPort ?? 0, srcPort: t.dstPort, at: t.at }
+  return {
+    src: t.dst,
+    dst: t.src,
+    protocol: t.protocol,
+    dstPort: t.srcPort ?? 0,
+    srcPort: t.dstPort,
+    at: t.at,
+  }
+}
+
+/**
+ * ICMP reply message types and the request each answers (RFC 792: echo reply 0 → echo 8,
+ * timestamp reply 14 → 13, information reply 16 → 15; RFC 950: address mask reply 18 → 17) and
+ * ICMPv6 (RFC 4443: echo reply 129 → echo request 128). Stable: simulate and discover judge a
+ * reply as its request by this table.
+ */
+export const ICMP_REQUEST_OF_REPLY: Readonly<Record<number, Readonly<Record<number, number>>>> = {
+  1: { 0: 8, 14: 13, 16: 15, 18: 17 },
+  58: { 129: 128 },
+}
+
+/** True when an ICMP/ICMPv6 message type is a reply (see {@link ICMP_REQUEST_OF_REPLY}). */
+export function isIcmpReply(protocol: number, type: number): boolean {
+  return ICMP_REQUEST_OF_REPLY[protocol]?.[type] !== undefined
+}
+
+/**
+ * The destination port of the connection a reply (a server → client record) answers, on which
+ * the reply is judged (DESIGN.md rule 3): its source port; for ICMP/ICMPv6, whose "port" is the
+ * message type (`dstPort`), the type of the request it answers (an echo reply is judged as the
+ * echo request), or its own type when it answers none.
+ */
+export function replyConnectionPort(protocol: number, srcPort: number, dstPort: number): number {
+  const icmp = ICMP_REQUEST_OF_REPLY[protocol]
+  if (icmp !== undefined) return icmp[dstPort] ?? dstPort
+  return srcPort
 }

@@ -6,7 +6,13 @@
  * and time histograms. Flows never stream into JavaScript.
  * @remarks Semantics: DESIGN.md "edge"; issue 4 item 3. Resolution: src/inventory/resolver.ts.
  */
-import { entityName, normalizeIp, type Entity, type Inventory } from '../core/index.js'
+import {
+  entityName,
+  ICMP_REQUEST_OF_REPLY,
+  normalizeIp,
+  type Entity,
+  type Inventory,
+} from '../core/index.js'
 import { Resolver } from '../inventory/resolver.js'
 import type { FlowStore } from '../store/store.js'
 import { DAYS_OF_MONTH, HOURS_OF_WEEK, emptyProfile } from './time-profile.js'
@@ -171,8 +177,21 @@ export async function sourceWindows(store: FlowStore, range: TimeRange): Promise
 }
 
 /**
+ * `WHEN` arms mapping an ICMP/ICMPv6 reply's type (`dst_port`) to the type of the request it
+ * answers ({@link ICMP_REQUEST_OF_REPLY}), for a `server-to-client` row.
+ */
+const ICMP_REQUEST_SQL = Object.entries(ICMP_REQUEST_OF_REPLY)
+  .flatMap(([protocol, pairs]) =>
+    Object.entries(pairs).map(
+      ([reply, request]) => `WHEN protocol = ${protocol} AND dst_port = ${reply} THEN ${request}`,
+    ),
+  )
+  .join('\n      ')
+
+/**
  * The aggregation query. Flows recorded `server-to-client` are turned around (addresses; ports
- * too, except for ICMP/ICMPv6 whose "port" is the message type); each end is joined to the
+ * too, except for ICMP/ICMPv6 whose "port" is the message type: a reply's type becomes its
+ * request's, an echo reply an echo request); each end is joined to the
  * address table at the flow's `start`; a first GROUP BY per (edge, UTC day, UTC hour) shrinks the
  * data, from which the edge counters, the distinct days and the two histograms are taken.
  */
@@ -183,7 +202,10 @@ WITH f AS (
   SELECT
     CASE WHEN direction = 'server-to-client' THEN dst ELSE src END AS c,
     CASE WHEN direction = 'server-to-client' THEN src ELSE dst END AS s,
-    CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN src_port ELSE dst_port END AS port,
+    CASE WHEN direction <> 'server-to-client' THEN dst_port
+      WHEN protocol NOT IN (1, 58) THEN src_port
+      ${ICMP_REQUEST_SQL}
+      ELSE dst_port END AS port,
     protocol AS proto, start_ms, end_ms, packets, bytes, day,
     direction = 'unknown' AS unk, observed_action = 'reject' AS rej
   FROM flows ${where}

@@ -20,6 +20,7 @@ import {
   type Rule,
   type Selector,
   type SourceLocation,
+  replyConnectionPort,
 } from '../core/index.js'
 import {
   connlist,
@@ -359,7 +360,9 @@ export class FlowDiffer {
     const change = n.decision === 'denied' ? 'blocked' : 'allowed'
     if (change === 'blocked') this.blocked++
     else this.allowed++
-    const port = reply ? flow.srcPort : flow.dstPort
+    const port = reply
+      ? replyConnectionPort(flow.protocol, flow.srcPort, flow.dstPort)
+      : flow.dstPort
     const src = entityName(o.src)
     const dst = entityName(o.dst)
     const oldV: DiffVerdict = { decision: o.decision, by: byText(o.by), outcome: o.outcome }

@@ -26,6 +26,7 @@ import {
   type TimedAddress,
   type Verdict,
   type Workload,
+  replyConnectionPort,
 } from '../core/index.js'
 
 /** True when a timed address holds at `at` (ms since the epoch): `from <= at < to`, open bounds allowed. */
@@ -99,7 +100,8 @@ export function ruleMatches(
 export interface EvaluateOptions {
   /**
    * The tuple is a reply (server → client): it is judged as the connection it answers, with
-   * addresses and ports swapped (rule 3).
+   * addresses and ports swapped (rule 3); an ICMP reply as the request it answers
+   * (`replyConnectionPort`: an echo reply as the echo request).
    */
   readonly reply?: boolean
   /** The instant at which rule expiry is judged, ms; defaults to the flow's time `tuple.at`. */
@@ -140,7 +142,7 @@ export function evaluate(
         src: tuple.dst,
         dst: tuple.src,
         protocol: tuple.protocol,
-        dstPort: tuple.srcPort ?? 0,
+        dstPort: replyConnectionPort(tuple.protocol, tuple.srcPort ?? 0, tuple.dstPort),
         at: tuple.at,
       }
     : tuple

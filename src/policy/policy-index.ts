@@ -71,6 +71,7 @@ import {
   type RuleRef,
   type Selector,
   type Service,
+  replyConnectionPort,
 } from '../core/index.js'
 import { enforcementModeOf, isLive } from './evaluate.js'
 import {
@@ -538,7 +539,9 @@ export class PolicyIndex {
   evaluate(tuple: FlowTuple, reply = false): IndexedVerdict {
     const srcIp = reply ? tuple.dst : tuple.src
     const dstIp = reply ? tuple.src : tuple.dst
-    const port = reply ? (tuple.srcPort ?? 0) : tuple.dstPort
+    const port = reply
+      ? replyConnectionPort(tuple.protocol, tuple.srcPort ?? 0, tuple.dstPort)
+      : tuple.dstPort
     const s = this.classOf(srcIp, tuple.at)
     const d = this.classOf(dstIp, tuple.at)
     const code = this.lookup(s, d, tuple.protocol, port)

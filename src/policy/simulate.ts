@@ -41,6 +41,7 @@ import {
   type PolicySet,
   type RuleRef,
   type SourceLocation,
+  replyConnectionPort,
 } from '../core/index.js'
 import { Resolver, type ResolverOptions } from '../inventory/resolver.js'
 import type { PolicyIndex } from './policy-index.js'
@@ -363,7 +364,7 @@ export class Simulator {
     | { code: number; outcome: Outcome; src: AddressInfo; dst: AddressInfo; port: number }
     | undefined {
     const reply = g.direction === 'server-to-client'
-    const port = reply ? g.srcPort : g.dstPort
+    const port = reply ? replyConnectionPort(g.protocol, g.srcPort, g.dstPort) : g.dstPort
     let src: AddressInfo
     let dst: AddressInfo
     try {

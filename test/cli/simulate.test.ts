@@ -3,7 +3,7 @@
  * workload holding an address for four hours) and its flows.csv, from files and from the store.
  * Expected outcomes were worked out by hand from the YAML; see the comments.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -188,5 +188,58 @@ describe('bulkhead simulate from the store', () => {
     const r = await cli('simulate', '-w', W, '--at', AT)
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('simulate/no-flows')
+  })
+})
+
+describe('ICMP echo replies are judged as the echo requests they answer (rule 3)', () => {
+  let dir = ''
+  // pay-api-1 pings pay-web-1 (rule ping-web: any → web icmp/8, icmpv6/128); the replies come back
+  const pings = [
+    'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action',
+    '10.20.2.10,10.20.1.10,0,8,icmp,2026-10-20T10:00:00Z,2026-10-20T10:00:01Z,1,84,accept',
+    '10.20.1.10,10.20.2.10,0,0,icmp,2026-10-20T10:00:00Z,2026-10-20T10:00:01Z,1,84,accept',
+    '2001:db8:20::20,2001:db8:20::10,0,128,icmpv6,2026-10-20T10:00:00Z,2026-10-20T10:00:01Z,1,104,accept',
+    '2001:db8:20::10,2001:db8:20::20,0,129,icmpv6,2026-10-20T10:00:00Z,2026-10-20T10:00:01Z,1,104,accept',
+  ].join('\n')
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-simulate-icmp-'))
+    cpSync(W, dir, { recursive: true })
+    writeFileSync(path.join(dir, 'pings.csv'), `${pings}\n`)
+    expect((await cli('ingest', '-w', dir, path.join(dir, 'pings.csv'))).code).toBe(0)
+  })
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('from files and from the store: all four allowed, the replies as replies', async () => {
+    for (const args of [['--flows', path.join(dir, 'pings.csv')], []]) {
+      const r = await cli('simulate', '-w', dir, '--at', AT, ...args, '-o', 'json')
+      expect(r.code, r.stderr).toBe(0)
+      const out = JSON.parse(r.stdout) as SimulateOutput
+      expect(out.outcomes, args.join(' ')).toEqual({
+        allowed: 4,
+        blocked: 0,
+        'would-be-blocked': 0,
+        unenforced: 0,
+      })
+      expect(out.replies).toBe(2)
+    }
+  })
+
+  it('discover puts the replies on the edge of their requests: pay-api-1 → pay-web-1 icmp/8', async () => {
+    const r = await cli('discover', '-w', dir, '-o', 'json')
+    expect(r.code, r.stderr).toBe(0)
+    const map = JSON.parse(r.stdout) as {
+      edges: { src: string; dst: string; protocolNumber: number; port: number; flows: number }[]
+    }
+    const icmp = map.edges
+      .filter((e) => e.protocolNumber === 1 || e.protocolNumber === 58)
+      .map((e) => [e.src, e.dst, e.protocolNumber, e.port, e.flows])
+    expect(icmp.sort()).toEqual(
+      [
+        ['pay-api-1', 'pay-web-1', 1, 8, 2],
+        ['pay-api-1', 'pay-web-1', 58, 128, 2],
+      ].sort(),
+    )
   })
 })

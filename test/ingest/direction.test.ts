@@ -84,6 +84,20 @@ describe('orient', () => {
     expect(orient(flow({ protocol: 1, srcPort: 0, dstPort: 8 })).direction).toBe('client-to-server')
   })
 
+  it('an ICMP reply type is the server half, marked and not turned; where a format writes no type, 0 is absent', () => {
+    const ipfix = { format: 'ipfix', file: 'f', record: 0 } as const
+    const echoReply = flow({ protocol: 1, srcPort: 0, dstPort: 0, source: ipfix })
+    expect(orient(echoReply)).toMatchObject({
+      src: '10.0.0.1',
+      dstPort: 0,
+      direction: 'server-to-client',
+    })
+    const v6 = flow({ protocol: 58, srcPort: 0, dstPort: 129, source: ipfix })
+    expect(orient(v6).direction).toBe('server-to-client')
+    // AWS VPC flow logs have no ICMP type: their ICMP records carry port 0, which says nothing
+    expect(orient(flow({ protocol: 1, srcPort: 0, dstPort: 0 })).direction).toBe('unknown')
+  })
+
   it('swaps names with the ends', () => {
     const o = orient(flow({ srcPort: 443, dstPort: 50000, srcName: 'web', dstName: 'client' }))
     expect(o).toMatchObject({ srcName: 'client', dstName: 'web' })

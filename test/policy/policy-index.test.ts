@@ -583,6 +583,58 @@ describe('PolicyIndex internals', () => {
     expect([...cols.row(table, 0)]).toEqual([4, 4, 4, 4, 4, 0, 3, 0, 4])
   })
 
+  it('judges an ICMP echo reply as the echo request it answers (rule 3), IPv4 and IPv6', () => {
+    const inv: Inventory = {
+      workloads: [
+        {
+          name: 'mon',
+          addresses: [{ ip: '10.0.0.1' }, { ip: '2001:db8::1' }],
+          labels: labelSet({ role: 'mon' }),
+        },
+        {
+          name: 'web',
+          addresses: [{ ip: '10.0.0.2' }, { ip: '2001:db8::2' }],
+          labels: labelSet({ role: 'web' }),
+        },
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps: PolicySet = {
+      policies: [
+        policy('p', [
+          rule(
+            'ping',
+            [labels({ role: 'mon' })],
+            [labels({ role: 'web' })],
+            ['icmp/8', 'icmpv6/128'],
+          ),
+        ]),
+      ],
+      enforcement: [],
+    }
+    const index = PolicyIndex.build(inv, ps, T0)
+    // web's echo reply (type 0, code 0) to mon; ICMPv6 129
+    const reply = (src: string, dst: string, protocol: number, type: number): FlowTuple => ({
+      src,
+      dst,
+      protocol,
+      dstPort: type,
+      srcPort: 0,
+      at: T0,
+    })
+    expect(both(index, inv, ps, reply('10.0.0.2', '10.0.0.1', 1, 0), T0, true)).toBe(
+      'allowed p/ping mon->web',
+    )
+    expect(both(index, inv, ps, reply('2001:db8::2', '2001:db8::1', 58, 129), T0, true)).toBe(
+      'allowed p/ping mon->web',
+    )
+    // a reply type answering no request (destination unreachable, 3) is judged as recorded
+    expect(both(index, inv, ps, reply('10.0.0.2', '10.0.0.1', 1, 3), T0, true)).toBe(
+      'denied default mon->web',
+    )
+  })
+
   it('decides protocols and ports outside the columns as the reference does', () => {
     const inv: Inventory = {
       workloads: [

@@ -7,6 +7,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   entityName,
+  replyConnectionPort,
   type FlowTuple,
   type Inventory,
   type Policy,
@@ -58,13 +59,15 @@ function difference(
   // decide() must carry the same decision and rule
   const s = reply ? t.dst : t.src
   const d = reply ? t.src : t.dst
-  const code = index.decide(s, d, t.protocol, reply ? (t.srcPort ?? 0) : t.dstPort, t.at)
+  // a reply is judged on its connection's port (an ICMP reply on its request's type)
+  const port = reply ? replyConnectionPort(t.protocol, t.srcPort ?? 0, t.dstPort) : t.dstPort
+  const code = index.decide(s, d, t.protocol, port, t.at)
   if (
     index.decideClasses(
       index.endpointClass(s, t.at),
       index.endpointClass(d, t.at),
       t.protocol,
-      reply ? (t.srcPort ?? 0) : t.dstPort,
+      port,
     ) !== code
   ) {
     return `decideClasses differs from decide ${show()}`

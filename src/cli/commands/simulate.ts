@@ -9,6 +9,7 @@ import {
   BulkheadError,
   formatLocation,
   formatRuleRef,
+  isIcmp,
   sortDiagnostics,
   type Diagnostic,
   type FlowDirection,
@@ -124,7 +125,12 @@ interface GroupRow extends Record<string, unknown> {
   ex: { format: string; file: string; line: unknown; record: unknown; start: unknown }[]
 }
 
-const JUDGED_PORT = `CASE WHEN direction = 'server-to-client' THEN src_port ELSE dst_port END`
+/**
+ * The port column a stored group keeps: a reply's source port (its connection's service), an
+ * ICMP/ICMPv6 message's type whatever its direction (the Simulator maps a reply's type to its
+ * request's, `replyConnectionPort`), else the destination port.
+ */
+const GROUP_PORT = `CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN src_port ELSE dst_port END`
 
 /** The tuple of a stored group as the Simulator takes it. */
 function groupBase(
@@ -164,8 +170,8 @@ async function feedStore(
   const straddling: GroupRow[] = []
   await store.queryBatches<GroupRow>(
     `SELECT src, dst, protocol, direction,
-       CASE WHEN direction = 'server-to-client' THEN src_port ELSE 0 END AS sport,
-       CASE WHEN direction = 'server-to-client' THEN 0 ELSE dst_port END AS dport,
+       CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN src_port ELSE 0 END AS sport,
+       CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN 0 ELSE dst_port END AS dport,
        day, count(*) AS n, min(start_ms) AS t0, max(start_ms) AS t1, max(end_ms) AS last,
        arg_min(struct_pack(format := format, file := file, line := line, record := record, start := start_ms), start_ms, 3) AS ex
      FROM flows ${w}
@@ -202,14 +208,16 @@ async function feedStore(
     const base = groupBase(r)
     const detail = await store.query<Record<string, unknown>>(
       `SELECT start_ms, end_ms, format, file, line, record FROM flows
-       WHERE src = ? AND dst = ? AND protocol = ? AND direction = ? AND ${JUDGED_PORT} = ?
+       WHERE src = ? AND dst = ? AND protocol = ? AND direction = ? AND ${GROUP_PORT} = ?
          AND start_ms >= ? AND start_ms <= ?`,
       [
         r.src,
         r.dst,
         base.protocol,
         r.direction,
-        base.direction === 'server-to-client' ? base.srcPort : base.dstPort,
+        base.direction === 'server-to-client' && !isIcmp(base.protocol)
+          ? base.srcPort
+          : base.dstPort,
         num(r.t0),
         num(r.t1),
       ],
