@@ -94,32 +94,36 @@ export async function* openBytes(
  */
 export async function* fromUtf16(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const it = chunks[Symbol.asyncIterator]()
-  let head: Uint8Array = new Uint8Array(0)
-  let done = false
-  while (head.length < 2) {
+  const state = { done: false }
+  const next = async (): Promise<Uint8Array | undefined> => {
     const r = await it.next()
-    if (r.done === true) {
-      done = true
-      break
+    if (r.done === true) state.done = true
+    return r.done === true ? undefined : r.value
+  }
+  try {
+    let head: Uint8Array = new Uint8Array(0)
+    while (head.length < 2 && !state.done) {
+      const c = await next()
+      if (c !== undefined) head = head.length === 0 ? c : Buffer.concat([head, c])
     }
-    head = head.length === 0 ? r.value : Buffer.concat([head, r.value])
+    const le = head[0] === 0xff && head[1] === 0xfe
+    const be = head[0] === 0xfe && head[1] === 0xff
+    if (!le && !be) {
+      if (head.length > 0) yield head
+      for (let c = await next(); c !== undefined; c = await next()) yield c
+      return
+    }
+    // the decoder drops the byte order mark and keeps a split code unit between chunks
+    const decoder = new TextDecoder(le ? 'utf-16le' : 'utf-16be')
+    const utf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8')
+    yield utf8(decoder.decode(head, { stream: true }))
+    for (let c = await next(); c !== undefined; c = await next())
+      yield utf8(decoder.decode(c, { stream: true }))
+    yield utf8(decoder.decode())
+  } finally {
+    // a consumer that stops early closes the stream under it (its file descriptor)
+    if (!state.done) await it.return?.()
   }
-  const le = head[0] === 0xff && head[1] === 0xfe
-  const be = head[0] === 0xfe && head[1] === 0xff
-  if (!le && !be) {
-    if (head.length > 0) yield head
-    if (!done) for (let r = await it.next(); r.done !== true; r = await it.next()) yield r.value
-    return
-  }
-  // the decoder drops the byte order mark and keeps a split code unit between chunks
-  const decoder = new TextDecoder(le ? 'utf-16le' : 'utf-16be')
-  const utf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8')
-  yield utf8(decoder.decode(head, { stream: true }))
-  if (!done) {
-    for (let r = await it.next(); r.done !== true; r = await it.next())
-      yield utf8(decoder.decode(r.value, { stream: true }))
-  }
-  yield utf8(decoder.decode())
 }
 
 /**
@@ -201,9 +205,14 @@ async function* openGunzipped(
       ? first[0] === 0x1f && first[1] === 0x8b
       : first[0] === 0x1f && head[1]?.[0] === 0x8b)
   if (!gz) {
-    for (const c of head) yield c
-    if (done) return
-    yield* it
+    try {
+      for (const c of head) yield c
+      if (done) return
+      yield* it
+    } finally {
+      // stopped while the peeked chunks were handed on: close the file too
+      await it.return(undefined)
+    }
     return
   }
   async function* replay(): AsyncGenerator<Uint8Array> {

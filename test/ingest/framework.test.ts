@@ -1,12 +1,13 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { Command } from 'commander'
 import { BulkheadError, type Flow } from '../../src/core/index.js'
 import { detectFormat } from '../../src/ingest/detect.js'
-import { fromUtf16, openBytes, splitLines } from '../../src/ingest/lines.js'
+import { fromUtf16, openBytes, peekBytes, splitLines } from '../../src/ingest/lines.js'
 import { readFlows, summarize, type FileSummary } from '../../src/ingest/read.js'
 import { parseIsoTime, parseTime, isDottedQuad, parseAddress } from '../../src/ingest/fields.js'
 import { registerFlows } from '../../src/cli/commands/flows.js'
@@ -116,6 +117,34 @@ describe('openBytes and readFlows', () => {
       expect(Buffer.concat(out).toString('utf8'), `chunks of ${size}`).toBe(text)
     }
   })
+
+  it.skipIf(!existsSync('/proc/self/fd'))(
+    'a read stopped early closes its file (no descriptor left open), peeked or not',
+    async () => {
+      const plain = join(dir, 'big-for-fd.log')
+      writeFileSync(plain, Buffer.alloc(4 << 20, 0x61))
+      const gz = join(dir, 'big-for-fd.log.gz')
+      // random bytes: the compressed file is as large, so it is still being read after one chunk
+      writeFileSync(gz, gzipSync(randomBytes(4 << 20)))
+      const open = (): number => readdirSync('/proc/self/fd').length
+      // a destroyed stream closes its descriptor on the thread pool: wait for it, at most 1 s
+      const settled = async (want: number): Promise<number> => {
+        for (let i = 0; i < 50 && open() !== want; i++) await new Promise((r) => setTimeout(r, 20))
+        return open()
+      }
+      const before = open()
+      for (const file of [plain, gz]) {
+        const it = openBytes(file)[Symbol.asyncIterator]()
+        await it.next()
+        expect(open(), file).toBeGreaterThan(before)
+        await it.return(undefined)
+        expect(await settled(before), file).toBe(before)
+        const peek = await peekBytes(openBytes(file), 1024)
+        await peek.close()
+        expect(await settled(before), file).toBe(before)
+      }
+    },
+  )
 
   it('truncated gzip yields what decoded, then ingest/truncated-input naming the file', async () => {
     const rows = Array.from(
