@@ -134,15 +134,12 @@ export function orient(flow: Flow): Flow {
 }
 
 /**
- * Source formats whose ICMP flows carry the message type in `dstPort`. AWS VPC, GCP and Azure
- * flow logs write no ICMP type: their 0 means "absent", not "echo reply".
+ * Source formats whose ICMP flows always carry the message type in `dstPort` and whose reader
+ * leaves the direction unknown: CSV (the `dst_port` column). AWS VPC, GCP and Azure flow logs
+ * write no ICMP type (their 0 means "absent", not "echo reply"); the NetFlow decoder marks
+ * replies itself, where the record has the type element.
  */
-const ICMP_TYPED_FORMATS: ReadonlySet<string> = new Set([
-  'netflow-v5',
-  'netflow-v9',
-  'ipfix',
-  'csv',
-])
+const ICMP_TYPED_FORMATS: ReadonlySet<string> = new Set(['csv'])
 
 /** Default number of unpaired records held by {@link pairDirections}. */
 export const PAIR_WINDOW = 10_000

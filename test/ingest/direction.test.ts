@@ -85,14 +85,14 @@ describe('orient', () => {
   })
 
   it('an ICMP reply type is the server half, marked and not turned; where a format writes no type, 0 is absent', () => {
-    const ipfix = { format: 'ipfix', file: 'f', record: 0 } as const
-    const echoReply = flow({ protocol: 1, srcPort: 0, dstPort: 0, source: ipfix })
+    const csv = { format: 'csv', file: 'f', line: 2 } as const
+    const echoReply = flow({ protocol: 1, srcPort: 0, dstPort: 0, source: csv })
     expect(orient(echoReply)).toMatchObject({
       src: '10.0.0.1',
       dstPort: 0,
       direction: 'server-to-client',
     })
-    const v6 = flow({ protocol: 58, srcPort: 0, dstPort: 129, source: ipfix })
+    const v6 = flow({ protocol: 58, srcPort: 0, dstPort: 129, source: csv })
     expect(orient(v6).direction).toBe('server-to-client')
     // AWS VPC flow logs have no ICMP type: their ICMP records carry port 0, which says nothing
     expect(orient(flow({ protocol: 1, srcPort: 0, dstPort: 0 })).direction).toBe('unknown')

@@ -678,6 +678,46 @@ describe('IPFIX', () => {
     expect(reasons(r, 'note')).toEqual({ 'ends-after-export': 1 })
   })
 
+  it('an ICMP reply whose type the record carries is server-to-client; without the element, unknown', () => {
+    const tpl = set(
+      2,
+      templateRecords([
+        {
+          id: 300,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [4, 1],
+            [32, 2],
+          ],
+        },
+        {
+          id: 301,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [4, 1],
+          ],
+        },
+      ]),
+    )
+    const r = new NetflowDecoder().decode(
+      ipfix(
+        H,
+        tpl,
+        set(300, concat(ip4('10.0.0.2'), ip4('10.0.0.1'), u8(1), u16(0x0000))), // echo reply
+        set(300, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(1), u16(0x0800))), // echo request
+        set(301, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(1))), // no type: port 0 says nothing
+      ),
+      META,
+    )
+    expect(r.flows.map((f) => [f.dstPort, f.direction])).toEqual([
+      [0, 'server-to-client'],
+      [8, 'unknown'],
+      [0, 'unknown'],
+    ])
+  })
+
   it('a record with an ICMP type element and neither protocol nor ports is ICMP (softflowd)', () => {
     const tpl = set(
       2,

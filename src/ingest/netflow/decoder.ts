@@ -19,7 +19,7 @@
  * - A record that runs past the end of its set makes the whole set `bad-length`: the records
  *   read before it are dropped too (the set was not read as it was written).
  */
-import type { Flow, FlowDirection, ObservedAction } from '../../core/flow.js'
+import { isIcmpReply, type Flow, type FlowDirection, type ObservedAction } from '../../core/flow.js'
 import {
   ELEMENT_SPECS,
   IE,
@@ -918,7 +918,8 @@ const END_IDS = [
  *   5 updated → accept; else forwardingStatus 89 bits 7-6: 01 forwarded → accept, 10 dropped →
  *   reject; else unknown.
  * - direction: biflowDirection 239: 1 initiator → client-to-server, 2 reverseInitiator →
- *   server-to-client; else unknown.
+ *   server-to-client; else an ICMP reply type (echo reply, ...) the record carries →
+ *   server-to-client (a record without the type element says nothing); else unknown.
  */
 function toFlow(
   v: Values,
@@ -950,6 +951,8 @@ function toFlow(
   const protocol = num(v, IE.protocolIdentifier) ?? impliedIcmp(v, dst)
   let srcPort = num(v, IE.sourceTransportPort) ?? 0
   let dstPort = num(v, IE.destinationTransportPort) ?? 0
+  // true when the record carries the ICMP message type (an element, or v5's destination port)
+  let icmpTyped = false
   if (protocol === 1 || protocol === 58) {
     const [tId, cId] =
       protocol === 1 ? [IE.icmpTypeIPv4, IE.icmpCodeIPv4] : [IE.icmpTypeIPv6, IE.icmpCodeIPv6]
@@ -957,11 +960,14 @@ function toFlow(
     if (type !== undefined) {
       dstPort = type
       srcPort = num(v, cId) ?? 0
+      icmpTyped = true
     } else {
-      const tc =
-        (protocol === 1
+      const typeCode =
+        protocol === 1
           ? (num(v, IE.icmpTypeCodeIPv4) ?? num(v, IE.icmpTypeCodeIPv6))
-          : (num(v, IE.icmpTypeCodeIPv6) ?? num(v, IE.icmpTypeCodeIPv4))) ?? dstPort
+          : (num(v, IE.icmpTypeCodeIPv6) ?? num(v, IE.icmpTypeCodeIPv4))
+      const tc = typeCode ?? dstPort
+      icmpTyped = typeCode !== undefined || v.has(IE.destinationTransportPort)
       dstPort = tc >> 8
       srcPort = tc & 0xff
     }
@@ -1050,7 +1056,11 @@ function toFlow(
   }
   const bd = num(v, IE.biflowDirection)
   const direction: FlowDirection =
-    bd === 1 ? 'client-to-server' : bd === 2 ? 'server-to-client' : 'unknown'
+    bd === 1
+      ? 'client-to-server'
+      : bd === 2 || (icmpTyped && isIcmpReply(protocol, dstPort))
+        ? 'server-to-client'
+        : 'unknown'
   const flags = protocol === 6 ? num(v, IE.tcpControlBits) : undefined
 
   const flow: Flow = {
