@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, it, expect } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { azureNsgParser, azureVnetParser } from '../../src/ingest/formats/azure.js'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { readAsFile } from '../helpers/files.js'
 import { fixture, fixtureText, runParser } from './text-helpers.js'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -210,20 +211,12 @@ describe('Azure blobs as they arrive', () => {
         },
       ],
     })
-  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-azure-blobs-'))
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true })
-  })
   const readFile = async (
     name: string,
     text: string | Buffer,
   ): Promise<{ n: number; s: FileSummary }> => {
-    const file = join(dir, name)
-    writeFileSync(file, text)
-    const summaries: FileSummary[] = []
-    let n = 0
-    for await (const _ of readFlows([file], { format: 'auto', strict: false }, summaries)) n++
-    return { n, s: summaries[0] as FileSummary }
+    const { flows, summary } = await readAsFile(text, { name })
+    return { n: flows.length, s: summary }
   }
 
   it('one compact document on a single line longer than 1 MiB is read whole', async () => {

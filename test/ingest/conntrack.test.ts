@@ -1,11 +1,9 @@
 import { describe, it, expect } from 'vitest'
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { BulkheadError } from '../../src/core/index.js'
 import { conntrackParser } from '../../src/ingest/formats/conntrack.js'
-import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { readAsFile } from '../helpers/files.js'
 import { hubbleParser as hubbleParserForDetect } from '../../src/ingest/formats/hubble.js'
 import { zeekParser as zeekParserForDetect } from '../../src/ingest/formats/zeek.js'
 import { linesOf, runLines } from './text-helpers.js'
@@ -249,23 +247,12 @@ describe('conntrack output as real tools write it', () => {
   })
 
   it('a listing without times takes the file modification time (when it was written)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-ct-'))
-    try {
-      const file = join(dir, 'ct.txt')
-      writeFileSync(
-        file,
-        'tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=443 src=10.0.0.2 dst=10.0.0.1 sport=443 dport=40000 [ASSURED] mark=0 use=1\n',
-      )
-      const when = new Date('2026-05-01T08:00:00Z')
-      utimesSync(file, when, when)
-      const summaries: FileSummary[] = []
-      const flows = []
-      for await (const f of readFlows([file], { format: 'auto', strict: false }, summaries))
-        flows.push(f)
-      expect(flows[0]).toMatchObject({ start: when.getTime(), end: when.getTime() })
-      expect(summaries[0]?.stats.notes).toEqual({ 'time-from-file-mtime': 1 })
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const when = new Date('2026-05-01T08:00:00Z')
+    const { flows, summary } = await readAsFile(
+      'tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=443 src=10.0.0.2 dst=10.0.0.1 sport=443 dport=40000 [ASSURED] mark=0 use=1\n',
+      { name: 'ct.txt', mtime: when },
+    )
+    expect(flows[0]).toMatchObject({ start: when.getTime(), end: when.getTime() })
+    expect(summary.stats.notes).toEqual({ 'time-from-file-mtime': 1 })
   })
 })

@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { describe, it, expect } from 'vitest'
-import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { readAsFile } from '../helpers/files.js'
 import { csvParser, splitCsv } from '../../src/ingest/formats/csv.js'
 import { fixtureText, runParser } from './text-helpers.js'
 
@@ -69,21 +66,10 @@ describe('csv parser', () => {
 describe('csv without times', () => {
   it('takes the file time (its modification time), noted; from standard input 0, noted', async () => {
     const text = 'src_ip,dst_ip,dst_port,protocol\n10.0.0.1,10.0.0.2,443,tcp\n'
-    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-csv-'))
-    try {
-      const file = join(dir, 'export.csv')
-      writeFileSync(file, text)
-      const when = new Date('2026-02-01T12:00:00Z')
-      utimesSync(file, when, when)
-      const summaries: FileSummary[] = []
-      const flows = []
-      for await (const f of readFlows([file], { format: 'csv', strict: false }, summaries))
-        flows.push(f)
-      expect(flows[0]).toMatchObject({ start: when.getTime(), end: when.getTime() })
-      expect(summaries[0]?.stats.notes).toMatchObject({ 'time-from-file-mtime': 1 })
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const when = new Date('2026-02-01T12:00:00Z')
+    const file = await readAsFile(text, { name: 'export.csv', format: 'csv', mtime: when })
+    expect(file.flows[0]).toMatchObject({ start: when.getTime(), end: when.getTime() })
+    expect(file.summary.stats.notes).toMatchObject({ 'time-from-file-mtime': 1 })
     const { flows, ctx } = await runParser(csvParser, text)
     expect(flows[0]).toMatchObject({ start: 0, end: 0 })
     expect(ctx.stats.notes).toEqual({ 'no-timestamp': 1 })

@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { describe, it, expect } from 'vitest'
-import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { readAsFile } from '../helpers/files.js'
 import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
 import { fixtureText, runParser } from './text-helpers.js'
 
@@ -79,18 +76,9 @@ describe('gcp-vpc exports as one compact line', () => {
     })
     const line = JSON.stringify(Array.from({ length: 8000 }, (_, i) => entry(i)))
     expect(line.length).toBeGreaterThan(1024 * 1024)
-    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-gcp-'))
-    try {
-      const file = join(dir, 'export.json')
-      writeFileSync(file, line)
-      const summaries: FileSummary[] = []
-      let n = 0
-      for await (const _ of readFlows([file], { format: 'auto', strict: false }, summaries)) n++
-      expect(summaries[0]?.format).toBe('gcp-vpc')
-      expect(summaries[0]?.stats.skipped).toEqual({})
-      expect(n).toBe(8000)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const { flows, summary } = await readAsFile(line, { name: 'export.json' })
+    expect(summary.format).toBe('gcp-vpc')
+    expect(summary.stats.skipped).toEqual({})
+    expect(flows).toHaveLength(8000)
   })
 })

@@ -4,21 +4,14 @@
  * test/fixtures/vendor/ are our own (addresses and ids rewritten); each block cites the page
  * whose example or field list it follows.
  */
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { readFlowBatches, readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
+import { readAsFile } from '../helpers/files.js'
 import { flowInvariantViolation } from '../../src/ingest/fields.js'
 import { newStats, type LineParser, type ParseContext } from '../../src/ingest/types.js'
 import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
@@ -176,28 +169,16 @@ describe('AWS VPC Flow Logs, vendor examples', () => {
   // through a transit gateway": a custom format without start and end; "NAT gateway": addresses
   // only). Object names: https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html
   describe('custom formats without start and end take the time of the file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-aws-notime-'))
-    afterAll(() => {
-      rmSync(dir, { recursive: true, force: true })
-    })
     const header =
       'version interface-id account-id vpc-id subnet-id instance-id srcaddr dstaddr srcport dstport protocol tcp-flags type pkt-srcaddr pkt-dstaddr action log-status'
     const rec =
       '3 eni-33333333333333333 123456789010 vpc-abcdefab012345678 subnet-22222222bbbbbbbbb - 10.20.33.164 10.40.2.236 39812 80 6 3 IPv4 10.20.33.164 10.40.2.236 ACCEPT OK'
-    const readFile = async (
+    const readFile = (
       name: string,
       text: string,
       mtime?: Date,
-    ): Promise<{ flows: Flow[]; summary: FileSummary }> => {
-      const f = join(dir, name)
-      writeFileSync(f, text)
-      if (mtime) utimesSync(f, mtime, mtime)
-      const summaries: FileSummary[] = []
-      const flows: Flow[] = []
-      for await (const b of readFlowBatches([f], { format: 'auto', strict: false }, summaries))
-        flows.push(...b)
-      return { flows, summary: summaries[0] as FileSummary }
-    }
+    ): Promise<{ flows: Flow[]; summary: FileSummary }> =>
+      readAsFile(text, { name, ...(mtime ? { mtime } : {}) })
 
     it('the timestamp of an AWS object name, for start and end', async () => {
       const { flows, summary } = await readFile(

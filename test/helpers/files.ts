@@ -1,0 +1,34 @@
+/**
+ * @module Reading flow text as a real file: written to a fresh temporary folder (with a chosen
+ * name and modification time), read with `readFlows`, the folder removed.
+ */
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Flow } from '../../src/core/index.js'
+import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import type { FlowFormat } from '../../src/ingest/types.js'
+
+/** The flows and the file's summary of `content` read as the file `name`. */
+export async function readAsFile(
+  content: string | Uint8Array,
+  opts: { name?: string; format?: FlowFormat | 'auto'; mtime?: Date } = {},
+): Promise<{ flows: Flow[]; summary: FileSummary }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-file-'))
+  try {
+    const file = join(dir, opts.name ?? 'flows.log')
+    writeFileSync(file, content)
+    if (opts.mtime) utimesSync(file, opts.mtime, opts.mtime)
+    const summaries: FileSummary[] = []
+    const flows: Flow[] = []
+    for await (const f of readFlows(
+      [file],
+      { format: opts.format ?? 'auto', strict: false },
+      summaries,
+    ))
+      flows.push(f)
+    return { flows, summary: summaries[0] as FileSummary }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
