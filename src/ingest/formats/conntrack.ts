@@ -90,11 +90,14 @@ function split(line: string, ctx: ParseContext): Parsed | string {
   // `-o timestamp` prints `[%-8ld.%-6ld]` (conntrack-tools src/conntrack.c): seconds, then the
   // microseconds as an integer, left-aligned and padded with blanks (`[1712662404.88094 ]` is
   // .088094 s)
-  const stamp = /^\[(\d{1,12})(?:\.(\d{1,6}))?\s*\]\s*/.exec(rest.trimStart())
+  const stamp = /^\[(\d{1,12})(?:\.(\d{1,9}))?\s*\]\s*/.exec(rest.trimStart())
   const tokens = (stamp ? rest.trimStart().slice(stamp[0].length) : rest).trim().split(/\s+/)
   let i = 0
   if (stamp) {
-    const ms = Number(stamp[1]) * 1000 + Math.round(Number(stamp[2] ?? '0') / 1000)
+    // more than six digits is not conntrack-tools' layout: read those as a decimal fraction
+    const frac = stamp[2] ?? '0'
+    const sub = frac.length > 6 ? Number(`0.${frac}`) * 1000 : Number(frac) / 1000
+    const ms = Number(stamp[1]) * 1000 + Math.round(sub)
     if (ms > MAX_TIME_MS) return 'bad-timestamp'
     parsed.eventTime = ms
   }

@@ -532,7 +532,8 @@ export class ZeekLineReader implements LineReader {
  *
  * - TSV: honours `#separator` (with `\xHH` escapes), `#set_separator`, `#empty_field`,
  *   `#unset_field`, `#path` (records of a `#path` other than `conn` are noted as
- *   `other-zeek-log`, not emitted), `#fields`; `#types`, `#open`, `#close` and `##` banners are ignored. Without
+ *   `other-zeek-log`, not emitted), `#fields`; `#types`, `#open`, `#close` and `##` banners are
+ *   ignored. Without
  *   `#fields`, a plain tab-separated line naming conn.log fields is taken as the header (BTest
  *   baselines with column subsets). Concatenated logs may restart with new headers.
  * - JSON: one object per line, dotted or nested `id` keys; `ts` epoch seconds, ISO-8601, or
