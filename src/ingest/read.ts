@@ -35,10 +35,11 @@ import {
 
 /**
  * Formats whose records are one per direction and are paired by default (see
- * {@link ReadOptions.pair}). Azure flow tuples are not: each names a whole flow, client first,
- * with both directions' counters.
+ * {@link ReadOptions.pair}): AWS VPC, and GCP VPC (whose `bytes_sent` count source →
+ * destination only). Azure flow tuples are not: each names a whole flow, client first, with both
+ * directions' counters.
  */
-export const PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['aws-vpc'])
+export const PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['aws-vpc', 'gcp-vpc'])
 
 /** Progress of one file. `bytesRead`/`bytesTotal` are on-disk (compressed) bytes; `bytesTotal` is 0 for stdin. */
 export interface ReadProgress {

@@ -230,15 +230,16 @@ describe('openBytes and readFlows', () => {
     const s = summarize(r.summaries, 2)
     expect(s).toMatchObject({
       files: 3,
-      records: 13,
-      formats: { 'aws-vpc': 4, 'gcp-vpc': 4, csv: 5 },
+      records: 12,
+      // the GCP fixture's 10.128.0.2 → db-1:5432 and its reverse are one connection, paired
+      formats: { 'aws-vpc': 4, 'gcp-vpc': 3, csv: 5 },
       seconds: 2,
     })
     expect(s.skipped).toEqual({ 'bad-address': 1, 'field-count': 1, 'bad-port': 2, 'bad-json': 1 })
     expect(s.notes).toEqual({
       nodata: 1,
       skipdata: 1,
-      'paired-directions': 1,
+      'paired-directions': 2,
       'duplicate-report': 1,
       // a flows.csv record without times takes the file's modification time
       'time-from-file-mtime': 1,

@@ -82,3 +82,63 @@ describe('gcp-vpc exports as one compact line', () => {
     expect(flows).toHaveLength(8000)
   })
 })
+
+describe('gcp-vpc directions and dropped traffic', () => {
+  const entry = (over: Record<string, unknown>, connection: Record<string, unknown>): string =>
+    JSON.stringify({
+      jsonPayload: {
+        connection: { protocol: 6, ...connection },
+        start_time: '2026-01-01T00:00:00Z',
+        end_time: '2026-01-01T00:00:05Z',
+        reporter: 'SRC',
+        ...over,
+      },
+    })
+
+  it('the two directions of a connection (bytes_sent counts one way) are one flow', async () => {
+    // kibana:5601 and its client, each reported as SRC by its own VM (as Elastic's test events)
+    const text = [
+      entry(
+        { bytes_sent: '1784', packets_sent: '8' },
+        { src_ip: '10.0.0.5', src_port: 5601, dest_ip: '192.0.2.117', dest_port: 50646 },
+      ),
+      entry(
+        { bytes_sent: '1464', packets_sent: '6' },
+        { src_ip: '192.0.2.117', src_port: 50646, dest_ip: '10.0.0.5', dest_port: 5601 },
+      ),
+    ].join('\n')
+    const { flows, summary } = await readAsFile(text, { name: 'vpc.json' })
+    expect(flows).toEqual([
+      expect.objectContaining({
+        src: '192.0.2.117',
+        dst: '10.0.0.5',
+        dstPort: 5601,
+        bytes: 3248,
+        packets: 14,
+        direction: 'client-to-server',
+      }),
+    ])
+    expect(summary.stats.notes).toMatchObject({ 'paired-directions': 1 })
+  })
+
+  it('disposition DROPPED (flow logs of dropped traffic) is reject; without it, accept', async () => {
+    const { flows, ctx } = await runParser(
+      gcpVpcParser,
+      [
+        entry(
+          { disposition: 'DROPPED' },
+          { src_ip: '10.0.0.9', src_port: 40000, dest_ip: '10.0.0.5', dest_port: 22 },
+        ),
+        entry(
+          { bytes_sent: '10', packets_sent: '1' },
+          { src_ip: '10.0.0.8', src_port: 40001, dest_ip: '10.0.0.5', dest_port: 443 },
+        ),
+      ].join('\n'),
+    )
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows.map((f) => [f.dstPort, f.observedAction, f.bytes])).toEqual([
+      [22, 'reject', 0],
+      [443, 'accept', 10],
+    ])
+  })
+})

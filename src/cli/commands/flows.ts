@@ -147,7 +147,7 @@ export function registerFlows(program: Command): void {
       '--strict',
       'stop at the first malformed record (exit 1) instead of skipping and counting it',
     )
-    .option('--no-pair', 'do not merge the two directions of a connection (AWS VPC)')
+    .option('--no-pair', 'do not merge the two directions of a connection (AWS VPC, GCP VPC)')
     .option('-o, --output <format>', 'jsonl | csv | table | json', 'jsonl')
     .option('--limit <n>', 'print at most n flows (all are still read and counted)')
     .addHelpText(

@@ -320,6 +320,9 @@ function parseRecord(
   }
   const srcName = nameOf(p['src_instance'], p['src_gke_details'])
   const dstName = nameOf(p['dest_instance'], p['dest_gke_details'])
+  // flow logs of dropped traffic carry `disposition: DROPPED` (and no counters); without the
+  // field, the record is of allowed traffic, as all records were before it existed
+  const observedAction = str(p['disposition'])?.toUpperCase() === 'DROPPED' ? 'reject' : 'accept'
   return {
     src,
     dst,
@@ -330,7 +333,7 @@ function parseRecord(
     end,
     packets,
     bytes,
-    observedAction: 'accept',
+    observedAction,
     direction: 'unknown',
     source: { format: 'gcp-vpc', file: ctx.file, line: lineNo },
     ...(srcName !== undefined ? { srcName } : {}),
@@ -348,7 +351,10 @@ export const GCP_MAX_LINE = 256 * 1024 * 1024
  *
  * - `connection{src_ip, src_port, dest_ip, dest_port, protocol}` → the 5-tuple (ports absent → 0);
  *   `start_time` / `end_time` RFC 3339 → ms; `bytes_sent` / `packets_sent` (int64 as strings) → counters.
- * - Only accepted traffic is logged: `observedAction` is `accept`.
+ * - `observedAction`: `reject` for `disposition: DROPPED` (flow logs of dropped traffic, whose
+ *   counters are not populated), else `accept` (without the field only allowed traffic is logged).
+ * - One record per direction (`bytes_sent`/`packets_sent` count source → destination): reading
+ *   pairs the two directions of a connection into one client→server flow, as for AWS.
  * - The same traffic is reported by both VMs (`reporter` SRC and DEST), each with its own
  *   sampling and interval: a report of the same 5-tuple from the other reporter whose interval
  *   overlaps a remembered one (within {@link GCP_DEDUP_SLACK_MS}), or with the same `start_time`,
