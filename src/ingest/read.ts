@@ -21,6 +21,7 @@ import {
   splitLineBlocks,
   splitLines,
 } from './lines.js'
+import { GcpReports } from './gcp-reports.js'
 import { NetflowRun } from './netflow/run.js'
 import { PARSERS, parserFor } from './registry.js'
 import {
@@ -30,6 +31,7 @@ import {
   type FlowFormat,
   type ParseContext,
   type ParseStats,
+  type ReadRun,
   type SkipExample,
 } from './types.js'
 
@@ -72,11 +74,11 @@ export interface ReadOptions {
   /** Called after each read chunk (≈256 KiB) and at the end of each file. */
   readonly onProgress?: (p: ReadProgress) => void
   /**
-   * The files of the whole read, where NetFlow/IPFIX data left without a template may find one
-   * (netflow/run.ts), for a caller that reads one run's files one call at a time (ingest: one
-   * transaction per file); make it with {@link netflowRunOf}. Default: the files of the call.
+   * What the files of the whole read share ({@link ReadRun}: NetFlow templates, GCP reports), for
+   * a caller that reads one run's files one call at a time (ingest: one transaction per file);
+   * make it with {@link readRunOf}. Default: one for the files of the call.
    */
-  readonly netflow?: NetflowRun
+  readonly run?: ReadRun
 }
 
 /**
@@ -98,17 +100,20 @@ async function* netflowDatagrams(
 }
 
 /**
- * The {@link NetflowRun} of a read of `files` in this order, each with its format (see
- * {@link ReadOptions.netflow}).
+ * The {@link ReadRun} of a read of `files` in this order, each with its format (see
+ * {@link ReadOptions.run}).
  */
-export function netflowRunOf(
+export function readRunOf(
   files: readonly { readonly file: string; readonly format: FlowFormat | 'auto' }[],
-): NetflowRun {
+): ReadRun {
   const formats = new Map(files.map((f) => [f.file, f.format]))
-  return new NetflowRun(
-    files.map((f) => f.file),
-    (file) => netflowDatagrams(file, formats.get(file) ?? 'auto'),
-  )
+  return {
+    netflow: new NetflowRun(
+      files.map((f) => f.file),
+      (file) => netflowDatagrams(file, formats.get(file) ?? 'auto'),
+    ),
+    gcpReports: new GcpReports(),
+  }
 }
 
 /**
@@ -214,7 +219,7 @@ async function* readOne(
     location: { file, line: 0, column: 0 },
   })
   let pairer: DirectionPairer | undefined
-  opts.netflow?.enter(file)
+  opts.run?.netflow.enter(file)
   try {
     // AWS VPC flow logs delivered as Parquet: read with DuckDB (formats/aws-parquet.ts)
     const parquet =
@@ -275,7 +280,7 @@ async function* readOne(
       strict: opts.strict,
       stats,
       ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
-      ...(opts.netflow !== undefined ? { netflow: opts.netflow } : {}),
+      ...(opts.run !== undefined ? { run: opts.run } : {}),
       ...(fileTime !== undefined ? { fileTime } : {}),
     }
     const maxLineBytes =
@@ -463,10 +468,10 @@ export async function* readFlowBatches(
   for (const file of files) yield* readOne(file, o, summaries, false) as AsyncGenerator<Flow[]>
 }
 
-/** `opts` with a NetFlow template state for `files` when it has none. */
+/** `opts` with a {@link ReadRun} for `files` when it has none. */
 function withRun(files: readonly string[], opts: ReadOptions): ReadOptions {
-  if (opts.netflow !== undefined) return opts
-  return { ...opts, netflow: netflowRunOf(files.map((file) => ({ file, format: opts.format }))) }
+  if (opts.run !== undefined) return opts
+  return { ...opts, run: readRunOf(files.map((file) => ({ file, format: opts.format }))) }
 }
 
 /**

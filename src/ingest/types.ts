@@ -3,6 +3,7 @@
  * @remarks Format details: shared/docs/FLOW-FORMATS.md.
  */
 import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
+import type { GcpReports } from './gcp-reports.js'
 import type { NetflowRun } from './netflow/run.js'
 
 /** Names of the supported formats. Stable: used on the command line and stored with flows. */
@@ -58,10 +59,21 @@ export interface ParseContext {
   /** Accumulates counts and examples; the parser mutates it through {@link skip} and {@link note}. */
   readonly stats: ParseStats
   /**
-   * The other files of the read, where NetFlow/IPFIX data left without a template at the end of
-   * the file may find one (netflow/run.ts). Without it, a file's templates are its own.
+   * State shared with the other files of the read (see {@link ReadRun}). Without it, a file is
+   * read on its own.
    */
-  readonly netflow?: NetflowRun
+  readonly run?: ReadRun
+}
+
+/**
+ * What the files of one read (one command) share, where a record of one file depends on another:
+ * NetFlow/IPFIX templates (netflow/run.ts: data left without a template at the end of its file may
+ * find one in another file) and GCP reports (gcp-reports.ts: the SRC and DEST reports of the same
+ * traffic may be in two files).
+ */
+export interface ReadRun {
+  readonly netflow: NetflowRun
+  readonly gcpReports: GcpReports
 }
 
 /**

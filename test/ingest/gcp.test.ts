@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, it, expect } from 'vitest'
+import { readFlows, type FileSummary } from '../../src/ingest/read.js'
 import { readAsFile } from '../helpers/files.js'
 import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
 import { fixtureText, runParser } from './text-helpers.js'
@@ -140,5 +144,48 @@ describe('gcp-vpc directions and dropped traffic', () => {
       [22, 'reject', 0],
       [443, 'accept', 10],
     ])
+  })
+})
+
+describe('gcp-vpc reports of the same traffic in two files', () => {
+  it('the SRC and DEST reports are one flow when a sink put them in different shards', async () => {
+    const report = (reporter: string, start: string, end: string, bytes: string): string =>
+      JSON.stringify({
+        jsonPayload: {
+          connection: {
+            src_ip: '10.0.0.8',
+            src_port: 40001,
+            dest_ip: '10.0.0.5',
+            dest_port: 443,
+            protocol: 6,
+          },
+          start_time: start,
+          end_time: end,
+          bytes_sent: bytes,
+          packets_sent: '1',
+          reporter,
+        },
+      })
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-gcp-shards-'))
+    try {
+      const s0 = join(dir, '00:00:00_00:59:59_S0.json')
+      const s1 = join(dir, '00:00:00_00:59:59_S1.json')
+      writeFileSync(
+        s0,
+        `${report('SRC', '2026-01-01T00:00:00Z', '2026-01-01T00:00:05Z', '1000')}\n`,
+      )
+      writeFileSync(
+        s1,
+        `${report('DEST', '2026-01-01T00:00:01Z', '2026-01-01T00:00:06Z', '990')}\n`,
+      )
+      const summaries: FileSummary[] = []
+      const flows = []
+      for await (const f of readFlows([s0, s1], { format: 'auto', strict: false }, summaries))
+        flows.push(f)
+      expect(flows.map((f) => [f.bytes, f.source.file])).toEqual([[1000, s0]])
+      expect(summaries[1]?.stats.notes).toEqual({ 'duplicate-report': 1 })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -7,7 +7,7 @@ import { BulkheadError, type Diagnostic, type Flow } from '../../core/index.js'
 import { PARSERS } from '../../ingest/registry.js'
 import {
   formatRunSummary,
-  netflowRunOf,
+  readRunOf,
   readFlows,
   summarize,
   type FileSummary,
@@ -203,8 +203,8 @@ are still read and printed), or with --strict at the first malformed record.`,
           strict: opts.strict === true,
           pair: opts.pair,
           ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
-          // NetFlow data may take its template from another file: one read of all the files
-          netflow: netflowRunOf(
+          // one read of all the files: NetFlow templates and GCP reports may be in another file
+          run: readRunOf(
             files.map((file) => ({ file, format: opts.format as FlowFormat | 'auto' })),
           ),
         }

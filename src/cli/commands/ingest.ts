@@ -7,7 +7,7 @@ import path from 'node:path'
 import type { Command } from 'commander'
 import { BulkheadError, type Diagnostic, type Workspace } from '../../core/index.js'
 import {
-  netflowRunOf,
+  readRunOf,
   readFlowColumns,
   summarize,
   formatRunSummary,
@@ -205,9 +205,9 @@ export async function ingestFiles(
   const failed: string[] = []
   const diagnostics: Diagnostic[] = []
   const totalBytes = jobs.reduce((n, j) => n + sizeOf(j.file), 0)
-  // one read of all the files, though each is stored in its own transaction: NetFlow data may
-  // take its template from another file (src/ingest/netflow/run.ts)
-  const netflow = netflowRunOf(jobs)
+  // one read of all the files, though each is stored in its own transaction: NetFlow templates
+  // and GCP reports may be in another file (ReadRun)
+  const shared = readRunOf(jobs)
   const progress = startProgress(totalBytes, opts.progress ?? process.stderr.isTTY)
   let doneBytes = 0
   let doneRecords = 0
@@ -224,7 +224,7 @@ export async function ingestFiles(
               format: job.format,
               strict: opts.strict,
               ...(job.fields !== undefined ? { fields: job.fields } : {}),
-              netflow,
+              run: shared,
               onProgress: (p) => {
                 progress.update({
                   bytesDone: doneBytes + p.bytesRead,

@@ -5,17 +5,8 @@
  */
 import type { Flow } from '../../core/index.js'
 import { parseAddress, parseIsoTime, parseProtocolNumber } from '../fields.js'
+import { GcpReports } from '../gcp-reports.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
-
-/** How many 5-tuples are remembered to drop the second report of a connection. */
-export const GCP_DEDUP_WINDOW = 100_000
-
-/**
- * Slack (ms) when matching the `SRC` and `DEST` reports of the same traffic by their intervals:
- * the default aggregation interval (5 s, `aggregationInterval` INTERVAL_5_SEC), since each VM
- * starts its interval at the first packet it samples.
- */
-export const GCP_DEDUP_SLACK_MS = 5000
 
 /** Largest JSON record read (one LogEntry, in UTF-16 code units); larger ones are skipped as `record-too-large`. */
 export const GCP_MAX_RECORD = 1024 * 1024
@@ -50,69 +41,6 @@ function payloadOf(v: unknown): Record<string, unknown> | undefined {
   const p = obj(o['jsonPayload'])
   if (p) return p
   return obj(o['connection']) ? o : undefined
-}
-
-/** One report remembered for de-duplication. */
-interface Report {
-  readonly reporter: string | undefined
-  readonly start: number
-  readonly end: number
-  readonly startText: string
-}
-
-/** Most reports remembered per 5-tuple (the oldest is forgotten first). */
-const REPORTS_PER_KEY = 16
-
-/**
- * Remembered reports by 5-tuple, to drop the second report of the same traffic. The two VMs of
- * a connection sample and aggregate on their own, so their `start_time`/`end_time` differ: a
- * report is the other end's report of a remembered one when the `reporter`s differ (`SRC` /
- * `DEST`) and the intervals overlap, allowing {@link GCP_DEDUP_SLACK_MS}; or, whatever the
- * reporters, when `start_time` is the same text (the same record exported twice). A matched
- * report is forgotten, so that it absorbs one report only.
- */
-class Dedup {
-  private readonly seen = new Map<string, Report[]>()
-  /** True when `r` duplicates a remembered report (which is then forgotten); remembers `r` otherwise. */
-  check(key: string, r: Report): boolean {
-    const list = this.seen.get(key)
-    if (list !== undefined) {
-      let best = -1
-      let bestGap = Infinity
-      for (let i = 0; i < list.length; i++) {
-        const p = list[i] as Report
-        const gap = Math.abs(p.start - r.start)
-        const same =
-          p.startText === r.startText ||
-          (p.reporter !== undefined &&
-            r.reporter !== undefined &&
-            p.reporter !== r.reporter &&
-            r.start <= p.end + GCP_DEDUP_SLACK_MS &&
-            p.start <= r.end + GCP_DEDUP_SLACK_MS)
-        if (same && gap < bestGap) {
-          best = i
-          bestGap = gap
-        }
-      }
-      if (best >= 0) {
-        list.splice(best, 1)
-        if (list.length === 0) this.seen.delete(key)
-        return true
-      }
-      list.push(r)
-      if (list.length > REPORTS_PER_KEY) list.shift()
-      // most recently used last
-      this.seen.delete(key)
-      this.seen.set(key, list)
-      return false
-    }
-    this.seen.set(key, [r])
-    if (this.seen.size > GCP_DEDUP_WINDOW) {
-      const oldest = this.seen.keys().next().value
-      if (oldest !== undefined) this.seen.delete(oldest)
-    }
-    return false
-  }
 }
 
 /** A complete top-level JSON object's text and the line it starts on. */
@@ -258,7 +186,7 @@ function parseRecord(
   line: string,
   lineNo: number,
   ctx: ParseContext,
-  dedup: Dedup,
+  dedup: GcpReports,
 ): Flow | undefined {
   const where = `${ctx.file}:${lineNo}`
   let v: unknown
@@ -357,8 +285,9 @@ export const GCP_MAX_LINE = 256 * 1024 * 1024
  *   pairs the two directions of a connection into one client→server flow, as for AWS.
  * - The same traffic is reported by both VMs (`reporter` SRC and DEST), each with its own
  *   sampling and interval: a report of the same 5-tuple from the other reporter whose interval
- *   overlaps a remembered one (within {@link GCP_DEDUP_SLACK_MS}), or with the same `start_time`,
- *   is dropped with `note('duplicate-report')` (see `Dedup`; the last {@link GCP_DEDUP_WINDOW}
+ *   overlaps a remembered one (within `GCP_DEDUP_SLACK_MS`), or with the same `start_time`,
+ *   is dropped with `note('duplicate-report')` (see `GcpReports`, shared by the files of a read:
+ *   the two reports may be in different files; the last `GCP_DEDUP_WINDOW`
  *   5-tuples are remembered); its byte counts are not added.
  * - Names: `src_gke_details.pod.pod_name`, else `src_instance.vm_name` → `srcName` (and `dest_*` → `dstName`).
  * - `direction` is `unknown`; reading orients by ports.
@@ -382,7 +311,8 @@ export const gcpVpcParser: LineParser = {
     return 0
   },
   async *parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
-    const dedup = new Dedup()
+    // the other VM's report may be in another file of the read (sinks shard by hour)
+    const dedup = ctx.run?.gcpReports ?? new GcpReports()
     const ready: RawRecord[] = []
     const splitter = new JsonObjectSplitter(
       (r) => ready.push(r),

@@ -12,7 +12,7 @@
  * cannot be resynchronised safely): it is counted, never guessed at.
  *
  * All datagrams of a file share one exporter key (the file name), so a file holding templates
- * and then data decodes completely; in a read of several files (`ctx.netflow`), data left without
+ * and then data decodes completely; in a read of several files (`ctx.run`), data left without
  * a template at the end of its file may take one from another file of the read that the same
  * exporter process sent (netflow/run.ts). `source.record` is the datagram index, 0-based.
  */
@@ -150,7 +150,7 @@ function report(ctx: ParseContext, p: DecodeProblem): void {
 
 /**
  * Parses a file of datagrams through one {@link NetflowDecoder} whose exporter key is `ctx.file`;
- * data still without a template at the end goes to `ctx.netflow` when there is one.
+ * data still without a template at the end goes to `ctx.run.netflow` when there is one.
  * Emitted flows are counted in `ctx.stats.records`; problems go through `skip()` / `note()`.
  */
 async function* parseNetflow(
@@ -177,7 +177,8 @@ async function* parseNetflow(
       yield f
     }
   }
-  const end = ctx.netflow ? await ctx.netflow.endFile(decoder, ctx.file) : decoder.flush()
+  const run = ctx.run?.netflow
+  const end = run ? await run.endFile(decoder, ctx.file) : decoder.flush()
   for (const p of end.problems) report(ctx, p)
   for (const f of end.flows) {
     ctx.stats.records++
