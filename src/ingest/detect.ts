@@ -138,6 +138,18 @@ export function detectFromHead(head: Uint8Array, file: string): FlowFormat {
   const best = ranked[0]
   if (best && best.confidence >= MIN_CONFIDENCE) return best.format
   const formats = PARSERS.map((p) => p.format).join(', ')
+  // `gcloud logging read ... --format=yaml` (the JSON form is read)
+  if (/^\s*(?:-\s+)?jsonPayload:\s*$/m.test(Buffer.from(head).toString('utf8'))) {
+    throw new BulkheadError([
+      {
+        code: 'ingest/unknown-format',
+        severity: 'fatal',
+        message: `${file} is YAML (a gcloud export?), not a flow log format Bulkhead reads`,
+        location: { file, line: 0, column: 0 },
+        hint: 'export it as JSON: gcloud logging read ... --format=json',
+      },
+    ])
+  }
   throw new BulkheadError([
     {
       code: 'ingest/unknown-format',

@@ -189,3 +189,34 @@ describe('gcp-vpc reports of the same traffic in two files', () => {
     }
   })
 })
+
+describe('gcp-vpc names', () => {
+  it('an end that is a Google service is named by its service_name', async () => {
+    const { flows } = await runParser(
+      gcpVpcParser,
+      JSON.stringify({
+        jsonPayload: {
+          connection: {
+            src_ip: '10.0.0.8',
+            src_port: 40001,
+            dest_ip: '142.250.1.128',
+            dest_port: 443,
+            protocol: 6,
+          },
+          start_time: '2026-01-01T00:00:00Z',
+          end_time: '2026-01-01T00:00:05Z',
+          bytes_sent: '10',
+          packets_sent: '1',
+          reporter: 'SRC',
+          src_instance: { vm_name: 'app-1' },
+          dest_google_service: {
+            type: 'GOOGLE_API',
+            service_name: 'storage.googleapis.com',
+            connectivity: 'PUBLIC_IP',
+          },
+        },
+      }),
+    )
+    expect(flows[0]).toMatchObject({ srcName: 'app-1', dstName: 'storage.googleapis.com' })
+  })
+})

@@ -93,6 +93,28 @@ describe('compressions and archives no parser reads are named', () => {
     })
   })
 
+  it('a gcloud export in YAML is named YAML, with the JSON export to use instead', async () => {
+    const yaml = [
+      '---',
+      'insertId: abc',
+      'jsonPayload:',
+      '  bytes_sent: "1640"',
+      '  connection:',
+      '    dest_ip: 10.128.0.5',
+      '    src_ip: 10.128.0.2',
+      '',
+    ].join('\n')
+    const file = join(dir, 'flows.yaml')
+    writeFileSync(file, yaml)
+    const err = await read(file).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(BulkheadError)
+    expect((err as BulkheadError).diagnostics[0]).toMatchObject({
+      code: 'ingest/unknown-format',
+      message: expect.stringContaining('YAML'),
+      hint: expect.stringContaining('--format=json'),
+    })
+  })
+
   it('a tar whose first member is a flow log is still named a tar, not read as text', async () => {
     const member = Buffer.from(fixtureText('aws-v2.log'))
     const header = Buffer.alloc(512)

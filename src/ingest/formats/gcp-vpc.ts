@@ -29,9 +29,15 @@ function int(v: unknown, max: number, fallback: number | undefined): number | un
   return Number.isInteger(n) && n >= 0 && n <= max ? n : undefined
 }
 
-function nameOf(instance: unknown, gke: unknown): string | undefined {
+/**
+ * The name of one end: its GKE pod, else its VM, else the Google service it is
+ * (`*_google_service.service_name`, e.g. `storage.googleapis.com`).
+ */
+function nameOf(instance: unknown, gke: unknown, google: unknown): string | undefined {
   const pod = obj(obj(gke)?.['pod'])
-  return str(pod?.['pod_name']) ?? str(obj(instance)?.['vm_name'])
+  return (
+    str(pod?.['pod_name']) ?? str(obj(instance)?.['vm_name']) ?? str(obj(google)?.['service_name'])
+  )
 }
 
 /** The flow payload of a line: `jsonPayload` of a LogEntry, or the object itself when it has `connection`. */
@@ -246,8 +252,8 @@ function parseRecord(
     note(ctx, 'duplicate-report')
     return undefined
   }
-  const srcName = nameOf(p['src_instance'], p['src_gke_details'])
-  const dstName = nameOf(p['dest_instance'], p['dest_gke_details'])
+  const srcName = nameOf(p['src_instance'], p['src_gke_details'], p['src_google_service'])
+  const dstName = nameOf(p['dest_instance'], p['dest_gke_details'], p['dest_google_service'])
   // flow logs of dropped traffic carry `disposition: DROPPED` (and no counters); without the
   // field, the record is of allowed traffic, as all records were before it existed
   const observedAction = str(p['disposition'])?.toUpperCase() === 'DROPPED' ? 'reject' : 'accept'
@@ -289,7 +295,8 @@ export const GCP_MAX_LINE = 256 * 1024 * 1024
  *   is dropped with `note('duplicate-report')` (see `GcpReports`, shared by the files of a read:
  *   the two reports may be in different files; the last `GCP_DEDUP_WINDOW`
  *   5-tuples are remembered); its byte counts are not added.
- * - Names: `src_gke_details.pod.pod_name`, else `src_instance.vm_name` → `srcName` (and `dest_*` → `dstName`).
+ * - Names: `src_gke_details.pod.pod_name`, else `src_instance.vm_name`, else
+ *   `src_google_service.service_name` → `srcName` (and `dest_*` → `dstName`).
  * - `direction` is `unknown`; reading orients by ports.
  *
  * Skip reasons: `bad-json`, `record-too-large`, `no-connection`, `bad-address`, `bad-port`,
