@@ -5,7 +5,7 @@
  * Zeek, conntrack, Hubble and Azure say which side is the client; their parsers set `direction`
  * themselves and this module is not applied to them.
  */
-import { isIcmpReply, type Flow } from '../core/index.js'
+import type { Flow } from '../core/index.js'
 
 const TCP = 6
 const UDP = 17
@@ -110,36 +110,20 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
  * Returns the flow oriented client→server where the evidence is good (see {@link orientation}),
- * with `direction: 'client-to-server'`; an ICMP reply type (echo reply 0, ICMPv6 129, ...) in a
- * format that records ICMP types, unchanged with `direction: 'server-to-client'`; otherwise the
- * flow unchanged with `direction: 'unknown'`.
+ * with `direction: 'client-to-server'`; otherwise the flow unchanged with `direction: 'unknown'`.
+ * (ICMP replies are marked `server-to-client` by the readers that know the message type: the
+ * NetFlow decoder, the CSV parser.)
  * A swapped record keeps its counters (they are then the server→client half's counters).
  * A direction the parser already set is trusted: `client-to-server` is kept, `server-to-client`
  * is swapped. Never swaps when both or neither side looks like a server port.
  */
 export function orient(flow: Flow): Flow {
-  // an ICMP reply (echo reply, ...) is the server's half; its type and code keep their meaning
-  // only as recorded, so it is marked, not turned around — where the record carries the type
-  if (
-    flow.direction === 'unknown' &&
-    ICMP_TYPED_FORMATS.has(flow.source.format) &&
-    isIcmpReply(flow.protocol, flow.dstPort)
-  )
-    return { ...flow, direction: 'server-to-client' }
   const o = decide(flow)
   if (o === 'as-is')
     return flow.direction === 'client-to-server' ? flow : { ...flow, direction: 'client-to-server' }
   if (o === 'swap') return { ...swapEnds(flow), direction: 'client-to-server' }
   return flow.direction === 'unknown' ? flow : { ...flow, direction: 'unknown' }
 }
-
-/**
- * Source formats whose ICMP flows always carry the message type in `dstPort` and whose reader
- * leaves the direction unknown: CSV (the `dst_port` column). AWS VPC, GCP and Azure flow logs
- * write no ICMP type (their 0 means "absent", not "echo reply"); the NetFlow decoder marks
- * replies itself, where the record has the type element.
- */
-const ICMP_TYPED_FORMATS: ReadonlySet<string> = new Set(['csv'])
 
 /** Default number of unpaired records held by {@link pairDirections}. */
 export const PAIR_WINDOW = 10_000

@@ -271,10 +271,7 @@ async function* readOne(
         },
       ])
     }
-    const fileTime =
-      format === 'aws-vpc' || format === 'conntrack' || format === 'csv'
-        ? fileTimeOf(file)
-        : undefined
+    const fileTime = fileTimeOf(file)
     const ctx: ParseContext = {
       file,
       strict: opts.strict,

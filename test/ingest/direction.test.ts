@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import type { Flow } from '../../src/core/index.js'
 import { orient, pairDirections } from '../../src/ingest/direction.js'
+import { readAsFile } from '../helpers/files.js'
 
 function flow(p: Partial<Flow>): Flow {
   return {
@@ -84,16 +85,20 @@ describe('orient', () => {
     expect(orient(flow({ protocol: 1, srcPort: 0, dstPort: 8 })).direction).toBe('client-to-server')
   })
 
-  it('an ICMP reply type is the server half, marked and not turned; where a format writes no type, 0 is absent', () => {
-    const csv = { format: 'csv', file: 'f', line: 2 } as const
-    const echoReply = flow({ protocol: 1, srcPort: 0, dstPort: 0, source: csv })
-    expect(orient(echoReply)).toMatchObject({
+  it('an ICMP reply type is the server half, marked and not turned; where a format writes no type, 0 is absent', async () => {
+    // CSV carries the type in dst_port: its parser marks replies, and reading keeps them
+    const text = [
+      'src_ip,dst_ip,src_port,dst_port,protocol',
+      '10.0.0.1,10.0.0.2,0,0,icmp',
+      '2001:db8::1,2001:db8::2,0,129,icmpv6',
+    ].join('\n')
+    const { flows } = await readAsFile(text, { name: 'pings.csv', format: 'csv' })
+    expect(flows[0]).toMatchObject({
       src: '10.0.0.1',
       dstPort: 0,
       direction: 'server-to-client',
     })
-    const v6 = flow({ protocol: 58, srcPort: 0, dstPort: 129, source: csv })
-    expect(orient(v6).direction).toBe('server-to-client')
+    expect(flows[1]?.direction).toBe('server-to-client')
     // AWS VPC flow logs have no ICMP type: their ICMP records carry port 0, which says nothing
     expect(orient(flow({ protocol: 1, srcPort: 0, dstPort: 0 })).direction).toBe('unknown')
   })

@@ -2,7 +2,7 @@
  * @module Generic CSV flow files (RFC 4180) with a header row, for exports Bulkhead has no
  * dedicated parser for.
  */
-import type { Flow, ObservedAction } from '../../core/index.js'
+import { isIcmpReply, type Flow, type ObservedAction } from '../../core/index.js'
 import { parseAddress, parseCounter, parsePort, parseProtocol, parseTime } from '../fields.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
 
@@ -213,7 +213,8 @@ function parseRecord(
     packets,
     bytes,
     observedAction,
-    direction: 'unknown',
+    // an ICMP reply type (echo reply, ...) in dst_port is the server's half of its exchange
+    direction: isIcmpReply(protocol, dstPort) ? 'server-to-client' : 'unknown',
     source: {
       format: 'csv',
       file: ctx.file,
@@ -236,7 +237,8 @@ function parseRecord(
  *   (noted `no-timestamp`).
  * - action: accept/allow/permit/forwarded → `accept`, reject/deny/drop/block → `reject`, empty → `unknown`.
  * - Missing ports, packets, bytes → 0. A repeated header row (concatenated files) is skipped.
- * - `direction` is `unknown`; reading orients by ports.
+ * - `direction`: `server-to-client` for an ICMP/ICMPv6 reply type in `dst_port` (echo reply 0,
+ *   129, ...: `isIcmpReply`), else `unknown`; reading orients by ports.
  *
  * Skip reasons: `no-header`, `field-count`, `unclosed-quote`, `bad-address`, `bad-port`,
  * `bad-protocol`, `bad-time`, `end-before-start`, `bad-counter`, `bad-action`.
