@@ -156,7 +156,12 @@ export interface RunSummary {
  */
 const AWS_OBJECT_TIME = /_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z[_.]/
 
-/** See {@link ParseContext.fileTime}. */
+/**
+ * The time a file stands for ({@link ParseContext.fileTime}): `{ms, from: 'name'}` from an AWS
+ * object-name timestamp (a real date only), else `{ms, from: 'mtime'}` (its modification time,
+ * ms since the epoch, floored). Undefined for standard input (`-`) or a file that cannot be
+ * stat'ed (reading it then reports why). Never throws.
+ */
 export function fileTimeOf(file: string): ParseContext['fileTime'] {
   if (file === '-') return undefined
   const m = AWS_OBJECT_TIME.exec(path.basename(file))
