@@ -3,9 +3,9 @@
  * bound on line length. Memory is constant in the file size.
  */
 import { createReadStream, statSync } from 'node:fs'
-import { Readable, pipeline } from 'node:stream'
-import { createGunzip } from 'node:zlib'
+import type { Readable } from 'node:stream'
 import { BulkheadError, type Diagnostic } from '../core/index.js'
+import { GzipError, gunzip } from './gunzip.js'
 
 /** Default bound on one line: 1 MiB. */
 export const MAX_LINE_BYTES = 1 << 20
@@ -67,23 +67,33 @@ async function* rawChunks(
   }
 }
 
+/** Callbacks of {@link openBytes}. */
+export interface OpenBytesOptions {
+  /** Called after each raw chunk with the total of *compressed* (on-disk) bytes read so far. */
+  onBytes?: (compressedBytesRead: number) => void
+  /**
+   * Called once when bytes other than zero padding follow the last gzip member, with their
+   * number and the compressed offset where they start; they are ignored, as gzip(1) does.
+   */
+  onTrailingBytes?: (count: number, offset: number) => void
+}
+
 /**
  * Opens a file (or `-` for stdin) as bytes, transparently gunzipping when the first bytes are
  * `1f 8b` (RFC 1952), including concatenated gzip members (as `cat a.gz b.gz` and S3 exports
- * produce), and transcoding text with a UTF-16 byte order mark to UTF-8 (see `fromUtf16`).
+ * produce) and trailing bytes after them (see {@link gunzip}), and transcoding text with a UTF-16
+ * byte order mark to UTF-8 (see `fromUtf16`).
  *
- * @param onBytes - called after each raw chunk with the total of *compressed* (on-disk) bytes
- *   read so far, for progress.
  * @returns chunks of decompressed bytes, in order.
- * @throws BulkheadError `ingest/truncated-input` when the gzip stream ends early or is corrupt,
+ * @throws BulkheadError `ingest/truncated-input` when a gzip member ends early or is corrupt,
  *   naming the file and the compressed byte offset reached — after yielding everything that
- *   decoded; `io/not-found` / `io/read-failed` when the file cannot be read.
+ *   decoded before it; `io/not-found` / `io/read-failed` when the file cannot be read.
  */
 export async function* openBytes(
   file: string,
-  onBytes?: (compressedBytesRead: number) => void,
+  opts: OpenBytesOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  yield* fromUtf16(openGunzipped(file, onBytes))
+  yield* fromUtf16(openGunzipped(file, opts))
 }
 
 /**
@@ -178,12 +188,9 @@ export async function peekBytes(
 }
 
 /** {@link openBytes} without the UTF-16 step: raw or gunzipped bytes. */
-async function* openGunzipped(
-  file: string,
-  onBytes?: (compressedBytesRead: number) => void,
-): AsyncGenerator<Uint8Array> {
+async function* openGunzipped(file: string, opts: OpenBytesOptions): AsyncGenerator<Uint8Array> {
   const counter = { n: 0 }
-  const it = rawChunks(file, counter, onBytes)
+  const it = rawChunks(file, counter, opts.onBytes)
   // peek at least two bytes
   const head: Uint8Array[] = []
   let headLen = 0
@@ -219,23 +226,17 @@ async function* openGunzipped(
     for (const c of head) yield c
     if (!done) yield* it
   }
-  const source = Readable.from(replay(), { objectMode: false })
-  const gunzip = createGunzip({ chunkSize: CHUNK_BYTES })
-  const out = pipeline(source, gunzip, () => {
-    /* errors surface through the iteration of `out` */
-  })
   try {
-    for await (const chunk of out as AsyncIterable<Buffer>) yield chunk
+    yield* gunzip(replay(), CHUNK_BYTES, opts.onTrailingBytes)
   } catch (err) {
     if (err instanceof BulkheadError) throw err
-    const e = err as NodeJS.ErrnoException
-    if (typeof e.code === 'string' && e.code.startsWith('Z_')) {
+    if (err instanceof GzipError) {
       throw new BulkheadError(
         [
           {
             code: 'ingest/truncated-input',
             severity: 'fatal',
-            message: `${file}: gzip stream is truncated or corrupt after ${counter.n} compressed bytes (${e.message})`,
+            message: `${file}: gzip stream is truncated or corrupt after ${counter.n} compressed bytes (${err.message})`,
             location: { file, line: 0, column: 0 },
             hint: 'the records before this point were read; re-download or re-compress the file',
           },
@@ -245,8 +246,7 @@ async function* openGunzipped(
     }
     throw ioError(file, err)
   } finally {
-    source.destroy()
-    gunzip.destroy()
+    await it.return(undefined)
   }
 }
 

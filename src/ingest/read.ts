@@ -231,9 +231,15 @@ async function* readOne(
       (opts.format === 'auto' || opts.format === 'aws-vpc') && (await isParquetFile(file))
     // the file is opened once: detection looks at the head of the stream the parser then reads
     // whole (standard input and pipes can be read only once)
-    let chunks: AsyncIterable<Uint8Array> = openBytes(file, (n) => {
-      bytes = n
-      progress()
+    let chunks: AsyncIterable<Uint8Array> = openBytes(file, {
+      onBytes: (n) => {
+        bytes = n
+        progress()
+      },
+      // bytes after the last gzip member: ignored, as gzip(1) does, and said
+      onTrailingBytes: () => {
+        stats.notes['gzip-trailing-garbage'] = (stats.notes['gzip-trailing-garbage'] ?? 0) + 1
+      },
     })
     if (parquet) format = 'aws-vpc'
     else if (opts.format === 'auto') {

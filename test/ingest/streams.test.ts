@@ -72,6 +72,28 @@ describe('damaged gzip', () => {
   })
 })
 
+describe('bytes after the last gzip member', () => {
+  const text = fixtureText('aws-v2.log')
+
+  it('are ignored and noted, as gzip(1) does; every record of the members is read', async () => {
+    const plain = join(dir, 'whole.log')
+    writeFileSync(plain, text)
+    const whole = (await read(plain)).flows
+    const junk = join(dir, 'junk.log.gz')
+    writeFileSync(junk, Buffer.concat([gzipSync(text), Buffer.from('<html>AccessDenied</html>\n')]))
+    const { flows, summaries } = await read(junk)
+    expect(flows.map((f) => ({ ...f, source: { ...f.source, file: plain } }))).toEqual(whole)
+    expect(summaries[0]?.stats.notes['gzip-trailing-garbage']).toBe(1)
+    expect(summaries[0]?.diagnostics ?? []).toEqual([])
+    // zero padding (tape blocks, some transfer tools) is not worth a note
+    const padded = join(dir, 'padded.log.gz')
+    writeFileSync(padded, Buffer.concat([gzipSync(text), Buffer.alloc(512)]))
+    const p = await read(padded)
+    expect(p.flows.length).toBe(whole.length)
+    expect(p.summaries[0]?.stats.notes['gzip-trailing-garbage']).toBeUndefined()
+  })
+})
+
 describe('compressions and archives no parser reads are named', () => {
   const cases: [string, Uint8Array][] = [
     ['bzip2', Buffer.from('BZh91AY&SY', 'latin1')],
