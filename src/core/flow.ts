@@ -19,8 +19,12 @@ export interface FlowSource {
   readonly format: string
   /** File path as given, or `udp://host:port` for a collector. */
   readonly file: string
-  /** 1-based line for text formats; record index (0-based) for binary and JSON-array formats. */
+  /** 1-based line, for formats read by line. */
   readonly line?: number
+  /**
+   * 0-based index, for formats not read by line: the datagram of a NetFlow/IPFIX file or
+   * collector stream (the records of one datagram share it), the flow tuple of an Azure blob.
+   */
   readonly record?: number
 }
 

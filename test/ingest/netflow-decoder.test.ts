@@ -460,6 +460,105 @@ describe('NetFlow v9', () => {
     })
   })
 
+  it('reads v9 fields of length 65535 as IPFIX variable-length fields (H3C/HPE NetStream)', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(
+      0,
+      templateRecords([
+        {
+          id: 3281,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [7, 2],
+            [11, 2],
+            [4, 1],
+            [236, 65535], // VRFname
+            [2, 4],
+            [1, 4],
+          ],
+        },
+      ]),
+    )
+    const row = (vrf: string, sp: number): Uint8Array =>
+      concat(
+        ip4('20.20.20.20'),
+        ip4('20.20.255.255'),
+        u16(sp),
+        u16(137),
+        u8(17),
+        varlen(new TextEncoder().encode(vrf)),
+        u32(9),
+        u32(702),
+      )
+    const r = d.decode(v9(H, tpl, set(3281, concat(row('', 137), row('vpn-blue', 138)))), META)
+    expect(r.problems).toEqual([])
+    expect(
+      r.flows.map((f) => [f.src, f.srcPort, f.dstPort, f.protocol, f.packets, f.bytes]),
+    ).toEqual([
+      ['20.20.20.20', 137, 137, 17, 9, 702],
+      ['20.20.20.20', 138, 137, 17, 9, 702],
+    ])
+  })
+
+  it('octets after the last record: up to 3 are alignment, more that are not zero are a record cut short', () => {
+    const tpl = set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))
+    const decode = (tail: Uint8Array): DecodeResult =>
+      new NetflowDecoder().decode(v9(H, tpl, set(256, concat(rec(), rec({ sp: 2 }), tail))), META)
+    // Mikrotik pads with 2 octets that are not zero
+    expect(decode(new Uint8Array([0x6b, 0xab])).problems).toEqual([])
+    expect(decode(new Uint8Array(20)).problems).toEqual([])
+    const cut = decode(rec({ sp: 3 }).subarray(0, 20))
+    expect(cut.flows).toHaveLength(2)
+    expect(reasons(cut, 'skip')).toEqual({ 'bad-length': 1 })
+  })
+
+  it('a record with initiator/responder counters (Cisco NSEL) is client-to-server as written', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(
+      0,
+      templateRecords([
+        {
+          id: 263,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [7, 2],
+            [11, 2],
+            [4, 1],
+            [233, 1],
+            [231, 4],
+            [232, 4],
+          ],
+        },
+      ]),
+    )
+    // the initiator uses a well-known source port: the ports alone would turn it round
+    const r = d.decode(
+      v9(
+        H,
+        tpl,
+        set(
+          263,
+          concat(
+            ip4('10.0.0.5'),
+            ip4('8.8.8.8'),
+            u16(53),
+            u16(33000),
+            u8(17),
+            u8(1),
+            u32(100),
+            u32(200),
+          ),
+        ),
+      ),
+      META,
+    )
+    expect(r.flows.map((f) => [f.src, f.srcPort, f.direction, f.bytes])).toEqual([
+      ['10.0.0.5', 53, 'client-to-server', 300],
+    ])
+  })
+
   it('skips the rest of the packet on impossible set lengths', () => {
     const d = new NetflowDecoder()
     const tpl = set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))
@@ -605,6 +704,29 @@ describe('IPFIX', () => {
       META,
     )
     expect(r2.flows[0]).toMatchObject({ start: T0 - 3000, end: T0 })
+  })
+
+  it('data held for its template take the system init time the template datagram carries after it', () => {
+    const d = new NetflowDecoder()
+    const init = T0 - 3_600_000
+    const data = ipfix(
+      H,
+      set(501, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(1000), u32(4000))),
+    )
+    expect(d.decode(data, META).flows).toEqual([])
+    // softflowd: the template, then the options template and its data, in one message
+    const r = d.decode(ipfix(H, UPTIME_TPL, INIT_OPTIONS, set(500, concat(u32(1), u64(init)))), {
+      ...META,
+      record: 1,
+    })
+    expect(r.flows.map((f) => [f.start, f.end, f.source.record])).toEqual([
+      [init + 1000, init + 4000, 0],
+    ])
+    // the same data again, now decoded at once: the same times
+    expect(d.decode(data, { ...META, record: 2 }).flows[0]).toMatchObject({
+      start: init + 1000,
+      end: init + 4000,
+    })
   })
 
   it('unwraps 32-bit uptimes: of up + k·2^32, the latest that does not end after the export', () => {

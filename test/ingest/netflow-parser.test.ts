@@ -129,4 +129,16 @@ describe('netflow file parser', () => {
     expect(netflowParser.format).toBe('netflow')
     expect(netflowParser.kind).toBe('bytes')
   })
+  it('zero padding after datagrams (PAN-OS pads v9 datagrams to a fixed size) is skipped', async () => {
+    const padded = (sp: number): Uint8Array => concat(data9(sp), new Uint8Array(500))
+    for (const size of [7, 64, 4096]) {
+      const { flows, ctx } = await parseAll(concat(tpl9, padded(1), padded(2), padded(3)), size)
+      expect(flows.map((f) => f.srcPort)).toEqual([1, 2, 3])
+      expect(ctx.stats.skipped).toEqual({})
+    }
+    // zeros followed by bytes that are no datagram are still reported
+    const { flows, ctx } = await parseAll(concat(tpl9, padded(1), new Uint8Array([0, 0x41, 1, 2])))
+    expect(flows).toHaveLength(1)
+    expect(ctx.stats.skipped).toEqual({ 'bad-version': 1 })
+  })
 })

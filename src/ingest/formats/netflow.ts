@@ -8,8 +8,10 @@
  * - v9 has no length field (RFC 3954 §5.1) and its `count` is unreliable across exporters, so the
  *   FlowSets are walked by their lengths until the next 16-bit word is a version number (5, 9 or
  *   10, which are reserved FlowSet ids, RFC 3954 §5.3) or the input ends.
- * An unknown version or an impossible length makes the rest of the file one bad datagram (it
- * cannot be resynchronised safely): it is counted, never guessed at.
+ * Zero octets between datagrams are padding (PAN-OS pads v9 datagrams with zeros to a fixed
+ * size; a v9 FlowSet id 0 of length 0 ends its datagram). An unknown version or an impossible
+ * length makes the rest of the file one bad datagram (it cannot be resynchronised safely): it is
+ * counted, never guessed at.
  *
  * All datagrams of a file share one exporter key (the file name), so a file holding templates
  * and then data decodes completely; in a read of several files (`ctx.run`), data left without
@@ -58,6 +60,9 @@ function frame(b: Uint8Array, final: boolean): number | 'wait' | 'rest' {
       const id = dv.getUint16(p)
       if (id === 5 || id === 9 || id === 10) return p
       const len = dv.getUint16(p + 2)
+      // zero padding to a fixed datagram size (PAN-OS): the datagram ends here, and the
+      // splitter skips the zeros up to the next version word
+      if (id === 0 && len === 0) return p
       if (len < 4) return 'rest'
       p += len
     }
@@ -76,6 +81,16 @@ export async function* splitDatagrams(
   let dead = false
   const drain = function* (final: boolean): Generator<SplitDatagram> {
     while (!dead && buf.byteLength > 0) {
+      if (buf[0] === 0) {
+        // zeros between datagrams (padded datagrams, fixed-size capture slots) are no version
+        // word: skip them to the zero octet that starts the next one
+        const q = buf.findIndex((x) => x !== 0)
+        if (q === -1) {
+          buf = final ? new Uint8Array(0) : buf.subarray(buf.byteLength - 1)
+          return
+        }
+        buf = buf.subarray(q - 1)
+      }
       const f = frame(buf, final)
       if (f === 'wait') {
         if (buf.byteLength > MAX_DATAGRAM) {

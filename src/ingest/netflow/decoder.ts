@@ -108,6 +108,8 @@ export class NetflowDecoder {
   readonly cache: TemplateCache
   /** While true (inside {@link learnTemplates}), data sets of non-options templates are ignored. */
   private dataIgnored = false
+  /** Held data sets whose template the current datagram brought, decoded at its end. */
+  private readonly released: { t: Template; held: PendingSet; exporter: string }[] = []
   private readonly onTemplate: ((t: Template, h: HeaderContext) => void) | undefined
   private readonly onSystemInit: ((ms: number, h: HeaderContext) => void) | undefined
 
@@ -175,7 +177,12 @@ export class NetflowDecoder {
     const ev = { ...this.cache.evicted }
     try {
       this.decodeInto(datagram, meta, out)
+      for (const { t, held, exporter } of this.released.splice(0)) {
+        const m = { exporter, file: held.header.file, record: held.header.record }
+        this.decodeRecords(t, view(held.body), 0, held.body.byteLength, held.header, m, out)
+      }
     } catch (err) {
+      this.released.length = 0
       push(out, 'skip', 'decoder-error', meta, err instanceof Error ? err.message : String(err))
     }
     const now = this.cache.evicted
@@ -476,17 +483,10 @@ export class NetflowDecoder {
       const t = makeTemplate(tid, h.domain, fields, options, v9)
       this.cache.put(meta.exporter, t)
       this.onTemplate?.(t, h)
-      for (const held of this.cache.takePending(meta.exporter, h.domain, tid)) {
-        this.decodeRecords(
-          t,
-          view(held.body),
-          0,
-          held.body.byteLength,
-          held.header,
-          { exporter: meta.exporter, file: held.header.file, record: held.header.record },
-          out,
-        )
-      }
+      // decoded once the whole datagram is read: options data after the template in the same
+      // datagram (systemInitTimeMilliseconds) apply to them as to the datagram's own data
+      for (const held of this.cache.takePending(meta.exporter, h.domain, tid))
+        this.released.push({ t, held, exporter: meta.exporter })
     }
   }
 
@@ -551,8 +551,8 @@ export class NetflowDecoder {
       let bad: string | undefined
       for (const f of t.fields) {
         let len = f.length
-        if (len === VARIABLE_LENGTH && !v9) {
-          // RFC 7011 §7: 1-octet length, or 255 then a 2-octet length
+        if (len === VARIABLE_LENGTH) {
+          // RFC 7011 §7: 1-octet length, or 255 then a 2-octet length (v9 too: see makeTemplate)
           if (end - p < 1) return drop()
           len = dv.getUint8(p)
           p += 1
@@ -601,7 +601,18 @@ export class NetflowDecoder {
           )
       toFlow(values, base, format, meta, setOut)
     }
-    // fewer octets than one record left: padding (RFC 7011 §3.3.1, RFC 3954 §5.3)
+    // fewer octets than one record left: padding (RFC 7011 §3.3.1, RFC 3954 §5.3). Up to 3
+    // octets align the next set and may hold anything (Mikrotik sends 2 non-zero octets);
+    // more should be zero, else they are the start of a record cut short (those before are whole)
+    if (end - p > 3 && !allZero(new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength), p, end)) {
+      push(
+        setOut,
+        'skip',
+        'bad-length',
+        meta,
+        `${end - p} octets after the last record of template ${t.id} are not padding (a record cut short)`,
+      )
+    }
     out.flows.push(...setOut.flows)
     out.problems.push(...setOut.problems)
   }
@@ -717,14 +728,16 @@ function makeTemplate(
   let min = 0
   let invalid: string | undefined
   for (const f of fields) {
-    if (f.length === VARIABLE_LENGTH && !v9) min += 1
+    // RFC 3954 has no variable-length fields, but v9 exporters (H3C/HPE NetStream) send
+    // IPFIX's 65535 marker and encoding; no fixed field can be that long in a UDP datagram
+    if (f.length === VARIABLE_LENGTH) min += 1
     else min += f.length
     const spec = f.enterprise === 0 ? specFor(f.id, v9) : undefined
     if (
       !options &&
       spec &&
       f.length !== 0 &&
-      !(f.length === VARIABLE_LENGTH && !v9) &&
+      f.length !== VARIABLE_LENGTH &&
       !lengthFits(spec, f.length)
     ) {
       invalid ??= `element ${f.id} declared with ${f.length} octets`
@@ -918,8 +931,10 @@ const END_IDS = [
  *   5 updated → accept; else forwardingStatus 89 bits 7-6: 01 forwarded → accept, 10 dropped →
  *   reject; else unknown.
  * - direction: biflowDirection 239: 1 initiator → client-to-server, 2 reverseInitiator →
- *   server-to-client; else an ICMP reply type (echo reply, ...) the record carries →
- *   server-to-client (a record without the type element says nothing); else unknown.
+ *   server-to-client; else initiator/responder counters (231/232/298/299: the source is the
+ *   initiator, as Cisco NSEL reports) → client-to-server; else an ICMP reply type (echo reply,
+ *   ...) the record carries → server-to-client (a record without the type element says
+ *   nothing); else unknown.
  */
 function toFlow(
   v: Values,
@@ -1055,8 +1070,11 @@ function toFlow(
     }
   }
   const bd = num(v, IE.biflowDirection)
+  // initiator/responder counters (IANA 231/232/298/299, Cisco NSEL) describe the record's source
+  // as the initiator: "the device which triggered the session creation"
+  const initiated = INITIATOR_IDS.some((id) => v.has(id))
   const direction: FlowDirection =
-    bd === 1
+    bd === 1 || (bd === undefined && initiated)
       ? 'client-to-server'
       : bd === 2 || (icmpTyped && isIcmpReply(protocol, dstPort))
         ? 'server-to-client'
@@ -1080,6 +1098,14 @@ function toFlow(
   }
   out.flows.push(flow)
 }
+
+/** Counters that name the record's source the initiator of its session. */
+const INITIATOR_IDS = [
+  IE.initiatorOctets,
+  IE.responderOctets,
+  IE.initiatorPackets,
+  IE.responderPackets,
+] as const
 
 function validTime(t: number): boolean {
   return Number.isInteger(t) && t >= 0 && t <= MAX_TIME_MS
