@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { BulkheadError } from '../../src/core/index.js'
-import { conntrackParser } from '../../src/ingest/formats/conntrack.js'
+import { conntrackParser, MAX_OPEN_CONNECTIONS } from '../../src/ingest/formats/conntrack.js'
 import { readAsFile } from '../helpers/files.js'
 import { hubbleParser as hubbleParserForDetect } from '../../src/ingest/formats/hubble.js'
 import { zeekParser as zeekParserForDetect } from '../../src/ingest/formats/zeek.js'
@@ -101,39 +101,102 @@ describe('conntrack -o extended / /proc/net/nf_conntrack (conntrack-extended.txt
 })
 
 describe('conntrack -E -o timestamp (conntrack-events.txt)', () => {
-  it('takes times from the event stamp, delta-time and [start]/[stop]', async () => {
+  it('one flow per connection: its events merged, given out at [DESTROY] or at the end', async () => {
     const { flows, ctx } = await run(linesOf(fixture('conntrack-events.txt')))
     expect(ctx.stats.skipped).toEqual({})
-    expect(flows).toHaveLength(7)
+    // lines 1-4 are one connection (NEW, UPDATE, UPDATE, DESTROY); 7 is a DESTROY alone; 5 and
+    // 6 have no DESTROY before the end
+    expect(flows.map((f) => f.source.line)).toEqual([4, 7, 5, 6])
     expect(flows[0]).toMatchObject({
-      start: 1709632800123,
-      end: 1709632800123,
+      start: 1709632800123, // the NEW event, before the DESTROY's delta-time start
+      end: 1709632830500,
       dst: '10.244.2.33',
       dstPort: 8080,
-      observedAction: 'unknown',
-    })
-    expect(flows[1]).toMatchObject({ start: 1709632800124, observedAction: 'accept' })
-    expect(flows[3]).toMatchObject({
-      start: 1709632800500,
-      end: 1709632830500,
       packets: 18,
       bytes: 7600,
       observedAction: 'accept',
     })
-    expect(flows[4]).toMatchObject({
-      protocol: 1,
-      dstPort: 8,
-      start: 1709632831000,
-      observedAction: 'unknown',
-    })
-    expect(flows[5]).toMatchObject({ protocol: 58, dstPort: 128, src: '2001:db8:0:1::11' })
-    expect(flows[6]).toMatchObject({
+    expect(flows[1]).toMatchObject({
       start: Date.UTC(2024, 2, 5, 10, 1, 38),
       end: Date.UTC(2024, 2, 5, 10, 1, 40),
       packets: 2,
       bytes: 183,
     })
-    expect(ctx.stats.notes).toEqual({ dnat: 4, 'local-time-as-utc': 1 })
+    expect(flows[2]).toMatchObject({
+      protocol: 1,
+      dstPort: 8,
+      start: 1709632831000,
+      observedAction: 'unknown', // NEW only: never answered in the capture
+    })
+    expect(flows[3]).toMatchObject({ protocol: 58, dstPort: 128, src: '2001:db8:0:1::11' })
+    expect(ctx.stats.notes).toEqual({
+      dnat: 4,
+      'local-time-as-utc': 1,
+      'merged-events': 3,
+      'open-at-end': 2,
+    })
+  })
+
+  it('a NEW for a tuple still open ends the earlier connection; listings stay one flow a line', async () => {
+    const ev = (e: string, t: number, extra = ''): string =>
+      `[${String(t)}.000000] [${e}] udp 17 30 src=10.0.0.1 dst=10.0.0.53 sport=5000 dport=53 ${extra}src=10.0.0.53 dst=10.0.0.1 sport=53 dport=5000`
+    const { flows, ctx } = await run([
+      ev('NEW', 1000, '[UNREPLIED] '),
+      ev('NEW', 2000, '[UNREPLIED] '),
+      ev('UPDATE', 2001),
+      ev('DESTROY', 2030),
+      'udp 17 30 src=10.0.0.1 dst=10.0.0.53 sport=5000 dport=53 src=10.0.0.53 dst=10.0.0.1 sport=53 dport=5000',
+      'udp 17 30 src=10.0.0.1 dst=10.0.0.53 sport=5000 dport=53 src=10.0.0.53 dst=10.0.0.1 sport=53 dport=5000',
+    ])
+    expect(flows.map((f) => [f.source.line, f.start, f.end, f.observedAction])).toEqual([
+      [1, 1_000_000, 1_000_000, 'unknown'],
+      [4, 2_000_000, 2_030_000, 'accept'],
+      [5, 0, 0, 'accept'],
+      [6, 0, 0, 'accept'],
+    ])
+    expect(ctx.stats.notes).toMatchObject({ 'merged-events': 2, 'open-at-end': 1 })
+  })
+
+  it(`holds at most ${String(MAX_OPEN_CONNECTIONS)} open connections, the least recently seen given out first`, async () => {
+    const n = MAX_OPEN_CONNECTIONS + 2
+    const lines = Array.from({ length: n }, (_, i) => {
+      const a = `10.${String((i >> 16) & 255)}.${String((i >> 8) & 255)}.${String(i & 255)}`
+      return `[NEW] udp 17 30 src=${a} dst=10.255.0.53 sport=5000 dport=53 [UNREPLIED] src=10.255.0.53 dst=${a} sport=53 dport=5000`
+    })
+    const { flows, ctx } = await run(lines)
+    expect(flows).toHaveLength(n)
+    expect(flows.slice(0, 2).map((f) => f.source.line)).toEqual([1, 2])
+    expect(ctx.stats.notes).toMatchObject({
+      'open-evicted': 2,
+      'open-at-end': MAX_OPEN_CONNECTIONS,
+    })
+  }, 30_000)
+
+  it('the line a killed capture cut short is skipped, not read as a whole connection', async () => {
+    const full =
+      'ipv4 2 tcp 6 431999 ESTABLISHED src=10.10.0.2 dst=203.0.113.9 sport=40000 dport=443 packets=5 bytes=300 src=203.0.113.9 dst=198.51.100.2 sport=443 dport=40000 packets=4 bytes=500 [ASSURED] mark=0 use=1'
+    const { flows, ctx } = await run([
+      full,
+      full.slice(0, full.indexOf(' src=203')),
+      full.slice(0, full.indexOf(' dport=40000')),
+      'ipv4 2 udp 17 29 src=10.0.0.1 dst=8.8.8.8 sport=5000 dport=53 packets=1 bytes=60 [UNREPLIED]',
+    ])
+    expect(flows).toHaveLength(1)
+    expect(ctx.stats.skipped).toEqual({ 'missing-reply-tuple': 3 })
+  })
+
+  it('vendor flags holding blanks, and bare words after the tuples, are ignored (Keenetic)', async () => {
+    const { flows, ctx } = await run([
+      'ipv4 2 tcp 6 1174 ESTABLISHED src=192.168.77.5 dst=8.8.8.8 sport=44836 dport=443 packets=1555 bytes=403810 src=8.8.8.8 dst=100.64.0.7 sport=443 dport=44836 packets=2098 bytes=284515 [ASSURED] [FASTNAT] [RTCACHE o33/r37] mark=0 nmark=256 sc=0 ifw=37 ifl=33 mac=00:00:5e:00:53:01 slan attrs= use=2',
+      'ipv4 2 tcp 6 94 SYN_SENT src=172.16.9.2 dst=1.1.1.1 sport=51447 dport=443 packets=1 bytes=60 [UNREPLIED] src=1.1.1.1 dst=172.16.9.2 sport=443 dport=51447 packets=0 bytes=0 [FASTNAT] mark=0 nmark=0 sc=0 nomac swan no_if attrs= use=3',
+      // a bare word before the tuples is still not conntrack
+      'ipv4 2 tcp 6 94 SYN_SENT slan src=172.16.9.2 dst=1.1.1.1 sport=51447 dport=443 src=1.1.1.1 dst=172.16.9.2 sport=443 dport=51447',
+    ])
+    expect(flows.map((f) => [f.src, f.bytes, f.observedAction])).toEqual([
+      ['192.168.77.5', 688325, 'accept'],
+      ['172.16.9.2', 60, 'unknown'],
+    ])
+    expect(ctx.stats.skipped).toEqual({ 'bad-token': 1 })
   })
 })
 
@@ -150,7 +213,7 @@ describe('conntrack malformed lines', () => {
     ['tcp without ports', 'tcp 6 10 ESTABLISHED src=10.0.0.1 dst=10.0.0.2', 'missing-port'],
     [
       'bad counter',
-      'udp 17 10 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 packets=x bytes=1',
+      'udp 17 10 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 packets=x bytes=1 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1',
       'bad-counter',
     ],
     [

@@ -69,6 +69,8 @@ interface Parsed {
   protocol: number
   tuples: Tuple[]
   unreplied: boolean
+  /** The event of a `conntrack -E` line; undefined in a listing. */
+  event?: 'NEW' | 'UPDATE' | 'DESTROY'
 }
 
 /** Splits a line into its parts, or returns a skip reason. */
@@ -101,7 +103,11 @@ function split(line: string, ctx: ParseContext): Parsed | string {
     if (ms > MAX_TIME_MS) return 'bad-timestamp'
     parsed.eventTime = ms
   }
-  if (/^\[(NEW|UPDATE|DESTROY)\]$/.test(tokens[i] ?? '')) i++
+  const event = /^\[(NEW|UPDATE|DESTROY)\]$/.exec(tokens[i] ?? '')?.[1]
+  if (event === 'NEW' || event === 'UPDATE' || event === 'DESTROY') {
+    parsed.event = event
+    i++
+  }
   if ((tokens[i] === 'ipv4' || tokens[i] === 'ipv6') && /^\d+$/.test(tokens[i + 1] ?? '')) i += 2
   // L4 name and number.
   if (!/^[a-z][a-z0-9-]*$/.test(tokens[i] ?? '') || !/^\d{1,3}$/.test(tokens[i + 1] ?? ''))
@@ -119,8 +125,14 @@ function split(line: string, ctx: ParseContext): Parsed | string {
       parsed.unreplied = true
       continue
     }
-    if (t.startsWith('[')) continue // [ASSURED], [OFFLOAD], [HW_OFFLOAD]
+    if (t.startsWith('[')) {
+      // [ASSURED], [OFFLOAD], [HW_OFFLOAD]; a vendor's flag may hold blanks ([RTCACHE o33/r37])
+      while (!(tokens[i] ?? ']').endsWith(']')) i++
+      continue
+    }
     const eq = t.indexOf('=')
+    // bare words after both tuples are vendor flags (Keenetic: slan, nomac, no_if)
+    if (eq < 0 && parsed.tuples.length === 2) continue
     if (eq <= 0) return 'bad-token'
     const key = t.slice(0, eq)
     const value = t.slice(eq + 1)
@@ -187,8 +199,16 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     dstPort = type
     srcPort = code ?? 0
   }
+  // every listing and event line carries the reply tuple: a line without it (or with it cut) is
+  // the last line of an interrupted capture, which may have lost its [UNREPLIED] too
+  if (
+    reply?.['src'] === undefined ||
+    reply['dst'] === undefined ||
+    (PORTED.has(p.protocol) && (reply['sport'] === undefined || reply['dport'] === undefined))
+  )
+    return 'missing-reply-tuple'
   let dnat = false
-  if (reply?.['src'] !== undefined) {
+  {
     const backend = normalizeIp(reply['src'])
     if (!backend) return 'bad-address'
     if (backend !== dst) {
@@ -262,13 +282,78 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
   }
 }
 
+/** Connections of an event stream held at once before the oldest is given out unfinished. */
+export const MAX_OPEN_CONNECTIONS = 200_000
+
+/**
+ * The connection a `conntrack -E` line belongs to: its original tuple (protocol, addresses,
+ * ports, or ICMP type, code and id), which the kernel keeps unique while the connection lives.
+ */
+function connectionKey(p: Parsed): string {
+  const o = p.tuples[0] ?? {}
+  return [
+    p.protocol,
+    o['src'],
+    o['dst'],
+    o['sport'],
+    o['dport'],
+    o['type'],
+    o['code'],
+    o['id'],
+  ].join(' ')
+}
+
+/** A connection of an event stream while its events come: its flow so far. */
+interface OpenConnection {
+  flow: Flow
+  /** True when some event had a time of its own (not the file's time standing in for it). */
+  timed: boolean
+}
+
+/**
+ * One flow of a connection from its events: the earliest start and latest end of the events
+ * with a time of their own, the highest counters (conntrack's are totals since the connection
+ * began), accepted once any event shows a reply; source line of the latest event.
+ */
+function mergeEvent(held: OpenConnection, next: OpenConnection): OpenConnection {
+  const a = held.flow
+  const b = next.flow
+  const times =
+    held.timed && next.timed
+      ? { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) }
+      : held.timed
+        ? { start: a.start, end: a.end }
+        : { start: b.start, end: b.end }
+  return {
+    timed: held.timed || next.timed,
+    flow: {
+      ...b,
+      ...times,
+      packets: Math.max(a.packets, b.packets),
+      bytes: Math.max(a.bytes, b.bytes),
+      observedAction:
+        a.observedAction === 'accept' || b.observedAction === 'accept' ? 'accept' : 'unknown',
+    },
+  }
+}
+
 /**
  * Parses conntrack lines into flows (see {@link toFlow} for the mapping). Blank lines and the
  * `conntrack v1.4.x (conntrack-tools): N flow entries have been shown.` summary are ignored
  * (note `summary-line`).
  *
- * Skip reasons: `bad-protocol`, `bad-token`, `too-many-tuples`, `missing-tuple`, `bad-address`,
- * `missing-port`, `bad-port`, `bad-icmp-type`, `bad-counter`, `bad-timestamp`.
+ * A listing line (`-L`, `/proc/net/nf_conntrack`) is one flow. The events of `conntrack -E`
+ * (`[NEW]`, `[UPDATE]`…, `[DESTROY]`) are one flow per connection, given out at its
+ * `[DESTROY]` (see {@link mergeEvent}); the other events are noted `merged-events`. Connections
+ * without a `[DESTROY]` by the end of the input (still open when the capture stopped, or only
+ * `-e NEW` events captured) are given out at the end, noted `open-at-end`; a new `[NEW]` for a
+ * tuple still open ends the earlier connection (its `[DESTROY]` was not captured). At most
+ * {@link MAX_OPEN_CONNECTIONS} are held: beyond, the least recently seen is given out (note
+ * `open-evicted`).
+ *
+ * Skip reasons: `bad-protocol`, `bad-token`, `too-many-tuples`, `missing-tuple`,
+ * `missing-reply-tuple` (a line cut short), `bad-address`, `missing-port`, `bad-port`,
+ * `bad-icmp-type`, `bad-counter`, `bad-timestamp`.
  * @throws BulkheadError `ingest/malformed-record` on the first skipped record when `ctx.strict`.
  */
 async function* parseConntrack(
@@ -276,6 +361,11 @@ async function* parseConntrack(
   ctx: ParseContext,
 ): AsyncIterable<Flow> {
   let lineNo = 0
+  const open = new Map<string, OpenConnection>()
+  const out = (flow: Flow): Flow => {
+    ctx.stats.records++
+    return flow
+  }
   for await (const raw of lines) {
     lineNo++
     const line = raw.replace(/^\uFEFF/, '').trim()
@@ -292,8 +382,42 @@ async function* parseConntrack(
       skip(ctx, flow, where, line)
       continue
     }
-    ctx.stats.records++
-    yield flow
+    if (typeof parsed === 'string' || parsed.event === undefined) {
+      yield out(flow)
+      continue
+    }
+    const key = connectionKey(parsed)
+    const timed =
+      parsed.eventTime !== undefined ||
+      parsed.startTime !== undefined ||
+      parsed.stopTime !== undefined
+    const held = open.get(key)
+    open.delete(key) // re-inserted last: the map stays in order of last event
+    if (held !== undefined && parsed.event === 'NEW') {
+      note(ctx, 'open-at-end') // the earlier connection of this tuple ended uncaptured
+      yield out(held.flow)
+    } else if (held !== undefined) note(ctx, 'merged-events')
+    const merged =
+      held !== undefined && parsed.event !== 'NEW'
+        ? mergeEvent(held, { flow, timed })
+        : { flow, timed }
+    if (parsed.event === 'DESTROY') {
+      yield out(merged.flow)
+      continue
+    }
+    open.set(key, merged)
+    if (open.size > MAX_OPEN_CONNECTIONS) {
+      const [oldest] = open
+      if (oldest !== undefined) {
+        open.delete(oldest[0])
+        note(ctx, 'open-evicted')
+        yield out(oldest[1].flow)
+      }
+    }
+  }
+  for (const c of open.values()) {
+    note(ctx, 'open-at-end')
+    yield out(c.flow)
   }
 }
 
