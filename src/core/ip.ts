@@ -94,12 +94,21 @@ export function parseCidr(text: string, allowHostBits = false): Cidr | string {
   const ip = parseIp(addrText)
   if (!ip) return `"${text}" is not an IPv4 or IPv6 CIDR block`
   const bits = familyBits(ip.family)
+  // an IPv4-mapped IPv6 block (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) is the IPv4 block it maps,
+  // its prefix counted in IPv6 bits: ::ffff:10.0.0.0/104 is 10.0.0.0/8
+  const mapped = ip.family === 4 && addrText.includes(':')
   let prefix = bits
   if (slash >= 0) {
     const p = t.slice(slash + 1)
-    if (!/^\d{1,3}$/.test(p) || Number(p) > bits)
-      return `"${text}": prefix length must be 0–${bits}`
-    prefix = Number(p)
+    if (mapped) {
+      if (!/^\d{1,3}$/.test(p) || Number(p) < 96 || Number(p) > 128)
+        return `"${text}" is IPv4-mapped: its prefix length must be 96–128 (96 + the IPv4 prefix length), or write the IPv4 block (${formatIp(ip)}/N)`
+      prefix = Number(p) - 96
+    } else {
+      if (!/^\d{1,3}$/.test(p) || Number(p) > bits)
+        return `"${text}": prefix length must be 0–${bits}`
+      prefix = Number(p)
+    }
   }
   const m = mask(ip.family, prefix)
   const base = ip.value & m

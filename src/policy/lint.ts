@@ -72,7 +72,16 @@ export interface LintOptions {
 
 /** What each code means and how bad it is (for `lint` help and SARIF rule descriptions). */
 export const LINT_CODES: Readonly<
-  Record<LintCode, { readonly severity: 'error' | 'warning'; readonly description: string }>
+  Record<
+    LintCode,
+    {
+      /** The usual severity (SARIF's default level). */
+      readonly severity: 'error' | 'warning'
+      readonly description: string
+      /** When a finding of this code takes the other severity. */
+      readonly otherwise?: string
+    }
+  >
 > = {
   'lint/no-owner': {
     severity: 'error',
@@ -109,6 +118,7 @@ export const LINT_CODES: Readonly<
     severity: 'error',
     description:
       'An allow rule that never allows anything: deny rules cover every flow it matches.',
+    otherwise: 'warning when one of those denies expires',
   },
   'lint/redundant': {
     severity: 'warning',
@@ -118,6 +128,7 @@ export const LINT_CODES: Readonly<
   'lint/matches-nothing': {
     severity: 'warning',
     description: 'A selector (or a whole rule) that matches no endpoint.',
+    otherwise: 'error when a whole side of the rule matches nothing',
   },
   'lint/unused': {
     severity: 'warning',
@@ -164,7 +175,8 @@ function isoDay(ms: number): string {
  *   source), `lint/whole-environment` (a label selector whose constraints, scope included, use no
  *   key but `env`).
  * - `lint/shadowed` (allow rules): every flow the rule matches is matched by a live deny, so it
- *   allows nothing; `related` lists those denies. `lint/redundant`: not shadowed, and every flow
+ *   allows nothing; `related` lists those denies. A warning, not an error, when one of them has
+ *   an `expires`: once it has gone, the allow decides. `lint/redundant`: not shadowed, and every flow
  *   it matches is matched by another live rule (any other rule for an allow, another deny for a
  *   deny), so removing it changes no decision. A deny over flows no allow matches is a guardrail
  *   and is not reported. Only live rules take part.
@@ -609,14 +621,26 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
     if (!matched[i]) return
     if (l.rule.action === 'allow' && !notShadowed[i]) {
       const by = [...(shadowers[i] as Set<number>)].map((d) => live[d] as LiveRule)
+      const denies = `deny rule${by.length === 1 ? '' : 's'} ${by.map((d) => formatRuleRef(d.ref)).join(', ')} cover${by.length === 1 ? 's' : ''} every flow it matches`
+      const expiring = by.filter((d) => d.rule.expires !== undefined)
       out.push(
-        finding(
-          'lint/shadowed',
-          `rule ${name} never allows anything: deny rule${by.length === 1 ? '' : 's'} ${by.map((d) => formatRuleRef(d.ref)).join(', ')} cover${by.length === 1 ? 's' : ''} every flow it matches`,
-          l.ref,
-          l.rule.location,
-          by.flatMap((d) => (d.rule.location ? [d.rule.location] : [])),
-        ),
+        expiring.length === 0
+          ? finding(
+              'lint/shadowed',
+              `rule ${name} never allows anything: ${denies}`,
+              l.ref,
+              l.rule.location,
+              by.flatMap((d) => (d.rule.location ? [d.rule.location] : [])),
+            )
+          : // a temporary deny: the allow is what decides once it has expired
+            finding(
+              'lint/shadowed',
+              `rule ${name} allows nothing while ${denies} (${expiring.map((d) => `${formatRuleRef(d.ref)} expires ${isoDay(d.rule.expires ?? 0)}`).join(', ')})`,
+              l.ref,
+              l.rule.location,
+              by.flatMap((d) => (d.rule.location ? [d.rule.location] : [])),
+              'warning',
+            ),
       )
     } else if (!notRedundant[i]) {
       const by = [...(coverers[i] as Set<number>)]

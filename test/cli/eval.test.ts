@@ -47,7 +47,11 @@ const CASES: Case[] = [
   { flow: '10.50.0.7 -> pay-web-1 tcp/443', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
   // ICMP and IPv6
   { flow: '192.0.2.1 -> pay-web-1 icmp/8', decision: 'allowed', rule: 'ping-web', outcome: 'allowed' },
+  // an echo reply is judged as the request it answers (rule 3), as simulate judges one read
+  // from a flow log: pay-web-1's reply to an allowed ping is allowed, a reply from outside is not
+  { flow: 'pay-web-1 -> 192.0.2.1 icmp/0', decision: 'allowed', rule: 'ping-web', outcome: 'allowed' },
   { flow: '192.0.2.1 -> pay-web-1 icmp/0', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
+  { flow: 'pay-web-1 -> 2001:db8:ffff::1 icmpv6/129', decision: 'allowed', rule: 'ping-web', outcome: 'allowed' },
   { flow: '2001:db8:ffff::1 -> 2001:db8:20::10 icmpv6/128', decision: 'allowed', rule: 'ping-web', outcome: 'allowed' },
   { flow: '2001:db8:20::10 -> 2001:db8:20::20 tcp/443', decision: 'allowed', rule: 'web-to-api', outcome: 'allowed' },
   // `{}` in `to` means every workload in scope, not every workload
@@ -79,6 +83,23 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(r.stdout).toContain('source monitor, destination enforce => blocked')
   })
 
+  it('says a reply was judged as its request, and which of several addresses was judged', async () => {
+    const r = await cli('eval', 'pay-web-1 -> 192.0.2.1 icmp/0', '-w', W, '--at', AT, '-o', 'json')
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      flow: { src: '10.20.1.10', dst: '192.0.2.1', service: 'icmp/0' },
+      judgedAs: '192.0.2.1 -> 10.20.1.10 icmp/8',
+      src: { name: 'pay-web-1', kind: 'workload' },
+      dst: { name: '192.0.2.1', kind: 'unmanaged' },
+      severalAddresses: ['pay-web-1'],
+    })
+    const text = await cli('eval', 'pay-web-1 -> 192.0.2.1 icmp/0', '-w', W, '--at', AT)
+    expect(text.stdout).toContain('judged as the request it answers, 192.0.2.1 -> 10.20.1.10 icmp/8')
+    expect(text.stdout).toContain('pay-web-1 holds several addresses')
+    // a dual-stack workload named beside an IPv6 address is judged on its IPv6 address
+    const v6 = await cli('eval', '2001:db8:ffff::1 -> pay-web-1 icmpv6/128', '-w', W, '--at', AT, '-o', 'json')
+    expect(JSON.parse(v6.stdout)).toMatchObject({ flow: { dst: '2001:db8:20::10' }, decision: 'allowed' })
+  })
+
   it('names the overridden allow rule when a deny decides', async () => {
     const r = await cli('eval', 'pay-api-dev-1 -> pay-web-1 icmp/8', '-w', W, '--at', AT, '-o', 'json')
     const out = JSON.parse(r.stdout) as { reason: string; matched: { allow: { id: string }[] } }
@@ -92,6 +113,7 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     ['10.0.0.1 -> 10.0.0.2 tcp/99999', 'policy/port-out-of-range'],
     ['10.0.0.1 -> 10.0.0.2 bogus/1', 'policy/unknown-protocol'],
     ['no-such-host -> 10.0.0.2 tcp/1', 'cli/usage'],
+    ['10.20.1.10 -> 2001:db8:20::20 tcp/443', 'cli/usage'], // one flow has one address family
   ])('rejects %s with exit 1 and %s', async (flow, code) => {
     const r = await cli('eval', flow, '-w', W, '--at', AT)
     expect(r.code).toBe(1)

@@ -40,6 +40,15 @@ describe('CIDR blocks', () => {
     expect(typeof parseCidr('nope/8')).toBe('string')
     expect((parseCidr('10.0.0.1/8', true) as Cidr).text).toBe('10.0.0.0/8')
   })
+  it('an IPv4-mapped block counts its prefix in IPv6 bits (RFC 4291 2.5.5.2) and is the IPv4 block', () => {
+    expect(c('::ffff:10.90.0.0/120')).toEqual(c('10.90.0.0/24'))
+    expect(c('::ffff:10.90.0.7/128')).toEqual(c('10.90.0.7/32'))
+    expect(c('::ffff:0.0.0.0/96')).toEqual(c('0.0.0.0/0'))
+    expect(c('::ffff:10.90.0.7')).toEqual(c('10.90.0.7/32'))
+    // an IPv6 prefix shorter than 96 reaches beyond the mapped addresses: not read as IPv4 bits
+    expect(parseCidr('::ffff:10.90.0.0/24')).toMatch(/IPv4-mapped.*96–128/)
+    expect(parseCidr('::ffff:10.90.0.1/120')).toMatch(/host bits/)
+  })
   it('a bare address is a host prefix', () => {
     expect((parseCidr('10.0.0.1') as Cidr).prefix).toBe(32)
     expect((parseCidr('2001:db8::1') as Cidr).prefix).toBe(128)

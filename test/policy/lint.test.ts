@@ -385,6 +385,34 @@ describe('lint findings (hand-worked)', () => {
     expect(codes('expired')).toEqual(['lint/expired'])
   })
 
+  it('an allow shadowed only while a deny that expires lives is a warning, not an error', () => {
+    const temp = lint(
+      inv,
+      {
+        policies: [
+          {
+            ...policy,
+            rules: [
+              rule('after-freeze', 10),
+              rule('freeze', 20, {
+                action: 'deny',
+                from: [lbl({}, true)],
+                expires: NOW + 10 * DAY,
+              }),
+            ],
+          },
+        ],
+        enforcement: [],
+      },
+      { now: NOW },
+    )
+    const f = temp.find((x) => x.code === 'lint/shadowed')
+    expect(f).toMatchObject({ severity: 'warning', rule: { id: 'after-freeze' } })
+    expect(f?.message).toContain('pay/freeze expires 2026-11-11')
+    // a permanent deny still makes it an error (rule `blocked` above)
+    expect(fs.find((x) => x.code === 'lint/shadowed')?.severity).toBe('error')
+  })
+
   it('unused rules when hits are given; none without', () => {
     expect(codes('ok')).not.toContain('lint/unused')
     expect(codes('dup')).toContain('lint/unused')

@@ -6,7 +6,9 @@ import {
   BulkheadError,
   entityName,
   formatService,
+  isIcmpReply,
   normalizeIp,
+  replyConnectionPort,
   parseService,
   type Entity,
   type Inventory,
@@ -50,26 +52,40 @@ export function parseEvalQuery(text: string): EvalQuery {
   return { src, dst, service: svc, dstPort: svc.ports.lo }
 }
 
-/** An IP as given, or the address a workload (or named external) holds at `at`. */
-export function resolveAddress(inventory: Inventory, nameOrIp: string, at: number): string {
+/**
+ * An IP as given, or the address a workload (or named external) holds at `at`: of a workload's
+ * addresses then, the first of `family` when given and held, else the first.
+ * @returns the address, and how many the workload held (1 for an IP or an external).
+ */
+export function resolveAddress(
+  inventory: Inventory,
+  nameOrIp: string,
+  at: number,
+  family?: 4 | 6,
+): { ip: string; held: number } {
   const ip = normalizeIp(nameOrIp)
-  if (ip !== undefined) return ip
+  if (ip !== undefined) return { ip, held: 1 }
   const w = inventory.workloads.find((x) => x.name === nameOrIp)
   if (w) {
-    const a = w.addresses.find((x) => addressHoldsAt(x, at))
+    const held = w.addresses.filter((x) => addressHoldsAt(x, at))
+    const a = held.find((x) => familyOf(x.ip) === family) ?? held[0]
     if (!a) {
       throw new UsageError(
         `workload "${nameOrIp}" holds no address at ${new Date(at).toISOString()}`,
         'pass --at a time when it had one, or give an IP',
       )
     }
-    return a.ip
+    return { ip: a.ip, held: held.length }
   }
   const x = inventory.externals.find((e) => e.name === nameOrIp)
-  if (x) return normalizeIp(x.cidr.text.split('/')[0] ?? '') ?? x.cidr.text
+  if (x) return { ip: normalizeIp(x.cidr.text.split('/')[0] ?? '') ?? x.cidr.text, held: 1 }
   throw new UsageError(
     `"${nameOrIp}" is neither an IP address nor a workload or external in the inventory`,
   )
+}
+
+function familyOf(ip: string): 4 | 6 {
+  return ip.includes(':') ? 6 : 4
 }
 
 /** The JSON shape of `eval -o json`. Stable. */
@@ -86,6 +102,13 @@ export interface EvalOutput {
   readonly dst: { name: string; kind: string }
   readonly matched: Verdict['matched']
   readonly expired: Verdict['expired']
+  /**
+   * For an ICMP reply type (echo reply, ...): the request it answers, on which it was judged
+   * (DESIGN.md rule 3: an allowed flow's replies are allowed), as `SRC -> DST SERVICE`.
+   */
+  readonly judgedAs?: string
+  /** Workloads named in the query that held several addresses: the one judged is in `flow`. */
+  readonly severalAddresses?: readonly string[]
 }
 
 function entityOut(e: Entity): { name: string; kind: string } {
@@ -124,15 +147,33 @@ Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
       const at = parseTime(opts.at)
       const query = parseEvalQuery(flowText)
       const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(at))
-      const src = resolveAddress(inventory, query.src, at)
-      const dst = resolveAddress(inventory, query.dst, at)
-      const v = evaluate(inventory, policySet, {
-        src,
-        dst,
-        protocol: query.service.protocol,
-        dstPort: query.dstPort,
-        at,
-      })
+      // the other side's address family decides which of a dual-stack workload's addresses
+      const srcFirst = resolveAddress(inventory, query.src, at)
+      const dstR = resolveAddress(inventory, query.dst, at, familyOf(srcFirst.ip))
+      const srcR = resolveAddress(inventory, query.src, at, familyOf(dstR.ip))
+      const src = srcR.ip
+      const dst = dstR.ip
+      if (familyOf(src) !== familyOf(dst)) {
+        throw new UsageError(
+          `${src} is IPv${String(familyOf(src))} and ${dst} is IPv${String(familyOf(dst))}: one flow has one address family`,
+          'give two addresses of the same family',
+        )
+      }
+      const protocol = query.service.protocol
+      // an ICMP reply is judged as the request it answers, as simulate judges replies read
+      // from flow logs (DESIGN.md rule 3)
+      const reply = isIcmpReply(protocol, query.dstPort)
+      const v = evaluate(
+        inventory,
+        policySet,
+        { src, dst, protocol, dstPort: query.dstPort, at },
+        { reply },
+      )
+      const request = replyConnectionPort(protocol, 0, query.dstPort)
+      const several = [
+        ...(srcR.held > 1 ? [query.src] : []),
+        ...(dstR.held > 1 && query.dst !== query.src ? [query.dst] : []),
+      ]
       const out: EvalOutput = {
         flow: {
           src,
@@ -147,13 +188,20 @@ Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
         rule: v.by === 'default-deny' ? null : v.by.rule,
         action: v.by === 'default-deny' ? null : v.by.action,
         reason: explainVerdict(v),
-        srcMode: v.srcMode,
-        dstMode: v.dstMode,
+        // the verdict is the connection's (reversed for a reply); shown the flow's way round
+        srcMode: reply ? v.dstMode : v.srcMode,
+        dstMode: reply ? v.srcMode : v.dstMode,
         outcome: v.outcome,
-        src: entityOut(v.src),
-        dst: entityOut(v.dst),
+        src: entityOut(reply ? v.dst : v.src),
+        dst: entityOut(reply ? v.src : v.dst),
         matched: v.matched,
         expired: v.expired,
+        ...(reply
+          ? {
+              judgedAs: `${dst} -> ${src} ${formatService({ protocol, ports: { lo: request, hi: request } })}`,
+            }
+          : {}),
+        ...(several.length > 0 ? { severalAddresses: several } : {}),
       }
       emit(out, opts.output, renderEvalText)
       process.exitCode = EXIT.ok
@@ -166,6 +214,14 @@ export function renderEvalText(o: EvalOutput): string {
     e.name === ip ? ip : `${ip} (${e.name})`
   const lines = [
     `${name(o.flow.src, o.src)} -> ${name(o.flow.dst, o.dst)} ${o.flow.service} at ${o.flow.at}`,
+    ...(o.judgedAs !== undefined
+      ? [
+          `a reply: judged as the request it answers, ${o.judgedAs} (replies of allowed flows are allowed)`,
+        ]
+      : []),
+    ...(o.severalAddresses ?? []).map(
+      (n) => `${n} holds several addresses: this one judged; give an address to judge another`,
+    ),
     `${o.decision.toUpperCase()}: ${o.reason}`,
     `enforcement: source ${o.srcMode}, destination ${o.dstMode} => ${o.outcome}`,
   ]

@@ -90,7 +90,9 @@ export function registerLint(program: Command): void {
       'after',
       `
 Codes (severity): ${Object.entries(LINT_CODES)
-        .map(([c, i]) => `${c} (${i.severity})`)
+        .map(
+          ([c, i]) => `${c} (${i.severity}${i.otherwise !== undefined ? `; ${i.otherwise}` : ''})`,
+        )
         .join(', ')}.
 Shadowed and redundant are exact: computed over every endpoint class of the inventory and the
 services of the rules, not guessed.
