@@ -2,7 +2,9 @@
  * @module Label rules: give workloads labels by CIDR, name pattern, existing labels or raw cloud
  * tags.
  * @remarks Semantics: DESIGN.md "Workspace, inventory and enforcement files" — rules apply in
- * order; explicit labels on a workload win over rules, and earlier rules win over later ones.
+ * order; explicit labels on a workload win over rules. Which of two rules setting the same key
+ * wins DESIGN.md does not say: the earlier one, as the first match wins for enforcement modes
+ * (README "Workspace and policy format").
  */
 import {
   cidrContains,
