@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, expect } from 'vitest'
-import { azureNsgParser, azureVnetParser } from '../../src/ingest/formats/azure.js'
+import { azureNsgParser, azureVnetParser, jsonErrorOffset } from '../../src/ingest/formats/azure.js'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
 import { readAsFile } from '../helpers/files.js'
 import { fixture, fixtureText, runParser } from './text-helpers.js'
@@ -171,6 +171,14 @@ describe('azure-vnet parser (v4)', () => {
     expect(flows[3]).toMatchObject({ src: '2001:db8::6', dst: '2001:db8::99' })
   })
 
+  it("a tuple time in seconds (Microsoft's bandwidth example) is read as seconds and noted", async () => {
+    const text = fixtureText('azure-vnet-v4.json').replace('1663146003599,', '1663146003,')
+    const { flows, ctx } = await runParser(azureVnetParser, text, { file: 'v.json' })
+    expect(flows[0]?.start).toBe(1663146003000)
+    expect(flows[1]?.start).toBe(1663146003606)
+    expect(ctx.stats.notes['time-in-seconds']).toBe(1)
+  })
+
   it('detects VNet documents, not NSG ones', () => {
     expect(azureVnetParser.detect(enc(fixtureText('azure-vnet-v4.json')))).toBeGreaterThanOrEqual(
       0.5,
@@ -245,6 +253,23 @@ describe('Azure blobs as they arrive', () => {
     expect(n).toBe(0)
     expect(s.stats.skipped).toEqual({ 'bad-json': 1 })
     expect(s.stats.examples[0]?.where).toMatch(/broken\.json:\d+$/)
+  })
+
+  it('a broken document is located also when V8 names the token, not the position', async () => {
+    // Microsoft's NSG v2 sample as its page prints it: a literal `...` for the records left out
+    const lines = JSON.stringify(JSON.parse(doc(3)), null, 2).split('\n')
+    lines.splice(lines.length - 3, 0, '    ,', '    ...')
+    const { s } = await readFile('ellipsis.json', lines.join('\n'))
+    const at = lines.indexOf('    ...') + 1
+    expect(s.stats.examples[0]?.where).toMatch(new RegExp(`ellipsis\\.json:${String(at)}$`))
+    expect(
+      jsonErrorOffset(
+        'Unexpected token \'x\', ..."8, 9, 10, x, 11, 12,"... is not valid JSON',
+        '[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, x, 11, 12, 13]',
+      ),
+    ).toBe(32)
+    expect(jsonErrorOffset('Unexpected end of JSON input', '{"a":')).toBe(5)
+    expect(jsonErrorOffset('something else', '{')).toBeUndefined()
   })
 
   it('a record nested thousands deep is counted, not a crash', async () => {

@@ -7,7 +7,7 @@
  */
 import type { Flow, ObservedAction } from '../../core/index.js'
 import { parseAddress, parseCounter, parsePort, parseProtocolNumber, parseUint } from '../fields.js'
-import { skip, type LineParser, type ParseContext } from '../types.js'
+import { note, skip, type LineParser, type ParseContext } from '../types.js'
 
 /**
  * Largest JSON document read, in UTF-16 code units (≈ bytes for ASCII JSON). Azure writes one
@@ -69,17 +69,45 @@ async function readDocument(lines: AsyncIterable<string>, ctx: ParseContext): Pr
   try {
     return JSON.parse(text) as unknown
   } catch (err) {
-    // where it broke, as a line number when the message gives the character position
-    const at = /position (\d+)/.exec((err as Error).message)
-    const line = at ? text.slice(0, Number(at[1])).split('\n').length : 0
+    const at = jsonErrorOffset((err as Error).message, text)
+    const line = at === undefined ? 0 : text.slice(0, at).split('\n').length
     skip(
       ctx,
       'bad-json',
-      line > 0 ? `${ctx.file}:${line}` : `${ctx.file}#0`,
+      line > 0 ? `${ctx.file}:${line}` : ctx.file,
       `${(err as Error).message}: ${text.slice(0, 120)}`,
     )
     return undefined
   }
+}
+
+/**
+ * Where in `text` V8's `JSON.parse` error `message` says it broke, in UTF-16 units: its
+ * `at position N`; for "Unexpected end of JSON input", the end; for `Unexpected token …,
+ * ..."SNIPPET"... is not valid JSON` (SNIPPET is the text 10 characters either side, `...` outside
+ * the quotes where cut), the one place where that snippet occurs with the token in its place. Undefined when it
+ * cannot be told.
+ */
+export function jsonErrorOffset(message: string, text: string): number | undefined {
+  const at = /position (\d+)/.exec(message)
+  if (at) return Number(at[1])
+  if (message.startsWith('Unexpected end of JSON input')) return text.length
+  const m = /^Unexpected token '(.)', (\.\.\.)?"([\s\S]*)"(?:\.\.\.)? is not valid JSON$/.exec(
+    message,
+  )
+  if (!m) return undefined
+  const token = m[1] ?? ''
+  const lead = m[2] !== undefined
+  const snippet = m[3] ?? ''
+  if (snippet === '') return undefined
+  // the token sits 10 characters into a snippet cut at its start; the first one otherwise
+  const found: number[] = []
+  for (let i = text.indexOf(snippet); i >= 0; i = text.indexOf(snippet, i + 1)) {
+    const p = lead ? i + 10 : i + snippet.indexOf(token)
+    if (text[p] === token) found.push(p)
+    if (found.length > 1) return undefined
+  }
+  return found[0]
 }
 
 /** `text` without trailing white space and NUL characters. */
@@ -160,13 +188,17 @@ function parseTuple(t: string, kind: Kind, index: number, ctx: ParseContext): Fl
     return undefined
   }
   const f = (i: number): string => (p[i] ?? '').trim()
-  const ts = parseUint(f(0))
-  // NSG: Unix seconds, VNet: Unix milliseconds; at most 9999-12-31 (seconds read as
-  // milliseconds land in 1970, milliseconds read as seconds past year 9999)
-  if (ts === undefined || ts > (kind === 'nsg' ? MAX_SECONDS : MAX_SECONDS * 1000 + 999)) {
+  const raw = parseUint(f(0))
+  // NSG: Unix seconds, VNet: Unix milliseconds, at most 9999-12-31. A VNet time below 10^11
+  // (March 1973 in milliseconds, long before VNet flow logs) is seconds — Microsoft's own
+  // bandwidth example writes them — and read as such, noted
+  if (raw === undefined || raw > (kind === 'nsg' ? MAX_SECONDS : MAX_SECONDS * 1000 + 999)) {
     skip(ctx, 'bad-time', where, t)
     return undefined
   }
+  const seconds = kind === 'vnet' && raw < 1e11
+  if (seconds) note(ctx, 'time-in-seconds')
+  const ts = seconds ? raw * 1000 : raw
   const src = parseAddress(f(1))
   const dst = parseAddress(f(2))
   if (src === undefined || dst === undefined) {
