@@ -177,13 +177,17 @@ export class NetflowDecoder {
     const ev = { ...this.cache.evicted }
     try {
       this.decodeInto(datagram, meta, out)
-      for (const { t, held, exporter } of this.released.splice(0)) {
-        const m = { exporter, file: held.header.file, record: held.header.record }
-        this.decodeRecords(t, view(held.body), 0, held.body.byteLength, held.header, m, out)
-      }
     } catch (err) {
-      this.released.length = 0
       push(out, 'skip', 'decoder-error', meta, err instanceof Error ? err.message : String(err))
+    }
+    // held data whose template this datagram brought (also when the rest of it failed)
+    for (const { t, held, exporter } of this.released.splice(0)) {
+      const m = { exporter, file: held.header.file, record: held.header.record }
+      try {
+        this.decodeRecords(t, view(held.body), 0, held.body.byteLength, held.header, m, out)
+      } catch (err) {
+        push(out, 'skip', 'decoder-error', m, err instanceof Error ? err.message : String(err))
+      }
     }
     const now = this.cache.evicted
     for (let i = ev.exporters; i < now.exporters; i++)
