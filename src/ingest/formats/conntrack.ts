@@ -347,7 +347,8 @@ function mergeEvent(held: OpenConnection, next: OpenConnection): OpenConnection 
  * `[DESTROY]` (see {@link mergeEvent}); the other events are noted `merged-events`. Connections
  * without a `[DESTROY]` by the end of the input (still open when the capture stopped, or only
  * `-e NEW` events captured) are given out at the end, noted `open-at-end`; a new `[NEW]` for a
- * tuple still open ends the earlier connection (its `[DESTROY]` was not captured). At most
+ * tuple still open ends the earlier connection (its `[DESTROY]` was not captured: note
+ * `destroy-missed`). At most
  * {@link MAX_OPEN_CONNECTIONS} are held: beyond, the least recently seen is given out (note
  * `open-evicted`).
  *
@@ -394,7 +395,7 @@ async function* parseConntrack(
     const held = open.get(key)
     open.delete(key) // re-inserted last: the map stays in order of last event
     if (held !== undefined && parsed.event === 'NEW') {
-      note(ctx, 'open-at-end') // the earlier connection of this tuple ended uncaptured
+      note(ctx, 'destroy-missed') // the earlier connection of this tuple ended uncaptured
       yield out(held.flow)
     } else if (held !== undefined) note(ctx, 'merged-events')
     const merged =
