@@ -72,6 +72,7 @@ export type ErrorCode =
   | 'recommend/unknown-entity'
   | 'recommend/no-owner'
   | 'recommend/time-pattern'
+  | 'recommend/time-bound-address'
   // compile
   | 'compile/unsupported-by-target'
   | 'compile/unknown-host'

@@ -125,7 +125,8 @@ export class Resolver {
   /**
    * The entity an address is at time `at` (ms since the epoch): the workload holding it then
    * (time-aware: `from <= at < to`, so a reused IP maps to the right workload), else the named
-   * external with the longest prefix, else an unmanaged range: private addresses grouped to
+   * external with the longest prefix, else an unmanaged range: an address some workload holds at
+   * another time by itself (its canonical text), other private addresses grouped to
    * `privateGrouping` (e.g. `10.9.3.0/24`; IPv6 `fd00:1:2:3::/64`), public ones `internet` (or
    * the canonical address itself with `keepPublicIps`). Never throws; an unparseable address is
    * an unmanaged entity named by the text as given, and counted in {@link stats}. Entities are
@@ -168,6 +169,11 @@ export class Resolver {
     const withAlias = (c: Classified): Classified => (alias ? { ...c, alias } : c)
     const x = this.externals.lookup(addr)
     if (x) return withAlias({ kind: 'external', entity: x.value })
+    // an address a workload holds only for a time is, the rest of the time, an unmanaged
+    // endpoint of its own: not grouped with its neighbours, so that the dependency map (and a
+    // rule proposed from it) never mixes its flows with theirs
+    if (this.byIp.has(canonical))
+      return withAlias({ kind: 'unmanaged', entity: this.range(canonical) })
     if (this.private.lookup(addr)) {
       const prefix = addr.family === 4 ? this.v4 : this.v6
       const host = BigInt((addr.family === 4 ? 32 : 128) - prefix)

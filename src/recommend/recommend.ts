@@ -222,6 +222,9 @@ export function recommend(
 
   // --- classify entities -------------------------------------------------------------------
   const blockNames: Cidr[] = []
+  const timeBoundAddresses = new Set(
+    inventory.workloads.flatMap((w) => w.addresses.map((a) => a.ip)),
+  )
   const sides = new Map<string, Side | string>()
   const classify = (e: MapEntity | undefined, id: string): Side | string => {
     if (!e) return 'unknown-entity'
@@ -244,6 +247,9 @@ export function recommend(
       return x ? { kind: 'external', entity: id, external: x } : 'unknown-entity'
     }
     if (e.name === INTERNET) return { kind: 'internet', entity: id }
+    // an address a workload holds at other times (IP reuse): a CIDR selector has no time, so a
+    // rule for it would reach that workload too; no rule, a warning
+    if (timeBoundAddresses.has(e.name)) return 'time-bound-address'
     const cidr = entityCidr(e.name)
     if (!cidr) return 'unknown-entity'
     const isPublicHost =
@@ -648,6 +654,7 @@ export function recommend(
   const count = (reason: string): ExcludedEdge[] => excluded.filter((e) => e.reason === reason)
   for (const [reason, code] of [
     ['no-workload-end', 'recommend/no-workload-end'],
+    ['time-bound-address', 'recommend/time-bound-address'],
     ['grouped-entity', 'recommend/grouped-entity'],
     ['unknown-entity', 'recommend/unknown-entity'],
   ] as const) {

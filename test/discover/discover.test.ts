@@ -98,7 +98,7 @@ describe('buildDependencyMap over a month of AWS VPC flow logs', () => {
 
   it('a_reused_ip_maps_to_the_workload_holding_it_at_the_flow_time', () => {
     const from = map.edges.filter((e) => e.dst === 'api-1' && e.dstPort === 8080).map((e) => e.src)
-    expect(from.sort()).toEqual(['10.50.0.0/24', 'ci-runner-7', 'ci-runner-8', 'web-1', 'web-2'])
+    expect(from.sort()).toEqual(['10.50.0.7', 'ci-runner-7', 'ci-runner-8', 'web-1', 'web-2'])
     const ci7 = map.edges.find((e) => e.src === 'ci-runner-7')!
     expect(ci7.firstSeen).toBeGreaterThanOrEqual(Date.UTC(2026, 9, 1))
     expect(ci7.lastSeen).toBeLessThan(Date.UTC(2026, 9, 15) + DAY)
@@ -118,7 +118,7 @@ describe('buildDependencyMap over a month of AWS VPC flow logs', () => {
       'ci-runner-7': 'workload',
       'ci-runner-8': 'workload',
       'bank-sftp': 'external',
-      '10.50.0.0/24': 'unmanaged',
+      '10.50.0.7': 'unmanaged',
       internet: 'unmanaged',
     })
     expect(map.entities.find((e) => e.id === 'db-1')?.labels).toEqual({ app: 'shop', role: 'db' })
@@ -190,7 +190,7 @@ describe('buildDependencyMap over a month of AWS VPC flow logs', () => {
       .filter((e) => e.kind === 'unmanaged')
       .map((e) => e.id)
       .sort()
-    expect(ids).toEqual(['10.50.0.0/16', '203.0.113.50'])
+    expect(ids).toEqual(['10.50.0.7', '203.0.113.50'])
   })
 
   it('group_by_app_role_collapses_workloads_and_merges_edges_exactly', () => {

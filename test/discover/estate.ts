@@ -58,7 +58,7 @@ function owner(ip: string, t: number): string {
   }
   if (fixed[ip]) return fixed[ip]
   if (ip === '10.50.0.7') {
-    if (t < Date.UTC(2026, 9, 1)) return '10.50.0.0/24'
+    if (t < Date.UTC(2026, 9, 1)) return '10.50.0.7' // held by a workload only later: an endpoint of its own
     return t < Date.UTC(2026, 9, 15) ? 'ci-runner-7' : 'ci-runner-8'
   }
   throw new Error(`no owner for ${ip}`)

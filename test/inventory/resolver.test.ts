@@ -37,6 +37,15 @@ describe('Resolver', () => {
     expect(name(r, '10.30.0.7', T('2026-09-30T00:00:00Z'))).toBe('corp')
   })
 
+  it('an address a workload holds only for a time is, outside that time, an endpoint of its own', () => {
+    const r = new Resolver({ ...inv, externals: [] })
+    // not grouped into 10.30.0.0/24: its flows must not mix with the neighbours'
+    expect(name(r, '10.30.0.7', T('2026-09-30T00:00:00Z'))).toBe('10.30.0.7')
+    expect(name(r, '::ffff:10.30.0.7', T('2026-09-30T00:00:00Z'))).toBe('10.30.0.7')
+    expect(name(r, '10.30.0.8', T('2026-09-30T00:00:00Z'))).toBe('10.30.0.0/24')
+    expect(name(r, '10.30.0.7', T('2026-10-02T00:00:00Z'))).toBe('ci-runner-7')
+  })
+
   it('takes non-canonical spellings of an address', () => {
     const r = new Resolver(inv)
     expect(name(r, '2001:DB8:0::11')).toBe('dev-web-1')

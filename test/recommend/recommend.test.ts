@@ -103,6 +103,43 @@ describe('recommend on a hand-built estate', () => {
     ])
   })
 
+  it('proposes no rule for an address a workload holds at other times (a CIDR has no time)', () => {
+    const inv = loadInventory(`apiVersion: bulkhead.dev/v1
+kind: Inventory
+workloads:
+  - name: api-1
+    addresses: [10.1.2.10]
+    labels: { role: api, app: shop, env: prod }
+  - name: ci-1
+    addresses: [{ ip: 10.2.0.7, from: 2026-11-01T00:00:00Z, to: 2026-11-06T10:00:00Z }]
+    labels: { role: build, app: ci, env: dev }
+`)
+    const edges = [
+      edge('10.2.0.7', 'api-1', TCP, 443, { flows: 3 }),
+      edge('10.2.0.0/24', 'api-1', TCP, 443, { flows: 5 }),
+    ]
+    const map = mapOf(inv, edges)
+    const r = recommend(
+      {
+        ...map,
+        entities: [
+          ...map.entities,
+          { id: '10.2.0.7', kind: 'unmanaged', name: '10.2.0.7', labels: {} },
+          { id: '10.2.0.0/24', kind: 'unmanaged', name: '10.2.0.0/24', labels: {} },
+        ],
+      },
+      inv,
+    )
+    expect(r.report.excluded.map((e) => [e.src, e.reason])).toEqual([
+      ['10.2.0.7', 'time-bound-address'],
+    ])
+    expect(r.report.diagnostics.map((d) => d.code)).toContain('recommend/time-bound-address')
+    // the block's rule leaves the address out, so it never reaches ci-1 either
+    const from = r.policies.flatMap((p) => p.rules.flatMap((x) => x.from.map(selectorKey)))
+    expect(from).toEqual(['cidr 10.2.0.0/24 except 10.2.0.7/32'])
+    expect(r.report.totals.coverage).toBeCloseTo(5 / 8)
+  })
+
   it('allows every observed edge that got a rule, and reports the excluded ones with reasons', () => {
     const excluded = new Set(result.report.excluded.map((e) => `${e.src}>${e.dst}:${e.service}`))
     expect([...excluded].sort()).toEqual(['db-1>api-1:tcp/45678', 'internet>10.9.7.0/24:tcp/80'])
