@@ -34,7 +34,8 @@ const EDGES_AT = [
   // 10.50.0.7 is ci-runner-7 (env dev) until Oct 15, unmanaged after, and office-to-web excepts
   // 10.50/16. 10.70.0.9 is unmanaged outside 10:00–14:00 on Oct 20 (office-to-web allows it),
   // and tmp-worker (env dev) inside: no-dev-to-prod denies it.
-  'would-be-blocked 10.50.0.0/24 -> pay-web-1 tcp/443 x1 by default-deny',
+  // 10.50.0.7 is ci-runner-7's only for a time: outside it, an endpoint of its own
+  'would-be-blocked 10.50.0.7 -> pay-web-1 tcp/443 x1 by default-deny',
   'would-be-blocked ci-runner-7 -> pay-web-1 tcp/443 x1 by payments-prod/no-dev-to-prod',
   'would-be-blocked pay-api-dev-1 -> pay-api-1 tcp/443 x1 by payments-prod/no-dev-to-prod',
   'would-be-blocked pay-web-1 -> pay-api-1 proto/47 x1 by default-deny',
