@@ -325,6 +325,125 @@ describe('zeek detect', () => {
   })
 })
 
+describe('zeek files that start with another log', () => {
+  it('a TSV of several logs opening with a long weird section, and a json-streaming-logs stream opening with dns records, are Zeek', () => {
+    const weird = [
+      '#separator \\x09',
+      '#set_separator\t,',
+      '#empty_field\t(empty)',
+      '#unset_field\t-',
+      '#path\tweird',
+      '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tname\taddl\tnotice\tpeer',
+      '#types\ttime\tstring\taddr\tport\taddr\tport\tstring\tstring\tbool\tstring',
+      ...Array.from({ length: 60 }, (_, i) =>
+        row(
+          '1521911720.6',
+          `Cw${String(i)}`,
+          '10.0.0.1',
+          '1',
+          '10.0.0.2',
+          '2',
+          'bad_TCP_checksum',
+          '-',
+          'F',
+          'zeek',
+        ),
+      ),
+    ]
+    expect(zeekParser.detect(head(weird.join('\n') + '\n'))).toBeGreaterThan(0.5)
+    const dns = Array.from(
+      { length: 60 },
+      (_, i) =>
+        `{"_path":"dns","_write_ts":"2018-01-30T18:14:00.000000Z","ts":"2018-01-30T18:14:02.27Z","uid":"C${String(i)}","id.orig_h":"192.168.88.2","id.orig_p":55638,"id.resp_h":"165.227.88.15","id.resp_p":53,"proto":"udp","query":"example.com"}`,
+    )
+    expect(zeekParser.detect(head(dns.join('\n') + '\n'))).toBeGreaterThan(0.5)
+    // JSON lines of another tool with ts and uid but no Zeek stream keys stay unknown
+    expect(zeekParser.detect(head('{"ts":1,"uid":"x","query":"a"}\n'.repeat(3)))).toBe(0)
+  })
+
+  it('RSTOS0 with responder payload was answered; RSTRH without payload carried nothing', async () => {
+    const { flows, ctx } = await run([
+      ...HEADER.map((h) =>
+        h.startsWith('#fields')
+          ? `${h}\torig_bytes\tresp_bytes`
+          : h.startsWith('#types')
+            ? `${h}\tcount\tcount`
+            : h,
+      ),
+      row(
+        '1',
+        'C1',
+        '10.0.0.1',
+        '41335',
+        '10.0.0.2',
+        '80',
+        'tcp',
+        '0.05',
+        'RSTOS0',
+        '6',
+        '916',
+        '4',
+        '2336',
+        '302',
+        '1064',
+      ),
+      row(
+        '1',
+        'C2',
+        '10.0.0.1',
+        '35691',
+        '10.0.0.2',
+        '8080',
+        'tcp',
+        '0.01',
+        'RSTOS0',
+        '2',
+        '104',
+        '0',
+        '0',
+        '0',
+        '0',
+      ),
+      row(
+        '1',
+        'C3',
+        '127.0.0.1',
+        '49354',
+        '127.0.0.1',
+        '180',
+        'tcp',
+        '0.01',
+        'RSTRH',
+        '0',
+        '0',
+        '1',
+        '40',
+        '0',
+        '0',
+      ),
+      row(
+        '1',
+        'C4',
+        '10.0.0.1',
+        '34261',
+        '10.0.0.3',
+        '3389',
+        'tcp',
+        '0.01',
+        'RSTRH',
+        '4',
+        '464',
+        '4',
+        '222',
+        '128',
+        '19',
+      ),
+    ])
+    expect(flows.map((f) => f.observedAction)).toEqual(['accept', 'unknown', 'unknown', 'accept'])
+    expect(ctx.stats.notes['unanswered-attempt']).toBe(1)
+  })
+})
+
 describe('zeek JSON variants in the wild', () => {
   // Log::default_scope_sep = "_" (as Zeek's Kafka writer README shows), JSON::TS_MILLIS
   const underscore =

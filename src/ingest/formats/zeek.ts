@@ -117,6 +117,26 @@ const STATE_ACTION: Readonly<Record<string, ObservedAction>> = {
   SHR: 'accept',
 }
 
+/**
+ * The action of a `conn_state` the payload counts can overturn, and how:
+ * - `RSTOS0` (the originator reset before any SYN-ACK was seen) is an unanswered attempt unless
+ *   the responder sent payload (a capture that missed the handshake: history `^dtADTR`);
+ * - `RSTRH` (only the responder's SYN-ACK or RST seen) carried traffic only when payload went
+ *   either way; a lone RST to a scan probe (history `Cr`) carried nothing.
+ * @returns the action, and whether the record is an unanswered attempt.
+ */
+function refineByPayload(
+  state: string,
+  action: ObservedAction,
+  origBytes: number,
+  respBytes: number,
+): { action: ObservedAction; unanswered: boolean } {
+  if (state === 'RSTOS0' && respBytes > 0) return { action: 'accept', unanswered: false }
+  if (state === 'RSTRH' && origBytes <= 0 && respBytes <= 0)
+    return { action: 'unknown', unanswered: false }
+  return { action, unanswered: state === 'S0' || state === 'SH' || state === 'RSTOS0' }
+}
+
 /** A field value after TSV decoding: undefined when unset (`-`) or absent, `''` when empty. */
 type Value = string | number | boolean | readonly unknown[] | undefined
 type Getter = (names: readonly string[]) => Value
@@ -328,9 +348,13 @@ function toFlow(get: Getter, ctx: ParseContext, line: number, text: string): Flo
 
   const state = get(['conn_state'])
   const stateText = typeof state === 'string' ? state.toUpperCase() : undefined
-  let observedAction: ObservedAction = stateText
-    ? (STATE_ACTION[stateText] ?? 'unknown')
-    : 'unknown'
+  const refined = refineByPayload(
+    stateText ?? '',
+    stateText ? (STATE_ACTION[stateText] ?? 'unknown') : 'unknown',
+    origBytes ?? 0,
+    respBytes ?? 0,
+  )
+  let observedAction: ObservedAction = refined.action
   let direction: FlowDirection = stateText === 'OTH' ? 'unknown' : 'client-to-server'
   if (stateText === 'OTH' && (protocol === 1 || protocol === 58)) {
     direction = 'client-to-server'
@@ -339,8 +363,7 @@ function toFlow(get: Getter, ctx: ParseContext, line: number, text: string): Flo
   // Notes only for records that are emitted.
   if (ts.kind === 'masked') note(ctx, 'masked-timestamp')
   else if (ts.kind === 'missing') note(ctx, 'no-timestamp')
-  if (stateText === 'S0' || stateText === 'SH' || stateText === 'RSTOS0')
-    note(ctx, 'unanswered-attempt')
+  if (refined.unanswered) note(ctx, 'unanswered-attempt')
   if (nonEmptySet(get(['tunnel_parents']))) note(ctx, 'tunnelled')
 
   return {
@@ -570,7 +593,9 @@ async function* parseZeek(lines: AsyncIterable<string>, ctx: ParseContext): Asyn
 /**
  * Confidence that `head` (the first ≤ 64 KiB, already gunzipped) is a Zeek conn.log: 1 for a
  * `#separator`/`#fields` header naming `id.orig_h`, 0.9 for JSON lines with `id.orig_h` and `uid`
- * or `ts`, 0.6 for a plain column header of conn.log fields, else 0.
+ * or `ts`, 0.7 for the header of another Zeek log or a json-streaming-logs stream (`_path`,
+ * `_write_ts`) without conn records in the head, 0.6 for a plain column header of conn.log
+ * fields, else 0.
  */
 function detectZeek(head: Uint8Array): number {
   const text = new TextDecoder('utf-8', { fatal: false }).decode(head).replace(/^\uFEFF/, '')
@@ -579,14 +604,18 @@ function detectZeek(head: Uint8Array): number {
     .slice(0, 40)
     .map((l) => l.replace(/\r$/, ''))
   const complete = text.includes('\n') ? lines.slice(0, -1) : lines
-  // TSV: a `#fields` header of conn.log (a file of several logs may start with another one)
+  // TSV: a `#fields` header of conn.log; a Zeek header of another log (a file of several logs
+  // may start with another one, for hundreds of lines; a folder of logs holds dns.log beside
+  // conn.log) is still Zeek, read as such: its records are noted `other-zeek-log`
   let path: string | undefined
+  let separator = false
   let otherLog = false
   for (const line of complete) {
+    if (line.startsWith('#separator')) separator = true
     if (line.startsWith('#path')) path = line.slice(5).trim()
     if (line.startsWith('#fields')) {
       if (path !== undefined && path !== 'conn') {
-        otherLog = true
+        otherLog = separator
         continue
       }
       return /\b(id[._]orig_h|src)\b/.test(line) && /\b(id[._]resp_h|dst)\b/.test(line)
@@ -596,7 +625,7 @@ function detectZeek(head: Uint8Array): number {
           : 0
     }
   }
-  if (otherLog) return 0
+  if (otherLog) return 0.7
   const data = complete.filter((l) => l.trim() !== '' && !l.startsWith('##'))
   const first = data[0]
   if (first === undefined) return 0
@@ -614,6 +643,7 @@ function detectZeek(head: Uint8Array): number {
 function detectZeekJson(lines: readonly string[]): number {
   let zeek = 0
   let conn = false
+  let stream = false
   for (const line of lines) {
     let o: Record<string, unknown>
     try {
@@ -631,8 +661,11 @@ function detectZeekJson(lines: readonly string[]): number {
       'id_orig_h' in o ||
       (typeof id === 'object' && id !== null && 'orig_h' in id)
     if (hasOrig && (o['_path'] === undefined || o['_path'] === 'conn')) conn = true
+    if (typeof o['_path'] === 'string' && '_write_ts' in o) stream = true
   }
-  return zeek > 0 && conn ? 0.9 : 0
+  // json-streaming-logs: conn records are written when connections end, so a stream often
+  // starts with other logs' records
+  return zeek > 0 && conn ? 0.9 : zeek > 0 && stream ? 0.7 : 0
 }
 
 /** The Zeek conn.log parser. See {@link parseZeek} for the mapping and skip reasons. */
@@ -682,7 +715,8 @@ const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`))
 /**
  * `conn_state` values as Zeek writes them (upper case; {@link STATE_ACTION}), keyed by their
  * bytes as a base-128 number (at most 6 bytes, exact), each packed as action code | 4 when
- * `unanswered-attempt` | direction code << 3.
+ * `unanswered-attempt` | direction code << 3 | 32 when the payload counts can change the action
+ * ({@link refineByPayload}).
  */
 const STATE_BY_KEY: ReadonlyMap<number, number> = new Map(
   Object.entries(STATE_ACTION).map(([state, action]) => {
@@ -692,7 +726,8 @@ const STATE_BY_KEY: ReadonlyMap<number, number> = new Map(
       action === 'accept' ? ACTION_ACCEPT : action === 'reject' ? ACTION_REJECT : ACTION_UNKNOWN
     const unanswered = state === 'S0' || state === 'SH' || state === 'RSTOS0' ? 4 : 0
     const dir = state === 'OTH' ? DIR_UNKNOWN : DIR_C2S
-    return [key, code | unanswered | (dir << 3)]
+    const byPayload = state === 'RSTOS0' || state === 'RSTRH' ? 32 : 0
+    return [key, code | unanswered | (dir << 3) | byPayload]
   }),
 )
 
@@ -990,7 +1025,18 @@ export class ZeekColumnReader extends ColumnLineReader {
       if (packed === undefined) return false
       action = packed & 3
       unanswered = (packed & 4) !== 0
-      direction = packed >> 3
+      direction = (packed >> 3) & 3
+      if ((packed & 32) !== 0) {
+        const state = b0 - a0 === 6 ? 'RSTOS0' : 'RSTRH'
+        const r = refineByPayload(
+          state,
+          action === ACTION_ACCEPT ? 'accept' : 'unknown',
+          origBytes,
+          respBytes,
+        )
+        action = r.action === 'accept' ? ACTION_ACCEPT : ACTION_UNKNOWN
+        unanswered = r.unanswered
+      }
       if (direction === DIR_UNKNOWN && (protocol === 1 || protocol === 58)) {
         // OTH on ICMP: oriented by Zeek (see icmpAnswered)
         direction = DIR_C2S
