@@ -101,6 +101,38 @@ const FOREIGN: readonly {
   },
 ]
 
+/** Text outputs of tools whose other output a parser reads, recognised to say what to export. */
+const TEXT_OUTPUTS: readonly {
+  readonly test: RegExp
+  readonly kind: string
+  readonly hint: string
+}[] = [
+  {
+    // `gcloud logging read ... --format=yaml`
+    test: /^\s*(?:-\s+)?jsonPayload:\s*$/m,
+    kind: 'YAML (a gcloud export?)',
+    hint: 'export it as JSON: gcloud logging read ... --format=json',
+  },
+  {
+    // `hubble observe -o compact`: `Aug 12 06:08:59.855: default/xwing:43966 (ID:10135) -> …`
+    test: /^\w{3} +\d{1,2} \d\d:\d\d:\d\d\.\d+: \S+ .*(?:->|<-|<>) \S+/m,
+    kind: 'Hubble compact text (hubble observe -o compact)',
+    hint: 'export JSON: hubble observe -o jsonpb > flows.json',
+  },
+  {
+    // `hubble observe` (table)
+    test: /^TIMESTAMP\s+SOURCE\s+DESTINATION\s+TYPE\s+VERDICT\s+SUMMARY/m,
+    kind: 'a Hubble table (hubble observe)',
+    hint: 'export JSON: hubble observe -o jsonpb > flows.json',
+  },
+  {
+    // `zeek-cut` rows of conn.log: ts, uid, orig_h, orig_p, resp_h, resp_p, proto, no header
+    test: /^\d{9,10}\.\d+\t\S+\t[\d.:a-fA-F]+\t\d+\t[\d.:a-fA-F]+\t\d+\t(?:tcp|udp|icmp|unknown_transport)\t/,
+    kind: 'Zeek conn.log rows without their header (zeek-cut output?)',
+    hint: 'give conn.log itself, or keep the header: zeek-cut -c',
+  },
+]
+
 /**
  * {@link detectFormat} on a head already read (the first 64 KiB of the decompressed bytes, or
  * fewer when the file is shorter); `file` names it in errors. Throws as {@link detectFormat}; a
@@ -138,15 +170,17 @@ export function detectFromHead(head: Uint8Array, file: string): FlowFormat {
   const best = ranked[0]
   if (best && best.confidence >= MIN_CONFIDENCE) return best.format
   const formats = PARSERS.map((p) => p.format).join(', ')
-  // `gcloud logging read ... --format=yaml` (the JSON form is read)
-  if (/^\s*(?:-\s+)?jsonPayload:\s*$/m.test(Buffer.from(head).toString('utf8'))) {
+  // text outputs of the tools whose other output Bulkhead reads: say which, and what to export
+  const text = Buffer.from(head).toString('utf8')
+  const known = TEXT_OUTPUTS.find((t) => t.test.test(text))
+  if (known) {
     throw new BulkheadError([
       {
         code: 'ingest/unknown-format',
         severity: 'fatal',
-        message: `${file} is YAML (a gcloud export?), not a flow log format Bulkhead reads`,
+        message: `${file} is ${known.kind}, not a flow log format Bulkhead reads`,
         location: { file, line: 0, column: 0 },
-        hint: 'export it as JSON: gcloud logging read ... --format=json',
+        hint: known.hint,
       },
     ])
   }

@@ -40,7 +40,7 @@ describe('hubble jsonpb fixture (hubble-jsonpb.json)', () => {
       l7: 1,
       audit: 1,
       'node-status': 1,
-      'lost-events': 1,
+      'lost-events': 12, // the events Hubble lost (num_events_lost), not the line
     })
     expect(flows.map((f) => f.source.line)).toEqual([1, 3, 5, 6, 7, 8, 9, 10, 11, 12])
     expect(flows[0]).toEqual({
@@ -103,6 +103,27 @@ describe('hubble jsonpb fixture (hubble-jsonpb.json)', () => {
       srcPort: 51234,
       dstPort: 7070,
     })
+  })
+})
+
+describe('hubble records as they arrive', () => {
+  const flowLine =
+    '{"flow":{"time":"2023-08-21T12:12:18.510Z","verdict":"DROPPED","IP":{"source":"10.244.1.60","destination":"10.244.1.5","ipVersion":"IPv4"},"l4":{"TCP":{"source_port":44916,"destination_port":80,"flags":{"SYN":true}}},"source":{"namespace":"default","pod_name":"xwing"},"destination":{"namespace":"default","pod_name":"deathstar"},"is_reply":false},"node_name":"kind-worker","time":"2023-08-21T12:12:18.510Z"}'
+
+  it('the flow exporter wrapper is detected whatever its field mask kept of the flow', () => {
+    expect(hubbleParser.detect(head(`${flowLine}\n`))).toBeGreaterThan(0.9)
+  })
+
+  it('a pretty-printed record (jq, documentation) is one flow at the line it starts on', async () => {
+    const pretty = JSON.stringify(JSON.parse(flowLine), null, 2)
+    const text = `${pretty}\n${pretty}\n`
+    expect(hubbleParser.detect(head(text))).toBeGreaterThan(0.9)
+    const { flows, ctx } = await run(text.split('\n'))
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows.map((f) => [f.source.line, f.src, f.dst, f.observedAction])).toEqual([
+      [1, '10.244.1.60', '10.244.1.5', 'reject'],
+    ])
+    expect(ctx.stats.notes['duplicate-observation']).toBe(1) // the same event twice
   })
 })
 

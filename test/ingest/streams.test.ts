@@ -137,6 +137,34 @@ describe('compressions and archives no parser reads are named', () => {
     })
   })
 
+  it.each([
+    [
+      'Hubble compact',
+      'Aug 12 06:08:59.855: default/xwing:43966 (ID:10135) -> default/deathstar-b4b8ccfb5-wc4vr:80 (ID:58295) to-endpoint FORWARDED (TCP Flags: SYN)\n',
+      'hubble observe -o jsonpb',
+    ],
+    [
+      'Hubble table',
+      'TIMESTAMP             SOURCE                 DESTINATION          TYPE          VERDICT     SUMMARY\nDec 14 08:39:13.654   kube-system/relay:4245   10.0.0.69:47142   to-stack   FORWARDED   TCP Flags: ACK\n',
+      'hubble observe -o jsonpb',
+    ],
+    [
+      'Zeek conn.log rows without their header',
+      '1312967066.683089\tCbrbq2sEpsICunI53\t147.32.84.165\t1027\t74.125.232.195\t80\ttcp\thttp\t0.045\t393\t77\tRSTO\n',
+      'zeek-cut -c',
+    ],
+  ])('%s text is named, with the export to use', async (kind, text, hint) => {
+    const file = join(dir, `${kind.replace(/\W+/g, '-')}.txt`)
+    writeFileSync(file, text)
+    const err = await read(file).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(BulkheadError)
+    expect((err as BulkheadError).diagnostics[0]).toMatchObject({
+      code: 'ingest/unknown-format',
+      message: expect.stringContaining(kind),
+      hint: expect.stringContaining(hint),
+    })
+  })
+
   it('a tar whose first member is a flow log is still named a tar, not read as text', async () => {
     const member = Buffer.from(fixtureText('aws-v2.log'))
     const header = Buffer.alloc(512)

@@ -7,6 +7,7 @@ import type { Flow } from '../../core/index.js'
 import { parseAddress, parseIsoTime, parseProtocolNumber } from '../fields.js'
 import { GcpReports } from '../gcp-reports.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
+import { JsonObjectSplitter, type RawRecord } from '../json-objects.js'
 
 /** Largest JSON record read (one LogEntry, in UTF-16 code units); larger ones are skipped as `record-too-large`. */
 export const GCP_MAX_RECORD = 1024 * 1024
@@ -47,145 +48,6 @@ function payloadOf(v: unknown): Record<string, unknown> | undefined {
   const p = obj(o['jsonPayload'])
   if (p) return p
   return obj(o['connection']) ? o : undefined
-}
-
-/** A complete top-level JSON object's text and the line it starts on. */
-interface RawRecord {
-  readonly text: string
-  readonly line: number
-}
-
-/**
- * Splits JSON text, fed line by line, into its top-level objects, so that the parser reads the
- * three shapes GCP flow records come in: one object per line (Cloud Logging sinks, Pub/Sub,
- * BigQuery exports), pretty-printed objects over several lines (the console's "Copy as JSON",
- * the examples in Google's documentation), and a pretty-printed top-level array of objects
- * (`gcloud logging read --format=json`).
- *
- * - A line that is a whole object (`{` … `}`) is taken as is, without scanning (the JSON-lines
- *   fast path).
- * - Otherwise the line is scanned (strings and escapes respected). Between objects, blanks, `[`,
- *   `]` and `,` are skipped; anything else is handed on as a record (the line, or its rest after
- *   an object), which the parser then skips as `bad-json` or `no-connection`. An object that does not end
- *   on its first line continues on the next lines only when nothing follows its `{` on that line
- *   (pretty-printing); otherwise the line is a broken JSON line (`bad-json`) and the next line
- *   starts afresh.
- * - An object longer than {@link GCP_MAX_RECORD} is `record-too-large`; one still open at the end
- *   of the input is `bad-json`.
- */
-class JsonObjectSplitter {
-  private parts: string[] = []
-  private size = 0
-  private depth = 0
-  private inString = false
-  private escaped = false
-  private startLine = 0
-  private tooLarge = false
-  constructor(
-    private readonly onRecord: (r: RawRecord) => void,
-    private readonly onBad: (reason: string, line: number, text: string) => void,
-  ) {}
-
-  /** Feeds one line (without its terminator), `lineNo` 1-based. */
-  line(text: string, lineNo: number): void {
-    if (this.depth === 0) {
-      const t = text.trim()
-      if (t === '') return
-      if (t.charCodeAt(0) === 123 && t.charCodeAt(t.length - 1) === 125) {
-        this.onRecord({ text: t, line: lineNo })
-        return
-      }
-    }
-    this.scan(text, lineNo)
-  }
-
-  /** Ends the input: an object still open is `bad-json`. */
-  end(): void {
-    if (this.depth > 0) {
-      this.onBad(
-        'bad-json',
-        this.startLine,
-        `unterminated JSON object: ${this.parts.join('').slice(0, 120)}`,
-      )
-      this.reset()
-    }
-  }
-
-  private reset(): void {
-    this.parts = []
-    this.size = 0
-    this.depth = 0
-    this.inString = false
-    this.escaped = false
-    this.tooLarge = false
-  }
-
-  private scan(text: string, lineNo: number): void {
-    const n = text.length
-    let recStart = this.depth > 0 ? 0 : -1
-    let openedHere = false
-    let done = false
-    for (let i = 0; i < n; i++) {
-      const c = text.charCodeAt(i)
-      if (this.depth === 0) {
-        if (c === 123) {
-          this.depth = 1
-          this.inString = false
-          this.escaped = false
-          this.startLine = lineNo
-          recStart = i
-          openedHere = true
-        } else if (!(
-          c === 32 ||
-          c === 9 ||
-          c === 13 ||
-          c === 44 ||
-          c === 91 ||
-          c === 93 ||
-          c === 0xfeff
-        )) {
-          // not an object: the parser reads the line (or its rest) and says why it is no flow
-          this.onRecord({ text: (done ? text.slice(i) : text).trim(), line: lineNo })
-          return
-        }
-        continue
-      }
-      if (this.inString) {
-        if (this.escaped) this.escaped = false
-        else if (c === 92) this.escaped = true
-        else if (c === 34) this.inString = false
-      } else if (c === 34) this.inString = true
-      else if (c === 123 || c === 91) this.depth++
-      else if ((c === 125 || c === 93) && --this.depth === 0) {
-        const piece = text.slice(recStart, i + 1)
-        const whole = this.parts.length > 0 ? this.parts.join('') + piece : piece
-        const line = this.startLine
-        const tooLarge = this.tooLarge || whole.length > GCP_MAX_RECORD
-        this.reset()
-        if (tooLarge) this.onBad('record-too-large', line, whole.slice(0, 200))
-        else this.onRecord({ text: whole, line })
-        recStart = -1
-        openedHere = false
-        done = true
-      }
-    }
-    if (this.depth === 0) return
-    if (openedHere && text.slice(recStart + 1).trim() !== '') {
-      // a JSON line cut short: only a pretty-printed object's first line ends right after `{`
-      this.reset()
-      this.onBad('bad-json', lineNo, text)
-      return
-    }
-    if (this.tooLarge) return
-    const rest = recStart > 0 ? text.slice(recStart) : text
-    this.size += rest.length + 1
-    if (this.size > GCP_MAX_RECORD) {
-      this.tooLarge = true
-      this.parts = []
-      return
-    }
-    this.parts.push(rest, '\n')
-  }
 }
 
 function parseRecord(
@@ -322,6 +184,7 @@ export const gcpVpcParser: LineParser = {
     const dedup = ctx.run?.gcpReports ?? new GcpReports()
     const ready: RawRecord[] = []
     const splitter = new JsonObjectSplitter(
+      GCP_MAX_RECORD,
       (r) => ready.push(r),
       (reason, line, text) => {
         skip(ctx, reason, `${ctx.file}:${line}`, text)

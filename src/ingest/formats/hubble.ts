@@ -15,6 +15,7 @@ import {
   type FlowDirection,
   type ObservedAction,
 } from '../../core/index.js'
+import { JsonObjectSplitter, type RawRecord } from '../json-objects.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
 
 /**
@@ -24,6 +25,9 @@ import { note, skip, type LineParser, type ParseContext } from '../types.js'
  * twice, never lost).
  */
 export const HUBBLE_DEDUP_MAX_KEYS = 65_536
+
+/** Longest record, in characters (a pretty-printed flow is a few KiB). */
+const HUBBLE_MAX_RECORD = 1 << 20
 
 /** Two observations of the same key this close in time (ms) are one connection. */
 export const HUBBLE_DEDUP_WINDOW_MS = 1000
@@ -265,152 +269,183 @@ class RecentSet {
 async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
   const recent = new RecentKeys(HUBBLE_DEDUP_MAX_KEYS)
   const connections = new RecentSet(HUBBLE_DEDUP_MAX_KEYS)
-  let lineNo = 0
+  // records one per line (`-o json`, `-o jsonpb`) or pretty-printed (`… | jq .`, documentation)
+  const ready: RawRecord[] = []
+  const splitter = new JsonObjectSplitter(
+    HUBBLE_MAX_RECORD,
+    (r) => ready.push(r),
+    (reason, at, text) => {
+      skip(ctx, reason, `${ctx.file}:${String(at)}`, text)
+    },
+  )
+  let rawNo = 0
   for await (const raw of lines) {
-    lineNo++
-    const line = raw.replace(/^\uFEFF/, '').trim()
-    if (line === '') continue
-    const where = `${ctx.file}:${lineNo}`
-    let obj: unknown
-    try {
-      obj = JSON.parse(line)
-    } catch {
-      skip(ctx, 'bad-json', where, line)
-      continue
-    }
-    if (!isObj(obj)) {
-      skip(ctx, 'bad-json', where, line)
-      continue
-    }
-    let f: Obj
-    if (isObj(obj['flow'])) f = obj['flow']
-    else if (obj['node_status'] !== undefined) {
-      note(ctx, 'node-status')
-      continue
-    } else if (obj['lost_events'] !== undefined) {
-      note(ctx, 'lost-events')
-      continue
-    } else if ('IP' in obj || 'l4' in obj || 'verdict' in obj || 'Type' in obj) f = obj
-    else {
-      skip(ctx, 'not-a-flow', where, line)
-      continue
-    }
+    rawNo++
+    splitter.line(rawNo === 1 ? raw.replace(/^\uFEFF/, '') : raw, rawNo)
+    yield* records()
+  }
+  splitter.end()
 
-    const type = f['Type']
-    const l7 = type === 'L7' || type === 2
-    if (type === 'SOCK' || type === 3) {
-      note(ctx, 'sock-trace')
-      continue
-    }
-    const ip = f['IP']
-    if (!isObj(ip)) {
-      note(ctx, l7 ? 'l7' : 'no-ip-layer')
-      continue
-    }
-    const src = typeof ip['source'] === 'string' ? normalizeIp(ip['source']) : undefined
-    const dst = typeof ip['destination'] === 'string' ? normalizeIp(ip['destination']) : undefined
-    if (!src || !dst) {
-      skip(ctx, 'bad-address', where, line)
-      continue
-    }
-    const l4 = isObj(f['l4']) ? layer4(f['l4']) : 'none'
-    if (l4 === 'bad') {
-      skip(ctx, 'bad-port', where, line)
-      continue
-    }
-    if (l4 === 'none') {
-      note(ctx, l7 ? 'l7' : 'no-l4')
-      continue
-    }
-    // an L7 record repeats a connection the L3/L4 records already count; alone (a capture or
-    // export of L7 events only) it is the only record of its connection
-    const conn =
-      src < dst || (src === dst && l4.srcPort <= l4.dstPort)
-        ? `${l4.protocol}|${src}|${l4.srcPort}|${dst}|${l4.dstPort}`
-        : `${l4.protocol}|${dst}|${l4.dstPort}|${src}|${l4.srcPort}`
-    if (l7 && connections.has(conn)) {
-      note(ctx, 'l7')
-      continue
-    }
-    if (!l7) connections.add(conn)
-
-    const timeText = f['time'] ?? obj['time']
-    let at = 0
-    if (timeText === undefined || timeText === null) note(ctx, 'no-timestamp')
-    else {
-      const ms =
-        typeof timeText === 'string' && RFC3339_RE.test(timeText)
-          ? Date.parse(timeText.slice(0, 10) + 'T' + timeText.slice(11).toUpperCase())
-          : NaN
-      if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) {
-        skip(ctx, 'bad-timestamp', where, line)
+  function* records(): Generator<Flow> {
+    for (const r of ready.splice(0)) {
+      const line = r.text
+      const lineNo = r.line
+      const where = `${ctx.file}:${String(lineNo)}`
+      let obj: unknown
+      try {
+        obj = JSON.parse(line)
+      } catch {
+        skip(ctx, 'bad-json', where, line)
         continue
       }
-      at = ms
-    }
+      if (!isObj(obj)) {
+        skip(ctx, 'bad-json', where, line)
+        continue
+      }
+      let f: Obj
+      if (isObj(obj['flow'])) f = obj['flow']
+      else if (obj['node_status'] !== undefined) {
+        note(ctx, 'node-status')
+        continue
+      } else if (obj['lost_events'] !== undefined) {
+        // the events Hubble dropped before they were written: count them, not the line
+        const lost = isObj(obj['lost_events']) ? Number(obj['lost_events']['num_events_lost']) : NaN
+        note(ctx, 'lost-events', Number.isSafeInteger(lost) && lost > 0 ? lost : 1)
+        continue
+      } else if ('IP' in obj || 'l4' in obj || 'verdict' in obj || 'Type' in obj) f = obj
+      else {
+        skip(ctx, 'not-a-flow', where, line)
+        continue
+      }
 
-    const isReply =
-      typeof f['is_reply'] === 'boolean'
-        ? f['is_reply']
-        : typeof f['reply'] === 'boolean'
-          ? f['reply']
-          : undefined
-    const direction: FlowDirection =
-      isReply === undefined ? 'unknown' : isReply ? 'server-to-client' : 'client-to-server'
-    const { action, audit } = actionOf(f['verdict'])
+      const type = f['Type']
+      const l7 = type === 'L7' || type === 2
+      if (type === 'SOCK' || type === 3) {
+        note(ctx, 'sock-trace')
+        continue
+      }
+      const ip = f['IP']
+      if (!isObj(ip)) {
+        note(ctx, l7 ? 'l7' : 'no-ip-layer')
+        continue
+      }
+      const src = typeof ip['source'] === 'string' ? normalizeIp(ip['source']) : undefined
+      const dst = typeof ip['destination'] === 'string' ? normalizeIp(ip['destination']) : undefined
+      if (!src || !dst) {
+        skip(ctx, 'bad-address', where, line)
+        continue
+      }
+      const l4 = isObj(f['l4']) ? layer4(f['l4']) : 'none'
+      if (l4 === 'bad') {
+        skip(ctx, 'bad-port', where, line)
+        continue
+      }
+      if (l4 === 'none') {
+        note(ctx, l7 ? 'l7' : 'no-l4')
+        continue
+      }
+      // an L7 record repeats a connection the L3/L4 records already count; alone (a capture or
+      // export of L7 events only) it is the only record of its connection
+      const conn =
+        src < dst || (src === dst && l4.srcPort <= l4.dstPort)
+          ? `${l4.protocol}|${src}|${l4.srcPort}|${dst}|${l4.dstPort}`
+          : `${l4.protocol}|${dst}|${l4.dstPort}|${src}|${l4.srcPort}`
+      if (l7 && connections.has(conn)) {
+        note(ctx, 'l7')
+        continue
+      }
+      if (!l7) connections.add(conn)
 
-    const key = `${src}|${dst}|${l4.srcPort}|${l4.dstPort}|${l4.protocol}|${String(isReply)}|${action}`
-    if (recent.seen(key, at)) {
-      note(ctx, 'duplicate-observation')
-      continue
-    }
-    if (audit) note(ctx, 'audit')
+      const timeText = f['time'] ?? obj['time']
+      let at = 0
+      if (timeText === undefined || timeText === null) note(ctx, 'no-timestamp')
+      else {
+        const ms =
+          typeof timeText === 'string' && RFC3339_RE.test(timeText)
+            ? Date.parse(timeText.slice(0, 10) + 'T' + timeText.slice(11).toUpperCase())
+            : NaN
+        if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) {
+          skip(ctx, 'bad-timestamp', where, line)
+          continue
+        }
+        at = ms
+      }
 
-    const srcEp = isObj(f['source']) ? f['source'] : {}
-    const dstEp = isObj(f['destination']) ? f['destination'] : {}
-    const srcName = nameOf(srcEp)
-    const dstName = nameOf(dstEp)
-    const srcLabels = labelsOf(srcEp, ctx)
-    const dstLabels = labelsOf(dstEp, ctx)
-    const tcpFlags = tcpFlagsOf(l4.flags)
-    const flow: Flow = {
-      src,
-      dst,
-      srcPort: l4.srcPort,
-      dstPort: l4.dstPort,
-      protocol: l4.protocol,
-      start: at,
-      end: at,
-      packets: 0,
-      bytes: 0,
-      observedAction: action,
-      direction,
-      source: { format: 'hubble', file: ctx.file, line: lineNo },
-      ...(tcpFlags !== undefined ? { tcpFlags } : {}),
-      ...(srcName !== undefined ? { srcName } : {}),
-      ...(dstName !== undefined ? { dstName } : {}),
-      ...(srcLabels !== undefined ? { srcLabels } : {}),
-      ...(dstLabels !== undefined ? { dstLabels } : {}),
+      const isReply =
+        typeof f['is_reply'] === 'boolean'
+          ? f['is_reply']
+          : typeof f['reply'] === 'boolean'
+            ? f['reply']
+            : undefined
+      const direction: FlowDirection =
+        isReply === undefined ? 'unknown' : isReply ? 'server-to-client' : 'client-to-server'
+      const { action, audit } = actionOf(f['verdict'])
+
+      const key = `${src}|${dst}|${l4.srcPort}|${l4.dstPort}|${l4.protocol}|${String(isReply)}|${action}`
+      if (recent.seen(key, at)) {
+        note(ctx, 'duplicate-observation')
+        continue
+      }
+      if (audit) note(ctx, 'audit')
+
+      const srcEp = isObj(f['source']) ? f['source'] : {}
+      const dstEp = isObj(f['destination']) ? f['destination'] : {}
+      const srcName = nameOf(srcEp)
+      const dstName = nameOf(dstEp)
+      const srcLabels = labelsOf(srcEp, ctx)
+      const dstLabels = labelsOf(dstEp, ctx)
+      const tcpFlags = tcpFlagsOf(l4.flags)
+      const flow: Flow = {
+        src,
+        dst,
+        srcPort: l4.srcPort,
+        dstPort: l4.dstPort,
+        protocol: l4.protocol,
+        start: at,
+        end: at,
+        packets: 0,
+        bytes: 0,
+        observedAction: action,
+        direction,
+        source: { format: 'hubble', file: ctx.file, line: lineNo },
+        ...(tcpFlags !== undefined ? { tcpFlags } : {}),
+        ...(srcName !== undefined ? { srcName } : {}),
+        ...(dstName !== undefined ? { dstName } : {}),
+        ...(srcLabels !== undefined ? { srcLabels } : {}),
+        ...(dstLabels !== undefined ? { dstLabels } : {}),
+      }
+      ctx.stats.records++
+      yield flow
     }
-    ctx.stats.records++
-    yield flow
   }
 }
 
 /**
- * Confidence that `head` is Hubble JSON: 0.95 when the first complete line is a JSON object with
- * a `flow` object (or a top-level flow) holding `IP`, `l4`, `verdict` or `Type` and one of
- * `node_name`, `event_type`, `Type`, `source`, `destination`; 0.5 for `node_status` /
- * `lost_events` lines only; else 0.
+ * Confidence that `head` is Hubble JSON: 0.95 when the first complete record (a line, or an
+ * object pretty-printed over several) is a JSON object with a `flow` object (or a top-level
+ * flow) holding `IP`, `l4` or `verdict` and one of `node_name`, `event_type`, `Type`,
+ * `traffic_direction`, `trace_observation_point`, or wrapped with the response's `node_name` or
+ * `time`; 0.5 for `node_status` / `lost_events` records only; else 0.
  */
 function detectHubble(head: Uint8Array): number {
   const text = new TextDecoder('utf-8', { fatal: false }).decode(head).replace(/^\uFEFF/, '')
   const lines = text.split('\n')
   const complete = lines.length > 1 ? lines.slice(0, -1) : lines
+  // the first records, one per line or pretty-printed
+  const records: string[] = []
+  const state = { broken: false }
+  const splitter = new JsonObjectSplitter(
+    HUBBLE_MAX_RECORD,
+    (r) => records.push(r.text),
+    () => {
+      state.broken = true
+    },
+  )
+  for (let i = 0; i < complete.length && records.length < 20 && !state.broken; i++)
+    splitter.line(complete[i] ?? '', i + 1)
+  if (state.broken && records.length === 0) return 0
   let best = 0
-  for (const line of complete.slice(0, 20)) {
-    const t = line.trim()
-    if (t === '') continue
+  for (const t of records.slice(0, 20)) {
     if (!t.startsWith('{')) return 0
     let o: unknown
     try {
@@ -419,14 +454,18 @@ function detectHubble(head: Uint8Array): number {
       return 0
     }
     if (!isObj(o)) return 0
-    const f = isObj(o['flow']) ? o['flow'] : o
+    const wrapped = isObj(o['flow'])
+    const f = wrapped ? (o['flow'] as Obj) : o
     const core = 'IP' in f || 'l4' in f || 'verdict' in f
     const hubbleish =
       'node_name' in f ||
       'event_type' in f ||
       'Type' in f ||
       'traffic_direction' in f ||
-      'trace_observation_point' in f
+      'trace_observation_point' in f ||
+      // the GetFlowsResponse around a flow (`-o jsonpb`, the flow exporter), whatever the
+      // exporter's field mask kept of the flow
+      (wrapped && ('node_name' in o || 'time' in o))
     if (core && hubbleish) return 0.95
     if ('node_status' in o || 'lost_events' in o) best = 0.5
     else return best
