@@ -3,7 +3,8 @@
  * that log one record per direction without saying (AWS VPC, GCP, NetFlow, CSV).
  *
  * Zeek, conntrack, Hubble and Azure say which side is the client; their parsers set `direction`
- * themselves and this module is not applied to them.
+ * themselves, and reading applies this module only to the records they leave `unknown` (a Zeek
+ * `OTH` connection seen mid-stream), as it does to every record of the formats above.
  */
 import type { Flow } from '../core/index.js'
 
