@@ -8,6 +8,8 @@ import {
   diagnostic,
   expressionMatches,
   labelsMatch,
+  hasPorts,
+  isIcmp,
   labelSet,
   maxPort,
   parseIp,
@@ -810,7 +812,7 @@ function memberCache(
 /**
  * Over-permission of workload-to-workload rules (issue 5 item 2): the (source, destination,
  * protocol, port) combinations the rules allow minus those observed, counted per workload pair and
- * per identity pair (label sets). Rules with a CIDR, external or internet side are not counted
+ * per identity pair (label sets); a protocol without ports (GRE, ESP) counts as one service. Rules with a CIDR, external or internet side are not counted
  * here (their widening is reported under `aggregated`).
  */
 function overPermission(
@@ -895,6 +897,14 @@ function overPermission(
       let seen = 0
       const unseen: Service[] = []
       for (const [proto, ranges] of byProto) {
+        if (!hasPorts(proto) && !isIcmp(proto)) {
+          // a protocol without ports (GRE, ESP, ...) is one service, observed or not
+          size += 1
+          const hit = [...seenHere].some((sv) => Number(sv.split('/')[0]) === proto)
+          if (hit) seen += 1
+          else unseen.push({ protocol: proto, ports: { lo: 0, hi: maxPort(proto) } })
+          continue
+        }
         const ports = IntervalSet.of(ranges)
         size += ports.size
         const hits: PortRange[] = []

@@ -103,6 +103,15 @@ describe('recommend on a hand-built estate', () => {
     ])
   })
 
+  it('counts a protocol without ports (GRE) as one service in the over-permission figures', () => {
+    const r = recommend(mapOf(INV, [edge('web-1', 'api-1', 47, 0, { flows: 3 })]), INV)
+    expect(r.report.overPermission.find((o) => o.unit === 'identity')).toMatchObject({
+      allowed: 1,
+      observed: 1,
+      extra: 0,
+    })
+  })
+
   it('proposes no rule for an address a workload holds at other times (a CIDR has no time)', () => {
     const inv = loadInventory(`apiVersion: bulkhead.dev/v1
 kind: Inventory
