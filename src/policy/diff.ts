@@ -100,7 +100,8 @@ export interface DiffVerdict {
 /**
  * Observed flows of one edge (source entity, destination entity, protocol, destination port)
  * whose verdict changes the same way. `change` is `blocked` for allowed → denied and `allowed`
- * for denied → allowed. Times are ms since the epoch, UTC (`start` of the flows).
+ * for denied → allowed. Times are ms since the epoch, UTC: the earliest start and the latest
+ * end of the edge's flows, as simulate and discover give them.
  */
 export interface EdgeChange {
   readonly change: 'blocked' | 'allowed'
@@ -374,7 +375,7 @@ export class FlowDiffer {
         ...e,
         flows: e.flows + 1,
         firstSeen: Math.min(e.firstSeen, flow.start),
-        lastSeen: Math.max(e.lastSeen, flow.start),
+        lastSeen: Math.max(e.lastSeen, flow.end),
       })
     } else {
       this.edges.set(key, {
@@ -386,7 +387,7 @@ export class FlowDiffer {
         service: formatService({ protocol: flow.protocol, ports: { lo: port, hi: port } }),
         flows: 1,
         firstSeen: flow.start,
-        lastSeen: flow.start,
+        lastSeen: flow.end,
         old: oldV,
         new: newV,
       })

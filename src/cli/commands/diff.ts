@@ -57,7 +57,11 @@ export function registerDiff(program: Command): void {
     .argument('<old>', 'old policy: a folder, or a git revision of one, e.g. HEAD~1:policy')
     .argument('<new>', 'new policy: a folder (e.g. policy) or REV:path')
     .option('-w, --workspace <dir>', 'workspace folder (its inventory is used for both sides)', '.')
-    .option('--at <time>', 'when to judge rule expiry and address holding (ISO-8601)', 'now')
+    .option(
+      '--at <time>',
+      'when to judge rule expiry and the connectivity lines (ISO-8601); flows resolve their addresses at their own time',
+      'now',
+    )
     .option('--flows <file...>', 'flow files to replay against both policy sets')
     .option('--format <format>', 'flow file format for --flows', 'auto')
     .option('--since <time>', 'replay stored flows that start at or after this time')
