@@ -224,7 +224,8 @@ export function recommend(
 
   // --- classify entities -------------------------------------------------------------------
   const blockNames: Cidr[] = []
-  const timeBoundAddresses = new Set(
+  // an unmanaged entity named by one of these is an address a workload holds at other times
+  const workloadAddresses = new Set(
     inventory.workloads.flatMap((w) => w.addresses.map((a) => a.ip)),
   )
   const sides = new Map<string, Side | string>()
@@ -251,7 +252,7 @@ export function recommend(
     if (e.name === INTERNET) return { kind: 'internet', entity: id }
     // an address a workload holds at other times (IP reuse): a CIDR selector has no time, so a
     // rule for it would reach that workload too; no rule, a warning
-    if (timeBoundAddresses.has(e.name)) return 'time-bound-address'
+    if (workloadAddresses.has(e.name)) return 'time-bound-address'
     const cidr = entityCidr(e.name)
     if (!cidr) return 'unknown-entity'
     const isPublicHost =
@@ -812,8 +813,9 @@ function memberCache(
 /**
  * Over-permission of workload-to-workload rules (issue 5 item 2): the (source, destination,
  * protocol, port) combinations the rules allow minus those observed, counted per workload pair and
- * per identity pair (label sets); a protocol without ports (GRE, ESP) counts as one service. Rules with a CIDR, external or internet side are not counted
- * here (their widening is reported under `aggregated`).
+ * per identity pair (label sets); a protocol without ports (GRE, ESP) counts as one service. Rules
+ * with a CIDR, external or internet side are not counted here (their widening is reported under
+ * `aggregated`).
  */
 function overPermission(
   policies: readonly Policy[],
