@@ -84,9 +84,9 @@ async function readDocument(lines: AsyncIterable<string>, ctx: ParseContext): Pr
 /**
  * Where in `text` V8's `JSON.parse` error `message` says it broke, in UTF-16 units: its
  * `at position N`; for "Unexpected end of JSON input", the end; for `Unexpected token …,
- * ..."SNIPPET"... is not valid JSON` (SNIPPET is the text 10 characters either side, `...` outside
- * the quotes where cut), the one place where that snippet occurs with the token in its place. Undefined when it
- * cannot be told.
+ * ..."SNIPPET"... is not valid JSON` (SNIPPET is the text 10 characters either side, `...`
+ * outside the quotes where cut), the one place where that snippet occurs with the token in its
+ * place. Undefined when it cannot be told.
  */
 export function jsonErrorOffset(message: string, text: string): number | undefined {
   const at = /position (\d+)/.exec(message)
@@ -100,7 +100,7 @@ export function jsonErrorOffset(message: string, text: string): number | undefin
   const lead = m[2] !== undefined
   const snippet = m[3] ?? ''
   if (snippet === '') return undefined
-  // the token sits 10 characters into a snippet cut at its start; the first one otherwise
+  // the token sits 10 characters into a snippet cut at its start, else where the snippet holds it
   const found: number[] = []
   for (let i = text.indexOf(snippet); i >= 0; i = text.indexOf(snippet, i + 1)) {
     const p = lead ? i + 10 : i + snippet.indexOf(token)
