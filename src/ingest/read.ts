@@ -238,7 +238,7 @@ async function* readOne(
       },
       // bytes after the last gzip member: ignored, as gzip(1) does, and said
       onTrailingBytes: () => {
-        stats.notes['gzip-trailing-garbage'] = (stats.notes['gzip-trailing-garbage'] ?? 0) + 1
+        note({ stats }, 'gzip-trailing-garbage')
       },
     })
     if (parquet) format = 'aws-vpc'

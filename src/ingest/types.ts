@@ -160,8 +160,11 @@ export function skip(
   }
 }
 
-/** Counts `count` (default 1) records deliberately not emitted that are not errors (e.g. AWS NODATA). */
-export function note(ctx: ParseContext, reason: string, count = 1): void {
+/**
+ * Counts `count` (default 1) records deliberately not emitted that are not errors (e.g. AWS
+ * NODATA), or conditions of a file worth saying (gzip trailing bytes), in `ctx.stats.notes`.
+ */
+export function note(ctx: Pick<ParseContext, 'stats'>, reason: string, count = 1): void {
   ctx.stats.notes[reason] = (ctx.stats.notes[reason] ?? 0) + count
 }
 

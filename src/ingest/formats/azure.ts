@@ -7,6 +7,7 @@
  */
 import type { Flow, ObservedAction } from '../../core/index.js'
 import { parseAddress, parseCounter, parsePort, parseProtocolNumber, parseUint } from '../fields.js'
+import { jsonErrorOffset } from '../json-objects.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
 
 /**
@@ -79,35 +80,6 @@ async function readDocument(lines: AsyncIterable<string>, ctx: ParseContext): Pr
     )
     return undefined
   }
-}
-
-/**
- * Where in `text` V8's `JSON.parse` error `message` says it broke, in UTF-16 units: its
- * `at position N`; for "Unexpected end of JSON input", the end; for `Unexpected token …,
- * ..."SNIPPET"... is not valid JSON` (SNIPPET is the text 10 characters either side, `...`
- * outside the quotes where cut), the one place where that snippet occurs with the token in its
- * place. Undefined when it cannot be told.
- */
-export function jsonErrorOffset(message: string, text: string): number | undefined {
-  const at = /position (\d+)/.exec(message)
-  if (at) return Number(at[1])
-  if (message.startsWith('Unexpected end of JSON input')) return text.length
-  const m = /^Unexpected token '(.)', (\.\.\.)?"([\s\S]*)"(?:\.\.\.)? is not valid JSON$/.exec(
-    message,
-  )
-  if (!m) return undefined
-  const token = m[1] ?? ''
-  const lead = m[2] !== undefined
-  const snippet = m[3] ?? ''
-  if (snippet === '') return undefined
-  // the token sits 10 characters into a snippet cut at its start, else where the snippet holds it
-  const found: number[] = []
-  for (let i = text.indexOf(snippet); i >= 0; i = text.indexOf(snippet, i + 1)) {
-    const p = lead ? i + 10 : i + snippet.indexOf(token)
-    if (text[p] === token) found.push(p)
-    if (found.length > 1) return undefined
-  }
-  return found[0]
 }
 
 /** `text` without trailing white space and NUL characters. */

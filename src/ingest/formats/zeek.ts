@@ -134,8 +134,11 @@ function refineByPayload(
   if (state === 'RSTOS0' && respBytes > 0) return { action: 'accept', unanswered: false }
   if (state === 'RSTRH' && origBytes <= 0 && respBytes <= 0)
     return { action: 'unknown', unanswered: false }
-  return { action, unanswered: state === 'S0' || state === 'SH' || state === 'RSTOS0' }
+  return { action, unanswered: UNANSWERED_STATES.has(state) }
 }
+
+/** `conn_state`s of attempts the responder never answered (note `unanswered-attempt`). */
+const UNANSWERED_STATES: ReadonlySet<string> = new Set(['S0', 'SH', 'RSTOS0'])
 
 /** A field value after TSV decoding: undefined when unset (`-`) or absent, `''` when empty. */
 type Value = string | number | boolean | readonly unknown[] | undefined
@@ -724,7 +727,7 @@ const STATE_BY_KEY: ReadonlyMap<number, number> = new Map(
     for (let j = 0; j < state.length; j++) key = key * 128 + state.charCodeAt(j)
     const code =
       action === 'accept' ? ACTION_ACCEPT : action === 'reject' ? ACTION_REJECT : ACTION_UNKNOWN
-    const unanswered = state === 'S0' || state === 'SH' || state === 'RSTOS0' ? 4 : 0
+    const unanswered = UNANSWERED_STATES.has(state) ? 4 : 0
     const dir = state === 'OTH' ? DIR_UNKNOWN : DIR_C2S
     const byPayload = state === 'RSTOS0' || state === 'RSTRH' ? 32 : 0
     return [key, code | unanswered | (dir << 3) | byPayload]
