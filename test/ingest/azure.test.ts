@@ -11,7 +11,7 @@ import { fixture, fixtureText, runParser } from './text-helpers.js'
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 describe('azure-nsg parser (v2)', () => {
-  it('reads every tuple with decision, protocol, summed counters, record index', async () => {
+  it('reads tuples with decision, protocol, summed counters, record index', async () => {
     const { flows, ctx } = await runParser(azureNsgParser, fixtureText('azure-nsg-v2.json'), {
       file: 'nsg.json',
     })
@@ -30,8 +30,10 @@ describe('azure-nsg parser (v2)', () => {
       direction: 'client-to-server',
       source: { format: 'azure-nsg', file: 'nsg.json', record: 0 },
     })
-    // E with counters 1,66,1,66 → both directions summed
-    expect(flows[3]).toMatchObject({
+    // E with counters 1,66,1,66 → both directions summed; it ends no open connection, so it is
+    // given out before the connections still open at the end of the file (records 2, 4, 5)
+    expect(flows.map((f) => f.source.record)).toEqual([0, 1, 3, 2, 4, 5])
+    expect(flows[2]).toMatchObject({
       dst: '13.67.143.117',
       packets: 2,
       bytes: 132,
@@ -40,6 +42,7 @@ describe('azure-nsg parser (v2)', () => {
     })
     expect(flows[4]).toMatchObject({ packets: 54, bytes: 30986, source: { record: 4 } })
     expect(ctx.stats.skipped).toEqual({ 'bad-address': 1 })
+    expect(ctx.stats.notes).toEqual({ 'open-at-end': 3 })
     expect(ctx.stats.examples[0]?.where).toBe('nsg.json#6')
   })
 
@@ -155,28 +158,159 @@ describe('azure-nsg parser (v2)', () => {
   })
 })
 
+describe('Azure: one flow per connection from its B, C and E tuples', () => {
+  /** An NSG v2 blob: one record (minute) per entry, each with tuples per NIC (mac). */
+  const nsg = (records: Record<string, string[]>[]): string =>
+    JSON.stringify({
+      records: records.map((byMac) => ({
+        properties: {
+          Version: 2,
+          flows: [
+            {
+              rule: 'DefaultRule_AllowInternetOutBound',
+              flows: Object.entries(byMac).map(([mac, flowTuples]) => ({ mac, flowTuples })),
+            },
+          ],
+        },
+      })),
+    })
+  const t = (time: number, state: string, counters = ',,,', port = 50000, decision = 'A'): string =>
+    `${String(time)},10.5.16.4,203.0.113.9,${String(port)},443,T,O,${decision},${state},${counters}`
+
+  it('B, C, C, E over four minutes: one flow, first time to last, counters summed', async () => {
+    const doc = nsg([
+      { m1: [t(1700000000, 'B')] },
+      { m1: [t(1700000060, 'C', '10,1000,8,9000')] },
+      { m1: [t(1700000120, 'C', '1,100,1,900')] },
+      { m1: [t(1700000180, 'E', '2,120,2,240')] },
+    ])
+    const { flows, ctx } = await runParser(azureNsgParser, doc, { file: 'b.json' })
+    expect(flows).toEqual([
+      {
+        src: '10.5.16.4',
+        dst: '203.0.113.9',
+        srcPort: 50000,
+        dstPort: 443,
+        protocol: 6,
+        start: 1700000000000,
+        end: 1700000180000,
+        packets: 24,
+        bytes: 11360,
+        observedAction: 'accept',
+        direction: 'client-to-server',
+        source: { format: 'azure-nsg', file: 'b.json', record: 0 },
+      },
+    ])
+    expect(ctx.stats.notes).toEqual({ 'merged-tuples': 3 })
+  })
+
+  it('the same tuple at two interfaces is two flows', async () => {
+    const doc = nsg([
+      { m1: [t(1700000000, 'B')], m2: [t(1700000000, 'B')] },
+      { m1: [t(1700000060, 'E', '1,10,1,10')], m2: [t(1700000060, 'E', '2,20,2,20')] },
+    ])
+    const { flows } = await runParser(azureNsgParser, doc)
+    expect(flows.map((f) => [f.start, f.end, f.bytes])).toEqual([
+      [1700000000000, 1700000060000, 20],
+      [1700000000000, 1700000060000, 40],
+    ])
+  })
+
+  it('a B for a connection still open ends the earlier one (its E was not logged)', async () => {
+    const doc = nsg([
+      { m1: [t(1700000000, 'B'), t(1700000010, 'C', '1,1,1,1')] },
+      { m1: [t(1700000100, 'B'), t(1700000130, 'E', '3,3,3,3')] },
+    ])
+    const { flows, ctx } = await runParser(azureNsgParser, doc)
+    expect(flows.map((f) => [f.start, f.end, f.bytes, f.source.record])).toEqual([
+      [1700000000000, 1700000010000, 2, 0],
+      [1700000100000, 1700000130000, 6, 2],
+    ])
+    expect(ctx.stats.notes).toEqual({ 'merged-tuples': 2, 'end-missed': 1 })
+  })
+
+  it('a connection begun before the file (C first) and one not ended in it (no E)', async () => {
+    const doc = nsg([
+      { m1: [t(1700000000, 'C', '5,50,5,50'), t(1700000000, 'B', ',,,', 50001)] },
+      { m1: [t(1700000060, 'E', '1,10,1,10'), t(1700000060, 'C', '2,20,2,20', 50001)] },
+    ])
+    const { flows, ctx } = await runParser(azureNsgParser, doc)
+    expect(flows.map((f) => [f.srcPort, f.start, f.end, f.bytes])).toEqual([
+      [50000, 1700000000000, 1700000060000, 120],
+      [50001, 1700000000000, 1700000060000, 40],
+    ])
+    expect(ctx.stats.notes).toEqual({ 'merged-tuples': 2, 'open-at-end': 1 })
+  })
+
+  it('denied tuples of one tuple are each a flow: every one is an attempt', async () => {
+    const doc = nsg([
+      { m1: [t(1700000000, 'B', ',,,', 50000, 'D')] },
+      { m1: [t(1700000060, 'B', ',,,', 50000, 'D')] },
+    ])
+    const { flows, ctx } = await runParser(azureNsgParser, doc)
+    expect(flows.map((f) => [f.start, f.observedAction])).toEqual([
+      [1700000000000, 'reject'],
+      [1700000060000, 'reject'],
+    ])
+    expect(ctx.stats.notes).toEqual({})
+  })
+
+  it('VNet: tuples are folded per macAddress record', async () => {
+    const rec = (mac: string, tuples: string[]): unknown => ({
+      macAddress: mac,
+      flowLogVersion: 4,
+      flowRecords: { flows: [{ aclID: 'a', flowGroups: [{ rule: 'r', flowTuples: tuples }] }] },
+    })
+    const v = (ms: number, state: string, counters: string): string =>
+      `${String(ms)},10.0.0.6,192.0.2.180,23956,443,6,O,${state},NX,${counters}`
+    const doc = JSON.stringify({
+      records: [
+        rec('00224871C205', [v(1663146003599, 'B', '0,0,0,0')]),
+        rec('00224871C206', [v(1663146003599, 'B', '0,0,0,0')]),
+        rec('00224871C205', [v(1663146063599, 'E', '3,767,2,1580')]),
+      ],
+    })
+    const { flows, ctx } = await runParser(azureVnetParser, doc)
+    expect(flows.map((f) => [f.start, f.end, f.packets, f.bytes])).toEqual([
+      [1663146003599, 1663146063599, 5, 2347],
+      [1663146003599, 1663146003599, 0, 0],
+    ])
+    expect(ctx.stats.notes).toEqual({ 'merged-tuples': 1, 'open-at-end': 1 })
+  })
+})
+
 describe('azure-vnet parser (v4)', () => {
   it('reads epoch-ms tuples with IANA protocol, B/C/E accepted and D rejected', async () => {
     const { flows, ctx } = await runParser(azureVnetParser, fixtureText('azure-vnet-v4.json'), {
       file: 'v.json',
     })
     expect(ctx.stats.skipped).toEqual({})
-    expect(flows.map((f) => [f.start, f.protocol, f.observedAction, f.packets, f.bytes])).toEqual([
-      [1663146003599, 6, 'accept', 0, 0],
-      [1663146003606, 6, 'accept', 5, 2347],
-      [1663146003637, 6, 'accept', 9, 3000],
-      [1663146003640, 17, 'accept', 2, 200],
-      [1663146004000, 6, 'reject', 0, 0],
+    const rows = flows.map((f) => [
+      f.start,
+      f.end,
+      f.protocol,
+      f.observedAction,
+      f.packets,
+      f.bytes,
     ])
-    expect(flows[1]?.direction).toBe('client-to-server')
+    expect(rows).toEqual([
+      // B then E of one connection: one flow
+      [1663146003599, 1663146003606, 6, 'accept', 5, 2347],
+      [1663146004000, 1663146004000, 6, 'reject', 0, 0],
+      // C tuples of connections still open at the end of the file
+      [1663146003637, 1663146003637, 6, 'accept', 9, 3000],
+      [1663146003640, 1663146003640, 17, 'accept', 2, 200],
+    ])
+    expect(flows[0]?.direction).toBe('client-to-server')
     expect(flows[3]).toMatchObject({ src: '2001:db8::6', dst: '2001:db8::99' })
   })
 
   it("a tuple time in seconds (Microsoft's bandwidth example) is read as seconds and noted", async () => {
     const text = fixtureText('azure-vnet-v4.json').replace('1663146003599,', '1663146003,')
     const { flows, ctx } = await runParser(azureVnetParser, text, { file: 'v.json' })
+    // the B tuple in seconds, its E in milliseconds: one flow from the one to the other
     expect(flows[0]?.start).toBe(1663146003000)
-    expect(flows[1]?.start).toBe(1663146003606)
+    expect(flows[0]?.end).toBe(1663146003606)
     expect(ctx.stats.notes['time-in-seconds']).toBe(1)
   })
 
@@ -197,7 +331,7 @@ describe('azure-vnet parser (v4)', () => {
     ))
       all.push(f)
     expect(s[0]?.format).toBe('azure-vnet')
-    expect(all).toHaveLength(5)
+    expect(all).toHaveLength(4)
   })
 })
 

@@ -93,6 +93,10 @@ function trimEnd(text: string): string {
   return text.slice(0, end)
 }
 
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : ''
+}
+
 function asArray(v: unknown): unknown[] {
   return Array.isArray(v) ? v : []
 }
@@ -114,16 +118,24 @@ function recordsOf(doc: unknown): unknown[] {
 /** Deepest `{records: [...]}` nesting read (Microsoft's own v1 sample nests one by mistake). */
 const MAX_NESTING = 4
 
+/** A tuple as found in the document, with the network interface it was logged at. */
+interface FoundTuple {
+  /** The tuple string, or whatever else the array held (a `bad-tuple`). */
+  readonly tuple: unknown
+  /** The interface's MAC address as written (NSG: `flows[].flows[].mac`; VNet: `macAddress`), or ''. */
+  readonly nic: string
+}
+
 /**
- * Tuple strings in document order, for either kind. A record that is itself `{records: [...]}`
- * is read as those records; a record with no tuples at all is reported through `empty`.
+ * Tuples in document order, for either kind. A record that is itself `{records: [...]}` is read
+ * as those records; a record with no tuples at all is reported through `empty`.
  */
 function* tuplesOf(
   doc: unknown,
   kind: Kind,
   empty: (record: unknown) => void,
   depth = 0,
-): Generator {
+): Generator<FoundTuple> {
   for (const rec of recordsOf(doc)) {
     const r = obj(rec)
     if (Array.isArray(r['records']) && depth < MAX_NESTING) {
@@ -140,18 +152,34 @@ function* tuplesOf(
     }
     if (kind === 'nsg') {
       for (const ruleFlows of asArray(obj(r['properties'])['flows'])) {
-        for (const macFlows of asArray(obj(ruleFlows)['flows']))
-          yield* asArray(obj(macFlows)['flowTuples'])
+        for (const macFlows of asArray(obj(ruleFlows)['flows'])) {
+          const nic = text(obj(macFlows)['mac'])
+          for (const tuple of asArray(obj(macFlows)['flowTuples'])) yield { tuple, nic }
+        }
       }
     } else {
+      const nic = text(r['macAddress'])
       for (const f of asArray(obj(r['flowRecords'])['flows'])) {
-        for (const g of asArray(obj(f)['flowGroups'])) yield* asArray(obj(g)['flowTuples'])
+        for (const g of asArray(obj(f)['flowGroups'])) {
+          for (const tuple of asArray(obj(g)['flowTuples'])) yield { tuple, nic }
+        }
       }
     }
   }
 }
 
-function parseTuple(t: string, kind: Kind, index: number, ctx: ParseContext): Flow | undefined {
+/** A tuple read: its flow, and its flow state (`B`, `C`, `E`, VNet `D`, or '' in NSG v1). */
+interface TupleRead {
+  readonly flow: Flow
+  readonly state: string
+}
+
+function parseTuple(
+  t: string,
+  kind: Kind,
+  index: number,
+  ctx: ParseContext,
+): TupleRead | undefined {
   const where = `${ctx.file}#${index}`
   const p = t.split(',')
   // NSG v1: 8 fields; NSG v2: 13; VNet v4: 13
@@ -243,7 +271,59 @@ function parseTuple(t: string, kind: Kind, index: number, ctx: ParseContext): Fl
     direction: 'client-to-server',
     source: { format: kind === 'nsg' ? 'azure-nsg' : 'azure-vnet', file: ctx.file, record: index },
   }
-  return flow
+  return { flow, state }
+}
+
+/**
+ * One step of folding the tuples of a connection into one flow. Azure logs an accepted
+ * connection as a `B` (begin) tuple without counters, `C` (continuing) tuples and an `E` (end)
+ * tuple, each with the packets and bytes sent "since the last update" (Microsoft's NSG and VNet
+ * flow log schemas), so one flow spans the first tuple's time to the last one's, with the
+ * counters summed. `open` holds the connections begun and not yet ended, keyed by interface and
+ * the tuple as written.
+ *
+ * - `B` opens a connection; a `B` for a connection still open ends the earlier one first (its
+ *   `E` was not logged; noted `end-missed`).
+ * - `C` adds to the open connection, or opens one (the connection began before this file).
+ * - `E` adds and gives the connection out, or is a flow of its own when none is open.
+ * - A denied tuple, and a tuple without a state (NSG v1), is a flow of its own.
+ *
+ * Tuples folded into an earlier one are noted `merged-tuples`.
+ * @returns the flows complete after this tuple, in the order they ended.
+ */
+function foldTuple(
+  open: Map<string, Flow>,
+  read: TupleRead,
+  nic: string,
+  ctx: ParseContext,
+): Flow[] {
+  const { flow, state } = read
+  if (flow.observedAction !== 'accept' || (state !== 'B' && state !== 'C' && state !== 'E'))
+    return [flow]
+  const key = `${nic}|${String(flow.protocol)}|${flow.src}|${String(flow.srcPort)}|${flow.dst}|${String(flow.dstPort)}`
+  const held = open.get(key)
+  if (state === 'B' || held === undefined) {
+    if (state === 'E') return [flow]
+    open.delete(key)
+    open.set(key, flow)
+    if (held === undefined) return []
+    note(ctx, 'end-missed')
+    return [held]
+  }
+  note(ctx, 'merged-tuples')
+  const merged: Flow = {
+    ...held,
+    start: Math.min(held.start, flow.start),
+    end: Math.max(held.end, flow.end),
+    packets: held.packets + flow.packets,
+    bytes: held.bytes + flow.bytes,
+  }
+  if (state === 'E') {
+    open.delete(key)
+    return [merged]
+  }
+  open.set(key, merged)
+  return []
 }
 
 function makeParser(kind: Kind): LineParser {
@@ -261,15 +341,20 @@ function makeParser(kind: Kind): LineParser {
       const empty = (rec: unknown): void => {
         skip(ctx, 'bad-record', `${ctx.file}#record-${records++}`, jsonText(rec))
       }
-      for (const t of tuplesOf(doc, kind, empty)) {
+      const open = new Map<string, Flow>()
+      for (const { tuple, nic } of tuplesOf(doc, kind, empty)) {
         const i = index++
-        if (typeof t !== 'string') {
-          skip(ctx, 'bad-tuple', `${ctx.file}#${i}`, jsonText(t))
+        if (typeof tuple !== 'string') {
+          skip(ctx, 'bad-tuple', `${ctx.file}#${i}`, jsonText(tuple))
           continue
         }
-        const flow = parseTuple(t, kind, i, ctx)
-        if (flow) yield flow
+        const read = parseTuple(tuple, kind, i, ctx)
+        if (read) yield* foldTuple(open, read, nic, ctx)
       }
+      // connections the file does not see end (an hourly blob cuts long ones; the next blob
+      // continues them with C tuples)
+      if (open.size > 0) note(ctx, 'open-at-end', open.size)
+      yield* open.values()
     },
   }
 }
@@ -281,14 +366,20 @@ function makeParser(kind: Kind): LineParser {
  * (v1: the first 8 fields only).
  *
  * - One file is one JSON document, read whole (Azure writes one blob per NSG per hour, so a few
- *   MB); at most {@link AZURE_MAX_DOCUMENT}. `source.record` is the tuple's 0-based index in the file.
+ *   MB); at most {@link AZURE_MAX_DOCUMENT}.
  * - `A`/`D` → accept/reject; `T`/`U` → 6/17; counters are empty on `B` → 0; packets and bytes
- *   are the sum of both directions' counters; `start = end` = the tuple time.
+ *   are the sum of both directions' counters.
+ * - One flow per accepted connection: its `B`, `C` and `E` tuples (same interface, same tuple as
+ *   written) are folded into one flow from the first tuple's time to the last one's, counters
+ *   summed ({@link foldTuple}); `source.record` is the 0-based index of its first tuple in the
+ *   file. A connection the file does not see end is given out at the end of the file (noted
+ *   `open-at-end`; the next hour's blob continues it). A denied tuple, and a v1 tuple, is one
+ *   flow with `start = end` = its time.
  * - Direction: a tuple names its flow as the flow began — "the source IP address that the flow
- *   originated from", with both directions' counters in one tuple — so every tuple (`B`, `C`,
- *   `E`, a denied one, v1) is `client-to-server` as written, and tuples are not paired. The
- *   `I`/`O` field is the NSG's view (into or out of the interface), not client/server. The outer
- *   `rule` name is not kept.
+ *   originated from", with both directions' counters in one tuple — so every flow is
+ *   `client-to-server` as written, and tuples are never turned or paired with the reverse
+ *   direction. The `I`/`O` field is the NSG's view (into or out of the interface), not
+ *   client/server. The outer `rule` name is not kept.
  * - A record that is itself `{"records": [...]}` is read as those records (Microsoft's own v1
  *   sample nests one); a record with no `flows` is skipped as `bad-record`.
  *
@@ -302,7 +393,8 @@ export const azureNsgParser: LineParser = makeParser('nsg')
  * Azure VNet flow logs (flowLogVersion 4): tuples in `flowRecords.flows[].flowGroups[].flowTuples[]`
  * as `epochMillis,src,dst,srcPort,dstPort,ianaProtocol,I|O,B|C|E|D,encryption,pktsS2D,bytesS2D,pktsD2S,bytesD2S`.
  * State `D` (denied) → `reject`, else `accept`. Otherwise as {@link azureNsgParser} (whole
- * document in memory, `source.record` = tuple index, every tuple `client-to-server` as written).
+ * document in memory, one flow per accepted connection from its `B`/`C`/`E` tuples of one
+ * `macAddress`, `source.record` = index of its first tuple, `client-to-server` as written).
  */
 export const azureVnetParser: LineParser = makeParser('vnet')
 
