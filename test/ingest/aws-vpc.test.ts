@@ -96,9 +96,61 @@ describe('aws-vpc parser', () => {
     )
     expect(ctx.stats.skipped).toEqual({})
     expect(flows[0]).toMatchObject({ src: '10.9.0.1', dstPort: 443, tcpFlags: 2 })
-    expect(parseAwsFieldList('version nonsense srcaddr dstaddr')).toBeUndefined()
+    expect(parseAwsFieldList('version 10.0.0.1 srcaddr dstaddr')).toBeUndefined()
+    expect(parseAwsFieldList('version srcport dstport')).toBeUndefined()
     const bad = await runParser(awsVpcParser, '', { fields: 'foo bar' })
     expect(bad.ctx.stats.skipped).toEqual({ 'bad-fields': 1 })
+  })
+
+  it('reads past fields AWS added later (encryption-status) or it does not know, noting the unknown', async () => {
+    // AWS VPC encryption controls: "create new flow logs with the encryption-status field"
+    const header =
+      'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status encryption-status future-field'
+    const record =
+      '5 10.0.0.71 52.95.128.179 34210 80 6 12 9450 1700000000 1700000060 ACCEPT OK 1 x'
+    const text = `${header}\n${record}\n${record.replace(' 1 x', ' 0 y')}\n`
+    expect(awsVpcParser.detect(enc(text))).toBeGreaterThanOrEqual(0.9)
+    const { flows, ctx } = await runParser(awsVpcParser, text)
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows).toHaveLength(2)
+    expect(flows[0]).toMatchObject({ src: '10.0.0.71', dstPort: 80, packets: 12, bytes: 9450 })
+    expect(ctx.stats.notes).toEqual({ 'ignored-field:future-field': 1 })
+    // the same through --fields, for a file without its header
+    const given = await runParser(awsVpcParser, `${record}\n`, { fields: header })
+    expect(given.flows).toHaveLength(1)
+    expect(given.ctx.stats.notes).toEqual({ 'ignored-field:future-field': 1 })
+  })
+
+  it('a comma-separated line in a file is not an AWS header (a CSV is not taken for one)', () => {
+    const csv = 'srcaddr,dstaddr,proto,port\n10.0.0.1,10.0.0.2,6,443\n'
+    expect(awsVpcParser.detect(enc(csv))).toBe(0)
+  })
+
+  it('log-status other than OK, NODATA and SKIPDATA (a record cut short) is bad-log-status', async () => {
+    const ok =
+      '2 123456789010 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 60 1700000000 1700000060 ACCEPT'
+    const { flows, ctx } = await runParser(awsVpcParser, `${ok} OK\n${ok} O\n${ok} -\n`)
+    expect(flows).toHaveLength(1)
+    expect(ctx.stats.skipped).toEqual({ 'bad-log-status': 2 })
+    expect(ctx.stats.examples[0]?.where).toBe('test.log:2')
+  })
+
+  it('a port written "-" (not computed) on TCP, UDP or SCTP is no-port; elsewhere it is 0', async () => {
+    const r = (proto: number, sport: string, dport: string): string =>
+      `2 123456789010 eni-1 10.0.0.1 10.0.0.2 ${sport} ${dport} ${String(proto)} 1 60 1700000000 1700000060 ACCEPT OK`
+    const text = [
+      r(6, '40000', '-'),
+      r(17, '-', '53'),
+      r(132, '-', '-'),
+      r(1, '-', '-'),
+      r(50, '-', '-'),
+    ]
+    const { flows, ctx } = await runParser(awsVpcParser, text.join('\n'))
+    expect(ctx.stats.skipped).toEqual({ 'no-port': 3 })
+    expect(flows.map((f) => [f.protocol, f.srcPort, f.dstPort])).toEqual([
+      [1, 0, 0],
+      [50, 0, 0],
+    ])
   })
 
   it('tolerates runs of spaces and tabs; rejects bad ports, protocols, times and actions by reason', async () => {

@@ -29,6 +29,9 @@ import {
  */
 const MAX_SECONDS = 253_402_300_799
 
+/** IANA protocols whose flows have ports: TCP, UDP, DCCP, SCTP, UDP-Lite. */
+const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 33, 132, 136])
+
 /** The default (version 2) field order, used when there is no header and no `--fields`. */
 export const AWS_DEFAULT_FIELDS: readonly string[] = [
   'version',
@@ -47,9 +50,14 @@ export const AWS_DEFAULT_FIELDS: readonly string[] = [
   'log-status',
 ]
 
-/** Every field name AWS documents for VPC (v2–v5, ECS) and Transit Gateway flow logs. */
+/**
+ * Every field name AWS documents for VPC (v2–v5, ECS, VPC encryption controls) and Transit
+ * Gateway flow logs. A header or `--fields` may name others (AWS adds fields over time): their
+ * columns are read past, noted `ignored-field:<name>`.
+ */
 export const AWS_FIELD_NAMES: ReadonlySet<string> = new Set([
   ...AWS_DEFAULT_FIELDS,
+  'encryption-status',
   'vpc-id',
   'subnet-id',
   'instance-id',
@@ -142,16 +150,21 @@ function layoutOf(names: readonly string[]): Layout {
   }
 }
 
+/** A field name as AWS spells them: lower-case letters, digits and `-`, starting with a letter. */
+const FIELD_NAME = /^[a-z][a-z0-9-]*$/
+
 /**
- * Field names from a `--fields` value or a header line: space- (or comma-) separated names,
- * each optionally wrapped as AWS writes its format string (`${srcaddr}`); `_` is read as `-`
- * (Athena / CloudWatch column spelling). @returns undefined unless every name is an AWS field
- * name and `srcaddr` and `dstaddr` are both present.
+ * Field names from a `--fields` value or a header line: names separated by spaces (and, in
+ * `--fields` only, commas), each optionally wrapped as AWS writes its format string
+ * (`${srcaddr}`); `_` is read as `-` (Athena / CloudWatch column spelling). Names AWS has added
+ * since {@link AWS_FIELD_NAMES} was written are allowed (their columns are read past).
+ * @returns undefined unless every name has the shape of a field name and `srcaddr` and
+ *   `dstaddr` are both present (so no record line is taken for a header).
  */
-export function parseAwsFieldList(text: string): string[] | undefined {
+export function parseAwsFieldList(text: string, separators = /[\s,]+/): string[] | undefined {
   const names = text
     .trim()
-    .split(/[\s,]+/)
+    .split(separators)
     .filter((t) => t !== '')
     .map((t) =>
       t
@@ -159,9 +172,14 @@ export function parseAwsFieldList(text: string): string[] | undefined {
         .replace(/_/g, '-')
         .toLowerCase(),
     )
-  if (names.length === 0 || !names.every((n) => AWS_FIELD_NAMES.has(n))) return undefined
+  if (names.length === 0 || !names.every((n) => FIELD_NAME.test(n))) return undefined
   if (!names.includes('srcaddr') || !names.includes('dstaddr')) return undefined
   return names
+}
+
+/** Notes the names of `names` that AWS_FIELD_NAMES does not know (`ignored-field:<name>`). */
+function noteIgnoredFields(ctx: ParseContext, names: readonly string[]): void {
+  for (const n of names) if (!AWS_FIELD_NAMES.has(n)) note(ctx, `ignored-field:${n}`)
 }
 
 const DEFAULT_LAYOUT = layoutOf(AWS_DEFAULT_FIELDS)
@@ -243,8 +261,10 @@ export class AwsLineReader implements LineReader {
   constructor(readonly ctx: ParseContext) {
     if (ctx.fields !== undefined) {
       const names = parseAwsFieldList(ctx.fields)
-      if (names) this.layout = layoutOf(names)
-      else skip(ctx, 'bad-fields', `${ctx.file}:0`, ctx.fields)
+      if (names) {
+        this.layout = layoutOf(names)
+        noteIgnoredFields(ctx, names)
+      } else skip(ctx, 'bad-fields', `${ctx.file}:0`, ctx.fields)
     }
   }
 
@@ -256,9 +276,11 @@ export class AwsLineReader implements LineReader {
     // a byte order mark before the first line (some editors and exporters write one)
     let line = lineNo === 1 && raw.startsWith('\uFEFF') ? raw.slice(1) : raw
     if (isHeaderCandidate(line)) {
-      const names = parseAwsFieldList(line)
+      // S3 delivery writes the header with spaces, as the records
+      const names = parseAwsFieldList(line, /\s+/)
       if (names) {
         this.layout = layoutOf(names)
+        noteIgnoredFields(ctx, names)
         return undefined
       }
     }
@@ -287,6 +309,10 @@ export class AwsLineReader implements LineReader {
         note(ctx, 'skipdata')
         return undefined
       }
+      // AWS writes only these three: anything else is a damaged record (often the last line of
+      // a file cut while copied, `… ACCEPT O`)
+      skip(ctx, 'bad-log-status', `${file}:${lineNo}`, raw)
+      return undefined
     }
     const ps = L.pktSrc >= 0 && !tokenIs(line, L.pktSrc, '-') ? L.pktSrc : L.src
     const pd = L.pktDst >= 0 && !tokenIs(line, L.pktDst, '-') ? L.pktDst : L.dst
@@ -306,6 +332,14 @@ export class AwsLineReader implements LineReader {
     if (protocol < 0) {
       // a format without the field cannot give a flow its service
       skip(ctx, L.protocol < 0 ? 'no-protocol' : 'bad-protocol', `${file}:${lineNo}`, raw)
+      return undefined
+    }
+    if (
+      ((srcPort === -1 && L.srcPort >= 0) || (dstPort === -1 && L.dstPort >= 0)) &&
+      PORT_PROTOCOLS.has(protocol)
+    ) {
+      // "-" is a value AWS "could not compute": a TCP flow without its port has no service
+      skip(ctx, 'no-port', `${file}:${lineNo}`, raw)
       return undefined
     }
     const packets = uintAt(line, L.packets, Number.MAX_SAFE_INTEGER)
@@ -384,8 +418,12 @@ export class AwsLineReader implements LineReader {
  * - Field order: default v2 (14 fields) unless a header line (S3 exports start every file with
  *   one; concatenated exports repeat it, and a repeated header resets the order) or
  *   `ctx.fields` (`--fields "version srcaddr ..."`, `${...}` wrappers allowed) says otherwise.
- * - `-` is no value: counters 0, ports 0, action `unknown` (TGW records have no `action`).
- * - `log-status` NODATA / SKIPDATA → `note('nodata' | 'skipdata')`, no flow.
+ * - `-` is no value ("not applicable or could not be computed"): counters 0, action `unknown`
+ *   (TGW records have no `action`), ports 0 for protocols without ports; a TCP, UDP, DCCP, SCTP
+ *   or UDP-Lite record with a `-` port is skipped as `no-port` (its service is unknown).
+ * - `log-status` NODATA / SKIPDATA → `note('nodata' | 'skipdata')`, no flow; any other value but
+ *   `OK` is `bad-log-status`.
+ * - Field names AWS_FIELD_NAMES does not know are read past, noted `ignored-field:<name>`.
  * - `pkt-srcaddr` / `pkt-dstaddr`, when present and not `-`, are the real endpoints behind NAT
  *   or a load balancer, and are used as `src` / `dst`.
  * - `start` / `end` Unix seconds → ms (a format with only one of them: it stands for both; with
@@ -395,9 +433,9 @@ export class AwsLineReader implements LineReader {
  *   only `flow-direction` tells: `egress` → `srcName`, `ingress` → `dstName`; otherwise unused.
  * - `direction` is `unknown`: reading orients and pairs the two halves (`direction.ts`).
  *
- * Skip reasons: `field-count`, `bad-address`, `bad-port`, `bad-protocol`, `no-protocol` (the
- * format has no `protocol` field), `bad-counter`,
- * `bad-time`, `no-time`, `end-before-start`, `bad-action`, `bad-fields` (unusable `--fields`).
+ * Skip reasons: `field-count`, `bad-log-status`, `bad-address`, `bad-port`, `no-port`,
+ * `bad-protocol`, `no-protocol` (the format has no `protocol` field), `bad-counter`, `bad-time`,
+ * `no-time`, `end-before-start`, `bad-action`, `bad-fields` (unusable `--fields`).
  */
 export const awsVpcParser: LineParser = {
   format: 'aws-vpc',
@@ -637,6 +675,8 @@ export class AwsColumnReader extends ColumnLineReader {
     const srcPort = decimal(L.srcPort, 65535)
     const dstPort = decimal(L.dstPort, 65535)
     if (srcPort < -1 || dstPort < -1) return false
+    // "-" in a port of the layout: the line reader decides (no-port, or 0 without ports)
+    if ((srcPort === -1 && L.srcPort >= 0) || (dstPort === -1 && L.dstPort >= 0)) return false
     const protocol = decimal(L.protocol, 255)
     if (protocol < 0) return false
     const packets = decimal(L.packets, Number.MAX_SAFE_INTEGER)
