@@ -5,10 +5,13 @@
  * remote address plus the source id / observation domain in each datagram (RFC 7011 §8,
  * RFC 3954 §5), with the memory bounds of templates.ts. Flows carry
  * `source.file = udp://<exporter address>:<exporter port>` (IPv6 addresses in brackets) and
- * `source.record` = the datagram's index since the collector started (0-based).
+ * `source.record` = the datagram's index since the collector started (0-based). Flows are
+ * oriented client→server where the evidence allows ({@link orient}), as reading the same
+ * datagrams from a file orients them (read.ts).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import type { Flow } from '../core/flow.js'
+import { orient } from './direction.js'
 import { NetflowDecoder, type DecodeProblem } from './netflow/decoder.js'
 import type { TemplateLimits } from './netflow/templates.js'
 import { newStats, note, skip, type ParseContext, type ParseStats } from './types.js'
@@ -19,7 +22,7 @@ export interface CollectorOptions {
   readonly host: string
   /** UDP port; 0 picks a free port (read it from the returned `address`). */
   readonly port: number
-  /** Called for every decoded flow, in arrival order. */
+  /** Called for every decoded flow, oriented (see the module comment), in arrival order. */
   readonly onFlow: (flow: Flow) => void
   /** Called after each datagram with the running counts (the same object each time). */
   readonly onStats?: (stats: ParseStats) => void
@@ -76,7 +79,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       for (const p of r.problems) report(p)
       for (const f of r.flows) {
         stats.records++
-        opts.onFlow(f)
+        opts.onFlow(f.direction === 'unknown' ? orient(f) : f)
       }
     }
     opts.onStats?.(stats)

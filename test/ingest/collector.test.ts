@@ -1,9 +1,13 @@
 import { createSocket } from 'node:dgram'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Command } from 'commander'
 import { describe, expect, it, vi } from 'vitest'
 import { parseListen, registerCollect } from '../../src/cli/commands/collect.js'
 import type { Flow } from '../../src/core/flow.js'
 import { startCollector } from '../../src/ingest/collector.js'
+import { readFlows } from '../../src/ingest/read.js'
 import {
   concat,
   ip4,
@@ -105,6 +109,70 @@ describe('UDP collector', () => {
     await c.close() // idempotent
   }, 5000)
 
+  it('gives the flows reading the same datagrams from a file gives (oriented client→server)', async () => {
+    const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
+    const back = recV4({
+      src: '10.9.0.2',
+      dst: '10.9.0.1',
+      sp: 5432,
+      dp: 40001,
+      proto: 6,
+      pkts: 3,
+      bytes: 300,
+      start: T0,
+      end: T0 + 50,
+    })
+    const datagram = v9(
+      H9,
+      set(0, templateRecords([{ id: 256, fields: TPL_V4 }])),
+      set(256, concat(rec(40000), back)),
+    )
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-collect-'))
+    const read: Flow[] = []
+    try {
+      writeFileSync(join(dir, 'one.dat'), datagram)
+      for await (const f of readFlows(
+        [join(dir, 'one.dat')],
+        { format: 'netflow', strict: false },
+        [],
+      ))
+        read.push(f)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+    const flows: Flow[] = []
+    let done: () => void = () => undefined
+    const got = new Promise<void>((r) => (done = r))
+    const c = await startCollector({
+      host: '127.0.0.1',
+      port: 0,
+      onFlow: (f) => {
+        flows.push(f)
+        if (flows.length === 2) done()
+      },
+    })
+    const sender = createSocket('udp4')
+    const timeout = setTimeout(done, 4000)
+    try {
+      sender.send(datagram, c.address.port, '127.0.0.1')
+      await got
+    } finally {
+      clearTimeout(timeout)
+      sender.close()
+      await c.close()
+    }
+    const body = ({ source: _, ...f }: Flow): Omit<Flow, 'source'> => f
+    expect(flows.map(body)).toEqual(read.map(body))
+    // the record from the server's port 5432 is turned round
+    expect(flows[1]).toMatchObject({
+      src: '10.9.0.1',
+      srcPort: 40001,
+      dst: '10.9.0.2',
+      dstPort: 5432,
+      direction: 'client-to-server',
+    })
+  })
+
   it('counts data still waiting for a template as no-template on close', async () => {
     const c = await startCollector({ host: '127.0.0.1', port: 0, onFlow: () => undefined })
     const sender = createSocket('udp4')
@@ -188,7 +256,10 @@ describe('bulkhead collect', () => {
       se.mockRestore()
     }
     const lines = out.join('').trim().split('\n')
-    expect(lines.map((l) => (JSON.parse(l) as Flow).srcPort)).toEqual([1, 2])
+    const printed = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(printed.map((f) => f['srcPort'])).toEqual([1, 2])
+    // the shape of `bulkhead flows -o jsonl`: ISO-8601 times
+    expect(printed[0]).toMatchObject({ start: new Date(T0).toISOString() })
     expect(err.join('')).toMatch(/printed 2 of 3 decoded flows from 1 datagrams/)
   }, 5000)
 

@@ -6,6 +6,7 @@ import type { Flow } from '../../core/flow.js'
 import { startCollector } from '../../ingest/collector.js'
 import type { ParseStats } from '../../ingest/types.js'
 import { checkFormat, UsageError } from '../output.js'
+import { flowToJson } from './flows.js'
 
 /** Options of the `collect` verb as commander passes them. */
 interface CollectOptions {
@@ -67,7 +68,10 @@ export function formatCollectSummary(
   )
 }
 
-/** Registers `collect`. Prints one JSON object per flow on stdout (JSON lines), the summary on stderr. */
+/**
+ * Registers `collect`. Prints one JSON object per flow on stdout (JSON lines, the shape of
+ * `bulkhead flows -o jsonl`: times as ISO-8601 UTC), the summary on stderr.
+ */
 export function registerCollect(program: Command): void {
   program
     .command('collect')
@@ -103,7 +107,7 @@ Examples:
       const onFlow = (f: Flow): void => {
         if (maxFlows !== undefined && emitted >= maxFlows) return
         emitted++
-        process.stdout.write(`${JSON.stringify(f)}\n`)
+        process.stdout.write(`${JSON.stringify(flowToJson(f))}\n`)
         if (maxFlows !== undefined && emitted >= maxFlows) stop()
       }
       const collector = await startCollector({ host, port, onFlow }).catch((err: unknown) => {
