@@ -21,14 +21,17 @@ const ACK = 0x10
 
 /**
  * Ports at or above 1024 that are commonly listening server ports (databases, caches, brokers,
- * web alternates, Kubernetes and cloud control planes). Ports below 1024 are servers anyway.
+ * web alternates, Kubernetes and cloud control planes; RADIUS, STUN, IPsec NAT-T and overlay
+ * tunnels; the SCTP and UDP protocols of telecom cores: M3UA, M2PA, Diameter, S1AP, X2AP, NGAP,
+ * XnAP, GTP, PFCP). Ports below 1024 are servers anyway.
  */
 export const KNOWN_SERVER_PORTS: ReadonlySet<number> = new Set([
-  1080, 1194, 1433, 1434, 1521, 1883, 2049, 2181, 2375, 2376, 2379, 2380, 3000, 3128, 3268, 3269,
-  3306, 3389, 4222, 4369, 4443, 5000, 5044, 5060, 5061, 5222, 5432, 5601, 5671, 5672, 5900, 5984,
-  6379, 6380, 6443, 6660, 6667, 7000, 7001, 7199, 7474, 7687, 8000, 8008, 8080, 8081, 8086, 8088,
-  8125, 8200, 8300, 8301, 8443, 8500, 8883, 8888, 9000, 9042, 9090, 9092, 9093, 9100, 9200, 9300,
-  9418, 9443, 9999, 10250, 10255, 11211, 15672, 25565, 27017, 27018, 27019, 28015, 50051,
+  1080, 1194, 1433, 1434, 1521, 1812, 1813, 1883, 2049, 2123, 2152, 2181, 2375, 2376, 2379, 2380,
+  2905, 3000, 3128, 3268, 3269, 3306, 3389, 3478, 3565, 3868, 4222, 4369, 4443, 4500, 4789, 5000,
+  5044, 5060, 5061, 5222, 5432, 5601, 5671, 5672, 5900, 5984, 6081, 6379, 6380, 6443, 6514, 6660,
+  6667, 7000, 7001, 7199, 7474, 7687, 8000, 8008, 8080, 8081, 8086, 8088, 8125, 8200, 8300, 8301,
+  8443, 8500, 8805, 8883, 8888, 9000, 9042, 9090, 9092, 9093, 9100, 9200, 9300, 9418, 9443, 9999,
+  10250, 10255, 11211, 15672, 25565, 27017, 27018, 27019, 28015, 36412, 36422, 38412, 38422, 50051,
 ])
 
 /** Start of the ephemeral (client) port range used by Linux and the IANA range (32768/49152). */

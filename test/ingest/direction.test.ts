@@ -69,6 +69,30 @@ describe('orient', () => {
     })
   })
 
+  it('telecom SCTP and UDP services are servers: Diameter, S1AP, NGAP, GTP, PFCP', () => {
+    // a Diameter peer connecting from port 5000 (also a known port) is a tie, not a swap
+    expect(orient(flow({ protocol: 132, srcPort: 5000, dstPort: 3868 }))).toMatchObject({
+      srcPort: 5000,
+      dstPort: 3868,
+      direction: 'unknown',
+    })
+    for (const [protocol, port] of [
+      [132, 3868],
+      [132, 36412],
+      [132, 38412],
+      [132, 2905],
+      [17, 2152],
+      [17, 8805],
+      [17, 1812],
+    ] as const) {
+      expect(orient(flow({ protocol, srcPort: port, dstPort: 3001 }))).toMatchObject({
+        srcPort: 3001,
+        dstPort: port,
+        direction: 'client-to-server',
+      })
+    }
+  })
+
   it('ambiguous → unknown and never swapped', () => {
     for (const [s, d] of [
       [443, 8080],
