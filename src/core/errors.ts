@@ -101,6 +101,7 @@ export type ErrorCode =
   // diff (issue 6 item 3)
   | 'diff/bad-revision'
   | 'diff/not-a-folder'
+  | 'diff/no-flows'
   // store
   | 'store/schema-too-new'
   | 'store/not-read-only'

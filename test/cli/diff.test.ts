@@ -122,7 +122,10 @@ describe('bulkhead diff on folders', () => {
   it('without flows there is no flow section', async () => {
     const r = await cli('diff', OLD, NEW, ...base, '-o', 'json')
     expect(JSON.parse(r.stdout).flows).toBeUndefined()
-    expect((await cli('diff', OLD, NEW, ...base, '--fail-on-impact')).code).toBe(0)
+    // --fail-on-impact with no flows to judge says so: it checked nothing
+    const gate = await cli('diff', OLD, NEW, ...base, '--fail-on-impact')
+    expect(gate.code).toBe(0)
+    expect(gate.stderr).toContain('warning diff/no-flows')
   })
   it.each([
     [[`${W}/nope`, NEW], 'io/not-found'],
@@ -194,6 +197,10 @@ describe('bulkhead diff on stored flows', () => {
       expect(late.code).toBe(2)
       const early = await cli('diff', ...args, '--until', '2026-10-30', '--fail-on-impact')
       expect(JSON.parse(early.stdout).flows).toMatchObject({ flows: 1, newlyBlocked: 1 })
+      // --fail-on-impact alone judges the whole store: the check needs observed flows
+      const gate = await cli('diff', ...args, '--fail-on-impact')
+      expect(JSON.parse(gate.stdout).flows).toMatchObject({ flows: 7, newlyBlocked: 4 })
+      expect(gate.code).toBe(2)
     } finally {
       rmSync(ws, { recursive: true, force: true })
     }
@@ -281,6 +288,18 @@ describe('bulkhead diff on git revisions', () => {
     ).map((x) => x.locations[0]?.physicalLocation.artifactLocation.uri)
     expect(uris.length).toBeGreaterThan(0)
     expect(uris.every((u) => u === 'ws/policy/shop.yaml')).toBe(true)
+    // a rule of the OLD revision is named by its old place and put at its file, not at a line
+    // that in the working tree holds another rule
+    const results = JSON.parse(sarif.stdout).runs[0].results as {
+      message: { text: string }
+      locations: { physicalLocation: { region?: { startLine: number } } }[]
+    }[]
+    const removed = results.find((x) => x.message.text.startsWith('rule shop-prod/redis-admin'))
+    expect(removed?.message.text).toContain('(at HEAD~1:ws/policy/shop.yaml:28:5)')
+    expect(removed?.locations[0]?.physicalLocation.region).toBeUndefined()
+    // NEW's rules keep their lines
+    const cart = results.find((x) => x.message.text.startsWith('rule shop-prod/web-to-cart'))
+    expect(cart?.locations[0]?.physicalLocation.region?.startLine).toBe(WEB_TO_CART_LINE)
   })
   it('a bad revision or a path that is not a folder is a clear error', async () => {
     const ws = path.join(repo, 'ws')

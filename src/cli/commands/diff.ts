@@ -8,6 +8,7 @@ import type { Command } from 'commander'
 import {
   BulkheadError,
   diagnostic,
+  formatLocation,
   type Diagnostic,
   type SourceLocation,
 } from '../../core/index.js'
@@ -91,7 +92,14 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
       const ws = newLoad
       const diff = diffPolicies(ws.inventory, oldLoad.policySet, newLoad.policySet, { now })
       let flowsDiff: PolicyDiff['flows']
-      if (opts.flows !== undefined || opts.since !== undefined || opts.until !== undefined) {
+      // --fail-on-impact judges observed flows: without --flows or a window, the whole store
+      const storeExists = (await stat(ws.workspace.store).catch(() => undefined)) !== undefined
+      if (
+        opts.flows !== undefined ||
+        opts.since !== undefined ||
+        opts.until !== undefined ||
+        (opts.failOnImpact === true && storeExists)
+      ) {
         const differ = new FlowDiffer(ws.inventory, oldLoad.policySet, newLoad.policySet, { now })
         if (opts.flows !== undefined) {
           if (opts.since !== undefined || opts.until !== undefined) {
@@ -138,6 +146,15 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
           }
         }
         flowsDiff = differ.result()
+      } else if (opts.failOnImpact === true) {
+        printDiagnostics([
+          {
+            code: 'diff/no-flows',
+            severity: 'warning',
+            message: `--fail-on-impact checked no flows: there is no flow store at "${ws.workspace.store}"`,
+            hint: 'pass --flows FILE..., or run bulkhead ingest first',
+          },
+        ])
       }
       const full: PolicyDiff = flowsDiff ? { ...diff, flows: flowsDiff } : diff
       let text: string
@@ -150,18 +167,25 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
         ])
         const first = newLoad.policySet.policies[0]?.file ?? oldLoad.policySet.policies[0]?.file
         const fallback = first === undefined ? undefined : { file: first, line: 0, column: 0 }
-        // code scanning wants repository paths: `REV:path` locations become `path`
-        const findings = diffFindings(full, locs, fallback).map((f) =>
-          f.location && isGitSpec(f.location.file)
+        // code scanning wants repository paths: a `REV:path` location (a rule of the OLD
+        // revision) becomes the file `path` without a line — the line is the old revision's,
+        // and in the working tree it may hold another rule — and is named in the message
+        const revOf = (spec: string): string | undefined =>
+          isGitSpec(spec) ? spec.slice(0, spec.indexOf(':')) : undefined
+        const oldRev = revOf(oldSpec)
+        const findings = diffFindings(full, locs, fallback).map((f) => {
+          const loc = f.location
+          const rev = loc === undefined ? undefined : revOf(loc.file)
+          if (loc === undefined || rev === undefined) return f
+          const file = loc.file.slice(rev.length + 1)
+          return rev === oldRev && rev !== revOf(newSpec)
             ? {
                 ...f,
-                location: {
-                  ...f.location,
-                  file: f.location.file.slice(f.location.file.indexOf(':') + 1),
-                },
+                message: `${f.message} (at ${formatLocation(loc)})`,
+                location: { file, line: 0, column: 0 },
               }
-            : f,
-        )
+            : { ...f, location: { ...loc, file } }
+        })
         text = `${JSON.stringify(toSarif(findings, SARIF_TOOL), null, 2)}\n`
       } else text = renderDiffText(full, oldSpec, newSpec)
       process.stdout.write(text)
