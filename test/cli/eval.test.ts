@@ -100,6 +100,13 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(JSON.parse(v6.stdout)).toMatchObject({ flow: { dst: '2001:db8:20::10' }, decision: 'allowed' })
   })
 
+  it('judges ICMPv6 between two dual-stack workloads on their IPv6 addresses, ICMP on IPv4', async () => {
+    const v6 = await cli('eval', 'pay-web-1 -> pay-api-1 icmpv6/128', '-w', W, '--at', AT, '-o', 'json')
+    expect(JSON.parse(v6.stdout)).toMatchObject({ flow: { src: '2001:db8:20::10', dst: '2001:db8:20::20' } })
+    const v4 = await cli('eval', 'pay-web-1 -> pay-api-1 icmp/8', '-w', W, '--at', AT, '-o', 'json')
+    expect(JSON.parse(v4.stdout)).toMatchObject({ flow: { src: '10.20.1.10', dst: '10.20.2.10' } })
+  })
+
   it('names the overridden allow rule when a deny decides', async () => {
     const r = await cli('eval', 'pay-api-dev-1 -> pay-web-1 icmp/8', '-w', W, '--at', AT, '-o', 'json')
     const out = JSON.parse(r.stdout) as { reason: string; matched: { allow: { id: string }[] } }
@@ -114,6 +121,8 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     ['10.0.0.1 -> 10.0.0.2 bogus/1', 'policy/unknown-protocol'],
     ['no-such-host -> 10.0.0.2 tcp/1', 'cli/usage'],
     ['10.20.1.10 -> 2001:db8:20::20 tcp/443', 'cli/usage'], // one flow has one address family
+    ['pay-web-1 -> pay-db-1 icmpv6/128', 'cli/usage'], // pay-db-1 has no IPv6 address
+    ['2001:db8:20::10 -> 2001:db8:20::20 icmp/8', 'cli/usage'], // ICMP is IPv4's
   ])('rejects %s with exit 1 and %s', async (flow, code) => {
     const r = await cli('eval', flow, '-w', W, '--at', AT)
     expect(r.code).toBe(1)

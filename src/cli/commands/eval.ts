@@ -147,10 +147,13 @@ Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
       const at = parseTime(opts.at)
       const query = parseEvalQuery(flowText)
       const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(at))
-      // the other side's address family decides which of a dual-stack workload's addresses
-      const srcFirst = resolveAddress(inventory, query.src, at)
-      const dstR = resolveAddress(inventory, query.dst, at, familyOf(srcFirst.ip))
-      const srcR = resolveAddress(inventory, query.src, at, familyOf(dstR.ip))
+      const protocol = query.service.protocol
+      // ICMP is IPv4's and ICMPv6 IPv6's (RFC 4443); otherwise the other side's address family
+      // decides which of a dual-stack workload's addresses
+      const wanted = protocol === 1 ? 4 : protocol === 58 ? 6 : undefined
+      const srcFirst = resolveAddress(inventory, query.src, at, wanted)
+      const dstR = resolveAddress(inventory, query.dst, at, wanted ?? familyOf(srcFirst.ip))
+      const srcR = resolveAddress(inventory, query.src, at, wanted ?? familyOf(dstR.ip))
       const src = srcR.ip
       const dst = dstR.ip
       if (familyOf(src) !== familyOf(dst)) {
@@ -159,7 +162,12 @@ Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
           'give two addresses of the same family',
         )
       }
-      const protocol = query.service.protocol
+      if (wanted !== undefined && familyOf(src) !== wanted) {
+        throw new UsageError(
+          `${query.service.protocol === 1 ? 'icmp' : 'icmpv6'} is IPv${String(wanted)} only, and ${src} -> ${dst} is IPv${String(familyOf(src))}`,
+          wanted === 4 ? 'use icmpv6 between IPv6 addresses' : 'use icmp between IPv4 addresses',
+        )
+      }
       // an ICMP reply is judged as the request it answers, as simulate judges replies read
       // from flow logs (DESIGN.md rule 3)
       const reply = isIcmpReply(protocol, query.dstPort)
