@@ -43,6 +43,27 @@ import {
  */
 export const PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['aws-vpc', 'gcp-vpc'])
 
+/**
+ * Formats whose ICMP records carry no ICMP type: AWS VPC flow logs write ports `0 0` for an echo
+ * request and for its reply alike (AWS "Flow log record examples"), and so do GCP and Azure VNet
+ * flow logs. Read as written, port 0 would be ICMP type 0, an echo reply, which turns a ping
+ * around when judged (rule 3) and makes `recommend` propose `icmp/0`, which does not allow the
+ * ping. So, after pairing, such a flow is read as an echo request (ICMP type 8, ICMPv6 128),
+ * by far the most common ICMP between workloads, its direction left `unknown`, and noted
+ * `icmp-type-assumed-echo`.
+ */
+export const ICMP_TYPELESS_FORMATS: ReadonlySet<FlowFormat> = new Set([
+  'aws-vpc',
+  'gcp-vpc',
+  'azure-vnet',
+])
+
+/** The echo request type of ICMP (8) or ICMPv6 (128) for a typeless record, else -1. */
+function assumedEcho(protocol: number, srcPort: number, dstPort: number): number {
+  if (srcPort !== 0 || dstPort !== 0) return -1
+  return protocol === 1 ? 8 : protocol === 58 ? 128 : -1
+}
+
 /** Progress of one file. `bytesRead`/`bytesTotal` are on-disk (compressed) bytes; `bytesTotal` is 0 for stdin. */
 export interface ReadProgress {
   readonly file: string
@@ -327,10 +348,26 @@ async function* readOne(
         }
         inp.n = 0
       }
+      const typeless = ICMP_TYPELESS_FORMATS.has(fmt)
       const ready = (): FlowColumns => {
         const b = out
         out = fresh()
         emitted += b.n
+        if (typeless) {
+          let echoes = 0
+          for (let r = 0; r < b.n; r++) {
+            const echo = assumedEcho(
+              b.protocol[r] as number,
+              b.srcPort[r] as number,
+              b.dstPort[r] as number,
+            )
+            if (echo >= 0) {
+              b.dstPort[r] = echo
+              echoes++
+            }
+          }
+          if (echoes > 0) note(ctx, 'icmp-type-assumed-echo', echoes)
+        }
         return b
       }
       let failure: { error: unknown } | undefined
@@ -389,8 +426,17 @@ async function* readOne(
       if (pairer) pairer.push(f, out)
       else out.push(f.direction === 'unknown' ? orient(f) : f)
     }
+    const typeless = ICMP_TYPELESS_FORMATS.has(parser.format)
     const ready = (): Flow[] => {
-      const batch = pairer ? out.map(finish) : out
+      let batch = pairer ? out.map(finish) : out
+      if (typeless) {
+        batch = batch.map((f) => {
+          const echo = assumedEcho(f.protocol, f.srcPort, f.dstPort)
+          if (echo < 0) return f
+          note(ctx, 'icmp-type-assumed-echo')
+          return { ...f, dstPort: echo }
+        })
+      }
       out = []
       emitted += batch.length
       return batch

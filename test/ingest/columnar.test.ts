@@ -310,6 +310,36 @@ describe('the columnar read path equals the object path (fast-check, seed 42)', 
     )
   }, 120_000)
 
+  it('ICMP records without a type (ports 0 0) are read as echo requests on both paths', async () => {
+    // AWS "Flow log record examples": a ping and its response, both written with ports 0 0
+    const file = write(
+      [
+        '2 123456789010 eni-1 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917142 ACCEPT OK',
+        '2 123456789010 eni-1 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917094 1432917142 ACCEPT OK',
+        '2 123456789010 eni-1 2001:db8::1 2001:db8::2 0 0 58 1 104 1432917027 1432917142 ACCEPT OK',
+        '2 123456789010 eni-1 10.0.0.1 10.0.0.2 0 0 50 1 104 1432917027 1432917142 ACCEPT OK',
+      ].join('\n'),
+    )
+    for (const pair of [true, false]) {
+      const { flows, summaries } = await agree(file, { format: 'aws-vpc', strict: false, pair })
+      expect(flows.map((f) => [f.src, f.protocol, f.dstPort, f.direction])).toEqual(
+        pair
+          ? [
+              ['203.0.113.12', 1, 8, 'unknown'],
+              ['2001:db8::1', 58, 128, 'unknown'],
+              ['10.0.0.1', 50, 0, 'unknown'],
+            ]
+          : [
+              ['203.0.113.12', 1, 8, 'unknown'],
+              ['172.31.16.139', 1, 8, 'unknown'],
+              ['2001:db8::1', 58, 128, 'unknown'],
+              ['10.0.0.1', 50, 0, 'unknown'],
+            ],
+      )
+      expect(summaries[0]?.stats.notes['icmp-type-assumed-echo']).toBe(pair ? 2 : 3)
+    }
+  })
+
   it('the same files gzipped, and read with format auto', async () => {
     await fc.assert(
       fc.asyncProperty(awsFileArb, async (f) => {

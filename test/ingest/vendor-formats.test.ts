@@ -64,7 +64,8 @@ describe('AWS VPC Flow Logs, vendor examples', () => {
   it('default format v2 with a header: accept, reject, NODATA, SKIPDATA, ICMP, IPv6', async () => {
     const { flows, summary } = await read('aws-v2.log')
     expect(summary.format).toBe('aws-vpc')
-    expect(summary.stats.notes).toEqual({ nodata: 1, skipdata: 1 })
+    // the ping's ICMP type is not recorded (ports 0 0): read as an echo request
+    expect(summary.stats.notes).toEqual({ nodata: 1, skipdata: 1, 'icmp-type-assumed-echo': 1 })
     expect(summary.stats.skipped).toEqual({})
     expect(flows).toHaveLength(4)
     expect(body(flows[0])).toEqual({
@@ -81,7 +82,14 @@ describe('AWS VPC Flow Logs, vendor examples', () => {
       direction: 'client-to-server',
     })
     expect(flows[1]).toMatchObject({ dstPort: 3389, observedAction: 'reject' })
-    expect(flows[2]).toMatchObject({ protocol: 1, srcPort: 0, dstPort: 0, packets: 4, bytes: 336 })
+    expect(flows[2]).toMatchObject({
+      protocol: 1,
+      srcPort: 0,
+      dstPort: 8,
+      direction: 'unknown',
+      packets: 4,
+      bytes: 336,
+    })
     // RFC 5952: leading zeros dropped
     expect(flows[3]).toMatchObject({
       src: '2001:db8:1234:a100:8d6e:3477:df66:f105',
@@ -435,7 +443,8 @@ describe('GCP VPC Flow Logs, vendor examples', () => {
       dst: '2600:1900:4000:a1b2::5',
       protocol: 58,
       srcPort: 0,
-      dstPort: 0,
+      // GCP records no ICMP type: read as an echo request
+      dstPort: 128,
       start: S('2023-01-10T19:13:00.500Z'),
     })
   })
@@ -445,7 +454,7 @@ describe('GCP VPC Flow Logs, vendor examples', () => {
   it('the DEST report of the same traffic, with its own interval, is dropped as a duplicate', async () => {
     const { flows, summary } = await read('gcp-vpc.jsonl')
     expect(flows).toHaveLength(3)
-    expect(summary.stats.notes).toEqual({ 'duplicate-report': 1 })
+    expect(summary.stats.notes).toEqual({ 'duplicate-report': 1, 'icmp-type-assumed-echo': 1 })
     expect(flows[1]?.source.line).toBe(2)
   })
 

@@ -242,3 +242,40 @@ describe('bulkhead recommend on a held-out estate', () => {
     expect(m.code).toBe(1)
   })
 })
+
+describe('recommend from an AWS ping, whose ICMP type the log does not record', () => {
+  it('proposes icmp/8, and simulate judges the ping allowed by it', async () => {
+    const dir = path.join(root, 'aws-ping')
+    mkdirSync(path.join(dir, 'inventory'), { recursive: true })
+    writeFileSync(
+      path.join(dir, 'inventory', 'estate.yaml'),
+      `apiVersion: bulkhead.dev/v1
+kind: Inventory
+workloads:
+  - { name: web-1, addresses: [10.4.0.1], labels: { app: shop, env: prod, role: web } }
+  - { name: db-1, addresses: [10.4.0.2], labels: { app: shop, env: prod, role: db } }
+`,
+    )
+    // AWS "Flow log record examples": the ping and its response, both with ports 0 0
+    const log = path.join(dir, 'vpc.log')
+    writeFileSync(
+      log,
+      [
+        '2 123456789010 eni-1 10.4.0.1 10.4.0.2 0 0 1 4 336 1763000000 1763000060 ACCEPT OK',
+        '2 123456789010 eni-1 10.4.0.2 10.4.0.1 0 0 1 4 336 1763000000 1763000060 ACCEPT OK',
+        '',
+      ].join('\n'),
+    )
+    expect((await cli('ingest', '-w', dir, log)).code).toBe(0)
+    const out = path.join(dir, 'policy')
+    const r = await cli('recommend', '-w', dir, '--out', out, '--owner', 'shop=team-shop')
+    expect(r.code, r.stderr).toBe(0)
+    const files = readdirSync(out)
+    const text = files.map((f) => readFileSync(path.join(out, f), 'utf8')).join('\n')
+    expect(text).toContain('ports: [ icmp/8 ]')
+    expect(text).not.toContain('icmp/0')
+    const sim = await cli('simulate', '-w', dir, '--as-enforced', '-o', 'json')
+    expect(sim.code, sim.stderr).toBe(0)
+    expect(JSON.parse(sim.stdout)).toMatchObject({ outcomes: { allowed: 1 } })
+  }, 60_000)
+})
