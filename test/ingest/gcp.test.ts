@@ -145,6 +145,32 @@ describe('gcp-vpc directions and dropped traffic', () => {
       [443, 'accept', 10],
     ])
   })
+
+  it('reads a row of the Log Analytics view (json_payload), as its linked BigQuery dataset gives it', async () => {
+    const row = {
+      timestamp: '2019-06-14 03:50:10.845445 UTC',
+      log_id: 'compute.googleapis.com/vpc_flows',
+      json_payload: {
+        bytes_sent: '1784',
+        packets_sent: '7',
+        reporter: 'SRC',
+        start_time: '2019-06-14T03:40:36.895188084Z',
+        end_time: '2019-06-14T03:40:37.048196137Z',
+        connection: {
+          src_ip: '10.87.40.76',
+          src_port: 5601,
+          dest_ip: '192.0.2.117',
+          dest_port: 50646,
+          protocol: 6,
+        },
+      },
+    }
+    const text = JSON.stringify(row)
+    expect(gcpVpcParser.detect(new TextEncoder().encode(text))).toBeGreaterThanOrEqual(0.9)
+    const { flows, ctx } = await runParser(gcpVpcParser, text)
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows[0]).toMatchObject({ src: '10.87.40.76', dstPort: 50646, packets: 7, bytes: 1784 })
+  })
 })
 
 describe('gcp-vpc reports of the same traffic in two files', () => {

@@ -41,11 +41,15 @@ function nameOf(instance: unknown, gke: unknown, google: unknown): string | unde
   )
 }
 
-/** The flow payload of a line: `jsonPayload` of a LogEntry, or the object itself when it has `connection`. */
+/**
+ * The flow payload of a line: `jsonPayload` of a LogEntry (`json_payload` in a row of Cloud
+ * Logging's Log Analytics view, queried through its linked BigQuery dataset), or the object
+ * itself when it has `connection`.
+ */
 function payloadOf(v: unknown): Record<string, unknown> | undefined {
   const o = obj(v)
   if (!o) return undefined
-  const p = obj(o['jsonPayload'])
+  const p = obj(o['jsonPayload']) ?? obj(o['json_payload'])
   if (p) return p
   return obj(o['connection']) ? o : undefined
 }
