@@ -33,7 +33,7 @@ const INVENTORY_EXT = /\.(ya?ml|json|csv)$/i
  * or, when that would start with `..`, the path as given (root joined with the file's path inside
  * it). Folders and files whose names start with `.` are skipped, as is bulkhead.yaml itself. A
  * missing inventory or policy path is `io/not-found` when bulkhead.yaml names it, and nothing when
- * it is a default. Unreadable files are `io/read-failed`.
+ * it is a default. Unreadable files, and folders that cannot be listed, are `io/read-failed`.
  * @param root - the workspace folder, as the user gave it.
  * @param now - passed to {@link loadFromSources} (only for the `policy/expired-rule` warning).
  * @param options - `policyFiles`: policy files to load instead of the workspace's policy folder
@@ -99,7 +99,7 @@ export async function loadWorkspace(
           )
         continue
       }
-      if (st.isDirectory()) for (const f of await walk(p, ext)) found.add(f)
+      if (st.isDirectory()) for (const f of await walk(p, sink, display, ext)) found.add(f)
       else if (st.isFile()) found.add(p)
     }
     found.delete(wsAbs)
@@ -169,8 +169,9 @@ export interface LoadWorkspaceOptions {
 export async function readYamlFolder(dir: string): Promise<SourceFile[]> {
   const sink: Diagnostic[] = []
   const files: SourceFile[] = []
-  for (const abs of await walk(path.resolve(dir))) {
-    const shown = path.relative(process.cwd(), abs) || abs
+  const shownOf = (abs: string): string => path.relative(process.cwd(), abs) || abs
+  for (const abs of await walk(path.resolve(dir), sink, shownOf)) {
+    const shown = shownOf(abs)
     const text = await readText(abs, shown, sink, true)
     if (text !== undefined) files.push({ path: shown, text })
   }
@@ -178,20 +179,40 @@ export async function readYamlFolder(dir: string): Promise<SourceFile[]> {
   return files
 }
 
-/** Every file whose name matches `ext` (default *.yaml / *.yml) under `dir`, recursively, skipping names that start with `.`. */
-async function walk(dir: string, ext: RegExp = YAML_EXT): Promise<string[]> {
+/**
+ * Every file whose name matches `ext` (default *.yaml / *.yml) under `dir`, recursively, skipping
+ * names that start with `.`. A folder that cannot be listed (no permission) is an
+ * `io/read-failed` diagnostic in `sink`, not an empty folder: its files would be missing from the
+ * load without a word.
+ */
+async function walk(
+  dir: string,
+  sink: Diagnostic[],
+  shown: (abs: string) => string,
+  ext: RegExp = YAML_EXT,
+): Promise<string[]> {
   const out: string[] = []
   let entries: string[]
   try {
     entries = await readdir(dir)
-  } catch {
+  } catch (err) {
+    // a folder removed while it is walked is gone, not unreadable
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      sink.push(
+        diagnostic('io/read-failed', `cannot list "${shown(dir)}": ${(err as Error).message}`, {
+          file: shown(dir),
+          line: 0,
+          column: 0,
+        }),
+      )
+    }
     return out
   }
   for (const name of entries.sort()) {
     if (name.startsWith('.')) continue
     const abs = path.join(dir, name)
     const st = await statOrUndefined(abs)
-    if (st?.isDirectory()) out.push(...(await walk(abs, ext)))
+    if (st?.isDirectory()) out.push(...(await walk(abs, sink, shown, ext)))
     else if (st?.isFile() && ext.test(name)) out.push(abs)
   }
   return out
