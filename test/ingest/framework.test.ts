@@ -10,7 +10,7 @@ import { detectFormat } from '../../src/ingest/detect.js'
 import { fromUtf16, openBytes, peekBytes, splitLines } from '../../src/ingest/lines.js'
 import { readFlows, summarize, type FileSummary } from '../../src/ingest/read.js'
 import { parseIsoTime, parseTime, isDottedQuad, parseAddress } from '../../src/ingest/fields.js'
-import { registerFlows } from '../../src/cli/commands/flows.js'
+import { registerFlows, tableLines } from '../../src/cli/commands/flows.js'
 import { fixture, fixtureText } from './text-helpers.js'
 
 let dir = ''
@@ -331,6 +331,37 @@ describe('bulkhead flows', () => {
     const doc = JSON.parse(json.out) as { summary: { records: number }; flows: unknown[] }
     expect(doc.summary.records).toBe(4)
     expect(doc.flows).toHaveLength(4)
+    // -o json is written as read; a --strict stop still leaves a whole document, naming why
+    const cut = await run([fixture('aws-v2.log'), fixture('flows.csv'), '-o', 'json', '--strict'])
+    expect((cut.error as BulkheadError).diagnostics[0]?.code).toBe('ingest/malformed-record')
+    const partial = JSON.parse(cut.out) as {
+      flows: unknown[]
+      summary: { diagnostics: { code: string }[] }
+    }
+    expect(partial.summary.diagnostics.map((d) => d.code)).toContain('ingest/malformed-record')
+    const none = await run([fixture('aws-v2.log'), '-o', 'json', '--limit', '0'])
+    expect(JSON.parse(none.out)).toMatchObject({ flows: [], failed: [] })
+  })
+
+  it('a table of 150 000 rows renders (widths are not spread into Math.max)', () => {
+    const f = {
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      srcPort: 40000,
+      dstPort: 443,
+      protocol: 6,
+      start: 0,
+      end: 0,
+      packets: 1,
+      bytes: 60,
+      observedAction: 'accept',
+      direction: 'client-to-server',
+      source: { format: 'csv', file: 'f.csv', line: 1 },
+    } as const
+    const rows = Array.from({ length: 150_000 }, (_, i) => ({ ...f, srcPort: i % 65536 }))
+    let n = 0
+    for (const _ of tableLines(rows)) n++
+    expect(n).toBe(150_001)
   })
 
   it('unusable input and --strict throw BulkheadError (exit 1 in the runner); other files are still read', async () => {

@@ -98,18 +98,36 @@ export function csvField(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v
 }
 
-/** Renders rows as an aligned text table with a header (numbers right-aligned). */
-export function renderTable(rows: readonly Flow[]): string {
+/**
+ * Rows as the lines of an aligned text table, header first (numbers right-aligned). Columns are
+ * as wide as their widest cell, so every row is read twice; nothing is spread into arguments, so
+ * any number of rows renders.
+ */
+export function* tableLines(rows: readonly Flow[]): Generator<string> {
   const head = [...FLOW_COLUMNS] as string[]
-  const body = rows.map(cells)
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)))
+  const widths = head.map((h) => h.length)
+  for (const f of rows) {
+    const r = cells(f)
+    for (let i = 0; i < r.length; i++) widths[i] = Math.max(widths[i] ?? 0, (r[i] ?? '').length)
+  }
   const right = new Set([3, 5, 6, 7, 8, 11])
   const fmt = (r: readonly string[]): string =>
     r
       .map((c, i) => (right.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd()
-  return [fmt(head), ...body.map(fmt)].join('\n')
+  yield fmt(head)
+  for (const f of rows) yield fmt(cells(f))
+}
+
+/** Renders rows as an aligned text table with a header (numbers right-aligned). */
+export function renderTable(rows: readonly Flow[]): string {
+  return [...tableLines(rows)].join('\n')
+}
+
+/** One flow of `-o json`'s `flows` array, indented to its place in the document. */
+function jsonFlow(f: Flow): string {
+  return `    ${JSON.stringify(flowToJson(f), null, 2).replace(/\n/g, '\n    ')}`
 }
 
 async function write(text: string): Promise<void> {
@@ -184,12 +202,19 @@ are still read and printed), or with --strict at the first malformed record.`,
       }
       const summaries: FileSummary[] = []
       const t0 = performance.now()
+      // only a table holds its rows (its columns are as wide as the widest cell); -o json is
+      // written as it is read, `flows` first, so any number of flows prints
       const held: Flow[] = []
       let printed = 0
       let batch: string[] = []
       const flush = async (): Promise<void> => {
         if (batch.length > 0) await write(batch.join(''))
         batch = []
+      }
+      /** Closes the `-o json` document: the flows array, then `failed` and `summary`. */
+      const closeJson = async (summary: RunSummary, failedFiles: readonly string[]) => {
+        const rest = JSON.stringify({ failed: failedFiles, summary }, null, 2).slice(1)
+        await write(`${printed > 0 ? '\n  ' : ''}],${rest}\n`)
       }
       const finish = (): RunSummary => summarize(summaries, (performance.now() - t0) / 1000)
       // each file is read on its own: an unusable file is reported and the others are still
@@ -198,6 +223,7 @@ are still read and printed), or with --strict at the first malformed record.`,
       const failed: string[] = []
       try {
         if (opts.output === 'csv') batch.push(`${FLOW_COLUMNS.join(',')}\n`)
+        if (opts.output === 'json') batch.push('{\n  "flows": [')
         const read = {
           format: opts.format as FlowFormat | 'auto',
           strict: opts.strict === true,
@@ -215,6 +241,8 @@ are still read and printed), or with --strict at the first malformed record.`,
               printed++
               if (opts.output === 'jsonl') batch.push(`${JSON.stringify(flowToJson(f))}\n`)
               else if (opts.output === 'csv') batch.push(`${cells(f).map(csvField).join(',')}\n`)
+              else if (opts.output === 'json')
+                batch.push(`${printed > 1 ? ',' : ''}\n${jsonFlow(f)}`)
               else held.push(f)
               if (batch.length >= 512) await flush()
             }
@@ -228,16 +256,27 @@ are still read and printed), or with --strict at the first malformed record.`,
       } catch (err) {
         await flush()
         if (err instanceof BulkheadError) {
-          process.stderr.write(`${formatRunSummary(finish())}\n`)
+          const summary = finish()
+          // the document stays whole: what was read, and the error among the diagnostics
+          if (opts.output === 'json')
+            await closeJson(
+              { ...summary, diagnostics: [...summary.diagnostics, ...err.diagnostics] },
+              failed,
+            )
+          process.stderr.write(`${formatRunSummary(summary)}\n`)
         }
         throw err
       }
       const summary = finish()
-      if (opts.output === 'table') await write(`${renderTable(held)}\n`)
+      if (opts.output === 'table') {
+        for (const line of tableLines(held)) {
+          batch.push(`${line}\n`)
+          if (batch.length >= 512) await flush()
+        }
+        await flush()
+      }
       if (opts.output === 'json')
-        await write(
-          `${JSON.stringify({ summary, failed, flows: held.map(flowToJson) }, null, 2)}\n`,
-        )
+        await closeJson({ ...summary, diagnostics: [...summary.diagnostics, ...unusable] }, failed)
       printDiagnostics(summary.diagnostics)
       process.stderr.write(`${formatRunSummary(summary)}\n`)
       if (failed.length > 0) {
