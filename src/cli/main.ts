@@ -6,7 +6,7 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { BulkheadError } from '../core/index.js'
-import { EXIT, printDiagnostics } from './output.js'
+import { EXIT, printDiagnostics, systemErrorDiagnostic } from './output.js'
 import { VERSION } from './version.js'
 import { registerInit } from './commands/init.js'
 import { registerValidate } from './commands/validate.js'
@@ -86,6 +86,13 @@ export async function run(argv: readonly string[]): Promise<number> {
     }
     if (err instanceof BulkheadError) {
       printDiagnostics(err.diagnostics)
+      return EXIT.input
+    }
+    // a file or folder the environment refuses (permissions, a file where a folder goes, a full
+    // disk) is bad input, not a bug
+    const io = systemErrorDiagnostic(err)
+    if (io !== undefined) {
+      printDiagnostics([io])
       return EXIT.input
     }
     throw err

@@ -2,7 +2,13 @@
  * @module Shared CLI plumbing: output formats, exit codes, printing diagnostics.
  */
 import { stringify } from 'yaml'
-import { BulkheadError, formatDiagnostic, sortDiagnostics, type Diagnostic } from '../core/index.js'
+import {
+  BulkheadError,
+  diagnostic,
+  formatDiagnostic,
+  sortDiagnostics,
+  type Diagnostic,
+} from '../core/index.js'
 
 /** Exit codes (DESIGN.md "The command line"). Stable: CI pipelines depend on them. */
 export const EXIT = {
@@ -24,12 +30,58 @@ export class UsageError extends BulkheadError {
  * Prints `data` in the chosen format: `json` and `yaml` print the data itself; every other
  * format calls `render` with the format name and prints what it returns.
  */
-export function emit<T>(data: T, format: string, render: (data: T, format: string) => string): void {
+export function emit<T>(
+  data: T,
+  format: string,
+  render: (data: T, format: string) => string,
+): void {
   let text: string
   if (format === 'json') text = JSON.stringify(data, null, 2)
   else if (format === 'yaml') text = stringify(data)
   else text = render(data, format)
   process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`)
+}
+
+/** System calls that read: their failures are `io/read-failed`; other calls' `io/write-failed`. */
+const READ_SYSCALLS = new Set(['read', 'scandir', 'stat', 'lstat', 'access', 'readlink', 'opendir'])
+
+/** What to do about a system error, by its `code`. */
+const SYSTEM_ERROR_HINTS: Readonly<Record<string, string>> = {
+  EACCES: 'check the permissions of the path',
+  EPERM: 'check the permissions of the path',
+  EROFS: 'the file system is read-only: give a path on a writable one',
+  EEXIST: 'a file is in the way: give a folder path, or remove the file',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'the path is a folder: give a file path',
+  ENOSPC: 'the disk is full',
+  ENOENT: 'check the path: its folder must exist',
+}
+
+/**
+ * A Node system error (an `Error` with an errno `code` such as `EACCES` and the `syscall` that
+ * failed, usually with the `path`) as a diagnostic: `io/not-found` (ENOENT), `io/read-failed`
+ * or `io/write-failed`, located at the path, with a hint. Undefined for anything else (a bug
+ * stays an internal error, with its stack).
+ */
+export function systemErrorDiagnostic(err: unknown): Diagnostic | undefined {
+  if (!(err instanceof Error)) return undefined
+  const e = err as NodeJS.ErrnoException
+  if (typeof e.code !== 'string' || !/^E[A-Z0-9]+$/.test(e.code)) return undefined
+  if (typeof e.syscall !== 'string') return undefined
+  const file = e.path ?? ''
+  const code =
+    e.code === 'ENOENT'
+      ? 'io/not-found'
+      : READ_SYSCALLS.has(e.syscall)
+        ? 'io/read-failed'
+        : 'io/write-failed'
+  const hint = SYSTEM_ERROR_HINTS[e.code]
+  return diagnostic(
+    code,
+    `cannot ${e.syscall}${file === '' ? '' : ` "${file}"`}: ${e.message}`,
+    file === '' ? undefined : { file, line: 0, column: 0 },
+    hint === undefined ? {} : { hint },
+  )
 }
 
 /** Prints diagnostics to stderr, sorted, one per line. */

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'schema/unknown-kind'
   | 'io/not-found'
   | 'io/read-failed'
+  | 'io/write-failed'
   // workspace and inventory
   | 'workspace/bad-config'
   | 'inventory/duplicate-workload'
@@ -105,6 +106,8 @@ export type ErrorCode =
   // store
   | 'store/schema-too-new'
   | 'store/not-read-only'
+  | 'store/locked'
+  | 'store/open-failed'
   // discover
   | 'discover/short-window'
   | 'discover/no-flows'

@@ -19,6 +19,7 @@ import {
 } from '@duckdb/node-api'
 import {
   BulkheadError,
+  diagnostic,
   type Flow,
   type FlowDirection,
   type ObservedAction,
@@ -630,13 +631,37 @@ class DuckDbFlowStore implements FlowStore {
 }
 
 /**
+ * Why DuckDB could not open the store file, as a diagnostic: `store/locked` when another process
+ * holds it (DuckDB allows one writing process per database file), else `store/open-failed` with
+ * DuckDB's message (permissions, not a DuckDB file).
+ */
+function storeOpenError(path: string, err: unknown): BulkheadError {
+  const message = err instanceof Error ? err.message : String(err)
+  const where = { file: path, line: 0, column: 0 }
+  const d = /Could not set lock on file/i.test(message)
+    ? diagnostic('store/locked', `the flow store "${path}" is in use by another process`, where, {
+        hint: 'wait for the other bulkhead command (an ingest?) to finish',
+      })
+    : diagnostic('store/open-failed', `cannot open the flow store "${path}": ${message}`, where, {
+        hint: 'check that the store and its folder are writable and that it is a DuckDB file',
+      })
+  return new BulkheadError([d], { cause: err })
+}
+
+/**
  * Opens (creating when absent) the DuckDB flow store at `path`; `':memory:'` gives a private
  * in-memory store. The folder of `path` must exist.
- * @throws BulkheadError `store/schema-too-new` when the file was written by a newer schema; any
- * DuckDB error opening the file (locked by another process, not a DuckDB file) as is.
+ * @throws BulkheadError `store/locked` when another process holds the file, `store/open-failed`
+ * when DuckDB cannot open it otherwise (permissions, not a DuckDB file), `store/schema-too-new`
+ * when it was written by a newer schema.
  */
 export async function openDuckDbStore(path: string): Promise<FlowStore> {
-  const instance = await DuckDBInstance.create(path, { disabled_optimizers: DISABLED_OPTIMIZERS })
+  let instance: DuckDBInstance
+  try {
+    instance = await DuckDBInstance.create(path, { disabled_optimizers: DISABLED_OPTIMIZERS })
+  } catch (err) {
+    throw storeOpenError(path, err)
+  }
   let conn: DuckDBConnection | undefined
   try {
     conn = await instance.connect()
