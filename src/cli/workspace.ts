@@ -41,11 +41,39 @@ export function parseTime(text: string): number {
   // A time without a zone is UTC, as everywhere in Bulkhead (JavaScript would take it as local).
   const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text
   const ms = Date.parse(zoned)
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
+  // Date.parse rolls an impossible day over (2026-02-30 → 2026-03-02): check the calendar
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(text)
+  const day = ymd
+    ? new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3])))
+    : undefined
+  const real =
+    ymd !== null &&
+    day !== undefined &&
+    day.getUTCFullYear() === Number(ymd[1]) &&
+    day.getUTCMonth() === Number(ymd[2]) - 1 &&
+    day.getUTCDate() === Number(ymd[3])
+  if (Number.isNaN(ms) || !real) {
     throw new UsageError(
       `"${text}" is not a time`,
       'use ISO-8601, e.g. 2026-11-01T12:00:00Z, a date 2026-11-01, or epoch seconds',
     )
   }
   return ms
+}
+
+/**
+ * The window of `--since` and `--until` (each optional, as {@link parseTime} reads them), as ms:
+ * `{since?, until?}` with only the given keys, so it can be spread into a store query.
+ * @throws UsageError when either is not a time, or `--until` is not after `--since` (an empty
+ *   window would select no flows and pass every check).
+ */
+export function parseWindow(
+  since: string | undefined,
+  until: string | undefined,
+): { since?: number; until?: number } {
+  const s = since !== undefined ? parseTime(since) : undefined
+  const u = until !== undefined ? parseTime(until) : undefined
+  if (s !== undefined && u !== undefined && u <= s)
+    throw new UsageError('--until must be after --since', 'the window [--since, --until) is empty')
+  return { ...(s !== undefined ? { since: s } : {}), ...(u !== undefined ? { until: u } : {}) }
 }

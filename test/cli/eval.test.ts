@@ -133,5 +133,9 @@ describe('bulkhead eval on hand-worked verdicts', () => {
   it('rejects an unknown output format and a bad time', async () => {
     expect((await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '-o', 'xml')).code).toBe(1)
     expect((await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '--at', 'yesterday')).code).toBe(1)
+    // an impossible day is not rolled over into the next month
+    for (const at of ['2026-02-30', '2026-04-31T12:00:00Z', '2026-13-01'])
+      expect((await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '--at', at)).stderr).toContain('is not a time')
+    expect((await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '--at', '2028-02-29')).code).toBe(0)
   })
 })

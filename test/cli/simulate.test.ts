@@ -183,6 +183,19 @@ describe('bulkhead simulate from the store', () => {
     const out = JSON.parse(r.stdout) as SimulateOutput
     expect(out.flows).toBe(1)
     expect(edge(out)).toEqual(['blocked pay-web-1 -> pay-db-1 tcp/5432 x1 by default-deny'])
+    // an empty window would select nothing and pass --fail-on-block: a usage error
+    const empty = await cli(
+      'simulate',
+      '-w',
+      dir,
+      '--since',
+      '2026-10-22',
+      '--until',
+      '2026-10-21',
+      '--fail-on-block',
+    )
+    expect(empty.code).toBe(1)
+    expect(empty.stderr).toContain('--until must be after --since')
   })
 
   it('no store and no --flows is an input error with a stable code', async () => {

@@ -29,7 +29,7 @@ import { expandInputs } from '../inputs.js'
 import { checkFormat, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
-import { loadOrThrow, parseTime } from '../workspace.js'
+import { loadOrThrow, parseTime, parseWindow } from '../workspace.js'
 
 /** True for `REV:path` file names of sources read from git (not Windows drive letters). */
 function isGitSpec(file: string): boolean {
@@ -137,8 +137,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
           const store = await openStore(storePath)
           try {
             const q = {
-              ...(opts.since !== undefined ? { since: parseTime(opts.since) } : {}),
-              ...(opts.until !== undefined ? { until: parseTime(opts.until) } : {}),
+              ...parseWindow(opts.since, opts.until),
             }
             for await (const f of store.flows(q)) differ.add(f)
           } finally {

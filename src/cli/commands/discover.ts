@@ -20,7 +20,7 @@ import {
 } from '../../discover/index.js'
 import { checkFormat, printDiagnostics, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { loadOrThrow, parseTime } from '../workspace.js'
+import { loadOrThrow, parseWindow } from '../workspace.js'
 
 /** Options of the `discover` verb as commander passes them. */
 interface DiscoverCliOptions {
@@ -130,10 +130,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
     )
     .action(async (opts: DiscoverCliOptions) => {
       checkFormat(opts.output, FORMATS)
-      const since = opts.since !== undefined ? parseTime(opts.since) : undefined
-      const until = opts.until !== undefined ? parseTime(opts.until) : undefined
-      if (since !== undefined && until !== undefined && until <= since)
-        throw new UsageError('--until must be after --since')
+      const { since, until } = parseWindow(opts.since, opts.until)
       const expect = parseExpect(opts.expect)
       const top = opts.top !== undefined ? parseCount(opts.top, '--top', 1e9) : undefined
       const grouping = parseCount(opts.privateGrouping ?? '24', '--private-grouping', 32)

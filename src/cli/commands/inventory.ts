@@ -15,7 +15,7 @@ import {
 } from '../../inventory/index.js'
 import { checkFormat, emit, printDiagnostics, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { loadOrThrow, parseTime } from '../workspace.js'
+import { loadOrThrow, parseTime, parseWindow } from '../workspace.js'
 
 /** One label of a workload in `inventory -o json`. Stable. */
 export interface InventoryLabelOutput {
@@ -257,10 +257,7 @@ Exit codes: 0 success (also with no suggestions), 1 usage error or no flows in t
         throw new UsageError(`--group must be workload or role, not "${opts.group}"`)
       if (opts.key.trim() === '') throw new UsageError('--key must not be empty')
       const minScore = parseMinScore(opts.minScore)
-      const since = opts.since !== undefined ? parseTime(opts.since) : undefined
-      const until = opts.until !== undefined ? parseTime(opts.until) : undefined
-      if (since !== undefined && until !== undefined && until <= since)
-        throw new UsageError('--until must be after --since')
+      const { since, until } = parseWindow(opts.since, opts.until)
       const { inventory, workspace } = await loadOrThrow(opts.workspace, new Date())
       // rhythms do not matter here: no coverage expectations
       const map = await loadDependencyMap(workspace, inventory, {

@@ -12,7 +12,7 @@ import { Simulator } from '../../policy/simulate.js'
 import { toSarif, type SarifRuleInfo } from '../render/sarif.js'
 import { checkFormat, emit, EXIT, UsageError } from '../output.js'
 import { VERSION } from '../version.js'
-import { parseTime, loadOrThrow } from '../workspace.js'
+import { parseTime, parseWindow, loadOrThrow } from '../workspace.js'
 import { feedFlows, flowFormat, type FlowInput } from './simulate.js'
 
 /** The JSON shape of `lint -o json`. Stable. */
@@ -125,8 +125,7 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
         const input: FlowInput = {
           files,
           format: flowFormat(opts.format),
-          ...(opts.since !== undefined ? { since: parseTime(opts.since) } : {}),
-          ...(opts.until !== undefined ? { until: parseTime(opts.until) } : {}),
+          ...parseWindow(opts.since, opts.until),
         }
         const index = PolicyIndex.build(inventory, policySet, at)
         const sim = new Simulator(index, inventory, at)

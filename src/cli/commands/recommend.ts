@@ -19,7 +19,7 @@ import {
 } from '../../recommend/index.js'
 import { checkFormat, printDiagnostics, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { loadOrThrow, parseTime } from '../workspace.js'
+import { loadOrThrow, parseWindow } from '../workspace.js'
 
 /** Options of the `recommend` verb as commander passes them. */
 interface RecommendCliOptions {
@@ -130,10 +130,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
           )
       if (!/^\d{1,2}$/.test(opts.maxPrefix) || Number(opts.maxPrefix) > 32)
         throw new UsageError(`--max-prefix: "${opts.maxPrefix}" is not a prefix length 0–32`)
-      const since = opts.since !== undefined ? parseTime(opts.since) : undefined
-      const until = opts.until !== undefined ? parseTime(opts.until) : undefined
-      if (since !== undefined && until !== undefined && until <= since)
-        throw new UsageError('--until must be after --since')
+      const { since, until } = parseWindow(opts.since, opts.until)
       const owners = parseOwners(opts.owner)
 
       const { inventory, workspace, policySet } = await loadOrThrow(opts.workspace, new Date())

@@ -30,7 +30,7 @@ import type { FlowStore } from '../../store/index.js'
 import { openStore } from '../store.js'
 import { expandInputs } from '../inputs.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
-import { parseTime, loadOrThrow } from '../workspace.js'
+import { parseTime, parseWindow, loadOrThrow } from '../workspace.js'
 
 /** Where the flows of a run come from. */
 export interface FlowInput {
@@ -602,8 +602,7 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
       const input: FlowInput = {
         files,
         format: flowFormat(opts.format),
-        ...(opts.since !== undefined ? { since: parseTime(opts.since) } : {}),
-        ...(opts.until !== undefined ? { until: parseTime(opts.until) } : {}),
+        ...parseWindow(opts.since, opts.until),
       }
       const { inventory, policySet, workspace } = await loadOrThrow(
         opts.workspace,
