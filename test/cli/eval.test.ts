@@ -122,6 +122,9 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     ['no-such-host -> 10.0.0.2 tcp/1', 'cli/usage'],
     ['10.20.1.10 -> 2001:db8:20::20 tcp/443', 'cli/usage'], // one flow has one address family
     ['pay-web-1 -> pay-db-1 icmpv6/128', 'cli/usage'], // pay-db-1 has no IPv6 address
+    ['pay-web-1 -> pay-db-1 tcp', 'cli/usage'], // not port 0: one flow has one port
+    ['pay-web-1 -> pay-db-1 icmp', 'cli/usage'], // not type 0 (an echo reply, judged in reverse)
+    ['pay-web-1 -> pay-db-1 tcp/0-10', 'cli/usage'],
     ['2001:db8:20::10 -> 2001:db8:20::20 icmp/8', 'cli/usage'], // ICMP is IPv4's
   ])('rejects %s with exit 1 and %s', async (flow, code) => {
     const r = await cli('eval', flow, '-w', W, '--at', AT)

@@ -6,7 +6,10 @@ import {
   BulkheadError,
   entityName,
   formatService,
+  hasPorts,
+  isIcmp,
   isIcmpReply,
+  maxPort,
   normalizeIp,
   replyConnectionPort,
   parseService,
@@ -29,7 +32,8 @@ export interface EvalQuery {
 
 /**
  * Parses `SRC -> DST PROTO/PORT` (the arrow is optional). SRC and DST are IP addresses or
- * workload names; the service names one protocol and one port (or ICMP type, or none for `icmp`).
+ * workload names; the service names one protocol and one port (one ICMP type for `icmp` and
+ * `icmpv6`; none for protocols without ports, such as GRE).
  * @throws UsageError when the text does not have that shape.
  */
 export function parseEvalQuery(text: string): EvalQuery {
@@ -46,10 +50,22 @@ export function parseEvalQuery(text: string): EvalQuery {
     throw new BulkheadError([{ code: svc.code, severity: 'error', message: svc.error }])
   if (svc.protocol === 'any')
     throw new UsageError('the service of one flow must name a protocol, e.g. tcp/443')
-  if (svc.ports.lo !== svc.ports.hi && svc.ports.lo !== 0) {
-    throw new UsageError(`"${svcText}" is a range; one flow has one destination port`)
+  if (hasPorts(svc.protocol) || isIcmp(svc.protocol)) {
+    // one flow has one destination port (one ICMP type): `tcp` alone is not port 0, nor `icmp`
+    // type 0 (an echo reply, judged in reverse)
+    if (svc.ports.lo !== svc.ports.hi) {
+      const what = isIcmp(svc.protocol) ? 'ICMP type' : 'destination port'
+      throw new UsageError(
+        `"${svcText}" names ${svc.ports.lo === 0 && svc.ports.hi === maxPort(svc.protocol) ? 'every' : 'a range of'} ${what}s; one flow has one ${what}`,
+        isIcmp(svc.protocol)
+          ? 'e.g. icmp/8 for an echo request'
+          : `e.g. ${svcText.split('/')[0] ?? 'tcp'}/443`,
+      )
+    }
+    return { src, dst, service: svc, dstPort: svc.ports.lo }
   }
-  return { src, dst, service: svc, dstPort: svc.ports.lo }
+  // a protocol without ports (GRE, ESP, `proto/47`): its flows have none
+  return { src, dst, service: svc, dstPort: 0 }
 }
 
 /**
