@@ -3,7 +3,8 @@
  */
 import { readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { isRegularFile } from '../ingest/lines.js'
+import { isRegularFile, parseAwsFieldList } from '../ingest/index.js'
+import { UsageError } from './output.js'
 
 /**
  * `files` with each folder replaced by the regular files beneath it, at any depth (as
@@ -32,4 +33,19 @@ export function expandInputs(files: readonly string[]): string[] {
     out.push(...inside)
   }
   return out
+}
+
+/**
+ * `--fields` (the field order of an AWS custom format without its header line), checked before
+ * anything is read: a list without `srcaddr` and `dstaddr`, or with a name that is not a field
+ * name, would otherwise be one skipped record and the file read in the default order.
+ * @param where - where the list was given, for the message (`--fields`, or a source of bulkhead.yaml).
+ * @throws UsageError when the list is unusable.
+ */
+export function checkFieldList(text: string | undefined, where = '--fields'): void {
+  if (text === undefined || parseAwsFieldList(text) !== undefined) return
+  throw new UsageError(
+    `${where} "${text}" is not an AWS flow log field list`,
+    'name the fields in their order, with srcaddr and dstaddr, e.g. "version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"',
+  )
 }

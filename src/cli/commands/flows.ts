@@ -14,7 +14,7 @@ import {
   type RunSummary,
 } from '../../ingest/read.js'
 import type { FlowFormat } from '../../ingest/types.js'
-import { expandInputs } from '../inputs.js'
+import { checkFieldList, expandInputs } from '../inputs.js'
 import { checkFormat, printDiagnostics, UsageError } from '../output.js'
 
 /** Output formats of `bulkhead flows`. */
@@ -187,6 +187,7 @@ are still read and printed), or with --strict at the first malformed record.`,
     )
     .action(async (named: string[], opts: FlowsOptions) => {
       checkFormat(opts.output, FLOWS_OUTPUTS)
+      checkFieldList(opts.fields)
       const files = expandInputs(named)
       if (opts.format !== 'auto' && !formats.includes(opts.format as FlowFormat)) {
         throw new UsageError(

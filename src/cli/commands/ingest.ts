@@ -20,7 +20,7 @@ import type { FlowFormat } from '../../ingest/types.js'
 import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from '../../policy/workspace.js'
 import type { IngestFileResult } from '../../store/index.js'
 import { openStore } from '../store.js'
-import { expandInputs } from '../inputs.js'
+import { checkFieldList, expandInputs } from '../inputs.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { startProgress } from '../progress.js'
 
@@ -134,6 +134,7 @@ function planJobs(files: readonly string[], opts: IngestOptions, ws: Workspace):
       'write the flows to a file and ingest that: each file is stored once, known by its content',
     )
   }
+  checkFieldList(opts.fields)
   if (files.length > 0) {
     return expandInputs(files).map((file) => ({
       file,
@@ -151,6 +152,7 @@ function planJobs(files: readonly string[], opts: IngestOptions, ws: Workspace):
   for (const s of ws.sources) {
     const format = cliFormat ?? checkFlowFormat(s.format, `sources in ${WORKSPACE_FILE}`)
     const fields = opts.fields ?? s.fields
+    checkFieldList(fields, `the fields of source "${s.path}" in ${WORKSPACE_FILE}`)
     for (const file of expandInputs(expandGlob(s.path)))
       jobs.push({ file, format, ...(fields !== undefined ? { fields } : {}) })
   }
