@@ -53,7 +53,7 @@ describe('bulkhead lint', () => {
 
   it('reports unused rules when flows are given', async () => {
     const { out } = await lintJson('--flows', `${W}/flows.csv`)
-    expect(out.flows).toEqual({ from: 'files', what: `${W}/flows.csv`, count: 3 })
+    expect(out.flows).toEqual({ from: 'files', what: `${W}/flows.csv`, count: 3, skipped: {} })
     expect(out.findings.filter((f) => f.code === 'lint/unused').map((f) => f.rule)).toEqual([
       'shop-prod/web-to-api-again',
       'shop-prod/web-to-db',
@@ -63,6 +63,30 @@ describe('bulkhead lint', () => {
       'shop-prod/ghost',
       'shop-prod/no-web-to-db',
     ])
+  })
+
+  it('malformed records of --flows files are reported, and fatal with --strict', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-lint-flows-'))
+    try {
+      const flows = path.join(dir, 'flows.csv')
+      const good = readFileSync(`${W}/flows.csv`, 'utf8').trimEnd()
+      writeFileSync(
+        flows,
+        `${good}\n10.0.0.1,not-an-address,1,2,tcp,2026-10-20T10:00:00Z,2026-10-20T10:00:01Z,1,1,accept\n`,
+      )
+      const { out } = await lintJson('--flows', flows)
+      expect(out.flows).toMatchObject({ count: 3, skipped: { 'bad-address': 1 } })
+      const text = await cli('lint', '-w', W, '--at', AT, '--flows', flows)
+      expect(text.stderr).toMatch(/skipped 1 malformed record.*bad-address 1/s)
+      const strict = await cli('lint', '-w', W, '--at', AT, '--flows', flows, '--strict')
+      expect(strict.code).toBe(1)
+      expect(strict.stderr).toContain('ingest/malformed-record')
+      const sim = await cli('simulate', '-w', W, '--at', AT, '--flows', flows, '--strict')
+      expect(sim.code).toBe(1)
+      expect(sim.stderr).toContain('ingest/malformed-record')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('text output is file:line:col severity code: message, with a summary', async () => {

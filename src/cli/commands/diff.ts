@@ -45,6 +45,7 @@ interface DiffOpts {
   format: string
   since?: string
   until?: string
+  strict?: boolean
   failOnImpact?: boolean
 }
 
@@ -65,6 +66,7 @@ export function registerDiff(program: Command): void {
     )
     .option('--flows <file...>', 'flow files to replay against both policy sets')
     .option('--format <format>', 'flow file format for --flows', 'auto')
+    .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
     .option('--since <time>', 'replay stored flows that start at or after this time')
     .option('--until <time>', 'replay stored flows that start before this time')
     .option('--fail-on-impact', 'exit 2 when an observed flow allowed by OLD is denied by NEW')
@@ -109,7 +111,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
           const diags: Diagnostic[] = []
           for await (const f of readFlows(
             expandInputs(opts.flows),
-            { format: opts.format as 'auto', strict: false },
+            { format: opts.format as 'auto', strict: opts.strict === true },
             summaries,
           )) {
             differ.add(f)

@@ -13,7 +13,7 @@ import { toSarif, type SarifRuleInfo } from '../render/sarif.js'
 import { checkFormat, emit, EXIT, UsageError } from '../output.js'
 import { VERSION } from '../version.js'
 import { parseTime, parseWindow, loadOrThrow } from '../workspace.js'
-import { feedFlows, flowFormat, type FlowInput } from './simulate.js'
+import { feedFlows, flowFormat, reportFlowRead, type FlowInput } from './simulate.js'
 
 /** The JSON shape of `lint -o json`. Stable. */
 export interface LintOutput {
@@ -25,6 +25,8 @@ export interface LintOutput {
     readonly from: 'files' | 'store'
     readonly what: string
     readonly count: number
+    /** Malformed records of the files skipped while reading, by reason (files only). */
+    readonly skipped?: Readonly<Record<string, number>>
   } | null
   readonly findings: readonly {
     readonly code: LintCode
@@ -44,6 +46,7 @@ interface LintCliOptions {
   format?: string
   since?: string
   until?: string
+  strict?: boolean
   output: string
 }
 
@@ -83,6 +86,7 @@ export function registerLint(program: Command): void {
     )
     .option('--no-flows', 'do not look for flows: no unused-rule findings')
     .option('--format <format>', 'format of --flows files (default auto)')
+    .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
     .option('--since <time>', 'stored flows starting at or after this time')
     .option('--until <time>', 'stored flows starting before this time')
     .option('-o, --output <format>', 'text | json | yaml | sarif', 'text')
@@ -125,14 +129,21 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
         const input: FlowInput = {
           files,
           format: flowFormat(opts.format),
+          strict: opts.strict === true,
           ...parseWindow(opts.since, opts.until),
         }
         const index = PolicyIndex.build(inventory, policySet, at)
         const sim = new Simulator(index, inventory, at)
         const fed = await feedFlows(sim, index, input, workspace.store)
+        reportFlowRead(fed, opts.output)
         const report = sim.report()
         hits = new Map(report.rules.map((r) => [formatRuleRef(r as RuleRef), r.hits]))
-        flows = { from: fed.from, what: fed.what, count: report.flows }
+        flows = {
+          from: fed.from,
+          what: fed.what,
+          count: report.flows,
+          ...(fed.read ? { skipped: fed.read.skipped } : {}),
+        }
       }
       const findings = lint(inventory, policySet, {
         now: at,

@@ -11,7 +11,6 @@ import {
   formatRuleRef,
   isIcmp,
   sortDiagnostics,
-  type Diagnostic,
   type FlowDirection,
   type Outcome,
 } from '../../core/index.js'
@@ -37,6 +36,8 @@ export interface FlowInput {
   /** Flow files parsed on the fly; when empty, the workspace store. */
   readonly files: readonly string[]
   readonly format: FlowFormat | 'auto'
+  /** Files: the first malformed record is fatal (`ingest/malformed-record`) instead of skipped. */
+  readonly strict?: boolean
   /** Half-open window on `start`, ms; only for the store. */
   readonly since?: number
   readonly until?: number
@@ -75,7 +76,7 @@ export async function feedFlows(
     const t = performance.now()
     for await (const f of readFlows(
       expandInputs(input.files),
-      { format: input.format, strict: false },
+      { format: input.format, strict: input.strict === true },
       summaries,
     ))
       sim.add(f)
@@ -533,8 +534,21 @@ interface SimulateOptions {
   at: string
   asEnforced?: boolean
   failOnBlock?: boolean
+  strict?: boolean
   examples: string
   output: string
+}
+
+/**
+ * Reports on stderr what reading flow files skipped: the diagnostics, and for text output the
+ * run summary (malformed records by reason, first examples); machine outputs carry the counts.
+ * Nothing for the store.
+ */
+export function reportFlowRead(fed: FedFlows, output: string): void {
+  if (!fed.read) return
+  if (fed.read.diagnostics.length > 0) printDiagnostics(sortDiagnostics(fed.read.diagnostics))
+  if (output === 'text' && Object.keys(fed.read.skipped).length > 0)
+    process.stderr.write(`${formatRunSummary(fed.read)}\n`)
 }
 
 /** Parses `--format` for flow files. */
@@ -556,6 +570,7 @@ export function registerSimulate(program: Command): void {
     .option('--policy <dir>', "a policy folder to judge instead of the workspace's")
     .option('--flows <files...>', "flow files to parse and judge (default: the workspace's store)")
     .option('--format <format>', 'format of --flows files (default auto)')
+    .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
     .option('--since <time>', 'stored flows starting at or after this time (ISO-8601)')
     .option('--until <time>', 'stored flows starting before this time (ISO-8601)')
     .option(
@@ -602,6 +617,7 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
       const input: FlowInput = {
         files,
         format: flowFormat(opts.format),
+        strict: opts.strict === true,
         ...parseWindow(opts.since, opts.until),
       }
       const { inventory, policySet, workspace } = await loadOrThrow(
@@ -616,12 +632,7 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
         policySet,
       })
       const fed = await feedFlows(sim, index, input, workspace.store)
-      if (fed.read) {
-        const diags: Diagnostic[] = [...fed.read.diagnostics]
-        if (diags.length > 0) printDiagnostics(sortDiagnostics(diags))
-        if (opts.output === 'text' && Object.keys(fed.read.skipped).length > 0)
-          process.stderr.write(`${formatRunSummary(fed.read)}\n`)
-      }
+      reportFlowRead(fed, opts.output)
       const out = simulateOutput(sim.report(), fed, input)
       emit(out, opts.output, render)
       process.exitCode =
