@@ -45,7 +45,8 @@ const SILENT: Progress = { update: () => undefined, stop: () => undefined }
 /**
  * Starts a progress bar over `totalBytes`, drawn on stderr at most 5 times a second, showing
  * `[bar] pct | read/total | N flows, R/s | ETA | file`. Returns a no-op when `enabled` is false
- * (default: stderr is a TTY) or `totalBytes` is 0.
+ * (default: stderr is a TTY) or `totalBytes` is 0. While it is drawn, SIGINT and SIGTERM erase
+ * it and restore the cursor before the process dies of the signal.
  */
 export function startProgress(
   totalBytes: number,
@@ -73,6 +74,20 @@ export function startProgress(
     rate: '-',
     file: '',
   })
+  // Ctrl-C (or a kill) while the bar is drawn: give the terminal back its cursor and line
+  // wrapping (the bar hid them), say so, then die of the signal as if it had not been caught
+  const onSignal = (signal: NodeJS.Signals): void => {
+    release()
+    bar.stop()
+    stream.write('interrupted\n')
+    process.kill(process.pid, signal)
+  }
+  const release = (): void => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   return {
     update(p) {
       const seconds = (Date.now() - started) / 1000
@@ -86,6 +101,7 @@ export function startProgress(
       })
     },
     stop() {
+      release()
       bar.stop()
     },
   }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { formatBytes, formatRate, startProgress } from '../../src/cli/progress.js'
@@ -22,4 +23,35 @@ describe('progress', () => {
     }
     expect(written).toBe(0)
   })
+
+  it('gives_the_terminal_back_its_cursor_on_ctrl_c_and_dies_of_the_signal', async () => {
+    // a process drawing the bar on a pseudo-terminal (script(1)) gets SIGINT from itself
+    const program = `import { startProgress } from './src/cli/progress.ts'
+const p = startProgress(100, true)
+p.update({ bytesDone: 10, records: 1 })
+setTimeout(() => process.kill(process.pid, 'SIGINT'), 300)
+setInterval(() => undefined, 1000)`
+    const child = spawn(
+      'script',
+      [
+        '-qfec',
+        `${process.execPath} --import tsx --input-type=module -e "${program.replace(/"/g, '\\"')}"`,
+        '/dev/null',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let out = ''
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
+    const code = await new Promise<number | null>((resolve) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), 20_000)
+      child.on('exit', (c) => {
+        clearTimeout(t)
+        resolve(c)
+      })
+    })
+    expect(out).toContain('\x1b[?25l') // the bar hid the cursor
+    expect(out).toContain('\x1b[?25h') // and showed it again
+    expect(out).toContain('interrupted')
+    expect(code).toBe(130) // 128 + SIGINT: it died of the signal
+  }, 30_000)
 })
