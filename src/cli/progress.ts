@@ -2,7 +2,9 @@
  * @module A progress bar for long reads on a terminal (DESIGN.md "Quality bars": bytes read,
  * records per second, time left). Silent when stderr is not a TTY, so pipes and CI logs stay clean.
  */
+import { statSync } from 'node:fs'
 import cliProgress from 'cli-progress'
+import type { ReadProgress } from '../ingest/index.js'
 
 /** What a long read reports: bytes done over all files, and records so far. */
 export interface ProgressUpdate {
@@ -104,5 +106,43 @@ export function startProgress(
       release()
       bar.stop()
     },
+  }
+}
+
+/**
+ * A progress bar over reading `files` one after another (`flows`, `simulate --flows`, `lint
+ * --flows`, `diff --flows`): pass `onProgress` to the read; the totals add up the files' last
+ * reports. Sizes are taken up front (a file that cannot be stated counts 0 bytes). Silent when
+ * `enabled` is false (default: stderr is a TTY).
+ */
+export function startFilesProgress(
+  files: readonly string[],
+  enabled: boolean = process.stderr.isTTY,
+  stream: NodeJS.WritableStream = process.stderr,
+): { readonly onProgress: (p: ReadProgress) => void; stop(): void } {
+  const total = enabled ? files.reduce((n, f) => n + sizeOrZero(f), 0) : 0
+  const bar = startProgress(total, enabled, stream)
+  const last = new Map<string, { bytes: number; records: number }>()
+  let bytes = 0
+  let records = 0
+  return {
+    onProgress(p) {
+      const before = last.get(p.file) ?? { bytes: 0, records: 0 }
+      bytes += p.bytesRead - before.bytes
+      records += p.records - before.records
+      last.set(p.file, { bytes: p.bytesRead, records: p.records })
+      bar.update({ bytesDone: bytes, records, file: p.file })
+    },
+    stop() {
+      bar.stop()
+    },
+  }
+}
+
+function sizeOrZero(file: string): number {
+  try {
+    return statSync(file).size
+  } catch {
+    return 0
   }
 }

@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { formatBytes, formatRate, startProgress } from '../../src/cli/progress.js'
+import {
+  formatBytes,
+  formatRate,
+  startFilesProgress,
+  startProgress,
+} from '../../src/cli/progress.js'
 
 describe('progress', () => {
   it('formats_bytes_and_rates_in_decimal_units', () => {
@@ -22,6 +30,28 @@ describe('progress', () => {
       p.stop()
     }
     expect(written).toBe(0)
+  })
+
+  it('adds_up_the_last_report_of_each_file_when_several_are_read', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-progress-'))
+    try {
+      const a = path.join(dir, 'a.log')
+      const b = path.join(dir, 'b.log')
+      writeFileSync(a, 'x'.repeat(1000))
+      writeFileSync(b, 'x'.repeat(3000))
+      const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 200 })
+      let text = ''
+      stream.on('data', (c: Buffer) => (text += c.toString()))
+      const p = startFilesProgress([a, b], true, stream)
+      p.onProgress({ file: a, bytesRead: 500, bytesTotal: 1000, records: 5 })
+      p.onProgress({ file: a, bytesRead: 1000, bytesTotal: 1000, records: 10 })
+      p.onProgress({ file: b, bytesRead: 1000, bytesTotal: 3000, records: 7 })
+      p.stop()
+      // the bar redraws at most 5 times a second; stop() draws the last state
+      expect(text).toContain('2.0 kB/4.0 kB | 17 flows')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('gives_the_terminal_back_its_cursor_on_ctrl_c_and_dies_of_the_signal', async () => {

@@ -26,6 +26,7 @@ import {
 import { connlistLine } from '../../policy/connlist.js'
 import { openStore } from '../store.js'
 import { expandInputs } from '../inputs.js'
+import { startFilesProgress } from '../progress.js'
 import { checkFormat, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
@@ -109,12 +110,22 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
           }
           const summaries: FileSummary[] = []
           const diags: Diagnostic[] = []
-          for await (const f of readFlows(
-            expandInputs(opts.flows),
-            { format: opts.format as 'auto', strict: opts.strict === true },
-            summaries,
-          )) {
-            differ.add(f)
+          const files = expandInputs(opts.flows)
+          const progress = startFilesProgress(files)
+          try {
+            for await (const f of readFlows(
+              files,
+              {
+                format: opts.format as 'auto',
+                strict: opts.strict === true,
+                onProgress: progress.onProgress,
+              },
+              summaries,
+            )) {
+              differ.add(f)
+            }
+          } finally {
+            progress.stop()
           }
           for (const s of summaries) diags.push(...(s.diagnostics ?? []))
           printDiagnostics(diags)

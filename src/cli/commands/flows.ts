@@ -15,6 +15,7 @@ import {
 } from '../../ingest/read.js'
 import type { FlowFormat } from '../../ingest/types.js'
 import { checkFieldList, expandInputs } from '../inputs.js'
+import { startFilesProgress } from '../progress.js'
 import { checkFormat, printDiagnostics, UsageError } from '../output.js'
 
 /** Output formats of `bulkhead flows`. */
@@ -222,6 +223,7 @@ are still read and printed), or with --strict at the first malformed record.`,
       // read (as `ingest` does); with --strict the first malformed record stops the run
       const unusable: Diagnostic[] = []
       const failed: string[] = []
+      const progress = startFilesProgress(files)
       try {
         if (opts.output === 'csv') batch.push(`${FLOW_COLUMNS.join(',')}\n`)
         if (opts.output === 'json') batch.push('{\n  "flows": [')
@@ -234,6 +236,7 @@ are still read and printed), or with --strict at the first malformed record.`,
           run: readRunOf(
             files.map((file) => ({ file, format: opts.format as FlowFormat | 'auto' })),
           ),
+          onProgress: progress.onProgress,
         }
         for (const file of files) {
           try {
@@ -255,6 +258,7 @@ are still read and printed), or with --strict at the first malformed record.`,
         }
         await flush()
       } catch (err) {
+        progress.stop()
         await flush()
         if (err instanceof BulkheadError) {
           const summary = finish()
@@ -268,6 +272,7 @@ are still read and printed), or with --strict at the first malformed record.`,
         }
         throw err
       }
+      progress.stop()
       const summary = finish()
       if (opts.output === 'table') {
         for (const line of tableLines(held)) {

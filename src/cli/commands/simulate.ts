@@ -28,6 +28,7 @@ import { Simulator, type FlowGroup, type SimulationReport } from '../../policy/s
 import type { FlowStore } from '../../store/index.js'
 import { openStore } from '../store.js'
 import { expandInputs } from '../inputs.js'
+import { startFilesProgress } from '../progress.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
 import { parseTime, parseWindow, loadOrThrow } from '../workspace.js'
 
@@ -74,12 +75,18 @@ export async function feedFlows(
   if (input.files.length > 0) {
     const summaries: FileSummary[] = []
     const t = performance.now()
-    for await (const f of readFlows(
-      expandInputs(input.files),
-      { format: input.format, strict: input.strict === true },
-      summaries,
-    ))
-      sim.add(f)
+    const files = expandInputs(input.files)
+    const progress = startFilesProgress(files)
+    try {
+      for await (const f of readFlows(
+        files,
+        { format: input.format, strict: input.strict === true, onProgress: progress.onProgress },
+        summaries,
+      ))
+        sim.add(f)
+    } finally {
+      progress.stop()
+    }
     return {
       from: 'files',
       what: input.files.join(', '),
