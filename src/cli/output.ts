@@ -27,6 +27,14 @@ export class UsageError extends BulkheadError {
 }
 
 /**
+ * YAML of command output: an object met twice is written twice, not as an anchor and an alias
+ * (`&a1` … `*a1`), so the text reads and greps like the JSON it mirrors.
+ */
+export function toYaml(data: unknown): string {
+  return stringify(data, { aliasDuplicateObjects: false })
+}
+
+/**
  * Prints `data` in the chosen format: `json` and `yaml` print the data itself; every other
  * format calls `render` with the format name and prints what it returns.
  */
@@ -37,7 +45,7 @@ export function emit<T>(
 ): void {
   let text: string
   if (format === 'json') text = JSON.stringify(data, null, 2)
-  else if (format === 'yaml') text = stringify(data)
+  else if (format === 'yaml') text = toYaml(data)
   else text = render(data, format)
   process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`)
 }

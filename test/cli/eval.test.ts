@@ -92,6 +92,9 @@ describe('bulkhead eval on hand-worked verdicts', () => {
       dst: { name: '192.0.2.1', kind: 'unmanaged' },
       severalAddresses: ['pay-web-1'],
     })
+    // -o yaml writes a repeated object twice, with no anchors and aliases (&a1 ... *a1)
+    const yaml = await cli('eval', 'pay-web-1 -> 192.0.2.1 icmp/0', '-w', W, '--at', AT, '-o', 'yaml')
+    expect(yaml.stdout).not.toMatch(/[&*]a\d/)
     const text = await cli('eval', 'pay-web-1 -> 192.0.2.1 icmp/0', '-w', W, '--at', AT)
     expect(text.stdout).toContain('judged as the request it answers, 192.0.2.1 -> 10.20.1.10 icmp/8')
     expect(text.stdout).toContain('pay-web-1 holds several addresses')

@@ -5,7 +5,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Command } from 'commander'
-import { stringify } from 'yaml'
 import {
   COVERAGE,
   discoverOutput,
@@ -18,7 +17,7 @@ import {
   type DependencyMap,
   type Expectation,
 } from '../../discover/index.js'
-import { checkFormat, printDiagnostics, UsageError } from '../output.js'
+import { checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { loadOrThrow, parseWindow } from '../workspace.js'
 
@@ -72,7 +71,7 @@ export function renderMap(map: DependencyMap, format: string, textLimit: number)
     case 'json':
       return `${JSON.stringify(discoverOutput(map), null, 2)}\n`
     case 'yaml':
-      return stringify(discoverOutput(map))
+      return toYaml(discoverOutput(map))
     case 'dot':
       return renderDot(map)
     case 'mermaid':

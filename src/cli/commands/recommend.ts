@@ -7,7 +7,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
-import { stringify } from 'yaml'
 import {
   recommend,
   renderRecommendation,
@@ -17,7 +16,7 @@ import {
   type Granularity,
   type RecommendReport,
 } from '../../recommend/index.js'
-import { checkFormat, printDiagnostics, UsageError } from '../output.js'
+import { checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { loadOrThrow, parseWindow } from '../workspace.js'
 
@@ -166,7 +165,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       const output: RecommendOutput = { ...result.report, written }
       let text: string
       if (opts.output === 'json') text = `${JSON.stringify(output, null, 2)}\n`
-      else if (opts.output === 'yaml') text = stringify(output)
+      else if (opts.output === 'yaml') text = toYaml(output)
       else if (opts.output === 'md') text = renderReportMarkdown(result.report)
       else {
         const body = renderReportText({ ...result.report, diagnostics: [] })
