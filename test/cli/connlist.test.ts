@@ -3,6 +3,7 @@
  * test/policy/connlist.test.ts), and bad input exits 1 with a stable code.
  */
 import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import { cli } from '../helpers/cli.js'
 
 const W = 'test/fixtures/connlist-estate'
@@ -19,6 +20,12 @@ describe('bulkhead connlist', () => {
     const r = await cli('connlist', '-w', W, '--at', AT, '-o', flag)
     expect(r.code).toBe(0)
     await expect(r.stdout).toMatchFileSnapshot(`../golden/policy/connlist-estate.${golden}`)
+  })
+  it('-o yaml holds the rows of -o json', async () => {
+    const json = await cli('connlist', '-w', W, '--at', AT, '-o', 'json')
+    const yaml = await cli('connlist', '-w', W, '--at', AT, '-o', 'yaml')
+    expect(yaml.code).toBe(0)
+    expect(parse(yaml.stdout)).toEqual(JSON.parse(json.stdout))
   })
   it('defaults to txt lines', async () => {
     const r = await cli('connlist', '-w', W, '--at', AT)

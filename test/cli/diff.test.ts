@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import type { PolicyDiff } from '../../src/policy/diff.js'
 import { cli } from '../helpers/cli.js'
 
@@ -49,6 +50,12 @@ describe('bulkhead diff on folders', () => {
       connlist: { added: [], removed: [] },
       flows: { newlyBlocked: 0, newlyAllowed: 0, flows: 7 },
     })
+  })
+  it('-o yaml holds what -o json holds', async () => {
+    const json = await cli('diff', OLD, NEW, ...withFlows, '-o', 'json')
+    const yaml = await cli('diff', OLD, NEW, ...withFlows, '-o', 'yaml')
+    expect(yaml.code).toBe(0)
+    expect(parse(yaml.stdout)).toEqual(JSON.parse(json.stdout))
   })
   it('-o json has rules, connlist and flows', async () => {
     const r = await cli('diff', OLD, NEW, ...withFlows, '-o', 'json')

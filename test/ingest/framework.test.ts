@@ -1,3 +1,4 @@
+import { parse } from 'yaml'
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -339,6 +340,9 @@ describe('bulkhead flows', () => {
       summary: { diagnostics: { code: string }[] }
     }
     expect(partial.summary.diagnostics.map((d) => d.code)).toContain('ingest/malformed-record')
+    const yaml = await run([fixture('aws-v2.log'), '-o', 'yaml'])
+    const [y, j] = [parse(yaml.out), JSON.parse(json.out)] as { flows: unknown; failed: unknown }[]
+    expect([y?.flows, y?.failed]).toEqual([j?.flows, j?.failed])
     const none = await run([fixture('aws-v2.log'), '-o', 'json', '--limit', '0'])
     expect(JSON.parse(none.out)).toMatchObject({ flows: [], failed: [] })
   })

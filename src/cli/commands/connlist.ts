@@ -4,10 +4,10 @@
  */
 import type { Command } from 'commander'
 import { connlist, formatConnlist, type ConnlistFormat } from '../../policy/connlist.js'
-import { checkFormat, EXIT } from '../output.js'
+import { checkFormat, EXIT, toYaml } from '../output.js'
 import { loadOrThrow, parseTime } from '../workspace.js'
 
-const FORMATS = ['txt', 'text', 'json', 'csv', 'md'] as const
+const FORMATS = ['txt', 'text', 'json', 'yaml', 'csv', 'md'] as const
 
 /** Registers `connlist`. */
 export function registerConnlist(program: Command): void {
@@ -22,7 +22,7 @@ export function registerConnlist(program: Command): void {
       'when to judge (ISO-8601): decides which rules have expired and which addresses workloads hold',
       'now',
     )
-    .option('-o, --output <format>', 'txt | json | csv | md', 'txt')
+    .option('-o, --output <format>', 'txt (= text) | json | yaml | csv | md', 'txt')
     .addHelpText(
       'after',
       `
@@ -43,9 +43,14 @@ Exit codes: 0 listed, 1 bad input.`,
       const at = parseTime(opts.at)
       const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(at))
       const conns = connlist(inventory, policySet, { now: new Date(at) })
-      const format: ConnlistFormat =
-        opts.output === 'text' ? 'txt' : (opts.output as ConnlistFormat)
-      process.stdout.write(formatConnlist(conns, format))
+      if (opts.output === 'yaml') {
+        // the rows of -o json, as YAML
+        process.stdout.write(toYaml(JSON.parse(formatConnlist(conns, 'json'))))
+      } else {
+        const format: ConnlistFormat =
+          opts.output === 'text' ? 'txt' : (opts.output as ConnlistFormat)
+        process.stdout.write(formatConnlist(conns, format))
+      }
       process.exitCode = EXIT.ok
     })
 }

@@ -27,7 +27,7 @@ import { connlistLine } from '../../policy/connlist.js'
 import { openStore } from '../store.js'
 import { expandInputs } from '../inputs.js'
 import { startFilesProgress } from '../progress.js'
-import { checkFormat, EXIT, printDiagnostics, UsageError } from '../output.js'
+import { checkFormat, EXIT, printDiagnostics, toYaml, UsageError } from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
 import { loadOrThrow, parseTime, parseWindow } from '../workspace.js'
@@ -71,7 +71,7 @@ export function registerDiff(program: Command): void {
     .option('--since <time>', 'replay stored flows that start at or after this time')
     .option('--until <time>', 'replay stored flows that start before this time')
     .option('--fail-on-impact', 'exit 2 when an observed flow allowed by OLD is denied by NEW')
-    .option('-o, --output <format>', 'text | md | json | sarif', 'text')
+    .option('-o, --output <format>', 'text | md | json | yaml | sarif', 'text')
     .addHelpText(
       'after',
       `
@@ -87,7 +87,7 @@ Examples:
 Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed flow would be blocked.`,
     )
     .action(async (oldSpec: string, newSpec: string, opts: DiffOpts) => {
-      checkFormat(opts.output, ['text', 'md', 'json', 'sarif'])
+      checkFormat(opts.output, ['text', 'md', 'json', 'yaml', 'sarif'])
       const at = parseTime(opts.at)
       const now = new Date(at)
       const oldLoad = await loadOrThrow(opts.workspace, now, oldSpec)
@@ -171,6 +171,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
       const full: PolicyDiff = flowsDiff ? { ...diff, flows: flowsDiff } : diff
       let text: string
       if (opts.output === 'json') text = `${JSON.stringify(full, null, 2)}\n`
+      else if (opts.output === 'yaml') text = toYaml(JSON.parse(JSON.stringify(full)))
       else if (opts.output === 'md') text = renderDiffMarkdown(full, oldSpec, newSpec)
       else if (opts.output === 'sarif') {
         const locs = new Map([

@@ -16,10 +16,10 @@ import {
 import type { FlowFormat } from '../../ingest/types.js'
 import { checkFieldList, expandInputs } from '../inputs.js'
 import { startFilesProgress } from '../progress.js'
-import { checkFormat, printDiagnostics, UsageError } from '../output.js'
+import { checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
 
 /** Output formats of `bulkhead flows`. */
-export const FLOWS_OUTPUTS = ['jsonl', 'csv', 'table', 'json'] as const
+export const FLOWS_OUTPUTS = ['jsonl', 'csv', 'table', 'json', 'yaml'] as const
 
 /** Columns of the CSV and table output, in order. Stable: scripts read the CSV header. */
 export const FLOW_COLUMNS = [
@@ -167,7 +167,7 @@ export function registerFlows(program: Command): void {
       'stop at the first malformed record (exit 1) instead of skipping and counting it',
     )
     .option('--no-pair', 'do not merge the two directions of a connection (AWS VPC, GCP VPC)')
-    .option('-o, --output <format>', 'jsonl | csv | table | json', 'jsonl')
+    .option('-o, --output <format>', 'jsonl | csv | table | json | yaml', 'jsonl')
     .option('--limit <n>', 'print at most n flows (all are still read and counted)')
     .addHelpText(
       'after',
@@ -283,6 +283,14 @@ are still read and printed), or with --strict at the first malformed record.`,
       }
       if (opts.output === 'json')
         await closeJson({ ...summary, diagnostics: [...summary.diagnostics, ...unusable] }, failed)
+      if (opts.output === 'yaml') {
+        const doc = {
+          flows: held.map(flowToJson),
+          failed,
+          summary: { ...summary, diagnostics: [...summary.diagnostics, ...unusable] },
+        }
+        await write(toYaml(JSON.parse(JSON.stringify(doc))))
+      }
       printDiagnostics(summary.diagnostics)
       process.stderr.write(`${formatRunSummary(summary)}\n`)
       if (failed.length > 0) {
