@@ -204,8 +204,8 @@ are still read and printed), or with --strict at the first malformed record.`,
       }
       const summaries: FileSummary[] = []
       const t0 = performance.now()
-      // only a table holds its rows (its columns are as wide as the widest cell); -o json is
-      // written as it is read, `flows` first, so any number of flows prints
+      // only a table (its columns are as wide as the widest cell) and YAML hold their rows;
+      // -o json is written as it is read, `flows` first, so any number of flows prints
       const held: Flow[] = []
       let printed = 0
       let batch: string[] = []
