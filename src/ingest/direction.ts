@@ -22,8 +22,8 @@ const ACK = 0x10
 /**
  * Ports at or above 1024 that are commonly listening server ports (databases, caches, brokers,
  * web alternates, Kubernetes and cloud control planes; RADIUS, STUN, IPsec NAT-T and overlay
- * tunnels; the SCTP and UDP protocols of telecom cores: M3UA, M2PA, Diameter, S1AP, X2AP, NGAP,
- * XnAP, GTP, PFCP). Ports below 1024 are servers anyway.
+ * tunnels; the telecom core's M3UA, M2PA, Diameter, GTP and PFCP). Ports below 1024 are servers
+ * anyway.
  */
 export const KNOWN_SERVER_PORTS: ReadonlySet<number> = new Set([
   1080, 1194, 1433, 1434, 1521, 1812, 1813, 1883, 2049, 2123, 2152, 2181, 2375, 2376, 2379, 2380,
@@ -31,14 +31,25 @@ export const KNOWN_SERVER_PORTS: ReadonlySet<number> = new Set([
   5044, 5060, 5061, 5222, 5432, 5601, 5671, 5672, 5900, 5984, 6081, 6379, 6380, 6443, 6514, 6660,
   6667, 7000, 7001, 7199, 7474, 7687, 8000, 8008, 8080, 8081, 8086, 8088, 8125, 8200, 8300, 8301,
   8443, 8500, 8805, 8883, 8888, 9000, 9042, 9090, 9092, 9093, 9100, 9200, 9300, 9418, 9443, 9999,
-  10250, 10255, 11211, 15672, 25565, 27017, 27018, 27019, 28015, 36412, 36422, 38412, 38422, 50051,
+  10250, 10255, 11211, 15672, 25565, 27017, 27018, 27019, 28015, 50051,
 ])
+
+/**
+ * SCTP server ports of the mobile core inside the ephemeral range (S1AP, X2AP, NGAP, XnAP): servers
+ * for SCTP only — as TCP or UDP ports they are as likely a client's (Linux picks client ports
+ * from 32768).
+ */
+export const KNOWN_SCTP_SERVER_PORTS: ReadonlySet<number> = new Set([36412, 36422, 38412, 38422])
 
 /** Start of the ephemeral (client) port range used by Linux and the IANA range (32768/49152). */
 export const EPHEMERAL_FROM = 32768
 
-function isServicePort(p: number): boolean {
-  return (p > 0 && p < 1024) || KNOWN_SERVER_PORTS.has(p)
+function isServicePort(p: number, protocol: number): boolean {
+  return (
+    (p > 0 && p < 1024) ||
+    KNOWN_SERVER_PORTS.has(p) ||
+    (protocol === SCTP && KNOWN_SCTP_SERVER_PORTS.has(p))
+  )
 }
 
 /** The verdict of the evidence: keep the record's order, swap it, or no confident answer. */
@@ -51,7 +62,8 @@ export type Orientation = 'as-is' | 'swap' | 'unknown'
  *   the sender is the server (`swap`). This is the AWS VPC convention (AWS records ACK
  *   only as part of SYN-ACK = 18). Flags that also carry PSH are the OR over a whole
  *   connection (NetFlow/IPFIX), where both halves show SYN+ACK: they are not evidence.
- * - ports: exactly one side is < 1024 or in {@link KNOWN_SERVER_PORTS} → that side is the server.
+ * - ports: exactly one side is < 1024 or in {@link KNOWN_SERVER_PORTS} (for SCTP also
+ *   {@link KNOWN_SCTP_SERVER_PORTS}) → that side is the server.
  * - ephemeral: exactly one side is ≥ {@link EPHEMERAL_FROM} → the other side is the server.
  * - ICMP/ICMPv6: echo request (8/128) is `as-is`; nothing is swapped (type and code would lose
  *   their meaning).
@@ -74,8 +86,8 @@ export function orientation(flow: Flow): Orientation {
   }
   const s = flow.srcPort
   const d = flow.dstPort
-  const ss = isServicePort(s)
-  const ds = isServicePort(d)
+  const ss = isServicePort(s, p)
+  const ds = isServicePort(d, p)
   if (ds && !ss) return 'as-is'
   if (ss && !ds) return 'swap'
   if (ss && ds) return 'unknown'

@@ -91,6 +91,12 @@ describe('orient', () => {
         direction: 'client-to-server',
       })
     }
+    // S1AP's and NGAP's ports lie in Linux's client range: servers for SCTP only
+    expect(orient(flow({ protocol: 6, srcPort: 443, dstPort: 36412 }))).toMatchObject({
+      srcPort: 36412,
+      dstPort: 443,
+      direction: 'client-to-server',
+    })
   })
 
   it('ambiguous → unknown and never swapped', () => {
