@@ -345,6 +345,19 @@ describe('bulkhead flows', () => {
     expect([y?.flows, y?.failed]).toEqual([j?.flows, j?.failed])
     const none = await run([fixture('aws-v2.log'), '-o', 'json', '--limit', '0'])
     expect(JSON.parse(none.out)).toMatchObject({ flows: [], failed: [] })
+    const noneYaml = await run([fixture('aws-v2.log'), '-o', 'yaml', '--limit', '0'])
+    expect(parse(noneYaml.out)).toMatchObject({ flows: [], failed: [] })
+    // -o yaml is written as read too, and stays whole when --strict stops
+    const cutYaml = await run([
+      fixture('aws-v2.log'),
+      fixture('flows.csv'),
+      '-o',
+      'yaml',
+      '--strict',
+    ])
+    const partialYaml = parse(cutYaml.out) as typeof partial
+    expect(partialYaml.flows).toEqual(partial.flows)
+    expect(partialYaml.summary.diagnostics.map((d) => d.code)).toContain('ingest/malformed-record')
   })
 
   it('a table of 150 000 rows renders (widths are not spread into Math.max)', () => {
@@ -382,6 +395,10 @@ describe('bulkhead flows', () => {
     expect(doc.failed).toEqual([garbage])
     expect(doc.flows).toHaveLength(4)
     expect(both.err).toContain(`not read (unusable): ${garbage}`)
+    // with --strict an unusable file stops the run, and the document names it in `failed`
+    const first = await run([garbage, fixture('aws-v2.log'), '-o', 'json', '--strict'])
+    expect((first.error as BulkheadError).diagnostics[0]?.code).toBe('ingest/unknown-format')
+    expect(JSON.parse(first.out)).toMatchObject({ flows: [], failed: [garbage] })
     // --strict still stops at the first malformed record, before later files
     const strict = await run([fixture('aws-v2.log'), fixture('flows.csv'), '--strict'])
     expect((strict.error as BulkheadError).diagnostics[0]?.code).toBe('ingest/malformed-record')

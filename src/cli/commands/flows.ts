@@ -204,8 +204,8 @@ are still read and printed), or with --strict at the first malformed record.`,
       }
       const summaries: FileSummary[] = []
       const t0 = performance.now()
-      // only a table (its columns are as wide as the widest cell) and YAML hold their rows;
-      // -o json is written as it is read, `flows` first, so any number of flows prints
+      // only a table holds its rows (its columns are as wide as the widest cell); -o json and
+      // -o yaml are written as they are read, `flows` first, so any number of flows prints
       const held: Flow[] = []
       let printed = 0
       let batch: string[] = []
@@ -213,17 +213,29 @@ are still read and printed), or with --strict at the first malformed record.`,
         if (batch.length > 0) await write(batch.join(''))
         batch = []
       }
-      /** Closes the `-o json` document: the flows array, then `failed` and `summary`. */
-      const closeJson = async (summary: RunSummary, failedFiles: readonly string[]) => {
-        const rest = JSON.stringify({ failed: failedFiles, summary }, null, 2).slice(1)
-        await write(`${printed > 0 ? '\n  ' : ''}],${rest}\n`)
+      /**
+       * Closes the `-o json` or `-o yaml` document: the flows, then `failed` and `summary` (with
+       * `extra` diagnostics: why files were unusable, or the error that stopped the run).
+       */
+      const closeDocument = async (extra: readonly Diagnostic[]): Promise<void> => {
+        const s = finish()
+        const tail = { failed, summary: { ...s, diagnostics: [...s.diagnostics, ...extra] } }
+        if (opts.output === 'json') {
+          const rest = JSON.stringify(tail, null, 2).slice(1)
+          await write(`${printed > 0 ? '\n  ' : ''}],${rest}\n`)
+        } else if (opts.output === 'yaml') {
+          await write(
+            `${printed > 0 ? '' : 'flows: []\n'}${toYaml(JSON.parse(JSON.stringify(tail)))}`,
+          )
+        }
       }
       const finish = (): RunSummary => summarize(summaries, (performance.now() - t0) / 1000)
       // each file is read on its own: an unusable file is reported and the others are still
       // read (as `ingest` does); with --strict the first malformed record stops the run
       const unusable: Diagnostic[] = []
       const failed: string[] = []
-      const progress = startFilesProgress(files)
+      // the bar would draw over flows printed to the same terminal
+      const progress = startFilesProgress(files, process.stderr.isTTY && !process.stdout.isTTY)
       try {
         if (opts.output === 'csv') batch.push(`${FLOW_COLUMNS.join(',')}\n`)
         if (opts.output === 'json') batch.push('{\n  "flows": [')
@@ -247,12 +259,19 @@ are still read and printed), or with --strict at the first malformed record.`,
               else if (opts.output === 'csv') batch.push(`${cells(f).map(csvField).join(',')}\n`)
               else if (opts.output === 'json')
                 batch.push(`${printed > 1 ? ',' : ''}\n${jsonFlow(f)}`)
+              else if (opts.output === 'yaml')
+                // one line per flow under `flows:`, in YAML's flow style (JSON is YAML): a
+                // block mapping per flow costs the YAML writer 60 µs a flow
+                batch.push(`${printed > 1 ? '' : 'flows:\n'}- ${JSON.stringify(flowToJson(f))}\n`)
               else held.push(f)
               if (batch.length >= 512) await flush()
             }
           } catch (err) {
-            if (!(err instanceof BulkheadError) || read.strict) throw err
-            failed.push(file)
+            if (!(err instanceof BulkheadError)) throw err
+            // a file stopped by --strict's first malformed record is not unusable
+            if (!err.diagnostics.some((d) => d.code === 'ingest/malformed-record'))
+              failed.push(file)
+            if (read.strict) throw err
             unusable.push(...err.diagnostics)
           }
         }
@@ -261,14 +280,9 @@ are still read and printed), or with --strict at the first malformed record.`,
         progress.stop()
         await flush()
         if (err instanceof BulkheadError) {
-          const summary = finish()
           // the document stays whole: what was read, and the error among the diagnostics
-          if (opts.output === 'json')
-            await closeJson(
-              { ...summary, diagnostics: [...summary.diagnostics, ...err.diagnostics] },
-              failed,
-            )
-          process.stderr.write(`${formatRunSummary(summary)}\n`)
+          await closeDocument(err.diagnostics)
+          process.stderr.write(`${formatRunSummary(finish())}\n`)
         }
         throw err
       }
@@ -281,16 +295,7 @@ are still read and printed), or with --strict at the first malformed record.`,
         }
         await flush()
       }
-      if (opts.output === 'json')
-        await closeJson({ ...summary, diagnostics: [...summary.diagnostics, ...unusable] }, failed)
-      if (opts.output === 'yaml') {
-        const doc = {
-          flows: held.map(flowToJson),
-          failed,
-          summary: { ...summary, diagnostics: [...summary.diagnostics, ...unusable] },
-        }
-        await write(toYaml(JSON.parse(JSON.stringify(doc))))
-      }
+      await closeDocument(unusable)
       printDiagnostics(summary.diagnostics)
       process.stderr.write(`${formatRunSummary(summary)}\n`)
       if (failed.length > 0) {
