@@ -208,6 +208,10 @@ describe('bulkhead diff on stored flows', () => {
       const gate = await cli('diff', ...args, '--fail-on-impact')
       expect(JSON.parse(gate.stdout).flows).toMatchObject({ flows: 7, newlyBlocked: 4 })
       expect(gate.code).toBe(2)
+      // a window that holds no flows checks nothing: a warning, not a silent pass
+      const empty = await cli('diff', ...args, '--since', '2030-01-01', '--fail-on-impact')
+      expect(empty.code).toBe(0)
+      expect(empty.stderr).toContain('warning diff/no-flows')
     } finally {
       rmSync(ws, { recursive: true, force: true })
     }

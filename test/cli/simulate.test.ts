@@ -196,6 +196,10 @@ describe('bulkhead simulate from the store', () => {
     )
     expect(empty.code).toBe(1)
     expect(empty.stderr).toContain('--until must be after --since')
+    // a window after every flow judges nothing: a warning, not a silent pass
+    const late = await cli('simulate', '-w', dir, '--since', '2030-01-01', '--fail-on-block')
+    expect(late.code).toBe(0)
+    expect(late.stderr).toContain('warning simulate/no-flows')
   })
 
   it('no store and no --flows is an input error with a stable code', async () => {

@@ -158,13 +158,18 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
           }
         }
         flowsDiff = differ.result()
-      } else if (opts.failOnImpact === true) {
+      }
+      if (opts.failOnImpact === true && (flowsDiff?.flows ?? 0) === 0) {
+        // a gate that judged nothing passes: say so
         printDiagnostics([
           {
             code: 'diff/no-flows',
             severity: 'warning',
-            message: `--fail-on-impact checked no flows: there is no flow store at "${ws.workspace.store}"`,
-            hint: 'pass --flows FILE..., or run bulkhead ingest first',
+            message:
+              flowsDiff === undefined
+                ? `--fail-on-impact checked no flows: there is no flow store at "${ws.workspace.store}"`
+                : '--fail-on-impact checked no flows: the files or the window hold none',
+            hint: 'pass --flows FILE..., or run bulkhead ingest first, or widen --since/--until',
           },
         ])
       }

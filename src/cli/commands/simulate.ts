@@ -641,6 +641,17 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
       const fed = await feedFlows(sim, index, input, workspace.store)
       reportFlowRead(fed, opts.output)
       const out = simulateOutput(sim.report(), fed, input)
+      if (out.flows === 0) {
+        // --fail-on-block over nothing passes: say so
+        printDiagnostics([
+          {
+            code: 'simulate/no-flows',
+            severity: 'warning',
+            message: `no flows were judged: ${fed.from === 'store' ? 'the store or the window holds none' : 'the files hold none'}`,
+            hint: 'widen --since/--until, or check the files',
+          },
+        ])
+      }
       emit(out, opts.output, render)
       process.exitCode =
         opts.failOnBlock === true && out.wouldBlockIfEnforced > 0 ? EXIT.checkFailed : EXIT.ok
