@@ -111,10 +111,18 @@ function isMain(): boolean {
 
 if (isMain()) {
   // `bulkhead flows … | head`: the reader closed the pipe, so there is no one left to write for;
-  // stop quietly (exit 0) instead of dying on an unhandled EPIPE
+  // stop quietly (exit 0) instead of dying on an unhandled EPIPE. Output that cannot be written
+  // otherwise (a full disk) is an input error, not a crash.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.ok)
-    throw err
+    printDiagnostics([
+      systemErrorDiagnostic(err) ?? {
+        code: 'io/write-failed',
+        severity: 'error',
+        message: `cannot write the output: ${err.message}`,
+      },
+    ])
+    process.exit(EXIT.input)
   })
   run(process.argv.slice(2)).then(
     (code) => {

@@ -3,7 +3,7 @@
  * reader closes the pipe, not with an unhandled EPIPE and a stack trace.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,6 +46,34 @@ describe('bulkhead in a pipeline', () => {
 })
 
 describe('bulkhead reading standard input', () => {
+  it('output to a full disk (/dev/full) is io/write-failed, exit 1, no stack trace', async () => {
+    const file = join(dir, 'full.log')
+    writeAwsVpcFile(file, 5_000, 5)
+    const out = openSync('/dev/full', 'w')
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)),
+          'flows',
+          file,
+        ],
+        { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: ['ignore', out, 'pipe'] },
+      )
+      let stderr = ''
+      child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()))
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+      expect(code).toBe(1)
+      expect(stderr).toContain('error io/write-failed')
+      expect(stderr).toContain('the disk is full')
+      expect(stderr).not.toContain('internal error')
+    } finally {
+      closeSync(out)
+    }
+  }, 30_000)
+
   it('reads every record of a pipe without --format: detection does not eat the head', async () => {
     // a custom-format header on line 1 and more than the 64 KiB detection reads
     const lines = [

@@ -54,11 +54,13 @@ export function parseEvalQuery(text: string): EvalQuery {
     // one flow has one destination port (one ICMP type): `tcp` alone is not port 0, nor `icmp`
     // type 0 (an echo reply, judged in reverse)
     if (svc.ports.lo !== svc.ports.hi) {
-      const what = isIcmp(svc.protocol) ? 'ICMP type' : 'destination port'
+      const icmp = isIcmp(svc.protocol)
+      const what = icmp ? 'ICMP type' : 'destination port'
+      const every = svc.ports.lo === 0 && svc.ports.hi === maxPort(svc.protocol)
       throw new UsageError(
-        `"${svcText}" names ${svc.ports.lo === 0 && svc.ports.hi === maxPort(svc.protocol) ? 'every' : 'a range of'} ${what}s; one flow has one ${what}`,
-        isIcmp(svc.protocol)
-          ? 'e.g. icmp/8 for an echo request'
+        `"${svcText}" names ${every ? `every ${what}` : `a range of ${what}s`}; one flow has one ${what}`,
+        icmp
+          ? `e.g. ${svc.protocol === 1 ? 'icmp/8' : 'icmpv6/128'} for an echo request`
           : `e.g. ${svcText.split('/')[0] ?? 'tcp'}/443`,
       )
     }
