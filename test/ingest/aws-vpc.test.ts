@@ -147,6 +147,13 @@ describe('aws-vpc parser', () => {
     ]
     const { flows, ctx } = await runParser(awsVpcParser, text.join('\n'))
     expect(ctx.stats.skipped).toEqual({ 'no-port': 3 })
+    // counters that could not be computed are 0, and noted
+    const dash = await runParser(
+      awsVpcParser,
+      '2 123456789010 eni-1 10.0.0.1 10.0.0.2 40000 443 6 - - 1700000000 1700000060 ACCEPT OK\n',
+    )
+    expect(dash.flows[0]).toMatchObject({ packets: 0, bytes: 0 })
+    expect(dash.ctx.stats.notes).toEqual({ 'unknown-counters': 1 })
     expect(flows.map((f) => [f.protocol, f.srcPort, f.dstPort])).toEqual([
       [1, 0, 0],
       [50, 0, 0],

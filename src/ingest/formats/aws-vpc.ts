@@ -348,6 +348,9 @@ export class AwsLineReader implements LineReader {
       skip(ctx, 'bad-counter', `${file}:${lineNo}`, raw)
       return undefined
     }
+    // "-": the counters could not be computed; the flow is kept with 0, and that is said
+    if ((packets === -1 && L.packets >= 0) || (bytes === -1 && L.bytes >= 0))
+      note(ctx, 'unknown-counters')
     let startMs: number
     let endMs: number
     if (L.start < 0 && L.end < 0) {
@@ -418,7 +421,8 @@ export class AwsLineReader implements LineReader {
  * - Field order: default v2 (14 fields) unless a header line (S3 exports start every file with
  *   one; concatenated exports repeat it, and a repeated header resets the order) or
  *   `ctx.fields` (`--fields "version srcaddr ..."`, `${...}` wrappers allowed) says otherwise.
- * - `-` is no value ("not applicable or could not be computed"): counters 0, action `unknown`
+ * - `-` is no value ("not applicable or could not be computed"): counters 0 (noted
+ *   `unknown-counters`), action `unknown`
  *   (TGW records have no `action`), ports 0 for protocols without ports; a TCP, UDP, DCCP, SCTP
  *   or UDP-Lite record with a `-` port is skipped as `no-port` (its service is unknown).
  * - `log-status` NODATA / SKIPDATA → `note('nodata' | 'skipdata')`, no flow; any other value but
@@ -682,6 +686,8 @@ export class AwsColumnReader extends ColumnLineReader {
     const packets = decimal(L.packets, Number.MAX_SAFE_INTEGER)
     const bytes = decimal(L.bytes, Number.MAX_SAFE_INTEGER)
     if (packets < -1 || bytes < -1) return false
+    // "-" in a counter of the layout: the line reader notes it
+    if ((packets === -1 && L.packets >= 0) || (bytes === -1 && L.bytes >= 0)) return false
     const s = decimal(L.start, MAX_SECONDS)
     const t = decimal(L.end, MAX_SECONDS)
     if (s < 0 || t < s) return false
