@@ -3,7 +3,7 @@
  * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html
  * @see https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html
  */
-import type { Flow, ObservedAction } from '../../core/index.js'
+import { hasPorts, type Flow, type ObservedAction } from '../../core/index.js'
 import {
   ACTION_ACCEPT,
   ACTION_REJECT,
@@ -28,9 +28,6 @@ import {
  * milliseconds is past it and is `bad-time`, not a date 50 000 years ahead).
  */
 const MAX_SECONDS = 253_402_300_799
-
-/** IANA protocols whose flows have ports: TCP, UDP, DCCP, SCTP, UDP-Lite. */
-const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 33, 132, 136])
 
 /** The default (version 2) field order, used when there is no header and no `--fields`. */
 export const AWS_DEFAULT_FIELDS: readonly string[] = [
@@ -336,7 +333,7 @@ export class AwsLineReader implements LineReader {
     }
     if (
       ((srcPort === -1 && L.srcPort >= 0) || (dstPort === -1 && L.dstPort >= 0)) &&
-      PORT_PROTOCOLS.has(protocol)
+      hasPorts(protocol)
     ) {
       // "-" is a value AWS "could not compute": a TCP flow without its port has no service
       skip(ctx, 'no-port', `${file}:${lineNo}`, raw)
@@ -422,9 +419,9 @@ export class AwsLineReader implements LineReader {
  *   one; concatenated exports repeat it, and a repeated header resets the order) or
  *   `ctx.fields` (`--fields "version srcaddr ..."`, `${...}` wrappers allowed) says otherwise.
  * - `-` is no value ("not applicable or could not be computed"): counters 0 (noted
- *   `unknown-counters`), action `unknown`
- *   (TGW records have no `action`), ports 0 for protocols without ports; a TCP, UDP, DCCP, SCTP
- *   or UDP-Lite record with a `-` port is skipped as `no-port` (its service is unknown).
+ *   `unknown-counters`), action `unknown` (TGW records have no `action`), ports 0 for protocols
+ *   without ports; a TCP, UDP, DCCP, SCTP or UDP-Lite record with a `-` port is skipped as
+ *   `no-port` (its service is unknown).
  * - `log-status` NODATA / SKIPDATA → `note('nodata' | 'skipdata')`, no flow; any other value but
  *   `OK` is `bad-log-status`.
  * - Field names AWS_FIELD_NAMES does not know are read past, noted `ignored-field:<name>`.
