@@ -227,7 +227,9 @@ function parseTuple(
   } else {
     protocol = parseProtocolNumber(f(5))
     state = f(7)
-    action = state === 'D' ? 'reject' : 'accept'
+    // encryption NX_NOT_ACCEPTED: "If traffic encryption fails, the packet is dropped"
+    // (Microsoft's VNet flow log schema), whatever the state says
+    action = state === 'D' || f(8) === 'NX_NOT_ACCEPTED' ? 'reject' : 'accept'
   }
   if (protocol === undefined) {
     skip(ctx, 'bad-protocol', where, t)
@@ -392,7 +394,8 @@ export const azureNsgParser: LineParser = makeParser('nsg')
 /**
  * Azure VNet flow logs (flowLogVersion 4): tuples in `flowRecords.flows[].flowGroups[].flowTuples[]`
  * as `epochMillis,src,dst,srcPort,dstPort,ianaProtocol,I|O,B|C|E|D,encryption,pktsS2D,bytesS2D,pktsD2S,bytesD2S`.
- * State `D` (denied) → `reject`, else `accept`. Otherwise as {@link azureNsgParser} (whole
+ * State `D` (denied), or encryption `NX_NOT_ACCEPTED` (dropped for want of encryption) →
+ * `reject`, else `accept`. Otherwise as {@link azureNsgParser} (whole
  * document in memory, one flow per accepted connection from its `B`/`C`/`E` tuples of one
  * `macAddress`, `source.record` = index of its first tuple, `client-to-server` as written).
  */
