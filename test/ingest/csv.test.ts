@@ -39,6 +39,25 @@ describe('csv parser', () => {
     expect(flows[4]).toMatchObject({ protocol: 1, dstPort: 8, source: { line: 8 } })
   })
 
+  it("reads Argus's binetflow columns: StartTime with slashes, Dur, TotPkts, TotBytes", async () => {
+    // the header and a row of CTU-13's binetflow files (ra -c , output)
+    const text = [
+      'StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label',
+      '2011/08/10 09:46:59.607825,1.026539,tcp,94.44.127.113,1577,   ->,147.32.84.59,6881,S_RA,0,0,4,276,156,flow=Background',
+      '2011/08/10 09:47:00.000000,bad,tcp,94.44.127.113,1578,   ->,147.32.84.59,6881,S_RA,0,0,4,276,156,flow=Background',
+    ].join('\n')
+    const { flows, ctx } = await runParser(csvParser, text)
+    expect(flows[0]).toMatchObject({
+      src: '94.44.127.113',
+      dstPort: 6881,
+      start: Date.UTC(2011, 7, 10, 9, 46, 59, 608),
+      end: Date.UTC(2011, 7, 10, 9, 46, 59, 608) + 1027,
+      packets: 4,
+      bytes: 276,
+    })
+    expect(ctx.stats.skipped).toEqual({ 'bad-time': 1 })
+  })
+
   it('splits RFC 4180 records', () => {
     expect(splitCsv('a,"b,c","d ""e""",')).toEqual(['a', 'b,c', 'd "e"', ''])
     expect(splitCsv('"open,quote')).toBeUndefined()

@@ -39,10 +39,12 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
   src_port: ['src_port', 'srcport', 'source_port', 'sport'],
   dst_port: ['dst_port', 'dstport', 'destination_port', 'dest_port', 'dport'],
   protocol: ['protocol', 'proto', 'ip_protocol'],
-  start: ['start', 'start_time', 'first_seen', 'ts', 'timestamp', 'time'],
-  end: ['end', 'end_time', 'last_seen'],
-  packets: ['packets', 'pkts', 'packet_count'],
-  bytes: ['bytes', 'octets', 'byte_count'],
+  // Argus (`ra -c ,`, the CTU-13 binetflow files): StartTime / LastTime, TotPkts, TotBytes
+  start: ['start', 'start_time', 'first_seen', 'ts', 'timestamp', 'time', 'starttime', 'stime'],
+  end: ['end', 'end_time', 'last_seen', 'lasttime', 'ltime'],
+  duration: ['duration', 'dur'],
+  packets: ['packets', 'pkts', 'packet_count', 'totpkts'],
+  bytes: ['bytes', 'octets', 'byte_count', 'totbytes'],
   action: ['action', 'decision', 'verdict'],
 }
 
@@ -55,6 +57,7 @@ export type CsvColumn =
   | 'protocol'
   | 'start'
   | 'end'
+  | 'duration'
   | 'packets'
   | 'bytes'
   | 'action'
@@ -106,6 +109,19 @@ export function splitCsv(text: string, delim = ','): string[] | undefined {
       i = d + 1
     }
   }
+}
+
+/**
+ * A time cell: what {@link parseTime} reads, and Argus's `2011/08/10 09:46:53.058760` (its date
+ * written with slashes; without a zone it is UTC, as every time without one).
+ */
+function csvTime(text: string): number | undefined {
+  const t = text.trim()
+  return parseTime(
+    /^\d{4}\/\d{2}\/\d{2}(?:[ T]|$)/.test(t)
+      ? `${t.slice(0, 10).replace(/\//g, '-')}${t.slice(10)}`
+      : t,
+  )
 }
 
 function canon(h: string): string {
@@ -191,8 +207,14 @@ function parseRecord(
     start = end = t?.ms ?? 0
     note(ctx, t === undefined ? 'no-timestamp' : `time-from-file-${t.from}`)
   } else {
-    start = st === '' ? parseTime(et) : parseTime(st)
-    end = et === '' ? start : parseTime(et)
+    start = st === '' ? csvTime(et) : csvTime(st)
+    end = et === '' ? start : csvTime(et)
+    // no end but a duration in seconds (Argus `Dur`): the end is the start plus it
+    const dur = get('duration')
+    if (et === '' && st !== '' && start !== undefined && dur !== '') {
+      const seconds = /^\d{1,9}(\.\d{1,9})?$/.test(dur) ? Number(dur) : NaN
+      end = Number.isNaN(seconds) ? undefined : start + Math.round(seconds * 1000)
+    }
   }
   if (start === undefined || end === undefined) return void skip(ctx, 'bad-time', where, text)
   if (end < start) return void skip(ctx, 'end-before-start', where, text)
@@ -226,8 +248,10 @@ function parseRecord(
 /**
  * Generic CSV: a header row naming at least `src_ip,dst_ip,dst_port,protocol`, in any order and
  * case, or an alias from {@link CSV_COLUMN_ALIASES} (`srcaddr`, `src_addr`, `source`,
- * `destination`, `dstport`, `proto`, ...); optional `src_port`, `start`, `end`, `packets`,
- * `bytes`, `action`. Delimiter `,` (or `;` / tab, taken from the header).
+ * `destination`, `dstport`, `proto`, ...); optional `src_port`, `start`, `end`, `duration`
+ * (seconds: the end when `end` is absent), `packets`, `bytes`, `action`; Argus's `ra -c ,`
+ * columns (`StartTime`, `Dur`, `TotPkts`, `TotBytes`, dates written `2011/08/10`) are read too.
+ * Delimiter `,` (or `;` / tab, taken from the header).
  *
  * - Fields may be quoted (RFC 4180), including delimiters, `""` and line breaks (a record spans at
  *   most {@link CSV_MAX_RECORD_LINES} lines; its `source.line` is its first line).
