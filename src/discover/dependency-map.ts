@@ -176,6 +176,43 @@ function identityName(labels: Readonly<Record<string, string>>, keys: readonly s
   return keys.map((k) => labels[k] ?? '-').join('/')
 }
 
+/** The figures of an {@link Edge}: everything but its ends and service. */
+export type EdgeFigures = Omit<Edge, 'src' | 'dst' | 'protocol' | 'dstPort'>
+
+/**
+ * The figures of several edges taken as one traffic (one identity pair of `--group-by`, one
+ * proposed rule): counters summed, first/last seen widened, profiles added, active days united
+ * (from `days`; without them the largest `activeDays`), and the pattern classified again over a
+ * window of `windowDays` days — so two pairs each seen on another day make traffic seen on two
+ * days, not one.
+ * @param list - at least one edge; one edge's figures are its own.
+ */
+export function edgeFigures(list: readonly Edge[], windowDays: number): EdgeFigures {
+  if (list.length === 1) {
+    const { src: _s, dst: _d, protocol: _p, dstPort: _t, ...own } = list[0] as Edge
+    return own
+  }
+  const allDays = list.every((e) => e.days !== undefined)
+  const days = allDays
+    ? [...new Set(list.flatMap((e) => e.days ?? []))].sort((a, b) => a - b)
+    : undefined
+  const activeDays = days ? days.length : Math.max(...list.map((e) => e.activeDays))
+  const profile = addProfiles(list.map((e) => e.profile))
+  return {
+    flows: list.reduce((n, e) => n + e.flows, 0),
+    packets: list.reduce((n, e) => n + e.packets, 0),
+    bytes: list.reduce((n, e) => n + e.bytes, 0),
+    firstSeen: Math.min(...list.map((e) => e.firstSeen)),
+    lastSeen: Math.max(...list.map((e) => e.lastSeen)),
+    activeDays,
+    ...(days ? { days } : {}),
+    profile,
+    pattern: classifyPattern(profile, activeDays, windowDays, days ? { days } : {}),
+    unknownDirection: list.reduce((n, e) => n + e.unknownDirection, 0),
+    rejected: list.reduce((n, e) => n + e.rejected, 0),
+  }
+}
+
 /**
  * Collapses workloads (and identities) into identities by the values of `keys` (`--group-by
  * app,role`): the identity `payments/api` holds every workload with `app=payments, role=api`;
@@ -239,28 +276,12 @@ export function groupBy(map: DependencyMap, keys: readonly string[]): Dependency
   const edges: Edge[] = []
   for (const list of merged.values()) {
     const first = list[0] as Edge
-    const allDays = list.every((e) => e.days !== undefined)
-    const days = allDays
-      ? [...new Set(list.flatMap((e) => e.days ?? []))].sort((a, b) => a - b)
-      : undefined
-    const activeDays = days ? days.length : Math.max(...list.map((e) => e.activeDays))
-    const profile = addProfiles(list.map((e) => e.profile))
     edges.push({
       src: first.src,
       dst: first.dst,
       protocol: first.protocol,
       dstPort: first.dstPort,
-      flows: list.reduce((n, e) => n + e.flows, 0),
-      packets: list.reduce((n, e) => n + e.packets, 0),
-      bytes: list.reduce((n, e) => n + e.bytes, 0),
-      firstSeen: Math.min(...list.map((e) => e.firstSeen)),
-      lastSeen: Math.max(...list.map((e) => e.lastSeen)),
-      activeDays,
-      ...(days ? { days } : {}),
-      profile,
-      pattern: classifyPattern(profile, activeDays, wd, days ? { days } : {}),
-      unknownDirection: list.reduce((n, e) => n + e.unknownDirection, 0),
-      rejected: list.reduce((n, e) => n + e.rejected, 0),
+      ...edgeFigures(list, wd),
     })
   }
   return {

@@ -15,11 +15,13 @@ export type {
 export {
   buildDependencyMap,
   coverageWarnings,
+  edgeFigures,
   groupBy,
   topEdges,
   windowDays,
   COVERAGE,
   type DiscoverOptions,
+  type EdgeFigures,
   type Expectation,
 } from './dependency-map.js'
 export {

@@ -35,6 +35,7 @@ import {
   type Workload,
   type Inventory,
 } from '../core/index.js'
+import { edgeFigures, windowDays } from '../discover/index.js'
 import type { DependencyMap, Edge, EdgePattern, MapEntity } from '../discover/types.js'
 import { isLive, ruleMatches } from '../policy/evaluate.js'
 import {
@@ -471,14 +472,16 @@ export function recommend(
       taken.add(id)
       ruleCount.set(policy, (ruleCount.get(policy) ?? 0) + 1)
 
-      const flows = edges.reduce((n, e) => n + e.flows, 0)
-      const bytes = edges.reduce((n, e) => n + e.bytes, 0)
-      const first = Math.min(...edges.map((e) => e.firstSeen))
-      const last = Math.max(...edges.map((e) => e.lastSeen))
-      const activeDays = Math.max(...edges.map((e) => e.activeDays))
-      const flaggedEdge = edges.find((e) => FLAGGED_PATTERNS.has(e.pattern))
-      const biggest = [...edges].sort((a, b) => b.flows - a.flows)[0] as Edge
-      const pattern = flaggedEdge?.pattern ?? biggest.pattern
+      // the rule's traffic is all its pairs' together: days united, pattern classified again
+      // (each pair seen once on another day is traffic of two days, not a rare rule)
+      const {
+        flows,
+        bytes,
+        firstSeen: first,
+        lastSeen: last,
+        activeDays,
+        pattern,
+      } = edgeFigures(edges, map.window ? windowDays(map.window) : 1)
       const pairs = [...new Set(edges.map((e) => `${e.src} -> ${e.dst}`))].sort()
       const svcText = formatService(service)
       const flags: string[] = []

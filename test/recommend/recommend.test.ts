@@ -17,6 +17,7 @@ import {
   renderReportText,
 } from '../../src/recommend/index.js'
 import { DAY, T0, edge, inventoryYaml, loadInventory, mapOf, normalise } from './helpers.js'
+import type { Edge } from '../../src/discover/types.js'
 
 const HOSTS = readFileSync(
   new URL('../fixtures/recommend-estate/inventory/hosts.yaml', import.meta.url),
@@ -45,9 +46,19 @@ function set(policies: readonly Policy[]): PolicySet {
 }
 
 const RANGE = Array.from({ length: 10 }, (_, i) => 49152 + i * 2)
+/** Figures of traffic seen every hour of the 20-day window: a rule merging such pairs stays continuous. */
+const steady = (flows: number): Partial<Edge> => ({
+  flows,
+  activeDays: 20,
+  days: Array.from({ length: 20 }, (_, i) => T0 / DAY + i),
+  profile: {
+    hourOfWeek: Array<number>(168).fill(flows / 168),
+    dayOfMonth: [...Array<number>(20).fill(flows / 20), ...Array<number>(11).fill(0)],
+  },
+})
 const EDGES = [
-  edge('web-1', 'api-1', TCP, 443, { flows: 1000 }),
-  edge('web-2', 'api-2', TCP, 443, { flows: 900 }),
+  edge('web-1', 'api-1', TCP, 443, steady(1000)),
+  edge('web-2', 'api-2', TCP, 443, steady(900)),
   edge('api-1', 'db-1', TCP, 5432, { flows: 500 }),
   edge('internet', 'web-1', TCP, 443, { flows: 300 }),
   edge('internet', 'web-2', TCP, 443, { flows: 200 }),
@@ -246,6 +257,35 @@ workloads:
     const workload = result.report.overPermission.find((o) => o.unit === 'workload')
     // plus the replica pairs never seen: web-1->api-2, web-2->api-1, api-2->db-1, api-2->batch-1 (19 ports)
     expect(workload?.extra).toBe(9 + 1 + 1 + 1 + 19)
+  })
+
+  it("a rule's evidence unites its pairs' days: two pairs each seen once, on two days, are not 'once'", () => {
+    const onDay = (d: number): Partial<Edge> => {
+      const hourOfWeek = Array<number>(168).fill(0)
+      hourOfWeek[10] = 3
+      const dayOfMonth = Array<number>(31).fill(0)
+      dayOfMonth[d] = 3
+      return {
+        flows: 3,
+        activeDays: 1,
+        days: [T0 / DAY + d],
+        firstSeen: T0 + d * DAY,
+        lastSeen: T0 + d * DAY + 60_000,
+        profile: { hourOfWeek, dayOfMonth },
+        pattern: 'once',
+      }
+    }
+    const r = recommend(
+      mapOf(INV, [
+        edge('web-1', 'api-1', TCP, 8080, onDay(3)),
+        edge('web-2', 'api-2', TCP, 8080, onDay(9)),
+      ]),
+      INV,
+    )
+    const rule = r.report.rules.find((x) => x.id.endsWith('tcp-8080'))
+    const ev = r.policies.flatMap((p) => p.rules).find((x) => x.id === rule?.id)?.evidence
+    expect(ev).toMatchObject({ flows: 6, activeDays: 2 })
+    expect(ev?.pattern).not.toBe('once')
   })
 
   it('flags time patterns, comments them in the YAML, and warns when the window is too short for --expect', () => {
