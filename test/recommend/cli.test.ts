@@ -279,3 +279,43 @@ workloads:
     expect(JSON.parse(sim.stdout)).toMatchObject({ outcomes: { allowed: 1 } })
   }, 60_000)
 })
+
+describe('recommend --max-prefix and unmanaged private addresses', () => {
+  it('one unmanaged address is a /32 rule with --max-prefix 32, a /24 by default', async () => {
+    const dir = path.join(root, 'max-prefix')
+    mkdirSync(path.join(dir, 'inventory'), { recursive: true })
+    writeFileSync(
+      path.join(dir, 'inventory', 'estate.yaml'),
+      `apiVersion: bulkhead.dev/v1
+kind: Inventory
+workloads:
+  - { name: web-1, addresses: [10.4.0.1], labels: { app: shop, env: prod, role: web } }
+`,
+    )
+    const flows = path.join(dir, 'flows.csv')
+    writeFileSync(
+      flows,
+      'src_ip,dst_ip,src_port,dst_port,protocol,start\n10.4.0.1,10.9.9.9,40000,53,udp,2026-11-01T10:00:00Z\n',
+    )
+    expect((await cli('ingest', '-w', dir, flows)).code).toBe(0)
+    const rules = async (...args: string[]): Promise<string> => {
+      const out = path.join(dir, `out${args.join('')}`)
+      const r = await cli(
+        'recommend',
+        '-w',
+        dir,
+        '--out',
+        out,
+        '--owner',
+        'shop=team-shop',
+        ...args,
+      )
+      expect(r.code, r.stderr).toBe(0)
+      return readdirSync(out)
+        .map((f) => readFileSync(path.join(out, f), 'utf8'))
+        .join('\n')
+    }
+    expect(await rules('--max-prefix', '32')).toContain('cidr: 10.9.9.9/32')
+    expect(await rules()).toContain('cidr: 10.9.9.0/24')
+  }, 60_000)
+})

@@ -139,6 +139,10 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
         keepPublicIps: opts.keepPublicIps === true,
         // recommend says itself which rhythms the window is too short for
         expect: [],
+        // unmanaged private addresses grouped no wider than --max-prefix (discover's /24 would
+        // make one observed address a /24 rule whatever --max-prefix says); recommend then
+        // aggregates the blocks up to --max-prefix itself
+        privateGrouping: Math.max(Number(opts.maxPrefix), 24),
       })
       printDiagnostics(map.diagnostics)
 
