@@ -204,7 +204,11 @@ describe('bulkhead diff on stored flows', () => {
       expect(late.code).toBe(2)
       const early = await cli('diff', ...args, '--until', '2026-10-30', '--fail-on-impact')
       expect(JSON.parse(early.stdout).flows).toMatchObject({ flows: 1, newlyBlocked: 1 })
-      // --fail-on-impact alone judges the whole store: the check needs observed flows
+      // without --flows or a window the whole store is replayed, as simulate and lint do
+      const plain = JSON.parse((await cli('diff', ...args)).stdout) as PolicyDiff
+      expect(plain.flows).toMatchObject({ flows: 7, newlyBlocked: 4 })
+      const none = JSON.parse((await cli('diff', ...args, '--no-flows')).stdout) as PolicyDiff
+      expect(none.flows).toBeUndefined()
       const gate = await cli('diff', ...args, '--fail-on-impact')
       expect(JSON.parse(gate.stdout).flows).toMatchObject({ flows: 7, newlyBlocked: 4 })
       expect(gate.code).toBe(2)

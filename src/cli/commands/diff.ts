@@ -42,7 +42,7 @@ interface DiffOpts {
   workspace: string
   at: string
   output: string
-  flows?: string[]
+  flows?: string[] | false
   format: string
   since?: string
   until?: string
@@ -65,7 +65,11 @@ export function registerDiff(program: Command): void {
       'when to judge rule expiry and the connectivity lines (ISO-8601); flows resolve their addresses at their own time',
       'now',
     )
-    .option('--flows <file...>', 'flow files to replay against both policy sets')
+    .option(
+      '--flows <file...>',
+      "flow files to replay against both policy sets (default: the workspace's store, when there is one)",
+    )
+    .option('--no-flows', 'compare the policy sets only: replay no flows')
     .option('--format <format>', 'flow file format for --flows', 'auto')
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
     .option('--since <time>', 'replay stored flows that start at or after this time')
@@ -95,26 +99,26 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
       const ws = newLoad
       const diff = diffPolicies(ws.inventory, oldLoad.policySet, newLoad.policySet, { now })
       let flowsDiff: PolicyDiff['flows']
-      // --fail-on-impact judges observed flows: without --flows or a window, the whole store
+      // observed flows are replayed as simulate and lint replay them: the files given, else the
+      // store (all of it, or the window), when there is one; --no-flows replays none
+      const files = Array.isArray(opts.flows) ? opts.flows : undefined
       const storeExists = (await stat(ws.workspace.store).catch(() => undefined)) !== undefined
       if (
-        opts.flows !== undefined ||
-        opts.since !== undefined ||
-        opts.until !== undefined ||
-        (opts.failOnImpact === true && storeExists)
+        opts.flows !== false &&
+        (files !== undefined || opts.since !== undefined || opts.until !== undefined || storeExists)
       ) {
         const differ = new FlowDiffer(ws.inventory, oldLoad.policySet, newLoad.policySet, { now })
-        if (opts.flows !== undefined) {
+        if (files !== undefined) {
           if (opts.since !== undefined || opts.until !== undefined) {
             throw new UsageError('give --flows or --since/--until (the store), not both')
           }
           const summaries: FileSummary[] = []
           const diags: Diagnostic[] = []
-          const files = expandInputs(opts.flows)
-          const progress = startFilesProgress(files)
+          const paths = expandInputs(files)
+          const progress = startFilesProgress(paths)
           try {
             for await (const f of readFlows(
-              files,
+              paths,
               {
                 format: opts.format as 'auto',
                 strict: opts.strict === true,
@@ -166,9 +170,11 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
             code: 'diff/no-flows',
             severity: 'warning',
             message:
-              flowsDiff === undefined
-                ? `--fail-on-impact checked no flows: there is no flow store at "${ws.workspace.store}"`
-                : '--fail-on-impact checked no flows: the files or the window hold none',
+              flowsDiff !== undefined
+                ? '--fail-on-impact checked no flows: the files or the window hold none'
+                : opts.flows === false
+                  ? '--fail-on-impact checked no flows: --no-flows was given'
+                  : `--fail-on-impact checked no flows: there is no flow store at "${ws.workspace.store}"`,
             hint: 'pass --flows FILE..., or run bulkhead ingest first, or widen --since/--until',
           },
         ])
