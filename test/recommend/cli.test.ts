@@ -243,18 +243,26 @@ describe('bulkhead recommend on a held-out estate', () => {
   })
 })
 
-describe('recommend from an AWS ping, whose ICMP type the log does not record', () => {
-  it('proposes icmp/8, and simulate judges the ping allowed by it', async () => {
-    const dir = path.join(root, 'aws-ping')
-    mkdirSync(path.join(dir, 'inventory'), { recursive: true })
-    writeFileSync(
-      path.join(dir, 'inventory', 'estate.yaml'),
-      `apiVersion: bulkhead.dev/v1
+/** A workspace folder under `root` whose inventory is web-1 (10.4.0.1) and the `more` workloads. */
+function smallWorkspace(name: string, more = ''): string {
+  const dir = path.join(root, name)
+  mkdirSync(path.join(dir, 'inventory'), { recursive: true })
+  writeFileSync(
+    path.join(dir, 'inventory', 'estate.yaml'),
+    `apiVersion: bulkhead.dev/v1
 kind: Inventory
 workloads:
   - { name: web-1, addresses: [10.4.0.1], labels: { app: shop, env: prod, role: web } }
-  - { name: db-1, addresses: [10.4.0.2], labels: { app: shop, env: prod, role: db } }
-`,
+${more}`,
+  )
+  return dir
+}
+
+describe('recommend from an AWS ping, whose ICMP type the log does not record', () => {
+  it('proposes icmp/8, and simulate judges the ping allowed by it', async () => {
+    const dir = smallWorkspace(
+      'aws-ping',
+      '  - { name: db-1, addresses: [10.4.0.2], labels: { app: shop, env: prod, role: db } }\n',
     )
     // AWS "Flow log record examples": the ping and its response, both with ports 0 0
     const log = path.join(dir, 'vpc.log')
@@ -282,16 +290,7 @@ workloads:
 
 describe('recommend --max-prefix and unmanaged private addresses', () => {
   it('one unmanaged address is a /32 rule with --max-prefix 32, a /24 by default', async () => {
-    const dir = path.join(root, 'max-prefix')
-    mkdirSync(path.join(dir, 'inventory'), { recursive: true })
-    writeFileSync(
-      path.join(dir, 'inventory', 'estate.yaml'),
-      `apiVersion: bulkhead.dev/v1
-kind: Inventory
-workloads:
-  - { name: web-1, addresses: [10.4.0.1], labels: { app: shop, env: prod, role: web } }
-`,
-    )
+    const dir = smallWorkspace('max-prefix')
     const flows = path.join(dir, 'flows.csv')
     writeFileSync(
       flows,
