@@ -126,6 +126,12 @@ const TEXT_OUTPUTS: readonly {
     hint: 'export JSON: hubble observe -o jsonpb > flows.json',
   },
   {
+    // `hubble observe -o dict`: one `KEY: value` line per field, `TIMESTAMP:` first
+    test: /^ *TIMESTAMP: .*\n *SOURCE: .*\n *DESTINATION: /m,
+    kind: 'Hubble dict text (hubble observe -o dict)',
+    hint: 'export JSON: hubble observe -o jsonpb > flows.json',
+  },
+  {
     // `zeek-cut` rows of conn.log: ts, uid, orig_h, orig_p, resp_h, resp_p, proto, no header
     test: /^\d{9,10}\.\d+\t\S+\t[\d.:a-fA-F]+\t\d+\t[\d.:a-fA-F]+\t\d+\t(?:tcp|udp|icmp|unknown_transport)\t/,
     kind: 'Zeek conn.log rows without their header (zeek-cut output?)',

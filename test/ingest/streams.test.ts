@@ -149,6 +149,11 @@ describe('compressions and archives no parser reads are named', () => {
       'hubble observe -o jsonpb',
     ],
     [
+      'Hubble dict',
+      '  TIMESTAMP: Jan  1 00:20:34.567\n     SOURCE: 1.1.1.1:31793\nDESTINATION: 2.2.2.2:8080\n       TYPE: Policy denied\n    VERDICT: DROPPED\n    SUMMARY: TCP Flags: SYN\n',
+      'hubble observe -o jsonpb',
+    ],
+    [
       'Zeek conn.log rows without their header',
       '1312967066.683089\tCbrbq2sEpsICunI53\t147.32.84.165\t1027\t74.125.232.195\t80\ttcp\thttp\t0.045\t393\t77\tRSTO\n',
       'zeek-cut -c',
