@@ -4,8 +4,8 @@
 import { stringify } from 'yaml'
 import {
   BulkheadError,
-  diagnostic,
   formatDiagnostic,
+  ioDiagnostic,
   sortDiagnostics,
   type Diagnostic,
 } from '../core/index.js'
@@ -53,18 +53,6 @@ export function emit<T>(
 /** System calls that read: their failures are `io/read-failed`; other calls' `io/write-failed`. */
 const READ_SYSCALLS = new Set(['read', 'scandir', 'stat', 'lstat', 'access', 'readlink', 'opendir'])
 
-/** What to do about a system error, by its `code`. */
-const SYSTEM_ERROR_HINTS: Readonly<Record<string, string>> = {
-  EACCES: 'check the permissions of the path',
-  EPERM: 'check the permissions of the path',
-  EROFS: 'the file system is read-only: give a path on a writable one',
-  EEXIST: 'a file is in the way: give a folder path, or remove the file',
-  ENOTDIR: 'a part of the path is a file, not a folder',
-  EISDIR: 'the path is a folder: give a file path',
-  ENOSPC: 'the disk is full',
-  ENOENT: 'check the path: its folder must exist',
-}
-
 /**
  * A Node system error (an `Error` with an errno `code` such as `EACCES` and the `syscall` that
  * failed, usually with the `path`) as a diagnostic: `io/not-found` (ENOENT), `io/read-failed`
@@ -76,20 +64,7 @@ export function systemErrorDiagnostic(err: unknown): Diagnostic | undefined {
   const e = err as NodeJS.ErrnoException
   if (typeof e.code !== 'string' || !/^E[A-Z0-9]+$/.test(e.code)) return undefined
   if (typeof e.syscall !== 'string') return undefined
-  const file = e.path ?? ''
-  const code =
-    e.code === 'ENOENT'
-      ? 'io/not-found'
-      : READ_SYSCALLS.has(e.syscall)
-        ? 'io/read-failed'
-        : 'io/write-failed'
-  const hint = SYSTEM_ERROR_HINTS[e.code]
-  return diagnostic(
-    code,
-    `cannot ${e.syscall}${file === '' ? '' : ` "${file}"`}: ${e.message}`,
-    file === '' ? undefined : { file, line: 0, column: 0 },
-    hint === undefined ? {} : { hint },
-  )
+  return ioDiagnostic(err, READ_SYSCALLS.has(e.syscall) ? 'read' : 'write', e.path)
 }
 
 /** Prints diagnostics to stderr, sorted, one per line. */

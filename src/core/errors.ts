@@ -225,3 +225,46 @@ export function diagnostic(
     ...(extra.hint ? { hint: extra.hint } : {}),
   }
 }
+
+/** What to do about a system error, by its errno `code`. */
+const IO_HINTS: Readonly<Record<string, string>> = {
+  EACCES: 'check the permissions of the path',
+  EPERM: 'check the permissions of the path',
+  EROFS: 'the file system is read-only: give a path on a writable one',
+  EEXIST: 'a file is in the way: give a folder path, or remove the file',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'the path is a folder: give a file path',
+  ENOSPC: 'the disk is full',
+  ENOENT: 'check the path: its folder must exist',
+}
+
+/**
+ * A failed read or write of a file as a diagnostic, the one mapping every stage uses: errno
+ * `ENOENT` is `io/not-found`, anything else `io/read-failed` or `io/write-failed` (as `op`
+ * says), located at `file` (line and column 0: the whole file), with a hint by errno code.
+ * @param err - a Node system error (`code` such as `EACCES`, optionally `syscall`), or any
+ *   `{code?, message?}` (a worker's report), or anything else (its text is the message).
+ * @param op - what was being done: the message says `cannot <syscall or op>`.
+ */
+export function ioDiagnostic(
+  err: unknown,
+  op: 'read' | 'write',
+  file?: string,
+  severity: Severity = 'error',
+): Diagnostic {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as {
+    code?: unknown
+    syscall?: unknown
+    message?: unknown
+  }
+  const code = typeof e.code === 'string' ? e.code : undefined
+  const message = typeof e.message === 'string' ? e.message : String(err)
+  const what = typeof e.syscall === 'string' ? e.syscall : op
+  const hint = code === undefined ? undefined : IO_HINTS[code]
+  return diagnostic(
+    code === 'ENOENT' ? 'io/not-found' : op === 'read' ? 'io/read-failed' : 'io/write-failed',
+    `cannot ${what}${file === undefined ? '' : ` "${file}"`}: ${message}`,
+    file === undefined ? undefined : { file, line: 0, column: 0 },
+    { severity, ...(hint === undefined ? {} : { hint }) },
+  )
+}

@@ -4,7 +4,7 @@
  */
 import { createReadStream, statSync } from 'node:fs'
 import type { Readable } from 'node:stream'
-import { BulkheadError, type Diagnostic } from '../core/index.js'
+import { BulkheadError, ioDiagnostic } from '../core/index.js'
 import { GzipError, gunzip } from './gunzip.js'
 
 /** Default bound on one line: 1 MiB. */
@@ -19,17 +19,7 @@ export const MAX_LINE_BYTES = 1 << 20
 const CHUNK_BYTES = 1 << 18
 
 function ioError(file: string, err: unknown): BulkheadError {
-  const e = err as NodeJS.ErrnoException
-  const notFound = e.code === 'ENOENT'
-  const d: Diagnostic = {
-    code: notFound ? 'io/not-found' : 'io/read-failed',
-    severity: 'fatal',
-    message: notFound
-      ? `no such file: ${file}`
-      : `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`,
-    location: { file, line: 0, column: 0 },
-  }
-  return new BulkheadError([d], { cause: err })
+  return new BulkheadError([ioDiagnostic(err, 'read', file, 'fatal')], { cause: err })
 }
 
 /**

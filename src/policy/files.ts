@@ -9,6 +9,7 @@ import path from 'node:path'
 import {
   BulkheadError,
   diagnostic,
+  ioDiagnostic,
   hasErrors,
   sortDiagnostics,
   type Diagnostic,
@@ -143,15 +144,8 @@ async function readText(
   try {
     return await readFile(abs, 'utf8')
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' && !required) return undefined
-    sink.push(
-      diagnostic(
-        code === 'ENOENT' ? 'io/not-found' : 'io/read-failed',
-        `cannot read "${shown}": ${(err as Error).message}`,
-        { file: shown, line: 0, column: 0 },
-      ),
-    )
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !required) return undefined
+    sink.push(ioDiagnostic(err, 'read', shown))
     return undefined
   }
 }
@@ -197,15 +191,8 @@ async function walk(
     entries = await readdir(dir)
   } catch (err) {
     // a folder removed while it is walked is gone, not unreadable
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      sink.push(
-        diagnostic('io/read-failed', `cannot list "${shown(dir)}": ${(err as Error).message}`, {
-          file: shown(dir),
-          line: 0,
-          column: 0,
-        }),
-      )
-    }
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      sink.push(ioDiagnostic(err, 'read', shown(dir)))
     return out
   }
   for (const name of entries.sort()) {

@@ -20,6 +20,7 @@ import {
 import {
   BulkheadError,
   diagnostic,
+  ioDiagnostic,
   type Flow,
   type FlowDirection,
   type ObservedAction,
@@ -29,23 +30,8 @@ import { FlowWriter, loadBooks, STAGE_DDL, type Books } from './batch.js'
 import { ensureSchema } from './schema.js'
 
 /** The BulkheadError for a file that cannot be read for its fingerprint. */
-function unreadable(
-  file: string,
-  code: string | undefined,
-  message: string,
-  cause: unknown,
-): BulkheadError {
-  return new BulkheadError(
-    [
-      {
-        code: code === 'ENOENT' ? 'io/not-found' : 'io/read-failed',
-        severity: 'error',
-        message: code === 'ENOENT' ? 'no such file' : `cannot read the file: ${message}`,
-        location: { file, line: 0, column: 0 },
-      },
-    ],
-    { cause },
-  )
+function unreadable(file: string, err: unknown): BulkheadError {
+  return new BulkheadError([ioDiagnostic(err, 'read', file)], { cause: err })
 }
 
 /**
@@ -58,8 +44,7 @@ export async function fingerprintFile(file: string): Promise<string> {
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }))
       hash.update(chunk as Buffer)
   } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    throw unreadable(file, e.code, e.message, err)
+    throw unreadable(file, err)
   }
   return hash.digest('hex')
 }
@@ -96,12 +81,12 @@ export function fingerprintFileOffThread(file: string, signal?: AbortSignal): Pr
     worker.once('message', (m: { hex?: string; code?: string; message?: string }) => {
       signal?.removeEventListener('abort', stop)
       if (m.hex !== undefined) resolve(m.hex)
-      else reject(unreadable(file, m.code, m.message ?? 'read error', m))
+      else reject(unreadable(file, m))
       void worker.terminate()
     })
     worker.once('error', (err) => {
       signal?.removeEventListener('abort', stop)
-      reject(unreadable(file, undefined, err.message, err))
+      reject(unreadable(file, err))
     })
     // settles nothing when a message or error came first
     worker.once('exit', () => {
