@@ -32,10 +32,13 @@ import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
 import { loadOrThrow, parseTime, parseWindow } from '../workspace.js'
 
-/** True for `REV:path` file names of sources read from git (not Windows drive letters). */
-function isGitSpec(file: string): boolean {
+/**
+ * The revision of a `REV:path` file name (a source read from git), or undefined for a file of
+ * the working tree (a Windows drive letter is not a revision).
+ */
+function gitRevision(file: string): string | undefined {
   const colon = file.indexOf(':')
-  return colon > 1 && !file.slice(0, colon).includes('/')
+  return colon > 1 && !file.slice(0, colon).includes('/') ? file.slice(0, colon) : undefined
 }
 
 interface DiffOpts {
@@ -194,15 +197,13 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
         // code scanning wants repository paths: a `REV:path` location (a rule of the OLD
         // revision) becomes the file `path` without a line — the line is the old revision's,
         // and in the working tree it may hold another rule — and is named in the message
-        const revOf = (spec: string): string | undefined =>
-          isGitSpec(spec) ? spec.slice(0, spec.indexOf(':')) : undefined
-        const oldRev = revOf(oldSpec)
+        const oldRev = gitRevision(oldSpec)
         const findings = diffFindings(full, locs, fallback).map((f) => {
           const loc = f.location
-          const rev = loc === undefined ? undefined : revOf(loc.file)
+          const rev = loc === undefined ? undefined : gitRevision(loc.file)
           if (loc === undefined || rev === undefined) return f
           const file = loc.file.slice(rev.length + 1)
-          return rev === oldRev && rev !== revOf(newSpec)
+          return rev === oldRev && rev !== gitRevision(newSpec)
             ? {
                 ...f,
                 message: `${f.message} (at ${formatLocation(loc)})`,
