@@ -27,11 +27,12 @@ export class UsageError extends BulkheadError {
 }
 
 /**
- * YAML of command output: an object met twice is written twice, not as an anchor and an alias
+ * YAML of command output, holding what `JSON.stringify(data)` holds (undefined fields dropped,
+ * `toJSON` applied): an object met twice is written twice, not as an anchor and an alias
  * (`&a1` … `*a1`), so the text reads and greps like the JSON it mirrors.
  */
 export function toYaml(data: unknown): string {
-  return stringify(data, { aliasDuplicateObjects: false })
+  return stringify(JSON.parse(JSON.stringify(data)) as unknown, { aliasDuplicateObjects: false })
 }
 
 /**

@@ -185,7 +185,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
       const full: PolicyDiff = flowsDiff ? { ...diff, flows: flowsDiff } : diff
       let text: string
       if (opts.output === 'json') text = `${JSON.stringify(full, null, 2)}\n`
-      else if (opts.output === 'yaml') text = toYaml(JSON.parse(JSON.stringify(full)))
+      else if (opts.output === 'yaml') text = toYaml(full)
       else if (opts.output === 'md') text = renderDiffMarkdown(full, oldSpec, newSpec)
       else if (opts.output === 'sarif') {
         const locs = new Map([

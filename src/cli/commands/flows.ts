@@ -224,9 +224,7 @@ are still read and printed), or with --strict at the first malformed record.`,
           const rest = JSON.stringify(tail, null, 2).slice(1)
           await write(`${printed > 0 ? '\n  ' : ''}],${rest}\n`)
         } else if (opts.output === 'yaml') {
-          await write(
-            `${printed > 0 ? '' : 'flows: []\n'}${toYaml(JSON.parse(JSON.stringify(tail)))}`,
-          )
+          await write(`${printed > 0 ? '' : 'flows: []\n'}${toYaml(tail)}`)
         }
       }
       const finish = (): RunSummary => summarize(summaries, (performance.now() - t0) / 1000)
