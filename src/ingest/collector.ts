@@ -7,12 +7,15 @@
  * `source.file = udp://<exporter address>:<exporter port>` (IPv6 addresses in brackets) and
  * `source.record` = the datagram's index since the collector started (0-based). Flows are
  * oriented client→server where the evidence allows ({@link orient}), as reading the same
- * datagrams from a file orients them (read.ts).
+ * datagrams from a file orients them (read.ts). The events of one firewall connection (Cisco
+ * NSEL) are one flow, given out at its teardown, or by {@link Collector.close} while still open
+ * (netflow/events.ts).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import type { Flow } from '../core/flow.js'
 import { orient } from './direction.js'
 import { NetflowDecoder, type DecodeProblem } from './netflow/decoder.js'
+import { FirewallEventMerger } from './netflow/events.js'
 import type { TemplateLimits } from './netflow/templates.js'
 import { newStats, note, skip, type ParseContext, type ParseStats } from './types.js'
 
@@ -40,7 +43,10 @@ export interface Collector {
   readonly stats: ParseStats
   /** Datagrams received so far. */
   readonly datagrams: () => number
-  /** Stops listening; data sets still waiting for a template count as `no-template`. Idempotent. */
+  /**
+   * Stops listening: data sets still waiting for a template count as `no-template`, and firewall
+   * connections still open are given to `onFlow`. Idempotent.
+   */
   close(): Promise<void>
 }
 
@@ -67,6 +73,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     if (p.kind === 'note') note(ctx, p.reason)
     else skip(ctx, p.reason, `${p.file}#${p.record}`, p.detail)
   }
+  const connections = new FirewallEventMerger((reason) => note(ctx, reason))
+  const give = (flows: readonly Flow[]): void => {
+    for (const f of flows) {
+      stats.records++
+      opts.onFlow(f.direction === 'unknown' ? orient(f) : f)
+    }
+  }
 
   socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
     if (closed) return
@@ -77,10 +90,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     } else {
       const r = decoder.decode(msg, { exporter: rinfo.address, file, record })
       for (const p of r.problems) report(p)
-      for (const f of r.flows) {
-        stats.records++
-        opts.onFlow(f.direction === 'unknown' ? orient(f) : f)
-      }
+      for (const f of r.flows) give(connections.add(f, r.events.get(f)))
     }
     opts.onStats?.(stats)
   })
@@ -108,6 +118,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       if (closed) return
       closed = true
       for (const p of decoder.flush().problems) report(p)
+      give(connections.end())
       opts.onStats?.(stats)
       await new Promise<void>((resolve) => socket.close(() => resolve()))
     },

@@ -17,9 +17,12 @@
  * and then data decodes completely; in a read of several files (`ctx.run`), data left without
  * a template at the end of its file may take one from another file of the read that the same
  * exporter process sent (netflow/run.ts). `source.record` is the datagram index, 0-based.
+ * The events of one firewall connection (Cisco NSEL create, updates, teardown) are one flow,
+ * given out at its teardown, or at the end of the file (netflow/events.ts).
  */
 import type { Flow } from '../../core/flow.js'
 import { NetflowDecoder, type DecodeProblem } from '../netflow/decoder.js'
+import { FirewallEventMerger } from '../netflow/events.js'
 import { note, skip, type ByteParser, type ParseContext } from '../types.js'
 
 /** Largest datagram the splitter waits for before declaring it bad (a UDP payload is at most 65,535 octets; v5 at most 24 + 48·65535). */
@@ -173,6 +176,7 @@ async function* parseNetflow(
   ctx: ParseContext,
 ): AsyncGenerator<Flow> {
   const decoder = new NetflowDecoder()
+  const connections = new FirewallEventMerger((reason) => note(ctx, reason))
   let record = 0
   for await (const d of splitDatagrams(chunks)) {
     const meta = { exporter: ctx.file, file: ctx.file, record: record++ }
@@ -187,17 +191,19 @@ async function* parseNetflow(
       )
     }
     for (const p of r.problems) report(ctx, p)
-    for (const f of r.flows) {
-      ctx.stats.records++
-      yield f
-    }
+    for (const f of r.flows) yield* counted(connections.add(f, r.events.get(f)))
   }
   const run = ctx.run?.netflow
   const end = run ? await run.endFile(decoder, ctx.file) : decoder.flush()
   for (const p of end.problems) report(ctx, p)
-  for (const f of end.flows) {
-    ctx.stats.records++
-    yield f
+  for (const f of end.flows) yield* counted(connections.add(f, end.events.get(f)))
+  yield* counted(connections.end())
+
+  function* counted(flows: readonly Flow[]): Generator<Flow> {
+    for (const f of flows) {
+      ctx.stats.records++
+      yield f
+    }
   }
 }
 

@@ -20,6 +20,7 @@
  *   read before it are dropped too (the set was not read as it was written).
  */
 import { isIcmpReply, type Flow, type FlowDirection, type ObservedAction } from '../../core/flow.js'
+import type { FirewallEvent } from './events.js'
 import {
   ELEMENT_SPECS,
   IE,
@@ -62,10 +63,15 @@ export interface DecodeProblem {
   readonly detail: string
 }
 
-/** What one call produced. Flows are in datagram order (held sets decode when their template arrives). */
+/**
+ * What one call produced. Flows are in datagram order (held sets decode when their template
+ * arrives). `events` names the firewall event of each flow that is one event of a connection
+ * (see {@link FirewallEvent}); the other flows are not in it.
+ */
 export interface DecodeResult {
   readonly flows: Flow[]
   readonly problems: DecodeProblem[]
+  readonly events: Map<Flow, FirewallEvent>
 }
 
 /** Source format names stored in `flow.source.format`. Stable. */
@@ -80,9 +86,10 @@ const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 33, 132, 136])
 /** A record's values for the elements the decoder reads: numbers (−1 = above 2^53−1) or address text. */
 type Values = Map<number, number | string>
 
-interface Out {
-  flows: Flow[]
-  problems: DecodeProblem[]
+type Out = DecodeResult
+
+function newOut(): Out {
+  return { flows: [], problems: [], events: new Map() }
 }
 
 /** How uptime-relative times resolve. */
@@ -153,7 +160,7 @@ export class NetflowDecoder {
    * set's datagram's (`file`, `record`). Never throws.
    */
   decodeHeld(t: Template, held: PendingSet, exporter: string, systemInitMs?: number): DecodeResult {
-    const out: Out = { flows: [], problems: [] }
+    const out = newOut()
     const meta = { exporter, file: held.header.file, record: held.header.record }
     if (
       systemInitMs !== undefined &&
@@ -173,7 +180,7 @@ export class NetflowDecoder {
    * unexpected internal error becomes a `decoder-error` skip.
    */
   decode(datagram: Uint8Array, meta: DatagramMeta): DecodeResult {
-    const out: Out = { flows: [], problems: [] }
+    const out = newOut()
     const ev = { ...this.cache.evicted }
     try {
       this.decodeInto(datagram, meta, out)
@@ -202,7 +209,7 @@ export class NetflowDecoder {
 
   /** Ends the input: every data set still held counts as `no-template`. */
   flush(): DecodeResult {
-    const out: Out = { flows: [], problems: [] }
+    const out = newOut()
     for (const p of this.cache.drainPending()) noTemplate(out, p)
     return out
   }
@@ -264,7 +271,7 @@ export class NetflowDecoder {
         [IE.tcpControlBits, dv.getUint8(o + 37)],
         [IE.protocolIdentifier, dv.getUint8(o + 38)],
       ])
-      toFlow(v, base, 'netflow-v5', meta, out)
+      toFlow(v, base, 'netflow-v5', meta, '', out)
     }
   }
 
@@ -536,7 +543,7 @@ export class NetflowDecoder {
     // a record running past the end of its set means the set was not read as it was written
     // (a bad variable-length encoding, a wrong template): none of its records is trusted, so
     // the set's flows are kept apart and dropped with it
-    const setOut: Out = { flows: [], problems: [] }
+    const setOut = newOut()
     const drop = (): void => {
       out.problems.push(...setOut.problems)
       const n = setOut.flows.length
@@ -603,7 +610,7 @@ export class NetflowDecoder {
             values,
             this.cache.systemInit(meta.exporter, h.domain) ?? estimatedInit,
           )
-      toFlow(values, base, format, meta, setOut)
+      toFlow(values, base, format, meta, `${meta.exporter}/${h.domain}`, setOut)
     }
     // fewer octets than one record left: padding (RFC 7011 §3.3.1, RFC 3954 §5.3). Up to 3
     // octets align the next set and may hold anything (Mikrotik sends 2 non-zero octets);
@@ -619,6 +626,7 @@ export class NetflowDecoder {
     }
     out.flows.push(...setOut.flows)
     out.problems.push(...setOut.problems)
+    for (const [f, e] of setOut.events) out.events.set(f, e)
   }
 }
 
@@ -934,6 +942,8 @@ const END_IDS = [
  * - observedAction: firewallEvent 233 (v9 also 40005): 3 denied → reject, 1 created / 2 deleted /
  *   5 updated → accept; else forwardingStatus 89 bits 7-6: 01 forwarded → accept, 10 dropped →
  *   reject; else unknown.
+ * - events: a record with firewallEvent 1 / 2 / 5 and a non-zero flowId 148 (Cisco NSEL's
+ *   NF_F_CONN_ID) is one event of a connection: `events` names it (netflow/events.ts merges them).
  * - direction: biflowDirection 239: 1 initiator → client-to-server, 2 reverseInitiator →
  *   server-to-client; else initiator/responder counters (231/232/298/299: the source is the
  *   initiator, as Cisco NSEL reports) → client-to-server; else an ICMP reply type (echo reply,
@@ -945,6 +955,7 @@ function toFlow(
   base: TimeBase,
   format: NetflowSourceFormat,
   meta: DatagramMeta,
+  scope: string,
   out: Out,
 ): void {
   let src = str(v, IE.sourceIPv4Address)
@@ -1101,6 +1112,14 @@ function toFlow(
     ...(flags !== undefined ? { tcpFlags: flags } : {}),
   }
   out.flows.push(flow)
+  // NSEL: the events of one connection carry its id (NF_F_CONN_ID = flowId 148; 0 on denied
+  // flows, which have no connection)
+  const kind = fw === 1 ? 'create' : fw === 2 ? 'teardown' : fw === 5 ? 'update' : undefined
+  const id = num(v, IE.flowId)
+  if (kind !== undefined && id !== undefined && id > 0 && scope !== '') {
+    const connection = `${scope}/${id}/${protocol}/${src}/${srcPort}/${dst}/${dstPort}`
+    out.events.set(flow, { kind, connection })
+  }
 }
 
 /** Counters that name the record's source the initiator of its session. */

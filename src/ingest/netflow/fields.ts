@@ -3,7 +3,7 @@
  *
  * NetFlow v9 field type numbers 1–127 are the same numbers as the IPFIX elements (RFC 3954 §8,
  * RFC 7012 §4: the IPFIX registry started from them), so one table serves both. Cisco ASA's
- * NetFlow v9 "NSEL" fields reuse the IPFIX numbers 231–233, 298–299 and 323; older ASA releases
+ * NetFlow v9 "NSEL" fields reuse the IPFIX numbers 148, 231–233, 298–299 and 323; older ASA releases
  * sent the firewall event as 40005 (NF_F_FW_EVENT_84), read only in NetFlow v9.
  *
  * Sources: IANA "IP Flow Information Export (IPFIX) Entities" registry; RFC 7011 §6 (encodings);
@@ -32,6 +32,8 @@ export const IE = {
   packetTotalCount: 86,
   forwardingStatus: 89,
   icmpTypeCodeIPv6: 139,
+  /** Cisco NSEL NF_F_CONN_ID: the firewall's connection id, the same in every event of it. */
+  flowId: 148,
   flowStartSeconds: 150,
   flowEndSeconds: 151,
   flowStartMilliseconds: 152,
@@ -110,6 +112,7 @@ export const ELEMENT_SPECS: ReadonlyMap<number, ElementSpec> = new Map<number, E
   // unsigned32 since RFC 7270; v9 exporters send 1 octet. Status is in bits 7-6 of the last octet.
   [IE.forwardingStatus, u(4)],
   [IE.icmpTypeCodeIPv6, u(2)],
+  [IE.flowId, u(8)],
   [IE.flowStartSeconds, { encoding: 'seconds', maxLength: 4 }],
   [IE.flowEndSeconds, { encoding: 'seconds', maxLength: 4 }],
   [IE.flowStartMilliseconds, { encoding: 'milliseconds', maxLength: 8 }],

@@ -26,7 +26,6 @@
  * their templates and options data only (data is skipped); memory is what they teach, at most
  * {@link MAX_CATALOG_ENTRIES} templates and init times.
  */
-import type { Flow } from '../../core/flow.js'
 import { noTemplateProblem, NetflowDecoder, type DecodeResult } from './decoder.js'
 import type { HeaderContext, Template } from './templates.js'
 
@@ -114,24 +113,24 @@ export class NetflowRun {
    */
   async endFile(decoder: NetflowDecoder, exporter: string): Promise<DecodeResult> {
     const held = decoder.cache.drainPending()
-    const flows: Flow[] = []
-    const problems: DecodeResult['problems'] = []
-    if (held.length === 0) return { flows, problems }
+    const out: DecodeResult = { flows: [], problems: [], events: new Map() }
+    if (held.length === 0) return out
     const catalog = await this.load()
     for (const p of held) {
       const h = p.header
       const t = this.nearest(catalog.templates.get(`${h.version}/${h.domain}/${p.templateId}`), h)
       if (t === undefined) {
-        problems.push(noTemplateProblem(p))
+        out.problems.push(noTemplateProblem(p))
         continue
       }
       // IPFIX: the exporter's system init time may have come in another file's options data too
       const init = this.nearest(catalog.inits.get(`${h.version}/${h.domain}`), h)
       const r = decoder.decodeHeld(t, p, exporter, init)
-      flows.push(...r.flows)
-      problems.push(...r.problems)
+      out.flows.push(...r.flows)
+      out.problems.push(...r.problems)
+      for (const [f, e] of r.events) out.events.set(f, e)
     }
-    return { flows, problems }
+    return out
   }
 
   /** Of what other files taught, what the same exporter process sent nearest in time to `h`. */
