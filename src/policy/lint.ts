@@ -175,11 +175,14 @@ function isoDay(ms: number): string {
  *   source), `lint/whole-environment` (a label selector whose constraints, scope included, use no
  *   key but `env`).
  * - `lint/shadowed` (allow rules): every flow the rule matches is matched by a live deny, so it
- *   allows nothing; `related` lists those denies. A warning, not an error, when one of them has
- *   an `expires`: once it has gone, the allow decides. `lint/redundant`: not shadowed, and every flow
- *   it matches is matched by another live rule (any other rule for an allow, another deny for a
- *   deny), so removing it changes no decision. A deny over flows no allow matches is a guardrail
- *   and is not reported. Only live rules take part.
+ *   allows nothing; `related` lists those denies. A warning, not an error, when it takes a deny
+ *   that expires before the allow does: once that deny has gone, the allow decides.
+ * - `lint/redundant`: not shadowed, and every flow it matches is matched by another live rule that
+ *   lasts at least as long (any other rule for an allow, another deny for a deny) and is itself
+ *   kept. Rules are decided from the last to the first, each against the rules not reported, so
+ *   removing every rule reported together changes no verdict, and of two duplicates only the
+ *   later is reported. A deny covered by other denies is reported whether or not an allow
+ *   matches its flows. Only live rules take part.
  * - `lint/matches-nothing`: a rule none of whose `from` (or `to`) selectors matches an endpoint
  *   (severity error, at the rule); else each selector that matches nothing (warning).
  * - `lint/unused`: live rules with zero hits, when `options.hits` is given.
@@ -537,50 +540,61 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
     if (to.length > 0) toGroups.set(to.join(','), to)
   }
 
+  // the live rules matching both sides of each (source group, destination group)
   const matched = new Array<boolean>(live.length).fill(false)
-  const notShadowed = new Array<boolean>(live.length).fill(false)
-  const notRedundant = new Array<boolean>(live.length).fill(false)
-  const shadowers = live.map(() => new Set<number>())
-  const coverers = live.map(() => new Set<number>())
-  const noteCover = (i: number, js: readonly number[]): void => {
-    const mine = (live[i] as LiveRule).services
-    for (const j of js)
-      if (j !== i && !(live[j] as LiveRule).services.intersect(mine).isEmpty)
-        (coverers[i] as Set<number>).add(j)
-  }
+  const pairsOf = live.map((): (readonly number[])[] => [])
   for (const f of fromGroups.values()) {
     const inF = new Set(f)
     for (const g of toGroups.values()) {
       const list = g.filter((i) => inF.has(i))
-      if (list.length === 0) continue
-      const denies = list.filter((i) => (live[i] as LiveRule).rule.action === 'deny')
-      let denyUnion = ServiceSet.EMPTY
-      for (const i of denies) denyUnion = denyUnion.union((live[i] as LiveRule).services)
       for (const i of list) {
-        const r = live[i] as LiveRule
         matched[i] = true
-        if (r.rule.action === 'allow') {
-          if (!notShadowed[i]) {
-            if (!r.services.subtract(denyUnion).isEmpty) notShadowed[i] = true
-            else
-              for (const d of denies)
-                if (!(live[d] as LiveRule).services.intersect(r.services).isEmpty)
-                  (shadowers[i] as Set<number>).add(d)
-          }
-          if (!notRedundant[i]) {
-            let others = ServiceSet.EMPTY
-            for (const j of list) if (j !== i) others = others.union((live[j] as LiveRule).services)
-            if (!r.services.subtract(others).isEmpty) notRedundant[i] = true
-            else noteCover(i, list)
-          }
-        } else if (!notRedundant[i]) {
-          let others = ServiceSet.EMPTY
-          for (const j of denies) if (j !== i) others = others.union((live[j] as LiveRule).services)
-          if (!r.services.subtract(others).isEmpty) notRedundant[i] = true
-          else noteCover(i, denies)
-        }
+        ;(pairsOf[i] as (readonly number[])[]).push(list)
       }
     }
+  }
+  const rule = (i: number): LiveRule => live[i] as LiveRule
+  /** Whether rule `j` lives at least as long as rule `i` (so that it covers `i` for its life). */
+  const outlives = (j: number, i: number): boolean => {
+    const ej = rule(j).rule.expires
+    const ei = rule(i).rule.expires
+    return ej === undefined || (ei !== undefined && ej >= ei)
+  }
+  /** Whether, in every pair of `i`, the rules `by` admits cover all of `i`'s services. */
+  const coveredBy = (i: number, by: (j: number) => boolean): boolean =>
+    (pairsOf[i] as (readonly number[])[]).every((list) => {
+      let union = ServiceSet.EMPTY
+      for (const j of list) if (j !== i && by(j)) union = union.union(rule(j).services)
+      return rule(i).services.subtract(union).isEmpty
+    })
+  const isDeny = (j: number): boolean => rule(j).rule.action === 'deny'
+  // shadowed: an allow every flow of which a deny matches; `forLife` when the denies that do
+  // so last as long as the allow (else it decides once they have expired)
+  const shadowed = live.map(
+    (l, i) => matched[i] === true && l.rule.action === 'allow' && coveredBy(i, isDeny),
+  )
+  const forLife = live.map(
+    (_, i) => shadowed[i] && coveredBy(i, (j) => isDeny(j) && outlives(j, i)),
+  )
+  // redundant: decided from the last rule to the first, each against the rules still kept, so
+  // that removing every rule reported (shadowed or redundant) together changes no verdict, and
+  // of two duplicates the later is reported. A cover must last as long as the rule it covers.
+  const redundant = new Array<boolean>(live.length).fill(false)
+  for (let i = live.length - 1; i >= 0; i--) {
+    if (!matched[i] || shadowed[i]) continue
+    const allow = rule(i).rule.action === 'allow'
+    redundant[i] = coveredBy(
+      i,
+      (j) => !redundant[j] && !shadowed[j] && (allow || isDeny(j)) && outlives(j, i),
+    )
+  }
+  /** The other rules `admit` lets cover `i` that share a service with it. */
+  const coverers = (i: number, admit: (j: number) => boolean): LiveRule[] => {
+    const js = new Set<number>()
+    for (const list of pairsOf[i] as (readonly number[])[])
+      for (const j of list)
+        if (j !== i && admit(j) && !rule(j).services.intersect(rule(i).services).isEmpty) js.add(j)
+    return [...js].sort((a, b) => a - b).map(rule)
   }
 
   const out: LintFinding[] = []
@@ -619,18 +633,20 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
       })
     }
     if (!matched[i]) return
-    if (l.rule.action === 'allow' && !notShadowed[i]) {
-      const by = [...(shadowers[i] as Set<number>)].map((d) => live[d] as LiveRule)
+    if (shadowed[i]) {
+      const by = coverers(i, isDeny)
       const denies = `deny rule${by.length === 1 ? '' : 's'} ${by.map((d) => formatRuleRef(d.ref)).join(', ')} cover${by.length === 1 ? 's' : ''} every flow it matches`
+      const related = by.flatMap((d) => (d.rule.location ? [d.rule.location] : []))
       const expiring = by.filter((d) => d.rule.expires !== undefined)
       out.push(
-        expiring.length === 0
+        forLife[i] === true
           ? finding(
               'lint/shadowed',
-              `rule ${name} never allows anything: ${denies}`,
+              `rule ${name} never allows anything: ${denies}` +
+                (expiring.length > 0 ? `, and ${name} expires first` : ''),
               l.ref,
               l.rule.location,
-              by.flatMap((d) => (d.rule.location ? [d.rule.location] : [])),
+              related,
             )
           : // a temporary deny: the allow is what decides once it has expired
             finding(
@@ -638,18 +654,20 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
               `rule ${name} allows nothing while ${denies} (${expiring.map((d) => `${formatRuleRef(d.ref)} expires ${isoDay(d.rule.expires ?? 0)}`).join(', ')})`,
               l.ref,
               l.rule.location,
-              by.flatMap((d) => (d.rule.location ? [d.rule.location] : [])),
+              related,
               'warning',
             ),
       )
-    } else if (!notRedundant[i]) {
-      const by = [...(coverers[i] as Set<number>)]
-        .sort((a, b) => a - b)
-        .map((j) => live[j] as LiveRule)
+    } else if (redundant[i]) {
+      const allow = l.rule.action === 'allow'
+      const by = coverers(
+        i,
+        (j) => !redundant[j] && !shadowed[j] && (allow || isDeny(j)) && outlives(j, i),
+      )
       out.push(
         finding(
           'lint/redundant',
-          `rule ${name} is redundant: every flow it matches is matched by ${by.map((d) => formatRuleRef(d.ref)).join(', ')}, so removing it alone changes no verdict`,
+          `rule ${name} is redundant: every flow it matches is matched by ${by.map((d) => formatRuleRef(d.ref)).join(', ')}, so removing it changes no verdict`,
           l.ref,
           l.rule.location,
           by.flatMap((d) => (d.rule.location ? [d.rule.location] : [])),

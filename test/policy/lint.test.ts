@@ -25,6 +25,8 @@ import { lint, type LintFinding } from '../../src/policy/lint.js'
 import { ALL_IPS, inventoryArb, policySetArb, PORTS, SEED, TIMES } from '../helpers/model.js'
 
 const DAY = 86_400_000
+/** An expiry after every instant of the model's TIMES. */
+const FAR = (TIMES.at(-1) as number) + 365 * DAY
 
 /**
  * Every endpoint of the model universe: each address of the arbitraries (plus one address in
@@ -72,8 +74,8 @@ function brute(inv: Inventory, ps: PolicySet, now: number): Brute {
   )
   const toM = live.map((l) => eps.map((e) => l.r.to.some((s) => selectorMatches(s, e, l.p.scope))))
   const any = live.map(() => false)
-  const notShadowed = live.map(() => false)
-  const notRedundant = live.map(() => false)
+  // every (source endpoint, destination endpoint, service point): the live rules matching it
+  const hits: number[][] = []
   for (let a = 0; a < eps.length; a++) {
     for (let b = 0; b < eps.length; b++) {
       const list = live.map((_, i) => i).filter((i) => fromM[i]![a] && toM[i]![b])
@@ -82,17 +84,30 @@ function brute(inv: Inventory, ps: PolicySet, now: number): Brute {
         const hit = list.filter((i) =>
           live[i]!.r.services.some((s) => serviceMatches(s, proto, port)),
         )
-        for (const i of hit) {
-          any[i] = true
-          const others = hit.filter((j) => j !== i)
-          const denyOthers = others.filter((j) => live[j]!.r.action === 'deny')
-          if (live[i]!.r.action === 'allow') {
-            if (denyOthers.length === 0) notShadowed[i] = true
-            if (others.length === 0) notRedundant[i] = true
-          } else if (denyOthers.length === 0) notRedundant[i] = true
-        }
+        for (const i of hit) any[i] = true
+        if (hit.length > 0) hits.push(hit)
       }
     }
+  }
+  const isDeny = (j: number): boolean => live[j]!.r.action === 'deny'
+  const outlives = (j: number, i: number): boolean => {
+    const ej = live[j]!.r.expires
+    const ei = live[i]!.r.expires
+    return ej === undefined || (ei !== undefined && ej >= ei)
+  }
+  /** At every point `i` matches, some other rule `by` admits matches too. */
+  const covered = (i: number, by: (j: number) => boolean): boolean =>
+    hits.every((hit) => !hit.includes(i) || hit.some((j) => j !== i && by(j)))
+  const shadowed = live.map((l, i) => any[i]! && l.r.action === 'allow' && covered(i, isDeny))
+  // the last rule first, each against the rules kept (not shadowed, not already redundant)
+  const redundant = live.map(() => false)
+  for (let i = live.length - 1; i >= 0; i--) {
+    if (!any[i] || shadowed[i]) continue
+    const allow = live[i]!.r.action === 'allow'
+    redundant[i] = covered(
+      i,
+      (j) => !redundant[j] && !shadowed[j] && (allow || isDeny(j)) && outlives(j, i),
+    )
   }
   const out: Brute = {
     shadowed: new Set(),
@@ -114,8 +129,8 @@ function brute(inv: Inventory, ps: PolicySet, now: number): Brute {
           out.selectorNothing.add(`${l.key} ${side}[${k}]`)
       })
     }
-    if (l.r.action === 'allow' && !notShadowed[i]) out.shadowed.add(l.key)
-    else if (!notRedundant[i]) out.redundant.add(l.key)
+    if (shadowed[i]) out.shadowed.add(l.key)
+    else if (redundant[i]) out.redundant.add(l.key)
   })
   return out
 }
@@ -153,14 +168,18 @@ const SVC_POOL = [
   { protocol: 'any' as const },
 ]
 const overlapRuleArb = (id: string): fc.Arbitrary<Rule> =>
-  fc.record({
-    id: fc.constant(id),
-    action: fc.constantFrom('allow' as const, 'allow' as const, 'deny' as const),
-    from: fc.subarray(SEL_POOL, { minLength: 1, maxLength: 2 }),
-    to: fc.subarray(SEL_POOL, { minLength: 1, maxLength: 2 }),
-    services: fc.subarray(SVC_POOL, { minLength: 1, maxLength: 2 }),
-    emergency: fc.constant(false),
-  })
+  fc
+    .record({
+      id: fc.constant(id),
+      action: fc.constantFrom('allow' as const, 'allow' as const, 'deny' as const),
+      from: fc.subarray(SEL_POOL, { minLength: 1, maxLength: 2 }),
+      to: fc.subarray(SEL_POOL, { minLength: 1, maxLength: 2 }),
+      services: fc.subarray(SVC_POOL, { minLength: 1, maxLength: 2 }),
+      emergency: fc.constant(false),
+      // after every instant `now` takes: live, but some outlast others
+      expires: fc.constantFrom(undefined, undefined, FAR, FAR + 30 * DAY),
+    })
+    .map((r) => (r.expires === undefined ? (({ expires: _e, ...rest }) => rest)(r) : r) as Rule)
 const overlapSetArb: fc.Arbitrary<PolicySet> = fc
   .tuple(
     fc.integer({ min: 1, max: 8 }),
@@ -294,7 +313,7 @@ const policy: Policy = {
       to: [{ ...lbl({ env: 'prod' }, true), location: loc(101) }],
       services: [tcp(9100)],
     }),
-    rule('dup', 110), // same as `ok`: redundant (and `ok` is redundant too)
+    rule('dup', 110), // same as `ok`, after it: redundant (and `ok` kept)
     rule('blocked', 120, { services: [tcp(6379)] }),
     rule('ghost', 130, { from: [lbl({ role: 'nothing' })] }),
     rule('half-ghost', 140, {
@@ -374,14 +393,14 @@ describe('lint findings (hand-worked)', () => {
         .filter((f) => f.code === 'lint/redundant')
         .map((f) => f.rule?.id)
         .sort(),
-    ).toEqual(['dup', 'ok'])
+    ).toEqual(['dup'])
     expect(
       fs.find((f) => f.code === 'lint/matches-nothing' && f.rule?.id === 'ghost'),
     ).toMatchObject({ severity: 'error', location: loc(130) })
     expect(
       fs.find((f) => f.code === 'lint/matches-nothing' && f.rule?.id === 'half-ghost'),
     ).toMatchObject({ severity: 'warning', location: loc(141) })
-    // the expired rule takes no part: `ok` and `dup` cover each other, not it
+    // the expired rule takes no part: `dup` is covered by `ok`, not by it
     expect(codes('expired')).toEqual(['lint/expired'])
   })
 
@@ -411,6 +430,59 @@ describe('lint findings (hand-worked)', () => {
     expect(f?.message).toContain('pay/freeze expires 2026-11-11')
     // a permanent deny still makes it an error (rule `blocked` above)
     expect(fs.find((x) => x.code === 'lint/shadowed')?.severity).toBe('error')
+  })
+
+  it('an allow that expires before the deny shadowing it never allows anything: an error', () => {
+    const fsx = lint(
+      inv,
+      {
+        policies: [
+          {
+            ...policy,
+            rules: [
+              rule('short', 10, { expires: NOW + 5 * DAY }),
+              rule('freeze', 20, { action: 'deny', from: [lbl({}, true)], expires: NOW + 9 * DAY }),
+            ],
+          },
+        ],
+        enforcement: [],
+      },
+      { now: NOW },
+    )
+    expect(fsx.find((x) => x.code === 'lint/shadowed')).toMatchObject({
+      severity: 'error',
+      rule: { id: 'short' },
+    })
+  })
+
+  it('a rule is redundant only under covers that last as long as it does', () => {
+    const deny = (id: string, line: number, lo: number, hi: number, expires?: number): Rule =>
+      rule(id, line, {
+        action: 'deny',
+        from: [lbl({}, true)],
+        services: [tcp(lo, hi)],
+        ...(expires !== undefined ? { expires } : {}),
+      })
+    const run = (rules: Rule[]): string[] =>
+      lint(inv, { policies: [{ ...policy, rules }], enforcement: [] }, { now: NOW })
+        .filter((f) => f.code === 'lint/redundant')
+        .map((f) => f.rule?.id ?? '')
+    // a permanent guardrail under a temporary freeze: removing it would open telnet once the
+    // freeze has expired
+    expect(run([deny('never-telnet', 10, 23, 23), deny('freeze', 20, 1, 1000, NOW + DAY)])).toEqual(
+      [],
+    )
+    // the other way round, the temporary rule is the redundant one
+    expect(run([deny('never-telnet', 10, 1, 1000), deny('freeze', 20, 23, 23, NOW + DAY)])).toEqual(
+      ['freeze'],
+    )
+    // allows likewise: a permanent allow under a temporary wider one is kept
+    expect(
+      run([
+        rule('r1', 10, { services: [tcp(443)] }),
+        rule('r2', 20, { services: [tcp(443, 444)], expires: NOW + 30 * DAY }),
+      ]),
+    ).toEqual([])
   })
 
   it('unused rules when hits are given; none without', () => {
