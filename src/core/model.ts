@@ -107,9 +107,19 @@ export type Selector =
       readonly global: boolean
       readonly location?: SourceLocation
     }
-  | { readonly kind: 'workload'; readonly name: string; readonly global: boolean; readonly location?: SourceLocation }
+  | {
+      readonly kind: 'workload'
+      readonly name: string
+      readonly global: boolean
+      readonly location?: SourceLocation
+    }
   | { readonly kind: 'external'; readonly name: string; readonly location?: SourceLocation }
-  | { readonly kind: 'cidr'; readonly cidr: Cidr; readonly except: readonly Cidr[]; readonly location?: SourceLocation }
+  | {
+      readonly kind: 'cidr'
+      readonly cidr: Cidr
+      readonly except: readonly Cidr[]
+      readonly location?: SourceLocation
+    }
   | { readonly kind: 'any'; readonly location?: SourceLocation }
 
 /** `allow` or `deny`. Deny beats allow (DESIGN.md semantics rule 1). */
@@ -187,4 +197,9 @@ export interface Workspace {
   readonly policy: string
   readonly store: string
   readonly sources: readonly SourceConfig[]
+  /**
+   * Which of `inventory` and `policy` bulkhead.yaml names itself: a path it names must exist,
+   * a default (absent key, or no bulkhead.yaml) may be missing. Absent: none named.
+   */
+  readonly named?: { readonly inventory: boolean; readonly policy: boolean }
 }

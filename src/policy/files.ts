@@ -33,8 +33,8 @@ const INVENTORY_EXT = /\.(ya?ml|json|csv)$/i
  * Paths in diagnostics are relative to the working directory (`path.relative(process.cwd(), p)`),
  * or, when that would start with `..`, the path as given (root joined with the file's path inside
  * it). Folders and files whose names start with `.` are skipped, as is bulkhead.yaml itself. A
- * missing inventory or policy path is `io/not-found` when bulkhead.yaml names it, and nothing when
- * it is a default. Unreadable files, and folders that cannot be listed, are `io/read-failed`.
+ * missing inventory or policy path is `io/not-found` when bulkhead.yaml names it (also when it
+ * names the default `policy/`, as `bulkhead init` writes it), and nothing when it is a default. Unreadable files, and folders that cannot be listed, are `io/read-failed`.
  * @param root - the workspace folder, as the user gave it.
  * @param now - passed to {@link loadFromSources} (only for the `policy/expired-rule` warning).
  * @param options - `policyFiles`: policy files to load instead of the workspace's policy folder
@@ -113,11 +113,15 @@ export async function loadWorkspace(
   }
   const inventoryFiles = await collect(
     workspace.inventory,
-    (p) => defaults.inventory.includes(p),
+    (p) => workspace.named?.inventory !== true && defaults.inventory.includes(p),
     INVENTORY_EXT,
   )
   const policyFiles =
-    options.policyFiles ?? (await collect([workspace.policy], (p) => p === defaults.policy))
+    options.policyFiles ??
+    (await collect(
+      [workspace.policy],
+      (p) => workspace.named?.policy !== true && p === defaults.policy,
+    ))
 
   const loaded = loadFromSources(workspace, inventoryFiles, policyFiles, now)
   if (sink.length === 0) return loaded

@@ -96,6 +96,7 @@ export function parseWorkspaceFile(root: string, file: SourceFile, sink: Diagnos
       policy: w.policy !== undefined ? resolveWorkspacePath(base.root, w.policy) : base.policy,
       store: w.store !== undefined ? resolveWorkspacePath(base.root, w.store) : base.store,
       sources: sources ?? base.sources,
+      named: { inventory: w.inventory !== undefined, policy: w.policy !== undefined },
     }
   }
   return workspace

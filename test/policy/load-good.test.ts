@@ -1,5 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest'
 import path from 'node:path'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { hasErrors, parseCidr, type Cidr, type Rule } from '../../src/core/index.js'
 import { loadWorkspace, type LoadResult } from '../../src/policy/index.js'
 
@@ -31,6 +33,7 @@ describe('good workspace fixture', () => {
       policy: path.join(abs, 'policy'),
       store: path.join(abs, '.bulkhead/store.duckdb'),
       sources: [{ path: path.join(abs, 'flows/*.log.gz'), format: 'aws-vpc' }],
+      named: { inventory: true, policy: true },
     })
   })
 
@@ -241,6 +244,29 @@ describe('loadWorkspace edges', () => {
     )
     expect(hasErrors(r.diagnostics)).toBe(true)
     expect(r.inventory.workloads).toEqual([])
+  })
+
+  it('a_missing_folder_bulkhead_yaml_names_is_not_found_even_the_default_one', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-named-'))
+    try {
+      mkdirSync(path.join(dir, 'inventory'))
+      const header = 'apiVersion: bulkhead.dev/v1\nkind: Workspace\n'
+      // as `bulkhead init` writes it: policy/ named, and the folder renamed or not committed
+      writeFileSync(
+        path.join(dir, 'bulkhead.yaml'),
+        `${header}inventory: [inventory/]\npolicy: policy/\n`,
+      )
+      const named = await loadWorkspace(dir, NOW)
+      expect(named.diagnostics.map((d) => [d.code, d.message])).toEqual([
+        ['io/not-found', expect.stringContaining('policy') as string],
+      ])
+      expect(hasErrors(named.diagnostics)).toBe(true)
+      // not named: the default may be missing (no policies yet)
+      writeFileSync(path.join(dir, 'bulkhead.yaml'), header)
+      expect((await loadWorkspace(dir, NOW)).diagnostics).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('explicitly_named_missing_inventory_is_not_found', async () => {
