@@ -582,6 +582,95 @@ describe('NetFlow v9', () => {
 describe('IPFIX', () => {
   const H = { exportTime: 1_700_000_000, domain: 3 }
 
+  it('a tunnel template (outer header, then inner): the flow is the inner one, all of it', () => {
+    const d = new NetflowDecoder()
+    // as Huawei's SRv6 / IPv4-in-IPv6 and IOS XR's IP-in-IPv6 templates lay them out: the outer
+    // pair with its ports and protocol (IP-in-IP, 4), then the inner pair with its own
+    const outer6inner4 = [
+      [27, 16],
+      [28, 16],
+      [7, 2],
+      [11, 2],
+      [4, 1],
+      [8, 4],
+      [12, 4],
+      [7, 2],
+      [11, 2],
+      [4, 1],
+      [2, 4],
+      [1, 4],
+      [152, 8],
+      [153, 8],
+    ] as const
+    const outer4inner6 = [
+      [8, 4],
+      [12, 4],
+      [7, 2],
+      [11, 2],
+      [4, 1],
+      [27, 16],
+      [28, 16],
+      [7, 2],
+      [11, 2],
+      [4, 1],
+      [2, 4],
+      [1, 4],
+      [152, 8],
+      [153, 8],
+    ] as const
+    const tail = concat(u32(5), u32(500), u64(T0), u64(T0 + 10))
+    const r = d.decode(
+      ipfix(
+        H,
+        set(
+          2,
+          templateRecords([
+            { id: 400, fields: outer6inner4 },
+            { id: 401, fields: outer4inner6 },
+          ]),
+        ),
+        set(
+          400,
+          concat(
+            ip6('2001:db8:53::1'),
+            ip6('2001:db8:9::'),
+            u16(0),
+            u16(0),
+            u8(4),
+            ip4('192.0.2.110'),
+            ip4('192.0.2.14'),
+            u16(2222),
+            u16(1111),
+            u8(17),
+            tail,
+          ),
+        ),
+        set(
+          401,
+          concat(
+            ip4('198.51.100.1'),
+            ip4('198.51.100.2'),
+            u16(0),
+            u16(0),
+            u8(41),
+            ip6('2001:db8::a'),
+            ip6('2001:db8::b'),
+            u16(40000),
+            u16(443),
+            u8(6),
+            tail,
+          ),
+        ),
+      ),
+      META,
+    )
+    expect(r.flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.protocol])).toEqual([
+      ['192.0.2.110', 2222, '192.0.2.14', 1111, 17],
+      ['2001:db8::a', 40000, '2001:db8::b', 443, 6],
+    ])
+    expect(reasons(r, 'note')).toEqual({ 'inner-header': 2 })
+  })
+
   it('decodes data with variable-length and enterprise-specific elements', () => {
     const d = new NetflowDecoder()
     const fields = [

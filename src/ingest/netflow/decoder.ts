@@ -86,6 +86,35 @@ const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 33, 132, 136])
 /** A record's values for the elements the decoder reads: numbers (−1 = above 2^53−1) or address text. */
 type Values = Map<number, number | string>
 
+/**
+ * Elements of the flow's header that a tunnel's template gives twice, for the outer and then the
+ * inner header (Huawei NetStream SRv6 / IPv4-in-IPv6, Cisco IOS XR IP-in-IPv6): the last
+ * occurrence is kept, so that addresses, ports and protocol all come from the inner header (as
+ * pmacct reads them). Every other element keeps its first occurrence.
+ */
+const INNER_LAST: ReadonlySet<number> = new Set([
+  IE.protocolIdentifier,
+  IE.tcpControlBits,
+  IE.sourceTransportPort,
+  IE.sourceIPv4Address,
+  IE.destinationTransportPort,
+  IE.destinationIPv4Address,
+  IE.sourceIPv6Address,
+  IE.destinationIPv6Address,
+  IE.icmpTypeCodeIPv4,
+  IE.ipVersion,
+  IE.icmpTypeCodeIPv6,
+  IE.icmpTypeIPv4,
+  IE.icmpCodeIPv4,
+  IE.icmpTypeIPv6,
+  IE.icmpCodeIPv6,
+])
+
+/** Pseudo-element in {@link Values}: 4 or 6, the family of the last source address in the template. */
+const LAST_PAIR = -1
+/** Pseudo-element in {@link Values}: present when the template gives the protocol more than once. */
+const TUNNEL = -2
+
 type Out = DecodeResult
 
 function newOut(): Out {
@@ -560,6 +589,7 @@ export class NetflowDecoder {
     while (end - p >= t.minRecordLength) {
       const values: Values = new Map()
       let bad: string | undefined
+      let protocols = 0
       for (const f of t.fields) {
         let len = f.length
         if (len === VARIABLE_LENGTH) {
@@ -575,15 +605,19 @@ export class NetflowDecoder {
         }
         if (len > end - p) return drop()
         const spec = f.enterprise === 0 ? specFor(f.id, v9) : undefined
-        if (spec && len > 0 && !values.has(f.id)) {
+        if (spec && len > 0 && (!values.has(f.id) || INNER_LAST.has(f.id))) {
           if (!lengthFits(spec, len)) {
             if (!t.options) bad ??= `element ${f.id} of ${len} octets`
           } else {
             values.set(f.id, readValue(dv, p, len, spec))
+            if (f.id === IE.sourceIPv4Address || f.id === IE.sourceIPv6Address)
+              values.set(LAST_PAIR, f.id === IE.sourceIPv4Address ? 4 : 6)
+            else if (f.id === IE.protocolIdentifier) protocols++
           }
         }
         p += len
       }
+      if (protocols > 1) values.set(TUNNEL, 1)
       if (t.options) {
         const init = values.get(IE.systemInitTimeMilliseconds)
         if (!v9 && typeof init === 'number' && init > 0 && init <= MAX_TIME_MS) {
@@ -923,6 +957,9 @@ const END_IDS = [
  * - addresses: IPv4 pair (8/12), else IPv6 pair (27/28); with both pairs (dual-stack templates)
  *   the IPv6 pair when ipVersion (60) is 6, or, without ipVersion, when the IPv4 pair is
  *   0.0.0.0 → 0.0.0.0 and the IPv6 pair is not all zero; neither pair → note `no-address`.
+ *   A tunnel's template gives the outer header's elements and then the inner's (the protocol
+ *   twice, or two used pairs without ipVersion): the flow is the inner header's, addresses,
+ *   ports and protocol alike ({@link INNER_LAST}; the later pair), noted `inner-header`.
  * - protocol: 4; absent, ICMP (1, or 58 over IPv6) when the record has an ICMP type element and
  *   no transport port, else 0.
  * - ports: 7/11; for ICMP (1) / ICMPv6 (58) `dstPort` = type and `srcPort` = code from
@@ -965,11 +1002,19 @@ function toFlow(
   if (src6 !== undefined && dst6 !== undefined) {
     // dual-stack templates (nProbe `%IPV4_SRC_ADDR ... %IPV6_SRC_ADDR ...`) carry both pairs and
     // zero the family the flow is not: ipVersion says which, else the all-zero pair is unused
-    const version = num(v, IE.ipVersion)
+    // in a tunnel's template (the protocol given twice) an ipVersion names the outer header
+    const version = v.has(TUNNEL) ? undefined : num(v, IE.ipVersion)
     const v4Unused =
       src === undefined || dst === undefined || (src === '0.0.0.0' && dst === '0.0.0.0')
     const v6Unused = src6 === '::' && dst6 === '::'
-    if (version === 6 || (version !== 4 && v4Unused && !v6Unused)) {
+    // both used and no ipVersion: a tunnel's outer and inner pairs, and the pair later in the
+    // template is the inner one (as its ports and protocol are)
+    const inner = !v4Unused && !v6Unused && version === undefined ? num(v, LAST_PAIR) : undefined
+    if (inner !== undefined) v.set(TUNNEL, 1)
+    if (
+      inner === 6 ||
+      (inner === undefined && (version === 6 || (version !== 4 && v4Unused && !v6Unused)))
+    ) {
       src = src6
       dst = dst6
     }
@@ -978,6 +1023,9 @@ function toFlow(
     push(out, 'note', 'no-address', meta, '')
     return
   }
+  // a tunnel's record (the outer and the inner header's elements, as Huawei SRv6 and IOS XR
+  // IP-in-IPv6 templates give them): the flow is the inner one, all of it (INNER_LAST)
+  if (v.has(TUNNEL)) push(out, 'note', 'inner-header', meta, '')
   const protocol = num(v, IE.protocolIdentifier) ?? impliedIcmp(v, dst)
   let srcPort = num(v, IE.sourceTransportPort) ?? 0
   let dstPort = num(v, IE.destinationTransportPort) ?? 0
