@@ -102,6 +102,30 @@ describe('netflow file parser', () => {
     expect(ctx.stats.skipped).toEqual({ 'bad-version': 1 })
   })
 
+  it('a datagram cut short in the middle of a file loses itself, not the datagrams after it', async () => {
+    // an IPFIX message cut by a capture's snap length: its header claims bytes that are the
+    // next message's; then bytes of no datagram at all (an unknown version) before a v9 one
+    const file = concat(
+      tplFix,
+      dataFix(1).subarray(0, 30),
+      dataFix(2),
+      tpl9,
+      u16(7),
+      new Uint8Array(40).fill(0x41),
+      data9(3),
+      v5dg(1),
+    )
+    for (const size of [1, 7, 64, 100_000]) {
+      const { flows, ctx } = await parseAll(file, size)
+      expect(flows.map((f) => `${f.source.format}#${f.source.record}:${f.srcPort}`)).toEqual([
+        'ipfix#2:2',
+        'netflow-v9#5:3',
+        'netflow-v5#6:0',
+      ])
+      expect(ctx.stats.skipped).toEqual({ 'bad-length': 1, 'bad-version': 1 })
+    }
+  })
+
   it('throws on the first malformed datagram in strict mode', async () => {
     await expect(parseAll(concat(v5dg(1), v5dg(1).subarray(0, 50)), 7, true)).rejects.toThrow(
       /bad-length/,

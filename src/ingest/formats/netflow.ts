@@ -4,14 +4,18 @@
  * A file holds one datagram or several concatenated back to back (as `nc -u -l > file` writes
  * them). Datagram boundaries, see {@link splitDatagrams}:
  * - v5: 24 + 48 · count octets (count from the header);
- * - IPFIX: the header's length field (RFC 7011 §3.1);
+ * - IPFIX: the header's length field (RFC 7011 §3.1), unless the header of the next message of
+ *   the same observation domain, exported within the hour, starts inside it: the message was cut
+ *   short (a capture's snap length) and ends there;
  * - v9 has no length field (RFC 3954 §5.1) and its `count` is unreliable across exporters, so the
  *   FlowSets are walked by their lengths until the next 16-bit word is a version number (5, 9 or
- *   10, which are reserved FlowSet ids, RFC 3954 §5.3) or the input ends.
+ *   10) or another reserved FlowSet id (2–255, RFC 3954 §5.3), or the input ends.
  * Zero octets between datagrams are padding (PAN-OS pads v9 datagrams with zeros to a fixed
- * size; a v9 FlowSet id 0 of length 0 ends its datagram). An unknown version or an impossible
- * length makes the rest of the file one bad datagram (it cannot be resynchronised safely): it is
- * counted, never guessed at.
+ * size; a v9 FlowSet id 0 of length 0 ends its datagram). Bytes that frame as no datagram (an
+ * unknown version, an impossible length, a datagram cut short) are one bad datagram, counted, up
+ * to the next offset where a datagram plausibly starts (its header and lengths fit, and it is
+ * followed by the end, zero padding or another such start); reading goes on from there, so one
+ * damaged datagram does not lose the rest of the file. Nothing inside the bad bytes is decoded.
  *
  * All datagrams of a file share one exporter key (the file name), so a file holding templates
  * and then data decodes completely; in a read of several files (`ctx.run`), data left without
@@ -51,8 +55,23 @@ function frame(b: Uint8Array, final: boolean): number | 'wait' | 'rest' {
   if (version === 10) {
     const len = dv.getUint16(2)
     if (len < 16) return 'rest'
-    if (b.byteLength >= len) return len
-    return final ? 'rest' : 'wait'
+    if (b.byteLength < len) return final ? 'rest' : 'wait'
+    // a message cut short (a capture's snap length) has the next one inside the length it
+    // claims: a header of the same observation domain, exported within the hour, starts there,
+    // and the cut one ends where it does
+    const domain = dv.getUint32(12)
+    const exported = dv.getUint32(4)
+    for (let q = 20; q + 16 <= len; q++) {
+      if (
+        b[q] === 0 &&
+        b[q + 1] === 10 &&
+        dv.getUint16(q + 2) >= 16 &&
+        dv.getUint32(q + 12) === domain &&
+        Math.abs(dv.getUint32(q + 4) - exported) <= 3600
+      )
+        return q
+    }
+    return len
   }
   if (version === 9) {
     let p = 20
@@ -62,6 +81,9 @@ function frame(b: Uint8Array, final: boolean): number | 'wait' | 'rest' {
       if (b.byteLength - p < 4) return final ? b.byteLength : 'wait'
       const id = dv.getUint16(p)
       if (id === 5 || id === 9 || id === 10) return p
+      // FlowSet ids 2-255 are reserved (RFC 3954 §5.3): no FlowSet of this datagram starts
+      // here, so it ends, and what follows is framed (or resynchronised) on its own
+      if (id >= 2 && id <= 255) return p > 20 ? p : 'rest'
       const len = dv.getUint16(p + 2)
       // zero padding to a fixed datagram size (PAN-OS): the datagram ends here, and the
       // splitter skips the zeros up to the next version word
@@ -104,9 +126,17 @@ export async function* splitDatagrams(
         return
       }
       if (f === 'rest') {
+        // bytes that do not frame (a datagram cut short, garbage): one bad datagram up to the
+        // next offset where a datagram plausibly starts, and reading goes on from there
+        const q = resync(buf)
+        if (q > 0) {
+          yield { bytes: buf.subarray(0, q), framed: false }
+          buf = buf.subarray(q)
+          continue
+        }
+        if (!final && buf.byteLength <= MAX_DATAGRAM) return // a header may still come
         yield { bytes: buf, framed: false }
         buf = new Uint8Array(0)
-        dead = true
         return
       }
       yield { bytes: buf.subarray(0, f), framed: true }
@@ -126,6 +156,36 @@ export async function* splitDatagrams(
     yield* drain(false)
   }
   yield* drain(true)
+}
+
+/** Bytes a resynchronisation looks at for a plausible header (a whole v9/IPFIX datagram's worth). */
+const RESYNC_HEAD = 65_536
+
+/**
+ * The first offset after the start of `b` where a NetFlow/IPFIX datagram plausibly starts (the
+ * version word and the lengths after it fit, as {@link detectNetflow} judges a file's start), or
+ * -1. Scans at most {@link MAX_DATAGRAM} octets.
+ */
+function resync(b: Uint8Array): number {
+  const limit = Math.min(b.byteLength - 16, MAX_DATAGRAM)
+  for (let q = 1; q <= limit; q++) {
+    if (b[q] !== 0) continue
+    const v = b[q + 1]
+    if (v !== 5 && v !== 9 && v !== 10) continue
+    if (detectNetflow(b.subarray(q, q + RESYNC_HEAD)) < 0.9) continue
+    // and it frames, followed by the end of the bytes, zero padding or another such start: a
+    // header's worth of record bytes that happens to look like one is not taken
+    const len = frame(b.subarray(q), true)
+    if (typeof len !== 'number') continue
+    const next = q + len
+    if (
+      next === b.byteLength ||
+      b.subarray(next, next + 64).every((x) => x === 0) ||
+      detectNetflow(b.subarray(next, next + RESYNC_HEAD)) >= 0.9
+    )
+      return q
+  }
+  return -1
 }
 
 /**
