@@ -34,12 +34,17 @@ export async function loadOrThrow(
   return result
 }
 
-/** Parses `now`, an ISO-8601 time, a date (midnight UTC) or epoch seconds into ms since the epoch. */
+/**
+ * Parses `now`, an ISO-8601 time (`T` or a space between date and time; without a zone, UTC), a
+ * date (midnight UTC) or epoch seconds into ms since the epoch.
+ */
 export function parseTime(text: string): number {
   if (text === 'now') return Date.now()
   if (/^\d{9,10}(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
+  // ISO 8601 and RFC 3339 allow a space for the `T` (DuckDB, `date` and many exports write it)
+  const iso = text.replace(/^(\d{4}-\d{2}-\d{2}) (?=\d{2}:\d{2})/, '$1T')
   // A time without a zone is UTC, as everywhere in Bulkhead (JavaScript would take it as local).
-  const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text
+  const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso) ? `${iso}Z` : iso
   const ms = Date.parse(zoned)
   // Date.parse rolls an impossible day over (2026-02-30 → 2026-03-02): check the calendar
   const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(text)
