@@ -4,13 +4,25 @@
  * compile, ...) need not pay at start.
  */
 import type { FlowStore } from '../store/index.js'
+import { printDiagnostics } from './output.js'
 
 /**
  * Opens (creating when absent) the DuckDB flow store at `path`: `openDuckDbStore` of
- * src/store, imported on this first call.
+ * src/store, imported on this first call. Flows of a commit a crash cut short are removed at
+ * open: warned as `store/recovered`.
  * @throws as `openDuckDbStore`.
  */
 export async function openStore(path: string): Promise<FlowStore> {
   const { openDuckDbStore } = await import('../store/index.js')
-  return openDuckDbStore(path)
+  const store = await openDuckDbStore(path)
+  if (store.recovered > 0)
+    printDiagnostics([
+      {
+        code: 'store/recovered',
+        severity: 'warning',
+        message: `${store.recovered} flows of an ingest that never committed (the process stopped while it wrote the store) were removed from ${path}`,
+        hint: 'ingest the files of the interrupted run again: each file that was not stored is stored now',
+      },
+    ])
+  return store
 }

@@ -108,6 +108,7 @@ export type ErrorCode =
   | 'store/not-read-only'
   | 'store/locked'
   | 'store/open-failed'
+  | 'store/recovered'
   // discover
   | 'discover/short-window'
   | 'discover/no-flows'

@@ -79,6 +79,13 @@ export interface IngestFileResult {
  */
 export interface FlowStore {
   /**
+   * Flow rows deleted when the store was opened because no ingest committed them: their source,
+   * address or name ids have no dictionary row. Only a crash while DuckDB wrote a large commit
+   * leaves such rows (its log is then replayed in part, the rows without the file's dictionary
+   * and `ingested_files` rows), so the file is simply not ingested yet. 0 normally.
+   */
+  readonly recovered: number
+  /**
    * Stores every flow of `file`, read through `batches(file)` (batches of flows or of columns,
    * as `readFlowBatches` / `readFlowColumns` yield them). Idempotent per file: a file whose
    * fingerprint (SHA-256 of its bytes) was already ingested is not stored again, and the result

@@ -5,7 +5,7 @@
  * "Storage and scale".
  */
 import { createHash } from 'node:crypto'
-import { createReadStream, statSync } from 'node:fs'
+import { createReadStream, existsSync, statSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import {
   BIGINT,
@@ -286,6 +286,7 @@ class DuckDbFlowStore implements FlowStore {
     private readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
+    readonly recovered: number,
   ) {}
 
   /** Runs `fn` after every earlier write or query on the main connection has finished. */
@@ -634,6 +635,25 @@ function storeOpenError(path: string, err: unknown): BulkheadError {
 }
 
 /**
+ * Deletes the flow rows whose source, address or name id has no row in its dictionary, and
+ * returns how many. An ingest writes a file's flows, dictionary rows and `ingested_files` row in
+ * one transaction, but DuckDB (1.5.5) replays a write-ahead log cut during a large commit in part:
+ * the flows, which it wrote to the file before the commit, without the rest (s9/hK; duckdb/duckdb
+ * PR 25931). Such rows belong to no committed ingest, and ids the next ingest gives out would
+ * otherwise name them. Run when a log was left behind (a crash), before anything is written.
+ */
+export async function deleteUncommittedFlows(conn: DuckDBConnection): Promise<number> {
+  const reader = await conn.runAndReadAll(
+    `DELETE FROM flow_rows
+     WHERE source NOT IN (SELECT id FROM sources)
+        OR src NOT IN (SELECT id FROM addresses)
+        OR dst NOT IN (SELECT id FROM addresses)
+        OR (names IS NOT NULL AND names NOT IN (SELECT id FROM names))`,
+  )
+  return Number(reader.getRows()[0]?.[0] ?? 0)
+}
+
+/**
  * Opens (creating when absent) the DuckDB flow store at `path`; `':memory:'` gives a private
  * in-memory store. The folder of `path` must exist.
  * @throws BulkheadError `store/locked` when another process holds the file, `store/open-failed`
@@ -641,6 +661,8 @@ function storeOpenError(path: string, err: unknown): BulkheadError {
  * when it was written by a newer schema.
  */
 export async function openDuckDbStore(path: string): Promise<FlowStore> {
+  // a write-ahead log left behind: the last process did not close the store (it crashed)
+  const crashed = existsSync(`${path}.wal`)
   let instance: DuckDBInstance
   try {
     instance = await DuckDBInstance.create(path, { disabled_optimizers: DISABLED_OPTIMIZERS })
@@ -651,8 +673,9 @@ export async function openDuckDbStore(path: string): Promise<FlowStore> {
   try {
     conn = await instance.connect()
     await ensureSchema(conn, path)
+    const recovered = crashed ? await deleteUncommittedFlows(conn) : 0
     for (const sql of STAGE_DDL) await conn.run(sql)
-    return new DuckDbFlowStore(path, instance, conn)
+    return new DuckDbFlowStore(path, instance, conn, recovered)
   } catch (err) {
     conn?.closeSync()
     instance.closeSync()
