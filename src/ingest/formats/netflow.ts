@@ -103,9 +103,8 @@ export async function* splitDatagrams(
   chunks: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<SplitDatagram> {
   let buf: Uint8Array = new Uint8Array(0)
-  let dead = false
   const drain = function* (final: boolean): Generator<SplitDatagram> {
-    while (!dead && buf.byteLength > 0) {
+    while (buf.byteLength > 0) {
       if (buf[0] === 0) {
         // zeros between datagrams (padded datagrams, fixed-size capture slots) are no version
         // word: skip them to the zero octet that starts the next one
@@ -117,15 +116,10 @@ export async function* splitDatagrams(
         buf = buf.subarray(q - 1)
       }
       const f = frame(buf, final)
-      if (f === 'wait') {
-        if (buf.byteLength > MAX_DATAGRAM) {
-          yield { bytes: buf, framed: false }
-          buf = new Uint8Array(0)
-          dead = true
-        }
-        return
-      }
-      if (f === 'rest') {
+      // a datagram that never completes (its lengths were read from damaged bytes) is as bad
+      // as one that cannot be framed
+      if (f === 'wait' && buf.byteLength <= MAX_DATAGRAM) return
+      if (f === 'wait' || f === 'rest') {
         // bytes that do not frame (a datagram cut short, garbage): one bad datagram up to the
         // next offset where a datagram plausibly starts, and reading goes on from there
         const q = resync(buf)
@@ -144,8 +138,6 @@ export async function* splitDatagrams(
     }
   }
   for await (const chunk of chunks) {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set inside drain()
-    if (dead) continue
     if (buf.byteLength === 0) buf = chunk
     else {
       const next = new Uint8Array(buf.byteLength + chunk.byteLength)

@@ -607,7 +607,8 @@ export class NetflowDecoder {
         const spec = f.enterprise === 0 ? specFor(f.id, v9) : undefined
         if (spec && len > 0 && (!values.has(f.id) || INNER_LAST.has(f.id))) {
           if (!lengthFits(spec, len)) {
-            if (!t.options) bad ??= `element ${f.id} of ${len} octets`
+            // (an inner header's element of an odd length is left out, as any repeat was)
+            if (!t.options && !values.has(f.id)) bad ??= `element ${f.id} of ${len} octets`
           } else {
             values.set(f.id, readValue(dv, p, len, spec))
             if (f.id === IE.sourceIPv4Address || f.id === IE.sourceIPv6Address)
