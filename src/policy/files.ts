@@ -34,7 +34,8 @@ const INVENTORY_EXT = /\.(ya?ml|json|csv)$/i
  * or, when that would start with `..`, the path as given (root joined with the file's path inside
  * it). Folders and files whose names start with `.` are skipped, as is bulkhead.yaml itself. A
  * missing inventory or policy path is `io/not-found` when bulkhead.yaml names it (also when it
- * names the default `policy/`, as `bulkhead init` writes it), and nothing when it is a default. Unreadable files, and folders that cannot be listed, are `io/read-failed`.
+ * names the default `policy/`, as `bulkhead init` writes it), and nothing when it is a default.
+ * Unreadable files, and folders that cannot be listed, are `io/read-failed`.
  * @param root - the workspace folder, as the user gave it.
  * @param now - passed to {@link loadFromSources} (only for the `policy/expired-rule` warning).
  * @param options - `policyFiles`: policy files to load instead of the workspace's policy folder
