@@ -125,6 +125,12 @@ export type AnyParser = LineParser | ByteParser
 /** Most examples kept per reason. */
 export const EXAMPLES_PER_REASON = 3
 
+/**
+ * Connections of an event stream (conntrack `-E`, Cisco NSEL) held open at once before the least
+ * recently seen is given out unfinished (note `open-evicted`): bounds the memory of one read.
+ */
+export const MAX_OPEN_CONNECTIONS = 200_000
+
 /** A fresh, empty {@link ParseStats}. */
 export function newStats(): ParseStats {
   return { records: 0, skipped: {}, notes: {}, examples: [] }

@@ -21,6 +21,7 @@ import {
   u8,
   v9,
 } from './netflow-builders.js'
+import { collectOver } from './collect-helper.js'
 
 const T0 = 1_700_000_000_000
 const rec = (sp: number): Uint8Array =>
@@ -38,33 +39,14 @@ const rec = (sp: number): Uint8Array =>
 
 describe('UDP collector', () => {
   it('decodes v9 and IPFIX sent over UDP, template then data, and counts garbage', async () => {
-    const flows: Flow[] = []
-    let wanted = 3
-    let done: () => void = () => undefined
-    const got = new Promise<void>((r) => (done = r))
-    const c = await startCollector({
-      host: '127.0.0.1',
-      port: 0,
-      maxDatagramBytes: 2000,
-      onFlow: (f) => {
-        flows.push(f)
-        if (--wanted === 0) done()
-      },
-    })
-    const sender = createSocket('udp4')
-    const timeout = setTimeout(done, 4000)
-    try {
-      const send = (b: Uint8Array): Promise<void> =>
-        new Promise((res, rej) =>
-          sender.send(b, c.address.port, '127.0.0.1', (err) => (err ? rej(err) : res())),
-        )
-      const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
-      await send(v9(H9, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))))
-      await send(new Uint8Array([1, 2, 3])) // garbage
-      await send(concat(u16(99), new Uint8Array(30))) // unknown version
-      await send(new Uint8Array(2500)) // too large
-      await send(v9(H9, set(256, rec(1))))
-      await send(
+    const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
+    const { flows, collector: c } = await collectOver(
+      [
+        v9(H9, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))),
+        new Uint8Array([1, 2, 3]), // garbage
+        concat(u16(99), new Uint8Array(30)), // unknown version
+        new Uint8Array(2500), // too large
+        v9(H9, set(256, rec(1))),
         ipfix(
           { exportTime: 1_700_000_000, domain: 9 },
           set(
@@ -82,20 +64,15 @@ describe('UDP collector', () => {
             ]),
           ),
         ),
-      )
-      await send(
         ipfix(
           { exportTime: 1_700_000_000, domain: 9 },
           set(400, concat(ip4('10.9.0.3'), ip4('10.9.0.4'), u8(1), u16(0x0800))),
         ),
-      )
-      await send(v9(H9, set(256, rec(2))))
-      await got
-    } finally {
-      clearTimeout(timeout)
-      sender.close()
-      await c.close()
-    }
+        v9(H9, set(256, rec(2))),
+      ],
+      3,
+      { maxDatagramBytes: 2000 },
+    )
     expect(flows.map((f) => [f.source.format, f.src, f.srcPort, f.dstPort])).toEqual([
       ['netflow-v9', '10.9.0.1', 1, 5432],
       ['ipfix', '10.9.0.3', 0, 8],
@@ -140,27 +117,7 @@ describe('UDP collector', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
-    const flows: Flow[] = []
-    let done: () => void = () => undefined
-    const got = new Promise<void>((r) => (done = r))
-    const c = await startCollector({
-      host: '127.0.0.1',
-      port: 0,
-      onFlow: (f) => {
-        flows.push(f)
-        if (flows.length === 2) done()
-      },
-    })
-    const sender = createSocket('udp4')
-    const timeout = setTimeout(done, 4000)
-    try {
-      sender.send(datagram, c.address.port, '127.0.0.1')
-      await got
-    } finally {
-      clearTimeout(timeout)
-      sender.close()
-      await c.close()
-    }
+    const { flows } = await collectOver([datagram], 2)
     const body = ({ source: _, ...f }: Flow): Omit<Flow, 'source'> => f
     expect(flows.map(body)).toEqual(read.map(body))
     // the record from the server's port 5432 is turned round

@@ -1,7 +1,5 @@
-import { createSocket } from 'node:dgram'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
-import { startCollector } from '../../src/ingest/collector.js'
 import { netflowParser } from '../../src/ingest/formats/netflow.js'
 import { FirewallEventMerger, type FirewallEvent } from '../../src/ingest/netflow/events.js'
 import { newStats, type ParseContext } from '../../src/ingest/types.js'
@@ -17,6 +15,7 @@ import {
   v9,
   type FieldSpec,
 } from './netflow-builders.js'
+import { collectOver } from './collect-helper.js'
 
 const T0 = 1_700_000_000_000
 
@@ -235,21 +234,9 @@ describe('netflow files: NSEL events of one connection', () => {
   })
 
   it('the collector merges them too, and gives open connections out when it closes', async () => {
-    const flows: Flow[] = []
-    let done: () => void = () => undefined
-    const got = new Promise<void>((r) => (done = r))
-    const c = await startCollector({
-      host: '127.0.0.1',
-      port: 0,
-      onFlow: (f) => {
-        flows.push(f)
-        done()
-      },
-    })
-    const sender = createSocket('udp4')
-    const timeout = setTimeout(done, 4000)
-    try {
-      sender.send(
+    // one flow comes at the teardown; the connection still open comes when the collector closes
+    const { flows, collector: c } = await collectOver(
+      [
         v9(
           H,
           TEMPLATE,
@@ -262,15 +249,9 @@ describe('netflow files: NSEL events of one connection', () => {
             ),
           ),
         ),
-        c.address.port,
-        '127.0.0.1',
-      )
-      await got
-    } finally {
-      clearTimeout(timeout)
-      sender.close()
-      await c.close()
-    }
+      ],
+      1,
+    )
     expect(flows.map((f) => [f.srcPort, f.start - T0, f.end - T0, f.bytes])).toEqual([
       [51000, 0, 5000, 3],
       [52000, 6000, 6000, 0],

@@ -10,7 +10,7 @@
  *  src= dst= … packets=? bytes=? [ASSURED]? mark= … delta-time=? [start=CTIME]? [stop=CTIME]? use=`.
  */
 import { normalizeIp, type Flow } from '../../core/index.js'
-import { note, skip, type LineParser, type ParseContext } from '../types.js'
+import { MAX_OPEN_CONNECTIONS, note, skip, type LineParser, type ParseContext } from '../types.js'
 
 /** Latest time we accept, ms since the epoch (year 9999). */
 const MAX_TIME_MS = 253_402_300_799_999
@@ -281,9 +281,6 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     source: { format: 'conntrack', file: ctx.file, line },
   }
 }
-
-/** Connections of an event stream held at once before the oldest is given out unfinished. */
-export const MAX_OPEN_CONNECTIONS = 200_000
 
 /**
  * The connection a `conntrack -E` line belongs to: its original tuple (protocol, addresses,

@@ -1000,18 +1000,22 @@ function toFlow(
   let dst = str(v, IE.destinationIPv4Address)
   const src6 = str(v, IE.sourceIPv6Address)
   const dst6 = str(v, IE.destinationIPv6Address)
+  // a tunnel's record: the outer and then the inner header's elements (the protocol given twice,
+  // or, below, two address pairs in use), as Huawei SRv6 and IOS XR IP-in-IPv6 templates give
+  // them; the flow is the inner one, all of it (INNER_LAST)
+  let tunnel = v.has(TUNNEL)
   if (src6 !== undefined && dst6 !== undefined) {
     // dual-stack templates (nProbe `%IPV4_SRC_ADDR ... %IPV6_SRC_ADDR ...`) carry both pairs and
     // zero the family the flow is not: ipVersion says which, else the all-zero pair is unused
-    // in a tunnel's template (the protocol given twice) an ipVersion names the outer header
-    const version = v.has(TUNNEL) ? undefined : num(v, IE.ipVersion)
+    // in a tunnel's template an ipVersion names the outer header
+    const version = tunnel ? undefined : num(v, IE.ipVersion)
     const v4Unused =
       src === undefined || dst === undefined || (src === '0.0.0.0' && dst === '0.0.0.0')
     const v6Unused = src6 === '::' && dst6 === '::'
     // both used and no ipVersion: a tunnel's outer and inner pairs, and the pair later in the
     // template is the inner one (as its ports and protocol are)
     const inner = !v4Unused && !v6Unused && version === undefined ? num(v, LAST_PAIR) : undefined
-    if (inner !== undefined) v.set(TUNNEL, 1)
+    if (inner !== undefined) tunnel = true
     if (
       inner === 6 ||
       (inner === undefined && (version === 6 || (version !== 4 && v4Unused && !v6Unused)))
@@ -1024,9 +1028,7 @@ function toFlow(
     push(out, 'note', 'no-address', meta, '')
     return
   }
-  // a tunnel's record (the outer and the inner header's elements, as Huawei SRv6 and IOS XR
-  // IP-in-IPv6 templates give them): the flow is the inner one, all of it (INNER_LAST)
-  if (v.has(TUNNEL)) push(out, 'note', 'inner-header', meta, '')
+  if (tunnel) push(out, 'note', 'inner-header', meta, '')
   const protocol = num(v, IE.protocolIdentifier) ?? impliedIcmp(v, dst)
   let srcPort = num(v, IE.sourceTransportPort) ?? 0
   let dstPort = num(v, IE.destinationTransportPort) ?? 0

@@ -22,6 +22,7 @@
  * {@link MAX_OPEN_CONNECTIONS} open at once: the least recently seen is given out).
  */
 import type { Flow } from '../../core/flow.js'
+import { MAX_OPEN_CONNECTIONS } from '../types.js'
 
 /** One event of a firewall connection, as the decoder reads it from an NSEL record. */
 export interface FirewallEvent {
@@ -34,11 +35,8 @@ export interface FirewallEvent {
   readonly connection: string
 }
 
-/** Connections held open at most; beyond, the least recently seen is given out. */
-export const MAX_OPEN_CONNECTIONS = 200_000
-
 /** Connections given out and remembered, so that their late events are recognised. */
-const MAX_CLOSED_CONNECTIONS = 200_000
+const MAX_CLOSED_CONNECTIONS = MAX_OPEN_CONNECTIONS
 
 interface Held {
   flow: Flow
