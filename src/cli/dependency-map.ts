@@ -32,7 +32,7 @@ export async function loadDependencyMap(
       },
     ])
   if (!existsSync(workspace.store)) throw noFlows(`(the store ${workspace.store} does not exist)`)
-  const store = await openStore(workspace.store)
+  const store = await openStore(workspace.store, { readOnly: true })
   let map: DependencyMap
   try {
     map = await buildDependencyMap(store, inventory, options)

@@ -3,18 +3,19 @@
  * native library takes about 0.25 s to load, which every other command (eval, validate, lint,
  * compile, ...) need not pay at start.
  */
-import type { FlowStore } from '../store/index.js'
+import type { FlowStore, OpenStoreOptions } from '../store/index.js'
 import { printDiagnostics } from './output.js'
 
 /**
  * Opens (creating when absent) the DuckDB flow store at `path`: `openDuckDbStore` of
- * src/store, imported on this first call. Flows of a commit a crash cut short are removed at
+ * src/store, imported on this first call; the commands that only read pass `readOnly`, so that
+ * several of them can run at once. Flows of a commit a crash cut short are removed at
  * open: warned as `store/recovered`.
  * @throws as `openDuckDbStore`.
  */
-export async function openStore(path: string): Promise<FlowStore> {
+export async function openStore(path: string, options: OpenStoreOptions = {}): Promise<FlowStore> {
   const { openDuckDbStore } = await import('../store/index.js')
-  const store = await openDuckDbStore(path)
+  const store = await openDuckDbStore(path, options)
   if (store.recovered > 0)
     printDiagnostics([
       {

@@ -10,5 +10,5 @@ export type {
   IngestFileResult,
   TempColumn,
 } from './store.js'
-export { openDuckDbStore, fingerprintFile } from './duckdb/store.js'
+export { openDuckDbStore, fingerprintFile, type OpenStoreOptions } from './duckdb/store.js'
 export { SCHEMA_VERSION } from './duckdb/schema.js'

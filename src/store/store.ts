@@ -95,13 +95,16 @@ export interface FlowStore {
    * ingest. All rows of one file are written in one transaction: when `batches` throws (a fatal
    * parse error, an I/O error), nothing of that file is stored and the error is re-thrown.
    * @throws BulkheadError `io/not-found` / `io/read-failed` when the file cannot be read for
-   * the fingerprint; whatever `batches` throws.
+   * the fingerprint; whatever `batches` throws; Error when the store was opened read-only.
    */
   ingestFile(
     file: string,
     batches: (file: string) => AsyncIterable<FlowBatch>,
   ): Promise<IngestFileResult>
-  /** Appends flows (no idempotency check), in one transaction. Returns how many were stored. */
+  /**
+   * Appends flows (no idempotency check), in one transaction. Returns how many were stored.
+   * @throws Error when the store was opened read-only.
+   */
   appendFlows(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number>
   /** Stored flows selected by `q`, ordered by `start` then insertion order. */
   flows(q?: FlowQuery): AsyncIterable<Flow>

@@ -28,47 +28,82 @@ describe('errors of the environment', () => {
   })
 
   it('a store another process holds: store/locked, exit 1', async () => {
-    const ws = path.join(root, 'locked')
-    expect((await cli('init', '-w', ws)).code).toBe(0)
-    const flows = path.join(ws, 'flows.csv')
-    writeFileSync(
-      flows,
-      'src_ip,dst_ip,src_port,dst_port,protocol\n10.0.0.1,10.0.0.2,40000,443,tcp\n',
-    )
-    expect((await cli('ingest', '-w', ws, flows)).code).toBe(0)
-    const store = path.join(ws, '.bulkhead', 'store.duckdb')
+    const { ws, flows, store } = await ingestedWorkspace('locked')
     // a second process opens the store and holds it (DuckDB: one writing process per file)
-    const holder = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import { DuckDBInstance } from '@duckdb/node-api'
-const db = await DuckDBInstance.create(process.argv[1])
-await db.connect()
-process.stdout.write('open\\n')
-setTimeout(() => undefined, 30000)`,
-        store,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('the holder did not open the store')), 20000)
-        holder.stdout.on('data', (b: Buffer) => {
-          if (b.toString().includes('open')) {
-            clearTimeout(t)
-            resolve()
-          }
-        })
-        holder.on('exit', () => reject(new Error('the holder exited')))
-      })
+    await withHolder(store, {}, async () => {
       const r = await cli('ingest', '-w', ws, flows)
       expect(r.code).toBe(1)
       expect(r.stderr).toContain('error store/locked')
       expect(r.stderr).toContain('in use by another process')
-    } finally {
-      holder.kill()
-    }
+    })
+  }, 40_000)
+
+  it('commands that only read share the store with another reader; a writer waits', async () => {
+    const { ws, flows, store } = await ingestedWorkspace('shared')
+    // as a second `simulate` or `discover` holds it: DuckDB's read-only access mode
+    await withHolder(store, { access_mode: 'READ_ONLY' }, async () => {
+      const sim = await cli('simulate', '-w', ws, '-o', 'json')
+      expect(sim.stderr).toBe('')
+      expect(sim.code).toBe(0)
+      expect(JSON.parse(sim.stdout)).toMatchObject({ flows: 1 })
+      const discover = await cli('discover', '-w', ws, '-o', 'json')
+      expect(discover.code).toBe(0)
+      const ingest = await cli('ingest', '-w', ws, flows)
+      expect(ingest.code).toBe(1)
+      expect(ingest.stderr).toContain('error store/locked')
+    })
   }, 40_000)
 })
+
+/** A workspace with one flow ingested into its store. */
+async function ingestedWorkspace(
+  name: string,
+): Promise<{ ws: string; flows: string; store: string }> {
+  const ws = path.join(root, name)
+  expect((await cli('init', '-w', ws)).code).toBe(0)
+  const flows = path.join(ws, 'flows.csv')
+  writeFileSync(
+    flows,
+    'src_ip,dst_ip,src_port,dst_port,protocol\n10.0.0.1,10.0.0.2,40000,443,tcp\n',
+  )
+  expect((await cli('ingest', '-w', ws, flows)).code).toBe(0)
+  return { ws, flows, store: path.join(ws, '.bulkhead', 'store.duckdb') }
+}
+
+/** Runs `body` while another process holds the DuckDB file `store`, opened with `config`. */
+async function withHolder(
+  store: string,
+  config: Record<string, string>,
+  body: () => Promise<void>,
+): Promise<void> {
+  const holder = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { DuckDBInstance } from '@duckdb/node-api'
+const db = await DuckDBInstance.create(process.argv[1], JSON.parse(process.argv[2]))
+await db.connect()
+process.stdout.write('open\\n')
+setTimeout(() => undefined, 30000)`,
+      store,
+      JSON.stringify(config),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('the holder did not open the store')), 20000)
+      holder.stdout.on('data', (b: Buffer) => {
+        if (b.toString().includes('open')) {
+          clearTimeout(t)
+          resolve()
+        }
+      })
+      holder.on('exit', () => reject(new Error('the holder exited')))
+    })
+    await body()
+  } finally {
+    holder.kill()
+  }
+}

@@ -535,6 +535,10 @@ describe('DuckDB flow store', () => {
         dstName: 'db',
       },
     ]
+    // a read-only open of an older store opens it for writing once, to migrate it
+    const reader = await openDuckDbStore(file, { readOnly: true })
+    expect(await all(reader.flows())).toEqual(expected)
+    await reader.close()
     await withStore(async (s) => {
       // ordered by start, then insertion order (the two flows at T0 keep theirs)
       expect(await all(s.flows())).toEqual(expected)
@@ -557,6 +561,26 @@ describe('DuckDB flow store', () => {
     }, file)
   })
 
+  it('opens_read_only_to_read_and_refuses_writes', async () => {
+    const file = path.join(dir, 'read-only.duckdb')
+    await withStore(async (s) => {
+      await s.appendFlows([flow(1), flow(2)])
+    }, file)
+    const s = await openDuckDbStore(file, { readOnly: true })
+    try {
+      expect(await s.count()).toBe(2)
+      // temporary tables live in memory: a reader may still use them
+      await s.loadTempTable('tmp_ro_names', [{ name: 'n', type: 'VARCHAR' }], [['a']])
+      await s.dropTempTable('tmp_ro_names')
+      await expect(s.appendFlows([flow(3)])).rejects.toThrow(/read-only/)
+    } finally {
+      await s.close()
+    }
+    await withStore(async (w) => {
+      expect(await w.count()).toBe(2)
+    }, file)
+  })
+
   it('persists_to_disk_and_refuses_a_newer_schema_version', async () => {
     const file = path.join(dir, 'store.duckdb')
     await withStore(async (s) => {
@@ -574,9 +598,11 @@ describe('DuckDB flow store', () => {
     await conn.run(`UPDATE meta SET value = '${SCHEMA_VERSION + 1}' WHERE key = 'schema_version'`)
     conn.closeSync()
     raw.closeSync()
-    const err = await openDuckDbStore(file).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(BulkheadError)
-    expect((err as BulkheadError).diagnostics[0]?.code).toBe('store/schema-too-new')
+    for (const options of [{}, { readOnly: true }]) {
+      const err = await openDuckDbStore(file, options).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(BulkheadError)
+      expect((err as BulkheadError).diagnostics[0]?.code).toBe('store/schema-too-new')
+    }
     // refused without a change: the version is still the newer one
     const raw2 = await DuckDBInstance.create(file)
     const c2 = await raw2.connect()

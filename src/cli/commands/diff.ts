@@ -154,7 +154,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
               ),
             ])
           }
-          const store = await openStore(storePath)
+          const store = await openStore(storePath, { readOnly: true })
           try {
             const q = {
               ...parseWindow(opts.since, opts.until),

@@ -106,7 +106,7 @@ export async function feedFlows(
       },
     ])
   }
-  const store = await openStore(storePath)
+  const store = await openStore(storePath, { readOnly: true })
   try {
     return {
       from: 'store',

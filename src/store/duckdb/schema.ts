@@ -249,6 +249,19 @@ async function inTransaction(conn: DuckDBConnection, sqls: readonly string[]): P
 }
 
 /**
+ * The store's `schema_version`, or `undefined` when the database has no `meta` table (it is
+ * empty, or not a Bulkhead store).
+ */
+export async function schemaVersion(conn: DuckDBConnection): Promise<number | undefined> {
+  const tables = await conn.runAndReadAll(
+    `SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'meta'`,
+  )
+  if (Number(tables.getRowObjectsJS()[0]?.['n'] ?? 0) === 0) return undefined
+  const rows = await conn.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`)
+  return Number(rows.getRowObjectsJS()[0]?.['value'] ?? 0)
+}
+
+/**
  * Creates the schema in an empty database, or checks the version of an existing one.
  * @param where - the store path, for messages.
  * A version 1 or 2 store is migrated to version 3 in one transaction (MIGRATE_V1_TO_V2, then
@@ -257,16 +270,11 @@ async function inTransaction(conn: DuckDBConnection, sqls: readonly string[]): P
  * (its `schema_version` is above {@link SCHEMA_VERSION}); the store is left untouched.
  */
 export async function ensureSchema(conn: DuckDBConnection, where: string): Promise<void> {
-  const tables = await conn.runAndReadAll(
-    `SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'meta'`,
-  )
-  const hasMeta = Number(tables.getRowObjectsJS()[0]?.['n'] ?? 0) > 0
-  if (!hasMeta) {
+  const version = await schemaVersion(conn)
+  if (version === undefined) {
     await inTransaction(conn, DDL_V3)
     return
   }
-  const rows = await conn.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`)
-  const version = Number(rows.getRowObjectsJS()[0]?.['value'] ?? 0)
   if (version > SCHEMA_VERSION) {
     throw new BulkheadError([
       {

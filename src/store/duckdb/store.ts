@@ -27,7 +27,7 @@ import {
 } from '../../core/index.js'
 import type { FlowBatch, FlowQuery, FlowStore, IngestFileResult, TempColumn } from '../store.js'
 import { FlowWriter, loadBooks, STAGE_DDL, type Books } from './batch.js'
-import { ensureSchema } from './schema.js'
+import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js'
 
 /** The BulkheadError for a file that cannot be read for its fingerprint. */
 function unreadable(file: string, err: unknown): BulkheadError {
@@ -287,7 +287,15 @@ class DuckDbFlowStore implements FlowStore {
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     readonly recovered: number,
+    private readonly readOnly = false,
   ) {}
+
+  /** A rejection when the store was opened read-only, else `undefined`. */
+  private refusedWrite(): Promise<never> | undefined {
+    return this.readOnly
+      ? Promise.reject(new Error(`the flow store ${this.path} is open read-only`))
+      : undefined
+  }
 
   /** Runs `fn` after every earlier write or query on the main connection has finished. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -301,6 +309,8 @@ class DuckDbFlowStore implements FlowStore {
     file: string,
     batches: (file: string) => AsyncIterable<FlowBatch>,
   ): Promise<IngestFileResult> {
+    const refused = this.refusedWrite()
+    if (refused !== undefined) return refused
     if (sizeOf(file) >= HASH_AHEAD_BYTES)
       return this.serial(() => this.ingestHashingAhead(file, batches))
     return (async () => {
@@ -388,6 +398,8 @@ class DuckDbFlowStore implements FlowStore {
   }
 
   appendFlows(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number> {
+    const refused = this.refusedWrite()
+    if (refused !== undefined) return refused
     return this.serial(() => this.loading(() => this.inTransaction(() => this.write(flows))))
   }
 
@@ -626,7 +638,7 @@ function storeOpenError(path: string, err: unknown): BulkheadError {
   const where = { file: path, line: 0, column: 0 }
   const d = /Could not set lock on file/i.test(message)
     ? diagnostic('store/locked', `the flow store "${path}" is in use by another process`, where, {
-        hint: 'wait for the other bulkhead command (an ingest?) to finish',
+        hint: 'wait for the other bulkhead command to finish: an ingest holds the store alone, while commands that only read it (simulate, discover, diff) can share it',
       })
     : diagnostic('store/open-failed', `cannot open the flow store "${path}": ${message}`, where, {
         hint: 'check that the store and its folder are writable and that it is a DuckDB file',
@@ -653,16 +665,36 @@ export async function deleteUncommittedFlows(conn: DuckDBConnection): Promise<nu
   return Number(reader.getRows()[0]?.[0] ?? 0)
 }
 
+/** How {@link openDuckDbStore} opens a store. */
+export interface OpenStoreOptions {
+  /**
+   * Open an existing store for reading only, so that any number of reading processes
+   * (`simulate`, `discover`, `diff` in parallel CI jobs) share it; DuckDB gives one process the
+   * file to write, or any number of processes the file to read (DuckDB's concurrency
+   * documentation). The store is opened for writing all the same when it must be written before
+   * it can be read: absent, left with a write-ahead log by a crash (its uncommitted flows are
+   * removed), or of an older schema (migrated). Writing to a read-only store throws.
+   */
+  readonly readOnly?: boolean
+}
+
 /**
  * Opens (creating when absent) the DuckDB flow store at `path`; `':memory:'` gives a private
  * in-memory store. The folder of `path` must exist.
- * @throws BulkheadError `store/locked` when another process holds the file, `store/open-failed`
- * when DuckDB cannot open it otherwise (permissions, not a DuckDB file), `store/schema-too-new`
- * when it was written by a newer schema.
+ * @throws BulkheadError `store/locked` when another process holds the file (for writing, or for
+ * reading when this open writes), `store/open-failed` when DuckDB cannot open it otherwise
+ * (permissions, not a DuckDB file), `store/schema-too-new` when it was written by a newer schema.
  */
-export async function openDuckDbStore(path: string): Promise<FlowStore> {
+export async function openDuckDbStore(
+  path: string,
+  options: OpenStoreOptions = {},
+): Promise<FlowStore> {
   // a write-ahead log left behind: the last process did not close the store (it crashed)
   const crashed = existsSync(`${path}.wal`)
+  if (options.readOnly === true && path !== ':memory:' && existsSync(path) && !crashed) {
+    const store = await openReadOnly(path)
+    if (store !== undefined) return store
+  }
   let instance: DuckDBInstance
   try {
     instance = await DuckDBInstance.create(path, { disabled_optimizers: DISABLED_OPTIMIZERS })
@@ -681,4 +713,37 @@ export async function openDuckDbStore(path: string): Promise<FlowStore> {
     instance.closeSync()
     throw err
   }
+}
+
+/**
+ * The store at `path` opened read-only, or `undefined` when it must be written first: it has no
+ * schema yet, or an older one (to be migrated by a writing open).
+ * @throws as {@link openDuckDbStore}.
+ */
+async function openReadOnly(path: string): Promise<FlowStore | undefined> {
+  let instance: DuckDBInstance
+  try {
+    instance = await DuckDBInstance.create(path, {
+      access_mode: 'READ_ONLY',
+      disabled_optimizers: DISABLED_OPTIMIZERS,
+    })
+  } catch (err) {
+    throw storeOpenError(path, err)
+  }
+  let conn: DuckDBConnection | undefined
+  try {
+    conn = await instance.connect()
+    const version = await schemaVersion(conn)
+    if (version !== undefined && version >= SCHEMA_VERSION) {
+      await ensureSchema(conn, path) // writes nothing here; a newer schema is store/schema-too-new
+      return new DuckDbFlowStore(path, instance, conn, 0, true)
+    }
+  } catch (err) {
+    conn?.closeSync()
+    instance.closeSync()
+    throw err
+  }
+  conn.closeSync()
+  instance.closeSync()
+  return undefined
 }
