@@ -5,8 +5,8 @@
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
-import { BulkheadError } from '../core/index.js'
-import { EXIT, printDiagnostics, systemErrorDiagnostic } from './output.js'
+import { BulkheadError, type Diagnostic } from '../core/index.js'
+import { EXIT, failureOutput, printDiagnostics, systemErrorDiagnostic } from './output.js'
 import { VERSION } from './version.js'
 import { registerInit } from './commands/init.js'
 import { registerValidate } from './commands/validate.js'
@@ -71,11 +71,27 @@ Docs: README.md and DESIGN.md.`,
   return program
 }
 
-/** Runs the CLI with `argv` (user arguments only) and returns the exit code; never calls process.exit. */
+/**
+ * Runs the CLI with `argv` (user arguments only) and returns the exit code; never calls
+ * process.exit. An input error is printed on stderr and, when the command was asked for a
+ * machine format (`-o json|yaml|sarif|md`), as that format's failure document on stdout
+ * ({@link failureOutput}); exit 1.
+ */
 export async function run(argv: readonly string[]): Promise<number> {
   const program = buildProgram()
   program.exitOverride()
   for (const cmd of program.commands) cmd.exitOverride()
+  let invoked: Command | undefined
+  program.hook('preAction', (_program, action) => {
+    invoked = action
+  })
+  const fail = (diagnostics: readonly Diagnostic[]): number => {
+    printDiagnostics(diagnostics)
+    const format: unknown = invoked?.opts()['output']
+    const doc = typeof format === 'string' ? failureOutput(diagnostics, format) : undefined
+    if (doc !== undefined) process.stdout.write(doc)
+    return EXIT.input
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' })
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
@@ -84,17 +100,11 @@ export async function run(argv: readonly string[]): Promise<number> {
       // help and version are "errors" to commander with exit code 0
       return err.exitCode === 0 ? EXIT.ok : EXIT.input
     }
-    if (err instanceof BulkheadError) {
-      printDiagnostics(err.diagnostics)
-      return EXIT.input
-    }
+    if (err instanceof BulkheadError) return fail(err.diagnostics)
     // a file or folder the environment refuses (permissions, a file where a folder goes, a full
     // disk) is bad input, not a bug
     const io = systemErrorDiagnostic(err)
-    if (io !== undefined) {
-      printDiagnostics([io])
-      return EXIT.input
-    }
+    if (io !== undefined) return fail([io])
     throw err
   }
 }

@@ -5,10 +5,13 @@ import { stringify } from 'yaml'
 import {
   BulkheadError,
   formatDiagnostic,
+  formatLocation,
   ioDiagnostic,
   sortDiagnostics,
   type Diagnostic,
 } from '../core/index.js'
+import { toSarif } from './render/sarif.js'
+import { VERSION } from './version.js'
 
 /** Exit codes (DESIGN.md "The command line"). Stable: CI pipelines depend on them. */
 export const EXIT = {
@@ -71,6 +74,64 @@ export function systemErrorDiagnostic(err: unknown): Diagnostic | undefined {
 /** Prints diagnostics to stderr, sorted, one per line. */
 export function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
   for (const d of sortDiagnostics(diagnostics)) process.stderr.write(`${formatDiagnostic(d)}\n`)
+}
+
+/**
+ * The JSON and YAML shape a command prints on stdout when it stops on an input error (the
+ * fields `validate -o json` also has), so that a pipeline reading `-o json` gets a document,
+ * not nothing. Stable.
+ */
+export interface FailureOutput {
+  readonly ok: false
+  readonly errors: number
+  readonly warnings: number
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/**
+ * What a command that stopped on `diagnostics` prints on stdout in the machine `format` it was
+ * asked for: `json` and `yaml` a {@link FailureOutput}, `sarif` a SARIF log with one result per
+ * diagnostic (code scanning then marks the file that broke the run), `md` a short Markdown
+ * list for a pull-request comment; `undefined` for other formats (text, csv, jsonl: the
+ * diagnostics on stderr say it all). The diagnostics are printed on stderr as well, by the
+ * caller.
+ */
+export function failureOutput(
+  diagnostics: readonly Diagnostic[],
+  format: string,
+): string | undefined {
+  const sorted = sortDiagnostics(diagnostics)
+  const errors = sorted.filter((d) => d.severity !== 'warning').length
+  if (format === 'json' || format === 'yaml') {
+    const out: FailureOutput = {
+      ok: false,
+      errors,
+      warnings: sorted.length - errors,
+      diagnostics: sorted,
+    }
+    return format === 'json' ? `${JSON.stringify(out, null, 2)}\n` : toYaml(out)
+  }
+  if (format === 'sarif') {
+    const log = toSarif(
+      sorted.map((d) => ({
+        ruleId: d.code,
+        level: d.severity === 'warning' ? 'warning' : 'error',
+        message: d.hint !== undefined ? `${d.message} (${d.hint})` : d.message,
+        ...(d.location ? { location: d.location } : {}),
+        ...(d.related ? { related: d.related } : {}),
+      })),
+      { name: 'bulkhead', version: VERSION, baseDir: process.cwd() },
+    )
+    return `${JSON.stringify(log, null, 2)}\n`
+  }
+  if (format === 'md') {
+    const items = sorted.map(
+      (d) =>
+        `- **${d.severity}** \`${d.code}\`${d.location ? ` at \`${formatLocation(d.location)}\`` : ''}: ${d.message}${d.hint !== undefined ? ` (${d.hint})` : ''}`,
+    )
+    return `**bulkhead stopped on ${errors} error${errors === 1 ? '' : 's'}**\n\n${items.join('\n')}\n`
+  }
+  return undefined
 }
 
 /** Checks that `format` is one of `allowed`; throws {@link UsageError} otherwise. */
