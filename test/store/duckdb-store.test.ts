@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -610,6 +610,31 @@ describe('DuckDB flow store', () => {
     expect(r.getRows()[0]?.[0]).toBe(String(SCHEMA_VERSION + 1))
     c2.closeSync()
     raw2.closeSync()
+  })
+})
+
+describe('a damaged store file', () => {
+  it('a store cut short (an interrupted copy) is store/open-failed, not an internal error', async () => {
+    const file = path.join(dir, 'cut.duckdb')
+    const s = await openDuckDbStore(file)
+    // five commits, as five ingests make: the file grows past its first blocks
+    for (let k = 0; k < 5; k++) {
+      await s.appendFlows(
+        Array.from({ length: 1500 }, (_, i) =>
+          flow(k * 1500 + i, { dst: `10.9.${k}.${i % 200}`, bytes: i * 100 }),
+        ),
+      )
+    }
+    await s.close()
+    truncateSync(file, Math.floor(statSync(file).size / 2))
+    for (const options of [{}, { readOnly: true }]) {
+      const err = await openDuckDbStore(file, options).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(BulkheadError)
+      const d = (err as BulkheadError).diagnostics[0]
+      expect(d?.code).toBe('store/open-failed')
+      expect(d?.location?.file).toBe(file)
+      expect(d?.message).toContain('damaged')
+    }
   })
 })
 

@@ -412,15 +412,28 @@ class DuckDbFlowStore implements FlowStore {
     const threads = num(r.getRows()[0]?.[0] ?? LOAD_THREADS)
     if (threads <= LOAD_THREADS) return fn()
     await this.conn.run(`SET threads = ${LOAD_THREADS}`)
+    let result: T
     try {
-      return await fn()
-    } finally {
-      await this.conn.run(`SET threads = ${threads}`)
+      result = await fn()
+    } catch (err) {
+      // after a failed write DuckDB may refuse every statement: keep the error that says why
+      await this.conn.run(`SET threads = ${threads}`).catch(() => undefined)
+      throw err
     }
+    await this.conn.run(`SET threads = ${threads}`)
+    return result
   }
 
+  /**
+   * Runs `fn` in one transaction of the main connection.
+   * @throws what `fn` throws, with DuckDB's I/O errors as diagnostics ({@link storeIoError}).
+   */
   private async inTransaction<T>(fn: () => Promise<T>): Promise<T> {
-    this.books ??= await loadBooks(this.conn)
+    try {
+      this.books ??= await loadBooks(this.conn)
+    } catch (err) {
+      throw storeIoError(this.path, err)
+    }
     const books = [this.books.addresses, this.books.sources, this.books.names]
     await this.conn.run('BEGIN TRANSACTION')
     let result: T
@@ -429,8 +442,10 @@ class DuckDbFlowStore implements FlowStore {
       await this.conn.run('COMMIT')
     } catch (err) {
       for (const b of books) b.rollback()
-      await this.conn.run('ROLLBACK')
-      throw err
+      // a commit that failed (a full disk) has ended the transaction already: the ROLLBACK then
+      // fails too, and must not hide the error that says why
+      await this.conn.run('ROLLBACK').catch(() => undefined)
+      throw storeIoError(this.path, err)
     }
     for (const b of books) b.commit()
     return result
@@ -647,6 +662,60 @@ function storeOpenError(path: string, err: unknown): BulkheadError {
 }
 
 /**
+ * DuckDB's error on a store file that is damaged or cannot be written, as a diagnostic located at
+ * the store: `store/open-failed` when DuckDB cannot read what the file says it holds (a store cut
+ * short by an interrupted copy), `io/write-failed` when it cannot write (a full disk, a file size
+ * limit); DuckDB's message is kept. Any other error is returned as it is (a bug stays an internal
+ * error).
+ */
+export function storeIoError(path: string, err: unknown): unknown {
+  if (err instanceof BulkheadError || !(err instanceof Error)) return err
+  const where = { file: path, line: 0, column: 0 }
+  if (/Could not read enough bytes|Could not read from file/i.test(err.message))
+    return new BulkheadError(
+      [
+        diagnostic(
+          'store/open-failed',
+          `the flow store "${path}" is damaged: ${err.message}`,
+          where,
+          {
+            hint: 'restore the store from a copy, or remove it and ingest the flow files again',
+          },
+        ),
+      ],
+      { cause: err },
+    )
+  if (
+    /No space left on device|Disk quota exceeded|File too large|Could not write/i.test(err.message)
+  )
+    return new BulkheadError(
+      [
+        diagnostic(
+          'io/write-failed',
+          `cannot write the flow store "${path}": ${err.message}`,
+          where,
+          {
+            hint: 'free space on the disk that holds the store (it keeps what earlier ingests committed), then ingest the files again',
+          },
+        ),
+      ],
+      { cause: err },
+    )
+  return err
+}
+
+/**
+ * An error raised once DuckDB has opened the file (reading the schema, recovering, migrating):
+ * ours as it is; a write DuckDB cannot make as {@link storeIoError} says; any other as
+ * `store/open-failed` — DuckDB reads most of a damaged file only at the first query.
+ */
+function openedError(path: string, err: unknown): unknown {
+  if (err instanceof BulkheadError) return err
+  const mapped = storeIoError(path, err)
+  return mapped instanceof BulkheadError ? mapped : storeOpenError(path, err)
+}
+
+/**
  * Deletes the flow rows whose source, address or name id has no row in its dictionary, and
  * returns how many. An ingest writes a file's flows, dictionary rows and `ingested_files` row in
  * one transaction, but DuckDB (1.5.5) replays a write-ahead log cut during a large commit in part:
@@ -711,7 +780,7 @@ export async function openDuckDbStore(
   } catch (err) {
     conn?.closeSync()
     instance.closeSync()
-    throw err
+    throw openedError(path, err)
   }
 }
 
@@ -741,7 +810,7 @@ async function openReadOnly(path: string): Promise<FlowStore | undefined> {
   } catch (err) {
     conn?.closeSync()
     instance.closeSync()
-    throw err
+    throw openedError(path, err)
   }
   conn.closeSync()
   instance.closeSync()
