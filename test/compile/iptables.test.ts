@@ -167,6 +167,54 @@ describe('iptables modes and options', () => {
     )
   })
 
+  it('ICMP type 255 is matched exactly (u32), never as --icmp-type 255, which the kernel reads as any', () => {
+    // allow every ICMP type but timestamp (13): the allowed types are listed one per rule
+    const base = webToDb('enforce')
+    const rule = base.policies[0]?.rules[0] as NonNullable<
+      PolicySet['policies'][number]['rules'][number]
+    >
+    const icmp: PolicySet = {
+      ...base,
+      policies: [
+        {
+          ...(base.policies[0] as PolicySet['policies'][number]),
+          rules: [
+            { ...rule, services: [{ protocol: 1, ports: { lo: 0, hi: 255 } }] },
+            {
+              ...rule,
+              id: 'no-timestamp',
+              action: 'deny',
+              services: [{ protocol: 1, ports: { lo: 13, hi: 13 } }],
+            },
+          ],
+        },
+      ],
+    }
+    const r = iptablesCompiler.compile(twoHosts, icmp, { now, antiLockout: false })
+    const rules = file(r, 'b.rules.v4')
+    expect(rules).not.toMatch(/--icmp-type (255|any)\b/)
+    expect(rules).toContain('-p icmp -m u32 --u32 "0>>22&0x3C@0>>24=255"')
+    const decide = (type: number): string =>
+      decideIptables(byHost(r).get('b') as ParsedIptables, 'ingress', {
+        src: '10.9.0.1',
+        dst: '10.9.0.2',
+        protocol: 1,
+        dstPort: type,
+      })
+    expect([decide(8), decide(13), decide(254), decide(255)]).toEqual([
+      'accept',
+      'drop',
+      'accept',
+      'accept',
+    ])
+    // the checker reads a bare --icmp-type 255 as the kernel does: every type
+    const any = parseIptables([
+      '*filter\n:BULKHEAD-IN - [0:0]\n-A BULKHEAD-IN -p icmp -m icmp --icmp-type 255 -j ACCEPT\n-A BULKHEAD-IN -j DROP\nCOMMIT\n',
+    ])
+    const pkt = { src: '10.9.0.1', dst: '10.9.0.2', protocol: 1, dstPort: 13 }
+    expect(decideIptables(any, 'ingress', pkt)).toBe('accept')
+  })
+
   it('is the iptables target and declares every capability, like nftables', () => {
     expect(iptablesCompiler.target).toBe('iptables')
     expect(iptablesCompiler.capabilities.size).toBe(14)

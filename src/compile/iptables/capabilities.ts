@@ -4,7 +4,8 @@
  * @remarks Deny rules are holes in the ipset address groups; CIDR `except` blocks and arbitrary
  * address ranges become lists of `hash:net` blocks; single ports are `hash:ip,port,net`
  * entries; port ranges are `--dport lo:hi`; ICMP types
- * `--icmp-type`; other protocols `-p N`. One exception, documented in {@link renderRules}:
+ * `--icmp-type` (IPv4 type 255, which that match reads as every type, by a `u32` match on the
+ * type byte); other protocols `-p N`. One exception, documented in {@link renderRules}:
  * IP protocol number 0 cannot be matched (`-p 0` means every protocol in iptables).
  * @see https://ipset.netfilter.org/ipset.man.html
  */

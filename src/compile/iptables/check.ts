@@ -9,7 +9,7 @@
  */
 import { cidrRange, parseCidr, parseIp, type EnforcementMode } from '../../core/index.js'
 import type { CheckPacket } from '../nftables/check.js'
-import { IPT_CHAINS } from './render.js'
+import { ICMP_ANY_TYPE, ICMP_TYPE_U32, IPT_CHAINS } from './render.js'
 
 interface Range {
   readonly lo: bigint
@@ -107,11 +107,24 @@ function parseRule(tokens: readonly string[]): ParsedRule {
         i++
         break
       }
-      case '--icmp-type':
-      case '--icmpv6-type':
-        r.icmpType = Number(v)
+      case '--icmp-type': {
+        // IPv4 only: type 255 (printed `any`) matches every type, as the kernel's icmp match does
+        const type = v === 'any' ? ICMP_ANY_TYPE : Number(v.split('/')[0])
+        if (type !== ICMP_ANY_TYPE) r.icmpType = type
         i++
         break
+      }
+      case '--icmpv6-type':
+        r.icmpType = Number(v.split('/')[0])
+        i++
+        break
+      case '--u32': {
+        const m = /^"?(.*)=(\d+)"?$/.exec(v)
+        if (m?.[1] !== ICMP_TYPE_U32) throw new Error(`unknown u32 match "${v}"`)
+        r.icmpType = Number(m[2])
+        i++
+        break
+      }
       case '--ctstate':
         r.ctstate = v.split(',')
         i++

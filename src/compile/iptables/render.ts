@@ -274,6 +274,15 @@ function portText(r: PortRange): string {
   return r.lo === r.hi ? `${r.lo}` : `${r.lo}:${r.hi}`
 }
 
+/** The IPv4 ICMP type that `--icmp-type` reads as every type (iptables prints it `any`). */
+export const ICMP_ANY_TYPE = 255
+
+/**
+ * A u32 match location (iptables-extensions(8), u32) for the first byte of the IPv4 payload: the
+ * header length (IHL × 4, bits 24–27 of word 0) is skipped with `@`, then the type is the top byte.
+ */
+export const ICMP_TYPE_U32 = '0>>22&0x3C@0>>24'
+
 /** The match part of one accept rule (without chain, local address and set). */
 function matchText(family: IpFamily, r: RuleMatch): string {
   if (r.kind === 'ports') {
@@ -285,9 +294,11 @@ function matchText(family: IpFamily, r: RuleMatch): string {
   if (r.kind === 'icmp') {
     const p = family === 4 ? '-p icmp' : '-p ipv6-icmp'
     if (r.port === undefined) return p
-    return family === 4
-      ? `${p} -m icmp --icmp-type ${r.port.lo}`
-      : `${p} -m icmp6 --icmpv6-type ${r.port.lo}`
+    if (family === 6) return `${p} -m icmp6 --icmpv6-type ${r.port.lo}`
+    // the kernel's IPv4 icmp match reads type 255 as "any type" (xt_tcpudp.c, earlier
+    // ip_tables.c: `test_type == 0xFF ||`): type 255 alone is matched on the header's first byte
+    if (r.port.lo === ICMP_ANY_TYPE) return `${p} -m u32 --u32 "${ICMP_TYPE_U32}=${ICMP_ANY_TYPE}"`
+    return `${p} -m icmp --icmp-type ${r.port.lo}`
   }
   return `-p ${r.proto}`
 }
