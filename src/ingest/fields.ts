@@ -132,8 +132,12 @@ export function parseIsoTime(text: string): number | undefined {
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60)
     return undefined
   const ms = frac === '' ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'))
-  let t = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59), ms)
-  if (new Date(t).getUTCDate() !== day) return undefined
+  // setUTCFullYear, not Date.UTC, which reads years 0–99 as 1900–1999
+  const date = new Date(0)
+  date.setUTCFullYear(year, month - 1, day)
+  date.setUTCHours(hour, minute, Math.min(second, 59), ms)
+  let t = date.getTime()
+  if (date.getUTCDate() !== day) return undefined
   if (frac.length > 3 && frac.charCodeAt(3) >= 53) t += 1 // the 4th digit ≥ 5: round up
   if (zone && zone !== 'Z' && zone !== 'z' && zone !== 'UTC') {
     const sign = zone.startsWith('-') ? -1 : 1
@@ -144,16 +148,26 @@ export function parseIsoTime(text: string): number | undefined {
   return Number.isFinite(t) ? t : undefined
 }
 
+/** The last millisecond of 9999-12-31 UTC: a later time in a flow record is garbage, not a flow. */
+export const MAX_TIME_MS = 253_402_300_799_999
+
 /**
- * A time in any common spelling → ms since the epoch, UTC: epoch seconds (integer or decimal),
- * epoch milliseconds (an integer above 1e11, i.e. after 1973-03-03 in ms, before year 5138 in s),
- * or ISO-8601 (see {@link parseIsoTime}). @returns undefined otherwise.
+ * A time in any common spelling → ms since the epoch, UTC: an integer count of epoch seconds
+ * (up to 1e11, i.e. before year 5138), milliseconds (up to 1e14), microseconds (up to 1e17) or
+ * nanoseconds (beyond), the finer units rounded to the nearest millisecond; decimal epoch
+ * seconds; or ISO-8601 (see {@link parseIsoTime}).
+ * @returns undefined otherwise, and for times after {@link MAX_TIME_MS}.
  */
 export function parseTime(text: string): number | undefined {
   const t = text.trim()
+  let ms: number | undefined
   const i = parseUint(t)
-  if (i !== undefined) return i > 1e11 ? i : i * 1000
-  return parseEpochSeconds(t) ?? parseIsoTime(t)
+  if (i !== undefined) ms = i <= 1e11 ? i * 1000 : i <= 1e14 ? i : Math.round(i / 1000)
+  else if (/^\d{17,20}$/.test(t)) {
+    const n = BigInt(t)
+    ms = Number(n <= 100_000_000_000_000_000n ? (n + 500n) / 1000n : (n + 500_000n) / 1_000_000n)
+  } else ms = parseEpochSeconds(t) ?? parseIsoTime(t)
+  return ms !== undefined && ms <= MAX_TIME_MS ? ms : undefined
 }
 
 /**

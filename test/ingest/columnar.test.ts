@@ -414,6 +414,29 @@ describe('the columnar read path equals the object path (fast-check, seed 42)', 
     expect(out.summaries[0]?.stats.notes['paired-directions']).toBeGreaterThan(10_000)
   }, 60_000)
 
+  it('Zeek ICMP whose first message was a reply (orig_p 0, resp_p 8): server-to-client on both paths', async () => {
+    const header = [
+      '#separator \\x09',
+      '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state\torig_pkts\tresp_pkts',
+      '#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tcount\tcount',
+    ]
+    const rows = [
+      // capture started mid-ping: Zeek's orig is the pinged host, which sent the echo reply
+      '1793577600.0\tC1\t10.0.1.10\t0\t10.0.9.10\t8\ticmp\tOTH\t3\t0',
+      '1793577601.0\tC2\t2001:db8::10\t129\t2001:db8::9\t128\ticmp\tOTH\t1\t0',
+      '1793577602.0\tC3\t10.0.9.10\t8\t10.0.1.10\t0\ticmp\tOTH\t1\t1',
+    ]
+    const out = await agree(write(`${[...header, ...rows].join('\n')}\n`), {
+      format: 'zeek',
+      strict: false,
+    })
+    expect(out.flows.map((f) => [f.src, f.dstPort, f.direction])).toEqual([
+      ['10.0.1.10', 0, 'server-to-client'],
+      ['2001:db8::10', 129, 'server-to-client'],
+      ['10.0.9.10', 8, 'client-to-server'],
+    ])
+  })
+
   it('Zeek TSV conn.log, with damaged lines', async () => {
     const file = path.join(dir, 'conn.log')
     writeZeekConnLog(file, 3000, 7)

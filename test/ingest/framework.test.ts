@@ -274,6 +274,13 @@ describe('fields', () => {
     expect(parseIsoTime('2024-02-30T00:00:00Z')).toBeUndefined()
     expect(parseTime('1700000000')).toBe(1700000000000)
     expect(parseTime('1700000000123')).toBe(1700000000123)
+    // finer epoch units by magnitude, rounded to the nearest ms; nothing after 9999
+    expect(parseTime('1793577599500000')).toBe(1793577599500) // µs
+    expect(parseTime('1793577599500600')).toBe(1793577599501)
+    expect(parseTime('1793577599500400123')).toBe(1793577599500) // ns
+    expect(parseTime('999999999999999999999')).toBeUndefined()
+    expect(parseTime('10000-01-01T00:00:00Z')).toBeUndefined()
+    expect(parseIsoTime('0099-01-01T00:00:00Z')).toBe(new Date('0099-01-01T00:00:00Z').getTime())
     expect(isDottedQuad('255.255.255.255')).toBe(true)
     for (const bad of ['256.1.1.1', '1.2.3', '01.2.3.4', '1.2.3.4.', '1..2.3'])
       expect(isDottedQuad(bad)).toBe(false)

@@ -145,6 +145,36 @@ describe('hubble legacy -o json (hubble-json-legacy.json)', () => {
 })
 
 describe('hubble details', () => {
+  it('an ICMP reply type without is_reply is the reply half; impossible times are refused', async () => {
+    const { flows, ctx } = await run([
+      line({ is_reply: undefined }, { ICMPv4: {} }), // type omitted: 0, echo reply
+      line({ is_reply: undefined, time: '2024-01-01T00:00:01Z' }, { ICMPv4: { type: 8 } }),
+      line(
+        {
+          is_reply: undefined,
+          time: '2024-01-01T00:00:02Z',
+          IP: { source: '2001:db8::1', destination: '2001:db8::2', ipVersion: 'IPv6' },
+        },
+        { ICMPv6: { type: 129 } },
+      ),
+      line({ time: '2028-02-30T00:00:00Z' }),
+      line({ time: '2026-11-02T24:00:00Z' }),
+      line(
+        { time: '2026-11-01T23:59:59.9996Z' },
+        { UDP: { source_port: 5, destination_port: 53 } },
+      ),
+    ])
+    expect(flows.map((f) => f.direction)).toEqual([
+      'server-to-client',
+      'unknown',
+      'server-to-client',
+      'client-to-server',
+    ])
+    expect(ctx.stats.skipped).toEqual({ 'bad-timestamp': 2 })
+    // rounded to the nearest ms, as the other readers round
+    expect(flows[3]?.start).toBe(Date.UTC(2026, 10, 2))
+  })
+
   it('workload without kind, numeric verdicts and types', async () => {
     const a = await run([
       line({
@@ -314,7 +344,8 @@ describe.skipIf(!existsSync(CORPUS))(
           'security.istio.io/tlsMode': 'istio',
           namespace: 'bookinfo',
         },
-        start: Date.UTC(2021, 5, 16, 16, 52, 13, 136),
+        // 13.136834446 s: rounded to the nearest ms, as every reader rounds
+        start: Date.UTC(2021, 5, 16, 16, 52, 13, 137),
       })
       expect(flows[0]?.dstName).toBeUndefined() // reserved:host
       // second line: no `reply` key (old proto3 JSON omits false) → unknown

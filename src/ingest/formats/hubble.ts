@@ -10,11 +10,13 @@
 import {
   checkLabelKey,
   checkLabelValue,
+  isIcmpReply,
   normalizeIp,
   type Flow,
   type FlowDirection,
   type ObservedAction,
 } from '../../core/index.js'
+import { MAX_TIME_MS, parseIsoTime } from '../fields.js'
 import { JsonObjectSplitter, type RawRecord } from '../json-objects.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
 
@@ -31,9 +33,6 @@ const HUBBLE_MAX_RECORD = 1 << 20
 
 /** Two observations of the same key this close in time (ms) are one connection. */
 export const HUBBLE_DEDUP_WINDOW_MS = 1000
-
-/** Latest time we accept, ms since the epoch (year 9999). */
-const MAX_TIME_MS = 253_402_300_799_999
 
 const RFC3339_RE = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 
@@ -251,10 +250,11 @@ class RecentSet {
  *   type, srcPort = code; TCP flags → `tcpFlags`.
  * - `verdict` FORWARDED/REDIRECTED/TRANSLATED → accept; AUDIT → accept (note `audit`);
  *   DROPPED/ERROR/DENIED → reject; anything else → unknown.
- * - `time` (RFC 3339, ns precision) → start = end (ms, truncated). Missing: 0, note `no-timestamp`.
+ * - `time` (RFC 3339, ns precision) → start = end (ms, rounded as {@link parseIsoTime} does;
+ *   an impossible date such as Feb 30 is `bad-timestamp`). Missing: 0, note `no-timestamp`.
  *   Each record is one packet event without byte counts: packets and bytes are 0 (unknown).
  * - `is_reply` true → direction `server-to-client` (the record is the reply half), false →
- *   `client-to-server`, absent → `unknown`; the deprecated `reply` is used when `is_reply` is
+ *   `client-to-server`, absent → `unknown` (`server-to-client` for an ICMP reply type); the deprecated `reply` is used when `is_reply` is
  *   absent (proto3 JSON omits `reply: false`, so absent stays unknown).
  * - Endpoint names and labels: see {@link nameOf} and {@link labelsOf}.
  * - De-duplication: Hubble reports each packet event at every observation point (source node
@@ -360,9 +360,10 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       let at = 0
       if (timeText === undefined || timeText === null) note(ctx, 'no-timestamp')
       else {
+        // as every reader reads ISO times: impossible dates refused, finer than ms rounded
         const ms =
           typeof timeText === 'string' && RFC3339_RE.test(timeText)
-            ? Date.parse(timeText.slice(0, 10) + 'T' + timeText.slice(11).toUpperCase())
+            ? (parseIsoTime(timeText.slice(0, 10) + 'T' + timeText.slice(11).toUpperCase()) ?? NaN)
             : NaN
         if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) {
           skip(ctx, 'bad-timestamp', where, line)
@@ -377,8 +378,13 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
           : typeof f['reply'] === 'boolean'
             ? f['reply']
             : undefined
+      // without the flag, an ICMP reply type (echo reply) still names the reply half
       const direction: FlowDirection =
-        isReply === undefined ? 'unknown' : isReply ? 'server-to-client' : 'client-to-server'
+        isReply === true || (isReply === undefined && isIcmpReply(l4.protocol, l4.dstPort))
+          ? 'server-to-client'
+          : isReply === false
+            ? 'client-to-server'
+            : 'unknown'
       const { action, audit } = actionOf(f['verdict'])
 
       const key = `${src}|${dst}|${l4.srcPort}|${l4.dstPort}|${l4.protocol}|${String(isReply)}|${action}`

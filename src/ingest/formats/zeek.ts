@@ -10,6 +10,7 @@
  * shared/docs/FLOW-FORMATS.md "Zeek conn.log".
  */
 import {
+  isIcmpReply,
   normalizeIp,
   type Flow,
   type FlowDirection,
@@ -20,16 +21,14 @@ import {
   ACTION_REJECT,
   ACTION_UNKNOWN,
   DIR_C2S,
+  DIR_S2C,
   DIR_UNKNOWN,
   type FlowColumns,
   type StringTable,
 } from '../columnar.js'
 import { ColumnLineReader, ipv4At } from '../column-reader.js'
-import { parseIsoTime } from '../fields.js'
+import { MAX_TIME_MS, parseIsoTime } from '../fields.js'
 import { note, skip, type LineParser, type LineReader, type ParseContext } from '../types.js'
-
-/** Latest time we accept, ms since the epoch (9999-12-31T23:59:59.999Z); later values are malformed. */
-const MAX_TIME_MS = 253_402_300_799_999
 
 /** Column names (TSV) or keys (JSON) for each endpoint field, in preference order. */
 const ALIASES = {
@@ -88,7 +87,9 @@ const ICMP6_PAIRED = new Set([128, 129, 130, 131, 133, 134, 135, 136, 139, 140, 
 /**
  * ICMP and ICMPv6 "connections" always have `conn_state` `OTH` (there is no handshake), but
  * Zeek's ICMP analyzer still orients them: `orig` sent the request (or the first message), so
- * their direction is client-to-server, not unknown; answered (the responder sent packets) they
+ * their direction is client-to-server, not unknown — unless that first message was a reply (an
+ * echo reply when capture started mid-ping, or on an asymmetric route): then `orig` is the
+ * server, and the record server-to-client, judged as the request it answers; answered (the responder sent packets) they
  * carried traffic both ways and count as accepted, otherwise unknown.
  * @see https://docs.zeek.org/en/master/scripts/base/protocols/conn/main.zeek.html (conn_state, OTH)
  */
@@ -360,7 +361,7 @@ function toFlow(get: Getter, ctx: ParseContext, line: number, text: string): Flo
   let observedAction: ObservedAction = refined.action
   let direction: FlowDirection = stateText === 'OTH' ? 'unknown' : 'client-to-server'
   if (stateText === 'OTH' && (protocol === 1 || protocol === 58)) {
-    direction = 'client-to-server'
+    direction = isIcmpReply(protocol, dstPort) ? 'server-to-client' : 'client-to-server'
     if (icmpAnswered(respPkts ?? 0)) observedAction = 'accept'
   }
   // Notes only for records that are emitted.
@@ -1042,7 +1043,7 @@ export class ZeekColumnReader extends ColumnLineReader {
       }
       if (direction === DIR_UNKNOWN && (protocol === 1 || protocol === 58)) {
         // OTH on ICMP: oriented by Zeek (see icmpAnswered)
-        direction = DIR_C2S
+        direction = isIcmpReply(protocol, dstPort) ? DIR_S2C : DIR_C2S
         if (icmpAnswered(respPkts < 0 ? 0 : respPkts)) action = ACTION_ACCEPT
       }
     }

@@ -21,6 +21,7 @@
  */
 import { isIcmpReply, type Flow, type FlowDirection, type ObservedAction } from '../../core/flow.js'
 import type { FirewallEvent } from './events.js'
+import { MAX_TIME_MS } from '../fields.js'
 import {
   ELEMENT_SPECS,
   IE,
@@ -76,9 +77,6 @@ export interface DecodeResult {
 
 /** Source format names stored in `flow.source.format`. Stable. */
 export type NetflowSourceFormat = 'netflow-v5' | 'netflow-v9' | 'ipfix'
-
-/** Largest timestamp accepted (9999-12-31T23:59:59.999Z), ms. */
-const MAX_TIME_MS = 253_402_300_799_999
 
 /** IP protocols whose flows carry transport ports (TCP, UDP, DCCP, SCTP, UDP-Lite). */
 const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 33, 132, 136])
