@@ -130,12 +130,36 @@ describe('conntrack -E -o timestamp (conntrack-events.txt)', () => {
       observedAction: 'unknown', // NEW only: never answered in the capture
     })
     expect(flows[3]).toMatchObject({ protocol: 58, dstPort: 128, src: '2001:db8:0:1::11' })
+    // line 7's [start=]/[stop=] are not used: its epoch stamp says when, in UTC
     expect(ctx.stats.notes).toEqual({
       dnat: 4,
-      'local-time-as-utc': 1,
       'merged-events': 3,
       'open-at-end': 2,
     })
+  })
+
+  it('the epoch stamp (UTC) wins over [start=]/[stop=] (local time, here UTC-5)', async () => {
+    const destroy =
+      '[1793577650.500000]\t[DESTROY] ipv4     2 tcp      6 src=10.9.2.2 dst=10.9.2.3 sport=40000 dport=443 packets=10 bytes=1000 src=10.9.2.3 dst=10.9.2.2 sport=443 dport=40000 packets=8 bytes=9000 [ASSURED] mark=0 delta-time=60 [start=Sun Nov  1 18:59:50 2026] [stop=Sun Nov  1 19:00:50 2026] use=1'
+    const created =
+      '[1793577590.123456]\t    [NEW] ipv4     2 tcp      6 120 SYN_SENT src=10.9.2.2 dst=10.9.2.3 sport=40000 dport=443 [UNREPLIED] src=10.9.2.3 dst=10.9.2.2 sport=443 dport=40000 mark=0 use=1'
+    const alone = await run([destroy])
+    expect(alone.flows[0]).toMatchObject({ start: 1793577590500, end: 1793577650500 })
+    // without delta-time, the span of [start=]/[stop=] gives the age
+    const noDelta = await run([destroy.replace(' delta-time=60', '')])
+    expect(noDelta.flows[0]).toMatchObject({ start: 1793577590500, end: 1793577650500 })
+    expect(noDelta.ctx.stats.notes).toEqual({})
+    // merged with its NEW event: one 60-second connection, not five hours
+    const merged = await run([created, destroy])
+    expect(merged.flows).toHaveLength(1)
+    expect(merged.flows[0]).toMatchObject({ start: 1793577590123, end: 1793577650500 })
+    // no epoch stamp: [start=]/[stop=] are all there is, read as UTC and noted
+    const local = await run([destroy.replace('[1793577650.500000]\t', '')])
+    expect(local.flows[0]).toMatchObject({
+      start: Date.UTC(2026, 10, 1, 18, 59, 50),
+      end: Date.UTC(2026, 10, 1, 19, 0, 50),
+    })
+    expect(local.ctx.stats.notes).toEqual({ 'local-time-as-utc': 1 })
   })
 
   it('a NEW for a tuple still open ends the earlier connection; listings stay one flow a line', async () => {

@@ -74,7 +74,7 @@ interface Parsed {
 }
 
 /** Splits a line into its parts, or returns a skip reason. */
-function split(line: string, ctx: ParseContext): Parsed | string {
+function split(line: string): Parsed | string {
   const parsed: Parsed = { protocol: -1, tuples: [], unreplied: false }
   // `[start=Tue Nov 14 22:13:20 2023]` and `[stop=…]` contain blanks: take them out first.
   let bad = false
@@ -87,8 +87,6 @@ function split(line: string, ctx: ParseContext): Parsed | string {
   })
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set in the replace callback
   if (bad) return 'bad-timestamp'
-  if (parsed.startTime !== undefined || parsed.stopTime !== undefined)
-    note(ctx, 'local-time-as-utc')
   // `-o timestamp` prints `[%-8ld.%-6ld]` (conntrack-tools src/conntrack.c): seconds, then the
   // microseconds as an integer, left-aligned and padded with blanks (`[1712662404.88094 ]` is
   // .088094 s)
@@ -170,8 +168,10 @@ function split(line: string, ctx: ParseContext): Parsed | string {
  * - ICMP / ICMPv6: `dstPort` = `type`, `srcPort` = `code` of the original tuple.
  * - `packets`/`bytes` (with `nf_conntrack_acct`) are summed over both directions.
  * - `[UNREPLIED]` → observedAction `unknown`; otherwise `accept`. Direction `client-to-server`.
- * - Time: the event timestamp `[EPOCH.USEC]` (`-o timestamp`) or `[start=…]`/`[stop=…]`; with
- *   `delta-time=N` (seconds since the connection started) the start is the event time − N.
+ * - Time: the event timestamp `[EPOCH.USEC]` (`-o timestamp`, UTC) is the end, and the start
+ *   is that less the connection's age: `delta-time=N` (seconds since it started), else the span
+ *   of `[start=…]`/`[stop=…]`. Those two (`-o ktimestamp`) are `ctime()` local time without a
+ *   zone: used only without an epoch stamp, read as UTC and noted `local-time-as-utc`.
  *   With none of these (a plain `-L` listing), the end is the file's time (`ctx.fileTime`, its
  *   modification time: when the listing was written), the start that less `delta-time`, noted
  *   `time-from-file-mtime`; from standard input start = end = 0 and note `no-timestamp`.
@@ -238,16 +238,25 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
   }
   if (!Number.isFinite(packets) || !Number.isFinite(bytes)) return 'bad-counter'
 
-  const delta = p.deltaSeconds !== undefined ? p.deltaSeconds * 1000 : undefined
-  let start =
-    p.startTime ??
-    (p.eventTime !== undefined && delta !== undefined
-      ? Math.max(0, p.eventTime - delta)
-      : p.eventTime)
-  let end =
-    p.stopTime ??
-    p.eventTime ??
-    (start !== undefined && delta !== undefined ? start + delta : start)
+  // the connection's age: delta-time, else what [start=]/[stop=] span (a difference of two
+  // local times is right in any zone)
+  const delta =
+    p.deltaSeconds !== undefined
+      ? p.deltaSeconds * 1000
+      : p.startTime !== undefined && p.stopTime !== undefined && p.stopTime >= p.startTime
+        ? p.stopTime - p.startTime
+        : undefined
+  let start: number | undefined
+  let end: number | undefined
+  if (p.eventTime !== undefined) {
+    // the event's epoch stamp is UTC: it wins over [start=]/[stop=], which are local time
+    end = p.eventTime
+    start = delta !== undefined ? Math.max(0, end - delta) : end
+  } else {
+    if (p.startTime !== undefined || p.stopTime !== undefined) note(ctx, 'local-time-as-utc')
+    start = p.startTime
+    end = p.stopTime ?? (start !== undefined && delta !== undefined ? start + delta : start)
+  }
   if (start === undefined && end !== undefined) start = end
   if (start === undefined || end === undefined) {
     // a listing is a snapshot: the file's time (name or modification time) is when it was taken
@@ -374,7 +383,7 @@ async function* parseConntrack(
       continue
     }
     const where = `${ctx.file}:${lineNo}`
-    const parsed = split(line, ctx)
+    const parsed = split(line)
     const flow = typeof parsed === 'string' ? parsed : toFlow(parsed, ctx, lineNo)
     if (typeof flow === 'string') {
       skip(ctx, flow, where, line)
