@@ -305,7 +305,8 @@ describe('NetFlow v9', () => {
       ...META,
       record: 1,
     })
-    expect(r.problems).toEqual([]) // 2 octets of padding are not an error
+    // 2 octets of padding are not an error; ICMPv6 without a type is noted
+    expect(r.problems.map((p) => p.reason)).toEqual(['icmp-type-assumed-echo'])
     expect(r.flows).toEqual([
       expect.objectContaining({
         src: '2001:db8::1',
@@ -918,15 +919,70 @@ describe('IPFIX', () => {
         tpl,
         set(300, concat(ip4('10.0.0.2'), ip4('10.0.0.1'), u8(1), u16(0x0000))), // echo reply
         set(300, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(1), u16(0x0800))), // echo request
-        set(301, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(1))), // no type: port 0 says nothing
+        set(301, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(1))), // no type: echo assumed
       ),
       META,
     )
     expect(r.flows.map((f) => [f.dstPort, f.direction])).toEqual([
       [0, 'server-to-client'],
       [8, 'unknown'],
-      [0, 'unknown'],
+      [8, 'unknown'],
     ])
+    expect(r.problems.map((p) => p.reason)).toEqual(['icmp-type-assumed-echo'])
+  })
+
+  it('ICMP in the destination port (v9/IPFIX): a 0 is type 0 only from a scope seen to put types there', () => {
+    // addresses, protocol, ports: no ICMP type element (MikroTik writes 0, Cisco type·256+code)
+    const tpl = set(
+      2,
+      templateRecords([
+        {
+          id: 310,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [4, 1],
+            [7, 2],
+            [11, 2],
+          ],
+        },
+      ]),
+    )
+    const rec = (src: string, dst: string, port: number): Uint8Array =>
+      concat(ip4(src), ip4(dst), u8(1), u16(0), u16(port))
+    const d = new NetflowDecoder()
+    // a ping and its reply from an exporter that writes no type: both echo requests, unknown
+    const zeros = d.decode(
+      ipfix(
+        H,
+        tpl,
+        set(310, concat(rec('10.0.0.1', '10.0.0.2', 0), rec('10.0.0.2', '10.0.0.1', 0))),
+      ),
+      META,
+    )
+    expect(zeros.flows.map((f) => [f.src, f.dstPort, f.direction])).toEqual([
+      ['10.0.0.1', 8, 'unknown'],
+      ['10.0.0.2', 8, 'unknown'],
+    ])
+    expect(zeros.problems.map((p) => p.reason)).toEqual([
+      'icmp-type-assumed-echo',
+      'icmp-type-assumed-echo',
+    ])
+    // another exporter puts type·256+code there: its 0 is an echo reply
+    const cisco = { ...META, exporter: '192.0.2.9' }
+    const typed = d.decode(
+      ipfix(
+        H,
+        tpl,
+        set(310, concat(rec('10.0.0.1', '10.0.0.2', 0x0800), rec('10.0.0.2', '10.0.0.1', 0))),
+      ),
+      cisco,
+    )
+    expect(typed.flows.map((f) => [f.src, f.dstPort, f.direction])).toEqual([
+      ['10.0.0.1', 8, 'unknown'],
+      ['10.0.0.2', 0, 'server-to-client'],
+    ])
+    expect(typed.problems).toEqual([])
   })
 
   it('a record with an ICMP type element and neither protocol nor ports is ICMP (softflowd)', () => {

@@ -138,6 +138,9 @@ interface TimeBase {
  * const { flows, problems } = d.decode(bytes, { exporter: '10.0.0.1', file: 'udp://10.0.0.1:2055', record: 0 })
  * ```
  */
+/** Bound of the exporter/domain scopes remembered to put ICMP types into destination ports. */
+const MAX_ICMP_PORT_SCOPES = 10_000
+
 export class NetflowDecoder {
   readonly cache: TemplateCache
   /** While true (inside {@link learnTemplates}), data sets of non-options templates are ignored. */
@@ -146,6 +149,12 @@ export class NetflowDecoder {
   private readonly released: { t: Template; held: PendingSet; exporter: string }[] = []
   private readonly onTemplate: ((t: Template, h: HeaderContext) => void) | undefined
   private readonly onSystemInit: ((ms: number, h: HeaderContext) => void) | undefined
+  /**
+   * The exporter/domain scopes whose ICMP records have put a type·256+code into the destination
+   * port (a non-zero value), so that a 0 there from the same scope is type 0 (echo reply), not
+   * "no type" (see toFlow). At most {@link MAX_ICMP_PORT_SCOPES}.
+   */
+  private readonly icmpPortScopes = new Set<string>()
 
   /**
    * @param limits - memory bounds of the template cache (see templates.ts).
@@ -298,7 +307,7 @@ export class NetflowDecoder {
         [IE.tcpControlBits, dv.getUint8(o + 37)],
         [IE.protocolIdentifier, dv.getUint8(o + 38)],
       ])
-      toFlow(v, base, 'netflow-v5', meta, '', out)
+      toFlow(v, base, 'netflow-v5', meta, '', out, this.icmpPortScopes)
     }
   }
 
@@ -643,7 +652,15 @@ export class NetflowDecoder {
             values,
             this.cache.systemInit(meta.exporter, h.domain) ?? estimatedInit,
           )
-      toFlow(values, base, format, meta, `${meta.exporter}/${h.domain}`, setOut)
+      toFlow(
+        values,
+        base,
+        format,
+        meta,
+        `${meta.exporter}/${h.domain}`,
+        setOut,
+        this.icmpPortScopes,
+      )
     }
     // fewer octets than one record left: padding (RFC 7011 §3.3.1, RFC 3954 §5.3). Up to 3
     // octets align the next set and may hold anything (Mikrotik sends 2 non-zero octets);
@@ -993,6 +1010,7 @@ function toFlow(
   meta: DatagramMeta,
   scope: string,
   out: Out,
+  icmpPortScopes: Set<string>,
 ): void {
   let src = str(v, IE.sourceIPv4Address)
   let dst = str(v, IE.destinationIPv4Address)
@@ -1041,14 +1059,29 @@ function toFlow(
       srcPort = num(v, cId) ?? 0
       icmpTyped = true
     } else {
-      const typeCode =
+      let tc =
         protocol === 1
           ? (num(v, IE.icmpTypeCodeIPv4) ?? num(v, IE.icmpTypeCodeIPv6))
           : (num(v, IE.icmpTypeCodeIPv6) ?? num(v, IE.icmpTypeCodeIPv4))
-      const tc = typeCode ?? dstPort
-      icmpTyped = typeCode !== undefined || v.has(IE.destinationTransportPort)
-      dstPort = tc >> 8
-      srcPort = tc & 0xff
+      // type·256+code in the destination port is NetFlow v5's convention, which some v9/IPFIX
+      // exporters keep (Cisco) and others do not, writing 0 (MikroTik; nfdump#346, pmacct#924).
+      // So in v9/IPFIX a 0 there is type 0 (echo reply) only from a scope seen to put types in it
+      if (tc === undefined && v.has(IE.destinationTransportPort)) {
+        if (format === 'netflow-v5' || dstPort !== 0 || icmpPortScopes.has(scope)) tc = dstPort
+        if (format !== 'netflow-v5' && dstPort !== 0 && icmpPortScopes.size < MAX_ICMP_PORT_SCOPES)
+          icmpPortScopes.add(scope)
+      }
+      if (tc !== undefined) {
+        icmpTyped = true
+        dstPort = tc >> 8
+        srcPort = tc & 0xff
+      } else {
+        // no type: an echo request, as for the other formats without one (AWS, GCP), direction
+        // unknown, and said so
+        dstPort = protocol === 1 ? 8 : 128
+        srcPort = 0
+        push(out, 'note', 'icmp-type-assumed-echo', meta, '')
+      }
     }
   } else if (!PORT_PROTOCOLS.has(protocol)) {
     srcPort = 0
