@@ -58,6 +58,26 @@ describe('csv parser', () => {
     expect(ctx.stats.skipped).toEqual({ 'bad-time': 1 })
   })
 
+  it('ICMP: the family decides icmp/icmpv6, type·256+code above 255, wrong-family numbers skipped', async () => {
+    const text = [
+      'src_ip,dst_ip,dst_port,protocol',
+      '10.0.9.10,10.0.1.10,2048,icmp', // type 8 code 0 in one number
+      '10.0.1.10,10.0.9.10,0,1', // echo reply
+      '2001:db8::9,2001:db8::10,128,icmp', // the name `icmp` over IPv6: ICMPv6
+      '2001:db8::9,2001:db8::10,8,1', // ICMPv4 over IPv6: no such packet
+      '10.0.9.10,10.0.1.10,8,58', // ICMPv6 over IPv4
+      '10.0.9.10,10.0.1.10,771,1', // type 3 code 3
+    ].join('\n')
+    const { flows, ctx } = await runParser(csvParser, text, { file: 'i.csv' })
+    expect(flows.map((f) => [f.protocol, f.dstPort, f.srcPort, f.direction])).toEqual([
+      [1, 8, 0, 'unknown'],
+      [1, 0, 0, 'server-to-client'],
+      [58, 128, 0, 'unknown'],
+      [1, 3, 3, 'unknown'],
+    ])
+    expect(ctx.stats.skipped).toEqual({ 'bad-protocol': 2 })
+  })
+
   it('splits RFC 4180 records', () => {
     expect(splitCsv('a,"b,c","d ""e""",')).toEqual(['a', 'b,c', 'd "e"', ''])
     expect(splitCsv('"open,quote')).toBeUndefined()

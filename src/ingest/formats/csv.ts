@@ -191,12 +191,27 @@ function parseRecord(
   const dst = parseAddress(get('dst_ip'))
   if (src === undefined || dst === undefined) return void skip(ctx, 'bad-address', where, text)
   const sp = get('src_port')
-  const srcPort = sp === '' || sp === '-' ? 0 : parsePort(sp)
+  let srcPort = sp === '' || sp === '-' ? 0 : parsePort(sp)
   const dp = get('dst_port')
-  const dstPort = dp === '' || dp === '-' ? 0 : parsePort(dp)
+  let dstPort = dp === '' || dp === '-' ? 0 : parsePort(dp)
   if (srcPort === undefined || dstPort === undefined) return void skip(ctx, 'bad-port', where, text)
-  const protocol = parseProtocol(get('protocol'))
+  const protoText = get('protocol')
+  let protocol = parseProtocol(protoText)
   if (protocol === undefined) return void skip(ctx, 'bad-protocol', where, text)
+  if (protocol === 1 || protocol === 58) {
+    const v6 = src.includes(':')
+    // the name `icmp` between IPv6 addresses is ICMPv6, as Zeek writes it; a protocol number of
+    // the other family (ICMPv4 over IPv6, ICMPv6 over IPv4) is no packet anyone sent
+    if (protocol === (v6 ? 1 : 58)) {
+      if (v6 && protoText.toLowerCase() === 'icmp') protocol = 58
+      else return void skip(ctx, 'bad-protocol', where, text)
+    }
+    // above 255 it is type·256+code in the port, NetFlow v5's convention (nfdump's exports)
+    if (dstPort > 255) {
+      srcPort = dstPort & 0xff
+      dstPort = dstPort >> 8
+    }
+  }
   const st = get('start')
   const et = get('end')
   let start: number | undefined
@@ -255,8 +270,10 @@ function parseRecord(
  *
  * - Fields may be quoted (RFC 4180), including delimiters, `""` and line breaks (a record spans at
  *   most {@link CSV_MAX_RECORD_LINES} lines; its `source.line` is its first line).
- * - protocol: IANA number or name (`tcp`, `udp`, `icmp`, ...). Times: epoch seconds, epoch ms
- *   (an integer > 1e11), or ISO-8601; no `end` → `start`, no `start` → `end`; neither → the
+ * - protocol: IANA number or name (`tcp`, `udp`, `icmp`, ...); `icmp` between IPv6 addresses is
+ *   58, a number of the other family's ICMP is `bad-protocol`. ICMP's type is `dst_port` (and its
+ *   code `src_port`), or type·256+code in `dst_port` when that is above 255. Times: epoch
+ *   seconds, ms, µs or ns (told apart by size, see `parseTime`), or ISO-8601; no `end` → `start`, no `start` → `end`; neither → the
  *   file's time (`ctx.fileTime`, noted `time-from-file-mtime` / `-name`), from standard input 0
  *   (noted `no-timestamp`).
  * - action: accept/allow/permit/forwarded → `accept`, reject/deny/drop/block → `reject`, empty → `unknown`.
