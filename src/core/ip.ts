@@ -53,6 +53,11 @@ export function parseIp(text: string): IpAddress | undefined {
   if (t.includes(':')) {
     const noZone = t.replace(/%.*$/, '').replace(/^\[(.*)\]$/, '$1')
     if (!ipaddr.IPv6.isValid(noZone)) return undefined
+    // `::a.b.c.d` is IPv4-compatible (RFC 4291 §2.5.5.1), the IPv6 address ::a00:10a, not
+    // IPv4-mapped; ipaddr.js (2.x) reads it as `::ffff:a.b.c.d`
+    const compatible = /^::(\d{1,3}(?:\.\d{1,3}){3})$/.exec(noZone)?.[1]
+    if (compatible !== undefined && ipaddr.IPv4.isValidFourPartDecimal(compatible))
+      return { family: 6, value: fromParsed(ipaddr.IPv4.parse(compatible)).value }
     return fromParsed(ipaddr.IPv6.parse(noZone))
   }
   if (!ipaddr.IPv4.isValidFourPartDecimal(t)) return undefined

@@ -8,6 +8,10 @@ describe('addresses', () => {
     ['::ffff:192.0.2.1', '192.0.2.1'],
     ['fe80::1%eth0', 'fe80::1'],
     ['[2001:db8::1]', '2001:db8::1'],
+    // IPv4-compatible (RFC 4291 §2.5.5.1) is IPv6, the same address as its hex spelling
+    ['::10.0.1.10', '::a00:10a'],
+    ['::a00:10a', '::a00:10a'],
+    ['::FFFF:10.0.1.10', '10.0.1.10'],
   ])('normalises %s', (a, b) => expect(normalizeIp(a)).toBe(b))
 
   it.each(['10.0.0', '10.0.0.256', '0x0a.0.0.1', '10', 'abc', '', '2001:db8::1::2', '1.2.3.4 5'])('rejects %s', (a) => {
