@@ -1056,6 +1056,22 @@ describe('IPFIX', () => {
       META,
     )
     expect(r.flows[0]).toMatchObject({ start: 1_478_866_159_250, end: 1_478_866_160_000 })
+    // after 2036-02-07 the NTP seconds wrap (era 1): 2040-01-01T00:00:00Z
+    const in2040 = Date.UTC(2040, 0, 1) / 1000 + 2_208_988_800 - 2 ** 32
+    const later = d.decode(
+      ipfix(
+        H,
+        set(
+          256,
+          concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u32(in2040), u32(0), u32(in2040 + 2), u32(0)),
+        ),
+      ),
+      META,
+    )
+    expect(later.flows[0]).toMatchObject({
+      start: Date.UTC(2040, 0, 1),
+      end: Date.UTC(2040, 0, 1, 0, 0, 2),
+    })
   })
 
   it('maps ICMP type/code, firewall events, forwarding status and biflow direction', () => {
