@@ -272,10 +272,10 @@ function parseRecord(
  *   most {@link CSV_MAX_RECORD_LINES} lines; its `source.line` is its first line).
  * - protocol: IANA number or name (`tcp`, `udp`, `icmp`, ...); `icmp` between IPv6 addresses is
  *   58, a number of the other family's ICMP is `bad-protocol`. ICMP's type is `dst_port` (and its
- *   code `src_port`), or type·256+code in `dst_port` when that is above 255. Times: epoch
- *   seconds, ms, µs or ns (told apart by size, see `parseTime`), or ISO-8601; no `end` → `start`, no `start` → `end`; neither → the
- *   file's time (`ctx.fileTime`, noted `time-from-file-mtime` / `-name`), from standard input 0
- *   (noted `no-timestamp`).
+ *   code `src_port`), or type·256+code in `dst_port` when that is above 255.
+ * - Times: epoch seconds, ms, µs or ns (told apart by size, see `parseTime`), or ISO-8601; no
+ *   `end` → `start`, no `start` → `end`; neither → the file's time (`ctx.fileTime`, noted
+ *   `time-from-file-mtime` / `-name`), from standard input 0 (noted `no-timestamp`).
  * - action: accept/allow/permit/forwarded → `accept`, reject/deny/drop/block → `reject`, empty → `unknown`.
  * - Missing ports, packets, bytes → 0. A repeated header row (concatenated files) is skipped.
  * - `direction`: `server-to-client` for an ICMP/ICMPv6 reply type in `dst_port` (echo reply 0,

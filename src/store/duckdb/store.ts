@@ -668,7 +668,7 @@ function storeOpenError(path: string, err: unknown): BulkheadError {
  * limit); DuckDB's message is kept. Any other error is returned as it is (a bug stays an internal
  * error).
  */
-export function storeIoError(path: string, err: unknown): unknown {
+function storeIoError(path: string, err: unknown): unknown {
   if (err instanceof BulkheadError || !(err instanceof Error)) return err
   const where = { file: path, line: 0, column: 0 }
   if (/Could not read enough bytes|Could not read from file/i.test(err.message))
