@@ -256,6 +256,16 @@ describe('bulkhead discover', () => {
     expect(typeof nightly['port']).toBe('number')
     expect(nightly['firstSeen']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
     expect(nightly['activeDays']).toBe(42)
+    // the time profile as the map holds it: 168 hour-of-week and 31 day-of-month slots
+    const edge = map.edges.find((e) => e.pattern === 'nightly')!
+    const profile = nightly['profile'] as { hourOfWeek: number[]; dayOfMonth: number[] }
+    expect(profile.hourOfWeek).toHaveLength(168)
+    expect(profile.dayOfMonth).toHaveLength(31)
+    expect(profile).toEqual({
+      hourOfWeek: edge.profile.hourOfWeek,
+      dayOfMonth: edge.profile.dayOfMonth,
+    })
+    expect(profile.hourOfWeek.reduce((n, x) => n + x, 0)).toBe(nightly['flows'])
   })
 
   it('text_dot_mermaid_yaml_and_out_file', async () => {

@@ -35,6 +35,14 @@ export interface DiscoverEdgeOutput {
   readonly lastSeen: string
   readonly activeDays: number
   readonly pattern: EdgePattern
+  /**
+   * Flows by start time: `hourOfWeek` 168 slots (slot 0 = Monday 00:00–01:00 UTC), `dayOfMonth`
+   * 31 slots (slot 0 = day 1, UTC).
+   */
+  readonly profile: {
+    readonly hourOfWeek: readonly number[]
+    readonly dayOfMonth: readonly number[]
+  }
   /** Flows whose direction is unknown (the edge may be reversed). */
   readonly unknownDirection: number
   /** Flows the observer rejected. */
@@ -99,6 +107,7 @@ export function discoverOutput(map: DependencyMap): DiscoverOutput {
       lastSeen: iso(e.lastSeen),
       activeDays: e.activeDays,
       pattern: e.pattern,
+      profile: { hourOfWeek: e.profile.hourOfWeek, dayOfMonth: e.profile.dayOfMonth },
       unknownDirection: e.unknownDirection,
       rejected: e.rejected,
     })),
