@@ -38,7 +38,7 @@ describe('errors of the environment', () => {
     })
   }, 40_000)
 
-  it('commands that only read share the store with another reader; a writer waits', async () => {
+  it('commands that only read share the store with another reader; a writer gets store/locked', async () => {
     const { ws, flows, store } = await ingestedWorkspace('shared')
     // as a second `simulate` or `discover` holds it: DuckDB's read-only access mode
     await withHolder(store, { access_mode: 'READ_ONLY' }, async () => {
