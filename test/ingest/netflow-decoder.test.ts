@@ -951,15 +951,21 @@ describe('IPFIX', () => {
     const rec = (src: string, dst: string, port: number): Uint8Array =>
       concat(ip4(src), ip4(dst), u8(1), u16(0), u16(port))
     const d = new NetflowDecoder()
-    // a ping and its reply from an exporter that writes no type: both echo requests, unknown
-    const zeros = d.decode(
-      ipfix(
-        H,
-        tpl,
-        set(310, concat(rec('10.0.0.1', '10.0.0.2', 0), rec('10.0.0.2', '10.0.0.1', 0))),
-      ),
-      META,
-    )
+    // a ping (its request's destination port as the exporter writes it) and its reply (0)
+    const ping = (meta: typeof META, requestPort: number): ReturnType<NetflowDecoder['decode']> =>
+      d.decode(
+        ipfix(
+          H,
+          tpl,
+          set(
+            310,
+            concat(rec('10.0.0.1', '10.0.0.2', requestPort), rec('10.0.0.2', '10.0.0.1', 0)),
+          ),
+        ),
+        meta,
+      )
+    // from an exporter that writes no type: both echo requests, unknown
+    const zeros = ping(META, 0)
     expect(zeros.flows.map((f) => [f.src, f.dstPort, f.direction])).toEqual([
       ['10.0.0.1', 8, 'unknown'],
       ['10.0.0.2', 8, 'unknown'],
@@ -969,15 +975,7 @@ describe('IPFIX', () => {
       'icmp-type-assumed-echo',
     ])
     // another exporter puts type·256+code there: its 0 is an echo reply
-    const cisco = { ...META, exporter: '192.0.2.9' }
-    const typed = d.decode(
-      ipfix(
-        H,
-        tpl,
-        set(310, concat(rec('10.0.0.1', '10.0.0.2', 0x0800), rec('10.0.0.2', '10.0.0.1', 0))),
-      ),
-      cisco,
-    )
+    const typed = ping({ ...META, exporter: '192.0.2.9' }, 0x0800)
     expect(typed.flows.map((f) => [f.src, f.dstPort, f.direction])).toEqual([
       ['10.0.0.1', 8, 'unknown'],
       ['10.0.0.2', 0, 'server-to-client'],

@@ -138,8 +138,8 @@ interface TimeBase {
  * const { flows, problems } = d.decode(bytes, { exporter: '10.0.0.1', file: 'udp://10.0.0.1:2055', record: 0 })
  * ```
  */
-/** Bound of the exporter/domain scopes remembered to put ICMP types into destination ports. */
-const MAX_ICMP_PORT_SCOPES = 10_000
+/** Bound of the exporters (`exporter/domain`) remembered to put ICMP types into destination ports. */
+const MAX_ICMP_PORT_EXPORTERS = 10_000
 
 export class NetflowDecoder {
   readonly cache: TemplateCache
@@ -150,11 +150,11 @@ export class NetflowDecoder {
   private readonly onTemplate: ((t: Template, h: HeaderContext) => void) | undefined
   private readonly onSystemInit: ((ms: number, h: HeaderContext) => void) | undefined
   /**
-   * The exporter/domain scopes whose ICMP records have put a type·256+code into the destination
-   * port (a non-zero value), so that a 0 there from the same scope is type 0 (echo reply), not
-   * "no type" (see toFlow). At most {@link MAX_ICMP_PORT_SCOPES}.
+   * The exporters (`exporter/domain`) whose ICMP records have put a type·256+code into the
+   * destination port (a non-zero value), so that a 0 there from the same exporter is type 0 (echo
+   * reply), not "no type" (see toFlow). At most {@link MAX_ICMP_PORT_EXPORTERS}.
    */
-  private readonly icmpPortScopes = new Set<string>()
+  private readonly icmpPortExporters = new Set<string>()
 
   /**
    * @param limits - memory bounds of the template cache (see templates.ts).
@@ -307,7 +307,7 @@ export class NetflowDecoder {
         [IE.tcpControlBits, dv.getUint8(o + 37)],
         [IE.protocolIdentifier, dv.getUint8(o + 38)],
       ])
-      toFlow(v, base, 'netflow-v5', meta, '', out, this.icmpPortScopes)
+      toFlow(v, base, 'netflow-v5', meta, '', out, this.icmpPortExporters)
     }
   }
 
@@ -659,7 +659,7 @@ export class NetflowDecoder {
         meta,
         `${meta.exporter}/${h.domain}`,
         setOut,
-        this.icmpPortScopes,
+        this.icmpPortExporters,
       )
     }
     // fewer octets than one record left: padding (RFC 7011 §3.3.1, RFC 3954 §5.3). Up to 3
@@ -984,7 +984,9 @@ const END_IDS = [
  *   no transport port, else 0.
  * - ports: 7/11; for ICMP (1) / ICMPv6 (58) `dstPort` = type and `srcPort` = code from
  *   icmpType/Code (176–179), else icmpTypeCode (32/139, type = value >> 8), else the
- *   destination port read as type·256 + code; protocols without ports get 0/0.
+ *   destination port read as type·256 + code (in v9/IPFIX a 0 there only when `exporterKey` is
+ *   in `icmpPortExporters`, which a non-zero one adds to); else no type: an echo request (8 /
+ *   128), noted `icmp-type-assumed-echo`; protocols without ports get 0/0.
  * - bytes: 1, else 85, else 231 + 232, else 23; packets: 2, else 86, else 298 + 299, else 24;
  *   absent → 0.
  * - times: absolute start/end elements (152/154/156/150, 153/155/157/151), else the export time
@@ -1012,9 +1014,9 @@ function toFlow(
   base: TimeBase,
   format: NetflowSourceFormat,
   meta: DatagramMeta,
-  scope: string,
+  exporterKey: string,
   out: Out,
-  icmpPortScopes: Set<string>,
+  icmpPortExporters: Set<string>,
 ): void {
   let src = str(v, IE.sourceIPv4Address)
   let dst = str(v, IE.destinationIPv4Address)
@@ -1069,11 +1071,16 @@ function toFlow(
           : (num(v, IE.icmpTypeCodeIPv6) ?? num(v, IE.icmpTypeCodeIPv4))
       // type·256+code in the destination port is NetFlow v5's convention, which some v9/IPFIX
       // exporters keep (Cisco) and others do not, writing 0 (MikroTik; nfdump#346, pmacct#924).
-      // So in v9/IPFIX a 0 there is type 0 (echo reply) only from a scope seen to put types in it
+      // So in v9/IPFIX a 0 there is type 0 (echo reply) only from an exporter seen to put types in it
       if (tc === undefined && v.has(IE.destinationTransportPort)) {
-        if (format === 'netflow-v5' || dstPort !== 0 || icmpPortScopes.has(scope)) tc = dstPort
-        if (format !== 'netflow-v5' && dstPort !== 0 && icmpPortScopes.size < MAX_ICMP_PORT_SCOPES)
-          icmpPortScopes.add(scope)
+        if (format === 'netflow-v5' || dstPort !== 0 || icmpPortExporters.has(exporterKey))
+          tc = dstPort
+        if (
+          format !== 'netflow-v5' &&
+          dstPort !== 0 &&
+          icmpPortExporters.size < MAX_ICMP_PORT_EXPORTERS
+        )
+          icmpPortExporters.add(exporterKey)
       }
       if (tc !== undefined) {
         icmpTyped = true
@@ -1202,8 +1209,8 @@ function toFlow(
   // flows, which have no connection)
   const kind = fw === 1 ? 'create' : fw === 2 ? 'teardown' : fw === 5 ? 'update' : undefined
   const id = num(v, IE.flowId)
-  if (kind !== undefined && id !== undefined && id > 0 && scope !== '') {
-    const connection = `${scope}/${id}/${protocol}/${src}/${srcPort}/${dst}/${dstPort}`
+  if (kind !== undefined && id !== undefined && id > 0 && exporterKey !== '') {
+    const connection = `${exporterKey}/${id}/${protocol}/${src}/${srcPort}/${dst}/${dstPort}`
     out.events.set(flow, { kind, connection })
   }
 }

@@ -290,11 +290,9 @@ class DuckDbFlowStore implements FlowStore {
     private readonly readOnly = false,
   ) {}
 
-  /** A rejection when the store was opened read-only, else `undefined`. */
-  private refusedWrite(): Promise<never> | undefined {
-    return this.readOnly
-      ? Promise.reject(new Error(`the flow store ${this.path} is open read-only`))
-      : undefined
+  /** The rejection of a write to a store opened read-only. */
+  private refuseWrite(): Promise<never> {
+    return Promise.reject(new Error(`the flow store ${this.path} is open read-only`))
   }
 
   /** Runs `fn` after every earlier write or query on the main connection has finished. */
@@ -309,8 +307,7 @@ class DuckDbFlowStore implements FlowStore {
     file: string,
     batches: (file: string) => AsyncIterable<FlowBatch>,
   ): Promise<IngestFileResult> {
-    const refused = this.refusedWrite()
-    if (refused !== undefined) return refused
+    if (this.readOnly) return this.refuseWrite()
     if (sizeOf(file) >= HASH_AHEAD_BYTES)
       return this.serial(() => this.ingestHashingAhead(file, batches))
     return (async () => {
@@ -398,8 +395,7 @@ class DuckDbFlowStore implements FlowStore {
   }
 
   appendFlows(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number> {
-    const refused = this.refusedWrite()
-    if (refused !== undefined) return refused
+    if (this.readOnly) return this.refuseWrite()
     return this.serial(() => this.loading(() => this.inTransaction(() => this.write(flows))))
   }
 
