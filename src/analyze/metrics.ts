@@ -20,7 +20,7 @@ import {
 import type { DependencyMap } from '../discover/types.js'
 import { addressHoldsAt, enforcementModeOf, isLive } from '../policy/evaluate.js'
 import { lint, type LintFinding } from '../policy/lint.js'
-import { PolicyIndex } from '../policy/policy-index.js'
+import { PolicyIndex, isAllowedCode } from '../policy/policy-index.js'
 
 /** Lint codes that make an allow rule broad. */
 export const BROAD_CODES = [
@@ -201,7 +201,7 @@ export function answerMetrics(query: MetricsQuery): MetricsResult {
         for (const y of addrs(b)) {
           if (parseIp(x)?.family !== parseIp(y)?.family) continue
           const code = index.decide(x, y, e.protocol, e.dstPort, at)
-          if (code >= 0 && (code & 1) === 0) ok = true
+          if (isAllowedCode(code)) ok = true
         }
       }
       if (ok) continue

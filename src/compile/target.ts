@@ -225,12 +225,3 @@ export function assertExpressible(
   }
   if (unsupported.length > 0) throw new UnsupportedByTargetError(target, unsupported, diagnostics)
 }
-
-/**
- * ICMPv6 types every host target accepts whatever the policy says, because IPv6 does not work
- * on a link without them: multicast listener discovery (130 query, 131 report, 132 done;
- * RFC 2710; 143 MLDv2 report, RFC 3810) and neighbour discovery (133–136, RFC 4861).
- */
-export const IPV6_LINK_CONTROL_ICMP_TYPES: readonly number[] = [
-  130, 131, 132, 133, 134, 135, 136, 143,
-]

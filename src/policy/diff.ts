@@ -92,7 +92,7 @@ export interface ConnlistChange {
 /** A verdict as the diff shows it. */
 export interface DiffVerdict {
   readonly decision: 'allowed' | 'denied'
-  /** `policy/id` of the deciding rule, or `default-deny`. */
+  /** `policy/id` of the deciding rule, `default-deny` or `link-control`. */
   readonly by: string
   readonly outcome: Outcome
 }
@@ -256,7 +256,7 @@ export function diffConnlist(
       if (!addresses.has(e.name)) addresses.set(e.name, e.addresses)
   }
   const ruleOf = (by: DecidedBy, action: 'allow' | 'deny'): string | undefined =>
-    by !== 'default-deny' && by.action === action ? byText(by) : undefined
+    typeof by !== 'string' && by.action === action ? byText(by) : undefined
   const attribute = (r: ConnlistRow, gained: boolean): ConnlistLineChange => {
     const [mine, other] = gained ? [n, o] : [o, n]
     const pair = `${r.src}\u0000${r.dst}`
@@ -307,7 +307,7 @@ function* serviceSamples(set: ServiceSet): Generator<readonly [number, number]> 
 }
 
 function byText(by: DecidedBy): string {
-  return by === 'default-deny' ? 'default-deny' : `${by.rule.policy}/${by.rule.id}`
+  return typeof by === 'string' ? by : `${by.rule.policy}/${by.rule.id}`
 }
 
 /**

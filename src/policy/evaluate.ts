@@ -15,6 +15,7 @@ import {
   BulkheadError,
   type EnforcementMode,
   type Entity,
+  type DecidedBy,
   type Endpoint,
   type FlowTuple,
   type Inventory,
@@ -26,6 +27,7 @@ import {
   type TimedAddress,
   type Verdict,
   type Workload,
+  isLinkControl,
   replyConnectionPort,
 } from '../core/index.js'
 
@@ -121,7 +123,9 @@ function endpoint(inventory: Inventory, ipText: string, at: number): Endpoint {
 /**
  * The verdict for one flow (DESIGN.md rules 1–5).
  *
- * A flow is allowed iff some live allow rule matches it and no live deny rule does; otherwise
+ * IPv6 link control (ICMPv6 neighbour and multicast listener discovery between IPv6 addresses,
+ * {@link isLinkControl}) is allowed by `link-control` whatever the rules, as every host target accepts it. Any other
+ * flow is allowed iff some live allow rule matches it and no live deny rule does; otherwise
  * it is denied (by the first matching deny rule, or by default). Rules are visited in
  * policy-set order (policies by name, rules in file order); `by` names the first deciding rule
  * and `matched` lists all. Expired rules are ignored and listed in `expired` when they match.
@@ -165,9 +169,13 @@ export function evaluate(
 
   const firstDeny = deny[0]
   const firstAllow = allow[0]
-  const decision = firstDeny === undefined && firstAllow !== undefined ? 'allowed' : 'denied'
-  const by =
-    firstDeny !== undefined
+  const linkControl =
+    isLinkControl(t.protocol, t.dstPort) && src.ip.family === 6 && dst.ip.family === 6
+  const decision =
+    linkControl || (firstDeny === undefined && firstAllow !== undefined) ? 'allowed' : 'denied'
+  const by: DecidedBy = linkControl
+    ? 'link-control'
+    : firstDeny !== undefined
       ? { rule: firstDeny, action: 'deny' as const }
       : firstAllow !== undefined
         ? { rule: firstAllow, action: 'allow' as const }
@@ -193,6 +201,8 @@ export function evaluate(
 /** One sentence saying why: `allowed by payments-prod/web-to-api`, `denied by default (no allow rule matches)`. */
 export function explainVerdict(v: Verdict): string {
   const reply = v.reply ? ' (reply to an allowed connection is judged as that connection)' : ''
+  if (v.by === 'link-control')
+    return 'allowed as IPv6 link control (neighbour or multicast listener discovery), which every host target accepts whatever the rules'
   if (v.by === 'default-deny') {
     const exp =
       v.expired.length > 0

@@ -71,6 +71,7 @@ import {
   type RuleRef,
   type Selector,
   type Service,
+  isLinkControl,
   replyConnectionPort,
 } from '../core/index.js'
 import { enforcementModeOf, isLive } from './evaluate.js'
@@ -103,6 +104,20 @@ export interface IndexedVerdict {
   readonly dst: Entity
   /** True when the tuple was judged as the connection it answers (rule 3). */
   readonly reply: boolean
+}
+
+/**
+ * The decision code of IPv6 link control ({@link isLinkControl}): allowed whatever the rules.
+ * See {@link PolicyIndex.decide} for the other codes. Stable.
+ */
+export const LINK_CONTROL_CODE = -2
+
+/**
+ * True when a decision code of {@link PolicyIndex.decide} / {@link PolicyIndex.decideClasses}
+ * means allowed: `2i` (allowed by rule i) or {@link LINK_CONTROL_CODE}.
+ */
+export function isAllowedCode(code: number): boolean {
+  return code >= 0 ? (code & 1) === 0 : code === LINK_CONTROL_CODE
 }
 
 /** What {@link PolicyIndex.ruleAt} returns. */
@@ -545,8 +560,8 @@ export class PolicyIndex {
     const s = this.classOf(srcIp, tuple.at)
     const d = this.classOf(dstIp, tuple.at)
     const code = this.lookup(s, d, tuple.protocol, port)
-    const decision = code >= 0 && (code & 1) === 0 ? 'allowed' : 'denied'
-    let by: DecidedBy = 'default-deny'
+    const decision = isAllowedCode(code) ? 'allowed' : 'denied'
+    let by: DecidedBy = code === LINK_CONTROL_CODE ? 'link-control' : 'default-deny'
     if (code >= 0) {
       const r = this.rules[code >> 1] as RuleInfo
       by = { rule: r.ref, action: r.action }
@@ -570,8 +585,9 @@ export class PolicyIndex {
   /**
    * The fast path for simulate: no allocation once the pair is cached. Returns the decision
    * encoded as one integer: `2*i` when rule `i` allows the flow, `2*i + 1` when rule `i` denies
-   * it, `-1` for default deny; `i` is the rule's global index (see {@link ruleAt}). So
-   * `code >= 0 && (code & 1) === 0` means allowed and `code >> 1` is the deciding rule.
+   * it, `-1` for default deny, {@link LINK_CONTROL_CODE} (`-2`) for IPv6 link control; `i` is
+   * the rule's global index (see {@link ruleAt}). So {@link isAllowedCode} tells allowed, and
+   * when `code >= 0`, `code >> 1` is the deciding rule.
    * @param src - source address, canonical text; `dst` likewise.
    * @param protocol - IANA protocol number; `dstPort` the destination port (ICMP type for ICMP).
    * @param at - the flow's time, ms since the epoch (picks which workload holds an address).
@@ -900,6 +916,8 @@ export class PolicyIndex {
    * Two arrays of classes, one compact hash probe, two small array reads.
    */
   private lookup(s: number, d: number, protocol: number, port: number): number {
+    if (protocol === 58 && isLinkControl(protocol, port) && this.ipv6(s) && this.ipv6(d))
+      return LINK_CONTROL_CODE
     let f = this.fromList[s] as number
     if (f < 0) f = this.fromListOf(s)
     let g = this.toList[d] as number
@@ -920,6 +938,11 @@ export class PolicyIndex {
     }
     // a protocol or port outside the ranges rules use: the table answers as the reference does
     return tableLookup(this.tables.data, this.pairTable(f, g), protocol, port)
+  }
+
+  /** True when the addresses of endpoint class `c` are IPv6 (a class holds one family). */
+  private ipv6(c: number): boolean {
+    return (this.classes[c] as EndpointClass).rep.ip.family === 6
   }
 
   /** The decision row offset of a list pair, built from its table on first touch and cached. */
@@ -1023,7 +1046,8 @@ export class PolicyIndex {
     const entity: Entity = x
       ? { kind: 'external', name: x.name, named: true, external: x }
       : { kind: 'external', name: ipText, named: false }
-    const key = JSON.stringify(named ? ['x', x.name, block] : ['u', block])
+    // a class holds one address family, so that IPv6 link control can be told by class
+    const key = JSON.stringify(named ? ['x', x.name, block, ip.family] : ['u', block, ip.family])
     const anchors = named ? [`x:${x.name}`] : []
     const cls = this.classFor(key, { ip, entity }, block, anchors, 'observe')
     if (this.ipCache.size >= IP_CACHE_LIMIT) this.ipCache.clear()
@@ -1299,7 +1323,7 @@ export class PolicyIndex {
         if (!parsed.has(a.ip)) parsed.set(a.ip, (ip = parseIp(a.ip)))
         if (!ip) continue // the reference rejects the flow: leave it to the slow path
         const block = this.blockTrie.lookup(ip)?.value ?? -1
-        const key = JSON.stringify(['w', id, named ? w.name : null, block])
+        const key = JSON.stringify(['w', id, named ? w.name : null, block, ip.family])
         const anchors = Object.entries(w.labels).map(([k, v]) => pairAnchor(k, v))
         if (named) anchors.push(`w:${w.name}`)
         const cls = this.classFor(key, { ip, entity }, block, anchors)

@@ -44,7 +44,7 @@ import {
   replyConnectionPort,
 } from '../core/index.js'
 import { Resolver, type ResolverOptions } from '../inventory/resolver.js'
-import type { PolicyIndex } from './policy-index.js'
+import { LINK_CONTROL_CODE, isAllowedCode, type PolicyIndex } from './policy-index.js'
 
 /**
  * Flows already grouped by the store: all flows with the same addresses, protocol, judged port
@@ -154,6 +154,11 @@ export interface SimulationReport {
   readonly wouldBlockIfEnforced: number
   /** Flows recorded as replies and judged as their connection. */
   readonly replies: number
+  /**
+   * Flows allowed as IPv6 link control (ICMPv6 neighbour and multicast listener discovery,
+   * `isLinkControl`) whatever the rules; counted in `outcomes.allowed` too.
+   */
+  readonly linkControl: number
   /** Flows whose direction was unknown, judged as recorded. */
   readonly unknownDirection: number
   /** Flows not judged, by reason (`bad-address`: an address that does not parse). */
@@ -238,6 +243,7 @@ export class Simulator {
   private flows = 0
   private evaluated = 0
   private replies = 0
+  private linkControl = 0
   private unknownDirection = 0
   private wouldBlock = 0
   private readonly skipped: Record<string, number> = {}
@@ -298,6 +304,7 @@ export class Simulator {
     if (g.first < this.first) this.first = g.first
     if (g.last > this.last) this.last = g.last
     if (code >= 0) this.hits[code >> 1] = (this.hits[code >> 1] as number) + n
+    else if (code === LINK_CONTROL_CODE) this.linkControl += n
     this.outcomes[outcome] += n
     if (outcome === 'allowed') return
     if (this.classCode(s.cls) >= 3 || this.classCode(d.cls) >= 3) this.wouldBlock += n
@@ -355,7 +362,7 @@ export class Simulator {
   /**
    * The verdict of one flow or group, without recording it: the decision code of
    * {@link PolicyIndex.decideClasses} (`2i` allowed by rule i, `2i+1` denied by rule i, `-1`
-   * default deny), the outcome under the modes (and `asEnforced`), the endpoints' classes and
+   * default deny, `LINK_CONTROL_CODE` IPv6 link control), the outcome under the modes (and `asEnforced`), the endpoints' classes and
    * entities, and the port judged. Undefined when an address does not parse.
    */
   judge(
@@ -375,10 +382,9 @@ export class Simulator {
       return undefined
     }
     const code = this.index.decideClasses(src.cls, dst.cls, g.protocol, port)
-    const outcome: Outcome =
-      code >= 0 && (code & 1) === 0
-        ? 'allowed'
-        : outcomeOf('denied', strongerMode(this.modeOf(src.cls), this.modeOf(dst.cls)))
+    const outcome: Outcome = isAllowedCode(code)
+      ? 'allowed'
+      : outcomeOf('denied', strongerMode(this.modeOf(src.cls), this.modeOf(dst.cls)))
     return { code, outcome, src, dst, port }
   }
 
@@ -449,6 +455,7 @@ export class Simulator {
       outcomes: { ...this.outcomes },
       wouldBlockIfEnforced: this.wouldBlock,
       replies: this.replies,
+      linkControl: this.linkControl,
       unknownDirection: this.unknownDirection,
       skipped: { ...this.skipped },
       ...(this.flows > 0 ? { window: { first: this.first, last: this.last } } : {}),

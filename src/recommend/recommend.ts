@@ -14,6 +14,7 @@ import {
   maxPort,
   parseIp,
   PROTOCOL_NAMES,
+  isLinkControl,
   isPrivateIp,
   selectorKey,
   IntervalSet,
@@ -382,6 +383,11 @@ export function recommend(
     const dst = sideOf(edge.dst)
     if (typeof src === 'string' || typeof dst === 'string') {
       exclude(typeof src === 'string' ? src : (dst as string))
+      continue
+    }
+    // ICMPv6 is IPv6 traffic: neighbour and multicast listener discovery need no rule
+    if (isLinkControl(edge.protocol, edge.dstPort)) {
+      exclude('link-control')
       continue
     }
     if (isEphemeralNoise(edge, reverse)) {

@@ -99,7 +99,10 @@ export interface ExcludedEdge {
   readonly dst: string
   readonly service: string
   readonly flows: number
-  /** `ephemeral-noise`, `no-workload-end`, `grouped-entity`, `unknown-entity`, `already-allowed`. */
+  /**
+   * `link-control` (IPv6 neighbour or multicast listener discovery: allowed whatever the rules),
+   * `ephemeral-noise`, `no-workload-end`, `grouped-entity`, `unknown-entity`, `already-allowed`.
+   */
   readonly reason: string
 }
 

@@ -109,7 +109,8 @@ function oracle(
               { src: x, dst: y, protocol, dstPort, at },
               { now: at },
             )
-            if (v.decision !== 'allowed') continue
+            // IPv6 link control reaches no service: reachability counts what the rules allow
+            if (v.decision !== 'allowed' || v.by === 'link-control') continue
             const m = adj[a] as Map<number, Set<string>>
             const set = m.get(b) ?? new Set<string>()
             set.add(`${protocol}/${dstPort}`)

@@ -209,8 +209,25 @@ describe('bulkhead simulate from the store', () => {
   })
 })
 
-describe('ICMP echo replies are judged as the echo requests they answer (rule 3)', () => {
+/**
+ * A copy of the estate in a temporary folder with `csv` written as `name` and ingested into its
+ * store; removed after the describe block. Returns a getter of the folder.
+ */
+function estateWithStoredFlows(name: string, csv: string): () => string {
   let dir = ''
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-simulate-'))
+    cpSync(W, dir, { recursive: true })
+    writeFileSync(path.join(dir, name), `${csv}\n`)
+    expect((await cli('ingest', '-w', dir, path.join(dir, name))).code).toBe(0)
+  })
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return () => dir
+}
+
+describe('ICMP echo replies are judged as the echo requests they answer (rule 3)', () => {
   // pay-api-1 pings pay-web-1 (rule ping-web: any → web icmp/8, icmpv6/128); the replies come back
   const pings = [
     'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action',
@@ -219,19 +236,11 @@ describe('ICMP echo replies are judged as the echo requests they answer (rule 3)
     '2001:db8:20::20,2001:db8:20::10,0,128,icmpv6,2026-10-20T10:00:00Z,2026-10-20T10:00:01Z,1,104,accept',
     '2001:db8:20::10,2001:db8:20::20,0,129,icmpv6,2026-10-20T10:00:00Z,2026-10-20T10:00:01Z,1,104,accept',
   ].join('\n')
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-simulate-icmp-'))
-    cpSync(W, dir, { recursive: true })
-    writeFileSync(path.join(dir, 'pings.csv'), `${pings}\n`)
-    expect((await cli('ingest', '-w', dir, path.join(dir, 'pings.csv'))).code).toBe(0)
-  })
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const workspace = estateWithStoredFlows('pings.csv', pings)
 
   it('from files and from the store: all four allowed, the replies as replies', async () => {
-    for (const args of [['--flows', path.join(dir, 'pings.csv')], []]) {
-      const r = await cli('simulate', '-w', dir, '--at', AT, ...args, '-o', 'json')
+    for (const args of [['--flows', path.join(workspace(), 'pings.csv')], []]) {
+      const r = await cli('simulate', '-w', workspace(), '--at', AT, ...args, '-o', 'json')
       expect(r.code, r.stderr).toBe(0)
       const out = JSON.parse(r.stdout) as SimulateOutput
       expect(out.outcomes, args.join(' ')).toEqual({
@@ -245,7 +254,7 @@ describe('ICMP echo replies are judged as the echo requests they answer (rule 3)
   })
 
   it('discover puts the replies on the edge of their requests: pay-api-1 → pay-web-1 icmp/8', async () => {
-    const r = await cli('discover', '-w', dir, '-o', 'json')
+    const r = await cli('discover', '-w', workspace(), '-o', 'json')
     expect(r.code, r.stderr).toBe(0)
     const map = JSON.parse(r.stdout) as {
       edges: { src: string; dst: string; protocolNumber: number; port: number; flows: number }[]
@@ -258,6 +267,76 @@ describe('ICMP echo replies are judged as the echo requests they answer (rule 3)
         ['pay-api-1', 'pay-web-1', 1, 8, 2],
         ['pay-api-1', 'pay-web-1', 58, 128, 2],
       ].sort(),
+    )
+  })
+})
+
+describe('IPv6 link control is allowed whatever the rules, as the compiled host rules accept it', () => {
+  // neighbour solicitation to the solicited-node group, the advertisement back, an MLDv2 report:
+  // no rule allows them (pay-api-1 and pay-web-1 are monitored), yet every host target accepts
+  // them. A destination unreachable (icmpv6/1) is no link control: the rules judge it.
+  const linkControl = [
+    'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action',
+    '2001:db8:20::20,ff02::1:ff00:10,0,135,icmpv6,2026-10-20T10:00:00Z,2026-10-20T10:00:00Z,1,72,accept',
+    '2001:db8:20::10,2001:db8:20::20,0,136,icmpv6,2026-10-20T10:00:00Z,2026-10-20T10:00:00Z,1,72,accept',
+    '2001:db8:20::20,ff02::16,0,143,icmpv6,2026-10-20T10:00:01Z,2026-10-20T10:00:01Z,1,76,accept',
+    '2001:db8:20::10,2001:db8:20::20,0,1,icmpv6,2026-10-20T10:00:02Z,2026-10-20T10:00:02Z,1,120,accept',
+  ].join('\n')
+  const workspace = estateWithStoredFlows('nd.csv', linkControl)
+
+  it('simulate counts them allowed (linkControl 3); only the unreachable is denied', async () => {
+    const r = await cli('simulate', '-w', workspace(), '--at', AT, '-o', 'json')
+    expect(r.code, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout) as SimulateOutput
+    expect(out.outcomes).toEqual({ allowed: 3, blocked: 0, 'would-be-blocked': 1, unenforced: 0 })
+    expect(out.linkControl).toBe(3)
+    expect(edge(out)).toEqual([
+      'would-be-blocked pay-web-1 -> pay-api-1 icmpv6/1 x1 by default-deny',
+    ])
+  })
+
+  it('eval names link control as the reason; ICMPv6 from an IPv4-only workload is refused', async () => {
+    const v6 = await cli(
+      'eval',
+      '-w',
+      workspace(),
+      '--at',
+      AT,
+      '-o',
+      'json',
+      'pay-api-dev-1 -> pay-api-1 icmpv6/135',
+    )
+    const ok = await cli(
+      'eval',
+      '-w',
+      workspace(),
+      '--at',
+      AT,
+      '-o',
+      'json',
+      '2001:db8:20::10 -> 2001:db8:20::20 icmpv6/135',
+    )
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout)).toMatchObject({ decision: 'allowed', rule: null })
+    expect((JSON.parse(ok.stdout) as { reason: string }).reason).toMatch(/link control/)
+    // pay-api-dev-1 has only an IPv4 address: eval refuses ICMPv6 between IPv4 addresses
+    expect(v6.code).toBe(1)
+  })
+
+  it('recommend proposes no rule for them', async () => {
+    const r = await cli('recommend', '-w', workspace(), '-o', 'json')
+    expect(r.code, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout) as {
+      excluded: { src: string; dst: string; service: string; reason: string }[]
+    }
+    expect(
+      out.excluded.filter((e) => e.reason === 'link-control').map((e) => `${e.src} ${e.service}`),
+    ).toEqual(
+      expect.arrayContaining([
+        'pay-api-1 icmpv6/135',
+        'pay-web-1 icmpv6/136',
+        'pay-api-1 icmpv6/143',
+      ]),
     )
   })
 })

@@ -40,13 +40,35 @@ const DAY = 86_400_000
 /** Times used by flows and address validity: day 0 … day 9 of October 2026. */
 export const TIMES = Array.from({ length: 10 }, (_, i) => T0 + i * DAY)
 
-const CIDRS = ['10.0.0.0/28', '10.0.0.0/29', '10.0.0.8/29', '10.0.0.4/30', '10.0.0.0/8', '0.0.0.0/0', '198.51.100.0/24', '198.51.100.0/25', '2001:db8::/125', '2001:db8::/126', '::/0', '2001:db8::4/127'].map(
-  (t) => parseCidr(t) as Cidr,
-)
+const CIDRS = [
+  '10.0.0.0/28',
+  '10.0.0.0/29',
+  '10.0.0.8/29',
+  '10.0.0.4/30',
+  '10.0.0.0/8',
+  '0.0.0.0/0',
+  '198.51.100.0/24',
+  '198.51.100.0/25',
+  '2001:db8::/125',
+  '2001:db8::/126',
+  '::/0',
+  '2001:db8::4/127',
+].map((t) => parseCidr(t) as Cidr)
 
 export const labelsArb = fc
-  .record({ role: fc.option(fc.constantFrom(...LABEL_VALUES.role), { nil: undefined }), app: fc.option(fc.constantFrom(...LABEL_VALUES.app), { nil: undefined }), env: fc.option(fc.constantFrom(...LABEL_VALUES.env), { nil: undefined }) })
-  .map((r) => labelSet(Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Record<string, string>))
+  .record({
+    role: fc.option(fc.constantFrom(...LABEL_VALUES.role), { nil: undefined }),
+    app: fc.option(fc.constantFrom(...LABEL_VALUES.app), { nil: undefined }),
+    env: fc.option(fc.constantFrom(...LABEL_VALUES.env), { nil: undefined }),
+  })
+  .map((r) =>
+    labelSet(
+      Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string
+      >,
+    ),
+  )
 
 /** An inventory of 1–12 workloads with distinct names and (at any time) distinct addresses. */
 export const inventoryArb: fc.Arbitrary<Inventory> = fc
@@ -55,7 +77,13 @@ export const inventoryArb: fc.Arbitrary<Inventory> = fc
     fc.tuple(
       fc.constant(ips),
       fc.array(labelsArb, { minLength: ips.length, maxLength: ips.length }),
-      fc.array(fc.option(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 9 })), { freq: 3, nil: undefined }), { minLength: ips.length, maxLength: ips.length }),
+      fc.array(
+        fc.option(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 9 })), {
+          freq: 3,
+          nil: undefined,
+        }),
+        { minLength: ips.length, maxLength: ips.length },
+      ),
       fc.integer({ min: 1, max: 12 }),
       fc.boolean(),
     ),
@@ -63,39 +91,99 @@ export const inventoryArb: fc.Arbitrary<Inventory> = fc
   .map(([ips, labels, windows, nWorkloads, withExternal]) => {
     // assign addresses round-robin to workloads; an address holds for the whole time or a window
     const n = Math.min(nWorkloads, ips.length)
-    const addrs: { ip: string; from?: number; to?: number }[][] = Array.from({ length: n }, () => [])
+    const addrs: { ip: string; from?: number; to?: number }[][] = Array.from(
+      { length: n },
+      () => [],
+    )
     ips.forEach((ip, i) => {
       const w = windows[i]
-      const a = w ? { ip, from: TIMES[Math.min(w[0], 9)] as number, to: (TIMES[Math.min(w[0], 9)] as number) + w[1] * DAY } : { ip }
+      const a = w
+        ? {
+            ip,
+            from: TIMES[Math.min(w[0], 9)] as number,
+            to: (TIMES[Math.min(w[0], 9)] as number) + w[1] * DAY,
+          }
+        : { ip }
       addrs[i % n]?.push(a)
     })
-    const workloads: Workload[] = addrs.map((a, i) => ({ name: `w${i}`, addresses: a, labels: labels[i] ?? labelSet() }))
+    const workloads: Workload[] = addrs.map((a, i) => ({
+      name: `w${i}`,
+      addresses: a,
+      labels: labels[i] ?? labelSet(),
+    }))
     return {
       workloads,
-      externals: withExternal ? [{ name: 'partner', cidr: parseCidr('198.51.100.0/24') as Cidr, labels: labelSet({ role: 'partner' }) }, { name: 'partner-half', cidr: parseCidr('198.51.100.128/25') as Cidr, labels: labelSet() }] : [],
+      externals: withExternal
+        ? [
+            {
+              name: 'partner',
+              cidr: parseCidr('198.51.100.0/24') as Cidr,
+              labels: labelSet({ role: 'partner' }),
+            },
+            {
+              name: 'partner-half',
+              cidr: parseCidr('198.51.100.128/25') as Cidr,
+              labels: labelSet(),
+            },
+          ]
+        : [],
       labelRules: [],
     }
   })
 
 const expressionArb: fc.Arbitrary<LabelExpression> = fc.constantFrom(...KEYS).chain((key) =>
   fc.oneof(
-    fc.record({ key: fc.constant(key), operator: fc.constantFrom('In' as const, 'NotIn' as const), values: fc.uniqueArray(fc.constantFrom(...LABEL_VALUES[key]), { minLength: 1, maxLength: 2 }) }),
-    fc.record({ key: fc.constant(key), operator: fc.constantFrom('Exists' as const, 'DoesNotExist' as const), values: fc.constant([] as string[]) }),
+    fc.record({
+      key: fc.constant(key),
+      operator: fc.constantFrom('In' as const, 'NotIn' as const),
+      values: fc.uniqueArray(fc.constantFrom(...LABEL_VALUES[key]), {
+        minLength: 1,
+        maxLength: 2,
+      }),
+    }),
+    fc.record({
+      key: fc.constant(key),
+      operator: fc.constantFrom('Exists' as const, 'DoesNotExist' as const),
+      values: fc.constant([] as string[]),
+    }),
   ),
 )
 
 export const selectorArb: fc.Arbitrary<Selector> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('labels' as const), match: labelsArb, expressions: fc.array(expressionArb, { maxLength: 2 }), global: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('workload' as const), name: fc.constantFrom('w0', 'w1', 'w2', 'w3'), global: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('external' as const), name: fc.constantFrom('partner', 'partner-half') }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('labels' as const),
+      match: labelsArb,
+      expressions: fc.array(expressionArb, { maxLength: 2 }),
+      global: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('workload' as const),
+      name: fc.constantFrom('w0', 'w1', 'w2', 'w3'),
+      global: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('external' as const),
+      name: fc.constantFrom('partner', 'partner-half'),
+    }),
+  },
   {
     weight: 2,
-    arbitrary: fc
-      .constantFrom(...CIDRS)
-      .chain((cidr) => {
-        const inner = CIDRS.filter((c) => c.family === cidr.family && c.prefix > cidr.prefix)
-        return fc.record({ kind: fc.constant('cidr' as const), cidr: fc.constant(cidr), except: fc.subarray(inner, { maxLength: Math.min(2, inner.length) }) })
-      }),
+    arbitrary: fc.constantFrom(...CIDRS).chain((cidr) => {
+      const inner = CIDRS.filter((c) => c.family === cidr.family && c.prefix > cidr.prefix)
+      return fc.record({
+        kind: fc.constant('cidr' as const),
+        cidr: fc.constant(cidr),
+        except: fc.subarray(inner, { maxLength: Math.min(2, inner.length) }),
+      })
+    }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'any' as const }) },
 )
@@ -110,27 +198,43 @@ export const serviceArb: fc.Arbitrary<Service> = fc.oneof(
       .tuple(fc.constantFrom(6, 17, 132), fc.constantFrom(...PORTS), fc.constantFrom(...PORTS))
       .map(([protocol, a, b]) => ({ protocol, ports: { lo: Math.min(a, b), hi: Math.max(a, b) } })),
   },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(1, 58), fc.constantFrom(0, 8, 128, 255)).map(([protocol, t]) => ({ protocol, ports: { lo: t, hi: t } })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom(1, 58), fc.constantFrom(0, 8, 128, 135, 255))
+      .map(([protocol, t]) => ({ protocol, ports: { lo: t, hi: t } })),
+  },
 )
 
 export const ruleArb = (id: string): fc.Arbitrary<Rule> =>
-  fc.record({
-    id: fc.constant(id),
-    action: fc.constantFrom('allow' as const, 'allow' as const, 'deny' as const),
-    from: fc.array(selectorArb, { minLength: 1, maxLength: 2 }),
-    to: fc.array(selectorArb, { minLength: 1, maxLength: 2 }),
-    services: fc.array(serviceArb, { minLength: 1, maxLength: 2 }),
-    emergency: fc.constant(false),
-    expires: fc.option(fc.constantFrom(...TIMES), { freq: 4, nil: undefined }),
-  }).map((r) => (r.expires === undefined ? (({ expires: _e, ...rest }) => rest)(r) : r) as Rule)
+  fc
+    .record({
+      id: fc.constant(id),
+      action: fc.constantFrom('allow' as const, 'allow' as const, 'deny' as const),
+      from: fc.array(selectorArb, { minLength: 1, maxLength: 2 }),
+      to: fc.array(selectorArb, { minLength: 1, maxLength: 2 }),
+      services: fc.array(serviceArb, { minLength: 1, maxLength: 2 }),
+      emergency: fc.constant(false),
+      expires: fc.option(fc.constantFrom(...TIMES), { freq: 4, nil: undefined }),
+    })
+    .map((r) => (r.expires === undefined ? (({ expires: _e, ...rest }) => rest)(r) : r) as Rule)
 
 export const policyArb = (name: string): fc.Arbitrary<Policy> =>
   fc
     .tuple(fc.option(labelsArb, { freq: 2, nil: undefined }), fc.integer({ min: 0, max: 5 }))
     .chain(([scope, n]) =>
-      fc.tuple(fc.constant(scope), fc.tuple(...Array.from({ length: n }, (_, i) => ruleArb(`r${i}`)))),
+      fc.tuple(
+        fc.constant(scope),
+        fc.tuple(...Array.from({ length: n }, (_, i) => ruleArb(`r${i}`))),
+      ),
     )
-    .map(([scope, rules]) => ({ name, owner: 'team', scope: scope ?? labelSet(), rules, file: `${name}.yaml` }))
+    .map(([scope, rules]) => ({
+      name,
+      owner: 'team',
+      scope: scope ?? labelSet(),
+      rules,
+      file: `${name}.yaml`,
+    }))
 
 const modeArb = fc.constantFrom<EnforcementMode>('observe', 'monitor', 'enforce')
 export const enforcementArb: fc.Arbitrary<EnforcementEntry[]> = fc.array(
@@ -141,13 +245,30 @@ export const enforcementArb: fc.Arbitrary<EnforcementEntry[]> = fc.array(
 export const policySetArb: fc.Arbitrary<PolicySet> = fc
   .tuple(fc.integer({ min: 0, max: 3 }), enforcementArb)
   .chain(([n, enforcement]) =>
-    fc.tuple(fc.tuple(...Array.from({ length: n }, (_, i) => policyArb(`p${i}`))), fc.constant(enforcement)),
+    fc.tuple(
+      fc.tuple(...Array.from({ length: n }, (_, i) => policyArb(`p${i}`))),
+      fc.constant(enforcement),
+    ),
   )
   .map(([policies, enforcement]) => ({ policies, enforcement }))
 
 export const tupleArb: fc.Arbitrary<FlowTuple> = fc
-  .tuple(fc.constantFrom(...ALL_IPS), fc.constantFrom(...ALL_IPS), fc.constantFrom(6, 6, 17, 1, 58, 132, 47), fc.constantFrom(...PORTS, 8, 128), fc.constantFrom(...TIMES), fc.constantFrom(...PORTS))
-  .map(([src, dst, protocol, dstPort, at, srcPort]) => ({ src, dst, protocol, dstPort: protocol === 1 || protocol === 58 ? dstPort % 256 : protocol === 47 ? 0 : dstPort, srcPort, at }))
+  .tuple(
+    fc.constantFrom(...ALL_IPS),
+    fc.constantFrom(...ALL_IPS),
+    fc.constantFrom(6, 6, 17, 1, 58, 132, 47),
+    fc.constantFrom(...PORTS, 8, 128, 135),
+    fc.constantFrom(...TIMES),
+    fc.constantFrom(...PORTS),
+  )
+  .map(([src, dst, protocol, dstPort, at, srcPort]) => ({
+    src,
+    dst,
+    protocol,
+    dstPort: protocol === 1 || protocol === 58 ? dstPort % 256 : protocol === 47 ? 0 : dstPort,
+    srcPort,
+    at,
+  }))
 
 /** Fixed seed for every property test; override with FC_SEED to explore. */
 export const SEED = Number(process.env.FC_SEED ?? 20261122)

@@ -236,7 +236,7 @@ export function probesOf(e: Estate, policySet: PolicySet, at: number): Probe[] {
               dstMode: v.dstMode,
               outcome: v.outcome,
               denyOverAllow:
-                v.by !== 'default-deny' && v.by.action === 'deny' && v.matched.allow.length > 0,
+                typeof v.by !== 'string' && v.by.action === 'deny' && v.matched.allow.length > 0,
             })
           }
         }

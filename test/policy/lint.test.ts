@@ -53,7 +53,9 @@ const POINTS: [number, number][] = [
       x,
     ]),
   ),
-  ...[1, 58].flatMap((p) => [0, 1, 8, 9, 128, 129, 255].map((x): [number, number] => [p, x])),
+  ...[1, 58].flatMap((p) =>
+    [0, 1, 8, 9, 128, 129, 135, 136, 255].map((x): [number, number] => [p, x]),
+  ),
   [47, 0],
 ]
 

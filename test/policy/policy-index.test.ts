@@ -98,7 +98,12 @@ function both(
     entityName(want.src),
     entityName(want.dst),
   ])
-  const by = got.by === 'default-deny' ? 'default' : `${got.by.rule.policy}/${got.by.rule.id}`
+  const by =
+    got.by === 'default-deny'
+      ? 'default'
+      : typeof got.by === 'string'
+        ? got.by
+        : `${got.by.rule.policy}/${got.by.rule.id}`
   return `${got.decision} ${by} ${entityName(got.src)}->${entityName(got.dst)}`
 }
 
@@ -494,7 +499,7 @@ describe('PolicyIndex.updatePolicy compaction', () => {
           const v = evaluate(inv, ps, t, { now: T0 })
           const code = index.decideClasses(a, b, 6, port)
           expect(code < 0 ? 'default-deny' : index.ruleAt(code >> 1).id).toBe(
-            v.by === 'default-deny' ? 'default-deny' : v.by.rule.id,
+            typeof v.by === 'string' ? v.by : v.by.rule.id,
           )
         }
       }
@@ -668,7 +673,7 @@ describe('PolicyIndex internals', () => {
       expect([protocol, dstPort, code < 0 ? 'default-deny' : index.ruleAt(code >> 1).id]).toEqual([
         protocol,
         dstPort,
-        v.by === 'default-deny' ? 'default-deny' : v.by.rule.id,
+        typeof v.by === 'string' ? v.by : v.by.rule.id,
       ])
     }
   })

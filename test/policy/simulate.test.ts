@@ -19,7 +19,7 @@ import {
   type Rule,
 } from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
-import { PolicyIndex } from '../../src/policy/policy-index.js'
+import { LINK_CONTROL_CODE, PolicyIndex } from '../../src/policy/policy-index.js'
 import { simulate, Simulator, type FlowGroup } from '../../src/policy/simulate.js'
 import { inventoryArb, policySetArb, SEED, TIMES, tupleArb } from '../helpers/model.js'
 
@@ -64,7 +64,7 @@ function allEnforced(ps: PolicySet): PolicySet {
 }
 
 function refCode(v: ReturnType<typeof evaluate>): string {
-  if (v.by === 'default-deny') return 'default-deny'
+  if (typeof v.by === 'string') return v.by
   return `${v.decision}:${formatRuleRef(v.by.rule)}`
 }
 
@@ -108,9 +108,11 @@ describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
               expect(got).toBeDefined()
               if (got === undefined) return
               const gotCode =
-                got.code < 0
-                  ? 'default-deny'
-                  : `${(got.code & 1) === 0 ? 'allowed' : 'denied'}:${formatRuleRef(index.ruleAt(got.code >> 1))}`
+                got.code === LINK_CONTROL_CODE
+                  ? 'link-control'
+                  : got.code < 0
+                    ? 'default-deny'
+                    : `${(got.code & 1) === 0 ? 'allowed' : 'denied'}:${formatRuleRef(index.ruleAt(got.code >> 1))}`
               expect(gotCode).toBe(refCode(want))
               expect(got.outcome).toBe(want.outcome)
               outcomes[want.outcome]++
@@ -119,7 +121,7 @@ describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
                 (want.src.kind === 'workload' || want.dst.kind === 'workload')
               )
                 wouldBlock++
-              if (want.by !== 'default-deny') {
+              if (typeof want.by !== 'string') {
                 const k = formatRuleRef(want.by.rule)
                 hits.set(k, (hits.get(k) ?? 0) + 1)
               }

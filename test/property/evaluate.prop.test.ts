@@ -4,7 +4,15 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { labelsMatch, parseIp, reverseTuple, type PolicySet, type Rule } from '../../src/core/index.js'
+import {
+  ICMP_REQUEST_OF_REPLY,
+  isLinkControl,
+  labelsMatch,
+  parseIp,
+  reverseTuple,
+  type PolicySet,
+  type Rule,
+} from '../../src/core/index.js'
 import { evaluate, isLive, ruleMatches, resolveEntity } from '../../src/policy/evaluate.js'
 import { inventoryArb, policySetArb, ruleArb, SEED, tupleArb } from '../helpers/model.js'
 
@@ -12,7 +20,11 @@ const RUNS = 1500
 
 function withRule(ps: PolicySet, rule: Rule): PolicySet {
   const [first, ...rest] = ps.policies
-  if (!first) return { ...ps, policies: [{ name: 'extra', owner: 't', scope: {}, rules: [rule], file: 'extra.yaml' }] }
+  if (!first)
+    return {
+      ...ps,
+      policies: [{ name: 'extra', owner: 't', scope: {}, rules: [rule], file: 'extra.yaml' }],
+    }
   return { ...ps, policies: [{ ...first, rules: [...first.rules, rule] }, ...rest] }
 }
 
@@ -23,9 +35,21 @@ describe('reference evaluator algebra', () => {
         const v = evaluate(inv, ps, t)
         const src = { ip: parseIp(t.src)!, entity: resolveEntity(inv, t.src, t.at) }
         const dst = { ip: parseIp(t.dst)!, entity: resolveEntity(inv, t.dst, t.at) }
-        const live = ps.policies.flatMap((p) => p.rules.filter((r) => isLive(r, t.at) && ruleMatches(p, r, src, dst, t.protocol, t.dstPort)).map((r) => r.action))
-        expect(v.decision).toBe(live.includes('allow') && !live.includes('deny') ? 'allowed' : 'denied')
-        if (v.by !== 'default-deny') expect(v.by.action).toBe(v.matched.deny.length > 0 ? 'deny' : 'allow')
+        const live = ps.policies.flatMap((p) =>
+          p.rules
+            .filter((r) => isLive(r, t.at) && ruleMatches(p, r, src, dst, t.protocol, t.dstPort))
+            .map((r) => r.action),
+        )
+        if (isLinkControl(t.protocol, t.dstPort) && src.ip.family === 6 && dst.ip.family === 6) {
+          expect(v.decision).toBe('allowed')
+          expect(v.by).toBe('link-control')
+          return
+        }
+        expect(v.decision).toBe(
+          live.includes('allow') && !live.includes('deny') ? 'allowed' : 'denied',
+        )
+        if (v.by !== 'default-deny')
+          expect(v.by).toMatchObject({ action: v.matched.deny.length > 0 ? 'deny' : 'allow' })
         else expect(v.matched.allow.length + v.matched.deny.length).toBe(0)
       }),
       { seed: SEED, numRuns: RUNS },
@@ -36,7 +60,7 @@ describe('reference evaluator algebra', () => {
     fc.assert(
       fc.property(inventoryArb, policySetArb, tupleArb, (inv, ps, t) => {
         const v = evaluate(inv, ps, t)
-        if (v.matched.deny.length > 0) {
+        if (v.matched.deny.length > 0 && v.by !== 'link-control') {
           expect(v.decision).toBe('denied')
           expect(v.by).not.toBe('default-deny')
         }
@@ -47,28 +71,44 @@ describe('reference evaluator algebra', () => {
 
   it('adding an allow rule never denies a flow that was allowed', () => {
     fc.assert(
-      fc.property(inventoryArb, policySetArb, ruleArb('added').map((r) => ({ ...r, action: 'allow' as const })), tupleArb, (inv, ps, rule, t) => {
-        if (evaluate(inv, ps, t).decision === 'allowed') expect(evaluate(inv, withRule(ps, rule), t).decision).toBe('allowed')
-      }),
+      fc.property(
+        inventoryArb,
+        policySetArb,
+        ruleArb('added').map((r) => ({ ...r, action: 'allow' as const })),
+        tupleArb,
+        (inv, ps, rule, t) => {
+          if (evaluate(inv, ps, t).decision === 'allowed')
+            expect(evaluate(inv, withRule(ps, rule), t).decision).toBe('allowed')
+        },
+      ),
       { seed: SEED, numRuns: RUNS },
     )
   })
 
   it('adding a deny rule never allows a flow that was denied', () => {
     fc.assert(
-      fc.property(inventoryArb, policySetArb, ruleArb('added').map((r) => ({ ...r, action: 'deny' as const })), tupleArb, (inv, ps, rule, t) => {
-        if (evaluate(inv, ps, t).decision === 'denied') expect(evaluate(inv, withRule(ps, rule), t).decision).toBe('denied')
-      }),
+      fc.property(
+        inventoryArb,
+        policySetArb,
+        ruleArb('added').map((r) => ({ ...r, action: 'deny' as const })),
+        tupleArb,
+        (inv, ps, rule, t) => {
+          if (evaluate(inv, ps, t).decision === 'denied')
+            expect(evaluate(inv, withRule(ps, rule), t).decision).toBe('denied')
+        },
+      ),
       { seed: SEED, numRuns: RUNS },
     )
   })
 
-  it('nothing is allowed by default: an empty policy set denies every flow', () => {
+  it('nothing is allowed by default: an empty policy set denies every flow but IPv6 link control', () => {
     fc.assert(
       fc.property(inventoryArb, tupleArb, (inv, t) => {
         const v = evaluate(inv, { policies: [], enforcement: [] }, t)
-        expect(v.decision).toBe('denied')
-        expect(v.by).toBe('default-deny')
+        const linkControl =
+          isLinkControl(t.protocol, t.dstPort) && t.src.includes(':') && t.dst.includes(':')
+        expect(v.decision).toBe(linkControl ? 'allowed' : 'denied')
+        expect(v.by).toBe(linkControl ? 'link-control' : 'default-deny')
       }),
       { seed: SEED, numRuns: 300 },
     )
@@ -78,13 +118,14 @@ describe('reference evaluator algebra', () => {
     fc.assert(
       fc.property(inventoryArb, policySetArb, tupleArb, (inv, ps, t) => {
         const v = evaluate(inv, ps, t)
-        if (v.by === 'default-deny' || v.decision !== 'allowed') return
+        if (typeof v.by === 'string' || v.decision !== 'allowed') return
         const ref = v.by.rule
         const policy = ps.policies.find((p) => p.name === ref.policy)!
         const rule = policy.rules.find((r) => r.id === ref.id)!
         if (rule.to.every((s) => s.kind === 'labels' && !s.global)) {
           expect(v.dst.kind).toBe('workload')
-          if (v.dst.kind === 'workload') expect(labelsMatch(policy.scope, v.dst.workload.labels)).toBe(true)
+          if (v.dst.kind === 'workload')
+            expect(labelsMatch(policy.scope, v.dst.workload.labels)).toBe(true)
         }
       }),
       { seed: SEED, numRuns: RUNS },
@@ -94,7 +135,13 @@ describe('reference evaluator algebra', () => {
   it('an expired rule is the same as no rule, and is named (rule 4)', () => {
     fc.assert(
       fc.property(inventoryArb, policySetArb, tupleArb, (inv, ps, t) => {
-        const pruned: PolicySet = { ...ps, policies: ps.policies.map((p) => ({ ...p, rules: p.rules.filter((r) => isLive(r, t.at)) })) }
+        const pruned: PolicySet = {
+          ...ps,
+          policies: ps.policies.map((p) => ({
+            ...p,
+            rules: p.rules.filter((r) => isLive(r, t.at)),
+          })),
+        }
         const a = evaluate(inv, ps, t)
         const b = evaluate(inv, pruned, t)
         expect(a.decision).toBe(b.decision)
@@ -108,8 +155,17 @@ describe('reference evaluator algebra', () => {
   it('a reply is judged as the connection it answers (rule 3)', () => {
     fc.assert(
       fc.property(inventoryArb, policySetArb, tupleArb, (inv, ps, t) => {
+        // an ICMP reply is the reply type of its request (an echo reply answers an echo request);
+        // a message that has none (a neighbour solicitation) is no reply
+        let back = reverseTuple(t)
+        const icmp = ICMP_REQUEST_OF_REPLY[t.protocol]
+        if (icmp !== undefined) {
+          const type = Object.entries(icmp).find(([, request]) => request === t.dstPort)?.[0]
+          if (type === undefined) return
+          back = { ...back, dstPort: Number(type), srcPort: 0 }
+        }
         const forward = evaluate(inv, ps, t)
-        const reply = evaluate(inv, ps, reverseTuple(t), { reply: true })
+        const reply = evaluate(inv, ps, back, { reply: true })
         expect(reply.decision).toBe(forward.decision)
         expect(reply.by).toEqual(forward.by)
         expect(reply.reply).toBe(true)
@@ -124,7 +180,14 @@ describe('reference evaluator algebra', () => {
         const v = evaluate(inv, ps, t)
         const bare = evaluate(inv, { ...ps, enforcement: [] }, t)
         expect(v.decision).toBe(bare.decision)
-        const expected = v.decision === 'allowed' ? 'allowed' : v.mode === 'enforce' ? 'blocked' : v.mode === 'monitor' ? 'would-be-blocked' : 'unenforced'
+        const expected =
+          v.decision === 'allowed'
+            ? 'allowed'
+            : v.mode === 'enforce'
+              ? 'blocked'
+              : v.mode === 'monitor'
+                ? 'would-be-blocked'
+                : 'unenforced'
         expect(v.outcome).toBe(expected)
         if (v.src.kind === 'external') expect(v.srcMode).toBe('observe')
       }),

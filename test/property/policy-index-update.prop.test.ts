@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Inventory, Policy, PolicySet, Rule } from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
-import { PolicyIndex } from '../../src/policy/policy-index.js'
+import { LINK_CONTROL_CODE, PolicyIndex } from '../../src/policy/policy-index.js'
 import {
   ALL_IPS,
   inventoryArb,
@@ -193,16 +193,16 @@ function difference(
   if (current !== built.ruleCount) return `current rule indices ${current} vs ${built.ruleCount}`
   for (const t of tuples) {
     const name = (code: number, x: PolicyIndex): string =>
-      code < 0
-        ? 'default-deny'
-        : `${code & 1 ? 'deny' : 'allow'} ${x.ruleAt(code >> 1).policy}/${x.ruleAt(code >> 1).id}`
+      code === LINK_CONTROL_CODE
+        ? 'link-control'
+        : code < 0
+          ? 'default-deny'
+          : `${code & 1 ? 'deny' : 'allow'} ${x.ruleAt(code >> 1).policy}/${x.ruleAt(code >> 1).id}`
     const got = name(index.decide(t.src, t.dst, t.protocol, t.dstPort, t.at), index)
     const fromFresh = name(built.decide(t.src, t.dst, t.protocol, t.dstPort, t.at), built)
     const v = evaluate(inv, ps, t, { now })
     const want =
-      v.by === 'default-deny'
-        ? 'default-deny'
-        : `${v.by.action} ${v.by.rule.policy}/${v.by.rule.id}`
+      typeof v.by === 'string' ? v.by : `${v.by.action} ${v.by.rule.policy}/${v.by.rule.id}`
     if (got !== want || fromFresh !== want)
       return `${JSON.stringify(t)}: updated ${got}, fresh ${fromFresh}, reference ${want}`
     const s = index.endpointClass(t.src, t.at)

@@ -14,7 +14,12 @@ import {
   type PolicySet,
 } from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
-import { PolicyIndex, type IndexedVerdict } from '../../src/policy/policy-index.js'
+import {
+  LINK_CONTROL_CODE,
+  PolicyIndex,
+  isAllowedCode,
+  type IndexedVerdict,
+} from '../../src/policy/policy-index.js'
 import {
   ALL_IPS,
   inventoryArb,
@@ -74,9 +79,11 @@ function difference(
   }
   if (want.by === 'default-deny') {
     if (code !== -1) return `decide ${code} ${show()}`
+  } else if (want.by === 'link-control') {
+    if (code !== LINK_CONTROL_CODE || !isAllowedCode(code)) return `decide ${code} ${show()}`
   } else {
     const r = index.ruleAt(code >> 1)
-    const allowed = code >= 0 && (code & 1) === 0
+    const allowed = isAllowedCode(code)
     if (
       allowed !== (want.decision === 'allowed') ||
       r.policy !== want.by.rule.policy ||

@@ -275,6 +275,8 @@ export interface SimulateOutput {
   /** Denied flows with a workload on either side: what `--fail-on-block` counts. */
   readonly wouldBlockIfEnforced: number
   readonly replies: number
+  /** Flows allowed as IPv6 link control whatever the rules (also in `outcomes.allowed`). */
+  readonly linkControl: number
   readonly unknownDirection: number
   readonly skipped: Readonly<Record<string, number>>
   readonly window: { readonly first: string; readonly last: string } | null
@@ -331,6 +333,7 @@ export function simulateOutput(
     outcomes: r.outcomes,
     wouldBlockIfEnforced: r.wouldBlockIfEnforced,
     replies: r.replies,
+    linkControl: r.linkControl,
     unknownDirection: r.unknownDirection,
     skipped: r.skipped,
     window: r.window ? { first: iso(r.window.first), last: iso(r.window.last) } : null,
@@ -389,6 +392,10 @@ export function renderSimulateText(o: SimulateOutput): string {
   ]
   if (o.window) lines.push(`flows seen ${o.window.first} .. ${o.window.last}`)
   if (o.replies > 0) lines.push(`replies judged as their connection: ${o.replies}`)
+  if (o.linkControl > 0)
+    lines.push(
+      `IPv6 link control (neighbour/multicast listener discovery), allowed whatever the rules: ${o.linkControl}`,
+    )
   if (o.unknownDirection > 0)
     lines.push(`direction unknown, judged as recorded: ${o.unknownDirection}`)
   const skipped = Object.entries(o.skipped).map(([k, v]) => `${k} ${v}`)

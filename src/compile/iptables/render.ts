@@ -13,6 +13,7 @@
  * @see https://ipset.netfilter.org/iptables-extensions.man.html (set match, SET target, conntrack)
  */
 import {
+  IPV6_LINK_CONTROL_ICMP_TYPES,
   familyBits,
   formatIp,
   formatLabelSet,
@@ -20,7 +21,6 @@ import {
   type PortRange,
 } from '../../core/index.js'
 import { familyElements, type AddressRange, type HostPlan } from '../nftables/compile.js'
-import { IPV6_LINK_CONTROL_ICMP_TYPES } from '../target.js'
 
 /** The chains every rules file owns. Stable. */
 export const IPT_CHAINS = { in: 'BULKHEAD-IN', out: 'BULKHEAD-OUT' } as const

@@ -13,9 +13,14 @@
  * @see https://wiki.nftables.org/wiki-nftables/index.php/Verdict_Maps_(vmaps)
  * @see https://wiki.nftables.org/wiki-nftables/index.php/Sets (flags interval, dynamic, timeout)
  */
-import { familyBits, formatIp, formatLabelSet, type IpFamily } from '../../core/index.js'
+import {
+  IPV6_LINK_CONTROL_ICMP_TYPES,
+  familyBits,
+  formatIp,
+  formatLabelSet,
+  type IpFamily,
+} from '../../core/index.js'
 import type { AddressRange, FamilyMaps, HostPlan } from './compile.js'
-import { IPV6_LINK_CONTROL_ICMP_TYPES } from '../target.js'
 
 /** The nftables table every ruleset lives in. Stable. */
 export const NFT_TABLE = 'bulkhead'
