@@ -10,6 +10,7 @@ import { zeekParser } from './formats/zeek.js'
 import { hubbleParser } from './formats/hubble.js'
 import { conntrackParser } from './formats/conntrack.js'
 import { netflowParser } from './formats/netflow.js'
+import { bulkheadJsonlParser } from './formats/bulkhead-jsonl.js'
 
 /** All parsers, in detection-priority order (more specific formats first). */
 export const PARSERS: readonly AnyParser[] = [
@@ -19,6 +20,7 @@ export const PARSERS: readonly AnyParser[] = [
   azureNsgParser,
   azureVnetParser,
   gcpVpcParser,
+  bulkheadJsonlParser,
   csvParser,
   zeekParser,
   hubbleParser,

@@ -16,6 +16,7 @@ export type FlowFormat =
   | 'hubble'
   | 'netflow'
   | 'conntrack'
+  | 'bulkhead-jsonl'
   | 'csv'
 
 /** One skipped record, kept as an example for the summary. */

@@ -1,0 +1,165 @@
+/**
+ * @module Bulkhead's own flow lines: what `bulkhead flows -o jsonl` and `bulkhead collect` print,
+ * read back (so that collected flows reach the store: `bulkhead collect > f.jsonl`, then
+ * `bulkhead ingest f.jsonl`).
+ */
+import type { Flow, FlowDirection, ObservedAction } from '../../core/index.js'
+import { parseAddress, parseIsoTime } from '../fields.js'
+import { skip, type LineParser, type ParseContext } from '../types.js'
+
+const ACTIONS: ReadonlySet<string> = new Set<ObservedAction>(['accept', 'reject', 'unknown'])
+const DIRECTIONS: ReadonlySet<string> = new Set<FlowDirection>([
+  'client-to-server',
+  'server-to-client',
+  'unknown',
+])
+
+function uint(v: unknown, max: number): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max ? v : undefined
+}
+
+/** A `{key: value}` object of strings (the labels a format gave), or undefined when not one. */
+function labels(v: unknown): Readonly<Record<string, string>> | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined
+  return Object.values(v).every((x) => typeof x === 'string')
+    ? (v as Record<string, string>)
+    : undefined
+}
+
+function parseLine(line: string, lineNo: number, ctx: ParseContext): Flow | undefined {
+  const where = `${ctx.file}:${lineNo}`
+  let v: unknown
+  try {
+    v = JSON.parse(line)
+  } catch {
+    skip(ctx, 'bad-json', where, line)
+    return undefined
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    skip(ctx, 'bad-json', where, line)
+    return undefined
+  }
+  const o = v as Record<string, unknown>
+  const src = typeof o['src'] === 'string' ? parseAddress(o['src']) : undefined
+  const dst = typeof o['dst'] === 'string' ? parseAddress(o['dst']) : undefined
+  if (src === undefined || dst === undefined) {
+    skip(ctx, 'bad-address', where, line)
+    return undefined
+  }
+  const srcPort = uint(o['srcPort'], 65535)
+  const dstPort = uint(o['dstPort'], 65535)
+  if (srcPort === undefined || dstPort === undefined) {
+    skip(ctx, 'bad-port', where, line)
+    return undefined
+  }
+  const protocol = uint(o['protocol'], 255)
+  if (protocol === undefined) {
+    skip(ctx, 'bad-protocol', where, line)
+    return undefined
+  }
+  const start = typeof o['start'] === 'string' ? parseIsoTime(o['start']) : undefined
+  const end = typeof o['end'] === 'string' ? parseIsoTime(o['end']) : undefined
+  if (start === undefined || end === undefined) {
+    skip(ctx, 'bad-time', where, line)
+    return undefined
+  }
+  if (end < start) {
+    skip(ctx, 'end-before-start', where, line)
+    return undefined
+  }
+  const packets = uint(o['packets'], Number.MAX_SAFE_INTEGER)
+  const bytes = uint(o['bytes'], Number.MAX_SAFE_INTEGER)
+  if (packets === undefined || bytes === undefined) {
+    skip(ctx, 'bad-counter', where, line)
+    return undefined
+  }
+  const action = o['observedAction']
+  const direction = o['direction']
+  const tcpFlags = o['tcpFlags'] === undefined ? undefined : uint(o['tcpFlags'], 0xfff)
+  const srcName = o['srcName']
+  const dstName = o['dstName']
+  const srcLabels = o['srcLabels'] === undefined ? undefined : labels(o['srcLabels'])
+  const dstLabels = o['dstLabels'] === undefined ? undefined : labels(o['dstLabels'])
+  if (
+    typeof action !== 'string' ||
+    !ACTIONS.has(action) ||
+    typeof direction !== 'string' ||
+    !DIRECTIONS.has(direction) ||
+    (o['tcpFlags'] !== undefined && tcpFlags === undefined) ||
+    (srcName !== undefined && typeof srcName !== 'string') ||
+    (dstName !== undefined && typeof dstName !== 'string') ||
+    (o['srcLabels'] !== undefined && srcLabels === undefined) ||
+    (o['dstLabels'] !== undefined && dstLabels === undefined)
+  ) {
+    skip(ctx, 'bad-field', where, line)
+    return undefined
+  }
+  return {
+    src,
+    dst,
+    srcPort,
+    dstPort,
+    protocol,
+    start,
+    end,
+    packets,
+    bytes,
+    observedAction: action as ObservedAction,
+    direction: direction as FlowDirection,
+    source: { format: 'bulkhead-jsonl', file: ctx.file, line: lineNo },
+    ...(tcpFlags !== undefined ? { tcpFlags } : {}),
+    ...(typeof srcName === 'string' ? { srcName } : {}),
+    ...(typeof dstName === 'string' ? { dstName } : {}),
+    ...(srcLabels !== undefined ? { srcLabels } : {}),
+    ...(dstLabels !== undefined ? { dstLabels } : {}),
+  }
+}
+
+/**
+ * Bulkhead's flow lines (`flows -o jsonl`, `collect`): one JSON object per line with the
+ * {@link Flow} fields, `start`/`end` as ISO-8601 UTC. The flows are taken as written: their
+ * direction and observed action were decided when they were first read. `source` becomes this
+ * file and line (the line's own `source`, where it was first read, is not kept). Blank lines are
+ * skipped silently.
+ *
+ * Skip reasons: `bad-json`, `bad-address`, `bad-port`, `bad-protocol`, `bad-time`,
+ * `end-before-start`, `bad-counter`, `bad-field` (an observed action, direction, TCP flags, name
+ * or labels not as `flows -o jsonl` writes them).
+ */
+export const bulkheadJsonlParser: LineParser = {
+  format: 'bulkhead-jsonl',
+  kind: 'lines',
+  detect(head: Uint8Array): number {
+    const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
+    const first = text
+      .replace(/^\uFEFF/, '')
+      .split('\n')
+      .find((l) => l.trim() !== '')
+    if (first === undefined || !first.trimStart().startsWith('{')) return 0
+    let v: unknown
+    try {
+      v = JSON.parse(first)
+    } catch {
+      return 0
+    }
+    if (typeof v !== 'object' || v === null) return 0
+    const keys = ['src', 'dst', 'srcPort', 'dstPort', 'protocol', 'start', 'end', 'direction']
+    const source = (v as Record<string, unknown>)['source']
+    return keys.every((k) => k in v) &&
+      typeof source === 'object' &&
+      source !== null &&
+      'format' in source
+      ? 0.98
+      : 0
+  },
+  async *parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
+    let lineNo = 0
+    for await (const raw of lines) {
+      lineNo++
+      const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw
+      if (line.trim() === '') continue
+      const f = parseLine(line, lineNo, ctx)
+      if (f) yield f
+    }
+  },
+}
