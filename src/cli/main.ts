@@ -6,7 +6,13 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { BulkheadError, type Diagnostic } from '../core/index.js'
-import { EXIT, failureOutput, printDiagnostics, systemErrorDiagnostic } from './output.js'
+import {
+  AfterOutputError,
+  EXIT,
+  failureOutput,
+  printDiagnostics,
+  systemErrorDiagnostic,
+} from './output.js'
 import { VERSION } from './version.js'
 import { registerInit } from './commands/init.js'
 import { registerValidate } from './commands/validate.js'
@@ -85,10 +91,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   program.hook('preAction', (_program, action) => {
     invoked = action
   })
-  const fail = (diagnostics: readonly Diagnostic[]): number => {
+  const fail = (diagnostics: readonly Diagnostic[], written = false): number => {
     printDiagnostics(diagnostics)
     const format: unknown = invoked?.opts()['output']
-    const doc = typeof format === 'string' ? failureOutput(diagnostics, format) : undefined
+    const doc =
+      typeof format === 'string' && !written ? failureOutput(diagnostics, format) : undefined
     if (doc !== undefined) process.stdout.write(doc)
     return EXIT.input
   }
@@ -100,7 +107,8 @@ export async function run(argv: readonly string[]): Promise<number> {
       // help and version are "errors" to commander with exit code 0
       return err.exitCode === 0 ? EXIT.ok : EXIT.input
     }
-    if (err instanceof BulkheadError) return fail(err.diagnostics)
+    if (err instanceof BulkheadError)
+      return fail(err.diagnostics, err instanceof AfterOutputError)
     // a file or folder the environment refuses (permissions, a file where a folder goes, a full
     // disk) is bad input, not a bug
     const io = systemErrorDiagnostic(err)

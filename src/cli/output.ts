@@ -30,6 +30,13 @@ export class UsageError extends BulkheadError {
 }
 
 /**
+ * An input error raised after the command wrote its whole output document, which already names
+ * the error (`flows -o json`: `failed` and `summary.diagnostics`): `run()` prints it on stderr and
+ * exits 1, but writes no failure document after the first.
+ */
+export class AfterOutputError extends BulkheadError {}
+
+/**
  * YAML of command output, holding what `JSON.stringify(data)` holds (undefined fields dropped,
  * `toJSON` applied): an object met twice is written twice, not as an anchor and an alias
  * (`&a1` … `*a1`), so the text reads and greps like the JSON it mirrors.

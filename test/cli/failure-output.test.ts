@@ -110,4 +110,22 @@ describe('machine output when a command stops on an input error', () => {
     expect(out.ok).toBe(false)
     expect(out.diagnostics.map((d) => d.code)).toEqual(['store/open-failed'])
   })
+
+  it('flows -o json|yaml that wrote its own document adds no second one (unusable file, --strict)', async () => {
+    const missing = path.join(root, 'missing.log')
+    const bad = path.join(root, 'bad.csv')
+    writeFileSync(
+      bad,
+      'src_ip,dst_ip,dst_port,protocol\n10.0.0.1,10.0.0.2,443,tcp\n10.0.0.1,nope,443,tcp\n',
+    )
+    for (const args of [[missing], ['--strict', bad]]) {
+      const r = await cli('flows', ...args, '-o', 'json')
+      expect(r.code, args.join(' ')).toBe(1)
+      const out = JSON.parse(r.stdout) as { failed: string[]; summary: { diagnostics: unknown[] } }
+      expect(out.failed).toEqual(args[0] === '--strict' ? [] : [missing])
+      expect(out.summary.diagnostics.length).toBeGreaterThan(0)
+      const y = await cli('flows', ...args, '-o', 'yaml')
+      expect(y.stdout).not.toContain('ok: false')
+    }
+  })
 })

@@ -16,7 +16,7 @@ import {
 import type { FlowFormat } from '../../ingest/types.js'
 import { checkFieldList, expandInputs } from '../inputs.js'
 import { startFilesProgress } from '../progress.js'
-import { checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
+import { AfterOutputError, checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
 
 /** Output formats of `bulkhead flows`. */
 export const FLOWS_OUTPUTS = ['jsonl', 'csv', 'table', 'json', 'yaml'] as const
@@ -281,6 +281,7 @@ are still read and printed), or with --strict at the first malformed record.`,
           // the document stays whole: what was read, and the error among the diagnostics
           await closeDocument(err.diagnostics)
           process.stderr.write(`${formatRunSummary(finish())}\n`)
+          throw new AfterOutputError(err.diagnostics, { cause: err })
         }
         throw err
       }
@@ -298,7 +299,7 @@ are still read and printed), or with --strict at the first malformed record.`,
       process.stderr.write(`${formatRunSummary(summary)}\n`)
       if (failed.length > 0) {
         process.stderr.write(`not read (unusable): ${failed.join(', ')}\n`)
-        throw new BulkheadError(unusable)
+        throw new AfterOutputError(unusable)
       }
     })
 }
