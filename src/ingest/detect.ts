@@ -139,14 +139,17 @@ const TEXT_OUTPUTS: readonly {
   },
 ]
 
+/** Bytes of (decompressed) content {@link assertNotForeign} looks at (a tar's magic is at 257). */
+export const FOREIGN_BYTES = 512
+
 /**
- * {@link detectFormat} on a head already read (the first 64 KiB of the decompressed bytes, or
- * fewer when the file is shorter); `file` names it in errors. Throws as {@link detectFormat}; a
- * head that is a compression or an archive no parser reads (bzip2, xz, zstd, zip, tar, gzip
- * inside gzip) is `ingest/unknown-format` saying which, with what to do.
+ * Refuses a head (the first bytes of the decompressed content) that is a compression or an
+ * archive no parser reads: bzip2, xz, zstd, zip, tar, gzip inside gzip. Applies whatever the
+ * format (given or detected): no flow log starts so, and read as one it gives only garbage.
+ * @throws BulkheadError `ingest/unknown-format` (fatal) saying which, with what to do.
  */
-export function detectFromHead(head: Uint8Array, file: string): FlowFormat {
-  // an archive or a compression no parser reads (a tar's first member may look like a flow log)
+export function assertNotForeign(head: Uint8Array, file: string): void {
+  // a tar's first member may look like a flow log
   const foreign = FOREIGN.find((f) => f.magic.every((b, i) => head[(f.at ?? 0) + i] === b))
   if (foreign) {
     throw new BulkheadError([
@@ -159,6 +162,16 @@ export function detectFromHead(head: Uint8Array, file: string): FlowFormat {
       },
     ])
   }
+}
+
+/**
+ * {@link detectFormat} on a head already read (the first 64 KiB of the decompressed bytes, or
+ * fewer when the file is shorter); `file` names it in errors. Throws as {@link detectFormat}; a
+ * head that is a compression or an archive no parser reads (bzip2, xz, zstd, zip, tar, gzip
+ * inside gzip) is `ingest/unknown-format` saying which, with what to do.
+ */
+export function detectFromHead(head: Uint8Array, file: string): FlowFormat {
+  assertNotForeign(head, file)
   if (
     head.length === 0 ||
     head.every((b) => b === 0x0a || b === 0x0d || b === 0x20 || b === 0x09)

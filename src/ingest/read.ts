@@ -6,7 +6,13 @@ import { statSync } from 'node:fs'
 import path from 'node:path'
 import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
 import { ColumnPairer, DIR_UNKNOWN, FlowColumns, orientRow, StringTable } from './columnar.js'
-import { DETECT_BYTES, detectFormat, detectFromHead } from './detect.js'
+import {
+  DETECT_BYTES,
+  FOREIGN_BYTES,
+  assertNotForeign,
+  detectFormat,
+  detectFromHead,
+} from './detect.js'
 import { DirectionPairer, orient } from './direction.js'
 import { isParquetFile, readAwsParquet } from './formats/aws-parquet.js'
 import { splitDatagrams } from './formats/netflow.js'
@@ -263,7 +269,17 @@ async function* readOne(
       },
     })
     if (parquet) format = 'aws-vpc'
-    else if (opts.format === 'auto') {
+    else if (opts.format !== 'auto') {
+      // a given format does not make a bzip2 or zstd file readable
+      const peek = await peekBytes(chunks, FOREIGN_BYTES)
+      chunks = peek.rest
+      try {
+        assertNotForeign(peek.head, file)
+      } catch (err) {
+        await peek.close()
+        throw err
+      }
+    } else {
       const peek = await peekBytes(chunks, DETECT_BYTES)
       chunks = peek.rest
       try {

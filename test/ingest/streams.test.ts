@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BulkheadError, type Flow } from '../../src/core/index.js'
-import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { readFlows, type FileSummary, type ReadOptions } from '../../src/ingest/read.js'
 import { fixtureText } from './text-helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'bulkhead-streams-'))
@@ -18,11 +18,13 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function read(file: string): Promise<{ flows: Flow[]; summaries: FileSummary[] }> {
+async function read(
+  file: string,
+  format: ReadOptions['format'] = 'auto',
+): Promise<{ flows: Flow[]; summaries: FileSummary[] }> {
   const summaries: FileSummary[] = []
   const flows: Flow[] = []
-  for await (const f of readFlows([file], { format: 'auto', strict: false }, summaries))
-    flows.push(f)
+  for await (const f of readFlows([file], { format, strict: false }, summaries)) flows.push(f)
   return { flows, summaries }
 }
 
@@ -104,15 +106,29 @@ describe('compressions and archives no parser reads are named', () => {
     ['gzip inside gzip', gzipSync(gzipSync(fixtureText('aws-v2.log')))],
   ]
   cases.forEach(([kind, bytes], i) => {
-    it(kind, async () => {
-      const file = join(dir, `download-${i}.log`)
-      writeFileSync(file, bytes)
-      const err = await read(file).catch((e: unknown) => e)
-      expect(err).toBeInstanceOf(BulkheadError)
-      const d = (err as BulkheadError).diagnostics[0]
-      expect(d?.code).toBe('ingest/unknown-format')
-      expect(d?.message).toContain(kind)
-    })
+    // a format named on the command line (or for a workspace source) does not make it readable
+    it.each(['auto', 'aws-vpc', 'netflow', 'csv'] as const)(
+      `${kind}, --format %s`,
+      async (format) => {
+        const file = join(dir, `download-${i}.log`)
+        writeFileSync(file, bytes)
+        const err = await read(file, format).catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(BulkheadError)
+        const d = (err as BulkheadError).diagnostics[0]
+        expect(d?.code).toBe('ingest/unknown-format')
+        expect(d?.message).toContain(kind)
+      },
+    )
+  })
+
+  it('a CSV whose first lines are blank is detected, as the parser reads it', async () => {
+    const file = join(dir, 'blank-first.csv')
+    writeFileSync(file, `\uFEFF\n \r\n\n${fixtureText('flows.csv')}`)
+    const auto = await read(file)
+    const given = await read(file, 'csv')
+    expect(auto.summaries[0]?.format).toBe('csv')
+    expect(auto.flows.length).toBeGreaterThan(0)
+    expect(auto.flows).toEqual(given.flows)
   })
 
   it('a gcloud export in YAML is named YAML, with the JSON export to use instead', async () => {

@@ -289,7 +289,8 @@ export const csvParser: LineParser = {
   kind: 'lines',
   detect(head: Uint8Array): number {
     const t = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
-    const first = t.split('\n', 1)[0]?.replace(/\r$/, '') ?? ''
+    // the header is the first line that is not blank, as the parser reads it
+    const first = /^(?:[ \t\r\uFEFF]*\n)*([^\n]*)/.exec(t)?.[1]?.replace(/\r$/, '') ?? ''
     return parseHeader(first) ? 0.9 : 0
   },
   async *parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
