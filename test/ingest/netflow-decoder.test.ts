@@ -259,6 +259,30 @@ describe('NetFlow v9', () => {
     expect(d.flush().problems).toEqual([])
   })
 
+  it('drops the templates of an exporter that restarted: its new layout waits for its new template', () => {
+    // after the restart, template 256 is reused with source and destination swapped (same length)
+    const swapped: typeof TPL_V4 = [[12, 4], [8, 4], ...TPL_V4.slice(2)]
+    const d = new NetflowDecoder()
+    const tpl = (fields: typeof TPL_V4): Uint8Array =>
+      set(0, templateRecords([{ id: 256, fields }]))
+    expect(d.decode(v9(H, tpl(TPL_V4), set(256, rec({ sp: 1 }))), META).flows).toHaveLength(1)
+    // one hour later the uptime is 2 s: a new boot; its data comes before its template
+    const H2 = { ...H, sysUptime: 2_000, secs: H.secs + 3_600 }
+    const early = d.decode(v9(H2, set(256, rec({ sp: 2 }))), { ...META, record: 1 })
+    expect(early.flows).toEqual([])
+    expect(reasons(early, 'note')).toEqual({ 'exporter-restarted': 1 })
+    const late = d.decode(v9({ ...H2, secs: H2.secs + 1 }, tpl(swapped)), { ...META, record: 2 })
+    // read with its own template: the record's first address is the destination
+    expect(late.flows.map((f) => [f.src, f.dst, f.srcPort])).toEqual([['10.0.0.2', '10.0.0.1', 2]])
+    // an uptime that wraps (2^32 ms) is no restart
+    const w = new NetflowDecoder()
+    const W1 = { sysUptime: 2 ** 32 - 500, secs: H.secs }
+    w.decode(v9(W1, tpl(TPL_V4)), META)
+    const wrapped = w.decode(v9({ sysUptime: 500, secs: H.secs + 1 }, set(256, rec())), META)
+    expect(reasons(wrapped, 'note')).toEqual({})
+    expect(wrapped.flows).toHaveLength(1)
+  })
+
   it('bounds the held sets per exporter (64) and counts the rest no-template', () => {
     const d = new NetflowDecoder()
     let dropped = 0
@@ -305,8 +329,12 @@ describe('NetFlow v9', () => {
       ...META,
       record: 1,
     })
-    // 2 octets of padding are not an error; ICMPv6 without a type is noted
-    expect(r.problems.map((p) => p.reason)).toEqual(['icmp-type-assumed-echo'])
+    // the uptime fell back to 5 ms: noted; 2 octets of padding are not an error; ICMPv6 without
+    // a type is noted
+    expect(r.problems.map((p) => p.reason)).toEqual([
+      'exporter-restarted',
+      'icmp-type-assumed-echo',
+    ])
     expect(r.flows).toEqual([
       expect.objectContaining({
         src: '2001:db8::1',

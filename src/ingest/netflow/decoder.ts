@@ -31,6 +31,8 @@ import {
   type ElementSpec,
 } from './fields.js'
 import {
+  BOOT_DRIFT,
+  BOOT_SLACK_MS,
   TemplateCache,
   type HeaderContext,
   type PendingSet,
@@ -140,6 +142,8 @@ interface TimeBase {
  */
 /** Bound of the exporters (`exporter/domain`) remembered to put ICMP types into destination ports. */
 const MAX_ICMP_PORT_EXPORTERS = 10_000
+/** Most (exporter, source id) boot times kept for restart detection; the map starts over beyond. */
+const MAX_V9_BOOTS = 10_000
 
 export class NetflowDecoder {
   readonly cache: TemplateCache
@@ -147,6 +151,8 @@ export class NetflowDecoder {
   private dataIgnored = false
   /** Held data sets whose template the current datagram brought, decoded at its end. */
   private readonly released: { t: Template; held: PendingSet; exporter: string }[] = []
+  /** v9: the last boot time (ms) and export time per exporter and source id. */
+  private readonly v9Boots = new Map<string, { boot: number; exportMs: number }>()
   private readonly onTemplate: ((t: Template, h: HeaderContext) => void) | undefined
   private readonly onSystemInit: ((ms: number, h: HeaderContext) => void) | undefined
   /**
@@ -331,7 +337,40 @@ export class NetflowDecoder {
       record: meta.record,
       file: meta.file,
     }
+    this.noteRestart(header, meta, out)
     this.walkSets(buf, dv, 20, buf.byteLength, header, meta, out)
+  }
+
+  /**
+   * A v9 exporter that restarted (its boot time, `unix_secs` − `sysUptime`, moved by more than
+   * {@link BOOT_SLACK_MS} plus {@link BOOT_DRIFT} of the time between the datagrams, and not by
+   * a whole wrap of the 32-bit uptime) may reuse its template IDs for other layouts (RFC 3954
+   * §5.1 scopes templates to one exporter process): its templates of that source id are dropped,
+   * noted `exporter-restarted`, so that its data waits for the new templates instead of being
+   * read with the old ones.
+   */
+  private noteRestart(h: HeaderContext, meta: DatagramMeta, out: Out): void {
+    const key = `${meta.exporter}\u0000${String(h.domain)}`
+    const boot = h.exportMs - (h.sysUptimeMs ?? 0)
+    const last = this.v9Boots.get(key)
+    if (this.v9Boots.size >= MAX_V9_BOOTS) this.v9Boots.clear()
+    this.v9Boots.set(key, { boot, exportMs: h.exportMs })
+    if (last === undefined) return
+    const slack = BOOT_SLACK_MS + Math.abs(h.exportMs - last.exportMs) * BOOT_DRIFT
+    const moved = boot - last.boot
+    const wraps = Math.round(moved / 2 ** 32)
+    if (Math.abs(moved) <= slack || (wraps !== 0 && Math.abs(moved - wraps * 2 ** 32) <= slack))
+      return
+    const dropped =
+      this.cache.withdrawAll(meta.exporter, h.domain, false) +
+      this.cache.withdrawAll(meta.exporter, h.domain, true)
+    push(
+      out,
+      'note',
+      'exporter-restarted',
+      meta,
+      `boot time moved by ${String(Math.round(moved / 1000))} s: ${String(dropped)} templates dropped`,
+    )
   }
 
   private decodeIpfix(buf: Uint8Array, dv: DataView, meta: DatagramMeta, out: Out): void {

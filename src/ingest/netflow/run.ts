@@ -27,19 +27,9 @@
  * {@link MAX_CATALOG_ENTRIES} templates and init times.
  */
 import { noTemplateProblem, NetflowDecoder, type DecodeResult } from './decoder.js'
-import type { HeaderContext, Template } from './templates.js'
+import { BOOT_DRIFT, BOOT_SLACK_MS, type HeaderContext, type Template } from './templates.js'
 
-/**
- * v9: how far two boot times (`unix_secs` − `sysUptime`) of one exporter process may differ, ms
- * (whole seconds against milliseconds).
- */
-export const BOOT_SLACK_MS = 2000
-
-/**
- * v9: and how much more per ms between the two datagrams — an uptime clock drifts against a wall
- * clock that NTP steers (0.24 % seen on a router), 0.5 %.
- */
-export const BOOT_DRIFT = 0.005
+export { BOOT_DRIFT, BOOT_SLACK_MS }
 
 /** Largest distance between an IPFIX template's export and its data's, 31 days in ms. */
 export const IPFIX_WINDOW_MS = 31 * 24 * 3600 * 1000

@@ -103,6 +103,18 @@ const MAX_DOMAINS_WITH_INIT_TIME = 256
 const tkey = (domain: number, id: number): string => `${domain}/${id}`
 
 /**
+ * v9: how far two boot times (`unix_secs` − `sysUptime`) of one exporter process may differ, ms
+ * (whole seconds against milliseconds).
+ */
+export const BOOT_SLACK_MS = 2000
+
+/**
+ * v9: and how much more per ms between the two datagrams — an uptime clock drifts against a wall
+ * clock that NTP steers (0.24 % seen on a router), 0.5 %.
+ */
+export const BOOT_DRIFT = 0.005
+
+/**
  * The cache itself. Not thread-safe (Node is single-threaded); one instance per decoder.
  * Every method is O(1) amortised except {@link TemplateCache.takePending} (linear in held sets,
  * at most `maxPendingSetsPerExporter`).
