@@ -362,8 +362,9 @@ export class Simulator {
   /**
    * The verdict of one flow or group, without recording it: the decision code of
    * {@link PolicyIndex.decideClasses} (`2i` allowed by rule i, `2i+1` denied by rule i, `-1`
-   * default deny, `LINK_CONTROL_CODE` IPv6 link control), the outcome under the modes (and `asEnforced`), the endpoints' classes and
-   * entities, and the port judged. Undefined when an address does not parse.
+   * default deny, `LINK_CONTROL_CODE` IPv6 link control), the outcome under the modes (and
+   * `asEnforced`), the endpoints' classes and entities, and the port judged. Undefined when an
+   * address does not parse.
    */
   judge(
     g: Pick<FlowGroup, 'src' | 'dst' | 'srcPort' | 'dstPort' | 'protocol' | 'direction' | 'at'>,
