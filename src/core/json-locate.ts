@@ -116,7 +116,7 @@ export class JsonLocator {
     return target === 'key' && complete && key !== undefined ? key : at
   }
 
-  /** 1-based line and column (in UTF-16 code units) of an offset, as the `yaml` LineCounter gives. */
+  /** 1-based line and column (UTF-16 code units) of an offset, as `yaml`'s LineCounter gives. */
   linePos(offset: number): { line: number; col: number } {
     if (this.lineStarts === undefined) {
       const starts = [0]

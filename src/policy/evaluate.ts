@@ -128,7 +128,8 @@ function endpoint(inventory: Inventory, ipText: string, at: number): Endpoint {
  * accepts it. Any other flow is allowed iff some live allow rule matches it and no live deny
  * rule does; otherwise it is denied (by the first matching deny rule, or by default). Rules are
  * visited in policy-set order (policies by name, rules in file order); `by` names the first
- * deciding rule and `matched` lists all. Expired rules are ignored and listed in `expired` when they match.
+ * deciding rule and `matched` lists all. Expired rules are ignored and listed in `expired` when
+ * they match.
  *
  * @param tuple - addresses as text (canonical or not), protocol IANA number, destination port
  *   (ICMP type for ICMP), time in ms since the epoch, UTC.
