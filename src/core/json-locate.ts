@@ -8,6 +8,7 @@
  * found only when a diagnostic asks for one. The text must be valid JSON (RFC 8259); these
  * functions do not validate it.
  */
+import { LineCounter } from 'yaml'
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -84,7 +85,7 @@ interface Member {
  */
 export class JsonLocator {
   private readonly members = new Map<number, Map<string, Member> | Member[]>()
-  private lineStarts: number[] | undefined
+  private lines: LineCounter | undefined
 
   constructor(private readonly text: string) {}
 
@@ -116,23 +117,15 @@ export class JsonLocator {
     return target === 'key' && complete && key !== undefined ? key : at
   }
 
-  /** 1-based line and column (UTF-16 code units) of an offset, as `yaml`'s LineCounter gives. */
+  /** 1-based line and column (UTF-16 code units) of an offset, by `yaml`'s LineCounter. */
   linePos(offset: number): { line: number; col: number } {
-    if (this.lineStarts === undefined) {
-      const starts = [0]
+    if (this.lines === undefined) {
+      this.lines = new LineCounter()
+      this.lines.addNewLine(0)
       for (let i = this.text.indexOf('\n'); i >= 0; i = this.text.indexOf('\n', i + 1))
-        starts.push(i + 1)
-      this.lineStarts = starts
+        this.lines.addNewLine(i + 1)
     }
-    const starts = this.lineStarts
-    let lo = 0
-    let hi = starts.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1
-      if ((starts[mid] as number) <= offset) lo = mid
-      else hi = mid - 1
-    }
-    return { line: lo + 1, col: offset - (starts[lo] as number) + 1 }
+    return this.lines.linePos(offset)
   }
 
   private membersOf(at: number): Map<string, Member> | Member[] | undefined {

@@ -278,9 +278,7 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
  */
 function parseJsonFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] | undefined {
   const text = file.text
-  let i = 0
-  while (i < text.length && /[\s\uFEFF]/.test(text.charAt(i))) i++
-  if (text[i] !== '{' && text[i] !== '[') return undefined
+  if (!/^[\s\uFEFF]*[[{]/.test(text)) return undefined
   let value: unknown
   try {
     value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)

@@ -916,8 +916,7 @@ export class PolicyIndex {
    * Two arrays of classes, one compact hash probe, two small array reads.
    */
   private lookup(s: number, d: number, protocol: number, port: number): number {
-    if (protocol === 58 && isLinkControl(protocol, port) && this.ipv6(s) && this.ipv6(d))
-      return LINK_CONTROL_CODE
+    if (isLinkControl(protocol, port) && this.ipv6(s) && this.ipv6(d)) return LINK_CONTROL_CODE
     let f = this.fromList[s] as number
     if (f < 0) f = this.fromListOf(s)
     let g = this.toList[d] as number

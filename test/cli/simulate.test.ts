@@ -14,12 +14,17 @@ const W = 'test/fixtures/simulate-estate'
 const FLOWS = `${W}/flows.csv`
 const AT = '2026-10-25T00:00:00Z' // month-end-export (expires 2026-10-31) is live
 
-async function json(
+/** `simulate -o json` at AT on workspace `ws`, parsed. */
+async function jsonIn(
+  ws: string,
   ...args: string[]
 ): Promise<{ code: number; out: SimulateOutput; stderr: string }> {
-  const r = await cli('simulate', '-w', W, '--at', AT, '-o', 'json', ...args)
+  const r = await cli('simulate', '-w', ws, '--at', AT, '-o', 'json', ...args)
   return { code: r.code, out: JSON.parse(r.stdout) as SimulateOutput, stderr: r.stderr }
 }
+
+/** `simulate -o json` at AT on the estate. */
+const json = (...args: string[]): ReturnType<typeof jsonIn> => jsonIn(W, ...args)
 
 const edge = (o: SimulateOutput): string[] =>
   o.denied.map(
@@ -240,9 +245,8 @@ describe('ICMP echo replies are judged as the echo requests they answer (rule 3)
 
   it('from files and from the store: all four allowed, the replies as replies', async () => {
     for (const args of [['--flows', path.join(workspace(), 'pings.csv')], []]) {
-      const r = await cli('simulate', '-w', workspace(), '--at', AT, ...args, '-o', 'json')
-      expect(r.code, r.stderr).toBe(0)
-      const out = JSON.parse(r.stdout) as SimulateOutput
+      const { code, out, stderr } = await jsonIn(workspace(), ...args)
+      expect(code, stderr).toBe(0)
       expect(out.outcomes, args.join(' ')).toEqual({
         allowed: 4,
         blocked: 0,
@@ -285,9 +289,8 @@ describe('IPv6 link control is allowed whatever the rules, as the compiled host 
   const workspace = estateWithStoredFlows('nd.csv', linkControl)
 
   it('simulate counts them allowed (linkControl 3); only the unreachable is denied', async () => {
-    const r = await cli('simulate', '-w', workspace(), '--at', AT, '-o', 'json')
-    expect(r.code, r.stderr).toBe(0)
-    const out = JSON.parse(r.stdout) as SimulateOutput
+    const { code, out, stderr } = await jsonIn(workspace())
+    expect(code, stderr).toBe(0)
     expect(out.outcomes).toEqual({ allowed: 3, blocked: 0, 'would-be-blocked': 1, unenforced: 0 })
     expect(out.linkControl).toBe(3)
     expect(edge(out)).toEqual([

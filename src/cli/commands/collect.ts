@@ -6,7 +6,7 @@ import type { Flow } from '../../core/flow.js'
 import { startCollector } from '../../ingest/collector.js'
 import type { ParseStats } from '../../ingest/types.js'
 import { checkFormat, UsageError } from '../output.js'
-import { flowToJson } from './flows.js'
+import { flowToJson } from '../../ingest/index.js'
 
 /** Options of the `collect` verb as commander passes them. */
 interface CollectOptions {

@@ -14,6 +14,7 @@ import {
   type RunSummary,
 } from '../../ingest/read.js'
 import type { FlowFormat } from '../../ingest/types.js'
+import { flowToJson } from '../../ingest/index.js'
 import { checkFieldList, expandInputs } from '../inputs.js'
 import { startFilesProgress } from '../progress.js'
 import { AfterOutputError, checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
@@ -41,32 +42,6 @@ export const FLOW_COLUMNS = [
   'file',
   'line',
 ] as const
-
-/**
- * A flow as printed: the {@link Flow} fields with `start`/`end` as ISO-8601 UTC strings
- * (`2014-12-14T04:06:50.000Z`); optional fields only when set.
- */
-export function flowToJson(f: Flow): Record<string, unknown> {
-  return {
-    src: f.src,
-    srcPort: f.srcPort,
-    dst: f.dst,
-    dstPort: f.dstPort,
-    protocol: f.protocol,
-    start: new Date(f.start).toISOString(),
-    end: new Date(f.end).toISOString(),
-    packets: f.packets,
-    bytes: f.bytes,
-    observedAction: f.observedAction,
-    direction: f.direction,
-    ...(f.tcpFlags !== undefined ? { tcpFlags: f.tcpFlags } : {}),
-    ...(f.srcName !== undefined ? { srcName: f.srcName } : {}),
-    ...(f.dstName !== undefined ? { dstName: f.dstName } : {}),
-    ...(f.srcLabels !== undefined ? { srcLabels: f.srcLabels } : {}),
-    ...(f.dstLabels !== undefined ? { dstLabels: f.dstLabels } : {}),
-    source: f.source,
-  }
-}
 
 function cells(f: Flow): string[] {
   return [

@@ -1,7 +1,7 @@
 /**
- * @module Bulkhead's own flow lines: what `bulkhead flows -o jsonl` and `bulkhead collect` print,
- * read back (so that collected flows reach the store: `bulkhead collect > f.jsonl`, then
- * `bulkhead ingest f.jsonl`).
+ * @module Bulkhead's own flow lines: written ({@link flowToJson}: what `bulkhead flows -o jsonl`
+ * and `bulkhead collect` print) and read back, so that collected flows reach the store
+ * (`bulkhead collect > f.jsonl`, then `bulkhead ingest f.jsonl`).
  */
 import type { Flow, FlowDirection, ObservedAction } from '../../core/index.js'
 import { parseAddress, parseIsoTime } from '../fields.js'
@@ -14,6 +14,32 @@ const DIRECTIONS: ReadonlySet<string> = new Set<FlowDirection>([
   'unknown',
 ])
 
+/**
+ * A flow as a line of this format prints it (`flows -o jsonl`, `collect`): the {@link Flow} fields with `start`/`end` as ISO-8601 UTC strings
+ * (`2014-12-14T04:06:50.000Z`); optional fields only when set.
+ */
+export function flowToJson(f: Flow): Record<string, unknown> {
+  return {
+    src: f.src,
+    srcPort: f.srcPort,
+    dst: f.dst,
+    dstPort: f.dstPort,
+    protocol: f.protocol,
+    start: new Date(f.start).toISOString(),
+    end: new Date(f.end).toISOString(),
+    packets: f.packets,
+    bytes: f.bytes,
+    observedAction: f.observedAction,
+    direction: f.direction,
+    ...(f.tcpFlags !== undefined ? { tcpFlags: f.tcpFlags } : {}),
+    ...(f.srcName !== undefined ? { srcName: f.srcName } : {}),
+    ...(f.dstName !== undefined ? { dstName: f.dstName } : {}),
+    ...(f.srcLabels !== undefined ? { srcLabels: f.srcLabels } : {}),
+    ...(f.dstLabels !== undefined ? { dstLabels: f.dstLabels } : {}),
+    source: f.source,
+  }
+}
+
 function uint(v: unknown, max: number): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max ? v : undefined
 }
@@ -24,6 +50,32 @@ function labels(v: unknown): Readonly<Record<string, string>> | undefined {
   return Object.values(v).every((x) => typeof x === 'string')
     ? (v as Record<string, string>)
     : undefined
+}
+
+type OptionalFields = Pick<Flow, 'tcpFlags' | 'srcName' | 'dstName' | 'srcLabels' | 'dstLabels'>
+
+/**
+ * The optional fields of a line, those present only; undefined when one is not as
+ * {@link flowToJson} writes it (TCP flags an integer 0–0xfff, names strings, labels objects of
+ * strings).
+ */
+function optionalFields(o: Record<string, unknown>): OptionalFields | undefined {
+  const name = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+  const readers = {
+    tcpFlags: (v: unknown) => uint(v, 0xfff),
+    srcName: name,
+    dstName: name,
+    srcLabels: labels,
+    dstLabels: labels,
+  }
+  const out: Record<string, unknown> = {}
+  for (const [key, read] of Object.entries(readers)) {
+    if (o[key] === undefined) continue
+    const v = read(o[key])
+    if (v === undefined) return undefined
+    out[key] = v
+  }
+  return out
 }
 
 function parseLine(line: string, lineNo: number, ctx: ParseContext): Flow | undefined {
@@ -75,21 +127,13 @@ function parseLine(line: string, lineNo: number, ctx: ParseContext): Flow | unde
   }
   const action = o['observedAction']
   const direction = o['direction']
-  const tcpFlags = o['tcpFlags'] === undefined ? undefined : uint(o['tcpFlags'], 0xfff)
-  const srcName = o['srcName']
-  const dstName = o['dstName']
-  const srcLabels = o['srcLabels'] === undefined ? undefined : labels(o['srcLabels'])
-  const dstLabels = o['dstLabels'] === undefined ? undefined : labels(o['dstLabels'])
+  const optional = optionalFields(o)
   if (
     typeof action !== 'string' ||
     !ACTIONS.has(action) ||
     typeof direction !== 'string' ||
     !DIRECTIONS.has(direction) ||
-    (o['tcpFlags'] !== undefined && tcpFlags === undefined) ||
-    (srcName !== undefined && typeof srcName !== 'string') ||
-    (dstName !== undefined && typeof dstName !== 'string') ||
-    (o['srcLabels'] !== undefined && srcLabels === undefined) ||
-    (o['dstLabels'] !== undefined && dstLabels === undefined)
+    optional === undefined
   ) {
     skip(ctx, 'bad-field', where, line)
     return undefined
@@ -107,11 +151,7 @@ function parseLine(line: string, lineNo: number, ctx: ParseContext): Flow | unde
     observedAction: action as ObservedAction,
     direction: direction as FlowDirection,
     source: { format: 'bulkhead-jsonl', file: ctx.file, line: lineNo },
-    ...(tcpFlags !== undefined ? { tcpFlags } : {}),
-    ...(typeof srcName === 'string' ? { srcName } : {}),
-    ...(typeof dstName === 'string' ? { dstName } : {}),
-    ...(srcLabels !== undefined ? { srcLabels } : {}),
-    ...(dstLabels !== undefined ? { dstLabels } : {}),
+    ...optional,
   }
 }
 

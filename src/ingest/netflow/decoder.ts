@@ -337,7 +337,7 @@ export class NetflowDecoder {
       record: meta.record,
       file: meta.file,
     }
-    this.noteRestart(header, meta, out)
+    this.forgetTemplatesOnRestart(header, meta, out)
     this.walkSets(buf, dv, 20, buf.byteLength, header, meta, out)
   }
 
@@ -349,7 +349,7 @@ export class NetflowDecoder {
    * noted `exporter-restarted`, so that its data waits for the new templates instead of being
    * read with the old ones.
    */
-  private noteRestart(h: HeaderContext, meta: DatagramMeta, out: Out): void {
+  private forgetTemplatesOnRestart(h: HeaderContext, meta: DatagramMeta, out: Out): void {
     const key = `${meta.exporter}\u0000${String(h.domain)}`
     const boot = h.exportMs - (h.sysUptimeMs ?? 0)
     const last = this.v9Boots.get(key)
