@@ -24,10 +24,13 @@
  *     or, when the policy splits them, `name(first-last,…)[External]` for each part.
  *
  * Addresses of different families never connect. ICMPv6 (protocol 58) over IPv4 and ICMP
- * (protocol 1) over IPv6 cannot occur, although the evaluator would judge such flows: in a
- * connection of that family they are counted allowed exactly when every unlisted protocol is
- * (so `any` still prints `All Connections` and `icmpv6/128` does not show on IPv4 lines). A connection of an entity to itself is omitted. Connections with no
- * allowed service are omitted.
+ * (protocol 1) over IPv6 cannot occur, although the evaluator would judge such flows, so ICMP is
+ * judged on the IPv4 address pairs of a connection only and ICMPv6 on its IPv6 pairs only (an
+ * IPv6 `any` between two dual-stack workloads does not hide a deny of `icmp` between their IPv4
+ * addresses). In a connection with no address pair of one family, that family's ICMP is counted
+ * allowed exactly when every unlisted protocol is (so `any` still prints `All Connections` and
+ * `icmpv6/128` does not show on IPv4 lines). A connection of an entity to itself is omitted.
+ * Connections with no allowed service are omitted.
  * @remarks Semantics: DESIGN.md "Policy language v1" (as {@link evaluate} implements them);
  * format: DESIGN.md "The command line" and np-guard/netpol-analyzer
  * `pkg/netpol/connlist/conns_formatter*.go` (lines sorted by source then destination; md table
@@ -274,6 +277,7 @@ export function connlist(
     }
     return [...m.values()]
   })
+  // the services of one pair of (class, family), without the other family's ICMP
   const cache = new Map<number, ServiceSet>()
   const pair = (
     s: { cls: number; ip: string },
@@ -283,10 +287,7 @@ export function connlist(
     const key = (s.cls * 4194304 + d.cls) * 2 + (family === 6 ? 1 : 0) // class ids < 2²²
     let set = cache.get(key)
     if (set === undefined) {
-      const all = index.allowedServices(s.ip, d.ip, now)
-      // the other family's ICMP cannot occur: it follows `rest`, so that it never shows alone
-      const other = family === 4 ? ICMPV6 : ICMPV4
-      set = all.rest ? all.union(other) : all.subtract(other)
+      set = index.allowedServices(s.ip, d.ip, now).subtract(otherIcmp(family))
       cache.set(key, set)
     }
     return set
@@ -296,18 +297,30 @@ export function connlist(
     entities.forEach((dst, j) => {
       if (i === j) return
       let set: ServiceSet | undefined
+      const families = new Set<IpFamily>()
       for (const s of classes[i] ?? []) {
         for (const d of classes[j] ?? []) {
           if (s.family !== d.family) continue
+          families.add(s.family)
           const x = pair(s, d, s.family)
           set = set === undefined ? x : set.union(x)
         }
       }
-      if (set !== undefined && !set.isEmpty)
-        out.push({ src: src.name, dst: dst.name, services: set })
+      if (set === undefined) return
+      // a family's ICMP is judged on that family's address pairs only; where the connection has
+      // no pair of one family, that family's ICMP follows `rest`, so that it never shows alone
+      for (const family of [4, 6] as const) {
+        if (!families.has(family) && set.rest) set = set.union(otherIcmp(family === 4 ? 6 : 4))
+      }
+      if (!set.isEmpty) out.push({ src: src.name, dst: dst.name, services: set })
     })
   })
   return out
+}
+
+/** The ICMP protocol of the other address family (ICMPv6 for IPv4, ICMP for IPv6), every type. */
+function otherIcmp(family: IpFamily): ServiceSet {
+  return family === 4 ? ICMPV6 : ICMPV4
 }
 
 /** ICMP (IPv4 only) and ICMPv6 (IPv6 only): removed from connections of the other family. */

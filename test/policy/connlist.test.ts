@@ -29,6 +29,7 @@ import {
 } from '../../src/policy/connlist.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import { loadWorkspace } from '../../src/policy/files.js'
+import { defaultWorkspace, loadFromSources, type SourceFile } from '../../src/policy/index.js'
 import { ALL_IPS, inventoryArb, policySetArb, SEED, TIMES } from '../helpers/model.js'
 
 const svc = (protocol: number, lo: number, hi = lo): Service => ({ protocol, ports: { lo, hi } })
@@ -141,6 +142,51 @@ describe('connlist on test/fixtures/connlist-estate', async () => {
       'txt',
     )
     expect(march).toContain('old-batch => shop/cart[Deployment] : All Connections\n')
+  })
+})
+
+describe('connlist of dual-stack workloads', () => {
+  const inventory: SourceFile = {
+    path: 'inventory/hosts.yaml',
+    text: `apiVersion: bulkhead.dev/v1
+kind: Inventory
+workloads:
+  - { name: a, addresses: [10.0.0.1, "2001:db8::1"], labels: { role: a } }
+  - { name: b, addresses: [10.0.0.2, "2001:db8::2"], labels: { role: b } }
+`,
+  }
+  const lines = (rules: string): string[] => {
+    const policy: SourceFile = {
+      path: 'policy/p.yaml',
+      text: `apiVersion: bulkhead.dev/v1
+kind: Policy
+metadata: { name: p, owner: t }
+rules:
+${rules}`,
+    }
+    const loaded = loadFromSources(defaultWorkspace('.'), [inventory], [policy], NOW)
+    expect(loaded.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+    const conns = connlist(loaded.inventory, loaded.policySet, { now: NOW })
+    return formatConnlist(conns, 'txt')
+      .split('\n')
+      .filter((l) => l !== '')
+  }
+  const allowAny = `  - { id: any, from: [{ role: a }], to: [{ role: b }], ports: [any] }\n`
+  it('judges ICMP on the IPv4 address pair only (s11/hN D1)', () => {
+    // the IPv6 pair allows every protocol number, 1 included, but no ICMP crosses IPv6
+    const denyIcmp4 = `  - { id: no-ping, action: deny, from: [{ cidr: 10.0.0.0/8 }], to: [{ role: b }], ports: [icmp] }\n`
+    expect(lines(allowAny + denyIcmp4)).toEqual([
+      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMPv6 0-255,other protocols',
+    ])
+    const denyIcmp6 = `  - { id: no-ping6, action: deny, from: [{ cidr: "2001:db8::/64" }], to: [{ role: b }], ports: [icmpv6] }\n`
+    expect(lines(allowAny + denyIcmp6)).toEqual([
+      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0-255,other protocols',
+    ])
+  })
+  it('still prints All Connections for `any`, and a family-bound ICMP rule as it is', () => {
+    expect(lines(allowAny)).toEqual(['a => b : All Connections'])
+    const ping6 = `  - { id: ping6, from: [{ role: a }], to: [{ role: b }], ports: [icmpv6/128] }\n`
+    expect(lines(ping6)).toEqual(['a => b : ICMPv6 128'])
   })
 })
 
