@@ -1,9 +1,12 @@
 /**
  * @module UDP collector for NetFlow v5 / v9 and IPFIX: receives datagrams and decodes them live.
  *
- * One {@link NetflowDecoder} serves every exporter; its template state is keyed by the exporter's
- * remote address plus the source id / observation domain in each datagram (RFC 7011 §8,
- * RFC 3954 §5), with the memory bounds of templates.ts. Flows carry
+ * One {@link NetflowDecoder} serves every exporter; its template state is keyed by the exporter
+ * plus the source id / observation domain in each datagram, with the memory bounds of
+ * templates.ts. The exporter is the remote address for NetFlow v9 (RFC 3954 §5.1: source address
+ * and source id) and the remote address and port for IPFIX (RFC 7011 §8: templates belong to one
+ * transport session; over UDP, RFC 7011 §10.3.1, one exporter address and port), so two IPFIX
+ * exporting processes behind one address keep their own templates. Flows carry
  * `source.file = udp://<exporter address>:<exporter port>` (IPv6 addresses in brackets) and
  * `source.record` = the datagram's index since the collector started (0-based). Flows are
  * oriented client→server where the evidence allows ({@link orient}), as reading the same
@@ -88,7 +91,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     if (msg.byteLength > maxBytes) {
       skip(ctx, 'too-large', `${file}#${record}`, `${msg.byteLength} octets > ${maxBytes}`)
     } else {
-      const r = decoder.decode(msg, { exporter: rinfo.address, file, record })
+      const ipfix = msg.byteLength >= 2 && msg.readUInt16BE(0) === 10
+      const exporter = ipfix ? hostPort(rinfo.address, rinfo.port) : rinfo.address
+      const r = decoder.decode(msg, { exporter, file, record })
       for (const p of r.problems) report(p)
       for (const f of r.flows) give(connections.add(f, r.events.get(f)))
     }

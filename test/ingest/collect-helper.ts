@@ -2,7 +2,7 @@
  * @module Sends datagrams to a live {@link startCollector} on 127.0.0.1 and gathers its flows,
  * for the collector tests.
  */
-import { createSocket } from 'node:dgram'
+import { createSocket, type Socket } from 'node:dgram'
 import type { Flow } from '../../src/core/flow.js'
 import {
   startCollector,
@@ -12,11 +12,13 @@ import {
 
 /**
  * Starts a collector on 127.0.0.1 (a free port), sends `datagrams` in order, waits until it has
- * given `wanted` flows (at most 4 s), then closes it (which gives out what it still holds).
+ * given `wanted` flows (at most 4 s), then closes it (which gives out what it still holds). A
+ * datagram given as `{ sender, bytes }` is sent from sender socket number `sender` (each its own
+ * UDP port; plain datagrams go from sender 0).
  * @returns every flow it gave, in order, and the closed collector (stats, datagram count).
  */
 export async function collectOver(
-  datagrams: readonly Uint8Array[],
+  datagrams: readonly (Uint8Array | { readonly sender: number; readonly bytes: Uint8Array })[],
   wanted: number,
   options: Partial<Omit<CollectorOptions, 'host' | 'port' | 'onFlow'>> = {},
 ): Promise<{ flows: Flow[]; collector: Collector }> {
@@ -32,17 +34,22 @@ export async function collectOver(
       if (flows.length === wanted) done()
     },
   })
-  const sender = createSocket('udp4')
+  const senders = new Map<number, Socket>()
   const timeout = setTimeout(done, 4000)
   try {
-    for (const d of datagrams)
+    for (const d of datagrams) {
+      const { sender: n, bytes } = d instanceof Uint8Array ? { sender: 0, bytes: d } : d
+      let sender = senders.get(n)
+      if (!sender) senders.set(n, (sender = createSocket('udp4')))
+      const s = sender
       await new Promise<void>((res, rej) =>
-        sender.send(d, collector.address.port, '127.0.0.1', (err) => (err ? rej(err) : res())),
+        s.send(bytes, collector.address.port, '127.0.0.1', (err) => (err ? rej(err) : res())),
       )
+    }
     await got
   } finally {
     clearTimeout(timeout)
-    sender.close()
+    for (const s of senders.values()) s.close()
     await collector.close()
   }
   return { flows, collector }

@@ -130,6 +130,43 @@ describe('UDP collector', () => {
     })
   })
 
+  it('keeps IPFIX templates per transport session: two exporters behind one address (RFC 7011 §8)', async () => {
+    const H = { exportTime: 1_700_000_000, domain: 9 }
+    const tpl = (fields: [number, number][]): Uint8Array =>
+      ipfix(H, set(2, templateRecords([{ id: 400, fields }])))
+    const data = concat(ip4('10.9.0.3'), ip4('10.9.0.4'), u8(17), u16(53))
+    const { flows } = await collectOver(
+      [
+        // the same template id, in two layouts: sender 1's order of addresses is the reverse
+        {
+          sender: 0,
+          bytes: tpl([
+            [8, 4],
+            [12, 4],
+            [4, 1],
+            [11, 2],
+          ]),
+        },
+        {
+          sender: 1,
+          bytes: tpl([
+            [12, 4],
+            [8, 4],
+            [4, 1],
+            [11, 2],
+          ]),
+        },
+        { sender: 0, bytes: ipfix(H, set(400, data)) },
+        { sender: 1, bytes: ipfix(H, set(400, data)) },
+      ],
+      2,
+    )
+    expect(flows.map((f) => [f.src, f.dst])).toEqual([
+      ['10.9.0.3', '10.9.0.4'],
+      ['10.9.0.4', '10.9.0.3'],
+    ])
+  })
+
   it('counts data still waiting for a template as no-template on close', async () => {
     const c = await startCollector({ host: '127.0.0.1', port: 0, onFlow: () => undefined })
     const sender = createSocket('udp4')
@@ -219,6 +256,36 @@ describe('bulkhead collect', () => {
     expect(printed[0]).toMatchObject({ start: new Date(T0).toISOString() })
     expect(err.join('')).toMatch(/printed 2 of 3 decoded flows from 1 datagrams/)
   }, 5000)
+
+  it('stops on SIGTERM as on Ctrl-C, and prints its summary', async () => {
+    const listeners = process.listenerCount('SIGTERM')
+    const err: string[] = []
+    const so = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    const se = vi
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((c) => (err.push(String(c)), true))
+    try {
+      const program = new Command('bulkhead').exitOverride()
+      registerCollect(program)
+      const run = program.parseAsync(['collect', '--listen', '127.0.0.1:0', '--duration', '6'], {
+        from: 'user',
+      })
+      for (let i = 0; i < 200 && !err.join('').includes('listening on udp'); i++)
+        await new Promise((r) => setTimeout(r, 10))
+      process.emit('SIGTERM')
+      // stopped by the signal, not by --duration
+      const early = await Promise.race([
+        run.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+      ])
+      expect(early).toBe(true)
+    } finally {
+      so.mockRestore()
+      se.mockRestore()
+    }
+    expect(err.join('')).toMatch(/printed 0 of 0 decoded flows from 0 datagrams/)
+    expect(process.listenerCount('SIGTERM')).toBe(listeners)
+  }, 8000)
 
   it('parses --listen forms and rejects others', () => {
     expect(parseListen('127.0.0.1:2055')).toEqual({ host: '127.0.0.1', port: 2055 })

@@ -796,6 +796,43 @@ describe('IPFIX', () => {
     expect(reasons(d.flush(), 'skip')).toEqual({ 'no-template': 1 })
   })
 
+  it('withdraws an options template by its four-octet withdrawal record (RFC 7011 §8.1)', () => {
+    const d = new NetflowDecoder()
+    d.decode(
+      ipfix(
+        H,
+        ipfixOptionsTemplate(500, 1, [
+          [144, 4],
+          [160, 8],
+        ]),
+      ),
+      META,
+    )
+    expect(d.cache.templateCount(META.exporter)).toBe(1)
+    // an options template set holding one withdrawal record: template id and field count 0
+    const w = d.decode(ipfix(H, set(3, concat(u16(500), u16(0)))), META)
+    expect(reasons(w, 'note')).toEqual({ 'template-withdrawn': 1 })
+    expect(w.problems.filter((p) => p.kind === 'skip')).toEqual([])
+    expect(d.cache.templateCount(META.exporter)).toBe(0)
+  })
+
+  it('drops data held for a template when that template is withdrawn, not decoding it with the next definition', () => {
+    const d = new NetflowDecoder()
+    // data for 256 arrives before any template: held
+    expect(d.decode(ipfix(H, set(256, rec())), META).flows).toEqual([])
+    const w = d.decode(ipfix(H, set(2, concat(u16(256), u16(0)))), META)
+    expect(reasons(w, 'skip')).toEqual({ 'no-template': 1 })
+    expect(d.cache.pendingCount(META.exporter)).toBe(0)
+    // the next definition of 256 decodes only data sent after it
+    const next = d.decode(ipfix(H, set(2, templateRecords([{ id: 256, fields: TPL_V4 }]))), META)
+    expect(next.flows).toEqual([])
+    expect(d.decode(ipfix(H, set(256, rec())), META).flows).toHaveLength(1)
+    // an "all templates" withdrawal drops every held set of the domain
+    d.decode(ipfix(H, set(300, rec()), set(301, rec())), META)
+    const all = d.decode(ipfix(H, set(2, concat(u16(2), u16(0)))), META)
+    expect(reasons(all, 'skip')).toEqual({ 'no-template': 2 })
+  })
+
   it('uses systemInitTimeMilliseconds from options data for flowStart/EndSysUpTime', () => {
     const d = new NetflowDecoder()
     const init = T0 - 3_600_000

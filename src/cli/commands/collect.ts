@@ -86,8 +86,10 @@ export function registerCollect(program: Command): void {
     .addHelpText(
       'after',
       `
-Stops after --count flows, after --duration seconds, or on Ctrl-C (SIGINT), then prints a summary
-on stderr. Templates are kept per exporter address and source id / observation domain.
+Stops after --count flows, after --duration seconds, or on Ctrl-C (SIGINT) or SIGTERM, then gives
+out what it still holds (firewall connections still open) and prints a summary on stderr.
+Templates are kept per exporter and source id / observation domain; the exporter is its address
+for NetFlow v9 and its address and port (the transport session, RFC 7011 §8) for IPFIX.
 
 Examples:
   $ bulkhead collect --listen 0.0.0.0:2055 > flows.jsonl
@@ -118,15 +120,19 @@ Examples:
       const where = `${collector.address.address}:${collector.address.port}`
       process.stderr.write(`listening on udp ${where}\n`)
       const timer = seconds !== undefined ? setTimeout(stop, seconds * 1000) : undefined
-      const onSigint = (): void => {
+      // Ctrl-C, and the SIGTERM of `kill`, systemd or a container stop: give out what is held
+      // (connections still open, data waiting for a template) and print the summary
+      const onSignal = (): void => {
         stop()
       }
-      process.once('SIGINT', onSigint)
+      process.once('SIGINT', onSignal)
+      process.once('SIGTERM', onSignal)
       try {
         await stopped
       } finally {
         if (timer) clearTimeout(timer)
-        process.off('SIGINT', onSigint)
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
         await collector.close()
       }
       process.stderr.write(

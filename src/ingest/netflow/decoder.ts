@@ -470,10 +470,18 @@ export class NetflowDecoder {
     const v9 = h.version === 9
     const hdr = options ? 6 : 4
     let p = start
-    while (end - p >= hdr) {
+    while (end - p >= 4) {
       const tid = dv.getUint16(p)
       const second = dv.getUint16(p + 2)
       if (tid === 0 && second === 0) return // padding
+      if (!v9 && second === 0) {
+        // RFC 7011 §8.1: a withdrawal is the template id and a field count of 0, four octets in
+        // an options template set too; template id 2 / 3 withdraws all (options) templates
+        p += 4
+        this.withdraw(tid, h, meta, out)
+        continue
+      }
+      if (end - p < hdr) return // padding
       let fields: TemplateField[] | undefined
       let scopeCount = 0
       if (v9 && options) {
@@ -508,13 +516,6 @@ export class NetflowDecoder {
         const fieldCount = second
         if (options) scopeCount = dv.getUint16(p + 4)
         p += hdr
-        if (!v9 && fieldCount === 0) {
-          // RFC 7011 §8.1: withdrawal; template id 2 / 3 withdraws all (options) templates
-          if (tid === 2 || tid === 3) this.cache.withdrawAll(meta.exporter, h.domain, tid === 3)
-          else this.cache.withdraw(meta.exporter, h.domain, tid)
-          push(out, 'note', 'template-withdrawn', meta, `template ${tid}`)
-          continue
-        }
         if (tid < 256) {
           push(out, 'skip', 'bad-template', meta, `template id ${tid} is reserved (< 256)`)
           return
@@ -573,6 +574,25 @@ export class NetflowDecoder {
       // datagram (systemInitTimeMilliseconds) apply to them as to the datagram's own data
       for (const held of this.cache.takePending(meta.exporter, h.domain, tid))
         this.released.push({ t, held, exporter: meta.exporter })
+    }
+  }
+
+  /**
+   * An IPFIX template withdrawal (RFC 7011 §8.1): template `tid`, or every data (2) or options (3)
+   * template of the domain. Data sets held for a withdrawn template were sent in the definition
+   * it had before, which never arrived: they count `no-template` now rather than be decoded with
+   * the next definition of the id (for 2 and 3, every held set of the domain).
+   */
+  private withdraw(tid: number, h: HeaderContext, meta: DatagramMeta, out: Out): void {
+    const all = tid === 2 || tid === 3
+    if (all) this.cache.withdrawAll(meta.exporter, h.domain, tid === 3)
+    else this.cache.withdraw(meta.exporter, h.domain, tid)
+    push(out, 'note', 'template-withdrawn', meta, `template ${tid}`)
+    for (const held of this.cache.takePending(meta.exporter, h.domain, all ? undefined : tid)) {
+      out.problems.push({
+        ...noTemplateProblem(held),
+        detail: `data set ${held.templateId} (domain ${h.domain}) held until its template was withdrawn`,
+      })
     }
   }
 

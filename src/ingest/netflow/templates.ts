@@ -232,14 +232,16 @@ export class TemplateCache {
     return dropped
   }
 
-  /** Removes and returns, oldest first, the held sets for a template. */
-  takePending(exporter: string, domain: number, id: number): PendingSet[] {
+  /** Removes and returns, oldest first, the held sets for a template (every template: `id` undefined). */
+  takePending(exporter: string, domain: number, id: number | undefined): PendingSet[] {
     const s = this.state(exporter)
     if (s.pending.length === 0) return []
     const take: PendingSet[] = []
     const keep: PendingSet[] = []
     for (const p of s.pending)
-      (p.templateId === id && p.header.domain === domain ? take : keep).push(p)
+      ((id === undefined || p.templateId === id) && p.header.domain === domain ? take : keep).push(
+        p,
+      )
     if (take.length === 0) return take
     s.pending = keep
     for (const p of take) {
