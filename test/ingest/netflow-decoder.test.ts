@@ -1286,6 +1286,35 @@ describe('memory bounds', () => {
     expect(d.cache.get(META.exporter, 0, 256)).toBeUndefined()
   })
 
+  it('bounds the field specifiers of templates per exporter and overall, not only their number', () => {
+    const wide = (id: number): { id: number; fields: [number, number][] } => ({
+      id,
+      fields: Array.from({ length: 1000 }, (): [number, number] => [1, 4]),
+    })
+    const d = new NetflowDecoder({
+      maxTemplateFieldsPerExporter: 2500,
+      maxTemplateFieldsTotal: 4000,
+    })
+    const r = d.decode(
+      ipfix({ exportTime: 1 }, set(2, templateRecords([256, 257, 258].map(wide)))),
+      META,
+    )
+    expect(reasons(r, 'note')).toEqual({ 'template-evicted': 1 })
+    expect(d.cache.templateFields(META.exporter)).toBe(2000)
+    expect(d.cache.get(META.exporter, 0, 256)).toBeUndefined()
+    // withdrawing gives the fields back
+    d.decode(ipfix({ exportTime: 1 }, set(2, concat(u16(257), u16(0)))), META)
+    expect(d.cache.templateFields(META.exporter)).toBe(1000)
+    // beyond the overall bound, the least recently used other exporter goes
+    const two = ipfix({ exportTime: 1 }, set(2, templateRecords([wide(300), wide(301)])))
+    d.decode(two, { ...META, exporter: 'b' })
+    expect(reasons(d.decode(two, { ...META, exporter: 'c' }), 'note')).toEqual({
+      'exporter-evicted': 1,
+    })
+    expect(d.cache.templateFields()).toBe(4000)
+    expect(d.cache.templateCount(META.exporter)).toBe(0)
+  })
+
   it('keeps at most maxExporters exporters (least recently used dropped)', () => {
     const d = new NetflowDecoder({ maxExporters: 2 })
     const tpl = ipfix({ exportTime: 1 }, set(2, templateRecords([{ id: 256, fields: TPL_V4 }])))

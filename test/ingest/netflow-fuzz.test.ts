@@ -198,6 +198,8 @@ function mutate(src: Uint8Array, muts: Mutation[]): Uint8Array {
 const LIMITS = {
   maxExporters: 3,
   maxTemplatesPerExporter: 5,
+  maxTemplateFieldsPerExporter: 200,
+  maxTemplateFieldsTotal: 400,
   maxPendingSetsPerExporter: 4,
   maxPendingBytesPerExporter: 4096,
   maxPendingBytesTotal: 8192,
@@ -224,8 +226,14 @@ function checkFlow(f: Flow): void {
 function checkResult(d: NetflowDecoder, r: DecodeResult, exporters: string[]): void {
   expect(r.problems.filter((p) => p.reason === 'decoder-error')).toEqual([])
   for (const f of r.flows) checkFlow(f)
-  for (const e of exporters)
+  for (const e of exporters) {
     expect(d.cache.templateCount(e)).toBeLessThanOrEqual(LIMITS.maxTemplatesPerExporter)
+    // a single template may exceed the bound on its own (up to 16 383 fields); two may not
+    if (d.cache.templateCount(e) > 1)
+      expect(d.cache.templateFields(e)).toBeLessThanOrEqual(LIMITS.maxTemplateFieldsPerExporter)
+  }
+  if (d.cache.exporterCount > 1)
+    expect(d.cache.templateFields()).toBeLessThanOrEqual(LIMITS.maxTemplateFieldsTotal)
   expect(d.cache.exporterCount).toBeLessThanOrEqual(LIMITS.maxExporters)
   expect(d.cache.pendingBytesTotal).toBeLessThanOrEqual(LIMITS.maxPendingBytesTotal)
 }

@@ -9,8 +9,11 @@
  * Memory bounds (all configurable through {@link TemplateLimits}; defaults in {@link DEFAULT_LIMITS}):
  * - at most `maxExporters` exporters (default 1024); the least recently used exporter is dropped
  *   with its templates and held sets;
- * - at most `maxTemplatesPerExporter` templates per exporter across its domains (default 4096);
- *   the oldest-defined template is dropped first;
+ * - at most `maxTemplatesPerExporter` templates per exporter across its domains (default 4096)
+ *   and at most `maxTemplateFieldsPerExporter` field specifiers in them (default 65 536, a few
+ *   MB: one template can hold up to 16 383); the oldest-defined template is dropped first;
+ * - at most `maxTemplateFieldsTotal` field specifiers across exporters (default 1 Mi); the least
+ *   recently used other exporter is dropped first, with its templates and held sets;
  * - data sets that arrive before their template are held, at most `maxPendingSetsPerExporter`
  *   (default 64) and `maxPendingBytesPerExporter` (default 1 MiB) per exporter and
  *   `maxPendingBytesTotal` (default 16 MiB) overall; the oldest held set is dropped first, and a
@@ -74,15 +77,22 @@ export interface PendingSet {
 export interface TemplateLimits {
   readonly maxExporters: number
   readonly maxTemplatesPerExporter: number
+  readonly maxTemplateFieldsPerExporter: number
+  readonly maxTemplateFieldsTotal: number
   readonly maxPendingSetsPerExporter: number
   readonly maxPendingBytesPerExporter: number
   readonly maxPendingBytesTotal: number
 }
 
-/** Default bounds: 1024 exporters, 4096 templates and 64 held sets (≤ 1 MiB) per exporter, 16 MiB held overall. */
+/**
+ * Default bounds: 1024 exporters; per exporter 4096 templates of at most 65 536 fields and 64 held
+ * sets (≤ 1 MiB); overall 1 Mi template fields and 16 MiB held.
+ */
 export const DEFAULT_LIMITS: TemplateLimits = {
   maxExporters: 1024,
   maxTemplatesPerExporter: 4096,
+  maxTemplateFieldsPerExporter: 1 << 16,
+  maxTemplateFieldsTotal: 1 << 20,
   maxPendingSetsPerExporter: 64,
   maxPendingBytesPerExporter: 1 << 20,
   maxPendingBytesTotal: 16 << 20,
@@ -91,6 +101,8 @@ export const DEFAULT_LIMITS: TemplateLimits = {
 interface ExporterState {
   /** key `${domain}/${templateId}`, in definition order (oldest first). */
   readonly templates: Map<string, Template>
+  /** Field specifiers in `templates`. */
+  fields: number
   pending: PendingSet[]
   pendingBytes: number
   /** IPFIX systemInitTimeMilliseconds learned from options data, by domain. */
@@ -123,6 +135,7 @@ export class TemplateCache {
   readonly limits: TemplateLimits
   private readonly exporters = new Map<string, ExporterState>()
   private pendingTotal = 0
+  private fieldsTotal = 0
   /** Counts of evictions, for notes: exporters, templates, held sets. */
   readonly evicted = { exporters: 0, templates: 0, pendingSets: 0 }
 
@@ -138,19 +151,33 @@ export class TemplateCache {
       this.exporters.set(exporter, s)
       return s
     }
-    s = { templates: new Map(), pending: [], pendingBytes: 0, systemInit: new Map() }
+    s = { templates: new Map(), fields: 0, pending: [], pendingBytes: 0, systemInit: new Map() }
     this.exporters.set(exporter, s)
-    while (this.exporters.size > this.limits.maxExporters) {
-      const oldest = this.exporters.keys().next().value as string
-      const gone = this.exporters.get(oldest)
-      if (gone) {
-        this.pendingTotal -= gone.pendingBytes
-        this.evicted.pendingSets += gone.pending.length
-      }
-      this.exporters.delete(oldest)
-      this.evicted.exporters++
-    }
+    while (this.exporters.size > this.limits.maxExporters) this.evictOldestExporter()
     return s
+  }
+
+  /** Drops the least recently used exporter with its templates and held sets. */
+  private evictOldestExporter(): void {
+    const oldest = this.exporters.keys().next().value as string
+    const gone = this.exporters.get(oldest)
+    if (gone) {
+      this.pendingTotal -= gone.pendingBytes
+      this.fieldsTotal -= gone.fields
+      this.evicted.pendingSets += gone.pending.length
+    }
+    this.exporters.delete(oldest)
+    this.evicted.exporters++
+  }
+
+  /** Removes a template by key, keeping the field counts. */
+  private remove(s: ExporterState, key: string): boolean {
+    const t = s.templates.get(key)
+    if (!t) return false
+    s.templates.delete(key)
+    s.fields -= t.fields.length
+    this.fieldsTotal -= t.fields.length
+    return true
   }
 
   /** The template, or undefined. */
@@ -162,18 +189,27 @@ export class TemplateCache {
   put(exporter: string, t: Template): void {
     const s = this.state(exporter)
     const k = tkey(t.domain, t.id)
-    s.templates.delete(k)
+    this.remove(s, k)
     s.templates.set(k, t)
-    while (s.templates.size > this.limits.maxTemplatesPerExporter) {
-      const oldest = s.templates.keys().next().value as string
-      s.templates.delete(oldest)
+    s.fields += t.fields.length
+    this.fieldsTotal += t.fields.length
+    const lim = this.limits
+    while (
+      s.templates.size > 1 &&
+      (s.templates.size > lim.maxTemplatesPerExporter ||
+        s.fields > lim.maxTemplateFieldsPerExporter)
+    ) {
+      this.remove(s, s.templates.keys().next().value as string)
       this.evicted.templates++
     }
+    // other exporters first: `s` is the most recently used, last in LRU order
+    while (this.fieldsTotal > lim.maxTemplateFieldsTotal && this.exporters.size > 1)
+      this.evictOldestExporter()
   }
 
   /** Removes one template (IPFIX withdrawal, RFC 7011 §8.1). Returns whether it existed. */
   withdraw(exporter: string, domain: number, id: number): boolean {
-    return this.state(exporter).templates.delete(tkey(domain, id))
+    return this.remove(this.state(exporter), tkey(domain, id))
   }
 
   /** Removes every (options or data) template of a domain (IPFIX "all templates" withdrawal). */
@@ -181,10 +217,7 @@ export class TemplateCache {
     const s = this.state(exporter)
     let n = 0
     for (const [k, t] of s.templates) {
-      if (t.domain === domain && t.options === options) {
-        s.templates.delete(k)
-        n++
-      }
+      if (t.domain === domain && t.options === options && this.remove(s, k)) n++
     }
     return n
   }
@@ -192,6 +225,12 @@ export class TemplateCache {
   /** Number of templates held for an exporter (0 when unknown). Does not touch LRU order. */
   templateCount(exporter: string): number {
     return this.exporters.get(exporter)?.templates.size ?? 0
+  }
+
+  /** Field specifiers in an exporter's templates (0 when unknown), and across exporters. */
+  templateFields(exporter?: string): number {
+    if (exporter === undefined) return this.fieldsTotal
+    return this.exporters.get(exporter)?.fields ?? 0
   }
 
   /** Number of exporters with state. */
