@@ -19,22 +19,46 @@ export type LabelSet = Readonly<Record<string, string>>
  * 1–63 characters of `[A-Za-z0-9_.-]`, starting and ending alphanumeric.
  * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
  */
-const KEY_RE = /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/
+const KEY_RE =
+  /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/
 /** Values are looser than Kubernetes' (cloud tags carry spaces and colons) but have no control characters or `=`/`,`. */
 const VALUE_RE = /^[^\p{Cc}=,]{0,253}$/u
 
+/**
+ * Kubernetes label values: at most 63 characters, empty or starting and ending alphanumeric, with
+ * `-`, `_`, `.` between.
+ * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
+ */
+const KUBERNETES_VALUE_RE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/
+
+/**
+ * Returns a reason when `value` is a valid Bulkhead label value that Kubernetes refuses (see
+ * {@link KUBERNETES_VALUE_RE}), else undefined. For the Kubernetes source and targets.
+ */
+export function checkKubernetesLabelValue(value: string): string | undefined {
+  return KUBERNETES_VALUE_RE.test(value)
+    ? undefined
+    : `${JSON.stringify(value)} is not a valid Kubernetes label value (at most 63 characters: letters, digits, "-", "_", ".", starting and ending with a letter or digit)`
+}
+
 /** Returns a reason when `key` is not a valid label key, else undefined. */
 export function checkLabelKey(key: string): string | undefined {
-  return KEY_RE.test(key) ? undefined : `"${key}" is not a valid label key (letters, digits, "-", "_", ".", optional "prefix/", at most 63 characters)`
+  return KEY_RE.test(key)
+    ? undefined
+    : `"${key}" is not a valid label key (letters, digits, "-", "_", ".", optional "prefix/", at most 63 characters)`
 }
 
 /** Returns a reason when `value` is not a valid label value, else undefined. */
 export function checkLabelValue(value: string): string | undefined {
-  return VALUE_RE.test(value) ? undefined : `"${value}" is not a valid label value (no "=", ",", or control characters; at most 253 characters)`
+  return VALUE_RE.test(value)
+    ? undefined
+    : `"${value}" is not a valid label value (no "=", ",", or control characters; at most 253 characters)`
 }
 
 /** Builds a frozen label set with sorted keys. Later pairs win for a repeated key. */
-export function labelSet(labels: Readonly<Record<string, string>> | Iterable<Label> = {}): LabelSet {
+export function labelSet(
+  labels: Readonly<Record<string, string>> | Iterable<Label> = {},
+): LabelSet {
   const pairs: [string, string][] = isLabelIterable(labels)
     ? [...labels].map((l) => [l.key, l.value])
     : Object.entries(labels)

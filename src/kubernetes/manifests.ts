@@ -11,6 +11,7 @@
  * workload names `namespace/name[Kind]` as np-guard's netpol-analyzer prints them.
  */
 import {
+  checkKubernetesLabelValue,
   checkLabelKey,
   labelSet,
   type Diagnostic,
@@ -23,12 +24,7 @@ import {
   isKubernetesDocument,
   type KubernetesObject,
 } from '../inventory/sources/kubernetes.js'
-import {
-  parseYamlFile,
-  type SourceFile,
-  type YamlDoc,
-  type YamlPath,
-} from '../core/yaml-source.js'
+import { parseYamlFile, type SourceFile, type YamlDoc, type YamlPath } from '../core/yaml-source.js'
 
 export type { KubernetesObject } from '../inventory/sources/kubernetes.js'
 
@@ -92,12 +88,13 @@ function isMapping(v: unknown): v is Record<string, unknown> {
 }
 
 /** A label value as Kubernetes validates it: at most 63 characters, alphanumeric at both ends, `-_.` inside. */
-const LABEL_VALUE_RE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/
-
+/**
+ * A label value or selector value as written. Labels are `map[string]string` and selector values
+ * `[]string`: the API server refuses a YAML number or boolean (whose text would not be the
+ * manifest's anyway: `1.10` reads as 1.1), so they are no text here.
+ */
 function scalarText(v: unknown): string | undefined {
-  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
-    ? String(v)
-    : undefined
+  return typeof v === 'string' ? v : undefined
 }
 
 /**
@@ -128,9 +125,9 @@ export function parseLabelSelector(
       const text = scalarText(v)
       const problem =
         checkLabelKey(k) ??
-        (text === undefined || !LABEL_VALUE_RE.test(text)
-          ? `${JSON.stringify(v)} is not a valid label value`
-          : undefined)
+        (text === undefined
+          ? `${JSON.stringify(v)} is not a valid label value (label values are text: quote it)`
+          : checkKubernetesLabelValue(text))
       if (problem) {
         bad(problem, [...path, 'matchLabels', k])
         ok = false
@@ -181,7 +178,7 @@ export function parseLabelSelector(
         ok = false
         return
       }
-      const badValue = texts.find((t) => !LABEL_VALUE_RE.test(t))
+      const badValue = texts.find((t) => checkKubernetesLabelValue(t) !== undefined)
       if (badValue !== undefined) {
         bad(`${JSON.stringify(badValue)} is not a valid label value`, [...at, 'values'])
         ok = false
@@ -331,10 +328,15 @@ function labelsAt(obj: KubernetesObject, rel: YamlPath): LabelSet {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(raw)) {
     const text = scalarText(v)
-    if (text === undefined || checkLabelKey(k)) {
+    const problem =
+      checkLabelKey(k) ??
+      (text === undefined
+        ? `label ${JSON.stringify(k)} has no text value (label values are text: quote it)`
+        : checkKubernetesLabelValue(text))
+    if (problem !== undefined || text === undefined) {
       obj.doc.report(
         'k8s/bad-object',
-        `label ${JSON.stringify(k)} is not a valid key: value pair`,
+        problem ?? `label ${JSON.stringify(k)} is not a valid key: value pair`,
         [...obj.path, ...rel, k],
         {
           target: 'key',

@@ -256,6 +256,32 @@ describe('kubernetes target: fixtures', () => {
     expect(d?.message).toContain('p/r')
   })
 
+  it('a selector whose label value Kubernetes refuses is compile/not-expressible (s11/hO D2)', () => {
+    // Bulkhead label values may hold spaces (AWS tags do); a NetworkPolicy's may not
+    const inv: Inventory = {
+      ...SHOP,
+      workloads: [
+        ...SHOP.workloads,
+        pod('shop', 'odd', '10.244.9.2', { app: 'shop', role: 'a b' }),
+      ],
+    }
+    const ps = enforced([
+      policy('p', { app: 'shop' }, [
+        rule('r', [lbl({ role: 'a b' })], [lbl({ role: 'db' })], [tcp(5432)]),
+      ]),
+    ])
+    expect(() => kubernetesCompiler.compile(inv, ps, { now: NOW })).toThrow(
+      expect.objectContaining({
+        diagnostics: [
+          expect.objectContaining({
+            code: 'compile/not-expressible',
+            message: expect.stringContaining('"a b" is not a valid Kubernetes label value'),
+          }),
+        ],
+      }),
+    )
+  })
+
   it('a deny rule from a CIDR is compile/not-expressible even with anp', () => {
     const ps = enforced([
       policy('p', { app: 'shop' }, [

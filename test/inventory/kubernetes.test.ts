@@ -194,6 +194,16 @@ describe('Kubernetes inventory: owners and odd pods', () => {
       list(pod('p', {}, { labels: { 'bad key!': 'x' } })),
       ['error inventory/bad-label k.json:12:11'],
     ],
+    [
+      // the API server takes neither: labels are map[string]string of Kubernetes' syntax
+      'YAML number and a label value Kubernetes refuses (s11/hO D2)',
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  labels:\n    version: 1.10\n    app: hello world\n    tier: -front-\nstatus: { phase: Running, podIP: 10.244.0.9 }\n',
+      [
+        'error inventory/bad-label k.json:7:5',
+        'error inventory/bad-label k.json:8:5',
+        'error inventory/bad-label k.json:9:5',
+      ],
+    ],
   ])('%s is a located error and nothing is loaded', (_n, text, expected) => {
     const r = load([{ path: 'k.json', text }])
     expect(r.diagnostics.map(at)).toEqual(expected)

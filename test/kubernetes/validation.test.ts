@@ -75,6 +75,19 @@ spec:
       12,
     ],
     [
+      'selector value that is a YAML number (the API server refuses it; 1.10 would read 1.1)',
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: np1, namespace: x }
+spec:
+  podSelector:
+    matchLabels:
+      version: 1.10
+`,
+      'k8s/bad-selector',
+      11,
+    ],
+    [
       'endPort below port',
       `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy

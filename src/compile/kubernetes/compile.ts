@@ -40,6 +40,7 @@
  */
 import {
   BulkheadError,
+  checkKubernetesLabelValue,
   cidrCovers,
   cidrContains,
   formatRuleRef,
@@ -346,8 +347,30 @@ export class PodGroupResolver {
         }
       }
     }
+    for (const g of groups) {
+      for (const selector of [g.ns, g.pods]) {
+        const problem = invalidLabelValue(selector)
+        if (problem !== undefined) this.fail(policy, rule, `its pods are selected by ${problem}`)
+      }
+    }
     return { groups, blocks, all }
   }
+}
+
+/**
+ * Why the API server would refuse a label selector's values (Bulkhead label values are looser
+ * than Kubernetes': AWS tags carry spaces), or undefined when it would take them.
+ */
+function invalidLabelValue(s: K8sLabelSelector): string | undefined {
+  const values = [
+    ...Object.values(s.matchLabels ?? {}),
+    ...(s.matchExpressions ?? []).flatMap((e) => e.values ?? []),
+  ]
+  for (const v of values) {
+    const problem = checkKubernetesLabelValue(v)
+    if (problem !== undefined) return problem
+  }
+  return undefined
 }
 
 /** @throws BulkheadError `compile/unknown-host` for each host name no workload has. */

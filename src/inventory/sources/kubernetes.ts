@@ -13,7 +13,7 @@
  */
 import {
   checkLabelKey,
-  checkLabelValue,
+  checkKubernetesLabelValue,
   diagnostic,
   labelSet,
   normalizeIp,
@@ -153,13 +153,16 @@ function readLabels(obj: KubernetesObject, rel: YamlPath): Record<string, string
   let ok = true
   for (const [k, v] of Object.entries(raw)) {
     if (DROPPED_POD_LABELS.includes(k)) continue
-    const text =
-      typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
-        ? String(v)
-        : undefined
+    // labels are map[string]string: the API server refuses a YAML number or boolean, whose text
+    // would not be the manifest's anyway (`1.10` reads as 1.1)
+    const text = typeof v === 'string' ? v : undefined
     const problem =
       checkLabelKey(k) ??
-      (text === undefined ? `label "${k}" must have a text value` : checkLabelValue(text))
+      (text === undefined
+        ? typeof v === 'number' || typeof v === 'boolean'
+          ? `label "${k}" has a ${typeof v} value; Kubernetes label values are text: quote it`
+          : `label "${k}" must have a text value`
+        : checkKubernetesLabelValue(text))
     if (problem || text === undefined) {
       obj.doc.report('inventory/bad-label', problem ?? 'bad label', [...path, k], { target: 'key' })
       ok = false
