@@ -103,6 +103,42 @@ describe('merging inventory sources', () => {
     else expect(r.inventory.workloads.length).toBeGreaterThan(0)
   })
 
+  it("gives an EKS node's secondary addresses to the pods that hold them (s11/hO D3)", () => {
+    // the VPC CNI assigns pod addresses to the node's interfaces as secondary private IPs
+    const node = (primaryOfEni2: boolean) => `{"Reservations": [{"Instances": [{
+  "InstanceId": "i-node", "PrivateIpAddress": "10.0.1.10",
+  "Tags": [{"Key": "Name", "Value": "node-a"}],
+  "NetworkInterfaces": [{"PrivateIpAddresses": [
+    {"Primary": true, "PrivateIpAddress": "10.0.1.10"},
+    {"Primary": false, "PrivateIpAddress": "10.0.0.7"},
+    {"Primary": false, "PrivateIpAddress": "10.0.1.21"}
+  ]}, {"PrivateIpAddresses": [
+    {"Primary": ${primaryOfEni2}, "PrivateIpAddress": "10.0.0.8"}
+  ]}]
+}]}]}`
+    const r = load([
+      { path: 'k.json', text: POD('10.0.0.7') },
+      { path: 'p.json', text: POD('10.0.0.8').replace('"api"', '"db"') },
+      { path: 'e.json', text: node(false) },
+    ])
+    expect(r.diagnostics).toEqual([])
+    const ips = Object.fromEntries(
+      r.inventory.workloads.map((w) => [w.name, w.addresses.map((a) => a.ip)]),
+    )
+    // a secondary address no pod holds stays the node's
+    expect(ips).toEqual({
+      'node-a': ['10.0.1.10', '10.0.1.21'],
+      'shop/api[Pod]': ['10.0.0.7'],
+      'shop/db[Pod]': ['10.0.0.8'],
+    })
+    // an interface's primary address is the instance's own: a pod holding it still clashes
+    const clash = load([
+      { path: 'p.json', text: POD('10.0.0.8').replace('"api"', '"db"') },
+      { path: 'e.json', text: node(true) },
+    ])
+    expect(clash.diagnostics.map((d) => d.code)).toEqual(['inventory/duplicate-address'])
+  })
+
   it('documents of other Kubernetes kinds are ignored; a misspelt Bulkhead apiVersion is still an error', () => {
     const ok = load([
       { path: 's.yaml', text: 'apiVersion: v1\nkind: Service\nmetadata: { name: x }\n' },

@@ -134,9 +134,16 @@ interface Building {
  *   included, keys and values unchanged (a missing `Value` is `""`); only the tags on which all
  *   same-named instances agree. Always set (`{}` for an untagged instance).
  *
+ * @param secondary - when given, receives the addresses that are secondary private IPv4
+ *   addresses of an interface (`PrivateIpAddresses[]` with `Primary: false`). On EKS these are
+ *   the node's pods' addresses (the VPC CNI assigns them to the node's interfaces), so the
+ *   inventory merge gives them to a workload of another source that holds them.
  * @returns workloads sorted by name; diagnostics go to each instance's document sink.
  */
-export function awsWorkloads(instances: readonly AwsInstance[]): Workload[] {
+export function awsWorkloads(
+  instances: readonly AwsInstance[],
+  secondary?: Set<TimedAddress>,
+): Workload[] {
   const building = new Map<string, Building>()
   for (const inst of instances) {
     const v = inst.value
@@ -156,7 +163,7 @@ export function awsWorkloads(instances: readonly AwsInstance[]): Workload[] {
       })
       continue
     }
-    const addresses = instanceAddresses(inst)
+    const addresses = instanceAddresses(inst, secondary)
     if (addresses === undefined) continue
     if (addresses.length === 0) {
       d.report(
@@ -266,9 +273,15 @@ export function awsWorkloads(instances: readonly AwsInstance[]): Workload[] {
   return out
 }
 
-/** The private addresses of an instance; undefined when one is bad (reported). */
-function instanceAddresses(inst: AwsInstance): TimedAddress[] | undefined {
-  const raw: { ip: unknown; path: YamlPath }[] = []
+/**
+ * The private addresses of an instance; undefined when one is bad (reported). Secondary private
+ * IPv4 addresses are also added to `secondary`.
+ */
+function instanceAddresses(
+  inst: AwsInstance,
+  secondary: Set<TimedAddress> | undefined,
+): TimedAddress[] | undefined {
+  const raw: { ip: unknown; path: YamlPath; secondary?: boolean }[] = []
   const v = inst.value
   if (v['PrivateIpAddress'] !== undefined && v['PrivateIpAddress'] !== null)
     raw.push({ ip: v['PrivateIpAddress'], path: [...inst.path, 'PrivateIpAddress'] })
@@ -282,6 +295,7 @@ function instanceAddresses(inst: AwsInstance): TimedAddress[] | undefined {
         raw.push({
           ip: p['PrivateIpAddress'],
           path: [...base, 'PrivateIpAddresses', i, 'PrivateIpAddress'],
+          secondary: p['Primary'] === false,
         })
     })
     if (privs.length === 0 && nic['PrivateIpAddress'] !== undefined)
@@ -306,7 +320,9 @@ function instanceAddresses(inst: AwsInstance): TimedAddress[] | undefined {
       ok = false
     } else if (!seen.has(ip)) {
       seen.add(ip)
-      out.push({ ip, location: inst.doc.loc(r.path) })
+      const a: TimedAddress = { ip, location: inst.doc.loc(r.path) }
+      if (r.secondary === true) secondary?.add(a)
+      out.push(a)
     }
   }
   return ok ? out : undefined

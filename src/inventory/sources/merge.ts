@@ -86,18 +86,21 @@ export class SourceCollector {
    * the first one's location, and the raw tags of the first source that has any. Duplicate
    * names inside one source are that source's business (YAML and CSV report
    * `inventory/duplicate-workload`; Kubernetes and AWS group replicas).
-   * Then an address held by two different workloads at overlapping times is
+   * A secondary private address of an AWS instance that a workload of another source holds at
+   * an overlapping time is that workload's alone (on EKS the node's secondary addresses are its
+   * pods'). Then an address held by two different workloads at overlapping times is
    * `inventory/duplicate-address`, except when both come from YAML (already reported by
    * `checkInventory`).
    * @param yaml - the YAML workloads (explicit labels), in file order.
    * @returns every workload, YAML ones first in their order, then the others by name.
    */
   finish(yaml: readonly Workload[], sink: Diagnostic[]): Workload[] {
+    const secondary = new Set<TimedAddress>()
     const groups: [SourceKind, readonly Workload[]][] = [
       ['yaml', yaml],
       ['csv', this.csv],
       ['kubernetes', kubernetesWorkloads(this.kube)],
-      ['aws', awsWorkloads(this.aws)],
+      ['aws', awsWorkloads(this.aws, secondary)],
     ]
     const merged = new Map<string, Merging>()
     const order: Merging[] = []
@@ -166,9 +169,35 @@ export class SourceCollector {
         ...(m.workload.location ? { location: m.workload.location } : {}),
       }
     })
-    sink.push(...duplicateAddresses(out, addressKind))
-    return out
+    const kept = withoutYieldedAddresses(out, secondary)
+    sink.push(...duplicateAddresses(kept, addressKind))
+    return kept
   }
+}
+
+/** Drops the `weak` addresses that another workload holds at an overlapping time. */
+function withoutYieldedAddresses(
+  workloads: readonly Workload[],
+  weak: ReadonlySet<TimedAddress>,
+): Workload[] {
+  if (weak.size === 0) return [...workloads]
+  const strong = new Map<string, { workload: string; address: TimedAddress }[]>()
+  for (const w of workloads) {
+    for (const a of w.addresses) {
+      if (weak.has(a)) continue
+      const held = strong.get(a.ip) ?? []
+      held.push({ workload: w.name, address: a })
+      strong.set(a.ip, held)
+    }
+  }
+  return workloads.map((w) => {
+    const addresses = w.addresses.filter(
+      (a) =>
+        !weak.has(a) ||
+        !(strong.get(a.ip) ?? []).some((h) => h.workload !== w.name && overlaps(h.address, a)),
+    )
+    return addresses.length === w.addresses.length ? w : { ...w, addresses }
+  })
 }
 
 interface Merging {
