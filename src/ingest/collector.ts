@@ -12,7 +12,9 @@
  * oriented client→server where the evidence allows ({@link orient}), as reading the same
  * datagrams from a file orients them (read.ts). The events of one firewall connection (Cisco
  * NSEL) are one flow, given out at its teardown, or by {@link Collector.close} while still open
- * (netflow/events.ts).
+ * (netflow/events.ts). Datagrams and records that the exporters' sequence numbers show missing
+ * (lost on the way, or arriving out of order) are counted as the notes `lost-datagrams` (v9) and
+ * `lost-records` (v5, IPFIX).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import type { Flow } from '../core/flow.js'
@@ -61,7 +63,7 @@ export interface Collector {
  */
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
   const maxBytes = opts.maxDatagramBytes ?? 65535
-  const decoder = new NetflowDecoder(opts.limits ?? {})
+  const decoder = new NetflowDecoder(opts.limits ?? {}, { sequenceGaps: true })
   const stats = newStats()
   const ctx: ParseContext = {
     file: `udp://${hostPort(opts.host, opts.port)}`,
@@ -73,7 +75,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   let closed = false
 
   const report = (p: DecodeProblem): void => {
-    if (p.kind === 'note') note(ctx, p.reason)
+    if (p.kind === 'note') note(ctx, p.reason, p.count)
     else skip(ctx, p.reason, `${p.file}#${p.record}`, p.detail)
   }
   const connections = new FirewallEventMerger((reason) => note(ctx, reason))

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Command } from 'commander'
 import { describe, expect, it, vi } from 'vitest'
-import { parseListen, registerCollect } from '../../src/cli/commands/collect.js'
+import {
+  formatCollectSummary,
+  parseListen,
+  registerCollect,
+} from '../../src/cli/commands/collect.js'
 import type { Flow } from '../../src/core/flow.js'
 import { startCollector } from '../../src/ingest/collector.js'
 import { readFlows } from '../../src/ingest/read.js'
@@ -165,6 +169,22 @@ describe('UDP collector', () => {
       ['10.9.0.3', '10.9.0.4'],
       ['10.9.0.4', '10.9.0.3'],
     ])
+  })
+
+  it('counts the datagrams the sequence numbers show lost, and the summary says so', async () => {
+    const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
+    const { collector: c } = await collectOver(
+      [
+        v9({ ...H9, sequence: 0 }, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))),
+        v9({ ...H9, sequence: 1 }, set(256, rec(1))),
+        v9({ ...H9, sequence: 4 }, set(256, rec(2))), // 2 and 3 never came
+      ],
+      2,
+    )
+    expect(c.stats.notes['lost-datagrams']).toBe(2)
+    expect(formatCollectSummary(c.stats, 2, c.datagrams(), '127.0.0.1:2055')).toBe(
+      "printed 2 of 2 decoded flows from 3 datagrams on 127.0.0.1:2055; missing by the exporters' sequence numbers: datagrams=2",
+    )
   })
 
   it('counts data still waiting for a template as no-template on close', async () => {

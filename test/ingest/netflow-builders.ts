@@ -67,7 +67,7 @@ export interface V5Record {
 
 /** A v5 datagram (24-octet header, 48-octet records). `count` overrides the header count. */
 export function v5(
-  h: { sysUptime: number; secs: number; nsecs?: number; count?: number },
+  h: { sysUptime: number; secs: number; nsecs?: number; count?: number; sequence?: number },
   records: V5Record[],
 ): Uint8Array {
   const header = concat(
@@ -76,7 +76,7 @@ export function v5(
     u32(h.sysUptime),
     u32(h.secs),
     u32(h.nsecs ?? 0),
-    u32(0), // flow_sequence
+    u32(h.sequence ?? 0), // flow_sequence
     u8(0), // engine type
     u8(0), // engine id
     u16(0), // sampling

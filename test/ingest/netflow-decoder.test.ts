@@ -1274,6 +1274,94 @@ describe('IPFIX', () => {
   })
 })
 
+describe('sequence gaps (option sequenceGaps, as the collector decodes)', () => {
+  const lost = (r: DecodeResult): Record<string, number> => {
+    const out: Record<string, number> = {}
+    for (const p of r.problems)
+      if (p.reason.startsWith('lost-')) out[p.reason] = (out[p.reason] ?? 0) + (p.count ?? 1)
+    return out
+  }
+  const TPL9 = set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))
+
+  it('v9 counts datagrams per source id (RFC 3954 §5.1): a gap, a late datagram, a restart', () => {
+    const d = new NetflowDecoder({}, { sequenceGaps: true })
+    const dg = (sequence: number, sourceId = 1, sysUptime = 1_000_000): Uint8Array =>
+      v9({ sysUptime, secs: 1_700_000_000, sourceId, sequence }, TPL9)
+    expect(lost(d.decode(dg(7), META))).toEqual({})
+    expect(lost(d.decode(dg(8), META))).toEqual({})
+    expect(lost(d.decode(dg(11), META))).toEqual({ 'lost-datagrams': 2 })
+    expect(lost(d.decode(dg(9), META))).toEqual({}) // late: still expecting 12
+    expect(lost(d.decode(dg(12), META))).toEqual({})
+    expect(lost(d.decode(dg(100, 2), META))).toEqual({}) // another source id counts apart
+    // a restart (boot time moved) counts from 0 again
+    expect(lost(d.decode(dg(0, 1, 5), META))).toEqual({})
+    expect(lost(d.decode(dg(1, 1, 6), META))).toEqual({})
+    expect(lost(d.decode(dg(3, 1, 7), META))).toEqual({ 'lost-datagrams': 1 })
+    // the counter wraps modulo 2^32
+    const w = new NetflowDecoder({}, { sequenceGaps: true })
+    w.decode(dg(2 ** 32 - 1), META)
+    expect(lost(w.decode(dg(1), META))).toEqual({ 'lost-datagrams': 1 })
+  })
+
+  it('IPFIX counts data records, options records included (RFC 7011 §3.1)', () => {
+    const d = new NetflowDecoder({}, { sequenceGaps: true })
+    const H1 = { exportTime: 1_700_000_000, domain: 3 }
+    d.decode(
+      ipfix(
+        { ...H1, sequence: 0 },
+        set(2, templateRecords([{ id: 256, fields: TPL_V4 }])),
+        INIT_OPTIONS,
+      ),
+      META,
+    )
+    // 2 data records and 1 options record: the next message should say 3
+    d.decode(
+      ipfix(
+        { ...H1, sequence: 0 },
+        set(256, concat(rec(), rec())),
+        set(500, concat(u32(1), u64(T0))),
+      ),
+      META,
+    )
+    expect(lost(d.decode(ipfix({ ...H1, sequence: 3 }, set(256, rec())), META))).toEqual({})
+    expect(lost(d.decode(ipfix({ ...H1, sequence: 9 }, set(256, rec())), META))).toEqual({
+      'lost-records': 5,
+    })
+    // a set held for its template: its record count is unknown, so the next message is not judged
+    d.decode(ipfix({ ...H1, sequence: 10 }, set(300, rec())), META)
+    expect(lost(d.decode(ipfix({ ...H1, sequence: 50 }, set(256, rec())), META))).toEqual({})
+    expect(lost(d.decode(ipfix({ ...H1, sequence: 52 }, set(256, rec())), META))).toEqual({
+      'lost-records': 1,
+    })
+  })
+
+  it('v5 counts flows (flow_sequence); files are not judged unless asked', () => {
+    const r5 = {
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      srcPort: 1,
+      dstPort: 2,
+      protocol: 6,
+      packets: 1,
+      bytes: 40,
+      first: 0,
+      last: 0,
+    }
+    const d = new NetflowDecoder({}, { sequenceGaps: true })
+    d.decode(v5({ sysUptime: 1, secs: 1_700_000_000, sequence: 10 }, [r5, r5]), META)
+    expect(
+      lost(d.decode(v5({ sysUptime: 1, secs: 1_700_000_000, sequence: 20 }, [r5]), META)),
+    ).toEqual({
+      'lost-records': 8,
+    })
+    const files = new NetflowDecoder()
+    files.decode(v5({ sysUptime: 1, secs: 1_700_000_000, sequence: 10 }, [r5]), META)
+    expect(
+      lost(files.decode(v5({ sysUptime: 1, secs: 1_700_000_000, sequence: 20 }, [r5]), META)),
+    ).toEqual({})
+  })
+})
+
 describe('memory bounds', () => {
   it('keeps at most maxTemplatesPerExporter templates, evicting the oldest', () => {
     const d = new NetflowDecoder({ maxTemplatesPerExporter: 8 })

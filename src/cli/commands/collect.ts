@@ -59,10 +59,18 @@ export function formatCollectSummary(
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')
+  const lost: Record<string, number> = {}
+  const others: Record<string, number> = {}
+  for (const [k, v] of Object.entries(stats.notes)) {
+    if (k.startsWith('lost-')) lost[k.slice('lost-'.length)] = v
+    else others[k] = v
+  }
   const skipped = by(stats.skipped)
-  const notes = by(stats.notes)
+  const notes = by(others)
+  const missing = by(lost)
   return (
     `printed ${printed} of ${stats.records} decoded flows from ${datagrams} datagrams on ${address}` +
+    (missing ? `; missing by the exporters' sequence numbers: ${missing}` : '') +
     (skipped ? `; skipped: ${skipped}` : '') +
     (notes ? `; not flows: ${notes}` : '')
   )

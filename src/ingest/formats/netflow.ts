@@ -214,7 +214,7 @@ export function detectNetflow(head: Uint8Array): number {
 }
 
 function report(ctx: ParseContext, p: DecodeProblem): void {
-  if (p.kind === 'note') note(ctx, p.reason)
+  if (p.kind === 'note') note(ctx, p.reason, p.count)
   else skip(ctx, p.reason, `${p.file}#${p.record}`, p.detail)
 }
 

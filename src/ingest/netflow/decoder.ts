@@ -15,7 +15,9 @@
  * - notes: `options-record` (options data, not a flow), `no-address` (data record without both
  *   addresses), `template-withdrawn`, `end-before-start` (end was before start; end set to start),
  *   `ends-after-export` (kept as read), `uptime-unwrapped` (IPFIX uptime and init time a whole
- *   number of 2^32 ms apart), `exporter-evicted`, `template-evicted`.
+ *   number of 2^32 ms apart), `exporter-evicted`, `template-evicted`; with `sequenceGaps`,
+ *   `lost-datagrams` (v9) and `lost-records` (v5, IPFIX), whose `count` is how many the header
+ *   sequence numbers show missing.
  * - A record that runs past the end of its set makes the whole set `bad-length`: the records
  *   read before it are dropped too (the set was not read as it was written).
  */
@@ -64,6 +66,8 @@ export interface DecodeProblem {
   readonly record: number
   /** Human-readable detail for the skip example. */
   readonly detail: string
+  /** How many this problem stands for, when more than one (`lost-records`, `lost-datagrams`). */
+  readonly count?: number
 }
 
 /**
@@ -117,6 +121,11 @@ const TUNNEL = -2
 
 type Out = DecodeResult
 
+/** The key of an exporter's sequence numbers: they count per version and domain. */
+function sequenceKey(exporter: string, version: 5 | 9 | 10, domain: number): string {
+  return `${exporter}\u0000${String(version)}\u0000${String(domain)}`
+}
+
 function newOut(): Out {
   return { flows: [], problems: [], events: new Map() }
 }
@@ -144,6 +153,13 @@ interface TimeBase {
 const MAX_ICMP_PORT_EXPORTERS = 10_000
 /** Most (exporter, source id) boot times kept for restart detection; the map starts over beyond. */
 const MAX_V9_BOOTS = 10_000
+/** Most (exporter, version, domain) sequence numbers kept for gap detection; the map starts over beyond. */
+const MAX_SEQUENCES = 10_000
+/**
+ * A sequence number at most this far behind the expected one is a late or repeated datagram
+ * (UDP reorders): the expected number stays. Further behind, the exporter started counting again.
+ */
+const MAX_SEQUENCE_BEHIND = 1 << 20
 
 export class NetflowDecoder {
   readonly cache: TemplateCache
@@ -155,6 +171,13 @@ export class NetflowDecoder {
   private readonly v9Boots = new Map<string, { boot: number; exportMs: number }>()
   private readonly onTemplate: ((t: Template, h: HeaderContext) => void) | undefined
   private readonly onSystemInit: ((ms: number, h: HeaderContext) => void) | undefined
+  /** With `sequenceGaps`: the sequence number the next datagram should carry, per `exporter\0version\0domain`. */
+  private readonly nextSequence: Map<string, number> | undefined
+  /**
+   * Data records met in the IPFIX message being decoded (its sequence number counts them);
+   * undefined when a set's count is unknown (held for its template, ignored, or misread).
+   */
+  private messageRecords: number | undefined = 0
   /**
    * The exporters (`exporter/domain`) whose ICMP records have put a type·256+code into the
    * destination port (a non-zero value), so that a 0 there from the same exporter is type 0 (echo
@@ -168,17 +191,23 @@ export class NetflowDecoder {
    *   datagram that defined it.
    * @param options.onSystemInit - called with each IPFIX systemInitTimeMilliseconds learned from
    *   options data, and the header of its datagram.
+   * @param options.sequenceGaps - report datagrams (v9, RFC 3954 §5.1) and records (v5; IPFIX,
+   *   RFC 7011 §3.1) that the header sequence numbers of an exporter and domain show missing, as
+   *   `lost-datagrams` / `lost-records` notes with a `count`: for a live collector, where UDP
+   *   loses datagrams (files are often excerpts, with gaps by design).
    */
   constructor(
     limits: Partial<TemplateLimits> = {},
     options: {
       readonly onTemplate?: (t: Template, h: HeaderContext) => void
       readonly onSystemInit?: (ms: number, h: HeaderContext) => void
+      readonly sequenceGaps?: boolean
     } = {},
   ) {
     this.cache = new TemplateCache(limits)
     this.onTemplate = options.onTemplate
     this.onSystemInit = options.onSystemInit
+    this.nextSequence = options.sequenceGaps === true ? new Map() : undefined
   }
 
   /**
@@ -315,6 +344,8 @@ export class NetflowDecoder {
       ])
       toFlow(v, base, 'netflow-v5', meta, '', out, this.icmpPortExporters)
     }
+    // flow_sequence counts flows; engine type and id name the flow switching engine
+    this.checkSequence(meta, 5, dv.getUint16(20), dv.getUint32(16), count, out)
   }
 
   private decodeV9(buf: Uint8Array, dv: DataView, meta: DatagramMeta, out: Out): void {
@@ -339,6 +370,7 @@ export class NetflowDecoder {
     }
     this.forgetTemplatesOnRestart(header, meta, out)
     this.walkSets(buf, dv, 20, buf.byteLength, header, meta, out)
+    this.checkSequence(meta, 9, header.domain, header.sequence, 1, out)
   }
 
   /**
@@ -364,6 +396,7 @@ export class NetflowDecoder {
     const dropped =
       this.cache.withdrawAll(meta.exporter, h.domain, false) +
       this.cache.withdrawAll(meta.exporter, h.domain, true)
+    this.nextSequence?.delete(sequenceKey(meta.exporter, 9, h.domain)) // it counts from 0 again
     push(
       out,
       'note',
@@ -403,7 +436,47 @@ export class NetflowDecoder {
       record: meta.record,
       file: meta.file,
     }
+    this.messageRecords = 0
     this.walkSets(buf, dv, 16, length, header, meta, out)
+    this.checkSequence(meta, 10, header.domain, header.sequence, this.messageRecords, out)
+  }
+
+  /**
+   * With `sequenceGaps`: notes the datagrams (v9) or records (v5, IPFIX) missing between the
+   * sequence number expected from an exporter and domain and the one `sequence` carries, then
+   * expects `sequence + count` (modulo 2^32; nothing when `count` is unknown).
+   */
+  private checkSequence(
+    meta: DatagramMeta,
+    version: 5 | 9 | 10,
+    domain: number,
+    sequence: number,
+    count: number | undefined,
+    out: Out,
+  ): void {
+    const next = this.nextSequence
+    if (next === undefined) return
+    const key = sequenceKey(meta.exporter, version, domain)
+    const expected = next.get(key)
+    if (expected !== undefined && sequence !== expected) {
+      const ahead = (sequence - expected) >>> 0
+      if (ahead < 2 ** 31) {
+        const what = version === 9 ? 'datagrams' : 'records'
+        out.problems.push({
+          kind: 'note',
+          reason: `lost-${what}`,
+          file: meta.file,
+          record: meta.record,
+          detail: `sequence ${String(sequence)}, expected ${String(expected)}: ${String(ahead)} ${what} missing`,
+          count: ahead,
+        })
+      } else if (2 ** 32 - ahead <= MAX_SEQUENCE_BEHIND) return // late or repeated
+    }
+    if (count === undefined) next.delete(key)
+    else {
+      if (next.size >= MAX_SEQUENCES && !next.has(key)) next.clear()
+      next.set(key, (sequence + count) >>> 0)
+    }
   }
 
   /** Walks the (flow)sets of a v9 packet or IPFIX message in [start, end). */
@@ -606,12 +679,16 @@ export class NetflowDecoder {
     out: Out,
   ): void {
     const t = this.cache.get(meta.exporter, h.domain, tid)
-    if (this.dataIgnored && t?.options !== true) return
+    if (this.dataIgnored && t?.options !== true) {
+      this.messageRecords = undefined
+      return
+    }
     if (t) {
       this.decodeRecords(t, view(buf), start, end, h, meta, out)
       return
     }
     const held: PendingSet = { templateId: tid, body: buf.slice(start, end), header: h }
+    this.messageRecords = undefined // how many records the set holds is unknown
     for (const dropped of this.cache.hold(meta.exporter, held)) noTemplate(out, dropped)
   }
 
@@ -625,6 +702,7 @@ export class NetflowDecoder {
     out: Out,
   ): void {
     if (t.minRecordLength === 0) {
+      this.messageRecords = undefined
       push(out, 'skip', 'bad-template', meta, `template ${t.id} has only zero-length fields`)
       return
     }
@@ -640,6 +718,7 @@ export class NetflowDecoder {
     // the set's flows are kept apart and dropped with it
     const setOut = newOut()
     const drop = (): void => {
+      this.messageRecords = undefined // misread: its record count is unknown
       out.problems.push(...setOut.problems)
       const n = setOut.flows.length
       push(
@@ -653,6 +732,7 @@ export class NetflowDecoder {
     }
     let p = start
     while (end - p >= t.minRecordLength) {
+      if (this.messageRecords !== undefined) this.messageRecords++
       const values: Values = new Map()
       let bad: string | undefined
       let protocols = 0
