@@ -1274,6 +1274,87 @@ describe('IPFIX', () => {
   })
 })
 
+describe('counters (s12/hQ)', () => {
+  it('a v9 egress record counts in OUT_BYTES / OUT_PKTS when IN_BYTES / IN_PKTS are 0 (RFC 3954 §8)', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(
+      0,
+      templateRecords([
+        {
+          id: 260,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [4, 1],
+            [1, 4],
+            [2, 4],
+            [23, 4],
+            [24, 4],
+            [61, 1],
+          ],
+        },
+      ]),
+    )
+    const row = (inB: number, inP: number, outB: number, outP: number, dir: number): Uint8Array =>
+      concat(
+        ip4('192.168.1.80'),
+        ip4('239.255.255.250'),
+        u8(17),
+        u32(inB),
+        u32(inP),
+        u32(outB),
+        u32(outP),
+        u8(dir),
+      )
+    const r = d.decode(
+      v9(
+        { sysUptime: 1000, secs: 1_700_000_000 },
+        tpl,
+        set(260, concat(row(0, 0, 32, 1, 1), row(100, 2, 50, 1, 0))),
+      ),
+      META,
+    )
+    // the second is nProbe's two-way record: IN_* is this direction, OUT_* the reverse (left out)
+    expect(r.flows.map((f) => [f.bytes, f.packets])).toEqual([
+      [32, 1],
+      [100, 2],
+    ])
+  })
+
+  it('an IPFIX biflow record adds its RFC 5103 reverse counters (PEN 29305), as YAF sends them', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(
+      2,
+      templateRecords([
+        {
+          id: 400,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [4, 1],
+            [1, 8],
+            [2, 8],
+            [1, 8, 29305],
+            [2, 8, 29305],
+          ],
+        },
+      ]),
+    )
+    const r = d.decode(
+      ipfix(
+        { exportTime: 1_700_000_000 },
+        tpl,
+        set(
+          400,
+          concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(6), u64(132), u64(2), u64(200), u64(2)),
+        ),
+      ),
+      META,
+    )
+    expect(r.flows.map((f) => [f.bytes, f.packets])).toEqual([[332, 4]])
+  })
+})
+
 describe('sequence gaps (option sequenceGaps, as the collector decodes)', () => {
   const lost = (r: DecodeResult): Record<string, number> => {
     const out: Record<string, number> = {}

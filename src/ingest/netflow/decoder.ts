@@ -118,6 +118,19 @@ const INNER_LAST: ReadonlySet<number> = new Set([
 const LAST_PAIR = -1
 /** Pseudo-element in {@link Values}: present when the template gives the protocol more than once. */
 const TUNNEL = -2
+/**
+ * RFC 5103 §6.1: the reverse direction of a biflow record's element `id` is the element `id` of
+ * this private enterprise number; kept in {@link Values} at `REVERSE + id`.
+ */
+const REVERSE_PEN = 29305
+const REVERSE = 0x10000
+/** The reverse elements read: octet and packet delta and total counts. */
+const REVERSE_COUNTERS: ReadonlySet<number> = new Set([
+  IE.octetDeltaCount,
+  IE.packetDeltaCount,
+  IE.octetTotalCount,
+  IE.packetTotalCount,
+])
 
 type Out = DecodeResult
 
@@ -761,7 +774,13 @@ export class NetflowDecoder {
               values.set(LAST_PAIR, f.id === IE.sourceIPv4Address ? 4 : 6)
             else if (f.id === IE.protocolIdentifier) protocols++
           }
-        }
+        } else if (
+          f.enterprise === REVERSE_PEN &&
+          REVERSE_COUNTERS.has(f.id) &&
+          len > 0 &&
+          len <= 8
+        )
+          values.set(REVERSE + f.id, readUnsigned(dv, p, len))
         p += len
       }
       if (protocols > 1) values.set(TUNNEL, 1)
@@ -1048,6 +1067,13 @@ function counter(
   return (a ?? 0) + (b ?? 0)
 }
 
+/** A counter plus another that may be absent; −1 (above 2^53 − 1) when either is or the sum is. */
+function addCounts(a: number, b: number | undefined): number {
+  if (b === undefined) return a
+  if (a < 0 || b < 0 || a + b > Number.MAX_SAFE_INTEGER) return -1
+  return a + b
+}
+
 /**
  * The protocol of a record without protocolIdentifier (4): ICMP for its address family (1, or 58
  * for IPv6) when it carries an ICMP type element (32/139/176–179) and no transport port (softflowd
@@ -1126,8 +1152,9 @@ const END_IDS = [
  *   destination port read as type·256 + code (in v9/IPFIX a 0 there only when `exporterKey` is
  *   in `icmpPortExporters`, which a non-zero one adds to); else no type: an echo request (8 /
  *   128), noted `icmp-type-assumed-echo`; protocols without ports get 0/0.
- * - bytes: 1, else 85, else 231 + 232, else 23; packets: 2, else 86, else 298 + 299, else 24;
- *   absent → 0.
+ * - bytes: 1, else 85, else 231 + 232; packets: 2, else 86, else 298 + 299; when those are absent
+ *   or 0 (both), 23 / 24 (v9 OUT_BYTES / OUT_PKTS, an egress flow's counters); plus the RFC 5103
+ *   reverse octets / packets (PEN 29305, element 1 or 85 / 2 or 86) of a biflow record; absent → 0.
  * - times: absolute start/end elements (152/154/156/150, 153/155/157/151), else the export time
  *   minus flowStart/EndDeltaMicroseconds (158/159), else sysUptime-relative
  *   (22/21; IPFIX needs systemInitTimeMilliseconds from the record or options data, and the
@@ -1237,22 +1264,34 @@ function toFlow(
     srcPort = 0
     dstPort = 0
   }
-  const bytes =
-    counter(
-      v,
-      [IE.octetDeltaCount, IE.octetTotalCount],
-      [IE.initiatorOctets, IE.responderOctets],
-    ) ??
-    num(v, IE.postOctetDeltaCount) ??
-    0
-  const packets =
-    counter(
-      v,
-      [IE.packetDeltaCount, IE.packetTotalCount],
-      [IE.initiatorPackets, IE.responderPackets],
-    ) ??
-    num(v, IE.postPacketDeltaCount) ??
-    0
+  let bytes = counter(
+    v,
+    [IE.octetDeltaCount, IE.octetTotalCount],
+    [IE.initiatorOctets, IE.responderOctets],
+  )
+  let packets = counter(
+    v,
+    [IE.packetDeltaCount, IE.packetTotalCount],
+    [IE.initiatorPackets, IE.responderPackets],
+  )
+  // v9 OUT_BYTES / OUT_PKTS (23/24) count an egress flow (RFC 3954 §8), whose IN_* may be sent
+  // as 0; beside IN_* counts they are nProbe's reverse direction, left out
+  const outBytes = num(v, IE.postOctetDeltaCount)
+  const outPackets = num(v, IE.postPacketDeltaCount)
+  if (!bytes && !packets && (outBytes !== undefined || outPackets !== undefined)) {
+    bytes = outBytes
+    packets = outPackets
+  }
+  // RFC 5103 biflow records (YAF): the reverse direction's counters are added, so that the flow
+  // counts both directions as a NSEL record's initiator + responder counters do
+  bytes = addCounts(
+    bytes ?? 0,
+    num(v, REVERSE + IE.octetDeltaCount) ?? num(v, REVERSE + IE.octetTotalCount),
+  )
+  packets = addCounts(
+    packets ?? 0,
+    num(v, REVERSE + IE.packetDeltaCount) ?? num(v, REVERSE + IE.packetTotalCount),
+  )
   if (bytes < 0 || packets < 0) {
     push(out, 'skip', 'bad-counter', meta, `${src} -> ${dst}: counter above 2^53-1`)
     return
