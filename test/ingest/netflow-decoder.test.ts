@@ -334,6 +334,7 @@ describe('NetFlow v9', () => {
     expect(r.problems.map((p) => p.reason)).toEqual([
       'exporter-restarted',
       'icmp-type-assumed-echo',
+      'time-from-export', // the template has no time element
     ])
     expect(r.flows).toEqual([
       expect.objectContaining({
@@ -521,7 +522,7 @@ describe('NetFlow v9', () => {
         u32(702),
       )
     const r = d.decode(v9(H, tpl, set(3281, concat(row('', 137), row('vpn-blue', 138)))), META)
-    expect(r.problems).toEqual([])
+    expect(r.problems.map((p) => p.reason)).toEqual(['time-from-export', 'time-from-export'])
     expect(
       r.flows.map((f) => [f.src, f.srcPort, f.dstPort, f.protocol, f.packets, f.bytes]),
     ).toEqual([
@@ -993,7 +994,10 @@ describe('IPFIX', () => {
       [8, 'unknown'],
       [8, 'unknown'],
     ])
-    expect(r.problems.map((p) => p.reason)).toEqual(['icmp-type-assumed-echo'])
+    // (the records have no time element: each is also noted time-from-export)
+    expect(r.problems.map((p) => p.reason).filter((x) => x !== 'time-from-export')).toEqual([
+      'icmp-type-assumed-echo',
+    ])
   })
 
   it('ICMP in the destination port (v9/IPFIX): a 0 is type 0 only from a scope seen to put types there', () => {
@@ -1037,7 +1041,9 @@ describe('IPFIX', () => {
     ])
     expect(zeros.problems.map((p) => p.reason)).toEqual([
       'icmp-type-assumed-echo',
+      'time-from-export',
       'icmp-type-assumed-echo',
+      'time-from-export',
     ])
     // another exporter puts type·256+code there: its 0 is an echo reply
     const typed = ping({ ...META, exporter: '192.0.2.9' }, 0x0800)
@@ -1045,7 +1051,7 @@ describe('IPFIX', () => {
       ['10.0.0.1', 8, 'unknown'],
       ['10.0.0.2', 0, 'server-to-client'],
     ])
-    expect(typed.problems).toEqual([])
+    expect(typed.problems.map((p) => p.reason)).toEqual(['time-from-export', 'time-from-export'])
   })
 
   it('a record with an ICMP type element and neither protocol nor ports is ICMP (softflowd)', () => {
@@ -1275,6 +1281,33 @@ describe('IPFIX', () => {
 })
 
 describe('counters (s12/hQ)', () => {
+  it('a record without any time element takes the export time of its datagram, noted (s12/hQ doubt 2)', () => {
+    const d = new NetflowDecoder()
+    const tpl = set(
+      0,
+      templateRecords([
+        {
+          id: 261,
+          fields: [
+            [8, 4],
+            [12, 4],
+            [4, 1],
+          ],
+        },
+      ]),
+    )
+    const r = d.decode(
+      v9(
+        { sysUptime: 1000, secs: 1_700_000_000 },
+        tpl,
+        set(261, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(47))),
+      ),
+      META,
+    )
+    expect(r.flows.map((f) => [f.start, f.end])).toEqual([[T0, T0]])
+    expect(r.problems.map((p) => p.reason)).toEqual(['time-from-export'])
+  })
+
   it('a v9 egress record counts in OUT_BYTES / OUT_PKTS when IN_BYTES / IN_PKTS are 0 (RFC 3954 §8)', () => {
     const d = new NetflowDecoder()
     const tpl = set(

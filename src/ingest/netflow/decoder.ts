@@ -15,7 +15,8 @@
  * - notes: `options-record` (options data, not a flow), `no-address` (data record without both
  *   addresses), `template-withdrawn`, `end-before-start` (end was before start; end set to start),
  *   `ends-after-export` (kept as read), `uptime-unwrapped` (IPFIX uptime and init time a whole
- *   number of 2^32 ms apart), `exporter-evicted`, `template-evicted`; with `sequenceGaps`,
+ *   number of 2^32 ms apart), `time-from-export` (a record without any time element: its
+ *   datagram's export time), `exporter-evicted`, `template-evicted`; with `sequenceGaps`,
  *   `lost-datagrams` (v9) and `lost-records` (v5, IPFIX), whose `count` is how many the header
  *   sequence numbers show missing.
  * - A record that runs past the end of its set makes the whole set `bad-length`: the records
@@ -1163,7 +1164,7 @@ const END_IDS = [
  *   it — for templates of fixed-length fields — else end is the export time and start end minus
  *   the uptime difference); a missing end is
  *   start plus flowDurationMilliseconds/Microseconds (161/162), else observationTimeMilliseconds
- *   (323), else start; both missing → the export time.
+ *   (323), else start; both missing → the export time, noted `time-from-export`.
  * - observedAction: firewallEvent 233 (v9 also 40005): 3 denied → reject, 1 created / 2 deleted /
  *   5 updated → accept; else forwardingStatus 89 bits 7-6: 01 forwarded → accept, 10 dropped →
  *   reject; else unknown.
@@ -1329,6 +1330,11 @@ function toFlow(
     else if (us !== undefined && us >= 0) end = start + Math.round(us / 1000)
   }
   end ??= num(v, IE.observationTimeMilliseconds)
+  if (start === undefined && end === undefined) {
+    // a record without any time element (a time-less template): the datagram's export time
+    push(out, 'note', 'time-from-export', meta, '')
+    start = base.exportMs
+  }
   if (start === undefined) start = end ?? base.exportMs
   if (end === undefined || end < 0) end = start
   if (!validTime(start) || !validTime(end)) {
