@@ -1447,6 +1447,9 @@ describe('sequence gaps (option sequenceGaps, as the collector decodes)', () => 
     expect(lost(d.decode(ipfix({ ...H1, sequence: 52 }, set(256, rec())), META))).toEqual({
       'lost-records': 1,
     })
+    // a set length that stops the walk: the message's record count is unknown too
+    d.decode(ipfix({ ...H1, sequence: 53 }, set(256, rec()), set(256, rec(), 4000)), META)
+    expect(lost(d.decode(ipfix({ ...H1, sequence: 90 }, set(256, rec())), META))).toEqual({})
   })
 
   it('v5 counts flows (flow_sequence); files are not judged unless asked', () => {

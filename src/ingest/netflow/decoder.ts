@@ -451,8 +451,12 @@ export class NetflowDecoder {
       file: meta.file,
     }
     this.messageRecords = 0
+    const before = out.problems.length
     this.walkSets(buf, dv, 16, length, header, meta, out)
-    this.checkSequence(meta, 10, header.domain, header.sequence, this.messageRecords, out)
+    // a set length that made the walk stop leaves the message's record count unknown
+    const cut = out.problems.slice(before).some((p) => p.reason === 'bad-length')
+    const records = cut ? undefined : this.messageRecords
+    this.checkSequence(meta, 10, header.domain, header.sequence, records, out)
   }
 
   /**
