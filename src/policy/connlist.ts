@@ -297,11 +297,13 @@ export function connlist(
     entities.forEach((dst, j) => {
       if (i === j) return
       let set: ServiceSet | undefined
-      const families = new Set<IpFamily>()
+      let has4 = false
+      let has6 = false
       for (const s of classes[i] ?? []) {
         for (const d of classes[j] ?? []) {
           if (s.family !== d.family) continue
-          families.add(s.family)
+          if (s.family === 4) has4 = true
+          else has6 = true
           const x = pair(s, d, s.family)
           set = set === undefined ? x : set.union(x)
         }
@@ -309,9 +311,8 @@ export function connlist(
       if (set === undefined) return
       // a family's ICMP is judged on that family's address pairs only; where the connection has
       // no pair of one family, that family's ICMP follows `rest`, so that it never shows alone
-      for (const family of [4, 6] as const) {
-        if (!families.has(family) && set.rest) set = set.union(otherIcmp(family === 4 ? 6 : 4))
-      }
+      if (set.rest && !has4) set = set.union(ICMPV4)
+      if (set.rest && !has6) set = set.union(ICMPV6)
       if (!set.isEmpty) out.push({ src: src.name, dst: dst.name, services: set })
     })
   })
