@@ -3,6 +3,7 @@
  * @remarks Semantics: DESIGN.md "verdict", "Policy language v1" rules 1, 3, 4, 5.
  */
 import type { Entity } from './entity.js'
+import type { IpFamily } from './ip.js'
 import type { EnforcementMode, RuleRef } from './model.js'
 
 /** `allowed` or `denied`. */
@@ -10,11 +11,15 @@ export type Decision = 'allowed' | 'denied'
 
 /**
  * Why a flow got its decision: the rule that decided it (the first matching deny rule, or when
- * none, the first matching allow rule, in policy-set order), `default-deny`, or `link-control`
- * (IPv6 link control, allowed whatever the rules: see {@link isLinkControl}).
+ * none, the first matching allow rule, in policy-set order), `default-deny`, `link-control`
+ * (IPv6 link control, allowed whatever the rules: see {@link isLinkControl}), or `related` (an
+ * ICMP error message, allowed as part of the connection it reports on: see {@link isIcmpError}).
  */
 export type DecidedBy =
-  { readonly rule: RuleRef; readonly action: 'allow' | 'deny' } | 'default-deny' | 'link-control'
+  | { readonly rule: RuleRef; readonly action: 'allow' | 'deny' }
+  | 'default-deny'
+  | 'link-control'
+  | 'related'
 
 /**
  * ICMPv6 types that are IPv6 link control: multicast listener discovery (130 query, 131 report,
@@ -39,6 +44,54 @@ const LINK_CONTROL = new Set(IPV6_LINK_CONTROL_ICMP_TYPES)
  */
 export function isLinkControl(protocol: number, type: number): boolean {
   return protocol === 58 && LINK_CONTROL.has(type)
+}
+
+/**
+ * ICMPv4 error message types (RFC 792; RFC 1812 §4.3.2): 3 destination unreachable, 4 source
+ * quench, 5 redirect, 11 time exceeded, 12 parameter problem. Linux connection tracking treats
+ * exactly these as errors (`icmp_is_err`): it finds the connection of the packet they quote and
+ * marks them RELATED to it (INVALID when it tracks no such connection). Stable: the compiled
+ * rules and the verdicts agree through this list.
+ */
+export const ICMP_ERROR_TYPES: readonly number[] = [3, 4, 5, 11, 12]
+
+const ICMP_ERROR = new Set(ICMP_ERROR_TYPES)
+
+/**
+ * True when `protocol` (IANA number) and ICMP type `type` (a flow's destination port) are an ICMP
+ * error message: ICMPv4 (1) of {@link ICMP_ERROR_TYPES}, or ICMPv6 (58) of types 0–127 (RFC 4443
+ * §2.1: error messages have the high-order bit of the type clear; Linux conntrack treats them so).
+ *
+ * An error message is no connection of its own: stateful firewalls pass it as traffic related to
+ * the connection whose packet it quotes (nftables and iptables `ct state related`, which the host
+ * targets accept before any rule), and drop it when they track no such connection. A flow record
+ * does not name that connection, and an error is only sent about a packet that got through, so
+ * the evaluators allow such a flow between addresses of its family by `related` whatever the rules
+ * (DESIGN.md rule 3, replies of a connection; an addition to DESIGN.md, issue 6 note).
+ */
+export function isIcmpError(protocol: number, type: number): boolean {
+  return (protocol === 1 && ICMP_ERROR.has(type)) || (protocol === 58 && type >= 0 && type < 128)
+}
+
+/**
+ * How a flow of `protocol`/`type` between addresses of the given families is decided whatever
+ * the rules: `link-control` ({@link isLinkControl}, IPv6 addresses), `related`
+ * ({@link isIcmpError}: ICMPv4 between IPv4 addresses, ICMPv6 between IPv6 addresses), or
+ * undefined when the rules decide it (ICMP of the other family is no ICMP on the wire).
+ */
+export function decidedWithoutRules(
+  protocol: number,
+  type: number,
+  srcFamily: IpFamily,
+  dstFamily: IpFamily,
+): 'link-control' | 'related' | undefined {
+  if (protocol === 58) {
+    if (srcFamily !== 6 || dstFamily !== 6) return undefined
+    if (LINK_CONTROL.has(type)) return 'link-control'
+    return type >= 0 && type < 128 ? 'related' : undefined
+  }
+  if (protocol === 1 && srcFamily === 4 && dstFamily === 4 && ICMP_ERROR.has(type)) return 'related'
+  return undefined
 }
 
 /**

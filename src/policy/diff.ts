@@ -92,7 +92,7 @@ export interface ConnlistChange {
 /** A verdict as the diff shows it. */
 export interface DiffVerdict {
   readonly decision: 'allowed' | 'denied'
-  /** `policy/id` of the deciding rule, `default-deny` or `link-control`. */
+  /** `policy/id` of the deciding rule, `default-deny`, `link-control` or `related`. */
   readonly by: string
   readonly outcome: Outcome
 }

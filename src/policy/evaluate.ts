@@ -27,7 +27,7 @@ import {
   type TimedAddress,
   type Verdict,
   type Workload,
-  isLinkControl,
+  decidedWithoutRules,
   replyConnectionPort,
 } from '../core/index.js'
 
@@ -124,8 +124,10 @@ function endpoint(inventory: Inventory, ipText: string, at: number): Endpoint {
  * The verdict for one flow (DESIGN.md rules 1–5).
  *
  * IPv6 link control (ICMPv6 neighbour and multicast listener discovery between IPv6 addresses,
- * {@link isLinkControl}) is allowed by `link-control` whatever the rules, as every host target
- * accepts it. Any other flow is allowed iff some live allow rule matches it and no live deny
+ * `isLinkControl`) is allowed by `link-control` whatever the rules, as every host target
+ * accepts it; an ICMP error message of the addresses' family (`isIcmpError`: destination
+ * unreachable, time exceeded, …) is allowed by `related`, as part of the connection it reports
+ * on (`decidedWithoutRules` in core/verdict.ts). Any other flow is allowed iff some live allow rule matches it and no live deny
  * rule does; otherwise it is denied (by the first matching deny rule, or by default). Rules are
  * visited in policy-set order (policies by name, rules in file order); `by` names the first
  * deciding rule and `matched` lists all. Expired rules are ignored and listed in `expired` when
@@ -170,17 +172,18 @@ export function evaluate(
 
   const firstDeny = deny[0]
   const firstAllow = allow[0]
-  const linkControl =
-    isLinkControl(t.protocol, t.dstPort) && src.ip.family === 6 && dst.ip.family === 6
+  const without = decidedWithoutRules(t.protocol, t.dstPort, src.ip.family, dst.ip.family)
   const decision =
-    linkControl || (firstDeny === undefined && firstAllow !== undefined) ? 'allowed' : 'denied'
-  const by: DecidedBy = linkControl
-    ? 'link-control'
-    : firstDeny !== undefined
+    without !== undefined || (firstDeny === undefined && firstAllow !== undefined)
+      ? 'allowed'
+      : 'denied'
+  const by: DecidedBy =
+    without ??
+    (firstDeny !== undefined
       ? { rule: firstDeny, action: 'deny' as const }
       : firstAllow !== undefined
         ? { rule: firstAllow, action: 'allow' as const }
-        : ('default-deny' as const)
+        : ('default-deny' as const))
   const srcMode = enforcementModeOf(policySet, src)
   const dstMode = enforcementModeOf(policySet, dst)
   const mode = strongerMode(srcMode, dstMode)
@@ -204,6 +207,8 @@ export function explainVerdict(v: Verdict): string {
   const reply = v.reply ? ' (reply to an allowed connection is judged as that connection)' : ''
   if (v.by === 'link-control')
     return 'allowed as IPv6 link control (neighbour or multicast listener discovery), which every host target accepts whatever the rules'
+  if (v.by === 'related')
+    return 'allowed as an ICMP error message, which stateful firewalls pass as part of the connection it reports on (the flow record does not name that connection); no rule judges it'
   if (v.by === 'default-deny') {
     const exp =
       v.expired.length > 0

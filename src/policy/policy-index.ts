@@ -62,6 +62,7 @@ import {
   type External,
   type FlowTuple,
   type Inventory,
+  type IpFamily,
   type LabelSet,
   type Outcome,
   type Policy,
@@ -71,7 +72,7 @@ import {
   type RuleRef,
   type Selector,
   type Service,
-  isLinkControl,
+  decidedWithoutRules,
   replyConnectionPort,
 } from '../core/index.js'
 import { enforcementModeOf, isLive } from './evaluate.js'
@@ -107,17 +108,32 @@ export interface IndexedVerdict {
 }
 
 /**
- * The decision code of IPv6 link control ({@link isLinkControl}): allowed whatever the rules.
+ * The decision code of IPv6 link control (`isLinkControl`): allowed whatever the rules.
  * See {@link PolicyIndex.decide} for the other codes. Stable.
  */
 export const LINK_CONTROL_CODE = -2
 
 /**
+ * The decision code of an ICMP error message (`isIcmpError`): allowed by `related`, as part
+ * of the connection it reports on, whatever the rules. Stable.
+ */
+export const RELATED_CODE = -3
+
+/**
  * True when a decision code of {@link PolicyIndex.decide} / {@link PolicyIndex.decideClasses}
- * means allowed: `2i` (allowed by rule i) or {@link LINK_CONTROL_CODE}.
+ * means allowed: `2i` (allowed by rule i), {@link LINK_CONTROL_CODE} or {@link RELATED_CODE}.
  */
 export function isAllowedCode(code: number): boolean {
-  return code >= 0 ? (code & 1) === 0 : code === LINK_CONTROL_CODE
+  return code >= 0 ? (code & 1) === 0 : code === LINK_CONTROL_CODE || code === RELATED_CODE
+}
+
+/** The `by` of a negative decision code (default deny, link control, related). */
+function byOfCode(code: number): 'default-deny' | 'link-control' | 'related' {
+  return code === LINK_CONTROL_CODE
+    ? 'link-control'
+    : code === RELATED_CODE
+      ? 'related'
+      : 'default-deny'
 }
 
 /** What {@link PolicyIndex.ruleAt} returns. */
@@ -561,7 +577,7 @@ export class PolicyIndex {
     const d = this.classOf(dstIp, tuple.at)
     const code = this.lookup(s, d, tuple.protocol, port)
     const decision = isAllowedCode(code) ? 'allowed' : 'denied'
-    let by: DecidedBy = code === LINK_CONTROL_CODE ? 'link-control' : 'default-deny'
+    let by: DecidedBy = byOfCode(code)
     if (code >= 0) {
       const r = this.rules[code >> 1] as RuleInfo
       by = { rule: r.ref, action: r.action }
@@ -585,7 +601,8 @@ export class PolicyIndex {
   /**
    * The fast path for simulate: no allocation once the pair is cached. Returns the decision
    * encoded as one integer: `2*i` when rule `i` allows the flow, `2*i + 1` when rule `i` denies
-   * it, `-1` for default deny, {@link LINK_CONTROL_CODE} (`-2`) for IPv6 link control; `i` is
+   * it, `-1` for default deny, {@link LINK_CONTROL_CODE} (`-2`) for IPv6 link control,
+   * {@link RELATED_CODE} (`-3`) for an ICMP error message; `i` is
    * the rule's global index (see {@link ruleAt}). So {@link isAllowedCode} tells allowed, and
    * when `code >= 0`, `code >> 1` is the deciding rule.
    * @param src - source address, canonical text; `dst` likewise.
@@ -824,9 +841,10 @@ export class PolicyIndex {
   }
 
   /**
-   * The services allowed from the class of `src` to the class of `dst` at time `at` (ms): every
-   * (protocol, port) for which {@link decide} answers allowed, with ports clamped to 0–65535
-   * (0–255 for ICMP). For connlist and reachability (issue 9).
+   * The services the rules allow from the class of `src` to the class of `dst` at time `at`
+   * (ms): every (protocol, port) for which {@link decide} answers allowed by a rule, with ports
+   * clamped to 0–65535 (0–255 for ICMP). IPv6 link control and ICMP errors, allowed whatever the
+   * rules, are not services a rule allows and are left out. For connlist and reachability (issue 9).
    * @throws BulkheadError `eval/bad-flow` when an address does not parse.
    */
   allowedServices(src: string, dst: string, at: number): ServiceSet {
@@ -916,7 +934,10 @@ export class PolicyIndex {
    * Two arrays of classes, one compact hash probe, two small array reads.
    */
   private lookup(s: number, d: number, protocol: number, port: number): number {
-    if (isLinkControl(protocol, port) && this.ipv6(s) && this.ipv6(d)) return LINK_CONTROL_CODE
+    if (protocol === 1 || protocol === 58) {
+      const without = decidedWithoutRules(protocol, port, this.family(s), this.family(d))
+      if (without !== undefined) return without === 'related' ? RELATED_CODE : LINK_CONTROL_CODE
+    }
     let f = this.fromList[s] as number
     if (f < 0) f = this.fromListOf(s)
     let g = this.toList[d] as number
@@ -939,9 +960,9 @@ export class PolicyIndex {
     return tableLookup(this.tables.data, this.pairTable(f, g), protocol, port)
   }
 
-  /** True when the addresses of endpoint class `c` are IPv6 (a class holds one family). */
-  private ipv6(c: number): boolean {
-    return (this.classes[c] as EndpointClass).rep.ip.family === 6
+  /** The address family of endpoint class `c` (a class holds one family). */
+  private family(c: number): IpFamily {
+    return (this.classes[c] as EndpointClass).rep.ip.family
   }
 
   /** The decision row offset of a list pair, built from its table on first touch and cached. */
@@ -1045,7 +1066,8 @@ export class PolicyIndex {
     const entity: Entity = x
       ? { kind: 'external', name: x.name, named: true, external: x }
       : { kind: 'external', name: ipText, named: false }
-    // a class holds one address family, so that IPv6 link control can be told by class
+    // a class holds one address family, so that IPv6 link control and ICMP errors can be told
+    // by class
     const key = JSON.stringify(named ? ['x', x.name, block, ip.family] : ['u', block, ip.family])
     const anchors = named ? [`x:${x.name}`] : []
     const cls = this.classFor(key, { ip, entity }, block, anchors, 'observe')

@@ -44,7 +44,7 @@ import {
   replyConnectionPort,
 } from '../core/index.js'
 import { Resolver, type ResolverOptions } from '../inventory/resolver.js'
-import { LINK_CONTROL_CODE, isAllowedCode, type PolicyIndex } from './policy-index.js'
+import { LINK_CONTROL_CODE, RELATED_CODE, isAllowedCode, type PolicyIndex } from './policy-index.js'
 
 /**
  * Flows already grouped by the store: all flows with the same addresses, protocol, judged port
@@ -159,6 +159,12 @@ export interface SimulationReport {
    * `isLinkControl`) whatever the rules; counted in `outcomes.allowed` too.
    */
   readonly linkControl: number
+  /**
+   * Flows allowed as ICMP error messages (destination unreachable, time exceeded, …,
+   * `isIcmpError`), part of the connection they report on, whatever the rules; counted in
+   * `outcomes.allowed` too.
+   */
+  readonly related: number
   /** Flows whose direction was unknown, judged as recorded. */
   readonly unknownDirection: number
   /** Flows not judged, by reason (`bad-address`: an address that does not parse). */
@@ -244,6 +250,7 @@ export class Simulator {
   private evaluated = 0
   private replies = 0
   private linkControl = 0
+  private related = 0
   private unknownDirection = 0
   private wouldBlock = 0
   private readonly skipped: Record<string, number> = {}
@@ -305,6 +312,7 @@ export class Simulator {
     if (g.last > this.last) this.last = g.last
     if (code >= 0) this.hits[code >> 1] = (this.hits[code >> 1] as number) + n
     else if (code === LINK_CONTROL_CODE) this.linkControl += n
+    else if (code === RELATED_CODE) this.related += n
     this.outcomes[outcome] += n
     if (outcome === 'allowed') return
     if (this.classCode(s.cls) >= 3 || this.classCode(d.cls) >= 3) this.wouldBlock += n
@@ -362,7 +370,7 @@ export class Simulator {
   /**
    * The verdict of one flow or group, without recording it: the decision code of
    * {@link PolicyIndex.decideClasses} (`2i` allowed by rule i, `2i+1` denied by rule i, `-1`
-   * default deny, `LINK_CONTROL_CODE` IPv6 link control), the outcome under the modes (and
+   * default deny, `LINK_CONTROL_CODE` IPv6 link control, `RELATED_CODE` an ICMP error), the outcome under the modes (and
    * `asEnforced`), the endpoints' classes and entities, and the port judged. Undefined when an
    * address does not parse.
    */
@@ -457,6 +465,7 @@ export class Simulator {
       wouldBlockIfEnforced: this.wouldBlock,
       replies: this.replies,
       linkControl: this.linkControl,
+      related: this.related,
       unknownDirection: this.unknownDirection,
       skipped: { ...this.skipped },
       ...(this.flows > 0 ? { window: { first: this.first, last: this.last } } : {}),

@@ -14,6 +14,7 @@ import {
   maxPort,
   parseIp,
   PROTOCOL_NAMES,
+  isIcmpError,
   isLinkControl,
   isPrivateIp,
   selectorKey,
@@ -388,6 +389,11 @@ export function recommend(
     // ICMPv6 is IPv6 traffic: neighbour and multicast listener discovery need no rule
     if (isLinkControl(edge.protocol, edge.dstPort)) {
       exclude('link-control')
+      continue
+    }
+    // an ICMP error (unreachable, time exceeded) is part of the connection it reports on
+    if (isIcmpError(edge.protocol, edge.dstPort)) {
+      exclude('related')
       continue
     }
     if (isEphemeralNoise(edge, reverse)) {

@@ -101,6 +101,7 @@ export interface ExcludedEdge {
   readonly flows: number
   /**
    * `link-control` (IPv6 neighbour or multicast listener discovery: allowed whatever the rules),
+   * `related` (an ICMP error message: allowed as part of the connection it reports on),
    * `ephemeral-noise`, `no-workload-end`, `grouped-entity`, `unknown-entity`, `already-allowed`.
    */
   readonly reason: string

@@ -109,8 +109,9 @@ function oracle(
               { src: x, dst: y, protocol, dstPort, at },
               { now: at },
             )
-            // IPv6 link control reaches no service: reachability counts what the rules allow
-            if (v.decision !== 'allowed' || v.by === 'link-control') continue
+            // reachability counts what the rules allow: IPv6 link control and ICMP errors,
+            // allowed whatever the rules, reach no service
+            if (v.matched.allow.length === 0 || v.matched.deny.length > 0) continue
             const m = adj[a] as Map<number, Set<string>>
             const set = m.get(b) ?? new Set<string>()
             set.add(`${protocol}/${dstPort}`)

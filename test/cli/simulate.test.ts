@@ -278,23 +278,23 @@ describe('ICMP echo replies are judged as the echo requests they answer (rule 3)
 describe('IPv6 link control is allowed whatever the rules, as the compiled host rules accept it', () => {
   // neighbour solicitation to the solicited-node group, the advertisement back, an MLDv2 report:
   // no rule allows them (pay-api-1 and pay-web-1 are monitored), yet every host target accepts
-  // them. A destination unreachable (icmpv6/1) is no link control: the rules judge it.
+  // them. A router renumbering (icmpv6/138) is no link control: the rules judge it.
   const linkControl = [
     'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action',
     '2001:db8:20::20,ff02::1:ff00:10,0,135,icmpv6,2026-10-20T10:00:00Z,2026-10-20T10:00:00Z,1,72,accept',
     '2001:db8:20::10,2001:db8:20::20,0,136,icmpv6,2026-10-20T10:00:00Z,2026-10-20T10:00:00Z,1,72,accept',
     '2001:db8:20::20,ff02::16,0,143,icmpv6,2026-10-20T10:00:01Z,2026-10-20T10:00:01Z,1,76,accept',
-    '2001:db8:20::10,2001:db8:20::20,0,1,icmpv6,2026-10-20T10:00:02Z,2026-10-20T10:00:02Z,1,120,accept',
+    '2001:db8:20::10,2001:db8:20::20,0,138,icmpv6,2026-10-20T10:00:02Z,2026-10-20T10:00:02Z,1,120,accept',
   ].join('\n')
   const workspace = estateWithStoredFlows('nd.csv', linkControl)
 
-  it('simulate counts them allowed (linkControl 3); only the unreachable is denied', async () => {
+  it('simulate counts them allowed (linkControl 3); only the renumbering is denied', async () => {
     const { code, out, stderr } = await jsonIn(workspace())
     expect(code, stderr).toBe(0)
     expect(out.outcomes).toEqual({ allowed: 3, blocked: 0, 'would-be-blocked': 1, unenforced: 0 })
     expect(out.linkControl).toBe(3)
     expect(edge(out)).toEqual([
-      'would-be-blocked pay-web-1 -> pay-api-1 icmpv6/1 x1 by default-deny',
+      'would-be-blocked pay-web-1 -> pay-api-1 icmpv6/138 x1 by default-deny',
     ])
   })
 
@@ -341,5 +341,67 @@ describe('IPv6 link control is allowed whatever the rules, as the compiled host 
         'pay-api-1 icmpv6/143',
       ]),
     )
+  })
+})
+
+describe('ICMP errors are allowed as part of the connection they report on (related)', () => {
+  // No rule allows pay-api-1 → pay-web-1 (both monitored): a port unreachable (icmp/3), a time
+  // exceeded (icmp/11) and an ICMPv6 packet too big (icmpv6/2) pass every host target as related
+  // traffic. A type the rules judge (icmp/9, router advertisement) is denied, and
+  // so is ICMP between addresses of the other family (icmpv6/1 between IPv4 addresses is no
+  // ICMPv6 on the wire; only files carry such records).
+  const errors = [
+    'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action',
+    '10.20.2.10,10.20.1.10,0,3,icmp,2026-10-20T10:00:00Z,2026-10-20T10:00:00Z,1,56,accept',
+    '10.20.2.10,10.20.1.10,0,11,icmp,2026-10-20T10:00:01Z,2026-10-20T10:00:01Z,1,56,accept',
+    '2001:db8:20::20,2001:db8:20::10,0,2,icmpv6,2026-10-20T10:00:02Z,2026-10-20T10:00:02Z,1,1280,accept',
+    '10.20.2.10,10.20.1.10,0,9,icmp,2026-10-20T10:00:03Z,2026-10-20T10:00:03Z,1,56,accept',
+  ].join('\n')
+  const workspace = estateWithStoredFlows('errors.csv', errors)
+
+  it('simulate counts them allowed (related 3); only the router advertisement is denied', async () => {
+    const { code, out, stderr } = await jsonIn(workspace())
+    expect(code, stderr).toBe(0)
+    expect(out.outcomes).toEqual({ allowed: 3, blocked: 0, 'would-be-blocked': 1, unenforced: 0 })
+    expect(out.related).toBe(3)
+    expect(edge(out)).toEqual(['would-be-blocked pay-api-1 -> pay-web-1 icmp/9 x1 by default-deny'])
+    const text = await cli('simulate', '-w', workspace(), '--at', AT)
+    expect(text.stdout).toContain(
+      'ICMP errors (unreachable, time exceeded, ...), allowed as part of the connection they report on: 3',
+    )
+  })
+
+  it('eval names the relation as the reason', async () => {
+    const r = await cli(
+      'eval',
+      '-w',
+      workspace(),
+      '--at',
+      AT,
+      '-o',
+      'json',
+      'pay-api-1 -> pay-web-1 icmp/3',
+    )
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ decision: 'allowed', rule: null })
+    expect((JSON.parse(r.stdout) as { reason: string }).reason).toMatch(/ICMP error message/)
+  })
+
+  it('recommend proposes no rule for them', async () => {
+    const r = await cli('recommend', '-w', workspace(), '-o', 'json')
+    expect(r.code, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout) as {
+      excluded: { src: string; dst: string; service: string; reason: string }[]
+    }
+    expect(
+      out.excluded
+        .filter((e) => e.reason === 'related')
+        .map((e) => `${e.src} ${e.dst} ${e.service}`)
+        .sort(),
+    ).toEqual([
+      'pay-api-1 pay-web-1 icmp/11',
+      'pay-api-1 pay-web-1 icmp/3',
+      'pay-api-1 pay-web-1 icmpv6/2',
+    ])
   })
 })

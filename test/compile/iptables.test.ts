@@ -18,7 +18,7 @@ import {
 import { rangeToCidrs } from '../../src/compile/iptables/render.js'
 import type { CompileResult } from '../../src/compile/target.js'
 import { runCompileConformance, type ConformanceChecker } from '../conformance/compile.case.js'
-import { twoHosts, webToDb } from './two-hosts.js'
+import { expectIcmpErrorsRelated, twoHosts, webToDb } from './two-hosts.js'
 
 const parsedCache = new WeakMap<CompileResult, Map<string, ParsedIptables>>()
 
@@ -111,6 +111,11 @@ describe('iptables modes and options', () => {
     expect([decide(e, 5432), decide(e, 5433)]).toEqual(['accept', 'drop'])
     expect([decide(m, 5432), decide(m, 5433)]).toEqual(['accept', 'record'])
     expect([decide(o, 5432), decide(o, 5433)]).toEqual(['accept', 'accept'])
+  })
+
+  it('an ICMP error is RELATED and passes before any rule; other ICMP types meet the rules', () => {
+    const e = byHost(iptablesCompiler.compile(twoHosts, webToDb('enforce'), { now }))
+    expectIcmpErrorsRelated((p) => decideIptables(e.get('b') as ParsedIptables, 'egress', p))
   })
 
   it('single ports go into one hash:ip,port,net service set, ranges into per-port rules', () => {

@@ -28,7 +28,7 @@ import {
   runCompileConformance,
   type ConformanceChecker,
 } from '../conformance/compile.case.js'
-import { lbl, twoHosts, webToDb } from './two-hosts.js'
+import { expectIcmpErrorsRelated, lbl, twoHosts, webToDb } from './two-hosts.js'
 
 const parsedCache = new WeakMap<CompileResult, Map<string, ParsedRuleset>>()
 
@@ -154,6 +154,12 @@ describe('nftables options', () => {
     expect(observe).toContain('counter name seen_in')
     expect(observe).not.toContain('map ')
     expect(observe).not.toContain('drop')
+  })
+
+  it('an ICMP error passes as related before any rule; other ICMP types meet the rules', () => {
+    const r = nftablesCompiler.compile(twoHosts, webToDb('enforce'), { now, antiLockout: false })
+    const b = parseRuleset(r.artefacts.find((a) => a.host === 'b')?.content ?? '')
+    expectIcmpErrorsRelated((p) => decidePacket(b, 'egress', p))
   })
 
   it('the allowed pair is the only peer: per-host maps key on addresses, classes on ports', () => {

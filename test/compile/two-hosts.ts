@@ -2,6 +2,7 @@
  * @module A two-host estate shared by the host-target tests: `a` (role=web, IPv4) and `b`
  * (role=db, IPv4 and IPv6), and one rule web → db on tcp/5432 in a chosen enforcement mode.
  */
+import { expect } from 'vitest'
 import { labelSet, type Inventory, type PolicySet } from '../../src/core/index.js'
 
 export const lbl = (m: Record<string, string>) => ({
@@ -43,3 +44,24 @@ export const webToDb = (mode: 'enforce' | 'monitor' | 'observe'): PolicySet => (
   ],
   enforcement: [{ selector: { kind: 'any' }, mode }],
 })
+
+/**
+ * Checks a host target's checker on ICMP from `b` to a peer (no rule allows `b → a`): errors of
+ * the addresses' family (ICMP 3 and 11, ICMPv6 1) pass as related, other types (echo 8, router
+ * advertisement 9, ICMPv6 echo 128) and ICMPv6 between IPv4 addresses meet the rules (drop).
+ * `egressOfB` decides a packet at `b`'s egress.
+ */
+export function expectIcmpErrorsRelated(
+  egressOfB: (p: { src: string; dst: string; protocol: number; dstPort: number }) => string,
+): void {
+  const out = (protocol: number, dstPort: number, dst = '10.9.0.1', src = '10.9.0.2'): string =>
+    egressOfB({ src, dst, protocol, dstPort })
+  expect([out(1, 3), out(1, 11), out(1, 8), out(1, 9)]).toEqual([
+    'accept',
+    'accept',
+    'drop',
+    'drop',
+  ])
+  const v6 = ['2001:db8::9', '2001:db8::2'] as const
+  expect([out(58, 1, ...v6), out(58, 128, ...v6), out(58, 1)]).toEqual(['accept', 'drop', 'drop'])
+}

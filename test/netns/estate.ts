@@ -251,6 +251,33 @@ export function probesOf(e: Estate, policySet: PolicySet, at: number): Probe[] {
  * role api), every workload enforced, and the policy version that allows web → api on the TCP
  * `ports` given.
  */
+/** `web → api` on `protocol` and each of `ports`, every workload enforced. */
+function reapplyEstateWith(protocol: number, ...ports: readonly number[]): PolicySet {
+  const role = (r: string) =>
+    ({ kind: 'labels', match: labelSet({ role: r }), expressions: [], global: false }) as const
+  return {
+    policies: [
+      {
+        name: 'p',
+        owner: 'o',
+        scope: labelSet(),
+        file: 'p.yaml',
+        rules: [
+          {
+            id: 'web-to-api',
+            action: 'allow',
+            emergency: false,
+            from: [role('web')],
+            to: [role('api')],
+            services: ports.map((p) => ({ protocol, ports: { lo: p, hi: p } })),
+          },
+        ],
+      },
+    ],
+    enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+  }
+}
+
 export const reapplyEstate = {
   hosts: [
     { name: 'a', addresses: ['10.77.0.1'] },
@@ -265,28 +292,36 @@ export const reapplyEstate = {
     labelRules: [],
   } satisfies Inventory,
   version(ports: readonly number[]): PolicySet {
-    const role = (r: string) =>
-      ({ kind: 'labels', match: labelSet({ role: r }), expressions: [], global: false }) as const
-    return {
-      policies: [
-        {
-          name: 'p',
-          owner: 'o',
-          scope: labelSet(),
-          file: 'p.yaml',
-          rules: [
-            {
-              id: 'web-to-api',
-              action: 'allow',
-              emergency: false,
-              from: [role('web')],
-              to: [role('api')],
-              services: ports.map((p) => ({ protocol: 6, ports: { lo: p, hi: p } })),
-            },
-          ],
-        },
-      ],
-      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
-    }
+    return reapplyEstateWith(6, ...ports)
   },
+}
+
+/**
+ * Two enforced dual-stack hosts for the ICMP error check: `a` (web) may send `udp/5353` to `b`
+ * (api), where nothing listens, so `b`'s kernel answers with a port unreachable (ICMP type 3,
+ * ICMPv6 type 1), which no rule allows from `b` to `a`: it passes only as related traffic.
+ */
+export const icmpErrorEstate = {
+  hosts: [
+    { name: 'a', addresses: ['10.77.2.1', 'fd77:2::1'] },
+    { name: 'b', addresses: ['10.77.2.2', 'fd77:2::2'] },
+  ] as const satisfies readonly LabHost[],
+  port: 5353,
+  inventory: {
+    workloads: [
+      {
+        name: 'a',
+        addresses: [{ ip: '10.77.2.1' }, { ip: 'fd77:2::1' }],
+        labels: labelSet({ role: 'web' }),
+      },
+      {
+        name: 'b',
+        addresses: [{ ip: '10.77.2.2' }, { ip: 'fd77:2::2' }],
+        labels: labelSet({ role: 'api' }),
+      },
+    ],
+    externals: [],
+    labelRules: [],
+  } satisfies Inventory,
+  policySet: reapplyEstateWith(17, 5353),
 }

@@ -5,10 +5,11 @@
  * short python3 script on raw sockets (root only, as the whole harness).
  */
 import { spawnSync } from 'node:child_process'
-import type { PolicySet } from '../../src/core/index.js'
+import { expect } from 'vitest'
+import type { Inventory, PolicySet } from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
-import type { Estate } from './estate.js'
-import type { Lab } from './harness.js'
+import { icmpErrorEstate, type Estate } from './estate.js'
+import { createLab, type Lab } from './harness.js'
 
 /** Whether echo probes can run: a python3 interpreter. */
 export function icmpSupport(): { ok: true } | { ok: false; reason: string } {
@@ -158,4 +159,77 @@ export async function checkEcho(
       )
   })
   return wrong
+}
+
+/**
+ * Sends one UDP datagram from a connected socket to each target (`[address, port]`) and waits up
+ * to `timeoutMs` for each: prints a JSON array of `refused` (an ICMP port unreachable came
+ * back: Linux reports it on the connected socket as ECONNREFUSED), `reply` or `silent`.
+ */
+const UDP_PY = String.raw`
+import errno, json, socket, sys
+a = json.loads(sys.argv[1]); out = []
+for host, port in a['targets']:
+    s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(a['timeoutMs'] / 1000.0)
+    try:
+        s.connect((host, port)); s.send(b'bulkhead'); s.recv(64); out.append('reply')
+    except socket.timeout: out.append('silent')
+    except OSError as e: out.append('refused' if e.errno == errno.ECONNREFUSED else 'error %d' % e.errno)
+    finally: s.close()
+print(json.dumps(out))
+`
+
+/**
+ * The ICMP error check: from `a` of {@link icmpErrorEstate}, a UDP datagram to each address of
+ * `b` on the allowed port where nothing listens. `b`'s port unreachable (ICMP 3 / ICMPv6 1,
+ * `b → a`) matches no allow rule; the reference evaluator allows it as `related` (part of the
+ * allowed connection), so the enforced rulesets of both hosts, loaded by `apply`, must pass it
+ * and the sender must see the port refused. Without python3 it is skipped with the reason, or
+ * fails where BULKHEAD_REQUIRE_NETNS=1.
+ */
+export async function checkIcmpErrorsPass(
+  suite: string,
+  prefix: string,
+  apply: (lab: Lab, inventory: Inventory, policySet: PolicySet) => Promise<unknown>,
+): Promise<void> {
+  const support = icmpSupport()
+  if (!support.ok) {
+    if (process.env['BULKHEAD_REQUIRE_NETNS'] === '1')
+      throw new Error(`python3 required (BULKHEAD_REQUIRE_NETNS=1): ${support.reason}`)
+    process.stderr.write(`[${suite} kernel] ICMP error check skipped: ${support.reason}\n`)
+    return
+  }
+  const e = icmpErrorEstate
+  const lab = await createLab(prefix, e.hosts)
+  try {
+    await apply(lab, e.inventory, e.policySet)
+    const b = e.hosts[1].addresses
+    const targets = b.map((d) => [d, e.port])
+    const out = await lab.exec(
+      'a',
+      ['python3', '-c', UDP_PY, JSON.stringify({ targets, timeoutMs: 3000 })],
+      20_000,
+    )
+    const seen = JSON.parse(out) as string[]
+    const got = b.map((dst, i) => {
+      const v6 = dst.includes(':')
+      const v = evaluate(e.inventory, e.policySet, {
+        src: dst,
+        dst: e.hosts[0].addresses[v6 ? 1 : 0],
+        protocol: v6 ? 58 : 1,
+        dstPort: v6 ? 1 : 3,
+        at: Date.UTC(2026, 10, 22, 12),
+      })
+      return { dst, by: v.by, seen: seen[i] ?? 'none' }
+    })
+    // b's port unreachable to a matches no rule; it is related to a's allowed datagram, so it
+    // comes back and a's socket sees the port refused
+    expect(got).toEqual([
+      { dst: '10.77.2.2', by: 'related', seen: 'refused' },
+      { dst: 'fd77:2::2', by: 'related', seen: 'refused' },
+    ])
+  } finally {
+    await lab.destroy()
+  }
 }

@@ -13,6 +13,7 @@ import { type EnforcementMode, type Inventory, type PolicySet } from '../../src/
 import { iptablesCompiler } from '../../src/compile/iptables/compile.js'
 import { wbbIpsetName } from '../../src/compile/iptables/render.js'
 import { cleanupLeftovers, createLab, netnsSupport, type Lab } from './harness.js'
+import { checkIcmpErrorsPass } from './icmp.js'
 import {
   checkConnections,
   checkReapplyUnderLoad,
@@ -234,5 +235,11 @@ describeKernel(`kernel verification (iptables)`, support, () => {
     } finally {
       await lab.destroy()
     }
+  }, 60_000)
+
+  it("an ICMP error about an allowed connection passes both enforced hosts, as the model's related verdict says", async () => {
+    await checkIcmpErrorsPass('iptables', `${PREFIX}-icmperr`, (lab, inv, ps) =>
+      compileAndApply(lab, inv, ps),
+    )
   }, 60_000)
 })

@@ -10,7 +10,7 @@ import { type EnforcementMode, type Inventory, type PolicySet } from '../../src/
 import { nftablesCompiler, type NftablesOptions } from '../../src/compile/nftables/compile.js'
 import { wbbSetName } from '../../src/compile/nftables/render.js'
 import { cleanupLeftovers, createLab, netnsSupport, readSets, type Lab } from './harness.js'
-import { checkEcho, echoProbesOf, icmpSupport } from './icmp.js'
+import { checkEcho, checkIcmpErrorsPass, echoProbesOf, icmpSupport } from './icmp.js'
 import {
   checkConnections,
   checkReapplyUnderLoad,
@@ -188,5 +188,11 @@ describeKernel(`kernel verification (nftables)`, support, () => {
     } finally {
       await lab.destroy()
     }
+  }, 60_000)
+
+  it("an ICMP error about an allowed connection passes both enforced hosts, as the model's related verdict says", async () => {
+    await checkIcmpErrorsPass('nftables', `${PREFIX}-icmperr`, (lab, inv, ps) =>
+      compileAndApply(lab, inv, ps),
+    )
   }, 60_000)
 })

@@ -341,9 +341,12 @@ function check(inventory: Inventory, policySet: PolicySet, at: number): void {
     conn: string
   }[]
   const rows = new Map(parsed.map((r) => [`${r.src}\u0000${r.dst}`, r.conn]))
-  const allowed = (a: string, b: string, protocol: number, dstPort: number): boolean =>
-    evaluate(inventory, policySet, { src: a, dst: b, protocol, dstPort, at }, { now: at })
-      .decision === 'allowed'
+  // allowed by a rule: IPv6 link control and ICMP errors, allowed whatever the rules, are no
+  // connections of their own
+  const allowed = (a: string, b: string, protocol: number, dstPort: number): boolean => {
+    const v = evaluate(inventory, policySet, { src: a, dst: b, protocol, dstPort, at }, { now: at })
+    return v.matched.allow.length > 0 && v.matched.deny.length === 0
+  }
   for (const src of entities) {
     for (const dst of entities) {
       const conn = rows.get(`${src.name}\u0000${dst.name}`)

@@ -634,9 +634,13 @@ describe('PolicyIndex internals', () => {
     expect(both(index, inv, ps, reply('2001:db8::2', '2001:db8::1', 58, 129), T0, true)).toBe(
       'allowed p/ping mon->web',
     )
-    // a reply type answering no request (destination unreachable, 3) is judged as recorded
-    expect(both(index, inv, ps, reply('10.0.0.2', '10.0.0.1', 1, 3), T0, true)).toBe(
+    // a type answering no request (router advertisement, 9) is judged as recorded
+    expect(both(index, inv, ps, reply('10.0.0.2', '10.0.0.1', 1, 9), T0, true)).toBe(
       'denied default mon->web',
+    )
+    // an ICMP error (destination unreachable, 3) is part of the connection it reports on
+    expect(both(index, inv, ps, reply('10.0.0.2', '10.0.0.1', 1, 3), T0, true)).toBe(
+      'allowed related mon->web',
     )
   })
 

@@ -19,7 +19,7 @@ import {
   type Rule,
 } from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
-import { LINK_CONTROL_CODE, PolicyIndex } from '../../src/policy/policy-index.js'
+import { LINK_CONTROL_CODE, PolicyIndex, RELATED_CODE } from '../../src/policy/policy-index.js'
 import { simulate, Simulator, type FlowGroup } from '../../src/policy/simulate.js'
 import { inventoryArb, policySetArb, SEED, TIMES, tupleArb } from '../helpers/model.js'
 
@@ -110,9 +110,11 @@ describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
               const gotCode =
                 got.code === LINK_CONTROL_CODE
                   ? 'link-control'
-                  : got.code < 0
-                    ? 'default-deny'
-                    : `${(got.code & 1) === 0 ? 'allowed' : 'denied'}:${formatRuleRef(index.ruleAt(got.code >> 1))}`
+                  : got.code === RELATED_CODE
+                    ? 'related'
+                    : got.code < 0
+                      ? 'default-deny'
+                      : `${(got.code & 1) === 0 ? 'allowed' : 'denied'}:${formatRuleRef(index.ruleAt(got.code >> 1))}`
               expect(gotCode).toBe(refCode(want))
               expect(got.outcome).toBe(want.outcome)
               outcomes[want.outcome]++

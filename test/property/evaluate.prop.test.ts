@@ -6,6 +6,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   ICMP_REQUEST_OF_REPLY,
+  decidedWithoutRules,
   isLinkControl,
   labelsMatch,
   parseIp,
@@ -40,9 +41,10 @@ describe('reference evaluator algebra', () => {
             .filter((r) => isLive(r, t.at) && ruleMatches(p, r, src, dst, t.protocol, t.dstPort))
             .map((r) => r.action),
         )
-        if (isLinkControl(t.protocol, t.dstPort) && src.ip.family === 6 && dst.ip.family === 6) {
+        const without = decidedWithoutRules(t.protocol, t.dstPort, src.ip.family, dst.ip.family)
+        if (without !== undefined) {
           expect(v.decision).toBe('allowed')
-          expect(v.by).toBe('link-control')
+          expect(v.by).toBe(without)
           return
         }
         expect(v.decision).toBe(
@@ -60,7 +62,7 @@ describe('reference evaluator algebra', () => {
     fc.assert(
       fc.property(inventoryArb, policySetArb, tupleArb, (inv, ps, t) => {
         const v = evaluate(inv, ps, t)
-        if (v.matched.deny.length > 0 && v.by !== 'link-control') {
+        if (v.matched.deny.length > 0 && v.by !== 'link-control' && v.by !== 'related') {
           expect(v.decision).toBe('denied')
           expect(v.by).not.toBe('default-deny')
         }
@@ -101,14 +103,19 @@ describe('reference evaluator algebra', () => {
     )
   })
 
-  it('nothing is allowed by default: an empty policy set denies every flow but IPv6 link control', () => {
+  it('nothing is allowed by default: an empty policy set denies every flow but IPv6 link control and ICMP errors', () => {
     fc.assert(
       fc.property(inventoryArb, tupleArb, (inv, t) => {
         const v = evaluate(inv, { policies: [], enforcement: [] }, t)
-        const linkControl =
-          isLinkControl(t.protocol, t.dstPort) && t.src.includes(':') && t.dst.includes(':')
-        expect(v.decision).toBe(linkControl ? 'allowed' : 'denied')
-        expect(v.by).toBe(linkControl ? 'link-control' : 'default-deny')
+        const v6 = t.src.includes(':') && t.dst.includes(':')
+        const v4 = !t.src.includes(':') && !t.dst.includes(':')
+        const linkControl = isLinkControl(t.protocol, t.dstPort) && v6
+        // ICMP errors: RFC 792 types 3, 4, 5, 11, 12; RFC 4443 types below 128
+        const related =
+          (t.protocol === 1 && v4 && [3, 4, 5, 11, 12].includes(t.dstPort)) ||
+          (t.protocol === 58 && v6 && t.dstPort < 128)
+        expect(v.decision).toBe(linkControl || related ? 'allowed' : 'denied')
+        expect(v.by).toBe(linkControl ? 'link-control' : related ? 'related' : 'default-deny')
       }),
       { seed: SEED, numRuns: 300 },
     )

@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Inventory, Policy, PolicySet, Rule } from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
-import { LINK_CONTROL_CODE, PolicyIndex } from '../../src/policy/policy-index.js'
+import { LINK_CONTROL_CODE, PolicyIndex, RELATED_CODE } from '../../src/policy/policy-index.js'
 import {
   ALL_IPS,
   inventoryArb,
@@ -195,9 +195,11 @@ function difference(
     const name = (code: number, x: PolicyIndex): string =>
       code === LINK_CONTROL_CODE
         ? 'link-control'
-        : code < 0
-          ? 'default-deny'
-          : `${code & 1 ? 'deny' : 'allow'} ${x.ruleAt(code >> 1).policy}/${x.ruleAt(code >> 1).id}`
+        : code === RELATED_CODE
+          ? 'related'
+          : code < 0
+            ? 'default-deny'
+            : `${code & 1 ? 'deny' : 'allow'} ${x.ruleAt(code >> 1).policy}/${x.ruleAt(code >> 1).id}`
     const got = name(index.decide(t.src, t.dst, t.protocol, t.dstPort, t.at), index)
     const fromFresh = name(built.decide(t.src, t.dst, t.protocol, t.dstPort, t.at), built)
     const v = evaluate(inv, ps, t, { now })

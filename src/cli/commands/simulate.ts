@@ -277,6 +277,8 @@ export interface SimulateOutput {
   readonly replies: number
   /** Flows allowed as IPv6 link control whatever the rules (also in `outcomes.allowed`). */
   readonly linkControl: number
+  /** Flows allowed as ICMP error messages, part of their connection (also in `outcomes.allowed`). */
+  readonly related: number
   readonly unknownDirection: number
   readonly skipped: Readonly<Record<string, number>>
   readonly window: { readonly first: string; readonly last: string } | null
@@ -334,6 +336,7 @@ export function simulateOutput(
     wouldBlockIfEnforced: r.wouldBlockIfEnforced,
     replies: r.replies,
     linkControl: r.linkControl,
+    related: r.related,
     unknownDirection: r.unknownDirection,
     skipped: r.skipped,
     window: r.window ? { first: iso(r.window.first), last: iso(r.window.last) } : null,
@@ -395,6 +398,10 @@ export function renderSimulateText(o: SimulateOutput): string {
   if (o.linkControl > 0)
     lines.push(
       `IPv6 link control (neighbour/multicast listener discovery), allowed whatever the rules: ${o.linkControl}`,
+    )
+  if (o.related > 0)
+    lines.push(
+      `ICMP errors (unreachable, time exceeded, ...), allowed as part of the connection they report on: ${o.related}`,
     )
   if (o.unknownDirection > 0)
     lines.push(`direction unknown, judged as recorded: ${o.unknownDirection}`)

@@ -13,7 +13,14 @@
  * @remarks https://docs.tigera.io/calico/latest/reference/resources/networkpolicy (rule
  * evaluation, `order`, selectors, `nets`/`notNets`), .../globalnetworkpolicy.
  */
-import { cidrContains, parseCidr, parseIp, type Cidr, type LabelSet } from '../../core/index.js'
+import {
+  cidrContains,
+  decidedWithoutRules,
+  parseCidr,
+  parseIp,
+  type Cidr,
+  type LabelSet,
+} from '../../core/index.js'
 import type { CompiledPod, K8sObject } from '../kubernetes/compile.js'
 
 /** One end of a flow: a pod (with its address) or an address no pod holds. */
@@ -150,6 +157,11 @@ export function calicoAllows(
   protocol: number,
   port: number,
 ): boolean {
+  // an ICMP error reports on a connection: Calico's dataplane (Linux conntrack) accepts it as
+  // related before any policy, as the model's `related` verdicts assume that connection
+  const s = parseIp(src.ip)
+  const d = parseIp(dst.ip)
+  if (s && d && decidedWithoutRules(protocol, port, s.family, d.family) === 'related') return true
   if (src.pod && !calicoDirection(objects, src.pod, dst, 'egress', protocol, port)) return false
   if (dst.pod && !calicoDirection(objects, dst.pod, src, 'ingress', protocol, port)) return false
   return true

@@ -104,7 +104,22 @@ export function ciliumDirection(
   return rules(dir).some(hit)
 }
 
-/** Whether the Cilium objects allow a flow from `src` to `dst` on protocol/port (see the module comment). */
+/**
+ * ICMP types Cilium's connection tracking relates to the connection between the same two
+ * endpoints, which then passes whatever the policies say (`TUPLE_F_RELATED` in
+ * bpf/lib/conntrack.h): destination unreachable, time exceeded, parameter problem (ICMPv4 3, 11,
+ * 12; ICMPv6 1, 3, 4) and ICMPv6 packet too big (2). Other types open connections of their own.
+ */
+const CILIUM_RELATED: Readonly<Record<number, readonly number[]>> = {
+  1: [3, 11, 12],
+  58: [1, 2, 3, 4],
+}
+
+/**
+ * Whether the Cilium objects allow a flow from `src` to `dst` on protocol/port (see the module
+ * comment); an ICMP error message Cilium relates to a connection ({@link CILIUM_RELATED}, between
+ * addresses of its family) passes, as the model's `related` verdicts assume that connection.
+ */
 export function ciliumAllows(
   objects: readonly K8sObject[],
   src: CheckEndpoint,
@@ -112,6 +127,13 @@ export function ciliumAllows(
   protocol: number,
   port: number,
 ): boolean {
+  const family = protocol === 1 ? 4 : 6
+  if (
+    CILIUM_RELATED[protocol]?.includes(port) === true &&
+    parseIp(src.ip)?.family === family &&
+    parseIp(dst.ip)?.family === family
+  )
+    return true
   if (src.pod && !ciliumDirection(objects, src.pod, dst, 'egress', protocol, port)) return false
   if (dst.pod && !ciliumDirection(objects, dst.pod, src, 'ingress', protocol, port)) return false
   return true

@@ -7,7 +7,13 @@
  * @remarks Only the subset of iptables-restore and ipset syntax the renderers emit is understood.
  * @see https://ipset.netfilter.org/iptables-extensions.man.html
  */
-import { cidrRange, parseCidr, parseIp, type EnforcementMode } from '../../core/index.js'
+import {
+  cidrRange,
+  decidedWithoutRules,
+  parseCidr,
+  parseIp,
+  type EnforcementMode,
+} from '../../core/index.js'
 import type { CheckPacket } from '../nftables/check.js'
 import { ICMP_ANY_TYPE, ICMP_TYPE_U32, IPT_CHAINS } from './render.js'
 
@@ -210,7 +216,8 @@ const inRange = (r: Range, v: bigint): boolean => r.lo <= v && v <= r.hi
 
 /**
  * What the host's `BULKHEAD-IN` (ingress) or `BULKHEAD-OUT` (egress) chain does with the first
- * packet of a connection (conntrack state NEW, not on loopback): `accept` (an ACCEPT rule, the
+ * packet of a connection (conntrack state NEW, not on loopback), or an ICMP error message about
+ * one (state RELATED): `accept` (an ACCEPT rule, the
  * chain absent, or the end of the chain), `drop` (a DROP rule), or `record` (the SET target
  * adds it to the would-be-blocked set, then a later rule accepts it). Same contract as the
  * nftables checker's `decidePacket`.
@@ -225,10 +232,14 @@ export function decideIptables(
   if (!s || !d || s.family !== d.family) throw new Error(`bad packet ${p.src} -> ${p.dst}`)
   const rules = rs.chains[s.family].get(direction === 'ingress' ? IPT_CHAINS.in : IPT_CHAINS.out)
   if (!rules) return 'accept'
+  // an ICMP error reports on a connection: conntrack marks it RELATED (the evaluators assume the
+  // connection is one the host let through, as `related` verdicts do); anything else is NEW
+  const state =
+    decidedWithoutRules(p.protocol, p.dstPort, s.family, d.family) === 'related' ? 'RELATED' : 'NEW'
   let recorded = false
   for (const r of rules) {
     if (r.iface !== undefined) continue // loopback only
-    if (r.ctstate && !r.ctstate.includes('NEW')) continue
+    if (r.ctstate && !r.ctstate.includes(state)) continue
     if (r.src && !inRange(r.src, s.value)) continue
     if (r.dst && !inRange(r.dst, d.value)) continue
     if (r.proto !== undefined && r.proto !== p.protocol) continue

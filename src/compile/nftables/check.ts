@@ -8,7 +8,13 @@
  * rule line is an error, so that a renderer change cannot be silently ignored here.
  * @see https://wiki.nftables.org/wiki-nftables/index.php/Jumping_to_chain (jump returns)
  */
-import { cidrRange, parseCidr, parseIp, type EnforcementMode } from '../../core/index.js'
+import {
+  cidrRange,
+  decidedWithoutRules,
+  parseCidr,
+  parseIp,
+  type EnforcementMode,
+} from '../../core/index.js'
 
 /** An inclusive range of one key field: an address or a number (protocol, port, ICMP type). */
 interface Range {
@@ -118,7 +124,10 @@ export function parseRuleset(text: string): ParsedRuleset {
   }
 }
 
-/** A packet that opens a connection: addresses as text, IANA protocol, destination port or ICMP type. */
+/**
+ * A packet that opens a connection, or an ICMP error message about one: addresses as text, IANA
+ * protocol, destination port or ICMP type.
+ */
 export interface CheckPacket {
   readonly src: string
   readonly dst: string
@@ -192,8 +201,14 @@ function runChain(rs: ParsedRuleset, chain: string, p: Packet, depth = 0): Outco
   for (const rule of rules) {
     let m: RegExpExecArray | null
     if (/^[io]if "lo" accept$/.test(rule)) continue // not loopback
-    if (/^ct state (established,related accept|invalid counter name \S+( drop)?)$/.test(rule))
-      continue // the first packet of a new, valid connection
+    if (rule === 'ct state established,related accept') {
+      // an ICMP error reports on a connection: conntrack marks it related (the evaluators assume
+      // the connection is one the host let through, as `related` verdicts do)
+      if (decidedWithoutRules(p.protocol, p.dstPort, p.family, p.family) === 'related')
+        return 'accept'
+      continue // else the first packet of a new, valid connection
+    }
+    if (/^ct state invalid counter name \S+( drop)?$/.test(rule)) continue
     if (/^counter name \S+$/.test(rule)) continue
     if ((m = /^(icmpv6|icmp) type \{ ([^}]*) \} accept$/.exec(rule))) {
       const proto = m[1] === 'icmp' ? 1 : 58
