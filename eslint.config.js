@@ -2,11 +2,31 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-const stages = ['core', 'ingest', 'inventory', 'store', 'discover', 'policy', 'recommend', 'analyze', 'compile']
+const stages = [
+  'core',
+  'ingest',
+  'inventory',
+  'store',
+  'discover',
+  'policy',
+  'recommend',
+  'analyze',
+  'compile',
+]
 const shells = ['cli', 'server', 'agent']
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'examples/', 'web/dist/', '*.config.js', '.perf/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      'examples/',
+      'web/dist/',
+      '*.config.js',
+      '.perf/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -15,9 +35,19 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
-      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true, ignoreVoidOperator: true, ignoreVoidReturningFunctions: true }],
+      '@typescript-eslint/no-confusing-void-expression': [
+        'error',
+        {
+          ignoreArrowShorthand: true,
+          ignoreVoidOperator: true,
+          ignoreVoidReturningFunctions: true,
+        },
+      ],
       '@typescript-eslint/no-meaningless-void-operator': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -27,7 +57,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: [...stages.filter((s) => s !== 'core'), ...shells].map((s) => `../${s}/*`), message: 'src/core imports nothing else from src' },
+            {
+              group: [...stages.filter((s) => s !== 'core'), ...shells].map((s) => `../${s}/*`),
+              message: 'src/core imports nothing else from src',
+            },
           ],
         },
       ],
@@ -41,7 +74,9 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: shells.filter((s) => s !== shell).flatMap((s) => [`../${s}/*`, `../../${s}/*`]),
+              group: shells
+                .filter((s) => s !== shell)
+                .flatMap((s) => [`../${s}/*`, `../../${s}/*`]),
               message: 'shells never import each other',
             },
           ],

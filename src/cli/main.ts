@@ -107,8 +107,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       // help and version are "errors" to commander with exit code 0
       return err.exitCode === 0 ? EXIT.ok : EXIT.input
     }
-    if (err instanceof BulkheadError)
-      return fail(err.diagnostics, err instanceof AfterOutputError)
+    if (err instanceof BulkheadError) return fail(err.diagnostics, err instanceof AfterOutputError)
     // a file or folder the environment refuses (permissions, a file where a folder goes, a full
     // disk) is bad input, not a bug
     const io = systemErrorDiagnostic(err)

@@ -12,7 +12,12 @@ interface Node<T> {
 /** The 32-bit words of an address value, most significant first (1 word for IPv4, 4 for IPv6). */
 function words(family: IpFamily, value: bigint): number[] {
   if (family === 4) return [Number(value)]
-  return [Number((value >> 96n) & 0xffffffffn), Number((value >> 64n) & 0xffffffffn), Number((value >> 32n) & 0xffffffffn), Number(value & 0xffffffffn)]
+  return [
+    Number((value >> 96n) & 0xffffffffn),
+    Number((value >> 64n) & 0xffffffffn),
+    Number((value >> 32n) & 0xffffffffn),
+    Number(value & 0xffffffffn),
+  ]
 }
 
 function bit(w: readonly number[], i: number): number {

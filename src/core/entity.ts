@@ -10,7 +10,12 @@ import type { External, Workload } from './model.js'
  */
 export type Entity =
   | { readonly kind: 'workload'; readonly workload: Workload }
-  | { readonly kind: 'external'; readonly name: string; readonly named: boolean; readonly external?: External }
+  | {
+      readonly kind: 'external'
+      readonly name: string
+      readonly named: boolean
+      readonly external?: External
+    }
 
 /** Display name: the workload's or range's name. */
 export function entityName(e: Entity): string {

@@ -85,7 +85,9 @@ export function selectorKey(sel: Selector): string {
     case 'any':
       return 'any'
     case 'cidr':
-      return sel.except.length === 0 ? `cidr ${sel.cidr.text}` : `cidr ${sel.cidr.text} except ${sel.except.map((c) => c.text).join(',')}`
+      return sel.except.length === 0
+        ? `cidr ${sel.cidr.text}`
+        : `cidr ${sel.cidr.text} except ${sel.except.map((c) => c.text).join(',')}`
     case 'external':
       return `external ${sel.name}`
     case 'workload':
@@ -93,7 +95,9 @@ export function selectorKey(sel: Selector): string {
     case 'labels': {
       const pairs = Object.keys(sel.match).map((k) => `${k}=${sel.match[k] ?? ''}`)
       const exprs = sel.expressions.map((e) =>
-        e.operator === 'Exists' || e.operator === 'DoesNotExist' ? `${e.operator === 'Exists' ? '' : '!'}${e.key}` : `${e.key} ${e.operator} (${[...e.values].sort().join(',')})`,
+        e.operator === 'Exists' || e.operator === 'DoesNotExist'
+          ? `${e.operator === 'Exists' ? '' : '!'}${e.key}`
+          : `${e.key} ${e.operator} (${[...e.values].sort().join(',')})`,
       )
       const body = [pairs.join(','), ...exprs].filter((s) => s !== '').join('; ')
       return `{${body}}${sel.global ? ' global' : ''}`

@@ -23,7 +23,9 @@ export const PROTOCOL_NAMES: Readonly<Record<number, string>> = {
 
 /** True for protocols whose flows carry ports (TCP, UDP, SCTP, UDP-Lite, DCCP). */
 export function hasPorts(protocol: number): boolean {
-  return protocol === 6 || protocol === 17 || protocol === 132 || protocol === 136 || protocol === 33
+  return (
+    protocol === 6 || protocol === 17 || protocol === 132 || protocol === 136 || protocol === 33
+  )
 }
 
 /** True for ICMP and ICMPv6, whose "port" is the ICMP type. */
@@ -52,7 +54,9 @@ export class IntervalSet {
 
   /** Builds a normalised set from any ranges (overlapping or adjacent ranges are merged). */
   static of(ranges: Iterable<PortRange>): IntervalSet {
-    const sorted = [...ranges].filter((r) => r.lo <= r.hi).sort((a, b) => a.lo - b.lo || a.hi - b.hi)
+    const sorted = [...ranges]
+      .filter((r) => r.lo <= r.hi)
+      .sort((a, b) => a.lo - b.lo || a.hi - b.hi)
     const out: PortRange[] = []
     for (const r of sorted) {
       const last = out[out.length - 1]
@@ -144,45 +148,68 @@ export class IntervalSet {
  * `{protocol: 'any'}` is every protocol and every port.
  */
 export type Service =
-  | { readonly protocol: 'any' }
-  | { readonly protocol: number; readonly ports: PortRange }
+  { readonly protocol: 'any' } | { readonly protocol: number; readonly ports: PortRange }
 
 /** Parses a service; returns `{error, code}` describing the problem on failure. */
-export function parseService(
-  text: string,
-):
+export function parseService(text: string):
   | Service
-  | { error: string; code: 'policy/unknown-protocol' | 'policy/port-out-of-range' | 'policy/reversed-port-range' | 'policy/bad-service' } {
+  | {
+      error: string
+      code:
+        | 'policy/unknown-protocol'
+        | 'policy/port-out-of-range'
+        | 'policy/reversed-port-range'
+        | 'policy/bad-service'
+    } {
   const t = text.trim().toLowerCase()
   if (t === 'any' || t === '*') return { protocol: 'any' }
   const m = /^([a-z0-9]+)(?:\/(.*))?$/.exec(t)
-  if (!m) return { error: `"${text}" is not a service; write e.g. tcp/443, tcp/8000-8100, udp/53, icmp/8 or any`, code: 'policy/bad-service' }
+  if (!m)
+    return {
+      error: `"${text}" is not a service; write e.g. tcp/443, tcp/8000-8100, udp/53, icmp/8 or any`,
+      code: 'policy/bad-service',
+    }
   const [, protoText = '', portText] = m
   let protocol: number
   let portPart = portText
   if (protoText === 'proto' || protoText === 'ip') {
     // proto/47 or proto/47:ports is not supported; proto/N means every port of protocol N
     if (portText === undefined || !/^\d{1,3}$/.test(portText) || Number(portText) > 255) {
-      return { error: `"${text}": write proto/N with N an IANA protocol number 0–255`, code: 'policy/unknown-protocol' }
+      return {
+        error: `"${text}": write proto/N with N an IANA protocol number 0–255`,
+        code: 'policy/unknown-protocol',
+      }
     }
     protocol = Number(portText)
     portPart = undefined
   } else if (protoText in PROTOCOLS) {
     protocol = PROTOCOLS[protoText as keyof typeof PROTOCOLS]
   } else {
-    return { error: `unknown protocol "${protoText}" in "${text}"; use tcp, udp, sctp, icmp, icmpv6, proto/N or any`, code: 'policy/unknown-protocol' }
+    return {
+      error: `unknown protocol "${protoText}" in "${text}"; use tcp, udp, sctp, icmp, icmpv6, proto/N or any`,
+      code: 'policy/unknown-protocol',
+    }
   }
   const max = maxPort(protocol)
   if (portPart === undefined || portPart === '' || portPart === '*' || portPart === 'any') {
     return { protocol, ports: { lo: 0, hi: max } }
   }
   const r = /^(\d{1,6})(?:-(\d{1,6}))?$/.exec(portPart)
-  if (!r) return { error: `"${text}": the port must be a number or a range lo-hi`, code: 'policy/bad-service' }
+  if (!r)
+    return {
+      error: `"${text}": the port must be a number or a range lo-hi`,
+      code: 'policy/bad-service',
+    }
   const lo = Number(r[1])
   const hi = r[2] === undefined ? lo : Number(r[2])
   const what = isIcmp(protocol) ? 'ICMP type' : 'port'
-  if (lo > max || hi > max) return { error: `"${text}": ${what} must be 0–${max}`, code: 'policy/port-out-of-range' }
-  if (lo > hi) return { error: `"${text}": range ${lo}-${hi} is reversed; write ${hi}-${lo}`, code: 'policy/reversed-port-range' }
+  if (lo > max || hi > max)
+    return { error: `"${text}": ${what} must be 0–${max}`, code: 'policy/port-out-of-range' }
+  if (lo > hi)
+    return {
+      error: `"${text}": range ${lo}-${hi} is reversed; write ${hi}-${lo}`,
+      code: 'policy/reversed-port-range',
+    }
   return { protocol, ports: { lo, hi } }
 }
 
@@ -230,7 +257,10 @@ export class ServiceSet {
 
   /** The port set of one protocol. */
   ports(protocol: number): IntervalSet {
-    return this.byProtocol.get(protocol) ?? (this.rest ? IntervalSet.range(0, maxPort(protocol)) : IntervalSet.EMPTY)
+    return (
+      this.byProtocol.get(protocol) ??
+      (this.rest ? IntervalSet.range(0, maxPort(protocol)) : IntervalSet.EMPTY)
+    )
   }
 
   has(protocol: number, port: number): boolean {
@@ -243,10 +273,19 @@ export class ServiceSet {
   }
 
   get isAny(): boolean {
-    return this.rest && [...this.byProtocol.entries()].every(([proto, p]) => p.equals(IntervalSet.range(0, maxPort(proto))))
+    return (
+      this.rest &&
+      [...this.byProtocol.entries()].every(([proto, p]) =>
+        p.equals(IntervalSet.range(0, maxPort(proto))),
+      )
+    )
   }
 
-  private combine(other: ServiceSet, op: (a: IntervalSet, b: IntervalSet) => IntervalSet, rest: boolean): ServiceSet {
+  private combine(
+    other: ServiceSet,
+    op: (a: IntervalSet, b: IntervalSet) => IntervalSet,
+    rest: boolean,
+  ): ServiceSet {
     const map = new Map<number, IntervalSet>()
     for (const proto of new Set([...this.byProtocol.keys(), ...other.byProtocol.keys()])) {
       const v = op(this.ports(proto), other.ports(proto))

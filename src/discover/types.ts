@@ -20,13 +20,7 @@ import type { Diagnostic } from '../core/index.js'
  * Stable: written into JSON output and rule evidence.
  */
 export type EdgePattern =
-  | 'continuous'
-  | 'business-hours'
-  | 'nightly'
-  | 'weekly'
-  | 'month-end'
-  | 'rare'
-  | 'once'
+  'continuous' | 'business-hours' | 'nightly' | 'weekly' | 'month-end' | 'rare' | 'once'
 
 /**
  * What kind of thing an entity of the map is.

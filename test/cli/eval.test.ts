@@ -19,44 +19,183 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { flow: 'pay-web-1 -> pay-api-1 tcp/443', decision: 'allowed', rule: 'web-to-api', outcome: 'allowed' },
-  { flow: '10.20.1.10 -> 10.20.2.10 tcp/8000', decision: 'allowed', rule: 'web-to-api', outcome: 'allowed' },
-  { flow: '10.20.1.10 -> 10.20.2.10 tcp/8100', decision: 'allowed', rule: 'web-to-api', outcome: 'allowed' },
-  { flow: '10.20.1.10 -> 10.20.2.10 tcp/8101', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
-  { flow: '10.20.1.10 -> 10.20.2.10 tcp/7999', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
-  { flow: '10.20.1.10 -> 10.20.2.10 udp/443', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
-  { flow: 'pay-api-1 -> pay-db-1 tcp/5432', decision: 'allowed', rule: 'api-to-db', outcome: 'allowed' },
+  {
+    flow: 'pay-web-1 -> pay-api-1 tcp/443',
+    decision: 'allowed',
+    rule: 'web-to-api',
+    outcome: 'allowed',
+  },
+  {
+    flow: '10.20.1.10 -> 10.20.2.10 tcp/8000',
+    decision: 'allowed',
+    rule: 'web-to-api',
+    outcome: 'allowed',
+  },
+  {
+    flow: '10.20.1.10 -> 10.20.2.10 tcp/8100',
+    decision: 'allowed',
+    rule: 'web-to-api',
+    outcome: 'allowed',
+  },
+  {
+    flow: '10.20.1.10 -> 10.20.2.10 tcp/8101',
+    decision: 'denied',
+    rule: null,
+    outcome: 'would-be-blocked',
+  },
+  {
+    flow: '10.20.1.10 -> 10.20.2.10 tcp/7999',
+    decision: 'denied',
+    rule: null,
+    outcome: 'would-be-blocked',
+  },
+  {
+    flow: '10.20.1.10 -> 10.20.2.10 udp/443',
+    decision: 'denied',
+    rule: null,
+    outcome: 'would-be-blocked',
+  },
+  {
+    flow: 'pay-api-1 -> pay-db-1 tcp/5432',
+    decision: 'allowed',
+    rule: 'api-to-db',
+    outcome: 'allowed',
+  },
   { flow: 'pay-web-1 -> pay-db-1 tcp/5432', decision: 'denied', rule: null, outcome: 'blocked' },
   // expiry: `expires: 2026-10-31` holds through the whole UTC day
-  { flow: 'pay-batch-1 -> 198.51.100.7 tcp/22', decision: 'allowed', rule: 'month-end-export', outcome: 'allowed' },
-  { flow: 'pay-batch-1 -> 198.51.100.7 tcp/22', at: '2026-10-31T23:59:59Z', decision: 'allowed', rule: 'month-end-export', outcome: 'allowed' },
-  { flow: 'pay-batch-1 -> 198.51.100.7 tcp/22', at: '2026-11-01T00:00:00Z', decision: 'denied', rule: null, outcome: 'would-be-blocked', expired: ['month-end-export'] },
+  {
+    flow: 'pay-batch-1 -> 198.51.100.7 tcp/22',
+    decision: 'allowed',
+    rule: 'month-end-export',
+    outcome: 'allowed',
+  },
+  {
+    flow: 'pay-batch-1 -> 198.51.100.7 tcp/22',
+    at: '2026-10-31T23:59:59Z',
+    decision: 'allowed',
+    rule: 'month-end-export',
+    outcome: 'allowed',
+  },
+  {
+    flow: 'pay-batch-1 -> 198.51.100.7 tcp/22',
+    at: '2026-11-01T00:00:00Z',
+    decision: 'denied',
+    rule: null,
+    outcome: 'would-be-blocked',
+    expired: ['month-end-export'],
+  },
   // a global selector reaches outside the scope; the scoped side still must be in scope
-  { flow: 'shop-api-1 -> pay-api-1 tcp/443', decision: 'allowed', rule: 'shop-to-api', outcome: 'allowed' },
+  {
+    flow: 'shop-api-1 -> pay-api-1 tcp/443',
+    decision: 'allowed',
+    rule: 'shop-to-api',
+    outcome: 'allowed',
+  },
   { flow: 'shop-api-1 -> pay-db-1 tcp/5432', decision: 'denied', rule: null, outcome: 'blocked' },
   // deny beats allow, and the scoped `{}` of the deny rule
-  { flow: 'pay-api-dev-1 -> pay-api-1 tcp/443', decision: 'denied', rule: 'no-dev-to-prod', outcome: 'would-be-blocked' },
-  { flow: 'pay-api-dev-1 -> pay-web-1 icmp/8', decision: 'denied', rule: 'no-dev-to-prod', outcome: 'would-be-blocked' },
+  {
+    flow: 'pay-api-dev-1 -> pay-api-1 tcp/443',
+    decision: 'denied',
+    rule: 'no-dev-to-prod',
+    outcome: 'would-be-blocked',
+  },
+  {
+    flow: 'pay-api-dev-1 -> pay-web-1 icmp/8',
+    decision: 'denied',
+    rule: 'no-dev-to-prod',
+    outcome: 'would-be-blocked',
+  },
   // CIDR except: 10.40.0.0/16 is excluded from office-to-web
-  { flow: 'pay-api-dev-1 -> pay-web-1 tcp/443', decision: 'denied', rule: 'no-dev-to-prod', outcome: 'would-be-blocked' },
-  { flow: '10.1.2.3 -> pay-web-1 tcp/443', decision: 'allowed', rule: 'office-to-web', outcome: 'allowed' },
-  { flow: '10.40.9.9 -> pay-web-1 tcp/443', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
-  { flow: '10.1.2.3 -> pay-web-1 tcp/80', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
+  {
+    flow: 'pay-api-dev-1 -> pay-web-1 tcp/443',
+    decision: 'denied',
+    rule: 'no-dev-to-prod',
+    outcome: 'would-be-blocked',
+  },
+  {
+    flow: '10.1.2.3 -> pay-web-1 tcp/443',
+    decision: 'allowed',
+    rule: 'office-to-web',
+    outcome: 'allowed',
+  },
+  {
+    flow: '10.40.9.9 -> pay-web-1 tcp/443',
+    decision: 'denied',
+    rule: null,
+    outcome: 'would-be-blocked',
+  },
+  {
+    flow: '10.1.2.3 -> pay-web-1 tcp/80',
+    decision: 'denied',
+    rule: null,
+    outcome: 'would-be-blocked',
+  },
   // time-bounded address: ci-runner-7 holds 10.50.0.7 only from Oct 1 to Oct 15
-  { flow: '10.50.0.7 -> pay-web-1 tcp/443', at: '2026-10-05T00:00:00Z', decision: 'denied', rule: 'no-dev-to-prod', outcome: 'would-be-blocked' },
-  { flow: '10.50.0.7 -> pay-web-1 tcp/443', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
+  {
+    flow: '10.50.0.7 -> pay-web-1 tcp/443',
+    at: '2026-10-05T00:00:00Z',
+    decision: 'denied',
+    rule: 'no-dev-to-prod',
+    outcome: 'would-be-blocked',
+  },
+  {
+    flow: '10.50.0.7 -> pay-web-1 tcp/443',
+    decision: 'denied',
+    rule: null,
+    outcome: 'would-be-blocked',
+  },
   // ICMP and IPv6
-  { flow: '192.0.2.1 -> pay-web-1 icmp/8', decision: 'allowed', rule: 'ping-web', outcome: 'allowed' },
+  {
+    flow: '192.0.2.1 -> pay-web-1 icmp/8',
+    decision: 'allowed',
+    rule: 'ping-web',
+    outcome: 'allowed',
+  },
   // an echo reply is judged as the request it answers (rule 3), as simulate judges one read
   // from a flow log: pay-web-1's reply to an allowed ping is allowed, a reply from outside is not
-  { flow: 'pay-web-1 -> 192.0.2.1 icmp/0', decision: 'allowed', rule: 'ping-web', outcome: 'allowed' },
-  { flow: '192.0.2.1 -> pay-web-1 icmp/0', decision: 'denied', rule: null, outcome: 'would-be-blocked' },
-  { flow: 'pay-web-1 -> 2001:db8:ffff::1 icmpv6/129', decision: 'allowed', rule: 'ping-web', outcome: 'allowed' },
-  { flow: '2001:db8:ffff::1 -> 2001:db8:20::10 icmpv6/128', decision: 'allowed', rule: 'ping-web', outcome: 'allowed' },
-  { flow: '2001:db8:20::10 -> 2001:db8:20::20 tcp/443', decision: 'allowed', rule: 'web-to-api', outcome: 'allowed' },
+  {
+    flow: 'pay-web-1 -> 192.0.2.1 icmp/0',
+    decision: 'allowed',
+    rule: 'ping-web',
+    outcome: 'allowed',
+  },
+  {
+    flow: '192.0.2.1 -> pay-web-1 icmp/0',
+    decision: 'denied',
+    rule: null,
+    outcome: 'would-be-blocked',
+  },
+  {
+    flow: 'pay-web-1 -> 2001:db8:ffff::1 icmpv6/129',
+    decision: 'allowed',
+    rule: 'ping-web',
+    outcome: 'allowed',
+  },
+  {
+    flow: '2001:db8:ffff::1 -> 2001:db8:20::10 icmpv6/128',
+    decision: 'allowed',
+    rule: 'ping-web',
+    outcome: 'allowed',
+  },
+  {
+    flow: '2001:db8:20::10 -> 2001:db8:20::20 tcp/443',
+    decision: 'allowed',
+    rule: 'web-to-api',
+    outcome: 'allowed',
+  },
   // `{}` in `to` means every workload in scope, not every workload
-  { flow: 'monitor-1 -> pay-db-1 tcp/9100', decision: 'allowed', rule: 'monitoring', outcome: 'allowed' },
-  { flow: 'monitor-1 -> shop-api-1 tcp/9100', decision: 'denied', rule: null, outcome: 'unenforced' },
+  {
+    flow: 'monitor-1 -> pay-db-1 tcp/9100',
+    decision: 'allowed',
+    rule: 'monitoring',
+    outcome: 'allowed',
+  },
+  {
+    flow: 'monitor-1 -> shop-api-1 tcp/9100',
+    decision: 'denied',
+    rule: null,
+    outcome: 'unenforced',
+  },
 ]
 
 describe('bulkhead eval on hand-worked verdicts', () => {
@@ -67,7 +206,15 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     if (c.expired) expect(r.stderr).toContain('warning policy/expired-rule')
     else expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    const out = JSON.parse(r.stdout) as { decision: string; rule: { policy: string; id: string } | null; outcome: string; expired: { id: string }[]; srcMode: string; dstMode: string; reason: string }
+    const out = JSON.parse(r.stdout) as {
+      decision: string
+      rule: { policy: string; id: string } | null
+      outcome: string
+      expired: { id: string }[]
+      srcMode: string
+      dstMode: string
+      reason: string
+    }
     expect(out.decision).toBe(c.decision)
     expect(out.rule?.id ?? null).toBe(c.rule)
     if (out.rule) expect(out.rule.policy).toBe('payments-prod')
@@ -93,25 +240,68 @@ describe('bulkhead eval on hand-worked verdicts', () => {
       severalAddresses: ['pay-web-1'],
     })
     // -o yaml writes a repeated object twice, with no anchors and aliases (&a1 ... *a1)
-    const yaml = await cli('eval', 'pay-web-1 -> 192.0.2.1 icmp/0', '-w', W, '--at', AT, '-o', 'yaml')
+    const yaml = await cli(
+      'eval',
+      'pay-web-1 -> 192.0.2.1 icmp/0',
+      '-w',
+      W,
+      '--at',
+      AT,
+      '-o',
+      'yaml',
+    )
     expect(yaml.stdout).not.toMatch(/[&*]a\d/)
     const text = await cli('eval', 'pay-web-1 -> 192.0.2.1 icmp/0', '-w', W, '--at', AT)
-    expect(text.stdout).toContain('judged as the request it answers, 192.0.2.1 -> 10.20.1.10 icmp/8')
+    expect(text.stdout).toContain(
+      'judged as the request it answers, 192.0.2.1 -> 10.20.1.10 icmp/8',
+    )
     expect(text.stdout).toContain('pay-web-1 holds several addresses')
     // a dual-stack workload named beside an IPv6 address is judged on its IPv6 address
-    const v6 = await cli('eval', '2001:db8:ffff::1 -> pay-web-1 icmpv6/128', '-w', W, '--at', AT, '-o', 'json')
-    expect(JSON.parse(v6.stdout)).toMatchObject({ flow: { dst: '2001:db8:20::10' }, decision: 'allowed' })
+    const v6 = await cli(
+      'eval',
+      '2001:db8:ffff::1 -> pay-web-1 icmpv6/128',
+      '-w',
+      W,
+      '--at',
+      AT,
+      '-o',
+      'json',
+    )
+    expect(JSON.parse(v6.stdout)).toMatchObject({
+      flow: { dst: '2001:db8:20::10' },
+      decision: 'allowed',
+    })
   })
 
   it('judges ICMPv6 between two dual-stack workloads on their IPv6 addresses, ICMP on IPv4', async () => {
-    const v6 = await cli('eval', 'pay-web-1 -> pay-api-1 icmpv6/128', '-w', W, '--at', AT, '-o', 'json')
-    expect(JSON.parse(v6.stdout)).toMatchObject({ flow: { src: '2001:db8:20::10', dst: '2001:db8:20::20' } })
+    const v6 = await cli(
+      'eval',
+      'pay-web-1 -> pay-api-1 icmpv6/128',
+      '-w',
+      W,
+      '--at',
+      AT,
+      '-o',
+      'json',
+    )
+    expect(JSON.parse(v6.stdout)).toMatchObject({
+      flow: { src: '2001:db8:20::10', dst: '2001:db8:20::20' },
+    })
     const v4 = await cli('eval', 'pay-web-1 -> pay-api-1 icmp/8', '-w', W, '--at', AT, '-o', 'json')
     expect(JSON.parse(v4.stdout)).toMatchObject({ flow: { src: '10.20.1.10', dst: '10.20.2.10' } })
   })
 
   it('names the overridden allow rule when a deny decides', async () => {
-    const r = await cli('eval', 'pay-api-dev-1 -> pay-web-1 icmp/8', '-w', W, '--at', AT, '-o', 'json')
+    const r = await cli(
+      'eval',
+      'pay-api-dev-1 -> pay-web-1 icmp/8',
+      '-w',
+      W,
+      '--at',
+      AT,
+      '-o',
+      'json',
+    )
     const out = JSON.parse(r.stdout) as { reason: string; matched: { allow: { id: string }[] } }
     expect(out.matched.allow.map((m) => m.id)).toEqual(['ping-web'])
     expect(out.reason).toContain('overrides allow payments-prod/ping-web')
@@ -138,10 +328,16 @@ describe('bulkhead eval on hand-worked verdicts', () => {
 
   it('rejects an unknown output format and a bad time', async () => {
     expect((await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '-o', 'xml')).code).toBe(1)
-    expect((await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '--at', 'yesterday')).code).toBe(1)
+    expect(
+      (await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '--at', 'yesterday')).code,
+    ).toBe(1)
     // an impossible day is not rolled over into the next month
     for (const at of ['2026-02-30', '2026-04-31T12:00:00Z', '2026-13-01'])
-      expect((await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '--at', at)).stderr).toContain('is not a time')
-    expect((await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '--at', '2028-02-29')).code).toBe(0)
+      expect(
+        (await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '--at', at)).stderr,
+      ).toContain('is not a time')
+    expect(
+      (await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '--at', '2028-02-29')).code,
+    ).toBe(0)
   })
 })

@@ -15,19 +15,34 @@ describe('bulkhead validate', () => {
   })
 
   it('prints every error with file:line:col and code, and exits 1', async () => {
-    const r = await cli('validate', '-w', 'test/fixtures/multi-error', '--now', '2026-11-22T00:00:00Z')
+    const r = await cli(
+      'validate',
+      '-w',
+      'test/fixtures/multi-error',
+      '--now',
+      '2026-11-22T00:00:00Z',
+    )
     expect(r.code).toBe(1)
     const lines = r.stderr.trim().split('\n')
     expect(lines.filter((l) => / error /.test(l))).toHaveLength(10)
-    for (const l of lines) expect(l).toMatch(/^test\/fixtures\/multi-error\/\S+\.yaml:\d+:\d+ (error|warning) [a-z]+\/[a-z-]+: /)
-    expect(r.stderr).toContain('test/fixtures/multi-error/policy/bad.yaml:12:9 error policy/duplicate-rule-id')
+    for (const l of lines)
+      expect(l).toMatch(
+        /^test\/fixtures\/multi-error\/\S+\.yaml:\d+:\d+ (error|warning) [a-z]+\/[a-z-]+: /,
+      )
+    expect(r.stderr).toContain(
+      'test/fixtures/multi-error/policy/bad.yaml:12:9 error policy/duplicate-rule-id',
+    )
     expect(r.stdout).toContain('10 errors')
   })
 
   it('-o json gives the diagnostics as data', async () => {
     const r = await cli('validate', '-w', 'test/fixtures/multi-error', '-o', 'json')
     expect(r.code).toBe(1)
-    const out = JSON.parse(r.stdout) as { ok: boolean; errors: number; diagnostics: { code: string; location: { line: number } }[] }
+    const out = JSON.parse(r.stdout) as {
+      ok: boolean
+      errors: number
+      diagnostics: { code: string; location: { line: number } }[]
+    }
     expect(out.ok).toBe(false)
     expect(out.errors).toBe(10)
     expect(out.diagnostics.map((d) => d.code)).toContain('policy/no-scoped-side')
@@ -36,7 +51,10 @@ describe('bulkhead validate', () => {
   it('a YAML syntax error is located and exits 1', async () => {
     const ws = join(tmp, 'syntax')
     expect((await cli('init', '-w', ws)).code).toBe(0)
-    writeFileSync(join(ws, 'policy', 'shop.yaml'), 'apiVersion: bulkhead.dev/v1\nkind: Policy\nmetadata: { name: x\n')
+    writeFileSync(
+      join(ws, 'policy', 'shop.yaml'),
+      'apiVersion: bulkhead.dev/v1\nkind: Policy\nmetadata: { name: x\n',
+    )
     const r = await cli('validate', '-w', ws)
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/shop\.yaml:\d+:\d+ error yaml\/syntax/)

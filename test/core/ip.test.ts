@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { cidrContains, cidrCovers, isPrivateIp, normalizeIp, parseCidr, parseIp, type Cidr } from '../../src/core/index.js'
+import {
+  cidrContains,
+  cidrCovers,
+  isPrivateIp,
+  normalizeIp,
+  parseCidr,
+  parseIp,
+  type Cidr,
+} from '../../src/core/index.js'
 
 describe('addresses', () => {
   it.each([
@@ -14,9 +22,12 @@ describe('addresses', () => {
     ['::FFFF:10.0.1.10', '10.0.1.10'],
   ])('normalises %s', (a, b) => expect(normalizeIp(a)).toBe(b))
 
-  it.each(['10.0.0', '10.0.0.256', '0x0a.0.0.1', '10', 'abc', '', '2001:db8::1::2', '1.2.3.4 5'])('rejects %s', (a) => {
-    expect(parseIp(a)).toBeUndefined()
-  })
+  it.each(['10.0.0', '10.0.0.256', '0x0a.0.0.1', '10', 'abc', '', '2001:db8::1::2', '1.2.3.4 5'])(
+    'rejects %s',
+    (a) => {
+      expect(parseIp(a)).toBeUndefined()
+    },
+  )
 })
 
 describe('CIDR blocks', () => {

@@ -1,10 +1,41 @@
 import { describe, expect, it } from 'vitest'
-import { expressionMatches, labelSet, parseCidr, parseIp, selectorKey, selectorMatches, type Cidr, type Endpoint, type Selector } from '../../src/core/index.js'
+import {
+  expressionMatches,
+  labelSet,
+  parseCidr,
+  parseIp,
+  selectorKey,
+  selectorMatches,
+  type Cidr,
+  type Endpoint,
+  type Selector,
+} from '../../src/core/index.js'
 
-const web: Endpoint = { ip: parseIp('10.0.0.1')!, entity: { kind: 'workload', workload: { name: 'web-1', addresses: [{ ip: '10.0.0.1' }], labels: labelSet({ role: 'web', app: 'shop', env: 'prod' }) } } }
-const ext: Endpoint = { ip: parseIp('198.51.100.7')!, entity: { kind: 'external', name: 'bank', named: true } }
-const raw: Endpoint = { ip: parseIp('10.0.0.9')!, entity: { kind: 'external', name: '10.0.0.9', named: false } }
-const L = (match: Record<string, string>, global = false): Selector => ({ kind: 'labels', match: labelSet(match), expressions: [], global })
+const web: Endpoint = {
+  ip: parseIp('10.0.0.1')!,
+  entity: {
+    kind: 'workload',
+    workload: {
+      name: 'web-1',
+      addresses: [{ ip: '10.0.0.1' }],
+      labels: labelSet({ role: 'web', app: 'shop', env: 'prod' }),
+    },
+  },
+}
+const ext: Endpoint = {
+  ip: parseIp('198.51.100.7')!,
+  entity: { kind: 'external', name: 'bank', named: true },
+}
+const raw: Endpoint = {
+  ip: parseIp('10.0.0.9')!,
+  entity: { kind: 'external', name: '10.0.0.9', named: false },
+}
+const L = (match: Record<string, string>, global = false): Selector => ({
+  kind: 'labels',
+  match: labelSet(match),
+  expressions: [],
+  global,
+})
 
 describe('Kubernetes label expressions', () => {
   const labels = labelSet({ role: 'web' })
@@ -36,7 +67,11 @@ describe('selectorMatches', () => {
     expect(selectorMatches(L({}), raw, labelSet())).toBe(false)
   })
   it('CIDR selectors match any endpoint by address, minus except, and ignore scope', () => {
-    const sel: Selector = { kind: 'cidr', cidr: parseCidr('10.0.0.0/24') as Cidr, except: [parseCidr('10.0.0.8/29') as Cidr] }
+    const sel: Selector = {
+      kind: 'cidr',
+      cidr: parseCidr('10.0.0.0/24') as Cidr,
+      except: [parseCidr('10.0.0.8/29') as Cidr],
+    }
     expect(selectorMatches(sel, web, labelSet({ app: 'other' }))).toBe(true)
     expect(selectorMatches(sel, raw, labelSet())).toBe(false) // 10.0.0.9 is in the except block
   })
@@ -45,15 +80,41 @@ describe('selectorMatches', () => {
     expect(selectorMatches({ kind: 'external', name: '10.0.0.9' }, raw, labelSet())).toBe(false)
   })
   it('workload selectors match by name, scoped', () => {
-    expect(selectorMatches({ kind: 'workload', name: 'web-1', global: false }, web, labelSet({ env: 'prod' }))).toBe(true)
-    expect(selectorMatches({ kind: 'workload', name: 'web-1', global: false }, web, labelSet({ env: 'dev' }))).toBe(false)
-    expect(selectorMatches({ kind: 'workload', name: 'web-1', global: true }, web, labelSet({ env: 'dev' }))).toBe(true)
+    expect(
+      selectorMatches(
+        { kind: 'workload', name: 'web-1', global: false },
+        web,
+        labelSet({ env: 'prod' }),
+      ),
+    ).toBe(true)
+    expect(
+      selectorMatches(
+        { kind: 'workload', name: 'web-1', global: false },
+        web,
+        labelSet({ env: 'dev' }),
+      ),
+    ).toBe(false)
+    expect(
+      selectorMatches(
+        { kind: 'workload', name: 'web-1', global: true },
+        web,
+        labelSet({ env: 'dev' }),
+      ),
+    ).toBe(true)
   })
   it('any matches everything', () => {
-    for (const ep of [web, ext, raw]) expect(selectorMatches({ kind: 'any' }, ep, labelSet({ x: 'y' }))).toBe(true)
+    for (const ep of [web, ext, raw])
+      expect(selectorMatches({ kind: 'any' }, ep, labelSet({ x: 'y' }))).toBe(true)
   })
   it('selectorKey is canonical', () => {
     expect(selectorKey(L({ role: 'web', app: 'shop' }))).toBe('{app=shop,role=web}')
-    expect(selectorKey({ kind: 'labels', match: labelSet(), expressions: [{ key: 'env', operator: 'NotIn', values: ['prod', 'dev'] }], global: true })).toBe('{env NotIn (dev,prod)} global')
+    expect(
+      selectorKey({
+        kind: 'labels',
+        match: labelSet(),
+        expressions: [{ key: 'env', operator: 'NotIn', values: ['prod', 'dev'] }],
+        global: true,
+      }),
+    ).toBe('{env NotIn (dev,prod)} global')
   })
 })

@@ -1,6 +1,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { formatService, IntervalSet, parseService, ServiceSet, type Service } from '../../src/core/index.js'
+import {
+  formatService,
+  IntervalSet,
+  parseService,
+  ServiceSet,
+  type Service,
+} from '../../src/core/index.js'
 import { SEED } from '../helpers/model.js'
 
 describe('parseService', () => {
@@ -37,7 +43,17 @@ describe('parseService', () => {
   })
 
   it('formats what it parses', () => {
-    for (const t of ['tcp/443', 'tcp/8000-8100', 'udp/53', 'icmp', 'icmp/8', 'icmpv6/128', 'any', 'tcp', 'proto/47']) {
+    for (const t of [
+      'tcp/443',
+      'tcp/8000-8100',
+      'udp/53',
+      'icmp',
+      'icmp/8',
+      'icmpv6/128',
+      'any',
+      'tcp',
+      'proto/47',
+    ]) {
       expect(formatService(parseService(t) as Service)).toBe(t)
     }
   })
@@ -48,12 +64,15 @@ const PROTOS = [1, 6, 17, 47]
 const P = 21
 function members(s: ServiceSet): Set<string> {
   const out = new Set<string>()
-  for (const proto of PROTOS) for (let p = 0; p < P; p++) if (s.has(proto, p)) out.add(`${proto}/${p}`)
+  for (const proto of PROTOS)
+    for (let p = 0; p < P; p++) if (s.has(proto, p)) out.add(`${proto}/${p}`)
   return out
 }
 const smallServiceArb: fc.Arbitrary<Service> = fc.oneof(
   fc.constant({ protocol: 'any' as const }),
-  fc.tuple(fc.constantFrom(...PROTOS), fc.nat(P - 1), fc.nat(P - 1)).map(([protocol, a, b]) => ({ protocol, ports: { lo: Math.min(a, b), hi: Math.max(a, b) } })),
+  fc
+    .tuple(fc.constantFrom(...PROTOS), fc.nat(P - 1), fc.nat(P - 1))
+    .map(([protocol, a, b]) => ({ protocol, ports: { lo: Math.min(a, b), hi: Math.max(a, b) } })),
 )
 const setArb = fc.array(smallServiceArb, { maxLength: 4 }).map((xs) => ServiceSet.of(xs))
 
@@ -92,10 +111,16 @@ describe('ServiceSet algebra against a brute-force model', () => {
 
   it('toServices round-trips a set without the rest flag', () => {
     fc.assert(
-      fc.property(fc.array(smallServiceArb.filter((s) => s.protocol !== 'any'), { maxLength: 4 }), (xs) => {
-        const s = ServiceSet.of(xs)
-        expect(ServiceSet.of(s.toServices()).equals(s)).toBe(true)
-      }),
+      fc.property(
+        fc.array(
+          smallServiceArb.filter((s) => s.protocol !== 'any'),
+          { maxLength: 4 },
+        ),
+        (xs) => {
+          const s = ServiceSet.of(xs)
+          expect(ServiceSet.of(s.toServices()).equals(s)).toBe(true)
+        },
+      ),
       { seed: SEED, numRuns: 300 },
     )
   })
@@ -103,10 +128,28 @@ describe('ServiceSet algebra against a brute-force model', () => {
 
 describe('IntervalSet', () => {
   it('merges overlapping and adjacent ranges', () => {
-    expect(IntervalSet.of([{ lo: 5, hi: 9 }, { lo: 1, hi: 3 }, { lo: 4, hi: 4 }, { lo: 20, hi: 30 }]).toString()).toBe('1-9,20-30')
+    expect(
+      IntervalSet.of([
+        { lo: 5, hi: 9 },
+        { lo: 1, hi: 3 },
+        { lo: 4, hi: 4 },
+        { lo: 20, hi: 30 },
+      ]).toString(),
+    ).toBe('1-9,20-30')
   })
   it('has() is exact at range edges', () => {
-    const s = IntervalSet.of([{ lo: 80, hi: 80 }, { lo: 8000, hi: 8100 }])
-    expect([79, 80, 81, 7999, 8000, 8100, 8101].map((p) => s.has(p))).toEqual([false, true, false, false, true, true, false])
+    const s = IntervalSet.of([
+      { lo: 80, hi: 80 },
+      { lo: 8000, hi: 8100 },
+    ])
+    expect([79, 80, 81, 7999, 8000, 8100, 8101].map((p) => s.has(p))).toEqual([
+      false,
+      true,
+      false,
+      false,
+      true,
+      true,
+      false,
+    ])
   })
 })

@@ -15,14 +15,14 @@ export async function cli(...args: string[]): Promise<CliResult> {
   let stderr = ''
   const out = process.stdout.write.bind(process.stdout)
   const err = process.stderr.write.bind(process.stderr)
-  process.stdout.write = ((chunk: string | Uint8Array) => {
+  process.stdout.write = (chunk: string | Uint8Array) => {
     stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()
     return true
-  })
-  process.stderr.write = ((chunk: string | Uint8Array) => {
+  }
+  process.stderr.write = (chunk: string | Uint8Array) => {
     stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()
     return true
-  })
+  }
   process.exitCode = undefined
   try {
     const code = await run(args)

@@ -130,9 +130,7 @@ describe('the store column path', () => {
           }
         }
         expect(await w.finish()).toBe(flows.length)
-        stored.push(
-          await rows(async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJS()),
-        )
+        stored.push(await rows(async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJS()))
       } finally {
         conn.closeSync()
         instance.closeSync()
