@@ -17,6 +17,11 @@ import {
   isIcmpError,
   isLinkControl,
   isPrivateIp,
+  familyBits,
+  formatIp,
+  parseCidr,
+  PRIVATE_RANGES,
+  type IpAddress,
   selectorKey,
   IntervalSet,
   type PortRange,
@@ -39,6 +44,7 @@ import {
 } from '../core/index.js'
 import { edgeFigures, windowDays } from '../discover/index.js'
 import type { DependencyMap, Edge, EdgePattern, MapEntity } from '../discover/types.js'
+import { policyBlocks } from '../policy/connlist.js'
 import { isLive, ruleMatches } from '../policy/evaluate.js'
 import {
   aggregateBlocks,
@@ -70,8 +76,38 @@ export const FLAGGED_PATTERNS: ReadonlySet<EdgePattern> = new Set([
 ])
 /** Owner written when none can be derived; flagged for lint. */
 export const UNASSIGNED_OWNER = 'unassigned'
-/** A public address standing for `internet` when checking an existing policy set (TEST-NET-1). */
-const INTERNET_PROBE = '192.0.2.1'
+/** The address space `internet` is carved from (its private ranges are left out). */
+const INTERNET_BLOCKS: readonly Cidr[] = ['0.0.0.0/0', '::/0'].map((t) => parseCidr(t) as Cidr)
+
+/**
+ * The pieces `block` falls into when cut at the edges of `cuts` (at most 2·|cuts| + 1), as
+ * inclusive address ranges: the addresses of one piece lie inside or outside each cut alike.
+ */
+function piecesOf(
+  block: Cidr,
+  cuts: readonly Cidr[],
+): { readonly first: IpAddress; readonly last: bigint }[] {
+  const bits = BigInt(familyBits(block.family))
+  const end = block.base + (1n << (bits - BigInt(block.prefix)))
+  const points = new Set<bigint>([block.base, end])
+  for (const c of cuts) {
+    if (c.family !== block.family) continue
+    const size = 1n << (bits - BigInt(c.prefix))
+    for (const p of [c.base, c.base + size]) if (p > block.base && p < end) points.add(p)
+  }
+  const sorted = [...points].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  return sorted.slice(0, -1).map((value, i) => ({
+    first: { family: block.family, value },
+    last: (sorted[i + 1] as bigint) - 1n,
+  }))
+}
+
+/** True when the inclusive range from `first` to `last` lies inside `c`. */
+function rangeInside(first: IpAddress, last: bigint, c: Cidr): boolean {
+  if (c.family !== first.family) return false
+  const size = 1n << (BigInt(familyBits(c.family)) - BigInt(c.prefix))
+  return first.value >= c.base && last < c.base + size
+}
 
 /** Label keys forming selectors at each granularity, among the keys some workload carries. */
 function granularityKeys(g: Granularity, inventory: Inventory): string[] {
@@ -276,46 +312,82 @@ export function recommend(
 
   // --- the existing set: which edges it already allows, which of its rules are used ----------
   const usedExisting = new Set<string>()
-  const endpointOf = (s: Side): Endpoint | undefined => {
-    let ipText: string | undefined
-    let entity: Entity
+  // an entity stands for all its addresses: a workload for each of its own, a block (named
+  // external, unmanaged block, the internet) for every address in it; the existing rules' CIDR
+  // blocks cut a block into pieces whose addresses the rules cannot tell apart, so the first
+  // address of each piece stands for the piece
+  const cuts = existing ? policyBlocks(existing, new Date(now)) : []
+  const externalBlocks = inventory.externals.map((x) => x.cidr)
+  // the addresses a block entity stands for: not a named external's (those resolve to it), not
+  // an address a workload holds, and for the internet not a private one
+  const blockProbes = (blocks: readonly Cidr[], internet: boolean, entity: Entity): Endpoint[] =>
+    blocks.flatMap((b) =>
+      piecesOf(b, [...cuts, ...externalBlocks, ...(internet ? PRIVATE_RANGES : [])])
+        .filter(
+          ({ first, last }) =>
+            !externalBlocks.some((c) => rangeInside(first, last, c)) &&
+            !(internet && isPrivateIp(first)) &&
+            !(first.value === last && workloadAddresses.has(formatIp(first))),
+        )
+        .map(({ first }) => ({ ip: first, entity })),
+    )
+  const probeCache = new Map<string, Endpoint[]>()
+  const probesOf = (s: Side): Endpoint[] => {
+    const known = probeCache.get(s.entity)
+    if (known) return known
+    let probes: Endpoint[]
     if (s.kind === 'workload') {
-      ipText = s.workload.addresses[0]?.ip
-      entity = { kind: 'workload', workload: s.workload }
+      const entity: Entity = { kind: 'workload', workload: s.workload }
+      const ips = [...new Set(s.workload.addresses.map((a) => a.ip))]
+      probes = ips.flatMap((t) => {
+        const ip = parseIp(t)
+        return ip ? [{ ip, entity }] : []
+      })
     } else if (s.kind === 'external') {
-      ipText = undefined
-      entity = { kind: 'external', name: s.external.name, named: true, external: s.external }
-      const ip = { family: s.external.cidr.family, value: s.external.cidr.base }
-      return { ip, entity }
-    } else if (s.kind === 'block') {
-      return {
-        ip: { family: s.cidr.family, value: s.cidr.base },
-        entity: { kind: 'external', name: s.entity, named: false },
+      const entity: Entity = {
+        kind: 'external',
+        name: s.external.name,
+        named: true,
+        external: s.external,
       }
+      probes = piecesOf(s.external.cidr, cuts).map(({ first }) => ({ ip: first, entity }))
     } else {
-      ipText = INTERNET_PROBE
-      entity = { kind: 'external', name: s.entity, named: false }
+      const entity: Entity = { kind: 'external', name: s.entity, named: false }
+      probes =
+        s.kind === 'block'
+          ? blockProbes([s.cidr], false, entity)
+          : blockProbes(INTERNET_BLOCKS, true, entity)
     }
-    const ip = ipText === undefined ? undefined : parseIp(ipText)
-    return ip ? { ip, entity } : undefined
+    probeCache.set(s.entity, probes)
+    return probes
   }
+  /**
+   * True when the existing rules allow the edge from every address the source stands for to
+   * every address of that family the destination stands for (and there is such a pair).
+   */
   const allowedByExisting = (set: PolicySet, src: Side, dst: Side, edge: Edge): boolean => {
-    const a = endpointOf(src)
-    const b = endpointOf(dst)
-    if (!a || !b) return false
-    let allow = false
-    let deny = false
-    for (const p of set.policies) {
-      for (const r of p.rules) {
-        if (!isLive(r, now) || !ruleMatches(p, r, a, b, edge.protocol, edge.dstPort)) continue
-        if (r.action === 'deny') deny = true
-        else {
-          allow = true
-          usedExisting.add(`${p.name}\u0000${r.id}`)
+    let pairs = 0
+    let all = true
+    for (const a of probesOf(src)) {
+      for (const b of probesOf(dst)) {
+        if (a.ip.family !== b.ip.family) continue
+        pairs++
+        let allow = false
+        let deny = false
+        for (const p of set.policies) {
+          for (const r of p.rules) {
+            if (!isLive(r, now) || !ruleMatches(p, r, a, b, edge.protocol, edge.dstPort)) continue
+            if (r.action === 'deny') deny = true
+            else {
+              allow = true
+              usedExisting.add(`${p.name}\u0000${r.id}`)
+            }
+          }
         }
+        if (!allow || deny) all = false
       }
     }
-    return allow && !deny
+    return pairs > 0 && all
   }
 
   // --- edges → drafts --------------------------------------------------------------------------

@@ -56,7 +56,7 @@ export interface RecommendOptions {
    * named `<name>-proposed`, and new rule ids avoid the ids of that policy.
    */
   readonly existing?: PolicySet
-  /** Instant at which rule expiry of `existing` is judged, ms. Default: the window's end. */
+  /** Instant at which rule expiry of `existing` is judged, ms (the CLI: `--at`, default now). Default: the window's end. */
   readonly now?: number
   /** Dynamic port range detection (item 4). */
   readonly portRanges?: PortRangeOptions

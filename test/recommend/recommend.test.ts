@@ -472,3 +472,71 @@ rules:
     ])
   })
 })
+
+describe('merge: an edge is already allowed only when every address its entities stand for is', () => {
+  // each rule covers part of an observed edge's entity: the old check judged one stand-in address
+  // (192.0.2.1 for the internet, a named external's base address) and called them covered
+  const shop = `apiVersion: bulkhead.dev/v1
+kind: Policy
+metadata: { name: shop-prod, owner: team-shop }
+scope: { app: shop, env: prod }
+rules:
+  - id: testnet-to-web
+    from: [{ cidr: 192.0.2.0/24 }]
+    to: [{ role: web }]
+    ports: [tcp/443]
+  - id: web-to-api-expiring
+    from: [{ role: web }]
+    to: [{ role: api, app: pay, scope: global }]
+    ports: [tcp/443]
+    expires: 2026-10-05
+`
+  const pay = `apiVersion: bulkhead.dev/v1
+kind: Policy
+metadata: { name: pay-prod, owner: team-pay }
+scope: { app: pay, env: prod }
+rules:
+  - id: batch-to-bank-half
+    from: [{ role: batch }]
+    to: [{ cidr: 198.51.100.0/25 }]
+    ports: [tcp/22]
+`
+  const at = T0 + 10 * DAY
+  const load = (shopText: string, payText: string): PolicySet => {
+    const l = loadFromSources(
+      defaultWorkspace('.'),
+      [{ path: 'inventory/hosts.yaml', text: HOSTS }],
+      [
+        { path: 'policy/shop.yaml', text: shopText },
+        { path: 'policy/pay.yaml', text: payText },
+      ],
+      new Date(at),
+    )
+    expect(l.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+    return l.policySet
+  }
+  const excluded = (existing: PolicySet, now: number): string[] =>
+    recommend(MAP, INV, { existing, now })
+      .report.excluded.filter((e) => e.reason === 'already-allowed')
+      .map((e) => `${e.src}>${e.dst}`)
+      .sort()
+
+  it('proposes rules for edges the existing rules cover in part, or covered only before now', () => {
+    // the rule expiring 2026-10-05 covers web → api before then, nothing after
+    expect(T0).toBeLessThan(Date.UTC(2026, 9, 5))
+    expect(excluded(load(shop, pay), T0)).toEqual(['web-1>api-1', 'web-2>api-2'])
+    expect(excluded(load(shop, pay), at)).toEqual([])
+  })
+
+  it('a rule covering the whole entity still counts', () => {
+    const existing = load(
+      shop.replace('cidr: 192.0.2.0/24', 'cidr: 0.0.0.0/0'),
+      pay.replace('cidr: 198.51.100.0/25', 'cidr: 198.51.100.0/24'),
+    )
+    expect(excluded(existing, at)).toEqual([
+      'batch-1>bank-sftp',
+      'internet>web-1',
+      'internet>web-2',
+    ])
+  })
+})

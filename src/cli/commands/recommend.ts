@@ -18,7 +18,7 @@ import {
 } from '../../recommend/index.js'
 import { checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { loadOrThrow, parseWindow } from '../workspace.js'
+import { loadOrThrow, parseTime, parseWindow } from '../workspace.js'
 
 /** Options of the `recommend` verb as commander passes them. */
 interface RecommendCliOptions {
@@ -34,6 +34,7 @@ interface RecommendCliOptions {
   merge?: boolean
   owner?: string[]
   dryRun?: boolean
+  at: string
   output: string
 }
 
@@ -94,6 +95,11 @@ export function registerRecommend(program: Command): void {
     )
     .option('--owner <name=team...>', 'owner per policy name or scope label value (repeatable)')
     .option('--dry-run', 'print the summary only; write no files')
+    .option(
+      '--at <time>',
+      'with --merge: when to judge the expiry of existing rules (ISO-8601)',
+      'now',
+    )
     .option('-o, --output <format>', FORMATS.join(' | '), 'text')
     .addHelpText(
       'after',
@@ -154,6 +160,8 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
         expect: expect as ExpectedRhythm[],
         owners,
         ...(opts.merge === true ? { existing: policySet } : {}),
+        // an existing rule past its expiry allows nothing now (DESIGN.md rule 4)
+        now: parseTime(opts.at),
       })
       const outDir = opts.out ?? path.join(opts.workspace, 'recommended')
       const written: string[] = []
