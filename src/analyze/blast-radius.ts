@@ -98,8 +98,12 @@ export interface BlastRadiusFigures {
   readonly openLateralPaths: number
   /** Allowed (source, destination) pairs between workloads, from the sources: the sum of `direct`. */
   readonly openPairs: number
+  /** Mean of `direct` over the sources, rounded to 2 decimals (reductions use the exact mean). */
   readonly meanDirect: number
   readonly maxDirect: number
+  /** Sum of `transitive` over the sources: (source, reachable workload) pairs. */
+  readonly transitivePairs: number
+  /** Mean of `transitive` over the sources, rounded to 2 decimals (reductions use the exact mean). */
   readonly meanTransitive: number
   readonly maxTransitive: number
   /** Sources from which some crown jewel is reachable. */
@@ -347,6 +351,7 @@ function compute(query: BlastRadiusQuery, graph0: ReachGraph, withPaths: boolean
       openPairs: sumD,
       meanDirect: n === 0 ? 0 : round(sumD / n),
       maxDirect: maxD,
+      transitivePairs: sumT,
       meanTransitive: n === 0 ? 0 : round(sumT / n),
       maxTransitive: maxT,
       sourcesReachingCrownJewels: reaching,
@@ -394,6 +399,10 @@ function pathTo(
   return { to: names[names.length - 1] as string, hops: groups.length, path: names, services }
 }
 
+function mean(sum: number, n: number): number {
+  return n === 0 ? 0 : sum / n
+}
+
 function pct(before: number, after: number): number | null {
   return before === 0 ? null : Math.round(((before - after) / before) * 1000) / 10
 }
@@ -410,8 +419,9 @@ export function reductionOf(
     to,
     openLateralPaths: pct(a.openLateralPaths, b.openLateralPaths),
     openPairs: pct(a.openPairs, b.openPairs),
-    meanDirect: pct(a.meanDirect, b.meanDirect),
-    meanTransitive: pct(a.meanTransitive, b.meanTransitive),
+    // from the exact means, not the rounded ones shown
+    meanDirect: pct(mean(a.openPairs, a.sources), mean(b.openPairs, b.sources)),
+    meanTransitive: pct(mean(a.transitivePairs, a.sources), mean(b.transitivePairs, b.sources)),
     sourcesReachingCrownJewels: pct(a.sourcesReachingCrownJewels, b.sourcesReachingCrownJewels),
   }
 }

@@ -271,6 +271,25 @@ function unionOf(a: ServiceSet, b: ServiceSet): ServiceSet {
   return u
 }
 
+const ICMPV4_ALL = ServiceSet.single({ protocol: 1, ports: { lo: 0, hi: 255 } })
+const ICMPV6_ALL = ServiceSet.single({ protocol: 58, ports: { lo: 0, hi: 255 } })
+/** Per address family (0 IPv4, 1 IPv6): a service set without the other family's ICMP, memoised. */
+const OWN_FAMILY = [new WeakMap<ServiceSet, ServiceSet>(), new WeakMap<ServiceSet, ServiceSet>()]
+
+/**
+ * `s` between addresses of one family (`v6` 0 or 1): ICMPv6 (58) is no traffic between IPv4
+ * addresses, nor ICMP (1) between IPv6 ones (README Limits; connlist judges them so too).
+ */
+function ownFamily(s: ServiceSet, v6: number): ServiceSet {
+  const memo = OWN_FAMILY[v6] as WeakMap<ServiceSet, ServiceSet>
+  let t = memo.get(s)
+  if (t === undefined) {
+    t = s.subtract(v6 === 1 ? ICMPV4_ALL : ICMPV6_ALL)
+    memo.set(s, t)
+  }
+  return t
+}
+
 /** Services from node `a` to node `b`: the union over same-family class pairs. */
 function pairServices(index: PolicyIndex, a: Int32Array, b: Int32Array): ServiceSet {
   let set: ServiceSet | undefined
@@ -279,7 +298,7 @@ function pairServices(index: PolicyIndex, a: Int32Array, b: Int32Array): Service
     for (let j = 0; j < b.length; j++) {
       const y = b[j] as number
       if ((x & 1) !== (y & 1)) continue
-      const s = index.allowedServicesClasses(x >> 1, y >> 1)
+      const s = ownFamily(index.allowedServicesClasses(x >> 1, y >> 1), x & 1)
       set = set === undefined ? s : unionOf(set, s)
     }
   }

@@ -3,7 +3,7 @@
  * same model (locations aside). Used by `recommend` to write policy files.
  * @remarks Format: DESIGN.md "Policy language v1".
  */
-import { Document, isMap, isSeq } from 'yaml'
+import { Document, isMap, isSeq, Scalar, visit } from 'yaml'
 import { formatService, type Policy, type Rule, type Selector } from '../core/index.js'
 import { API_VERSION } from '../core/yaml-source.js'
 
@@ -128,5 +128,13 @@ export function renderPolicy(policy: Policy, options: RenderPolicyOptions = {}):
       }
     }
   }
+  // a plain scalar that starts with ':' (`::/0`, `::1/128`) is valid YAML 1.2 but stops YAML 1.1
+  // parsers (PyYAML, so yamllint and yq) that review tools run on these files: quote it
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && node.value.startsWith(':'))
+        node.type = Scalar.QUOTE_SINGLE
+    },
+  })
   return doc.toString({ lineWidth: 0 })
 }

@@ -19,6 +19,8 @@ import { loadWorkspace } from '../../src/policy/files.js'
 import {
   answerBlastRadius,
   PolicyReachability,
+  reductionOf,
+  type BlastRadiusFigures,
   type BlastRadiusResult,
   type BlastRadiusQuery,
 } from '../../src/analyze/index.js'
@@ -313,5 +315,27 @@ describe('bulkhead blast-radius', () => {
     const badSvc = await cli('blast-radius', '-w', DIR, '--assume-exploitable', 'tcp/99999')
     expect(badSvc.code).toBe(1)
     expect(badSvc.stderr).toContain('cli/usage')
+  })
+})
+
+describe('reductionOf', () => {
+  it('takes the reductions of mean reach from the exact means, not the rounded ones shown', () => {
+    // s13/hS D6: 14 sources, 39 open pairs, 110 transitive pairs, against flat (13 each)
+    const figures = (openPairs: number, transitivePairs: number): BlastRadiusFigures => ({
+      sources: 14,
+      openLateralPaths: openPairs,
+      openPairs,
+      meanDirect: Math.round((openPairs / 14) * 100) / 100,
+      maxDirect: 13,
+      transitivePairs,
+      meanTransitive: Math.round((transitivePairs / 14) * 100) / 100,
+      maxTransitive: 13,
+      sourcesReachingCrownJewels: 0,
+    })
+    const r = reductionOf('flat', figures(182, 182), 'policy', figures(39, 110))
+    // 1 − 39/182 = 78.57 %, 1 − 110/182 = 39.56 %; the rounded means 2.79 and 7.86 give 78.5, 39.5
+    expect(r.openPairs).toBe(78.6)
+    expect(r.meanDirect).toBe(78.6)
+    expect(r.meanTransitive).toBe(39.6)
   })
 })

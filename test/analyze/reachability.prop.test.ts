@@ -100,9 +100,12 @@ function oracle(
       if (a === b) continue
       for (const x of addrs[a] as string[])
         for (const y of addrs[b] as string[]) {
-          if (parseIp(x)?.family !== parseIp(y)?.family) continue
+          const family = parseIp(x)?.family
+          if (family !== parseIp(y)?.family) continue
           for (const [protocol, dstPort] of points) {
             if (exploitable && !exploitable.has(protocol, dstPort)) continue
+            // ICMPv6 between IPv4 addresses (ICMP between IPv6 ones) is no traffic anyone sends
+            if ((family === 4 && protocol === 58) || (family === 6 && protocol === 1)) continue
             const v = evaluate(
               inventory,
               policySet,

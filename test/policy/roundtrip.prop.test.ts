@@ -244,4 +244,30 @@ describe('renderPolicy / loadFromSources round trip', () => {
     expect(text).toContain('to: [ {} ]')
     expect(text).toContain('expires: 2027-06-30')
   })
+
+  it('quotes addresses that start with a colon, which YAML 1.1 parsers (PyYAML) cannot read plain', () => {
+    const text = renderPolicy({
+      name: 'p',
+      owner: 'o',
+      scope: labelSet({ app: 'web' }),
+      file: 'x',
+      rules: [
+        {
+          id: 'r',
+          action: 'allow',
+          from: [
+            {
+              kind: 'cidr',
+              cidr: parseCidr('::/0') as Cidr,
+              except: [parseCidr('::1/128') as Cidr, parseCidr('fe80::/10') as Cidr],
+            },
+          ],
+          to: [{ kind: 'labels', match: labelSet(), expressions: [], global: false }],
+          services: [{ protocol: 6, ports: { lo: 443, hi: 443 } }],
+          emergency: false,
+        },
+      ],
+    })
+    expect(text).toContain("from: [ { cidr: '::/0', except: [ '::1/128', fe80::/10 ] } ]")
+  })
 })
