@@ -76,17 +76,23 @@ export function groupPorts(
 
 /**
  * True when an edge looks like the reply half of a connection recorded in the wrong direction:
- * its destination port is ephemeral (≥ 32768), some of its flows had no recorded direction
- * (`unknownDirection > 0`), and the map holds the reverse edge (destination → source, same
- * protocol) on a non-ephemeral port, which is the real connection. Such an edge needs no rule:
- * replies of the allowed reverse connection are allowed (DESIGN.md semantics rule 3).
+ * its destination port is ephemeral (≥ 32768), none of its flows had a recorded direction
+ * (`unknownDirection === flows`: a flow whose source named the client, as Zeek does, is no
+ * reply), and the map holds the reverse edge (destination → source, same protocol) on a
+ * non-ephemeral port, which is the real connection. Such an edge needs no rule: replies of the
+ * allowed reverse connection are allowed (DESIGN.md semantics rule 3).
  * @param reverse - (src, dst, protocol) → destination ports of the map's edges.
  */
 export function isEphemeralNoise(
   edge: Edge,
   reverse: ReadonlyMap<string, readonly number[]>,
 ): boolean {
-  if (!hasPorts(edge.protocol) || edge.dstPort < EPHEMERAL_LOW || edge.unknownDirection <= 0) {
+  if (
+    !hasPorts(edge.protocol) ||
+    edge.dstPort < EPHEMERAL_LOW ||
+    edge.unknownDirection <= 0 ||
+    edge.unknownDirection < edge.flows
+  ) {
     return false
   }
   const back = reverse.get(endpointsKey(edge.dst, edge.src, edge.protocol)) ?? []

@@ -39,7 +39,7 @@ describe('groupPorts', () => {
 
 describe('isEphemeralNoise', () => {
   const real = edge('api', 'db', 6, 5432)
-  const reply = edge('db', 'api', 6, 51234, { unknownDirection: 3 })
+  const reply = edge('db', 'api', 6, 51234, { flows: 3, unknownDirection: 3 })
   it('flags a direction-unknown edge to an ephemeral port whose reverse edge is a service port', () => {
     expect(isEphemeralNoise(reply, portsByEndpoints([real, reply]))).toBe(true)
   })
@@ -49,6 +49,9 @@ describe('isEphemeralNoise', () => {
     ).toBe(false)
     expect(isEphemeralNoise({ ...reply, dstPort: 8080 }, portsByEndpoints([real]))).toBe(false)
     expect(isEphemeralNoise(reply, portsByEndpoints([reply]))).toBe(false)
+  })
+  it('keeps it when some of its flows have a recorded direction (s13/hS D1: Zeek names the client)', () => {
+    expect(isEphemeralNoise({ ...reply, flows: 4 }, portsByEndpoints([real, reply]))).toBe(false)
   })
 })
 
