@@ -188,7 +188,7 @@ function graphOf(
       return flatReachGraph(query.inventory, query.at)
     case 'observed':
       if (!query.dependencyMap) throw new RangeError('the observed baseline needs a dependency map')
-      return observedReachGraph(query.inventory, query.dependencyMap)
+      return observedReachGraph(query.inventory, query.dependencyMap, query.at)
     case 'policy':
       if (!policySet) throw new RangeError('the policy baseline needs a policy set')
       return policyReachGraph(query.inventory, policySet, query.at)
@@ -206,8 +206,7 @@ function compute(query: BlastRadiusQuery, graph0: ReachGraph, withPaths: boolean
   const graph = query.exploitable ? restrictGraph(graph0, query.exploitable) : graph0
   const figs = reachFigures(graph, query.hops !== undefined ? { hops: query.hops } : {})
   const held = heldAddresses(inventory, query.at)
-  const active = (i: number): boolean =>
-    graph.baseline === 'observed' || (held[i] as string[]).length > 0
+  const active = (i: number): boolean => (held[i] as string[]).length > 0
   const toSel = query.to ?? crownJewelSelector
   const jewels = new Set<number>()
   inventory.workloads.forEach((w, i) => {

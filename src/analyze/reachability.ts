@@ -32,6 +32,8 @@
  * @remarks Semantics: DESIGN.md "blast radius", "identity"; issue 9 items 1 and 3.
  */
 import {
+  isIcmpError,
+  isLinkControl,
   parseIp,
   selectorMatches,
   ServiceSet,
@@ -147,13 +149,20 @@ export function flatReachGraph(inventory: Inventory, at: number): ReachGraph {
 
 /**
  * `observed`: an edge A → B on each (protocol, port) of a dependency-map edge between two
- * inventory workloads (entities of kind `workload`, matched by name), unless the observer
- * rejected every flow of the edge. Self-edges of a workload are left out. Entities of other kinds
- * (externals, unmanaged ranges, `--group-by` identities) are not workloads and are ignored.
- * Pure function over the map; the workloads need not be active (flows were seen). Each workload
- * is its own node and its own source and destination group.
+ * inventory workloads (entities of kind `workload`, matched by name) that are active at `at`
+ * (ms; as in every baseline, so that reductions compare one population), unless the observer
+ * rejected every flow of the edge. Self-edges of a workload are left out, and so are IPv6 link
+ * control and ICMP errors (`isLinkControl`, `isIcmpError`: allowed whatever the rules, they
+ * reach no service). Entities of other kinds (externals, unmanaged ranges, `--group-by`
+ * identities) are not workloads and are ignored. Each workload is its own node and its own
+ * source and destination group.
  */
-export function observedReachGraph(inventory: Inventory, map: DependencyMap): ReachGraph {
+export function observedReachGraph(
+  inventory: Inventory,
+  map: DependencyMap,
+  at: number,
+): ReachGraph {
+  const held = heldAddresses(inventory, at)
   const n = inventory.workloads.length
   const byName = new Map<string, number>()
   inventory.workloads.forEach((w, i) => {
@@ -168,12 +177,14 @@ export function observedReachGraph(inventory: Inventory, map: DependencyMap): Re
   )
   for (const e of map.edges) {
     if (e.flows > 0 && e.rejected >= e.flows) continue
+    if (isLinkControl(e.protocol, e.dstPort) || isIcmpError(e.protocol, e.dstPort)) continue
     const s = kind.get(e.src)
     const d = kind.get(e.dst)
     if (s?.kind !== 'workload' || d?.kind !== 'workload') continue
     const a = byName.get(s.name)
     const b = byName.get(d.name)
     if (a === undefined || b === undefined || a === b) continue
+    if ((held[a] as string[]).length === 0 || (held[b] as string[]).length === 0) continue
     const m = services[a] as Map<number, { protocol: number; ports: { lo: number; hi: number } }[]>
     const list = m.get(b) ?? []
     list.push({ protocol: e.protocol, ports: { lo: e.dstPort, hi: e.dstPort } })

@@ -208,6 +208,61 @@ describe('blast radius baselines', () => {
     expect(r.summary.comparedWith?.label).toBe('flat')
   })
 
+  it('observed: only workloads active at --at, and no reach over link control or ICMP errors (s13/hS D5)', () => {
+    const inv: Inventory = {
+      workloads: [
+        { name: 'h1', addresses: [{ ip: '2001:db8::1' }], labels: labelSet({ role: 'a' }) },
+        { name: 'h2', addresses: [{ ip: '2001:db8::2' }], labels: labelSet({ role: 'b' }) },
+        // held its address until a day before AT: gone
+        {
+          name: 'gone',
+          addresses: [{ ip: '2001:db8::3', to: AT - 86_400_000 }],
+          labels: labelSet({ role: 'c' }),
+        },
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const edge = (src: string, dst: string, protocol: number, port: number): Edge => ({
+      src,
+      dst,
+      protocol,
+      dstPort: port,
+      flows: 1,
+      packets: 1,
+      bytes: 80,
+      firstSeen: AT - 3 * 86_400_000,
+      lastSeen: AT - 1000,
+      activeDays: 1,
+      profile: { hourOfWeek: [], dayOfMonth: [] },
+      pattern: 'once',
+      unknownDirection: 0,
+      rejected: 0,
+    })
+    const wl = (name: string) => ({ id: name, kind: 'workload' as const, name, labels: {} })
+    const map: DependencyMap = {
+      window: { start: AT - 3 * 86_400_000, end: AT },
+      entities: [wl('h1'), wl('h2'), wl('gone')],
+      edges: [
+        edge('gone', 'h2', 6, 443),
+        edge('h2', 'gone', 6, 22),
+        edge('h1', 'h2', 58, 135), // neighbour solicitation
+        edge('h1', 'h2', 58, 1), // destination unreachable
+        edge('h2', 'h1', 6, 443),
+      ],
+      sources: [],
+      diagnostics: [],
+    }
+    const r = answerBlastRadius({
+      inventory: inv,
+      at: AT,
+      baseline: 'observed',
+      dependencyMap: map,
+    })
+    expect(figures(r)).toEqual({ h1: [0, 0, 0], h2: [1, 1, 1] })
+    expect(r.summary.comparedWith?.sources).toBe(2)
+  })
+
   it('a policy baseline without a policy set is a RangeError, not a crash elsewhere', () => {
     expect(() => answerBlastRadius({ inventory, at: AT, baseline: 'policy' })).toThrow(RangeError)
   })
