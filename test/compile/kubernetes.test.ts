@@ -23,6 +23,8 @@ import {
   UnsupportedByTargetError,
   type KubernetesOptions,
 } from '../../src/compile/index.js'
+import { calicoCompiler } from '../../src/compile/calico/compile.js'
+import { ciliumCompiler } from '../../src/compile/cilium/compile.js'
 import { analyzeDocuments, npGuardView } from '../../src/kubernetes/index.js'
 import { connlist, connlistEntities, formatConns } from '../../src/policy/connlist.js'
 import {
@@ -280,6 +282,27 @@ describe('kubernetes target: fixtures', () => {
         ],
       }),
     )
+  })
+
+  it('tcp/0 is compile/not-expressible on kubernetes, cilium and calico, not an empty port list (s13/hR D9)', () => {
+    // an empty NetworkPolicy `ports` list matches every port and protocol
+    const ps = enforced([
+      policy('p', { app: 'shop' }, [
+        rule('r', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [tcp(0)]),
+      ]),
+    ])
+    for (const c of [kubernetesCompiler, ciliumCompiler, calicoCompiler]) {
+      expect(() => c.compile(SHOP, ps, { now: NOW }), c.target).toThrow(
+        expect.objectContaining({
+          diagnostics: [
+            expect.objectContaining({
+              code: 'compile/not-expressible',
+              message: expect.stringContaining('tcp/0 names port 0'),
+            }),
+          ],
+        }),
+      )
+    }
   })
 
   it('a deny rule from a CIDR is compile/not-expressible even with anp', () => {

@@ -44,6 +44,7 @@ import {
   cidrCovers,
   cidrContains,
   formatRuleRef,
+  formatService,
   parseIp,
   type Cidr,
   type Diagnostic,
@@ -282,6 +283,16 @@ export class PodGroupResolver {
    * @throws BulkheadError `compile/not-expressible` when a pod group would take other pods.
    */
   side(policy: Policy, rule: Rule, selectors: readonly Selector[]): Side {
+    // NetworkPolicy, Cilium and Calico write ports 1–65535: a TCP/UDP/SCTP service of port 0
+    // alone has no form (an empty port list would mean every port: s13/hR D9)
+    for (const s of rule.services) {
+      if (s.protocol !== 'any' && [6, 17, 132].includes(s.protocol) && s.ports.hi < 1)
+        this.fail(
+          policy,
+          rule,
+          `${formatService(s)} names port 0, which has no form (ports are 1–65535)`,
+        )
+    }
     const groups: PodGroup[] = []
     const blocks: { cidr: Cidr; except: Cidr[] }[] = []
     let all = false
