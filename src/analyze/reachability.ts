@@ -32,6 +32,7 @@
  * @remarks Semantics: DESIGN.md "blast radius", "identity"; issue 9 items 1 and 3.
  */
 import {
+  ICMP_OF_FAMILY,
   isIcmpError,
   isLinkControl,
   parseIp,
@@ -282,8 +283,6 @@ function unionOf(a: ServiceSet, b: ServiceSet): ServiceSet {
   return u
 }
 
-const ICMPV4_ALL = ServiceSet.single({ protocol: 1, ports: { lo: 0, hi: 255 } })
-const ICMPV6_ALL = ServiceSet.single({ protocol: 58, ports: { lo: 0, hi: 255 } })
 /** Per address family (0 IPv4, 1 IPv6): a service set without the other family's ICMP, memoised. */
 const OWN_FAMILY = [new WeakMap<ServiceSet, ServiceSet>(), new WeakMap<ServiceSet, ServiceSet>()]
 
@@ -295,7 +294,7 @@ function ownFamily(s: ServiceSet, v6: number): ServiceSet {
   const memo = OWN_FAMILY[v6] as WeakMap<ServiceSet, ServiceSet>
   let t = memo.get(s)
   if (t === undefined) {
-    t = s.subtract(v6 === 1 ? ICMPV4_ALL : ICMPV6_ALL)
+    t = s.subtract(ICMP_OF_FAMILY[v6 === 1 ? 4 : 6])
     memo.set(s, t)
   }
   return t

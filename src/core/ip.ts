@@ -155,6 +155,34 @@ export function cidrRange(cidr: Cidr): { first: bigint; last: bigint } {
   return { first: cidr.base, last: cidr.base + (1n << host) - 1n }
 }
 
+/** The whole address space of each family: `0.0.0.0/0` and `::/0`. */
+export const ALL_ADDRESSES: Readonly<Record<IpFamily, Cidr>> = {
+  4: { family: 4, base: 0n, prefix: 0, text: '0.0.0.0/0' },
+  6: { family: 6, base: 0n, prefix: 0, text: '::/0' },
+}
+
+/**
+ * The pieces `block` falls into when cut at the edges of every block of `cuts` (those of another
+ * family are ignored): inclusive address ranges (values as in {@link IpAddress}), ascending,
+ * covering `block` exactly, at most 2·|cuts| + 1 of them. The addresses of one piece lie inside
+ * or outside each cut alike, so one address stands for its piece wherever only CIDR membership
+ * decides (np-guard splits ipBlocks the same way).
+ */
+export function addressPieces(
+  block: Cidr,
+  cuts: Iterable<Cidr>,
+): { readonly first: bigint; readonly last: bigint }[] {
+  const { first, last } = cidrRange(block)
+  const points = new Set<bigint>([first, last + 1n])
+  for (const c of cuts) {
+    if (c.family !== block.family) continue
+    const r = cidrRange(c)
+    for (const p of [r.first, r.last + 1n]) if (p > first && p <= last) points.add(p)
+  }
+  const sorted = [...points].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  return sorted.slice(0, -1).map((p, i) => ({ first: p, last: (sorted[i + 1] as bigint) - 1n }))
+}
+
 /**
  * True for addresses that are not on the public internet: RFC 1918, loopback, link-local,
  * carrier-grade NAT (RFC 6598), IPv6 unique-local (RFC 4193) and link-local, unspecified.

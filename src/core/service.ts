@@ -8,6 +8,7 @@
  * For ICMP and ICMPv6 the "port" is the ICMP type (0–255), so `icmp/8` matches a flow whose
  * `dstPort` is 8; see {@link Flow}. For protocols without ports the port set is the full range.
  */
+import type { IpFamily } from './ip.js'
 
 /** IANA protocol numbers used by name. */
 export const PROTOCOLS = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 } as const
@@ -331,4 +332,14 @@ export class ServiceSet {
     const parts = this.toServices().map(formatService)
     return this.rest ? ['any-other-protocol', ...parts].join(',') : parts.join(',')
   }
+}
+
+/**
+ * Every ICMP type of an address family as a service set: protocol 1 (ICMP) for IPv4, 58
+ * (ICMPv6) for IPv6. Between addresses of one family the other's ICMP is no traffic anyone
+ * sends, so per-family analyses (connlist, reachability) subtract it.
+ */
+export const ICMP_OF_FAMILY: Readonly<Record<IpFamily, ServiceSet>> = {
+  4: ServiceSet.single({ protocol: 1, ports: { lo: 0, hi: 255 } }),
+  6: ServiceSet.single({ protocol: 58, ports: { lo: 0, hi: 255 } }),
 }

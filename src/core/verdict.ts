@@ -85,13 +85,11 @@ export function decidedWithoutRules(
   srcFamily: IpFamily,
   dstFamily: IpFamily,
 ): 'link-control' | 'related' | undefined {
-  if (protocol === 58) {
-    if (srcFamily !== 6 || dstFamily !== 6) return undefined
-    if (LINK_CONTROL.has(type)) return 'link-control'
-    return type >= 0 && type < 128 ? 'related' : undefined
-  }
-  if (protocol === 1 && srcFamily === 4 && dstFamily === 4 && ICMP_ERROR.has(type)) return 'related'
-  return undefined
+  // ICMP (1) only between IPv4 addresses, ICMPv6 (58) only between IPv6 ones
+  const family = protocol === 1 ? 4 : protocol === 58 ? 6 : undefined
+  if (family === undefined || srcFamily !== family || dstFamily !== family) return undefined
+  if (isLinkControl(protocol, type)) return 'link-control'
+  return isIcmpError(protocol, type) ? 'related' : undefined
 }
 
 /**

@@ -37,8 +37,10 @@
  * `| src | dst | conn |`; csv header `src,dst,conn`; json `[{"src","dst","conn"}]`).
  */
 import {
+  addressPieces,
+  ALL_ADDRESSES,
   CidrTrie,
-  familyBits,
+  ICMP_OF_FAMILY,
   formatIp,
   maxPort,
   hasPorts,
@@ -154,34 +156,16 @@ export function connlistEntities(
     if (externalTrie.get(x.cidr) === undefined) externalTrie.set(x.cidr, x)
   }
   for (const family of [4, 6] as const) {
-    const top = 1n << BigInt(familyBits(family))
-    const points = new Set<bigint>([0n, top])
-    for (const c of cuts) {
-      if (c.family !== family) continue
-      const size = 1n << BigInt(familyBits(family) - c.prefix)
-      points.add(c.base)
-      points.add(c.base + size)
-    }
-    const sorted = [...points].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     // elementary intervals with their key
-    interface Piece {
-      first: bigint
-      last: bigint
-      block: number
-      external: External | undefined
-    }
-    const pieces: Piece[] = []
-    for (let i = 0; i + 1 < sorted.length; i++) {
-      const first = sorted[i] as bigint
-      const last = (sorted[i + 1] as bigint) - 1n
+    const pieces = addressPieces(ALL_ADDRESSES[family], cuts).map(({ first, last }) => {
       const ip = { family, value: first }
-      pieces.push({
+      return {
         first,
         last,
         block: blockTrie.lookup(ip)?.value ?? -1,
         external: externalTrie.lookup(ip)?.value,
-      })
-    }
+      }
+    })
     // unnamed: merge adjacent pieces with the same block; named: group by (external, block)
     const groups = new Map<string, { external: External | undefined; ranges: AddressRange[] }>()
     const order: string[] = []
@@ -287,7 +271,7 @@ export function connlist(
     const key = (s.cls * 4194304 + d.cls) * 2 + (family === 6 ? 1 : 0) // class ids < 2²²
     let set = cache.get(key)
     if (set === undefined) {
-      set = index.allowedServices(s.ip, d.ip, now).subtract(otherIcmp(family))
+      set = index.allowedServices(s.ip, d.ip, now).subtract(ICMP_OF_FAMILY[family === 4 ? 6 : 4])
       cache.set(key, set)
     }
     return set
@@ -311,22 +295,13 @@ export function connlist(
       if (set === undefined) return
       // a family's ICMP is judged on that family's address pairs only; where the connection has
       // no pair of one family, that family's ICMP follows `rest`, so that it never shows alone
-      if (set.rest && !has4) set = set.union(ICMPV4)
-      if (set.rest && !has6) set = set.union(ICMPV6)
+      if (set.rest && !has4) set = set.union(ICMP_OF_FAMILY[4])
+      if (set.rest && !has6) set = set.union(ICMP_OF_FAMILY[6])
       if (!set.isEmpty) out.push({ src: src.name, dst: dst.name, services: set })
     })
   })
   return out
 }
-
-/** The ICMP protocol of the other address family (ICMPv6 for IPv4, ICMP for IPv6), every type. */
-function otherIcmp(family: IpFamily): ServiceSet {
-  return family === 4 ? ICMPV6 : ICMPV4
-}
-
-/** ICMP (IPv4 only) and ICMPv6 (IPv6 only): removed from connections of the other family. */
-const ICMPV4 = ServiceSet.single({ protocol: 1, ports: { lo: 0, hi: 255 } })
-const ICMPV6 = ServiceSet.single({ protocol: 58, ports: { lo: 0, hi: 255 } })
 
 /** Order in which protocols are listed: np-guard's SCTP, TCP, UDP, then ICMP and ICMPv6. */
 const NAMED_ORDER = [132, 6, 17, 1, 58] as const

@@ -4,6 +4,7 @@
  * @remarks Semantics: issue 5 item 3; private ranges are core `PRIVATE_RANGES`.
  */
 import {
+  ALL_ADDRESSES,
   cidrCovers,
   familyBits,
   formatIp,
@@ -15,9 +16,6 @@ import {
   type IpFamily,
   type Selector,
 } from '../core/index.js'
-
-const ALL_V4 = parseCidr('0.0.0.0/0') as Cidr
-const ALL_V6 = parseCidr('::/0') as Cidr
 
 /**
  * The selectors meaning "the public internet": `0.0.0.0/0` and `::/0`, each minus the private
@@ -36,8 +34,8 @@ export function internetSelectors(managed: readonly Cidr[] = []): Selector[] {
     return out
   }
   return [
-    { kind: 'cidr', cidr: ALL_V4, except: except(4) },
-    { kind: 'cidr', cidr: ALL_V6, except: except(6) },
+    { kind: 'cidr', cidr: ALL_ADDRESSES[4], except: except(4) },
+    { kind: 'cidr', cidr: ALL_ADDRESSES[6], except: except(6) },
   ]
 }
 

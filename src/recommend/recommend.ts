@@ -17,9 +17,10 @@ import {
   isIcmpError,
   isLinkControl,
   isPrivateIp,
-  familyBits,
+  addressPieces,
+  ALL_ADDRESSES,
+  cidrRange,
   formatIp,
-  parseCidr,
   PRIVATE_RANGES,
   type IpAddress,
   selectorKey,
@@ -76,37 +77,21 @@ export const FLAGGED_PATTERNS: ReadonlySet<EdgePattern> = new Set([
 ])
 /** Owner written when none can be derived; flagged for lint. */
 export const UNASSIGNED_OWNER = 'unassigned'
-/** The address space `internet` is carved from (its private ranges are left out). */
-const INTERNET_BLOCKS: readonly Cidr[] = ['0.0.0.0/0', '::/0'].map((t) => parseCidr(t) as Cidr)
-
 /**
- * The pieces `block` falls into when cut at the edges of `cuts` (at most 2·|cuts| + 1), as
- * inclusive address ranges: the addresses of one piece lie inside or outside each cut alike.
+ * One address standing for each piece of `block` cut at `cuts` (`addressPieces`), with the
+ * piece's last address value.
  */
-function piecesOf(
-  block: Cidr,
-  cuts: readonly Cidr[],
-): { readonly first: IpAddress; readonly last: bigint }[] {
-  const bits = BigInt(familyBits(block.family))
-  const end = block.base + (1n << (bits - BigInt(block.prefix)))
-  const points = new Set<bigint>([block.base, end])
-  for (const c of cuts) {
-    if (c.family !== block.family) continue
-    const size = 1n << (bits - BigInt(c.prefix))
-    for (const p of [c.base, c.base + size]) if (p > block.base && p < end) points.add(p)
-  }
-  const sorted = [...points].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-  return sorted.slice(0, -1).map((value, i) => ({
-    first: { family: block.family, value },
-    last: (sorted[i + 1] as bigint) - 1n,
+function piecesOf(block: Cidr, cuts: readonly Cidr[]): { first: IpAddress; last: bigint }[] {
+  return addressPieces(block, cuts).map((p) => ({
+    first: { family: block.family, value: p.first },
+    last: p.last,
   }))
 }
 
 /** True when the inclusive range from `first` to `last` lies inside `c`. */
 function rangeInside(first: IpAddress, last: bigint, c: Cidr): boolean {
-  if (c.family !== first.family) return false
-  const size = 1n << (BigInt(familyBits(c.family)) - BigInt(c.prefix))
-  return first.value >= c.base && last < c.base + size
+  const r = cidrRange(c)
+  return c.family === first.family && first.value >= r.first && last <= r.last
 }
 
 /** Label keys forming selectors at each granularity, among the keys some workload carries. */
@@ -356,7 +341,7 @@ export function recommend(
       probes =
         s.kind === 'block'
           ? blockProbes([s.cidr], false, entity)
-          : blockProbes(INTERNET_BLOCKS, true, entity)
+          : blockProbes([ALL_ADDRESSES[4], ALL_ADDRESSES[6]], true, entity)
     }
     probeCache.set(s.entity, probes)
     return probes

@@ -20,6 +20,7 @@ import {
   type Workload,
 } from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
+import { lbl } from '../compile/two-hosts.js'
 import { labelsArb } from '../helpers/model.js'
 import type { LabHost, ProbeTarget } from './harness.js'
 
@@ -253,8 +254,6 @@ export function probesOf(e: Estate, policySet: PolicySet, at: number): Probe[] {
  */
 /** `web → api` on `protocol` and each of `ports`, every workload enforced. */
 function reapplyEstateWith(protocol: number, ...ports: readonly number[]): PolicySet {
-  const role = (r: string) =>
-    ({ kind: 'labels', match: labelSet({ role: r }), expressions: [], global: false }) as const
   return {
     policies: [
       {
@@ -267,8 +266,8 @@ function reapplyEstateWith(protocol: number, ...ports: readonly number[]): Polic
             id: 'web-to-api',
             action: 'allow',
             emergency: false,
-            from: [role('web')],
-            to: [role('api')],
+            from: [lbl({ role: 'web' })],
+            to: [lbl({ role: 'api' })],
             services: ports.map((p) => ({ protocol, ports: { lo: p, hi: p } })),
           },
         ],

@@ -41,7 +41,7 @@ import {
   type Selector,
   type Service,
 } from '../../core/index.js'
-import { addressHoldsAt, enforcementModeOf, isLive } from '../../policy/evaluate.js'
+import { addressHoldsAt, enforcementModeOf } from '../../policy/evaluate.js'
 import {
   assertExpressible,
   type CompileOptions,
@@ -52,7 +52,6 @@ import {
   checkHosts,
   DEFAULT_DENY_NAME,
   dnsName,
-  expiredWarning,
   NAMESPACE_NAME_LABEL,
   objectMeta,
   PodGroupResolver,
@@ -279,10 +278,7 @@ export function planCalico(
   }
   for (const policy of policySet.policies) {
     for (const rule of policy.rules) {
-      if (!isLive(rule, at)) {
-        r.diagnostics.push(expiredWarning(policy, rule))
-        continue
-      }
+      if (!r.compiles(policy, rule)) continue
       const action = rule.action === 'deny' ? 'Deny' : 'Allow'
       const order = rule.action === 'deny' ? DENY_ORDER : ALLOW_ORDER
       const services = calicoServices(rule.services)

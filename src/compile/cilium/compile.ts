@@ -27,7 +27,6 @@
  * files (no evaluator of Cilium in this project yet).
  */
 import type { Inventory, PolicySet, Service } from '../../core/index.js'
-import { isLive } from '../../policy/evaluate.js'
 import {
   assertExpressible,
   type CompileOptions,
@@ -38,7 +37,6 @@ import {
   checkHosts,
   DEFAULT_DENY_NAME,
   dnsName,
-  expiredWarning,
   NAMESPACE_NAME_LABEL,
   objectMeta,
   PodGroupResolver,
@@ -173,7 +171,6 @@ export function planCilium(
   diagnostics: CompileResult['diagnostics']
 } {
   assertExpressible('cilium', CILIUM_CAPABILITIES, policySet, options.now)
-  const at = options.now.getTime()
   const r = new PodGroupResolver(inventory, options)
   if (options.hosts !== undefined) checkHosts(inventory, options.hosts)
   const direction = options.direction ?? 'both'
@@ -234,10 +231,7 @@ export function planCilium(
   }
   for (const policy of policySet.policies) {
     for (const rule of policy.rules) {
-      if (!isLive(rule, at)) {
-        r.diagnostics.push(expiredWarning(policy, rule))
-        continue
-      }
+      if (!r.compiles(policy, rule)) continue
       const from = r.side(policy, rule, rule.from)
       const to = r.side(policy, rule, rule.to)
       const l4 = ciliumL4(rule.services)

@@ -233,6 +233,29 @@ export class PodGroupResolver {
     return this.pods.filter((p) => g.namespaces.includes(p.namespace) && selects(g.pods, p.labels))
   }
 
+  /**
+   * Whether `rule` is compiled: false for a rule expired at the compile instant (rule 4; a
+   * `compile/expired-rule` warning is added to {@link diagnostics}).
+   * @throws BulkheadError `compile/not-expressible` for a TCP/UDP/SCTP service of port 0 alone:
+   *   NetworkPolicy, Cilium and Calico write ports 1–65535, and an empty port list would mean
+   *   every port (s13/hR D9).
+   */
+  compiles(policy: Policy, rule: Rule): boolean {
+    if (!isLive(rule, this.at)) {
+      this.diagnostics.push(expiredWarning(policy, rule))
+      return false
+    }
+    for (const s of rule.services) {
+      if (s.protocol !== 'any' && [6, 17, 132].includes(s.protocol) && s.ports.hi < 1)
+        this.fail(
+          policy,
+          rule,
+          `${formatService(s)} names port 0, which has no form (ports are 1–65535)`,
+        )
+    }
+    return true
+  }
+
   /** @throws BulkheadError `compile/not-expressible` naming the rule. */
   fail(policy: Policy, rule: Rule, why: string): never {
     throw new BulkheadError([
@@ -283,16 +306,6 @@ export class PodGroupResolver {
    * @throws BulkheadError `compile/not-expressible` when a pod group would take other pods.
    */
   side(policy: Policy, rule: Rule, selectors: readonly Selector[]): Side {
-    // NetworkPolicy, Cilium and Calico write ports 1–65535: a TCP/UDP/SCTP service of port 0
-    // alone has no form (an empty port list would mean every port: s13/hR D9)
-    for (const s of rule.services) {
-      if (s.protocol !== 'any' && [6, 17, 132].includes(s.protocol) && s.ports.hi < 1)
-        this.fail(
-          policy,
-          rule,
-          `${formatService(s)} names port 0, which has no form (ports are 1–65535)`,
-        )
-    }
     const groups: PodGroup[] = []
     const blocks: { cidr: Cidr; except: Cidr[] }[] = []
     let all = false
@@ -494,7 +507,6 @@ export function planKubernetes(
     policySet,
     options.now,
   )
-  const at = options.now.getTime()
   const planner = new PodGroupResolver(inventory, options)
   let namespaces = planner.namespaces
   if (options.hosts !== undefined) {
@@ -539,10 +551,7 @@ export function planKubernetes(
   }
   for (const policy of policySet.policies) {
     for (const rule of policy.rules) {
-      if (!isLive(rule, at)) {
-        planner.diagnostics.push(expiredWarning(policy, rule))
-        continue
-      }
+      if (!planner.compiles(policy, rule)) continue
       const from = planner.side(policy, rule, rule.from)
       const to = planner.side(policy, rule, rule.to)
       const base = `bh-${dnsName(policy.name)}-${dnsName(rule.id)}`
