@@ -184,6 +184,32 @@ export function addressPieces(
 }
 
 /**
+ * Splits an inclusive address range (values as in {@link IpAddress}) into the fewest CIDR blocks,
+ * in ascending order, as text; none is shorter than /1 (ipset `hash:net` cannot store a zero
+ * prefix, so `0.0.0.0/0` becomes two /1 blocks).
+ */
+export function rangeToCidrs(
+  family: IpFamily,
+  r: { readonly lo: bigint; readonly hi: bigint },
+): string[] {
+  const bits = familyBits(family)
+  const out: string[] = []
+  let lo = r.lo
+  while (lo <= r.hi) {
+    let size = 1n
+    let host = 0
+    // grow while aligned, inside the range, and shorter than the whole space
+    while (host + 1 < bits && lo % (size * 2n) === 0n && lo + size * 2n - 1n <= r.hi) {
+      size *= 2n
+      host++
+    }
+    out.push(`${formatIp({ family, value: lo })}/${bits - host}`)
+    lo += size
+  }
+  return out
+}
+
+/**
  * True for addresses that are not on the public internet: RFC 1918, loopback, link-local,
  * carrier-grade NAT (RFC 6598), IPv6 unique-local (RFC 4193) and link-local, unspecified.
  */

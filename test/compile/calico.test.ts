@@ -68,7 +68,7 @@ describe('calico target', () => {
     ).toBe("role == 'web' && env not in {'dev', 'test'} && has(tier) && !has(x)")
   })
 
-  it('ICMP types, other protocols, CIDR except and externals', () => {
+  it('ICMP types, other protocols, and one nets list for blocks without except', () => {
     const ps = enforced([
       policy('p', { app: 'shop' }, [
         rule(
@@ -92,9 +92,6 @@ describe('calico target', () => {
     expect(o?.spec['selector']).toBe("app == 'shop' && role == 'web'")
     const src = { nets: ['198.51.100.0/24'] }
     expect(o?.spec['ingress']).toEqual([
-      { action: 'Allow', protocol: 'ICMP', icmp: { type: 8 }, source: src },
-      { action: 'Allow', protocol: 47, source: src },
-      { action: 'Allow', protocol: 'TCP', source: src },
       { action: 'Allow', protocol: 'ICMP', icmp: { type: 8 }, source: src },
       { action: 'Allow', protocol: 47, source: src },
       { action: 'Allow', protocol: 'TCP', source: src },

@@ -15,7 +15,7 @@ import {
   parseIptables,
   type ParsedIptables,
 } from '../../src/compile/iptables/check.js'
-import { rangeToCidrs } from '../../src/compile/iptables/render.js'
+import { rangeToCidrs } from '../../src/core/index.js'
 import type { CompileResult } from '../../src/compile/target.js'
 import { runCompileConformance, type ConformanceChecker } from '../conformance/compile.case.js'
 import { expectIcmpErrorsRelated, twoHosts, webToDb } from './two-hosts.js'

@@ -8,7 +8,7 @@ import { expect } from 'vitest'
 import { BulkheadError, labelSet, type Inventory, type PolicySet } from '../../src/core/index.js'
 import type { CheckEndpoint, CompiledPod, K8sObject } from '../../src/compile/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
-import { cidr, enforced, estateArb, NOW } from './kubernetes-fixture.js'
+import { cidr, enforced, estateArb, NOW, VMS } from './kubernetes-fixture.js'
 
 /** Outside addresses: in and out of the CIDRs the estates use, and in the named external. */
 export const OUTSIDE = ['192.0.2.5', '203.0.113.7', '8.8.8.8', '10.9.9.9'] as const
@@ -65,11 +65,11 @@ export function runDifferential(
       for (const p of compiled.pods) for (const a of p.workload.addresses) byIp.set(a.ip, p)
       const ends: CheckEndpoint[] = [
         ...[...byIp].map(([ip, pod]) => ({ ip, pod })),
-        ...OUTSIDE.map((ip) => ({ ip })),
+        ...[...OUTSIDE, ...VMS.flatMap((w) => w.addresses.map((a) => a.ip))].map((ip) => ({ ip })),
       ]
       for (const s of ends)
         for (const d of ends) {
-          if (s === d || (!s.pod && !d.pod)) continue
+          if (s === d || (!s.pod && !d.pod) || s.ip.includes(':') !== d.ip.includes(':')) continue
           for (const [protocol, port] of SERVICES) {
             const want =
               evaluate(inventory, ps, {

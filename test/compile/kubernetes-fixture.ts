@@ -144,24 +144,52 @@ const NAMESPACES = ['a', 'b', 'c'] as const
 const ROLES = ['web', 'api', 'db'] as const
 const APPS = ['x', 'y'] as const
 
+/**
+ * Workloads of the random estates that are not pods (no `namespace` label): a VM inside the
+ * named external `partner` (203.0.113.0/24) and one inside the CIDR selector 10.244.1.0/24. The
+ * cluster targets install nothing for them and match them by address.
+ */
+export const VMS: readonly Workload[] = [
+  {
+    name: 'vm-db',
+    addresses: [{ ip: '203.0.113.50' }],
+    labels: labelSet({ role: 'db', app: 'x' }),
+  },
+  {
+    name: 'vm-web',
+    addresses: [{ ip: '10.244.1.200' }],
+    labels: labelSet({ role: 'web', app: 'y' }),
+  },
+]
+
+/**
+ * Random pods: some dual-stack (an IPv6 address besides the IPv4 one), and some whose `tier`
+ * label comes from a label rule (`labelOrigins`), which the pod does not carry in the cluster.
+ */
 const podsArb = fc
   .array(
     fc.record({
       ns: fc.integer({ min: 0, max: 2 }),
       role: fc.constantFrom(...ROLES),
       app: fc.constantFrom(...APPS),
-      tier: fc.boolean(),
+      tier: fc.integer({ min: 0, max: 3 }),
+      v6: fc.boolean(),
     }),
     { minLength: 2, maxLength: 7 },
   )
   .map((ps) =>
-    ps.map((p, i) =>
-      pod(NAMESPACES[p.ns] as string, `p${i}`, `10.244.${p.ns}.${i + 1}`, {
+    ps.map((p, i): Workload => {
+      const w = pod(NAMESPACES[p.ns] as string, `p${i}`, `10.244.${p.ns}.${i + 1}`, {
         role: p.role,
         app: p.app,
-        ...(p.tier ? { tier: 'gold' } : {}),
-      }),
-    ),
+        ...(p.tier >= 2 ? { tier: 'gold' } : {}),
+      })
+      return {
+        ...w,
+        addresses: p.v6 ? [...w.addresses, { ip: `fd00:244:${p.ns}::${i + 1}` }] : w.addresses,
+        ...(p.tier === 3 ? { labelOrigins: { tier: 'label-rule:0' as const } } : {}),
+      }
+    }),
   )
 
 const selectorArb: fc.Arbitrary<Selector> = fc.oneof(
@@ -183,6 +211,7 @@ const selectorArb: fc.Arbitrary<Selector> = fc.oneof(
     { kind: 'cidr', cidr: cidr('10.244.1.0/24'), except: [cidr('10.244.1.2/31')] },
     { kind: 'external', name: 'partner' },
     { kind: 'workload', name: 'a/p0[Pod]', global: true },
+    { kind: 'workload', name: 'vm-db', global: true },
   ),
 )
 
@@ -221,8 +250,8 @@ const policyArb = (n: number): fc.Arbitrary<Policy> =>
     })
     .map((p) => policy(`pol${n}`, p.scope, p.rules))
 
-/** Small random Kubernetes-like estates: pods in namespaces a, b, c and one or two policies. */
+/** Small random Kubernetes-like estates: pods in namespaces a, b, c, the {@link VMS}, and one or two policies. */
 export const estateArb = fc.record({
-  workloads: podsArb,
+  workloads: podsArb.map((ps) => [...ps, ...VMS]),
   policies: fc.tuple(policyArb(0), policyArb(1)).chain((ps) => fc.subarray(ps, { minLength: 1 })),
 })

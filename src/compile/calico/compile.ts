@@ -17,8 +17,9 @@
  * - Peers: pod groups as `selector` plus `namespaceSelector` (over `projectcalico.org/name`,
  *   `all()` for every namespace); CIDR selectors as `nets`/`notNets` (Calico nets match pod
  *   addresses too, exactly as Bulkhead CIDR selectors do); a named external as its block with
- *   the more specific named externals and the pod addresses inside it as `notNets`; `any` as an
- *   empty source/destination. One Calico rule per (peer, protocol).
+ *   the more specific named externals and the workload addresses inside it as `notNets`;
+ *   workloads that are not pods as their addresses; blocks without `notNets` share one `nets`
+ *   list; `any` as an empty source/destination. One Calico rule per (peer, protocol).
  * - Services: `protocol` TCP, UDP, SCTP with `ports` (`443`, `"8000:8100"`), ICMP/ICMPv6 with
  *   `icmp.type` (one type, or every type), other protocols by number, `any` as a rule without
  *   protocol.
@@ -31,8 +32,6 @@
  * Checked by golden files (no evaluator of Calico in this project yet).
  */
 import {
-  cidrContains,
-  cidrCovers,
   parseIp,
   type Cidr,
   type Inventory,
@@ -151,7 +150,7 @@ export function planCalico(
 } {
   assertExpressible('calico', CALICO_CAPABILITIES, policySet, options.now)
   const at = options.now.getTime()
-  const r = new PodGroupResolver(inventory, options)
+  const r = new PodGroupResolver(inventory, options, 'calico')
   if (options.hosts !== undefined) checkHosts(inventory, options.hosts)
   const modes = new Set(
     r.pods.map((p) => {
@@ -194,27 +193,20 @@ export function planCalico(
     used.add(`${ns}/${name}`)
     return name
   }
-  const externalBlock = (name: string): { nets: string[]; notNets: string[] } | undefined => {
-    const x = inventory.externals.find((e) => e.name === name)
-    if (!x) return undefined
-    const notNets: string[] = inventory.externals
-      .filter(
-        (o) => o.name !== x.name && cidrCovers(x.cidr, o.cidr) && o.cidr.prefix > x.cidr.prefix,
-      )
-      .map((o) => o.cidr.text)
-    for (const p of r.pods)
-      for (const a of p.workload.addresses) {
-        const ip = parseIp(a.ip)
-        if (ip && addressHoldsAt(a, at) && cidrContains(x.cidr, ip))
-          notNets.push(`${a.ip}/${ip.family === 4 ? 32 : 128}`)
-      }
-    return { nets: [x.cidr.text], notNets: [...new Set(notNets)] }
-  }
-  /** Calico entity rules (source or destination) of a peer side; `[{}]` for any. */
+  /**
+   * Calico entity rules (source or destination) of a peer side; `[{}]` for any. Pod groups as
+   * selectors; address blocks (workloads that are not pods, named externals) as `nets` with
+   * `notNets`; CIDR selectors as their own `nets`, since Calico nets take pod addresses too.
+   */
   const peers = (policy: PolicySet['policies'][number], rule: Rule, sels: readonly Selector[]) => {
+    if (sels.some((s) => s.kind === 'any')) return [{}]
     const out: Record<string, unknown>[] = []
-    const labelSels = sels.filter((s) => s.kind === 'labels' || s.kind === 'workload')
-    for (const g of r.side(policy, rule, labelSels).groups) {
+    const side = r.side(
+      policy,
+      rule,
+      sels.filter((s) => s.kind !== 'cidr'),
+    )
+    for (const g of side.groups) {
       if (g.namespaces.length === 0) continue
       out.push({
         selector: calicoSelector(g.pods),
@@ -223,18 +215,16 @@ export function planCalico(
         }),
       })
     }
-    for (const s of sels) {
-      if (s.kind === 'any') return [{}]
-      if (s.kind === 'cidr')
-        out.push({
-          nets: [s.cidr.text],
-          ...(s.except.length > 0 ? { notNets: s.except.map((c: Cidr) => c.text) } : {}),
-        })
-      if (s.kind === 'external') {
-        const b = externalBlock(s.name)
-        if (b) out.push({ nets: b.nets, ...(b.notNets.length > 0 ? { notNets: b.notNets } : {}) })
-      }
-    }
+    const blocks = [
+      ...side.blocks,
+      ...sels.flatMap((s) => (s.kind === 'cidr' ? [{ cidr: s.cidr, except: [...s.except] }] : [])),
+    ]
+    // blocks without except share one `nets` list; each other block is its own entity rule
+    const plain = [...new Set(blocks.filter((b) => b.except.length === 0).map((b) => b.cidr.text))]
+    if (plain.length > 0) out.push({ nets: plain })
+    for (const b of blocks)
+      if (b.except.length > 0)
+        out.push({ nets: [b.cidr.text], notNets: b.except.map((c: Cidr) => c.text) })
     return out
   }
   const emit = (

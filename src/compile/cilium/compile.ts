@@ -15,8 +15,9 @@
  *   namespace, since a namespaced policy's endpoint selectors otherwise only take its own
  *   namespace); CIDR selectors and named externals as `fromCIDRSet`/`toCIDRSet` with `except`
  *   (CIDR rules do not take Cilium-managed pods, so pods inside a CIDR are added as endpoint
- *   selectors exactly as for the kubernetes target); `any` as entity `all`. One rule entry per
- *   peer kind, each with the same `toPorts`.
+ *   selectors exactly as for the kubernetes target); named externals excepting the workload
+ *   addresses inside them, and workloads that are not pods as their addresses, in the CIDR set
+ *   too; `any` as entity `all`. One rule entry per peer kind, each with the same `toPorts`.
  * - Services: `toPorts` with `port`, `endPort` and protocol TCP/UDP/SCTP; `port: "0"` for every
  *   port of a protocol; ICMP and ICMPv6 as `icmps` (one field per type, family IPv4/IPv6) in a
  *   rule entry of their own ({@link ciliumL4}); neither for the `any` service.
@@ -171,7 +172,7 @@ export function planCilium(
   diagnostics: CompileResult['diagnostics']
 } {
   assertExpressible('cilium', CILIUM_CAPABILITIES, policySet, options.now)
-  const r = new PodGroupResolver(inventory, options)
+  const r = new PodGroupResolver(inventory, options, 'cilium')
   if (options.hosts !== undefined) checkHosts(inventory, options.hosts)
   const direction = options.direction ?? 'both'
   const ingress = direction !== 'egress'
@@ -234,6 +235,7 @@ export function planCilium(
       if (!r.compiles(policy, rule)) continue
       const from = r.side(policy, rule, rule.from)
       const to = r.side(policy, rule, rule.to)
+      r.checkStrays(policySet, policy, rule, from, to)
       const l4 = ciliumL4(rule.services)
       const deny = rule.action === 'deny'
       const base = `bh-${dnsName(policy.name)}-${dnsName(rule.id)}`

@@ -17,6 +17,7 @@ import {
   familyBits,
   formatIp,
   formatLabelSet,
+  rangeToCidrs,
   type IpFamily,
   type PortRange,
 } from '../../core/index.js'
@@ -40,28 +41,6 @@ export function mgmtIpsetName(family: IpFamily): string {
 
 /** `maxelem` of every `hash:net` set: fixed, so that `create -exist` matches an existing set. */
 export const IPSET_MAXELEM = 1 << 22
-
-/**
- * Splits an inclusive address range into the fewest CIDR blocks, none shorter than /1 (ipset
- * `hash:net` cannot store a zero prefix, so `0.0.0.0/0` becomes two /1 blocks).
- */
-export function rangeToCidrs(family: IpFamily, r: AddressRange): string[] {
-  const bits = familyBits(family)
-  const out: string[] = []
-  let lo = r.lo
-  while (lo <= r.hi) {
-    let size = 1n
-    let host = 0
-    // grow while aligned, inside the range, and shorter than the whole space
-    while (host + 1 < bits && lo % (size * 2n) === 0n && lo + size * 2n - 1n <= r.hi) {
-      size *= 2n
-      host++
-    }
-    out.push(`${formatIp({ family, value: lo })}/${bits - host}`)
-    lo += size
-  }
-  return out
-}
 
 /** What one accept rule matches besides the peer set. */
 export interface RuleMatch {

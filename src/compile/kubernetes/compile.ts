@@ -17,21 +17,28 @@
  *   when absent) plus `podSelector` (the other labels and expressions). A `workload` selector,
  *   and the pods whose addresses lie in a `cidr` selector (ipBlock never matches pods in
  *   np-guard's reading), become their namespace plus their full label set; when that selector
- *   would also take other pods the rule is `compile/not-expressible`. `cidr` is an ipBlock with
- *   `except`; a named external its block, with the more specific named externals inside it as
- *   `except`; `any` a rule without `from`/`to`.
+ *   would also take other pods the rule is `compile/not-expressible` (and when a dual-stack
+ *   pod's other address would be admitted where the model decides otherwise:
+ *   {@link PodGroupResolver.checkStrays}). `cidr` is an ipBlock with `except`; a named external
+ *   its block, excepting the more specific named externals inside it and the addresses workloads
+ *   hold in it; `any` a rule without `from`/`to`. Workloads that are not pods, matched by a label
+ *   or `workload` selector, are ipBlocks of their addresses. Pods a label selector matches only
+ *   through labels from label rules (not on the pod) are added by their own labels.
  * - Deny rules: `compile/unsupported-by-target` (capability `deny-rules`) unless
  *   `denyWith: 'anp'`: then each becomes one AdminNetworkPolicy per `from` group with one
- *   `Deny` egress rule to the `to` peers (pods, and `networks` for CIDRs). ANP rules are
+ *   `Deny` egress rule to the `to` peers (pods, and `networks` for address blocks: a block
+ *   with excepts as the CIDRs covering the rest, {@link blockCidrs}). ANP rules are
  *   evaluated before NetworkPolicy, so a Deny beats every allow. Priorities start at
  *   {@link DEFAULT_ANP_PRIORITY} (10) and go up by one per object in policy/rule order, so that
  *   cluster administrators keep 0–9 for their own higher-precedence policies; the set must fit
- *   below 1000. Deny rules whose source holds non-pod endpoints (CIDR ranges, externals, `any`)
- *   would need ANP ingress `networks`, absent in v1alpha1: `compile/not-expressible`.
+ *   below 1000. Deny rules whose source holds non-pod endpoints (CIDR ranges, externals,
+ *   workloads that are not pods, `any`) would need ANP ingress `networks`, absent in v1alpha1:
+ *   `compile/not-expressible`.
  *
- * Workloads must be Kubernetes pods: a `namespace` label (set by the Kubernetes inventory
- * source), else `defaultNamespace`; other workloads are left out with `compile/not-a-pod`.
- * Pod labels in the cluster are the workload's labels without `namespace`. Every object carries
+ * Pods are the workloads with a `namespace` label (set by the Kubernetes inventory source), else
+ * all workloads when `defaultNamespace` is given; nothing is installed for the others
+ * (`compile/not-a-pod`). Pod labels in the cluster are the workload's labels without `namespace`
+ * and without those from label rules (`labelOrigins`). Every object carries
  * labels `bulkhead.dev/policy` and `bulkhead.dev/rule` (sanitised to label values) and the exact
  * names in annotation `bulkhead.dev/rule-ref`.
  * @remarks Semantics: DESIGN.md "Policy language v1"; Kubernetes NetworkPolicy reference
@@ -39,31 +46,44 @@
  * AdminNetworkPolicy API (https://network-policy-api.sigs.k8s.io/reference/spec/).
  */
 import {
+  addressPieces,
   BulkheadError,
   checkKubernetesLabelValue,
   cidrCovers,
   cidrContains,
+  familyBits,
+  formatIp,
   formatRuleRef,
   formatService,
+  hostCidr,
+  parseCidr,
   parseIp,
+  rangeToCidrs,
+  selectorKey,
+  selectorMatches,
   type Cidr,
   type Diagnostic,
+  type External,
   type Inventory,
+  type IpAddress,
   type LabelExpression,
   type LabelSet,
   type Policy,
   type PolicySet,
   type Rule,
   type Selector,
+  ServiceSet,
   type Service,
   type Workload,
 } from '../../core/index.js'
 import { addressHoldsAt, isLive } from '../../policy/evaluate.js'
+import { PolicyIndex } from '../../policy/policy-index.js'
 import {
   assertExpressible,
   type CompileOptions,
   type CompileResult,
   type Compiler,
+  type TargetName,
 } from '../target.js'
 import { KUBERNETES_ANP_CAPABILITIES, KUBERNETES_CAPABILITIES } from './capabilities.js'
 import { renderArtefacts } from './render.js'
@@ -85,6 +105,10 @@ export interface KubernetesOptions extends CompileOptions {
 export const DEFAULT_ANP_PRIORITY = 10
 /** Highest ANP priority the v1alpha1 API accepts. */
 export const MAX_ANP_PRIORITY = 1000
+/** Most CIDRs one AdminNetworkPolicy `networks` peer takes (the v1alpha1 CRD's `maxItems`). */
+export const ANP_NETWORKS_MAX = 25
+/** Most peers one AdminNetworkPolicy rule's `to` takes (the v1alpha1 CRD's `maxItems`). */
+export const ANP_PEERS_MAX = 100
 /** Label key naming the Bulkhead policy of an object. */
 export const POLICY_LABEL = 'bulkhead.dev/policy'
 /** Label key naming the Bulkhead rule of an object. */
@@ -137,6 +161,11 @@ export interface Side {
   readonly groups: PodGroup[]
   readonly blocks: { cidr: Cidr; except: Cidr[] }[]
   readonly all: boolean
+  /**
+   * Addresses outside the side's `cidr` selectors held by pods its groups take for them (see
+   * {@link PodGroupResolver.checkStrays}).
+   */
+  readonly strays: readonly { pod: CompiledPod; ip: IpAddress }[]
 }
 
 /** Label values: at most 63 of `[A-Za-z0-9._-]`, starting and ending alphanumeric. */
@@ -186,40 +215,58 @@ export function selects(s: K8sLabelSelector, labels: LabelSet): boolean {
   return true
 }
 
-function withoutNamespace(labels: LabelSet): LabelSet {
+/**
+ * The labels a workload's pod carries in the cluster: its labels without `namespace` and without
+ * those a label rule gave it (`labelOrigins` `label-rule:N`), which only the inventory knows.
+ */
+function clusterLabels(w: Workload): LabelSet {
   const out: Record<string, string> = {}
-  for (const k of Object.keys(labels)) if (k !== 'namespace') out[k] = labels[k] ?? ''
+  for (const k of Object.keys(w.labels)) {
+    if (k === 'namespace' || w.labelOrigins?.[k]?.startsWith('label-rule:')) continue
+    out[k] = w.labels[k] ?? ''
+  }
   return out
 }
 
+/** An address that stands for no address: label and workload selectors never look at it. */
+const NO_ADDRESS = { family: 4, value: 0n } as const
+
 /**
- * Resolves rule sides to pod groups and address blocks over the pods of an inventory (see the
- * module comment); shared by the kubernetes, cilium and calico targets. Constructing it records
- * `compile/not-a-pod` warnings in {@link PodGroupResolver.diagnostics}.
+ * Resolves rule sides to pod groups and address blocks over the workloads of an inventory (see
+ * the module comment); shared by the kubernetes, cilium and calico targets. Workloads that are not
+ * pods get nothing installed and are matched by the addresses they hold at the compile instant.
+ * Constructing it records `compile/not-a-pod` warnings in {@link PodGroupResolver.diagnostics}.
  */
 export class PodGroupResolver {
   readonly diagnostics: Diagnostic[] = []
   readonly pods: CompiledPod[] = []
+  /** Workloads that are not pods: peers by address only. */
+  readonly hosts: Workload[] = []
   readonly namespaces: string[]
   private readonly at: number
+  /** Built on first need by {@link checkStrays}. */
+  private index: PolicyIndex | undefined
 
   constructor(
     readonly inventory: Inventory,
     readonly options: KubernetesOptions,
+    /** The target named in `compile/not-expressible` errors. */
+    readonly target: TargetName = 'kubernetes',
   ) {
     this.at = options.now.getTime()
     for (const w of inventory.workloads) {
       const ns = w.labels['namespace'] ?? options.defaultNamespace
       if (ns === undefined) {
+        this.hosts.push(w)
         this.diagnostics.push({
           code: 'compile/not-a-pod',
           severity: 'warning',
-          message: `workload "${w.name}" is not a Kubernetes pod (no namespace label); target kubernetes leaves it out`,
+          message: `workload "${w.name}" is not a Kubernetes pod (no namespace label): nothing is installed for it, and rules match it by its addresses`,
           ...(w.location ? { location: w.location } : {}),
         })
         continue
       }
-      this.pods.push({ workload: w, namespace: ns, labels: withoutNamespace(w.labels) })
+      this.pods.push({ workload: w, namespace: ns, labels: clusterLabels(w) })
     }
     this.namespaces = [...new Set(this.pods.map((p) => p.namespace))].sort()
   }
@@ -231,6 +278,14 @@ export class PodGroupResolver {
   /** Pods a group takes in the cluster. */
   private podsOf(g: PodGroup): CompiledPod[] {
     return this.pods.filter((p) => g.namespaces.includes(p.namespace) && selects(g.pods, p.labels))
+  }
+
+  /** The addresses a workload holds at the compile instant. */
+  private liveAddresses(w: Workload): IpAddress[] {
+    return w.addresses.flatMap((a) => {
+      const ip = addressHoldsAt(a, this.at) ? parseIp(a.ip) : undefined
+      return ip ? [ip] : []
+    })
   }
 
   /**
@@ -262,7 +317,7 @@ export class PodGroupResolver {
       {
         code: 'compile/not-expressible',
         severity: 'error',
-        message: `rule ${formatRuleRef({ policy: policy.name, id: rule.id })}: ${why}; target kubernetes cannot express it`,
+        message: `rule ${formatRuleRef({ policy: policy.name, id: rule.id })}: ${why}; target ${this.target} cannot express it`,
         ...(rule.location
           ? { location: rule.location }
           : policy.location
@@ -286,98 +341,223 @@ export class PodGroupResolver {
         this.fail(
           policy,
           rule,
-          `${what} takes pod ${p.workload.name} but not ${extra[0]?.workload.name ?? ''}, which has the same namespace and labels`,
+          `${what} takes pod ${p.workload.name} but not ${extra[0]?.workload.name ?? ''}, which has the same namespace and labels in the cluster`,
         )
       out.set(JSON.stringify([p.namespace, p.labels]), g)
     }
     return [...out.values()]
   }
 
-  private holds(p: CompiledPod, c: Cidr, except: readonly Cidr[]): boolean {
-    return p.workload.addresses.some((a) => {
-      if (!addressHoldsAt(a, this.at)) return false
-      const ip = parseIp(a.ip)
-      return !!ip && cidrContains(c, ip) && !except.some((e) => cidrContains(e, ip))
-    })
+  /**
+   * The pod group of a label selector (scope ANDed in unless global), or undefined when the
+   * selector contradicts the scope or requires that `namespace` be absent (no pod matches).
+   */
+  private labelGroup(
+    policy: Policy,
+    s: Extract<Selector, { kind: 'labels' }>,
+  ): PodGroup | undefined {
+    const match: Record<string, string> = { ...s.match }
+    if (!s.global) {
+      for (const [k, v] of Object.entries(policy.scope)) {
+        if (match[k] !== undefined && match[k] !== v) return undefined
+        match[k] = v
+      }
+    }
+    const nsExprs: LabelExpression[] = []
+    const podExprs: LabelExpression[] = []
+    for (const e of s.expressions) {
+      if (e.key !== 'namespace') podExprs.push(e)
+      else if (e.operator === 'DoesNotExist') return undefined
+      else if (e.operator !== 'Exists') nsExprs.push({ ...e, key: NAMESPACE_NAME_LABEL })
+    }
+    const nsMatch: Record<string, string> = {}
+    if (match['namespace'] !== undefined) nsMatch[NAMESPACE_NAME_LABEL] = match['namespace']
+    delete match['namespace']
+    const ns = sel(nsMatch, nsExprs)
+    return { ns, namespaces: this.nsNamesOf(ns), pods: sel(match, podExprs) }
+  }
+
+  /**
+   * The pod groups and host addresses of a label or workload selector: the workloads the model
+   * matches (DESIGN.md rule 2, over the inventory's labels), pods as groups and the others by
+   * address. A label selector stays a selector (it also takes pods created later); pods it
+   * misses in the cluster (labels from label rules are not on the pod) are added one identity
+   * at a time.
+   * @throws BulkheadError `compile/not-expressible` when the selector would take a pod in the
+   * cluster that the model does not match, or an added group would take more pods.
+   */
+  private workloadSide(
+    policy: Policy,
+    rule: Rule,
+    s: Extract<Selector, { kind: 'labels' | 'workload' }>,
+    out: { groups: PodGroup[]; blocks: { cidr: Cidr; except: Cidr[] }[] },
+  ): void {
+    const model = new Set(
+      this.inventory.workloads.filter((w) =>
+        selectorMatches(
+          s,
+          { ip: NO_ADDRESS, entity: { kind: 'workload', workload: w } },
+          policy.scope,
+        ),
+      ),
+    )
+    for (const h of this.hosts)
+      if (model.has(h))
+        for (const ip of this.liveAddresses(h)) out.blocks.push({ cidr: hostCidr(ip), except: [] })
+    const modelPods = this.pods.filter((p) => model.has(p.workload))
+    const what = `selector "${selectorKey(s)}"`
+    let missing = modelPods
+    if (s.kind === 'labels') {
+      const g = this.labelGroup(policy, s)
+      if (g === undefined) return
+      out.groups.push(g)
+      const cluster = this.podsOf(g)
+      const extra = cluster.find((p) => !model.has(p.workload))
+      if (extra !== undefined)
+        this.fail(
+          policy,
+          rule,
+          `${what} takes pod ${extra.workload.name} in the cluster but not in the inventory, where its labels differ (labels from label rules, or a namespace from the defaultNamespace option)`,
+        )
+      missing = modelPods.filter((p) => !cluster.includes(p))
+    }
+    out.groups.push(...this.exactGroups(policy, rule, missing, what))
   }
 
   /**
    * The pods, ranges and `all` a rule side stands for.
-   * @throws BulkheadError `compile/not-expressible` when a pod group would take other pods.
+   * @throws BulkheadError `compile/not-expressible` when a pod group would take other pods, or
+   * a pod inside a `cidr` selector also holds addresses outside it.
    */
   side(policy: Policy, rule: Rule, selectors: readonly Selector[]): Side {
-    const groups: PodGroup[] = []
-    const blocks: { cidr: Cidr; except: Cidr[] }[] = []
+    const out = {
+      groups: [] as PodGroup[],
+      blocks: [] as { cidr: Cidr; except: Cidr[] }[],
+      strays: [] as { pod: CompiledPod; ip: IpAddress }[],
+    }
     let all = false
     for (const s of selectors) {
       switch (s.kind) {
         case 'any':
           all = true
           break
-        case 'labels': {
-          const match: Record<string, string> = { ...s.match }
-          let none = false
-          if (!s.global) {
-            for (const [k, v] of Object.entries(policy.scope)) {
-              if (match[k] !== undefined && match[k] !== v) none = true
-              match[k] = v
-            }
-          }
-          const nsExprs: LabelExpression[] = []
-          const podExprs: LabelExpression[] = []
-          for (const e of s.expressions) {
-            if (e.key !== 'namespace') podExprs.push(e)
-            else if (e.operator === 'DoesNotExist') none = true
-            else if (e.operator !== 'Exists') nsExprs.push({ ...e, key: NAMESPACE_NAME_LABEL })
-          }
-          if (none) break
-          const nsMatch: Record<string, string> = {}
-          if (match['namespace'] !== undefined) nsMatch[NAMESPACE_NAME_LABEL] = match['namespace']
-          delete match['namespace']
-          const ns = sel(nsMatch, nsExprs)
-          groups.push({ ns, namespaces: this.nsNamesOf(ns), pods: sel(match, podExprs) })
+        case 'labels':
+        case 'workload':
+          this.workloadSide(policy, rule, s, out)
           break
-        }
-        case 'workload': {
-          const p = this.pods.find((q) => q.workload.name === s.name)
-          if (!p) break
-          if (
-            !s.global &&
-            !Object.entries(policy.scope).every(([k, v]) => p.workload.labels[k] === v)
-          )
-            break
-          groups.push(...this.exactGroups(policy, rule, [p], `selector "workload ${s.name}"`))
-          break
-        }
         case 'cidr': {
-          blocks.push({ cidr: s.cidr, except: [...s.except] })
-          const inside = this.pods.filter((p) => this.holds(p, s.cidr, s.except))
+          out.blocks.push({ cidr: s.cidr, except: [...s.except] })
+          const within = (ip: IpAddress): boolean =>
+            cidrContains(s.cidr, ip) && !s.except.some((e) => cidrContains(e, ip))
+          const inside = this.pods.filter((p) => this.liveAddresses(p.workload).some(within))
+          for (const p of inside)
+            for (const ip of this.liveAddresses(p.workload))
+              if (!within(ip)) out.strays.push({ pod: p, ip })
           if (inside.length > 0)
-            groups.push(...this.exactGroups(policy, rule, inside, `selector "cidr ${s.cidr.text}"`))
+            out.groups.push(
+              ...this.exactGroups(policy, rule, inside, `selector "cidr ${s.cidr.text}"`),
+            )
           break
         }
         case 'external': {
           const x = this.inventory.externals.find((e) => e.name === s.name)
-          if (!x) break
-          // addresses of a more specific named external inside this one are that external's
-          const except = this.inventory.externals
-            .filter(
-              (o) =>
-                o.name !== x.name && cidrCovers(x.cidr, o.cidr) && o.cidr.prefix > x.cidr.prefix,
-            )
-            .map((o) => o.cidr)
-          blocks.push({ cidr: x.cidr, except })
+          if (x) out.blocks.push({ cidr: x.cidr, except: this.externalExcept(x) })
           break
         }
       }
     }
-    for (const g of groups) {
+    for (const g of out.groups) {
       for (const selector of [g.ns, g.pods]) {
         const problem = invalidLabelValue(selector)
         if (problem !== undefined) this.fail(policy, rule, `its pods are selected by ${problem}`)
       }
     }
-    return { groups, blocks, all }
+    const seen = new Set<string>()
+    const blocks = out.blocks.filter((b) => {
+      const key = [b.cidr.text, ...b.except.map((e) => e.text)].join(' ')
+      return !seen.has(key) && (seen.add(key), true)
+    })
+    return { groups: out.groups, blocks, all, strays: out.strays }
+  }
+
+  /**
+   * Checks what the pod groups standing for pods inside `cidr` selectors take beyond the block:
+   * the pods' other addresses (a dual-stack pod inside an IPv4 block is selected on IPv6 too).
+   * That is harmless only where the model decides that traffic as the rule does: every service
+   * of an allow rule already allowed, none of a deny rule's, between the stray address and each
+   * address of its family on the rule's other side (s13/hR D6).
+   * @throws BulkheadError `compile/not-expressible` naming the pod and address otherwise, or when
+   * the other side holds address ranges or `any` of that family.
+   */
+  checkStrays(policySet: PolicySet, policy: Policy, rule: Rule, from: Side, to: Side): void {
+    const services = ServiceSet.of(rule.services)
+    for (const [side, other] of [
+      [from, to],
+      [to, from],
+    ] as const) {
+      for (const { pod, ip } of side.strays) {
+        const why = `pod ${pod.workload.name} lies in a cidr selector of the rule but also holds ${formatIp(ip)}, which its pod selector takes too`
+        const ranges = other.blocks.filter(
+          (b) =>
+            b.cidr.family === ip.family &&
+            (b.cidr.prefix < familyBits(b.cidr.family) || b.except.length > 0),
+        )
+        if (other.all || ranges.length > 0) this.fail(policy, rule, why)
+        const peers = [
+          ...other.groups
+            .flatMap((g) => this.podsOf(g))
+            .flatMap((p) => this.liveAddresses(p.workload)),
+          ...other.blocks.map((b) => ({ family: b.cidr.family, value: b.cidr.base })),
+        ].filter((a) => a.family === ip.family)
+        this.index ??= PolicyIndex.build(this.inventory, policySet, this.at)
+        for (const peer of peers) {
+          const [src, dst] = side === from ? [ip, peer] : [peer, ip]
+          const allowed = this.index.allowedServices(formatIp(src), formatIp(dst), this.at)
+          const decidedAlike =
+            rule.action === 'allow'
+              ? services.subtract(allowed).isEmpty
+              : services.intersect(allowed).isEmpty
+          if (!decidedAlike)
+            this.fail(
+              policy,
+              rule,
+              `${why}, and the model decides ${formatIp(src)} -> ${formatIp(dst)} otherwise`,
+            )
+        }
+      }
+    }
+  }
+
+  /**
+   * What a named external's block excepts: the more specific named externals inside it, and the
+   * addresses workloads (pods or not) hold in it at the compile instant, which are theirs (an
+   * address belongs to the workload holding it, else the narrowest named external: README
+   * "Entities"), merged into the fewest blocks.
+   */
+  private externalExcept(x: External): Cidr[] {
+    const narrower = this.inventory.externals
+      .filter(
+        (o) => o.name !== x.name && cidrCovers(x.cidr, o.cidr) && o.cidr.prefix > x.cidr.prefix,
+      )
+      .map((o) => o.cidr)
+    const held = [
+      ...new Set(
+        this.inventory.workloads
+          .flatMap((w) => this.liveAddresses(w))
+          .filter((ip) => cidrContains(x.cidr, ip) && !narrower.some((n) => cidrContains(n, ip)))
+          .map((ip) => ip.value),
+      ),
+    ].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    const runs: { lo: bigint; hi: bigint }[] = []
+    for (const v of held) {
+      const last = runs[runs.length - 1]
+      if (last && last.hi + 1n === v) last.hi = v
+      else runs.push({ lo: v, hi: v })
+    }
+    const merged = runs
+      .flatMap((r) => rangeToCidrs(x.cidr.family, r))
+      .map((t) => parseCidr(t) as Cidr)
+    return [...narrower, ...merged]
   }
 }
 
@@ -395,6 +575,17 @@ function invalidLabelValue(s: K8sLabelSelector): string | undefined {
     if (problem !== undefined) return problem
   }
   return undefined
+}
+
+/**
+ * The fewest CIDR blocks (as text, ascending) covering `block` without its `except` blocks, for
+ * peers that take no except (AdminNetworkPolicy `networks`).
+ */
+export function blockCidrs(block: Cidr, except: readonly Cidr[]): string[] {
+  if (except.length === 0) return [block.text]
+  return addressPieces(block, except)
+    .filter((p) => !except.some((e) => cidrContains(e, { family: block.family, value: p.first })))
+    .flatMap((p) => rangeToCidrs(block.family, { lo: p.first, hi: p.last }))
 }
 
 /** @throws BulkheadError `compile/unknown-host` for each host name no workload has. */
@@ -554,13 +745,14 @@ export function planKubernetes(
       if (!planner.compiles(policy, rule)) continue
       const from = planner.side(policy, rule, rule.from)
       const to = planner.side(policy, rule, rule.to)
+      planner.checkStrays(policySet, policy, rule, from, to)
       const base = `bh-${dnsName(policy.name)}-${dnsName(rule.id)}`
       if (rule.action === 'deny') {
         if (from.all || from.blocks.length > 0)
           planner.fail(
             policy,
             rule,
-            'a deny rule from CIDR ranges, named externals or any would need AdminNetworkPolicy ingress networks (absent in v1alpha1)',
+            'a deny rule from CIDR ranges, named externals, workloads that are not pods or any would need AdminNetworkPolicy ingress networks (absent in v1alpha1)',
           )
         const toPeers: Record<string, unknown>[] = []
         if (to.all) toPeers.push({ namespaces: {} }, { networks: ['0.0.0.0/0', '::/0'] })
@@ -568,11 +760,16 @@ export function planKubernetes(
           for (const g of to.groups)
             if (g.namespaces.length > 0)
               toPeers.push({ pods: { namespaceSelector: g.ns, podSelector: g.pods } })
-          for (const b of to.blocks) {
-            if (b.except.length > 0)
-              planner.fail(policy, rule, 'AdminNetworkPolicy networks have no except')
-            toPeers.push({ networks: [b.cidr.text] })
-          }
+          // networks have no except: a block minus its excepts as the CIDRs that cover the rest
+          const networks = to.blocks.flatMap((b) => blockCidrs(b.cidr, b.except))
+          for (let i = 0; i < networks.length; i += ANP_NETWORKS_MAX)
+            toPeers.push({ networks: networks.slice(i, i + ANP_NETWORKS_MAX) })
+          if (toPeers.length > ANP_PEERS_MAX)
+            planner.fail(
+              policy,
+              rule,
+              `its destinations need ${toPeers.length} AdminNetworkPolicy peers, more than ${ANP_PEERS_MAX}`,
+            )
         }
         if (toPeers.length === 0) continue
         const ports = anpPorts(rule.services)
