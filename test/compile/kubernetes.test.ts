@@ -366,8 +366,9 @@ describe('kubernetes target: analysed output equals the Bulkhead connlist (prope
     fc.assert(
       fc.property(estateArb, ({ workloads, policies }) => {
         const inventory: Inventory = {
-          // IPv4 only: the k8s analyser's IPv6 ranges go one direction (README Limits); the
-          // IPv6 addresses of dual-stack pods are checked by the cilium and calico properties
+          // IPv4 only: the k8s analyser (as np-guard) has IPv6 ranges only where a policy names
+          // an IPv6 block, while the connlist of dual-stack pods has them always; the IPv6
+          // addresses of dual-stack pods are checked by the cilium and calico properties
           workloads: workloads.map((w) => ({
             ...w,
             addresses: w.addresses.filter((a) => !a.ip.includes(':')),
