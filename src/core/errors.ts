@@ -74,6 +74,7 @@ export type ErrorCode =
   | 'recommend/no-owner'
   | 'recommend/time-pattern'
   | 'recommend/time-bound-address'
+  | 'recommend/denied-by-existing'
   // compile
   | 'compile/unsupported-by-target'
   | 'compile/unknown-host'

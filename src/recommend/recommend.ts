@@ -21,6 +21,7 @@ import {
   ALL_ADDRESSES,
   cidrRange,
   formatIp,
+  formatRuleRef,
   PRIVATE_RANGES,
   type IpAddress,
   selectorKey,
@@ -347,12 +348,21 @@ export function recommend(
     return probes
   }
   /**
-   * True when the existing rules allow the edge from every address the source stands for to
-   * every address of that family the destination stands for (and there is such a pair).
+   * How the existing rules judge the edge, over every address the source stands for and every
+   * address of that family the destination stands for: `allowed` when an allow rule and no deny
+   * rule match every such pair (and there is one), `denied` when a deny rule matches every pair,
+   * and the deny rules that match some pair (`policy/id`).
    */
-  const allowedByExisting = (set: PolicySet, src: Side, dst: Side, edge: Edge): boolean => {
+  const judgeExisting = (
+    set: PolicySet,
+    src: Side,
+    dst: Side,
+    edge: Edge,
+  ): { allowed: boolean; denied: boolean; denyRules: string[] } => {
     let pairs = 0
-    let all = true
+    let allowedPairs = 0
+    let deniedPairs = 0
+    const denyRules = new Set<string>()
     for (const a of probesOf(src)) {
       for (const b of probesOf(dst)) {
         if (a.ip.family !== b.ip.family) continue
@@ -362,18 +372,27 @@ export function recommend(
         for (const p of set.policies) {
           for (const r of p.rules) {
             if (!isLive(r, now) || !ruleMatches(p, r, a, b, edge.protocol, edge.dstPort)) continue
-            if (r.action === 'deny') deny = true
-            else {
+            if (r.action === 'deny') {
+              deny = true
+              denyRules.add(formatRuleRef({ policy: p.name, id: r.id }))
+            } else {
               allow = true
               usedExisting.add(`${p.name}\u0000${r.id}`)
             }
           }
         }
-        if (!allow || deny) all = false
+        if (allow && !deny) allowedPairs++
+        if (deny) deniedPairs++
       }
     }
-    return pairs > 0 && all
+    return {
+      allowed: pairs > 0 && allowedPairs === pairs,
+      denied: pairs > 0 && deniedPairs === pairs,
+      denyRules: [...denyRules].sort(),
+    }
   }
+  /** Edges an existing deny rule blocks, wholly (excluded) or in part (proposed anyway). */
+  const underDeny: { edge: string; denyRules: string[]; whole: boolean }[] = []
 
   // --- edges → drafts --------------------------------------------------------------------------
   const reverse = portsByEndpoints(map.edges)
@@ -462,10 +481,24 @@ export function recommend(
       exclude('no-workload-end')
       continue
     }
-    if (existing && allowedByExisting(existing, src, dst, edge)) {
-      alreadyAllowedFlows += edge.flows
-      exclude('already-allowed')
-      continue
+    if (existing) {
+      const judged = judgeExisting(existing, src, dst, edge)
+      if (judged.allowed) {
+        alreadyAllowedFlows += edge.flows
+        exclude('already-allowed')
+        continue
+      }
+      // deny beats allow (DESIGN.md rule 1): an allow proposed under a deny allows nothing
+      if (judged.denyRules.length > 0)
+        underDeny.push({
+          edge: `${edge.src} -> ${edge.dst} ${svc}`,
+          denyRules: judged.denyRules,
+          whole: judged.denied,
+        })
+      if (judged.denied) {
+        exclude('denied-by-existing')
+        continue
+      }
     }
     const scope = owner.scope
     const name = policyName(scope)
@@ -705,7 +738,7 @@ export function recommend(
       const src = sideOf(edge.src)
       const dst = sideOf(edge.dst)
       if (typeof src !== 'string' && typeof dst !== 'string')
-        allowedByExisting(existing, src, dst, edge)
+        judgeExisting(existing, src, dst, edge)
     }
     for (const p of existing.policies) {
       for (const r of p.rules) {
@@ -746,6 +779,21 @@ export function recommend(
         ),
       )
     }
+  }
+  for (const whole of [true, false]) {
+    const list = underDeny.filter((u) => u.whole === whole)
+    const first = list[0]
+    if (first === undefined) continue
+    diagnostics.push(
+      diagnostic(
+        'recommend/denied-by-existing',
+        whole
+          ? `${list.length} edge(s) got no rule: existing deny rules block them, and deny beats allow (e.g. ${first.edge}, denied by ${first.denyRules.join(', ')}); change the deny rule if the traffic is wanted`
+          : `${list.length} proposed rule(s) are partly under existing deny rules, which beat them (e.g. ${first.edge}, partly denied by ${first.denyRules.join(', ')})`,
+        undefined,
+        { severity: 'warning' },
+      ),
+    )
   }
   const flaggedRules = ruleReports.filter((r) =>
     r.flags.some((f) => FLAGGED_PATTERNS.has(f as EdgePattern)),

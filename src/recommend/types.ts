@@ -102,7 +102,8 @@ export interface ExcludedEdge {
   /**
    * `link-control` (IPv6 neighbour or multicast listener discovery: allowed whatever the rules),
    * `related` (an ICMP error message: allowed as part of the connection it reports on),
-   * `ephemeral-noise`, `no-workload-end`, `grouped-entity`, `unknown-entity`, `already-allowed`.
+   * `ephemeral-noise`, `no-workload-end`, `grouped-entity`, `unknown-entity`, `already-allowed`,
+   * `denied-by-existing` (with `--merge`: an existing deny rule blocks the whole edge).
    */
   readonly reason: string
 }

@@ -528,6 +528,39 @@ rules:
     expect(excluded(load(shop, pay), at)).toEqual([])
   })
 
+  it('an existing deny over a whole edge: no rule, over part of it: a rule; both warned', () => {
+    // deny beats allow: an allow proposed under the first deny would allow nothing
+    const denyApi = `
+  - id: no-web-to-api
+    action: deny
+    from: [{ role: web }]
+    to: [{ role: api, app: pay, scope: global }]
+    ports: [tcp/443]
+`
+    const denyHalfBank = `  - id: no-half-bank
+    action: deny
+    from: [{ role: batch }]
+    to: [{ cidr: 198.51.100.0/25 }]
+    ports: [tcp/22]
+`
+    const existing = load(shop.replace('rules:\n', `rules:${denyApi}`), pay + denyHalfBank)
+    const r = recommend(MAP, INV, { existing, now: at })
+    expect(
+      r.report.excluded
+        .filter((e) => e.reason === 'denied-by-existing')
+        .map((e) => `${e.src}>${e.dst}`)
+        .sort(),
+    ).toEqual(['web-1>api-1', 'web-2>api-2'])
+    const codes = r.report.diagnostics.filter((d) => d.code === 'recommend/denied-by-existing')
+    expect(codes).toHaveLength(2)
+    expect(codes.every((d) => d.severity === 'warning')).toBe(true)
+    // the partly denied edge still gets its rule
+    const proposed = r.policies.flatMap((p) => p.rules)
+    expect(
+      proposed.some((x) => x.to.some((t) => t.kind === 'external' && t.name === 'bank-sftp')),
+    ).toBe(true)
+  })
+
   it('a rule covering the whole entity still counts', () => {
     const existing = load(
       shop.replace('cidr: 192.0.2.0/24', 'cidr: 0.0.0.0/0'),
