@@ -6,6 +6,7 @@
  */
 import {
   BulkheadError,
+  formatRuleRef,
   type Diagnostic,
   type EnforcementMode,
   type Inventory,
@@ -14,7 +15,7 @@ import {
   type Rule,
   type RuleRef,
 } from '../core/index.js'
-import { isLive } from '../policy/evaluate.js'
+import { addressHoldsAt, isLive } from '../policy/evaluate.js'
 
 /** Enforcement back ends (DESIGN.md "target"). Stable: the `--target` values. */
 export type TargetName =
@@ -105,7 +106,10 @@ export interface Artefact {
 /** What {@link Compiler.compile} returns: files to write and warnings to show. */
 export interface CompileResult {
   readonly artefacts: readonly Artefact[]
-  /** Warnings only (anti-lockout in force, rules left out as expired, hosts without address). */
+  /**
+   * Warnings only (anti-lockout in force, rules left out as expired, rules and addresses whose
+   * time bounds lie after the compile instant ({@link laterChanges}), hosts without address).
+   */
   readonly diagnostics: readonly Diagnostic[]
 }
 
@@ -224,4 +228,103 @@ export function assertExpressible(
     push(undefined, undefined, 'monitor-mode')
   }
   if (unsupported.length > 0) throw new UnsupportedByTargetError(target, unsupported, diagnostics)
+}
+
+/**
+ * One future instant at which the model changes but compiled artefacts do not: a live rule's
+ * `expires`, or a workload address's `from` (not held yet) or `to` (held until then).
+ */
+export interface LaterChange {
+  /** The instant, ms since epoch (UTC), strictly after the compile instant. */
+  readonly at: number
+  /**
+   * Its warning: `compile/expires-later` located at the rule (else its policy), or
+   * `compile/address-bound-later` located at the address (else its workload). The hint says
+   * to recompile at or after {@link LaterChange.at}.
+   */
+  readonly diagnostic: Diagnostic
+}
+
+/**
+ * The time bounds every compiled artefact ignores. No target expresses time: a rule is compiled
+ * if it is live at `now` and then holds for good, and a workload has the addresses it holds at
+ * `now` for good. The model (DESIGN.md rule 4: an expired rule is treated as absent; workload
+ * addresses valid for a time interval) changes at each instant returned here, so the artefacts
+ * are right only until the earliest of them.
+ *
+ * @param now - the compile instant ({@link CompileOptions.now}).
+ * @returns one entry per live rule with `expires > now` (in policy and rule order), then one per
+ *   workload address with `from > now` (the instant is `from`) or held at `now` with a `to`
+ *   (the instant is `to`), in inventory order. Empty when nothing is time-bound.
+ * @throws never.
+ */
+export function laterChanges(inventory: Inventory, policySet: PolicySet, now: Date): LaterChange[] {
+  const at = now.getTime()
+  const out: LaterChange[] = []
+  const iso = (t: number): string => new Date(t).toISOString()
+  for (const policy of policySet.policies) {
+    for (const rule of policy.rules) {
+      if (rule.expires === undefined || !isLive(rule, at)) continue
+      const loc = rule.location ?? policy.location
+      const verb = rule.action === 'deny' ? 'denying' : 'allowing'
+      out.push({
+        at: rule.expires,
+        diagnostic: {
+          code: 'compile/expires-later',
+          severity: 'warning',
+          message: `rule ${formatRuleRef({ policy: policy.name, id: rule.id })} expires at ${iso(rule.expires)} and is compiled without expiry: the artefacts keep ${verb} after it`,
+          ...(loc ? { location: loc } : {}),
+          hint: `recompile at or after ${iso(rule.expires)}`,
+        },
+      })
+    }
+  }
+  for (const w of inventory.workloads) {
+    for (const a of w.addresses) {
+      const held = addressHoldsAt(a, at)
+      const when = held ? a.to : a.from !== undefined && a.from > at ? a.from : undefined
+      if (when === undefined) continue
+      const loc = a.location ?? w.location
+      out.push({
+        at: when,
+        diagnostic: {
+          code: 'compile/address-bound-later',
+          severity: 'warning',
+          message: held
+            ? `workload "${w.name}" holds ${a.ip} until ${iso(when)}; the artefacts still treat it as ${w.name}'s address after that`
+            : `workload "${w.name}" holds ${a.ip} from ${iso(when)}; the artefacts do not treat it as ${w.name}'s address until compiled again`,
+          ...(loc ? { location: loc } : {}),
+          hint: `recompile at or after ${iso(when)}`,
+        },
+      })
+    }
+  }
+  return out
+}
+
+/**
+ * The warnings of {@link laterChanges}, as every compiler adds them to
+ * {@link CompileResult.diagnostics} (stable codes `compile/expires-later`,
+ * `compile/address-bound-later`).
+ */
+export function laterChangeWarnings(
+  inventory: Inventory,
+  policySet: PolicySet,
+  now: Date,
+): Diagnostic[] {
+  return laterChanges(inventory, policySet, now).map((c) => c.diagnostic)
+}
+
+/**
+ * The earliest instant after `now` at which the compiled artefacts stop matching the model
+ * (the least {@link LaterChange.at}), or undefined when nothing is time-bound: when to compile
+ * and install again.
+ */
+export function recompileAt(
+  inventory: Inventory,
+  policySet: PolicySet,
+  now: Date,
+): Date | undefined {
+  const times = laterChanges(inventory, policySet, now).map((c) => c.at)
+  return times.length > 0 ? new Date(Math.min(...times)) : undefined
 }

@@ -81,6 +81,8 @@ export type ErrorCode =
   | 'compile/host-without-address'
   | 'compile/anti-lockout'
   | 'compile/expired-rule-omitted'
+  | 'compile/expires-later'
+  | 'compile/address-bound-later'
   | 'compile/mixed-mode'
   | 'compile/not-a-pod'
   | 'compile/not-expressible'

@@ -81,6 +81,46 @@ describe('bulkhead compile --target nftables', () => {
     expect(text).not.toContain('mgmt_')
   })
 
+  it('-o json: a rule expiring after --now is a located warning and sets recompileAt (s13/hR D8)', async () => {
+    const compileAt = async (now: string) =>
+      cli(
+        'compile',
+        '--target',
+        'nftables',
+        '--out',
+        path.join(TMP, 'later'),
+        '--host',
+        'pay-db-1',
+        '-w',
+        WS,
+        '--now',
+        now,
+        '-o',
+        'json',
+      )
+    const r = await compileAt('2026-10-01T00:00:00Z')
+    expect(r.code).toBe(0)
+    const json = JSON.parse(r.stdout) as {
+      diagnostics: { code: string; location?: { file: string; line: number } }[]
+      recompileAt?: string
+    }
+    // payments.yaml rule old-export, `expires: 2026-10-31` (the whole day)
+    expect(json.diagnostics).toContainEqual(
+      expect.objectContaining({
+        code: 'compile/expires-later',
+        location: expect.objectContaining({
+          file: expect.stringMatching(/payments\.yaml$/),
+          line: 23,
+        }),
+      }),
+    )
+    expect(json.recompileAt).toBe('2026-11-01T00:00:00.000Z')
+    // at NOW the rule has expired: left out, nothing left to recompile for
+    const after = JSON.parse((await compileAt(NOW)).stdout) as typeof json
+    expect(after.diagnostics.map((d) => d.code)).not.toContain('compile/expires-later')
+    expect(after.recompileAt).toBeUndefined()
+  })
+
   it('--management-cidr sets the anti-lockout sources', async () => {
     const out = path.join(TMP, 'mgmt')
     const r = await cli(

@@ -30,6 +30,8 @@ import {
 import { evaluate } from '../../src/policy/evaluate.js'
 import {
   ALL_CAPABILITIES,
+  laterChanges,
+  recompileAt,
   UnsupportedByTargetError,
   type Capability,
   type CompileResult,
@@ -286,6 +288,60 @@ export function runCompileConformance(opts: ConformanceOptions): void {
       const expired = { ...CAPABILITY_CASES['deny-rules'], expires: NOW.getTime() - 1 }
       const r = compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi, expired]))
       expect(r.artefacts.length).toBeGreaterThan(0)
+    })
+
+    it('a future expires or address bound is a warning at the rule or address (s13/hR D8)', () => {
+      const at = (line: number) => ({ file: 'x.yaml', line, column: 5 })
+      const day = 86_400_000
+      const later = { ...allowWebApi, expires: NOW.getTime() + day, location: at(3) }
+      const inventory: Inventory = {
+        ...CONFORMANCE_INVENTORY,
+        workloads: CONFORMANCE_INVENTORY.workloads.map((w) =>
+          w.name === 'api-1'
+            ? {
+                ...w,
+                addresses: [
+                  ...w.addresses,
+                  // held now until tomorrow; held only from tomorrow; held only in the past
+                  { ip: '10.1.0.20', to: NOW.getTime() + day, location: at(7) },
+                  { ip: '10.1.0.21', from: NOW.getTime() + 2 * day, location: at(8) },
+                  { ip: '10.1.0.22', to: NOW.getTime() - day, location: at(9) },
+                ],
+              }
+            : w,
+        ),
+      }
+      const r = compile(inventory, policySetWith([later]))
+      const timed = r.diagnostics.filter((d) => d.code.endsWith('-later'))
+      expect(timed).toEqual([
+        expect.objectContaining({
+          code: 'compile/expires-later',
+          severity: 'warning',
+          location: at(3),
+        }),
+        expect.objectContaining({
+          code: 'compile/address-bound-later',
+          severity: 'warning',
+          location: at(7),
+        }),
+        expect.objectContaining({
+          code: 'compile/address-bound-later',
+          severity: 'warning',
+          location: at(8),
+        }),
+      ])
+      expect(laterChanges(inventory, policySetWith([later]), NOW).map((c) => c.at)).toEqual([
+        NOW.getTime() + day,
+        NOW.getTime() + day,
+        NOW.getTime() + 2 * day,
+      ])
+      expect(recompileAt(inventory, policySetWith([later]), NOW)).toEqual(
+        new Date(NOW.getTime() + day),
+      )
+      // nothing time-bound: no warning, nothing to recompile for
+      const plain = compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi]))
+      expect(plain.diagnostics.filter((d) => d.code.endsWith('-later'))).toEqual([])
+      expect(recompileAt(CONFORMANCE_INVENTORY, policySetWith([allowWebApi]), NOW)).toBeUndefined()
     })
 
     it('artefact paths are relative, unique and safe', () => {

@@ -11,6 +11,7 @@ import {
   iptablesCompiler,
   kubernetesCompiler,
   nftablesCompiler,
+  recompileAt,
   type Direction,
   type NftablesOptions,
 } from '../../compile/index.js'
@@ -23,6 +24,13 @@ export interface CompileOutput {
   readonly out: string
   readonly artefacts: readonly { path: string; host?: string; mode?: string; bytes: number }[]
   readonly diagnostics: readonly Diagnostic[]
+  /**
+   * ISO-8601 UTC instant after `--now` at which the artefacts stop matching the policy (the
+   * earliest future rule `expires` or workload address bound; see the `compile/expires-later`
+   * and `compile/address-bound-later` warnings): compile and install again then. Absent when
+   * nothing is time-bound.
+   */
+  readonly recompileAt?: string
 }
 
 /** Targets `compile` knows, with whether they are available in this build. */
@@ -123,6 +131,11 @@ go to cluster.adminnetworkpolicies.yaml (priorities from 10). Apply with kubectl
 cluster.ciliumclusterwidenetworkpolicies.yaml; --target calico writes <ns>.calico.yaml and
 cluster.globalnetworkpolicies.yaml (Staged kinds when pods are in monitor mode).
 
+Rule expiry and workload address bounds are not compiled: the artefacts hold what is true at
+--now (default: the current time) for good. Each future bound is a compile/expires-later or
+compile/address-bound-later warning; compile again at the earliest instant printed
+(JSON: recompileAt), e.g. from a timer, or the installed rules keep allowing what has expired.
+
 Exit codes: 0 artefacts written, 1 usage or input error (including rules the target cannot express).`,
     )
     .action(async (opts: CompileFlags) => {
@@ -196,7 +209,7 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         await rename(tmp, file)
       }
       const diagnostics = sortDiagnostics(result.diagnostics)
-      const out: CompileOutput = {
+      let out: CompileOutput = {
         target: opts.target,
         out: opts.out,
         artefacts: result.artefacts.map((a) => ({
@@ -207,6 +220,8 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         })),
         diagnostics,
       }
+      const again = recompileAt(inventory, policySet, now)
+      if (again !== undefined) out = { ...out, recompileAt: again.toISOString() }
       if (opts.output === 'text') {
         printDiagnostics(diagnostics)
         const lines = out.artefacts.map(
@@ -216,6 +231,10 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         lines.push(
           `${out.artefacts.length} ruleset${out.artefacts.length === 1 ? '' : 's'} written for target ${opts.target}`,
         )
+        if (out.recompileAt !== undefined)
+          lines.push(
+            `time-bound rules or addresses: compile and install again at or after ${out.recompileAt}`,
+          )
         process.stdout.write(`${lines.join('\n')}\n`)
       } else emit(out, opts.output, () => '')
       process.exitCode = EXIT.ok

@@ -43,6 +43,7 @@ import {
 import { addressHoldsAt, enforcementModeOf } from '../../policy/evaluate.js'
 import {
   assertExpressible,
+  laterChangeWarnings,
   type CompileOptions,
   type CompileResult,
   type Compiler,
@@ -325,7 +326,7 @@ export const calicoCompiler: Compiler<CalicoOptions> = {
         CALICO_GLOBAL_FILE,
         plan.global,
       ),
-      diagnostics: plan.diagnostics,
+      diagnostics: [...plan.diagnostics, ...laterChangeWarnings(inventory, policySet, options.now)],
     }
   },
 }

@@ -30,6 +30,7 @@
 import type { Inventory, PolicySet, Service } from '../../core/index.js'
 import {
   assertExpressible,
+  laterChangeWarnings,
   type CompileOptions,
   type CompileResult,
   type Compiler,
@@ -282,7 +283,7 @@ export const ciliumCompiler: Compiler<CiliumOptions> = {
         CILIUM_CLUSTERWIDE_FILE,
         plan.clusterwide,
       ),
-      diagnostics: plan.diagnostics,
+      diagnostics: [...plan.diagnostics, ...laterChangeWarnings(inventory, policySet, options.now)],
     }
   },
 }

@@ -80,6 +80,7 @@ import { addressHoldsAt, isLive } from '../../policy/evaluate.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import {
   assertExpressible,
+  laterChangeWarnings,
   type CompileOptions,
   type CompileResult,
   type Compiler,
@@ -860,7 +861,10 @@ export const kubernetesCompiler: Compiler<KubernetesOptions> = {
   capabilities: KUBERNETES_CAPABILITIES,
   compile(inventory: Inventory, policySet: PolicySet, options: KubernetesOptions): CompileResult {
     const plan = planKubernetes(inventory, policySet, options)
-    return { artefacts: renderArtefacts(plan), diagnostics: plan.diagnostics }
+    return {
+      artefacts: renderArtefacts(plan),
+      diagnostics: [...plan.diagnostics, ...laterChangeWarnings(inventory, policySet, options.now)],
+    }
   },
 }
 

@@ -55,6 +55,7 @@ import {
 import { addressHoldsAt, enforcementModeOf, isLive, resolveEntity } from '../../policy/evaluate.js'
 import {
   assertExpressible,
+  laterChangeWarnings,
   type Artefact,
   type CompileOptions,
   type CompileResult,
@@ -563,6 +564,7 @@ export function planHosts(
       })
     }
   }
+  diagnostics.push(...laterChangeWarnings(inventory, policySet, options.now))
   const u = new Universe(inventory, policySet, now)
   const direction = options.direction ?? 'both'
   const antiLockout = options.antiLockout ?? true
