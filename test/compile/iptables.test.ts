@@ -220,6 +220,50 @@ describe('iptables modes and options', () => {
     expect(decideIptables(any, 'ingress', pkt)).toBe('accept')
   })
 
+  it('IP protocol 0 is matched exactly on IPv4 (u32), never left out nor as -p 0 (s13/hR D10)', () => {
+    const base = webToDb('enforce')
+    const rule = base.policies[0]?.rules[0] as NonNullable<
+      PolicySet['policies'][number]['rules'][number]
+    >
+    const withRules = (rules: (typeof rule)[]): PolicySet => ({
+      ...base,
+      policies: [{ ...(base.policies[0] as PolicySet['policies'][number]), rules }],
+    })
+    const decide = (r: CompileResult, src: string, protocol: number): string =>
+      decideIptables(byHost(r).get('b') as ParsedIptables, 'ingress', {
+        src,
+        dst: '10.9.0.2',
+        protocol,
+        dstPort: 0,
+      })
+    // proto/0 alone, and `any` minus a denied tcp/443 (which keeps protocol 0)
+    const zero = withRules([{ ...rule, services: [{ protocol: 0, ports: { lo: 0, hi: 65535 } }] }])
+    const anyBut = withRules([
+      { ...rule, services: [{ protocol: 'any' }] },
+      {
+        ...rule,
+        id: 'no-443',
+        action: 'deny',
+        services: [{ protocol: 6, ports: { lo: 443, hi: 443 } }],
+      },
+    ])
+    for (const ps of [zero, anyBut]) {
+      const r = iptablesCompiler.compile(twoHosts, ps, { now, antiLockout: false })
+      expect(file(r, 'b.rules.v4')).toContain('-m u32 --u32 "6&0xFF=0"')
+      expect(file(r, 'b.rules.v4')).not.toMatch(/-p 0\b/)
+      expect(file(r, 'b.rules.v6')).not.toMatch(/-p 0\b|6&0xFF/)
+      expect([decide(r, '10.9.0.1', 0), decide(r, '10.9.0.7', 0)]).toEqual(['accept', 'drop'])
+    }
+    const r = iptablesCompiler.compile(twoHosts, zero, { now, antiLockout: false })
+    expect([decide(r, '10.9.0.1', 47), decide(r, '10.9.0.1', 6)]).toEqual(['drop', 'drop'])
+    // the checker reads `-p 0` as iptables does: every protocol
+    const all = parseIptables([
+      '*filter\n:BULKHEAD-IN - [0:0]\n-A BULKHEAD-IN -p 0 -j ACCEPT\n-A BULKHEAD-IN -j DROP\nCOMMIT\n',
+    ])
+    const pkt = { src: '10.9.0.1', dst: '10.9.0.2', protocol: 47, dstPort: 0 }
+    expect(decideIptables(all, 'ingress', pkt)).toBe('accept')
+  })
+
   it('is the iptables target and declares every capability, like nftables', () => {
     expect(iptablesCompiler.target).toBe('iptables')
     expect(iptablesCompiler.capabilities.size).toBe(14)

@@ -57,6 +57,18 @@ function iptablesSupport(): { ok: true } | { ok: false; reason: string } {
 const support = iptablesSupport()
 
 /**
+ * python3: sends 3 IPv4 datagrams of protocol argv[3] from argv[1] to argv[2] (raw, own header);
+ * one the sender's egress chain drops (EPERM) is not sent, and that is not an error.
+ */
+const RAW_SEND = `import socket, struct, sys
+src, dst, proto = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 28, 1, 0, 64, proto, 0, src, dst)
+for _ in range(3):
+    try: s.sendto(hdr + bytes(8), (sys.argv[2], 0))
+    except PermissionError: pass`
+
+/**
  * Compiles for every host and runs each host's `<name>.apply.sh` (ipset file, rules files with
  * `--noflush`, hooks) in its namespace, one host at a time.
  */
@@ -232,6 +244,47 @@ describeKernel(`kernel verification (iptables)`, support, () => {
       expect(sets).not.toContain('bh-stale-v4')
       expect(sets).toContain('other-tool-v4')
       expect(sets.filter((n) => n.startsWith('bh-')).length).toBeGreaterThan(0)
+    } finally {
+      await lab.destroy()
+    }
+  }, 60_000)
+
+  it('IP protocol 0 from the allowed peer is accepted, and only it: u32 on the IPv4 protocol byte (s13/hR D10)', async () => {
+    const { inventory, hosts } = reapplyEstate
+    const tcp80 = reapplyEstate.version([80])
+    const withZero: PolicySet = {
+      ...tcp80,
+      policies: tcp80.policies.map((p) => ({
+        ...p,
+        rules: p.rules.map((r) => ({
+          ...r,
+          services: [...r.services, { protocol: 0, ports: { lo: 0, hi: 65535 } }],
+        })),
+      })),
+    }
+    const lab = await createLab(`${PREFIX}-proto0`, hosts)
+    try {
+      // a datagram of IP protocol N that b accepts reaches no protocol handler: IpInUnknownProtos
+      const unknownProtos = async (): Promise<number> => {
+        const lines = (await lab.exec('b', ['cat', '/proc/net/snmp']))
+          .split('\n')
+          .filter((l) => l.startsWith('Ip:'))
+        const i = lines[0]?.split(/\s+/).indexOf('InUnknownProtos') ?? -1
+        return Number(lines[1]?.split(/\s+/)[i])
+      }
+      const send = (proto: number): Promise<string> =>
+        lab.exec('a', ['python3', '-c', RAW_SEND, '10.77.0.1', '10.77.0.2', String(proto)])
+      for (const [ps, want] of [
+        [withZero, 3],
+        [tcp80, 0],
+      ] as const) {
+        await compileAndApply(lab, inventory, ps)
+        const before = await unknownProtos()
+        await send(0)
+        await send(99) // no rule allows it: dropped (at a's egress) by both rulesets
+        await new Promise((r) => setTimeout(r, 300))
+        expect((await unknownProtos()) - before).toBe(want)
+      }
     } finally {
       await lab.destroy()
     }

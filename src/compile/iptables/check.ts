@@ -15,7 +15,7 @@ import {
   type EnforcementMode,
 } from '../../core/index.js'
 import type { CheckPacket } from '../nftables/check.js'
-import { ICMP_ANY_TYPE, ICMP_TYPE_U32, IPT_CHAINS } from './render.js'
+import { ICMP_ANY_TYPE, ICMP_TYPE_U32, IP_PROTOCOL_U32, IPT_CHAINS } from './render.js'
 
 interface Range {
   readonly lo: bigint
@@ -104,6 +104,8 @@ function parseRule(tokens: readonly string[]): ParsedRule {
       case '-p':
         r.proto = PROTO[v] ?? Number(v)
         if (!Number.isInteger(r.proto)) throw new Error(`unknown protocol "${v}"`)
+        // iptables(8): "The number zero is equivalent to all"
+        if (r.proto === 0) delete r.proto
         i++
         break
       case '--dport':
@@ -126,8 +128,9 @@ function parseRule(tokens: readonly string[]): ParsedRule {
         break
       case '--u32': {
         const m = /^"?(.*)=(\d+)"?$/.exec(v)
-        if (m?.[1] !== ICMP_TYPE_U32) throw new Error(`unknown u32 match "${v}"`)
-        r.icmpType = Number(m[2])
+        if (m?.[1] === IP_PROTOCOL_U32) r.proto = Number(m[2])
+        else if (m?.[1] === ICMP_TYPE_U32) r.icmpType = Number(m[2])
+        else throw new Error(`unknown u32 match "${v}"`)
         i++
         break
       }

@@ -98,7 +98,10 @@ const IPSET_PORT_PROTO: Readonly<Record<number, string>> = {
  * hash lookup per packet however many rules); every other group (port ranges, DCCP, ICMP,
  * other protocols) gets one rule and its peers one `hash:net` set (`bh-<in|out>-v<4|6>-<n>`;
  * equal peer lists share a set).
- * Protocol 0 is left out: `-p 0` means every protocol to iptables.
+ * IP protocol 0 cannot be written `-p 0` (iptables reads it as every protocol): on IPv4 it is
+ * matched on the header's protocol byte with `-m u32` ({@link IP_PROTOCOL_U32}); on IPv6 it is
+ * left out, as no packet has it for upper-layer protocol (0 is the Hop-by-Hop Options extension
+ * header, which `-p` skips, RFC 8200 §4).
  */
 export function iptablesPlan(plan: HostPlan): IptablesPlan {
   const groups: AddressGroup[] = []
@@ -159,7 +162,7 @@ export function iptablesPlan(plan: HostPlan): IptablesPlan {
                   add({ local: l, kind, proto: e.proto.lo, port: { lo: x, hi: x } }, peer)
             } else {
               for (let p = e.proto.lo; p <= e.proto.hi; p++)
-                if (p !== 0) add({ local: l, kind, proto: p }, peer)
+                if (p !== 0 || family === 4) add({ local: l, kind, proto: p }, peer)
             }
           }
         }
@@ -262,6 +265,14 @@ export const ICMP_ANY_TYPE = 255
  */
 export const ICMP_TYPE_U32 = '0>>22&0x3C@0>>24'
 
+/**
+ * A u32 match location for the IPv4 header's protocol byte (byte 9: the low byte of the word at
+ * byte 6), so that `${IP_PROTOCOL_U32}=0` matches IP protocol 0 alone, which `-p 0` cannot
+ * (iptables reads it as every protocol). Stable: read by the iptables checker.
+ * @see https://ipset.netfilter.org/iptables-extensions.man.html (u32)
+ */
+export const IP_PROTOCOL_U32 = '6&0xFF'
+
 /** The match part of one accept rule (without chain, local address and set). */
 function matchText(family: IpFamily, r: RuleMatch): string {
   if (r.kind === 'ports') {
@@ -279,6 +290,7 @@ function matchText(family: IpFamily, r: RuleMatch): string {
     if (r.port.lo === ICMP_ANY_TYPE) return `${p} -m u32 --u32 "${ICMP_TYPE_U32}=${ICMP_ANY_TYPE}"`
     return `${p} -m icmp --icmp-type ${r.port.lo}`
   }
+  if (r.proto === 0) return `-m u32 --u32 "${IP_PROTOCOL_U32}=0"`
   return `-p ${r.proto}`
 }
 
@@ -295,7 +307,7 @@ function matchText(family: IpFamily, r: RuleMatch): string {
  * `DROP` (enforce; INVALID dropped first), or `SET --add-set bh-wbb-… src,dst,dst --exist` and
  * `ACCEPT` (monitor), or count only (observe). Load after the ipset file:
  * `iptables-restore --noflush --test FILE && iptables-restore --noflush FILE`.
- * Known limit: IP protocol 0 is never accepted by a group rule (iptables reads `-p 0` as "all").
+ * IP protocol 0 is matched with `-m u32` on IPv4 (see {@link iptablesPlan}).
  */
 export function renderRules(ip: IptablesPlan, family: IpFamily): string {
   const { plan } = ip
