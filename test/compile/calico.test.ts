@@ -4,6 +4,7 @@
  * monitor mode.
  */
 import { describe, expect, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
 import {
   calicoCompiler,
   calicoSelector,
@@ -14,7 +15,7 @@ import {
 import { runDifferential } from './k8s-differential.js'
 import type { PolicySet } from '../../src/core/index.js'
 import { runCompileConformance } from '../conformance/compile.case.js'
-import { enforced, lbl, NOW, policy, rule, SHOP, SHOP_POLICIES } from './kubernetes-fixture.js'
+import { enforced, lbl, NOW, policy, rule, SHOP, SHOP_POLICIES, tcp } from './kubernetes-fixture.js'
 
 type Obj = {
   kind: string
@@ -96,6 +97,47 @@ describe('calico target', () => {
       { action: 'Allow', protocol: 47, source: src },
       { action: 'Allow', protocol: 'TCP', source: src },
     ])
+  })
+
+  it('proto/0 is compile/not-expressible at the rule, never `protocol: 0` (s13/hR D10)', () => {
+    const at = { file: 'policy/p.yaml', line: 4, column: 5 }
+    const ps = enforced([
+      policy('p', { app: 'shop' }, [
+        {
+          ...rule(
+            'zero',
+            [lbl({ role: 'web' })],
+            [lbl({ role: 'db' })],
+            [{ protocol: 0, ports: { lo: 0, hi: 65535 } }],
+          ),
+          location: at,
+        },
+      ]),
+    ])
+    expect(() => calicoCompiler.compile(SHOP, ps, { now: NOW })).toThrow(
+      expect.objectContaining({
+        diagnostics: [expect.objectContaining({ code: 'compile/not-expressible', location: at })],
+      }),
+    )
+  })
+
+  it('port ranges are double-quoted strings, read as strings by YAML 1.1 readers too (s13/hR D10)', () => {
+    // `1:10` unquoted is the base-60 integer 70 to YAML 1.1 (PyYAML, so Ansible)
+    const ps = enforced([
+      policy('p', { app: 'shop' }, [
+        rule('r', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [tcp(1, 10), tcp(8000, 8100)]),
+      ]),
+    ])
+    const r = calicoCompiler.compile(SHOP, ps, { now: NOW, direction: 'ingress' })
+    const text = r.artefacts.map((a) => a.content).join('')
+    expect(text).toContain('- "1:10"')
+    expect(text).toContain('- "8000:8100"')
+    for (const version of ['1.1', '1.2'] as const) {
+      const docs = parseAllDocuments(text, { version }).map((d) => d.toJS() as Obj | null)
+      const o = docs.find((d) => d?.metadata.name === 'bh-p-r-in')
+      const ingress = o?.spec['ingress'] as { destination?: { ports?: unknown[] } }[] | undefined
+      expect(ingress?.[0]?.destination?.ports, version).toEqual(['1:10', '8000:8100'])
+    }
   })
 
   it('monitor mode emits Staged kinds', () => {

@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
 import {
   BulkheadError,
   labelSet,
@@ -22,6 +23,7 @@ import {
   kubernetesCompiler,
   planKubernetes,
   planObjects,
+  renderObjects,
   UnsupportedByTargetError,
   type KubernetesOptions,
 } from '../../src/compile/index.js'
@@ -409,6 +411,21 @@ runCompileConformance({
 runCompileConformance({
   compiler: kubernetesAnpCompiler,
   extraOptions: { defaultNamespace: 'default' },
+})
+
+describe('kubernetes-style YAML (kubernetes, cilium, calico)', () => {
+  it('every string reads back as the same string in YAML 1.1 and 1.2 (s13/hR D10)', () => {
+    const obj = {
+      metadata: { labels: { a: 'yes', b: 'on', c: 'no', d: '0777', e: '12:30' } },
+      spec: { ports: ['1:10', '8000:8100', 80], name: 'x' },
+    }
+    const text = renderObjects([obj])
+    for (const version of ['1.1', '1.2'] as const)
+      expect(
+        parseAllDocuments(text, { version }).map((d) => d.toJS() as unknown),
+        version,
+      ).toEqual([obj])
+  })
 })
 
 describe('kubernetes target: monitor mode', () => {

@@ -294,7 +294,9 @@ export class PodGroupResolver {
    * `compile/expired-rule` warning is added to {@link diagnostics}).
    * @throws BulkheadError `compile/not-expressible` for a TCP/UDP/SCTP service of port 0 alone:
    *   NetworkPolicy, Cilium and Calico write ports 1–65535, and an empty port list would mean
-   *   every port (s13/hR D9).
+   *   every port (s13/hR D9); also for IP protocol 0 (`proto/0`), which Calico's `protocol`
+   *   (a name or 1–255) cannot write and NetworkPolicy and Cilium (names only) refuse earlier as
+   *   `other-protocols` (s13/hR D10).
    */
   compiles(policy: Policy, rule: Rule): boolean {
     if (!isLive(rule, this.at)) {
@@ -307,6 +309,12 @@ export class PodGroupResolver {
           policy,
           rule,
           `${formatService(s)} names port 0, which has no form (ports are 1–65535)`,
+        )
+      if (s.protocol === 0)
+        this.fail(
+          policy,
+          rule,
+          `proto/0 names IP protocol 0, which has no form (protocols are 1–255)`,
         )
     }
     return true

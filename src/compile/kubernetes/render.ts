@@ -3,16 +3,35 @@
  * per namespace, and one for the cluster-scoped AdminNetworkPolicies.
  * @remarks Format: YAML 1.2 documents separated by `---` (https://kubernetes.io/docs/concepts/cluster-administration/manage-deployment/).
  */
-import { stringify } from 'yaml'
+import { Document, Scalar, visit } from 'yaml'
 import type { Artefact } from '../target.js'
 import type { K8sObject, KubernetesPlan } from './compile.js'
 
 /** File of the AdminNetworkPolicies, relative to the output folder. */
 export const ADMIN_POLICIES_FILE = 'cluster.adminnetworkpolicies.yaml'
 
-/** Multi-document YAML of the objects, each document opened by `---`; empty text for none. */
+/**
+ * Multi-document YAML of the objects, each document opened by `---`; empty text for none.
+ * Strings are written so that YAML 1.1 readers read them as strings too (`version: '1.1'`
+ * quotes what 1.1 would take for another type): kubectl's go-yaml reads `yes`/`on` as
+ * booleans, and PyYAML (Ansible `kubernetes.core`) reads a Calico port range `1:10` as the
+ * base-60 integer 70 (s13/hR D10). Every `lo:hi` string (a Calico port range) is double-quoted,
+ * as Calico's reference writes them. The text is still YAML 1.2 with the same values; no
+ * `%YAML` directive is written.
+ */
 export function renderObjects(objects: readonly K8sObject[]): string {
-  return objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join('')
+  return objects
+    .map((o) => {
+      const doc = new Document(o, { version: '1.1' })
+      visit(doc, {
+        Scalar(_key, node) {
+          if (typeof node.value === 'string' && /^\d+:\d+$/.test(node.value))
+            node.type = Scalar.QUOTE_DOUBLE
+        },
+      })
+      return `---\n${doc.toString({ lineWidth: 0 })}`
+    })
+    .join('')
 }
 
 /**
