@@ -20,6 +20,7 @@ import {
   enforced,
   lbl,
   NOW,
+  pod,
   policy,
   rule,
   SHOP,
@@ -115,6 +116,41 @@ describe('cilium target', () => {
       endpointSelector: { matchLabels: { role: 'web' } },
       egress: [{ toEntities: ['all'] }],
     })
+  })
+
+  it('a cluster-wide subject keeps its pinned namespace (s13/hR D7)', () => {
+    // scope pins namespace shop; the expression on namespace makes the group cluster-wide
+    const inv = {
+      workloads: [
+        pod('shop', 'web', '10.244.1.10', { app: 'web' }),
+        pod('dev', 'web', '10.244.2.10', { app: 'web' }),
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const notKubeSystem = { key: 'namespace', operator: 'NotIn' as const, values: ['kube-system'] }
+    const ps = enforced([
+      policy('shop', { namespace: 'shop' }, [
+        rule(
+          'office-to-web',
+          [{ kind: 'cidr', cidr: cidr('192.0.2.0/24'), except: [] }],
+          [lbl({ app: 'web' }, false, [notKubeSystem])],
+          [tcp(443)],
+        ),
+      ]),
+    ])
+    const plan = planCilium(inv, ps, { now: NOW })
+    const objects = [...[...plan.objects.values()].flat(), ...plan.clusterwide]
+    const pods = new PodGroupResolver(inv, { now: NOW }).pods
+    for (const p of pods) {
+      const dst = { ip: p.workload.addresses[0]?.ip ?? '', pod: p }
+      const tuple = { src: '192.0.2.7', dst: dst.ip, protocol: 6, dstPort: 443, at: NOW.getTime() }
+      expect(ciliumAllows(objects, { ip: '192.0.2.7' }, dst, 6, 443), p.workload.name).toBe(
+        evaluate(inv, ps, tuple).decision === 'allowed',
+      )
+    }
+    const subject = (plan.clusterwide[0] as Obj | undefined)?.spec['endpointSelector']
+    expect(subject).toMatchObject({ matchLabels: { [CILIUM_NS]: 'shop', app: 'web' } })
   })
 })
 

@@ -59,12 +59,17 @@ export interface CiliumOptions extends CompileOptions {
   readonly defaultNamespace?: string
 }
 
-/** A pod group as a Cilium endpoint selector; `peer` adds `Exists` on the namespace when free. */
+/**
+ * A pod group as a Cilium endpoint selector: the pod labels and expressions, the namespace as
+ * label {@link CILIUM_NAMESPACE_LABEL} (its name when the group pins one, as a peer and as a
+ * cluster-wide subject alike, s13/hR D7), and the group's namespace expressions on that label;
+ * `peer` adds `Exists` on the namespace when the group names none.
+ */
 export function endpointSelector(g: PodGroup, peer: boolean): K8sLabelSelector {
   const out: K8sLabelSelector = {}
   const ml: Record<string, string> = { ...(g.pods.matchLabels ?? {}) }
   const nsName = g.ns.matchLabels?.[NAMESPACE_NAME_LABEL]
-  if (nsName !== undefined && peer) ml[CILIUM_NAMESPACE_LABEL] = nsName
+  if (nsName !== undefined) ml[CILIUM_NAMESPACE_LABEL] = nsName
   const me = [
     ...(g.pods.matchExpressions ?? []),
     ...(g.ns.matchExpressions ?? []).map((e) => ({ ...e, key: CILIUM_NAMESPACE_LABEL })),
