@@ -11,11 +11,24 @@ import {
   planCalico,
   PodGroupResolver,
   calicoAllows,
+  calicoDirection,
+  calicoSelectorMatches,
 } from '../../src/compile/index.js'
 import { runDifferential } from './k8s-differential.js'
 import type { PolicySet } from '../../src/core/index.js'
 import { runCompileConformance } from '../conformance/compile.case.js'
-import { enforced, lbl, NOW, policy, rule, SHOP, SHOP_POLICIES, tcp } from './kubernetes-fixture.js'
+import {
+  ANY_SUBJECT,
+  enforced,
+  FOREIGN_PODS,
+  lbl,
+  NOW,
+  policy,
+  rule,
+  SHOP,
+  SHOP_POLICIES,
+  tcp,
+} from './kubernetes-fixture.js'
 
 type Obj = {
   kind: string
@@ -90,7 +103,9 @@ describe('calico target', () => {
     const plan = planCalico(SHOP, ps, { now: NOW, direction: 'ingress' })
     const o = (plan.global as Obj[]).find((x) => x.metadata.name === 'bh-p-r-in')
     expect(o?.kind).toBe('GlobalNetworkPolicy')
-    expect(o?.spec['selector']).toBe("app == 'shop' && role == 'web'")
+    expect(o?.spec['selector']).toBe(
+      "projectcalico.org/namespace in {'ops', 'pay', 'shop'} && app == 'shop' && role == 'web'",
+    )
     const src = { nets: ['198.51.100.0/24'] }
     expect(o?.spec['ingress']).toEqual([
       { action: 'Allow', protocol: 'ICMP', icmp: { type: 8 }, source: src },
@@ -150,6 +165,41 @@ describe('calico target', () => {
       [...[...plan.objects.values()].flat(), ...plan.global].map((o) => o['kind']),
     )
     expect([...kinds].sort()).toEqual(['StagedGlobalNetworkPolicy', 'StagedNetworkPolicy'])
+  })
+
+  it('no policy selects endpoints outside the compiled namespaces: any and namespace-free subjects (s13/hR D3)', () => {
+    const { inventory, policySet } = ANY_SUBJECT
+    const plan = planCalico(inventory, policySet, { now: NOW })
+    const objects = [...[...plan.objects.values()].flat(), ...plan.global]
+    expect(plan.global.length).toBeGreaterThan(0)
+    for (const f of FOREIGN_PODS) {
+      const self = { workload: { name: f.namespace, addresses: [], labels: f.labels }, ...f }
+      for (const dir of ['ingress', 'egress'] as const)
+        for (const [peer, port] of [
+          ['10.96.0.10', 53],
+          ['10.244.1.10', 443],
+          ['10.244.1.20', 22],
+          ['10.244.1.20', 8080],
+        ] as const)
+          expect(
+            calicoDirection(objects, self, { ip: peer }, dir, 6, port),
+            `${f.namespace} ${dir}`,
+          ).toBe(true)
+    }
+    // host endpoints carry no projectcalico.org/namespace label
+    for (const o of plan.global as Obj[]) {
+      expect(calicoSelectorMatches(o.spec['selector'] as string, { tier: 'front' })).toBe(false)
+      expect(calicoSelectorMatches(o.spec['selector'] as string, {})).toBe(false)
+    }
+    // the compiled pods keep their subjects
+    const selected = (o: Obj, ns: string, labels: Record<string, string>): boolean =>
+      calicoSelectorMatches(o.spec['selector'] as string, {
+        ...labels,
+        'projectcalico.org/namespace': ns,
+      })
+    const global = plan.global as Obj[]
+    expect(global.some((o) => selected(o, 'shop', { app: 'web', tier: 'front' }))).toBe(true)
+    expect(global.some((o) => selected(o, 'dev', { app: 'web', tier: 'front' }))).toBe(true)
   })
 })
 

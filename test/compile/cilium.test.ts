@@ -9,15 +9,20 @@ import {
   planCilium,
   PodGroupResolver,
   ciliumAllows,
+  ciliumDirection,
+  selects,
   CILIUM_NAMESPACE_LABEL as CILIUM_NS,
+  type K8sLabelSelector,
 } from '../../src/compile/index.js'
 import { OUTSIDE, runDifferential } from './k8s-differential.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import type { CheckEndpoint, CompiledPod } from '../../src/compile/index.js'
 import { runCompileConformance } from '../conformance/compile.case.js'
 import {
+  ANY_SUBJECT,
   cidr,
   enforced,
+  FOREIGN_PODS,
   lbl,
   NOW,
   pod,
@@ -113,7 +118,11 @@ describe('cilium target', () => {
     const plan = planCilium(SHOP, ps, { now: NOW, direction: 'egress' })
     expect(plan.clusterwide).toHaveLength(1)
     expect((plan.clusterwide[0] as Obj).spec).toEqual({
-      endpointSelector: { matchLabels: { role: 'web' } },
+      // limited to the compiled namespaces (s13/hR D3)
+      endpointSelector: {
+        matchLabels: { role: 'web' },
+        matchExpressions: [{ key: CILIUM_NS, operator: 'In', values: ['ops', 'pay', 'shop'] }],
+      },
       egress: [{ toEntities: ['all'] }],
     })
   })
@@ -151,6 +160,33 @@ describe('cilium target', () => {
     }
     const subject = (plan.clusterwide[0] as Obj | undefined)?.spec['endpointSelector']
     expect(subject).toMatchObject({ matchLabels: { [CILIUM_NS]: 'shop', app: 'web' } })
+  })
+
+  it('no policy selects pods outside the compiled namespaces: any and namespace-free subjects (s13/hR D3)', () => {
+    const { inventory, policySet } = ANY_SUBJECT
+    const plan = planCilium(inventory, policySet, { now: NOW })
+    const objects = [...[...plan.objects.values()].flat(), ...plan.clusterwide]
+    expect(plan.clusterwide.length).toBeGreaterThan(0)
+    for (const f of FOREIGN_PODS) {
+      const self = { workload: { name: f.namespace, addresses: [], labels: f.labels }, ...f }
+      for (const dir of ['ingress', 'egress'] as const)
+        for (const [peer, port] of [
+          ['10.96.0.10', 53],
+          ['10.244.1.10', 443],
+          ['10.244.1.20', 22],
+          ['10.244.1.20', 8080],
+        ] as const)
+          expect(
+            ciliumDirection(objects, self, { ip: peer }, dir, 6, port),
+            `${f.namespace} ${dir}`,
+          ).toBe(true)
+    }
+    // the compiled pods keep their subjects
+    const selected = (o: Obj, ns: string, labels: Record<string, string>): boolean =>
+      selects(o.spec['endpointSelector'] as K8sLabelSelector, { ...labels, [CILIUM_NS]: ns })
+    const cw = plan.clusterwide as Obj[]
+    expect(cw.some((o) => selected(o, 'shop', { app: 'web', tier: 'front' }))).toBe(true)
+    expect(cw.some((o) => selected(o, 'dev', { app: 'web', tier: 'front' }))).toBe(true)
   })
 })
 

@@ -255,3 +255,40 @@ export const estateArb = fc.record({
   workloads: podsArb.map((ps) => [...ps, ...VMS]),
   policies: fc.tuple(policyArb(0), policyArb(1)).chain((ps) => fc.subarray(ps, { minLength: 1 })),
 })
+
+/**
+ * s13/hR D3: rules whose subject is `any` or a label selector naming no namespace, in an estate
+ * of two namespaces; {@link FOREIGN_PODS} are pods the inventory does not know, which no
+ * compiled policy may select.
+ */
+export const ANY_SUBJECT: { inventory: Inventory; policySet: PolicySet } = {
+  inventory: {
+    workloads: [
+      pod('shop', 'web', '10.244.1.10', { app: 'web', tier: 'front' }),
+      pod('shop', 'api', '10.244.1.20', { app: 'api' }),
+      pod('dev', 'web', '10.244.2.10', { app: 'web', tier: 'front' }),
+    ],
+    externals: [],
+    labelRules: [],
+  },
+  policySet: enforced([
+    policy('shop', { namespace: 'shop' }, [
+      rule('public-to-web', [{ kind: 'any' }], [lbl({ app: 'web' })], [tcp(443)]),
+      rule('nobody-ssh-to-api', [{ kind: 'any' }], [lbl({ app: 'api' })], [tcp(22)], 'deny'),
+      rule('front-to-api', [lbl({ tier: 'front' }, true)], [lbl({ app: 'api' })], [tcp(8080)]),
+      rule(
+        'api-to-front',
+        [lbl({ app: 'api' })],
+        [lbl({ tier: 'front' }, true)],
+        [tcp(9090)],
+        'deny',
+      ),
+    ]),
+  ]),
+}
+
+/** Pods outside the inventory: CoreDNS, and a `tier: front` pod of a namespace Bulkhead does not know. */
+export const FOREIGN_PODS = [
+  { namespace: 'kube-system', labels: labelSet({ 'k8s-app': 'kube-dns' }) },
+  { namespace: 'other', labels: labelSet({ tier: 'front', app: 'web' }) },
+] as const

@@ -13,7 +13,12 @@
  * - Each live rule gives, per protected group of its `to` side, an ingress policy, and per group
  *   of its `from` side an egress policy. A group pinned to one namespace becomes a namespaced
  *   policy in it; any other group a global one, its namespace as label
- *   `projectcalico.org/namespace` in the selector.
+ *   `projectcalico.org/namespace` in the selector: `== 'name'` when the group pins one, else
+ *   `in {...}` the compiled namespaces (those holding compiled pods) the group covers. Without
+ *   that limit an `any` subject would be `selector: all()`, which takes every workload endpoint
+ *   of the cluster and every host endpoint, and a policy selecting an endpoint denies at the end
+ *   of the tier what it does not allow (s13/hR D3). Host endpoints carry no namespace label, so
+ *   the `in` term also keeps them out. This limits subjects as the kubernetes target does.
  * - Peers: pod groups as `selector` plus `namespaceSelector` (over `projectcalico.org/name`,
  *   `all()` for every namespace); CIDR selectors as `nets`/`notNets` (Calico nets match pod
  *   addresses too, exactly as Bulkhead CIDR selectors do); a named external as its block with
@@ -252,9 +257,24 @@ export function planCalico(
           spec: { order, selector: calicoSelector(g.pods), types: [type], [field]: rules },
         })
       } else {
-        const nsPart = calicoSelector(g.ns, {
-          [NAMESPACE_NAME_LABEL]: 'projectcalico.org/namespace',
-        })
+        // a subject pinning no namespace is limited to the compiled namespaces it covers
+        // (s13/hR D3): `all()` would also take every other namespace and the host endpoints
+        const nsPart =
+          g.ns.matchLabels?.[NAMESPACE_NAME_LABEL] === undefined
+            ? calicoSelector({
+                matchExpressions: [
+                  {
+                    key: 'projectcalico.org/namespace',
+                    operator: 'In',
+                    values: [...g.namespaces].sort(),
+                  },
+                  ...(g.ns.matchExpressions ?? []).map((e) => ({
+                    ...e,
+                    key: 'projectcalico.org/namespace',
+                  })),
+                ],
+              })
+            : calicoSelector(g.ns, { [NAMESPACE_NAME_LABEL]: 'projectcalico.org/namespace' })
         const podPart = calicoSelector(g.pods)
         const selector =
           nsPart === 'all()' ? podPart : podPart === 'all()' ? nsPart : `${nsPart} && ${podPart}`

@@ -9,7 +9,14 @@
  *   of its `from` side an egress policy (allow rules: `ingress`/`egress`; deny rules:
  *   `ingressDeny`/`egressDeny`, which Cilium applies before any allow). A group pinned to one
  *   namespace becomes a CiliumNetworkPolicy in it; any other group (several or all namespaces,
- *   `any`) a CiliumClusterwideNetworkPolicy.
+ *   `any`) a CiliumClusterwideNetworkPolicy whose `endpointSelector` names the namespace, or,
+ *   when the group pins none, holds `k8s:io.kubernetes.pod.namespace In [...]` the compiled
+ *   namespaces (those holding compiled pods) it covers. Without that limit an `any` subject
+ *   would be `endpointSelector: {}`, and a policy with an egress (ingress) section puts every
+ *   endpoint it selects into default deny in that direction: kube-system, CoreDNS, namespaces
+ *   Bulkhead does not know (s13/hR D3). One expression on the cluster-wide object keeps one
+ *   object per rule and side, and limits subjects exactly as the kubernetes target does (one
+ *   NetworkPolicy per compiled namespace).
  * - Peers: pod groups as `fromEndpoints`/`toEndpoints` selectors, the namespace as label
  *   `k8s:io.kubernetes.pod.namespace` (an `Exists` expression when the selector names no
  *   namespace, since a namespaced policy's endpoint selectors otherwise only take its own
@@ -62,8 +69,10 @@ export interface CiliumOptions extends CompileOptions {
 /**
  * A pod group as a Cilium endpoint selector: the pod labels and expressions, the namespace as
  * label {@link CILIUM_NAMESPACE_LABEL} (its name when the group pins one, as a peer and as a
- * cluster-wide subject alike, s13/hR D7), and the group's namespace expressions on that label;
- * `peer` adds `Exists` on the namespace when the group names none.
+ * cluster-wide subject alike, s13/hR D7), and the group's namespace expressions on that label.
+ * When the group pins no namespace, a peer (`peer` true) adds `Exists` on the namespace label,
+ * and a subject adds `In` the compiled namespaces it covers (`g.namespaces`), so that a
+ * cluster-wide policy selects no endpoint outside them (s13/hR D3).
  */
 export function endpointSelector(g: PodGroup, peer: boolean): K8sLabelSelector {
   const out: K8sLabelSelector = {}
@@ -74,7 +83,9 @@ export function endpointSelector(g: PodGroup, peer: boolean): K8sLabelSelector {
     ...(g.pods.matchExpressions ?? []),
     ...(g.ns.matchExpressions ?? []).map((e) => ({ ...e, key: CILIUM_NAMESPACE_LABEL })),
   ]
-  if (peer && nsName === undefined && (g.ns.matchExpressions ?? []).length === 0)
+  if (!peer && nsName === undefined)
+    me.push({ key: CILIUM_NAMESPACE_LABEL, operator: 'In', values: [...g.namespaces].sort() })
+  else if (peer && nsName === undefined && (g.ns.matchExpressions ?? []).length === 0)
     me.push({ key: CILIUM_NAMESPACE_LABEL, operator: 'Exists' })
   if (Object.keys(ml).length > 0) out.matchLabels = Object.fromEntries(Object.entries(ml).sort())
   if (me.length > 0) out.matchExpressions = me
