@@ -186,13 +186,18 @@ export function requiredCapabilities(rule: Rule): Capability[] {
 /**
  * Checks every live rule (and the Enforcement modes) of the policy set against a target's
  * capabilities. Expired rules are absent (rule 4) and need nothing.
- * @throws UnsupportedByTargetError listing every (rule, capability) the target lacks.
+ * @param modes - the modes of the workloads the target enforces for (the cluster targets pass
+ *   their pods' modes, so that a VM in monitor mode does not stop them). Default: every mode an
+ *   Enforcement entry names.
+ * @throws UnsupportedByTargetError listing every (rule, capability) the target lacks; `monitor-mode`
+ *   under rule `(enforcement)/monitor-mode` when `modes` holds `monitor`.
  */
 export function assertExpressible(
   target: TargetName,
   capabilities: ReadonlySet<Capability>,
   policySet: PolicySet,
   now: Date,
+  modes: ReadonlySet<EnforcementMode> = new Set(policySet.enforcement.map((e) => e.mode)),
 ): void {
   const unsupported: Unsupported[] = []
   const diagnostics: Diagnostic[] = []
@@ -221,10 +226,7 @@ export function assertExpressible(
         if (!capabilities.has(cap)) push(policy, rule, cap)
     }
   }
-  if (
-    !capabilities.has('monitor-mode') &&
-    policySet.enforcement.some((e) => e.mode === 'monitor')
-  ) {
+  if (!capabilities.has('monitor-mode') && modes.has('monitor')) {
     push(undefined, undefined, 'monitor-mode')
   }
   if (unsupported.length > 0) throw new UnsupportedByTargetError(target, unsupported, diagnostics)

@@ -218,4 +218,23 @@ describe('calico target: evaluator of the output agrees with the model (property
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(500)
   }, 120_000)
+
+  it('on random estates with random Enforcement modes: only enforced pods block (observe pods are not isolated, monitor pods only staged; s13/hR D4)', () => {
+    const c = runDifferential(
+      (inv, ps) => {
+        const plan = planCalico(inv, ps, { now: NOW })
+        return {
+          objects: [...[...plan.objects.values()].flat(), ...plan.global],
+          pods: new PodGroupResolver(inv, { now: NOW }).pods,
+        }
+      },
+      calicoAllows,
+      100,
+      ['enforce', 'monitor', 'observe'],
+    )
+    expect(c.verified).toBeGreaterThan(50)
+    expect(c.refused).toBeGreaterThan(0)
+    expect(c.allowed).toBeGreaterThan(500)
+    expect(c.denied).toBeGreaterThan(200)
+  }, 120_000)
 })

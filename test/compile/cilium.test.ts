@@ -292,4 +292,23 @@ describe('cilium target: evaluator of the output agrees with the model (property
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(500)
   }, 120_000)
+
+  it('on random estates with random Enforcement modes: only enforced pods block (observe pods are not isolated; s13/hR D4)', () => {
+    const c = runDifferential(
+      (inv, ps) => {
+        const plan = planCilium(inv, ps, { now: NOW })
+        return {
+          objects: [...[...plan.objects.values()].flat(), ...plan.clusterwide],
+          pods: new PodGroupResolver(inv, { now: NOW }).pods,
+        }
+      },
+      ciliumAllows,
+      100,
+      ['enforce', 'observe'],
+    )
+    expect(c.verified).toBeGreaterThan(50)
+    expect(c.refused).toBeGreaterThan(0)
+    expect(c.allowed).toBeGreaterThan(500)
+    expect(c.denied).toBeGreaterThan(200)
+  }, 120_000)
 })

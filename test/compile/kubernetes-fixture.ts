@@ -8,6 +8,8 @@ import {
   labelSet,
   parseCidr,
   type Cidr,
+  type EnforcementEntry,
+  type EnforcementMode,
   type Inventory,
   type LabelExpression,
   type Policy,
@@ -292,3 +294,27 @@ export const FOREIGN_PODS = [
   { namespace: 'kube-system', labels: labelSet({ 'k8s-app': 'kube-dns' }) },
   { namespace: 'other', labels: labelSet({ tier: 'front', app: 'web' }) },
 ] as const
+
+/**
+ * Random Enforcement lists for the estates of {@link estateArb} (first match wins, unmatched
+ * workloads `observe`), in the given modes: by role, namespace, label, one pod, an address
+ * block, and `any`, so that namespaces hold pods in one mode or in several (s13/hR D4).
+ */
+export const enforcementArb = (
+  modes: readonly EnforcementMode[],
+): fc.Arbitrary<EnforcementEntry[]> =>
+  fc.array(
+    fc.record({
+      selector: fc.constantFrom<Selector>(
+        lbl({ role: 'web' }),
+        lbl({ role: 'db' }),
+        lbl({ namespace: 'b' }),
+        lbl({ tier: 'gold' }),
+        { kind: 'workload', name: 'a/p0[Pod]', global: false },
+        { kind: 'cidr', cidr: cidr('10.244.1.0/24'), except: [] },
+        { kind: 'any' },
+      ),
+      mode: fc.constantFrom(...modes),
+    }),
+    { maxLength: 3 },
+  )

@@ -27,8 +27,9 @@ import {
   UnsupportedByTargetError,
   type KubernetesOptions,
 } from '../../src/compile/index.js'
-import { calicoCompiler } from '../../src/compile/calico/compile.js'
-import { ciliumCompiler } from '../../src/compile/cilium/compile.js'
+import { calicoCompiler, planCalico } from '../../src/compile/calico/compile.js'
+import { ciliumCompiler, planCilium } from '../../src/compile/cilium/compile.js'
+import { evaluate } from '../../src/policy/evaluate.js'
 import { analyzeDocuments, npGuardView } from '../../src/kubernetes/index.js'
 import { connlist, connlistEntities, formatConns } from '../../src/policy/connlist.js'
 import {
@@ -48,6 +49,7 @@ import {
   SHOP,
   SHOP_POLICIES,
   tcp,
+  enforcementArb,
   estateArb,
 } from './kubernetes-fixture.js'
 
@@ -425,6 +427,188 @@ describe('kubernetes-style YAML (kubernetes, cilium, calico)', () => {
         parseAllDocuments(text, { version }).map((d) => d.toJS() as unknown),
         version,
       ).toEqual([obj])
+  })
+})
+
+/**
+ * Pod pairs on a few services: whether the analysed output plus the pods passes the flow, and
+ * whether the model leaves it unblocked (only `enforce` blocks, DESIGN.md rule 5).
+ */
+function modeMismatches(inventory: Inventory, ps: PolicySet): string[] {
+  const plan = planKubernetes(inventory, ps, { now: NOW, denyWith: 'anp' })
+  const analysis = analyzeDocuments([...planObjects(plan), ...podManifests(inventory)])
+  const conns = new Map(analysis.connections.map((c) => [`${c.src} => ${c.dst}`, c.services]))
+  const out: string[] = []
+  // pod pairs: a workload that is not a pod is an address range to the analyser, and its own
+  // mode is its host's business
+  const pods = inventory.workloads.filter((w) => w.labels['namespace'] !== undefined)
+  for (const s of pods)
+    for (const d of pods) {
+      if (s === d) continue
+      for (const [protocol, port] of [
+        [6, 80],
+        [6, 443],
+        [6, 5432],
+        [6, 8050],
+        [17, 53],
+      ] as const) {
+        const tuple = {
+          src: s.addresses[0]?.ip ?? '',
+          dst: d.addresses[0]?.ip ?? '',
+          protocol,
+          dstPort: port,
+          at: NOW.getTime(),
+        }
+        const want = evaluate(inventory, ps, tuple).outcome !== 'blocked'
+        const got = conns.get(`${s.name} => ${d.name}`)?.has(protocol, port) === true
+        if (got !== want) out.push(`${s.name} -> ${d.name} ${protocol}/${port}: model ${want}`)
+      }
+    }
+  return out
+}
+
+describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
+  const objectsOf = (ps: PolicySet, inv: Inventory = SHOP): Record<string, unknown>[] => [
+    ...planObjects(planKubernetes(inv, ps, { now: NOW, denyWith: 'anp' })),
+    ...((p) => [...[...p.objects.values()].flat(), ...p.clusterwide])(
+      planCilium(inv, ps, { now: NOW }),
+    ),
+    ...((p) => [...[...p.objects.values()].flat(), ...p.global])(planCalico(inv, ps, { now: NOW })),
+  ]
+
+  it('observe pods (no Enforcement entry) get nothing: no default deny, no policy', () => {
+    expect(objectsOf({ ...SHOP_POLICIES, enforcement: [] })).toEqual([])
+  })
+
+  it('observe pods next to enforced ones are not isolated: default deny and subjects name only the enforced pods', () => {
+    const ps: PolicySet = {
+      ...SHOP_POLICIES,
+      enforcement: [
+        { selector: lbl({ role: 'db' }), mode: 'observe' },
+        { selector: { kind: 'any' }, mode: 'enforce' },
+      ],
+    }
+    // the analysed NetworkPolicy + AdminNetworkPolicy output blocks exactly what the model blocks
+    expect(modeMismatches(SHOP, ps)).toEqual([])
+    // a deny from an observe pod (ops/debug, env dev) still blocks it towards enforced pods (the
+    // stronger mode applies), though an allow rule admits it at their ingress
+    const debugObserved: PolicySet = {
+      ...SHOP_POLICIES,
+      enforcement: [
+        { selector: lbl({ role: 'debug' }), mode: 'observe' },
+        { selector: { kind: 'any' }, mode: 'enforce' },
+      ],
+    }
+    expect(modeMismatches(SHOP, debugObserved)).toEqual([])
+    const plan = planKubernetes(SHOP, ps, { now: NOW, denyWith: 'anp' })
+    const shop = (plan.namespaces.get('shop') ?? []) as {
+      metadata: { name: string }
+      spec: { podSelector: Record<string, unknown> }
+    }[]
+    const dd = shop.filter((o) => o.metadata.name.startsWith('bulkhead-default-deny'))
+    expect(
+      dd
+        .map((o) => o.spec.podSelector)
+        .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)),
+    ).toEqual([
+      { matchLabels: { app: 'shop', role: 'api' } },
+      { matchLabels: { app: 'shop', role: 'web' } },
+    ])
+    // the ops namespace is all enforced: one default deny for the whole namespace
+    expect(
+      (plan.namespaces.get('ops') ?? []).filter(
+        (o) => (o['metadata'] as { name: string }).name === 'bulkhead-default-deny',
+      ),
+    ).toHaveLength(1)
+  })
+
+  it('on random estates with enforce and observe pods, the analysed output blocks exactly what the model blocks', () => {
+    let verified = 0
+    let refused = 0
+    fc.assert(
+      fc.property(estateArb, enforcementArb(['enforce', 'observe']), (e, enforcement) => {
+        const inventory: Inventory = {
+          workloads: e.workloads,
+          externals: [{ name: 'partner', cidr: cidr('203.0.113.0/24'), labels: labelSet() }],
+          labelRules: [],
+        }
+        try {
+          expect(modeMismatches(inventory, { policies: e.policies, enforcement })).toEqual([])
+          verified++
+        } catch (err) {
+          if (
+            err instanceof BulkheadError &&
+            err.diagnostics.every((d) => d.code === 'compile/not-expressible')
+          ) {
+            refused++
+            return
+          }
+          throw err
+        }
+      }),
+      { seed: 42, numRuns: 150, endOnFailure: true },
+    )
+    expect(verified).toBeGreaterThan(75)
+    expect(refused).toBeGreaterThan(0)
+  }, 120_000)
+
+  it('a workload that is not a pod in monitor mode stops neither kubernetes nor cilium', () => {
+    const inv: Inventory = {
+      ...SHOP,
+      workloads: [
+        ...SHOP.workloads,
+        {
+          name: 'legacy-vm',
+          addresses: [{ ip: '10.99.0.50' }],
+          labels: labelSet({ role: 'legacy' }),
+        },
+      ],
+    }
+    const ps: PolicySet = {
+      ...SHOP_POLICIES,
+      enforcement: [
+        { selector: lbl({ role: 'legacy' }), mode: 'monitor' },
+        { selector: { kind: 'any' }, mode: 'enforce' },
+      ],
+    }
+    expect(() => kubernetesAnpCompiler.compile(inv, ps, { now: NOW })).not.toThrow()
+    expect(() => ciliumCompiler.compile(inv, ps, { now: NOW })).not.toThrow()
+    // the VM's mode changes nothing: it is a peer by address either way
+    expect(objectsOf(ps, inv)).toEqual(objectsOf(SHOP_POLICIES, inv))
+  })
+
+  it('calico stages only the policies of monitor pods; enforced pods keep enforced policies', () => {
+    const inv: Inventory = {
+      workloads: [
+        pod('shop', 'web', '10.99.1.10', { app: 'web' }),
+        pod('shop', 'api', '10.99.1.20', { app: 'api' }),
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps: PolicySet = {
+      policies: [
+        policy('shop', { namespace: 'shop' }, [
+          rule('web-to-api', [lbl({ app: 'web' })], [lbl({ app: 'api' })], [tcp(443)]),
+        ]),
+      ],
+      enforcement: [
+        { selector: lbl({ app: 'api' }), mode: 'monitor' },
+        { selector: { kind: 'any' }, mode: 'enforce' },
+      ],
+    }
+    const plan = planCalico(inv, ps, { now: NOW })
+    const objs = [...[...plan.objects.values()].flat(), ...plan.global] as {
+      kind: string
+      metadata: { name: string }
+      spec: { selector: string }
+    }[]
+    expect(objs.map((o) => [o.kind, o.metadata.name, o.spec.selector])).toEqual([
+      ['NetworkPolicy', 'bulkhead-default-deny', "app == 'web'"],
+      ['StagedNetworkPolicy', 'bulkhead-default-deny-2', "app == 'api'"],
+      ['StagedNetworkPolicy', 'bh-shop-web-to-api-in', "app == 'api'"],
+      ['NetworkPolicy', 'bh-shop-web-to-api-eg', "app == 'web'"],
+    ])
   })
 })
 

@@ -214,11 +214,16 @@ export function compileDemoTargets(
     const compiler = target === 'kubernetes' ? kubernetesCompiler : ciliumCompiler
     out.push(
       run(target, enforced, leftOut, part, monitor, () =>
-        compiler.compile(inventory, part.policySet, {
-          now: new Date(now),
-          direction: 'both',
-          hosts: enforced.map((p) => p.name),
-        }),
+        // the workspace's modes: the compilers leave observe pods unisolated themselves
+        compiler.compile(
+          inventory,
+          { ...part.policySet, enforcement: policySet.enforcement },
+          {
+            now: new Date(now),
+            direction: 'both',
+            hosts: enforced.map((p) => p.name),
+          },
+        ),
       ),
     )
   }

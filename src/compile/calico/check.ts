@@ -4,7 +4,9 @@
  *
  * At one endpoint and direction: the policies that select the endpoint (namespaced ones in its
  * namespace, global ones with the label `projectcalico.org/namespace` added) and list the
- * direction in `types`; none → allowed (the default profile). Otherwise the policies are taken
+ * direction in `types`; none → allowed (the default profile). Staged kinds
+ * (StagedNetworkPolicy, StagedGlobalNetworkPolicy) only report what they would do and never
+ * take part: this evaluator answers what is enforced. Otherwise the policies are taken
  * by ascending `order` (then name) and their rules in turn; the first rule that matches with
  * action Allow or Deny decides; no match → denied (end of tier). A flow is allowed when the
  * source pod's egress and the destination pod's ingress both allow it (an address that is no
@@ -118,6 +120,7 @@ export function calicoDirection(
     const meta = o['metadata'] as { namespace?: string }
     if (!(spec['types'] as string[]).includes(type)) return false
     const kind = o['kind'] as string
+    if (kind.startsWith('Staged')) return false
     if (kind.endsWith('GlobalNetworkPolicy'))
       return calicoSelectorMatches(spec['selector'] as string, {
         ...self.labels,

@@ -1,7 +1,7 @@
 /**
  * @module The `calico` compiler: Bulkhead rules to Calico policies (projectcalico.org/v3):
  * NetworkPolicy (namespaced) and GlobalNetworkPolicy, or StagedNetworkPolicy /
- * StagedGlobalNetworkPolicy in monitor mode.
+ * StagedGlobalNetworkPolicy for the pods in monitor mode.
  *
  * - Calico evaluates the policies selecting an endpoint by ascending `order`; the first rule
  *   whose action is Allow or Deny decides; when policies select the endpoint and none decides,
@@ -9,7 +9,8 @@
  *   order {@link DENY_ORDER} (100), allow rules into order {@link ALLOW_ORDER} (1000), and every
  *   namespace holding a compiled pod gets `bulkhead-default-deny` (order
  *   {@link DEFAULT_DENY_ORDER}, `selector: all()`, both types, no rules) so that every pod is
- *   selected, and nothing is allowed by default (DESIGN.md rule 1).
+ *   selected, and nothing is allowed by default (DESIGN.md rule 1; `observe` pods excepted, see
+ *   the modes below).
  * - Each live rule gives, per protected group of its `to` side, an ingress policy, and per group
  *   of its `from` side an egress policy. A group pinned to one namespace becomes a namespaced
  *   policy in it; any other group a global one, its namespace as label
@@ -28,24 +29,28 @@
  * - Services: `protocol` TCP, UDP, SCTP with `ports` (`443`, `"8000:8100"`), ICMP/ICMPv6 with
  *   `icmp.type` (one type, or every type), other protocols by number, `any` as a rule without
  *   protocol.
- * - Monitor mode: when any compiled pod's enforcement mode is `monitor`, every policy is emitted
- *   in its Staged kind (Calico reports what it would have done without enforcing);
- *   `compile/mixed-mode` warns when other pods are enforced.
+ * - Enforcement modes, per subject (as for the kubernetes target): a policy whose subjects are
+ *   `monitor` pods is emitted in its Staged kind (Calico reports what it would have done without
+ *   enforcing), one whose subjects are `enforce` pods in its plain kind, and `observe` pods are
+ *   selected by no policy at all (a namespace of `observe` pods gets nothing). A namespace whose
+ *   compiled pods are all in one mode gets one default deny in that mode; in a namespace with
+ *   pods in several modes, the default deny and each rule's subjects are split by the pods'
+ *   label sets, one object per label set and mode (`compile/not-expressible` when one label set
+ *   would take pods of two modes).
  * @remarks Semantics: DESIGN.md "Policy language v1"; Calico resource reference
  * (https://docs.tigera.io/calico/latest/reference/resources/networkpolicy,
  * .../globalnetworkpolicy, .../stagednetworkpolicy; selector syntax: .../networkpolicy#selectors).
  * Checked by golden files (no evaluator of Calico in this project yet).
  */
 import {
-  parseIp,
   type Cidr,
+  type EnforcementMode,
   type Inventory,
   type PolicySet,
   type Rule,
   type Selector,
   type Service,
 } from '../../core/index.js'
-import { addressHoldsAt, enforcementModeOf } from '../../policy/evaluate.js'
 import {
   assertExpressible,
   laterChangeWarnings,
@@ -155,43 +160,17 @@ export function planCalico(
   diagnostics: CompileResult['diagnostics']
 } {
   assertExpressible('calico', CALICO_CAPABILITIES, policySet, options.now)
-  const at = options.now.getTime()
   const r = new PodGroupResolver(inventory, options, 'calico')
+  r.readModes(policySet)
   if (options.hosts !== undefined) checkHosts(inventory, options.hosts)
-  const modes = new Set(
-    r.pods.map((p) => {
-      const a = p.workload.addresses.find((x) => addressHoldsAt(x, at))
-      const ip = a ? parseIp(a.ip) : undefined
-      return enforcementModeOf(policySet, {
-        ip: ip ?? { family: 4, value: 0n },
-        entity: { kind: 'workload', workload: p.workload },
-      })
-    }),
-  )
-  const staged = modes.has('monitor')
-  if (staged && modes.size > 1)
-    r.diagnostics.push({
-      code: 'compile/mixed-mode',
-      severity: 'warning',
-      message: `pods are in modes ${[...modes].sort().join(', ')}; target calico emits every policy staged (monitor)`,
-    })
-  const nsKind = staged ? 'StagedNetworkPolicy' : 'NetworkPolicy'
-  const globalKind = staged ? 'StagedGlobalNetworkPolicy' : 'GlobalNetworkPolicy'
+  const nsKind = (mode: EnforcementMode): string =>
+    mode === 'monitor' ? 'StagedNetworkPolicy' : 'NetworkPolicy'
+  const globalKind = (mode: EnforcementMode): string =>
+    mode === 'monitor' ? 'StagedGlobalNetworkPolicy' : 'GlobalNetworkPolicy'
   const direction = options.direction ?? 'both'
   const ingress = direction !== 'egress'
   const egress = direction !== 'ingress'
   const types = [...(ingress ? ['Ingress'] : []), ...(egress ? ['Egress'] : [])]
-  const objects = new Map<string, K8sObject[]>()
-  for (const ns of r.namespaces)
-    objects.set(ns, [
-      {
-        apiVersion: 'projectcalico.org/v3',
-        kind: nsKind,
-        metadata: objectMeta(DEFAULT_DENY_NAME, 'bulkhead', 'default-deny', ns),
-        spec: { order: DEFAULT_DENY_ORDER, selector: 'all()', types },
-      },
-    ])
-  const global: K8sObject[] = []
   const used = new Set<string>()
   const unique = (ns: string, base: string): string => {
     let name = base.slice(0, 240)
@@ -199,6 +178,24 @@ export function planCalico(
     used.add(`${ns}/${name}`)
     return name
   }
+  const objects = new Map<string, K8sObject[]>()
+  for (const ns of r.namespaces) {
+    const all: PodGroup = {
+      ns: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } },
+      namespaces: [ns],
+      pods: {},
+    }
+    objects.set(
+      ns,
+      r.subjectsByMode(all).map((part) => ({
+        apiVersion: 'projectcalico.org/v3',
+        kind: nsKind(part.mode),
+        metadata: objectMeta(unique(ns, DEFAULT_DENY_NAME), 'bulkhead', 'default-deny', ns),
+        spec: { order: DEFAULT_DENY_ORDER, selector: calicoSelector(part.group.pods), types },
+      })),
+    )
+  }
+  const global: K8sObject[] = []
   /**
    * Calico entity rules (source or destination) of a peer side; `[{}]` for any. Pod groups as
    * selectors; address blocks (workloads that are not pods, named externals) as `nets` with
@@ -237,8 +234,8 @@ export function planCalico(
     subjects: PodGroup[],
     all: boolean,
     base: string,
-    policy: string,
-    ruleId: string,
+    policy: PolicySet['policies'][number],
+    rule: Rule,
     order: number,
     type: 'Ingress' | 'Egress',
     rules: Record<string, unknown>[],
@@ -246,14 +243,16 @@ export function planCalico(
     if (rules.length === 0) return
     const field = type === 'Ingress' ? 'ingress' : 'egress'
     const groups = all ? [{ ns: {}, namespaces: r.namespaces, pods: {} }] : subjects
-    for (const g of groups) {
-      if (g.namespaces.length === 0) continue
+    const parts = groups
+      .filter((g) => g.namespaces.length > 0)
+      .flatMap((g) => r.subjectsByMode(g, { policy, rule }))
+    for (const { mode, group: g } of parts) {
       const pinned = g.ns.matchLabels?.[NAMESPACE_NAME_LABEL]
       if (pinned !== undefined && !g.ns.matchExpressions && objects.has(pinned)) {
         objects.get(pinned)?.push({
           apiVersion: 'projectcalico.org/v3',
-          kind: nsKind,
-          metadata: objectMeta(unique(pinned, base), policy, ruleId, pinned),
+          kind: nsKind(mode),
+          metadata: objectMeta(unique(pinned, base), policy.name, rule.id, pinned),
           spec: { order, selector: calicoSelector(g.pods), types: [type], [field]: rules },
         })
       } else {
@@ -280,8 +279,8 @@ export function planCalico(
           nsPart === 'all()' ? podPart : podPart === 'all()' ? nsPart : `${nsPart} && ${podPart}`
         global.push({
           apiVersion: 'projectcalico.org/v3',
-          kind: globalKind,
-          metadata: objectMeta(unique('', base), policy, ruleId),
+          kind: globalKind(mode),
+          metadata: objectMeta(unique('', base), policy.name, rule.id),
           spec: { order, selector, types: [type], [field]: rules },
         })
       }
@@ -304,7 +303,7 @@ export function planCalico(
             ...(s.ports ? { destination: { ports: s.ports } } : {}),
           })),
         )
-        emit(to.groups, to.all, `${base}-in`, policy.name, rule.id, order, 'Ingress', rules)
+        emit(to.groups, to.all, `${base}-in`, policy, rule, order, 'Ingress', rules)
       }
       if (egress) {
         const from = r.side(policy, rule, rule.from)
@@ -318,7 +317,7 @@ export function planCalico(
             }
           }),
         )
-        emit(from.groups, from.all, `${base}-eg`, policy.name, rule.id, order, 'Egress', rules)
+        emit(from.groups, from.all, `${base}-eg`, policy, rule, order, 'Egress', rules)
       }
     }
   }

@@ -5,6 +5,11 @@
  * - Every namespace holding a compiled pod gets `bulkhead-default-deny`, a CiliumNetworkPolicy
  *   with an empty `endpointSelector` and one empty rule per direction (`ingress: [{}]`,
  *   `egress: [{}]`): selected endpoints allow nothing by default.
+ * - Enforcement modes as for the kubernetes target: `observe` pods are selected by no default
+ *   deny and no policy (a namespace of `observe` pods gets nothing; in a namespace with pods in
+ *   several modes the default deny and the subjects name the other pods by their labels); a pod
+ *   in `monitor` is `compile/unsupported-by-target` (`monitor-mode`), a workload that is no pod
+ *   does not count.
  * - Each live rule gives, per protected group of its `to` side, an ingress policy, and per group
  *   of its `from` side an egress policy (allow rules: `ingress`/`egress`; deny rules:
  *   `ingressDeny`/`egressDeny`, which Cilium applies before any allow). A group pinned to one
@@ -34,7 +39,7 @@
  * https://docs.cilium.io/en/stable/security/policy/language/#deny-policies). Checked by golden
  * files (no evaluator of Cilium in this project yet).
  */
-import type { Inventory, PolicySet, Service } from '../../core/index.js'
+import type { Inventory, Policy, PolicySet, Rule, Service } from '../../core/index.js'
 import {
   assertExpressible,
   laterChangeWarnings,
@@ -176,7 +181,8 @@ function peerRules(
 /**
  * Builds the Cilium objects: per namespace (namespaced policies, default-deny first) and
  * cluster-wide.
- * @throws UnsupportedByTargetError for other protocols (not TCP/UDP/SCTP/ICMP/ICMPv6) or monitor mode.
+ * @throws UnsupportedByTargetError for other protocols (not TCP/UDP/SCTP/ICMP/ICMPv6) or a
+ *   compiled pod in monitor mode.
  * @throws BulkheadError `compile/not-expressible` (see {@link PodGroupResolver}), `compile/unknown-host`.
  */
 export function planCilium(
@@ -188,27 +194,13 @@ export function planCilium(
   clusterwide: K8sObject[]
   diagnostics: CompileResult['diagnostics']
 } {
-  assertExpressible('cilium', CILIUM_CAPABILITIES, policySet, options.now)
   const r = new PodGroupResolver(inventory, options, 'cilium')
+  r.readModes(policySet)
+  assertExpressible('cilium', CILIUM_CAPABILITIES, policySet, options.now, r.modes())
   if (options.hosts !== undefined) checkHosts(inventory, options.hosts)
   const direction = options.direction ?? 'both'
   const ingress = direction !== 'egress'
   const egress = direction !== 'ingress'
-  const objects = new Map<string, K8sObject[]>()
-  for (const ns of r.namespaces)
-    objects.set(ns, [
-      {
-        apiVersion: 'cilium.io/v2',
-        kind: 'CiliumNetworkPolicy',
-        metadata: objectMeta(DEFAULT_DENY_NAME, 'bulkhead', 'default-deny', ns),
-        spec: {
-          endpointSelector: {},
-          ...(ingress ? { ingress: [{}] } : {}),
-          ...(egress ? { egress: [{}] } : {}),
-        },
-      },
-    ])
-  const clusterwide: K8sObject[] = []
   const used = new Set<string>()
   const unique = (ns: string, base: string): string => {
     let name = base.slice(0, 240)
@@ -216,32 +208,56 @@ export function planCilium(
     used.add(`${ns}/${name}`)
     return name
   }
+  const objects = new Map<string, K8sObject[]>()
+  for (const ns of r.namespaces) {
+    const all: PodGroup = {
+      ns: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } },
+      namespaces: [ns],
+      pods: {},
+    }
+    objects.set(
+      ns,
+      r.subjectsByMode(all).map((part) => ({
+        apiVersion: 'cilium.io/v2',
+        kind: 'CiliumNetworkPolicy',
+        metadata: objectMeta(unique(ns, DEFAULT_DENY_NAME), 'bulkhead', 'default-deny', ns),
+        spec: {
+          endpointSelector: part.group.pods,
+          ...(ingress ? { ingress: [{}] } : {}),
+          ...(egress ? { egress: [{}] } : {}),
+        },
+      })),
+    )
+  }
+  const clusterwide: K8sObject[] = []
   const emit = (
     subject: Side,
     base: string,
-    policy: string,
-    rule: string,
+    policy: Policy,
+    rule: Rule,
     field: string,
     rules: Record<string, unknown>[],
   ): void => {
     if (rules.length === 0) return
-    const groups: PodGroup[] = subject.all
-      ? [{ ns: {}, namespaces: r.namespaces, pods: {} }]
-      : subject.groups.filter((g) => g.namespaces.length > 0)
+    const groups: PodGroup[] = (
+      subject.all
+        ? [{ ns: {}, namespaces: r.namespaces, pods: {} }]
+        : subject.groups.filter((g) => g.namespaces.length > 0)
+    ).flatMap((g) => r.subjectsByMode(g, { policy, rule }).map((part) => part.group))
     for (const g of groups) {
       const pinned = g.ns.matchLabels?.[NAMESPACE_NAME_LABEL]
       if (pinned !== undefined && !g.ns.matchExpressions && objects.has(pinned)) {
         objects.get(pinned)?.push({
           apiVersion: 'cilium.io/v2',
           kind: 'CiliumNetworkPolicy',
-          metadata: objectMeta(unique(pinned, base), policy, rule, pinned),
+          metadata: objectMeta(unique(pinned, base), policy.name, rule.id, pinned),
           spec: { endpointSelector: g.pods, [field]: rules },
         })
       } else {
         clusterwide.push({
           apiVersion: 'cilium.io/v2',
           kind: 'CiliumClusterwideNetworkPolicy',
-          metadata: objectMeta(unique('', base), policy, rule),
+          metadata: objectMeta(unique('', base), policy.name, rule.id),
           spec: { endpointSelector: endpointSelector(g, false), [field]: rules },
         })
       }
@@ -260,8 +276,8 @@ export function planCilium(
         emit(
           to,
           `${base}-in`,
-          policy.name,
-          rule.id,
+          policy,
+          rule,
           deny ? 'ingressDeny' : 'ingress',
           peerRules(from, 'from', l4),
         )
@@ -269,8 +285,8 @@ export function planCilium(
         emit(
           from,
           `${base}-eg`,
-          policy.name,
-          rule.id,
+          policy,
+          rule,
           deny ? 'egressDeny' : 'egress',
           peerRules(to, 'to', l4),
         )

@@ -4,9 +4,9 @@
  *
  * How the output reproduces DESIGN.md rule 1 (allowed iff some allow rule and no deny rule):
  *
- * - Every namespace holding a compiled pod gets `bulkhead-default-deny` (empty podSelector,
- *   policyTypes Ingress and Egress, no rules): every pod is isolated in both directions, so
- *   nothing is allowed by default.
+ * - Every namespace holding a compiled enforced pod gets `bulkhead-default-deny` (empty
+ *   podSelector, policyTypes Ingress and Egress, no rules): every pod is isolated in both
+ *   directions, so nothing is allowed by default (see the modes below for `observe` pods).
  * - Each live allow rule gives, per protected workload group (a `to` selector and a namespace),
  *   an ingress NetworkPolicy admitting the `from` peers on the rule's ports, and per `from` group
  *   an egress NetworkPolicy towards the `to` peers. Between two pods the cluster allows the
@@ -35,6 +35,19 @@
  *   workloads that are not pods, `any`) would need ANP ingress `networks`, absent in v1alpha1:
  *   `compile/not-expressible`.
  *
+ * Enforcement modes (DESIGN.md rule 5; the same for the cilium and calico targets, by
+ * {@link PodGroupResolver.subjectsByMode}): each pod's mode comes from the Enforcement entries.
+ * `observe` pods are not isolated: no default deny and no policy selects them as its subject
+ * (they stay peers of other pods' policies). A namespace whose compiled pods are all in one mode
+ * is handled whole (`bulkhead-default-deny` with an empty podSelector, or nothing when
+ * `observe`); in a namespace with pods in several modes, the default deny and each rule's
+ * subjects name the pods that are not `observe` by their labels, one object per label set
+ * (`compile/not-expressible` when such a selector would also take a pod of another mode). A deny
+ * rule from `observe` pods becomes an AdminNetworkPolicy limited to the enforced pods of its `to`
+ * side (the stronger mode of the two ends applies). NetworkPolicy has no monitor mode: a pod in
+ * `monitor` is `compile/unsupported-by-target` (capability `monitor-mode`); the modes of
+ * workloads that are not pods do not matter here.
+ *
  * Pods are the workloads with a `namespace` label (set by the Kubernetes inventory source), else
  * all workloads when `defaultNamespace` is given; nothing is installed for the others
  * (`compile/not-a-pod`). Pod labels in the cluster are the workload's labels without `namespace`
@@ -62,8 +75,10 @@ import {
   selectorKey,
   selectorMatches,
   type Cidr,
+  strongerMode,
   type Diagnostic,
   type External,
+  type EnforcementMode,
   type Inventory,
   type IpAddress,
   type LabelExpression,
@@ -76,7 +91,7 @@ import {
   type Service,
   type Workload,
 } from '../../core/index.js'
-import { addressHoldsAt, isLive } from '../../policy/evaluate.js'
+import { addressHoldsAt, enforcementModeOf, isLive } from '../../policy/evaluate.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import {
   assertExpressible,
@@ -247,6 +262,8 @@ export class PodGroupResolver {
   private readonly at: number
   /** Built on first need by {@link checkStrays}. */
   private index: PolicyIndex | undefined
+  /** Each compiled pod's mode, once {@link readModes} has run (until then: `enforce`). */
+  private readonly modeOfPod = new Map<CompiledPod, EnforcementMode>()
 
   constructor(
     readonly inventory: Inventory,
@@ -270,6 +287,125 @@ export class PodGroupResolver {
       this.pods.push({ workload: w, namespace: ns, labels: clusterLabels(w) })
     }
     this.namespaces = [...new Set(this.pods.map((p) => p.namespace))].sort()
+  }
+
+  /**
+   * Reads each compiled pod's enforcement mode from the policy set's Enforcement entries (first
+   * match, unmatched `observe`; DESIGN.md rule 5): the strongest mode of the addresses it holds
+   * at `now`, as the host targets take one mode per host; a pod whose addresses are in different
+   * modes gets a `compile/mixed-mode` warning. Call before {@link subjectsByMode}.
+   */
+  readModes(policySet: PolicySet): void {
+    for (const p of this.pods) {
+      const entity = { kind: 'workload' as const, workload: p.workload }
+      const modes = p.workload.addresses
+        .filter((a) => addressHoldsAt(a, this.at))
+        .map((a) => parseIp(a.ip))
+        .filter((ip) => ip !== undefined)
+        .map((ip) => enforcementModeOf(policySet, { ip, entity }))
+      const mode =
+        modes.length > 0
+          ? modes.reduce(strongerMode)
+          : enforcementModeOf(policySet, { ip: { family: 4, value: 0n }, entity })
+      if (new Set(modes).size > 1)
+        this.diagnostics.push({
+          code: 'compile/mixed-mode',
+          severity: 'warning',
+          message: `pod "${p.workload.name}" has addresses in different enforcement modes (${[...new Set(modes)].sort().join(', ')}); its policies use the strongest, ${mode}`,
+          ...(p.workload.location ? { location: p.workload.location } : {}),
+        })
+      this.modeOfPod.set(p, mode)
+    }
+  }
+
+  /** A compiled pod's enforcement mode ({@link readModes}). */
+  modeOf(p: CompiledPod): EnforcementMode {
+    return this.modeOfPod.get(p) ?? 'enforce'
+  }
+
+  /** The modes of the compiled pods in the given namespaces (default: all). */
+  modes(namespaces: readonly string[] = this.namespaces): Set<EnforcementMode> {
+    return new Set(
+      this.pods.filter((p) => namespaces.includes(p.namespace)).map((p) => this.modeOf(p)),
+    )
+  }
+
+  /**
+   * A subject group (the pods a policy object applies to and isolates) split by enforcement
+   * mode, without the `observe` parts (observe installs nothing, DESIGN.md rule 5):
+   *
+   * - when every namespace the group covers has its compiled pods all in one mode, and that mode
+   *   is the same for all of them, the group itself in that mode (pods of those namespaces that
+   *   the inventory does not know are taken as the namespace's mode);
+   * - else, per namespace: a namespace whose compiled pods are all in one mode gives the group
+   *   pinned to it, in that mode; a namespace with pods in several modes gives, per compiled pod
+   *   of the group that is not `observe`, the group narrowed to that pod's namespace and labels,
+   *   in its mode (pods the inventory does not know, there, are left unisolated).
+   *
+   * Call {@link readModes} first. Pass the rule for a rule's subject; none for a namespace's
+   * default deny (`group` = the namespace, every pod). `keepObserve` keeps the `observe` parts
+   * too (the kubernetes target's AdminNetworkPolicy denies from observe pods to enforced ones).
+   * @throws BulkheadError `compile/not-expressible` when a narrowed group also takes a compiled
+   *   pod of another mode (same namespace, a superset of the labels).
+   */
+  subjectsByMode(
+    group: PodGroup,
+    at?: { policy: Policy; rule: Rule },
+    keepObserve = false,
+  ): { mode: EnforcementMode; group: PodGroup }[] {
+    const nsModes = group.namespaces.map((ns) => this.modes([ns]))
+    const first = nsModes[0]
+    if (
+      first?.size === 1 &&
+      nsModes.every((m) => m.size === 1 && m.has([...first][0] ?? 'observe'))
+    ) {
+      const mode = [...first][0] ?? 'observe'
+      return mode === 'observe' && !keepObserve ? [] : [{ mode, group }]
+    }
+    const out: { mode: EnforcementMode; group: PodGroup }[] = []
+    for (const ns of group.namespaces) {
+      const pinned: PodGroup = {
+        ns: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } },
+        namespaces: [ns],
+        pods: group.pods,
+      }
+      const modes = this.modes([ns])
+      if (modes.size === 1) {
+        const mode = [...modes][0] ?? 'observe'
+        if (mode !== 'observe' || keepObserve) out.push({ mode, group: pinned })
+        continue
+      }
+      const byIdentity = new Map<string, { mode: EnforcementMode; group: PodGroup }>()
+      for (const p of this.podsOf(pinned)) {
+        const mode = this.modeOf(p)
+        if (mode === 'observe' && !keepObserve) continue
+        const narrowed: PodGroup = {
+          ...pinned,
+          pods: {
+            ...sel({ ...(group.pods.matchLabels ?? {}), ...p.labels }, []),
+            ...(group.pods.matchExpressions
+              ? { matchExpressions: group.pods.matchExpressions }
+              : {}),
+          },
+        }
+        const other = this.podsOf(narrowed).find((q) => this.modeOf(q) !== mode)
+        if (other !== undefined) {
+          const why = `pods ${p.workload.name} (${mode}) and ${other.workload.name} (${this.modeOf(other)}) of namespace ${ns} need different enforcement modes, and no label selector takes the first without the second`
+          if (at) this.fail(at.policy, at.rule, why)
+          throw new BulkheadError([
+            {
+              code: 'compile/not-expressible',
+              severity: 'error',
+              message: `${why}, so the default deny of namespace ${ns} cannot be expressed`,
+              ...(p.workload.location ? { location: p.workload.location } : {}),
+            },
+          ])
+        }
+        byIdentity.set(JSON.stringify([mode, narrowed.pods]), { mode, group: narrowed })
+      }
+      out.push(...byIdentity.values())
+    }
+    return out
   }
 
   private nsNamesOf(ns: K8sLabelSelector): string[] {
@@ -691,7 +827,7 @@ function netpolPeers(g: Side): Record<string, unknown>[] {
 /**
  * Builds the NetworkPolicy (and AdminNetworkPolicy) objects of a policy set.
  * @throws UnsupportedByTargetError for a live rule needing a missing capability (deny rules
- * without `denyWith: 'anp'`, ICMP, other protocols, monitor mode).
+ * without `denyWith: 'anp'`, ICMP, other protocols), or a compiled pod in monitor mode.
  * @throws BulkheadError `compile/not-expressible` for a rule whose pods no selector can single
  * out, or a deny rule from non-pod endpoints; `compile/unknown-host` for an unknown host name.
  */
@@ -701,13 +837,8 @@ export function planKubernetes(
   options: KubernetesOptions,
 ): KubernetesPlan {
   const anp = options.denyWith === 'anp'
-  assertExpressible(
-    'kubernetes',
-    anp ? KUBERNETES_ANP_CAPABILITIES : KUBERNETES_CAPABILITIES,
-    policySet,
-    options.now,
-  )
   const planner = new PodGroupResolver(inventory, options)
+  planner.readModes(policySet)
   let namespaces = planner.namespaces
   if (options.hosts !== undefined) {
     checkHosts(inventory, options.hosts)
@@ -716,21 +847,17 @@ export function planKubernetes(
     )
     namespaces = namespaces.filter((n) => hostNs.has(n))
   }
+  assertExpressible(
+    'kubernetes',
+    anp ? KUBERNETES_ANP_CAPABILITIES : KUBERNETES_CAPABILITIES,
+    policySet,
+    options.now,
+    planner.modes(namespaces),
+  )
   const direction = options.direction ?? 'both'
   const ingress = direction !== 'egress'
   const egress = direction !== 'ingress'
   const types = [...(ingress ? ['Ingress'] : []), ...(egress ? ['Egress'] : [])]
-  const byNs = new Map<string, K8sObject[]>()
-  for (const ns of namespaces) {
-    byNs.set(ns, [
-      {
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'NetworkPolicy',
-        metadata: objectMeta(DEFAULT_DENY_NAME, 'bulkhead', 'default-deny', ns),
-        spec: { podSelector: {}, policyTypes: types },
-      },
-    ])
-  }
   const used = new Set<string>()
   const uniqueName = (ns: string, base: string): string => {
     const stem = base.slice(0, 240)
@@ -739,15 +866,41 @@ export function planKubernetes(
     used.add(`${ns}/${name}`)
     return name
   }
+  const pinned = (ns: string, pods: K8sLabelSelector): PodGroup => ({
+    ns: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } },
+    namespaces: [ns],
+    pods,
+  })
+  const byNs = new Map<string, K8sObject[]>()
+  for (const ns of namespaces) {
+    byNs.set(
+      ns,
+      planner.subjectsByMode(pinned(ns, {})).map((part) => ({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: objectMeta(uniqueName(ns, DEFAULT_DENY_NAME), 'bulkhead', 'default-deny', ns),
+        spec: { podSelector: part.group.pods, policyTypes: types },
+      })),
+    )
+  }
   const admin: K8sObject[] = []
   let priority = options.anpPriority ?? DEFAULT_ANP_PRIORITY
-  const subjectGroups = (s: Side): { ns: string; pods: K8sLabelSelector }[] => {
+  /** The enforced pods of a side, per compiled namespace (observe pods are not isolated). */
+  const subjectGroups = (
+    s: Side,
+    policy: Policy,
+    rule: Rule,
+  ): { ns: string; pods: K8sLabelSelector }[] => {
     const out: { ns: string; pods: K8sLabelSelector }[] = []
     if (s.all) for (const ns of namespaces) out.push({ ns, pods: {} })
     else
       for (const g of s.groups)
         for (const ns of g.namespaces) if (namespaces.includes(ns)) out.push({ ns, pods: g.pods })
-    return out
+    return out.flatMap(({ ns, pods }) =>
+      planner
+        .subjectsByMode(pinned(ns, pods), { policy, rule })
+        .map((part) => ({ ns, pods: part.group.pods })),
+    )
   }
   for (const policy of policySet.policies) {
     for (const rule of policy.rules) {
@@ -780,11 +933,22 @@ export function planKubernetes(
               `its destinations need ${toPeers.length} AdminNetworkPolicy peers, more than ${ANP_PEERS_MAX}`,
             )
         }
-        if (toPeers.length === 0) continue
+        // from observe pods, only flows to enforced pods are blocked (the stronger mode applies,
+        // DESIGN.md rule 5): there the deny takes only the enforced parts of the `to` side
+        const enforcedPeers: Record<string, unknown>[] = []
+        for (const g of to.all ? [{ ns: {}, namespaces, pods: {} }] : to.groups)
+          for (const part of planner.subjectsByMode(g, { policy, rule }))
+            enforcedPeers.push({
+              pods: { namespaceSelector: part.group.ns, podSelector: part.group.pods },
+            })
         const ports = anpPorts(rule.services)
         let n = 0
-        for (const g of from.groups) {
-          if (g.namespaces.length === 0) continue
+        for (const part of from.groups.flatMap((g) =>
+          g.namespaces.length === 0 ? [] : planner.subjectsByMode(g, { policy, rule }, true),
+        )) {
+          const g = part.group
+          const peers = part.mode === 'observe' ? enforcedPeers : toPeers
+          if (peers.length === 0) continue
           if (priority > MAX_ANP_PRIORITY)
             planner.fail(policy, rule, `AdminNetworkPolicy priority would pass ${MAX_ANP_PRIORITY}`)
           n++
@@ -799,7 +963,7 @@ export function planKubernetes(
                 {
                   name: labelValue(rule.id) || 'deny',
                   action: 'Deny',
-                  to: toPeers,
+                  to: peers,
                   ...(ports ? { ports } : {}),
                 },
               ],
@@ -813,7 +977,7 @@ export function planKubernetes(
       if (ingress) {
         const peers = netpolPeers(from)
         if (from.all || peers.length > 0) {
-          for (const s of subjectGroups(to)) {
+          for (const s of subjectGroups(to, policy, rule)) {
             byNs.get(s.ns)?.push({
               apiVersion: 'networking.k8s.io/v1',
               kind: 'NetworkPolicy',
@@ -830,7 +994,7 @@ export function planKubernetes(
       if (egress) {
         const peers = netpolPeers(to)
         if (to.all || peers.length > 0) {
-          for (const s of subjectGroups(from)) {
+          for (const s of subjectGroups(from, policy, rule)) {
             byNs.get(s.ns)?.push({
               apiVersion: 'networking.k8s.io/v1',
               kind: 'NetworkPolicy',
