@@ -24,7 +24,9 @@ import {
   planKubernetes,
   planObjects,
   renderObjects,
+  selects,
   UnsupportedByTargetError,
+  type K8sLabelSelector,
   type KubernetesOptions,
 } from '../../src/compile/index.js'
 import { calicoCompiler, planCalico } from '../../src/compile/calico/compile.js'
@@ -520,6 +522,35 @@ describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
         (o) => (o['metadata'] as { name: string }).name === 'bulkhead-default-deny',
       ),
     ).toHaveLength(1)
+  })
+
+  it('a deny from observe pods to any reaches only the pods of the compiled namespaces', () => {
+    const ps: PolicySet = {
+      policies: [
+        policy('ops', { namespace: 'ops' }, [
+          rule('no-debug-out', [lbl({ role: 'debug' })], [{ kind: 'any' }], [tcp(22)], 'deny'),
+        ]),
+      ],
+      enforcement: [
+        { selector: lbl({ role: 'debug' }), mode: 'observe' },
+        { selector: { kind: 'any' }, mode: 'enforce' },
+      ],
+    }
+    const plan = planKubernetes(SHOP, ps, { now: NOW, denyWith: 'anp' })
+    const peers = plan.adminPolicies.flatMap((o) =>
+      (
+        o['spec'] as { egress: { to: { pods?: { namespaceSelector: K8sLabelSelector } }[] }[] }
+      ).egress.flatMap((e) => e.to),
+    )
+    expect(peers.length).toBeGreaterThan(0)
+    for (const p of peers) {
+      expect(p.pods).toBeDefined() // no networks: addresses outside the cluster are observe
+      for (const ns of ['kube-system', 'other'])
+        expect(
+          selects(p.pods?.namespaceSelector ?? {}, { 'kubernetes.io/metadata.name': ns }),
+        ).toBe(false)
+    }
+    expect(modeMismatches(SHOP, ps)).toEqual([])
   })
 
   it('on random estates with enforce and observe pods, the analysed output blocks exactly what the model blocks', () => {
