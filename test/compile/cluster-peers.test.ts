@@ -319,3 +319,45 @@ describe('cluster targets: dual-stack pods inside a cidr selector', () => {
     ])
   })
 })
+
+describe('cluster targets: workloads placed by the defaultNamespace option', () => {
+  it('a selector on `namespace DoesNotExist` takes them one by one, as the model does', () => {
+    // no namespace label: the model matches them; the cluster puts them in `default`
+    const web: Workload = {
+      name: 'web',
+      addresses: [{ ip: '10.99.1.10' }],
+      labels: labelSet({ app: 'web' }),
+    }
+    const api: Workload = {
+      name: 'api',
+      addresses: [{ ip: '10.99.1.20' }],
+      labels: labelSet({ app: 'api' }),
+    }
+    const ps = enforced([
+      policy('p', { app: 'api' }, [
+        rule(
+          'unplaced-to-api',
+          [lbl({}, true, [{ key: 'namespace', operator: 'DoesNotExist', values: [] }])],
+          [lbl({})],
+          [tcp(443)],
+        ),
+      ]),
+    ])
+    const objects = planObjects(
+      planKubernetes(inventory([web, api]), ps, { now: NOW, defaultNamespace: 'default' }),
+    )
+    const ingress = objects.find(
+      (o) => (o['metadata'] as { name: string }).name === 'bh-p-unplaced-to-api-in',
+    )
+    expect((ingress?.['spec'] as { ingress: { from: unknown[] }[] }).ingress[0]?.from).toEqual([
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } },
+        podSelector: { matchLabels: { app: 'web' } },
+      },
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } },
+        podSelector: { matchLabels: { app: 'api' } },
+      },
+    ])
+  })
+})

@@ -552,9 +552,10 @@ export class PodGroupResolver {
     const modelPods = this.pods.filter((p) => model.has(p.workload))
     const what = `selector "${selectorKey(s)}"`
     let missing = modelPods
-    if (s.kind === 'labels') {
-      const g = this.labelGroup(policy, s)
-      if (g === undefined) return
+    // no group for a selector no pod can match in the cluster (`namespace DoesNotExist`); pods
+    // the model matches all the same (a namespace from the defaultNamespace option) go one by one
+    const g = s.kind === 'labels' ? this.labelGroup(policy, s) : undefined
+    if (g !== undefined) {
       out.groups.push(g)
       const cluster = this.podsOf(g)
       const extra = cluster.find((p) => !model.has(p.workload))
