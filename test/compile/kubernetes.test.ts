@@ -103,14 +103,14 @@ function compare(
     if (e.ranges) modelRanges.set(e.name, e.ranges as Ranges)
   // a workload that is not a pod is an address range to the cluster; the connlist's ranges
   // (named externals, unmanaged space) span its addresses but do not stand for them
-  const hostPoints = new Set<string>()
+  const nonPodPoints = new Set<string>()
   for (const w of inventory.workloads)
     if (w.labels['namespace'] === undefined)
       modelRanges.set(
         w.name,
         w.addresses.map((a) => {
           const ip = parseIp(a.ip) as IpAddress
-          hostPoints.add(`${ip.family}:${ip.value}`)
+          nonPodPoints.add(`${ip.family}:${ip.value}`)
           return { family: ip.family, first: ip.value, last: ip.value }
         }),
       )
@@ -167,7 +167,7 @@ function compare(
     return out
   }
   return {
-    model: build(modelConns, modelRanges, hostPoints),
+    model: build(modelConns, modelRanges, nonPodPoints),
     k8s: build(analysis.connections, k8sRanges),
     objects,
   }

@@ -64,6 +64,8 @@ import {
   dnsName,
   NAMESPACE_NAME_LABEL,
   objectMeta,
+  objectNamer,
+  pinnedGroup,
   PodGroupResolver,
   type K8sLabelSelector,
   type K8sObject,
@@ -171,23 +173,12 @@ export function planCalico(
   const ingress = direction !== 'egress'
   const egress = direction !== 'ingress'
   const types = [...(ingress ? ['Ingress'] : []), ...(egress ? ['Egress'] : [])]
-  const used = new Set<string>()
-  const unique = (ns: string, base: string): string => {
-    let name = base.slice(0, 240)
-    for (let i = 2; used.has(`${ns}/${name}`); i++) name = `${base.slice(0, 240)}-${i}`
-    used.add(`${ns}/${name}`)
-    return name
-  }
+  const unique = objectNamer()
   const objects = new Map<string, K8sObject[]>()
   for (const ns of r.namespaces) {
-    const all: PodGroup = {
-      ns: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } },
-      namespaces: [ns],
-      pods: {},
-    }
     objects.set(
       ns,
-      r.subjectsByMode(all).map((part) => ({
+      r.subjectsByMode(pinnedGroup(ns)).map((part) => ({
         apiVersion: 'projectcalico.org/v3',
         kind: nsKind(part.mode),
         metadata: objectMeta(unique(ns, DEFAULT_DENY_NAME), 'bulkhead', 'default-deny', ns),

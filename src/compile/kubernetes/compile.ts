@@ -203,6 +203,27 @@ export function dnsName(text: string): string {
   return v === '' ? 'x' : v
 }
 
+/** The pods of one namespace that `pods` selects, as a {@link PodGroup}. */
+export function pinnedGroup(ns: string, pods: K8sLabelSelector = {}): PodGroup {
+  return { ns: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } }, namespaces: [ns], pods }
+}
+
+/**
+ * A namer of objects: each call returns `base` (cut to 240 characters) the first time it is
+ * given in namespace `ns` (`''` for cluster-scoped objects), then `base-2`, `base-3`, … so that
+ * names stay unique per namespace.
+ */
+export function objectNamer(): (ns: string, base: string) => string {
+  const used = new Set<string>()
+  return (ns, base) => {
+    const stem = base.slice(0, 240)
+    let name = stem
+    for (let i = 2; used.has(`${ns}/${name}`); i++) name = `${stem}-${i}`
+    used.add(`${ns}/${name}`)
+    return name
+  }
+}
+
 function sel(match: Record<string, string>, exprs: LabelExpression[]): K8sLabelSelector {
   const out: K8sLabelSelector = {}
   const keys = Object.keys(match).sort()
@@ -257,9 +278,11 @@ export class PodGroupResolver {
   readonly diagnostics: Diagnostic[] = []
   readonly pods: CompiledPod[] = []
   /** Workloads that are not pods: peers by address only. */
-  readonly hosts: Workload[] = []
+  readonly nonPods: Workload[] = []
   readonly namespaces: string[]
   private readonly at: number
+  /** {@link externalExcept} per named external, computed on first use. */
+  private readonly excepts = new Map<string, Cidr[]>()
   /** Built on first need by {@link checkStrays}. */
   private index: PolicyIndex | undefined
   /** Each compiled pod's mode, once {@link readModes} has run (until then: `enforce`). */
@@ -275,7 +298,7 @@ export class PodGroupResolver {
     for (const w of inventory.workloads) {
       const ns = w.labels['namespace'] ?? options.defaultNamespace
       if (ns === undefined) {
-        this.hosts.push(w)
+        this.nonPods.push(w)
         this.diagnostics.push({
           code: 'compile/not-a-pod',
           severity: 'warning',
@@ -364,11 +387,7 @@ export class PodGroupResolver {
     }
     const out: { mode: EnforcementMode; group: PodGroup }[] = []
     for (const ns of group.namespaces) {
-      const pinned: PodGroup = {
-        ns: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } },
-        namespaces: [ns],
-        pods: group.pods,
-      }
+      const pinned = pinnedGroup(ns, group.pods)
       const modes = this.modes([ns])
       if (modes.size === 1) {
         const mode = [...modes][0] ?? 'observe'
@@ -476,11 +495,7 @@ export class PodGroupResolver {
   private exactGroups(policy: Policy, rule: Rule, pods: CompiledPod[], what: string): PodGroup[] {
     const out = new Map<string, PodGroup>()
     for (const p of pods) {
-      const g: PodGroup = {
-        ns: { matchLabels: { [NAMESPACE_NAME_LABEL]: p.namespace } },
-        namespaces: [p.namespace],
-        pods: sel({ ...p.labels }, []),
-      }
+      const g = pinnedGroup(p.namespace, sel({ ...p.labels }, []))
       const extra = this.podsOf(g).filter((q) => !pods.includes(q))
       if (extra.length > 0)
         this.fail(
@@ -546,9 +561,9 @@ export class PodGroupResolver {
         ),
       ),
     )
-    for (const h of this.hosts)
-      if (model.has(h))
-        for (const ip of this.liveAddresses(h)) out.blocks.push({ cidr: hostCidr(ip), except: [] })
+    for (const w of this.nonPods)
+      if (model.has(w))
+        for (const ip of this.liveAddresses(w)) out.blocks.push({ cidr: hostCidr(ip), except: [] })
     const modelPods = this.pods.filter((p) => model.has(p.workload))
     const what = `selector "${selectorKey(s)}"`
     let missing = modelPods
@@ -681,6 +696,14 @@ export class PodGroupResolver {
    * "Entities"), merged into the fewest blocks.
    */
   private externalExcept(x: External): Cidr[] {
+    const known = this.excepts.get(x.name)
+    if (known) return known
+    const except = this.computeExternalExcept(x)
+    this.excepts.set(x.name, except)
+    return except
+  }
+
+  private computeExternalExcept(x: External): Cidr[] {
     const narrower = this.inventory.externals
       .filter(
         (o) => o.name !== x.name && cidrCovers(x.cidr, o.cidr) && o.cidr.prefix > x.cidr.prefix,
@@ -859,24 +882,12 @@ export function planKubernetes(
   const ingress = direction !== 'egress'
   const egress = direction !== 'ingress'
   const types = [...(ingress ? ['Ingress'] : []), ...(egress ? ['Egress'] : [])]
-  const used = new Set<string>()
-  const uniqueName = (ns: string, base: string): string => {
-    const stem = base.slice(0, 240)
-    let name = stem
-    for (let i = 2; used.has(`${ns}/${name}`); i++) name = `${stem}-${i}`
-    used.add(`${ns}/${name}`)
-    return name
-  }
-  const pinned = (ns: string, pods: K8sLabelSelector): PodGroup => ({
-    ns: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } },
-    namespaces: [ns],
-    pods,
-  })
+  const uniqueName = objectNamer()
   const byNs = new Map<string, K8sObject[]>()
   for (const ns of namespaces) {
     byNs.set(
       ns,
-      planner.subjectsByMode(pinned(ns, {})).map((part) => ({
+      planner.subjectsByMode(pinnedGroup(ns)).map((part) => ({
         apiVersion: 'networking.k8s.io/v1',
         kind: 'NetworkPolicy',
         metadata: objectMeta(uniqueName(ns, DEFAULT_DENY_NAME), 'bulkhead', 'default-deny', ns),
@@ -899,7 +910,7 @@ export function planKubernetes(
         for (const ns of g.namespaces) if (namespaces.includes(ns)) out.push({ ns, pods: g.pods })
     return out.flatMap(({ ns, pods }) =>
       planner
-        .subjectsByMode(pinned(ns, pods), { policy, rule })
+        .subjectsByMode(pinnedGroup(ns, pods), { policy, rule })
         .map((part) => ({ ns, pods: part.group.pods })),
     )
   }
