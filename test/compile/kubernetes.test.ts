@@ -31,7 +31,7 @@ import {
 } from '../../src/compile/index.js'
 import { calicoCompiler, planCalico } from '../../src/compile/calico/compile.js'
 import { ciliumCompiler, planCilium } from '../../src/compile/cilium/compile.js'
-import { evaluate } from '../../src/policy/evaluate.js'
+import { enforcementModeOf, evaluate } from '../../src/policy/evaluate.js'
 import { analyzeDocuments, npGuardView } from '../../src/kubernetes/index.js'
 import { connlist, connlistEntities, formatConns } from '../../src/policy/connlist.js'
 import {
@@ -54,6 +54,7 @@ import {
   enforcementArb,
   estateArb,
 } from './kubernetes-fixture.js'
+import { SEED } from '../helpers/model.js'
 
 /** Bare Pod manifests for the analyser, from the inventory's pod workloads. */
 function podManifests(inventory: Inventory): Record<string, unknown>[] {
@@ -117,6 +118,22 @@ function compare(
   const k8sRanges = new Map<string, Ranges>()
   for (const r of analysis.ranges) k8sRanges.set(r.name, [r])
   const cuts = new Set<string>()
+  // a pod's address is its own piece, left out on both sides: a packet from or to it is the pod's
+  // (compared by name), while the analyser's ranges, as np-guard's, span pod addresses and the
+  // connlist's ranges hold none (s14/hA: a range of two pod addresses made an External line)
+  const podPoints = new Set<string>()
+  // and a pod without an address of a family sends and receives none of it, while the analyser
+  // (as np-guard) joins pods to ranges of every family its blocks name
+  const podFamilies = new Map<string, Set<number>>()
+  for (const w of inventory.workloads)
+    if (w.labels['namespace'] !== undefined)
+      for (const a of w.addresses) {
+        const ip = parseIp(a.ip) as IpAddress
+        podPoints.add(`${ip.family}:${ip.value}`)
+        podFamilies.set(w.name, (podFamilies.get(w.name) ?? new Set()).add(ip.family))
+        cuts.add(`${ip.family}/${ip.value}`)
+        cuts.add(`${ip.family}/${ip.value + 1n}`)
+      }
   for (const rs of [...modelRanges.values(), ...k8sRanges.values()])
     for (const r of rs) {
       cuts.add(`${r.family}/${r.first}`)
@@ -145,15 +162,17 @@ function compare(
       const dr = ranges.get(c.dst)
       if (sr && dr) continue // between two address ranges: no pod, nothing the cluster enforces
       if (!sr && !dr) add(`${c.src} => ${c.dst}`, c.services)
-      for (const [rs, fmt] of [
-        [sr, (p: string) => `${p} => ${c.dst}`],
-        [dr, (p: string) => `${c.src} => ${p}`],
+      for (const [rs, fmt, other] of [
+        [sr, (p: string) => `${p} => ${c.dst}`, c.dst],
+        [dr, (p: string) => `${c.src} => ${p}`, c.src],
       ] as const) {
         if (!rs) continue
+        const families = podFamilies.get(other)
         const wide = rs.some((r) => r.first !== r.last)
         for (const pt of points) {
           const key = `${pt.family}:${pt.value}`
-          if (wide && skip.has(key)) continue
+          if ((wide && skip.has(key)) || podPoints.has(key)) continue
+          if (families !== undefined && !families.has(pt.family)) continue
           if (rs.some((r) => r.family === pt.family && r.first <= pt.value && pt.value <= r.last))
             add(fmt(key), c.services)
         }
@@ -352,6 +371,42 @@ describe('kubernetes target: fixtures', () => {
     expect(() => kubernetesAnpCompiler.compile(SHOP, ps, { now: NOW })).toThrow(/p\/r/)
   })
 
+  it('an except of pod addresses only compares equal: such a range is the pods, not an External (s14/hA)', () => {
+    const inv: Inventory = {
+      workloads: [
+        pod('b', 'p1', '10.244.1.2', { role: 'db' }),
+        pod('b', 'p2', '10.244.1.3', { role: 'api' }),
+        pod('b', 'p4', '10.244.1.5', { role: 'web' }),
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const block: Selector = {
+      kind: 'cidr',
+      cidr: cidr('10.244.1.0/24'),
+      except: [cidr('10.244.1.2/31')],
+    }
+    const ps = enforced([
+      policy('p', {}, [
+        rule(
+          'no-b-to-web',
+          [lbl({ namespace: 'b' })],
+          [lbl({ role: 'web' })],
+          [{ protocol: 'any' }],
+          'deny',
+        ),
+        rule('any-to-block', [{ kind: 'any' }], [block], [{ protocol: 'any' }]),
+      ]),
+    ])
+    const { model, k8s } = compare(inv, ps, { denyWith: 'anp' })
+    // the analyser's range 10.244.1.2-10.244.1.3 reaches p4 through `ingress: [{}]`, but its
+    // addresses are p1's and p2's, whose traffic to p4 the ANP deny stops, in both views
+    expect(model.get('b/p1[Pod] => b/p4[Pod]')).toBeUndefined()
+    expect(k8s.get('b/p1[Pod] => b/p4[Pod]')).toBeUndefined()
+    expect(model.get('4:183763200 => b/p4[Pod]')).toBe('All Connections')
+    expect(sorted(k8s)).toEqual(sorted(model))
+  })
+
   it('direction ingress emits only ingress policies', () => {
     const plan = planKubernetes(SHOP, enforced([SHOP_POLICIES.policies[0] as Policy]), {
       now: NOW,
@@ -400,7 +455,7 @@ describe('kubernetes target: analysed output equals the Bulkhead connlist (prope
         if (result.model.size > 0) nonEmpty++
         expect(sorted(result.k8s)).toEqual(sorted(result.model))
       }),
-      { seed: 42, numRuns: 150, endOnFailure: true },
+      { seed: SEED, numRuns: 150, endOnFailure: true },
     )
     expect(verified).toBeGreaterThan(75)
     expect(nonEmpty).toBeGreaterThan(50)
@@ -443,7 +498,20 @@ function modeMismatches(inventory: Inventory, ps: PolicySet): string[] {
   const out: string[] = []
   // pod pairs: a workload that is not a pod is an address range to the analyser, and its own
   // mode is its host's business
-  const pods = inventory.workloads.filter((w) => w.labels['namespace'] !== undefined)
+  // mixed-mode pods (addresses in different modes) are left out: they get the strongest mode and
+  // a compile/mixed-mode warning, a known deviation from the per-address model (k8s-differential.ts)
+  const pods = inventory.workloads.filter(
+    (w) =>
+      w.labels['namespace'] !== undefined &&
+      new Set(
+        w.addresses.map((a) =>
+          enforcementModeOf(ps, {
+            ip: parseIp(a.ip) as IpAddress,
+            entity: { kind: 'workload', workload: w },
+          }),
+        ),
+      ).size === 1,
+  )
   for (const s of pods)
     for (const d of pods) {
       if (s === d) continue
@@ -577,7 +645,7 @@ describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
           throw err
         }
       }),
-      { seed: 42, numRuns: 150, endOnFailure: true },
+      { seed: SEED, numRuns: 150, endOnFailure: true },
     )
     expect(verified).toBeGreaterThan(75)
     expect(refused).toBeGreaterThan(0)
