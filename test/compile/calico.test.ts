@@ -15,14 +15,17 @@ import {
   calicoSelectorMatches,
 } from '../../src/compile/index.js'
 import { runDifferential } from './k8s-differential.js'
-import type { PolicySet } from '../../src/core/index.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import type { Inventory, PolicySet } from '../../src/core/index.js'
 import { runCompileConformance } from '../conformance/compile.case.js'
 import {
   ANY_SUBJECT,
+  cidr,
   enforced,
   FOREIGN_PODS,
   lbl,
   NOW,
+  pod,
   policy,
   rule,
   SHOP,
@@ -167,6 +170,57 @@ describe('calico target', () => {
     expect([...kinds].sort()).toEqual(['StagedGlobalNetworkPolicy', 'StagedNetworkPolicy'])
   })
 
+  it('a dual-stack pod inside an IPv4 cidr subject is a subject for that address only (source.nets)', () => {
+    const dual = (
+      ns: string,
+      name: string,
+      ip4: string,
+      ip6: string,
+      labels: Record<string, string>,
+    ) => ({
+      ...pod(ns, name, ip4, labels),
+      addresses: [{ ip: ip4 }, { ip: ip6 }],
+    })
+    const inv: Inventory = {
+      workloads: [
+        dual('b', 'api', '10.244.1.4', 'fd00:244:1::4', { role: 'api' }),
+        dual('a', 'db', '10.244.0.5', 'fd00:244:0::5', { role: 'db' }),
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const block = {
+      kind: 'cidr' as const,
+      cidr: cidr('10.244.1.0/24'),
+      except: [cidr('10.244.1.2/31')],
+    }
+    const ps = enforced([
+      policy('p', {}, [
+        rule('block-out', [block], [{ kind: 'any' }], [tcp(443)]),
+        rule('block-in', [{ kind: 'any' }], [block], [tcp(8080)]),
+      ]),
+    ])
+    const plan = planCalico(inv, ps, { now: NOW })
+    const objects = [...[...plan.objects.values()].flat(), ...plan.global]
+    const pods = new PodGroupResolver(inv, { now: NOW }).pods
+    const api = pods.find((p) => p.namespace === 'b')
+    const end = (ip: string) => {
+      const p = ip.startsWith('10.244.1.') || ip.startsWith('fd00:244:1::') ? api : undefined
+      return { ip, ...(p ? { pod: p } : {}) }
+    }
+    // the pod's IPv4 address is in the block, its IPv6 address is not: a subject for the first only
+    for (const [src, dst, port, allowed] of [
+      ['10.244.1.4', '8.8.8.8', 443, true],
+      ['fd00:244:1::4', '2001:db8::1', 443, false],
+      ['8.8.8.8', '10.244.1.4', 8080, true],
+      ['2001:db8::1', 'fd00:244:1::4', 8080, false],
+    ] as const) {
+      const v = evaluate(inv, ps, { src, dst, protocol: 6, dstPort: port, at: NOW.getTime() })
+      expect(v.decision === 'allowed', `model ${src} -> ${dst}`).toBe(allowed)
+      expect(calicoAllows(objects, end(src), end(dst), 6, port), `${src} -> ${dst}`).toBe(allowed)
+    }
+  })
+
   it('no policy selects endpoints outside the compiled namespaces: any and namespace-free subjects (s13/hR D3)', () => {
     const { inventory, policySet } = ANY_SUBJECT
     const plan = planCalico(inventory, policySet, { now: NOW })
@@ -182,7 +236,7 @@ describe('calico target', () => {
           ['10.244.1.20', 8080],
         ] as const)
           expect(
-            calicoDirection(objects, self, { ip: peer }, dir, 6, port),
+            calicoDirection(objects, { ip: '10.250.0.1', pod: self }, { ip: peer }, dir, 6, port),
             `${f.namespace} ${dir}`,
           ).toBe(true)
     }

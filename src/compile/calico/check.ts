@@ -81,8 +81,8 @@ function entityMatches(e: Record<string, unknown>, peer: CheckEndpoint): boolean
 
 function ruleMatches(
   r: Record<string, unknown>,
-  dir: 'ingress' | 'egress',
-  peer: CheckEndpoint,
+  src: CheckEndpoint,
+  dst: CheckEndpoint,
   protocol: number,
   port: number,
 ): boolean {
@@ -100,15 +100,19 @@ function ruleMatches(
     })
     if (!ok) return false
   }
-  const ent = (dir === 'ingress' ? r['source'] : r['destination']) as
-    Record<string, unknown> | undefined
-  return ent === undefined || entityMatches(ent, peer)
+  // both entity fields match the packet, whichever end the policy's endpoint is
+  const source = r['source'] as Record<string, unknown> | undefined
+  if (source !== undefined && !entityMatches(source, src)) return false
+  return entityMatches(dest, dst)
 }
 
-/** The decision at one pod and direction ({@link CheckEndpoint} `peer` the far end). */
+/**
+ * The decision at one pod endpoint and direction: `self` the pod's end of the flow (the source
+ * for `egress`), `peer` the far end.
+ */
 export function calicoDirection(
   objects: readonly K8sObject[],
-  self: CompiledPod,
+  self: CheckEndpoint & { readonly pod: CompiledPod },
   peer: CheckEndpoint,
   dir: 'ingress' | 'egress',
   protocol: number,
@@ -123,12 +127,12 @@ export function calicoDirection(
     if (kind.startsWith('Staged')) return false
     if (kind.endsWith('GlobalNetworkPolicy'))
       return calicoSelectorMatches(spec['selector'] as string, {
-        ...self.labels,
-        'projectcalico.org/namespace': self.namespace,
+        ...self.pod.labels,
+        'projectcalico.org/namespace': self.pod.namespace,
       })
     return (
-      meta.namespace === self.namespace &&
-      calicoSelectorMatches(spec['selector'] as string, self.labels)
+      meta.namespace === self.pod.namespace &&
+      calicoSelectorMatches(spec['selector'] as string, self.pod.labels)
     )
   })
   if (applying.length === 0) return true
@@ -146,7 +150,8 @@ export function calicoDirection(
       string,
       unknown
     >[]) {
-      if (ruleMatches(r, dir, peer, protocol, port)) return r['action'] === 'Allow'
+      const [src, dst] = dir === 'egress' ? [self, peer] : [peer, self]
+      if (ruleMatches(r, src, dst, protocol, port)) return r['action'] === 'Allow'
     }
   }
   return false
@@ -165,7 +170,11 @@ export function calicoAllows(
   const s = parseIp(src.ip)
   const d = parseIp(dst.ip)
   if (s && d && decidedWithoutRules(protocol, port, s.family, d.family) === 'related') return true
-  if (src.pod && !calicoDirection(objects, src.pod, dst, 'egress', protocol, port)) return false
-  if (dst.pod && !calicoDirection(objects, dst.pod, src, 'ingress', protocol, port)) return false
+  const { pod: srcPod } = src
+  const { pod: dstPod } = dst
+  if (srcPod && !calicoDirection(objects, { ...src, pod: srcPod }, dst, 'egress', protocol, port))
+    return false
+  if (dstPod && !calicoDirection(objects, { ...dst, pod: dstPod }, src, 'ingress', protocol, port))
+    return false
   return true
 }

@@ -20,6 +20,9 @@
  *   of the cluster and every host endpoint, and a policy selecting an endpoint denies at the end
  *   of the tier what it does not allow (s13/hR D3). Host endpoints carry no namespace label, so
  *   the `in` term also keeps them out. This limits subjects as the kubernetes target does.
+ *   The pods inside a `cidr` selector of the subject side are subjects with the block as their
+ *   own address (`source.nets` of the egress rules, `destination.nets` of the ingress rules), so
+ *   that a dual-stack pod is a subject only for its address inside the block.
  * - Peers: pod groups as `selector` plus `namespaceSelector` (over `projectcalico.org/name`,
  *   `all()` for every namespace); CIDR selectors as `nets`/`notNets` (Calico nets match pod
  *   addresses too, exactly as Bulkhead CIDR selectors do); a named external as its block with
@@ -40,7 +43,8 @@
  * @remarks Semantics: DESIGN.md "Policy language v1"; Calico resource reference
  * (https://docs.tigera.io/calico/latest/reference/resources/networkpolicy,
  * .../globalnetworkpolicy, .../stagednetworkpolicy; selector syntax: .../networkpolicy#selectors).
- * Checked by golden files (no evaluator of Calico in this project yet).
+ * Checked by golden files and by the evaluator of the emitted policies in ./check.ts against the
+ * model on random estates (test/compile/calico.test.ts).
  */
 import {
   type Cidr,
@@ -70,6 +74,7 @@ import {
   type K8sLabelSelector,
   type K8sObject,
   type PodGroup,
+  type Side,
 } from '../kubernetes/compile.js'
 import { manifestArtefacts } from '../kubernetes/render.js'
 import { CALICO_CAPABILITIES } from './capabilities.js'
@@ -221,6 +226,40 @@ export function planCalico(
         out.push({ nets: [b.cidr.text], notNets: b.except.map((c: Cidr) => c.text) })
     return out
   }
+  /**
+   * The subjects of a rule side: its label, workload and `any` selectors as one side, and each
+   * `cidr` selector as the pods inside it with the block as the subject's own address (`own`,
+   * the rule's `nets`/`notNets` on the subject's end: an egress rule's `source`, an ingress
+   * rule's `destination`). Calico matches rules on packet addresses, so a dual-stack pod inside
+   * an IPv4 block is a subject for that address only, as in the model.
+   */
+  const subjects = (
+    policy: PolicySet['policies'][number],
+    rule: Rule,
+    sels: readonly Selector[],
+  ): { side: Side; own: Record<string, string[]> }[] => {
+    if (sels.some((s) => s.kind === 'any')) return [{ side: r.side(policy, rule, sels), own: {} }]
+    const out = [
+      {
+        side: r.side(
+          policy,
+          rule,
+          sels.filter((s) => s.kind !== 'cidr'),
+        ),
+        own: {},
+      },
+    ]
+    for (const s of sels)
+      if (s.kind === 'cidr')
+        out.push({
+          side: r.side(policy, rule, [s]),
+          own: {
+            nets: [s.cidr.text],
+            ...(s.except.length > 0 ? { notNets: s.except.map((c) => c.text) } : {}),
+          },
+        })
+    return out
+  }
   const emit = (
     subjects: PodGroup[],
     all: boolean,
@@ -285,30 +324,38 @@ export function planCalico(
       const services = calicoServices(rule.services)
       const base = `bh-${dnsName(policy.name)}-${dnsName(rule.id)}`
       if (ingress) {
-        const to = r.side(policy, rule, rule.to)
-        const rules = peers(policy, rule, rule.from).flatMap((source) =>
-          services.map((s) => ({
-            action,
-            ...s.proto,
-            ...(Object.keys(source).length > 0 ? { source } : {}),
-            ...(s.ports ? { destination: { ports: s.ports } } : {}),
-          })),
-        )
-        emit(to.groups, to.all, `${base}-in`, policy, rule, order, 'Ingress', rules)
+        const sources = peers(policy, rule, rule.from)
+        for (const { side: to, own } of subjects(policy, rule, rule.to)) {
+          const rules = sources.flatMap((source) =>
+            services.map((s) => {
+              const destination = { ...own, ...(s.ports ? { ports: s.ports } : {}) }
+              return {
+                action,
+                ...s.proto,
+                ...(Object.keys(source).length > 0 ? { source } : {}),
+                ...(Object.keys(destination).length > 0 ? { destination } : {}),
+              }
+            }),
+          )
+          emit(to.groups, to.all, `${base}-in`, policy, rule, order, 'Ingress', rules)
+        }
       }
       if (egress) {
-        const from = r.side(policy, rule, rule.from)
-        const rules = peers(policy, rule, rule.to).flatMap((dest) =>
-          services.map((s) => {
-            const destination = { ...dest, ...(s.ports ? { ports: s.ports } : {}) }
-            return {
-              action,
-              ...s.proto,
-              ...(Object.keys(destination).length > 0 ? { destination } : {}),
-            }
-          }),
-        )
-        emit(from.groups, from.all, `${base}-eg`, policy, rule, order, 'Egress', rules)
+        const destinations = peers(policy, rule, rule.to)
+        for (const { side: from, own } of subjects(policy, rule, rule.from)) {
+          const rules = destinations.flatMap((dest) =>
+            services.map((s) => {
+              const destination = { ...dest, ...(s.ports ? { ports: s.ports } : {}) }
+              return {
+                action,
+                ...s.proto,
+                ...(Object.keys(own).length > 0 ? { source: own } : {}),
+                ...(Object.keys(destination).length > 0 ? { destination } : {}),
+              }
+            }),
+          )
+          emit(from.groups, from.all, `${base}-eg`, policy, rule, order, 'Egress', rules)
+        }
       }
     }
   }
