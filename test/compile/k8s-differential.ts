@@ -8,15 +8,21 @@ import { expect } from 'vitest'
 import {
   BulkheadError,
   labelSet,
-  parseIp,
-  type IpAddress,
   type EnforcementMode,
   type Inventory,
   type PolicySet,
 } from '../../src/core/index.js'
 import type { CheckEndpoint, CompiledPod, K8sObject } from '../../src/compile/index.js'
-import { enforcementModeOf, evaluate } from '../../src/policy/evaluate.js'
-import { cidr, enforced, enforcementArb, estateArb, NOW, VMS } from './kubernetes-fixture.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import {
+  cidr,
+  enforced,
+  enforcementArb,
+  estateArb,
+  mixedModePod,
+  NOW,
+  VMS,
+} from './kubernetes-fixture.js'
 import { SEED } from '../helpers/model.js'
 
 /** Outside addresses: in and out of the CIDRs the estates use, and in the named external. */
@@ -71,24 +77,8 @@ export function runDifferential(
         const ps = modes
           ? { policies, enforcement: [...vmsObserved, ...enforcement] }
           : enforced(policies)
-        // a dual-stack pod whose addresses are in different modes (a cidr selector in the
-        // Enforcement list) gets the strongest one and a compile/mixed-mode warning, as a host
-        // does: a known deviation from the per-address model, not checked here
-        if (
-          modes &&
-          workloads.some(
-            (w) =>
-              w.labels['namespace'] !== undefined &&
-              new Set(
-                w.addresses.map((a) =>
-                  enforcementModeOf(ps, {
-                    ip: parseIp(a.ip) as IpAddress,
-                    entity: { kind: 'workload', workload: w },
-                  }),
-                ),
-              ).size > 1,
-          )
-        ) {
+        // mixed-mode pods (mixedModePod) are a known deviation, not checked here
+        if (modes && workloads.some((w) => mixedModePod(ps, w))) {
           counts.refused++
           return
         }

@@ -7,6 +7,8 @@ import fc from 'fast-check'
 import {
   labelSet,
   parseCidr,
+  parseIp,
+  type IpAddress,
   type Cidr,
   type EnforcementEntry,
   type EnforcementMode,
@@ -19,6 +21,7 @@ import {
   type Service,
   type Workload,
 } from '../../src/core/index.js'
+import { enforcementModeOf } from '../../src/policy/evaluate.js'
 
 export const NOW = new Date(Date.UTC(2026, 10, 22, 12))
 export const cidr = (t: string): Cidr => parseCidr(t) as Cidr
@@ -61,6 +64,25 @@ export function rule(
 
 export function policy(name: string, scope: Record<string, string>, rules: Rule[]): Policy {
   return { name, owner: 'team', scope: labelSet(scope), rules, file: `policy/${name}.yaml` }
+}
+
+/**
+ * True for a pod whose addresses are in different enforcement modes (a cidr selector in the
+ * Enforcement list): the cluster targets give it the strongest mode and a `compile/mixed-mode`
+ * warning, as a host target does, a known deviation from the per-address model.
+ */
+export function mixedModePod(ps: PolicySet, w: Workload): boolean {
+  return (
+    w.labels['namespace'] !== undefined &&
+    new Set(
+      w.addresses.map((a) =>
+        enforcementModeOf(ps, {
+          ip: parseIp(a.ip) as IpAddress,
+          entity: { kind: 'workload', workload: w },
+        }),
+      ),
+    ).size > 1
+  )
 }
 
 export function enforced(policies: Policy[]): PolicySet {

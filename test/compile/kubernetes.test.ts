@@ -31,7 +31,7 @@ import {
 } from '../../src/compile/index.js'
 import { calicoCompiler, planCalico } from '../../src/compile/calico/compile.js'
 import { ciliumCompiler, planCilium } from '../../src/compile/cilium/compile.js'
-import { enforcementModeOf, evaluate } from '../../src/policy/evaluate.js'
+import { evaluate } from '../../src/policy/evaluate.js'
 import { analyzeDocuments, npGuardView } from '../../src/kubernetes/index.js'
 import { connlist, connlistEntities, formatConns } from '../../src/policy/connlist.js'
 import {
@@ -53,6 +53,7 @@ import {
   tcp,
   enforcementArb,
   estateArb,
+  mixedModePod,
 } from './kubernetes-fixture.js'
 import { SEED } from '../helpers/model.js'
 
@@ -498,19 +499,9 @@ function modeMismatches(inventory: Inventory, ps: PolicySet): string[] {
   const out: string[] = []
   // pod pairs: a workload that is not a pod is an address range to the analyser, and its own
   // mode is its host's business
-  // mixed-mode pods (addresses in different modes) are left out: they get the strongest mode and
-  // a compile/mixed-mode warning, a known deviation from the per-address model (k8s-differential.ts)
+  // mixed-mode pods (mixedModePod) are a known deviation from the model, left out
   const pods = inventory.workloads.filter(
-    (w) =>
-      w.labels['namespace'] !== undefined &&
-      new Set(
-        w.addresses.map((a) =>
-          enforcementModeOf(ps, {
-            ip: parseIp(a.ip) as IpAddress,
-            entity: { kind: 'workload', workload: w },
-          }),
-        ),
-      ).size === 1,
+    (w) => w.labels['namespace'] !== undefined && !mixedModePod(ps, w),
   )
   for (const s of pods)
     for (const d of pods) {
