@@ -541,6 +541,21 @@ describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
     expect(objectsOf({ ...SHOP_POLICIES, enforcement: [] })).toEqual([])
   })
 
+  it('a namespace of observe pods gets a file without objects that says why (kubernetes, cilium, calico)', () => {
+    const ps: PolicySet = {
+      ...SHOP_POLICIES,
+      enforcement: [{ selector: lbl({ namespace: 'shop' }), mode: 'enforce' }],
+    }
+    for (const compiler of [kubernetesAnpCompiler, ciliumCompiler, calicoCompiler]) {
+      const { artefacts } = compiler.compile(SHOP, ps, { now: NOW })
+      const ops = artefacts.find((a) => a.path.startsWith('ops.'))
+      expect(ops?.content, compiler.target).toContain('Nothing to install in namespace ops')
+      expect(parseAllDocuments(ops?.content ?? '').length, compiler.target).toBe(0)
+      const shop = artefacts.find((a) => a.path.startsWith('shop.'))
+      expect(parseAllDocuments(shop?.content ?? '').length, compiler.target).toBeGreaterThan(1)
+    }
+  })
+
   it('observe pods next to enforced ones are not isolated: default deny and subjects name only the enforced pods', () => {
     const ps: PolicySet = {
       ...SHOP_POLICIES,
