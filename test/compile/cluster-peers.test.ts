@@ -246,7 +246,17 @@ describe('cluster targets: labels from label rules', () => {
     const plan = planKubernetes(inv, ps, { now: NOW, denyWith: 'anp' })
     const subjects = plan.adminPolicies.map((o) => (o['spec'] as { subject: unknown }).subject)
     expect(subjects).toEqual([
-      { pods: { namespaceSelector: {}, podSelector: { matchLabels: { zone: 'untrusted' } } } },
+      {
+        pods: {
+          // limited to the compiled namespaces: no pod of an unknown namespace is a subject
+          namespaceSelector: {
+            matchExpressions: [
+              { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['dev', 'shop'] },
+            ],
+          },
+          podSelector: { matchLabels: { zone: 'untrusted' } },
+        },
+      },
       {
         pods: {
           namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dev' } },

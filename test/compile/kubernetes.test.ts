@@ -408,6 +408,54 @@ describe('kubernetes target: fixtures', () => {
     expect(sorted(k8s)).toEqual(sorted(model))
   })
 
+  it('an AdminNetworkPolicy subject naming no namespace takes no pod of a namespace the inventory does not hold', () => {
+    const inv: Inventory = {
+      workloads: [
+        pod('shop', 'web', '10.244.1.10', { tier: 'front' }),
+        pod('shop', 'api', '10.244.1.20', { app: 'api' }),
+        pod('dev', 'web', '10.244.2.10', { tier: 'front' }),
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps = enforced([
+      policy('shop', { namespace: 'shop' }, [
+        rule('all-to-api', [{ kind: 'any' }], [lbl({ app: 'api' })], [tcp(8080)]),
+        rule(
+          'no-front-to-api',
+          [lbl({ tier: 'front' }, true)],
+          [lbl({ app: 'api' })],
+          [tcp(8080)],
+          'deny',
+        ),
+      ]),
+    ])
+    const plan = planKubernetes(inv, ps, { now: NOW, denyWith: 'anp' })
+    // a pod Bulkhead does not know: its address is unmanaged space, which all-to-api allows
+    const foreign = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web', namespace: 'other', labels: { tier: 'front' } },
+      status: { podIP: '10.244.9.10' },
+    }
+    const conns = new Map(
+      analyzeDocuments([...planObjects(plan), ...podManifests(inv), foreign]).connections.map(
+        (c) => [`${c.src} => ${c.dst}`, c.services],
+      ),
+    )
+    expect(conns.get('other/web[Pod] => shop/api[Pod]')?.has(6, 8080)).toBe(true)
+    expect(conns.get('dev/web[Pod] => shop/api[Pod]')?.has(6, 8080) ?? false).toBe(false)
+    expect(
+      evaluate(inv, ps, {
+        src: '10.244.9.10',
+        dst: '10.244.1.20',
+        protocol: 6,
+        dstPort: 8080,
+        at: NOW.getTime(),
+      }).decision,
+    ).toBe('allowed')
+  })
+
   it('direction ingress emits only ingress policies', () => {
     const plan = planKubernetes(SHOP, enforced([SHOP_POLICIES.policies[0] as Policy]), {
       now: NOW,

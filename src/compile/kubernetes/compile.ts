@@ -27,7 +27,8 @@
  * - Deny rules: `compile/unsupported-by-target` (capability `deny-rules`) unless
  *   `denyWith: 'anp'`: then each becomes one AdminNetworkPolicy per `from` group with one
  *   `Deny` egress rule to the `to` peers (pods, and `networks` for address blocks: a block
- *   with excepts as the CIDRs covering the rest, {@link blockCidrs}). ANP rules are
+ *   with excepts as the CIDRs covering the rest, {@link blockCidrs}). A subject naming no
+ *   namespace is limited to the compiled namespaces it covers ({@link subjectNamespaces}). ANP rules are
  *   evaluated before NetworkPolicy, so a Deny beats every allow. Priorities start at
  *   {@link DEFAULT_ANP_PRIORITY} (10) and go up by one per object in policy/rule order, so that
  *   cluster administrators keep 0–9 for their own higher-precedence policies; the set must fit
@@ -201,6 +202,23 @@ export function dnsName(text: string): string {
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '')
   return v === '' ? 'x' : v
+}
+
+/**
+ * The namespace selector of a group as a subject: `g.ns`, plus `kubernetes.io/metadata.name In`
+ * the compiled namespaces the group covers when it pins none, so that a cluster-scoped subject
+ * takes no pod of a namespace the inventory does not hold (kube-system, say), as the cilium and
+ * calico subjects do (s13/hR D3).
+ */
+export function subjectNamespaces(g: PodGroup): K8sLabelSelector {
+  if (g.ns.matchLabels?.[NAMESPACE_NAME_LABEL] !== undefined) return g.ns
+  return {
+    ...g.ns,
+    matchExpressions: [
+      ...(g.ns.matchExpressions ?? []),
+      { key: NAMESPACE_NAME_LABEL, operator: 'In', values: [...g.namespaces].sort() },
+    ],
+  }
 }
 
 /** The pods of one namespace that `pods` selects, as a {@link PodGroup}. */
@@ -970,7 +988,7 @@ export function planKubernetes(
             metadata: objectMeta(n === 1 ? base : `${base}-${n}`, policy.name, rule.id),
             spec: {
               priority: priority++,
-              subject: { pods: { namespaceSelector: g.ns, podSelector: g.pods } },
+              subject: { pods: { namespaceSelector: subjectNamespaces(g), podSelector: g.pods } },
               egress: [
                 {
                   name: labelValue(rule.id) || 'deny',
