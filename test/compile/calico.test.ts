@@ -184,7 +184,7 @@ describe('calico target', () => {
     const inv: Inventory = {
       workloads: [
         dual('b', 'api', '10.244.1.4', 'fd00:244:1::4', { role: 'api' }),
-        dual('a', 'db', '10.244.0.5', 'fd00:244:0::5', { role: 'db' }),
+        dual('a', 'db', '10.244.0.5', 'fd00:244::5', { role: 'db' }),
       ],
       externals: [],
       labelRules: [],

@@ -210,7 +210,13 @@ const podsArb = fc
       })
       return {
         ...w,
-        addresses: p.v6 ? [...w.addresses, { ip: `fd00:244:${p.ns}::${i + 1}` }] : w.addresses,
+        // canonical text, as the inventory sources give it (`fd00:244::1`, not `fd00:244:0::1`)
+        addresses: p.v6
+          ? [
+              ...w.addresses,
+              { ip: p.ns === 0 ? `fd00:244::${i + 1}` : `fd00:244:${p.ns}::${i + 1}` },
+            ]
+          : w.addresses,
         ...(p.tier === 3 ? { labelOrigins: { tier: 'label-rule:0' as const } } : {}),
       }
     }),
