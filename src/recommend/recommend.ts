@@ -451,6 +451,7 @@ export function recommend(
   }
 
   let alreadyAllowedFlows = 0
+  let partlyDeniedFlows = 0
   for (const edge of map.edges) {
     const svc = serviceText(edge.protocol, edge.dstPort, edge.dstPort)
     const exclude = (reason: string): void => {
@@ -499,6 +500,7 @@ export function recommend(
         exclude('denied-by-existing')
         continue
       }
+      if (judged.denyRules.length > 0) partlyDeniedFlows += edge.flows
     }
     const scope = owner.scope
     const name = policyName(scope)
@@ -838,6 +840,7 @@ export function recommend(
       flows: totalFlows,
       coveredFlows,
       coverage: share(coveredFlows, totalFlows),
+      ...(partlyDeniedFlows > 0 ? { partlyDeniedFlows } : {}),
       rules: built.length,
       policies: policies.length,
     },

@@ -27,7 +27,8 @@ export function renderReportText(report: RecommendReport): string {
   )
   const t = report.totals
   out.push(
-    `${t.rules} rule(s) in ${t.policies} polic${t.policies === 1 ? 'y' : 'ies'}; coverage ${pct(t.coverage)} of ${t.flows} observed flows (${t.edges} edges)`,
+    `${t.rules} rule(s) in ${t.policies} polic${t.policies === 1 ? 'y' : 'ies'}; coverage ${pct(t.coverage)} of ${t.flows} observed flows (${t.edges} edges)` +
+      partlyDenied(t),
   )
   for (const p of report.policies) {
     out.push(`  ${p.file}: ${p.rules} rule(s), owner ${p.owner}, coverage ${pct(p.coverage)}`)
@@ -68,7 +69,7 @@ export function renderReportMarkdown(report: RecommendReport): string {
     `Granularity **${report.granularity}**, scope by \`${report.scopeBy.join(',')}\`` +
       (w ? `, window ${w.start} – ${w.end} (${w.days} days).` : '.'),
     '',
-    `**${t.rules}** rules in **${t.policies}** policies cover **${pct(t.coverage)}** of ${t.flows} observed flows.`,
+    `**${t.rules}** rules in **${t.policies}** policies cover **${pct(t.coverage)}** of ${t.flows} observed flows${partlyDenied(t)}.`,
     '',
     '| policy | rules | owner | coverage |',
     '| --- | ---: | --- | ---: |',
@@ -98,4 +99,10 @@ export function renderReportMarkdown(report: RecommendReport): string {
     for (const d of report.diagnostics) out.push(`- ${formatDiagnostic(d)}`)
   }
   return `${out.join('\n')}\n`
+}
+
+/** The coverage caveat of edges partly under existing deny rules (`--merge`), or nothing. */
+function partlyDenied(t: RecommendReport['totals']): string {
+  const n = t.partlyDeniedFlows
+  return n === undefined ? '' : `, ${n} of them on edges partly blocked by existing deny rules`
 }

@@ -137,6 +137,12 @@ export interface RecommendReport {
     /** Flows of edges allowed by the recommended rules (plus, when merging, by the existing set). */
     readonly coveredFlows: number
     readonly coverage: number
+    /**
+     * With `existing` (`--merge`): flows of the edges that existing deny rules block in part (for
+     * some of the addresses of the edge's entities), counted in `coveredFlows` because their
+     * proposed rule allows the rest; the deny beats it where they overlap. Absent when none.
+     */
+    readonly partlyDeniedFlows?: number
     readonly rules: number
     readonly policies: number
   }

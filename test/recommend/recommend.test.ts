@@ -554,11 +554,17 @@ rules:
     const codes = r.report.diagnostics.filter((d) => d.code === 'recommend/denied-by-existing')
     expect(codes).toHaveLength(2)
     expect(codes.every((d) => d.severity === 'warning')).toBe(true)
-    // the partly denied edge still gets its rule
+    // the partly denied edge still gets its rule, and its flows are counted apart
     const proposed = r.policies.flatMap((p) => p.rules)
     expect(
       proposed.some((x) => x.to.some((t) => t.kind === 'external' && t.name === 'bank-sftp')),
     ).toBe(true)
+    const bank = MAP.edges.filter((e) => e.dst === 'bank-sftp')
+    expect(bank.length).toBeGreaterThan(0)
+    expect(r.report.totals.partlyDeniedFlows).toBe(bank.reduce((n, e) => n + e.flows, 0))
+    expect(
+      recommend(MAP, INV, { existing: load(shop, pay), now: at }).report.totals,
+    ).not.toHaveProperty('partlyDeniedFlows')
   })
 
   it('a rule covering the whole entity still counts', () => {
