@@ -304,17 +304,44 @@ export function laterChanges(inventory: Inventory, policySet: PolicySet, now: Da
   return out
 }
 
+/** Most `compile/address-bound-later` warnings given one by one (the earliest); the rest are summed up. */
+export const ADDRESS_BOUND_WARNINGS_MAX = 5
+
 /**
  * The warnings of {@link laterChanges}, as every compiler adds them to
  * {@link CompileResult.diagnostics} (stable codes `compile/expires-later`,
- * `compile/address-bound-later`).
+ * `compile/address-bound-later`): every `expires-later`, then the
+ * {@link ADDRESS_BOUND_WARNINGS_MAX} earliest address bounds one by one and, when there are
+ * more (IP reuse gives many), one `address-bound-later` without location counting the rest.
  */
 export function laterChangeWarnings(
   inventory: Inventory,
   policySet: PolicySet,
   now: Date,
 ): Diagnostic[] {
-  return laterChanges(inventory, policySet, now).map((c) => c.diagnostic)
+  const changes = laterChanges(inventory, policySet, now)
+  const addresses = changes
+    .filter((c) => c.diagnostic.code === 'compile/address-bound-later')
+    .sort((a, b) => a.at - b.at)
+  const rest = addresses.slice(ADDRESS_BOUND_WARNINGS_MAX)
+  const iso = (t: number): string => new Date(t).toISOString()
+  return [
+    ...changes.filter((c) => c.diagnostic.code !== 'compile/address-bound-later'),
+    ...addresses.slice(0, ADDRESS_BOUND_WARNINGS_MAX),
+  ]
+    .map((c) => c.diagnostic)
+    .concat(
+      rest.length === 0
+        ? []
+        : [
+            {
+              code: 'compile/address-bound-later',
+              severity: 'warning',
+              message: `${rest.length} more workload address bound(s) fall after the compile instant, from ${iso((rest[0] as LaterChange).at)} to ${iso((rest[rest.length - 1] as LaterChange).at)}; the artefacts follow none of them`,
+              hint: `recompile at or after ${iso((addresses[0] as LaterChange).at)}, and again at each bound`,
+            },
+          ],
+    )
 }
 
 /**

@@ -30,6 +30,7 @@ import {
 import { evaluate } from '../../src/policy/evaluate.js'
 import {
   ALL_CAPABILITIES,
+  ADDRESS_BOUND_WARNINGS_MAX,
   laterChanges,
   recompileAt,
   UnsupportedByTargetError,
@@ -342,6 +343,33 @@ export function runCompileConformance(opts: ConformanceOptions): void {
       const plain = compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi]))
       expect(plain.diagnostics.filter((d) => d.code.endsWith('-later'))).toEqual([])
       expect(recompileAt(CONFORMANCE_INVENTORY, policySetWith([allowWebApi]), NOW)).toBeUndefined()
+    })
+
+    it('many address bounds (IP reuse): the earliest warned one by one, the rest counted in one warning', () => {
+      const day = 86_400_000
+      const reused = Array.from({ length: 12 }, (_, i) => ({
+        ip: `10.1.7.${12 - i}`,
+        from: NOW.getTime() + (12 - i) * day,
+      }))
+      const inventory: Inventory = {
+        ...CONFORMANCE_INVENTORY,
+        workloads: CONFORMANCE_INVENTORY.workloads.map((w) =>
+          w.name === 'api-1' ? { ...w, addresses: [...w.addresses, ...reused] } : w,
+        ),
+      }
+      const timed = compile(inventory, policySetWith([allowWebApi])).diagnostics.filter(
+        (d) => d.code === 'compile/address-bound-later',
+      )
+      expect(timed).toHaveLength(ADDRESS_BOUND_WARNINGS_MAX + 1)
+      // the earliest first: 10.1.7.1 from tomorrow
+      expect(timed[0]?.message).toContain('10.1.7.1 ')
+      expect(timed[ADDRESS_BOUND_WARNINGS_MAX]?.location).toBeUndefined()
+      expect(timed[ADDRESS_BOUND_WARNINGS_MAX]?.message).toMatch(
+        new RegExp(`^${12 - ADDRESS_BOUND_WARNINGS_MAX} more `),
+      )
+      expect(recompileAt(inventory, policySetWith([allowWebApi]), NOW)).toEqual(
+        new Date(NOW.getTime() + day),
+      )
     })
 
     it('artefact paths are relative, unique and safe', () => {
