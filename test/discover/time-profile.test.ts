@@ -7,6 +7,7 @@ import {
   monthEndsOf,
   profileOf,
 } from '../../src/discover/time-profile.js'
+import { SEED } from '../helpers/model.js'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
@@ -44,7 +45,7 @@ describe('classifyPattern', () => {
           expect(classify([d + t], w)).toBe('once')
         },
       ),
-      { seed: 42, numRuns: 200 },
+      { seed: SEED, numRuns: 200 },
     )
   })
 
@@ -67,7 +68,7 @@ describe('classifyPattern', () => {
           expect(classify(starts, Math.round((to - from) / DAY))).toBe('month-end')
         },
       ),
-      { seed: 42, numRuns: 200 },
+      { seed: SEED, numRuns: 200 },
     )
   })
 
@@ -89,7 +90,7 @@ describe('classifyPattern', () => {
           expect(classify(starts, n)).toBe('business-hours')
         },
       ),
-      { seed: 42, numRuns: 200 },
+      { seed: SEED, numRuns: 200 },
     )
   })
 
@@ -104,7 +105,7 @@ describe('classifyPattern', () => {
           expect(classify(starts, n)).toBe('nightly')
         },
       ),
-      { seed: 42, numRuns: 200 },
+      { seed: SEED, numRuns: 200 },
     )
   })
 
@@ -119,7 +120,7 @@ describe('classifyPattern', () => {
           expect(classify(starts, weeks * 7)).toBe('weekly')
         },
       ),
-      { seed: 42, numRuns: 200 },
+      { seed: SEED, numRuns: 200 },
     )
   })
 
@@ -129,7 +130,7 @@ describe('classifyPattern', () => {
         const starts = Array.from({ length: n * 24 }, (_, i) => d0 + i * HOUR)
         expect(classify(starts, n)).toBe('continuous')
       }),
-      { seed: 42, numRuns: 100 },
+      { seed: SEED, numRuns: 100 },
     )
   })
 
@@ -150,7 +151,7 @@ describe('classifyPattern', () => {
           expect(classify(starts, 60)).toBe('rare')
         },
       ),
-      { seed: 42, numRuns: 200 },
+      { seed: SEED, numRuns: 200 },
     )
   })
 

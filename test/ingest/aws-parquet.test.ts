@@ -13,6 +13,7 @@ import { BulkheadError } from '../../src/core/index.js'
 import type { Flow } from '../../src/core/flow.js'
 import { AWS_DEFAULT_FIELDS } from '../../src/ingest/formats/aws-vpc.js'
 import { readFlowBatches, readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
+import { SEED } from '../helpers/model.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'bulkhead-parquet-'))
 afterAll(() => {
@@ -197,7 +198,7 @@ describe('AWS VPC flow logs as Parquet', () => {
           }
         },
       ),
-      { seed: 42, numRuns: 150 },
+      { seed: SEED, numRuns: 150 },
     )
     expect(outcomes).toContain('ingest/truncated-input')
   })

@@ -14,6 +14,7 @@ import {
 import { BATCH_ROWS } from '../../src/store/duckdb/batch.js'
 import { FLOW_T0, syntheticFlow } from '../helpers/flows.js'
 import { all, withStore } from '../helpers/store.js'
+import { SEED } from '../helpers/model.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-store-'))
 afterAll(() => {
@@ -136,7 +137,7 @@ describe('DuckDB flow store', () => {
             expect(rows).toContainEqual(normal)
           }
         }),
-        { seed: 42, numRuns: 25 },
+        { seed: SEED, numRuns: 25 },
       )
     })
   })
