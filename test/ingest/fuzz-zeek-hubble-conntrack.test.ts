@@ -411,7 +411,9 @@ describe('fuzz: zeek, hubble, conntrack parsers never crash and emit only valid 
             emitted += await check(parser, recs.flat(), strict)
           },
         ),
-        { seed: SEED, numRuns: 150 },
+        // about 1 generated zeek record in 10 is a valid flow (its fields are drawn independently):
+        // 150 runs emitted 13 to 32 flows depending on the seed; 400 runs keep well above 20
+        { seed: SEED, numRuns: 400 },
       )
       expect(emitted).toBeGreaterThan(20) // the generators reach the emitting paths, not only the skips
     })

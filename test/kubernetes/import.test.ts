@@ -302,7 +302,9 @@ describe('k8s import: random policy sets (fixed seed)', () => {
       fc.property(passAllowEstate, (e) => {
         if (checkEstate(e).passShadowed) shadowed++
       }),
-      { seed: SEED, numRuns: 60 },
+      // about 1 set in 6 shadows an Allow behind the Pass: 60 runs gave 4 such sets for some
+      // seeds (FC_SEED=10, 22); 150 runs leave a count of 5 or fewer at odds below 1e-6
+      { seed: SEED, numRuns: 150 },
     )
     // the runs must include sets where an Allow is written per workload, less passed traffic
     expect(shadowed).toBeGreaterThan(5)
