@@ -344,6 +344,23 @@ function pct(score: number): string {
 }
 
 /**
+ * Text for a YAML comment: control characters (line feed, carriage return, NUL, …) and the
+ * Unicode line separators written as `\n`, `\r`, `\uXXXX`. A workload name may hold any of them;
+ * written as is, a line break ends the comment and the rest of the name reads as YAML content.
+ */
+function commentText(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029]/gu, (c) =>
+    c === '\n'
+      ? '\\n'
+      : c === '\r'
+        ? '\\r'
+        : c === '\t'
+          ? '\\t'
+          : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
+}
+
+/**
  * Renders proposals as one `kind: LabelRules` YAML document (`apiVersion: bulkhead.dev/v1`), with
  * each rule's reason and score as a comment above it. Names are regex-escaped and anchored, so a
  * rule matches exactly the named workloads. Loading it (`readLabelRulesDocument`) gives rules
@@ -363,7 +380,7 @@ export function renderSuggestedLabelRules(
       let g = byRole.get(id)
       if (!g) byRole.set(id, (g = { names: [], key: s.key, value: s.value, notes: [] }))
       g.names.push(s.workload)
-      g.notes.push(` ${s.workload}: ${s.reason}; score ${pct(s.score)}`)
+      g.notes.push(` ${commentText(`${s.workload}: ${s.reason}`)}; score ${pct(s.score)}`)
     }
     groups.push(...[...byRole.values()].sort((a, b) => byText(a.value, b.value)))
   } else {
@@ -372,7 +389,7 @@ export function renderSuggestedLabelRules(
         names: [s.workload],
         key: s.key,
         value: s.value,
-        notes: [` ${s.workload}: ${s.reason}; score ${pct(s.score)}`],
+        notes: [` ${commentText(`${s.workload}: ${s.reason}`)}; score ${pct(s.score)}`],
       })
   }
   const doc = new Document({
