@@ -164,7 +164,6 @@ describe.skipIf(!HAVE && !REQUIRED)(
       })
       expect(g.edges).toHaveLength(4)
       expect(out['big']).toMatchObject({ entities: 40, edges: 120, errors: [] })
-      expect(out.big.ms).toBeLessThan(20_000)
     }, 120_000)
   },
 )

@@ -246,7 +246,6 @@ describe('NetFlow / IPFIX decoder fuzz', () => {
     const d = new NetflowDecoder(LIMITS)
     let record = 0
     let flows = 0
-    const start = Date.now()
     fc.assert(
       fc.property(
         fc.array(
@@ -275,7 +274,6 @@ describe('NetFlow / IPFIX decoder fuzz', () => {
     )
     checkResult(d, d.flush(), exporters)
     expect(flows).toBeGreaterThan(0) // the mutations leave plenty decodable
-    expect(Date.now() - start).toBeLessThan(10_000)
   })
 
   it('fully random buffers (with and without a valid version word)', () => {
