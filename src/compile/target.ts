@@ -247,6 +247,11 @@ export interface LaterChange {
   readonly diagnostic: Diagnostic
 }
 
+/** ISO-8601 UTC text of an instant in ms. */
+function iso(t: number): string {
+  return new Date(t).toISOString()
+}
+
 /**
  * The time bounds every compiled artefact ignores. No target expresses time: a rule is compiled
  * if it is live at `now` and then holds for good, and a workload has the addresses it holds at
@@ -263,7 +268,6 @@ export interface LaterChange {
 export function laterChanges(inventory: Inventory, policySet: PolicySet, now: Date): LaterChange[] {
   const at = now.getTime()
   const out: LaterChange[] = []
-  const iso = (t: number): string => new Date(t).toISOString()
   for (const policy of policySet.policies) {
     for (const rule of policy.rules) {
       if (rule.expires === undefined || !isLive(rule, at)) continue
@@ -324,7 +328,6 @@ export function laterChangeWarnings(
     .filter((c) => c.diagnostic.code === 'compile/address-bound-later')
     .sort((a, b) => a.at - b.at)
   const rest = addresses.slice(ADDRESS_BOUND_WARNINGS_MAX)
-  const iso = (t: number): string => new Date(t).toISOString()
   return [
     ...changes.filter((c) => c.diagnostic.code !== 'compile/address-bound-later'),
     ...addresses.slice(0, ADDRESS_BOUND_WARNINGS_MAX),

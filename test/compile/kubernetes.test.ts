@@ -598,6 +598,9 @@ describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
       const { artefacts } = compiler.compile(SHOP, ps, { now: NOW })
       const ops = artefacts.find((a) => a.path.startsWith('ops.'))
       expect(ops?.content, compiler.target).toContain('Nothing to install in namespace ops')
+      expect(ops?.content, compiler.target).toMatch(
+        /kubectl delete -n ops -l \S+ \S*networkpolicies\./,
+      )
       expect(parseAllDocuments(ops?.content ?? '').length, compiler.target).toBe(0)
       const shop = artefacts.find((a) => a.path.startsWith('shop.'))
       expect(parseAllDocuments(shop?.content ?? '').length, compiler.target).toBeGreaterThan(1)

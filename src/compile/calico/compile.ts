@@ -50,6 +50,7 @@ import {
   type Cidr,
   type EnforcementMode,
   type Inventory,
+  type Policy,
   type PolicySet,
   type Rule,
   type Selector,
@@ -193,18 +194,14 @@ export function planCalico(
   }
   const global: K8sObject[] = []
   /**
-   * Calico entity rules (source or destination) of a peer side; `[{}]` for any. Pod groups as
+   * Calico entity rules (source or destination) of a peer side (`sels`, with `side` its
+   * {@link plainSide}); `[{}]` for any. Pod groups as
    * selectors; address blocks (workloads that are not pods, named externals) as `nets` with
    * `notNets`; CIDR selectors as their own `nets`, since Calico nets take pod addresses too.
    */
-  const peers = (policy: PolicySet['policies'][number], rule: Rule, sels: readonly Selector[]) => {
-    if (sels.some((s) => s.kind === 'any')) return [{}]
+  const peers = (sels: readonly Selector[], side: Side) => {
+    if (side.all) return [{}]
     const out: Record<string, unknown>[] = []
-    const side = r.side(
-      policy,
-      rule,
-      sels.filter((s) => s.kind !== 'cidr'),
-    )
     for (const g of side.groups) {
       if (g.namespaces.length === 0) continue
       out.push({
@@ -227,28 +224,31 @@ export function planCalico(
     return out
   }
   /**
-   * The subjects of a rule side: its label, workload and `any` selectors as one side, and each
-   * `cidr` selector as the pods inside it with the block as the subject's own address (`own`,
-   * the rule's `nets`/`notNets` on the subject's end: an egress rule's `source`, an ingress
-   * rule's `destination`). Calico matches rules on packet addresses, so a dual-stack pod inside
-   * an IPv4 block is a subject for that address only, as in the model.
+   * A rule side without its `cidr` selectors (with them when it holds `any`, which takes every
+   * pod anyway): the pod groups and blocks its label, workload and external selectors stand for.
+   * Resolved once per rule side, for its peers and its subjects.
+   */
+  const plainSide = (policy: Policy, rule: Rule, sels: readonly Selector[]): Side =>
+    r.side(
+      policy,
+      rule,
+      sels.some((s) => s.kind === 'any') ? sels : sels.filter((s) => s.kind !== 'cidr'),
+    )
+  /**
+   * The subjects of a rule side: its {@link plainSide}, and each `cidr` selector as the pods
+   * inside it with the block as the subject's own address (`own`, the rule's `nets`/`notNets` on
+   * the subject's end: an egress rule's `source`, an ingress rule's `destination`). Calico
+   * matches rules on packet addresses, so a dual-stack pod inside an IPv4 block is a subject for
+   * that address only, as in the model.
    */
   const subjects = (
-    policy: PolicySet['policies'][number],
+    policy: Policy,
     rule: Rule,
     sels: readonly Selector[],
+    plain: Side,
   ): { side: Side; own: Record<string, string[]> }[] => {
-    if (sels.some((s) => s.kind === 'any')) return [{ side: r.side(policy, rule, sels), own: {} }]
-    const out = [
-      {
-        side: r.side(
-          policy,
-          rule,
-          sels.filter((s) => s.kind !== 'cidr'),
-        ),
-        own: {},
-      },
-    ]
+    const out: { side: Side; own: Record<string, string[]> }[] = [{ side: plain, own: {} }]
+    if (plain.all) return out
     for (const s of sels)
       if (s.kind === 'cidr')
         out.push({
@@ -264,7 +264,7 @@ export function planCalico(
     subjects: PodGroup[],
     all: boolean,
     base: string,
-    policy: PolicySet['policies'][number],
+    policy: Policy,
     rule: Rule,
     order: number,
     type: 'Ingress' | 'Egress',
@@ -323,9 +323,11 @@ export function planCalico(
       const order = rule.action === 'deny' ? DENY_ORDER : ALLOW_ORDER
       const services = calicoServices(rule.services)
       const base = `bh-${dnsName(policy.name)}-${dnsName(rule.id)}`
+      const fromSide = plainSide(policy, rule, rule.from)
+      const toSide = plainSide(policy, rule, rule.to)
       if (ingress) {
-        const sources = peers(policy, rule, rule.from)
-        for (const { side: to, own } of subjects(policy, rule, rule.to)) {
+        const sources = peers(rule.from, fromSide)
+        for (const { side: to, own } of subjects(policy, rule, rule.to, toSide)) {
           const rules = sources.flatMap((source) =>
             services.map((s) => {
               const destination = { ...own, ...(s.ports ? { ports: s.ports } : {}) }
@@ -341,8 +343,8 @@ export function planCalico(
         }
       }
       if (egress) {
-        const destinations = peers(policy, rule, rule.to)
-        for (const { side: from, own } of subjects(policy, rule, rule.from)) {
+        const destinations = peers(rule.to, toSide)
+        for (const { side: from, own } of subjects(policy, rule, rule.from, fromSide)) {
           const rules = destinations.flatMap((dest) =>
             services.map((s) => {
               const destination = { ...dest, ...(s.ports ? { ports: s.ports } : {}) }
@@ -382,6 +384,7 @@ export const calicoCompiler: Compiler<CalicoOptions> = {
         'calico.yaml',
         CALICO_GLOBAL_FILE,
         plan.global,
+        'networkpolicies.projectcalico.org,stagednetworkpolicies.projectcalico.org',
       ),
       diagnostics: [...plan.diagnostics, ...laterChangeWarnings(inventory, policySet, options.now)],
     }

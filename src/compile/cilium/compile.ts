@@ -305,6 +305,7 @@ export const ciliumCompiler: Compiler<CiliumOptions> = {
         'ciliumnetworkpolicies.yaml',
         CILIUM_CLUSTERWIDE_FILE,
         plan.clusterwide,
+        'ciliumnetworkpolicies.cilium.io',
       ),
       diagnostics: [...plan.diagnostics, ...laterChangeWarnings(inventory, policySet, options.now)],
     }
