@@ -1,6 +1,8 @@
 /**
  * @module Shared CLI plumbing: output formats, exit codes, printing diagnostics.
  */
+import { mkdirSync, statSync } from 'node:fs'
+import path from 'node:path'
 import { stringify } from 'yaml'
 import {
   BulkheadError,
@@ -59,6 +61,37 @@ export function emit<T>(
   else if (format === 'yaml') text = toYaml(data)
   else text = render(data, format)
   process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`)
+}
+
+/**
+ * `mkdir -p`: creates `dir` and its missing parents, one level at a time, from the nearest
+ * existing ancestor down. Node's `mkdir(dir, { recursive: true })` is not used: where `mkdir`
+ * fails with ENOENT under a parent that exists (inside `/proc`, Node 20) it retries for ever.
+ * An existing `dir` is no error.
+ * @throws the Node system error of the first level that cannot be created (`syscall` `mkdir`,
+ * `code` ENOENT, EACCES, ENOTDIR, EROFS, ...), which {@link systemErrorDiagnostic} reports.
+ */
+export function makeDirectory(dir: string): void {
+  const missing: string[] = []
+  for (let d = path.resolve(dir); isMissing(d);) {
+    missing.push(d)
+    const parent = path.dirname(d)
+    if (parent === d) break
+    d = parent
+  }
+  for (const d of missing.reverse()) mkdirSync(d)
+}
+
+/** True when nothing is at `d`, also when a part of it is a file (mkdir then says so). */
+function isMissing(d: string): boolean {
+  try {
+    statSync(d)
+    return false
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return true
+    throw err
+  }
 }
 
 /** System calls that read: their failures are `io/read-failed`; other calls' `io/write-failed`. */

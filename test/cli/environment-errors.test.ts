@@ -4,7 +4,7 @@
  * stack trace.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -26,6 +26,36 @@ describe('errors of the environment', () => {
     expect(init.stderr).not.toContain('internal error')
     expect(init.stderr).not.toMatch(/\n\s+at /) // no stack trace
   })
+
+  // Node's own recursive mkdir retries for ever where mkdir says ENOENT under a parent that
+  // exists, as inside /proc (Linux)
+  it.skipIf(!existsSync('/proc/self'))(
+    'a folder that cannot be made under /proc: io/not-found at once, for every verb that writes',
+    async () => {
+      const where = '/proc/bulkhead-no-such-folder/ws'
+      const init = await cli('init', '-w', where)
+      expect(init.code).toBe(1)
+      expect(init.stderr).toMatch(
+        /error io\/not-found: cannot mkdir "\/proc\/bulkhead-no-such-folder"/,
+      )
+      const ws = path.join(root, 'proc-out')
+      expect((await cli('init', '-w', ws)).code).toBe(0)
+      const compile = await cli('compile', '-w', ws, '--target', 'nftables', '--out', where)
+      expect(compile.stderr).toMatch(/error io\/not-found: cannot mkdir/)
+      expect(compile.code).toBe(1)
+      // the store's folder, from bulkhead.yaml
+      const yaml = path.join(ws, 'bulkhead.yaml')
+      writeFileSync(
+        yaml,
+        readFileSync(yaml, 'utf8').replace(/^store: .*$/m, `store: ${where}/store.duckdb`),
+      )
+      const flows = path.join(ws, 'flows.csv')
+      writeFileSync(flows, 'src_ip,dst_ip,src_port,dst_port,protocol\n10.0.0.1,10.0.0.2,1,2,tcp\n')
+      const ingest = await cli('ingest', '-w', ws, flows)
+      expect(ingest.stderr).toMatch(/error io\/not-found: cannot mkdir/)
+      expect(ingest.code).toBe(1)
+    },
+  )
 
   it('a store another process holds: store/locked, exit 1', async () => {
     const { ws, flows, store } = await ingestedWorkspace('locked')

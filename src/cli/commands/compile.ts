@@ -1,7 +1,7 @@
 /**
  * @module `bulkhead compile --target T --out DIR`: enforcement artefacts for one target.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { parseCidr, sortDiagnostics, type Cidr, type Diagnostic } from '../../core/index.js'
@@ -15,7 +15,7 @@ import {
   type Direction,
   type NftablesOptions,
 } from '../../compile/index.js'
-import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
+import { checkFormat, emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
 import { loadOrThrow, parseTime } from '../workspace.js'
 
 /** The JSON shape of `compile -o json`. Stable. */
@@ -201,7 +201,7 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
             : opts.target === 'calico'
               ? calicoCompiler.compile(inventory, policySet, k8sOptions)
               : compiler.compile(inventory, policySet, options)
-      await mkdir(opts.out, { recursive: true })
+      makeDirectory(opts.out)
       for (const a of result.artefacts) {
         const file = path.join(opts.out, a.path)
         const tmp = `${file}.tmp-${process.pid}`

@@ -7,7 +7,7 @@
  * @remarks Issue 10 items 1–2. Every step calls the same core functions as its own verb; the
  * store is created afresh under the out folder on every run, so reruns give the same report.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
 import {
@@ -36,7 +36,7 @@ import {
   type RecommendReport,
 } from '../../recommend/index.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { UsageError } from '../output.js'
+import { makeDirectory, UsageError } from '../output.js'
 import { cytoscapeSource } from './discover.js'
 import { compileDemoTargets, type DemoTargetResult } from './demo-targets.js'
 import { expandGlob, ingestFiles, type IngestJob, type IngestOutput } from './ingest.js'
@@ -154,7 +154,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     'report.html',
   ])
     rmSync(path.join(out, sub), { recursive: true, force: true })
-  mkdirSync(out, { recursive: true })
+  makeDirectory(out)
   const storePath = path.join(out, 'store.duckdb')
 
   const loaded = await loadWorkspace(dir, new Date())
@@ -196,7 +196,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   // the estate has a month-end batch: ask recommend to say whether the window can show it
   const rec = recommend(map, inventory, { granularity: 'identity', expect: ['monthly'] })
   const policyDir = path.join(out, 'policy')
-  mkdirSync(policyDir, { recursive: true })
+  makeDirectory(policyDir)
   const written: string[] = []
   for (const [file, text] of renderRecommendation(rec)) {
     writeFileSync(path.join(policyDir, file), text)
@@ -269,7 +269,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const artefacts: string[] = []
   for (const { result: tr, files } of targets) {
     const tdir = path.join(out, tr.target)
-    mkdirSync(tdir, { recursive: true })
+    makeDirectory(tdir)
     for (const a of files) {
       writeFileSync(path.join(tdir, a.path), a.content)
       artefacts.push(`${tr.target}/${a.path}`)

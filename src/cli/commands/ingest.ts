@@ -2,7 +2,7 @@
  * @module `bulkhead ingest [FILE...]`: parse flow files and store them in the workspace store,
  * once per file (by content fingerprint), with progress on a terminal.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { BulkheadError, type Diagnostic, type Workspace } from '../../core/index.js'
@@ -21,7 +21,7 @@ import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from '../../poli
 import type { IngestFileResult } from '../../store/index.js'
 import { openStore } from '../store.js'
 import { checkFieldList, expandInputs } from '../inputs.js'
-import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
+import { checkFormat, emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
 import { startProgress } from '../progress.js'
 
 /** Options of the `ingest` verb as commander passes them. */
@@ -199,7 +199,7 @@ export async function ingestFiles(
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(storePath)) {
     throw new UsageError(`store ${storePath}: only a DuckDB file store is supported so far`)
   }
-  if (storePath !== ':memory:') mkdirSync(path.dirname(storePath), { recursive: true })
+  if (storePath !== ':memory:') makeDirectory(path.dirname(storePath))
   const store = await openStore(storePath)
   const started = performance.now()
   const summaries: FileSummary[] = []

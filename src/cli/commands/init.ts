@@ -2,10 +2,10 @@
  * @module `bulkhead init`: write a commented workspace skeleton that validates as it is.
  */
 import { existsSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Command } from 'commander'
-import { checkFormat, emit, EXIT, UsageError } from '../output.js'
+import { checkFormat, emit, EXIT, UsageError, makeDirectory } from '../output.js'
 
 /** The skeleton's files, by path relative to the workspace. Each validates with `bulkhead validate`. */
 export const SKELETON: Readonly<Record<string, string>> = {
@@ -98,7 +98,7 @@ export function registerInit(program: Command): void {
       const written: string[] = []
       for (const [rel, text] of Object.entries(SKELETON)) {
         const path = join(opts.workspace, rel)
-        await mkdir(dirname(path), { recursive: true })
+        makeDirectory(dirname(path))
         await writeFile(path, text)
         written.push(path)
       }

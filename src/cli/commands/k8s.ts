@@ -4,7 +4,7 @@
  * BaselineAdminNetworkPolicy, Ingress, Route) allow, in np-guard's connlist format; and
  * `bulkhead k8s import DIR --out POLICY_DIR`: those policies as Bulkhead policy files.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { BulkheadError, hasErrors, parseCidr, type Diagnostic } from '../../core/index.js'
@@ -21,7 +21,7 @@ import {
   type K8sConnlistFormat,
   type K8sVerdict,
 } from '../../kubernetes/index.js'
-import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
+import { checkFormat, emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
 
 const CONNLIST_FORMATS = ['txt', 'text', 'json', 'csv', 'md', 'dot'] as const
 const EVAL_FORMATS = ['text', 'json', 'yaml'] as const
@@ -126,7 +126,7 @@ export function runK8sImport(
     )
   }
   for (const [p, text] of targets) {
-    mkdirSync(path.dirname(p), { recursive: true })
+    makeDirectory(path.dirname(p))
     writeFileSync(p, text)
   }
   return {

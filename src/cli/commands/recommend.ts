@@ -4,7 +4,7 @@
  * @remarks Semantics: issue 5; the core is `src/recommend` (pure); this shell builds the map,
  * writes the files and prints the report.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
 import {
@@ -16,7 +16,7 @@ import {
   type Granularity,
   type RecommendReport,
 } from '../../recommend/index.js'
-import { checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
+import { checkFormat, printDiagnostics, toYaml, UsageError, makeDirectory } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { loadOrThrow, parseTime, parseWindow } from '../workspace.js'
 
@@ -166,7 +166,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       const outDir = opts.out ?? path.join(opts.workspace, 'recommended')
       const written: string[] = []
       if (opts.dryRun !== true && result.policies.length > 0) {
-        mkdirSync(outDir, { recursive: true })
+        makeDirectory(outDir)
         for (const [file, text] of renderRecommendation(result)) {
           const p = path.join(outDir, file)
           writeFileSync(p, text)
