@@ -9,7 +9,8 @@ import { openStore } from './store.js'
 import { UsageError } from './output.js'
 
 /**
- * Builds the dependency map of the workspace's flow store over `options.since`/`until`.
+ * Builds the dependency map of the workspace's flow store over `options.since`/`until`, its
+ * calendar views in `options.timeZone`, else the workspace's `timeZone`, else UTC.
  * The map's own diagnostics (coverage warnings) are returned in it, not printed.
  * @throws UsageError for a store that is not a DuckDB file; BulkheadError `discover/no-flows`
  *   when the store does not exist or holds no flow in the selected window (the store file is
@@ -33,9 +34,13 @@ export async function loadDependencyMap(
     ])
   if (!existsSync(workspace.store)) throw noFlows(`(the store ${workspace.store} does not exist)`)
   const store = await openStore(workspace.store, { readOnly: true })
+  const timeZone = options.timeZone ?? workspace.timeZone
   let map: DependencyMap
   try {
-    map = await buildDependencyMap(store, inventory, options)
+    map = await buildDependencyMap(store, inventory, {
+      ...options,
+      ...(timeZone !== undefined ? { timeZone } : {}),
+    })
   } finally {
     await store.close()
   }

@@ -6,7 +6,7 @@ import type { LoadResult } from '../policy/load.js'
 import { loadWorkspace } from '../policy/files.js'
 import { printDiagnostics, UsageError } from './output.js'
 import { readPolicySource } from './policy-source.js'
-import { BulkheadError, formatDiagnostic, hasErrors } from '../core/index.js'
+import { BulkheadError, canonicalTimeZone, formatDiagnostic, hasErrors } from '../core/index.js'
 
 /**
  * Loads the workspace, with the policy set named by `policy` (a folder or `REV:path`, see
@@ -81,4 +81,20 @@ export function parseWindow(
   if (s !== undefined && u !== undefined && u <= s)
     throw new UsageError('--until must be after --since', 'the window [--since, --until) is empty')
   return { ...(s !== undefined ? { since: s } : {}), ...(u !== undefined ? { until: u } : {}) }
+}
+
+/**
+ * `--time-zone`: the canonical IANA name of the zone given, or `undefined` when none was given
+ * (the workspace's `timeZone`, else UTC, applies).
+ * @throws UsageError when `zone` is not an IANA zone name.
+ */
+export function parseTimeZone(zone: string | undefined): string | undefined {
+  if (zone === undefined) return undefined
+  const name = canonicalTimeZone(zone)
+  if (name === undefined)
+    throw new UsageError(
+      `--time-zone: "${zone}" is not an IANA time zone name`,
+      'name a zone of the tz database, such as Europe/Berlin, America/New_York or UTC',
+    )
+  return name
 }

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'io/write-failed'
   // workspace and inventory
   | 'workspace/bad-config'
+  | 'workspace/unknown-time-zone'
   | 'inventory/duplicate-workload'
   | 'inventory/duplicate-address'
   | 'inventory/duplicate-external'

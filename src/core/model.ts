@@ -198,6 +198,11 @@ export interface Workspace {
   readonly store: string
   readonly sources: readonly SourceConfig[]
   /**
+   * The IANA time zone of the calendar views of flows (time profiles, active days, patterns),
+   * canonical ({@link canonicalTimeZone}); absent: UTC.
+   */
+  readonly timeZone?: string
+  /**
    * Which of `inventory` and `policy` bulkhead.yaml names itself: a path it names must exist,
    * a default (absent key, or no bulkhead.yaml) may be missing. Absent: none named.
    */

@@ -12,6 +12,7 @@ import {
   normalizeIp,
   type Entity,
   type Inventory,
+  UTC_ZONE,
 } from '../core/index.js'
 import { Resolver } from '../inventory/resolver.js'
 import type { FlowStore } from '../store/store.js'
@@ -39,7 +40,10 @@ export interface AddressHolding {
   readonly entity: string
 }
 
-/** An edge before classification: counters, profile and active days (UTC days since epoch). */
+/**
+ * An edge before classification: counters, profile and active days (days since 1970-01-01 of
+ * the calendar of the aggregation's time zone).
+ */
 export interface RawEdge {
   readonly src: string
   readonly dst: string
@@ -192,11 +196,20 @@ const ICMP_REQUEST_SQL = Object.entries(ICMP_REQUEST_OF_REPLY)
  * The aggregation query. Flows recorded `server-to-client` are turned around (addresses; ports
  * too, except for ICMP/ICMPv6 whose "port" is the message type: a reply's type becomes its
  * request's, an echo reply an echo request); each end is joined to the
- * address table at the flow's `start`; a first GROUP BY per (edge, UTC day, UTC hour) shrinks the
- * data, from which the edge counters, the distinct days and the two histograms are taken.
+ * address table at the flow's `start`; a first GROUP BY per (edge, day, hour) shrinks the
+ * data, from which the edge counters, the distinct days and the two histograms are taken. Day
+ * and hour are those of `zone` (a canonical IANA name): UTC reads the view's `day`; another zone
+ * converts `start_ms` with DuckDB's ICU (`timezone(zone, make_timestamptz(µs))`), the same tz
+ * database Node's `Intl` uses for the window's days.
  */
-function aggregateSql(where: string): string {
+function aggregateSql(where: string, zone: string): string {
   const key = 'se, de, proto, port'
+  // a canonical zone name holds only [A-Za-z0-9_+/-] (core canonicalTimeZone): no quote to escape
+  const local = `timezone('${zone}', make_timestamptz(start_ms * 1000))`
+  const dayHour =
+    zone === UTC_ZONE
+      ? 'day, hour(epoch_ms(start_ms)) AS hr'
+      : `CAST(${local} AS DATE) AS day, hour(${local}) AS hr`
   return `
 WITH f AS (
   SELECT
@@ -206,20 +219,19 @@ WITH f AS (
       WHEN protocol NOT IN (1, 58) THEN src_port
       ${ICMP_REQUEST_SQL}
       ELSE dst_port END AS port,
-    protocol AS proto, start_ms, end_ms, packets, bytes, day,
+    protocol AS proto, start_ms, end_ms, packets, bytes, ${dayHour},
     direction = 'unknown' AS unk, observed_action = 'reject' AS rej
   FROM flows ${where}
 ),
 r AS MATERIALIZED (
-  SELECT a.entity AS se, b.entity AS de, f.proto, f.port, f.day,
-    hour(epoch_ms(f.start_ms)) AS hr,
+  SELECT a.entity AS se, b.entity AS de, f.proto, f.port, f.day, f.hr,
     count(*) AS n, sum(f.packets) AS pk, sum(f.bytes) AS oc,
     min(f.start_ms) AS fs, max(f.end_ms) AS ls,
     count(*) FILTER (WHERE f.unk) AS nu, count(*) FILTER (WHERE f.rej) AS nr
   FROM f
   JOIN ${ADDRESS_TABLE} a ON a.ip = f.c AND f.start_ms >= a.from_ms AND f.start_ms < a.to_ms
   JOIN ${ADDRESS_TABLE} b ON b.ip = f.s AND f.start_ms >= b.from_ms AND f.start_ms < b.to_ms
-  GROUP BY se, de, f.proto, f.port, f.day, hr
+  GROUP BY se, de, f.proto, f.port, f.day, f.hr
 ),
 e AS (
   SELECT ${key}, sum(n) AS flows, sum(pk) AS packets, sum(oc) AS bytes,
@@ -247,6 +259,7 @@ FROM e JOIN w USING (${key}) JOIN m USING (${key})`
 /**
  * Aggregates the flows of `range` into raw edges (not yet classified). Loads the address table
  * ({@link ADDRESS_TABLE}) into the store's query connection and drops it afterwards.
+ * @param zone - canonical IANA time zone of the days and hours (core `canonicalTimeZone`).
  * @returns the edges in no particular order and the entities they refer to.
  */
 export async function aggregateEdges(
@@ -255,6 +268,7 @@ export async function aggregateEdges(
   resolver: Resolver,
   registry: EntityRegistry,
   range: TimeRange,
+  zone: string = UTC_ZONE,
 ): Promise<RawEdge[]> {
   const addresses = await distinctAddresses(store, range)
   if (addresses.length === 0) return []
@@ -271,7 +285,7 @@ export async function aggregateEdges(
   )
   try {
     const { where, params } = rangeFilter(range)
-    const rows = await store.query(aggregateSql(where), params)
+    const rows = await store.query(aggregateSql(where, zone), params)
     return rows.map((r) => {
       const profile = emptyProfile()
       const ws = nums(r['w_slot'])

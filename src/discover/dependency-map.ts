@@ -4,7 +4,13 @@
  * `--top` views of it.
  * @remarks Semantics: DESIGN.md "dependency map", "edge", "identity"; issue 4 items 3–4.
  */
-import type { Diagnostic, Inventory } from '../core/index.js'
+import {
+  canonicalTimeZone,
+  localDay,
+  UTC_ZONE,
+  type Diagnostic,
+  type Inventory,
+} from '../core/index.js'
 import { Resolver } from '../inventory/resolver.js'
 import type { FlowStore } from '../store/store.js'
 import { aggregateEdges, EntityRegistry, sourceWindows, type RawEdge } from './aggregate.js'
@@ -28,6 +34,12 @@ export interface DiscoverOptions {
    * Default `['monthly']`.
    */
   readonly expect?: readonly Expectation[]
+  /**
+   * The IANA time zone of the calendar views (hour-of-week and day-of-month profiles, active
+   * days, the window's days, so the patterns): `Asia/Singapore` puts a 02:00 local backup in
+   * the night hours. Default {@link UTC_ZONE}.
+   */
+  readonly timeZone?: string
 }
 
 /**
@@ -43,9 +55,12 @@ export const COVERAGE: Readonly<Record<Expectation, { days: number; strict: bool
   quarterly: { days: 92, strict: true },
 }
 
-/** The UTC calendar days a window touches (≥ 1). */
-export function windowDays(window: { start: number; end: number }): number {
-  return Math.max(1, Math.floor(window.end / DAY_MS) - Math.floor(window.start / DAY_MS) + 1)
+/**
+ * The calendar days of `zone` (default UTC) a window (ms since the epoch) touches (≥ 1).
+ * @throws RangeError when `zone` is not a time-zone name.
+ */
+export function windowDays(window: { start: number; end: number }, zone = UTC_ZONE): number {
+  return Math.max(1, localDay(window.end, zone) - localDay(window.start, zone) + 1)
 }
 
 function isoDay(ms: number): string {
@@ -128,13 +143,17 @@ function classify(raw: RawEdge, days: number): Edge {
  * runs in the store's SQL ({@link aggregateEdges}); the window is the selected flows' span, and
  * `diagnostics` holds the coverage warnings ({@link coverageWarnings}, default expectation
  * `monthly`). An empty selection gives `window: undefined`, no edges and no warnings.
- * @throws RangeError for a `privateGrouping` outside 0–32.
+ * @throws RangeError for a `privateGrouping` outside 0–32, or a `timeZone` that is not an IANA
+ *   zone name.
  */
 export async function buildDependencyMap(
   store: FlowStore,
   inventory: Inventory,
   options: DiscoverOptions = {},
 ): Promise<DependencyMap> {
+  const timeZone = canonicalTimeZone(options.timeZone ?? UTC_ZONE)
+  if (timeZone === undefined)
+    throw new RangeError(`"${options.timeZone ?? ''}" is not an IANA time zone name`)
   const resolver = new Resolver(inventory, {
     ...(options.privateGrouping !== undefined ? { privateGrouping: options.privateGrouping } : {}),
     ...(options.keepPublicIps !== undefined ? { keepPublicIps: options.keepPublicIps } : {}),
@@ -153,8 +172,10 @@ export async function buildDependencyMap(
           start: Math.min(...sources.map((s) => s.start)),
           end: Math.max(...sources.map((s) => s.end)),
         }
-  const raw = window ? await aggregateEdges(store, inventory, resolver, registry, range) : []
-  const days = window ? windowDays(window) : 1
+  const raw = window
+    ? await aggregateEdges(store, inventory, resolver, registry, range, timeZone)
+    : []
+  const days = window ? windowDays(window, timeZone) : 1
   const edges = raw.map((r) => classify(r, days)).sort(edgeOrder)
   const used = new Set<string>()
   for (const e of edges) used.add(e.src).add(e.dst)
@@ -168,6 +189,7 @@ export async function buildDependencyMap(
     edges,
     sources,
     diagnostics: coverageWarnings(window, options.expect ?? ['monthly']),
+    ...(timeZone !== UTC_ZONE ? { timeZone } : {}),
   }
 }
 
@@ -272,7 +294,7 @@ export function groupBy(map: DependencyMap, keys: readonly string[]): Dependency
     list.push({ ...e, src, dst })
     merged.set(key, list)
   }
-  const wd = map.window ? windowDays(map.window) : 1
+  const wd = map.window ? windowDays(map.window, map.timeZone) : 1
   const edges: Edge[] = []
   for (const list of merged.values()) {
     const first = list[0] as Edge
@@ -290,6 +312,7 @@ export function groupBy(map: DependencyMap, keys: readonly string[]): Dependency
     edges: edges.sort(edgeOrder),
     sources: map.sources,
     diagnostics: map.diagnostics,
+    ...(map.timeZone !== undefined ? { timeZone: map.timeZone } : {}),
   }
 }
 

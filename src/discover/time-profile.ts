@@ -1,6 +1,8 @@
 /**
  * @module Time profiles of edges and the classification of an edge's rhythm into an
- * {@link EdgePattern}. Pure: no clock, no I/O; all times are UTC.
+ * {@link EdgePattern}. Pure: no clock, no I/O. {@link profileOf} and the slot functions read
+ * instants in UTC; the classification reads slots and days of whatever zone made them (the
+ * dependency map's `timeZone`, UTC unless set).
  * @remarks Semantics: DESIGN.md "edge" (time profile: hours of week, days of month); issue 4
  * item 3. The thresholds are constants below, each with its reason.
  */
@@ -16,12 +18,16 @@ export const HOURS_OF_WEEK = 168
 export const DAYS_OF_MONTH = 31
 
 /**
- * Business hours: Monday–Friday, 07:00–19:00 UTC (hours 7..18). UTC because flow logs carry no
- * time zone; the wide band covers Europe and the US East coast's mornings.
+ * Business hours: Monday–Friday, 07:00–19:00 (hours 7..18) of the map's time zone. The wide band
+ * tolerates a zone that is only roughly right: in UTC, the default (flow logs carry no zone), it
+ * covers Europe and the US East coast's mornings.
  */
 export const BUSINESS_HOURS = { from: 7, to: 19 } as const
 
-/** Night: 20:00–06:00 UTC (hours 20..23 and 0..5), the usual window for backups and batch jobs. */
+/**
+ * Night: 20:00–06:00 (hours 20..23 and 0..5) of the map's time zone, the usual window for backups
+ * and batch jobs.
+ */
 export const NIGHT_HOURS = { from: 20, to: 6 } as const
 
 /**

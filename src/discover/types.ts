@@ -44,9 +44,10 @@ export interface MapEntity {
 }
 
 /**
- * Flows per time slot. `hourOfWeek` has 168 slots, slot 0 = Monday 00:00–01:00 UTC, slot
- * 24·d + h for ISO weekday d+1 (0 = Monday) and UTC hour h. `dayOfMonth` has 31 slots, slot 0 =
- * the 1st. A flow counts in the slot of its `start`.
+ * Flows per time slot, in the map's time zone ({@link DependencyMap.timeZone}, UTC unless set).
+ * `hourOfWeek` has 168 slots, slot 0 = Monday 00:00–01:00, slot 24·d + h for ISO weekday d+1
+ * (0 = Monday) and hour h. `dayOfMonth` has 31 slots, slot 0 = the 1st. A flow counts in the
+ * slot of its `start`.
  */
 export interface TimeProfile {
   readonly hourOfWeek: readonly number[]
@@ -73,10 +74,11 @@ export interface Edge {
   /** ms since the epoch, UTC: the earliest flow `start` and the latest flow `end`. */
   readonly firstSeen: number
   readonly lastSeen: number
-  /** Distinct UTC calendar days with at least one flow. */
+  /** Distinct calendar days (of the map's time zone) with at least one flow. */
   readonly activeDays: number
   /**
-   * Those days, as UTC days since the epoch (`floor(ms / 86 400 000)`), ascending. Set by
+   * Those days, as days since 1970-01-01 (`floor(ms / 86 400 000)` in UTC; the local date's
+   * number in another zone, core `localDay`), ascending. Set by
    * `buildDependencyMap`; lets `groupBy` merge edges exactly. Not written to JSON output.
    */
   readonly days?: readonly number[]
@@ -111,4 +113,9 @@ export interface DependencyMap {
   readonly sources: readonly SourceWindow[]
   /** Coverage warnings (`discover/short-window`) and other non-fatal findings. */
   readonly diagnostics: readonly Diagnostic[]
+  /**
+   * The IANA time zone of the calendar views: the edges' `profile` slots, `days` and
+   * `activeDays`, and so their `pattern`. Absent: UTC.
+   */
+  readonly timeZone?: string
 }

@@ -5,7 +5,12 @@
  */
 import path from 'node:path'
 import { z } from 'zod'
-import type { Diagnostic, SourceConfig, Workspace } from '../core/index.js'
+import {
+  canonicalTimeZone,
+  type Diagnostic,
+  type SourceConfig,
+  type Workspace,
+} from '../core/index.js'
 import { checkHeader, parseYamlFile, type SourceFile } from '../core/yaml-source.js'
 
 /** The name of the workspace file inside the workspace folder. */
@@ -25,6 +30,7 @@ const WORKSPACE_DOC = z.strictObject({
   inventory: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   policy: z.string().min(1).optional(),
   store: z.string().min(1).optional(),
+  timeZone: z.string().min(1).optional(),
   sources: z
     .array(
       z.strictObject({
@@ -88,6 +94,16 @@ export function parseWorkspaceFile(root: string, file: SourceFile, sink: Diagnos
       format: s.format,
       ...(s.fields !== undefined ? { fields: s.fields } : {}),
     }))
+    const timeZone = w.timeZone === undefined ? undefined : canonicalTimeZone(w.timeZone)
+    if (w.timeZone !== undefined && timeZone === undefined) {
+      d.report(
+        'workspace/unknown-time-zone',
+        `"${w.timeZone}" is not an IANA time zone name`,
+        ['timeZone'],
+        { hint: 'name a zone of the tz database, such as Europe/Berlin, America/New_York or UTC' },
+      )
+      continue
+    }
     workspace = {
       root: base.root,
       inventory: inventory
@@ -96,6 +112,7 @@ export function parseWorkspaceFile(root: string, file: SourceFile, sink: Diagnos
       policy: w.policy !== undefined ? resolveWorkspacePath(base.root, w.policy) : base.policy,
       store: w.store !== undefined ? resolveWorkspacePath(base.root, w.store) : base.store,
       sources: sources ?? base.sources,
+      ...(timeZone !== undefined ? { timeZone } : {}),
       named: { inventory: w.inventory !== undefined, policy: w.policy !== undefined },
     }
   }

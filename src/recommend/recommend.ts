@@ -585,7 +585,7 @@ export function recommend(
         lastSeen: last,
         activeDays,
         pattern,
-      } = edgeFigures(edges, map.window ? windowDays(map.window) : 1)
+      } = edgeFigures(edges, map.window ? windowDays(map.window, map.timeZone) : 1)
       const pairs = [...new Set(edges.map((e) => `${e.src} -> ${e.dst}`))].sort()
       const svcText = formatService(service)
       const flags: string[] = []

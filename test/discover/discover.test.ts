@@ -243,6 +243,7 @@ describe('bulkhead discover', () => {
       edges: Record<string, unknown>[]
     }
     expect(out.window.start).toBe(new Date(map.window!.start).toISOString().replace('.000Z', 'Z'))
+    expect(out).toHaveProperty('timeZone', 'UTC')
     expect(out.entities).toHaveLength(map.entities.length)
     expect(out.edges).toHaveLength(map.edges.length)
     const nightly = out.edges.find((e) => e['pattern'] === 'nightly')!

@@ -19,7 +19,7 @@ import {
 } from '../../discover/index.js'
 import { checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { loadOrThrow, parseWindow } from '../workspace.js'
+import { loadOrThrow, parseTimeZone, parseWindow } from '../workspace.js'
 
 /** Options of the `discover` verb as commander passes them. */
 interface DiscoverCliOptions {
@@ -31,6 +31,7 @@ interface DiscoverCliOptions {
   keepPublicIps?: boolean
   privateGrouping?: string
   expect: string
+  timeZone?: string
   output: string
   out?: string
 }
@@ -109,6 +110,10 @@ export function registerDiscover(program: Command): void {
       'rhythms you must see: daily,weekly,monthly,quarterly (warns when the window is too short)',
       'monthly',
     )
+    .option(
+      '--time-zone <zone>',
+      "IANA zone of the profiles' hours and days and so of the patterns (default: the workspace's timeZone, else UTC)",
+    )
     .option('-o, --output <format>', FORMATS.filter((f) => f !== 'table').join(' | '), 'text')
     .option('--out <file>', 'write the output to this file instead of stdout')
     .addHelpText(
@@ -124,6 +129,7 @@ Examples:
   $ bulkhead discover --group-by app,role -o dot | dot -Tsvg > map.svg
   $ bulkhead discover -o html --out map.html      # open map.html in a browser
   $ bulkhead discover -o json --since 2026-10-01 --until 2026-11-01
+  $ bulkhead discover --time-zone Asia/Singapore   # nightly = 20:00-06:00 Singapore time
 
 Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the store/window.`,
     )
@@ -131,6 +137,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       checkFormat(opts.output, FORMATS)
       const { since, until } = parseWindow(opts.since, opts.until)
       const expect = parseExpect(opts.expect)
+      const timeZone = parseTimeZone(opts.timeZone)
       const top = opts.top !== undefined ? parseCount(opts.top, '--top', 1e9) : undefined
       const grouping = parseCount(opts.privateGrouping ?? '24', '--private-grouping', 32)
       const keys = (opts.groupBy ?? '')
@@ -144,6 +151,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
         keepPublicIps: opts.keepPublicIps === true,
         privateGrouping: grouping,
         expect,
+        ...(timeZone !== undefined ? { timeZone } : {}),
       })
       printDiagnostics(map.diagnostics)
       if (keys.length > 0) map = groupBy(map, keys)

@@ -17,6 +17,7 @@ policy: policy/                  # Policy and Enforcement documents (keep them i
 store: .bulkhead/store.duckdb    # where \`bulkhead ingest\` stores flows
 sources: []                      # what \`bulkhead ingest\` reads when given no files, e.g.
 #  - { path: "flows/*.log.gz", format: aws-vpc }
+# timeZone: Europe/Berlin        # IANA zone of discover's hours, days and patterns (default UTC)
 `,
   'inventory/hosts.yaml': `# Workloads: anything addressable that runs software. Labels (role, app, env, loc, ...)
 # are what policy speaks of; addresses may hold only for a time (IP reuse).

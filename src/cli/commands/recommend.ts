@@ -18,7 +18,7 @@ import {
 } from '../../recommend/index.js'
 import { checkFormat, printDiagnostics, toYaml, UsageError, makeDirectory } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { loadOrThrow, parseTime, parseWindow } from '../workspace.js'
+import { loadOrThrow, parseTime, parseTimeZone, parseWindow } from '../workspace.js'
 
 /** Options of the `recommend` verb as commander passes them. */
 interface RecommendCliOptions {
@@ -31,6 +31,7 @@ interface RecommendCliOptions {
   maxPrefix: string
   keepPublicIps?: boolean
   expect: string
+  timeZone?: string
   merge?: boolean
   owner?: string[]
   dryRun?: boolean
@@ -90,6 +91,10 @@ export function registerRecommend(program: Command): void {
       'monthly',
     )
     .option(
+      '--time-zone <zone>',
+      "IANA zone of the hours and days that make the patterns (default: the workspace's timeZone, else UTC)",
+    )
+    .option(
       '--merge',
       "compare with the workspace's policy: propose only missing rules (as <name>-proposed.yaml), list unused rules",
     )
@@ -136,6 +141,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       if (!/^\d{1,2}$/.test(opts.maxPrefix) || Number(opts.maxPrefix) > 32)
         throw new UsageError(`--max-prefix: "${opts.maxPrefix}" is not a prefix length 0–32`)
       const { since, until } = parseWindow(opts.since, opts.until)
+      const timeZone = parseTimeZone(opts.timeZone)
       const owners = parseOwners(opts.owner)
 
       const { inventory, workspace, policySet } = await loadOrThrow(opts.workspace, new Date())
@@ -149,6 +155,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
         // make one observed address a /24 rule whatever --max-prefix says); recommend then
         // aggregates the blocks up to --max-prefix itself
         privateGrouping: Math.max(Number(opts.maxPrefix), 24),
+        ...(timeZone !== undefined ? { timeZone } : {}),
       })
       printDiagnostics(map.diagnostics)
 

@@ -11,6 +11,8 @@ import { discoverOutput, serviceText } from './json.js'
 interface PageData {
   readonly title: string
   readonly window: { start: string; end: string } | null
+  /** The IANA zone of the profiles' hours and days. */
+  readonly timeZone: string
   readonly warnings: readonly string[]
   readonly nodes: readonly Record<string, unknown>[]
   readonly edges: readonly Record<string, unknown>[]
@@ -99,6 +101,7 @@ function pageData(map: DependencyMap, title: string): PageData {
   return {
     title,
     window: out.window,
+    timeZone: out.timeZone,
     warnings: map.diagnostics.map((d) => d.message),
     nodes,
     edges,
@@ -179,7 +182,7 @@ function show(el){
     if(d.unknownDirection) row(t,'direction unsure', d.unknownDirection + ' flows');
     if(d.rejected) row(t,'rejected', d.rejected + ' flows');
     ev.appendChild(t);
-    var p1 = document.createElement('div'); p1.className = 'muted'; p1.textContent = 'hour of week (rows Mon..Sun, 24 h UTC)'; ev.appendChild(p1); ev.appendChild(heat(d.hourOfWeek, 24));
+    var p1 = document.createElement('div'); p1.className = 'muted'; p1.textContent = 'hour of week (rows Mon..Sun, 24 h ' + data.timeZone + ')'; ev.appendChild(p1); ev.appendChild(heat(d.hourOfWeek, 24));
     var p2 = document.createElement('div'); p2.className = 'muted'; p2.textContent = 'day of month (1..31)'; ev.appendChild(p2); ev.appendChild(heat(d.dayOfMonth, 31));
   } else if(d.entity !== undefined){
     var h2 = document.createElement('h1'); h2.textContent = d.label; ev.appendChild(h2);

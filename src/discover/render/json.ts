@@ -3,7 +3,7 @@
  * as numbers).
  * @remarks Shape: issue 4 item 4. Stable: users' scripts read it.
  */
-import { PROTOCOL_NAMES } from '../../core/index.js'
+import { PROTOCOL_NAMES, UTC_ZONE } from '../../core/index.js'
 import type { DependencyMap, EdgePattern, MapEntityKind } from '../types.js'
 
 /** One entity in `discover -o json`. Stable. */
@@ -36,8 +36,8 @@ export interface DiscoverEdgeOutput {
   readonly activeDays: number
   readonly pattern: EdgePattern
   /**
-   * Flows by start time: `hourOfWeek` 168 slots (slot 0 = Monday 00:00–01:00 UTC), `dayOfMonth`
-   * 31 slots (slot 0 = day 1, UTC).
+   * Flows by start time, in {@link DiscoverOutput.timeZone}: `hourOfWeek` 168 slots (slot 0 =
+   * Monday 00:00–01:00), `dayOfMonth` 31 slots (slot 0 = day 1).
    */
   readonly profile: {
     readonly hourOfWeek: readonly number[]
@@ -53,6 +53,11 @@ export interface DiscoverEdgeOutput {
 export interface DiscoverOutput {
   /** The flows' span, ISO-8601 UTC; null when there were no flows. */
   readonly window: { readonly start: string; readonly end: string } | null
+  /**
+   * The IANA time zone of the edges' `profile`, `activeDays` and `pattern` (`--time-zone`, the
+   * workspace's `timeZone`, else `UTC`). Times themselves are always UTC.
+   */
+  readonly timeZone: string
   readonly entities: readonly DiscoverEntityOutput[]
   readonly edges: readonly DiscoverEdgeOutput[]
   /** Each flow source's window. */
@@ -87,6 +92,7 @@ export function serviceText(protocol: number, port: number): string {
 export function discoverOutput(map: DependencyMap): DiscoverOutput {
   return {
     window: map.window ? { start: iso(map.window.start), end: iso(map.window.end) } : null,
+    timeZone: map.timeZone ?? UTC_ZONE,
     entities: map.entities.map((e) => ({
       id: e.id,
       kind: e.kind,

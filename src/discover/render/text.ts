@@ -23,12 +23,13 @@ function day(ms: number): string {
 }
 
 /**
- * Renders the window, then the first `limit` edges (map order: most flows first) as a table
+ * Renders the window (and the time zone of days and patterns when it is not UTC), then the first `limit` edges (map order: most flows first) as a table
  * SOURCE, DESTINATION, SERVICE, FLOWS, BYTES, DAYS, FIRST, LAST, PATTERN, then a count.
  */
 export function renderText(map: DependencyMap, limit = 50): string {
   if (!map.window) return 'no flows in the selected window'
-  const parts = [`window ${iso(map.window.start)} to ${iso(map.window.end)}`]
+  const zone = map.timeZone !== undefined ? `; days and patterns in ${map.timeZone}` : ''
+  const parts = [`window ${iso(map.window.start)} to ${iso(map.window.end)}${zone}`]
   const rows: string[][] = [
     ['SOURCE', 'DESTINATION', 'SERVICE', 'FLOWS', 'BYTES', 'DAYS', 'FIRST', 'LAST', 'PATTERN'],
   ]

@@ -1,0 +1,230 @@
+/**
+ * Time zones of the calendar views (`--time-zone`, the workspace's `timeZone`): hour-of-week and
+ * day-of-month profiles, active days and patterns are those of the zone. The SQL aggregation
+ * (DuckDB's ICU) is checked against Node's `Intl` on random instants in zones with DST,
+ * half-hour and 45-minute offsets.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import fc from 'fast-check'
+import { afterAll, describe, expect, it } from 'vitest'
+import { canonicalTimeZone, localDay, type Inventory } from '../../src/core/index.js'
+import { buildDependencyMap, windowDays, type Edge } from '../../src/discover/index.js'
+import { loadWorkspace } from '../../src/policy/files.js'
+import { openDuckDbStore } from '../../src/store/index.js'
+import { cli } from '../helpers/cli.js'
+import { SEED } from '../helpers/model.js'
+
+const DAY = 86_400_000
+const HOUR = 3_600_000
+const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-time-zone-'))
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true })
+})
+
+const INVENTORY = `apiVersion: bulkhead.dev/v1
+kind: Inventory
+workloads:
+  - { name: app-1, addresses: [10.0.0.1], labels: { role: app } }
+  - { name: backup-1, addresses: [10.0.0.2], labels: { role: backup } }
+`
+
+/** A workspace whose store holds one flow app-1 → backup-1 tcp/873 at each of `starts` (ms). */
+async function workspaceWith(name: string, starts: readonly number[], yaml = ''): Promise<string> {
+  const ws = path.join(root, name)
+  mkdirSync(path.join(ws, 'inventory'), { recursive: true })
+  writeFileSync(path.join(ws, 'inventory', 'hosts.yaml'), INVENTORY)
+  if (yaml !== '') writeFileSync(path.join(ws, 'bulkhead.yaml'), yaml)
+  const lines = starts.map(
+    (s, i) =>
+      `10.0.0.1,10.0.0.2,${40000 + (i % 20000)},873,tcp,${new Date(s).toISOString()},${new Date(s + 60_000).toISOString()}`,
+  )
+  const flows = path.join(ws, 'flows.csv')
+  writeFileSync(flows, `src_ip,dst_ip,src_port,dst_port,protocol,start,end\n${lines.join('\n')}\n`)
+  const r = await cli('ingest', '-w', ws, flows, '-o', 'json')
+  expect(r.code, r.stderr).toBe(0)
+  return ws
+}
+
+async function onlyEdge(
+  ws: string,
+  timeZone?: string,
+): Promise<{ edge: Edge; zone: string | undefined }> {
+  const loaded = await loadWorkspace(ws, new Date())
+  const inventory: Inventory = loaded.inventory
+  const store = await openDuckDbStore(path.join(ws, '.bulkhead', 'store.duckdb'), {
+    readOnly: true,
+  })
+  try {
+    const map = await buildDependencyMap(store, inventory, {
+      expect: [],
+      ...(timeZone !== undefined ? { timeZone } : {}),
+    })
+    expect(map.edges).toHaveLength(1)
+    return { edge: map.edges[0] as Edge, zone: map.timeZone }
+  } finally {
+    await store.close()
+  }
+}
+
+/** Weekday (0 = Monday), hour, day of month and local day number of `ms` in `zone`, by Intl. */
+function localParts(ms: number, zone: string): { slot: number; dom: number; day: number } {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    weekday: 'short',
+    hour: 'numeric',
+    hourCycle: 'h23',
+    day: 'numeric',
+  }).formatToParts(ms)
+  const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? ''
+  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday'))
+  return {
+    slot: weekday * 24 + Number(get('hour')),
+    dom: Number(get('day')) - 1,
+    day: localDay(ms, zone),
+  }
+}
+
+describe('core time zones', () => {
+  it('canonicalTimeZone reads IANA names in any case and refuses offsets and unknown names', () => {
+    expect(canonicalTimeZone('europe/berlin')).toBe('Europe/Berlin')
+    expect(canonicalTimeZone('Etc/UTC')).toBe('UTC')
+    expect(canonicalTimeZone('UTC')).toBe('UTC')
+    expect(canonicalTimeZone('Etc/GMT-5')).toBe('Etc/GMT-5')
+    for (const bad of ['+05:30', 'Nowhere/City', '', 'Europe/Berlin; DROP TABLE', "Europe/O'Brien"])
+      expect(canonicalTimeZone(bad), bad).toBeUndefined()
+  })
+
+  it('localDay is the UTC day number in UTC and the local date across a DST change', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4_102_444_800_000 }), (ms) => {
+        expect(localDay(ms, 'UTC')).toBe(Math.floor(ms / DAY))
+      }),
+      { seed: SEED, numRuns: 500 },
+    )
+    // 2026-03-29 01:30 UTC is 03:30 in Berlin (CEST since 01:00 UTC); 2026-03-28 23:30 UTC is
+    // 00:30 on the 29th (CET)
+    const mar29 = Date.UTC(2026, 2, 29) / DAY
+    expect(localDay(Date.UTC(2026, 2, 29, 1, 30), 'Europe/Berlin')).toBe(mar29)
+    expect(localDay(Date.UTC(2026, 2, 28, 23, 30), 'Europe/Berlin')).toBe(mar29)
+    expect(localDay(Date.UTC(2026, 2, 28, 22, 30), 'Europe/Berlin')).toBe(mar29 - 1)
+    // Kathmandu is UTC+5:45: 18:15 UTC is midnight
+    expect(localDay(Date.UTC(2026, 0, 1, 18, 14), 'Asia/Kathmandu')).toBe(mar29 - 87)
+    expect(localDay(Date.UTC(2026, 0, 1, 18, 15), 'Asia/Kathmandu')).toBe(mar29 - 86)
+  })
+
+  it('windowDays counts the calendar days of the zone', () => {
+    // 2026-01-01 20:00 UTC to 2026-01-02 03:00 UTC: two UTC days, one day in Singapore (UTC+8)
+    const w = { start: Date.UTC(2026, 0, 1, 20), end: Date.UTC(2026, 0, 2, 3) }
+    expect(windowDays(w)).toBe(2)
+    expect(windowDays(w, 'Asia/Singapore')).toBe(1)
+    expect(windowDays(w, 'America/New_York')).toBe(1)
+  })
+})
+
+describe('buildDependencyMap in a time zone', () => {
+  it('a nightly backup at 02:30 Singapore time is nightly there and not in UTC', async () => {
+    // 40 days at 18:30 UTC = 02:30 the next day in Singapore (UTC+8, no DST)
+    const starts = Array.from({ length: 40 }, (_, i) => Date.UTC(2026, 8, 1, 18, 30) + i * DAY)
+    const ws = await workspaceWith('singapore', starts)
+    const utc = await onlyEdge(ws)
+    expect(utc.zone).toBeUndefined()
+    expect(utc.edge.pattern).toBe('continuous')
+    const sg = await onlyEdge(ws, 'Asia/Singapore')
+    expect(sg.zone).toBe('Asia/Singapore')
+    expect(sg.edge.pattern).toBe('nightly')
+    const hours = new Set(
+      sg.edge.profile.hourOfWeek.flatMap((n, slot) => (n > 0 ? [slot % 24] : [])),
+    )
+    expect([...hours]).toEqual([2])
+    expect(sg.edge.days).toEqual(utc.edge.days?.map((d) => d + 1))
+  })
+
+  it("the workspace's timeZone applies to discover; --time-zone overrides it", async () => {
+    const starts = Array.from({ length: 40 }, (_, i) => Date.UTC(2026, 8, 1, 18, 30) + i * DAY)
+    const ws = await workspaceWith(
+      'workspace-zone',
+      starts,
+      'apiVersion: bulkhead.dev/v1\nkind: Workspace\ntimeZone: asia/singapore\n',
+    )
+    const inZone = await cli('discover', '-w', ws, '-o', 'json', '--expect', 'daily')
+    expect(inZone.code, inZone.stderr).toBe(0)
+    const j = JSON.parse(inZone.stdout) as { timeZone: string; edges: { pattern: string }[] }
+    expect(j.timeZone).toBe('Asia/Singapore')
+    expect(j.edges[0]?.pattern).toBe('nightly')
+    const text = await cli('discover', '-w', ws, '--expect', 'daily')
+    expect(text.stdout).toContain('days and patterns in Asia/Singapore')
+    const utc = await cli('discover', '-w', ws, '-o', 'json', '--time-zone', 'UTC')
+    const u = JSON.parse(utc.stdout) as { timeZone: string; edges: { pattern: string }[] }
+    expect(u.timeZone).toBe('UTC')
+    expect(u.edges[0]?.pattern).toBe('continuous')
+    const rec = await cli('recommend', '-w', ws, '--dry-run', '-o', 'json')
+    expect(rec.code, rec.stderr).toBe(0)
+    const rules = (JSON.parse(rec.stdout) as { rules: { pattern: string }[] }).rules
+    expect(rules.map((r) => r.pattern)).toEqual(['nightly'])
+  })
+
+  it('bad zones: --time-zone is cli/usage, the workspace file workspace/unknown-time-zone at its line', async () => {
+    const ws = await workspaceWith('bad-zone', [Date.UTC(2026, 8, 1)])
+    for (const verb of ['discover', 'recommend']) {
+      const r = await cli(verb, '-w', ws, '--time-zone', '+05:30')
+      expect(r.code, verb).toBe(1)
+      expect(r.stderr).toContain('error cli/usage: --time-zone: "+05:30" is not an IANA time zone')
+    }
+    writeFileSync(
+      path.join(ws, 'bulkhead.yaml'),
+      'apiVersion: bulkhead.dev/v1\nkind: Workspace\ntimeZone: Mars/Olympus_Mons\n',
+    )
+    const loaded = await loadWorkspace(ws, new Date())
+    expect(loaded.diagnostics).toContainEqual(
+      expect.objectContaining({
+        code: 'workspace/unknown-time-zone',
+        location: expect.objectContaining({ line: 3, column: 11 }) as unknown,
+      }),
+    )
+  })
+
+  it('profiles, days and windowDays in SQL equal Intl on random instants (DST, +5:45, -3:30, +12:45)', async () => {
+    const instants = fc.sample(
+      fc.integer({ min: Date.UTC(2019, 0, 1), max: Date.UTC(2031, 0, 1) }),
+      {
+        seed: SEED,
+        numRuns: 400,
+      },
+    )
+    // the hours around DST changes of Berlin and Lord Howe (a 30-minute DST) in 2026 as well
+    const edges = [
+      Date.UTC(2026, 2, 29, 1),
+      Date.UTC(2026, 9, 25, 1),
+      Date.UTC(2026, 3, 4, 15),
+      Date.UTC(2026, 9, 3, 15),
+    ].flatMap((t) => [-HOUR, -1, 0, 1, HOUR / 2, HOUR].map((d) => t + d))
+    const starts = [...instants, ...edges]
+    const ws = await workspaceWith('random', starts)
+    for (const zone of [
+      'UTC',
+      'Europe/Berlin',
+      'America/New_York',
+      'Asia/Kathmandu',
+      'America/St_Johns',
+      'Pacific/Chatham',
+      'Australia/Lord_Howe',
+    ]) {
+      const want = {
+        hourOfWeek: new Array<number>(168).fill(0),
+        dayOfMonth: new Array<number>(31).fill(0),
+      }
+      const days = new Set<number>()
+      for (const s of starts) {
+        const p = localParts(s, zone)
+        want.hourOfWeek[p.slot] = (want.hourOfWeek[p.slot] ?? 0) + 1
+        want.dayOfMonth[p.dom] = (want.dayOfMonth[p.dom] ?? 0) + 1
+        days.add(p.day)
+      }
+      const { edge } = await onlyEdge(ws, zone)
+      expect(edge.profile, zone).toEqual(want)
+      expect(edge.days, zone).toEqual([...days].sort((a, b) => a - b))
+    }
+  }, 60_000)
+})
