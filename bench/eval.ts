@@ -166,7 +166,7 @@ function pass(index: PolicyIndex, f: FlowColumns): number {
 }
 
 /** Dictionary-encoded address columns: class ids, as simulate resolves them. */
-interface Encoded {
+export interface Encoded {
   readonly src: Int32Array
   readonly dst: Int32Array
   readonly seconds: number
@@ -254,7 +254,7 @@ function listPairs(index: PolicyIndex, e: Encoded, count: number): EvalCase['lis
 }
 
 /** One decideClasses pass over encoded columns; returns the number of allowed verdicts. */
-function classPass(index: PolicyIndex, e: Encoded, f: FlowColumns): number {
+export function classPass(index: PolicyIndex, e: Encoded, f: FlowColumns): number {
   let allowed = 0
   const { src, dst } = e
   const { protocol, dstPort } = f
@@ -271,7 +271,7 @@ function classPass(index: PolicyIndex, e: Encoded, f: FlowColumns): number {
 }
 
 /** Verdicts per second of `run` (one pass = `count` verdicts) over at least `ms` milliseconds. */
-function rate(
+export function rate(
   run: () => number,
   count: number,
   ms: number,
