@@ -55,6 +55,8 @@ export interface RawEdge {
   readonly firstSeen: number
   readonly lastSeen: number
   readonly days: readonly number[]
+  /** The longest flow of the edge, `end − start` in ms. */
+  readonly longestMs: number
   readonly profile: TimeProfile
   readonly unknownDirection: number
   readonly rejected: number
@@ -193,6 +195,12 @@ const ICMP_REQUEST_SQL = Object.entries(ICMP_REQUEST_OF_REPLY)
   .join('\n      ')
 
 /**
+ * The longest span, in days past its start day, over which a flow counts as active (a record
+ * whose end is years after its start is damaged, and each active day is a row of the query).
+ */
+export const MAX_SPAN_DAYS = 400
+
+/**
  * The aggregation query. Flows recorded `server-to-client` are turned around (addresses; ports
  * too, except for ICMP/ICMPv6 whose "port" is the message type: a reply's type becomes its
  * request's, an echo reply an echo request); each end is joined to the
@@ -201,6 +209,12 @@ const ICMP_REQUEST_SQL = Object.entries(ICMP_REQUEST_OF_REPLY)
  * and hour are those of `zone` (a canonical IANA name): UTC reads the view's `day`; another zone
  * converts `start_ms` with DuckDB's ICU (`timezone(zone, make_timestamptz(µs))`), the same tz
  * database Node's `Intl` uses for the window's days.
+ *
+ * The histograms count each flow once, at its start; the active days are every day from a flow's
+ * start day to its end day (`eday`, the latest end day of a group's flows, all of which start on
+ * the group's day), so a connection open for a month (a database pool, a replication link, as
+ * Zeek and conntrack log it once, at its end) is active on each of its days, not on one. A
+ * flow's span is read at most {@link MAX_SPAN_DAYS} days past its start.
  */
 function aggregateSql(where: string, zone: string): string {
   const key = 'se, de, proto, port'
@@ -208,8 +222,9 @@ function aggregateSql(where: string, zone: string): string {
   const local = `timezone('${zone}', make_timestamptz(start_ms * 1000))`
   const dayHour =
     zone === UTC_ZONE
-      ? 'day, hour(epoch_ms(start_ms)) AS hr'
-      : `CAST(${local} AS DATE) AS day, hour(${local}) AS hr`
+      ? 'day, hour(epoch_ms(start_ms)) AS hr, CAST(epoch_ms(end_ms) AS DATE) AS eday'
+      : `CAST(${local} AS DATE) AS day, hour(${local}) AS hr, ` +
+        `CAST(timezone('${zone}', make_timestamptz(end_ms * 1000)) AS DATE) AS eday`
   return `
 WITH f AS (
   SELECT
@@ -226,7 +241,8 @@ WITH f AS (
 r AS MATERIALIZED (
   SELECT a.entity AS se, b.entity AS de, f.proto, f.port, f.day, f.hr,
     count(*) AS n, sum(f.packets) AS pk, sum(f.bytes) AS oc,
-    min(f.start_ms) AS fs, max(f.end_ms) AS ls,
+    min(f.start_ms) AS fs, max(f.end_ms) AS ls, max(f.eday) AS eday,
+    max(f.end_ms - f.start_ms) AS lg,
     count(*) FILTER (WHERE f.unk) AS nu, count(*) FILTER (WHERE f.rej) AS nr
   FROM f
   JOIN ${ADDRESS_TABLE} a ON a.ip = f.c AND f.start_ms >= a.from_ms AND f.start_ms < a.to_ms
@@ -235,10 +251,17 @@ r AS MATERIALIZED (
 ),
 e AS (
   SELECT ${key}, sum(n) AS flows, sum(pk) AS packets, sum(oc) AS bytes,
-    min(fs) AS first_seen, max(ls) AS last_seen, sum(nu) AS unknown_direction,
-    sum(nr) AS rejected,
-    list_sort(list(DISTINCT datediff('day', DATE '1970-01-01', day)::INTEGER)) AS days
+    min(fs) AS first_seen, max(ls) AS last_seen, max(lg) AS longest, sum(nu) AS unknown_direction,
+    sum(nr) AS rejected
   FROM r GROUP BY ${key}
+),
+d AS (
+  SELECT ${key}, list_sort(list(DISTINCT x)) AS days FROM (
+    SELECT ${key}, unnest(range(d0, least(d1, d0 + ${MAX_SPAN_DAYS}) + 1)) AS x FROM (
+      SELECT ${key}, datediff('day', DATE '1970-01-01', day)::INTEGER AS d0,
+        datediff('day', DATE '1970-01-01', eday)::INTEGER AS d1
+      FROM r)
+  ) GROUP BY ${key}
 ),
 w AS (
   SELECT ${key}, list(slot ORDER BY slot) AS w_slot, list(cnt ORDER BY slot) AS w_n FROM (
@@ -252,8 +275,8 @@ m AS (
     FROM r GROUP BY ${key}, slot
   ) GROUP BY ${key}
 )
-SELECT e.*, w.w_slot, w.w_n, m.m_slot, m.m_n
-FROM e JOIN w USING (${key}) JOIN m USING (${key})`
+SELECT e.*, d.days, w.w_slot, w.w_n, m.m_slot, m.m_n
+FROM e JOIN d USING (${key}) JOIN w USING (${key}) JOIN m USING (${key})`
 }
 
 /**
@@ -309,6 +332,7 @@ export async function aggregateEdges(
         firstSeen: n(r['first_seen']),
         lastSeen: n(r['last_seen']),
         days: nums(r['days']),
+        longestMs: n(r['longest']),
         profile,
         unknownDirection: n(r['unknown_direction']),
         rejected: n(r['rejected']),

@@ -128,8 +128,12 @@ function classify(raw: RawEdge, days: number): Edge {
     lastSeen: raw.lastSeen,
     activeDays: raw.days.length,
     days: raw.days,
+    longestMs: raw.longestMs,
     profile: raw.profile,
-    pattern: classifyPattern(raw.profile, raw.days.length, days, { days: raw.days }),
+    pattern: classifyPattern(raw.profile, raw.days.length, days, {
+      days: raw.days,
+      longestMs: raw.longestMs,
+    }),
     unknownDirection: raw.unknownDirection,
     rejected: raw.rejected,
   }
@@ -204,7 +208,8 @@ export type EdgeFigures = Omit<Edge, 'src' | 'dst' | 'protocol' | 'dstPort'>
 /**
  * The figures of several edges taken as one traffic (one identity pair of `--group-by`, one
  * proposed rule): counters summed, first/last seen widened, profiles added, active days united
- * (from `days`; without them the largest `activeDays`), and the pattern classified again over a
+ * (from `days`; without them the largest `activeDays`), the longest flow the longest of theirs,
+ * and the pattern classified again over a
  * window of `windowDays` days — so two pairs each seen on another day make traffic seen on two
  * days, not one.
  * @param list - at least one edge; one edge's figures are its own.
@@ -219,6 +224,8 @@ export function edgeFigures(list: readonly Edge[], windowDays: number): EdgeFigu
     ? [...new Set(list.flatMap((e) => e.days ?? []))].sort((a, b) => a - b)
     : undefined
   const activeDays = days ? days.length : Math.max(...list.map((e) => e.activeDays))
+  const longest = list.map((e) => e.longestMs).filter((x) => x !== undefined)
+  const longestMs = longest.length > 0 ? Math.max(...longest) : undefined
   const profile = addProfiles(list.map((e) => e.profile))
   return {
     flows: list.reduce((n, e) => n + e.flows, 0),
@@ -228,8 +235,12 @@ export function edgeFigures(list: readonly Edge[], windowDays: number): EdgeFigu
     lastSeen: Math.max(...list.map((e) => e.lastSeen)),
     activeDays,
     ...(days ? { days } : {}),
+    ...(longestMs !== undefined ? { longestMs } : {}),
     profile,
-    pattern: classifyPattern(profile, activeDays, windowDays, days ? { days } : {}),
+    pattern: classifyPattern(profile, activeDays, windowDays, {
+      ...(days ? { days } : {}),
+      ...(longestMs !== undefined ? { longestMs } : {}),
+    }),
     unknownDirection: list.reduce((n, e) => n + e.unknownDirection, 0),
     rejected: list.reduce((n, e) => n + e.rejected, 0),
   }

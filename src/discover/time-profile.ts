@@ -138,7 +138,16 @@ export interface PatternContext {
    * month-end day-of-month slots, which can undercount but never overcounts.
    */
   readonly days?: readonly number[]
+  /**
+   * The longest flow of the edge, ms. A flow open for {@link LONG_LIVED_MS} or more (a database
+   * pool, a replication link) is there at every hour of its days, whenever it started: such an
+   * edge is `continuous` when regular, else `rare`, never a rhythm read from its start times.
+   */
+  readonly longestMs?: number
 }
+
+/** A flow open this long (ms, one day) is present around the clock ({@link PatternContext}). */
+export const LONG_LIVED_MS = DAY_MS
 
 function sum(xs: readonly number[]): number {
   let n = 0
@@ -166,6 +175,9 @@ function sum(xs: readonly number[]): number {
  *    fits no narrower pattern (e.g. a daily job at noon, weekends included).
  * 7. `rare`: everything else (seen on few days, without a rhythm above).
  *
+ * An edge with a long-lived flow (`context.longestMs` ≥ {@link LONG_LIVED_MS}) skips rules 2–5:
+ * its start times say when connections were opened, not when traffic flows.
+ *
  * @param profile - flows per hour-of-week and day-of-month slot.
  * @param activeDays - distinct UTC days with a flow.
  * @param windowDays - UTC calendar days of the observation window (≥ 1; smaller values are 1).
@@ -180,6 +192,8 @@ export function classifyPattern(
   const flows = sum(profile.hourOfWeek)
   const hourSlots = profile.hourOfWeek.filter((n) => n > 0).length
   if (activeDays <= 1 && hourSlots <= 1) return 'once'
+  const regular = activeDays >= REGULAR_DAYS * win
+  if ((context.longestMs ?? 0) >= LONG_LIVED_MS) return regular ? 'continuous' : 'rare'
 
   // month-end
   const domSlots = profile.dayOfMonth.flatMap((n, i) => (n > 0 ? [i] : []))
@@ -205,7 +219,6 @@ export function classifyPattern(
   )
     return 'weekly'
 
-  const regular = activeDays >= REGULAR_DAYS * win
   let night = 0
   let business = 0
   profile.hourOfWeek.forEach((n, i) => {

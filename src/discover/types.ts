@@ -82,6 +82,12 @@ export interface Edge {
    * `buildDependencyMap`; lets `groupBy` merge edges exactly. Not written to JSON output.
    */
   readonly days?: readonly number[]
+  /**
+   * The longest flow of the edge, `end − start` in ms. Set by `buildDependencyMap`; a flow open
+   * a day or more makes the pattern `continuous` or `rare` (discover `classifyPattern`). Not
+   * written to JSON output.
+   */
+  readonly longestMs?: number
   readonly profile: TimeProfile
   readonly pattern: EdgePattern
   /**

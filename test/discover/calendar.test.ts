@@ -1,5 +1,6 @@
 /**
- * Time zones of the calendar views (`--time-zone`, the workspace's `timeZone`): hour-of-week and
+ * The calendar views of the dependency map: active days of long connections, and time zones of
+ * the calendar views (`--time-zone`, the workspace's `timeZone`): hour-of-week and
  * day-of-month profiles, active days and patterns are those of the zone. The SQL aggregation
  * (DuckDB's ICU) is checked against Node's `Intl` on random instants in zones with DST,
  * half-hour and 45-minute offsets.
@@ -10,7 +11,8 @@ import path from 'node:path'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { canonicalTimeZone, localDay, type Inventory } from '../../src/core/index.js'
-import { buildDependencyMap, windowDays, type Edge } from '../../src/discover/index.js'
+import { buildDependencyMap, edgeFigures, windowDays, type Edge } from '../../src/discover/index.js'
+import { MAX_SPAN_DAYS } from '../../src/discover/aggregate.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { openDuckDbStore } from '../../src/store/index.js'
 import { cli } from '../helpers/cli.js'
@@ -30,15 +32,23 @@ workloads:
   - { name: backup-1, addresses: [10.0.0.2], labels: { role: backup } }
 `
 
-/** A workspace whose store holds one flow app-1 → backup-1 tcp/873 at each of `starts` (ms). */
-async function workspaceWith(name: string, starts: readonly number[], yaml = ''): Promise<string> {
+/**
+ * A workspace whose store holds one flow app-1 → backup-1 tcp/873 at each of `starts` (ms),
+ * lasting `lengthMs` (default one minute).
+ */
+async function workspaceWith(
+  name: string,
+  starts: readonly number[],
+  yaml = '',
+  lengthMs = 60_000,
+): Promise<string> {
   const ws = path.join(root, name)
   mkdirSync(path.join(ws, 'inventory'), { recursive: true })
   writeFileSync(path.join(ws, 'inventory', 'hosts.yaml'), INVENTORY)
   if (yaml !== '') writeFileSync(path.join(ws, 'bulkhead.yaml'), yaml)
   const lines = starts.map(
     (s, i) =>
-      `10.0.0.1,10.0.0.2,${40000 + (i % 20000)},873,tcp,${new Date(s).toISOString()},${new Date(s + 60_000).toISOString()}`,
+      `10.0.0.1,10.0.0.2,${40000 + (i % 20000)},873,tcp,${new Date(s).toISOString()},${new Date(s + lengthMs).toISOString()}`,
   )
   const flows = path.join(ws, 'flows.csv')
   writeFileSync(flows, `src_ip,dst_ip,src_port,dst_port,protocol,start,end\n${lines.join('\n')}\n`)
@@ -85,6 +95,48 @@ function localParts(ms: number, zone: string): { slot: number; dom: number; day:
     day: localDay(ms, zone),
   }
 }
+
+describe('active days', () => {
+  it('a connection open for 30 days (a database pool, logged once at its end) is active on each day', async () => {
+    // five pool connections opened on 2026-09-01 at 09:00 and closed 30 days later, as Zeek and
+    // conntrack log them: one record each
+    const start = Date.UTC(2026, 8, 1, 9)
+    const ws = await workspaceWith(
+      'pool',
+      [0, 1, 2, 3, 4].map((i) => start + i * 1000),
+      '',
+      30 * DAY,
+    )
+    const { edge } = await onlyEdge(ws)
+    expect(edge.flows).toBe(5)
+    expect(edge.activeDays).toBe(31)
+    expect(edge.days).toEqual(Array.from({ length: 31 }, (_, i) => Math.floor(start / DAY) + i))
+    expect(edge.longestMs).toBe(30 * DAY)
+    // opened on a Tuesday at 09:00, open around the clock: not business-hours, not weekly
+    expect(edge.pattern).toBe('continuous')
+    // the profile still counts each flow once, at its start
+    expect(edge.profile.hourOfWeek.reduce((a, b) => a + b, 0)).toBe(5)
+  })
+
+  it('one long connection in a long window is rare, and grouping keeps the longest flow', async () => {
+    const start = Date.UTC(2026, 8, 1, 9)
+    // two connections of two days each, 60 days apart, in a 62-day window
+    const ws = await workspaceWith('long-rare', [start, start + 60 * DAY], '', 2 * DAY)
+    const { edge } = await onlyEdge(ws)
+    expect(edge.activeDays).toBe(6) // each two-day connection touches 3 calendar days
+    expect(edge.pattern).toBe('rare')
+    const merged = edgeFigures([edge, { ...edge, longestMs: 60_000, days: [] }], 62)
+    expect(merged.longestMs).toBe(2 * DAY)
+    expect(merged.pattern).toBe('rare')
+  })
+
+  it('a span is read at most MAX_SPAN_DAYS past its start day', async () => {
+    const start = Date.UTC(2026, 0, 1)
+    const ws = await workspaceWith('damaged', [start], '', 5000 * DAY)
+    const { edge } = await onlyEdge(ws)
+    expect(edge.activeDays).toBe(MAX_SPAN_DAYS + 1)
+  })
+})
 
 describe('core time zones', () => {
   it('canonicalTimeZone reads IANA names in any case and refuses offsets and unknown names', () => {
@@ -220,7 +272,8 @@ describe('buildDependencyMap in a time zone', () => {
         const p = localParts(s, zone)
         want.hourOfWeek[p.slot] = (want.hourOfWeek[p.slot] ?? 0) + 1
         want.dayOfMonth[p.dom] = (want.dayOfMonth[p.dom] ?? 0) + 1
-        days.add(p.day)
+        // a flow (one minute long) is active on its start day and its end day
+        days.add(p.day).add(localDay(s + 60_000, zone))
       }
       const { edge } = await onlyEdge(ws, zone)
       expect(edge.profile, zone).toEqual(want)
