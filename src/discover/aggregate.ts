@@ -16,7 +16,7 @@ import {
 } from '../core/index.js'
 import { Resolver } from '../inventory/resolver.js'
 import type { FlowStore } from '../store/store.js'
-import { DAYS_OF_MONTH, HOURS_OF_WEEK, emptyProfile } from './time-profile.js'
+import { DAYS_OF_MONTH, HOURS_OF_WEEK, LONG_LIVED_MS, emptyProfile } from './time-profile.js'
 import type { MapEntity, SourceWindow, TimeProfile } from './types.js'
 
 /** The temporary address → entity table's name. */
@@ -210,21 +210,25 @@ export const MAX_SPAN_DAYS = 400
  * converts `start_ms` with DuckDB's ICU (`timezone(zone, make_timestamptz(µs))`), the same tz
  * database Node's `Intl` uses for the window's days.
  *
- * The histograms count each flow once, at its start; the active days are every day from a flow's
- * start day to its end day (`eday`, the latest end day of a group's flows, all of which start on
- * the group's day), so a connection open for a month (a database pool, a replication link, as
- * Zeek and conntrack log it once, at its end) is active on each of its days, not on one. A
- * flow's span is read at most {@link MAX_SPAN_DAYS} days past its start.
+ * The histograms count each flow once, at its start, and so do the active days, except that a
+ * long-lived flow (open {@link LONG_LIVED_MS} or more) is active on every day from its start day
+ * to its end day (`eday`, the latest such end day of a group's flows, all of which start on the
+ * group's day): a connection open for a month (a database pool, a replication link, as Zeek and
+ * conntrack log it once, at its end) is active on each of its days, not on one. (A short flow
+ * over midnight keeps its start day: the rhythm rules compare active days with start
+ * weekdays.) A flow's span is read at most {@link MAX_SPAN_DAYS} days past its start.
  */
 function aggregateSql(where: string, zone: string): string {
   const key = 'se, de, proto, port'
   // a canonical zone name holds only [A-Za-z0-9_+/-] (core canonicalTimeZone): no quote to escape
   const local = `timezone('${zone}', make_timestamptz(start_ms * 1000))`
+  const longLived = `CASE WHEN end_ms - start_ms >= ${LONG_LIVED_MS} THEN `
   const dayHour =
     zone === UTC_ZONE
-      ? 'day, hour(epoch_ms(start_ms)) AS hr, CAST(epoch_ms(end_ms) AS DATE) AS eday'
-      : `CAST(${local} AS DATE) AS day, hour(${local}) AS hr, ` +
-        `CAST(timezone('${zone}', make_timestamptz(end_ms * 1000)) AS DATE) AS eday`
+      ? `day, hour(epoch_ms(start_ms)) AS hr, ${longLived}CAST(epoch_ms(end_ms) AS DATE) ELSE day END AS eday`
+      : `CAST(${local} AS DATE) AS day, hour(${local}) AS hr, ${longLived}` +
+        `CAST(timezone('${zone}', make_timestamptz(end_ms * 1000)) AS DATE) ` +
+        `ELSE CAST(${local} AS DATE) END AS eday`
   return `
 WITH f AS (
   SELECT
