@@ -1,6 +1,7 @@
 /**
- * @module Builders of NetFlow v5 / v9 and IPFIX datagrams for tests (no binary fixtures).
- * Layouts: Cisco v5 export format, RFC 3954 (v9), RFC 7011 (IPFIX).
+ * @module Builders of NetFlow v1 / v5 / v7 / v9 and IPFIX datagrams for tests (no binary fixtures).
+ * Layouts: Cisco v1, v5 and v7 export formats (src/ingest/netflow/fixed.ts), RFC 3954 (v9),
+ * RFC 7011 (IPFIX).
  */
 
 /** Concatenates byte arrays. */
@@ -50,7 +51,7 @@ export function varlen(data: Uint8Array): Uint8Array {
     : concat(u8(255), u16(data.byteLength), data)
 }
 
-/** One v5 record's values. */
+/** One v1 / v5 / v7 record's values. */
 export interface V5Record {
   src: string
   dst: string
@@ -63,49 +64,101 @@ export interface V5Record {
   first: number
   last: number
   tcpFlags?: number
+  /** v7: the flow mask in use (byte 36), and router_sc (the router the switch bypasses). */
+  flowMask?: number
+  routerSc?: string
 }
 
-/** A v5 datagram (24-octet header, 48-octet records). `count` overrides the header count. */
-export function v5(
-  h: { sysUptime: number; secs: number; nsecs?: number; count?: number; sequence?: number },
-  records: V5Record[],
-): Uint8Array {
-  const header = concat(
-    u16(5),
-    u16(h.count ?? records.length),
+/** A v1 / v5 / v7 header's values; `count` overrides the header count. */
+export interface FixedHeader {
+  sysUptime: number
+  secs: number
+  nsecs?: number
+  count?: number
+  /** flow_sequence (v5, v7). */
+  sequence?: number
+  /** v5 engine type and id as one 16-bit word. */
+  engine?: number
+}
+
+/** The octets common to v1, v5 and v7 records: addresses, next hop, interfaces, counters, times, ports. */
+function fixedRecordHead(r: V5Record): Uint8Array {
+  return concat(
+    ip4(r.src),
+    ip4(r.dst),
+    ip4('0.0.0.0'), // next hop
+    u16(0), // input
+    u16(0), // output
+    u32(r.packets),
+    u32(r.bytes),
+    u32(r.first),
+    u32(r.last),
+    u16(r.srcPort),
+    u16(r.dstPort),
+  )
+}
+
+/** The octets common to v1, v5 and v7 headers: version, count, SysUptime, unix_secs, unix_nsecs. */
+function fixedHeaderHead(version: number, h: FixedHeader, records: number): Uint8Array {
+  return concat(
+    u16(version),
+    u16(h.count ?? records),
     u32(h.sysUptime),
     u32(h.secs),
     u32(h.nsecs ?? 0),
-    u32(h.sequence ?? 0), // flow_sequence
-    u8(0), // engine type
-    u8(0), // engine id
-    u16(0), // sampling
   )
+}
+
+/** A v1 datagram (16-octet header, 48-octet records: pad, prot, tos, tcp_flags, 7 octets pad). */
+export function v1(h: FixedHeader, records: V5Record[]): Uint8Array {
   const recs = records.map((r) =>
     concat(
-      ip4(r.src),
-      ip4(r.dst),
-      ip4('0.0.0.0'), // next hop
-      u16(0), // input
-      u16(0), // output
-      u32(r.packets),
-      u32(r.bytes),
-      u32(r.first),
-      u32(r.last),
-      u16(r.srcPort),
-      u16(r.dstPort),
-      u8(0), // pad1
-      u8(r.tcpFlags ?? 0),
+      fixedRecordHead(r),
+      u16(0), // pad1
       u8(r.protocol),
       u8(0), // tos
-      u16(0), // src_as
-      u16(0), // dst_as
-      u8(0), // src_mask
-      u8(0), // dst_mask
-      u16(0), // pad2
+      u8(r.tcpFlags ?? 0),
+      new Uint8Array(7), // pad2, reserved
     ),
   )
-  return concat(header, ...recs)
+  return concat(fixedHeaderHead(1, h, records.length), ...recs)
+}
+
+/** v5 / v7 record octets 36–47 (flags or pad1, tcp_flags, prot, tos, AS numbers, masks, pad2). */
+function v5RecordTail(r: V5Record, flags: number): Uint8Array {
+  return concat(
+    u8(flags), // v5 pad1, v7 flags (flow mask)
+    u8(r.tcpFlags ?? 0),
+    u8(r.protocol),
+    u8(0), // tos
+    u16(0), // src_as
+    u16(0), // dst_as
+    u8(0), // src_mask
+    u8(0), // dst_mask
+    u16(0), // v5 pad2, v7 flags
+  )
+}
+
+/** A v5 datagram (24-octet header, 48-octet records). `count` overrides the header count. */
+export function v5(h: FixedHeader, records: V5Record[]): Uint8Array {
+  const header = concat(
+    fixedHeaderHead(5, h, records.length),
+    u32(h.sequence ?? 0),
+    u16(h.engine ?? 0),
+    u16(0),
+  )
+  return concat(header, ...records.map((r) => concat(fixedRecordHead(r), v5RecordTail(r, 0))))
+}
+
+/** A v7 datagram (24-octet header with 4 reserved octets, 52-octet records ending in router_sc). */
+export function v7(h: FixedHeader, records: V5Record[]): Uint8Array {
+  const header = concat(fixedHeaderHead(7, h, records.length), u32(h.sequence ?? 0), u32(0))
+  return concat(
+    header,
+    ...records.map((r) =>
+      concat(fixedRecordHead(r), v5RecordTail(r, r.flowMask ?? 0), ip4(r.routerSc ?? '0.0.0.0')),
+    ),
+  )
 }
 
 /** A field specifier: [id, length] or with an enterprise number (IPFIX). */

@@ -1276,7 +1276,7 @@ describe('IPFIX', () => {
       'bad-length': 1,
     })
     expect(reasons(d.decode(u16(10), META), 'skip')).toEqual({ 'bad-length': 1 })
-    expect(reasons(d.decode(concat(u16(7), u32(0)), META), 'skip')).toEqual({ 'bad-version': 1 })
+    expect(reasons(d.decode(concat(u16(8), u32(0)), META), 'skip')).toEqual({ 'bad-version': 1 })
   })
 })
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { normalizeIp } from '../../src/core/ip.js'
-import type { Flow } from '../../src/core/flow.js'
+import { isIcmpReply, type Flow } from '../../src/core/flow.js'
 import { NetflowDecoder, type DecodeResult } from '../../src/ingest/netflow/decoder.js'
 import {
   concat,
@@ -19,10 +19,14 @@ import {
   u32,
   u64,
   u8,
+  v1,
   v5,
+  v7,
   v9,
   v9OptionsTemplate,
   varlen,
+  type FixedHeader,
+  type V5Record,
 } from './netflow-builders.js'
 import { SEED } from '../helpers/model.js'
 
@@ -48,31 +52,38 @@ const rec = recV4({
   start: T0,
   end: T0 + 10,
 })
+const fixedRecords: V5Record[] = [
+  {
+    src: '10.0.0.1',
+    dst: '10.0.0.2',
+    srcPort: 1,
+    dstPort: 2,
+    protocol: 6,
+    packets: 1,
+    bytes: 40,
+    first: 100,
+    last: 4000,
+    tcpFlags: 2,
+  },
+  {
+    src: '10.0.0.2',
+    dst: '10.0.0.1',
+    srcPort: 0,
+    dstPort: 0x0301,
+    protocol: 1,
+    packets: 1,
+    bytes: 40,
+    first: 100,
+    last: 4000,
+  },
+]
 const built: Uint8Array[] = [
-  v5({ sysUptime: 5000, secs: 1_700_000_000 }, [
-    {
-      src: '10.0.0.1',
-      dst: '10.0.0.2',
-      srcPort: 1,
-      dstPort: 2,
-      protocol: 6,
-      packets: 1,
-      bytes: 40,
-      first: 100,
-      last: 4000,
-      tcpFlags: 2,
-    },
-    {
-      src: '10.0.0.2',
-      dst: '10.0.0.1',
-      srcPort: 0,
-      dstPort: 0x0301,
-      protocol: 1,
-      packets: 1,
-      bytes: 40,
-      first: 100,
-      last: 4000,
-    },
+  v5({ sysUptime: 5000, secs: 1_700_000_000 }, fixedRecords),
+  v1({ sysUptime: 5000, secs: 1_700_000_000, nsecs: 999_999_999 }, fixedRecords),
+  v7({ sysUptime: 5000, secs: 1_700_000_000, sequence: 7 }, [
+    ...fixedRecords,
+    // a destination flow mask's record: no source, ports or protocol
+    { ...fixedRecords[0]!, src: '0.0.0.0', srcPort: 0, dstPort: 0, protocol: 0, flowMask: 1 },
   ]),
   v9(
     { sysUptime: 9000, secs: 1_700_000_000, sourceId: 1 },
@@ -281,7 +292,7 @@ describe('NetFlow / IPFIX decoder fuzz', () => {
     let record = 0
     fc.assert(
       fc.property(
-        fc.constantFrom(-1, 5, 9, 10),
+        fc.constantFrom(-1, 1, 5, 7, 9, 10),
         fc.uint8Array({ maxLength: 1500 }),
         fc.integer({ min: 0, max: 3 }),
         (version, body, ex) => {
@@ -293,5 +304,80 @@ describe('NetFlow / IPFIX decoder fuzz', () => {
       { seed: SEED, numRuns: 1500 },
     )
     checkResult(d, d.flush(), exporters)
+  })
+
+  it('generated v1, v5 and v7 datagrams decode to exactly the records written', () => {
+    const recordArb: fc.Arbitrary<V5Record> = fc
+      .record({
+        src: fc.ipV4(),
+        dst: fc.ipV4(),
+        srcPort: fc.integer({ min: 0, max: 65535 }),
+        dstPort: fc.integer({ min: 0, max: 65535 }),
+        protocol: fc.constantFrom(0, 1, 6, 17, 47, 58, 132),
+        packets: fc.nat({ max: 2 ** 32 - 1 }),
+        bytes: fc.nat({ max: 2 ** 32 - 1 }),
+        // how long before the export the flow started and ended, ms (below the uptime)
+        startAge: fc.nat({ max: 1_000_000 }),
+        length: fc.nat({ max: 1_000_000 }),
+        tcpFlags: fc.integer({ min: 0, max: 255 }),
+      })
+      .map(({ startAge, length, ...r }) => ({
+        ...r,
+        first: 2_000_000 - startAge - Math.min(length, startAge),
+        last: 2_000_000 - startAge,
+      }))
+    fc.assert(
+      fc.property(
+        fc.constantFrom(
+          { version: 1, build: v1, max: 24 },
+          { version: 5, build: v5, max: 30 },
+          { version: 7, build: v7, max: 28 },
+        ),
+        fc.array(recordArb, { minLength: 1, maxLength: 30 }),
+        fc.record({
+          // SysUptime at export: 2 000 000 ms; the records are uptime-relative to it
+          secs: fc.integer({ min: 946_684_800, max: 4_102_444_800 }),
+          nsecs: fc.nat({ max: 999_999_999 }),
+          sequence: fc.nat({ max: 2 ** 32 - 1 }),
+        }),
+        fc.nat({ max: 1000 }),
+        ({ version, build, max }, all, h, record) => {
+          const records = all.slice(0, max)
+          const header: FixedHeader = { sysUptime: 2_000_000, ...h }
+          const meta = { exporter: 'gen', file: 'gen.dat', record }
+          const r = new NetflowDecoder().decode(build(header, records), meta)
+          const exportMs = h.secs * 1000 + Math.floor(h.nsecs / 1e6)
+          const masked = (x: V5Record): boolean => version === 7 && x.protocol === 0
+          expect(r.problems.map((p) => p.reason)).toEqual(
+            records.filter(masked).map(() => 'no-protocol'),
+          )
+          const want = records
+            .filter((x) => !masked(x))
+            .map((x): Flow => {
+              const icmp = x.protocol === 1 || x.protocol === 58
+              const ports = icmp || [6, 17, 132].includes(x.protocol)
+              const dstPort = icmp ? x.dstPort >> 8 : ports ? x.dstPort : 0
+              return {
+                src: x.src,
+                dst: x.dst,
+                srcPort: icmp ? x.dstPort & 0xff : ports ? x.srcPort : 0,
+                dstPort,
+                protocol: x.protocol,
+                start: exportMs - (2_000_000 - x.first),
+                end: exportMs - (2_000_000 - x.last),
+                packets: x.packets,
+                bytes: x.bytes,
+                observedAction: 'unknown',
+                direction:
+                  icmp && isIcmpReply(x.protocol, dstPort) ? 'server-to-client' : 'unknown',
+                source: { format: `netflow-v${version}`, file: 'gen.dat', record },
+                ...(x.protocol === 6 ? { tcpFlags: x.tcpFlags ?? 0 } : {}),
+              }
+            })
+          expect(r.flows).toEqual(want)
+        },
+      ),
+      { seed: SEED, numRuns: 300 },
+    )
   })
 })

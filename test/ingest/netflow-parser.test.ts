@@ -96,8 +96,8 @@ describe('netflow file parser', () => {
     expect(ctx.stats.examples.map((e) => e.where)).toEqual(['capture.dat#2', 'capture.dat#0'])
   })
 
-  it('treats an unknown version as an unframeable remainder, after the good datagrams', async () => {
-    const { flows, ctx } = await parseAll(concat(v5dg(1), u16(7), new Uint8Array(40)))
+  it('treats a version it does not read (v8) as an unframeable remainder, after the good datagrams', async () => {
+    const { flows, ctx } = await parseAll(concat(v5dg(1), u16(8), new Uint8Array(40)))
     expect(flows).toHaveLength(1)
     expect(ctx.stats.skipped).toEqual({ 'bad-version': 1 })
   })
@@ -110,7 +110,7 @@ describe('netflow file parser', () => {
       dataFix(1).subarray(0, 30),
       dataFix(2),
       tpl9,
-      u16(7),
+      u16(8), // NetFlow v8 (router-based aggregation) is not read
       new Uint8Array(40).fill(0x41),
       data9(3),
       v5dg(1),

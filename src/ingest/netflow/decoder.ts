@@ -1,23 +1,24 @@
 /**
- * @module Pure NetFlow v5, NetFlow v9 and IPFIX datagram decoder: datagram + exporter state →
- * flows + problems. No I/O, no clock.
+ * @module Pure NetFlow v1, v5, v7, NetFlow v9 and IPFIX datagram decoder: datagram + exporter
+ * state → flows + problems. No I/O, no clock.
  *
- * Layouts: Cisco NetFlow v5 export format (24-octet header, 48-octet records); RFC 3954 (v9);
- * RFC 7011 and RFC 7012 (IPFIX). Template state lives in a {@link TemplateCache}; see
- * templates.ts for the memory bounds.
+ * Layouts: Cisco NetFlow v1, v5 and v7 export formats, read through one table of fixed layouts
+ * (fixed.ts, which cites its sources); RFC 3954 (v9); RFC 7011 and RFC 7012 (IPFIX). Template
+ * state lives in a {@link TemplateCache}; see templates.ts for the memory bounds.
  *
  * Problem reasons (stable kebab-case, counted by the caller through `skip()` / `note()`):
  * - skips: `bad-length` (datagram or set length impossible; the rest of the datagram is dropped),
  *   `bad-version`, `bad-template`, `bad-field-length` (an element length that makes no sense,
  *   e.g. a 3-octet IPv4 address; the record is dropped), `bad-counter` (counter above 2^53-1),
  *   `bad-time`, `no-template` (data set whose template never arrived or was dropped from the
- *   hold queue), `decoder-error` (a bug: never expected).
+ *   hold queue), `no-protocol` (a v7 record whose protocol the switch's flow mask left out, see
+ *   fixed.ts), `decoder-error` (a bug: never expected).
  * - notes: `options-record` (options data, not a flow), `no-address` (data record without both
  *   addresses), `template-withdrawn`, `end-before-start` (end was before start; end set to start),
  *   `ends-after-export` (kept as read), `uptime-unwrapped` (IPFIX uptime and init time a whole
  *   number of 2^32 ms apart), `time-from-export` (a record without any time element: its
  *   datagram's export time), `exporter-evicted`, `template-evicted`; with `sequenceGaps`,
- *   `lost-datagrams` (v9) and `lost-records` (v5, IPFIX), whose `count` is how many the header
+ *   `lost-datagrams` (v9) and `lost-records` (v5, v7, IPFIX), whose `count` is how many the header
  *   sequence numbers show missing.
  * - A record that runs past the end of its set makes the whole set `bad-length`: the records
  *   read before it are dropped too (the set was not read as it was written).
@@ -25,6 +26,13 @@
 import { isIcmpReply, type Flow, type FlowDirection, type ObservedAction } from '../../core/flow.js'
 import type { FirewallEvent } from './events.js'
 import { MAX_TIME_MS } from '../fields.js'
+import {
+  FIXED_FORMATS,
+  FIXED_LAYOUTS,
+  fixedLength,
+  type FixedFormat,
+  type FixedLayout,
+} from './fixed.js'
 import {
   ELEMENT_SPECS,
   IE,
@@ -83,7 +91,7 @@ export interface DecodeResult {
 }
 
 /** Source format names stored in `flow.source.format`. Stable. */
-export type NetflowSourceFormat = 'netflow-v5' | 'netflow-v9' | 'ipfix'
+export type NetflowSourceFormat = FixedFormat | 'netflow-v9' | 'ipfix'
 
 /** IP protocols whose flows carry transport ports (TCP, UDP, DCCP, SCTP, UDP-Lite). */
 const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 33, 132, 136])
@@ -135,8 +143,11 @@ const REVERSE_COUNTERS: ReadonlySet<number> = new Set([
 
 type Out = DecodeResult
 
+/** The versions whose headers carry sequence numbers (v1 has none). */
+type SequencedVersion = FixedLayout['version'] | 9 | 10
+
 /** The key of an exporter's sequence numbers: they count per version and domain. */
-function sequenceKey(exporter: string, version: 5 | 9 | 10, domain: number): string {
+function sequenceKey(exporter: string, version: SequencedVersion, domain: number): string {
   return `${exporter}\u0000${String(version)}\u0000${String(domain)}`
 }
 
@@ -147,7 +158,7 @@ function newOut(): Out {
 /** How uptime-relative times resolve. */
 interface TimeBase {
   readonly exportMs: number
-  /** v5/v9: sysUptime at export, ms. */
+  /** v1/v5/v7/v9: sysUptime at export, ms. */
   readonly sysUptimeMs?: number
   /** IPFIX: systemInitTimeMilliseconds of the exporting process, if known. */
   readonly systemInitMs?: number
@@ -205,7 +216,7 @@ export class NetflowDecoder {
    *   datagram that defined it.
    * @param options.onSystemInit - called with each IPFIX systemInitTimeMilliseconds learned from
    *   options data, and the header of its datagram.
-   * @param options.sequenceGaps - report datagrams (v9, RFC 3954 §5.1) and records (v5; IPFIX,
+   * @param options.sequenceGaps - report datagrams (v9, RFC 3954 §5.1) and records (v5, v7; IPFIX,
    *   RFC 7011 §3.1) that the header sequence numbers of an exporter and domain show missing, as
    *   `lost-datagrams` / `lost-records` notes with a `count`: for a live collector, where UDP
    *   loses datagrams (files are often excerpts, with gaps by design).
@@ -312,7 +323,8 @@ export class NetflowDecoder {
     }
     const dv = view(buf)
     const version = dv.getUint16(0)
-    if (version === 5) this.decodeV5(buf, dv, meta, out)
+    const layout = FIXED_LAYOUTS.get(version)
+    if (layout !== undefined) this.decodeFixed(layout, buf, dv, meta, out)
     else if (version === 9) this.decodeV9(buf, dv, meta, out)
     else if (version === 10) this.decodeIpfix(buf, dv, meta, out)
     else
@@ -321,20 +333,32 @@ export class NetflowDecoder {
         'skip',
         'bad-version',
         meta,
-        `version ${version} is not NetFlow v5, v9 or IPFIX (10)`,
+        `version ${version} is not NetFlow v1, v5, v7, v9 or IPFIX (10)`,
       )
   }
 
-  private decodeV5(buf: Uint8Array, dv: DataView, meta: DatagramMeta, out: Out): void {
+  /**
+   * A NetFlow v1, v5 or v7 datagram ({@link FixedLayout}): exactly its header and `count`
+   * records, else one `bad-length` skip and nothing from it. Times from `SysUptime` and
+   * `unix_secs`/`unix_nsecs` ({@link fromUptime}); a v7 record without a protocol (its flow mask)
+   * is skipped as `no-protocol`.
+   */
+  private decodeFixed(
+    layout: FixedLayout,
+    buf: Uint8Array,
+    dv: DataView,
+    meta: DatagramMeta,
+    out: Out,
+  ): void {
     const count = dv.getUint16(2)
-    const want = 24 + 48 * count
+    const want = fixedLength(layout, count)
     if (buf.byteLength !== want) {
       push(
         out,
         'skip',
         'bad-length',
         meta,
-        `v5 count ${count} needs ${want} octets, datagram has ${buf.byteLength}`,
+        `v${layout.version} count ${count} needs ${want} octets, datagram has ${buf.byteLength}`,
       )
       return
     }
@@ -342,24 +366,41 @@ export class NetflowDecoder {
       sysUptimeMs: dv.getUint32(4),
       exportMs: dv.getUint32(8) * 1000 + Math.floor(dv.getUint32(12) / 1e6),
     }
+    const r = layout.record
     for (let i = 0; i < count; i++) {
-      const o = 24 + 48 * i
+      const o = layout.headerLength + layout.recordLength * i
+      const protocol = dv.getUint8(o + r.protocol)
+      if (protocol === 0 && layout.flowMask) {
+        push(
+          out,
+          'skip',
+          'no-protocol',
+          meta,
+          `v${layout.version} record ${ipv4(dv, o + r.src)} -> ${ipv4(dv, o + r.dst)} has no protocol nor ports: ` +
+            'the switch exports with a destination or destination-source flow mask ' +
+            '(CatOS `set mls flow full`, IOS `mls flow ip full` exports them)',
+        )
+        continue
+      }
       const v: Values = new Map<number, number | string>([
-        [IE.sourceIPv4Address, ipv4(dv, o)],
-        [IE.destinationIPv4Address, ipv4(dv, o + 4)],
-        [IE.packetDeltaCount, dv.getUint32(o + 16)],
-        [IE.octetDeltaCount, dv.getUint32(o + 20)],
-        [IE.flowStartSysUpTime, dv.getUint32(o + 24)],
-        [IE.flowEndSysUpTime, dv.getUint32(o + 28)],
-        [IE.sourceTransportPort, dv.getUint16(o + 32)],
-        [IE.destinationTransportPort, dv.getUint16(o + 34)],
-        [IE.tcpControlBits, dv.getUint8(o + 37)],
-        [IE.protocolIdentifier, dv.getUint8(o + 38)],
+        [IE.sourceIPv4Address, ipv4(dv, o + r.src)],
+        [IE.destinationIPv4Address, ipv4(dv, o + r.dst)],
+        [IE.packetDeltaCount, dv.getUint32(o + r.packets)],
+        [IE.octetDeltaCount, dv.getUint32(o + r.bytes)],
+        [IE.flowStartSysUpTime, dv.getUint32(o + r.first)],
+        [IE.flowEndSysUpTime, dv.getUint32(o + r.last)],
+        [IE.sourceTransportPort, dv.getUint16(o + r.srcPort)],
+        [IE.destinationTransportPort, dv.getUint16(o + r.dstPort)],
+        [IE.tcpControlBits, dv.getUint8(o + r.tcpFlags)],
+        [IE.protocolIdentifier, protocol],
       ])
-      toFlow(v, base, 'netflow-v5', meta, '', out, this.icmpPortExporters)
+      toFlow(v, base, layout.format, meta, '', out, this.icmpPortExporters)
     }
-    // flow_sequence counts flows; engine type and id name the flow switching engine
-    this.checkSequence(meta, 5, dv.getUint16(20), dv.getUint32(16), count, out)
+    // flow_sequence counts flows; v5's engine type and id name the flow switching engine
+    if (layout.sequenceAt !== undefined) {
+      const engine = layout.engineAt === undefined ? 0 : dv.getUint16(layout.engineAt)
+      this.checkSequence(meta, layout.version, engine, dv.getUint32(layout.sequenceAt), count, out)
+    }
   }
 
   private decodeV9(buf: Uint8Array, dv: DataView, meta: DatagramMeta, out: Out): void {
@@ -460,13 +501,13 @@ export class NetflowDecoder {
   }
 
   /**
-   * With `sequenceGaps`: notes the datagrams (v9) or records (v5, IPFIX) missing between the
+   * With `sequenceGaps`: notes the datagrams (v9) or records (v5, v7, IPFIX) missing between the
    * sequence number expected from an exporter and domain and the one `sequence` carries, then
    * expects `sequence + count` (modulo 2^32; nothing when `count` is unknown).
    */
   private checkSequence(
     meta: DatagramMeta,
-    version: 5 | 9 | 10,
+    version: SequencedVersion,
     domain: number,
     sequence: number,
     count: number | undefined,
@@ -1225,7 +1266,7 @@ function toFlow(
   const protocol = num(v, IE.protocolIdentifier) ?? impliedIcmp(v, dst)
   let srcPort = num(v, IE.sourceTransportPort) ?? 0
   let dstPort = num(v, IE.destinationTransportPort) ?? 0
-  // true when the record carries the ICMP message type (an element, or v5's destination port)
+  // true when the record carries the ICMP message type (an element, or v1/v5/v7's destination port)
   let icmpTyped = false
   if (protocol === 1 || protocol === 58) {
     const [tId, cId] =
@@ -1240,17 +1281,14 @@ function toFlow(
         protocol === 1
           ? (num(v, IE.icmpTypeCodeIPv4) ?? num(v, IE.icmpTypeCodeIPv6))
           : (num(v, IE.icmpTypeCodeIPv6) ?? num(v, IE.icmpTypeCodeIPv4))
-      // type·256+code in the destination port is NetFlow v5's convention, which some v9/IPFIX
-      // exporters keep (Cisco) and others do not, writing 0 (MikroTik; nfdump#346, pmacct#924).
-      // So in v9/IPFIX a 0 there is type 0 (echo reply) only from an exporter seen to put types in it
+      // type·256+code in the destination port is the convention of NetFlow v1, v5 and v7, which
+      // some v9/IPFIX exporters keep (Cisco) and others do not, writing 0 (MikroTik; nfdump#346,
+      // pmacct#924). So in v9/IPFIX a 0 there is type 0 (echo reply) only from an exporter seen
+      // to put types in it
       if (tc === undefined && v.has(IE.destinationTransportPort)) {
-        if (format === 'netflow-v5' || dstPort !== 0 || icmpPortExporters.has(exporterKey))
-          tc = dstPort
-        if (
-          format !== 'netflow-v5' &&
-          dstPort !== 0 &&
-          icmpPortExporters.size < MAX_ICMP_PORT_EXPORTERS
-        )
+        const fixed = FIXED_FORMATS.has(format)
+        if (fixed || dstPort !== 0 || icmpPortExporters.has(exporterKey)) tc = dstPort
+        if (!fixed && dstPort !== 0 && icmpPortExporters.size < MAX_ICMP_PORT_EXPORTERS)
           icmpPortExporters.add(exporterKey)
       }
       if (tc !== undefined) {
