@@ -10,8 +10,11 @@ import {
   templateRecords,
   TPL_V4,
   u16,
+  v1,
   v5,
+  v7,
   v9,
+  type V5Record,
 } from './netflow-builders.js'
 
 const T0 = 1_700_000_000_000
@@ -164,5 +167,95 @@ describe('netflow file parser', () => {
     const { flows, ctx } = await parseAll(concat(tpl9, padded(1), new Uint8Array([0, 0x41, 1, 2])))
     expect(flows).toHaveLength(1)
     expect(ctx.stats.skipped).toEqual({ 'bad-version': 1 })
+  })
+
+  // NetFlow v1 and v7 (netflow/fixed.ts) among the other versions
+  const HF = { sysUptime: 10_000, secs: 1_700_000_000 }
+  const fr = (srcPort: number): V5Record => ({
+    src: '10.0.0.1',
+    dst: '10.0.0.2',
+    srcPort,
+    dstPort: 53,
+    protocol: 17,
+    packets: 1,
+    bytes: 71,
+    first: 500,
+    last: 900,
+  })
+  /** Parses `file` in chunks of 1, 7, 64 and 100 000 octets: each gives `flows` and `skipped`. */
+  async function inAnyChunking(
+    file: Uint8Array,
+    flows: string[],
+    skipped: Record<string, number>,
+  ): Promise<void> {
+    for (const size of [1, 7, 64, 100_000]) {
+      const got = await parseAll(file, size)
+      const labels = got.flows.map((f) => `${f.source.format}#${f.source.record}:${f.srcPort}`)
+      expect({ size, labels, skipped: got.ctx.stats.skipped }).toEqual({
+        size,
+        labels: flows,
+        skipped,
+      })
+    }
+  }
+
+  it('frames v1 and v7 datagrams among v5 and v9 ones in any chunking (a v1 after a v9 too)', async () => {
+    const file = concat(
+      v1(HF, [fr(1), fr(2)]),
+      v7(HF, [fr(3)]),
+      tpl9,
+      data9(4),
+      v1(HF, [fr(5)]), // its version word 1 is also the options template FlowSet id
+      data9(6),
+      v5(HF, [fr(7)]),
+      v7(HF, [fr(8), fr(9)]),
+      new Uint8Array(100), // zero padding
+    )
+    await inAnyChunking(
+      file,
+      [
+        'netflow-v1#0:1',
+        'netflow-v1#0:2',
+        'netflow-v7#1:3',
+        'netflow-v9#3:4',
+        'netflow-v1#4:5',
+        'netflow-v9#5:6',
+        'netflow-v5#6:7',
+        'netflow-v7#7:8',
+        'netflow-v7#7:9',
+      ],
+      {},
+    )
+  })
+
+  describe('detecting v1 and v7', () => {
+    const recs = (n: number): V5Record[] => Array.from({ length: n }, (_, i) => fr(i))
+
+    it('a whole datagram, or one followed by another or by zero padding: 0.9', () => {
+      for (const dg of [v1(HF, recs(1)), v1(HF, recs(24)), v7(HF, recs(1)), v7(HF, recs(28))]) {
+        expect(detectNetflow(dg)).toBe(0.9)
+        expect(detectNetflow(concat(dg, v1(HF, recs(2))))).toBe(0.9)
+        expect(detectNetflow(concat(dg, new Uint8Array(100)))).toBe(0.9)
+      }
+    })
+
+    it('the count must agree with the length: more records than the bytes hold is 0.3, bytes after the records that start no datagram 0.5', () => {
+      for (const build of [v1, v5, v7]) {
+        expect(detectNetflow(build({ ...HF, count: 4 }, recs(3)))).toBe(0.3)
+        // the count says 2, a third record follows
+        expect(detectNetflow(build({ ...HF, count: 2 }, recs(3)))).toBe(0.5)
+        expect(detectNetflow(concat(build(HF, recs(3)), new Uint8Array([0, 0x41, 1, 2])))).toBe(0.5)
+      }
+    })
+
+    it('implausible headers are 0: no records, more than the exporters send, unix_nsecs of a second or more', () => {
+      expect(detectNetflow(v1(HF, []))).toBe(0)
+      expect(detectNetflow(v7(HF, []))).toBe(0)
+      expect(detectNetflow(v1(HF, recs(25)))).toBe(0) // at most 24
+      expect(detectNetflow(v7(HF, recs(29)))).toBe(0) // at most 28
+      expect(detectNetflow(v5(HF, recs(31)))).toBe(0) // at most 30
+      for (const build of [v1, v5, v7])
+        expect(detectNetflow(build({ ...HF, nsecs: 1e9 }, recs(2)))).toBe(0)
+    })
   })
 })

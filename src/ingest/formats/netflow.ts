@@ -1,15 +1,18 @@
 /**
- * @module The `netflow` ByteParser: files of raw NetFlow v5 / v9 / IPFIX datagrams (UDP payloads).
+ * @module The `netflow` ByteParser: files of raw NetFlow v1 / v5 / v7 / v9 / IPFIX datagrams (UDP
+ * payloads).
  *
  * A file holds one datagram or several concatenated back to back (as `nc -u -l > file` writes
  * them). Datagram boundaries, see {@link splitDatagrams}:
- * - v5: 24 + 48 · count octets (count from the header);
+ * - v1, v5, v7: header + count · record length octets (16 + 48 · count, 24 + 48 · count,
+ *   24 + 52 · count; count from the header; netflow/fixed.ts);
  * - IPFIX: the header's length field (RFC 7011 §3.1), unless the header of the next message of
  *   the same observation domain, exported within the hour, starts inside it: the message was cut
  *   short (a capture's snap length) and ends there;
  * - v9 has no length field (RFC 3954 §5.1) and its `count` is unreliable across exporters, so the
- *   FlowSets are walked by their lengths until the next 16-bit word is a version number (5, 9 or
- *   10) or another reserved FlowSet id (2–255, RFC 3954 §5.3), or the input ends.
+ *   FlowSets are walked by their lengths until the next 16-bit word is a version number (5, 7, 9
+ *   or 10) or another reserved FlowSet id (2–255, RFC 3954 §5.3), or a v1 header (whose version
+ *   word 1 is also the options template FlowSet id: see {@link frame}), or the input ends.
  * Zero octets between datagrams are padding (PAN-OS pads v9 datagrams with zeros to a fixed
  * size; a v9 FlowSet id 0 of length 0 ends its datagram). Bytes that frame as no datagram (an
  * unknown version, an impossible length, a datagram cut short) are one bad datagram, counted, up
@@ -27,10 +30,17 @@
 import type { Flow } from '../../core/flow.js'
 import { NetflowDecoder, type DecodeProblem } from '../netflow/decoder.js'
 import { FirewallEventMerger } from '../netflow/events.js'
+import { FIXED_LAYOUTS, fixedLength, MAX_FIXED_LENGTH, type FixedLayout } from '../netflow/fixed.js'
 import { note, skip, type ByteParser, type ParseContext } from '../types.js'
 
-/** Largest datagram the splitter waits for before declaring it bad (a UDP payload is at most 65,535 octets; v5 at most 24 + 48·65535). */
-const MAX_DATAGRAM = 24 + 48 * 65535
+/**
+ * Largest datagram the splitter waits for before declaring it bad (a UDP payload is at most
+ * 65,535 octets; a v7 header's count may announce 24 + 52·65535).
+ */
+const MAX_DATAGRAM = MAX_FIXED_LENGTH
+
+/** The version words of the datagrams read: NetFlow v1, v5, v7, v9 and IPFIX (10). */
+const VERSIONS: ReadonlySet<number> = new Set([...FIXED_LAYOUTS.keys(), 9, 10])
 
 /** One datagram cut from a byte stream, or the unusable remainder of it. */
 export interface SplitDatagram {
@@ -47,8 +57,9 @@ function frame(b: Uint8Array, final: boolean): number | 'wait' | 'rest' {
   if (b.byteLength < 4) return final ? 'rest' : 'wait'
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
   const version = dv.getUint16(0)
-  if (version === 5) {
-    const len = 24 + 48 * dv.getUint16(2)
+  const layout = FIXED_LAYOUTS.get(version)
+  if (layout !== undefined) {
+    const len = fixedLength(layout, dv.getUint16(2))
     if (b.byteLength >= len) return len
     return final ? 'rest' : 'wait'
   }
@@ -80,7 +91,14 @@ function frame(b: Uint8Array, final: boolean): number | 'wait' | 'rest' {
       if (p === b.byteLength) return final ? p : 'wait'
       if (b.byteLength - p < 4) return final ? b.byteLength : 'wait'
       const id = dv.getUint16(p)
-      if (id === 5 || id === 9 || id === 10) return p
+      if (id !== 1 && VERSIONS.has(id)) return p
+      if (id === 1) {
+        // FlowSet id 1 (options template) or a v1 header: the v1 header when its "options
+        // template" would not fit its own FlowSet length and it is a plausible v1 header
+        const v1 = v1After(b, dv, p, final)
+        if (v1 === 'wait') return 'wait'
+        if (v1) return p
+      }
       // FlowSet ids 2-255 are reserved (RFC 3954 §5.3): no FlowSet of this datagram starts
       // here, so it ends, and what follows is framed (or resynchronised) on its own
       if (id >= 2 && id <= 255) return p > 20 ? p : 'rest'
@@ -93,6 +111,15 @@ function frame(b: Uint8Array, final: boolean): number | 'wait' | 'rest' {
     }
   }
   return 'rest'
+}
+
+/**
+ * Whether the octets at `at` start zero padding or a datagram: a zero, then a zero or the low
+ * octet of a version word.
+ */
+function paddingOrVersion(b: Uint8Array, at: number): boolean {
+  const next = b[at + 1]
+  return b[at] === 0 && next !== undefined && (next === 0 || VERSIONS.has(next))
 }
 
 /**
@@ -150,6 +177,23 @@ export async function* splitDatagrams(
   yield* drain(true)
 }
 
+/**
+ * Whether a NetFlow v1 header, rather than a v9 options template FlowSet (also id 1), starts at
+ * `p` inside a v9 datagram: read as a FlowSet, its options template (template id, scope length,
+ * option length: 6 octets after the FlowSet header, RFC 3954 §6.1) would run past the FlowSet
+ * length (a v1 header's count, at most 24, against `unix_secs`'s high half as option length),
+ * and as a v1 header its count and `unix_nsecs` are plausible ({@link fixedHeaderPlausible}).
+ * `'wait'` while the 16 octets of a v1 header are not all there.
+ */
+function v1After(b: Uint8Array, dv: DataView, p: number, final: boolean): boolean | 'wait' {
+  if (b.byteLength - p < 16) return final ? false : 'wait'
+  const setLength = dv.getUint16(p + 2)
+  if (10 + dv.getUint16(p + 6) + dv.getUint16(p + 8) <= setLength) return false
+  return V1 !== undefined && fixedHeaderPlausible(dv, p, V1)
+}
+
+const V1 = FIXED_LAYOUTS.get(1)
+
 /** Bytes a resynchronisation looks at for a plausible header (a whole v9/IPFIX datagram's worth). */
 const RESYNC_HEAD = 65_536
 
@@ -162,8 +206,7 @@ function resync(b: Uint8Array): number {
   const limit = Math.min(b.byteLength - 16, MAX_DATAGRAM)
   for (let q = 1; q <= limit; q++) {
     if (b[q] !== 0) continue
-    const v = b[q + 1]
-    if (v !== 5 && v !== 9 && v !== 10) continue
+    if (!VERSIONS.has(b[q + 1] ?? 0)) continue
     if (detectNetflow(b.subarray(q, q + RESYNC_HEAD)) < 0.9) continue
     // and it frames, followed by the end of the bytes, zero padding or another such start: a
     // header's worth of record bytes that happens to look like one is not taken
@@ -181,19 +224,39 @@ function resync(b: Uint8Array): number {
 }
 
 /**
- * Confidence that `head` starts with a NetFlow v5/v9 or IPFIX datagram: 0.9–0.95 when the
+ * Whether the fixed-layout header at `p` is plausible: a count of 1 to the layout's most records,
+ * and `unix_nsecs` (residual nanoseconds) below 10^9. Needs 16 octets at `p`.
+ */
+function fixedHeaderPlausible(dv: DataView, p: number, layout: FixedLayout): boolean {
+  const count = dv.getUint16(p + 2)
+  return count >= 1 && count <= layout.maxRecords && dv.getUint32(p + 12) < 1e9
+}
+
+/**
+ * Confidence that `head` starts with a NetFlow v1/v5/v7 datagram of `layout`. The count must fit
+ * the datagram's length, the strong signal of a fixed layout: 0.9 when the header is plausible
+ * ({@link fixedHeaderPlausible}) and the datagram it announces ends where `head` ends, or is
+ * followed by zero padding or a version word; 0.5 when something else follows (a file of
+ * one datagram and trailing bytes); 0.3 when `head` is shorter than the datagram; else 0.
+ */
+function fixedConfidence(head: Uint8Array, dv: DataView, layout: FixedLayout): number {
+  if (!fixedHeaderPlausible(dv, 0, layout)) return 0
+  const len = fixedLength(layout, dv.getUint16(2))
+  if (head.byteLength < len) return 0.3
+  return head.byteLength === len || paddingOrVersion(head, len) ? 0.9 : 0.5
+}
+
+/**
+ * Confidence that `head` starts with a NetFlow v1/v5/v7/v9 or IPFIX datagram: 0.9–0.95 when the
  * version word and the lengths that follow are plausible, 0 otherwise (text never starts with a
- * NUL octet, and every version word here does).
+ * NUL octet, and every version word here does); for v1/v5/v7 see {@link fixedConfidence}.
  */
 export function detectNetflow(head: Uint8Array): number {
   if (head.byteLength < 16 || head[0] !== 0) return 0
   const dv = new DataView(head.buffer, head.byteOffset, head.byteLength)
   const version = dv.getUint16(0)
-  if (version === 5) {
-    const count = dv.getUint16(2)
-    if (count < 1 || count > 30) return 0
-    return head.byteLength >= 24 + 48 * count ? 0.9 : 0.3
-  }
+  const layout = FIXED_LAYOUTS.get(version)
+  if (layout !== undefined) return fixedConfidence(head, dv, layout)
   if (version === 9) {
     if (head.byteLength < 24) return 0
     const id = dv.getUint16(20)
@@ -259,7 +322,7 @@ async function* parseNetflow(
   }
 }
 
-/** The `netflow` parser (NetFlow v5, v9 and IPFIX datagram files). */
+/** The `netflow` parser (NetFlow v1, v5, v7, v9 and IPFIX datagram files). */
 export const netflowParser: ByteParser = {
   format: 'netflow',
   kind: 'bytes',
