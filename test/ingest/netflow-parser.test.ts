@@ -228,6 +228,29 @@ describe('netflow file parser', () => {
     )
   })
 
+  it('a v1, v5 or v7 datagram cut short in the middle of a file loses itself, not the datagrams after it', async () => {
+    // the count announces more than was captured: the next datagram's header starts inside
+    // the announced length, and its bytes must not be read as records
+    const cut1 = v1(HF, [fr(1), fr(2)])
+    const cut7 = v7(HF, [fr(4), fr(5)])
+    const cut5 = v5(HF, [fr(7), fr(8), fr(9)])
+    const file = concat(
+      cut1.subarray(0, cut1.byteLength - 30),
+      v7(HF, [fr(3)]),
+      cut7.subarray(0, 24 + 52 + 10),
+      v1(HF, [fr(6)]),
+      cut5.subarray(0, 24 + 48),
+      v5(HF, [fr(10)]),
+      tpl9,
+      data9(11),
+    )
+    await inAnyChunking(
+      file,
+      ['netflow-v7#1:3', 'netflow-v1#3:6', 'netflow-v5#5:10', 'netflow-v9#7:11'],
+      { 'bad-length': 3 },
+    )
+  })
+
   describe('detecting v1 and v7', () => {
     const recs = (n: number): V5Record[] => Array.from({ length: n }, (_, i) => fr(i))
 

@@ -5,7 +5,9 @@
  * A file holds one datagram or several concatenated back to back (as `nc -u -l > file` writes
  * them). Datagram boundaries, see {@link splitDatagrams}:
  * - v1, v5, v7: header + count · record length octets (16 + 48 · count, 24 + 48 · count,
- *   24 + 52 · count; count from the header; netflow/fixed.ts);
+ *   24 + 52 · count; count from the header; netflow/fixed.ts), unless the bytes after that length
+ *   start no datagram and a v1/v5/v7 header exported within the hour starts inside it: the
+ *   datagram was cut short and ends there ({@link frameFixed});
  * - IPFIX: the header's length field (RFC 7011 §3.1), unless the header of the next message of
  *   the same observation domain, exported within the hour, starts inside it: the message was cut
  *   short (a capture's snap length) and ends there;
@@ -58,11 +60,7 @@ function frame(b: Uint8Array, final: boolean): number | 'wait' | 'rest' {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
   const version = dv.getUint16(0)
   const layout = FIXED_LAYOUTS.get(version)
-  if (layout !== undefined) {
-    const len = fixedLength(layout, dv.getUint16(2))
-    if (b.byteLength >= len) return len
-    return final ? 'rest' : 'wait'
-  }
+  if (layout !== undefined) return frameFixed(b, dv, layout, final)
   if (version === 10) {
     const len = dv.getUint16(2)
     if (len < 16) return 'rest'
@@ -120,6 +118,38 @@ function frame(b: Uint8Array, final: boolean): number | 'wait' | 'rest' {
 function paddingOrVersion(b: Uint8Array, at: number): boolean {
   const next = b[at + 1]
   return b[at] === 0 && next !== undefined && (next === 0 || VERSIONS.has(next))
+}
+
+/**
+ * {@link frame} for a v1/v5/v7 datagram: the length its count announces when the input ends
+ * there or zero padding or a version word follows (the count agrees with the bytes). Otherwise
+ * the datagram may have been cut short (a capture's snap length): when a plausible v1/v5/v7
+ * header ({@link fixedHeaderPlausible}) exported within the hour of this one starts inside the
+ * announced length, the datagram ends there. Else the announced length when the bytes are all
+ * there (what follows is resynchronised), `'rest'` when the input ends first.
+ */
+function frameFixed(
+  b: Uint8Array,
+  dv: DataView,
+  layout: FixedLayout,
+  final: boolean,
+): number | 'wait' | 'rest' {
+  const len = fixedLength(layout, dv.getUint16(2))
+  if (b.byteLength >= len + 2 || (final && b.byteLength >= len)) {
+    if (b.byteLength === len || paddingOrVersion(b, len)) return len
+  } else if (!final) return 'wait'
+  const end = Math.min(len, b.byteLength)
+  const exported = b.byteLength >= 12 ? dv.getUint32(8) : 0
+  for (let q = layout.headerLength; q + 16 <= end; q++) {
+    const other = b[q] === 0 ? FIXED_LAYOUTS.get(b[q + 1] ?? 0) : undefined
+    if (
+      other !== undefined &&
+      fixedHeaderPlausible(dv, q, other) &&
+      Math.abs(dv.getUint32(q + 8) - exported) <= 3600
+    )
+      return q
+  }
+  return b.byteLength >= len ? len : 'rest'
 }
 
 /**
