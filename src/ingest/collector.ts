@@ -1,5 +1,6 @@
 /**
- * @module UDP collector for NetFlow v5 / v9 and IPFIX: receives datagrams and decodes them live.
+ * @module UDP collector for NetFlow v1 / v5 / v7 / v9 and IPFIX: receives datagrams and decodes
+ * them live.
  *
  * One {@link NetflowDecoder} serves every exporter; its template state is keyed by the exporter
  * plus the source id / observation domain in each datagram, with the memory bounds of
@@ -14,7 +15,7 @@
  * NSEL) are one flow, given out at its teardown, or by {@link Collector.close} while still open
  * (netflow/events.ts). Datagrams and records that the exporters' sequence numbers show missing
  * (lost on the way, or arriving out of order) are counted as the notes `lost-datagrams` (v9) and
- * `lost-records` (v5, IPFIX).
+ * `lost-records` (v5, v7, IPFIX).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import type { Flow } from '../core/flow.js'

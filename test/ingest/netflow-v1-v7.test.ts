@@ -1,10 +1,11 @@
 /**
- * NetFlow v1 and v7 (src/ingest/netflow/fixed.ts): decoding. Fixtures are built byte by byte
- * (netflow-builders.ts).
+ * NetFlow v1 and v7 (src/ingest/netflow/fixed.ts): decoding and the collector (framing in files
+ * and detection: netflow-parser.test.ts). Fixtures are built byte by byte (netflow-builders.ts).
  */
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { NetflowDecoder, type DecodeResult } from '../../src/ingest/netflow/decoder.js'
+import { collectOver } from './collect-helper.js'
 import { v1, v5, v7, type V5Record } from './netflow-builders.js'
 
 const META = { exporter: '192.0.2.1', file: 'udp://192.0.2.1:2055', record: 3 }
@@ -273,5 +274,27 @@ describe('NetFlow v7 (Catalyst MLS)', () => {
     // v5's counter of the same exporter is another counter
     expect(problems(d.decode(v5({ ...H, sequence: 500 }, [ORACLE]), META))).toEqual([])
     expect(problems(d.decode(v7({ ...H, sequence: 21 }, [ORACLE]), META))).toEqual([])
+  })
+})
+
+describe('v1 and v7 through the UDP collector', () => {
+  it('decodes them as a file read does, and counts v7 records missing by flow_sequence', async () => {
+    const H = { sysUptime: 10_000, secs: 1_700_000_000 }
+    const { flows, collector: c } = await collectOver(
+      [
+        v1(H, [TCP]),
+        v7({ ...H, sequence: 0 }, [{ ...DNS, srcPort: 40000 }]),
+        v7({ ...H, sequence: 5 }, [{ ...DNS, srcPort: 40001 }]),
+      ],
+      3,
+    )
+    expect(flows.map((f) => [f.source.format, f.source.record, f.src, f.dstPort])).toEqual([
+      ['netflow-v1', 0, '192.0.2.10', 443],
+      ['netflow-v7', 1, '192.0.2.10', 53],
+      ['netflow-v7', 2, '192.0.2.10', 53],
+    ])
+    expect(flows[0]).toMatchObject({ start: T0 - 7000, end: T0 - 1000, packets: 12, bytes: 4800 })
+    expect(c.stats.skipped).toEqual({})
+    expect(c.stats.notes['lost-records']).toBe(4)
   })
 })

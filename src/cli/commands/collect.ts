@@ -1,5 +1,6 @@
 /**
- * @module `bulkhead collect --listen HOST:PORT`: a NetFlow v5/v9 / IPFIX UDP collector that prints flows.
+ * @module `bulkhead collect --listen HOST:PORT`: a NetFlow v1/v5/v7/v9 / IPFIX UDP collector that
+ * prints flows.
  */
 import type { Command } from 'commander'
 import type { Flow } from '../../core/flow.js'
@@ -83,7 +84,7 @@ export function formatCollectSummary(
 export function registerCollect(program: Command): void {
   program
     .command('collect')
-    .description('receive NetFlow v5/v9 and IPFIX over UDP and print the flows as JSON lines')
+    .description('receive NetFlow v1/v5/v7/v9 and IPFIX over UDP and print the flows as JSON lines')
     .requiredOption(
       '--listen <host:port>',
       'address to listen on, e.g. 127.0.0.1:2055 or [::]:4739',
