@@ -376,9 +376,9 @@ export class NetflowDecoder {
           'skip',
           'no-protocol',
           meta,
-          `v${layout.version} record ${ipv4(dv, o + r.src)} -> ${ipv4(dv, o + r.dst)} has no protocol nor ports: ` +
+          `v${layout.version} record ${ipv4(dv, o + r.src)} -> ${ipv4(dv, o + r.dst)} has no protocol or ports: ` +
             'the switch exports with a destination or destination-source flow mask ' +
-            '(CatOS `set mls flow full`, IOS `mls flow ip full` exports them)',
+            '(the full mask exports them: CatOS `set mls flow full`, IOS `mls flow ip full`)',
         )
         continue
       }
