@@ -67,7 +67,7 @@ export function emit<T>(
  * `mkdir -p`: creates `dir` and its missing parents, one level at a time, from the nearest
  * existing ancestor down. Node's `mkdir(dir, { recursive: true })` is not used: where `mkdir`
  * fails with ENOENT under a parent that exists (inside `/proc`, Node 20) it retries for ever.
- * An existing `dir` is no error.
+ * An existing `dir` (or one another process makes meanwhile) is no error.
  * @throws the Node system error of the first level that cannot be created (`syscall` `mkdir`,
  * `code` ENOENT, EACCES, ENOTDIR, EROFS, ...), which {@link systemErrorDiagnostic} reports.
  */
@@ -79,7 +79,14 @@ export function makeDirectory(dir: string): void {
     if (parent === d) break
     d = parent
   }
-  for (const d of missing.reverse()) mkdirSync(d)
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d)
+    } catch (err) {
+      // made by another process since the stat: fine when it is a folder
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(d).isDirectory()) throw err
+    }
+  }
 }
 
 /** True when nothing is at `d`, also when a part of it is a file (mkdir then says so). */
