@@ -8,6 +8,7 @@ export type {
   FlowQuery,
   FlowStore,
   IngestFileResult,
+  QueryOptions,
   TempColumn,
 } from './store.js'
 export { openDuckDbStore, fingerprintFile, type OpenStoreOptions } from './duckdb/store.js'

@@ -16,6 +16,24 @@ export interface FlowQuery {
   readonly limit?: number
 }
 
+/**
+ * Options of the store's long reads ({@link FlowStore.query}, {@link FlowStore.queryBatches},
+ * {@link FlowStore.flows}).
+ */
+export interface QueryOptions {
+  /**
+   * Called while the query runs, about every 150 ms (DuckDB store: `PROGRESS_POLL_MS`), with
+   * the engine's estimate of the share of the query done: a fraction in [0, 1], non-decreasing
+   * within one call; not called before the engine has an estimate, nor once the returned promise
+   * (or, for {@link FlowStore.flows}, the iteration) has settled. A query that ends within one
+   * interval reports nothing. What it throws stops the reports and is thrown by the query once the
+   * query has ended (a query's own error wins). DuckDB's estimate counts the rows of each pipeline
+   * against the rows it expects, so it moves in steps and may stand still while a pipeline with
+   * no estimate runs (a hash table's finalisation); it is a share of work, not of time.
+   */
+  readonly onProgress?: (fraction: number) => void
+}
+
 /** One column of a table made by {@link FlowStore.loadTempTable}. */
 export interface TempColumn {
   readonly name: string
@@ -106,8 +124,11 @@ export interface FlowStore {
    * @throws Error when the store was opened read-only.
    */
   appendFlows(flows: AsyncIterable<Flow> | Iterable<Flow>): Promise<number>
-  /** Stored flows selected by `q`, ordered by `start` then insertion order. */
-  flows(q?: FlowQuery): AsyncIterable<Flow>
+  /**
+   * Stored flows selected by `q`, ordered by `start` then insertion order. `options.onProgress`
+   * follows the ordered read (the sort, then the rows given out) until the iteration ends.
+   */
+  flows(q?: FlowQuery, options?: QueryOptions): AsyncIterable<Flow>
   /** How many stored flows `q` selects (`limit` caps the count). */
   count(q?: FlowQuery): Promise<number>
   /** The time span stored: min `start` and max `end`, ms since the epoch; undefined when empty. */
@@ -115,14 +136,21 @@ export interface FlowStore {
   /**
    * Runs one read-only SQL statement (SELECT, or a WITH … SELECT) for the analysis stages, with
    * `?`/`$1` parameters. Rows come back as plain objects; integers that fit a JS number are
-   * numbers, larger ones stay `bigint`; DATE/TIMESTAMP values are `Date`.
+   * numbers, larger ones stay `bigint`; DATE/TIMESTAMP values are `Date`. `options.onProgress`
+   * reports the query's progress while it runs ({@link QueryOptions}).
    * @throws BulkheadError `store/not-read-only` for any other kind of statement.
    */
-  query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>
+  query<T extends Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<T[]>
   /**
    * {@link query}, streamed: the rows come in batches (one per DuckDB data chunk, about 2 048
    * rows) and `onBatch` is awaited for each, so memory holds one batch, not the whole result.
    * The store's connection is busy until the promise settles: `onBatch` must not call the store.
+   * `options.onProgress` reports the query's progress until the last batch is read
+   * ({@link QueryOptions}).
    * @returns the number of rows.
    * @throws BulkheadError `store/not-read-only` for any other kind of statement; what `onBatch`
    *   throws. `T` is the caller's claim about the SELECT's rows, as for {@link query}.
@@ -132,6 +160,7 @@ export interface FlowStore {
     sql: string,
     params: readonly unknown[],
     onBatch: (rows: T[]) => void | Promise<void>,
+    options?: QueryOptions,
   ): Promise<number>
   /**
    * Creates (or replaces) a temporary table `name` on the connection that {@link query} uses,
