@@ -134,6 +134,33 @@ describe('buildDependencyMap over a month of AWS VPC flow logs', () => {
     expect(map.diagnostics).toEqual([])
   })
 
+  it('on_progress_reports_the_store_work_from_0_to_1_and_nothing_after_and_the_map_is_the_same', async () => {
+    // the edges stream in batches, each reported as the share of the flows it counts, so the
+    // reports end at 1 however fast the queries were
+    const seen: number[] = []
+    let settled = false
+    let late = 0
+    const withProgress = await withStore((s) =>
+      buildDependencyMap(s, inventory, {
+        onProgress: (f) => {
+          if (settled) late++
+          seen.push(f)
+        },
+      }),
+    )
+    settled = true
+    expect(seen.length).toBeGreaterThan(0)
+    for (const f of seen) {
+      expect(f).toBeGreaterThanOrEqual(0)
+      expect(f).toBeLessThanOrEqual(1)
+    }
+    expect([...seen].sort((a, b) => a - b)).toEqual(seen)
+    expect(seen.at(-1)).toBeCloseTo(1, 9)
+    expect(withProgress).toEqual(map)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(late).toBe(0)
+  })
+
   it('edges_are_sorted_by_flows_descending', () => {
     for (let i = 1; i < map.edges.length; i++)
       expect(map.edges[i - 1]!.flows).toBeGreaterThanOrEqual(map.edges[i]!.flows)
