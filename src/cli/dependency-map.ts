@@ -5,12 +5,14 @@
 import { existsSync } from 'node:fs'
 import { BulkheadError, type Inventory, type Workspace } from '../core/index.js'
 import { buildDependencyMap, type DependencyMap, type DiscoverOptions } from '../discover/index.js'
+import { startQueryProgress } from './progress.js'
 import { openStore } from './store.js'
 import { UsageError } from './output.js'
 
 /**
  * Builds the dependency map of the workspace's flow store over `options.since`/`until`, its
- * calendar views in `options.timeZone`, else the workspace's `timeZone`, else UTC.
+ * calendar views in `options.timeZone`, else the workspace's `timeZone`, else UTC, with a
+ * progress bar on a terminal while the store is queried (`options.onProgress` is replaced).
  * The map's own diagnostics (coverage warnings) are returned in it, not printed.
  * @throws UsageError for a store that is not a DuckDB file; BulkheadError `discover/no-flows`
  *   when the store does not exist or holds no flow in the selected window (the store file is
@@ -35,13 +37,16 @@ export async function loadDependencyMap(
   if (!existsSync(workspace.store)) throw noFlows(`(the store ${workspace.store} does not exist)`)
   const store = await openStore(workspace.store, { readOnly: true })
   const timeZone = options.timeZone ?? workspace.timeZone
+  const progress = startQueryProgress('aggregating stored flows')
   let map: DependencyMap
   try {
     map = await buildDependencyMap(store, inventory, {
       ...options,
       ...(timeZone !== undefined ? { timeZone } : {}),
+      onProgress: progress.onProgress,
     })
   } finally {
+    progress.stop()
     await store.close()
   }
   const window = map.window

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -9,7 +8,9 @@ import {
   formatRate,
   startFilesProgress,
   startProgress,
+  startQueryProgress,
 } from '../../src/cli/progress.js'
+import { runProcess } from '../helpers/process.js'
 
 describe('progress', () => {
   it('formats_bytes_and_rates_in_decimal_units', () => {
@@ -54,34 +55,60 @@ describe('progress', () => {
     }
   })
 
-  it('gives_the_terminal_back_its_cursor_on_ctrl_c_and_dies_of_the_signal', async () => {
-    // a process drawing the bar on a pseudo-terminal (script(1)) gets SIGINT from itself
-    const program = `import { startProgress } from './src/cli/progress.ts'
-const p = startProgress(100, true)
-p.update({ bytesDone: 10, records: 1 })
+  it('the_store_query_bar_shows_the_share_done_never_goes_back_and_is_silent_when_disabled', () => {
+    const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 200 })
+    let text = ''
+    stream.on('data', (c: Buffer) => (text += c.toString()))
+    const p = startQueryProgress('aggregating stored flows', true, stream)
+    p.onProgress(0.5)
+    p.onProgress(0.2) // below the last report: ignored
+    p.onProgress(Number.NaN)
+    p.stop()
+    // the bar redraws at most 5 times a second; stop() draws the last state
+    expect(text).toContain('50% | aggregating stored flows |')
+    expect(text).not.toContain('20%')
+    const quiet = new PassThrough()
+    let written = 0
+    quiet.on('data', (b: Buffer) => (written += b.length))
+    const q = startQueryProgress('aggregating stored flows', false, quiet)
+    q.onProgress(0.5)
+    q.stop()
+    expect(written).toBe(0)
+  })
+
+  it.each([
+    [
+      'the file bar',
+      'startProgress',
+      'const p = startProgress(100, true)\np.update({ bytesDone: 10, records: 1 })',
+    ],
+    [
+      'the store query bar',
+      'startQueryProgress',
+      "const p = startQueryProgress('aggregating stored flows', true)\np.onProgress(0.1)",
+    ],
+  ])(
+    'gives_the_terminal_back_its_cursor_on_ctrl_c_and_dies_of_the_signal: %s',
+    async (_name, start, draw) => {
+      // a process drawing the bar on a pseudo-terminal (script(1)) gets SIGINT from itself
+      const program = `import { ${start} } from './src/cli/progress.ts'
+${draw}
 setTimeout(() => process.kill(process.pid, 'SIGINT'), 300)
 setInterval(() => undefined, 1000)`
-    const child = spawn(
-      'script',
-      [
-        '-qfec',
-        `${process.execPath} --import tsx --input-type=module -e "${program.replace(/"/g, '\\"')}"`,
-        '/dev/null',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let out = ''
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
-    const code = await new Promise<number | null>((resolve) => {
-      const t = setTimeout(() => child.kill('SIGKILL'), 20_000)
-      child.on('exit', (c) => {
-        clearTimeout(t)
-        resolve(c)
-      })
-    })
-    expect(out).toContain('\x1b[?25l') // the bar hid the cursor
-    expect(out).toContain('\x1b[?25h') // and showed it again
-    expect(out).toContain('interrupted')
-    expect(code).toBe(130) // 128 + SIGINT: it died of the signal
-  }, 30_000)
+      const { code, stdout: out } = await runProcess(
+        [
+          'script',
+          '-qfec',
+          `${process.execPath} --import tsx --input-type=module -e "${program.replace(/"/g, '\\"')}"`,
+          '/dev/null',
+        ],
+        { timeoutMs: 20_000 },
+      )
+      expect(out).toContain('\x1b[?25l') // the bar hid the cursor
+      expect(out).toContain('\x1b[?25h') // and showed it again
+      expect(out).toContain('interrupted')
+      expect(code).toBe(130) // 128 + SIGINT: it died of the signal
+    },
+    30_000,
+  )
 })

@@ -24,9 +24,10 @@ import {
   type RuleChange,
 } from '../../policy/diff.js'
 import { connlistLine } from '../../policy/connlist.js'
+import type { FlowQuery, FlowStore } from '../../store/index.js'
 import { openStore } from '../store.js'
 import { expandInputs } from '../inputs.js'
-import { startFilesProgress } from '../progress.js'
+import { startFilesProgress, startQueryProgress } from '../progress.js'
 import { checkFormat, EXIT, printDiagnostics, toYaml, UsageError } from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
@@ -39,6 +40,35 @@ import { loadOrThrow, parseTime, parseWindow } from '../workspace.js'
 function gitRevision(file: string): string | undefined {
   const colon = file.indexOf(':')
   return colon > 1 && !file.slice(0, colon).includes('/') ? file.slice(0, colon) : undefined
+}
+
+/**
+ * The share of diff's store progress bar given to DuckDB's ordered read before the first flow
+ * (the sort): over 1.1 M stored flows it took 0.5 s, and replaying the flows one by one 17 s.
+ */
+const SORT_SHARE = 0.05
+
+/**
+ * Replays the stored flows of `q` (`[since, until)`) into `differ`, with a progress bar on a
+ * terminal: DuckDB's estimate of the sort, then the share of the flows replayed.
+ */
+async function replayStore(store: FlowStore, q: FlowQuery, differ: FlowDiffer): Promise<void> {
+  const total = await store.count(q)
+  const progress = startQueryProgress('replaying stored flows')
+  let replayed = 0
+  try {
+    // DuckDB's estimate, still polled while the rows stream, is dropped once they do
+    const onProgress = (f: number): void => {
+      if (replayed === 0) progress.onProgress(f * SORT_SHARE)
+    }
+    for await (const f of store.flows(q, { onProgress })) {
+      differ.add(f)
+      if (++replayed % 2048 === 0)
+        progress.onProgress(SORT_SHARE + (1 - SORT_SHARE) * (replayed / total))
+    }
+  } finally {
+    progress.stop()
+  }
 }
 
 interface DiffOpts {
@@ -156,10 +186,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
           }
           const store = await openStore(storePath, { readOnly: true })
           try {
-            const q = {
-              ...parseWindow(opts.since, opts.until),
-            }
-            for await (const f of store.flows(q)) differ.add(f)
+            await replayStore(store, parseWindow(opts.since, opts.until), differ)
           } finally {
             await store.close()
           }
