@@ -10,8 +10,8 @@
 /** The zone of every calendar view unless the workspace or `--time-zone` names another. */
 export const UTC_ZONE = 'UTC'
 
-/** ms per day (24 h; a local day is 23 or 25 h on a DST change, see {@link localDay}). */
-const DAY_MS = 86_400_000
+/** ms per UTC day (24 h; a local day is 23 or 25 h on a DST change, see {@link localDay}). */
+export const DAY_MS = 86_400_000
 
 /** An IANA zone name: `Area/Location[/Sub]`, or a single word such as `UTC`. No offsets. */
 const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+){0,2}$/

@@ -6,10 +6,11 @@
  * @remarks Semantics: DESIGN.md "edge" (time profile: hours of week, days of month); issue 4
  * item 3. The thresholds are constants below, each with its reason.
  */
+import { DAY_MS } from '../core/index.js'
 import type { EdgePattern, TimeProfile } from './types.js'
 
-/** ms per UTC day. */
-export const DAY_MS = 86_400_000
+/** ms per UTC day (the core's constant, kept here for this module's importers). */
+export { DAY_MS }
 
 /** Slots of {@link TimeProfile.hourOfWeek}: 7 days × 24 hours. */
 export const HOURS_OF_WEEK = 168

@@ -17,6 +17,7 @@
  * @remarks Issue 6 item 4; semantics DESIGN.md "Policy language v1" rules 1, 2, 4.
  */
 import {
+  DAY_MS,
   cidrContains,
   cidrCovers,
   cidrRange,
@@ -136,7 +137,6 @@ export const LINT_CODES: Readonly<
   },
 }
 
-const DAY_MS = 86_400_000
 /** Widest CIDR blocks not reported as broad: /16 for IPv4, /48 for IPv6. */
 const BROAD_PREFIX = { 4: 16, 6: 48 } as const
 

@@ -4,10 +4,8 @@
  * @remarks Format: DESIGN.md "Policy language v1".
  */
 import { Document, isMap, isSeq, Scalar, visit } from 'yaml'
-import { formatService, type Policy, type Rule, type Selector } from '../core/index.js'
+import { DAY_MS, formatService, type Policy, type Rule, type Selector } from '../core/index.js'
 import { API_VERSION } from '../core/yaml-source.js'
-
-const DAY_MS = 86_400_000
 
 /** Keys with a meaning of their own in a selector; labels with these keys go under `matchLabels`. */
 const RESERVED_SELECTOR_KEYS = new Set([

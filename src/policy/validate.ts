@@ -7,6 +7,7 @@
  */
 import { z } from 'zod'
 import {
+  DAY_MS,
   checkLabelKey,
   checkLabelValue,
   cidrCovers,
@@ -33,8 +34,6 @@ import {
   type YamlDoc,
   type YamlPath,
 } from '../core/yaml-source.js'
-
-const DAY_MS = 86_400_000
 
 /**
  * Parses a rule's `expires` value: a date alone is valid through that whole UTC day, so it

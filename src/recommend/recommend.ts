@@ -5,6 +5,7 @@
  * @remarks Semantics: issue 5; DESIGN.md "Policy language v1" (rules 1–4).
  */
 import {
+  DAY_MS,
   diagnostic,
   expressionMatches,
   labelsMatch,
@@ -68,7 +69,6 @@ import type {
   RuleReport,
 } from './types.js'
 
-const DAY_MS = 86_400_000
 /** Patterns that get a comment and a flag (issue 5 item 5). */
 export const FLAGGED_PATTERNS: ReadonlySet<EdgePattern> = new Set([
   'month-end',

@@ -22,7 +22,7 @@ import {
   ANY_SUBJECT,
   cidr,
   enforced,
-  FOREIGN_PODS,
+  FOREIGN_PROBES,
   lbl,
   NOW,
   pod,
@@ -226,20 +226,13 @@ describe('calico target', () => {
     const plan = planCalico(inventory, policySet, { now: NOW })
     const objects = [...[...plan.objects.values()].flat(), ...plan.global]
     expect(plan.global.length).toBeGreaterThan(0)
-    for (const f of FOREIGN_PODS) {
-      const self = { workload: { name: f.namespace, addresses: [], labels: f.labels }, ...f }
+    for (const { namespace, self, points } of FOREIGN_PROBES)
       for (const dir of ['ingress', 'egress'] as const)
-        for (const [peer, port] of [
-          ['10.96.0.10', 53],
-          ['10.244.1.10', 443],
-          ['10.244.1.20', 22],
-          ['10.244.1.20', 8080],
-        ] as const)
+        for (const [peer, port] of points)
           expect(
             calicoDirection(objects, { ip: '10.250.0.1', pod: self }, { ip: peer }, dir, 6, port),
-            `${f.namespace} ${dir}`,
+            `${namespace} ${dir}`,
           ).toBe(true)
-    }
     // host endpoints carry no projectcalico.org/namespace label
     for (const o of plan.global as Obj[]) {
       expect(calicoSelectorMatches(o.spec['selector'] as string, { tier: 'front' })).toBe(false)

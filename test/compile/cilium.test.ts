@@ -22,7 +22,7 @@ import {
   ANY_SUBJECT,
   cidr,
   enforced,
-  FOREIGN_PODS,
+  FOREIGN_PROBES,
   lbl,
   NOW,
   pod,
@@ -167,20 +167,13 @@ describe('cilium target', () => {
     const plan = planCilium(inventory, policySet, { now: NOW })
     const objects = [...[...plan.objects.values()].flat(), ...plan.clusterwide]
     expect(plan.clusterwide.length).toBeGreaterThan(0)
-    for (const f of FOREIGN_PODS) {
-      const self = { workload: { name: f.namespace, addresses: [], labels: f.labels }, ...f }
+    for (const { namespace, self, points } of FOREIGN_PROBES)
       for (const dir of ['ingress', 'egress'] as const)
-        for (const [peer, port] of [
-          ['10.96.0.10', 53],
-          ['10.244.1.10', 443],
-          ['10.244.1.20', 22],
-          ['10.244.1.20', 8080],
-        ] as const)
+        for (const [peer, port] of points)
           expect(
             ciliumDirection(objects, self, { ip: peer }, dir, 6, port),
-            `${f.namespace} ${dir}`,
+            `${namespace} ${dir}`,
           ).toBe(true)
-    }
     // the compiled pods keep their subjects
     const selected = (o: Obj, ns: string, labels: Record<string, string>): boolean =>
       selects(o.spec['endpointSelector'] as K8sLabelSelector, { ...labels, [CILIUM_NS]: ns })

@@ -324,6 +324,22 @@ export const FOREIGN_PODS = [
 ] as const
 
 /**
+ * Each {@link FOREIGN_PODS} pod as a checker endpoint (a workload named after its namespace, no
+ * addresses), with the (peer address, TCP port) points of {@link ANY_SUBJECT}'s rules it is
+ * probed on in both directions: every such packet must stay allowed (no policy selects it).
+ */
+export const FOREIGN_PROBES = FOREIGN_PODS.map((f) => ({
+  namespace: f.namespace,
+  self: { workload: { name: f.namespace, addresses: [], labels: f.labels }, ...f },
+  points: [
+    ['10.96.0.10', 53],
+    ['10.244.1.10', 443],
+    ['10.244.1.20', 22],
+    ['10.244.1.20', 8080],
+  ] as const,
+}))
+
+/**
  * Random Enforcement lists for the estates of {@link estateArb} (first match wins, unmatched
  * workloads `observe`), in the given modes: by role, namespace, label, one pod, an address
  * block, and `any`, so that namespaces hold pods in one mode or in several (s13/hR D4).

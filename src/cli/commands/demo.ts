@@ -12,6 +12,7 @@ import path from 'node:path'
 import type { Command } from 'commander'
 import {
   BulkheadError,
+  DAY_MS,
   formatDiagnostic,
   formatRuleRef,
   type Diagnostic,
@@ -189,7 +190,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   step(
     2,
     'discover',
-    `${map.entities.length} entities, ${map.edges.length} edges over ${Math.round((map.window.end - map.window.start) / 86_400_000)} days`,
+    `${map.entities.length} entities, ${map.edges.length} edges over ${Math.round((map.window.end - map.window.start) / DAY_MS)} days`,
   )
 
   // 3. recommend into out/policy, with the workspace's enforcement file beside it
