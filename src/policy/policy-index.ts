@@ -1138,22 +1138,7 @@ export class PolicyIndex {
     this.classes = []
     this.classIds = new Map()
     this.anchorClasses = new Map()
-    this.selectors = []
-    this.selectorIds = new Map()
-    this.buckets = new Map()
-    this.unanchored = []
-    this.rules = []
-    this.breaks = new Map()
-    this.recs = new Map()
-    this.retired = 0
-    this.liveRules = 0
-    this.expiredMemo = undefined
-    this.policies.forEach((p, k) => {
-      const base = (k + 1) * RANK_GAP
-      const slots = p.rules.map((r, j) => this.addRule(p, r, base + j))
-      this.recs.set(p.name, { policy: p, base, slots })
-    })
-    this.resetLists()
+    this.numberRules()
     this.buildClasses()
   }
 
@@ -1164,6 +1149,15 @@ export class PolicyIndex {
   private renumberRules(): void {
     this.ruleEpochs++
     for (const c of this.classes) c.matched = undefined
+    this.numberRules()
+  }
+
+  /**
+   * Numbers every rule in policy-set order from scratch (selector cache, buckets, rule slots,
+   * policy records) and empties the rule lists, decision tables and pair cache, which refill
+   * lazily; the classes themselves are kept.
+   */
+  private numberRules(): void {
     this.selectors = []
     this.selectorIds = new Map()
     this.buckets = new Map()
