@@ -83,11 +83,15 @@ export function isEmptySet(set: ServiceSet): boolean {
 }
 
 const entriesMemo = new WeakMap<ServiceSet, number>()
-/** How many services a set lists ({@link ServiceSet.toServices}), memoised per set. */
+/**
+ * How many services a set lists ({@link ServiceSet.toServices}), memoised per set; a set holding
+ * every protocol but some (`any-other-protocol,…`, e.g. `any` less the other family's ICMP between
+ * addresses of one family) counts its remainder as one more entry, as `any` counts once.
+ */
 export function serviceCount(set: ServiceSet): number {
   let n = entriesMemo.get(set)
   if (n === undefined) {
-    n = set.isEmpty ? 0 : set.toServices().length
+    n = set.isEmpty ? 0 : set.toServices().length + (set.rest && !set.isAny ? 1 : 0)
     entriesMemo.set(set, n)
   }
   return n

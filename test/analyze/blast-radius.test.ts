@@ -263,6 +263,46 @@ describe('blast radius baselines', () => {
     expect(r.summary.comparedWith?.sources).toBe(2)
   })
 
+  it('an allow-any rule between IPv4 workloads is one open lateral path per pair, as under flat', () => {
+    // between IPv4 addresses `any` less ICMPv6 is every service there is: it lists no explicit
+    // service (`any-other-protocol`), yet counts once, not zero
+    const all = { kind: 'labels', match: labelSet(), expressions: [], global: false } as const
+    const inv: Inventory = {
+      workloads: ['a', 'b', 'c'].map((name, i) => ({
+        name,
+        addresses: [{ ip: `10.9.0.${i + 1}` }],
+        labels: labelSet({ role: name }),
+      })),
+      externals: [],
+      labelRules: [],
+    }
+    const anyRule: Policy = {
+      name: 'p',
+      owner: 'o',
+      scope: labelSet(),
+      file: 'p.yaml',
+      rules: [
+        {
+          id: 'all',
+          action: 'allow',
+          from: [all],
+          to: [all],
+          services: [{ protocol: 'any' }],
+          emergency: false,
+        },
+      ],
+    }
+    const r = answerBlastRadius({
+      inventory: inv,
+      policySet: { policies: [anyRule], enforcement: [] },
+      at: AT,
+      baseline: 'policy',
+    })
+    expect(r.summary.openLateralPaths).toBe(6)
+    expect(r.summary.comparedWith?.openLateralPaths).toBe(6)
+    expect(r.summary.reduction?.openLateralPaths).toBe(0)
+  })
+
   it('a policy baseline without a policy set is a RangeError, not a crash elsewhere', () => {
     expect(() => answerBlastRadius({ inventory, at: AT, baseline: 'policy' })).toThrow(RangeError)
   })
