@@ -30,9 +30,11 @@ import {
   type GroupBfs,
   type GroupSources,
   heldAddresses,
+  enforcedReachGraph,
   observedReachGraph,
   policyReachGraph,
   reachFigures,
+  reachServiceText,
   restrictGraph,
   rowFind,
   type Baseline,
@@ -46,7 +48,7 @@ export const CROWN_JEWEL_LABEL = { key: 'tier', value: 'crown-jewel' } as const
 export interface BlastRadiusQuery {
   readonly inventory: Inventory
   readonly baseline: Baseline
-  /** Required for `policy`. */
+  /** Required for `policy` and `enforced` (whose modes come from its `enforcement`). */
   readonly policySet?: PolicySet
   /** Required for `observed`. */
   readonly dependencyMap?: DependencyMap
@@ -121,6 +123,20 @@ export interface Reduction {
   readonly sourcesReachingCrownJewels: number | null
 }
 
+/**
+ * How far an enforcement rollout has got, per figure: the share in percent of what the policy
+ * would close (from `flat` to `policy`) that is closed today (from `flat` to `enforced`), rounded
+ * to 0.1; `null` when the policy closes nothing of that figure. 100 when today's figure equals
+ * the policy's. Means are taken exactly, as in {@link Reduction}.
+ */
+export interface RolloutProgress {
+  readonly openLateralPaths: number | null
+  readonly openPairs: number | null
+  readonly meanDirect: number | null
+  readonly meanTransitive: number | null
+  readonly sourcesReachingCrownJewels: number | null
+}
+
 /** The answer. Stable: the JSON output of `bulkhead blast-radius`. */
 export interface BlastRadiusResult {
   readonly baseline: Baseline
@@ -140,6 +156,15 @@ export interface BlastRadiusResult {
     /** The figures of the baseline compared with (flat, or `--compare`), when any. */
     readonly comparedWith?: { readonly label: string } & BlastRadiusFigures
     readonly reduction?: Reduction
+    /**
+     * Baseline `enforced` only: the target, the figures of the same policy set as if every
+     * workload enforced it (the `policy` baseline), labelled `policy`.
+     */
+    readonly target?: { readonly label: string } & BlastRadiusFigures
+    /** Baseline `enforced` only: the reduction from `flat` to the target. */
+    readonly targetReduction?: Reduction
+    /** Baseline `enforced` only: how much of the target's reduction is in force today. */
+    readonly rollout?: RolloutProgress
   }
   /** Node-level graph the paths were found on, for the DOT renderer (not in JSON output). */
   readonly graph?: ReachGraph
@@ -192,6 +217,9 @@ function graphOf(
     case 'policy':
       if (!policySet) throw new RangeError('the policy baseline needs a policy set')
       return policyReachGraph(query.inventory, policySet, query.at)
+    case 'enforced':
+      if (!policySet) throw new RangeError('the enforced baseline needs a policy set')
+      return enforcedReachGraph(query.inventory, policySet, query.at)
   }
 }
 
@@ -386,7 +414,9 @@ function pathTo(
   let row = graph.rows[s] ?? EMPTY_ROW
   for (let k = 0; k < groups.length; k++) {
     const h = groups[k] as number
-    services.push(String(graph.services[row.svc[rowFind(row, h)] as number]))
+    services.push(
+      reachServiceText(graph.services[row.svc[rowFind(row, h)] as number] as ServiceSet),
+    )
     if (k + 1 < groups.length) {
       const v = viaNode(graph, gs, h, groups[k + 1] as number)
       const first = (graph.members[v] as readonly number[])[0] as number
@@ -425,24 +455,70 @@ export function reductionOf(
   }
 }
 
+/** Share in percent of the closing from `flat` to `target` that `today` has done. */
+function done(flat: number, today: number, target: number): number | null {
+  return flat === target ? null : Math.round(((flat - today) / (flat - target)) * 1000) / 10
+}
+
+/** {@link RolloutProgress} from the flat, today's (`enforced`) and the target's figures. */
+export function rolloutOf(
+  flat: BlastRadiusFigures,
+  today: BlastRadiusFigures,
+  target: BlastRadiusFigures,
+): RolloutProgress {
+  const meanOf = (f: BlastRadiusFigures, sum: number): number => mean(sum, f.sources)
+  return {
+    openLateralPaths: done(flat.openLateralPaths, today.openLateralPaths, target.openLateralPaths),
+    openPairs: done(flat.openPairs, today.openPairs, target.openPairs),
+    meanDirect: done(
+      meanOf(flat, flat.openPairs),
+      meanOf(today, today.openPairs),
+      meanOf(target, target.openPairs),
+    ),
+    meanTransitive: done(
+      meanOf(flat, flat.transitivePairs),
+      meanOf(today, today.transitivePairs),
+      meanOf(target, target.transitivePairs),
+    ),
+    sourcesReachingCrownJewels: done(
+      flat.sourcesReachingCrownJewels,
+      today.sourcesReachingCrownJewels,
+      target.sourcesReachingCrownJewels,
+    ),
+  }
+}
+
 /**
  * Answers a blast-radius query. Without `compare`, a non-flat baseline is compared with `flat`
  * (the reduction segmentation brings); with `compare`, the baseline is compared with the given
- * policy set (the reduction a policy change brings).
+ * policy set (the reduction a policy change brings). Baseline `enforced` also gives its target
+ * (the same policy set under `policy`), the reduction from `flat` to it, and the rollout's
+ * progress towards it ({@link RolloutProgress}), with or without `compare`.
  * @throws RangeError when the baseline's input (policy set or dependency map) is missing.
  */
 export function answerBlastRadius(query: BlastRadiusQuery): BlastRadiusResult {
   const main = compute(query, graphOf(query, query.baseline, query.policySet), true)
   let comparedWith: ({ label: string } & BlastRadiusFigures) | undefined
   let reduction: Reduction | undefined
+  let flat: BlastRadiusFigures | undefined
+  const flatFigures = (): BlastRadiusFigures =>
+    (flat ??= compute(query, graphOf(query, 'flat', undefined), false).figures)
   if (query.compare) {
     const other = compute(query, graphOf(query, 'policy', query.compare.policySet), false)
     comparedWith = { label: query.compare.label, ...other.figures }
     reduction = reductionOf(query.baseline, main.figures, query.compare.label, other.figures)
   } else if (query.baseline !== 'flat') {
-    const flat = compute(query, graphOf(query, 'flat', undefined), false)
-    comparedWith = { label: 'flat', ...flat.figures }
-    reduction = reductionOf('flat', flat.figures, query.baseline, main.figures)
+    comparedWith = { label: 'flat', ...flatFigures() }
+    reduction = reductionOf('flat', flatFigures(), query.baseline, main.figures)
+  }
+  let rollout: Pick<BlastRadiusResult['summary'], 'target' | 'targetReduction' | 'rollout'> = {}
+  if (query.baseline === 'enforced') {
+    const target = compute(query, graphOf(query, 'policy', query.policySet), false).figures
+    rollout = {
+      target: { label: 'policy', ...target },
+      targetReduction: reductionOf('flat', flatFigures(), 'policy', target),
+      rollout: rolloutOf(flatFigures(), main.figures, target),
+    }
   }
   const held = heldAddresses(query.inventory, query.at)
   const toSel = query.to ?? crownJewelSelector
@@ -465,6 +541,7 @@ export function answerBlastRadius(query: BlastRadiusQuery): BlastRadiusResult {
         .map((s) => ({ workload: s.workload, transitive: s.transitive, direct: s.direct })),
       ...(comparedWith ? { comparedWith } : {}),
       ...(reduction ? { reduction } : {}),
+      ...rollout,
     },
     graph: main.graph,
   }

@@ -16,10 +16,14 @@
  * compression follows atomic-predicate verifiers and Cilium's identity-based policy maps: the
  * graph is computed on identities (here: rule-list classes), not endpoints.
  */
-import { ServiceSet, type Workload } from '../core/index.js'
+import { ICMP_OF_FAMILY, ServiceSet, type Workload } from '../core/index.js'
 
-/** Which reachability the figures describe. Stable: written in JSON output. */
-export type Baseline = 'flat' | 'observed' | 'policy'
+/**
+ * Which reachability the figures describe. Stable: written in JSON output. `policy`: what the
+ * policy set allows, as if every workload enforced it; `enforced`: what is closed today, each
+ * workload in its enforcement mode (see reachability.ts).
+ */
+export type Baseline = 'flat' | 'observed' | 'policy' | 'enforced'
 
 /** The edges of one source group: parallel arrays, `dst` strictly ascending. */
 export interface EdgeRow {
@@ -95,6 +99,26 @@ export function serviceCount(set: ServiceSet): number {
     entriesMemo.set(set, n)
   }
   return n
+}
+
+/** Every service between IPv4 addresses (`any` less ICMPv6), and between IPv6 addresses. */
+const EVERY_OF_FAMILY = [
+  ServiceSet.ANY.subtract(ICMP_OF_FAMILY[6]),
+  ServiceSet.ANY.subtract(ICMP_OF_FAMILY[4]),
+]
+const textMemo = new WeakMap<ServiceSet, string>()
+/**
+ * A reach edge's services as text: `any` for every service of an address family (`any` less the
+ * other family's ICMP, as between addresses of one family; `any-other-protocol` otherwise),
+ * else the set's own text. Memoised per set.
+ */
+export function reachServiceText(set: ServiceSet): string {
+  let t = textMemo.get(set)
+  if (t === undefined) {
+    t = set.isAny || EVERY_OF_FAMILY.some((x) => set.equals(x)) ? 'any' : String(set)
+    textMemo.set(set, t)
+  }
+  return t
 }
 
 /** Index of destination group `g` in `row`, or −1 (binary search). */

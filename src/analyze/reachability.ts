@@ -1,6 +1,7 @@
 /**
- * @module Reachability graphs between workloads under three baselines — `flat` (no
- * segmentation), `observed` (what the flows show) and `policy` (what a policy set allows) — and
+ * @module Reachability graphs between workloads under four baselines — `flat` (no
+ * segmentation), `observed` (what the flows show), `policy` (what a policy set allows, every
+ * workload enforcing it) and `enforced` (what is closed today, each workload in its mode) — and
  * their reach figures: direct and transitive reach (lateral movement), with incremental update
  * after a policy change.
  *
@@ -20,8 +21,12 @@
  *   active workloads reach or are reached, in every baseline.
  * - Workload A **reaches** workload B ≠ A on service P when some address of A may open a
  *   connection to some address of B (of the same family) on P: under `policy` when the policy set
- *   allows the flow (rule expiry judged at `at`); under `flat` always; under `observed` when the
- *   dependency map has an edge A → B on P that was not wholly rejected by the observer.
+ *   allows the flow (rule expiry judged at `at`); under `enforced` when the policy set allows it
+ *   or the stronger of the two addresses' enforcement modes is not `enforce` (DESIGN.md rule 5: a
+ *   denied flow is dropped only where the source's egress or the destination's ingress enforces;
+ *   the reference verdict's `decision === 'allowed' || mode !== 'enforce'`); under `flat` always;
+ *   under `observed` when the dependency map has an edge A → B on P that was not wholly rejected
+ *   by the observer.
  * - With an **exploitable** service set (`--assume-exploitable`), only those services count: the
  *   graph keeps each edge's services intersected with it, and drops edges left empty. An attacker
  *   holding a workload can take every workload it reaches on an exploitable service.
@@ -327,6 +332,39 @@ export function policyReachGraph(
   return PolicyReachability.build(inventory, policySet, at).graph
 }
 
+/**
+ * `enforced`: what is open today, each workload in the mode its `kind: Enforcement` entries give
+ * it (see the module comment), on the same endpoint classes as {@link policyReachGraph} (rule
+ * expiry and address holdings judged at `at`, ms). A pair of nodes with a same-family address
+ * pair where neither side enforces is open on every service of that family.
+ */
+export function enforcedReachGraph(
+  inventory: Inventory,
+  policySet: PolicySet,
+  at: number,
+): ReachGraph {
+  return PolicyReachability.build(inventory, policySet, at, { enforced: true }).graph
+}
+
+/** Options of {@link PolicyReachability.build}. */
+export interface PolicyReachOptions {
+  /** As in {@link ReachOptions}: only these services count. */
+  readonly exploitable?: ServiceSet
+  /**
+   * The `enforced` baseline instead of `policy`: a same-family class pair where neither side's
+   * enforcement mode is `enforce` is open on every service (see {@link PolicyReachability}).
+   */
+  readonly enforced?: boolean
+}
+
+/** Per open-family mask (bit 0 IPv4, bit 1 IPv6): every service between such addresses. */
+const OPEN_SERVICES = [
+  ServiceSet.EMPTY,
+  ownFamily(ServiceSet.ANY, 0),
+  ownFamily(ServiceSet.ANY, 1),
+  ServiceSet.ANY,
+]
+
 /** A stable text key of a rule, locations left out, to find which rules a change touched. */
 function ruleKey(rule: Rule, scope: Readonly<Record<string, string>>): string {
   return JSON.stringify([rule, scope], (k, v: unknown) =>
@@ -425,19 +463,19 @@ export class PolicyReachability {
     private readonly inventory: Inventory,
     private readonly policySet: PolicySet,
     private readonly at: number,
-    private readonly options: { readonly exploitable?: ServiceSet },
+    private readonly options: PolicyReachOptions,
     private readonly index: PolicyIndex,
   ) {
     this.policies = [...policySet.policies]
     this.rebuild()
   }
 
-  /** Builds the graph and its figures; `options.exploitable` as in {@link ReachOptions}. */
+  /** Builds the graph and its figures; `options` as in {@link PolicyReachOptions}. */
   static build(
     inventory: Inventory,
     policySet: PolicySet,
     at: number,
-    options: { readonly exploitable?: ServiceSet } = {},
+    options: PolicyReachOptions = {},
   ): PolicyReachability {
     return new PolicyReachability(
       inventory,
@@ -456,7 +494,7 @@ export class PolicyReachability {
   /** The graph as of the last build or update (its arrays change on the next update). */
   get graph(): ReachGraph {
     return {
-      baseline: 'policy',
+      baseline: this.options.enforced === true ? 'enforced' : 'policy',
       workloads: this.inventory.workloads,
       nodeOf: this.nodes.nodeOf,
       members: this.nodes.members,
@@ -503,6 +541,36 @@ export class PolicyReachability {
     this.dstGroup = new Int32Array(n)
     this.srcNodes = []
     this.groupNodes = []
+    const ruleCount = this.index.ruleCount
+    const modes = this.classModes(nodes)
+    // `enforced`: the rule lists of a class that does not enforce matter only towards classes
+    // that do (towards the others everything is open), so they are keyed by the rules that an
+    // enforcing class has on its other side; when nothing enforces, groups are the families
+    const towardsEnforcing = [new Uint8Array(ruleCount), new Uint8Array(ruleCount)] as const
+    for (const [cls, open] of this.options.enforced === true ? modes : []) {
+      if (open) continue
+      const { from, to } = this.index.classRules(cls)
+      for (const r of to) (towardsEnforcing[0] as Uint8Array)[r] = 1
+      for (const r of from) (towardsEnforcing[1] as Uint8Array)[r] = 1
+    }
+    const openIds = [new Map<Int32Array, number>(), new Map<Int32Array, number>()] as const
+    const openText = [new Map<string, number>(), new Map<string, number>()] as const
+    const openKey = (side: 0 | 1, list: Int32Array): number => {
+      let id = openIds[side].get(list)
+      if (id === undefined) {
+        const keep = towardsEnforcing[side]
+        const text = list.filter((r) => keep[r] === 1).join(',')
+        id = openText[side].get(text)
+        if (id === undefined) {
+          id = openText[side].size
+          openText[side].set(text, id)
+        }
+        openIds[side].set(list, id)
+      }
+      return id
+    }
+    /** Per node: bit f set when it has a class of family f (0 IPv4, 1 IPv6) that does not enforce. */
+    const openMask = new Uint8Array(n)
     const keyOf = (xs: number[]): string =>
       xs.length <= 1 ? String(xs[0] ?? '') : [...new Set(xs)].sort((x, y) => x - y).join(',')
     for (let a = 0; a < n; a++) {
@@ -510,8 +578,15 @@ export class PolicyReachability {
       const dk: number[] = []
       for (const c of nodes.codes[a] as Int32Array) {
         const { from, to } = this.index.classRules(c >> 1)
-        sk.push(intern(fromIds, fromText, from) * 2 + (c & 1))
-        dk.push(intern(toIds, toText, to) * 2 + (c & 1))
+        const fam = c & 1
+        if (modes.get(c >> 1) === true) {
+          openMask[a] = (openMask[a] as number) | (1 << fam)
+          sk.push(openKey(0, from) * 4 + fam)
+          dk.push(openKey(1, to) * 4 + fam)
+        } else {
+          sk.push(intern(fromIds, fromText, from) * 4 + 2 + fam)
+          dk.push(intern(toIds, toText, to) * 4 + 2 + fam)
+        }
       }
       const s = keyOf(sk)
       let gs = srcKeys.get(s)
@@ -534,7 +609,6 @@ export class PolicyReachability {
     }
     // only group pairs that some live allow rule covers (source side × destination side) can
     // have services: per source group, its allow rules; per rule, its destination groups
-    const ruleCount = this.index.ruleCount
     const allow = new Int8Array(ruleCount)
     const isAllow = (r: number): boolean => {
       let v = allow[r] as number
@@ -567,17 +641,49 @@ export class PolicyReachability {
     })
     this.table = new ServiceTable()
     const stamp = new Int32Array(this.groupNodes.length).fill(-1)
+    const first = (g: number): number => (this.groupNodes[g] as number[])[0] as number
+    // `enforced`: destination groups with a class that does not enforce, and per node the
+    // families it has
+    const openDst: number[] = []
+    this.groupNodes.forEach((ns, g) => {
+      if (openMask[ns[0] as number] !== 0) openDst.push(g)
+    })
+    const families = (codes: Int32Array): number => {
+      let f = 0
+      for (const c of codes) f |= 1 << (c & 1)
+      return f
+    }
     const lists = this.srcNodes.map((ns, s) => {
       const out: [number, number][] = []
-      const ca = nodes.codes[ns[0] as number] as Int32Array
+      const a = ns[0] as number
+      const ca = nodes.codes[a] as Int32Array
+      const ma = openMask[a] as number
       for (const r of srcRules[s] as number[]) {
         for (const g of dstByRule[r] as number[]) {
           if (stamp[g] === s) continue
           stamp[g] = s
-          const cb = nodes.codes[(this.groupNodes[g] as number[])[0] as number] as Int32Array
+          if ((ma & (openMask[first(g)] as number)) !== 0) continue // open: below
+          const cb = nodes.codes[first(g)] as Int32Array
           const set = this.counted(pairServices(this.index, ca, cb))
           if (!isEmptySet(set)) out.push([g, this.table.id(set)])
         }
+      }
+      if (ma === 0) return out
+      // open pairs: every service of each family where neither side enforces, and what the
+      // policy allows in a family where one side enforces (only dual-stack nodes have one)
+      const fa = families(ca)
+      for (const g of openDst) {
+        const b = first(g)
+        const m = ma & (openMask[b] as number)
+        if (m === 0) continue
+        const cb = nodes.codes[b] as Int32Array
+        const open = OPEN_SERVICES[m] as ServiceSet
+        const set = this.counted(
+          m === 3 || (fa & families(cb) & ~m) === 0
+            ? open
+            : unionOf(open, pairServices(this.index, ca, cb)),
+        )
+        if (!isEmptySet(set)) out.push([g, this.table.id(set)])
       }
       return out
     })
@@ -608,6 +714,22 @@ export class PolicyReachability {
         else this.labelIndex.set(key, [a])
       }
     }
+  }
+
+  /**
+   * Per endpoint class of the nodes: true when it is open under `enforced` (its mode is not
+   * `enforce`); every class is closed (false) under `policy`.
+   */
+  private classModes(nodes: PolicyNodes): Map<number, boolean> {
+    const out = new Map<number, boolean>()
+    const enforced = this.options.enforced === true
+    for (const codes of nodes.codes)
+      for (const c of codes) {
+        const cls = c >> 1
+        if (!out.has(cls))
+          out.set(cls, enforced && this.index.endpointClassInfo(cls).mode !== 'enforce')
+      }
+    return out
   }
 
   private readonly intersections = new WeakMap<ServiceSet, ServiceSet>()
@@ -733,7 +855,7 @@ export class PolicyReachability {
         (s) => s.kind === 'cidr' || s.kind === 'workload' || s.kind === 'external',
       ),
     )
-    if (structural || this.index.partitionEpoch !== this.epoch) {
+    if (structural || this.index.partitionEpoch !== this.epoch || this.options.enforced === true) {
       this.rebuild()
       return {
         mode: 'full',

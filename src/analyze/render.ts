@@ -3,8 +3,8 @@
  * Graphviz DOT (attacker paths highlighted).
  * @remarks Output shapes: issue 9 item 2.
  */
-import type { BlastRadiusResult, Reduction } from './blast-radius.js'
-import { edgeCount, forEachEdge } from './graph.js'
+import type { BlastRadiusResult, Reduction, RolloutProgress } from './blast-radius.js'
+import { edgeCount, forEachEdge, reachServiceText } from './graph.js'
 
 /** The JSON document of `bulkhead blast-radius -o json`: the result without its graph. */
 export function blastRadiusJson(result: BlastRadiusResult): Omit<BlastRadiusResult, 'graph'> {
@@ -18,6 +18,11 @@ function reductionLines(r: Reduction): string[] {
   return [
     `reduction from ${r.from} to ${r.to}: open lateral paths ${fmtPct(r.openLateralPaths)}, open source-destination pairs ${fmtPct(r.openPairs)}, mean direct reach ${fmtPct(r.meanDirect)}, mean transitive reach ${fmtPct(r.meanTransitive)}, sources reaching crown jewels ${fmtPct(r.sourcesReachingCrownJewels)}`,
   ]
+}
+
+/** The rollout's progress as one sentence (`enforced` baseline). */
+function rolloutText(r: RolloutProgress): string {
+  return `open lateral paths ${fmtPct(r.openLateralPaths)}, open source-destination pairs ${fmtPct(r.openPairs)}, mean transitive reach ${fmtPct(r.meanTransitive)}, sources reaching crown jewels ${fmtPct(r.sourcesReachingCrownJewels)}`
 }
 
 /** A plain-text report: summary, the largest blast radii, and paths to crown jewels. `limit` sources listed. */
@@ -34,6 +39,13 @@ export function renderBlastRadiusText(result: BlastRadiusResult, limit = 20): st
       `${s.comparedWith.label}: open lateral paths ${s.comparedWith.openLateralPaths}, transitive mean ${s.comparedWith.meanTransitive}, sources reaching crown jewels ${s.comparedWith.sourcesReachingCrownJewels}`,
     )
   if (s.reduction) lines.push(...reductionLines(s.reduction))
+  if (s.target)
+    lines.push(
+      `target ${s.target.label} (every workload enforcing): open lateral paths ${s.target.openLateralPaths}, transitive mean ${s.target.meanTransitive}, sources reaching crown jewels ${s.target.sourcesReachingCrownJewels}`,
+    )
+  if (s.targetReduction) lines.push(...reductionLines(s.targetReduction))
+  if (s.rollout)
+    lines.push(`rollout, share of the target's reduction in force: ${rolloutText(s.rollout)}`)
   lines.push('', 'WORKLOAD\tDIRECT\tTRANSITIVE\tSERVICES\tCROWN-JEWELS')
   for (const src of result.sources.slice(0, limit))
     lines.push(
@@ -75,6 +87,13 @@ export function renderBlastRadiusMd(result: BlastRadiusResult, limit = 50): stri
     lines.push(
       '',
       `Reduction from ${r.from} to ${r.to}: open lateral paths ${fmtPct(r.openLateralPaths)}, mean transitive reach ${fmtPct(r.meanTransitive)}, sources reaching crown jewels ${fmtPct(r.sourcesReachingCrownJewels)}.`,
+    )
+  }
+  if (s.target && s.rollout) {
+    const t = s.target
+    lines.push(
+      '',
+      `Target \`${t.label}\` (every workload enforcing): open lateral paths ${t.openLateralPaths}, transitive reach mean ${t.meanTransitive} / max ${t.maxTransitive}, sources reaching crown jewels ${t.sourcesReachingCrownJewels}. Rollout, share of the target's reduction in force: ${rolloutText(s.rollout)}.`,
     )
   }
   lines.push(
@@ -131,7 +150,7 @@ export function renderBlastRadiusDot(result: BlastRadiusResult, maxEdges = 400):
           if (bn === undefined || hot.has(`${an}\u0000${bn}`)) return
           nodes.add(an)
           nodes.add(bn)
-          grey.push([an, bn, String(s)])
+          grey.push([an, bn, reachServiceText(s)])
         })
       }
     }

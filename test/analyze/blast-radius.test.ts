@@ -7,17 +7,22 @@ import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   labelSet,
+  parseCidr,
   parseService,
   ServiceSet,
   type Inventory,
   type Policy,
   type PolicySet,
+  type Cidr,
+  type Selector,
   type Service,
 } from '../../src/core/index.js'
 import type { DependencyMap, Edge } from '../../src/discover/index.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import {
   answerBlastRadius,
+  edgeServices,
+  enforcedReachGraph,
   PolicyReachability,
   reductionOf,
   type BlastRadiusFigures,
@@ -308,6 +313,173 @@ describe('blast radius baselines', () => {
   })
 })
 
+describe('the enforced baseline, worked out by hand', () => {
+  const labels = (role: string): Selector => ({
+    kind: 'labels',
+    match: labelSet({ role }),
+    expressions: [],
+    global: false,
+  })
+  const allow = (id: string, from: string, to: string, service: string) => ({
+    id,
+    action: 'allow' as const,
+    from: [labels(from)],
+    to: [labels(to)],
+    services: [parseService(service) as Service],
+    emergency: false,
+  })
+  // lb, web and api in monitor or observe, db enforcing; the rules lb -> web, web -> api, api -> db
+  const inv: Inventory = {
+    workloads: [
+      { name: 'lb', ip: '10.7.0.1', labels: { role: 'lb' } },
+      { name: 'web', ip: '10.7.0.2', labels: { role: 'web' } },
+      { name: 'api', ip: '10.7.0.3', labels: { role: 'api' } },
+      { name: 'db', ip: '10.7.0.4', labels: { role: 'db', tier: 'crown-jewel' } },
+    ].map((w) => ({ name: w.name, addresses: [{ ip: w.ip }], labels: labelSet(w.labels) })),
+    externals: [],
+    labelRules: [],
+  }
+  const set: PolicySet = {
+    policies: [
+      {
+        name: 'shop',
+        owner: 'o',
+        scope: labelSet(),
+        file: 'shop.yaml',
+        rules: [
+          allow('lb-web', 'lb', 'web', 'tcp/443'),
+          allow('web-api', 'web', 'api', 'tcp/8443'),
+          allow('api-db', 'api', 'db', 'tcp/5432'),
+        ],
+      },
+    ],
+    enforcement: [
+      { selector: labels('db'), mode: 'enforce' },
+      { selector: labels('web'), mode: 'monitor' },
+      { selector: labels('api'), mode: 'monitor' },
+    ],
+  }
+
+  it('open among the three that do not enforce; only what the policy allows to and from db', () => {
+    const r = answerBlastRadius({ inventory: inv, policySet: set, at: AT, baseline: 'enforced' })
+    // lb, web, api reach each other on every service (6 pairs, `any` once each); api -> db on
+    // tcp/5432 (db's ingress allows it); lb -> db and web -> db are dropped at db, db reaches nothing
+    expect(figures(r)).toEqual({
+      lb: [2, 3, 2],
+      web: [2, 3, 2],
+      api: [3, 3, 3],
+      db: [0, 0, 0],
+    })
+    expect(r.summary).toMatchObject({
+      openLateralPaths: 7,
+      openPairs: 7,
+      transitivePairs: 9,
+      sourcesReachingCrownJewels: 3,
+    })
+    expect(byName(r)['lb']?.paths).toEqual([
+      { to: 'db', hops: 2, path: ['lb', 'api', 'db'], services: ['any', 'tcp/5432'] },
+    ])
+    // flat: 12 pairs; policy (the target): lb -> web -> api -> db, 3 pairs, transitive 3 + 2 + 1
+    expect(r.summary.comparedWith).toMatchObject({ label: 'flat', openPairs: 12 })
+    expect(r.summary.reduction).toMatchObject({
+      from: 'flat',
+      to: 'enforced',
+      openLateralPaths: 41.7, // 12 -> 7
+      openPairs: 41.7,
+      meanTransitive: 25, // 12 -> 9
+      sourcesReachingCrownJewels: 0, // 3 -> 3
+    })
+    expect(r.summary.target).toMatchObject({
+      label: 'policy',
+      openLateralPaths: 3,
+      openPairs: 3,
+      transitivePairs: 6,
+      sourcesReachingCrownJewels: 3,
+    })
+    expect(r.summary.targetReduction).toMatchObject({ from: 'flat', to: 'policy', openPairs: 75 })
+    expect(r.summary.rollout).toEqual({
+      openLateralPaths: 55.6, // (12 - 7) / (12 - 3)
+      openPairs: 55.6,
+      meanDirect: 55.6,
+      meanTransitive: 50, // (12 - 9) / (12 - 6)
+      sourcesReachingCrownJewels: null, // the policy closes no path to db
+    })
+  })
+
+  it('nothing enforcing is flat; everything enforcing is the policy', () => {
+    const none = answerBlastRadius({
+      inventory: inv,
+      policySet: { ...set, enforcement: [] },
+      at: AT,
+      baseline: 'enforced',
+    })
+    expect(none.summary).toMatchObject({ openLateralPaths: 12, openPairs: 12, transitivePairs: 12 })
+    expect(none.summary.reduction?.openLateralPaths).toBe(0)
+    expect(none.summary.rollout?.openPairs).toBe(0)
+    const all = answerBlastRadius({
+      inventory: inv,
+      policySet: { ...set, enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }] },
+      at: AT,
+      baseline: 'enforced',
+    })
+    const pol = answerBlastRadius({ inventory: inv, policySet: set, at: AT, baseline: 'policy' })
+    expect(figures(all)).toEqual(figures(pol))
+    expect(all.summary.rollout?.openPairs).toBe(100)
+    // the policy baseline ignores modes and has no target
+    expect(pol.summary.target).toBeUndefined()
+    expect(pol.summary.rollout).toBeUndefined()
+  })
+
+  it('a dual-stack pair: every IPv4 service where neither enforces, and the ICMPv6 the policy allows where one does', () => {
+    const dual: Inventory = {
+      workloads: ['a', 'b'].map((name, i) => ({
+        name,
+        addresses: [{ ip: `10.8.0.${i + 1}` }, { ip: `2001:db8:8::${i + 1}` }],
+        labels: labelSet({ role: name }),
+      })),
+      externals: [],
+      labelRules: [],
+    }
+    const ping: PolicySet = {
+      policies: [
+        {
+          name: 'p',
+          owner: 'o',
+          scope: labelSet(),
+          file: 'p.yaml',
+          rules: [allow('ping6', 'a', 'b', 'icmpv6/128')],
+        },
+      ],
+      // the IPv6 addresses enforce, the IPv4 ones observe
+      enforcement: [
+        {
+          selector: { kind: 'cidr', cidr: parseCidr('2001:db8:8::/64') as Cidr, except: [] },
+          mode: 'enforce',
+        },
+      ],
+    }
+    const g = enforcedReachGraph(dual, ping, AT)
+    const ab = edgeServices(g, g.nodeOf[0] as number, g.nodeOf[1] as number)
+    const ba = edgeServices(g, g.nodeOf[1] as number, g.nodeOf[0] as number)
+    for (const s of [ab, ba]) {
+      expect(s?.has(6, 22)).toBe(true) // IPv4, neither enforces
+      expect(s?.has(1, 8)).toBe(true)
+    }
+    expect(ab?.has(58, 128)).toBe(true) // allowed between the enforcing IPv6 addresses
+    expect(ab?.has(58, 135)).toBe(false)
+    expect(ba?.has(58, 128)).toBe(false)
+  })
+
+  it('PolicyReachability under enforced rebuilds on a policy change', () => {
+    const live = PolicyReachability.build(inv, set, AT, { enforced: true })
+    const shop = set.policies[0] as Policy
+    const u = live.updatePolicy('shop', { ...shop, rules: shop.rules.slice(0, 2) })
+    expect(u.mode).toBe('full')
+    const api = live.graph.nodeOf[2] as number
+    expect(live.figures.direct[api]).toBe(2) // api -> db is gone
+  })
+})
+
 describe('incremental update (PolicyReachability)', () => {
   it('adding and removing one rule updates the figures without a rebuild', () => {
     const live = PolicyReachability.build(inventory, policySet, AT)
@@ -398,6 +570,47 @@ describe('bulkhead blast-radius', () => {
     expect(dot.code).toBe(0)
     expect(dot.stdout).toMatch(/"edge-lb" -> "db-1" \[color=red/)
     expect(dot.stdout).toContain('"db-1" [shape=doubleoctagon')
+  })
+
+  it('--baseline enforced: text and -o json give today, flat, the policy target and the rollout', async () => {
+    // test/fixtures/blast-estate: only db-1 enforces (the rest of prod monitors), so the six
+    // others reach each other on every service and nothing reaches db-1, which no rule opens
+    const args = ['blast-radius', '-w', DIR, '--at', '2026-11-22', '--baseline', 'enforced']
+    const json = await cli(...args, '-o', 'json')
+    expect(json.stderr).toBe('')
+    expect(json.code).toBe(0)
+    const doc = JSON.parse(json.stdout) as BlastRadiusResult
+    expect(doc.baseline).toBe('enforced')
+    expect(doc.summary).toMatchObject({
+      openLateralPaths: 30,
+      openPairs: 30,
+      transitivePairs: 30,
+      sourcesReachingCrownJewels: 0,
+      comparedWith: { label: 'flat', openPairs: 42 },
+      reduction: { from: 'flat', to: 'enforced', openPairs: 28.6 },
+      target: { label: 'policy', openPairs: 7, transitivePairs: 9 },
+      targetReduction: { from: 'flat', to: 'policy', openPairs: 83.3 },
+      rollout: { openPairs: 34.3, meanTransitive: 36.4, sourcesReachingCrownJewels: 100 },
+    })
+    expect(doc.sources.find((x) => x.workload === 'db-1')).toMatchObject({ direct: 0 })
+    const text = await cli(...args)
+    expect(text.code).toBe(0)
+    expect(text.stdout).toContain('baseline enforced at 2026-11-22')
+    expect(text.stdout).toContain('reduction from flat to enforced: open lateral paths 28.6%')
+    expect(text.stdout).toContain('target policy (every workload enforcing): open lateral paths 7')
+    expect(text.stdout).toContain(
+      "rollout, share of the target's reduction in force: open lateral paths 34.3%",
+    )
+    const md = await cli(...args, '-o', 'md')
+    expect(md.code).toBe(0)
+    expect(md.stdout).toContain('Target `policy` (every workload enforcing)')
+  })
+
+  it('an unknown baseline is a usage error', async () => {
+    const r = await cli('blast-radius', '-w', DIR, '--baseline', 'enforcing')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('cli/usage')
+    expect(r.stderr).toContain('flat, observed, policy, enforced')
   })
 
   it('bad input exits 1 with a stable code', async () => {

@@ -1,9 +1,9 @@
 /**
- * Property tests: the policy reachability graph and its reach figures against a brute-force
- * pairwise oracle built on the reference evaluator (every workload pair, every address pair,
- * every elementary service interval), the compact group store's invariants, blast-radius paths
- * and crown-jewel counts against the oracle, and incremental updates (one change, and chains of
- * changes that split groups) against a fresh build.
+ * Property tests: the policy and enforced reachability graphs and their reach figures against a
+ * brute-force pairwise oracle built on the reference evaluator (every workload pair, every address
+ * pair, every elementary service interval; under `enforced`, the verdict's mode too), the compact
+ * group store's invariants, blast-radius paths and crown-jewel counts against the oracle, and
+ * incremental updates (one change, and chains of changes that split groups) against a fresh build.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -21,12 +21,14 @@ import {
   answerBlastRadius,
   edgeCount,
   edgeServices,
+  enforcedReachGraph,
   flatReachGraph,
   forEachEdge,
   PolicyReachability,
   restrictGraph,
   policyReachGraph,
   reachFigures,
+  reachServiceText,
   type ReachGraph,
 } from '../../src/analyze/index.js'
 import { labelSet } from '../../src/core/index.js'
@@ -34,6 +36,7 @@ import {
   ALL_IPS,
   SEED,
   TIMES,
+  enforcementMixArb,
   inventoryArb,
   policyArb,
   policySetArb,
@@ -81,12 +84,18 @@ interface Oracle {
   readonly active: boolean[]
 }
 
+/**
+ * The oracle's adjacency: under `policy` (`enforced` false) a probe is open when the rules allow
+ * it; under `enforced` also when the verdict's mode (the stronger of the two sides') is not
+ * `enforce` (DESIGN.md rule 5: nothing drops it).
+ */
 function oracle(
   inventory: Inventory,
   policySet: PolicySet,
   at: number,
   points: [number, number][],
   exploitable?: ServiceSet,
+  enforced = false,
 ): Oracle {
   const n = inventory.workloads.length
   const addrs: string[][] = Array.from({ length: n }, () => [])
@@ -113,8 +122,10 @@ function oracle(
               { now: at },
             )
             // reachability counts what the rules allow: IPv6 link control and ICMP errors,
-            // allowed whatever the rules, reach no service
-            if (v.matched.allow.length === 0 || v.matched.deny.length > 0) continue
+            // allowed whatever the rules, reach no service; under `enforced`, a flow no side
+            // enforces is open whatever the verdict
+            const byRules = v.matched.allow.length > 0 && v.matched.deny.length === 0
+            if (!byRules && !(enforced && v.mode !== 'enforce')) continue
             const m = adj[a] as Map<number, Set<string>>
             const set = m.get(b) ?? new Set<string>()
             set.add(`${protocol}/${dstPort}`)
@@ -153,7 +164,7 @@ function checkAgainstOracle(
   exploitable?: ServiceSet,
 ): void {
   const points = probes(policySet, exploitable ? exploitable.toServices() : [])
-  const o = oracle(inventory, policySet, at, points, exploitable)
+  const o = oracle(inventory, policySet, at, points, exploitable, graph.baseline === 'enforced')
   const figs = reachFigures(graph, exploitable ? { exploitable } : {})
   const hop2 = reachFigures(graph, exploitable ? { exploitable, hops: 2 } : { hops: 2 })
   inventory.workloads.forEach((w, a) => {
@@ -220,6 +231,50 @@ describe('policy reachability vs brute-force pairwise oracle (reference evaluato
       { seed: SEED + 1, numRuns: 40 },
     )
   }, 120_000)
+
+  it('enforced: counts and edge services agree with the oracle (verdict allowed or mode not enforce)', () => {
+    // how often the random Enforcement entries gave a mix of modes (some pair open by mode,
+    // some closed by an enforcing side)
+    const seen = { mixed: 0, noneEnforcing: 0, exploitable: 0 }
+    fc.assert(
+      fc.property(
+        inventoryArb,
+        policySetArb,
+        fc.option(enforcementMixArb, { freq: 8, nil: undefined }),
+        fc.constantFrom(...TIMES),
+        fc.option(fc.array(serviceArb, { minLength: 1, maxLength: 3 }), {
+          freq: 3,
+          nil: undefined,
+        }),
+        (inventory, randomSet, mix, at, xs) => {
+          const policySet = mix ? { ...randomSet, enforcement: mix } : randomSet
+          const modes = inventory.workloads
+            .flatMap((w) => w.addresses)
+            .map(
+              (a) =>
+                evaluate(inventory, policySet, {
+                  src: a.ip,
+                  dst: a.ip,
+                  protocol: 6,
+                  dstPort: 1,
+                  at,
+                }).mode,
+            )
+          if (modes.includes('enforce') && modes.some((m) => m !== 'enforce')) seen.mixed++
+          if (!modes.includes('enforce')) seen.noneEnforcing++
+          if (xs) seen.exploitable++
+          const g = enforcedReachGraph(inventory, policySet, at)
+          expect(g.baseline).toBe('enforced')
+          checkAgainstOracle(g, inventory, policySet, at, xs ? ServiceSet.of(xs) : undefined)
+          checkStore(g)
+        },
+      ),
+      { seed: SEED + 6, numRuns: 400 },
+    )
+    expect(seen.mixed).toBeGreaterThan(100)
+    expect(seen.noneEnforcing).toBeGreaterThan(100)
+    expect(seen.exploitable).toBeGreaterThan(100)
+  }, 180_000)
 
   it('incremental updatePolicy gives the same graph and figures as a fresh build', () => {
     const seen = { incremental: 0, added: 0, removed: 0, full: 0 }
@@ -356,17 +411,27 @@ describe('blast radius against the oracle', () => {
         policySetArb,
         fc.constantFrom(...TIMES),
         fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
-        (inventory, policySet, at, hops) => {
+        fc.constantFrom('policy' as const, 'enforced' as const),
+        enforcementMixArb,
+        (inventory, randomSet, at, hops, baseline, mix) => {
+          const policySet = baseline === 'enforced' ? { ...randomSet, enforcement: mix } : randomSet
           const r = answerBlastRadius({
             inventory,
             policySet,
             at,
-            baseline: 'policy',
+            baseline,
             to: jewelSel,
             maxPaths: 3,
             ...(hops !== undefined ? { hops } : {}),
           })
-          const o = oracle(inventory, policySet, at, probes(policySet, []))
+          const o = oracle(
+            inventory,
+            policySet,
+            at,
+            probes(policySet, []),
+            undefined,
+            baseline === 'enforced',
+          )
           const index = new Map(inventory.workloads.map((w, i) => [w.name, i]))
           const jewels = new Set(r.crownJewels.map((n) => index.get(n) as number))
           for (const src of r.sources) {
@@ -403,14 +468,16 @@ describe('blast radius against the oracle', () => {
                 expect((o.adj[x] as Map<number, Set<string>>).has(y)).toBe(true)
                 const g = r.graph as ReachGraph
                 expect(p.services[k]).toBe(
-                  String(edgeServices(g, g.nodeOf[x] as number, g.nodeOf[y] as number)),
+                  reachServiceText(
+                    edgeServices(g, g.nodeOf[x] as number, g.nodeOf[y] as number) as ServiceSet,
+                  ),
                 )
               }
             }
           }
         },
       ),
-      { seed: SEED + 4, numRuns: 60 },
+      { seed: SEED + 4, numRuns: 120 },
     )
   }, 120_000)
 })

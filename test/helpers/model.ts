@@ -242,6 +242,40 @@ export const enforcementArb: fc.Arbitrary<EnforcementEntry[]> = fc.array(
   { maxLength: 3 },
 )
 
+/**
+ * Enforcement entries that give most estates a mix of modes (first match wins, unmatched
+ * workloads `observe`): either one entry per workload name `w0`…`w11` with a random mode, or 1–4
+ * entries mostly on one label pair (`{role: db}`), some on any selector.
+ */
+export const enforcementMixArb: fc.Arbitrary<EnforcementEntry[]> = fc.oneof(
+  fc.array(modeArb, { minLength: 12, maxLength: 12 }).map((modes) =>
+    modes.map((mode, i): EnforcementEntry => ({
+      selector: { kind: 'workload', name: `w${i}`, global: true },
+      mode,
+    })),
+  ),
+  fc.array(
+    fc.record({
+      selector: fc.oneof(
+        {
+          weight: 3,
+          arbitrary: fc.constantFrom(...KEYS).chain((key) =>
+            fc.constantFrom(...LABEL_VALUES[key]).map((value): Selector => ({
+              kind: 'labels',
+              match: labelSet({ [key]: value }),
+              expressions: [],
+              global: true,
+            })),
+          ),
+        },
+        { weight: 1, arbitrary: selectorArb },
+      ),
+      mode: modeArb,
+    }),
+    { minLength: 1, maxLength: 4 },
+  ),
+)
+
 export const policySetArb: fc.Arbitrary<PolicySet> = fc
   .tuple(fc.integer({ min: 0, max: 3 }), enforcementArb)
   .chain(([n, enforcement]) =>

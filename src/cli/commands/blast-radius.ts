@@ -1,7 +1,7 @@
 /**
  * @module `bulkhead blast-radius`: reachability from each workload under a baseline (flat,
- * observed, policy), lateral movement, shortest paths to crown jewels, and the reduction from
- * one baseline to another. Maps flags to {@link answerBlastRadius}; no logic of its own.
+ * observed, policy, enforced), lateral movement, shortest paths to crown jewels, and the reduction
+ * from one baseline to another. Maps flags to {@link answerBlastRadius}; no logic of its own.
  */
 import type { Command } from 'commander'
 import {
@@ -32,7 +32,7 @@ import { loadDependencyMap } from '../dependency-map.js'
 import { loadOrThrow, parseTime } from '../workspace.js'
 
 const FORMATS = ['text', 'json', 'yaml', 'md', 'dot']
-const BASELINES: readonly Baseline[] = ['flat', 'observed', 'policy']
+const BASELINES: readonly Baseline[] = ['flat', 'observed', 'policy', 'enforced']
 
 /**
  * Parses a workload selector as the CLI takes it: a selector as policy files write it, in YAML
@@ -130,7 +130,7 @@ export function registerBlastRadius(program: Command): void {
     )
     .option('--to <selector>', 'crown jewels (default: workloads labelled tier=crown-jewel)')
     .option('--hops <n>', 'limit lateral movement to N hops')
-    .option('--baseline <name>', 'flat | observed | policy', 'policy')
+    .option('--baseline <name>', 'flat | observed | policy | enforced', 'policy')
     .option(
       '--compare <policyDir>',
       'another policy folder (or REV:path) to compare with: the reduction from the baseline to it',
@@ -145,12 +145,16 @@ export function registerBlastRadius(program: Command): void {
       'after',
       `
 Baselines: flat (no segmentation: every workload reaches every other), observed (only what the
-stored flows show), policy (what the workspace policy allows). "direct" counts workloads reached
-in one hop, "transitive" those reached by lateral movement; open lateral paths count allowed
-(source, destination, service) triples. Without --compare a non-flat baseline is compared with flat.
+stored flows show), policy (what the workspace policy allows, as if every workload enforced it),
+enforced (what is closed today: a denied flow is open unless its source or destination is in
+enforce mode, from the Enforcement file). "direct" counts workloads reached in one hop,
+"transitive" those reached by lateral movement; open lateral paths count allowed (source,
+destination, service) triples. Without --compare a non-flat baseline is compared with flat;
+enforced also shows its target (policy) and the rollout's progress towards it.
 
 Examples:
   $ bulkhead blast-radius -w my-estate
+  $ bulkhead blast-radius --baseline enforced            # how far the enforcement rollout has got
   $ bulkhead blast-radius --baseline flat --compare policy -o md
   $ bulkhead blast-radius --from role=web --to role=db --assume-exploitable tcp/22,tcp/3389 -o dot | dot -Tsvg > paths.svg
 
