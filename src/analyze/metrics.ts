@@ -1,8 +1,9 @@
 /**
  * @module Segmentation metrics: one report of the figures a segmentation programme tracks —
  * broad allow rules (and how many a policy change removed), sensitive workloads under
- * `enforce`, unexpected east-west connections, exceptions and emergency rules, rules without
- * owners, rules expiring soon — as data and in the Prometheus text exposition format.
+ * `enforce`, lateral movement open today against flat and the policy (the enforcement rollout),
+ * unexpected east-west connections, exceptions and emergency rules, rules without owners, rules
+ * expiring soon — as data and in the Prometheus text exposition format.
  * `MetricsQuery → answerMetrics() → MetricsResult`.
  * @remarks Semantics: DESIGN.md "Who uses it" step 6 ("Watch"), "enforcement mode"; breadth,
  * ownership and expiry as `lint` defines them (src/policy/lint.ts); issue 9 item 4. Prometheus
@@ -21,6 +22,7 @@ import type { DependencyMap } from '../discover/types.js'
 import { addressHoldsAt, enforcementModeOf, isLive } from '../policy/evaluate.js'
 import { lint, type LintFinding } from '../policy/lint.js'
 import { PolicyIndex, isAllowedCode } from '../policy/policy-index.js'
+import { answerBlastRadius, type BlastRadiusFigures, type RolloutProgress } from './blast-radius.js'
 
 /** Lint codes that make an allow rule broad. */
 export const BROAD_CODES = [
@@ -55,6 +57,11 @@ export interface MetricsQuery {
   readonly previous?: PolicySet
   /** The observed dependency map, for unexpected east-west connections. */
   readonly dependencyMap?: DependencyMap
+  /**
+   * Compute {@link MetricsResult.lateralMovement} (default true): three reachability graphs, the
+   * larger part of the work on a big estate.
+   */
+  readonly lateral?: boolean
   /** Rules expiring within this many days count as expiring soon (default 30). */
   readonly expiringDays?: number
 }
@@ -86,6 +93,18 @@ export interface MetricsResult {
     /** Sensitive workloads not under `enforce`. */
     readonly notEnforced: readonly string[]
   }
+  /**
+   * Lateral movement between workloads (`bulkhead blast-radius --baseline enforced`, every active
+   * workload a source, crown jewels `tier: crown-jewel`): open today (`enforced`), with no
+   * segmentation (`flat`) and with the policy enforced everywhere (`policy`), and the rollout's
+   * progress from the one to the other; null when not asked for (`lateral: false`).
+   */
+  readonly lateralMovement: {
+    readonly flat: LateralFigures
+    readonly enforced: LateralFigures
+    readonly policy: LateralFigures
+    readonly rollout: RolloutProgress
+  } | null
   /** Observed workload-to-workload edges (and their flows) no live rule allows; null without a map. */
   readonly unexpectedEastWest: {
     readonly edges: number
@@ -105,6 +124,19 @@ export interface MetricsResult {
   readonly expiringWithinDays: number
   readonly expiredRules: number
 }
+
+/** The blast-radius figures metrics reports (see {@link BlastRadiusFigures}). */
+export type LateralFigures = Pick<
+  BlastRadiusFigures,
+  'openLateralPaths' | 'openPairs' | 'transitivePairs' | 'sourcesReachingCrownJewels'
+>
+
+const lateral = (f: BlastRadiusFigures): LateralFigures => ({
+  openLateralPaths: f.openLateralPaths,
+  openPairs: f.openPairs,
+  transitivePairs: f.transitivePairs,
+  sourcesReachingCrownJewels: f.sourcesReachingCrownJewels,
+})
 
 function ruleSet(findings: readonly LintFinding[], codes: readonly string[]): Set<string> {
   return new Set(
@@ -173,6 +205,24 @@ export function answerMetrics(query: MetricsQuery): MetricsResult {
     for (const k of kinds) byKind[k][mode]++
   }
 
+  let lateralMovement: MetricsResult['lateralMovement'] = null
+  if (query.lateral !== false) {
+    const blast = answerBlastRadius({
+      inventory,
+      policySet,
+      at: now,
+      baseline: 'enforced',
+      maxPaths: 0,
+      top: 0,
+    }).summary
+    lateralMovement = {
+      flat: lateral(blast.comparedWith as BlastRadiusFigures),
+      enforced: lateral(blast),
+      policy: lateral(blast.target as BlastRadiusFigures),
+      rollout: blast.rollout as RolloutProgress,
+    }
+  }
+
   let unexpected: MetricsResult['unexpectedEastWest'] = null
   if (query.dependencyMap) {
     const map = query.dependencyMap
@@ -234,6 +284,7 @@ export function answerMetrics(query: MetricsQuery): MetricsResult {
         : {}),
     },
     sensitiveWorkloads: { total: sensitive, enforced, byKind, notEnforced: notEnforced.sort() },
+    lateralMovement,
     unexpectedEastWest: unexpected,
     exceptions: { temporary, emergency },
     rulesWithoutOwner: count('lint/no-owner'),
@@ -242,6 +293,9 @@ export function answerMetrics(query: MetricsQuery): MetricsResult {
     expiredRules: count('lint/expired'),
   }
 }
+
+/** `openLateralPaths` → `open_lateral_paths`, for label values. */
+const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 
 /** One metric family of the exposition. */
 function family(
@@ -329,6 +383,35 @@ export function renderPrometheus(m: MetricsResult): string {
       ],
     ),
   )
+  const lm = m.lateralMovement
+  if (lm !== null) {
+    const byBaseline = (pick: (f: LateralFigures) => number): [Record<string, string>, number][] =>
+      (['flat', 'enforced', 'policy'] as const).map((b) => [{ baseline: b }, pick(lm[b])])
+    lines.push(
+      ...family(
+        'bulkhead_open_lateral_paths',
+        'Open (source, destination, service) triples between workloads: with no segmentation (flat), today with each workload in its enforcement mode (enforced), with the policy enforced everywhere (policy).',
+        byBaseline((f) => f.openLateralPaths),
+      ),
+      ...family(
+        'bulkhead_open_pairs',
+        'Workload pairs with an open service, by baseline (as bulkhead_open_lateral_paths).',
+        byBaseline((f) => f.openPairs),
+      ),
+      ...family(
+        'bulkhead_sources_reaching_crown_jewels',
+        'Workloads from which a crown jewel (tier=crown-jewel) is reachable by lateral movement, by baseline.',
+        byBaseline((f) => f.sourcesReachingCrownJewels),
+      ),
+      ...family(
+        'bulkhead_enforcement_rollout_ratio',
+        "Share of the policy's reduction from flat that is in force today, per figure (absent where the policy reduces nothing).",
+        Object.entries(lm.rollout)
+          .filter((e): e is [string, number] => e[1] !== null)
+          .map(([figure, pct]) => [{ figure: snake(figure) }, Math.round(pct * 10) / 1000]),
+      ),
+    )
+  }
   if (m.unexpectedEastWest) {
     lines.push(
       ...family(

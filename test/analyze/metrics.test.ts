@@ -84,6 +84,49 @@ describe('answerMetrics', () => {
     ).toEqual(['crown-jewel', 'database'])
   })
 
+  it('lateral movement: open today (only db-1 enforces), with no segmentation and under the policy', () => {
+    const m = answerMetrics({ inventory, policySet, now: NOW })
+    // as `blast-radius --baseline enforced` on the fixture: 30 of flat's 42 pairs open today,
+    // 7 under the policy; every path to the crown jewel db-1 is closed already
+    expect(m.lateralMovement).toEqual({
+      flat: {
+        openLateralPaths: 42,
+        openPairs: 42,
+        transitivePairs: 42,
+        sourcesReachingCrownJewels: 6,
+      },
+      enforced: {
+        openLateralPaths: 30,
+        openPairs: 30,
+        transitivePairs: 30,
+        sourcesReachingCrownJewels: 0,
+      },
+      policy: {
+        openLateralPaths: 7,
+        openPairs: 7,
+        transitivePairs: 9,
+        sourcesReachingCrownJewels: 0,
+      },
+      rollout: {
+        openLateralPaths: 34.3,
+        openPairs: 34.3,
+        meanDirect: 34.3,
+        meanTransitive: 36.4,
+        sourcesReachingCrownJewels: 100,
+      },
+    })
+    const text = renderPrometheus(m)
+    expect(text).toContain('bulkhead_open_lateral_paths{baseline="enforced"} 30\n')
+    expect(text).toContain('bulkhead_open_pairs{baseline="policy"} 7\n')
+    expect(text).toContain('bulkhead_sources_reaching_crown_jewels{baseline="flat"} 6\n')
+    expect(text).toContain(
+      'bulkhead_enforcement_rollout_ratio{figure="open_lateral_paths"} 0.343\n',
+    )
+    expect(text).toContain(
+      'bulkhead_enforcement_rollout_ratio{figure="sources_reaching_crown_jewels"} 1\n',
+    )
+  })
+
   it('unexpected east-west: observed workload edges no live rule allows', () => {
     const map: DependencyMap = {
       window: { start: NOW - 1000, end: NOW },
@@ -197,8 +240,16 @@ describe('Prometheus text format', () => {
     expect(json.code).toBe(0)
     expect(JSON.parse(json.stdout)).toMatchObject({
       broadAllowRules: { removed: 2 },
+      lateralMovement: { enforced: { openPairs: 30 }, rollout: { openPairs: 34.3 } },
       unexpectedEastWest: null,
     })
+    const noLateral = await cli('metrics', '-w', DIR, '--at', '2026-11-22', '--no-flows')
+    expect(JSON.parse(noLateral.stdout)).toMatchObject({
+      lateralMovement: { flat: { openPairs: 42 } },
+    })
+    const skipped = await cli('metrics', '-w', DIR, '--no-flows', '--no-lateral', '-o', 'prom')
+    expect(skipped.code).toBe(0)
+    expect(skipped.stdout).not.toContain('bulkhead_open_lateral_paths')
     const bad = await cli('metrics', '-w', DIR, '-o', 'xml')
     expect(bad.code).toBe(1)
   })

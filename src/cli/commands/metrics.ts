@@ -16,6 +16,7 @@ interface Opts {
   at: string
   previous?: string
   flows: boolean
+  lateral: boolean
   expiringDays: string
   output: string
   out?: string
@@ -26,7 +27,7 @@ export function registerMetrics(program: Command): void {
   program
     .command('metrics')
     .description(
-      'segmentation metrics: broad rules, sensitive workloads under enforce, unexpected east-west traffic, exceptions, owners, expiry',
+      'segmentation metrics: broad rules, sensitive workloads under enforce, lateral movement open today, unexpected east-west traffic, exceptions, owners, expiry',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .option('--at <time>', 'when to judge expiry (ISO-8601)', 'now')
@@ -35,6 +36,7 @@ export function registerMetrics(program: Command): void {
       'the previous policy version (folder or REV:path): count broad rules removed',
     )
     .option('--no-flows', 'skip unexpected east-west connections (no store needed)')
+    .option('--no-lateral', 'skip lateral movement (three reachability graphs; the slow part)')
     .option('--expiring-days <n>', 'rules expiring within N days are "expiring soon"', '30')
     .option('-o, --output <format>', 'json | prom', 'json')
     .option(
@@ -46,6 +48,9 @@ export function registerMetrics(program: Command): void {
       `
 Unexpected east-west connections are observed workload-to-workload edges (from the store) that no
 live rule allows; without a store they are left out (with a warning), or skip them with --no-flows.
+Lateral movement gives the open lateral paths, open pairs and sources reaching crown jewels with
+no segmentation (flat), today (enforced: each workload in its enforcement mode) and with the
+policy enforced everywhere (policy), as blast-radius --baseline enforced does.
 
 Examples:
   $ bulkhead metrics -w my-estate
@@ -82,6 +87,7 @@ Exit codes: 0 success, 1 usage or input error.`,
         policySet,
         now,
         expiringDays: Number(opts.expiringDays),
+        lateral: opts.lateral,
         ...(previous ? { previous } : {}),
         ...(dependencyMap ? { dependencyMap } : {}),
       })
