@@ -470,6 +470,25 @@ describe('the enforced baseline, worked out by hand', () => {
     expect(ba?.has(58, 128)).toBe(false)
   })
 
+  it('with --compare, the reduction is from today to the other policy; target and rollout stay', () => {
+    const shop = set.policies[0] as Policy
+    const next: PolicySet = {
+      ...set,
+      policies: [{ ...shop, rules: shop.rules.filter((r) => r.id !== 'lb-web') }],
+    }
+    const r = answerBlastRadius({
+      inventory: inv,
+      policySet: set,
+      at: AT,
+      baseline: 'enforced',
+      compare: { label: 'next', policySet: next },
+    })
+    expect(r.summary.comparedWith).toMatchObject({ label: 'next', openPairs: 2 })
+    expect(r.summary.reduction).toMatchObject({ from: 'enforced', to: 'next', openPairs: 71.4 }) // 7 -> 2
+    expect(r.summary.target).toMatchObject({ label: 'policy', openPairs: 3 })
+    expect(r.summary.rollout?.openPairs).toBe(55.6)
+  })
+
   it('PolicyReachability under enforced rebuilds on a policy change', () => {
     const live = PolicyReachability.build(inv, set, AT, { enforced: true })
     const shop = set.policies[0] as Policy
