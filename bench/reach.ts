@@ -4,8 +4,8 @@
  * figures) over synthetic estates of 1 000 / 10 000 / 100 000 workloads (rules = workloads / 10),
  * and one-rule incremental updates (`PolicyReachability.updatePolicy`) at 10 000 workloads, with
  * the index's share (`PolicyIndex.updatePolicy` on an index in the same state) and the
- * reachability's share (the rest) reported apart. Goals: full analysis at 10 000 workloads < 1 s;
- * one-rule update < 1 ms (median).
+ * reachability's share (the rest) reported apart; and the `enforced` baseline's build on the same
+ * estates. Goals: full analysis at 10 000 workloads < 1 s; one-rule update < 1 ms (median).
  *
  * Run with `npm run bench -- reach`; `BENCH_SCALE=0.1` shrinks the estates tenfold. Fixed seeds
  * (bench/generate-estate.ts). Progress goes to stderr.
@@ -26,6 +26,12 @@ export interface ReachCase {
   readonly indexBuildSeconds: number
   /** answerBlastRadius over every workload (policy + flat comparison + paths to crown jewels). */
   readonly blastRadiusSeconds: number
+  /**
+   * PolicyReachability.build with `enforced` (the estate's Enforcement entries: a quarter of the
+   * apps' prod enforcing, the rest of prod monitoring), and its edge-row entries.
+   */
+  readonly enforcedSeconds: number
+  readonly enforcedRowEntries: number
   readonly nodes: number
   /** Node-level edges (pairs of nodes, self-edges included) the group store stands for. */
   readonly edges: number
@@ -116,8 +122,12 @@ function runReach(scale: number): ReachBenchResult {
       maxPaths: 1,
     })
     const blastRadiusSeconds = (performance.now() - t) / 1000
+    t = performance.now()
+    const enforced = PolicyReachability.build(estate.inventory, policySet, at, { enforced: true })
+    const enforcedSeconds = (performance.now() - t) / 1000
+    const enforcedRowEntries = enforced.graph.rows.reduce((k, row) => k + row.dst.length, 0)
     log(
-      `${n} workloads: full ${fullSeconds.toFixed(3)} s (index alone ${indexBuildSeconds.toFixed(3)} s), blast-radius ${blastRadiusSeconds.toFixed(3)} s, ${nodes} nodes, ${edges} edges in ${rowEntries} row entries, heap ${heapUsedMB} MB`,
+      `${n} workloads: full ${fullSeconds.toFixed(3)} s (index alone ${indexBuildSeconds.toFixed(3)} s), blast-radius ${blastRadiusSeconds.toFixed(3)} s, enforced ${enforcedSeconds.toFixed(3)} s (${enforcedRowEntries} row entries), ${nodes} nodes, ${edges} edges in ${rowEntries} row entries, heap ${heapUsedMB} MB`,
     )
     cases.push({
       workloads: n,
@@ -125,6 +135,8 @@ function runReach(scale: number): ReachBenchResult {
       fullSeconds: round(fullSeconds),
       indexBuildSeconds: round(indexBuildSeconds),
       blastRadiusSeconds: round(blastRadiusSeconds),
+      enforcedSeconds: round(enforcedSeconds),
+      enforcedRowEntries,
       nodes,
       edges,
       sourceGroups: g.rows.length,
