@@ -438,6 +438,15 @@ const labelKey = (k: string, v: string): string => `${k}\u0000${v}`
  * bitset closure, no node-level pass) only when some row gained or lost an entry or a group was
  * split. A change to a rule with a CIDR, workload or external selector can change the endpoint
  * classes themselves; then the graph is rebuilt (`mode: 'full'`). Figures use unlimited hops.
+ *
+ * Under `enforced` ({@link PolicyReachOptions.enforced}) a class's key also says whether it
+ * enforces (workloads of one identity in different modes part). A class that does not enforce is
+ * keyed by its rule lists cut down to the rules an enforcing class has on the other side (towards
+ * the others it is open on every service anyway), so that when little is enforced the open
+ * workloads share few groups: with nothing enforcing, one group per address-family set. A pair of
+ * groups sharing a family in which both have a class that does not enforce is open on every
+ * service of those families (plus what the policy allows in another family, for dual stack);
+ * the other pairs get the policy's services, as under `policy`. Every update rebuilds.
  */
 export class PolicyReachability {
   figures!: ReachFigures
