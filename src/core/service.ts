@@ -314,8 +314,10 @@ export class ServiceSet {
 
   /**
    * The set as a list of services, sorted by protocol then port. A set that contains every
-   * protocol is `[any]` when complete; otherwise its complement protocols cannot be listed and
-   * the explicit protocols are returned with `any` first.
+   * protocol is `[any]` when complete. Otherwise only the protocols the set names explicitly are
+   * listed: the protocols it holds whole without naming them (its `rest`, shown as
+   * `any-other-protocol` by `toString`) cannot be listed, so a caller that counts or renders the
+   * services must check `rest` as well (a set `any` less ICMPv6 lists nothing).
    */
   toServices(): Service[] {
     if (this.isAny) return [{ protocol: 'any' }]
