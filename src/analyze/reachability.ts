@@ -10,8 +10,8 @@
  * are expanded to workloads only for reporting. Under `policy` a node is the set of
  * {@link PolicyIndex} endpoint classes of the addresses a workload holds (workloads with equal
  * labels and equal policy relevance collapse), and nodes are further grouped by their rule lists
- * (see graph.ts: one edge row per source group, each edge two ints); under `flat` every active
- * workload is in one node; under `observed` each workload is its own node (flows are per
+ * (see graph.ts: one edge row per source group, each edge two ints); under `flat` the active
+ * workloads are in one node per set of address families they hold; under `observed` each workload is its own node (flows are per
  * workload).
  *
  * Semantics (DESIGN.md "blast radius", "Policy language v1"):
@@ -120,35 +120,50 @@ function computeHeld(inventory: Inventory, at: number): string[][] {
   ])
 }
 
-/** `flat`: every active workload reaches every other on every service. */
+/**
+ * `flat`: every active workload reaches every other on every service of each address family
+ * both hold (any service less the other family's ICMP, as between addresses of one family in
+ * the other baselines): an IPv4-only workload does not reach an IPv6-only one. Nodes (each its
+ * own source and destination group): the active workloads holding IPv4 addresses only, IPv6
+ * only, and both; then the idle ones.
+ */
 export function flatReachGraph(inventory: Inventory, at: number): ReachGraph {
   const held = heldAddresses(inventory, at)
-  const nodeOf = new Int32Array(held.length)
-  const active: number[] = []
-  const idle: number[] = []
+  // family mask of a workload: bit 0 IPv4, bit 1 IPv6; 0 when idle (holds no address at `at`)
+  const byMask: number[][] = [[], [], [], []]
   held.forEach((a, i) => {
-    if (a.length > 0) active.push(i)
-    else {
-      idle.push(i)
-      nodeOf[i] = 1
-    }
+    let m = 0
+    for (const ip of a) m |= ip.includes(':') ? 2 : 1
+    ;(byMask[m] as number[]).push(i)
+  })
+  const masks = [1, 2, 3].filter((m) => (byMask[m] as number[]).length > 0)
+  const members = [...masks.map((m) => byMask[m] as number[]), byMask[0] as number[]]
+  const nodeOf = new Int32Array(held.length)
+  members.forEach((ws, node) => {
+    for (const w of ws) nodeOf[w] = node
   })
   const services = new ServiceTable()
-  const rows: EdgeRow[] = [
-    active.length > 0
-      ? { dst: Int32Array.of(0), svc: Int32Array.of(services.id(ServiceSet.ANY)) }
-      : EMPTY_ROW,
-    EMPTY_ROW,
-  ]
+  const rows: EdgeRow[] = masks.map((m) => {
+    const dst: number[] = []
+    const svc: number[] = []
+    masks.forEach((k, node) => {
+      if ((m & k) === 0) return
+      dst.push(node)
+      svc.push(services.id(OPEN_SERVICES[m & k] as ServiceSet))
+    })
+    return { dst: Int32Array.from(dst), svc: Int32Array.from(svc) }
+  })
+  rows.push(EMPTY_ROW)
+  const ids = Int32Array.from(members, (_, node) => node)
   return {
     baseline: 'flat',
     workloads: inventory.workloads,
     nodeOf,
-    members: [active, idle],
-    srcGroup: Int32Array.of(0, 1),
-    dstGroup: Int32Array.of(0, 1),
+    members,
+    srcGroup: ids,
+    dstGroup: ids,
     rows,
-    groupNodes: [[0], [1]],
+    groupNodes: members.map((_, node) => [node]),
     services: services.sets,
   }
 }

@@ -23,6 +23,7 @@ import {
   answerBlastRadius,
   edgeServices,
   enforcedReachGraph,
+  flatReachGraph,
   PolicyReachability,
   reductionOf,
   type BlastRadiusFigures,
@@ -468,6 +469,56 @@ describe('the enforced baseline, worked out by hand', () => {
     expect(ab?.has(58, 128)).toBe(true) // allowed between the enforcing IPv6 addresses
     expect(ab?.has(58, 135)).toBe(false)
     expect(ba?.has(58, 128)).toBe(false)
+  })
+
+  it('flat joins workloads that share an address family only: IPv4-only never reaches IPv6-only', () => {
+    const addrs: Record<string, string[]> = {
+      v4a: ['10.9.0.1'],
+      v4b: ['10.9.0.2'],
+      v6: ['2001:db8:9::3'],
+      dual: ['10.9.0.4', '2001:db8:9::4'],
+    }
+    const mixed: Inventory = {
+      workloads: Object.entries(addrs).map(([name, ips]) => ({
+        name,
+        addresses: ips.map((ip) => ({ ip })),
+        labels: labelSet({ role: name }),
+      })),
+      externals: [],
+      labelRules: [],
+    }
+    const flat = answerBlastRadius({ inventory: mixed, at: AT, baseline: 'flat' })
+    // direct: v4a reaches v4b and dual, v4b reaches v4a and dual, v6 reaches dual, dual the
+    // three others; transitive: everyone reaches the three others, through dual; one service
+    // (`any` of the shared families) per pair
+    expect(figures(flat)).toEqual({
+      v4a: [2, 3, 2],
+      v4b: [2, 3, 2],
+      v6: [1, 3, 1],
+      dual: [3, 3, 3],
+    })
+    expect(flat.summary).toMatchObject({ openPairs: 8, openLateralPaths: 8 })
+    // v6 reaches v4a by lateral movement through dual, not directly
+    const g = flatReachGraph(mixed, AT)
+    const v4a = g.nodeOf[0] as number
+    const v6 = g.nodeOf[2] as number
+    const dual = g.nodeOf[3] as number
+    expect(edgeServices(g, v6, v4a)).toBeUndefined()
+    expect(edgeServices(g, v4a, v6)).toBeUndefined()
+    // between IPv4 addresses: every service but ICMPv6; the dual-stack pair: every service
+    expect(edgeServices(g, v4a, dual)?.has(58, 128)).toBe(false)
+    expect(edgeServices(g, v4a, dual)?.has(1, 8)).toBe(true)
+    expect(edgeServices(g, v6, dual)?.has(1, 8)).toBe(false)
+    expect(edgeServices(g, dual, dual)?.isAny).toBe(true)
+    // with nothing enforcing, `enforced` is `flat` on a mixed estate too
+    const none = answerBlastRadius({
+      inventory: mixed,
+      policySet: { policies: [], enforcement: [] },
+      at: AT,
+      baseline: 'enforced',
+    })
+    expect(figures(none)).toEqual(figures(flat))
+    expect(none.summary.reduction?.openPairs).toBe(0)
   })
 
   it('with --compare, the reduction is from today to the other policy; target and rollout stay', () => {
