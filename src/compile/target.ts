@@ -108,9 +108,16 @@ export interface CompileResult {
   readonly artefacts: readonly Artefact[]
   /**
    * Warnings only (anti-lockout in force, rules left out as expired, rules and addresses whose
-   * time bounds lie after the compile instant ({@link laterChanges}), hosts without address).
+   * time bounds lie after the compile instant ({@link laterChanges}) and that the artefacts do
+   * not follow, hosts without address).
    */
   readonly diagnostics: readonly Diagnostic[]
+  /**
+   * Set by the targets whose artefacts follow time by themselves (nftables `meta time`,
+   * iptables `-m time`): see {@link TimeSlicing}. Absent for the targets without time, whose
+   * artefacts are right only until {@link recompileAt}.
+   */
+  readonly timeSlicing?: TimeSlicing
 }
 
 /**
@@ -322,8 +329,14 @@ export function laterChangeWarnings(
   inventory: Inventory,
   policySet: PolicySet,
   now: Date,
+  slicing?: TimeSlicing,
 ): Diagnostic[] {
-  const changes = laterChanges(inventory, policySet, now)
+  const changes = slicing
+    ? slicing.beyond.map((c) => ({
+        ...c,
+        diagnostic: { ...c.diagnostic, message: c.diagnostic.message + beyondNote(slicing, c.at) },
+      }))
+    : laterChanges(inventory, policySet, now)
   const addresses = changes
     .filter((c) => c.diagnostic.code === 'compile/address-bound-later')
     .sort((a, b) => a.at - b.at)
@@ -347,6 +360,16 @@ export function laterChangeWarnings(
     )
 }
 
+/** Why a time-aware target does not follow a change: the slice bound or its latest instant. */
+function beyondNote(slicing: TimeSlicing, at: number): string {
+  if (slicing.latest !== undefined && ceilToSecond(at) > slicing.latest)
+    return ` (the target's time match ends at ${iso(slicing.latest)})`
+  const last = slicing.starts[slicing.starts.length - 1]
+  if (last === undefined)
+    return ` (--max-time-slices ${slicing.maxSlices}: the rulesets do not switch by themselves)`
+  return ` (the rulesets switch by themselves only up to their last time slice, from ${iso(last)}, which holds until compiled again: --max-time-slices ${slicing.maxSlices})`
+}
+
 /**
  * The earliest instant after `now` at which the compiled artefacts stop matching the model
  * (the least {@link LaterChange.at}), or undefined when nothing is time-bound: when to compile
@@ -359,4 +382,74 @@ export function recompileAt(
 ): Date | undefined {
   const times = laterChanges(inventory, policySet, now).map((c) => c.at)
   return times.length > 0 ? new Date(Math.min(...times)) : undefined
+}
+
+/** Default of `--max-time-slices`: at most this many time slices per ruleset (7 switches). */
+export const DEFAULT_MAX_TIME_SLICES = 8
+
+/** The kernel compares times in whole seconds: an instant in ms, rounded up to the next whole second. */
+export function ceilToSecond(t: number): number {
+  return Math.ceil(t / 1000) * 1000
+}
+
+/**
+ * How a time-aware target cuts the future into slices, each compiled at its start
+ * (DESIGN.md rule 4 and time-bounded addresses: between two {@link LaterChange} instants every
+ * verdict of the model is constant). Slice 0 is [now, starts[0]), slice i is
+ * [starts[i-1], starts[i]), the last one [starts[last], ∞): the kernel picks the slice by the
+ * packet's time, so an expired rule stops matching at its instant without a recompile.
+ */
+export interface TimeSlicing {
+  /**
+   * The instants (ms since epoch, UTC, whole seconds, ascending, all after `now`) at which the
+   * artefacts switch to their next slice: each {@link LaterChange.at} rounded up to the whole
+   * second (the kernel's `meta time` and `-m time` work in seconds), at most `maxSlices - 1`.
+   */
+  readonly starts: readonly number[]
+  /** The changes the slices follow (their instant, rounded up, is one of {@link starts}). */
+  readonly followed: readonly LaterChange[]
+  /**
+   * The changes the artefacts do not follow: after the last slice start when the bound
+   * `maxSlices` is reached, or after `latest`. Warned about ({@link laterChangeWarnings}).
+   */
+  readonly beyond: readonly LaterChange[]
+  /** The earliest instant of {@link beyond} (when to compile and install again), if any. */
+  readonly recompileAt?: number
+  /** The bound the slices were cut with. */
+  readonly maxSlices: number
+  /** The last instant (ms) the target can dispatch on, when it has one. */
+  readonly latest?: number
+}
+
+/**
+ * Cuts the time after `now` into at most `maxSlices` slices (see {@link TimeSlicing}).
+ * @param maxSlices - whole number ≥ 1; 1 gives no slice start (every change is beyond).
+ * @param latest - the last instant (ms) the target can dispatch on (iptables' `-m time` stops in
+ *   2038); later instants are beyond. Default: none.
+ * @throws never.
+ */
+export function timeSlices(
+  inventory: Inventory,
+  policySet: PolicySet,
+  now: Date,
+  maxSlices: number,
+  latest = Number.POSITIVE_INFINITY,
+): TimeSlicing {
+  const changes = laterChanges(inventory, policySet, now)
+  const instants = [...new Set(changes.map((c) => ceilToSecond(c.at)))]
+    .filter((t) => t <= latest)
+    .sort((a, b) => a - b)
+    .slice(0, Math.max(0, maxSlices - 1))
+  const chosen = new Set(instants)
+  const followed = changes.filter((c) => chosen.has(ceilToSecond(c.at)))
+  const beyond = changes.filter((c) => !chosen.has(ceilToSecond(c.at)))
+  const first = beyond.reduce((m, c) => Math.min(m, c.at), Number.POSITIVE_INFINITY)
+  return {
+    starts: instants,
+    followed,
+    beyond,
+    ...(Number.isFinite(first) ? { recompileAt: first } : {}),
+    maxSlices,
+    ...(Number.isFinite(latest) ? { latest } : {}),
+  }
 }

@@ -81,8 +81,8 @@ describe('bulkhead compile --target nftables', () => {
     expect(text).not.toContain('mgmt_')
   })
 
-  it('-o json: a rule expiring after --now is a located warning and sets recompileAt (s13/hR D8)', async () => {
-    const compileAt = async (now: string) =>
+  it('-o json: a rule expiring after --now is a located warning and sets recompileAt with --max-time-slices 1 (s13/hR D8)', async () => {
+    const compileAt = async (now: string, ...extra: string[]) =>
       cli(
         'compile',
         '--target',
@@ -97,12 +97,14 @@ describe('bulkhead compile --target nftables', () => {
         now,
         '-o',
         'json',
+        ...extra,
       )
-    const r = await compileAt('2026-10-01T00:00:00Z')
+    const r = await compileAt('2026-10-01T00:00:00Z', '--max-time-slices', '1')
     expect(r.code).toBe(0)
     const json = JSON.parse(r.stdout) as {
-      diagnostics: { code: string; location?: { file: string; line: number } }[]
+      diagnostics: { code: string; message: string; location?: { file: string; line: number } }[]
       recompileAt?: string
+      switchesAt?: string[]
     }
     // payments.yaml rule old-export, `expires: 2026-10-31` (the whole day)
     expect(json.diagnostics).toContainEqual(
@@ -112,13 +114,25 @@ describe('bulkhead compile --target nftables', () => {
           file: expect.stringMatching(/payments\.yaml$/),
           line: 23,
         }),
+        message: expect.stringContaining('--max-time-slices 1'),
       }),
     )
     expect(json.recompileAt).toBe('2026-11-01T00:00:00.000Z')
+    expect(json.switchesAt).toBeUndefined()
+    // by default the ruleset switches by itself: no warning, nothing to recompile for
+    const sliced = JSON.parse((await compileAt('2026-10-01T00:00:00Z')).stdout) as typeof json
+    expect(sliced.diagnostics.map((d) => d.code)).not.toContain('compile/expires-later')
+    expect(sliced.switchesAt).toEqual(['2026-11-01T00:00:00.000Z'])
+    expect(sliced.recompileAt).toBeUndefined()
+    const text = readFileSync(path.join(TMP, 'later', 'pay-db-1.nft'), 'utf8')
+    expect(text).toContain(`meta time >= ${Date.parse('2026-11-01T00:00:00Z') / 1000} jump`)
     // at NOW the rule has expired: left out, nothing left to recompile for
     const after = JSON.parse((await compileAt(NOW)).stdout) as typeof json
     expect(after.diagnostics.map((d) => d.code)).not.toContain('compile/expires-later')
     expect(after.recompileAt).toBeUndefined()
+    expect(after.switchesAt).toBeUndefined()
+    const bad = await compileAt(NOW, '--max-time-slices', '0')
+    expect(bad.code).toBe(1)
   })
 
   it('--management-cidr sets the anti-lockout sources', async () => {

@@ -10,6 +10,7 @@ import {
   type Cidr,
   type Inventory,
   type PolicySet,
+  type Rule,
 } from '../../src/core/index.js'
 import { resolveEntity } from '../../src/policy/evaluate.js'
 import { loadWorkspace } from '../../src/policy/files.js'
@@ -21,14 +22,14 @@ import {
   planHosts,
 } from '../../src/compile/nftables/compile.js'
 import { decidePacket, parseRuleset, type ParsedRuleset } from '../../src/compile/nftables/check.js'
-import { rangeText } from '../../src/compile/nftables/render.js'
+import { rangeText, renderHost } from '../../src/compile/nftables/render.js'
 import type { CompileResult } from '../../src/compile/target.js'
 import {
   CONFORMANCE_INVENTORY,
   runCompileConformance,
   type ConformanceChecker,
 } from '../conformance/compile.case.js'
-import { expectIcmpErrorsRelated, lbl, twoHosts, webToDb } from './two-hosts.js'
+import { expectIcmpErrorsRelated, expiringWebToDb, lbl, twoHosts, webToDb } from './two-hosts.js'
 
 const parsedCache = new WeakMap<CompileResult, Map<string, ParsedRuleset>>()
 
@@ -58,6 +59,7 @@ runCompileConformance({
   checker: nftablesChecker,
   extraOptions: { antiLockout: false },
   numRuns: 25,
+  followsTime: true,
 })
 
 describe('peers through identity sets wherever an identity qualifies', () => {
@@ -399,5 +401,133 @@ describe('nftables options', () => {
     expect(rangeText(4, { lo: 0x0a000000n, hi: 0x0a0000ffn })).toBe('10.0.0.0/24')
     expect(rangeText(4, { lo: 0x0a000001n, hi: 0x0a0000ffn })).toBe('10.0.0.1-10.0.0.255')
     expect(rangeText(6, { lo: 1n, hi: 1n })).toBe('::1')
+  })
+})
+
+describe('nftables: time slices, chosen by the kernel clock', () => {
+  const now = NOW
+  const T = NOW.getTime()
+  /** 1.5 s after NOW: not a whole second, so the kernel switches at NOW + 2 s. */
+  const expires = T + 86_400_000 + 1500
+  const tcp = (port: number, at: number) => ({
+    src: '10.9.0.1',
+    dst: '10.9.0.2',
+    protocol: 6,
+    dstPort: port,
+    at,
+  })
+
+  it('an expiring allow and an expiring deny switch at the next whole second, on meta time in UTC seconds', () => {
+    const r = nftablesCompiler.compile(twoHosts, expiringWebToDb('enforce', expires), {
+      now,
+      antiLockout: false,
+    })
+    expect(r.diagnostics.map((d) => d.code)).not.toContain('compile/expires-later')
+    const switchAt = T + 86_400_000 + 2000
+    expect(r.timeSlicing?.starts).toEqual([switchAt])
+    const b = r.artefacts.find((a) => a.host === 'b')?.content ?? ''
+    expect(b).toContain(`    meta time < ${switchAt / 1000} jump input_t0\n`)
+    expect(b).toContain(`    meta time >= ${switchAt / 1000} jump input_t1\n`)
+    expect(b).toContain('# time slices: 2')
+    const rs = parseRuleset(b)
+    // before the expiry; in the second it falls in (the kernel's whole seconds); after
+    for (const [at, want5432, want6432] of [
+      [T, 'accept', 'drop'],
+      [expires - 501, 'accept', 'drop'],
+      [switchAt - 1, 'accept', 'drop'],
+      [switchAt, 'drop', 'accept'],
+      [switchAt + 86_400_000 * 400, 'drop', 'accept'],
+    ] as const) {
+      expect(decidePacket(rs, 'ingress', tcp(5432, at)), `5432 at ${at - T}`).toBe(want5432)
+      expect(decidePacket(rs, 'ingress', tcp(6432, at)), `6432 at ${at - T}`).toBe(want6432)
+    }
+    // the time is needed
+    const { at: _at, ...timeless } = tcp(5432, 0)
+    expect(() => decidePacket(rs, 'ingress', timeless)).toThrow(/time/)
+  })
+
+  it("slices share what they have in common: a chain or set equal to an earlier slice's is not repeated", () => {
+    const r = nftablesCompiler.compile(twoHosts, expiringWebToDb('enforce', expires), {
+      now,
+      antiLockout: false,
+    })
+    const a = r.artefacts.find((x) => x.host === 'a')?.content ?? ''
+    // a's input has no peer in either slice: one chain, no time test
+    expect(a).not.toContain('chain input_t1 {')
+    expect(a).toMatch(/chain input \{\n.*\n.*\n {4}jump input_t0\n {2}\}/)
+    // its output changes (5432 then 6432); the identity sets are equal in both slices
+    expect(a).toContain('chain output_t1 {')
+    expect(a).toContain('set id_0_v4_t0 {')
+    expect(a).not.toContain('set id_0_v4_t1')
+    const rs = parseRuleset(a)
+    const T2 = T + 86_400_000 * 2
+    expect(decidePacket(rs, 'egress', tcp(5432, T))).toBe('accept')
+    expect(decidePacket(rs, 'egress', tcp(5432, T2))).toBe('drop')
+    expect(decidePacket(rs, 'egress', tcp(6432, T2))).toBe('accept')
+  })
+
+  it('monitor mode: one set of would-be-blocked sets and counters for every slice', () => {
+    const r = nftablesCompiler.compile(twoHosts, expiringWebToDb('monitor', expires), { now })
+    const b = r.artefacts.find((x) => x.host === 'b')?.content ?? ''
+    expect(b.match(/ set wbb_in_v4 \{/g)).toHaveLength(1)
+    expect(b.match(/ counter would_block_in \{\}/g)).toHaveLength(1)
+    expect(b.match(/ set mgmt_v4 \{/g)).toHaveLength(1)
+    expect(b.match(/update @wbb_in_v4 /g)).toHaveLength(2)
+    const rs = parseRuleset(b)
+    const T2 = T + 86_400_000 * 2
+    expect(decidePacket(rs, 'ingress', tcp(5432, T))).toBe('accept')
+    expect(decidePacket(rs, 'ingress', tcp(5432, T2))).toBe('record')
+    expect(decidePacket(rs, 'ingress', tcp(6432, T))).toBe('record')
+    expect(decidePacket(rs, 'ingress', tcp(6432, T2))).toBe('accept')
+  })
+
+  it('an address that a workload holds only later is matched from then on, IPv6 too', () => {
+    const later = T + 3_600_000
+    const inv: Inventory = {
+      ...twoHosts,
+      workloads: twoHosts.workloads.map((w) =>
+        w.name === 'a'
+          ? {
+              ...w,
+              addresses: [
+                { ip: '10.9.0.1', to: later },
+                { ip: '2001:db8::1', from: later },
+              ],
+            }
+          : w,
+      ),
+    }
+    const r = nftablesCompiler.compile(inv, webToDb('enforce'), { now, antiLockout: false })
+    expect(r.diagnostics.map((d) => d.code)).not.toContain('compile/address-bound-later')
+    const rs = parseRuleset(r.artefacts.find((x) => x.host === 'b')?.content ?? '')
+    const v6 = (at: number) => ({ ...tcp(5432, at), src: '2001:db8::1', dst: '2001:db8::2' })
+    expect(decidePacket(rs, 'ingress', tcp(5432, T))).toBe('accept')
+    expect(decidePacket(rs, 'ingress', v6(T))).toBe('drop')
+    expect(decidePacket(rs, 'ingress', tcp(5432, later))).toBe('drop')
+    expect(decidePacket(rs, 'ingress', v6(later))).toBe('accept')
+  })
+
+  it('--max-time-slices bounds the slices; the changes beyond are warnings saying so; 1 gives the file of the compile instant alone', () => {
+    const ps = expiringWebToDb('enforce', expires)
+    const extra: PolicySet = {
+      ...ps,
+      policies: ps.policies.map((p) => ({
+        ...p,
+        rules: [
+          ...p.rules,
+          { ...(p.rules[1] as Rule), id: 'later', expires: expires + 86_400_000 },
+        ],
+      })),
+    }
+    const two = nftablesCompiler.compile(twoHosts, extra, { now, maxTimeSlices: 2 })
+    expect(two.timeSlicing?.starts).toHaveLength(1)
+    const warned = two.diagnostics.filter((d) => d.code === 'compile/expires-later')
+    expect(warned).toHaveLength(1)
+    expect(warned[0]?.message).toMatch(/later.*--max-time-slices 2/)
+    expect(two.timeSlicing?.recompileAt).toBe(expires + 86_400_000)
+    const one = nftablesCompiler.compile(twoHosts, extra, { now, maxTimeSlices: 1 })
+    const { plans } = planHosts(twoHosts, extra, { now })
+    expect(one.artefacts.map((x) => x.content)).toEqual(plans.map((p) => renderHost(p)))
+    expect(one.diagnostics.filter((d) => d.code === 'compile/expires-later')).toHaveLength(3)
   })
 })

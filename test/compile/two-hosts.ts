@@ -65,3 +65,40 @@ export function expectIcmpErrorsRelated(
   const v6 = ['2001:db8::9', '2001:db8::2'] as const
   expect([out(58, 1, ...v6), out(58, 128, ...v6), out(58, 1)]).toEqual(['accept', 'drop', 'drop'])
 }
+
+/**
+ * {@link webToDb} whose tcp/5432 allow expires at `expires` (ms), plus web → db tcp/6432 allowed
+ * for good but denied by a rule that also expires at `expires`: before it 5432 is allowed and
+ * 6432 denied, from it the reverse.
+ */
+export const expiringWebToDb = (
+  mode: 'enforce' | 'monitor' | 'observe',
+  expires: number,
+): PolicySet => {
+  const base = webToDb(mode)
+  const policy = base.policies[0] as PolicySet['policies'][number]
+  const w2d = policy.rules[0] as PolicySet['policies'][number]['rules'][number]
+  return {
+    ...base,
+    policies: [
+      {
+        ...policy,
+        rules: [
+          { ...w2d, expires },
+          {
+            ...w2d,
+            id: 'w2d-6432',
+            services: [{ protocol: 6, ports: { lo: 6432, hi: 6432 } }],
+          },
+          {
+            ...w2d,
+            id: 'no-6432-yet',
+            action: 'deny',
+            services: [{ protocol: 6, ports: { lo: 6432, hi: 6432 } }],
+            expires,
+          },
+        ],
+      },
+    ],
+  }
+}

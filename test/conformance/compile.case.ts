@@ -38,7 +38,16 @@ import {
   type CompileResult,
   type Compiler,
 } from '../../src/compile/target.js'
-import { ALL_IPS, inventoryArb, policySetArb, SEED, TIMES } from '../helpers/model.js'
+import {
+  ALL_IPS,
+  inventoryArb,
+  OUTSIDE,
+  policySetArb,
+  SEED,
+  TIMES,
+  V4,
+  V6,
+} from '../helpers/model.js'
 import { estateArb } from '../netns/estate.js'
 
 /**
@@ -60,6 +69,11 @@ export interface ConformanceOptions {
   readonly extraOptions?: Readonly<Record<string, unknown>>
   /** Runs of the differential property (default 25). */
   readonly numRuns?: number
+  /**
+   * The target's artefacts follow time by themselves (`maxTimeSlices`, `timeSlicing` in the
+   * result): the checker is then also asked at later instants than the compile instant.
+   */
+  readonly followsTime?: boolean
 }
 
 const NOW = new Date(Date.UTC(2026, 10, 22, 12))
@@ -312,7 +326,8 @@ export function runCompileConformance(opts: ConformanceOptions): void {
             : w,
         ),
       }
-      const r = compile(inventory, policySetWith([later]))
+      // as a target without time gives them (a time-aware one with --max-time-slices 1)
+      const r = compile(inventory, policySetWith([later]), { maxTimeSlices: 1 })
       const timed = r.diagnostics.filter((d) => d.code.endsWith('-later'))
       expect(timed).toEqual([
         expect.objectContaining({
@@ -340,7 +355,9 @@ export function runCompileConformance(opts: ConformanceOptions): void {
         new Date(NOW.getTime() + day),
       )
       // nothing time-bound: no warning, nothing to recompile for
-      const plain = compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi]))
+      const plain = compile(CONFORMANCE_INVENTORY, policySetWith([allowWebApi]), {
+        maxTimeSlices: 1,
+      })
       expect(plain.diagnostics.filter((d) => d.code.endsWith('-later'))).toEqual([])
       expect(recompileAt(CONFORMANCE_INVENTORY, policySetWith([allowWebApi]), NOW)).toBeUndefined()
     })
@@ -357,9 +374,9 @@ export function runCompileConformance(opts: ConformanceOptions): void {
           w.name === 'api-1' ? { ...w, addresses: [...w.addresses, ...reused] } : w,
         ),
       }
-      const timed = compile(inventory, policySetWith([allowWebApi])).diagnostics.filter(
-        (d) => d.code === 'compile/address-bound-later',
-      )
+      const timed = compile(inventory, policySetWith([allowWebApi]), {
+        maxTimeSlices: 1,
+      }).diagnostics.filter((d) => d.code === 'compile/address-bound-later')
       expect(timed).toHaveLength(ADDRESS_BOUND_WARNINGS_MAX + 1)
       // the earliest first: 10.1.7.1 from tomorrow
       expect(timed[0]?.message).toContain('10.1.7.1 ')
@@ -400,19 +417,44 @@ export function runCompileConformance(opts: ConformanceOptions): void {
 
     const checker = opts.checker
     if (checker) {
-      /** Compiles once, then compares every (src, dst, service) of the grid with the model. */
+      /**
+       * Compiles once at `at`, then compares every (src, dst, service) of the grid with the model
+       * at `at`, or at each instant `later.checkAt` picks from the result (with `later.extra`
+       * options passed to compile).
+       */
       const differential = (
         inventory: Inventory,
         policies: PolicySet['policies'],
         at: number,
         ips: readonly string[],
         services: readonly (readonly [number, number])[],
+        later: {
+          extra?: Record<string, unknown>
+          checkAt?: (result: CompileResult) => readonly number[]
+        } = {},
       ): number => {
         const ps: PolicySet = {
           policies,
           enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
         }
-        const result = compiler.compile(inventory, ps, { now: new Date(at), ...opts.extraOptions })
+        const result = compiler.compile(inventory, ps, {
+          now: new Date(at),
+          ...opts.extraOptions,
+          ...later.extra,
+        })
+        let decided = 0
+        for (const t of later.checkAt?.(result) ?? [at])
+          decided += decideGrid(result, inventory, ps, t, ips, services)
+        return decided
+      }
+      const decideGrid = (
+        result: CompileResult,
+        inventory: Inventory,
+        ps: PolicySet,
+        at: number,
+        ips: readonly string[],
+        services: readonly (readonly [number, number])[],
+      ): number => {
         let decided = 0
         for (const src of ips) {
           for (const dst of ips) {
@@ -462,6 +504,139 @@ export function runCompileConformance(opts: ConformanceOptions): void {
         )
         expect(decided).toBeGreaterThan(0)
       }, 60_000)
+
+      if (opts.followsTime) {
+        it('follows time: agrees with the reference evaluator at later instants, in every slice (random expiries and address bounds)', () => {
+          const services = [
+            [6, 22],
+            [6, 80],
+            [6, 8000],
+            [17, 53],
+            [1, 8],
+            [58, 128],
+            [47, 0],
+          ] as const
+          const ips = [...V4.slice(0, 10), ...V6.slice(0, 5), ...OUTSIDE]
+          let decided = 0
+          let slicesSeen = 0
+          let beyondSkipped = 0
+          fc.assert(
+            fc.property(
+              fc.tuple(
+                inventoryArb,
+                policySetArb,
+                fc.integer({ min: 0, max: 5 }),
+                // ms off the whole day for expiries (not whole seconds: the kernel switches at
+                // the next whole second) and for the compile instant
+                fc.array(fc.integer({ min: 0, max: 86_399_999 }), { minLength: 8, maxLength: 8 }),
+                fc.constantFrom(1, 2, 3, 64),
+                fc.array(fc.nat(), { minLength: 4, maxLength: 4 }),
+              ),
+              ([inventory0, ps, t, jitter, maxTimeSlices, picks]) => {
+                // every third instant stays on its whole day, the others move by up to a day
+                let j = 0
+                const move = (x: number): number => {
+                  const d = jitter[j++ % 7] ?? 0
+                  return x + (d % 3 === 0 ? 0 : d)
+                }
+                const policies = ps.policies.map((p) => ({
+                  ...p,
+                  rules: p.rules.map((r) =>
+                    r.expires === undefined ? r : { ...r, expires: move(r.expires) },
+                  ),
+                }))
+                const inventory: Inventory = {
+                  ...inventory0,
+                  workloads: inventory0.workloads.map((w) => ({
+                    ...w,
+                    addresses: w.addresses.map((a) =>
+                      a.from === undefined || a.to === undefined
+                        ? a
+                        : { ...a, from: move(a.from), to: a.to + (jitter[j++ % 7] ?? 0) },
+                    ),
+                  })),
+                }
+                const now = (TIMES[t] as number) + (jitter[7] ?? 0)
+                decided += differential(inventory, policies, now, ips, services, {
+                  extra: { maxTimeSlices },
+                  checkAt: (result) => {
+                    const slicing = result.timeSlicing
+                    if (!slicing) throw new Error('a time-aware target returns timeSlicing')
+                    expect(slicing.starts.length).toBeLessThanOrEqual(maxTimeSlices - 1)
+                    slicesSeen += slicing.starts.length
+                    // around each change of the model (its whole second, the last ms before it,
+                    // the start of the second it falls in), a random instant in each slice; none
+                    // at or after the first change not followed
+                    const ends = [...slicing.starts, Number.POSITIVE_INFINITY]
+                    const candidates = [now]
+                    const changes = laterChanges(
+                      inventory,
+                      { policies, enforcement: [] },
+                      new Date(now),
+                    )
+                    for (const { at: c } of changes) {
+                      const second = Math.ceil(c / 1000) * 1000
+                      candidates.push(second, second - 1000, ...(c === second ? [c - 1] : []))
+                    }
+                    // the kernel switches at whole seconds: from a change to the end of its
+                    // second, the artefacts still hold the model's earlier verdicts (by design)
+                    const lagging = (x: number): boolean =>
+                      changes.some(({ at: c }) => c <= x && x < Math.ceil(c / 1000) * 1000)
+                    ends.forEach((end, k) => {
+                      const from = k === 0 ? now : (slicing.starts[k - 1] as number)
+                      const span = Number.isFinite(end) ? end - from : 20 * 86_400_000
+                      candidates.push(from + ((picks[k % 4] ?? 0) % Math.max(1, span)))
+                    })
+                    const until = slicing.recompileAt ?? Number.POSITIVE_INFINITY
+                    const kept = candidates.filter((c) => c >= now && c < until && !lagging(c))
+                    beyondSkipped += candidates.length - kept.length
+                    return [...new Set(kept)]
+                  },
+                })
+              },
+            ),
+            { seed: SEED, numRuns: opts.numRuns ?? 25, endOnFailure: true },
+          )
+          expect(decided).toBeGreaterThan(0)
+          expect(slicesSeen).toBeGreaterThan(10)
+          expect(beyondSkipped).toBeGreaterThan(0)
+        }, 120_000)
+
+        it('follows time: changes within the slices are no warning; beyond the bound they are, saying so', () => {
+          const day = 86_400_000
+          const at = (line: number) => ({ file: 'x.yaml', line, column: 5 })
+          const later = { ...allowWebApi, expires: NOW.getTime() + day, location: at(3) }
+          const inventory: Inventory = {
+            ...CONFORMANCE_INVENTORY,
+            workloads: CONFORMANCE_INVENTORY.workloads.map((w) =>
+              w.name === 'api-1'
+                ? {
+                    ...w,
+                    addresses: [
+                      ...w.addresses,
+                      { ip: '10.1.0.21', from: NOW.getTime() + 2 * day + 500, location: at(8) },
+                    ],
+                  }
+                : w,
+            ),
+          }
+          const all = compile(inventory, policySetWith([later]))
+          expect(all.diagnostics.filter((d) => d.code.endsWith('-later'))).toEqual([])
+          expect(all.timeSlicing?.starts).toEqual([
+            NOW.getTime() + day,
+            NOW.getTime() + 2 * day + 1000,
+          ])
+          expect(all.timeSlicing?.recompileAt).toBeUndefined()
+          const two = compile(inventory, policySetWith([later]), { maxTimeSlices: 2 })
+          expect(two.timeSlicing?.starts).toEqual([NOW.getTime() + day])
+          expect(two.timeSlicing?.recompileAt).toBe(NOW.getTime() + 2 * day + 500)
+          const warned = two.diagnostics.filter((d) => d.code.endsWith('-later'))
+          expect(warned).toEqual([
+            expect.objectContaining({ code: 'compile/address-bound-later', location: at(8) }),
+          ])
+          expect(warned[0]?.message).toContain('--max-time-slices 2')
+        })
+      }
 
       it('agrees with the reference evaluator on dense estates (many allowed flows, scopes, denies)', () => {
         const services = [

@@ -11,6 +11,7 @@ import {
   iptablesCompiler,
   kubernetesCompiler,
   nftablesCompiler,
+  DEFAULT_MAX_TIME_SLICES,
   recompileAt,
   type Direction,
   type NftablesOptions,
@@ -26,11 +27,17 @@ export interface CompileOutput {
   readonly diagnostics: readonly Diagnostic[]
   /**
    * ISO-8601 UTC instant after `--now` at which the artefacts stop matching the policy (the
-   * earliest future rule `expires` or workload address bound; see the `compile/expires-later`
-   * and `compile/address-bound-later` warnings): compile and install again then. Absent when
-   * nothing is time-bound.
+   * earliest future rule `expires` or workload address bound they do not follow; see the
+   * `compile/expires-later` and `compile/address-bound-later` warnings): compile and install
+   * again then. Absent when the artefacts follow every later change (or nothing is time-bound).
    */
   readonly recompileAt?: string
+  /**
+   * nftables and iptables: the ISO-8601 UTC instants (whole seconds) at which the installed
+   * rulesets switch to their next time slice by themselves, on the kernel's clock (rule
+   * expiries and address bounds; at most `--max-time-slices` − 1). Absent when there is none.
+   */
+  readonly switchesAt?: readonly string[]
 }
 
 /** Targets `compile` knows, with whether they are available in this build. */
@@ -54,6 +61,7 @@ interface CompileFlags {
   antiLockout: boolean
   managementCidr: string[]
   monitorTimeout: string
+  maxTimeSlices: string
   now: string
   output: string
   denyWith?: string
@@ -87,6 +95,11 @@ export function registerCompile(program: Command): void {
       '--monitor-timeout <seconds>',
       'how long a would-be-blocked connection stays in the monitor set',
       '3600',
+    )
+    .option(
+      '--max-time-slices <n>',
+      'nftables, iptables: most time slices per ruleset; the rulesets switch by themselves at the first n-1 rule expiries and address bounds (1: what holds at --now alone)',
+      String(DEFAULT_MAX_TIME_SLICES),
     )
     .option(
       '--now <time>',
@@ -131,10 +144,13 @@ go to cluster.adminnetworkpolicies.yaml (priorities from 10). Apply with kubectl
 cluster.ciliumclusterwidenetworkpolicies.yaml; --target calico writes <ns>.calico.yaml and
 cluster.globalnetworkpolicies.yaml (Staged kinds when pods are in monitor mode).
 
-Rule expiry and workload address bounds are not compiled: the artefacts hold what is true at
---now (default: the current time) for good. Each future bound is a compile/expires-later or
-compile/address-bound-later warning; compile again at the earliest instant printed
-(JSON: recompileAt), e.g. from a timer, or the installed rules keep allowing what has expired.
+Rule expiry and workload address bounds: the nftables and iptables rulesets follow them by
+themselves, on the kernel's clock (one time slice per instant after --now, chosen with meta time
+or -m time; JSON: switchesAt), up to --max-time-slices (default ${DEFAULT_MAX_TIME_SLICES}). The other
+targets, and the instants beyond that bound, hold what is true at --now (default: the current
+time) for good: each is a compile/expires-later or compile/address-bound-later warning; compile
+again at the earliest instant printed (JSON: recompileAt), e.g. from a timer, or the installed
+rules keep allowing what has expired.
 
 Exit codes: 0 artefacts written, 1 usage or input error (including rules the target cannot express).`,
     )
@@ -167,6 +183,11 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
           `--monitor-timeout "${opts.monitorTimeout}" must be a whole number of seconds, 1 to 2592000`,
         )
       }
+      const maxTimeSlices = Number(opts.maxTimeSlices)
+      if (!Number.isInteger(maxTimeSlices) || maxTimeSlices < 1 || maxTimeSlices > 1000)
+        throw new UsageError(
+          `--max-time-slices "${opts.maxTimeSlices}" must be a whole number, 1 to 1000`,
+        )
       const management: Cidr[] = []
       for (const text of opts.managementCidr) {
         const c = parseCidr(text)
@@ -180,6 +201,7 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         direction: opts.direction as Direction,
         antiLockout: opts.antiLockout,
         monitorTimeout,
+        maxTimeSlices,
         ...(opts.host.length > 0 ? { hosts: opts.host } : {}),
         ...(management.length > 0 ? { managementCidrs: management } : {}),
       }
@@ -220,8 +242,13 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         })),
         diagnostics,
       }
-      const again = recompileAt(inventory, policySet, now)
-      if (again !== undefined) out = { ...out, recompileAt: again.toISOString() }
+      const slicing = result.timeSlicing
+      const again = slicing
+        ? slicing.recompileAt
+        : recompileAt(inventory, policySet, now)?.getTime()
+      if (again !== undefined) out = { ...out, recompileAt: new Date(again).toISOString() }
+      if (slicing && slicing.starts.length > 0)
+        out = { ...out, switchesAt: slicing.starts.map((t) => new Date(t).toISOString()) }
       if (opts.output === 'text') {
         printDiagnostics(diagnostics)
         const lines = out.artefacts.map(
@@ -231,6 +258,10 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         lines.push(
           `${out.artefacts.length} ruleset${out.artefacts.length === 1 ? '' : 's'} written for target ${opts.target}`,
         )
+        if (out.switchesAt !== undefined)
+          lines.push(
+            `rule expiries and address bounds in the kernel: the rulesets switch by themselves at ${out.switchesAt.join(', ')}`,
+          )
         if (out.recompileAt !== undefined)
           lines.push(
             `time-bound rules or addresses: compile and install again at or after ${out.recompileAt}`,

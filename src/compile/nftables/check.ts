@@ -40,6 +40,11 @@ export interface ParsedRuleset {
   readonly sets: ReadonlyMap<string, ParsedSet>
   /** Rule lines of every chain by name (comments and the `type ... hook` line left out). */
   readonly chains: ReadonlyMap<string, readonly string[]>
+  /**
+   * Whether the ruleset has time slices (`renderHostSlices`): its `mode` is then slice 0's,
+   * and packets need their time ({@link CheckPacket.at}).
+   */
+  readonly sliced: boolean
 }
 
 function field(text: string): Range {
@@ -121,6 +126,7 @@ export function parseRuleset(text: string): ParsedRuleset {
     egress: direction === 'both' || direction === 'egress',
     sets,
     chains,
+    sliced: /^# time slices: /m.test(text),
   }
 }
 
@@ -133,6 +139,11 @@ export interface CheckPacket {
   readonly dst: string
   readonly protocol: number
   readonly dstPort: number
+  /**
+   * When the packet passes, ms since the epoch (UTC), as the kernel's real-time clock reads it
+   * (`meta time`, `-m time`): needed by rulesets with time slices, ignored by the others.
+   */
+  readonly at?: number
 }
 
 const PROTO_NAMES: Readonly<Record<string, number>> = {
@@ -180,9 +191,12 @@ interface Packet {
   readonly daddr: bigint
   readonly protocol: number
   readonly dstPort: number
+  readonly at?: number
 }
 
 type Outcome = 'accept' | 'drop' | 'record' | 'continue'
+
+const TIME_JUMP = /^(?:meta time >= (\d+) )?(?:meta time < (\d+) )?jump (\S+)$/
 
 const ADDR_LOOKUP =
   /^(ip6?) (saddr|daddr) (\S+) (ip6?) (saddr|daddr) (?:vmap @(\S+)|@(\S+) jump (\S+))$/
@@ -228,6 +242,17 @@ function runChain(rs: ParsedRuleset, chain: string, p: Packet, depth = 0): Outco
         lookup(rs, m[2] ?? '', [p.saddr]) !== null
       )
         return 'accept'
+      continue
+    }
+    if ((m = TIME_JUMP.exec(rule))) {
+      // `meta time` is the real-time clock in ns; the bounds are whole seconds
+      if (m[1] !== undefined || m[2] !== undefined) {
+        if (p.at === undefined) throw new Error(`packet without time at ${chain}: ${rule}`)
+        if (m[1] !== undefined && p.at < Number(m[1]) * 1000) continue
+        if (m[2] !== undefined && p.at >= Number(m[2]) * 1000) continue
+      }
+      const r = runChain(rs, m[3] ?? '', p, depth + 1)
+      if (r !== 'continue') return r
       continue
     }
     if ((m = ADDR_LOOKUP.exec(rule))) {
@@ -286,7 +311,7 @@ export function decidePacket(
   p: CheckPacket,
 ): 'accept' | 'drop' | 'record' {
   if (direction === 'ingress' ? !rs.ingress : !rs.egress) return 'accept'
-  if (rs.mode === 'observe') return 'accept'
+  if (rs.mode === 'observe' && !rs.sliced) return 'accept'
   const s = parseIp(p.src)
   const d = parseIp(p.dst)
   if (!s || !d || s.family !== d.family) return rs.mode === 'enforce' ? 'drop' : 'record'
@@ -296,6 +321,7 @@ export function decidePacket(
     daddr: d.value,
     protocol: p.protocol,
     dstPort: p.dstPort,
+    ...(p.at !== undefined ? { at: p.at } : {}),
   }
   const r = runChain(rs, direction === 'ingress' ? 'input' : 'output', packet)
   return r === 'continue' ? 'accept' : r

@@ -55,14 +55,17 @@ import {
 import { addressHoldsAt, enforcementModeOf, isLive, resolveEntity } from '../../policy/evaluate.js'
 import {
   assertExpressible,
+  DEFAULT_MAX_TIME_SLICES,
   laterChangeWarnings,
+  timeSlices,
+  type TimeSlicing,
   type Artefact,
   type CompileOptions,
   type CompileResult,
   type Compiler,
 } from '../target.js'
 import { NFTABLES_CAPABILITIES, PORT_PROTOCOLS } from './capabilities.js'
-import { renderHost } from './render.js'
+import { renderHost, renderHostSlices } from './render.js'
 
 /** Options of the nftables target (`bulkhead compile --target nftables`). */
 export interface NftablesOptions extends CompileOptions {
@@ -82,6 +85,13 @@ export interface NftablesOptions extends CompileOptions {
    * {@link MIN_IDENTITY_ADDRESSES}; 1 uses identity sets wherever they qualify (tests do).
    */
   readonly identitySetMinAddresses?: number
+  /**
+   * Most time slices per ruleset (whole number ≥ 1; default {@link DEFAULT_MAX_TIME_SLICES}):
+   * the ruleset switches by itself, on the kernel's clock, at the first `maxTimeSlices - 1`
+   * instants after `now` at which a rule expires or a workload address starts or stops
+   * ({@link planTimeSlices}); later ones are warnings. 1 compiles what holds at `now` alone.
+   */
+  readonly maxTimeSlices?: number
 }
 
 /** Default anti-lockout sources: RFC 1918 and RFC 4193 (unique local) ranges. */
@@ -526,11 +536,66 @@ export function hostFileName(name: string): string {
 }
 
 /**
- * Plans every selected host.
+ * Plans every selected host at `options.now`, as if nothing changed afterwards: every later
+ * change is a warning ({@link laterChangeWarnings}). {@link planTimeSlices} follows them instead.
  * @throws BulkheadError `compile/unknown-host` for a name in `options.hosts` that no workload has.
  * @throws UnsupportedByTargetError never for nftables (it expresses every capability).
  */
 export function planHosts(
+  inventory: Inventory,
+  policySet: PolicySet,
+  options: NftablesOptions,
+): { plans: HostPlan[]; diagnostics: Diagnostic[] } {
+  const { plans, diagnostics } = planHostsAt(inventory, policySet, options)
+  return {
+    plans,
+    diagnostics: [...diagnostics, ...laterChangeWarnings(inventory, policySet, options.now)],
+  }
+}
+
+/** One time slice of {@link planTimeSlices}: its start (ms) and the plan of every selected host then. */
+export interface PlannedSlice {
+  readonly start: number
+  /** In the order of {@link planHosts}'s plans, the same hosts in every slice. */
+  readonly plans: readonly HostPlan[]
+}
+
+/**
+ * Plans every selected host once per time slice ({@link timeSlices}): slice 0 at `options.now`,
+ * each later slice at its start, so that the rendered ruleset can pick the slice by the
+ * packet's time. Warnings: those of slice 0, the hosts that hold no address (or mix modes) in a
+ * later slice, and the later changes beyond the last slice ({@link laterChangeWarnings}).
+ * @param latest - the last instant (ms) the target can dispatch on (see {@link timeSlices}).
+ * @throws as {@link planHosts}.
+ */
+export function planTimeSlices(
+  inventory: Inventory,
+  policySet: PolicySet,
+  options: NftablesOptions,
+  latest?: number,
+): { slices: PlannedSlice[]; slicing: TimeSlicing; diagnostics: Diagnostic[] } {
+  const max = options.maxTimeSlices ?? DEFAULT_MAX_TIME_SLICES
+  const slicing = timeSlices(inventory, policySet, options.now, max, latest)
+  const first = planHostsAt(inventory, policySet, options)
+  const diagnostics = [...first.diagnostics]
+  const seen = new Set(diagnostics.map((d) => `${d.code} ${d.message}`))
+  const slices: PlannedSlice[] = [{ start: options.now.getTime(), plans: first.plans }]
+  for (const start of slicing.starts) {
+    const later = planHostsAt(inventory, policySet, { ...options, now: new Date(start) })
+    slices.push({ start, plans: later.plans })
+    for (const d of later.diagnostics) {
+      const key = `${d.code} ${d.message}`
+      if (d.code !== 'compile/host-without-address' && d.code !== 'compile/mixed-mode') continue
+      if (!seen.has(key)) diagnostics.push(d)
+      seen.add(key)
+    }
+  }
+  diagnostics.push(...laterChangeWarnings(inventory, policySet, options.now, slicing))
+  return { slices, slicing, diagnostics }
+}
+
+/** {@link planHosts} without the warnings about later changes. */
+function planHostsAt(
   inventory: Inventory,
   policySet: PolicySet,
   options: NftablesOptions,
@@ -564,7 +629,6 @@ export function planHosts(
       })
     }
   }
-  diagnostics.push(...laterChangeWarnings(inventory, policySet, options.now))
   const u = new Universe(inventory, policySet, now)
   const direction = options.direction ?? 'both'
   const antiLockout = options.antiLockout ?? true
@@ -649,14 +713,19 @@ export const nftablesCompiler: Compiler<NftablesOptions> = {
   target: 'nftables',
   capabilities: NFTABLES_CAPABILITIES,
   compile(inventory: Inventory, policySet: PolicySet, options: NftablesOptions): CompileResult {
-    const { plans, diagnostics } = planHosts(inventory, policySet, options)
+    const { slices, slicing, diagnostics } = planTimeSlices(inventory, policySet, options)
     const used = new Set<string>()
-    const artefacts: Artefact[] = plans.map((plan) => {
+    const first = slices[0]?.plans ?? []
+    const artefacts: Artefact[] = first.map((plan, h) => {
       let path = hostFileName(plan.host)
       for (let n = 2; used.has(path); n++) path = hostFileName(`${plan.host}~${n}`)
       used.add(path)
-      return { path, content: renderHost(plan), host: plan.host, mode: plan.mode }
+      const content =
+        slices.length === 1
+          ? renderHost(plan)
+          : renderHostSlices(slices.map((s) => ({ start: s.start, plan: s.plans[h] as HostPlan })))
+      return { path, content, host: plan.host, mode: plan.mode }
     })
-    return { artefacts, diagnostics }
+    return { artefacts, diagnostics, timeSlicing: slicing }
   },
 }

@@ -99,8 +99,16 @@ export function peerMapName(
   return `${direction}_v${family}_${local}_${shape}`
 }
 
-/** Declarations of the class chains and their port sets (ports: exact hash set and interval set). */
-function renderClasses(direction: 'in' | 'out', family: IpFamily, maps: FamilyMaps): string[] {
+/**
+ * Declarations of the class chains and their port sets (ports: exact hash set and interval set).
+ * `sfx` ends every name (the time slice's `_t<i>`; empty without slices).
+ */
+function renderClasses(
+  direction: 'in' | 'out',
+  family: IpFamily,
+  maps: FamilyMaps,
+  sfx: string,
+): string[] {
   const out: string[] = []
   maps.classes.forEach((c, k) => {
     const chain = classChainName(direction, family, k)
@@ -114,7 +122,7 @@ function renderClasses(direction: 'in' | 'out', family: IpFamily, maps: FamilyMa
       if (list.length === 0) continue
       append(
         out,
-        `  set ${chain}_${suffix} {`,
+        `  set ${chain}_${suffix}${sfx} {`,
         '    type inet_proto . inet_service',
         ...(interval ? ['    flags interval'] : []),
         elements(
@@ -124,7 +132,7 @@ function renderClasses(direction: 'in' | 'out', family: IpFamily, maps: FamilyMa
         '  }',
       )
       body.push(
-        `    meta l4proto ${PORT_PROTO_SET} meta l4proto . th dport @${chain}_${suffix} accept`,
+        `    meta l4proto ${PORT_PROTO_SET} meta l4proto . th dport @${chain}_${suffix}${sfx} accept`,
       )
     }
     if (c.icmp.length > 0)
@@ -133,13 +141,18 @@ function renderClasses(direction: 'in' | 'out', family: IpFamily, maps: FamilyMa
       )
     if (c.proto.length > 0)
       body.push(`    meta l4proto { ${c.proto.map(numRange).join(', ')} } accept`)
-    out.push(`  chain ${chain} {`, ...body, '  }')
+    out.push(`  chain ${chain}${sfx} {`, ...body, '  }')
   })
   return out
 }
 
-/** Declarations of the peer maps of every own address. */
-function renderPeerMaps(direction: 'in' | 'out', family: IpFamily, maps: FamilyMaps): string[] {
+/** Declarations of the peer maps of every own address (`sfx` as for {@link renderClasses}). */
+function renderPeerMaps(
+  direction: 'in' | 'out',
+  family: IpFamily,
+  maps: FamilyMaps,
+  sfx: string,
+): string[] {
   const out: string[] = []
   maps.locals.forEach((l, i) => {
     for (const shape of ['peers', 'ranges'] as const) {
@@ -147,13 +160,13 @@ function renderPeerMaps(direction: 'in' | 'out', family: IpFamily, maps: FamilyM
       if (list.length === 0) continue
       append(
         out,
-        `  map ${peerMapName(direction, family, i, shape)} {`,
+        `  map ${peerMapName(direction, family, i, shape)}${sfx} {`,
         `    type ${addrType(family)} : verdict`,
         ...(shape === 'ranges' ? ['    flags interval'] : []),
         elements(
           list.map(
             (e) =>
-              `${rangeText(family, e.peer)} : jump ${classChainName(direction, family, e.cls)}`,
+              `${rangeText(family, e.peer)} : jump ${classChainName(direction, family, e.cls)}${sfx}`,
           ),
           '    ',
         ),
@@ -186,7 +199,12 @@ function hostIdentities(plan: HostPlan): Set<number> {
 }
 
 /** The lookups of one direction and family in the base chain: per own address, identity sets then peer maps. */
-function renderLookups(direction: 'in' | 'out', family: IpFamily, maps: FamilyMaps): string[] {
+function renderLookups(
+  direction: 'in' | 'out',
+  family: IpFamily,
+  maps: FamilyMaps,
+  sfx: string,
+): string[] {
   const ipk = ipKeyword(family)
   const [own, peer] = direction === 'in' ? ['daddr', 'saddr'] : ['saddr', 'daddr']
   const out: string[] = []
@@ -194,27 +212,27 @@ function renderLookups(direction: 'in' | 'out', family: IpFamily, maps: FamilyMa
     const head = `    ${ipk} ${own} ${formatIp({ family, value: l.local })} ${ipk} ${peer}`
     for (const id of l.identities)
       out.push(
-        `${head} @id_${id.identity}_v${family} jump ${classChainName(direction, family, id.cls)}`,
+        `${head} @id_${id.identity}_v${family}${sfx} jump ${classChainName(direction, family, id.cls)}${sfx}`,
       )
-    if (l.exact.length > 0) out.push(`${head} vmap @${peerMapName(direction, family, i, 'peers')}`)
+    if (l.exact.length > 0)
+      out.push(`${head} vmap @${peerMapName(direction, family, i, 'peers')}${sfx}`)
     if (l.ranges.length > 0)
-      out.push(`${head} vmap @${peerMapName(direction, family, i, 'ranges')}`)
+      out.push(`${head} vmap @${peerMapName(direction, family, i, 'ranges')}${sfx}`)
   })
   return out
 }
 
-function renderChain(plan: HostPlan, direction: 'in' | 'out'): string[] {
-  const hook = direction === 'in' ? 'input' : 'output'
+/**
+ * The rules of a host's filter chain for one direction (after its `type ... hook` line): in
+ * `observe` a counter alone; else loopback, `ct state`, IPv6 link control, invalid, anti-lockout,
+ * the peer lookups and the mode's tail (drop, or record and accept). `sfx` ends the names of the
+ * sets, maps and chains the lookups use (the time slice's `_t<i>`); counters and the
+ * would-be-blocked and management sets are shared by every slice and keep their names.
+ */
+function chainRules(plan: HostPlan, direction: 'in' | 'out', sfx: string): string[] {
   const lo = direction === 'in' ? 'iif "lo" accept' : 'oif "lo" accept'
+  if (plan.mode === 'observe') return [`    counter name seen_${direction}`]
   const lines = [
-    `  chain ${hook} {`,
-    `    type filter hook ${hook} priority filter; policy accept;`,
-  ]
-  if (plan.mode === 'observe') {
-    lines.push(`    counter name seen_${direction}`, '  }')
-    return lines
-  }
-  lines.push(
     `    ${lo}`,
     '    ct state established,related accept',
     '    # IPv6 multicast listener and neighbour discovery, without which no IPv6 traffic flows',
@@ -222,7 +240,7 @@ function renderChain(plan: HostPlan, direction: 'in' | 'out'): string[] {
     plan.mode === 'enforce'
       ? '    ct state invalid counter name invalid_' + direction + ' drop'
       : `    ct state invalid counter name invalid_${direction}`,
-  )
+  ]
   if (direction === 'in' && plan.management.length > 0) {
     lines.push('    # anti-lockout: management sources may always reach tcp/22')
     if (plan.management.some((c) => c.family === 4))
@@ -231,7 +249,10 @@ function renderChain(plan: HostPlan, direction: 'in' | 'out'): string[] {
       lines.push('    ip6 saddr @mgmt_v6 tcp dport 22 accept')
   }
   const maps = direction === 'in' ? plan.maps.ingress : plan.maps.egress
-  const lookups = [...renderLookups(direction, 4, maps[4]), ...renderLookups(direction, 6, maps[6])]
+  const lookups = [
+    ...renderLookups(direction, 4, maps[4], sfx),
+    ...renderLookups(direction, 6, maps[6], sfx),
+  ]
   if (lookups.length > 0)
     lines.push('    # allowed peers jump to the chain of their service class', ...lookups)
   if (plan.mode === 'enforce') {
@@ -246,12 +267,117 @@ function renderChain(plan: HostPlan, direction: 'in' | 'out'): string[] {
       `    counter name would_block_${direction} accept`,
     )
   }
-  lines.push('  }')
   return lines
+}
+
+/** The base chain `input` (`in`) or `output` (`out`) with its hook line, around `rules`. */
+function baseChain(direction: 'in' | 'out', rules: readonly string[]): string[] {
+  const hook = direction === 'in' ? 'input' : 'output'
+  return [
+    `  chain ${hook} {`,
+    `    type filter hook ${hook} priority filter; policy accept;`,
+    ...rules,
+    '  }',
+  ]
 }
 
 function quote(s: string): string {
   return `"${s.replace(/["\\]/g, '_').slice(0, 120)}"`
+}
+
+/** The comment lines that open a host's ruleset. */
+function headerLines(plan: HostPlan): string[] {
+  return [
+    '#!/usr/sbin/nft -f',
+    '# Generated by `bulkhead compile --target nftables`; do not edit by hand.',
+    `# host: ${plan.host.replace(/[\r\n]/g, ' ')}`,
+    `# mode: ${plan.mode}`,
+    `# direction: ${plan.ingress && plan.egress ? 'both' : plan.ingress ? 'ingress' : 'egress'}`,
+    `# compiled at: ${plan.compiledAt}`,
+    `# addresses: ${addressList(plan)}`,
+  ]
+}
+
+function addressList(plan: HostPlan): string {
+  return (
+    [
+      ...plan.local[4].map((v) => formatIp({ family: 4, value: v })),
+      ...plan.local[6].map((v) => formatIp({ family: 6, value: v })),
+    ].join(', ') || '(none)'
+  )
+}
+
+function directions(plan: HostPlan): ('in' | 'out')[] {
+  const dirs: ('in' | 'out')[] = []
+  if (plan.ingress) dirs.push('in')
+  if (plan.egress) dirs.push('out')
+  return dirs
+}
+
+/** The identity sets a host's file carries (see {@link hostIdentities}), names ending in `sfx`. */
+function renderIdentitySets(plan: HostPlan, sfx: string): string[] {
+  const out: string[] = []
+  const shown = hostIdentities(plan)
+  plan.identities.forEach((id, n) => {
+    if (!shown.has(n)) return
+    for (const family of [4, 6] as const) {
+      const addrs = family === 4 ? id.v4 : id.v6
+      if (addrs.length === 0) continue
+      append(
+        out,
+        `  set id_${n}_v${family}${sfx} {`,
+        `    type ${addrType(family)}`,
+        `    comment ${quote(`identity {${formatLabelSet(id.labels)}}: ${id.workloads.join(' ')}`)}`,
+        elements(
+          addrs.map((v) => formatIp({ family, value: v })),
+          '    ',
+        ),
+        '  }',
+      )
+    }
+  })
+  return out
+}
+
+/** The anti-lockout source sets `mgmt_v4` / `mgmt_v6`. */
+function renderManagement(management: HostPlan['management']): string[] {
+  const out: string[] = []
+  for (const family of [4, 6] as const) {
+    const cidrs = management.filter((c) => c.family === family)
+    if (cidrs.length === 0) continue
+    append(
+      out,
+      `  set mgmt_v${family} {`,
+      `    type ${addrType(family)}`,
+      '    flags interval',
+      elements(
+        cidrs.map((c) => c.text),
+        '    ',
+      ),
+      '  }',
+    )
+  }
+  return out
+}
+
+/** The would-be-blocked sets of one direction (monitor mode). */
+function renderWbbSets(dir: 'in' | 'out', monitorTimeout: number): string[] {
+  const out: string[] = []
+  for (const family of [4, 6] as const) {
+    const a = addrType(family)
+    for (const noport of [false, true]) {
+      out.push(
+        `  set ${wbbSetName(dir, family, noport)} {`,
+        `    type ${a} . ${a} . inet_proto${noport ? '' : ' . inet_service'}`,
+        '    flags dynamic,timeout',
+        `    timeout ${monitorTimeout}s`,
+        '    size 65535',
+        '    counter',
+        '  }',
+      )
+    }
+  }
+  return out
 }
 
 /**
@@ -260,17 +386,9 @@ function quote(s: string): string {
  * the previous ruleset in one transaction, or changes nothing when it fails.
  */
 export function renderHost(plan: HostPlan): string {
-  const dirs: ('in' | 'out')[] = []
-  if (plan.ingress) dirs.push('in')
-  if (plan.egress) dirs.push('out')
+  const dirs = directions(plan)
   const out: string[] = [
-    '#!/usr/sbin/nft -f',
-    '# Generated by `bulkhead compile --target nftables`; do not edit by hand.',
-    `# host: ${plan.host.replace(/[\r\n]/g, ' ')}`,
-    `# mode: ${plan.mode}`,
-    `# direction: ${plan.ingress && plan.egress ? 'both' : plan.ingress ? 'ingress' : 'egress'}`,
-    `# compiled at: ${plan.compiledAt}`,
-    `# addresses: ${[...plan.local[4].map((v) => formatIp({ family: 4, value: v })), ...plan.local[6].map((v) => formatIp({ family: 6, value: v }))].join(', ') || '(none)'}`,
+    ...headerLines(plan),
     `table inet ${NFT_TABLE}`,
     `delete table inet ${NFT_TABLE}`,
     `table inet ${NFT_TABLE} {`,
@@ -285,65 +403,150 @@ export function renderHost(plan: HostPlan): string {
     }
   }
   if (plan.mode !== 'observe') {
-    const shown = hostIdentities(plan)
-    plan.identities.forEach((id, n) => {
-      if (!shown.has(n)) return
-      for (const family of [4, 6] as const) {
-        const addrs = family === 4 ? id.v4 : id.v6
-        if (addrs.length === 0) continue
-        append(
-          out,
-          `  set id_${n}_v${family} {`,
-          `    type ${addrType(family)}`,
-          `    comment ${quote(`identity {${formatLabelSet(id.labels)}}: ${id.workloads.join(' ')}`)}`,
-          elements(
-            addrs.map((v) => formatIp({ family, value: v })),
-            '    ',
-          ),
-          '  }',
-        )
-      }
-    })
-    for (const family of [4, 6] as const) {
-      const cidrs = plan.management.filter((c) => c.family === family)
-      if (cidrs.length === 0) continue
-      append(
-        out,
-        `  set mgmt_v${family} {`,
-        `    type ${addrType(family)}`,
-        '    flags interval',
-        elements(
-          cidrs.map((c) => c.text),
-          '    ',
-        ),
-        '  }',
-      )
-    }
+    append(out, renderIdentitySets(plan, ''), renderManagement(plan.management))
     for (const dir of dirs) {
       const maps = dir === 'in' ? plan.maps.ingress : plan.maps.egress
       for (const family of [4, 6] as const) {
-        append(out, renderClasses(dir, family, maps[family]))
-        append(out, renderPeerMaps(dir, family, maps[family]))
+        append(out, renderClasses(dir, family, maps[family], ''))
+        append(out, renderPeerMaps(dir, family, maps[family], ''))
       }
-      if (plan.mode === 'monitor') {
+      if (plan.mode === 'monitor') append(out, renderWbbSets(dir, plan.monitorTimeout))
+    }
+  }
+  for (const dir of dirs) append(out, baseChain(dir, chainRules(plan, dir, '')))
+  out.push('}', '')
+  return out.join('\n')
+}
+
+/** One time slice of a host: its start (ms since epoch, UTC) and the host's plan from then on. */
+export interface SliceOfHost {
+  readonly start: number
+  readonly plan: HostPlan
+}
+
+/** Name of the chain of time slice `slice` in one direction: `input_t<slice>` / `output_t<slice>`. Stable. */
+export function sliceChainName(direction: 'in' | 'out', slice: number): string {
+  return `${direction === 'in' ? 'input' : 'output'}_t${slice}`
+}
+
+/**
+ * Splits rendered declarations (`  set|map|chain NAME {` … `  }`) into their name, kind and
+ * body lines.
+ */
+function declarations(lines: readonly string[]): { kind: string; name: string; body: string[] }[] {
+  const out: { kind: string; name: string; body: string[] }[] = []
+  let cur: { kind: string; name: string; body: string[] } | undefined
+  for (const line of lines) {
+    const open = /^ {2}(set|map|chain) (\S+) \{$/.exec(line)
+    if (!cur && open) cur = { kind: open[1] ?? '', name: open[2] ?? '', body: [] }
+    else if (cur && line === '  }') {
+      out.push(cur)
+      cur = undefined
+    } else cur?.body.push(line)
+  }
+  return out
+}
+
+const seconds = (t: number): number => Math.ceil(t / 1000)
+
+/**
+ * The ruleset of one host whose verdicts change with time: one set of sets, maps and chains per
+ * time slice (names ending in `_t<i>`; a declaration equal to one of an earlier slice, same
+ * base name and same contents, is not repeated and the later slice uses the earlier one), and
+ * base chains that jump to the chain of the slice the packet's time falls in
+ * (`meta time >= START meta time < END jump input_t<i>`, times in whole seconds since the
+ * epoch, which nft reads as UTC whatever the machine's time zone). Slice 0 also takes the times
+ * before its compile instant. Counters and the would-be-blocked and management sets are shared
+ * by all slices, so a monitored flow is recorded in the same set whatever the slice. Loaded as
+ * {@link renderHost}'s output is, in one transaction.
+ * @param slices - at least two, ascending by start; the same host in each. The header's mode and
+ *   addresses are those of slice 0; each slice's are in a comment line.
+ * @see https://wiki.nftables.org/wiki-nftables/index.php/Matching_packet_metainformation (meta time)
+ */
+export function renderHostSlices(slices: readonly SliceOfHost[]): string {
+  const first = slices[0]?.plan
+  if (!first) throw new Error('renderHostSlices: no slice')
+  const dirs = directions(first)
+  const iso = (t: number): string => new Date(t).toISOString()
+  const out: string[] = [
+    ...headerLines(first),
+    `# time slices: ${slices.length}, chosen by the packet's time (meta time, seconds since the epoch, UTC)`,
+    ...slices.map((s, i) => {
+      const next = slices[i + 1]?.start
+      const span = `${i === 0 ? 'until' : `from ${iso(seconds(s.start) * 1000)}`}${next === undefined ? '' : `${i === 0 ? '' : ' until'} ${iso(seconds(next) * 1000)}`}`
+      return `# slice t${i}: ${span}: mode ${s.plan.mode}; addresses ${addressList(s.plan)}`
+    }),
+    `table inet ${NFT_TABLE}`,
+    `delete table inet ${NFT_TABLE}`,
+    `table inet ${NFT_TABLE} {`,
+  ]
+  const modes = new Set(slices.map((s) => s.plan.mode))
+  for (const dir of dirs) {
+    if (modes.has('observe')) out.push(`  counter seen_${dir} {}`)
+    if (modes.has('enforce') || modes.has('monitor')) out.push(`  counter invalid_${dir} {}`)
+    if (modes.has('enforce')) out.push(`  counter blocked_${dir} {}`)
+    if (modes.has('monitor')) out.push(`  counter would_block_${dir} {}`)
+  }
+  append(
+    out,
+    renderManagement(slices.find((s) => s.plan.management.length > 0)?.plan.management ?? []),
+  )
+  if (modes.has('monitor'))
+    for (const dir of dirs) append(out, renderWbbSets(dir, first.monitorTimeout))
+  // per slice, in dependency order (sets, class chains, peer maps, the slice's chains): an
+  // earlier slice's equal declaration is reused, and the names that refer to it are rewritten
+  const seen = new Map<string, string>()
+  const chainOf: Record<'in' | 'out', string[]> = { in: [], out: [] }
+  slices.forEach(({ plan }, i) => {
+    const sfx = `_t${i}`
+    const lines: string[] = []
+    if (plan.mode !== 'observe') {
+      append(lines, renderIdentitySets(plan, sfx))
+      for (const dir of dirs) {
+        const maps = dir === 'in' ? plan.maps.ingress : plan.maps.egress
         for (const family of [4, 6] as const) {
-          const a = addrType(family)
-          for (const noport of [false, true]) {
-            out.push(
-              `  set ${wbbSetName(dir, family, noport)} {`,
-              `    type ${a} . ${a} . inet_proto${noport ? '' : ' . inet_service'}`,
-              '    flags dynamic,timeout',
-              `    timeout ${plan.monitorTimeout}s`,
-              '    size 65535',
-              '    counter',
-              '  }',
-            )
-          }
+          append(lines, renderClasses(dir, family, maps[family], sfx))
+          append(lines, renderPeerMaps(dir, family, maps[family], sfx))
         }
       }
     }
+    for (const dir of dirs)
+      append(lines, [`  chain ${sliceChainName(dir, i)} {`, ...chainRules(plan, dir, sfx), '  }'])
+    const rename = new Map<string, string>()
+    const own = new RegExp(`\\b[A-Za-z0-9_]+${sfx}\\b`, 'g')
+    for (const d of declarations(lines)) {
+      const body = d.body.map((l) => l.replace(own, (m) => rename.get(m) ?? m))
+      const key = `${d.kind} ${d.name.slice(0, -sfx.length)}\n${body.join('\n')}`
+      const earlier = seen.get(key)
+      if (earlier !== undefined) rename.set(d.name, earlier)
+      else {
+        seen.set(key, d.name)
+        append(out, `  ${d.kind} ${d.name} {`, body, '  }')
+      }
+    }
+    for (const dir of dirs) {
+      const name = sliceChainName(dir, i)
+      chainOf[dir].push(rename.get(name) ?? name)
+    }
+  })
+  for (const dir of dirs) {
+    // consecutive slices that share their chain are one time range
+    const runs: { from: number; chain: string }[] = []
+    chainOf[dir].forEach((chain, i) => {
+      if (runs[runs.length - 1]?.chain !== chain) runs.push({ from: i, chain })
+    })
+    const rules = runs.map((r, k) => {
+      const lo = k === 0 ? undefined : seconds((slices[r.from] as SliceOfHost).start)
+      const next = runs[k + 1]
+      const hi = next === undefined ? undefined : seconds((slices[next.from] as SliceOfHost).start)
+      const when = [
+        ...(lo === undefined ? [] : [`meta time >= ${lo}`]),
+        ...(hi === undefined ? [] : [`meta time < ${hi}`]),
+      ]
+      return `    ${[...when, `jump ${r.chain}`].join(' ')}`
+    })
+    append(out, baseChain(dir, ['    # the rules of the time slice the packet falls in', ...rules]))
   }
-  for (const dir of dirs) append(out, renderChain(plan, dir))
   out.push('}', '')
   return out.join('\n')
 }
