@@ -18,7 +18,15 @@ import {
 import { rangeToCidrs } from '../../src/core/index.js'
 import type { CompileResult } from '../../src/compile/target.js'
 import { runCompileConformance, type ConformanceChecker } from '../conformance/compile.case.js'
-import { expectIcmpErrorsRelated, twoHosts, webToDb } from './two-hosts.js'
+import {
+  expectIcmpErrorsRelated,
+  expectSwitchAtSecond,
+  expiringWebToDb,
+  tcpWebToDb,
+  twoHosts,
+  webToDb,
+} from './two-hosts.js'
+import { nftablesCompiler } from '../../src/compile/nftables/compile.js'
 import { SEED } from '../helpers/model.js'
 
 const parsedCache = new WeakMap<CompileResult, Map<string, ParsedIptables>>()
@@ -58,6 +66,7 @@ runCompileConformance({
   checker: iptablesChecker,
   extraOptions: { antiLockout: false },
   numRuns: 25,
+  followsTime: true,
 })
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/compile-nftables/', import.meta.url))
@@ -297,5 +306,98 @@ describe('rangeToCidrs', () => {
       { seed: SEED, numRuns: 300 },
     )
     expect(rangeToCidrs(6, { lo: 0n, hi: (1n << 128n) - 1n })).toEqual(['::/1', '8000::/1'])
+  })
+})
+
+describe('iptables: time slices, chosen by the kernel clock (-m time)', () => {
+  const now = new Date('2026-11-22T12:00:00Z')
+  const T = now.getTime()
+  /** 1.5 s after a day: not a whole second, so the rules switch at the next whole second. */
+  const expires = T + 86_400_000 + 1500
+  const switchAt = T + 86_400_000 + 2000
+  const tcp = tcpWebToDb
+  const filesOf = (r: CompileResult, host: string): string[] =>
+    r.artefacts.filter((a) => a.host === host).map((a) => a.content)
+
+  it('an expiring allow and an expiring deny: each slice has its rules, between inclusive UTC seconds', () => {
+    const r = iptablesCompiler.compile(twoHosts, expiringWebToDb('enforce', expires), {
+      now,
+      antiLockout: false,
+    })
+    expect(r.diagnostics.map((d) => d.code)).not.toContain('compile/expires-later')
+    expect(r.timeSlicing?.starts).toEqual([switchAt])
+    const [ipset = '', v4 = '', , apply = ''] = filesOf(r, 'b')
+    expect(v4).toContain(
+      '-A BULKHEAD-IN -m time --datestop 2026-11-23T12:00:01 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
+    )
+    expect(v4).toContain('-A BULKHEAD-IN -m time --datestart 2026-11-23T12:00:02 -j DROP')
+    expect(v4).toContain('# time slices: 2')
+    // each slice's sets are loaded, and kept by the apply script
+    expect(ipset).toContain('create bh-in-v4-svc-t0 ')
+    expect(ipset).toContain('create bh-in-v4-svc-t1 ')
+    expect(apply).toMatch(/keep='.* bh-in-v4-svc-t0 .*bh-in-v4-svc-t1 /)
+    const rs = parseIptables(filesOf(r, 'b'))
+    expectSwitchAtSecond((port, at) => decideIptables(rs, 'ingress', tcp(port, at)), T, expires)
+  })
+
+  it('slices with the same rules are one time window; equal sets are loaded once', () => {
+    const r = iptablesCompiler.compile(twoHosts, expiringWebToDb('enforce', expires), {
+      now,
+      antiLockout: false,
+    })
+    const [ipset = '', v4 = ''] = filesOf(r, 'a')
+    // a's ingress has no peer in either slice: no time match; its egress changes
+    expect(v4).toContain('-A BULKHEAD-IN -j DROP')
+    expect(v4).toContain('-A BULKHEAD-OUT -m time --datestart 2026-11-23T12:00:02 -j DROP')
+    expect(ipset).toContain('create bh-id-0-v4-t0 ')
+    expect(ipset).not.toContain('bh-id-0-v4-t1')
+  })
+
+  it('monitor mode: the would-be-blocked sets are shared by the slices', () => {
+    const r = iptablesCompiler.compile(twoHosts, expiringWebToDb('monitor', expires), { now })
+    const [ipset = ''] = filesOf(r, 'b')
+    expect(ipset.match(/create bh-wbb-in-v4 /g)).toHaveLength(1)
+    const rs = parseIptables(filesOf(r, 'b'))
+    expect(decideIptables(rs, 'ingress', tcp(5432, T))).toBe('accept')
+    expect(decideIptables(rs, 'ingress', tcp(5432, switchAt))).toBe('record')
+    expect(decideIptables(rs, 'ingress', tcp(6432, T))).toBe('record')
+    expect(decideIptables(rs, 'ingress', tcp(6432, switchAt))).toBe('accept')
+  })
+
+  it('a change after 2038-01-19T03:14:07Z, where -m time ends, is a warning saying so', () => {
+    const late = Date.parse('2040-01-01T00:00:00Z')
+    const r = iptablesCompiler.compile(twoHosts, expiringWebToDb('enforce', late), { now })
+    expect(r.timeSlicing?.starts).toEqual([])
+    expect(r.timeSlicing?.recompileAt).toBe(late)
+    const warned = r.diagnostics.filter((d) => d.code === 'compile/expires-later')
+    expect(warned).toHaveLength(2)
+    expect(warned[0]?.message).toContain('2038-01-19T03:14:07')
+    // nftables has no such end
+    expect(
+      nftablesCompiler.compile(twoHosts, expiringWebToDb('enforce', late), { now }).timeSlicing
+        ?.starts,
+    ).toEqual([late])
+  })
+})
+
+describe('time slices do not depend on the time zone of the machine that compiles', () => {
+  it('nftables and iptables render the same text under TZ=America/New_York as under UTC', () => {
+    const now = new Date('2026-11-22T12:00:00Z')
+    const ps = expiringWebToDb('enforce', now.getTime() + 86_400_000)
+    const render = (): string[] => [
+      ...nftablesCompiler.compile(twoHosts, ps, { now }).artefacts.map((a) => a.content),
+      ...iptablesCompiler.compile(twoHosts, ps, { now }).artefacts.map((a) => a.content),
+    ]
+    const tz = process.env['TZ']
+    try {
+      process.env['TZ'] = 'UTC'
+      const utc = render()
+      process.env['TZ'] = 'America/New_York'
+      expect(new Date(0).getTimezoneOffset()).not.toBe(0)
+      expect(render()).toEqual(utc)
+    } finally {
+      if (tz === undefined) delete process.env['TZ']
+      else process.env['TZ'] = tz
+    }
   })
 })

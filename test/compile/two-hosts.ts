@@ -102,3 +102,36 @@ export const expiringWebToDb = (
     ],
   }
 }
+
+/**
+ * Checks a ruleset of {@link expiringWebToDb} (compiled at `compiledAt`, rules expiring at
+ * `expires`, not a whole second) at `b`'s ingress: before the expiry, up to the end of the second
+ * it falls in (the kernel switches at whole seconds), 5432 is accepted and 6432 dropped; from the
+ * next whole second on, the reverse. `ingressOfB(port, at)` decides a tcp packet a → b at `at`.
+ */
+export function expectSwitchAtSecond(
+  ingressOfB: (port: number, at: number) => string,
+  compiledAt: number,
+  expires: number,
+): void {
+  const switchAt = Math.ceil(expires / 1000) * 1000
+  for (const [at, want5432, want6432] of [
+    [compiledAt, 'accept', 'drop'],
+    [switchAt - 1000, 'accept', 'drop'],
+    [switchAt - 1, 'accept', 'drop'],
+    [switchAt, 'drop', 'accept'],
+    [switchAt + 86_400_000 * 400, 'drop', 'accept'],
+  ] as const) {
+    expect(ingressOfB(5432, at), `5432 at ${at - compiledAt}`).toBe(want5432)
+    expect(ingressOfB(6432, at), `6432 at ${at - compiledAt}`).toBe(want6432)
+  }
+}
+
+/** A tcp packet from `a` (10.9.0.1) to `b` (10.9.0.2) on `port`, at `at` (ms). */
+export const tcpWebToDb = (port: number, at: number) => ({
+  src: '10.9.0.1',
+  dst: '10.9.0.2',
+  protocol: 6,
+  dstPort: port,
+  at,
+})

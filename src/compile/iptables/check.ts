@@ -33,6 +33,12 @@ interface ParsedRule {
   readonly ctstate?: readonly string[]
   /** `--match-set NAME FLAGS`: one flag per set dimension (`src` / `dst`). */
   readonly set?: { name: string; flags: readonly ('src' | 'dst')[] }
+  /**
+   * `-m time --datestart/--datestop`: inclusive bounds in whole seconds since the epoch (UTC, as
+   * iptables reads the dates without `--kerneltz`), compared with the kernel's real-time clock in
+   * whole seconds (xt_time).
+   */
+  readonly time?: { readonly start?: number; readonly stop?: number }
   readonly target?: 'ACCEPT' | 'DROP' | 'SET'
 }
 
@@ -131,6 +137,15 @@ function parseRule(tokens: readonly string[]): ParsedRule {
         if (m?.[1] === IP_PROTOCOL_U32) r.proto = Number(m[2])
         else if (m?.[1] === ICMP_TYPE_U32) r.icmpType = Number(m[2])
         else throw new Error(`unknown u32 match "${v}"`)
+        i++
+        break
+      }
+      case '--datestart':
+      case '--datestop': {
+        const at = Date.parse(`${v}Z`)
+        if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(v) || Number.isNaN(at))
+          throw new Error(`unsupported date "${v}"`)
+        r.time = { ...r.time, [t === '--datestart' ? 'start' : 'stop']: at / 1000 }
         i++
         break
       }
@@ -242,6 +257,12 @@ export function decideIptables(
   let recorded = false
   for (const r of rules) {
     if (r.iface !== undefined) continue // loopback only
+    if (r.time) {
+      if (p.at === undefined) throw new Error('packet without time for a rule with -m time')
+      const stamp = Math.floor(p.at / 1000)
+      if (r.time.start !== undefined && stamp < r.time.start) continue
+      if (r.time.stop !== undefined && stamp > r.time.stop) continue
+    }
     if (r.ctstate && !r.ctstate.includes(state)) continue
     if (r.src && !inRange(r.src, s.value)) continue
     if (r.dst && !inRange(r.dst, d.value)) continue

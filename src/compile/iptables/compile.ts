@@ -6,14 +6,33 @@
  * the plan is shared with nftables so both targets enforce the same verdicts.
  */
 import type { Inventory, PolicySet } from '../../core/index.js'
-import { hostFileName, planHosts, type NftablesOptions } from '../nftables/compile.js'
+import {
+  hostFileName,
+  planTimeSlices,
+  type HostPlan,
+  type NftablesOptions,
+} from '../nftables/compile.js'
 import { assertExpressible, type Artefact, type CompileResult, type Compiler } from '../target.js'
 import { IPTABLES_CAPABILITIES } from './capabilities.js'
-import { iptablesPlan, renderApplyScript, renderIpset, renderRules } from './render.js'
+import {
+  iptablesPlan,
+  renderApplyScript,
+  renderIpset,
+  renderRules,
+  type IptablesHost,
+} from './render.js'
+
+/**
+ * The last instant (ms) iptables' time match takes: `--datestart`/`--datestop` stop at
+ * 2038-01-19T03:14:07 UTC (2³¹ − 1 s; iptables-extensions(8), time). Later rule expiries and
+ * address bounds are warnings, as beyond `--max-time-slices`.
+ */
+export const IPTABLES_LATEST = (2 ** 31 - 1) * 1000
 
 /**
  * Options of the iptables target: the same as nftables (direction, anti-lockout and its
- * management ranges, monitor timeout in seconds for the would-be-blocked ipsets).
+ * management ranges, monitor timeout in seconds for the would-be-blocked ipsets, most time
+ * slices: each slice's rules carry `-m time --datestart/--datestop`).
  */
 export type IptablesOptions = NftablesOptions
 
@@ -34,15 +53,26 @@ export const iptablesCompiler: Compiler<IptablesOptions> = {
   capabilities: IPTABLES_CAPABILITIES,
   compile(inventory: Inventory, policySet: PolicySet, options: IptablesOptions): CompileResult {
     assertExpressible('iptables', IPTABLES_CAPABILITIES, policySet, options.now)
-    const { plans, diagnostics } = planHosts(inventory, policySet, options)
+    const { slices, slicing, diagnostics } = planTimeSlices(
+      inventory,
+      policySet,
+      options,
+      IPTABLES_LATEST,
+    )
     const used = new Set<string>()
     const artefacts: Artefact[] = []
-    for (const plan of plans) {
+    for (const [h, plan] of (slices[0]?.plans ?? []).entries()) {
       let base = hostFileName(plan.host).slice(0, -'.nft'.length)
       for (let n = 2; used.has(base); n++)
         base = hostFileName(`${plan.host}~${n}`).slice(0, -'.nft'.length)
       used.add(base)
-      const ip = iptablesPlan(plan)
+      const ip: IptablesHost =
+        slices.length === 1
+          ? iptablesPlan(plan)
+          : slices.map((s, i) => ({
+              start: s.start,
+              ip: iptablesPlan(s.plans[h] as HostPlan, `-t${i}`),
+            }))
       const meta = { host: plan.host, mode: plan.mode }
       artefacts.push(
         { path: `${base}.ipset`, content: renderIpset(ip), ...meta },
@@ -51,6 +81,6 @@ export const iptablesCompiler: Compiler<IptablesOptions> = {
         { path: `${base}.apply.sh`, content: renderApplyScript(base, ip), ...meta },
       )
     }
-    return { artefacts, diagnostics }
+    return { artefacts, diagnostics, timeSlicing: slicing }
   },
 }
