@@ -6,7 +6,7 @@
 import fc from 'fast-check'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { cidrRange, parseCidr, type Cidr, type PolicySet } from '../../src/core/index.js'
+import { cidrRange, labelSet, parseCidr, type Cidr, type PolicySet } from '../../src/core/index.js'
 import { resolveEntity } from '../../src/policy/evaluate.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { iptablesCompiler } from '../../src/compile/iptables/compile.js'
@@ -398,6 +398,39 @@ describe('time slices do not depend on the time zone of the machine that compile
     } finally {
       if (tz === undefined) delete process.env['TZ']
       else process.env['TZ'] = tz
+    }
+  })
+})
+
+describe('a host that no later change touches compiles exactly as without time', () => {
+  it('nftables and iptables: only the rulesets an expiry changes have time slices', () => {
+    const now = new Date('2026-11-22T12:00:00Z')
+    const expires = now.getTime() + 86_400_000
+    // c (role=backup) is in no rule: its rulesets are the same before and after the expiry
+    const inv = {
+      ...twoHosts,
+      workloads: [
+        ...twoHosts.workloads,
+        { name: 'c', addresses: [{ ip: '10.9.0.3' }], labels: labelSet({ role: 'backup' }) },
+      ],
+    }
+    const timed = expiringWebToDb('enforce', expires)
+    const untimed: PolicySet = {
+      ...timed,
+      policies: timed.policies.map((p) => ({
+        ...p,
+        rules: p.rules.filter((r) => r.expires === undefined),
+      })),
+    }
+    for (const compiler of [nftablesCompiler, iptablesCompiler]) {
+      const files = (ps: PolicySet, host: string): string[] =>
+        compiler
+          .compile(inv, ps, { now })
+          .artefacts.filter((a) => a.host === host)
+          .map((a) => a.content)
+      expect(files(timed, 'c'), compiler.target).toEqual(files(untimed, 'c'))
+      expect(files(timed, 'c').join('')).not.toMatch(/time slices|meta time|-m time|-t0/)
+      expect(files(timed, 'b').join(''), compiler.target).toContain('# time slices: 2')
     }
   })
 })

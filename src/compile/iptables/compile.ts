@@ -8,8 +8,8 @@
 import type { Inventory, PolicySet } from '../../core/index.js'
 import {
   hostFileName,
+  hostSlices,
   planTimeSlices,
-  type HostPlan,
   type NftablesOptions,
 } from '../nftables/compile.js'
 import { assertExpressible, type Artefact, type CompileResult, type Compiler } from '../target.js'
@@ -66,13 +66,11 @@ export const iptablesCompiler: Compiler<IptablesOptions> = {
       for (let n = 2; used.has(base); n++)
         base = hostFileName(`${plan.host}~${n}`).slice(0, -'.nft'.length)
       used.add(base)
+      const own = hostSlices(slices, h)
       const ip: IptablesHost =
-        slices.length === 1
+        own.length === 1
           ? iptablesPlan(plan)
-          : slices.map((s, i) => ({
-              start: s.start,
-              ip: iptablesPlan(s.plans[h] as HostPlan, `-t${i}`),
-            }))
+          : own.map((s, i) => ({ start: s.start, ip: iptablesPlan(s.plan, `-t${i}`) }))
       const meta = { host: plan.host, mode: plan.mode }
       artefacts.push(
         { path: `${base}.ipset`, content: renderIpset(ip), ...meta },

@@ -594,6 +594,28 @@ export function planTimeSlices(
   return { slices, slicing, diagnostics }
 }
 
+/**
+ * The time slices of host `h` (its index in each slice's `plans`) in which its plan changes:
+ * consecutive slices whose plans render the same ruleset (the instant they were compiled at
+ * aside) are one. A host that no later change touches so has one slice and compiles exactly as
+ * without time, and adding an expiry to one rule rewrites only the rulesets it changes.
+ */
+export function hostSlices(
+  slices: readonly PlannedSlice[],
+  h: number,
+): { start: number; plan: HostPlan }[] {
+  const out: { start: number; plan: HostPlan }[] = []
+  let last: string | undefined
+  for (const s of slices) {
+    const plan = s.plans[h] as HostPlan
+    const text = renderHost({ ...plan, compiledAt: '' })
+    if (text === last) continue
+    last = text
+    out.push({ start: s.start, plan })
+  }
+  return out
+}
+
 /** {@link planHosts} without the warnings about later changes. */
 function planHostsAt(
   inventory: Inventory,
@@ -720,10 +742,8 @@ export const nftablesCompiler: Compiler<NftablesOptions> = {
       let path = hostFileName(plan.host)
       for (let n = 2; used.has(path); n++) path = hostFileName(`${plan.host}~${n}`)
       used.add(path)
-      const content =
-        slices.length === 1
-          ? renderHost(plan)
-          : renderHostSlices(slices.map((s) => ({ start: s.start, plan: s.plans[h] as HostPlan })))
+      const own = hostSlices(slices, h)
+      const content = own.length === 1 ? renderHost(plan) : renderHostSlices(own)
       return { path, content, host: plan.host, mode: plan.mode }
     })
     return { artefacts, diagnostics, timeSlicing: slicing }
