@@ -13,21 +13,29 @@ export const UTC_ZONE = 'UTC'
 /** ms per UTC day (24 h; a local day is 23 or 25 h on a DST change, see {@link localDay}). */
 export const DAY_MS = 86_400_000
 
+/** ms per hour. */
+export const HOUR_MS = 3_600_000
+
 /** An IANA zone name: `Area/Location[/Sub]`, or a single word such as `UTC`. No offsets. */
 const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+){0,2}$/
 
 const formatters = new Map<string, Intl.DateTimeFormat>()
 
-function formatter(zone: string): Intl.DateTimeFormat {
-  let f = formatters.get(zone)
+/** A cached `en-US` formatter of `zone` giving the date, and the time of day when `clock`. */
+function formatter(zone: string, clock = false): Intl.DateTimeFormat {
+  const key = `${clock ? 'clock' : 'date'} ${zone}`
+  let f = formatters.get(key)
   if (f === undefined) {
     f = new Intl.DateTimeFormat('en-US', {
       timeZone: zone,
       year: 'numeric',
       month: 'numeric',
       day: 'numeric',
+      ...(clock
+        ? { hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' as const }
+        : {}),
     })
-    formatters.set(zone, f)
+    formatters.set(key, f)
   }
   return f
 }
@@ -64,4 +72,29 @@ export function localDay(ms: number, zone: string): number {
     else if (p.type === 'day') d = Number(p.value)
   }
   return Math.floor(Date.UTC(y, m - 1, d) / DAY_MS)
+}
+
+/**
+ * The wall-clock time of the instant `ms` in `zone`, as ms since 1970-01-01 00:00 of that wall
+ * clock: read it with the `getUTC…` methods of a `Date` (`new Date(localWallClock(t, 'Asia/Tokyo'))
+ * .getUTCHours()` is Tokyo's hour). `ms` itself when `zone` is UTC; the offset of the zone at
+ * `ms` is `localWallClock(ms, zone) − ms`. In a repeated hour (DST ends) two instants read the
+ * same wall clock; no instant reads a skipped one.
+ * @param zone - a canonical zone name ({@link canonicalTimeZone}).
+ * @throws RangeError when `zone` is not a zone name.
+ */
+export function localWallClock(ms: number, zone: string): number {
+  if (zone === UTC_ZONE) return ms
+  const v: Record<string, number> = {}
+  for (const p of formatter(zone, true).formatToParts(ms))
+    if (p.type !== 'literal') v[p.type] = Number(p.value)
+  const wall = Date.UTC(
+    v['year'] ?? 1970,
+    (v['month'] ?? 1) - 1,
+    v['day'] ?? 1,
+    v['hour'] ?? 0,
+    v['minute'] ?? 0,
+    v['second'] ?? 0,
+  )
+  return wall + (((ms % 1000) + 1000) % 1000)
 }

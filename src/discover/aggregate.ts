@@ -16,7 +16,15 @@ import {
 } from '../core/index.js'
 import { Resolver } from '../inventory/resolver.js'
 import type { FlowStore } from '../store/store.js'
-import { DAYS_OF_MONTH, HOURS_OF_WEEK, LONG_LIVED_MS, emptyProfile } from './time-profile.js'
+import {
+  DAYS_OF_MONTH,
+  HOUR_MS,
+  HOURS_OF_WEEK,
+  LONG_LIVED_MS,
+  MAX_SPAN_DAYS,
+  WEEK_MS,
+  emptyProfile,
+} from './time-profile.js'
 import type { MapEntity, SourceWindow, TimeProfile } from './types.js'
 
 /** The temporary address → entity table's name. */
@@ -239,43 +247,74 @@ const ICMP_REQUEST_SQL = Object.entries(ICMP_REQUEST_OF_REPLY)
   )
   .join('\n      ')
 
+/** Where the longest span of active days is set (discover time-profile); re-exported here. */
+export { MAX_SPAN_DAYS }
+
 /**
- * The longest span, in days past its start day, over which a flow counts as active (a record
- * whose end is years after its start is damaged, and each active day is a row of the query).
+ * SQL: the number of the hour (since 1970-01-01 00:00 of the same clock) of the BIGINT ms `ms`,
+ * rounded down (DuckDB's `//` rounds towards zero).
  */
-export const MAX_SPAN_DAYS = 400
+function hourNumber(ms: string): string {
+  return `((${ms}) - (((${ms}) % ${HOUR_MS}) + ${HOUR_MS}) % ${HOUR_MS}) // ${HOUR_MS}`
+}
 
 /**
  * The aggregation query. Flows recorded `server-to-client` are turned around (addresses; ports
  * too, except for ICMP/ICMPv6 whose "port" is the message type: a reply's type becomes its
  * request's, an echo reply an echo request); each end is joined to the
- * address table at the flow's `start`; a first GROUP BY per (edge, day, hour) shrinks the
- * data, from which the edge counters, the distinct days and the two histograms are taken. Day
- * and hour are those of `zone` (a canonical IANA name): UTC reads the view's `day`; another zone
- * converts `start_ms` with DuckDB's ICU (`timezone(zone, make_timestamptz(µs))`), the same tz
- * database Node's `Intl` uses for the window's days.
+ * address table at the flow's `start`; a first GROUP BY per (edge, start day and hour, end hour,
+ * end day) shrinks the data, from which the edge counters, the distinct days and the two
+ * histograms are taken. Days and hours are those of `zone` (a canonical IANA name): UTC reads
+ * the view's `day` and the ms themselves; another zone reads the wall clock of `start_ms` and of
+ * the flow's last instant (`end_ms − 1`, `start_ms` for a flow of no length) with DuckDB's ICU
+ * (`timezone(zone, make_timestamptz(µs))`), the same tz database Node's `Intl` uses.
  *
- * The histograms count each flow once, at its start, and so do the active days, except that a
- * long-lived flow (open {@link LONG_LIVED_MS} or more) is active on every day from its start day
- * to its end day (`eday`, the latest such end day of a group's flows, all of which start on the
- * group's day): a connection open for a month (a database pool, a replication link, as Zeek and
- * conntrack log it once, at its end) is active on each of its days, not on one. (A short flow
- * over midnight keeps its start day: the rhythm rules compare active days with start
- * weekdays.) A flow's span is read at most {@link MAX_SPAN_DAYS} days past its start.
+ * The histograms and active days are those of discover `profileOf` and `activeDaysOf`, which
+ * define them:
+ *
+ * - Hour of week: a flow whose last instant is in its start's wall-clock hour (most flows)
+ *   counts in that slot. Any other is a run of wall-clock hours from its start hour to its last
+ *   instant's hour (`eh`; a flow open {@link WEEK_MS} or more: 168 hours), which is a run of
+ *   slots round the week, at most all 168: the runs are summed as a difference array over the
+ *   slots (`x_diff`: + where a run starts, − after it ends; prefix sums in {@link rawEdge}), so
+ *   a long flow costs two or three rows, not one per hour. A flow shorter than a week over which
+ *   the zone's offset changed (`ds`/`dl`: DST began or ended while it was open) is grouped by
+ *   its own start and last instant and read at them and at each quarter hour of UTC between,
+ *   where the local hour can change (every zone's offsets and changes fall on quarter hours):
+ *   an hour the change skipped is not read, and a change back into an earlier hour (Chatham's
+ *   03:45 → 02:45) reads it again.
+ * - Active days: the start day; for a long-lived flow (open {@link LONG_LIVED_MS} or more)
+ *   every day from its start day to the day of its last instant (`eday`), at most
+ *   {@link MAX_SPAN_DAYS} days on. A short flow over midnight keeps its start day: the rhythm
+ *   rules compare active days with weekdays.
+ * - Day of month: each flow once in each distinct day-of-month slot of its active days.
  */
 function aggregateSql(where: string, zone: string): string {
   const key = 'se, de, proto, port'
+  const last = 'greatest(end_ms - 1, start_ms)'
+  const utc = zone === UTC_ZONE
   // a canonical zone name holds only [A-Za-z0-9_+/-] (core canonicalTimeZone): no quote to escape
-  const local = `timezone('${zone}', make_timestamptz(start_ms * 1000))`
-  const longLived = `CASE WHEN end_ms - start_ms >= ${LONG_LIVED_MS} THEN `
-  const dayHour =
-    zone === UTC_ZONE
-      ? `day, hour(epoch_ms(start_ms)) AS hr, ${longLived}CAST(epoch_ms(end_ms) AS DATE) ELSE day END AS eday`
-      : `CAST(${local} AS DATE) AS day, hour(${local}) AS hr, ${longLived}` +
-        `CAST(timezone('${zone}', make_timestamptz(end_ms * 1000)) AS DATE) ` +
-        `ELSE CAST(${local} AS DATE) END AS eday`
+  const wall = (ms: string): string => `timezone('${zone}', make_timestamptz((${ms}) * 1000))`
+  // f0: the wall clock of the start (t0) and of the last instant (t1), as TIMESTAMPs
+  const clocks = utc
+    ? `day, epoch_ms(start_ms) AS t0, epoch_ms(${last}) AS t1`
+    : `${wall('start_ms')} AS t0, ${wall(last)} AS t1`
+  const span = `end_ms - start_ms`
+  const h0 = hourNumber('epoch_ms(t0)')
+  const h1 = hourNumber('epoch_ms(t1)')
+  // the offset changed while the flow was open (never in UTC; a flow of a week is in every slot)
+  const shifted = utc
+    ? 'false'
+    : `(${span} < ${WEEK_MS} AND epoch_ms(t1) - ${last} <> epoch_ms(t0) - start_ms)`
+  const hourSlot = (ts: string): string => `(isodow(${ts}) - 1) * 24 + hour(${ts})`
+  // dst: the instants read (ms), the start, the last instant and the quarter hours between
+  const quarter = HOUR_MS / 4
+  const probes =
+    `list_concat([ds, dl], list_transform(range(ds // ${quarter} + 1, (dl - 1) // ${quarter} + 1), ` +
+    `lambda q: q * ${quarter}))`
+  const days = (col: string): string => `datediff('day', DATE '1970-01-01', ${col})`
   return `
-WITH f AS (
+WITH f0 AS (
   SELECT
     CASE WHEN direction = 'server-to-client' THEN dst ELSE src END AS c,
     CASE WHEN direction = 'server-to-client' THEN src ELSE dst END AS s,
@@ -283,20 +322,29 @@ WITH f AS (
       WHEN protocol NOT IN (1, 58) THEN src_port
       ${ICMP_REQUEST_SQL}
       ELSE dst_port END AS port,
-    protocol AS proto, start_ms, end_ms, packets, bytes, ${dayHour},
+    protocol AS proto, start_ms, end_ms, packets, bytes, ${clocks},
     direction = 'unknown' AS unk, observed_action = 'reject' AS rej
   FROM flows ${where}
 ),
+f AS (
+  SELECT c, s, port, proto, start_ms, end_ms, packets, bytes, unk, rej,
+    ${utc ? 'day' : 'CAST(t0 AS DATE) AS day'}, hour(t0) AS hr,
+    CASE WHEN ${span} >= ${LONG_LIVED_MS} THEN CAST(t1 AS DATE) ELSE ${utc ? 'day' : 'CAST(t0 AS DATE)'} END AS eday,
+    CASE WHEN ${shifted} THEN NULL WHEN ${span} >= ${WEEK_MS} THEN ${h0} + ${HOURS_OF_WEEK - 1}
+      WHEN ${h1} > ${h0} THEN ${h1} END AS eh,
+    CASE WHEN ${shifted} THEN start_ms END AS ds, CASE WHEN ${shifted} THEN ${last} END AS dl
+  FROM f0
+),
 r AS MATERIALIZED (
-  SELECT a.entity AS se, b.entity AS de, f.proto, f.port, f.day, f.hr,
+  SELECT a.entity AS se, b.entity AS de, f.proto, f.port, f.day, f.hr, f.eh, f.ds, f.dl, f.eday,
     count(*) AS n, sum(f.packets) AS pk, sum(f.bytes) AS oc,
-    min(f.start_ms) AS fs, max(f.end_ms) AS ls, max(f.eday) AS eday,
+    min(f.start_ms) AS fs, max(f.end_ms) AS ls,
     max(f.end_ms - f.start_ms) AS lg,
     count(*) FILTER (WHERE f.unk) AS nu, count(*) FILTER (WHERE f.rej) AS nr
   FROM f
   JOIN ${ADDRESS_TABLE} a ON a.ip = f.c AND f.start_ms >= a.from_ms AND f.start_ms < a.to_ms
   JOIN ${ADDRESS_TABLE} b ON b.ip = f.s AND f.start_ms >= b.from_ms AND f.start_ms < b.to_ms
-  GROUP BY se, de, f.proto, f.port, f.day, f.hr
+  GROUP BY se, de, f.proto, f.port, f.day, f.hr, f.eh, f.ds, f.dl, f.eday
 ),
 e AS (
   SELECT ${key}, sum(n) AS flows, sum(pk) AS packets, sum(oc) AS bytes,
@@ -307,39 +355,89 @@ e AS (
 d AS (
   SELECT ${key}, list_sort(list(DISTINCT x)) AS days FROM (
     SELECT ${key}, unnest(range(d0, least(d1, d0 + ${MAX_SPAN_DAYS}) + 1)) AS x FROM (
-      SELECT ${key}, datediff('day', DATE '1970-01-01', day)::INTEGER AS d0,
-        datediff('day', DATE '1970-01-01', eday)::INTEGER AS d1
+      SELECT ${key}, ${days('day')}::INTEGER AS d0, ${days('eday')}::INTEGER AS d1
       FROM r)
   ) GROUP BY ${key}
 ),
 w AS (
-  SELECT ${key}, list(slot ORDER BY slot) AS w_slot, list(cnt ORDER BY slot) AS w_n FROM (
-    SELECT ${key}, ((isodow(day) - 1) * 24 + hr)::INTEGER AS slot, sum(n)::BIGINT AS cnt
-    FROM r GROUP BY ${key}, slot
+  SELECT ${key}, list(cnt * ${SLOT_CODE} + slot) AS w_hist FROM (
+    SELECT ${key}, slot, sum(n)::BIGINT AS cnt FROM (
+      SELECT ${key}, ((isodow(day) - 1) * 24 + hr)::INTEGER AS slot, n
+      FROM r WHERE eh IS NULL AND ds IS NULL
+      UNION ALL
+      SELECT ${key}, unnest(list_distinct(list_transform(${probes},
+          lambda t: (${hourSlot(wall('t'))})::INTEGER))) AS slot, n
+      FROM r WHERE ds IS NOT NULL
+    ) GROUP BY ${key}, slot
+  ) GROUP BY ${key}
+),
+sp AS (
+  SELECT ${key}, n, ((isodow(day) - 1) * 24 + hr)::INTEGER AS s0,
+    least(eh - (${days('day')} * 24 + hr) + 1, ${HOURS_OF_WEEK})::INTEGER AS len
+  FROM r WHERE eh IS NOT NULL
+),
+x AS (
+  SELECT ${key}, list(v * ${SLOT_CODE} + i) AS x_diff FROM (
+    SELECT ${key}, i, sum(v)::BIGINT AS v FROM (
+      SELECT ${key}, s0 AS i, n AS v FROM sp
+      UNION ALL
+      SELECT ${key}, (s0 + len) % ${HOURS_OF_WEEK} AS i, -n AS v FROM sp
+      WHERE s0 + len <> ${HOURS_OF_WEEK}
+      UNION ALL
+      SELECT ${key}, 0 AS i, n AS v FROM sp WHERE s0 + len > ${HOURS_OF_WEEK}
+    ) GROUP BY ${key}, i HAVING sum(v) <> 0
   ) GROUP BY ${key}
 ),
 m AS (
-  SELECT ${key}, list(slot ORDER BY slot) AS m_slot, list(cnt ORDER BY slot) AS m_n FROM (
-    SELECT ${key}, (dayofmonth(day) - 1)::INTEGER AS slot, sum(n)::BIGINT AS cnt
-    FROM r GROUP BY ${key}, slot
+  SELECT ${key}, list(cnt * ${SLOT_CODE} + slot) AS m_hist FROM (
+    SELECT ${key}, slot, sum(n)::BIGINT AS cnt FROM (
+      SELECT ${key}, (dayofmonth(day) - 1)::INTEGER AS slot, n FROM r WHERE eday = day
+      UNION ALL
+      SELECT ${key}, unnest(list_distinct(list_transform(
+          range(0, least(${days('eday')}, ${days('day')} + ${MAX_SPAN_DAYS}) - ${days('day')} + 1),
+          lambda x: (dayofmonth(day + x::INTEGER) - 1)::INTEGER))) AS slot, n
+      FROM r WHERE eday > day
+    ) GROUP BY ${key}, slot
   ) GROUP BY ${key}
 )
-SELECT e.*, d.days, w.w_slot, w.w_n, m.m_slot, m.m_n
-FROM e JOIN d USING (${key}) JOIN w USING (${key}) JOIN m USING (${key})`
+SELECT e.*, d.days, w.w_hist, x.x_diff, m.m_hist
+FROM e JOIN d USING (${key}) JOIN m USING (${key}) LEFT JOIN w USING (${key}) LEFT JOIN x USING (${key})`
+}
+
+/**
+ * The slot lists of the aggregation query code a slot `i` (0–167) and its count `v` as one
+ * integer `v · 256 + i`: one list per edge, in no order (a list with `ORDER BY`, or two lists
+ * kept in step, cost DuckDB more than the whole GROUP BY before them).
+ */
+const SLOT_CODE = 256
+
+/** The (slot, count) pairs of a list of {@link SLOT_CODE} codes (counts may be negative). */
+function decodeSlots(v: unknown, f: (slot: number, count: number) => void): void {
+  for (const code of nums(v)) {
+    const slot = ((code % SLOT_CODE) + SLOT_CODE) % SLOT_CODE
+    f(slot, (code - slot) / SLOT_CODE)
+  }
 }
 
 /** One row of the aggregation query ({@link aggregateSql}) as a {@link RawEdge}. */
 function rawEdge(r: Record<string, unknown>): RawEdge {
   const profile = emptyProfile()
-  const ws = nums(r['w_slot'])
-  const wn = nums(r['w_n'])
-  ws.forEach((slot, i) => {
-    if (slot >= 0 && slot < HOURS_OF_WEEK) profile.hourOfWeek[slot] = wn[i] ?? 0
+  const hours = profile.hourOfWeek
+  decodeSlots(r['w_hist'], (slot, count) => {
+    if (slot < HOURS_OF_WEEK) hours[slot] = count
   })
-  const ms = nums(r['m_slot'])
-  const mn = nums(r['m_n'])
-  ms.forEach((slot, i) => {
-    if (slot >= 0 && slot < DAYS_OF_MONTH) profile.dayOfMonth[slot] = mn[i] ?? 0
+  // runs of hours: a difference array over the slots (+n where a run starts, −n after its end)
+  const diff = new Array<number>(HOURS_OF_WEEK).fill(0)
+  decodeSlots(r['x_diff'], (slot, count) => {
+    if (slot < HOURS_OF_WEEK) diff[slot] = count
+  })
+  let open = 0
+  diff.forEach((d, slot) => {
+    open += d
+    hours[slot] = (hours[slot] ?? 0) + open
+  })
+  decodeSlots(r['m_hist'], (slot, count) => {
+    if (slot < DAYS_OF_MONTH) profile.dayOfMonth[slot] = count
   })
   return {
     src: String(r['se']),

@@ -147,6 +147,7 @@ function classify(raw: RawEdge, days: number): Edge {
     pattern: classifyPattern(raw.profile, raw.days.length, days, {
       days: raw.days,
       longestMs: raw.longestMs,
+      flows: raw.flows,
     }),
     unknownDirection: raw.unknownDirection,
     rejected: raw.rejected,
@@ -252,8 +253,9 @@ export function edgeFigures(list: readonly Edge[], windowDays: number): EdgeFigu
   const longest = list.map((e) => e.longestMs).filter((x) => x !== undefined)
   const longestMs = longest.length > 0 ? Math.max(...longest) : undefined
   const profile = addProfiles(list.map((e) => e.profile))
+  const flows = list.reduce((n, e) => n + e.flows, 0)
   return {
-    flows: list.reduce((n, e) => n + e.flows, 0),
+    flows,
     packets: list.reduce((n, e) => n + e.packets, 0),
     bytes: list.reduce((n, e) => n + e.bytes, 0),
     firstSeen: Math.min(...list.map((e) => e.firstSeen)),
@@ -265,6 +267,7 @@ export function edgeFigures(list: readonly Edge[], windowDays: number): EdgeFigu
     pattern: classifyPattern(profile, activeDays, windowDays, {
       ...(days ? { days } : {}),
       ...(longestMs !== undefined ? { longestMs } : {}),
+      flows,
     }),
     unknownDirection: list.reduce((n, e) => n + e.unknownDirection, 0),
     rejected: list.reduce((n, e) => n + e.rejected, 0),

@@ -1,16 +1,36 @@
 /**
  * @module Time profiles of edges and the classification of an edge's rhythm into an
- * {@link EdgePattern}. Pure: no clock, no I/O. {@link profileOf} and the slot functions read
- * instants in UTC; the classification reads slots and days of whatever zone made them (the
- * dependency map's `timeZone`, UTC unless set).
+ * {@link EdgePattern}. Pure: no clock, no I/O. {@link profileOf}, {@link hourSlotsOf},
+ * {@link activeDaysOf} and the slot functions read instants in a zone (UTC unless given; the
+ * rules of Node's `Intl`); they are the object path that the store's SQL aggregation
+ * (discover `aggregateEdges`) agrees with. The classification reads slots and days of whatever
+ * zone made them (the dependency map's `timeZone`, UTC unless set).
  * @remarks Semantics: DESIGN.md "edge" (time profile: hours of week, days of month); issue 4
  * item 3. The thresholds are constants below, each with its reason.
  */
-import { DAY_MS } from '../core/index.js'
+import { DAY_MS, HOUR_MS, localDay, localWallClock, UTC_ZONE } from '../core/index.js'
 import type { EdgePattern, TimeProfile } from './types.js'
 
-/** ms per UTC day (the core's constant, kept here for this module's importers). */
-export { DAY_MS }
+/** ms per UTC day and per hour (the core's constants, kept here for this module's importers). */
+export { DAY_MS, HOUR_MS }
+
+/** A flow open this long (ms, 7 × 24 h) or longer counts in every hour-of-week slot. */
+export const WEEK_MS = 7 * DAY_MS
+
+/**
+ * The longest span, in days past its start day, over which a flow counts as active (a record
+ * whose end is years after its start is damaged, and each active day is a row of the query).
+ */
+export const MAX_SPAN_DAYS = 400
+
+/**
+ * The time span of one flow, ms since the epoch, UTC: the flow is open over `[start, end)`
+ * (a flow with `end ≤ start` over the instant `start` alone), as {@link lastInstant} reads it.
+ */
+export interface FlowSpan {
+  readonly start: number
+  readonly end: number
+}
 
 /** Slots of {@link TimeProfile.hourOfWeek}: 7 days × 24 hours. */
 export const HOURS_OF_WEEK = 168
@@ -63,15 +83,82 @@ export function emptyProfile(): { hourOfWeek: number[]; dayOfMonth: number[] } {
   }
 }
 
-/** The hour-of-week slot of an instant (ms UTC): 24·d + h, d = 0 for Monday. */
-export function hourOfWeekSlot(ms: number): number {
-  const d = new Date(ms)
+/** The hour-of-week slot of a wall-clock time (core `localWallClock`): 24·d + h, d = 0 for Monday. */
+function wallSlot(wall: number): number {
+  const d = new Date(wall)
   return ((d.getUTCDay() + 6) % 7) * 24 + d.getUTCHours()
 }
 
-/** The day-of-month slot of an instant (ms UTC): 0 for the 1st. */
-export function dayOfMonthSlot(ms: number): number {
-  return new Date(ms).getUTCDate() - 1
+/** The hour-of-week slot of an instant (ms UTC) in `zone`: 24·d + h, d = 0 for Monday. */
+export function hourOfWeekSlot(ms: number, zone: string = UTC_ZONE): number {
+  return wallSlot(localWallClock(ms, zone))
+}
+
+/** The day-of-month slot of an instant (ms UTC) in `zone`: 0 for the 1st. */
+export function dayOfMonthSlot(ms: number, zone: string = UTC_ZONE): number {
+  return new Date(localWallClock(ms, zone)).getUTCDate() - 1
+}
+
+/** The last instant (ms) a flow is open: `end − 1`, or `start` for a flow of no length. */
+export function lastInstant(flow: FlowSpan): number {
+  return Math.max(flow.start, flow.end - 1)
+}
+
+/** A quarter of an hour, ms: every zone's offsets and offset changes fall on whole ones. */
+const QUARTER_MS = 900_000
+
+/**
+ * The hour-of-week slots (ascending, distinct) a flow is open in, in `zone`: the slot of the
+ * local hour of each instant of `[start, end)` ({@link FlowSpan}), so a flow 01:10–03:50 is in
+ * slots 1, 2 and 3 of its weekday and one ending at 04:00:00.000 is not in 4; every slot for a
+ * flow open {@link WEEK_MS} or more. An hour a DST change skips holds no instant of the flow; a
+ * repeated hour is one slot. Exact for zones whose offsets and offset changes fall on whole
+ * quarter hours of UTC (every zone of the tz database since 1979, when Liberia left −0:44:30);
+ * DuckDB's aggregation (discover `aggregateEdges`) computes the same slots.
+ * @throws RangeError when `zone` is not a zone name.
+ */
+export function hourSlotsOf(flow: FlowSpan, zone: string = UTC_ZONE): number[] {
+  if (flow.end - flow.start >= WEEK_MS) return Array.from({ length: HOURS_OF_WEEK }, (_, i) => i)
+  const last = lastInstant(flow)
+  const slots = new Set<number>()
+  let t = flow.start
+  let wall = localWallClock(t, zone)
+  slots.add(wallSlot(wall))
+  for (;;) {
+    // the next hour of this wall clock, if its offset holds until then
+    const next = t + HOUR_MS - (((wall % HOUR_MS) + HOUR_MS) % HOUR_MS)
+    const stop = Math.min(next, last)
+    const stopWall = localWallClock(stop, zone)
+    if (stopWall - stop !== wall - t)
+      // the offset changed in between: the local hour is constant between quarter hours of UTC
+      for (let q = (Math.floor(t / QUARTER_MS) + 1) * QUARTER_MS; q < stop; q += QUARTER_MS)
+        slots.add(wallSlot(localWallClock(q, zone)))
+    slots.add(wallSlot(stopWall))
+    if (next > last) break
+    t = next
+    wall = stopWall
+  }
+  return [...slots].sort((a, b) => a - b)
+}
+
+/**
+ * The days a flow is active on, in `zone`, as days since 1970-01-01 (core `localDay`),
+ * ascending: its start day; for a flow open {@link LONG_LIVED_MS} or more, every day from its
+ * start day to the day of its {@link lastInstant}, at most {@link MAX_SPAN_DAYS} past the start
+ * day. A short flow over midnight keeps its start day: the rhythm rules count occurrences of
+ * days ({@link classifyPattern}).
+ * @throws RangeError when `zone` is not a zone name.
+ */
+export function activeDaysOf(flow: FlowSpan, zone: string = UTC_ZONE): number[] {
+  const d0 = localDay(flow.start, zone)
+  if (flow.end - flow.start < LONG_LIVED_MS) return [d0]
+  const d1 = Math.min(localDay(lastInstant(flow), zone), d0 + MAX_SPAN_DAYS)
+  return Array.from({ length: Math.max(0, d1 - d0) + 1 }, (_, i) => d0 + i)
+}
+
+/** The day-of-month slot (0 for the 1st) of a day number (days since 1970-01-01). */
+function daySlot(day: number): number {
+  return new Date(day * DAY_MS).getUTCDate() - 1
 }
 
 /** Adds `n` to `slots[i]` (an index inside the array). */
@@ -79,12 +166,17 @@ function bump(slots: number[], i: number, n: number): void {
   slots[i] = (slots[i] ?? 0) + n
 }
 
-/** The profile of flows starting at `starts` (ms UTC). */
-export function profileOf(starts: Iterable<number>): TimeProfile {
+/**
+ * The profile of `flows` in `zone` ({@link TimeProfile}): each flow adds 1 to each slot of
+ * {@link hourSlotsOf}, and 1 to each distinct day-of-month slot of its {@link activeDaysOf}.
+ * The object path the SQL aggregation agrees with.
+ * @throws RangeError when `zone` is not a zone name.
+ */
+export function profileOf(flows: Iterable<FlowSpan>, zone: string = UTC_ZONE): TimeProfile {
   const p = emptyProfile()
-  for (const s of starts) {
-    bump(p.hourOfWeek, hourOfWeekSlot(s), 1)
-    bump(p.dayOfMonth, dayOfMonthSlot(s), 1)
+  for (const f of flows) {
+    for (const slot of hourSlotsOf(f, zone)) bump(p.hourOfWeek, slot, 1)
+    for (const slot of new Set(activeDaysOf(f, zone).map(daySlot))) bump(p.dayOfMonth, slot, 1)
   }
   return p
 }
@@ -134,9 +226,11 @@ export function monthEndsOf(days: Iterable<number>): number {
 /** What {@link classifyPattern} knows beyond the profile. */
 export interface PatternContext {
   /**
-   * The active days themselves (UTC days since the epoch). When given, `month-end` counts the
-   * distinct month ends they touch ({@link monthEndsOf}); otherwise it counts the distinct
-   * month-end day-of-month slots, which can undercount but never overcounts.
+   * The active days themselves (days since the epoch of the profile's zone). When given,
+   * `month-end` counts the distinct month ends they touch ({@link monthEndsOf}), otherwise the
+   * distinct month-end day-of-month slots, which can undercount but never overcounts; and
+   * `weekly` reads the weekdays of these days, otherwise those of the hour-of-week slots (which
+   * add the next weekday for a flow open over midnight).
    */
   readonly days?: readonly number[]
   /**
@@ -145,6 +239,12 @@ export interface PatternContext {
    * edge is `continuous` when regular, else `rare`, never a rhythm read from its start times.
    */
   readonly longestMs?: number
+  /**
+   * The edge's flow count. `once` needs it when the profile has more than one hour slot: one
+   * flow (or several open over the same hours) on one day is one occurrence, however many
+   * hours it lasts. Without it, `once` needs a single hour slot.
+   */
+  readonly flows?: number
 }
 
 /** A flow open this long (ms, one day) is present around the clock ({@link PatternContext}). */
@@ -156,32 +256,45 @@ function sum(xs: readonly number[]): number {
   return n
 }
 
+/** The weekday (0 = Monday) of a day number (days since 1970-01-01, a Thursday). */
+function weekdayOf(day: number): number {
+  return (((day + 3) % 7) + 7) % 7
+}
+
 /**
- * Classifies an edge's rhythm. Rules, in order (the first that holds wins); `flows` is the sum
- * of the profile, "share" means share of `flows`, `windowDays` the UTC calendar days the
- * observation window touches:
+ * Classifies an edge's rhythm. Rules, in order (the first that holds wins); `presence` is the
+ * sum of the hour-of-week profile (each flow once in each hour slot it is open in: the flows
+ * themselves when each lies inside one hour), "share" means share of `presence`, so a backup
+ * 01:00–04:00 is three night hours and a session 18:00–23:00 three night hours of five;
+ * `windowDays` the calendar days the observation window touches:
  *
- * 1. `once`: active on at most 1 day and in at most 1 hour-of-week slot.
+ * 1. `once`: active on at most 1 day, and in at most 1 hour-of-week slot or with every flow
+ *    open in every slot of the profile (`presence = context.flows × slots`: one flow of three
+ *    hours is one occurrence).
  * 2. `month-end`: active on ≥ 2 days; every active day-of-month slot is a month-end day
  *    ({@link MONTH_END_DAYS}); the days touch ≥ 2 distinct month ends and at least
  *    {@link RHYTHM_SHARE} of the month ends the window holds (`windowDays / 30.44`).
- * 3. `weekly`: active on ≤ 2 distinct weekdays, on more days than weekdays (so ≥ 2 weeks), and
- *    on at least {@link RHYTHM_SHARE} of those weekdays' occurrences in the window.
- * 4. `nightly`: ≥ {@link SHARE} of flows in {@link NIGHT_HOURS}, active on ≥ {@link REGULAR_DAYS}
- *    of the window's days.
- * 5. `business-hours`: ≥ {@link SHARE} of flows in {@link BUSINESS_HOURS} on weekdays, active on
- *    ≥ {@link BUSINESS_DAYS} of the window's weekdays (`windowDays · 5/7`).
+ * 3. `weekly`: active on ≤ 2 distinct weekdays (of `context.days` when given, else of the hour
+ *    slots), on more days than weekdays (so ≥ 2 weeks), and on at least {@link RHYTHM_SHARE} of
+ *    those weekdays' occurrences in the window.
+ * 4. `nightly`: ≥ {@link SHARE} of presence in {@link NIGHT_HOURS}, active on ≥
+ *    {@link REGULAR_DAYS} of the window's days.
+ * 5. `business-hours`: ≥ {@link SHARE} of presence in {@link BUSINESS_HOURS} on weekdays, active
+ *    on ≥ {@link BUSINESS_DAYS} of the window's weekdays (`windowDays · 5/7`).
  * 6. `continuous`: active on ≥ {@link REGULAR_DAYS} of the window's days. Traffic around the
  *    clock lands here, and so, as the fallback, does any other traffic present most days that
  *    fits no narrower pattern (e.g. a daily job at noon, weekends included).
  * 7. `rare`: everything else (seen on few days, without a rhythm above).
  *
  * An edge with a long-lived flow (`context.longestMs` ≥ {@link LONG_LIVED_MS}) skips rules 2–5:
- * its start times say when connections were opened, not when traffic flows.
+ * it is there around the clock, whenever its connections were opened.
  *
- * @param profile - flows per hour-of-week and day-of-month slot.
- * @param activeDays - distinct UTC days with a flow.
- * @param windowDays - UTC calendar days of the observation window (≥ 1; smaller values are 1).
+ * For flows that each lie inside one hour slot, every rule reads the same as over their start
+ * times alone.
+ *
+ * @param profile - flows per hour-of-week and day-of-month slot ({@link TimeProfile}).
+ * @param activeDays - distinct days with a flow.
+ * @param windowDays - calendar days of the observation window (≥ 1; smaller values are 1).
  */
 export function classifyPattern(
   profile: TimeProfile,
@@ -190,9 +303,13 @@ export function classifyPattern(
   context: PatternContext = {},
 ): EdgePattern {
   const win = Math.max(1, windowDays)
-  const flows = sum(profile.hourOfWeek)
+  const presence = sum(profile.hourOfWeek)
   const hourSlots = profile.hourOfWeek.filter((n) => n > 0).length
-  if (activeDays <= 1 && hourSlots <= 1) return 'once'
+  if (
+    activeDays <= 1 &&
+    (hourSlots <= 1 || (context.flows !== undefined && presence === context.flows * hourSlots))
+  )
+    return 'once'
   const regular = activeDays >= REGULAR_DAYS * win
   if ((context.longestMs ?? 0) >= LONG_LIVED_MS) return regular ? 'continuous' : 'rare'
 
@@ -208,10 +325,11 @@ export function classifyPattern(
     if (ends >= 2 && ends >= RHYTHM_SHARE * inWindow) return 'month-end'
   }
 
-  // weekly
-  const byWeekday = new Array<number>(7).fill(0)
-  profile.hourOfWeek.forEach((n, i) => bump(byWeekday, Math.floor(i / 24), n))
-  const weekdays = byWeekday.filter((n) => n > 0).length
+  // weekly: the weekdays of the days (a flow over midnight is one occurrence, on its start day)
+  const weekdays =
+    context.days !== undefined
+      ? new Set(context.days.map(weekdayOf)).size
+      : new Set(profile.hourOfWeek.flatMap((n, i) => (n > 0 ? [Math.floor(i / 24)] : []))).size
   if (
     weekdays >= 1 &&
     weekdays <= 2 &&
@@ -226,8 +344,8 @@ export function classifyPattern(
     if (isNightHour(i % 24)) night += n
     if (isBusinessSlot(i)) business += n
   })
-  if (regular && night >= SHARE * flows) return 'nightly'
-  if (business >= SHARE * flows && activeDays >= BUSINESS_DAYS * win * (5 / 7))
+  if (regular && night >= SHARE * presence) return 'nightly'
+  if (business >= SHARE * presence && activeDays >= BUSINESS_DAYS * win * (5 / 7))
     return 'business-hours'
   if (regular) return 'continuous'
   return 'rare'

@@ -9,7 +9,7 @@ import type { Diagnostic } from '../core/index.js'
 /**
  * When an edge is active, classified from its time profile (see `classifyPattern`).
  *
- * - `once`: seen on one day only, in one hour slot.
+ * - `once`: seen on one day only, in one hour slot (or one run of hours every flow is open in).
  * - `rare`: seen on few days (see the classifier's thresholds), without a regular rhythm.
  * - `month-end`: active days fall in the last or first days of a month.
  * - `weekly`: active on the same weekday(s) only, over two or more weeks.
@@ -44,13 +44,32 @@ export interface MapEntity {
 }
 
 /**
- * Flows per time slot, in the map's time zone ({@link DependencyMap.timeZone}, UTC unless set).
- * `hourOfWeek` has 168 slots, slot 0 = Monday 00:00–01:00, slot 24·d + h for ISO weekday d+1
- * (0 = Monday) and hour h. `dayOfMonth` has 31 slots, slot 0 = the 1st. A flow counts in the
- * slot of its `start`.
+ * Flows per time slot, in the map's time zone ({@link DependencyMap.timeZone}, UTC unless set):
+ * when the edge is in use. Computed in the store's SQL (discover `aggregateEdges`); discover
+ * `profileOf` is the same definition over flow objects, and tests hold the two equal.
  */
 export interface TimeProfile {
+  /**
+   * 168 slots, slot 0 = Monday 00:00–01:00, slot 24·d + h for ISO weekday d+1 (0 = Monday) and
+   * hour h. `hourOfWeek[s]` = the number of flows open during some part of slot s: a flow open
+   * over `[start, end)` (a flow with `end = start` at the instant `start`) counts once in the
+   * slot of each local hour holding one of its instants — a flow 01:10–03:50 in slots 1, 2 and 3
+   * of its weekday, a flow ending at 04:00:00.000 not in 4, a flow 23:30–00:30 in the last hour
+   * of one weekday and the first of the next — and a flow open a week (7 × 24 h) or more in all
+   * 168. A local hour skipped by a DST change holds no instant; a repeated hour is one slot, where
+   * a flow counts once. So the sum over slots is at least the edge's flows (equal when each flow
+   * lies inside one hour): it counts flow-hours, not flows.
+   */
   readonly hourOfWeek: readonly number[]
+  /**
+   * 31 slots, slot 0 = the 1st. `dayOfMonth[s]` = the number of flows active on a day whose day
+   * of month is s + 1, each flow once in each distinct slot of its active days ({@link
+   * Edge.activeDays}): the day of its start, or for a flow open a day (24 h) or more every day
+   * from its start to its last instant (at most 400 days on). A short flow over midnight keeps
+   * its start day, unlike `hourOfWeek`: days are what the rhythm rules count as occurrences (a
+   * backup from Saturday 23:30 to Sunday 00:30 is one Saturday run, not a run on two weekdays),
+   * while the hours say when in the week the traffic is there.
+   */
   readonly dayOfMonth: readonly number[]
 }
 
@@ -74,7 +93,11 @@ export interface Edge {
   /** ms since the epoch, UTC: the earliest flow `start` and the latest flow `end`. */
   readonly firstSeen: number
   readonly lastSeen: number
-  /** Distinct calendar days (of the map's time zone) with at least one flow. */
+  /**
+   * Distinct calendar days (of the map's time zone) with at least one flow active: a flow is
+   * active on its start day, and a flow open a day (24 h) or more on every day from its start
+   * to its last instant (`end − 1 ms`), at most 400 days on.
+   */
   readonly activeDays: number
   /**
    * Those days, as days since 1970-01-01 (`floor(ms / 86 400 000)` in UTC; the local date's

@@ -10,13 +10,25 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { canonicalTimeZone, localDay, type Inventory } from '../../src/core/index.js'
+import {
+  canonicalTimeZone,
+  localDay,
+  localWallClock,
+  type Inventory,
+} from '../../src/core/index.js'
 import { buildDependencyMap, edgeFigures, windowDays, type Edge } from '../../src/discover/index.js'
 import { MAX_SPAN_DAYS } from '../../src/discover/aggregate.js'
+import {
+  activeDaysOf,
+  hourSlotsOf,
+  profileOf,
+  type FlowSpan,
+} from '../../src/discover/time-profile.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { openDuckDbStore } from '../../src/store/index.js'
 import { cli } from '../helpers/cli.js'
 import { SEED } from '../helpers/model.js'
+import { ZONES } from './zones.js'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
@@ -34,11 +46,11 @@ workloads:
 
 /**
  * A workspace whose store holds one flow app-1 → backup-1 tcp/873 at each of `starts` (ms),
- * lasting `lengthMs` (default one minute).
+ * lasting `lengthMs` (default one minute), or over each given span.
  */
 async function workspaceWith(
   name: string,
-  starts: readonly number[],
+  starts: readonly (number | FlowSpan)[],
   yaml = '',
   lengthMs = 60_000,
 ): Promise<string> {
@@ -46,10 +58,10 @@ async function workspaceWith(
   mkdirSync(path.join(ws, 'inventory'), { recursive: true })
   writeFileSync(path.join(ws, 'inventory', 'hosts.yaml'), INVENTORY)
   if (yaml !== '') writeFileSync(path.join(ws, 'bulkhead.yaml'), yaml)
-  const lines = starts.map(
-    (s, i) =>
-      `10.0.0.1,10.0.0.2,${40000 + (i % 20000)},873,tcp,${new Date(s).toISOString()},${new Date(s + lengthMs).toISOString()}`,
-  )
+  const lines = starts.map((s, i) => {
+    const f = typeof s === 'number' ? { start: s, end: s + lengthMs } : s
+    return `10.0.0.1,10.0.0.2,${40000 + (i % 20000)},873,tcp,${new Date(f.start).toISOString()},${new Date(f.end).toISOString()}`
+  })
   const flows = path.join(ws, 'flows.csv')
   writeFileSync(flows, `src_ip,dst_ip,src_port,dst_port,protocol,start,end\n${lines.join('\n')}\n`)
   const r = await cli('ingest', '-w', ws, flows, '-o', 'json')
@@ -114,8 +126,10 @@ describe('active days', () => {
     expect(edge.longestMs).toBe(30 * DAY)
     // opened on a Tuesday at 09:00, open around the clock: not business-hours, not weekly
     expect(edge.pattern).toBe('continuous')
-    // the profile still counts each flow once, at its start
-    expect(edge.profile.hourOfWeek.reduce((a, b) => a + b, 0)).toBe(5)
+    // open a week or more: each flow in every hour of the week, and once on each day of month
+    // its days touch (1–30 September, 1 October: slots 0–29)
+    expect(edge.profile.hourOfWeek).toEqual(new Array(168).fill(5))
+    expect(edge.profile.dayOfMonth).toEqual([...new Array(30).fill(5), 0])
   })
 
   it('one long connection in a long window is rare, and grouping keeps the longest flow', async () => {
@@ -237,7 +251,7 @@ describe('buildDependencyMap in a time zone', () => {
     )
   })
 
-  it('profiles, days and windowDays in SQL equal Intl on random instants (DST, +5:45, -3:30, +12:45)', async () => {
+  it('profiles and days in SQL equal Intl on random instants (DST, +5:45, -3:30, +12:45)', async () => {
     const instants = fc.sample(
       fc.integer({ min: Date.UTC(2019, 0, 1), max: Date.UTC(2031, 0, 1) }),
       {
@@ -253,16 +267,9 @@ describe('buildDependencyMap in a time zone', () => {
       Date.UTC(2026, 9, 3, 15),
     ].flatMap((t) => [-HOUR, -1, 0, 1, HOUR / 2, HOUR].map((d) => t + d))
     const starts = [...instants, ...edges]
-    const ws = await workspaceWith('random', starts)
-    for (const zone of [
-      'UTC',
-      'Europe/Berlin',
-      'America/New_York',
-      'Asia/Kathmandu',
-      'America/St_Johns',
-      'Pacific/Chatham',
-      'Australia/Lord_Howe',
-    ]) {
+    // flows of no length: each is in the slots of its start alone
+    const ws = await workspaceWith('random', starts, '', 0)
+    for (const zone of ZONES) {
       const want = {
         hourOfWeek: new Array<number>(168).fill(0),
         dayOfMonth: new Array<number>(31).fill(0),
@@ -272,7 +279,6 @@ describe('buildDependencyMap in a time zone', () => {
         const p = localParts(s, zone)
         want.hourOfWeek[p.slot] = (want.hourOfWeek[p.slot] ?? 0) + 1
         want.dayOfMonth[p.dom] = (want.dayOfMonth[p.dom] ?? 0) + 1
-        // a one-minute flow over midnight is active on its start day only
         days.add(p.day)
       }
       const { edge } = await onlyEdge(ws, zone)
@@ -280,4 +286,124 @@ describe('buildDependencyMap in a time zone', () => {
       expect(edge.days, zone).toEqual([...days].sort((a, b) => a - b))
     }
   }, 60_000)
+
+  it('SQL equals the object path (profileOf, activeDaysOf) on random flows of any length, also across DST changes', async () => {
+    const lengths = fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: 1, max: 59_999 }),
+      fc.integer({ min: 60_000, max: HOUR - 1 }),
+      fc.integer({ min: HOUR, max: 12 * HOUR }),
+      fc.integer({ min: 12 * HOUR, max: 7 * DAY - 1 }),
+      fc.integer({ min: 7 * DAY, max: 10 * DAY }),
+      fc.integer({ min: 20 * DAY, max: 40 * DAY }),
+    )
+    const random = fc
+      .sample(
+        fc.tuple(fc.integer({ min: Date.UTC(2019, 0, 1), max: Date.UTC(2031, 0, 1) }), lengths),
+        { seed: SEED, numRuns: 300 },
+      )
+      .map(([start, length]) => ({ start, end: start + length }))
+    // flows starting around each offset change of 2026 of the zones below
+    const aroundChanges = ZONES.flatMap((z) => offsetChanges(z, 2026)).flatMap((c) =>
+      [-2 * HOUR, -HOUR, -HOUR / 2, -1, 0, 1].flatMap((d) =>
+        [60_000, 50 * 60_000, 90 * 60_000, 3 * HOUR, 26 * HOUR].map((l) => ({
+          start: c + d,
+          end: c + d + l,
+        })),
+      ),
+    )
+    // two changes in each zone but UTC and Kathmandu
+    expect(aroundChanges).toHaveLength(5 * 2 * 6 * 5)
+    // flows ending on the hour, and over the hour
+    const onTheHour = [0, 1, 2, 25].map((h) => ({
+      start: Date.UTC(2026, 5, 1, 1) + h * HOUR,
+      end: Date.UTC(2026, 5, 1, 4) + h * HOUR,
+    }))
+    const flows = [...random, ...aroundChanges, ...onTheHour]
+    const ws = await workspaceWith('random-spans', flows)
+    for (const zone of ZONES) {
+      const { edge } = await onlyEdge(ws, zone)
+      expect(edge.flows, zone).toBe(flows.length)
+      expect(edge.profile, zone).toEqual(profileOf(flows, zone))
+      const days = new Set(flows.flatMap((f) => activeDaysOf(f, zone)))
+      expect(edge.days, zone).toEqual([...days].sort((a, b) => a - b))
+    }
+  }, 120_000)
+})
+
+/** The instants (ms, to the minute) at which `zone`'s UTC offset changes in `year`, by Intl. */
+function offsetChanges(zone: string, year: number): number[] {
+  const offset = (t: number): number => localWallClock(t, zone) - t
+  const out: number[] = []
+  for (let t = Date.UTC(year, 0, 1); t < Date.UTC(year + 1, 0, 1); t += HOUR) {
+    if (offset(t) === offset(t + HOUR)) continue
+    let lo = t
+    let hi = t + HOUR
+    while (hi - lo > 60_000) {
+      const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000
+      if (offset(mid) === offset(lo)) lo = mid
+      else hi = mid
+    }
+    out.push(hi)
+  }
+  return out
+}
+
+describe('hours a flow is open in', () => {
+  it('a flow 01:10–03:50 is in hour slots 1, 2 and 3 of its weekday; one ending at 04:00 is not in 4', async () => {
+    // Monday 2 November 2026 01:10–03:50 and Tuesday 01:00–04:00:00.000, UTC
+    const flows = [
+      { start: Date.UTC(2026, 10, 2, 1, 10), end: Date.UTC(2026, 10, 2, 3, 50) },
+      { start: Date.UTC(2026, 10, 3, 1), end: Date.UTC(2026, 10, 3, 4) },
+    ]
+    const ws = await workspaceWith('three-hours', flows)
+    const slots = (e: Edge): number[] => e.profile.hourOfWeek.flatMap((n, i) => (n > 0 ? [i] : []))
+    const utc = (await onlyEdge(ws)).edge
+    expect(slots(utc)).toEqual([1, 2, 3, 25, 26, 27])
+    expect(utc.profile.hourOfWeek.filter((n) => n > 0)).toEqual([1, 1, 1, 1, 1, 1])
+    // the day of month is the start's: the 2nd and the 3rd
+    expect(utc.profile.dayOfMonth.flatMap((n, i) => (n > 0 ? [i] : []))).toEqual([1, 2])
+    expect(utc.activeDays).toBe(2)
+    // Berlin is UTC+1 in November: an hour later
+    expect(slots((await onlyEdge(ws, 'Europe/Berlin')).edge)).toEqual([2, 3, 4, 26, 27, 28])
+    expect(hourSlotsOf(flows[0] as FlowSpan)).toEqual([1, 2, 3])
+  })
+
+  it('a skipped hour (DST begins) holds no flow; a repeated hour (DST ends) counts a flow once', async () => {
+    // Sunday 29 March 2026, Berlin: 00:30 CET to 03:30 CEST (02:00–03:00 does not exist);
+    // Sunday 25 October 2026: 01:30 CEST to 03:30 CET (02:00–03:00 happens twice)
+    const flows = [
+      { start: Date.UTC(2026, 2, 28, 23, 30), end: Date.UTC(2026, 2, 29, 1, 30) },
+      { start: Date.UTC(2026, 9, 24, 23, 30), end: Date.UTC(2026, 9, 25, 2, 30) },
+    ]
+    const ws = await workspaceWith('dst-hours', flows)
+    const { edge } = await onlyEdge(ws, 'Europe/Berlin')
+    const sunday = 6 * 24
+    const want = new Array<number>(168).fill(0)
+    for (const h of [0, 1, 3]) want[sunday + h] = (want[sunday + h] ?? 0) + 1
+    for (const h of [1, 2, 3]) want[sunday + h] = (want[sunday + h] ?? 0) + 1
+    expect(edge.profile.hourOfWeek).toEqual(want)
+  })
+
+  it('a nightly backup 01:00–04:00 is nightly and lights hours 1–3; one run of it is once; an evening session is not nightly', async () => {
+    const start = Date.UTC(2026, 8, 1)
+    const backups = Array.from({ length: 40 }, (_, i) => ({
+      start: start + i * DAY + HOUR,
+      end: start + i * DAY + 4 * HOUR,
+    }))
+    const nightly = (await onlyEdge(await workspaceWith('backup', backups))).edge
+    expect(nightly.pattern).toBe('nightly')
+    expect(new Set(nightly.profile.hourOfWeek.flatMap((n, i) => (n > 0 ? [i % 24] : [])))).toEqual(
+      new Set([1, 2, 3]),
+    )
+    expect(nightly.profile.dayOfMonth.reduce((a, b) => a + b, 0)).toBe(40)
+    // one run in a long window (with a short flow 50 days later to make the window): the run
+    // alone is one occurrence
+    const once = await workspaceWith('one-backup', [backups[0] as FlowSpan])
+    expect((await onlyEdge(once)).edge.pattern).toBe('once')
+    // 18:00–23:00 every day: three of five hours are night hours, not 90 %
+    const evenings = backups.map((b) => ({ start: b.start + 17 * HOUR, end: b.end + 19 * HOUR }))
+    const evening = (await onlyEdge(await workspaceWith('evening', evenings))).edge
+    expect(evening.pattern).toBe('continuous')
+  })
 })

@@ -76,6 +76,8 @@ export interface ExpectedEdge {
   firstSeen: number
   lastSeen: number
   days: Set<number>
+  /** Each flow's `[start, end)`, ms. */
+  spans: { start: number; end: number }[]
   /** The rhythm the generator used; undefined for edges whose pattern the test leaves open. */
   pattern?: string
 }
@@ -139,6 +141,7 @@ export function generateEstate(seed = 7): Estate {
       firstSeen: Infinity,
       lastSeen: -Infinity,
       days: new Set<number>(),
+      spans: [],
       ...(pattern !== undefined ? { pattern } : {}),
     }
     e.flows++
@@ -147,6 +150,7 @@ export function generateEstate(seed = 7): Estate {
     e.firstSeen = Math.min(e.firstSeen, s0 * 1000)
     e.lastSeen = Math.max(e.lastSeen, s1 * 1000)
     e.days.add(Math.floor((s0 * 1000) / DAY))
+    e.spans.push({ start: s0 * 1000, end: s1 * 1000 })
     edges.set(key, e)
   }
 

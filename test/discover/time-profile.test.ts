@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import {
+  activeDaysOf,
   classifyPattern,
   dayOfMonthSlot,
   hourOfWeekSlot,
+  hourSlotsOf,
   monthEndsOf,
   profileOf,
+  type FlowSpan,
 } from '../../src/discover/time-profile.js'
 import { SEED } from '../helpers/model.js'
+import { ZONES } from './zones.js'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
@@ -15,7 +19,12 @@ const HOUR = 3_600_000
 /** Classifies flows starting at `starts` over a window of `windowDays` UTC days. */
 function classify(starts: readonly number[], windowDays: number): string {
   const days = [...new Set(starts.map((s) => Math.floor(s / DAY)))].sort((a, b) => a - b)
-  return classifyPattern(profileOf(starts), days.length, windowDays, { days })
+  return classifyPattern(
+    profileOf(starts.map((s) => ({ start: s, end: s }))),
+    days.length,
+    windowDays,
+    { days },
+  )
 }
 
 /** Midnight UTC of a day between 2020 and 2030. */
@@ -158,5 +167,161 @@ describe('classifyPattern', () => {
   it('a_month_end_job_seen_at_one_month_end_only_is_not_month_end', () => {
     const last = Date.UTC(2026, 9, 31)
     expect(classify([last + 23 * HOUR, last + DAY + HOUR], 40)).toBe('rare')
+  })
+})
+
+/** The hour-of-week slot of `ms` in `zone`, by an `Intl` formatter of its own. */
+function intlSlot(ms: number, zone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    weekday: 'short',
+    hour: 'numeric',
+    hourCycle: 'h23',
+  }).formatToParts(ms)
+  const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? ''
+  return (
+    ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday')) * 24 +
+    Number(get('hour'))
+  )
+}
+
+/** Offset changes of 2026 (UTC) of the zones above, to the hour: flows are drawn around them. */
+const CHANGES = [
+  Date.UTC(2026, 2, 29, 1), // Berlin
+  Date.UTC(2026, 9, 25, 1),
+  Date.UTC(2026, 2, 8, 7), // New York
+  Date.UTC(2026, 10, 1, 6),
+  Date.UTC(2026, 2, 8, 5, 30), // St John's
+  Date.UTC(2026, 10, 1, 4, 30),
+  Date.UTC(2026, 3, 4, 14), // Chatham: 03:45 → 02:45 and 02:45 → 03:45
+  Date.UTC(2026, 8, 26, 14),
+  Date.UTC(2026, 3, 4, 15), // Lord Howe: 02:00 → 01:30 and 02:00 → 02:30
+  Date.UTC(2026, 9, 3, 15, 30),
+]
+
+describe('hourSlotsOf and activeDaysOf (the object path of the profile)', () => {
+  it('a flow 01:10–03:50 is in slots 1, 2 and 3; its end is exclusive; a week is every slot', () => {
+    const mon = Date.UTC(2026, 10, 2) // a Monday
+    expect(
+      hourSlotsOf({ start: mon + HOUR + 10 * 60_000, end: mon + 3 * HOUR + 50 * 60_000 }),
+    ).toEqual([1, 2, 3])
+    expect(hourSlotsOf({ start: mon + HOUR, end: mon + 4 * HOUR })).toEqual([1, 2, 3])
+    expect(hourSlotsOf({ start: mon + HOUR, end: mon + 4 * HOUR + 1 })).toEqual([1, 2, 3, 4])
+    expect(hourSlotsOf({ start: mon + HOUR, end: mon + HOUR })).toEqual([1])
+    // Sunday 23:30 to Monday 00:30 wraps round the week
+    expect(hourSlotsOf({ start: mon - HOUR / 2, end: mon + HOUR / 2 })).toEqual([0, 167])
+    expect(hourSlotsOf({ start: mon + 5, end: mon + 5 + 7 * DAY })).toHaveLength(168)
+    expect(hourSlotsOf({ start: mon + 5, end: mon + 5 + 7 * DAY - 1 })).toHaveLength(168)
+    expect(hourSlotsOf({ start: mon + 5, end: mon + 7 * DAY - 1 })).toHaveLength(168)
+    expect(hourSlotsOf({ start: mon + HOUR, end: mon + 7 * DAY - 1 })).toHaveLength(167)
+    // Berlin in November is UTC+1
+    expect(hourSlotsOf({ start: mon + HOUR, end: mon + 4 * HOUR }, 'Europe/Berlin')).toEqual([
+      2, 3, 4,
+    ])
+  })
+
+  it('equals the local hours of every minute of the flow, by Intl, around DST changes and at random', () => {
+    const flow = fc
+      .tuple(
+        fc.oneof(
+          fc
+            .constantFrom(...CHANGES)
+            .chain((c) => fc.integer({ min: c - 14 * HOUR, max: c + HOUR })),
+          fc.integer({ min: Date.UTC(2019, 0, 1), max: Date.UTC(2031, 0, 1) }),
+        ),
+        fc.integer({ min: 0, max: 15 * HOUR }),
+      )
+      .map(([start, length]) => ({ start, end: start + length }))
+    fc.assert(
+      fc.property(flow, fc.constantFrom(...ZONES), (f, zone) => {
+        const last = Math.max(f.start, f.end - 1)
+        const want = new Set([intlSlot(f.start, zone), intlSlot(last, zone)])
+        for (let t = Math.floor(f.start / 60_000 + 1) * 60_000; t < last; t += 60_000)
+          want.add(intlSlot(t, zone))
+        expect(hourSlotsOf(f, zone)).toEqual([...want].sort((a, b) => a - b))
+      }),
+      { seed: SEED, numRuns: 150 },
+    )
+  })
+
+  it('a short flow is active on its start day; a long one on each day to its last instant', () => {
+    const d = Date.UTC(2026, 10, 2)
+    const n = d / DAY
+    expect(activeDaysOf({ start: d + 23 * HOUR, end: d + 25 * HOUR })).toEqual([n])
+    expect(activeDaysOf({ start: d + 9 * HOUR, end: d + 33 * HOUR })).toEqual([n, n + 1])
+    // open from midnight to midnight two days on: the second midnight is not in it
+    expect(activeDaysOf({ start: d, end: d + 2 * DAY })).toEqual([n, n + 1])
+    // Singapore is UTC+8: 20:00 UTC is the next day there
+    expect(activeDaysOf({ start: d + 20 * HOUR, end: d + 21 * HOUR }, 'Asia/Singapore')).toEqual([
+      n + 1,
+    ])
+  })
+
+  it('profileOf counts a flow once in each hour slot and once in each day-of-month slot of its active days', () => {
+    const d = Date.UTC(2026, 0, 30, 22) // a Friday, 22:00
+    const p = profileOf([
+      { start: d, end: d + 3 * HOUR }, // 22:00–01:00: Friday 22, 23 and Saturday 0; the 30th
+      { start: d, end: d + 40 * DAY }, // every hour; 30 January to 11 March
+    ])
+    const fri = 4 * 24
+    expect(p.hourOfWeek[fri + 22]).toBe(2)
+    expect(p.hourOfWeek[fri + 24]).toBe(2)
+    expect(p.hourOfWeek[fri + 1]).toBe(1)
+    expect(p.dayOfMonth[29]).toBe(2)
+    // every day of month but the 29th (February 2026 has none), the 30th twice
+    expect(p.dayOfMonth[28]).toBe(0)
+    expect(p.dayOfMonth.filter((x) => x === 1)).toHaveLength(29)
+  })
+})
+
+describe('classifyPattern over flows open for hours', () => {
+  /** Classifies flows over a window of `windowDays` UTC days, as discover does. */
+  function classifySpans(flows: readonly FlowSpan[], windowDays: number): string {
+    const days = [...new Set(flows.flatMap((f) => activeDaysOf(f)))].sort((a, b) => a - b)
+    const longestMs = Math.max(...flows.map((f) => f.end - f.start))
+    return classifyPattern(profileOf(flows), days.length, windowDays, {
+      days,
+      longestMs,
+      flows: flows.length,
+    })
+  }
+  const day0 = Date.UTC(2026, 8, 5) // a Saturday
+
+  it('one three-hour backup, or two parallel ones, is once; two short flows hours apart are not', () => {
+    const run = { start: day0 + HOUR + 600_000, end: day0 + 3 * HOUR + 3_000_000 }
+    expect(classifySpans([run], 60)).toBe('once')
+    expect(classifySpans([run, { ...run, start: run.start + 5000 }], 60)).toBe('once')
+    expect(
+      classifySpans(
+        [
+          { start: day0 + HOUR, end: day0 + HOUR + 60_000 },
+          { start: day0 + 3 * HOUR, end: day0 + 3 * HOUR + 60_000 },
+        ],
+        60,
+      ),
+    ).toBe('rare')
+  })
+
+  it('a weekly job from Saturday 23:30 to Sunday 00:30 is weekly: its days are Saturdays', () => {
+    const runs = [0, 1, 2, 3].map((w) => ({
+      start: day0 + w * 7 * DAY + 23.5 * HOUR,
+      end: day0 + w * 7 * DAY + 24.5 * HOUR,
+    }))
+    expect(classifySpans(runs, 28)).toBe('weekly')
+  })
+
+  it('a backup 01:00–04:00 every night is nightly; a session 18:00–23:00 every day is not', () => {
+    const nights = Array.from({ length: 40 }, (_, i) => ({
+      start: day0 + i * DAY + HOUR,
+      end: day0 + i * DAY + 4 * HOUR,
+    }))
+    expect(classifySpans(nights, 40)).toBe('nightly')
+    const evenings = nights.map((f) => ({ start: f.start + 17 * HOUR, end: f.end + 19 * HOUR }))
+    expect(classifySpans(evenings, 40)).toBe('continuous')
+    // a working day 08:00–17:00 on weekdays is business hours
+    const work = nights
+      .filter((f) => new Date(f.start).getUTCDay() % 6 !== 0)
+      .map((f) => ({ start: f.start + 7 * HOUR, end: f.end + 13 * HOUR }))
+    expect(classifySpans(work, 40)).toBe('business-hours')
   })
 })

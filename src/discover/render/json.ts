@@ -36,8 +36,11 @@ export interface DiscoverEdgeOutput {
   readonly activeDays: number
   readonly pattern: EdgePattern
   /**
-   * Flows by start time, in {@link DiscoverOutput.timeZone}: `hourOfWeek` 168 slots (slot 0 =
-   * Monday 00:00–01:00), `dayOfMonth` 31 slots (slot 0 = day 1).
+   * The edge's time profile in {@link DiscoverOutput.timeZone} (discover `TimeProfile`):
+   * `hourOfWeek` 168 slots (slot 0 = Monday 00:00–01:00), each the flows open during some part of
+   * that hour (a flow 01:10–03:50 in 1, 2 and 3; one open a week or more in all 168);
+   * `dayOfMonth` 31 slots (slot 0 = day 1), each the flows active on such a day (a flow's start
+   * day, every day it spans when open a day or more).
    */
   readonly profile: {
     readonly hourOfWeek: readonly number[]
