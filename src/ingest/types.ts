@@ -21,7 +21,7 @@ export type FlowFormat =
 
 /** One skipped record, kept as an example for the summary. */
 export interface SkipExample {
-  /** `file:line` or `file#record`. */
+  /** `file:line`, `file:line:column` or `file#record`. */
   readonly where: string
   readonly reason: string
   /** The offending text, cut to 200 characters. */
@@ -139,7 +139,7 @@ export function newStats(): ParseStats {
 
 /**
  * Records a malformed record: counts it under `reason`, keeps an example, and in strict mode
- * throws. `where` is `file:line` or `file#record`.
+ * throws. `where` is `file:line`, `file:line:column` or `file#record`.
  */
 export function skip(
   ctx: ParseContext,
@@ -176,6 +176,8 @@ export function note(ctx: Pick<ParseContext, 'stats'>, reason: string, count = 1
 }
 
 function whereToLocation(where: string): { file: string; line: number; column: number } {
+  const c = /^(.*):(\d+):(\d+)$/.exec(where)
+  if (c) return { file: c[1] ?? where, line: Number(c[2]), column: Number(c[3]) }
   const m = /^(.*):(\d+)$/.exec(where)
   if (m) return { file: m[1] ?? where, line: Number(m[2]), column: 1 }
   return { file: where, line: 0, column: 0 }

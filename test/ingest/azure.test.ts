@@ -6,6 +6,8 @@ import { azureNsgParser, azureVnetParser } from '../../src/ingest/formats/azure.
 import { jsonErrorOffset } from '../../src/ingest/json-objects.js'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
 import { readAsFile } from '../helpers/files.js'
+import { BulkheadError } from '../../src/core/index.js'
+import { expectWithinWhole, nsgBlob, recordsBefore, vnetBlob, type Layout } from './azure-blobs.js'
 import { fixture, fixtureText, runParser } from './text-helpers.js'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -147,7 +149,7 @@ describe('azure-nsg parser (v2)', () => {
       observedAction: 'reject',
       packets: 0,
     })
-    const bad = await runParser(azureNsgParser, '{"records": [')
+    const bad = await runParser(azureNsgParser, '{"records": [}')
     expect(bad.flows).toEqual([])
     expect(bad.ctx.stats.skipped).toEqual({ 'bad-json': 1 })
   })
@@ -427,5 +429,110 @@ describe('Azure blobs as they arrive', () => {
     const ms = doc(1).replace('1542110377,', '1542110377000,')
     const { ctx } = await runParser(azureNsgParser, ms)
     expect(ctx.stats.skipped).toEqual({ 'bad-time': 1 })
+  })
+})
+
+describe('a blob cut short: the complete records before the cut are read', () => {
+  const CASES = [
+    ['azure-nsg', azureNsgParser, nsgBlob],
+    ['azure-vnet', azureVnetParser, vnetBlob],
+  ] as const
+  const LAYOUTS: Layout[] = ['one-line', 'pretty', 'nested']
+
+  for (const [format, parser, blobOf] of CASES)
+    for (const layout of LAYOUTS)
+      it(`${format}, ${layout}: cut at every offset, the flows are those of the records before the cut`, async () => {
+        const blob = blobOf(5, layout)
+        const whole = await runParser(parser, blob.text)
+        expect(whole.ctx.stats.skipped).toEqual({})
+        expect(whole.ctx.stats.notes['merged-tuples']).toBeGreaterThan(0)
+        let cuts = 0
+        for (let k = 0; k <= blob.text.length; k++) {
+          const prefix = blob.text.slice(0, k)
+          const got = await runParser(parser, prefix)
+          if (prefix.trim() === '') {
+            expect(got.flows).toEqual([])
+            expect(got.ctx.stats.skipped).toEqual({})
+            continue
+          }
+          if (prefix.trim() === blob.text.trim()) {
+            expect(got.flows).toEqual(whole.flows)
+            expect(got.ctx.stats.skipped).toEqual({})
+            continue
+          }
+          cuts++
+          // one skip, at the end of the text; the flows of exactly the records whole before it
+          expect(got.ctx.stats.skipped, `cut at ${String(k)}`).toEqual({ truncated: 1 })
+          const lines = prefix.trimEnd().split('\n')
+          expect(got.ctx.stats.examples[0]?.where).toBe(
+            `test.log:${String(lines.length)}:${String((lines.at(-1) ?? '').length + 1)}`,
+          )
+          const before = await runParser(parser, recordsBefore(blob, k))
+          expect(got.flows, `cut at ${String(k)}`).toEqual(before.flows)
+          expect(got.ctx.stats.notes).toEqual(before.ctx.stats.notes)
+          // none made up: each is a flow of the whole blob, or a connection the cut shortened
+          const shortened = expectWithinWhole(got.flows, whole.flows)
+          expect(shortened).toBeLessThanOrEqual(got.ctx.stats.notes['open-at-end'] ?? 0)
+        }
+        expect(cuts).toBeGreaterThan(blob.text.length - 10)
+      }, 120_000)
+
+  it('the skip names the line, column and byte of the cut and what was kept; --strict makes it fatal', async () => {
+    const blob = nsgBlob(5, 'pretty')
+    // cut inside the fourth record, in a tuple string
+    const r = blob.records[3]!
+    const k = blob.text.indexOf('UserRule', r.start)
+    const prefix = blob.text.slice(0, k)
+    const { flows, ctx } = await runParser(azureNsgParser, prefix, { file: 'PT1H.json' })
+    const line = prefix.split('\n').length
+    const column = (prefix.split('\n').at(-1) ?? '').length + 1
+    expect(ctx.stats.examples).toEqual([
+      {
+        where: `PT1H.json:${String(line)}:${String(column)}`,
+        reason: 'truncated',
+        text: `document cut short at byte ${String(k)} (line ${String(line)}, column ${String(column)}): the 3 records whole before the cut are read; the record from line ${String(blob.text.slice(0, r.start).split('\n').length)} on is dropped`,
+      },
+    ])
+    expect(flows.length).toBeGreaterThan(0)
+    const strict = runParser(azureNsgParser, prefix, { file: 'PT1H.json', strict: true })
+    await expect(strict).rejects.toBeInstanceOf(BulkheadError)
+    await expect(strict).rejects.toMatchObject({
+      diagnostics: [
+        {
+          code: 'ingest/malformed-record',
+          severity: 'fatal',
+          location: { file: 'PT1H.json', line, column },
+        },
+      ],
+    })
+  })
+
+  it('garbage that is not a cut stays bad-json: a broken record in the middle, text after a cut', async () => {
+    const blob = nsgBlob(5, 'one-line')
+    const r = blob.records[2]!
+    const at = blob.text.indexOf('"systemId":', r.start) + '"systemId":'.length
+    const broken = `${blob.text.slice(0, at)}!${blob.text.slice(at)}`
+    const a = await runParser(azureNsgParser, broken)
+    expect(a.ctx.stats.skipped).toEqual({ 'bad-json': 1 })
+    expect(a.flows).toEqual([])
+    // a cut copy followed by the start of another copy of the blob
+    const twice = `${blob.text.slice(0, r.start + 100)}${blob.text}`
+    expect((await runParser(azureNsgParser, twice)).ctx.stats.skipped).toEqual({ 'bad-json': 1 })
+    expect((await runParser(azureNsgParser, '{"records": [}')).ctx.stats.skipped).toEqual({
+      'bad-json': 1,
+    })
+    expect((await runParser(azureNsgParser, '{"records": [')).ctx.stats.skipped).toEqual({
+      truncated: 1,
+    })
+  })
+
+  it('a cut file read from disk: its summary counts the cut and keeps the flows before it', async () => {
+    const blob = vnetBlob(5, 'one-line')
+    const k = blob.records[3]!.start + 50
+    const { flows, summary } = await readAsFile(blob.text.slice(0, k), { name: 'PT1H.json' })
+    const before = await runParser(azureVnetParser, recordsBefore(blob, k))
+    expect(flows).toHaveLength(before.flows.length)
+    expect(summary.stats.skipped).toEqual({ truncated: 1 })
+    expect(summary.stats.examples[0]?.where).toMatch(/PT1H\.json:1:\d+$/)
   })
 })

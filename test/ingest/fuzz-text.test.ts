@@ -8,6 +8,7 @@ import { csvParser } from '../../src/ingest/formats/csv.js'
 import { flowInvariantViolation } from '../../src/ingest/fields.js'
 import { orient, pairDirections } from '../../src/ingest/direction.js'
 import type { LineParser } from '../../src/ingest/types.js'
+import { expectWithinWhole } from './azure-blobs.js'
 import { fixtureText, runParser } from './text-helpers.js'
 import { SEED } from '../helpers/model.js'
 
@@ -93,6 +94,28 @@ describe('text parsers under fuzzing (fixed seed)', () => {
       }
     })
   }
+
+  it('azure: fixtures cut at any offset give flows of the whole blob only, and one truncated at most', async () => {
+    for (const [parser, files] of CASES.filter(([p]) => p.format.startsWith('azure'))) {
+      for (const file of files) {
+        const text = fixtureText(file)
+        const whole = await runParser(parser, text)
+        await fc.assert(
+          fc.asyncProperty(fc.nat(), fc.boolean(), async (at, strict) => {
+            const cut = text.slice(0, at % (text.length + 1))
+            await check(parser, cut, strict)
+            if (strict) return
+            const { flows, ctx } = await runParser(parser, cut)
+            expectWithinWhole(flows, whole.flows)
+            for (const [reason, n] of Object.entries(ctx.stats.skipped))
+              if (reason === 'truncated') expect(n).toBe(1)
+              else expect(n).toBeLessThanOrEqual(whole.ctx.stats.skipped[reason] ?? 0)
+          }),
+          { seed: SEED, numRuns: 200 },
+        )
+      }
+    }
+  })
 
   const token = fc.oneof(
     fc.constantFrom(

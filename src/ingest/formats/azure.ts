@@ -7,7 +7,7 @@
  */
 import type { Flow, ObservedAction } from '../../core/index.js'
 import { parseAddress, parseCounter, parsePort, parseProtocolNumber, parseUint } from '../fields.js'
-import { jsonErrorOffset } from '../json-objects.js'
+import { cutJsonRecords, jsonErrorOffset, type CutJson } from '../json-objects.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
 
 /**
@@ -40,7 +40,34 @@ function detectAzure(head: Uint8Array, kind: Kind): number {
   return hasTuples && t.includes('"records"') ? 0.8 : 0
 }
 
-async function readDocument(lines: AsyncIterable<string>, ctx: ParseContext): Promise<unknown> {
+/** A record of a document, with the nesting of the `records` array it is in (0: the document's). */
+interface RecordAt {
+  readonly record: unknown
+  readonly depth: number
+}
+
+/** A document read: its records, and where it was cut when it was (the records before it). */
+interface Blob {
+  readonly records: readonly RecordAt[]
+  /** Set when the document was cut short: the skip to report once its flows are out. */
+  readonly cut?: { readonly where: string; readonly text: string }
+}
+
+/** Line (1-based) and column (1-based, UTF-16 units) of the offset `at` of `text`. */
+function lineColumn(text: string, at: number): { line: number; column: number } {
+  let line = 1
+  let from = 0
+  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) {
+    line++
+    from = i + 1
+  }
+  return { line, column: at - from + 1 }
+}
+
+async function readDocument(
+  lines: AsyncIterable<string>,
+  ctx: ParseContext,
+): Promise<Blob | undefined> {
   const parts: string[] = []
   let size = 0
   let tooLarge = false
@@ -68,8 +95,12 @@ async function readDocument(lines: AsyncIterable<string>, ctx: ParseContext): Pr
   const text = trimEnd(parts.join('\n').replace(/^\uFEFF/, ''))
   if (text.trim() === '') return undefined
   try {
-    return JSON.parse(text) as unknown
+    return {
+      records: recordsOf(JSON.parse(text) as unknown).map((record) => ({ record, depth: 0 })),
+    }
   } catch (err) {
+    const cut = cutJsonRecords(text, MAX_NESTING)
+    if (cut !== undefined) return salvage(text, cut, ctx)
     const at = jsonErrorOffset((err as Error).message, text)
     const line = at === undefined ? 0 : text.slice(0, at).split('\n').length
     skip(
@@ -79,6 +110,30 @@ async function readDocument(lines: AsyncIterable<string>, ctx: ParseContext): Pr
       `${(err as Error).message}: ${text.slice(0, 120)}`,
     )
     return undefined
+  }
+}
+
+/**
+ * The records complete before the cut of a document cut short ({@link cutJsonRecords}), and
+ * the `truncated` skip to report: at the line and column where the text ends, with its byte
+ * offset (UTF-8, as read: a byte order mark left out, a CR LF line end one byte).
+ */
+function salvage(text: string, cut: CutJson, ctx: ParseContext): Blob {
+  const end = lineColumn(text, text.length)
+  const records = cut.records.map((r) => ({
+    record: JSON.parse(text.slice(r.start, r.end)) as unknown,
+    depth: r.depth,
+  }))
+  const dropped =
+    cut.cutRecordAt === undefined
+      ? 'no record was cut'
+      : `the record from line ${String(lineColumn(text, cut.cutRecordAt).line)} on is dropped`
+  return {
+    records,
+    cut: {
+      where: `${ctx.file}:${String(end.line)}:${String(end.column)}`,
+      text: `document cut short at byte ${String(Buffer.byteLength(text))} (line ${String(end.line)}, column ${String(end.column)}): the ${String(records.length)} records whole before the cut are read; ${dropped}`,
+    },
   }
 }
 
@@ -127,45 +182,53 @@ interface FoundTuple {
 }
 
 /**
- * Tuples in document order, for either kind. A record that is itself `{records: [...]}` is read
- * as those records; a record with no tuples at all is reported through `empty`.
+ * The tuples of one record in document order, for either kind. A record that is itself
+ * `{records: [...]}` (at `depth` < {@link MAX_NESTING}) is read as those records; a record with
+ * no tuples at all is reported through `empty`.
  */
-function* tuplesOf(
-  doc: unknown,
+function* recordTuples(
+  rec: unknown,
   kind: Kind,
   empty: (record: unknown) => void,
-  depth = 0,
+  depth: number,
 ): Generator<FoundTuple> {
-  for (const rec of recordsOf(doc)) {
-    const r = obj(rec)
-    if (Array.isArray(r['records']) && depth < MAX_NESTING) {
-      yield* tuplesOf(rec, kind, empty, depth + 1)
-      continue
-    }
-    const shaped =
-      kind === 'nsg'
-        ? Array.isArray(obj(r['properties'])['flows'])
-        : Array.isArray(obj(r['flowRecords'])['flows'])
-    if (!shaped) {
-      empty(rec)
-      continue
-    }
-    if (kind === 'nsg') {
-      for (const ruleFlows of asArray(obj(r['properties'])['flows'])) {
-        for (const macFlows of asArray(obj(ruleFlows)['flows'])) {
-          const nic = text(obj(macFlows)['mac'])
-          for (const tuple of asArray(obj(macFlows)['flowTuples'])) yield { tuple, nic }
-        }
+  const r = obj(rec)
+  if (Array.isArray(r['records']) && depth < MAX_NESTING) {
+    for (const inner of r['records']) yield* recordTuples(inner, kind, empty, depth + 1)
+    return
+  }
+  const shaped =
+    kind === 'nsg'
+      ? Array.isArray(obj(r['properties'])['flows'])
+      : Array.isArray(obj(r['flowRecords'])['flows'])
+  if (!shaped) {
+    empty(rec)
+    return
+  }
+  if (kind === 'nsg') {
+    for (const ruleFlows of asArray(obj(r['properties'])['flows'])) {
+      for (const macFlows of asArray(obj(ruleFlows)['flows'])) {
+        const nic = text(obj(macFlows)['mac'])
+        for (const tuple of asArray(obj(macFlows)['flowTuples'])) yield { tuple, nic }
       }
-    } else {
-      const nic = text(r['macAddress'])
-      for (const f of asArray(obj(r['flowRecords'])['flows'])) {
-        for (const g of asArray(obj(f)['flowGroups'])) {
-          for (const tuple of asArray(obj(g)['flowTuples'])) yield { tuple, nic }
-        }
+    }
+  } else {
+    const nic = text(r['macAddress'])
+    for (const f of asArray(obj(r['flowRecords'])['flows'])) {
+      for (const g of asArray(obj(f)['flowGroups'])) {
+        for (const tuple of asArray(obj(g)['flowTuples'])) yield { tuple, nic }
       }
     }
   }
+}
+
+/** The tuples of a document's records in document order ({@link recordTuples}). */
+function* blobTuples(
+  blob: Blob,
+  kind: Kind,
+  empty: (record: unknown) => void,
+): Generator<FoundTuple> {
+  for (const { record, depth } of blob.records) yield* recordTuples(record, kind, empty, depth)
 }
 
 /** A tuple read: its flow, and its flow state (`B`, `C`, `E`, VNet `D`, or '' in NSG v1). */
@@ -336,15 +399,15 @@ function makeParser(kind: Kind): LineParser {
     maxLineBytes: AZURE_MAX_DOCUMENT,
     detect: (head) => detectAzure(head, kind),
     async *parse(lines, ctx) {
-      const doc = await readDocument(lines, ctx)
-      if (doc === undefined) return
+      const blob = await readDocument(lines, ctx)
+      if (blob === undefined) return
       let index = 0
       let records = 0
       const empty = (rec: unknown): void => {
         skip(ctx, 'bad-record', `${ctx.file}#record-${records++}`, jsonText(rec))
       }
       const open = new Map<string, Flow>()
-      for (const { tuple, nic } of tuplesOf(doc, kind, empty)) {
+      for (const { tuple, nic } of blobTuples(blob, kind, empty)) {
         const i = index++
         if (typeof tuple !== 'string') {
           skip(ctx, 'bad-tuple', `${ctx.file}#${i}`, jsonText(tuple))
@@ -357,6 +420,8 @@ function makeParser(kind: Kind): LineParser {
       // continues them with C tuples)
       if (open.size > 0) note(ctx, 'open-at-end', open.size)
       yield* open.values()
+      // a document cut short: its complete records are out; the cut is one skip (fatal in strict)
+      if (blob.cut !== undefined) skip(ctx, 'truncated', blob.cut.where, blob.cut.text)
     },
   }
 }
@@ -384,10 +449,22 @@ function makeParser(kind: Kind): LineParser {
  *   client/server. The outer `rule` name is not kept.
  * - A record that is itself `{"records": [...]}` is read as those records (Microsoft's own v1
  *   sample nests one); a record with no `flows` is skipped as `bad-record`.
+ * - A document cut short (a blob downloaded while Azure was still writing it, a failed copy:
+ *   every token valid JSON up to the end, the end inside the document; json-objects
+ *   `cutJsonRecords`) is read as the records whole before the cut, and the cut is one
+ *   `truncated` skip at the line and column where the text ends (its example gives the byte
+ *   offset and the line where the cut record began), after their flows; `--strict` makes it
+ *   fatal. The record the cut falls in is dropped whole, complete tuples and all: a tuple string
+ *   closed by its quote is whole text, but what it means depends on its record (the `mac` of
+ *   its interface, which folds B/C/E tuples, may follow the tuples in the record, and an NSG
+ *   record is one minute of the blob). A connection whose later tuples the cut took is given
+ *   out up to its last tuple before the cut, as at the end of an hourly blob (`open-at-end`).
+ *   Text that no continuation makes JSON (a broken record in the middle, another copy after
+ *   the cut) stays one `bad-json`.
  *
- * Skip reasons: `bad-json`, `document-too-large`, `bad-record`, `bad-tuple`, `field-count`,
- * `bad-time`, `bad-address`, `bad-port`, `bad-protocol`, `bad-decision`, `bad-state`,
- * `bad-counter`.
+ * Skip reasons: `bad-json`, `truncated`, `document-too-large`, `bad-record`, `bad-tuple`,
+ * `field-count`, `bad-time`, `bad-address`, `bad-port`, `bad-protocol`, `bad-decision`,
+ * `bad-state`, `bad-counter`.
  */
 export const azureNsgParser: LineParser = makeParser('nsg')
 
@@ -397,7 +474,8 @@ export const azureNsgParser: LineParser = makeParser('nsg')
  * State `D` (denied), or encryption `NX_NOT_ACCEPTED` (dropped for want of encryption) →
  * `reject`, else `accept`. Otherwise as {@link azureNsgParser} (whole
  * document in memory, one flow per accepted connection from its `B`/`C`/`E` tuples of one
- * `macAddress`, `source.record` = index of its first tuple, `client-to-server` as written).
+ * `macAddress`, `source.record` = index of its first tuple, `client-to-server` as written, a
+ * document cut short read up to its last whole record and counted `truncated`).
  */
 export const azureVnetParser: LineParser = makeParser('vnet')
 
