@@ -182,8 +182,8 @@ function show(el){
     if(d.unknownDirection) row(t,'direction unsure', d.unknownDirection + ' flows');
     if(d.rejected) row(t,'rejected', d.rejected + ' flows');
     ev.appendChild(t);
-    var p1 = document.createElement('div'); p1.className = 'muted'; p1.textContent = 'hour of week (rows Mon..Sun, 24 h ' + data.timeZone + ')'; ev.appendChild(p1); ev.appendChild(heat(d.hourOfWeek, 24));
-    var p2 = document.createElement('div'); p2.className = 'muted'; p2.textContent = 'day of month (1..31)'; ev.appendChild(p2); ev.appendChild(heat(d.dayOfMonth, 31));
+    var p1 = document.createElement('div'); p1.className = 'muted'; p1.textContent = 'hour of week: flows open in each hour (rows Mon..Sun, 24 h ' + data.timeZone + ')'; ev.appendChild(p1); ev.appendChild(heat(d.hourOfWeek, 24));
+    var p2 = document.createElement('div'); p2.className = 'muted'; p2.textContent = 'day of month: flows active on each day (1..31)'; ev.appendChild(p2); ev.appendChild(heat(d.dayOfMonth, 31));
   } else if(d.entity !== undefined){
     var h2 = document.createElement('h1'); h2.textContent = d.label; ev.appendChild(h2);
     row(t,'kind', d.kind);
