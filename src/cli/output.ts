@@ -1,7 +1,7 @@
 /**
  * @module Shared CLI plumbing: output formats, exit codes, printing diagnostics.
  */
-import { mkdirSync, statSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { stringify } from 'yaml'
 import {
@@ -47,20 +47,101 @@ export function toYaml(data: unknown): string {
   return stringify(JSON.parse(JSON.stringify(data)) as unknown, { aliasDuplicateObjects: false })
 }
 
+/** Values `JSON.stringify` leaves out of an object (and writes as `null` in an array). */
+function omitted(v: unknown): boolean {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol'
+}
+
 /**
- * Prints `data` in the chosen format: `json` and `yaml` print the data itself; every other
- * format calls `render` with the format name and prints what it returns.
+ * `JSON.stringify(value, null, 2)` in pieces, the same text when joined: the top `levels` levels
+ * of arrays and plain objects are taken apart, and each value below them is one piece. A large
+ * document (a dependency map of 400 000 edges is over a gigabyte of text) is so never one string,
+ * which V8 caps at about 512 MiB (`RangeError: Invalid string length`).
+ */
+export function* jsonChunks(value: unknown, levels = 2, indent = ''): Generator<string> {
+  const plain =
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { toJSON?: unknown }).toJSON !== 'function'
+  if (levels <= 0 || !plain) {
+    yield ((JSON.stringify(value, null, 2) as string | undefined) ?? 'null').replaceAll(
+      '\n',
+      `\n${indent}`,
+    )
+    return
+  }
+  const inner = `${indent}  `
+  if (Array.isArray(value)) {
+    if (value.length === 0) return void (yield '[]')
+    yield '['
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i]
+      yield `${i === 0 ? '' : ','}\n${inner}`
+      yield* jsonChunks(omitted(v) ? null : v, levels - 1, inner)
+    }
+    yield `\n${indent}]`
+    return
+  }
+  const entries = Object.entries(value).filter(([, v]) => !omitted(v))
+  if (entries.length === 0) return void (yield '{}')
+  yield '{'
+  for (const [i, [k, v]] of entries.entries()) {
+    yield `${i === 0 ? '' : ','}\n${inner}${JSON.stringify(k)}: `
+    yield* jsonChunks(v, levels - 1, inner)
+  }
+  yield `\n${indent}}`
+}
+
+/** {@link jsonChunks} of `value`, then a newline: the text of a JSON output document. */
+export function* jsonLines(value: unknown): Generator<string> {
+  yield* jsonChunks(value)
+  yield '\n'
+}
+
+/** Gathers pieces of text into writes of about this many UTF-16 units. */
+const WRITE_UNITS = 1 << 20
+
+/**
+ * Writes pieces of text to `file` (created or truncated), or to stdout when `file` is undefined,
+ * about 1 MiB at a time.
+ * @throws the Node system error of the open or a write (ENOENT, EACCES, ENOSPC, ...), which
+ * {@link systemErrorDiagnostic} reports.
+ */
+export function writePieces(pieces: Iterable<string>, file?: string): void {
+  const fd = file === undefined ? undefined : openSync(file, 'w')
+  try {
+    let buf = ''
+    const flush = (): void => {
+      if (buf === '') return
+      if (fd === undefined) process.stdout.write(buf)
+      else writeSync(fd, buf)
+      buf = ''
+    }
+    for (const p of pieces) {
+      buf += p
+      if (buf.length >= WRITE_UNITS) flush()
+    }
+    flush()
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+/**
+ * Prints `data` in the chosen format: `json` and `yaml` print the data itself (JSON in pieces,
+ * {@link jsonChunks}, so a large document is never one string); every other format calls
+ * `render` with the format name and prints what it returns.
  */
 export function emit<T>(
   data: T,
   format: string,
   render: (data: T, format: string) => string,
 ): void {
-  let text: string
-  if (format === 'json') text = JSON.stringify(data, null, 2)
-  else if (format === 'yaml') text = toYaml(data)
-  else text = render(data, format)
-  process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`)
+  if (format === 'json') writePieces(jsonLines(data))
+  else {
+    const text = format === 'yaml' ? toYaml(data) : render(data, format)
+    writePieces([text.endsWith('\n') || text === '' ? text : `${text}\n`])
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
  * @module `bulkhead discover`: the dependency map of the workspace's stored flows, as a table,
  * JSON/YAML, Graphviz DOT, Mermaid, or a self-contained interactive HTML page.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Command } from 'commander'
 import {
@@ -17,7 +17,14 @@ import {
   type DependencyMap,
   type Expectation,
 } from '../../discover/index.js'
-import { checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
+import {
+  checkFormat,
+  jsonLines,
+  printDiagnostics,
+  toYaml,
+  UsageError,
+  writePieces,
+} from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { loadOrThrow, parseTimeZone, parseWindow } from '../workspace.js'
 
@@ -66,11 +73,19 @@ function parseCount(text: string, flag: string, max: number): number {
   return Number(text)
 }
 
-/** Renders `map` in `format` (json/yaml as data, the rest as text). */
-export function renderMap(map: DependencyMap, format: string, textLimit: number): string {
+/**
+ * Renders `map` in `format` (json/yaml as data, the rest as text), in pieces to write one after
+ * the other: JSON in many ({@link jsonChunks}), so that a map of hundreds of thousands of edges
+ * is never one string; the other formats in one.
+ */
+export function renderMap(map: DependencyMap, format: string, textLimit: number): Iterable<string> {
+  return format === 'json'
+    ? jsonLines(discoverOutput(map))
+    : [renderMapText(map, format, textLimit)]
+}
+
+function renderMapText(map: DependencyMap, format: string, textLimit: number): string {
   switch (format) {
-    case 'json':
-      return `${JSON.stringify(discoverOutput(map), null, 2)}\n`
     case 'yaml':
       return toYaml(discoverOutput(map))
     case 'dot':
@@ -156,12 +171,10 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       printDiagnostics(map.diagnostics)
       if (keys.length > 0) map = groupBy(map, keys)
       if (top !== undefined) map = topEdges(map, top)
-      const text = renderMap(map, opts.output, top ?? 50)
-      if (opts.out !== undefined) {
-        writeFileSync(opts.out, text)
+      writePieces(renderMap(map, opts.output, top ?? 50), opts.out)
+      if (opts.out !== undefined)
         process.stderr.write(
           `wrote ${opts.out}: ${map.entities.length} entities, ${map.edges.length} edges\n`,
         )
-      } else process.stdout.write(text)
     })
 }
