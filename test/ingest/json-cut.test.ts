@@ -96,6 +96,23 @@ describe('cutJsonRecords', () => {
     )
   })
 
+  it('gives UTF-16 offsets in text that is not ASCII (the parser counts UTF-8 bytes)', () => {
+    // é is 2 bytes, € 3, 😀 a surrogate pair of 4
+    const recs = ['{"n":"é"}', '"€😀"', '{"n":"\\u00e9😀x"}', 'true', '{"m":"€"}']
+    const text = `{"records":[${recs.join(', ')}]}`
+    for (let k = 1; k < text.length; k++) {
+      const cut = cutJsonRecords(text.slice(0, k), 4)
+      expect(cut, `cut at ${String(k)}`).toBeDefined()
+      const got = (cut?.records ?? []).map((r) => text.slice(r.start, r.end))
+      expect(got).toEqual(recs.slice(0, got.length))
+      // the cut record begins where the next one does
+      const next = recs[got.length]
+      const at = next === undefined ? -1 : text.indexOf(next)
+      if (cut?.cutRecordAt !== undefined) expect(cut.cutRecordAt).toBe(at)
+      else expect(at < 0 || at >= k).toBe(true)
+    }
+  })
+
   it('reads nested records up to maxNesting deep, and a top-level array', () => {
     const nested = '{"records":[{"x":0},{"records":[{"y":1},{"records":[{"z":2},{"w"'
     expect(cutJsonRecords(nested, 4)?.records.map((r) => r.depth)).toEqual([0, 1, 2])
