@@ -96,7 +96,7 @@ describe('cutJsonRecords', () => {
     )
   })
 
-  it('gives UTF-16 offsets in text that is not ASCII (the parser counts UTF-8 bytes)', () => {
+  it('gives UTF-16 offsets in text that is not ASCII, a cut between the halves of a surrogate pair included', () => {
     // é is 2 bytes, € 3, 😀 a surrogate pair of 4
     const recs = ['{"n":"é"}', '"€😀"', '{"n":"\\u00e9😀x"}', 'true', '{"m":"€"}']
     const text = `{"records":[${recs.join(', ')}]}`
