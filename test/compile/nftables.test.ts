@@ -21,6 +21,7 @@ import {
   nftablesCompiler,
   planHosts,
 } from '../../src/compile/nftables/compile.js'
+import { withAddresses } from '../helpers/model.js'
 import { decidePacket, parseRuleset, type ParsedRuleset } from '../../src/compile/nftables/check.js'
 import { rangeText, renderHost } from '../../src/compile/nftables/render.js'
 import type { CompileResult } from '../../src/compile/target.js'
@@ -475,20 +476,10 @@ describe('nftables: time slices, chosen by the kernel clock', () => {
 
   it('an address that a workload holds only later is matched from then on, IPv6 too', () => {
     const later = T + 3_600_000
-    const inv: Inventory = {
-      ...twoHosts,
-      workloads: twoHosts.workloads.map((w) =>
-        w.name === 'a'
-          ? {
-              ...w,
-              addresses: [
-                { ip: '10.9.0.1', to: later },
-                { ip: '2001:db8::1', from: later },
-              ],
-            }
-          : w,
-      ),
-    }
+    const inv = withAddresses(twoHosts, 'a', () => [
+      { ip: '10.9.0.1', to: later },
+      { ip: '2001:db8::1', from: later },
+    ])
     const r = nftablesCompiler.compile(inv, webToDb('enforce'), { now, antiLockout: false })
     expect(r.diagnostics.map((d) => d.code)).not.toContain('compile/address-bound-later')
     const rs = parseRuleset(r.artefacts.find((x) => x.host === 'b')?.content ?? '')

@@ -47,6 +47,7 @@ import {
   TIMES,
   V4,
   V6,
+  withAddresses,
 } from '../helpers/model.js'
 import { estateArb } from '../netns/estate.js'
 
@@ -309,23 +310,13 @@ export function runCompileConformance(opts: ConformanceOptions): void {
       const at = (line: number) => ({ file: 'x.yaml', line, column: 5 })
       const day = 86_400_000
       const later = { ...allowWebApi, expires: NOW.getTime() + day, location: at(3) }
-      const inventory: Inventory = {
-        ...CONFORMANCE_INVENTORY,
-        workloads: CONFORMANCE_INVENTORY.workloads.map((w) =>
-          w.name === 'api-1'
-            ? {
-                ...w,
-                addresses: [
-                  ...w.addresses,
-                  // held now until tomorrow; held only from tomorrow; held only in the past
-                  { ip: '10.1.0.20', to: NOW.getTime() + day, location: at(7) },
-                  { ip: '10.1.0.21', from: NOW.getTime() + 2 * day, location: at(8) },
-                  { ip: '10.1.0.22', to: NOW.getTime() - day, location: at(9) },
-                ],
-              }
-            : w,
-        ),
-      }
+      const inventory = withAddresses(CONFORMANCE_INVENTORY, 'api-1', (current) => [
+        ...current,
+        // held now until tomorrow; held only from tomorrow; held only in the past
+        { ip: '10.1.0.20', to: NOW.getTime() + day, location: at(7) },
+        { ip: '10.1.0.21', from: NOW.getTime() + 2 * day, location: at(8) },
+        { ip: '10.1.0.22', to: NOW.getTime() - day, location: at(9) },
+      ])
       // as a target without time gives them (a time-aware one with --max-time-slices 1)
       const r = compile(inventory, policySetWith([later]), { maxTimeSlices: 1 })
       const timed = r.diagnostics.filter((d) => d.code.endsWith('-later'))
@@ -606,20 +597,10 @@ export function runCompileConformance(opts: ConformanceOptions): void {
           const day = 86_400_000
           const at = (line: number) => ({ file: 'x.yaml', line, column: 5 })
           const later = { ...allowWebApi, expires: NOW.getTime() + day, location: at(3) }
-          const inventory: Inventory = {
-            ...CONFORMANCE_INVENTORY,
-            workloads: CONFORMANCE_INVENTORY.workloads.map((w) =>
-              w.name === 'api-1'
-                ? {
-                    ...w,
-                    addresses: [
-                      ...w.addresses,
-                      { ip: '10.1.0.21', from: NOW.getTime() + 2 * day + 500, location: at(8) },
-                    ],
-                  }
-                : w,
-            ),
-          }
+          const inventory = withAddresses(CONFORMANCE_INVENTORY, 'api-1', (current) => [
+            ...current,
+            { ip: '10.1.0.21', from: NOW.getTime() + 2 * day + 500, location: at(8) },
+          ])
           const all = compile(inventory, policySetWith([later]))
           expect(all.diagnostics.filter((d) => d.code.endsWith('-later'))).toEqual([])
           expect(all.timeSlicing?.starts).toEqual([

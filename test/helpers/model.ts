@@ -17,6 +17,7 @@ import {
   type Rule,
   type Selector,
   type Service,
+  type TimedAddress,
   type Workload,
 } from '../../src/core/index.js'
 
@@ -306,3 +307,20 @@ export const tupleArb: fc.Arbitrary<FlowTuple> = fc
 
 /** Fixed seed for every property test; override with FC_SEED to explore. */
 export const SEED = Number(process.env.FC_SEED ?? 20261122)
+
+/**
+ * `inventory` with the addresses of workload `name` set by `addresses` (given its current ones);
+ * the other workloads as they are.
+ */
+export function withAddresses(
+  inventory: Inventory,
+  name: string,
+  addresses: (current: readonly TimedAddress[]) => readonly TimedAddress[],
+): Inventory {
+  return {
+    ...inventory,
+    workloads: inventory.workloads.map((w) =>
+      w.name === name ? { ...w, addresses: addresses(w.addresses) } : w,
+    ),
+  }
+}
