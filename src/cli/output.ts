@@ -44,7 +44,63 @@ export class AfterOutputError extends BulkheadError {}
  * (`&a1` … `*a1`), so the text reads and greps like the JSON it mirrors.
  */
 export function toYaml(data: unknown): string {
-  return stringify(JSON.parse(JSON.stringify(data)) as unknown, { aliasDuplicateObjects: false })
+  return stringify(asJson(data), YAML_OPTIONS)
+}
+
+const YAML_OPTIONS = { aliasDuplicateObjects: false } as const
+
+/** `data` as `JSON.parse(JSON.stringify(data))` gives it back (what JSON leaves out: `null`). */
+function asJson(data: unknown): unknown {
+  return omitted(data) ? null : (JSON.parse(JSON.stringify(data)) as unknown)
+}
+
+/** An array or an object without `toJSON`: what {@link jsonChunks} and {@link yamlChunks} take apart. */
+function isContainer(v: unknown): v is object {
+  return (
+    v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON !== 'function'
+  )
+}
+
+/**
+ * {@link toYaml} in pieces, the same text when joined: a top-level array is one piece per
+ * element, a top-level object one piece per key, and a key holding a non-empty array or object
+ * one piece per element or entry below it, each rendered by the `yaml` package inside a
+ * one-element copy of its parents, so that its indentation, and where the package folds long
+ * lines, are what they are in the whole document. A dependency map of 400 000 edges is so never
+ * one string (V8 caps a string at about 512 MiB), nor one YAML document tree in memory.
+ */
+export function* yamlChunks(data: unknown): Generator<string> {
+  if (!isContainer(data)) return void (yield toYaml(data))
+  if (Array.isArray(data)) {
+    if (data.length === 0) return void (yield toYaml(data))
+    for (const v of data as unknown[]) yield stringify([asJson(v)], YAML_OPTIONS)
+    return
+  }
+  const entries = Object.entries(data).filter(([, v]) => !omitted(v))
+  if (entries.length === 0) return void (yield toYaml(data))
+  for (const [k, v] of entries) {
+    const below: [string | number, unknown][] = !isContainer(v)
+      ? []
+      : Array.isArray(v)
+        ? (v as unknown[]).map((x, i) => [i, x])
+        : Object.entries(v).filter(([, x]) => !omitted(x))
+    if (below.length === 0) {
+      yield stringify({ [k]: asJson(v) }, YAML_OPTIONS)
+      continue
+    }
+    const piece = ([i, x]: [string | number, unknown]): string =>
+      stringify({ [k]: typeof i === 'number' ? [asJson(x)] : { [i]: asJson(x) } }, YAML_OPTIONS)
+    const first = piece(below[0] as [string | number, unknown])
+    const head = first.slice(0, first.indexOf('\n') + 1)
+    // `key:` on a line of its own, the value indented below it; a key the package writes
+    // otherwise (`? key` for one over 1024 characters) is written whole, in one piece.
+    if (!head.endsWith(':\n') || !first.startsWith('  ', head.length)) {
+      yield stringify({ [k]: asJson(v) }, YAML_OPTIONS)
+      continue
+    }
+    yield first
+    for (const e of below.slice(1)) yield piece(e).slice(head.length)
+  }
 }
 
 /** Values `JSON.stringify` leaves out of an object (and writes as `null` in an array). */
@@ -59,11 +115,7 @@ function omitted(v: unknown): boolean {
  * which V8 caps at about 512 MiB (`RangeError: Invalid string length`).
  */
 export function* jsonChunks(value: unknown, levels = 2, indent = ''): Generator<string> {
-  const plain =
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as { toJSON?: unknown }).toJSON !== 'function'
-  if (levels <= 0 || !plain) {
+  if (levels <= 0 || !isContainer(value)) {
     yield ((JSON.stringify(value, null, 2) as string | undefined) ?? 'null').replaceAll(
       '\n',
       `\n${indent}`,
@@ -128,8 +180,8 @@ export function writePieces(pieces: Iterable<string>, file?: string): void {
 }
 
 /**
- * Prints `data` in the chosen format: `json` and `yaml` print the data itself (JSON in pieces,
- * {@link jsonChunks}, so a large document is never one string); every other format calls
+ * Prints `data` in the chosen format: `json` and `yaml` print the data itself, in pieces
+ * ({@link jsonChunks}, {@link yamlChunks}), so a large document is never one string; every other format calls
  * `render` with the format name and prints what it returns.
  */
 export function emit<T>(
@@ -138,8 +190,9 @@ export function emit<T>(
   render: (data: T, format: string) => string,
 ): void {
   if (format === 'json') writePieces(jsonLines(data))
+  else if (format === 'yaml') writePieces(yamlChunks(data))
   else {
-    const text = format === 'yaml' ? toYaml(data) : render(data, format)
+    const text = render(data, format)
     writePieces([text.endsWith('\n') || text === '' ? text : `${text}\n`])
   }
 }

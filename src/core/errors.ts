@@ -116,6 +116,7 @@ export type ErrorCode =
   // discover
   | 'discover/short-window'
   | 'discover/no-flows'
+  | 'discover/large-html-map'
   // analyze (issue 9)
   | 'analyze/no-policy'
   | 'analyze/no-flows'

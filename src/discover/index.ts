@@ -43,5 +43,5 @@ export {
 } from './render/json.js'
 export { renderDot } from './render/dot.js'
 export { renderMermaid } from './render/mermaid.js'
-export { renderHtml } from './render/html.js'
+export { renderHtml, renderHtmlPieces } from './render/html.js'
 export { renderText } from './render/text.js'

@@ -14,6 +14,7 @@ import {
 } from '../../src/discover/index.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { openDuckDbStore, type FlowStore } from '../../src/store/index.js'
+import { HTML_EDGES_HINT } from '../../src/cli/commands/discover.js'
 import { cli } from '../helpers/cli.js'
 import { edgeKey, END, generateEstate, INVENTORY_YAML, type Estate } from './estate.js'
 
@@ -320,6 +321,45 @@ describe('bulkhead discover', () => {
     expect(h.code, h.stderr).toBe(0)
     expect(h.stdout).toBe('')
     expect(readFileSync(file, 'utf8')).toContain('window.bulkheadData')
+  })
+
+  it('html_of_more_edges_than_a_browser_lays_out_warns_and_says_how_to_draw_fewer', async () => {
+    const big = path.join(root, 'many-edges')
+    expect((await cli('init', '-w', big)).code).toBe(0)
+    const csv = path.join(big, 'flows.csv')
+    const rows = Array.from(
+      { length: HTML_EDGES_HINT + 1 },
+      (_, i) => `10.0.0.1,10.0.1.${i % 200},40000,${1000 + i},6,1790000000,1790000001,2,120`,
+    )
+    writeFileSync(
+      csv,
+      ['src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes', ...rows].join('\n'),
+    )
+    expect((await cli('ingest', '-w', big, csv)).code).toBe(0)
+    const file = path.join(big, 'map.html')
+    const all = await cli('discover', '-w', big, '-o', 'html', '--out', file)
+    expect(all.code, all.stderr).toBe(0)
+    expect(all.stderr).toContain('warning discover/large-html-map')
+    expect(all.stderr).toContain(`--top ${HTML_EDGES_HINT}`)
+    expect(all.stderr).toContain(`${HTML_EDGES_HINT + 1} edges`)
+    const page = readFileSync(file, 'utf8')
+    const data = JSON.parse(/window\.bulkheadData = (.*);<\/script>/.exec(page)![1]!) as {
+      edges: unknown[]
+    }
+    expect(data.edges).toHaveLength(HTML_EDGES_HINT + 1)
+    const top = await cli(
+      'discover',
+      '-w',
+      big,
+      '-o',
+      'html',
+      '--top',
+      `${HTML_EDGES_HINT}`,
+      '--out',
+      file,
+    )
+    expect(top.code, top.stderr).toBe(0)
+    expect(top.stderr).not.toContain('discover/large-html-map')
   })
 
   it('a_short_window_prints_the_warning_and_still_exits_0', async () => {

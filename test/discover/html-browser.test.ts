@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
 import { cytoscapeSource } from '../../src/cli/commands/discover.js'
-import { classifyPattern, emptyProfile, groupBy, renderHtml } from '../../src/discover/index.js'
+import {
+  classifyPattern,
+  emptyProfile,
+  groupBy,
+  renderHtml,
+  renderHtmlPieces,
+} from '../../src/discover/index.js'
 import type { DependencyMap, Edge, MapEntity } from '../../src/discover/index.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -91,6 +97,33 @@ function bigMap(n: number, m: number): DependencyMap {
   }
   return { ...MAP, entities, edges: edges.sort((x, y) => y.flows - x.flows) }
 }
+
+describe('renderHtmlPieces', () => {
+  it('writes each node and edge as a piece of its own, whose data reads back whole', () => {
+    const js = '/* cytoscape */'
+    const pieces = (m: number) => [...renderHtmlPieces(bigMap(60, m), js)]
+    const small = pieces(100)
+    const large = pieces(3000)
+    const longest = (ps: string[]) => Math.max(...ps.slice(1, -1).map((p) => p.length))
+    // the same up to the digits of the edge ids and flow counts
+    expect(longest(large)).toBeLessThan(longest(small) + 8)
+    expect(large.length - small.length).toBe(2900)
+    const page = large.join('')
+    expect(page).toBe(renderHtml(bigMap(60, 3000), js))
+    const data = JSON.parse(/window\.bulkheadData = (.*);<\/script>/.exec(page)![1]!) as {
+      nodes: unknown[]
+      edges: { data: { source: string } }[]
+    }
+    expect(data.edges).toHaveLength(3000)
+    expect(data.nodes.filter((n) => JSON.stringify(n).includes('"entity"'))).toHaveLength(60)
+    // the hostile name stays inside the data: no `</script>` of its own
+    const hostile = [...renderHtmlPieces(MAP, js)].join('')
+    expect(hostile.match(/<\/script>/g)).toHaveLength(3)
+    expect(JSON.parse(/window\.bulkheadData = (.*);<\/script>/.exec(hostile)![1]!)).toMatchObject({
+      warnings: ['short <window>'],
+    })
+  })
+})
 
 describe.skipIf(!HAVE && !REQUIRED)(
   `discover -o html in headless Chromium (needs ${CHROMIUM})`,

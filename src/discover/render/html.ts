@@ -208,13 +208,27 @@ document.body.setAttribute('data-ready', '1');
  * with log10(flows), colour by pattern. The page exposes the Cytoscape instance as
  * `window.bulkheadMap`, the data as `window.bulkheadData`, and once laid out sets on `<body>`
  * `data-entities` and `data-edges` (counts rendered) and `data-ready="1"`; `#count` says how
- * many edges the filters show. Deterministic for equal input.
+ * many edges the filters show. Deterministic for equal input. The page in one string:
+ * {@link renderHtmlPieces} for a large map.
  */
 export function renderHtml(
   map: DependencyMap,
   cytoscapeJs: string,
   title = 'Bulkhead dependency map',
 ): string {
+  return [...renderHtmlPieces(map, cytoscapeJs, title)].join('')
+}
+
+/**
+ * {@link renderHtml} in pieces, the same text when joined: the data of each node and edge is a
+ * piece of its own, so a map of hundreds of thousands of edges is never one string (V8 caps a
+ * string at about 512 MiB).
+ */
+export function* renderHtmlPieces(
+  map: DependencyMap,
+  cytoscapeJs: string,
+  title = 'Bulkhead dependency map',
+): Generator<string> {
   const data = pageData(map, title)
   const patterns = [
     'continuous',
@@ -227,7 +241,7 @@ export function renderHtml(
   ]
   const window = data.window ? `${data.window.start} to ${data.window.end}` : 'no flows'
   const warnings = data.warnings.map((w) => `<div class="warn">${htmlText(w)}</div>`).join('')
-  return `<!doctype html>
+  yield `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -249,9 +263,22 @@ ${warnings}
 </div>
 <div id="cy"></div>
 <script>${cytoscapeJs.replace(/<\/script/gi, '<\\/script')}</script>
-<script>window.bulkheadData = ${scriptSafe(JSON.stringify(data))};</script>
+<script>window.bulkheadData = `
+  yield* pageDataJson(data)
+  yield `;</script>
 <script>${SCRIPT}</script>
 </body>
 </html>
 `
+}
+
+/** `scriptSafe(JSON.stringify(data))` in pieces: one per node and edge. */
+function* pageDataJson(data: PageData): Generator<string> {
+  const { nodes, edges, ...head } = data
+  const json = (v: unknown): string => scriptSafe(JSON.stringify(v))
+  yield `${json(head).slice(0, -1)},"nodes":[`
+  for (const [i, n] of nodes.entries()) yield `${i === 0 ? '' : ','}${json(n)}`
+  yield '],"edges":['
+  for (const [i, e] of edges.entries()) yield `${i === 0 ? '' : ','}${json(e)}`
+  yield ']}'
 }
