@@ -87,6 +87,7 @@ export type ErrorCode =
   | 'compile/mixed-mode'
   | 'compile/not-a-pod'
   | 'compile/not-expressible'
+  | 'compile/quota-exceeded'
   // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
   | 'lint/no-owner'
   | 'lint/no-reason'

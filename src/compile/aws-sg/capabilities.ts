@@ -1,0 +1,19 @@
+/**
+ * @module What the `aws-sg` target (AWS VPC security groups, as Terraform JSON) can express.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html
+ */
+import { ALL_CAPABILITIES, type Capability } from '../target.js'
+
+/**
+ * Every capability but `monitor-mode`. Security groups are allow-only, so the target compiles
+ * what the policy set allows between groups of workloads (allows minus denies, as the model
+ * decides) rather than rule by rule: `deny-rules` and `cidr-except` are expressed by
+ * subtraction (address ranges are split where a deny or an `except` cuts them).
+ * `other-protocols` and `any-service` become `ip_protocol` numbers and `-1`. Missing:
+ * `monitor-mode` (a security group allows or drops; it cannot accept and report, and VPC flow
+ * logs record the group's verdict, not the policy's), so a workload in `monitor` mode is
+ * `compile/unsupported-by-target`, as for the cilium target.
+ */
+export const AWS_SG_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(
+  ALL_CAPABILITIES.filter((c) => c !== 'monitor-mode'),
+)

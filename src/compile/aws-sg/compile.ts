@@ -1,0 +1,804 @@
+/**
+ * @module The `aws-sg` compiler: what the policy set allows, as AWS VPC security groups in
+ * Terraform JSON (`aws_security_group`, `aws_vpc_security_group_ingress_rule` /
+ * `aws_vpc_security_group_egress_rule`, `aws_network_interface_sg_attachment`).
+ *
+ * Security groups are stateful and allow-only; the rules of every group on a network interface
+ * are a union; inbound traffic is checked against the destination interface's groups, outbound
+ * against the source's; a rule's peer is an IPv4 or IPv6 CIDR or a referenced group, which
+ * matches the private addresses of the interfaces carrying it. So the target compiles **what
+ * the policy set allows**, not the rules one by one (DESIGN.md rule 1: allows minus denies, as
+ * {@link PolicyIndex.allowedServicesClasses} decides per pair of endpoint classes):
+ *
+ * - **Groups.** Every workload in `enforce` mode that holds an address at the compile instant
+ *   (and is among `hosts`, when given) gets exactly one group; workloads whose addresses fall
+ *   in the same endpoint classes (every rule treats them alike: same labels and policy blocks,
+ *   as reachability groups them) share it. A group is named by its members' labels.
+ * - **Workloads** in `observe` mode (and enforced ones left out by `hosts`) get no group and
+ *   are referred to by their addresses (`/32`, `/128`). `monitor` cannot be expressed: such a
+ *   workload is `compile/unsupported-by-target` (`monitor-mode`), as for the cilium target.
+ * - **Between two groups** H → G: G's ingress allows, per source address class of H, the union
+ *   over G's classes of what the model allows, and H's egress, per destination class of G, the
+ *   union over H's classes; when every class of a side gets the same set, one rule references
+ *   the other group, otherwise one rule per address. A flow passes when both allow it (rule 5).
+ * - **Address ranges** (the addresses no workload holds, cut by every CIDR selector, `except`
+ *   and named external into regions of one endpoint class each) become CIDR rules with the
+ *   region's allowed set; a region's block is split around a sub-block or workload address only
+ *   when that one must not get the region's set (a deny, an `except`, a narrower rule), so an
+ *   `any` rule with no deny is one `0.0.0.0/0` and one `::/0` rule.
+ * - **ICMP errors and IPv6 link control**, which the model allows whatever the rules
+ *   (`decidedWithoutRules`), are allowed by each group from and to every address of its
+ *   families: ICMP types 3, 4, 5, 11, 12 and ICMPv6 types 1–4, 130–136, 143 (security groups
+ *   take one ICMP type per rule, so the unassigned ICMPv6 error types 0 and 5–127 are not).
+ * - **Direction** `ingress` (`egress`) filters only that side: the other gets one allow-all rule
+ *   per family.
+ *
+ * Not expressible, `compile/not-expressible` (an error: a security group cannot do it, so
+ * nothing is emitted): a workload whose addresses of one family the model treats differently
+ * towards a peer whose own side does not filter (a group's rules apply to every address of the
+ * interface, and ingress rules cannot match the destination address); two groups whose per-
+ * address unions let through a pair the model denies; a partial port set of a protocol other
+ * than TCP and UDP (AWS allows every port of such a protocol, whatever range is given).
+ *
+ * @remarks Semantics: DESIGN.md "Policy language v1" rules 1, 3, 5; security group rules and
+ * referencing: https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html;
+ * stateful tracking: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/security-group-connection-tracking.html;
+ * protocols and ports: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpPermission.html
+ * ("a protocol number other than tcp, udp, icmp, or icmpv6 allows traffic on all ports");
+ * quotas: https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups.
+ */
+import {
+  ALL_ADDRESSES,
+  BulkheadError,
+  cidrContains,
+  cidrRange,
+  formatIp,
+  formatLabelSet,
+  formatRuleRef,
+  ICMP_ERROR_TYPES,
+  ICMP_OF_FAMILY,
+  IPV6_LINK_CONTROL_ICMP_TYPES,
+  parseIp,
+  rangeToCidrs,
+  ServiceSet,
+  strongerMode,
+  type Cidr,
+  type Diagnostic,
+  type EnforcementMode,
+  type Inventory,
+  type IpFamily,
+  type PolicySet,
+  type Rule,
+  type Workload,
+} from '../../core/index.js'
+import { heldAddresses } from '../../analyze/reachability.js'
+import { enforcementModeOf } from '../../policy/evaluate.js'
+import { PolicyIndex } from '../../policy/policy-index.js'
+import { checkHosts } from '../kubernetes/compile.js'
+import {
+  assertExpressible,
+  laterChangeWarnings,
+  type CompileOptions,
+  type CompileResult,
+  type Compiler,
+} from '../target.js'
+import { AWS_SG_CAPABILITIES } from './capabilities.js'
+import { awsRuleSpecs, ident, renderTerraform, AWS_SG_FILE } from './render.js'
+
+/** Default of {@link AwsSgOptions.rulesPerGroupQuota}: AWS's default quota (L-0EA8095F). */
+export const AWS_SG_RULES_PER_GROUP = 60
+
+/** Options of the aws-sg target: the common ones and the account's rule quota. */
+export interface AwsSgOptions extends CompileOptions {
+  /**
+   * Inbound or outbound rules per security group the account allows (per direction, IPv4 and
+   * IPv6 counted apart, a group reference counting for both). Default
+   * {@link AWS_SG_RULES_PER_GROUP}. A group above it is a `compile/quota-exceeded` warning.
+   */
+  readonly rulesPerGroupQuota?: number
+}
+
+/** One direction of a security group's rules. */
+export type SgDirection = 'ingress' | 'egress'
+
+/** The far end of a rule: an address block, or the interfaces carrying a group. */
+export type SgPeer =
+  | { readonly kind: 'cidr'; readonly family: IpFamily; readonly cidr: string }
+  | { readonly kind: 'group'; readonly group: string }
+
+/** What one group allows to or from one peer: one or more AWS rules once rendered. */
+export interface SgGrant {
+  readonly direction: SgDirection
+  readonly peer: SgPeer
+  readonly services: ServiceSet
+  /**
+   * Where it comes from: the live allow rules (`policy/id`) the model allows it by, or one of
+   * `(icmp-errors)`, `(ipv6-link-control)`, `(direction-not-filtered)`.
+   */
+  readonly origin: readonly string[]
+}
+
+/** One security group of the plan. */
+export interface SecurityGroupPlan {
+  /** Terraform resource name: `sg_` and the members' labels, stable across compiles. */
+  readonly key: string
+  /** The group's AWS name: `bulkhead-` and the members' labels. */
+  readonly name: string
+  /** The members' labels (`formatLabelSet`), empty for unlabelled workloads. */
+  readonly labels: string
+  /** The workloads whose interfaces carry it, sorted. */
+  readonly workloads: readonly string[]
+  readonly grants: readonly SgGrant[]
+}
+
+/** What {@link planAwsSg} returns. */
+export interface AwsSgPlan {
+  /** Sorted by key. */
+  readonly groups: readonly SecurityGroupPlan[]
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/** ICMP messages the model allows whatever the rules, per family (`decidedWithoutRules`). */
+const RULELESS: Readonly<Record<IpFamily, ServiceSet>> = {
+  4: ServiceSet.of(ICMP_ERROR_TYPES.map((t) => ({ protocol: 1, ports: { lo: t, hi: t } }))),
+  6: ServiceSet.of([
+    { protocol: 58, ports: { lo: 0, hi: 127 } },
+    ...IPV6_LINK_CONTROL_ICMP_TYPES.map((t) => ({ protocol: 58, ports: { lo: t, hi: t } })),
+  ]),
+}
+
+/** What every group allows from and to every address of a family it holds (see the module). */
+const HOUSEKEEPING: readonly { family: IpFamily; origin: string; services: ServiceSet }[] = [
+  { family: 4, origin: '(icmp-errors)', services: RULELESS[4] },
+  {
+    family: 6,
+    origin: '(icmp-errors)',
+    services: ServiceSet.single({ protocol: 58, ports: { lo: 1, hi: 4 } }),
+  },
+  {
+    family: 6,
+    origin: '(ipv6-link-control)',
+    services: ServiceSet.of(
+      IPV6_LINK_CONTROL_ICMP_TYPES.map((t) => ({ protocol: 58, ports: { lo: t, hi: t } })),
+    ),
+  },
+]
+
+const FAMILIES: readonly IpFamily[] = [4, 6]
+const other = (f: IpFamily): IpFamily => (f === 4 ? 6 : 4)
+
+/** One held address of a workload, with its endpoint class. */
+interface Held {
+  readonly ip: string
+  readonly family: IpFamily
+  readonly value: bigint
+  readonly cls: number
+  readonly workload: Workload
+  /** The group of its workload, when it gets one. */
+  node?: Node
+}
+
+/** A group under construction. */
+interface Node {
+  key: string
+  name: string
+  labels: string
+  readonly members: Workload[]
+  readonly classes: Record<IpFamily, number[]>
+  readonly held: Held[]
+}
+
+/** A block of the address tree: a CIDR cut, its sub-blocks and the workload addresses right in it. */
+interface Block {
+  readonly cidr: Cidr
+  readonly children: Block[]
+  readonly held: Held[]
+  /** The addresses no sub-block or workload takes, as ranges (may be empty). */
+  region: { lo: bigint; hi: bigint }[]
+  /** The endpoint class of the region's addresses, when the region is not empty. */
+  cls?: number
+}
+
+/** How two groups see each other (see the module comment), per ordered pair. */
+interface PairPlan {
+  /** Ingress at the destination: per source class, and one set for a group reference. */
+  readonly inOf: Map<number, ServiceSet>
+  readonly inRef: ServiceSet | undefined
+  /** Egress at the source: per destination class, and one set for a group reference. */
+  readonly outOf: Map<number, ServiceSet>
+  readonly outRef: ServiceSet | undefined
+  /** Families both groups hold. */
+  readonly families: readonly IpFamily[]
+}
+
+function notExpressible(message: string, hint: string): BulkheadError {
+  return new BulkheadError([{ code: 'compile/not-expressible', severity: 'error', message, hint }])
+}
+
+/** Inclusive ranges of `outer` minus the sorted, disjoint `holes` inside it. */
+function rangesMinus(
+  outer: { lo: bigint; hi: bigint },
+  holes: readonly { lo: bigint; hi: bigint }[],
+): { lo: bigint; hi: bigint }[] {
+  const out: { lo: bigint; hi: bigint }[] = []
+  let at = outer.lo
+  for (const h of [...holes].sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0))) {
+    if (h.lo > at) out.push({ lo: at, hi: h.lo - 1n })
+    if (h.hi + 1n > at) at = h.hi + 1n
+  }
+  if (at <= outer.hi) out.push({ lo: at, hi: outer.hi })
+  return out
+}
+
+/** CIDR texts of ranges, fewest blocks; the whole space as one `/0`. */
+function cidrTexts(family: IpFamily, ranges: readonly { lo: bigint; hi: bigint }[]): string[] {
+  const all = cidrRange(ALL_ADDRESSES[family])
+  if (ranges.length === 1 && ranges[0]?.lo === all.first && ranges[0].hi === all.last)
+    return [ALL_ADDRESSES[family].text]
+  return ranges.flatMap((r) => rangeToCidrs(family, r))
+}
+
+const range = (c: Cidr): { lo: bigint; hi: bigint } => {
+  const r = cidrRange(c)
+  return { lo: r.first, hi: r.last }
+}
+
+/**
+ * Plans the security groups (see the module comment).
+ * @throws UnsupportedByTargetError for a workload in `monitor` mode.
+ * @throws BulkheadError `compile/not-expressible` (see the module comment), `compile/unknown-host`.
+ */
+export function planAwsSg(
+  inventory: Inventory,
+  policySet: PolicySet,
+  options: AwsSgOptions,
+): AwsSgPlan {
+  return new SgPlanner(inventory, policySet, options).plan()
+}
+
+class SgPlanner {
+  private readonly at: number
+  private readonly index: PolicyIndex
+  private readonly diagnostics: Diagnostic[] = []
+  private readonly nodes: Node[] = []
+  private readonly heldAll: Held[] = []
+  private readonly rules = new Map<string, Rule>()
+  private readonly pairs = new Map<string, PairPlan>()
+  private readonly ingress: boolean
+  private readonly egress: boolean
+
+  constructor(
+    private readonly inventory: Inventory,
+    private readonly policySet: PolicySet,
+    private readonly options: AwsSgOptions,
+  ) {
+    this.at = options.now.getTime()
+    const direction = options.direction ?? 'both'
+    this.ingress = direction !== 'egress'
+    this.egress = direction !== 'ingress'
+    this.index = PolicyIndex.build(inventory, policySet, this.at)
+    for (const p of policySet.policies)
+      for (const r of p.rules) this.rules.set(formatRuleRef({ policy: p.name, id: r.id }), r)
+  }
+
+  plan(): AwsSgPlan {
+    this.readWorkloads()
+    const groups = this.nodes.map((g) => ({
+      key: g.key,
+      name: g.name,
+      labels: g.labels,
+      workloads: g.members.map((w) => w.name).sort(),
+      grants: this.grantsOf(g),
+    }))
+    for (const g of groups)
+      for (const grant of g.grants) {
+        const specs = awsRuleSpecs(grant.services)
+        if (typeof specs === 'string')
+          throw notExpressible(
+            `security group ${g.name}: the policy allows ${specs} ${grant.direction === 'ingress' ? 'from' : 'to'} ${peerText(grant.peer)} (rules ${grant.origin.join(', ')}), but a security group rule for a protocol other than TCP, UDP, ICMP and ICMPv6 allows every port`,
+            'allow every port of that protocol, or none',
+          )
+      }
+    return { groups, diagnostics: this.diagnostics }
+  }
+
+  /** Modes, groups and held addresses of every workload. */
+  private readWorkloads(): void {
+    const { hosts } = this.options
+    if (hosts !== undefined) checkHosts(this.inventory, hosts)
+    const held = heldAddresses(this.inventory, this.at)
+    const modes = new Set<EnforcementMode>()
+    const byKey = new Map<string, Node>()
+    this.inventory.workloads.forEach((w, i) => {
+      const mine: Held[] = []
+      for (const ip of held[i] ?? []) {
+        const parsed = parseIp(ip)
+        if (!parsed) continue
+        const cls = this.index.endpointClass(ip, this.at)
+        mine.push({ ip, family: parsed.family, value: parsed.value, cls, workload: w })
+      }
+      this.heldAll.push(...mine)
+      const entity = { kind: 'workload' as const, workload: w }
+      const each = mine.map((h) => this.index.endpointClassInfo(h.cls).mode)
+      const mode =
+        each.length > 0
+          ? each.reduce(strongerMode)
+          : enforcementModeOf(this.policySet, { ip: { family: 4, value: 0n }, entity })
+      const compiled = hosts === undefined || hosts.includes(w.name)
+      if (compiled) modes.add(mode)
+      if (new Set(each).size > 1)
+        this.diagnostics.push({
+          code: 'compile/mixed-mode',
+          severity: 'warning',
+          message: `workload "${w.name}" has addresses in different enforcement modes (${[...new Set(each)].sort().join(', ')}); its security group enforces them all (${mode})`,
+          ...(w.location ? { location: w.location } : {}),
+        })
+      if (!compiled || mode !== 'enforce') return
+      if (mine.length === 0) {
+        this.diagnostics.push({
+          code: 'compile/host-without-address',
+          severity: 'warning',
+          message: `workload "${w.name}" is enforced but holds no address at the compile instant: it gets no security group`,
+          ...(w.location ? { location: w.location } : {}),
+        })
+        return
+      }
+      const classes: Record<IpFamily, number[]> = { 4: [], 6: [] }
+      for (const h of mine) if (!classes[h.family].includes(h.cls)) classes[h.family].push(h.cls)
+      classes[4].sort((a, b) => a - b)
+      classes[6].sort((a, b) => a - b)
+      const key = JSON.stringify(classes)
+      let node = byKey.get(key)
+      if (node === undefined) {
+        const labels = formatLabelSet(w.labels)
+        node = { key: '', name: '', labels, members: [], classes, held: [] }
+        byKey.set(key, node)
+        this.nodes.push(node)
+      }
+      node.members.push(w)
+      for (const h of mine) {
+        h.node = node
+        node.held.push(h)
+      }
+    })
+    assertExpressible('aws-sg', AWS_SG_CAPABILITIES, this.policySet, this.options.now, modes)
+    // readable, unique and stable names: the labels, then a number among equal labels
+    this.nodes.sort(
+      (a, b) =>
+        a.labels.localeCompare(b.labels) ||
+        (a.members[0]?.name ?? '').localeCompare(b.members[0]?.name ?? ''),
+    )
+    const seen = new Map<string, number>()
+    for (const n of this.nodes) {
+      const base = n.labels === '' ? 'unlabelled' : n.labels
+      const k = (seen.get(base) ?? 0) + 1
+      seen.set(base, k)
+      const suffix = k > 1 ? `-${k}` : ''
+      n.name = `bulkhead-${base}${suffix}`
+      n.key = `sg_${ident(base)}${k > 1 ? `_${k}` : ''}`
+    }
+  }
+
+  /** What the model allows from class `src` to class `dst` (one family), rule-less ICMP left out. */
+  private allowed(src: number, dst: number, family: IpFamily): ServiceSet {
+    return this.index
+      .allowedServicesClasses(src, dst)
+      .subtract(ICMP_OF_FAMILY[other(family)])
+      .subtract(RULELESS[family])
+  }
+
+  /**
+   * The one set group `g` allows to (`ingress`: from) a peer class that no group filters, on
+   * `g`'s side; the same for every class of `g` in the peer's family, else not expressible.
+   */
+  private uniform(
+    peer: number,
+    family: IpFamily,
+    g: Node,
+    dir: SgDirection,
+    what: string,
+  ): ServiceSet {
+    let set: ServiceSet | undefined
+    let first = -1
+    for (const c of g.classes[family]) {
+      const s = dir === 'ingress' ? this.allowed(peer, c, family) : this.allowed(c, peer, family)
+      if (set === undefined) {
+        set = s
+        first = c
+      } else if (!set.equals(s)) {
+        const [a, b] = [first, c].map((k) => g.held.find((h) => h.cls === k)?.ip ?? '?')
+        const verb = dir === 'ingress' ? 'from' : 'to'
+        throw notExpressible(
+          `security group ${g.name}: the policy allows ${verb} ${what} ${set.toString() || 'nothing'} for ${a} but ${s.toString() || 'nothing'} for ${b}, two addresses of one interface; a security group's rules apply to every address of the interface`,
+          'make the rules treat both addresses alike (a CIDR selector that takes both or neither), or enforce one of them elsewhere',
+        )
+      }
+    }
+    return set ?? ServiceSet.EMPTY
+  }
+
+  /** The live allow rules that allow part of `services` between one of the class pairs. */
+  private origins(pairs: readonly (readonly [number, number])[], services: ServiceSet): string[] {
+    const out = new Set<string>()
+    for (const [s, d] of pairs) {
+      const to = new Set(this.index.classRules(d).to)
+      for (const i of this.index.classRules(s).from) {
+        if (!to.has(i)) continue
+        const r = this.index.ruleAt(i)
+        if (r.action !== 'allow') continue
+        const ref = formatRuleRef(r)
+        const rule = this.rules.get(ref)
+        if (rule && !ServiceSet.of(rule.services).intersect(services).isEmpty) out.add(ref)
+      }
+    }
+    return [...out].sort()
+  }
+
+  /** How `src` and `dst` see each other; checks the pair is exact (see the module comment). */
+  private pair(src: Node, dst: Node): PairPlan {
+    const memoKey = `${src.key} ${dst.key}`
+    const known = this.pairs.get(memoKey)
+    if (known) return known
+    const families = FAMILIES.filter((f) => src.classes[f].length > 0 && dst.classes[f].length > 0)
+    const inOf = new Map<number, ServiceSet>()
+    const outOf = new Map<number, ServiceSet>()
+    for (const f of families) {
+      for (const cs of src.classes[f]) {
+        let u = ServiceSet.EMPTY
+        for (const cd of dst.classes[f]) u = u.union(this.allowed(cs, cd, f))
+        inOf.set(cs, u)
+      }
+      for (const cd of dst.classes[f]) {
+        let u = ServiceSet.EMPTY
+        for (const cs of src.classes[f]) u = u.union(this.allowed(cs, cd, f))
+        outOf.set(cd, u)
+      }
+    }
+    // one set for every class (each compared without the other family's ICMP): a reference
+    const refOf = (sets: Map<number, ServiceSet>, n: Node): ServiceSet | undefined => {
+      let all = ServiceSet.EMPTY
+      for (const s of sets.values()) all = all.union(s)
+      for (const f of families)
+        for (const c of n.classes[f])
+          if (!all.subtract(ICMP_OF_FAMILY[other(f)]).equals(sets.get(c) ?? ServiceSet.EMPTY))
+            return undefined
+      return all
+    }
+    const plan: PairPlan = {
+      inOf,
+      inRef: refOf(inOf, src),
+      outOf,
+      outRef: refOf(outOf, dst),
+      families,
+    }
+    // a flow passes the source's egress and the destination's ingress: their sets per address
+    // must meet in exactly what the model allows (two addresses of one workload never meet a
+    // security group, so a one-workload group is not checked against itself)
+    const selfOnly = src === dst && src.members.length === 1
+    for (const f of selfOnly ? [] : families)
+      for (const cs of src.classes[f])
+        for (const cd of dst.classes[f]) {
+          const e = this.egress ? (outOf.get(cd) ?? ServiceSet.EMPTY) : ServiceSet.ANY
+          const i = this.ingress ? (inOf.get(cs) ?? ServiceSet.EMPTY) : ServiceSet.ANY
+          const want = this.allowed(cs, cd, f)
+          if (
+            !e.intersect(i).subtract(RULELESS[f]).subtract(ICMP_OF_FAMILY[other(f)]).equals(want)
+          ) {
+            const a = src.held.find((h) => h.cls === cs)?.ip ?? '?'
+            const b = dst.held.find((h) => h.cls === cd)?.ip ?? '?'
+            throw notExpressible(
+              `security groups ${src.name} -> ${dst.name}: the policy allows ${a} -> ${b} ${want.toString() || 'nothing'}, but the egress of ${src.name} and the ingress of ${dst.name}, which apply to every address of their interfaces, would let through ${e.intersect(i).toString()}`,
+              'make the rules treat all addresses of each workload alike (a CIDR selector that takes all of them or none)',
+            )
+          }
+        }
+    this.pairs.set(memoKey, plan)
+    return plan
+  }
+
+  /** Every grant of group `g`, sorted (see the module comment). */
+  private grantsOf(g: Node): SgGrant[] {
+    const grants: SgGrant[] = []
+    for (const dir of ['ingress', 'egress'] as const) {
+      const filtered = dir === 'ingress' ? this.ingress : this.egress
+      const families = FAMILIES.filter((f) => g.classes[f].length > 0)
+      if (!filtered) {
+        for (const f of FAMILIES)
+          grants.push({
+            direction: dir,
+            peer: { kind: 'cidr', family: f, cidr: ALL_ADDRESSES[f].text },
+            services: ServiceSet.ANY,
+            origin: ['(direction-not-filtered)'],
+          })
+        continue
+      }
+      for (const h of HOUSEKEEPING)
+        if (families.includes(h.family))
+          grants.push({
+            direction: dir,
+            peer: { kind: 'cidr', family: h.family, cidr: ALL_ADDRESSES[h.family].text },
+            services: h.services,
+            origin: [h.origin],
+          })
+      grants.push(...this.groupGrants(g, dir), ...this.addressGrants(g, dir))
+    }
+    return mergeGrants(grants)
+  }
+
+  /** Grants of `g` towards every group (references or per-address rules). */
+  private groupGrants(g: Node, dir: SgDirection): SgGrant[] {
+    const out: SgGrant[] = []
+    for (const h of this.nodes) {
+      const p = dir === 'ingress' ? this.pair(h, g) : this.pair(g, h)
+      const far = h
+      const sets = dir === 'ingress' ? p.inOf : p.outOf
+      const ref = dir === 'ingress' ? p.inRef : p.outRef
+      const pairsOf = (c: number): [number, number][] =>
+        p.families.flatMap((f) =>
+          g.classes[f].map((mine): [number, number] => (dir === 'ingress' ? [c, mine] : [mine, c])),
+        )
+      if (ref !== undefined) {
+        if (ref.isEmpty) continue
+        const classes = p.families.flatMap((f) => far.classes[f])
+        out.push({
+          direction: dir,
+          peer: { kind: 'group', group: far.key },
+          services: simplest(ref, this.harmlessForReference(p.families)),
+          origin: this.origins(classes.flatMap(pairsOf), ref),
+        })
+        continue
+      }
+      for (const a of far.held) {
+        const s = sets.get(a.cls)
+        if (s === undefined || s.isEmpty) continue
+        out.push({
+          direction: dir,
+          peer: { kind: 'cidr', family: a.family, cidr: hostText(a) },
+          services: simplest(s, harmlessFor(a.family)),
+          origin: this.origins(pairsOf(a.cls), s),
+        })
+      }
+    }
+    return out
+  }
+
+  /** What a reference may also allow without changing a verdict (families not in play, rule-less ICMP). */
+  private harmlessForReference(families: readonly IpFamily[]): ServiceSet {
+    let h = RULELESS[4].union(RULELESS[6])
+    for (const f of FAMILIES) if (!families.includes(f)) h = h.union(ICMP_OF_FAMILY[f])
+    return h
+  }
+
+  /**
+   * What `g` gives (`dir`) an address anyway: a grouped workload's address what the pair
+   * grants it, another workload's address its uniform set.
+   */
+  private given(g: Node, dir: SgDirection, a: Held): ServiceSet {
+    if (a.node) {
+      const p = dir === 'ingress' ? this.pair(a.node, g) : this.pair(g, a.node)
+      if (!p.families.includes(a.family)) return ServiceSet.EMPTY
+      const ref = dir === 'ingress' ? p.inRef : p.outRef
+      if (ref !== undefined) return ref.subtract(ICMP_OF_FAMILY[other(a.family)])
+      return (dir === 'ingress' ? p.inOf : p.outOf).get(a.cls) ?? ServiceSet.EMPTY
+    }
+    return this.uniform(a.cls, a.family, g, dir, `workload ${a.workload.name} (${a.ip})`)
+  }
+
+  /** Grants of `g` towards address ranges and workloads without a group. */
+  private addressGrants(g: Node, dir: SgDirection): SgGrant[] {
+    const out: SgGrant[] = []
+    for (const f of FAMILIES) {
+      if (g.classes[f].length === 0) continue
+      const root = this.tree(f)
+      const regionSet = (b: Block): ServiceSet | undefined =>
+        b.cls === undefined
+          ? undefined
+          : this.uniform(
+              b.cls,
+              f,
+              g,
+              dir,
+              `the addresses of ${b.cidr.text} no narrower block or workload takes`,
+            )
+      const need = new Map<Block, ServiceSet>()
+      const needOf = (b: Block): ServiceSet => {
+        let n = regionSet(b) ?? ServiceSet.ANY
+        for (const c of b.children) n = n.intersect(needOf(c))
+        for (const a of b.held) n = n.intersect(this.given(g, dir, a))
+        need.set(b, n)
+        return n
+      }
+      needOf(root)
+      const pairsWith = (c: number): [number, number][] =>
+        g.classes[f].map((mine) => (dir === 'ingress' ? [c, mine] : [mine, c]))
+      const visit = (b: Block, covered: ServiceSet): void => {
+        const s = regionSet(b)
+        const emit = s !== undefined && !s.subtract(covered).isEmpty
+        const cut = (n: ServiceSet): boolean => emit && !s.subtract(n).isEmpty
+        const holes: { lo: bigint; hi: bigint }[] = []
+        for (const c of b.children) {
+          const isCut = cut(need.get(c) ?? ServiceSet.EMPTY)
+          if (isCut) holes.push(range(c.cidr))
+          visit(c, emit && !isCut ? covered.union(s) : covered)
+        }
+        for (const a of b.held) {
+          const given = this.given(g, dir, a)
+          const isCut = cut(given)
+          if (isCut) holes.push({ lo: a.value, hi: a.value })
+          if (a.node) continue // the group grants
+          const cov = emit && !isCut ? covered.union(s) : covered
+          if (given.subtract(cov).isEmpty) continue
+          out.push({
+            direction: dir,
+            peer: { kind: 'cidr', family: f, cidr: hostText(a) },
+            services: simplest(given, harmlessFor(f)),
+            origin: this.origins(pairsWith(a.cls), given),
+          })
+        }
+        if (!emit) return
+        const origin = this.origins(pairsWith(b.cls as number), s)
+        for (const cidr of cidrTexts(f, rangesMinus(range(b.cidr), holes)))
+          out.push({
+            direction: dir,
+            peer: { kind: 'cidr', family: f, cidr },
+            services: simplest(s, harmlessFor(f)),
+            origin,
+          })
+      }
+      visit(root, ServiceSet.EMPTY)
+    }
+    return out
+  }
+
+  private readonly trees = new Map<IpFamily, Block>()
+
+  /**
+   * The address tree of one family: `/0`, every policy block (CIDR selectors and their
+   * `except`, in rules and Enforcement entries) and every named external, nested; each
+   * workload address in the narrowest block holding it; each block's region and its class.
+   */
+  private tree(family: IpFamily): Block {
+    const known = this.trees.get(family)
+    if (known) return known
+    const cuts = new Map<string, Cidr>()
+    const add = (c: Cidr): void => {
+      if (c.family === family) cuts.set(c.text, c)
+    }
+    const sels = [
+      ...this.policySet.policies.flatMap((p) => p.rules.flatMap((r) => [...r.from, ...r.to])),
+      ...this.policySet.enforcement.map((e) => e.selector),
+    ]
+    for (const s of sels) if (s.kind === 'cidr') for (const c of [s.cidr, ...s.except]) add(c)
+    for (const x of this.inventory.externals) add(x.cidr)
+    const root: Block = { cidr: ALL_ADDRESSES[family], children: [], held: [], region: [] }
+    const deepest = (ip: { family: IpFamily; value: bigint }): Block => {
+      let b = root
+      for (;;) {
+        const next = b.children.find((c) => cidrContains(c.cidr, ip))
+        if (!next) return b
+        b = next
+      }
+    }
+    const sorted = [...cuts.values()]
+      .filter((c) => c.prefix > 0)
+      .sort((a, b) => a.prefix - b.prefix || (a.base < b.base ? -1 : 1))
+    for (const c of sorted)
+      deepest({ family, value: c.base }).children.push({
+        cidr: c,
+        children: [],
+        held: [],
+        region: [],
+      })
+    for (const h of this.heldAll) if (h.family === family) deepest(h).held.push(h)
+    const fill = (b: Block): void => {
+      b.region = rangesMinus(range(b.cidr), [
+        ...b.children.map((c) => range(c.cidr)),
+        ...b.held.map((h) => ({ lo: h.value, hi: h.value })),
+      ])
+      const first = b.region[0]
+      if (first) b.cls = this.index.endpointClass(formatIp({ family, value: first.lo }), this.at)
+      b.children.forEach(fill)
+    }
+    fill(root)
+    this.trees.set(family, root)
+    return root
+  }
+}
+
+/** A held address as a host block. */
+function hostText(a: Held): string {
+  return `${a.ip}/${a.family === 4 ? 32 : 128}`
+}
+
+/** What a rule of one family may also allow without changing a verdict. */
+function harmlessFor(family: IpFamily): ServiceSet {
+  return ICMP_OF_FAMILY[other(family)].union(RULELESS[family])
+}
+
+/** `exact` or `exact ∪ harmless`, whichever renders to fewer AWS rules. */
+function simplest(exact: ServiceSet, harmless: ServiceSet): ServiceSet {
+  const wide = exact.union(harmless)
+  const count = (s: ServiceSet): number => {
+    const specs = awsRuleSpecs(s)
+    return typeof specs === 'string' ? Number.POSITIVE_INFINITY : specs.length
+  }
+  return count(wide) < count(exact) ? wide : exact
+}
+
+/** Peer text for sorting and merging. */
+export function peerText(p: SgPeer): string {
+  return p.kind === 'cidr' ? p.cidr : `sg:${p.group}`
+}
+
+/** Grants with one peer and direction merged (services and origins united), sorted. */
+function mergeGrants(grants: readonly SgGrant[]): SgGrant[] {
+  const by = new Map<string, SgGrant>()
+  for (const g of grants) {
+    const k = `${g.direction} ${peerText(g.peer)}`
+    const prev = by.get(k)
+    by.set(
+      k,
+      prev
+        ? {
+            ...prev,
+            services: prev.services.union(g.services),
+            origin: [...new Set([...prev.origin, ...g.origin])].sort(),
+          }
+        : g,
+    )
+  }
+  return [...by.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, g]) => g)
+}
+
+/**
+ * Counts the rules each group has per direction and family after rendering, and warns
+ * (`compile/quota-exceeded`) for each above `quota` (a group reference counts for IPv4 and
+ * IPv6, as AWS counts it).
+ */
+export function quotaWarnings(plan: AwsSgPlan, quota: number): Diagnostic[] {
+  const out: Diagnostic[] = []
+  for (const g of plan.groups) {
+    for (const dir of ['ingress', 'egress'] as const) {
+      const count: Record<IpFamily, number> = { 4: 0, 6: 0 }
+      for (const grant of g.grants) {
+        if (grant.direction !== dir) continue
+        const specs = awsRuleSpecs(grant.services)
+        const n = typeof specs === 'string' ? 0 : specs.length
+        if (grant.peer.kind === 'group') {
+          count[4] += n
+          count[6] += n
+        } else count[grant.peer.family] += n
+      }
+      for (const f of FAMILIES)
+        if (count[f] > quota)
+          out.push({
+            code: 'compile/quota-exceeded',
+            severity: 'warning',
+            message: `security group ${g.name} has ${count[f]} ${dir === 'ingress' ? 'inbound' : 'outbound'} IPv${f} rules; the quota is ${quota} (inbound or outbound rules per security group, IPv4 and IPv6 counted apart): terraform apply fails with RulesPerSecurityGroupLimitExceeded`,
+            hint: `request an increase of quota L-0EA8095F (rules per group × groups per interface may not exceed 1000) and compile with --sg-rule-quota, or use fewer address ranges, port ranges and denies that cut them`,
+          })
+    }
+  }
+  return out
+}
+
+/**
+ * The aws-sg target: one file, {@link AWS_SG_FILE}, Terraform JSON for the AWS provider v5
+ * (see render.ts), with `compile/quota-exceeded`, `compile/mixed-mode`,
+ * `compile/host-without-address` and the later-change warnings.
+ */
+export const awsSgCompiler: Compiler<AwsSgOptions> = {
+  target: 'aws-sg',
+  capabilities: AWS_SG_CAPABILITIES,
+  compile(inventory: Inventory, policySet: PolicySet, options: AwsSgOptions): CompileResult {
+    const plan = planAwsSg(inventory, policySet, options)
+    return {
+      artefacts: [{ path: AWS_SG_FILE, content: renderTerraform(plan, options.now) }],
+      diagnostics: [
+        ...plan.diagnostics,
+        ...quotaWarnings(plan, options.rulesPerGroupQuota ?? AWS_SG_RULES_PER_GROUP),
+        ...laterChangeWarnings(inventory, policySet, options.now),
+      ],
+    }
+  },
+}
