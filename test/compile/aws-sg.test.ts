@@ -1,10 +1,32 @@
 /**
- * @module Tests of the aws-sg target: conformance suite with the security-group checker,
- * golden file, and hand cases of what the policy becomes (groups, references, CIDR splits,
- * modes, quotas, refusals).
+ * @module Tests of the aws-sg target: conformance suite with the security-group checker (which
+ * reads the Terraform JSON back), golden file of a fixture workspace, and hand cases: groups and
+ * references, observe workloads by address, CIDR regions split by denies, one-sided direction,
+ * the quota warning and the refusals (`compile/not-expressible`).
  */
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { awsSgCompiler, awsSgDecide } from '../../src/compile/index.js'
+import {
+  BulkheadError,
+  labelSet,
+  parseCidr,
+  type Cidr,
+  type Inventory,
+  type Policy,
+  type PolicySet,
+  type Rule,
+  type Selector,
+} from '../../src/core/index.js'
+import {
+  AWS_SG_FILE,
+  awsSgCompiler,
+  awsSgDecide,
+  planAwsSg,
+  readSecurityGroups,
+  type AwsSgPlan,
+} from '../../src/compile/index.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import { loadWorkspace } from '../../src/policy/files.js'
 import { runCompileConformance } from '../conformance/compile.case.js'
 
 runCompileConformance({
@@ -14,8 +36,239 @@ runCompileConformance({
   numRuns: 100,
 })
 
+const NOW = new Date('2026-11-22T12:00:00Z')
+const FIXTURE = fileURLToPath(new URL('../fixtures/compile-aws-sg/', import.meta.url))
+const lbl = (m: Record<string, string>): Selector => ({
+  kind: 'labels',
+  match: labelSet(m),
+  expressions: [],
+  global: false,
+})
+const cidr = (t: string): Cidr => parseCidr(t) as Cidr
+const tcp = (lo: number, hi = lo) => ({ protocol: 6, ports: { lo, hi } }) as const
+const rule = (
+  id: string,
+  from: Selector[],
+  to: Selector[],
+  services: Rule['services'],
+  action: Rule['action'] = 'allow',
+): Rule => ({
+  id,
+  action,
+  from,
+  to,
+  services,
+  emergency: false,
+})
+const ESTATE: Inventory = {
+  workloads: [
+    { name: 'web-1', addresses: [{ ip: '10.1.0.1' }], labels: labelSet({ role: 'web' }) },
+    { name: 'web-2', addresses: [{ ip: '10.1.0.2' }], labels: labelSet({ role: 'web' }) },
+    { name: 'db-1', addresses: [{ ip: '10.1.0.3' }], labels: labelSet({ role: 'db' }) },
+    { name: 'ops-1', addresses: [{ ip: '10.1.0.9' }], labels: labelSet({ role: 'ops' }) },
+  ],
+  externals: [],
+  labelRules: [],
+}
+const policySet = (rules: Rule[], observe: string[] = ['ops']): PolicySet => {
+  const p: Policy = { name: 'p', owner: 't', scope: labelSet(), rules, file: 'p.yaml' }
+  return {
+    policies: [p],
+    enforcement: [
+      ...observe.map((role) => ({ selector: lbl({ role }), mode: 'observe' as const })),
+      { selector: { kind: 'any' }, mode: 'enforce' },
+    ],
+  }
+}
+/** Every (src, dst, service) of the estate and a few outside addresses: checker ≡ model. */
+const agrees = (
+  inv: Inventory,
+  ps: PolicySet,
+  plan = awsSgCompiler.compile(inv, ps, { now: NOW }),
+): number => {
+  const ips = [
+    ...inv.workloads.flatMap((w) => w.addresses.map((a) => a.ip)),
+    '10.1.0.200',
+    '192.0.2.1',
+  ]
+  let decided = 0
+  for (const src of ips)
+    for (const dst of ips)
+      for (const [protocol, dstPort] of [
+        [6, 22],
+        [6, 80],
+        [6, 443],
+        [17, 53],
+        [1, 8],
+      ] as const) {
+        const tuple = { src, dst, protocol, dstPort, at: NOW.getTime() }
+        const got = awsSgDecide(plan, inv, tuple)
+        if (got === undefined) continue
+        decided++
+        const v = evaluate(inv, ps, tuple)
+        // observe-to-observe is not the target's; enforced sides follow the model
+        expect(got, `${src} -> ${dst} ${protocol}/${dstPort}`).toBe(v.decision)
+      }
+  return decided
+}
+const grantsOf = (plan: AwsSgPlan, group: string) =>
+  plan.groups
+    .find((g) => g.name === group)
+    ?.grants.map((g) => ({
+      direction: g.direction,
+      peer: g.peer.kind === 'cidr' ? g.peer.cidr : `sg:${g.peer.group}`,
+      services: g.services.toString(),
+    }))
+
 describe('aws-sg target', () => {
-  it('placeholder', () => {
-    expect(awsSgCompiler.target).toBe('aws-sg')
+  it('fixture workspace compiles to the reviewed Terraform JSON', async () => {
+    const { inventory, policySet: ps, diagnostics } = await loadWorkspace(FIXTURE, NOW)
+    expect(diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+    const r = awsSgCompiler.compile(inventory, ps, { now: NOW })
+    expect(r.artefacts.map((a) => a.path)).toEqual([AWS_SG_FILE])
+    await expect(r.artefacts[0]?.content).toMatchFileSnapshot(
+      `../golden/compile/compile-aws-sg.${AWS_SG_FILE}`,
+    )
+    expect(r.diagnostics.map((d) => d.code)).toEqual([])
+    const read = readSecurityGroups(r.artefacts[0]?.content ?? '')
+    // the prod workloads are enforced, dev-api-1 (observe) has no group
+    expect([...read.workloadGroup.keys()].sort()).toEqual(['pay-api-1', 'pay-db-1', 'pay-web-1'])
+    expect(agrees(inventory, ps, r)).toBeGreaterThan(50)
+  })
+
+  it('workloads every rule treats alike share one group; groups reference each other', () => {
+    const ps = policySet([
+      rule('web-to-db', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [tcp(5432)]),
+    ])
+    const plan = planAwsSg(ESTATE, ps, { now: NOW })
+    expect(plan.groups.map((g) => [g.name, g.workloads])).toEqual([
+      ['bulkhead-role=db', ['db-1']],
+      ['bulkhead-role=web', ['web-1', 'web-2']],
+    ])
+    expect(grantsOf(plan, 'bulkhead-role=db')?.filter((g) => g.services === 'tcp/5432')).toEqual([
+      { direction: 'ingress', peer: 'sg:sg_role_web', services: 'tcp/5432' },
+    ])
+    expect(grantsOf(plan, 'bulkhead-role=web')?.filter((g) => g.services === 'tcp/5432')).toEqual([
+      { direction: 'egress', peer: 'sg:sg_role_db', services: 'tcp/5432' },
+    ])
+    expect(plan.groups[0]?.grants.find((g) => g.peer.kind === 'group')?.origin).toEqual([
+      'p/web-to-db',
+    ])
+    expect(agrees(ESTATE, ps)).toBeGreaterThan(20)
+  })
+
+  it('an observe workload gets no group, is named by its address, and nothing opens it', () => {
+    const ps = policySet([
+      rule('ops-to-db', [lbl({ role: 'ops' })], [lbl({ role: 'db' })], [tcp(22)]),
+      rule('web-to-ops', [lbl({ role: 'web' })], [lbl({ role: 'ops' })], [tcp(443)]),
+    ])
+    const r = awsSgCompiler.compile(ESTATE, ps, { now: NOW })
+    const plan = planAwsSg(ESTATE, ps, { now: NOW })
+    expect(plan.groups.flatMap((g) => g.workloads)).not.toContain('ops-1')
+    expect(grantsOf(plan, 'bulkhead-role=db')).toContainEqual({
+      direction: 'ingress',
+      peer: '10.1.0.9/32',
+      services: 'tcp/22',
+    })
+    // no group of the file is attached to ops-1, and no rule allows everything
+    expect(readSecurityGroups(r.artefacts[0]?.content ?? '').workloadGroup.has('ops-1')).toBe(false)
+    expect(r.artefacts[0]?.content).not.toContain('"ip_protocol": "-1"')
+    expect(agrees(ESTATE, ps)).toBeGreaterThan(20)
+  })
+
+  it('an any rule is one 0.0.0.0/0 rule; a deny on a block splits it around that block only', () => {
+    const anyToWeb = rule('any-to-web', [{ kind: 'any' }], [lbl({ role: 'web' })], [tcp(443)])
+    const plain = planAwsSg(ESTATE, policySet([anyToWeb]), { now: NOW })
+    const cidrs443 = (plan: AwsSgPlan): string[] | undefined =>
+      grantsOf(plan, 'bulkhead-role=web')
+        ?.filter(
+          (g) =>
+            g.direction === 'ingress' &&
+            !g.peer.startsWith('sg:') &&
+            g.services.includes('tcp/443'),
+        )
+        .map((g) => g.peer)
+    // merged with the ICMP errors every group allows from everywhere
+    expect(cidrs443(plain)).toEqual(['0.0.0.0/0'])
+    const deny = rule(
+      'no-test-net',
+      [{ kind: 'cidr', cidr: cidr('192.0.2.0/24'), except: [] }],
+      [lbl({ role: 'web' })],
+      [tcp(443)],
+      'deny',
+    )
+    const ps = policySet([anyToWeb, deny])
+    const cut = planAwsSg(ESTATE, ps, { now: NOW })
+    const peers = cidrs443(cut)
+    expect(peers).toHaveLength(24) // 0.0.0.0/0 less one /24: 24 blocks
+    expect(peers).not.toContain('192.0.2.0/24')
+    expect(agrees(ESTATE, ps)).toBeGreaterThan(20)
+  })
+
+  it('direction ingress filters inbound only: one allow-all outbound rule per family', () => {
+    const ps = policySet([
+      rule('web-to-db', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [tcp(5432)]),
+    ])
+    const plan = planAwsSg(ESTATE, ps, { now: NOW, direction: 'ingress' })
+    expect(grantsOf(plan, 'bulkhead-role=web')?.filter((g) => g.direction === 'egress')).toEqual([
+      { direction: 'egress', peer: '::/0', services: 'any' },
+      { direction: 'egress', peer: '0.0.0.0/0', services: 'any' },
+    ])
+  })
+
+  it('a group above the rule quota is compile/quota-exceeded naming the group and the counts', () => {
+    const ps = policySet([
+      rule('web-to-db', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [tcp(5432)]),
+    ])
+    const ranges = Array.from({ length: 70 }, (_, i) => tcp(1000 + 2 * i))
+    const many = policySet([rule('many', [lbl({ role: 'web' })], [lbl({ role: 'db' })], ranges)])
+    expect(awsSgCompiler.compile(ESTATE, ps, { now: NOW }).diagnostics).toEqual([])
+    const warned = awsSgCompiler.compile(ESTATE, many, { now: NOW }).diagnostics
+    // a group reference counts as one IPv4 and one IPv6 rule (AWS quota page)
+    expect(warned.map((d) => [d.code, d.message.split(' rules;')[0]])).toEqual([
+      ['compile/quota-exceeded', 'security group bulkhead-role=db has 75 inbound IPv4'],
+      ['compile/quota-exceeded', 'security group bulkhead-role=db has 70 inbound IPv6'],
+      ['compile/quota-exceeded', 'security group bulkhead-role=web has 75 outbound IPv4'],
+      ['compile/quota-exceeded', 'security group bulkhead-role=web has 70 outbound IPv6'],
+    ])
+    expect(warned[0]?.message).toContain('quota is 60')
+    const raised = awsSgCompiler.compile(ESTATE, many, { now: NOW, rulesPerGroupQuota: 100 })
+    expect(raised.diagnostics).toEqual([])
+  })
+
+  it('what a security group cannot express is compile/not-expressible', () => {
+    const refused = (ps: PolicySet, inv = ESTATE): string[] => {
+      try {
+        planAwsSg(inv, ps, { now: NOW })
+      } catch (e) {
+        if (e instanceof BulkheadError) return e.diagnostics.map((d) => d.code)
+        throw e
+      }
+      return []
+    }
+    // SCTP on some ports: AWS allows every port of protocols other than TCP and UDP
+    const sctp = { protocol: 132, ports: { lo: 5000, hi: 5000 } } as const
+    expect(
+      refused(policySet([rule('sctp', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [sctp])])),
+    ).toEqual(['compile/not-expressible'])
+    // two addresses of one workload that the policy treats differently from outside
+    const twoAddresses: Inventory = {
+      ...ESTATE,
+      workloads: ESTATE.workloads.map((w) =>
+        w.name === 'db-1' ? { ...w, addresses: [...w.addresses, { ip: '10.2.0.3' }] } : w,
+      ),
+    }
+    const toOne = rule(
+      'to-one',
+      [{ kind: 'any' }],
+      [{ kind: 'cidr', cidr: cidr('10.1.0.0/24'), except: [] }],
+      [tcp(22)],
+    )
+    expect(refused(policySet([toOne]), twoAddresses)).toEqual(['compile/not-expressible'])
+    // every port of SCTP is fine
+    const all = { protocol: 132, ports: { lo: 0, hi: 65535 } } as const
+    expect(
+      refused(policySet([rule('sctp', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [all])])),
+    ).toEqual([])
   })
 })

@@ -81,6 +81,14 @@ function specText(s: AwsRuleSpec): string {
   return `${name}_${s.from_port}_${s.to_port}`
 }
 
+/**
+ * Text as AWS takes it in a VPC security group's name and descriptions (a-z, A-Z, 0-9, spaces
+ * and `._-:/()#,@[]+=&;{}!$*`): other characters become `_`.
+ */
+export function awsText(text: string): string {
+  return text.replace(/[^A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]/g, '_')
+}
+
 /** At most `max` characters: the list, cut with how many are left out. */
 function fit(items: readonly string[], max: number, sep = ' '): string {
   let text = ''
@@ -125,10 +133,9 @@ export function renderTerraform(plan: AwsSgPlan, now: Date): string {
   const workloadGroup: Record<string, string> = {}
   for (const g of plan.groups) {
     groups[g.key] = {
-      name: g.name,
-      description: fit(
-        [`Bulkhead: workloads labelled ${g.labels === '' ? '(none)' : g.labels}`],
-        255,
+      name: awsText(g.name),
+      description: awsText(
+        fit([`Bulkhead: workloads labelled ${g.labels === '' ? '(none)' : g.labels}`], 255),
       ),
       vpc_id: `\${var.${AWS_SG_VARIABLES.vpc}}`,
       tags: {
@@ -199,7 +206,9 @@ function addRules(into: Record<string, unknown>, group: string, grant: SgGrant):
       ...(s.from_port !== undefined ? { from_port: s.from_port } : {}),
       ...(s.to_port !== undefined ? { to_port: s.to_port } : {}),
       ...peerArgs(grant.peer),
-      description: fit([`Bulkhead ${dir === 'in' ? 'from' : 'to'} ${peer}:`, ...origin], 255),
+      description: awsText(
+        fit([`Bulkhead ${dir === 'in' ? 'from' : 'to'} ${peer}:`, ...origin], 255),
+      ),
       tags: { 'bulkhead:rules': fit(origin, 256) },
     }
   }
