@@ -160,7 +160,7 @@ describe('bulkhead compile --target nftables', () => {
 
   it.each([
     [['--target', 'bogus'], 'cli/usage'],
-    [['--target', 'aws-sg'], 'cli/usage'],
+    [['--target', 'aws-sg', '--sg-rule-quota', '0'], 'cli/usage'],
     [['--target', 'nftables', '--direction', 'sideways'], 'cli/usage'],
     [['--target', 'nftables', '--management-cidr', '10.0.0.1/8'], 'cli/usage'],
     [['--target', 'nftables', '--host', 'nobody'], 'compile/unknown-host'],

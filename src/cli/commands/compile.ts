@@ -6,6 +6,8 @@ import path from 'node:path'
 import type { Command } from 'commander'
 import { parseCidr, sortDiagnostics, type Cidr, type Diagnostic } from '../../core/index.js'
 import {
+  AWS_SG_RULES_PER_GROUP,
+  awsSgCompiler,
   calicoCompiler,
   ciliumCompiler,
   iptablesCompiler,
@@ -47,7 +49,7 @@ const TARGETS: Readonly<Record<string, boolean>> = {
   kubernetes: true,
   cilium: true,
   calico: true,
-  'aws-sg': false,
+  'aws-sg': true,
   'azure-nsg': false,
 }
 
@@ -65,6 +67,7 @@ interface CompileFlags {
   now: string
   output: string
   denyWith?: string
+  sgRuleQuota: string
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v]
@@ -107,6 +110,11 @@ export function registerCompile(program: Command): void {
       'now',
     )
     .option('--deny-with <how>', 'kubernetes: express deny rules as anp (AdminNetworkPolicy)')
+    .option(
+      '--sg-rule-quota <n>',
+      'aws-sg: inbound or outbound rules per security group the account allows (warns above it)',
+      String(AWS_SG_RULES_PER_GROUP),
+    )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .option(
       '-o, --output <format>',
@@ -124,6 +132,7 @@ Examples:
   $ bulkhead compile --target kubernetes --out build/k8s --deny-with anp
   $ bulkhead compile --target cilium --out build/cilium
   $ bulkhead compile --target calico --out build/calico
+  $ bulkhead compile --target aws-sg --out build/aws --sg-rule-quota 100
 
 Each host gets <workload name>.nft holding "table inet bulkhead". Load it with
   nft -c -f pay-db-1.nft && nft -f pay-db-1.nft
@@ -143,6 +152,14 @@ go to cluster.adminnetworkpolicies.yaml (priorities from 10). Apply with kubectl
 --target cilium writes <ns>.ciliumnetworkpolicies.yaml and
 cluster.ciliumclusterwidenetworkpolicies.yaml; --target calico writes <ns>.calico.yaml and
 cluster.globalnetworkpolicies.yaml (Staged kinds when pods are in monitor mode).
+
+With --target aws-sg the folder gets bulkhead-aws-sg.tf.json (Terraform JSON, AWS provider v5):
+one security group per class of enforced workloads allowing what the policy set allows, and
+their attachment to the network interfaces you list per workload. Apply with
+  terraform init && terraform apply -var vpc_id=vpc-... -var-file=interfaces.tfvars.json
+where interfaces.tfvars.json holds {"network_interface_ids": {"pay-db-1": ["eni-..."], ...}}.
+Remove every other security group from those interfaces (the attachment adds; AWS unites the
+groups of an interface). Workloads in monitor mode are refused (security groups cannot report).
 
 Rule expiry and workload address bounds: the nftables and iptables rulesets follow them by
 themselves, on the kernel's clock (one time slice per instant after --now, chosen with meta time
@@ -165,7 +182,9 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
       if (TARGETS[opts.target] !== true)
         throw new UsageError(
           `target "${opts.target}" is not available yet`,
-          'use --target nftables or --target iptables',
+          `use one of: ${Object.keys(TARGETS)
+            .filter((t) => TARGETS[t] === true)
+            .join(', ')}`,
         )
       if (opts.denyWith !== undefined && (opts.target !== 'kubernetes' || opts.denyWith !== 'anp'))
         throw new UsageError(
@@ -183,6 +202,11 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
           `--monitor-timeout "${opts.monitorTimeout}" must be a whole number of seconds, 1 to 2592000`,
         )
       }
+      const sgRuleQuota = Number(opts.sgRuleQuota)
+      if (!Number.isInteger(sgRuleQuota) || sgRuleQuota < 1 || sgRuleQuota > 1000)
+        throw new UsageError(
+          `--sg-rule-quota "${opts.sgRuleQuota}" must be a whole number, 1 to 1000`,
+        )
       const maxTimeSlices = Number(opts.maxTimeSlices)
       if (!Number.isInteger(maxTimeSlices) || maxTimeSlices < 1 || maxTimeSlices > 1000)
         throw new UsageError(
@@ -222,7 +246,12 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
             ? ciliumCompiler.compile(inventory, policySet, k8sOptions)
             : opts.target === 'calico'
               ? calicoCompiler.compile(inventory, policySet, k8sOptions)
-              : compiler.compile(inventory, policySet, options)
+              : opts.target === 'aws-sg'
+                ? awsSgCompiler.compile(inventory, policySet, {
+                    ...k8sOptions,
+                    rulesPerGroupQuota: sgRuleQuota,
+                  })
+                : compiler.compile(inventory, policySet, options)
       makeDirectory(opts.out)
       for (const a of result.artefacts) {
         const file = path.join(opts.out, a.path)
