@@ -34,6 +34,10 @@ export type TargetName =
  * - `any-peer`: the `any` selector (every endpoint, managed or not).
  * - `port-ranges`: services with a port range wider than one port, short of every port.
  * - `icmp`: ICMP / ICMPv6 services (with or without a type).
+ * - `icmp-types`: ICMP / ICMPv6 services naming a type or type range short of every type
+ *   (`icmp/8`); `icmp` (every type) needs only `icmp`.
+ * - `icmpv6`: ICMPv6 services (protocol 58), on top of `icmp`.
+ * - `sctp`: SCTP services (protocol 132).
  * - `other-protocols`: services naming a protocol other than TCP, UDP, SCTP, ICMP, ICMPv6.
  * - `any-service`: the `any` service (every protocol and port).
  * - `ipv6`: IPv6 addresses and blocks.
@@ -51,6 +55,9 @@ export type Capability =
   | 'any-peer'
   | 'port-ranges'
   | 'icmp'
+  | 'icmp-types'
+  | 'icmpv6'
+  | 'sctp'
   | 'other-protocols'
   | 'any-service'
   | 'ipv6'
@@ -68,6 +75,9 @@ export const ALL_CAPABILITIES: readonly Capability[] = [
   'any-peer',
   'port-ranges',
   'icmp',
+  'icmp-types',
+  'icmpv6',
+  'sctp',
   'other-protocols',
   'any-service',
   'ipv6',
@@ -181,11 +191,17 @@ export function requiredCapabilities(rule: Rule): Capability[] {
   }
   for (const s of rule.services) {
     if (s.protocol === 'any') need.add('any-service')
-    else if (s.protocol === 1 || s.protocol === 58) need.add('icmp')
-    else if (s.protocol !== 6 && s.protocol !== 17 && s.protocol !== 132)
+    else if (s.protocol === 1 || s.protocol === 58) {
+      need.add('icmp')
+      if (s.protocol === 58) need.add('icmpv6')
+      if (!(s.ports.lo === 0 && s.ports.hi >= 255)) need.add('icmp-types')
+    } else if (s.protocol !== 6 && s.protocol !== 17 && s.protocol !== 132)
       need.add('other-protocols')
-    else if (s.ports.lo !== s.ports.hi && !(s.ports.lo === 0 && s.ports.hi === 65535))
-      need.add('port-ranges')
+    else {
+      if (s.protocol === 132) need.add('sctp')
+      if (s.ports.lo !== s.ports.hi && !(s.ports.lo === 0 && s.ports.hi === 65535))
+        need.add('port-ranges')
+    }
   }
   return ALL_CAPABILITIES.filter((c) => need.has(c))
 }

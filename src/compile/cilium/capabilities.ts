@@ -7,7 +7,7 @@ import { KUBERNETES_CAPABILITIES } from '../kubernetes/capabilities.js'
 
 /**
  * The kubernetes capabilities plus `deny-rules` (`ingressDeny` / `egressDeny`, which take
- * precedence over allow rules) and `icmp` (`icmps` rules with ICMP/ICMPv6 types). Missing:
+ * precedence over allow rules) and `icmp`, `icmp-types`, `icmpv6` (`icmps` rules with ICMP/ICMPv6 types). Missing:
  * `other-protocols` (Cilium's L4 rules name TCP, UDP, SCTP and ICMP only), `monitor-mode`
  * (Cilium's audit mode is per endpoint or agent, not per policy).
  */
@@ -15,4 +15,6 @@ export const CILIUM_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(
   ...KUBERNETES_CAPABILITIES,
   'deny-rules',
   'icmp',
+  'icmp-types',
+  'icmpv6',
 ])

@@ -8,7 +8,7 @@ import type { Capability } from '../target.js'
 
 /**
  * Capabilities of plain NetworkPolicy output. Missing: `deny-rules` (NetworkPolicy only allows;
- * `denyWith: 'anp'` adds it), `icmp` and `other-protocols` (ports name TCP, UDP or SCTP only),
+ * `denyWith: 'anp'` adds it), `icmp`, `icmp-types`, `icmpv6` and `other-protocols` (ports name TCP, UDP or SCTP only),
  * `monitor-mode` (NetworkPolicy has no audit-only mode). `any-service` is expressed as a rule
  * without `ports`, which allows every protocol the CNI forwards (np-guard's "All Connections").
  */
@@ -21,6 +21,7 @@ export const KUBERNETES_CAPABILITIES: ReadonlySet<Capability> = new Set<Capabili
   'global-selectors',
   'any-peer',
   'port-ranges',
+  'sctp',
   'any-service',
   'ipv6',
 ])
