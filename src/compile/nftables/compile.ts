@@ -211,19 +211,21 @@ export const MIN_IDENTITY_ADDRESSES = 8
 const EMPTY_MAPS: FamilyMaps = { locals: [], classes: [] }
 const FAMILIES: readonly IpFamily[] = [4, 6]
 
-interface LiveRule {
+/** A rule live at the compile instant, with its policy and its services as one set. */
+export interface LiveRule {
   readonly policy: Policy
   readonly rule: Rule
   readonly services: ServiceSet
 }
 
 /** Which live rules' `from` and `to` an endpoint matches, as sorted index lists. */
-interface SideMatch {
+export interface SideMatch {
   readonly from: readonly number[]
   readonly to: readonly number[]
 }
 
-interface Interval extends AddressRange, SideMatch {}
+/** An elementary interval of {@link Universe}: its addresses and the rules each side of which matches them. */
+export interface Interval extends AddressRange, SideMatch {}
 
 function intersectSorted(a: readonly number[], b: readonly number[]): number[] {
   const out: number[] = []
@@ -254,7 +256,13 @@ function sortValues(family: IpFamily, values: Iterable<bigint>): bigint[] {
   return [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 }
 
-class Universe {
+/**
+ * The address space of one compile instant, cut into elementary intervals (see the module
+ * comment): `rules` are the live rules in policy-set order, `intervals[family]` every interval
+ * with the indices (into `rules`) of the rules whose `from` and whose `to` match its addresses.
+ * Shared with the azure-nsg target, which reads each rule side's exact address set from it.
+ */
+export class Universe {
   readonly rules: LiveRule[] = []
   readonly intervals: Record<IpFamily, Interval[]> = { 4: [], 6: [] }
   private readonly allowedCache = new Map<string, { set: ServiceSet; key: string }>()
@@ -496,7 +504,8 @@ export function familyElements(
   return out
 }
 
-function localAddresses(u: Universe, w: Workload): Record<IpFamily, bigint[]> {
+/** A workload's addresses held at the universe's instant, per family, ascending, without duplicates. */
+export function localAddresses(u: Universe, w: Workload): Record<IpFamily, bigint[]> {
   const now = u.now
   const out: Record<IpFamily, bigint[]> = { 4: [], 6: [] }
   for (const a of w.addresses) {
@@ -616,6 +625,39 @@ export function hostSlices(
   return out
 }
 
+/**
+ * The enforcement mode of a host: the strongest (enforce > monitor > observe) of the modes of its
+ * addresses held at `now` (`all`), each resolved as the model resolves it; with no address, the
+ * mode of the workload itself. `mixed` is the `compile/mixed-mode` warning when its addresses
+ * have different modes.
+ */
+export function hostMode(
+  u: Universe,
+  policySet: PolicySet,
+  w: Workload,
+  all: readonly IpAddress[],
+): { mode: EnforcementMode; mixed?: Diagnostic } {
+  const modes = all.map((ip) => enforcementModeOf(policySet, { ip, entity: u.entity(ip) }))
+  const rank = { observe: 0, monitor: 1, enforce: 2 }
+  const mode = modes.reduce<EnforcementMode>(
+    (m, x) => (rank[x] > rank[m] ? x : m),
+    modes[0] ??
+      enforcementModeOf(policySet, {
+        ip: { family: 4, value: 0n },
+        entity: { kind: 'workload', workload: w },
+      }),
+  )
+  if (new Set(modes).size <= 1) return { mode }
+  return {
+    mode,
+    mixed: {
+      code: 'compile/mixed-mode',
+      severity: 'warning',
+      message: `workload "${w.name}" has addresses in different enforcement modes (${[...new Set(modes)].join(', ')}); its ruleset uses the strongest, ${mode}`,
+    },
+  }
+}
+
 /** {@link planHosts} without the warnings about later changes. */
 function planHostsAt(
   inventory: Inventory,
@@ -672,23 +714,8 @@ function planHostsAt(
         ...(w.location ? { location: w.location } : {}),
       })
     }
-    const modes = all.map((ip) => enforcementModeOf(policySet, { ip, entity: u.entity(ip) }))
-    const rank = { observe: 0, monitor: 1, enforce: 2 }
-    const mode = modes.reduce<EnforcementMode>(
-      (m, x) => (rank[x] > rank[m] ? x : m),
-      modes[0] ??
-        enforcementModeOf(policySet, {
-          ip: { family: 4, value: 0n },
-          entity: { kind: 'workload', workload: w },
-        }),
-    )
-    if (new Set(modes).size > 1) {
-      diagnostics.push({
-        code: 'compile/mixed-mode',
-        severity: 'warning',
-        message: `workload "${w.name}" has addresses in different enforcement modes (${[...new Set(modes)].join(', ')}); its ruleset uses the strongest, ${mode}`,
-      })
-    }
+    const { mode, mixed } = hostMode(u, policySet, w, all)
+    if (mixed) diagnostics.push(mixed)
     const ingress = direction !== 'egress'
     const egress = direction !== 'ingress'
     const active = mode !== 'observe'
