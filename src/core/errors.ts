@@ -87,7 +87,8 @@ export type ErrorCode =
   | 'compile/mixed-mode'
   | 'compile/not-a-pod'
   | 'compile/not-expressible'
-  | 'compile/quota-exceeded'
+  | 'compile/cloud-limit-exceeded'
+  | 'compile/load-balancer-probes'
   // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
   | 'lint/no-owner'
   | 'lint/no-reason'

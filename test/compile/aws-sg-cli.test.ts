@@ -62,7 +62,7 @@ describe('bulkhead compile --target aws-sg', () => {
       '10',
     )
     expect(r.code).toBe(0)
-    expect(r.stderr).toContain('compile/quota-exceeded')
+    expect(r.stderr).toContain('compile/cloud-limit-exceeded')
     expect(r.stdout).toContain('1 ruleset written for target aws-sg')
   })
 

@@ -216,7 +216,7 @@ describe('aws-sg target', () => {
     ])
   })
 
-  it('a group above the rule quota is compile/quota-exceeded naming the group and the counts', () => {
+  it('a group above the rule quota is compile/cloud-limit-exceeded naming the group and the counts', () => {
     const ps = policySet([
       rule('web-to-db', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [tcp(5432)]),
     ])
@@ -226,10 +226,10 @@ describe('aws-sg target', () => {
     const warned = awsSgCompiler.compile(ESTATE, many, { now: NOW }).diagnostics
     // a group reference counts as one IPv4 and one IPv6 rule (AWS quota page)
     expect(warned.map((d) => [d.code, d.message.split(' rules;')[0]])).toEqual([
-      ['compile/quota-exceeded', 'security group bulkhead-role=db has 75 inbound IPv4'],
-      ['compile/quota-exceeded', 'security group bulkhead-role=db has 70 inbound IPv6'],
-      ['compile/quota-exceeded', 'security group bulkhead-role=web has 75 outbound IPv4'],
-      ['compile/quota-exceeded', 'security group bulkhead-role=web has 70 outbound IPv6'],
+      ['compile/cloud-limit-exceeded', 'security group bulkhead-role=db has 75 inbound IPv4'],
+      ['compile/cloud-limit-exceeded', 'security group bulkhead-role=db has 70 inbound IPv6'],
+      ['compile/cloud-limit-exceeded', 'security group bulkhead-role=web has 75 outbound IPv4'],
+      ['compile/cloud-limit-exceeded', 'security group bulkhead-role=web has 70 outbound IPv6'],
     ])
     expect(warned[0]?.message).toContain('quota is 60')
     const raised = awsSgCompiler.compile(ESTATE, many, { now: NOW, rulesPerGroupQuota: 100 })

@@ -8,6 +8,7 @@ import { parseCidr, sortDiagnostics, type Cidr, type Diagnostic } from '../../co
 import {
   AWS_SG_RULES_PER_GROUP,
   awsSgCompiler,
+  azureNsgCompiler,
   calicoCompiler,
   ciliumCompiler,
   iptablesCompiler,
@@ -15,6 +16,7 @@ import {
   nftablesCompiler,
   DEFAULT_MAX_TIME_SLICES,
   recompileAt,
+  type CompileResult,
   type Direction,
   type NftablesOptions,
 } from '../../compile/index.js'
@@ -50,7 +52,7 @@ const TARGETS: Readonly<Record<string, boolean>> = {
   cilium: true,
   calico: true,
   'aws-sg': true,
-  'azure-nsg': false,
+  'azure-nsg': true,
 }
 
 interface CompileFlags {
@@ -61,6 +63,7 @@ interface CompileFlags {
   allHosts?: boolean
   direction: string
   antiLockout: boolean
+  loadBalancerProbes: boolean
   managementCidr: string[]
   monitorTimeout: string
   maxTimeSlices: string
@@ -87,6 +90,10 @@ export function registerCompile(program: Command): void {
     .option(
       '--no-anti-lockout',
       'do not accept tcp/22 from the management ranges whatever the policy says',
+    )
+    .option(
+      '--no-load-balancer-probes',
+      'azure-nsg: do not allow the Azure load balancer health probes (AzureLoadBalancer) whatever the policy says',
     )
     .option(
       '--management-cidr <cidr>',
@@ -133,6 +140,7 @@ Examples:
   $ bulkhead compile --target cilium --out build/cilium
   $ bulkhead compile --target calico --out build/calico
   $ bulkhead compile --target aws-sg --out build/aws --sg-rule-quota 100
+  $ bulkhead compile --target azure-nsg --out build/azure
 
 Each host gets <workload name>.nft holding "table inet bulkhead". Load it with
   nft -c -f pay-db-1.nft && nft -f pay-db-1.nft
@@ -160,6 +168,13 @@ their attachment to the network interfaces you list per workload. Apply with
 where interfaces.tfvars.json holds {"network_interface_ids": {"pay-db-1": ["eni-..."], ...}}.
 Remove every other security group from those interfaces (the attachment adds; AWS unites the
 groups of an interface). Workloads in monitor mode are refused (security groups cannot report).
+
+With --target azure-nsg the folder gets bulkhead-azure-nsg.tf.json, Terraform JSON for the
+azurerm provider: one network security group per class of enforced workloads, associated with
+their network interfaces, and one application security group per label group the rules name.
+Set the variables resource_group_name, location and network_interface_ids (workload name ->
+NIC resource id), then: terraform init && terraform plan && terraform apply. Health probes of
+the Azure load balancer stay allowed unless --no-load-balancer-probes.
 
 Rule expiry and workload address bounds: the nftables and iptables rulesets follow them by
 themselves, on the kernel's clock (one time slice per instant after --now, chosen with meta time
@@ -236,22 +251,32 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         direction: options.direction ?? 'both',
         ...(options.hosts ? { hosts: options.hosts } : {}),
       }
-      const result =
-        opts.target === 'kubernetes'
-          ? kubernetesCompiler.compile(inventory, policySet, {
+      const compileFor = (target: string): CompileResult => {
+        switch (target) {
+          case 'kubernetes':
+            return kubernetesCompiler.compile(inventory, policySet, {
               ...k8sOptions,
               ...(opts.denyWith === 'anp' ? { denyWith: 'anp' as const } : {}),
             })
-          : opts.target === 'cilium'
-            ? ciliumCompiler.compile(inventory, policySet, k8sOptions)
-            : opts.target === 'calico'
-              ? calicoCompiler.compile(inventory, policySet, k8sOptions)
-              : opts.target === 'aws-sg'
-                ? awsSgCompiler.compile(inventory, policySet, {
-                    ...k8sOptions,
-                    rulesPerGroupQuota: sgRuleQuota,
-                  })
-                : compiler.compile(inventory, policySet, options)
+          case 'cilium':
+            return ciliumCompiler.compile(inventory, policySet, k8sOptions)
+          case 'calico':
+            return calicoCompiler.compile(inventory, policySet, k8sOptions)
+          case 'aws-sg':
+            return awsSgCompiler.compile(inventory, policySet, {
+              ...k8sOptions,
+              rulesPerGroupQuota: sgRuleQuota,
+            })
+          case 'azure-nsg':
+            return azureNsgCompiler.compile(inventory, policySet, {
+              ...k8sOptions,
+              loadBalancerProbes: opts.loadBalancerProbes,
+            })
+          default:
+            return compiler.compile(inventory, policySet, options)
+        }
+      }
+      const result = compileFor(opts.target)
       makeDirectory(opts.out)
       for (const a of result.artefacts) {
         const file = path.join(opts.out, a.path)

@@ -93,7 +93,7 @@ export interface AwsSgOptions extends CompileOptions {
   /**
    * Inbound or outbound rules per security group the account allows (per direction, IPv4 and
    * IPv6 counted apart, a group reference counting for both). Default
-   * {@link AWS_SG_RULES_PER_GROUP}. A group above it is a `compile/quota-exceeded` warning.
+   * {@link AWS_SG_RULES_PER_GROUP}. A group above it is a `compile/cloud-limit-exceeded` warning.
    */
   readonly rulesPerGroupQuota?: number
 }
@@ -752,7 +752,7 @@ function mergeGrants(grants: readonly SgGrant[]): SgGrant[] {
 
 /**
  * Counts the rules each group has per direction and family after rendering, and warns
- * (`compile/quota-exceeded`) for each above `quota` (a group reference counts for IPv4 and
+ * (`compile/cloud-limit-exceeded`) for each above `quota` (a group reference counts for IPv4 and
  * IPv6, as AWS counts it).
  */
 export function quotaWarnings(plan: AwsSgPlan, quota: number): Diagnostic[] {
@@ -772,7 +772,7 @@ export function quotaWarnings(plan: AwsSgPlan, quota: number): Diagnostic[] {
       for (const f of FAMILIES)
         if (count[f] > quota)
           out.push({
-            code: 'compile/quota-exceeded',
+            code: 'compile/cloud-limit-exceeded',
             severity: 'warning',
             message: `security group ${g.name} has ${count[f]} ${dir === 'ingress' ? 'inbound' : 'outbound'} IPv${f} rules; the quota is ${quota} (inbound or outbound rules per security group, IPv4 and IPv6 counted apart): terraform apply fails with RulesPerSecurityGroupLimitExceeded`,
             hint: `request an increase of quota L-0EA8095F (rules per group × groups per interface may not exceed 1000) and compile with --sg-rule-quota, or use fewer address ranges, port ranges and denies that cut them`,
@@ -784,7 +784,7 @@ export function quotaWarnings(plan: AwsSgPlan, quota: number): Diagnostic[] {
 
 /**
  * The aws-sg target: one file, {@link AWS_SG_FILE}, Terraform JSON for the AWS provider v5
- * (see render.ts), with `compile/quota-exceeded`, `compile/mixed-mode`,
+ * (see render.ts), with `compile/cloud-limit-exceeded`, `compile/mixed-mode`,
  * `compile/host-without-address` and the later-change warnings.
  */
 export const awsSgCompiler: Compiler<AwsSgOptions> = {

@@ -1,0 +1,38 @@
+/**
+ * @module What the `azure-nsg` target (Azure network security groups on network interfaces,
+ * as Terraform JSON for the azurerm provider) can express.
+ * @remarks Semantics: Azure network security groups
+ * (https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview: protocols
+ * TCP, UDP, ICMP, ESP, AH or Any; several prefixes and ports per rule; Allow or Deny by
+ * priority, first match wins) and the azurerm provider's `azurerm_network_security_rule`
+ * (protocol `Tcp`, `Udp`, `Icmp`, `Esp`, `Ah` or `*`).
+ */
+import type { Capability } from '../target.js'
+
+/**
+ * Deny rules (`Deny` at higher priority than every `Allow`), CIDR selectors and `except` blocks
+ * (split into the prefixes that remain), named externals, workload and label selectors
+ * (application security groups of the enforced workloads, addresses for the others), `any`
+ * (`*`), port ranges and lists, `icmp` of every type (`Icmp`), the `any` service (`*`) and IPv6
+ * prefixes. Missing:
+ * - `icmp-types`: a security rule matches no ICMP type, so `icmp/8` would widen to every type;
+ * - `icmpv6`: the documented protocols name ICMP only, and the azurerm provider refuses the
+ *   API's `Icmpv6` (hashicorp/terraform-provider-azurerm#30751);
+ * - `sctp` and `other-protocols`: no protocol value for them (ESP and AH exist but are not
+ *   mapped yet);
+ * - `monitor-mode`: a security rule allows or denies; there is no audit-only action.
+ */
+export const AZURE_NSG_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
+  'deny-rules',
+  'cidr-selectors',
+  'cidr-except',
+  'named-externals',
+  'workload-selectors',
+  'label-expressions',
+  'global-selectors',
+  'any-peer',
+  'port-ranges',
+  'icmp',
+  'any-service',
+  'ipv6',
+])

@@ -1,0 +1,608 @@
+/**
+ * @module The `azure-nsg` compiler: Bulkhead rules to Azure network security groups (NSGs) on the
+ * network interfaces (NICs) of the enforced workloads, with application security groups (ASGs)
+ * for the groups rules name, as one Terraform JSON file ({@link renderAzureNsg}).
+ *
+ * - Workloads: those compiled (`hosts`, default all) in `enforce` mode that hold an address at
+ *   `now` get an NSG; `observe` ones get nothing and join no ASG (rules name them by address);
+ *   `monitor` is `compile/unsupported-by-target` (`monitor-mode`), as for cilium.
+ * - One NSG per class of enforced workloads: workloads to whose addresses the same rules apply
+ *   (inbound: the rule's `to` matches one of its addresses; outbound: its `from`) share one NSG
+ *   (in a labelled estate, about one per identity); a rule is only in the NSGs it applies to, so
+ *   each NSG stays under the 1000-rule limit longer than one NSG for every NIC would.
+ * - Each live rule gives, in every NSG it applies to, an `Inbound` rule (source: its `from`,
+ *   destination: its `to` restricted to the NSG's workloads) and an `Outbound` one (source: its
+ *   `from` restricted, destination: its `to`). A side is `*` when it holds `any`; otherwise one
+ *   ASG per label or workload selector naming enforced workloads (members: those workloads'
+ *   NICs), and the exact address set of the rest (CIDR blocks less `except`, named externals
+ *   less the workload addresses in them, non-enforced workloads' addresses, read from the
+ *   nftables {@link Universe}) as prefixes, one rule per family (Azure refuses rules mixing
+ *   IPv4 and IPv6 prefixes), at most {@link ASGS_PER_RULE} ASGs per rule (several rules
+ *   otherwise, since a side is ASGs or prefixes, never both).
+ * - Services: `Tcp` / `Udp` with the port ranges, `Icmp` for every ICMP type (IPv4: the far side
+ *   is given as IPv4 prefixes, since whether `Icmp` also matches ICMPv6 is not documented), `*`
+ *   for the `any` service.
+ * - Order (first match wins, lower priority first): the load-balancer probe rule (100, when
+ *   {@link AzureNsgOptions.loadBalancerProbes}), every deny rule, every allow rule, then
+ *   `bh-deny-all-in` / `bh-deny-all-out` at 4096, which shadow the default rules
+ *   (AllowVNetInBound, AllowInternetOutBound, ...): deny beats allow, nothing is allowed by
+ *   default (DESIGN.md rule 1). NSGs are stateful: replies need no rule (rule 3).
+ * @remarks Semantics: DESIGN.md "Policy language v1", rules 1–5. Azure:
+ * https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview (rules,
+ * priorities, default rules, stateful flows, subnet then NIC inbound and NIC then subnet
+ * outbound), https://learn.microsoft.com/azure/virtual-network/application-security-groups
+ * (ASG members are NICs of one virtual network; a rule naming ASGs on both sides needs them in
+ * one virtual network), limits:
+ * https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#azure-resource-manager-virtual-networking-limits
+ * (1000 rules per NSG, 4000 prefixes per NSG side, 10 ASGs per rule, 100 per NSG, 20 per NIC IP
+ * configuration, 4000 IP configurations per ASG; not adjustable). Terraform azurerm v3/v4:
+ * `azurerm_network_security_rule`, `azurerm_application_security_group`,
+ * `azurerm_network_interface_security_group_association`,
+ * `azurerm_network_interface_application_security_group_association`.
+ */
+import {
+  formatRuleRef,
+  rangeToCidrs,
+  selectorKey,
+  selectorMatches,
+  ServiceSet,
+  type Diagnostic,
+  type Inventory,
+  type IpFamily,
+  type LabelSet,
+  type PolicySet,
+  type RuleRef,
+  type Selector,
+  type Service,
+  type Workload,
+} from '../../core/index.js'
+import { checkHosts } from '../kubernetes/compile.js'
+import { hostMode, localAddresses, Universe, type AddressRange } from '../nftables/compile.js'
+import {
+  assertExpressible,
+  laterChangeWarnings,
+  type CompileOptions,
+  type CompileResult,
+  type Compiler,
+} from '../target.js'
+import { AZURE_NSG_CAPABILITIES } from './capabilities.js'
+import { renderAzureNsg } from './render.js'
+
+/** Options of the azure-nsg target. */
+export interface AzureNsgOptions extends CompileOptions {
+  /**
+   * Allow the Azure load balancer's health probes (service tag `AzureLoadBalancer`, from
+   * 168.63.129.16) into every NSG at priority 100, whatever the policy says: the deny-all at
+   * 4096 shadows Azure's default AllowAzureLoadBalancerInBound, and a backend whose probes fail
+   * is taken out of its load balancer. Default true; a `compile/load-balancer-probes` warning
+   * says so.
+   */
+  readonly loadBalancerProbes?: boolean
+}
+
+/** The Terraform JSON file the target writes, relative to the output folder. */
+export const AZURE_NSG_FILE = 'bulkhead-azure-nsg.tf.json'
+
+/** Azure limits (networking, Resource Manager), none adjustable: see the module comment. */
+export const AZURE_LIMITS = {
+  rulesPerNsg: 1000,
+  prefixesPerNsgSide: 4000,
+  asgsPerRule: 10,
+  asgsPerNsg: 100,
+  asgsPerNic: 20,
+  ipConfigurationsPerAsg: 4000,
+} as const
+/** Most ASGs one security rule may name on one side. */
+export const ASGS_PER_RULE = AZURE_LIMITS.asgsPerRule
+/** Priority of the deny-all rules, the last one Azure lets a rule have. */
+export const DENY_ALL_PRIORITY = 4096
+/** The first priority Bulkhead uses. */
+export const FIRST_PRIORITY = 100
+/** Address of the Azure load balancer's health probes (service tag `AzureLoadBalancer`). */
+export const AZURE_LOAD_BALANCER_IP = '168.63.129.16'
+
+/** One side of a security rule as Azure takes it. */
+export type NsgEndpoint =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'tag'; readonly tag: 'AzureLoadBalancer' }
+  /** ASGs by their group (see {@link AsgPlan.group}), at most {@link ASGS_PER_RULE}. */
+  | { readonly kind: 'asgs'; readonly asgs: readonly string[] }
+  /** CIDR prefixes of one family, ascending. */
+  | { readonly kind: 'prefixes'; readonly family: IpFamily; readonly prefixes: readonly string[] }
+
+/** NSG protocol values this target uses. */
+export type NsgProtocol = 'Tcp' | 'Udp' | 'Icmp' | '*'
+
+/** One security rule of an NSG. */
+export interface NsgRulePlan {
+  /** Azure name, unique in the NSG, at most 80 characters. */
+  readonly name: string
+  /** 100–4096, unique per NSG and direction. */
+  readonly priority: number
+  readonly direction: 'Inbound' | 'Outbound'
+  readonly access: 'Allow' | 'Deny'
+  readonly protocol: NsgProtocol
+  /** Destination ports: `['*']`, or ports and `lo-hi` ranges. */
+  readonly ports: readonly string[]
+  readonly source: NsgEndpoint
+  readonly destination: NsgEndpoint
+  /** At most 140 characters: the Bulkhead rule it comes from. */
+  readonly description: string
+  /** The Bulkhead rule, absent for the deny-all and load-balancer rules. */
+  readonly rule?: RuleRef
+}
+
+/** One NSG: the workloads (NICs) it is associated with and its rules by direction and priority. */
+export interface NsgPlan {
+  /** Terraform resource name. */
+  readonly key: string
+  /** Azure name. */
+  readonly name: string
+  /** Workload names, sorted. */
+  readonly members: readonly string[]
+  readonly rules: readonly NsgRulePlan[]
+}
+
+/** One ASG: a label or workload selector (with its policy's scope) and the enforced workloads it names. */
+export interface AsgPlan {
+  /** Terraform resource name. */
+  readonly key: string
+  /** Azure name. */
+  readonly name: string
+  /** The selector, as {@link selectorKey} prints it, with the policy scope it is ANDed with. */
+  readonly group: string
+  /** Workload names (their NICs join the ASG), sorted. */
+  readonly members: readonly string[]
+  /** The rules naming the group. */
+  readonly rules: readonly RuleRef[]
+}
+
+/** Everything the Terraform file says, before rendering. */
+export interface AzureNsgPlan {
+  readonly nsgs: readonly NsgPlan[]
+  readonly asgs: readonly AsgPlan[]
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/** A rule side: `*`, or ASGs plus the exact address ranges they do not cover. */
+interface SideParts {
+  readonly any: boolean
+  readonly asgs: readonly string[]
+  readonly ranges: Readonly<Record<IpFamily, readonly AddressRange[]>>
+}
+
+const FAMILIES: readonly IpFamily[] = [4, 6]
+const WHOLE: Record<IpFamily, AddressRange> = {
+  4: { lo: 0n, hi: (1n << 32n) - 1n },
+  6: { lo: 0n, hi: (1n << 128n) - 1n },
+}
+
+/** An Azure resource name: `[A-Za-z0-9_.-]`, at most `max` characters, ending in a word character. */
+export function azureName(text: string, max = 80): string {
+  const safe = text.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, max)
+  return safe.replace(/[.-]+$/, '') || '_'
+}
+
+function rangesToPrefixes(family: IpFamily, ranges: readonly AddressRange[]): string[] {
+  return ranges.flatMap((r) =>
+    r.lo === WHOLE[family].lo && r.hi === WHOLE[family].hi
+      ? [family === 4 ? '0.0.0.0/0' : '::/0']
+      : rangeToCidrs(family, r),
+  )
+}
+
+/** Sorted, merged ranges (adjacent and overlapping ones joined). */
+function mergeRanges(ranges: readonly AddressRange[]): AddressRange[] {
+  const sorted = [...ranges].sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0))
+  const out: AddressRange[] = []
+  for (const r of sorted) {
+    const last = out[out.length - 1]
+    if (last && r.lo <= last.hi + 1n)
+      out[out.length - 1] = { lo: last.lo, hi: r.hi > last.hi ? r.hi : last.hi }
+    else out.push(r)
+  }
+  return out
+}
+
+/** The security-rule protocols and destination ports of a rule's services. */
+export function nsgProtocols(
+  services: readonly Service[],
+): { protocol: NsgProtocol; ports: string[] }[] {
+  const set = ServiceSet.of(services)
+  if (set.rest) return [{ protocol: '*', ports: ['*'] }]
+  const out: { protocol: NsgProtocol; ports: string[] }[] = []
+  for (const [proto, protocol] of [
+    [6, 'Tcp'],
+    [17, 'Udp'],
+  ] as const) {
+    const ranges = set.ports(proto).ranges
+    if (ranges.length === 0) continue
+    const ports = ranges.map((r) =>
+      r.lo === 0 && r.hi === 65535 ? '*' : r.lo === r.hi ? String(r.lo) : `${r.lo}-${r.hi}`,
+    )
+    out.push({ protocol, ports: ports.includes('*') ? ['*'] : ports })
+  }
+  // every ICMP type (icmp-types is not a capability of this target)
+  if (!set.ports(1).isEmpty) out.push({ protocol: 'Icmp', ports: ['*'] })
+  return out
+}
+
+/** A label or workload selector with its policy's scope, as the key of its ASG. */
+function groupText(sel: Selector, scope: LabelSet): string {
+  const scoped = (sel.kind === 'labels' || sel.kind === 'workload') && !sel.global
+  const pairs = Object.keys(scope).map((k) => `${k}=${scope[k] ?? ''}`)
+  return scoped && pairs.length > 0
+    ? `${selectorKey(sel)} in scope {${pairs.join(',')}}`
+    : selectorKey(sel)
+}
+
+/** Builds NSGs and ASGs; see the module comment. */
+class Planner {
+  readonly u: Universe
+  readonly diagnostics: Diagnostic[] = []
+  /** Enforced workloads with an NSG, by name, with their addresses held at `now`. */
+  readonly enforced = new Map<string, { w: Workload; local: Record<IpFamily, bigint[]> }>()
+  private readonly asgs = new Map<
+    string,
+    { group: string; members: string[]; rules: Map<string, RuleRef> }
+  >()
+  private readonly sides = new Map<string, SideParts>()
+
+  constructor(
+    readonly inventory: Inventory,
+    readonly policySet: PolicySet,
+    readonly options: AzureNsgOptions,
+  ) {
+    this.u = new Universe(inventory, policySet, options.now.getTime())
+    const compiled =
+      options.hosts === undefined
+        ? inventory.workloads
+        : inventory.workloads.filter((w) => options.hosts?.includes(w.name))
+    const modes = new Set<'observe' | 'monitor' | 'enforce'>()
+    for (const w of compiled) {
+      const local = localAddresses(this.u, w)
+      const all = FAMILIES.flatMap((family) => local[family].map((value) => ({ family, value })))
+      const { mode, mixed } = hostMode(this.u, policySet, w, all)
+      modes.add(mode)
+      if (mixed) this.diagnostics.push(mixed)
+      if (mode !== 'enforce') continue
+      if (all.length === 0) {
+        this.diagnostics.push({
+          code: 'compile/host-without-address',
+          severity: 'warning',
+          message: `workload "${w.name}" holds no address at ${options.now.toISOString()}; it gets no NSG`,
+          ...(w.location ? { location: w.location } : {}),
+        })
+        continue
+      }
+      this.enforced.set(w.name, { w, local })
+    }
+    assertExpressible('azure-nsg', AZURE_NSG_CAPABILITIES, policySet, options.now, modes)
+  }
+
+  /** The parts of side `dir` of live rule `i` (cached). */
+  side(i: number, dir: 'from' | 'to'): SideParts {
+    const cacheKey = `${i} ${dir}`
+    const hit = this.sides.get(cacheKey)
+    if (hit) return hit
+    const { policy, rule } = this.u.rules[i] as Universe['rules'][number]
+    const sels = dir === 'from' ? rule.from : rule.to
+    let parts: SideParts
+    if (sels.some((s) => s.kind === 'any'))
+      parts = { any: true, asgs: [], ranges: { 4: [WHOLE[4]], 6: [WHOLE[6]] } }
+    else {
+      const asgs = new Set<string>()
+      const covered: Record<IpFamily, Set<bigint>> = { 4: new Set(), 6: new Set() }
+      for (const sel of sels) {
+        if (sel.kind !== 'labels' && sel.kind !== 'workload') continue
+        const members = [...this.enforced.values()].filter(({ w }) =>
+          selectorMatches(
+            sel,
+            { ip: { family: 4, value: 0n }, entity: { kind: 'workload', workload: w } },
+            policy.scope,
+          ),
+        )
+        if (members.length === 0) continue
+        const group = groupText(sel, policy.scope)
+        const asg = this.asgs.get(group) ?? {
+          group,
+          members: members.map(({ w }) => w.name).sort(),
+          rules: new Map<string, RuleRef>(),
+        }
+        asg.rules.set(formatRuleRef({ policy: policy.name, id: rule.id }), {
+          policy: policy.name,
+          id: rule.id,
+        })
+        this.asgs.set(group, asg)
+        asgs.add(group)
+        for (const { local } of members)
+          for (const f of FAMILIES) for (const v of local[f]) covered[f].add(v)
+      }
+      const ranges: Record<IpFamily, AddressRange[]> = { 4: [], 6: [] }
+      for (const f of FAMILIES) {
+        const inSide = this.u.intervals[f].filter(
+          (iv) =>
+            (dir === 'from' ? iv.from : iv.to).includes(i) &&
+            !(iv.lo === iv.hi && covered[f].has(iv.lo)),
+        )
+        ranges[f] = mergeRanges(inSide.map(({ lo, hi }) => ({ lo, hi })))
+      }
+      parts = { any: false, asgs: [...asgs].sort(), ranges }
+    }
+    this.sides.set(cacheKey, parts)
+    return parts
+  }
+
+  /** The side restricted to the NSG's workloads `members`: their ASGs and their addresses in it. */
+  nicSide(parts: SideParts, members: ReadonlySet<string>): SideParts {
+    if (parts.any) return parts
+    const asgs = parts.asgs.filter((k) => this.asgs.get(k)?.members.some((m) => members.has(m)))
+    const ranges: Record<IpFamily, AddressRange[]> = { 4: [], 6: [] }
+    for (const f of FAMILIES)
+      for (const m of members)
+        for (const v of this.enforced.get(m)?.local[f] ?? [])
+          if (parts.ranges[f].some((r) => r.lo <= v && v <= r.hi)) ranges[f].push({ lo: v, hi: v })
+    return { any: false, asgs, ranges: { 4: mergeRanges(ranges[4]), 6: mergeRanges(ranges[6]) } }
+  }
+
+  /** The side as IPv4 prefixes only (for `Icmp`): ASG members by their IPv4 addresses, `*` as 0.0.0.0/0. */
+  ipv4Only(parts: SideParts): SideParts {
+    const extra: AddressRange[] = []
+    for (const k of parts.asgs)
+      for (const m of this.asgs.get(k)?.members ?? [])
+        for (const v of this.enforced.get(m)?.local[4] ?? []) extra.push({ lo: v, hi: v })
+    return {
+      any: false,
+      asgs: [],
+      ranges: { 4: mergeRanges([...parts.ranges[4], ...extra]), 6: [] },
+    }
+  }
+
+  /** The security-rule endpoints a side becomes: `*`, ASG chunks, prefixes per family. */
+  endpoints(parts: SideParts): NsgEndpoint[] {
+    if (parts.any) return [{ kind: 'any' }]
+    const out: NsgEndpoint[] = []
+    for (let k = 0; k < parts.asgs.length; k += ASGS_PER_RULE)
+      out.push({ kind: 'asgs', asgs: parts.asgs.slice(k, k + ASGS_PER_RULE) })
+    for (const f of FAMILIES) {
+      const prefixes = rangesToPrefixes(f, parts.ranges[f])
+      if (prefixes.length > 0) out.push({ kind: 'prefixes', family: f, prefixes })
+    }
+    return out
+  }
+
+  /** The ASGs that some rule names, with their Terraform and Azure names. */
+  asgPlans(): AsgPlan[] {
+    const used = new Set<string>()
+    return [...this.asgs.values()]
+      .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0))
+      .map((a) => {
+        const text = `bh-${a.group.replace('{}', 'all').replace(' in scope ', '-in-')}`
+        let name = azureName(text.replace(/[{}]/g, ''))
+        for (let n = 2; used.has(name); n++)
+          name = `${azureName(text.replace(/[{}]/g, ''), 76)}-${n}`
+        used.add(name)
+        return {
+          key: name.replace(/[^A-Za-z0-9_-]/g, '_'),
+          name,
+          group: a.group,
+          members: a.members,
+          rules: [...a.rules.values()],
+        }
+      })
+  }
+}
+
+function familyOf(e: NsgEndpoint): IpFamily | undefined {
+  return e.kind === 'prefixes' ? e.family : e.kind === 'tag' ? 4 : undefined
+}
+
+/**
+ * Plans the NSGs and ASGs at `options.now` (see the module comment).
+ * @throws UnsupportedByTargetError for a live rule needing `icmp-types`, `icmpv6`, `sctp`,
+ *   `other-protocols`, or a compiled workload in `monitor` mode.
+ * @throws BulkheadError `compile/unknown-host`.
+ */
+export function planAzureNsg(
+  inventory: Inventory,
+  policySet: PolicySet,
+  options: AzureNsgOptions,
+): AzureNsgPlan {
+  if (options.hosts !== undefined) checkHosts(inventory, options.hosts)
+  const p = new Planner(inventory, policySet, options)
+  const direction = options.direction ?? 'both'
+  const dirs = (['Inbound', 'Outbound'] as const).filter((d) =>
+    d === 'Inbound' ? direction !== 'egress' : direction !== 'ingress',
+  )
+  // classes: workloads with the same applicable rules per direction
+  const classes = new Map<string, string[]>()
+  for (const [name, { local }] of p.enforced) {
+    const applies = { Inbound: new Set<number>(), Outbound: new Set<number>() }
+    for (const f of FAMILIES)
+      for (const v of local[f]) {
+        const m = p.u.match(p.u.endpoint(f, v))
+        for (const i of m.to) applies.Inbound.add(i)
+        for (const i of m.from) applies.Outbound.add(i)
+      }
+    const sig = dirs.map((d) => [...applies[d]].sort((a, b) => a - b).join(',')).join('|')
+    classes.set(sig, [...(classes.get(sig) ?? []), name])
+  }
+  const probes = options.loadBalancerProbes ?? true
+  const nsgs: NsgPlan[] = []
+  const usedNames = new Set<string>()
+  const ordered = [...classes.values()]
+    .map((ms) => ms.sort())
+    .sort((a, b) => ((a[0] ?? '') < (b[0] ?? '') ? -1 : 1))
+  for (const members of ordered) {
+    const memberSet = new Set(members)
+    let name = azureName(`bh-nsg-${members[0] ?? ''}`)
+    for (let n = 2; usedNames.has(name); n++)
+      name = azureName(`bh-nsg-${members[0] ?? ''}`, 76) + `-${n}`
+    usedNames.add(name)
+    const rules: NsgRulePlan[] = []
+    for (const d of dirs) {
+      const short = d === 'Inbound' ? 'in' : 'out'
+      let priority = FIRST_PRIORITY
+      if (d === 'Inbound' && probes)
+        rules.push({
+          name: `bh-${short}-${priority}-azure-load-balancer-probes`,
+          priority: priority++,
+          direction: d,
+          access: 'Allow',
+          protocol: '*',
+          ports: ['*'],
+          source: { kind: 'tag', tag: 'AzureLoadBalancer' },
+          destination: { kind: 'any' },
+          description:
+            'bulkhead Azure load balancer health probes (--no-load-balancer-probes drops this rule)',
+        })
+      for (const access of ['Deny', 'Allow'] as const) {
+        p.u.rules.forEach(({ policy, rule }, i) => {
+          if ((rule.action === 'deny') !== (access === 'Deny')) return
+          const from = p.side(i, 'from')
+          const to = p.side(i, 'to')
+          const [nic, peer] = d === 'Inbound' ? [to, from] : [from, to]
+          const own = p.nicSide(nic, memberSet)
+          if (
+            !own.any &&
+            own.asgs.length === 0 &&
+            own.ranges[4].length + own.ranges[6].length === 0
+          )
+            return
+          const ref = { policy: policy.name, id: rule.id }
+          for (const { protocol, ports } of nsgProtocols(rule.services)) {
+            const far = protocol === 'Icmp' ? p.ipv4Only(peer) : peer
+            const [srcs, dsts] =
+              d === 'Inbound'
+                ? [p.endpoints(far), p.endpoints(own)]
+                : [p.endpoints(own), p.endpoints(far)]
+            for (const source of srcs)
+              for (const destination of dsts) {
+                const fs = familyOf(source)
+                const fd = familyOf(destination)
+                if (fs !== undefined && fd !== undefined && fs !== fd) continue
+                rules.push({
+                  name: azureName(`bh-${short}-${priority}-${policy.name}-${rule.id}`),
+                  priority: priority++,
+                  direction: d,
+                  access,
+                  protocol,
+                  ports,
+                  source,
+                  destination,
+                  description:
+                    `bulkhead ${formatRuleRef(ref)} (${rule.action}, ${short}bound)`.slice(0, 140),
+                  rule: ref,
+                })
+              }
+          }
+        })
+      }
+      rules.push({
+        name: `bh-deny-all-${short}`,
+        priority: DENY_ALL_PRIORITY,
+        direction: d,
+        access: 'Deny',
+        protocol: '*',
+        ports: ['*'],
+        source: { kind: 'any' },
+        destination: { kind: 'any' },
+        description: 'bulkhead deny by default (DESIGN.md rule 1); shadows the Azure default rules',
+      })
+    }
+    nsgs.push({ key: name.replace(/[^A-Za-z0-9_-]/g, '_'), name, members, rules })
+  }
+  const asgs = p.asgPlans()
+  const diagnostics = [...p.diagnostics, ...limitWarnings(nsgs, asgs, p)]
+  if (probes && nsgs.length > 0 && dirs.includes('Inbound'))
+    diagnostics.push({
+      code: 'compile/load-balancer-probes',
+      severity: 'warning',
+      message: `Azure load balancer health probes (AzureLoadBalancer, ${AZURE_LOAD_BALANCER_IP}) are allowed into ${nsgs.length} NSG(s) at priority ${FIRST_PRIORITY}, whatever the policy says (--no-load-balancer-probes turns it off)`,
+    })
+  return { nsgs, asgs, diagnostics }
+}
+
+/** `compile/cloud-limit-exceeded` warnings: see {@link AZURE_LIMITS}. */
+function limitWarnings(
+  nsgs: readonly NsgPlan[],
+  asgs: readonly AsgPlan[],
+  p: Planner,
+): Diagnostic[] {
+  const out: Diagnostic[] = []
+  const hint =
+    'Azure refuses the deployment; this limit is not adjustable by a quota request (https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#azure-resource-manager-virtual-networking-limits): '
+  const warn = (message: string, what: string): void => {
+    out.push({
+      code: 'compile/cloud-limit-exceeded',
+      severity: 'warning',
+      message,
+      hint: hint + what,
+    })
+  }
+  for (const n of nsgs) {
+    if (n.rules.length > AZURE_LIMITS.rulesPerNsg)
+      warn(
+        `NSG ${n.name} has ${n.rules.length} security rules; Azure allows ${AZURE_LIMITS.rulesPerNsg} per NSG`,
+        'merge rules (fewer selectors, wider groups) or give the workloads of this NSG fewer rules',
+      )
+    const named = new Set(
+      n.rules
+        .flatMap((r) => [r.source, r.destination])
+        .flatMap((e) => (e.kind === 'asgs' ? e.asgs : [])),
+    )
+    if (named.size > AZURE_LIMITS.asgsPerNsg)
+      warn(
+        `NSG ${n.name} names ${named.size} application security groups; Azure allows ${AZURE_LIMITS.asgsPerNsg} per NSG`,
+        'name fewer label groups in the rules that apply to these workloads',
+      )
+    for (const side of ['source', 'destination'] as const) {
+      const count = n.rules.reduce((s, r) => {
+        const e = r[side]
+        return s + (e.kind === 'prefixes' ? e.prefixes.length : 0)
+      }, 0)
+      if (count > AZURE_LIMITS.prefixesPerNsgSide)
+        warn(
+          `NSG ${n.name} lists ${count} ${side} address prefixes; Azure allows ${AZURE_LIMITS.prefixesPerNsgSide} per NSG`,
+          'select workloads by labels (ASGs) rather than by address, or use wider CIDR blocks',
+        )
+    }
+  }
+  const perNic = new Map<string, number>()
+  for (const a of asgs) {
+    for (const m of a.members) perNic.set(m, (perNic.get(m) ?? 0) + 1)
+    const configs = a.members.reduce((s, m) => {
+      const local = p.enforced.get(m)?.local
+      return s + (local ? local[4].length + local[6].length : 0)
+    }, 0)
+    if (configs > AZURE_LIMITS.ipConfigurationsPerAsg)
+      warn(
+        `ASG ${a.name} would hold ${configs} IP configurations; Azure allows ${AZURE_LIMITS.ipConfigurationsPerAsg} per ASG`,
+        'split the group with a narrower selector',
+      )
+  }
+  for (const [m, count] of [...perNic].sort()) {
+    if (count > AZURE_LIMITS.asgsPerNic)
+      warn(
+        `workload "${m}" would join ${count} application security groups; Azure allows ${AZURE_LIMITS.asgsPerNic} per NIC IP configuration`,
+        'use fewer distinct label selectors that match this workload',
+      )
+  }
+  return out
+}
+
+/**
+ * The azure-nsg target: one Terraform JSON file, {@link AZURE_NSG_FILE} (see
+ * {@link renderAzureNsg}), for `terraform apply` in the output folder.
+ */
+export const azureNsgCompiler: Compiler<AzureNsgOptions> = {
+  target: 'azure-nsg',
+  capabilities: AZURE_NSG_CAPABILITIES,
+  compile(inventory: Inventory, policySet: PolicySet, options: AzureNsgOptions): CompileResult {
+    const plan = planAzureNsg(inventory, policySet, options)
+    return {
+      artefacts: [{ path: AZURE_NSG_FILE, content: renderAzureNsg(plan, options.now) }],
+      diagnostics: [...plan.diagnostics, ...laterChangeWarnings(inventory, policySet, options.now)],
+    }
+  },
+}

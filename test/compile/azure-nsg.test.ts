@@ -1,0 +1,377 @@
+/**
+ * @module Tests of the azure-nsg target: conformance suite with the NSG evaluator of the emitted
+ * Terraform JSON, the golden file of a fixture workspace, and hand cases (priorities, ASGs,
+ * observe workloads, prefixes per family, ICMP, load-balancer probes, limits).
+ */
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import {
+  AZURE_NSG_FILE,
+  azureNsgCompiler,
+  azureNsgDecide,
+  planAzureNsg,
+  readAzureNsg,
+  UnsupportedByTargetError,
+  type AzureNsgOptions,
+  type CompileResult,
+} from '../../src/compile/index.js'
+import { labelSet, type Inventory, type PolicySet, type Rule } from '../../src/core/index.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import { loadWorkspace } from '../../src/policy/files.js'
+import { runCompileConformance, type ConformanceChecker } from '../conformance/compile.case.js'
+import { cidr, lbl, rule, tcp } from './kubernetes-fixture.js'
+
+const NOW = new Date('2026-11-22T12:00:00Z')
+const FIXTURE = fileURLToPath(new URL('../fixtures/compile-azure-nsg/', import.meta.url))
+
+const checker: ConformanceChecker = (result, inventory, tuple) => {
+  const tf = result.artefacts.find((a) => a.path === AZURE_NSG_FILE)
+  if (!tf) throw new Error('no Terraform file')
+  return azureNsgDecide(readAzureNsg(tf.content), inventory, tuple)
+}
+
+runCompileConformance({
+  compiler: azureNsgCompiler,
+  checker,
+  // the model's exact semantics: no load-balancer rule before the policy's
+  extraOptions: { loadBalancerProbes: false },
+})
+
+const INVENTORY: Inventory = {
+  workloads: [
+    {
+      name: 'web-1',
+      addresses: [{ ip: '10.1.0.1' }, { ip: '2001:db8::1' }],
+      labels: labelSet({ role: 'web', app: 'shop' }),
+    },
+    {
+      name: 'web-2',
+      addresses: [{ ip: '10.1.0.2' }],
+      labels: labelSet({ role: 'web', app: 'shop' }),
+    },
+    {
+      name: 'api-1',
+      addresses: [{ ip: '10.1.1.1' }],
+      labels: labelSet({ role: 'api', app: 'shop' }),
+    },
+    {
+      name: 'db-1',
+      addresses: [{ ip: '10.1.2.1' }],
+      labels: labelSet({ role: 'db', app: 'shop' }),
+    },
+  ],
+  externals: [],
+  labelRules: [],
+}
+
+function policySet(
+  rules: Rule[],
+  enforcement: PolicySet['enforcement'] = [{ selector: { kind: 'any' }, mode: 'enforce' }],
+): PolicySet {
+  return {
+    policies: [
+      { name: 'shop', owner: 'team', scope: labelSet({ app: 'shop' }), rules, file: 'shop.yaml' },
+    ],
+    enforcement,
+  }
+}
+
+function compile(
+  ps: PolicySet,
+  inv: Inventory = INVENTORY,
+  extra: Partial<AzureNsgOptions> = {},
+): CompileResult {
+  return azureNsgCompiler.compile(inv, ps, { now: NOW, ...extra })
+}
+
+type Tf = { resource: Record<string, Record<string, Record<string, unknown>>> }
+const tfOf = (r: CompileResult): Tf => JSON.parse(r.artefacts[0]?.content ?? '{}') as Tf
+
+describe('azure-nsg golden file', () => {
+  it('fixture workspace compiles to the reviewed Terraform JSON', async () => {
+    const { inventory, policySet: ps, diagnostics } = await loadWorkspace(FIXTURE, NOW)
+    expect(diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+    const r = azureNsgCompiler.compile(inventory, ps, { now: NOW })
+    expect(r.artefacts.map((a) => a.path)).toEqual([AZURE_NSG_FILE])
+    await expect(r.artefacts[0]?.content).toMatchFileSnapshot(
+      `../golden/compile/compile-azure-nsg.${AZURE_NSG_FILE}`,
+    )
+    expect(r.diagnostics.map((d) => d.code).sort()).toEqual([
+      'compile/expires-later',
+      'compile/load-balancer-probes',
+    ])
+    // every flow between the fixture's addresses and a few outside, as the model decides
+    const ips = [
+      ...inventory.workloads.flatMap((w) => w.addresses.map((a) => a.ip)),
+      '10.9.9.9',
+      '10.40.0.5',
+      '198.51.100.7',
+      '203.0.113.4',
+    ]
+    const state = readAzureNsg(r.artefacts[0]?.content ?? '')
+    const ps2 = { ...ps }
+    let decided = 0
+    for (const src of ips)
+      for (const dst of ips)
+        for (const [protocol, dstPort] of [
+          [6, 443],
+          [6, 5432],
+          [6, 22],
+          [6, 21],
+          [6, 8050],
+          [17, 53],
+          [1, 8],
+        ] as const) {
+          if (src.includes(':') !== dst.includes(':')) continue
+          if (protocol === 1 && src.includes(':')) continue // no ICMPv4 between IPv6 addresses
+          const tuple = { src, dst, protocol, dstPort, at: NOW.getTime() }
+          const got = azureNsgDecide(state, inventory, tuple)
+          if (got === undefined) continue
+          decided++
+          expect(got, `${src} -> ${dst} ${protocol}/${dstPort}`).toBe(
+            evaluate(inventory, ps2, tuple).decision,
+          )
+        }
+    expect(decided).toBeGreaterThan(100)
+  })
+})
+
+describe('azure-nsg target', () => {
+  it('deny rules come before allow rules; deny-all at 4096 in each direction', () => {
+    const plan = planAzureNsg(
+      INVENTORY,
+      policySet([
+        rule('web-to-api', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [tcp(443)]),
+        rule(
+          'no-web-to-db',
+          [lbl({ role: 'web' })],
+          [lbl({ role: 'db' })],
+          [{ protocol: 'any' }],
+          'deny',
+        ),
+      ]),
+      { now: NOW, loadBalancerProbes: false },
+    )
+    const web = plan.nsgs.find((n) => n.members.includes('web-1'))
+    expect(web?.members).toEqual(['web-1', 'web-2'])
+    const out = web?.rules.filter((r) => r.direction === 'Outbound') ?? []
+    expect(out.map((r) => [r.priority, r.access, r.rule?.id ?? r.name])).toEqual([
+      [100, 'Deny', 'no-web-to-db'],
+      [101, 'Allow', 'web-to-api'],
+      [4096, 'Deny', 'bh-deny-all-out'],
+    ])
+    // the rule's groups are ASGs on both sides
+    expect(out[1]?.source).toEqual({ kind: 'asgs', asgs: ['{role=web} in scope {app=shop}'] })
+    expect(out[1]?.destination).toEqual({ kind: 'asgs', asgs: ['{role=api} in scope {app=shop}'] })
+    expect(plan.asgs.map((a) => [a.name, a.members])).toEqual([
+      ['bh-role-api-in-app-shop', ['api-1']],
+      ['bh-role-db-in-app-shop', ['db-1']],
+      ['bh-role-web-in-app-shop', ['web-1', 'web-2']],
+    ])
+  })
+
+  it('observe workloads get no NSG, join no ASG, and are named by address', () => {
+    const ps = policySet(
+      [rule('web-to-api', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [tcp(443)])],
+      [
+        { selector: lbl({ role: 'api' }), mode: 'enforce' },
+        { selector: { kind: 'any' }, mode: 'observe' },
+      ],
+    )
+    const plan = planAzureNsg(INVENTORY, ps, { now: NOW, loadBalancerProbes: false })
+    expect(plan.nsgs.map((n) => n.members)).toEqual([['api-1']])
+    expect(plan.asgs.flatMap((a) => a.members)).toEqual(['api-1'])
+    const inbound = plan.nsgs[0]?.rules.filter((r) => r.rule?.id === 'web-to-api') ?? []
+    expect(inbound.map((r) => r.source)).toEqual([
+      { kind: 'prefixes', family: 4, prefixes: ['10.1.0.1/32', '10.1.0.2/32'] },
+      { kind: 'prefixes', family: 6, prefixes: ['2001:db8::1/128'] },
+    ])
+    const tf = tfOf(compile(ps))
+    expect(
+      Object.values(tf.resource['azurerm_network_interface_security_group_association'] ?? {}).map(
+        (a) => a['network_interface_id'],
+      ),
+    ).toEqual(['${var.network_interface_ids["api-1"]}'])
+  })
+
+  it('monitor mode is unsupported-by-target (monitor-mode), as for cilium', () => {
+    const ps = policySet(
+      [rule('web-to-api', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [tcp(443)])],
+      [{ selector: { kind: 'any' }, mode: 'monitor' }],
+    )
+    expect(() => compile(ps)).toThrow(UnsupportedByTargetError)
+    // a monitored workload left out of --host does not stop the others
+    const only = policySet(
+      [rule('web-to-api', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [tcp(443)])],
+      [
+        { selector: lbl({ role: 'api' }), mode: 'enforce' },
+        { selector: { kind: 'any' }, mode: 'monitor' },
+      ],
+    )
+    expect(compile(only, INVENTORY, { hosts: ['api-1'] }).artefacts).toHaveLength(1)
+  })
+
+  it('typed ICMP, ICMPv6 and SCTP are refused with their capability, never widened', () => {
+    for (const [service, capability] of [
+      [{ protocol: 1, ports: { lo: 8, hi: 8 } }, 'icmp-types'],
+      [{ protocol: 58, ports: { lo: 0, hi: 255 } }, 'icmpv6'],
+      [{ protocol: 132, ports: { lo: 9000, hi: 9000 } }, 'sctp'],
+    ] as const) {
+      let err: unknown
+      try {
+        compile(policySet([rule('r', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [service])]))
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(UnsupportedByTargetError)
+      expect((err as UnsupportedByTargetError).unsupported.map((u) => u.capability)).toContain(
+        capability,
+      )
+    }
+  })
+
+  it('icmp (every type) names the far side by IPv4 prefixes only', () => {
+    const plan = planAzureNsg(
+      INVENTORY,
+      policySet([
+        rule(
+          'ping',
+          [lbl({ role: 'web' })],
+          [lbl({ role: 'api' })],
+          [{ protocol: 1, ports: { lo: 0, hi: 255 } }],
+        ),
+      ]),
+      { now: NOW, loadBalancerProbes: false, direction: 'ingress' },
+    )
+    const api = plan.nsgs.find((n) => n.members.includes('api-1'))
+    const ping = api?.rules.filter((r) => r.rule?.id === 'ping') ?? []
+    expect(ping.map((r) => [r.protocol, r.source])).toEqual([
+      ['Icmp', { kind: 'prefixes', family: 4, prefixes: ['10.1.0.1/32', '10.1.0.2/32'] }],
+    ])
+  })
+
+  it('cidr except becomes the prefixes that remain; IPv4 and IPv6 in separate rules', () => {
+    const plan = planAzureNsg(
+      INVENTORY,
+      policySet([
+        rule(
+          'office',
+          [
+            { kind: 'cidr', cidr: cidr('192.0.2.0/24'), except: [cidr('192.0.2.0/25')] },
+            { kind: 'cidr', cidr: cidr('2001:db8:1::/48'), except: [] },
+          ],
+          [lbl({ role: 'db' })],
+          [tcp(5432)],
+        ),
+      ]),
+      { now: NOW, loadBalancerProbes: false, direction: 'ingress' },
+    )
+    const db = plan.nsgs.find((n) => n.members.includes('db-1'))
+    expect(db?.rules.filter((r) => r.rule).map((r) => r.source)).toEqual([
+      { kind: 'prefixes', family: 4, prefixes: ['192.0.2.128/25'] },
+      { kind: 'prefixes', family: 6, prefixes: ['2001:db8:1::/48'] },
+    ])
+  })
+
+  it('load-balancer probes: allowed at priority 100 by default, with a warning; off on request', () => {
+    const ps = policySet([
+      rule('web-to-api', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [tcp(443)]),
+    ])
+    const on = compile(ps)
+    expect(on.diagnostics.map((d) => d.code)).toContain('compile/load-balancer-probes')
+    const rules = Object.values(tfOf(on).resource['azurerm_network_security_rule'] ?? {})
+    expect(
+      rules
+        .filter((r) => r['source_address_prefix'] === 'AzureLoadBalancer')
+        .map((r) => r['priority']),
+    ).toEqual([100, 100, 100])
+    const state = readAzureNsg(on.artefacts[0]?.content ?? '')
+    const probe = {
+      src: '168.63.129.16',
+      dst: '10.1.2.1',
+      protocol: 6,
+      dstPort: 80,
+      at: NOW.getTime(),
+    }
+    expect(azureNsgDecide(state, INVENTORY, probe)).toBe('allowed')
+    const off = compile(ps, INVENTORY, { loadBalancerProbes: false })
+    expect(off.diagnostics.map((d) => d.code)).not.toContain('compile/load-balancer-probes')
+    expect(azureNsgDecide(readAzureNsg(off.artefacts[0]?.content ?? ''), INVENTORY, probe)).toBe(
+      'denied',
+    )
+  })
+
+  it('every object names its origin; variables hold what the inventory does not know', () => {
+    const tf = tfOf(
+      compile(
+        policySet([rule('web-to-api', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [tcp(443)])]),
+      ),
+    )
+    const doc = tf as unknown as { variable: Record<string, { type: string }> }
+    expect(Object.keys(doc.variable).sort()).toEqual([
+      'location',
+      'network_interface_ids',
+      'resource_group_name',
+    ])
+    expect(doc.variable['network_interface_ids']?.type).toBe('map(string)')
+    for (const a of Object.values(tf.resource['azurerm_application_security_group'] ?? {}))
+      expect(a['tags']).toMatchObject({
+        'managed-by': 'bulkhead',
+        'bulkhead-rules': 'shop/web-to-api',
+      })
+    for (const r of Object.values(tf.resource['azurerm_network_security_rule'] ?? {})) {
+      expect(String(r['description']).length).toBeLessThanOrEqual(140)
+      expect(String(r['name']).length).toBeLessThanOrEqual(80)
+      expect(r['description']).toMatch(/^bulkhead /)
+    }
+  })
+
+  it('more than 1000 rules in one NSG is a cloud-limit warning naming the NSG and the counts', () => {
+    const many = Array.from({ length: 600 }, (_, i) =>
+      rule(
+        `r${i}`,
+        [{ kind: 'cidr', cidr: cidr(`192.0.${Math.floor(i / 250)}.${i % 250}/32`), except: [] }],
+        [lbl({ role: 'db' })],
+        [tcp(1000 + i)],
+      ),
+    )
+    const r = compile(policySet(many), INVENTORY, {
+      direction: 'ingress',
+      loadBalancerProbes: false,
+    })
+    expect(r.diagnostics.filter((d) => d.code === 'compile/cloud-limit-exceeded')).toEqual([])
+    const twice = compile(
+      policySet([...many, ...many.map((x) => ({ ...x, id: `${x.id}b`, services: [tcp(30000)] }))]),
+      INVENTORY,
+      {
+        direction: 'ingress',
+        loadBalancerProbes: false,
+      },
+    )
+    const limit = twice.diagnostics.filter((d) => d.code === 'compile/cloud-limit-exceeded')
+    expect(limit).toHaveLength(1)
+    expect(limit[0]?.message).toMatch(/^NSG bh-nsg-db-1 has 1201 security rules; Azure allows 1000/)
+  })
+
+  it('more than 10 ASGs on one side are split over several rules', () => {
+    const workloads = Array.from({ length: 12 }, (_, i) => ({
+      name: `w${i}`,
+      addresses: [{ ip: `10.3.0.${i + 1}` }],
+      labels: labelSet({ app: 'shop', tier: `t${i}` }),
+    }))
+    const inv: Inventory = { ...INVENTORY, workloads: [...INVENTORY.workloads, ...workloads] }
+    const from = workloads.map((w) => lbl({ tier: w.labels['tier'] ?? '' }))
+    const plan = planAzureNsg(
+      inv,
+      policySet([rule('tiers', from, [lbl({ role: 'db' })], [tcp(5432)])]),
+      {
+        now: NOW,
+        loadBalancerProbes: false,
+        direction: 'ingress',
+      },
+    )
+    const db = plan.nsgs.find((n) => n.members.includes('db-1'))
+    const tiers = db?.rules.filter((r) => r.rule?.id === 'tiers') ?? []
+    expect(tiers.map((r) => (r.source.kind === 'asgs' ? r.source.asgs.length : 0))).toEqual([10, 2])
+  })
+})
