@@ -121,9 +121,10 @@ describe('azure-nsg golden file', () => {
           [6, 8050],
           [17, 53],
           [1, 8],
+          [58, 128],
         ] as const) {
           if (src.includes(':') !== dst.includes(':')) continue
-          if (protocol === 1 && src.includes(':')) continue // no ICMPv4 between IPv6 addresses
+          if (protocol === (src.includes(':') ? 1 : 58)) continue // ICMP of the other family
           const tuple = { src, dst, protocol, dstPort, at: NOW.getTime() }
           const got = azureNsgDecide(state, inventory, tuple)
           if (got === undefined) continue
