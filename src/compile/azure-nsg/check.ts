@@ -24,7 +24,10 @@
  * (security rules, default security rules, stateful flow records),
  * https://learn.microsoft.com/azure/virtual-network/network-security-group-how-it-works
  * (inbound: subnet NSG then NIC NSG; outbound: NIC then subnet),
- * https://learn.microsoft.com/azure/virtual-network/application-security-groups.
+ * https://learn.microsoft.com/azure/virtual-network/application-security-groups. The virtual
+ * network itself carries only TCP, UDP, ICMP, ESP and AH
+ * (https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq): this evaluator decides
+ * by the NSGs alone, as the model does for every protocol.
  */
 import {
   cidrContains,
