@@ -41,6 +41,22 @@ function tagValue(items: readonly string[]): string {
   return literal(all.length <= 256 ? all : `${all.slice(0, 255)}…`)
 }
 
+/**
+ * Terraform names of a group's associations, one per member, from the member's name (so that a
+ * member joining or leaving does not rename the others'): `<group>__<workload>`, characters
+ * outside `[A-Za-z0-9_-]` as `_`, a clash numbered.
+ */
+function memberKeys(group: string, members: readonly string[]): [string, string][] {
+  const used = new Set<string>()
+  return members.map((m) => {
+    const base = `${group}__${m.replace(/[^A-Za-z0-9_-]/g, '_')}`
+    let key = base
+    for (let n = 2; used.has(key); n++) key = `${base}_${n}`
+    used.add(key)
+    return [key, m]
+  })
+}
+
 /** Sorts object keys at every level (arrays keep their order). */
 function sorted(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sorted)
@@ -96,8 +112,8 @@ function asgResources(asgs: readonly AsgPlan[]): {
         'bulkhead-rules': tagValue(a.rules.map((r) => `${r.policy}/${r.id}`)),
       },
     }
-    a.members.forEach((m, n) => {
-      joins[`${a.key}_${n}`] = {
+    memberKeys(a.key, a.members).forEach(([key, m]) => {
+      joins[key] = {
         network_interface_id: nicRef(m),
         application_security_group_id: `\${azurerm_application_security_group.${a.key}.id}`,
       }
@@ -142,8 +158,8 @@ function nsgResources(
         description: literal(r.description),
       }
     }
-    n.members.forEach((m, k) => {
-      joins[`${n.key}_${k}`] = {
+    memberKeys(n.key, n.members).forEach(([key, m]) => {
+      joins[key] = {
         network_interface_id: nicRef(m),
         network_security_group_id: `\${azurerm_network_security_group.${n.key}.id}`,
       }
