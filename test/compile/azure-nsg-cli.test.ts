@@ -13,24 +13,16 @@ const WS = fileURLToPath(new URL('../fixtures/compile-azure-nsg/', import.meta.u
 const TMP = mkdtempSync(path.join(tmpdir(), 'bulkhead-compile-azure-'))
 const NOW = '2026-11-22T12:00:00Z'
 
+/** `bulkhead compile --target azure-nsg --out OUT -w WS --now NOW ...extra`. */
+const compileAzure = (out: string, ws: string, ...extra: string[]) =>
+  cli('compile', '--target', 'azure-nsg', '--out', out, '-w', ws, '--now', NOW, ...extra)
+
 describe('bulkhead compile --target azure-nsg', () => {
   afterAll(() => rmSync(TMP, { recursive: true, force: true }))
 
   it('writes one Terraform JSON file; -o json sums it up with the warnings', async () => {
     const out = path.join(TMP, 'all')
-    const r = await cli(
-      'compile',
-      '--target',
-      'azure-nsg',
-      '--out',
-      out,
-      '-w',
-      WS,
-      '--now',
-      NOW,
-      '-o',
-      'json',
-    )
+    const r = await compileAzure(out, WS, '-o', 'json')
     expect(r.code).toBe(0)
     expect(readdirSync(out)).toEqual(['bulkhead-azure-nsg.tf.json'])
     const summary = JSON.parse(r.stdout) as {
@@ -55,18 +47,7 @@ describe('bulkhead compile --target azure-nsg', () => {
 
   it('--no-load-balancer-probes leaves the probe rule out', async () => {
     const out = path.join(TMP, 'noprobes')
-    const r = await cli(
-      'compile',
-      '--target',
-      'azure-nsg',
-      '--out',
-      out,
-      '-w',
-      WS,
-      '--now',
-      NOW,
-      '--no-load-balancer-probes',
-    )
+    const r = await compileAzure(out, WS, '--no-load-balancer-probes')
     expect(r.code).toBe(0)
     expect(r.stderr).not.toContain('compile/load-balancer-probes')
     expect(readFileSync(path.join(out, 'bulkhead-azure-nsg.tf.json'), 'utf8')).not.toContain(
@@ -89,17 +70,7 @@ describe('bulkhead compile --target azure-nsg', () => {
         '',
       ].join('\n'),
     )
-    const r = await cli(
-      'compile',
-      '--target',
-      'azure-nsg',
-      '--out',
-      path.join(TMP, 'ping'),
-      '-w',
-      ws,
-      '--now',
-      NOW,
-    )
+    const r = await compileAzure(path.join(TMP, 'ping'), ws)
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('compile/unsupported-by-target')
     expect(r.stderr).toContain('ops/echo')
