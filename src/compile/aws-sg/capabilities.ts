@@ -5,15 +5,18 @@
 import { ALL_CAPABILITIES, type Capability } from '../target.js'
 
 /**
- * Every capability but `monitor-mode`. Security groups are allow-only, so the target compiles
+ * Every capability but `monitor-mode` and `sctp`. Security groups are allow-only, so the target compiles
  * what the policy set allows between groups of workloads (allows minus denies, as the model
  * decides) rather than rule by rule: `deny-rules` and `cidr-except` are expressed by
  * subtraction (address ranges are split where a deny or an `except` cuts them).
  * `other-protocols` and `any-service` become `ip_protocol` numbers and `-1`. Missing:
  * `monitor-mode` (a security group allows or drops; it cannot accept and report, and VPC flow
  * logs record the group's verdict, not the policy's), so a workload in `monitor` mode is
- * `compile/unsupported-by-target`, as for the cilium target.
+ * `compile/unsupported-by-target`, as for the cilium target. `sctp`: a security group rule for
+ * a protocol other than TCP, UDP, ICMP and ICMPv6 allows every port whatever range it gives
+ * (API `IpPermission`), so a rule naming SCTP ports is refused; an allowed set that only the
+ * subtraction makes partial (`any` less a denied SCTP port) is `compile/not-expressible`.
  */
 export const AWS_SG_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(
-  ALL_CAPABILITIES.filter((c) => c !== 'monitor-mode'),
+  ALL_CAPABILITIES.filter((c) => c !== 'monitor-mode' && c !== 'sctp'),
 )
