@@ -1,7 +1,7 @@
 /**
  * `bulkhead blast-radius --from/--to` with selectors written as policy files write them (YAML
- * flow style), on test/fixtures/blast-estate: the same sources as the short forms, and the policy
- * loader's located errors for a bad one.
+ * flow style), on test/fixtures/blast-estate: the same sources as the short forms, the policy
+ * loader's located errors for a bad one, and an error for a workload name the inventory lacks.
  */
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -51,5 +51,13 @@ describe('bulkhead blast-radius with YAML selectors', () => {
     const unknown = await cli(...base, '--to', '{workload: nosuch}')
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain('policy/unknown-workload')
+  })
+  it('a workload name the inventory does not hold is an error, not zero sources', async () => {
+    expect(names(await sources('--from', 'web-1'))).toEqual(['web-1'])
+    for (const flag of ['--from', '--to']) {
+      const r = await cli(...base, flag, 'web-3')
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('policy/unknown-workload')
+    }
   })
 })

@@ -40,9 +40,10 @@ const BASELINES: readonly Baseline[] = ['flat', 'observed', 'policy', 'enforced'
  * `{cidr: 10.0.0.0/8, except: [10.9.0.0/16]}`, `{external: bank-sftp}`; DESIGN.md "selector",
  * never scoped), or the short forms `k=v[,k=v...]` (labels), `cidr:BLOCK` or a bare block with
  * `/` (addresses), `any`, else a workload name.
- * @throws BulkheadError `analyze/bad-selector` for a bad short form; the policy loader's codes
- *   (`policy/bad-selector`, `policy/unknown-workload`, …) located at the flag's column for a bad
- *   YAML selector.
+ * @throws BulkheadError `analyze/bad-selector` for a bad short form, `policy/unknown-workload`
+ *   for a workload name the inventory does not hold (as the YAML form `{workload: NAME}` says:
+ *   a typo must not quietly select no source); the policy loader's codes (`policy/bad-selector`,
+ *   `policy/unknown-workload`, …) located at the flag's column for a bad YAML selector.
  */
 export function parseWorkloadSelector(text: string, flag: string, inventory: Inventory): Selector {
   const t = text.trim()
@@ -83,6 +84,15 @@ export function parseWorkloadSelector(text: string, flag: string, inventory: Inv
     }
     return { kind: 'labels', match: labelSet(pairs), expressions: [], global: true }
   }
+  if (!inventory.workloads.some((w) => w.name === t))
+    throw new BulkheadError([
+      {
+        code: 'policy/unknown-workload',
+        severity: 'error',
+        message: `${flag} "${text}": no workload named "${t}" in the inventory`,
+        hint: 'give a workload name as `bulkhead inventory` lists it, or a selector such as role=web',
+      },
+    ])
   return { kind: 'workload', name: t, global: true }
 }
 
