@@ -64,6 +64,7 @@ export type ErrorCode =
   | 'ingest/unsupported-version'
   | 'ingest/no-template'
   | 'ingest/empty-input'
+  | 'ingest/no-files'
   | 'ingest/line-too-long'
   // recommend
   | 'recommend/short-window'

@@ -38,3 +38,23 @@ describe('a folder on the command line stands for every file beneath it', () => 
     expect(r.stderr).toMatch(/does not read standard input/)
   })
 })
+
+describe('an input that stands for no file is a warning, not a silent empty ingest', () => {
+  const ws = join(dir, 'ws-no-files')
+  mkdirSync(join(ws, 'empty'), { recursive: true })
+  writeFileSync(
+    join(ws, 'bulkhead.yaml'),
+    'apiVersion: bulkhead.dev/v1\nkind: Workspace\nsources:\n  - { path: "flows/*.log.gz", format: aws-vpc }\n',
+  )
+
+  it('a source glob matching nothing, and an empty folder, each give ingest/no-files', async () => {
+    const fromSources = await cli('ingest', '-w', ws, '-o', 'json')
+    expect(fromSources.code).toBe(0)
+    const doc = JSON.parse(fromSources.stdout) as { files: number; diagnostics: { code: string }[] }
+    expect(doc.files).toBe(0)
+    expect(doc.diagnostics.map((d) => d.code)).toEqual(['ingest/no-files'])
+    const folder = await cli('ingest', '-w', ws, join(ws, 'empty'))
+    expect(folder.code).toBe(0)
+    expect(folder.stderr).toContain('warning ingest/no-files')
+  })
+})

@@ -20,7 +20,7 @@ import type { FlowFormat } from '../../ingest/types.js'
 import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from '../../policy/workspace.js'
 import type { IngestFileResult } from '../../store/index.js'
 import { openStore } from '../store.js'
-import { checkFieldList, expandInputs } from '../inputs.js'
+import { checkFieldList, expandInputs, noFiles } from '../inputs.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
 import { startProgress } from '../progress.js'
 
@@ -126,7 +126,18 @@ export function expandGlob(pattern: string): string[] {
     .sort()
 }
 
-function planJobs(files: readonly string[], opts: IngestOptions, ws: Workspace): IngestJob[] {
+/**
+ * The files to read, each with its format, from the files named or else the workspace's
+ * sources. An empty folder, and a source that matches no file, add an `ingest/no-files`
+ * warning to `sink`.
+ * @throws UsageError for standard input, a bad format or field list, or nothing to read.
+ */
+function planJobs(
+  files: readonly string[],
+  opts: IngestOptions,
+  ws: Workspace,
+  sink: Diagnostic[],
+): IngestJob[] {
   const cliFormat = opts.format !== undefined ? checkFlowFormat(opts.format, '--format') : undefined
   if (files.includes('-')) {
     throw new UsageError(
@@ -136,7 +147,7 @@ function planJobs(files: readonly string[], opts: IngestOptions, ws: Workspace):
   }
   checkFieldList(opts.fields)
   if (files.length > 0) {
-    return expandInputs(files).map((file) => ({
+    return expandInputs(files, sink).map((file) => ({
       file,
       format: cliFormat ?? 'auto',
       ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
@@ -153,7 +164,9 @@ function planJobs(files: readonly string[], opts: IngestOptions, ws: Workspace):
     const format = cliFormat ?? checkFlowFormat(s.format, `sources in ${WORKSPACE_FILE}`)
     const fields = opts.fields ?? s.fields
     checkFieldList(fields, `the fields of source "${s.path}" in ${WORKSPACE_FILE}`)
-    for (const file of expandInputs(expandGlob(s.path)))
+    const matched = expandGlob(s.path)
+    if (matched.length === 0) sink.push(noFiles(`source "${s.path}" of ${WORKSPACE_FILE}`))
+    for (const file of expandInputs(matched, sink))
       jobs.push({ file, format, ...(fields !== undefined ? { fields } : {}) })
   }
   return jobs
@@ -307,8 +320,10 @@ Exit codes: 0 success, 1 usage error or an unusable file.`,
     .action(async (files: string[], opts: IngestOptions) => {
       checkFormat(opts.output, ['text', 'json', 'yaml'])
       const ws = readWorkspace(opts.workspace)
-      const jobs = planJobs(files, opts, ws)
-      const out = await ingestFiles(jobs, ws.store, { strict: opts.strict === true })
+      const planned: Diagnostic[] = []
+      const jobs = planJobs(files, opts, ws, planned)
+      const ran = await ingestFiles(jobs, ws.store, { strict: opts.strict === true })
+      const out = { ...ran, diagnostics: [...planned, ...ran.diagnostics] }
       printDiagnostics(out.diagnostics)
       emit(out, opts.output, (o) => renderText(o))
       if (out.failed.length > 0) process.exitCode = EXIT.input
