@@ -142,6 +142,7 @@ export type ErrorCode =
   | 'k8s/unknown-endpoint'
   | 'k8s/bad-connection'
   | 'k8s/not-importable'
+  | 'k8s/no-pod-address'
 
 /** How bad a diagnostic is. `fatal` stops the stage; `error` fails the load; `warning` does not. */
 export type Severity = 'fatal' | 'error' | 'warning'

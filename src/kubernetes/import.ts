@@ -130,7 +130,8 @@ export interface K8sImportOptions {
    * Workloads whose pods carry no IP (plain manifests) get consecutive addresses from this block
    * (from its first address + 1, skipping addresses pods hold), so that `bulkhead connlist` has
    * something to judge. Without it such workloads hold no address: the workspace loads, and
-   * connlist, which judges addresses, shows no connection of theirs.
+   * connlist, which judges addresses, shows no connection of theirs; the import warns
+   * (`k8s/no-pod-address`).
    */
   readonly assignAddresses?: Cidr
 }
@@ -278,6 +279,20 @@ export function importModel(
     }
     return { name: w.name, addresses, labels: labelSet(w.labels) }
   })
+  const unaddressed = wl.filter((_, i) => workloads[i]?.addresses.length === 0)
+  const first = unaddressed[0]
+  if (first)
+    diags.push(
+      diagnostic(
+        'k8s/no-pod-address',
+        `${unaddressed.length} of ${wl.length} workloads have no pod IP (plain manifests), e.g. ${first.name}: the workspace's connlist, simulate and compile judge addresses and will show no connection of theirs`,
+        first.pod.location,
+        {
+          severity: 'warning',
+          hint: 'import a `kubectl get pods -o yaml` dump, or pass --assign-addresses CIDR',
+        },
+      ),
+    )
 
   // ---- externals: every block boundary, plus the whole of both families
   const blockMap = new Map<string, Cidr>()

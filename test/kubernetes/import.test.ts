@@ -346,6 +346,25 @@ describe('bulkhead k8s import (CLI)', () => {
     })
   })
 
+  it('pods without an IP are a k8s/no-pod-address warning, which --assign-addresses removes', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'bulkhead-import-'))
+    dirs.push(ws)
+    const out = join(ws, 'policy')
+    const bare = importManifests(readManifestFiles(FIXTURE))
+    expect(bare.diagnostics).toContainEqual(
+      expect.objectContaining({ code: 'k8s/no-pod-address', severity: 'warning' }),
+    )
+    const r = await cli('k8s', 'import', FIXTURE, '--out', out)
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('warning k8s/no-pod-address')
+    const given = await cli(
+      ...['k8s', 'import', FIXTURE, '--out', out, '--force'],
+      ...['--assign-addresses', '100.64.0.0/10'],
+    )
+    expect(given.code).toBe(0)
+    expect(given.stderr).not.toContain('k8s/no-pod-address')
+  })
+
   it('a folder with an invalid policy writes nothing (exit 1)', async () => {
     const ws = mkdtempSync(join(tmpdir(), 'bulkhead-import-'))
     dirs.push(ws)

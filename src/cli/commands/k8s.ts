@@ -245,7 +245,9 @@ Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
 One policy per NetworkPolicy (np-<namespace>-<name>), AdminNetworkPolicy (anp-<name>) and
 BaselineAdminNetworkPolicy (banp-<name>), plus k8s-unisolated for pods no policy isolates.
 Owner: the annotation bulkhead.dev/owner, else "imported". \`bulkhead connlist\` of the result
-equals \`bulkhead k8s connlist\` of the manifests. The admin policies' first-match order (Allow,
+gives the connections \`bulkhead k8s connlist\` of the manifests gives (ranges named after the
+imported block-<cidr> externals) once the pods have addresses: plain manifests have none
+(warning k8s/no-pod-address), so pass --assign-addresses. The admin policies' first-match order (Allow,
 Deny, Pass) is worked out per pod and written as deny rules, or rules to peers by name, where
 Bulkhead's deny-beats-allow needs them. A pod selector on the namespace key or on a namespace
 label is a k8s/not-importable error; nothing is written then.
