@@ -85,8 +85,13 @@ Docs: README.md and DESIGN.md.`,
  */
 export async function run(argv: readonly string[]): Promise<number> {
   const program = buildProgram()
-  program.exitOverride()
-  for (const cmd of program.commands) cmd.exitOverride()
+  // every level, sub-verbs (k8s connlist, inventory suggest-labels) too: commander would
+  // otherwise call process.exit itself on their --help or a bad option
+  const override = (cmd: Command): void => {
+    cmd.exitOverride()
+    for (const sub of cmd.commands) override(sub)
+  }
+  override(program)
   let invoked: Command | undefined
   program.hook('preAction', (_program, action) => {
     invoked = action

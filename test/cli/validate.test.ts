@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { cli } from '../helpers/cli.js'
+import type { Command } from 'commander'
+import { buildProgram } from '../../src/cli/main.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'bulkhead-cli-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -85,7 +87,26 @@ describe('bulkhead --help and --version', () => {
     const v = await cli('--version')
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/)
   })
+  it('every verb and sub-verb has examples in its --help', async () => {
+    const paths: string[][] = []
+    const walk = (cmd: Command, at: string[]): void => {
+      for (const sub of cmd.commands) {
+        paths.push([...at, sub.name()])
+        walk(sub, [...at, sub.name()])
+      }
+    }
+    walk(buildProgram(), [])
+    expect(paths).toContainEqual(['k8s', 'connlist'])
+    for (const p of paths) {
+      const h = await cli(...p, '--help')
+      expect(h.code, p.join(' ')).toBe(0)
+      expect(h.stdout, p.join(' ')).toContain('Examples:')
+    }
+  })
   it('an unknown verb exits 1', async () => {
     expect((await cli('frobnicate')).code).toBe(1)
+    // a sub-verb's bad option is exit 1 from run(), not a process.exit inside commander
+    expect((await cli('k8s', 'connlist', '--bogus')).code).toBe(1)
+    expect((await cli('inventory', 'suggest-labels', '--bogus')).code).toBe(1)
   })
 })

@@ -145,6 +145,14 @@ export function registerK8s(program: Command): void {
     .description(
       'analyse Kubernetes manifests: NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy',
     )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ bulkhead k8s connlist manifests/                      # every allowed connection, np-guard format
+  $ bulkhead k8s eval manifests/ shop/web shop/api tcp/8080
+  $ bulkhead k8s import manifests/ --out ws/policy --assign-addresses 10.244.0.0/16`,
+    )
   k8s
     .command('connlist')
     .description(
