@@ -36,7 +36,7 @@ describe('bulkhead compile --target nftables', () => {
       'pay-db-1.nft',
       'pay-web-1.nft',
     ])
-    expect(r.stdout).toContain('4 rulesets written for target nftables')
+    expect(r.stdout).toContain('4 files for 4 hosts written for target nftables')
     expect(r.stderr).toContain('warning compile/anti-lockout')
     const db = readFileSync(path.join(out, 'pay-db-1.nft'), 'utf8')
     expect(db).toContain('# mode: enforce')

@@ -44,6 +44,35 @@ export interface CompileOutput {
   readonly switchesAt?: readonly string[]
 }
 
+/**
+ * The text summary of `compile`: one line per file written (`path  host (mode, N bytes)` for a
+ * host target's file, `path  (N bytes)` for a cluster target's, which has no host), then the
+ * count of files and of hosts (an iptables host has four files: a host is not a file), and the
+ * time-slice instants.
+ * @param outDir - the `--out` folder, as given; artefact paths are relative to it.
+ */
+export function renderCompileText(out: CompileOutput, outDir: string): string {
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+  const lines = out.artefacts.map((a) =>
+    a.host === undefined
+      ? `${path.join(outDir, a.path)}  (${a.bytes} bytes)`
+      : `${path.join(outDir, a.path)}  ${a.host} (${a.mode ?? '-'}, ${a.bytes} bytes)`,
+  )
+  const hosts = new Set(out.artefacts.flatMap((a) => (a.host === undefined ? [] : [a.host]))).size
+  lines.push(
+    `${plural(out.artefacts.length, 'file')}${hosts > 0 ? ` for ${plural(hosts, 'host')}` : ''} written for target ${out.target}`,
+  )
+  if (out.switchesAt !== undefined)
+    lines.push(
+      `rule expiries and address bounds in the kernel: the rulesets switch by themselves at ${out.switchesAt.join(', ')}`,
+    )
+  if (out.recompileAt !== undefined)
+    lines.push(
+      `time-bound rules or addresses: compile and install again at or after ${out.recompileAt}`,
+    )
+  return `${lines.join('\n')}\n`
+}
+
 /** Targets `compile` knows, with whether they are available in this build. */
 const TARGETS: Readonly<Record<string, boolean>> = {
   nftables: true,
@@ -305,22 +334,7 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         out = { ...out, switchesAt: slicing.starts.map((t) => new Date(t).toISOString()) }
       if (opts.output === 'text') {
         printDiagnostics(diagnostics)
-        const lines = out.artefacts.map(
-          (a) =>
-            `${path.join(opts.out, a.path)}  ${a.host ?? ''} (${a.mode ?? '-'}, ${a.bytes} bytes)`,
-        )
-        lines.push(
-          `${out.artefacts.length} ruleset${out.artefacts.length === 1 ? '' : 's'} written for target ${opts.target}`,
-        )
-        if (out.switchesAt !== undefined)
-          lines.push(
-            `rule expiries and address bounds in the kernel: the rulesets switch by themselves at ${out.switchesAt.join(', ')}`,
-          )
-        if (out.recompileAt !== undefined)
-          lines.push(
-            `time-bound rules or addresses: compile and install again at or after ${out.recompileAt}`,
-          )
-        process.stdout.write(`${lines.join('\n')}\n`)
+        process.stdout.write(renderCompileText(out, opts.out))
       } else emit(out, opts.output, () => '')
       process.exitCode = EXIT.ok
     })
