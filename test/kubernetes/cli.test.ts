@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import { cli } from '../helpers/cli.js'
 
 const BASIC = fileURLToPath(new URL('../fixtures/k8s-basic/', import.meta.url))
@@ -21,6 +22,13 @@ describe('bulkhead k8s', () => {
       dst: 'shop/db[StatefulSet]',
       conn: 'TCP 5432',
     })
+  })
+
+  it('connlist -o yaml prints the rows of -o json, as bulkhead connlist -o yaml does', async () => {
+    const json = await cli('k8s', 'connlist', BASIC, '-o', 'json')
+    const yaml = await cli('k8s', 'connlist', BASIC, '-o', 'yaml')
+    expect(yaml.code).toBe(0)
+    expect(parse(yaml.stdout)).toEqual(JSON.parse(json.stdout))
   })
 
   it('connlist refuses invalid policies with a located error, exit 1', async () => {

@@ -21,9 +21,17 @@ import {
   type K8sConnlistFormat,
   type K8sVerdict,
 } from '../../kubernetes/index.js'
-import { checkFormat, emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
+import {
+  checkFormat,
+  emit,
+  EXIT,
+  printDiagnostics,
+  UsageError,
+  makeDirectory,
+  toYaml,
+} from '../output.js'
 
-const CONNLIST_FORMATS = ['txt', 'text', 'json', 'csv', 'md', 'dot'] as const
+const CONNLIST_FORMATS = ['txt', 'text', 'json', 'yaml', 'csv', 'md', 'dot'] as const
 const EVAL_FORMATS = ['text', 'json', 'yaml'] as const
 const PROTOCOLS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 }
 const PROTOCOL_TEXT: Readonly<Record<number, string>> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' }
@@ -162,7 +170,7 @@ Examples:
       '<dir>',
       'folder (or file) of YAML/JSON manifests: workloads, namespaces, services, policies, Ingress, Route',
     )
-    .option('-o, --output <format>', 'txt | json | csv | md | dot', 'txt')
+    .option('-o, --output <format>', 'txt | json | yaml | csv | md | dot', 'txt')
     .addHelpText(
       'after',
       `
@@ -181,8 +189,13 @@ Exit codes: 0 listed, 1 bad input.`,
       checkFormat(opts.output, CONNLIST_FORMATS)
       const { model, diagnostics } = load(dir)
       const a = analyzeModel(model, diagnostics)
-      const format = (opts.output === 'text' ? 'txt' : opts.output) as K8sConnlistFormat
-      process.stdout.write(formatK8sConnlist(a.connections, format))
+      if (opts.output === 'yaml') {
+        // the rows of -o json, as YAML (as `bulkhead connlist -o yaml`)
+        process.stdout.write(toYaml(JSON.parse(formatK8sConnlist(a.connections, 'json'))))
+      } else {
+        const format = (opts.output === 'text' ? 'txt' : opts.output) as K8sConnlistFormat
+        process.stdout.write(formatK8sConnlist(a.connections, format))
+      }
       process.exitCode = EXIT.ok
     })
   k8s
