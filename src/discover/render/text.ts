@@ -1,7 +1,7 @@
 /**
  * @module `discover` text output: a readable table of the top edges and the coverage warnings.
  */
-import type { DependencyMap } from '../types.js'
+import type { DependencyMap, Edge } from '../types.js'
 import { iso, serviceText } from './json.js'
 
 /** Pads columns to a common width; the last column is not padded. */
@@ -20,6 +20,17 @@ function table(rows: readonly (readonly string[])[]): string {
 
 function day(ms: number): string {
   return iso(ms).slice(0, 10)
+}
+
+/**
+ * The pattern column's note on flows whose direction the source could not settle: every flow
+ * (the edge may be the other way round), or how many of how many (one unsure flow among
+ * thousands does not make the edge unsure).
+ */
+function unsure(e: Edge): string {
+  if (e.unknownDirection === 0) return ''
+  if (e.unknownDirection >= e.flows) return ' (direction unsure)'
+  return ` (direction unsure for ${e.unknownDirection} of ${e.flows} flows)`
 }
 
 /**
@@ -43,7 +54,7 @@ export function renderText(map: DependencyMap, limit = 50): string {
       String(e.activeDays),
       day(e.firstSeen),
       day(e.lastSeen),
-      e.pattern + (e.unknownDirection > 0 ? ' (direction unsure)' : ''),
+      e.pattern + unsure(e),
     ])
   }
   parts.push(table(rows))

@@ -1,0 +1,49 @@
+/**
+ * `bulkhead discover` text table: the pattern column says how many of an edge's flows have an
+ * unsure direction, so that one unsure flow among thousands does not read as an unsure edge.
+ */
+import { describe, expect, it } from 'vitest'
+import {
+  emptyProfile,
+  renderText,
+  type DependencyMap,
+  type Edge,
+} from '../../src/discover/index.js'
+
+const T = Date.UTC(2026, 10, 2, 10)
+
+function edge(src: string, flows: number, unknownDirection: number): Edge {
+  return {
+    src,
+    dst: 'db-1',
+    protocol: 6,
+    dstPort: 5432,
+    flows,
+    packets: flows,
+    bytes: flows * 100,
+    firstSeen: T,
+    lastSeen: T + 60_000,
+    activeDays: 1,
+    profile: emptyProfile(),
+    pattern: 'once',
+    unknownDirection,
+    rejected: 0,
+  }
+}
+
+describe('discover text: direction unsure', () => {
+  it('names the share of unsure flows, and plain "direction unsure" only when all are', () => {
+    const map: DependencyMap = {
+      window: { start: T, end: T + 3_600_000 },
+      entities: [],
+      edges: [edge('app-1', 1866, 1), edge('app-2', 4, 4), edge('app-3', 7, 0)],
+      sources: [],
+      diagnostics: [],
+    }
+    const rows = renderText(map).split('\n')
+    const row = (src: string): string => rows.find((r) => r.startsWith(src)) ?? ''
+    expect(row('app-1')).toMatch(/once \(direction unsure for 1 of 1866 flows\)\s*$/)
+    expect(row('app-2')).toMatch(/once \(direction unsure\)\s*$/)
+    expect(row('app-3')).toMatch(/once\s*$/)
+  })
+})
