@@ -57,4 +57,13 @@ describe('an input that stands for no file is a warning, not a silent empty inge
     expect(folder.code).toBe(0)
     expect(folder.stderr).toContain('warning ingest/no-files')
   })
+
+  it('flows of an empty folder warns too, on stderr and in the -o json summary', async () => {
+    const text = await cli('flows', join(ws, 'empty'))
+    expect(text.code).toBe(0)
+    expect(text.stderr).toContain('warning ingest/no-files')
+    const json = await cli('flows', join(ws, 'empty'), '-o', 'json')
+    const doc = JSON.parse(json.stdout) as { summary: { diagnostics: { code: string }[] } }
+    expect(doc.summary.diagnostics.map((d) => d.code)).toEqual(['ingest/no-files'])
+  })
 })

@@ -164,7 +164,9 @@ are still read and printed), or with --strict at the first malformed record.`,
     .action(async (named: string[], opts: FlowsOptions) => {
       checkFormat(opts.output, FLOWS_OUTPUTS)
       checkFieldList(opts.fields)
-      const files = expandInputs(named)
+      // an empty folder is an ingest/no-files warning, in the summary as the other warnings
+      const noFiles: Diagnostic[] = []
+      const files = expandInputs(named, noFiles)
       if (opts.format !== 'auto' && !formats.includes(opts.format as FlowFormat)) {
         throw new UsageError(
           `unknown flow format "${opts.format}"`,
@@ -202,7 +204,10 @@ are still read and printed), or with --strict at the first malformed record.`,
           await write(`${printed > 0 ? '' : 'flows: []\n'}${toYaml(tail)}`)
         }
       }
-      const finish = (): RunSummary => summarize(summaries, (performance.now() - t0) / 1000)
+      const finish = (): RunSummary => {
+        const s = summarize(summaries, (performance.now() - t0) / 1000)
+        return { ...s, diagnostics: [...noFiles, ...s.diagnostics] }
+      }
       // each file is read on its own: an unusable file is reported and the others are still
       // read (as `ingest` does); with --strict the first malformed record stops the run
       const unusable: Diagnostic[] = []
