@@ -213,7 +213,8 @@ export function requiredCapabilities(rule: Rule): Capability[] {
  *   their pods' modes, so that a VM in monitor mode does not stop them). Default: every mode an
  *   Enforcement entry names.
  * @throws UnsupportedByTargetError listing every (rule, capability) the target lacks; `monitor-mode`
- *   under rule `(enforcement)/monitor-mode` when `modes` holds `monitor`.
+ *   under rule `(enforcement)/monitor-mode` when `modes` holds `monitor`, its diagnostic located at
+ *   the first Enforcement entry giving `monitor` (the others as `related`).
  */
 export function assertExpressible(
   target: TargetName,
@@ -225,20 +226,14 @@ export function assertExpressible(
   const unsupported: Unsupported[] = []
   const diagnostics: Diagnostic[] = []
   const at = now.getTime()
-  const push = (
-    policy: Policy | undefined,
-    rule: Rule | undefined,
-    capability: Capability,
-  ): void => {
-    const ref = { policy: policy?.name ?? '(enforcement)', id: rule?.id ?? capability }
+  const push = (policy: Policy, rule: Rule, capability: Capability): void => {
+    const ref = { policy: policy.name, id: rule.id }
     unsupported.push({ rule: ref, capability })
-    const loc = rule?.location ?? policy?.location
+    const loc = rule.location ?? policy.location
     diagnostics.push({
       code: 'compile/unsupported-by-target',
       severity: 'error',
-      message: rule
-        ? `rule ${ref.policy}/${ref.id} needs "${capability}", which target ${target} cannot express`
-        : `Enforcement mode needs "${capability}", which target ${target} cannot express`,
+      message: `rule ${ref.policy}/${ref.id} needs "${capability}", which target ${target} cannot express`,
       ...(loc ? { location: loc } : {}),
     })
   }
@@ -250,7 +245,21 @@ export function assertExpressible(
     }
   }
   if (!capabilities.has('monitor-mode') && modes.has('monitor')) {
-    push(undefined, undefined, 'monitor-mode')
+    const [first, ...more] = policySet.enforcement.filter((e) => e.mode === 'monitor')
+    unsupported.push({
+      rule: { policy: '(enforcement)', id: 'monitor-mode' },
+      capability: 'monitor-mode',
+    })
+    diagnostics.push({
+      code: 'compile/unsupported-by-target',
+      severity: 'error',
+      message: `workloads to compile are in monitor mode, which target ${target} cannot express: it allows or drops, it cannot accept and report`,
+      hint: 'give those workloads mode enforce or observe in the Enforcement file, or compile only enforced ones with --host NAME; bulkhead simulate shows what enforce would block',
+      ...(first?.location ? { location: first.location } : {}),
+      ...(more.some((e) => e.location)
+        ? { related: more.flatMap((e) => (e.location ? [e.location] : [])) }
+        : {}),
+    })
   }
   if (unsupported.length > 0) throw new UnsupportedByTargetError(target, unsupported, diagnostics)
 }

@@ -63,7 +63,7 @@ describe('bulkhead compile --target aws-sg', () => {
     )
     expect(r.code).toBe(0)
     expect(r.stderr).toContain('compile/cloud-limit-exceeded')
-    expect(r.stdout).toContain('1 ruleset written for target aws-sg')
+    expect(r.stdout).toContain('1 file written for target aws-sg')
   })
 
   it('refuses workloads in monitor mode, writing nothing', async () => {
@@ -80,8 +80,10 @@ describe('bulkhead compile --target aws-sg', () => {
       NOW,
     )
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain('compile/unsupported-by-target')
-    expect(r.stderr).toContain('monitor-mode')
+    // located at the Enforcement entry that gives monitor mode
+    expect(r.stderr).toContain(
+      `${path.join('policy', 'enforcement.yaml')}:5:5 error compile/unsupported-by-target`,
+    )
     expect(existsSync(out)).toBe(false)
   })
 })
