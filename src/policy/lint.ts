@@ -71,6 +71,9 @@ export interface LintOptions {
   readonly hits?: ReadonlyMap<string, number>
 }
 
+/** The owner `recommend` writes when it can derive none; `lint/no-owner` treats it as none. */
+export const UNASSIGNED_OWNER = 'unassigned'
+
 /** What each code means and how bad it is (for `lint` help and SARIF rule descriptions). */
 export const LINT_CODES: Readonly<
   Record<
@@ -86,7 +89,7 @@ export const LINT_CODES: Readonly<
 > = {
   'lint/no-owner': {
     severity: 'error',
-    description: "The rule has no owner (neither its own nor its policy's).",
+    description: `The rule has no owner (neither its own nor its policy's, or "${UNASSIGNED_OWNER}").`,
   },
   'lint/no-reason': { severity: 'error', description: 'The rule gives no reason.' },
   'lint/expired': {
@@ -166,7 +169,8 @@ function isoDay(ms: number): string {
  * Lints the policy set. Codes and severities: {@link LINT_CODES}. Findings are sorted by file,
  * line, column and code.
  *
- * - `lint/no-owner`, `lint/no-reason`: an empty or missing owner (rule's, else policy's) or reason.
+ * - `lint/no-owner`, `lint/no-reason`: an empty or missing owner (rule's, else policy's) or reason;
+ *   the owner {@link UNASSIGNED_OWNER} (what `recommend` writes when it can derive none) is none.
  * - `lint/expired` (`expires <= now`), `lint/expiring` (`now < expires <= now + expiringDays`),
  *   `lint/emergency`.
  * - Breadth, for allow rules only (a broad deny is a guardrail): `lint/broad-source` (a `from`
@@ -199,9 +203,18 @@ export function lint(
     for (const r of p.rules) {
       const ref = { policy: p.name, id: r.id }
       const loc = r.location
-      const owner = r.owner ?? p.owner
-      if (owner.trim() === '')
-        out.push(finding('lint/no-owner', `rule ${formatRuleRef(ref)} has no owner`, ref, loc))
+      const owner = (r.owner ?? p.owner).trim()
+      if (owner === '' || owner === UNASSIGNED_OWNER)
+        out.push(
+          finding(
+            'lint/no-owner',
+            owner === ''
+              ? `rule ${formatRuleRef(ref)} has no owner`
+              : `rule ${formatRuleRef(ref)} has the owner "${UNASSIGNED_OWNER}" that recommend writes when it knows none`,
+            ref,
+            loc,
+          ),
+        )
       if ((r.reason ?? '').trim() === '') {
         out.push(finding('lint/no-reason', `rule ${formatRuleRef(ref)} gives no reason`, ref, loc))
       }

@@ -2,13 +2,8 @@
  * @module Recommend stage: least-privilege policy from the dependency map. Re-exports only.
  */
 export * from './types.js'
-export {
-  recommend,
-  selectsWorkload,
-  windowWarnings,
-  FLAGGED_PATTERNS,
-  UNASSIGNED_OWNER,
-} from './recommend.js'
+export { recommend, selectsWorkload, windowWarnings, FLAGGED_PATTERNS } from './recommend.js'
+export { UNASSIGNED_OWNER } from '../policy/lint.js'
 export {
   groupPorts,
   isEphemeralNoise,

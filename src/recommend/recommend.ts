@@ -49,6 +49,7 @@ import { edgeFigures, windowDays } from '../discover/index.js'
 import type { DependencyMap, Edge, EdgePattern, MapEntity } from '../discover/types.js'
 import { policyBlocks } from '../policy/connlist.js'
 import { isLive, ruleMatches } from '../policy/evaluate.js'
+import { UNASSIGNED_OWNER } from '../policy/lint.js'
 import {
   aggregateBlocks,
   blockSelector,
@@ -76,8 +77,6 @@ export const FLAGGED_PATTERNS: ReadonlySet<EdgePattern> = new Set([
   'rare',
   'once',
 ])
-/** Owner written when none can be derived; flagged for lint. */
-export const UNASSIGNED_OWNER = 'unassigned'
 /**
  * One address standing for each piece of `block` cut at `cuts` (`addressPieces`), with the
  * piece's last address value.

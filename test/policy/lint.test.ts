@@ -360,6 +360,13 @@ describe('lint findings (hand-worked)', () => {
       { now: NOW },
     )
     expect(own.filter((f) => f.code === 'lint/no-owner')).toHaveLength(0)
+    // the placeholder recommend writes when it knows no owner is no owner
+    const placeholder = lint(
+      inv,
+      { policies: [{ ...policy, owner: 'unassigned' }], enforcement: [] },
+      { now: NOW },
+    )
+    expect(placeholder.filter((f) => f.code === 'lint/no-owner')).toHaveLength(policy.rules.length)
   })
 
   it('broad rules', () => {
