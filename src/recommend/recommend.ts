@@ -935,7 +935,8 @@ function memberCache(
 /**
  * Over-permission of workload-to-workload rules (issue 5 item 2): the (source, destination,
  * protocol, port) combinations the rules allow minus those observed, counted per workload pair and
- * per identity pair (label sets); a protocol without ports (GRE, ESP) counts as one service. Rules
+ * per identity pair (label sets), a workload with itself left out (as connlist leaves it out:
+ * its traffic to itself crosses no firewall); a protocol without ports (GRE, ESP) counts as one service. Rules
  * with a CIDR, external or internet side are not counted here (their widening is reported under
  * `aggregated`).
  */
@@ -973,6 +974,7 @@ function overPermission(
       }
       for (const a of froms) {
         for (const b of tos) {
+          if (a === b) continue // a workload's traffic to itself never crosses a firewall
           add(allowedW, `${a.name} -> ${b.name}`)
           add(allowedI, `${idOf(a)} -> ${idOf(b)}`)
         }
@@ -997,6 +999,7 @@ function overPermission(
       b.kind !== 'workload'
     )
       continue
+    if (a.workload === b.workload) continue
     const svc = `${e.protocol}/${e.dstPort}`
     note(observedW, `${a.workload.name} -> ${b.workload.name}`, svc)
     note(observedI, `${idOf(a.workload)} -> ${idOf(b.workload)}`, svc)

@@ -400,6 +400,16 @@ describe('granularity', () => {
     const w = app.report.overPermission.find((o) => o.unit === 'workload')
     expect(w).toMatchObject({ allowed: 2 * 4, observed: 2, extra: 6 })
   })
+  it('over-permission leaves out a workload with itself, as connlist does', () => {
+    // shop-prod (web-1, web-2) to itself on tcp/7000: 2 pairs of distinct workloads, not 4
+    const app = recommend(mapOf(inv, [edge('web-1', 'web-2', TCP, 7000)]), inv, {
+      granularity: 'app',
+    })
+    expect(app.policies[0]?.rules).toHaveLength(1)
+    const w = app.report.overPermission.find((o) => o.unit === 'workload')
+    expect(w).toMatchObject({ allowed: 2, observed: 1, extra: 1 })
+    expect(w?.examples).toEqual(['web-2 -> web-1 tcp/7000'])
+  })
 })
 
 describe('merge with an existing policy folder', () => {
