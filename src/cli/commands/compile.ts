@@ -110,7 +110,7 @@ export function registerCompile(program: Command): void {
   program
     .command('compile')
     .description(
-      'compile the workspace policy to enforcement artefacts for one target (one ruleset file per host)',
+      'compile the workspace policy to enforcement artefacts for one target (host rulesets, Kubernetes manifests or Terraform JSON)',
     )
     .requiredOption('--target <target>', `enforcement target: ${TARGETS.join(' | ')}`)
     .requiredOption('--out <dir>', 'folder to write the artefacts to (created if missing)')
