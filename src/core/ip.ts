@@ -185,12 +185,15 @@ export function addressPieces(
 
 /**
  * Splits an inclusive address range (values as in {@link IpAddress}) into the fewest CIDR blocks,
- * in ascending order, as text; none is shorter than /1 (ipset `hash:net` cannot store a zero
- * prefix, so `0.0.0.0/0` becomes two /1 blocks).
+ * in ascending order, as text, none shorter than `/minPrefix`.
+ * @param minPrefix - the shortest prefix to write, 0 or 1 (default 1: ipset `hash:net` cannot
+ *   store a zero prefix, so by default `0.0.0.0/0` becomes two /1 blocks; the cloud targets pass
+ *   0 and get one `0.0.0.0/0`).
  */
 export function rangeToCidrs(
   family: IpFamily,
   r: { readonly lo: bigint; readonly hi: bigint },
+  minPrefix: 0 | 1 = 1,
 ): string[] {
   const bits = familyBits(family)
   const out: string[] = []
@@ -198,8 +201,12 @@ export function rangeToCidrs(
   while (lo <= r.hi) {
     let size = 1n
     let host = 0
-    // grow while aligned, inside the range, and shorter than the whole space
-    while (host + 1 < bits && lo % (size * 2n) === 0n && lo + size * 2n - 1n <= r.hi) {
+    // grow while aligned, inside the range, and no shorter than /minPrefix
+    while (
+      bits - (host + 1) >= minPrefix &&
+      lo % (size * 2n) === 0n &&
+      lo + size * 2n - 1n <= r.hi
+    ) {
       size *= 2n
       host++
     }

@@ -307,6 +307,17 @@ describe('rangeToCidrs', () => {
     )
     expect(rangeToCidrs(6, { lo: 0n, hi: (1n << 128n) - 1n })).toEqual(['::/1', '8000::/1'])
   })
+
+  it('with minPrefix 0 writes the whole space as one /0 and every other range as before', () => {
+    expect(rangeToCidrs(4, { lo: 0n, hi: (1n << 32n) - 1n }, 0)).toEqual(['0.0.0.0/0'])
+    expect(rangeToCidrs(6, { lo: 0n, hi: (1n << 128n) - 1n }, 0)).toEqual(['::/0'])
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 32n) - 2n }), (hi) => {
+        expect(rangeToCidrs(4, { lo: 0n, hi }, 0)).toEqual(rangeToCidrs(4, { lo: 0n, hi }))
+      }),
+      { seed: SEED, numRuns: 100 },
+    )
+  })
 })
 
 describe('iptables: time slices, chosen by the kernel clock (-m time)', () => {

@@ -232,10 +232,7 @@ function rangesMinus(
 
 /** CIDR texts of ranges, fewest blocks; the whole space as one `/0`. */
 function cidrTexts(family: IpFamily, ranges: readonly { lo: bigint; hi: bigint }[]): string[] {
-  const all = cidrRange(ALL_ADDRESSES[family])
-  if (ranges.length === 1 && ranges[0]?.lo === all.first && ranges[0].hi === all.last)
-    return [ALL_ADDRESSES[family].text]
-  return ranges.flatMap((r) => rangeToCidrs(family, r))
+  return ranges.flatMap((r) => rangeToCidrs(family, r, 0))
 }
 
 const range = (c: Cidr): { lo: bigint; hi: bigint } => {

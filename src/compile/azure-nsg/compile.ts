@@ -184,11 +184,7 @@ export function azureName(text: string, max = 80): string {
 }
 
 function rangesToPrefixes(family: IpFamily, ranges: readonly AddressRange[]): string[] {
-  return ranges.flatMap((r) =>
-    r.lo === WHOLE[family].lo && r.hi === WHOLE[family].hi
-      ? [family === 4 ? '0.0.0.0/0' : '::/0']
-      : rangeToCidrs(family, r),
-  )
+  return ranges.flatMap((r) => rangeToCidrs(family, r, 0))
 }
 
 /** Sorted, merged ranges (adjacent and overlapping ones joined). */
