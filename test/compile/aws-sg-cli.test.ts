@@ -9,31 +9,23 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { CompileOutput } from '../../src/cli/commands/compile.js'
 import { AWS_SG_FILE } from '../../src/compile/index.js'
-import { cli } from '../helpers/cli.js'
+import { compileCli } from '../helpers/cli.js'
 
 const WS = fileURLToPath(new URL('../fixtures/compile-aws-sg/', import.meta.url))
 const MONITOR_WS = fileURLToPath(new URL('../fixtures/compile-nftables/', import.meta.url))
 const TMP = mkdtempSync(path.join(tmpdir(), 'bulkhead-compile-aws-'))
 const NOW = '2026-11-22T12:00:00Z'
 
+/** `bulkhead compile --target aws-sg --out OUT -w WS --now NOW ...extra`. */
+const compileAws = (out: string, ws: string, ...extra: string[]) =>
+  compileCli('aws-sg', out, ws, NOW, ...extra)
+
 describe('bulkhead compile --target aws-sg', () => {
   afterAll(() => rmSync(TMP, { recursive: true, force: true }))
 
   it('writes the Terraform JSON and summarises it with -o json', async () => {
     const out = path.join(TMP, 'ok')
-    const r = await cli(
-      'compile',
-      '--target',
-      'aws-sg',
-      '--out',
-      out,
-      '-w',
-      WS,
-      '--now',
-      NOW,
-      '-o',
-      'json',
-    )
+    const r = await compileAws(out, WS, '-o', 'json')
     expect(r.stderr).not.toContain(' error ')
     expect(r.code).toBe(0)
     const summary = JSON.parse(r.stdout) as CompileOutput
@@ -48,19 +40,7 @@ describe('bulkhead compile --target aws-sg', () => {
 
   it('--sg-rule-quota lowers the quota the warning checks', async () => {
     const out = path.join(TMP, 'quota')
-    const r = await cli(
-      'compile',
-      '--target',
-      'aws-sg',
-      '--out',
-      out,
-      '-w',
-      WS,
-      '--now',
-      NOW,
-      '--sg-rule-quota',
-      '10',
-    )
+    const r = await compileAws(out, WS, '--sg-rule-quota', '10')
     expect(r.code).toBe(0)
     expect(r.stderr).toContain('compile/cloud-limit-exceeded')
     expect(r.stdout).toContain('1 file written for target aws-sg')
@@ -68,17 +48,7 @@ describe('bulkhead compile --target aws-sg', () => {
 
   it('refuses workloads in monitor mode, writing nothing', async () => {
     const out = path.join(TMP, 'monitor')
-    const r = await cli(
-      'compile',
-      '--target',
-      'aws-sg',
-      '--out',
-      out,
-      '-w',
-      MONITOR_WS,
-      '--now',
-      NOW,
-    )
+    const r = await compileAws(out, MONITOR_WS)
     expect(r.code).toBe(1)
     // located at the Enforcement entry that gives monitor mode
     expect(r.stderr).toContain(

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { cli } from '../helpers/cli.js'
+import { cli, compileCli } from '../helpers/cli.js'
 
 const WS = fileURLToPath(new URL('../fixtures/compile-azure-nsg/', import.meta.url))
 const TMP = mkdtempSync(path.join(tmpdir(), 'bulkhead-compile-azure-'))
@@ -15,7 +15,7 @@ const NOW = '2026-11-22T12:00:00Z'
 
 /** `bulkhead compile --target azure-nsg --out OUT -w WS --now NOW ...extra`. */
 const compileAzure = (out: string, ws: string, ...extra: string[]) =>
-  cli('compile', '--target', 'azure-nsg', '--out', out, '-w', ws, '--now', NOW, ...extra)
+  compileCli('azure-nsg', out, ws, NOW, ...extra)
 
 describe('bulkhead compile --target azure-nsg', () => {
   afterAll(() => rmSync(TMP, { recursive: true, force: true }))

@@ -33,3 +33,14 @@ export async function cli(...args: string[]): Promise<CliResult> {
     process.exitCode = undefined
   }
 }
+
+/** `bulkhead compile --target TARGET --out OUT -w WS --now NOW ...extra` ({@link cli}). */
+export function compileCli(
+  target: string,
+  out: string,
+  ws: string,
+  now: string,
+  ...extra: string[]
+): Promise<CliResult> {
+  return cli('compile', '--target', target, '--out', out, '-w', ws, '--now', now, ...extra)
+}
