@@ -121,6 +121,7 @@ export interface ByteParser extends FlowParser {
   parse(chunks: AsyncIterable<Uint8Array>, ctx: ParseContext): AsyncIterable<Flow>
 }
 
+/** Any flow parser: of text lines or of raw bytes, told apart by `kind`. */
 export type AnyParser = LineParser | ByteParser
 
 /** Most examples kept per reason. */

@@ -164,16 +164,6 @@ interface TimeBase {
   readonly systemInitMs?: number
 }
 
-/**
- * A stateful decoder for one input (one file, or one collector). Call {@link decode} for each
- * datagram in order and {@link flush} at the end.
- *
- * @example
- * ```ts
- * const d = new NetflowDecoder()
- * const { flows, problems } = d.decode(bytes, { exporter: '10.0.0.1', file: 'udp://10.0.0.1:2055', record: 0 })
- * ```
- */
 /** Bound of the exporters (`exporter/domain`) remembered to put ICMP types into destination ports. */
 const MAX_ICMP_PORT_EXPORTERS = 10_000
 /** Most (exporter, source id) boot times kept for restart detection; the map starts over beyond. */
@@ -186,6 +176,16 @@ const MAX_SEQUENCES = 10_000
  */
 const MAX_SEQUENCE_BEHIND = 1 << 20
 
+/**
+ * A stateful decoder for one input (one file, or one collector). Call {@link decode} for each
+ * datagram in order and {@link flush} at the end.
+ *
+ * @example
+ * ```ts
+ * const d = new NetflowDecoder()
+ * const { flows, problems } = d.decode(bytes, { exporter: '10.0.0.1', file: 'udp://10.0.0.1:2055', record: 0 })
+ * ```
+ */
 export class NetflowDecoder {
   readonly cache: TemplateCache
   /** While true (inside {@link learnTemplates}), data sets of non-options templates are ignored. */
