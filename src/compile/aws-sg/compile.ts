@@ -48,10 +48,11 @@
  * quotas: https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups.
  */
 import {
+  AddressRangeSet,
   ALL_ADDRESSES,
   BulkheadError,
   cidrContains,
-  cidrRange,
+  hostCidr,
   formatIp,
   formatLabelSet,
   formatRuleRef,
@@ -59,7 +60,6 @@ import {
   ICMP_OF_FAMILY,
   IPV6_LINK_CONTROL_ICMP_TYPES,
   parseIp,
-  rangeToCidrs,
   ServiceSet,
   strongerMode,
   type Cidr,
@@ -193,8 +193,8 @@ interface Block {
   readonly cidr: Cidr
   readonly children: Block[]
   readonly held: Held[]
-  /** The addresses no sub-block or workload takes, as ranges (may be empty). */
-  region: { lo: bigint; hi: bigint }[]
+  /** The addresses no sub-block or workload takes (may be empty). */
+  region: AddressRangeSet
   /** The endpoint class of the region's addresses, when the region is not empty. */
   cls?: number
 }
@@ -215,30 +215,8 @@ function notExpressible(message: string, hint: string): BulkheadError {
   return new BulkheadError([{ code: 'compile/not-expressible', severity: 'error', message, hint }])
 }
 
-/** Inclusive ranges of `outer` minus the sorted, disjoint `holes` inside it. */
-function rangesMinus(
-  outer: { lo: bigint; hi: bigint },
-  holes: readonly { lo: bigint; hi: bigint }[],
-): { lo: bigint; hi: bigint }[] {
-  const out: { lo: bigint; hi: bigint }[] = []
-  let at = outer.lo
-  for (const h of [...holes].sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0))) {
-    if (h.lo > at) out.push({ lo: at, hi: h.lo - 1n })
-    if (h.hi + 1n > at) at = h.hi + 1n
-  }
-  if (at <= outer.hi) out.push({ lo: at, hi: outer.hi })
-  return out
-}
-
-/** CIDR texts of ranges, fewest blocks; the whole space as one `/0`. */
-function cidrTexts(family: IpFamily, ranges: readonly { lo: bigint; hi: bigint }[]): string[] {
-  return ranges.flatMap((r) => rangeToCidrs(family, r, 0))
-}
-
-const range = (c: Cidr): { lo: bigint; hi: bigint } => {
-  const r = cidrRange(c)
-  return { lo: r.first, hi: r.last }
-}
+/** The addresses of one block. */
+const blockSet = (c: Cidr): AddressRangeSet => AddressRangeSet.fromCidrs(c.family, [c])
 
 /**
  * Plans the security groups (see the module comment).
@@ -612,16 +590,16 @@ class SgPlanner {
         const s = regionSet(b)
         const emit = s !== undefined && !s.subtract(covered).isEmpty
         const cut = (n: ServiceSet): boolean => emit && !s.subtract(n).isEmpty
-        const holes: { lo: bigint; hi: bigint }[] = []
+        const holes: Cidr[] = []
         for (const c of b.children) {
           const isCut = cut(need.get(c) ?? ServiceSet.EMPTY)
-          if (isCut) holes.push(range(c.cidr))
+          if (isCut) holes.push(c.cidr)
           visit(c, emit && !isCut ? covered.union(s) : covered)
         }
         for (const a of b.held) {
           const given = this.given(g, dir, a)
           const isCut = cut(given)
-          if (isCut) holes.push({ lo: a.value, hi: a.value })
+          if (isCut) holes.push(hostCidr(a))
           if (a.node) continue // the group grants
           const cov = emit && !isCut ? covered.union(s) : covered
           if (given.subtract(cov).isEmpty) continue
@@ -634,7 +612,7 @@ class SgPlanner {
         }
         if (!emit) return
         const origin = this.origins(pairsWith(b.cls as number), s)
-        for (const cidr of cidrTexts(f, rangesMinus(range(b.cidr), holes)))
+        for (const cidr of blockSet(b.cidr).minus(AddressRangeSet.fromCidrs(f, holes)).toCidrs())
           out.push({
             direction: dir,
             peer: { kind: 'cidr', family: f, cidr },
@@ -667,7 +645,12 @@ class SgPlanner {
     ]
     for (const s of sels) if (s.kind === 'cidr') for (const c of [s.cidr, ...s.except]) add(c)
     for (const x of this.inventory.externals) add(x.cidr)
-    const root: Block = { cidr: ALL_ADDRESSES[family], children: [], held: [], region: [] }
+    const root: Block = {
+      cidr: ALL_ADDRESSES[family],
+      children: [],
+      held: [],
+      region: AddressRangeSet.empty(family),
+    }
     const deepest = (ip: { family: IpFamily; value: bigint }): Block => {
       let b = root
       for (;;) {
@@ -684,15 +667,17 @@ class SgPlanner {
         cidr: c,
         children: [],
         held: [],
-        region: [],
+        region: AddressRangeSet.empty(family),
       })
     for (const h of this.heldAll) if (h.family === family) deepest(h).held.push(h)
     const fill = (b: Block): void => {
-      b.region = rangesMinus(range(b.cidr), [
-        ...b.children.map((c) => range(c.cidr)),
-        ...b.held.map((h) => ({ lo: h.value, hi: h.value })),
-      ])
-      const first = b.region[0]
+      b.region = blockSet(b.cidr).minus(
+        AddressRangeSet.fromCidrs(family, [
+          ...b.children.map((c) => c.cidr),
+          ...b.held.map(hostCidr),
+        ]),
+      )
+      const first = b.region.ranges[0]
       if (first) b.cls = this.index.endpointClass(formatIp({ family, value: first.lo }), this.at)
       b.children.forEach(fill)
     }

@@ -41,8 +41,8 @@
  * `azurerm_network_interface_application_security_group_association`.
  */
 import {
+  AddressRangeSet,
   formatRuleRef,
-  rangeToCidrs,
   selectorKey,
   selectorMatches,
   ServiceSet,
@@ -57,7 +57,7 @@ import {
   type Workload,
 } from '../../core/index.js'
 import { checkHosts } from '../kubernetes/compile.js'
-import { hostMode, localAddresses, Universe, type AddressRange } from '../nftables/compile.js'
+import { hostMode, localAddresses, Universe } from '../nftables/compile.js'
 import {
   assertExpressible,
   laterChangeWarnings,
@@ -168,36 +168,15 @@ export interface AzureNsgPlan {
 interface SideParts {
   readonly any: boolean
   readonly asgs: readonly string[]
-  readonly ranges: Readonly<Record<IpFamily, readonly AddressRange[]>>
+  readonly ranges: Readonly<Record<IpFamily, AddressRangeSet>>
 }
 
 const FAMILIES: readonly IpFamily[] = [4, 6]
-const WHOLE: Record<IpFamily, AddressRange> = {
-  4: { lo: 0n, hi: (1n << 32n) - 1n },
-  6: { lo: 0n, hi: (1n << 128n) - 1n },
-}
 
 /** An Azure resource name: `[A-Za-z0-9_.-]`, at most `max` characters, ending in a word character. */
 export function azureName(text: string, max = 80): string {
   const safe = text.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, max)
   return safe.replace(/[.-]+$/, '') || '_'
-}
-
-function rangesToPrefixes(family: IpFamily, ranges: readonly AddressRange[]): string[] {
-  return ranges.flatMap((r) => rangeToCidrs(family, r, 0))
-}
-
-/** Sorted, merged ranges (adjacent and overlapping ones joined). */
-function mergeRanges(ranges: readonly AddressRange[]): AddressRange[] {
-  const sorted = [...ranges].sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0))
-  const out: AddressRange[] = []
-  for (const r of sorted) {
-    const last = out[out.length - 1]
-    if (last && r.lo <= last.hi + 1n)
-      out[out.length - 1] = { lo: last.lo, hi: r.hi > last.hi ? r.hi : last.hi }
-    else out.push(r)
-  }
-  return out
 }
 
 /** The security-rule protocols and destination ports of a rule's services. */
@@ -285,7 +264,11 @@ class Planner {
     const sels = dir === 'from' ? rule.from : rule.to
     let parts: SideParts
     if (sels.some((s) => s.kind === 'any'))
-      parts = { any: true, asgs: [], ranges: { 4: [WHOLE[4]], 6: [WHOLE[6]] } }
+      parts = {
+        any: true,
+        asgs: [],
+        ranges: { 4: AddressRangeSet.all(4), 6: AddressRangeSet.all(6) },
+      }
     else {
       const asgs = new Set<string>()
       const covered: Record<IpFamily, Set<bigint>> = { 4: new Set(), 6: new Set() }
@@ -314,15 +297,16 @@ class Planner {
         for (const { local } of members)
           for (const f of FAMILIES) for (const v of local[f]) covered[f].add(v)
       }
-      const ranges: Record<IpFamily, AddressRange[]> = { 4: [], 6: [] }
-      for (const f of FAMILIES) {
-        const inSide = this.u.intervals[f].filter(
-          (iv) =>
-            (dir === 'from' ? iv.from : iv.to).includes(i) &&
-            !(iv.lo === iv.hi && covered[f].has(iv.lo)),
+      const inSide = (f: IpFamily): AddressRangeSet =>
+        AddressRangeSet.of(
+          f,
+          this.u.intervals[f].filter(
+            (iv) =>
+              (dir === 'from' ? iv.from : iv.to).includes(i) &&
+              !(iv.lo === iv.hi && covered[f].has(iv.lo)),
+          ),
         )
-        ranges[f] = mergeRanges(inSide.map(({ lo, hi }) => ({ lo, hi })))
-      }
+      const ranges = { 4: inSide(4), 6: inSide(6) }
       parts = { any: false, asgs: [...asgs].sort(), ranges }
     }
     this.sides.set(cacheKey, parts)
@@ -333,24 +317,31 @@ class Planner {
   nicSide(parts: SideParts, members: ReadonlySet<string>): SideParts {
     if (parts.any) return parts
     const asgs = parts.asgs.filter((k) => this.asgs.get(k)?.members.some((m) => members.has(m)))
-    const ranges: Record<IpFamily, AddressRange[]> = { 4: [], 6: [] }
-    for (const f of FAMILIES)
-      for (const m of members)
-        for (const v of this.enforced.get(m)?.local[f] ?? [])
-          if (parts.ranges[f].some((r) => r.lo <= v && v <= r.hi)) ranges[f].push({ lo: v, hi: v })
-    return { any: false, asgs, ranges: { 4: mergeRanges(ranges[4]), 6: mergeRanges(ranges[6]) } }
+    const mine = (f: IpFamily): AddressRangeSet =>
+      AddressRangeSet.of(
+        f,
+        [...members].flatMap((m) =>
+          (this.enforced.get(m)?.local[f] ?? [])
+            .filter((v) => parts.ranges[f].has(v))
+            .map((v) => ({ lo: v, hi: v })),
+        ),
+      )
+    return { any: false, asgs, ranges: { 4: mine(4), 6: mine(6) } }
   }
 
   /** The side as IPv4 prefixes only (for `Icmp`): ASG members by their IPv4 addresses, `*` as 0.0.0.0/0. */
   ipv4Only(parts: SideParts): SideParts {
-    const extra: AddressRange[] = []
+    const extra: { lo: bigint; hi: bigint }[] = []
     for (const k of parts.asgs)
       for (const m of this.asgs.get(k)?.members ?? [])
         for (const v of this.enforced.get(m)?.local[4] ?? []) extra.push({ lo: v, hi: v })
     return {
       any: false,
       asgs: [],
-      ranges: { 4: mergeRanges([...parts.ranges[4], ...extra]), 6: [] },
+      ranges: {
+        4: parts.ranges[4].union(AddressRangeSet.of(4, extra)),
+        6: AddressRangeSet.empty(6),
+      },
     }
   }
 
@@ -361,7 +352,7 @@ class Planner {
     for (let k = 0; k < parts.asgs.length; k += ASGS_PER_RULE)
       out.push({ kind: 'asgs', asgs: parts.asgs.slice(k, k + ASGS_PER_RULE) })
     for (const f of FAMILIES) {
-      const prefixes = rangesToPrefixes(f, parts.ranges[f])
+      const prefixes = parts.ranges[f].toCidrs()
       if (prefixes.length > 0) out.push({ kind: 'prefixes', family: f, prefixes })
     }
     return out
@@ -459,11 +450,7 @@ export function planAzureNsg(
           const to = p.side(i, 'to')
           const [nic, peer] = d === 'Inbound' ? [to, from] : [from, to]
           const own = p.nicSide(nic, memberSet)
-          if (
-            !own.any &&
-            own.asgs.length === 0 &&
-            own.ranges[4].length + own.ranges[6].length === 0
-          )
+          if (!own.any && own.asgs.length === 0 && own.ranges[4].isEmpty && own.ranges[6].isEmpty)
             return
           const ref = { policy: policy.name, id: rule.id }
           for (const { protocol, ports } of nsgProtocols(rule.services)) {
