@@ -38,7 +38,11 @@ export type TargetName =
  *   (`icmp/8`); `icmp` (every type) needs only `icmp`.
  * - `icmpv6`: ICMPv6 services (protocol 58), on top of `icmp`.
  * - `sctp`: SCTP services (protocol 132).
- * - `other-protocols`: services naming a protocol other than TCP, UDP, SCTP, ICMP, ICMPv6.
+ * - `ipsec-protocols`: ESP and AH services (`proto/50`, `proto/51`, every "port"), which some
+ *   targets name although they name no other protocol number (Azure NSG `Esp` / `Ah`).
+ * - `other-protocols`: services naming a protocol other than TCP, UDP, SCTP, ICMP, ICMPv6, ESP
+ *   and AH. A target with `other-protocols` has `ipsec-protocols` too (they are protocol
+ *   numbers like any other to it).
  * - `any-service`: the `any` service (every protocol and port).
  * - `ipv6`: IPv6 addresses and blocks.
  * - `monitor-mode`: Enforcement `monitor` (accept, but record would-be-blocked connections).
@@ -58,6 +62,7 @@ export type Capability =
   | 'icmp-types'
   | 'icmpv6'
   | 'sctp'
+  | 'ipsec-protocols'
   | 'other-protocols'
   | 'any-service'
   | 'ipv6'
@@ -78,6 +83,7 @@ export const ALL_CAPABILITIES: readonly Capability[] = [
   'icmp-types',
   'icmpv6',
   'sctp',
+  'ipsec-protocols',
   'other-protocols',
   'any-service',
   'ipv6',
@@ -195,7 +201,8 @@ export function requiredCapabilities(rule: Rule): Capability[] {
       need.add('icmp')
       if (s.protocol === 58) need.add('icmpv6')
       if (!(s.ports.lo === 0 && s.ports.hi >= 255)) need.add('icmp-types')
-    } else if (s.protocol !== 6 && s.protocol !== 17 && s.protocol !== 132)
+    } else if (s.protocol === 50 || s.protocol === 51) need.add('ipsec-protocols')
+    else if (s.protocol !== 6 && s.protocol !== 17 && s.protocol !== 132)
       need.add('other-protocols')
     else {
       if (s.protocol === 132) need.add('sctp')

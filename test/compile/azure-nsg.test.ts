@@ -231,6 +231,63 @@ describe('azure-nsg target', () => {
     }
   })
 
+  it('ESP and AH (proto/50, proto/51) compile to Esp and Ah; other protocol numbers stay refused', () => {
+    const whole = (protocol: number) => ({ protocol, ports: { lo: 0, hi: 65535 } })
+    const ipsec = rule(
+      'ipsec',
+      [lbl({ role: 'web' })],
+      [lbl({ role: 'api' })],
+      [whole(50), whole(51)],
+    )
+    const noAh = rule(
+      'no-ah',
+      [{ kind: 'cidr', cidr: cidr('10.1.0.2/32'), except: [] }],
+      [lbl({ role: 'api' })],
+      [whole(51)],
+      'deny',
+    )
+    const ps = policySet([ipsec, noAh])
+    const r = compile(ps, INVENTORY, { loadBalancerProbes: false })
+    const plan = planAzureNsg(INVENTORY, ps, { now: NOW, loadBalancerProbes: false })
+    const api = plan.nsgs.find((n) => n.members.includes('api-1'))
+    expect(
+      api?.rules
+        .filter((x) => x.direction === 'Inbound' && x.rule !== undefined)
+        .map((x) => [x.rule?.id, x.access, x.protocol, x.ports]),
+    ).toEqual([
+      ['no-ah', 'Deny', 'Ah', ['*']],
+      ['ipsec', 'Allow', 'Esp', ['*']],
+      ['ipsec', 'Allow', 'Ah', ['*']],
+    ])
+    // the NSG evaluator of the file agrees with the model on ESP, AH and GRE between all pairs
+    const state = readAzureNsg(r.artefacts[0]?.content ?? '')
+    const ips = INVENTORY.workloads.flatMap((w) => w.addresses.map((a) => a.ip))
+    let decided = 0
+    for (const src of ips)
+      for (const dst of ips)
+        for (const protocol of [50, 51, 47]) {
+          const tuple = { src, dst, protocol, dstPort: 0, at: NOW.getTime() }
+          const got = azureNsgDecide(state, INVENTORY, tuple)
+          if (got === undefined) continue
+          decided++
+          expect(got, `${src} -> ${dst} proto ${protocol}`).toBe(
+            evaluate(INVENTORY, ps, tuple).decision,
+          )
+        }
+    expect(decided).toBeGreaterThan(20)
+    // GRE (47) is not ESP or AH: other-protocols, refused
+    let err: unknown
+    try {
+      compile(policySet([rule('gre', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [whole(47)])]))
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(UnsupportedByTargetError)
+    expect((err as UnsupportedByTargetError).unsupported.map((u) => u.capability)).toEqual([
+      'other-protocols',
+    ])
+  })
+
   it('icmp (every type) names the far side by IPv4 prefixes only', () => {
     const plan = planAzureNsg(
       INVENTORY,

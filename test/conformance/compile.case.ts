@@ -247,6 +247,17 @@ export const CAPABILITY_CASES: Readonly<Record<Capability, Rule>> = {
     to: [lbl({ role: 'api' })],
     services: [{ protocol: 132, ports: { lo: 9000, hi: 9000 } }],
   },
+  'ipsec-protocols': {
+    ...base,
+    id: 'needs-ipsec-protocols',
+    action: 'allow',
+    from: [lbl({ role: 'web' })],
+    to: [lbl({ role: 'api' })],
+    services: [
+      { protocol: 50, ports: { lo: 0, hi: 65535 } },
+      { protocol: 51, ports: { lo: 0, hi: 65535 } },
+    ],
+  },
   'other-protocols': {
     ...base,
     id: 'needs-other-protocols',

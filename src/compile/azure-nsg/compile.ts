@@ -20,8 +20,9 @@
  *   IPv4 and IPv6 prefixes), at most {@link ASGS_PER_RULE} ASGs per rule (several rules
  *   otherwise, since a side is ASGs or prefixes, never both).
  * - Services: `Tcp` / `Udp` with the port ranges, `Icmp` for every ICMP type (IPv4: the far side
- *   is given as IPv4 prefixes, since whether `Icmp` also matches ICMPv6 is not documented), `*`
- *   for the `any` service.
+ *   is given as IPv4 prefixes, since whether `Icmp` also matches ICMPv6 is not documented),
+ *   `Esp` and `Ah` for `proto/50` and `proto/51` (capability `ipsec-protocols`; IPv4 and IPv6,
+ *   as IPv6 names ESP and AH by the same numbers), `*` for the `any` service.
  * - Order (first match wins, lower priority first): the load-balancer probe rule (100, when
  *   {@link AzureNsgOptions.loadBalancerProbes}), every deny rule, every allow rule, then
  *   `bh-deny-all-in` / `bh-deny-all-out` at 4096, which shadow the default rules
@@ -38,7 +39,12 @@
  * configuration, 4000 IP configurations per ASG; not adjustable). Terraform azurerm v3/v4:
  * `azurerm_network_security_rule`, `azurerm_application_security_group`,
  * `azurerm_network_interface_security_group_association`,
- * `azurerm_network_interface_application_security_group_association`.
+ * `azurerm_network_interface_application_security_group_association`. Protocol values `Tcp`,
+ * `Udp`, `Icmp`, `Esp`, `Ah`, `*`: the API's `SecurityRuleProtocol`
+ * (https://learn.microsoft.com/python/api/azure-mgmt-network/azure.mgmt.network.models.securityruleprotocol)
+ * and the provider's validation of `protocol` (hashicorp/terraform-provider-azurerm
+ * internal/services/network/network_security_rule_resource.go: `StringInSlice` of Any, Tcp, Udp,
+ * Icmp, Ah, Esp).
  */
 import {
   AddressRangeSet,
@@ -110,8 +116,8 @@ export type NsgEndpoint =
   /** CIDR prefixes of one family, ascending. */
   | { readonly kind: 'prefixes'; readonly family: IpFamily; readonly prefixes: readonly string[] }
 
-/** NSG protocol values this target uses. */
-export type NsgProtocol = 'Tcp' | 'Udp' | 'Icmp' | '*'
+/** NSG protocol values this target uses (every value the API and azurerm take). */
+export type NsgProtocol = 'Tcp' | 'Udp' | 'Icmp' | 'Esp' | 'Ah' | '*'
 
 /** One security rule of an NSG. */
 export interface NsgRulePlan {
@@ -199,6 +205,9 @@ export function nsgProtocols(
   }
   // every ICMP type (icmp-types is not a capability of this target)
   if (!set.ports(1).isEmpty) out.push({ protocol: 'Icmp', ports: ['*'] })
+  // ESP and AH carry no ports: the rule's services name them whole (proto/50, proto/51)
+  if (!set.ports(50).isEmpty) out.push({ protocol: 'Esp', ports: ['*'] })
+  if (!set.ports(51).isEmpty) out.push({ protocol: 'Ah', ports: ['*'] })
   return out
 }
 
@@ -387,7 +396,8 @@ function familyOf(e: NsgEndpoint): IpFamily | undefined {
 /**
  * Plans the NSGs and ASGs at `options.now` (see the module comment).
  * @throws UnsupportedByTargetError for a live rule needing `icmp-types`, `icmpv6`, `sctp`,
- *   `other-protocols`, or a compiled workload in `monitor` mode.
+ *   `other-protocols` (a protocol number other than 50 and 51), or a compiled workload in
+ *   `monitor` mode.
  * @throws BulkheadError `compile/unknown-host`.
  */
 export function planAzureNsg(
