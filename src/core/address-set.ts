@@ -8,7 +8,7 @@
  * blocks of a range are {@link rangeToCidrs}'s (aligned power-of-two blocks, greedy from the
  * low end, which is optimal for one contiguous range).
  */
-import { cidrRange, familyBits, rangeToCidrs, type Cidr, type IpFamily } from './ip.js'
+import { cidrRange, familyBits, formatIp, rangeToCidrs, type Cidr, type IpFamily } from './ip.js'
 
 /** An inclusive range of addresses of one family, `lo <= hi`, values as in {@link IpAddress}. */
 export interface AddressInterval {
@@ -157,6 +157,62 @@ export class AddressRangeSet {
    */
   toCidrs(minPrefix: 0 | 1 = 0): string[] {
     return this.ranges.flatMap((r) => rangeToCidrs(this.family, r, minPrefix))
+  }
+
+  /**
+   * The fewest CIDR blocks (ascending, disjoint) that hold every address of this set and no
+   * address outside `within ∪ this`: the set may grow into `within` where that saves blocks.
+   * With `within` empty it is {@link toCidrs} (`/0` allowed).
+   * @remarks Optimal by recursion on the address trie: a block that meets this set and lies in
+   * `within ∪ this` is one block (at least one is needed); any other block that meets the set
+   * can only be covered by blocks strictly inside it, so its two halves are solved apart.
+   */
+  coverWithin(within: AddressRangeSet): Cidr[] {
+    const upper = this.union(within)
+    const bits = familyBits(this.family)
+    const out: Cidr[] = []
+    const walk = (base: bigint, prefix: number): void => {
+      const size = 1n << BigInt(bits - prefix)
+      const last = base + size - 1n
+      if (!this.meets(base, last)) return
+      if (upper.holds(base, last)) {
+        out.push({
+          family: this.family,
+          base,
+          prefix,
+          text: `${formatIp({ family: this.family, value: base })}/${prefix}`,
+        })
+        return
+      }
+      walk(base, prefix + 1)
+      walk(base + size / 2n, prefix + 1)
+    }
+    walk(0n, 0)
+    return out
+  }
+
+  /** The index of the first range whose `hi` is at least `value` (ranges.length if none). */
+  private firstEndingAtOrAfter(value: bigint): number {
+    let lo = 0
+    let hi = this.ranges.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((this.ranges[mid] as AddressInterval).hi < value) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  /** True when some address of [lo, hi] is in the set. */
+  private meets(lo: bigint, hi: bigint): boolean {
+    const r = this.ranges[this.firstEndingAtOrAfter(lo)]
+    return r !== undefined && r.lo <= hi
+  }
+
+  /** True when every address of [lo, hi] is in the set (ranges are never adjacent). */
+  private holds(lo: bigint, hi: bigint): boolean {
+    const r = this.ranges[this.firstEndingAtOrAfter(lo)]
+    return r !== undefined && r.lo <= lo && hi <= r.hi
   }
 
   private same(other: AddressRangeSet): void {

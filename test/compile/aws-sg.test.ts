@@ -4,30 +4,43 @@
  * references, observe workloads by address, CIDR regions split by denies, one-sided direction,
  * the quota warning and the refusals (`compile/not-expressible`).
  */
+import fc from 'fast-check'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import {
+  AddressRangeSet,
   BulkheadError,
   labelSet,
+  ServiceSet,
   parseCidr,
   type Cidr,
+  type FlowTuple,
   type Inventory,
   type Policy,
   type PolicySet,
   type Rule,
   type Selector,
 } from '../../src/core/index.js'
+import { compactGrants } from '../../src/compile/aws-sg/compact.js'
 import {
+  AWS_SG_CAPABILITIES,
   AWS_SG_FILE,
   awsSgCompiler,
   awsSgDecide,
   planAwsSg,
   readSecurityGroups,
+  requiredCapabilities,
+  peerText,
   type AwsSgPlan,
+  type CompileResult,
+  type SgGrant,
+  type SgPeer,
 } from '../../src/compile/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import { loadWorkspace } from '../../src/policy/files.js'
-import { runCompileConformance } from '../conformance/compile.case.js'
+import { DENSE_SERVICES, runCompileConformance } from '../conformance/compile.case.js'
+import { ALL_IPS, inventoryArb, policySetArb, SEED, TIMES, tupleArb } from '../helpers/model.js'
+import { estateArb } from '../netns/estate.js'
 
 runCompileConformance({
   compiler: awsSgCompiler,
@@ -271,5 +284,145 @@ describe('aws-sg target', () => {
       [tcp(22)],
     )
     expect(refused(policySet([toOne]), twoAddresses)).toEqual(['compile/not-expressible'])
+  })
+
+  it('compaction: a reference the CIDR rules hold goes, touching ports and neighbouring prefixes merge', () => {
+    const inv: Inventory = {
+      ...ESTATE,
+      workloads: [
+        ...ESTATE.workloads,
+        { name: 'ops-2', addresses: [{ ip: '10.1.0.8' }], labels: labelSet({ role: 'ops' }) },
+      ],
+    }
+    const net = (t: string): Selector => ({ kind: 'cidr', cidr: cidr(t), except: [] })
+    const ps = policySet([
+      // web is inside 10.1.0.0/24: the reference from web on tcp/443 is held by the CIDR rule
+      rule('lan-to-db', [net('10.1.0.0/24')], [lbl({ role: 'db' })], [tcp(443), tcp(444, 450)]),
+      rule('web-to-db', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [tcp(443)]),
+      // the two ops addresses 10.1.0.8 and 10.1.0.9 (observe) are one /31 on tcp/22
+      rule('ops-to-db', [lbl({ role: 'ops' })], [lbl({ role: 'db' })], [tcp(22)]),
+    ])
+    const loose = planAwsSg(inv, ps, { now: NOW, compact: false })
+    const tight = planAwsSg(inv, ps, { now: NOW })
+    const inbound = (plan: AwsSgPlan) =>
+      grantsOf(plan, 'bulkhead-role=db')
+        ?.filter((g) => g.direction === 'ingress' && !g.services.startsWith('icmp'))
+        .map((g) => `${g.peer} ${g.services}`)
+    expect(inbound(loose)).toEqual([
+      '10.1.0.0/24 tcp/443-450',
+      '10.1.0.8/32 tcp/22,tcp/443-450',
+      '10.1.0.9/32 tcp/22,tcp/443-450',
+      'sg:sg_role_db tcp/443-450',
+      'sg:sg_role_web tcp/443-450',
+    ])
+    expect(inbound(tight)).toEqual(['10.1.0.0/24 tcp/443-450', '10.1.0.8/31 tcp/22'])
+    expect(agrees(inv, ps)).toBeGreaterThan(20)
+  })
+
+  it('compaction: a hole a broader rule fills is not cut out; covered rules go', () => {
+    const v4 = (c: string): SgPeer => ({ kind: 'cidr', family: 4, cidr: c })
+    const grant = (peer: SgPeer, services: ServiceSet, origin: string): SgGrant => ({
+      direction: 'ingress',
+      peer,
+      services,
+      origin: [origin],
+    })
+    const https = ServiceSet.single(tcp(443))
+    const ping = ServiceSet.single({ protocol: 1, ports: { lo: 8, hi: 8 } })
+    // 0.0.0.0/0 less 192.0.2.0/24 on tcp/443 (24 blocks), and 192.0.2.0/24 on everything
+    const holed = AddressRangeSet.all(4)
+      .minus(AddressRangeSet.fromCidrs(4, [cidr('192.0.2.0/24')]))
+      .toCidrs()
+      .map((c) => grant(v4(c), https, 'p/https'))
+    const grants = [
+      ...holed,
+      grant(v4('192.0.2.0/24'), ServiceSet.ANY, 'p/partner'),
+      // covered: a host inside the /24 on ping, a group whose only member is inside it
+      grant(v4('192.0.2.9/32'), ping, 'p/ping'),
+      grant({ kind: 'group', group: 'sg_x' }, ping, 'p/ping'),
+    ]
+    const members = (g: string) =>
+      g === 'sg_x' ? [{ family: 4 as const, value: 0xc0000205n }] : []
+    const out = compactGrants(grants, members).map(
+      (g) => `${peerText(g.peer)} ${g.services.toString()} ${g.origin.join(',')}`,
+    )
+    // the /0 rule now also stands for what p/partner allows of tcp/443 from the /24: both named
+    expect(out.sort()).toEqual([
+      '0.0.0.0/0 tcp/443 p/https,p/partner',
+      '192.0.2.0/24 any p/partner',
+    ])
+    // a group with a member outside every CIDR rule keeps its reference
+    const outside = (g: string) =>
+      g === 'sg_x' ? [{ family: 4 as const, value: 0x0a000001n }] : []
+    expect(compactGrants(grants, outside).some((g) => g.peer.kind === 'group')).toBe(true)
+  })
+
+  it('compaction keeps what every group allows (on and off, through the checker; never more rules)', () => {
+    const expressible = (ps: PolicySet): PolicySet => ({
+      policies: ps.policies.map((p) => ({
+        ...p,
+        rules: p.rules.filter((r) =>
+          requiredCapabilities(r).every((c) => AWS_SG_CAPABILITIES.has(c)),
+        ),
+      })),
+      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+    })
+    const rules = (r: CompileResult): number => {
+      const read = readSecurityGroups(r.artefacts[0]?.content ?? '')
+      return [...read.rules.values()].reduce((n, g) => n + g.ingress.length + g.egress.length, 0)
+    }
+    let compared = 0
+    let fewer = 0
+    const both = (inv: Inventory, ps: PolicySet, at: number, probes: readonly FlowTuple[]) => {
+      let off: CompileResult
+      try {
+        off = awsSgCompiler.compile(inv, ps, { now: new Date(at), compact: false })
+      } catch (e) {
+        if (e instanceof BulkheadError) return // refused either way: not-expressible
+        throw e
+      }
+      const on = awsSgCompiler.compile(inv, ps, { now: new Date(at) })
+      expect(rules(on)).toBeLessThanOrEqual(rules(off))
+      if (rules(on) < rules(off)) fewer++
+      for (const t of probes) {
+        const tuple = { ...t, at }
+        expect(awsSgDecide(on, inv, tuple), JSON.stringify(tuple)).toBe(
+          awsSgDecide(off, inv, tuple),
+        )
+        compared++
+      }
+    }
+    fc.assert(
+      fc.property(
+        inventoryArb,
+        policySetArb,
+        fc.integer({ min: 0, max: TIMES.length - 1 }),
+        fc.array(tupleArb, { minLength: 40, maxLength: 40 }),
+        (inv, ps, t, probes) => {
+          both(inv, expressible(ps), TIMES[t] as number, probes)
+        },
+      ),
+      { seed: SEED, numRuns: 60 },
+    )
+    fc.assert(
+      fc.property(estateArb, (e) => {
+        const ips = [...e.hosts.flatMap((h) => h.addresses), '10.77.2.1', '192.0.2.1', 'fd77::99']
+        const probes = ips.flatMap((src) =>
+          ips.flatMap((dst) =>
+            DENSE_SERVICES.map(([protocol, dstPort]) => ({ src, dst, protocol, dstPort, at: 0 })),
+          ),
+        )
+        both(
+          e.inventory,
+          expressible({ policies: e.policies, enforcement: [] }),
+          NOW.getTime(),
+          probes,
+        )
+      }),
+      { seed: SEED, numRuns: 60 },
+    )
+    expect(compared).toBeGreaterThan(10_000)
+    expect(fewer).toBeGreaterThan(10)
+    expect(ALL_IPS.length).toBeGreaterThan(0)
   })
 })

@@ -296,6 +296,20 @@ function policySetWith(rules: readonly Rule[], mode: 'enforce' | 'monitor' = 'en
   return { policies: [policy], enforcement: [{ selector: { kind: 'any' }, mode }] }
 }
 
+/** (protocol, destination port) pairs the dense-estate differential probes. */
+export const DENSE_SERVICES = [
+  [6, 22],
+  [6, 80],
+  [6, 443],
+  [6, 8050],
+  [17, 53],
+  [17, 5000],
+  [1, 8],
+  [58, 128],
+  [58, 135],
+  [47, 0],
+] as const
+
 /** Registers the conformance tests for one compiler. */
 export function runCompileConformance(opts: ConformanceOptions): void {
   const { compiler } = opts
@@ -695,18 +709,7 @@ export function runCompileConformance(opts: ConformanceOptions): void {
       }
 
       it('agrees with the reference evaluator on dense estates (many allowed flows, scopes, denies)', () => {
-        const services = [
-          [6, 22],
-          [6, 80],
-          [6, 443],
-          [6, 8050],
-          [17, 53],
-          [17, 5000],
-          [1, 8],
-          [58, 128],
-          [58, 135],
-          [47, 0],
-        ] as const
+        const services = DENSE_SERVICES
         const at = NOW.getTime()
         let allowed = 0
         fc.assert(

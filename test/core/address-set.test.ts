@@ -104,6 +104,42 @@ describe('AddressRangeSet', () => {
     )
   })
 
+  it('coverWithin: holds the set, stays within set ∪ within, fewest blocks (brute force)', () => {
+    fc.assert(
+      fc.property(windowArb, rangesArb, rangesArb, ([family, base], ra, rb) => {
+        const a = AddressRangeSet.of(family, shift(ra, base))
+        const within = AddressRangeSet.of(family, shift(rb, base))
+        const blocks = a.coverWithin(within)
+        const got = AddressRangeSet.fromCidrs(family, blocks)
+        expect(got.covers(a)).toBe(true)
+        expect(a.union(within).covers(got)).toBe(true)
+        expect(blocks.reduce((n, c) => n + AddressRangeSet.fromCidrs(family, [c]).size, 0n)).toBe(
+          got.size,
+        )
+        expect(blocks.length).toBeLessThanOrEqual(a.toCidrs().length)
+        if (within.isEmpty) expect(blocks.map((c) => c.text)).toEqual(a.toCidrs())
+        // naive optimum: aligned blocks are nested or disjoint, so the blocks lying in
+        // set ∪ within that no larger such block holds are disjoint, and every cover needs one
+        // block inside each of them that meets the set: their count is the fewest possible
+        const inUpper = new Set([...model(ra, base), ...model(rb, base)])
+        const kept: [bigint, bigint][] = []
+        for (let size = WINDOW; size >= 1n; size /= 2n)
+          for (let lo = base; lo < base + WINDOW; lo += size) {
+            const addrs = Array.from({ length: Number(size) }, (_, k) => lo + BigInt(k))
+            if (!addrs.every((v) => inUpper.has(v))) continue
+            if (kept.some(([klo, ksize]) => klo <= lo && lo < klo + ksize)) continue
+            kept.push([lo, size])
+          }
+        const ma = model(ra, base)
+        const optimum = kept.filter(([lo, size]) =>
+          Array.from({ length: Number(size) }, (_, k) => lo + BigInt(k)).some((v) => ma.has(v)),
+        ).length
+        expect(blocks.length).toBe(optimum)
+      }),
+      { seed: SEED, numRuns: 500 },
+    )
+  })
+
   it('the whole space is one /0; fromCidrs ignores the other family', () => {
     expect(AddressRangeSet.all(4).toCidrs()).toEqual(['0.0.0.0/0'])
     expect(AddressRangeSet.all(6).toCidrs()).toEqual(['::/0'])

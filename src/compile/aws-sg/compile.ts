@@ -32,6 +32,9 @@
  *   take one ICMP type per rule, so the unassigned ICMPv6 error types 0 and 5–127 are not).
  * - **Direction** `ingress` (`egress`) filters only that side: the other gets one allow-all rule
  *   per family.
+ * - **Compaction** (compact.ts, unless `compact: false`): per group and direction, rules that
+ *   broader rules already allow go, neighbouring prefixes and touching port ranges merge, and a
+ *   reference goes when CIDR rules hold all its members' addresses; exactly the same is allowed.
  *
  * Not expressible, `compile/not-expressible` (an error: a security group cannot do it, so
  * nothing is emitted): a workload whose addresses of one family the model treats differently
@@ -83,6 +86,7 @@ import {
   type Compiler,
 } from '../target.js'
 import { AWS_SG_CAPABILITIES } from './capabilities.js'
+import { compactGrants } from './compact.js'
 import { awsRuleSpecs, ident, renderTerraform, AWS_SG_FILE } from './render.js'
 
 /** Default of {@link AwsSgOptions.rulesPerGroupQuota}: AWS's default quota (L-0EA8095F). */
@@ -96,6 +100,12 @@ export interface AwsSgOptions extends CompileOptions {
    * {@link AWS_SG_RULES_PER_GROUP}. A group above it is a `compile/cloud-limit-exceeded` warning.
    */
   readonly rulesPerGroupQuota?: number
+  /**
+   * Compact each group's rules (see compact.ts): drop what a broader rule of the group already
+   * allows, merge touching port ranges and neighbouring prefixes. Default true; false writes
+   * every grant as planned, rule for rule (to compare, and for the tests that compare).
+   */
+  readonly compact?: boolean
 }
 
 /** One direction of a security group's rules. */
@@ -497,7 +507,10 @@ class SgPlanner {
           })
       grants.push(...this.groupGrants(g, dir), ...this.addressGrants(g, dir))
     }
-    return mergeGrants(grants)
+    const merged = mergeGrants(grants)
+    if (this.options.compact === false) return merged
+    const members = new Map(this.nodes.map((n) => [n.key, n.held]))
+    return mergeGrants(compactGrants(merged, (group) => members.get(group) ?? []))
   }
 
   /** Grants of `g` towards every group (references or per-address rules). */
