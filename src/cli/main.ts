@@ -14,6 +14,7 @@ import {
   systemErrorDiagnostic,
 } from './output.js'
 import { VERSION } from './version.js'
+import { requireWorkspace } from './workspace.js'
 import { registerInit } from './commands/init.js'
 import { registerValidate } from './commands/validate.js'
 import { registerEval } from './commands/eval.js'
@@ -93,8 +94,9 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   override(program)
   let invoked: Command | undefined
-  program.hook('preAction', (_program, action) => {
+  program.hook('preAction', async (_program, action) => {
     invoked = action
+    await requireWorkspace(action)
   })
   const fail = (diagnostics: readonly Diagnostic[], written = false): number => {
     printDiagnostics(diagnostics)

@@ -1,9 +1,12 @@
 /**
  * @module CLI helpers to load a workspace (printing diagnostics) and read times.
  */
+import { stat } from 'node:fs/promises'
 import path from 'node:path'
+import type { Command } from 'commander'
 import type { LoadResult } from '../policy/load.js'
 import { loadWorkspace } from '../policy/files.js'
+import { WORKSPACE_FILE } from '../policy/workspace.js'
 import { printDiagnostics, UsageError } from './output.js'
 import { readPolicySource } from './policy-source.js'
 import { BulkheadError, canonicalTimeZone, formatDiagnostic, hasErrors } from '../core/index.js'
@@ -32,6 +35,81 @@ export async function loadOrThrow(
   const seen = new Set(printed?.diagnostics.map(formatDiagnostic))
   printDiagnostics(result.diagnostics.filter((d) => !seen.has(formatDiagnostic(d))))
   return result
+}
+
+/**
+ * What makes a folder a workspace: its `bulkhead.yaml`, or, for a workspace laid out without one
+ * (bulkhead.yaml is optional: its defaults name these), an `inventory/` or `policy/` folder or the
+ * default flow store's `.bulkhead/` folder.
+ */
+export const WORKSPACE_MARKS: readonly string[] = [
+  WORKSPACE_FILE,
+  'inventory',
+  'policy',
+  '.bulkhead',
+]
+
+/**
+ * The verbs with `-w, --workspace` that may run where there is no workspace yet, by command path
+ * (`inventory suggest-labels`), each with when: `init` writes one; `ingest FILE...` stores into
+ * DIR/.bulkhead/ (so the folder becomes one), while a bare `ingest` reads the workspace's sources.
+ */
+const RUNS_WITHOUT_WORKSPACE: Readonly<Record<string, (cmd: Command) => boolean>> = {
+  init: () => true,
+  ingest: (cmd) => cmd.args.length > 0,
+}
+
+/** `inventory suggest-labels` for that sub-verb: the names from below the program down to `cmd`. */
+function commandPath(cmd: Command): string {
+  const names: string[] = []
+  for (let c = cmd; c.parent !== null; c = c.parent) names.unshift(c.name())
+  return names.join(' ')
+}
+
+/**
+ * The one check that a verb which needs a workspace runs in one (`run()` calls it before every
+ * action): a verb with a `-w, --workspace` option, save those {@link RUNS_WITHOUT_WORKSPACE}, needs
+ * the folder to hold one of {@link WORKSPACE_MARKS}. Without it the verb would run on nothing
+ * (`validate` said `ok: 0 workloads`, `compile` wrote 0 files, exit 0), and a user in the wrong
+ * folder got no hint.
+ * @throws BulkheadError `io/not-found` when the folder does not exist, `workspace/not-found` when
+ *   it holds none of the marks; both exit 1 with a hint naming `bulkhead init` and `-w DIR`.
+ */
+export async function requireWorkspace(cmd: Command): Promise<void> {
+  if (!cmd.options.some((o) => o.long === '--workspace')) return
+  if (RUNS_WITHOUT_WORKSPACE[commandPath(cmd)]?.(cmd) === true) return
+  const root = String(cmd.opts()['workspace'] ?? '.')
+  const where = { file: root, line: 0, column: 0 }
+  const hint = `run the command in a workspace folder or pass -w DIR; \`bulkhead init -w ${root}\` writes one`
+  const st = await stat(root).catch(() => undefined)
+  if (!st?.isDirectory())
+    throw new BulkheadError([
+      {
+        code: 'io/not-found',
+        severity: 'error',
+        message: `workspace folder "${root}" does not exist or is not a folder`,
+        location: where,
+        hint,
+      },
+    ])
+  const marks = await Promise.all(
+    WORKSPACE_MARKS.map((m) =>
+      stat(path.join(root, m)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  )
+  if (!marks.includes(true))
+    throw new BulkheadError([
+      {
+        code: 'workspace/not-found',
+        severity: 'error',
+        message: `"${root}" is not a workspace: it holds no ${WORKSPACE_FILE} (nor inventory/, policy/ or .bulkhead/)`,
+        location: where,
+        hint,
+      },
+    ])
 }
 
 /**

@@ -23,6 +23,7 @@ export type ErrorCode =
   // workspace and inventory
   | 'workspace/bad-config'
   | 'workspace/unknown-time-zone'
+  | 'workspace/not-found'
   | 'inventory/duplicate-workload'
   | 'inventory/duplicate-address'
   | 'inventory/duplicate-external'

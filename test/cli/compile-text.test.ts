@@ -44,7 +44,15 @@ describe('compile text summary', () => {
   })
 
   it('an unknown target is a usage error whose hint names every target', async () => {
-    const r = await cli('compile', '--target', 'pf', '--out', TMP, '-w', TMP)
+    const r = await cli(
+      'compile',
+      '--target',
+      'pf',
+      '--out',
+      TMP,
+      '-w',
+      'test/fixtures/compile-nftables',
+    )
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('cli/usage')
     for (const t of [

@@ -1,0 +1,101 @@
+/**
+ * Verbs run outside a workspace: one check for every verb with `-w`, `workspace/not-found`, exit 1.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { afterAll, describe, expect, it } from 'vitest'
+import { buildProgram } from '../../src/cli/main.js'
+import { cli } from '../helpers/cli.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'bulkhead-no-workspace-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+/** Each verb with `-w`, by command path, with the arguments it needs besides `-w DIR`. */
+const VERBS: Readonly<Record<string, readonly string[]>> = {
+  validate: [],
+  eval: ['10.0.0.1 -> 10.0.0.2 tcp/22'],
+  ingest: [],
+  recommend: [],
+  discover: [],
+  inventory: [],
+  'inventory suggest-labels': [],
+  simulate: [],
+  lint: [],
+  compile: ['--target', 'nftables', '--out', join(tmp, 'out')],
+  connlist: [],
+  'blast-radius': [],
+  metrics: [],
+  diff: [join(tmp, 'old'), join(tmp, 'new')],
+}
+/** Verbs that may run where there is no workspace yet. */
+const EXEMPT = new Set(['init'])
+
+function withWorkspaceOption(cmd: Command, prefix = ''): string[] {
+  const out: string[] = []
+  for (const sub of cmd.commands) {
+    const name = `${prefix}${sub.name()}`
+    if (sub.options.some((o) => o.long === '--workspace')) out.push(name)
+    out.push(...withWorkspaceOption(sub, `${name} `))
+  }
+  return out
+}
+
+describe('a verb that needs a workspace, run where there is none', () => {
+  it('every verb with -w is listed here', () => {
+    expect(withWorkspaceOption(buildProgram()).filter((v) => !EXEMPT.has(v))).toEqual(
+      expect.arrayContaining(Object.keys(VERBS)),
+    )
+    expect(Object.keys(VERBS)).toEqual(
+      expect.arrayContaining(withWorkspaceOption(buildProgram()).filter((v) => !EXEMPT.has(v))),
+    )
+  })
+
+  it.each(Object.entries(VERBS))('%s: workspace/not-found, exit 1', async (verb, args) => {
+    const bare = mkdtempSync(join(tmp, 'bare-'))
+    mkdirSync(join(tmp, 'old'), { recursive: true })
+    mkdirSync(join(tmp, 'new'), { recursive: true })
+    const r = await cli(...verb.split(' '), '-w', bare, ...args)
+    expect(r.stderr).toContain('error workspace/not-found')
+    expect(r.code).toBe(1)
+    // nothing written where it ran
+    expect(existsSync(join(bare, '.bulkhead'))).toBe(false)
+  })
+
+  it('-o json gives the failure document; a missing folder is io/not-found', async () => {
+    const bare = mkdtempSync(join(tmp, 'bare-'))
+    const r = await cli('lint', '-w', bare, '-o', 'json')
+    expect(r.code).toBe(1)
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: false,
+      diagnostics: [expect.objectContaining({ code: 'workspace/not-found' })],
+    })
+    const missing = await cli('connlist', '-w', join(tmp, 'nosuch'))
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('error io/not-found')
+  })
+
+  it('bulkhead.yaml, or an inventory/, policy/ or .bulkhead/ folder, makes a workspace', async () => {
+    for (const mark of ['bulkhead.yaml', 'inventory', 'policy', '.bulkhead']) {
+      const ws = mkdtempSync(join(tmp, 'ws-'))
+      if (mark.endsWith('.yaml'))
+        writeFileSync(join(ws, mark), 'apiVersion: bulkhead.dev/v1\nkind: Workspace\n')
+      else mkdirSync(join(ws, mark))
+      const r = await cli('validate', '-w', ws, '-o', 'json')
+      expect(r.code, `${mark}: ${r.stderr}`).toBe(0)
+    }
+  })
+
+  it('init writes one; ingest FILE stores into the folder (it becomes one)', async () => {
+    const ws = mkdtempSync(join(tmp, 'init-'))
+    expect((await cli('init', '-w', ws)).code).toBe(0)
+    expect((await cli('validate', '-w', ws)).code).toBe(0)
+    const bare = mkdtempSync(join(tmp, 'ingest-'))
+    const flows = join(bare, 'flows.csv')
+    writeFileSync(flows, 'src_ip,dst_ip,src_port,dst_port,protocol\n10.0.0.1,10.0.0.2,1,2,tcp\n')
+    const ingest = await cli('ingest', '-w', bare, flows)
+    expect(ingest.code, ingest.stderr).toBe(0)
+    expect((await cli('discover', '-w', bare, '-o', 'json')).code).toBe(0)
+  }, 30_000)
+})
