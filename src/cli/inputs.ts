@@ -3,8 +3,17 @@
  */
 import { readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { isRegularFile, parseAwsFieldList } from '../ingest/index.js'
-import type { Diagnostic } from '../core/index.js'
+import {
+  isRegularFile,
+  parseAwsFieldList,
+  readFlows,
+  readRunOf,
+  summarize,
+  type FileSummary,
+  type ReadOptions,
+  type RunSummary,
+} from '../ingest/index.js'
+import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
 import { UsageError } from './output.js'
 
 /**
@@ -66,4 +75,85 @@ export function noFiles(what: string): Diagnostic {
     message: `${what}: no file to read`,
     hint: "check the path; a source's glob is relative to the workspace folder",
   }
+}
+
+/** What {@link readEachFile} read, filled in as it reads. */
+export interface FilesRead {
+  /** One summary per file, in order, as each ends (an unusable file's too). */
+  readonly summaries: FileSummary[]
+  /**
+   * The files that could not be used (missing, unreadable, unknown format, truncated), in order;
+   * not a file that `--strict` stopped at a malformed record.
+   */
+  readonly failed: string[]
+  /** Why, for the files in `failed`: their fatal diagnostics. */
+  readonly unusable: Diagnostic[]
+}
+
+/** An empty {@link FilesRead}. */
+export function filesRead(): FilesRead {
+  return { summaries: [], failed: [], unusable: [] }
+}
+
+/**
+ * The flows of `files`, read one file at a time in one read run (NetFlow templates and GCP
+ * reports may be in another file): a file that cannot be used is added to `into.failed` and the
+ * next one is read, as `ingest` goes on past it; what was read of it before the error is yielded.
+ * Shared by `flows`, `simulate --flows`, `lint --flows` and `diff --flows`, so that all of them
+ * go on past an unusable file and count it alike ({@link readSummary}, {@link unusableLines}).
+ * @throws BulkheadError with `opts.strict`: the first malformed record, or an unusable file,
+ *   stops the run (the file is in `into.failed` when it was unusable).
+ */
+export async function* readEachFile(
+  files: readonly string[],
+  opts: ReadOptions,
+  into: FilesRead,
+): AsyncGenerator<Flow> {
+  const read: ReadOptions = {
+    ...opts,
+    run: opts.run ?? readRunOf(files.map((file) => ({ file, format: opts.format }))),
+  }
+  for (const file of files) {
+    try {
+      yield* readFlows([file], read, into.summaries)
+    } catch (err) {
+      if (!(err instanceof BulkheadError)) throw err
+      if (!err.diagnostics.some((d) => d.code === 'ingest/malformed-record')) into.failed.push(file)
+      if (opts.strict) throw err
+      into.unusable.push(...err.diagnostics)
+    }
+  }
+}
+
+/** True when something was read of `file` before it failed (a truncated gzip, say). */
+function partlyRead(into: FilesRead, file: string): boolean {
+  return into.summaries.some((s) => s.file === file && s.stats.records > 0)
+}
+
+/**
+ * The run summary of {@link readEachFile}'s files, counting (`files`, `bytes`, flows) only the
+ * files something was read from: an unusable file that gave no flow is not "read", as `ingest`
+ * counts only what it stored, so `read 0 files` and `not read (unusable): F` agree.
+ */
+export function readSummary(into: FilesRead, seconds: number): RunSummary {
+  return summarize(
+    into.summaries.filter((s) => !into.failed.includes(s.file) || partlyRead(into, s.file)),
+    seconds,
+  )
+}
+
+/**
+ * The lines naming {@link readEachFile}'s unusable files: `not read (unusable): F, ...` for
+ * those that gave nothing, `stopped at an error (the flows before it were read): F, ...` for
+ * those read in part (counted in {@link readSummary}). None when every file was usable.
+ */
+export function unusableLines(into: FilesRead): string[] {
+  const partly = into.failed.filter((f) => partlyRead(into, f))
+  const not = into.failed.filter((f) => !partly.includes(f))
+  return [
+    ...(not.length > 0 ? [`not read (unusable): ${not.join(', ')}`] : []),
+    ...(partly.length > 0
+      ? [`stopped at an error (the flows before it were read): ${partly.join(', ')}`]
+      : []),
+  ]
 }

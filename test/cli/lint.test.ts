@@ -53,7 +53,13 @@ describe('bulkhead lint', () => {
 
   it('reports unused rules when flows are given', async () => {
     const { out } = await lintJson('--flows', `${W}/flows.csv`)
-    expect(out.flows).toEqual({ from: 'files', what: `${W}/flows.csv`, count: 3, skipped: {} })
+    expect(out.flows).toEqual({
+      from: 'files',
+      what: `${W}/flows.csv`,
+      count: 3,
+      skipped: {},
+      failed: [],
+    })
     expect(out.findings.filter((f) => f.code === 'lint/unused').map((f) => f.rule)).toEqual([
       'shop-prod/web-to-api-again',
       'shop-prod/web-to-db',

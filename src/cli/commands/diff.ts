@@ -5,14 +5,8 @@
  */
 import { stat } from 'node:fs/promises'
 import type { Command } from 'commander'
-import {
-  BulkheadError,
-  diagnostic,
-  formatLocation,
-  type Diagnostic,
-  type SourceLocation,
-} from '../../core/index.js'
-import { formatRunSummary, readFlows, summarize, type FileSummary } from '../../ingest/index.js'
+import { BulkheadError, diagnostic, formatLocation, type SourceLocation } from '../../core/index.js'
+import { formatRunSummary } from '../../ingest/index.js'
 import {
   diffPolicies,
   FlowDiffer,
@@ -26,9 +20,16 @@ import {
 import { connlistLine } from '../../policy/connlist.js'
 import type { FlowQuery, FlowStore } from '../../store/index.js'
 import { openStore } from '../store.js'
-import { expandInputs } from '../inputs.js'
+import { expandInputs, filesRead, readEachFile, readSummary, unusableLines } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
-import { checkFormat, EXIT, printDiagnostics, toYaml, UsageError } from '../output.js'
+import {
+  AfterOutputError,
+  checkFormat,
+  EXIT,
+  printDiagnostics,
+  toYaml,
+  UsageError,
+} from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
 import { loadOrThrow, parseTime, parseWindow } from '../workspace.js'
@@ -136,6 +137,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
       // store (all of it, or the window), when there is one; --no-flows replays none
       const files = Array.isArray(opts.flows) ? opts.flows : undefined
       const storeExists = (await stat(ws.workspace.store).catch(() => undefined)) !== undefined
+      const into = filesRead()
       if (
         opts.flows !== false &&
         (files !== undefined || opts.since !== undefined || opts.until !== undefined || storeExists)
@@ -145,30 +147,28 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
           if (opts.since !== undefined || opts.until !== undefined) {
             throw new UsageError('give --flows or --since/--until (the store), not both')
           }
-          const summaries: FileSummary[] = []
-          const diags: Diagnostic[] = []
           const paths = expandInputs(files)
           const progress = startFilesProgress(paths)
           try {
-            for await (const f of readFlows(
+            for await (const f of readEachFile(
               paths,
               {
                 format: opts.format as 'auto',
                 strict: opts.strict === true,
                 onProgress: progress.onProgress,
               },
-              summaries,
+              into,
             )) {
               differ.add(f)
             }
           } finally {
             progress.stop()
           }
-          for (const s of summaries) diags.push(...(s.diagnostics ?? []))
-          printDiagnostics(diags)
-          const run = summarize(summaries, 0)
+          const run = readSummary(into, 0)
+          printDiagnostics(run.diagnostics)
           if (Object.keys(run.skipped).length > 0)
             process.stderr.write(`${formatRunSummary(run)}\n`)
+          for (const line of unusableLines(into)) process.stderr.write(`${line}\n`)
         } else {
           const storePath = ws.workspace.store
           if (!(await stat(storePath).catch(() => undefined))) {
@@ -241,6 +241,8 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
         text = `${JSON.stringify(toSarif(findings, SARIF_TOOL), null, 2)}\n`
       } else text = renderDiffText(full, oldSpec, newSpec)
       process.stdout.write(text)
+      // an unusable --flows file: the others were replayed; exit 1 as flows and ingest do
+      if (into.failed.length > 0) throw new AfterOutputError(into.unusable)
       process.exitCode = opts.failOnImpact === true && hasImpact(full) ? EXIT.checkFailed : EXIT.ok
     })
 }

@@ -5,17 +5,17 @@
 import type { Command } from 'commander'
 import { BulkheadError, type Diagnostic, type Flow } from '../../core/index.js'
 import { PARSERS } from '../../ingest/registry.js'
-import {
-  formatRunSummary,
-  readRunOf,
-  readFlows,
-  summarize,
-  type FileSummary,
-  type RunSummary,
-} from '../../ingest/read.js'
+import { formatRunSummary, type RunSummary } from '../../ingest/read.js'
 import type { FlowFormat } from '../../ingest/types.js'
 import { flowToJson } from '../../ingest/index.js'
-import { checkFieldList, expandInputs } from '../inputs.js'
+import {
+  checkFieldList,
+  expandInputs,
+  filesRead,
+  readEachFile,
+  readSummary,
+  unusableLines,
+} from '../inputs.js'
 import { startFilesProgress } from '../progress.js'
 import { AfterOutputError, checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
 
@@ -179,7 +179,7 @@ are still read and printed), or with --strict at the first malformed record.`,
           throw new UsageError(`--limit must be a non-negative integer, not "${opts.limit}"`)
         limit = Number(opts.limit)
       }
-      const summaries: FileSummary[] = []
+      const into = filesRead()
       const t0 = performance.now()
       // only a table holds its rows (its columns are as wide as the widest cell); -o json and
       // -o yaml are written as they are read, `flows` first, so any number of flows prints
@@ -196,7 +196,10 @@ are still read and printed), or with --strict at the first malformed record.`,
        */
       const closeDocument = async (extra: readonly Diagnostic[]): Promise<void> => {
         const s = finish()
-        const tail = { failed, summary: { ...s, diagnostics: [...s.diagnostics, ...extra] } }
+        const tail = {
+          failed: into.failed,
+          summary: { ...s, diagnostics: [...s.diagnostics, ...extra] },
+        }
         if (opts.output === 'json') {
           const rest = JSON.stringify(tail, null, 2).slice(1)
           await write(`${printed > 0 ? '\n  ' : ''}],${rest}\n`)
@@ -205,14 +208,12 @@ are still read and printed), or with --strict at the first malformed record.`,
         }
       }
       const finish = (): RunSummary => {
-        const s = summarize(summaries, (performance.now() - t0) / 1000)
+        const s = readSummary(into, (performance.now() - t0) / 1000)
         return { ...s, diagnostics: [...noFiles, ...s.diagnostics] }
       }
       // each file is read on its own: an unusable file is reported and the others are still
       // read (as `ingest` does); with --strict the first malformed record stops the run
-      const unusable: Diagnostic[] = []
-      const failed: string[] = []
-      // the bar would draw over flows printed to the same terminal
+      // (readEachFile). The bar would draw over flows printed to the same terminal
       const progress = startFilesProgress(files, process.stderr.isTTY && !process.stdout.isTTY)
       try {
         if (opts.output === 'csv') batch.push(`${FLOW_COLUMNS.join(',')}\n`)
@@ -222,36 +223,20 @@ are still read and printed), or with --strict at the first malformed record.`,
           strict: opts.strict === true,
           pair: opts.pair,
           ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
-          // one read of all the files: NetFlow templates and GCP reports may be in another file
-          run: readRunOf(
-            files.map((file) => ({ file, format: opts.format as FlowFormat | 'auto' })),
-          ),
           onProgress: progress.onProgress,
         }
-        for (const file of files) {
-          try {
-            for await (const f of readFlows([file], read, summaries)) {
-              if (printed >= limit) continue
-              printed++
-              if (opts.output === 'jsonl') batch.push(`${JSON.stringify(flowToJson(f))}\n`)
-              else if (opts.output === 'csv') batch.push(`${cells(f).map(csvField).join(',')}\n`)
-              else if (opts.output === 'json')
-                batch.push(`${printed > 1 ? ',' : ''}\n${jsonFlow(f)}`)
-              else if (opts.output === 'yaml')
-                // one line per flow under `flows:`, in YAML's flow style (JSON is YAML): a
-                // block mapping per flow costs the YAML writer 60 µs a flow
-                batch.push(`${printed > 1 ? '' : 'flows:\n'}- ${JSON.stringify(flowToJson(f))}\n`)
-              else held.push(f)
-              if (batch.length >= 512) await flush()
-            }
-          } catch (err) {
-            if (!(err instanceof BulkheadError)) throw err
-            // a file stopped by --strict's first malformed record is not unusable
-            if (!err.diagnostics.some((d) => d.code === 'ingest/malformed-record'))
-              failed.push(file)
-            if (read.strict) throw err
-            unusable.push(...err.diagnostics)
-          }
+        for await (const f of readEachFile(files, read, into)) {
+          if (printed >= limit) continue
+          printed++
+          if (opts.output === 'jsonl') batch.push(`${JSON.stringify(flowToJson(f))}\n`)
+          else if (opts.output === 'csv') batch.push(`${cells(f).map(csvField).join(',')}\n`)
+          else if (opts.output === 'json') batch.push(`${printed > 1 ? ',' : ''}\n${jsonFlow(f)}`)
+          else if (opts.output === 'yaml')
+            // one line per flow under `flows:`, in YAML's flow style (JSON is YAML): a
+            // block mapping per flow costs the YAML writer 60 µs a flow
+            batch.push(`${printed > 1 ? '' : 'flows:\n'}- ${JSON.stringify(flowToJson(f))}\n`)
+          else held.push(f)
+          if (batch.length >= 512) await flush()
         }
         await flush()
       } catch (err) {
@@ -274,12 +259,12 @@ are still read and printed), or with --strict at the first malformed record.`,
         }
         await flush()
       }
-      await closeDocument(unusable)
+      await closeDocument(into.unusable)
       printDiagnostics(summary.diagnostics)
       process.stderr.write(`${formatRunSummary(summary)}\n`)
-      if (failed.length > 0) {
-        process.stderr.write(`not read (unusable): ${failed.join(', ')}\n`)
-        throw new AfterOutputError(unusable)
+      if (into.failed.length > 0) {
+        for (const line of unusableLines(into)) process.stderr.write(`${line}\n`)
+        throw new AfterOutputError(into.unusable)
       }
     })
 }

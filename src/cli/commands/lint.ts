@@ -13,7 +13,14 @@ import { toSarif, type SarifRuleInfo } from '../render/sarif.js'
 import { checkFormat, emit, EXIT, UsageError } from '../output.js'
 import { VERSION } from '../version.js'
 import { parseTime, parseWindow, loadOrThrow } from '../workspace.js'
-import { feedFlows, flowFormat, reportFlowRead, type FlowInput } from './simulate.js'
+import {
+  failIfUnusable,
+  feedFlows,
+  flowFormat,
+  reportFlowRead,
+  type FedFlows,
+  type FlowInput,
+} from './simulate.js'
 
 /** The JSON shape of `lint -o json`. Stable. */
 export interface LintOutput {
@@ -27,6 +34,8 @@ export interface LintOutput {
     readonly count: number
     /** Malformed records of the files skipped while reading, by reason (files only). */
     readonly skipped?: Readonly<Record<string, number>>
+    /** Unusable files (files only): the others were judged; the run exits 1. */
+    readonly failed?: readonly string[]
   } | null
   readonly findings: readonly {
     readonly code: LintCode
@@ -120,6 +129,7 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
       const wantStore = opts.since !== undefined || opts.until !== undefined
       let hits: Map<string, number> | undefined
       let flows: LintOutput['flows'] = null
+      let fed: FedFlows | undefined
       if (opts.flows !== false && (files.length > 0 || wantStore || existsSync(workspace.store))) {
         if (files.length > 0 && wantStore) {
           throw new UsageError(
@@ -134,7 +144,7 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
         }
         const index = PolicyIndex.build(inventory, policySet, at)
         const sim = new Simulator(index, inventory, at)
-        const fed = await feedFlows(sim, index, input, workspace.store)
+        fed = await feedFlows(sim, index, input, workspace.store)
         reportFlowRead(fed, opts.output)
         const report = sim.report()
         hits = new Map(report.rules.map((r) => [formatRuleRef(r as RuleRef), r.hits]))
@@ -143,6 +153,7 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
           what: fed.what,
           count: report.flows,
           ...(fed.read ? { skipped: fed.read.skipped } : {}),
+          ...(fed.files ? { failed: fed.files.failed } : {}),
         }
       }
       const findings = lint(inventory, policySet, {
@@ -183,6 +194,7 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
         )
         process.stdout.write(`${JSON.stringify(sarif, null, 2)}\n`)
       } else emit(out, opts.output, (o) => renderText(o, findings))
+      if (fed) failIfUnusable(fed)
       process.exitCode = errors > 0 ? EXIT.checkFailed : EXIT.ok
     })
 }

@@ -14,22 +14,30 @@ import {
   type FlowDirection,
   type Outcome,
 } from '../../core/index.js'
-import {
-  formatRunSummary,
-  readFlows,
-  summarize,
-  type FileSummary,
-  type RunSummary,
-} from '../../ingest/read.js'
+import { formatRunSummary, type RunSummary } from '../../ingest/read.js'
 import { PARSERS } from '../../ingest/registry.js'
 import type { FlowFormat } from '../../ingest/types.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import { Simulator, type FlowGroup, type SimulationReport } from '../../policy/simulate.js'
 import type { FlowStore } from '../../store/index.js'
 import { openStore } from '../store.js'
-import { expandInputs } from '../inputs.js'
+import {
+  expandInputs,
+  filesRead,
+  readEachFile,
+  readSummary,
+  unusableLines,
+  type FilesRead,
+} from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
-import { checkFormat, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
+import {
+  AfterOutputError,
+  checkFormat,
+  emit,
+  EXIT,
+  printDiagnostics,
+  UsageError,
+} from '../output.js'
 import { parseTime, parseWindow, loadOrThrow } from '../workspace.js'
 
 /** Where the flows of a run come from. */
@@ -50,8 +58,13 @@ export interface FedFlows {
   readonly from: 'files' | 'store'
   /** The store path, or the files. */
   readonly what: string
-  /** For files: the ingest summary (malformed records skipped, by reason). */
+  /**
+   * For files: the ingest summary (malformed records skipped, by reason) of the files something
+   * was read from ({@link readSummary}).
+   */
   readonly read?: RunSummary
+  /** For files: what was read, unusable files included ({@link readEachFile}). */
+  readonly files?: FilesRead
   /** For the store: flow groups whose span straddled an address change and were split by row. */
   readonly splitGroups?: number
 }
@@ -63,8 +76,11 @@ const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as n
  * the store is read as groups of flows with the same (src, dst, protocol, judged port, direction,
  * day), counted and with their first/last times and three examples, so only distinct tuples are
  * judged. A group whose time span contains an instant at which one of its addresses changes
- * holder (a time-bounded workload address) is split into its rows.
- * @throws BulkheadError for an unusable flow file or store.
+ * holder (a time-bounded workload address) is split into its rows. An unusable flow file is
+ * recorded in `files.failed` and the next one is read ({@link readEachFile}): the caller reports
+ * it after its output ({@link reportFlowRead}, {@link failIfUnusable}).
+ * @throws BulkheadError for an unusable store; with `input.strict`, for the first malformed
+ *   record or unusable flow file.
  */
 export async function feedFlows(
   sim: Simulator,
@@ -73,15 +89,15 @@ export async function feedFlows(
   storePath: string,
 ): Promise<FedFlows> {
   if (input.files.length > 0) {
-    const summaries: FileSummary[] = []
+    const into = filesRead()
     const t = performance.now()
     const files = expandInputs(input.files)
     const progress = startFilesProgress(files)
     try {
-      for await (const f of readFlows(
+      for await (const f of readEachFile(
         files,
         { format: input.format, strict: input.strict === true, onProgress: progress.onProgress },
-        summaries,
+        into,
       ))
         sim.add(f)
     } finally {
@@ -90,7 +106,8 @@ export async function feedFlows(
     return {
       from: 'files',
       what: input.files.join(', '),
-      read: summarize(summaries, (performance.now() - t) / 1000),
+      read: readSummary(into, (performance.now() - t) / 1000),
+      files: into,
     }
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(storePath)) {
@@ -286,8 +303,28 @@ async function feedStore(
 
 // --- output ---------------------------------------------------------------------------------------
 
-/** The JSON shape of `simulate -o json`. Stable. Times are ISO-8601 UTC. */
-export interface SimulateOutput {
+/**
+ * The counts of a {@link SimulationReport} that `simulate -o json` gives as they are (their
+ * meaning is documented there), so that the two shapes are written once.
+ */
+type ReportCounts = Pick<
+  SimulationReport,
+  | 'flows'
+  | 'evaluated'
+  | 'outcomes'
+  | 'wouldBlockIfEnforced'
+  | 'replies'
+  | 'linkControl'
+  | 'related'
+  | 'unknownDirection'
+  | 'skipped'
+>
+
+/**
+ * The JSON shape of `simulate -o json`: the report's counts ({@link ReportCounts}) and, as
+ * documents, its time, source, window, denied edges and rules. Stable. Times are ISO-8601 UTC.
+ */
+export interface SimulateOutput extends ReportCounts {
   readonly at: string
   readonly asEnforced: boolean
   readonly source: {
@@ -295,19 +332,9 @@ export interface SimulateOutput {
     readonly what: string
     readonly since?: string
     readonly until?: string
+    /** For files: the unusable ones (not judged, or judged up to the error); the run exits 1. */
+    readonly failed?: readonly string[]
   }
-  readonly flows: number
-  readonly evaluated: number
-  readonly outcomes: Readonly<Record<Outcome, number>>
-  /** Denied flows with a workload on either side: what `--fail-on-block` counts. */
-  readonly wouldBlockIfEnforced: number
-  readonly replies: number
-  /** Flows allowed as IPv6 link control whatever the rules (also in `outcomes.allowed`). */
-  readonly linkControl: number
-  /** Flows allowed as ICMP error messages, part of their connection (also in `outcomes.allowed`). */
-  readonly related: number
-  readonly unknownDirection: number
-  readonly skipped: Readonly<Record<string, number>>
   readonly window: { readonly first: string; readonly last: string } | null
   readonly denied: readonly {
     readonly src: { name: string; kind: string }
@@ -356,6 +383,7 @@ export function simulateOutput(
       what: fed.what,
       ...(input.since !== undefined && fed.from === 'store' ? { since: iso(input.since) } : {}),
       ...(input.until !== undefined && fed.from === 'store' ? { until: iso(input.until) } : {}),
+      ...(fed.files ? { failed: fed.files.failed } : {}),
     },
     flows: r.flows,
     evaluated: r.evaluated,
@@ -597,6 +625,17 @@ export function reportFlowRead(fed: FedFlows, output: string): void {
   if (fed.read.diagnostics.length > 0) printDiagnostics(sortDiagnostics(fed.read.diagnostics))
   if (output === 'text' && Object.keys(fed.read.skipped).length > 0)
     process.stderr.write(`${formatRunSummary(fed.read)}\n`)
+  for (const line of fed.files ? unusableLines(fed.files) : []) process.stderr.write(`${line}\n`)
+}
+
+/**
+ * Ends a command whose output is written (`simulate`, `lint`) with exit 1 when a `--flows` file
+ * was unusable, as `flows` and `ingest` do: the other files were read and judged, and the
+ * unusable file's diagnostics go to stderr.
+ * @throws AfterOutputError with those diagnostics.
+ */
+export function failIfUnusable(fed: FedFlows): void {
+  if (fed.files && fed.files.failed.length > 0) throw new AfterOutputError(fed.files.unusable)
 }
 
 /** Parses `--format` for flow files. */
@@ -694,6 +733,7 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
         ])
       }
       emit(out, opts.output, render)
+      failIfUnusable(fed)
       process.exitCode =
         opts.failOnBlock === true && out.wouldBlockIfEnforced > 0 ? EXIT.checkFailed : EXIT.ok
     })
