@@ -3,6 +3,7 @@
  * Graphviz DOT (attacker paths highlighted).
  * @remarks Output shapes: issue 9 item 2.
  */
+import { counted } from '../core/index.js'
 import type { BlastRadiusResult, Reduction, RolloutProgress } from './blast-radius.js'
 import { edgeCount, forEachEdge, reachServiceText } from './graph.js'
 
@@ -29,9 +30,9 @@ function rolloutText(r: RolloutProgress): string {
 export function renderBlastRadiusText(result: BlastRadiusResult, limit = 20): string {
   const s = result.summary
   const lines = [
-    `baseline ${result.baseline} at ${result.at}${result.exploitable ? `, exploitable ${result.exploitable}` : ''}${result.hops !== null ? `, at most ${result.hops} hops` : ''}`,
-    `${result.workloads} active workloads, ${s.sources} sources, ${result.crownJewels.length} crown jewels`,
-    `open lateral paths ${s.openLateralPaths} (${s.openPairs} source-destination pairs); direct reach mean ${s.meanDirect} max ${s.maxDirect}; transitive reach mean ${s.meanTransitive} max ${s.maxTransitive}`,
+    `baseline ${result.baseline} at ${result.at}${result.exploitable ? `, exploitable ${result.exploitable}` : ''}${result.hops !== null ? `, at most ${counted(result.hops, 'hop')}` : ''}`,
+    `${counted(result.workloads, 'active workload')}, ${counted(s.sources, 'source')}, ${counted(result.crownJewels.length, 'crown jewel')}`,
+    `open lateral paths ${s.openLateralPaths} (${counted(s.openPairs, 'source-destination pair')}); direct reach mean ${s.meanDirect} max ${s.maxDirect}; transitive reach mean ${s.meanTransitive} max ${s.maxTransitive}`,
     `sources reaching a crown jewel: ${s.sourcesReachingCrownJewels}`,
   ]
   if (s.comparedWith)

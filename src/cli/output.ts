@@ -11,6 +11,7 @@ import {
   ioDiagnostic,
   sortDiagnostics,
   type Diagnostic,
+  counted,
 } from '../core/index.js'
 import { toSarif } from './render/sarif.js'
 import { VERSION } from './version.js'
@@ -310,7 +311,7 @@ export function failureOutput(
       (d) =>
         `- **${d.severity}** \`${d.code}\`${d.location ? ` at \`${formatLocation(d.location)}\`` : ''}: ${d.message}${d.hint !== undefined ? ` (${d.hint})` : ''}`,
     )
-    return `**bulkhead stopped on ${errors} error${errors === 1 ? '' : 's'}**\n\n${items.join('\n')}\n`
+    return `**bulkhead stopped on ${counted(errors, 'error')}**\n\n${items.join('\n')}\n`
   }
   return undefined
 }

@@ -5,6 +5,7 @@
  */
 import type { FlowStore, OpenStoreOptions } from '../store/index.js'
 import { printDiagnostics } from './output.js'
+import { counted } from '../core/index.js'
 
 /**
  * Opens (creating when absent) the DuckDB flow store at `path`: `openDuckDbStore` of
@@ -21,7 +22,7 @@ export async function openStore(path: string, options: OpenStoreOptions = {}): P
       {
         code: 'store/recovered',
         severity: 'warning',
-        message: `${store.recovered} flows of an ingest that never committed (the process stopped while it wrote the store) were removed from ${path}`,
+        message: `${counted(store.recovered, 'flow')} of an ingest that never committed (the process stopped while it wrote the store) were removed from ${path}`,
         hint: 'ingest the files of the interrupted run again: each file that was not stored is stored now',
       },
     ])

@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs'
 import path from 'node:path'
-import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
+import { BulkheadError, counted, type Diagnostic, type Flow } from '../core/index.js'
 import { ColumnPairer, DIR_UNKNOWN, FlowColumns, orientRow, StringTable } from './columnar.js'
 import {
   DETECT_BYTES,
@@ -335,7 +335,7 @@ async function* readOne(
     const lineOpts = {
       maxLineBytes,
       onLongLine: (line: number): void =>
-        skip(ctx, 'line-too-long', `${file}:${line}`, `(line longer than ${maxLineBytes} bytes)`),
+        skip(ctx, 'line-too-long', `${file}:${line}`, `(line longer than ${counted(maxLineBytes, 'byte')})`),
     }
     if (
       columnar &&
@@ -625,14 +625,14 @@ function counts(m: Readonly<Record<string, number>>): string {
  * and the examples as `  file:line reason: text`.
  */
 export function formatRunSummary(s: RunSummary): string {
-  const mb = s.bytes >= 1e6 ? `${(s.bytes / 1e6).toFixed(1)} MB` : `${s.bytes} bytes`
+  const mb = s.bytes >= 1e6 ? `${(s.bytes / 1e6).toFixed(1)} MB` : counted(s.bytes, 'byte')
   const rate = s.seconds > 0 ? `, ${Math.round(s.records / s.seconds)} flows/s` : ''
   const lines = [
-    `read ${s.files} file${s.files === 1 ? '' : 's'} (${mb}) in ${s.seconds.toFixed(2)} s: ${s.records} flows${Object.keys(s.formats).length ? ` (${counts(s.formats)})` : ''}${rate}`,
+    `read ${counted(s.files, 'file')} (${mb}) in ${s.seconds.toFixed(2)} s: ${counted(s.records, 'flow')}${Object.keys(s.formats).length ? ` (${counts(s.formats)})` : ''}${rate}`,
   ]
   const skippedTotal = Object.values(s.skipped).reduce((a, b) => a + b, 0)
   if (skippedTotal > 0)
-    lines.push(`skipped ${skippedTotal} malformed records: ${counts(s.skipped)}`)
+    lines.push(`skipped ${counted(skippedTotal, 'malformed record')}: ${counts(s.skipped)}`)
   if (Object.keys(s.notes).length > 0) lines.push(`notes: ${counts(s.notes)}`)
   if (s.examples.length > 0) {
     lines.push('first skipped records:')

@@ -2,7 +2,7 @@
  * @module Text and Markdown rendering of a {@link RecommendReport} (issue 5 item 7); JSON is the
  * report itself. Pure.
  */
-import { formatDiagnostic } from '../core/index.js'
+import { counted, formatDiagnostic } from '../core/index.js'
 import type { RecommendReport } from './types.js'
 
 function pct(x: number): string {
@@ -27,11 +27,11 @@ export function renderReportText(report: RecommendReport): string {
   )
   const t = report.totals
   out.push(
-    `${t.rules} rule(s) in ${t.policies} polic${t.policies === 1 ? 'y' : 'ies'}; coverage ${pct(t.coverage)} of ${t.flows} observed flows (${t.edges} edges)` +
+    `${counted(t.rules, 'rule')} in ${counted(t.policies, 'policy', 'policies')}; coverage ${pct(t.coverage)} of ${counted(t.flows, 'observed flow')} (${counted(t.edges, 'edge')})` +
       partlyDenied(t),
   )
   for (const p of report.policies) {
-    out.push(`  ${p.file}: ${p.rules} rule(s), owner ${p.owner}, coverage ${pct(p.coverage)}`)
+    out.push(`  ${p.file}: ${counted(p.rules, 'rule')}, owner ${p.owner}, coverage ${pct(p.coverage)}`)
   }
   for (const o of report.overPermission) {
     out.push(
@@ -51,7 +51,9 @@ export function renderReportText(report: RecommendReport): string {
     reasons.set(e.reason, { edges: c.edges + 1, flows: c.flows + e.flows })
   }
   for (const [reason, c] of reasons)
-    out.push(`no rule proposed (${reason}): ${c.edges} edge(s), ${c.flows} flows`)
+    out.push(
+      `no rule proposed (${reason}): ${counted(c.edges, 'edge')}, ${counted(c.flows, 'flow')}`,
+    )
   if (report.removalCandidates.length > 0) {
     out.push(`existing rules no flow used (removal candidates, not deleted):`)
     for (const r of report.removalCandidates) out.push(`  ${r.policy}/${r.id}`)

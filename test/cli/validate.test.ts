@@ -13,7 +13,7 @@ describe('bulkhead validate', () => {
   it('exits 0 on a good workspace and says what it loaded', async () => {
     const r = await cli('validate', '-w', 'test/fixtures/good', '--now', '2026-11-22T00:00:00Z')
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/^ok: 9 workloads, 2 externals, 1 policies, 10 rules/)
+    expect(r.stdout).toMatch(/^ok: 9 workloads, 2 externals, 1 policy, 10 rules/)
   })
 
   it('prints every error with file:line:col and code, and exits 1', async () => {

@@ -230,7 +230,7 @@ describe('bulkhead recommend on a held-out estate', () => {
       'fin=team-fin',
     )
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stdout).toMatch(/0 rule\(s\) in 0 policies; coverage 100\.0%/)
+    expect(r.stdout).toMatch(/0 rules in 0 policies; coverage 100\.0%/)
     expect(r.stdout).toMatch(/no rule proposed \(already-allowed\)/)
   }, 60_000)
 

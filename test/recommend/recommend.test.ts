@@ -363,7 +363,7 @@ workloads:
 
   it('renders text and Markdown summaries', () => {
     const text = renderReportText(result.report)
-    expect(text).toMatch(/8 rule\(s\) in 2 policies|7 rule\(s\) in 2 policies/)
+    expect(text).toMatch(/8 rules in 2 policies|7 rules in 2 policies/)
     expect(text).toMatch(/no rule proposed \(ephemeral-noise\): 1 edge/)
     const md = renderReportMarkdown(result.report)
     expect(md).toMatch(/\| `pay-prod.yaml` \| 6 \| team-pay \|/)

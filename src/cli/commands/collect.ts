@@ -8,6 +8,7 @@ import { startCollector } from '../../ingest/collector.js'
 import type { ParseStats } from '../../ingest/types.js'
 import { checkFormat, UsageError } from '../output.js'
 import { flowToJson } from '../../ingest/index.js'
+import { counted } from '../../core/index.js'
 
 /** Options of the `collect` verb as commander passes them. */
 interface CollectOptions {
@@ -70,7 +71,7 @@ export function formatCollectSummary(
   const notes = by(others)
   const missing = by(lost)
   return (
-    `printed ${printed} of ${stats.records} decoded flows from ${datagrams} datagrams on ${address}` +
+    `printed ${printed} of ${counted(stats.records, 'decoded flow')} from ${counted(datagrams, 'datagram')} on ${address}` +
     (missing ? `; missing by the exporters' sequence numbers: ${missing}` : '') +
     (skipped ? `; skipped: ${skipped}` : '') +
     (notes ? `; not flows: ${notes}` : '')

@@ -4,7 +4,13 @@
 import { rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Command } from 'commander'
-import { parseCidr, sortDiagnostics, type Cidr, type Diagnostic } from '../../core/index.js'
+import {
+  counted,
+  parseCidr,
+  sortDiagnostics,
+  type Cidr,
+  type Diagnostic,
+} from '../../core/index.js'
 import {
   AWS_SG_RULES_PER_GROUP,
   awsSgCompiler,
@@ -53,15 +59,14 @@ export interface CompileOutput {
  * @param outDir - the `--out` folder, as given; artefact paths are relative to it.
  */
 export function renderCompileText(out: CompileOutput, outDir: string): string {
-  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
   const lines = out.artefacts.map((a) =>
     a.host === undefined
-      ? `${path.join(outDir, a.path)}  (${a.bytes} bytes)`
-      : `${path.join(outDir, a.path)}  ${a.host} (${a.mode ?? '-'}, ${a.bytes} bytes)`,
+      ? `${path.join(outDir, a.path)}  (${counted(a.bytes, 'byte')})`
+      : `${path.join(outDir, a.path)}  ${a.host} (${a.mode ?? '-'}, ${counted(a.bytes, 'byte')})`,
   )
   const hosts = new Set(out.artefacts.flatMap((a) => (a.host === undefined ? [] : [a.host]))).size
   lines.push(
-    `${plural(out.artefacts.length, 'file')}${hosts > 0 ? ` for ${plural(hosts, 'host')}` : ''} written for target ${out.target}`,
+    `${counted(out.artefacts.length, 'file')}${hosts > 0 ? ` for ${counted(hosts, 'host')}` : ''} written for target ${out.target}`,
   )
   if (out.switchesAt !== undefined)
     lines.push(

@@ -12,6 +12,7 @@ import path from 'node:path'
 import type { Command } from 'commander'
 import {
   BulkheadError,
+  counted,
   DAY_MS,
   formatDiagnostic,
   formatRuleRef,
@@ -179,7 +180,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   step(
     1,
     'ingest',
-    `${ingested.records} flows from ${ingested.files} files (${Object.entries(ingested.formats)
+    `${counted(ingested.records, 'flow')} from ${counted(ingested.files, 'file')} (${Object.entries(
+      ingested.formats,
+    )
       .map(([f, n]) => `${f} ${n}`)
       .join(', ')}) in ${ingested.seconds.toFixed(1)} s`,
   )
@@ -190,7 +193,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   step(
     2,
     'discover',
-    `${map.entities.length} entities, ${map.edges.length} edges over ${Math.round((map.window.end - map.window.start) / DAY_MS)} days`,
+    `${counted(map.entities.length, 'entity', 'entities')}, ${counted(map.edges.length, 'edge')} over ${counted(Math.round((map.window.end - map.window.start) / DAY_MS), 'day')}`,
   )
 
   // 3. recommend into out/policy, with the workspace's enforcement file beside it
@@ -209,13 +212,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   step(
     3,
     'recommend',
-    `${t.rules} rules in ${t.policies} policies cover ${(t.coverage * 100).toFixed(1)} % of ${t.flows} flows -> ${path.relative(process.cwd(), policyDir)}`,
+    `${counted(t.rules, 'rule')} in ${counted(t.policies, 'policy', 'policies')} cover ${(t.coverage * 100).toFixed(1)} % of ${counted(t.flows, 'flow')} -> ${path.relative(process.cwd(), policyDir)}`,
   )
   const rhythms = rhythmRules(rec.policies, rec.report.rules)
   // on the terminal only the rules a reviewer must confirm (month-end, weekly, rare, once)
   for (const q of rhythms.filter((q) => FLAGGED_PATTERNS.has(q.pattern)))
     log(
-      `               ${q.pattern} rule ${q.policy}/${q.id}: ${q.flows} flows on ${q.activeDays} days, ${q.firstSeen} – ${q.lastSeen}`,
+      `               ${q.pattern} rule ${q.policy}/${q.id}: ${counted(q.flows, 'flow')} on ${counted(q.activeDays, 'day')}, ${q.firstSeen} – ${q.lastSeen}`,
     )
   for (const d of rec.report.diagnostics.filter((d) => d.code === 'recommend/short-window'))
     log(`               ${formatDiagnostic(d)}`)
@@ -237,30 +240,30 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   step(
     4,
     'validate',
-    `valid (${validate.warnings} warnings); lint: ${lintCounts.errors} errors, ${lintCounts.warnings} warnings`,
+    `valid (${counted(validate.warnings, 'warning')}); lint: ${counted(lintCounts.errors, 'error')}, ${counted(lintCounts.warnings, 'warning')}`,
   )
 
   // 5. simulate: training flows, then the intrusion day
   step(
     5,
     'simulate',
-    `training: ${training.flows} flows, ${training.outcomes.allowed} allowed, ${training.wouldBlockIfEnforced} would be blocked`,
+    `training: ${counted(training.flows, 'flow')}, ${training.outcomes.allowed} allowed, ${training.wouldBlockIfEnforced} would be blocked`,
   )
   const intrusionFiles = expandGlob(path.join(intrusionDir, '**', '*.gz'))
   const intrusion = await simulateOn(policySet, inventory, at, { files: intrusionFiles }, storePath)
   step(
     6,
     'intrusion',
-    `${intrusion.flows} flows on the intrusion day: ${intrusion.outcomes.blocked} blocked, ${intrusion.outcomes['would-be-blocked']} would-be-blocked, on ${intrusion.denied.length} edges`,
+    `${counted(intrusion.flows, 'flow')} on the intrusion day: ${intrusion.outcomes.blocked} blocked, ${intrusion.outcomes['would-be-blocked']} would-be-blocked, on ${counted(intrusion.denied.length, 'edge')}`,
   )
   const lateral = lateralMovement(intrusion)
   for (const e of lateral.slice(0, 8))
     log(
-      `               ${e.outcome.padEnd(16)} ${e.src.name} -> ${e.dst.name} ${e.service} (${e.flows} flows)`,
+      `               ${e.outcome.padEnd(16)} ${e.src.name} -> ${e.dst.name} ${e.service} (${counted(e.flows, 'flow')})`,
     )
   for (const s of scans(intrusion))
     log(
-      `               scan: ${s.src} probed ${s.targets} destinations on ${s.services.length} services (${s.flows} flows, ${s.outcome})`,
+      `               scan: ${s.src} probed ${counted(s.targets, 'destination')} on ${counted(s.services.length, 'service')} (${counted(s.flows, 'flow')}, ${s.outcome})`,
     )
   if (intrusion.denied.length > 8)
     log(`               every denied edge (${intrusion.denied.length}) is in the report`)
@@ -276,14 +279,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       artefacts.push(`${tr.target}/${a.path}`)
     }
   }
-  const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
   step(
     7,
     'compile',
     targets
       .map(
         ({ result: tr }) =>
-          `${tr.target}: ${count(tr.artefacts.length, 'file')} for ${count(tr.workloads.length, 'workload')} (${count(tr.rules, 'rule')})` +
+          `${tr.target}: ${counted(tr.artefacts.length, 'file')} for ${counted(tr.workloads.length, 'workload')} (${counted(tr.rules, 'rule')})` +
           (tr.notExpressed.length > 0 ? `, ${tr.notExpressed.length} NOT EXPRESSIBLE` : ''),
       )
       .join('; ') + ` -> ${path.relative(process.cwd(), out) || '.'}`,
@@ -509,12 +511,12 @@ export function renderDemoReport(r: DemoResult, x: ReportExtras): string {
   const mapPage = renderHtml(x.map, cytoscapeSource(), 'Demo estate: dependency map')
   const b = r.blastRadius
   const cards: [string, string, string][] = [
-    ['flows', fmt(r.ingest.records), `ingested from ${r.ingest.files} files`],
-    ['edges', fmt(r.map.edges), `between ${r.map.entities} entities`],
+    ['flows', fmt(r.ingest.records), `ingested from ${counted(r.ingest.files, 'file')}`],
+    ['edges', fmt(r.map.edges), `between ${counted(r.map.entities, 'entity', 'entities')}`],
     [
       'rules',
       fmt(r.recommend.rules),
-      `in ${r.recommend.policies} policies, ${(r.recommend.coverage * 100).toFixed(1)} % coverage`,
+      `in ${counted(r.recommend.policies, 'policy', 'policies')}, ${(r.recommend.coverage * 100).toFixed(1)} % coverage`,
     ],
     [
       'training-blocked',
@@ -524,7 +526,7 @@ export function renderDemoReport(r: DemoResult, x: ReportExtras): string {
     [
       'intrusion-blocked',
       fmt(r.intrusion.outcomes.blocked),
-      `intrusion-day flows blocked on ${r.intrusion.denied.length} edges`,
+      `intrusion-day flows blocked on ${counted(r.intrusion.denied.length, 'edge')}`,
     ],
     [
       'lateral-reduction',
@@ -611,12 +613,12 @@ ${cards.map(([id, v, l]) => `<div class="card" id="fig-${id}"><b>${esc(v)}</b>${
 ${table('ingest', ['format', 'flows'], Object.entries(r.ingest.formats))}
 </section>
 <section id="sec-map"><h2>Dependency map</h2>
-<p>${r.map.entities} entities, ${r.map.edges} edges. Click an edge for its evidence.</p>
+<p>${counted(r.map.entities, 'entity', 'entities')}, ${counted(r.map.edges, 'edge')}. Click an edge for its evidence.</p>
 <iframe id="map-frame" title="dependency map" srcdoc="${esc(mapPage)}"></iframe></section>
 <section id="sec-policy"><h2>Proposed policy</h2>
-<p>${r.recommend.rules} rules in ${r.recommend.policies} policies, covering ${(r.recommend.coverage * 100).toFixed(1)} % of
-${fmt(r.recommend.flows)} observed flows. Validation: ${r.validate.errors} errors, ${r.validate.warnings} warnings.
-Lint: ${r.lint.errors} errors, ${r.lint.warnings} warnings.</p>
+<p>${counted(r.recommend.rules, 'rule')} in ${counted(r.recommend.policies, 'policy', 'policies')}, covering ${(r.recommend.coverage * 100).toFixed(1)} % of
+${counted(r.recommend.flows, 'observed flow', 'observed flows', fmt(r.recommend.flows))}. Validation: ${counted(r.validate.errors, 'error')}, ${counted(r.validate.warnings, 'warning')}.
+Lint: ${counted(r.lint.errors, 'error')}, ${counted(r.lint.warnings, 'warning')}.</p>
 ${table(
   'rules',
   ['policy', 'rule', 'from', 'to', 'service', 'flows (evidence)', 'pattern', 'flags'],

@@ -5,7 +5,13 @@
  */
 import { stat } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { BulkheadError, diagnostic, formatLocation, type SourceLocation } from '../../core/index.js'
+import {
+  BulkheadError,
+  diagnostic,
+  formatLocation,
+  type SourceLocation,
+  counted,
+} from '../../core/index.js'
 import { formatRunSummary } from '../../ingest/index.js'
 import {
   diffPolicies,
@@ -122,7 +128,7 @@ Examples:
   $ bulkhead diff main:policy policy --flows flows/*.log.gz -o md > pr-comment.md
   $ bulkhead diff old-policy/ policy/ --since 2026-11-01 --fail-on-impact
 
-Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed flow would be blocked.`,
+Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow allowed by OLD is denied by NEW.`,
     )
     .action(async (oldSpec: string, newSpec: string, opts: DiffOpts) => {
       checkFormat(opts.output, ['text', 'md', 'json', 'yaml', 'sarif'])
@@ -247,21 +253,19 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed allowed 
     })
 }
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
-
 /** One sentence: rule changes, connectivity changes, flow impact. First line of every rendering. */
 export function diffSummary(d: PolicyDiff): string {
   const count = (k: RuleChange['kind']): number => d.rules.filter((r) => r.kind === k).length
   const parts = [
-    `${plural(d.rules.length, 'rule change')} (${count('added')} added, ${count('removed')} removed, ${count('changed')} changed)`,
-    `connectivity +${d.connlist.added.length} −${d.connlist.removed.length} lines`,
+    `${counted(d.rules.length, 'rule change')} (${count('added')} added, ${count('removed')} removed, ${count('changed')} changed)`,
+    `connectivity +${d.connlist.added.length} −${counted(d.connlist.removed.length, 'line')}`,
   ]
   if (d.flows) {
     const edges = (c: EdgeChange['change']): number =>
       d.flows?.edges.filter((e) => e.change === c).length ?? 0
     parts.push(
-      `${plural(d.flows.newlyBlocked, 'observed flow')} newly blocked on ${plural(edges('blocked'), 'edge')}, ` +
-        `${d.flows.newlyAllowed} newly allowed on ${plural(edges('allowed'), 'edge')} (of ${d.flows.flows} replayed)`,
+      `${counted(d.flows.newlyBlocked, 'observed flow')} newly denied on ${counted(edges('blocked'), 'edge')}, ` +
+        `${d.flows.newlyAllowed} newly allowed on ${counted(edges('allowed'), 'edge')} (of ${d.flows.flows} replayed)`,
     )
   }
   return parts.join('; ')
@@ -298,11 +302,12 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
     if (d.flows.edges.length === 0) out.push('  (none)')
     for (const e of d.flows.edges) {
       out.push(
-        `  ${e.change === 'blocked' ? 'BLOCKED' : 'ALLOWED'} ${e.src} -> ${e.dst} ${e.service}: ${plural(e.flows, 'flow')}, ` +
+        `  ${e.change === 'blocked' ? 'DENIED ' : 'ALLOWED'} ${e.src} -> ${e.dst} ${e.service}: ${counted(e.flows, 'flow')}, ` +
           `${verdictText(e.old)} → ${verdictText(e.new)} (${e.new.outcome})`,
       )
     }
-    if (d.flows.skipped > 0) out.push(`  (${plural(d.flows.skipped, 'flow')} skipped: bad address)`)
+    if (d.flows.skipped > 0)
+      out.push(`  (${counted(d.flows.skipped, 'flow')} skipped: bad address)`)
   }
   return `${out.join('\n')}\n`
 }
@@ -338,7 +343,11 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
   if (d.flows) {
     out.push('', '### Observed flows whose verdict changes', '')
     if (d.flows.edges.length === 0)
-      out.push(`None of the ${d.flows.flows} replayed flows changes verdict.`)
+      out.push(
+        d.flows.flows === 1
+          ? 'The one replayed flow keeps its verdict.'
+          : `None of the ${d.flows.flows} replayed flows changes verdict.`,
+      )
     else {
       out.push(
         '| change | source | destination | service | flows | first seen | last seen | before | after |',
@@ -346,7 +355,7 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
       )
       for (const e of d.flows.edges) {
         out.push(
-          `| ${e.change === 'blocked' ? '**blocked**' : 'allowed'} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${iso(e.firstSeen)} | ${iso(e.lastSeen)} | ${mdCell(verdictText(e.old))} | ${mdCell(verdictText(e.new))} (${e.new.outcome}) |`,
+          `| ${e.change === 'blocked' ? '**denied**' : 'allowed'} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${iso(e.firstSeen)} | ${iso(e.lastSeen)} | ${mdCell(verdictText(e.old))} | ${mdCell(verdictText(e.new))} (${e.new.outcome}) |`,
         )
       }
     }
@@ -426,7 +435,7 @@ export function diffFindings(
     out.push({
       ruleId: e.change === 'blocked' ? 'diff/flow-blocked' : 'diff/flow-allowed',
       level: e.change === 'blocked' ? 'error' : 'note',
-      message: `${e.src} -> ${e.dst} ${e.service}: ${plural(e.flows, 'observed flow')} ${verdictText(e.old)} would be ${verdictText(e.new)}`,
+      message: `${e.src} -> ${e.dst} ${e.service}: ${counted(e.flows, 'observed flow')} ${verdictText(e.old)} would be ${verdictText(e.new)}`,
       ...(loc ? { location: loc } : {}),
     })
   }

@@ -27,6 +27,7 @@ import {
 } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { loadOrThrow, parseTimeZone, parseWindow } from '../workspace.js'
+import { counted } from '../../core/index.js'
 
 /** Options of the `discover` verb as commander passes them. */
 interface DiscoverCliOptions {
@@ -180,14 +181,14 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
           {
             code: 'discover/large-html-map',
             severity: 'warning',
-            message: `${map.edges.length} edges in one HTML page: a browser lays out a few thousand at most`,
+            message: `${counted(map.edges.length, 'edge')} in one HTML page: a browser lays out a few thousand at most`,
             hint: `draw fewer: --top ${HTML_EDGES_HINT} (the edges with the most flows), or --group-by app,role (one node per identity)`,
           },
         ])
       writePieces(renderMap(map, opts.output, top ?? 50), opts.out)
       if (opts.out !== undefined)
         process.stderr.write(
-          `wrote ${opts.out}: ${map.entities.length} entities, ${map.edges.length} edges\n`,
+          `wrote ${opts.out}: ${counted(map.entities.length, 'entity', 'entities')}, ${counted(map.edges.length, 'edge')}\n`,
         )
     })
 }

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
-import { BulkheadError, type Diagnostic, type Workspace } from '../../core/index.js'
+import { BulkheadError, type Diagnostic, type Workspace, counted } from '../../core/index.js'
 import {
   readRunOf,
   readFlowColumns,
@@ -50,8 +50,13 @@ export interface IngestOutput {
   /** On-disk bytes read. */
   readonly bytes: number
   readonly seconds: number
-  /** Files skipped because a file with the same bytes was ingested before. */
+  /**
+   * Files skipped because a file with the same bytes was ingested before: by an earlier ingest,
+   * or by this one (then also in `sameBytesAs`).
+   */
   readonly alreadyIngested: readonly string[]
+  /** Of `alreadyIngested`, those whose twin was stored by this run: file → the twin. */
+  readonly sameBytesAs: Readonly<Record<string, string>>
   /** Files that could not be used; nothing of them was stored. */
   readonly failed: readonly string[]
   /** The store written to. */
@@ -192,10 +197,15 @@ function renderText(out: IngestOutput): string {
     seconds: out.seconds,
     diagnostics: out.diagnostics,
   }
-  const lines = [formatRunSummary(s), `stored ${out.records} flows in ${out.store}`]
-  if (out.alreadyIngested.length > 0) {
-    lines.push(`already ingested, not read again: ${out.alreadyIngested.join(', ')}`)
-  }
+  const lines = [formatRunSummary(s), `stored ${counted(out.records, 'flow')} in ${out.store}`]
+  // a twin stored by this very run is named: "already ingested" would read as an earlier run
+  const before = out.alreadyIngested.filter((f) => out.sameBytesAs[f] === undefined)
+  if (before.length > 0) lines.push(`already ingested, not read again: ${before.join(', ')}`)
+  const twins = new Map<string, string[]>()
+  for (const [file, twin] of Object.entries(out.sameBytesAs))
+    twins.set(twin, [...(twins.get(twin) ?? []), file])
+  for (const [twin, files] of twins)
+    lines.push(`same bytes as ${twin}, not read again: ${files.join(', ')}`)
   if (out.failed.length > 0) lines.push(`not stored (unusable): ${out.failed.join(', ')}`)
   return lines.join('\n')
 }
@@ -217,6 +227,9 @@ export async function ingestFiles(
   const started = performance.now()
   const summaries: FileSummary[] = []
   const already: string[] = []
+  // fingerprint → the file of this run stored with it, and the files found to be its twins
+  const storedNow = new Map<string, string>()
+  const sameBytesAs: Record<string, string> = {}
   const failed: string[] = []
   const diagnostics: Diagnostic[] = []
   const totalBytes = jobs.reduce((n, j) => n + sizeOf(j.file), 0)
@@ -259,7 +272,12 @@ export async function ingestFiles(
       if (result?.alreadyIngested) {
         summaries.length = read
         already.push(job.file)
-      } else if (result) doneRecords += result.records
+        const twin = storedNow.get(result.fingerprint)
+        if (twin !== undefined) sameBytesAs[job.file] = twin
+      } else if (result) {
+        doneRecords += result.records
+        storedNow.set(result.fingerprint, job.file)
+      }
       doneBytes += sizeOf(job.file)
     }
   } finally {
@@ -280,6 +298,7 @@ export async function ingestFiles(
     bytes: run.bytes,
     seconds,
     alreadyIngested: already,
+    sameBytesAs,
     failed,
     store: storePath,
     diagnostics: [...run.diagnostics, ...diagnostics],

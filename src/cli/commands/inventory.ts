@@ -5,7 +5,7 @@
  * printed as LabelRules to review and commit.
  */
 import type { Command } from 'commander'
-import { formatLocation, type Inventory } from '../../core/index.js'
+import { formatLocation, type Inventory, counted } from '../../core/index.js'
 import {
   DEFAULT_MIN_SCORE,
   DEFAULT_ROLE_KEY,
@@ -152,7 +152,7 @@ export function renderInventoryTable(out: InventoryOutput): string {
   }
   const nw = out.workloads.length
   const nx = out.externals.length
-  parts.push(`${nw} workload${nw === 1 ? '' : 's'}, ${nx} external${nx === 1 ? '' : 's'}`)
+  parts.push(`${counted(nw, 'workload')}, ${counted(nx, 'external')}`)
   return parts.join('\n\n')
 }
 
@@ -188,7 +188,7 @@ export function renderSuggestionsTable(out: SuggestLabelsOutput): string {
   }
   const n = out.suggestions.length
   parts.push(
-    `${n} suggestion${n === 1 ? '' : 's'} for ${out.unlabelled} workload${out.unlabelled === 1 ? '' : 's'} without "${out.key}" (min score ${out.minScore})`,
+    `${counted(n, 'suggestion')} for ${counted(out.unlabelled, 'workload')} without "${out.key}" (min score ${out.minScore})`,
   )
   return parts.join('\n\n')
 }

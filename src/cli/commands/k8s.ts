@@ -7,7 +7,7 @@
 import { existsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
-import { BulkheadError, hasErrors, parseCidr, type Diagnostic } from '../../core/index.js'
+import { BulkheadError, hasErrors, parseCidr, type Diagnostic, counted } from '../../core/index.js'
 import {
   analyzeModel,
   evaluateK8s,
@@ -296,7 +296,7 @@ Exit codes: 0 written, 1 bad input, not importable, or files exist without --for
           out,
           opts.output,
           (x) =>
-            `imported ${x.policies} policies (${x.rules} rules), ${x.workloads} workloads, ${x.externals} externals\n${x.written.map((w) => `  wrote ${w}`).join('\n')}\n`,
+            `imported ${counted(x.policies, 'policy', 'policies')} (${counted(x.rules, 'rule')}), ${counted(x.workloads, 'workload')}, ${counted(x.externals, 'external')}\n${x.written.map((w) => `  wrote ${w}`).join('\n')}\n`,
         )
         process.exitCode = EXIT.ok
       },

@@ -5,7 +5,13 @@
  */
 import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
-import { formatDiagnostic, formatLocation, formatRuleRef, type RuleRef } from '../../core/index.js'
+import {
+  formatDiagnostic,
+  formatLocation,
+  formatRuleRef,
+  type RuleRef,
+  counted,
+} from '../../core/index.js'
 import { LINT_CODES, lint, type LintCode, type LintFinding } from '../../policy/lint.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import { Simulator } from '../../policy/simulate.js'
@@ -72,10 +78,8 @@ function renderText(o: LintOutput, findings: readonly LintFinding[]): string {
   const unused =
     o.flows === null
       ? 'unused rules not checked: no flows (pass --flows FILE..., or ingest into the store)'
-      : `unused rules judged over ${o.flows.count} flows from ${o.flows.from === 'store' ? 'the store' : o.flows.what}`
-  lines.push(
-    `${o.errors} error${o.errors === 1 ? '' : 's'}, ${o.warnings} warning${o.warnings === 1 ? '' : 's'}; ${unused}`,
-  )
+      : `unused rules judged over ${counted(o.flows.count, 'flow')} from ${o.flows.from === 'store' ? 'the store' : o.flows.what}`
+  lines.push(`${counted(o.errors, 'error')}, ${counted(o.warnings, 'warning')}; ${unused}`)
   return lines.join('\n')
 }
 

@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
+import { counted } from '../../core/index.js'
 import {
   recommend,
   renderRecommendation,
@@ -188,7 +189,10 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       else if (opts.output === 'md') text = renderReportMarkdown(result.report)
       else {
         const body = renderReportText({ ...result.report, diagnostics: [] })
-        text = written.length > 0 ? `${body}wrote ${written.length} file(s) to ${outDir}\n` : body
+        text =
+          written.length > 0
+            ? `${body}wrote ${counted(written.length, 'file')} to ${outDir}\n`
+            : body
       }
       process.stdout.write(text)
     })

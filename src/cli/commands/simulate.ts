@@ -13,6 +13,7 @@ import {
   sortDiagnostics,
   type FlowDirection,
   type Outcome,
+  counted,
 } from '../../core/index.js'
 import { formatRunSummary, type RunSummary } from '../../ingest/read.js'
 import { PARSERS } from '../../ingest/registry.js'
@@ -445,7 +446,7 @@ function outcomeLine(o: Readonly<Record<Outcome, number>>): string {
 /** Human text. */
 export function renderSimulateText(o: SimulateOutput): string {
   const lines: string[] = [
-    `simulated ${o.flows} flows (${o.evaluated} distinct verdicts) from ${o.source.from === 'store' ? `the store ${o.source.what}` : o.source.what}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}`,
+    `simulated ${counted(o.flows, 'flow')} (${counted(o.evaluated, 'distinct verdict')}) from ${o.source.from === 'store' ? `the store ${o.source.what}` : o.source.what}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}`,
     `outcomes: ${outcomeLine(o.outcomes)}`,
   ]
   if (o.window) lines.push(`flows seen ${o.window.first} .. ${o.window.last}`)
@@ -472,10 +473,10 @@ export function renderSimulateText(o: SimulateOutput): string {
   lines.push('')
   if (o.denied.length === 0) lines.push('denied flows: none')
   else {
-    lines.push(`denied flows by edge (${o.denied.length} edges):`)
+    lines.push(`denied flows by edge (${counted(o.denied.length, 'edge')}):`)
     for (const e of o.denied) {
       lines.push(
-        `  ${OUTCOME_LABEL[e.outcome].padEnd(16)} ${e.src.name} -> ${e.dst.name} ${e.service}  ${e.flows} flow${e.flows === 1 ? '' : 's'}  ${e.firstSeen} .. ${e.lastSeen}  by ${e.deniedBy.join(', ')}`,
+        `  ${OUTCOME_LABEL[e.outcome].padEnd(16)} ${e.src.name} -> ${e.dst.name} ${e.service}  ${counted(e.flows, 'flow')}  ${e.firstSeen} .. ${e.lastSeen}  by ${e.deniedBy.join(', ')}`,
       )
       if (e.examples.length > 0)
         lines.push(`      e.g. ${e.examples.map((x) => x.where).join(', ')}`)
@@ -508,7 +509,7 @@ export function renderSimulateMarkdown(o: SimulateOutput): string {
   const lines = [
     '## Bulkhead simulate',
     '',
-    `${o.flows} flows from ${o.source.from === 'store' ? 'the store' : mdCell(o.source.what)}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}.`,
+    `${counted(o.flows, 'flow')} from ${o.source.from === 'store' ? 'the store' : mdCell(o.source.what)}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}.`,
     '',
     '| outcome | flows |',
     '| --- | ---: |',

@@ -2,7 +2,7 @@
  * @module `bulkhead validate`: load inventory and policy; print every diagnostic.
  */
 import type { Command } from 'commander'
-import { hasErrors, sortDiagnostics, type Diagnostic } from '../../core/index.js'
+import { hasErrors, sortDiagnostics, type Diagnostic, counted } from '../../core/index.js'
 import { loadWorkspace } from '../../policy/files.js'
 import { checkFormat, emit, EXIT, printDiagnostics } from '../output.js'
 import { parseTime } from '../workspace.js'
@@ -56,9 +56,9 @@ Exit codes: 0 no errors (warnings allowed), 1 at least one error.`,
       if (opts.output === 'text') {
         printDiagnostics(diagnostics)
         const summary = out.ok
-          ? `ok: ${out.workloads} workloads, ${out.externals} externals, ${out.policies} policies, ${out.rules} rules` +
-            (out.warnings > 0 ? `, ${out.warnings} warning${out.warnings > 1 ? 's' : ''}` : '')
-          : `${errors} error${errors > 1 ? 's' : ''}, ${out.warnings} warning${out.warnings === 1 ? '' : 's'}: nothing loaded`
+          ? `ok: ${counted(out.workloads, 'workload')}, ${counted(out.externals, 'external')}, ${counted(out.policies, 'policy', 'policies')}, ${counted(out.rules, 'rule')}` +
+            (out.warnings > 0 ? `, ${counted(out.warnings, 'warning')}` : '')
+          : `${counted(errors, 'error')}, ${counted(out.warnings, 'warning')}: nothing loaded`
         process.stdout.write(`${summary}\n`)
       } else {
         emit(out, opts.output, () => '')

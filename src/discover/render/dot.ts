@@ -5,6 +5,7 @@
  */
 import type { DependencyMap, MapEntity } from '../types.js'
 import { serviceText } from './json.js'
+import { counted } from '../../core/index.js'
 
 /** A DOT double-quoted string: `"` and `\` escaped, newlines as `\n`. */
 function q(s: string): string {
@@ -49,7 +50,7 @@ export function renderDot(map: DependencyMap): string {
   for (const e of loose) lines.push(nodeLine(e, '  '))
   for (const e of map.edges) {
     const width = (1 + Math.log10(Math.max(1, e.flows))).toFixed(1)
-    const label = `${serviceText(e.protocol, e.dstPort)}\n${e.flows} flow${e.flows === 1 ? '' : 's'}, ${e.pattern}`
+    const label = `${serviceText(e.protocol, e.dstPort)}\n${counted(e.flows, 'flow')}, ${e.pattern}`
     lines.push(`  ${q(e.src)} -> ${q(e.dst)} [label=${q(label)}, penwidth=${width}];`)
   }
   lines.push('}')

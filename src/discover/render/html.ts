@@ -6,6 +6,7 @@
  */
 import type { DependencyMap } from '../types.js'
 import { discoverOutput, serviceText } from './json.js'
+import { counted } from '../../core/index.js'
 
 /** The data the page's script reads (`window.bulkheadData`). */
 interface PageData {
@@ -253,7 +254,7 @@ export function* renderHtmlPieces(
 <div id="side">
 <h1>${htmlText(title)}</h1>
 <div class="muted">window ${htmlText(window)}</div>
-<div class="muted">${map.entities.length} entities, ${map.edges.length} edges</div>
+<div class="muted">${counted(map.entities.length, 'entity', 'entities')}, ${counted(map.edges.length, 'edge')}</div>
 ${warnings}
 <label for="f-label">label (key=value, key or name)</label><input id="f-label" placeholder="app=payments">
 <label for="f-port">port</label><input id="f-port" inputmode="numeric" placeholder="5432">

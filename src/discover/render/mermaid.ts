@@ -5,6 +5,7 @@
  */
 import type { DependencyMap, MapEntity } from '../types.js'
 import { serviceText } from './json.js'
+import { counted } from '../../core/index.js'
 
 /** Mermaid label text inside `"..."`: quotes and angle brackets as entity codes. */
 function label(s: string): string {
@@ -45,7 +46,7 @@ export function renderMermaid(map: DependencyMap): string {
   })
   for (const e of loose) lines.push(`  ${node(e)}`)
   for (const e of map.edges) {
-    const text = `${serviceText(e.protocol, e.dstPort)} · ${e.flows} flow${e.flows === 1 ? '' : 's'} · ${e.pattern}`
+    const text = `${serviceText(e.protocol, e.dstPort)} · ${counted(e.flows, 'flow')} · ${e.pattern}`
     lines.push(`  ${ids.get(e.src) ?? e.src} -->|"${label(text)}"| ${ids.get(e.dst) ?? e.dst}`)
   }
   return `${lines.join('\n')}\n`

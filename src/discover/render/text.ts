@@ -3,6 +3,7 @@
  */
 import type { DependencyMap, Edge } from '../types.js'
 import { iso, serviceText } from './json.js'
+import { counted } from '../../core/index.js'
 
 /** Pads columns to a common width; the last column is not padded. */
 function table(rows: readonly (readonly string[])[]): string {
@@ -30,7 +31,7 @@ function day(ms: number): string {
 function unsure(e: Edge): string {
   if (e.unknownDirection === 0) return ''
   if (e.unknownDirection >= e.flows) return ' (direction unsure)'
-  return ` (direction unsure for ${e.unknownDirection} of ${e.flows} flows)`
+  return ` (direction unsure for ${e.unknownDirection} of ${counted(e.flows, 'flow')})`
 }
 
 /**
@@ -61,7 +62,7 @@ export function renderText(map: DependencyMap, limit = 50): string {
   const shown = Math.min(limit, map.edges.length)
   const more = map.edges.length > shown ? ` (${shown} shown; use --top or -o json for all)` : ''
   parts.push(
-    `${map.edges.length} edge${map.edges.length === 1 ? '' : 's'} between ${map.entities.length} entities${more}`,
+    `${counted(map.edges.length, 'edge')} between ${counted(map.entities.length, 'entity', 'entities')}${more}`,
   )
   return parts.join('\n\n')
 }
