@@ -88,6 +88,7 @@ export type ErrorCode =
   | 'compile/address-bound-later'
   | 'compile/mixed-mode'
   | 'compile/not-a-pod'
+  | 'compile/pod-skipped'
   | 'compile/not-expressible'
   | 'compile/cloud-limit-exceeded'
   | 'compile/load-balancer-probes'

@@ -6,8 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { renderCompileText, type CompileOutput } from '../../src/cli/commands/compile.js'
-import { cli } from '../helpers/cli.js'
+import {
+  podsSkipped,
+  renderCompileText,
+  type CompileOutput,
+} from '../../src/cli/commands/compile.js'
+import type { Inventory } from '../../src/core/index.js'
+import { cli, compileCli } from '../helpers/cli.js'
 
 const TMP = mkdtempSync(path.join(tmpdir(), 'bulkhead-compile-text-'))
 afterAll(() => rmSync(TMP, { recursive: true, force: true }))
@@ -65,5 +70,56 @@ describe('compile text summary', () => {
       'azure-nsg',
     ])
       expect(r.stderr).toContain(t)
+  })
+})
+
+describe('host targets and Kubernetes pods', () => {
+  const WS = 'test/fixtures/inventory-mixed'
+  const NOW = '2026-11-22T00:00:00Z'
+  const PODS = ['shop/cart[Deployment]', 'shop/debug[Pod]']
+
+  it.each(['nftables', 'iptables'])(
+    '%s leaves the pods out with compile/pod-skipped; --host writes one',
+    async (target) => {
+      const r = await compileCli(target, path.join(TMP, target), WS, NOW, '-o', 'json')
+      expect(r.code, r.stderr).toBe(0)
+      const out = JSON.parse(r.stdout) as CompileOutput
+      const hosts = new Set(out.artefacts.map((a) => a.host))
+      expect(hosts).toEqual(
+        new Set(['pay-api-1', 'pay-api-2', 'bastion', 'ci-runner-7', 'batch, nightly']),
+      )
+      expect(out.diagnostics).toContainEqual(
+        expect.objectContaining({ code: 'compile/pod-skipped', severity: 'warning' }),
+      )
+      const one = await compileCli(
+        target,
+        path.join(TMP, `${target}-pod`),
+        WS,
+        NOW,
+        '--host',
+        PODS[1] ?? '',
+        '-o',
+        'json',
+      )
+      expect(one.code, one.stderr).toBe(0)
+      const pod = JSON.parse(one.stdout) as CompileOutput
+      expect(new Set(pod.artefacts.map((a) => a.host))).toEqual(new Set([PODS[1]]))
+      expect(pod.diagnostics.map((d) => d.code)).not.toContain('compile/pod-skipped')
+    },
+  )
+
+  it('podsSkipped names the pods in its warning, and gives none without pods', () => {
+    const w = (name: string, labels: Record<string, string>) => ({ name, addresses: [], labels })
+    const inventory = {
+      workloads: [w('db-1', { role: 'db' }), w('shop/web[Deployment]', { namespace: 'shop' })],
+      externals: [],
+    } as unknown as Inventory
+    expect(podsSkipped(inventory)).toMatchObject({
+      hosts: ['db-1'],
+      diagnostic: { code: 'compile/pod-skipped' },
+    })
+    expect(podsSkipped({ ...inventory, workloads: inventory.workloads.slice(0, 1) })).toEqual({
+      hosts: ['db-1'],
+    })
   })
 })

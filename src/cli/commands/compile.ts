@@ -5,11 +5,12 @@ import { rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Command } from 'commander'
 import {
-  counted,
   parseCidr,
   sortDiagnostics,
   type Cidr,
   type Diagnostic,
+  type Inventory,
+  counted,
 } from '../../core/index.js'
 import {
   AWS_SG_RULES_PER_GROUP,
@@ -20,6 +21,7 @@ import {
   iptablesCompiler,
   kubernetesCompiler,
   nftablesCompiler,
+  podNamespace,
   DEFAULT_MAX_TIME_SLICES,
   recompileAt,
   type CompileResult,
@@ -110,6 +112,32 @@ interface CompileFlags {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v]
 
+/** Most pod names a `compile/pod-skipped` warning lists. */
+const SKIPPED_NAMES = 5
+
+/**
+ * The hosts of a host target (nftables, iptables) given no `--host`: the workloads that are not
+ * Kubernetes pods ({@link podNamespace}: a `namespace` label, as the Kubernetes inventory source
+ * sets), in inventory order, and a `compile/pod-skipped` warning naming the pods left out and the
+ * targets that enforce for them; no warning when there is none.
+ */
+export function podsSkipped(inventory: Inventory): { hosts: string[]; diagnostic?: Diagnostic } {
+  const pods = inventory.workloads.filter((w) => podNamespace(w) !== undefined)
+  const hosts = inventory.workloads.filter((w) => podNamespace(w) === undefined).map((w) => w.name)
+  if (pods.length === 0) return { hosts }
+  const names = pods.slice(0, SKIPPED_NAMES).map((w) => w.name)
+  const more = pods.length > SKIPPED_NAMES ? `, … ${pods.length - SKIPPED_NAMES} more` : ''
+  return {
+    hosts,
+    diagnostic: {
+      code: 'compile/pod-skipped',
+      severity: 'warning',
+      message: `${counted(pods.length, 'workload')} ${pods.length === 1 ? 'is a Kubernetes pod' : 'are Kubernetes pods'} (a namespace label), with no host of ${pods.length === 1 ? 'its' : 'their'} own to load a ruleset on: no ruleset written for ${names.join(', ')}${more}`,
+      hint: 'compile --target kubernetes, cilium or calico for the pods; name one with --host to write its ruleset anyway',
+    },
+  }
+}
+
 /** Registers `compile`. */
 export function registerCompile(program: Command): void {
   program
@@ -119,8 +147,16 @@ export function registerCompile(program: Command): void {
     )
     .requiredOption('--target <target>', `enforcement target: ${TARGETS.join(' | ')}`)
     .requiredOption('--out <dir>', 'folder to write the artefacts to (created if missing)')
-    .option('--host <name>', 'compile for this workload (repeatable)', collect, [])
-    .option('--all-hosts', 'compile for every workload (the default when no --host is given)')
+    .option(
+      '--host <name>',
+      'nftables, iptables: compile for this workload, a Kubernetes pod too (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--all-hosts',
+      'nftables, iptables: compile for every workload that is not a Kubernetes pod (the default when no --host is given)',
+    )
     .option('--direction <dir>', 'ingress | egress | both', 'both')
     .option(
       '--no-anti-lockout',
@@ -176,6 +212,10 @@ Examples:
   $ bulkhead compile --target calico --out build/calico
   $ bulkhead compile --target aws-sg --out build/aws --sg-rule-quota 100
   $ bulkhead compile --target azure-nsg --out build/azure
+
+A host is a workload that is not a Kubernetes pod: pods (a namespace label, as a Kubernetes
+inventory gives them) get a ruleset only when named with --host (compile/pod-skipped names the
+others); compile the kubernetes, cilium or calico target for them.
 
 Each host gets <workload name>.nft holding "table inet bulkhead". Load it with
   nft -c -f pay-db-1.nft && nft -f pay-db-1.nft
@@ -259,6 +299,9 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
       }
       const now = new Date(parseTime(opts.now))
       const { inventory, policySet } = await loadOrThrow(opts.workspace, now)
+      // a host ruleset is loaded on a host: pods (no host of their own) only when named
+      const hostTarget = opts.target === 'nftables' || opts.target === 'iptables'
+      const skipped = hostTarget && opts.host.length === 0 ? podsSkipped(inventory) : undefined
       const options: NftablesOptions = {
         now,
         direction: opts.direction as Direction,
@@ -266,6 +309,7 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         monitorTimeout,
         maxTimeSlices,
         ...(opts.host.length > 0 ? { hosts: opts.host } : {}),
+        ...(skipped ? { hosts: skipped.hosts } : {}),
         ...(management.length > 0 ? { managementCidrs: management } : {}),
       }
       // the iptables target takes the same options (IptablesOptions = NftablesOptions)
@@ -308,7 +352,10 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         await writeFile(tmp, a.content)
         await rename(tmp, file)
       }
-      const diagnostics = sortDiagnostics(result.diagnostics)
+      const diagnostics = sortDiagnostics([
+        ...result.diagnostics,
+        ...(skipped?.diagnostic ? [skipped.diagnostic] : []),
+      ])
       let out: CompileOutput = {
         target: opts.target,
         out: opts.out,

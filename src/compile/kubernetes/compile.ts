@@ -274,6 +274,18 @@ export function selects(s: K8sLabelSelector, labels: LabelSet): boolean {
  * The labels a workload's pod carries in the cluster: its labels without `namespace` and without
  * those a label rule gave it (`labelOrigins` `label-rule:N`), which only the inventory knows.
  */
+/**
+ * The namespace of `w` when it is a Kubernetes pod to the compilers: its `namespace` label, which
+ * the Kubernetes inventory source sets on every pod (`namespace/name[Kind]` workloads), else
+ * `defaultNamespace` (`KubernetesOptions.defaultNamespace`: every workload is a pod); undefined
+ * when `w` is not a pod (a VM or host from a YAML, CSV or AWS inventory). The kubernetes, cilium
+ * and calico targets install policy for pods only; `compile --target nftables|iptables` leaves
+ * them out unless named with `--host` (they have no host of their own to load a ruleset on).
+ */
+export function podNamespace(w: Workload, defaultNamespace?: string): string | undefined {
+  return w.labels['namespace'] ?? defaultNamespace
+}
+
 function clusterLabels(w: Workload): LabelSet {
   const out: Record<string, string> = {}
   for (const k of Object.keys(w.labels)) {
@@ -314,7 +326,7 @@ export class PodGroupResolver {
   ) {
     this.at = options.now.getTime()
     for (const w of inventory.workloads) {
-      const ns = w.labels['namespace'] ?? options.defaultNamespace
+      const ns = podNamespace(w, options.defaultNamespace)
       if (ns === undefined) {
         this.nonPods.push(w)
         this.diagnostics.push({
