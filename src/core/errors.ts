@@ -122,6 +122,7 @@ export type ErrorCode =
   | 'discover/short-window'
   | 'discover/no-flows'
   | 'discover/large-html-map'
+  | 'discover/untimed-flows'
   // analyze (issue 9)
   | 'analyze/no-policy'
   | 'analyze/no-flows'

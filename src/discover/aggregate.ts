@@ -30,6 +30,15 @@ import type { MapEntity, SourceWindow, TimeProfile } from './types.js'
 /** The temporary address → entity table's name. */
 export const ADDRESS_TABLE = 'tmp_bulkhead_discover_addr'
 
+/**
+ * The `start` (ms) of a flow with no real time: what a reader gives a record whose time is
+ * unknown, such as the Zeek reader for the masked timestamps of Zeek's test canonifier
+ * (`XXXXXXXXXX.XXXXXX`, note `masked-timestamp`; start = end = 0). Such a flow is an edge of the
+ * map (counted in its flows, packets and bytes), but it is left out of the window, the edge's
+ * first and last seen, its days and its time profile, which 1970-01-01 would stretch.
+ */
+export const NO_TIME_MS = 0
+
 /** Open bounds in the address table (ms): the limits of a JS `Date`, beyond any flow time. */
 const MIN_MS = -8_640_000_000_000_000
 const MAX_MS = 8_640_000_000_000_000
@@ -211,9 +220,13 @@ export async function distinctAddresses(
   return rows.map((r) => r.ip)
 }
 
+/** SQL: the flow has a real time ({@link NO_TIME_MS}). */
+const TIMED = `start_ms <> ${NO_TIME_MS}`
+
 /**
- * The observation window of each source (format, file) in `range`, sorted by format, file;
- * `onProgress` follows the query.
+ * The observation window of each source (format, file) in `range`, sorted by format, file, over
+ * its flows with a real time (`start`/`end` 0 when it has none), and its flows with none
+ * (`untimed`, {@link NO_TIME_MS}); `onProgress` follows the query.
  */
 export async function sourceWindows(
   store: FlowStore,
@@ -222,7 +235,7 @@ export async function sourceWindows(
 ): Promise<SourceWindow[]> {
   const { where, params } = rangeFilter(range)
   const rows = await store.query(
-    `SELECT format, file, min(start_ms) AS s, max(end_ms) AS e, count(*) AS n FROM flows ${where} GROUP BY format, file ORDER BY format, file`,
+    `SELECT format, file, min(start_ms) FILTER (WHERE ${TIMED}) AS s, max(end_ms) FILTER (WHERE ${TIMED}) AS e, count(*) AS n, count(*) FILTER (WHERE NOT ${TIMED}) AS u FROM flows ${where} GROUP BY format, file ORDER BY format, file`,
     params,
     onProgress ? { onProgress } : {},
   )
@@ -232,6 +245,7 @@ export async function sourceWindows(
     start: n(r['s']),
     end: n(r['e']),
     flows: n(r['n']),
+    untimed: n(r['u']),
   }))
 }
 
@@ -323,11 +337,11 @@ WITH f0 AS (
       ${ICMP_REQUEST_SQL}
       ELSE dst_port END AS port,
     protocol AS proto, start_ms, end_ms, packets, bytes, ${clocks},
-    direction = 'unknown' AS unk, observed_action = 'reject' AS rej
+    direction = 'unknown' AS unk, observed_action = 'reject' AS rej, NOT (${TIMED}) AS nt
   FROM flows ${where}
 ),
 f AS (
-  SELECT c, s, port, proto, start_ms, end_ms, packets, bytes, unk, rej,
+  SELECT c, s, port, proto, start_ms, end_ms, packets, bytes, unk, rej, nt,
     ${utc ? 'day' : 'CAST(t0 AS DATE) AS day'}, hour(t0) AS hr,
     CASE WHEN ${span} >= ${LONG_LIVED_MS} THEN CAST(t1 AS DATE) ELSE ${utc ? 'day' : 'CAST(t0 AS DATE)'} END AS eday,
     CASE WHEN ${shifted} THEN NULL WHEN ${span} >= ${WEEK_MS} THEN ${h0} + ${HOURS_OF_WEEK - 1}
@@ -337,44 +351,44 @@ f AS (
 ),
 r AS MATERIALIZED (
   SELECT a.entity AS se, b.entity AS de, f.proto, f.port, f.day, f.hr, f.eh, f.ds, f.dl, f.eday,
-    count(*) AS n, sum(f.packets) AS pk, sum(f.bytes) AS oc,
+    f.nt, count(*) AS n, sum(f.packets) AS pk, sum(f.bytes) AS oc,
     min(f.start_ms) AS fs, max(f.end_ms) AS ls,
     max(f.end_ms - f.start_ms) AS lg,
     count(*) FILTER (WHERE f.unk) AS nu, count(*) FILTER (WHERE f.rej) AS nr
   FROM f
   JOIN ${ADDRESS_TABLE} a ON a.ip = f.c AND f.start_ms >= a.from_ms AND f.start_ms < a.to_ms
   JOIN ${ADDRESS_TABLE} b ON b.ip = f.s AND f.start_ms >= b.from_ms AND f.start_ms < b.to_ms
-  GROUP BY se, de, f.proto, f.port, f.day, f.hr, f.eh, f.ds, f.dl, f.eday
+  GROUP BY se, de, f.proto, f.port, f.day, f.hr, f.eh, f.ds, f.dl, f.eday, f.nt
 ),
 e AS (
   SELECT ${key}, sum(n) AS flows, sum(pk) AS packets, sum(oc) AS bytes,
-    min(fs) AS first_seen, max(ls) AS last_seen, max(lg) AS longest, sum(nu) AS unknown_direction,
-    sum(nr) AS rejected
+    min(fs) FILTER (WHERE NOT nt) AS first_seen, max(ls) FILTER (WHERE NOT nt) AS last_seen,
+    max(lg) FILTER (WHERE NOT nt) AS longest, sum(nu) AS unknown_direction, sum(nr) AS rejected
   FROM r GROUP BY ${key}
 ),
 d AS (
   SELECT ${key}, list_sort(list(DISTINCT x)) AS days FROM (
     SELECT ${key}, unnest(range(d0, least(d1, d0 + ${MAX_SPAN_DAYS}) + 1)) AS x FROM (
       SELECT ${key}, ${days('day')}::INTEGER AS d0, ${days('eday')}::INTEGER AS d1
-      FROM r)
+      FROM r WHERE NOT nt)
   ) GROUP BY ${key}
 ),
 w AS (
   SELECT ${key}, list(cnt * ${SLOT_CODE} + slot) AS w_hist FROM (
     SELECT ${key}, slot, sum(n)::BIGINT AS cnt FROM (
       SELECT ${key}, ((isodow(day) - 1) * 24 + hr)::INTEGER AS slot, n
-      FROM r WHERE eh IS NULL AND ds IS NULL
+      FROM r WHERE eh IS NULL AND ds IS NULL AND NOT nt
       UNION ALL
       SELECT ${key}, unnest(list_distinct(list_transform(${probes},
           lambda t: (${hourSlot(wall('t'))})::INTEGER))) AS slot, n
-      FROM r WHERE ds IS NOT NULL
+      FROM r WHERE ds IS NOT NULL AND NOT nt
     ) GROUP BY ${key}, slot
   ) GROUP BY ${key}
 ),
 sp AS (
   SELECT ${key}, n, ((isodow(day) - 1) * 24 + hr)::INTEGER AS s0,
     least(eh - (${days('day')} * 24 + hr) + 1, ${HOURS_OF_WEEK})::INTEGER AS len
-  FROM r WHERE eh IS NOT NULL
+  FROM r WHERE eh IS NOT NULL AND NOT nt
 ),
 x AS (
   SELECT ${key}, list(v * ${SLOT_CODE} + i) AS x_diff FROM (
@@ -391,17 +405,18 @@ x AS (
 m AS (
   SELECT ${key}, list(cnt * ${SLOT_CODE} + slot) AS m_hist FROM (
     SELECT ${key}, slot, sum(n)::BIGINT AS cnt FROM (
-      SELECT ${key}, (dayofmonth(day) - 1)::INTEGER AS slot, n FROM r WHERE eday = day
+      SELECT ${key}, (dayofmonth(day) - 1)::INTEGER AS slot, n FROM r WHERE eday = day AND NOT nt
       UNION ALL
       SELECT ${key}, unnest(list_distinct(list_transform(
           range(0, least(${days('eday')}, ${days('day')} + ${MAX_SPAN_DAYS}) - ${days('day')} + 1),
           lambda x: (dayofmonth(day + x::INTEGER) - 1)::INTEGER))) AS slot, n
-      FROM r WHERE eday > day
+      FROM r WHERE eday > day AND NOT nt
     ) GROUP BY ${key}, slot
   ) GROUP BY ${key}
 )
 SELECT e.*, d.days, w.w_hist, x.x_diff, m.m_hist
-FROM e JOIN d USING (${key}) JOIN m USING (${key}) LEFT JOIN w USING (${key}) LEFT JOIN x USING (${key})`
+FROM e LEFT JOIN d USING (${key}) LEFT JOIN m USING (${key}) LEFT JOIN w USING (${key})
+  LEFT JOIN x USING (${key})`
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import {
   canonicalTimeZone,
+  counted,
   localDay,
   UTC_ZONE,
   type Diagnostic,
@@ -16,6 +17,7 @@ import type { FlowStore } from '../store/store.js'
 import {
   aggregateEdges,
   EntityRegistry,
+  NO_TIME_MS,
   progressPart,
   sourceWindows,
   type OnProgress,
@@ -187,24 +189,28 @@ export async function buildDependencyMap(
   // 1.1 M flows, see EDGE_PROGRESS)
   const first = 0.05
   const sources = await sourceWindows(store, range, progressPart(options.onProgress, 0, first))
+  // flows with no real time (NO_TIME_MS) would stretch the window back to 1970-01-01
+  const timed = sources.filter((s) => s.flows > (s.untimed ?? 0))
+  const untimed = sources.reduce((n, s) => n + (s.untimed ?? 0), 0)
   const window =
-    sources.length === 0
+    timed.length === 0
       ? undefined
       : {
-          start: Math.min(...sources.map((s) => s.start)),
-          end: Math.max(...sources.map((s) => s.end)),
+          start: Math.min(...timed.map((s) => s.start)),
+          end: Math.max(...timed.map((s) => s.end)),
         }
-  const raw = window
-    ? await aggregateEdges(
-        store,
-        inventory,
-        resolver,
-        registry,
-        range,
-        timeZone,
-        progressPart(options.onProgress, first, 1 - first),
-      )
-    : []
+  const raw =
+    sources.length > 0
+      ? await aggregateEdges(
+          store,
+          inventory,
+          resolver,
+          registry,
+          range,
+          timeZone,
+          progressPart(options.onProgress, first, 1 - first),
+        )
+      : []
   const days = window ? windowDays(window, timeZone) : 1
   const edges = raw.map((r) => classify(r, days)).sort(edgeOrder)
   const used = new Set<string>()
@@ -218,7 +224,11 @@ export async function buildDependencyMap(
     entities,
     edges,
     sources,
-    diagnostics: coverageWarnings(window, options.expect ?? ['monthly']),
+    diagnostics: [
+      ...(untimed > 0 ? [untimedWarning(untimed)] : []),
+      ...coverageWarnings(window, options.expect ?? ['monthly']),
+    ],
+    ...(untimed > 0 ? { untimed } : {}),
     ...(timeZone !== UTC_ZONE ? { timeZone } : {}),
   }
 }
@@ -258,8 +268,8 @@ export function edgeFigures(list: readonly Edge[], windowDays: number): EdgeFigu
     flows,
     packets: list.reduce((n, e) => n + e.packets, 0),
     bytes: list.reduce((n, e) => n + e.bytes, 0),
-    firstSeen: Math.min(...list.map((e) => e.firstSeen)),
-    lastSeen: Math.max(...list.map((e) => e.lastSeen)),
+    // an edge of flows with no real time only (both 0) widens nothing
+    ...seenSpan(list),
     activeDays,
     ...(days ? { days } : {}),
     ...(longestMs !== undefined ? { longestMs } : {}),
@@ -271,6 +281,29 @@ export function edgeFigures(list: readonly Edge[], windowDays: number): EdgeFigu
     }),
     unknownDirection: list.reduce((n, e) => n + e.unknownDirection, 0),
     rejected: list.reduce((n, e) => n + e.rejected, 0),
+  }
+}
+
+/** First and last seen of merged edges, over those with a real time ({@link NO_TIME_MS}). */
+function seenSpan(list: readonly Edge[]): { firstSeen: number; lastSeen: number } {
+  const timed = list.filter((e) => e.firstSeen !== NO_TIME_MS || e.lastSeen !== NO_TIME_MS)
+  if (timed.length === 0) return { firstSeen: NO_TIME_MS, lastSeen: NO_TIME_MS }
+  return {
+    firstSeen: Math.min(...timed.map((e) => e.firstSeen)),
+    lastSeen: Math.max(...timed.map((e) => e.lastSeen)),
+  }
+}
+
+/**
+ * The `discover/untimed-flows` warning: `untimed` flows have no real time (start 0, as Zeek's
+ * masked timestamps are read); they are edges, but left out of the window and the time profiles.
+ */
+export function untimedWarning(untimed: number): Diagnostic {
+  return {
+    code: 'discover/untimed-flows',
+    severity: 'warning',
+    message: `${counted(untimed, 'flow')} with no real time (start 1970-01-01T00:00:00Z, as Zeek's masked timestamps XXXXXXXXXX.XXXXXX are read): counted in ${untimed === 1 ? 'its edge' : 'their edges'}, left out of the window, first and last seen, days and time patterns`,
+    hint: 'give the flows their real times (Zeek logs as written, not canonified for tests) to see when they happened',
   }
 }
 

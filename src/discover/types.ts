@@ -90,7 +90,10 @@ export interface Edge {
   readonly packets: number
   /** Octets. */
   readonly bytes: number
-  /** ms since the epoch, UTC: the earliest flow `start` and the latest flow `end`. */
+  /**
+   * ms since the epoch, UTC: the earliest flow `start` and the latest flow `end`, over the flows
+   * with a real time (both 0 when none of the edge's flows has one).
+   */
   readonly firstSeen: number
   readonly lastSeen: number
   /**
@@ -126,16 +129,29 @@ export interface Edge {
 export interface SourceWindow {
   readonly format: string
   readonly file: string
-  /** ms since the epoch, UTC: earliest `start` and latest `end` of its flows. */
+  /**
+   * ms since the epoch, UTC: earliest `start` and latest `end` of its flows with a real time;
+   * both 0 when none has one.
+   */
   readonly start: number
   readonly end: number
   readonly flows: number
+  /** Of `flows`, those with no real time (start 0, as Zeek's masked timestamps are read). */
+  readonly untimed?: number
 }
 
 /** The dependency map over an observation window (DESIGN.md "dependency map"). */
 export interface DependencyMap {
-  /** The flows' span, ms since the epoch, UTC; undefined when there were no flows. */
+  /**
+   * The span of the flows with a real time, ms since the epoch, UTC; undefined when there were
+   * none (no flows, or only flows with no real time).
+   */
   readonly window: { readonly start: number; readonly end: number } | undefined
+  /**
+   * Flows with no real time (start 0: Zeek's masked timestamps): edges of the map, left out of
+   * the window and of the edges' times and profiles (`discover/untimed-flows`). Absent: none.
+   */
+  readonly untimed?: number
   readonly entities: readonly MapEntity[]
   /** Sorted by flows, descending, then by (src, dst, protocol, dstPort). */
   readonly edges: readonly Edge[]

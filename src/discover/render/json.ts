@@ -54,8 +54,16 @@ export interface DiscoverEdgeOutput {
 
 /** The JSON shape of `bulkhead discover -o json`. Stable. */
 export interface DiscoverOutput {
-  /** The flows' span, ISO-8601 UTC; null when there were no flows. */
+  /**
+   * The span of the flows with a real time, ISO-8601 UTC; null when there were none (no flows,
+   * or only flows with no real time).
+   */
   readonly window: { readonly start: string; readonly end: string } | null
+  /**
+   * Flows with no real time (start 1970-01-01T00:00:00Z, as Zeek's masked timestamps are read):
+   * in their edges' counts, not in the window, first/last seen or profiles. 0 when none.
+   */
+  readonly untimed: number
   /**
    * The IANA time zone of the edges' `profile`, `activeDays` and `pattern` (`--time-zone`, the
    * workspace's `timeZone`, else `UTC`). Times themselves are always UTC.
@@ -70,6 +78,8 @@ export interface DiscoverOutput {
     readonly start: string
     readonly end: string
     readonly flows: number
+    /** Of `flows`, those with no real time; `start`/`end` span the others. */
+    readonly untimed: number
   }[]
   /** Coverage warnings, `{code, severity, message}`. */
   readonly warnings: readonly { readonly code: string; readonly message: string }[]
@@ -95,6 +105,7 @@ export function serviceText(protocol: number, port: number): string {
 export function discoverOutput(map: DependencyMap): DiscoverOutput {
   return {
     window: map.window ? { start: iso(map.window.start), end: iso(map.window.end) } : null,
+    untimed: map.untimed ?? 0,
     timeZone: map.timeZone ?? UTC_ZONE,
     entities: map.entities.map((e) => ({
       id: e.id,
@@ -126,6 +137,7 @@ export function discoverOutput(map: DependencyMap): DiscoverOutput {
       start: iso(s.start),
       end: iso(s.end),
       flows: s.flows,
+      untimed: s.untimed ?? 0,
     })),
     warnings: map.diagnostics.map((d) => ({ code: d.code, message: d.message })),
   }

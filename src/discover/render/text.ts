@@ -2,6 +2,7 @@
  * @module `discover` text output: a readable table of the top edges and the coverage warnings.
  */
 import type { DependencyMap, Edge } from '../types.js'
+import { NO_TIME_MS } from '../aggregate.js'
 import { iso, serviceText } from './json.js'
 import { counted } from '../../core/index.js'
 
@@ -39,9 +40,13 @@ function unsure(e: Edge): string {
  * SOURCE, DESTINATION, SERVICE, FLOWS, BYTES, DAYS, FIRST, LAST, PATTERN, then a count.
  */
 export function renderText(map: DependencyMap, limit = 50): string {
-  if (!map.window) return 'no flows in the selected window'
+  if (!map.window && map.edges.length === 0) return 'no flows in the selected window'
   const zone = map.timeZone !== undefined ? `; days and patterns in ${map.timeZone}` : ''
-  const parts = [`window ${iso(map.window.start)} to ${iso(map.window.end)}${zone}`]
+  const parts = [
+    map.window
+      ? `window ${iso(map.window.start)} to ${iso(map.window.end)}${zone}`
+      : 'window: none (no flow has a real time)',
+  ]
   const rows: string[][] = [
     ['SOURCE', 'DESTINATION', 'SERVICE', 'FLOWS', 'BYTES', 'DAYS', 'FIRST', 'LAST', 'PATTERN'],
   ]
@@ -53,16 +58,20 @@ export function renderText(map: DependencyMap, limit = 50): string {
       String(e.flows),
       String(e.bytes),
       String(e.activeDays),
-      day(e.firstSeen),
-      day(e.lastSeen),
+      // an edge of flows with no real time only has no first or last day
+      ...(e.firstSeen === NO_TIME_MS && e.lastSeen === NO_TIME_MS
+        ? ['-', '-']
+        : [day(e.firstSeen), day(e.lastSeen)]),
       e.pattern + unsure(e),
     ])
   }
   parts.push(table(rows))
   const shown = Math.min(limit, map.edges.length)
   const more = map.edges.length > shown ? ` (${shown} shown; use --top or -o json for all)` : ''
+  // flows with no real time are in the edges, not in the window (discover/untimed-flows)
+  const untimed = map.untimed ? `; ${counted(map.untimed, 'flow')} with no real time` : ''
   parts.push(
-    `${counted(map.edges.length, 'edge')} between ${counted(map.entities.length, 'entity', 'entities')}${more}`,
+    `${counted(map.edges.length, 'edge')} between ${counted(map.entities.length, 'entity', 'entities')}${untimed}${more}`,
   )
   return parts.join('\n\n')
 }
