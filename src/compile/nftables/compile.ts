@@ -670,7 +670,8 @@ function planHostsAt(
   let hosts: Workload[]
   if (options.hosts === undefined) hosts = [...inventory.workloads]
   else {
-    const unknown = options.hosts.filter((h) => !inventory.workloads.some((w) => w.name === h))
+    const names = new Set(inventory.workloads.map((w) => w.name))
+    const unknown = options.hosts.filter((h) => !names.has(h))
     if (unknown.length > 0) {
       throw new BulkheadError(
         unknown.map((h) => ({
@@ -680,7 +681,8 @@ function planHostsAt(
         })),
       )
     }
-    hosts = inventory.workloads.filter((w) => options.hosts?.includes(w.name))
+    const wanted = new Set(options.hosts)
+    hosts = inventory.workloads.filter((w) => wanted.has(w.name))
   }
   for (const policy of policySet.policies) {
     for (const rule of policy.rules) {
