@@ -48,6 +48,7 @@ import {
   IntervalSet,
   ServiceSet,
   formatLabelSet,
+  intersectSorted,
   isScoped,
   maxPort,
   outcomeOf,
@@ -304,24 +305,6 @@ function pushSorted(a: number[], x: number): void {
   let k = a.length
   while (k > 0 && (a[k - 1] as number) > x) k--
   if (a[k - 1] !== x) a.splice(k, 0, x)
-}
-
-/** Intersection of two sorted arrays. */
-function intersectSorted(a: Int32Array, b: Int32Array): Int32Array {
-  const out: number[] = []
-  let i = 0
-  let j = 0
-  while (i < a.length && j < b.length) {
-    const x = a[i] as number
-    const y = b[j] as number
-    if (x === y) {
-      out.push(x)
-      i++
-      j++
-    } else if (x < y) i++
-    else j++
-  }
-  return Int32Array.from(out)
 }
 
 /**
@@ -1466,7 +1449,9 @@ export class PolicyIndex {
     const key = pairKey(f, g)
     const cached = this.pairs.get(key)
     if (cached >= 0) return cached
-    const list = intersectSorted(this.lists[f] as Int32Array, this.lists[g] as Int32Array)
+    const list = Int32Array.from(
+      intersectSorted(this.lists[f] as Int32Array, this.lists[g] as Int32Array),
+    )
     const t = this.tables.intern(list.join(','), () =>
       buildTable(this.tableRules, this.inRankOrder(list)),
     )

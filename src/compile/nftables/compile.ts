@@ -33,6 +33,7 @@ import {
   formatLabelSet,
   formatRuleRef,
   IntervalSet,
+  intersectSorted,
   parseCidr,
   parseIp,
   selectorMatches,
@@ -226,23 +227,6 @@ export interface SideMatch {
 
 /** An elementary interval of {@link Universe}: its addresses and the rules each side of which matches them. */
 export interface Interval extends AddressRange, SideMatch {}
-
-function intersectSorted(a: readonly number[], b: readonly number[]): number[] {
-  const out: number[] = []
-  let i = 0
-  let j = 0
-  while (i < a.length && j < b.length) {
-    const x = a[i] as number
-    const y = b[j] as number
-    if (x === y) {
-      out.push(x)
-      i++
-      j++
-    } else if (x < y) i++
-    else j++
-  }
-  return out
-}
 
 /**
  * The compile-wide state shared by every host: live rules, the elementary intervals of each
