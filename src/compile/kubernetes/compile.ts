@@ -1016,40 +1016,31 @@ export function planKubernetes(
       }
       const ports = netpolPorts(rule.services)
       const rulePorts = ports ? { ports } : {}
-      if (ingress) {
-        const peers = netpolPeers(from)
-        if (from.all || peers.length > 0) {
-          for (const s of subjectGroups(to, policy, rule)) {
-            byNs.get(s.ns)?.push({
-              apiVersion: 'networking.k8s.io/v1',
-              kind: 'NetworkPolicy',
-              metadata: objectMeta(uniqueName(s.ns, `${base}-in`), policy.name, rule.id, s.ns),
-              spec: {
-                podSelector: s.pods,
-                policyTypes: ['Ingress'],
-                ingress: [{ ...(from.all ? {} : { from: peers }), ...rulePorts }],
-              },
-            })
-          }
+      /**
+       * The NetworkPolicies of one direction: per enforced subject group of `subjects`, one
+       * policy of `type` whose single rule takes `peerSide` as its peers (none when that side
+       * resolves to no peer at all) on the rule's ports.
+       */
+      const directional = (type: 'Ingress' | 'Egress', peerSide: Side, subjects: Side): void => {
+        const peers = netpolPeers(peerSide)
+        if (!peerSide.all && peers.length === 0) return
+        const [field, peerField, suffix] =
+          type === 'Ingress' ? ['ingress', 'from', 'in'] : ['egress', 'to', 'eg']
+        for (const s of subjectGroups(subjects, policy, rule)) {
+          byNs.get(s.ns)?.push({
+            apiVersion: 'networking.k8s.io/v1',
+            kind: 'NetworkPolicy',
+            metadata: objectMeta(uniqueName(s.ns, `${base}-${suffix}`), policy.name, rule.id, s.ns),
+            spec: {
+              podSelector: s.pods,
+              policyTypes: [type],
+              [field]: [{ ...(peerSide.all ? {} : { [peerField]: peers }), ...rulePorts }],
+            },
+          })
         }
       }
-      if (egress) {
-        const peers = netpolPeers(to)
-        if (to.all || peers.length > 0) {
-          for (const s of subjectGroups(from, policy, rule)) {
-            byNs.get(s.ns)?.push({
-              apiVersion: 'networking.k8s.io/v1',
-              kind: 'NetworkPolicy',
-              metadata: objectMeta(uniqueName(s.ns, `${base}-eg`), policy.name, rule.id, s.ns),
-              spec: {
-                podSelector: s.pods,
-                policyTypes: ['Egress'],
-                egress: [{ ...(to.all ? {} : { to: peers }), ...rulePorts }],
-              },
-            })
-          }
-        }
-      }
+      if (ingress) directional('Ingress', from, to)
+      if (egress) directional('Egress', to, from)
     }
   }
   return {
