@@ -15,6 +15,7 @@ import {
   type External,
   type LabelRule,
   type LabelRuleMatch,
+  type SourceLocation,
   type TimedAddress,
   type Workload,
 } from '../../core/index.js'
@@ -336,45 +337,42 @@ export function readLabelRulesDocument(d: YamlDoc, parts: InventoryParts): void 
 }
 
 /**
+ * `code` at every item whose `name` an earlier item of `items` already has (`related` = the
+ * first one), in input order; `what` names the kind of item in the message.
+ */
+function duplicateNames(
+  items: readonly { readonly name: string; readonly location?: SourceLocation | undefined }[],
+  code: 'inventory/duplicate-workload' | 'inventory/duplicate-external',
+  what: string,
+): Diagnostic[] {
+  const out: Diagnostic[] = []
+  const first = new Map<string, SourceLocation | undefined>()
+  for (const item of items) {
+    if (!first.has(item.name)) {
+      first.set(item.name, item.location)
+      continue
+    }
+    const at = first.get(item.name)
+    out.push(
+      diagnostic(code, `${what} "${item.name}" is defined twice`, item.location, {
+        ...(at ? { related: [at] } : {}),
+      }),
+    )
+  }
+  return out
+}
+
+/**
  * Cross-file inventory checks: `inventory/duplicate-workload`, `inventory/duplicate-external`
  * (at the second, `related` = the first), and `inventory/duplicate-address` when one address is
  * held by two workloads at overlapping times (half-open intervals; an absent bound is open).
  * The same address on different workloads at disjoint times is IP reuse and fine.
  */
 export function checkInventory(parts: InventoryParts): Diagnostic[] {
-  const out: Diagnostic[] = []
-  const seen = new Map<string, Workload>()
-  for (const w of parts.workloads) {
-    const first = seen.get(w.name)
-    if (first) {
-      out.push(
-        diagnostic(
-          'inventory/duplicate-workload',
-          `workload "${w.name}" is defined twice`,
-          w.location,
-          {
-            ...(first.location ? { related: [first.location] } : {}),
-          },
-        ),
-      )
-    } else seen.set(w.name, w)
-  }
-  const seenExt = new Map<string, External>()
-  for (const e of parts.externals) {
-    const first = seenExt.get(e.name)
-    if (first) {
-      out.push(
-        diagnostic(
-          'inventory/duplicate-external',
-          `external "${e.name}" is defined twice`,
-          e.location,
-          {
-            ...(first.location ? { related: [first.location] } : {}),
-          },
-        ),
-      )
-    } else seenExt.set(e.name, e)
-  }
+  const out: Diagnostic[] = [
+    ...duplicateNames(parts.workloads, 'inventory/duplicate-workload', 'workload'),
+    ...duplicateNames(parts.externals, 'inventory/duplicate-external', 'external'),
+  ]
   const byIp = new Map<string, { workload: string; address: TimedAddress }[]>()
   for (const w of parts.workloads) {
     for (const a of w.addresses) {
