@@ -58,7 +58,6 @@ import {
 } from '../../core/index.js'
 import {
   assertExpressible,
-  laterChangeWarnings,
   type CompileOptions,
   type CompileResult,
   type Compiler,
@@ -77,7 +76,7 @@ import {
   type PodGroup,
   type Side,
 } from '../kubernetes/compile.js'
-import { manifestArtefacts } from '../kubernetes/render.js'
+import { manifestArtefacts, manifestCompiler } from '../kubernetes/render.js'
 import { CALICO_CAPABILITIES } from './capabilities.js'
 
 /** Order of the policies holding deny rules (evaluated first). */
@@ -372,21 +371,17 @@ export const CALICO_GLOBAL_FILE = 'cluster.globalnetworkpolicies.yaml'
  * (multi-document YAML; apply with `calicoctl apply -f` or, with the Calico API server,
  * `kubectl apply -f`).
  */
-export const calicoCompiler: Compiler<CalicoOptions> = {
-  target: 'calico',
-  capabilities: CALICO_CAPABILITIES,
-  compile(inventory: Inventory, policySet: PolicySet, options: CalicoOptions): CompileResult {
-    const plan = planCalico(inventory, policySet, options)
-    return {
-      artefacts: manifestArtefacts(
-        'calico',
-        plan.objects,
-        'calico.yaml',
-        CALICO_GLOBAL_FILE,
-        plan.global,
-        'networkpolicies.projectcalico.org,stagednetworkpolicies.projectcalico.org',
-      ),
-      diagnostics: [...plan.diagnostics, ...laterChangeWarnings(inventory, policySet, options.now)],
-    }
-  },
-}
+export const calicoCompiler: Compiler<CalicoOptions> = manifestCompiler(
+  'calico',
+  CALICO_CAPABILITIES,
+  planCalico,
+  (plan) =>
+    manifestArtefacts(
+      'calico',
+      plan.objects,
+      'calico.yaml',
+      CALICO_GLOBAL_FILE,
+      plan.global,
+      'networkpolicies.projectcalico.org,stagednetworkpolicies.projectcalico.org',
+    ),
+)

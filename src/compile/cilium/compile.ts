@@ -42,7 +42,6 @@
 import type { Inventory, Policy, PolicySet, Rule, Service } from '../../core/index.js'
 import {
   assertExpressible,
-  laterChangeWarnings,
   type CompileOptions,
   type CompileResult,
   type Compiler,
@@ -61,7 +60,7 @@ import {
   type PodGroup,
   type Side,
 } from '../kubernetes/compile.js'
-import { manifestArtefacts } from '../kubernetes/render.js'
+import { manifestArtefacts, manifestCompiler } from '../kubernetes/render.js'
 import { CILIUM_CAPABILITIES } from './capabilities.js'
 
 /** The label Cilium gives every endpoint with its pod's namespace. */
@@ -293,21 +292,17 @@ export const CILIUM_CLUSTERWIDE_FILE = 'cluster.ciliumclusterwidenetworkpolicies
  * The cilium target: `<namespace>.ciliumnetworkpolicies.yaml` per namespace and
  * {@link CILIUM_CLUSTERWIDE_FILE}, multi-document YAML for `kubectl apply -f`.
  */
-export const ciliumCompiler: Compiler<CiliumOptions> = {
-  target: 'cilium',
-  capabilities: CILIUM_CAPABILITIES,
-  compile(inventory: Inventory, policySet: PolicySet, options: CiliumOptions): CompileResult {
-    const plan = planCilium(inventory, policySet, options)
-    return {
-      artefacts: manifestArtefacts(
-        'cilium',
-        plan.objects,
-        'ciliumnetworkpolicies.yaml',
-        CILIUM_CLUSTERWIDE_FILE,
-        plan.clusterwide,
-        'ciliumnetworkpolicies.cilium.io',
-      ),
-      diagnostics: [...plan.diagnostics, ...laterChangeWarnings(inventory, policySet, options.now)],
-    }
-  },
-}
+export const ciliumCompiler: Compiler<CiliumOptions> = manifestCompiler(
+  'cilium',
+  CILIUM_CAPABILITIES,
+  planCilium,
+  (plan) =>
+    manifestArtefacts(
+      'cilium',
+      plan.objects,
+      'ciliumnetworkpolicies.yaml',
+      CILIUM_CLUSTERWIDE_FILE,
+      plan.clusterwide,
+      'ciliumnetworkpolicies.cilium.io',
+    ),
+)

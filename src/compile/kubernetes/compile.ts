@@ -96,14 +96,13 @@ import { addressHoldsAt, enforcementModeOf, isLive } from '../../policy/evaluate
 import { PolicyIndex } from '../../policy/policy-index.js'
 import {
   assertExpressible,
-  laterChangeWarnings,
   type CompileOptions,
   type CompileResult,
   type Compiler,
   type TargetName,
 } from '../target.js'
 import { KUBERNETES_ANP_CAPABILITIES, KUBERNETES_CAPABILITIES } from './capabilities.js'
-import { renderArtefacts } from './render.js'
+import { manifestCompiler, renderArtefacts } from './render.js'
 
 /** Options of the kubernetes target (`bulkhead compile --target kubernetes`). */
 export interface KubernetesOptions extends CompileOptions {
@@ -1061,17 +1060,12 @@ export function planObjects(plan: KubernetesPlan): K8sObject[] {
  * multi-document YAML for `kubectl apply -f`) and `cluster.adminnetworkpolicies.yaml` when deny
  * rules became AdminNetworkPolicies.
  */
-export const kubernetesCompiler: Compiler<KubernetesOptions> = {
-  target: 'kubernetes',
-  capabilities: KUBERNETES_CAPABILITIES,
-  compile(inventory: Inventory, policySet: PolicySet, options: KubernetesOptions): CompileResult {
-    const plan = planKubernetes(inventory, policySet, options)
-    return {
-      artefacts: renderArtefacts(plan),
-      diagnostics: [...plan.diagnostics, ...laterChangeWarnings(inventory, policySet, options.now)],
-    }
-  },
-}
+export const kubernetesCompiler: Compiler<KubernetesOptions> = manifestCompiler(
+  'kubernetes',
+  KUBERNETES_CAPABILITIES,
+  planKubernetes,
+  renderArtefacts,
+)
 
 /**
  * The kubernetes target with `denyWith: 'anp'` always on (`--deny-with anp`): declares
