@@ -21,8 +21,14 @@ import {
 } from '../core/index.js'
 import {
   collectKubernetesObjects,
+  controllerOwner,
   isKubernetesDocument,
+  OwnerIndex,
+  podTemplatePath,
+  WORKLOAD_KINDS,
+  workloadName,
   type KubernetesObject,
+  type OwnedObject,
 } from '../inventory/sources/kubernetes.js'
 import { parseYamlFile, type SourceFile, type YamlDoc, type YamlPath } from '../core/yaml-source.js'
 
@@ -265,53 +271,11 @@ export function objectMeta(obj: KubernetesObject): { name: string | undefined; n
   return { name, namespace }
 }
 
-/** Kinds that run pods from a template. */
-export const WORKLOAD_KINDS: readonly string[] = [
-  'Deployment',
-  'ReplicaSet',
-  'StatefulSet',
-  'DaemonSet',
-  'Job',
-  'CronJob',
-  'ReplicationController',
-]
-
-function templatePath(kind: string): YamlPath {
-  return kind === 'CronJob' ? ['spec', 'jobTemplate', 'spec', 'template'] : ['spec', 'template']
-}
-
 function at(v: unknown, path: YamlPath): unknown {
   let cur = v
   for (const seg of path)
     cur = isMapping(cur) ? cur[seg as string] : Array.isArray(cur) ? cur[seg as number] : undefined
   return cur
-}
-
-interface Owned {
-  readonly obj: KubernetesObject
-  readonly kind: string
-  readonly name: string
-  readonly namespace: string
-  readonly uid: string | undefined
-  readonly owner: { kind: string; name: string; uid: string | undefined } | undefined
-}
-
-function ownerRef(obj: KubernetesObject): Owned['owner'] {
-  const refs = at(obj.value, ['metadata', 'ownerReferences'])
-  if (!Array.isArray(refs)) return undefined
-  const good = refs.filter(
-    (r): r is Record<string, unknown> =>
-      isMapping(r) && typeof r['name'] === 'string' && r['name'] !== '',
-  )
-  const ref = good.find((r) => r['controller'] === true) ?? good[0]
-  if (!ref) return undefined
-  // np-guard names the workload of an owner reference without a kind `[Pod]`
-  const kind = typeof ref['kind'] === 'string' && ref['kind'] !== '' ? ref['kind'] : 'Pod'
-  return {
-    kind,
-    name: ref['name'] as string,
-    uid: typeof ref['uid'] === 'string' ? ref['uid'] : undefined,
-  }
 }
 
 /** Reads object labels at `rel`; non-text values and bad keys are `k8s/bad-object` (the label is left out). */
@@ -389,10 +353,6 @@ function portsAt(obj: KubernetesObject, rel: YamlPath): ContainerPort[] {
   return out
 }
 
-function wkey(namespace: string, kind: string, name: string): string {
-  return `${namespace}/${name}[${kind}]`
-}
-
 /**
  * The namespaces and pods of the input.
  *
@@ -416,13 +376,12 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
   namespaces: Map<string, K8sNamespace>
 } {
   const namespaces = new Map<string, K8sNamespace>()
-  const owned: Owned[] = []
-  const byKey = new Map<string, Owned>()
-  const byUid = new Map<string, Owned>()
+  const owned: OwnedObject[] = []
+  const owners = new OwnerIndex()
   for (const obj of objects) {
     const kind = obj.value['kind']
     if (typeof kind !== 'string') continue
-    if (kind !== 'Namespace' && kind !== 'Pod' && !WORKLOAD_KINDS.includes(kind)) continue
+    if (kind !== 'Namespace' && kind !== 'Pod' && !WORKLOAD_KINDS.has(kind)) continue
     const { name, namespace } = objectMeta(obj)
     if (name === undefined) {
       obj.doc.report('k8s/bad-object', `this ${kind} has no metadata.name; skipped`, obj.path)
@@ -444,11 +403,19 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
       namespaces.set(name, { name, labels: labelSet({ ...labels, [NAMESPACE_NAME_LABEL]: name }) })
       continue
     }
-    const k = wkey(namespace, kind, name)
-    if (byKey.has(k)) {
+    const uidRaw = at(obj.value, ['metadata', 'uid'])
+    const o: OwnedObject = {
+      obj,
+      kind,
+      name,
+      namespace,
+      uid: typeof uidRaw === 'string' ? uidRaw : undefined,
+      owner: controllerOwner(obj.value['metadata'], 'Pod'),
+    }
+    if (owners.add(o)) {
       obj.doc.report(
         'k8s/duplicate-object',
-        `${k} appears twice; this copy is ignored`,
+        `${workloadName(namespace, kind, name)} appears twice; this copy is ignored`,
         [...obj.path, 'metadata', 'name'],
         {
           severity: 'warning',
@@ -456,33 +423,20 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
       )
       continue
     }
-    const uidRaw = at(obj.value, ['metadata', 'uid'])
-    const o: Owned = {
-      obj,
-      kind,
-      name,
-      namespace,
-      uid: typeof uidRaw === 'string' ? uidRaw : undefined,
-      owner: ownerRef(obj),
-    }
-    byKey.set(k, o)
-    if (o.uid) byUid.set(o.uid, o)
     owned.push(o)
   }
-  const topOf = (p: Owned): { name: string; top: Owned | undefined } => {
-    let cur = p
-    const seen = new Set<Owned>([p])
-    for (;;) {
-      const ref = cur.owner
-      if (!ref) return { name: wkey(cur.namespace, cur.kind, cur.name), top: cur }
-      const next =
-        (ref.uid ? byUid.get(ref.uid) : undefined) ??
-        byKey.get(wkey(cur.namespace, ref.kind, ref.name))
-      if (!next || seen.has(next))
-        return { name: wkey(cur.namespace, ref.kind, ref.name), top: next }
-      seen.add(next)
-      cur = next
+  /**
+   * The workload of `p`: named after its top owner; after the reference that is not in the
+   * input, or that closes a cycle (then the object it found is the top).
+   */
+  const topOf = (p: OwnedObject): { name: string; top: OwnedObject | undefined } => {
+    const chain = owners.walk(p)
+    if (chain.end === 'top') {
+      const { top } = chain
+      return { name: workloadName(top.namespace, top.kind, top.name), top }
     }
+    const name = workloadName(chain.last.namespace, chain.ref.kind, chain.ref.name)
+    return { name, top: chain.end === 'cycle' ? chain.next : undefined }
   }
   const pods: K8sPod[] = []
   const withPods = new Set<string>()
@@ -504,7 +458,7 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
     const { name, top } = topOf(o)
     if (top !== o || withPods.has(name)) continue
     withPods.add(name)
-    const tpl = templatePath(o.kind)
+    const tpl = podTemplatePath(o.kind)
     pods.push({
       name: o.name,
       namespace: o.namespace,

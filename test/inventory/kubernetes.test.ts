@@ -285,3 +285,44 @@ describe.skipIf(!existsSync(BOUTIQUE))(
     })
   },
 )
+
+describe('Kubernetes inventory: owner references (one walk shared with k8s connlist)', () => {
+  const rs = (name: string, meta: Record<string, unknown>) => ({
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: { name, namespace: 'ns', ...meta },
+  })
+  it('a cycle of owners ends at the last object before it', () => {
+    const f = list(
+      rs('r', { uid: 'u-r', ownerReferences: [{ kind: 'Pod', name: 'p', uid: 'u-p' }] }),
+      pod(
+        'p',
+        {},
+        { uid: 'u-p', ownerReferences: [{ kind: 'ReplicaSet', name: 'r', uid: 'u-r' }] },
+      ),
+    )
+    const r = load([{ path: 'k.json', text: f }])
+    expect(r.diagnostics.map(at)).toEqual([])
+    expect(r.inventory.workloads.map((w) => [w.name, w.addresses.length])).toEqual([
+      ['ns/r[ReplicaSet]', 1],
+    ])
+  })
+  it('finds an owner by uid before its name, and skips a reference without a kind', () => {
+    const f = list(
+      rs('renamed', { uid: 'u-1' }),
+      pod(
+        'p',
+        {},
+        {
+          ownerReferences: [
+            { name: 'x', controller: true },
+            { kind: 'ReplicaSet', name: 'old-name', uid: 'u-1' },
+          ],
+        },
+      ),
+    )
+    const r = load([{ path: 'k.json', text: f }])
+    expect(r.diagnostics.map(at)).toEqual([])
+    expect(r.inventory.workloads.map((w) => w.name)).toEqual(['ns/renamed[ReplicaSet]'])
+  })
+})

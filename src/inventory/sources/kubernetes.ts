@@ -4,7 +4,9 @@
  * `items`, or multi-document YAML), across any number of files.
  *
  * Every Pod with an IP becomes an address of the workload named after its top owner, as
- * np-guard's netpol-analyzer names workloads: `namespace/name[Kind]`.
+ * np-guard's netpol-analyzer names workloads: `namespace/name[Kind]`. The owner walk
+ * ({@link OwnerIndex}, {@link controllerOwner}, {@link workloadName}) is shared with the
+ * Kubernetes connectivity analysis (src/kubernetes/manifests.ts), which names workloads alike.
  *
  * @remarks Sources: DESIGN.md "Workspace, inventory and enforcement files"; Kubernetes
  * `ownerReferences` (https://kubernetes.io/docs/concepts/overview/working-with-objects/owners-dependents/),
@@ -38,8 +40,11 @@ export const DROPPED_POD_LABELS: readonly string[] = [
   'pod-template-generation',
 ]
 
-/** Kinds that run pods and so name a workload when they are the top owner. */
-const WORKLOAD_KINDS = new Set([
+/**
+ * Kinds that run pods from a template, and so name a workload when they are the top owner
+ * (`spec.template`, or `spec.jobTemplate.spec.template` for a CronJob: {@link podTemplatePath}).
+ */
+export const WORKLOAD_KINDS: ReadonlySet<string> = new Set([
   'Deployment',
   'ReplicaSet',
   'StatefulSet',
@@ -48,6 +53,11 @@ const WORKLOAD_KINDS = new Set([
   'CronJob',
   'ReplicationController',
 ])
+
+/** Where the pod template of a {@link WORKLOAD_KINDS} object is, by kind. */
+export function podTemplatePath(kind: string): YamlPath {
+  return kind === 'CronJob' ? ['spec', 'jobTemplate', 'spec', 'template'] : ['spec', 'template']
+}
 
 /** One Kubernetes object found in an inventory file, with where it is. */
 export interface KubernetesObject {
@@ -114,29 +124,107 @@ export function collectKubernetesObjects(d: YamlDoc, into: KubernetesObject[]): 
   })
 }
 
-interface Parsed {
+/** A controller owner reference: what `metadata.ownerReferences` names. */
+export interface OwnerReference {
+  readonly kind: string
+  readonly name: string
+  readonly uid: string | undefined
+}
+
+/** A Kubernetes object as the owner walk ({@link OwnerIndex}) sees it. */
+export interface OwnedObject {
   readonly obj: KubernetesObject
   readonly kind: string
   readonly name: string
+  /** `metadata.namespace`, `default` when absent. */
   readonly namespace: string
   readonly uid: string | undefined
-  readonly owner: { kind: string; name: string; uid: string | undefined } | undefined
+  readonly owner: OwnerReference | undefined
 }
 
-function key(namespace: string, kind: string, name: string): string {
+/** A workload's name as np-guard's netpol-analyzer prints it: `namespace/name[Kind]`. */
+export function workloadName(namespace: string, kind: string, name: string): string {
   return `${namespace}/${name}[${kind}]`
 }
 
-/** The controller owner reference (`controller: true`), else the first one. */
-function ownerOf(meta: Record<string, unknown>): Parsed['owner'] {
-  const refs = meta['ownerReferences']
+/**
+ * The owner reference of an object's `metadata`: the one with `controller: true`, else the
+ * first; only references that are mappings with a non-empty `name` count. A reference without
+ * a `kind` is skipped when `defaultKind` is undefined, else taken as of that kind (np-guard
+ * names its workload `[Pod]`). A `uid` that is not a non-empty string is undefined.
+ */
+export function controllerOwner(meta: unknown, defaultKind?: string): OwnerReference | undefined {
+  const refs = isMapping(meta) ? meta['ownerReferences'] : undefined
   if (!Array.isArray(refs)) return undefined
   const good = refs.filter(
-    (r): r is Record<string, unknown> => isMapping(r) && !!str(r['kind']) && !!str(r['name']),
+    (r): r is Record<string, unknown> =>
+      isMapping(r) && !!str(r['name']) && (defaultKind !== undefined || !!str(r['kind'])),
   )
   const ref = good.find((r) => r['controller'] === true) ?? good[0]
   if (!ref) return undefined
-  return { kind: ref['kind'] as string, name: ref['name'] as string, uid: str(ref['uid']) }
+  return {
+    kind: str(ref['kind']) ?? (defaultKind as string),
+    name: ref['name'] as string,
+    uid: str(ref['uid']),
+  }
+}
+
+/**
+ * Where following owner references from an object ends: at an object without owner (`top`), at
+ * an object whose owner is not in the input (`missing`: `last` and its reference `ref`), or at
+ * an object whose owner was already passed (`cycle`: `last`, its reference `ref`, and the object
+ * `next` that reference found).
+ */
+export type OwnerChainEnd =
+  | { readonly end: 'top'; readonly top: OwnedObject }
+  | { readonly end: 'missing'; readonly last: OwnedObject; readonly ref: OwnerReference }
+  | {
+      readonly end: 'cycle'
+      readonly last: OwnedObject
+      readonly ref: OwnerReference
+      readonly next: OwnedObject
+    }
+
+/**
+ * The objects of an input by `uid` and by namespace, kind and name, to follow owner references
+ * the way Kubernetes' garbage collector names owners (a reference holds the owner's `uid`;
+ * namespaced owners are in the dependent's namespace). Objects without `uid` (plain manifests)
+ * are found by name.
+ * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/owners-dependents/
+ */
+export class OwnerIndex {
+  private readonly byKey = new Map<string, OwnedObject>()
+  private readonly byUid = new Map<string, OwnedObject>()
+
+  /**
+   * Adds `o`, unless an object of the same namespace, kind and name is already in: then `o` is
+   * not added and that earlier object is returned (the caller reports the duplicate).
+   */
+  add(o: OwnedObject): OwnedObject | undefined {
+    const k = workloadName(o.namespace, o.kind, o.name)
+    const prior = this.byKey.get(k)
+    if (prior) return prior
+    this.byKey.set(k, o)
+    if (o.uid) this.byUid.set(o.uid, o)
+    return undefined
+  }
+
+  /** Follows owner references from `start` (by `uid`, else by namespace, kind and name) to where they end. */
+  walk(start: OwnedObject): OwnerChainEnd {
+    let cur = start
+    const seen = new Set<OwnedObject>([start])
+    for (;;) {
+      const ref = cur.owner
+      if (!ref) return { end: 'top', top: cur }
+      const next =
+        (ref.uid ? this.byUid.get(ref.uid) : undefined) ??
+        this.byKey.get(workloadName(cur.namespace, ref.kind, ref.name))
+      if (!next) return { end: 'missing', last: cur, ref }
+      if (seen.has(next)) return { end: 'cycle', last: cur, ref, next }
+      seen.add(next)
+      cur = next
+    }
+  }
 }
 
 /** Reads labels at `path` of `obj`; bad keys or values are `inventory/bad-label` (returns undefined). */
@@ -171,13 +259,6 @@ function readLabels(obj: KubernetesObject, rel: YamlPath): Record<string, string
     out[k] = text
   }
   return ok ? out : undefined
-}
-
-/** Where the pod template's labels are, by kind. */
-function templateLabelsPath(kind: string): YamlPath {
-  return kind === 'CronJob'
-    ? ['spec', 'jobTemplate', 'spec', 'template', 'metadata', 'labels']
-    : ['spec', 'template', 'metadata', 'labels']
 }
 
 interface Building {
@@ -223,9 +304,8 @@ interface Building {
  * @returns workloads sorted by name; diagnostics go to each object's document sink.
  */
 export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workload[] {
-  const parsed: Parsed[] = []
-  const byKey = new Map<string, Parsed>()
-  const byUid = new Map<string, Parsed>()
+  const parsed: OwnedObject[] = []
+  const owners = new OwnerIndex()
   for (const obj of objects) {
     const kind = obj.value['kind']
     if (typeof kind !== 'string') continue
@@ -241,13 +321,19 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
       continue
     }
     const namespace = str(meta['namespace']) ?? 'default'
-    const p: Parsed = { obj, kind, name, namespace, uid: str(meta['uid']), owner: ownerOf(meta) }
-    const k = key(namespace, kind, name)
-    const prior = byKey.get(k)
+    const p: OwnedObject = {
+      obj,
+      kind,
+      name,
+      namespace,
+      uid: str(meta['uid']),
+      owner: controllerOwner(meta),
+    }
+    const prior = owners.add(p)
     if (prior) {
       obj.doc.report(
         'inventory/duplicate-workload',
-        `${k} appears twice; this copy is ignored`,
+        `${workloadName(namespace, kind, name)} appears twice; this copy is ignored`,
         [...obj.path, 'metadata', 'name'],
         {
           severity: 'warning',
@@ -256,42 +342,37 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
       )
       continue
     }
-    byKey.set(k, p)
-    if (p.uid) byUid.set(p.uid, p)
     parsed.push(p)
   }
 
   const warnedOwners = new Set<string>()
-  /** The workload name of `p`'s top owner, and the top object when present. */
-  const topOf = (p: Parsed): { name: string; top: Parsed | undefined } => {
-    let cur = p
-    const seen = new Set<Parsed>([p])
-    for (;;) {
-      const ref = cur.owner
-      if (!ref) return { name: key(cur.namespace, cur.kind, cur.name), top: cur }
-      const next =
-        (ref.uid ? byUid.get(ref.uid) : undefined) ??
-        byKey.get(key(cur.namespace, ref.kind, ref.name))
-      if (!next) {
-        const missing = key(cur.namespace, ref.kind, ref.name)
-        if (!warnedOwners.has(missing)) {
-          warnedOwners.add(missing)
-          cur.obj.doc.report(
-            'inventory/unknown-owner',
-            `owner ${missing} of ${key(cur.namespace, cur.kind, cur.name)} is not in the inventory; the workload is named after it`,
-            [...cur.obj.path, 'metadata', 'ownerReferences'],
-            {
-              severity: 'warning',
-              hint: 'include replicasets and deployments in the kubectl dump',
-            },
-          )
-        }
-        return { name: missing, top: undefined }
-      }
-      if (seen.has(next)) return { name: key(cur.namespace, cur.kind, cur.name), top: cur }
-      seen.add(next)
-      cur = next
+  /**
+   * The workload name of `p`'s top owner, and the top object when present: on a cycle the last
+   * object before it; an owner not in the input names the workload, with a warning once.
+   */
+  const topOf = (p: OwnedObject): { name: string; top: OwnedObject | undefined } => {
+    const chain = owners.walk(p)
+    if (chain.end === 'top') {
+      const { top } = chain
+      return { name: workloadName(top.namespace, top.kind, top.name), top }
     }
+    const { last } = chain
+    if (chain.end === 'cycle')
+      return { name: workloadName(last.namespace, last.kind, last.name), top: last }
+    const missing = workloadName(last.namespace, chain.ref.kind, chain.ref.name)
+    if (!warnedOwners.has(missing)) {
+      warnedOwners.add(missing)
+      last.obj.doc.report(
+        'inventory/unknown-owner',
+        `owner ${missing} of ${workloadName(last.namespace, last.kind, last.name)} is not in the inventory; the workload is named after it`,
+        [...last.obj.path, 'metadata', 'ownerReferences'],
+        {
+          severity: 'warning',
+          hint: 'include replicasets and deployments in the kubectl dump',
+        },
+      )
+    }
+    return { name: missing, top: undefined }
   }
 
   const building = new Map<string, Building>()
@@ -303,7 +384,7 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     }
     return b
   }
-  const locOf = (p: Parsed): SourceLocation => p.obj.doc.loc(p.obj.path)
+  const locOf = (p: OwnedObject): SourceLocation => p.obj.doc.loc(p.obj.path)
 
   for (const p of parsed) {
     if (p.kind !== 'Pod') continue
@@ -323,7 +404,7 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     if (top !== p) continue
     const b = get(name, locOf(p), p.obj.doc.sink)
     if (b.fromPods) continue
-    const labels = readLabels(p.obj, templateLabelsPath(p.kind))
+    const labels = readLabels(p.obj, [...podTemplatePath(p.kind), 'metadata', 'labels'])
     if (labels === undefined) continue
     b.labelSets.push({ labels: { ...labels, namespace: p.namespace }, location: locOf(p) })
   }
@@ -379,11 +460,11 @@ function intersectLabels(b: Building): Record<string, string> {
  * The addresses of a pod: `[]` when it has none to give (with a warning), undefined when an IP
  * is bad (reported as an error).
  */
-function podAddresses(p: Parsed): TimedAddress[] | undefined {
+function podAddresses(p: OwnedObject): TimedAddress[] | undefined {
   const v = p.obj.value
   const spec = isMapping(v['spec']) ? v['spec'] : {}
   const status = isMapping(v['status']) ? v['status'] : {}
-  const where = key(p.namespace, p.kind, p.name)
+  const where = workloadName(p.namespace, p.kind, p.name)
   const skip = (why: string): TimedAddress[] => {
     p.obj.doc.report('inventory/no-address', `${where} ${why}; it gives no address`, p.obj.path, {
       severity: 'warning',
