@@ -367,6 +367,7 @@ export function scalarText(v: unknown): string | undefined {
   return undefined
 }
 
+/** True for a YAML/JSON mapping (a non-null object that is not an array). */
 export function isMapping(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }

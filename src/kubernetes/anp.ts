@@ -19,7 +19,7 @@
  *   pod's container ports, of any protocol) or `portRange {protocol, start, end}`, `start <= end`.
  */
 import type { Cidr, Diagnostic } from '../core/index.js'
-import type { YamlDoc, YamlPath } from '../core/yaml-source.js'
+import { isMapping, type YamlDoc, type YamlPath } from '../core/yaml-source.js'
 import {
   objectMeta,
   parseLabelSelector,
@@ -79,10 +79,6 @@ export interface AdminPolicy {
 
 /** Largest ANP priority the v1alpha1 CRD accepts. */
 export const MAX_PRIORITY = 1000
-
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
-}
 
 function present(o: Record<string, unknown>, k: string): boolean {
   return o[k] !== undefined && o[k] !== null

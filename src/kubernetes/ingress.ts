@@ -11,6 +11,7 @@
  * (`ingress-controller-ns`); only the destination's ingress is checked.
  */
 import { ServiceSet } from '../core/index.js'
+import { isMapping } from '../core/yaml-source.js'
 import { K8S_PROTOCOLS, objectMeta, type K8sPod, type KubernetesObject } from './manifests.js'
 import type { K8sWorkload } from './model.js'
 
@@ -25,10 +26,6 @@ export interface Exposure {
   readonly workload: string
   readonly pod: K8sPod
   readonly services: ServiceSet
-}
-
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
 interface SvcPort {

@@ -30,7 +30,13 @@ import {
   type KubernetesObject,
   type OwnedObject,
 } from '../inventory/sources/kubernetes.js'
-import { parseYamlFile, type SourceFile, type YamlDoc, type YamlPath } from '../core/yaml-source.js'
+import {
+  isMapping,
+  parseYamlFile,
+  type SourceFile,
+  type YamlDoc,
+  type YamlPath,
+} from '../core/yaml-source.js'
 
 export type { KubernetesObject } from '../inventory/sources/kubernetes.js'
 
@@ -87,10 +93,6 @@ export function formatSelector(sel: LabelSelector): string {
     else parts.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${e.values.join(',')})`)
   }
   return parts.length === 0 ? '<all>' : parts.join(',')
-}
-
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
 /** A label value as Kubernetes validates it: at most 63 characters, alphanumeric at both ends, `-_.` inside. */

@@ -22,7 +22,7 @@
  *   protocol; `endPort` (numbered `port` only, `endPort >= port`) makes a range.
  */
 import { cidrCovers, parseCidr, type Cidr, type Diagnostic } from '../core/index.js'
-import type { YamlDoc, YamlPath } from '../core/yaml-source.js'
+import { isMapping, type YamlDoc, type YamlPath } from '../core/yaml-source.js'
 import {
   K8S_PROTOCOLS,
   parseLabelSelector,
@@ -73,10 +73,6 @@ export interface NetworkPolicy {
   readonly ingress: readonly NetpolRule[] | undefined
   readonly egress: readonly NetpolRule[] | undefined
   readonly object: KubernetesObject
-}
-
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
 /** Parses a CIDR as Kubernetes accepts it (host bits must be zero); `k8s/bad-cidr` otherwise. */

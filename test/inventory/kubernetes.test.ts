@@ -326,3 +326,10 @@ describe('Kubernetes inventory: owner references (one walk shared with k8s connl
     expect(r.inventory.workloads.map((w) => w.name)).toEqual(['ns/renamed[ReplicaSet]'])
   })
 })
+
+describe('Kubernetes inventory: shapes', () => {
+  it('a list item that is a sequence is no object (schema/invalid-value)', () => {
+    const r = load([{ path: 'k.json', text: list(['Pod', 'web']) }])
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['schema/invalid-value'])
+  })
+})

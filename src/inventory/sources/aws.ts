@@ -17,7 +17,7 @@ import {
   type TimedAddress,
   type Workload,
 } from '../../core/index.js'
-import type { YamlDoc, YamlPath } from '../../core/yaml-source.js'
+import { isMapping, type YamlDoc, type YamlPath } from '../../core/yaml-source.js'
 
 /** The label origin of a tag whose key and value were kept as they are. */
 export const AWS_ORIGIN: LabelOrigin = 'source:aws'
@@ -31,10 +31,6 @@ export interface AwsInstance {
   /** `['Reservations', r, 'Instances', i]` */
   readonly path: YamlPath
   readonly value: Record<string, unknown>
-}
-
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
 function str(v: unknown): string | undefined {

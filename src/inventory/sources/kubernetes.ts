@@ -25,7 +25,7 @@ import {
   type TimedAddress,
   type Workload,
 } from '../../core/index.js'
-import type { YamlDoc, YamlPath } from '../../core/yaml-source.js'
+import { isMapping, type YamlDoc, type YamlPath } from '../../core/yaml-source.js'
 
 /** The label origin recorded for labels read from Kubernetes objects. */
 export const KUBERNETES_ORIGIN: LabelOrigin = 'source:kubernetes'
@@ -65,10 +65,6 @@ export interface KubernetesObject {
   /** Path of the object inside its document: `[]` or `['items', i]`. */
   readonly path: YamlPath
   readonly value: Record<string, unknown>
-}
-
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
 function str(v: unknown): string | undefined {
