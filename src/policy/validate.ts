@@ -61,6 +61,23 @@ const EXPRESSION = z.strictObject({
 })
 
 /**
+ * The selectors that name an inventory entry: where the names are ({@link SelectorNames}), what
+ * the field must be (`schema/invalid-value`), and the code of a name the inventory lacks.
+ */
+const NAMED_SELECTORS = {
+  workload: {
+    set: 'workloads',
+    shape: '"workload" must be a workload name',
+    unknown: 'policy/unknown-workload',
+  },
+  external: {
+    set: 'externals',
+    shape: '"external" must be the name of an inventory external',
+    unknown: 'policy/unknown-external',
+  },
+} as const
+
+/**
  * Parses one selector (DESIGN.md "selector"): the string `any` or `{any: true}`; `{cidr, except?}`;
  * `{workload, scope?: global}`; `{external}`; otherwise a label selector of plain `key: value`
  * pairs plus `matchLabels`, `matchExpressions` (Kubernetes rules) and `scope: global`.
@@ -149,41 +166,29 @@ export function parseSelector(
       }
       return ok && cidr ? { kind: 'cidr', cidr, except, location } : undefined
     }
-    if (kind === 'workload') {
-      const name = raw['workload']
-      const global = parseScopeKey(d, raw, path)
+    /** The name a `workload:` or `external:` selector gives; undefined after reporting a bad or unknown one. */
+    const named = (field: keyof typeof NAMED_SELECTORS): string | undefined => {
+      const { set, shape, unknown } = NAMED_SELECTORS[field]
+      const name = raw[field]
       if (typeof name !== 'string' || name === '') {
-        d.report('schema/invalid-value', '"workload" must be a workload name', [
-          ...path,
-          'workload',
-        ])
+        d.report('schema/invalid-value', shape, [...path, field])
         return undefined
       }
-      if (!names.workloads.has(name)) {
-        d.report('policy/unknown-workload', `no workload named "${name}" in the inventory`, [
-          ...path,
-          'workload',
-        ])
+      if (!names[set].has(name)) {
+        d.report(unknown, `no ${field} named "${name}" in the inventory`, [...path, field])
         return undefined
       }
+      return name
+    }
+    if (kind === 'workload') {
+      const global = parseScopeKey(d, raw, path)
+      const name = named('workload')
+      if (name === undefined) return undefined
       return ok && global !== undefined ? { kind: 'workload', name, global, location } : undefined
     }
     // external
-    const name = raw['external']
-    if (typeof name !== 'string' || name === '') {
-      d.report('schema/invalid-value', '"external" must be the name of an inventory external', [
-        ...path,
-        'external',
-      ])
-      return undefined
-    }
-    if (!names.externals.has(name)) {
-      d.report('policy/unknown-external', `no external named "${name}" in the inventory`, [
-        ...path,
-        'external',
-      ])
-      return undefined
-    }
+    const name = named('external')
+    if (name === undefined) return undefined
     return ok ? { kind: 'external', name, location } : undefined
   }
   return parseLabelSelector(d, raw, path, location)
