@@ -73,7 +73,6 @@ import {
   PodGroupResolver,
   type K8sLabelSelector,
   type K8sObject,
-  type PodGroup,
   type Side,
 } from '../kubernetes/compile.js'
 import { manifestArtefacts, manifestCompiler } from '../kubernetes/render.js'
@@ -260,8 +259,7 @@ export function planCalico(
     return out
   }
   const emit = (
-    subjects: PodGroup[],
-    all: boolean,
+    subject: Side,
     base: string,
     policy: Policy,
     rule: Rule,
@@ -271,7 +269,7 @@ export function planCalico(
   ): void => {
     if (rules.length === 0) return
     const field = type === 'Ingress' ? 'ingress' : 'egress'
-    const groups = all ? [{ ns: {}, namespaces: r.namespaces, pods: {} }] : subjects
+    const groups = subject.all ? [{ ns: {}, namespaces: r.namespaces, pods: {} }] : subject.groups
     const parts = groups
       .filter((g) => g.namespaces.length > 0)
       .flatMap((g) => r.subjectsByMode(g, { policy, rule }))
@@ -324,12 +322,19 @@ export function planCalico(
       const base = `bh-${dnsName(policy.name)}-${dnsName(rule.id)}`
       const fromSide = plainSide(policy, rule, rule.from)
       const toSide = plainSide(policy, rule, rule.to)
-      if (ingress) {
-        const sources = peers(rule.from, fromSide)
-        for (const { side: to, own } of subjects(policy, rule, rule.to, toSide)) {
-          const rules = sources.flatMap((source) =>
+      /**
+       * The Calico rules between source and destination entity rules: one per (source,
+       * destination, service), sources outermost, the service's ports on the destination; an
+       * empty entity rule (any) is left out.
+       */
+      const entityRules = (
+        sources: readonly Record<string, unknown>[],
+        destinations: readonly Record<string, unknown>[],
+      ): Record<string, unknown>[] =>
+        sources.flatMap((source) =>
+          destinations.flatMap((dest) =>
             services.map((s) => {
-              const destination = { ...own, ...(s.ports ? { ports: s.ports } : {}) }
+              const destination = { ...dest, ...(s.ports ? { ports: s.ports } : {}) }
               return {
                 action,
                 ...s.proto,
@@ -337,26 +342,17 @@ export function planCalico(
                 ...(Object.keys(destination).length > 0 ? { destination } : {}),
               }
             }),
-          )
-          emit(to.groups, to.all, `${base}-in`, policy, rule, order, 'Ingress', rules)
-        }
+          ),
+        )
+      if (ingress) {
+        const sources = peers(rule.from, fromSide)
+        for (const { side, own } of subjects(policy, rule, rule.to, toSide))
+          emit(side, `${base}-in`, policy, rule, order, 'Ingress', entityRules(sources, [own]))
       }
       if (egress) {
         const destinations = peers(rule.to, toSide)
-        for (const { side: from, own } of subjects(policy, rule, rule.from, fromSide)) {
-          const rules = destinations.flatMap((dest) =>
-            services.map((s) => {
-              const destination = { ...dest, ...(s.ports ? { ports: s.ports } : {}) }
-              return {
-                action,
-                ...s.proto,
-                ...(Object.keys(own).length > 0 ? { source: own } : {}),
-                ...(Object.keys(destination).length > 0 ? { destination } : {}),
-              }
-            }),
-          )
-          emit(from.groups, from.all, `${base}-eg`, policy, rule, order, 'Egress', rules)
-        }
+        for (const { side, own } of subjects(policy, rule, rule.from, fromSide))
+          emit(side, `${base}-eg`, policy, rule, order, 'Egress', entityRules([own], destinations))
       }
     }
   }
