@@ -62,6 +62,22 @@ export interface K8sVerdict {
   readonly ingress?: DirectionDecision
 }
 
+/**
+ * Whether the destination pod has a container port named `name` that is `protocol`/`port`; an
+ * address (`dst` undefined) has no named ports.
+ */
+function namedPortIs(
+  dst: K8sPod | undefined,
+  name: string,
+  protocol: number,
+  port: number,
+): boolean {
+  return (
+    dst !== undefined &&
+    dst.ports.some((c) => c.name === name && c.protocol === protocol && c.port === port)
+  )
+}
+
 function netpolPortMatches(
   ports: readonly NetpolPort[] | 'all',
   dst: K8sPod | undefined,
@@ -73,10 +89,7 @@ function netpolPortMatches(
     if (p.protocol !== protocol) return false
     if (p.port === undefined) return true
     if (typeof p.port === 'number') return port >= p.port && port <= (p.endPort ?? p.port)
-    return (
-      dst !== undefined &&
-      dst.ports.some((c) => c.name === p.port && c.protocol === protocol && c.port === port)
-    )
+    return namedPortIs(dst, p.port, protocol, port)
   })
 }
 
@@ -88,11 +101,7 @@ function anpPortMatches(
 ): boolean {
   if (ports === 'all') return true
   return ports.some((p) => {
-    if (p.kind === 'named')
-      return (
-        dst !== undefined &&
-        dst.ports.some((c) => c.name === p.name && c.protocol === protocol && c.port === port)
-      )
+    if (p.kind === 'named') return namedPortIs(dst, p.name, protocol, port)
     if (p.protocol !== protocol) return false
     return p.kind === 'number' ? p.port === port : port >= p.start && port <= p.end
   })
