@@ -169,6 +169,30 @@ export function skip(
 }
 
 /**
+ * The JSON object on one record line (JSON lines: Bulkhead's own, Zeek, Hubble). A line that is
+ * no JSON, or JSON that is not an object (an array, a string, `null`), is skipped as `bad-json`
+ * at `where` ({@link skip}) and gives undefined.
+ * @throws BulkheadError in strict mode, as {@link skip}.
+ */
+export function jsonRecord(
+  line: string,
+  ctx: ParseContext,
+  where: string,
+): Record<string, unknown> | undefined {
+  let v: unknown
+  try {
+    v = JSON.parse(line)
+  } catch {
+    v = undefined
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    skip(ctx, 'bad-json', where, line)
+    return undefined
+  }
+  return v as Record<string, unknown>
+}
+
+/**
  * Counts `count` (default 1) records deliberately not emitted that are not errors (e.g. AWS
  * NODATA), or conditions of a file worth saying (gzip trailing bytes), in `ctx.stats.notes`.
  */

@@ -5,7 +5,7 @@
  */
 import type { Flow, FlowDirection, ObservedAction } from '../../core/index.js'
 import { parseAddress, parseIsoTime } from '../fields.js'
-import { skip, type LineParser, type ParseContext } from '../types.js'
+import { jsonRecord, skip, type LineParser, type ParseContext } from '../types.js'
 
 const ACTIONS: ReadonlySet<string> = new Set<ObservedAction>(['accept', 'reject', 'unknown'])
 const DIRECTIONS: ReadonlySet<string> = new Set<FlowDirection>([
@@ -80,18 +80,8 @@ function optionalFields(o: Record<string, unknown>): OptionalFields | undefined 
 
 function parseLine(line: string, lineNo: number, ctx: ParseContext): Flow | undefined {
   const where = `${ctx.file}:${lineNo}`
-  let v: unknown
-  try {
-    v = JSON.parse(line)
-  } catch {
-    skip(ctx, 'bad-json', where, line)
-    return undefined
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    skip(ctx, 'bad-json', where, line)
-    return undefined
-  }
-  const o = v as Record<string, unknown>
+  const o = jsonRecord(line, ctx, where)
+  if (o === undefined) return undefined
   const src = typeof o['src'] === 'string' ? parseAddress(o['src']) : undefined
   const dst = typeof o['dst'] === 'string' ? parseAddress(o['dst']) : undefined
   if (src === undefined || dst === undefined) {

@@ -18,7 +18,7 @@ import {
 } from '../../core/index.js'
 import { MAX_TIME_MS, parseIsoTime } from '../fields.js'
 import { JsonObjectSplitter, type RawRecord } from '../json-objects.js'
-import { note, skip, type LineParser, type ParseContext } from '../types.js'
+import { jsonRecord, note, skip, type LineParser, type ParseContext } from '../types.js'
 
 /**
  * Most (5-tuple, reply, action) keys remembered for de-duplication. Each entry costs about
@@ -291,17 +291,8 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       const line = r.text
       const lineNo = r.line
       const where = `${ctx.file}:${String(lineNo)}`
-      let obj: unknown
-      try {
-        obj = JSON.parse(line)
-      } catch {
-        skip(ctx, 'bad-json', where, line)
-        continue
-      }
-      if (!isObj(obj)) {
-        skip(ctx, 'bad-json', where, line)
-        continue
-      }
+      const obj = jsonRecord(line, ctx, where)
+      if (obj === undefined) continue
       let f: Obj
       if (isObj(obj['flow'])) f = obj['flow']
       else if (obj['node_status'] !== undefined) {

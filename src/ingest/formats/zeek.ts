@@ -28,7 +28,14 @@ import {
 } from '../columnar.js'
 import { ColumnLineReader, ipv4At } from '../column-reader.js'
 import { MAX_TIME_MS, parseIsoTime } from '../fields.js'
-import { note, skip, type LineParser, type LineReader, type ParseContext } from '../types.js'
+import {
+  jsonRecord,
+  note,
+  skip,
+  type LineParser,
+  type LineReader,
+  type ParseContext,
+} from '../types.js'
 
 /** Column names (TSV) or keys (JSON) for each endpoint field, in preference order. */
 const ALIASES = {
@@ -506,18 +513,8 @@ export class ZeekLineReader implements LineReader {
     }
 
     if (line.startsWith('{')) {
-      let obj: unknown
-      try {
-        obj = JSON.parse(line)
-      } catch {
-        skip(ctx, 'bad-json', where, line)
-        return undefined
-      }
-      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-        skip(ctx, 'bad-json', where, line)
-        return undefined
-      }
-      const rec = obj as Record<string, unknown>
+      const rec = jsonRecord(line, ctx, where)
+      if (rec === undefined) return undefined
       if (typeof rec['_path'] === 'string' && rec['_path'] !== 'conn') {
         // another log of the same stream (json-streaming-logs): a record, not an error
         note(ctx, 'other-zeek-log')
