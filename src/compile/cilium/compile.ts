@@ -50,6 +50,7 @@ import {
   checkHosts,
   DEFAULT_DENY_NAME,
   dnsName,
+  ipBlock,
   NAMESPACE_NAME_LABEL,
   objectMeta,
   objectNamer,
@@ -169,13 +170,7 @@ function peerRules(
     .filter((g) => g.namespaces.length > 0)
     .map((g) => endpointSelector(g, true))
   if (eps.length > 0) add({ [`${dir}Endpoints`]: eps })
-  if (side.blocks.length > 0)
-    add({
-      [`${dir}CIDRSet`]: side.blocks.map((b) => ({
-        cidr: b.cidr.text,
-        ...(b.except.length > 0 ? { except: b.except.map((e) => e.text) } : {}),
-      })),
-    })
+  if (side.blocks.length > 0) add({ [`${dir}CIDRSet`]: side.blocks.map(ipBlock) })
   return out
 }
 

@@ -860,20 +860,25 @@ export function objectMeta(
   }
 }
 
+/**
+ * An address block as a NetworkPolicy `ipBlock`: `cidr`, and `except` when it has any (the
+ * same shape as Cilium's `CIDRRule` in `fromCIDRSet`/`toCIDRSet`).
+ * @see https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/#NetworkPolicySpec
+ */
+export function ipBlock(b: Side['blocks'][number]): { cidr: string; except?: string[] } {
+  return {
+    cidr: b.cidr.text,
+    ...(b.except.length > 0 ? { except: b.except.map((e) => e.text) } : {}),
+  }
+}
+
 function netpolPeers(g: Side): Record<string, unknown>[] {
   const peers: Record<string, unknown>[] = []
   for (const gr of g.groups) {
     if (gr.namespaces.length === 0) continue
     peers.push({ namespaceSelector: gr.ns, podSelector: gr.pods })
   }
-  for (const b of g.blocks) {
-    peers.push({
-      ipBlock: {
-        cidr: b.cidr.text,
-        ...(b.except.length > 0 ? { except: b.except.map((e) => e.text) } : {}),
-      },
-    })
-  }
+  for (const b of g.blocks) peers.push({ ipBlock: ipBlock(b) })
   return peers
 }
 
