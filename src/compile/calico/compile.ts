@@ -56,12 +56,7 @@ import {
   type Selector,
   type Service,
 } from '../../core/index.js'
-import {
-  assertExpressible,
-  type CompileOptions,
-  type CompileResult,
-  type Compiler,
-} from '../target.js'
+import { assertExpressible, type CompileResult, type Compiler } from '../target.js'
 import {
   checkHosts,
   DEFAULT_DENY_NAME,
@@ -73,6 +68,7 @@ import {
   PodGroupResolver,
   type K8sLabelSelector,
   type K8sObject,
+  type PodTargetOptions,
   type Side,
 } from '../kubernetes/compile.js'
 import { manifestArtefacts, manifestCompiler } from '../kubernetes/render.js'
@@ -85,11 +81,8 @@ export const ALLOW_ORDER = 1000
 /** Order of the per-namespace default-deny policies (no rules: selection only). */
 export const DEFAULT_DENY_ORDER = 10000
 
-/** Options of the calico target: the common ones, and `defaultNamespace` as for kubernetes. */
-export interface CalicoOptions extends CompileOptions {
-  /** Namespace of workloads without a `namespace` label. Default: they are left out. */
-  readonly defaultNamespace?: string
-}
+/** Options of the calico target: those of every Kubernetes-style target. */
+export type CalicoOptions = PodTargetOptions
 
 const q = (v: string): string => `'${v.replace(/'/g, '')}'`
 

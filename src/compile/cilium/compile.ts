@@ -40,12 +40,7 @@
  * files (no evaluator of Cilium in this project yet).
  */
 import type { Inventory, Policy, PolicySet, Rule, Service } from '../../core/index.js'
-import {
-  assertExpressible,
-  type CompileOptions,
-  type CompileResult,
-  type Compiler,
-} from '../target.js'
+import { assertExpressible, type CompileResult, type Compiler } from '../target.js'
 import {
   checkHosts,
   DEFAULT_DENY_NAME,
@@ -59,6 +54,7 @@ import {
   type K8sLabelSelector,
   type K8sObject,
   type PodGroup,
+  type PodTargetOptions,
   type Side,
 } from '../kubernetes/compile.js'
 import { manifestArtefacts, manifestCompiler } from '../kubernetes/render.js'
@@ -67,11 +63,8 @@ import { CILIUM_CAPABILITIES } from './capabilities.js'
 /** The label Cilium gives every endpoint with its pod's namespace. */
 export const CILIUM_NAMESPACE_LABEL = 'k8s:io.kubernetes.pod.namespace'
 
-/** Options of the cilium target: the common ones, and `defaultNamespace` as for kubernetes. */
-export interface CiliumOptions extends CompileOptions {
-  /** Namespace of workloads without a `namespace` label. Default: they are left out. */
-  readonly defaultNamespace?: string
-}
+/** Options of the cilium target: those of every Kubernetes-style target. */
+export type CiliumOptions = PodTargetOptions
 
 /**
  * A pod group as a Cilium endpoint selector: the pod labels and expressions, the namespace as

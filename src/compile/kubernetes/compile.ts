@@ -104,17 +104,24 @@ import {
 import { KUBERNETES_ANP_CAPABILITIES, KUBERNETES_CAPABILITIES } from './capabilities.js'
 import { manifestCompiler, renderArtefacts } from './render.js'
 
-/** Options of the kubernetes target (`bulkhead compile --target kubernetes`). */
-export interface KubernetesOptions extends CompileOptions {
-  /** `'anp'`: deny rules become AdminNetworkPolicy objects (`--deny-with anp`). Default: none. */
-  readonly denyWith?: 'anp'
-  /** Priority of the first AdminNetworkPolicy (0–1000). Default {@link DEFAULT_ANP_PRIORITY}. */
-  readonly anpPriority?: number
+/**
+ * Options of every Kubernetes-style target (kubernetes, cilium, calico): the common ones, and
+ * the namespace of workloads that have none.
+ */
+export interface PodTargetOptions extends CompileOptions {
   /**
    * Namespace of workloads without a `namespace` label (inventories not read from Kubernetes).
    * Default: none, and such workloads are left out with `compile/not-a-pod`.
    */
   readonly defaultNamespace?: string
+}
+
+/** Options of the kubernetes target (`bulkhead compile --target kubernetes`). */
+export interface KubernetesOptions extends PodTargetOptions {
+  /** `'anp'`: deny rules become AdminNetworkPolicy objects (`--deny-with anp`). Default: none. */
+  readonly denyWith?: 'anp'
+  /** Priority of the first AdminNetworkPolicy (0–1000). Default {@link DEFAULT_ANP_PRIORITY}. */
+  readonly anpPriority?: number
 }
 
 /** Priority of the first AdminNetworkPolicy: 0–9 stay free for the cluster administrators. */
@@ -319,7 +326,7 @@ export class PodGroupResolver {
 
   constructor(
     readonly inventory: Inventory,
-    readonly options: KubernetesOptions,
+    readonly options: PodTargetOptions,
     /** The target named in `compile/not-expressible` errors. */
     readonly target: TargetName = 'kubernetes',
   ) {
