@@ -3,7 +3,7 @@
  * inventory suggest-labels, blast-radius, metrics): opens the store, builds the map, closes it.
  */
 import { existsSync } from 'node:fs'
-import { BulkheadError, counted, type Inventory, type Workspace } from '../core/index.js'
+import { BulkheadError, type Inventory, type Workspace } from '../core/index.js'
 import { buildDependencyMap, type DependencyMap, type DiscoverOptions } from '../discover/index.js'
 import { startQueryProgress } from './progress.js'
 import { openStore } from './store.js'
@@ -50,15 +50,6 @@ export async function loadDependencyMap(
     await store.close()
   }
   const window = map.window
-  if (window === undefined && map.untimed !== undefined)
-    throw new BulkheadError([
-      {
-        code: 'discover/no-flows',
-        severity: 'error',
-        message: `no flow with a real time ${options.since !== undefined || options.until !== undefined ? 'in the selected window' : `in ${workspace.store}`}: the ${counted(map.untimed, 'flow')} there ${map.untimed === 1 ? 'has' : 'have'} none (start 1970-01-01T00:00:00Z, as Zeek's masked timestamps are read)`,
-        hint: 'ingest flow logs with real times: a map needs an observation window',
-      },
-    ])
   if (window === undefined)
     throw noFlows(
       options.since !== undefined || options.until !== undefined

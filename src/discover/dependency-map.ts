@@ -192,13 +192,17 @@ export async function buildDependencyMap(
   // flows with no real time (NO_TIME_MS) would stretch the window back to 1970-01-01
   const timed = sources.filter((s) => s.flows > (s.untimed ?? 0))
   const untimed = sources.reduce((n, s) => n + (s.untimed ?? 0), 0)
+  // a store of untimed flows only still has a map, over the one instant they carry (start 0;
+  // discover/untimed-flows says so): no window would read as "no flows"
   const window =
-    timed.length === 0
+    sources.length === 0
       ? undefined
-      : {
-          start: Math.min(...timed.map((s) => s.start)),
-          end: Math.max(...timed.map((s) => s.end)),
-        }
+      : timed.length === 0
+        ? { start: NO_TIME_MS, end: NO_TIME_MS }
+        : {
+            start: Math.min(...timed.map((s) => s.start)),
+            end: Math.max(...timed.map((s) => s.end)),
+          }
   const raw =
     sources.length > 0
       ? await aggregateEdges(

@@ -1,6 +1,7 @@
 /**
  * Flows with no real time (Zeek's masked timestamps `XXXXXXXXXX.XXXXXX`, read as start 0): edges
- * of the map, but not in its window, the edges' first/last seen, days or time profiles.
+ * of the map, but not in its window (unless they are all it has), the edges' first/last seen,
+ * days or time profiles.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -67,14 +68,15 @@ describe('discover and flows with no real time', () => {
     expect(text.stdout).toMatch(/^window 2026-11-02T10:00:00Z to 2026-11-02T12:01:00Z/)
   }, 30_000)
 
-  it('a store of such flows only has no window: discover/no-flows, exit 1', async () => {
+  it('a store of such flows only is still a map, over the instant they carry, with the warning', async () => {
     const ws = await workspace('masked-only', { 'conn.log': MASKED })
     const r = await cli('discover', '-w', ws, '-o', 'json')
-    expect(r.code).toBe(1)
-    expect(JSON.parse(r.stdout)).toMatchObject({
-      ok: false,
-      diagnostics: [expect.objectContaining({ code: 'discover/no-flows' })],
-    })
+    expect(r.code, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout) as DiscoverOutput
+    expect(out.window).toEqual({ start: '1970-01-01T00:00:00Z', end: '1970-01-01T00:00:00Z' })
+    expect(out.untimed).toBe(2)
+    expect(out.edges.map((e) => e.flows)).toEqual([1, 1])
+    expect(out.warnings.map((w) => w.code)).toContain('discover/untimed-flows')
   }, 30_000)
 })
 
