@@ -14,7 +14,13 @@ import {
   calicoDirection,
   calicoSelectorMatches,
 } from '../../src/compile/index.js'
-import { runDifferential } from './k8s-differential.js'
+import {
+  allObjects,
+  expectGoldenFiles,
+  runDifferential,
+  withPods,
+  type Obj,
+} from './k8s-differential.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import type { Inventory, PolicySet } from '../../src/core/index.js'
 import { runCompileConformance } from '../conformance/compile.case.js'
@@ -33,28 +39,17 @@ import {
   tcp,
 } from './kubernetes-fixture.js'
 
-type Obj = {
-  kind: string
-  metadata: { name: string; namespace?: string; labels: Record<string, string> }
-  spec: Record<string, unknown>
-}
-
 describe('calico target', () => {
   it('matches the golden files', async () => {
-    const r = calicoCompiler.compile(SHOP, SHOP_POLICIES, { now: NOW })
-    expect(r.artefacts.map((a) => a.path)).toEqual([
-      'ops.calico.yaml',
-      'pay.calico.yaml',
-      'shop.calico.yaml',
-      'cluster.globalnetworkpolicies.yaml',
+    await expectGoldenFiles(calicoCompiler, 'compile-calico', [
+      'calico.yaml',
+      'globalnetworkpolicies.yaml',
     ])
-    for (const a of r.artefacts)
-      await expect(a.content).toMatchFileSnapshot(`../golden/compile/compile-calico.${a.path}`)
   })
 
   it('deny rules have order 100 and action Deny, allow rules 1000, default deny 10000', () => {
     const plan = planCalico(SHOP, SHOP_POLICIES, { now: NOW })
-    const all = [...[...plan.objects.values()].flat(), ...plan.global] as Obj[]
+    const all = allObjects(plan) as Obj[]
     for (const o of all) {
       const rules = [
         ...((o.spec['ingress'] as { action: string }[] | undefined) ?? []),
@@ -164,9 +159,7 @@ describe('calico target', () => {
       enforcement: [{ selector: { kind: 'any' }, mode: 'monitor' }],
     }
     const plan = planCalico(SHOP, ps, { now: NOW })
-    const kinds = new Set(
-      [...[...plan.objects.values()].flat(), ...plan.global].map((o) => o['kind']),
-    )
+    const kinds = new Set(allObjects(plan).map((o) => o['kind']))
     expect([...kinds].sort()).toEqual(['StagedGlobalNetworkPolicy', 'StagedNetworkPolicy'])
   })
 
@@ -201,7 +194,7 @@ describe('calico target', () => {
       ]),
     ])
     const plan = planCalico(inv, ps, { now: NOW })
-    const objects = [...[...plan.objects.values()].flat(), ...plan.global]
+    const objects = allObjects(plan)
     const pods = new PodGroupResolver(inv, { now: NOW }).pods
     const api = pods.find((p) => p.namespace === 'b')
     const end = (ip: string) => {
@@ -224,7 +217,7 @@ describe('calico target', () => {
   it('no policy selects endpoints outside the compiled namespaces: any and namespace-free subjects (s13/hR D3)', () => {
     const { inventory, policySet } = ANY_SUBJECT
     const plan = planCalico(inventory, policySet, { now: NOW })
-    const objects = [...[...plan.objects.values()].flat(), ...plan.global]
+    const objects = allObjects(plan)
     expect(plan.global.length).toBeGreaterThan(0)
     for (const { namespace, self, points } of FOREIGN_PROBES)
       for (const dir of ['ingress', 'egress'] as const)
@@ -254,13 +247,10 @@ runCompileConformance({ compiler: calicoCompiler, extraOptions: { defaultNamespa
 
 describe('calico target: evaluator of the output agrees with the model (property)', () => {
   it('on random estates with deny rules', () => {
-    const c = runDifferential((inv, ps) => {
-      const plan = planCalico(inv, ps, { now: NOW })
-      return {
-        objects: [...[...plan.objects.values()].flat(), ...plan.global],
-        pods: new PodGroupResolver(inv, { now: NOW }).pods,
-      }
-    }, calicoAllows)
+    const c = runDifferential(
+      withPods((inv, ps) => allObjects(planCalico(inv, ps, { now: NOW }))),
+      calicoAllows,
+    )
     expect(c.verified).toBeGreaterThan(50)
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(500)
@@ -268,13 +258,7 @@ describe('calico target: evaluator of the output agrees with the model (property
 
   it('on random estates with random Enforcement modes: only enforced pods block (observe pods are not isolated, monitor pods only staged; s13/hR D4)', () => {
     const c = runDifferential(
-      (inv, ps) => {
-        const plan = planCalico(inv, ps, { now: NOW })
-        return {
-          objects: [...[...plan.objects.values()].flat(), ...plan.global],
-          pods: new PodGroupResolver(inv, { now: NOW }).pods,
-        }
-      },
+      withPods((inv, ps) => allObjects(planCalico(inv, ps, { now: NOW }))),
       calicoAllows,
       100,
       ['enforce', 'monitor', 'observe'],

@@ -14,7 +14,14 @@ import {
   CILIUM_NAMESPACE_LABEL as CILIUM_NS,
   type K8sLabelSelector,
 } from '../../src/compile/index.js'
-import { OUTSIDE, runDifferential } from './k8s-differential.js'
+import {
+  allObjects,
+  expectGoldenFiles,
+  OUTSIDE,
+  runDifferential,
+  withPods,
+  type Obj,
+} from './k8s-differential.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import type { CheckEndpoint, CompiledPod } from '../../src/compile/index.js'
 import { runCompileConformance } from '../conformance/compile.case.js'
@@ -33,28 +40,17 @@ import {
   tcp,
 } from './kubernetes-fixture.js'
 
-type Obj = {
-  kind: string
-  metadata: { name: string; namespace?: string; labels: Record<string, string> }
-  spec: Record<string, unknown>
-}
-
 describe('cilium target', () => {
   it('matches the golden files', async () => {
-    const r = ciliumCompiler.compile(SHOP, SHOP_POLICIES, { now: NOW })
-    expect(r.artefacts.map((a) => a.path)).toEqual([
-      'ops.ciliumnetworkpolicies.yaml',
-      'pay.ciliumnetworkpolicies.yaml',
-      'shop.ciliumnetworkpolicies.yaml',
-      'cluster.ciliumclusterwidenetworkpolicies.yaml',
+    await expectGoldenFiles(ciliumCompiler, 'compile-cilium', [
+      'ciliumnetworkpolicies.yaml',
+      'ciliumclusterwidenetworkpolicies.yaml',
     ])
-    for (const a of r.artefacts)
-      await expect(a.content).toMatchFileSnapshot(`../golden/compile/compile-cilium.${a.path}`)
   })
 
   it('deny rules become ingressDeny and egressDeny; every object is labelled', () => {
     const plan = planCilium(SHOP, SHOP_POLICIES, { now: NOW })
-    const all = [...[...plan.objects.values()].flat(), ...plan.clusterwide] as Obj[]
+    const all = allObjects(plan) as Obj[]
     const deny = all.filter((o) => o.metadata.labels['bulkhead.dev/rule'] === 'no-dev-to-db')
     expect(
       deny
@@ -149,7 +145,7 @@ describe('cilium target', () => {
       ]),
     ])
     const plan = planCilium(inv, ps, { now: NOW })
-    const objects = [...[...plan.objects.values()].flat(), ...plan.clusterwide]
+    const objects = allObjects(plan)
     const pods = new PodGroupResolver(inv, { now: NOW }).pods
     for (const p of pods) {
       const dst = { ip: p.workload.addresses[0]?.ip ?? '', pod: p }
@@ -165,7 +161,7 @@ describe('cilium target', () => {
   it('no policy selects pods outside the compiled namespaces: any and namespace-free subjects (s13/hR D3)', () => {
     const { inventory, policySet } = ANY_SUBJECT
     const plan = planCilium(inventory, policySet, { now: NOW })
-    const objects = [...[...plan.objects.values()].flat(), ...plan.clusterwide]
+    const objects = allObjects(plan)
     expect(plan.clusterwide.length).toBeGreaterThan(0)
     for (const { namespace, self, points } of FOREIGN_PROBES)
       for (const dir of ['ingress', 'egress'] as const)
@@ -235,7 +231,7 @@ describe('cilium target: ICMP rules as icmps', () => {
 
   it('the evaluator of the output agrees with the model on ICMP, ICMPv6 and TCP', () => {
     const plan = planCilium(SHOP, ps, { now: NOW })
-    const objects = [...[...plan.objects.values()].flat(), ...plan.clusterwide]
+    const objects = allObjects(plan)
     const pods: readonly CompiledPod[] = new PodGroupResolver(SHOP, { now: NOW }).pods
     const ends: CheckEndpoint[] = [
       ...pods.flatMap((pod) => pod.workload.addresses.map((a) => ({ ip: a.ip, pod }))),
@@ -274,13 +270,10 @@ runCompileConformance({
 
 describe('cilium target: evaluator of the output agrees with the model (property)', () => {
   it('on random estates with deny rules', () => {
-    const c = runDifferential((inv, ps) => {
-      const plan = planCilium(inv, ps, { now: NOW })
-      return {
-        objects: [...[...plan.objects.values()].flat(), ...plan.clusterwide],
-        pods: new PodGroupResolver(inv, { now: NOW }).pods,
-      }
-    }, ciliumAllows)
+    const c = runDifferential(
+      withPods((inv, ps) => allObjects(planCilium(inv, ps, { now: NOW }))),
+      ciliumAllows,
+    )
     expect(c.verified).toBeGreaterThan(50)
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(500)
@@ -288,13 +281,7 @@ describe('cilium target: evaluator of the output agrees with the model (property
 
   it('on random estates with random Enforcement modes: only enforced pods block (observe pods are not isolated; s13/hR D4)', () => {
     const c = runDifferential(
-      (inv, ps) => {
-        const plan = planCilium(inv, ps, { now: NOW })
-        return {
-          objects: [...[...plan.objects.values()].flat(), ...plan.clusterwide],
-          pods: new PodGroupResolver(inv, { now: NOW }).pods,
-        }
-      },
+      withPods((inv, ps) => allObjects(planCilium(inv, ps, { now: NOW }))),
       ciliumAllows,
       100,
       ['enforce', 'observe'],

@@ -12,7 +12,13 @@ import {
   type Inventory,
   type PolicySet,
 } from '../../src/core/index.js'
-import type { CheckEndpoint, CompiledPod, K8sObject } from '../../src/compile/index.js'
+import {
+  PodGroupResolver,
+  type CheckEndpoint,
+  type CompiledPod,
+  type Compiler,
+  type K8sObject,
+} from '../../src/compile/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import {
   cidr,
@@ -21,9 +27,61 @@ import {
   estateArb,
   mixedModePod,
   NOW,
+  SHOP,
+  SHOP_POLICIES,
   VMS,
 } from './kubernetes-fixture.js'
 import { SEED } from '../helpers/model.js'
+
+/** A compiled Kubernetes-like object as the tests read it (kind, metadata with labels, spec). */
+export type Obj = {
+  kind: string
+  metadata: { name: string; namespace?: string; labels: Record<string, string> }
+  spec: Record<string, unknown>
+}
+
+/**
+ * Compiles the shared fixture ({@link SHOP}, {@link SHOP_POLICIES}) with `compiler` and checks
+ * the artefacts: one per namespace (`ops`, `pay`, `shop`, in that order) named
+ * `<namespace>.<namespaced>`, then `cluster.<clusterwide>`; each equal to its golden file
+ * `test/golden/compile/<golden>.<path>` (refresh with `npm run test:update`).
+ */
+export async function expectGoldenFiles(
+  compiler: Compiler,
+  golden: string,
+  [namespaced, clusterwide]: readonly [string, string],
+): Promise<void> {
+  const r = compiler.compile(SHOP, SHOP_POLICIES, { now: NOW })
+  expect(r.artefacts.map((a) => a.path)).toEqual([
+    ...['ops', 'pay', 'shop'].map((ns) => `${ns}.${namespaced}`),
+    `cluster.${clusterwide}`,
+  ])
+  for (const a of r.artefacts)
+    await expect(a.content).toMatchFileSnapshot(`../golden/compile/${golden}.${a.path}`)
+}
+
+/**
+ * Every object of a calico or cilium plan: the namespaced ones (namespace by namespace), then the
+ * cluster-wide ones (calico `global`, cilium `clusterwide`).
+ */
+export function allObjects(plan: {
+  readonly objects: ReadonlyMap<string, readonly K8sObject[]>
+  readonly global?: readonly K8sObject[]
+  readonly clusterwide?: readonly K8sObject[]
+}): K8sObject[] {
+  return [...[...plan.objects.values()].flat(), ...(plan.global ?? plan.clusterwide ?? [])]
+}
+
+/**
+ * Turns a function listing a target's compiled objects into the `plan` {@link runDifferential}
+ * takes: those objects, and the pods as {@link PodGroupResolver} groups them at {@link NOW}.
+ */
+export const withPods =
+  (objects: (inv: Inventory, ps: PolicySet) => K8sObject[]) =>
+  (inv: Inventory, ps: PolicySet): { objects: K8sObject[]; pods: readonly CompiledPod[] } => ({
+    objects: objects(inv, ps),
+    pods: new PodGroupResolver(inv, { now: NOW }).pods,
+  })
 
 /** Outside addresses: in and out of the CIDRs the estates use, and in the named external. */
 export const OUTSIDE = ['192.0.2.5', '203.0.113.7', '8.8.8.8', '10.9.9.9'] as const
