@@ -18,6 +18,7 @@ import {
   type Rule,
   type Selector,
   type Service,
+  type Workload,
 } from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import {
@@ -75,6 +76,19 @@ const tuple = (src: string, dst: string, service: string, at = T0): FlowTuple =>
   return { src, dst, protocol: s.protocol, dstPort: s.ports.lo, srcPort: 40000, at }
 }
 
+/** A workload holding `ips` at all times, with these labels. */
+const wl = (name: string, ips: string | string[], l: Record<string, string>): Workload => ({
+  name,
+  addresses: (typeof ips === 'string' ? [ips] : ips).map((ip) => ({ ip })),
+  labels: labelSet(l),
+})
+/** An inventory of these workloads, no externals, no label rules. */
+const inventory = (...workloads: Workload[]): Inventory => ({
+  workloads,
+  externals: [],
+  labelRules: [],
+})
+
 /** Evaluates with both the index and the reference; asserts they agree; returns a summary. */
 function both(
   index: PolicyIndex,
@@ -107,29 +121,27 @@ function both(
   return `${got.decision} ${by} ${entityName(got.src)}->${entityName(got.dst)}`
 }
 
+/** {@link both} on `tuple(src, dst, service, at)`, for one index, inventory and policy set. */
+const judge =
+  (index: PolicyIndex, inv: Inventory, ps: PolicySet) =>
+  (src: string, dst: string, service: string, at = T0): string =>
+    both(index, inv, ps, tuple(src, dst, service, at))
+
 describe('PolicyIndex on tricky cases', () => {
   it('follows an address that moves between workloads over time', () => {
-    const inv: Inventory = {
-      workloads: [
-        {
-          name: 'ci-7',
-          addresses: [{ ip: '10.30.0.7', from: T0, to: T0 + 2 * DAY }],
-          labels: labelSet({ app: 'ci', env: 'dev' }),
-        },
-        {
-          name: 'pay-batch',
-          addresses: [{ ip: '10.30.0.7', from: T0 + 2 * DAY }],
-          labels: labelSet({ app: 'pay', role: 'batch' }),
-        },
-        {
-          name: 'pay-db',
-          addresses: [{ ip: '10.20.0.5' }],
-          labels: labelSet({ app: 'pay', role: 'db' }),
-        },
-      ],
-      externals: [],
-      labelRules: [],
-    }
+    const inv = inventory(
+      {
+        name: 'ci-7',
+        addresses: [{ ip: '10.30.0.7', from: T0, to: T0 + 2 * DAY }],
+        labels: labelSet({ app: 'ci', env: 'dev' }),
+      },
+      {
+        name: 'pay-batch',
+        addresses: [{ ip: '10.30.0.7', from: T0 + 2 * DAY }],
+        labels: labelSet({ app: 'pay', role: 'batch' }),
+      },
+      wl('pay-db', '10.20.0.5', { app: 'pay', role: 'db' }),
+    )
     const ps: PolicySet = {
       policies: [
         policy(
@@ -141,14 +153,15 @@ describe('PolicyIndex on tricky cases', () => {
       enforcement: [{ selector: labels({ app: 'pay' }), mode: 'enforce' }],
     }
     const index = PolicyIndex.build(inv, ps, T0)
-    expect(both(index, inv, ps, tuple('10.30.0.7', '10.20.0.5', 'tcp/5432', T0 + DAY))).toBe(
+    const check = judge(index, inv, ps)
+    expect(check('10.30.0.7', '10.20.0.5', 'tcp/5432', T0 + DAY)).toBe(
       'denied default ci-7->pay-db',
     )
-    expect(both(index, inv, ps, tuple('10.30.0.7', '10.20.0.5', 'tcp/5432', T0 + 2 * DAY))).toBe(
+    expect(check('10.30.0.7', '10.20.0.5', 'tcp/5432', T0 + 2 * DAY)).toBe(
       'allowed pay/batch-db pay-batch->pay-db',
     )
     // before anyone held it, the address is unmanaged
-    expect(both(index, inv, ps, tuple('10.30.0.7', '10.20.0.5', 'tcp/5432', T0 - 1))).toBe(
+    expect(check('10.30.0.7', '10.20.0.5', 'tcp/5432', T0 - 1)).toBe(
       'denied default 10.30.0.7->pay-db',
     )
     expect(index.evaluate(tuple('10.30.0.7', '10.20.0.5', 'tcp/5432', T0 - 1)).srcMode).toBe(
@@ -178,9 +191,7 @@ describe('PolicyIndex on tricky cases', () => {
 
   it('resolves an address in a named external and in a policy CIDR by both facts', () => {
     const inv: Inventory = {
-      workloads: [
-        { name: 'sftp-gw', addresses: [{ ip: '10.0.0.9' }], labels: labelSet({ role: 'gw' }) },
-      ],
+      workloads: [wl('sftp-gw', '10.0.0.9', { role: 'gw' })],
       externals: [
         { name: 'bank', cidr: cidr('198.51.100.0/24'), labels: labelSet({ role: 'partner' }) },
         { name: 'bank-dr', cidr: cidr('198.51.100.192/26'), labels: labelSet() },
@@ -204,38 +215,25 @@ describe('PolicyIndex on tricky cases', () => {
       enforcement: [{ selector: { kind: 'any' }, mode: 'monitor' }],
     }
     const index = PolicyIndex.build(inv, ps, T0)
-    expect(both(index, inv, ps, tuple('198.51.100.7', '10.0.0.9', 'tcp/22'))).toBe(
+    const check = judge(index, inv, ps)
+    expect(check('198.51.100.7', '10.0.0.9', 'tcp/22')).toBe(
       'denied a-deny-low-half/low bank->sftp-gw',
     )
-    expect(both(index, inv, ps, tuple('198.51.100.150', '10.0.0.9', 'tcp/22'))).toBe(
+    expect(check('198.51.100.150', '10.0.0.9', 'tcp/22')).toBe(
       'allowed b-bank/bank-in bank->sftp-gw',
     )
     // the longer external wins, and the `external bank` selector does not match it
-    expect(both(index, inv, ps, tuple('198.51.100.200', '10.0.0.9', 'tcp/22'))).toBe(
-      'denied default bank-dr->sftp-gw',
-    )
+    expect(check('198.51.100.200', '10.0.0.9', 'tcp/22')).toBe('denied default bank-dr->sftp-gw')
     // externals have no enforcement point even under an `any` Enforcement entry
     expect(index.evaluate(tuple('198.51.100.150', '10.0.0.9', 'tcp/22')).srcMode).toBe('observe')
   })
 
   it('honours except blocks, for workloads and unmanaged addresses alike', () => {
-    const inv: Inventory = {
-      workloads: [
-        { name: 'in-except', addresses: [{ ip: '10.1.0.5' }], labels: labelSet({ role: 'web' }) },
-        {
-          name: 'outside-except',
-          addresses: [{ ip: '10.2.0.5' }],
-          labels: labelSet({ role: 'web' }),
-        },
-        {
-          name: 'db',
-          addresses: [{ ip: '10.9.0.1' }, { ip: '2001:db8::9' }],
-          labels: labelSet({ role: 'db' }),
-        },
-      ],
-      externals: [],
-      labelRules: [],
-    }
+    const inv = inventory(
+      wl('in-except', '10.1.0.5', { role: 'web' }),
+      wl('outside-except', '10.2.0.5', { role: 'web' }),
+      wl('db', ['10.9.0.1', '2001:db8::9'], { role: 'db' }),
+    )
     const ps: PolicySet = {
       policies: [
         policy('p', [
@@ -250,54 +248,25 @@ describe('PolicyIndex on tricky cases', () => {
       enforcement: [],
     }
     const index = PolicyIndex.build(inv, ps, T0)
-    expect(both(index, inv, ps, tuple('10.1.0.5', '10.9.0.1', 'tcp/5432'))).toBe(
-      'denied default in-except->db',
-    )
-    expect(both(index, inv, ps, tuple('10.1.200.5', '10.9.0.1', 'tcp/5432'))).toBe(
-      'denied default 10.1.200.5->db',
-    )
-    expect(both(index, inv, ps, tuple('10.2.0.5', '10.9.0.1', 'tcp/5432'))).toBe(
-      'allowed p/ten outside-except->db',
-    )
-    expect(both(index, inv, ps, tuple('10.200.0.5', '10.9.0.1', 'tcp/6005'))).toBe(
-      'allowed p/ten 10.200.0.5->db',
-    )
-    expect(both(index, inv, ps, tuple('10.200.0.5', '10.9.0.1', 'tcp/6011'))).toBe(
-      'denied default 10.200.0.5->db',
-    )
-    expect(both(index, inv, ps, tuple('10.200.0.5', '2001:db8::9', 'tcp/5432'))).toBe(
-      'allowed p/ten 10.200.0.5->db',
-    )
-    expect(both(index, inv, ps, tuple('2001:db8::1', '10.9.0.1', 'tcp/5432'))).toBe(
-      'denied default 2001:db8::1->db',
-    )
+    const check = judge(index, inv, ps)
+    expect(check('10.1.0.5', '10.9.0.1', 'tcp/5432')).toBe('denied default in-except->db')
+    expect(check('10.1.200.5', '10.9.0.1', 'tcp/5432')).toBe('denied default 10.1.200.5->db')
+    expect(check('10.2.0.5', '10.9.0.1', 'tcp/5432')).toBe('allowed p/ten outside-except->db')
+    expect(check('10.200.0.5', '10.9.0.1', 'tcp/6005')).toBe('allowed p/ten 10.200.0.5->db')
+    expect(check('10.200.0.5', '10.9.0.1', 'tcp/6011')).toBe('denied default 10.200.0.5->db')
+    expect(check('10.200.0.5', '2001:db8::9', 'tcp/5432')).toBe('allowed p/ten 10.200.0.5->db')
+    expect(check('2001:db8::1', '10.9.0.1', 'tcp/5432')).toBe('denied default 2001:db8::1->db')
     const allowed = index.allowedServices('10.2.0.5', '10.9.0.1', T0)
     expect(allowed.toString()).toBe('tcp/5432,tcp/6000-6010')
     expect(index.allowedServices('10.1.0.5', '10.9.0.1', T0).isEmpty).toBe(true)
   })
 
   it('ANDs `{}` with the scope unless global', () => {
-    const inv: Inventory = {
-      workloads: [
-        {
-          name: 'pay-web',
-          addresses: [{ ip: '10.0.0.1' }],
-          labels: labelSet({ app: 'pay', role: 'web' }),
-        },
-        {
-          name: 'pay-db',
-          addresses: [{ ip: '10.0.0.2' }],
-          labels: labelSet({ app: 'pay', role: 'db' }),
-        },
-        {
-          name: 'shop-web',
-          addresses: [{ ip: '10.0.0.3' }],
-          labels: labelSet({ app: 'shop', role: 'web' }),
-        },
-      ],
-      externals: [],
-      labelRules: [],
-    }
+    const inv = inventory(
+      wl('pay-web', '10.0.0.1', { app: 'pay', role: 'web' }),
+      wl('pay-db', '10.0.0.2', { app: 'pay', role: 'db' }),
+      wl('shop-web', '10.0.0.3', { app: 'shop', role: 'web' }),
+    )
     const ps: PolicySet = {
       policies: [
         policy(
@@ -312,45 +281,29 @@ describe('PolicyIndex on tricky cases', () => {
       enforcement: [{ selector: labels({ app: 'pay' }), mode: 'enforce' }],
     }
     const index = PolicyIndex.build(inv, ps, T0)
-    expect(both(index, inv, ps, tuple('10.0.0.1', '10.0.0.2', 'tcp/443'))).toBe(
-      'allowed pay/inside pay-web->pay-db',
-    )
-    expect(both(index, inv, ps, tuple('10.0.0.3', '10.0.0.2', 'tcp/443'))).toBe(
-      'denied default shop-web->pay-db',
-    )
+    const check = judge(index, inv, ps)
+    expect(check('10.0.0.1', '10.0.0.2', 'tcp/443')).toBe('allowed pay/inside pay-web->pay-db')
+    expect(check('10.0.0.3', '10.0.0.2', 'tcp/443')).toBe('denied default shop-web->pay-db')
     expect(index.evaluate(tuple('10.0.0.3', '10.0.0.2', 'tcp/443')).outcome).toBe('blocked')
-    expect(both(index, inv, ps, tuple('10.0.0.3', '10.0.0.2', 'tcp/5432'))).toBe(
-      'allowed pay/anyone-in shop-web->pay-db',
-    )
+    expect(check('10.0.0.3', '10.0.0.2', 'tcp/5432')).toBe('allowed pay/anyone-in shop-web->pay-db')
     // a global `{}` still only matches workloads, never unmanaged addresses
-    expect(both(index, inv, ps, tuple('192.0.2.1', '10.0.0.2', 'tcp/5432'))).toBe(
-      'denied default 192.0.2.1->pay-db',
-    )
-    expect(both(index, inv, ps, tuple('10.0.0.2', '10.0.0.3', 'tcp/443'))).toBe(
-      'denied default pay-db->shop-web',
-    )
+    expect(check('192.0.2.1', '10.0.0.2', 'tcp/5432')).toBe('denied default 192.0.2.1->pay-db')
+    expect(check('10.0.0.2', '10.0.0.3', 'tcp/443')).toBe('denied default pay-db->shop-web')
   })
 
   it('resolves non-canonical spellings as the reference does, and rejects non-addresses', () => {
-    const inv: Inventory = {
-      workloads: [
-        { name: 'v6', addresses: [{ ip: '2001:db8::1' }], labels: labelSet({ role: 'db' }) },
-      ],
-      externals: [],
-      labelRules: [],
-    }
+    const inv = inventory(wl('v6', '2001:db8::1', { role: 'db' }))
     const ps: PolicySet = {
       policies: [policy('p', [rule('r', [block('::/0')], [block('2001:db8::/64')], ['tcp/443'])])],
       enforcement: [],
     }
     const index = PolicyIndex.build(inv, ps, T0)
+    const check = judge(index, inv, ps)
     // the reference matches workload addresses by exact text: upper case is an unmanaged address
-    expect(both(index, inv, ps, tuple('2001:db8::2', '2001:DB8::1', 'tcp/443'))).toBe(
+    expect(check('2001:db8::2', '2001:DB8::1', 'tcp/443')).toBe(
       'allowed p/r 2001:db8::2->2001:DB8::1',
     )
-    expect(both(index, inv, ps, tuple('2001:db8::2', '2001:db8::1', 'tcp/443'))).toBe(
-      'allowed p/r 2001:db8::2->v6',
-    )
+    expect(check('2001:db8::2', '2001:db8::1', 'tcp/443')).toBe('allowed p/r 2001:db8::2->v6')
     expect(() => index.evaluate(tuple('not-an-ip', '2001:db8::1', 'tcp/443'))).toThrow(
       BulkheadError,
     )
@@ -358,14 +311,7 @@ describe('PolicyIndex on tricky cases', () => {
   })
 
   it('encodes decide() results and names rules with ruleAt; drops expired rules', () => {
-    const inv: Inventory = {
-      workloads: [
-        { name: 'a', addresses: [{ ip: '10.0.0.1' }], labels: labelSet({ role: 'web' }) },
-        { name: 'b', addresses: [{ ip: '10.0.0.2' }], labels: labelSet({ role: 'db' }) },
-      ],
-      externals: [],
-      labelRules: [],
-    }
+    const inv = inventory(wl('a', '10.0.0.1', { role: 'web' }), wl('b', '10.0.0.2', { role: 'db' }))
     const ps: PolicySet = {
       policies: [
         policy('p', [
@@ -401,22 +347,15 @@ describe('PolicyIndex on tricky cases', () => {
   })
 
   it('updatePolicy re-decides cached pairs and keeps selectors still in use', () => {
-    const inv: Inventory = {
-      workloads: [
-        { name: 'a', addresses: [{ ip: '10.0.0.1' }], labels: labelSet({ role: 'web' }) },
-        { name: 'b', addresses: [{ ip: '10.0.0.2' }], labels: labelSet({ role: 'db' }) },
-      ],
-      externals: [],
-      labelRules: [],
-    }
+    const inv = inventory(wl('a', '10.0.0.1', { role: 'web' }), wl('b', '10.0.0.2', { role: 'db' }))
     const allowWebDb = policy('p', [
       rule('web-db', [labels({ role: 'web' })], [labels({ role: 'db' })], ['tcp/5432']),
     ])
     let ps: PolicySet = { policies: [allowWebDb], enforcement: [] }
     const index = PolicyIndex.build(inv, ps, T0)
-    expect(both(index, inv, ps, tuple('10.0.0.1', '10.0.0.2', 'tcp/5432'))).toBe(
-      'allowed p/web-db a->b',
-    )
+    const check = (src: string, dst: string, service: string): string =>
+      both(index, inv, ps, tuple(src, dst, service))
+    expect(check('10.0.0.1', '10.0.0.2', 'tcp/5432')).toBe('allowed p/web-db a->b')
     expect(index.stats()).toMatchObject({ selectors: 2, cachedPairs: 1 })
     const deny = policy('a-deny', [
       rule('stop', [labels({ role: 'web' })], [{ kind: 'any' }], ['tcp'], 'deny'),
@@ -426,9 +365,7 @@ describe('PolicyIndex on tricky cases', () => {
     ps = { ...ps, policies: [deny, allowWebDb] }
     // the old pair's table stays cached (keyed by rule lists, still valid); a new pair is added
     expect(index.stats()).toMatchObject({ selectors: 3, cachedPairs: 1 })
-    expect(both(index, inv, ps, tuple('10.0.0.1', '10.0.0.2', 'tcp/5432'))).toBe(
-      'denied a-deny/stop a->b',
-    )
+    expect(check('10.0.0.1', '10.0.0.2', 'tcp/5432')).toBe('denied a-deny/stop a->b')
     expect(index.stats()).toMatchObject({ cachedPairs: 2 })
     // the unchanged rule keeps its index; the new one, first in policy-set order, gets the next
     expect(index.ruleAt(0)).toEqual({ policy: 'p', id: 'web-db', action: 'allow' })
@@ -436,9 +373,7 @@ describe('PolicyIndex on tricky cases', () => {
     expect(index.partitionEpoch).toBe(epoch)
     index.updatePolicy('a-deny', undefined)
     ps = { ...ps, policies: [allowWebDb] }
-    expect(both(index, inv, ps, tuple('10.0.0.1', '10.0.0.2', 'tcp/5432'))).toBe(
-      'allowed p/web-db a->b',
-    )
+    expect(check('10.0.0.1', '10.0.0.2', 'tcp/5432')).toBe('allowed p/web-db a->b')
     expect(index.stats().selectors).toBe(2)
     expect(index.hasRule(1)).toBe(false)
     expect(() => index.ruleAt(1)).toThrow(RangeError)
@@ -460,14 +395,7 @@ describe('PolicyIndex on tricky cases', () => {
 
 describe('PolicyIndex.updatePolicy compaction', () => {
   it('renumbers rules when retired indices pile up, keeping class ids and decisions', () => {
-    const inv: Inventory = {
-      workloads: [
-        { name: 'a', addresses: [{ ip: '10.0.0.1' }], labels: labelSet({ role: 'web' }) },
-        { name: 'b', addresses: [{ ip: '10.0.0.2' }], labels: labelSet({ role: 'db' }) },
-      ],
-      externals: [],
-      labelRules: [],
-    }
+    const inv = inventory(wl('a', '10.0.0.1', { role: 'web' }), wl('b', '10.0.0.2', { role: 'db' }))
     const version = (k: number): Policy =>
       policy('p', [
         rule('keep', [labels({ role: 'db' })], [labels({ role: 'web' })], ['tcp/80']),
@@ -589,22 +517,10 @@ describe('PolicyIndex internals', () => {
   })
 
   it('judges an ICMP echo reply as the echo request it answers (rule 3), IPv4 and IPv6', () => {
-    const inv: Inventory = {
-      workloads: [
-        {
-          name: 'mon',
-          addresses: [{ ip: '10.0.0.1' }, { ip: '2001:db8::1' }],
-          labels: labelSet({ role: 'mon' }),
-        },
-        {
-          name: 'web',
-          addresses: [{ ip: '10.0.0.2' }, { ip: '2001:db8::2' }],
-          labels: labelSet({ role: 'web' }),
-        },
-      ],
-      externals: [],
-      labelRules: [],
-    }
+    const inv = inventory(
+      wl('mon', ['10.0.0.1', '2001:db8::1'], { role: 'mon' }),
+      wl('web', ['10.0.0.2', '2001:db8::2'], { role: 'web' }),
+    )
     const ps: PolicySet = {
       policies: [
         policy('p', [
@@ -645,14 +561,7 @@ describe('PolicyIndex internals', () => {
   })
 
   it('decides protocols and ports outside the columns as the reference does', () => {
-    const inv: Inventory = {
-      workloads: [
-        { name: 'a', addresses: [{ ip: '10.0.0.1' }], labels: labelSet({ role: 'web' }) },
-        { name: 'b', addresses: [{ ip: '10.0.0.2' }], labels: labelSet({ role: 'db' }) },
-      ],
-      externals: [],
-      labelRules: [],
-    }
+    const inv = inventory(wl('a', '10.0.0.1', { role: 'web' }), wl('b', '10.0.0.2', { role: 'db' }))
     const ps: PolicySet = {
       policies: [
         policy('p', [
