@@ -9,11 +9,16 @@ interface Where {
   readonly nth?: number
   readonly offset?: number
 }
-interface Expected extends Where {
-  readonly code: ErrorCode
-  readonly severity?: Severity
-  readonly related?: Where
-}
+/**
+ * An expected error: its code, at the `nth` occurrence of `needle` (plus `offset` columns) in
+ * `file` (by default the case's first file), with severity `error` unless said, and the `related`
+ * location if it has one.
+ */
+type Expected = readonly [
+  code: ErrorCode,
+  needle: string,
+  more?: Partial<Where> & { readonly severity?: Severity; readonly related?: Where },
+]
 interface Case {
   readonly name: string
   readonly policy?: readonly SourceFile[]
@@ -130,246 +135,227 @@ const CASES: readonly Case[] = [
   {
     name: 'unknown_field_in_rule',
     policy: [unknownField],
-    expect: [{ code: 'schema/unknown-field', file: unknownField, needle: 'colour' }],
+    expect: [['schema/unknown-field', 'colour']],
   },
   {
     name: 'missing_ports_points_at_the_rule',
     policy: [missingPorts],
-    expect: [{ code: 'schema/missing-field', file: missingPorts, needle: 'id: r1' }],
+    expect: [['schema/missing-field', 'id: r1']],
   },
   {
     name: 'missing_owner_points_at_metadata',
     policy: [missingOwner],
-    expect: [{ code: 'schema/missing-field', file: missingOwner, needle: 'name: case' }],
+    expect: [['schema/missing-field', 'name: case']],
   },
-  {
-    name: 'unknown_kind',
-    policy: [unknownKind],
-    expect: [{ code: 'schema/unknown-kind', file: unknownKind, needle: 'Polcy' }],
-  },
+  { name: 'unknown_kind', policy: [unknownKind], expect: [['schema/unknown-kind', 'Polcy']] },
   {
     name: 'wrong_api_version',
     policy: [badApi],
-    expect: [{ code: 'schema/invalid-value', file: badApi, needle: 'bulkhead.dev/v2' }],
+    expect: [['schema/invalid-value', 'bulkhead.dev/v2']],
   },
   {
     name: 'policy_in_an_inventory_file',
     inventory: [policyInInventory],
-    expect: [{ code: 'schema/unknown-kind', file: policyInInventory, needle: 'Policy' }],
+    expect: [['schema/unknown-kind', 'Policy']],
   },
   {
     name: 'duplicate_yaml_key',
     policy: [dupKey],
-    expect: [{ code: 'yaml/duplicate-key', file: dupKey, needle: 'ports', nth: 1 }],
+    expect: [['yaml/duplicate-key', 'ports', { nth: 1 }]],
   },
   {
     name: 'yaml_syntax_error',
     policy: [syntax],
-    expect: [{ code: 'yaml/syntax', file: syntax, needle: '    to:', offset: 4 }],
+    expect: [['yaml/syntax', '    to:', { offset: 4 }]],
   },
   {
     name: 'duplicate_rule_id_reports_both_locations',
     policy: [dupRule],
     expect: [
-      {
-        code: 'policy/duplicate-rule-id',
-        file: dupRule,
-        needle: 'r1',
-        nth: 1,
-        related: { file: dupRule, needle: 'r1' },
-      },
+      ['policy/duplicate-rule-id', 'r1', { nth: 1, related: { file: dupRule, needle: 'r1' } }],
     ],
   },
   {
     name: 'duplicate_policy_name_across_files',
     policy: [dupName2, dupName1],
     expect: [
-      {
-        code: 'policy/duplicate-policy-name',
-        file: dupName2,
-        needle: 'same',
-        related: { file: dupName1, needle: 'same' },
-      },
+      ['policy/duplicate-policy-name', 'same', { related: { file: dupName1, needle: 'same' } }],
     ],
   },
   {
     name: 'cidr_with_host_bits_or_bad_prefix',
     policy: [cidrHostBits],
     expect: [
-      { code: 'policy/bad-cidr', file: cidrHostBits, needle: '10.0.0.1/8' },
-      { code: 'policy/bad-cidr', file: cidrHostBits, needle: '10.0.0.0/33' },
+      ['policy/bad-cidr', '10.0.0.1/8'],
+      ['policy/bad-cidr', '10.0.0.0/33'],
     ],
   },
   {
     name: 'except_outside_cidr',
     policy: [exceptOutside],
-    expect: [{ code: 'policy/except-outside-cidr', file: exceptOutside, needle: '192.168.0.0/16' }],
+    expect: [['policy/except-outside-cidr', '192.168.0.0/16']],
   },
   {
     name: 'port_errors_each_at_their_item',
     policy: [badPorts],
     expect: [
-      { code: 'policy/port-out-of-range', file: badPorts, needle: 'tcp/70000' },
-      { code: 'policy/reversed-port-range', file: badPorts, needle: 'tcp/200-100' },
-      { code: 'policy/unknown-protocol', file: badPorts, needle: 'foo/1' },
-      { code: 'policy/bad-service', file: badPorts, needle: '443,' },
-      { code: 'policy/bad-service', file: badPorts, needle: 'tcp/abc' },
-      { code: 'policy/port-out-of-range', file: badPorts, needle: 'icmp/300' },
+      ['policy/port-out-of-range', 'tcp/70000'],
+      ['policy/reversed-port-range', 'tcp/200-100'],
+      ['policy/unknown-protocol', 'foo/1'],
+      ['policy/bad-service', '443,'],
+      ['policy/bad-service', 'tcp/abc'],
+      ['policy/port-out-of-range', 'icmp/300'],
     ],
   },
   {
     name: 'expires_not_a_date',
     policy: [badExpires],
     expect: [
-      { code: 'policy/bad-expires', file: badExpires, needle: 'next-week' },
-      { code: 'policy/bad-expires', file: badExpires, needle: '2027-02-30' },
-      { code: 'policy/bad-expires', file: badExpires, needle: '2027-01-01T10:00:00' },
+      ['policy/bad-expires', 'next-week'],
+      ['policy/bad-expires', '2027-02-30'],
+      ['policy/bad-expires', '2027-01-01T10:00:00'],
     ],
   },
   {
     name: 'rule_without_a_scoped_side',
     policy: [noScoped],
     expect: [
-      { code: 'policy/no-scoped-side', file: noScoped, needle: 'id: r1' },
-      { code: 'policy/no-scoped-side', file: noScoped, needle: 'id: r2' },
+      ['policy/no-scoped-side', 'id: r1'],
+      ['policy/no-scoped-side', 'id: r2'],
     ],
   },
   {
     name: 'emergency_without_expires',
     policy: [emergency],
-    expect: [{ code: 'policy/emergency-without-expires', file: emergency, needle: 'true' }],
+    expect: [['policy/emergency-without-expires', 'true']],
   },
   {
     name: 'empty_lists_match_nothing',
     policy: [emptyLists],
     expect: [
-      { code: 'schema/invalid-value', file: emptyLists, needle: 'from: []', offset: 6 },
-      { code: 'schema/invalid-value', file: emptyLists, needle: 'to: []', offset: 4 },
-      { code: 'schema/invalid-value', file: emptyLists, needle: 'ports: []', offset: 7 },
+      ['schema/invalid-value', 'from: []', { offset: 6 }],
+      ['schema/invalid-value', 'to: []', { offset: 4 }],
+      ['schema/invalid-value', 'ports: []', { offset: 7 }],
     ],
   },
   {
     name: 'unknown_workload_and_external',
     policy: [unknownNames],
     expect: [
-      { code: 'policy/unknown-workload', file: unknownNames, needle: 'nope' },
-      { code: 'policy/unknown-external', file: unknownNames, needle: 'nowhere' },
+      ['policy/unknown-workload', 'nope'],
+      ['policy/unknown-external', 'nowhere'],
     ],
   },
   {
     name: 'bad_selectors',
     policy: [badSelectors],
     expect: [
-      { code: 'policy/bad-selector', file: badSelectors, needle: 'role: web }' },
-      { code: 'policy/bad-selector', file: badSelectors, needle: 'everything' },
-      { code: 'policy/bad-selector', file: badSelectors, needle: 'local' },
-      { code: 'policy/bad-selector', file: badSelectors, needle: '[a, b]' },
-      { code: 'policy/bad-selector', file: badSelectors, needle: '{ workload: pay-web-1' },
-      { code: 'policy/bad-selector', file: badSelectors, needle: 'except' },
-      { code: 'policy/bad-selector', file: badSelectors, needle: 'false' },
+      ['policy/bad-selector', 'role: web }'],
+      ['policy/bad-selector', 'everything'],
+      ['policy/bad-selector', 'local'],
+      ['policy/bad-selector', '[a, b]'],
+      ['policy/bad-selector', '{ workload: pay-web-1'],
+      ['policy/bad-selector', 'except'],
+      ['policy/bad-selector', 'false'],
     ],
   },
   {
     name: 'kubernetes_rules_for_match_expressions',
     policy: [badExpressions],
     expect: [
-      { code: 'policy/bad-selector', file: badExpressions, needle: '{ key: role' },
-      { code: 'policy/bad-selector', file: badExpressions, needle: '[x]' },
-      { code: 'schema/invalid-value', file: badExpressions, needle: 'Foo' },
+      ['policy/bad-selector', '{ key: role'],
+      ['policy/bad-selector', '[x]'],
+      ['schema/invalid-value', 'Foo'],
     ],
   },
   {
     name: 'bad_label_in_selector',
     policy: [badSelectorLabel],
     expect: [
-      { code: 'inventory/bad-label', file: badSelectorLabel, needle: '-bad' },
-      { code: 'inventory/bad-label', file: badSelectorLabel, needle: '"a=b"' },
+      ['inventory/bad-label', '-bad'],
+      ['inventory/bad-label', '"a=b"'],
     ],
   },
   {
     name: 'bad_enforcement_entries',
     policy: [badEnforcement],
     expect: [
-      { code: 'policy/bad-enforcement', file: badEnforcement, needle: 'block' },
-      { code: 'schema/missing-field', file: badEnforcement, needle: '{ mode: enforce }' },
-      { code: 'schema/unknown-field', file: badEnforcement, needle: 'extra' },
+      ['policy/bad-enforcement', 'block'],
+      ['schema/missing-field', '{ mode: enforce }'],
+      ['schema/unknown-field', 'extra'],
     ],
   },
   {
     name: 'duplicate_workload',
     inventory: [dupWorkload],
     expect: [
-      {
-        code: 'inventory/duplicate-workload',
-        file: dupWorkload,
-        needle: 'name: pay-web-1',
-        related: { file: HOSTS, needle: 'name: pay-web-1' },
-      },
+      [
+        'inventory/duplicate-workload',
+        'name: pay-web-1',
+        { related: { file: HOSTS, needle: 'name: pay-web-1' } },
+      ],
     ],
   },
   {
     name: 'duplicate_address_at_overlapping_times',
     inventory: [dupAddress],
     expect: [
-      {
-        code: 'inventory/duplicate-address',
-        file: dupAddress,
-        needle: '10.20.1.10',
-        related: { file: HOSTS, needle: '10.20.1.10' },
-      },
-      {
-        code: 'inventory/duplicate-address',
-        file: dupAddress,
-        needle: '{ ip: 10.30.0.7',
-        related: { file: HOSTS, needle: '{ ip: 10.30.0.7' },
-      },
+      [
+        'inventory/duplicate-address',
+        '10.20.1.10',
+        { related: { file: HOSTS, needle: '10.20.1.10' } },
+      ],
+      [
+        'inventory/duplicate-address',
+        '{ ip: 10.30.0.7',
+        { related: { file: HOSTS, needle: '{ ip: 10.30.0.7' } },
+      ],
     ],
   },
   {
     name: 'bad_addresses',
     inventory: [badAddress],
     expect: [
-      { code: 'inventory/bad-address', file: badAddress, needle: '10.20.1.300' },
-      { code: 'inventory/bad-address', file: badAddress, needle: 'nope' },
-      { code: 'inventory/bad-address', file: badAddress, needle: '7]' },
+      ['inventory/bad-address', '10.20.1.300'],
+      ['inventory/bad-address', 'nope'],
+      ['inventory/bad-address', '7]'],
     ],
   },
   {
     name: 'bad_time_intervals',
     inventory: [badInterval],
     expect: [
-      { code: 'inventory/bad-time-interval', file: badInterval, needle: '{ ip: 10.99.0.1' },
-      { code: 'schema/invalid-value', file: badInterval, needle: 'yesterday' },
+      ['inventory/bad-time-interval', '{ ip: 10.99.0.1'],
+      ['schema/invalid-value', 'yesterday'],
     ],
   },
   {
     name: 'bad_labels_and_unknown_workload_field',
     inventory: [badLabels],
     expect: [
-      { code: 'inventory/bad-label', file: badLabels, needle: '"-x"' },
-      { code: 'inventory/bad-label', file: badLabels, needle: '"a=b"' },
-      { code: 'schema/unknown-field', file: badLabels, needle: 'tags' },
+      ['inventory/bad-label', '"-x"'],
+      ['inventory/bad-label', '"a=b"'],
+      ['schema/unknown-field', 'tags'],
     ],
   },
   {
     name: 'bad_external_cidr_and_duplicate_external',
     inventory: [badExternal],
     expect: [
-      { code: 'inventory/bad-address', file: badExternal, needle: '198.51.100.1/24' },
-      {
-        code: 'inventory/duplicate-external',
-        file: badExternal,
-        needle: '{ name: bank-sftp',
-        related: { file: HOSTS, needle: '{ name: bank-sftp' },
-      },
+      ['inventory/bad-address', '198.51.100.1/24'],
+      [
+        'inventory/duplicate-external',
+        '{ name: bank-sftp',
+        { related: { file: HOSTS, needle: '{ name: bank-sftp' } },
+      ],
     ],
   },
   {
     name: 'bad_label_rules',
     inventory: [badLabelRule],
     expect: [
-      { code: 'inventory/bad-label-rule', file: badLabelRule, needle: '"(["' },
-      { code: 'schema/unknown-field', file: badLabelRule, needle: 'host' },
+      ['inventory/bad-label-rule', '"(["'],
+      ['schema/unknown-field', 'host'],
     ],
   },
 ]
@@ -380,19 +366,20 @@ describe('bad-path table: every error at its node, nothing half-loaded', () => {
   for (const c of CASES) {
     it(c.name, () => {
       const r = load(c.policy ?? [], c.inventory ?? [])
-      for (const e of c.expect) {
+      const file = (c.policy ?? c.inventory ?? [])[0] as SourceFile
+      for (const [code, needle, more = {}] of c.expect) {
         expect(r.diagnostics).toContainEqual(
           expect.objectContaining({
-            code: e.code,
-            severity: e.severity ?? 'error',
-            location: where(e),
-            ...(e.related ? { related: [where(e.related)] } : {}),
+            code,
+            severity: more.severity ?? 'error',
+            location: where({ file, needle, ...more }),
+            ...(more.related ? { related: [where(more.related)] } : {}),
           }),
         )
       }
       // exactly the expected errors: no cascades, no duplicates
       const errors = r.diagnostics.filter((d) => d.severity !== 'warning').map((d) => d.code)
-      expect(errors.sort()).toEqual(c.expect.map((e) => e.code).sort())
+      expect(errors.sort()).toEqual(c.expect.map(([code]) => code).sort())
       expect(hasErrors(r.diagnostics)).toBe(true)
       expect(r.inventory).toEqual({ workloads: [], externals: [], labelRules: [] })
       expect(r.policySet).toEqual({ policies: [], enforcement: [] })
