@@ -18,7 +18,7 @@ import {
   ipfix,
   recV4,
   set,
-  templateRecords,
+  template,
   TPL_V4,
   u16,
   u32,
@@ -46,28 +46,12 @@ describe('UDP collector', () => {
     const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
     const { flows, collector: c } = await collectOver(
       [
-        v9(H9, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))),
+        v9(H9, template(0, 256, TPL_V4)),
         new Uint8Array([1, 2, 3]), // garbage
         concat(u16(99), new Uint8Array(30)), // unknown version
         new Uint8Array(2500), // too large
         v9(H9, set(256, rec(1))),
-        ipfix(
-          { exportTime: 1_700_000_000, domain: 9 },
-          set(
-            2,
-            templateRecords([
-              {
-                id: 400,
-                fields: [
-                  [8, 4],
-                  [12, 4],
-                  [4, 1],
-                  [32, 2],
-                ],
-              },
-            ]),
-          ),
-        ),
+        ipfix({ exportTime: 1_700_000_000, domain: 9 }, template(2, 400, '8:4 12:4 4:1 32:2')),
         ipfix(
           { exportTime: 1_700_000_000, domain: 9 },
           set(400, concat(ip4('10.9.0.3'), ip4('10.9.0.4'), u8(1), u16(0x0800))),
@@ -103,11 +87,7 @@ describe('UDP collector', () => {
       start: T0,
       end: T0 + 50,
     })
-    const datagram = v9(
-      H9,
-      set(0, templateRecords([{ id: 256, fields: TPL_V4 }])),
-      set(256, concat(rec(40000), back)),
-    )
+    const datagram = v9(H9, template(0, 256, TPL_V4), set(256, concat(rec(40000), back)))
     const dir = mkdtempSync(join(tmpdir(), 'bulkhead-collect-'))
     const read: Flow[] = []
     try {
@@ -136,8 +116,7 @@ describe('UDP collector', () => {
 
   it('keeps IPFIX templates per transport session: two exporters behind one address (RFC 7011 §8)', async () => {
     const H = { exportTime: 1_700_000_000, domain: 9 }
-    const tpl = (fields: [number, number][]): Uint8Array =>
-      ipfix(H, set(2, templateRecords([{ id: 400, fields }])))
+    const tpl = (fields: [number, number][]): Uint8Array => ipfix(H, template(2, 400, fields))
     const data = concat(ip4('10.9.0.3'), ip4('10.9.0.4'), u8(17), u16(53))
     const { flows } = await collectOver(
       [
@@ -175,7 +154,7 @@ describe('UDP collector', () => {
     const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
     const { collector: c } = await collectOver(
       [
-        v9({ ...H9, sequence: 0 }, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))),
+        v9({ ...H9, sequence: 0 }, template(0, 256, TPL_V4)),
         v9({ ...H9, sequence: 1 }, set(256, rec(1))),
         v9({ ...H9, sequence: 4 }, set(256, rec(2))), // 2 and 3 never came
       ],
@@ -255,11 +234,7 @@ describe('bulkhead collect', () => {
       expect(port).toBeGreaterThan(0)
       const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
       sender.send(
-        v9(
-          H9,
-          set(0, templateRecords([{ id: 256, fields: TPL_V4 }])),
-          set(256, concat(rec(1), rec(2), rec(3))),
-        ),
+        v9(H9, template(0, 256, TPL_V4), set(256, concat(rec(1), rec(2), rec(3)))),
         port,
         '127.0.0.1',
       )

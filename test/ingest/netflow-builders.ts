@@ -189,6 +189,26 @@ export function templateRecords(
   )
 }
 
+/**
+ * A template set holding one template `id`: set id 0 is a v9 template FlowSet, 2 an IPFIX
+ * template set. `fields` are {@link FieldSpec}s, or the same as words `id:length` or
+ * `id:length:enterprise`, e.g. `'8:4 12:4 4:1'` (source and destination IPv4, protocol).
+ */
+export function template(
+  setId: 0 | 2,
+  id: number,
+  fields: string | readonly FieldSpec[],
+): Uint8Array {
+  const specs =
+    typeof fields === 'string'
+      ? fields
+          .trim()
+          .split(/\s+/)
+          .map((w) => w.split(':').map(Number) as unknown as FieldSpec)
+      : fields
+  return set(setId, templateRecords([{ id, fields: specs }]))
+}
+
 /** A v9 options template FlowSet (id 1): scope and option fields as [type, length]. */
 export function v9OptionsTemplate(
   id: number,

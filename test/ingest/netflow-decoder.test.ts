@@ -8,6 +8,7 @@ import {
   ipfixOptionsTemplate,
   recV4,
   set,
+  template,
   templateRecords,
   TPL_V4,
   u16,
@@ -36,21 +37,7 @@ const INIT_OPTIONS = ipfixOptionsTemplate(500, 1, [
   [160, 8],
 ])
 /** IPFIX template 501: addresses, protocol, flowStartSysUpTime (22), flowEndSysUpTime (21). */
-const UPTIME_TPL = set(
-  2,
-  templateRecords([
-    {
-      id: 501,
-      fields: [
-        [8, 4],
-        [12, 4],
-        [4, 1],
-        [22, 4],
-        [21, 4],
-      ],
-    },
-  ]),
-)
+const UPTIME_TPL = template(2, 501, '8:4 12:4 4:1 22:4 21:4')
 
 const rec = (over: Partial<Parameters<typeof recV4>[0]> = {}): Uint8Array =>
   recV4({
@@ -181,10 +168,7 @@ describe('NetFlow v9', () => {
 
   it('decodes data after its template, in the same packet and in a later one', () => {
     const d = new NetflowDecoder()
-    const r1 = d.decode(
-      v9(H, set(0, templateRecords([{ id: 256, fields: TPL_V4 }])), set(256, rec())),
-      META,
-    )
+    const r1 = d.decode(v9(H, template(0, 256, TPL_V4), set(256, rec())), META)
     expect(r1.problems).toEqual([])
     expect(r1.flows).toEqual([
       {
@@ -214,21 +198,7 @@ describe('NetFlow v9', () => {
 
   it('converts FIRST/LAST_SWITCHED relative to the header sysUptime', () => {
     const d = new NetflowDecoder()
-    const tpl = set(
-      0,
-      templateRecords([
-        {
-          id: 300,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [4, 1],
-            [22, 4],
-            [21, 4],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(0, 300, '8:4 12:4 4:1 22:4 21:4')
     const data = set(
       300,
       concat(ip4('10.1.1.1'), ip4('10.1.1.2'), u8(17), u32(40_000), u32(90_000)),
@@ -250,7 +220,7 @@ describe('NetFlow v9', () => {
     expect(r0.flows).toEqual([])
     expect(r0.problems).toEqual([])
     expect(d.cache.pendingCount(META.exporter)).toBe(1)
-    const r1 = d.decode(v9(H, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))), {
+    const r1 = d.decode(v9(H, template(0, 256, TPL_V4)), {
       ...META,
       record: 1,
     })
@@ -263,8 +233,7 @@ describe('NetFlow v9', () => {
     // after the restart, template 256 is reused with source and destination swapped (same length)
     const swapped: typeof TPL_V4 = [[12, 4], [8, 4], ...TPL_V4.slice(2)]
     const d = new NetflowDecoder()
-    const tpl = (fields: typeof TPL_V4): Uint8Array =>
-      set(0, templateRecords([{ id: 256, fields }]))
+    const tpl = (fields: typeof TPL_V4): Uint8Array => template(0, 256, fields)
     expect(d.decode(v9(H, tpl(TPL_V4), set(256, rec({ sp: 1 }))), META).flows).toHaveLength(1)
     // one hour later the uptime is 2 s: a new boot; its data comes before its template
     const H2 = { ...H, sysUptime: 2_000, secs: H.secs + 3_600 }
@@ -293,7 +262,7 @@ describe('NetFlow v9', () => {
         ] ?? 0
     expect(dropped).toBe(6)
     expect(d.cache.pendingCount(META.exporter)).toBe(64)
-    const r = d.decode(v9(H, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))), {
+    const r = d.decode(v9(H, template(0, 256, TPL_V4)), {
       ...META,
       record: 70,
     })
@@ -309,21 +278,8 @@ describe('NetFlow v9', () => {
 
   it('replaces a template when its id is reused (exporter restart)', () => {
     const d = new NetflowDecoder()
-    d.decode(v9(H, set(0, templateRecords([{ id: 256, fields: TPL_V4 }])), set(256, rec())), META)
-    const v6tpl = set(
-      0,
-      templateRecords([
-        {
-          id: 256,
-          fields: [
-            [27, 16],
-            [28, 16],
-            [4, 1],
-            [2, 4],
-          ],
-        },
-      ]),
-    )
+    d.decode(v9(H, template(0, 256, TPL_V4), set(256, rec())), META)
+    const v6tpl = template(0, 256, '27:16 28:16 4:1 2:4')
     const v6rec = concat(ip6('2001:db8::1'), ip6('2001:db8:0:0:1::2'), u8(58), u32(3))
     const r = d.decode(v9({ ...H, sysUptime: 5 }, v6tpl, set(256, concat(v6rec, u8(0), u8(0)))), {
       ...META,
@@ -349,7 +305,7 @@ describe('NetFlow v9', () => {
 
   it('keeps templates apart per exporter and per source id', () => {
     const d = new NetflowDecoder()
-    d.decode(v9(H, set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))), META)
+    d.decode(v9(H, template(0, 256, TPL_V4)), META)
     // same template id from another source id and another exporter: not known there
     expect(d.decode(v9({ ...H, sourceId: 8 }, set(256, rec())), META).flows).toEqual([])
     expect(d.decode(v9(H, set(256, rec())), { ...META, exporter: '192.0.2.2' }).flows).toEqual([])
@@ -378,33 +334,14 @@ describe('NetFlow v9', () => {
     expect(reasons(d.decode(v9(H, set(0, concat(u16(256), u16(0)))), META), 'skip')).toEqual({
       'bad-template': 1,
     })
-    expect(
-      reasons(
-        d.decode(v9(H, set(0, templateRecords([{ id: 200, fields: TPL_V4 }]))), META),
-        'skip',
-      ),
-    ).toEqual({ 'bad-template': 1 })
+    expect(reasons(d.decode(v9(H, template(0, 200, TPL_V4)), META), 'skip')).toEqual({
+      'bad-template': 1,
+    })
   })
 
   it('treats zero-length fields as absent', () => {
     const d = new NetflowDecoder()
-    const tpl = set(
-      0,
-      templateRecords([
-        {
-          id: 256,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [7, 0],
-            [11, 2],
-            [4, 1],
-            [1, 0],
-            [2, 4],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(0, 256, '8:4 12:4 7:0 11:2 4:1 1:0 2:4')
     const r = d.decode(
       v9(H, tpl, set(256, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u16(53), u8(17), u32(2)))),
       META,
@@ -420,41 +357,14 @@ describe('NetFlow v9', () => {
 
   it('rejects element lengths that make no sense, accepts reduced-size counters', () => {
     const d = new NetflowDecoder()
-    const bad = set(
-      0,
-      templateRecords([
-        {
-          id: 256,
-          fields: [
-            [8, 3],
-            [12, 4],
-            [4, 1],
-          ],
-        },
-      ]),
-    )
+    const bad = template(0, 256, '8:3 12:4 4:1')
     const r = d.decode(
       v9(H, bad, set(256, concat(u8(10), u8(0), u8(1), ip4('10.0.0.2'), u8(6)))),
       META,
     )
     expect(r.flows).toEqual([])
     expect(reasons(r, 'skip')).toEqual({ 'bad-field-length': 1 })
-    const small = set(
-      0,
-      templateRecords([
-        {
-          id: 257,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [4, 1],
-            [1, 2],
-            [2, 1],
-            [7, 1],
-          ],
-        },
-      ]),
-    )
+    const small = template(0, 257, '8:4 12:4 4:1 1:2 2:1 7:1')
     const r2 = d.decode(
       v9(
         H,
@@ -464,19 +374,7 @@ describe('NetFlow v9', () => {
       META,
     )
     expect(r2.flows[0]).toMatchObject({ bytes: 1000, packets: 3, srcPort: 53 })
-    const longPort = set(
-      0,
-      templateRecords([
-        {
-          id: 258,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [7, 4],
-          ],
-        },
-      ]),
-    )
+    const longPort = template(0, 258, '8:4 12:4 7:4')
     expect(
       reasons(
         d.decode(
@@ -532,7 +430,7 @@ describe('NetFlow v9', () => {
   })
 
   it('octets after the last record: up to 3 are alignment, more that are not zero are a record cut short', () => {
-    const tpl = set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))
+    const tpl = template(0, 256, TPL_V4)
     const decode = (tail: Uint8Array): DecodeResult =>
       new NetflowDecoder().decode(v9(H, tpl, set(256, concat(rec(), rec({ sp: 2 }), tail))), META)
     // Mikrotik pads with 2 octets that are not zero
@@ -545,24 +443,7 @@ describe('NetFlow v9', () => {
 
   it('a record with initiator/responder counters (Cisco NSEL) is client-to-server as written', () => {
     const d = new NetflowDecoder()
-    const tpl = set(
-      0,
-      templateRecords([
-        {
-          id: 263,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [7, 2],
-            [11, 2],
-            [4, 1],
-            [233, 1],
-            [231, 4],
-            [232, 4],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(0, 263, '8:4 12:4 7:2 11:2 4:1 233:1 231:4 232:4')
     // the initiator uses a well-known source port: the ports alone would turn it round
     const r = d.decode(
       v9(
@@ -591,7 +472,7 @@ describe('NetFlow v9', () => {
 
   it('skips the rest of the packet on impossible set lengths', () => {
     const d = new NetflowDecoder()
-    const tpl = set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))
+    const tpl = template(0, 256, TPL_V4)
     d.decode(v9(H, tpl), META)
     // set claims 200 octets but only one record follows
     const r = d.decode(v9(H, set(256, rec(), 200)), META)
@@ -732,10 +613,7 @@ describe('IPFIX', () => {
       u64(T0),
       u64(T0 + 5),
     )
-    const r = d.decode(
-      ipfix(H, set(2, templateRecords([{ id: 400, fields }])), set(400, record)),
-      META,
-    )
+    const r = d.decode(ipfix(H, template(2, 400, fields), set(400, record)), META)
     expect(r.problems).toEqual([])
     expect(r.flows).toEqual([
       expect.objectContaining({
@@ -761,7 +639,7 @@ describe('IPFIX', () => {
 
   it('withdraws templates (field count 0) and holds later data', () => {
     const d = new NetflowDecoder()
-    d.decode(ipfix(H, set(2, templateRecords([{ id: 256, fields: TPL_V4 }]))), META)
+    d.decode(ipfix(H, template(2, 256, TPL_V4)), META)
     expect(d.decode(ipfix(H, set(256, rec())), META).flows).toHaveLength(1)
     const w = d.decode(ipfix(H, set(2, concat(u16(256), u16(0)))), META)
     expect(reasons(w, 'note')).toEqual({ 'template-withdrawn': 1 })
@@ -825,7 +703,7 @@ describe('IPFIX', () => {
     expect(reasons(w, 'skip')).toEqual({ 'no-template': 1 })
     expect(d.cache.pendingCount(META.exporter)).toBe(0)
     // the next definition of 256 decodes only data sent after it
-    const next = d.decode(ipfix(H, set(2, templateRecords([{ id: 256, fields: TPL_V4 }]))), META)
+    const next = d.decode(ipfix(H, template(2, 256, TPL_V4)), META)
     expect(next.flows).toEqual([])
     expect(d.decode(ipfix(H, set(256, rec())), META).flows).toHaveLength(1)
     // an "all templates" withdrawal drops every held set of the domain
@@ -933,21 +811,7 @@ describe('IPFIX', () => {
     const r = d.decode(
       v9(
         { sysUptime: 0, secs: T0 / 1000 },
-        set(
-          0,
-          templateRecords([
-            {
-              id: 256,
-              fields: [
-                [8, 4],
-                [12, 4],
-                [4, 1],
-                [22, 4],
-                [21, 4],
-              ],
-            },
-          ]),
-        ),
+        template(0, 256, '8:4 12:4 4:1 22:4 21:4'),
         set(256, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(600_000), u32(900_000))),
       ),
       META,
@@ -1002,21 +866,7 @@ describe('IPFIX', () => {
 
   it('ICMP in the destination port (v9/IPFIX): a 0 is type 0 only from a scope seen to put types there', () => {
     // addresses, protocol, ports: no ICMP type element (MikroTik writes 0, Cisco type·256+code)
-    const tpl = set(
-      2,
-      templateRecords([
-        {
-          id: 310,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [4, 1],
-            [7, 2],
-            [11, 2],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(2, 310, '8:4 12:4 4:1 7:2 11:2')
     const rec = (src: string, dst: string, port: number): Uint8Array =>
       concat(ip4(src), ip4(dst), u8(1), u16(0), u16(port))
     const d = new NetflowDecoder()
@@ -1099,20 +949,7 @@ describe('IPFIX', () => {
     const d = new NetflowDecoder()
     const secs = 1_478_866_159 + 2_208_988_800
     const frac = Math.round(0.250127768 * 2 ** 32)
-    const tpl = set(
-      2,
-      templateRecords([
-        {
-          id: 256,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [154, 8],
-            [155, 8],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(2, 256, '8:4 12:4 154:8 155:8')
     const r = d.decode(
       ipfix(
         H,
@@ -1145,25 +982,7 @@ describe('IPFIX', () => {
 
   it('maps ICMP type/code, firewall events, forwarding status and biflow direction', () => {
     const d = new NetflowDecoder()
-    const tpl = set(
-      2,
-      templateRecords([
-        {
-          id: 256,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [4, 1],
-            [32, 2],
-            [233, 1],
-            [89, 1],
-            [239, 1],
-            [231, 8],
-            [232, 8],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(2, 256, '8:4 12:4 4:1 32:2 233:1 89:1 239:1 231:8 232:8')
     const row = (proto: number, tc: number, fw: number, fs: number, bd: number): Uint8Array =>
       concat(
         ip4('10.0.0.1'),
@@ -1204,19 +1023,7 @@ describe('IPFIX', () => {
 
   it('writes IPv4-mapped IPv6 addresses as IPv4 and compresses IPv6 canonically', () => {
     const d = new NetflowDecoder()
-    const tpl = set(
-      2,
-      templateRecords([
-        {
-          id: 256,
-          fields: [
-            [27, 16],
-            [28, 16],
-            [4, 1],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(2, 256, '27:16 28:16 4:1')
     const r = d.decode(
       ipfix(H, tpl, set(256, concat(ip6('::ffff:a00:1'), ip6('2001:db8:0:1:0:0:0:1'), u8(6)))),
       META,
@@ -1226,19 +1033,7 @@ describe('IPFIX', () => {
 
   it('never emits a counter above 2^53-1', () => {
     const d = new NetflowDecoder()
-    const tpl = set(
-      2,
-      templateRecords([
-        {
-          id: 256,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [1, 8],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(2, 256, '8:4 12:4 1:8')
     const r = d.decode(
       ipfix(H, tpl, set(256, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), uint(2n ** 60n, 8)))),
       META,
@@ -1254,18 +1049,7 @@ describe('IPFIX', () => {
 
   it('notes records without addresses and skips messages with impossible lengths', () => {
     const d = new NetflowDecoder()
-    const tpl = set(
-      2,
-      templateRecords([
-        {
-          id: 256,
-          fields: [
-            [4, 1],
-            [2, 4],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(2, 256, '4:1 2:4')
     expect(reasons(d.decode(ipfix(H, tpl, set(256, concat(u8(6), u32(1)))), META), 'note')).toEqual(
       { 'no-address': 1 },
     )
@@ -1283,19 +1067,7 @@ describe('IPFIX', () => {
 describe('counters (s12/hQ)', () => {
   it('a record without any time element takes the export time of its datagram, noted (s12/hQ doubt 2)', () => {
     const d = new NetflowDecoder()
-    const tpl = set(
-      0,
-      templateRecords([
-        {
-          id: 261,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [4, 1],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(0, 261, '8:4 12:4 4:1')
     const r = d.decode(
       v9(
         { sysUptime: 1000, secs: 1_700_000_000 },
@@ -1310,24 +1082,7 @@ describe('counters (s12/hQ)', () => {
 
   it('a v9 egress record counts in OUT_BYTES / OUT_PKTS when IN_BYTES / IN_PKTS are 0 (RFC 3954 §8)', () => {
     const d = new NetflowDecoder()
-    const tpl = set(
-      0,
-      templateRecords([
-        {
-          id: 260,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [4, 1],
-            [1, 4],
-            [2, 4],
-            [23, 4],
-            [24, 4],
-            [61, 1],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(0, 260, '8:4 12:4 4:1 1:4 2:4 23:4 24:4 61:1')
     const row = (inB: number, inP: number, outB: number, outP: number, dir: number): Uint8Array =>
       concat(
         ip4('192.168.1.80'),
@@ -1356,23 +1111,7 @@ describe('counters (s12/hQ)', () => {
 
   it('an IPFIX biflow record adds its RFC 5103 reverse counters (PEN 29305), as YAF sends them', () => {
     const d = new NetflowDecoder()
-    const tpl = set(
-      2,
-      templateRecords([
-        {
-          id: 400,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [4, 1],
-            [1, 8],
-            [2, 8],
-            [1, 8, 29305],
-            [2, 8, 29305],
-          ],
-        },
-      ]),
-    )
+    const tpl = template(2, 400, '8:4 12:4 4:1 1:8 2:8 1:8:29305 2:8:29305')
     const r = d.decode(
       ipfix(
         { exportTime: 1_700_000_000 },
@@ -1395,7 +1134,7 @@ describe('sequence gaps (option sequenceGaps, as the collector decodes)', () => 
       if (p.reason.startsWith('lost-')) out[p.reason] = (out[p.reason] ?? 0) + (p.count ?? 1)
     return out
   }
-  const TPL9 = set(0, templateRecords([{ id: 256, fields: TPL_V4 }]))
+  const TPL9 = template(0, 256, TPL_V4)
 
   it('v9 counts datagrams per source id (RFC 3954 §5.1): a gap, a late datagram, a restart', () => {
     const d = new NetflowDecoder({}, { sequenceGaps: true })
@@ -1420,14 +1159,7 @@ describe('sequence gaps (option sequenceGaps, as the collector decodes)', () => 
   it('IPFIX counts data records, options records included (RFC 7011 §3.1)', () => {
     const d = new NetflowDecoder({}, { sequenceGaps: true })
     const H1 = { exportTime: 1_700_000_000, domain: 3 }
-    d.decode(
-      ipfix(
-        { ...H1, sequence: 0 },
-        set(2, templateRecords([{ id: 256, fields: TPL_V4 }])),
-        INIT_OPTIONS,
-      ),
-      META,
-    )
+    d.decode(ipfix({ ...H1, sequence: 0 }, template(2, 256, TPL_V4), INIT_OPTIONS), META)
     // 2 data records and 1 options record: the next message should say 3
     d.decode(
       ipfix(
@@ -1522,7 +1254,7 @@ describe('memory bounds', () => {
 
   it('keeps at most maxExporters exporters (least recently used dropped)', () => {
     const d = new NetflowDecoder({ maxExporters: 2 })
-    const tpl = ipfix({ exportTime: 1 }, set(2, templateRecords([{ id: 256, fields: TPL_V4 }])))
+    const tpl = ipfix({ exportTime: 1 }, template(2, 256, TPL_V4))
     d.decode(tpl, { ...META, exporter: 'a' })
     d.decode(tpl, { ...META, exporter: 'b' })
     d.decode(ipfix({ exportTime: 1 }, set(256, rec())), { ...META, exporter: 'a' }) // touch a

@@ -7,7 +7,7 @@ import {
   concat,
   ip4,
   set,
-  templateRecords,
+  template,
   u16,
   u32,
   u64,
@@ -155,7 +155,7 @@ function nsel(r: {
 }
 
 const H = { sysUptime: 1000, secs: T0 / 1000 + 600, sourceId: 0 }
-const TEMPLATE = set(0, templateRecords([{ id: 263, fields: NSEL }]))
+const TEMPLATE = template(0, 263, NSEL)
 
 async function parse(bytes: Uint8Array): Promise<{ flows: Flow[]; ctx: ParseContext }> {
   const ctx: ParseContext = { file: 'asa.dat', strict: false, stats: newStats() }

@@ -13,6 +13,7 @@ import {
   ipfixOptionsTemplate,
   recV4,
   set,
+  template,
   templateRecords,
   TPL_V4,
   u16,
@@ -111,27 +112,7 @@ const built: Uint8Array[] = [
   ),
   ipfix(
     { exportTime: 1_700_000_000, domain: 2 },
-    set(
-      2,
-      templateRecords([
-        {
-          id: 300,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [96, 65535],
-            [4, 1],
-            [7, 2],
-            [11, 2],
-            [1, 8],
-            [2, 8],
-            [9, 4, 9],
-            [22, 4],
-            [21, 4],
-          ],
-        },
-      ]),
-    ),
+    template(2, 300, '8:4 12:4 96:65535 4:1 7:2 11:2 1:8 2:8 9:4:9 22:4 21:4'),
     ipfixOptionsTemplate(301, 1, [
       [144, 4],
       [160, 8],

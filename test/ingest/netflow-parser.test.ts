@@ -7,7 +7,7 @@ import {
   ipfix,
   recV4,
   set,
-  templateRecords,
+  template,
   TPL_V4,
   u16,
   v1,
@@ -64,12 +64,9 @@ async function parseAll(
 
 describe('netflow file parser', () => {
   const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 1 }
-  const tpl9 = v9(H9, set(0, templateRecords([{ id: 256, fields: TPL_V4 }])))
+  const tpl9 = v9(H9, template(0, 256, TPL_V4))
   const data9 = (sp: number): Uint8Array => v9(H9, set(256, concat(rec(sp), u16(0))))
-  const tplFix = ipfix(
-    { exportTime: 1_700_000_000 },
-    set(2, templateRecords([{ id: 300, fields: TPL_V4 }])),
-  )
+  const tplFix = ipfix({ exportTime: 1_700_000_000 }, template(2, 300, TPL_V4))
   const dataFix = (sp: number): Uint8Array =>
     ipfix({ exportTime: 1_700_000_000 }, set(300, rec(sp)))
 

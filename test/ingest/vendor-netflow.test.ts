@@ -10,7 +10,7 @@ import {
   ip6,
   ipfix,
   set,
-  templateRecords,
+  template,
   u16,
   u32,
   u64,
@@ -37,7 +37,7 @@ describe('dual-stack templates', () => {
     [22, 4],
     [21, 4],
   ] as const
-  const tpl = set(0, templateRecords([{ id: 300, fields }]))
+  const tpl = template(0, 300, fields)
   const rec = (a4: string, b4: string, a6: string, b6: string): Uint8Array =>
     concat(
       ip4(a4),
@@ -87,7 +87,7 @@ describe('dual-stack templates', () => {
 
   it('ipVersion (60) decides when present', () => {
     const d = new NetflowDecoder()
-    const t = set(0, templateRecords([{ id: 301, fields: [[60, 1], ...fields] }]))
+    const t = template(0, 301, [[60, 1], ...fields])
     const r = d.decode(
       v9(
         { sysUptime: 10_000, secs: 1_700_000_000 },
@@ -114,25 +114,7 @@ describe('dual-stack templates', () => {
 describe('IPFIX time and counter elements (IANA IPFIX registry, RFC 7011 §6, RFC 5102)', () => {
   it('flowStart/EndDeltaMicroseconds (158/159) are before the export time', () => {
     const d = new NetflowDecoder()
-    const t = set(
-      2,
-      templateRecords([
-        {
-          id: 400,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [7, 2],
-            [11, 2],
-            [4, 1],
-            [2, 8],
-            [1, 8],
-            [158, 4],
-            [159, 4],
-          ],
-        },
-      ]),
-    )
+    const t = template(2, 400, '8:4 12:4 7:2 11:2 4:1 2:8 1:8 158:4 159:4')
     const r = d.decode(
       ipfix(
         { exportTime: 1_700_000_000 },
@@ -166,25 +148,7 @@ describe('IPFIX time and counter elements (IANA IPFIX registry, RFC 7011 §6, RF
 
   it('flowDurationMilliseconds (161) gives the end; post counters (23/24, v9 OUT_BYTES/OUT_PKTS) alone are read', () => {
     const d = new NetflowDecoder()
-    const t = set(
-      2,
-      templateRecords([
-        {
-          id: 401,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [7, 2],
-            [11, 2],
-            [4, 1],
-            [24, 8],
-            [23, 8],
-            [152, 8],
-            [161, 4],
-          ],
-        },
-      ]),
-    )
+    const t = template(2, 401, '8:4 12:4 7:2 11:2 4:1 24:8 23:8 152:8 161:4')
     const r = d.decode(
       ipfix(
         { exportTime: 1_700_000_010 },
@@ -216,21 +180,7 @@ describe('IPFIX time and counter elements (IANA IPFIX registry, RFC 7011 §6, RF
 
   it('flowDurationMicroseconds (162) with flowStartSeconds (150)', () => {
     const d = new NetflowDecoder()
-    const t = set(
-      2,
-      templateRecords([
-        {
-          id: 402,
-          fields: [
-            [8, 4],
-            [12, 4],
-            [4, 1],
-            [150, 4],
-            [162, 4],
-          ],
-        },
-      ]),
-    )
+    const t = template(2, 402, '8:4 12:4 4:1 150:4 162:4')
     const r = d.decode(
       ipfix(
         { exportTime: 1_700_000_010 },
@@ -306,10 +256,7 @@ describe('SonicWall IPFIX (sysUptime-relative times, postNAT fields, large obser
   it('counters, ports and protocol as the exporter sent them; times anchored at the export time', () => {
     const d = new NetflowDecoder()
     const domain = 2692647936
-    const tpl = d.decode(
-      ipfix({ exportTime: 1533760066, domain }, set(2, templateRecords([{ id: 256, fields }]))),
-      META,
-    )
+    const tpl = d.decode(ipfix({ exportTime: 1533760066, domain }, template(2, 256, fields)), META)
     expect(tpl.problems).toEqual([])
     const r = d.decode(
       ipfix(
