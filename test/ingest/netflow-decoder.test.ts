@@ -660,10 +660,7 @@ describe('IPFIX', () => {
             { id: 257, fields: TPL_V4 },
           ]),
         ),
-        ipfixOptionsTemplate(500, 1, [
-          [144, 4],
-          [160, 8],
-        ]),
+        INIT_OPTIONS,
       ),
       META,
     )
@@ -677,16 +674,7 @@ describe('IPFIX', () => {
 
   it('withdraws an options template by its four-octet withdrawal record (RFC 7011 §8.1)', () => {
     const d = new NetflowDecoder()
-    d.decode(
-      ipfix(
-        H,
-        ipfixOptionsTemplate(500, 1, [
-          [144, 4],
-          [160, 8],
-        ]),
-      ),
-      META,
-    )
+    d.decode(ipfix(H, INIT_OPTIONS), META)
     expect(d.cache.templateCount(META.exporter)).toBe(1)
     // an options template set holding one withdrawal record: template id and field count 0
     const w = d.decode(ipfix(H, set(3, concat(u16(500), u16(0)))), META)
