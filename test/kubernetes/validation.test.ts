@@ -7,6 +7,13 @@ metadata: { name: a, namespace: x, labels: { app: a } }
 ---
 `
 
+/** A NetworkPolicy np1 in namespace x: its 4-line header, then `spec` (the body under `spec:`). */
+const np = (spec: string): string => `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: np1, namespace: x }
+spec:
+${spec}`
+
 function diags(text: string) {
   const a = analyze([{ path: 'p.yaml', text: NS + text }])
   return { a, d: a.diagnostics.filter((x) => x.severity !== 'warning') }
@@ -16,89 +23,65 @@ describe('invalid policies: located errors naming the policy', () => {
   const cases: [string, string, string, number][] = [
     [
       'bad cidr',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: np1, namespace: x }
-spec:
-  podSelector: {}
+      np(`  podSelector: {}
   ingress:
     - from:
         - ipBlock: { cidr: 10.0.0.300/8 }
-`,
+`),
       'k8s/bad-cidr',
       12,
     ],
     [
       'except outside cidr',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: np1, namespace: x }
-spec:
-  podSelector: {}
+      np(`  podSelector: {}
   egress:
     - to:
         - ipBlock:
             cidr: 10.0.0.0/16
             except:
               - 10.1.0.0/24
-`,
+`),
       'k8s/except-outside-cidr',
       15,
     ],
     [
       'unknown protocol',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: np1, namespace: x }
-spec:
-  podSelector: {}
+      np(`  podSelector: {}
   ingress:
     - ports:
         - protocol: ICMP
-`,
+`),
       'k8s/unknown-protocol',
       12,
     ],
     [
       'bad selector operator',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: np1, namespace: x }
-spec:
-  podSelector:
+      np(`  podSelector:
     matchExpressions:
       - key: app
         operator: Equals
         values: [a]
-`,
+`),
       'k8s/bad-selector',
       12,
     ],
     [
       'selector value that is a YAML number (the API server refuses it; 1.10 would read 1.1)',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: np1, namespace: x }
-spec:
-  podSelector:
+      np(`  podSelector:
     matchLabels:
       version: 1.10
-`,
+`),
       'k8s/bad-selector',
       11,
     ],
     [
       'endPort below port',
-      `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: np1, namespace: x }
-spec:
-  podSelector: {}
+      np(`  podSelector: {}
   ingress:
     - ports:
         - port: 90
           endPort: 80
-`,
+`),
       'k8s/bad-port',
       13,
     ],
@@ -145,13 +128,11 @@ spec:
   }
 
   it('policyTypes default: ingress rules only do not isolate egress', () => {
-    const { a } = diags(`apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: np1, namespace: x }
-spec:
-  podSelector: {}
+    const { a } = diags(
+      np(`  podSelector: {}
   ingress: []
-`)
+`),
+    )
     const names = a.connections.map((c) => `${c.src} => ${c.dst}`)
     expect(names).toContain('x/a[Pod] => 0.0.0.0-255.255.255.255[External]')
     expect(names).not.toContain('0.0.0.0-255.255.255.255[External] => x/a[Pod]')
@@ -174,14 +155,11 @@ spec:
 })
 
 describe('port names (IANA_SVC_NAME)', () => {
-  const withPort = (port: string) => `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: np1, namespace: x }
-spec:
-  podSelector: {}
+  const withPort = (port: string) =>
+    np(`  podSelector: {}
   ingress:
     - ports: [{ port: ${port} }]
-`
+`)
   it('accepts 15 characters with a letter, rejects 16, a trailing hyphen and upper case', () => {
     expect(diags(withPort('abcdefghijklmno')).d).toEqual([])
     for (const bad of ['abcdefghijklmnop', 'web-', 'Web']) {
