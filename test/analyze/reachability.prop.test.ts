@@ -196,6 +196,33 @@ function checkAgainstOracle(
   })
 }
 
+/**
+ * Checks an updated {@link PolicyReachability} against a fresh build of its current policy set at
+ * `at`, workload by workload (the two need not partition workloads into the same nodes): the same
+ * direct, direct-service and transitive figures, and the same edge services to every workload.
+ */
+function expectSameAsFreshBuild(live: PolicyReachability, inventory: Inventory, at: number): void {
+  const fresh = PolicyReachability.build(inventory, live.currentPolicySet, at)
+  inventory.workloads.forEach((_, w) => {
+    const a = live.graph.nodeOf[w] as number
+    const b = fresh.graph.nodeOf[w] as number
+    expect([
+      live.figures.direct[a],
+      live.figures.directServices[a],
+      live.figures.transitive[a],
+    ]).toEqual([
+      fresh.figures.direct[b],
+      fresh.figures.directServices[b],
+      fresh.figures.transitive[b],
+    ])
+    for (let v = 0; v < inventory.workloads.length; v++) {
+      const s1 = edgeServices(live.graph, a, live.graph.nodeOf[v] as number)
+      const s2 = edgeServices(fresh.graph, b, fresh.graph.nodeOf[v] as number)
+      expect(s1 === undefined ? 'none' : String(s1)).toBe(s2 === undefined ? 'none' : String(s2))
+    }
+  })
+}
+
 describe('policy reachability vs brute-force pairwise oracle (reference evaluator)', () => {
   it('direct and transitive counts and edge services agree on small random estates', () => {
     fc.assert(
@@ -311,28 +338,7 @@ describe('policy reachability vs brute-force pairwise oracle (reference evaluato
             if (u.edgesAdded > 0) seen.added++
             if (u.edgesRemoved > 0) seen.removed++
           }
-          const fresh = PolicyReachability.build(inventory, live.currentPolicySet, at)
-          // same partition of workloads into nodes is not required; compare per workload
-          inventory.workloads.forEach((_, w) => {
-            const a = live.graph.nodeOf[w] as number
-            const b = fresh.graph.nodeOf[w] as number
-            expect([
-              live.figures.direct[a],
-              live.figures.directServices[a],
-              live.figures.transitive[a],
-            ]).toEqual([
-              fresh.figures.direct[b],
-              fresh.figures.directServices[b],
-              fresh.figures.transitive[b],
-            ])
-            for (let v = 0; v < inventory.workloads.length; v++) {
-              const s1 = edgeServices(live.graph, a, live.graph.nodeOf[v] as number)
-              const s2 = edgeServices(fresh.graph, b, fresh.graph.nodeOf[v] as number)
-              expect(s1 === undefined ? 'none' : String(s1)).toBe(
-                s2 === undefined ? 'none' : String(s2),
-              )
-            }
-          })
+          expectSameAsFreshBuild(live, inventory, at)
         },
       ),
       { seed: SEED + 2, numRuns: 300 },
@@ -507,27 +513,7 @@ describe('incremental updates over chains of random changes', () => {
             seen.steps++
             if (u.mode === 'incremental') seen.incremental++
             if (u.groupsSplit > 0) seen.split++
-            const fresh = PolicyReachability.build(inventory, live.currentPolicySet, at)
-            inventory.workloads.forEach((_, w) => {
-              const a = live.graph.nodeOf[w] as number
-              const b = fresh.graph.nodeOf[w] as number
-              expect([
-                live.figures.direct[a],
-                live.figures.directServices[a],
-                live.figures.transitive[a],
-              ]).toEqual([
-                fresh.figures.direct[b],
-                fresh.figures.directServices[b],
-                fresh.figures.transitive[b],
-              ])
-              for (let v = 0; v < inventory.workloads.length; v++) {
-                const s1 = edgeServices(live.graph, a, live.graph.nodeOf[v] as number)
-                const s2 = edgeServices(fresh.graph, b, fresh.graph.nodeOf[v] as number)
-                expect(s1 === undefined ? 'none' : String(s1)).toBe(
-                  s2 === undefined ? 'none' : String(s2),
-                )
-              }
-            })
+            expectSameAsFreshBuild(live, inventory, at)
             checkStore(live.graph)
           }
         },
