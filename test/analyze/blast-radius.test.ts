@@ -3,7 +3,6 @@
  * flat, observed and policy baselines, attacker paths to the crown jewel, exploitable services,
  * hop limits, incremental updates, and the CLI's JSON, Markdown and DOT output.
  */
-import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   labelSet,
@@ -18,7 +17,6 @@ import {
   type Service,
 } from '../../src/core/index.js'
 import type { DependencyMap, Edge } from '../../src/discover/index.js'
-import { loadWorkspace } from '../../src/policy/files.js'
 import {
   answerBlastRadius,
   edgeServices,
@@ -31,8 +29,9 @@ import {
   type BlastRadiusQuery,
 } from '../../src/analyze/index.js'
 import { cli } from '../helpers/cli.js'
+import { BLAST_ESTATE, loadBlastEstate } from './blast-estate.js'
 
-const DIR = fileURLToPath(new URL('../fixtures/blast-estate/', import.meta.url))
+const DIR = BLAST_ESTATE
 const AT = Date.UTC(2026, 10, 22)
 
 let inventory: Inventory
@@ -40,22 +39,13 @@ let policySet: PolicySet
 let openPolicy: PolicySet
 
 beforeAll(async () => {
-  const ws = await loadWorkspace(DIR, new Date(AT))
+  const { ws, open } = await loadBlastEstate(new Date(AT))
   expect(ws.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
   inventory = ws.inventory
   policySet = ws.policySet
-  const open = await loadWorkspace(DIR, new Date(AT))
   // the open policy: same inventory, policy-open/ folder
-  const { loadFromSources } = await import('../../src/policy/load.js')
-  const { readFileSync, readdirSync } = await import('node:fs')
-  const files = (dir: string) =>
-    readdirSync(`${DIR}${dir}`).map((f) => ({
-      path: `${dir}/${f}`,
-      text: readFileSync(`${DIR}${dir}/${f}`, 'utf8'),
-    }))
-  const r = loadFromSources(open.workspace, files('inventory'), files('policy-open'), new Date(AT))
-  expect(r.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
-  openPolicy = r.policySet
+  expect(open.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+  openPolicy = open.policySet
 })
 
 const byName = (r: BlastRadiusResult) => Object.fromEntries(r.sources.map((s) => [s.workload, s]))

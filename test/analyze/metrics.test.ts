@@ -3,8 +3,6 @@
  * versions, sensitive workloads under enforce, unexpected east-west edges, exceptions, owners,
  * expiry; and the Prometheus text format.
  */
-import { readFileSync, readdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   labelSet,
@@ -14,32 +12,21 @@ import {
   type Service,
 } from '../../src/core/index.js'
 import type { DependencyMap, Edge } from '../../src/discover/index.js'
-import { loadWorkspace } from '../../src/policy/files.js'
-import { loadFromSources } from '../../src/policy/load.js'
 import { answerMetrics, renderPrometheus, sensitiveKinds } from '../../src/analyze/index.js'
 import { cli } from '../helpers/cli.js'
+import { BLAST_ESTATE, loadBlastEstate } from './blast-estate.js'
 
-const DIR = fileURLToPath(new URL('../fixtures/blast-estate/', import.meta.url))
+const DIR = BLAST_ESTATE
 const NOW = Date.UTC(2026, 10, 22)
 let inventory: Inventory
 let policySet: PolicySet
 let openPolicy: PolicySet
 
 beforeAll(async () => {
-  const ws = await loadWorkspace(DIR, new Date(NOW))
+  const { ws, open } = await loadBlastEstate(new Date(NOW))
   inventory = ws.inventory
   policySet = ws.policySet
-  const files = (dir: string) =>
-    readdirSync(`${DIR}${dir}`).map((f) => ({
-      path: `${dir}/${f}`,
-      text: readFileSync(`${DIR}${dir}/${f}`, 'utf8'),
-    }))
-  openPolicy = loadFromSources(
-    ws.workspace,
-    files('inventory'),
-    files('policy-open'),
-    new Date(NOW),
-  ).policySet
+  openPolicy = open.policySet
   expect(openPolicy.policies.length).toBe(1)
 })
 
