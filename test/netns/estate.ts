@@ -209,42 +209,55 @@ export interface Probe extends ProbeTarget {
  */
 export function probesOf(e: Estate, policySet: PolicySet, at: number): Probe[] {
   const out: Probe[] = []
+  for (const { src, srcIp, dstHost, dst } of addressPairs(e)) {
+    for (const proto of ['tcp', 'udp'] as const) {
+      for (const port of LISTEN[proto]) {
+        const v = evaluate(e.inventory, policySet, {
+          src: srcIp,
+          dst,
+          protocol: proto === 'tcp' ? 6 : 17,
+          dstPort: port,
+          at,
+        })
+        out.push({
+          src,
+          srcIp,
+          dstHost,
+          dst,
+          proto,
+          port,
+          allowed: v.decision === 'allowed',
+          srcMode: v.srcMode,
+          dstMode: v.dstMode,
+          outcome: v.outcome,
+          denyOverAllow:
+            typeof v.by !== 'string' && v.by.action === 'deny' && v.matched.allow.length > 0,
+        })
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * Every (source host, destination host address) of distinct hosts, with the source's first
+ * address of the destination's family: the one the kernel picks, since hosts have one IPv4
+ * subnet and add their primary address first. Pairs whose source has no such address are left
+ * out.
+ */
+export function* addressPairs(
+  e: Estate,
+): Generator<{ src: string; srcIp: string; dstHost: string; dst: string }> {
   for (const s of e.hosts) {
     for (const d of e.hosts) {
       if (s.name === d.name) continue
       for (const dst of d.addresses) {
         const v6 = dst.includes(':')
         const srcIp = s.addresses.find((a) => a.includes(':') === v6)
-        if (srcIp === undefined) continue
-        for (const proto of ['tcp', 'udp'] as const) {
-          for (const port of LISTEN[proto]) {
-            const v = evaluate(e.inventory, policySet, {
-              src: srcIp,
-              dst,
-              protocol: proto === 'tcp' ? 6 : 17,
-              dstPort: port,
-              at,
-            })
-            out.push({
-              src: s.name,
-              srcIp,
-              dstHost: d.name,
-              dst,
-              proto,
-              port,
-              allowed: v.decision === 'allowed',
-              srcMode: v.srcMode,
-              dstMode: v.dstMode,
-              outcome: v.outcome,
-              denyOverAllow:
-                typeof v.by !== 'string' && v.by.action === 'deny' && v.matched.allow.length > 0,
-            })
-          }
-        }
+        if (srcIp !== undefined) yield { src: s.name, srcIp, dstHost: d.name, dst }
       }
     }
   }
-  return out
 }
 
 /**

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { expect } from 'vitest'
 import type { Inventory, PolicySet } from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
-import { icmpErrorEstate, type Estate } from './estate.js'
+import { addressPairs, icmpErrorEstate, type Estate } from './estate.js'
 import { createLab, type Lab } from './harness.js'
 
 /** Whether echo probes can run: a python3 interpreter. */
@@ -69,32 +69,17 @@ export interface EchoProbe {
  * ICMP type 8 (IPv4) or ICMPv6 type 128 (IPv6) by the reference evaluator.
  */
 export function echoProbesOf(e: Estate, policySet: PolicySet, at: number): EchoProbe[] {
-  const out: EchoProbe[] = []
-  for (const s of e.hosts) {
-    for (const d of e.hosts) {
-      if (s.name === d.name) continue
-      for (const dst of d.addresses) {
-        const v6 = dst.includes(':')
-        const srcIp = s.addresses.find((a) => a.includes(':') === v6)
-        if (srcIp === undefined) continue
-        const v = evaluate(e.inventory, policySet, {
-          src: srcIp,
-          dst,
-          protocol: v6 ? 58 : 1,
-          dstPort: v6 ? 128 : 8,
-          at,
-        })
-        out.push({
-          src: s.name,
-          srcIp,
-          dst,
-          allowed: v.decision === 'allowed',
-          blocked: v.outcome === 'blocked',
-        })
-      }
-    }
-  }
-  return out
+  return [...addressPairs(e)].map(({ src, srcIp, dst }) => {
+    const v6 = dst.includes(':')
+    const v = evaluate(e.inventory, policySet, {
+      src: srcIp,
+      dst,
+      protocol: v6 ? 58 : 1,
+      dstPort: v6 ? 128 : 8,
+      at,
+    })
+    return { src, srcIp, dst, allowed: v.decision === 'allowed', blocked: v.outcome === 'blocked' }
+  })
 }
 
 async function echoFrom(

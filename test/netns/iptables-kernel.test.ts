@@ -16,7 +16,7 @@ import { cleanupLeftovers, createLab, netnsSupport, type Lab } from './harness.j
 import { checkIcmpErrorsPass } from './icmp.js'
 import {
   checkConnections,
-  checkReapplyUnderLoad,
+  checkVersionSwitch,
   describeKernel,
   monitoredExpectations,
 } from './probe-check.js'
@@ -192,8 +192,6 @@ describeKernel(`kernel verification (iptables)`, support, () => {
 
   it('re-applying a changed ruleset under a running probe loop loses no allowed connection', async () => {
     const { inventory, hosts } = reapplyEstate
-    const v1 = reapplyEstate.version([80])
-    const v2 = reapplyEstate.version([80, 443])
     const lab = await createLab(`${PREFIX}-atomic`, hosts)
     try {
       await lab.listen({ tcp: [80, 443], udp: [] }, 30_000)
@@ -214,21 +212,11 @@ describeKernel(`kernel verification (iptables)`, support, () => {
         '-j',
         'ACCEPT',
       ])
-      await compileAndApply(lab, inventory, v1)
-      expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([
-        false,
-      ])
-      const applies = await checkReapplyUnderLoad(
+      const last = await checkVersionSwitch(
         lab,
-        'a',
-        { dst: '10.77.0.2', proto: 'tcp', port: 80 },
-        (i) => compileAndApply(lab, inventory, i % 2 === 0 ? v2 : v1),
+        (ps) => compileAndApply(lab, inventory, ps),
         'iptables atomic replace',
       )
-      const last = applies % 2 === 1 ? v2 : v1
-      expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([
-        last === v2,
-      ])
       // after all those applies: the other tool's rule is still there, each hook is there once
       const input = await lab.exec('b', ['iptables', '-w', '-S', 'INPUT'])
       expect(input).toContain('not-bulkhead')

@@ -5,7 +5,8 @@
  * would-be-blocked sets against {@link monitoredExpectations}.
  */
 import { describe, expect, it } from 'vitest'
-import type { Estate, Probe } from './estate.js'
+import type { PolicySet } from '../../src/core/index.js'
+import { reapplyEstate, type Estate, type Probe } from './estate.js'
 import { tcpExtCounter, type Lab, type ProbeTarget } from './harness.js'
 
 /**
@@ -180,4 +181,38 @@ export async function checkReapplyUnderLoad(
   expect(result.synRetrans).toBe(0)
   expect(applies).toBeGreaterThan(3)
   return applies
+}
+
+/**
+ * The version switch of the atomic-replacement tests, on {@link reapplyEstate}'s hosts (listening
+ * on TCP 80 and 443): `apply` loads version `[80]`, and a → b:443 must be refused; then versions
+ * `[80, 443]` and `[80]` are applied alternately under {@link checkReapplyUnderLoad} (probes
+ * a → b:80, `label` in its log); after that, a → b:443 connects exactly when the last version
+ * applied was `[80, 443]`.
+ * @returns the last version applied.
+ */
+export async function checkVersionSwitch(
+  lab: Lab,
+  apply: (policySet: PolicySet) => Promise<unknown>,
+  label: string,
+): Promise<PolicySet> {
+  const v1 = reapplyEstate.version([80])
+  const v2 = reapplyEstate.version([80, 443])
+  await apply(v1)
+  expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([
+    false,
+  ])
+  const applies = await checkReapplyUnderLoad(
+    lab,
+    'a',
+    { dst: '10.77.0.2', proto: 'tcp', port: 80 },
+    (i) => apply(i % 2 === 0 ? v2 : v1),
+    label,
+  )
+  // the last applied version is in force
+  const last = applies % 2 === 1 ? v2 : v1
+  expect(await lab.probe('a', [{ dst: '10.77.0.2', proto: 'tcp', port: 443 }], 1000)).toEqual([
+    last === v2,
+  ])
+  return last
 }
