@@ -99,14 +99,15 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true })
 })
 
+/** `bulkhead recommend -w <workspace> --out <out> ...rest`. */
+const recommendTo = (workspace: string, out: string, ...rest: string[]) =>
+  cli('recommend', '-w', workspace, '--out', out, ...rest)
+
 describe('bulkhead recommend on a held-out estate', () => {
   it('writes policies that validate, whose connlist is the call graph over replicas, and that allow every training flow', async () => {
     const out = path.join(ws, 'policy')
-    const r = await cli(
-      'recommend',
-      '-w',
+    const r = await recommendTo(
       ws,
-      '--out',
       out,
       '--owner',
       'shop=team-shop',
@@ -189,11 +190,8 @@ describe('bulkhead recommend on a held-out estate', () => {
 
   it('with a 20-day window the month-end job is missing and the tool says why', async () => {
     const out = path.join(root, 'short')
-    const r = await cli(
-      'recommend',
-      '-w',
+    const r = await recommendTo(
       ws,
-      '--out',
       out,
       '--since',
       '2026-10-05',
@@ -217,11 +215,8 @@ describe('bulkhead recommend on a held-out estate', () => {
 
   it('merges with the workspace policy: nothing new to propose, and the text summary says so', async () => {
     const out = path.join(root, 'merged')
-    const r = await cli(
-      'recommend',
-      '-w',
+    const r = await recommendTo(
       ws,
-      '--out',
       out,
       '--merge',
       '--owner',
@@ -276,7 +271,7 @@ describe('recommend from an AWS ping, whose ICMP type the log does not record', 
     )
     expect((await cli('ingest', '-w', dir, log)).code).toBe(0)
     const out = path.join(dir, 'policy')
-    const r = await cli('recommend', '-w', dir, '--out', out, '--owner', 'shop=team-shop')
+    const r = await recommendTo(dir, out, '--owner', 'shop=team-shop')
     expect(r.code, r.stderr).toBe(0)
     const files = readdirSync(out)
     const text = files.map((f) => readFileSync(path.join(out, f), 'utf8')).join('\n')
@@ -299,16 +294,7 @@ describe('recommend --max-prefix and unmanaged private addresses', () => {
     expect((await cli('ingest', '-w', dir, flows)).code).toBe(0)
     const rules = async (...args: string[]): Promise<string> => {
       const out = path.join(dir, `out${args.join('')}`)
-      const r = await cli(
-        'recommend',
-        '-w',
-        dir,
-        '--out',
-        out,
-        '--owner',
-        'shop=team-shop',
-        ...args,
-      )
+      const r = await recommendTo(dir, out, '--owner', 'shop=team-shop', ...args)
       expect(r.code, r.stderr).toBe(0)
       return readdirSync(out)
         .map((f) => readFileSync(path.join(out, f), 'utf8'))
