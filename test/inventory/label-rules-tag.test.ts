@@ -3,21 +3,18 @@ import { labelSet, type Diagnostic, type LabelRule, type Workload } from '../../
 import { labelRuleMatches, tagsMatch } from '../../src/inventory/index.js'
 import { loadFromSources, type SourceFile } from '../../src/policy/load.js'
 import { defaultWorkspace } from '../../src/policy/workspace.js'
+import { pos } from '../policy/helpers.js'
 
 const load = (...files: SourceFile[]) =>
   loadFromSources(defaultWorkspace('.'), files, [], new Date(0))
 
-/** 1-based line and column of the first occurrence of `needle` in `file`. */
-function pos(file: SourceFile, needle: string): { file: string; line: number; column: number } {
-  const i = file.text.indexOf(needle)
-  if (i < 0) throw new Error(`"${needle}" not in ${file.path}`)
-  const before = file.text.slice(0, i)
-  return {
-    file: file.path,
-    line: before.split('\n').length,
-    column: i - before.lastIndexOf('\n'),
-  }
-}
+/** A running EC2 instance as `aws ec2 describe-instances` lists it, its tags in this order. */
+const instance = (id: string, ip: string, tags: Record<string, string>) => ({
+  InstanceId: id,
+  PrivateIpAddress: ip,
+  State: { Name: 'running' },
+  Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+})
 
 const ec2: SourceFile = {
   path: 'inventory/ec2.json',
@@ -26,38 +23,20 @@ const ec2: SourceFile = {
       Reservations: [
         {
           Instances: [
-            {
-              InstanceId: 'i-1',
-              PrivateIpAddress: '10.0.0.1',
-              State: { Name: 'running' },
-              Tags: [
-                { Key: 'Name', Value: 'pay-api' },
-                { Key: 'Team', Value: 'payments' },
-                { Key: 'aws:autoscaling:groupName', Value: 'pay-api-asg' },
-                { Key: 'Backup', Value: '' },
-              ],
-            },
-            {
-              InstanceId: 'i-2',
-              PrivateIpAddress: '10.0.0.2',
-              State: { Name: 'running' },
-              Tags: [
-                { Key: 'Name', Value: 'pay-api' },
-                { Key: 'Team', Value: 'payments' },
-                { Key: 'aws:autoscaling:groupName', Value: 'pay-api-asg' },
-                { Key: 'Backup', Value: '' },
-                { Key: 'Patch', Value: 'tuesday' },
-              ],
-            },
-            {
-              InstanceId: 'i-3',
-              PrivateIpAddress: '10.0.0.3',
-              State: { Name: 'running' },
-              Tags: [
-                { Key: 'Name', Value: 'shop-web' },
-                { Key: 'team', Value: 'payments' },
-              ],
-            },
+            instance('i-1', '10.0.0.1', {
+              Name: 'pay-api',
+              Team: 'payments',
+              'aws:autoscaling:groupName': 'pay-api-asg',
+              Backup: '',
+            }),
+            instance('i-2', '10.0.0.2', {
+              Name: 'pay-api',
+              Team: 'payments',
+              'aws:autoscaling:groupName': 'pay-api-asg',
+              Backup: '',
+              Patch: 'tuesday',
+            }),
+            instance('i-3', '10.0.0.3', { Name: 'shop-web', team: 'payments' }),
           ],
         },
       ],
