@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import type { FlowTuple, Inventory, Workload } from '../../src/core/index.js'
+import type { FlowTuple, Inventory, PolicySet, Workload } from '../../src/core/index.js'
 import type { Edge } from '../../src/discover/types.js'
 import { addressHoldsAt, evaluate, resolveEntity } from '../../src/policy/evaluate.js'
 import { defaultWorkspace, loadFromSources } from '../../src/policy/index.js'
@@ -37,6 +37,30 @@ function pool(inv: Inventory): string[] {
     '10.200.1.0/24',
     '10.200.2.7/32',
   ]
+}
+
+/** A workload's identity: its label set, as text. */
+const id = (w: Workload): string => JSON.stringify(w.labels)
+
+/**
+ * Recommends at identity granularity (no port ranges) from a case's edges, and collects the
+ * observed keys: `keys(a, b, e)` gives those of edge `e`, `a` and `b` being its source and
+ * destination workloads (undefined for an address that is not a workload).
+ */
+function identityRecommendation(
+  inventory: Inventory,
+  edges: readonly Edge[],
+  keys: (a: Workload | undefined, b: Workload | undefined, e: Edge) => string[],
+): { r: ReturnType<typeof recommend>; set: PolicySet; observed: Set<string> } {
+  const r = recommend(mapOf(inventory, edges), inventory, {
+    granularity: 'identity',
+    ...NO_RANGES,
+  })
+  const byName = new Map(inventory.workloads.map((w) => [w.name, w]))
+  const observed = new Set<string>()
+  for (const e of edges)
+    for (const k of keys(byName.get(e.src), byName.get(e.dst), e)) observed.add(k)
+  return { r, set: { policies: r.policies, enforcement: [] }, observed }
 }
 
 const caseArb = inventoryArb.chain((inventory) => {
@@ -130,21 +154,11 @@ describe('recommend: properties against the reference evaluator', () => {
   }
 
   it('(b) at identity granularity nothing beyond the observed (identity pairs × services) is allowed', () => {
-    const id = (w: Workload): string => JSON.stringify(w.labels)
     fc.assert(
       fc.property(caseArb, ({ inventory, edges }) => {
-        const r = recommend(mapOf(inventory, edges), inventory, {
-          granularity: 'identity',
-          ...NO_RANGES,
-        })
-        const set = { policies: r.policies, enforcement: [] }
-        const byName = new Map(inventory.workloads.map((w) => [w.name, w]))
-        const observed = new Set<string>()
-        for (const e of edges) {
-          const a = byName.get(e.src)
-          const b = byName.get(e.dst)
-          if (a && b) observed.add(`${id(a)}>${id(b)}>${e.protocol}/${e.dstPort}`)
-        }
+        const { r, set, observed } = identityRecommendation(inventory, edges, (a, b, e) =>
+          a && b ? [`${id(a)}>${id(b)}>${e.protocol}/${e.dstPort}`] : [],
+        )
         for (const a of inventory.workloads) {
           for (const b of inventory.workloads) {
             for (const [proto, port] of SERVICES) {
@@ -166,22 +180,12 @@ describe('recommend: properties against the reference evaluator', () => {
   })
 
   it('(b2) at identity granularity an unmanaged or external endpoint reaches (or is reached from) only observed identities and services', () => {
-    const id = (w: Workload): string => JSON.stringify(w.labels)
     fc.assert(
       fc.property(caseArb, ({ inventory, edges }) => {
-        const r = recommend(mapOf(inventory, edges), inventory, {
-          granularity: 'identity',
-          ...NO_RANGES,
-        })
-        const set = { policies: r.policies, enforcement: [] }
-        const byName = new Map(inventory.workloads.map((w) => [w.name, w]))
-        const observed = new Set<string>()
-        for (const e of edges) {
-          const a = byName.get(e.src)
-          const b = byName.get(e.dst)
-          if (a && !b) observed.add(`${id(a)}>${e.dst}>${e.protocol}/${e.dstPort}`)
-          if (!a && b) observed.add(`${e.src}>${id(b)}>${e.protocol}/${e.dstPort}`)
-        }
+        const { set, observed } = identityRecommendation(inventory, edges, (a, b, e) => [
+          ...(a && !b ? [`${id(a)}>${e.dst}>${e.protocol}/${e.dstPort}`] : []),
+          ...(!a && b ? [`${e.src}>${id(b)}>${e.protocol}/${e.dstPort}`] : []),
+        ])
         // the entity a probe address stands for: a named external containing it, else its pool name
         const entityOf = (ip: string): string => {
           const v = resolveEntity(inventory, ip, TIMES[0] as number)
