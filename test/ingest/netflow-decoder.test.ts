@@ -20,6 +20,7 @@ import {
   v9,
   v9OptionsTemplate,
   varlen,
+  type V5Record,
 } from './netflow-builders.js'
 
 const META = { exporter: '192.0.2.1', file: 'udp://192.0.2.1:2055', record: 0 }
@@ -129,34 +130,21 @@ describe('NetFlow v5', () => {
   })
 
   it('skips a datagram whose count does not match its length', () => {
-    const good = v5({ sysUptime: 1, secs: 1 }, [
-      {
-        src: '10.0.0.1',
-        dst: '10.0.0.2',
-        srcPort: 1,
-        dstPort: 2,
-        protocol: 17,
-        packets: 1,
-        bytes: 1,
-        first: 1,
-        last: 1,
-      },
-    ])
+    const one: V5Record = {
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      srcPort: 1,
+      dstPort: 2,
+      protocol: 17,
+      packets: 1,
+      bytes: 1,
+      first: 1,
+      last: 1,
+    }
+    const good = v5({ sysUptime: 1, secs: 1 }, [one])
     const d = new NetflowDecoder()
     expect(reasons(d.decode(concat(good, u8(0)), META), 'skip')).toEqual({ 'bad-length': 1 })
-    const lying = v5({ sysUptime: 1, secs: 1, count: 3 }, [
-      {
-        src: '10.0.0.1',
-        dst: '10.0.0.2',
-        srcPort: 1,
-        dstPort: 2,
-        protocol: 17,
-        packets: 1,
-        bytes: 1,
-        first: 1,
-        last: 1,
-      },
-    ])
+    const lying = v5({ sysUptime: 1, secs: 1, count: 3 }, [one])
     const r = d.decode(lying, META)
     expect(r.flows).toEqual([])
     expect(reasons(r, 'skip')).toEqual({ 'bad-length': 1 })
