@@ -54,6 +54,19 @@ const rec = (over: Partial<Parameters<typeof recV4>[0]> = {}): Uint8Array =>
     ...over,
   })
 
+/** A v5 record of one UDP datagram 10.0.0.1:1 → 10.0.0.2:2, first and last at uptime 1 ms. */
+const UDP_ONE: V5Record = {
+  src: '10.0.0.1',
+  dst: '10.0.0.2',
+  srcPort: 1,
+  dstPort: 2,
+  protocol: 17,
+  packets: 1,
+  bytes: 1,
+  first: 1,
+  last: 1,
+}
+
 describe('NetFlow v5', () => {
   it('decodes records with uptime-relative times', () => {
     const d = new NetflowDecoder()
@@ -110,19 +123,7 @@ describe('NetFlow v5', () => {
 
   it('copes with sysUptime wrap-around (first packet before the 32-bit wrap)', () => {
     const r = new NetflowDecoder().decode(
-      v5({ sysUptime: 1000, secs: 1_700_000_000 }, [
-        {
-          src: '10.0.0.1',
-          dst: '10.0.0.2',
-          srcPort: 1,
-          dstPort: 2,
-          protocol: 17,
-          packets: 1,
-          bytes: 1,
-          first: 0xfffff000,
-          last: 500,
-        },
-      ]),
+      v5({ sysUptime: 1000, secs: 1_700_000_000 }, [{ ...UDP_ONE, first: 0xfffff000, last: 500 }]),
       META,
     )
     // age of first = 1000 + 4096 ms (wrapped), age of last = 500 ms
@@ -130,21 +131,10 @@ describe('NetFlow v5', () => {
   })
 
   it('skips a datagram whose count does not match its length', () => {
-    const one: V5Record = {
-      src: '10.0.0.1',
-      dst: '10.0.0.2',
-      srcPort: 1,
-      dstPort: 2,
-      protocol: 17,
-      packets: 1,
-      bytes: 1,
-      first: 1,
-      last: 1,
-    }
-    const good = v5({ sysUptime: 1, secs: 1 }, [one])
+    const good = v5({ sysUptime: 1, secs: 1 }, [UDP_ONE])
     const d = new NetflowDecoder()
     expect(reasons(d.decode(concat(good, u8(0)), META), 'skip')).toEqual({ 'bad-length': 1 })
-    const lying = v5({ sysUptime: 1, secs: 1, count: 3 }, [one])
+    const lying = v5({ sysUptime: 1, secs: 1, count: 3 }, [UDP_ONE])
     const r = d.decode(lying, META)
     expect(r.flows).toEqual([])
     expect(reasons(r, 'skip')).toEqual({ 'bad-length': 1 })
