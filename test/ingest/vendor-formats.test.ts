@@ -12,8 +12,9 @@ import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { readFlowBatches, readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
 import { readAsFile } from '../helpers/files.js'
+import { runLines } from './text-helpers.js'
 import { flowInvariantViolation } from '../../src/ingest/fields.js'
-import { newStats, type LineParser, type ParseContext } from '../../src/ingest/types.js'
+import type { LineParser } from '../../src/ingest/types.js'
 import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
 import { conntrackParser } from '../../src/ingest/formats/conntrack.js'
 import { azureNsgParser } from '../../src/ingest/formats/azure.js'
@@ -44,18 +45,9 @@ function body(f: Flow | undefined): Omit<Flow, 'source'> {
   return rest
 }
 
-async function parseText(
-  parser: LineParser,
-  text: string,
-): Promise<{ flows: Flow[]; ctx: ParseContext }> {
-  const ctx: ParseContext = { file: 't', strict: false, stats: newStats() }
-  async function* lines(): AsyncGenerator<string> {
-    for (const l of text.split('\n')) yield l
-  }
-  const flows: Flow[] = []
-  for await (const f of parser.parse(lines(), ctx)) flows.push(f)
-  return { flows, ctx }
-}
+/** Runs `parser` over every line of `text` as split on LF (a final empty line included), file `t`. */
+const parseText = (parser: LineParser, text: string): ReturnType<typeof runLines> =>
+  runLines(parser, text.split('\n'), { file: 't' })
 
 const S = (iso: string): number => Date.parse(iso)
 
