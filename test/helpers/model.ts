@@ -324,3 +324,16 @@ export function withAddresses(
     ),
   }
 }
+
+/**
+ * `ps` with policy `name` replaced by `policy`, or removed when `policy` is undefined; the
+ * policies kept sorted by name (code-unit order), as `PolicyIndex.updatePolicy` expects the
+ * policy set to look after the same update.
+ */
+export function withPolicy(ps: PolicySet, name: string, policy: Policy | undefined): PolicySet {
+  const rest = ps.policies.filter((p) => p.name !== name)
+  const policies = policy
+    ? [...rest, policy].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    : rest
+  return { ...ps, policies }
+}

@@ -22,6 +22,7 @@ import {
   SEED,
   TIMES,
   tupleArb,
+  withPolicy,
 } from '../helpers/model.js'
 
 const RUNS = 300
@@ -154,14 +155,6 @@ function applyEdit(
     }
   }
   return with_(rules)
-}
-
-function withPolicy(ps: PolicySet, name: string, policy: Policy | undefined): PolicySet {
-  const rest = ps.policies.filter((p) => p.name !== name)
-  const policies = policy
-    ? [...rest, policy].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    : rest
-  return { ...ps, policies }
 }
 
 const PROTO_PORTS: readonly [number, number][] = [

@@ -30,6 +30,7 @@ import {
   SEED,
   TIMES,
   tupleArb,
+  withPolicy,
 } from '../helpers/model.js'
 
 const RUNS = 1000
@@ -144,14 +145,6 @@ const updateArb: fc.Arbitrary<{ name: string; policy: Policy | undefined }> = fc
     }),
   )
 
-function applyUpdate(ps: PolicySet, name: string, policy: Policy | undefined): PolicySet {
-  const rest = ps.policies.filter((p) => p.name !== name)
-  const policies = policy
-    ? [...rest, policy].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    : rest
-  return { ...ps, policies }
-}
-
 const PROTO_PORTS: readonly [number, number][] = [
   ...[6, 17, 132].flatMap((p) => PORTS.map((port): [number, number] => [p, port])),
   ...[1, 58].flatMap((p) => [0, 8, 128, 255].map((port): [number, number] => [p, port])),
@@ -184,7 +177,7 @@ describe('PolicyIndex after updatePolicy', () => {
             index.decide(t.src, t.dst, t.protocol, t.dstPort, t.at)
           for (const u of updates) {
             index.updatePolicy(u.name, u.policy)
-            ps = applyUpdate(ps, u.name, u.policy)
+            ps = withPolicy(ps, u.name, u.policy)
             for (const t of tuples) {
               for (const reply of [false, true]) {
                 const diff = difference(index, inv, ps, t, now, reply)
