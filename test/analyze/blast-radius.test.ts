@@ -32,6 +32,9 @@ import { cli } from '../helpers/cli.js'
 import { BLAST_ESTATE, loadBlastEstate } from './blast-estate.js'
 
 const DIR = BLAST_ESTATE
+/** `bulkhead blast-radius -w <blast-estate> --at 2026-11-22 ...rest`. */
+const blastRadiusAt = (...rest: string[]) =>
+  cli('blast-radius', '-w', DIR, '--at', '2026-11-22', ...rest)
 const AT = Date.UTC(2026, 10, 22)
 
 let inventory: Inventory
@@ -586,7 +589,7 @@ describe('incremental update (PolicyReachability)', () => {
 
 describe('bulkhead blast-radius', () => {
   it('-o json has the documented shape', async () => {
-    const r = await cli('blast-radius', '-w', DIR, '--at', '2026-11-22', '-o', 'json')
+    const r = await blastRadiusAt('-o', 'json')
     expect(r.code).toBe(0)
     const doc = JSON.parse(r.stdout) as Record<string, unknown>
     expect(doc.baseline).toBe('policy')
@@ -599,34 +602,10 @@ describe('bulkhead blast-radius', () => {
   })
 
   it('--baseline flat --compare DIR -o md and -o dot', async () => {
-    const md = await cli(
-      'blast-radius',
-      '-w',
-      DIR,
-      '--at',
-      '2026-11-22',
-      '--baseline',
-      'flat',
-      '--compare',
-      `${DIR}policy`,
-      '-o',
-      'md',
-    )
+    const md = await blastRadiusAt('--baseline', 'flat', '--compare', `${DIR}policy`, '-o', 'md')
     expect(md.code).toBe(0)
     expect(md.stdout).toContain('Reduction from flat to policy:')
-    const dot = await cli(
-      'blast-radius',
-      '-w',
-      DIR,
-      '--at',
-      '2026-11-22',
-      '--baseline',
-      'flat',
-      '--from',
-      'edge-lb',
-      '-o',
-      'dot',
-    )
+    const dot = await blastRadiusAt('--baseline', 'flat', '--from', 'edge-lb', '-o', 'dot')
     expect(dot.code).toBe(0)
     expect(dot.stdout).toMatch(/"edge-lb" -> "db-1" \[color=red/)
     expect(dot.stdout).toContain('"db-1" [shape=doubleoctagon')
@@ -635,8 +614,8 @@ describe('bulkhead blast-radius', () => {
   it('--baseline enforced: text and -o json give today, flat, the policy target and the rollout', async () => {
     // test/fixtures/blast-estate: only db-1 enforces (the rest of prod monitors), so the six
     // others reach each other on every service and nothing reaches db-1, which no rule opens
-    const args = ['blast-radius', '-w', DIR, '--at', '2026-11-22', '--baseline', 'enforced']
-    const json = await cli(...args, '-o', 'json')
+    const args = ['--baseline', 'enforced']
+    const json = await blastRadiusAt(...args, '-o', 'json')
     expect(json.stderr).toBe('')
     expect(json.code).toBe(0)
     const doc = JSON.parse(json.stdout) as BlastRadiusResult
@@ -653,7 +632,7 @@ describe('bulkhead blast-radius', () => {
       rollout: { openPairs: 34.3, meanTransitive: 36.4, sourcesReachingCrownJewels: 100 },
     })
     expect(doc.sources.find((x) => x.workload === 'db-1')).toMatchObject({ direct: 0 })
-    const text = await cli(...args)
+    const text = await blastRadiusAt(...args)
     expect(text.code).toBe(0)
     expect(text.stdout).toContain('baseline enforced at 2026-11-22')
     expect(text.stdout).toContain('reduction from flat to enforced: open lateral paths 28.6%')
@@ -661,7 +640,7 @@ describe('bulkhead blast-radius', () => {
     expect(text.stdout).toContain(
       "rollout, share of the target's reduction in force: open lateral paths 34.3%",
     )
-    const md = await cli(...args, '-o', 'md')
+    const md = await blastRadiusAt(...args, '-o', 'md')
     expect(md.code).toBe(0)
     expect(md.stdout).toContain('Target `policy` (every workload enforcing)')
   })
