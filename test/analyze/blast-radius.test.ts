@@ -30,6 +30,7 @@ import {
 } from '../../src/analyze/index.js'
 import { cli } from '../helpers/cli.js'
 import { BLAST_ESTATE, loadBlastEstate } from './blast-estate.js'
+import { workload } from '../helpers/workloads.js'
 
 const DIR = BLAST_ESTATE
 /** `bulkhead blast-radius -w <blast-estate> --at 2026-11-22 ...rest`. */
@@ -210,8 +211,8 @@ describe('blast radius baselines', () => {
   it('observed: only workloads active at --at, and no reach over link control or ICMP errors (s13/hS D5)', () => {
     const inv: Inventory = {
       workloads: [
-        { name: 'h1', addresses: [{ ip: '2001:db8::1' }], labels: labelSet({ role: 'a' }) },
-        { name: 'h2', addresses: [{ ip: '2001:db8::2' }], labels: labelSet({ role: 'b' }) },
+        workload('h1', '2001:db8::1', { role: 'a' }),
+        workload('h2', '2001:db8::2', { role: 'b' }),
         // held its address until a day before AT: gone
         {
           name: 'gone',

@@ -25,15 +25,12 @@ import {
 } from '../../src/compile/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import { cidr, enforced, lbl, NOW, policy, pod, rule, tcp } from './kubernetes-fixture.js'
+import { workload } from '../helpers/workloads.js'
 
 const WEB = pod('shop', 'web', '10.99.1.10', { app: 'web' })
 const API = pod('shop', 'api', '10.99.1.20', { app: 'api' })
 /** A VM: no `namespace` label, so not a pod. */
-const DB_VM: Workload = {
-  name: 'db-vm',
-  addresses: [{ ip: '10.99.0.50' }],
-  labels: labelSet({ role: 'db' }),
-}
+const DB_VM: Workload = workload('db-vm', '10.99.0.50', { role: 'db' })
 const inventory = (workloads: Workload[]): Inventory => ({
   workloads,
   externals: [{ name: 'dc', cidr: cidr('10.99.0.0/24'), labels: labelSet() }],
@@ -333,16 +330,8 @@ describe('cluster targets: dual-stack pods inside a cidr selector', () => {
 describe('cluster targets: workloads placed by the defaultNamespace option', () => {
   it('a selector on `namespace DoesNotExist` takes them one by one, as the model does', () => {
     // no namespace label: the model matches them; the cluster puts them in `default`
-    const web: Workload = {
-      name: 'web',
-      addresses: [{ ip: '10.99.1.10' }],
-      labels: labelSet({ app: 'web' }),
-    }
-    const api: Workload = {
-      name: 'api',
-      addresses: [{ ip: '10.99.1.20' }],
-      labels: labelSet({ app: 'api' }),
-    }
+    const web: Workload = workload('web', '10.99.1.10', { app: 'web' })
+    const api: Workload = workload('api', '10.99.1.20', { app: 'api' })
     const ps = enforced([
       policy('p', { app: 'api' }, [
         rule(

@@ -6,7 +6,7 @@
 import fc from 'fast-check'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { cidrRange, labelSet, parseCidr, type Cidr, type PolicySet } from '../../src/core/index.js'
+import { cidrRange, parseCidr, type Cidr, type PolicySet } from '../../src/core/index.js'
 import { resolveEntity } from '../../src/policy/evaluate.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { iptablesCompiler } from '../../src/compile/iptables/compile.js'
@@ -28,6 +28,7 @@ import {
 } from './two-hosts.js'
 import { nftablesCompiler } from '../../src/compile/nftables/compile.js'
 import { SEED } from '../helpers/model.js'
+import { workload } from '../helpers/workloads.js'
 
 const parsedCache = new WeakMap<CompileResult, Map<string, ParsedIptables>>()
 
@@ -420,10 +421,7 @@ describe('a host that no later change touches compiles exactly as without time',
     // c (role=backup) is in no rule: its rulesets are the same before and after the expiry
     const inv = {
       ...twoHosts,
-      workloads: [
-        ...twoHosts.workloads,
-        { name: 'c', addresses: [{ ip: '10.9.0.3' }], labels: labelSet({ role: 'backup' }) },
-      ],
+      workloads: [...twoHosts.workloads, workload('c', '10.9.0.3', { role: 'backup' })],
     }
     const timed = expiringWebToDb('enforce', expires)
     const untimed: PolicySet = {

@@ -22,6 +22,7 @@ import {
   type Workload,
 } from '../../src/core/index.js'
 import { enforcementModeOf } from '../../src/policy/evaluate.js'
+import { workload } from '../helpers/workloads.js'
 
 export const NOW = new Date(Date.UTC(2026, 10, 22, 12))
 export const cidr = (t: string): Cidr => parseCidr(t) as Cidr
@@ -45,11 +46,7 @@ export function pod(
   ip: string,
   labels: Record<string, string>,
 ): Workload {
-  return {
-    name: `${ns}/${name}[Pod]`,
-    addresses: [{ ip }],
-    labels: labelSet({ ...labels, namespace: ns }),
-  }
+  return workload(`${ns}/${name}[Pod]`, ip, { ...labels, namespace: ns })
 }
 
 export function rule(
@@ -174,16 +171,8 @@ const APPS = ['x', 'y'] as const
  * cluster targets install nothing for them and match them by address.
  */
 export const VMS: readonly Workload[] = [
-  {
-    name: 'vm-db',
-    addresses: [{ ip: '203.0.113.50' }],
-    labels: labelSet({ role: 'db', app: 'x' }),
-  },
-  {
-    name: 'vm-web',
-    addresses: [{ ip: '10.244.1.200' }],
-    labels: labelSet({ role: 'web', app: 'y' }),
-  },
+  workload('vm-db', '203.0.113.50', { role: 'db', app: 'x' }),
+  workload('vm-web', '10.244.1.200', { role: 'web', app: 'y' }),
 ]
 
 /**

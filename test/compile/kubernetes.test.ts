@@ -57,6 +57,7 @@ import {
 } from './kubernetes-fixture.js'
 import { SEED } from '../helpers/model.js'
 import { expectGoldenFiles } from './k8s-differential.js'
+import { workload } from '../helpers/workloads.js'
 
 /** Bare Pod manifests for the analyser, from the inventory's pod workloads. */
 function podManifests(inventory: Inventory): Record<string, unknown>[] {
@@ -266,10 +267,7 @@ describe('kubernetes target: fixtures', () => {
   it('workloads that are not pods are left out with compile/not-a-pod', () => {
     const inv: Inventory = {
       ...SHOP,
-      workloads: [
-        ...SHOP.workloads,
-        { name: 'vm-1', addresses: [{ ip: '10.9.0.1' }], labels: labelSet({ role: 'web' }) },
-      ],
+      workloads: [...SHOP.workloads, workload('vm-1', '10.9.0.1', { role: 'web' })],
     }
     const r = kubernetesAnpCompiler.compile(inv, SHOP_POLICIES, { now: NOW })
     expect(r.diagnostics.map((d) => d.code)).toContain('compile/not-a-pod')
@@ -707,14 +705,7 @@ describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
   it('a workload that is not a pod in monitor mode stops neither kubernetes nor cilium', () => {
     const inv: Inventory = {
       ...SHOP,
-      workloads: [
-        ...SHOP.workloads,
-        {
-          name: 'legacy-vm',
-          addresses: [{ ip: '10.99.0.50' }],
-          labels: labelSet({ role: 'legacy' }),
-        },
-      ],
+      workloads: [...SHOP.workloads, workload('legacy-vm', '10.99.0.50', { role: 'legacy' })],
     }
     const ps: PolicySet = {
       ...SHOP_POLICIES,

@@ -3,7 +3,8 @@
  * (role=db, IPv4 and IPv6), and one rule web → db on tcp/5432 in a chosen enforcement mode.
  */
 import { expect } from 'vitest'
-import { labelSet, type Inventory, type PolicySet } from '../../src/core/index.js'
+import { labelSet, type PolicySet } from '../../src/core/index.js'
+import { inventoryOf, workload } from '../helpers/workloads.js'
 
 export const lbl = (m: Record<string, string>) => ({
   kind: 'labels' as const,
@@ -11,18 +12,10 @@ export const lbl = (m: Record<string, string>) => ({
   expressions: [],
   global: false,
 })
-export const twoHosts: Inventory = {
-  workloads: [
-    { name: 'a', addresses: [{ ip: '10.9.0.1' }], labels: labelSet({ role: 'web' }) },
-    {
-      name: 'b',
-      addresses: [{ ip: '10.9.0.2' }, { ip: '2001:db8::2' }],
-      labels: labelSet({ role: 'db' }),
-    },
-  ],
-  externals: [],
-  labelRules: [],
-}
+export const twoHosts = inventoryOf(
+  workload('a', '10.9.0.1', { role: 'web' }),
+  workload('b', ['10.9.0.2', '2001:db8::2'], { role: 'db' }),
+)
 export const webToDb = (mode: 'enforce' | 'monitor' | 'observe'): PolicySet => ({
   policies: [
     {

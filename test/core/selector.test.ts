@@ -10,16 +10,13 @@ import {
   type Endpoint,
   type Selector,
 } from '../../src/core/index.js'
+import { workload } from '../helpers/workloads.js'
 
 const web: Endpoint = {
   ip: parseIp('10.0.0.1')!,
   entity: {
     kind: 'workload',
-    workload: {
-      name: 'web-1',
-      addresses: [{ ip: '10.0.0.1' }],
-      labels: labelSet({ role: 'web', app: 'shop', env: 'prod' }),
-    },
+    workload: workload('web-1', '10.0.0.1', { role: 'web', app: 'shop', env: 'prod' }),
   },
 }
 const ext: Endpoint = {

@@ -4,14 +4,9 @@
  * silently) and stops only that target.
  */
 import { describe, expect, it } from 'vitest'
-import {
-  labelSet,
-  type EnforcementMode,
-  type Inventory,
-  type PolicySet,
-  type Rule,
-} from '../../src/core/index.js'
+import { labelSet, type EnforcementMode, type PolicySet, type Rule } from '../../src/core/index.js'
 import { compileDemoTargets, policyFor } from '../../src/cli/commands/demo-targets.js'
+import { inventoryOf, workload } from '../helpers/workloads.js'
 
 const lbl = (m: Record<string, string>) => ({
   kind: 'labels' as const,
@@ -22,24 +17,12 @@ const lbl = (m: Record<string, string>) => ({
 const AT = Date.UTC(2026, 10, 1)
 
 /** Two VMs (web, db) and two pods in namespace shop (front, cart). */
-const estate: Inventory = {
-  workloads: [
-    { name: 'vm-web', addresses: [{ ip: '10.1.0.1' }], labels: labelSet({ role: 'web' }) },
-    { name: 'vm-db', addresses: [{ ip: '10.1.0.2' }], labels: labelSet({ role: 'db' }) },
-    {
-      name: 'shop/front[Deployment]',
-      addresses: [{ ip: '10.244.0.1' }],
-      labels: labelSet({ role: 'front', namespace: 'shop' }),
-    },
-    {
-      name: 'shop/cart[Deployment]',
-      addresses: [{ ip: '10.244.0.2' }],
-      labels: labelSet({ role: 'cart', namespace: 'shop' }),
-    },
-  ],
-  externals: [],
-  labelRules: [],
-}
+const estate = inventoryOf(
+  workload('vm-web', '10.1.0.1', { role: 'web' }),
+  workload('vm-db', '10.1.0.2', { role: 'db' }),
+  workload('shop/front[Deployment]', '10.244.0.1', { role: 'front', namespace: 'shop' }),
+  workload('shop/cart[Deployment]', '10.244.0.2', { role: 'cart', namespace: 'shop' }),
+)
 
 const rule = (id: string, from: string, to: string, protocol = 6, port = 443): Rule => ({
   id,

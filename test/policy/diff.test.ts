@@ -9,7 +9,6 @@ import {
   parseCidr,
   type Cidr,
   type Flow,
-  type Inventory,
   type Policy,
   type PolicySet,
   type Rule,
@@ -24,6 +23,7 @@ import {
 } from '../../src/policy/diff.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import { inventoryArb, policySetArb, SEED, TIMES, tupleArb } from '../helpers/model.js'
+import { inventoryOf, workload } from '../helpers/workloads.js'
 
 const lbl = (m: Record<string, string>): Selector => ({
   kind: 'labels',
@@ -56,22 +56,10 @@ const policy = (rules: Rule[], over: Partial<Policy> = {}): Policy => ({
 })
 const set = (...policies: Policy[]): PolicySet => ({ policies, enforcement: [] })
 
-const inventory: Inventory = {
-  workloads: [
-    {
-      name: 'web',
-      addresses: [{ ip: '10.0.0.1' }],
-      labels: labelSet({ app: 'shop', role: 'web' }),
-    },
-    {
-      name: 'api',
-      addresses: [{ ip: '10.0.0.2' }],
-      labels: labelSet({ app: 'shop', role: 'api' }),
-    },
-  ],
-  externals: [],
-  labelRules: [],
-}
+const inventory = inventoryOf(
+  workload('web', '10.0.0.1', { app: 'shop', role: 'web' }),
+  workload('api', '10.0.0.2', { app: 'shop', role: 'api' }),
+)
 const NOW = new Date('2026-11-01T00:00:00Z')
 
 describe('diffRules', () => {

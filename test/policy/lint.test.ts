@@ -23,6 +23,7 @@ import { parseIp } from '../../src/core/index.js'
 import { isLive, resolveEntity } from '../../src/policy/evaluate.js'
 import { lint, type LintFinding } from '../../src/policy/lint.js'
 import { ALL_IPS, inventoryArb, policySetArb, PORTS, SEED, TIMES } from '../helpers/model.js'
+import { inventoryOf, workload } from '../helpers/workloads.js'
 
 const DAY = 86_400_000
 /** An expiry after every instant of the model's TIMES. */
@@ -253,27 +254,11 @@ const lbl = (m: Record<string, string>, global = false): Selector => ({
 const cidr = (t: string): Selector => ({ kind: 'cidr', cidr: parseCidr(t) as Cidr, except: [] })
 const tcp = (lo: number, hi = lo) => ({ protocol: 6, ports: { lo, hi } })
 
-const inv: Inventory = {
-  workloads: [
-    {
-      name: 'web-1',
-      addresses: [{ ip: '10.0.1.1' }],
-      labels: labelSet({ role: 'web', env: 'prod', app: 'pay' }),
-    },
-    {
-      name: 'db-1',
-      addresses: [{ ip: '10.0.2.1' }],
-      labels: labelSet({ role: 'db', env: 'prod', app: 'pay' }),
-    },
-    {
-      name: 'dev-1',
-      addresses: [{ ip: '10.9.0.1' }],
-      labels: labelSet({ role: 'web', env: 'dev', app: 'pay' }),
-    },
-  ],
-  externals: [],
-  labelRules: [],
-}
+const inv = inventoryOf(
+  workload('web-1', '10.0.1.1', { role: 'web', env: 'prod', app: 'pay' }),
+  workload('db-1', '10.0.2.1', { role: 'db', env: 'prod', app: 'pay' }),
+  workload('dev-1', '10.9.0.1', { role: 'web', env: 'dev', app: 'pay' }),
+)
 
 function rule(id: string, line: number, over: Partial<Rule> = {}): Rule {
   return {

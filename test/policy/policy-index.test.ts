@@ -18,7 +18,6 @@ import {
   type Rule,
   type Selector,
   type Service,
-  type Workload,
 } from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import {
@@ -30,6 +29,7 @@ import {
   tableLookup,
 } from '../../src/policy/index-internals/tables.js'
 import { PolicyIndex } from '../../src/policy/policy-index.js'
+import { workload, inventoryOf } from '../helpers/workloads.js'
 
 const T0 = Date.UTC(2026, 9, 1)
 const DAY = 86_400_000
@@ -76,19 +76,6 @@ const tuple = (src: string, dst: string, service: string, at = T0): FlowTuple =>
   return { src, dst, protocol: s.protocol, dstPort: s.ports.lo, srcPort: 40000, at }
 }
 
-/** A workload holding `ips` at all times, with these labels. */
-const wl = (name: string, ips: string | string[], l: Record<string, string>): Workload => ({
-  name,
-  addresses: (typeof ips === 'string' ? [ips] : ips).map((ip) => ({ ip })),
-  labels: labelSet(l),
-})
-/** An inventory of these workloads, no externals, no label rules. */
-const inventory = (...workloads: Workload[]): Inventory => ({
-  workloads,
-  externals: [],
-  labelRules: [],
-})
-
 /** Evaluates with both the index and the reference; asserts they agree; returns a summary. */
 function both(
   index: PolicyIndex,
@@ -129,7 +116,7 @@ const judge =
 
 describe('PolicyIndex on tricky cases', () => {
   it('follows an address that moves between workloads over time', () => {
-    const inv = inventory(
+    const inv = inventoryOf(
       {
         name: 'ci-7',
         addresses: [{ ip: '10.30.0.7', from: T0, to: T0 + 2 * DAY }],
@@ -140,7 +127,7 @@ describe('PolicyIndex on tricky cases', () => {
         addresses: [{ ip: '10.30.0.7', from: T0 + 2 * DAY }],
         labels: labelSet({ app: 'pay', role: 'batch' }),
       },
-      wl('pay-db', '10.20.0.5', { app: 'pay', role: 'db' }),
+      workload('pay-db', '10.20.0.5', { app: 'pay', role: 'db' }),
     )
     const ps: PolicySet = {
       policies: [
@@ -191,7 +178,7 @@ describe('PolicyIndex on tricky cases', () => {
 
   it('resolves an address in a named external and in a policy CIDR by both facts', () => {
     const inv: Inventory = {
-      workloads: [wl('sftp-gw', '10.0.0.9', { role: 'gw' })],
+      workloads: [workload('sftp-gw', '10.0.0.9', { role: 'gw' })],
       externals: [
         { name: 'bank', cidr: cidr('198.51.100.0/24'), labels: labelSet({ role: 'partner' }) },
         { name: 'bank-dr', cidr: cidr('198.51.100.192/26'), labels: labelSet() },
@@ -229,10 +216,10 @@ describe('PolicyIndex on tricky cases', () => {
   })
 
   it('honours except blocks, for workloads and unmanaged addresses alike', () => {
-    const inv = inventory(
-      wl('in-except', '10.1.0.5', { role: 'web' }),
-      wl('outside-except', '10.2.0.5', { role: 'web' }),
-      wl('db', ['10.9.0.1', '2001:db8::9'], { role: 'db' }),
+    const inv = inventoryOf(
+      workload('in-except', '10.1.0.5', { role: 'web' }),
+      workload('outside-except', '10.2.0.5', { role: 'web' }),
+      workload('db', ['10.9.0.1', '2001:db8::9'], { role: 'db' }),
     )
     const ps: PolicySet = {
       policies: [
@@ -262,10 +249,10 @@ describe('PolicyIndex on tricky cases', () => {
   })
 
   it('ANDs `{}` with the scope unless global', () => {
-    const inv = inventory(
-      wl('pay-web', '10.0.0.1', { app: 'pay', role: 'web' }),
-      wl('pay-db', '10.0.0.2', { app: 'pay', role: 'db' }),
-      wl('shop-web', '10.0.0.3', { app: 'shop', role: 'web' }),
+    const inv = inventoryOf(
+      workload('pay-web', '10.0.0.1', { app: 'pay', role: 'web' }),
+      workload('pay-db', '10.0.0.2', { app: 'pay', role: 'db' }),
+      workload('shop-web', '10.0.0.3', { app: 'shop', role: 'web' }),
     )
     const ps: PolicySet = {
       policies: [
@@ -292,7 +279,7 @@ describe('PolicyIndex on tricky cases', () => {
   })
 
   it('resolves non-canonical spellings as the reference does, and rejects non-addresses', () => {
-    const inv = inventory(wl('v6', '2001:db8::1', { role: 'db' }))
+    const inv = inventoryOf(workload('v6', '2001:db8::1', { role: 'db' }))
     const ps: PolicySet = {
       policies: [policy('p', [rule('r', [block('::/0')], [block('2001:db8::/64')], ['tcp/443'])])],
       enforcement: [],
@@ -311,7 +298,10 @@ describe('PolicyIndex on tricky cases', () => {
   })
 
   it('encodes decide() results and names rules with ruleAt; drops expired rules', () => {
-    const inv = inventory(wl('a', '10.0.0.1', { role: 'web' }), wl('b', '10.0.0.2', { role: 'db' }))
+    const inv = inventoryOf(
+      workload('a', '10.0.0.1', { role: 'web' }),
+      workload('b', '10.0.0.2', { role: 'db' }),
+    )
     const ps: PolicySet = {
       policies: [
         policy('p', [
@@ -347,7 +337,10 @@ describe('PolicyIndex on tricky cases', () => {
   })
 
   it('updatePolicy re-decides cached pairs and keeps selectors still in use', () => {
-    const inv = inventory(wl('a', '10.0.0.1', { role: 'web' }), wl('b', '10.0.0.2', { role: 'db' }))
+    const inv = inventoryOf(
+      workload('a', '10.0.0.1', { role: 'web' }),
+      workload('b', '10.0.0.2', { role: 'db' }),
+    )
     const allowWebDb = policy('p', [
       rule('web-db', [labels({ role: 'web' })], [labels({ role: 'db' })], ['tcp/5432']),
     ])
@@ -395,7 +388,10 @@ describe('PolicyIndex on tricky cases', () => {
 
 describe('PolicyIndex.updatePolicy compaction', () => {
   it('renumbers rules when retired indices pile up, keeping class ids and decisions', () => {
-    const inv = inventory(wl('a', '10.0.0.1', { role: 'web' }), wl('b', '10.0.0.2', { role: 'db' }))
+    const inv = inventoryOf(
+      workload('a', '10.0.0.1', { role: 'web' }),
+      workload('b', '10.0.0.2', { role: 'db' }),
+    )
     const version = (k: number): Policy =>
       policy('p', [
         rule('keep', [labels({ role: 'db' })], [labels({ role: 'web' })], ['tcp/80']),
@@ -517,9 +513,9 @@ describe('PolicyIndex internals', () => {
   })
 
   it('judges an ICMP echo reply as the echo request it answers (rule 3), IPv4 and IPv6', () => {
-    const inv = inventory(
-      wl('mon', ['10.0.0.1', '2001:db8::1'], { role: 'mon' }),
-      wl('web', ['10.0.0.2', '2001:db8::2'], { role: 'web' }),
+    const inv = inventoryOf(
+      workload('mon', ['10.0.0.1', '2001:db8::1'], { role: 'mon' }),
+      workload('web', ['10.0.0.2', '2001:db8::2'], { role: 'web' }),
     )
     const ps: PolicySet = {
       policies: [
@@ -561,7 +557,10 @@ describe('PolicyIndex internals', () => {
   })
 
   it('decides protocols and ports outside the columns as the reference does', () => {
-    const inv = inventory(wl('a', '10.0.0.1', { role: 'web' }), wl('b', '10.0.0.2', { role: 'db' }))
+    const inv = inventoryOf(
+      workload('a', '10.0.0.1', { role: 'web' }),
+      workload('b', '10.0.0.2', { role: 'db' }),
+    )
     const ps: PolicySet = {
       policies: [
         policy('p', [

@@ -22,6 +22,7 @@ import { evaluate } from '../../src/policy/evaluate.js'
 import { LINK_CONTROL_CODE, PolicyIndex, RELATED_CODE } from '../../src/policy/policy-index.js'
 import { simulate, Simulator, type FlowGroup } from '../../src/policy/simulate.js'
 import { inventoryArb, policySetArb, SEED, TIMES, tupleArb } from '../helpers/model.js'
+import { workload } from '../helpers/workloads.js'
 
 const directionArb = fc.constantFrom<FlowDirection>(
   'client-to-server',
@@ -171,16 +172,8 @@ const DAY = 86_400_000
 const T = Date.UTC(2026, 9, 10)
 const inv: Inventory = {
   workloads: [
-    {
-      name: 'web-1',
-      addresses: [{ ip: '10.0.1.1' }],
-      labels: labelSet({ role: 'web', env: 'prod' }),
-    },
-    {
-      name: 'db-1',
-      addresses: [{ ip: '10.0.2.1' }],
-      labels: labelSet({ role: 'db', env: 'prod' }),
-    },
+    workload('web-1', '10.0.1.1', { role: 'web', env: 'prod' }),
+    workload('db-1', '10.0.2.1', { role: 'db', env: 'prod' }),
     {
       name: 'ci-1',
       addresses: [{ ip: '10.0.3.7', from: T, to: T + DAY }],
