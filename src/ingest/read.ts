@@ -335,7 +335,12 @@ async function* readOne(
     const lineOpts = {
       maxLineBytes,
       onLongLine: (line: number): void =>
-        skip(ctx, 'line-too-long', `${file}:${line}`, `(line longer than ${counted(maxLineBytes, 'byte')})`),
+        skip(
+          ctx,
+          'line-too-long',
+          `${file}:${line}`,
+          `(line longer than ${counted(maxLineBytes, 'byte')})`,
+        ),
     }
     if (
       columnar &&

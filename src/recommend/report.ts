@@ -31,7 +31,9 @@ export function renderReportText(report: RecommendReport): string {
       partlyDenied(t),
   )
   for (const p of report.policies) {
-    out.push(`  ${p.file}: ${counted(p.rules, 'rule')}, owner ${p.owner}, coverage ${pct(p.coverage)}`)
+    out.push(
+      `  ${p.file}: ${counted(p.rules, 'rule')}, owner ${p.owner}, coverage ${pct(p.coverage)}`,
+    )
   }
   for (const o of report.overPermission) {
     out.push(
