@@ -5,22 +5,10 @@
  * Usage: node --import tsx browser-check.ts CHROMIUM REPORT.html
  */
 import { pathToFileURL } from 'node:url'
-import { chromium } from 'playwright-core'
+import { launchHeadless } from '../helpers/browser.js'
 
 const [chromiumPath = '', reportFile = ''] = process.argv.slice(2)
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  timeout: 30_000,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-})
+const browser = await launchHeadless(chromiumPath)
 const out: Record<string, unknown> = {}
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })

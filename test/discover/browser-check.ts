@@ -5,22 +5,11 @@
  * Usage: node --import tsx browser-check.ts CHROMIUM MAP.html GROUPED.html BIG.html
  */
 import { pathToFileURL } from 'node:url'
-import { chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import { launchHeadless } from '../helpers/browser.js'
 
 const [chromiumPath = '', mapFile = '', groupedFile = '', bigFile = ''] = process.argv.slice(2)
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  timeout: 30_000,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-})
+const browser = await launchHeadless(chromiumPath)
 const out: Record<string, unknown> = {}
 try {
   const open = async (file: string) => {
