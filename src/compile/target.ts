@@ -17,9 +17,22 @@ import {
 } from '../core/index.js'
 import { addressHoldsAt, isLive } from '../policy/evaluate.js'
 
-/** Enforcement back ends (DESIGN.md "target"). Stable: the `--target` values. */
-export type TargetName =
-  'nftables' | 'iptables' | 'kubernetes' | 'cilium' | 'calico' | 'aws-sg' | 'azure-nsg'
+/**
+ * Enforcement back ends (DESIGN.md "target"), in the order `compile --help` lists them. Stable:
+ * the `--target` values.
+ */
+export const TARGET_NAMES = [
+  'nftables',
+  'iptables',
+  'kubernetes',
+  'cilium',
+  'calico',
+  'aws-sg',
+  'azure-nsg',
+] as const
+
+/** One of {@link TARGET_NAMES}. */
+export type TargetName = (typeof TARGET_NAMES)[number]
 
 /**
  * What a target can express. A live rule needs every capability {@link requiredCapabilities}
@@ -89,6 +102,15 @@ export const ALL_CAPABILITIES: readonly Capability[] = [
   'ipv6',
   'monitor-mode',
 ]
+
+/**
+ * Every capability but `missing`: how a target that lacks a few states what it can express, so
+ * that its list names what is missing (the capabilities its conformance suite skips), as a
+ * Hono router names its skipped tests.
+ */
+export function capabilitiesWithout(...missing: readonly Capability[]): ReadonlySet<Capability> {
+  return new Set(ALL_CAPABILITIES.filter((c) => !missing.includes(c)))
+}
 
 /** Which traffic of a host a compiled artefact filters: into it, out of it, or both. */
 export type Direction = 'ingress' | 'egress' | 'both'
@@ -390,6 +412,39 @@ export function laterChangeWarnings(
             },
           ],
     )
+}
+
+/**
+ * A target that compiles in one plan as a {@link Compiler} (kubernetes, cilium, calico, aws-sg,
+ * azure-nsg): `plan` builds the target's objects from the inputs (throwing what its planner
+ * throws: `compile/not-expressible`, {@link UnsupportedByTargetError}, ...) with the diagnostics
+ * of its own, `artefacts` renders the plan into files; the result's diagnostics are the plan's,
+ * then a warning per later change of the input the artefacts cannot follow
+ * ({@link laterChangeWarnings} at `options.now`), as for every target.
+ */
+export function planCompiler<
+  O extends CompileOptions,
+  P extends { readonly diagnostics: CompileResult['diagnostics'] },
+>(
+  target: TargetName,
+  capabilities: ReadonlySet<Capability>,
+  plan: (inventory: Inventory, policySet: PolicySet, options: O) => P,
+  artefacts: (plan: P, options: O) => Artefact[],
+): Compiler<O> {
+  return {
+    target,
+    capabilities,
+    compile(inventory: Inventory, policySet: PolicySet, options: O): CompileResult {
+      const planned = plan(inventory, policySet, options)
+      return {
+        artefacts: artefacts(planned, options),
+        diagnostics: [
+          ...planned.diagnostics,
+          ...laterChangeWarnings(inventory, policySet, options.now),
+        ],
+      }
+    },
+  }
 }
 
 /** Why a time-aware target does not follow a change: the slice bound or its latest instant. */

@@ -23,11 +23,11 @@ import {
   nftablesCompiler,
   podNamespace,
   DEFAULT_MAX_TIME_SLICES,
+  TARGET_NAMES,
   recompileAt,
   type CompileResult,
   type Direction,
   type NftablesOptions,
-  type TargetName,
 } from '../../compile/index.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
 import { loadOrThrow, parseTime } from '../workspace.js'
@@ -80,17 +80,6 @@ export function renderCompileText(out: CompileOutput, outDir: string): string {
     )
   return `${lines.join('\n')}\n`
 }
-
-/** The targets `compile` takes (DESIGN.md "target"), in the order `--help` lists them. */
-const TARGETS: readonly TargetName[] = [
-  'nftables',
-  'iptables',
-  'kubernetes',
-  'cilium',
-  'calico',
-  'aws-sg',
-  'azure-nsg',
-]
 
 interface CompileFlags {
   workspace: string
@@ -145,7 +134,7 @@ export function registerCompile(program: Command): void {
     .description(
       'compile the workspace policy to enforcement artefacts for one target (host rulesets, Kubernetes manifests or Terraform JSON)',
     )
-    .requiredOption('--target <target>', `enforcement target: ${TARGETS.join(' | ')}`)
+    .requiredOption('--target <target>', `enforcement target: ${TARGET_NAMES.join(' | ')}`)
     .requiredOption('--out <dir>', 'folder to write the artefacts to (created if missing)')
     .option(
       '--host <name>',
@@ -263,8 +252,11 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
     )
     .action(async (opts: CompileFlags) => {
       checkFormat(opts.output, ['text', 'json', 'yaml'])
-      if (!(TARGETS as readonly string[]).includes(opts.target))
-        throw new UsageError(`unknown target "${opts.target}"`, `use one of: ${TARGETS.join(', ')}`)
+      if (!(TARGET_NAMES as readonly string[]).includes(opts.target))
+        throw new UsageError(
+          `unknown target "${opts.target}"`,
+          `use one of: ${TARGET_NAMES.join(', ')}`,
+        )
       if (opts.denyWith !== undefined && (opts.target !== 'kubernetes' || opts.denyWith !== 'anp'))
         throw new UsageError(
           `--deny-with ${opts.denyWith} is not supported`,

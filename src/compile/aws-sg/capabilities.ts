@@ -2,7 +2,7 @@
  * @module What the `aws-sg` target (AWS VPC security groups, as Terraform JSON) can express.
  * @see https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html
  */
-import { ALL_CAPABILITIES, type Capability } from '../target.js'
+import { capabilitiesWithout, type Capability } from '../target.js'
 
 /**
  * Every capability but `monitor-mode` and `sctp`. Security groups are allow-only, so the target compiles
@@ -17,6 +17,7 @@ import { ALL_CAPABILITIES, type Capability } from '../target.js'
  * (API `IpPermission`), so a rule naming SCTP ports is refused; an allowed set that only the
  * subtraction makes partial (`any` less a denied SCTP port) is `compile/not-expressible`.
  */
-export const AWS_SG_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(
-  ALL_CAPABILITIES.filter((c) => c !== 'monitor-mode' && c !== 'sctp'),
+export const AWS_SG_CAPABILITIES: ReadonlySet<Capability> = capabilitiesWithout(
+  'monitor-mode',
+  'sctp',
 )

@@ -78,13 +78,7 @@ import { heldAddresses } from '../../analyze/reachability.js'
 import { enforcementModeOf } from '../../policy/evaluate.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import { checkHosts } from '../kubernetes/compile.js'
-import {
-  assertExpressible,
-  laterChangeWarnings,
-  type CompileOptions,
-  type CompileResult,
-  type Compiler,
-} from '../target.js'
+import { assertExpressible, planCompiler, type CompileOptions, type Compiler } from '../target.js'
 import { AWS_SG_CAPABILITIES } from './capabilities.js'
 import { compactGrants } from './compact.js'
 import { awsRuleSpecs, ident, renderTerraform, AWS_SG_FILE } from './render.js'
@@ -782,18 +776,13 @@ export function quotaWarnings(plan: AwsSgPlan, quota: number): Diagnostic[] {
  * (see render.ts), with `compile/cloud-limit-exceeded`, `compile/mixed-mode`,
  * `compile/host-without-address` and the later-change warnings.
  */
-export const awsSgCompiler: Compiler<AwsSgOptions> = {
-  target: 'aws-sg',
-  capabilities: AWS_SG_CAPABILITIES,
-  compile(inventory: Inventory, policySet: PolicySet, options: AwsSgOptions): CompileResult {
+export const awsSgCompiler: Compiler<AwsSgOptions> = planCompiler(
+  'aws-sg',
+  AWS_SG_CAPABILITIES,
+  (inventory, policySet, options: AwsSgOptions) => {
     const plan = planAwsSg(inventory, policySet, options)
-    return {
-      artefacts: [{ path: AWS_SG_FILE, content: renderTerraform(plan, options.now) }],
-      diagnostics: [
-        ...plan.diagnostics,
-        ...quotaWarnings(plan, options.rulesPerGroupQuota ?? AWS_SG_RULES_PER_GROUP),
-        ...laterChangeWarnings(inventory, policySet, options.now),
-      ],
-    }
+    const quota = options.rulesPerGroupQuota ?? AWS_SG_RULES_PER_GROUP
+    return { ...plan, diagnostics: [...plan.diagnostics, ...quotaWarnings(plan, quota)] }
   },
-}
+  (plan, options) => [{ path: AWS_SG_FILE, content: renderTerraform(plan, options.now) }],
+)

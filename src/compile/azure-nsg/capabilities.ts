@@ -8,7 +8,7 @@
  * (protocol `Tcp`, `Udp`, `Icmp`, `Esp`, `Ah` or `*`: `StringInSlice` in
  * hashicorp/terraform-provider-azurerm internal/services/network/network_security_rule_resource.go).
  */
-import type { Capability } from '../target.js'
+import { capabilitiesWithout, type Capability } from '../target.js'
 
 /**
  * Deny rules (`Deny` at higher priority than every `Allow`), CIDR selectors and `except` blocks
@@ -25,18 +25,10 @@ import type { Capability } from '../target.js'
  *   target has whole or not at all);
  * - `monitor-mode`: a security rule allows or denies; there is no audit-only action.
  */
-export const AZURE_NSG_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
-  'deny-rules',
-  'cidr-selectors',
-  'cidr-except',
-  'named-externals',
-  'workload-selectors',
-  'label-expressions',
-  'global-selectors',
-  'any-peer',
-  'port-ranges',
-  'icmp',
-  'ipsec-protocols',
-  'any-service',
-  'ipv6',
-])
+export const AZURE_NSG_CAPABILITIES: ReadonlySet<Capability> = capabilitiesWithout(
+  'icmp-types',
+  'icmpv6',
+  'sctp',
+  'other-protocols',
+  'monitor-mode',
+)

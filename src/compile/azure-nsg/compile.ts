@@ -64,13 +64,7 @@ import {
 } from '../../core/index.js'
 import { checkHosts } from '../kubernetes/compile.js'
 import { hostMode, localAddresses, Universe } from '../nftables/compile.js'
-import {
-  assertExpressible,
-  laterChangeWarnings,
-  type CompileOptions,
-  type CompileResult,
-  type Compiler,
-} from '../target.js'
+import { assertExpressible, planCompiler, type CompileOptions, type Compiler } from '../target.js'
 import { AZURE_NSG_CAPABILITIES } from './capabilities.js'
 import { renderAzureNsg } from './render.js'
 
@@ -588,14 +582,9 @@ function limitWarnings(
  * The azure-nsg target: one Terraform JSON file, {@link AZURE_NSG_FILE} (see
  * {@link renderAzureNsg}), for `terraform apply` in the output folder.
  */
-export const azureNsgCompiler: Compiler<AzureNsgOptions> = {
-  target: 'azure-nsg',
-  capabilities: AZURE_NSG_CAPABILITIES,
-  compile(inventory: Inventory, policySet: PolicySet, options: AzureNsgOptions): CompileResult {
-    const plan = planAzureNsg(inventory, policySet, options)
-    return {
-      artefacts: [{ path: AZURE_NSG_FILE, content: renderAzureNsg(plan, options.now) }],
-      diagnostics: [...plan.diagnostics, ...laterChangeWarnings(inventory, policySet, options.now)],
-    }
-  },
-}
+export const azureNsgCompiler: Compiler<AzureNsgOptions> = planCompiler(
+  'azure-nsg',
+  AZURE_NSG_CAPABILITIES,
+  planAzureNsg,
+  (plan, options) => [{ path: AZURE_NSG_FILE, content: renderAzureNsg(plan, options.now) }],
+)

@@ -56,7 +56,7 @@ import {
   type Selector,
   type Service,
 } from '../../core/index.js'
-import { assertExpressible, type CompileResult, type Compiler } from '../target.js'
+import { assertExpressible, planCompiler, type CompileResult, type Compiler } from '../target.js'
 import {
   checkHosts,
   DEFAULT_DENY_NAME,
@@ -71,7 +71,7 @@ import {
   type PodTargetOptions,
   type Side,
 } from '../kubernetes/compile.js'
-import { manifestArtefacts, manifestCompiler } from '../kubernetes/render.js'
+import { manifestArtefacts } from '../kubernetes/render.js'
 import { CALICO_CAPABILITIES } from './capabilities.js'
 
 /** Order of the policies holding deny rules (evaluated first). */
@@ -360,7 +360,7 @@ export const CALICO_GLOBAL_FILE = 'cluster.globalnetworkpolicies.yaml'
  * (multi-document YAML; apply with `calicoctl apply -f` or, with the Calico API server,
  * `kubectl apply -f`).
  */
-export const calicoCompiler: Compiler<CalicoOptions> = manifestCompiler(
+export const calicoCompiler: Compiler<CalicoOptions> = planCompiler(
   'calico',
   CALICO_CAPABILITIES,
   planCalico,

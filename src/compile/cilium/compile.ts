@@ -40,7 +40,7 @@
  * files (no evaluator of Cilium in this project yet).
  */
 import type { Inventory, Policy, PolicySet, Rule, Service } from '../../core/index.js'
-import { assertExpressible, type CompileResult, type Compiler } from '../target.js'
+import { assertExpressible, planCompiler, type CompileResult, type Compiler } from '../target.js'
 import {
   checkHosts,
   DEFAULT_DENY_NAME,
@@ -57,7 +57,7 @@ import {
   type PodTargetOptions,
   type Side,
 } from '../kubernetes/compile.js'
-import { manifestArtefacts, manifestCompiler } from '../kubernetes/render.js'
+import { manifestArtefacts } from '../kubernetes/render.js'
 import { CILIUM_CAPABILITIES } from './capabilities.js'
 
 /** The label Cilium gives every endpoint with its pod's namespace. */
@@ -280,7 +280,7 @@ export const CILIUM_CLUSTERWIDE_FILE = 'cluster.ciliumclusterwidenetworkpolicies
  * The cilium target: `<namespace>.ciliumnetworkpolicies.yaml` per namespace and
  * {@link CILIUM_CLUSTERWIDE_FILE}, multi-document YAML for `kubectl apply -f`.
  */
-export const ciliumCompiler: Compiler<CiliumOptions> = manifestCompiler(
+export const ciliumCompiler: Compiler<CiliumOptions> = planCompiler(
   'cilium',
   CILIUM_CAPABILITIES,
   planCilium,

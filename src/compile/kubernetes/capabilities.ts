@@ -4,27 +4,23 @@
  * https://kubernetes.io/docs/concepts/services-networking/network-policies/) and
  * AdminNetworkPolicy (policy.networking.k8s.io/v1alpha1, https://network-policy-api.sigs.k8s.io/).
  */
-import type { Capability } from '../target.js'
+import { capabilitiesWithout, type Capability } from '../target.js'
 
 /**
  * Capabilities of plain NetworkPolicy output. Missing: `deny-rules` (NetworkPolicy only allows;
- * `denyWith: 'anp'` adds it), `icmp`, `icmp-types`, `icmpv6` and `other-protocols` (ports name TCP, UDP or SCTP only),
+ * `denyWith: 'anp'` adds it), `icmp`, `icmp-types`, `icmpv6`, `ipsec-protocols` and `other-protocols` (ports name TCP, UDP or SCTP only),
  * `monitor-mode` (NetworkPolicy has no audit-only mode). `any-service` is expressed as a rule
  * without `ports`, which allows every protocol the CNI forwards (np-guard's "All Connections").
  */
-export const KUBERNETES_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
-  'cidr-selectors',
-  'cidr-except',
-  'named-externals',
-  'workload-selectors',
-  'label-expressions',
-  'global-selectors',
-  'any-peer',
-  'port-ranges',
-  'sctp',
-  'any-service',
-  'ipv6',
-])
+export const KUBERNETES_CAPABILITIES: ReadonlySet<Capability> = capabilitiesWithout(
+  'deny-rules',
+  'icmp',
+  'icmp-types',
+  'icmpv6',
+  'ipsec-protocols',
+  'other-protocols',
+  'monitor-mode',
+)
 
 /** {@link KUBERNETES_CAPABILITIES} plus `deny-rules` (deny rules become AdminNetworkPolicy). */
 export const KUBERNETES_ANP_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([

@@ -96,13 +96,14 @@ import { addressHoldsAt, enforcementModeOf, isLive } from '../../policy/evaluate
 import { PolicyIndex } from '../../policy/policy-index.js'
 import {
   assertExpressible,
+  planCompiler,
   type CompileOptions,
   type CompileResult,
   type Compiler,
   type TargetName,
 } from '../target.js'
 import { KUBERNETES_ANP_CAPABILITIES, KUBERNETES_CAPABILITIES } from './capabilities.js'
-import { manifestCompiler, renderArtefacts } from './render.js'
+import { renderArtefacts } from './render.js'
 
 /**
  * Options of every Kubernetes-style target (kubernetes, cilium, calico): the common ones, and
@@ -1072,7 +1073,7 @@ export function planObjects(plan: KubernetesPlan): K8sObject[] {
  * multi-document YAML for `kubectl apply -f`) and `cluster.adminnetworkpolicies.yaml` when deny
  * rules became AdminNetworkPolicies.
  */
-export const kubernetesCompiler: Compiler<KubernetesOptions> = manifestCompiler(
+export const kubernetesCompiler: Compiler<KubernetesOptions> = planCompiler(
   'kubernetes',
   KUBERNETES_CAPABILITIES,
   planKubernetes,

@@ -4,16 +4,7 @@
  * @remarks Format: YAML 1.2 documents separated by `---` (https://kubernetes.io/docs/concepts/cluster-administration/manage-deployment/).
  */
 import { Document, Scalar, visit } from 'yaml'
-import type { Inventory, PolicySet } from '../../core/index.js'
-import {
-  laterChangeWarnings,
-  type Artefact,
-  type Capability,
-  type CompileOptions,
-  type CompileResult,
-  type Compiler,
-  type TargetName,
-} from '../target.js'
+import type { Artefact } from '../target.js'
 import type { K8sObject, KubernetesPlan } from './compile.js'
 
 /** File of the AdminNetworkPolicies, relative to the output folder. */
@@ -88,37 +79,4 @@ export function renderArtefacts(plan: KubernetesPlan): Artefact[] {
     plan.adminPolicies,
     'networkpolicies.networking.k8s.io',
   )
-}
-
-/**
- * A Kubernetes-style target (kubernetes, cilium, calico) as a {@link Compiler}: `plan` builds its
- * objects (throwing what the target's planner throws: `compile/not-expressible`,
- * `compile/unsupported-by-target`, ...), `artefacts` renders the plan (usually with
- * {@link manifestArtefacts}); the diagnostics are the plan's, then a warning per later change of
- * the input that the objects cannot follow ({@link laterChangeWarnings} at `options.now`), as for
- * every target.
- */
-export function manifestCompiler<
-  O extends CompileOptions,
-  P extends { readonly diagnostics: CompileResult['diagnostics'] },
->(
-  target: TargetName,
-  capabilities: ReadonlySet<Capability>,
-  plan: (inventory: Inventory, policySet: PolicySet, options: O) => P,
-  artefacts: (plan: P) => Artefact[],
-): Compiler<O> {
-  return {
-    target,
-    capabilities,
-    compile(inventory: Inventory, policySet: PolicySet, options: O): CompileResult {
-      const planned = plan(inventory, policySet, options)
-      return {
-        artefacts: artefacts(planned),
-        diagnostics: [
-          ...planned.diagnostics,
-          ...laterChangeWarnings(inventory, policySet, options.now),
-        ],
-      }
-    },
-  }
 }
