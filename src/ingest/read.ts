@@ -15,7 +15,7 @@ import {
 } from './detect.js'
 import { DirectionPairer, orient } from './direction.js'
 import { isParquetFile, readAwsParquet } from './formats/aws-parquet.js'
-import { splitDatagrams } from './formats/netflow.js'
+import { fileDatagrams } from './formats/netflow.js'
 import { AwsColumnReader } from './formats/aws-vpc.js'
 import { ZeekColumnReader } from './formats/zeek.js'
 import {
@@ -120,7 +120,8 @@ async function* netflowDatagrams(
   if (!isRegularFile(file)) return
   try {
     if (format === 'auto' ? (await detectFormat(file)) !== 'netflow' : format !== 'netflow') return
-    for await (const d of splitDatagrams(openBytes(file))) if (d.framed) yield d.bytes
+    for await (const d of fileDatagrams(openBytes(file)))
+      if ('framed' in d && d.framed) yield d.bytes
   } catch {
     return
   }

@@ -33,6 +33,12 @@ import type { Flow } from '../../core/flow.js'
 import { NetflowDecoder, type DecodeProblem } from '../netflow/decoder.js'
 import { FirewallEventMerger } from '../netflow/events.js'
 import { FIXED_LAYOUTS, fixedLength, MAX_FIXED_LENGTH, type FixedLayout } from '../netflow/fixed.js'
+import {
+  captureKind,
+  CaptureReader,
+  capturedPackets,
+  type CapturedPacket,
+} from '../netflow/pcap.js'
 import { note, skip, type ByteParser, type ParseContext } from '../types.js'
 
 /**
@@ -237,7 +243,7 @@ function resync(b: Uint8Array): number {
   for (let q = 1; q <= limit; q++) {
     if (b[q] !== 0) continue
     if (!VERSIONS.has(b[q + 1] ?? 0)) continue
-    if (detectNetflow(b.subarray(q, q + RESYNC_HEAD)) < 0.9) continue
+    if (detectDatagram(b.subarray(q, q + RESYNC_HEAD)) < 0.9) continue
     // and it frames, followed by the end of the bytes, zero padding or another such start: a
     // header's worth of record bytes that happens to look like one is not taken
     const len = frame(b.subarray(q), true)
@@ -246,7 +252,7 @@ function resync(b: Uint8Array): number {
     if (
       next === b.byteLength ||
       b.subarray(next, next + 64).every((x) => x === 0) ||
-      detectNetflow(b.subarray(next, next + RESYNC_HEAD)) >= 0.9
+      detectDatagram(b.subarray(next, next + RESYNC_HEAD)) >= 0.9
     )
       return q
   }
@@ -277,11 +283,24 @@ function fixedConfidence(head: Uint8Array, dv: DataView, layout: FixedLayout): n
 }
 
 /**
+ * Confidence that `head` starts with NetFlow/IPFIX: a datagram ({@link detectDatagram}), or a
+ * packet capture (libpcap or pcapng) whose first UDP payload in `head` is one (0.95; a capture
+ * without one is 0: another protocol's capture).
+ */
+export function detectNetflow(head: Uint8Array): number {
+  if (captureKind(head) === undefined) return detectDatagram(head)
+  for (const p of new CaptureReader().push(head))
+    if (p.kind === 'udp' && p.bytes[0] === 0 && VERSIONS.has(p.bytes[1] ?? -1))
+      return detectDatagram(p.bytes) >= 0.5 ? 0.95 : 0
+  return 0
+}
+
+/**
  * Confidence that `head` starts with a NetFlow v1/v5/v7/v9 or IPFIX datagram: 0.9–0.95 when the
  * version word and the lengths that follow are plausible, 0 otherwise (text never starts with a
  * NUL octet, and every version word here does); for v1/v5/v7 see {@link fixedConfidence}.
  */
-export function detectNetflow(head: Uint8Array): number {
+function detectDatagram(head: Uint8Array): number {
   if (head.byteLength < 16 || head[0] !== 0) return 0
   const dv = new DataView(head.buffer, head.byteOffset, head.byteLength)
   const version = dv.getUint16(0)
@@ -306,6 +325,56 @@ export function detectNetflow(head: Uint8Array): number {
   return 0
 }
 
+/**
+ * A datagram of a file: as {@link splitDatagrams} cuts it from raw payloads, or the UDP payload
+ * of a captured packet with its `sender` (`address:port`, the exporter: templates are kept per
+ * sender, RFC 7011 §10.3.2); or a captured packet that is not NetFlow/IPFIX.
+ */
+export type FileDatagram =
+  | (SplitDatagram & { readonly sender?: string })
+  | {
+      readonly reason: Exclude<CapturedPacket, { kind: 'udp' }>['reason'] | 'not-netflow'
+      readonly detail: string
+    }
+
+/**
+ * The datagrams of a file's bytes: the UDP payloads when it is a packet capture (libpcap or
+ * pcapng, netflow/pcap.ts; a payload that does not start with a NetFlow/IPFIX version word is
+ * `not-netflow`), else {@link splitDatagrams}.
+ */
+export async function* fileDatagrams(
+  chunks: AsyncIterable<Uint8Array>,
+): AsyncGenerator<FileDatagram> {
+  const it = chunks[Symbol.asyncIterator]()
+  const first: Uint8Array[] = []
+  let n = 0
+  let done = false
+  while (n < 12 && !done) {
+    const r = await it.next()
+    if (r.done === true) done = true
+    else {
+      first.push(r.value)
+      n += r.value.byteLength
+    }
+  }
+  const rest = async function* (): AsyncGenerator<Uint8Array> {
+    yield* first
+    if (done) return
+    for (let r = await it.next(); r.done !== true; r = await it.next()) yield r.value
+  }
+  const head = first.length === 1 ? first[0] : Buffer.concat(first)
+  if (head === undefined || captureKind(head) === undefined) {
+    yield* splitDatagrams(rest())
+    return
+  }
+  for await (const p of capturedPackets(rest())) {
+    if (p.kind !== 'udp') yield p
+    else if (p.bytes[0] === 0 && VERSIONS.has(p.bytes[1] ?? -1))
+      yield { bytes: p.bytes, framed: true, sender: p.sender }
+    else yield { reason: 'not-netflow', detail: `a UDP payload from ${p.sender}` }
+  }
+}
+
 function report(ctx: ParseContext, p: DecodeProblem): void {
   if (p.kind === 'note') note(ctx, p.reason, p.count)
   else skip(ctx, p.reason, `${p.file}#${p.record}`, p.detail)
@@ -323,8 +392,15 @@ async function* parseNetflow(
   const decoder = new NetflowDecoder()
   const connections = new FirewallEventMerger((reason) => note(ctx, reason))
   let record = 0
-  for await (const d of splitDatagrams(chunks)) {
-    const meta = { exporter: ctx.file, file: ctx.file, record: record++ }
+  for await (const d of fileDatagrams(chunks)) {
+    if ('reason' in d) {
+      const where = `${ctx.file}#${record++}`
+      if (d.reason === 'not-udp' || d.reason === 'not-netflow') note(ctx, `capture-${d.reason}`)
+      else skip(ctx, d.reason, where, d.detail)
+      continue
+    }
+    const exporter = d.sender === undefined ? ctx.file : `${ctx.file} ${d.sender}`
+    const meta = { exporter, file: ctx.file, record: record++ }
     const r = decoder.decode(d.bytes, meta)
     // an unframed remainder the decoder happened to accept still gets flagged
     if (!d.framed && r.problems.every((p) => p.kind !== 'skip')) {

@@ -1,0 +1,340 @@
+/**
+ * NetFlow / IPFIX read from packet captures (`tcpdump -w`, Wireshark): libpcap and pcapng
+ * containers, link types, the sender as exporter key, packets that are not NetFlow.
+ * Layouts: tcpdump.org pcap-savefile(5) and linktypes, draft-ietf-opsawg-pcapng; captures built
+ * here (no binary fixtures).
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import type { Flow } from '../../src/core/flow.js'
+import { detectFormat } from '../../src/ingest/detect.js'
+import { detectNetflow } from '../../src/ingest/formats/netflow.js'
+import { CaptureReader } from '../../src/ingest/netflow/pcap.js'
+import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { SEED } from '../helpers/model.js'
+import { all } from '../helpers/store.js'
+import {
+  concat,
+  ip4,
+  ip6,
+  ipfix,
+  recV4,
+  set,
+  template,
+  TPL_V4,
+  u16,
+  u32,
+  u8,
+  v5,
+  v9,
+} from './netflow-builders.js'
+
+/** An IPv4 header (no options) carrying `payload` as protocol `proto`; `frag` is flags+offset. */
+function ipv4(src: string, dst: string, proto: number, payload: Uint8Array, frag = 0x4000) {
+  return concat(
+    u8(0x45),
+    u8(0),
+    u16(20 + payload.byteLength),
+    u16(1),
+    u16(frag),
+    u8(64),
+    u8(proto),
+    u16(0),
+    ip4(src),
+    ip4(dst),
+    payload,
+  )
+}
+
+/** An IPv6 header carrying `payload` after header `next`. */
+function ipv6(src: string, dst: string, next: number, payload: Uint8Array): Uint8Array {
+  return concat(
+    u32(0x60000000),
+    u16(payload.byteLength),
+    u8(next),
+    u8(64),
+    ip6(src),
+    ip6(dst),
+    payload,
+  )
+}
+
+/** A UDP datagram (checksum 0). */
+function udp(sport: number, dport: number, payload: Uint8Array): Uint8Array {
+  return concat(u16(sport), u16(dport), u16(8 + payload.byteLength), u16(0), payload)
+}
+
+/** An Ethernet II frame, with 802.1Q tags when `vlans` are given. */
+function ether(type: number, payload: Uint8Array, vlans: number[] = []): Uint8Array {
+  return concat(
+    new Uint8Array(12).fill(0x02),
+    ...vlans.map((v) => concat(u16(0x8100), u16(v))),
+    u16(type),
+    payload,
+  )
+}
+
+/** Little-endian unsigned 32 / 16 bits. */
+const le32 = (v: number): Uint8Array => u32(v).reverse()
+const le16 = (v: number): Uint8Array => u16(v).reverse()
+
+/** A little-endian microsecond libpcap file of `frames` with link type `link`. */
+function pcap(link: number, frames: Uint8Array[]): Uint8Array {
+  return concat(
+    le32(0xa1b2c3d4),
+    le16(2),
+    le16(4),
+    le32(0),
+    le32(0),
+    le32(65535),
+    le32(link),
+    ...frames.map((f, i) =>
+      concat(le32(1_700_000_000 + i), le32(0), le32(f.byteLength), le32(f.byteLength), f),
+    ),
+  )
+}
+
+/** A big-endian pcapng section: one interface of link type `link`, then enhanced packet blocks. */
+function pcapng(link: number, frames: Uint8Array[]): Uint8Array {
+  const block = (type: number, body: Uint8Array): Uint8Array => {
+    const pad = (4 - (body.byteLength % 4)) % 4
+    const total = 12 + body.byteLength + pad
+    return concat(u32(type), u32(total), body, new Uint8Array(pad), u32(total))
+  }
+  return concat(
+    block(0x0a0d0d0a, concat(u32(0x1a2b3c4d), u16(1), u16(0), u32(0xffffffff), u32(0xffffffff))),
+    block(1, concat(u16(link), u16(0), u32(65535))),
+    ...frames.map((f) =>
+      block(6, concat(u32(0), u32(0), u32(0), u32(f.byteLength), u32(f.byteLength), f)),
+    ),
+  )
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'bulkhead-pcap-'))
+let n = 0
+
+async function read(bytes: Uint8Array): Promise<{ flows: Flow[]; summary: FileSummary }> {
+  const file = join(dir, `capture-${n++}.pcap`)
+  writeFileSync(file, bytes)
+  const summaries: FileSummary[] = []
+  const flows = await all(readFlows([file], { format: 'auto', strict: false }, summaries))
+  const summary = summaries[0]
+  if (summary === undefined) throw new Error('no summary')
+  return { flows, summary }
+}
+
+const T0 = 1_700_000_000
+const rec = (src: string, dst: string, dp: number) =>
+  recV4({
+    src,
+    dst,
+    sp: 40000,
+    dp,
+    proto: 6,
+    pkts: 3,
+    bytes: 180,
+    start: T0 * 1000,
+    end: T0 * 1000 + 500,
+  })
+
+/** A v5 datagram of one flow 10.2.0.1:1234 -> 10.2.0.2:22. */
+const v5d = v5({ sysUptime: 10_000, secs: T0 }, [
+  {
+    src: '10.2.0.1',
+    dst: '10.2.0.2',
+    srcPort: 1234,
+    dstPort: 22,
+    protocol: 6,
+    packets: 4,
+    bytes: 200,
+    first: 9000,
+    last: 9500,
+  },
+])
+
+describe('NetFlow / IPFIX in packet captures', () => {
+  it('reads v9 from a libpcap file (Ethernet, 802.1Q tag, IPv4), template then data', async () => {
+    const tpl = v9({ sysUptime: 1000, secs: T0 }, template(0, 256, '8:4 12:4 7:2 11:2 4:1 2:4 1:4'))
+    const data = v9(
+      { sysUptime: 2000, secs: T0 + 1 },
+      set(
+        256,
+        concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u16(40000), u16(443), u8(6), u32(5), u32(400)),
+      ),
+    )
+    const frame = (d: Uint8Array) =>
+      ether(0x0800, ipv4('192.0.2.1', '192.0.2.9', 17, udp(50000, 2055, d)), [10])
+    const { flows, summary } = await read(pcap(1, [frame(tpl), frame(data)]))
+    expect(summary.format).toBe('netflow')
+    expect(summary.stats.skipped).toEqual({})
+    expect(flows).toHaveLength(1)
+    expect(flows[0]).toMatchObject({
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      dstPort: 443,
+      protocol: 6,
+      packets: 5,
+      bytes: 400,
+    })
+  })
+
+  it('reads IPFIX from pcapng (Linux cooked capture, IPv6 sender)', async () => {
+    const msg = ipfix(
+      { exportTime: T0 + 1 },
+      template(2, 300, TPL_V4),
+      set(300, rec('10.1.0.1', '10.1.0.2', 22)),
+    )
+    const sll = (p: Uint8Array) => concat(u16(0), u16(1), u16(6), new Uint8Array(8), u16(0x86dd), p)
+    const frame = sll(ipv6('2001:db8::1', '2001:db8::9', 17, udp(4739, 4739, msg)))
+    const { flows, summary } = await read(pcapng(113, [frame]))
+    expect(summary.format).toBe('netflow')
+    expect(summary.stats.skipped).toEqual({})
+    expect(flows).toEqual([
+      expect.objectContaining({
+        src: '10.1.0.1',
+        dst: '10.1.0.2',
+        dstPort: 22,
+        packets: 3,
+        bytes: 180,
+      }),
+    ])
+  })
+
+  it('keeps templates per sender: two exporters with the same template id and other layouts', async () => {
+    // exporter A: 256 = src, dst, dport, proto; exporter B: 256 = dst, src, proto, dport
+    const a = v9(
+      { sysUptime: 1000, secs: T0 },
+      template(0, 256, '8:4 12:4 11:2 4:1'),
+      set(256, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u16(80), u8(6))),
+    )
+    const b = v9({ sysUptime: 5000, secs: T0 }, template(0, 256, '12:4 8:4 4:1 11:2'))
+    const bData = v9(
+      { sysUptime: 6000, secs: T0 + 1 },
+      set(256, concat(ip4('10.9.0.2'), ip4('10.9.0.1'), u8(17), u16(53))),
+    )
+    const aData = v9(
+      { sysUptime: 2000, secs: T0 + 1 },
+      set(256, concat(ip4('10.0.0.3'), ip4('10.0.0.4'), u16(443), u8(6))),
+    )
+    const from = (src: string, d: Uint8Array) => ipv4(src, '192.0.2.9', 17, udp(2055, 2055, d))
+    const { flows } = await read(
+      pcap(101, [
+        from('192.0.2.1', a),
+        from('192.0.2.2', b),
+        from('192.0.2.2', bData),
+        from('192.0.2.1', aData),
+      ]),
+    )
+    expect(flows.map((f) => `${f.src}>${f.dst}:${f.protocol}/${f.dstPort}`)).toEqual([
+      '10.0.0.1>10.0.0.2:6/80',
+      '10.9.0.1>10.9.0.2:17/53',
+      '10.0.0.3>10.0.0.4:6/443',
+    ])
+  })
+
+  it('counts packets that are not NetFlow, skips IP fragments and a capture cut short', async () => {
+    const frames = [
+      ipv4(
+        '192.0.2.1',
+        '192.0.2.9',
+        17,
+        udp(53, 5353, new TextEncoder().encode('not a flow record')),
+      ),
+      ipv4('192.0.2.1', '192.0.2.9', 6, new Uint8Array(20)),
+      ipv4('192.0.2.1', '192.0.2.9', 17, udp(2055, 2055, v5d)),
+      ipv4('192.0.2.1', '192.0.2.9', 17, udp(2055, 2055, v5d), 0x2000), // MF: first fragment
+    ]
+    const whole = pcap(101, frames)
+    const { flows, summary } = await read(whole.subarray(0, whole.byteLength - 5))
+    expect(flows).toEqual([
+      expect.objectContaining({ src: '10.2.0.1', dst: '10.2.0.2', dstPort: 22 }),
+    ])
+    expect(summary.stats.notes).toMatchObject({ 'capture-not-netflow': 1, 'capture-not-udp': 1 })
+    expect(summary.stats.skipped).toEqual({ 'bad-capture': 1 })
+    const frag = await read(pcap(101, frames))
+    expect(frag.summary.stats.skipped).toEqual({ 'ip-fragment': 1 })
+  })
+
+  it('detects a capture by its first NetFlow payload; a capture of other traffic is no flow format', async () => {
+    const dns = ipv4('192.0.2.1', '192.0.2.9', 17, udp(53, 5353, new Uint8Array(40).fill(7)))
+    expect(
+      detectNetflow(pcap(101, [dns, ipv4('192.0.2.1', '192.0.2.9', 17, udp(2055, 2055, v5d))])),
+    ).toBeGreaterThanOrEqual(0.9)
+    const file = join(dir, 'dns.pcap')
+    writeFileSync(file, pcap(101, [dns]))
+    await expect(detectFormat(file)).rejects.toMatchObject({
+      diagnostics: [expect.objectContaining({ code: 'ingest/unknown-format' })],
+    })
+  })
+})
+
+const CORPUS = fileURLToPath(new URL('../../../shared/corpora/netflow/', import.meta.url))
+
+describe.skipIf(!existsSync(CORPUS))(
+  'corpus datagrams in a capture (needs ../shared/corpora)',
+  () => {
+    it('the Cisco ASA template and data datagrams give the same flows captured as written raw', async () => {
+      const files = ['netflow9_test_cisco_asa_1_tpl.dat', 'netflow9_test_cisco_asa_1_data.dat']
+      const raw = concat(...files.map((f) => new Uint8Array(readFileSync(CORPUS + f))))
+      const captured = pcap(
+        1,
+        files.map((f) =>
+          ether(
+            0x0800,
+            ipv4(
+              '192.0.2.1',
+              '192.0.2.9',
+              17,
+              udp(2055, 2055, new Uint8Array(readFileSync(CORPUS + f))),
+            ),
+          ),
+        ),
+      )
+      const a = await read(raw)
+      const b = await read(captured)
+      const strip = (fs: Flow[]) => fs.map((f) => ({ ...f, source: undefined }))
+      expect(a.flows.length).toBeGreaterThan(0)
+      expect(strip(b.flows)).toEqual(strip(a.flows))
+    })
+  },
+)
+
+describe('damaged captures', () => {
+  it('never throws: any octets overwritten, and any cut, in libpcap and pcapng files', () => {
+    const msg = ipfix(
+      { exportTime: T0 + 1 },
+      template(2, 300, TPL_V4),
+      set(300, rec('10.1.0.1', '10.1.0.2', 22)),
+    )
+    const frames = [
+      ether(0x0800, ipv4('192.0.2.1', '192.0.2.9', 17, udp(4739, 4739, msg)), [5, 6]),
+      ether(0x86dd, ipv6('2001:db8::1', '2001:db8::9', 17, udp(4739, 4739, msg))),
+    ]
+    const captures = [pcap(1, frames), pcapng(1, frames)]
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...captures),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+        fc.nat(),
+        (base, edits, cut) => {
+          const b = base.slice(0, 24 + (cut % (base.byteLength - 23)))
+          for (const [at, v] of edits) b[at % b.byteLength] = v
+          const reader = new CaptureReader()
+          const got = [
+            ...reader.push(b.subarray(0, 7)),
+            ...reader.push(b.subarray(7)),
+            ...reader.end(),
+          ]
+          for (const p of got)
+            if (p.kind === 'udp') expect(p.bytes.byteLength).toBeLessThan(b.byteLength)
+          expect(detectNetflow(b)).toBeGreaterThanOrEqual(0)
+        },
+      ),
+      { seed: SEED, numRuns: 400 },
+    )
+  })
+})
