@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs'
 import path from 'node:path'
 import { BulkheadError, counted, type Diagnostic, type Flow } from '../core/index.js'
+import { cloudWatchLines, startsJson } from './cloudwatch.js'
 import { ColumnPairer, DIR_UNKNOWN, FlowColumns, orientRow, StringTable } from './columnar.js'
 import {
   DETECT_BYTES,
@@ -309,6 +310,17 @@ async function* readOne(
       }
     }
     const parser = format === 'unknown' ? undefined : parserFor(format)
+    if (format === 'aws-vpc' && !parquet) {
+      // records in CloudWatch Logs JSON (get-log-events output, subscription payloads): their
+      // messages are the text lines (cloudwatch.ts)
+      const peek = await peekBytes(chunks, 64)
+      chunks = peek.rest
+      if (startsJson(peek.head))
+        chunks = cloudWatchLines(chunks, (reason, text) => {
+          if (reason === 'cloudwatch-control-message') note({ stats }, reason)
+          else skip({ file, strict: opts.strict, stats }, reason, file, text)
+        })
+    }
     if (!parser) {
       throw new BulkheadError([
         {

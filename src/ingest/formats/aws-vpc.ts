@@ -12,6 +12,7 @@ import {
   type FlowColumns,
   type StringTable,
 } from '../columnar.js'
+import { cloudWatchMessagesIn, startsJson } from '../cloudwatch.js'
 import { parseAddress } from '../fields.js'
 import { ColumnLineReader } from '../column-reader.js'
 import {
@@ -444,8 +445,10 @@ export const awsVpcParser: LineParser = {
   detect(head: Uint8Array): number {
     // run the parser itself over the first lines: the share of lines it reads is the confidence
     const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
-    const lines = text.split('\n', 51)
-    if (lines.length > 50 || !text.endsWith('\n')) lines.pop()
+    // CloudWatch Logs JSON (cloudwatch.ts): the records are the events' messages
+    const json = startsJson(head)
+    const lines = json ? cloudWatchMessagesIn(text).slice(0, 50) : text.split('\n', 51)
+    if (!json && (lines.length > 50 || !text.endsWith('\n'))) lines.pop()
     // (a format without times reads with any file time)
     const ctx: ParseContext = {
       file: '(detect)',

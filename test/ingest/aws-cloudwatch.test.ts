@@ -1,0 +1,133 @@
+/**
+ * AWS VPC flow log records inside CloudWatch Logs JSON: `aws logs get-log-events` output, a bare
+ * array of events, and subscription-filter payloads as Firehose writes them to S3.
+ * Shapes: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html and
+ * the AWS CLI `logs get-log-events` reference; records from the VPC flow log record examples.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { describe, expect, it } from 'vitest'
+import type { Flow } from '../../src/core/flow.js'
+import { cloudWatchLines } from '../../src/ingest/cloudwatch.js'
+import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { all } from '../helpers/store.js'
+
+const ACCEPT =
+  '2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK'
+const REJECT =
+  '2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK'
+const NODATA = '2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA'
+
+const dir = mkdtempSync(join(tmpdir(), 'bulkhead-cwl-'))
+let n = 0
+
+async function read(
+  content: string | Uint8Array,
+  opts: { fields?: string } = {},
+): Promise<{ flows: Flow[]; summary: FileSummary }> {
+  const file = join(dir, `events-${n++}.json`)
+  writeFileSync(file, content)
+  const summaries: FileSummary[] = []
+  const flows = await all(readFlows([file], { format: 'auto', strict: false, ...opts }, summaries))
+  const summary = summaries[0]
+  if (summary === undefined) throw new Error('no summary')
+  return { flows, summary }
+}
+
+const event = (message: string, i: number) => ({
+  timestamp: 1418530070000 + i,
+  message,
+  ingestionTime: 1418530100000,
+})
+
+describe('AWS VPC flow logs in CloudWatch Logs JSON', () => {
+  it('reads `aws logs get-log-events` output (pretty-printed): each event message is a record', async () => {
+    const doc = {
+      events: [ACCEPT, NODATA, REJECT].map(event),
+      nextForwardToken: 'f/00000000000000000000000000000000000000000000000000000003',
+      nextBackwardToken: 'b/00000000000000000000000000000000000000000000000000000001',
+    }
+    const { flows, summary } = await read(JSON.stringify(doc, null, 4))
+    expect(summary.format).toBe('aws-vpc')
+    expect(summary.stats.skipped).toEqual({})
+    expect(summary.stats.notes).toMatchObject({ nodata: 1 })
+    expect(flows).toEqual([
+      expect.objectContaining({
+        src: '172.31.16.139',
+        srcPort: 20641,
+        dst: '172.31.16.21',
+        dstPort: 22,
+        protocol: 6,
+        packets: 20,
+        bytes: 4249,
+        start: Date.parse('2014-12-14T04:06:50Z'),
+        end: Date.parse('2014-12-14T04:07:50Z'),
+        observedAction: 'accept',
+      }),
+      expect.objectContaining({ src: '172.31.9.69', dstPort: 3389, observedAction: 'reject' }),
+    ])
+  })
+
+  it('reads a bare array of events (`--query events`)', async () => {
+    const { flows, summary } = await read(JSON.stringify([ACCEPT, REJECT].map(event)))
+    expect(summary.format).toBe('aws-vpc')
+    expect(flows.map((f) => f.dstPort)).toEqual([22, 3389])
+  })
+
+  it('reads subscription payloads back to back (Firehose to S3, gzip), control messages noted', async () => {
+    const payload = (messageType: string, messages: string[]) =>
+      JSON.stringify({
+        messageType,
+        owner: messageType === 'DATA_MESSAGE' ? '123456789010' : 'CloudwatchLogs',
+        logGroup: 'vpc-flow-logs',
+        logStream: 'eni-1235b8ca123456789-all',
+        subscriptionFilters: ['to-firehose'],
+        logEvents: messages.map((m, i) => ({
+          id: `3619${i}`,
+          timestamp: 1418530070000,
+          message: m,
+        })),
+      })
+    const body =
+      payload('CONTROL_MESSAGE', [
+        'CWL CONTROL MESSAGE: Checking health of destination Firehose.',
+      ]) +
+      payload('DATA_MESSAGE', [ACCEPT]) +
+      payload('DATA_MESSAGE', [REJECT])
+    const { flows, summary } = await read(gzipSync(body))
+    expect(summary.format).toBe('aws-vpc')
+    expect(summary.stats.notes).toMatchObject({ 'cloudwatch-control-message': 1 })
+    expect(summary.stats.skipped).toEqual({})
+    expect(flows.map((f) => f.dstPort)).toEqual([22, 3389])
+  })
+
+  it('a custom format in CloudWatch (no header line) takes its field order from --fields', async () => {
+    const fields =
+      'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction'
+    const custom = '5 10.0.1.5 10.0.2.9 41532 5432 6 10 5000 1620000000 1620000060 ACCEPT OK egress'
+    const { flows } = await read(JSON.stringify({ events: [event(custom, 0)] }, null, 2), {
+      fields,
+    })
+    expect(flows).toEqual([
+      expect.objectContaining({ src: '10.0.1.5', dst: '10.0.2.9', dstPort: 5432 }),
+    ])
+  })
+
+  it('a broken object is one bad-json; the objects around it are read', async () => {
+    const good = JSON.stringify({ logEvents: [{ id: '1', timestamp: 1, message: ACCEPT }] })
+    const { flows, summary } = await read(`${good}\n{"logEvents": [}\n${good}\n`)
+    expect(summary.stats.skipped).toEqual({ 'bad-json': 1 })
+    expect(flows).toHaveLength(2)
+  })
+
+  it('objects and strings cut across chunks, escapes inside messages', async () => {
+    const text = JSON.stringify({ events: [event(ACCEPT, 0), event('a "quoted" {brace} ]', 1)] })
+    const chunks = async function* () {
+      for (let i = 0; i < text.length; i += 7) yield Buffer.from(text.slice(i, i + 7))
+    }
+    const out = Buffer.concat(await all(cloudWatchLines(chunks(), () => undefined))).toString()
+    expect(out).toBe(`${ACCEPT}\na "quoted" {brace} ]\n`)
+  })
+})
