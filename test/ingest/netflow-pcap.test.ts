@@ -236,6 +236,33 @@ describe('NetFlow / IPFIX in packet captures', () => {
     ])
   })
 
+  it('reassembles fragmented datagrams (IPv4 out of order, IPv6 fragment headers)', async () => {
+    // an IPFIX message of 40 records (about 1.5 KB): more than one 1500-octet link MTU
+    const records = Array.from({ length: 40 }, (_, i) => rec('10.3.0.1', '10.3.0.2', 1000 + i))
+    const msg = ipfix(
+      { exportTime: T0 + 1 },
+      template(2, 300, TPL_V4),
+      set(300, concat(...records)),
+    )
+    const dgram = udp(4739, 4739, msg)
+    const cut = 1208 // a multiple of 8
+    const v4 = [
+      ipv4('192.0.2.1', '192.0.2.9', 17, dgram.subarray(cut), cut / 8), // last fragment first
+      ipv4('192.0.2.1', '192.0.2.9', 17, dgram.subarray(0, cut), 0x2000),
+    ]
+    const fragHeader = (offset: number, more: boolean) =>
+      concat(u8(17), u8(0), u16(offset | (more ? 1 : 0)), u32(0xfeed))
+    const v6 = [
+      ipv6('2001:db8::1', '2001:db8::9', 44, concat(fragHeader(0, true), dgram.subarray(0, cut))),
+      ipv6('2001:db8::1', '2001:db8::9', 44, concat(fragHeader(cut, false), dgram.subarray(cut))),
+    ]
+    for (const frames of [v4, v6.map((f) => ether(0x86dd, f))]) {
+      const { flows, summary } = await read(pcap(frames === v4 ? 101 : 1, frames))
+      expect(summary.stats.skipped).toEqual({})
+      expect(flows.map((f) => f.dstPort)).toEqual(records.map((_, i) => 1000 + i))
+    }
+  })
+
   it('counts packets that are not NetFlow, skips IP fragments and a capture cut short', async () => {
     const frames = [
       ipv4(

@@ -11,8 +11,10 @@
  * Link types (tcpdump.org "LINKTYPE_" values): 0 NULL and 108 LOOP (4-octet address family),
  * 1 Ethernet (with 802.1Q / 802.1ad / QinQ tags), 12, 14 and 101 raw IP, 113 Linux cooked
  * (SLL), 276 Linux cooked v2 (SLL2), 228 raw IPv4, 229 raw IPv6. IPv4 and IPv6 (hop-by-hop,
- * routing and destination options headers walked); a fragment (IPv4 MF or offset, an IPv6
- * fragment header that is not atomic) is not reassembled: skipped as `ip-fragment`.
+ * routing and destination options headers walked). Fragmented datagrams (IPv4 MF or offset,
+ * an IPv6 fragment header; RFC 791, RFC 8200 §4.5) are reassembled from their fragments, in any
+ * order; one whose fragments never all arrive (at most {@link MAX_HELD_DATAGRAMS} are held, the
+ * oldest given up first) is skipped as `ip-fragment`.
  *
  * @see https://www.tcpdump.org/manpages/pcap-savefile.5.html
  * @see https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html (pcapng)
@@ -30,7 +32,10 @@ export type CapturedPacket =
     }
   | {
       readonly kind: 'skip'
-      /** `ip-fragment`, `not-udp` (another protocol, or no IP), `bad-capture` (container damaged). */
+      /**
+       * `ip-fragment` (a datagram whose fragments did not all arrive), `not-udp` (another
+       * protocol, or no IP), `bad-capture` (container damaged).
+       */
       readonly reason: 'ip-fragment' | 'not-udp' | 'bad-capture'
       readonly detail: string
     }
@@ -84,11 +89,58 @@ export class CaptureReader {
     return out
   }
 
-  /** Ends the input: octets left over are a record cut short (`bad-capture`). */
+  /**
+   * Ends the input: octets left over are a record cut short (`bad-capture`), datagrams still
+   * missing fragments are `ip-fragment`.
+   */
   end(): CapturedPacket[] {
-    if (this.broken || this.buf.byteLength === 0) return []
+    const out: CapturedPacket[] = [...this.fragments.values()].map((f) => incomplete(f.src))
+    this.fragments.clear()
+    if (this.broken || this.buf.byteLength === 0) return out
     this.broken = true
-    return [badCapture(`${this.buf.byteLength} octets of a record cut short at the end`)]
+    out.push(badCapture(`${this.buf.byteLength} octets of a record cut short at the end`))
+    return out
+  }
+
+  /** Datagrams being reassembled, by {@link Fragment.key}, oldest first. */
+  private readonly fragments = new Map<
+    string,
+    { src: string; proto: number; parts: Fragment[]; total: number }
+  >()
+
+  /** Adds a packet to `out`; a fragment when it completes its datagram (RFC 815's holes). */
+  private deliver(p: CapturedPacket | Fragment, out: CapturedPacket[]): void {
+    if (p.kind !== 'fragment') {
+      out.push(p)
+      return
+    }
+    let d = this.fragments.get(p.key)
+    if (d === undefined) {
+      if (this.fragments.size >= MAX_HELD_DATAGRAMS) {
+        const [oldest, held] = this.fragments.entries().next().value ?? []
+        if (oldest !== undefined && held !== undefined) {
+          this.fragments.delete(oldest)
+          out.push(incomplete(held.src))
+        }
+      }
+      d = { src: p.src, proto: -1, parts: [], total: -1 }
+      this.fragments.set(p.key, d)
+    }
+    d.parts.push(p)
+    if (p.offset === 0) d.proto = p.proto
+    if (!p.more) d.total = p.offset + p.payload.byteLength
+    if (d.total < 0 || d.proto < 0) return
+    d.parts.sort((a, b) => a.offset - b.offset)
+    let covered = 0
+    for (const f of d.parts) {
+      if (f.offset > covered) return
+      covered = Math.max(covered, f.offset + f.payload.byteLength)
+    }
+    if (covered < d.total) return
+    this.fragments.delete(p.key)
+    const whole = new Uint8Array(d.total)
+    for (const f of d.parts) whole.set(f.payload.subarray(0, d.total - f.offset), f.offset)
+    out.push(d.proto === 17 ? udp(whole, d.src) : notUdp(`IP protocol ${d.proto} (reassembled)`))
   }
 
   /** Reads one header or record from the buffer; returns the octets used, 0 to wait for more. */
@@ -111,7 +163,7 @@ export class CaptureReader {
       const incl = dv.getUint32(8, this.le)
       if (incl > MAX_RECORD) return this.fail(out, `a packet record of ${incl} octets`)
       if (b.byteLength < 16 + incl) return 0
-      out.push(linkPacket(this.linkTypes[0] ?? -1, b.slice(16, 16 + incl)))
+      this.deliver(linkPacket(this.linkTypes[0] ?? -1, b.slice(16, 16 + incl)), out)
       return 16 + incl
     }
     if (b.byteLength < 12) return 0
@@ -132,12 +184,12 @@ export class CaptureReader {
       const len = dv.getUint32(20, le)
       if (link === undefined || 28 + len > total - 4)
         out.push(badCapture(`a packet block of ${len} octets or before its interface`))
-      else out.push(linkPacket(link, b.slice(28, 28 + len)))
+      else this.deliver(linkPacket(link, b.slice(28, 28 + len)), out)
     } else if (type === 3 && total >= 16) {
       const link = this.linkTypes[0]
       const len = Math.min(dv.getUint32(8, le), total - 16)
       if (link === undefined) out.push(badCapture('a simple packet block before any interface'))
-      else out.push(linkPacket(link, b.slice(12, 12 + len)))
+      else this.deliver(linkPacket(link, b.slice(12, 12 + len)), out)
     }
     return total
   }
@@ -147,6 +199,27 @@ export class CaptureReader {
     out.push(badCapture(detail))
     return 0
   }
+}
+
+/** Most datagrams held for their missing fragments at once. */
+const MAX_HELD_DATAGRAMS = 1024
+
+/** One fragment of an IP datagram, to reassemble (see {@link CaptureReader}). */
+interface Fragment {
+  readonly kind: 'fragment'
+  /** Source, destination, identification (and IPv4 protocol): the datagram's fragments share it. */
+  readonly key: string
+  readonly src: string
+  /** Octets from the start of the datagram's payload. */
+  readonly offset: number
+  readonly more: boolean
+  /** The upper-layer protocol (meaningful in the first fragment, offset 0). */
+  readonly proto: number
+  readonly payload: Uint8Array
+}
+
+function incomplete(src: string): CapturedPacket {
+  return { kind: 'skip', reason: 'ip-fragment', detail: `a datagram from ${src} missing fragments` }
 }
 
 /** Largest packet record or block accepted (64 MiB): beyond it the container is damaged. */
@@ -170,7 +243,7 @@ function notUdp(detail: string): CapturedPacket {
 }
 
 /** The UDP payload of one captured frame of link type `link`. */
-function linkPacket(link: number, f: Uint8Array): CapturedPacket {
+function linkPacket(link: number, f: Uint8Array): CapturedPacket | Fragment {
   const dv = new DataView(f.buffer, f.byteOffset, f.byteLength)
   switch (link) {
     case 0: // NULL: address family in the capturing host's byte order
@@ -220,7 +293,7 @@ function familyOf(dv: DataView): number {
   return le < 0x10000 ? le : dv.getUint32(0, false)
 }
 
-function etherType(type: number, payload: Uint8Array): CapturedPacket {
+function etherType(type: number, payload: Uint8Array): CapturedPacket | Fragment {
   if (type === 0x0800) return ipPacket(payload, 4)
   if (type === 0x86dd) return ipPacket(payload, 6)
   return notUdp(`EtherType 0x${type.toString(16).padStart(4, '0')}`)
@@ -229,7 +302,7 @@ function etherType(type: number, payload: Uint8Array): CapturedPacket {
 /** IPv6 extension headers walked to the upper-layer header: hop-by-hop, routing, destination. */
 const IPV6_EXTENSIONS: ReadonlySet<number> = new Set([0, 43, 60])
 
-function ipPacket(b: Uint8Array, version: 4 | 6 | undefined): CapturedPacket {
+function ipPacket(b: Uint8Array, version: 4 | 6 | undefined): CapturedPacket | Fragment {
   if (b.byteLength < 1) return notUdp('an IP packet cut short')
   const v = version ?? (b[0] ?? 0) >> 4
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
@@ -238,10 +311,18 @@ function ipPacket(b: Uint8Array, version: 4 | 6 | undefined): CapturedPacket {
     const ihl = ((b[0] ?? 0) & 0x0f) * 4
     const frag = dv.getUint16(6)
     const src = `${b[12] ?? 0}.${b[13] ?? 0}.${b[14] ?? 0}.${b[15] ?? 0}`
-    if ((frag & 0x3fff) !== 0)
-      return { kind: 'skip', reason: 'ip-fragment', detail: `IPv4 fragment from ${src}` }
-    if (b[9] !== 17) return notUdp(`IP protocol ${b[9] ?? 0}`)
     const total = dv.getUint16(2)
+    if ((frag & 0x3fff) !== 0)
+      return {
+        kind: 'fragment',
+        key: `${src}>${b.subarray(16, 20).join('.')}/${dv.getUint16(4)}/${b[9] ?? 0}`,
+        src,
+        offset: (frag & 0x1fff) * 8,
+        more: (frag & 0x2000) !== 0,
+        proto: b[9] ?? 0,
+        payload: b.subarray(ihl, Math.max(ihl, Math.min(total, b.byteLength))),
+      }
+    if (b[9] !== 17) return notUdp(`IP protocol ${b[9] ?? 0}`)
     const end = total >= ihl + 8 ? Math.min(total, b.byteLength) : b.byteLength
     return udp(b.subarray(ihl, end), src)
   }
@@ -264,8 +345,20 @@ function ipPacket(b: Uint8Array, version: 4 | 6 | undefined): CapturedPacket {
       if (next === 44) {
         if (end < p + 8) return notUdp('an IPv6 fragment header cut short')
         // offset and M flag: an atomic fragment (both 0, RFC 6946) is a whole packet
-        if ((dv.getUint16(p + 2) & 0xfff9) !== 0)
-          return { kind: 'skip', reason: 'ip-fragment', detail: `IPv6 fragment from ${src}` }
+        const word = dv.getUint16(p + 2)
+        if ((word & 0xfff9) !== 0) {
+          const dst: string[] = []
+          for (let i = 0; i < 8; i++) dst.push(dv.getUint16(24 + 2 * i).toString(16))
+          return {
+            kind: 'fragment',
+            key: `${src}>[${dst.join(':')}]/${dv.getUint32(p + 4)}`,
+            src,
+            offset: word & 0xfff8,
+            more: (word & 1) !== 0,
+            proto: b[p] ?? 0,
+            payload: b.subarray(p + 8, Math.max(p + 8, end)),
+          }
+        }
         next = b[p] ?? 0
         p += 8
         continue
