@@ -560,6 +560,99 @@ describe('IPFIX', () => {
     expect(reasons(r, 'note')).toEqual({ 'inner-header': 2 })
   })
 
+  it('a VMware VXLAN template (tenant elements, PEN 6876): the flow is the tenant one, not the tunnel endpoints', () => {
+    // vSphere Distributed Switch / NSX logical switch "IPv4 VXLAN" template: the IANA elements
+    // are the outer header (tunnel endpoints, UDP 4789), tenantProtocol 880, tenantSourceIPv4
+    // 881, tenantDestIPv4 882, tenantSourceIPv6 883, tenantDestIPv6 884, tenantSourcePort 886,
+    // tenantDestPort 887 the virtual machines' flow (VMware NSX-T IPFIX element table)
+    const d = new NetflowDecoder()
+    const vx = 6876
+    const fields = [
+      [8, 4],
+      [12, 4],
+      [7, 2],
+      [11, 2],
+      [4, 1],
+      [2, 8],
+      [1, 8],
+      [152, 8],
+      [153, 8],
+      [888, 2, vx],
+      [889, 1, vx],
+      [881, 4, vx],
+      [882, 4, vx],
+      [886, 2, vx],
+      [887, 2, vx],
+      [880, 1, vx],
+      [898, 65535, vx],
+    ] as const
+    const v6fields = [
+      ...fields.slice(0, 11),
+      [883, 16, vx],
+      [884, 16, vx],
+      ...fields.slice(13),
+    ] as const
+    const outer = concat(ip4('172.16.0.11'), ip4('172.16.0.12'), u16(51000), u16(4789), u8(17))
+    const counters = concat(u64(7), u64(900), u64(T0), u64(T0 + 10), u16(3), u8(1))
+    const r = d.decode(
+      ipfix(
+        H,
+        set(
+          2,
+          templateRecords([
+            { id: 410, fields },
+            { id: 411, fields: v6fields },
+          ]),
+        ),
+        set(
+          410,
+          concat(
+            outer,
+            counters,
+            ip4('10.1.1.10'),
+            ip4('10.1.2.20'),
+            u16(40001),
+            u16(5432),
+            u8(6),
+            varlen(new TextEncoder().encode('vds-1')),
+            // a record of the same template without a tenant flow (all zero): the outer one
+            outer,
+            counters,
+            ip4('0.0.0.0'),
+            ip4('0.0.0.0'),
+            u16(0),
+            u16(0),
+            u8(0),
+            varlen(new Uint8Array(0)),
+          ),
+        ),
+        set(
+          411,
+          concat(
+            outer,
+            counters,
+            ip6('2001:db8:1::10'),
+            ip6('2001:db8:2::20'),
+            u16(40002),
+            u16(443),
+            u8(6),
+            varlen(new Uint8Array(0)),
+          ),
+        ),
+      ),
+      META,
+    )
+    expect(
+      r.flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.protocol, f.packets, f.bytes]),
+    ).toEqual([
+      ['10.1.1.10', 40001, '10.1.2.20', 5432, 6, 7, 900],
+      ['172.16.0.11', 51000, '172.16.0.12', 4789, 17, 7, 900],
+      ['2001:db8:1::10', 40002, '2001:db8:2::20', 443, 6, 7, 900],
+    ])
+    expect(reasons(r, 'note')).toEqual({ 'inner-header': 2 })
+    expect(reasons(r, 'skip')).toEqual({})
+  })
+
   it('decodes data with variable-length and enterprise-specific elements', () => {
     const d = new NetflowDecoder()
     const fields = [

@@ -141,6 +141,58 @@ const REVERSE_COUNTERS: ReadonlySet<number> = new Set([
   IE.packetTotalCount,
 ])
 
+/**
+ * VMware's private enterprise number: the vSphere Distributed Switch / NSX logical switch VXLAN
+ * templates give the outer (tunnel endpoint) header in the IANA elements and the tenant's (the
+ * virtual machine's) flow in these elements: tenantProtocol 880, tenantSourceIPv4 881,
+ * tenantDestIPv4 882, tenantSourceIPv6 883, tenantDestIPv6 884, tenantSourcePort 886,
+ * tenantDestPort 887 (VMware NSX-T "IPFIX" administration guide, element table; NSX for
+ * vSphere 6.4 "IPFIX for Distributed Switch": "the IPv4 VXLAN template … inner source, and
+ * destination IP/Port and protocol").
+ */
+const VMWARE_PEN = 6876
+/** The VMware tenant elements read, with their IANA twin and encoding. */
+const VMWARE_TENANT: ReadonlyMap<number, { readonly ie: number; readonly spec: ElementSpec }> =
+  new Map([
+    [880, { ie: IE.protocolIdentifier, spec: { encoding: 'unsigned', maxLength: 1 } }],
+    [881, { ie: IE.sourceIPv4Address, spec: { encoding: 'ipv4', maxLength: 4 } }],
+    [882, { ie: IE.destinationIPv4Address, spec: { encoding: 'ipv4', maxLength: 4 } }],
+    [883, { ie: IE.sourceIPv6Address, spec: { encoding: 'ipv6', maxLength: 16 } }],
+    [884, { ie: IE.destinationIPv6Address, spec: { encoding: 'ipv6', maxLength: 16 } }],
+    [886, { ie: IE.sourceTransportPort, spec: { encoding: 'unsigned', maxLength: 2 } }],
+    [887, { ie: IE.destinationTransportPort, spec: { encoding: 'unsigned', maxLength: 2 } }],
+  ])
+/** Pseudo-elements in {@link Values}: a VMware tenant element's value at `TENANT + its IANA twin`. */
+const TENANT = 0x20000
+
+/**
+ * A VMware VXLAN record ({@link VMWARE_PEN}): when it carries a tenant address pair that is not
+ * all zero, the flow is the tenant's — addresses, ports and protocol from the tenant elements
+ * (ports left out when the tenant gives none), the outer header's dropped — and `TUNNEL` is set
+ * (noted `inner-header`). Counters and times are the record's.
+ */
+function useTenantFlow(values: Values): void {
+  const t = (ie: number): number | string | undefined => values.get(TENANT + ie)
+  const pairs: [number, number, string][] = [
+    [IE.sourceIPv4Address, IE.destinationIPv4Address, '0.0.0.0'],
+    [IE.sourceIPv6Address, IE.destinationIPv6Address, '::'],
+  ]
+  const pair = pairs.find(([a, b, zero]) => {
+    const src = t(a)
+    const dst = t(b)
+    return src !== undefined && dst !== undefined && !(src === zero && dst === zero)
+  })
+  if (pair === undefined) return
+  for (const ie of [...INNER_LAST]) values.delete(ie)
+  for (const [, { ie }] of VMWARE_TENANT) {
+    const v = t(ie)
+    if (v !== undefined && (ie === pair[0] || ie === pair[1] || typeof v === 'number'))
+      values.set(ie, v)
+  }
+  values.set(LAST_PAIR, pair[0] === IE.sourceIPv4Address ? 4 : 6)
+  values.set(TUNNEL, 1)
+}
+
 type Out = DecodeResult
 
 /** The versions whose headers carry sequence numbers (v1 has none). */
@@ -827,9 +879,15 @@ export class NetflowDecoder {
           len <= 8
         )
           values.set(REVERSE + f.id, readUnsigned(dv, p, len))
+        else if (f.enterprise === VMWARE_PEN && len > 0) {
+          const tenant = VMWARE_TENANT.get(f.id)
+          if (tenant && lengthFits(tenant.spec, len))
+            values.set(TENANT + tenant.ie, readValue(dv, p, len, tenant.spec))
+        }
         p += len
       }
       if (protocols > 1) values.set(TUNNEL, 1)
+      useTenantFlow(values)
       if (t.options) {
         const init = values.get(IE.systemInitTimeMilliseconds)
         if (!v9 && typeof init === 'number' && init > 0 && init <= MAX_TIME_MS) {
@@ -1191,6 +1249,7 @@ const END_IDS = [
  *   A tunnel's template gives the outer header's elements and then the inner's (the protocol
  *   twice, or two used pairs without ipVersion): the flow is the inner header's, addresses,
  *   ports and protocol alike ({@link INNER_LAST}; the later pair), noted `inner-header`.
+ *   A VMware VXLAN record's tenant elements are its inner header likewise ({@link useTenantFlow}).
  * - protocol: 4; absent, ICMP (1, or 58 over IPv6) when the record has an ICMP type element and
  *   no transport port, else 0.
  * - ports: 7/11; for ICMP (1) / ICMPv6 (58) `dstPort` = type and `srcPort` = code from
