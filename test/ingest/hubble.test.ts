@@ -403,3 +403,30 @@ describe.skipIf(!existsSync(CORPUS))(
     })
   },
 )
+
+describe('hubble flow exporter events (cilium api/v1/observer/observer.proto ExportEvent)', () => {
+  const agent = JSON.stringify({
+    agent_event: {
+      type: 'ENDPOINT_CREATED',
+      endpoint_update: { id: 1234, namespace: 'default', pod_name: 'web-1' },
+    },
+    node_name: 'kind-worker',
+    time: '2024-01-01T00:00:00Z',
+  })
+  const debug = JSON.stringify({
+    debug_event: { type: 'DBG_CAPTURE_DELIVERY', cpu: 1 },
+    node_name: 'kind-worker',
+    time: '2024-01-01T00:00:00Z',
+  })
+
+  it('agent_event and debug_event records are notes, not malformed records', async () => {
+    const { flows, ctx } = await run([agent, line(), debug])
+    expect(ctx.stats.skipped).toEqual({})
+    expect(ctx.stats.notes).toMatchObject({ 'agent-event': 1, 'debug-event': 1 })
+    expect(flows).toHaveLength(1)
+  })
+
+  it('an export that starts with agent events is detected by the flows after them', () => {
+    expect(hubbleParser.detect(head([agent, agent, debug, line(), ''].join('\n')))).toBe(0.95)
+  })
+})

@@ -238,8 +238,9 @@ class RecentSet {
  * Parses Hubble JSON lines into flows.
  *
  * - Line shapes: `{"flow":{…},"node_name":…,"time":…}` (jsonpb `GetFlowsResponse`), or the
- *   `Flow` itself (older `-o json`). `node_status` and `lost_events` responses are counted as
- *   notes and not emitted.
+ *   `Flow` itself (older `-o json`). `node_status` and `lost_events` responses, and the flow
+ *   exporter's `agent_event` and `debug_event` (cilium api/v1/observer/observer.proto,
+ *   `ExportEvent`), are counted as notes and not emitted.
  * - `Type` `L7` (or 2) records repeat an L3/L4 flow: when an L3/L4 record of the same
  *   connection (protocol and endpoints, either way round; the last {@link HUBBLE_DEDUP_MAX_KEYS})
  *   came earlier in the file, note `l7`, not emitted; otherwise (an export of L7 events only) the
@@ -297,6 +298,11 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       if (isObj(obj['flow'])) f = obj['flow']
       else if (obj['node_status'] !== undefined) {
         note(ctx, 'node-status')
+        continue
+      } else if (obj['agent_event'] !== undefined || obj['debug_event'] !== undefined) {
+        // the flow exporter's other events (ExportEvent): the agent's (endpoint, policy and
+        // service changes) and datapath debug events, no flows
+        note(ctx, obj['agent_event'] !== undefined ? 'agent-event' : 'debug-event')
         continue
       } else if (obj['lost_events'] !== undefined) {
         // the events Hubble dropped before they were written: count them, not the line
@@ -422,7 +428,8 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
  * object pretty-printed over several) is a JSON object with a `flow` object (or a top-level
  * flow) holding `IP`, `l4` or `verdict` and one of `node_name`, `event_type`, `Type`,
  * `traffic_direction`, `trace_observation_point`, or wrapped with the response's `node_name` or
- * `time`; 0.5 for `node_status` / `lost_events` records only; else 0.
+ * `time`; 0.5 for `node_status` / `lost_events` / `agent_event` / `debug_event` records only (a
+ * flow in a later record of the head makes it 0.95); else 0.
  */
 function detectHubble(head: Uint8Array): number {
   const text = new TextDecoder('utf-8', { fatal: false }).decode(head).replace(/^\uFEFF/, '')
@@ -464,7 +471,8 @@ function detectHubble(head: Uint8Array): number {
       // exporter's field mask kept of the flow
       (wrapped && ('node_name' in o || 'time' in o))
     if (core && hubbleish) return 0.95
-    if ('node_status' in o || 'lost_events' in o) best = 0.5
+    if ('node_status' in o || 'lost_events' in o || 'agent_event' in o || 'debug_event' in o)
+      best = 0.5
     else return best
   }
   return best
