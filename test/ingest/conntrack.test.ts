@@ -345,3 +345,136 @@ describe('conntrack output as real tools write it', () => {
     expect(summary.stats.notes).toEqual({ 'time-from-file-mtime': 1 })
   })
 })
+
+describe('conntrack -o xml (libnetfilter_conntrack src/conntrack/snprintf_xml.c)', () => {
+  /** One `<flow>` element as the XML printer writes it, on one line. */
+  const xmlFlow = (o: {
+    type?: string
+    proto: [number, string]
+    l3?: [number, string]
+    orig: [string, string, string]
+    reply: [string, string, string]
+    counters?: [[number, number], [number, number]]
+    independent: string
+  }): string => {
+    const [l3num, l3name] = o.l3 ?? [2, 'ipv4']
+    const meta = (dir: string, [src, dst, l4]: [string, string, string], c?: [number, number]) =>
+      `<meta direction="${dir}"><layer3 protonum="${String(l3num)}" protoname="${l3name}">` +
+      `<src>${src}</src><dst>${dst}</dst></layer3>` +
+      `<layer4 protonum="${String(o.proto[0])}" protoname="${o.proto[1]}">${l4}</layer4>` +
+      (c
+        ? `<counters><packets>${String(c[0])}</packets><bytes>${String(c[1])}</bytes></counters>`
+        : '') +
+      `</meta>`
+    return (
+      `<flow${o.type !== undefined ? ` type="${o.type}"` : ''}>` +
+      meta('original', o.orig, o.counters?.[0]) +
+      meta('reply', o.reply, o.counters?.[1]) +
+      `<meta direction="independent">${o.independent}</meta></flow>`
+    )
+  }
+  const listing = [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<conntrack>',
+    xmlFlow({
+      proto: [6, 'tcp'],
+      orig: ['10.244.1.17', '10.96.0.10', '<sport>51234</sport><dport>53</dport>'],
+      reply: ['10.244.3.5', '10.244.1.17', '<sport>53</sport><dport>51234</dport>'],
+      counters: [
+        [5, 420],
+        [4, 600],
+      ],
+      independent:
+        '<state>ESTABLISHED</state><timeout>431999</timeout><mark>0</mark><use>1</use><id>3803213700</id><assured/>',
+    }),
+    xmlFlow({
+      proto: [17, 'udp'],
+      orig: ['10.0.0.5', '10.0.0.53', '<sport>40000</sport><dport>53</dport>'],
+      reply: ['10.0.0.53', '10.0.0.5', '<sport>53</sport><dport>40000</dport>'],
+      independent: '<timeout>29</timeout><mark>0</mark><use>1</use><unreplied/>',
+    }),
+    xmlFlow({
+      proto: [58, 'icmpv6'],
+      l3: [10, 'ipv6'],
+      orig: ['2001:db8::1', '2001:db8::2', '<type>128</type><code>0</code><id>77</id>'],
+      reply: ['2001:db8::2', '2001:db8::1', '<type>129</type><code>0</code><id>77</id>'],
+      independent: '<timeout>29</timeout><use>1</use>',
+    }),
+    '</conntrack>',
+  ]
+
+  it('a listing: the flow elements are read as the text lines they stand for (DNAT, counters, UNREPLIED, ICMPv6)', async () => {
+    expect(conntrackParser.detect(head(listing.join('\n') + '\n'))).toBe(0.9)
+    const { flows, ctx } = await run(listing)
+    expect(ctx.stats.skipped).toEqual({})
+    expect(
+      flows.map((f) => [
+        f.src,
+        f.srcPort,
+        f.dst,
+        f.dstPort,
+        f.protocol,
+        f.packets,
+        f.bytes,
+        f.observedAction,
+      ]),
+    ).toEqual([
+      ['10.244.1.17', 51234, '10.244.3.5', 53, 6, 9, 1020, 'accept'],
+      ['10.0.0.5', 40000, '10.0.0.53', 53, 17, 0, 0, 'unknown'],
+      ['2001:db8::1', 0, '2001:db8::2', 128, 58, 0, 0, 'accept'],
+    ])
+    expect(flows.map((f) => f.source.line)).toEqual([3, 4, 5])
+  })
+
+  it('events (-E -o xml): new, update and destroy of one connection are one flow', async () => {
+    const tuple = {
+      proto: [6, 'tcp'] as [number, string],
+      orig: ['10.0.0.1', '10.0.0.2', '<sport>40000</sport><dport>22</dport>'] as [
+        string,
+        string,
+        string,
+      ],
+      reply: ['10.0.0.2', '10.0.0.1', '<sport>22</sport><dport>40000</dport>'] as [
+        string,
+        string,
+        string,
+      ],
+    }
+    const { flows, ctx } = await run([
+      '<?xml version="1.0" encoding="utf-8"?>',
+      '<conntrack>',
+      xmlFlow({
+        ...tuple,
+        type: 'new',
+        independent: '<state>SYN_SENT</state><timeout>120</timeout><unreplied/>',
+      }),
+      xmlFlow({
+        ...tuple,
+        type: 'update',
+        independent: '<state>ESTABLISHED</state><timeout>432000</timeout><assured/>',
+      }),
+      xmlFlow({
+        ...tuple,
+        type: 'destroy',
+        counters: [
+          [12, 2000],
+          [10, 4000],
+        ],
+        independent: '<assured/>',
+      }),
+      '</conntrack>',
+    ])
+    expect(ctx.stats.skipped).toEqual({})
+    expect(ctx.stats.notes).toMatchObject({ 'merged-events': 2 })
+    expect(flows).toEqual([
+      expect.objectContaining({
+        src: '10.0.0.1',
+        dst: '10.0.0.2',
+        dstPort: 22,
+        packets: 22,
+        bytes: 6000,
+        observedAction: 'accept',
+      }),
+    ])
+  })
+})

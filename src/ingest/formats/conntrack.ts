@@ -158,6 +158,70 @@ function split(line: string): Parsed | string {
   return parsed
 }
 
+/** The text of the first `<name>…</name>` element in `xml`, or undefined. */
+function xmlText(xml: string, name: string): string | undefined {
+  const open = xml.indexOf(`<${name}>`)
+  if (open < 0) return undefined
+  const from = open + name.length + 2
+  const close = xml.indexOf('</', from)
+  return close < 0 ? undefined : xml.slice(from, close).trim()
+}
+
+/**
+ * One `<flow>` element of `conntrack -L -o xml` / `conntrack -E -o xml` (one per line, as
+ * libnetfilter_conntrack's XML printer writes them, src/conntrack/snprintf_xml.c) written again
+ * as the text line it stands for, so that it is read by the same rules: `<flow type="new">`
+ * (`update`, `destroy`) → `[NEW]` …; each `<meta direction="original|reply">` → its tuple
+ * (`layer3` `src`/`dst`, `layer4` `sport`/`dport`, ICMP `type`/`code`/`id`, `counters`); the
+ * `independent` meta's `state`, `timeout`, `deltatime`, `<unreplied/>`, `<assured/>`.
+ * @returns the text line, or undefined when the element has no original tuple.
+ */
+function xmlFlowLine(xml: string): string | undefined {
+  const metas = new Map<string, string>()
+  for (const m of xml.matchAll(
+    /<meta direction="(original|reply|independent)">([\s\S]*?)<\/meta>/g,
+  ))
+    metas.set(m[1] ?? '', m[2] ?? '')
+  const original = metas.get('original')
+  if (original === undefined) return undefined
+  const l4 = /<layer4 protonum="(\d{1,3})" protoname="([^"]*)"/.exec(original)
+  if (!l4) return undefined
+  const name = (l4[2] ?? '').toLowerCase()
+  const words: string[] = []
+  const event = /^<flow type="(new|update|destroy)"/.exec(xml)?.[1]
+  if (event !== undefined) words.push(`[${event.toUpperCase()}]`)
+  words.push(/^[a-z][a-z0-9-]*$/.test(name) ? name : 'unknown', l4[1] ?? '')
+  const independent = metas.get('independent') ?? ''
+  const timeout = xmlText(independent, 'timeout')
+  const state = xmlText(independent, 'state')
+  if (timeout !== undefined) words.push(timeout)
+  if (state !== undefined && /^[A-Z][A-Z0-9_]*$/.test(state)) words.push(state)
+  for (const dir of ['original', 'reply']) {
+    const body = metas.get(dir)
+    if (body === undefined) continue
+    const layer4 = /<layer4[^>]*>([\s\S]*?)<\/layer4>/.exec(body)?.[1] ?? ''
+    for (const [key, from] of [
+      ['src', body],
+      ['dst', body],
+      ['sport', layer4],
+      ['dport', layer4],
+      ['type', layer4],
+      ['code', layer4],
+      ['id', layer4],
+      ['packets', body],
+      ['bytes', body],
+    ] as const) {
+      const v = xmlText(from, key)
+      if (v !== undefined && v !== '') words.push(`${key}=${v}`)
+    }
+    if (dir === 'original' && independent.includes('<unreplied/>')) words.push('[UNREPLIED]')
+  }
+  if (independent.includes('<assured/>')) words.push('[ASSURED]')
+  const delta = xmlText(independent, 'deltatime')
+  if (delta !== undefined) words.push(`delta-time=${delta}`)
+  return words.join(' ')
+}
+
 /**
  * Converts one conntrack line to a flow.
  *
@@ -383,7 +447,19 @@ async function* parseConntrack(
       continue
     }
     const where = `${ctx.file}:${lineNo}`
-    const parsed = split(line)
+    let text = line
+    if (line.startsWith('<')) {
+      // `-o xml`: the XML declaration and the `<conntrack>` element around the flows are not
+      // records; each `<flow>` is
+      if (!line.startsWith('<flow')) continue
+      const converted = xmlFlowLine(line)
+      if (converted === undefined) {
+        skip(ctx, 'missing-tuple', where, line)
+        continue
+      }
+      text = converted
+    }
+    const parsed = split(text)
     const flow = typeof parsed === 'string' ? parsed : toFlow(parsed, ctx, lineNo)
     if (typeof flow === 'string') {
       skip(ctx, flow, where, line)
@@ -434,7 +510,8 @@ const LINE_RE =
 
 /**
  * Confidence that `head` is conntrack text: 0.9 when at least half of the first 20 non-blank
- * complete lines (and at least one) match the conntrack layout, else 0.
+ * complete lines (and at least one) match the conntrack layout, or when they are `-o xml`
+ * output (the XML declaration, `<conntrack>` and `<flow>` lines only), else 0.
  */
 function detectConntrack(head: Uint8Array): number {
   const text = new TextDecoder('utf-8', { fatal: false }).decode(head).replace(/^\uFEFF/, '')
@@ -443,6 +520,9 @@ function detectConntrack(head: Uint8Array): number {
     .filter((l) => l.trim() !== '')
     .slice(0, 20)
   if (complete.length === 0) return 0
+  // `-o xml`: `<?xml …?>`, `<conntrack>`, then one `<flow>` element per line
+  if (complete.some((l) => /^\s*<flow[ >].*<meta direction="original">/.test(l)))
+    return complete.every((l) => /^\s*<(\?xml |\/?conntrack>|flow[ >])/.test(l)) ? 0.9 : 0
   const hits = complete.filter((l) => LINE_RE.test(l)).length
   return hits > 0 && hits * 2 >= complete.length ? 0.9 : 0
 }
