@@ -149,6 +149,8 @@ const REVERSE_COUNTERS: ReadonlySet<number> = new Set([
  * tenantDestPort 887 (VMware NSX-T "IPFIX" administration guide, element table; NSX for
  * vSphere 6.4 "IPFIX for Distributed Switch": "the IPv4 VXLAN template … inner source, and
  * destination IP/Port and protocol").
+ * @see https://docs.vmware.com/en/VMware-NSX-T-Data-Center/3.2/administration/GUID-F7304386-EFAE-4479-9E3B-251519969D4C.html
+ * @see https://docs.vmware.com/en/VMware-NSX-Data-Center-for-vSphere/6.4/com.vmware.nsx.admin.doc/GUID-40805D0E-8A97-4011-B85C-CBF37812DBB5.html
  */
 const VMWARE_PEN = 6876
 /** The VMware tenant elements read, with their IANA twin and encoding. */
