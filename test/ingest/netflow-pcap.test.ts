@@ -98,18 +98,23 @@ function pcap(link: number, frames: Uint8Array[]): Uint8Array {
   )
 }
 
-/** A big-endian pcapng section: one interface of link type `link`, then enhanced packet blocks. */
-function pcapng(link: number, frames: Uint8Array[]): Uint8Array {
+/**
+ * A pcapng section: one interface of link type `link`, then enhanced packet blocks; big-endian
+ * unless `littleEndian` (as Wireshark writes it on x86).
+ */
+function pcapng(link: number, frames: Uint8Array[], littleEndian = false): Uint8Array {
+  const w32 = littleEndian ? le32 : u32
+  const w16 = littleEndian ? le16 : u16
   const block = (type: number, body: Uint8Array): Uint8Array => {
     const pad = (4 - (body.byteLength % 4)) % 4
     const total = 12 + body.byteLength + pad
-    return concat(u32(type), u32(total), body, new Uint8Array(pad), u32(total))
+    return concat(w32(type), w32(total), body, new Uint8Array(pad), w32(total))
   }
   return concat(
-    block(0x0a0d0d0a, concat(u32(0x1a2b3c4d), u16(1), u16(0), u32(0xffffffff), u32(0xffffffff))),
-    block(1, concat(u16(link), u16(0), u32(65535))),
+    block(0x0a0d0d0a, concat(w32(0x1a2b3c4d), w16(1), w16(0), u32(0xffffffff), u32(0xffffffff))),
+    block(1, concat(w16(link), w16(0), w32(65535))),
     ...frames.map((f) =>
-      block(6, concat(u32(0), u32(0), u32(0), u32(f.byteLength), u32(f.byteLength), f)),
+      block(6, concat(w32(0), w32(0), w32(0), w32(f.byteLength), w32(f.byteLength), f)),
     ),
   )
 }
@@ -182,7 +187,7 @@ describe('NetFlow / IPFIX in packet captures', () => {
     })
   })
 
-  it('reads IPFIX from pcapng (Linux cooked capture, IPv6 sender)', async () => {
+  it('reads IPFIX from pcapng of either byte order (Linux cooked capture, IPv6 sender)', async () => {
     const msg = ipfix(
       { exportTime: T0 + 1 },
       template(2, 300, TPL_V4),
@@ -190,18 +195,20 @@ describe('NetFlow / IPFIX in packet captures', () => {
     )
     const sll = (p: Uint8Array) => concat(u16(0), u16(1), u16(6), new Uint8Array(8), u16(0x86dd), p)
     const frame = sll(ipv6('2001:db8::1', '2001:db8::9', 17, udp(4739, 4739, msg)))
-    const { flows, summary } = await read(pcapng(113, [frame]))
-    expect(summary.format).toBe('netflow')
-    expect(summary.stats.skipped).toEqual({})
-    expect(flows).toEqual([
-      expect.objectContaining({
-        src: '10.1.0.1',
-        dst: '10.1.0.2',
-        dstPort: 22,
-        packets: 3,
-        bytes: 180,
-      }),
-    ])
+    for (const littleEndian of [false, true]) {
+      const { flows, summary } = await read(pcapng(113, [frame], littleEndian))
+      expect(summary.format).toBe('netflow')
+      expect(summary.stats.skipped).toEqual({})
+      expect(flows).toEqual([
+        expect.objectContaining({
+          src: '10.1.0.1',
+          dst: '10.1.0.2',
+          dstPort: 22,
+          packets: 3,
+          bytes: 180,
+        }),
+      ])
+    }
   })
 
   it('keeps templates per sender: two exporters with the same template id and other layouts', async () => {
