@@ -11,7 +11,8 @@ import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { cloudWatchLines } from '../../src/ingest/cloudwatch.js'
-import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import type { FileSummary } from '../../src/ingest/read.js'
+import { readOne } from '../helpers/flows.js'
 import { all } from '../helpers/store.js'
 
 const ACCEPT =
@@ -29,11 +30,7 @@ async function read(
 ): Promise<{ flows: Flow[]; summary: FileSummary }> {
   const file = join(dir, `events-${n++}.json`)
   writeFileSync(file, content)
-  const summaries: FileSummary[] = []
-  const flows = await all(readFlows([file], { format: 'auto', strict: false, ...opts }, summaries))
-  const summary = summaries[0]
-  if (summary === undefined) throw new Error('no summary')
-  return { flows, summary }
+  return readOne(file, opts)
 }
 
 const event = (message: string, i: number) => ({

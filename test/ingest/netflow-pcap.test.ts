@@ -14,9 +14,9 @@ import type { Flow } from '../../src/core/flow.js'
 import { detectFormat } from '../../src/ingest/detect.js'
 import { detectNetflow } from '../../src/ingest/formats/netflow.js'
 import { CaptureReader } from '../../src/ingest/netflow/pcap.js'
-import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import type { FileSummary } from '../../src/ingest/read.js'
+import { readOne } from '../helpers/flows.js'
 import { SEED } from '../helpers/model.js'
-import { all } from '../helpers/store.js'
 import {
   concat,
   ip4,
@@ -125,11 +125,7 @@ let n = 0
 async function read(bytes: Uint8Array): Promise<{ flows: Flow[]; summary: FileSummary }> {
   const file = join(dir, `capture-${n++}.pcap`)
   writeFileSync(file, bytes)
-  const summaries: FileSummary[] = []
-  const flows = await all(readFlows([file], { format: 'auto', strict: false }, summaries))
-  const summary = summaries[0]
-  if (summary === undefined) throw new Error('no summary')
-  return { flows, summary }
+  return readOne(file)
 }
 
 const T0 = 1_700_000_000

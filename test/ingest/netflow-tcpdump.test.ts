@@ -15,9 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { Flow } from '../../src/core/flow.js'
-import { readFlows, type FileSummary } from '../../src/ingest/read.js'
-import { all } from '../helpers/store.js'
+import { readOne } from '../helpers/flows.js'
 import {
   concat,
   ip4,
@@ -103,14 +101,6 @@ async function capture(name: string, args: readonly string[], datagrams: readonl
   return file
 }
 
-async function read(file: string): Promise<{ flows: Flow[]; summary: FileSummary }> {
-  const summaries: FileSummary[] = []
-  const flows = await all(readFlows([file], { format: 'auto', strict: false }, summaries))
-  const summary = summaries[0]
-  if (summary === undefined) throw new Error('no summary')
-  return { flows, summary }
-}
-
 /** A v5 datagram, a v9 template then its data, an IPFIX message: one flow each. */
 const DATAGRAMS = [
   v5({ sysUptime: 10_000, secs: T0 }, [
@@ -166,7 +156,7 @@ describe.skipIf(unsupported !== undefined)(
     for (const c of CASES)
       it(`reads v5, v9 and IPFIX from a capture on ${c.name}`, async () => {
         const file = await capture(c.name.replace(/\W+/g, '-'), c.args, DATAGRAMS)
-        const { flows, summary } = await read(file)
+        const { flows, summary } = await readOne(file)
         expect(summary.format).toBe('netflow')
         expect(summary.stats.skipped).toEqual({})
         expect(
