@@ -92,6 +92,7 @@ export type ErrorCode =
   | 'compile/not-expressible'
   | 'compile/cloud-limit-exceeded'
   | 'compile/load-balancer-probes'
+  | 'compile/priorities-in-order'
   // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
   | 'lint/no-owner'
   | 'lint/no-reason'

@@ -6,7 +6,9 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import {
+  ALLOW_PRIORITIES,
   AZURE_NSG_FILE,
+  DENY_PRIORITIES,
   azureNsgCompiler,
   azureNsgDecide,
   planAzureNsg,
@@ -156,11 +158,18 @@ describe('azure-nsg target', () => {
     const web = plan.nsgs.find((n) => n.members.includes('web-1'))
     expect(web?.members).toEqual(['web-1', 'web-2'])
     const out = web?.rules.filter((r) => r.direction === 'Outbound') ?? []
-    expect(out.map((r) => [r.priority, r.access, r.rule?.id ?? r.name])).toEqual([
-      [100, 'Deny', 'no-web-to-db'],
-      [101, 'Allow', 'web-to-api'],
-      [4096, 'Deny', 'bh-deny-all-out'],
+    expect(out.map((r) => [r.name, r.access])).toEqual([
+      ['bh-out.shop.no-web-to-db.any.asg-asg', 'Deny'],
+      ['bh-out.shop.web-to-api.tcp.asg-asg', 'Allow'],
+      ['bh-deny-all-out', 'Deny'],
     ])
+    const [deny, allow, all] = out.map((r) => r.priority)
+    expect(deny).toBeGreaterThanOrEqual(DENY_PRIORITIES.lo)
+    expect(deny).toBeLessThanOrEqual(DENY_PRIORITIES.hi)
+    expect(allow).toBeGreaterThanOrEqual(ALLOW_PRIORITIES.lo)
+    expect(allow).toBeLessThanOrEqual(ALLOW_PRIORITIES.hi)
+    expect(DENY_PRIORITIES.hi).toBeLessThan(ALLOW_PRIORITIES.lo)
+    expect(all).toBe(4096)
     // the rule's groups are ASGs on both sides
     expect(out[1]?.source).toEqual({ kind: 'asgs', asgs: ['{role=web} in scope {app=shop}'] })
     expect(out[1]?.destination).toEqual({ kind: 'asgs', asgs: ['{role=api} in scope {app=shop}'] })

@@ -24,10 +24,21 @@
  *   `Esp` and `Ah` for `proto/50` and `proto/51` (capability `ipsec-protocols`; IPv4 and IPv6,
  *   as IPv6 names ESP and AH by the same numbers), `*` for the `any` service.
  * - Order (first match wins, lower priority first): the load-balancer probe rule (100, when
- *   {@link AzureNsgOptions.loadBalancerProbes}), every deny rule, every allow rule, then
- *   `bh-deny-all-in` / `bh-deny-all-out` at 4096, which shadow the default rules
- *   (AllowVNetInBound, AllowInternetOutBound, ...): deny beats allow, nothing is allowed by
- *   default (DESIGN.md rule 1). NSGs are stateful: replies need no rule (rule 3).
+ *   {@link AzureNsgOptions.loadBalancerProbes}), every deny rule ({@link DENY_PRIORITIES},
+ *   101–1000), every allow rule ({@link ALLOW_PRIORITIES}, 1001–4095), then `bh-deny-all-in` /
+ *   `bh-deny-all-out` at 4096, which shadow the default rules (AllowVNetInBound,
+ *   AllowInternetOutBound, ...): deny beats allow, nothing is allowed by default (DESIGN.md rule
+ *   1). Among rules of one access the order does not matter. NSGs are stateful: replies need no
+ *   rule (rule 3).
+ * - Identity across edits: a security rule's Azure name ({@link nsgRuleName}) and Terraform key
+ *   come from its Bulkhead rule's policy, id and part (protocol, endpoint kinds), never from its
+ *   priority, and its priority is a hash of its name within its band ({@link nsgPriorities}), so
+ *   adding, removing or reordering rules leaves the others' names and keys alone and, but for a
+ *   hash collision, their priorities: `terraform plan` shows the rules that changed, updated in
+ *   place, rather than destroying and creating every rule after an insertion. This matters beyond
+ *   the diff: azurerm applies each `azurerm_network_security_rule` by its own call, so rules that
+ *   trade priorities in one apply can meet Azure's "Rules cannot have the same Priority and
+ *   Direction" (`SecurityRuleConflict`) half way.
  * @remarks Semantics: DESIGN.md "Policy language v1", rules 1–5. Azure:
  * https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview (rules,
  * priorities, default rules, stateful flows, subnet then NIC inbound and NIC then subnet
@@ -44,7 +55,17 @@
  * (https://learn.microsoft.com/python/api/azure-mgmt-network/azure.mgmt.network.models.securityruleprotocol)
  * and the provider's validation of `protocol` (hashicorp/terraform-provider-azurerm
  * internal/services/network/network_security_rule_resource.go: `StringInSlice` of Any, Tcp, Udp,
- * Icmp, Ah, Esp).
+ * Icmp, Ah, Esp). Names and priorities: a security rule's name is unique in its NSG, 1–80
+ * characters of `[A-Za-z0-9_.-]`, starting with a letter or digit and ending with one or `_`, and
+ * Azure compares names case-insensitively
+ * (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules);
+ * priorities 100–4096, unique per NSG and direction, lower first, first match stops
+ * (network-security-groups-overview above; an Inbound and an Outbound rule may share one:
+ * hashicorp/terraform-provider-azurerm#27046); a rule taking a priority another still holds is
+ * refused with `SecurityRuleConflict` (hashicorp/terraform-provider-azurerm#293, #19202, #11137);
+ * the provider's standalone `azurerm_network_security_rule` must not be mixed with inline
+ * `security_rule` blocks of `azurerm_network_security_group`
+ * (https://registry.terraform.io/providers/hashicorp/azurerm/latest/docs/resources/network_security_group).
  */
 import {
   AddressRangeSet,
@@ -96,8 +117,15 @@ export const AZURE_LIMITS = {
 export const ASGS_PER_RULE = AZURE_LIMITS.asgsPerRule
 /** Priority of the deny-all rules, the last one Azure lets a rule have. */
 export const DENY_ALL_PRIORITY = 4096
-/** The first priority Bulkhead uses. */
+/** The first priority Bulkhead uses: the load-balancer probe rule's. */
 export const FIRST_PRIORITY = 100
+/**
+ * The priorities of the security rules of deny rules (inclusive), below every allow rule's: each
+ * has a home slot from a hash of its name (see {@link nsgPriorities}).
+ */
+export const DENY_PRIORITIES = { lo: 101, hi: 1000 } as const
+/** The priorities of the security rules of allow rules (inclusive), after every deny rule's. */
+export const ALLOW_PRIORITIES = { lo: 1001, hi: 4095 } as const
 /** Address of the Azure load balancer's health probes (service tag `AzureLoadBalancer`). */
 export const AZURE_LOAD_BALANCER_IP = '168.63.129.16'
 
@@ -177,6 +205,77 @@ const FAMILIES: readonly IpFamily[] = [4, 6]
 export function azureName(text: string, max = 80): string {
   const safe = text.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, max)
   return safe.replace(/[.-]+$/, '') || '_'
+}
+
+/** 32-bit FNV-1a of the UTF-16 code units of `text`: stable across runs, platforms and versions. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h
+}
+
+/** A policy name or rule id that goes into a rule name as it is: lower-case words and `-`. */
+const CLEAN_PART = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
+
+/**
+ * The Azure name of a security rule, from the Bulkhead rule's identity only (never its priority),
+ * so that editing other rules never renames it: `bh-<in|out>.<policy>.<rule id>.<part>`, `part`
+ * naming which of the rule's security rules it is (`tcp.asg-asg`: protocol, then the source and
+ * destination kinds, see {@link NsgRulePlan.name}). When the policy name or rule id holds other
+ * characters than lower-case letters, digits and inner `-` (Azure names are case-insensitive and
+ * take `[A-Za-z0-9_.-]` only), or the name would pass 80 characters, the policy and id are cut to
+ * fit and the name ends in `.<part>.<hash>`, 8 hex digits of a hash of the exact identity: names
+ * stay unique within an NSG (two identities never clean to one name) and at most 80 characters.
+ */
+export function nsgRuleName(
+  direction: 'in' | 'out',
+  policy: string,
+  id: string,
+  part: string,
+): string {
+  const text = `bh-${direction}.${policy}.${id}.${part}`
+  if (CLEAN_PART.test(policy) && CLEAN_PART.test(id) && text.length <= 80) return text
+  const tag = fnv1a(`${direction}\u0000${policy}\u0000${id}\u0000${part}`)
+    .toString(16)
+    .padStart(8, '0')
+  return `${azureName(`bh-${direction}.${policy}.${id}`, 80 - part.length - 10)}.${part}.${tag}`
+}
+
+/**
+ * Priorities for security rules of one NSG, direction and access, in `band` (inclusive), in the
+ * order of `names`; undefined when the band has fewer slots than names. Each rule's home slot is a
+ * hash of its name; rules taken by home slot then name each get the first free slot from their
+ * home on (linear probing, wrapping round the band). A rule therefore keeps its priority when
+ * others are added or removed, unless one of them lands in the run of taken slots it was pushed
+ * along (a hash collision: about one chance in `band size / rules`); which of the rules is
+ * first among equal-access rules does not matter, since they all allow (or all deny).
+ */
+export function nsgPriorities(
+  names: readonly string[],
+  band: { readonly lo: number; readonly hi: number },
+): number[] | undefined {
+  const size = band.hi - band.lo + 1
+  if (names.length > size) return undefined
+  const home = names.map((n) => fnv1a(n) % size)
+  const order = names
+    .map((_, i) => i)
+    .sort((a, b) => (home[a] as number) - (home[b] as number) || cmp(names[a], names[b]))
+  const taken = new Set<number>()
+  const out: number[] = new Array<number>(names.length)
+  for (const i of order) {
+    let slot = home[i] as number
+    while (taken.has(slot)) slot = (slot + 1) % size
+    taken.add(slot)
+    out[i] = band.lo + slot
+  }
+  return out
+}
+
+function cmp(a: string | undefined, b: string | undefined): number {
+  return (a ?? '') < (b ?? '') ? -1 : (a ?? '') > (b ?? '') ? 1 : 0
 }
 
 /** The security-rule protocols and destination ports of a rule's services. */
@@ -348,15 +447,22 @@ class Planner {
     }
   }
 
-  /** The security-rule endpoints a side becomes: `*`, ASG chunks, prefixes per family. */
-  endpoints(parts: SideParts): NsgEndpoint[] {
-    if (parts.any) return [{ kind: 'any' }]
-    const out: NsgEndpoint[] = []
+  /**
+   * The security-rule endpoints a side becomes: `*`, ASG chunks, prefixes per family; each with
+   * the word that names it in rule names (`any`, `asg`, `asg2`…, `v4`, `v6`).
+   */
+  endpoints(parts: SideParts): { endpoint: NsgEndpoint; word: string }[] {
+    if (parts.any) return [{ endpoint: { kind: 'any' }, word: 'any' }]
+    const out: { endpoint: NsgEndpoint; word: string }[] = []
     for (let k = 0; k < parts.asgs.length; k += ASGS_PER_RULE)
-      out.push({ kind: 'asgs', asgs: parts.asgs.slice(k, k + ASGS_PER_RULE) })
+      out.push({
+        endpoint: { kind: 'asgs', asgs: parts.asgs.slice(k, k + ASGS_PER_RULE) },
+        word: k === 0 ? 'asg' : `asg${k / ASGS_PER_RULE + 1}`,
+      })
     for (const f of FAMILIES) {
       const prefixes = parts.ranges[f].toCidrs()
-      if (prefixes.length > 0) out.push({ kind: 'prefixes', family: f, prefixes })
+      if (prefixes.length > 0)
+        out.push({ endpoint: { kind: 'prefixes', family: f, prefixes }, word: `v${f}` })
     }
     return out
   }
@@ -420,6 +526,7 @@ export function planAzureNsg(
   }
   const probes = options.loadBalancerProbes ?? true
   const nsgs: NsgPlan[] = []
+  const fallbacks: Diagnostic[] = []
   const usedNames = new Set<string>()
   const ordered = [...classes.values()]
     .map((ms) => ms.sort())
@@ -433,11 +540,10 @@ export function planAzureNsg(
     const rules: NsgRulePlan[] = []
     for (const d of dirs) {
       const short = d === 'Inbound' ? 'in' : 'out'
-      let priority = FIRST_PRIORITY
       if (d === 'Inbound' && probes)
         rules.push({
-          name: `bh-${short}-${priority}-azure-load-balancer-probes`,
-          priority: priority++,
+          name: `bh-${short}-azure-load-balancer-probes`,
+          priority: FIRST_PRIORITY,
           direction: d,
           access: 'Allow',
           protocol: '*',
@@ -447,44 +553,67 @@ export function planAzureNsg(
           description:
             'bulkhead Azure load balancer health probes (--no-load-balancer-probes drops this rule)',
         })
-      for (const access of ['Deny', 'Allow'] as const) {
-        p.u.rules.forEach(({ policy, rule }, i) => {
-          if ((rule.action === 'deny') !== (access === 'Deny')) return
-          const from = p.side(i, 'from')
-          const to = p.side(i, 'to')
-          const [nic, peer] = d === 'Inbound' ? [to, from] : [from, to]
-          const own = p.nicSide(nic, memberSet)
-          if (!own.any && own.asgs.length === 0 && own.ranges[4].isEmpty && own.ranges[6].isEmpty)
-            return
-          const ref = { policy: policy.name, id: rule.id }
-          for (const { protocol, ports } of nsgProtocols(rule.services)) {
-            const far = protocol === 'Icmp' ? p.ipv4Only(peer) : peer
-            const [srcs, dsts] =
-              d === 'Inbound'
-                ? [p.endpoints(far), p.endpoints(own)]
-                : [p.endpoints(own), p.endpoints(far)]
-            for (const source of srcs)
-              for (const destination of dsts) {
-                const fs = familyOf(source)
-                const fd = familyOf(destination)
-                if (fs !== undefined && fd !== undefined && fs !== fd) continue
-                rules.push({
-                  name: azureName(`bh-${short}-${priority}-${policy.name}-${rule.id}`),
-                  priority: priority++,
-                  direction: d,
-                  access,
-                  protocol,
-                  ports,
-                  source,
-                  destination,
-                  description:
-                    `bulkhead ${formatRuleRef(ref)} (${rule.action}, ${short}bound)`.slice(0, 140),
-                  rule: ref,
-                })
-              }
-          }
-        })
+      const drafts: Record<'Deny' | 'Allow', Omit<NsgRulePlan, 'priority'>[]> = {
+        Deny: [],
+        Allow: [],
       }
+      p.u.rules.forEach(({ policy, rule }, i) => {
+        const access = rule.action === 'deny' ? 'Deny' : 'Allow'
+        const from = p.side(i, 'from')
+        const to = p.side(i, 'to')
+        const [nic, peer] = d === 'Inbound' ? [to, from] : [from, to]
+        const own = p.nicSide(nic, memberSet)
+        if (!own.any && own.asgs.length === 0 && own.ranges[4].isEmpty && own.ranges[6].isEmpty)
+          return
+        const ref = { policy: policy.name, id: rule.id }
+        for (const { protocol, ports } of nsgProtocols(rule.services)) {
+          const far = protocol === 'Icmp' ? p.ipv4Only(peer) : peer
+          const [srcs, dsts] =
+            d === 'Inbound'
+              ? [p.endpoints(far), p.endpoints(own)]
+              : [p.endpoints(own), p.endpoints(far)]
+          for (const source of srcs)
+            for (const destination of dsts) {
+              const fs = familyOf(source.endpoint)
+              const fd = familyOf(destination.endpoint)
+              if (fs !== undefined && fd !== undefined && fs !== fd) continue
+              const part = `${protocol === '*' ? 'any' : protocol.toLowerCase()}.${source.word}-${destination.word}`
+              drafts[access].push({
+                name: nsgRuleName(short, policy.name, rule.id, part),
+                direction: d,
+                access,
+                protocol,
+                ports,
+                source: source.endpoint,
+                destination: destination.endpoint,
+                description: `bulkhead ${formatRuleRef(ref)} (${rule.action}, ${short}bound)`.slice(
+                  0,
+                  140,
+                ),
+                rule: ref,
+              })
+            }
+        }
+      })
+      const deny = nsgPriorities(
+        drafts.Deny.map((r) => r.name),
+        DENY_PRIORITIES,
+      )
+      const allow = nsgPriorities(
+        drafts.Allow.map((r) => r.name),
+        ALLOW_PRIORITIES,
+      )
+      const inOrder = [...drafts.Deny, ...drafts.Allow]
+      const priorities =
+        deny && allow ? [...deny, ...allow] : inOrder.map((_, k) => DENY_PRIORITIES.lo + k)
+      if (!deny || !allow)
+        fallbacks.push({
+          code: 'compile/priorities-in-order',
+          severity: 'warning',
+          message: `NSG ${name} has ${drafts.Deny.length} ${d} deny and ${drafts.Allow.length} allow security rules, more than the ${DENY_PRIORITIES.hi - DENY_PRIORITIES.lo + 1} and ${ALLOW_PRIORITIES.hi - ALLOW_PRIORITIES.lo + 1} priorities kept for each: they are numbered in order from ${DENY_PRIORITIES.lo}, so adding or removing a rule moves the priorities of the rules after it`,
+        })
+      // listed deny rules first, then allow rules, each in policy-set order (not by priority)
+      rules.push(...inOrder.map((r, k) => ({ ...r, priority: priorities[k] as number })))
       rules.push({
         name: `bh-deny-all-${short}`,
         priority: DENY_ALL_PRIORITY,
@@ -500,7 +629,7 @@ export function planAzureNsg(
     nsgs.push({ key: name.replace(/[^A-Za-z0-9_-]/g, '_'), name, members, rules })
   }
   const asgs = p.asgPlans()
-  const diagnostics = [...p.diagnostics, ...limitWarnings(nsgs, asgs, p)]
+  const diagnostics = [...p.diagnostics, ...fallbacks, ...limitWarnings(nsgs, asgs, p)]
   if (probes && nsgs.length > 0 && dirs.includes('Inbound'))
     diagnostics.push({
       code: 'compile/load-balancer-probes',

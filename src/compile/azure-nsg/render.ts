@@ -57,6 +57,20 @@ function memberKeys(group: string, members: readonly string[]): [string, string]
   })
 }
 
+/**
+ * The Terraform name of a security rule: `<nsg key>__<rule name>`, characters outside
+ * `[A-Za-z0-9_-]` as `_`. Like the rule's Azure name it comes from the Bulkhead rule's identity and
+ * never from its priority, so editing other rules neither renames nor re-keys it (Terraform plans
+ * an update in place, not a destroy and create). Rule names are unique in their NSG and the
+ * generated ones hold no `_` before their hash, so a clash (numbered) cannot happen in practice.
+ */
+function ruleKey(nsg: string, name: string, taken: Readonly<Record<string, unknown>>): string {
+  const base = `${nsg}__${name.replace(/[^A-Za-z0-9_-]/g, '_')}`
+  let key = base
+  for (let n = 2; Object.hasOwn(taken, key); n++) key = `${base}_${n}`
+  return key
+}
+
 /** Sorts object keys at every level (arrays keep their order). */
 function sorted(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sorted)
@@ -141,7 +155,7 @@ function nsgResources(
       tags: { 'managed-by': 'bulkhead', 'bulkhead-workloads': tagValue(n.members) },
     }
     for (const r of n.rules) {
-      rules[`${n.key}_${r.direction === 'Inbound' ? 'in' : 'out'}_${r.priority}`] = {
+      rules[ruleKey(n.key, r.name, rules)] = {
         name: r.name,
         resource_group_name: RG,
         network_security_group_name: `\${azurerm_network_security_group.${n.key}.name}`,

@@ -1,0 +1,305 @@
+/**
+ * @module Tests that azure-nsg security rules keep their identity across policy edits: adding one
+ * rule to a policy adds its security rules and neither renames, re-keys nor (but for a hash
+ * collision, which the property bounds) re-prioritises any other; plus the name rules (80
+ * characters, unique in the NSG, hashed when the policy or rule id is not plain).
+ */
+import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  ALLOW_PRIORITIES,
+  azureNsgCompiler,
+  DENY_PRIORITIES,
+  nsgPriorities,
+  nsgRuleName,
+  planAzureNsg,
+  type AzureNsgPlan,
+} from '../../src/compile/index.js'
+import {
+  labelSet,
+  parseService,
+  type Inventory,
+  type PolicySet,
+  type Rule,
+  type Service,
+} from '../../src/core/index.js'
+import { loadWorkspace } from '../../src/policy/files.js'
+import { inventoryArb, policySetArb, ruleArb, SEED, TIMES } from '../helpers/model.js'
+import { cidr, lbl, rule, tcp } from './kubernetes-fixture.js'
+
+const NOW = new Date('2026-11-22T12:00:00Z')
+const FIXTURE = fileURLToPath(new URL('../fixtures/compile-azure-nsg/', import.meta.url))
+
+type Resources = Record<string, Record<string, Record<string, unknown>>>
+
+function resources(inventory: Inventory, ps: PolicySet): Resources {
+  const r = azureNsgCompiler.compile(inventory, ps, { now: NOW })
+  return (JSON.parse(r.artefacts[0]?.content ?? '{}') as { resource: Resources }).resource
+}
+
+/** `ps` with `rule` inserted as the first rule of its first policy. */
+function withFirstRule(ps: PolicySet, rule: Rule): PolicySet {
+  const [first, ...rest] = ps.policies
+  if (!first) throw new Error('no policy')
+  return { ...ps, policies: [{ ...first, rules: [rule, ...first.rules] }, ...rest] }
+}
+
+function svc(text: string): Service {
+  const s = parseService(text)
+  if ('error' in s) throw new Error(s.error)
+  return s
+}
+
+describe('azure-nsg: one rule added is a one-rule diff', () => {
+  for (const [what, added] of [
+    [
+      'an allow rule',
+      rule('web-to-api-metrics', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [tcp(9100)]),
+    ],
+    [
+      'a deny rule',
+      rule('no-web-to-db', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [svc('any')], 'deny'),
+    ],
+  ] as const) {
+    it(`${what} first in the policy adds its security rules and changes no other`, async () => {
+      const { inventory, policySet: ps } = await loadWorkspace(FIXTURE, NOW)
+      const before = resources(inventory, ps)
+      const after = resources(inventory, withFirstRule(ps, added))
+      const rulesBefore = before['azurerm_network_security_rule'] ?? {}
+      const rulesAfter = after['azurerm_network_security_rule'] ?? {}
+      // every security rule there was is there under the same key, name and priority, unchanged
+      for (const [key, body] of Object.entries(rulesBefore))
+        expect(rulesAfter[key], key).toEqual(body)
+      // the new keys are the added rule's, named after it
+      const added_ = Object.keys(rulesAfter).filter((k) => !(k in rulesBefore))
+      expect(added_.length).toBeGreaterThan(0)
+      for (const k of added_) {
+        expect(String(rulesAfter[k]?.['name'])).toContain(`.payments-prod.${added.id}.`)
+        expect(rulesAfter[k]?.['access']).toBe(added.action === 'deny' ? 'Deny' : 'Allow')
+      }
+      // NSGs and their associations are untouched (the rule applies to the same classes)
+      for (const type of [
+        'azurerm_network_security_group',
+        'azurerm_network_interface_security_group_association',
+      ])
+        expect(after[type], type).toEqual(before[type])
+    })
+  }
+
+  it('random estates: other rules keep name, key and, but for a hash collision run, priority', () => {
+    const supported = (r: Rule): Rule => ({
+      ...r,
+      services: r.services.map((s) =>
+        s.protocol === 'any' || s.protocol === 6 || s.protocol === 17 ? s : svc('tcp/443'),
+      ),
+    })
+    const enforceAll = (ps: PolicySet): PolicySet => ({
+      policies: ps.policies.map((p) => ({ ...p, rules: p.rules.map(supported) })),
+      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+    })
+    let kept = 0
+    let moved = 0
+    fc.assert(
+      fc.property(
+        inventoryArb,
+        policySetArb.filter((ps) => ps.policies.length > 0),
+        ruleArb('inserted'),
+        fc.nat(),
+        fc.nat(),
+        (inventory, raw, insertedRaw, which, at) => {
+          const ps = enforceAll(raw)
+          const k = which % ps.policies.length
+          const policy = ps.policies[k]
+          if (!policy) return
+          const rules = [...policy.rules]
+          rules.splice(at % (rules.length + 1), 0, supported(insertedRaw))
+          const ps2: PolicySet = {
+            ...ps,
+            policies: ps.policies.map((p, i) => (i === k ? { ...p, rules } : p)),
+          }
+          const options = { now: new Date(TIMES[5] ?? 0), loadBalancerProbes: false }
+          const a = planAzureNsg(inventory, ps, options)
+          const b = planAzureNsg(inventory, ps2, options)
+          const r = compare(a, b, { policy: policy.name, id: 'inserted' })
+          kept += r.kept
+          moved += r.moved
+        },
+      ),
+      { seed: SEED, numRuns: 150, endOnFailure: true },
+    )
+    expect(kept).toBeGreaterThan(100)
+    // hash collisions are rare with a few rules in bands of 900 and 3095 priorities
+    expect(moved).toBeLessThan(kept / 20)
+  })
+})
+
+/**
+ * Checks plan `b` (= `a` plus rule `added`) against `a`: in every NSG with the same members, each
+ * security rule of `a` is in `b` by name, and one whose priority changed was pushed along a run
+ * of taken priorities that starts at one of the added security rules (linear probing).
+ */
+function compare(
+  a: AzureNsgPlan,
+  b: AzureNsgPlan,
+  added: { policy: string; id: string },
+): { kept: number; moved: number } {
+  let kept = 0
+  let moved = 0
+  for (const nsg of a.nsgs) {
+    const other = b.nsgs.find((n) => n.members.join() === nsg.members.join())
+    if (!other) continue // the new rule split this class of workloads
+    const byName = new Map(other.rules.map((r) => [r.name, r]))
+    for (const r of nsg.rules) {
+      const now = byName.get(r.name)
+      expect(now, r.name).toBeDefined()
+      if (!now) continue
+      expect(now.direction).toBe(r.direction)
+      expect(now.access).toBe(r.access)
+      if (now.priority === r.priority) {
+        kept++
+        continue
+      }
+      moved++
+      const band = r.access === 'Deny' ? DENY_PRIORITIES : ALLOW_PRIORITIES
+      const taken = new Set(
+        other.rules
+          .filter((x) => x.direction === r.direction && x.access === r.access && x.rule)
+          .map((x) => x.priority),
+      )
+      const starts = other.rules
+        .filter(
+          (x) =>
+            x.direction === r.direction &&
+            x.rule?.policy === added.policy &&
+            x.rule.id === added.id &&
+            x.access === r.access,
+        )
+        .map((x) => x.priority)
+      expect(
+        pushedAlong(starts, r.priority, taken, band),
+        `${r.name} moved from ${r.priority} to ${now.priority}`,
+      ).toBe(true)
+    }
+  }
+  return { kept, moved }
+}
+
+/**
+ * True when `old` is reached from one of `starts` walking up through taken priorities (wrapping
+ * round `band`): where linear probing pushes a rule when others land before it.
+ */
+function pushedAlong(
+  starts: readonly number[],
+  old: number,
+  taken: ReadonlySet<number>,
+  band: { readonly lo: number; readonly hi: number },
+): boolean {
+  const size = band.hi - band.lo + 1
+  return starts.some((q) => {
+    for (let s = q, n = 0; taken.has(s) && n < size; s = band.lo + ((s - band.lo + 1) % size), n++)
+      if (s === old) return true
+    return false
+  })
+}
+
+describe('azure-nsg rule names and priorities', () => {
+  it('plain identities read as they are; others are cut and hashed, within 80 characters', () => {
+    expect(nsgRuleName('in', 'payments-prod', 'web-to-api', 'tcp.asg-asg')).toBe(
+      'bh-in.payments-prod.web-to-api.tcp.asg-asg',
+    )
+    const long = nsgRuleName('out', 'p'.repeat(70), 'r', 'tcp.v4-asg')
+    expect(long.length).toBeLessThanOrEqual(80)
+    expect(long).toMatch(/^bh-out\.p+\.tcp\.v4-asg\.[0-9a-f]{8}$/)
+    // identities that would clean to one name get different names
+    const names = [
+      ['a-b', 'c'],
+      ['a', 'b-c'],
+      ['a.b', 'c'],
+      ['a', 'b.c'],
+      ['A', 'x'],
+      ['a', 'x'],
+      ['a b', 'x'],
+      ['a_b', 'x'],
+      ['p'.repeat(80), 'x'],
+      ['p'.repeat(80), 'y'],
+    ].map(([p, id]) => nsgRuleName('in', p ?? '', id ?? '', 'any.any-any'))
+    expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(names.length)
+    for (const n of names) {
+      expect(n.length).toBeLessThanOrEqual(80)
+      expect(n).toMatch(/^[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]$/)
+    }
+  })
+
+  it('priorities: unique, in the band, each kept when another name is added (no collision)', () => {
+    const names = Array.from({ length: 40 }, (_, i) => `bh-in.p.r${i}.tcp.asg-asg`)
+    const p = nsgPriorities(names, ALLOW_PRIORITIES) ?? []
+    expect(new Set(p).size).toBe(names.length)
+    for (const x of p) {
+      expect(x).toBeGreaterThanOrEqual(ALLOW_PRIORITIES.lo)
+      expect(x).toBeLessThanOrEqual(ALLOW_PRIORITIES.hi)
+    }
+    const q = nsgPriorities(['bh-in.p.new.tcp.asg-asg', ...names], ALLOW_PRIORITIES) ?? []
+    expect(q.slice(1)).toEqual(p)
+    // in a crowded band, a name added moves only rules of the run of taken slots it lands in
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 2, maxLength: 40 }),
+        fc.integer({ min: 40, max: 80 }),
+        (all, size) => {
+          const band = { lo: 101, hi: 100 + size }
+          const [extra = '', ...rest] = all
+          const old = nsgPriorities(rest, band) ?? []
+          const now = nsgPriorities([...rest, extra], band) ?? []
+          const taken = new Set(now)
+          const start = now[rest.length] as number
+          rest.forEach((_, i) => {
+            if (old[i] !== now[i])
+              expect(pushedAlong([start], old[i] as number, taken, band)).toBe(true)
+          })
+        },
+      ),
+      { seed: SEED, numRuns: 300 },
+    )
+    // a band smaller than the rules: undefined (the planner numbers them in order and warns)
+    expect(nsgPriorities(['a', 'b', 'c'], { lo: 101, hi: 102 })).toBeUndefined()
+  })
+
+  it('more deny rules than the deny band holds: numbered in order, compile/priorities-in-order', async () => {
+    const { inventory } = await loadWorkspace(FIXTURE, NOW)
+    const many = (n: number): PolicySet => ({
+      policies: [
+        {
+          name: 'p',
+          owner: 'team',
+          scope: labelSet({ app: 'payments', env: 'prod' }),
+          file: 'p.yaml',
+          rules: Array.from({ length: n }, (_, i) =>
+            rule(
+              `d${i}`,
+              [
+                {
+                  kind: 'cidr',
+                  cidr: cidr(`192.0.${Math.floor(i / 250)}.${i % 250}/32`),
+                  except: [],
+                },
+              ],
+              [lbl({ role: 'db' })],
+              [tcp(22)],
+              'deny',
+            ),
+          ),
+        },
+      ],
+      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+    })
+    const opts = { now: NOW, loadBalancerProbes: false, direction: 'ingress' as const }
+    const fits = planAzureNsg(inventory, many(DENY_PRIORITIES.hi - DENY_PRIORITIES.lo + 1), opts)
+    expect(fits.diagnostics.map((d) => d.code)).not.toContain('compile/priorities-in-order')
+    const over = planAzureNsg(inventory, many(DENY_PRIORITIES.hi - DENY_PRIORITIES.lo + 2), opts)
+    expect(over.diagnostics.map((d) => d.code)).toContain('compile/priorities-in-order')
+    const rules = over.nsgs.find((n) => n.members.includes('pay-db-1'))?.rules ?? []
+    const denies = rules.filter((r) => r.rule).map((r) => r.priority)
+    expect(denies).toEqual(denies.map((_, k) => DENY_PRIORITIES.lo + k))
+  })
+})
