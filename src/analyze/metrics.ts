@@ -12,6 +12,7 @@
  */
 import {
   formatRuleRef,
+  formatService,
   parseIp,
   type EnforcementMode,
   type Inventory,
@@ -146,14 +147,6 @@ function ruleSet(findings: readonly LintFinding[], codes: readonly string[]): Se
   )
 }
 
-const PROTO: Readonly<Record<number, string>> = {
-  1: 'icmp',
-  6: 'tcp',
-  17: 'udp',
-  58: 'icmpv6',
-  132: 'sctp',
-}
-
 /** Computes the metrics. Pure; lint runs once per policy version. */
 export function answerMetrics(query: MetricsQuery): MetricsResult {
   const { inventory, policySet, now } = query
@@ -261,7 +254,7 @@ export function answerMetrics(query: MetricsQuery): MetricsResult {
         examples.push({
           src: s.name,
           dst: d.name,
-          service: `${PROTO[e.protocol] ?? `proto/${e.protocol}`}/${e.dstPort}`,
+          service: formatService({ protocol: e.protocol, ports: { lo: e.dstPort, hi: e.dstPort } }),
           flows: e.flows,
         })
     }

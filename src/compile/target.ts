@@ -7,6 +7,7 @@
 import {
   BulkheadError,
   formatRuleRef,
+  formatService,
   type Diagnostic,
   type EnforcementMode,
   type Inventory,
@@ -51,7 +52,7 @@ export type TargetName = (typeof TARGET_NAMES)[number]
  *   (`icmp/8`); `icmp` (every type) needs only `icmp`.
  * - `icmpv6`: ICMPv6 services (protocol 58), on top of `icmp`.
  * - `sctp`: SCTP services (protocol 132).
- * - `ipsec-protocols`: ESP and AH services (`proto/50`, `proto/51`, every "port"), which some
+ * - `ipsec-protocols`: ESP and AH services (`esp`, `ah`, i.e. `proto/50`, `proto/51`), which some
  *   targets name although they name no other protocol number (Azure NSG `Esp` / `Ah`).
  * - `other-protocols`: services naming a protocol other than TCP, UDP, SCTP, ICMP, ICMPv6, ESP
  *   and AH. A target with `other-protocols` has `ipsec-protocols` too (they are protocol
@@ -259,10 +260,22 @@ export function assertExpressible(
     const ref = { policy: policy.name, id: rule.id }
     unsupported.push({ rule: ref, capability })
     const loc = rule.location ?? policy.location
+    // the services that need it, as the policy spells them (`esp`, `icmp/8`), when some do
+    const services = rule.services
+      .filter((s) =>
+        requiredCapabilities({
+          ...rule,
+          action: 'allow',
+          from: [],
+          to: [],
+          services: [s],
+        }).includes(capability),
+      )
+      .map(formatService)
     diagnostics.push({
       code: 'compile/unsupported-by-target',
       severity: 'error',
-      message: `rule ${ref.policy}/${ref.id} needs "${capability}", which target ${target} cannot express`,
+      message: `rule ${ref.policy}/${ref.id} needs "${capability}"${services.length > 0 ? ` (${services.join(', ')})` : ''}, which target ${target} cannot express`,
       ...(loc ? { location: loc } : {}),
     })
   }

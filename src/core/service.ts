@@ -3,23 +3,49 @@
  *
  * Spelling (DESIGN.md "service"): `tcp/443`, `tcp/8000-8100`, `udp/53`, `sctp/3868`, `tcp`
  * (every TCP port), `icmp` (every ICMP type), `icmp/8` (echo request), `icmpv6`, `icmpv6/128`,
- * a protocol number `proto/47` (GRE), and `any` (every protocol and port).
+ * `esp`, `ah` and `gre` (IPsec ESP and AH, GRE: protocols without ports, named whole), a
+ * protocol number `proto/N` (`proto/50` is `esp`; {@link formatService} writes the name), and
+ * `any` (every protocol and port).
  *
  * For ICMP and ICMPv6 the "port" is the ICMP type (0–255), so `icmp/8` matches a flow whose
  * `dstPort` is 8; see {@link Flow}. For protocols without ports the port set is the full range.
+ * @remarks Names: the keywords of IANA's "Assigned Internet Protocol Numbers" registry
+ * (https://www.iana.org/assignments/protocol-numbers/protocol-numbers.xhtml: 47 GRE, 50 ESP,
+ * 51 AH) in lower case, as `/etc/protocols` (protocols(5)), nftables (`meta l4proto esp`) and
+ * iptables (`-p esp`) spell them.
  */
 import type { IpFamily } from './ip.js'
 
 /** IANA protocol numbers used by name. */
-export const PROTOCOLS = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 } as const
+export const PROTOCOLS = {
+  icmp: 1,
+  tcp: 6,
+  udp: 17,
+  gre: 47,
+  esp: 50,
+  ah: 51,
+  icmpv6: 58,
+  sctp: 132,
+} as const
 
-/** Protocol names by number, for rendering. */
+/** Protocol names by number, for rendering (see {@link namesPorts} for which take ports). */
 export const PROTOCOL_NAMES: Readonly<Record<number, string>> = {
   1: 'icmp',
   6: 'tcp',
   17: 'udp',
+  47: 'gre',
+  50: 'esp',
+  51: 'ah',
   58: 'icmpv6',
   132: 'sctp',
+}
+
+/**
+ * True when the policy language writes ports (or ICMP types) for the protocol: `tcp`, `udp`,
+ * `sctp`, `icmp`, `icmpv6`. Other protocols are named whole: `esp`, `ah`, `gre`, `proto/N`.
+ */
+export function namesPorts(protocol: number): boolean {
+  return PROTOCOL_NAMES[protocol] !== undefined && (hasPorts(protocol) || isIcmp(protocol))
 }
 
 /** True for protocols whose flows carry ports (TCP, UDP, SCTP, UDP-Lite, DCCP). */
@@ -183,11 +209,11 @@ export function parseService(text: string):
     }
     protocol = Number(portText)
     portPart = undefined
-  } else if (protoText in PROTOCOLS) {
+  } else if (Object.hasOwn(PROTOCOLS, protoText)) {
     protocol = PROTOCOLS[protoText as keyof typeof PROTOCOLS]
   } else {
     return {
-      error: `unknown protocol "${protoText}" in "${text}"; use tcp, udp, sctp, icmp, icmpv6, proto/N or any`,
+      error: `unknown protocol "${protoText}" in "${text}"; use tcp, udp, sctp, icmp, icmpv6, esp, ah, gre, proto/N or any`,
       code: 'policy/unknown-protocol',
     }
   }
@@ -195,6 +221,11 @@ export function parseService(text: string):
   if (portPart === undefined || portPart === '' || portPart === '*' || portPart === 'any') {
     return { protocol, ports: { lo: 0, hi: max } }
   }
+  if (!namesPorts(protocol))
+    return {
+      error: `"${text}": ${protoText} has no ports; write ${protoText}`,
+      code: 'policy/bad-service',
+    }
   const r = /^(\d{1,6})(?:-(\d{1,6}))?$/.exec(portPart)
   if (!r)
     return {
@@ -214,13 +245,17 @@ export function parseService(text: string):
   return { protocol, ports: { lo, hi } }
 }
 
-/** Formats a service in the spelling {@link parseService} reads. */
+/**
+ * Formats a service in the spelling {@link parseService} reads: `parseService(formatService(s))`
+ * is `s` for every service it reads. A protocol the language names whole (`esp`, `ah`, `gre`,
+ * `proto/N`; see {@link namesPorts}) is written whole whatever its ports (a flow's, say).
+ */
 export function formatService(s: Service): string {
   if (s.protocol === 'any') return 'any'
   const name = PROTOCOL_NAMES[s.protocol]
   const full = s.ports.lo === 0 && s.ports.hi === maxPort(s.protocol)
   if (!name) return `proto/${s.protocol}`
-  if (full) return name
+  if (full || !namesPorts(s.protocol)) return name
   return s.ports.lo === s.ports.hi ? `${name}/${s.ports.lo}` : `${name}/${s.ports.lo}-${s.ports.hi}`
 }
 

@@ -311,6 +311,9 @@ const CONN_NAMES: Readonly<Record<number, string>> = {
   17: 'UDP',
   1: 'ICMP',
   58: 'ICMPv6',
+  47: 'GRE',
+  50: 'ESP',
+  51: 'AH',
 }
 
 function protoPart(proto: number, set: ServiceSet): string {
@@ -326,10 +329,11 @@ function protoPart(proto: number, set: ServiceSet): string {
  *
  * - `All Connections` for every protocol and port; `No Connections` for none.
  * - Otherwise protocols in the order SCTP, TCP, UDP, ICMP, ICMPv6, then other protocol numbers
- *   ascending as `proto-N`, each with its comma-separated ports and ranges
- *   (`TCP 80,443,8000-8100,UDP 53`; for ICMP the ports are ICMP types, `ICMP 8`). Every port is
- *   listed as it is: all TCP ports print `TCP 0-65535` (np-guard, whose port 0 does not exist,
- *   prints `TCP 1-65535`). A protocol without ports prints bare (`proto-47`) when whole.
+ *   ascending as their IANA keyword (`GRE`, `ESP`, `AH`) or `proto-N`, each with its
+ *   comma-separated ports and ranges (`TCP 80,443,8000-8100,UDP 53`; for ICMP the ports are ICMP
+ *   types, `ICMP 8`). Every port is listed as it is: all TCP ports print `TCP 0-65535` (np-guard,
+ *   whose port 0 does not exist, prints `TCP 1-65535`). A protocol without ports prints bare
+ *   (`ESP`, `proto-99`) when whole.
  * - SCTP, TCP, UDP, ICMP and ICMPv6 are always listed when any of their ports is in the set. A
  *   set that holds every other protocol number ends with `other protocols`, or
  *   `other protocols except N,M` when some of those numbers are wholly absent.
@@ -348,7 +352,8 @@ export function formatConns(services: ServiceSet): string {
   }
   if (services.rest) {
     const absent = others.filter((p) => services.ports(p).isEmpty)
-    parts.push(absent.length > 0 ? `other protocols except ${absent.join(',')}` : 'other protocols')
+    const names = absent.map((p) => CONN_NAMES[p] ?? String(p))
+    parts.push(absent.length > 0 ? `other protocols except ${names.join(',')}` : 'other protocols')
   }
   return parts.join(',')
 }

@@ -24,6 +24,7 @@ import {
   formatIp,
   formatLabelSet,
   formatRuleRef,
+  formatService,
   hasPorts,
   maxPort,
   parseCidr,
@@ -328,7 +329,7 @@ function breadth(p: Policy, r: Rule, ref: RuleRef): LintFinding[] {
       out.push(
         finding(
           'lint/broad-port',
-          `rule ${name} allows every port of protocol ${svc.protocol}`,
+          `rule ${name} allows every port of ${formatService(svc)}`,
           ref,
           r.location,
         ),

@@ -15,6 +15,7 @@ import {
   maxPort,
   parseIp,
   PROTOCOL_NAMES,
+  namesPorts,
   isIcmpError,
   isLinkControl,
   isPrivateIp,
@@ -149,10 +150,12 @@ function serviceText(protocol: number, lo: number, hi: number): string {
   return formatService(serviceOf(protocol, lo, hi))
 }
 
-/** The service for observed ports: exact for named protocols; every port for unnamed ones (`proto/N`). */
+/**
+ * The service for observed ports: exact for protocols the language writes ports for; every port
+ * for the others (`esp`, `gre`, `proto/N`).
+ */
 function serviceOf(protocol: number, lo: number, hi: number): Service {
-  if (PROTOCOL_NAMES[protocol] === undefined)
-    return { protocol, ports: { lo: 0, hi: maxPort(protocol) } }
+  if (!namesPorts(protocol)) return { protocol, ports: { lo: 0, hi: maxPort(protocol) } }
   return { protocol, ports: { lo, hi } }
 }
 
@@ -561,12 +564,11 @@ export function recommend(
       const service = serviceOf(d.protocol, g.lo, g.hi)
       const policy = finalName(d.policy)
       const proto = PROTOCOL_NAMES[d.protocol] ?? `proto-${d.protocol}`
-      const portPart =
-        PROTOCOL_NAMES[d.protocol] === undefined
-          ? ''
-          : g.lo === g.hi
-            ? `-${g.lo}`
-            : `-${g.lo}-${g.hi}`
+      const portPart = !namesPorts(d.protocol)
+        ? ''
+        : g.lo === g.hi
+          ? `-${g.lo}`
+          : `-${g.lo}-${g.hi}`
       const baseId = `${d.fromName}-to-${d.toName}-${proto}${portPart}`
       const taken = reservedIds.get(policy) ?? new Set<string>()
       reservedIds.set(policy, taken)

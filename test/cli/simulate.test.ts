@@ -43,7 +43,7 @@ const EDGES_AT = [
   'would-be-blocked 10.50.0.7 -> pay-web-1 tcp/443 x1 by default-deny',
   'would-be-blocked ci-runner-7 -> pay-web-1 tcp/443 x1 by payments-prod/no-dev-to-prod',
   'would-be-blocked pay-api-dev-1 -> pay-api-1 tcp/443 x1 by payments-prod/no-dev-to-prod',
-  'would-be-blocked pay-web-1 -> pay-api-1 proto/47 x1 by default-deny',
+  'would-be-blocked pay-web-1 -> pay-api-1 gre x1 by default-deny',
   'would-be-blocked tmp-worker -> pay-web-1 tcp/443 x1 by payments-prod/no-dev-to-prod',
   // neither side enforces: monitor-1 (ops) and shop-api-1 (shop) match no Enforcement entry
   'unenforced internet -> bank-sftp tcp/443 x1 by default-deny',

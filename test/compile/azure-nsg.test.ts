@@ -17,7 +17,14 @@ import {
   type AzureNsgOptions,
   type CompileResult,
 } from '../../src/compile/index.js'
-import { labelSet, type Inventory, type PolicySet, type Rule } from '../../src/core/index.js'
+import {
+  labelSet,
+  parseService,
+  type Inventory,
+  type PolicySet,
+  type Rule,
+  type Service,
+} from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { runCompileConformance, type ConformanceChecker } from '../conformance/compile.case.js'
@@ -240,13 +247,14 @@ describe('azure-nsg target', () => {
     }
   })
 
-  it('ESP and AH (proto/50, proto/51) compile to Esp and Ah; other protocol numbers stay refused', () => {
+  it('esp and ah (proto/50, proto/51) compile to Esp and Ah; gre and other numbers stay refused', () => {
     const whole = (protocol: number) => ({ protocol, ports: { lo: 0, hi: 65535 } })
+    const named = (text: string) => parseService(text) as Service
     const ipsec = rule(
       'ipsec',
       [lbl({ role: 'web' })],
       [lbl({ role: 'api' })],
-      [whole(50), whole(51)],
+      [named('esp'), named('ah')],
     )
     const noAh = rule(
       'no-ah',
@@ -287,7 +295,9 @@ describe('azure-nsg target', () => {
     // GRE (47) is not ESP or AH: other-protocols, refused
     let err: unknown
     try {
-      compile(policySet([rule('gre', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [whole(47)])]))
+      compile(
+        policySet([rule('gre', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [named('gre')])]),
+      )
     } catch (e) {
       err = e
     }
@@ -295,6 +305,10 @@ describe('azure-nsg target', () => {
     expect((err as UnsupportedByTargetError).unsupported.map((u) => u.capability)).toEqual([
       'other-protocols',
     ])
+    // the refusal names the service as the policy spells it
+    expect((err as UnsupportedByTargetError).diagnostics[0]?.message).toContain(
+      'needs "other-protocols" (gre)',
+    )
   })
 
   it('icmp (every type) names the far side by IPv4 prefixes only', () => {

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest'
 import {
   formatService,
   IntervalSet,
+  maxPort,
+  namesPorts,
   parseService,
   ServiceSet,
   type Service,
@@ -20,6 +22,13 @@ describe('parseService', () => {
     ['icmp/8', { protocol: 1, ports: { lo: 8, hi: 8 } }],
     ['icmpv6/128', { protocol: 58, ports: { lo: 128, hi: 128 } }],
     ['proto/47', { protocol: 47, ports: { lo: 0, hi: 65535 } }],
+    ['gre', { protocol: 47, ports: { lo: 0, hi: 65535 } }],
+    ['esp', { protocol: 50, ports: { lo: 0, hi: 65535 } }],
+    ['ESP', { protocol: 50, ports: { lo: 0, hi: 65535 } }],
+    ['esp/*', { protocol: 50, ports: { lo: 0, hi: 65535 } }],
+    ['proto/50', { protocol: 50, ports: { lo: 0, hi: 65535 } }],
+    ['ah', { protocol: 51, ports: { lo: 0, hi: 65535 } }],
+    ['proto/51', { protocol: 51, ports: { lo: 0, hi: 65535 } }],
     ['tcp/0', { protocol: 6, ports: { lo: 0, hi: 0 } }],
     ['tcp/65535', { protocol: 6, ports: { lo: 65535, hi: 65535 } }],
     ['any', { protocol: 'any' }],
@@ -35,6 +44,11 @@ describe('parseService', () => {
     ['tpc/443', 'policy/unknown-protocol'],
     ['proto/300', 'policy/unknown-protocol'],
     ['tcp/http', 'policy/bad-service'],
+    ['esp/500', 'policy/bad-service'],
+    ['ah/0', 'policy/bad-service'],
+    ['gre/1-2', 'policy/bad-service'],
+    ['constructor/5', 'policy/unknown-protocol'],
+    ['tostring', 'policy/unknown-protocol'],
     ['tcp/-1', 'policy/bad-service'],
     ['', 'policy/bad-service'],
   ])('rejects %s with %s', (text, code) => {
@@ -52,10 +66,55 @@ describe('parseService', () => {
       'icmpv6/128',
       'any',
       'tcp',
-      'proto/47',
+      'gre',
+      'esp',
+      'ah',
+      'proto/99',
+      'sctp/3868',
     ]) {
       expect(formatService(parseService(t) as Service)).toBe(t)
     }
+    // a protocol number with a name is written by its name
+    expect(formatService(parseService('proto/47') as Service)).toBe('gre')
+    expect(formatService(parseService('proto/50') as Service)).toBe('esp')
+    expect(formatService(parseService('proto/51') as Service)).toBe('ah')
+  })
+
+  it('reads back every service it writes, for every protocol number (property)', () => {
+    // every service the parser can give: any, or a protocol 0-255 with the ports the language
+    // writes for it (a range within its ports or ICMP types), whole for the others
+    const serviceArb: fc.Arbitrary<Service> = fc.oneof(
+      fc.constant({ protocol: 'any' as const }),
+      fc
+        .tuple(fc.integer({ min: 0, max: 255 }), fc.nat(65535), fc.nat(65535))
+        .map(([protocol, a, b]): Service => {
+          const max = maxPort(protocol)
+          if (!namesPorts(protocol)) return { protocol, ports: { lo: 0, hi: max } }
+          const [x, y] = [a % (max + 1), b % (max + 1)]
+          return { protocol, ports: { lo: Math.min(x, y), hi: Math.max(x, y) } }
+        }),
+      fc.constantFrom(47, 50, 51, 6, 1).map((protocol) => ({
+        protocol,
+        ports: { lo: 0, hi: maxPort(protocol) },
+      })),
+    )
+    fc.assert(
+      fc.property(serviceArb, (s) => {
+        expect(parseService(formatService(s))).toEqual(s)
+      }),
+      { seed: SEED, numRuns: 2000 },
+    )
+  })
+
+  it('writes a flow of a protocol named whole (one port) as that protocol, which reads back whole', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 255 }), fc.nat(65535), (protocol, port) => {
+        fc.pre(!namesPorts(protocol))
+        const text = formatService({ protocol, ports: { lo: port, hi: port } })
+        expect(parseService(text)).toEqual({ protocol, ports: { lo: 0, hi: maxPort(protocol) } })
+      }),
+      { seed: SEED, numRuns: 500 },
+    )
   })
 })
 

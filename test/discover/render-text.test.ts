@@ -47,3 +47,27 @@ describe('discover text: direction unsure', () => {
     expect(row('app-3')).toMatch(/once\s*$/)
   })
 })
+
+describe('discover text: services as the policy spells them', () => {
+  it('names ESP, AH and GRE edges esp, ah and gre (not proto/50), and TCP with its port', () => {
+    const at = (protocol: number, dstPort: number, src: string): Edge => ({
+      ...edge(src, 1, 0),
+      protocol,
+      dstPort,
+    })
+    const map: DependencyMap = {
+      window: { start: T, end: T + 3_600_000 },
+      entities: [],
+      edges: [at(50, 0, 'vpn-1'), at(51, 0, 'vpn-2'), at(47, 0, 'gw-1'), at(6, 5432, 'app-1')],
+      sources: [],
+      diagnostics: [],
+    }
+    const rows = renderText(map).split('\n')
+    const row = (src: string): string => rows.find((r) => r.startsWith(src)) ?? ''
+    expect(row('vpn-1')).toMatch(/\besp\b/)
+    expect(row('vpn-2')).toMatch(/\bah\b/)
+    expect(row('gw-1')).toMatch(/\bgre\b/)
+    expect(row('app-1')).toMatch(/\btcp\/5432\b/)
+    expect(rows.join('\n')).not.toMatch(/proto\//)
+  })
+})

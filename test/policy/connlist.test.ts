@@ -51,9 +51,7 @@ describe('formatConns', () => {
       svc(47, 0, 65535),
       svc(6, 444),
     ])
-    expect(formatConns(set)).toBe(
-      'SCTP 3868,TCP 80,443-444,8000-8100,UDP 53,ICMP 8,ICMPv6 128,proto-47',
-    )
+    expect(formatConns(set)).toBe('SCTP 3868,TCP 80,443-444,8000-8100,UDP 53,ICMP 8,ICMPv6 128,GRE')
   })
   it('names what is missing from an almost-everything set', () => {
     const noSsh = ServiceSet.ANY.subtract(ServiceSet.single(svc(6, 22)))
@@ -62,7 +60,7 @@ describe('formatConns', () => {
     )
     const noGre = ServiceSet.ANY.subtract(ServiceSet.single(svc(47, 0, 65535)))
     expect(formatConns(noGre)).toBe(
-      'SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-255,other protocols except 47',
+      'SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-255,other protocols except GRE',
     )
     const noIcmp = ServiceSet.ANY.subtract(ServiceSet.single(svc(1, 0, 255)))
     expect(formatConns(noIcmp)).toBe(

@@ -123,6 +123,26 @@ describe('recommend on a hand-built estate', () => {
     })
   })
 
+  it('names ESP, AH and GRE rules and services by the protocol (esp, not proto/50), whole', () => {
+    const r = recommend(
+      mapOf(INV, [
+        edge('web-1', 'api-1', 50, 0, { flows: 3 }),
+        edge('web-1', 'api-1', 51, 0, { flows: 3 }),
+        edge('web-1', 'api-1', 47, 0, { flows: 3 }),
+      ]),
+      INV,
+    )
+    const rules = r.policies.flatMap((p) => p.rules)
+    expect(rules.map((x) => x.id).sort()).toEqual(
+      ['web-shop-prod-to-api-ah', 'web-shop-prod-to-api-esp', 'web-shop-prod-to-api-gre'].sort(),
+    )
+    expect(rules.flatMap((x) => x.services.map(formatService)).sort()).toEqual(['ah', 'esp', 'gre'])
+    expect(rules.flatMap((x) => x.services)).toContainEqual({
+      protocol: 50,
+      ports: { lo: 0, hi: 65535 },
+    })
+  })
+
   it('proposes no rule for an address a workload holds at other times (a CIDR has no time)', () => {
     const inv = loadInventory(`apiVersion: bulkhead.dev/v1
 kind: Inventory

@@ -21,8 +21,8 @@
  *   otherwise, since a side is ASGs or prefixes, never both).
  * - Services: `Tcp` / `Udp` with the port ranges, `Icmp` for every ICMP type (IPv4: the far side
  *   is given as IPv4 prefixes, since whether `Icmp` also matches ICMPv6 is not documented),
- *   `Esp` and `Ah` for `proto/50` and `proto/51` (capability `ipsec-protocols`; IPv4 and IPv6,
- *   as IPv6 names ESP and AH by the same numbers), `*` for the `any` service.
+ *   `Esp` and `Ah` for `esp` and `ah` (`proto/50`, `proto/51`; capability `ipsec-protocols`;
+ *   IPv4 and IPv6, as IPv6 names ESP and AH by the same numbers), `*` for the `any` service.
  * - Order (first match wins, lower priority first): the load-balancer probe rule (100, when
  *   {@link AzureNsgOptions.loadBalancerProbes}), every deny rule ({@link DENY_PRIORITIES},
  *   101–1000), every allow rule ({@link ALLOW_PRIORITIES}, 1001–4095), then `bh-deny-all-in` /
@@ -298,7 +298,7 @@ export function nsgProtocols(
   }
   // every ICMP type (icmp-types is not a capability of this target)
   if (!set.ports(1).isEmpty) out.push({ protocol: 'Icmp', ports: ['*'] })
-  // ESP and AH carry no ports: the rule's services name them whole (proto/50, proto/51)
+  // ESP and AH carry no ports: the rule's services name them whole (`esp`, `ah`)
   if (!set.ports(50).isEmpty) out.push({ protocol: 'Esp', ports: ['*'] })
   if (!set.ports(51).isEmpty) out.push({ protocol: 'Ah', ports: ['*'] })
   return out

@@ -3,7 +3,7 @@
  * as numbers).
  * @remarks Shape: issue 4 item 4. Stable: users' scripts read it.
  */
-import { PROTOCOL_NAMES, UTC_ZONE } from '../../core/index.js'
+import { formatService, PROTOCOL_NAMES, UTC_ZONE } from '../../core/index.js'
 import type { DependencyMap, EdgePattern, MapEntityKind } from '../types.js'
 
 /** One entity in `discover -o json`. Stable. */
@@ -95,10 +95,9 @@ export function protocolName(protocol: number): string {
   return PROTOCOL_NAMES[protocol] ?? String(protocol)
 }
 
-/** The service of an edge as the policy language spells it: `tcp/5432`, `icmp/8`, `proto/47`. */
+/** The service of an edge as the policy language spells it: `tcp/5432`, `icmp/8`, `esp`, `proto/33`. */
 export function serviceText(protocol: number, port: number): string {
-  const name = PROTOCOL_NAMES[protocol]
-  return name ? `${name}/${port}` : `proto/${protocol}`
+  return formatService({ protocol, ports: { lo: port, hi: port } })
 }
 
 /** The output data of a map. Pure. */
