@@ -261,17 +261,21 @@ export function assertExpressible(
     unsupported.push({ rule: ref, capability })
     const loc = rule.location ?? policy.location
     // the services that need it, as the policy spells them (`esp`, `icmp/8`), when some do
-    const services = rule.services
-      .filter((s) =>
-        requiredCapabilities({
-          ...rule,
-          action: 'allow',
-          from: [],
-          to: [],
-          services: [s],
-        }).includes(capability),
-      )
-      .map(formatService)
+    const services = [
+      ...new Set(
+        rule.services
+          .filter((s) =>
+            requiredCapabilities({
+              ...rule,
+              action: 'allow',
+              from: [],
+              to: [],
+              services: [s],
+            }).includes(capability),
+          )
+          .map(formatService),
+      ),
+    ]
     diagnostics.push({
       code: 'compile/unsupported-by-target',
       severity: 'error',

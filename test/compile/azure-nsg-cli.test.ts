@@ -81,5 +81,6 @@ describe('bulkhead compile --target azure-nsg', () => {
     const r = await cli('compile', '--help')
     expect(r.stdout).toContain('bulkhead compile --target azure-nsg --out build/azure')
     expect(r.stdout).toContain('--no-load-balancer-probes')
+    expect(r.stdout).toContain('never their priority')
   })
 })

@@ -296,7 +296,14 @@ describe('azure-nsg target', () => {
     let err: unknown
     try {
       compile(
-        policySet([rule('gre', [lbl({ role: 'web' })], [lbl({ role: 'api' })], [named('gre')])]),
+        policySet([
+          rule(
+            'gre',
+            [lbl({ role: 'web' })],
+            [lbl({ role: 'api' })],
+            [named('gre'), named('proto/47')],
+          ),
+        ]),
       )
     } catch (e) {
       err = e
@@ -305,9 +312,9 @@ describe('azure-nsg target', () => {
     expect((err as UnsupportedByTargetError).unsupported.map((u) => u.capability)).toEqual([
       'other-protocols',
     ])
-    // the refusal names the service as the policy spells it
+    // the refusal names the services as the policy spells them, each once
     expect((err as UnsupportedByTargetError).diagnostics[0]?.message).toContain(
-      'needs "other-protocols" (gre)',
+      'needs "other-protocols" (gre), which',
     )
   })
 

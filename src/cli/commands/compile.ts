@@ -238,7 +238,9 @@ azurerm provider: one network security group per class of enforced workloads, as
 their network interfaces, and one application security group per label group the rules name.
 Set the variables resource_group_name, location and network_interface_ids (workload name ->
 NIC resource id), then: terraform init && terraform plan && terraform apply. Health probes of
-the Azure load balancer stay allowed unless --no-load-balancer-probes.
+the Azure load balancer stay allowed unless --no-load-balancer-probes. Security rules are named
+and keyed after their policy and rule id, never their priority, so a policy edit plans as the
+rules it changes (README "compile --target azure-nsg").
 
 Rule expiry and workload address bounds: the nftables and iptables rulesets follow them by
 themselves, on the kernel's clock (one time slice per instant after --now, chosen with meta time
