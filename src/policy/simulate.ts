@@ -109,7 +109,7 @@ export interface FlowExample {
 export interface DeniedEdge {
   readonly src: EdgeEndpoint
   readonly dst: EdgeEndpoint
-  /** `tcp/5432`, `icmp/8`, `proto/47`. */
+  /** `tcp/5432`, `icmp/8`, `gre`, `proto/4`. */
   readonly service: string
   readonly protocol: number
   /** The destination port (ICMP type for ICMP) the flows were judged on. */

@@ -291,6 +291,28 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(JSON.parse(v4.stdout)).toMatchObject({ flow: { src: '10.20.1.10', dst: '10.20.2.10' } })
   })
 
+  it('judges esp, ah and gre flows (protocols 50, 51, 47, no ports) and prints them by name', async () => {
+    for (const [text, proto] of [
+      ['esp', 'esp'],
+      ['ah', 'ah'],
+      ['gre', 'gre'],
+      ['proto/50', 'esp'],
+    ]) {
+      const r = await cli(
+        'eval',
+        `pay-web-1 -> pay-db-1 ${text}`,
+        '-w',
+        W,
+        '--at',
+        AT,
+        '-o',
+        'json',
+      )
+      expect(r.code).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({ flow: { service: proto }, decision: 'denied' })
+    }
+  })
+
   it('names the overridden allow rule when a deny decides', async () => {
     const r = await cli(
       'eval',
@@ -312,6 +334,7 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     ['a -> b', 'cli/usage'],
     ['10.0.0.1 -> 10.0.0.2 tcp/99999', 'policy/port-out-of-range'],
     ['10.0.0.1 -> 10.0.0.2 bogus/1', 'policy/unknown-protocol'],
+    ['10.0.0.1 -> 10.0.0.2 esp/500', 'policy/bad-service'], // ESP has no ports
     ['no-such-host -> 10.0.0.2 tcp/1', 'cli/usage'],
     ['10.20.1.10 -> 2001:db8:20::20 tcp/443', 'cli/usage'], // one flow has one address family
     ['pay-web-1 -> pay-db-1 icmpv6/128', 'cli/usage'], // pay-db-1 has no IPv6 address

@@ -120,7 +120,8 @@ const service: fc.Arbitrary<Service> = fc.oneof(
   fc
     .tuple(fc.constantFrom(1, 58), fc.integer({ min: 0, max: 255 }))
     .map(([protocol, t]) => ({ protocol, ports: { lo: t, hi: t } })),
-  fc.constant({ protocol: 47, ports: { lo: 0, hi: 65535 } }),
+  // protocols named whole: gre, esp, ah, and unnamed numbers (proto/4, proto/99)
+  fc.constantFrom(47, 50, 51, 4, 99).map((protocol) => ({ protocol, ports: { lo: 0, hi: 65535 } })),
 )
 
 const expires = fc.option(
