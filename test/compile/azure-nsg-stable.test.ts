@@ -231,6 +231,35 @@ describe('azure-nsg rule names and priorities', () => {
     }
   })
 
+  it('two identities whose names are one (a 32-bit hash collision) are numbered apart in the NSG', async () => {
+    // r949269 and r1387112 share the hash of their identity under this policy name (searched)
+    const p = 'p'.repeat(80)
+    expect(nsgRuleName('in', p, 'r949269', 'tcp.asg-asg')).toBe(
+      nsgRuleName('in', p, 'r1387112', 'tcp.asg-asg'),
+    )
+    const { inventory } = await loadWorkspace(FIXTURE, NOW)
+    const ps: PolicySet = {
+      policies: [
+        {
+          name: p,
+          owner: 'team',
+          scope: labelSet({ app: 'payments', env: 'prod' }),
+          file: 'p.yaml',
+          rules: ['r949269', 'r1387112'].map((id) =>
+            rule(id, [lbl({ role: 'web' })], [lbl({ role: 'api' })], [tcp(443)]),
+          ),
+        },
+      ],
+      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+    }
+    const plan = planAzureNsg(inventory, ps, { now: NOW, direction: 'ingress' })
+    const api = plan.nsgs.find((n) => n.members.includes('pay-api-1'))?.rules ?? []
+    const names = api.map((r) => r.name)
+    expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(names.length)
+    expect(names.filter((n) => n.endsWith('-2'))).toHaveLength(1)
+    for (const n of names) expect(n.length).toBeLessThanOrEqual(80)
+  })
+
   it('priorities: unique, in the band, each kept when another name is added (no collision)', () => {
     const names = Array.from({ length: 40 }, (_, i) => `bh-in.p.r${i}.tcp.asg-asg`)
     const p = nsgPriorities(names, ALLOW_PRIORITIES) ?? []

@@ -229,6 +229,8 @@ const CLEAN_PART = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
  * take `[A-Za-z0-9_.-]` only), or the name would pass 80 characters, the policy and id are cut to
  * fit and the name ends in `.<part>.<hash>`, 8 hex digits of a hash of the exact identity: names
  * stay unique within an NSG (two identities never clean to one name) and at most 80 characters.
+ * Two identities of one 32-bit hash (searched for, they exist) would share a name: the planner
+ * numbers the second (`-2`) in the NSG.
  */
 export function nsgRuleName(
   direction: 'in' | 'out',
@@ -538,6 +540,14 @@ export function planAzureNsg(
       name = azureName(`bh-nsg-${members[0] ?? ''}`, 76) + `-${n}`
     usedNames.add(name)
     const rules: NsgRulePlan[] = []
+    const ruleNames = new Set<string>()
+    /** `name`, numbered when taken in this NSG (only for two identities of one 32-bit hash). */
+    const unique = (name: string): string => {
+      let out = name
+      for (let n = 2; ruleNames.has(out.toLowerCase()); n++) out = `${azureName(name, 76)}-${n}`
+      ruleNames.add(out.toLowerCase())
+      return out
+    }
     for (const d of dirs) {
       const short = d === 'Inbound' ? 'in' : 'out'
       if (d === 'Inbound' && probes)
@@ -579,7 +589,7 @@ export function planAzureNsg(
               if (fs !== undefined && fd !== undefined && fs !== fd) continue
               const part = `${protocol === '*' ? 'any' : protocol.toLowerCase()}.${source.word}-${destination.word}`
               drafts[access].push({
-                name: nsgRuleName(short, policy.name, rule.id, part),
+                name: unique(nsgRuleName(short, policy.name, rule.id, part)),
                 direction: d,
                 access,
                 protocol,
