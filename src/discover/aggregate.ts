@@ -9,6 +9,7 @@
 import {
   entityName,
   ICMP_REQUEST_OF_REPLY,
+  NO_TIME_MS,
   normalizeIp,
   type Entity,
   type Inventory,
@@ -31,13 +32,11 @@ import type { MapEntity, SourceWindow, TimeProfile } from './types.js'
 export const ADDRESS_TABLE = 'tmp_bulkhead_discover_addr'
 
 /**
- * The `start` (ms) of a flow with no real time: what a reader gives a record whose time is
- * unknown, such as the Zeek reader for the masked timestamps of Zeek's test canonifier
- * (`XXXXXXXXXX.XXXXXX`, note `masked-timestamp`; start = end = 0). Such a flow is an edge of the
- * map (counted in its flows, packets and bytes), but it is left out of the window, the edge's
- * first and last seen, its days and its time profile, which 1970-01-01 would stretch.
+ * The `start` (ms) of a flow with no real time (core {@link NO_TIME_MS}): such a flow is an edge
+ * of the map (counted in its flows, packets and bytes), but it is left out of the window, the
+ * edge's first and last seen, its days and its time profile, which 1970-01-01 would stretch.
  */
-export const NO_TIME_MS = 0
+export { NO_TIME_MS }
 
 /** Open bounds in the address table (ms): the limits of a JS `Date`, beyond any flow time. */
 const MIN_MS = -8_640_000_000_000_000

@@ -8,6 +8,7 @@ import {
   canonicalTimeZone,
   counted,
   localDay,
+  SeenRange,
   UTC_ZONE,
   type Diagnostic,
   type Inventory,
@@ -288,14 +289,17 @@ export function edgeFigures(list: readonly Edge[], windowDays: number): EdgeFigu
   }
 }
 
-/** First and last seen of merged edges, over those with a real time ({@link NO_TIME_MS}). */
+/**
+ * First and last seen of merged edges, over those with a real time (core {@link SeenRange}: an
+ * edge of untimed flows only has both at {@link NO_TIME_MS}); both 0 when none has one.
+ */
 function seenSpan(list: readonly Edge[]): { firstSeen: number; lastSeen: number } {
-  const timed = list.filter((e) => e.firstSeen !== NO_TIME_MS || e.lastSeen !== NO_TIME_MS)
-  if (timed.length === 0) return { firstSeen: NO_TIME_MS, lastSeen: NO_TIME_MS }
-  return {
-    firstSeen: Math.min(...timed.map((e) => e.firstSeen)),
-    lastSeen: Math.max(...timed.map((e) => e.lastSeen)),
-  }
+  const seen = new SeenRange()
+  for (const e of list) seen.add(e.firstSeen, e.lastSeen)
+  const span = seen.span()
+  return span
+    ? { firstSeen: span.first, lastSeen: span.last }
+    : { firstSeen: NO_TIME_MS, lastSeen: NO_TIME_MS }
 }
 
 /**

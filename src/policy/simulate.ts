@@ -18,6 +18,9 @@
  *   `enforce`, `would-be-blocked` where it is `monitor`, `unenforced` where it is `observe`. With
  *   `asEnforced`, every workload is taken as `enforce` (unmanaged endpoints have no enforcement
  *   point and stay `observe`), to judge a policy before any mode changes.
+ * - Time: a flow with no real time (start 0, core `NO_TIME_MS`: Zeek's masked timestamps) is
+ *   judged as any other (its addresses resolve at that start), counted in `untimed`, and left out
+ *   of the window and the edges' first/last seen (README "bulkhead discover").
  *
  * Speed: each distinct address is resolved to an endpoint class once (per flow time only when a
  * workload holds the address for a bounded time) and verdicts come from
@@ -42,6 +45,8 @@ import {
   type RuleRef,
   type SourceLocation,
   replyConnectionPort,
+  SeenRange,
+  type SeenSpan,
 } from '../core/index.js'
 import { Resolver, type ResolverOptions } from '../inventory/resolver.js'
 import { LINK_CONTROL_CODE, RELATED_CODE, isAllowedCode, type PolicyIndex } from './policy-index.js'
@@ -60,7 +65,11 @@ export interface FlowGroup {
   readonly direction: FlowDirection
   /** How many flows the group holds (≥ 1). */
   readonly count: number
-  /** Earliest `start` and latest `end` of the group's flows, ms since the epoch, UTC. */
+  /**
+   * Earliest `start` and latest `end` of the group's flows, ms since the epoch, UTC. A `first` of
+   * core `NO_TIME_MS` (0) makes the group one of flows with no real time (Zeek's masked
+   * timestamps), left out of every window and first/last seen: a group never mixes the two.
+   */
   readonly first: number
   readonly last: number
   /** The time at which addresses are resolved, ms (a `start` of one of the flows). */
@@ -118,9 +127,14 @@ export interface DeniedEdge {
   readonly outcome: Exclude<Outcome, 'allowed'>
   readonly outcomes: Readonly<Record<Outcome, number>>
   readonly flows: number
-  /** ms since the epoch, UTC. */
-  readonly firstSeen: number
-  readonly lastSeen: number
+  /**
+   * Earliest start and latest end of the edge's flows with a real time, ms since the epoch, UTC;
+   * absent when all its flows have none (core `hasRealTime`).
+   */
+  readonly firstSeen?: number
+  readonly lastSeen?: number
+  /** Of `flows`, those with no real time (start 1970-01-01T00:00:00Z, Zeek's masked timestamps). */
+  readonly untimed: number
   /** The deny rules (`policy/id`) or `default-deny` that denied the flows, sorted. */
   readonly deniedBy: readonly string[]
   readonly examples: readonly FlowExample[]
@@ -169,8 +183,16 @@ export interface SimulationReport {
   readonly unknownDirection: number
   /** Flows not judged, by reason (`bad-address`: an address that does not parse). */
   readonly skipped: Readonly<Record<string, number>>
-  /** Earliest `start` and latest `end` of the judged flows, ms; undefined when none. */
-  readonly window?: { readonly first: number; readonly last: number }
+  /**
+   * Earliest `start` and latest `end` of the judged flows with a real time, ms; undefined when
+   * none has one (core {@link SeenRange}).
+   */
+  readonly window?: SeenSpan
+  /**
+   * Judged flows with no real time (start 1970-01-01T00:00:00Z, as Zeek's masked timestamps are
+   * read): verdicts as any other, left out of `window` and the edges' first/last seen.
+   */
+  readonly untimed: number
   /** Edges with denied flows, by outcome (blocked first), then flows (most first), then names. */
   readonly denied: readonly DeniedEdge[]
   /** Every rule in policy-set order, with its hits (expired rules have 0). */
@@ -195,8 +217,7 @@ interface EdgeAcc {
   port: number
   outcomes: Record<Outcome, number>
   flows: number
-  firstSeen: number
-  lastSeen: number
+  seen: SeenRange
   /** The first rule index that denied flows of the edge (-1: default deny) … */
   deniedBy: number
   /** … and the others, when more than one did (most edges have one). */
@@ -254,8 +275,7 @@ export class Simulator {
   private unknownDirection = 0
   private wouldBlock = 0
   private readonly skipped: Record<string, number> = {}
-  private first = Infinity
-  private last = -Infinity
+  private readonly seen = new SeenRange()
 
   /**
    * @param index - built for the inventory and policy set at the instant rule expiry is judged.
@@ -308,8 +328,7 @@ export class Simulator {
     this.evaluated++
     if (g.direction === 'server-to-client') this.replies += n
     else if (g.direction === 'unknown') this.unknownDirection += n
-    if (g.first < this.first) this.first = g.first
-    if (g.last > this.last) this.last = g.last
+    this.seen.add(g.first, g.last, n)
     if (code >= 0) this.hits[code >> 1] = (this.hits[code >> 1] as number) + n
     else if (code === LINK_CONTROL_CODE) this.linkControl += n
     else if (code === RELATED_CODE) this.related += n
@@ -334,8 +353,7 @@ export class Simulator {
         port,
         outcomes: zeroOutcomes(),
         flows: 0,
-        firstSeen: g.first,
-        lastSeen: g.last,
+        seen: new SeenRange(),
         deniedBy: code >> 1, // -1 (default deny) >> 1 is -1
         alsoDeniedBy: undefined,
         examples: [],
@@ -344,8 +362,7 @@ export class Simulator {
     }
     e.flows += n
     e.outcomes[outcome] += n
-    if (g.first < e.firstSeen) e.firstSeen = g.first
-    if (g.last > e.lastSeen) e.lastSeen = g.last
+    e.seen.add(g.first, g.last, n)
     if (code >> 1 !== e.deniedBy) (e.alsoDeniedBy ??= new Set()).add(code >> 1)
     // keep the earliest examples, sorted by start
     for (const x of this.examplesPerEdge > 0 ? g.examples : []) {
@@ -439,14 +456,14 @@ export class Simulator {
         outcome,
         outcomes: e.outcomes,
         flows: e.flows,
-        firstSeen: e.firstSeen,
-        lastSeen: e.lastSeen,
+        ...seenFields(e.seen),
         deniedBy: [e.deniedBy, ...(e.alsoDeniedBy ?? [])]
           .map((i) => (i < 0 ? 'default-deny' : (names[i] as string)))
           .sort(),
         examples: e.examples,
       }
     })
+    const window = this.seen.span()
     denied.sort(
       (a, b) =>
         OUTCOME_RANK[b.outcome] - OUTCOME_RANK[a.outcome] ||
@@ -468,7 +485,8 @@ export class Simulator {
       related: this.related,
       unknownDirection: this.unknownDirection,
       skipped: { ...this.skipped },
-      ...(this.flows > 0 ? { window: { first: this.first, last: this.last } } : {}),
+      ...(window ? { window } : {}),
+      untimed: this.seen.untimed,
       denied,
       rules,
       unused,
@@ -525,6 +543,15 @@ export class Simulator {
 }
 
 const MODES: readonly EnforcementMode[] = ['observe', 'monitor', 'enforce']
+
+/** An edge's `firstSeen`/`lastSeen` (when it has flows with a real time) and `untimed`. */
+function seenFields(seen: SeenRange): Pick<DeniedEdge, 'firstSeen' | 'lastSeen' | 'untimed'> {
+  const span = seen.span()
+  return {
+    ...(span ? { firstSeen: span.first, lastSeen: span.last } : {}),
+    untimed: seen.untimed,
+  }
+}
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0

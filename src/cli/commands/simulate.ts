@@ -10,6 +10,7 @@ import {
   formatLocation,
   formatRuleRef,
   isIcmp,
+  NO_TIME_MS,
   sortDiagnostics,
   type FlowDirection,
   type Outcome,
@@ -68,6 +69,11 @@ export interface FedFlows {
   readonly files?: FilesRead
   /** For the store: flow groups whose span straddled an address change and were split by row. */
   readonly splitGroups?: number
+  /**
+   * For the store read with `--since`/`--until`: its flows with no real time (start 0, core
+   * `NO_TIME_MS`), which no window can place, so they were left out of the replay.
+   */
+  readonly untimedLeftOut?: number
 }
 
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number))
@@ -126,10 +132,13 @@ export async function feedFlows(
   }
   const store = await openStore(storePath, { readOnly: true })
   try {
+    const splitGroups = await feedStore(sim, index, store, input)
+    const windowed = input.since !== undefined || input.until !== undefined
     return {
       from: 'store',
       what: storePath,
-      splitGroups: await feedStore(sim, index, store, input),
+      splitGroups,
+      ...(windowed ? { untimedLeftOut: await countUntimed(store) } : {}),
     }
   } finally {
     await store.close()
@@ -175,6 +184,17 @@ function groupBase(
 /** The share of simulate's store progress bar given to DuckDB's grouping query (see feedStore). */
 const GROUPING_SHARE = 0.2
 
+/** The stored flows with no real time (start {@link NO_TIME_MS}). */
+async function countUntimed(store: FlowStore): Promise<number> {
+  const rows = await store.query<{ n: number | bigint }>(
+    `SELECT count(*) AS n FROM flows WHERE ${UNTIMED_SQL}`,
+  )
+  return num(rows[0]?.n ?? 0)
+}
+
+/** SQL: the stored flow has no real time (core `NO_TIME_MS`). */
+const UNTIMED_SQL = `start_ms = ${NO_TIME_MS}`
+
 async function feedStore(
   sim: Simulator,
   index: PolicyIndex,
@@ -191,6 +211,8 @@ async function feedStore(
     where.push('start_ms < ?')
     params.push(Math.ceil(input.until))
   }
+  // a flow with no real time has no place in a window: --until alone would take it as 1970
+  if (where.length > 0) where.push(`NOT (${UNTIMED_SQL})`)
   const w = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
   const changes = (ip: string): readonly number[] => index.addressChanges(ip)
   // Groups stream in (memory: one batch). A group whose span contains a change of an address's
@@ -211,10 +233,10 @@ async function feedStore(
     `SELECT src, dst, protocol, direction,
        CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN src_port ELSE 0 END AS sport,
        CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN 0 ELSE dst_port END AS dport,
-       day, count(*) AS n, min(start_ms) AS t0, max(start_ms) AS t1, max(end_ms) AS last,
+       day, ${UNTIMED_SQL} AS nt, count(*) AS n, min(start_ms) AS t0, max(start_ms) AS t1, max(end_ms) AS last,
        arg_min(struct_pack(format := format, file := file, line := line, record := record, start := start_ms), start_ms, 3) AS ex
      FROM flows ${w}
-     GROUP BY src, dst, protocol, direction, sport, dport, day`,
+     GROUP BY src, dst, protocol, direction, sport, dport, day, nt`,
     params,
     (rows) => {
       batches++
@@ -319,6 +341,7 @@ type ReportCounts = Pick<
   | 'related'
   | 'unknownDirection'
   | 'skipped'
+  | 'untimed'
 >
 
 /**
@@ -333,6 +356,11 @@ export interface SimulateOutput extends ReportCounts {
     readonly what: string
     readonly since?: string
     readonly until?: string
+    /**
+     * With `since`/`until`: the stored flows with no real time, left out of the replay (no window
+     * can place them).
+     */
+    readonly untimedLeftOut?: number
     /** For files: the unusable ones (not judged, or judged up to the error); the run exits 1. */
     readonly failed?: readonly string[]
   }
@@ -344,8 +372,11 @@ export interface SimulateOutput extends ReportCounts {
     readonly outcome: Exclude<Outcome, 'allowed'>
     readonly outcomes: Readonly<Record<Outcome, number>>
     readonly flows: number
-    readonly firstSeen: string
-    readonly lastSeen: string
+    /** Over the edge's flows with a real time; null when it has none. */
+    readonly firstSeen: string | null
+    readonly lastSeen: string | null
+    /** Of `flows`, those with no real time. */
+    readonly untimed: number
     readonly deniedBy: readonly string[]
     readonly examples: readonly {
       where: string
@@ -384,6 +415,7 @@ export function simulateOutput(
       what: fed.what,
       ...(input.since !== undefined && fed.from === 'store' ? { since: iso(input.since) } : {}),
       ...(input.until !== undefined && fed.from === 'store' ? { until: iso(input.until) } : {}),
+      ...(fed.untimedLeftOut !== undefined ? { untimedLeftOut: fed.untimedLeftOut } : {}),
       ...(fed.files ? { failed: fed.files.failed } : {}),
     },
     flows: r.flows,
@@ -395,6 +427,7 @@ export function simulateOutput(
     related: r.related,
     unknownDirection: r.unknownDirection,
     skipped: r.skipped,
+    untimed: r.untimed,
     window: r.window ? { first: iso(r.window.first), last: iso(r.window.last) } : null,
     denied: r.denied.map((e) => ({
       src: e.src,
@@ -403,8 +436,9 @@ export function simulateOutput(
       outcome: e.outcome,
       outcomes: e.outcomes,
       flows: e.flows,
-      firstSeen: iso(e.firstSeen),
-      lastSeen: iso(e.lastSeen),
+      firstSeen: e.firstSeen !== undefined ? iso(e.firstSeen) : null,
+      lastSeen: e.lastSeen !== undefined ? iso(e.lastSeen) : null,
+      untimed: e.untimed,
       deniedBy: e.deniedBy,
       examples: e.examples.map((x) => ({
         where:
@@ -443,6 +477,15 @@ function outcomeLine(o: Readonly<Record<Outcome, number>>): string {
   return `allowed ${o.allowed}, blocked ${o.blocked}, would-be-blocked ${o['would-be-blocked']}, unenforced ${o.unenforced}`
 }
 
+/**
+ * `FIRST .. LAST` of a denied edge, with `(N with no real time)` when some of its flows have
+ * none, or `no real time` when all have none.
+ */
+function seenText(e: SimulateOutput['denied'][number]): string {
+  if (e.firstSeen === null || e.lastSeen === null) return 'no real time'
+  return `${e.firstSeen} .. ${e.lastSeen}${e.untimed > 0 ? ` (${e.untimed} with no real time)` : ''}`
+}
+
 /** Human text. */
 export function renderSimulateText(o: SimulateOutput): string {
   const lines: string[] = [
@@ -450,6 +493,14 @@ export function renderSimulateText(o: SimulateOutput): string {
     `outcomes: ${outcomeLine(o.outcomes)}`,
   ]
   if (o.window) lines.push(`flows seen ${o.window.first} .. ${o.window.last}`)
+  if (o.untimed > 0)
+    lines.push(
+      `${counted(o.untimed, 'flow')} with no real time: judged, left out of the window and first/last seen`,
+    )
+  if ((o.source.untimedLeftOut ?? 0) > 0)
+    lines.push(
+      `${counted(o.source.untimedLeftOut ?? 0, 'stored flow')} with no real time left out: no window can place them`,
+    )
   if (o.replies > 0) lines.push(`replies judged as their connection: ${o.replies}`)
   if (o.linkControl > 0)
     lines.push(
@@ -476,7 +527,7 @@ export function renderSimulateText(o: SimulateOutput): string {
     lines.push(`denied flows by edge (${counted(o.denied.length, 'edge')}):`)
     for (const e of o.denied) {
       lines.push(
-        `  ${OUTCOME_LABEL[e.outcome].padEnd(16)} ${e.src.name} -> ${e.dst.name} ${e.service}  ${counted(e.flows, 'flow')}  ${e.firstSeen} .. ${e.lastSeen}  by ${e.deniedBy.join(', ')}`,
+        `  ${OUTCOME_LABEL[e.outcome].padEnd(16)} ${e.src.name} -> ${e.dst.name} ${e.service}  ${counted(e.flows, 'flow')}  ${seenText(e)}  by ${e.deniedBy.join(', ')}`,
       )
       if (e.examples.length > 0)
         lines.push(`      e.g. ${e.examples.map((x) => x.where).join(', ')}`)
@@ -528,7 +579,7 @@ export function renderSimulateMarkdown(o: SimulateOutput): string {
     lines.push('| --- | --- | --- | --- | ---: | --- | --- | --- | --- |')
     for (const e of o.denied) {
       lines.push(
-        `| ${e.outcome} | ${mdCell(e.src.name)} | ${mdCell(e.dst.name)} | ${e.service} | ${e.flows} | ${e.firstSeen} | ${e.lastSeen} | ${mdCell(e.deniedBy.join(', '))} | ${mdCell(e.examples.map((x) => x.where).join(', '))} |`,
+        `| ${e.outcome} | ${mdCell(e.src.name)} | ${mdCell(e.dst.name)} | ${e.service} | ${e.flows} | ${e.firstSeen ?? '-'} | ${e.lastSeen ?? '-'} | ${mdCell(e.deniedBy.join(', '))} | ${mdCell(e.examples.map((x) => x.where).join(', '))} |`,
       )
     }
   }
@@ -583,8 +634,8 @@ export function renderSimulateCsv(o: SimulateOutput): string {
       e.outcomes.blocked,
       e.outcomes['would-be-blocked'],
       e.outcomes.unenforced,
-      e.firstSeen,
-      e.lastSeen,
+      e.firstSeen ?? '',
+      e.lastSeen ?? '',
       e.deniedBy.join(' '),
       e.examples.map((x) => x.where).join(' '),
     ]
@@ -659,8 +710,14 @@ export function registerSimulate(program: Command): void {
     .option('--flows <files...>', "flow files to parse and judge (default: the workspace's store)")
     .option('--format <format>', 'format of --flows files (default auto)')
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
-    .option('--since <time>', 'stored flows starting at or after this time (ISO-8601)')
-    .option('--until <time>', 'stored flows starting before this time (ISO-8601)')
+    .option(
+      '--since <time>',
+      'stored flows starting at or after this time (ISO-8601); flows with no real time are left out',
+    )
+    .option(
+      '--until <time>',
+      'stored flows starting before this time (ISO-8601); flows with no real time are left out',
+    )
     .option(
       '--at <time>',
       "the instant rule expiry is judged at (default now); addresses resolve at each flow's time",
