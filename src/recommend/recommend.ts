@@ -45,6 +45,7 @@ import {
   type Service,
   type Workload,
   type Inventory,
+  hasRealTime,
 } from '../core/index.js'
 import { edgeFigures, windowDays } from '../discover/index.js'
 import type { DependencyMap, Edge, EdgePattern, MapEntity } from '../discover/types.js'
@@ -238,6 +239,8 @@ export function recommend(
   const granularity = options.granularity ?? 'identity'
   const scopeBy = [...(options.scopeBy ?? ['app', 'env'])]
   const ownerLabel = options.ownerLabel ?? 'owner'
+  // the window of flows with a real time: a map of untimed flows only has {0, 0}, not a window
+  const window = map.window && hasRealTime(map.window.start) ? map.window : undefined
   const keys = granularityKeys(granularity, inventory)
   const diagnostics: Diagnostic[] = []
   const excluded: ExcludedEdge[] = []
@@ -594,7 +597,7 @@ export function recommend(
       if (FLAGGED_PATTERNS.has(pattern)) {
         flags.push(pattern)
         notes.push(
-          `pattern ${pattern}: active on ${activeDays} day(s), ${iso(first)} – ${iso(last)}; kept because it was observed, confirm it is still needed`,
+          `pattern ${pattern}: active on ${activeDays} day(s), ${hasRealTime(first) ? `${iso(first)} – ${iso(last)}` : 'no real time'}; kept because it was observed, confirm it is still needed`,
         )
       }
       if (g.range) {
@@ -614,8 +617,8 @@ export function recommend(
       const evidence: Record<string, unknown> = {
         flows,
         bytes,
-        firstSeen: iso(first),
-        lastSeen: iso(last),
+        // a rule of flows with no real time only (both at NO_TIME_MS) has no dates, not 1970
+        ...(hasRealTime(first) ? { firstSeen: iso(first), lastSeen: iso(last) } : {}),
         activeDays,
         pattern,
         ...(g.range ? { observedPorts: g.observed.length } : {}),
@@ -658,9 +661,11 @@ export function recommend(
   const comments = new Map<string, Map<string, string>>()
   const policyReports: PolicyReport[] = []
   const ruleReports: RuleReport[] = []
-  const windowText = map.window
-    ? ` from flows ${iso(map.window.start)} – ${iso(map.window.end)}`
-    : ''
+  const windowText = window
+    ? ` from flows ${iso(window.start)} – ${iso(window.end)}`
+    : map.untimed
+      ? ' from flows with no real time'
+      : ''
   for (const name of [...byPolicy.keys()].sort()) {
     const list = (byPolicy.get(name) ?? []).sort((a, b) => (a.rule.id < b.rule.id ? -1 : 1))
     const scope = scopeOfFinal.get(name) ?? labelSet()
@@ -827,15 +832,16 @@ export function recommend(
   const report: RecommendReport = {
     granularity,
     scopeBy,
-    ...(map.window
+    ...(window
       ? {
           window: {
-            start: iso(map.window.start),
-            end: iso(map.window.end),
-            days: Math.round(((map.window.end - map.window.start) / DAY_MS) * 10) / 10,
+            start: iso(window.start),
+            end: iso(window.end),
+            days: Math.round(((window.end - window.start) / DAY_MS) * 10) / 10,
           },
         }
       : {}),
+    ...(map.untimed ? { untimed: map.untimed } : {}),
     totals: {
       edges: map.edges.length,
       flows: totalFlows,

@@ -23,7 +23,8 @@ export function renderReportText(report: RecommendReport): string {
   const w = report.window
   out.push(
     `recommend: granularity ${report.granularity}, scope by ${report.scopeBy.join(',') || '(none)'}` +
-      (w ? `, window ${w.start} – ${w.end} (${w.days} days)` : ', no flows'),
+      (w ? `, window ${w.start} – ${w.end} (${w.days} days)` : report.untimed ? '' : ', no flows') +
+      (report.untimed ? `; ${counted(report.untimed, 'flow')} with no real time` : ''),
   )
   const t = report.totals
   out.push(
@@ -71,7 +72,8 @@ export function renderReportMarkdown(report: RecommendReport): string {
   const t = report.totals
   out.push(
     `Granularity **${report.granularity}**, scope by \`${report.scopeBy.join(',')}\`` +
-      (w ? `, window ${w.start} – ${w.end} (${w.days} days).` : '.'),
+      (w ? `, window ${w.start} – ${w.end} (${w.days} days)` : '') +
+      (report.untimed ? `; ${counted(report.untimed, 'flow')} with no real time.` : '.'),
     '',
     `**${t.rules}** rules in **${t.policies}** policies cover **${pct(t.coverage)}** of ${t.flows} observed flows${partlyDenied(t)}.`,
     '',

@@ -129,8 +129,16 @@ export interface OverPermission {
 export interface RecommendReport {
   readonly granularity: Granularity
   readonly scopeBy: readonly string[]
-  /** ISO-8601 UTC; absent when the map had no flows. */
+  /**
+   * ISO-8601 UTC, over the flows with a real time; absent when the map had none (no flows, or
+   * only flows with no real time).
+   */
   readonly window?: { readonly start: string; readonly end: string; readonly days: number }
+  /**
+   * Flows with no real time (start 1970-01-01T00:00:00Z, Zeek's masked timestamps): in the
+   * rules' flow counts, not in the window or the evidence's first/last seen. Absent: none.
+   */
+  readonly untimed?: number
   readonly totals: {
     readonly edges: number
     readonly flows: number

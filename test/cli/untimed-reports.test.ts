@@ -4,11 +4,12 @@
  * are judged and counted (`untimed`), never a 1970-01-01 first seen; a window (--since/--until)
  * cannot place them, so a windowed replay leaves them out and says how many.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SimulateOutput } from '../../src/cli/commands/simulate.js'
+import { loadWorkspace } from '../../src/policy/files.js'
 import { cli } from '../helpers/cli.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-untimed-reports-'))
@@ -146,12 +147,54 @@ describe('simulate and flows with no real time', () => {
     expect((await simulate()).source.untimedLeftOut).toBeUndefined()
   })
 
-  it('a store of such flows only has no window', async () => {
+  it('a store of such flows only has no window (simulate, recommend)', async () => {
     const only = estate('masked-only')
     expect((await cli('ingest', '-w', only, path.join(only, 'conn.log'))).code).toBe(0)
     const r = await cli('simulate', '-w', only, '--at', '2026-11-03', '-o', 'json')
     expect(r.code, r.stderr).toBe(0)
     const out = JSON.parse(r.stdout) as SimulateOutput
     expect(out).toMatchObject({ flows: 3, untimed: 3, window: null })
+    // recommend over it: no window, the flows counted, not "no flows"
+    const rec = await cli('recommend', '-w', only, '--dry-run', '--at', '2026-11-03', '-o', 'json')
+    expect(rec.code, rec.stderr).toBe(0)
+    const report = JSON.parse(rec.stdout) as { window?: unknown; untimed?: number }
+    expect(report.window).toBeUndefined()
+    expect(report.untimed).toBe(3)
+    const text = await cli('recommend', '-w', only, '--dry-run', '--at', '2026-11-03')
+    expect(text.stdout).toContain('3 flows with no real time')
+    expect(text.stdout).not.toContain('1970')
+  }, 30_000)
+})
+
+describe('recommend and flows with no real time', () => {
+  it('evidence dates come from timed flows; a rule of untimed flows only has none, and validates', async () => {
+    const out = path.join(ws, 'recommended')
+    const r = await cli('recommend', '-w', ws, '--out', out, '--at', '2026-11-03', '-o', 'json')
+    expect(r.code, r.stderr).toBe(0)
+    const yaml = readFileSync(path.join(out, 'shop.yaml'), 'utf8')
+    expect(yaml).not.toContain('1970')
+    const report = JSON.parse(r.stdout) as { window?: { start: string } }
+    expect(report.window?.start).toBe('2026-11-02T10:00:00Z')
+    // the written policy loads (validate) as a workspace's policy
+    const check = path.join(root, 'recommended-check')
+    cpSync(path.join(ws, 'inventory'), path.join(check, 'inventory'), { recursive: true })
+    cpSync(out, path.join(check, 'policy'), { recursive: true })
+    const v = await cli('validate', '-w', check, '-o', 'json')
+    expect(v.code, v.stdout).toBe(0)
+    const { policySet: set } = await loadWorkspace(check, new Date('2026-11-03'))
+    const rules = set.policies.flatMap((p) => p.rules)
+    const evidence = (port: number): Record<string, unknown> | undefined =>
+      rules.find((x) => x.services.some((s) => s.protocol !== 'any' && s.ports.lo === port))
+        ?.evidence
+    const iso = (v: unknown): unknown =>
+      v instanceof Date || typeof v === 'string' ? new Date(v).toISOString() : v
+    // tcp/443: two timed flows and one untimed: the dates are the timed ones'
+    expect(evidence(443)?.['flows']).toBe(3)
+    expect(iso(evidence(443)?.['firstSeen'])).toBe('2026-11-02T10:00:00.000Z')
+    expect(iso(evidence(443)?.['lastSeen'])).toBe('2026-11-02T12:01:00.000Z')
+    // tcp/8443: one untimed flow: evidence without dates
+    expect(evidence(8443)).toMatchObject({ flows: 1 })
+    expect(evidence(8443)).not.toHaveProperty('firstSeen')
+    expect(evidence(8443)).not.toHaveProperty('lastSeen')
   }, 30_000)
 })
