@@ -21,7 +21,9 @@ import {
   type Selector,
   type SourceLocation,
   replyConnectionPort,
+  SeenRange,
 } from '../core/index.js'
+import { Resolver } from '../inventory/resolver.js'
 import {
   connlist,
   connlistEntities,
@@ -100,8 +102,11 @@ export interface DiffVerdict {
 /**
  * Observed flows of one edge (source entity, destination entity, protocol, destination port)
  * whose verdict changes the same way. `change` is `blocked` for allowed → denied and `allowed`
- * for denied → allowed. Times are ms since the epoch, UTC: the earliest start and the latest
- * end of the edge's flows, as simulate and discover give them.
+ * for denied → allowed. The entities are those of discover and simulate (DESIGN.md "edge",
+ * "entity"): a workload, a named external, an unmanaged private range (/24, /64) or `internet`
+ * for every unmanaged public address, so many internet clients make one edge. Times are ms
+ * since the epoch, UTC: the earliest start and the latest end of the edge's flows with a real
+ * time, as simulate and discover give them.
  */
 export interface EdgeChange {
   readonly change: 'blocked' | 'allowed'
@@ -112,8 +117,11 @@ export interface EdgeChange {
   /** `tcp/443`. */
   readonly service: string
   readonly flows: number
-  readonly firstSeen: number
-  readonly lastSeen: number
+  /** Absent when every flow of the edge has no real time (core `hasRealTime`). */
+  readonly firstSeen?: number
+  readonly lastSeen?: number
+  /** Of `flows`, those with no real time (start 1970-01-01T00:00:00Z, Zeek's masked timestamps). */
+  readonly untimed: number
   readonly old: DiffVerdict
   readonly new: DiffVerdict
 }
@@ -124,6 +132,13 @@ export interface FlowDiff {
   readonly flows: number
   /** Flows skipped because an address does not parse. */
   readonly skipped: number
+  /** Of `flows`, those with no real time: judged, with no first/last seen. */
+  readonly untimed: number
+  /**
+   * Stored flows with no real time left out of a replay windowed by `--since`/`--until` (no
+   * window can place them); absent when the replay had no window.
+   */
+  readonly untimedLeftOut?: number
   /** Flows allowed under OLD and denied under NEW, and the reverse. */
   readonly newlyBlocked: number
   readonly newlyAllowed: number
@@ -320,7 +335,9 @@ function byText(by: DecidedBy): string {
 export class FlowDiffer {
   private readonly oldIndex: PolicyIndex
   private readonly newIndex: PolicyIndex
-  private readonly edges = new Map<string, EdgeChange>()
+  private readonly resolver: Resolver
+  private readonly edges = new Map<string, ChangedEdge>()
+  private readonly seen = new SeenRange()
   private flows = 0
   private skipped = 0
   private blocked = 0
@@ -334,6 +351,7 @@ export class FlowDiffer {
   ) {
     this.oldIndex = PolicyIndex.build(inventory, oldSet, options.now.getTime())
     this.newIndex = PolicyIndex.build(inventory, newSet, options.now.getTime())
+    this.resolver = new Resolver(inventory)
   }
 
   /** Judges one flow under both policy sets. Never throws: a flow with a bad address is counted in `skipped`. */
@@ -357,6 +375,7 @@ export class FlowDiffer {
       return
     }
     this.flows++
+    this.seen.add(flow.start, flow.end)
     if (o.decision === n.decision) return
     const change = n.decision === 'denied' ? 'blocked' : 'allowed'
     if (change === 'blocked') this.blocked++
@@ -364,55 +383,76 @@ export class FlowDiffer {
     const port = reply
       ? replyConnectionPort(flow.protocol, flow.srcPort, flow.dstPort)
       : flow.dstPort
-    const src = entityName(o.src)
-    const dst = entityName(o.dst)
+    // the connection's ends as discover and simulate name them: the client of a reply is its dst
+    const src = entityName(this.resolver.resolve(reply ? flow.dst : flow.src, flow.start))
+    const dst = entityName(this.resolver.resolve(reply ? flow.src : flow.dst, flow.start))
     const oldV: DiffVerdict = { decision: o.decision, by: byText(o.by), outcome: o.outcome }
     const newV: DiffVerdict = { decision: n.decision, by: byText(n.by), outcome: n.outcome }
     const key = JSON.stringify([change, src, dst, flow.protocol, port, oldV.by, newV.by])
-    const e = this.edges.get(key)
-    if (e) {
-      this.edges.set(key, {
-        ...e,
-        flows: e.flows + 1,
-        firstSeen: Math.min(e.firstSeen, flow.start),
-        lastSeen: Math.max(e.lastSeen, flow.end),
-      })
-    } else {
-      this.edges.set(key, {
-        change,
-        src,
-        dst,
-        protocol: flow.protocol,
-        dstPort: port,
-        service: formatService({ protocol: flow.protocol, ports: { lo: port, hi: port } }),
-        flows: 1,
-        firstSeen: flow.start,
-        lastSeen: flow.end,
-        old: oldV,
-        new: newV,
-      })
+    let e = this.edges.get(key)
+    if (e === undefined) {
+      e = {
+        edge: {
+          change,
+          src,
+          dst,
+          protocol: flow.protocol,
+          dstPort: port,
+          service: formatService({ protocol: flow.protocol, ports: { lo: port, hi: port } }),
+          old: oldV,
+          new: newV,
+        },
+        flows: 0,
+        seen: new SeenRange(),
+      }
+      this.edges.set(key, e)
     }
+    e.flows++
+    e.seen.add(flow.start, flow.end)
   }
 
   /** The result so far. */
   result(): FlowDiff {
     const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-    const edges = [...this.edges.values()].sort(
-      (a, b) =>
-        (a.change === b.change ? 0 : a.change === 'blocked' ? -1 : 1) ||
-        b.flows - a.flows ||
-        cmp(a.src, b.src) ||
-        cmp(a.dst, b.dst) ||
-        a.protocol - b.protocol ||
-        a.dstPort - b.dstPort,
-    )
+    const edges = [...this.edges.values()]
+      .map(edgeChange)
+      .sort(
+        (a, b) =>
+          (a.change === b.change ? 0 : a.change === 'blocked' ? -1 : 1) ||
+          b.flows - a.flows ||
+          cmp(a.src, b.src) ||
+          cmp(a.dst, b.dst) ||
+          a.protocol - b.protocol ||
+          a.dstPort - b.dstPort,
+      )
     return {
       flows: this.flows,
       skipped: this.skipped,
+      untimed: this.seen.untimed,
       newlyBlocked: this.blocked,
       newlyAllowed: this.allowed,
       edges,
     }
+  }
+}
+
+/** A changed edge while flows are added: its fixed part, its count and when it was seen. */
+interface ChangedEdge {
+  readonly edge: Omit<EdgeChange, 'flows' | 'firstSeen' | 'lastSeen' | 'untimed'>
+  flows: number
+  readonly seen: SeenRange
+}
+
+function edgeChange(e: ChangedEdge): EdgeChange {
+  const span = e.seen.span()
+  const { old, new: now, ...where } = e.edge
+  return {
+    ...where,
+    flows: e.flows,
+    ...(span ? { firstSeen: span.first, lastSeen: span.last } : {}),
+    untimed: e.seen.untimed,
+    old,
+    new: now,
   }
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SimulateOutput } from '../../src/cli/commands/simulate.js'
+import type { PolicyDiff } from '../../src/policy/diff.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { cli } from '../helpers/cli.js'
 
@@ -197,4 +198,46 @@ describe('recommend and flows with no real time', () => {
     expect(evidence(8443)).not.toHaveProperty('firstSeen')
     expect(evidence(8443)).not.toHaveProperty('lastSeen')
   }, 30_000)
+})
+
+describe('diff and flows with no real time', () => {
+  /** OLD allows tcp/443 and tcp/8443; NEW (the workspace's) only tcp/80. */
+  function oldPolicy(): string {
+    const dir = path.join(root, 'old-policy')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(path.join(dir, 'shop.yaml'), policy('tcp/443, tcp/8443'))
+    return dir
+  }
+
+  async function diff(...args: string[]): Promise<PolicyDiff> {
+    const r = await cli('diff', '-w', ws, oldPolicy(), path.join(ws, 'policy'), ...args)
+    expect(r.code, r.stderr).toBe(0)
+    return JSON.parse(r.stdout) as PolicyDiff
+  }
+
+  it('changed edges take first/last seen from timed flows; untimed flows are counted', async () => {
+    const d = await diff('--at', '2026-11-03', '-o', 'json')
+    expect(d.flows).toMatchObject({ flows: 5, untimed: 3, newlyBlocked: 4 })
+    const edge = (port: number) => d.flows?.edges.find((e) => e.dstPort === port)
+    expect(edge(443)).toMatchObject({
+      flows: 3,
+      untimed: 1,
+      firstSeen: Date.parse('2026-11-02T10:00:00Z'),
+      lastSeen: Date.parse('2026-11-02T12:01:00Z'),
+    })
+    expect(edge(8443)).toMatchObject({ flows: 1, untimed: 1 })
+    expect(edge(8443)).not.toHaveProperty('firstSeen')
+    const md = await cli('diff', '-w', ws, oldPolicy(), path.join(ws, 'policy'), '-o', 'md')
+    expect(md.stdout).not.toContain('1970')
+  })
+
+  it('--since/--until leave them out of the replay and count them', async () => {
+    const d = await diff('--at', '2026-11-03', '--until', '2030-01-01', '-o', 'json')
+    expect(d.flows).toMatchObject({ flows: 2, untimed: 0, untimedLeftOut: 3 })
+    const s = await diff('--at', '2026-11-03', '--since', '2026-11-01', '-o', 'json')
+    expect(s.flows).toMatchObject({ flows: 2, untimedLeftOut: 3 })
+    expect((await diff('--at', '2026-11-03', '-o', 'json')).flows).not.toHaveProperty(
+      'untimedLeftOut',
+    )
+  })
 })

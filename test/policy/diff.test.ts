@@ -211,6 +211,7 @@ describe('FlowDiffer', () => {
         flows: 3,
         firstSeen: 1000,
         lastSeen: 3000,
+        untimed: 0,
         old: { decision: 'allowed', by: 'p/a', outcome: 'allowed' },
         new: { decision: 'denied', by: 'default-deny', outcome: 'unenforced' },
       },
@@ -219,6 +220,44 @@ describe('FlowDiffer', () => {
     const full = { ...diffPolicies(inventory, old, neu, { now: NOW }), flows: r }
     expect(hasImpact(full)).toBe(true)
     expect(hasImpact({ ...full, flows: { ...r, newlyBlocked: 0 } })).toBe(false)
+  })
+})
+
+describe('FlowDiffer edges are edges of entities (DESIGN.md glossary)', () => {
+  it('every internet address is the one entity internet, an unmanaged private /24 one range', () => {
+    const old = set(policy([rule('a', { from: [cidr('0.0.0.0/0')] })]))
+    const neu = set(policy([rule('a', { from: [lbl({ role: 'web' })] })]))
+    const d = new FlowDiffer(inventory, old, neu, { now: NOW })
+    for (const [i, src] of ['203.0.113.7', '198.51.100.9', '192.0.2.44'].entries())
+      d.add(flow(src, '10.0.0.2', 443, 1000 + i))
+    d.add(flow('10.9.1.1', '10.0.0.2', 443, 5000))
+    d.add(flow('10.9.1.2', '10.0.0.2', 443, 6000))
+    const r = d.result()
+    expect(r.newlyBlocked).toBe(5)
+    expect(r.edges.map((e) => [e.src, e.dst, e.service, e.flows, e.firstSeen])).toEqual([
+      ['internet', 'api', 'tcp/443', 3, 1000],
+      ['10.9.1.0/24', 'api', 'tcp/443', 2, 5000],
+    ])
+  })
+
+  it('flows with no real time are counted, not seen in 1970', () => {
+    const old = set(policy([rule('a')]))
+    const neu = set(policy([]))
+    const d = new FlowDiffer(inventory, old, neu, { now: NOW })
+    d.add(flow('10.0.0.1', '10.0.0.2', 443, 0))
+    d.add(flow('10.0.0.1', '10.0.0.2', 443, 7000))
+    d.add(flow('10.0.0.1', '10.0.0.2', 22, 0))
+    const r = d.result()
+    expect(r.untimed).toBe(2)
+    expect(r.edges).toEqual([
+      expect.objectContaining({ dstPort: 443, flows: 2, untimed: 1, firstSeen: 7000 }),
+    ])
+    const only = new FlowDiffer(inventory, old, neu, { now: NOW })
+    only.add(flow('10.0.0.1', '10.0.0.2', 443, 0))
+    const [edge] = only.result().edges
+    expect(edge).toMatchObject({ flows: 1, untimed: 1 })
+    expect(edge).not.toHaveProperty('firstSeen')
+    expect(edge).not.toHaveProperty('lastSeen')
   })
 })
 

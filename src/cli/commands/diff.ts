@@ -9,6 +9,7 @@ import {
   BulkheadError,
   diagnostic,
   formatLocation,
+  hasRealTime,
   type SourceLocation,
   counted,
 } from '../../core/index.js'
@@ -25,7 +26,7 @@ import {
 } from '../../policy/diff.js'
 import { connlistLine } from '../../policy/connlist.js'
 import type { FlowQuery, FlowStore } from '../../store/index.js'
-import { openStore } from '../store.js'
+import { countUntimed, openStore } from '../store.js'
 import { expandInputs, filesRead, readEachFile, readSummary, unusableLines } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
 import {
@@ -57,9 +58,17 @@ const SORT_SHARE = 0.05
 
 /**
  * Replays the stored flows of `q` (`[since, until)`) into `differ`, with a progress bar on a
- * terminal: DuckDB's estimate of the sort, then the share of the flows replayed.
+ * terminal: DuckDB's estimate of the sort, then the share of the flows replayed. With a window,
+ * flows with no real time (core `hasRealTime`) are left out, as simulate leaves them out: no
+ * window can place them (`--until` alone would take them as 1970).
+ * @returns with a window, the flows with no real time left out; else undefined.
  */
-async function replayStore(store: FlowStore, q: FlowQuery, differ: FlowDiffer): Promise<void> {
+async function replayStore(
+  store: FlowStore,
+  q: FlowQuery,
+  differ: FlowDiffer,
+): Promise<number | undefined> {
+  const windowed = q.since !== undefined || q.until !== undefined
   const total = await store.count(q)
   const progress = startQueryProgress('replaying stored flows')
   let replayed = 0
@@ -69,13 +78,15 @@ async function replayStore(store: FlowStore, q: FlowQuery, differ: FlowDiffer): 
       if (replayed === 0) progress.onProgress(f * SORT_SHARE)
     }
     for await (const f of store.flows(q, { onProgress })) {
-      differ.add(f)
+      if (!windowed || hasRealTime(f.start)) differ.add(f)
       if (++replayed % 2048 === 0)
         progress.onProgress(SORT_SHARE + (1 - SORT_SHARE) * (replayed / total))
     }
   } finally {
     progress.stop()
   }
+  // --since selects no flow at start 0 (the loop saw none): count them in the store
+  return windowed ? countUntimed(store) : undefined
 }
 
 interface DiffOpts {
@@ -149,6 +160,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow all
         (files !== undefined || opts.since !== undefined || opts.until !== undefined || storeExists)
       ) {
         const differ = new FlowDiffer(ws.inventory, oldLoad.policySet, newLoad.policySet, { now })
+        let leftOut: number | undefined
         if (files !== undefined) {
           if (opts.since !== undefined || opts.until !== undefined) {
             throw new UsageError('give --flows or --since/--until (the store), not both')
@@ -192,12 +204,15 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow all
           }
           const store = await openStore(storePath, { readOnly: true })
           try {
-            await replayStore(store, parseWindow(opts.since, opts.until), differ)
+            leftOut = await replayStore(store, parseWindow(opts.since, opts.until), differ)
           } finally {
             await store.close()
           }
         }
-        flowsDiff = differ.result()
+        flowsDiff = {
+          ...differ.result(),
+          ...(leftOut !== undefined ? { untimedLeftOut: leftOut } : {}),
+        }
       }
       if (opts.failOnImpact === true && (flowsDiff?.flows ?? 0) === 0) {
         // a gate that judged nothing passes: say so
@@ -282,6 +297,23 @@ const iso = (ms: number): string => new Date(ms).toISOString()
 const verdictText = (v: EdgeChange['old']): string =>
   `${v.decision} by ${v.by === 'default-deny' ? 'default' : v.by}`
 
+/**
+ * Flows with no real time, as simulate words them: replayed ones (judged, no first/last seen),
+ * and stored ones a `--since`/`--until` window left out. Nothing when there are none.
+ */
+function untimedLines(f: NonNullable<PolicyDiff['flows']>, indent: string): string[] {
+  const out: string[] = []
+  if (f.untimed > 0)
+    out.push(
+      `${indent}(${counted(f.untimed, 'flow')} with no real time: judged, left out of first/last seen)`,
+    )
+  if ((f.untimedLeftOut ?? 0) > 0)
+    out.push(
+      `${indent}(${counted(f.untimedLeftOut ?? 0, 'stored flow')} with no real time left out: no window can place them)`,
+    )
+  return out
+}
+
 /** Plain-text rendering. */
 export function renderDiffText(d: PolicyDiff, oldName: string, newName: string): string {
   const out = [`${oldName} → ${newName}: ${diffSummary(d)}`, '']
@@ -308,6 +340,7 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
     }
     if (d.flows.skipped > 0)
       out.push(`  (${counted(d.flows.skipped, 'flow')} skipped: bad address)`)
+    out.push(...untimedLines(d.flows, '  '))
   }
   return `${out.join('\n')}\n`
 }
@@ -355,10 +388,12 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
       )
       for (const e of d.flows.edges) {
         out.push(
-          `| ${e.change === 'blocked' ? '**denied**' : 'allowed'} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${iso(e.firstSeen)} | ${iso(e.lastSeen)} | ${mdCell(verdictText(e.old))} | ${mdCell(verdictText(e.new))} (${e.new.outcome}) |`,
+          `| ${e.change === 'blocked' ? '**denied**' : 'allowed'} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdCell(verdictText(e.old))} | ${mdCell(verdictText(e.new))} (${e.new.outcome}) |`,
         )
       }
     }
+    const notes = untimedLines(d.flows, '')
+    if (notes.length > 0) out.push('', ...notes)
   }
   return `${out.join('\n')}\n`
 }

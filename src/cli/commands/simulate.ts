@@ -10,7 +10,6 @@ import {
   formatLocation,
   formatRuleRef,
   isIcmp,
-  NO_TIME_MS,
   sortDiagnostics,
   type FlowDirection,
   type Outcome,
@@ -22,7 +21,7 @@ import type { FlowFormat } from '../../ingest/types.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import { Simulator, type FlowGroup, type SimulationReport } from '../../policy/simulate.js'
 import type { FlowStore } from '../../store/index.js'
-import { openStore } from '../store.js'
+import { countUntimed, openStore, UNTIMED_SQL } from '../store.js'
 import {
   expandInputs,
   filesRead,
@@ -183,17 +182,6 @@ function groupBase(
 
 /** The share of simulate's store progress bar given to DuckDB's grouping query (see feedStore). */
 const GROUPING_SHARE = 0.2
-
-/** The stored flows with no real time (start {@link NO_TIME_MS}). */
-async function countUntimed(store: FlowStore): Promise<number> {
-  const rows = await store.query<{ n: number | bigint }>(
-    `SELECT count(*) AS n FROM flows WHERE ${UNTIMED_SQL}`,
-  )
-  return num(rows[0]?.n ?? 0)
-}
-
-/** SQL: the stored flow has no real time (core `NO_TIME_MS`). */
-const UNTIMED_SQL = `start_ms = ${NO_TIME_MS}`
 
 async function feedStore(
   sim: Simulator,
