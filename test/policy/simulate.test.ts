@@ -314,6 +314,17 @@ describe('simulate report (hand-worked)', () => {
     expect(r.expired).toEqual([{ policy: 'prod', id: 'old' }])
   })
 
+  it('internet clients make one edge of the entity internet (DESIGN.md "edge"), not one per address', () => {
+    const r = run([
+      flow('203.0.113.9', '10.0.1.1', 443, T + 40),
+      flow('8.8.8.8', '10.0.1.1', 443, T + 50),
+      flow('192.0.2.7', '10.0.1.1', 443, T + 60),
+    ])
+    expect(r.denied.map((d) => [d.src.name, d.dst.name, d.service, d.flows])).toEqual([
+      ['internet', 'web-1', 'tcp/443', 3],
+    ])
+  })
+
   it('lists_every_reason_that_denied_flows_of_one_edge', () => {
     // both sources are the `internet` entity; one is inside a denied block, one is denied by default
     const withDeny: PolicySet = {
