@@ -98,4 +98,30 @@ describe('a verb that needs a workspace, run where there is none', () => {
     expect(ingest.code, ingest.stderr).toBe(0)
     expect((await cli('discover', '-w', bare, '-o', 'json')).code).toBe(0)
   }, 30_000)
+
+  it('ingest FILE where nothing usable is read creates no store and no .bulkhead/', async () => {
+    const bare = mkdtempSync(join(tmp, 'unusable-'))
+    const junk = join(bare, 'junk.txt')
+    writeFileSync(junk, 'this is not a flow log\n')
+    const r = await cli('ingest', '-w', bare, junk, '-o', 'json')
+    expect(r.code).toBe(1)
+    expect(existsSync(join(bare, '.bulkhead'))).toBe(false)
+    expect(JSON.parse(r.stdout)).toMatchObject({ failed: [junk], records: 0, storeCreated: false })
+    // the folder is still no workspace
+    expect((await cli('discover', '-w', bare)).stderr).toContain('error workspace/not-found')
+    const text = await cli('ingest', '-w', bare, junk)
+    expect(text.code).toBe(1)
+    expect(existsSync(join(bare, '.bulkhead'))).toBe(false)
+    // a usable file creates it, and says so
+    const flows = join(bare, 'flows.csv')
+    writeFileSync(flows, 'src_ip,dst_ip,src_port,dst_port,protocol\n10.0.0.1,10.0.0.2,1,2,tcp\n')
+    const ok = await cli('ingest', '-w', bare, flows, '-o', 'json')
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout)).toMatchObject({ records: 1, storeCreated: true })
+    expect(existsSync(join(bare, '.bulkhead', 'store.duckdb'))).toBe(true)
+    // a store that was there stays, whatever the run stores
+    const again = await cli('ingest', '-w', bare, junk, '-o', 'json')
+    expect(JSON.parse(again.stdout)).toMatchObject({ storeCreated: false })
+    expect(existsSync(join(bare, '.bulkhead', 'store.duckdb'))).toBe(true)
+  }, 30_000)
 })

@@ -2,7 +2,7 @@
  * @module `bulkhead ingest [FILE...]`: parse flow files and store them in the workspace store,
  * once per file (by content fingerprint), with progress on a terminal.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { BulkheadError, type Diagnostic, type Workspace, counted } from '../../core/index.js'
@@ -61,6 +61,12 @@ export interface IngestOutput {
   readonly failed: readonly string[]
   /** The store written to. */
   readonly store: string
+  /**
+   * Whether this run created the store: `true` when it was not there before and the run stored a
+   * file; `false` when it was there, or when the run stored nothing and so left nothing behind
+   * (the store, and the folders made for it, are removed again).
+   */
+  readonly storeCreated: boolean
   readonly diagnostics: readonly Diagnostic[]
 }
 
@@ -197,7 +203,14 @@ function renderText(out: IngestOutput): string {
     seconds: out.seconds,
     diagnostics: out.diagnostics,
   }
-  const lines = [formatRunSummary(s), `stored ${counted(out.records, 'flow')} in ${out.store}`]
+  const lines = [
+    formatRunSummary(s),
+    out.storeCreated
+      ? `stored ${counted(out.records, 'flow')} in ${out.store} (a new store)`
+      : out.records === 0 && out.store !== ':memory:' && !existsSync(out.store)
+        ? `nothing stored: no store at ${out.store} was created`
+        : `stored ${counted(out.records, 'flow')} in ${out.store}`,
+  ]
   // a twin stored by this very run is named: "already ingested" would read as an earlier run
   const before = out.alreadyIngested.filter((f) => out.sameBytesAs[f] === undefined)
   if (before.length > 0) lines.push(`already ingested, not read again: ${before.join(', ')}`)
@@ -222,6 +235,10 @@ export async function ingestFiles(
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(storePath)) {
     throw new UsageError(`store ${storePath}: only a DuckDB file store is supported so far`)
   }
+  // a store this run creates is removed again, with the folders made for it, when nothing is
+  // stored: `ingest FILE` of an unusable file in a folder that is no workspace leaves none
+  const fresh = storePath !== ':memory:' && !existsSync(storePath)
+  const madeDirs = fresh ? missingDirs(path.dirname(storePath)) : []
   if (storePath !== ':memory:') makeDirectory(path.dirname(storePath))
   const store = await openStore(storePath)
   const started = performance.now()
@@ -283,6 +300,7 @@ export async function ingestFiles(
   } finally {
     progress.stop()
     await store.close()
+    if (fresh && storedNow.size === 0) removeStore(storePath, madeDirs)
   }
   const seconds = (performance.now() - started) / 1000
   // a failed file's summary counts what was read, but nothing of it was stored
@@ -301,7 +319,34 @@ export async function ingestFiles(
     sameBytesAs,
     failed,
     store: storePath,
+    storeCreated: fresh && storedNow.size > 0,
     diagnostics: [...run.diagnostics, ...diagnostics],
+  }
+}
+
+/** `dir` and its ancestors that do not exist, deepest first (what `mkdir -p dir` makes). */
+function missingDirs(dir: string): string[] {
+  const out: string[] = []
+  for (let d = path.resolve(dir); !existsSync(d); d = path.dirname(d)) {
+    out.push(d)
+    if (path.dirname(d) === d) break
+  }
+  return out
+}
+
+/**
+ * Removes a DuckDB store this run created (its file, write-ahead log and spill folder) and the
+ * folders made for it, deepest first; a folder that holds anything else stays.
+ */
+function removeStore(storePath: string, madeDirs: readonly string[]): void {
+  for (const f of [storePath, `${storePath}.wal`, `${storePath}.tmp`])
+    rmSync(f, { recursive: true, force: true })
+  for (const d of madeDirs) {
+    try {
+      rmdirSync(d)
+    } catch {
+      return
+    }
   }
 }
 
