@@ -67,15 +67,40 @@ function commandPath(cmd: Command): string {
 }
 
 /**
+ * The checks of a verb's command line alone: option values and arguments, and options given
+ * together that exclude each other. Pure (no workspace, no file, no clock but `now`); throws a
+ * `UsageError` (`cli/usage`, exit 1). Returns what the action needs, parsed, so that the action
+ * calls the same function and nothing is checked twice in two ways.
+ */
+export type UsageCheck<O, R> = (opts: O, args: readonly unknown[]) => R
+
+const USAGE_CHECKS = new WeakMap<Command, UsageCheck<never, unknown>>()
+
+/**
+ * Declares `check` as the usage check of `cmd` ({@link UsageCheck}): {@link requireWorkspace}
+ * runs it before it looks for the workspace, so a wrong command line is reported as such (exit 1,
+ * `cli/usage`) wherever it is run, as commander reports an unknown option, and not as
+ * `workspace/not-found` of a folder the command never needed to read.
+ * @returns `cmd`, for chaining.
+ */
+export function checkUsageFirst<O>(cmd: Command, check: UsageCheck<O, unknown>): Command {
+  USAGE_CHECKS.set(cmd, check)
+  return cmd
+}
+
+/**
  * The one check that a verb which needs a workspace runs in one (`run()` calls it before every
- * action): a verb with a `-w, --workspace` option, save those {@link RUNS_WITHOUT_WORKSPACE}, needs
- * the folder to hold one of {@link WORKSPACE_MARKS}. Without it the verb would run on nothing
- * (`validate` said `ok: 0 workloads`, `compile` wrote 0 files, exit 0), and a user in the wrong
- * folder got no hint.
- * @throws BulkheadError `io/not-found` when the folder does not exist, `workspace/not-found` when
- *   it holds none of the marks; both exit 1 with a hint naming `bulkhead init` and `-w DIR`.
+ * action): first the verb's own usage check ({@link checkUsageFirst}), then a verb with a
+ * `-w, --workspace` option, save those {@link RUNS_WITHOUT_WORKSPACE}, needs the folder to hold
+ * one of {@link WORKSPACE_MARKS}. Without it the verb would run on nothing (`validate` said
+ * `ok: 0 workloads`, `compile` wrote 0 files, exit 0), and a user in the wrong folder got no hint.
+ * @throws UsageError from the verb's usage check; BulkheadError `io/not-found` when the folder
+ *   does not exist, `workspace/not-found` when it holds none of the marks; all exit 1, the last
+ *   two with a hint naming `bulkhead init` and `-w DIR`.
  */
 export async function requireWorkspace(cmd: Command): Promise<void> {
+  const check = USAGE_CHECKS.get(cmd) as UsageCheck<Record<string, unknown>, unknown> | undefined
+  check?.(cmd.opts(), cmd.processedArgs)
   if (!cmd.options.some((o) => o.long === '--workspace')) return
   if (RUNS_WITHOUT_WORKSPACE[commandPath(cmd)]?.(cmd) === true) return
   const root = String(cmd.opts()['workspace'] ?? '.')

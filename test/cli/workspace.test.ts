@@ -29,6 +29,28 @@ const VERBS: Readonly<Record<string, readonly string[]>> = {
   metrics: [],
   diff: [join(tmp, 'old'), join(tmp, 'new')],
 }
+/**
+ * Each verb with `-w`, with a command line that is wrong by itself (a bad option value, or two
+ * options that exclude each other): reported as `cli/usage`, exit 1, even where there is no
+ * workspace, as commander reports an unknown option.
+ */
+const BAD_USAGE: Readonly<Record<string, readonly string[]>> = {
+  validate: ['--now', 'yesterday'],
+  eval: ['10.0.0.1 -> 10.0.0.2 tcp/22', '--at', 'yesterday'],
+  ingest: ['--format', 'nope'],
+  recommend: ['--granularity', 'team'],
+  discover: ['--top', 'many'],
+  inventory: ['-o', 'xml'],
+  'inventory suggest-labels': ['--group', 'team'],
+  simulate: ['--flows', 'f.csv', '--since', '2026-11-01'],
+  lint: ['--expiring-days', 'soon'],
+  compile: ['--target', 'pf', '--out', join(tmp, 'out')],
+  connlist: ['--at', 'yesterday'],
+  'blast-radius': ['--baseline', 'none'],
+  metrics: ['--expiring-days', 'soon'],
+  diff: [join(tmp, 'old'), join(tmp, 'new'), '--flows', 'f.csv', '--until', '2026-11-01'],
+}
+
 /** Verbs that may run where there is no workspace yet. */
 const EXEMPT = new Set(['init'])
 
@@ -61,6 +83,31 @@ describe('a verb that needs a workspace, run where there is none', () => {
     expect(r.code).toBe(1)
     // nothing written where it ran
     expect(existsSync(join(bare, '.bulkhead'))).toBe(false)
+  })
+
+  it('every verb with -w has a bad command line here', () => {
+    expect(Object.keys(BAD_USAGE).sort()).toEqual(Object.keys(VERBS).sort())
+  })
+
+  it.each(Object.entries(BAD_USAGE))(
+    '%s: a bad command line is cli/usage before the workspace check, exit 1',
+    async (verb, args) => {
+      const bare = mkdtempSync(join(tmp, 'usage-'))
+      const r = await cli(...verb.split(' '), '-w', bare, ...args)
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('error cli/usage')
+      expect(r.stderr).not.toContain('workspace/not-found')
+    },
+  )
+
+  it('-o json of a bad command line gives the failure document with cli/usage', async () => {
+    const bare = mkdtempSync(join(tmp, 'usage-'))
+    const r = await cli('compile', '-w', bare, '--target', 'pf', '--out', bare, '-o', 'json')
+    expect(r.code).toBe(1)
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: false,
+      diagnostics: [expect.objectContaining({ code: 'cli/usage' })],
+    })
   })
 
   it('-o json gives the failure document; a missing folder is io/not-found', async () => {

@@ -29,7 +29,7 @@ import {
 } from '../../analyze/index.js'
 import { checkFormat, EXIT, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { loadOrThrow, parseTime } from '../workspace.js'
+import { checkUsageFirst, loadOrThrow, parseTime } from '../workspace.js'
 
 const FORMATS = ['text', 'json', 'yaml', 'md', 'dot']
 const BASELINES: readonly Baseline[] = ['flat', 'observed', 'policy', 'enforced']
@@ -125,9 +125,41 @@ interface Opts {
   output: string
 }
 
+/**
+ * The checks of `blast-radius`'s command line alone ({@link checkUsageFirst}): `-o`,
+ * `--baseline`, `--at`, `--hops`, `--paths`, `--assume-exploitable`.
+ * @throws UsageError for a bad value.
+ */
+function blastRadiusUsage(opts: Opts): {
+  baseline: Baseline
+  at: number
+  hops: number | undefined
+  maxPaths: number
+} {
+  checkFormat(opts.output, FORMATS)
+  if (!BASELINES.includes(opts.baseline as Baseline))
+    throw new UsageError(
+      `--baseline: unknown baseline "${opts.baseline}"`,
+      `use one of: ${BASELINES.join(', ')}`,
+    )
+  const count = (text: string, flag: string, min: number): number => {
+    if (!/^\d+$/.test(text) || Number(text) < min)
+      throw new UsageError(`${flag}: "${text}" is not a whole number ≥ ${min}`)
+    return Number(text)
+  }
+  if (opts.assumeExploitable !== undefined)
+    parseServiceList(opts.assumeExploitable, '--assume-exploitable')
+  return {
+    baseline: opts.baseline as Baseline,
+    at: parseTime(opts.at),
+    hops: opts.hops !== undefined ? count(opts.hops, '--hops', 1) : undefined,
+    maxPaths: count(opts.paths, '--paths', 0),
+  }
+}
+
 /** Registers `blast-radius`. */
 export function registerBlastRadius(program: Command): void {
-  program
+  const cmd = program
     .command('blast-radius')
     .description(
       'what an attacker holding each workload reaches directly and by lateral movement, and the paths to crown jewels',
@@ -171,21 +203,7 @@ Examples:
 Exit codes: 0 success, 1 usage or input error.`,
     )
     .action(async (opts: Opts) => {
-      checkFormat(opts.output, FORMATS)
-      if (!BASELINES.includes(opts.baseline as Baseline))
-        throw new UsageError(
-          `--baseline: unknown baseline "${opts.baseline}"`,
-          `use one of: ${BASELINES.join(', ')}`,
-        )
-      const baseline = opts.baseline as Baseline
-      const at = parseTime(opts.at)
-      const count = (text: string, flag: string, min: number): number => {
-        if (!/^\d+$/.test(text) || Number(text) < min)
-          throw new UsageError(`${flag}: "${text}" is not a whole number ≥ ${min}`)
-        return Number(text)
-      }
-      const hops = opts.hops !== undefined ? count(opts.hops, '--hops', 1) : undefined
-      const maxPaths = count(opts.paths, '--paths', 0)
+      const { baseline, at, hops, maxPaths } = blastRadiusUsage(opts)
       const load = await loadOrThrow(opts.workspace, new Date(at))
       const { inventory, policySet, workspace } = load
       const dependencyMap =
@@ -239,4 +257,5 @@ Exit codes: 0 success, 1 usage or input error.`,
       process.stdout.write(text)
       process.exitCode = EXIT.ok
     })
+  checkUsageFirst(cmd, blastRadiusUsage)
 }

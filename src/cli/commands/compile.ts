@@ -30,7 +30,7 @@ import {
   type NftablesOptions,
 } from '../../compile/index.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
-import { loadOrThrow, parseTime } from '../workspace.js'
+import { checkUsageFirst, loadOrThrow, parseTime } from '../workspace.js'
 
 /** The JSON shape of `compile -o json`. Stable. */
 export interface CompileOutput {
@@ -105,6 +105,63 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v]
 const SKIPPED_NAMES = 5
 
 /**
+ * The checks of `compile`'s command line alone ({@link checkUsageFirst}): format, target,
+ * direction, numbers and CIDRs; returns them parsed.
+ * @throws UsageError on the first bad value.
+ */
+function compileUsage(opts: CompileFlags): {
+  monitorTimeout: number
+  sgRuleQuota: number
+  maxTimeSlices: number
+  management: Cidr[]
+  now: Date
+} {
+  checkFormat(opts.output, ['text', 'json', 'yaml'])
+  if (!(TARGET_NAMES as readonly string[]).includes(opts.target))
+    throw new UsageError(
+      `unknown target "${opts.target}"`,
+      `use one of: ${TARGET_NAMES.join(', ')}`,
+    )
+  if (opts.denyWith !== undefined && (opts.target !== 'kubernetes' || opts.denyWith !== 'anp'))
+    throw new UsageError(
+      `--deny-with ${opts.denyWith} is not supported`,
+      'use --target kubernetes --deny-with anp',
+    )
+  if (!['ingress', 'egress', 'both'].includes(opts.direction)) {
+    throw new UsageError(`unknown direction "${opts.direction}"`, 'use ingress, egress or both')
+  }
+  if (opts.allHosts === true && opts.host.length > 0)
+    throw new UsageError('give either --host or --all-hosts, not both')
+  const monitorTimeout = Number(opts.monitorTimeout)
+  if (!Number.isInteger(monitorTimeout) || monitorTimeout < 1 || monitorTimeout > 86_400 * 30) {
+    throw new UsageError(
+      `--monitor-timeout "${opts.monitorTimeout}" must be a whole number of seconds, 1 to 2592000`,
+    )
+  }
+  const sgRuleQuota = Number(opts.sgRuleQuota)
+  if (!Number.isInteger(sgRuleQuota) || sgRuleQuota < 1 || sgRuleQuota > 1000)
+    throw new UsageError(`--sg-rule-quota "${opts.sgRuleQuota}" must be a whole number, 1 to 1000`)
+  const maxTimeSlices = Number(opts.maxTimeSlices)
+  if (!Number.isInteger(maxTimeSlices) || maxTimeSlices < 1 || maxTimeSlices > 1000)
+    throw new UsageError(
+      `--max-time-slices "${opts.maxTimeSlices}" must be a whole number, 1 to 1000`,
+    )
+  const management: Cidr[] = []
+  for (const text of opts.managementCidr) {
+    const c = parseCidr(text)
+    if (typeof c === 'string') throw new UsageError(`--management-cidr: ${c}`)
+    management.push(c)
+  }
+  return {
+    monitorTimeout,
+    sgRuleQuota,
+    maxTimeSlices,
+    management,
+    now: new Date(parseTime(opts.now)),
+  }
+}
+
+/**
  * The hosts of a host target (nftables, iptables) given no `--host`: the workloads that are not
  * Kubernetes pods ({@link podNamespace}: a `namespace` label, as the Kubernetes inventory source
  * sets), in inventory order, and a `compile/pod-skipped` warning naming the pods left out and the
@@ -129,7 +186,7 @@ export function podsSkipped(inventory: Inventory): { hosts: string[]; diagnostic
 
 /** Registers `compile`. */
 export function registerCompile(program: Command): void {
-  program
+  const cmd = program
     .command('compile')
     .description(
       'compile the workspace policy to enforcement artefacts for one target (host rulesets, Kubernetes manifests or Terraform JSON)',
@@ -253,45 +310,7 @@ rules keep allowing what has expired.
 Exit codes: 0 artefacts written, 1 usage or input error (including rules the target cannot express).`,
     )
     .action(async (opts: CompileFlags) => {
-      checkFormat(opts.output, ['text', 'json', 'yaml'])
-      if (!(TARGET_NAMES as readonly string[]).includes(opts.target))
-        throw new UsageError(
-          `unknown target "${opts.target}"`,
-          `use one of: ${TARGET_NAMES.join(', ')}`,
-        )
-      if (opts.denyWith !== undefined && (opts.target !== 'kubernetes' || opts.denyWith !== 'anp'))
-        throw new UsageError(
-          `--deny-with ${opts.denyWith} is not supported`,
-          'use --target kubernetes --deny-with anp',
-        )
-      if (!['ingress', 'egress', 'both'].includes(opts.direction)) {
-        throw new UsageError(`unknown direction "${opts.direction}"`, 'use ingress, egress or both')
-      }
-      if (opts.allHosts === true && opts.host.length > 0)
-        throw new UsageError('give either --host or --all-hosts, not both')
-      const monitorTimeout = Number(opts.monitorTimeout)
-      if (!Number.isInteger(monitorTimeout) || monitorTimeout < 1 || monitorTimeout > 86_400 * 30) {
-        throw new UsageError(
-          `--monitor-timeout "${opts.monitorTimeout}" must be a whole number of seconds, 1 to 2592000`,
-        )
-      }
-      const sgRuleQuota = Number(opts.sgRuleQuota)
-      if (!Number.isInteger(sgRuleQuota) || sgRuleQuota < 1 || sgRuleQuota > 1000)
-        throw new UsageError(
-          `--sg-rule-quota "${opts.sgRuleQuota}" must be a whole number, 1 to 1000`,
-        )
-      const maxTimeSlices = Number(opts.maxTimeSlices)
-      if (!Number.isInteger(maxTimeSlices) || maxTimeSlices < 1 || maxTimeSlices > 1000)
-        throw new UsageError(
-          `--max-time-slices "${opts.maxTimeSlices}" must be a whole number, 1 to 1000`,
-        )
-      const management: Cidr[] = []
-      for (const text of opts.managementCidr) {
-        const c = parseCidr(text)
-        if (typeof c === 'string') throw new UsageError(`--management-cidr: ${c}`)
-        management.push(c)
-      }
-      const now = new Date(parseTime(opts.now))
+      const { monitorTimeout, sgRuleQuota, maxTimeSlices, management, now } = compileUsage(opts)
       const { inventory, policySet } = await loadOrThrow(opts.workspace, now)
       // a host ruleset is loaded on a host: pods (no host of their own) only when named
       const hostTarget = opts.target === 'nftables' || opts.target === 'iptables'
@@ -374,4 +393,5 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
       } else emit(out, opts.output, () => '')
       process.exitCode = EXIT.ok
     })
+  checkUsageFirst(cmd, compileUsage)
 }

@@ -5,13 +5,23 @@
 import type { Command } from 'commander'
 import { connlist, formatConnlist, type ConnlistFormat } from '../../policy/connlist.js'
 import { checkFormat, EXIT, toYaml } from '../output.js'
-import { loadOrThrow, parseTime } from '../workspace.js'
+import { checkUsageFirst, loadOrThrow, parseTime } from '../workspace.js'
 
 const FORMATS = ['txt', 'text', 'json', 'yaml', 'csv', 'md'] as const
 
+/**
+ * The checks of `connlist`'s command line alone ({@link checkUsageFirst}).
+ * @returns `--at`, ms.
+ * @throws UsageError for a bad `-o` or `--at`.
+ */
+function connlistUsage(opts: { at: string; output: string }): number {
+  checkFormat(opts.output, FORMATS)
+  return parseTime(opts.at)
+}
+
 /** Registers `connlist`. */
 export function registerConnlist(program: Command): void {
-  program
+  const cmd = program
     .command('connlist')
     .description(
       'list every allowed directed connection between workloads, named externals and address ranges (np-guard format)',
@@ -39,8 +49,7 @@ Examples:
 Exit codes: 0 listed, 1 bad input.`,
     )
     .action(async (opts: { workspace: string; at: string; output: string }) => {
-      checkFormat(opts.output, FORMATS)
-      const at = parseTime(opts.at)
+      const at = connlistUsage(opts)
       const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(at))
       const conns = connlist(inventory, policySet, { now: new Date(at) })
       if (opts.output === 'yaml') {
@@ -53,4 +62,5 @@ Exit codes: 0 listed, 1 bad input.`,
       }
       process.exitCode = EXIT.ok
     })
+  checkUsageFirst(cmd, connlistUsage)
 }

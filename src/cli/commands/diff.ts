@@ -39,7 +39,7 @@ import {
 } from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
-import { loadOrThrow, parseTime, parseWindow } from '../workspace.js'
+import { checkUsageFirst, loadOrThrow, parseTime, parseWindow } from '../workspace.js'
 
 /**
  * The revision of a `REV:path` file name (a source read from git), or undefined for a file of
@@ -101,9 +101,23 @@ interface DiffOpts {
   failOnImpact?: boolean
 }
 
+/**
+ * The checks of `diff`'s command line alone ({@link checkUsageFirst}): `-o`, `--at`, the window,
+ * and `--flows` given with `--since/--until`.
+ * @returns `--at`, ms.
+ * @throws UsageError for a bad value.
+ */
+function diffUsage(opts: DiffOpts): number {
+  checkFormat(opts.output, ['text', 'md', 'json', 'yaml', 'sarif'])
+  if (Array.isArray(opts.flows) && (opts.since !== undefined || opts.until !== undefined))
+    throw new UsageError('give --flows or --since/--until (the store), not both')
+  parseWindow(opts.since, opts.until)
+  return parseTime(opts.at)
+}
+
 /** Registers `diff`. */
 export function registerDiff(program: Command): void {
-  program
+  const cmd = program
     .command('diff')
     .description(
       'what changes between two policy sets: rules, connectivity, and the observed flows whose verdict changes',
@@ -142,8 +156,7 @@ Examples:
 Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow allowed by OLD is denied by NEW.`,
     )
     .action(async (oldSpec: string, newSpec: string, opts: DiffOpts) => {
-      checkFormat(opts.output, ['text', 'md', 'json', 'yaml', 'sarif'])
-      const at = parseTime(opts.at)
+      const at = diffUsage(opts)
       const now = new Date(at)
       const oldLoad = await loadOrThrow(opts.workspace, now, oldSpec)
       const newLoad = await loadOrThrow(opts.workspace, now, newSpec, oldLoad)
@@ -266,6 +279,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow all
       if (into.failed.length > 0) throw new AfterOutputError(into.unusable)
       process.exitCode = opts.failOnImpact === true && hasImpact(full) ? EXIT.checkFailed : EXIT.ok
     })
+  checkUsageFirst(cmd, diffUsage)
 }
 
 /** One sentence: rule changes, connectivity changes, flow impact. First line of every rendering. */

@@ -26,7 +26,7 @@ import {
   yamlChunks,
 } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { loadOrThrow, parseTimeZone, parseWindow } from '../workspace.js'
+import { checkUsageFirst, loadOrThrow, parseTimeZone, parseWindow } from '../workspace.js'
 import { counted } from '../../core/index.js'
 
 /** Options of the `discover` verb as commander passes them. */
@@ -104,9 +104,32 @@ export function renderMap(map: DependencyMap, format: string, textLimit: number)
  */
 export const HTML_EDGES_HINT = 5000
 
+/**
+ * The checks of `discover`'s command line alone ({@link checkUsageFirst}): `-o`, the window,
+ * `--expect`, `--time-zone`, `--top`, `--private-grouping`; returns them parsed.
+ * @throws UsageError for a bad value.
+ */
+function discoverUsage(opts: DiscoverCliOptions): {
+  since?: number
+  until?: number
+  expect: ReturnType<typeof parseExpect>
+  timeZone: string | undefined
+  top: number | undefined
+  grouping: number
+} {
+  checkFormat(opts.output, FORMATS)
+  return {
+    ...parseWindow(opts.since, opts.until),
+    expect: parseExpect(opts.expect),
+    timeZone: parseTimeZone(opts.timeZone),
+    top: opts.top !== undefined ? parseCount(opts.top, '--top', 1e9) : undefined,
+    grouping: parseCount(opts.privateGrouping ?? '24', '--private-grouping', 32),
+  }
+}
+
 /** Registers `discover`. */
 export function registerDiscover(program: Command): void {
-  program
+  const cmd = program
     .command('discover')
     .description(
       'the dependency map of the stored flows: who talks to whom, on which service, how often and when (pattern)',
@@ -154,12 +177,7 @@ Examples:
 Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the store/window.`,
     )
     .action(async (opts: DiscoverCliOptions) => {
-      checkFormat(opts.output, FORMATS)
-      const { since, until } = parseWindow(opts.since, opts.until)
-      const expect = parseExpect(opts.expect)
-      const timeZone = parseTimeZone(opts.timeZone)
-      const top = opts.top !== undefined ? parseCount(opts.top, '--top', 1e9) : undefined
-      const grouping = parseCount(opts.privateGrouping ?? '24', '--private-grouping', 32)
+      const { since, until, expect, timeZone, top, grouping } = discoverUsage(opts)
       const keys = (opts.groupBy ?? '')
         .split(',')
         .map((s) => s.trim())
@@ -191,4 +209,5 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
           `wrote ${opts.out}: ${counted(map.entities.length, 'entity', 'entities')}, ${counted(map.edges.length, 'edge')}\n`,
         )
     })
+  checkUsageFirst(cmd, discoverUsage)
 }

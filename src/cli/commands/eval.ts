@@ -20,7 +20,7 @@ import {
 } from '../../core/index.js'
 import { addressHoldsAt, evaluate, explainVerdict } from '../../policy/evaluate.js'
 import { checkFormat, emit, EXIT, UsageError } from '../output.js'
-import { loadOrThrow, parseTime } from '../workspace.js'
+import { checkUsageFirst, loadOrThrow, parseTime } from '../workspace.js'
 
 /** A parsed `SRC -> DST SERVICE` query. */
 export interface EvalQuery {
@@ -136,9 +136,21 @@ function entityOut(e: Entity): { name: string; kind: string } {
   }
 }
 
+/**
+ * The checks of `eval`'s command line alone ({@link checkUsageFirst}): `-o`, `--at` and the flow.
+ * @throws UsageError for a bad value.
+ */
+function evalUsage(
+  opts: { at: string; output: string },
+  args: readonly unknown[],
+): { at: number; query: ReturnType<typeof parseEvalQuery> } {
+  checkFormat(opts.output, ['text', 'json', 'yaml'])
+  return { at: parseTime(opts.at), query: parseEvalQuery(String(args[0])) }
+}
+
 /** Registers `eval`. */
 export function registerEval(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('evaluate one flow against the workspace policy and say which rule decided it')
     .argument('<flow>', '"SRC -> DST PROTO/PORT"; SRC and DST are IP addresses or workload names')
@@ -161,9 +173,7 @@ Examples:
 Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
     )
     .action(async (flowText: string, opts: { workspace: string; at: string; output: string }) => {
-      checkFormat(opts.output, ['text', 'json', 'yaml'])
-      const at = parseTime(opts.at)
-      const query = parseEvalQuery(flowText)
+      const { at, query } = evalUsage(opts, [flowText])
       const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(at))
       const protocol = query.service.protocol
       // ICMP is IPv4's and ICMPv6 IPv6's (RFC 4443); otherwise the other side's address family
@@ -232,6 +242,7 @@ Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
       emit(out, opts.output, renderEvalText)
       process.exitCode = EXIT.ok
     })
+  checkUsageFirst(cmd, evalUsage)
 }
 
 /** Human-readable rendering of an {@link EvalOutput}. */

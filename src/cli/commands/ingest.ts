@@ -22,6 +22,7 @@ import type { IngestFileResult } from '../../store/index.js'
 import { openStore } from '../store.js'
 import { checkFieldList, expandInputs, noFiles } from '../inputs.js'
 import { checkFormat, emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
+import { checkUsageFirst } from '../workspace.js'
 import { startProgress } from '../progress.js'
 
 /** Options of the `ingest` verb as commander passes them. */
@@ -150,12 +151,7 @@ function planJobs(
   sink: Diagnostic[],
 ): IngestJob[] {
   const cliFormat = opts.format !== undefined ? checkFlowFormat(opts.format, '--format') : undefined
-  if (files.includes('-')) {
-    throw new UsageError(
-      'ingest does not read standard input',
-      'write the flows to a file and ingest that: each file is stored once, known by its content',
-    )
-  }
+  refuseStdin(files)
   checkFieldList(opts.fields)
   if (files.length > 0) {
     return expandInputs(files, sink).map((file) => ({
@@ -350,9 +346,32 @@ function removeStore(storePath: string, madeDirs: readonly string[]): void {
   }
 }
 
+/** `-` (standard input) among the files: ingest knows each file by its content, so refuses it. */
+function refuseStdin(files: readonly string[]): void {
+  if (files.includes('-')) {
+    throw new UsageError(
+      'ingest does not read standard input',
+      'write the flows to a file and ingest that: each file is stored once, known by its content',
+    )
+  }
+}
+
+/**
+ * The checks of `ingest`'s command line alone ({@link checkUsageFirst}): `-o`, `--format`,
+ * `--fields` and standard input (`-`), which ingest refuses ({@link planJobs} says why).
+ * @throws UsageError for a bad value.
+ */
+function ingestUsage(opts: IngestOptions, args: readonly unknown[]): void {
+  checkFormat(opts.output, ['text', 'json', 'yaml'])
+  if (opts.format !== undefined) checkFlowFormat(opts.format, '--format')
+  const files = (args[0] ?? []) as readonly string[]
+  refuseStdin(files)
+  checkFieldList(opts.fields)
+}
+
 /** Registers `ingest`. */
 export function registerIngest(program: Command): void {
-  program
+  const cmd = program
     .command('ingest')
     .description('parse flow files and store the flows in the workspace store (each file once)')
     .argument(
@@ -382,7 +401,7 @@ Examples:
 Exit codes: 0 success, 1 usage error or an unusable file.`,
     )
     .action(async (files: string[], opts: IngestOptions) => {
-      checkFormat(opts.output, ['text', 'json', 'yaml'])
+      ingestUsage(opts, [files])
       const ws = readWorkspace(opts.workspace)
       const planned: Diagnostic[] = []
       const jobs = planJobs(files, opts, ws, planned)
@@ -392,4 +411,5 @@ Exit codes: 0 success, 1 usage error or an unusable file.`,
       emit(out, opts.output, (o) => renderText(o))
       if (out.failed.length > 0) process.exitCode = EXIT.input
     })
+  checkUsageFirst(cmd, ingestUsage)
 }

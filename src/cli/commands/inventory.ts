@@ -15,7 +15,7 @@ import {
 } from '../../inventory/index.js'
 import { checkFormat, emit, printDiagnostics, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { loadOrThrow, parseTime, parseWindow } from '../workspace.js'
+import { checkUsageFirst, loadOrThrow, parseTime, parseWindow } from '../workspace.js'
 
 /** One label of a workload in `inventory -o json`. Stable. */
 export interface InventoryLabelOutput {
@@ -211,9 +211,36 @@ function parseMinScore(text: string): number {
   return v
 }
 
+/**
+ * The checks of `inventory suggest-labels`' command line alone ({@link checkUsageFirst}).
+ * @throws UsageError for a bad `-o`, `--group`, `--key`, `--min-score` or window.
+ */
+function suggestUsage(opts: SuggestCliOptions): {
+  group: 'workload' | 'role'
+  minScore: number
+  since?: number
+  until?: number
+} {
+  checkFormat(opts.output, ['yaml', 'json', 'text', 'table'])
+  if (opts.group !== 'workload' && opts.group !== 'role')
+    throw new UsageError(`--group must be workload or role, not "${opts.group}"`)
+  if (opts.key.trim() === '') throw new UsageError('--key must not be empty')
+  return {
+    group: opts.group,
+    minScore: parseMinScore(opts.minScore),
+    ...parseWindow(opts.since, opts.until),
+  }
+}
+
+/** The checks of `inventory`'s command line alone ({@link checkUsageFirst}): `-o`, `--now`. */
+function inventoryUsage(opts: { now: string; output: string }): Date {
+  checkFormat(opts.output, ['table', 'text', 'json', 'yaml'])
+  return new Date(parseTime(opts.now))
+}
+
 /** Registers `inventory suggest-labels` under the `inventory` command. */
 function registerSuggestLabels(inventory: Command): void {
-  inventory
+  const cmd = inventory
     .command('suggest-labels')
     .description(
       'propose a role for unlabelled workloads whose traffic looks like a labelled role (same peers and ports), as LabelRules to review',
@@ -252,12 +279,7 @@ Examples:
 Exit codes: 0 success (also with no suggestions), 1 usage error or no flows in the store/window.`,
     )
     .action(async (opts: SuggestCliOptions) => {
-      checkFormat(opts.output, ['yaml', 'json', 'text', 'table'])
-      if (opts.group !== 'workload' && opts.group !== 'role')
-        throw new UsageError(`--group must be workload or role, not "${opts.group}"`)
-      if (opts.key.trim() === '') throw new UsageError('--key must not be empty')
-      const minScore = parseMinScore(opts.minScore)
-      const { since, until } = parseWindow(opts.since, opts.until)
+      const { group, minScore, since, until } = suggestUsage(opts)
       const { inventory, workspace } = await loadOrThrow(opts.workspace, new Date())
       // rhythms do not matter here: no coverage expectations
       const map = await loadDependencyMap(workspace, inventory, {
@@ -268,7 +290,7 @@ Exit codes: 0 success (also with no suggestions), 1 usage error or no flows in t
       printDiagnostics(map.diagnostics)
       const suggestions = suggestLabels(map, inventory, { key: opts.key, minScore })
       if (opts.output === 'yaml') {
-        process.stdout.write(renderSuggestedLabelRules(suggestions, { group: opts.group }))
+        process.stdout.write(renderSuggestedLabelRules(suggestions, { group }))
         return
       }
       const out: SuggestLabelsOutput = {
@@ -280,6 +302,7 @@ Exit codes: 0 success (also with no suggestions), 1 usage error or no flows in t
       }
       emit(out, opts.output, (data) => renderSuggestionsTable(data))
     })
+  checkUsageFirst(cmd, suggestUsage)
 }
 
 /** Registers `inventory` and its subcommand `suggest-labels`. */
@@ -310,9 +333,9 @@ Examples:
 Exit codes: 0 loaded, 1 any error in the inventory or policy (printed with file:line:col).`,
     )
     .action(async (opts: { workspace: string; now: string; output: string }) => {
-      checkFormat(opts.output, ['table', 'text', 'json', 'yaml'])
-      const { inventory } = await loadOrThrow(opts.workspace, new Date(parseTime(opts.now)))
+      const { inventory } = await loadOrThrow(opts.workspace, inventoryUsage(opts))
       emit(inventoryOutput(inventory), opts.output, (data) => renderInventoryTable(data))
     })
+  checkUsageFirst(inventory, inventoryUsage)
   registerSuggestLabels(inventory)
 }

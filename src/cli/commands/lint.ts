@@ -18,7 +18,7 @@ import { Simulator } from '../../policy/simulate.js'
 import { toSarif, type SarifRuleInfo } from '../render/sarif.js'
 import { checkFormat, emit, EXIT, UsageError } from '../output.js'
 import { VERSION } from '../version.js'
-import { parseTime, parseWindow, loadOrThrow } from '../workspace.js'
+import { checkUsageFirst, parseTime, parseWindow, loadOrThrow } from '../workspace.js'
 import {
   failIfUnusable,
   feedFlows,
@@ -83,9 +83,32 @@ function renderText(o: LintOutput, findings: readonly LintFinding[]): string {
   return lines.join('\n')
 }
 
+/**
+ * The checks of `lint`'s command line alone ({@link checkUsageFirst}): `-o`, `--at`,
+ * `--expiring-days`, the flow format and window, and `--flows` given with `--since/--until`.
+ * @throws UsageError for a bad value.
+ */
+function lintUsage(opts: LintCliOptions): { at: number; days: number } {
+  checkFormat(opts.output, ['text', 'json', 'yaml', 'sarif'])
+  const at = parseTime(opts.at)
+  const days = Number(opts.expiringDays)
+  if (!Number.isFinite(days) || days < 0) {
+    throw new UsageError(`--expiring-days must be a number of days, got "${opts.expiringDays}"`)
+  }
+  if (
+    Array.isArray(opts.flows) &&
+    opts.flows.length > 0 &&
+    (opts.since !== undefined || opts.until !== undefined)
+  )
+    throw new UsageError('--since/--until select stored flows; they cannot be used with --flows')
+  flowFormat(opts.format)
+  parseWindow(opts.since, opts.until)
+  return { at, days }
+}
+
 /** Registers `lint`. */
 export function registerLint(program: Command): void {
-  program
+  const cmd = program
     .command('lint')
     .description(
       'check rules: owner, reason, expiry, broad rules, shadowed/redundant rules, selectors that match nothing, unused rules',
@@ -122,12 +145,7 @@ Examples:
 Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some finding is an error.`,
     )
     .action(async (opts: LintCliOptions) => {
-      checkFormat(opts.output, ['text', 'json', 'yaml', 'sarif'])
-      const at = parseTime(opts.at)
-      const days = Number(opts.expiringDays)
-      if (!Number.isFinite(days) || days < 0) {
-        throw new UsageError(`--expiring-days must be a number of days, got "${opts.expiringDays}"`)
-      }
+      const { at, days } = lintUsage(opts)
       const { inventory, policySet, workspace } = await loadOrThrow(opts.workspace, new Date(at))
       const files = Array.isArray(opts.flows) ? opts.flows : []
       const wantStore = opts.since !== undefined || opts.until !== undefined
@@ -201,4 +219,5 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
       if (fed) failIfUnusable(fed)
       process.exitCode = errors > 0 ? EXIT.checkFailed : EXIT.ok
     })
+  checkUsageFirst(cmd, lintUsage)
 }

@@ -7,7 +7,7 @@ import type { Command } from 'commander'
 import { answerMetrics, renderPrometheus } from '../../analyze/index.js'
 import type { DependencyMap } from '../../discover/index.js'
 import { checkFormat, EXIT, UsageError } from '../output.js'
-import { loadOrThrow, parseTime } from '../workspace.js'
+import { checkUsageFirst, loadOrThrow, parseTime } from '../workspace.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { BulkheadError } from '../../core/index.js'
 
@@ -22,9 +22,21 @@ interface Opts {
   out?: string
 }
 
+/**
+ * The checks of `metrics`' command line alone ({@link checkUsageFirst}).
+ * @returns `--at`, ms.
+ * @throws UsageError for a bad `-o`, `--expiring-days` or `--at`.
+ */
+function metricsUsage(opts: Opts): number {
+  checkFormat(opts.output, ['json', 'prom'])
+  if (!/^\d+$/.test(opts.expiringDays))
+    throw new UsageError(`--expiring-days: "${opts.expiringDays}" is not a whole number`)
+  return parseTime(opts.at)
+}
+
 /** Registers `metrics`. */
 export function registerMetrics(program: Command): void {
-  program
+  const cmd = program
     .command('metrics')
     .description(
       'segmentation metrics: broad rules, sensitive workloads under enforce, lateral movement open today, unexpected east-west traffic, exceptions, owners, expiry',
@@ -60,10 +72,7 @@ Examples:
 Exit codes: 0 success, 1 usage or input error.`,
     )
     .action(async (opts: Opts) => {
-      checkFormat(opts.output, ['json', 'prom'])
-      if (!/^\d+$/.test(opts.expiringDays))
-        throw new UsageError(`--expiring-days: "${opts.expiringDays}" is not a whole number`)
-      const now = parseTime(opts.at)
+      const now = metricsUsage(opts)
       const load = await loadOrThrow(opts.workspace, new Date(now))
       const { inventory, policySet, workspace } = load
       let dependencyMap: DependencyMap | undefined
@@ -98,4 +107,5 @@ Exit codes: 0 success, 1 usage or input error.`,
       } else process.stdout.write(text)
       process.exitCode = EXIT.ok
     })
+  checkUsageFirst(cmd, metricsUsage)
 }

@@ -19,7 +19,13 @@ import {
 } from '../../recommend/index.js'
 import { checkFormat, printDiagnostics, toYaml, UsageError, makeDirectory } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { loadOrThrow, parseTime, parseTimeZone, parseWindow } from '../workspace.js'
+import {
+  checkUsageFirst,
+  loadOrThrow,
+  parseTime,
+  parseTimeZone,
+  parseWindow,
+} from '../workspace.js'
 
 /** Options of the `recommend` verb as commander passes them. */
 interface RecommendCliOptions {
@@ -71,9 +77,45 @@ function parseOwners(pairs: readonly string[] | undefined): Record<string, strin
   return out
 }
 
+/**
+ * The checks of `recommend`'s command line alone ({@link checkUsageFirst}): `-o`,
+ * `--granularity`, `--expect`, `--max-prefix`, the window, `--time-zone`, `--owner`, `--at`;
+ * returns them parsed.
+ * @throws UsageError for a bad value.
+ */
+function recommendUsage(opts: RecommendCliOptions): {
+  granularity: Granularity
+  expect: string[]
+  since?: number
+  until?: number
+  timeZone: string | undefined
+  owners: Record<string, string>
+} {
+  checkFormat(opts.output, FORMATS)
+  if (!(GRANULARITIES as readonly string[]).includes(opts.granularity))
+    throw new UsageError(
+      `--granularity: unknown value "${opts.granularity}"`,
+      `use one of: ${GRANULARITIES.join(', ')}`,
+    )
+  const expect = parseList(opts.expect)
+  for (const e of expect)
+    if (!(RHYTHMS as readonly string[]).includes(e))
+      throw new UsageError(`--expect: unknown rhythm "${e}"`, `use any of: ${RHYTHMS.join(', ')}`)
+  if (!/^\d{1,2}$/.test(opts.maxPrefix) || Number(opts.maxPrefix) > 32)
+    throw new UsageError(`--max-prefix: "${opts.maxPrefix}" is not a prefix length 0–32`)
+  parseTime(opts.at)
+  return {
+    granularity: opts.granularity as Granularity,
+    expect,
+    ...parseWindow(opts.since, opts.until),
+    timeZone: parseTimeZone(opts.timeZone),
+    owners: parseOwners(opts.owner),
+  }
+}
+
 /** Registers `recommend`. */
 export function registerRecommend(program: Command): void {
-  program
+  const cmd = program
     .command('recommend')
     .description(
       'propose least-privilege policy files (one per scope) from the observed flows, with evidence',
@@ -125,25 +167,7 @@ Examples:
 Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the store/window.`,
     )
     .action(async (opts: RecommendCliOptions) => {
-      checkFormat(opts.output, FORMATS)
-      if (!(GRANULARITIES as readonly string[]).includes(opts.granularity))
-        throw new UsageError(
-          `--granularity: unknown value "${opts.granularity}"`,
-          `use one of: ${GRANULARITIES.join(', ')}`,
-        )
-      const granularity = opts.granularity as Granularity
-      const expect = parseList(opts.expect)
-      for (const e of expect)
-        if (!(RHYTHMS as readonly string[]).includes(e))
-          throw new UsageError(
-            `--expect: unknown rhythm "${e}"`,
-            `use any of: ${RHYTHMS.join(', ')}`,
-          )
-      if (!/^\d{1,2}$/.test(opts.maxPrefix) || Number(opts.maxPrefix) > 32)
-        throw new UsageError(`--max-prefix: "${opts.maxPrefix}" is not a prefix length 0–32`)
-      const { since, until } = parseWindow(opts.since, opts.until)
-      const timeZone = parseTimeZone(opts.timeZone)
-      const owners = parseOwners(opts.owner)
+      const { granularity, expect, since, until, timeZone, owners } = recommendUsage(opts)
 
       const { inventory, workspace, policySet } = await loadOrThrow(opts.workspace, new Date())
       const map = await loadDependencyMap(workspace, inventory, {
@@ -196,4 +220,5 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       }
       process.stdout.write(text)
     })
+  checkUsageFirst(cmd, recommendUsage)
 }

@@ -39,7 +39,7 @@ import {
   printDiagnostics,
   UsageError,
 } from '../output.js'
-import { parseTime, parseWindow, loadOrThrow } from '../workspace.js'
+import { checkUsageFirst, parseTime, parseWindow, loadOrThrow } from '../workspace.js'
 
 /** Where the flows of a run come from. */
 export interface FlowInput {
@@ -686,9 +686,33 @@ export function flowFormat(format: string | undefined): FlowFormat | 'auto' {
   throw new UsageError(`unknown flow format "${format}"`, `use auto or one of: ${known.join(', ')}`)
 }
 
+/**
+ * The checks of `simulate`'s command line alone ({@link checkUsageFirst}): `-o`, `--at`,
+ * `--examples`, the flow format and window, and `--flows` given with `--since/--until`.
+ * @throws UsageError for a bad value.
+ */
+function simulateUsage(opts: SimulateOptions): { at: number; examples: number; input: FlowInput } {
+  checkFormat(opts.output, ['text', 'json', 'yaml', 'md', 'csv'])
+  const at = parseTime(opts.at)
+  const files = opts.flows ?? []
+  if (files.length > 0 && (opts.since !== undefined || opts.until !== undefined)) {
+    throw new UsageError('--since/--until select stored flows; they cannot be used with --flows')
+  }
+  const examples = Number(opts.examples)
+  if (!Number.isInteger(examples) || examples < 0)
+    throw new UsageError(`--examples must be a whole number, got "${opts.examples}"`)
+  const input: FlowInput = {
+    files,
+    format: flowFormat(opts.format),
+    strict: opts.strict === true,
+    ...parseWindow(opts.since, opts.until),
+  }
+  return { at, examples, input }
+}
+
 /** Registers `simulate`. */
 export function registerSimulate(program: Command): void {
-  program
+  const cmd = program
     .command('simulate')
     .description(
       'replay flows against the policy: what it would block, by edge; rule hit counts; unused and expired rules',
@@ -736,23 +760,7 @@ Examples:
 Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something would be blocked.`,
     )
     .action(async (opts: SimulateOptions) => {
-      checkFormat(opts.output, ['text', 'json', 'yaml', 'md', 'csv'])
-      const at = parseTime(opts.at)
-      const files = opts.flows ?? []
-      if (files.length > 0 && (opts.since !== undefined || opts.until !== undefined)) {
-        throw new UsageError(
-          '--since/--until select stored flows; they cannot be used with --flows',
-        )
-      }
-      const examples = Number(opts.examples)
-      if (!Number.isInteger(examples) || examples < 0)
-        throw new UsageError(`--examples must be a whole number, got "${opts.examples}"`)
-      const input: FlowInput = {
-        files,
-        format: flowFormat(opts.format),
-        strict: opts.strict === true,
-        ...parseWindow(opts.since, opts.until),
-      }
+      const { at, examples, input } = simulateUsage(opts)
       const { inventory, policySet, workspace } = await loadOrThrow(
         opts.workspace,
         new Date(at),
@@ -783,4 +791,5 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
       process.exitCode =
         opts.failOnBlock === true && out.wouldBlockIfEnforced > 0 ? EXIT.checkFailed : EXIT.ok
     })
+  checkUsageFirst(cmd, simulateUsage)
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { hasErrors, sortDiagnostics, type Diagnostic, counted } from '../../core/index.js'
 import { loadWorkspace } from '../../policy/files.js'
 import { checkFormat, emit, EXIT, printDiagnostics } from '../output.js'
-import { parseTime } from '../workspace.js'
+import { checkUsageFirst, parseTime } from '../workspace.js'
 
 /** The JSON shape of `validate -o json`. Stable. */
 export interface ValidateOutput {
@@ -19,9 +19,19 @@ export interface ValidateOutput {
   readonly diagnostics: readonly Diagnostic[]
 }
 
+/**
+ * The checks of `validate`'s command line alone ({@link checkUsageFirst}).
+ * @returns the instant rule expiry is judged at.
+ * @throws UsageError for a bad `-o` or `--now`.
+ */
+function validateUsage(opts: { now: string; output: string }): Date {
+  checkFormat(opts.output, ['text', 'json', 'yaml'])
+  return new Date(parseTime(opts.now))
+}
+
 /** Registers `validate`. */
 export function registerValidate(program: Command): void {
-  program
+  const cmd = program
     .command('validate')
     .description(
       'load the inventory and policy and report every problem with file:line:col and a stable code',
@@ -39,8 +49,8 @@ Examples:
 Exit codes: 0 no errors (warnings allowed), 1 at least one error.`,
     )
     .action(async (opts: { workspace: string; now: string; output: string }) => {
-      checkFormat(opts.output, ['text', 'json', 'yaml'])
-      const result = await loadWorkspace(opts.workspace, new Date(parseTime(opts.now)))
+      const now = validateUsage(opts)
+      const result = await loadWorkspace(opts.workspace, now)
       const diagnostics = sortDiagnostics(result.diagnostics)
       const errors = diagnostics.filter((d) => d.severity !== 'warning').length
       const out: ValidateOutput = {
@@ -65,4 +75,5 @@ Exit codes: 0 no errors (warnings allowed), 1 at least one error.`,
       }
       process.exitCode = hasErrors(diagnostics) ? EXIT.input : EXIT.ok
     })
+  checkUsageFirst(cmd, validateUsage)
 }
