@@ -5,7 +5,7 @@
  */
 import type { FlowStore, OpenStoreOptions } from '../store/index.js'
 import { printDiagnostics } from './output.js'
-import { counted, NO_TIME_MS } from '../core/index.js'
+import { counted } from '../core/index.js'
 
 /**
  * Opens (creating when absent) the DuckDB flow store at `path`: `openDuckDbStore` of
@@ -27,18 +27,4 @@ export async function openStore(path: string, options: OpenStoreOptions = {}): P
       },
     ])
   return store
-}
-
-/** SQL over the store's `flows`: the flow has no real time (core `NO_TIME_MS`). */
-export const UNTIMED_SQL = `start_ms = ${NO_TIME_MS}`
-
-/**
- * The stored flows with no real time: what a replay windowed by `--since`/`--until` leaves out
- * (simulate, diff), since no window can place them.
- */
-export async function countUntimed(store: FlowStore): Promise<number> {
-  const rows = await store.query<{ n: number | bigint }>(
-    `SELECT count(*) AS n FROM flows WHERE ${UNTIMED_SQL}`,
-  )
-  return Number(rows[0]?.n ?? 0)
 }

@@ -38,6 +38,21 @@ export const ADDRESS_TABLE = 'tmp_bulkhead_discover_addr'
  */
 export { NO_TIME_MS }
 
+/** SQL over `flows`: the flow has no real time ({@link NO_TIME_MS}). */
+export const UNTIMED_SQL = `start_ms = ${NO_TIME_MS}`
+
+/** SQL: the flow has a real time ({@link NO_TIME_MS}). */
+const TIMED = `start_ms <> ${NO_TIME_MS}`
+
+/**
+ * The stored flows with no real time ({@link NO_TIME_MS}): what a window (`since`/`until`)
+ * leaves out, since none can place them.
+ */
+export async function untimedFlows(store: FlowStore): Promise<number> {
+  const rows = await store.query(`SELECT count(*) AS n FROM flows WHERE NOT (${TIMED})`)
+  return n(rows[0]?.['n'])
+}
+
 /** Open bounds in the address table (ms): the limits of a JS `Date`, beyond any flow time. */
 const MIN_MS = -8_640_000_000_000_000
 const MAX_MS = 8_640_000_000_000_000
@@ -149,7 +164,12 @@ export function addressHoldings(
   return out
 }
 
-/** The WHERE clause and parameters of a time range over `flows`. */
+/**
+ * The WHERE clause and parameters of a time range over `flows`, half-open `[since, until)` on
+ * `start`. A range with either bound leaves out the flows with no real time ({@link NO_TIME_MS}):
+ * no window can place them (`until` alone would take them as 1970); {@link untimedFlows} counts
+ * them. Every windowed read (discover, simulate, diff) filters with it.
+ */
 export function rangeFilter(range: TimeRange): { where: string; params: number[] } {
   const parts: string[] = []
   const params: number[] = []
@@ -161,6 +181,8 @@ export function rangeFilter(range: TimeRange): { where: string; params: number[]
     parts.push(`start_ms < ?`)
     params.push(Math.ceil(range.until))
   }
+  // a flow with no real time has no place in a window: `until` alone would take it as 1970
+  if (parts.length > 0) parts.push(TIMED)
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params }
 }
 
@@ -218,9 +240,6 @@ export async function distinctAddresses(
   )
   return rows.map((r) => r.ip)
 }
-
-/** SQL: the flow has a real time ({@link NO_TIME_MS}). */
-const TIMED = `start_ms <> ${NO_TIME_MS}`
 
 /**
  * The observation window of each source (format, file) in `range`, sorted by format, file, over

@@ -21,6 +21,7 @@ import {
   NO_TIME_MS,
   progressPart,
   sourceWindows,
+  untimedFlows,
   type OnProgress,
   type RawEdge,
 } from './aggregate.js'
@@ -193,6 +194,9 @@ export async function buildDependencyMap(
   // flows with no real time (NO_TIME_MS) would stretch the window back to 1970-01-01
   const timed = sources.filter((s) => s.flows > (s.untimed ?? 0))
   const untimed = sources.reduce((n, s) => n + (s.untimed ?? 0), 0)
+  // a window leaves them out (rangeFilter): say how many
+  const windowed = range.since !== undefined || range.until !== undefined
+  const leftOut = windowed ? await untimedFlows(store) : 0
   // a store of untimed flows only still has a map, over the one instant they carry (start 0;
   // discover/untimed-flows says so): no window would read as "no flows"
   const window =
@@ -231,6 +235,7 @@ export async function buildDependencyMap(
     sources,
     diagnostics: [
       ...(untimed > 0 ? [untimedWarning(untimed)] : []),
+      ...(leftOut > 0 ? [untimedLeftOutWarning(leftOut)] : []),
       ...coverageWarnings(window, options.expect ?? ['monthly']),
     ],
     ...(untimed > 0 ? { untimed } : {}),
@@ -312,6 +317,19 @@ export function untimedWarning(untimed: number): Diagnostic {
     severity: 'warning',
     message: `${counted(untimed, 'flow')} with no real time (start 1970-01-01T00:00:00Z, as Zeek's masked timestamps XXXXXXXXXX.XXXXXX are read): counted in ${untimed === 1 ? 'its edge' : 'their edges'}, left out of the window, first and last seen, days and time patterns`,
     hint: 'give the flows their real times (Zeek logs as written, not canonified for tests) to see when they happened',
+  }
+}
+
+/**
+ * The `discover/untimed-flows` warning of a window (`--since`/`--until`): `leftOut` stored flows
+ * have no real time, so no window can place them, and they were left out of the map.
+ */
+export function untimedLeftOutWarning(leftOut: number): Diagnostic {
+  return {
+    code: 'discover/untimed-flows',
+    severity: 'warning',
+    message: `${counted(leftOut, 'stored flow')} with no real time (start 1970-01-01T00:00:00Z, as Zeek's masked timestamps are read) left out: no --since/--until window can place them`,
+    hint: 'drop --since/--until to map them with the others',
   }
 }
 

@@ -34,7 +34,15 @@ export {
   dayOfMonthSlot,
   type PatternContext,
 } from './time-profile.js'
-export { aggregateEdges, addressHoldings, EntityRegistry, ADDRESS_TABLE } from './aggregate.js'
+export {
+  aggregateEdges,
+  addressHoldings,
+  EntityRegistry,
+  ADDRESS_TABLE,
+  rangeFilter,
+  untimedFlows,
+  UNTIMED_SQL,
+} from './aggregate.js'
 export {
   discoverOutput,
   type DiscoverOutput,

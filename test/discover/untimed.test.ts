@@ -68,6 +68,23 @@ describe('discover and flows with no real time', () => {
     expect(text.stdout).toMatch(/^window 2026-11-02T10:00:00Z to 2026-11-02T12:01:00Z/)
   }, 30_000)
 
+  it('a --since/--until window leaves them out, --until alone too, and says how many', async () => {
+    const ws = await workspace('windowed', { 'conn.log': MASKED, 'real.csv': REAL })
+    for (const window of [
+      ['--until', '2030-01-01'],
+      ['--since', '2026-11-01'],
+    ]) {
+      const r = await cli('discover', '-w', ws, '-o', 'json', ...window)
+      expect(r.code, r.stderr).toBe(0)
+      const out = JSON.parse(r.stdout) as DiscoverOutput
+      expect(out.untimed, window.join(' ')).toBe(0)
+      expect(out.edges.map((e) => [e.port, e.flows])).toEqual([[873, 3]])
+      expect(out.window).toEqual({ start: '2026-11-02T10:00:00Z', end: '2026-11-02T12:01:00Z' })
+      // left out, and said so
+      expect(out.warnings.map((w) => w.code)).toContain('discover/untimed-flows')
+    }
+  }, 30_000)
+
   it('a store of such flows only is still a map, over the instant they carry, with the warning', async () => {
     const ws = await workspace('masked-only', { 'conn.log': MASKED })
     const r = await cli('discover', '-w', ws, '-o', 'json')

@@ -26,7 +26,8 @@ import {
 } from '../../policy/diff.js'
 import { connlistLine } from '../../policy/connlist.js'
 import type { FlowQuery, FlowStore } from '../../store/index.js'
-import { countUntimed, openStore } from '../store.js'
+import { untimedFlows } from '../../discover/index.js'
+import { openStore } from '../store.js'
 import { expandInputs, filesRead, readEachFile, readSummary, unusableLines } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
 import {
@@ -86,7 +87,7 @@ async function replayStore(
     progress.stop()
   }
   // --since selects no flow at start 0 (the loop saw none): count them in the store
-  return windowed ? countUntimed(store) : undefined
+  return windowed ? untimedFlows(store) : undefined
 }
 
 interface DiffOpts {

@@ -21,7 +21,8 @@ import type { FlowFormat } from '../../ingest/types.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import { Simulator, type FlowGroup, type SimulationReport } from '../../policy/simulate.js'
 import type { FlowStore } from '../../store/index.js'
-import { countUntimed, openStore, UNTIMED_SQL } from '../store.js'
+import { rangeFilter, untimedFlows, UNTIMED_SQL } from '../../discover/index.js'
+import { openStore } from '../store.js'
 import {
   expandInputs,
   filesRead,
@@ -137,7 +138,7 @@ export async function feedFlows(
       from: 'store',
       what: storePath,
       splitGroups,
-      ...(windowed ? { untimedLeftOut: await countUntimed(store) } : {}),
+      ...(windowed ? { untimedLeftOut: await untimedFlows(store) } : {}),
     }
   } finally {
     await store.close()
@@ -189,19 +190,11 @@ async function feedStore(
   store: FlowStore,
   input: FlowInput,
 ): Promise<number> {
-  const where: string[] = []
-  const params: unknown[] = []
-  if (input.since !== undefined) {
-    where.push('start_ms >= ?')
-    params.push(Math.ceil(input.since))
-  }
-  if (input.until !== undefined) {
-    where.push('start_ms < ?')
-    params.push(Math.ceil(input.until))
-  }
-  // a flow with no real time has no place in a window: --until alone would take it as 1970
-  if (where.length > 0) where.push(`NOT (${UNTIMED_SQL})`)
-  const w = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+  // the window, which leaves out flows with no real time (discover's rangeFilter)
+  const { where: w, params } = rangeFilter({
+    ...(input.since !== undefined ? { since: input.since } : {}),
+    ...(input.until !== undefined ? { until: input.until } : {}),
+  })
   const changes = (ip: string): readonly number[] => index.addressChanges(ip)
   // Groups stream in (memory: one batch). A group whose span contains a change of an address's
   // holder is judged row by row, read after the stream, since the store's connection is busy
