@@ -3,7 +3,9 @@
  * of those that have none. One helper for every report with a window or a first/last seen
  * (discover, simulate, diff, recommend's evidence), so that none starts at 1970-01-01.
  * @remarks Semantics: README "bulkhead discover" (flows with no real time), session 19's
- * `discover/untimed-flows`.
+ * `discover/untimed-flows`. The masked timestamps are what Zeek's test canonifier writes for every
+ * epoch time: zeek/zeek testing/scripts/diff-remove-timestamps replaces
+ * `[0-9]{10}\.[0-9]{2,8}` with `XXXXXXXXXX.XXXXXX`, so such a log has no time at all.
  */
 
 /**
