@@ -142,8 +142,10 @@ export function describeKernel(
  * `reapply(i)` loads the ruleset again and again (i = 0, 1, …; at most 40 times in 4 s). Every
  * connection must succeed, and no SYN may be dropped: a dropped SYN is retransmitted after 1 s and
  * the connection still succeeds, so the kernel's TCPSynRetrans counter is the sensitive check.
- * That counter also moves on a busy machine for reasons of its own (accept queue, timers), so a
- * retransmit is retried once: a non-atomic replacement drops SYNs in every attempt.
+ * That counter also moves on a busy machine for reasons of its own (accept queue, timers), and on
+ * a busy machine a slow re-apply may fit only a few times into the probe loop, so an attempt with
+ * a retransmit or with 3 re-applies or fewer is made again, up to 3 attempts: a non-atomic
+ * replacement drops SYNs in every attempt, and every attempt must lose no connection.
  * @returns how many times the last attempt re-applied (more than 3, checked).
  */
 export async function checkReapplyUnderLoad(
@@ -171,9 +173,9 @@ export async function checkReapplyUnderLoad(
   }
   let result = await attempt()
   expect(result.failures).toBe(0)
-  if (result.synRetrans > 0) {
+  for (let tries = 1; tries < 3 && (result.synRetrans > 0 || applies <= 3); tries++) {
     process.stderr.write(
-      `[${label}] ${result.synRetrans} SYN retransmit(s) in the first attempt; retrying once\n`,
+      `[${label}] attempt ${tries}: ${result.synRetrans} SYN retransmit(s), ${applies} re-applies during the probe loop; trying again\n`,
     )
     result = await attempt()
     expect(result.failures).toBe(0)
