@@ -11,6 +11,7 @@ import type { LineParser } from '../../src/ingest/types.js'
 import { expectWithinWhole } from './azure-blobs.js'
 import { fixtureText, runParser } from './text-helpers.js'
 import { SEED } from '../helpers/model.js'
+import { runs } from '../helpers/fuzz.js'
 
 // fixtures of test/fixtures/flows, and the vendor-documentation samples of test/fixtures/vendor
 const CASES: [LineParser, string[]][] = [
@@ -89,7 +90,7 @@ describe('text parsers under fuzzing (fixed seed)', () => {
           fc.asyncProperty(mutation, fc.boolean(), async (muts, strict) =>
             check(parser, mutate(text, muts), strict),
           ),
-          { seed: SEED, numRuns: 60 },
+          { seed: SEED, numRuns: runs(60) },
         )
       }
     })
@@ -111,7 +112,7 @@ describe('text parsers under fuzzing (fixed seed)', () => {
               if (reason === 'truncated') expect(n).toBe(1)
               else expect(n).toBeLessThanOrEqual(whole.ctx.stats.skipped[reason] ?? 0)
           }),
-          { seed: SEED, numRuns: 200 },
+          { seed: SEED, numRuns: runs(200) },
         )
       }
     }
@@ -151,7 +152,7 @@ describe('text parsers under fuzzing (fixed seed)', () => {
         fc.array(fc.array(token, { minLength: 12, maxLength: 16 }), { maxLength: 20 }),
         async (rows) => check(awsVpcParser, rows.map((r) => r.join(' ')).join('\n'), false),
       ),
-      { seed: SEED, numRuns: 150 },
+      { seed: SEED, numRuns: runs(150) },
     )
   })
 
@@ -179,7 +180,7 @@ describe('text parsers under fuzzing (fixed seed)', () => {
           )
         },
       ),
-      { seed: SEED, numRuns: 100 },
+      { seed: SEED, numRuns: runs(100) },
     )
   })
 
@@ -208,7 +209,7 @@ describe('text parsers under fuzzing (fixed seed)', () => {
           await check(csvParser, csv.join('\n'), false)
         },
       ),
-      { seed: SEED, numRuns: 100 },
+      { seed: SEED, numRuns: runs(100) },
     )
   })
 

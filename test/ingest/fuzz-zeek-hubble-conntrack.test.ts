@@ -9,6 +9,7 @@ import { zeekParser } from '../../src/ingest/formats/zeek.js'
 import { newStats, type LineParser, type ParseContext } from '../../src/ingest/types.js'
 import { linesOf, streamOf as gen } from './text-helpers.js'
 import { SEED } from '../helpers/model.js'
+import { runs } from '../helpers/fuzz.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
 const CORPORA = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
@@ -413,7 +414,7 @@ describe('fuzz: zeek, hubble, conntrack parsers never crash and emit only valid 
         ),
         // about 1 generated zeek record in 10 is a valid flow (its fields are drawn independently):
         // 150 runs emitted 13 to 32 flows depending on the seed; 400 runs keep well above 20
-        { seed: SEED, numRuns: 400 },
+        { seed: SEED, numRuns: runs(400) },
       )
       expect(emitted).toBeGreaterThan(20) // the generators reach the emitting paths, not only the skips
     })
@@ -423,7 +424,7 @@ describe('fuzz: zeek, hubble, conntrack parsers never crash and emit only valid 
         fc.asyncProperty(mutatedFile(SAMPLES[name]), fc.boolean(), async (lines, strict) => {
           emitted += await check(parser, lines, strict)
         }),
-        { seed: SEED, numRuns: 150 },
+        { seed: SEED, numRuns: runs(150) },
       )
       expect(emitted).toBeGreaterThan(100)
     })
@@ -443,7 +444,7 @@ describe('fuzz: zeek, hubble, conntrack parsers never crash and emit only valid 
             }
           },
         ),
-        { seed: SEED, numRuns: 60 },
+        { seed: SEED, numRuns: runs(60) },
       )
     })
   }

@@ -30,6 +30,7 @@ import {
   type V5Record,
 } from './netflow-builders.js'
 import { SEED } from '../helpers/model.js'
+import { runs } from '../helpers/fuzz.js'
 
 const DIR = fileURLToPath(new URL('../../../shared/corpora/netflow/', import.meta.url))
 const T0 = 1_700_000_000_000
@@ -262,7 +263,7 @@ describe('NetFlow / IPFIX decoder fuzz', () => {
           }
         },
       ),
-      { seed: SEED, numRuns: 400 },
+      { seed: SEED, numRuns: runs(400) },
     )
     checkResult(d, d.flush(), exporters)
     expect(flows).toBeGreaterThan(0) // the mutations leave plenty decodable
@@ -282,7 +283,7 @@ describe('NetFlow / IPFIX decoder fuzz', () => {
           checkResult(d, r, exporters)
         },
       ),
-      { seed: SEED, numRuns: 1500 },
+      { seed: SEED, numRuns: runs(1500) },
     )
     checkResult(d, d.flush(), exporters)
   })
@@ -358,7 +359,7 @@ describe('NetFlow / IPFIX decoder fuzz', () => {
           expect(r.flows).toEqual(want)
         },
       ),
-      { seed: SEED, numRuns: 300 },
+      { seed: SEED, numRuns: runs(300) },
     )
   })
 })

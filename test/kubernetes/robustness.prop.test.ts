@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { analyze, analyzeDocuments } from '../../src/kubernetes/index.js'
 import { SEED } from '../helpers/model.js'
+import { junkValues, runs } from '../helpers/fuzz.js'
 
 const KINDS = [
   'NetworkPolicy',
@@ -18,68 +19,45 @@ const KINDS = [
 ]
 
 /** Values shaped like Kubernetes fields, often wrong. */
-const junk: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  v: fc.oneof(
-    { depthSize: 'small' },
-    fc.constantFrom(
-      null,
-      '',
-      'TCP',
-      'Pass',
-      '10.0.0.0/8',
-      '10.0.0.300/8',
-      'http',
-      80,
-      -1,
-      70000,
-      {},
-      [],
-    ),
-    fc.string({ maxLength: 4 }),
-    fc.integer(),
-    fc.array(tie('v'), { maxLength: 3 }),
-    fc.dictionary(
-      fc.constantFrom(
-        'podSelector',
-        'namespaceSelector',
-        'ipBlock',
-        'cidr',
-        'except',
-        'ingress',
-        'egress',
-        'from',
-        'to',
-        'ports',
-        'port',
-        'endPort',
-        'protocol',
-        'matchLabels',
-        'matchExpressions',
-        'key',
-        'operator',
-        'values',
-        'priority',
-        'subject',
-        'namespaces',
-        'pods',
-        'networks',
-        'action',
-        'name',
-        'portNumber',
-        'namedPort',
-        'portRange',
-        'start',
-        'end',
-        'policyTypes',
-        'containers',
-        'items',
-        'rules',
-      ),
-      tie('v'),
-      { maxKeys: 4 },
-    ),
-  ),
-})).v
+const junk: fc.Arbitrary<unknown> = junkValues(
+  [null, '', 'TCP', 'Pass', '10.0.0.0/8', '10.0.0.300/8', 'http', 80, -1, 70000, {}, []],
+  [
+    'podSelector',
+    'namespaceSelector',
+    'ipBlock',
+    'cidr',
+    'except',
+    'ingress',
+    'egress',
+    'from',
+    'to',
+    'ports',
+    'port',
+    'endPort',
+    'protocol',
+    'matchLabels',
+    'matchExpressions',
+    'key',
+    'operator',
+    'values',
+    'priority',
+    'subject',
+    'namespaces',
+    'pods',
+    'networks',
+    'action',
+    'name',
+    'portNumber',
+    'namedPort',
+    'portRange',
+    'start',
+    'end',
+    'policyTypes',
+    'containers',
+    'items',
+    'rules',
+  ],
+)
 
 describe('bad input never crashes the analysis', () => {
   it('random documents give diagnostics, not exceptions', () => {
@@ -106,7 +84,7 @@ describe('bad input never crashes the analysis', () => {
           for (const x of a.diagnostics) expect(x.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
         },
       ),
-      { seed: SEED, numRuns: 300 },
+      { seed: SEED, numRuns: runs(300) },
     )
   })
 

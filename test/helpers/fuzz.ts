@@ -1,0 +1,53 @@
+/**
+ * @module How long the fuzz and robustness properties run: `runs(n)` is `n` times `FUZZ_SCALE`.
+ *
+ * `npm test` leaves `FUZZ_SCALE` unset (factor 1, the short runs); `npm run fuzz`
+ * (test/helpers/fuzz-campaign.ts) sets a large factor and a seed (`FC_SEED`, see `SEED` in
+ * ./model.ts) and prints both, so that a failure can be replayed with the same two variables.
+ */
+import fc from 'fast-check'
+
+/** The factor on every fuzz property's `numRuns`: `FUZZ_SCALE` (a positive number), default 1. */
+export const FUZZ_SCALE = scaleOf(process.env.FUZZ_SCALE)
+
+function scaleOf(text: string | undefined): number {
+  if (text === undefined || text === '') return 1
+  const n = Number(text)
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`FUZZ_SCALE must be a positive number, not "${text}"`)
+  return n
+}
+
+/** `n` runs times {@link FUZZ_SCALE}, at least 1. */
+export function runs(n: number): number {
+  return Math.max(1, Math.round(n * FUZZ_SCALE))
+}
+
+/**
+ * A test timeout, ms, for a fuzz test whose default run needs more than Vitest's: `ms` times
+ * {@link FUZZ_SCALE}; 0 (no timeout) in a long run, whose length is the point.
+ */
+export function fuzzTimeout(ms: number): number {
+  return FUZZ_SCALE === 1 ? ms : 0
+}
+
+/**
+ * Values of any JSON shape for the fields of a document under test, often wrong: one of
+ * `constants` (values shaped like the fields: addresses, ports, names), a short string, an
+ * integer, or arrays and objects of these (keys from `keys`), a few levels deep.
+ */
+export function junkValues(
+  constants: readonly unknown[],
+  keys: readonly string[],
+): fc.Arbitrary<unknown> {
+  return fc.letrec((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small' },
+      fc.constantFrom(...constants),
+      fc.string({ maxLength: 4 }),
+      fc.integer(),
+      fc.array(tie('v'), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom(...keys), tie('v'), { maxKeys: 4 }),
+    ),
+  })).v
+}
