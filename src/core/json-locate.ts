@@ -79,6 +79,20 @@ interface Member {
 }
 
 /**
+ * A `yaml` LineCounter holding every line start of `text` (after each LF), so that its
+ * `linePos(offset)` gives the 1-based line and column (UTF-16 code units) of any offset, whatever
+ * the parser made of the text. (The counter the `yaml` parser fills itself misses the line
+ * breaks inside a multi-line plain scalar it did not expect, so its positions after one are
+ * lines too early: test/core/yaml-source.test.ts.)
+ */
+export function lineCounterOf(text: string): LineCounter {
+  const lines = new LineCounter()
+  lines.addNewLine(0)
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1)
+  return lines
+}
+
+/**
  * Locates paths in one JSON text. The members of every container a path goes through are listed
  * once and kept, so locating many paths in one large array (a diagnostic per pod) costs one scan
  * of that array, not one per path.
@@ -119,12 +133,7 @@ export class JsonLocator {
 
   /** 1-based line and column (UTF-16 code units) of an offset, by `yaml`'s LineCounter. */
   linePos(offset: number): { line: number; col: number } {
-    if (this.lines === undefined) {
-      this.lines = new LineCounter()
-      this.lines.addNewLine(0)
-      for (let i = this.text.indexOf('\n'); i >= 0; i = this.text.indexOf('\n', i + 1))
-        this.lines.addNewLine(i + 1)
-    }
+    this.lines ??= lineCounterOf(this.text)
     return this.lines.linePos(offset)
   }
 

@@ -1,7 +1,8 @@
 /**
  * @module YAML parsing with source locations: multi-document files, syntax and duplicate-key
  * errors as diagnostics, YAML path → 1-based line/column, and zod issues → located diagnostics.
- * @remarks Locations come from the `yaml` package (`parseAllDocuments` with a `LineCounter`);
+ * @remarks Locations come from the `yaml` package (`parseAllDocuments`: node and error offsets),
+ * turned into lines and columns by a `LineCounter` of the text itself (`lineCounterOf`);
  * see STYLE.md "Errors".
  */
 import {
@@ -22,7 +23,7 @@ import {
   type Severity,
   type SourceLocation,
 } from './errors.js'
-import { JsonLocator, jsonRepeatedKey } from './json-locate.js'
+import { JsonLocator, jsonRepeatedKey, lineCounterOf } from './json-locate.js'
 import { checkLabelKey, checkLabelValue, labelSet, type LabelSet } from './labels.js'
 
 /** One file already read: its display path (relative to the working directory) and its text. */
@@ -221,11 +222,12 @@ export function valueAt(value: unknown, path: YamlPath): { present: boolean; val
 export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
   const json = parseJsonFile(file, sink)
   if (json !== undefined) return json
-  const lineCounter = new LineCounter()
+  // positions from the text, not from the counter the parser fills (see lineCounterOf)
+  const lineCounter = lineCounterOf(file.text)
   const out: YamlDoc[] = []
   let docs: ReturnType<typeof parseAllDocuments>
   try {
-    docs = parseAllDocuments(file.text, { lineCounter, prettyErrors: true, uniqueKeys: true })
+    docs = parseAllDocuments(file.text, { prettyErrors: true, uniqueKeys: true })
   } catch (err) {
     sink.push(
       diagnostic('yaml/syntax', `cannot parse YAML: ${String(err)}`, {
@@ -240,7 +242,7 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
   docs.forEach((doc, index) => {
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {
-        const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0])
+        const pos = lineCounter.linePos(err.pos[0])
         const code: ErrorCode = err.code === 'DUPLICATE_KEY' ? 'yaml/duplicate-key' : 'yaml/syntax'
         sink.push(
           diagnostic(code, firstLine(err.message), {

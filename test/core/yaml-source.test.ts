@@ -1,0 +1,27 @@
+/**
+ * Locations of YAML syntax errors (src/core/yaml-source.ts): regressions found by the fuzz
+ * campaign (test/policy/fuzz.test.ts).
+ */
+import { describe, expect, it } from 'vitest'
+import type { Diagnostic } from '../../src/core/index.js'
+import { parseYamlFile } from '../../src/core/yaml-source.js'
+
+function syntaxErrors(text: string): Diagnostic[] {
+  const sink: Diagnostic[] = []
+  parseYamlFile({ path: 'f.yaml', text }, sink)
+  return sink
+}
+
+describe('YAML syntax error locations', () => {
+  it('an error after a multi-line plain scalar in an unexpected place points at its own line', () => {
+    // `:-` then `s` on the next line is one plain scalar the parser does not expect; the `:`
+    // after `s` is on line 3, column 2 (the yaml package's LineCounter misses that scalar's
+    // newline and said 2:5, past the end of line 2)
+    const diags = syntaxErrors(' :\n:-\ns:')
+    expect(diags.map((d) => d.code)).toEqual(['yaml/syntax', 'yaml/syntax'])
+    expect(diags.map((d) => d.location)).toEqual([
+      { file: 'f.yaml', line: 2, column: 1 },
+      { file: 'f.yaml', line: 3, column: 2 },
+    ])
+  })
+})
