@@ -1,9 +1,19 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { hasErrors } from '../../src/core/index.js'
-import { defaultWorkspace, loadFromSources } from '../../src/policy/index.js'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { stringify } from 'yaml'
+import { hasErrors, type Diagnostic } from '../../src/core/index.js'
+import {
+  defaultWorkspace,
+  loadFromSources,
+  parseWorkspaceFile,
+  type SourceFile,
+} from '../../src/policy/index.js'
 import { HOSTS, NOW, PAYMENTS } from './helpers.js'
 import { SEED } from '../helpers/model.js'
+import { junkValues, runs } from '../helpers/fuzz.js'
 
 /** Characters that matter to YAML, to selectors and to the parsers, plus some that do not. */
 const CHARS = [
@@ -86,7 +96,249 @@ describe('fuzz: mutated policy and inventory files', () => {
           }
         },
       ),
-      { seed: SEED, numRuns: 300 },
+      { seed: SEED, numRuns: runs(150) },
+    )
+  })
+})
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url))
+
+/** The files of a fixture folder, paths relative to it, sorted. */
+function filesUnder(folder: string): SourceFile[] {
+  const root = join(FIXTURES, folder)
+  const out: SourceFile[] = []
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name)
+      if (statSync(p).isDirectory()) walk(p)
+      else out.push({ path: relative(root, p), text: readFileSync(p, 'utf8') })
+    }
+  }
+  walk(root)
+  return out
+}
+
+/**
+ * Workspaces of the fixtures, each with every kind of input a user hands the loader: inventory
+ * YAML with label rules, CSV, `kubectl get -o json` and AWS `describe-instances` dumps, Kubernetes
+ * manifests, policy and enforcement YAML.
+ */
+const ESTATES: { inventory: SourceFile[]; policy: SourceFile[] }[] = [
+  'good',
+  'inventory-mixed',
+  'inventory-conflict',
+  'multi-error',
+  'lint-estate',
+  'eval-estate',
+  'diff-estate',
+].map((name) => {
+  const files = filesUnder(name)
+  return {
+    inventory: files.filter((f) => f.path.startsWith('inventory/')),
+    policy: files.filter((f) => f.path.startsWith('policy/')),
+  }
+})
+// Kubernetes manifests as an inventory source, beside the good estate's policy
+ESTATES.push({
+  inventory: [{ path: 'inventory/manifests.yaml', text: filesUnder('k8s-import')[0]?.text ?? '' }],
+  policy: (ESTATES[0]?.policy ?? []).filter((f) => f.path.includes('enforcement')),
+})
+
+/**
+ * Every diagnostic has a stable code and points inside one of the given files: line 0 (and
+ * column 0) for the whole file, else a line of the file and a column at most one past its end.
+ */
+function expectLocatedInside(diags: readonly Diagnostic[], files: readonly SourceFile[]): void {
+  for (const d of diags) {
+    expect(d.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
+    const loc = d.location
+    if (loc === undefined) continue
+    const f = files.find((x) => x.path === loc.file)
+    expect(f, `${d.code} at ${loc.file}`).toBeDefined()
+    if (loc.line === 0) {
+      expect(loc.column, JSON.stringify(d)).toBe(0)
+      continue
+    }
+    const lines = (f?.text ?? '').split('\n')
+    expect(loc.line, JSON.stringify(d)).toBeGreaterThanOrEqual(1)
+    expect(loc.line, JSON.stringify(d)).toBeLessThanOrEqual(lines.length)
+    expect(loc.column, JSON.stringify(d)).toBeGreaterThanOrEqual(1)
+    expect(loc.column, JSON.stringify(d)).toBeLessThanOrEqual(
+      (lines[loc.line - 1] ?? '').length + 1,
+    )
+  }
+}
+
+function expectWholeOrNothing(
+  r: ReturnType<typeof loadFromSources>,
+  files: readonly SourceFile[],
+): void {
+  expectLocatedInside(r.diagnostics, files)
+  if (hasErrors(r.diagnostics)) {
+    expect(r.policySet.policies).toEqual([])
+    expect(r.inventory.workloads).toEqual([])
+    expect(r.inventory.externals).toEqual([])
+    expect(r.policySet.enforcement).toEqual([])
+  }
+}
+
+describe('fuzz: every workspace input', () => {
+  it('mutations of any inventory, label-rules, CSV, Kubernetes, AWS, policy or enforcement file', () => {
+    let loaded = 0
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        fc.nat(),
+        fc.array(mutation, { minLength: 1, maxLength: 6 }),
+        (estate, which, ms) => {
+          const e = ESTATES[estate % ESTATES.length] ?? { inventory: [], policy: [] }
+          const all = [...e.inventory, ...e.policy]
+          const k = which % all.length
+          const files = all.map((f, i) => (i === k ? { ...f, text: mutate(f.text, ms) } : f))
+          const inventory = files.slice(0, e.inventory.length)
+          const policy = files.slice(e.inventory.length)
+          const r = loadFromSources(defaultWorkspace('.'), inventory, policy, NOW)
+          expectWholeOrNothing(r, files)
+          if (!hasErrors(r.diagnostics)) loaded++
+        },
+      ),
+      { seed: SEED, numRuns: runs(120) },
+    )
+    expect(loaded).toBeGreaterThan(0)
+  })
+
+  /** Values of every shape, often wrong, for the fields of the documents. */
+  const junk: fc.Arbitrary<unknown> = junkValues(
+    [
+      null,
+      '',
+      'x',
+      '10.0.0.1',
+      '10.0.0.0/8',
+      '10.0.0.300',
+      '2001:db8::1',
+      'fe80::1%eth0',
+      '::ffff:10.0.0.1',
+      'tcp/443',
+      'tcp/70000',
+      'icmp/8',
+      'any',
+      '^db-',
+      '(',
+      '2026-10-01T00:00:00Z',
+      '2026-13-45',
+      'enforce',
+      0,
+      -1,
+      Number.POSITIVE_INFINITY,
+      true,
+      {},
+      [],
+    ],
+    [
+      'name',
+      'addresses',
+      'ip',
+      'from',
+      'to',
+      'labels',
+      'match',
+      'cidr',
+      'except',
+      'tags',
+      'tag',
+      'selector',
+      'mode',
+      'ports',
+      'id',
+      'action',
+      'role',
+      'env',
+      'scope',
+      'workload',
+      'external',
+      'expires',
+    ],
+  )
+
+  it('generated values in the fields of inventory, label-rules, AWS, CSV, policy and enforcement documents', () => {
+    fc.assert(
+      fc.property(
+        fc.array(junk, { minLength: 6, maxLength: 6 }),
+        fc.array(
+          fc.array(
+            fc.oneof(
+              junk.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
+              fc.constantFrom('a;b', 'k=v', '"', ','),
+            ),
+            {
+              minLength: 0,
+              maxLength: 4,
+            },
+          ),
+          { maxLength: 4 },
+        ),
+        ([workloads, externals, rules, instances, policyRules, modes], rows) => {
+          const inventory: SourceFile[] = [
+            {
+              path: 'inventory/hosts.yaml',
+              text: stringify({
+                apiVersion: 'bulkhead.dev/v1',
+                kind: 'Inventory',
+                workloads,
+                externals,
+              }),
+            },
+            {
+              path: 'inventory/rules.yaml',
+              text: stringify({ apiVersion: 'bulkhead.dev/v1', kind: 'LabelRules', rules }),
+            },
+            {
+              path: 'inventory/ec2.json',
+              text: JSON.stringify({ Reservations: [{ Instances: instances }] }),
+            },
+            {
+              path: 'inventory/extra.csv',
+              text: ['name,addresses,labels', ...rows.map((r) => r.join(','))].join('\n'),
+            },
+          ]
+          const policy: SourceFile[] = [
+            {
+              path: 'policy/p.yaml',
+              text: stringify({
+                apiVersion: 'bulkhead.dev/v1',
+                kind: 'Policy',
+                metadata: { name: 'p', owner: 'o' },
+                rules: policyRules,
+              }),
+            },
+            {
+              path: 'policy/enforcement.yaml',
+              text: stringify({ apiVersion: 'bulkhead.dev/v1', kind: 'Enforcement', modes }),
+            },
+          ]
+          const r = loadFromSources(defaultWorkspace('.'), inventory, policy, NOW)
+          expectWholeOrNothing(r, [...inventory, ...policy])
+        },
+      ),
+      { seed: SEED, numRuns: runs(100) },
+    )
+  })
+
+  it('mutations of the workspace file keep the defaults and say why', () => {
+    const files = ['good', 'inventory-mixed', 'diff-estate'].map(
+      (name) => filesUnder(name).find((f) => f.path === 'bulkhead.yaml') as SourceFile,
+    )
+    fc.assert(
+      fc.property(fc.nat(), fc.array(mutation, { minLength: 1, maxLength: 6 }), (which, ms) => {
+        const f = files[which % files.length] as SourceFile
+        const file = { ...f, text: mutate(f.text, ms) }
+        const sink: Diagnostic[] = []
+        const w = parseWorkspaceFile('/ws', file, sink)
+        expectLocatedInside(sink, [file])
+        if (hasErrors(sink)) expect(w).toEqual(defaultWorkspace('/ws'))
+      }),
+      { seed: SEED, numRuns: runs(200) },
     )
   })
 })

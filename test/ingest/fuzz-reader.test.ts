@@ -1,0 +1,254 @@
+/**
+ * Fuzz of the real reader (src/ingest/read.ts): mutated fixture files of every format, plain or
+ * gzipped, with the gzip stream cut or corrupted, read from disk with the format detected or
+ * given, strict or not, through both the object path (`readFlowBatches`) and the columnar path
+ * (`readFlowColumns`). The reader may throw only a `BulkheadError` with one of the codes its
+ * TSDoc lists; every flow it emits is valid; the two paths agree; every diagnostic is located
+ * inside the file (or at the whole file, line 0).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import fc from 'fast-check'
+import { afterAll, describe, expect, it } from 'vitest'
+import { BulkheadError, type Flow } from '../../src/core/index.js'
+import {
+  DETECT_BYTES,
+  PARSERS,
+  flowInvariantViolation,
+  rankFormats,
+  readFlowBatches,
+  readFlowColumns,
+  type FileSummary,
+  type ReadOptions,
+} from '../../src/ingest/index.js'
+import { SEED } from '../helpers/model.js'
+import { fuzzTimeout, runs } from '../helpers/fuzz.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'bulkhead-fuzz-reader-'))
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const FLOWS = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
+const VENDOR = fileURLToPath(new URL('../fixtures/vendor/', import.meta.url))
+const NETFLOW = fileURLToPath(new URL('../../../shared/corpora/netflow/', import.meta.url))
+
+function filesOf(folder: string, max = Infinity): Buffer[] {
+  try {
+    return readdirSync(folder)
+      .sort()
+      .slice(0, max)
+      .map((f) => readFileSync(folder + f))
+  } catch {
+    return [] // the corpora are optional (see README "How it is tested")
+  }
+}
+
+/** Every flow fixture and vendor sample, a few NetFlow/IPFIX captures, and one CSV of our own. */
+const SEEDS: Buffer[] = [
+  ...filesOf(FLOWS),
+  ...filesOf(VENDOR),
+  ...filesOf(NETFLOW, 8),
+  Buffer.from(
+    'src,dst,dst_port,protocol,start,end,bytes,packets,action\n' +
+      '10.0.0.1,10.0.0.2,443,tcp,2026-10-01T00:00:00Z,2026-10-01T00:00:05Z,100,2,accept\n',
+  ),
+].filter((b) => b.length > 0)
+
+/** What `readFlowBatches` documents that it throws (its TSDoc `@throws`). */
+const READ_ERRORS = new Set([
+  'ingest/unknown-format',
+  'ingest/truncated-input',
+  'io/not-found',
+  'io/read-failed',
+  'ingest/malformed-record',
+])
+
+const FORMATS = PARSERS.map((p) => p.format)
+
+const byteMutation = fc.record({
+  kind: fc.constantFrom('set', 'del', 'dup', 'insert', 'cut-line'),
+  at: fc.nat(),
+  bytes: fc.oneof(
+    fc.constantFrom(
+      ...[' ', '\t', ',', '"', '\n', '\r\n', '-', ':', '{', '}', '[', ']', '0', '9', '#', '\0'].map(
+        (s) => Buffer.from(s),
+      ),
+      Buffer.from([0xff]),
+      Buffer.from([0x1f, 0x8b]),
+      Buffer.from('99999999999999999999'),
+    ),
+    fc.uint8Array({ minLength: 1, maxLength: 4 }).map((a) => Buffer.from(a)),
+  ),
+})
+type ByteMutation = typeof byteMutation extends fc.Arbitrary<infer T> ? T : never
+
+function mutate(src: Buffer, muts: readonly ByteMutation[]): Buffer {
+  let b = src
+  for (const m of muts) {
+    const i = b.length === 0 ? 0 : m.at % (b.length + 1)
+    if (m.kind === 'set')
+      b = Buffer.concat([b.subarray(0, i), m.bytes, b.subarray(i + m.bytes.length)])
+    else if (m.kind === 'del') b = Buffer.concat([b.subarray(0, i), b.subarray(i + m.bytes.length)])
+    else if (m.kind === 'insert') b = Buffer.concat([b.subarray(0, i), m.bytes, b.subarray(i)])
+    else if (m.kind === 'dup')
+      b = Buffer.concat([b.subarray(0, i), b.subarray(i - 40 < 0 ? 0 : i - 40, i), b.subarray(i)])
+    else b = b.subarray(0, i) // a file cut anywhere, as a writer killed mid-line leaves it
+  }
+  return b
+}
+
+/** How the bytes reach the disk: as they are, gzipped, or gzipped and then damaged. */
+const wrapping = fc.oneof(
+  fc.constant({ kind: 'plain' as const }),
+  fc.constant({ kind: 'gzip' as const }),
+  fc.record({ kind: fc.constant('gzip-cut' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('gzip-flip' as const), at: fc.nat(), bit: fc.nat(7) }),
+  fc.record({ kind: fc.constant('gzip-twice' as const), at: fc.nat() }),
+)
+type Wrapping = typeof wrapping extends fc.Arbitrary<infer T> ? T : never
+
+function wrap(b: Buffer, w: Wrapping): Buffer {
+  if (w.kind === 'plain') return b
+  const gz = gzipSync(b)
+  if (w.kind === 'gzip') return gz
+  if (w.kind === 'gzip-cut') return gz.subarray(0, w.at % (gz.length + 1))
+  if (w.kind === 'gzip-twice') {
+    // two members, the split anywhere in the text: one file as `cat a.gz b.gz` makes it
+    const i = w.at % (b.length + 1)
+    return Buffer.concat([gzipSync(b.subarray(0, i)), gzipSync(b.subarray(i))])
+  }
+  const out = Buffer.from(gz)
+  const i = w.at % out.length
+  out[i] = (out[i] ?? 0) ^ (1 << w.bit)
+  return out
+}
+
+const options = fc.record({
+  format: fc.oneof(
+    { arbitrary: fc.constant('auto' as const), weight: 3 },
+    { arbitrary: fc.constantFrom(...FORMATS), weight: 1 },
+  ),
+  strict: fc.boolean(),
+  pair: fc.boolean(),
+  fields: fc.option(
+    fc.constantFrom(
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+      'srcaddr dstaddr dstport protocol',
+      '${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${start} ${end}',
+      'start srcaddr',
+      '',
+    ),
+    { nil: undefined },
+  ),
+})
+
+interface Outcome {
+  flows: Flow[]
+  summaries: FileSummary[]
+  codes?: string[]
+}
+
+async function readWith(file: string, opts: ReadOptions, columnar: boolean): Promise<Outcome> {
+  const summaries: FileSummary[] = []
+  const flows: Flow[] = []
+  try {
+    if (columnar) {
+      for await (const b of readFlowColumns([file], opts, summaries))
+        flows.push(...(Array.isArray(b) ? b : b.toFlows()))
+    } else for await (const b of readFlowBatches([file], opts, summaries)) flows.push(...b)
+  } catch (e) {
+    if (!(e instanceof BulkheadError)) throw e
+    return { flows, summaries, codes: e.diagnostics.map((d) => d.code) }
+  }
+  return { flows, summaries }
+}
+
+/** Lines of `bytes` as a text reader counts them (LF-separated). */
+function lineCount(bytes: Buffer): number {
+  let n = 1
+  for (const b of bytes) if (b === 0x0a) n++
+  return n
+}
+
+let seq = 0
+
+describe('fuzz: the flow reader on damaged files', () => {
+  it('mutated fixtures, plain or gzipped and damaged: only documented errors, valid flows, both paths agree', async () => {
+    const seen = new Set<string>()
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(),
+        fc.array(byteMutation, { maxLength: 5 }),
+        wrapping,
+        options,
+        async (which, muts, w, o) => {
+          const text = mutate(SEEDS[which % SEEDS.length] ?? Buffer.alloc(0), muts)
+          const file = join(dir, `f${String(seq++ % 4)}${w.kind === 'plain' ? '.log' : '.log.gz'}`)
+          writeFileSync(file, wrap(text, w))
+          const opts: ReadOptions = {
+            format: o.format,
+            strict: o.strict,
+            pair: o.pair,
+            ...(o.fields !== undefined ? { fields: o.fields } : {}),
+          }
+          const a = await readWith(file, opts, false)
+          const b = await readWith(file, opts, true)
+          for (const c of a.codes ?? []) expect(READ_ERRORS, c).toContain(c)
+          if (a.codes === undefined) seen.add(a.summaries[0]?.format ?? '?')
+          else seen.add(a.codes.join())
+          for (const f of a.flows)
+            expect(flowInvariantViolation(f), JSON.stringify(f)).toBeUndefined()
+          // the same error (or none), and when none the same flows and summaries
+          expect(b.codes).toEqual(a.codes)
+          if (a.codes === undefined) {
+            expect(b.flows).toEqual(a.flows)
+            expect(b.summaries).toEqual(a.summaries)
+          }
+          const lines = w.kind === 'plain' ? lineCount(text) : Infinity
+          for (const s of a.summaries) {
+            for (const d of s.diagnostics ?? []) {
+              expect(d.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
+              const loc = d.location
+              if (loc === undefined || loc.line === 0) expect(loc?.column ?? 0).toBe(0)
+              else {
+                expect(loc.column).toBeGreaterThanOrEqual(1)
+                expect(loc.line).toBeLessThanOrEqual(lines)
+              }
+            }
+            const total = Object.values(s.stats.skipped).reduce((x, y) => x + y, 0)
+            expect(s.stats.examples.length).toBeLessThanOrEqual(total)
+          }
+        },
+      ),
+      { seed: SEED, numRuns: runs(150) },
+    )
+    // the mutations leave most files readable, and reach the errors too
+    expect(seen.size).toBeGreaterThan(5)
+  }, fuzzTimeout(60_000))
+
+  it('format detection ranks any head without throwing, confidences in [0, 1]', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        fc.array(byteMutation, { maxLength: 8 }),
+        fc.nat(DETECT_BYTES),
+        (which, muts, cut) => {
+          const head = mutate(SEEDS[which % SEEDS.length] ?? Buffer.alloc(0), muts).subarray(0, cut)
+          const ranked = rankFormats(new Uint8Array(head))
+          for (const r of ranked) {
+            expect(FORMATS).toContain(r.format)
+            expect(
+              r.confidence >= 0 && r.confidence <= 1,
+              `${r.format} ${String(r.confidence)}`,
+            ).toBe(true)
+          }
+        },
+      ),
+      { seed: SEED, numRuns: runs(300) },
+    )
+  })
+})
