@@ -12,6 +12,12 @@ import {
 import { SEED } from '../helpers/model.js'
 
 describe('parseService', () => {
+  it('a name Object.prototype has is not a protocol (found by the fuzz campaign)', () => {
+    // `'constructor' in PROTOCOLS` is true: it was read as protocol Object (a function)
+    for (const t of ['constructor', 'constructor/80', 'CONSTRUCTOR/80'])
+      expect(parseService(t)).toMatchObject({ code: 'policy/unknown-protocol' })
+  })
+
   it.each([
     ['tcp/443', { protocol: 6, ports: { lo: 443, hi: 443 } }],
     ['TCP/8000-8100', { protocol: 6, ports: { lo: 8000, hi: 8100 } }],

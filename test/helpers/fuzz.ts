@@ -51,3 +51,20 @@ export function junkValues(
     ),
   })).v
 }
+
+/**
+ * Names that a plain object answers without holding them (`Object.prototype`'s properties): a
+ * lookup `TABLE[text]` or `text in TABLE` finds them. A dictionary for the generators.
+ */
+export const PROTOTYPE_NAMES = [
+  'constructor',
+  '__proto__',
+  'toString',
+  'tostring',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+  '__defineGetter__',
+] as const

@@ -1,0 +1,94 @@
+/**
+ * Fuzz of the strings users type: services (`tcp/8000-8100`, src/core/service.ts, in policy
+ * files and on the command line) and the `eval` flow text (`10.0.1.5 -> 10.0.2.9 tcp/5432`,
+ * src/cli/commands/eval.ts). Generated from tokens that are almost right, and from any text.
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { BulkheadError, formatService, maxPort, parseService } from '../../src/core/index.js'
+import { parseEvalQuery } from '../../src/cli/commands/eval.js'
+import { SEED } from '../helpers/model.js'
+import { PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
+
+const protocolToken = fc.oneof(
+  fc.constantFrom('tcp', 'udp', 'sctp', 'icmp', 'icmpv6', 'proto', 'ip', 'any', '*', 'TCP', 'gre'),
+  fc.constantFrom(...PROTOTYPE_NAMES),
+  fc.stringMatching(/^[a-z0-9]{0,8}$/),
+)
+const portToken = fc.oneof(
+  fc.nat({ max: 70_000 }).map(String),
+  fc.tuple(fc.nat({ max: 70_000 }), fc.nat({ max: 70_000 })).map(([a, b]) => `${a}-${b}`),
+  fc.constantFrom('', '*', 'any', '-1', '00080', '1e3', '0x50', '80-', '-80', '1-2-3', ' 80'),
+  fc.constantFrom(...PROTOTYPE_NAMES),
+  fc.string({ maxLength: 6 }),
+)
+const serviceText = fc.oneof(
+  fc
+    .tuple(protocolToken, fc.option(portToken, { nil: undefined }))
+    .map(([p, port]) => (port === undefined ? p : `${p}/${port}`)),
+  fc.string({ maxLength: 12 }),
+)
+const SERVICE_CODES = [
+  'policy/unknown-protocol',
+  'policy/port-out-of-range',
+  'policy/reversed-port-range',
+  'policy/bad-service',
+]
+
+describe('fuzz: services and eval flows as users type them', () => {
+  it('parseService gives a valid service that formats and reads back the same, or a coded error', () => {
+    fc.assert(
+      fc.property(serviceText, (text) => {
+        const s = parseService(text)
+        if ('error' in s) {
+          expect(SERVICE_CODES).toContain(s.code)
+          return
+        }
+        if (s.protocol === 'any') return
+        expect(Number.isInteger(s.protocol) && s.protocol >= 0 && s.protocol <= 255).toBe(true)
+        const max = maxPort(s.protocol)
+        expect(Number.isInteger(s.ports.lo) && Number.isInteger(s.ports.hi)).toBe(true)
+        expect(0 <= s.ports.lo && s.ports.lo <= s.ports.hi && s.ports.hi <= max).toBe(true)
+        expect(parseService(formatService(s))).toEqual(s)
+      }),
+      { seed: SEED, numRuns: runs(1000) },
+    )
+  })
+
+  const endpoint = fc.oneof(
+    fc.ipV4(),
+    fc.ipV6(),
+    fc.constantFrom('pay-api-1', 'db', '10.0.0.300', '->', '-', '>', ''),
+    fc.constantFrom(...PROTOTYPE_NAMES),
+    fc.string({ maxLength: 6 }),
+  )
+
+  it('parseEvalQuery reads one flow or throws a BulkheadError with a stable code', () => {
+    fc.assert(
+      fc.property(
+        endpoint,
+        fc.constantFrom(' -> ', '->', ' ', '  ->  ', ' => ', '', ' - > '),
+        endpoint,
+        fc.constantFrom(' ', '\t', '', '  '),
+        serviceText,
+        fc.option(fc.string({ maxLength: 4 }), { nil: undefined }),
+        (src, arrow, dst, gap, service, extra) => {
+          const text = `${src}${arrow}${dst}${gap}${service}${extra ?? ''}`
+          try {
+            const q = parseEvalQuery(text)
+            expect(q.src).toMatch(/^\S+$/)
+            expect(q.dst).toMatch(/^\S+$/)
+            const p = q.service.protocol
+            expect(Number.isInteger(p) && p >= 0 && p <= 255, String(p)).toBe(true)
+            expect(q.dstPort >= 0 && q.dstPort <= maxPort(p)).toBe(true)
+          } catch (e) {
+            expect(e).toBeInstanceOf(BulkheadError)
+            for (const d of (e as BulkheadError).diagnostics)
+              expect(d.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
+          }
+        },
+      ),
+      { seed: SEED, numRuns: runs(1000) },
+    )
+  })
+})
