@@ -11,7 +11,7 @@ import type { LineParser } from '../../src/ingest/types.js'
 import { expectWithinWhole } from './azure-blobs.js'
 import { fixtureText, runParser } from './text-helpers.js'
 import { SEED } from '../helpers/model.js'
-import { runs } from '../helpers/fuzz.js'
+import { PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
 
 // fixtures of test/fixtures/flows, and the vendor-documentation samples of test/fixtures/vendor
 const CASES: [LineParser, string[]][] = [
@@ -144,6 +144,7 @@ describe('text parsers under fuzzing (fixed seed)', () => {
     fc.ipV4(),
     fc.ipV6(),
     fc.string({ maxLength: 6 }),
+    fc.constantFrom(...PROTOTYPE_NAMES),
   )
 
   it('aws-vpc: generated records of 14 tokens', async () => {

@@ -9,7 +9,7 @@ import { zeekParser } from '../../src/ingest/formats/zeek.js'
 import { newStats, type LineParser, type ParseContext } from '../../src/ingest/types.js'
 import { linesOf, streamOf as gen } from './text-helpers.js'
 import { SEED } from '../helpers/model.js'
-import { runs } from '../helpers/fuzz.js'
+import { PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
 const CORPORA = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
@@ -126,6 +126,7 @@ const NASTY = [
   '\uFFFD',
   'é',
   '∞',
+  ...PROTOTYPE_NAMES,
 ]
 const mutation = fc.oneof(
   fc.record({

@@ -20,7 +20,21 @@ const KINDS = [
 
 /** Values shaped like Kubernetes fields, often wrong. */
 const junk: fc.Arbitrary<unknown> = junkValues(
-  [null, '', 'TCP', 'Pass', '10.0.0.0/8', '10.0.0.300/8', 'http', 80, -1, 70000, {}, []],
+  [
+    null,
+    '',
+    'TCP',
+    'Pass',
+    '10.0.0.0/8',
+    '10.0.0.300/8',
+    'http',
+    80,
+    -1,
+    70000,
+    {},
+    [],
+    'constructor',
+  ],
   [
     'podSelector',
     'namespaceSelector',
@@ -56,6 +70,9 @@ const junk: fc.Arbitrary<unknown> = junkValues(
     'containers',
     'items',
     'rules',
+    'constructor',
+    '__proto__',
+    'toString',
   ],
 )
 

@@ -13,7 +13,7 @@ import {
 } from '../../src/policy/index.js'
 import { HOSTS, NOW, PAYMENTS } from './helpers.js'
 import { SEED } from '../helpers/model.js'
-import { junkValues, runs } from '../helpers/fuzz.js'
+import { junkValues, PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
 
 /** Characters that matter to YAML, to selectors and to the parsers, plus some that do not. */
 const CHARS = [
@@ -53,7 +53,11 @@ const CHARS = [
 const mutation = fc.record({
   kind: fc.constantFrom('insert', 'delete', 'replace', 'duplicate-line', 'delete-line'),
   at: fc.nat(),
-  ch: fc.oneof(fc.constantFrom(...CHARS), fc.string({ minLength: 1, maxLength: 3 })),
+  ch: fc.oneof(
+    fc.constantFrom(...CHARS),
+    fc.string({ minLength: 1, maxLength: 3 }),
+    fc.constantFrom(...PROTOTYPE_NAMES),
+  ),
 })
 
 function mutate(text: string, ms: readonly { kind: string; at: number; ch: string }[]): string {
@@ -228,6 +232,7 @@ describe('fuzz: every workspace input', () => {
       '2026-10-01T00:00:00Z',
       '2026-13-45',
       'enforce',
+      ...PROTOTYPE_NAMES,
       0,
       -1,
       Number.POSITIVE_INFINITY,
@@ -258,6 +263,9 @@ describe('fuzz: every workspace input', () => {
       'workload',
       'external',
       'expires',
+      'constructor',
+      '__proto__',
+      'toString',
     ],
   )
 
