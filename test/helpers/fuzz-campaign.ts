@@ -1,6 +1,7 @@
 /**
  * @module `npm run fuzz`: the fuzz and robustness test files (every test file whose path holds
- * `fuzz` or `robustness`), with many more runs than `npm test` and a seed printed first.
+ * `fuzz` or `robustness`, and the Parquet byte mutations of `aws-parquet`), with many more runs
+ * than `npm test` and a seed printed first.
  *
  * Environment: `FC_SEED` (default: a random 31-bit seed), `FUZZ_SCALE` (default 100, the factor
  * on each property's `numRuns`). Arguments are passed to Vitest, e.g. a file to run alone:
@@ -13,7 +14,7 @@ import { randomInt } from 'node:crypto'
 const seed = process.env.FC_SEED ?? String(randomInt(0, 2 ** 31 - 1))
 const scale = process.env.FUZZ_SCALE ?? '100'
 const args = process.argv.slice(2)
-const files = args.some((a) => !a.startsWith('-')) ? [] : ['fuzz', 'robustness']
+const files = args.some((a) => !a.startsWith('-')) ? [] : ['fuzz', 'robustness', 'aws-parquet']
 
 console.log(`fuzz: FC_SEED=${seed} FUZZ_SCALE=${scale}`)
 console.log(`replay: FC_SEED=${seed} FUZZ_SCALE=${scale} npx vitest run <failing file>`)

@@ -6,6 +6,9 @@
  * ./model.ts) and prints both, so that a failure can be replayed with the same two variables.
  */
 import fc from 'fast-check'
+import { expect } from 'vitest'
+import type { Diagnostic } from '../../src/core/index.js'
+import type { SourceFile } from '../../src/policy/index.js'
 
 /** The factor on every fuzz property's `numRuns`: `FUZZ_SCALE` (a positive number), default 1. */
 export const FUZZ_SCALE = scaleOf(process.env.FUZZ_SCALE)
@@ -68,3 +71,31 @@ export const PROTOTYPE_NAMES = [
   'toLocaleString',
   '__defineGetter__',
 ] as const
+
+/**
+ * Every diagnostic has a stable code and points inside one of the given files: line 0 (and
+ * column 0) for the whole file, else a line of the file and a column at most one past its end.
+ */
+export function expectLocatedInside(
+  diags: readonly Diagnostic[],
+  files: readonly SourceFile[],
+): void {
+  for (const d of diags) {
+    expect(d.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
+    const loc = d.location
+    if (loc === undefined) continue
+    const f = files.find((x) => x.path === loc.file)
+    expect(f, `${d.code} at ${loc.file}`).toBeDefined()
+    if (loc.line === 0) {
+      expect(loc.column, JSON.stringify(d)).toBe(0)
+      continue
+    }
+    const lines = (f?.text ?? '').split('\n')
+    expect(loc.line, JSON.stringify(d)).toBeGreaterThanOrEqual(1)
+    expect(loc.line, JSON.stringify(d)).toBeLessThanOrEqual(lines.length)
+    expect(loc.column, JSON.stringify(d)).toBeGreaterThanOrEqual(1)
+    expect(loc.column, JSON.stringify(d)).toBeLessThanOrEqual(
+      (lines[loc.line - 1] ?? '').length + 1,
+    )
+  }
+}

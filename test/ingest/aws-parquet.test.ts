@@ -14,6 +14,7 @@ import type { Flow } from '../../src/core/flow.js'
 import { AWS_DEFAULT_FIELDS } from '../../src/ingest/formats/aws-vpc.js'
 import { readFlowBatches, readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
 import { SEED } from '../helpers/model.js'
+import { fuzzTimeout, runs } from '../helpers/fuzz.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'bulkhead-parquet-'))
 afterAll(() => {
@@ -176,32 +177,36 @@ describe('AWS VPC flow logs as Parquet', () => {
     })
   })
 
-  it('survives_byte_mutations_of_a_parquet_file_with_flows_or_a_clear_error', async () => {
-    const whole = readFileSync(await writeParquet('fuzz-base.parquet', ROWS, FIELDS))
-    const file = join(dir, 'fuzz.parquet')
-    const outcomes = new Set<string>()
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.tuple(fc.nat(whole.length - 9), fc.nat(255)), { minLength: 1, maxLength: 8 }),
-        async (edits) => {
-          const bytes = Buffer.from(whole)
-          // keep the leading magic, so the file is still taken for Parquet
-          for (const [at, value] of edits) bytes[4 + at] = value
-          writeFileSync(file, bytes)
-          try {
-            const { flows } = await read(file)
-            outcomes.add('flows')
-            for (const f of flows) expect(f.source.file).toBe(file)
-          } catch (err) {
-            expect(err).toBeInstanceOf(BulkheadError)
-            outcomes.add((err as BulkheadError).diagnostics[0]?.code ?? '?')
-          }
-        },
-      ),
-      { seed: SEED, numRuns: 150 },
-    )
-    expect(outcomes).toContain('ingest/truncated-input')
-  })
+  it(
+    'survives_byte_mutations_of_a_parquet_file_with_flows_or_a_clear_error',
+    async () => {
+      const whole = readFileSync(await writeParquet('fuzz-base.parquet', ROWS, FIELDS))
+      const file = join(dir, 'fuzz.parquet')
+      const outcomes = new Set<string>()
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.nat(whole.length - 9), fc.nat(255)), { minLength: 1, maxLength: 8 }),
+          async (edits) => {
+            const bytes = Buffer.from(whole)
+            // keep the leading magic, so the file is still taken for Parquet
+            for (const [at, value] of edits) bytes[4 + at] = value
+            writeFileSync(file, bytes)
+            try {
+              const { flows } = await read(file)
+              outcomes.add('flows')
+              for (const f of flows) expect(f.source.file).toBe(file)
+            } catch (err) {
+              expect(err).toBeInstanceOf(BulkheadError)
+              outcomes.add((err as BulkheadError).diagnostics[0]?.code ?? '?')
+            }
+          },
+        ),
+        { seed: SEED, numRuns: runs(150) },
+      )
+      expect(outcomes).toContain('ingest/truncated-input')
+    },
+    fuzzTimeout(30_000),
+  )
 
   it('reports_a_cut_parquet_file_as_truncated_input', async () => {
     const whole = await writeParquet('whole.parquet', ROWS, FIELDS)

@@ -24,6 +24,9 @@ import {
   type FileSummary,
   type ReadOptions,
 } from '../../src/ingest/index.js'
+import { AWS_FIELD_NAMES } from '../../src/ingest/formats/aws-vpc.js'
+import { flowToJson } from '../../src/ingest/formats/bulkhead-jsonl.js'
+import { syntheticFlow } from '../helpers/flows.js'
 import { SEED } from '../helpers/model.js'
 import { fuzzTimeout, runs } from '../helpers/fuzz.js'
 
@@ -47,7 +50,10 @@ function filesOf(folder: string, max = Infinity): Buffer[] {
   }
 }
 
-/** Every flow fixture and vendor sample, a few NetFlow/IPFIX captures, and one CSV of our own. */
+/**
+ * Every flow fixture and vendor sample, a few NetFlow/IPFIX captures, one CSV and one Bulkhead
+ * JSON-lines file of our own.
+ */
 const SEEDS: Buffer[] = [
   ...filesOf(FLOWS),
   ...filesOf(VENDOR),
@@ -55,6 +61,11 @@ const SEEDS: Buffer[] = [
   Buffer.from(
     'src,dst,dst_port,protocol,start,end,bytes,packets,action\n' +
       '10.0.0.1,10.0.0.2,443,tcp,2026-10-01T00:00:00Z,2026-10-01T00:00:05Z,100,2,accept\n',
+  ),
+  Buffer.from(
+    Array.from({ length: 6 }, (_, i) => JSON.stringify(flowToJson(syntheticFlow(i))) + '\n').join(
+      '',
+    ),
   ),
 ].filter((b) => b.length > 0)
 
@@ -167,6 +178,20 @@ async function readWith(file: string, opts: ReadOptions, columnar: boolean): Pro
   return { flows, summaries }
 }
 
+/**
+ * `a` (object path) threw only a documented error and emitted valid flows; `b` (columnar path)
+ * threw the same error, or none, and then gave the same flows and summaries.
+ */
+function expectSameRead(a: Outcome, b: Outcome): void {
+  for (const c of a.codes ?? []) expect(READ_ERRORS, c).toContain(c)
+  for (const f of a.flows) expect(flowInvariantViolation(f), JSON.stringify(f)).toBeUndefined()
+  expect(b.codes).toEqual(a.codes)
+  if (a.codes === undefined) {
+    expect(b.flows).toEqual(a.flows)
+    expect(b.summaries).toEqual(a.summaries)
+  }
+}
+
 /** Lines of `bytes` as a text reader counts them (LF-separated). */
 function lineCount(bytes: Buffer): number {
   let n = 1
@@ -177,58 +202,137 @@ function lineCount(bytes: Buffer): number {
 let seq = 0
 
 describe('fuzz: the flow reader on damaged files', () => {
-  it('mutated fixtures, plain or gzipped and damaged: only documented errors, valid flows, both paths agree', async () => {
-    const seen = new Set<string>()
-    await fc.assert(
-      fc.asyncProperty(
-        fc.nat(),
-        fc.array(byteMutation, { maxLength: 5 }),
-        wrapping,
-        options,
-        async (which, muts, w, o) => {
-          const text = mutate(SEEDS[which % SEEDS.length] ?? Buffer.alloc(0), muts)
-          const file = join(dir, `f${String(seq++ % 4)}${w.kind === 'plain' ? '.log' : '.log.gz'}`)
-          writeFileSync(file, wrap(text, w))
-          const opts: ReadOptions = {
-            format: o.format,
-            strict: o.strict,
-            pair: o.pair,
-            ...(o.fields !== undefined ? { fields: o.fields } : {}),
-          }
-          const a = await readWith(file, opts, false)
-          const b = await readWith(file, opts, true)
-          for (const c of a.codes ?? []) expect(READ_ERRORS, c).toContain(c)
-          if (a.codes === undefined) seen.add(a.summaries[0]?.format ?? '?')
-          else seen.add(a.codes.join())
-          for (const f of a.flows)
-            expect(flowInvariantViolation(f), JSON.stringify(f)).toBeUndefined()
-          // the same error (or none), and when none the same flows and summaries
-          expect(b.codes).toEqual(a.codes)
-          if (a.codes === undefined) {
-            expect(b.flows).toEqual(a.flows)
-            expect(b.summaries).toEqual(a.summaries)
-          }
-          const lines = w.kind === 'plain' ? lineCount(text) : Infinity
-          for (const s of a.summaries) {
-            for (const d of s.diagnostics ?? []) {
-              expect(d.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
-              const loc = d.location
-              if (loc === undefined || loc.line === 0) expect(loc?.column ?? 0).toBe(0)
-              else {
-                expect(loc.column).toBeGreaterThanOrEqual(1)
-                expect(loc.line).toBeLessThanOrEqual(lines)
-              }
+  it(
+    'mutated fixtures, plain or gzipped and damaged: only documented errors, valid flows, both paths agree',
+    async () => {
+      const seen = new Set<string>()
+      await fc.assert(
+        fc.asyncProperty(
+          fc.nat(),
+          fc.array(byteMutation, { maxLength: 5 }),
+          wrapping,
+          options,
+          async (which, muts, w, o) => {
+            const text = mutate(SEEDS[which % SEEDS.length] ?? Buffer.alloc(0), muts)
+            const file = join(
+              dir,
+              `f${String(seq++ % 4)}${w.kind === 'plain' ? '.log' : '.log.gz'}`,
+            )
+            writeFileSync(file, wrap(text, w))
+            const opts: ReadOptions = {
+              format: o.format,
+              strict: o.strict,
+              pair: o.pair,
+              ...(o.fields !== undefined ? { fields: o.fields } : {}),
             }
-            const total = Object.values(s.stats.skipped).reduce((x, y) => x + y, 0)
-            expect(s.stats.examples.length).toBeLessThanOrEqual(total)
-          }
-        },
-      ),
-      { seed: SEED, numRuns: runs(150) },
-    )
-    // the mutations leave most files readable, and reach the errors too
-    expect(seen.size).toBeGreaterThan(5)
-  }, fuzzTimeout(60_000))
+            const a = await readWith(file, opts, false)
+            const b = await readWith(file, opts, true)
+            expectSameRead(a, b)
+            if (a.codes === undefined) seen.add(a.summaries[0]?.format ?? '?')
+            else seen.add(a.codes.join())
+            const lines = w.kind === 'plain' ? lineCount(text) : Infinity
+            for (const s of a.summaries) {
+              for (const d of s.diagnostics ?? []) {
+                expect(d.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
+                const loc = d.location
+                if (loc === undefined || loc.line === 0) expect(loc?.column ?? 0).toBe(0)
+                else {
+                  expect(loc.column).toBeGreaterThanOrEqual(1)
+                  expect(loc.line).toBeLessThanOrEqual(lines)
+                }
+              }
+              const total = Object.values(s.stats.skipped).reduce((x, y) => x + y, 0)
+              expect(s.stats.examples.length).toBeLessThanOrEqual(total)
+            }
+          },
+        ),
+        { seed: SEED, numRuns: runs(150) },
+      )
+      // the mutations leave most files readable, and reach the errors too
+      expect(seen.size).toBeGreaterThan(5)
+    },
+    fuzzTimeout(60_000),
+  )
+
+  it(
+    'aws-vpc custom formats: any fields in any order, rows of near-valid values; both read paths agree',
+    async () => {
+      const names = [...AWS_FIELD_NAMES, 'future-field', 'x']
+      const wrong = fc.constantFrom('-', '', '-1', '9999999999999', 'IPv4', 'x', '1.2.3', '65536')
+      // a right-looking value for each field, and now and then a wrong one
+      const valueOf = (field: string): fc.Arbitrary<string> => {
+        const right = /addr$/.test(field)
+          ? fc.oneof(fc.ipV4(), fc.ipV6())
+          : /port$/.test(field)
+            ? fc.nat({ max: 65535 }).map(String)
+            : field === 'protocol'
+              ? fc.constantFrom('6', '17', '1', '58', '47', '132')
+              : field === 'start' || field === 'end'
+                ? fc.integer({ min: 1_600_000_000, max: 1_600_000_100 }).map(String)
+                : field === 'action'
+                  ? fc.constantFrom('ACCEPT', 'REJECT', '-')
+                  : field === 'log-status'
+                    ? fc.constantFrom('OK', 'NODATA', 'SKIPDATA')
+                    : field === 'tcp-flags'
+                      ? fc.constantFrom('2', '18', '19', '3')
+                      : fc.nat({ max: 1_000_000 }).map(String)
+        return fc.oneof({ arbitrary: right, weight: 30 }, { arbitrary: wrong, weight: 1 })
+      }
+      // most headers name the two addresses AWS needs, anywhere among the others
+      const fieldList = fc
+        .tuple(fc.shuffledSubarray(names, { minLength: 1, maxLength: 16 }), fc.nat(9))
+        .chain(([some, k]) => {
+          const all = k === 0 ? some : [...new Set([...some, 'srcaddr', 'dstaddr'])]
+          return fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length })
+        })
+      const table = fieldList.chain((fields) =>
+        fc.tuple(
+          fc.constant(fields),
+          fc.array(
+            fc.tuple(
+              fc.tuple(...fields.map(valueOf)),
+              fc.oneof(
+                { arbitrary: fc.constant(null), weight: 8 },
+                { arbitrary: wrong, weight: 1 },
+              ),
+            ),
+            {
+              maxLength: 12,
+            },
+          ),
+        ),
+      )
+      let emitted = 0
+      await fc.assert(
+        fc.asyncProperty(
+          table,
+          fc.boolean(),
+          fc.boolean(),
+          async ([fields, rows], header, strict) => {
+            // a row has one value per field, and now and then one more
+            const lines = rows.map(([r, extra]) =>
+              [...r, ...(extra === null ? [] : [extra])].join(' '),
+            )
+            const text = (header ? [fields.join(' '), ...lines] : lines).join('\n') + '\n'
+            const file = join(dir, `custom${String(seq++ % 4)}.log`)
+            writeFileSync(file, text)
+            const opts: ReadOptions = {
+              format: 'aws-vpc',
+              strict,
+              ...(header ? {} : { fields: fields.join(' ') }),
+            }
+            const a = await readWith(file, opts, false)
+            const b = await readWith(file, opts, true)
+            emitted += a.flows.length
+            expectSameRead(a, b)
+          },
+        ),
+        { seed: SEED, numRuns: runs(50) },
+      )
+      expect(emitted).toBeGreaterThan(10) // the rows reach the emitting paths, not only the skips
+    },
+    fuzzTimeout(30_000),
+  )
 
   it('format detection ranks any head without throwing, confidences in [0, 1]', () => {
     fc.assert(

@@ -1,8 +1,12 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import type { SourceFile } from '../../src/policy/index.js'
 import { analyze, analyzeDocuments } from '../../src/kubernetes/index.js'
 import { SEED } from '../helpers/model.js'
-import { junkValues, runs } from '../helpers/fuzz.js'
+import { expectLocatedInside, junkValues, runs } from '../helpers/fuzz.js'
 
 const KINDS = [
   'NetworkPolicy',
@@ -114,5 +118,91 @@ describe('bad input never crashes the analysis', () => {
     expect(a.diagnostics.map((d) => d.code)).toContain('yaml/syntax')
     expect(a.diagnostics.filter((d) => d.code === 'k8s/not-kubernetes')).toHaveLength(2)
     expect(a.connections).toEqual([])
+  })
+})
+
+/** The YAML and JSON files under `dir` (recursively, sorted), at most `max`; none when absent. */
+function manifests(dir: string, max: number): SourceFile[] {
+  const out: SourceFile[] = []
+  const walk = (d: string): void => {
+    let names: string[]
+    try {
+      names = readdirSync(d).sort()
+    } catch {
+      return // the corpora are optional
+    }
+    for (const n of names) {
+      const p = join(d, n)
+      if (statSync(p).isDirectory()) walk(p)
+      else if (/\.(ya?ml|json)$/.test(n) && out.length < max)
+        out.push({ path: n, text: readFileSync(p, 'utf8') })
+    }
+  }
+  walk(dir)
+  return out
+}
+
+const here = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url))
+const MANIFESTS = [
+  ...manifests(here('../fixtures/k8s-basic'), 10),
+  ...manifests(here('../fixtures/k8s-import'), 2),
+  ...manifests(here('../../../shared/corpora/np-guard/tests'), 20),
+  ...manifests(here('../../../shared/corpora/online-boutique/network-policies'), 4),
+]
+
+/** Text edits: a few characters YAML cares about inserted, deleted or replaced, lines dropped. */
+const edit = fc.record({
+  kind: fc.constantFrom('insert', 'delete', 'replace', 'drop-line', 'dup-line'),
+  at: fc.nat(),
+  text: fc.oneof(
+    fc.constantFrom(':', '-', ' ', '\n', '  ', '{', '}', '[', ']', '"', '#', '0', '/', '&a', '*a'),
+    fc.constantFrom('TCP', 'UDP', '10.0.0.0/8', '65536', '-1', 'Pass', 'Deny', 'constructor'),
+    fc.string({ maxLength: 3 }),
+  ),
+})
+
+function edited(
+  text: string,
+  edits: readonly (typeof edit extends fc.Arbitrary<infer T> ? T : never)[],
+): string {
+  let t = text
+  for (const e of edits) {
+    const i = e.at % (t.length + 1)
+    if (e.kind === 'insert') t = t.slice(0, i) + e.text + t.slice(i)
+    else if (e.kind === 'delete') t = t.slice(0, i) + t.slice(i + e.text.length + 1)
+    else if (e.kind === 'replace') t = t.slice(0, i) + e.text + t.slice(i + e.text.length)
+    else {
+      const lines = t.split('\n')
+      const j = e.at % lines.length
+      if (e.kind === 'drop-line') lines.splice(j, 1)
+      else lines.splice(j, 0, lines[j] ?? '')
+      t = lines.join('\n')
+    }
+  }
+  return t
+}
+
+describe('edited manifests never crash the analysis', () => {
+  it('mutations of the fixture and corpus manifests: diagnostics with codes, located inside their file', () => {
+    expect(MANIFESTS.length).toBeGreaterThan(5)
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        fc.nat({ max: 3 }),
+        fc.array(edit, { minLength: 1, maxLength: 5 }),
+        (first, count, edits) => {
+          // a few files read together, the first one edited
+          const files = Array.from({ length: count + 1 }, (_, k) => {
+            const f = MANIFESTS[(first + k * 7) % MANIFESTS.length] as SourceFile
+            return {
+              path: `${String(k)}-${f.path}`,
+              text: k === 0 ? edited(f.text, edits) : f.text,
+            }
+          })
+          expectLocatedInside(analyze(files).diagnostics, files)
+        },
+      ),
+      { seed: SEED, numRuns: runs(40) },
+    )
   })
 })

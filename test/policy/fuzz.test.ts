@@ -13,7 +13,7 @@ import {
 } from '../../src/policy/index.js'
 import { HOSTS, NOW, PAYMENTS } from './helpers.js'
 import { SEED } from '../helpers/model.js'
-import { junkValues, PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
+import { expectLocatedInside, junkValues, PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
 
 /** Characters that matter to YAML, to selectors and to the parsers, plus some that do not. */
 const CHARS = [
@@ -147,31 +147,6 @@ ESTATES.push({
   inventory: [{ path: 'inventory/manifests.yaml', text: filesUnder('k8s-import')[0]?.text ?? '' }],
   policy: (ESTATES[0]?.policy ?? []).filter((f) => f.path.includes('enforcement')),
 })
-
-/**
- * Every diagnostic has a stable code and points inside one of the given files: line 0 (and
- * column 0) for the whole file, else a line of the file and a column at most one past its end.
- */
-function expectLocatedInside(diags: readonly Diagnostic[], files: readonly SourceFile[]): void {
-  for (const d of diags) {
-    expect(d.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
-    const loc = d.location
-    if (loc === undefined) continue
-    const f = files.find((x) => x.path === loc.file)
-    expect(f, `${d.code} at ${loc.file}`).toBeDefined()
-    if (loc.line === 0) {
-      expect(loc.column, JSON.stringify(d)).toBe(0)
-      continue
-    }
-    const lines = (f?.text ?? '').split('\n')
-    expect(loc.line, JSON.stringify(d)).toBeGreaterThanOrEqual(1)
-    expect(loc.line, JSON.stringify(d)).toBeLessThanOrEqual(lines.length)
-    expect(loc.column, JSON.stringify(d)).toBeGreaterThanOrEqual(1)
-    expect(loc.column, JSON.stringify(d)).toBeLessThanOrEqual(
-      (lines[loc.line - 1] ?? '').length + 1,
-    )
-  }
-}
 
 function expectWholeOrNothing(
   r: ReturnType<typeof loadFromSources>,
