@@ -57,7 +57,9 @@ const PROTOCOL_NAMES: Readonly<Record<string, number>> = {
 export function parseProtocol(text: string): number | undefined {
   const n = parseProtocolNumber(text)
   if (n !== undefined) return n
-  return PROTOCOL_NAMES[text.trim().toLowerCase()]
+  const name = text.trim().toLowerCase()
+  // own keys only: `constructor` is not a protocol
+  return Object.hasOwn(PROTOCOL_NAMES, name) ? PROTOCOL_NAMES[name] : undefined
 }
 
 /**

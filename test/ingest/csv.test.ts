@@ -4,6 +4,15 @@ import { csvParser, splitCsv } from '../../src/ingest/formats/csv.js'
 import { fixtureText, runParser } from './text-helpers.js'
 
 describe('csv parser', () => {
+  it('a protocol named like an Object.prototype property is a bad protocol (found by the fuzz campaign)', async () => {
+    // PROTOCOL_NAMES['constructor'] is Object: the row was a flow of protocol Object
+    const text =
+      'src,dst,dst_port,protocol\n10.0.0.1,10.0.0.2,80,constructor\n10.0.0.1,10.0.0.2,80,tcp\n'
+    const { flows, ctx } = await runParser(csvParser, text)
+    expect(flows.map((f) => f.protocol)).toEqual([6])
+    expect(ctx.stats.skipped).toEqual({ 'bad-protocol': 1 })
+  })
+
   it('reads aliases, quoted fields, names and numbers, ISO / epoch s / epoch ms times', async () => {
     const { flows, ctx } = await runParser(csvParser, fixtureText('flows.csv'), { file: 'f.csv' })
     expect(ctx.stats.skipped).toEqual({ 'bad-port': 1 })
