@@ -4,7 +4,7 @@ import { BulkheadError } from '../../src/core/index.js'
 import { awsVpcParser } from '../../src/ingest/formats/aws-vpc.js'
 import { azureNsgParser, azureVnetParser } from '../../src/ingest/formats/azure.js'
 import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
-import { csvParser } from '../../src/ingest/formats/csv.js'
+import { CSV_COLUMN_ALIASES, csvParser } from '../../src/ingest/formats/csv.js'
 import { flowInvariantViolation } from '../../src/ingest/fields.js'
 import { orient, pairDirections } from '../../src/ingest/direction.js'
 import type { LineParser } from '../../src/ingest/types.js'
@@ -212,6 +212,67 @@ describe('text parsers under fuzzing (fixed seed)', () => {
       ),
       { seed: SEED, numRuns: runs(100) },
     )
+  })
+
+  it('csv: any columns under any of their names, in any order, near-valid values', async () => {
+    const wrong = fc.oneof(
+      fc.constantFrom('', '-', 'x', '-1', '65536', '1e400', '"', '""', 'NaN'),
+      fc.constantFrom(...PROTOTYPE_NAMES),
+    )
+    const valueOf: Record<string, fc.Arbitrary<string>> = {
+      src_ip: fc.oneof(fc.ipV4(), fc.ipV6()),
+      dst_ip: fc.oneof(fc.ipV4(), fc.ipV6()),
+      src_port: fc.nat({ max: 65535 }).map(String),
+      dst_port: fc.nat({ max: 65535 }).map(String),
+      protocol: fc.constantFrom('tcp', 'UDP', '6', '17', 'icmp', '1', '58', 'gre', 'sctp'),
+      start: fc.oneof(
+        fc.integer({ min: 1_600_000_000, max: 1_900_000_000 }).map(String),
+        fc
+          .date({ min: new Date(0), max: new Date('2100-01-01'), noInvalidDate: true })
+          .map((d) => d.toISOString()),
+      ),
+      end: fc.integer({ min: 1_600_000_000, max: 1_900_000_000 }).map(String),
+      duration: fc.double({ min: 0, max: 1e6, noNaN: true }).map(String),
+      packets: fc.nat().map(String),
+      bytes: fc.nat().map(String),
+      action: fc.constantFrom('accept', 'REJECT', 'deny', 'allow', 'drop', '-'),
+    }
+    type Column = keyof typeof CSV_COLUMN_ALIASES
+    const all = Object.keys(CSV_COLUMN_ALIASES) as Column[]
+    const required: Column[] = ['src_ip', 'dst_ip', 'dst_port', 'protocol']
+    // most headers have the four required columns, anywhere among the others
+    const columns = fc
+      .tuple(fc.shuffledSubarray(all, { minLength: 1 }), fc.nat(9))
+      .chain(([some, k]) => {
+        const cols = k === 0 ? some : [...new Set([...some, ...required])]
+        return fc.shuffledSubarray(cols, { minLength: cols.length, maxLength: cols.length })
+      })
+      .chain((cols) =>
+        fc.tuple(
+          fc.tuple(...cols.map((c) => fc.constantFrom(...CSV_COLUMN_ALIASES[c]))),
+          fc.array(
+            fc.tuple(
+              ...cols.map((c) =>
+                fc.oneof(
+                  { arbitrary: valueOf[c] ?? wrong, weight: 25 },
+                  { arbitrary: wrong, weight: 1 },
+                ),
+              ),
+            ),
+            { maxLength: 10 },
+          ),
+        ),
+      )
+    let emitted = 0
+    await fc.assert(
+      fc.asyncProperty(columns, fc.boolean(), async ([header, rows], strict) => {
+        const text = [header.join(','), ...rows.map((r) => r.join(','))].join('\n')
+        await check(csvParser, text, strict)
+        if (!strict) emitted += (await runParser(csvParser, text)).flows.length
+      }),
+      { seed: SEED, numRuns: runs(100) },
+    )
+    expect(emitted).toBeGreaterThan(50) // the rows reach the emitting paths, not only the skips
   })
 
   it('pairDirections keeps the invariants and conserves bytes', async () => {
