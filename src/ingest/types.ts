@@ -204,6 +204,7 @@ function whereToLocation(where: string): { file: string; line: number; column: n
   const c = /^(.*):(\d+):(\d+)$/.exec(where)
   if (c) return { file: c[1] ?? where, line: Number(c[2]), column: Number(c[3]) }
   const m = /^(.*):(\d+)$/.exec(where)
-  if (m) return { file: m[1] ?? where, line: Number(m[2]), column: 1 }
+  // line 0 is the whole file (`--fields`), which has no column
+  if (m) return { file: m[1] ?? where, line: Number(m[2]), column: m[2] === '0' ? 0 : 1 }
   return { file: where, line: 0, column: 0 }
 }

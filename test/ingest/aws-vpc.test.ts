@@ -102,6 +102,17 @@ describe('aws-vpc parser', () => {
     expect(bad.ctx.stats.skipped).toEqual({ 'bad-fields': 1 })
   })
 
+  it('an unusable field list in strict mode is fatal at the whole file: line 0, column 0 (found by the fuzz campaign)', async () => {
+    // the skip is at `file:0`; its location had column 1 on line 0, which means no line
+    await expect(
+      runParser(awsVpcParser, '', { fields: 'foo bar', strict: true }),
+    ).rejects.toMatchObject({
+      diagnostics: [
+        { code: 'ingest/malformed-record', location: { file: 'test.log', line: 0, column: 0 } },
+      ],
+    })
+  })
+
   it('reads past fields AWS added later (encryption-status) or it does not know, noting the unknown', async () => {
     // AWS VPC encryption controls: "create new flow logs with the encryption-status field"
     const header =
