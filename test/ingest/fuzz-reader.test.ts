@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BulkheadError, type Flow } from '../../src/core/index.js'
+import { BulkheadError, type Diagnostic, type Flow } from '../../src/core/index.js'
 import {
   DETECT_BYTES,
   PARSERS,
@@ -161,6 +161,7 @@ interface Outcome {
   flows: Flow[]
   summaries: FileSummary[]
   codes?: string[]
+  thrown?: readonly Diagnostic[]
 }
 
 async function readWith(file: string, opts: ReadOptions, columnar: boolean): Promise<Outcome> {
@@ -173,7 +174,7 @@ async function readWith(file: string, opts: ReadOptions, columnar: boolean): Pro
     } else for await (const b of readFlowBatches([file], opts, summaries)) flows.push(...b)
   } catch (e) {
     if (!(e instanceof BulkheadError)) throw e
-    return { flows, summaries, codes: e.diagnostics.map((d) => d.code) }
+    return { flows, summaries, codes: e.diagnostics.map((d) => d.code), thrown: e.diagnostics }
   }
   return { flows, summaries }
 }
@@ -189,6 +190,23 @@ function expectSameRead(a: Outcome, b: Outcome): void {
   if (a.codes === undefined) {
     expect(b.flows).toEqual(a.flows)
     expect(b.summaries).toEqual(a.summaries)
+  }
+}
+
+/** Every diagnostic has a stable code and points at `file`: at a line of its `lines`, or line 0. */
+function expectLocatedIn(file: string, lines: number, diags: readonly Diagnostic[]): void {
+  for (const d of diags) {
+    expect(d.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
+    const loc = d.location
+    if (loc === undefined) continue
+    // a binary record is located as `file#record`, line 0 (ingest/types.ts whereToLocation)
+    const rest = loc.file.startsWith(file) ? loc.file.slice(file.length) : loc.file
+    expect(rest, JSON.stringify(d)).toMatch(/^(#\d+)?$/)
+    if (loc.line === 0) expect(loc.column, JSON.stringify(d)).toBe(0)
+    else {
+      expect(loc.column, JSON.stringify(d)).toBeGreaterThanOrEqual(1)
+      expect(loc.line, JSON.stringify(d)).toBeLessThanOrEqual(lines)
+    }
   }
 }
 
@@ -230,19 +248,29 @@ describe('fuzz: the flow reader on damaged files', () => {
             expectSameRead(a, b)
             if (a.codes === undefined) seen.add(a.summaries[0]?.format ?? '?')
             else seen.add(a.codes.join())
-            const lines = w.kind === 'plain' ? lineCount(text) : Infinity
+            // lines of the text the parser read (unknown when it is gzip: a fixture, or damaged)
+            const lines =
+              ['plain', 'gzip', 'gzip-twice'].includes(w.kind) &&
+              !(text[0] === 0x1f && text[1] === 0x8b)
+                ? lineCount(text)
+                : Infinity
+            expectLocatedIn(file, lines, [
+              ...(a.thrown ?? []),
+              ...a.summaries.flatMap((s) => s.diagnostics ?? []),
+            ])
             for (const s of a.summaries) {
-              for (const d of s.diagnostics ?? []) {
-                expect(d.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
-                const loc = d.location
-                if (loc === undefined || loc.line === 0) expect(loc?.column ?? 0).toBe(0)
-                else {
-                  expect(loc.column).toBeGreaterThanOrEqual(1)
-                  expect(loc.line).toBeLessThanOrEqual(lines)
-                }
-              }
               const total = Object.values(s.stats.skipped).reduce((x, y) => x + y, 0)
               expect(s.stats.examples.length).toBeLessThanOrEqual(total)
+              for (const x of s.stats.examples) {
+                // `file:line`, `file:line:column` or `file#record`
+                expect(x.where.startsWith(file), x.where).toBe(true)
+                const m = /^:(\d+)(?::(\d+))?$|^#(\d+)$/.exec(x.where.slice(file.length))
+                expect(m, x.where).not.toBeNull()
+                if (m?.[1] === undefined) continue
+                expect(Number(m[1]), x.where).toBeGreaterThanOrEqual(0) // 0: the whole file (`--fields`)
+                expect(Number(m[1]), x.where).toBeLessThanOrEqual(lines)
+                if (m[2] !== undefined) expect(Number(m[2]), x.where).toBeGreaterThanOrEqual(1)
+              }
             }
           },
         ),
