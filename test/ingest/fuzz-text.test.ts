@@ -5,7 +5,9 @@ import { awsVpcParser } from '../../src/ingest/formats/aws-vpc.js'
 import { azureNsgParser, azureVnetParser } from '../../src/ingest/formats/azure.js'
 import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
 import { CSV_COLUMN_ALIASES, csvParser } from '../../src/ingest/formats/csv.js'
+import { bulkheadJsonlParser, flowToJson } from '../../src/ingest/formats/bulkhead-jsonl.js'
 import { flowInvariantViolation } from '../../src/ingest/fields.js'
+import { syntheticFlow } from '../helpers/flows.js'
 import { orient, pairDirections } from '../../src/ingest/direction.js'
 import type { LineParser } from '../../src/ingest/types.js'
 import { expectWithinWhole } from './azure-blobs.js'
@@ -95,6 +97,18 @@ describe('text parsers under fuzzing (fixed seed)', () => {
       }
     })
   }
+
+  it('bulkhead-jsonl: byte mutations of written flows never throw and emit only valid flows', async () => {
+    const text = Array.from({ length: 8 }, (_, i) =>
+      JSON.stringify(flowToJson(syntheticFlow(i, i % 3 === 0 ? { tcpFlags: 18 } : {}))),
+    ).join('\n')
+    await fc.assert(
+      fc.asyncProperty(mutation, fc.boolean(), async (muts, strict) =>
+        check(bulkheadJsonlParser, mutate(text, muts), strict),
+      ),
+      { seed: SEED, numRuns: runs(60) },
+    )
+  })
 
   it('azure: fixtures cut at any offset give flows of the whole blob only, and one truncated at most', async () => {
     for (const [parser, files] of CASES.filter(([p]) => p.format.startsWith('azure'))) {
