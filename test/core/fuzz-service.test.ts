@@ -1,11 +1,13 @@
 /**
  * Fuzz of the strings users type: services (`tcp/8000-8100`, src/core/service.ts, in policy
  * files and on the command line) and the `eval` flow text (`10.0.1.5 -> 10.0.2.9 tcp/5432`,
- * src/cli/commands/eval.ts). Generated from tokens that are almost right, and from any text.
+ * src/cli/commands/eval.ts), and timestamps (`expires`, address validity: parseTimestamp in
+ * src/core/yaml-source.ts). Generated from tokens that are almost right, and from any text.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BulkheadError, formatService, maxPort, parseService } from '../../src/core/index.js'
+import { parseTimestamp } from '../../src/core/yaml-source.js'
 import { parseEvalQuery } from '../../src/cli/commands/eval.js'
 import { SEED } from '../helpers/model.js'
 import { PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
@@ -86,6 +88,60 @@ describe('fuzz: services and eval flows as users type them', () => {
             for (const d of (e as BulkheadError).diagnostics)
               expect(d.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
           }
+        },
+      ),
+      { seed: SEED, numRuns: runs(1000) },
+    )
+  })
+})
+
+describe('fuzz: timestamps as policy and inventory files write them', () => {
+  const pad = (n: number, w: number): string => String(n).padStart(w, '0')
+  const leap = (y: number): boolean => y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
+  const days = (y: number, m: number): number =>
+    [31, leap(y) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1] ?? 0
+
+  it('parseTimestamp agrees with a calendar and Date.parse on ISO-8601 texts, valid or not', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          y: fc.integer({ min: 0, max: 9999 }),
+          mo: fc.integer({ min: 0, max: 13 }),
+          d: fc.integer({ min: 0, max: 32 }),
+          h: fc.integer({ min: 0, max: 24 }),
+          mi: fc.integer({ min: 0, max: 60 }),
+          s: fc.integer({ min: 0, max: 60 }),
+          frac: fc.option(fc.stringMatching(/^[0-9]{1,9}$/), { nil: undefined }),
+          zone: fc.oneof(
+            fc.constantFrom('Z', 'z'),
+            fc
+              .tuple(fc.constantFrom('+', '-'), fc.nat(25), fc.nat(60), fc.boolean())
+              .map(([sg, hh, mm, colon]) => `${sg}${pad(hh, 2)}${colon ? ':' : ''}${pad(mm, 2)}`),
+          ),
+          dateOnly: fc.boolean(),
+        }),
+        (t) => {
+          const date = `${pad(t.y, 4)}-${pad(t.mo, 2)}-${pad(t.d, 2)}`
+          const dayOk = t.mo >= 1 && t.mo <= 12 && t.d >= 1 && t.d <= days(t.y, t.mo)
+          if (t.dateOnly) {
+            const r = parseTimestamp(date)
+            if (!dayOk) expect(r).toBeUndefined()
+            else expect(r).toEqual({ ms: Date.parse(`${date}T00:00:00.000Z`), dateOnly: true })
+            return
+          }
+          const text = `${date}T${pad(t.h, 2)}:${pad(t.mi, 2)}:${pad(t.s, 2)}${t.frac === undefined ? '' : `.${t.frac}`}${t.zone}`
+          const zh = t.zone.length > 1 ? Number(t.zone.slice(1, 3)) : 0
+          const zm = t.zone.length > 1 ? Number(t.zone.slice(-2)) : 0
+          const ok = dayOk && t.h <= 23 && t.mi <= 59 && t.s <= 59 && zh <= 23 && zm <= 59
+          const r = parseTimestamp(text)
+          if (!ok) {
+            expect(r, text).toBeUndefined()
+            return
+          }
+          const ms3 = (t.frac ?? '').padEnd(3, '0').slice(0, 3)
+          const zone = t.zone.length > 1 ? `${t.zone.slice(0, 3)}:${t.zone.slice(-2)}` : 'Z'
+          const iso = `${date}T${pad(t.h, 2)}:${pad(t.mi, 2)}:${pad(t.s, 2)}.${ms3}${zone}`
+          expect(r, text).toEqual({ ms: Date.parse(iso), dateOnly: false })
         },
       ),
       { seed: SEED, numRuns: runs(1000) },
