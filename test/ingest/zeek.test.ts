@@ -138,6 +138,23 @@ describe('zeek JSON lines (zeek-conn.json)', () => {
   })
 })
 
+describe('zeek counters beyond a 64-bit count (found by the fuzz campaign)', () => {
+  it('a count above 2^64 - 1 is a bad counter, so no sum of two overflows to Infinity', async () => {
+    const line = (a: string, b: string): string =>
+      `{"ts":0,"id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":80,"proto":"tcp","orig_ip_bytes":${a},"resp_ip_bytes":${b}}`
+    const { flows, ctx } = await run([
+      line('1.8960482940579838e+293', '1.797693134862314e+308'), // summed: Infinity bytes
+      line('18446744073709551616', '0'), // 2^64
+      line('18446744073709551615', '1'), // 2^64 - 1, which JSON reads as 2^64
+      line('"99999999999999999999"', '0'), // 20 digits, as text
+      line('"18446744073709551615"', '0'),
+      line('7', '8'),
+    ])
+    expect(flows.map((f) => f.bytes)).toEqual([2 ** 64, 15])
+    expect(ctx.stats.skipped).toEqual({ 'bad-counter': 4 })
+  })
+})
+
 describe('zeek BTest baselines', () => {
   it('takes a plain column header after the banner and masks timestamps', async () => {
     const { flows, ctx } = await run(linesOf(fixture('zeek-btest-columns.log')))

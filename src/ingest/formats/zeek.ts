@@ -216,11 +216,19 @@ function parseTime(v: Value): TimeResult {
   return { kind: 'ok', ms: Math.round(ms) }
 }
 
-/** A non-negative count (`count` type). Returns undefined when unset, NaN when malformed. */
+/** The largest Zeek `count` (an unsigned 64-bit integer), as decimal text. */
+const MAX_COUNT_TEXT = '18446744073709551615'
+
+/**
+ * A non-negative count (`count` type: an unsigned 64-bit integer, so at most 2^64 − 1; a JSON
+ * number of 2^64 or more as JSON reads it is malformed, so no sum of two counts overflows to
+ * Infinity). Returns undefined when unset, NaN when malformed.
+ */
 function parseCount(v: Value): number | undefined {
   if (v === undefined || v === '') return undefined
-  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 && Number.isInteger(v) ? v : NaN
-  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return Number(v)
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v < 2 ** 64 ? v : NaN
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v) && (v.length < 20 || v <= MAX_COUNT_TEXT))
+    return Number(v)
   return NaN
 }
 
