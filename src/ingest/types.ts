@@ -21,7 +21,10 @@ export type FlowFormat =
 
 /** One skipped record, kept as an example for the summary. */
 export interface SkipExample {
-  /** `file:line`, `file:line:column` or `file#record`. */
+  /**
+   * `file:line`, `file:line:column`, `file#record` (Azure: `file#tuple` or `file#record-N`,
+   * the N-th record without flows), or `file` (or `file:0`): the whole file.
+   */
   readonly where: string
   readonly reason: string
   /** The offending text, cut to 200 characters. */

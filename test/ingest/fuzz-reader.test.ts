@@ -201,7 +201,7 @@ function expectLocatedIn(file: string, lines: number, diags: readonly Diagnostic
     if (loc === undefined) continue
     // a binary record is located as `file#record`, line 0 (ingest/types.ts whereToLocation)
     const rest = loc.file.startsWith(file) ? loc.file.slice(file.length) : loc.file
-    expect(rest, JSON.stringify(d)).toMatch(/^(#\d+)?$/)
+    expect(rest, JSON.stringify(d)).toMatch(/^(#(record-)?\d+)?$/)
     if (loc.line === 0) expect(loc.column, JSON.stringify(d)).toBe(0)
     else {
       expect(loc.column, JSON.stringify(d)).toBeGreaterThanOrEqual(1)
@@ -262,9 +262,12 @@ describe('fuzz: the flow reader on damaged files', () => {
               const total = Object.values(s.stats.skipped).reduce((x, y) => x + y, 0)
               expect(s.stats.examples.length).toBeLessThanOrEqual(total)
               for (const x of s.stats.examples) {
-                // `file:line`, `file:line:column` or `file#record`
+                // `file:line`, `file:line:column`, `file#record` (Azure: `#tuple` or `#record-N`), or `file`:
+                // the whole document (a JSON blob that does not parse)
                 expect(x.where.startsWith(file), x.where).toBe(true)
-                const m = /^:(\d+)(?::(\d+))?$|^#(\d+)$/.exec(x.where.slice(file.length))
+                const m = /^$|^:(\d+)(?::(\d+))?$|^#(?:record-)?(\d+)$/.exec(
+                  x.where.slice(file.length),
+                )
                 expect(m, x.where).not.toBeNull()
                 if (m?.[1] === undefined) continue
                 expect(Number(m[1]), x.where).toBeGreaterThanOrEqual(0) // 0: the whole file (`--fields`)
