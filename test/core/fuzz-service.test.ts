@@ -1,14 +1,20 @@
 /**
  * Fuzz of the strings users type: services (`tcp/8000-8100`, src/core/service.ts, in policy
  * files and on the command line) and the `eval` flow text (`10.0.1.5 -> 10.0.2.9 tcp/5432`,
- * src/cli/commands/eval.ts), and timestamps (`expires`, address validity: parseTimestamp in
+ * src/cli/commands/eval.ts), the globs of `ingest` and of the workspace's `sources`
+ * (src/cli/commands/ingest.ts), and timestamps (`expires`, address validity: parseTimestamp in
  * src/core/yaml-source.ts). Generated from tokens that are almost right, and from any text.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BulkheadError, formatService, maxPort, parseService } from '../../src/core/index.js'
 import { parseTimestamp } from '../../src/core/yaml-source.js'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll } from 'vitest'
 import { parseEvalQuery } from '../../src/cli/commands/eval.js'
+import { expandGlob } from '../../src/cli/commands/ingest.js'
 import { SEED } from '../helpers/model.js'
 import { PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
 
@@ -145,6 +151,37 @@ describe('fuzz: timestamps as policy and inventory files write them', () => {
         },
       ),
       { seed: SEED, numRuns: runs(1000) },
+    )
+  })
+})
+
+describe('fuzz: globs as ingest and bulkhead.yaml sources take them', () => {
+  const root = mkdtempSync(join(tmpdir(), 'bulkhead-fuzz-glob-'))
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true })
+  })
+  mkdirSync(join(root, 'a', 'b'), { recursive: true })
+  const FILES = ['x.log', 'y.log.gz', '[.log', 'a/z.log', 'a/b/w.log', 'a/b/!.txt']
+  for (const f of FILES) writeFileSync(join(root, f), '')
+
+  it('expandGlob gives existing files under the base, or a usage error', () => {
+    const part = fc.oneof(
+      fc.constantFrom('*', '**', '?', '[', ']', '[!', '-', '/', '.', 'log', 'a', 'b', 'z', '\\'),
+      fc.constantFrom('[a-z]', '[z-a]', '[]]', '[!]', '[^a]', '[[]', '[\\]', '[a-]'),
+      fc.string({ maxLength: 2 }),
+    )
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 1, maxLength: 6 }), (parts) => {
+        const pattern = join(root, parts.join(''))
+        try {
+          for (const f of expandGlob(pattern))
+            expect(f === pattern || FILES.map((x) => join(root, x)).includes(f), f).toBe(true)
+        } catch (e) {
+          expect(e).toBeInstanceOf(BulkheadError)
+          expect((e as BulkheadError).diagnostics.map((d) => d.code)).toEqual(['cli/usage'])
+        }
+      }),
+      { seed: SEED, numRuns: runs(300) },
     )
   })
 })

@@ -174,4 +174,26 @@ describe('bulkhead ingest', () => {
     expect(expandGlob(path.join(base, 'a', '?.log'))).toEqual([path.join(base, 'a', 'z.log')])
     expect(expandGlob(path.join(base, 'nothing', '*.log'))).toEqual([])
   })
+
+  it('a glob with a bracket that opens no class is a usage error, not a crash (found by the fuzz campaign)', () => {
+    const base = path.join(root, 'brackets')
+    mkdirSync(base, { recursive: true })
+    for (const f of ['a.log', 'b.log', '[.log']) writeFileSync(path.join(base, f), '')
+    // `[` without its `]` is itself; `[ab]` is a class, `[!a]` its complement
+    expect(expandGlob(path.join(base, '[.log'))).toEqual([path.join(base, '[.log')])
+    expect(expandGlob(path.join(base, '*['))).toEqual([])
+    expect(expandGlob(path.join(base, '[ab].log'))).toEqual(
+      ['a.log', 'b.log'].map((f) => path.join(base, f)),
+    )
+    expect(expandGlob(path.join(base, '[!a].log'))).toEqual(
+      ['[.log', 'b.log'].map((f) => path.join(base, f)),
+    )
+    // a class no path can match (a reversed range) is said, with the pattern
+    expect(() => expandGlob(path.join(base, '[z-a]*'))).toThrow(BulkheadError)
+    try {
+      expandGlob(path.join(base, '[z-a]*'))
+    } catch (e) {
+      expect((e as BulkheadError).diagnostics.map((d) => d.code)).toEqual(['cli/usage'])
+    }
+  })
 })

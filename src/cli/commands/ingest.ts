@@ -99,6 +99,12 @@ function readWorkspace(root: string): Workspace {
 
 const GLOB_CHARS = /[*?[]/
 
+/**
+ * The regular expression of a glob: `*` (within a path segment), `**` (any segments), `?`,
+ * `[abc]`, `[a-z]` and `[!a]` (POSIX `fnmatch`; a class never matches `/`); a `[` that opens no
+ * class (no `]` after it) is itself.
+ * @throws UsageError when a class matches nothing a path could hold (`[z-a]`).
+ */
 function globToRegExp(pattern: string): RegExp {
   let re = ''
   for (let i = 0; i < pattern.length; i++) {
@@ -110,13 +116,28 @@ function globToRegExp(pattern: string): RegExp {
         if (pattern[i + 1] === '/') i++
       } else re += '[^/]*'
     } else if (c === '?') re += '[^/]'
-    else re += /[.+^${}()|\\\]]/.test(c) ? `\\${c}` : c
+    else if (c === '[' && pattern.indexOf(']', i + 2) > 0) {
+      // a class: up to the next `]` (a `]` first in the class is one of its characters)
+      const close = pattern.indexOf(']', i + 2)
+      let body = pattern.slice(i + 1, close)
+      const negate = body.startsWith('!')
+      if (negate) body = body.slice(1)
+      re += `[${negate ? '^/' : ''}${body.replace(/[\\\]^[]/g, (x) => `\\${x}`)}]`
+      i = close
+    } else re += /[.+^${}()|[\\\]]/.test(c) ? `\\${c}` : c
   }
-  return new RegExp(`^${re}$`)
+  try {
+    return new RegExp(`^${re}$`)
+  } catch (err) {
+    throw new UsageError(
+      `"${pattern}" is not a glob Bulkhead can read (${(err as Error).message})`,
+      'use *, ** and ?, and [a-z] classes with ranges from low to high',
+    )
+  }
 }
 
 /**
- * Expands a glob (absolute path with `*`, `?`, `**`) to the files it matches, sorted; a path
+ * Expands a glob (absolute path with `*`, `?`, `**`, `[a-z]`) to the files it matches, sorted; a path
  * without glob characters is returned as is (a missing file is reported when it is read).
  */
 export function expandGlob(pattern: string): string[] {
