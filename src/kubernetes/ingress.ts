@@ -12,7 +12,7 @@
  */
 import { ServiceSet } from '../core/index.js'
 import { isMapping } from '../core/yaml-source.js'
-import { K8S_PROTOCOLS, objectMeta, type K8sPod, type KubernetesObject } from './manifests.js'
+import { k8sProtocol, objectMeta, type K8sPod, type KubernetesObject } from './manifests.js'
 import type { K8sWorkload } from './model.js'
 
 /** The name the controller prints as in a connlist (np-guard's spelling). */
@@ -74,8 +74,7 @@ export function parseExposures(
     if (Array.isArray(spec['ports'])) {
       for (const p of spec['ports']) {
         if (!isMapping(p) || typeof p['port'] !== 'number') continue
-        const protocol =
-          K8S_PROTOCOLS[typeof p['protocol'] === 'string' ? p['protocol'] : 'TCP'] ?? 6
+        const protocol = k8sProtocol(typeof p['protocol'] === 'string' ? p['protocol'] : 'TCP') ?? 6
         const t = p['targetPort']
         const target =
           typeof t === 'number'

@@ -47,6 +47,14 @@ export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name'
 export const K8S_PROTOCOLS: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132 }
 
 /**
+ * The IANA number of a protocol in its Kubernetes spelling (`TCP`, `UDP`, `SCTP`), or
+ * undefined: only {@link K8S_PROTOCOLS}' own names (`constructor` is no protocol).
+ */
+export function k8sProtocol(name: string): number | undefined {
+  return Object.hasOwn(K8S_PROTOCOLS, name) ? K8S_PROTOCOLS[name] : undefined
+}
+
+/**
  * A Kubernetes label selector. Empty (`{}`) selects everything. `matchLabels` and every
  * expression are ANDed.
  */
@@ -329,7 +337,7 @@ function portsAt(obj: KubernetesObject, rel: YamlPath): ContainerPort[] {
         if (!isMapping(p)) return
         const port = p['containerPort']
         const proto = p['protocol'] ?? 'TCP'
-        const protocol = typeof proto === 'string' ? K8S_PROTOCOLS[proto] : undefined
+        const protocol = typeof proto === 'string' ? k8sProtocol(proto) : undefined
         if (
           typeof port !== 'number' ||
           !Number.isInteger(port) ||

@@ -24,7 +24,7 @@
 import { cidrCovers, parseCidr, type Cidr, type Diagnostic } from '../core/index.js'
 import { isMapping, type YamlDoc, type YamlPath } from '../core/yaml-source.js'
 import {
-  K8S_PROTOCOLS,
+  k8sProtocol,
   parseLabelSelector,
   objectMeta,
   SELECT_ALL,
@@ -118,7 +118,7 @@ export function parseProtocol(
   what: string,
 ): number | undefined {
   if (raw === undefined || raw === null) return 6
-  const p = typeof raw === 'string' ? K8S_PROTOCOLS[raw] : undefined
+  const p = typeof raw === 'string' ? k8sProtocol(raw) : undefined
   if (p === undefined)
     doc.report(
       'k8s/unknown-protocol',

@@ -55,6 +55,16 @@ describe('invalid policies: located errors naming the policy', () => {
       12,
     ],
     [
+      'protocol named like an Object.prototype property (found by the fuzz campaign: it was protocol Object)',
+      np(`  podSelector: {}
+  ingress:
+    - ports:
+        - protocol: constructor
+`),
+      'k8s/unknown-protocol',
+      12,
+    ],
+    [
       'bad selector operator',
       np(`  podSelector:
     matchExpressions:
