@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { SourceFile } from '../../src/policy/index.js'
-import { analyze, analyzeDocuments } from '../../src/kubernetes/index.js'
+import { analyze, analyzeDocuments, type Analysis } from '../../src/kubernetes/index.js'
 import { SEED } from '../helpers/model.js'
-import { expectLocatedInside, junkValues, runs } from '../helpers/fuzz.js'
+import { expectLocatedInside, junkValues, PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
 
 const KINDS = [
   'NetworkPolicy',
@@ -80,6 +80,20 @@ const junk: fc.Arbitrary<unknown> = junkValues(
   ],
 )
 
+/**
+ * Every connection allows something, on IANA protocol numbers only: a protocol the manifests
+ * got wrong is a diagnostic, never a service of its own.
+ */
+function expectRealConnections(connections: Analysis['connections']): void {
+  for (const c of connections) {
+    expect(c.services.isEmpty, `${c.src} => ${c.dst}`).toBe(false)
+    for (const p of c.services.byProtocol.keys())
+      expect(Number.isInteger(p) && p >= 0 && p <= 255, `${c.src} => ${c.dst}: ${String(p)}`).toBe(
+        true,
+      )
+  }
+}
+
 describe('bad input never crashes the analysis', () => {
   it('random documents give diagnostics, not exceptions', () => {
     fc.assert(
@@ -103,6 +117,7 @@ describe('bad input never crashes the analysis', () => {
           }))
           const a = analyzeDocuments(objs)
           for (const x of a.diagnostics) expect(x.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
+          expectRealConnections(a.connections)
         },
       ),
       { seed: SEED, numRuns: runs(300) },
@@ -152,11 +167,12 @@ const MANIFESTS = [
 
 /** Text edits: a few characters YAML cares about inserted, deleted or replaced, lines dropped. */
 const edit = fc.record({
-  kind: fc.constantFrom('insert', 'delete', 'replace', 'drop-line', 'dup-line'),
+  kind: fc.constantFrom('insert', 'delete', 'replace', 'drop-line', 'dup-line', 'word', 'word'),
   at: fc.nat(),
   text: fc.oneof(
     fc.constantFrom(':', '-', ' ', '\n', '  ', '{', '}', '[', ']', '"', '#', '0', '/', '&a', '*a'),
-    fc.constantFrom('TCP', 'UDP', '10.0.0.0/8', '65536', '-1', 'Pass', 'Deny', 'constructor'),
+    fc.constantFrom('TCP', 'UDP', 'SCTP', '10.0.0.0/8', '65536', '-1', 'Pass', 'Deny', 'Allow'),
+    fc.constantFrom(...PROTOTYPE_NAMES),
     fc.string({ maxLength: 3 }),
   ),
 })
@@ -171,7 +187,13 @@ function edited(
     if (e.kind === 'insert') t = t.slice(0, i) + e.text + t.slice(i)
     else if (e.kind === 'delete') t = t.slice(0, i) + t.slice(i + e.text.length + 1)
     else if (e.kind === 'replace') t = t.slice(0, i) + e.text + t.slice(i + e.text.length)
-    else {
+    else if (e.kind === 'word') {
+      // a protocol or action word becomes the text (TCP -> constructor, Allow -> Deny), else any word
+      const known = [...t.matchAll(/\b(TCP|UDP|SCTP|Allow|Deny|Pass)\b/g)]
+      const words = known.length > 0 ? known : [...t.matchAll(/[A-Za-z][A-Za-z0-9-]*/g)]
+      const w = words[e.at % Math.max(1, words.length)]
+      if (w !== undefined) t = t.slice(0, w.index) + e.text + t.slice(w.index + w[0].length)
+    } else {
       const lines = t.split('\n')
       const j = e.at % lines.length
       if (e.kind === 'drop-line') lines.splice(j, 1)
@@ -199,7 +221,9 @@ describe('edited manifests never crash the analysis', () => {
               text: k === 0 ? edited(f.text, edits) : f.text,
             }
           })
-          expectLocatedInside(analyze(files).diagnostics, files)
+          const a = analyze(files)
+          expectLocatedInside(a.diagnostics, files)
+          expectRealConnections(a.connections)
         },
       ),
       { seed: SEED, numRuns: runs(40) },
