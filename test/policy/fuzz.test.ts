@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stringify } from 'yaml'
-import { hasErrors, type Diagnostic } from '../../src/core/index.js'
+import { hasErrors, maxPort, type Diagnostic } from '../../src/core/index.js'
 import {
   defaultWorkspace,
   loadFromSources,
@@ -50,13 +50,17 @@ const CHARS = [
   '\u{1F600}',
   '\r',
 ]
+/** Words of the file formats; a `word` mutation swaps one for another (or for any text). */
+const WORDS = ['tcp', 'udp', 'icmp', 'any', 'allow', 'deny', 'enforce', 'monitor', 'observe']
+const WORD_RE = new RegExp(`\\b(${WORDS.join('|')}|global|In|NotIn|Exists|DoesNotExist)\\b`, 'g')
 const mutation = fc.record({
-  kind: fc.constantFrom('insert', 'delete', 'replace', 'duplicate-line', 'delete-line'),
+  kind: fc.constantFrom('insert', 'delete', 'replace', 'duplicate-line', 'delete-line', 'word'),
   at: fc.nat(),
   ch: fc.oneof(
     fc.constantFrom(...CHARS),
     fc.string({ minLength: 1, maxLength: 3 }),
     fc.constantFrom(...PROTOTYPE_NAMES),
+    fc.constantFrom(...WORDS),
   ),
 })
 
@@ -67,7 +71,12 @@ function mutate(text: string, ms: readonly { kind: string; at: number; ch: strin
     if (m.kind === 'insert') t = t.slice(0, i) + m.ch + t.slice(i)
     else if (m.kind === 'delete') t = t.slice(0, i) + t.slice(i + 1)
     else if (m.kind === 'replace') t = t.slice(0, i) + m.ch + t.slice(i + 1)
-    else {
+    else if (m.kind === 'word') {
+      const known = [...t.matchAll(WORD_RE)]
+      const words = known.length > 0 ? known : [...t.matchAll(/[A-Za-z][A-Za-z0-9-]*/g)]
+      const w = words[m.at % Math.max(1, words.length)]
+      if (w !== undefined) t = t.slice(0, w.index) + m.ch + t.slice(w.index + w[0].length)
+    } else {
       const lines = t.split('\n')
       const j = m.at % lines.length
       if (m.kind === 'duplicate-line') lines.splice(j, 0, lines[j] ?? '')
@@ -158,7 +167,20 @@ function expectWholeOrNothing(
     expect(r.inventory.workloads).toEqual([])
     expect(r.inventory.externals).toEqual([])
     expect(r.policySet.enforcement).toEqual([])
+    return
   }
+  // what loads is valid: services on IANA protocols with ports in range, enforcement modes
+  for (const p of r.policySet.policies)
+    for (const rule of p.rules)
+      for (const s of rule.services) {
+        if (s.protocol === 'any') continue
+        expect(Number.isInteger(s.protocol) && s.protocol >= 0 && s.protocol <= 255).toBe(true)
+        expect(
+          0 <= s.ports.lo && s.ports.lo <= s.ports.hi && s.ports.hi <= maxPort(s.protocol),
+        ).toBe(true)
+      }
+  for (const e of r.policySet.enforcement)
+    expect(['observe', 'monitor', 'enforce']).toContain(e.mode)
 }
 
 describe('fuzz: every workspace input', () => {
