@@ -17,7 +17,9 @@ const args = process.argv.slice(2)
 const files = args.some((a) => !a.startsWith('-')) ? [] : ['fuzz', 'robustness', 'aws-parquet']
 
 console.log(`fuzz: FC_SEED=${seed} FUZZ_SCALE=${scale}`)
-console.log(`replay: FC_SEED=${seed} FUZZ_SCALE=${scale} npx vitest run <failing file>`)
+console.log(
+  `replay: FC_SEED=${seed} FUZZ_SCALE=${scale} npx vitest run --testTimeout=0 <failing file>`,
+)
 const r = spawnSync('npx', ['vitest', 'run', '--testTimeout=0', ...files, ...args], {
   stdio: 'inherit',
   env: { ...process.env, FC_SEED: seed, FUZZ_SCALE: scale },
