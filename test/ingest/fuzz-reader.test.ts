@@ -277,7 +277,7 @@ describe('fuzz: the flow reader on damaged files', () => {
             }
           },
         ),
-        { seed: SEED, numRuns: runs(150) },
+        { seed: SEED, numRuns: runs(100) },
       )
       // the mutations leave most files readable, and reach the errors too
       expect(seen.size).toBeGreaterThan(5)
@@ -383,7 +383,7 @@ describe('fuzz: the flow reader on damaged files', () => {
           }
         },
       ),
-      { seed: SEED, numRuns: runs(300) },
+      { seed: SEED, numRuns: runs(150) },
     )
   })
 })

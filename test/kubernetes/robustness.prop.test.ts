@@ -226,7 +226,7 @@ describe('edited manifests never crash the analysis', () => {
           expectRealConnections(a.connections)
         },
       ),
-      { seed: SEED, numRuns: runs(40) },
+      { seed: SEED, numRuns: runs(25) },
     )
   })
 })

@@ -109,7 +109,7 @@ describe('fuzz: mutated policy and inventory files', () => {
           }
         },
       ),
-      { seed: SEED, numRuns: runs(150) },
+      { seed: SEED, numRuns: runs(100) },
     )
   })
 })
@@ -203,7 +203,7 @@ describe('fuzz: every workspace input', () => {
           if (!hasErrors(r.diagnostics)) loaded++
         },
       ),
-      { seed: SEED, numRuns: runs(120) },
+      { seed: SEED, numRuns: runs(100) },
     )
     expect(loaded).toBeGreaterThan(0)
   })
@@ -326,7 +326,7 @@ describe('fuzz: every workspace input', () => {
           expectWholeOrNothing(r, [...inventory, ...policy])
         },
       ),
-      { seed: SEED, numRuns: runs(100) },
+      { seed: SEED, numRuns: runs(60) },
     )
   })
 
