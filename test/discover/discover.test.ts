@@ -405,6 +405,7 @@ describe('bulkhead discover', () => {
   it('bad_flags_are_usage_errors', async () => {
     for (const args of [
       ['--expect', 'hourly'],
+      ['--expect', 'constructor'],
       ['--top', 'x'],
       ['-o', 'svg'],
       ['--private-grouping', '40'],

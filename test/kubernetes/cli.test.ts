@@ -51,6 +51,10 @@ describe('bulkhead k8s', () => {
 
   it('eval rejects a bad service and an unknown endpoint', async () => {
     expect((await cli('k8s', 'eval', BASIC, 'shop/web', 'shop/api', 'icmp/8')).code).toBe(1)
+    // a name of Object.prototype is no protocol
+    const proto = await cli('k8s', 'eval', BASIC, 'shop/web', 'shop/api', 'constructor/80')
+    expect(proto.code).toBe(1)
+    expect(proto.stderr).toContain('k8s/bad-connection')
     const r = await cli('k8s', 'eval', BASIC, 'shop/nope', 'shop/api', 'tcp/80')
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('k8s/unknown-endpoint')

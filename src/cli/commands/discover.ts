@@ -58,7 +58,7 @@ function parseExpect(text: string): Expectation[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
-    if (!(part in COVERAGE))
+    if (!Object.hasOwn(COVERAGE, part))
       throw new UsageError(
         `--expect: unknown pattern "${part}"`,
         `use any of: ${Object.keys(COVERAGE).join(', ')}`,

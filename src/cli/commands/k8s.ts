@@ -14,6 +14,7 @@ import {
   findEndpoint,
   formatK8sConnlist,
   importManifests,
+  k8sProtocol,
   loadModel,
   readManifestFiles,
   renderImport,
@@ -33,7 +34,6 @@ import {
 
 const CONNLIST_FORMATS = ['txt', 'text', 'json', 'yaml', 'csv', 'md', 'dot'] as const
 const EVAL_FORMATS = ['text', 'json', 'yaml'] as const
-const PROTOCOLS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 }
 const PROTOCOL_TEXT: Readonly<Record<number, string>> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' }
 
 /** Loads a manifest folder; errors (bad YAML, invalid policies) throw, warnings print to stderr. */
@@ -53,7 +53,7 @@ function load(dir: string): ReturnType<typeof loadModel> {
 /** Parses `tcp/80` (TCP, UDP or SCTP, one port 1–65535). */
 export function parseK8sService(text: string): { protocol: number; port: number } {
   const m = /^([a-zA-Z]+)\/(\d{1,5})$/.exec(text.trim())
-  const protocol = m ? PROTOCOLS[(m[1] as string).toLowerCase()] : undefined
+  const protocol = m ? k8sProtocol((m[1] as string).toUpperCase()) : undefined
   const port = m ? Number(m[2]) : NaN
   if (!m || protocol === undefined || port < 1 || port > 65535) {
     throw new BulkheadError([

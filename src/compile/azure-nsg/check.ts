@@ -206,7 +206,8 @@ function decide(
     (a, b) => a.priority - b.priority,
   )
   for (const r of ordered) {
-    if (r.protocol !== '*' && !(PROTOCOLS[r.protocol] ?? []).includes(protocol)) continue
+    const numbers = Object.hasOwn(PROTOCOLS, r.protocol) ? PROTOCOLS[r.protocol] : undefined
+    if (r.protocol !== '*' && !(numbers ?? []).includes(protocol)) continue
     if (!portMatches(r.ports, protocol, port)) continue
     if (!endpointMatches(r.source, src.ip, src.asgs)) continue
     if (!endpointMatches(r.destination, dst.ip, dst.asgs)) continue
