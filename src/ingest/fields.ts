@@ -6,7 +6,7 @@
  * They avoid regular expressions and `ipaddr.js` on the hot path: AWS VPC files hold hundreds
  * of millions of records.
  */
-import { normalizeIp, type Flow } from '../core/index.js'
+import { normalizeIp, PROTOCOLS, type Flow } from '../core/index.js'
 
 /**
  * Reads a non-negative decimal integer of at most `max` (inclusive) from `text`, digits only
@@ -35,19 +35,16 @@ export function parseProtocolNumber(text: string): number | undefined {
   return parseUint(text, 255)
 }
 
-const PROTOCOL_NAMES: Readonly<Record<string, number>> = {
-  icmp: 1,
-  igmp: 2,
-  tcp: 6,
-  udp: 17,
-  gre: 47,
-  esp: 50,
-  ah: 51,
-  icmpv6: 58,
-  'ipv6-icmp': 58,
-  icmp6: 58,
-  sctp: 132,
-}
+/**
+ * Protocol names flow records use: the policy language's ({@link PROTOCOLS}) and the other
+ * spellings exporters write (`ipv6-icmp` is IANA's keyword for 58, `icmp6` tcpdump's; `igmp`).
+ */
+const PROTOCOL_NAMES: ReadonlyMap<string, number> = new Map([
+  ...Object.entries(PROTOCOLS),
+  ['igmp', 2],
+  ['ipv6-icmp', 58],
+  ['icmp6', 58],
+])
 
 /**
  * A protocol given as an IANA number (`6`) or a name (`tcp`, `udp`, `icmp`, `icmpv6`,
@@ -57,9 +54,8 @@ const PROTOCOL_NAMES: Readonly<Record<string, number>> = {
 export function parseProtocol(text: string): number | undefined {
   const n = parseProtocolNumber(text)
   if (n !== undefined) return n
-  const name = text.trim().toLowerCase()
-  // own keys only: `constructor` is not a protocol
-  return Object.hasOwn(PROTOCOL_NAMES, name) ? PROTOCOL_NAMES[name] : undefined
+  // a Map: `constructor` is no protocol
+  return PROTOCOL_NAMES.get(text.trim().toLowerCase())
 }
 
 /**
