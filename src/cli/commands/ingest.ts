@@ -2,7 +2,8 @@
  * @module `bulkhead ingest [FILE...]`: parse flow files and store them in the workspace store,
  * once per file (by content fingerprint), with progress on a terminal.
  */
-import { existsSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs'
+import { globSync, isDynamicPattern } from 'tinyglobby'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { BulkheadError, type Diagnostic, type Workspace, counted } from '../../core/index.js'
@@ -97,64 +98,20 @@ function readWorkspace(root: string): Workspace {
   return ws
 }
 
-const GLOB_CHARS = /[*?[]/
-
 /**
- * The regular expression of a glob: `*` (within a path segment), `**` (any segments), `?`,
- * `[abc]`, `[a-z]` and `[!a]` (POSIX `fnmatch`; a class never matches `/`); a `[` that opens no
- * class (no `]` after it) is itself.
- * @throws UsageError when a class matches nothing a path could hold (`[z-a]`).
- */
-function globToRegExp(pattern: string): RegExp {
-  let re = ''
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string
-    if (c === '*') {
-      if (pattern[i + 1] === '*') {
-        re += '.*'
-        i++
-        if (pattern[i + 1] === '/') i++
-      } else re += '[^/]*'
-    } else if (c === '?') re += '[^/]'
-    else if (c === '[' && pattern.indexOf(']', i + 2) > 0) {
-      // a class: up to the next `]` (a `]` first in the class is one of its characters)
-      const close = pattern.indexOf(']', i + 2)
-      let body = pattern.slice(i + 1, close)
-      const negate = body.startsWith('!')
-      if (negate) body = body.slice(1)
-      re += `[${negate ? '^/' : ''}${body.replace(/[\\\]^[]/g, (x) => `\\${x}`)}]`
-      i = close
-    } else re += /[.+^${}()|[\\\]]/.test(c) ? `\\${c}` : c
-  }
-  try {
-    return new RegExp(`^${re}$`)
-  } catch (err) {
-    throw new UsageError(
-      `"${pattern}" is not a glob Bulkhead can read (${(err as Error).message})`,
-      'use *, ** and ?, and [a-z] classes with ranges from low to high',
-    )
-  }
-}
-
-/**
- * Expands a glob (absolute path with `*`, `?`, `**`, `[a-z]`) to the files it matches, sorted; a path
- * without glob characters is returned as is (a missing file is reported when it is read).
+ * Expands a glob to the regular files it matches, sorted: an absolute path in tinyglobby's
+ * (picomatch's) syntax, `*` and `?` within a path segment, `**` across segments, classes
+ * `[a-z]` and `[!a]`, braces `{a,b}`; dot files match. A pattern that can match no path
+ * (`[z-a]`) matches nothing, as a pattern matching no file does. A path that is no pattern is
+ * returned as is, so that a missing file is reported when it is read.
+ * @remarks Syntax: https://github.com/SuperchupuDev/tinyglobby and picomatch's globbing
+ * features (https://github.com/micromatch/picomatch#globbing-features).
  */
 export function expandGlob(pattern: string): string[] {
   const posix = pattern.split(path.sep).join('/')
-  if (!GLOB_CHARS.test(posix)) return [pattern]
-  const segments = posix.split('/')
-  const firstGlob = segments.findIndex((s) => GLOB_CHARS.test(s))
-  const base = segments.slice(0, firstGlob).join('/') || '/'
-  if (!existsSync(base)) return []
-  const rest = segments.slice(firstGlob).join('/')
-  const re = globToRegExp(rest)
-  const deep = rest.includes('**') || segments.length - firstGlob > 1
-  const entries = readdirSync(base, { recursive: deep }) as string[]
-  return entries
-    .map((e) => e.split(path.sep).join('/'))
-    .filter((e) => re.test(e))
-    .map((e) => path.join(base, e))
+  if (!isDynamicPattern(posix)) return [pattern]
+  return globSync(posix, { absolute: true, onlyFiles: true, dot: true, expandDirectories: false })
+    .map((f) => path.normalize(f))
     .filter(isRegularFile)
     .sort()
 }
