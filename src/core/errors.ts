@@ -119,6 +119,7 @@ export type ErrorCode =
   | 'store/locked'
   | 'store/open-failed'
   | 'store/recovered'
+  | 'store/bad-counter'
   // discover
   | 'discover/short-window'
   | 'discover/no-flows'

@@ -39,7 +39,12 @@ export interface FlowSource {
  * - `protocol`: IANA protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 132 SCTP).
  * - `start`, `end`: milliseconds since the Unix epoch, UTC; `end >= start`.
  * - `packets`, `bytes`: counts for this record (bytes are octets at the IP layer as the
- *   exporter counted them); 0 when unknown.
+ *   exporter counted them); 0 when unknown. Each is a safe integer, 0 … {@link MAX_COUNTER}
+ *   (2^53 − 1): the largest count a JS number holds exactly. A reader that reads a larger count
+ *   (Zeek's and IPFIX's counters are unsigned 64-bit; a record's two directions are summed)
+ *   skips the record as `bad-counter`; where one flow is merged from several valid records (the
+ *   two halves of a connection, Azure's B/C/E updates) the sum is held at {@link MAX_COUNTER}
+ *   ({@link addCounters}). The store refuses any other value rather than store it wrapped.
  */
 export interface Flow {
   readonly src: string
@@ -62,6 +67,23 @@ export interface Flow {
   /** Labels the format itself gives (Hubble `k8s:app=reviews` → `app=reviews`). */
   readonly srcLabels?: Readonly<Record<string, string>>
   readonly dstLabels?: Readonly<Record<string, string>>
+}
+
+/** Largest `packets` / `bytes` of a {@link Flow}: 2^53 − 1 (`Number.MAX_SAFE_INTEGER`). */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER
+
+/** True when `n` is a valid flow counter: an integer 0 … {@link MAX_COUNTER}. */
+export function isCounter(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0
+}
+
+/**
+ * The sum of two valid counters, held at {@link MAX_COUNTER}: how a flow merged from several
+ * records (the two halves of a connection, Azure's B/C/E updates) adds them up.
+ */
+export function addCounters(a: number, b: number): number {
+  const s = a + b
+  return s <= MAX_COUNTER ? s : MAX_COUNTER
 }
 
 /**

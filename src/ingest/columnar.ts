@@ -9,7 +9,7 @@
  * merge rules, and {@link FlowColumns.toFlows} gives the flows the object path gives (the
  * differential tests in test/ingest/columnar.test.ts hold both to that).
  */
-import type { Flow, ObservedAction, FlowDirection } from '../core/index.js'
+import { addCounters, type Flow, type ObservedAction, type FlowDirection } from '../core/index.js'
 import { EPHEMERAL_FROM, KNOWN_SERVER_PORTS, PAIR_SLACK_MS, PAIR_WINDOW } from './direction.js'
 
 /** Codes of `observedAction` in {@link FlowColumns.action}. */
@@ -425,8 +425,8 @@ function mergeInto(
   out.protocol[r] = cc.protocol[ci] as number
   out.start[r] = Math.min(held.start[a] as number, inp.start[b] as number)
   out.end[r] = Math.max(held.end[a] as number, inp.end[b] as number)
-  out.packets[r] = (held.packets[a] as number) + (inp.packets[b] as number)
-  out.bytes[r] = (held.bytes[a] as number) + (inp.bytes[b] as number)
+  out.packets[r] = addCounters(held.packets[a] as number, inp.packets[b] as number)
+  out.bytes[r] = addCounters(held.bytes[a] as number, inp.bytes[b] as number)
   out.action[r] = cc.action[ci] as number
   out.direction[r] = confident ? DIR_C2S : DIR_UNKNOWN
   out.line[r] = cc.line[ci] as number

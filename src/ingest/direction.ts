@@ -6,7 +6,7 @@
  * themselves, and reading applies this module only to the records they leave `unknown` (a Zeek
  * `OTH` connection seen mid-stream), as it does to every record of the formats above.
  */
-import type { Flow } from '../core/index.js'
+import { addCounters, type Flow } from '../core/index.js'
 
 const TCP = 6
 const UDP = 17
@@ -175,8 +175,8 @@ function merge(a: Flow, b: Flow): Flow {
     protocol: client.protocol,
     start: Math.min(a.start, b.start),
     end: Math.max(a.end, b.end),
-    packets: a.packets + b.packets,
-    bytes: a.bytes + b.bytes,
+    packets: addCounters(a.packets, b.packets),
+    bytes: addCounters(a.bytes, b.bytes),
     observedAction: client.observedAction,
     direction: confident ? 'client-to-server' : 'unknown',
     source: client.source,
@@ -208,7 +208,8 @@ function connectionKey(f: Flow): string {
 /**
  * Pairs the two directions of a connection (AWS VPC emits one record per direction,
  * the reply with swapped addresses and ports) into one client→server flow: packets and bytes
- * summed, `start` the earlier, `end` the later, TCP flags ORed, `source` of the client half.
+ * summed (held at 2^53 − 1, core `addCounters`), `start` the earlier, `end` the later, TCP flags
+ * ORed, `source` of the client half.
  * Synchronous: {@link DirectionPairer.push} appends what is ready to an output array, so reading
  * can run it in a plain loop over a batch of flows.
  *

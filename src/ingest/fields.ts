@@ -6,7 +6,7 @@
  * They avoid regular expressions and `ipaddr.js` on the hot path: AWS VPC files hold hundreds
  * of millions of records.
  */
-import { normalizeIp, PROTOCOLS, type Flow } from '../core/index.js'
+import { isCounter, normalizeIp, PROTOCOLS, type Flow } from '../core/index.js'
 
 /**
  * Reads a non-negative decimal integer of at most `max` (inclusive) from `text`, digits only
@@ -179,7 +179,8 @@ export function parseCounter(text: string): number | undefined {
 
 /**
  * Checks the {@link Flow} invariants (core/flow.ts): canonical addresses, ports 0–65535,
- * protocol 0–255, integer times with `end >= start`, finite non-negative counters.
+ * protocol 0–255, integer times with `end >= start`, counters that are safe integers 0 … 2^53 − 1
+ * ({@link isCounter}).
  * @returns the first violated invariant's name, or undefined when the flow is valid.
  * Used by the tests and usable as a last guard by any parser.
  */
@@ -191,8 +192,8 @@ export function flowInvariantViolation(f: Flow): string | undefined {
   if (!Number.isInteger(f.protocol) || f.protocol < 0 || f.protocol > 255) return 'protocol-range'
   if (!Number.isFinite(f.start) || !Number.isFinite(f.end)) return 'time-not-finite'
   if (f.end < f.start) return 'end-before-start'
-  if (!Number.isFinite(f.packets) || f.packets < 0) return 'packets-range'
-  if (!Number.isFinite(f.bytes) || f.bytes < 0) return 'bytes-range'
+  if (!isCounter(f.packets)) return 'packets-range'
+  if (!isCounter(f.bytes)) return 'bytes-range'
   if (
     f.tcpFlags !== undefined &&
     (!Number.isInteger(f.tcpFlags) || f.tcpFlags < 0 || f.tcpFlags > 0xfff)

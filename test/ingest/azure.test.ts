@@ -206,6 +206,23 @@ describe('Azure: one flow per connection from its B, C and E tuples', () => {
     expect(ctx.stats.notes).toEqual({ 'merged-tuples': 3 })
   })
 
+  it('counters above 2^53 - 1: a tuple summing past it is a bad counter, a merged flow is held at it', async () => {
+    const M = Number.MAX_SAFE_INTEGER
+    const doc = nsg([
+      { m1: [t(1700000000, 'E', `${String(M)},1,1,1`)] }, // packets M + 1
+      { m1: [t(1700000000, 'E', `1,${String(M - 1)},0,1`, 50001)] }, // bytes M: kept
+      { m1: [t(1700000000, 'B', ',,,', 50002)] },
+      { m1: [t(1700000060, 'C', `${String(M)},${String(M)},0,0`, 50002)] },
+      { m1: [t(1700000120, 'E', '2,3,0,0', 50002)] },
+    ])
+    const { flows, ctx } = await runParser(azureNsgParser, doc, { file: 'b.json' })
+    expect(flows.map((f) => [f.srcPort, f.packets, f.bytes])).toEqual([
+      [50001, 1, M],
+      [50002, M, M],
+    ])
+    expect(ctx.stats.skipped).toEqual({ 'bad-counter': 1 })
+  })
+
   it('the same tuple at two interfaces is two flows', async () => {
     const doc = nsg([
       { m1: [t(1700000000, 'B')], m2: [t(1700000000, 'B')] },

@@ -972,6 +972,30 @@ describe.skipIf(!existsSync(ZEEK_CORPUS))(
   },
 )
 
+/** `flows` paired by DirectionPairer and by ColumnPairer, with the pair counts of each. */
+function pairBothWays(
+  flows: readonly Flow[],
+  window: number,
+): { objects: Flow[]; columns: Flow[]; pairedObjects: number; pairedColumns: number } {
+  const objects = new DirectionPairer({ window })
+  const expected: Flow[] = []
+  for (const f of flows) objects.push(f, expected)
+  objects.flush(expected)
+  const table = new StringTable()
+  const inp = new FlowColumns('aws-vpc', 't.log', table, 16)
+  for (const f of flows) inp.pushFlow(f)
+  const out = new FlowColumns('aws-vpc', 't.log', table, 16)
+  const pairer = new ColumnPairer('aws-vpc', 't.log', table, { window })
+  for (let i = 0; i < inp.n; i++) pairer.push(inp, i, out)
+  pairer.flush(out)
+  return {
+    objects: expected,
+    columns: out.toFlows(),
+    pairedObjects: objects.paired,
+    pairedColumns: pairer.paired,
+  }
+}
+
 describe('ColumnPairer equals DirectionPairer', () => {
   const flowArb = fc.record({
     src: fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '2001:db8::1'),
@@ -1029,29 +1053,45 @@ describe('ColumnPairer equals DirectionPairer', () => {
             if (r.dstName !== undefined) f.dstName = r.dstName
             return f
           })
-          const objects = new DirectionPairer({ window })
-          const expected: Flow[] = []
-          for (const f of flows) objects.push(f, expected)
-          objects.flush(expected)
-          const table = new StringTable()
-          const inp = new FlowColumns('aws-vpc', 't.log', table, 16)
-          for (const f of flows) inp.pushFlow(f)
-          const out = new FlowColumns('aws-vpc', 't.log', table, 16)
-          const pairer = new ColumnPairer('aws-vpc', 't.log', table, { window })
-          for (let i = 0; i < inp.n; i++) pairer.push(inp, i, out)
-          pairer.flush(out)
+          const both = pairBothWays(flows, window)
           // reading orients what pairing left without a direction once more (read.ts `finish`)
-          expect(out.toFlows()).toStrictEqual(
-            expected.map((f) => (f.direction === 'unknown' ? orient(f) : f)),
+          expect(both.columns).toStrictEqual(
+            both.objects.map((f) => (f.direction === 'unknown' ? orient(f) : f)),
           )
-          expect(pairer.paired).toBe(objects.paired)
-          pairedTotal += objects.paired
+          expect(both.pairedColumns).toBe(both.pairedObjects)
+          pairedTotal += both.pairedObjects
         },
       ),
       { seed: SEED, numRuns: 400 },
     )
     // the generator does make pairs: the property is not vacuous
     expect(pairedTotal).toBeGreaterThan(300)
+  })
+
+  it('the counters of two paired halves are summed and held at 2^53 - 1 (a flow counter)', () => {
+    const M = Number.MAX_SAFE_INTEGER
+    const half = (src: string, dst: string, sp: number, dp: number, line: number): Flow => ({
+      src,
+      dst,
+      srcPort: sp,
+      dstPort: dp,
+      protocol: 6,
+      start: 1000,
+      end: 2000,
+      packets: M - 1,
+      bytes: M,
+      observedAction: 'accept',
+      direction: 'unknown',
+      source: { format: 'aws-vpc', file: 't.log', line },
+    })
+    const flows = [
+      half('10.0.0.1', '10.0.0.2', 40000, 443, 1),
+      half('10.0.0.2', '10.0.0.1', 443, 40000, 2),
+    ]
+    const both = pairBothWays(flows, 4)
+    for (const got of [both.objects, both.columns]) {
+      expect(got.map((f) => [f.packets, f.bytes])).toEqual([[M, M]])
+    }
   })
 
   it('a string has one code whether it came as text or as an IPv4 number', () => {

@@ -243,6 +243,16 @@ describe('conntrack malformed lines', () => {
       'bad-counter',
     ],
     [
+      'a byte sum above 2^53 - 1 (each 64-bit counter valid)',
+      'udp 17 10 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 packets=1 bytes=9007199254740991 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1 packets=1 bytes=1',
+      'bad-counter',
+    ],
+    [
+      'a 64-bit counter above 2^53 - 1',
+      'udp 17 10 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 packets=18446744073709551615 bytes=1 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1',
+      'bad-counter',
+    ],
+    [
       'bad start',
       'udp 17 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 [start=soon]',
       'bad-timestamp',

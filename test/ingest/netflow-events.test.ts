@@ -48,6 +48,14 @@ function merger(maxOpen?: number): { m: FirewallEventMerger; notes: string[] } {
 }
 
 describe('FirewallEventMerger (Cisco NSEL events → one flow per connection)', () => {
+  it('holds the updates sum at 2^53 - 1, a flow counter', () => {
+    const M = Number.MAX_SAFE_INTEGER
+    const { m } = merger()
+    expect(m.add(flow({ bytes: M, packets: M - 1 }), ev('update'))).toEqual([])
+    expect(m.add(flow({ bytes: 5, packets: 5 }), ev('update'))).toEqual([])
+    expect(m.end().map((f) => [f.packets, f.bytes])).toEqual([[M, M]])
+  })
+
   it('folds create, updates and teardown into one flow with the teardown total', () => {
     const { m, notes } = merger()
     expect(m.add(flow({ start: T0, end: T0 }), ev('create'))).toEqual([])

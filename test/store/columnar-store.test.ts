@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { Flow } from '../../src/core/index.js'
+import { BulkheadError, type Flow } from '../../src/core/index.js'
 import { FlowColumns, StringTable } from '../../src/ingest/columnar.js'
 import { readFlowBatches, readFlowColumns } from '../../src/ingest/read.js'
 import { openDuckDbStore } from '../../src/store/index.js'
@@ -138,4 +138,66 @@ describe('the store column path', () => {
     }
     expect(stored[1]).toStrictEqual(stored[0])
   }, 60_000)
+
+  it('a counter outside 0 … 2^53 - 1 is refused (store/bad-counter) on both paths, never stored wrapped', async () => {
+    const table = new StringTable()
+    const base: Flow = {
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      srcPort: 40000,
+      dstPort: 443,
+      protocol: 6,
+      start: 1_790_000_000_000,
+      end: 1_790_000_000_000,
+      packets: 1,
+      bytes: 1,
+      observedAction: 'accept',
+      direction: 'client-to-server',
+      source: { format: 'zeek', file: 'x.log', line: 1 },
+    }
+    const max = { ...base, packets: Number.MAX_SAFE_INTEGER, bytes: Number.MAX_SAFE_INTEGER }
+    const bad: Flow[] = [
+      { ...base, bytes: 2 ** 64 }, // wrapped to 0 before
+      { ...base, packets: 2 ** 64 + 2 ** 12 },
+      { ...base, bytes: 2 ** 53 },
+      { ...base, packets: -1 },
+      { ...base, bytes: 1.5 },
+      { ...base, packets: Number.NaN },
+    ]
+    const instance = await DuckDBInstance.create(':memory:')
+    const conn: DuckDBConnection = await instance.connect()
+    const codeOf = (e: unknown): unknown =>
+      e instanceof BulkheadError ? e.diagnostics.map((d) => d.code) : e
+    try {
+      await ensureSchema(conn, ':memory:')
+      for (const sql of STAGE_DDL) await conn.run(sql)
+      const w = await FlowWriter.open(conn, 2048)
+      w.add(max)
+      for (const f of bad) {
+        let thrown: unknown
+        try {
+          w.add(f)
+        } catch (e) {
+          thrown = e
+        }
+        expect(codeOf(thrown), JSON.stringify(f)).toEqual(['store/bad-counter'])
+        const c = new FlowColumns('zeek', 'x.log', table, 16)
+        c.pushFlow(max)
+        c.pushFlow(f)
+        const e: unknown = await w.appendColumns(c).then(
+          () => undefined,
+          (err: unknown) => err,
+        )
+        expect(codeOf(e), JSON.stringify(f)).toEqual(['store/bad-counter'])
+      }
+      expect(await w.finish()).toBe(1)
+      const back = (
+        await conn.runAndReadAll('SELECT packets::VARCHAR AS p, bytes::VARCHAR AS b FROM flows')
+      ).getRowObjectsJS()
+      expect(back).toEqual([{ p: '9007199254740991', b: '9007199254740991' }])
+    } finally {
+      conn.closeSync()
+      instance.closeSync()
+    }
+  })
 })

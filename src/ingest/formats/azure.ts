@@ -5,7 +5,7 @@
  * @see https://learn.microsoft.com/azure/network-watcher/nsg-flow-logs-tutorial (the tuple fields:
  *   "the source IP address that the flow originated from")
  */
-import type { Flow, ObservedAction } from '../../core/index.js'
+import { addCounters, isCounter, type Flow, type ObservedAction } from '../../core/index.js'
 import { parseAddress, parseCounter, parsePort, parseProtocolNumber, parseUint } from '../fields.js'
 import { cutJsonRecords, jsonErrorOffset, type CutJson } from '../json-objects.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
@@ -319,6 +319,10 @@ function parseTuple(
     const [p1 = 0, b1 = 0, p2 = 0, b2 = 0] = c as number[]
     packets = p1 + p2
     bytes = b1 + b2
+    if (!isCounter(packets) || !isCounter(bytes)) {
+      skip(ctx, 'bad-counter', where, t)
+      return undefined
+    }
   }
   const ms = kind === 'nsg' ? ts * 1000 : ts
   const flow: Flow = {
@@ -380,8 +384,8 @@ function foldTuple(
     ...held,
     start: Math.min(held.start, flow.start),
     end: Math.max(held.end, flow.end),
-    packets: held.packets + flow.packets,
-    bytes: held.bytes + flow.bytes,
+    packets: addCounters(held.packets, flow.packets),
+    bytes: addCounters(held.bytes, flow.bytes),
   }
   if (state === 'E') {
     open.delete(key)

@@ -9,7 +9,7 @@
  *  src= dst= (sport= dport= | type= code= id=) packets=? bytes=? [UNREPLIED]?
  *  src= dst= … packets=? bytes=? [ASSURED]? mark= … delta-time=? [start=CTIME]? [stop=CTIME]? use=`.
  */
-import { normalizeIp, type Flow } from '../../core/index.js'
+import { isCounter, normalizeIp, type Flow } from '../../core/index.js'
 import { MAX_OPEN_CONNECTIONS, note, skip, type LineParser, type ParseContext } from '../types.js'
 
 /** Latest time we accept, ms since the epoch (year 9999). */
@@ -300,7 +300,7 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     packets += pk ?? 0
     bytes += by ?? 0
   }
-  if (!Number.isFinite(packets) || !Number.isFinite(bytes)) return 'bad-counter'
+  if (!isCounter(packets) || !isCounter(bytes)) return 'bad-counter'
 
   // the connection's age: delta-time, else what [start=]/[stop=] span (a difference of two
   // local times is right in any zone)

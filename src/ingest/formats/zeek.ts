@@ -10,6 +10,7 @@
  * shared/docs/FLOW-FORMATS.md "Zeek conn.log".
  */
 import {
+  isCounter,
   isIcmpReply,
   normalizeIp,
   type Flow,
@@ -222,7 +223,8 @@ const MAX_COUNT_TEXT = '18446744073709551615'
 /**
  * A non-negative count (`count` type: an unsigned 64-bit integer, so at most 2^64 − 1; a JSON
  * number of 2^64 or more as JSON reads it is malformed, so no sum of two counts overflows to
- * Infinity). Returns undefined when unset, NaN when malformed.
+ * Infinity). Returns undefined when unset, NaN when malformed. A count (or the sum of a
+ * connection's two directions) above a flow counter's 2^53 − 1 makes the record `bad-counter`.
  */
 function parseCount(v: Value): number | undefined {
   if (v === undefined || v === '') return undefined
@@ -364,6 +366,11 @@ function toFlow(get: Getter, ctx: ParseContext, line: number, text: string): Flo
     origIpBytes !== undefined || respIpBytes !== undefined
       ? (origIpBytes ?? 0) + (respIpBytes ?? 0)
       : (origBytes ?? 0) + (respBytes ?? 0)
+  // a flow counter is a safe integer (core/flow.ts); two 64-bit counts can sum beyond it
+  if (!isCounter(packets) || !isCounter(bytes)) {
+    skip(ctx, 'bad-counter', where, text)
+    return undefined
+  }
 
   const state = get(['conn_state'])
   const stateText = typeof state === 'string' ? state.toUpperCase() : undefined
@@ -584,7 +591,8 @@ export class ZeekLineReader implements LineReader {
  * Every data line is either emitted (counted in `stats.records`) or skipped with a reason:
  * `missing-address`, `bad-address`, `missing-protocol`, `unknown-protocol` (`unknown_transport`
  * without `ip_proto`), `bad-protocol`, `bad-port`, `missing-port`, `bad-icmp-type`,
- * `bad-timestamp`, `bad-duration`, `bad-counter`, `field-count-mismatch`, `no-fields-header`,
+ * `bad-timestamp`, `bad-duration`, `bad-counter` (malformed, or a packet or byte sum above
+ * 2^53 − 1), `field-count-mismatch`, `no-fields-header`,
  * `bad-json`. JSON records whose `_path` is not `conn` (one stream of every log, as
  * json-streaming-logs writes) are noted as `other-zeek-log`.
  *

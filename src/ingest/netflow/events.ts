@@ -21,7 +21,7 @@
  * of the input: the creation, updates and their counters so far), `open-evicted` (more than
  * {@link MAX_OPEN_CONNECTIONS} open at once: the least recently seen is given out).
  */
-import type { Flow } from '../../core/flow.js'
+import { addCounters, type Flow } from '../../core/flow.js'
 import { MAX_OPEN_CONNECTIONS } from '../types.js'
 
 /** One event of a firewall connection, as the decoder reads it from an NSEL record. */
@@ -77,8 +77,8 @@ export class FirewallEventMerger {
         ? { flow, bytes: delta ? flow.bytes : 0, packets: delta ? flow.packets : 0 }
         : {
             flow: fold(held.flow, flow),
-            bytes: held.bytes + (delta ? flow.bytes : 0),
-            packets: held.packets + (delta ? flow.packets : 0),
+            bytes: delta ? addCounters(held.bytes, flow.bytes) : held.bytes,
+            packets: delta ? addCounters(held.packets, flow.packets) : held.packets,
           }
     if (event.kind === 'teardown') {
       this.close(key)
