@@ -146,6 +146,27 @@ describe('aws-vpc parser', () => {
     expect(ctx.stats.examples[0]?.where).toBe('test.log:2')
   })
 
+  it('a version token that is no version (2-99) is bad-version, whatever the token count', async () => {
+    const rest =
+      '123456789010 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 60 1700000000 1700000060 ACCEPT OK'
+    const lines = ['2', '5', '99', '0', '1', '100', 'v2', '-', '{"version":2,', '2.0'].map(
+      (v) => `${v} ${rest}`,
+    )
+    const { flows, ctx } = await runParser(awsVpcParser, lines.join('\n') + '\n')
+    expect(flows.map((f) => f.source.line)).toEqual([1, 2, 3])
+    expect(ctx.stats.skipped).toEqual({ 'bad-version': 7 })
+    expect(ctx.stats.examples[0]).toMatchObject({ where: 'test.log:4', reason: 'bad-version' })
+    // a custom format's version is the highest among its fields: a v5 header, a 5 in the record
+    const v5 = await runParser(
+      awsVpcParser,
+      'version srcaddr dstaddr srcport dstport protocol packets bytes start end action\n' +
+        '5 10.0.0.1 10.0.0.2 40000 443 6 1 60 1700000000 1700000060 ACCEPT\n' +
+        'x 10.0.0.1 10.0.0.2 40000 443 6 1 60 1700000000 1700000060 ACCEPT\n',
+    )
+    expect(v5.flows).toHaveLength(1)
+    expect(v5.ctx.stats.skipped).toEqual({ 'bad-version': 1 })
+  })
+
   it('a port written "-" (not computed) on TCP, UDP or SCTP is no-port; elsewhere it is 0', async () => {
     const r = (proto: number, sport: string, dport: string): string =>
       `2 123456789010 eni-1 10.0.0.1 10.0.0.2 ${sport} ${dport} ${String(proto)} 1 60 1700000000 1700000060 ACCEPT OK`

@@ -311,6 +311,21 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
     )
   }, 120_000)
 
+  it('a record whose version is none (0, 100, "-", text) is bad-version on both paths', async () => {
+    const rest =
+      '123456789010 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 60 1700000000 1700000060 ACCEPT OK'
+    const file = write(
+      ['2', '0', '100', '-', 'x', '05', '1'].map((v) => `${v} ${rest}`).join('\n') + '\n',
+    )
+    const { flows, summaries } = await agree(file, {
+      format: 'aws-vpc',
+      strict: false,
+      pair: false,
+    })
+    expect(flows.map((f) => f.source.line)).toEqual([1, 6])
+    expect(summaries[0]?.stats.skipped).toEqual({ 'bad-version': 5 })
+  })
+
   it('ICMP records without a type (ports 0 0) are read as echo requests on both paths', async () => {
     // AWS "Flow log record examples": a ping and its response, both written with ports 0 0
     const file = write(

@@ -105,6 +105,7 @@ export const AWS_FIELD_NAMES: ReadonlySet<string> = new Set([
 /** Column indexes of the fields the parser uses; -1 when absent. */
 interface Layout {
   readonly n: number
+  readonly version: number
   readonly src: number
   readonly dst: number
   readonly srcPort: number
@@ -128,6 +129,7 @@ function layoutOf(names: readonly string[]): Layout {
   const at = (n: string): number => names.indexOf(n)
   return {
     n: names.length,
+    version: at('version'),
     src: at('srcaddr'),
     dst: at('dstaddr'),
     srcPort: at('srcport'),
@@ -211,6 +213,22 @@ function tokenize(line: string): number {
   starts[k++] = pos
   starts[k] = n + 1
   return line.indexOf('\t') < 0 ? k : -1
+}
+
+/**
+ * Largest `version` read as one: AWS numbers the versions that added fields 2, 3, 4, 5 (VPC) and
+ * 6 (Transit Gateway); a record's `version` is 2 in the default format, and in a custom one the
+ * highest version among its fields (Amazon VPC user guide, "Flow log records", available
+ * fields). Room is left for versions AWS adds.
+ */
+const MAX_VERSION = 99
+
+/**
+ * True when `v` (a decimal read with {@link MAX_VERSION} as its maximum, negative when not one)
+ * is a version AWS can write: 2 … {@link MAX_VERSION}.
+ */
+function plausibleVersion(v: number): boolean {
+  return v >= 2
 }
 
 /** Non-negative decimal in `line[a, b)`, at most `max`; -1 for `-`; -2 when malformed. */
@@ -298,6 +316,11 @@ export class AwsLineReader implements LineReader {
       }
     }
     const L = this.layout
+    if (L.version >= 0 && !plausibleVersion(uintAt(line, L.version, MAX_VERSION))) {
+      // a line of something else that happens to have the layout's token count
+      skip(ctx, 'bad-version', `${file}:${lineNo}`, raw)
+      return undefined
+    }
     if (L.logStatus >= 0 && !tokenIs(line, L.logStatus, 'OK')) {
       if (tokenIs(line, L.logStatus, 'NODATA')) {
         note(ctx, 'nodata')
@@ -435,7 +458,11 @@ export class AwsLineReader implements LineReader {
  *   only `flow-direction` tells: `egress` → `srcName`, `ingress` → `dstName`; otherwise unused.
  * - `direction` is `unknown`: reading orients and pairs the two halves (`direction.ts`).
  *
- * Skip reasons: `field-count`, `bad-log-status`, `bad-address`, `bad-port`, `no-port`,
+ * - `version`, when the layout has it, must be a plausible version (a decimal 2–99: 2 in the
+ *   default format, the highest version among the fields in a custom one), else the line is
+ *   not a record of the layout (`bad-version`), however many tokens it has.
+ *
+ * Skip reasons: `field-count`, `bad-version`, `bad-log-status`, `bad-address`, `bad-port`, `no-port`,
  * `bad-protocol`, `no-protocol` (the format has no `protocol` field), `bad-counter`, `bad-time`,
  * `no-time`, `end-before-start`, `bad-action`, `bad-fields` (unusable `--fields`).
  */
@@ -515,7 +542,7 @@ const ADDRESS = 2
 function rolesOf(L: Layout): Uint8Array {
   const roles = new Uint8Array(L.n)
   for (const i of [L.src, L.dst, L.pktSrc, L.pktDst]) if (i >= 0) roles[i] = ADDRESS
-  for (const i of [L.srcPort, L.dstPort, L.protocol, L.packets, L.bytes, L.start, L.end])
+  for (const i of [L.version, L.srcPort, L.dstPort, L.protocol, L.packets, L.bytes, L.start, L.end])
     if (i >= 0) roles[i] = DECIMAL
   if (L.tcpFlags >= 0) roles[L.tcpFlags] = DECIMAL
   return roles
@@ -670,6 +697,8 @@ export class AwsColumnReader extends ColumnLineReader {
     if ((c0 >= 97 && c0 <= 122) || c0 === 36 || buf[e - 1] === 13) return false
     if (!scanLine(buf, a, e, this.roles)) return false
     const L = this.layout as Layout
+    // a version that is none: the line reader skips it (bad-version)
+    if (L.version >= 0 && !plausibleVersion(decimal(L.version, MAX_VERSION))) return false
     if (L.logStatus >= 0 && !wordIs(buf, L.logStatus, W_OK)) return false
     const ps = L.pktSrc >= 0 && !wordIs(buf, L.pktSrc, W_DASH) ? L.pktSrc : L.src
     const pd = L.pktDst >= 0 && !wordIs(buf, L.pktDst, W_DASH) ? L.pktDst : L.dst
