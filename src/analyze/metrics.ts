@@ -13,10 +13,12 @@
 import {
   formatRuleRef,
   formatService,
+  hasRealTime,
   parseIp,
   type EnforcementMode,
   type Inventory,
   type PolicySet,
+  type TimedAddress,
   type Workload,
 } from '../core/index.js'
 import type { DependencyMap } from '../discover/types.js'
@@ -106,7 +108,13 @@ export interface MetricsResult {
     readonly policy: LateralFigures
     readonly rollout: RolloutProgress
   } | null
-  /** Observed workload-to-workload edges (and their flows) no live rule allows; null without a map. */
+  /**
+   * Observed workload-to-workload edges (and their flows) no live rule allows; null without a map.
+   * An edge is judged between the two workloads' addresses held at its `firstSeen`; an edge whose
+   * flows have no real time (core `hasRealTime`: Zeek's masked timestamps, start 0) at `now`
+   * instead, not at 1970-01-01; where no pair of addresses holds at that instant (an address
+   * held only for a time), each pair at the nearest instant both hold ({@link jointInstant}).
+   */
   readonly unexpectedEastWest: {
     readonly edges: number
     readonly flows: number
@@ -234,18 +242,24 @@ export function answerMetrics(query: MetricsQuery): MetricsResult {
       const b = byName.get(d.name)
       if (!a || !b) continue
       checked++
-      const at = e.firstSeen
-      const addrs = (w: Workload): string[] => {
-        const held = w.addresses.filter((x) => addressHoldsAt(x, at)).map((x) => x.ip)
-        return held.length > 0 ? held : w.addresses.map((x) => x.ip)
+      const at = hasRealTime(e.firstSeen) ? e.firstSeen : now
+      // the address pairs (same family) both held at `at`; else every pair, each judged at the
+      // nearest instant both hold
+      const pairs: [TimedAddress, TimedAddress, number][] = []
+      const later: [TimedAddress, TimedAddress, number][] = []
+      for (const x of a.addresses) {
+        for (const y of b.addresses) {
+          if (parseIp(x.ip)?.family !== parseIp(y.ip)?.family) continue
+          if (addressHoldsAt(x, at) && addressHoldsAt(y, at)) pairs.push([x, y, at])
+          else {
+            const t = jointInstant(x, y, at)
+            if (t !== undefined) later.push([x, y, t])
+          }
+        }
       }
       let ok = false
-      for (const x of addrs(a)) {
-        for (const y of addrs(b)) {
-          if (parseIp(x)?.family !== parseIp(y)?.family) continue
-          const code = index.decide(x, y, e.protocol, e.dstPort, at)
-          if (isAllowedCode(code)) ok = true
-        }
+      for (const [x, y, t] of pairs.length > 0 ? pairs : later) {
+        if (isAllowedCode(index.decide(x.ip, y.ip, e.protocol, e.dstPort, t))) ok = true
       }
       if (ok) continue
       edges++
@@ -285,6 +299,17 @@ export function answerMetrics(query: MetricsQuery): MetricsResult {
     expiringWithinDays: expiringDays,
     expiredRules: count('lint/expired'),
   }
+}
+
+/**
+ * The instant (ms) nearest `prefer` at which both addresses hold (`from <= t < to`, core
+ * `TimedAddress`): `prefer` itself when both hold then; undefined when they never hold together.
+ */
+export function jointInstant(x: TimedAddress, y: TimedAddress, prefer: number): number | undefined {
+  const lo = Math.max(x.from ?? -Infinity, y.from ?? -Infinity)
+  const hi = Math.min(x.to ?? Infinity, y.to ?? Infinity)
+  if (!(lo < hi)) return undefined
+  return Math.min(Math.max(prefer, lo), hi - 1)
 }
 
 /** `openLateralPaths` → `open_lateral_paths`, for label values. */

@@ -13,6 +13,7 @@ import {
 } from '../../src/core/index.js'
 import type { DependencyMap, Edge } from '../../src/discover/index.js'
 import { answerMetrics, renderPrometheus, sensitiveKinds } from '../../src/analyze/index.js'
+import { jointInstant } from '../../src/analyze/metrics.js'
 import { cli } from '../helpers/cli.js'
 import { BLAST_ESTATE, loadBlastEstate } from './blast-estate.js'
 
@@ -144,6 +145,43 @@ describe('answerMetrics', () => {
       answerMetrics({ inventory, policySet: openPolicy, now: NOW, dependencyMap: map })
         .unexpectedEastWest?.edges,
     ).toBe(1)
+  })
+
+  it('unexpected east-west: an edge with no real time is judged at now, not 1970; an address held for a time matches', () => {
+    const DAY = 86_400_000
+    // api-1 holds its address only from ten days ago (IP reuse)
+    const timed: Inventory = {
+      ...inventory,
+      workloads: inventory.workloads.map((w) =>
+        w.name === 'api-1' ? { ...w, addresses: [{ ip: '10.0.2.21', from: NOW - 10 * DAY }] } : w,
+      ),
+    }
+    const at = (e: Edge, t: number): Edge => ({ ...e, firstSeen: t, lastSeen: t })
+    const map: DependencyMap = {
+      window: { start: NOW - 30 * DAY, end: NOW },
+      entities: [wl('web-1'), wl('api-1'), wl('db-1')],
+      edges: [
+        at(edge('web-1', 'api-1', 8443, 3), 0), // no real time (start 0)
+        edge('web-1', 'api-1', 8443, 4), // seen while api-1 held the address
+        at(edge('web-1', 'api-1', 8443, 5), NOW - 20 * DAY), // before it did: nearest instant
+        at(edge('web-1', 'db-1', 5432, 6), 0), // no rule allows it, timed or not
+      ],
+      sources: [],
+      diagnostics: [],
+    }
+    const m = answerMetrics({ inventory: timed, policySet, now: NOW, dependencyMap: map })
+    expect(m.unexpectedEastWest).toMatchObject({ edges: 1, flows: 6, checkedEdges: 4 })
+    expect(m.unexpectedEastWest?.examples.map((e) => `${e.src}>${e.dst}`)).toEqual(['web-1>db-1'])
+  })
+
+  it('jointInstant: the preferred instant when both addresses hold, else the nearest one', () => {
+    const x = { ip: '10.0.0.1', from: 100, to: 200 }
+    const y = { ip: '10.0.0.2', from: 150 }
+    expect(jointInstant(x, y, 160)).toBe(160)
+    expect(jointInstant(x, y, 0)).toBe(150)
+    expect(jointInstant(x, y, 1000)).toBe(199)
+    expect(jointInstant(x, { ip: '10.0.0.2', from: 200 }, 0)).toBeUndefined()
+    expect(jointInstant({ ip: 'a' }, { ip: 'b' }, 0)).toBe(0)
   })
 
   it('exceptions, emergency rules, owners and expiry', () => {

@@ -8,6 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { LintOutput } from '../../src/cli/commands/lint.js'
 import type { SimulateOutput } from '../../src/cli/commands/simulate.js'
 import type { PolicyDiff } from '../../src/policy/diff.js'
 import { loadWorkspace } from '../../src/policy/files.js'
@@ -238,6 +239,27 @@ describe('diff and flows with no real time', () => {
     expect(s.flows).toMatchObject({ flows: 2, untimedLeftOut: 3 })
     expect((await diff('--at', '2026-11-03', '-o', 'json')).flows).not.toHaveProperty(
       'untimedLeftOut',
+    )
+  })
+})
+
+describe('lint and flows with no real time', () => {
+  it('--since/--until leave them out of the rule hits and say how many', async () => {
+    const json = async (...args: string[]): Promise<LintOutput> => {
+      const r = await cli('lint', '-w', ws, '-o', 'json', ...args)
+      expect(r.code, r.stderr).not.toBe(1)
+      return JSON.parse(r.stdout) as LintOutput
+    }
+    const until = await json('--until', '2030-01-01')
+    expect(until.flows).toMatchObject({ from: 'store', count: 2, untimedLeftOut: 3 })
+    expect((await json('--since', '2026-11-01')).flows).toMatchObject({ untimedLeftOut: 3 })
+    // no window: every flow judged, nothing left out
+    const all = await json()
+    expect(all.flows?.count).toBe(5)
+    expect(all.flows?.untimedLeftOut).toBeUndefined()
+    const text = await cli('lint', '-w', ws, '--until', '2030-01-01')
+    expect(text.stdout).toContain(
+      'unused rules judged over 2 flows from the store (3 stored flows with no real time left out',
     )
   })
 })

@@ -38,6 +38,12 @@ export interface LintOutput {
     readonly from: 'files' | 'store'
     readonly what: string
     readonly count: number
+    /**
+     * With `--since`/`--until`: the stored flows with no real time (start 0, core `NO_TIME_MS`)
+     * left out of the rule hits, since no window can place them (as `simulate`'s
+     * `source.untimedLeftOut`).
+     */
+    readonly untimedLeftOut?: number
     /** Malformed records of the files skipped while reading, by reason (files only). */
     readonly skipped?: Readonly<Record<string, number>>
     /** Unusable files (files only): the others were judged; the run exits 1. */
@@ -73,12 +79,19 @@ export const LINT_SARIF_RULES: Readonly<Record<string, SarifRuleInfo>> = Object.
   ]),
 )
 
+/** The text note of stored flows a window left out for having no real time; '' when none. */
+function untimedLeftOut(n: number | undefined): string {
+  return n !== undefined && n > 0
+    ? ` (${counted(n, 'stored flow')} with no real time left out: no window can place them)`
+    : ''
+}
+
 function renderText(o: LintOutput, findings: readonly LintFinding[]): string {
   const lines = findings.map((f) => formatDiagnostic(f))
   const unused =
     o.flows === null
       ? 'unused rules not checked: no flows (pass --flows FILE..., or ingest into the store)'
-      : `unused rules judged over ${counted(o.flows.count, 'flow')} from ${o.flows.from === 'store' ? 'the store' : o.flows.what}`
+      : `unused rules judged over ${counted(o.flows.count, 'flow')} from ${o.flows.from === 'store' ? 'the store' : o.flows.what}${untimedLeftOut(o.flows.untimedLeftOut)}`
   lines.push(`${counted(o.errors, 'error')}, ${counted(o.warnings, 'warning')}; ${unused}`)
   return lines.join('\n')
 }
@@ -174,6 +187,7 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
           from: fed.from,
           what: fed.what,
           count: report.flows,
+          ...(fed.untimedLeftOut !== undefined ? { untimedLeftOut: fed.untimedLeftOut } : {}),
           ...(fed.read ? { skipped: fed.read.skipped } : {}),
           ...(fed.files ? { failed: fed.files.failed } : {}),
         }
