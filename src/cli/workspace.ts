@@ -139,7 +139,10 @@ export async function requireWorkspace(cmd: Command): Promise<void> {
 
 /**
  * Parses `now`, an ISO-8601 time (`T` or a space between date and time; without a zone, UTC), a
- * date (midnight UTC) or epoch seconds into ms since the epoch.
+ * date (midnight UTC) or epoch seconds into ms since the epoch. Every four-digit year is the
+ * year it says in the proleptic Gregorian calendar, as ISO 8601 and `Date.parse` read it: years
+ * 0000–1969 give negative times (a store may hold flows of devices whose clock was never set).
+ * @throws UsageError (`cli/usage`) for anything else, and for a day the calendar does not have.
  */
 export function parseTime(text: string): number {
   if (text === 'now') return Date.now()
@@ -151,9 +154,9 @@ export function parseTime(text: string): number {
   const ms = Date.parse(zoned)
   // Date.parse rolls an impossible day over (2026-02-30 → 2026-03-02): check the calendar
   const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(text)
-  const day = ymd
-    ? new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3])))
-    : undefined
+  // not Date.UTC, which takes years 0–99 as 1900–1999 (so 0050-01-01 was "not a time")
+  const day = ymd ? new Date(0) : undefined
+  if (ymd && day) day.setUTCFullYear(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3]))
   const real =
     ymd !== null &&
     day !== undefined &&

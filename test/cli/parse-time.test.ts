@@ -1,5 +1,6 @@
 /** parseTime (src/cli/workspace.ts): the times of --at, --since, --until and --now. */
 import { afterEach, describe, expect, it } from 'vitest'
+import { BulkheadError } from '../../src/core/index.js'
 import { parseTime } from '../../src/cli/workspace.js'
 
 const saved = process.env['TZ']
@@ -24,6 +25,22 @@ describe('parseTime', () => {
       expect(parseTime(text)).toBe(want)
     expect(parseTime('2026-11-01 02:00:00+02:00')).toBe(want)
     expect(parseTime('2026-11-01 00:00:00.250Z')).toBe(want + 250)
+  })
+
+  it('years 0000-0099 are those years, not 19xx (Date.UTC maps them so)', () => {
+    expect(parseTime('0050-01-01')).toBe(-60_589_296_000_000)
+    expect(parseTime('0099-12-31T23:59:59Z')).toBe(-59_011_459_201_000)
+    expect(parseTime('0000-02-29')).toBe(-62_162_121_600_000) // year 0 is a leap year
+    expect(parseTime('1969-12-31T23:59:59Z')).toBe(-1000)
+    for (const text of ['0001-02-29', '0050-13-01', '0099-04-31']) {
+      let code: unknown
+      try {
+        parseTime(text)
+      } catch (e) {
+        code = e instanceof BulkheadError ? e.diagnostics[0]?.code : e
+      }
+      expect(code, text).toBe('cli/usage')
+    }
   })
 
   it('rejects impossible days and other text', () => {
