@@ -99,3 +99,59 @@ export function expectLocatedInside(
     )
   }
 }
+
+/** One edit of a text file: {@link TEXT_EDIT_KINDS}, at offset (or line, or word) `at`, with `text`. */
+export interface TextEdit {
+  readonly kind: (typeof TEXT_EDIT_KINDS)[number]
+  readonly at: number
+  readonly text: string
+}
+
+/** What {@link editText} does: insert, delete or replace characters, drop or repeat a line, swap a word. */
+export const TEXT_EDIT_KINDS = [
+  'insert',
+  'delete',
+  'replace',
+  'drop-line',
+  'dup-line',
+  'word',
+] as const
+
+/**
+ * A generator of {@link TextEdit}s whose text comes from `texts`; `word` edits weigh double when
+ * `moreWords` (the swaps that find lookups by name, as `TCP` → `constructor`).
+ */
+export function textEdit(texts: fc.Arbitrary<string>, moreWords = false): fc.Arbitrary<TextEdit> {
+  const kinds = moreWords ? [...TEXT_EDIT_KINDS, 'word' as const] : TEXT_EDIT_KINDS
+  return fc.record({ kind: fc.constantFrom(...kinds), at: fc.nat(), text: texts })
+}
+
+/**
+ * `text` after `edits`, in order. Offsets wrap around the text's length (lines, its line count):
+ * `insert` puts `text` at the offset, `delete` removes as many characters as `text` has (at least
+ * one), `replace` overwrites that many, `drop-line` and `dup-line` remove or repeat a line, and
+ * `word` replaces one match of `words` (else any word) with `text`.
+ */
+export function editText(text: string, edits: readonly TextEdit[], words: RegExp): string {
+  let t = text
+  for (const e of edits) {
+    const i = e.at % (t.length + 1)
+    const n = Math.max(1, e.text.length)
+    if (e.kind === 'insert') t = t.slice(0, i) + e.text + t.slice(i)
+    else if (e.kind === 'delete') t = t.slice(0, i) + t.slice(i + n)
+    else if (e.kind === 'replace') t = t.slice(0, i) + e.text + t.slice(i + n)
+    else if (e.kind === 'word') {
+      const known = [...t.matchAll(words)]
+      const found = known.length > 0 ? known : [...t.matchAll(/[A-Za-z][A-Za-z0-9-]*/g)]
+      const w = found[e.at % Math.max(1, found.length)]
+      if (w !== undefined) t = t.slice(0, w.index) + e.text + t.slice(w.index + w[0].length)
+    } else {
+      const lines = t.split('\n')
+      const j = e.at % lines.length
+      if (e.kind === 'drop-line') lines.splice(j, 1)
+      else lines.splice(j, 0, lines[j] ?? '')
+      t = lines.join('\n')
+    }
+  }
+  return t
+}

@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest'
 import type { SourceFile } from '../../src/policy/index.js'
 import { analyze, analyzeDocuments, type Analysis } from '../../src/kubernetes/index.js'
 import { SEED } from '../helpers/model.js'
-import { expectLocatedInside, junkValues, PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
+import {
+  editText,
+  expectLocatedInside,
+  junkValues,
+  PROTOTYPE_NAMES,
+  runs,
+  textEdit,
+} from '../helpers/fuzz.js'
 
 const KINDS = [
   'NetworkPolicy',
@@ -165,44 +172,19 @@ const MANIFESTS = [
   ...manifests(here('../../../shared/corpora/online-boutique/network-policies'), 4),
 ]
 
-/** Text edits: a few characters YAML cares about inserted, deleted or replaced, lines dropped. */
-const edit = fc.record({
-  kind: fc.constantFrom('insert', 'delete', 'replace', 'drop-line', 'dup-line', 'word', 'word'),
-  at: fc.nat(),
-  text: fc.oneof(
+/** Text edits: a few characters YAML cares about, protocol and action words, any short text. */
+const edit = textEdit(
+  fc.oneof(
     fc.constantFrom(':', '-', ' ', '\n', '  ', '{', '}', '[', ']', '"', '#', '0', '/', '&a', '*a'),
     fc.constantFrom('TCP', 'UDP', 'SCTP', '10.0.0.0/8', '65536', '-1', 'Pass', 'Deny', 'Allow'),
     fc.constantFrom(...PROTOTYPE_NAMES),
     fc.string({ maxLength: 3 }),
   ),
-})
+  true,
+)
 
-function edited(
-  text: string,
-  edits: readonly (typeof edit extends fc.Arbitrary<infer T> ? T : never)[],
-): string {
-  let t = text
-  for (const e of edits) {
-    const i = e.at % (t.length + 1)
-    if (e.kind === 'insert') t = t.slice(0, i) + e.text + t.slice(i)
-    else if (e.kind === 'delete') t = t.slice(0, i) + t.slice(i + e.text.length + 1)
-    else if (e.kind === 'replace') t = t.slice(0, i) + e.text + t.slice(i + e.text.length)
-    else if (e.kind === 'word') {
-      // a protocol or action word becomes the text (TCP -> constructor, Allow -> Deny), else any word
-      const known = [...t.matchAll(/\b(TCP|UDP|SCTP|Allow|Deny|Pass)\b/g)]
-      const words = known.length > 0 ? known : [...t.matchAll(/[A-Za-z][A-Za-z0-9-]*/g)]
-      const w = words[e.at % Math.max(1, words.length)]
-      if (w !== undefined) t = t.slice(0, w.index) + e.text + t.slice(w.index + w[0].length)
-    } else {
-      const lines = t.split('\n')
-      const j = e.at % lines.length
-      if (e.kind === 'drop-line') lines.splice(j, 1)
-      else lines.splice(j, 0, lines[j] ?? '')
-      t = lines.join('\n')
-    }
-  }
-  return t
-}
+/** A protocol or action word becomes the edit's text (TCP -> constructor, Allow -> Deny). */
+const K8S_WORDS = /\b(TCP|UDP|SCTP|Allow|Deny|Pass)\b/g
 
 describe('edited manifests never crash the analysis', () => {
   it('mutations of the fixture and corpus manifests: diagnostics with codes, located inside their file', () => {
@@ -218,7 +200,7 @@ describe('edited manifests never crash the analysis', () => {
             const f = MANIFESTS[(first + k * 7) % MANIFESTS.length] as SourceFile
             return {
               path: `${String(k)}-${f.path}`,
-              text: k === 0 ? edited(f.text, edits) : f.text,
+              text: k === 0 ? editText(f.text, edits, K8S_WORDS) : f.text,
             }
           })
           const a = analyze(files)

@@ -13,7 +13,15 @@ import {
 } from '../../src/policy/index.js'
 import { HOSTS, NOW, PAYMENTS } from './helpers.js'
 import { SEED } from '../helpers/model.js'
-import { expectLocatedInside, junkValues, PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
+import {
+  editText,
+  expectLocatedInside,
+  junkValues,
+  PROTOTYPE_NAMES,
+  runs,
+  textEdit,
+  type TextEdit,
+} from '../helpers/fuzz.js'
 
 /** Characters that matter to YAML, to selectors and to the parsers, plus some that do not. */
 const CHARS = [
@@ -53,39 +61,16 @@ const CHARS = [
 /** Words of the file formats; a `word` mutation swaps one for another (or for any text). */
 const WORDS = ['tcp', 'udp', 'icmp', 'any', 'allow', 'deny', 'enforce', 'monitor', 'observe']
 const WORD_RE = new RegExp(`\\b(${WORDS.join('|')}|global|In|NotIn|Exists|DoesNotExist)\\b`, 'g')
-const mutation = fc.record({
-  kind: fc.constantFrom('insert', 'delete', 'replace', 'duplicate-line', 'delete-line', 'word'),
-  at: fc.nat(),
-  ch: fc.oneof(
+const mutation = textEdit(
+  fc.oneof(
     fc.constantFrom(...CHARS),
     fc.string({ minLength: 1, maxLength: 3 }),
     fc.constantFrom(...PROTOTYPE_NAMES),
     fc.constantFrom(...WORDS),
   ),
-})
+)
 
-function mutate(text: string, ms: readonly { kind: string; at: number; ch: string }[]): string {
-  let t = text
-  for (const m of ms) {
-    const i = m.at % (t.length + 1)
-    if (m.kind === 'insert') t = t.slice(0, i) + m.ch + t.slice(i)
-    else if (m.kind === 'delete') t = t.slice(0, i) + t.slice(i + 1)
-    else if (m.kind === 'replace') t = t.slice(0, i) + m.ch + t.slice(i + 1)
-    else if (m.kind === 'word') {
-      const known = [...t.matchAll(WORD_RE)]
-      const words = known.length > 0 ? known : [...t.matchAll(/[A-Za-z][A-Za-z0-9-]*/g)]
-      const w = words[m.at % Math.max(1, words.length)]
-      if (w !== undefined) t = t.slice(0, w.index) + m.ch + t.slice(w.index + w[0].length)
-    } else {
-      const lines = t.split('\n')
-      const j = m.at % lines.length
-      if (m.kind === 'duplicate-line') lines.splice(j, 0, lines[j] ?? '')
-      else lines.splice(j, 1)
-      t = lines.join('\n')
-    }
-  }
-  return t
-}
+const mutate = (text: string, ms: readonly TextEdit[]): string => editText(text, ms, WORD_RE)
 
 describe('fuzz: mutated policy and inventory files', () => {
   it('never_throw_and_never_half_load', () => {
