@@ -153,7 +153,12 @@ describe('a verb that needs a workspace, run where there is none', () => {
     const r = await cli('ingest', '-w', bare, junk, '-o', 'json')
     expect(r.code).toBe(1)
     expect(existsSync(join(bare, '.bulkhead'))).toBe(false)
-    expect(JSON.parse(r.stdout)).toMatchObject({ failed: [junk], records: 0, storeCreated: false })
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      failed: [junk],
+      records: 0,
+      storeCreated: false,
+      storeRemoved: true,
+    })
     // the folder is still no workspace
     expect((await cli('discover', '-w', bare)).stderr).toContain('error workspace/not-found')
     const text = await cli('ingest', '-w', bare, junk)

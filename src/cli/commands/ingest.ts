@@ -69,6 +69,8 @@ export interface IngestOutput {
    * (the store, and the folders made for it, are removed again).
    */
   readonly storeCreated: boolean
+  /** Whether the run made a store, stored nothing in it, and so removed it again. */
+  readonly storeRemoved: boolean
   readonly diagnostics: readonly Diagnostic[]
 }
 
@@ -181,7 +183,7 @@ function renderText(out: IngestOutput): string {
     formatRunSummary(s),
     out.storeCreated
       ? `stored ${counted(out.records, 'flow')} in ${out.store} (a new store)`
-      : out.records === 0 && out.store !== ':memory:' && !existsSync(out.store)
+      : out.storeRemoved
         ? `nothing stored: no store at ${out.store} was created`
         : `stored ${counted(out.records, 'flow')} in ${out.store}`,
   ]
@@ -294,6 +296,7 @@ export async function ingestFiles(
     failed,
     store: storePath,
     storeCreated: fresh && storedNow.size > 0,
+    storeRemoved: fresh && storedNow.size === 0,
     diagnostics: [...run.diagnostics, ...diagnostics],
   }
 }
