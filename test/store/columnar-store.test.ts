@@ -168,6 +168,8 @@ describe('the store column path', () => {
     const conn: DuckDBConnection = await instance.connect()
     const codeOf = (e: unknown): unknown =>
       e instanceof BulkheadError ? e.diagnostics.map((d) => d.code) : e
+    const whereOf = (e: unknown): unknown =>
+      e instanceof BulkheadError ? e.diagnostics.map((d) => d.location) : e
     try {
       await ensureSchema(conn, ':memory:')
       for (const sql of STAGE_DDL) await conn.run(sql)
@@ -181,6 +183,7 @@ describe('the store column path', () => {
           thrown = e
         }
         expect(codeOf(thrown), JSON.stringify(f)).toEqual(['store/bad-counter'])
+        expect(whereOf(thrown)).toEqual([{ file: 'x.log', line: 1, column: 0 }])
         const c = new FlowColumns('zeek', 'x.log', table, 16)
         c.pushFlow(max)
         c.pushFlow(f)
@@ -189,6 +192,7 @@ describe('the store column path', () => {
           (err: unknown) => err,
         )
         expect(codeOf(e), JSON.stringify(f)).toEqual(['store/bad-counter'])
+        expect(whereOf(e)).toEqual([{ file: 'x.log', line: 1, column: 0 }])
       }
       expect(await w.finish()).toBe(1)
       const back = (

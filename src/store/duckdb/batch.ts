@@ -56,12 +56,16 @@ import { BulkheadError, diagnostic, isCounter, type Flow } from '../../core/inde
 import type { FlowColumnBatch } from '../store.js'
 import { FLOW_COLUMNS, type FlowColumn } from './schema.js'
 
-/** The error for a counter outside the Flow contract (core/flow.ts `MAX_COUNTER`). */
-function badCounter(packets: number, bytes: number): BulkheadError {
+/**
+ * The error for a counter outside the Flow contract (core/flow.ts `MAX_COUNTER`), at the flow's
+ * file and line (line 0, the whole file, for a record read by index).
+ */
+function badCounter(packets: number, bytes: number, file: string, line: number): BulkheadError {
   return new BulkheadError([
     diagnostic(
       'store/bad-counter',
       `a flow's packets (${String(packets)}) or bytes (${String(bytes)}) is not an integer 0 … 2^53 - 1; it is not stored`,
+      { file, line, column: 0 },
     ),
   ])
 }
@@ -443,7 +447,7 @@ class Batch {
       en[i2 + 1] = Math.floor(end / TWO_32)
       const p = c.packets[i] as number
       const b = c.bytes[i] as number
-      if (!isCounter(p) || !isCounter(b)) throw badCounter(p, b)
+      if (!isCounter(p) || !isCounter(b)) throw badCounter(p, b, c.file, c.line[i] ?? 0)
       pk[i2] = p >>> 0
       pk[i2 + 1] = Math.floor(p / TWO_32)
       by[i2] = b >>> 0
@@ -515,7 +519,8 @@ class Batch {
    * 0 … 2^53 − 1 (the Flow contract); nothing of the flow is packed.
    */
   add(f: Flow): boolean {
-    if (!isCounter(f.packets) || !isCounter(f.bytes)) throw badCounter(f.packets, f.bytes)
+    if (!isCounter(f.packets) || !isCounter(f.bytes))
+      throw badCounter(f.packets, f.bytes, f.source.file, f.source.line ?? 0)
     const r = this.n++
     const cols = this.cols
     ;(cols[C_SRC] as Uint32Array)[r] = this.book.id(f.src)
