@@ -32,13 +32,10 @@ import type { MapEntity, SourceWindow, TimeProfile } from './types.js'
 export const ADDRESS_TABLE = 'tmp_bulkhead_discover_addr'
 
 /**
- * The `start` (ms) of a flow with no real time (core {@link NO_TIME_MS}): such a flow is an edge
- * of the map (counted in its flows, packets and bytes), but it is left out of the window, the
- * edge's first and last seen, its days and its time profile, which 1970-01-01 would stretch.
+ * SQL over `flows`: the flow has no real time (core {@link NO_TIME_MS}). Such a flow is an edge of
+ * the map (counted in its flows, packets and bytes), but it is left out of the window, the edge's
+ * first and last seen, its days and its time profile, which 1970-01-01 would stretch.
  */
-export { NO_TIME_MS }
-
-/** SQL over `flows`: the flow has no real time ({@link NO_TIME_MS}). */
 export const UNTIMED_SQL = `start_ms = ${NO_TIME_MS}`
 
 /** SQL: the flow has a real time ({@link NO_TIME_MS}). */

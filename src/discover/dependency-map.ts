@@ -8,6 +8,7 @@ import {
   canonicalTimeZone,
   counted,
   localDay,
+  NO_TIME_MS,
   SeenRange,
   UTC_ZONE,
   type Diagnostic,
@@ -18,7 +19,6 @@ import type { FlowStore } from '../store/store.js'
 import {
   aggregateEdges,
   EntityRegistry,
-  NO_TIME_MS,
   progressPart,
   sourceWindows,
   untimedFlows,

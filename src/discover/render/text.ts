@@ -2,9 +2,8 @@
  * @module `discover` text output: a readable table of the top edges and the coverage warnings.
  */
 import type { DependencyMap, Edge } from '../types.js'
-import { NO_TIME_MS } from '../aggregate.js'
 import { iso, serviceText } from './json.js'
-import { counted } from '../../core/index.js'
+import { counted, NO_TIME_MS } from '../../core/index.js'
 
 /** Pads columns to a common width; the last column is not padded. */
 function table(rows: readonly (readonly string[])[]): string {
