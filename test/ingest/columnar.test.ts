@@ -453,6 +453,20 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
     ])
   })
 
+  it('Zeek TSV end is ts + duration rounded once, on both paths', async () => {
+    const header = [
+      '#separator \\x09',
+      '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\tconn_state',
+      '#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tinterval\tstring',
+    ]
+    const rows = ['1800000000.100400\tC1\t10.0.0.5\t40000\t10.0.0.80\t80\ttcp\t0.002300\tSF']
+    const out = await agree(write(`${[...header, ...rows].join('\n')}\n`), {
+      format: 'zeek',
+      strict: false,
+    })
+    expect(out.flows.map((f) => [f.start, f.end])).toEqual([[1800000000100, 1800000000103]])
+  })
+
   it('Zeek TSV conn.log, with damaged lines', async () => {
     const file = path.join(dir, 'conn.log')
     writeZeekConnLog(file, 3000, 7)

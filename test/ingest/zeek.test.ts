@@ -535,6 +535,49 @@ describe('zeek JSON variants in the wild', () => {
   })
 })
 
+describe('zeek end time: ts + duration rounded once', () => {
+  // Seen in brimdata/zed's conn.log (2018 capture): ts 1521911721.255387, duration 0.004266 end
+  // at .259653 s, i.e. .260 to the millisecond; adding the rounded duration (4 ms) to the rounded
+  // start (.255) gave .259. Numbers here are made up with the same property.
+  it('TSV and JSON (epoch and ISO-8601 ts) end at the rounded exact end, not start + rounded duration', async () => {
+    const conn = (ts: string, uid: string, port: string): string =>
+      row(
+        ts,
+        uid,
+        '10.0.0.5',
+        port,
+        '10.0.0.80',
+        '80',
+        'tcp',
+        '0.002300',
+        'SF',
+        '3',
+        '180',
+        '2',
+        '120',
+      )
+    const tsv = await run([
+      ...HEADER,
+      conn('1800000000.100400', 'C1', '40000'),
+      conn('1800000000.100600', 'C2', '40001'),
+    ])
+    // .1004 + .0023 = .1027 → 103 ms (start + round(2.3) = 100 + 2 = 102 was wrong)
+    // .1006 + .0023 = .1029 → 103 ms (start 101 + 2 = 103 happens to agree)
+    expect(tsv.flows.map((f) => [f.start, f.end])).toEqual([
+      [1800000000100, 1800000000103],
+      [1800000000101, 1800000000103],
+    ])
+    const base =
+      '"uid":"C1","id.orig_h":"10.0.0.5","id.orig_p":40000,"id.resp_h":"10.0.0.80","id.resp_p":80,"proto":"tcp","duration":0.0023,"conn_state":"SF"'
+    const json = await run([
+      `{"ts":1800000000.1004,${base}}`,
+      `{"ts":"2027-01-15T08:00:00.100400Z",${base}}`,
+    ])
+    expect(json.flows.map((f) => f.end - f.start)).toEqual([3, 3])
+    expect(json.flows[1]?.end).toBe(Date.parse('2027-01-15T08:00:00.103Z'))
+  })
+})
+
 describe('zeek gzip fixture through lines.ts', () => {
   it('gives the same flows as the plain file', async () => {
     const { openBytes, splitLines } = await import('../../src/ingest/lines.js')

@@ -188,8 +188,15 @@ function isMasked(text: string): boolean {
 
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/
 
+/**
+ * A `ts`: `ms` rounded to the millisecond (the flow's start), `exact` the unrounded milliseconds
+ * (fractions of a millisecond kept), from which the end (`ts + duration`) is rounded once.
+ */
 type TimeResult =
-  { kind: 'ok'; ms: number } | { kind: 'masked' } | { kind: 'missing' } | { kind: 'bad' }
+  | { kind: 'ok'; ms: number; exact: number }
+  | { kind: 'masked' }
+  | { kind: 'missing' }
+  | { kind: 'bad' }
 
 /**
  * Above this, an integer JSON `ts` is milliseconds (Zeek `JSON::TS_MILLIS` /
@@ -210,11 +217,22 @@ function parseTime(v: Value): TimeResult {
   else if (typeof v === 'string') {
     if (isMasked(v)) return { kind: 'masked' }
     if (/^\d+(\.\d+)?$/.test(v)) ms = Number(v) * 1000
-    else if (ISO_RE.test(v)) ms = parseIsoTime(v) ?? NaN
+    else if (ISO_RE.test(v)) ms = isoExactMs(v)
     else return { kind: 'bad' }
   } else return { kind: 'bad' }
   if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) return { kind: 'bad' }
-  return { kind: 'ok', ms: Math.round(ms) }
+  return { kind: 'ok', ms: Math.round(ms), exact: ms }
+}
+
+/**
+ * An ISO-8601 `ts` (already matched by {@link ISO_RE}) in milliseconds with the digits beyond
+ * the millisecond kept as a fraction (`…16.748830Z` → …16748.83), NaN for an impossible date.
+ */
+function isoExactMs(v: string): number {
+  const frac = /\.(\d+)/.exec(v)?.[1] ?? ''
+  if (frac.length <= 3) return parseIsoTime(v) ?? NaN
+  const whole = parseIsoTime(v.replace(`.${frac}`, `.${frac.slice(0, 3)}`))
+  return whole === undefined ? NaN : whole + Number(`0.${frac.slice(3)}`)
 }
 
 /** The largest Zeek `count` (an unsigned 64-bit integer), as decimal text. */
@@ -343,8 +361,10 @@ function toFlow(get: Getter, ctx: ParseContext, line: number, text: string): Flo
   let start = 0
   let end = 0
   if (ts.kind === 'ok') {
+    // rounded once from the exact ts + duration (the end Zeek's numbers give), not from the
+    // rounded start, which could put it a millisecond early or late
     start = ts.ms
-    end = Math.min(MAX_TIME_MS, start + Math.round((duration ?? 0) * 1000))
+    end = Math.min(MAX_TIME_MS, Math.round(ts.exact + (duration ?? 0) * 1000))
   }
 
   const origPkts = parseCount(get(['orig_pkts']))
@@ -581,7 +601,7 @@ export class ZeekLineReader implements LineReader {
  * Mapping: `id.orig_h:orig_p` → `src:srcPort` (the client), `id.resp_h:resp_p` → `dst:dstPort`;
  * protocol from `ip_proto` when present, else `proto` (`icmp` over IPv6 → 58); for ICMP,
  * `dstPort` = type (`orig_p`) and `srcPort` = code (`resp_p` for one-way types, 0 for
- * request/reply types, whose `resp_p` is the counterpart type); `end = ts + duration`;
+ * request/reply types, whose `resp_p` is the counterpart type); `end = ts + duration`, rounded to the millisecond once (not from the rounded start);
  * packets = `orig_pkts + resp_pkts`, bytes = `orig_ip_bytes + resp_ip_bytes` (else
  * `orig_bytes + resp_bytes`, payload only). `conn_state` REJ → reject; S0/SH/RSTOS0 → unknown
  * (note `unanswered-attempt`); OTH → unknown with direction unknown, except for ICMP/ICMPv6
@@ -1003,12 +1023,14 @@ export class ZeekColumnReader extends ColumnLineReader {
     // ts: seconds, the mask, or unset (no timestamp)
     let masked = false
     let ts = secondsToken(buf, L.ts, L)
+    let tsExact = 0
     if (ts === T_SLOW) {
       if (!maskedToken(buf, L.ts)) return false
       masked = true
     } else if (ts >= 0) {
       ts *= 1000
       if (ts > MAX_TIME_MS) return false
+      tsExact = ts
       ts = Math.round(ts)
     }
     const duration = secondsToken(buf, L.duration, L)
@@ -1083,7 +1105,7 @@ export class ZeekColumnReader extends ColumnLineReader {
     out.protocol[r] = protocol
     if (ts >= 0) {
       out.start[r] = ts
-      out.end[r] = Math.min(MAX_TIME_MS, ts + Math.round((duration < 0 ? 0 : duration) * 1000))
+      out.end[r] = Math.min(MAX_TIME_MS, Math.round(tsExact + (duration < 0 ? 0 : duration) * 1000))
     } else {
       out.start[r] = 0
       out.end[r] = 0
