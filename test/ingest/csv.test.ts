@@ -60,11 +60,29 @@ describe('csv parser', () => {
       src: '94.44.127.113',
       dstPort: 6881,
       start: Date.UTC(2011, 7, 10, 9, 46, 59, 608),
-      end: Date.UTC(2011, 7, 10, 9, 46, 59, 608) + 1027,
+      // 59.607825 s + 1.026539 s = 60.634364 s: rounded once, not 608 ms + 1027 ms
+      end: Date.UTC(2011, 7, 10, 9, 47, 0, 634),
       packets: 4,
       bytes: 276,
     })
     expect(ctx.stats.skipped).toEqual({ 'bad-time': 1 })
+  })
+
+  it('start + duration is rounded once whatever the spelling of the start (epoch s, µs, ISO)', async () => {
+    const text = [
+      'src_ip,dst_ip,dst_port,protocol,start,duration',
+      '10.0.0.1,10.0.0.2,80,tcp,1800000000.100400,0.0023',
+      '10.0.0.1,10.0.0.2,80,tcp,1800000000100400,0.0023',
+      '10.0.0.1,10.0.0.2,80,tcp,2027-01-15T08:00:00.100400Z,0.0023',
+      '10.0.0.1,10.0.0.2,80,tcp,2027-01-15T09:00:00.100400+01:00,0.0023',
+      '10.0.0.1,10.0.0.2,80,tcp,1800000000.1,0.0023',
+    ].join('\n')
+    const { flows, ctx } = await runParser(csvParser, text)
+    expect(ctx.stats.skipped).toEqual({})
+    // .1004 s + .0023 s = .1027 s → 103 ms after the second (100 + round(2.3) = 102 was wrong)
+    expect(flows.map((f) => f.end - f.start)).toEqual([3, 3, 3, 3, 2])
+    expect(flows[2]?.end).toBe(Date.parse('2027-01-15T08:00:00.103Z'))
+    expect(flows[3]?.end).toBe(Date.parse('2027-01-15T08:00:00.103Z'))
   })
 
   it('ICMP: the family decides icmp/icmpv6, type·256+code above 255, wrong-family numbers skipped', async () => {

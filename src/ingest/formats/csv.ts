@@ -124,6 +124,24 @@ function csvTime(text: string): number | undefined {
   )
 }
 
+/**
+ * The time {@link csvTime} read from `text` as `ms` (rounded to the millisecond), with the digits
+ * beyond the millisecond kept as a fraction: `09:46:59.607825` → …59607.825; an integer count of
+ * microseconds or nanoseconds divided down. An end computed from it (start + `duration`) is then
+ * rounded once, as the record's own numbers give it, not a millisecond off.
+ */
+function exactTime(text: string, ms: number): number {
+  const t = text.trim()
+  if (/^\d{15,20}$/.test(t)) {
+    const n = Number(t)
+    return n <= 1e14 ? ms : n <= 1e17 ? n / 1000 : n / 1e6
+  }
+  const m = /^(.*?[.,]\d{3})(\d+)(\D.*)?$/.exec(t)
+  if (!m) return ms
+  const cut = csvTime(`${m[1] ?? ''}${m[3] ?? ''}`)
+  return cut === undefined ? ms : cut + Number(`0.${m[2] ?? ''}`)
+}
+
 function canon(h: string): string {
   return h
     .trim()
@@ -228,7 +246,7 @@ function parseRecord(
     const dur = get('duration')
     if (et === '' && st !== '' && start !== undefined && dur !== '') {
       const seconds = /^\d{1,9}(\.\d{1,9})?$/.test(dur) ? Number(dur) : NaN
-      end = Number.isNaN(seconds) ? undefined : start + Math.round(seconds * 1000)
+      end = Number.isNaN(seconds) ? undefined : Math.round(exactTime(st, start) + seconds * 1000)
     }
   }
   if (start === undefined || end === undefined) return void skip(ctx, 'bad-time', where, text)
