@@ -78,7 +78,9 @@ export interface ConnlistLineChange extends ConnlistRow {
   /**
    * `policy/id` of the rule that decides one sample connection of the change (a service the line
    * gains or loses, between addresses of the two ends): for an added line the NEW rule that allows
-   * it; for a removed line the NEW deny rule that now blocks it, else the OLD rule that allowed it.
+   * it; for a removed line the NEW deny rule that now blocks it, else the OLD rule that allowed it;
+   * for a removed line that loses nothing (its pair only gained services, so the line was
+   * rewritten), the NEW rule that allows what the pair gained.
    * Absent when the sample is denied by default in NEW and was not allowed by a rule in OLD (cannot
    * happen for a real change) or the ends have no addresses.
    */
@@ -276,17 +278,26 @@ export function diffConnlist(
     const [mine, other] = gained ? [n, o] : [o, n]
     const pair = `${r.src}\u0000${r.dst}`
     const all = mine.services.get(pair) ?? ServiceSet.EMPTY
-    const delta = all.subtract(other.services.get(pair) ?? ServiceSet.EMPTY)
-    const samples = [...serviceSamples(delta.isEmpty ? all : delta)]
+    const theirs = other.services.get(pair) ?? ServiceSet.EMPTY
+    const delta = all.subtract(theirs)
+    // A removed line that loses nothing was rewritten because the pair gained services: the rule
+    // behind it is the NEW rule that allows the gain, not whichever OLD rule allows its first
+    // service (an unchanged rule of a line several rules allow). An added line that gains
+    // nothing keeps naming the NEW rule that allows what stays.
+    const rewritten = !gained && delta.isEmpty && !theirs.subtract(all).isEmpty
+    const samples = [
+      ...serviceSamples(rewritten ? theirs.subtract(all) : delta.isEmpty ? all : delta),
+    ]
     for (const src of (addresses.get(r.src) ?? []).slice(0, SAMPLE_ADDRESSES)) {
       for (const dst of (addresses.get(r.dst) ?? []).slice(0, SAMPLE_ADDRESSES)) {
         if (src.includes(':') !== dst.includes(':')) continue
         for (const [protocol, dstPort] of samples) {
           const tuple = { src, dst, protocol, dstPort, at }
-          const by = gained
-            ? ruleOf(newIndex.evaluate(tuple).by, 'allow')
-            : (ruleOf(newIndex.evaluate(tuple).by, 'deny') ??
-              ruleOf(oldIndex.evaluate(tuple).by, 'allow'))
+          const by =
+            gained || rewritten
+              ? ruleOf(newIndex.evaluate(tuple).by, 'allow')
+              : (ruleOf(newIndex.evaluate(tuple).by, 'deny') ??
+                ruleOf(oldIndex.evaluate(tuple).by, 'allow'))
           if (by !== undefined) return { ...r, by }
         }
       }

@@ -142,6 +142,25 @@ describe('diffConnlist', () => {
     // what stays is still allowed by the allow rule
     expect(d.added).toEqual([{ src: 'web', dst: 'api', conn: 'TCP 444-8443', by: 'p/a' }])
   })
+  it('a line only widened names the rule that widened it, not another rule of the line', () => {
+    // found by a held-out estate: mon-1 => pay-web-1 : TCP 443,9100-9110,ICMP 8 (three rules)
+    // became TCP 443,9100-9111,ICMP 8, and the removed line was put at the unchanged ping rule
+    const ping = rule('ping', {
+      from: [{ kind: 'any' }],
+      services: [{ protocol: 1, ports: { lo: 8, hi: 8 } }],
+    })
+    const scrape = (hi: number): Rule =>
+      rule('scrape', { services: [{ protocol: 6, ports: { lo: 9100, hi } }] })
+    const old = set(policy([ping, scrape(9110)]))
+    const neu = set(policy([ping, scrape(9111)]))
+    const d = diffConnlist(inventory, old, neu, { now: NOW })
+    expect(d.removed).toEqual([
+      { src: 'web', dst: 'api', conn: 'TCP 9100-9110,ICMP 8', by: 'p/scrape' },
+    ])
+    expect(d.added).toEqual([
+      { src: 'web', dst: 'api', conn: 'TCP 9100-9111,ICMP 8', by: 'p/scrape' },
+    ])
+  })
   it('a new CIDR block that changes nothing shows no line (both sides use the same split)', () => {
     const internet = (from: Selector[]): PolicySet =>
       set(policy([rule('in', { from, to: [lbl({ role: 'web' })] })]))
