@@ -13,6 +13,7 @@ import {
   type Cidr,
   type DecidedBy,
   type Flow,
+  type FlowTuple,
   type Inventory,
   type Outcome,
   type Policy,
@@ -80,7 +81,8 @@ export interface ConnlistLineChange extends ConnlistRow {
    * gains or loses, between addresses of the two ends): for an added line the NEW rule that allows
    * it; for a removed line the NEW deny rule that now blocks it, else the OLD rule that allowed it;
    * for a removed line that loses nothing (its pair only gained services, so the line was
-   * rewritten), the NEW rule that allows what the pair gained.
+   * rewritten), the NEW rule that allows what the pair gained; for an added line that gains
+   * nothing, of the NEW rules that allow it preferably the one that allowed what the pair lost.
    * Absent when the sample is denied by default in NEW and was not allowed by a rule in OLD (cannot
    * happen for a real change) or the ends have no addresses.
    */
@@ -274,35 +276,52 @@ export function diffConnlist(
   }
   const ruleOf = (by: DecidedBy, action: 'allow' | 'deny'): string | undefined =>
     typeof by !== 'string' && by.action === action ? byText(by) : undefined
+  /** The first rule `judge` names for a sample connection of `services` between the line's ends. */
+  const sampleRule = (
+    r: ConnlistRow,
+    services: ServiceSet,
+    judge: (tuple: FlowTuple) => string | undefined,
+  ): string | undefined => {
+    const samples = [...serviceSamples(services)]
+    for (const src of (addresses.get(r.src) ?? []).slice(0, SAMPLE_ADDRESSES)) {
+      for (const dst of (addresses.get(r.dst) ?? []).slice(0, SAMPLE_ADDRESSES)) {
+        if (src.includes(':') !== dst.includes(':')) continue
+        for (const [protocol, dstPort] of samples) {
+          const by = judge({ src, dst, protocol, dstPort, at })
+          if (by !== undefined) return by
+        }
+      }
+    }
+    return undefined
+  }
+  const newAllow = (t: FlowTuple): string | undefined => ruleOf(newIndex.evaluate(t).by, 'allow')
+  const oldAllow = (t: FlowTuple): string | undefined => ruleOf(oldIndex.evaluate(t).by, 'allow')
   const attribute = (r: ConnlistRow, gained: boolean): ConnlistLineChange => {
     const [mine, other] = gained ? [n, o] : [o, n]
     const pair = `${r.src}\u0000${r.dst}`
     const all = mine.services.get(pair) ?? ServiceSet.EMPTY
     const theirs = other.services.get(pair) ?? ServiceSet.EMPTY
     const delta = all.subtract(theirs)
-    // A removed line that loses nothing was rewritten because the pair gained services: the rule
-    // behind it is the NEW rule that allows the gain, not whichever OLD rule allows its first
-    // service (an unchanged rule of a line several rules allow). An added line that gains
-    // nothing keeps naming the NEW rule that allows what stays.
-    const rewritten = !gained && delta.isEmpty && !theirs.subtract(all).isEmpty
-    const samples = [
-      ...serviceSamples(rewritten ? theirs.subtract(all) : delta.isEmpty ? all : delta),
-    ]
-    for (const src of (addresses.get(r.src) ?? []).slice(0, SAMPLE_ADDRESSES)) {
-      for (const dst of (addresses.get(r.dst) ?? []).slice(0, SAMPLE_ADDRESSES)) {
-        if (src.includes(':') !== dst.includes(':')) continue
-        for (const [protocol, dstPort] of samples) {
-          const tuple = { src, dst, protocol, dstPort, at }
-          const by =
-            gained || rewritten
-              ? ruleOf(newIndex.evaluate(tuple).by, 'allow')
-              : (ruleOf(newIndex.evaluate(tuple).by, 'deny') ??
-                ruleOf(oldIndex.evaluate(tuple).by, 'allow'))
-          if (by !== undefined) return { ...r, by }
-        }
-      }
+    const reverse = theirs.subtract(all)
+    let by: string | undefined
+    if (!delta.isEmpty) {
+      // what the line gains (added) or loses (removed)
+      by = gained
+        ? sampleRule(r, delta, newAllow)
+        : sampleRule(r, delta, (t) => ruleOf(newIndex.evaluate(t).by, 'deny') ?? oldAllow(t))
+    } else if (!gained) {
+      // A removed line that loses nothing was rewritten because its pair gained services: the
+      // NEW rule that allows the gain, not whichever OLD rule allows its first service.
+      by = sampleRule(r, reverse, newAllow)
+    } else {
+      // An added line that gains nothing (its pair only lost services) names a NEW rule that
+      // allows what stays: of several, the one that allowed what was lost (the rule narrowed).
+      const narrowed = reverse.isEmpty ? undefined : sampleRule(r, reverse, oldAllow)
+      if (narrowed !== undefined)
+        by = sampleRule(r, all, (t) => (newAllow(t) === narrowed ? narrowed : undefined))
     }
-    return r
+    by ??= sampleRule(r, all, gained ? newAllow : oldAllow)
+    return by === undefined ? r : { ...r, by }
   }
   return {
     added: added.map((r) => attribute(r, true)),

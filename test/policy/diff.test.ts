@@ -160,6 +160,15 @@ describe('diffConnlist', () => {
     expect(d.added).toEqual([
       { src: 'web', dst: 'api', conn: 'TCP 9100-9111,ICMP 8', by: 'p/scrape' },
     ])
+    // ... and narrowed back: the added line names the rule that narrowed, which still allows
+    // most of it, not the ping rule of its first service
+    const back = diffConnlist(inventory, neu, old, { now: NOW })
+    expect(back.removed).toEqual([
+      { src: 'web', dst: 'api', conn: 'TCP 9100-9111,ICMP 8', by: 'p/scrape' },
+    ])
+    expect(back.added).toEqual([
+      { src: 'web', dst: 'api', conn: 'TCP 9100-9110,ICMP 8', by: 'p/scrape' },
+    ])
   })
   it('a new CIDR block that changes nothing shows no line (both sides use the same split)', () => {
     const internet = (from: Selector[]): PolicySet =>
