@@ -100,6 +100,16 @@ export interface EdgeEndpoint {
   readonly kind: 'workload' | 'external' | 'unmanaged'
 }
 
+/** Examples by start, then file, line and record (absent first): a total order of places. */
+function exampleOrder(a: FlowExample, b: FlowExample): number {
+  return (
+    a.start - b.start ||
+    (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+    (a.line ?? -1) - (b.line ?? -1) ||
+    (a.record ?? -1) - (b.record ?? -1)
+  )
+}
+
 /** One example flow of an edge. Times in ms since the epoch, UTC. */
 export interface FlowExample {
   readonly file: string
@@ -364,14 +374,12 @@ export class Simulator {
     e.outcomes[outcome] += n
     e.seen.add(g.first, g.last, n)
     if (code >> 1 !== e.deniedBy) (e.alsoDeniedBy ??= new Set()).add(code >> 1)
-    // keep the earliest examples, sorted by start
+    // keep the earliest examples, sorted by start, then by place (file, line, record), so that
+    // flows of one instant give the same examples in whatever order they are replayed (a file
+    // in read order, the store in no order)
     for (const x of this.examplesPerEdge > 0 ? g.examples : []) {
       const ex = e.examples
-      if (ex.length >= this.examplesPerEdge && x.start >= (ex[ex.length - 1] as FlowExample).start)
-        continue
-      let k = ex.length
-      while (k > 0 && (ex[k - 1] as FlowExample).start > x.start) k--
-      ex.splice(k, 0, {
+      const cand: FlowExample = {
         file: x.source.file,
         ...(x.source.line !== undefined ? { line: x.source.line } : {}),
         ...(x.source.record !== undefined ? { record: x.source.record } : {}),
@@ -379,7 +387,15 @@ export class Simulator {
         src: g.src,
         dst: g.dst,
         start: x.start,
-      })
+      }
+      if (
+        ex.length >= this.examplesPerEdge &&
+        exampleOrder(cand, ex[ex.length - 1] as FlowExample) >= 0
+      )
+        continue
+      let k = ex.length
+      while (k > 0 && exampleOrder(ex[k - 1] as FlowExample, cand) > 0) k--
+      ex.splice(k, 0, cand)
       if (ex.length > this.examplesPerEdge) ex.pop()
     }
   }

@@ -300,6 +300,13 @@ describe('simulate report (hand-worked)', () => {
       deniedBy: ['default-deny'],
     })
     expect(e?.examples.map((x) => x.line)).toEqual([2, 3])
+    // flows of one instant: the same examples whatever the replay order (file vs store)
+    const same = [4, 9, 2, 7].map((line) =>
+      flow('10.0.1.1', '10.0.2.1', 22, T + 10, { source: { format: 'test', file: 'f.log', line } }),
+    )
+    const lines = (fs: Flow[]) => run(fs).denied[0]?.examples.map((x) => x.line)
+    expect(lines(same)).toEqual([2, 4, 7])
+    expect(lines([...same].reverse())).toEqual([2, 4, 7])
     expect(r.denied.map((d) => `${d.src.name}>${d.dst.name} ${d.service} ${d.outcome}`)).toEqual([
       'web-1>db-1 tcp/22 blocked',
       'db-1>web-1 tcp/443 blocked',
