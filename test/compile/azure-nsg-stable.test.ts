@@ -1,8 +1,10 @@
 /**
- * @module Tests that azure-nsg security rules keep their identity across policy edits: adding one
- * rule to a policy adds its security rules and neither renames, re-keys nor (but for a hash
- * collision, which the property bounds) re-prioritises any other; plus the name rules (80
- * characters, unique in the NSG, hashed when the policy or rule id is not plain).
+ * @module Tests that azure-nsg objects keep their identity across edits: adding one rule to a
+ * policy adds its security rules and neither renames, re-keys nor (but for a hash collision,
+ * which the property bounds) re-prioritises any other; NSGs keep their Azure names and Terraform
+ * keys when a rule touching one class is added, a rule is removed or a workload that sorts first
+ * is added, and in random estates; plus the name rules of rules and NSGs (80 characters, Azure's
+ * characters, unique without case, hashed when the policy, rule id or labels are not plain).
  */
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
@@ -11,21 +13,26 @@ import {
   ALLOW_PRIORITIES,
   azureNsgCompiler,
   DENY_PRIORITIES,
+  nsgNames,
   nsgPriorities,
+  nsgReadableName,
   nsgRuleName,
   planAzureNsg,
   type AzureNsgPlan,
 } from '../../src/compile/index.js'
 import {
+  formatLabelSet,
   labelSet,
   parseService,
   type Inventory,
+  type Policy,
   type PolicySet,
   type Rule,
   type Service,
 } from '../../src/core/index.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { inventoryArb, policySetArb, ruleArb, SEED, TIMES } from '../helpers/model.js'
+import { workload } from '../helpers/workloads.js'
 import { cidr, lbl, rule, tcp } from './kubernetes-fixture.js'
 
 const NOW = new Date('2026-11-22T12:00:00Z')
@@ -49,6 +56,52 @@ function svc(text: string): Service {
   const s = parseService(text)
   if ('error' in s) throw new Error(s.error)
   return s
+}
+
+/** `r` with the services azure-nsg cannot express (ICMP types, SCTP…) as tcp/443. */
+function supported(r: Rule): Rule {
+  return {
+    ...r,
+    services: r.services.map((s) =>
+      s.protocol === 'any' || s.protocol === 6 || s.protocol === 17 ? s : svc('tcp/443'),
+    ),
+  }
+}
+
+/** `ps` with every rule {@link supported} and every workload enforced. */
+function enforceAll(ps: PolicySet): PolicySet {
+  return {
+    policies: ps.policies.map((p) => ({ ...p, rules: p.rules.map(supported) })),
+    enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+  }
+}
+
+/**
+ * A random estate with every workload enforced, and an edit of one of its policies: a rule
+ * `inserted` at a random place or, when `remove` gives true, a rule removed.
+ */
+function editArb(
+  remove: fc.Arbitrary<boolean>,
+): fc.Arbitrary<{ inventory: Inventory; ps: PolicySet; ps2: PolicySet; policy: Policy }> {
+  return fc
+    .tuple(
+      inventoryArb,
+      policySetArb.filter((ps) => ps.policies.length > 0),
+      ruleArb('inserted'),
+      fc.nat(),
+      fc.nat(),
+      remove,
+    )
+    .map(([inventory, raw, inserted, which, at, rm]) => {
+      const ps = enforceAll(raw)
+      const k = which % ps.policies.length
+      const policy = ps.policies[k] as Policy
+      const rules = [...policy.rules]
+      if (rm && rules.length > 0) rules.splice(at % rules.length, 1)
+      else rules.splice(at % (rules.length + 1), 0, supported(inserted))
+      const ps2 = { ...ps, policies: ps.policies.map((p, i) => (i === k ? { ...p, rules } : p)) }
+      return { inventory, ps, ps2, policy }
+    })
 }
 
 describe('azure-nsg: one rule added is a one-rule diff', () => {
@@ -88,44 +141,17 @@ describe('azure-nsg: one rule added is a one-rule diff', () => {
   }
 
   it('random estates: other rules keep name, key and, but for a hash collision run, priority', () => {
-    const supported = (r: Rule): Rule => ({
-      ...r,
-      services: r.services.map((s) =>
-        s.protocol === 'any' || s.protocol === 6 || s.protocol === 17 ? s : svc('tcp/443'),
-      ),
-    })
-    const enforceAll = (ps: PolicySet): PolicySet => ({
-      policies: ps.policies.map((p) => ({ ...p, rules: p.rules.map(supported) })),
-      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
-    })
     let kept = 0
     let moved = 0
     fc.assert(
-      fc.property(
-        inventoryArb,
-        policySetArb.filter((ps) => ps.policies.length > 0),
-        ruleArb('inserted'),
-        fc.nat(),
-        fc.nat(),
-        (inventory, raw, insertedRaw, which, at) => {
-          const ps = enforceAll(raw)
-          const k = which % ps.policies.length
-          const policy = ps.policies[k]
-          if (!policy) return
-          const rules = [...policy.rules]
-          rules.splice(at % (rules.length + 1), 0, supported(insertedRaw))
-          const ps2: PolicySet = {
-            ...ps,
-            policies: ps.policies.map((p, i) => (i === k ? { ...p, rules } : p)),
-          }
-          const options = { now: new Date(TIMES[5] ?? 0), loadBalancerProbes: false }
-          const a = planAzureNsg(inventory, ps, options)
-          const b = planAzureNsg(inventory, ps2, options)
-          const r = compare(a, b, { policy: policy.name, id: 'inserted' })
-          kept += r.kept
-          moved += r.moved
-        },
-      ),
+      fc.property(editArb(fc.constant(false)), ({ inventory, ps, ps2, policy }) => {
+        const options = { now: new Date(TIMES[5] ?? 0), loadBalancerProbes: false }
+        const a = planAzureNsg(inventory, ps, options)
+        const b = planAzureNsg(inventory, ps2, options)
+        const r = compare(a, b, { policy: policy.name, id: 'inserted' })
+        kept += r.kept
+        moved += r.moved
+      }),
       { seed: SEED, numRuns: 150, endOnFailure: true },
     )
     expect(kept).toBeGreaterThan(100)
@@ -330,5 +356,215 @@ describe('azure-nsg rule names and priorities', () => {
     const rules = over.nsgs.find((n) => n.members.includes('pay-db-1'))?.rules ?? []
     const denies = rules.filter((r) => r.rule).map((r) => r.priority)
     expect(denies).toEqual(denies.map((_, k) => DENY_PRIORITIES.lo + k))
+  })
+})
+
+/** Workload → its NSG's Terraform key, Azure name, association key and security rule keys. */
+function nsgByWorkload(
+  res: Resources,
+): Map<string, { key: string; name: string; association: string; rules: string[] }> {
+  const out = new Map<string, { key: string; name: string; association: string; rules: string[] }>()
+  const groups = res['azurerm_network_security_group'] ?? {}
+  const rules = Object.keys(res['azurerm_network_security_rule'] ?? {})
+  for (const [association, body] of Object.entries(
+    res['azurerm_network_interface_security_group_association'] ?? {},
+  )) {
+    const w = /\["(.*)"\]/.exec(String(body['network_interface_id']))?.[1] ?? ''
+    const key = /azurerm_network_security_group\.([^.]+)\.id/.exec(
+      String(body['network_security_group_id']),
+    )?.[1]
+    if (key === undefined) continue
+    out.set(w, {
+      key,
+      name: String(groups[key]?.['name']),
+      association,
+      rules: rules.filter((k) => k.startsWith(`${key}__`)).sort(),
+    })
+  }
+  return out
+}
+
+/**
+ * Every workload of `before` has, in `after`, the NSG of the same key and name under the same
+ * association key, and but for `touched`'s NSG the same security rule keys.
+ */
+function expectSameNsgs(
+  before: ReturnType<typeof nsgByWorkload>,
+  after: ReturnType<typeof nsgByWorkload>,
+  touched: string,
+): void {
+  for (const [w, nsg] of before) {
+    const now = after.get(w)
+    expect(now?.key, w).toBe(nsg.key)
+    expect(now?.name, w).toBe(nsg.name)
+    expect(now?.association, w).toBe(nsg.association)
+    if (w !== touched) expect(now?.rules, w).toEqual(nsg.rules)
+  }
+}
+
+/** The fixture plus two workloads that every rule treats alike (only `ping`, `no-dev-to-prod`). */
+async function estate(): Promise<{ inventory: Inventory; policySet: PolicySet }> {
+  const { inventory, policySet } = await loadWorkspace(FIXTURE, NOW)
+  const prod = { app: 'payments', env: 'prod' }
+  return {
+    inventory: {
+      ...inventory,
+      workloads: [
+        ...inventory.workloads,
+        workload('pay-batch-1', '10.20.4.10', { ...prod, role: 'batch' }),
+        workload('pay-cache-1', '10.20.5.10', { ...prod, role: 'cache' }),
+      ],
+    },
+    policySet,
+  }
+}
+
+function withRule(ps: PolicySet, added: Rule): PolicySet {
+  const [first, ...rest] = ps.policies
+  if (!first) throw new Error('no policy')
+  return { ...ps, policies: [{ ...first, rules: [...first.rules, added] }, ...rest] }
+}
+
+function withoutRule(ps: PolicySet, id: string): PolicySet {
+  return {
+    ...ps,
+    policies: ps.policies.map((p) => ({ ...p, rules: p.rules.filter((r) => r.id !== id) })),
+  }
+}
+
+const batchToBank = rule(
+  'batch-to-bank',
+  [lbl({ role: 'batch' })],
+  [{ kind: 'external', name: 'bank-sftp' }],
+  [tcp(22)],
+)
+
+describe('azure-nsg: an edit renames no NSG it does not split', () => {
+  it('a rule added that touches one class leaves every NSG name and key as it was', async () => {
+    const { inventory, policySet } = await estate()
+    const before = nsgByWorkload(resources(inventory, policySet))
+    const after = nsgByWorkload(resources(inventory, withRule(policySet, batchToBank)))
+    // batch and cache had the same rules; now batch has one more
+    expect(after.get('pay-batch-1')?.key).not.toBe(after.get('pay-cache-1')?.key)
+    expectSameNsgs(before, after, 'pay-batch-1')
+  })
+
+  it('a rule removed leaves every NSG name and key as it was', async () => {
+    const { inventory, policySet } = await estate()
+    const base = withRule(policySet, batchToBank)
+    const before = nsgByWorkload(resources(inventory, base))
+    const after = nsgByWorkload(resources(inventory, withoutRule(base, 'batch-to-bank')))
+    expectSameNsgs(before, after, 'pay-batch-1')
+  })
+
+  it('a workload added that sorts first joins its NSG without renaming it', async () => {
+    const { inventory, policySet } = await estate()
+    const before = nsgByWorkload(resources(inventory, policySet))
+    const grown: Inventory = {
+      ...inventory,
+      workloads: [
+        workload('aaa-web-0', '10.20.1.9', { app: 'payments', env: 'prod', role: 'web' }),
+        workload('aaa-new-0', '10.20.6.9', { app: 'payments', env: 'prod', role: 'new' }),
+        ...inventory.workloads,
+      ],
+    }
+    const res = resources(grown, policySet)
+    const after = nsgByWorkload(res)
+    expect(after.get('aaa-web-0')?.key).toBe(before.get('pay-web-1')?.key)
+    for (const [w, nsg] of before) expect(after.get(w), w).toEqual(nsg)
+    // and the NSG objects themselves are the same but for the member list
+    const groupsBefore = resources(inventory, policySet)['azurerm_network_security_group'] ?? {}
+    const groupsAfter = res['azurerm_network_security_group'] ?? {}
+    for (const [key, body] of Object.entries(groupsBefore))
+      expect(groupsAfter[key]?.['name'], key).toBe(body['name'])
+  })
+
+  it('random estates: a label set with one NSG before and after an edit keeps its name and key', () => {
+    let compared = 0
+    fc.assert(
+      fc.property(editArb(fc.boolean()), ({ inventory, ps, ps2 }) => {
+        const options = { now: new Date(TIMES[5] ?? 0), loadBalancerProbes: false }
+        const a = planAzureNsg(inventory, ps, options)
+        const b = planAzureNsg(inventory, ps2, options)
+        const labelsOf = new Map(inventory.workloads.map((w) => [w.name, formatLabelSet(w.labels)]))
+        /** Label set → its NSG, for the label sets whose workloads are all in one NSG. */
+        const single = (p: AzureNsgPlan): Map<string, { name: string; key: string }> => {
+          const nsgs = new Map<string, Set<AzureNsgPlan['nsgs'][number]>>()
+          for (const n of p.nsgs)
+            for (const m of n.members) {
+              const l = labelsOf.get(m) ?? ''
+              nsgs.set(l, (nsgs.get(l) ?? new Set()).add(n))
+            }
+          return new Map(
+            [...nsgs].flatMap(([l, ns]) =>
+              ns.size === 1 ? [[l, [...ns][0] as AzureNsgPlan['nsgs'][number]]] : [],
+            ),
+          )
+        }
+        const sa = single(a)
+        const sb = single(b)
+        for (const [labels, n] of sa) {
+          const m = sb.get(labels)
+          if (!m) continue
+          compared++
+          expect(m.name, labels).toBe(n.name)
+          expect(m.key, labels).toBe(n.key)
+        }
+      }),
+      { seed: SEED, numRuns: 200, endOnFailure: true },
+    )
+    expect(compared).toBeGreaterThan(100)
+  })
+})
+
+describe('azure-nsg NSG names', () => {
+  it('plain labels read as they are; a split label set names its other parts after a workload', () => {
+    expect(nsgReadableName(labelSet({ role: 'api', app: 'payments' }))).toBe(
+      'bh-nsg.app.payments.role.api',
+    )
+    expect(nsgReadableName(labelSet({}))).toBe('bh-nsg.unlabelled')
+    expect(nsgReadableName(labelSet({ role: 'web' }), 'web-3')).toBe('bh-nsg.role.web_web-3')
+    expect(nsgReadableName(labelSet({ role: 'Web' }))).toBeUndefined()
+    expect(nsgReadableName(labelSet({ 'app.kubernetes.io/name': 'x' }))).toBeUndefined()
+    // the part with the fewest rules keeps the plain name, whatever its first workload
+    const named = nsgNames([
+      { labels: labelSet({ role: 'web' }), members: ['web-1'], rules: 3 },
+      { labels: labelSet({ role: 'web' }), members: ['web-2'], rules: 2 },
+      { labels: labelSet({ role: 'db' }), members: ['db-1'], rules: 2 },
+    ])
+    expect(named.map((n) => n.name)).toEqual([
+      'bh-nsg.role.web_web-1',
+      'bh-nsg.role.web',
+      'bh-nsg.role.db',
+    ])
+    expect(named.map((n) => n.key)).toEqual([
+      'bh-nsg_role_web_web-1',
+      'bh-nsg_role_web',
+      'bh-nsg_role_db',
+    ])
+  })
+
+  it('label sets that would read alike get different names and keys, within 80 characters', () => {
+    const sets = [
+      { role: 'a-b' },
+      { role: 'a_b' },
+      { role: 'A-B' },
+      { role: 'a b' },
+      { 'role.a': 'b' },
+      { role: 'a', b: 'c' },
+      { role: 'x'.repeat(90) },
+      { role: 'x'.repeat(90), env: 'y' },
+      { role: `${'x'.repeat(90)}1` },
+    ].map((m) => ({ labels: labelSet(m), members: ['w'], rules: 0 }))
+    const named = nsgNames(sets)
+    expect(new Set(named.map((n) => n.name.toLowerCase())).size).toBe(sets.length)
+    expect(new Set(named.map((n) => n.key)).size).toBe(sets.length)
+    for (const { name, key } of named) {
+      expect(name.length).toBeLessThanOrEqual(80)
+      expect(name).toMatch(/^[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]$/)
+      expect(key).toMatch(/^[A-Za-z_][A-Za-z0-9_-]*$/)
+    }
+    // each name is its own: the same label set, alone, is named the same
+    sets.forEach((s, i) => expect(nsgNames([s])[0]).toEqual(named[i]))
   })
 })

@@ -438,7 +438,9 @@ describe('azure-nsg target', () => {
     )
     const limit = twice.diagnostics.filter((d) => d.code === 'compile/cloud-limit-exceeded')
     expect(limit).toHaveLength(1)
-    expect(limit[0]?.message).toMatch(/^NSG bh-nsg-db-1 has 1201 security rules; Azure allows 1000/)
+    expect(limit[0]?.message).toMatch(
+      /^NSG bh-nsg.app.shop.role.db has 1201 security rules; Azure allows 1000/,
+    )
   })
 
   it('more than 10 ASGs on one side are split over several rules', () => {

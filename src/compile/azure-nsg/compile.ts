@@ -6,10 +6,14 @@
  * - Workloads: those compiled (`hosts`, default all) in `enforce` mode that hold an address at
  *   `now` get an NSG; `observe` ones get nothing and join no ASG (rules name them by address);
  *   `monitor` is `compile/unsupported-by-target` (`monitor-mode`), as for cilium.
- * - One NSG per class of enforced workloads: workloads to whose addresses the same rules apply
- *   (inbound: the rule's `to` matches one of its addresses; outbound: its `from`) share one NSG
- *   (in a labelled estate, about one per identity); a rule is only in the NSGs it applies to, so
- *   each NSG stays under the 1000-rule limit longer than one NSG for every NIC would.
+ * - One NSG per class of enforced workloads: workloads of one label set (identity) to whose
+ *   addresses the same rules apply (inbound: the rule's `to` matches one of its addresses;
+ *   outbound: its `from`) share one NSG, about one per identity; a rule is only in the NSGs it
+ *   applies to, so each NSG stays under the 1000-rule limit longer than one NSG for every NIC
+ *   would. Workloads of different label sets never share an NSG, even when the rules treat them
+ *   alike today: which label sets the rules happen to treat alike changes with every edit, and an
+ *   NSG that merged or split with it would be renamed (destroyed and created, with its NIC
+ *   associations) though its own rules did not change.
  * - Each live rule gives, in every NSG it applies to, an `Inbound` rule (source: its `from`,
  *   destination: its `to` restricted to the NSG's workloads) and an `Outbound` one (source: its
  *   `from` restricted, destination: its `to`). A side is `*` when it holds `any`; otherwise one
@@ -39,6 +43,14 @@
  *   the diff: azurerm applies each `azurerm_network_security_rule` by its own call, so rules that
  *   trade priorities in one apply can meet Azure's "Rules cannot have the same Priority and
  *   Direction" (`SecurityRuleConflict`) half way.
+ * - Identity of NSGs and ASGs: an NSG is named after its members' label set
+ *   (`bh-nsg.<key>.<value>…`, {@link nsgNames}), an ASG after its selector and scope, and its
+ *   Terraform key is its name: adding or removing a workload or a rule renames only the NSGs
+ *   whose own label set it splits or joins (a rule naming some workloads of a label set, by
+ *   workload name or address, gives them an NSG of their own, named after its first workload as
+ *   well; the label set's NSG with the fewest rules keeps the plain name: group-names.ts). A NIC
+ *   association's key is the NSG's key and the workload's name, so it stays too. Renaming matters
+ *   because azurerm forces a new NSG (and new associations) for a new name.
  * @remarks Semantics: DESIGN.md "Policy language v1", rules 1–5. Azure:
  * https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview (rules,
  * priorities, default rules, stateful flows, subnet then NIC inbound and NIC then subnet
@@ -63,12 +75,17 @@
  * (network-security-groups-overview above; an Inbound and an Outbound rule may share one:
  * hashicorp/terraform-provider-azurerm#27046); a rule taking a priority another still holds is
  * refused with `SecurityRuleConflict` (hashicorp/terraform-provider-azurerm#293, #19202, #11137);
+ * NSG and ASG names: the same characters, 1–80, unique in the resource group (resource-name-rules
+ * above); `azurerm_network_security_group.name` and the association's `network_security_group_id`
+ * force a new resource (hashicorp/terraform-provider-azurerm website/docs/r/
+ * network_security_group.html.markdown, network_interface_security_group_association.html.markdown);
  * the provider's standalone `azurerm_network_security_rule` must not be mixed with inline
  * `security_rule` blocks of `azurerm_network_security_group`
  * (https://registry.terraform.io/providers/hashicorp/azurerm/latest/docs/resources/network_security_group).
  */
 import {
   AddressRangeSet,
+  formatLabelSet,
   formatRuleRef,
   selectorKey,
   selectorMatches,
@@ -83,6 +100,15 @@ import {
   type Service,
   type Workload,
 } from '../../core/index.js'
+import {
+  fnv1a,
+  groupParts,
+  hashTag,
+  labelIdentity,
+  uniqueNames,
+  type GroupToName,
+  type NameRules,
+} from '../group-names.js'
 import { checkHosts } from '../kubernetes/compile.js'
 import { hostMode, localAddresses, Universe } from '../nftables/compile.js'
 import { assertExpressible, planCompiler, type CompileOptions, type Compiler } from '../target.js'
@@ -162,10 +188,12 @@ export interface NsgRulePlan {
 
 /** One NSG: the workloads (NICs) it is associated with and its rules by direction and priority. */
 export interface NsgPlan {
-  /** Terraform resource name. */
+  /** Terraform resource name: the name, characters outside `[A-Za-z0-9_-]` as `_` (see {@link nsgNames}). */
   readonly key: string
-  /** Azure name. */
+  /** Azure name, from the members' labels, never from the other NSGs (see {@link nsgNames}). */
   readonly name: string
+  /** The members' label set (`formatLabelSet`; every member has it). */
+  readonly labels: string
   /** Workload names, sorted. */
   readonly members: readonly string[]
   readonly rules: readonly NsgRulePlan[]
@@ -207,16 +235,6 @@ export function azureName(text: string, max = 80): string {
   return safe.replace(/[.-]+$/, '') || '_'
 }
 
-/** 32-bit FNV-1a of the UTF-16 code units of `text`: stable across runs, platforms and versions. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i)
-    h = Math.imul(h, 0x01000193) >>> 0
-  }
-  return h
-}
-
 /** A policy name or rule id that goes into a rule name as it is: lower-case words and `-`. */
 const CLEAN_PART = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
 
@@ -240,10 +258,84 @@ export function nsgRuleName(
 ): string {
   const text = `bh-${direction}.${policy}.${id}.${part}`
   if (CLEAN_PART.test(policy) && CLEAN_PART.test(id) && text.length <= 80) return text
-  const tag = fnv1a(`${direction}\u0000${policy}\u0000${id}\u0000${part}`)
-    .toString(16)
-    .padStart(8, '0')
+  const tag = hashTag(`${direction}\u0000${policy}\u0000${id}\u0000${part}`)
   return `${azureName(`bh-${direction}.${policy}.${id}`, 80 - part.length - 10)}.${part}.${tag}`
+}
+
+/** Azure's rules for NSG and ASG names: 80 characters, compared without case (group-names.ts). */
+const AZURE_NAME_RULES: NameRules = {
+  max: 80,
+  separator: '.',
+  fold: (n) => n.toLowerCase(),
+  cut: (text, n) => azureName(text, n),
+}
+
+/** Terraform resource names (`[A-Za-z0-9_-]`, case-sensitive), from Azure names. */
+const TERRAFORM_KEY_RULES: NameRules = {
+  max: 200,
+  separator: '_',
+  fold: (n) => n,
+  cut: (text, n) => text.slice(0, n),
+}
+
+/** The Terraform resource name of an Azure name: characters outside `[A-Za-z0-9_-]` as `_`. */
+function terraformKey(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, '_')
+}
+
+/** `bh-nsg.<key>.<value>…` (`unlabelled` for no label) and `_<part>`, whatever the characters. */
+function nsgText(labels: LabelSet, part: string | undefined): string {
+  const keys = Object.keys(labels).sort()
+  const body =
+    keys.length === 0 ? 'unlabelled' : keys.map((k) => `${k}.${labels[k] ?? ''}`).join('.')
+  return `bh-nsg.${body}${part === undefined ? '' : `_${part}`}`
+}
+
+/**
+ * The Azure name an NSG reads as, from its members' label set and, when the rules split that
+ * label set's workloads into several NSGs, the first workload of a part that does not keep the
+ * plain name (see {@link groupParts}): `bh-nsg.<key>.<value>.<key>.<value>…` (keys sorted;
+ * `bh-nsg.unlabelled` for none), then `_<workload>` for a part, e.g.
+ * `bh-nsg.app.payments.env.prod.role.api`. Undefined when a key, value or the workload holds
+ * other characters than lower-case letters, digits and inner `-` (Azure compares names without
+ * case and takes `[A-Za-z0-9_.-]` only: the name would not say which labels it is): the planner
+ * then cuts the text and ends it in a hash of the exact identity ({@link nsgNames}).
+ */
+export function nsgReadableName(labels: LabelSet, part?: string): string | undefined {
+  const clean = Object.entries(labels).every(([k, v]) => CLEAN_PART.test(k) && CLEAN_PART.test(v))
+  if (!clean || (part !== undefined && !CLEAN_PART.test(part))) return undefined
+  return nsgText(labels, part)
+}
+
+/**
+ * The Azure names and Terraform keys of NSGs, in order: each from its own label set (and part),
+ * so adding, removing or changing other NSGs renames none (see group-names.ts for the one
+ * exception, two identities of one hash, and {@link groupParts} for label sets the rules split).
+ * A name is {@link nsgReadableName} when there is one and it fits in 80 characters, otherwise the
+ * text cut to fit and `.<8 hex digits>` of a hash of the exact labels and part; unique without
+ * case. The key is the name, characters outside `[A-Za-z0-9_-]` as `_` (unique: hashed when two
+ * names would meet).
+ */
+export function nsgNames(groups: readonly GroupToName[]): { name: string; key: string }[] {
+  const parts = groupParts(groups)
+  const ids = groups.map((g, i) => labelIdentity(g.labels, parts[i]))
+  const names = uniqueNames(
+    groups.map((g, i) => ({
+      identity: ids[i] as string,
+      readable: nsgReadableName(g.labels, parts[i]),
+      lossy: nsgText(g.labels, parts[i]),
+    })),
+    AZURE_NAME_RULES,
+  )
+  const keys = uniqueNames(
+    names.map((n, i) => ({
+      identity: ids[i] as string,
+      readable: terraformKey(n),
+      lossy: terraformKey(n),
+    })),
+    TERRAFORM_KEY_RULES,
+  )
+  return names.map((name, i) => ({ name, key: keys[i] as string }))
 }
 
 /**
@@ -469,25 +561,40 @@ class Planner {
     return out
   }
 
-  /** The ASGs that some rule names, with their Terraform and Azure names. */
+  /**
+   * The ASGs that some rule names, with their Terraform and Azure names: `bh-` and the selector
+   * with its scope (`bh-role-web-in-app-payments-env-prod`), from the group alone, so other
+   * groups coming or going rename none; cut and ended in a hash of the exact group when longer
+   * than 80 characters, or when two groups would read the same (characters Azure does not take,
+   * case), with {@link uniqueNames} as for NSGs.
+   */
   asgPlans(): AsgPlan[] {
-    const used = new Set<string>()
-    return [...this.asgs.values()]
-      .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0))
-      .map((a) => {
+    const asgs = [...this.asgs.values()].sort((a, b) =>
+      a.group < b.group ? -1 : a.group > b.group ? 1 : 0,
+    )
+    const names = uniqueNames(
+      asgs.map((a) => {
         const text = `bh-${a.group.replace('{}', 'all').replace(' in scope ', '-in-')}`
-        let name = azureName(text.replace(/[{}]/g, ''))
-        for (let n = 2; used.has(name); n++)
-          name = `${azureName(text.replace(/[{}]/g, ''), 76)}-${n}`
-        used.add(name)
-        return {
-          key: name.replace(/[^A-Za-z0-9_-]/g, '_'),
-          name,
-          group: a.group,
-          members: a.members,
-          rules: [...a.rules.values()],
-        }
-      })
+        const lossy = azureName(text.replace(/[{}]/g, ''), Infinity)
+        return { identity: a.group, readable: lossy, lossy }
+      }),
+      AZURE_NAME_RULES,
+    )
+    const keys = uniqueNames(
+      names.map((n, i) => ({
+        identity: (asgs[i] as (typeof asgs)[number]).group,
+        readable: terraformKey(n),
+        lossy: terraformKey(n),
+      })),
+      TERRAFORM_KEY_RULES,
+    )
+    return asgs.map((a, i) => ({
+      key: keys[i] as string,
+      name: names[i] as string,
+      group: a.group,
+      members: a.members,
+      rules: [...a.rules.values()],
+    }))
   }
 }
 
@@ -513,9 +620,9 @@ export function planAzureNsg(
   const dirs = (['Inbound', 'Outbound'] as const).filter((d) =>
     d === 'Inbound' ? direction !== 'egress' : direction !== 'ingress',
   )
-  // classes: workloads with the same applicable rules per direction
-  const classes = new Map<string, string[]>()
-  for (const [name, { local }] of p.enforced) {
+  // classes: workloads of one label set with the same applicable rules per direction
+  const classes = new Map<string, { labels: LabelSet; members: string[]; rules: number }>()
+  for (const [name, { w, local }] of p.enforced) {
     const applies = { Inbound: new Set<number>(), Outbound: new Set<number>() }
     for (const f of FAMILIES)
       for (const v of local[f]) {
@@ -524,21 +631,25 @@ export function planAzureNsg(
         for (const i of m.from) applies.Outbound.add(i)
       }
     const sig = dirs.map((d) => [...applies[d]].sort((a, b) => a - b).join(',')).join('|')
-    classes.set(sig, [...(classes.get(sig) ?? []), name])
+    const key = `${labelIdentity(w.labels)}|${sig}`
+    const c = classes.get(key) ?? {
+      labels: w.labels,
+      members: [],
+      rules: dirs.reduce((n, d) => n + applies[d].size, 0),
+    }
+    c.members.push(name)
+    classes.set(key, c)
   }
   const probes = options.loadBalancerProbes ?? true
   const nsgs: NsgPlan[] = []
   const fallbacks: Diagnostic[] = []
-  const usedNames = new Set<string>()
-  const ordered = [...classes.values()]
-    .map((ms) => ms.sort())
-    .sort((a, b) => ((a[0] ?? '') < (b[0] ?? '') ? -1 : 1))
-  for (const members of ordered) {
+  const groups = [...classes.values()].map((c) => ({ ...c, members: c.members.sort() }))
+  const named = nsgNames(groups)
+  const ordered = groups
+    .map((g, i) => ({ ...g, ...(named[i] as { name: string; key: string }) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  for (const { members, labels, name, key } of ordered) {
     const memberSet = new Set(members)
-    let name = azureName(`bh-nsg-${members[0] ?? ''}`)
-    for (let n = 2; usedNames.has(name); n++)
-      name = azureName(`bh-nsg-${members[0] ?? ''}`, 76) + `-${n}`
-    usedNames.add(name)
     const rules: NsgRulePlan[] = []
     const ruleNames = new Set<string>()
     /** `name`, numbered when taken in this NSG (only for two identities of one 32-bit hash). */
@@ -636,7 +747,7 @@ export function planAzureNsg(
         description: 'bulkhead deny by default (DESIGN.md rule 1); shadows the Azure default rules',
       })
     }
-    nsgs.push({ key: name.replace(/[^A-Za-z0-9_-]/g, '_'), name, members, rules })
+    nsgs.push({ key, name, labels: formatLabelSet(labels), members, rules })
   }
   const asgs = p.asgPlans()
   const diagnostics = [...p.diagnostics, ...fallbacks, ...limitWarnings(nsgs, asgs, p)]

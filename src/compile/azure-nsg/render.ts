@@ -10,7 +10,8 @@
  * `azurerm_network_security_group` per NSG with one `azurerm_network_security_rule` per rule
  * (standalone rules, so none may be written inline), and
  * `azurerm_network_interface_security_group_association` per (NIC, NSG). Every object says where
- * it comes from: tags `managed-by`, `bulkhead-group` / `bulkhead-rules` / `bulkhead-workloads`
+ * it comes from: tags `managed-by`, `bulkhead-group` / `bulkhead-rules` (ASGs), `bulkhead-labels` /
+ * `bulkhead-workloads` (NSGs)
  * (Azure tag values hold at most 256 characters: longer lists end in `…`), and each rule's
  * `description` names the Bulkhead rule. Keys are sorted at every level, so the file is
  * deterministic.
@@ -152,7 +153,11 @@ function nsgResources(
       name: n.name,
       resource_group_name: RG,
       location: LOCATION,
-      tags: { 'managed-by': 'bulkhead', 'bulkhead-workloads': tagValue(n.members) },
+      tags: {
+        'managed-by': 'bulkhead',
+        'bulkhead-labels': tagValue([n.labels]),
+        'bulkhead-workloads': tagValue(n.members),
+      },
     }
     for (const r of n.rules) {
       rules[ruleKey(n.key, r.name, rules)] = {
