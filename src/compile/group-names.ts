@@ -19,10 +19,14 @@
  *   rules (the label set's own, before the rules that pick workloads out), then the most
  *   members, then the first member name, keeps the label set's name; each other is named after
  *   its first workload as well.
- * - {@link uniqueNames}: the readable name when the target says it is one-to-one and it fits,
- *   otherwise the readable part cut to fit and 8 hex digits of {@link fnv1a} of the exact
- *   identity; names that still meet (compared as the target compares them, e.g. without case)
- *   are hashed; two identities of one 32-bit hash are numbered `-2` in identity order.
+ * - {@link uniqueNames}: the readable name when there is one and it fits, otherwise the readable
+ *   text cut to fit and 8 hex digits of {@link fnv1a} of the exact identity. A target whose
+ *   readable names are one-to-one (azure-nsg NSGs) is thereby stable whatever the edit; one whose
+ *   readable names can meet (compared as the target compares them, e.g. without case: aws-sg
+ *   labels, Azure ASG selectors with characters Azure does not take) keeps the readable name for
+ *   the first identity in sorted order and hashes the others, so a new group reading like an
+ *   old one renames the old one only when its identity sorts first. Two identities of one 32-bit
+ *   hash are numbered `-2` in identity order.
  * @remarks Name rules: https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
  * (NSG and ASG: 1–80 characters, alphanumerics, `_`, `.`, `-`, starting with an alphanumeric and
  * ending with one or `_`; unique in the resource group; Azure compares names without case), the
@@ -120,10 +124,11 @@ export interface NameRules {
 
 /**
  * Unique names, one per candidate, in order: each the readable name when there is one, it fits
- * in `rules.max` and no other identity's name folds to the same; else its lossy text cut to fit,
- * the separator and {@link hashTag} of its identity; a name still taken (two identities of one
- * 32-bit hash) is numbered `-2`, `-3`… in identity order. A name depends only on its own
- * candidate, except when another's readable or hashed name meets it.
+ * in `rules.max` and no identity sorting before it has a name folding to the same; else its
+ * lossy text cut to fit, the separator and {@link hashTag} of its identity; a name still taken
+ * (two identities of one 32-bit hash) is numbered `-2`, `-3`… in identity order. A name depends
+ * only on its own candidate, except when another's name meets it.
+ * @param items - distinct identities.
  * @throws never.
  */
 export function uniqueNames(items: readonly NameCandidate[], rules: NameRules): string[] {
@@ -132,14 +137,6 @@ export function uniqueNames(items: readonly NameCandidate[], rules: NameRules): 
   const first = items.map((it) =>
     it.readable !== undefined && it.readable.length <= rules.max ? it.readable : hashed(it),
   )
-  const owners = new Map<string, Set<string>>()
-  first.forEach((n, i) => {
-    const k = rules.fold(n)
-    owners.set(k, (owners.get(k) ?? new Set()).add((items[i] as NameCandidate).identity))
-  })
-  const second = first.map((n, i) =>
-    (owners.get(rules.fold(n))?.size ?? 0) > 1 ? hashed(items[i] as NameCandidate) : n,
-  )
   const order = items
     .map((_, i) => i)
     .sort((a, b) => {
@@ -147,6 +144,16 @@ export function uniqueNames(items: readonly NameCandidate[], rules: NameRules): 
       const y = (items[b] as NameCandidate).identity
       return x < y ? -1 : x > y ? 1 : a - b
     })
+  // a readable name that another identity's name also folds to: the first identity keeps it
+  const owner = new Map<string, string>()
+  for (const i of order) {
+    const k = rules.fold(first[i] as string)
+    if (!owner.has(k)) owner.set(k, (items[i] as NameCandidate).identity)
+  }
+  const second = first.map((n, i) => {
+    const it = items[i] as NameCandidate
+    return owner.get(rules.fold(n)) === it.identity ? n : hashed(it)
+  })
   const used = new Set<string>()
   const out = [...second]
   for (const i of order) {

@@ -32,8 +32,8 @@ import {
 } from '../../src/core/index.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { inventoryArb, policySetArb, ruleArb, SEED, TIMES } from '../helpers/model.js'
-import { workload } from '../helpers/workloads.js'
-import { cidr, lbl, rule, tcp } from './kubernetes-fixture.js'
+import { inventoryOf, workload } from '../helpers/workloads.js'
+import { cidr, lbl, policy, rule, tcp } from './kubernetes-fixture.js'
 
 const NOW = new Date('2026-11-22T12:00:00Z')
 const FIXTURE = fileURLToPath(new URL('../fixtures/compile-azure-nsg/', import.meta.url))
@@ -566,5 +566,34 @@ describe('azure-nsg NSG names', () => {
     }
     // each name is its own: the same label set, alone, is named the same
     sets.forEach((s, i) => expect(nsgNames([s])[0]).toEqual(named[i]))
+  })
+
+  it('an ASG whose name passes 80 characters keeps it when another of the same first 80 comes', () => {
+    const long = 'x'.repeat(90)
+    const inventory = inventoryOf(
+      workload('w-a', '10.9.0.1', { role: `${long}a` }),
+      workload('w-b', '10.9.0.2', { role: `${long}b` }),
+      workload('w-c', '10.9.0.3', { role: 'client' }),
+    )
+    const set = (...roles: string[]): PolicySet => ({
+      policies: [
+        policy(
+          'p',
+          {},
+          roles.map((r, i) =>
+            rule(`r${i}`, [lbl({ role: 'client' })], [lbl({ role: r })], [tcp(443)]),
+          ),
+        ),
+      ],
+      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+    })
+    const asgOf = (ps: PolicySet, role: string) =>
+      planAzureNsg(inventory, ps, { now: NOW }).asgs.find((a) => a.members.includes(role))
+    const before = asgOf(set(`${long}b`), 'w-b')
+    const after = asgOf(set(`${long}a`, `${long}b`), 'w-b')
+    expect(before?.name.length).toBeLessThanOrEqual(80)
+    expect(after?.name).toBe(before?.name)
+    expect(after?.key).toBe(before?.key)
+    expect(asgOf(set(`${long}a`, `${long}b`), 'w-a')?.name).not.toBe(after?.name)
   })
 })

@@ -565,8 +565,8 @@ class Planner {
    * The ASGs that some rule names, with their Terraform and Azure names: `bh-` and the selector
    * with its scope (`bh-role-web-in-app-payments-env-prod`), from the group alone, so other
    * groups coming or going rename none; cut and ended in a hash of the exact group when longer
-   * than 80 characters, or when two groups would read the same (characters Azure does not take,
-   * case), with {@link uniqueNames} as for NSGs.
+   * than 80 characters, or when a group sorting before it reads the same (characters Azure does
+   * not take become `-`, case does not count), with {@link uniqueNames} as for NSGs.
    */
   asgPlans(): AsgPlan[] {
     const asgs = [...this.asgs.values()].sort((a, b) =>
