@@ -426,3 +426,66 @@ describe('aws-sg target', () => {
     expect(ALL_IPS.length).toBeGreaterThan(0)
   })
 })
+
+describe('aws-sg group names and keys', () => {
+  const w = (name: string, ip: string, role: string) => ({
+    name,
+    addresses: [{ ip }],
+    labels: labelSet({ role }),
+  })
+  const inventory = (...ws: ReturnType<typeof w>[]): Inventory => ({
+    workloads: ws,
+    externals: [],
+    labelRules: [],
+  })
+
+  it('label sets that read alike (ident, case) get distinct keys and names, none lost', () => {
+    const inv = inventory(
+      w('a', '10.1.0.1', 'a-b'),
+      w('b', '10.1.0.2', 'a_b'),
+      w('c', '10.1.0.3', 'A-B'),
+    )
+    const ps = policySet([rule('r', [lbl({ role: 'a-b' })], [lbl({ role: 'a_b' })], [tcp(443)])])
+    const plan = planAwsSg(inv, ps, { now: NOW })
+    expect(new Set(plan.groups.map((g) => g.key)).size).toBe(3)
+    expect(new Set(plan.groups.map((g) => g.name.toLowerCase())).size).toBe(3)
+    // the label set sorting first keeps the readable key and name; the others are hashed
+    expect(plan.groups.find((g) => g.workloads.includes('c'))?.key).toBe('sg_role_a_b')
+    expect(plan.groups.find((g) => g.workloads.includes('a'))?.key).toMatch(
+      /^sg_role_a_b_[0-9a-f]{8}$/,
+    )
+    const r = awsSgCompiler.compile(inv, ps, { now: NOW })
+    const read = readSecurityGroups(r.artefacts[0]?.content ?? '')
+    expect(new Set(read.workloadGroup.values()).size).toBe(3)
+    expect(agrees(inv, ps, r)).toBeGreaterThan(10)
+  })
+
+  it('a label set split by a policy block keeps its name on the part with fewer rules when a workload sorting first joins the other', () => {
+    const ps = policySet([
+      rule(
+        'lab-to-db',
+        [{ kind: 'cidr', cidr: cidr('10.2.0.0/16'), except: [] }],
+        [lbl({ role: 'db' })],
+        [tcp(5432)],
+      ),
+    ])
+    const base = [
+      w('web-1', '10.1.0.1', 'web'),
+      w('web-2', '10.1.0.2', 'web'),
+      w('web-3', '10.2.0.3', 'web'),
+      w('db-1', '10.1.0.3', 'db'),
+    ]
+    const groupOf = (inv: Inventory, workload: string) =>
+      planAwsSg(inv, ps, { now: NOW }).groups.find((g) => g.workloads.includes(workload))
+    const before = groupOf(inventory(...base), 'web-1')
+    const grown = inventory(w('web-0', '10.2.0.9', 'web'), ...base)
+    const after = groupOf(grown, 'web-1')
+    expect(after?.name).toBe(before?.name)
+    expect(after?.key).toBe(before?.key)
+    expect(before?.name).toBe('bulkhead-role=web')
+    expect(before?.key).toBe('sg_role_web')
+    // the other part is named after its first workload
+    expect(groupOf(inventory(...base), 'web-3')?.name).toBe('bulkhead-role=web@web-3')
+    expect(groupOf(grown, 'web-3')?.name).toBe('bulkhead-role=web@web-0')
+  })
+})

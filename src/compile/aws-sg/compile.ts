@@ -13,7 +13,10 @@
  * - **Groups.** Every workload in `enforce` mode that holds an address at the compile instant
  *   (and is among `hosts`, when given) gets exactly one group; workloads whose addresses fall
  *   in the same endpoint classes (every rule treats them alike: same labels and policy blocks,
- *   as reachability groups them) share it. A group is named by its members' labels.
+ *   as reachability groups them) share it. A group is named by its members' labels, never by
+ *   the other groups ({@link securityGroupNames}): an edit renames only the groups of a label
+ *   set it splits or joins, as azure-nsg names its NSGs (group-names.ts). A new name is a new
+ *   group: `aws_security_group.name` forces a new resource, and AWS compares names without case.
  * - **Workloads** in `observe` mode (and enforced ones left out by `hosts`) get no group and
  *   are referred to by their addresses (`/32`, `/128`). `monitor` cannot be expressed: such a
  *   workload is `compile/unsupported-by-target` (`monitor-mode`), as for the cilium target.
@@ -48,7 +51,9 @@
  * stateful tracking: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/security-group-connection-tracking.html;
  * protocols and ports: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpPermission.html
  * ("a protocol number other than tcp, udp, icmp, or icmpv6 allows traffic on all ports");
- * quotas: https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups.
+ * quotas: https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups;
+ * group names (255 characters, "case-insensitive and must be unique within the VPC"):
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html.
  */
 import {
   AddressRangeSet,
@@ -70,6 +75,7 @@ import {
   type EnforcementMode,
   type Inventory,
   type IpFamily,
+  type LabelSet,
   type PolicySet,
   type Rule,
   type Workload,
@@ -77,11 +83,18 @@ import {
 import { heldAddresses } from '../../analyze/reachability.js'
 import { enforcementModeOf } from '../../policy/evaluate.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
+import {
+  groupParts,
+  labelIdentity,
+  uniqueNames,
+  type GroupToName,
+  type NameRules,
+} from '../group-names.js'
 import { checkHosts } from '../kubernetes/compile.js'
 import { assertExpressible, planCompiler, type CompileOptions, type Compiler } from '../target.js'
 import { AWS_SG_CAPABILITIES } from './capabilities.js'
 import { compactGrants } from './compact.js'
-import { awsRuleSpecs, ident, renderTerraform, AWS_SG_FILE } from './render.js'
+import { awsRuleSpecs, awsText, ident, renderTerraform, AWS_SG_FILE } from './render.js'
 
 /** Default of {@link AwsSgOptions.rulesPerGroupQuota}: AWS's default quota (L-0EA8095F). */
 export const AWS_SG_RULES_PER_GROUP = 60
@@ -124,9 +137,9 @@ export interface SgGrant {
 
 /** One security group of the plan. */
 export interface SecurityGroupPlan {
-  /** Terraform resource name: `sg_` and the members' labels, stable across compiles. */
+  /** Terraform resource name: `sg_` and the members' labels, stable across compiles ({@link securityGroupNames}). */
   readonly key: string
-  /** The group's AWS name: `bulkhead-` and the members' labels. */
+  /** The group's AWS name: `bulkhead-` and the members' labels ({@link securityGroupNames}). */
   readonly name: string
   /** The members' labels (`formatLabelSet`), empty for unlabelled workloads. */
   readonly labels: string
@@ -187,6 +200,8 @@ interface Node {
   key: string
   name: string
   labels: string
+  /** The members' labels (an endpoint class holds one label set). */
+  readonly labelSet: LabelSet
   readonly members: Workload[]
   readonly classes: Record<IpFamily, number[]>
   readonly held: Held[]
@@ -213,6 +228,58 @@ interface PairPlan {
   readonly outRef: ServiceSet | undefined
   /** Families both groups hold. */
   readonly families: readonly IpFamily[]
+}
+
+/** AWS security group names: 255 characters, compared without case (group-names.ts). */
+const SG_NAME_RULES: NameRules = {
+  max: 255,
+  separator: '.',
+  fold: (n) => n.toLowerCase(),
+  cut: (text, n) => text.slice(0, n),
+}
+
+/** Terraform resource names of security groups (`sg_` and {@link ident} text, case-sensitive). */
+const SG_KEY_RULES: NameRules = { ...SG_NAME_RULES, max: 200, separator: '_', fold: (n) => n }
+
+/**
+ * The AWS names and Terraform keys of security groups, in order, each from its own label set:
+ * `bulkhead-<labels>` (`formatLabelSet`, `unlabelled` for none) and `sg_<labels>` ({@link ident}:
+ * lower case, other characters as `_`), so that groups coming and going rename no other. When the
+ * rules split the workloads of one label set into several groups (a workload selector, a policy
+ * block holding some of them), the group with the fewest rules keeps the plain name and each
+ * other adds its first workload (`bulkhead-<labels>@<workload>`, `sg_<labels>_<workload>`:
+ * {@link groupParts}). A name with characters AWS does not take, or over 255 characters, is cut
+ * and ends in `.` and 8 hex digits of a hash of the exact labels; a name or key another group's
+ * also reads as (AWS compares names without case, and {@link ident} is lossy: `a-b` and `a_b`)
+ * stays with the group whose labels sort first, the others hashed ({@link uniqueNames}).
+ */
+export function securityGroupNames(
+  groups: readonly GroupToName[],
+): { name: string; key: string }[] {
+  const parts = groupParts(groups)
+  const ids = groups.map((g, i) => labelIdentity(g.labels, parts[i]))
+  const bases = groups.map((g) => formatLabelSet(g.labels) || 'unlabelled')
+  const names = uniqueNames(
+    groups.map((_, i) => {
+      const part = parts[i]
+      const text = `bulkhead-${bases[i] as string}${part === undefined ? '' : `@${part}`}`
+      return {
+        identity: ids[i] as string,
+        readable: awsText(text) === text ? text : undefined,
+        lossy: awsText(text),
+      }
+    }),
+    SG_NAME_RULES,
+  )
+  const keys = uniqueNames(
+    groups.map((_, i) => {
+      const part = parts[i]
+      const text = `sg_${ident(bases[i] as string)}${part === undefined ? '' : `_${ident(part)}`}`
+      return { identity: ids[i] as string, readable: text, lossy: text }
+    }),
+    SG_KEY_RULES,
+  )
+  return names.map((name, i) => ({ name, key: keys[i] as string }))
 }
 
 function notExpressible(message: string, hint: string): BulkheadError {
@@ -330,7 +397,7 @@ class SgPlanner {
       let node = byKey.get(key)
       if (node === undefined) {
         const labels = formatLabelSet(w.labels)
-        node = { key: '', name: '', labels, members: [], classes, held: [] }
+        node = { key: '', name: '', labels, labelSet: w.labels, members: [], classes, held: [] }
         byKey.set(key, node)
         this.nodes.push(node)
       }
@@ -341,21 +408,29 @@ class SgPlanner {
       }
     })
     assertExpressible('aws-sg', AWS_SG_CAPABILITIES, this.policySet, this.options.now, modes)
-    // readable, unique and stable names: the labels, then a number among equal labels
-    this.nodes.sort(
-      (a, b) =>
-        a.labels.localeCompare(b.labels) ||
-        (a.members[0]?.name ?? '').localeCompare(b.members[0]?.name ?? ''),
+    // readable, unique and stable names: the labels, and a workload for a label set's other parts
+    const named = securityGroupNames(
+      this.nodes.map((n) => {
+        const rules = new Set<number>()
+        for (const f of FAMILIES)
+          for (const c of n.classes[f]) {
+            const { from, to } = this.index.classRules(c)
+            for (const i of from) rules.add(i)
+            for (const i of to) rules.add(-1 - i)
+          }
+        return {
+          labels: n.labelSet,
+          members: n.members.map((w) => w.name).sort(),
+          rules: rules.size,
+        }
+      }),
     )
-    const seen = new Map<string, number>()
-    for (const n of this.nodes) {
-      const base = n.labels === '' ? 'unlabelled' : n.labels
-      const k = (seen.get(base) ?? 0) + 1
-      seen.set(base, k)
-      const suffix = k > 1 ? `-${k}` : ''
-      n.name = `bulkhead-${base}${suffix}`
-      n.key = `sg_${ident(base)}${k > 1 ? `_${k}` : ''}`
-    }
+    this.nodes.forEach((n, i) => {
+      const { name, key } = named[i] as { name: string; key: string }
+      n.name = name
+      n.key = key
+    })
+    this.nodes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
   }
 
   /** What the model allows from class `src` to class `dst` (one family), rule-less ICMP left out. */
