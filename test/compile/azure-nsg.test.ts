@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import {
   ALLOW_PRIORITIES,
+  AZURE_LIMITS,
   AZURE_NSG_FILE,
   DENY_PRIORITIES,
   azureNsgCompiler,
@@ -28,6 +29,7 @@ import {
 import { evaluate } from '../../src/policy/evaluate.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { runCompileConformance, type ConformanceChecker } from '../conformance/compile.case.js'
+import { inventoryOf, workload } from '../helpers/workloads.js'
 import { cidr, lbl, rule, tcp } from './kubernetes-fixture.js'
 
 const NOW = new Date('2026-11-22T12:00:00Z')
@@ -412,6 +414,29 @@ describe('azure-nsg target', () => {
       expect(String(r['name']).length).toBeLessThanOrEqual(80)
       expect(r['description']).toMatch(/^bulkhead /)
     }
+  })
+
+  it('more than 5000 NSGs (one per label set) is a cloud-limit warning', () => {
+    const inventory = (n: number): Inventory =>
+      inventoryOf(
+        ...Array.from({ length: n }, (_, i) =>
+          workload(`w${i}`, `10.${Math.floor(i / 250)}.${i % 250}.1`, { role: `r${i}` }),
+        ),
+      )
+    const ps: PolicySet = {
+      policies: [],
+      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+    }
+    const limits = (n: number) =>
+      planAzureNsg(inventory(n), ps, { now: NOW, loadBalancerProbes: false }).diagnostics.filter(
+        (d) => d.code === 'compile/cloud-limit-exceeded',
+      )
+    // Azure's limit, 5000 NSGs per region and subscription
+    expect(limits(5000)).toEqual([])
+    const over = limits(5001)
+    expect(over).toHaveLength(1)
+    expect(over[0]?.message).toMatch(/^5001 NSGs/)
+    expect(AZURE_LIMITS.nsgsPerRegion).toBe(5000)
   })
 
   it('more than 1000 rules in one NSG is a cloud-limit warning naming the NSG and the counts', () => {

@@ -58,7 +58,7 @@
  * (ASG members are NICs of one virtual network; a rule naming ASGs on both sides needs them in
  * one virtual network), limits:
  * https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#azure-resource-manager-virtual-networking-limits
- * (1000 rules per NSG, 4000 prefixes per NSG side, 10 ASGs per rule, 100 per NSG, 20 per NIC IP
+ * (5000 NSGs per region and subscription, 1000 rules per NSG, 4000 prefixes per NSG side, 10 ASGs per rule, 100 per NSG, 20 per NIC IP
  * configuration, 4000 IP configurations per ASG; not adjustable). Terraform azurerm v3/v4:
  * `azurerm_network_security_rule`, `azurerm_application_security_group`,
  * `azurerm_network_interface_security_group_association`,
@@ -132,6 +132,7 @@ export const AZURE_NSG_FILE = 'bulkhead-azure-nsg.tf.json'
 
 /** Azure limits (networking, Resource Manager), none adjustable: see the module comment. */
 export const AZURE_LIMITS = {
+  nsgsPerRegion: 5000,
   rulesPerNsg: 1000,
   prefixesPerNsgSide: 4000,
   asgsPerRule: 10,
@@ -777,6 +778,11 @@ function limitWarnings(
       hint: hint + what,
     })
   }
+  if (nsgs.length > AZURE_LIMITS.nsgsPerRegion)
+    warn(
+      `${nsgs.length} NSGs (one per label set and class of workloads); Azure allows ${AZURE_LIMITS.nsgsPerRegion} per region and subscription, counting those already there`,
+      'compile fewer workloads at a time (--host) into several subscriptions or regions, or give workloads that the rules treat alike the same labels',
+    )
   for (const n of nsgs) {
     if (n.rules.length > AZURE_LIMITS.rulesPerNsg)
       warn(
