@@ -107,6 +107,7 @@ import {
   labelIdentity,
   uniqueNames,
   type GroupToName,
+  type NameCandidate,
   type NameRules,
 } from '../group-names.js'
 import { checkHosts } from '../kubernetes/compile.js'
@@ -320,17 +321,24 @@ export function nsgReadableName(labels: LabelSet, part?: string): string | undef
 export function nsgNames(groups: readonly GroupToName[]): { name: string; key: string }[] {
   const parts = groupParts(groups)
   const ids = groups.map((g, i) => labelIdentity(g.labels, parts[i]))
-  const names = uniqueNames(
+  return azureNamesAndKeys(
     groups.map((g, i) => ({
       identity: ids[i] as string,
       readable: nsgReadableName(g.labels, parts[i]),
       lossy: nsgText(g.labels, parts[i]),
     })),
-    AZURE_NAME_RULES,
   )
+}
+
+/**
+ * Unique Azure names ({@link uniqueNames} under Azure's rules) and, from them, unique Terraform
+ * keys (characters outside `[A-Za-z0-9_-]` as `_`, hashed when two names would meet).
+ */
+function azureNamesAndKeys(items: readonly NameCandidate[]): { name: string; key: string }[] {
+  const names = uniqueNames(items, AZURE_NAME_RULES)
   const keys = uniqueNames(
     names.map((n, i) => ({
-      identity: ids[i] as string,
+      identity: (items[i] as NameCandidate).identity,
       readable: terraformKey(n),
       lossy: terraformKey(n),
     })),
@@ -573,25 +581,15 @@ class Planner {
     const asgs = [...this.asgs.values()].sort((a, b) =>
       a.group < b.group ? -1 : a.group > b.group ? 1 : 0,
     )
-    const names = uniqueNames(
+    const named = azureNamesAndKeys(
       asgs.map((a) => {
         const text = `bh-${a.group.replace('{}', 'all').replace(' in scope ', '-in-')}`
         const lossy = azureName(text.replace(/[{}]/g, ''), Infinity)
         return { identity: a.group, readable: lossy, lossy }
       }),
-      AZURE_NAME_RULES,
-    )
-    const keys = uniqueNames(
-      names.map((n, i) => ({
-        identity: (asgs[i] as (typeof asgs)[number]).group,
-        readable: terraformKey(n),
-        lossy: terraformKey(n),
-      })),
-      TERRAFORM_KEY_RULES,
     )
     return asgs.map((a, i) => ({
-      key: keys[i] as string,
-      name: names[i] as string,
+      ...(named[i] as { name: string; key: string }),
       group: a.group,
       members: a.members,
       rules: [...a.rules.values()],
