@@ -82,5 +82,6 @@ describe('bulkhead compile --target azure-nsg', () => {
     expect(r.stdout).toContain('bulkhead compile --target azure-nsg --out build/azure')
     expect(r.stdout).toContain('--no-load-balancer-probes')
     expect(r.stdout).toContain('never their priority')
+    expect(r.stdout).toContain('never their first workload')
   })
 })

@@ -291,13 +291,15 @@ Remove every other security group from those interfaces (the attachment adds; AW
 groups of an interface). Workloads in monitor mode are refused (security groups cannot report).
 
 With --target azure-nsg the folder gets bulkhead-azure-nsg.tf.json, Terraform JSON for the
-azurerm provider: one network security group per class of enforced workloads, associated with
-their network interfaces, and one application security group per label group the rules name.
+azurerm provider: one network security group per label set and class of enforced workloads,
+named after the labels (bh-nsg.app.payments.role.api), associated with their network
+interfaces, and one application security group per label group the rules name.
 Set the variables resource_group_name, location and network_interface_ids (workload name ->
 NIC resource id), then: terraform init && terraform plan && terraform apply. Health probes of
 the Azure load balancer stay allowed unless --no-load-balancer-probes. Security rules are named
-and keyed after their policy and rule id, never their priority, so a policy edit plans as the
-rules it changes (README "compile --target azure-nsg").
+and keyed after their policy and rule id, never their priority, and NSGs after their labels,
+never their first workload, so a policy edit plans as the rules it changes (README "compile
+--target azure-nsg").
 
 Rule expiry and workload address bounds: the nftables and iptables rulesets follow them by
 themselves, on the kernel's clock (one time slice per instant after --now, chosen with meta time
