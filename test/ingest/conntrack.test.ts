@@ -366,6 +366,8 @@ describe('conntrack -o xml (libnetfilter_conntrack src/conntrack/snprintf_xml.c)
     reply: [string, string, string]
     counters?: [[number, number], [number, number]]
     independent: string
+    /** After the metas (`<when>…</when>`). */
+    after?: string
   }): string => {
     const [l3num, l3name] = o.l3 ?? [2, 'ipv4']
     const meta = (dir: string, [src, dst, l4]: [string, string, string], c?: [number, number]) =>
@@ -380,8 +382,22 @@ describe('conntrack -o xml (libnetfilter_conntrack src/conntrack/snprintf_xml.c)
       `<flow${o.type !== undefined ? ` type="${o.type}"` : ''}>` +
       meta('original', o.orig, o.counters?.[0]) +
       meta('reply', o.reply, o.counters?.[1]) +
-      `<meta direction="independent">${o.independent}</meta></flow>`
+      `<meta direction="independent">${o.independent}</meta>${o.after ?? ''}</flow>`
     )
+  }
+  /** One TCP connection 10.0.0.1:40000 -> 10.0.0.2:22. */
+  const TCP_TUPLE = {
+    proto: [6, 'tcp'] as [number, string],
+    orig: ['10.0.0.1', '10.0.0.2', '<sport>40000</sport><dport>22</dport>'] as [
+      string,
+      string,
+      string,
+    ],
+    reply: ['10.0.0.2', '10.0.0.1', '<sport>22</sport><dport>40000</dport>'] as [
+      string,
+      string,
+      string,
+    ],
   }
   const listing = [
     '<?xml version="1.0" encoding="utf-8"?>',
@@ -437,19 +453,7 @@ describe('conntrack -o xml (libnetfilter_conntrack src/conntrack/snprintf_xml.c)
   })
 
   it('events (-E -o xml): new, update and destroy of one connection are one flow', async () => {
-    const tuple = {
-      proto: [6, 'tcp'] as [number, string],
-      orig: ['10.0.0.1', '10.0.0.2', '<sport>40000</sport><dport>22</dport>'] as [
-        string,
-        string,
-        string,
-      ],
-      reply: ['10.0.0.2', '10.0.0.1', '<sport>22</sport><dport>40000</dport>'] as [
-        string,
-        string,
-        string,
-      ],
-    }
+    const tuple = TCP_TUPLE
     const { flows, ctx } = await run([
       '<?xml version="1.0" encoding="utf-8"?>',
       '<conntrack>',
@@ -486,5 +490,87 @@ describe('conntrack -o xml (libnetfilter_conntrack src/conntrack/snprintf_xml.c)
         observedAction: 'accept',
       }),
     ])
+  })
+
+  describe('times (-o xml,ktimestamp: <timestamp>; -o xml,timestamp: <when>)', () => {
+    const tcp = TCP_TUPLE
+    const START_NS = '1700000000123456789'
+    const when = (h: number, m: number, s: number): string =>
+      `<when><hour>${String(h)}</hour><min>${String(m).padStart(2, '0')}</min><sec>${String(s).padStart(2, '0')}</sec><wday>3</wday><day>14</day><month>11</month><year>2023</year></when>`
+
+    it('ktimestamp: start and stop are the kernel’s (ns, UTC); start only ends at start + deltatime', async () => {
+      const { flows, ctx } = await run([
+        xmlFlow({
+          ...tcp,
+          type: 'destroy',
+          independent: `<assured/><timestamp><start>${START_NS}</start><stop>1700000090987654321</stop></timestamp><deltatime>90</deltatime>`,
+        }),
+      ])
+      expect(ctx.stats.skipped).toEqual({})
+      expect(flows).toEqual([
+        expect.objectContaining({ start: 1_700_000_000_123, end: 1_700_000_090_988 }),
+      ])
+      expect(ctx.stats.notes).not.toHaveProperty('time-from-file-mtime')
+      expect(ctx.stats.notes).not.toHaveProperty('no-timestamp')
+      const listing = await run([
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<conntrack>',
+        xmlFlow({
+          ...tcp,
+          independent: `<state>ESTABLISHED</state><timeout>300</timeout><assured/><timestamp><start>${START_NS}</start></timestamp><deltatime>42</deltatime>`,
+        }),
+        '</conntrack>',
+      ])
+      expect(listing.flows).toEqual([
+        expect.objectContaining({ start: 1_700_000_000_123, end: 1_700_000_042_123 }),
+      ])
+      expect(listing.ctx.stats.notes).toEqual({})
+    })
+
+    it('timestamp (-E): <when> is the event time, local time read as UTC; events merge first to last', async () => {
+      const { flows, ctx } = await run([
+        xmlFlow({
+          ...tcp,
+          type: 'new',
+          independent: '<state>SYN_SENT</state><timeout>120</timeout><unreplied/>',
+          after: when(22, 13, 20),
+        }),
+        xmlFlow({
+          ...tcp,
+          type: 'destroy',
+          independent: '<assured/>',
+          after: when(22, 15, 5),
+        }),
+      ])
+      expect(ctx.stats.skipped).toEqual({})
+      expect(ctx.stats.notes).toMatchObject({ 'local-time-as-utc': 2, 'merged-events': 1 })
+      expect(flows).toEqual([
+        expect.objectContaining({
+          start: Date.UTC(2023, 10, 14, 22, 13, 20),
+          end: Date.UTC(2023, 10, 14, 22, 15, 5),
+        }),
+      ])
+    })
+
+    it('ktimestamp wins over <when>; a time element that is no time is bad-timestamp', async () => {
+      const both = await run([
+        xmlFlow({
+          ...tcp,
+          type: 'destroy',
+          independent: `<timestamp><start>${START_NS}</start><stop>1700000001000000000</stop></timestamp>`,
+          after: when(3, 0, 0),
+        }),
+      ])
+      expect(both.flows).toEqual([
+        expect.objectContaining({ start: 1_700_000_000_123, end: 1_700_000_001_000 }),
+      ])
+      expect(both.ctx.stats.notes).not.toHaveProperty('local-time-as-utc')
+      const bad = await run([
+        xmlFlow({ ...tcp, independent: '<timestamp><start>soon</start></timestamp>' }),
+        xmlFlow({ ...tcp, independent: '<assured/>', after: when(25, 0, 0) }),
+      ])
+      expect(bad.flows).toEqual([])
+      expect(bad.ctx.stats.skipped).toEqual({ 'bad-timestamp': 2 })
+    })
   })
 })

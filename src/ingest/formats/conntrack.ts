@@ -2,7 +2,9 @@
  * @module Linux conntrack parser: `conntrack -L` / `-E` text (conntrack-tools, libnetfilter_conntrack
  * `__snprintf_conntrack_default`), `-o extended`, `-o timestamp`, and `/proc/net/nf_conntrack`.
  *
- * @remarks Semantics: conntrack(8); libnetfilter_conntrack `src/conntrack/snprintf_default.c`;
+ * @remarks Semantics: conntrack(8); libnetfilter_conntrack `src/conntrack/snprintf_default.c`
+ * and `src/conntrack/snprintf_xml.c` (`-o xml`: `<timestamp>` start/stop in ns, `<when>` local
+ * time), conntrack-tools `src/conntrack.c` (which output option sets which XML time);
  * kernel `net/netfilter/nf_conntrack_standalone.c` (`ct_seq_show`); shared/docs/FLOW-FORMATS.md
  * "Linux conntrack". Line layout, fields separated by blanks:
  * `[EPOCH.USEC]? [NEW|UPDATE|DESTROY]? (ipv4 2|ipv6 10)? L4NAME L4NUM TIMEOUT? STATE?
@@ -71,6 +73,14 @@ interface Parsed {
   unreplied: boolean
   /** The event of a `conntrack -E` line; undefined in a listing. */
   event?: 'NEW' | 'UPDATE' | 'DESTROY'
+  /**
+   * `-o xml,ktimestamp`: the kernel's start and stop of the connection (`<timestamp>`), ms since
+   * the epoch, UTC (the XML printer writes nanoseconds).
+   */
+  kernelStart?: number
+  kernelStop?: number
+  /** `-o xml,timestamp`: when the line was printed (`<when>`), local time read as UTC, ms. */
+  printedLocal?: number
 }
 
 /** Splits a line into its parts, or returns a skip reason. */
@@ -174,9 +184,24 @@ function xmlText(xml: string, name: string): string | undefined {
  * (`update`, `destroy`) → `[NEW]` …; each `<meta direction="original|reply">` → its tuple
  * (`layer3` `src`/`dst`, `layer4` `sport`/`dport`, ICMP `type`/`code`/`id`, `counters`); the
  * `independent` meta's `state`, `timeout`, `deltatime`, `<unreplied/>`, `<assured/>`.
- * @returns the text line, or undefined when the element has no original tuple.
+ *
+ * Times, which the text line cannot carry as XML gives them:
+ * - `-o xml,ktimestamp` (NFCT_OF_TIMESTAMP): `<timestamp><start>NS</start><stop>NS</stop>
+ *   </timestamp>` in the independent meta, the kernel's connection start and end (stop only
+ *   once it ended, in a `destroy` event) in nanoseconds since the epoch, UTC; then `deltatime`
+ *   is stop − start, or (start only) the print time − start, in seconds;
+ * - `-o xml,timestamp` (NFCT_OF_TIME; conntrack-tools src/conntrack.c sets it for XML where text
+ *   gets the `[EPOCH.USEC]` stamp): `<when><hour/><min/><sec/><wday/><day/><month/><year/>
+ *   </when>` after the metas, the time the line was printed, `localtime()` without a zone.
+ * @returns the text line and the times, or undefined when the element has no original tuple
+ *   (`bad-timestamp` when a time element is there but not a time).
  */
-function xmlFlowLine(xml: string): string | undefined {
+function xmlFlowLine(
+  xml: string,
+):
+  | { text: string; kernelStart?: number; kernelStop?: number; printedLocal?: number }
+  | 'bad-timestamp'
+  | undefined {
   const metas = new Map<string, string>()
   for (const m of xml.matchAll(
     /<meta direction="(original|reply|independent)">([\s\S]*?)<\/meta>/g,
@@ -219,7 +244,33 @@ function xmlFlowLine(xml: string): string | undefined {
   if (independent.includes('<assured/>')) words.push('[ASSURED]')
   const delta = xmlText(independent, 'deltatime')
   if (delta !== undefined) words.push(`delta-time=${delta}`)
-  return words.join(' ')
+  const out: { text: string; kernelStart?: number; kernelStop?: number; printedLocal?: number } = {
+    text: words.join(' '),
+  }
+  const stamps = /<timestamp>([\s\S]*?)<\/timestamp>/.exec(independent)?.[1] ?? ''
+  for (const [key, name] of [
+    ['kernelStart', 'start'],
+    ['kernelStop', 'stop'],
+  ] as const) {
+    const ns = xmlText(stamps, name)
+    if (ns === undefined) continue
+    if (!/^\d{1,20}$/.test(ns)) return 'bad-timestamp'
+    const ms = Math.round(Number(ns) / 1e6)
+    if (ms > MAX_TIME_MS) return 'bad-timestamp'
+    out[key] = ms
+  }
+  const when = /<when>([\s\S]*?)<\/when>/.exec(xml)?.[1]
+  if (when !== undefined) {
+    const [y, mo, d, h, mi, sec] = ['year', 'month', 'day', 'hour', 'min', 'sec'].map((k) =>
+      Number(xmlText(when, k) ?? NaN),
+    )
+    const ms = Date.UTC(y ?? NaN, (mo ?? NaN) - 1, d ?? NaN, h ?? NaN, mi ?? NaN, sec ?? NaN)
+    const inRange =
+      (mo ?? 0) >= 1 && (mo ?? 13) <= 12 && (d ?? 0) >= 1 && (d ?? 32) <= 31 && (h ?? 24) <= 23
+    if (!inRange || !Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) return 'bad-timestamp'
+    out.printedLocal = ms
+  }
+  return out
 }
 
 /**
@@ -236,6 +287,9 @@ function xmlFlowLine(xml: string): string | undefined {
  *   is that less the connection's age: `delta-time=N` (seconds since it started), else the span
  *   of `[start=…]`/`[stop=…]`. Those two (`-o ktimestamp`) are `ctime()` local time without a
  *   zone: used only without an epoch stamp, read as UTC and noted `local-time-as-utc`.
+ *   `-o xml` (see {@link xmlFlowLine}): the kernel's `<timestamp>` start and stop (UTC) are the
+ *   flow's, before anything else (without a stop, the end is start + `deltatime`); else the
+ *   `<when>` print time is the end, as the epoch stamp but local time, noted `local-time-as-utc`.
  *   With none of these (a plain `-L` listing), the end is the file's time (`ctx.fileTime`, its
  *   modification time: when the listing was written), the start that less `delta-time`, noted
  *   `time-from-file-mtime`; from standard input start = end = 0 and note `no-timestamp`.
@@ -312,9 +366,21 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
         : undefined
   let start: number | undefined
   let end: number | undefined
-  if (p.eventTime !== undefined) {
+  if (p.kernelStart !== undefined || p.kernelStop !== undefined) {
+    // `-o xml,ktimestamp`: the kernel's own start and stop (UTC); without a stop the connection
+    // is still open, and deltatime (print time − start) says until when it was seen
+    start = p.kernelStart ?? p.kernelStop
+    end =
+      p.kernelStop ??
+      (start !== undefined && p.deltaSeconds !== undefined ? start + p.deltaSeconds * 1000 : start)
+  } else if (p.eventTime !== undefined) {
     // the event's epoch stamp is UTC: it wins over [start=]/[stop=], which are local time
     end = p.eventTime
+    start = delta !== undefined ? Math.max(0, end - delta) : end
+  } else if (p.printedLocal !== undefined) {
+    // `-o xml,timestamp`: `<when>`, the print time as local time without a zone
+    note(ctx, 'local-time-as-utc')
+    end = p.printedLocal
     start = delta !== undefined ? Math.max(0, end - delta) : end
   } else {
     if (p.startTime !== undefined || p.stopTime !== undefined) note(ctx, 'local-time-as-utc')
@@ -448,18 +514,26 @@ async function* parseConntrack(
     }
     const where = `${ctx.file}:${lineNo}`
     let text = line
+    let xmlTimes: Pick<Parsed, 'kernelStart' | 'kernelStop' | 'printedLocal'> | undefined
     if (line.startsWith('<')) {
       // `-o xml`: the XML declaration and the `<conntrack>` element around the flows are not
       // records; each `<flow>` is
       if (!line.startsWith('<flow')) continue
       const converted = xmlFlowLine(line)
-      if (converted === undefined) {
-        skip(ctx, 'missing-tuple', where, line)
+      if (converted === undefined || converted === 'bad-timestamp') {
+        skip(ctx, converted ?? 'missing-tuple', where, line)
         continue
       }
-      text = converted
+      text = converted.text
+      xmlTimes = converted
     }
     const parsed = split(text)
+    if (typeof parsed !== 'string' && xmlTimes !== undefined) {
+      const { kernelStart, kernelStop, printedLocal } = xmlTimes
+      if (kernelStart !== undefined) parsed.kernelStart = kernelStart
+      if (kernelStop !== undefined) parsed.kernelStop = kernelStop
+      if (printedLocal !== undefined) parsed.printedLocal = printedLocal
+    }
     const flow = typeof parsed === 'string' ? parsed : toFlow(parsed, ctx, lineNo)
     if (typeof flow === 'string') {
       skip(ctx, flow, where, line)
@@ -473,7 +547,10 @@ async function* parseConntrack(
     const timed =
       parsed.eventTime !== undefined ||
       parsed.startTime !== undefined ||
-      parsed.stopTime !== undefined
+      parsed.stopTime !== undefined ||
+      parsed.kernelStart !== undefined ||
+      parsed.kernelStop !== undefined ||
+      parsed.printedLocal !== undefined
     const held = open.get(key)
     open.delete(key) // re-inserted last: the map stays in order of last event
     if (held !== undefined && parsed.event === 'NEW') {
