@@ -1,5 +1,9 @@
 /**
  * @module Flow file format detection from the first 64 KiB (after gunzip).
+ *
+ * A packet capture (libpcap or pcapng) is recognised by its magic number alone: the NetFlow /
+ * IPFIX in it may come after more than 64 KiB of other traffic, and reading it whole finds it or
+ * says there is none (formats/netflow.ts `detectNetflow`).
  */
 import { BulkheadError } from '../core/index.js'
 import { openBytes } from './lines.js'

@@ -1,7 +1,8 @@
 /**
  * @module Builders of packet captures for tests (no binary fixtures): IPv4 / IPv6 headers, UDP,
- * Ethernet II frames and little-endian libpcap files.
- * Layouts: RFC 791 (IPv4), RFC 8200 (IPv6), RFC 768 (UDP), IEEE 802.3 / 802.1Q, tcpdump.org
+ * TCP segments, SCTP packets and DATA chunks, Ethernet II frames and little-endian libpcap files.
+ * Layouts: RFC 791 (IPv4), RFC 8200 (IPv6), RFC 768 (UDP), RFC 9293 (TCP), RFC 9260 (SCTP),
+ * IEEE 802.3 / 802.1Q, tcpdump.org
  * pcap-savefile(5) and linktypes.
  */
 import { concat, ip4, ip6, u16, u32, u8 } from './netflow-builders.js'
@@ -75,4 +76,56 @@ export function pcap(link: number, frames: Uint8Array[]): Uint8Array {
       concat(le32(1_700_000_000 + i), le32(0), le32(f.byteLength), le32(f.byteLength), f),
     ),
   )
+}
+
+/** TCP flags (RFC 9293 §3.1). */
+export const SYN = 0x02
+export const ACK = 0x10
+export const PSH = 0x08
+export const FIN = 0x01
+
+/** A TCP segment (20-octet header, no options, checksum 0) with sequence number `seq`. */
+export function tcp(
+  sport: number,
+  dport: number,
+  seq: number,
+  payload: Uint8Array,
+  flags = PSH | ACK,
+): Uint8Array {
+  return concat(
+    u16(sport),
+    u16(dport),
+    u32(seq >>> 0),
+    u32(0),
+    u8(5 << 4),
+    u8(flags),
+    u16(65535),
+    u16(0),
+    u16(0),
+    payload,
+  )
+}
+
+/**
+ * An SCTP DATA chunk (RFC 9260 §3.3.1) of user data `payload`, TSN `tsn`; `flags` 3 (B and E) is
+ * a whole message, 2 its first fragment, 0 a middle one, 1 its last. Padded to 4 octets.
+ */
+export function sctpData(tsn: number, payload: Uint8Array, flags = 3, stream = 0): Uint8Array {
+  const len = 16 + payload.byteLength
+  return concat(
+    u8(0),
+    u8(flags),
+    u16(len),
+    u32(tsn >>> 0),
+    u16(stream),
+    u16(0),
+    u32(0),
+    payload,
+    new Uint8Array((4 - (len % 4)) % 4),
+  )
+}
+
+/** An SCTP packet: the common header (checksum 0) and `chunks` (RFC 9260 §3.1). */
+export function sctp(sport: number, dport: number, vtag: number, chunks: Uint8Array[]): Uint8Array {
+  return concat(u16(sport), u16(dport), u32(vtag), u32(0), ...chunks)
 }

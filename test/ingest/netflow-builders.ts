@@ -309,3 +309,21 @@ export function recV4(r: {
     u64(r.end),
   )
 }
+
+/**
+ * A {@link TPL_V4} record of a TCP flow `src`:40000 → `dst`:`dp`, 3 packets, 180 octets, from
+ * `t0` (seconds) for 500 ms.
+ */
+export function tcpRecV4(src: string, dst: string, dp: number, t0: number): Uint8Array {
+  return recV4({
+    src,
+    dst,
+    sp: 40000,
+    dp,
+    proto: 6,
+    pkts: 3,
+    bytes: 180,
+    start: t0 * 1000,
+    end: t0 * 1000 + 500,
+  })
+}

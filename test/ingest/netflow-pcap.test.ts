@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
-import { detectFormat } from '../../src/ingest/detect.js'
+import { DETECT_BYTES, detectFormat } from '../../src/ingest/detect.js'
 import { detectNetflow } from '../../src/ingest/formats/netflow.js'
 import { CaptureReader } from '../../src/ingest/netflow/pcap.js'
 import type { FileSummary } from '../../src/ingest/read.js'
@@ -22,7 +22,7 @@ import {
   concat,
   ip4,
   ipfix,
-  recV4,
+  tcpRecV4,
   set,
   template,
   TPL_V4,
@@ -64,18 +64,7 @@ async function read(bytes: Uint8Array): Promise<{ flows: Flow[]; summary: FileSu
 }
 
 const T0 = 1_700_000_000
-const rec = (src: string, dst: string, dp: number) =>
-  recV4({
-    src,
-    dst,
-    sp: 40000,
-    dp,
-    proto: 6,
-    pkts: 3,
-    bytes: 180,
-    start: T0 * 1000,
-    end: T0 * 1000 + 500,
-  })
+const rec = (src: string, dst: string, dp: number) => tcpRecV4(src, dst, dp, T0)
 
 /** A v5 datagram of one flow 10.2.0.1:1234 -> 10.2.0.2:22. */
 const v5d = v5({ sysUptime: 10_000, secs: T0 }, [
@@ -209,7 +198,7 @@ describe('NetFlow / IPFIX in packet captures', () => {
         17,
         udp(53, 5353, new TextEncoder().encode('not a flow record')),
       ),
-      ipv4('192.0.2.1', '192.0.2.9', 6, new Uint8Array(20)),
+      ipv4('192.0.2.1', '192.0.2.9', 1, new Uint8Array(20)),
       ipv4('192.0.2.1', '192.0.2.9', 17, udp(2055, 2055, v5d)),
       ipv4('192.0.2.1', '192.0.2.9', 17, udp(2055, 2055, v5d), 0x2000), // MF: first fragment
     ]
@@ -224,16 +213,36 @@ describe('NetFlow / IPFIX in packet captures', () => {
     expect(frag.summary.stats.skipped).toEqual({ 'ip-fragment': 1 })
   })
 
-  it('detects a capture by its first NetFlow payload; a capture of other traffic is no flow format', async () => {
+  it('detects a capture by its first NetFlow payload, and by its magic number alone', async () => {
     const dns = ipv4('192.0.2.1', '192.0.2.9', 17, udp(53, 5353, new Uint8Array(40).fill(7)))
     expect(
       detectNetflow(pcap(101, [dns, ipv4('192.0.2.1', '192.0.2.9', 17, udp(2055, 2055, v5d))])),
     ).toBeGreaterThanOrEqual(0.9)
+    // a capture of other traffic only is still a capture: read whole, it says there is no NetFlow
     const file = join(dir, 'dns.pcap')
-    writeFileSync(file, pcap(101, [dns]))
-    await expect(detectFormat(file)).rejects.toMatchObject({
-      diagnostics: [expect.objectContaining({ code: 'ingest/unknown-format' })],
-    })
+    writeFileSync(file, pcap(101, [dns, dns]))
+    expect(await detectFormat(file)).toBe('netflow')
+    const { flows, summary } = await readOne(file)
+    expect(flows).toEqual([])
+    expect(summary.stats.notes).toEqual({ 'capture-not-netflow': 2 })
+    expect(summary.stats.skipped).toEqual({ 'no-netflow-in-capture': 1 })
+  })
+
+  it('finds NetFlow after more than 64 KiB of other traffic (detection sees only the head)', async () => {
+    const other = ipv4('192.0.2.1', '192.0.2.9', 17, udp(53, 5353, new Uint8Array(1400).fill(7)))
+    const frames = [
+      ...Array.from({ length: 60 }, () => other),
+      ipv4('192.0.2.1', '192.0.2.9', 17, udp(2055, 2055, v5d)),
+    ]
+    const bytes = pcap(101, frames)
+    expect(bytes.byteLength - 24 - (16 + v5d.byteLength + 28)).toBeGreaterThan(DETECT_BYTES)
+    const { flows, summary } = await read(bytes)
+    expect(summary.format).toBe('netflow')
+    expect(flows).toEqual([
+      expect.objectContaining({ src: '10.2.0.1', dst: '10.2.0.2', dstPort: 22 }),
+    ])
+    expect(summary.stats.skipped).toEqual({})
+    expect(summary.stats.notes).toEqual({ 'capture-not-netflow': 60 })
   })
 })
 
@@ -295,7 +304,7 @@ describe('damaged captures', () => {
             ...reader.end(),
           ]
           for (const p of got)
-            if (p.kind === 'udp') expect(p.bytes.byteLength).toBeLessThan(b.byteLength)
+            if (p.kind === 'message') expect(p.bytes.byteLength).toBeLessThan(b.byteLength)
           expect(detectNetflow(b)).toBeGreaterThanOrEqual(0)
         },
       ),

@@ -284,16 +284,25 @@ function fixedConfidence(head: Uint8Array, dv: DataView, layout: FixedLayout): n
 
 /**
  * Confidence that `head` starts with NetFlow/IPFIX: a datagram ({@link detectDatagram}), or a
- * packet capture (libpcap or pcapng) whose first UDP payload in `head` is one (0.95; a capture
- * without one is 0: another protocol's capture).
+ * packet capture (libpcap or pcapng): 0.95 when a NetFlow/IPFIX payload is among the packets of
+ * `head`, else 0.6 — a capture is recognised by its magic number alone (no other format starts
+ * so, and only this parser reads captures), since its first 64 KiB may hold other traffic
+ * only; reading the whole capture finds the NetFlow/IPFIX in it, or says there is none
+ * (`no-netflow-in-capture`).
  */
 export function detectNetflow(head: Uint8Array): number {
   if (captureKind(head) === undefined) return detectDatagram(head)
-  for (const p of new CaptureReader().push(head))
-    if (p.kind === 'udp' && p.bytes[0] === 0 && VERSIONS.has(p.bytes[1] ?? -1))
-      return detectDatagram(p.bytes) >= 0.5 ? 0.95 : 0
-  return 0
+  for (const p of new CaptureReader().push(head)) {
+    if (p.kind !== 'message') continue
+    if (p.transport !== 'udp') return 0.95
+    if (p.bytes[0] === 0 && VERSIONS.has(p.bytes[1] ?? -1) && detectDatagram(p.bytes) >= 0.5)
+      return 0.95
+  }
+  return CAPTURE_CONFIDENCE
 }
+
+/** Confidence in a packet capture whose head shows no NetFlow/IPFIX (see {@link detectNetflow}). */
+const CAPTURE_CONFIDENCE = 0.6
 
 /**
  * Confidence that `head` starts with a NetFlow v1/v5/v7/v9 or IPFIX datagram: 0.9–0.95 when the
@@ -326,21 +335,25 @@ function detectDatagram(head: Uint8Array): number {
 }
 
 /**
- * A datagram of a file: as {@link splitDatagrams} cuts it from raw payloads, or the UDP payload
- * of a captured packet with its `sender` (`address:port`, the exporter: templates are kept per
- * sender, RFC 7011 §10.3.2); or a captured packet that is not NetFlow/IPFIX.
+ * A datagram of a file: as {@link splitDatagrams} cuts it from raw payloads, or a NetFlow/IPFIX
+ * payload of a captured packet (UDP; an IPFIX message of a TCP stream or SCTP association) with
+ * its `sender` (the exporter for UDP, the Transport Session for TCP and SCTP: templates are kept
+ * per sender, RFC 7011 §8, §10.3.2, §10.4.2); or a captured packet that is not NetFlow/IPFIX,
+ * or something counted about a stream (`note`).
  */
 export type FileDatagram =
   | (SplitDatagram & { readonly sender?: string })
   | {
-      readonly reason: Exclude<CapturedPacket, { kind: 'udp' }>['reason'] | 'not-netflow'
+      readonly reason: Exclude<CapturedPacket, { kind: 'message' }>['reason'] | 'not-netflow'
       readonly detail: string
+      /** Counted as a note, not a skip. */
+      readonly note?: true
     }
 
 /**
- * The datagrams of a file's bytes: the UDP payloads when it is a packet capture (libpcap or
- * pcapng, netflow/pcap.ts; a payload that does not start with a NetFlow/IPFIX version word is
- * `not-netflow`), else {@link splitDatagrams}.
+ * The datagrams of a file's bytes: the NetFlow/IPFIX payloads when it is a packet capture
+ * (libpcap or pcapng, netflow/pcap.ts; a UDP payload that does not start with a NetFlow/IPFIX
+ * version word is `not-netflow`), else {@link splitDatagrams}.
  */
 export async function* fileDatagrams(
   chunks: AsyncIterable<Uint8Array>,
@@ -368,8 +381,9 @@ export async function* fileDatagrams(
     return
   }
   for await (const p of capturedPackets(rest())) {
-    if (p.kind !== 'udp') yield p
-    else if (p.bytes[0] === 0 && VERSIONS.has(p.bytes[1] ?? -1))
+    if (p.kind === 'skip') yield { reason: p.reason, detail: p.detail }
+    else if (p.kind === 'note') yield { reason: p.reason, detail: p.detail, note: true }
+    else if (p.transport !== 'udp' || (p.bytes[0] === 0 && VERSIONS.has(p.bytes[1] ?? -1)))
       yield { bytes: p.bytes, framed: true, sender: p.sender }
     else yield { reason: 'not-netflow', detail: `a UDP payload from ${p.sender}` }
   }
@@ -392,13 +406,25 @@ async function* parseNetflow(
   const decoder = new NetflowDecoder()
   const connections = new FirewallEventMerger((reason) => note(ctx, reason))
   let record = 0
+  /** Packets of a capture that are no NetFlow/IPFIX, and whether any was (a capture only). */
+  let others = 0
+  let netflowSeen = false
   for await (const d of fileDatagrams(chunks)) {
     if ('reason' in d) {
       const where = `${ctx.file}#${record++}`
-      if (d.reason === 'not-udp' || d.reason === 'not-netflow') note(ctx, `capture-${d.reason}`)
-      else skip(ctx, d.reason, where, d.detail)
+      if (d.reason === 'not-udp' || d.reason === 'not-netflow') {
+        others++
+        note(ctx, `capture-${d.reason}`)
+      } else if (d.note === true) note(ctx, d.reason)
+      else {
+        // a stream's loss is of NetFlow/IPFIX; a fragment or a damaged container may be anything
+        netflowSeen ||=
+          d.reason === 'tcp-gap' || d.reason === 'bad-stream' || d.reason === 'sctp-fragment'
+        skip(ctx, d.reason, where, d.detail)
+      }
       continue
     }
+    netflowSeen = true
     const exporter = d.sender === undefined ? ctx.file : `${ctx.file} ${d.sender}`
     const meta = { exporter, file: ctx.file, record: record++ }
     const r = decoder.decode(d.bytes, meta)
@@ -414,6 +440,13 @@ async function* parseNetflow(
     for (const p of r.problems) report(ctx, p)
     for (const f of r.flows) yield* counted(connections.add(f, r.events.get(f)))
   }
+  if (!netflowSeen)
+    skip(
+      ctx,
+      'no-netflow-in-capture',
+      ctx.file,
+      `no NetFlow/IPFIX in this capture: ${String(others)} packets of other traffic (NetFlow/IPFIX is read from UDP, TCP and SCTP payloads)`,
+    )
   const run = ctx.run?.netflow
   const end = run ? await run.endFile(decoder, ctx.file) : decoder.flush()
   for (const p of end.problems) report(ctx, p)

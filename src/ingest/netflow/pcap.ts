@@ -1,5 +1,5 @@
 /**
- * @module The UDP payloads of a packet capture (libpcap `.pcap` or `.pcapng`), for NetFlow /
+ * @module The UDP payloads (and IPFIX over TCP and SCTP) of a packet capture (libpcap `.pcap` or `.pcapng`), for NetFlow /
  * IPFIX captured with `tcpdump -w` or Wireshark rather than written by a collector.
  *
  * Containers: libpcap (magic 0xa1b2c3d4 microsecond or 0xa1b23c4d nanosecond, either byte
@@ -16,29 +16,49 @@
  * order; one whose fragments never all arrive (at most {@link MAX_HELD_DATAGRAMS} are held, the
  * oldest given up first) is skipped as `ip-fragment`.
  *
+ * TCP (6) and SCTP (132) packets go to {@link TransportStreams}, which reads IPFIX messages from
+ * their streams (RFC 7011 §10.3, §10.4).
+ *
  * @see https://www.tcpdump.org/manpages/pcap-savefile.5.html
  * @see https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html (pcapng)
  * @see https://www.tcpdump.org/linktypes.html
  */
+import { TransportStreams, type StreamEvent, type TransportSegment } from './streams.js'
 
-/** One UDP payload of a capture, or a packet that gives none. */
+/**
+ * One NetFlow/IPFIX candidate of a capture — a UDP payload, or an IPFIX message read from a TCP
+ * stream or SCTP association (netflow/streams.ts) — or a packet that gives none, or something
+ * counted about a stream.
+ */
 export type CapturedPacket =
   | {
-      readonly kind: 'udp'
-      /** The UDP payload (as captured: shorter than the UDP length when the snap length cut it). */
+      readonly kind: 'message'
+      readonly transport: 'udp' | 'tcp' | 'sctp'
+      /**
+       * The UDP payload (as captured: shorter than the UDP length when the snap length cut it),
+       * or one whole IPFIX message of a stream.
+       */
       readonly bytes: Uint8Array
-      /** `address:port` of the sender (the exporter), IPv6 in full hexadecimal groups. */
+      /**
+       * UDP: `address:port` of the sender (the exporter), IPv6 in full hexadecimal groups.
+       * TCP, SCTP: the Transport Session (`tcp SRC:PORT>DST:PORT`, `sctp …#VTAG`).
+       */
       readonly sender: string
     }
   | {
       readonly kind: 'skip'
       /**
        * `ip-fragment` (a datagram whose fragments did not all arrive), `not-udp` (another
-       * protocol, or no IP), `bad-capture` (container damaged).
+       * protocol than UDP, TCP and SCTP, or no IP), `bad-capture` (container damaged);
+       * `tcp-gap`, `bad-stream`, `sctp-fragment` (netflow/streams.ts).
        */
-      readonly reason: 'ip-fragment' | 'not-udp' | 'bad-capture'
+      readonly reason: 'ip-fragment' | 'not-udp' | 'bad-capture' | StreamSkip
       readonly detail: string
     }
+  | { readonly kind: 'note'; readonly reason: StreamNote; readonly detail: string }
+
+type StreamSkip = Extract<StreamEvent, { kind: 'skip' }>['reason']
+type StreamNote = Extract<StreamEvent, { kind: 'note' }>['reason']
 
 const PCAP_MAGICS: ReadonlySet<number> = new Set([0xa1b2c3d4, 0xa1b23c4d])
 const PCAPNG_SHB = 0x0a0d0d0a
@@ -96,6 +116,7 @@ export class CaptureReader {
   end(): CapturedPacket[] {
     const out: CapturedPacket[] = [...this.fragments.values()].map((f) => incomplete(f.src))
     this.fragments.clear()
+    out.push(...this.streams.end().map(fromStream))
     if (this.broken || this.buf.byteLength === 0) return out
     this.broken = true
     out.push(badCapture(`${this.buf.byteLength} octets of a record cut short at the end`))
@@ -105,11 +126,21 @@ export class CaptureReader {
   /** Datagrams being reassembled, by {@link Fragment.key}, oldest first. */
   private readonly fragments = new Map<
     string,
-    { src: string; proto: number; parts: Fragment[]; total: number }
+    { src: string; dst: string; proto: number; parts: Fragment[]; total: number }
   >()
 
-  /** Adds a packet to `out`; a fragment when it completes its datagram (RFC 815's holes). */
-  private deliver(p: CapturedPacket | Fragment, out: CapturedPacket[]): void {
+  /** TCP connections and SCTP associations being read. */
+  private readonly streams = new TransportStreams()
+
+  /**
+   * Adds a packet to `out`; a fragment when it completes its datagram (RFC 815's holes); a TCP
+   * or SCTP segment through {@link streams}.
+   */
+  private deliver(p: CapturedPacket | Fragment | Segment, out: CapturedPacket[]): void {
+    if (p.kind === 'segment') {
+      for (const e of this.streams.segment(p)) out.push(fromStream(e))
+      return
+    }
     if (p.kind !== 'fragment') {
       out.push(p)
       return
@@ -123,7 +154,7 @@ export class CaptureReader {
           out.push(incomplete(held.src))
         }
       }
-      d = { src: p.src, proto: -1, parts: [], total: -1 }
+      d = { src: p.src, dst: p.dst, proto: -1, parts: [], total: -1 }
       this.fragments.set(p.key, d)
     }
     d.parts.push(p)
@@ -140,7 +171,7 @@ export class CaptureReader {
     this.fragments.delete(p.key)
     const whole = new Uint8Array(d.total)
     for (const f of d.parts) whole.set(f.payload.subarray(0, d.total - f.offset), f.offset)
-    out.push(d.proto === 17 ? udp(whole, d.src) : notUdp(`IP protocol ${d.proto} (reassembled)`))
+    this.deliver(transport(d.proto, whole, d.src, d.dst), out)
   }
 
   /** Reads one header or record from the buffer; returns the octets used, 0 to wait for more. */
@@ -201,6 +232,27 @@ export class CaptureReader {
   }
 }
 
+/** A TCP or SCTP packet's IP payload, for {@link TransportStreams}. */
+interface Segment extends TransportSegment {
+  readonly kind: 'segment'
+}
+
+function fromStream(e: StreamEvent): CapturedPacket {
+  return e.kind === 'message' ? { ...e, transport: e.sender.startsWith('tcp') ? 'tcp' : 'sctp' } : e
+}
+
+/** The upper-layer packet `b` of IP protocol `proto`: UDP, TCP or SCTP, else not read. */
+function transport(
+  proto: number,
+  b: Uint8Array,
+  src: string,
+  dst: string,
+): CapturedPacket | Segment {
+  if (proto === 17) return udp(b, src)
+  if (proto === 6 || proto === 132) return { kind: 'segment', proto, src, dst, bytes: b }
+  return notUdp(`IP protocol ${proto}`)
+}
+
 /** Most datagrams held for their missing fragments at once. */
 const MAX_HELD_DATAGRAMS = 1024
 
@@ -210,6 +262,7 @@ interface Fragment {
   /** Source, destination, identification (and IPv4 protocol): the datagram's fragments share it. */
   readonly key: string
   readonly src: string
+  readonly dst: string
   /** Octets from the start of the datagram's payload. */
   readonly offset: number
   readonly more: boolean
@@ -243,7 +296,7 @@ function notUdp(detail: string): CapturedPacket {
 }
 
 /** The UDP payload of one captured frame of link type `link`. */
-function linkPacket(link: number, f: Uint8Array): CapturedPacket | Fragment {
+function linkPacket(link: number, f: Uint8Array): CapturedPacket | Fragment | Segment {
   const dv = new DataView(f.buffer, f.byteOffset, f.byteLength)
   switch (link) {
     case 0: // NULL: address family in the capturing host's byte order
@@ -293,7 +346,7 @@ function familyOf(dv: DataView): number {
   return le < 0x10000 ? le : dv.getUint32(0, false)
 }
 
-function etherType(type: number, payload: Uint8Array): CapturedPacket | Fragment {
+function etherType(type: number, payload: Uint8Array): CapturedPacket | Fragment | Segment {
   if (type === 0x0800) return ipPacket(payload, 4)
   if (type === 0x86dd) return ipPacket(payload, 6)
   return notUdp(`EtherType 0x${type.toString(16).padStart(4, '0')}`)
@@ -302,7 +355,7 @@ function etherType(type: number, payload: Uint8Array): CapturedPacket | Fragment
 /** IPv6 extension headers walked to the upper-layer header: hop-by-hop, routing, destination. */
 const IPV6_EXTENSIONS: ReadonlySet<number> = new Set([0, 43, 60])
 
-function ipPacket(b: Uint8Array, version: 4 | 6 | undefined): CapturedPacket | Fragment {
+function ipPacket(b: Uint8Array, version: 4 | 6 | undefined): CapturedPacket | Fragment | Segment {
   if (b.byteLength < 1) return notUdp('an IP packet cut short')
   const v = version ?? (b[0] ?? 0) >> 4
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
@@ -311,26 +364,30 @@ function ipPacket(b: Uint8Array, version: 4 | 6 | undefined): CapturedPacket | F
     const ihl = ((b[0] ?? 0) & 0x0f) * 4
     const frag = dv.getUint16(6)
     const src = `${b[12] ?? 0}.${b[13] ?? 0}.${b[14] ?? 0}.${b[15] ?? 0}`
+    const dst = b.subarray(16, 20).join('.')
     const total = dv.getUint16(2)
     if ((frag & 0x3fff) !== 0)
       return {
         kind: 'fragment',
-        key: `${src}>${b.subarray(16, 20).join('.')}/${dv.getUint16(4)}/${b[9] ?? 0}`,
+        key: `${src}>${dst}/${dv.getUint16(4)}/${b[9] ?? 0}`,
         src,
+        dst,
         offset: (frag & 0x1fff) * 8,
         more: (frag & 0x2000) !== 0,
         proto: b[9] ?? 0,
         payload: b.subarray(ihl, Math.max(ihl, Math.min(total, b.byteLength))),
       }
-    if (b[9] !== 17) return notUdp(`IP protocol ${b[9] ?? 0}`)
     const end = total >= ihl + 8 ? Math.min(total, b.byteLength) : b.byteLength
-    return udp(b.subarray(ihl, end), src)
+    return transport(b[9] ?? 0, b.subarray(ihl, end), src, dst)
   }
   if (v === 6) {
     if (b.byteLength < 40) return notUdp('an IPv6 header cut short')
     const groups: string[] = []
     for (let i = 0; i < 8; i++) groups.push(dv.getUint16(8 + 2 * i).toString(16))
     const src = `[${groups.join(':')}]`
+    const dstGroups: string[] = []
+    for (let i = 0; i < 8; i++) dstGroups.push(dv.getUint16(24 + 2 * i).toString(16))
+    const dst = `[${dstGroups.join(':')}]`
     const payloadLength = dv.getUint16(4)
     const end = payloadLength > 0 ? Math.min(40 + payloadLength, b.byteLength) : b.byteLength
     let next = b[6] ?? 0
@@ -347,12 +404,11 @@ function ipPacket(b: Uint8Array, version: 4 | 6 | undefined): CapturedPacket | F
         // offset and M flag: an atomic fragment (both 0, RFC 6946) is a whole packet
         const word = dv.getUint16(p + 2)
         if ((word & 0xfff9) !== 0) {
-          const dst: string[] = []
-          for (let i = 0; i < 8; i++) dst.push(dv.getUint16(24 + 2 * i).toString(16))
           return {
             kind: 'fragment',
-            key: `${src}>[${dst.join(':')}]/${dv.getUint32(p + 4)}`,
+            key: `${src}>${dst}/${dv.getUint32(p + 4)}`,
             src,
+            dst,
             offset: word & 0xfff8,
             more: (word & 1) !== 0,
             proto: b[p] ?? 0,
@@ -365,8 +421,8 @@ function ipPacket(b: Uint8Array, version: 4 | 6 | undefined): CapturedPacket | F
       }
       break
     }
-    if (next !== 17) return notUdp(`IPv6 next header ${next}`)
-    return udp(b.subarray(p, end), src)
+    if (next !== 17 && next !== 6 && next !== 132) return notUdp(`IPv6 next header ${next}`)
+    return transport(next, b.subarray(p, end), src, dst)
   }
   return notUdp(`IP version ${v}`)
 }
@@ -376,5 +432,10 @@ function udp(u: Uint8Array, src: string): CapturedPacket {
   const dv = new DataView(u.buffer, u.byteOffset, u.byteLength)
   const length = dv.getUint16(4)
   const end = length >= 8 ? Math.min(length, u.byteLength) : u.byteLength
-  return { kind: 'udp', bytes: u.subarray(8, end), sender: `${src}:${dv.getUint16(0)}` }
+  return {
+    kind: 'message',
+    transport: 'udp',
+    bytes: u.subarray(8, end),
+    sender: `${src}:${dv.getUint16(0)}`,
+  }
 }
