@@ -13,6 +13,12 @@
  * flows. Compared: addresses, ports, protocol, packets, bytes, TCP flags (of TCP flows), and
  * start / end where tshark gives the times (absolute, or relative to the header's sysUptime).
  *
+ * The IPFIX captures are also sent as one TCP connection and one SCTP association
+ * ({@link streamFrames}, `-d tcp.port==4739,cflow -d sctp.port==4739,cflow -o
+ * sctp.reassembly:TRUE`): each message cut over two segments or DATA chunks, which tshark and our
+ * capture reader (netflow/streams.ts) put together before decoding; our reader must give back
+ * exactly the messages sent, and their records must agree with tshark's as over UDP.
+ *
  * Where our flow is not what tshark shows by design, the expected value is derived from tshark's
  * fields by a named rule ({@link EXCEPTIONS}); each use is counted and the counts are asserted,
  * so that a new kind of record shows up here. Needs tshark; without it the tests skip with the
@@ -32,7 +38,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { splitDatagrams } from '../../src/ingest/formats/netflow.js'
 import { NetflowDecoder } from '../../src/ingest/netflow/decoder.js'
-import { ether, ipv4, pcap, udp } from './capture-builders.js'
+import { ether, ipv4, pcap, sctp, sctpData, SYN, tcp, udp } from './capture-builders.js'
+import { CaptureReader } from '../../src/ingest/netflow/pcap.js'
 
 const DIR = fileURLToPath(new URL('../../../shared/corpora/netflow/', import.meta.url))
 
@@ -219,6 +226,12 @@ function tshark(file: string): TsharkDatagram[] {
       'udp.port==2055,cflow',
       '-d',
       'udp.port==4739,cflow',
+      '-d',
+      'tcp.port==4739,cflow',
+      '-d',
+      'sctp.port==4739,cflow',
+      '-o',
+      'sctp.reassembly:TRUE',
       '-T',
       'json',
       '--no-duplicate-keys',
@@ -420,6 +433,9 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true })
 })
 
+const equal = (a: Uint8Array, b: Uint8Array | undefined): boolean =>
+  b !== undefined && Buffer.from(a).equals(Buffer.from(b))
+
 /** A v9 datagram with its header count set to 65535 (for `v9-count-short`). */
 function countToEnd(d: Uint8Array): Uint8Array {
   const copy = d.slice()
@@ -427,19 +443,74 @@ function countToEnd(d: Uint8Array): Uint8Array {
   return copy
 }
 
-async function compare(capture: Capture): Promise<Outcome> {
+/**
+ * `messages` from port 50000 to 4739 over one TCP connection (RFC 7011 §10.4: back to back; its
+ * SYN, then each message in two segments cut at an odd place, the sequence numbers wrapping past
+ * 2^32) or one SCTP association (§10.3: each message a user message in two DATA chunks, first
+ * and last fragment, in packets of their own): both sides put each message together first.
+ */
+function streamFrames(transport: 'tcp' | 'sctp', messages: readonly Uint8Array[]): Uint8Array[] {
+  const isn = 0xffffff00
+  const frame = (seq: number, payload: Uint8Array, flags?: number) =>
+    ether(0x0800, ipv4('192.0.2.1', '192.0.2.9', 6, tcp(50000, 4739, seq, payload, flags)))
+  const chunk = (tsn: number, payload: Uint8Array, flags: number) =>
+    ether(
+      0x0800,
+      ipv4('192.0.2.1', '192.0.2.9', 132, sctp(50000, 4739, 7, [sctpData(tsn, payload, flags)])),
+    )
+  const frames = transport === 'tcp' ? [frame(isn, new Uint8Array(0), SYN)] : []
+  let seq = isn + 1
+  messages.forEach((m, i) => {
+    const cut = Math.min(m.byteLength - 1, 3 + ((i * 7) % 29))
+    if (transport === 'tcp')
+      frames.push(frame(seq, m.subarray(0, cut)), frame(seq + cut, m.subarray(cut)))
+    else frames.push(chunk(2 * i, m.subarray(0, cut), 2), chunk(2 * i + 1, m.subarray(cut), 1))
+    seq += m.byteLength
+  })
+  return frames
+}
+
+/** The IPFIX messages our capture reader takes from a TCP or SCTP capture (netflow/streams.ts). */
+function messagesOf(capture: Uint8Array): Uint8Array[] {
+  const reader = new CaptureReader()
+  return [...reader.push(capture), ...reader.end()].flatMap((p) =>
+    p.kind === 'message' ? [p.bytes] : [],
+  )
+}
+
+/**
+ * Compares tshark's and our reading of one capture: its datagrams sent over UDP, or (IPFIX only)
+ * its messages over one TCP connection or SCTP association ({@link streamFrames}).
+ */
+async function compare(
+  capture: Capture,
+  transport: 'udp' | 'tcp' | 'sctp' = 'udp',
+): Promise<Outcome> {
   const { files } = capture
-  const datagrams: Uint8Array[] = []
+  let datagrams: Uint8Array[] = []
   for (const f of files)
     for await (const d of splitDatagrams(once(readFileSync(join(DIR, f))))) datagrams.push(d.bytes)
-  const frames = datagrams.map((d) => {
-    const port = d[0] === 0 && d[1] === 10 ? 4739 : 2055
-    const payload = capture.datagrams === 'v9-count-short' ? countToEnd(d) : d
-    return ether(0x0800, ipv4('192.0.2.1', '192.0.2.9', 17, udp(50000, port, payload)))
-  })
-  const file = join(work, `${files[0] ?? 'capture'}.pcap`)
-  writeFileSync(file, pcap(1, frames))
-  const theirs = tshark(file)
+  const frames =
+    transport !== 'udp'
+      ? streamFrames(transport, datagrams)
+      : datagrams.map((d) => {
+          const port = d[0] === 0 && d[1] === 10 ? 4739 : 2055
+          const payload = capture.datagrams === 'v9-count-short' ? countToEnd(d) : d
+          return ether(0x0800, ipv4('192.0.2.1', '192.0.2.9', 17, udp(50000, port, payload)))
+        })
+  const file = join(work, `${files[0] ?? 'capture'}.${transport}.pcap`)
+  const bytes = pcap(1, frames)
+  writeFileSync(file, bytes)
+  // over TCP and SCTP, a message is shown in the packet that completes it; the others show none
+  const theirs = tshark(file).filter((d) => transport === 'udp' || d.header.size > 0)
+  if (transport !== 'udp') {
+    const read = messagesOf(bytes)
+    if (read.length !== datagrams.length || read.some((m, i) => !equal(m, datagrams[i])))
+      throw new Error(
+        `${String(read.length)} messages read from the stream of ${String(datagrams.length)}`,
+      )
+    datagrams = read
+  }
 
   // the layer compared: the decoder's flows, one per data record, before events are merged
   const decoder = new NetflowDecoder()
@@ -547,6 +618,21 @@ describe.skipIf(skipReason !== undefined)(
           `capture | datagrams | compared | agreed | timed | not compared | exceptions\n${table.join('\n')}`,
         )
     })
+
+    // IPFIX over TCP and SCTP (RFC 7011 §10.4, §10.3): tshark's reassembly and ours, then both
+    // decoders
+    for (const transport of ['tcp', 'sctp'] as const)
+      for (const capture of CAPTURES.filter((c) => c.files.every((f) => f.startsWith('ipfix'))))
+        it(`${capture.files.join(' + ')} over ${transport.toUpperCase()}: every data record decodes as tshark reads it`, async () => {
+          const o = await compare(capture, transport)
+          table.push(
+            `${capture.files.join(' + ')} (${transport.toUpperCase()}) | ${o.datagrams} | ${o.compared} | ${o.agreed} | ${o.timed} | ${o.notCompared} | ${JSON.stringify(o.exceptions)}`,
+          )
+          expect(o.differences).toEqual([])
+          expect(o.exceptions).toEqual(capture.exceptions)
+          expect(o.compared).toBeGreaterThan(0)
+          expect(o.agreed).toBe(o.compared)
+        })
 
     for (const capture of CAPTURES)
       it(`${capture.files.join(' + ')}: every data record decodes as tshark reads it`, async () => {
