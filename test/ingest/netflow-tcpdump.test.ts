@@ -5,12 +5,17 @@
  * netflow-pcap.test.ts are built from the documented layouts; this checks the reader against
  * files a real capture tool wrote.
  *
+ * IPFIX over TCP (RFC 7011 §10.4) too: a local exporter connects to a listener on 127.0.0.1 and
+ * writes messages, one of them in pieces (each its own segment: Nagle off, one write at a time),
+ * so that the reader must put the stream together from real segments.
+ *
  * Needs tcpdump and the right to capture (root or CAP_NET_RAW). Without them the tests skip
  * with the reason, except under `BULKHEAD_REQUIRE_CAPTURE=1` (set by `.ci/run`), where a
  * missing capability fails. Traffic: 127.0.0.1 only, to a port this test binds.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
+import { createConnection, createServer, type Socket } from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -54,19 +59,48 @@ afterAll(() => {
 
 /**
  * Captures `datagrams` sent from 127.0.0.1 to a port bound here, with tcpdump given `args`
- * (interface and options), and returns the capture file. Bounded: 10 s to start, 10 s to end.
+ * (interface and options), and returns the capture file (tcpdump stops after as many packets).
  */
 async function capture(name: string, args: readonly string[], datagrams: readonly Uint8Array[]) {
-  const file = join(dir, `${name}.pcap`)
   const receiver = createSocket('udp4')
   await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve))
   const port = receiver.address().port
-  const filter = `udp and dst host 127.0.0.1 and dst port ${port}`
-  const child = spawn(
-    'tcpdump',
-    [...args, '-n', '-U', '-w', file, '-c', String(datagrams.length), filter],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  )
+  try {
+    return await captureWhile(
+      name,
+      [...args, '-c', String(datagrams.length)],
+      `udp and dst host 127.0.0.1 and dst port ${String(port)}`,
+      async () => {
+        const sender = createSocket('udp4')
+        for (const d of datagrams)
+          await new Promise<void>((resolve, reject) =>
+            sender.send(d, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())),
+          )
+        sender.close()
+      },
+    )
+  } finally {
+    receiver.close()
+  }
+}
+
+/**
+ * Starts tcpdump with `args` and `filter`, runs `traffic` once it listens, then waits for it to
+ * end — by itself when `args` hold `-c N`, else stopped (SIGINT) once the traffic is done — and
+ * returns the capture file. Bounded: 10 s to start, 10 s to end.
+ */
+async function captureWhile(
+  name: string,
+  args: readonly string[],
+  filter: string,
+  traffic: () => Promise<void>,
+): Promise<string> {
+  const file = join(dir, `${name}.pcap`)
+  // --immediate-mode: packets reach tcpdump as they come, not when the kernel's buffer times out
+  // (else a capture stopped within a second of the traffic may hold none of it)
+  const child = spawn('tcpdump', [...args, '-n', '-U', '--immediate-mode', '-w', file, filter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
   try {
@@ -84,21 +118,56 @@ async function capture(name: string, args: readonly string[], datagrams: readonl
         reject(new Error(`tcpdump ended before listening: ${stderr}`))
       })
     })
-    const sender = createSocket('udp4')
-    for (const d of datagrams)
-      await new Promise<void>((resolve, reject) =>
-        sender.send(d, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())),
-      )
-    sender.close()
+    await traffic()
+    if (!args.includes('-c')) {
+      // the last packets (FIN, ACK) are written by -U as they come; let them land, then stop
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      child.kill('SIGINT')
+    }
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
     const code = await exited
     clearTimeout(timer)
     if (code !== 0) throw new Error(`tcpdump exited ${String(code)}: ${stderr}`)
   } finally {
     child.kill('SIGKILL')
-    receiver.close()
   }
   return file
+}
+
+/**
+ * An exporter on 127.0.0.1 that connects to a listener bound here and writes `writes` one at a
+ * time (Nagle off, each after the previous one was sent), then closes; resolves once the
+ * listener saw the whole stream. Returns the listener's port through `onPort` before connecting.
+ */
+async function tcpExport(writes: readonly Uint8Array[], onPort: (port: number) => void) {
+  const received: Buffer[] = []
+  const server = createServer((s: Socket) => {
+    s.on('data', (b: Buffer) => received.push(b))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  onPort(port)
+  return {
+    port,
+    run: async () => {
+      const closed = new Promise<void>((resolve) =>
+        server.on('connection', (s: Socket) => s.on('close', () => resolve())),
+      )
+      const client = createConnection({ port, host: '127.0.0.1', noDelay: true })
+      await new Promise<void>((resolve) => client.on('connect', resolve))
+      for (const w of writes) {
+        await new Promise<void>((resolve, reject) =>
+          client.write(w, (e) => (e ? reject(e) : resolve())),
+        )
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      client.end()
+      await closed
+      server.close()
+      return Buffer.concat(received)
+    },
+  }
 }
 
 /** A v5 datagram, a v9 template then its data, an IPFIX message: one flow each. */
@@ -171,6 +240,57 @@ describe.skipIf(unsupported !== undefined)(
         ])
         // the IPFIX record's own times, not the capture's
         expect(flows[2]).toMatchObject({ start: T0 * 1000, end: T0 * 1000 + 500 })
+      })
+  },
+)
+
+describe.skipIf(unsupported !== undefined)(
+  `IPFIX over TCP captured by tcpdump${unsupported !== undefined ? ` (skipped: ${unsupported})` : ''}`,
+  () => {
+    const record = (dp: number) =>
+      recV4({
+        src: '10.1.0.1',
+        dst: '10.1.0.2',
+        sp: 40002,
+        dp,
+        proto: 6,
+        pkts: 3,
+        bytes: 180,
+        start: T0 * 1000,
+        end: T0 * 1000 + 500,
+      })
+    const first = ipfix({ exportTime: T0 }, template(2, 300, TPL_V4), set(300, record(22)))
+    const second = ipfix({ exportTime: T0 + 1 }, set(300, concat(record(80), record(443))))
+    const third = ipfix({ exportTime: T0 + 2 }, set(300, record(5432)))
+    // the first message in three writes (cut inside its header and inside its record), the
+    // last two in one
+    const writes = [
+      first.subarray(0, 6),
+      first.subarray(6, 40),
+      first.subarray(40),
+      concat(second, third),
+    ]
+
+    const tcpCases = [CASES[0], CASES[1], { name: 'any (Linux cooked v2)', args: ['-i', 'any'] }]
+    for (const c of tcpCases.filter((x) => x !== undefined))
+      it(`reads IPFIX messages from a TCP connection captured on ${c.name}`, async () => {
+        let port = 0
+        const exporter = await tcpExport(writes, (p) => (port = p))
+        let sent: Buffer = Buffer.alloc(0)
+        const file = await captureWhile(
+          `tcp-${c.name.replace(/\W+/g, '-')}`,
+          c.args,
+          `tcp and host 127.0.0.1 and port ${String(port)}`,
+          async () => {
+            sent = await exporter.run()
+          },
+        )
+        expect(sent.byteLength).toBe(concat(first, second, third).byteLength)
+        const { flows, summary } = await readOne(file)
+        expect(summary.format).toBe('netflow')
+        expect(summary.stats.skipped).toEqual({})
+        expect(flows.map((f) => f.dstPort)).toEqual([22, 80, 443, 5432])
+        expect(flows[0]).toMatchObject({ src: '10.1.0.1', dst: '10.1.0.2', start: T0 * 1000 })
       })
   },
 )
