@@ -16,7 +16,19 @@ import { detectNetflow } from '../../src/ingest/formats/netflow.js'
 import { CaptureReader } from '../../src/ingest/netflow/pcap.js'
 import type { FileSummary } from '../../src/ingest/read.js'
 import { readOne } from '../helpers/flows.js'
-import { ether, ipv4, ipv6, le16, le32, pcap, udp } from './capture-builders.js'
+import {
+  ether,
+  ipv4,
+  ipv6,
+  le16,
+  le32,
+  pcap,
+  sctp,
+  sctpData,
+  SYN,
+  tcp,
+  udp,
+} from './capture-builders.js'
 import { SEED } from '../helpers/model.js'
 import {
   concat,
@@ -287,8 +299,32 @@ describe('damaged captures', () => {
     const frames = [
       ether(0x0800, ipv4('192.0.2.1', '192.0.2.9', 17, udp(4739, 4739, msg)), [5, 6]),
       ether(0x86dd, ipv6('2001:db8::1', '2001:db8::9', 17, udp(4739, 4739, msg))),
+      // over TCP (a SYN, the message in two segments) and SCTP (in two DATA chunks)
+      ether(0x0800, ipv4('192.0.2.1', '192.0.2.9', 6, tcp(1, 4739, 9, new Uint8Array(0), SYN))),
+      ether(0x0800, ipv4('192.0.2.1', '192.0.2.9', 6, tcp(1, 4739, 10, msg.subarray(0, 9)))),
+      ether(0x0800, ipv4('192.0.2.1', '192.0.2.9', 6, tcp(1, 4739, 19, msg.subarray(9)))),
+      ether(
+        0x0800,
+        ipv4(
+          '192.0.2.1',
+          '192.0.2.9',
+          132,
+          sctp(1, 4739, 5, [sctpData(1, msg.subarray(0, 30), 2), sctpData(2, msg.subarray(30), 1)]),
+        ),
+      ),
     ]
     const captures = [pcap(1, frames), pcapng(1, frames)]
+    // undamaged, each of the four packets' transports gives the message once
+    for (const c of captures) {
+      const reader = new CaptureReader()
+      const got = [...reader.push(c), ...reader.end()]
+      expect(got.map((p) => (p.kind === 'message' ? p.transport : p.kind))).toEqual([
+        'udp',
+        'udp',
+        'tcp',
+        'sctp',
+      ])
+    }
     fc.assert(
       fc.property(
         fc.constantFrom(...captures),

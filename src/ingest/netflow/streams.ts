@@ -65,7 +65,7 @@ export const MAX_HELD_FRAGMENTS = 4096
 export const MAX_STREAMS = 4096
 
 /** TSNs remembered per SCTP association to recognise retransmitted chunks. */
-const SEEN_TSNS = 65536
+const SEEN_TSNS = 4096
 
 /**
  * Whether `b` starts with a plausible IPFIX Message header: version 10, a length of 16 or more,
@@ -165,7 +165,12 @@ export class TransportStreams {
     if (st === undefined) {
       if (!syn && data.byteLength === 0) return out
       const n = (this.generations.get(key) ?? 0) + 1
+      this.generations.delete(key) // re-inserted last: the oldest pair is forgotten first
       this.generations.set(key, n)
+      if (this.generations.size > 16 * MAX_STREAMS) {
+        const oldest = this.generations.keys().next().value
+        if (oldest !== undefined) this.generations.delete(oldest)
+      }
       st = {
         next: undefined,
         mode: 'resync',
