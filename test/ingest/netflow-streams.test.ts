@@ -119,17 +119,30 @@ describe('IPFIX over TCP in a capture (RFC 7011 §10.4)', () => {
     expect(summary.stats.skipped).toEqual({ 'no-template': 2 })
     expect(summary.stats.notes).toMatchObject({ 'capture-not-netflow': 1 })
     expect(flows).toEqual([])
+    // two octets that could begin a header, then a message further on: read from the message
+    const tail = [
+      ipv4(EXPORTER, COLLECTOR, 6, tcp(50003, 4739, 100, Uint8Array.of(0, 10))),
+      ipv4(EXPORTER, COLLECTOR, 6, tcp(50003, 4739, 5000, withTemplate(22))),
+    ]
+    const later = await read(tail)
+    expect(ports(later.flows)).toEqual([22])
+    expect(later.summary.stats.skipped).toEqual({})
   })
 
   it('other TCP traffic is not read as IPFIX, even when a segment of it looks like a message', async () => {
     const http = new TextEncoder().encode('GET / HTTP/1.1\r\nHost: example\r\n\r\n')
-    const frames = [
-      ...connection(concat(http, withTemplate(22)), [http.byteLength], 50002),
+    const frames = connection(concat(http, withTemplate(22)), [http.byteLength], 50002)
+    // the collector's acknowledgement, and the request sent again: still other traffic
+    frames.push(
       ipv4(COLLECTOR, EXPORTER, 6, tcp(4739, 50002, 1, new Uint8Array(0), ACK)),
-    ]
+      frames[1] ?? new Uint8Array(0),
+    )
     const { flows, summary } = await read(frames)
     expect(flows).toEqual([])
-    expect(summary.stats.notes).toEqual({ 'capture-not-netflow': 2 })
+    expect(summary.stats.notes).toEqual({ 'capture-not-netflow': 3 })
+    // the same request seen again in a capture that missed the SYN: not a retransmission of IPFIX
+    const midway = await read([frames[1] ?? new Uint8Array(0), frames[1] ?? new Uint8Array(0)])
+    expect(midway.summary.stats.notes).toEqual({ 'capture-not-netflow': 2 })
     expect(summary.stats.skipped).toEqual({ 'no-netflow-in-capture': 1 })
   })
 

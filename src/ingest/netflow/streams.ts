@@ -199,7 +199,7 @@ export class TransportStreams {
     if (behind !== 0 && behind < 2 ** 31) {
       // starts before the next expected octet: a retransmission, or one overlapping the end
       if (behind >= data.byteLength) {
-        out.push({ kind: 'note', reason: 'tcp-duplicate', detail: `a segment of ${key}` })
+        out.push(again(st, key))
         return out
       }
       data = data.subarray(behind)
@@ -215,12 +215,13 @@ export class TransportStreams {
       }
       st.held.clear()
       st.heldOctets = 0
+      st.pending = new Uint8Array(0)
       st.next = seq
     }
     if (seq !== st.next) {
       const had = st.held.get(seq)
       if (had !== undefined && had.byteLength >= data.byteLength) {
-        out.push({ kind: 'note', reason: 'tcp-duplicate', detail: `a segment of ${key}` })
+        out.push(again(st, key))
         return out
       }
       st.held.set(seq, data)
@@ -428,6 +429,13 @@ export class TransportStreams {
       }
     }
   }
+}
+
+/** A segment seen again: a retransmission of IPFIX, or of a stream not read as IPFIX. */
+function again(st: TcpStream, key: string): StreamEvent {
+  return st.read > 0
+    ? { kind: 'note', reason: 'tcp-duplicate', detail: `a segment of ${key}` }
+    : { kind: 'note', reason: 'not-netflow', detail: `a TCP segment of ${key}` }
 }
 
 function deliverSctp(a: SctpAssociation, data: Uint8Array, out: StreamEvent[]): void {
