@@ -195,6 +195,15 @@ describe('IPFIX over SCTP in a capture (RFC 7011 §10.3)', () => {
     expect(ports(flows)).toEqual([22, 80, 443, 5432])
   })
 
+  it('a multi-homed association that goes on over another address pair keeps its templates', async () => {
+    const { flows, summary } = await read([
+      frame(7, sctpData(1, withTemplate(22))),
+      ipv4('192.0.2.2', '192.0.2.10', 132, sctp(50000, 4739, 7, [sctpData(2, data(80))])),
+    ])
+    expect(summary.stats.skipped).toEqual({})
+    expect(ports(flows)).toEqual([22, 80])
+  })
+
   it('templates per association; a message missing a fragment is sctp-fragment', async () => {
     const msg = data(80)
     const { flows, summary } = await read([

@@ -30,8 +30,9 @@
  * Transport Session and Observation Domain; over TCP and SCTP a Template lives as long as the
  * session): each message's `sender` names the session — `tcp SRC:PORT>DST:PORT` (with `#n` for
  * the n-th connection on the same addresses and ports, a SYN after data starting the next) or
- * `sctp SRC:PORT>DST:PORT#VTAG` (the verification tag tells associations apart) — and the
- * decoder keys templates by it.
+ * `sctp SRC:PORT>DST:PORT#VTAG` (the verification tag tells associations apart; the addresses
+ * are those of its first packet, and packets over other addresses of a multi-homed association
+ * belong to it) — and the decoder keys templates by it.
  *
  * @see https://datatracker.ietf.org/doc/html/rfc7011 (§3.1 Message Header, §8 Template
  *   Management, §10.3 SCTP, §10.4 TCP)
@@ -345,7 +346,9 @@ export class TransportStreams {
     const out: StreamEvent[] = []
     if (b.byteLength < 12) return out
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
-    const key = `${s.src}:${dv.getUint16(0)}>${s.dst}:${dv.getUint16(2)}#${dv.getUint32(4).toString(16)}`
+    // ports and verification tag, not addresses: a multi-homed association (RFC 9260 §6.4) may
+    // send over another address pair and is still the same Transport Session
+    const key = `${dv.getUint16(0)}>${dv.getUint16(2)}#${dv.getUint32(4).toString(16)}`
     for (let p = 12; p + 4 <= b.byteLength;) {
       const type = b[p] ?? 0
       const flags = b[p + 1] ?? 0
@@ -362,7 +365,8 @@ export class TransportStreams {
               this.sctp.delete(k)
             }
           }
-          a = { seen: new Set(), fragments: new Map(), session: `sctp ${key}` }
+          const session = `sctp ${s.src}:${String(dv.getUint16(0))}>${s.dst}:${String(dv.getUint16(2))}#${dv.getUint32(4).toString(16)}`
+          a = { seen: new Set(), fragments: new Map(), session }
           this.sctp.set(key, a)
         }
         if (a.seen.has(tsn)) {
