@@ -10,6 +10,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import type { FileSummary } from '../../src/ingest/read.js'
+import { CaptureReader } from '../../src/ingest/netflow/pcap.js'
+import { MAX_HELD_OCTETS } from '../../src/ingest/netflow/streams.js'
 import { readOne } from '../helpers/flows.js'
 import { SEED } from '../helpers/model.js'
 import { ACK, ipv4, ipv6, pcap, sctp, sctpData, SYN, tcp } from './capture-builders.js'
@@ -81,6 +83,30 @@ describe('IPFIX over TCP in a capture (RFC 7011 §10.4)', () => {
     expect(summary.stats.skipped).toEqual({ 'tcp-gap': 1 })
     // the message cut by the hole is lost; the next one is read with the session's template
     expect(ports(flows)).toEqual([22, 5432])
+  })
+
+  it('a hole with more than MAX_HELD_OCTETS behind it is a gap at once, and reading goes on', async () => {
+    // 24 messages of about 49 KB (1200 records) after the hole: more than 1 MiB waits behind it
+    const big = (i: number) =>
+      data(...Array.from({ length: 1200 }, (_, j) => 10_000 + i * 1200 + j))
+    const after = Array.from({ length: 24 }, (_, i) => big(i))
+    const head = concat(withTemplate(22), data(80))
+    const whole = concat(head, ...after)
+    expect(whole.byteLength - head.byteLength).toBeGreaterThan(MAX_HELD_OCTETS)
+    let at = head.byteLength
+    const cuts = [withTemplate(22).byteLength + 5, head.byteLength]
+    for (const m of after.slice(0, -1)) cuts.push((at += m.byteLength))
+    // the segment with the rest of data(80) is lost
+    const frames = connection(whole, cuts).filter((_, i) => i !== 2)
+    // the gap is declared while the capture is read, not only at its end
+    const reader = new CaptureReader()
+    const before = reader.push(pcap(101, frames))
+    expect(before.filter((p) => p.kind === 'skip').map((p) => p.reason)).toEqual(['tcp-gap'])
+    expect(before.filter((p) => p.kind === 'message')).toHaveLength(1 + after.length)
+    expect(reader.end()).toEqual([])
+    const { flows, summary } = await read(frames)
+    expect(summary.stats.skipped).toEqual({ 'tcp-gap': 1 })
+    expect(ports(flows)).toEqual([22, ...Array.from({ length: 24 * 1200 }, (_, k) => 10_000 + k)])
   })
 
   it('a capture cut in the middle of a message ends with tcp-gap', async () => {
