@@ -15,7 +15,18 @@ import { MAX_HELD_OCTETS } from '../../src/ingest/netflow/streams.js'
 import { readOne } from '../helpers/flows.js'
 import { SEED } from '../helpers/model.js'
 import { ACK, ipv4, ipv6, pcap, sctp, sctpData, SYN, tcp } from './capture-builders.js'
-import { concat, ip4, ipfix, set, tcpRecV4, template, TPL_V4, u16, u8 } from './netflow-builders.js'
+import {
+  concat,
+  ip4,
+  ipfix,
+  set,
+  tcpRecV4,
+  template,
+  TPL_V4,
+  u16,
+  u8,
+  v9,
+} from './netflow-builders.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'bulkhead-streams-'))
 let n = 0
@@ -228,6 +239,17 @@ describe('IPFIX over SCTP in a capture (RFC 7011 §10.3)', () => {
     ])
     expect(summary.stats.skipped).toEqual({})
     expect(ports(flows)).toEqual([22, 80])
+  })
+
+  it('NetFlow v9 export packets over SCTP too (draft-djernaes-netflow-9-transport)', async () => {
+    const tpl = v9({ sysUptime: 1000, secs: T0 }, template(0, 256, '8:4 12:4 7:2 11:2 4:1'))
+    const rec9 = v9(
+      { sysUptime: 2000, secs: T0 + 1 },
+      set(256, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u16(40000), u16(443), u8(6))),
+    )
+    const { flows, summary } = await read([frame(9, sctpData(1, tpl), sctpData(2, rec9))])
+    expect(summary.stats.skipped).toEqual({})
+    expect(flows).toEqual([expect.objectContaining({ dst: '10.0.0.2', dstPort: 443 })])
   })
 
   it('templates per association; a message missing a fragment is sctp-fragment', async () => {

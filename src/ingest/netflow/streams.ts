@@ -19,12 +19,13 @@
  * Bytes that stop framing as Messages (a version other than 10, a length below 16) are one
  * `bad-stream`, and reading resumes as after a gap.
  *
- * SCTP (RFC 7011 §10.3, RFC 9260 §3): each IPFIX Message is one SCTP user message; a DATA chunk
- * (type 0) with both the B and E flags carries a whole one, otherwise its fragments (consecutive
- * TSNs from B to E, §6.9) are put together. A chunk whose TSN was already read in its
+ * SCTP (RFC 7011 §10.3, RFC 9260 §3): each IPFIX Message (or NetFlow v9 export packet, as
+ * Cisco's draft-djernaes-netflow-9-transport sends v9 over SCTP) is one SCTP user message; a DATA
+ * chunk (type 0) with both the B and E flags carries a whole one, otherwise its fragments
+ * (consecutive TSNs from B to E, §6.9) are put together. A chunk whose TSN was already read in its
  * association is a retransmission (`sctp-duplicate`, noted); fragments of a message that never
  * completes (at most {@link MAX_HELD_FRAGMENTS} held per association) are `sctp-fragment`. Other
- * chunk types (INIT, SACK, HEARTBEAT, I-DATA…) carry no IPFIX and are skipped silently.
+ * chunk types (INIT, SACK, HEARTBEAT, I-DATA…) carry no flow data here and are skipped silently.
  *
  * Templates are scoped to the Transport Session (RFC 7011 §8: a Template ID is unique per
  * Transport Session and Observation Domain; over TCP and SCTP a Template lives as long as the
@@ -38,6 +39,8 @@
  *   Management, §10.3 SCTP, §10.4 TCP)
  * @see https://datatracker.ietf.org/doc/html/rfc9293 (TCP header, sequence numbers)
  * @see https://datatracker.ietf.org/doc/html/rfc9260 (SCTP common header, DATA chunk)
+ * @see https://datatracker.ietf.org/doc/html/draft-djernaes-netflow-9-transport-00 (NetFlow v9
+ *   over SCTP)
  */
 
 /** An IPFIX message read from a stream, or something counted about the stream. */
@@ -443,7 +446,10 @@ function again(st: TcpStream, key: string): StreamEvent {
 }
 
 function deliverSctp(a: SctpAssociation, data: Uint8Array, out: StreamEvent[]): void {
-  if (messageHeader(data)) out.push({ kind: 'message', bytes: data, sender: a.session })
+  // NetFlow v9 may be exported over SCTP too (draft-djernaes-netflow-9-transport), one export
+  // packet per message
+  const v9 = data.byteLength >= 20 && data[0] === 0 && data[1] === 9
+  if (v9 || messageHeader(data)) out.push({ kind: 'message', bytes: data, sender: a.session })
   else out.push({ kind: 'note', reason: 'not-netflow', detail: `an SCTP message of ${a.session}` })
 }
 
