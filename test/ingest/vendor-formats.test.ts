@@ -615,7 +615,7 @@ describe('Zeek conn.log, vendor examples', () => {
       src: '2001:db8:0:1::10',
       dst: '198.51.100.17', // IPv4-mapped IPv6 written as IPv4
       start: S('2020-06-05T14:40:00.430Z'),
-      end: S('2020-06-05T14:40:13.773Z'),
+      end: S('2020-06-05T14:40:13.774Z'), // .430166 + 13.343336 s = .773502, rounded once
     })
     expect(body(flows[2])).toEqual({
       src: '192.168.40.76',
