@@ -80,24 +80,31 @@ Docs: README.md and DESIGN.md.`,
 
 /**
  * Runs the CLI with `argv` (user arguments only) and returns the exit code; never calls
- * process.exit. An input error is printed on stderr and, when the command was asked for a
- * machine format (`-o json|yaml|sarif|md`), as that format's failure document on stdout
- * ({@link failureOutput}); exit 1.
+ * process.exit. Before a verb's action: the command line's own checks (the verb's `preAction`
+ * hooks, `./usage.ts`), then the workspace check ({@link requireWorkspace}). An input error is printed on stderr and,
+ * when the command was asked for a machine format (`-o json|yaml|sarif|md`), as that format's
+ * failure document on stdout ({@link failureOutput}); exit 1.
+ * @param program - the program to run (tests pass one they instrumented); default a new one.
  */
-export async function run(argv: readonly string[]): Promise<number> {
-  const program = buildProgram()
-  // every level, sub-verbs (k8s connlist, inventory suggest-labels) too: commander would
-  // otherwise call process.exit itself on their --help or a bad option
-  const override = (cmd: Command): void => {
-    cmd.exitOverride()
-    for (const sub of cmd.commands) override(sub)
-  }
-  override(program)
+export async function run(
+  argv: readonly string[],
+  program: Command = buildProgram(),
+): Promise<number> {
   let invoked: Command | undefined
-  program.hook('preAction', async (_program, action) => {
+  program.hook('preAction', (_program, action) => {
     invoked = action
-    await requireWorkspace(action)
   })
+  // every level, sub-verbs (k8s connlist, inventory suggest-labels) too: commander would
+  // otherwise call process.exit itself on their --help or a bad option; the workspace check is
+  // each verb's last hook, after those of its command line
+  const prepare = (cmd: Command): void => {
+    cmd.exitOverride()
+    cmd.hook('preAction', (hooked, action) =>
+      hooked === action ? requireWorkspace(action) : undefined,
+    )
+    for (const sub of cmd.commands) prepare(sub)
+  }
+  prepare(program)
   const fail = (diagnostics: readonly Diagnostic[], written = false): number => {
     printDiagnostics(diagnostics)
     const format: unknown = invoked?.opts()['output']

@@ -67,40 +67,15 @@ function commandPath(cmd: Command): string {
 }
 
 /**
- * The checks of a verb's command line alone: option values and arguments, and options given
- * together that exclude each other. Pure (no workspace, no file, no clock but `now`); throws a
- * `UsageError` (`cli/usage`, exit 1). Returns what the action needs, parsed, so that the action
- * calls the same function and nothing is checked twice in two ways.
- */
-export type UsageCheck<O, R> = (opts: O, args: readonly unknown[]) => R
-
-const USAGE_CHECKS = new WeakMap<Command, UsageCheck<never, unknown>>()
-
-/**
- * Declares `check` as the usage check of `cmd` ({@link UsageCheck}): {@link requireWorkspace}
- * runs it before it looks for the workspace, so a wrong command line is reported as such (exit 1,
- * `cli/usage`) wherever it is run, as commander reports an unknown option, and not as
- * `workspace/not-found` of a folder the command never needed to read.
- * @returns `cmd`, for chaining.
- */
-export function checkUsageFirst<O>(cmd: Command, check: UsageCheck<O, unknown>): Command {
-  USAGE_CHECKS.set(cmd, check)
-  return cmd
-}
-
-/**
  * The one check that a verb which needs a workspace runs in one (`run()` calls it before every
- * action): first the verb's own usage check ({@link checkUsageFirst}), then a verb with a
- * `-w, --workspace` option, save those {@link RUNS_WITHOUT_WORKSPACE}, needs the folder to hold
- * one of {@link WORKSPACE_MARKS}. Without it the verb would run on nothing (`validate` said
+ * action, after the command line's own checks, `./usage.ts`): a verb with a `-w, --workspace`
+ * option, save those {@link RUNS_WITHOUT_WORKSPACE}, needs the folder to hold one of
+ * {@link WORKSPACE_MARKS}. Without it the verb would run on nothing (`validate` said
  * `ok: 0 workloads`, `compile` wrote 0 files, exit 0), and a user in the wrong folder got no hint.
- * @throws UsageError from the verb's usage check; BulkheadError `io/not-found` when the folder
- *   does not exist, `workspace/not-found` when it holds none of the marks; all exit 1, the last
+ * @throws BulkheadError `io/not-found` when the folder does not exist, `workspace/not-found` when it holds none of the marks; all exit 1, the last
  *   two with a hint naming `bulkhead init` and `-w DIR`.
  */
 export async function requireWorkspace(cmd: Command): Promise<void> {
-  const check = USAGE_CHECKS.get(cmd) as UsageCheck<Record<string, unknown>, unknown> | undefined
-  check?.(cmd.opts(), cmd.processedArgs)
   if (!cmd.options.some((o) => o.long === '--workspace')) return
   if (RUNS_WITHOUT_WORKSPACE[commandPath(cmd)]?.(cmd) === true) return
   const root = String(cmd.opts()['workspace'] ?? '.')
@@ -173,29 +148,33 @@ export function parseTime(text: string): number {
 }
 
 /**
- * The window of `--since` and `--until` (each optional, as {@link parseTime} reads them), as ms:
- * `{since?, until?}` with only the given keys, so it can be spread into a store query.
- * @throws UsageError when either is not a time, or `--until` is not after `--since` (an empty
- *   window would select no flows and pass every check).
+ * Checks the window of `--since` and `--until` (ms, as {@link parseTime} reads them; each
+ * optional): a verb's `preAction` hook.
+ * @throws UsageError when `--until` is not after `--since` (an empty window would select no flows
+ *   and pass every check).
  */
-export function parseWindow(
-  since: string | undefined,
-  until: string | undefined,
-): { since?: number; until?: number } {
-  const s = since !== undefined ? parseTime(since) : undefined
-  const u = until !== undefined ? parseTime(until) : undefined
-  if (s !== undefined && u !== undefined && u <= s)
+export function checkWindow(opts: { since?: number; until?: number }): void {
+  if (opts.since !== undefined && opts.until !== undefined && opts.until <= opts.since)
     throw new UsageError('--until must be after --since', 'the window [--since, --until) is empty')
-  return { ...(s !== undefined ? { since: s } : {}), ...(u !== undefined ? { until: u } : {}) }
+}
+
+/** The window of `--since` and `--until` (ms) as a store query takes it: only the keys given. */
+export function windowOf(opts: { since?: number; until?: number }): {
+  since?: number
+  until?: number
+} {
+  return {
+    ...(opts.since !== undefined ? { since: opts.since } : {}),
+    ...(opts.until !== undefined ? { until: opts.until } : {}),
+  }
 }
 
 /**
- * `--time-zone`: the canonical IANA name of the zone given, or `undefined` when none was given
- * (the workspace's `timeZone`, else UTC, applies).
+ * `--time-zone`: the canonical IANA name of the zone given (without it, the workspace's
+ * `timeZone`, else UTC, applies).
  * @throws UsageError when `zone` is not an IANA zone name.
  */
-export function parseTimeZone(zone: string | undefined): string | undefined {
-  if (zone === undefined) return undefined
+export function parseTimeZone(zone: string): string {
   const name = canonicalTimeZone(zone)
   if (name === undefined)
     throw new UsageError(

@@ -27,9 +27,10 @@ import {
   renderBlastRadiusText,
   type Baseline,
 } from '../../analyze/index.js'
-import { checkFormat, EXIT, UsageError } from '../output.js'
+import { EXIT, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { checkUsageFirst, loadOrThrow, parseTime } from '../workspace.js'
+import { choiceOption, option, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
+import { loadOrThrow } from '../workspace.js'
 
 const FORMATS = ['text', 'json', 'yaml', 'md', 'dot']
 const BASELINES: readonly Baseline[] = ['flat', 'observed', 'policy', 'enforced']
@@ -114,75 +115,59 @@ export function parseServiceList(text: string, flag: string): ServiceSet {
 
 interface Opts {
   workspace: string
-  at: string
+  at: number
   from?: string
   to?: string
-  hops?: string
-  baseline: string
+  hops?: number
+  baseline: Baseline
   compare?: string
-  assumeExploitable?: string
-  paths: string
+  assumeExploitable?: ServiceSet
+  paths: number
   output: string
 }
 
-/**
- * The checks of `blast-radius`'s command line alone ({@link checkUsageFirst}): `-o`,
- * `--baseline`, `--at`, `--hops`, `--paths`, `--assume-exploitable`.
- * @throws UsageError for a bad value.
- */
-function blastRadiusUsage(opts: Opts): {
-  baseline: Baseline
-  at: number
-  hops: number | undefined
-  maxPaths: number
-} {
-  checkFormat(opts.output, FORMATS)
-  if (!BASELINES.includes(opts.baseline as Baseline))
-    throw new UsageError(
-      `--baseline: unknown baseline "${opts.baseline}"`,
-      `use one of: ${BASELINES.join(', ')}`,
-    )
-  const count = (text: string, flag: string, min: number): number => {
-    if (!/^\d+$/.test(text) || Number(text) < min)
-      throw new UsageError(`${flag}: "${text}" is not a whole number ≥ ${min}`)
-    return Number(text)
-  }
-  if (opts.assumeExploitable !== undefined)
-    parseServiceList(opts.assumeExploitable, '--assume-exploitable')
-  return {
-    baseline: opts.baseline as Baseline,
-    at: parseTime(opts.at),
-    hops: opts.hops !== undefined ? count(opts.hops, '--hops', 1) : undefined,
-    maxPaths: count(opts.paths, '--paths', 0),
-  }
-}
+/** A parser of whole numbers ≥ `min` for `flag`. */
+const atLeast = (min: number, flag: string): ((text: string) => number) =>
+  wholeNumber(min, Infinity, (t) => `${flag}: "${t}" is not a whole number ≥ ${min}`)
 
 /** Registers `blast-radius`. */
 export function registerBlastRadius(program: Command): void {
-  const cmd = program
-    .command('blast-radius')
+  verb(program, 'blast-radius')
     .description(
       'what an attacker holding each workload reaches directly and by lateral movement, and the paths to crown jewels',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option('--at <time>', 'when to judge rule expiry and address holding (ISO-8601)', 'now')
+    .addOption(
+      timeOption('--at <time>', 'when to judge rule expiry and address holding (ISO-8601)', true),
+    )
     .option(
       '--from <selector>',
       'source workloads: a selector {k: v, matchExpressions: [...]}, k=v[,k=v], a workload name, or cidr:BLOCK (default: every workload)',
     )
     .option('--to <selector>', 'crown jewels (default: workloads labelled tier=crown-jewel)')
-    .option('--hops <n>', 'limit lateral movement to N hops')
-    .option('--baseline <name>', 'flat | observed | policy | enforced', 'policy')
+    .addOption(option('--hops <n>', 'limit lateral movement to N hops', atLeast(1, '--hops')))
+    .addOption(
+      choiceOption(
+        '--baseline <name>',
+        'what is open before',
+        BASELINES,
+        (t) => `--baseline: unknown baseline "${t}"`,
+        'policy',
+      ),
+    )
     .option(
       '--compare <policyDir>',
       'another policy folder (or REV:path) to compare with: the reduction from the baseline to it',
     )
-    .option(
-      '--assume-exploitable <services>',
-      'only these services are footholds, e.g. tcp/22,tcp/3389,tcp/445',
+    .addOption(
+      option(
+        '--assume-exploitable <services>',
+        'only these services are footholds, e.g. tcp/22,tcp/3389,tcp/445',
+        (t) => parseServiceList(t, '--assume-exploitable'),
+      ),
     )
-    .option('--paths <n>', 'shortest paths listed per source', '5')
-    .option('-o, --output <format>', FORMATS.join(' | '), 'text')
+    .addOption(option('--paths <n>', 'shortest paths listed per source', atLeast(0, '--paths'), 5))
+    .addOption(outputOption(FORMATS, 'text'))
     .addHelpText(
       'after',
       `
@@ -203,7 +188,7 @@ Examples:
 Exit codes: 0 success, 1 usage or input error.`,
     )
     .action(async (opts: Opts) => {
-      const { baseline, at, hops, maxPaths } = blastRadiusUsage(opts)
+      const { baseline, at, hops, paths: maxPaths } = opts
       const load = await loadOrThrow(opts.workspace, new Date(at))
       const { inventory, policySet, workspace } = load
       const dependencyMap =
@@ -230,9 +215,7 @@ Exit codes: 0 success, 1 usage or input error.`,
           : {}),
         ...(opts.to !== undefined ? { to: parseWorkloadSelector(opts.to, '--to', inventory) } : {}),
         ...(hops !== undefined ? { hops } : {}),
-        ...(opts.assumeExploitable !== undefined
-          ? { exploitable: parseServiceList(opts.assumeExploitable, '--assume-exploitable') }
-          : {}),
+        ...(opts.assumeExploitable !== undefined ? { exploitable: opts.assumeExploitable } : {}),
         ...(compare ? { compare } : {}),
       })
       let text: string
@@ -257,5 +240,4 @@ Exit codes: 0 success, 1 usage or input error.`,
       process.stdout.write(text)
       process.exitCode = EXIT.ok
     })
-  checkUsageFirst(cmd, blastRadiusUsage)
 }

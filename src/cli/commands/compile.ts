@@ -29,8 +29,17 @@ import {
   type Direction,
   type NftablesOptions,
 } from '../../compile/index.js'
-import { checkFormat, emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
-import { checkUsageFirst, loadOrThrow, parseTime } from '../workspace.js'
+import { emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
+import {
+  choiceOption,
+  each,
+  option,
+  outputOption,
+  timeOption,
+  verb,
+  wholeNumber,
+} from '../usage.js'
+import { loadOrThrow } from '../workspace.js'
 
 /** The JSON shape of `compile -o json`. Stable. */
 export interface CompileOutput {
@@ -83,82 +92,47 @@ export function renderCompileText(out: CompileOutput, outDir: string): string {
 
 interface CompileFlags {
   workspace: string
-  target: string
+  target: (typeof TARGET_NAMES)[number]
   out: string
   host: string[]
   allHosts?: boolean
-  direction: string
+  direction: Direction
   antiLockout: boolean
   loadBalancerProbes: boolean
-  managementCidr: string[]
-  monitorTimeout: string
-  maxTimeSlices: string
-  now: string
+  managementCidr: Cidr[]
+  monitorTimeout: number
+  maxTimeSlices: number
+  now: number
   output: string
-  denyWith?: string
-  sgRuleQuota: string
+  denyWith?: 'anp'
+  sgRuleQuota: number
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v]
+const DIRECTIONS: readonly Direction[] = ['ingress', 'egress', 'both']
 
 /** Most pod names a `compile/pod-skipped` warning lists. */
 const SKIPPED_NAMES = 5
 
+/** `--management-cidr`: a CIDR block. @throws UsageError otherwise. */
+function managementCidr(text: string): Cidr {
+  const c = parseCidr(text)
+  if (typeof c === 'string') throw new UsageError(`--management-cidr: ${c}`)
+  return c
+}
+
 /**
- * The checks of `compile`'s command line alone ({@link checkUsageFirst}): format, target,
- * direction, numbers and CIDRs; returns them parsed.
- * @throws UsageError on the first bad value.
+ * The checks between `compile`'s options, once, before the workspace (`./usage.ts`): `--deny-with`
+ * is the kubernetes target's; `--host` and `--all-hosts` exclude each other.
+ * @throws UsageError.
  */
-function compileUsage(opts: CompileFlags): {
-  monitorTimeout: number
-  sgRuleQuota: number
-  maxTimeSlices: number
-  management: Cidr[]
-  now: Date
-} {
-  checkFormat(opts.output, ['text', 'json', 'yaml'])
-  if (!(TARGET_NAMES as readonly string[]).includes(opts.target))
-    throw new UsageError(
-      `unknown target "${opts.target}"`,
-      `use one of: ${TARGET_NAMES.join(', ')}`,
-    )
-  if (opts.denyWith !== undefined && (opts.target !== 'kubernetes' || opts.denyWith !== 'anp'))
+function checkCompileFlags(opts: CompileFlags): void {
+  if (opts.denyWith !== undefined && opts.target !== 'kubernetes')
     throw new UsageError(
       `--deny-with ${opts.denyWith} is not supported`,
       'use --target kubernetes --deny-with anp',
     )
-  if (!['ingress', 'egress', 'both'].includes(opts.direction)) {
-    throw new UsageError(`unknown direction "${opts.direction}"`, 'use ingress, egress or both')
-  }
   if (opts.allHosts === true && opts.host.length > 0)
     throw new UsageError('give either --host or --all-hosts, not both')
-  const monitorTimeout = Number(opts.monitorTimeout)
-  if (!Number.isInteger(monitorTimeout) || monitorTimeout < 1 || monitorTimeout > 86_400 * 30) {
-    throw new UsageError(
-      `--monitor-timeout "${opts.monitorTimeout}" must be a whole number of seconds, 1 to 2592000`,
-    )
-  }
-  const sgRuleQuota = Number(opts.sgRuleQuota)
-  if (!Number.isInteger(sgRuleQuota) || sgRuleQuota < 1 || sgRuleQuota > 1000)
-    throw new UsageError(`--sg-rule-quota "${opts.sgRuleQuota}" must be a whole number, 1 to 1000`)
-  const maxTimeSlices = Number(opts.maxTimeSlices)
-  if (!Number.isInteger(maxTimeSlices) || maxTimeSlices < 1 || maxTimeSlices > 1000)
-    throw new UsageError(
-      `--max-time-slices "${opts.maxTimeSlices}" must be a whole number, 1 to 1000`,
-    )
-  const management: Cidr[] = []
-  for (const text of opts.managementCidr) {
-    const c = parseCidr(text)
-    if (typeof c === 'string') throw new UsageError(`--management-cidr: ${c}`)
-    management.push(c)
-  }
-  return {
-    monitorTimeout,
-    sgRuleQuota,
-    maxTimeSlices,
-    management,
-    now: new Date(parseTime(opts.now)),
-  }
 }
 
 /**
@@ -186,24 +160,39 @@ export function podsSkipped(inventory: Inventory): { hosts: string[]; diagnostic
 
 /** Registers `compile`. */
 export function registerCompile(program: Command): void {
-  const cmd = program
-    .command('compile')
+  verb(program, 'compile')
     .description(
       'compile the workspace policy to enforcement artefacts for one target (host rulesets, Kubernetes manifests or Terraform JSON)',
     )
-    .requiredOption('--target <target>', `enforcement target: ${TARGET_NAMES.join(' | ')}`)
+    .addOption(
+      choiceOption(
+        '--target <target>',
+        'enforcement target',
+        TARGET_NAMES,
+        (t) => `unknown target "${t}"`,
+      ).makeOptionMandatory(),
+    )
     .requiredOption('--out <dir>', 'folder to write the artefacts to (created if missing)')
     .option(
       '--host <name>',
       'nftables, iptables: compile for this workload, a Kubernetes pod too (repeatable)',
-      collect,
+      each(String),
       [],
     )
     .option(
       '--all-hosts',
       'nftables, iptables: compile for every workload that is not a Kubernetes pod (the default when no --host is given)',
     )
-    .option('--direction <dir>', 'ingress | egress | both', 'both')
+    .addOption(
+      choiceOption(
+        '--direction <dir>',
+        'which traffic to filter',
+        DIRECTIONS,
+        (t) => `unknown direction "${t}"`,
+        'both',
+        'use ingress, egress or both',
+      ),
+    )
     .option(
       '--no-anti-lockout',
       'do not accept tcp/22 from the management ranges whatever the policy says',
@@ -212,38 +201,66 @@ export function registerCompile(program: Command): void {
       '--no-load-balancer-probes',
       'azure-nsg: do not allow the Azure load balancer health probes (AzureLoadBalancer) whatever the policy says',
     )
-    .option(
-      '--management-cidr <cidr>',
-      'anti-lockout source range (repeatable; default 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7)',
-      collect,
-      [],
+    .addOption(
+      option(
+        '--management-cidr <cidr>',
+        'anti-lockout source range (repeatable; default 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7)',
+        each(managementCidr),
+        [],
+      ),
     )
-    .option(
-      '--monitor-timeout <seconds>',
-      'how long a would-be-blocked connection stays in the monitor set',
-      '3600',
+    .addOption(
+      option(
+        '--monitor-timeout <seconds>',
+        'how long a would-be-blocked connection stays in the monitor set',
+        wholeNumber(
+          1,
+          86_400 * 30,
+          (t) => `--monitor-timeout "${t}" must be a whole number of seconds, 1 to 2592000`,
+        ),
+        3600,
+      ),
     )
-    .option(
-      '--max-time-slices <n>',
-      'nftables, iptables: most time slices per ruleset; the rulesets switch by themselves at the first n-1 rule expiries and address bounds (1: what holds at --now alone)',
-      String(DEFAULT_MAX_TIME_SLICES),
+    .addOption(
+      option(
+        '--max-time-slices <n>',
+        'nftables, iptables: most time slices per ruleset; the rulesets switch by themselves at the first n-1 rule expiries and address bounds (1: what holds at --now alone)',
+        wholeNumber(1, 1000, (t) => `--max-time-slices "${t}" must be a whole number, 1 to 1000`),
+        DEFAULT_MAX_TIME_SLICES,
+      ),
     )
-    .option(
-      '--now <time>',
-      'compile time: decides expired rules and which addresses workloads hold (ISO-8601)',
-      'now',
+    .addOption(
+      timeOption(
+        '--now <time>',
+        'compile time: decides expired rules and which addresses workloads hold (ISO-8601)',
+        true,
+      ),
     )
-    .option('--deny-with <how>', 'kubernetes: express deny rules as anp (AdminNetworkPolicy)')
-    .option(
-      '--sg-rule-quota <n>',
-      'aws-sg: inbound or outbound rules per security group the account allows (warns above it)',
-      String(AWS_SG_RULES_PER_GROUP),
+    .addOption(
+      choiceOption(
+        '--deny-with <how>',
+        'kubernetes: express deny rules as anp (AdminNetworkPolicy)',
+        ['anp'],
+        (t) => `--deny-with ${t} is not supported`,
+        undefined,
+        'use --target kubernetes --deny-with anp',
+      ),
+    )
+    .addOption(
+      option(
+        '--sg-rule-quota <n>',
+        'aws-sg: inbound or outbound rules per security group the account allows (warns above it)',
+        wholeNumber(1, 1000, (t) => `--sg-rule-quota "${t}" must be a whole number, 1 to 1000`),
+        AWS_SG_RULES_PER_GROUP,
+      ),
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option(
-      '-o, --output <format>',
-      'text | json | yaml (the summary; the artefacts go to --out)',
-      'text',
+    .addOption(
+      outputOption(
+        ['text', 'json', 'yaml'],
+        'text',
+        'output format (the summary; the artefacts go to --out)',
+      ),
     )
     .addHelpText(
       'after',
@@ -311,15 +328,19 @@ rules keep allowing what has expired.
 
 Exit codes: 0 artefacts written, 1 usage or input error (including rules the target cannot express).`,
     )
+    .hook('preAction', (c) => {
+      checkCompileFlags(c.opts<CompileFlags>())
+    })
     .action(async (opts: CompileFlags) => {
-      const { monitorTimeout, sgRuleQuota, maxTimeSlices, management, now } = compileUsage(opts)
+      const { monitorTimeout, sgRuleQuota, maxTimeSlices, managementCidr: management } = opts
+      const now = new Date(opts.now)
       const { inventory, policySet } = await loadOrThrow(opts.workspace, now)
       // a host ruleset is loaded on a host: pods (no host of their own) only when named
       const hostTarget = opts.target === 'nftables' || opts.target === 'iptables'
       const skipped = hostTarget && opts.host.length === 0 ? podsSkipped(inventory) : undefined
       const options: NftablesOptions = {
         now,
-        direction: opts.direction as Direction,
+        direction: opts.direction,
         antiLockout: opts.antiLockout,
         monitorTimeout,
         maxTimeSlices,
@@ -395,5 +416,4 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
       } else emit(out, opts.output, () => '')
       process.exitCode = EXIT.ok
     })
-  checkUsageFirst(cmd, compileUsage)
 }

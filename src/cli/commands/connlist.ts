@@ -4,35 +4,27 @@
  */
 import type { Command } from 'commander'
 import { connlist, formatConnlist, type ConnlistFormat } from '../../policy/connlist.js'
-import { checkFormat, EXIT, toYaml } from '../output.js'
-import { checkUsageFirst, loadOrThrow, parseTime } from '../workspace.js'
+import { EXIT, toYaml } from '../output.js'
+import { outputOption, timeOption, verb } from '../usage.js'
+import { loadOrThrow } from '../workspace.js'
 
 const FORMATS = ['txt', 'text', 'json', 'yaml', 'csv', 'md'] as const
 
-/**
- * The checks of `connlist`'s command line alone ({@link checkUsageFirst}).
- * @returns `--at`, ms.
- * @throws UsageError for a bad `-o` or `--at`.
- */
-function connlistUsage(opts: { at: string; output: string }): number {
-  checkFormat(opts.output, FORMATS)
-  return parseTime(opts.at)
-}
-
 /** Registers `connlist`. */
 export function registerConnlist(program: Command): void {
-  const cmd = program
-    .command('connlist')
+  verb(program, 'connlist')
     .description(
       'list every allowed directed connection between workloads, named externals and address ranges (np-guard format)',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option(
-      '--at <time>',
-      'when to judge (ISO-8601): decides which rules have expired and which addresses workloads hold',
-      'now',
+    .addOption(
+      timeOption(
+        '--at <time>',
+        'when to judge (ISO-8601): decides which rules have expired and which addresses workloads hold',
+        true,
+      ),
     )
-    .option('-o, --output <format>', 'txt (= text) | json | yaml | csv | md', 'txt')
+    .addOption(outputOption(FORMATS, 'txt', 'output format (text = txt)'))
     .addHelpText(
       'after',
       `
@@ -48,10 +40,9 @@ Examples:
 
 Exit codes: 0 listed, 1 bad input.`,
     )
-    .action(async (opts: { workspace: string; at: string; output: string }) => {
-      const at = connlistUsage(opts)
-      const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(at))
-      const conns = connlist(inventory, policySet, { now: new Date(at) })
+    .action(async (opts: { workspace: string; at: number; output: string }) => {
+      const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(opts.at))
+      const conns = connlist(inventory, policySet, { now: new Date(opts.at) })
       if (opts.output === 'yaml') {
         // the rows of -o json, as YAML
         process.stdout.write(toYaml(JSON.parse(formatConnlist(conns, 'json'))))
@@ -62,5 +53,4 @@ Exit codes: 0 listed, 1 bad input.`,
       }
       process.exitCode = EXIT.ok
     })
-  checkUsageFirst(cmd, connlistUsage)
 }

@@ -30,17 +30,12 @@ import { untimedFlows } from '../../discover/index.js'
 import { openStore } from '../store.js'
 import { expandInputs, filesRead, readEachFile, readSummary, unusableLines } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
-import {
-  AfterOutputError,
-  checkFormat,
-  EXIT,
-  printDiagnostics,
-  toYaml,
-  UsageError,
-} from '../output.js'
+import { AfterOutputError, EXIT, printDiagnostics, toYaml, UsageError } from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
-import { checkUsageFirst, loadOrThrow, parseTime, parseWindow } from '../workspace.js'
+import { option, outputOption, timeOption, verb } from '../usage.js'
+import { checkWindow, loadOrThrow, windowOf } from '../workspace.js'
+import { flowFormat } from './simulate.js'
 
 /**
  * The revision of a `REV:path` file name (a source read from git), or undefined for a file of
@@ -92,56 +87,54 @@ async function replayStore(
 
 interface DiffOpts {
   workspace: string
-  at: string
+  at: number
   output: string
   flows?: string[] | false
-  format: string
-  since?: string
-  until?: string
+  format: ReturnType<typeof flowFormat>
+  since?: number
+  until?: number
   strict?: boolean
   failOnImpact?: boolean
 }
 
 /**
- * The checks of `diff`'s command line alone ({@link checkUsageFirst}): `-o`, `--at`, the window,
+ * The checks between `diff`'s options, once, before the workspace (`./usage.ts`): the window,
  * and `--flows` given with `--since/--until`.
- * @returns `--at`, ms.
- * @throws UsageError for a bad value.
+ * @throws UsageError.
  */
-function diffUsage(opts: DiffOpts): number {
-  checkFormat(opts.output, ['text', 'md', 'json', 'yaml', 'sarif'])
+function checkDiffFlags(opts: DiffOpts): void {
   if (Array.isArray(opts.flows) && (opts.since !== undefined || opts.until !== undefined))
     throw new UsageError('give --flows or --since/--until (the store), not both')
-  parseWindow(opts.since, opts.until)
-  return parseTime(opts.at)
+  checkWindow(opts)
 }
 
 /** Registers `diff`. */
 export function registerDiff(program: Command): void {
-  const cmd = program
-    .command('diff')
+  verb(program, 'diff')
     .description(
       'what changes between two policy sets: rules, connectivity, and the observed flows whose verdict changes',
     )
     .argument('<old>', 'old policy: a folder, or a git revision of one, e.g. HEAD~1:policy')
     .argument('<new>', 'new policy: a folder (e.g. policy) or REV:path')
     .option('-w, --workspace <dir>', 'workspace folder (its inventory is used for both sides)', '.')
-    .option(
-      '--at <time>',
-      'when to judge rule expiry and the connectivity lines (ISO-8601); flows resolve their addresses at their own time',
-      'now',
+    .addOption(
+      timeOption(
+        '--at <time>',
+        'when to judge rule expiry and the connectivity lines (ISO-8601); flows resolve their addresses at their own time',
+        true,
+      ),
     )
     .option(
       '--flows <file...>',
       "flow files to replay against both policy sets (default: the workspace's store, when there is one)",
     )
     .option('--no-flows', 'compare the policy sets only: replay no flows')
-    .option('--format <format>', 'flow file format for --flows', 'auto')
+    .addOption(option('--format <format>', 'flow file format for --flows', flowFormat, 'auto'))
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
-    .option('--since <time>', 'replay stored flows that start at or after this time')
-    .option('--until <time>', 'replay stored flows that start before this time')
+    .addOption(timeOption('--since <time>', 'replay stored flows that start at or after this time'))
+    .addOption(timeOption('--until <time>', 'replay stored flows that start before this time'))
     .option('--fail-on-impact', 'exit 2 when an observed flow allowed by OLD is denied by NEW')
-    .option('-o, --output <format>', 'text | md | json | yaml | sarif', 'text')
+    .addOption(outputOption(['text', 'md', 'json', 'yaml', 'sarif'], 'text'))
     .addHelpText(
       'after',
       `
@@ -156,9 +149,11 @@ Examples:
 
 Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow allowed by OLD is denied by NEW.`,
     )
+    .hook('preAction', (c) => {
+      checkDiffFlags(c.opts<DiffOpts>())
+    })
     .action(async (oldSpec: string, newSpec: string, opts: DiffOpts) => {
-      const at = diffUsage(opts)
-      const now = new Date(at)
+      const now = new Date(opts.at)
       const oldLoad = await loadOrThrow(opts.workspace, now, oldSpec)
       const newLoad = await loadOrThrow(opts.workspace, now, newSpec, oldLoad)
       const ws = newLoad
@@ -176,16 +171,13 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow all
         const differ = new FlowDiffer(ws.inventory, oldLoad.policySet, newLoad.policySet, { now })
         let leftOut: number | undefined
         if (files !== undefined) {
-          if (opts.since !== undefined || opts.until !== undefined) {
-            throw new UsageError('give --flows or --since/--until (the store), not both')
-          }
           const paths = expandInputs(files)
           const progress = startFilesProgress(paths)
           try {
             for await (const f of readEachFile(
               paths,
               {
-                format: opts.format as 'auto',
+                format: opts.format,
                 strict: opts.strict === true,
                 onProgress: progress.onProgress,
               },
@@ -218,7 +210,7 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow all
           }
           const store = await openStore(storePath, { readOnly: true })
           try {
-            leftOut = await replayStore(store, parseWindow(opts.since, opts.until), differ)
+            leftOut = await replayStore(store, windowOf(opts), differ)
           } finally {
             await store.close()
           }
@@ -280,7 +272,6 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow all
       if (into.failed.length > 0) throw new AfterOutputError(into.unusable)
       process.exitCode = opts.failOnImpact === true && hasImpact(full) ? EXIT.checkFailed : EXIT.ok
     })
-  checkUsageFirst(cmd, diffUsage)
 }
 
 /** One sentence: rule changes, connectivity changes, flow impact. First line of every rendering. */

@@ -17,28 +17,22 @@ import {
   type DependencyMap,
   type Expectation,
 } from '../../discover/index.js'
-import {
-  checkFormat,
-  jsonLines,
-  printDiagnostics,
-  UsageError,
-  writePieces,
-  yamlChunks,
-} from '../output.js'
+import { jsonLines, printDiagnostics, UsageError, writePieces, yamlChunks } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { checkUsageFirst, loadOrThrow, parseTimeZone, parseWindow } from '../workspace.js'
+import { option, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
+import { checkWindow, loadOrThrow, parseTimeZone } from '../workspace.js'
 import { counted } from '../../core/index.js'
 
 /** Options of the `discover` verb as commander passes them. */
 interface DiscoverCliOptions {
   workspace: string
-  since?: string
-  until?: string
+  since?: number
+  until?: number
   groupBy?: string
-  top?: string
+  top?: number
   keepPublicIps?: boolean
-  privateGrouping?: string
-  expect: string
+  privateGrouping: number
+  expect: Expectation[]
   timeZone?: string
   output: string
   out?: string
@@ -68,10 +62,8 @@ function parseExpect(text: string): Expectation[] {
   return out
 }
 
-function parseCount(text: string, flag: string, max: number): number {
-  if (!/^\d+$/.test(text) || Number(text) > max)
-    throw new UsageError(`${flag}: "${text}" is not a whole number 0–${max}`)
-  return Number(text)
+function parseCount(flag: string, max: number): (text: string) => number {
+  return wholeNumber(0, max, (t) => `${flag}: "${t}" is not a whole number 0–${max}`)
 }
 
 /**
@@ -104,60 +96,50 @@ export function renderMap(map: DependencyMap, format: string, textLimit: number)
  */
 export const HTML_EDGES_HINT = 5000
 
-/**
- * The checks of `discover`'s command line alone ({@link checkUsageFirst}): `-o`, the window,
- * `--expect`, `--time-zone`, `--top`, `--private-grouping`; returns them parsed.
- * @throws UsageError for a bad value.
- */
-function discoverUsage(opts: DiscoverCliOptions): {
-  since?: number
-  until?: number
-  expect: ReturnType<typeof parseExpect>
-  timeZone: string | undefined
-  top: number | undefined
-  grouping: number
-} {
-  checkFormat(opts.output, FORMATS)
-  return {
-    ...parseWindow(opts.since, opts.until),
-    expect: parseExpect(opts.expect),
-    timeZone: parseTimeZone(opts.timeZone),
-    top: opts.top !== undefined ? parseCount(opts.top, '--top', 1e9) : undefined,
-    grouping: parseCount(opts.privateGrouping ?? '24', '--private-grouping', 32),
-  }
-}
-
 /** Registers `discover`. */
 export function registerDiscover(program: Command): void {
-  const cmd = program
-    .command('discover')
+  verb(program, 'discover')
     .description(
       'the dependency map of the stored flows: who talks to whom, on which service, how often and when (pattern)',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option('--since <time>', 'first flow start to include (ISO-8601, date or epoch seconds)')
-    .option('--until <time>', 'flows starting before this time (exclusive)')
+    .addOption(
+      timeOption('--since <time>', 'first flow start to include (ISO-8601, date or epoch seconds)'),
+    )
+    .addOption(timeOption('--until <time>', 'flows starting before this time (exclusive)'))
     .option(
       '--group-by <keys>',
       'collapse workloads into identities by these label keys, e.g. app,role',
     )
-    .option('--top <n>', 'only the N edges with the most flows')
+    .addOption(
+      option('--top <n>', 'only the N edges with the most flows', parseCount('--top', 1e9)),
+    )
     .option('--keep-public-ips', 'each public address its own entity instead of "internet"')
-    .option(
-      '--private-grouping <prefix>',
-      'group unmanaged private IPv4 addresses to this prefix length',
-      '24',
+    .addOption(
+      option(
+        '--private-grouping <prefix>',
+        'group unmanaged private IPv4 addresses to this prefix length',
+        parseCount('--private-grouping', 32),
+        24,
+      ),
     )
-    .option(
-      '--expect <patterns>',
-      'rhythms you must see: daily,weekly,monthly,quarterly (warns when the window is too short)',
-      'monthly',
+    .addOption(
+      option(
+        '--expect <patterns>',
+        'rhythms you must see: daily,weekly,monthly,quarterly (warns when the window is too short)',
+        parseExpect,
+        ['monthly'],
+        'monthly',
+      ),
     )
-    .option(
-      '--time-zone <zone>',
-      "IANA zone of the profiles' hours and days and so of the patterns (default: the workspace's timeZone, else UTC)",
+    .addOption(
+      option(
+        '--time-zone <zone>',
+        "IANA zone of the profiles' hours and days and so of the patterns (default: the workspace's timeZone, else UTC)",
+        parseTimeZone,
+      ),
     )
-    .option('-o, --output <format>', FORMATS.filter((f) => f !== 'table').join(' | '), 'text')
+    .addOption(outputOption(FORMATS, 'text'))
     .option('--out <file>', 'write the output to this file instead of stdout')
     .addHelpText(
       'after',
@@ -176,8 +158,11 @@ Examples:
 
 Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the store/window.`,
     )
+    .hook('preAction', (c) => {
+      checkWindow(c.opts<DiscoverCliOptions>())
+    })
     .action(async (opts: DiscoverCliOptions) => {
-      const { since, until, expect, timeZone, top, grouping } = discoverUsage(opts)
+      const { since, until, expect, timeZone, top, privateGrouping: grouping } = opts
       const keys = (opts.groupBy ?? '')
         .split(',')
         .map((s) => s.trim())
@@ -209,5 +194,4 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
           `wrote ${opts.out}: ${counted(map.entities.length, 'entity', 'entities')}, ${counted(map.edges.length, 'edge')}\n`,
         )
     })
-  checkUsageFirst(cmd, discoverUsage)
 }

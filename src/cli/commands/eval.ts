@@ -19,8 +19,9 @@ import {
   type Verdict,
 } from '../../core/index.js'
 import { addressHoldsAt, evaluate, explainVerdict } from '../../policy/evaluate.js'
-import { checkFormat, emit, EXIT, UsageError } from '../output.js'
-import { checkUsageFirst, loadOrThrow, parseTime } from '../workspace.js'
+import { emit, EXIT, UsageError } from '../output.js'
+import { argument, outputOption, timeOption, verb } from '../usage.js'
+import { loadOrThrow } from '../workspace.js'
 
 /** A parsed `SRC -> DST SERVICE` query. */
 export interface EvalQuery {
@@ -136,31 +137,26 @@ function entityOut(e: Entity): { name: string; kind: string } {
   }
 }
 
-/**
- * The checks of `eval`'s command line alone ({@link checkUsageFirst}): `-o`, `--at` and the flow.
- * @throws UsageError for a bad value.
- */
-function evalUsage(
-  opts: { at: string; output: string },
-  args: readonly unknown[],
-): { at: number; query: ReturnType<typeof parseEvalQuery> } {
-  checkFormat(opts.output, ['text', 'json', 'yaml'])
-  return { at: parseTime(opts.at), query: parseEvalQuery(String(args[0])) }
-}
-
 /** Registers `eval`. */
 export function registerEval(program: Command): void {
-  const cmd = program
-    .command('eval')
+  verb(program, 'eval')
     .description('evaluate one flow against the workspace policy and say which rule decided it')
-    .argument('<flow>', '"SRC -> DST PROTO/PORT"; SRC and DST are IP addresses or workload names')
-    .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option(
-      '--at <time>',
-      'when the flow happens (ISO-8601); decides which workload holds an address and which rules have expired',
-      'now',
+    .addArgument(
+      argument(
+        '<flow>',
+        '"SRC -> DST PROTO/PORT"; SRC and DST are IP addresses or workload names',
+        parseEvalQuery,
+      ),
     )
-    .option('-o, --output <format>', 'text | json | yaml', 'text')
+    .option('-w, --workspace <dir>', 'workspace folder', '.')
+    .addOption(
+      timeOption(
+        '--at <time>',
+        'when the flow happens (ISO-8601); decides which workload holds an address and which rules have expired',
+        true,
+      ),
+    )
+    .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
     .addHelpText(
       'after',
       `
@@ -172,8 +168,8 @@ Examples:
 
 Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
     )
-    .action(async (flowText: string, opts: { workspace: string; at: string; output: string }) => {
-      const { at, query } = evalUsage(opts, [flowText])
+    .action(async (query: EvalQuery, opts: { workspace: string; at: number; output: string }) => {
+      const at = opts.at
       const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(at))
       const protocol = query.service.protocol
       // ICMP is IPv4's and ICMPv6 IPv6's (RFC 4443); otherwise the other side's address family
@@ -242,7 +238,6 @@ Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
       emit(out, opts.output, renderEvalText)
       process.exitCode = EXIT.ok
     })
-  checkUsageFirst(cmd, evalUsage)
 }
 
 /** Human-readable rendering of an {@link EvalOutput}. */

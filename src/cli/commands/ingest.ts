@@ -22,14 +22,14 @@ import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from '../../poli
 import type { IngestFileResult } from '../../store/index.js'
 import { openStore } from '../store.js'
 import { checkFieldList, expandInputs, noFiles } from '../inputs.js'
-import { checkFormat, emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
-import { checkUsageFirst } from '../workspace.js'
+import { emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
+import { argument, option, outputOption, verb } from '../usage.js'
 import { startProgress } from '../progress.js'
 
 /** Options of the `ingest` verb as commander passes them. */
 interface IngestOptions {
   workspace: string
-  format?: string
+  format?: FlowFormat | 'auto'
   fields?: string
   strict?: boolean
   output: string
@@ -122,7 +122,7 @@ export function expandGlob(pattern: string): string[] {
  * The files to read, each with its format, from the files named or else the workspace's
  * sources. An empty folder, and a source that matches no file, add an `ingest/no-files`
  * warning to `sink`.
- * @throws UsageError for standard input, a bad format or field list, or nothing to read.
+ * @throws UsageError for a bad format or field list of a source, or nothing to read.
  */
 function planJobs(
   files: readonly string[],
@@ -130,9 +130,7 @@ function planJobs(
   ws: Workspace,
   sink: Diagnostic[],
 ): IngestJob[] {
-  const cliFormat = opts.format !== undefined ? checkFlowFormat(opts.format, '--format') : undefined
-  refuseStdin(files)
-  checkFieldList(opts.fields)
+  const cliFormat = opts.format
   if (files.length > 0) {
     return expandInputs(files, sink).map((file) => ({
       file,
@@ -327,46 +325,44 @@ function removeStore(storePath: string, madeDirs: readonly string[]): void {
   }
 }
 
-/** `-` (standard input) among the files: ingest knows each file by its content, so refuses it. */
-function refuseStdin(files: readonly string[]): void {
-  if (files.includes('-')) {
+/** A file argument, added to `previous`: `-` (standard input) is refused, as ingest knows each file by its content. */
+function fileArgument(file: string, previous: string[] | undefined): string[] {
+  if (file === '-')
     throw new UsageError(
       'ingest does not read standard input',
       'write the flows to a file and ingest that: each file is stored once, known by its content',
     )
-  }
-}
-
-/**
- * The checks of `ingest`'s command line alone ({@link checkUsageFirst}): `-o`, `--format`,
- * `--fields` and standard input (`-`), which ingest refuses ({@link planJobs} says why).
- * @throws UsageError for a bad value.
- */
-function ingestUsage(opts: IngestOptions, args: readonly unknown[]): void {
-  checkFormat(opts.output, ['text', 'json', 'yaml'])
-  if (opts.format !== undefined) checkFlowFormat(opts.format, '--format')
-  const files = (args[0] ?? []) as readonly string[]
-  refuseStdin(files)
-  checkFieldList(opts.fields)
+  return [...(previous ?? []), file]
 }
 
 /** Registers `ingest`. */
 export function registerIngest(program: Command): void {
-  const cmd = program
-    .command('ingest')
+  verb(program, 'ingest')
     .description('parse flow files and store the flows in the workspace store (each file once)')
-    .argument(
-      '[files...]',
-      "flow files (gzip is fine) or folders (every file beneath); default: the workspace's sources",
+    .addArgument(
+      argument(
+        '[files...]',
+        "flow files (gzip is fine) or folders (every file beneath); default: the workspace's sources",
+        fileArgument,
+      ),
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option(
-      '--format <format>',
-      `auto | ${PARSERS.map((p) => p.format).join(' | ')} (default: auto, or each source's format)`,
+    .addOption(
+      option(
+        '--format <format>',
+        `auto | ${PARSERS.map((p) => p.format).join(' | ')} (default: auto, or each source's format)`,
+        (t) => checkFlowFormat(t, '--format'),
+      ),
     )
-    .option('--fields <list>', 'field order for AWS custom formats without a header line')
+    .addOption(
+      option(
+        '--fields <list>',
+        'field order for AWS custom formats without a header line',
+        (t) => (checkFieldList(t), t),
+      ),
+    )
     .option('--strict', 'stop at the first malformed record (nothing of that file is stored)')
-    .option('-o, --output <format>', 'text | json | yaml', 'text')
+    .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
     .addHelpText(
       'after',
       `
@@ -382,7 +378,6 @@ Examples:
 Exit codes: 0 success, 1 usage error or an unusable file.`,
     )
     .action(async (files: string[], opts: IngestOptions) => {
-      ingestUsage(opts, [files])
       const ws = readWorkspace(opts.workspace)
       const planned: Diagnostic[] = []
       const jobs = planJobs(files, opts, ws, planned)
@@ -392,5 +387,4 @@ Exit codes: 0 success, 1 usage error or an unusable file.`,
       emit(out, opts.output, (o) => renderText(o))
       if (out.failed.length > 0) process.exitCode = EXIT.input
     })
-  checkUsageFirst(cmd, ingestUsage)
 }

@@ -13,9 +13,10 @@ import {
   suggestLabels,
   type LabelSuggestion,
 } from '../../inventory/index.js'
-import { checkFormat, emit, printDiagnostics, UsageError } from '../output.js'
+import { emit, printDiagnostics, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { checkUsageFirst, loadOrThrow, parseTime, parseWindow } from '../workspace.js'
+import { choiceOption, option, outputOption, timeOption, verb } from '../usage.js'
+import { checkWindow, loadOrThrow } from '../workspace.js'
 
 /** One label of a workload in `inventory -o json`. Stable. */
 export interface InventoryLabelOutput {
@@ -196,11 +197,11 @@ export function renderSuggestionsTable(out: SuggestLabelsOutput): string {
 /** Options of `inventory suggest-labels` as commander passes them. */
 interface SuggestCliOptions {
   workspace: string
-  since?: string
-  until?: string
-  minScore: string
+  since?: number
+  until?: number
+  minScore: number
   key: string
-  group: string
+  group: 'workload' | 'role'
   output: string
 }
 
@@ -211,55 +212,44 @@ function parseMinScore(text: string): number {
   return v
 }
 
-/**
- * The checks of `inventory suggest-labels`' command line alone ({@link checkUsageFirst}).
- * @throws UsageError for a bad `-o`, `--group`, `--key`, `--min-score` or window.
- */
-function suggestUsage(opts: SuggestCliOptions): {
-  group: 'workload' | 'role'
-  minScore: number
-  since?: number
-  until?: number
-} {
-  checkFormat(opts.output, ['yaml', 'json', 'text', 'table'])
-  if (opts.group !== 'workload' && opts.group !== 'role')
-    throw new UsageError(`--group must be workload or role, not "${opts.group}"`)
-  if (opts.key.trim() === '') throw new UsageError('--key must not be empty')
-  return {
-    group: opts.group,
-    minScore: parseMinScore(opts.minScore),
-    ...parseWindow(opts.since, opts.until),
-  }
-}
-
-/** The checks of `inventory`'s command line alone ({@link checkUsageFirst}): `-o`, `--now`. */
-function inventoryUsage(opts: { now: string; output: string }): Date {
-  checkFormat(opts.output, ['table', 'text', 'json', 'yaml'])
-  return new Date(parseTime(opts.now))
+/** `--key`: a label key. @throws UsageError when empty. */
+function parseKey(text: string): string {
+  if (text.trim() === '') throw new UsageError('--key must not be empty')
+  return text
 }
 
 /** Registers `inventory suggest-labels` under the `inventory` command. */
 function registerSuggestLabels(inventory: Command): void {
-  const cmd = inventory
-    .command('suggest-labels')
+  verb(inventory, 'suggest-labels')
     .description(
       'propose a role for unlabelled workloads whose traffic looks like a labelled role (same peers and ports), as LabelRules to review',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option('--since <time>', 'first flow start to include (ISO-8601, date or epoch seconds)')
-    .option('--until <time>', 'flows starting before this time (exclusive)')
-    .option(
-      '--min-score <n>',
-      'least similarity (0–1] to propose a role',
-      String(DEFAULT_MIN_SCORE),
+    .addOption(
+      timeOption('--since <time>', 'first flow start to include (ISO-8601, date or epoch seconds)'),
     )
-    .option('--key <key>', 'the label key that names a role', DEFAULT_ROLE_KEY)
-    .option(
-      '--group <by>',
-      'workload (one rule per workload) | role (one rule per role)',
-      'workload',
+    .addOption(timeOption('--until <time>', 'flows starting before this time (exclusive)'))
+    .addOption(
+      option(
+        '--min-score <n>',
+        'least similarity (0–1] to propose a role',
+        parseMinScore,
+        DEFAULT_MIN_SCORE,
+      ),
     )
-    .option('-o, --output <format>', 'yaml (LabelRules) | json | text', 'yaml')
+    .addOption(option('--key <key>', 'the label key that names a role', parseKey, DEFAULT_ROLE_KEY))
+    .addOption(
+      choiceOption(
+        '--group <by>',
+        'one rule per workload or per role',
+        ['workload', 'role'],
+        (t) => `--group must be workload or role, not "${t}"`,
+        'workload',
+      ),
+    )
+    .addOption(
+      outputOption(['yaml', 'json', 'text', 'table'], 'yaml', 'output format (yaml: LabelRules)'),
+    )
     .exitOverride()
     .addHelpText(
       'after',
@@ -278,8 +268,11 @@ Examples:
 
 Exit codes: 0 success (also with no suggestions), 1 usage error or no flows in the store/window.`,
     )
+    .hook('preAction', (c) => {
+      checkWindow(c.opts<SuggestCliOptions>())
+    })
     .action(async (opts: SuggestCliOptions) => {
-      const { group, minScore, since, until } = suggestUsage(opts)
+      const { group, minScore, since, until } = opts
       const { inventory, workspace } = await loadOrThrow(opts.workspace, new Date())
       // rhythms do not matter here: no coverage expectations
       const map = await loadDependencyMap(workspace, inventory, {
@@ -302,21 +295,23 @@ Exit codes: 0 success (also with no suggestions), 1 usage error or no flows in t
       }
       emit(out, opts.output, (data) => renderSuggestionsTable(data))
     })
-  checkUsageFirst(cmd, suggestUsage)
 }
 
 /** Registers `inventory` and its subcommand `suggest-labels`. */
 export function registerInventory(program: Command): void {
-  const inventory = program
-    .command('inventory')
+  const inventory = verb(program, 'inventory')
     // options after "suggest-labels" are its own (both take -w and -o)
     .enablePositionalOptions()
     .description(
       'show the resolved workloads: addresses (with time bounds), labels and where each label came from, and the named externals',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option('--now <time>', 'the time at which rule expiry is judged (ISO-8601)', 'now')
-    .option('-o, --output <format>', 'table | json | yaml (text = table)', 'table')
+    .addOption(
+      timeOption('--now <time>', 'the time at which rule expiry is judged (ISO-8601)', true),
+    )
+    .addOption(
+      outputOption(['table', 'text', 'json', 'yaml'], 'table', 'output format (text = table)'),
+    )
     .addHelpText(
       'after',
       `
@@ -332,10 +327,9 @@ Examples:
 
 Exit codes: 0 loaded, 1 any error in the inventory or policy (printed with file:line:col).`,
     )
-    .action(async (opts: { workspace: string; now: string; output: string }) => {
-      const { inventory } = await loadOrThrow(opts.workspace, inventoryUsage(opts))
+    .action(async (opts: { workspace: string; now: number; output: string }) => {
+      const { inventory } = await loadOrThrow(opts.workspace, new Date(opts.now))
       emit(inventoryOutput(inventory), opts.output, (data) => renderInventoryTable(data))
     })
-  checkUsageFirst(inventory, inventoryUsage)
   registerSuggestLabels(inventory)
 }

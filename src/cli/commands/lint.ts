@@ -16,10 +16,12 @@ import { LINT_CODES, lint, type LintCode, type LintFinding } from '../../policy/
 import { PolicyIndex } from '../../policy/policy-index.js'
 import { Simulator } from '../../policy/simulate.js'
 import { toSarif, type SarifRuleInfo } from '../render/sarif.js'
-import { checkFormat, emit, EXIT, UsageError } from '../output.js'
+import { emit, EXIT, UsageError } from '../output.js'
 import { VERSION } from '../version.js'
-import { checkUsageFirst, parseTime, parseWindow, loadOrThrow } from '../workspace.js'
+import { option, outputOption, timeOption, verb } from '../usage.js'
+import { loadOrThrow, windowOf } from '../workspace.js'
 import {
+  checkFlowFlags,
   failIfUnusable,
   feedFlows,
   flowFormat,
@@ -61,12 +63,12 @@ export interface LintOutput {
 
 interface LintCliOptions {
   workspace: string
-  at: string
-  expiringDays: string
+  at: number
+  expiringDays: number
   flows?: string[] | false
-  format?: string
-  since?: string
-  until?: string
+  format: ReturnType<typeof flowFormat>
+  since?: number
+  until?: number
   strict?: boolean
   output: string
 }
@@ -96,49 +98,35 @@ function renderText(o: LintOutput, findings: readonly LintFinding[]): string {
   return lines.join('\n')
 }
 
-/**
- * The checks of `lint`'s command line alone ({@link checkUsageFirst}): `-o`, `--at`,
- * `--expiring-days`, the flow format and window, and `--flows` given with `--since/--until`.
- * @throws UsageError for a bad value.
- */
-function lintUsage(opts: LintCliOptions): { at: number; days: number } {
-  checkFormat(opts.output, ['text', 'json', 'yaml', 'sarif'])
-  const at = parseTime(opts.at)
-  const days = Number(opts.expiringDays)
-  if (!Number.isFinite(days) || days < 0) {
-    throw new UsageError(`--expiring-days must be a number of days, got "${opts.expiringDays}"`)
-  }
-  if (
-    Array.isArray(opts.flows) &&
-    opts.flows.length > 0 &&
-    (opts.since !== undefined || opts.until !== undefined)
-  )
-    throw new UsageError('--since/--until select stored flows; they cannot be used with --flows')
-  flowFormat(opts.format)
-  parseWindow(opts.since, opts.until)
-  return { at, days }
+/** `--expiring-days`: a number of days, ≥ 0. @throws UsageError otherwise. */
+function parseDays(text: string): number {
+  const days = Number(text)
+  if (!Number.isFinite(days) || days < 0)
+    throw new UsageError(`--expiring-days must be a number of days, got "${text}"`)
+  return days
 }
 
 /** Registers `lint`. */
 export function registerLint(program: Command): void {
-  const cmd = program
-    .command('lint')
+  verb(program, 'lint')
     .description(
       'check rules: owner, reason, expiry, broad rules, shadowed/redundant rules, selectors that match nothing, unused rules',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option('--at <time>', 'the instant expiry is judged at (ISO-8601)', 'now')
-    .option('--expiring-days <n>', 'report rules expiring within this many days', '30')
+    .addOption(timeOption('--at <time>', 'the instant expiry is judged at (ISO-8601)', true))
+    .addOption(
+      option('--expiring-days <n>', 'report rules expiring within this many days', parseDays, 30),
+    )
     .option(
       '--flows <files...>',
       "flow files for rule hits (default: the workspace's store, when it exists)",
     )
     .option('--no-flows', 'do not look for flows: no unused-rule findings')
-    .option('--format <format>', 'format of --flows files (default auto)')
+    .addOption(option('--format <format>', 'format of --flows files', flowFormat, 'auto'))
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
-    .option('--since <time>', 'stored flows starting at or after this time')
-    .option('--until <time>', 'stored flows starting before this time')
-    .option('-o, --output <format>', 'text | json | yaml | sarif', 'text')
+    .addOption(timeOption('--since <time>', 'stored flows starting at or after this time'))
+    .addOption(timeOption('--until <time>', 'stored flows starting before this time'))
+    .addOption(outputOption(['text', 'json', 'yaml', 'sarif'], 'text'))
     .addHelpText(
       'after',
       `
@@ -157,8 +145,11 @@ Examples:
 
 Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some finding is an error.`,
     )
+    .hook('preAction', (c) => {
+      checkFlowFlags(c.opts<LintCliOptions>())
+    })
     .action(async (opts: LintCliOptions) => {
-      const { at, days } = lintUsage(opts)
+      const { at, expiringDays: days } = opts
       const { inventory, policySet, workspace } = await loadOrThrow(opts.workspace, new Date(at))
       const files = Array.isArray(opts.flows) ? opts.flows : []
       const wantStore = opts.since !== undefined || opts.until !== undefined
@@ -166,16 +157,11 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
       let flows: LintOutput['flows'] = null
       let fed: FedFlows | undefined
       if (opts.flows !== false && (files.length > 0 || wantStore || existsSync(workspace.store))) {
-        if (files.length > 0 && wantStore) {
-          throw new UsageError(
-            '--since/--until select stored flows; they cannot be used with --flows',
-          )
-        }
         const input: FlowInput = {
           files,
-          format: flowFormat(opts.format),
+          format: opts.format,
           strict: opts.strict === true,
-          ...parseWindow(opts.since, opts.until),
+          ...windowOf(opts),
         }
         const index = PolicyIndex.build(inventory, policySet, at)
         const sim = new Simulator(index, inventory, at)
@@ -233,5 +219,4 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
       if (fed) failIfUnusable(fed)
       process.exitCode = errors > 0 ? EXIT.checkFailed : EXIT.ok
     })
-  checkUsageFirst(cmd, lintUsage)
 }

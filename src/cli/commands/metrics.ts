@@ -6,51 +6,46 @@ import { writeFileSync, renameSync } from 'node:fs'
 import type { Command } from 'commander'
 import { answerMetrics, renderPrometheus } from '../../analyze/index.js'
 import type { DependencyMap } from '../../discover/index.js'
-import { checkFormat, EXIT, UsageError } from '../output.js'
-import { checkUsageFirst, loadOrThrow, parseTime } from '../workspace.js'
+import { EXIT } from '../output.js'
+import { option, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
+import { loadOrThrow } from '../workspace.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { BulkheadError } from '../../core/index.js'
 
 interface Opts {
   workspace: string
-  at: string
+  at: number
   previous?: string
   flows: boolean
   lateral: boolean
-  expiringDays: string
+  expiringDays: number
   output: string
   out?: string
 }
 
-/**
- * The checks of `metrics`' command line alone ({@link checkUsageFirst}).
- * @returns `--at`, ms.
- * @throws UsageError for a bad `-o`, `--expiring-days` or `--at`.
- */
-function metricsUsage(opts: Opts): number {
-  checkFormat(opts.output, ['json', 'prom'])
-  if (!/^\d+$/.test(opts.expiringDays))
-    throw new UsageError(`--expiring-days: "${opts.expiringDays}" is not a whole number`)
-  return parseTime(opts.at)
-}
-
 /** Registers `metrics`. */
 export function registerMetrics(program: Command): void {
-  const cmd = program
-    .command('metrics')
+  verb(program, 'metrics')
     .description(
       'segmentation metrics: broad rules, sensitive workloads under enforce, lateral movement open today, unexpected east-west traffic, exceptions, owners, expiry',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option('--at <time>', 'when to judge expiry (ISO-8601)', 'now')
+    .addOption(timeOption('--at <time>', 'when to judge expiry (ISO-8601)', true))
     .option(
       '--previous <policyDir>',
       'the previous policy version (folder or REV:path): count broad rules removed',
     )
     .option('--no-flows', 'skip unexpected east-west connections (no store needed)')
     .option('--no-lateral', 'skip lateral movement (three reachability graphs; the slow part)')
-    .option('--expiring-days <n>', 'rules expiring within N days are "expiring soon"', '30')
-    .option('-o, --output <format>', 'json | prom', 'json')
+    .addOption(
+      option(
+        '--expiring-days <n>',
+        'rules expiring within N days are "expiring soon"',
+        wholeNumber(0, Infinity, (t) => `--expiring-days: "${t}" is not a whole number`),
+        30,
+      ),
+    )
+    .addOption(outputOption(['json', 'prom'], 'json'))
     .option(
       '--out <file>',
       'write to this file (atomically: FILE.tmp then rename), e.g. for the textfile collector',
@@ -72,7 +67,7 @@ Examples:
 Exit codes: 0 success, 1 usage or input error.`,
     )
     .action(async (opts: Opts) => {
-      const now = metricsUsage(opts)
+      const now = opts.at
       const load = await loadOrThrow(opts.workspace, new Date(now))
       const { inventory, policySet, workspace } = load
       let dependencyMap: DependencyMap | undefined
@@ -95,7 +90,7 @@ Exit codes: 0 success, 1 usage or input error.`,
         inventory,
         policySet,
         now,
-        expiringDays: Number(opts.expiringDays),
+        expiringDays: opts.expiringDays,
         lateral: opts.lateral,
         ...(previous ? { previous } : {}),
         ...(dependencyMap ? { dependencyMap } : {}),
@@ -107,5 +102,4 @@ Exit codes: 0 success, 1 usage or input error.`,
       } else process.stdout.write(text)
       process.exitCode = EXIT.ok
     })
-  checkUsageFirst(cmd, metricsUsage)
 }

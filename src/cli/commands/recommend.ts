@@ -17,32 +17,27 @@ import {
   type Granularity,
   type RecommendReport,
 } from '../../recommend/index.js'
-import { checkFormat, printDiagnostics, toYaml, UsageError, makeDirectory } from '../output.js'
+import { printDiagnostics, toYaml, UsageError, makeDirectory } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import {
-  checkUsageFirst,
-  loadOrThrow,
-  parseTime,
-  parseTimeZone,
-  parseWindow,
-} from '../workspace.js'
+import { choiceOption, option, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
+import { checkWindow, loadOrThrow, parseTimeZone } from '../workspace.js'
 
 /** Options of the `recommend` verb as commander passes them. */
 interface RecommendCliOptions {
   workspace: string
-  granularity: string
+  granularity: Granularity
   scopeBy: string
   out?: string
-  since?: string
-  until?: string
-  maxPrefix: string
+  since?: number
+  until?: number
+  maxPrefix: number
   keepPublicIps?: boolean
-  expect: string
+  expect: ExpectedRhythm[]
   timeZone?: string
   merge?: boolean
-  owner?: string[]
+  owner?: Record<string, string>
   dryRun?: boolean
-  at: string
+  at: number
   output: string
 }
 
@@ -63,92 +58,101 @@ function parseList(text: string): string[] {
     .filter(Boolean)
 }
 
-function parseOwners(pairs: readonly string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const p of pairs ?? []) {
-    const i = p.indexOf('=')
-    if (i <= 0 || i === p.length - 1)
-      throw new UsageError(
-        `--owner: "${p}" is not NAME=TEAM`,
-        'e.g. --owner payments-prod=team-payments or --owner payments=team-payments',
-      )
-    out[p.slice(0, i)] = p.slice(i + 1)
-  }
-  return out
+/** `--owner NAME=TEAM...`, added to the owners of the earlier values. @throws UsageError. */
+function parseOwner(
+  p: string,
+  previous: Record<string, string> | undefined,
+): Record<string, string> {
+  const i = p.indexOf('=')
+  if (i <= 0 || i === p.length - 1)
+    throw new UsageError(
+      `--owner: "${p}" is not NAME=TEAM`,
+      'e.g. --owner payments-prod=team-payments or --owner payments=team-payments',
+    )
+  return { ...previous, [p.slice(0, i)]: p.slice(i + 1) }
 }
 
-/**
- * The checks of `recommend`'s command line alone ({@link checkUsageFirst}): `-o`,
- * `--granularity`, `--expect`, `--max-prefix`, the window, `--time-zone`, `--owner`, `--at`;
- * returns them parsed.
- * @throws UsageError for a bad value.
- */
-function recommendUsage(opts: RecommendCliOptions): {
-  granularity: Granularity
-  expect: string[]
-  since?: number
-  until?: number
-  timeZone: string | undefined
-  owners: Record<string, string>
-} {
-  checkFormat(opts.output, FORMATS)
-  if (!(GRANULARITIES as readonly string[]).includes(opts.granularity))
-    throw new UsageError(
-      `--granularity: unknown value "${opts.granularity}"`,
-      `use one of: ${GRANULARITIES.join(', ')}`,
-    )
-  const expect = parseList(opts.expect)
+/** `--expect`: rhythms, comma-separated. @throws UsageError for one that is not. */
+function parseRhythms(text: string): ExpectedRhythm[] {
+  const expect = parseList(text)
   for (const e of expect)
     if (!(RHYTHMS as readonly string[]).includes(e))
       throw new UsageError(`--expect: unknown rhythm "${e}"`, `use any of: ${RHYTHMS.join(', ')}`)
-  if (!/^\d{1,2}$/.test(opts.maxPrefix) || Number(opts.maxPrefix) > 32)
-    throw new UsageError(`--max-prefix: "${opts.maxPrefix}" is not a prefix length 0–32`)
-  parseTime(opts.at)
-  return {
-    granularity: opts.granularity as Granularity,
-    expect,
-    ...parseWindow(opts.since, opts.until),
-    timeZone: parseTimeZone(opts.timeZone),
-    owners: parseOwners(opts.owner),
-  }
+  return expect as ExpectedRhythm[]
 }
 
 /** Registers `recommend`. */
 export function registerRecommend(program: Command): void {
-  const cmd = program
-    .command('recommend')
+  verb(program, 'recommend')
     .description(
       'propose least-privilege policy files (one per scope) from the observed flows, with evidence',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option('--granularity <g>', 'labels forming selectors: identity | role | app', 'identity')
+    .addOption(
+      choiceOption(
+        '--granularity <g>',
+        'labels forming selectors',
+        GRANULARITIES,
+        (t) => `--granularity: unknown value "${t}"`,
+        'identity',
+      ),
+    )
     .option('--scope-by <keys>', 'label keys whose values make one policy scope', 'app,env')
     .option('--out <dir>', 'folder for the policy files (default: <workspace>/recommended)')
-    .option('--since <time>', 'first flow start to learn from (ISO-8601, date or epoch seconds)')
-    .option('--until <time>', 'learn from flows starting before this time (exclusive)')
-    .option('--max-prefix <n>', 'widest prefix unmanaged private ranges are aggregated to', '24')
-    .option('--keep-public-ips', 'rules per public address instead of one "internet" rule')
-    .option(
-      '--expect <rhythms>',
-      'rhythms the estate has: monthly,quarterly (warns when the window is too short); "" for none',
-      'monthly',
+    .addOption(
+      timeOption(
+        '--since <time>',
+        'first flow start to learn from (ISO-8601, date or epoch seconds)',
+      ),
     )
-    .option(
-      '--time-zone <zone>',
-      "IANA zone of the hours and days that make the patterns (default: the workspace's timeZone, else UTC)",
+    .addOption(
+      timeOption('--until <time>', 'learn from flows starting before this time (exclusive)'),
+    )
+    .addOption(
+      option(
+        '--max-prefix <n>',
+        'widest prefix unmanaged private ranges are aggregated to',
+        wholeNumber(0, 32, (t) => `--max-prefix: "${t}" is not a prefix length 0–32`),
+        24,
+      ),
+    )
+    .option('--keep-public-ips', 'rules per public address instead of one "internet" rule')
+    .addOption(
+      option(
+        '--expect <rhythms>',
+        'rhythms the estate has: monthly,quarterly (warns when the window is too short); "" for none',
+        parseRhythms,
+        ['monthly'],
+        'monthly',
+      ),
+    )
+    .addOption(
+      option(
+        '--time-zone <zone>',
+        "IANA zone of the hours and days that make the patterns (default: the workspace's timeZone, else UTC)",
+        parseTimeZone,
+      ),
     )
     .option(
       '--merge',
       "compare with the workspace's policy: propose only missing rules (as <name>-proposed.yaml), list unused rules",
     )
-    .option('--owner <name=team...>', 'owner per policy name or scope label value (repeatable)')
-    .option('--dry-run', 'print the summary only; write no files')
-    .option(
-      '--at <time>',
-      'with --merge: when to judge the expiry of existing rules (ISO-8601)',
-      'now',
+    .addOption(
+      option(
+        '--owner <name=team...>',
+        'owner per policy name or scope label value (repeatable)',
+        parseOwner,
+      ),
     )
-    .option('-o, --output <format>', FORMATS.join(' | '), 'text')
+    .option('--dry-run', 'print the summary only; write no files')
+    .addOption(
+      timeOption(
+        '--at <time>',
+        'with --merge: when to judge the expiry of existing rules (ISO-8601)',
+        true,
+      ),
+    )
+    .addOption(outputOption(FORMATS, 'text'))
     .addHelpText(
       'after',
       `
@@ -166,8 +170,11 @@ Examples:
 
 Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the store/window.`,
     )
+    .hook('preAction', (c) => {
+      checkWindow(c.opts<RecommendCliOptions>())
+    })
     .action(async (opts: RecommendCliOptions) => {
-      const { granularity, expect, since, until, timeZone, owners } = recommendUsage(opts)
+      const { granularity, expect, since, until, timeZone } = opts
 
       const { inventory, workspace, policySet } = await loadOrThrow(opts.workspace, new Date())
       const map = await loadDependencyMap(workspace, inventory, {
@@ -179,7 +186,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
         // unmanaged private addresses grouped no wider than --max-prefix (discover's /24 would
         // make one observed address a /24 rule whatever --max-prefix says); recommend then
         // aggregates the blocks up to --max-prefix itself
-        privateGrouping: Math.max(Number(opts.maxPrefix), 24),
+        privateGrouping: Math.max(opts.maxPrefix, 24),
         ...(timeZone !== undefined ? { timeZone } : {}),
       })
       printDiagnostics(map.diagnostics)
@@ -187,13 +194,13 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       const result = recommend(map, inventory, {
         granularity,
         scopeBy: parseList(opts.scopeBy),
-        maxPrefix: Number(opts.maxPrefix),
+        maxPrefix: opts.maxPrefix,
         keepPublicIps: opts.keepPublicIps === true,
-        expect: expect as ExpectedRhythm[],
-        owners,
+        expect,
+        owners: opts.owner ?? {},
         ...(opts.merge === true ? { existing: policySet } : {}),
         // an existing rule past its expiry allows nothing now (DESIGN.md rule 4)
-        now: parseTime(opts.at),
+        now: opts.at,
       })
       const outDir = opts.out ?? path.join(opts.workspace, 'recommended')
       const written: string[] = []
@@ -220,5 +227,4 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       }
       process.stdout.write(text)
     })
-  checkUsageFirst(cmd, recommendUsage)
 }

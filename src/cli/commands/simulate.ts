@@ -32,15 +32,9 @@ import {
   type FilesRead,
 } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
-import {
-  AfterOutputError,
-  checkFormat,
-  emit,
-  EXIT,
-  printDiagnostics,
-  UsageError,
-} from '../output.js'
-import { checkUsageFirst, parseTime, parseWindow, loadOrThrow } from '../workspace.js'
+import { AfterOutputError, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
+import { option, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
+import { checkWindow, loadOrThrow, windowOf } from '../workspace.js'
 
 /** Where the flows of a run come from. */
 export interface FlowInput {
@@ -637,14 +631,14 @@ interface SimulateOptions {
   workspace: string
   policy?: string
   flows?: string[]
-  format?: string
-  since?: string
-  until?: string
-  at: string
+  format: FlowFormat | 'auto'
+  since?: number
+  until?: number
+  at: number
   asEnforced?: boolean
   failOnBlock?: boolean
   strict?: boolean
-  examples: string
+  examples: number
   output: string
 }
 
@@ -680,61 +674,68 @@ export function flowFormat(format: string | undefined): FlowFormat | 'auto' {
 }
 
 /**
- * The checks of `simulate`'s command line alone ({@link checkUsageFirst}): `-o`, `--at`,
- * `--examples`, the flow format and window, and `--flows` given with `--since/--until`.
- * @throws UsageError for a bad value.
+ * The checks between the options of `simulate` and `lint`, once, before the workspace
+ * (`./usage.ts`): the window, and `--flows` given with `--since/--until`.
+ * @throws UsageError.
  */
-function simulateUsage(opts: SimulateOptions): { at: number; examples: number; input: FlowInput } {
-  checkFormat(opts.output, ['text', 'json', 'yaml', 'md', 'csv'])
-  const at = parseTime(opts.at)
-  const files = opts.flows ?? []
-  if (files.length > 0 && (opts.since !== undefined || opts.until !== undefined)) {
+export function checkFlowFlags(opts: {
+  flows?: string[] | boolean
+  since?: number
+  until?: number
+}): void {
+  if (
+    Array.isArray(opts.flows) &&
+    opts.flows.length > 0 &&
+    (opts.since !== undefined || opts.until !== undefined)
+  )
     throw new UsageError('--since/--until select stored flows; they cannot be used with --flows')
-  }
-  const examples = Number(opts.examples)
-  if (!Number.isInteger(examples) || examples < 0)
-    throw new UsageError(`--examples must be a whole number, got "${opts.examples}"`)
-  const input: FlowInput = {
-    files,
-    format: flowFormat(opts.format),
-    strict: opts.strict === true,
-    ...parseWindow(opts.since, opts.until),
-  }
-  return { at, examples, input }
+  checkWindow(opts)
 }
 
 /** Registers `simulate`. */
 export function registerSimulate(program: Command): void {
-  const cmd = program
-    .command('simulate')
+  verb(program, 'simulate')
     .description(
       'replay flows against the policy: what it would block, by edge; rule hit counts; unused and expired rules',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .option('--policy <dir>', "a policy folder to judge instead of the workspace's")
     .option('--flows <files...>', "flow files to parse and judge (default: the workspace's store)")
-    .option('--format <format>', 'format of --flows files (default auto)')
+    .addOption(option('--format <format>', 'format of --flows files', flowFormat, 'auto'))
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
-    .option(
-      '--since <time>',
-      'stored flows starting at or after this time (ISO-8601); flows with no real time are left out',
+    .addOption(
+      timeOption(
+        '--since <time>',
+        'stored flows starting at or after this time (ISO-8601); flows with no real time are left out',
+      ),
     )
-    .option(
-      '--until <time>',
-      'stored flows starting before this time (ISO-8601); flows with no real time are left out',
+    .addOption(
+      timeOption(
+        '--until <time>',
+        'stored flows starting before this time (ISO-8601); flows with no real time are left out',
+      ),
     )
-    .option(
-      '--at <time>',
-      "the instant rule expiry is judged at (default now); addresses resolve at each flow's time",
-      'now',
+    .addOption(
+      timeOption(
+        '--at <time>',
+        "the instant rule expiry is judged at; addresses resolve at each flow's time",
+        true,
+      ),
     )
     .option('--as-enforced', 'take every workload as enforced, whatever the Enforcement modes say')
     .option(
       '--fail-on-block',
       'exit 2 when the policy denies any flow that has a workload on either side',
     )
-    .option('--examples <n>', 'example flows kept per edge', '3')
-    .option('-o, --output <format>', 'text | json | yaml | md | csv', 'text')
+    .addOption(
+      option(
+        '--examples <n>',
+        'example flows kept per edge',
+        wholeNumber(0, Infinity, (t) => `--examples must be a whole number, got "${t}"`),
+        3,
+      ),
+    )
+    .addOption(outputOption(['text', 'json', 'yaml', 'md', 'csv'], 'text'))
     .addHelpText(
       'after',
       `
@@ -752,8 +753,17 @@ Examples:
 
 Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something would be blocked.`,
     )
+    .hook('preAction', (c) => {
+      checkFlowFlags(c.opts<SimulateOptions>())
+    })
     .action(async (opts: SimulateOptions) => {
-      const { at, examples, input } = simulateUsage(opts)
+      const { at, examples } = opts
+      const input: FlowInput = {
+        files: opts.flows ?? [],
+        format: opts.format,
+        strict: opts.strict === true,
+        ...windowOf(opts),
+      }
       const { inventory, policySet, workspace } = await loadOrThrow(
         opts.workspace,
         new Date(at),
@@ -784,5 +794,4 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
       process.exitCode =
         opts.failOnBlock === true && out.wouldBlockIfEnforced > 0 ? EXIT.checkFailed : EXIT.ok
     })
-  checkUsageFirst(cmd, simulateUsage)
 }

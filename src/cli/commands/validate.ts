@@ -4,8 +4,8 @@
 import type { Command } from 'commander'
 import { hasErrors, sortDiagnostics, type Diagnostic, counted } from '../../core/index.js'
 import { loadWorkspace } from '../../policy/files.js'
-import { checkFormat, emit, EXIT, printDiagnostics } from '../output.js'
-import { checkUsageFirst, parseTime } from '../workspace.js'
+import { emit, EXIT, printDiagnostics } from '../output.js'
+import { outputOption, timeOption, verb } from '../usage.js'
 
 /** The JSON shape of `validate -o json`. Stable. */
 export interface ValidateOutput {
@@ -19,26 +19,17 @@ export interface ValidateOutput {
   readonly diagnostics: readonly Diagnostic[]
 }
 
-/**
- * The checks of `validate`'s command line alone ({@link checkUsageFirst}).
- * @returns the instant rule expiry is judged at.
- * @throws UsageError for a bad `-o` or `--now`.
- */
-function validateUsage(opts: { now: string; output: string }): Date {
-  checkFormat(opts.output, ['text', 'json', 'yaml'])
-  return new Date(parseTime(opts.now))
-}
-
 /** Registers `validate`. */
 export function registerValidate(program: Command): void {
-  const cmd = program
-    .command('validate')
+  verb(program, 'validate')
     .description(
       'load the inventory and policy and report every problem with file:line:col and a stable code',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .option('--now <time>', 'the time at which rule expiry is judged (ISO-8601)', 'now')
-    .option('-o, --output <format>', 'text | json | yaml', 'text')
+    .addOption(
+      timeOption('--now <time>', 'the time at which rule expiry is judged (ISO-8601)', true),
+    )
+    .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
     .addHelpText(
       'after',
       `
@@ -48,9 +39,8 @@ Examples:
 
 Exit codes: 0 no errors (warnings allowed), 1 at least one error.`,
     )
-    .action(async (opts: { workspace: string; now: string; output: string }) => {
-      const now = validateUsage(opts)
-      const result = await loadWorkspace(opts.workspace, now)
+    .action(async (opts: { workspace: string; now: number; output: string }) => {
+      const result = await loadWorkspace(opts.workspace, new Date(opts.now))
       const diagnostics = sortDiagnostics(result.diagnostics)
       const errors = diagnostics.filter((d) => d.severity !== 'warning').length
       const out: ValidateOutput = {
@@ -75,5 +65,4 @@ Exit codes: 0 no errors (warnings allowed), 1 at least one error.`,
       }
       process.exitCode = hasErrors(diagnostics) ? EXIT.input : EXIT.ok
     })
-  checkUsageFirst(cmd, validateUsage)
 }

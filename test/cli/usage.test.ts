@@ -1,0 +1,171 @@
+/**
+ * The command line's own checks (src/cli/usage.ts): each option value and argument is parsed and
+ * checked once, by commander's `argParser`, before the workspace is read, and the action gets the
+ * parsed value; every usage error is `cli/usage`, all of them at once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { buildProgram, run } from '../../src/cli/main.js'
+import { cli } from '../helpers/cli.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'bulkhead-usage-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+/**
+ * Wraps the parser of every option and argument of `program`, at every level, with a counter
+ * keyed `verb --flag` or `verb <arg>`.
+ */
+function countParses(program: Command): Map<string, number> {
+  const calls = new Map<string, number>()
+  const counted =
+    <T>(key: string, parse: (v: string, p: T) => T) =>
+    (v: string, p: T) => {
+      calls.set(key, (calls.get(key) ?? 0) + 1)
+      return parse(v, p)
+    }
+  const visit = (cmd: Command, prefix: string): void => {
+    for (const o of cmd.options)
+      if (o.parseArg) o.parseArg = counted(`${prefix}${o.long ?? ''}`, o.parseArg.bind(o))
+    for (const a of cmd.registeredArguments)
+      if (a.parseArg) a.parseArg = counted(`${prefix}<${a.name()}>`, a.parseArg.bind(a))
+    for (const sub of cmd.commands) visit(sub, `${prefix}${sub.name()} `)
+  }
+  visit(program, '')
+  return calls
+}
+
+/** `bulkhead ...argv` in-process on `program`, its output swallowed; the exit code. */
+async function runOn(program: Command, argv: string[]): Promise<{ code: number; out: string }> {
+  let out = ''
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s)
+    return true
+  })
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+  try {
+    return { code: await run(argv, program), out }
+  } finally {
+    vi.restoreAllMocks()
+    process.exitCode = undefined
+  }
+}
+
+/** Command lines that run their action to the end in a fixture workspace. */
+const GOOD: Readonly<Record<string, { argv: string[]; parses: Record<string, number> }>> = {
+  eval: {
+    argv: [
+      'eval',
+      '10.20.1.11 -> 10.20.2.5 tcp/5432',
+      '--at',
+      '2026-11-01T12:00:00Z',
+      '-o',
+      'json',
+      '-w',
+      'test/fixtures/eval-estate',
+    ],
+    parses: { 'eval <flow>': 1, 'eval --at': 1, 'eval --output': 1 },
+  },
+  compile: {
+    argv: [
+      'compile',
+      '--target',
+      'nftables',
+      '--out',
+      join(tmp, 'nft'),
+      '-w',
+      'test/fixtures/compile-nftables',
+      '--now',
+      '2026-11-01',
+      '--direction',
+      'ingress',
+      '--monitor-timeout',
+      '60',
+      '--management-cidr',
+      '192.0.2.0/24',
+      '--management-cidr',
+      '198.51.100.0/24',
+      '-o',
+      'json',
+    ],
+    parses: {
+      'compile --target': 1,
+      'compile --now': 1,
+      'compile --direction': 1,
+      'compile --monitor-timeout': 1,
+      'compile --management-cidr': 2,
+      'compile --output': 1,
+    },
+  },
+  lint: {
+    argv: [
+      'lint',
+      '-w',
+      'test/fixtures/lint-estate',
+      '--at',
+      '2026-11-01',
+      '--expiring-days',
+      '14',
+      '--no-flows',
+      '-o',
+      'json',
+    ],
+    parses: { 'lint --at': 1, 'lint --expiring-days': 1, 'lint --output': 1 },
+  },
+  validate: {
+    argv: ['validate', '-w', 'test/fixtures/good', '--now', '2026-11-01', '-o', 'yaml'],
+    parses: { 'validate --now': 1, 'validate --output': 1 },
+  },
+}
+
+describe('each command-line check runs once, before the workspace', () => {
+  it.each(Object.entries(GOOD))(
+    '%s: every value is parsed once, and the action runs on it',
+    async (_verb, { argv, parses }) => {
+      const program = buildProgram()
+      const calls = countParses(program)
+      const r = await runOn(program, argv)
+      // 0, or 2 for lint's error findings: the action ran to the end
+      expect(r.code).not.toBe(1)
+      expect(Object.fromEntries(calls)).toEqual(parses)
+    },
+  )
+
+  it('the action gets the parsed value: eval --at as the instant judged', async () => {
+    const r = await cli(...(GOOD['eval']?.argv ?? []))
+    expect(JSON.parse(r.stdout)).toMatchObject({ flow: { at: '2026-11-01T12:00:00.000Z' } })
+  })
+
+  /** `compile -w BARE --out BARE ...args -o json` where BARE is an empty folder (no workspace). */
+  const compileInBare = (...args: string[]): ReturnType<typeof cli> => {
+    const bare = mkdtempSync(join(tmp, 'bare-'))
+    return cli('compile', '-w', bare, '--out', bare, ...args, '-o', 'json')
+  }
+
+  it.each([
+    [
+      'every bad value at once',
+      ['--target', 'pf', '--direction', 'up', '--monitor-timeout', '0'],
+      3,
+    ],
+    ['a check between options', ['--target', 'cilium', '--deny-with', 'anp'], 1],
+  ])(
+    '%s: cli/usage before the workspace, in the -o json failure document',
+    async (_what, args, n) => {
+      const r = await compileInBare(...args)
+      expect(r.code).toBe(1)
+      const doc = JSON.parse(r.stdout) as { diagnostics: { code: string }[] }
+      expect(doc.diagnostics.map((d) => d.code)).toEqual(Array(n).fill('cli/usage'))
+      expect(r.stderr).not.toContain('workspace/not-found')
+    },
+  )
+
+  it('--help after a bad value still shows the help, with the choices, exit 0', async () => {
+    const r = await cli('compile', '--target', 'pf', '--help')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Usage: bulkhead compile')
+    expect(r.stdout).toContain('choices: "nftables"')
+  })
+})
