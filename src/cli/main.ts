@@ -15,6 +15,7 @@ import {
 } from './output.js'
 import { VERSION } from './version.js'
 import { requireWorkspace } from './workspace.js'
+import { holdUsageErrors } from './usage.js'
 import { registerInit } from './commands/init.js'
 import { registerValidate } from './commands/validate.js'
 import { registerEval } from './commands/eval.js'
@@ -105,6 +106,7 @@ export async function run(
     for (const sub of cmd.commands) prepare(sub)
   }
   prepare(program)
+  holdUsageErrors(program)
   const fail = (diagnostics: readonly Diagnostic[], written = false): number => {
     printDiagnostics(diagnostics)
     const format: unknown = invoked?.opts()['output']

@@ -147,17 +147,6 @@ export function parseTime(text: string): number {
   return ms
 }
 
-/**
- * Checks the window of `--since` and `--until` (ms, as {@link parseTime} reads them; each
- * optional): a verb's `preAction` hook.
- * @throws UsageError when `--until` is not after `--since` (an empty window would select no flows
- *   and pass every check).
- */
-export function checkWindow(opts: { since?: number; until?: number }): void {
-  if (opts.since !== undefined && opts.until !== undefined && opts.until <= opts.since)
-    throw new UsageError('--until must be after --since', 'the window [--since, --until) is empty')
-}
-
 /** The window of `--since` and `--until` (ms) as a store query takes it: only the keys given. */
 export function windowOf(opts: { since?: number; until?: number }): {
   since?: number

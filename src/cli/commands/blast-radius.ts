@@ -29,7 +29,7 @@ import {
 } from '../../analyze/index.js'
 import { EXIT, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { choiceOption, option, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
+import { choiceOption, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
 
 const FORMATS = ['text', 'json', 'yaml', 'md', 'dot']
@@ -138,14 +138,14 @@ export function registerBlastRadius(program: Command): void {
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .addOption(
-      timeOption('--at <time>', 'when to judge rule expiry and address holding (ISO-8601)', true),
+      timeOption('--at <time>', 'when to judge rule expiry and address holding (ISO-8601)'),
     )
     .option(
       '--from <selector>',
       'source workloads: a selector {k: v, matchExpressions: [...]}, k=v[,k=v], a workload name, or cidr:BLOCK (default: every workload)',
     )
     .option('--to <selector>', 'crown jewels (default: workloads labelled tier=crown-jewel)')
-    .addOption(option('--hops <n>', 'limit lateral movement to N hops', atLeast(1, '--hops')))
+    .option('--hops <n>', 'limit lateral movement to N hops', atLeast(1, '--hops'))
     .addOption(
       choiceOption(
         '--baseline <name>',
@@ -159,14 +159,12 @@ export function registerBlastRadius(program: Command): void {
       '--compare <policyDir>',
       'another policy folder (or REV:path) to compare with: the reduction from the baseline to it',
     )
-    .addOption(
-      option(
-        '--assume-exploitable <services>',
-        'only these services are footholds, e.g. tcp/22,tcp/3389,tcp/445',
-        (t) => parseServiceList(t, '--assume-exploitable'),
-      ),
+    .option(
+      '--assume-exploitable <services>',
+      'only these services are footholds, e.g. tcp/22,tcp/3389,tcp/445',
+      (t) => parseServiceList(t, '--assume-exploitable'),
     )
-    .addOption(option('--paths <n>', 'shortest paths listed per source', atLeast(0, '--paths'), 5))
+    .option('--paths <n>', 'shortest paths listed per source', atLeast(0, '--paths'), 5)
     .addOption(outputOption(FORMATS, 'text'))
     .addHelpText(
       'after',

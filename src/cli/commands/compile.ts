@@ -30,15 +30,7 @@ import {
   type NftablesOptions,
 } from '../../compile/index.js'
 import { emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
-import {
-  choiceOption,
-  each,
-  option,
-  outputOption,
-  timeOption,
-  verb,
-  wholeNumber,
-} from '../usage.js'
+import { choiceOption, each, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
 
 /** The JSON shape of `compile -o json`. Stable. */
@@ -201,39 +193,32 @@ export function registerCompile(program: Command): void {
       '--no-load-balancer-probes',
       'azure-nsg: do not allow the Azure load balancer health probes (AzureLoadBalancer) whatever the policy says',
     )
-    .addOption(
-      option(
-        '--management-cidr <cidr>',
-        'anti-lockout source range (repeatable; default 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7)',
-        each(managementCidr),
-        [],
-      ),
+    .option(
+      '--management-cidr <cidr>',
+      'anti-lockout source range (repeatable; default 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7)',
+      each(managementCidr),
+      [],
     )
-    .addOption(
-      option(
-        '--monitor-timeout <seconds>',
-        'how long a would-be-blocked connection stays in the monitor set',
-        wholeNumber(
-          1,
-          86_400 * 30,
-          (t) => `--monitor-timeout "${t}" must be a whole number of seconds, 1 to 2592000`,
-        ),
-        3600,
+    .option(
+      '--monitor-timeout <seconds>',
+      'how long a would-be-blocked connection stays in the monitor set',
+      wholeNumber(
+        1,
+        86_400 * 30,
+        (t) => `--monitor-timeout "${t}" must be a whole number of seconds, 1 to 2592000`,
       ),
+      3600,
     )
-    .addOption(
-      option(
-        '--max-time-slices <n>',
-        'nftables, iptables: most time slices per ruleset; the rulesets switch by themselves at the first n-1 rule expiries and address bounds (1: what holds at --now alone)',
-        wholeNumber(1, 1000, (t) => `--max-time-slices "${t}" must be a whole number, 1 to 1000`),
-        DEFAULT_MAX_TIME_SLICES,
-      ),
+    .option(
+      '--max-time-slices <n>',
+      'nftables, iptables: most time slices per ruleset; the rulesets switch by themselves at the first n-1 rule expiries and address bounds (1: what holds at --now alone)',
+      wholeNumber(1, 1000, (t) => `--max-time-slices "${t}" must be a whole number, 1 to 1000`),
+      DEFAULT_MAX_TIME_SLICES,
     )
     .addOption(
       timeOption(
         '--now <time>',
         'compile time: decides expired rules and which addresses workloads hold (ISO-8601)',
-        true,
       ),
     )
     .addOption(
@@ -246,21 +231,15 @@ export function registerCompile(program: Command): void {
         'use --target kubernetes --deny-with anp',
       ),
     )
-    .addOption(
-      option(
-        '--sg-rule-quota <n>',
-        'aws-sg: inbound or outbound rules per security group the account allows (warns above it)',
-        wholeNumber(1, 1000, (t) => `--sg-rule-quota "${t}" must be a whole number, 1 to 1000`),
-        AWS_SG_RULES_PER_GROUP,
-      ),
+    .option(
+      '--sg-rule-quota <n>',
+      'aws-sg: inbound or outbound rules per security group the account allows (warns above it)',
+      wholeNumber(1, 1000, (t) => `--sg-rule-quota "${t}" must be a whole number, 1 to 1000`),
+      AWS_SG_RULES_PER_GROUP,
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .addOption(
-      outputOption(
-        ['text', 'json', 'yaml'],
-        'text',
-        'output format (the summary; the artefacts go to --out)',
-      ),
+      outputOption(['text', 'json', 'yaml'], 'text', ' (the summary; the artefacts go to --out)'),
     )
     .addHelpText(
       'after',

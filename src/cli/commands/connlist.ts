@@ -21,10 +21,9 @@ export function registerConnlist(program: Command): void {
       timeOption(
         '--at <time>',
         'when to judge (ISO-8601): decides which rules have expired and which addresses workloads hold',
-        true,
       ),
     )
-    .addOption(outputOption(FORMATS, 'txt', 'output format (text = txt)'))
+    .addOption(outputOption(FORMATS, 'txt', ' (text = txt)'))
     .addHelpText(
       'after',
       `

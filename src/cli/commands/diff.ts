@@ -33,8 +33,8 @@ import { startFilesProgress, startQueryProgress } from '../progress.js'
 import { AfterOutputError, EXIT, printDiagnostics, toYaml, UsageError } from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
-import { option, outputOption, timeOption, verb } from '../usage.js'
-import { checkWindow, loadOrThrow, windowOf } from '../workspace.js'
+import { outputOption, timeOption, verb, windowOptions } from '../usage.js'
+import { loadOrThrow, windowOf } from '../workspace.js'
 import { flowFormat } from './simulate.js'
 
 /**
@@ -98,19 +98,18 @@ interface DiffOpts {
 }
 
 /**
- * The checks between `diff`'s options, once, before the workspace (`./usage.ts`): the window,
- * and `--flows` given with `--since/--until`.
+ * The check between `diff`'s options, once, before the workspace (`./usage.ts`): `--flows`
+ * given with `--since/--until`.
  * @throws UsageError.
  */
 function checkDiffFlags(opts: DiffOpts): void {
   if (Array.isArray(opts.flows) && (opts.since !== undefined || opts.until !== undefined))
     throw new UsageError('give --flows or --since/--until (the store), not both')
-  checkWindow(opts)
 }
 
 /** Registers `diff`. */
 export function registerDiff(program: Command): void {
-  verb(program, 'diff')
+  windowOptions(verb(program, 'diff'), 'replay stored flows')
     .description(
       'what changes between two policy sets: rules, connectivity, and the observed flows whose verdict changes',
     )
@@ -121,7 +120,6 @@ export function registerDiff(program: Command): void {
       timeOption(
         '--at <time>',
         'when to judge rule expiry and the connectivity lines (ISO-8601); flows resolve their addresses at their own time',
-        true,
       ),
     )
     .option(
@@ -129,10 +127,8 @@ export function registerDiff(program: Command): void {
       "flow files to replay against both policy sets (default: the workspace's store, when there is one)",
     )
     .option('--no-flows', 'compare the policy sets only: replay no flows')
-    .addOption(option('--format <format>', 'flow file format for --flows', flowFormat, 'auto'))
+    .option('--format <format>', 'flow file format for --flows', flowFormat, 'auto')
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
-    .addOption(timeOption('--since <time>', 'replay stored flows that start at or after this time'))
-    .addOption(timeOption('--until <time>', 'replay stored flows that start before this time'))
     .option('--fail-on-impact', 'exit 2 when an observed flow allowed by OLD is denied by NEW')
     .addOption(outputOption(['text', 'md', 'json', 'yaml', 'sarif'], 'text'))
     .addHelpText(

@@ -19,8 +19,8 @@ import {
 } from '../../discover/index.js'
 import { jsonLines, printDiagnostics, UsageError, writePieces, yamlChunks } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { option, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
-import { checkWindow, loadOrThrow, parseTimeZone } from '../workspace.js'
+import { outputOption, verb, wholeNumber, windowOptions } from '../usage.js'
+import { loadOrThrow, parseTimeZone } from '../workspace.js'
 import { counted } from '../../core/index.js'
 
 /** Options of the `discover` verb as commander passes them. */
@@ -98,46 +98,33 @@ export const HTML_EDGES_HINT = 5000
 
 /** Registers `discover`. */
 export function registerDiscover(program: Command): void {
-  verb(program, 'discover')
+  windowOptions(verb(program, 'discover'))
     .description(
       'the dependency map of the stored flows: who talks to whom, on which service, how often and when (pattern)',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .addOption(
-      timeOption('--since <time>', 'first flow start to include (ISO-8601, date or epoch seconds)'),
-    )
-    .addOption(timeOption('--until <time>', 'flows starting before this time (exclusive)'))
     .option(
       '--group-by <keys>',
       'collapse workloads into identities by these label keys, e.g. app,role',
     )
-    .addOption(
-      option('--top <n>', 'only the N edges with the most flows', parseCount('--top', 1e9)),
-    )
+    .option('--top <n>', 'only the N edges with the most flows', parseCount('--top', 1e9))
     .option('--keep-public-ips', 'each public address its own entity instead of "internet"')
-    .addOption(
-      option(
-        '--private-grouping <prefix>',
-        'group unmanaged private IPv4 addresses to this prefix length',
-        parseCount('--private-grouping', 32),
-        24,
-      ),
+    .option(
+      '--private-grouping <prefix>',
+      'group unmanaged private IPv4 addresses to this prefix length',
+      parseCount('--private-grouping', 32),
+      24,
     )
-    .addOption(
-      option(
-        '--expect <patterns>',
-        'rhythms you must see: daily,weekly,monthly,quarterly (warns when the window is too short)',
-        parseExpect,
-        ['monthly'],
-        'monthly',
-      ),
+    .option(
+      '--expect <patterns>',
+      'rhythms you must see: daily,weekly,monthly,quarterly (warns when the window is too short)',
+      parseExpect,
+      ['monthly'],
     )
-    .addOption(
-      option(
-        '--time-zone <zone>',
-        "IANA zone of the profiles' hours and days and so of the patterns (default: the workspace's timeZone, else UTC)",
-        parseTimeZone,
-      ),
+    .option(
+      '--time-zone <zone>',
+      "IANA zone of the profiles' hours and days and so of the patterns (default: the workspace's timeZone, else UTC)",
+      parseTimeZone,
     )
     .addOption(outputOption(FORMATS, 'text'))
     .option('--out <file>', 'write the output to this file instead of stdout')
@@ -158,9 +145,6 @@ Examples:
 
 Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the store/window.`,
     )
-    .hook('preAction', (c) => {
-      checkWindow(c.opts<DiscoverCliOptions>())
-    })
     .action(async (opts: DiscoverCliOptions) => {
       const { since, until, expect, timeZone, top, privateGrouping: grouping } = opts
       const keys = (opts.groupBy ?? '')

@@ -20,7 +20,7 @@ import {
 } from '../../core/index.js'
 import { addressHoldsAt, evaluate, explainVerdict } from '../../policy/evaluate.js'
 import { emit, EXIT, UsageError } from '../output.js'
-import { argument, outputOption, timeOption, verb } from '../usage.js'
+import { outputOption, timeOption, verb } from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
 
 /** A parsed `SRC -> DST SERVICE` query. */
@@ -141,19 +141,16 @@ function entityOut(e: Entity): { name: string; kind: string } {
 export function registerEval(program: Command): void {
   verb(program, 'eval')
     .description('evaluate one flow against the workspace policy and say which rule decided it')
-    .addArgument(
-      argument(
-        '<flow>',
-        '"SRC -> DST PROTO/PORT"; SRC and DST are IP addresses or workload names',
-        parseEvalQuery,
-      ),
+    .argument(
+      '<flow>',
+      '"SRC -> DST PROTO/PORT"; SRC and DST are IP addresses or workload names',
+      parseEvalQuery,
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .addOption(
       timeOption(
         '--at <time>',
         'when the flow happens (ISO-8601); decides which workload holds an address and which rules have expired',
-        true,
       ),
     )
     .addOption(outputOption(['text', 'json', 'yaml'], 'text'))

@@ -23,7 +23,7 @@ import type { IngestFileResult } from '../../store/index.js'
 import { openStore } from '../store.js'
 import { checkFieldList, expandInputs, noFiles } from '../inputs.js'
 import { emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
-import { argument, option, outputOption, verb } from '../usage.js'
+import { outputOption, verb } from '../usage.js'
 import { startProgress } from '../progress.js'
 
 /** Options of the `ingest` verb as commander passes them. */
@@ -339,27 +339,21 @@ function fileArgument(file: string, previous: string[] | undefined): string[] {
 export function registerIngest(program: Command): void {
   verb(program, 'ingest')
     .description('parse flow files and store the flows in the workspace store (each file once)')
-    .addArgument(
-      argument(
-        '[files...]',
-        "flow files (gzip is fine) or folders (every file beneath); default: the workspace's sources",
-        fileArgument,
-      ),
+    .argument(
+      '[files...]',
+      "flow files (gzip is fine) or folders (every file beneath); default: the workspace's sources",
+      fileArgument,
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .addOption(
-      option(
-        '--format <format>',
-        `auto | ${PARSERS.map((p) => p.format).join(' | ')} (default: auto, or each source's format)`,
-        (t) => checkFlowFormat(t, '--format'),
-      ),
+    .option(
+      '--format <format>',
+      `auto | ${PARSERS.map((p) => p.format).join(' | ')} (default: auto, or each source's format)`,
+      (t) => checkFlowFormat(t, '--format'),
     )
-    .addOption(
-      option(
-        '--fields <list>',
-        'field order for AWS custom formats without a header line',
-        (t) => (checkFieldList(t), t),
-      ),
+    .option(
+      '--fields <list>',
+      'field order for AWS custom formats without a header line',
+      (t) => (checkFieldList(t), t),
     )
     .option('--strict', 'stop at the first malformed record (nothing of that file is stored)')
     .addOption(outputOption(['text', 'json', 'yaml'], 'text'))

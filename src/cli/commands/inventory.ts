@@ -15,8 +15,8 @@ import {
 } from '../../inventory/index.js'
 import { emit, printDiagnostics, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { choiceOption, option, outputOption, timeOption, verb } from '../usage.js'
-import { checkWindow, loadOrThrow } from '../workspace.js'
+import { choiceOption, outputOption, timeOption, verb, windowOptions } from '../usage.js'
+import { loadOrThrow } from '../workspace.js'
 
 /** One label of a workload in `inventory -o json`. Stable. */
 export interface InventoryLabelOutput {
@@ -220,24 +220,18 @@ function parseKey(text: string): string {
 
 /** Registers `inventory suggest-labels` under the `inventory` command. */
 function registerSuggestLabels(inventory: Command): void {
-  verb(inventory, 'suggest-labels')
+  windowOptions(verb(inventory, 'suggest-labels'))
     .description(
       'propose a role for unlabelled workloads whose traffic looks like a labelled role (same peers and ports), as LabelRules to review',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .addOption(
-      timeOption('--since <time>', 'first flow start to include (ISO-8601, date or epoch seconds)'),
+    .option(
+      '--min-score <n>',
+      'least similarity (0–1] to propose a role',
+      parseMinScore,
+      DEFAULT_MIN_SCORE,
     )
-    .addOption(timeOption('--until <time>', 'flows starting before this time (exclusive)'))
-    .addOption(
-      option(
-        '--min-score <n>',
-        'least similarity (0–1] to propose a role',
-        parseMinScore,
-        DEFAULT_MIN_SCORE,
-      ),
-    )
-    .addOption(option('--key <key>', 'the label key that names a role', parseKey, DEFAULT_ROLE_KEY))
+    .option('--key <key>', 'the label key that names a role', parseKey, DEFAULT_ROLE_KEY)
     .addOption(
       choiceOption(
         '--group <by>',
@@ -247,9 +241,7 @@ function registerSuggestLabels(inventory: Command): void {
         'workload',
       ),
     )
-    .addOption(
-      outputOption(['yaml', 'json', 'text', 'table'], 'yaml', 'output format (yaml: LabelRules)'),
-    )
+    .addOption(outputOption(['yaml', 'json', 'text', 'table'], 'yaml', ' (yaml: LabelRules)'))
     .exitOverride()
     .addHelpText(
       'after',
@@ -268,9 +260,6 @@ Examples:
 
 Exit codes: 0 success (also with no suggestions), 1 usage error or no flows in the store/window.`,
     )
-    .hook('preAction', (c) => {
-      checkWindow(c.opts<SuggestCliOptions>())
-    })
     .action(async (opts: SuggestCliOptions) => {
       const { group, minScore, since, until } = opts
       const { inventory, workspace } = await loadOrThrow(opts.workspace, new Date())
@@ -306,12 +295,8 @@ export function registerInventory(program: Command): void {
       'show the resolved workloads: addresses (with time bounds), labels and where each label came from, and the named externals',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .addOption(
-      timeOption('--now <time>', 'the time at which rule expiry is judged (ISO-8601)', true),
-    )
-    .addOption(
-      outputOption(['table', 'text', 'json', 'yaml'], 'table', 'output format (text = table)'),
-    )
+    .addOption(timeOption('--now <time>', 'the time at which rule expiry is judged (ISO-8601)'))
+    .addOption(outputOption(['table', 'text', 'json', 'yaml'], 'table', ' (text = table)'))
     .addHelpText(
       'after',
       `

@@ -18,7 +18,7 @@ import { Simulator } from '../../policy/simulate.js'
 import { toSarif, type SarifRuleInfo } from '../render/sarif.js'
 import { emit, EXIT, UsageError } from '../output.js'
 import { VERSION } from '../version.js'
-import { option, outputOption, timeOption, verb } from '../usage.js'
+import { outputOption, timeOption, verb, windowOptions } from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
 import {
   checkFlowFlags,
@@ -108,24 +108,20 @@ function parseDays(text: string): number {
 
 /** Registers `lint`. */
 export function registerLint(program: Command): void {
-  verb(program, 'lint')
+  windowOptions(verb(program, 'lint'), 'stored flows')
     .description(
       'check rules: owner, reason, expiry, broad rules, shadowed/redundant rules, selectors that match nothing, unused rules',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .addOption(timeOption('--at <time>', 'the instant expiry is judged at (ISO-8601)', true))
-    .addOption(
-      option('--expiring-days <n>', 'report rules expiring within this many days', parseDays, 30),
-    )
+    .addOption(timeOption('--at <time>', 'the instant expiry is judged at (ISO-8601)'))
+    .option('--expiring-days <n>', 'report rules expiring within this many days', parseDays, 30)
     .option(
       '--flows <files...>',
       "flow files for rule hits (default: the workspace's store, when it exists)",
     )
     .option('--no-flows', 'do not look for flows: no unused-rule findings')
-    .addOption(option('--format <format>', 'format of --flows files', flowFormat, 'auto'))
+    .option('--format <format>', 'format of --flows files', flowFormat, 'auto')
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
-    .addOption(timeOption('--since <time>', 'stored flows starting at or after this time'))
-    .addOption(timeOption('--until <time>', 'stored flows starting before this time'))
     .addOption(outputOption(['text', 'json', 'yaml', 'sarif'], 'text'))
     .addHelpText(
       'after',

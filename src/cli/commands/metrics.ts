@@ -7,7 +7,7 @@ import type { Command } from 'commander'
 import { answerMetrics, renderPrometheus } from '../../analyze/index.js'
 import type { DependencyMap } from '../../discover/index.js'
 import { EXIT } from '../output.js'
-import { option, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
+import { outputOption, timeOption, verb, wholeNumber } from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { BulkheadError } from '../../core/index.js'
@@ -30,20 +30,18 @@ export function registerMetrics(program: Command): void {
       'segmentation metrics: broad rules, sensitive workloads under enforce, lateral movement open today, unexpected east-west traffic, exceptions, owners, expiry',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .addOption(timeOption('--at <time>', 'when to judge expiry (ISO-8601)', true))
+    .addOption(timeOption('--at <time>', 'when to judge expiry (ISO-8601)'))
     .option(
       '--previous <policyDir>',
       'the previous policy version (folder or REV:path): count broad rules removed',
     )
     .option('--no-flows', 'skip unexpected east-west connections (no store needed)')
     .option('--no-lateral', 'skip lateral movement (three reachability graphs; the slow part)')
-    .addOption(
-      option(
-        '--expiring-days <n>',
-        'rules expiring within N days are "expiring soon"',
-        wholeNumber(0, Infinity, (t) => `--expiring-days: "${t}" is not a whole number`),
-        30,
-      ),
+    .option(
+      '--expiring-days <n>',
+      'rules expiring within N days are "expiring soon"',
+      wholeNumber(0, Infinity, (t) => `--expiring-days: "${t}" is not a whole number`),
+      30,
     )
     .addOption(outputOption(['json', 'prom'], 'json'))
     .option(

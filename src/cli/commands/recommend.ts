@@ -19,8 +19,15 @@ import {
 } from '../../recommend/index.js'
 import { printDiagnostics, toYaml, UsageError, makeDirectory } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { choiceOption, option, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
-import { checkWindow, loadOrThrow, parseTimeZone } from '../workspace.js'
+import {
+  choiceOption,
+  outputOption,
+  timeOption,
+  verb,
+  wholeNumber,
+  windowOptions,
+} from '../usage.js'
+import { loadOrThrow, parseTimeZone } from '../workspace.js'
 
 /** Options of the `recommend` verb as commander passes them. */
 interface RecommendCliOptions {
@@ -83,7 +90,7 @@ function parseRhythms(text: string): ExpectedRhythm[] {
 
 /** Registers `recommend`. */
 export function registerRecommend(program: Command): void {
-  verb(program, 'recommend')
+  windowOptions(verb(program, 'recommend'), 'learn from flows')
     .description(
       'propose least-privilege policy files (one per scope) from the observed flows, with evidence',
     )
@@ -99,57 +106,38 @@ export function registerRecommend(program: Command): void {
     )
     .option('--scope-by <keys>', 'label keys whose values make one policy scope', 'app,env')
     .option('--out <dir>', 'folder for the policy files (default: <workspace>/recommended)')
-    .addOption(
-      timeOption(
-        '--since <time>',
-        'first flow start to learn from (ISO-8601, date or epoch seconds)',
-      ),
-    )
-    .addOption(
-      timeOption('--until <time>', 'learn from flows starting before this time (exclusive)'),
-    )
-    .addOption(
-      option(
-        '--max-prefix <n>',
-        'widest prefix unmanaged private ranges are aggregated to',
-        wholeNumber(0, 32, (t) => `--max-prefix: "${t}" is not a prefix length 0–32`),
-        24,
-      ),
+    .option(
+      '--max-prefix <n>',
+      'widest prefix unmanaged private ranges are aggregated to',
+      wholeNumber(0, 32, (t) => `--max-prefix: "${t}" is not a prefix length 0–32`),
+      24,
     )
     .option('--keep-public-ips', 'rules per public address instead of one "internet" rule')
-    .addOption(
-      option(
-        '--expect <rhythms>',
-        'rhythms the estate has: monthly,quarterly (warns when the window is too short); "" for none',
-        parseRhythms,
-        ['monthly'],
-        'monthly',
-      ),
+    .option(
+      '--expect <rhythms>',
+      'rhythms the estate has: monthly,quarterly (warns when the window is too short); "" for none',
+      parseRhythms,
+      ['monthly'],
     )
-    .addOption(
-      option(
-        '--time-zone <zone>',
-        "IANA zone of the hours and days that make the patterns (default: the workspace's timeZone, else UTC)",
-        parseTimeZone,
-      ),
+    .option(
+      '--time-zone <zone>',
+      "IANA zone of the hours and days that make the patterns (default: the workspace's timeZone, else UTC)",
+      parseTimeZone,
     )
     .option(
       '--merge',
       "compare with the workspace's policy: propose only missing rules (as <name>-proposed.yaml), list unused rules",
     )
-    .addOption(
-      option(
-        '--owner <name=team...>',
-        'owner per policy name or scope label value (repeatable)',
-        parseOwner,
-      ),
+    .option(
+      '--owner <name=team...>',
+      'owner per policy name or scope label value (repeatable)',
+      parseOwner,
     )
     .option('--dry-run', 'print the summary only; write no files')
     .addOption(
       timeOption(
         '--at <time>',
         'with --merge: when to judge the expiry of existing rules (ISO-8601)',
-        true,
       ),
     )
     .addOption(outputOption(FORMATS, 'text'))
@@ -170,9 +158,6 @@ Examples:
 
 Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the store/window.`,
     )
-    .hook('preAction', (c) => {
-      checkWindow(c.opts<RecommendCliOptions>())
-    })
     .action(async (opts: RecommendCliOptions) => {
       const { granularity, expect, since, until, timeZone } = opts
 

@@ -33,8 +33,8 @@ import {
 } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
 import { AfterOutputError, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
-import { option, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
-import { checkWindow, loadOrThrow, windowOf } from '../workspace.js'
+import { outputOption, timeOption, verb, wholeNumber, windowOptions } from '../usage.js'
+import { loadOrThrow, windowOf } from '../workspace.js'
 
 /** Where the flows of a run come from. */
 export interface FlowInput {
@@ -674,8 +674,8 @@ export function flowFormat(format: string | undefined): FlowFormat | 'auto' {
 }
 
 /**
- * The checks between the options of `simulate` and `lint`, once, before the workspace
- * (`./usage.ts`): the window, and `--flows` given with `--since/--until`.
+ * The check between the options of `simulate` and `lint`, once, before the workspace
+ * (`./usage.ts`): `--flows` given with `--since/--until`.
  * @throws UsageError.
  */
 export function checkFlowFlags(opts: {
@@ -689,37 +689,23 @@ export function checkFlowFlags(opts: {
     (opts.since !== undefined || opts.until !== undefined)
   )
     throw new UsageError('--since/--until select stored flows; they cannot be used with --flows')
-  checkWindow(opts)
 }
 
 /** Registers `simulate`. */
 export function registerSimulate(program: Command): void {
-  verb(program, 'simulate')
+  windowOptions(verb(program, 'simulate'), 'stored flows', '; flows with no real time are left out')
     .description(
       'replay flows against the policy: what it would block, by edge; rule hit counts; unused and expired rules',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .option('--policy <dir>', "a policy folder to judge instead of the workspace's")
     .option('--flows <files...>', "flow files to parse and judge (default: the workspace's store)")
-    .addOption(option('--format <format>', 'format of --flows files', flowFormat, 'auto'))
+    .option('--format <format>', 'format of --flows files', flowFormat, 'auto')
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
-    .addOption(
-      timeOption(
-        '--since <time>',
-        'stored flows starting at or after this time (ISO-8601); flows with no real time are left out',
-      ),
-    )
-    .addOption(
-      timeOption(
-        '--until <time>',
-        'stored flows starting before this time (ISO-8601); flows with no real time are left out',
-      ),
-    )
     .addOption(
       timeOption(
         '--at <time>',
         "the instant rule expiry is judged at; addresses resolve at each flow's time",
-        true,
       ),
     )
     .option('--as-enforced', 'take every workload as enforced, whatever the Enforcement modes say')
@@ -727,13 +713,11 @@ export function registerSimulate(program: Command): void {
       '--fail-on-block',
       'exit 2 when the policy denies any flow that has a workload on either side',
     )
-    .addOption(
-      option(
-        '--examples <n>',
-        'example flows kept per edge',
-        wholeNumber(0, Infinity, (t) => `--examples must be a whole number, got "${t}"`),
-        3,
-      ),
+    .option(
+      '--examples <n>',
+      'example flows kept per edge',
+      wholeNumber(0, Infinity, (t) => `--examples must be a whole number, got "${t}"`),
+      3,
     )
     .addOption(outputOption(['text', 'json', 'yaml', 'md', 'csv'], 'text'))
     .addHelpText(

@@ -26,9 +26,7 @@ export function registerValidate(program: Command): void {
       'load the inventory and policy and report every problem with file:line:col and a stable code',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .addOption(
-      timeOption('--now <time>', 'the time at which rule expiry is judged (ISO-8601)', true),
-    )
+    .addOption(timeOption('--now <time>', 'the time at which rule expiry is judged (ISO-8601)'))
     .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
     .addHelpText(
       'after',
