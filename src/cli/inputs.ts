@@ -52,10 +52,11 @@ export function expandInputs(files: readonly string[], sink?: Diagnostic[]): str
  * anything is read: a list without `srcaddr` and `dstaddr`, or with a name that is not a field
  * name, would otherwise be one skipped record and the file read in the default order.
  * @param where - where the list was given, for the message (`--fields`, or a source of bulkhead.yaml).
+ * @returns `text`.
  * @throws UsageError when the list is unusable.
  */
-export function checkFieldList(text: string | undefined, where = '--fields'): void {
-  if (text === undefined || parseAwsFieldList(text) !== undefined) return
+export function checkFieldList<T extends string | undefined>(text: T, where = '--fields'): T {
+  if (text === undefined || parseAwsFieldList(text) !== undefined) return text
   throw new UsageError(
     `${where} "${text}" is not an AWS flow log field list`,
     'name the fields in their order, with srcaddr and dstaddr, e.g. "version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"',

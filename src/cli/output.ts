@@ -315,10 +315,3 @@ export function failureOutput(
   }
   return undefined
 }
-
-/** Checks that `format` is one of `allowed`; throws {@link UsageError} otherwise. */
-export function checkFormat(format: string, allowed: readonly string[]): void {
-  if (!allowed.includes(format)) {
-    throw new UsageError(`unknown output format "${format}"`, `use one of: ${allowed.join(', ')}`)
-  }
-}

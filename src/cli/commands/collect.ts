@@ -6,16 +6,17 @@ import type { Command } from 'commander'
 import type { Flow } from '../../core/flow.js'
 import { startCollector } from '../../ingest/collector.js'
 import type { ParseStats } from '../../ingest/types.js'
-import { checkFormat, UsageError } from '../output.js'
+import { UsageError } from '../output.js'
+import { outputOption, verb } from '../usage.js'
 import { flowToJson } from '../../ingest/index.js'
 import { counted } from '../../core/index.js'
 
 /** Options of the `collect` verb as commander passes them. */
 interface CollectOptions {
-  listen: string
+  listen: { host: string; port: number }
   output: string
-  count?: string
-  duration?: string
+  count?: number
+  duration?: number
 }
 
 /**
@@ -35,15 +36,16 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host, port }
 }
 
-function positive(name: string, text: string | undefined, integer: boolean): number | undefined {
-  if (text === undefined) return undefined
-  const n = Number(text)
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(
-      `${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`,
-    )
+/** A parser of `name`'s positive numbers, whole when `integer`. @throws UsageError otherwise. */
+function positive(name: string, integer: boolean): (text: string) => number {
+  return (text) => {
+    const n = Number(text)
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+      throw new UsageError(
+        `${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`,
+      )
+    return n
   }
-  return n
 }
 
 /**
@@ -83,16 +85,16 @@ export function formatCollectSummary(
  * `bulkhead flows -o jsonl`: times as ISO-8601 UTC), the summary on stderr.
  */
 export function registerCollect(program: Command): void {
-  program
-    .command('collect')
+  verb(program, 'collect')
     .description('receive NetFlow v1/v5/v7/v9 and IPFIX over UDP and print the flows as JSON lines')
     .requiredOption(
       '--listen <host:port>',
       'address to listen on, e.g. 127.0.0.1:2055 or [::]:4739',
+      parseListen,
     )
-    .option('-o, --output <format>', 'jsonl', 'jsonl')
-    .option('--count <n>', 'stop after N flows')
-    .option('--duration <seconds>', 'stop after S seconds')
+    .addOption(outputOption(['jsonl'], 'jsonl'))
+    .option('--count <n>', 'stop after N flows', positive('--count', true))
+    .option('--duration <seconds>', 'stop after S seconds', positive('--duration', false))
     .addHelpText(
       'after',
       `
@@ -106,10 +108,8 @@ Examples:
   $ bulkhead collect --listen 127.0.0.1:4739 --count 100`,
     )
     .action(async (opts: CollectOptions) => {
-      checkFormat(opts.output, ['jsonl'])
-      const { host, port } = parseListen(opts.listen)
-      const maxFlows = positive('--count', opts.count, true)
-      const seconds = positive('--duration', opts.duration, false)
+      const { host, port } = opts.listen
+      const { count: maxFlows, duration: seconds } = opts
 
       let stop: () => void = () => undefined
       const stopped = new Promise<void>((resolve) => {
@@ -124,7 +124,7 @@ Examples:
       }
       const collector = await startCollector({ host, port, onFlow }).catch((err: unknown) => {
         throw new UsageError(
-          `cannot listen on ${opts.listen}: ${err instanceof Error ? err.message : String(err)}`,
+          `cannot listen on ${host.includes(':') ? `[${host}]` : host}:${String(port)}: ${err instanceof Error ? err.message : String(err)}`,
         )
       })
       const where = `${collector.address.address}:${collector.address.port}`

@@ -17,7 +17,8 @@ import {
   unusableLines,
 } from '../inputs.js'
 import { startFilesProgress } from '../progress.js'
-import { AfterOutputError, checkFormat, printDiagnostics, toYaml, UsageError } from '../output.js'
+import { AfterOutputError, printDiagnostics, toYaml } from '../output.js'
+import { choiceOption, outputOption, verb, wholeNumber } from '../usage.js'
 
 /** Output formats of `bulkhead flows`. */
 export const FLOWS_OUTPUTS = ['jsonl', 'csv', 'table', 'json', 'yaml'] as const
@@ -116,15 +117,14 @@ interface FlowsOptions {
   fields?: string
   strict?: boolean
   output: string
-  limit?: string
+  limit?: number
   pair: boolean
 }
 
 /** Registers `bulkhead flows` on `program`. */
 export function registerFlows(program: Command): void {
   const formats = PARSERS.map((p) => p.format)
-  program
-    .command('flows')
+  verb(program, 'flows')
     .description(
       'parse flow files of any supported format; print normalised flows and a summary of skipped records',
     )
@@ -132,18 +132,31 @@ export function registerFlows(program: Command): void {
       '<files...>',
       'flow files (gzip is read transparently), or folders (every file beneath); - for stdin',
     )
-    .option('-f, --format <format>', `auto | ${formats.join(' | ')}`, 'auto')
+    .addOption(
+      choiceOption(
+        '-f, --format <format>',
+        'flow format',
+        ['auto', ...formats],
+        (t) => `unknown flow format "${t}"`,
+        'auto',
+      ),
+    )
     .option(
       '--fields <fields>',
       'AWS custom format field order without a header, e.g. "version srcaddr dstaddr ..." or the ${...} format string',
+      (t) => checkFieldList(t),
     )
     .option(
       '--strict',
       'stop at the first malformed record (exit 1) instead of skipping and counting it',
     )
     .option('--no-pair', 'do not merge the two directions of a connection (AWS VPC, GCP VPC)')
-    .option('-o, --output <format>', 'jsonl | csv | table | json | yaml', 'jsonl')
-    .option('--limit <n>', 'print at most n flows (all are still read and counted)')
+    .addOption(outputOption(FLOWS_OUTPUTS, 'jsonl'))
+    .option(
+      '--limit <n>',
+      'print at most n flows (all are still read and counted)',
+      wholeNumber(0, Infinity, (t) => `--limit must be a non-negative integer, not "${t}"`),
+    )
     .addHelpText(
       'after',
       `
@@ -162,23 +175,10 @@ Exit codes: 0 success (also when records were skipped); 1 when a file was unusab
 are still read and printed), or with --strict at the first malformed record.`,
     )
     .action(async (named: string[], opts: FlowsOptions) => {
-      checkFormat(opts.output, FLOWS_OUTPUTS)
-      checkFieldList(opts.fields)
       // an empty folder is an ingest/no-files warning, in the summary as the other warnings
       const noFiles: Diagnostic[] = []
       const files = expandInputs(named, noFiles)
-      if (opts.format !== 'auto' && !formats.includes(opts.format as FlowFormat)) {
-        throw new UsageError(
-          `unknown flow format "${opts.format}"`,
-          `use one of: auto, ${formats.join(', ')}`,
-        )
-      }
-      let limit = Infinity
-      if (opts.limit !== undefined) {
-        if (!/^\d+$/.test(opts.limit))
-          throw new UsageError(`--limit must be a non-negative integer, not "${opts.limit}"`)
-        limit = Number(opts.limit)
-      }
+      const limit = opts.limit ?? Infinity
       const into = filesRead()
       const t0 = performance.now()
       // only a table holds its rows (its columns are as wide as the widest cell); -o json and

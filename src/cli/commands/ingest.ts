@@ -350,10 +350,8 @@ export function registerIngest(program: Command): void {
       `auto | ${PARSERS.map((p) => p.format).join(' | ')} (default: auto, or each source's format)`,
       (t) => checkFlowFormat(t, '--format'),
     )
-    .option(
-      '--fields <list>',
-      'field order for AWS custom formats without a header line',
-      (t) => (checkFieldList(t), t),
+    .option('--fields <list>', 'field order for AWS custom formats without a header line', (t) =>
+      checkFieldList(t),
     )
     .option('--strict', 'stop at the first malformed record (nothing of that file is stored)')
     .addOption(outputOption(['text', 'json', 'yaml'], 'text'))

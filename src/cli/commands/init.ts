@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Command } from 'commander'
-import { checkFormat, emit, EXIT, UsageError, makeDirectory } from '../output.js'
+import { emit, EXIT, UsageError, makeDirectory } from '../output.js'
+import { outputOption, verb } from '../usage.js'
 
 /** The skeleton's files, by path relative to the workspace. Each validates with `bulkhead validate`. */
 export const SKELETON: Readonly<Record<string, string>> = {
@@ -77,18 +78,16 @@ modes:
 
 /** Registers `init`. */
 export function registerInit(program: Command): void {
-  program
-    .command('init')
+  verb(program, 'init')
     .description('write a commented workspace skeleton (bulkhead.yaml, inventory/, policy/)')
     .option('-w, --workspace <dir>', 'workspace folder to create or fill', '.')
     .option('--force', 'overwrite files that already exist', false)
-    .option('-o, --output <format>', 'text | json | yaml', 'text')
+    .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
     .addHelpText(
       'after',
       '\nExamples:\n  $ bulkhead init -w my-estate && bulkhead validate -w my-estate\n',
     )
     .action(async (opts: { workspace: string; force: boolean; output: string }) => {
-      checkFormat(opts.output, ['text', 'json', 'yaml'])
       const existing = Object.keys(SKELETON).filter((f) => existsSync(join(opts.workspace, f)))
       if (existing.length > 0 && !opts.force) {
         throw new UsageError(

@@ -22,15 +22,8 @@ import {
   type K8sConnlistFormat,
   type K8sVerdict,
 } from '../../kubernetes/index.js'
-import {
-  checkFormat,
-  emit,
-  EXIT,
-  printDiagnostics,
-  UsageError,
-  makeDirectory,
-  toYaml,
-} from '../output.js'
+import { emit, EXIT, printDiagnostics, UsageError, makeDirectory, toYaml } from '../output.js'
+import { outputOption, verb } from '../usage.js'
 
 const CONNLIST_FORMATS = ['txt', 'text', 'json', 'yaml', 'csv', 'md', 'dot'] as const
 const EVAL_FORMATS = ['text', 'json', 'yaml'] as const
@@ -161,8 +154,7 @@ Examples:
   $ bulkhead k8s eval manifests/ shop/web shop/api tcp/8080
   $ bulkhead k8s import manifests/ --out ws/policy --assign-addresses 10.244.0.0/16`,
     )
-  k8s
-    .command('connlist')
+  verb(k8s, 'connlist')
     .description(
       'list every connection the policies in a folder of Kubernetes manifests allow (np-guard format)',
     )
@@ -170,7 +162,7 @@ Examples:
       '<dir>',
       'folder (or file) of YAML/JSON manifests: workloads, namespaces, services, policies, Ingress, Route',
     )
-    .option('-o, --output <format>', 'txt | json | yaml | csv | md | dot', 'txt')
+    .addOption(outputOption(CONNLIST_FORMATS, 'txt', ' (text = txt)'))
     .addHelpText(
       'after',
       `
@@ -186,7 +178,6 @@ Examples:
 Exit codes: 0 listed, 1 bad input.`,
     )
     .action((dir: string, opts: { output: string }) => {
-      checkFormat(opts.output, CONNLIST_FORMATS)
       const { model, diagnostics } = load(dir)
       const a = analyzeModel(model, diagnostics)
       if (opts.output === 'yaml') {
@@ -198,8 +189,7 @@ Exit codes: 0 listed, 1 bad input.`,
       }
       process.exitCode = EXIT.ok
     })
-  k8s
-    .command('eval')
+  verb(k8s, 'eval')
     .description('the verdict on one connection, with the policies and rules that decide it')
     .argument('<dir>', 'folder (or file) of Kubernetes manifests')
     .argument(
@@ -208,7 +198,7 @@ Exit codes: 0 listed, 1 bad input.`,
     )
     .argument('<dst>', 'destination, as the source')
     .argument('<service>', 'PROTO/PORT: tcp/8080, udp/53, sctp/9003')
-    .option('-o, --output <format>', 'text | json | yaml', 'text')
+    .addOption(outputOption(EVAL_FORMATS, 'text'))
     .addHelpText(
       'after',
       `
@@ -226,7 +216,6 @@ Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
         svcText: string,
         opts: { output: string },
       ) => {
-        checkFormat(opts.output, EVAL_FORMATS)
         const { protocol, port } = parseK8sService(svcText)
         const { model } = load(dir)
         const src = findEndpoint(model, srcText)
@@ -243,8 +232,7 @@ Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
         process.exitCode = EXIT.ok
       },
     )
-  k8s
-    .command('import')
+  verb(k8s, 'import')
     .description(
       'turn the NetworkPolicies (and AdminNetworkPolicies where expressible) of a folder of manifests into Bulkhead policy files and an inventory',
     )
@@ -259,7 +247,7 @@ Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
       'give pods without an IP (plain manifests) consecutive addresses from this block',
     )
     .option('--force', 'overwrite files that exist')
-    .option('-o, --output <format>', 'text | json | yaml', 'text')
+    .addOption(outputOption(EVAL_FORMATS, 'text'))
     .addHelpText(
       'after',
       `
@@ -290,7 +278,6 @@ Exit codes: 0 written, 1 bad input, not importable, or files exist without --for
           output: string
         },
       ) => {
-        checkFormat(opts.output, EVAL_FORMATS)
         const out = runK8sImport(dir, opts)
         emit(
           out,
