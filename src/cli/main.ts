@@ -82,9 +82,9 @@ Docs: README.md and DESIGN.md.`,
 /**
  * Runs the CLI with `argv` (user arguments only) and returns the exit code; never calls
  * process.exit. Before a verb's action: the command line's own checks (the verb's `preAction`
- * hooks, `./usage.ts`), then the workspace check ({@link requireWorkspace}). An input error is printed on stderr and,
- * when the command was asked for a machine format (`-o json|yaml|sarif|md`), as that format's
- * failure document on stdout ({@link failureOutput}); exit 1.
+ * hooks, `./usage.ts`), then the workspace check ({@link requireWorkspace}). An input error is
+ * printed on stderr and, when the command was asked for a machine format (`-o json|yaml|sarif|md`),
+ * as that format's failure document on stdout ({@link failureOutput}); exit 1.
  * @param program - the program to run (tests pass one they instrumented); default a new one.
  */
 export async function run(
@@ -96,17 +96,17 @@ export async function run(
     invoked = action
   })
   // every level, sub-verbs (k8s connlist, inventory suggest-labels) too: commander would
-  // otherwise call process.exit itself on their --help or a bad option; the workspace check is
-  // each verb's last hook, after those of its command line
+  // otherwise call process.exit itself on their --help or a bad option; a bad value waits for
+  // the verb's hooks; the workspace check is each verb's last hook, after those of its command line
   const prepare = (cmd: Command): void => {
     cmd.exitOverride()
+    holdUsageErrors(cmd)
     cmd.hook('preAction', (hooked, action) =>
       hooked === action ? requireWorkspace(action) : undefined,
     )
     for (const sub of cmd.commands) prepare(sub)
   }
   prepare(program)
-  holdUsageErrors(program)
   const fail = (diagnostics: readonly Diagnostic[], written = false): number => {
     printDiagnostics(diagnostics)
     const format: unknown = invoked?.opts()['output']

@@ -16,7 +16,10 @@
  * Commander's `.choices()` error is its own text and exit, not a `cli/usage` diagnostic:
  * {@link choiceOption} keeps the choices for `--help` and checks them itself.
  * @remarks Commander 14: `Option.argParser`, `Option.choices`, `Command.hook('preAction')`
- * (node_modules/commander/Readme.md "Custom option processing", "Life cycle hooks").
+ * (node_modules/commander/Readme.md "Custom option processing", "Life cycle hooks"). Order of a
+ * parse: options (their parsers) as read, then the mandatory-option check, then the arguments
+ * (their parsers), then the `preAction` hooks from the program down to the verb, then the action:
+ * https://github.com/tj/commander.js/blob/master/docs/parsing-and-hooks.md
  */
 import { Option, type Command } from 'commander'
 import { BulkheadError, type Diagnostic } from '../core/index.js'
@@ -31,9 +34,8 @@ class Invalid {
 type Parse = (text: string, previous: unknown) => unknown
 
 /**
- * Makes the parser of every option and argument of `cmd` and the commands below it hold a
- * {@link UsageError} as the value (an {@link Invalid}, which a repeated option keeps) instead of
- * throwing it.
+ * Makes the parser of every option and argument of `cmd` hold a {@link UsageError} as the value
+ * (an {@link Invalid}, which a repeated option keeps) instead of throwing it.
  */
 export function holdUsageErrors(cmd: Command): void {
   for (const o of [...cmd.options, ...cmd.registeredArguments]) {
@@ -49,7 +51,6 @@ export function holdUsageErrors(cmd: Command): void {
       }
     }) as NonNullable<typeof o.parseArg>
   }
-  for (const sub of cmd.commands) holdUsageErrors(sub)
 }
 
 /**

@@ -118,6 +118,18 @@ const GOOD: Readonly<Record<string, { argv: string[]; parses: Record<string, num
     argv: ['validate', '-w', 'test/fixtures/good', '--now', '2026-11-01', '-o', 'yaml'],
     parses: { 'validate --now': 1, 'validate --output': 1 },
   },
+  connlist: {
+    argv: ['connlist', '-w', 'test/fixtures/connlist-estate', '--at', '2026-11-01', '-o', 'csv'],
+    parses: { 'connlist --at': 1, 'connlist --output': 1 },
+  },
+  'blast-radius': {
+    argv: ['blast-radius', '-w', 'test/fixtures/blast-estate', '--hops', '2', '--paths', '1'],
+    parses: { 'blast-radius --hops': 1, 'blast-radius --paths': 1 },
+  },
+  'k8s connlist': {
+    argv: ['k8s', 'connlist', 'test/fixtures/k8s-basic', '-o', 'json'],
+    parses: { 'k8s connlist --output': 1 },
+  },
 }
 
 describe('each command-line check runs once, before the workspace', () => {
