@@ -150,7 +150,7 @@ export interface FlowDiff {
   readonly edges: readonly EdgeChange[]
 }
 
-/** A whole diff. `flows` is absent when no flows were given. Stable: `diff -o json`. */
+/** A whole diff. `flows` is absent when no flows were given. `diff -o json` prints it with times as instants (the CLI's `DiffOutput`). */
 export interface PolicyDiff {
   /** ISO-8601 instant at which expiry and address holding were judged. */
   readonly at: string

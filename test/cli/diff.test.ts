@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import type { PolicyDiff } from '../../src/policy/diff.js'
+import type { DiffOutput } from '../../src/cli/commands/diff.js'
 import { cli } from '../helpers/cli.js'
 
 const W = 'test/fixtures/diff-estate'
@@ -39,7 +39,7 @@ describe('bulkhead diff on folders', () => {
     expect((await cli('diff', OLD, NEW, ...withFlows, '--fail-on-impact')).code).toBe(2)
     // the reverse change only allows more of the observed traffic that is blocked today...
     const back = await cli('diff', NEW, OLD, ...withFlows, '--fail-on-impact', '-o', 'json')
-    const d = JSON.parse(back.stdout) as PolicyDiff
+    const d = JSON.parse(back.stdout) as DiffOutput
     expect(d.flows?.newlyBlocked).toBe(2) // cart -> psp-sandbox and cart -> dns tcp/53
     expect(back.code).toBe(2)
     // ...and a diff of a folder with itself has no impact
@@ -59,7 +59,7 @@ describe('bulkhead diff on folders', () => {
   })
   it('-o json has rules, connlist and flows', async () => {
     const r = await cli('diff', OLD, NEW, ...withFlows, '-o', 'json')
-    const d = JSON.parse(r.stdout) as PolicyDiff
+    const d = JSON.parse(r.stdout) as DiffOutput
     expect(d.at).toBe('2026-11-01T00:00:00.000Z')
     expect(d.rules.map((c) => `${c.kind} ${c.id} ${c.fields.join('+')}`)).toEqual([
       'added cart-to-psp ',
@@ -90,6 +90,10 @@ describe('bulkhead diff on folders', () => {
       service: 'tcp/8080',
       flows: 3,
     })
+    // times are instants, as in every verb's JSON (ms in the diff itself)
+    expect(d.flows?.edges.every((e) => /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(e.firstSeen ?? ''))).toBe(
+      true,
+    )
   })
   it('-o sarif: a newly blocked flow is an error at the rule that allowed it', async () => {
     const r = await cli('diff', OLD, NEW, ...withFlows, '-o', 'sarif')
@@ -196,7 +200,7 @@ describe('bulkhead diff on stored flows', () => {
       ]
       const all = JSON.parse(
         (await cli('diff', ...args, '--since', '2026-10-01')).stdout,
-      ) as PolicyDiff
+      ) as DiffOutput
       expect(all.flows).toMatchObject({ flows: 7, newlyBlocked: 4, newlyAllowed: 2 })
       // the 10.9.1.1 -> redis flow of 2026-10-29 is before --since
       const late = await cli('diff', ...args, '--since', '2026-10-30', '--fail-on-impact')
@@ -205,9 +209,9 @@ describe('bulkhead diff on stored flows', () => {
       const early = await cli('diff', ...args, '--until', '2026-10-30', '--fail-on-impact')
       expect(JSON.parse(early.stdout).flows).toMatchObject({ flows: 1, newlyBlocked: 1 })
       // without --flows or a window the whole store is replayed, as simulate and lint do
-      const plain = JSON.parse((await cli('diff', ...args)).stdout) as PolicyDiff
+      const plain = JSON.parse((await cli('diff', ...args)).stdout) as DiffOutput
       expect(plain.flows).toMatchObject({ flows: 7, newlyBlocked: 4 })
-      const none = JSON.parse((await cli('diff', ...args, '--no-flows')).stdout) as PolicyDiff
+      const none = JSON.parse((await cli('diff', ...args, '--no-flows')).stdout) as DiffOutput
       expect(none.flows).toBeUndefined()
       const gate = await cli('diff', ...args, '--fail-on-impact')
       expect(JSON.parse(gate.stdout).flows).toMatchObject({ flows: 7, newlyBlocked: 4 })
@@ -261,7 +265,7 @@ describe('bulkhead diff on git revisions', () => {
     if (repo) rmSync(repo, { recursive: true, force: true })
   })
 
-  const shape = (d: PolicyDiff): unknown => ({
+  const shape = (d: DiffOutput): unknown => ({
     rules: d.rules.map((r) => [r.kind, r.policy, r.id, r.fields]),
     connlist: d.connlist,
   })
@@ -269,7 +273,7 @@ describe('bulkhead diff on git revisions', () => {
   it('HEAD~1:path and HEAD:path give the same diff as the folders', async () => {
     const folders = JSON.parse(
       (await cli('diff', OLD, NEW, ...base, '-o', 'json')).stdout,
-    ) as PolicyDiff
+    ) as DiffOutput
     const ws = path.join(repo, 'ws')
     for (const [o, n] of [
       ['HEAD~1:ws/policy', 'HEAD:ws/policy'],
@@ -278,7 +282,7 @@ describe('bulkhead diff on git revisions', () => {
       const r = await cli('diff', o, n, '-w', ws, '--at', AT, '-o', 'json')
       expect(r.stderr).toBe('')
       expect(r.code).toBe(0)
-      expect(shape(JSON.parse(r.stdout) as PolicyDiff)).toEqual(shape(folders))
+      expect(shape(JSON.parse(r.stdout) as DiffOutput)).toEqual(shape(folders))
     }
     const text = await cli('diff', 'HEAD~1:ws/policy', 'HEAD:ws/policy', '-w', ws, '--at', AT)
     expect(text.stdout).toContain(

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LintOutput } from '../../src/cli/commands/lint.js'
 import type { SimulateOutput } from '../../src/cli/commands/simulate.js'
-import type { PolicyDiff } from '../../src/policy/diff.js'
+import type { DiffOutput } from '../../src/cli/commands/diff.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { cli } from '../helpers/cli.js'
 
@@ -210,10 +210,10 @@ describe('diff and flows with no real time', () => {
     return dir
   }
 
-  async function diff(...args: string[]): Promise<PolicyDiff> {
+  async function diff(...args: string[]): Promise<DiffOutput> {
     const r = await cli('diff', '-w', ws, oldPolicy(), path.join(ws, 'policy'), ...args)
     expect(r.code, r.stderr).toBe(0)
-    return JSON.parse(r.stdout) as PolicyDiff
+    return JSON.parse(r.stdout) as DiffOutput
   }
 
   it('changed edges take first/last seen from timed flows; untimed flows are counted', async () => {
@@ -223,8 +223,8 @@ describe('diff and flows with no real time', () => {
     expect(edge(443)).toMatchObject({
       flows: 3,
       untimed: 1,
-      firstSeen: Date.parse('2026-11-02T10:00:00Z'),
-      lastSeen: Date.parse('2026-11-02T12:01:00Z'),
+      firstSeen: '2026-11-02T10:00:00.000Z', // instants, as in every verb's JSON
+      lastSeen: '2026-11-02T12:01:00.000Z',
     })
     expect(edge(8443)).toMatchObject({ flows: 1, untimed: 1 })
     expect(edge(8443)).not.toHaveProperty('firstSeen')

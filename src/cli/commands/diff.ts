@@ -234,8 +234,8 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow all
       }
       const full: PolicyDiff = flowsDiff ? { ...diff, flows: flowsDiff } : diff
       let text: string
-      if (opts.output === 'json') text = `${JSON.stringify(full, null, 2)}\n`
-      else if (opts.output === 'yaml') text = toYaml(full)
+      if (opts.output === 'json') text = `${JSON.stringify(diffOutput(full), null, 2)}\n`
+      else if (opts.output === 'yaml') text = toYaml(diffOutput(full))
       else if (opts.output === 'md') text = renderDiffMarkdown(full, oldSpec, newSpec)
       else if (opts.output === 'sarif') {
         const locs = new Map([
@@ -294,6 +294,40 @@ const ruleWhere = (r: RuleChange): string => {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString()
+
+/** An {@link EdgeChange} as `diff -o json|yaml` prints it: first and last seen as ISO-8601 UTC. */
+export type EdgeChangeOutput = Omit<EdgeChange, 'firstSeen' | 'lastSeen'> & {
+  readonly firstSeen?: string
+  readonly lastSeen?: string
+}
+
+/**
+ * The shape of `diff -o json` and `-o yaml`: the {@link PolicyDiff}, with every time an ISO-8601
+ * UTC instant as in the other verbs' JSON (`at` already is; the edges' `firstSeen`/`lastSeen`,
+ * ms in the diff, become instants too). Stable.
+ */
+export type DiffOutput = Omit<PolicyDiff, 'flows'> & {
+  readonly flows?: Omit<NonNullable<PolicyDiff['flows']>, 'edges'> & {
+    readonly edges: readonly EdgeChangeOutput[]
+  }
+}
+
+/** The {@link DiffOutput} of `d`. Pure. */
+export function diffOutput(d: PolicyDiff): DiffOutput {
+  const { flows, ...rest } = d
+  if (flows === undefined) return rest
+  return {
+    ...rest,
+    flows: {
+      ...flows,
+      edges: flows.edges.map(({ firstSeen, lastSeen, ...e }) => ({
+        ...e,
+        ...(firstSeen !== undefined ? { firstSeen: iso(firstSeen) } : {}),
+        ...(lastSeen !== undefined ? { lastSeen: iso(lastSeen) } : {}),
+      })),
+    },
+  }
+}
 
 /** `allowed by shop-prod/web`, `denied by default`. */
 const verdictText = (v: EdgeChange['old']): string =>
