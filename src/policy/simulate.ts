@@ -262,7 +262,8 @@ function isBadFlow(err: unknown): boolean {
  */
 export class Simulator {
   private readonly asEnforced: boolean
-  private readonly examplesPerEdge: number
+  /** Example flows kept per denied edge (`examplesPerEdge`, 3 when not given). */
+  readonly examplesPerEdge: number
   private readonly resolver: Resolver
   /** Untimed addresses resolved once. */
   private readonly addresses = new Map<string, AddressInfo>()

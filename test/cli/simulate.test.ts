@@ -405,3 +405,51 @@ describe('ICMP errors are allowed as part of the connection they report on (rela
     ])
   })
 })
+
+describe('examples from the store are those from the files', () => {
+  // pay-web-1 -> pay-db-1 tcp/5432 is blocked (see EDGES_AT). b.csv holds one such flow and a.csv
+  // five, the first at the same instant as b's: one group in the store (one day). Examples are
+  // ordered by start, then file, line and record, whatever order the files were stored in.
+  const header = 'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action'
+  const flow = (port: number, minute: number): string =>
+    `10.20.1.10,10.20.3.10,${port},5432,tcp,2026-10-20T11:${minute}:00Z,2026-10-20T11:${minute}:02Z,3,180,accept`
+  let dir = ''
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-simulate-'))
+    cpSync(W, dir, { recursive: true })
+    writeFileSync(path.join(dir, 'b.csv'), `${header}\n${flow(52001, 10)}\n`)
+    const a = [10, 11, 12, 13, 14].map((m, i) => flow(52002 + i, m))
+    writeFileSync(path.join(dir, 'a.csv'), `${[header, ...a].join('\n')}\n`)
+    for (const f of ['b.csv', 'a.csv'])
+      expect((await cli('ingest', '-w', dir, path.join(dir, f))).code).toBe(0)
+  })
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const examples = async (n: number, ...args: string[]): Promise<string[]> => {
+    const { code, out } = await jsonIn(dir, '--examples', String(n), ...args)
+    expect(code).toBe(0)
+    const e = out.denied.find((d) => d.service === 'tcp/5432')
+    return (e?.examples ?? []).map((x) => path.basename(x.where))
+  }
+
+  it('one instant: a.csv:2 before b.csv:2, from the store and from the files in either order', async () => {
+    const a = path.join(dir, 'a.csv')
+    const b = path.join(dir, 'b.csv')
+    expect(await examples(1)).toEqual(['a.csv:2'])
+    expect(await examples(1, '--flows', b, a)).toEqual(['a.csv:2'])
+    expect(await examples(1, '--flows', a, b)).toEqual(['a.csv:2'])
+  })
+
+  it('--examples above 3 gives as many from the store as from the files', async () => {
+    const want = ['a.csv:2', 'b.csv:2', 'a.csv:3', 'a.csv:4', 'a.csv:5']
+    expect(await examples(5)).toEqual(want)
+    expect(await examples(5, '--flows', path.join(dir, 'a.csv'), path.join(dir, 'b.csv'))).toEqual(
+      want,
+    )
+    const r = await cli('simulate', '-w', dir, '--examples', '1001')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('cli/usage')
+  })
+})

@@ -175,6 +175,9 @@ function groupBase(
   }
 }
 
+/** Most `--examples` per edge. */
+const MAX_EXAMPLES = 1000
+
 /** The share of simulate's store progress bar given to DuckDB's grouping query (see feedStore). */
 const GROUPING_SHARE = 0.2
 
@@ -204,12 +207,16 @@ async function feedStore(
   const progress = startQueryProgress('grouping and judging stored flows')
   let judged = 0
   let batches = 0
+  // A group's examples: the `--examples` first by start, then file, line and record (the
+  // Simulator's order), so the store gives the examples replaying the files gives, ties included.
+  const examples = Math.max(1, sim.examplesPerEdge)
   const grouped = store.queryBatches<GroupRow>(
     `SELECT src, dst, protocol, direction,
        CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN src_port ELSE 0 END AS sport,
        CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN 0 ELSE dst_port END AS dport,
        day, ${UNTIMED_SQL} AS nt, count(*) AS n, min(start_ms) AS t0, max(start_ms) AS t1, max(end_ms) AS last,
-       arg_min(struct_pack(format := format, file := file, line := line, record := record, start := start_ms), start_ms, 3) AS ex
+       arg_min(struct_pack(format := format, file := file, line := line, record := record, start := start_ms),
+         struct_pack(s := start_ms, f := file, l := coalesce(line, -1), r := coalesce(record, -1)), ${examples}) AS ex
      FROM flows ${w}
      GROUP BY src, dst, protocol, direction, sport, dport, day, nt`,
     params,
@@ -716,7 +723,11 @@ export function registerSimulate(program: Command): void {
     .option(
       '--examples <n>',
       'example flows kept per edge',
-      wholeNumber(0, Infinity, (t) => `--examples must be a whole number, got "${t}"`),
+      wholeNumber(
+        0,
+        MAX_EXAMPLES,
+        (t) => `--examples must be a whole number 0 to ${MAX_EXAMPLES}, got "${t}"`,
+      ),
       3,
     )
     .addOption(outputOption(['text', 'json', 'yaml', 'md', 'csv'], 'text'))
