@@ -3,7 +3,8 @@
  *
  * A verb gives each option and argument that takes a checked value a parser (commander's
  * `argParser`: `.option(flags, description, parse, default)`), which throws a `UsageError`
- * (`cli/usage`) for a bad value; the action receives the parsed value (a number, ms since the
+ * (`cli/usage`) for a bad value, or a `BulkheadError` of the verb's own stable code where it had
+ * one before (`k8s eval`'s `<service>`: `k8s/bad-connection`); the action receives the parsed value (a number, ms since the
  * epoch, a CIDR, a member of a fixed set) and checks nothing again. `run()` makes every parser
  * hold its error as the value instead of throwing ({@link holdUsageErrors}), so that commander
  * reads on (`--help` after a bad value still shows help; `-o json` after it still picks the
@@ -34,8 +35,9 @@ class Invalid {
 type Parse = (text: string, previous: unknown) => unknown
 
 /**
- * Makes the parser of every option and argument of `cmd` hold a {@link UsageError} as the value
- * (an {@link Invalid}, which a repeated option keeps) instead of throwing it.
+ * Makes the parser of every option and argument of `cmd` hold the {@link BulkheadError} it throws
+ * (a {@link UsageError}, or a verb's own code) as the value (an {@link Invalid}, which a repeated
+ * option keeps) instead of throwing it.
  */
 export function holdUsageErrors(cmd: Command): void {
   for (const o of [...cmd.options, ...cmd.registeredArguments]) {
@@ -46,7 +48,7 @@ export function holdUsageErrors(cmd: Command): void {
       try {
         return parse(text, previous)
       } catch (err) {
-        if (err instanceof UsageError) return new Invalid(err.diagnostics)
+        if (err instanceof BulkheadError) return new Invalid(err.diagnostics)
         throw err
       }
     }) as NonNullable<typeof o.parseArg>

@@ -1,7 +1,8 @@
 /**
  * The command line's own checks (src/cli/usage.ts): each option value and argument is parsed and
  * checked once, by commander's `argParser`, before the workspace is read, and the action gets the
- * parsed value; every usage error is `cli/usage`, all of them at once.
+ * parsed value; every usage error is `cli/usage` (`k8s eval`'s `<service>`: `k8s/bad-connection`,
+ * its code before), all of them at once.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -129,6 +130,33 @@ const GOOD: Readonly<Record<string, { argv: string[]; parses: Record<string, num
   'k8s connlist': {
     argv: ['k8s', 'connlist', 'test/fixtures/k8s-basic', '-o', 'json'],
     parses: { 'k8s connlist --output': 1 },
+  },
+  'k8s eval': {
+    argv: [
+      'k8s',
+      'eval',
+      'test/fixtures/k8s-basic',
+      'shop/web',
+      'shop/api',
+      'tcp/9000',
+      '-o',
+      'json',
+    ],
+    parses: { 'k8s eval <service>': 1, 'k8s eval --output': 1 },
+  },
+  'k8s import': {
+    argv: [
+      'k8s',
+      'import',
+      'test/fixtures/k8s-import',
+      '--out',
+      join(tmp, 'k8s-policy'),
+      '--assign-addresses',
+      '100.64.0.0/10',
+      '-o',
+      'json',
+    ],
+    parses: { 'k8s import --assign-addresses': 1, 'k8s import --output': 1 },
   },
 }
 

@@ -1,10 +1,21 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { cli } from '../helpers/cli.js'
 
 const BASIC = fileURLToPath(new URL('../fixtures/k8s-basic/', import.meta.url))
 const INVALID = fileURLToPath(new URL('../fixtures/k8s-invalid/', import.meta.url))
+const tmp = mkdtempSync(join(tmpdir(), 'bulkhead-k8s-cli-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+/** A manifests folder that does not exist. */
+const MISSING = join(tmp, 'no-manifests')
+
+/** The codes of the `-o json` failure document on stdout. */
+const failureCodes = (stdout: string): string[] =>
+  (JSON.parse(stdout) as { diagnostics: { code: string }[] }).diagnostics.map((d) => d.code)
 
 describe('bulkhead k8s', () => {
   it('connlist prints np-guard lines and notes skipped files on stderr', async () => {
@@ -58,5 +69,42 @@ describe('bulkhead k8s', () => {
     const r = await cli('k8s', 'eval', BASIC, 'shop/nope', 'shop/api', 'tcp/80')
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('k8s/unknown-endpoint')
+  })
+
+  it("eval: a bad <service> is a usage error with the command line's others, before the folder is read", async () => {
+    const r = await cli('k8s', 'eval', MISSING, 'shop/web', 'shop/api', 'udp/0', '--output', 'xml')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('k8s/bad-connection')
+    expect(r.stderr).toContain('cli/usage')
+    expect(r.stderr).not.toContain('io/not-found')
+    const j = await cli('k8s', 'eval', MISSING, 'shop/web', 'shop/api', 'tcp/70000', '-o', 'json')
+    expect(j.code).toBe(1)
+    expect(failureCodes(j.stdout)).toEqual(['k8s/bad-connection'])
+  })
+
+  it('import: a bad --assign-addresses is cli/usage before the folder is read, nothing written', async () => {
+    const out = join(tmp, 'policy')
+    for (const bad of ['10.0.0.1/8', '10.0.0.0/33', 'ten/8']) {
+      const r = await cli(
+        'k8s',
+        'import',
+        MISSING,
+        '--out',
+        out,
+        '--assign-addresses',
+        bad,
+        '-o',
+        'json',
+      )
+      expect(r.code).toBe(1)
+      expect(failureCodes(r.stdout)).toEqual(['cli/usage'])
+      expect(r.stderr).toContain('--assign-addresses')
+      expect(r.stderr).not.toContain('io/not-found')
+    }
+    expect(existsSync(out)).toBe(false)
+    // a good block and the missing folder: the folder is what is wrong
+    const ok = await cli('k8s', 'import', MISSING, '--out', out, '--assign-addresses', '10.0.0.0/8')
+    expect(ok.code).toBe(1)
+    expect(ok.stderr).toContain('io/not-found')
   })
 })

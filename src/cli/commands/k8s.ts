@@ -7,7 +7,14 @@
 import { existsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
-import { BulkheadError, hasErrors, parseCidr, type Diagnostic, counted } from '../../core/index.js'
+import {
+  BulkheadError,
+  hasErrors,
+  parseCidr,
+  type Cidr,
+  type Diagnostic,
+  counted,
+} from '../../core/index.js'
 import {
   analyzeModel,
   evaluateK8s,
@@ -43,7 +50,12 @@ function load(dir: string): ReturnType<typeof loadModel> {
   return loaded
 }
 
-/** Parses `tcp/80` (TCP, UDP or SCTP, one port 1–65535). */
+/**
+ * Parses `tcp/80` (TCP, UDP or SCTP, one port 1–65535): `k8s eval`'s `<service>` argument, checked
+ * by commander before the manifests are read (`../usage.ts`).
+ * @throws BulkheadError `k8s/bad-connection` (its code since `k8s eval` began; a usage error,
+ *   exit 1, held with the command line's other errors by `holdUsageErrors`).
+ */
 export function parseK8sService(text: string): { protocol: number; port: number } {
   const m = /^([a-zA-Z]+)\/(\d{1,5})$/.exec(text.trim())
   const protocol = m ? k8sProtocol((m[1] as string).toUpperCase()) : undefined
@@ -89,26 +101,29 @@ export interface K8sImportOutput {
   readonly written: readonly string[]
 }
 
+/** `k8s import --assign-addresses`: a CIDR block (host bits zero). @throws UsageError otherwise. */
+function assignAddresses(text: string): Cidr {
+  const c = parseCidr(text)
+  if (typeof c === 'string') throw new UsageError(`--assign-addresses: ${c}`)
+  return c
+}
+
 /**
  * `k8s import`: imports the manifests under `dir`, refusing (exit 1, nothing written) when any
  * policy is invalid or not importable, or when a file to write exists and `force` is not set.
- * Policies go to `out/<policy>.yaml`, the inventory to `inventoryFile`.
+ * Policies go to `out/<policy>.yaml`, the inventory to `inventoryFile`; pods without an address
+ * get consecutive ones from `assignAddresses` (already parsed: the command line's block).
  */
 export function runK8sImport(
   dir: string,
-  opts: { out: string; inventory?: string; force?: boolean; assignAddresses?: string },
+  opts: { out: string; inventory?: string; force?: boolean; assignAddresses?: Cidr },
 ): K8sImportOutput {
   if (!existsSync(dir)) {
     throw new BulkheadError([
       { code: 'io/not-found', severity: 'error', message: `${dir} does not exist` },
     ])
   }
-  let assign
-  if (opts.assignAddresses !== undefined) {
-    const c = parseCidr(opts.assignAddresses)
-    if (typeof c === 'string') throw new UsageError(`--assign-addresses: ${c}`)
-    assign = c
-  }
+  const assign = opts.assignAddresses
   const result = importManifests(readManifestFiles(dir), assign ? { assignAddresses: assign } : {})
   if (hasErrors(result.diagnostics)) throw new BulkheadError(result.diagnostics)
   printDiagnostics(result.diagnostics)
@@ -197,7 +212,7 @@ Exit codes: 0 listed, 1 bad input.`,
       'source: namespace/name[Kind], namespace/name, a pod namespace/pod, an IP, or {ingress-controller}',
     )
     .argument('<dst>', 'destination, as the source')
-    .argument('<service>', 'PROTO/PORT: tcp/8080, udp/53, sctp/9003')
+    .argument('<service>', 'PROTO/PORT: tcp/8080, udp/53, sctp/9003', parseK8sService)
     .addOption(outputOption(EVAL_FORMATS, 'text'))
     .addHelpText(
       'after',
@@ -213,10 +228,9 @@ Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
         dir: string,
         srcText: string,
         dstText: string,
-        svcText: string,
+        { protocol, port }: ReturnType<typeof parseK8sService>,
         opts: { output: string },
       ) => {
-        const { protocol, port } = parseK8sService(svcText)
         const { model } = load(dir)
         const src = findEndpoint(model, srcText)
         const dst = findEndpoint(model, dstText)
@@ -245,6 +259,7 @@ Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
     .option(
       '--assign-addresses <cidr>',
       'give pods without an IP (plain manifests) consecutive addresses from this block',
+      assignAddresses,
     )
     .option('--force', 'overwrite files that exist')
     .addOption(outputOption(EVAL_FORMATS, 'text'))
@@ -274,7 +289,7 @@ Exit codes: 0 written, 1 bad input, not importable, or files exist without --for
           out: string
           inventory?: string
           force?: boolean
-          assignAddresses?: string
+          assignAddresses?: Cidr
           output: string
         },
       ) => {
