@@ -336,6 +336,23 @@ describe('conntrack output as real tools write it', () => {
     expect(conntrackParser.detect(head(`${short.join('\n')}\n`))).toBeGreaterThan(0.5)
   })
 
+  it('the epoch stamp is rounded to the ms once, half up: 0.5005 s is 501 ms, not 500', async () => {
+    const line = (stamp: string, sport: number): string =>
+      `[${stamp}]\t [UPDATE] tcp      6 60 SYN_RECV src=192.168.7.101 dst=157.240.251.61 sport=${String(sport)} dport=5222 src=157.240.251.61 dst=87.138.198.79 sport=5222 dport=${String(sport)}`
+    const { flows, ctx } = await run([
+      // more than six digits: a decimal fraction (Number('0.5005') * 1000 is 500.4999…)
+      line('1712662404.5005000', 50001),
+      line('1712662404.0015000', 50002),
+      line('1712662404.123456789', 50003),
+      // six digits: microseconds (`%-6ld`), half up; 999500 µs is the next second
+      line('1712662404.500500', 50004),
+      line('1712662404.999500', 50005),
+      line('1712662404.000499', 50006),
+    ])
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows.map((f) => f.start - 1_712_662_404_000)).toEqual([501, 2, 123, 501, 1000, 0])
+  })
+
   it('the closing summary after an echoed ^C is a note, not a malformed record', async () => {
     const { ctx } = await run([
       '[DESTROY] udp      17 src=192.168.88.62 dst=172.26.38.1 sport=52725 dport=53 packets=1 bytes=86 [UNREPLIED] src=172.26.38.1 dst=192.168.88.62 sport=53 dport=52725 packets=0 bytes=0 mark=256',
@@ -525,6 +542,20 @@ describe('conntrack -o xml (libnetfilter_conntrack src/conntrack/snprintf_xml.c)
         expect.objectContaining({ start: 1_700_000_000_123, end: 1_700_000_042_123 }),
       ])
       expect(listing.ctx.stats.notes).toEqual({})
+    })
+
+    it('ktimestamp: ns are rounded to the ms once, half up (not through a double, which holds 19 digits to 256 ns)', async () => {
+      const { flows, ctx } = await run([
+        xmlFlow({
+          ...tcp,
+          type: 'destroy',
+          independent: `<timestamp><start>1712662404000499999</start><stop>1712662405000500000</stop></timestamp><deltatime>1</deltatime>`,
+        }),
+      ])
+      expect(ctx.stats.skipped).toEqual({})
+      expect(flows).toEqual([
+        expect.objectContaining({ start: 1_712_662_404_000, end: 1_712_662_405_001 }),
+      ])
     })
 
     it('timestamp (-E): <when> is the event time, local time read as UTC; events merge first to last', async () => {

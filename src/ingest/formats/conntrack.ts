@@ -83,6 +83,23 @@ interface Parsed {
   printedLocal?: number
 }
 
+/**
+ * The milliseconds of the fraction after `[SECONDS.` in `-o timestamp`, rounded once, half up:
+ * up to six digits are conntrack-tools' microseconds (`%-6ld`, left-aligned: `88094` is 88 094
+ * µs); more are not its layout and are read as a decimal fraction of a second (to the ns). In
+ * integers, not as `Number('0.5005') * 1000`, which is 500.49999… and so rounded a second time.
+ */
+function fractionMs(frac: string): number {
+  return frac.length <= 6
+    ? Math.floor((Number(frac) + 500) / 1000)
+    : Math.floor((Number(frac.padEnd(9, '0')) + 500_000) / 1_000_000)
+}
+
+/** Nanoseconds since the epoch (decimal digits) → ms, rounded once, half up (in BigInt). */
+function nsToMs(ns: string): number {
+  return Number((BigInt(ns) + 500_000n) / 1_000_000n)
+}
+
 /** Splits a line into its parts, or returns a skip reason. */
 function split(line: string): Parsed | string {
   const parsed: Parsed = { protocol: -1, tuples: [], unreplied: false }
@@ -104,10 +121,7 @@ function split(line: string): Parsed | string {
   const tokens = (stamp ? rest.trimStart().slice(stamp[0].length) : rest).trim().split(/\s+/)
   let i = 0
   if (stamp) {
-    // more than six digits is not conntrack-tools' layout: read those as a decimal fraction
-    const frac = stamp[2] ?? '0'
-    const sub = frac.length > 6 ? Number(`0.${frac}`) * 1000 : Number(frac) / 1000
-    const ms = Number(stamp[1]) * 1000 + Math.round(sub)
+    const ms = Number(stamp[1]) * 1000 + fractionMs(stamp[2] ?? '0')
     if (ms > MAX_TIME_MS) return 'bad-timestamp'
     parsed.eventTime = ms
   }
@@ -255,7 +269,9 @@ function xmlFlowLine(
     const ns = xmlText(stamps, name)
     if (ns === undefined) continue
     if (!/^\d{1,20}$/.test(ns)) return 'bad-timestamp'
-    const ms = Math.round(Number(ns) / 1e6)
+    // not Math.round(Number(ns) / 1e6): a double holds 19 digits only to 256 ns, so
+    // …000499999 ns became …000.5 ms and was rounded up
+    const ms = nsToMs(ns)
     if (ms > MAX_TIME_MS) return 'bad-timestamp'
     out[key] = ms
   }
