@@ -98,12 +98,20 @@ export function parseAddress(text: string): string | undefined {
   return undefined
 }
 
-/** Unix time in seconds (integer or decimal, e.g. `1418530010` or `1418530010.123`) → milliseconds, or undefined. */
+/**
+ * Unix time in seconds (integer or decimal, e.g. `1418530010` or `1418530010.123`) → milliseconds,
+ * or undefined. Rounded to the nearest ms, half up, from the digits (as {@link parseIsoTime}
+ * rounds): a double holds such a time only to about 0.2 µs, so `Number(text) * 1000` put times
+ * just under a half millisecond (`….000499999`) on the wrong side.
+ */
 export function parseEpochSeconds(text: string): number | undefined {
   const i = parseUint(text)
   if (i !== undefined) return i * 1000
   if (!/^\d{1,12}\.\d{1,9}$/.test(text)) return undefined
-  return Math.round(Number(text) * 1000)
+  const dot = text.indexOf('.')
+  const frac = text.slice(dot + 1)
+  const up = frac.length > 3 && frac.charCodeAt(3) >= 53 ? 1 : 0 // the 4th digit ≥ 5
+  return Number(text.slice(0, dot)) * 1000 + Number(frac.slice(0, 3).padEnd(3, '0')) + up
 }
 
 const ISO_RE =

@@ -278,6 +278,11 @@ describe('fields', () => {
     expect(parseTime('1793577599500000')).toBe(1793577599500) // µs
     expect(parseTime('1793577599500600')).toBe(1793577599501)
     expect(parseTime('1793577599500400123')).toBe(1793577599500) // ns
+    // decimal seconds rounded from the digits, half up, not through a double (≈ 0.2 µs here)
+    expect(parseTime('1418530010.000499999')).toBe(1418530010000)
+    expect(parseTime('1418530010.0005')).toBe(1418530010001)
+    expect(parseTime('1418530010.9995')).toBe(1418530011000)
+    expect(parseTime('1418530010.25')).toBe(1418530010250)
     expect(parseTime('999999999999999999999')).toBeUndefined()
     expect(parseTime('10000-01-01T00:00:00Z')).toBeUndefined()
     expect(parseIsoTime('0099-01-01T00:00:00Z')).toBe(new Date('0099-01-01T00:00:00Z').getTime())
