@@ -1,6 +1,6 @@
 /**
- * @module UDP collector for NetFlow v1 / v5 / v7 / v9 and IPFIX: receives datagrams and decodes
- * them live.
+ * @module Collector for NetFlow v1 / v5 / v7 / v9 and IPFIX: receives datagrams over UDP, or IPFIX
+ * Messages over TCP, and decodes them live.
  *
  * One {@link NetflowDecoder} serves every exporter; its template state is keyed by the exporter
  * plus the source id / observation domain in each datagram, with the memory bounds of
@@ -16,21 +16,53 @@
  * (netflow/events.ts). Datagrams and records that the exporters' sequence numbers show missing
  * (lost on the way, or arriving out of order) are counted as the notes `lost-datagrams` (v9) and
  * `lost-records` (v5, v7, IPFIX).
+ *
+ * Over TCP (`transport: 'tcp'`, RFC 7011 §10.4) each connection is one Transport Session: the
+ * exporter writes IPFIX Messages back to back and each ends where its header's Length says
+ * (§10.4.1; {@link MessageFramer}, shared with captures of TCP in netflow/streams.ts). Templates
+ * belong to the connection (§8: a Template ID is unique per Transport Session; §10.4.2: an
+ * exporter that reconnects sends its Templates again): each connection has its own decoder, and
+ * what it held (data waiting for a template, counted `no-template`; a Message begun, counted
+ * `tcp-cut`) goes when the connection closes. Flows carry `source.file =
+ * tcp://<exporter address>:<exporter port>` and `source.record` = the Message's index since the
+ * collector started. A stream that stops framing (a version other than 10, a length below 16)
+ * closes its connection, counted `bad-stream` and warned; NetFlow v9 over TCP is no standard (an
+ * export packet's header counts records and gives no length to frame it by, RFC 3954 §5.1;
+ * Cisco's draft-djernaes-netflow-9-transport adds SCTP, not TCP), so a v9 stream is refused the
+ * same way, counted `netflow-v9-over-tcp`. Memory:
+ * at most `maxConnections` connections at once (more are closed at once, counted
+ * `too-many-connections`), each holding at most one Message begun (< 64 KiB) and the template
+ * cache bounds of UDP divided among the connections ({@link tcpLimits}).
+ *
+ * @see https://datatracker.ietf.org/doc/html/rfc7011 (§8 Template Management, §10.4 TCP)
+ * @see https://datatracker.ietf.org/doc/html/rfc3954 (NetFlow v9 header, §5.1)
+ * @see https://datatracker.ietf.org/doc/html/draft-djernaes-netflow-9-transport-00 (v9 over SCTP)
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import { createServer, type Socket as TcpSocket } from 'node:net'
 import type { Flow } from '../core/flow.js'
 import { orient } from './direction.js'
 import { NetflowDecoder, type DecodeProblem } from './netflow/decoder.js'
 import { FirewallEventMerger } from './netflow/events.js'
-import type { TemplateLimits } from './netflow/templates.js'
+import { MessageFramer } from './netflow/streams.js'
+import { DEFAULT_LIMITS, type TemplateLimits } from './netflow/templates.js'
 import { newStats, note, skip, type ParseContext, type ParseStats } from './types.js'
 
 /** Options of {@link startCollector}. */
 export interface CollectorOptions {
   /** Address to bind: an IPv4 address (udp4 socket) or an IPv6 address (udp6), e.g. `127.0.0.1`, `::`. */
   readonly host: string
-  /** UDP port; 0 picks a free port (read it from the returned `address`). */
+  /** UDP or TCP port; 0 picks a free port (read it from the returned `address`). */
   readonly port: number
+  /**
+   * `udp` (default): NetFlow v1/v5/v7/v9 and IPFIX datagrams; `tcp`: IPFIX Messages, one
+   * Transport Session per connection (see the module comment).
+   */
+  readonly transport?: 'udp' | 'tcp'
+  /** TCP: connections held at once; more are closed at once (`too-many-connections`). Default 64. */
+  readonly maxConnections?: number
+  /** Called with a one-line warning when a TCP connection is closed for what it sent. */
+  readonly onWarning?: (text: string) => void
   /** Called for every decoded flow, oriented (see the module comment), in arrival order. */
   readonly onFlow: (flow: Flow) => void
   /** Called after each datagram with the running counts (the same object each time). */
@@ -43,26 +75,35 @@ export interface CollectorOptions {
 
 /** A running collector. */
 export interface Collector {
-  /** The bound address and port. */
-  readonly address: { readonly address: string; readonly port: number; readonly family: string }
+  /** The bound address and port, and the transport. */
+  readonly address: {
+    readonly address: string
+    readonly port: number
+    readonly family: string
+    readonly transport: 'udp' | 'tcp'
+  }
   /** Running counts: `records` = flows emitted; `skipped`/`notes` by reason. */
   readonly stats: ParseStats
-  /** Datagrams received so far. */
+  /** Datagrams (UDP) or IPFIX Messages (TCP) received so far. */
   readonly datagrams: () => number
+  /** TCP connections open now (0 over UDP). */
+  readonly connections: () => number
   /**
-   * Stops listening: data sets still waiting for a template count as `no-template`, and firewall
-   * connections still open are given to `onFlow`. Idempotent.
+   * Stops listening (and closes the TCP connections still open): data sets still waiting for a
+   * template count as `no-template`, and firewall connections still open are given to `onFlow`.
+   * Idempotent.
    */
   close(): Promise<void>
 }
 
 /**
- * Starts a UDP collector.
+ * Starts a UDP or TCP collector.
  *
  * @returns once the socket is bound.
  * @throws the bind error (e.g. `EADDRINUSE`, `EACCES`) as the rejected promise.
  */
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
+  if (opts.transport === 'tcp') return startTcpCollector(opts)
   const maxBytes = opts.maxDatagramBytes ?? 65535
   const decoder = new NetflowDecoder(opts.limits ?? {}, { sequenceGaps: true })
   const stats = newStats()
@@ -119,9 +160,10 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const a = socket.address()
 
   return {
-    address: { address: a.address, port: a.port, family: a.family },
+    address: { address: a.address, port: a.port, family: a.family, transport: 'udp' },
     stats,
     datagrams: () => count,
+    connections: () => 0,
     close: async () => {
       if (closed) return
       closed = true
@@ -129,6 +171,147 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       give(connections.end())
       opts.onStats?.(stats)
       await new Promise<void>((resolve) => socket.close(() => resolve()))
+    },
+  }
+}
+
+/** Default of {@link CollectorOptions.maxConnections}. */
+export const DEFAULT_MAX_CONNECTIONS = 64
+
+/**
+ * The template cache bounds of one TCP connection: the UDP collector's bounds over all exporters
+ * ({@link DEFAULT_LIMITS}: 1 Mi template fields, 16 MiB held data) divided among
+ * `maxConnections`, at least 1 024 fields and 64 KiB each; `given` overrides.
+ */
+export function tcpLimits(
+  maxConnections: number,
+  given: Partial<TemplateLimits> = {},
+): TemplateLimits {
+  const fields = Math.max(1024, Math.floor(DEFAULT_LIMITS.maxTemplateFieldsTotal / maxConnections))
+  const held = Math.max(65536, Math.floor(DEFAULT_LIMITS.maxPendingBytesTotal / maxConnections))
+  return {
+    ...DEFAULT_LIMITS,
+    maxExporters: 1,
+    maxTemplateFieldsPerExporter: Math.min(DEFAULT_LIMITS.maxTemplateFieldsPerExporter, fields),
+    maxTemplateFieldsTotal: fields,
+    maxPendingBytesPerExporter: Math.min(DEFAULT_LIMITS.maxPendingBytesPerExporter, held),
+    maxPendingBytesTotal: held,
+    ...given,
+  }
+}
+
+/** {@link startCollector} over TCP (see the module comment). */
+async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
+  const maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS
+  const limits = tcpLimits(maxConnections, opts.limits)
+  const stats = newStats()
+  const ctx: ParseContext = {
+    file: `tcp://${hostPort(opts.host, opts.port)}`,
+    strict: false,
+    stats,
+  }
+  const merger = new FirewallEventMerger((reason) => note(ctx, reason))
+  const give = (flows: readonly Flow[]): void => {
+    for (const f of flows) {
+      stats.records++
+      opts.onFlow(f.direction === 'unknown' ? orient(f) : f)
+    }
+  }
+  const open = new Map<TcpSocket, () => void>()
+  let count = 0
+  let closed = false
+
+  const server = createServer({ noDelay: true }, (sock) => {
+    const file = `tcp://${hostPort(sock.remoteAddress ?? '?', sock.remotePort ?? 0)}`
+    if (closed || open.size >= maxConnections) {
+      if (!closed)
+        skip(ctx, 'too-many-connections', file, `${String(maxConnections)} connections open`)
+      sock.destroy()
+      return
+    }
+    // one decoder per connection: its templates are the Transport Session's (RFC 7011 §8)
+    const decoder = new NetflowDecoder(limits, { sequenceGaps: true })
+    const framer = new MessageFramer()
+    const report = (p: DecodeProblem): void => {
+      if (p.kind === 'note') note(ctx, p.reason, p.count)
+      else skip(ctx, p.reason, `${p.file}#${p.record}`, p.detail)
+    }
+    let ended = false
+    const end = (): void => {
+      if (ended) return
+      ended = true
+      open.delete(sock)
+      if (framer.buffered > 0)
+        skip(
+          ctx,
+          'tcp-cut',
+          file,
+          `a message cut short by the connection's end (${String(framer.buffered)} octets)`,
+        )
+      framer.clear()
+      for (const p of decoder.flush().problems) report(p)
+      opts.onStats?.(stats)
+    }
+    open.set(sock, end)
+    sock.on('data', (chunk: Buffer) => {
+      if (ended) return
+      const r = framer.push(chunk)
+      for (const m of r.messages) {
+        const record = count++
+        const d = decoder.decode(m, { exporter: file, file, record })
+        for (const p of d.problems) report(p)
+        for (const f of d.flows) give(merger.add(f, d.events.get(f)))
+      }
+      if (r.bad) {
+        const h = r.bad.header
+        const v9 = h[0] === 0 && h[1] === 9
+        const reason = v9 ? 'netflow-v9-over-tcp' : 'bad-stream'
+        const what = v9
+          ? 'NetFlow v9 over TCP (not a standard; export it over UDP)'
+          : `${String(r.bad.octets)} octets that start no IPFIX message (version ${String((h[0] ?? 0) * 256 + (h[1] ?? 0))}, length ${String((h[2] ?? 0) * 256 + (h[3] ?? 0))})`
+        skip(ctx, reason, file, what)
+        opts.onWarning?.(`${file}: ${what}: connection closed (${reason})`)
+        end()
+        sock.destroy()
+        return
+      }
+      opts.onStats?.(stats)
+    })
+    sock.on('error', (err) => {
+      note(ctx, 'connection-error')
+      if (!ended) opts.onWarning?.(`${file}: ${err.message}`)
+    })
+    sock.on('close', end)
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ port: opts.port, host: opts.host }, () => {
+      server.off('error', reject)
+      server.on('error', (err) => skip(ctx, 'socket-error', ctx.file, err.message))
+      resolve()
+    })
+  })
+  const a = server.address()
+  const bound =
+    typeof a === 'object' && a !== null ? a : { address: opts.host, port: opts.port, family: '' }
+
+  return {
+    address: { address: bound.address, port: bound.port, family: bound.family, transport: 'tcp' },
+    stats,
+    datagrams: () => count,
+    connections: () => open.size,
+    close: async () => {
+      if (closed) return
+      closed = true
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const [sock, end] of [...open]) {
+        end()
+        sock.destroy()
+      }
+      give(merger.end())
+      opts.onStats?.(stats)
+      await stopped
     },
   }
 }

@@ -25,21 +25,7 @@ import {
   u8,
   v9,
 } from './netflow-builders.js'
-import { collectOver } from './collect-helper.js'
-
-const T0 = 1_700_000_000_000
-const rec = (sp: number): Uint8Array =>
-  recV4({
-    src: '10.9.0.1',
-    dst: '10.9.0.2',
-    sp,
-    dp: 5432,
-    proto: 6,
-    pkts: 4,
-    bytes: 400,
-    start: T0,
-    end: T0 + 50,
-  })
+import { collectOver, rec, runCollect, T0 } from './collect-helper.js'
 
 describe('UDP collector', () => {
   it('decodes v9 and IPFIX sent over UDP, template then data, and counts garbage', async () => {
@@ -209,22 +195,16 @@ describe('UDP collector', () => {
 
 describe('bulkhead collect', () => {
   it('prints flows as JSON lines, stops after --count, summary on stderr', async () => {
-    const out: string[] = []
-    const err: string[] = []
-    const so = vi
-      .spyOn(process.stdout, 'write')
-      .mockImplementation((c) => (out.push(String(c)), true))
-    const se = vi
-      .spyOn(process.stderr, 'write')
-      .mockImplementation((c) => (err.push(String(c)), true))
     const sender = createSocket('udp4')
+    const { out, err, run, restore } = runCollect([
+      '--listen',
+      '127.0.0.1:0',
+      '--count',
+      '2',
+      '--duration',
+      '4',
+    ])
     try {
-      const program = new Command('bulkhead').exitOverride()
-      registerCollect(program)
-      const run = program.parseAsync(
-        ['collect', '--listen', '127.0.0.1:0', '--count', '2', '--duration', '4'],
-        { from: 'user' },
-      )
       let port = 0
       for (let i = 0; i < 200 && port === 0; i++) {
         await new Promise((r) => setTimeout(r, 10))
@@ -241,8 +221,7 @@ describe('bulkhead collect', () => {
       await run
     } finally {
       sender.close()
-      so.mockRestore()
-      se.mockRestore()
+      restore()
     }
     const lines = out.join('').trim().split('\n')
     const printed = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -283,9 +262,22 @@ describe('bulkhead collect', () => {
   }, 8000)
 
   it('parses --listen forms and rejects others', () => {
-    expect(parseListen('127.0.0.1:2055')).toEqual({ host: '127.0.0.1', port: 2055 })
-    expect(parseListen('[::1]:4739')).toEqual({ host: '::1', port: 4739 })
-    expect(parseListen(':2055')).toEqual({ host: '0.0.0.0', port: 2055 })
+    expect(parseListen('127.0.0.1:2055')).toEqual({
+      transport: 'udp',
+      host: '127.0.0.1',
+      port: 2055,
+    })
+    expect(parseListen('[::1]:4739')).toEqual({ transport: 'udp', host: '::1', port: 4739 })
+    expect(parseListen(':2055')).toEqual({ transport: 'udp', host: '0.0.0.0', port: 2055 })
+    // a transport prefix, as Telegraf's `service_address = "udp://:2055"`
+    expect(parseListen('tcp://127.0.0.1:4739')).toEqual({
+      transport: 'tcp',
+      host: '127.0.0.1',
+      port: 4739,
+    })
+    expect(parseListen('TCP://[::1]:4739')).toEqual({ transport: 'tcp', host: '::1', port: 4739 })
+    expect(parseListen('udp://:2055')).toEqual({ transport: 'udp', host: '0.0.0.0', port: 2055 })
+    expect(() => parseListen('sctp://127.0.0.1:4739')).toThrow(/--listen/)
     expect(() => parseListen('127.0.0.1')).toThrow(/--listen/)
     expect(() => parseListen('host:70000')).toThrow(/--listen/)
   })

@@ -1,10 +1,14 @@
 /**
- * @module `bulkhead collect --listen HOST:PORT`: a NetFlow v1/v5/v7/v9 / IPFIX UDP collector that
- * prints flows.
+ * @module `bulkhead collect --listen [udp://|tcp://]HOST:PORT`: a NetFlow v1/v5/v7/v9 / IPFIX UDP
+ * collector, or an IPFIX TCP collector (RFC 7011 §10.4), that prints flows.
+ *
+ * The `tcp://` / `udp://` prefix is how Telegraf's netflow input (`service_address =
+ * "udp://:2055"`) and goflow2 (`-listen netflow://:2055`) name a listener's transport; without
+ * one, `HOST:PORT` is UDP, as before.
  */
 import type { Command } from 'commander'
 import type { Flow } from '../../core/flow.js'
-import { startCollector } from '../../ingest/collector.js'
+import { DEFAULT_MAX_CONNECTIONS, startCollector } from '../../ingest/collector.js'
 import type { ParseStats } from '../../ingest/types.js'
 import { UsageError } from '../output.js'
 import { outputOption, verb } from '../usage.js'
@@ -13,27 +17,38 @@ import { counted } from '../../core/index.js'
 
 /** Options of the `collect` verb as commander passes them. */
 interface CollectOptions {
-  listen: { host: string; port: number }
+  listen: Listen
   output: string
   count?: number
   duration?: number
 }
 
+/** Where `collect` listens: a transport, an address and a port. */
+export interface Listen {
+  readonly transport: 'udp' | 'tcp'
+  readonly host: string
+  readonly port: number
+}
+
 /**
- * Parses `HOST:PORT`, `[IPV6]:PORT` or `:PORT` (all IPv4 interfaces). Port 0 picks a free port.
+ * Parses `HOST:PORT`, `[IPV6]:PORT` or `:PORT` (all IPv4 interfaces), each optionally prefixed
+ * `udp://` or `tcp://` (no prefix: UDP). Port 0 picks a free port.
  * @throws UsageError on anything else.
  */
-export function parseListen(text: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim())
+export function parseListen(text: string): Listen {
+  const t = /^(udp|tcp):\/\/(.*)$/i.exec(text.trim())
+  const transport = t?.[1]?.toLowerCase() === 'tcp' ? 'tcp' : 'udp'
+  const rest = t ? (t[2] ?? '') : text.trim()
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]/]*)):(\d{1,5})$/.exec(rest)
   const port = m ? Number(m[3]) : NaN
   if (!m || port > 65535) {
     throw new UsageError(
       `cannot read --listen "${text}"`,
-      'write HOST:PORT, e.g. 127.0.0.1:2055 or [::1]:4739',
+      'write [udp://|tcp://]HOST:PORT, e.g. 127.0.0.1:2055, [::1]:4739 or tcp://0.0.0.0:4739',
     )
   }
   const host = m[1] ?? (m[2] === '' || m[2] === undefined ? '0.0.0.0' : m[2])
-  return { host, port }
+  return { transport, host, port }
 }
 
 /** A parser of `name`'s positive numbers, whole when `integer`. @throws UsageError otherwise. */
@@ -50,13 +65,15 @@ function positive(name: string, integer: boolean): (text: string) => number {
 
 /**
  * One-line summary printed on stderr when collection stops. `printed` is the number of flows
- * written (with --count, flows decoded after the N-th are not printed).
+ * written (with --count, flows decoded after the N-th are not printed); `datagrams` counts
+ * `unit`s: UDP datagrams, or IPFIX messages over TCP.
  */
 export function formatCollectSummary(
   stats: ParseStats,
   printed: number,
   datagrams: number,
   address: string,
+  unit: 'datagram' | 'message' = 'datagram',
 ): string {
   const by = (r: Record<string, number>): string =>
     Object.entries(r)
@@ -73,7 +90,7 @@ export function formatCollectSummary(
   const notes = by(others)
   const missing = by(lost)
   return (
-    `printed ${printed} of ${counted(stats.records, 'decoded flow')} from ${counted(datagrams, 'datagram')} on ${address}` +
+    `printed ${printed} of ${counted(stats.records, 'decoded flow')} from ${counted(datagrams, unit)} on ${address}` +
     (missing ? `; missing by the exporters' sequence numbers: ${missing}` : '') +
     (skipped ? `; skipped: ${skipped}` : '') +
     (notes ? `; not flows: ${notes}` : '')
@@ -86,10 +103,12 @@ export function formatCollectSummary(
  */
 export function registerCollect(program: Command): void {
   verb(program, 'collect')
-    .description('receive NetFlow v1/v5/v7/v9 and IPFIX over UDP and print the flows as JSON lines')
+    .description(
+      'receive NetFlow v1/v5/v7/v9 and IPFIX over UDP, or IPFIX over TCP, and print the flows as JSON lines',
+    )
     .requiredOption(
-      '--listen <host:port>',
-      'address to listen on, e.g. 127.0.0.1:2055 or [::]:4739',
+      '--listen <[udp://|tcp://]host:port>',
+      'address to listen on (UDP unless tcp://), e.g. 127.0.0.1:2055, [::]:4739, tcp://0.0.0.0:4739',
       parseListen,
     )
     .addOption(outputOption(['jsonl'], 'jsonl'))
@@ -102,13 +121,17 @@ Stops after --count flows, after --duration seconds, or on Ctrl-C (SIGINT) or SI
 out what it still holds (firewall connections still open) and prints a summary on stderr.
 Templates are kept per exporter and source id / observation domain; the exporter is its address
 for NetFlow v9 and its address and port (the transport session, RFC 7011 §8) for IPFIX.
+Over TCP (tcp://) it takes IPFIX only (RFC 7011 §10.4): each connection is one transport
+session, whose templates go when it closes; a stream that is not IPFIX (NetFlow v9 included)
+closes its connection with a warning. At most ${String(DEFAULT_MAX_CONNECTIONS)} connections at once.
 
 Examples:
   $ bulkhead collect --listen 0.0.0.0:2055 > flows.jsonl
-  $ bulkhead collect --listen 127.0.0.1:4739 --count 100`,
+  $ bulkhead collect --listen 127.0.0.1:4739 --count 100
+  $ bulkhead collect --listen tcp://0.0.0.0:4739 > flows.jsonl`,
     )
     .action(async (opts: CollectOptions) => {
-      const { host, port } = opts.listen
+      const { host, port, transport } = opts.listen
       const { count: maxFlows, duration: seconds } = opts
 
       let stop: () => void = () => undefined
@@ -122,13 +145,18 @@ Examples:
         process.stdout.write(`${JSON.stringify(flowToJson(f))}\n`)
         if (maxFlows !== undefined && emitted >= maxFlows) stop()
       }
-      const collector = await startCollector({ host, port, onFlow }).catch((err: unknown) => {
-        throw new UsageError(
-          `cannot listen on ${host.includes(':') ? `[${host}]` : host}:${String(port)}: ${err instanceof Error ? err.message : String(err)}`,
-        )
-      })
+      const onWarning = (text: string): void => {
+        process.stderr.write(`warning: ${text}\n`)
+      }
+      const collector = await startCollector({ host, port, transport, onFlow, onWarning }).catch(
+        (err: unknown) => {
+          throw new UsageError(
+            `cannot listen on ${transport} ${host.includes(':') ? `[${host}]` : host}:${String(port)}: ${err instanceof Error ? err.message : String(err)}`,
+          )
+        },
+      )
       const where = `${collector.address.address}:${collector.address.port}`
-      process.stderr.write(`listening on udp ${where}\n`)
+      process.stderr.write(`listening on ${transport} ${where}\n`)
       const timer = seconds !== undefined ? setTimeout(stop, seconds * 1000) : undefined
       // Ctrl-C, and the SIGTERM of `kill`, systemd or a container stop: give out what is held
       // (connections still open, data waiting for a template) and print the summary
@@ -146,7 +174,7 @@ Examples:
         await collector.close()
       }
       process.stderr.write(
-        `${formatCollectSummary(collector.stats, emitted, collector.datagrams(), where)}\n`,
+        `${formatCollectSummary(collector.stats, emitted, collector.datagrams(), `${transport} ${where}`, transport === 'tcp' ? 'message' : 'datagram')}\n`,
       )
     })
 }

@@ -87,6 +87,87 @@ export function messageHeader(b: Uint8Array): boolean {
   return (id === 2 || id === 3 || id >= 256) && setLen >= 4 && setLen <= len - 16
 }
 
+/**
+ * Splits a byte stream of IPFIX Messages at their ends, found by the Length field of each header
+ * (RFC 7011 §10.4.1: "the Collecting Process reads the Message Header … and then the number of
+ * octets given by the Length field"). Shared by TCP streams read from a capture
+ * ({@link TransportStreams}) and by live TCP connections (collector.ts).
+ *
+ * Memory: the chunks of at most one Message not complete yet, under 64 KiB, plus the last chunk
+ * pushed. Joining is done once per Message (a stream written one octet at a time costs linear
+ * time, not quadratic).
+ */
+export class MessageFramer {
+  private chunks: Uint8Array[] = []
+  private held = 0
+
+  /** Octets held: a Message begun and not complete. */
+  get buffered(): number {
+    return this.held
+  }
+
+  /**
+   * Reads `data`, which follows what was pushed before.
+   * @returns the Messages it completes, in order, and, when the octets held stop framing (a
+   *   version other than 10 or a length below 16), `bad` with those octets' first 4 (the header
+   *   read) and how many were held; everything held is then dropped.
+   */
+  push(data: Uint8Array): {
+    messages: Uint8Array[]
+    bad?: { readonly header: Uint8Array; readonly octets: number }
+  } {
+    const messages: Uint8Array[] = []
+    if (data.byteLength > 0) {
+      this.chunks.push(data)
+      this.held += data.byteLength
+    }
+    while (this.held >= 4) {
+      const head = this.peek(4)
+      const len = (head[2] ?? 0) * 256 + (head[3] ?? 0)
+      if (head[0] !== 0 || head[1] !== 10 || len < 16) {
+        const octets = this.held
+        this.clear()
+        return { messages, bad: { header: head, octets } }
+      }
+      if (this.held < len) break
+      messages.push(this.take(len))
+    }
+    return { messages }
+  }
+
+  /** Drops what is held. */
+  clear(): void {
+    this.chunks = []
+    this.held = 0
+  }
+
+  /** The first `n` octets held (n ≤ held), without taking them. */
+  private peek(n: number): Uint8Array {
+    const first = this.chunks[0]
+    if (first !== undefined && first.byteLength >= n) return first.subarray(0, n)
+    const joined = Buffer.concat(this.chunks)
+    this.chunks = [joined]
+    return joined.subarray(0, n)
+  }
+
+  /** Takes the first `n` octets held (n ≤ held). */
+  private take(n: number): Uint8Array {
+    const first = this.chunks[0]
+    let out: Uint8Array
+    if (first !== undefined && first.byteLength >= n) {
+      out = first.subarray(0, n)
+      if (first.byteLength === n) this.chunks.shift()
+      else this.chunks[0] = first.subarray(n)
+    } else {
+      const joined = Buffer.concat(this.chunks)
+      out = joined.subarray(0, n)
+      this.chunks = joined.byteLength > n ? [joined.subarray(n)] : []
+    }
+    this.held -= n
+    return out
+  }
+}
+
 interface TcpStream {
   /** Next sequence number expected, once known (after a SYN, or a first segment read). */
   next: number | undefined
@@ -94,8 +175,10 @@ interface TcpStream {
   mode: 'ipfix' | 'resync' | 'other'
   /** Whether the stream's start was seen (a SYN): its first data decides `other`. */
   synSeen: boolean
-  /** Octets of a Message not complete yet. */
+  /** `resync`: the first octets of a header split over segments. */
   pending: Uint8Array
+  /** `ipfix`: a Message not complete yet. */
+  readonly framer: MessageFramer
   /** Segments ahead of {@link next}, by sequence number. */
   held: Map<number, Uint8Array>
   heldOctets: number
@@ -160,7 +243,11 @@ export class TransportStreams {
     let data = b.subarray(offset)
     const out: StreamEvent[] = []
     let st = this.tcp.get(key)
-    if (syn && st !== undefined && (st.read > 0 || st.pending.byteLength > 0)) {
+    if (
+      syn &&
+      st !== undefined &&
+      (st.read > 0 || st.pending.byteLength > 0 || st.framer.buffered > 0)
+    ) {
       // a new connection on the same addresses and ports: a new Transport Session
       this.closeTcp(st, out)
       this.tcp.delete(key)
@@ -180,6 +267,7 @@ export class TransportStreams {
         mode: 'resync',
         synSeen: false,
         pending: new Uint8Array(0),
+        framer: new MessageFramer(),
         held: new Map(),
         heldOctets: 0,
         read: 0,
@@ -220,6 +308,7 @@ export class TransportStreams {
       st.held.clear()
       st.heldOctets = 0
       st.pending = new Uint8Array(0)
+      st.framer.clear()
       st.next = seq
     }
     if (seq !== st.next) {
@@ -267,24 +356,15 @@ export class TransportStreams {
     }
     if (st.mode !== 'ipfix') return
     st.read += data.byteLength
-    st.pending = st.pending.byteLength === 0 ? data : Buffer.concat([st.pending, data])
-    for (;;) {
-      const p = st.pending
-      if (p.byteLength < 4) break
-      const len = (p[2] ?? 0) * 256 + (p[3] ?? 0)
-      if (p[0] !== 0 || p[1] !== 10 || len < 16) {
-        out.push({
-          kind: 'skip',
-          reason: 'bad-stream',
-          detail: `${st.session}: ${String(p.byteLength)} octets that start no IPFIX message`,
-        })
-        st.pending = new Uint8Array(0)
-        st.mode = 'resync'
-        break
-      }
-      if (p.byteLength < len) break
-      out.push({ kind: 'message', bytes: p.subarray(0, len), sender: st.session })
-      st.pending = p.subarray(len)
+    const r = st.framer.push(data)
+    for (const bytes of r.messages) out.push({ kind: 'message', bytes, sender: st.session })
+    if (r.bad) {
+      out.push({
+        kind: 'skip',
+        reason: 'bad-stream',
+        detail: `${st.session}: ${String(r.bad.octets)} octets that start no IPFIX message`,
+      })
+      st.mode = 'resync'
     }
   }
 
@@ -319,6 +399,7 @@ export class TransportStreams {
         detail: `${st.session}: ${String(((first ?? 0) - (st.next ?? 0)) >>> 0)} octets missing after sequence number ${String(st.next)}`,
       })
     st.pending = new Uint8Array(0)
+    st.framer.clear()
     if (st.mode === 'ipfix') st.mode = 'resync'
     st.next = first
     this.drainHeld(st, out)
@@ -327,13 +408,14 @@ export class TransportStreams {
   /** Ends a stream: held segments and a Message begun are lost. */
   private closeTcp(st: TcpStream, out: StreamEvent[]): void {
     while (st.held.size > 0) this.gap(st, out)
-    if (st.mode === 'ipfix' && st.pending.byteLength > 0)
+    if (st.mode === 'ipfix' && st.framer.buffered > 0)
       out.push({
         kind: 'skip',
         reason: 'tcp-gap',
-        detail: `${st.session}: a message cut short by the end of the capture (${String(st.pending.byteLength)} octets)`,
+        detail: `${st.session}: a message cut short by the end of the capture (${String(st.framer.buffered)} octets)`,
       })
     st.pending = new Uint8Array(0)
+    st.framer.clear()
   }
 
   private evictTcp(out: StreamEvent[]): void {
