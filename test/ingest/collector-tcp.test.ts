@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram'
 import { connect, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
@@ -254,5 +255,79 @@ describe('bulkhead collect --listen tcp://', () => {
     expect(err.join('')).toMatch(
       /printed 4 of 4 decoded flows from 4 messages on tcp 127\.0\.0\.1:/,
     )
+  }, 8000)
+})
+
+describe('bulkhead collect with several --listen', () => {
+  it('listens on UDP and TCP at once, prints the flows of both, one summary each', async () => {
+    const { out, err, run, restore } = runCollect([
+      '--listen',
+      'udp://127.0.0.1:0',
+      '--listen',
+      'tcp://127.0.0.1:0',
+      '--count',
+      '8',
+      '--duration',
+      '6',
+    ])
+    const udp = createSocket('udp4')
+    let s: Socket | undefined
+    try {
+      const ports: Record<string, number> = {}
+      await until(() => {
+        for (const m of err.join('').matchAll(/listening on (udp|tcp) 127\.0\.0\.1:(\d+)/g))
+          ports[m[1] ?? ''] = Number(m[2])
+        return ports['udp'] !== undefined && ports['tcp'] !== undefined
+      })
+      for (const m of MESSAGES)
+        await new Promise<void>((res, rej) =>
+          udp.send(m, ports['udp'], '127.0.0.1', (e) => (e ? rej(e) : res())),
+        )
+      await until(() => out.join('').trim().split('\n').length === 4)
+      const sock = connect({ host: '127.0.0.1', port: ports['tcp'] ?? 0 })
+      s = sock
+      await new Promise<void>((r) => sock.once('connect', () => r()))
+      await writeEach(sock, [concat(...MESSAGES)])
+      await run // --count 8
+    } finally {
+      s?.destroy()
+      udp.close()
+      restore()
+    }
+    const files = out.map((l) => (JSON.parse(l) as { source: { file: string } }).source.file)
+    expect(files.map((f) => f.slice(0, 6))).toEqual([
+      ...Array(4).fill('udp://'),
+      ...Array(4).fill('tcp://'),
+    ])
+    expect(err.join('')).toMatch(
+      /printed 4 of 4 decoded flows from 4 datagrams on udp 127\.0\.0\.1:/,
+    )
+    expect(err.join('')).toMatch(
+      /printed 4 of 4 decoded flows from 4 messages on tcp 127\.0\.0\.1:/,
+    )
+  }, 8000)
+
+  it('fails with a usage error when any of them cannot listen, first or last', async () => {
+    const { c } = await tcpCollector()
+    const taken = `tcp://127.0.0.1:${String(c.address.port)}`
+    try {
+      for (const listens of [
+        [taken, 'udp://127.0.0.1:0'],
+        ['udp://127.0.0.1:0', taken],
+      ]) {
+        const { run, restore } = runCollect([
+          ...listens.flatMap((l) => ['--listen', l]),
+          '--duration',
+          '2',
+        ])
+        try {
+          await expect(run).rejects.toThrow(/cannot listen on tcp 127\.0\.0\.1:\d+: .*EADDRINUSE/)
+        } finally {
+          restore()
+        }
+      }
+    } finally {
+      await c.close()
+    }
   }, 8000)
 })

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander'
 import type { Flow } from '../../core/flow.js'
-import { DEFAULT_MAX_CONNECTIONS, startCollector } from '../../ingest/collector.js'
+import { DEFAULT_MAX_CONNECTIONS, startCollector, type Collector } from '../../ingest/collector.js'
 import type { ParseStats } from '../../ingest/types.js'
 import { UsageError } from '../output.js'
 import { outputOption, verb } from '../usage.js'
@@ -17,7 +17,8 @@ import { counted } from '../../core/index.js'
 
 /** Options of the `collect` verb as commander passes them. */
 interface CollectOptions {
-  listen: Listen
+  /** Every `--listen`, in the order given. */
+  listen: Listen[]
   output: string
   count?: number
   duration?: number
@@ -108,8 +109,8 @@ export function registerCollect(program: Command): void {
     )
     .requiredOption(
       '--listen <[udp://|tcp://]host:port>',
-      'address to listen on (UDP unless tcp://), e.g. 127.0.0.1:2055, [::]:4739, tcp://0.0.0.0:4739',
-      parseListen,
+      'address to listen on (UDP unless tcp://), e.g. 127.0.0.1:2055, [::]:4739, tcp://0.0.0.0:4739; repeat it to listen on several (UDP and TCP on one port: IANA gives 4739 to IPFIX on both)',
+      (text: string, before: Listen[] | undefined) => [...(before ?? []), parseListen(text)],
     )
     .addOption(outputOption(['jsonl'], 'jsonl'))
     .option('--count <n>', 'stop after N flows', positive('--count', true))
@@ -128,10 +129,10 @@ closes its connection with a warning. At most ${String(DEFAULT_MAX_CONNECTIONS)}
 Examples:
   $ bulkhead collect --listen 0.0.0.0:2055 > flows.jsonl
   $ bulkhead collect --listen 127.0.0.1:4739 --count 100
-  $ bulkhead collect --listen tcp://0.0.0.0:4739 > flows.jsonl`,
+  $ bulkhead collect --listen tcp://0.0.0.0:4739 > flows.jsonl
+  $ bulkhead collect --listen udp://0.0.0.0:4739 --listen tcp://0.0.0.0:4739`,
     )
     .action(async (opts: CollectOptions) => {
-      const { host, port, transport } = opts.listen
       const { count: maxFlows, duration: seconds } = opts
 
       let stop: () => void = () => undefined
@@ -139,24 +140,40 @@ Examples:
         stop = resolve
       })
       let emitted = 0
-      const onFlow = (f: Flow): void => {
-        if (maxFlows !== undefined && emitted >= maxFlows) return
-        emitted++
-        process.stdout.write(`${JSON.stringify(flowToJson(f))}\n`)
-        if (maxFlows !== undefined && emitted >= maxFlows) stop()
-      }
       const onWarning = (text: string): void => {
         process.stderr.write(`warning: ${text}\n`)
       }
-      const collector = await startCollector({ host, port, transport, onFlow, onWarning }).catch(
-        (err: unknown) => {
-          throw new UsageError(
-            `cannot listen on ${transport} ${host.includes(':') ? `[${host}]` : host}:${String(port)}: ${err instanceof Error ? err.message : String(err)}`,
-          )
-        },
-      )
-      const where = `${collector.address.address}:${collector.address.port}`
-      process.stderr.write(`listening on ${transport} ${where}\n`)
+      // one collector per --listen; flows of all go to stdout, each has its own summary
+      const running: { collector: Collector; count: { printed: number }; where: string }[] = []
+      try {
+        for (const { host, port, transport } of opts.listen) {
+          const count = { printed: 0 }
+          const onFlow = (f: Flow): void => {
+            if (maxFlows !== undefined && emitted >= maxFlows) return
+            emitted++
+            count.printed++
+            process.stdout.write(`${JSON.stringify(flowToJson(f))}\n`)
+            if (maxFlows !== undefined && emitted >= maxFlows) stop()
+          }
+          const collector = await startCollector({
+            host,
+            port,
+            transport,
+            onFlow,
+            onWarning,
+          }).catch((err: unknown) => {
+            throw new UsageError(
+              `cannot listen on ${transport} ${host.includes(':') ? `[${host}]` : host}:${String(port)}: ${err instanceof Error ? err.message : String(err)}`,
+            )
+          })
+          const where = `${transport} ${collector.address.address}:${String(collector.address.port)}`
+          running.push({ collector, count, where })
+          process.stderr.write(`listening on ${where}\n`)
+        }
+      } catch (err) {
+        for (const r of running) await r.collector.close()
+        throw err
+      }
       const timer = seconds !== undefined ? setTimeout(stop, seconds * 1000) : undefined
       // Ctrl-C, and the SIGTERM of `kill`, systemd or a container stop: give out what is held
       // (connections still open, data waiting for a template) and print the summary
@@ -171,10 +188,11 @@ Examples:
         if (timer) clearTimeout(timer)
         process.off('SIGINT', onSignal)
         process.off('SIGTERM', onSignal)
-        await collector.close()
+        for (const r of running) await r.collector.close()
       }
-      process.stderr.write(
-        `${formatCollectSummary(collector.stats, emitted, collector.datagrams(), `${transport} ${where}`, transport === 'tcp' ? 'message' : 'datagram')}\n`,
-      )
+      for (const { collector: c, count, where } of running)
+        process.stderr.write(
+          `${formatCollectSummary(c.stats, count.printed, c.datagrams(), where, c.address.transport === 'tcp' ? 'message' : 'datagram')}\n`,
+        )
     })
 }
