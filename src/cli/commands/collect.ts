@@ -4,7 +4,13 @@
  *
  * The `tcp://` / `udp://` prefix is how Telegraf's netflow input (`service_address =
  * "udp://:2055"`) and goflow2 (`-listen netflow://:2055`) name a listener's transport; without
- * one, `HOST:PORT` is UDP, as before.
+ * one, `HOST:PORT` is UDP, as before. `--listen` repeats, one collector per listener (IANA
+ * assigns port 4739 to IPFIX over UDP, TCP and SCTP alike).
+ *
+ * @remarks Sources: Telegraf's netflow input `service_address`
+ *   (https://github.com/influxdata/telegraf/tree/master/plugins/inputs/netflow), goflow2's
+ *   `-listen` (https://github.com/netsampler/goflow2), RFC 7011 §10 (transports),
+ *   https://www.iana.org/assignments/service-names-port-numbers (ipfix, 4739).
  */
 import type { Command } from 'commander'
 import type { Flow } from '../../core/flow.js'
