@@ -179,6 +179,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
 export const DEFAULT_MAX_CONNECTIONS = 64
 
 /**
+ * Silence on a TCP connection after which the kernel starts keepalive probes (ms): a dead
+ * exporter's connection is then closed after the system's probe count and interval (Linux:
+ * `net.ipv4.tcp_keepalive_probes` × `tcp_keepalive_intvl`).
+ */
+export const KEEPALIVE_MS = 60_000
+
+/**
  * The template cache bounds of one TCP connection: the UDP collector's bounds over all exporters
  * ({@link DEFAULT_LIMITS}: 1 Mi template fields, 16 MiB held data) divided among
  * `maxConnections`, at least 1 024 fields and 64 KiB each; `given` overrides.
@@ -221,7 +228,11 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
   let count = 0
   let closed = false
 
-  const server = createServer({ noDelay: true }, (sock) => {
+  // TCP keepalive after KEEPALIVE_MS of silence: an exporter whose host died (no FIN, no RST) is
+  // found by the kernel's probes and its connection closed, so it does not hold its place for
+  // ever; an exporter alive but idle answers the probes and keeps its place and templates
+  const options = { noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_MS }
+  const server = createServer(options, (sock) => {
     const file = `tcp://${hostPort(sock.remoteAddress ?? '?', sock.remotePort ?? 0)}`
     if (closed || open.size >= maxConnections) {
       if (!closed)

@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { connect, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
-import { startCollector, type Collector } from '../../src/ingest/collector.js'
+import { KEEPALIVE_MS, startCollector, type Collector } from '../../src/ingest/collector.js'
 import { MessageFramer } from '../../src/ingest/netflow/streams.js'
 import { collectOver, rec, runCollect } from './collect-helper.js'
 import { concat, ip4, ipfix, set, template, TPL_V4, u16, u8, v9 } from './netflow-builders.js'
@@ -330,4 +331,34 @@ describe('bulkhead collect with several --listen', () => {
       await c.close()
     }
   }, 8000)
+})
+
+describe('TCP collector keepalive', () => {
+  const ss = spawnSync('ss', ['-V'])
+  const why = ss.error
+    ? 'ss (iproute2) is not installed: cannot read the socket timers'
+    : process.platform !== 'linux'
+      ? 'ss shows socket timers on Linux'
+      : undefined
+  it.skipIf(why !== undefined)(
+    `probes a silent exporter after KEEPALIVE_MS, so a dead one does not hold its place${why !== undefined ? ` (skipped: ${why})` : ''}`,
+    async () => {
+      const { c } = await tcpCollector()
+      const s = await dial(c)
+      try {
+        // the collector's end of the connection: source port = the collector's
+        const out = spawnSync(
+          'ss',
+          ['-tnoH', 'state', 'established', `( sport = :${String(c.address.port)} )`],
+          { encoding: 'utf8', timeout: 5000 },
+        ).stdout
+        expect(out).toMatch(/timer:\(keepalive,(\d+)(min|sec)/)
+        const [, n = '0', unit] = /timer:\(keepalive,(\d+)(min|sec)/.exec(out) ?? []
+        expect(Number(n) * (unit === 'min' ? 60 : 1)).toBeLessThanOrEqual(KEEPALIVE_MS / 1000)
+      } finally {
+        s.destroy()
+        await c.close()
+      }
+    },
+  )
 })
