@@ -72,8 +72,8 @@ function commandPath(cmd: Command): string {
  * option, save those {@link RUNS_WITHOUT_WORKSPACE}, needs the folder to hold one of
  * {@link WORKSPACE_MARKS}. Without it the verb would run on nothing (`validate` said
  * `ok: 0 workloads`, `compile` wrote 0 files, exit 0), and a user in the wrong folder got no hint.
- * @throws BulkheadError `io/not-found` when the folder does not exist, `workspace/not-found` when it holds none of the marks; all exit 1, the last
- *   two with a hint naming `bulkhead init` and `-w DIR`.
+ * @throws BulkheadError `io/not-found` when the folder does not exist, `workspace/not-found`
+ *   when it holds none of the marks; both exit 1, with a hint naming `bulkhead init` and `-w DIR`.
  */
 export async function requireWorkspace(cmd: Command): Promise<void> {
   if (!cmd.options.some((o) => o.long === '--workspace')) return
