@@ -380,6 +380,9 @@ export class Simulator {
     // in read order, the store in no order)
     for (const x of this.examplesPerEdge > 0 ? g.examples : []) {
       const ex = e.examples
+      // full and later than the last kept: the common case, decided without building the example
+      const last = ex[ex.length - 1]
+      if (ex.length >= this.examplesPerEdge && last !== undefined && x.start > last.start) continue
       const cand: FlowExample = {
         file: x.source.file,
         ...(x.source.line !== undefined ? { line: x.source.line } : {}),
