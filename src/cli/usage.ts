@@ -73,6 +73,7 @@ export function throwUsageErrors(cmd: Command): void {
 /**
  * Adds `--since` and `--until` to `cmd` (ms, {@link parseTime}: the window `[since, until)` of
  * the stored `flows` read) and, as a `preAction` hook, the check that the window is not empty.
+ * Call it once the verb's `-w, --workspace` is added, so that `--help` lists the workspace first.
  * @param note - said of both, e.g. that flows with no real time are left out.
  * @throws UsageError (from the hook) when `--until` is not after `--since`: an empty window
  *   would select no flows and pass every check.

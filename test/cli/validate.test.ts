@@ -101,6 +101,11 @@ describe('bulkhead --help and --version', () => {
       const h = await cli(...p, '--help')
       expect(h.code, p.join(' ')).toBe(0)
       expect(h.stdout, p.join(' ')).toContain('Examples:')
+      // the workspace leads the options a verb shares with the others (it was after the window)
+      const since = h.stdout.indexOf('--since')
+      const workspace = h.stdout.indexOf('-w, --workspace')
+      if (since >= 0) expect(workspace, p.join(' ')).toBeGreaterThanOrEqual(0)
+      if (since >= 0) expect(workspace, p.join(' ')).toBeLessThan(since)
     }
   })
   it('an unknown verb exits 1', async () => {

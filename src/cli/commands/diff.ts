@@ -109,13 +109,20 @@ function checkDiffFlags(opts: DiffOpts): void {
 
 /** Registers `diff`. */
 export function registerDiff(program: Command): void {
-  windowOptions(verb(program, 'diff'), 'replay stored flows')
-    .description(
-      'what changes between two policy sets: rules, connectivity, and the observed flows whose verdict changes',
-    )
-    .argument('<old>', 'old policy: a folder, or a git revision of one, e.g. HEAD~1:policy')
-    .argument('<new>', 'new policy: a folder (e.g. policy) or REV:path')
-    .option('-w, --workspace <dir>', 'workspace folder (its inventory is used for both sides)', '.')
+  windowOptions(
+    verb(program, 'diff')
+      .description(
+        'what changes between two policy sets: rules, connectivity, and the observed flows whose verdict changes',
+      )
+      .argument('<old>', 'old policy: a folder, or a git revision of one, e.g. HEAD~1:policy')
+      .argument('<new>', 'new policy: a folder (e.g. policy) or REV:path')
+      .option(
+        '-w, --workspace <dir>',
+        'workspace folder (its inventory is used for both sides)',
+        '.',
+      ),
+    'replay stored flows',
+  )
     .addOption(
       timeOption(
         '--at <time>',

@@ -98,11 +98,13 @@ export const HTML_EDGES_HINT = 5000
 
 /** Registers `discover`. */
 export function registerDiscover(program: Command): void {
-  windowOptions(verb(program, 'discover'))
-    .description(
-      'the dependency map of the stored flows: who talks to whom, on which service, how often and when (pattern)',
-    )
-    .option('-w, --workspace <dir>', 'workspace folder', '.')
+  windowOptions(
+    verb(program, 'discover')
+      .description(
+        'the dependency map of the stored flows: who talks to whom, on which service, how often and when (pattern)',
+      )
+      .option('-w, --workspace <dir>', 'workspace folder', '.'),
+  )
     .option(
       '--group-by <keys>',
       'collapse workloads into identities by these label keys, e.g. app,role',

@@ -220,11 +220,13 @@ function parseKey(text: string): string {
 
 /** Registers `inventory suggest-labels` under the `inventory` command. */
 function registerSuggestLabels(inventory: Command): void {
-  windowOptions(verb(inventory, 'suggest-labels'))
-    .description(
-      'propose a role for unlabelled workloads whose traffic looks like a labelled role (same peers and ports), as LabelRules to review',
-    )
-    .option('-w, --workspace <dir>', 'workspace folder', '.')
+  windowOptions(
+    verb(inventory, 'suggest-labels')
+      .description(
+        'propose a role for unlabelled workloads whose traffic looks like a labelled role (same peers and ports), as LabelRules to review',
+      )
+      .option('-w, --workspace <dir>', 'workspace folder', '.'),
+  )
     .option(
       '--min-score <n>',
       'least similarity (0–1] to propose a role',

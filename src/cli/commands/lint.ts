@@ -108,11 +108,14 @@ function parseDays(text: string): number {
 
 /** Registers `lint`. */
 export function registerLint(program: Command): void {
-  windowOptions(verb(program, 'lint'), 'stored flows')
-    .description(
-      'check rules: owner, reason, expiry, broad rules, shadowed/redundant rules, selectors that match nothing, unused rules',
-    )
-    .option('-w, --workspace <dir>', 'workspace folder', '.')
+  windowOptions(
+    verb(program, 'lint')
+      .description(
+        'check rules: owner, reason, expiry, broad rules, shadowed/redundant rules, selectors that match nothing, unused rules',
+      )
+      .option('-w, --workspace <dir>', 'workspace folder', '.'),
+    'stored flows',
+  )
     .addOption(timeOption('--at <time>', 'the instant expiry is judged at (ISO-8601)'))
     .option('--expiring-days <n>', 'report rules expiring within this many days', parseDays, 30)
     .option(

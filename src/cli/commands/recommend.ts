@@ -90,11 +90,14 @@ function parseRhythms(text: string): ExpectedRhythm[] {
 
 /** Registers `recommend`. */
 export function registerRecommend(program: Command): void {
-  windowOptions(verb(program, 'recommend'), 'learn from flows')
-    .description(
-      'propose least-privilege policy files (one per scope) from the observed flows, with evidence',
-    )
-    .option('-w, --workspace <dir>', 'workspace folder', '.')
+  windowOptions(
+    verb(program, 'recommend')
+      .description(
+        'propose least-privilege policy files (one per scope) from the observed flows, with evidence',
+      )
+      .option('-w, --workspace <dir>', 'workspace folder', '.'),
+    'learn from flows',
+  )
     .addOption(
       choiceOption(
         '--granularity <g>',

@@ -700,11 +700,15 @@ export function checkFlowFlags(opts: {
 
 /** Registers `simulate`. */
 export function registerSimulate(program: Command): void {
-  windowOptions(verb(program, 'simulate'), 'stored flows', '; flows with no real time are left out')
-    .description(
-      'replay flows against the policy: what it would block, by edge; rule hit counts; unused and expired rules',
-    )
-    .option('-w, --workspace <dir>', 'workspace folder', '.')
+  windowOptions(
+    verb(program, 'simulate')
+      .description(
+        'replay flows against the policy: what it would block, by edge; rule hit counts; unused and expired rules',
+      )
+      .option('-w, --workspace <dir>', 'workspace folder', '.'),
+    'stored flows',
+    '; flows with no real time are left out',
+  )
     .option('--policy <dir>', "a policy folder to judge instead of the workspace's")
     .option('--flows <files...>', "flow files to parse and judge (default: the workspace's store)")
     .option('--format <format>', 'format of --flows files', flowFormat, 'auto')
