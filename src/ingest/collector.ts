@@ -34,12 +34,19 @@
  * `too-many-connections`), each holding at most one Message begun (< 64 KiB) and the template
  * cache bounds of UDP divided among the connections ({@link tcpLimits}).
  *
- * @see https://datatracker.ietf.org/doc/html/rfc7011 (§8 Template Management, §10.4 TCP)
+ * Over TLS (`transport: 'tls'`, TLS 1.2 or 1.3 as RFC 7011 §11 asks of IPFIX over TCP) it is the
+ * same once a connection's handshake is done, with `source.file = tls://<exporter address>:<port>`.
+ * With {@link CollectorTls.ca} an exporter must present a certificate those CAs sign (mutual TLS);
+ * a handshake that fails (no certificate, one they did not sign, a client that speaks no TLS) is
+ * counted `tls-handshake` and warned.
+ *
+ * @see https://datatracker.ietf.org/doc/html/rfc7011 (§8 Template Management, §10.4 TCP, §11 TLS)
  * @see https://datatracker.ietf.org/doc/html/rfc3954 (NetFlow v9 header, §5.1)
  * @see https://datatracker.ietf.org/doc/html/draft-djernaes-netflow-9-transport-00 (v9 over SCTP)
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
-import { createServer, type Socket as TcpSocket } from 'node:net'
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net'
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Flow } from '../core/flow.js'
 import { orient } from './direction.js'
 import { NetflowDecoder, type DecodeProblem } from './netflow/decoder.js'
@@ -56,9 +63,12 @@ export interface CollectorOptions {
   readonly port: number
   /**
    * `udp` (default): NetFlow v1/v5/v7/v9 and IPFIX datagrams; `tcp`: IPFIX Messages, one
-   * Transport Session per connection (see the module comment).
+   * Transport Session per connection (see the module comment); `tls`: the same over TLS
+   * ({@link CollectorOptions.tls} required).
    */
-  readonly transport?: 'udp' | 'tcp'
+  readonly transport?: CollectorTransport
+  /** The collector's certificate and key, and the CAs of the exporters, for `transport: 'tls'`. */
+  readonly tls?: CollectorTls
   /** TCP: connections held at once; more are closed at once (`too-many-connections`). Default 64. */
   readonly maxConnections?: number
   /** Called with a one-line warning when a TCP connection is closed for what it sent. */
@@ -73,6 +83,27 @@ export interface CollectorOptions {
   readonly limits?: Partial<TemplateLimits>
 }
 
+/** How a collector receives: UDP datagrams, or IPFIX Messages over TCP or TLS over TCP. */
+export type CollectorTransport = 'udp' | 'tcp' | 'tls'
+
+/**
+ * TLS material of a `tls` collector, as PEM text (RFC 7468). The collector speaks TLS 1.2 or 1.3.
+ * @remarks RFC 7011 §11 (Security Considerations) gives TLS as the protection of IPFIX over TCP,
+ *   with the exporter and the collector authenticated by certificates.
+ */
+export interface CollectorTls {
+  /** The collector's certificate, or its chain, leaf first. */
+  readonly cert: string | Buffer
+  /** The private key of `cert`. */
+  readonly key: string | Buffer
+  /**
+   * The CAs that sign exporters' certificates. Given: an exporter must present a certificate
+   * they sign, or its handshake fails (mutual TLS; counted `tls-handshake`). Not given: any
+   * exporter may connect, unauthenticated (the connection is still encrypted).
+   */
+  readonly ca?: string | Buffer
+}
+
 /** A running collector. */
 export interface Collector {
   /** The bound address and port, and the transport. */
@@ -80,13 +111,13 @@ export interface Collector {
     readonly address: string
     readonly port: number
     readonly family: string
-    readonly transport: 'udp' | 'tcp'
+    readonly transport: CollectorTransport
   }
   /** Running counts: `records` = flows emitted; `skipped`/`notes` by reason. */
   readonly stats: ParseStats
-  /** Datagrams (UDP) or IPFIX Messages (TCP) received so far. */
+  /** Datagrams (UDP) or IPFIX Messages (TCP, TLS) received so far. */
   readonly datagrams: () => number
-  /** TCP connections open now (0 over UDP). */
+  /** TCP or TLS connections open now (0 over UDP). */
   readonly connections: () => number
   /**
    * Stops listening (and closes the TCP connections still open): data sets still waiting for a
@@ -97,13 +128,15 @@ export interface Collector {
 }
 
 /**
- * Starts a UDP or TCP collector.
+ * Starts a UDP, TCP or TLS collector.
  *
  * @returns once the socket is bound.
- * @throws the bind error (e.g. `EADDRINUSE`, `EACCES`) as the rejected promise.
+ * @throws the bind error (e.g. `EADDRINUSE`, `EACCES`) as the rejected promise; for `tls`, the
+ *   TLS library's error when the PEM text cannot be read or the key does not match the
+ *   certificate, and a TypeError when `tls` is missing.
  */
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
-  if (opts.transport === 'tcp') return startTcpCollector(opts)
+  if (opts.transport === 'tcp' || opts.transport === 'tls') return startTcpCollector(opts)
   const maxBytes = opts.maxDatagramBytes ?? 65535
   const decoder = new NetflowDecoder(opts.limits ?? {}, { sequenceGaps: true })
   const stats = newStats()
@@ -207,13 +240,16 @@ export function tcpLimits(
   }
 }
 
-/** {@link startCollector} over TCP (see the module comment). */
+/** {@link startCollector} over TCP, or TLS over TCP (see the module comment). */
 async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
+  const scheme = opts.transport === 'tls' ? 'tls' : 'tcp'
+  if (scheme === 'tls' && opts.tls === undefined)
+    throw new TypeError("a collector with transport 'tls' needs its tls options")
   const maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS
   const limits = tcpLimits(maxConnections, opts.limits)
   const stats = newStats()
   const ctx: ParseContext = {
-    file: `tcp://${hostPort(opts.host, opts.port)}`,
+    file: `${scheme}://${hostPort(opts.host, opts.port)}`,
     strict: false,
     stats,
   }
@@ -232,8 +268,8 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
   // found by the kernel's probes and its connection closed, so it does not hold its place for
   // ever; an exporter alive but idle answers the probes and keeps its place and templates
   const options = { noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_MS }
-  const server = createServer(options, (sock) => {
-    const file = `tcp://${hostPort(sock.remoteAddress ?? '?', sock.remotePort ?? 0)}`
+  const session = (sock: TcpSocket): void => {
+    const file = `${scheme}://${hostPort(sock.remoteAddress ?? '?', sock.remotePort ?? 0)}`
     if (closed || open.size >= maxConnections) {
       if (!closed)
         skip(ctx, 'too-many-connections', file, `${String(maxConnections)} connections open`)
@@ -293,7 +329,21 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
       if (!ended) opts.onWarning?.(`${file}: ${err.message}`)
     })
     sock.on('close', end)
-  })
+  }
+  // over TLS a connection is a Transport Session once its handshake is done; a handshake that
+  // fails (no certificate, or one the CAs did not sign, or no TLS at all) is counted and warned
+  const server: Server =
+    opts.tls === undefined || scheme === 'tcp'
+      ? createServer(options, session)
+      : createTlsServer({ ...options, ...tlsServerOptions(opts.tls) }, session).on(
+          'tlsClientError',
+          (err: Error, sock: TLSSocket) => {
+            const file = `tls://${hostPort(sock.remoteAddress ?? '?', sock.remotePort ?? 0)}`
+            const why = tlsReason(err)
+            skip(ctx, 'tls-handshake', file, why)
+            opts.onWarning?.(`${file}: TLS handshake failed (${why})`)
+          },
+        )
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -308,7 +358,7 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
     typeof a === 'object' && a !== null ? a : { address: opts.host, port: opts.port, family: '' }
 
   return {
-    address: { address: bound.address, port: bound.port, family: bound.family, transport: 'tcp' },
+    address: { address: bound.address, port: bound.port, family: bound.family, transport: scheme },
     stats,
     datagrams: () => count,
     connections: () => open.size,
@@ -325,6 +375,37 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
       await stopped
     },
   }
+}
+
+/** Node's TLS server options for {@link CollectorTls}: TLS 1.2 or later; exporters' certificates checked when `ca` is given. */
+function tlsServerOptions(tls: CollectorTls): {
+  cert: string | Buffer
+  key: string | Buffer
+  ca?: string | Buffer
+  requestCert: boolean
+  rejectUnauthorized: boolean
+  minVersion: 'TLSv1.2'
+} {
+  const mutual = tls.ca !== undefined
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(mutual ? { ca: tls.ca } : {}),
+    requestCert: mutual,
+    rejectUnauthorized: mutual,
+    minVersion: 'TLSv1.2',
+  }
+}
+
+/**
+ * What OpenSSL says went wrong, e.g. `peer did not return a certificate` (its `reason`), else the
+ * first line of the message (OpenSSL's messages go on with its source file and line).
+ */
+function tlsReason(err: Error): string {
+  const reason = (err as { reason?: unknown }).reason
+  return typeof reason === 'string' && reason !== ''
+    ? reason
+    : (err.message.split('\n')[0] ?? '').trim()
 }
 
 function hostPort(host: string, port: number): string {

@@ -12,7 +12,7 @@ import {
   type Collector,
   type CollectorOptions,
 } from '../../src/ingest/collector.js'
-import { recV4 } from './netflow-builders.js'
+import { concat, ipfix, recV4, set, template, TPL_V4 } from './netflow-builders.js'
 
 /** The start of the sample records, ms since the epoch. */
 export const T0 = 1_700_000_000_000
@@ -107,4 +107,27 @@ export function runCollect(args: readonly string[]): {
       se.mockRestore()
     },
   }
+}
+
+/** The IPFIX message header fields of {@link IPFIX_MESSAGES}. */
+export const IPFIX_HEADER = { exportTime: 1_700_000_000, domain: 9 }
+
+/** Template 256 (the v4 layout), then three IPFIX data messages of 1, 2 and 1 records ({@link rec} 1–4). */
+export const IPFIX_MESSAGES: readonly Uint8Array[] = [
+  ipfix({ ...IPFIX_HEADER, sequence: 0 }, template(2, 256, TPL_V4)),
+  ipfix({ ...IPFIX_HEADER, sequence: 0 }, set(256, rec(1))),
+  ipfix({ ...IPFIX_HEADER, sequence: 1 }, set(256, concat(rec(2), rec(3)))),
+  ipfix({ ...IPFIX_HEADER, sequence: 3 }, set(256, rec(4))),
+]
+
+/** A flow without its `source`: what two transports of the same messages must agree on. */
+export const body = ({ source: _, ...f }: Flow): Omit<Flow, 'source'> => f
+
+/** Resolves once `ok()` holds, checking every 5 ms; rejects after 3 s (a test bound, not a measurement). */
+export async function until(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (ok()) return
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  throw new Error('condition not reached in 3 s')
 }

@@ -5,27 +5,15 @@ import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { KEEPALIVE_MS, startCollector, type Collector } from '../../src/ingest/collector.js'
 import { MessageFramer } from '../../src/ingest/netflow/streams.js'
-import { collectOver, rec, runCollect } from './collect-helper.js'
+import {
+  body,
+  collectOver,
+  IPFIX_HEADER as H,
+  IPFIX_MESSAGES as MESSAGES,
+  runCollect,
+  until,
+} from './collect-helper.js'
 import { concat, ip4, ipfix, set, template, TPL_V4, u16, u8, v9 } from './netflow-builders.js'
-
-const H = { exportTime: 1_700_000_000, domain: 9 }
-/** Template 256 (the v4 layout), then three data messages of 1, 2 and 1 records. */
-const MESSAGES = [
-  ipfix({ ...H, sequence: 0 }, template(2, 256, TPL_V4)),
-  ipfix({ ...H, sequence: 0 }, set(256, rec(1))),
-  ipfix({ ...H, sequence: 1 }, set(256, concat(rec(2), rec(3)))),
-  ipfix({ ...H, sequence: 3 }, set(256, rec(4))),
-]
-const body = ({ source: _, ...f }: Flow): Omit<Flow, 'source'> => f
-
-/** Resolves once `ok()` holds, checking every 5 ms; rejects after 3 s (a test bound, not a measurement). */
-async function until(ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (ok()) return
-    await new Promise((r) => setTimeout(r, 5))
-  }
-  throw new Error('condition not reached in 3 s')
-}
 
 /** Opens a TCP connection to the collector on 127.0.0.1. */
 async function dial(c: Collector): Promise<Socket> {

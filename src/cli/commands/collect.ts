@@ -1,20 +1,31 @@
 /**
- * @module `bulkhead collect --listen [udp://|tcp://]HOST:PORT`: a NetFlow v1/v5/v7/v9 / IPFIX UDP
- * collector, or an IPFIX TCP collector (RFC 7011 §10.4), that prints flows.
+ * @module `bulkhead collect --listen [udp://|tcp://|tls://]HOST:PORT`: a NetFlow v1/v5/v7/v9 /
+ * IPFIX UDP collector, or an IPFIX collector over TCP (RFC 7011 §10.4) or TLS (§11), that prints
+ * flows.
  *
  * The `tcp://` / `udp://` prefix is how Telegraf's netflow input (`service_address =
  * "udp://:2055"`) and goflow2 (`-listen netflow://:2055`) name a listener's transport; without
- * one, `HOST:PORT` is UDP, as before. `--listen` repeats, one collector per listener (IANA
- * assigns port 4739 to IPFIX over UDP, TCP and SCTP alike).
+ * one, `HOST:PORT` is UDP, as before. `tls://` is TCP with TLS: `--tls-cert` and `--tls-key` are
+ * the collector's, `--tls-ca` (optional) the CAs that must sign exporters' certificates.
+ * `--listen` repeats, one collector per listener (IANA assigns port 4739 to IPFIX over UDP, TCP
+ * and SCTP alike, and 4740 to IPFIX over TLS/DTLS, `ipfixs`).
  *
  * @remarks Sources: Telegraf's netflow input `service_address`
  *   (https://github.com/influxdata/telegraf/tree/master/plugins/inputs/netflow), goflow2's
- *   `-listen` (https://github.com/netsampler/goflow2), RFC 7011 §10 (transports),
- *   https://www.iana.org/assignments/service-names-port-numbers (ipfix, 4739).
+ *   `-listen` (https://github.com/netsampler/goflow2), RFC 7011 §10 (transports) and §11 (TLS),
+ *   https://www.iana.org/assignments/service-names-port-numbers (ipfix, 4739; ipfixs, 4740).
  */
+import { readFileSync } from 'node:fs'
+import { createSecureContext } from 'node:tls'
 import type { Command } from 'commander'
 import type { Flow } from '../../core/flow.js'
-import { DEFAULT_MAX_CONNECTIONS, startCollector, type Collector } from '../../ingest/collector.js'
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  startCollector,
+  type Collector,
+  type CollectorTls,
+  type CollectorTransport,
+} from '../../ingest/collector.js'
 import type { ParseStats } from '../../ingest/types.js'
 import { UsageError } from '../output.js'
 import { outputOption, verb } from '../usage.js'
@@ -28,34 +39,91 @@ interface CollectOptions {
   output: string
   count?: number
   duration?: number
+  tlsCert?: string
+  tlsKey?: string
+  tlsCa?: string
 }
 
 /** Where `collect` listens: a transport, an address and a port. */
 export interface Listen {
-  readonly transport: 'udp' | 'tcp'
+  readonly transport: CollectorTransport
   readonly host: string
   readonly port: number
 }
 
 /**
  * Parses `HOST:PORT`, `[IPV6]:PORT` or `:PORT` (all IPv4 interfaces), each optionally prefixed
- * `udp://` or `tcp://` (no prefix: UDP). Port 0 picks a free port.
+ * `udp://`, `tcp://` or `tls://` (no prefix: UDP). Port 0 picks a free port.
  * @throws UsageError on anything else.
  */
 export function parseListen(text: string): Listen {
-  const t = /^(udp|tcp):\/\/(.*)$/i.exec(text.trim())
-  const transport = t?.[1]?.toLowerCase() === 'tcp' ? 'tcp' : 'udp'
+  const t = /^(udp|tcp|tls):\/\/(.*)$/i.exec(text.trim())
+  const scheme = t?.[1]?.toLowerCase()
+  const transport = scheme === 'tcp' || scheme === 'tls' ? scheme : 'udp'
   const rest = t ? (t[2] ?? '') : text.trim()
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]/]*)):(\d{1,5})$/.exec(rest)
   const port = m ? Number(m[3]) : NaN
   if (!m || port > 65535) {
     throw new UsageError(
       `cannot read --listen "${text}"`,
-      'write [udp://|tcp://]HOST:PORT, e.g. 127.0.0.1:2055, [::1]:4739 or tcp://0.0.0.0:4739',
+      'write [udp://|tcp://|tls://]HOST:PORT, e.g. 127.0.0.1:2055, [::1]:4739 or tcp://0.0.0.0:4739',
     )
   }
   const host = m[1] ?? (m[2] === '' || m[2] === undefined ? '0.0.0.0' : m[2])
   return { transport, host, port }
+}
+
+/**
+ * The TLS material of the `tls://` listeners: the PEM files of `--tls-cert`, `--tls-key` and
+ * `--tls-ca` (optional), read and checked by the TLS library; undefined when no listener is
+ * `tls://`.
+ * @throws UsageError when a `tls://` listener lacks `--tls-cert` or `--tls-key`, when those
+ *   options come without a `tls://` listener, when a file cannot be read, or when the TLS library
+ *   refuses them (not PEM, a key that does not match the certificate).
+ */
+export function tlsMaterial(
+  opts: Pick<CollectOptions, 'listen' | 'tlsCert' | 'tlsKey' | 'tlsCa'>,
+): CollectorTls | undefined {
+  const { tlsCert: cert, tlsKey: key, tlsCa: ca } = opts
+  if (!opts.listen.some((l) => l.transport === 'tls')) {
+    const given = Object.entries({ '--tls-cert': cert, '--tls-key': key, '--tls-ca': ca })
+      .filter(([, file]) => file !== undefined)
+      .map(([flag]) => flag)
+    if (given.length > 0)
+      throw new UsageError(
+        `${given.join(', ')}: only a tls:// listener uses ${given.length > 1 ? 'them' : 'it'}`,
+        'add --listen tls://HOST:PORT, or leave the option out',
+      )
+    return undefined
+  }
+  if (cert === undefined || key === undefined)
+    throw new UsageError(
+      'a tls:// listener needs --tls-cert and --tls-key',
+      "give the collector's certificate and its private key as PEM files",
+    )
+  const read = (flag: string, file: string): Buffer => {
+    try {
+      return readFileSync(file)
+    } catch (err) {
+      throw new UsageError(
+        `cannot read ${flag} ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      )
+    }
+  }
+  const tls = {
+    cert: read('--tls-cert', cert),
+    key: read('--tls-key', key),
+    ...(ca !== undefined ? { ca: read('--tls-ca', ca) } : {}),
+  }
+  try {
+    createSecureContext(tls)
+  } catch (err) {
+    throw new UsageError(
+      `cannot use --tls-cert ${cert} with --tls-key ${key}${ca !== undefined ? ` and --tls-ca ${ca}` : ''}: ${err instanceof Error ? err.message : String(err)}`,
+      'give PEM files: the certificate (a chain: leaf first), its private key, the CA certificates that sign the exporters',
+    )
+  }
+  return tls
 }
 
 /** A parser of `name`'s positive numbers, whole when `integer`. @throws UsageError otherwise. */
@@ -111,12 +179,18 @@ export function formatCollectSummary(
 export function registerCollect(program: Command): void {
   verb(program, 'collect')
     .description(
-      'receive NetFlow v1/v5/v7/v9 and IPFIX over UDP, or IPFIX over TCP, and print the flows as JSON lines',
+      'receive NetFlow v1/v5/v7/v9 and IPFIX over UDP, or IPFIX over TCP or TLS, and print the flows as JSON lines',
     )
     .requiredOption(
-      '--listen <[udp://|tcp://]host:port>',
-      'address to listen on (UDP unless tcp://), e.g. 127.0.0.1:2055, [::]:4739, tcp://0.0.0.0:4739; repeat it to listen on several (UDP and TCP on one port: IANA gives 4739 to IPFIX on both)',
+      '--listen <[udp://|tcp://|tls://]host:port>',
+      'address to listen on (UDP unless tcp:// or tls://), e.g. 127.0.0.1:2055, [::]:4739, tcp://0.0.0.0:4739, tls://0.0.0.0:4740; repeat it to listen on several (UDP and TCP on one port: IANA gives 4739 to IPFIX on both)',
       (text: string, before: Listen[] | undefined) => [...(before ?? []), parseListen(text)],
+    )
+    .option('--tls-cert <file>', "tls://: the collector's certificate (PEM; a chain, leaf first)")
+    .option('--tls-key <file>', "tls://: the certificate's private key (PEM)")
+    .option(
+      '--tls-ca <file>',
+      "tls://: CA certificates (PEM) that must sign each exporter's certificate (mutual TLS); without it any exporter may connect",
     )
     .addOption(outputOption(['jsonl'], 'jsonl'))
     .option('--count <n>', 'stop after N flows', positive('--count', true))
@@ -131,15 +205,21 @@ for NetFlow v9 and its address and port (the transport session, RFC 7011 §8) fo
 Over TCP (tcp://) it takes IPFIX only (RFC 7011 §10.4): each connection is one transport
 session, whose templates go when it closes; a stream that is not IPFIX (NetFlow v9 included)
 closes its connection with a warning. At most ${String(DEFAULT_MAX_CONNECTIONS)} connections at once.
+Over TLS (tls://) the same inside TLS 1.2 or 1.3 (RFC 7011 §11), with --tls-cert and --tls-key;
+with --tls-ca only exporters whose certificate those CAs sign are taken, and a failed handshake
+is warned and counted (tls-handshake).
 
 Examples:
   $ bulkhead collect --listen 0.0.0.0:2055 > flows.jsonl
   $ bulkhead collect --listen 127.0.0.1:4739 --count 100
   $ bulkhead collect --listen tcp://0.0.0.0:4739 > flows.jsonl
-  $ bulkhead collect --listen udp://0.0.0.0:4739 --listen tcp://0.0.0.0:4739`,
+  $ bulkhead collect --listen udp://0.0.0.0:4739 --listen tcp://0.0.0.0:4739
+  $ bulkhead collect --listen tls://0.0.0.0:4740 --tls-cert collector.pem --tls-key collector.key \\
+      --tls-ca exporters-ca.pem > flows.jsonl`,
     )
     .action(async (opts: CollectOptions) => {
       const { count: maxFlows, duration: seconds } = opts
+      const tls = tlsMaterial(opts)
 
       let stop: () => void = () => undefined
       const stopped = new Promise<void>((resolve) => {
@@ -165,6 +245,7 @@ Examples:
             host,
             port,
             transport,
+            ...(transport === 'tls' && tls ? { tls } : {}),
             onFlow,
             onWarning,
           }).catch((err: unknown) => {
@@ -198,7 +279,7 @@ Examples:
       }
       for (const { collector: c, count, where } of running)
         process.stderr.write(
-          `${formatCollectSummary(c.stats, count.printed, c.datagrams(), where, c.address.transport === 'tcp' ? 'message' : 'datagram')}\n`,
+          `${formatCollectSummary(c.stats, count.printed, c.datagrams(), where, c.address.transport === 'udp' ? 'datagram' : 'message')}\n`,
         )
     })
 }
