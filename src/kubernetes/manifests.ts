@@ -8,7 +8,11 @@
  * Pod `spec.containers[].ports` (ContainerPort: `containerPort`, `name`, `protocol` default TCP),
  * `ownerReferences`; the automatic namespace label `kubernetes.io/metadata.name`
  * (https://kubernetes.io/docs/reference/labels-annotations-taints/#kubernetes-io-metadata-name);
- * workload names `namespace/name[Kind]` as np-guard's netpol-analyzer prints them.
+ * workload names `namespace/name[Kind]` as np-guard's netpol-analyzer prints them. KubeVirt's
+ * `VirtualMachine` (https://kubevirt.io/user-guide/virtual_machines/virtual_machine_instances/):
+ * its VirtualMachineInstance, and the virt-launcher pod that is the VM's network endpoint, carry
+ * `spec.template.metadata.labels` and the VM's name; np-guard reads the kind as a workload
+ * (`default/fedora-vm-1[VirtualMachine]`, its test `virtual_machines_example`).
  */
 import {
   checkKubernetesLabelValue,
@@ -42,6 +46,12 @@ export type { KubernetesObject } from '../inventory/sources/kubernetes.js'
 
 /** The label every namespace carries with its own name (Kubernetes ≥ 1.21). */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name'
+
+/** KubeVirt's kind for a virtual machine: a workload whose pod template is `spec.template`. */
+const VIRTUAL_MACHINE = 'VirtualMachine'
+
+/** The kinds read as workloads: {@link WORKLOAD_KINDS} and KubeVirt's `VirtualMachine`. */
+const CONNLIST_WORKLOAD_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, VIRTUAL_MACHINE])
 
 /** The protocols NetworkPolicy and AdminNetworkPolicy name, by their Kubernetes spelling. */
 export const K8S_PROTOCOLS: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132 }
@@ -374,8 +384,12 @@ function portsAt(obj: KubernetesObject, rel: YamlPath): ContainerPort[] {
  *   `default/frontend-99684f7f8[ReplicaSet]` for a dump without ReplicaSets; a reference without
  *   a kind gives `[Pod]`). A Pod without owner is `ns/name[Pod]`.
  * - A workload object (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
- *   ReplicationController) that is its own top owner and has no Pod in the input gives one pod
- *   from its template (labels and container ports).
+ *   ReplicationController, KubeVirt VirtualMachine) that is its own top owner and has no Pod in
+ *   the input gives one pod from its template (labels and container ports; a VM has none).
+ * - A Pod whose owner walk ends at a `VirtualMachineInstance` not in the input (a virt-launcher
+ *   pod) belongs to the `VirtualMachine` of the same namespace and name when that is in the
+ *   input (KubeVirt names the VMI after its VM), so the VM is one workload, not two. np-guard
+ *   instead skips every pod named `virt-launcher-*` with a warning.
  * - Pods of one workload whose labels differ are each analysed with their own labels (a
  *   connection of the workload is the union over its pods), with a `k8s/conflicting-labels` warning.
  * - An object without `metadata.name` is `k8s/bad-object`; a repeated namespace/kind/name is
@@ -391,7 +405,7 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
   for (const obj of objects) {
     const kind = obj.value['kind']
     if (typeof kind !== 'string') continue
-    if (kind !== 'Namespace' && kind !== 'Pod' && !WORKLOAD_KINDS.has(kind)) continue
+    if (kind !== 'Namespace' && kind !== 'Pod' && !CONNLIST_WORKLOAD_KINDS.has(kind)) continue
     const { name, namespace } = objectMeta(obj)
     if (name === undefined) {
       obj.doc.report('k8s/bad-object', `this ${kind} has no metadata.name; skipped`, obj.path)
@@ -435,6 +449,11 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
     }
     owned.push(o)
   }
+  const vmNames = new Set(
+    owned
+      .filter((o) => o.kind === VIRTUAL_MACHINE)
+      .map((o) => workloadName(o.namespace, o.kind, o.name)),
+  )
   /**
    * The workload of `p`: named after its top owner; after the reference that is not in the
    * input, or that closes a cycle (then the object it found is the top).
@@ -444,6 +463,10 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
     if (chain.end === 'top') {
       const { top } = chain
       return { name: workloadName(top.namespace, top.kind, top.name), top }
+    }
+    if (chain.end === 'missing' && chain.ref.kind === 'VirtualMachineInstance') {
+      const vm = workloadName(chain.last.namespace, VIRTUAL_MACHINE, chain.ref.name)
+      if (vmNames.has(vm)) return { name: vm, top: undefined }
     }
     const name = workloadName(chain.last.namespace, chain.ref.kind, chain.ref.name)
     return { name, top: chain.end === 'cycle' ? chain.next : undefined }

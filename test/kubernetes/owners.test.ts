@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import type { Diagnostic } from '../../src/core/index.js'
-import { kubernetesObjects, podsAndNamespaces } from '../../src/kubernetes/index.js'
+import {
+  analyzeDocuments,
+  formatK8sConnlist,
+  kubernetesObjects,
+  podsAndNamespaces,
+} from '../../src/kubernetes/index.js'
 
 /** The (pod, workload) pairs of a JSON list of objects in namespace `ns`. */
 function workloads(items: unknown[]): { pods: string[][]; diagnostics: Diagnostic[] } {
@@ -50,6 +55,56 @@ describe('k8s connlist: owner references (one walk shared with the inventory)', 
     ).toEqual([
       ['a', 'ns/renamed[ReplicaSet]'],
       ['b', 'ns/x[Pod]'],
+    ])
+  })
+})
+
+/** A KubeVirt VirtualMachine in namespace `ns` whose VMI carries `labels`. */
+const vm = (name: string, labels: Record<string, string>) => ({
+  apiVersion: 'kubevirt.io/v1',
+  kind: 'VirtualMachine',
+  metadata: { name, namespace: 'ns' },
+  spec: { running: true, template: { metadata: { labels }, spec: { domain: { devices: {} } } } },
+})
+
+describe('k8s connlist: KubeVirt VirtualMachine (np-guard case virtual_machines_example)', () => {
+  it('a VirtualMachine is a workload with its template labels', () => {
+    const r = workloads([vm('vm1', { os: 'linux' })])
+    expect(r.diagnostics).toEqual([])
+    expect(r.pods).toEqual([['vm1', 'ns/vm1[VirtualMachine]']])
+  })
+  it('its virt-launcher pod (owned by the VMI of the same name) is the same workload', () => {
+    const launcher = obj('Pod', 'virt-launcher-vm1-abcde', {
+      labels: { os: 'linux' },
+      ownerReferences: [{ kind: 'VirtualMachineInstance', name: 'vm1', controller: true }],
+    })
+    expect(workloads([vm('vm1', { os: 'linux' }), launcher]).pods).toEqual([
+      ['virt-launcher-vm1-abcde', 'ns/vm1[VirtualMachine]'],
+    ])
+    // without the VirtualMachine in the input, the pod is named after its VMI
+    expect(workloads([launcher]).pods).toEqual([
+      ['virt-launcher-vm1-abcde', 'ns/vm1[VirtualMachineInstance]'],
+    ])
+  })
+  it('a NetworkPolicy selects a VM by its template labels', () => {
+    const policy = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'p', namespace: 'ns' },
+      spec: {
+        podSelector: { matchLabels: { size: 'small' } },
+        policyTypes: ['Ingress'],
+        ingress: [{ ports: [{ protocol: 'TCP', port: 22 }] }],
+      },
+    }
+    const a = analyzeDocuments([vm('a', { size: 'small' }), vm('b', { size: 'big' }), policy])
+    expect(formatK8sConnlist(a.connections, 'txt').trim().split('\n')).toEqual([
+      '0.0.0.0-255.255.255.255[External] => ns/a[VirtualMachine] : TCP 22',
+      '0.0.0.0-255.255.255.255[External] => ns/b[VirtualMachine] : All Connections',
+      'ns/a[VirtualMachine] => 0.0.0.0-255.255.255.255[External] : All Connections',
+      'ns/a[VirtualMachine] => ns/b[VirtualMachine] : All Connections',
+      'ns/b[VirtualMachine] => 0.0.0.0-255.255.255.255[External] : All Connections',
+      'ns/b[VirtualMachine] => ns/a[VirtualMachine] : TCP 22',
     ])
   })
 })
