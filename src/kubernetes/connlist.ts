@@ -16,9 +16,11 @@
  *
  * A connection pod → pod needs the source's egress and the destination's ingress; pod → address
  * only the egress, address → pod only the ingress. Workloads connect on the union over their
- * pods. Addresses are split into ranges at every boundary of every ipBlock (`cidr` and `except`)
- * and ANP `networks` block (IPv4 always; IPv6 when some block is IPv6), one line per range
- * (`0.0.0.0-9.255.255.255[External]`), as np-guard prints them; pods are matched by selectors
+ * pods. Addresses are split into ranges at the edges of what every ipBlock admits (its `cidr`
+ * minus its `except`s, a union of runs: np-guard's `ExceptCidrs` then `Split`, so two adjacent
+ * excepts make one range, not two) and of every ANP `networks` block (IPv4 always; IPv6 when
+ * some block is IPv6), one line per range (`0.0.0.0-9.255.255.255[External]`), as np-guard's
+ * `DisjointIPBlocks` cuts and prints them; pods are matched by selectors
  * only, addresses by ipBlocks and networks only. As np-guard does, the split is per direction:
  * lines address → pod use the blocks of ingress rules, lines pod → address those of egress rules
  * (so a cluster whose egress rules name no block prints `0.0.0.0-255.255.255.255[External]` as
@@ -113,18 +115,84 @@ export function modelBlocks(model: K8sModel, direction: 'ingress' | 'egress'): C
   return out
 }
 
+/** An inclusive address interval of one family (values as in `IpAddress`). */
+export interface AddressInterval {
+  readonly family: IpFamily
+  readonly first: bigint
+  readonly last: bigint
+}
+
+/**
+ * What an ipBlock admits, `cidr` minus every `except`, as maximal runs of addresses, ascending
+ * (none when the excepts cover the cidr). np-guard cuts the address space at the ends of these
+ * runs (`IPBlock.ExceptCidrs(...).Split()` in `rulePeersReferencedIPBlocks`), not at each
+ * `except`: excepts `10.0.0.0/9` and `10.128.0.0/9` give one edge at `11.0.0.0`, none at
+ * `10.128.0.0`.
+ */
+export function ipBlockIntervals(b: IpBlock): AddressInterval[] {
+  const { first, last } = cidrRange(b.cidr)
+  const holes = b.except
+    .filter((e) => e.family === b.cidr.family)
+    .map(cidrRange)
+    .sort((x, y) => (x.first < y.first ? -1 : x.first > y.first ? 1 : 0))
+  const out: AddressInterval[] = []
+  let cur = first
+  for (const h of holes) {
+    if (h.last < cur) continue
+    if (h.first > last) break
+    if (h.first > cur) out.push({ family: b.cidr.family, first: cur, last: h.first - 1n })
+    if (h.last + 1n > cur) cur = h.last + 1n
+  }
+  if (cur <= last) out.push({ family: b.cidr.family, first: cur, last })
+  return out
+}
+
+/**
+ * The intervals whose edges cut one direction's address space in `k8s connlist`: the runs of
+ * every NetworkPolicy ipBlock ({@link ipBlockIntervals}) of that direction's rules, and for
+ * egress every ANP/BANP `networks` block.
+ */
+export function modelIntervals(
+  model: K8sModel,
+  direction: 'ingress' | 'egress',
+): AddressInterval[] {
+  const out: AddressInterval[] = []
+  for (const np of model.networkPolicies) {
+    for (const r of np[direction] ?? []) {
+      if (r.peers === 'all') continue
+      for (const p of r.peers) if (p.kind === 'ipBlock') out.push(...ipBlockIntervals(p.block))
+    }
+  }
+  if (direction === 'egress') {
+    for (const ap of [
+      ...model.adminPolicies,
+      ...(model.baselinePolicy ? [model.baselinePolicy] : []),
+    ]) {
+      for (const r of ap.egress)
+        for (const p of r.peers)
+          if (p.kind === 'networks')
+            for (const b of p.blocks) out.push({ family: b.family, ...cidrRange(b) })
+    }
+  }
+  return out
+}
+
 /** The address space split at every block boundary (see the module comment). */
 export function externalRanges(blocks: readonly Cidr[]): ExternalRange[] {
+  return intervalRanges(blocks.map((b) => ({ family: b.family, ...cidrRange(b) })))
+}
+
+/** The address space split at both ends of every interval; IPv6 only when some interval is. */
+export function intervalRanges(intervals: readonly AddressInterval[]): ExternalRange[] {
   const out: ExternalRange[] = []
   for (const family of [4, 6] as const) {
-    if (family === 6 && !blocks.some((b) => b.family === 6)) continue
+    if (family === 6 && !intervals.some((b) => b.family === 6)) continue
     const top = 1n << BigInt(familyBits(family))
     const points = new Set<bigint>([0n, top])
-    for (const b of blocks) {
+    for (const b of intervals) {
       if (b.family !== family) continue
-      const { first, last } = cidrRange(b)
-      points.add(first)
-      points.add(last + 1n)
+      points.add(b.first)
+      points.add(b.last + 1n)
     }
     const sorted = [...points].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     for (let i = 0; i + 1 < sorted.length; i++) {
@@ -151,12 +219,26 @@ export function rangeInCidr(
   return range.first >= first && range.last <= last
 }
 
-/** True when the range lies in the ipBlock's cidr and in none of its excepts. */
+/**
+ * True when the range lies in the ipBlock's cidr and meets none of its excepts. Ranges are cut
+ * at the ends of what the block admits ({@link ipBlockIntervals}), so one that meets an except
+ * lies wholly in the excepts, though perhaps in no single one of them.
+ */
 export function rangeInBlock(
   range: { family: IpFamily; first: bigint; last: bigint },
   b: IpBlock,
 ): boolean {
-  return rangeInCidr(range, b.cidr) && !b.except.some((e) => rangeInCidr(range, e))
+  return rangeInCidr(range, b.cidr) && !b.except.some((e) => rangeMeetsCidr(range, e))
+}
+
+/** True when the range and the block share an address. */
+function rangeMeetsCidr(
+  range: { family: IpFamily; first: bigint; last: bigint },
+  c: Cidr,
+): boolean {
+  if (range.family !== c.family) return false
+  const { first, last } = cidrRange(c)
+  return range.first <= last && range.last >= first
 }
 
 /** Whether a NetworkPolicy peer matches the other end (a pod, or a range by ipBlock). */
@@ -275,8 +357,8 @@ function podKey(p: K8sPod): string {
 
 /** Analyses a model: see the module comment. Pure. */
 export function analyzeModel(model: K8sModel, diagnostics: readonly Diagnostic[] = []): Analysis {
-  const inRanges = externalRanges(modelBlocks(model, 'ingress'))
-  const outRanges = externalRanges(modelBlocks(model, 'egress'))
+  const inRanges = intervalRanges(modelIntervals(model, 'ingress'))
+  const outRanges = intervalRanges(modelIntervals(model, 'egress'))
   const ranges = [...inRanges, ...outRanges.filter((r) => !inRanges.some((x) => x.name === r.name))]
   // pods with the same namespace, labels and ports are judged alike: one representative each
   const wl = model.workloads.map((w) => {
