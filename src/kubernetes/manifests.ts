@@ -382,7 +382,9 @@ function portsAt(obj: KubernetesObject, rel: YamlPath): ContainerPort[] {
  *   followed through the objects present (by `uid`, else namespace, kind and name); when the
  *   owner is not in the input the workload is named after the reference (np-guard:
  *   `default/frontend-99684f7f8[ReplicaSet]` for a dump without ReplicaSets; a reference without
- *   a kind gives `[Pod]`). A Pod without owner is `ns/name[Pod]`.
+ *   a kind gives `[Pod]`). A Pod without owner is `ns/name[Pod]`, and so is a static pod's
+ *   mirror pod, whose owner is its `Node` (np-guard's `addPodOwner` skips Node owners; static
+ *   pods: https://kubernetes.io/docs/concepts/workloads/pods/static-pods/).
  * - A workload object (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
  *   ReplicationController, KubeVirt VirtualMachine) that is its own top owner and has no Pod in
  *   the input gives one pod from its template (labels and container ports; a VM has none).
@@ -428,13 +430,16 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
       continue
     }
     const uidRaw = at(obj.value, ['metadata', 'uid'])
+    const ref = controllerOwner(obj.value['metadata'], 'Pod')
     const o: OwnedObject = {
       obj,
       kind,
       name,
       namespace,
       uid: typeof uidRaw === 'string' ? uidRaw : undefined,
-      owner: controllerOwner(obj.value['metadata'], 'Pod'),
+      // a static pod's mirror pod is owned by its Node, which is no workload: the pod names
+      // itself (`kube-system/etcd-minikube[Pod]`), as np-guard's addPodOwner skips Node owners
+      owner: ref?.kind === 'Node' ? undefined : ref,
     }
     if (owners.add(o)) {
       obj.doc.report(

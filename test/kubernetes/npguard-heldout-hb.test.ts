@@ -72,3 +72,32 @@ describe('address ranges are cut where np-guard cuts them', () => {
     ])
   })
 })
+
+describe('workload names', () => {
+  // np-guard minikube_resources: kube-system/etcd-minikube[Pod], kube-apiserver-minikube[Pod], …
+  // are mirror pods whose controller owner is the Node; they are not one "minikube[Node]" workload
+  it('a mirror pod owned by its Node is its own [Pod] workload', () => {
+    const mirror = (name: string): unknown => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: 'kube-system',
+        labels: { component: name },
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'Node', name: 'minikube', uid: 'n1', controller: true },
+        ],
+      },
+      spec: { containers: [{ name: 'c', image: 'i' }] },
+      status: { phase: 'Running', podIP: '192.168.49.2' },
+    })
+    expect(connlist([mirror('etcd-minikube'), mirror('kube-scheduler-minikube')])).toEqual([
+      '0.0.0.0-255.255.255.255[External] => kube-system/etcd-minikube[Pod] : All Connections',
+      '0.0.0.0-255.255.255.255[External] => kube-system/kube-scheduler-minikube[Pod] : All Connections',
+      'kube-system/etcd-minikube[Pod] => 0.0.0.0-255.255.255.255[External] : All Connections',
+      'kube-system/etcd-minikube[Pod] => kube-system/kube-scheduler-minikube[Pod] : All Connections',
+      'kube-system/kube-scheduler-minikube[Pod] => 0.0.0.0-255.255.255.255[External] : All Connections',
+      'kube-system/kube-scheduler-minikube[Pod] => kube-system/etcd-minikube[Pod] : All Connections',
+    ])
+  })
+})
