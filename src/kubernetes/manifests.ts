@@ -430,16 +430,13 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
       continue
     }
     const uidRaw = at(obj.value, ['metadata', 'uid'])
-    const ref = controllerOwner(obj.value['metadata'], 'Pod')
     const o: OwnedObject = {
       obj,
       kind,
       name,
       namespace,
       uid: typeof uidRaw === 'string' ? uidRaw : undefined,
-      // a static pod's mirror pod is owned by its Node, which is no workload: the pod names
-      // itself (`kube-system/etcd-minikube[Pod]`), as np-guard's addPodOwner skips Node owners
-      owner: ref?.kind === 'Node' ? undefined : ref,
+      owner: controllerOwner(obj.value['metadata'], 'Pod'), // a mirror pod's Node is none
     }
     if (owners.add(o)) {
       obj.doc.report(

@@ -120,6 +120,20 @@ describe('Kubernetes inventory: owners and odd pods', () => {
     ])
   })
 
+  it("a static pod's mirror pod, owned by its Node, is its own workload (as k8s connlist names it)", () => {
+    const mirror = { ownerReferences: [{ kind: 'Node', name: 'node-1', controller: true }] }
+    const f = list(
+      pod('static-web-node-1', { status: { podIP: '10.1.0.1' } }, mirror),
+      pod('static-db-node-1', { status: { podIP: '10.1.0.2' } }, mirror),
+    )
+    const r = load([{ path: 'k.json', text: f }])
+    expect(r.diagnostics.map(at)).toEqual([])
+    expect(r.inventory.workloads.map((w) => w.name)).toEqual([
+      'ns/static-db-node-1[Pod]',
+      'ns/static-web-node-1[Pod]',
+    ])
+  })
+
   it('skips pending, finished and host-network pods with a warning', () => {
     const f = list(
       pod('pending', { status: { phase: 'Pending' } }),

@@ -147,7 +147,10 @@ export function workloadName(namespace: string, kind: string, name: string): str
  * The owner reference of an object's `metadata`: the one with `controller: true`, else the
  * first; only references that are mappings with a non-empty `name` count. A reference without
  * a `kind` is skipped when `defaultKind` is undefined, else taken as of that kind (np-guard
- * names its workload `[Pod]`). A `uid` that is not a non-empty string is undefined.
+ * names its workload `[Pod]`). A `uid` that is not a non-empty string is undefined. A `Node`
+ * owner is no owner: it is how the kubelet marks a static pod's mirror pod
+ * (https://kubernetes.io/docs/concepts/workloads/pods/static-pods/), which is its own workload
+ * (`kube-system/etcd-minikube[Pod]`), as np-guard's `addPodOwner` skips Node owners.
  */
 export function controllerOwner(meta: unknown, defaultKind?: string): OwnerReference | undefined {
   const refs = isMapping(meta) ? meta['ownerReferences'] : undefined
@@ -157,7 +160,7 @@ export function controllerOwner(meta: unknown, defaultKind?: string): OwnerRefer
       isMapping(r) && !!str(r['name']) && (defaultKind !== undefined || !!str(r['kind'])),
   )
   const ref = good.find((r) => r['controller'] === true) ?? good[0]
-  if (!ref) return undefined
+  if (!ref || ref['kind'] === 'Node') return undefined
   return {
     kind: str(ref['kind']) ?? (defaultKind as string),
     name: ref['name'] as string,
