@@ -75,14 +75,23 @@ export interface NetworkPolicy {
   readonly object: KubernetesObject
 }
 
-/** Parses a CIDR as Kubernetes accepts it (host bits must be zero); `k8s/bad-cidr` otherwise. */
+/**
+ * Parses a CIDR block as the API server and np-guard read it: host bits that are set are cleared
+ * (`10.0.0.1/8` is `10.0.0.0/8`), with a `k8s/cidr-host-bits` warning. Kubernetes validates an
+ * ipBlock with `ParseCIDRSloppy`, which accepts such blocks (the NetworkPolicy API reference long
+ * gave `"192.168.1.1/24"` as a valid example); network-policy-api asks implementations to parse
+ * ANP `networks` with Go's `net.ParseCIDR`, which masks them; np-guard reads both that way.
+ * A malformed block, or an address without a prefix length, is `k8s/bad-cidr`.
+ * @returns the masked block, or undefined on `k8s/bad-cidr`.
+ */
 export function parseK8sCidr(
   doc: YamlDoc,
   path: YamlPath,
   raw: unknown,
   what: string,
 ): Cidr | undefined {
-  const c = typeof raw === 'string' ? parseCidr(raw) : `${JSON.stringify(raw)} is not a CIDR block`
+  const c =
+    typeof raw === 'string' ? parseCidr(raw, true) : `${JSON.stringify(raw)} is not a CIDR block`
   if (typeof c === 'string') {
     doc.report('k8s/bad-cidr', `${what}: ${c}`, path)
     return undefined
@@ -91,6 +100,13 @@ export function parseK8sCidr(
     doc.report('k8s/bad-cidr', `${what}: "${raw}" has no prefix length; write ${c.text}`, path)
     return undefined
   }
+  if (typeof raw === 'string' && typeof parseCidr(raw) === 'string')
+    doc.report(
+      'k8s/cidr-host-bits',
+      `${what}: "${raw.trim()}" has host bits set; read as ${c.text}, as Kubernetes does`,
+      path,
+      { severity: 'warning' },
+    )
   return c
 }
 
