@@ -13,7 +13,10 @@
  *   the first rule matching the traffic decides: `Allow`, `Deny`, or (ANP only) `Pass` — skip the
  *   remaining ANPs and let NetworkPolicy decide. A rule needs 1–100 peers: `namespaces`, `pods`,
  *   and for egress `networks` (CIDR blocks; cluster-external addresses here, as np-guard has no
- *   pod addresses) — `nodes` is not supported (`k8s/unsupported-field`).
+ *   pod addresses) and `nodes` (a node selector). Node addresses are not in the manifests, so a
+ *   `nodes` peer is ignored with a `k8s/unsupported-field` warning, as np-guard ignores it
+ *   (its `WarnUnsupportedNodesField`): the rule keeps its other peers, and a rule whose peers are
+ *   all `nodes` matches nothing here.
  * - `ports` missing: every port and protocol; otherwise 1–100 entries, each exactly one of
  *   `portNumber {protocol (default TCP), port}`, `namedPort` (resolved against the destination
  *   pod's container ports, of any protocol) or `portRange {protocol, start, end}`, `start <= end`.
@@ -84,13 +87,14 @@ function present(o: Record<string, unknown>, k: string): boolean {
   return o[k] !== undefined && o[k] !== null
 }
 
+/** Parses a subject or a rule peer; `'ignored'` for a valid `nodes` peer, undefined on error. */
 function parsePods(
   doc: YamlDoc,
   path: YamlPath,
   raw: unknown,
   what: string,
   allowNetworks: boolean,
-): AnpPeer | undefined {
+): AnpPeer | 'ignored' | undefined {
   if (!isMapping(raw)) {
     doc.report(
       'k8s/bad-policy',
@@ -143,12 +147,14 @@ function parsePods(
     return ns && ps ? { kind: 'pods', namespaceSelector: ns, podSelector: ps } : undefined
   }
   if (k === 'nodes') {
+    if (!parseLabelSelector(doc, [...path, 'nodes'], raw['nodes'], what)) return undefined
     doc.report(
       'k8s/unsupported-field',
-      `${what}: nodes peers are not supported (node addresses are not in the manifests)`,
+      `${what}: nodes peer ignored (node addresses are not in the manifests), as np-guard ignores it`,
       [...path, 'nodes'],
+      { severity: 'warning' },
     )
-    return undefined
+    return 'ignored'
   }
   const nets = raw['networks']
   if (!Array.isArray(nets) || nets.length === 0 || nets.length > 25) {
@@ -283,7 +289,7 @@ function parseRules(
         parsePods(doc, [...rp, peerKey, i], p, rwhat, direction === 'egress'),
       )
       if (ps.some((p) => p === undefined)) ok = false
-      peers = ps.filter((p): p is AnpPeer => p !== undefined)
+      peers = ps.filter((p): p is AnpPeer => p !== undefined && p !== 'ignored')
     }
     const ports = parsePorts(doc, [...rp, 'ports'], r['ports'], rwhat)
     if (ports === undefined) ok = false
@@ -303,7 +309,7 @@ function parseRules(
  * Parses and validates an AdminNetworkPolicy or BaselineAdminNetworkPolicy. Problems are located
  * diagnostics naming the policy: `k8s/priority-out-of-range`, `k8s/bad-policy` (subject, rules,
  * actions; a BANP not named `default`), `k8s/bad-selector`, `k8s/bad-cidr`, `k8s/bad-port`,
- * `k8s/unknown-protocol`, `k8s/unsupported-field`.
+ * `k8s/unknown-protocol`; a `nodes` peer is a `k8s/unsupported-field` warning and is ignored.
  * @returns the policy, or undefined when it has any error.
  */
 export function parseAdminPolicy(

@@ -92,3 +92,44 @@ spec:
     }
   })
 })
+
+describe('ANP nodes peers are ignored with a warning, as np-guard ignores them', () => {
+  // shown by np-guard's anp_and_banp_using_networks_and_nodes_test and
+  // anp_banp_test_multiple_warnings, which Bulkhead refused as k8s/unsupported-field errors
+  const anp = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: { name: with-nodes }
+spec:
+  priority: 1
+  subject: { namespaces: { matchLabels: { kubernetes.io/metadata.name: x } } }
+  egress:
+    - name: only-nodes
+      action: Deny
+      to: [{ nodes: { matchExpressions: [{ key: role, operator: Exists }] } }]
+    - name: nodes-and-pods
+      action: Deny
+      to:
+        - nodes: { matchLabels: { role: infra } }
+        - namespaces: { matchLabels: { kubernetes.io/metadata.name: y } }
+`
+  it('the other peers of the rule still apply; a rule of nodes peers only matches nothing', () => {
+    const r = run(anp)
+    expect(r.errors).toEqual([])
+    expect(r.warnings.map((d) => [d.code, d.location?.line])).toEqual([
+      ['k8s/unsupported-field', 28],
+      ['k8s/unsupported-field', 32],
+    ])
+    expect(r.txt).toEqual([
+      '0.0.0.0-255.255.255.255[External] => x/a[Deployment] : All Connections',
+      '0.0.0.0-255.255.255.255[External] => y/b[Deployment] : All Connections',
+      'x/a[Deployment] => 0.0.0.0-255.255.255.255[External] : All Connections',
+      'y/b[Deployment] => 0.0.0.0-255.255.255.255[External] : All Connections',
+      'y/b[Deployment] => x/a[Deployment] : All Connections',
+    ])
+  })
+
+  it('a nodes peer with a bad selector is still an error', () => {
+    const r = run(anp.replace('operator: Exists', 'operator: Equals'))
+    expect(r.errors.map((d) => d.code)).toEqual(['k8s/bad-selector'])
+  })
+})
