@@ -1,7 +1,7 @@
 /**
- * @module Regression cases found by checking `k8s connlist` against np-guard's own connlist test
- * cases (beyond the 22 of ../shared/corpora): each names the np-guard case that showed it. Each
- * fixture is a few lines written here, not np-guard's files.
+ * @module What `k8s connlist` prints, where checking it against np-guard's own connlist test
+ * cases (beyond the 22 of ../shared/corpora) showed defects: each names the np-guard case that
+ * showed it. Each fixture is a few lines written here, not np-guard's files.
  */
 import { describe, expect, it } from 'vitest'
 import { analyzeDocuments, formatK8sConnlist } from '../../src/kubernetes/index.js'

@@ -1,7 +1,7 @@
 /**
- * Defects and gaps found by checking `k8s connlist` against np-guard's own connectivity cases
- * (session 22, helper hA: the cases named a–e). Each test uses its own few lines of YAML; the
- * np-guard case that showed the problem is named in the test.
+ * @module How `k8s connlist` reads policies, where checking it against np-guard's own
+ * connectivity cases (beyond the 22 of ../shared/corpora) showed defects and gaps. Each test uses
+ * its own few lines of YAML; the np-guard case that showed the problem is named in the test.
  */
 import { describe, expect, it } from 'vitest'
 import { analyze, formatK8sConnlist } from '../../src/kubernetes/index.js'
