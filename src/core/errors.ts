@@ -137,6 +137,7 @@ export type ErrorCode =
   | 'k8s/bad-selector'
   | 'k8s/bad-cidr'
   | 'k8s/cidr-host-bits'
+  | 'k8s/ipv6-not-listed'
   | 'k8s/except-outside-cidr'
   | 'k8s/unknown-protocol'
   | 'k8s/bad-port'

@@ -417,6 +417,22 @@ export function analyzeModel(model: K8sModel, diagnostics: readonly Diagnostic[]
 }
 
 /**
+ * The connections np-guard's netpol-analyzer lists: all but those to or from an IPv6 address
+ * range. np-guard does not analyse IPv6 blocks (it warns "IPv6 addresses are not supported" and
+ * skips them: `rulePeersReferencedIPBlocks` in pkg/netpol/eval/internal/k8s), so its output has
+ * IPv4 ranges only; workload lines do not depend on blocks of either family.
+ * @returns the connections kept, and how many of IPv6 ranges were left out.
+ */
+export function npGuardConnections(a: Analysis): {
+  connections: Connection[]
+  ipv6LeftOut: number
+} {
+  const v6 = new Set(a.ranges.filter((r) => r.family === 6).map((r) => r.name))
+  const connections = a.connections.filter((c) => !v6.has(c.src) && !v6.has(c.dst))
+  return { connections, ipv6LeftOut: a.connections.length - connections.length }
+}
+
+/**
  * Loads manifests and analyses them: `analyze(files) → {workloads, connections, diagnostics}`.
  * When the diagnostics hold an error (an invalid policy, bad YAML) the connections leave the bad
  * objects out and must not be reported as the cluster's connectivity; callers check

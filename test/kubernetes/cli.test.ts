@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -40,6 +40,42 @@ describe('bulkhead k8s', () => {
     const yaml = await cli('k8s', 'connlist', BASIC, '-o', 'yaml')
     expect(yaml.code).toBe(0)
     expect(parse(yaml.stdout)).toEqual(JSON.parse(json.stdout))
+  })
+
+  it('connlist lists IPv4 ranges only, as np-guard, and says so; --ipv6 lists IPv6 ranges too', async () => {
+    // np-guard's anp_and_banp_using_networks_with_ipv6_test: it skips IPv6 blocks, lists no IPv6 line
+    const dir = mkdtempSync(join(tmp, 'dual-stack-'))
+    writeFileSync(
+      join(dir, 'm.yaml'),
+      `apiVersion: v1
+kind: Pod
+metadata: { name: a, namespace: x, labels: { app: a } }
+spec: { containers: [{ name: c, image: i }] }
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: out, namespace: x }
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{ to: [{ ipBlock: { cidr: 10.0.0.0/8 } }, { ipBlock: { cidr: '2001:db8::/32' } }] }]
+`,
+    )
+    const plain = await cli('k8s', 'connlist', dir)
+    expect(plain.code).toBe(0)
+    expect(plain.stdout.split('\n').filter(Boolean)).toEqual([
+      '0.0.0.0-255.255.255.255[External] => x/a[Pod] : All Connections',
+      'x/a[Pod] => 10.0.0.0-10.255.255.255[External] : All Connections',
+    ])
+    expect(plain.stderr).toMatch(/warning k8s\/ipv6-not-listed: 1 connection of IPv6/)
+    const v6 = await cli('k8s', 'connlist', dir, '--ipv6', '-o', 'json')
+    expect(v6.code).toBe(0)
+    expect(v6.stderr).not.toContain('ipv6-not-listed')
+    expect(JSON.parse(v6.stdout)).toContainEqual({
+      src: 'x/a[Pod]',
+      dst: '2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff[External]',
+      conn: 'All Connections',
+    })
   })
 
   it('connlist refuses invalid policies with a located error, exit 1', async () => {

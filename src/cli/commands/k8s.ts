@@ -23,6 +23,7 @@ import {
   importManifests,
   k8sProtocol,
   loadModel,
+  npGuardConnections,
   readManifestFiles,
   renderImport,
   type DirectionDecision,
@@ -178,11 +179,16 @@ Examples:
       'folder (or file) of YAML/JSON manifests: workloads, namespaces, services, policies, Ingress, Route',
     )
     .addOption(outputOption(CONNLIST_FORMATS, 'txt', ' (text = txt)'))
+    .option(
+      '--ipv6',
+      'also list the connections of IPv6 address ranges (np-guard lists IPv4 ranges only)',
+    )
     .addHelpText(
       'after',
       `
 Each line is "SRC => DST : CONNS", sorted. Workloads are "namespace/name[Kind]" after their
-owner, address ranges "first-last[External]" split at every ipBlock boundary, and
+owner, address ranges "first-last[External]" split at the edges of what each ipBlock admits
+(IPv4 only, as np-guard lists them; --ipv6 adds IPv6 ranges, with a warning when left out), and
 "{ingress-controller}" reaches what Ingress and Route objects expose. CONNS is "All Connections"
 or e.g. "SCTP 1-65535,TCP 1-79,81-65535,UDP 53". Invalid policies are errors with file:line:col.
 
@@ -192,15 +198,25 @@ Examples:
 
 Exit codes: 0 listed, 1 bad input.`,
     )
-    .action((dir: string, opts: { output: string }) => {
+    .action((dir: string, opts: { output: string; ipv6?: boolean }) => {
       const { model, diagnostics } = load(dir)
       const a = analyzeModel(model, diagnostics)
+      const listed = npGuardConnections(a)
+      const connections = opts.ipv6 === true ? a.connections : listed.connections
+      if (opts.ipv6 !== true && listed.ipv6LeftOut > 0)
+        printDiagnostics([
+          {
+            code: 'k8s/ipv6-not-listed',
+            severity: 'warning',
+            message: `${counted(listed.ipv6LeftOut, 'connection')} of IPv6 address ranges not listed, as np-guard lists none; --ipv6 lists them`,
+          },
+        ])
       if (opts.output === 'yaml') {
         // the rows of -o json, as YAML (as `bulkhead connlist -o yaml`)
-        process.stdout.write(toYaml(JSON.parse(formatK8sConnlist(a.connections, 'json'))))
+        process.stdout.write(toYaml(JSON.parse(formatK8sConnlist(connections, 'json'))))
       } else {
         const format = (opts.output === 'text' ? 'txt' : opts.output) as K8sConnlistFormat
-        process.stdout.write(formatK8sConnlist(a.connections, format))
+        process.stdout.write(formatK8sConnlist(connections, format))
       }
       process.exitCode = EXIT.ok
     })
