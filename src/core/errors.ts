@@ -150,6 +150,8 @@ export type ErrorCode =
   | 'k8s/bad-connection'
   | 'k8s/not-importable'
   | 'k8s/no-pod-address'
+  | 'k8s/bad-network'
+  | 'k8s/network-ignored'
 
 /** How bad a diagnostic is. `fatal` stops the stage; `error` fails the load; `warning` does not. */
 export type Severity = 'fatal' | 'error' | 'warning'

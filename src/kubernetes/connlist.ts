@@ -25,6 +25,11 @@
  * lines address → pod use the blocks of ingress rules, lines pod → address those of egress rules
  * (so a cluster whose egress rules name no block prints `0.0.0.0-255.255.255.255[External]` as
  * destination even when ingress rules split the sources).
+ *
+ * OVN-Kubernetes primary user-defined networks (./udn.ts): a pod of a primary UDN/CUDN and a pod
+ * of another network never connect; inside one network, and between a pod and an address range
+ * or the ingress controller, the layers above decide. Each connection records the primary network
+ * of its workload end(s), and the txt format prints one section per network as np-guard does.
  */
 import {
   cidrRange,
@@ -45,8 +50,15 @@ import { INGRESS_CONTROLLER, INGRESS_CONTROLLER_NAMESPACE } from './ingress.js'
 import { NAMESPACE_NAME_LABEL, selects, type K8sPod } from './manifests.js'
 import { anpPortsSet, loadModel, netpolPortsSet, type K8sModel, type K8sWorkload } from './model.js'
 import type { IpBlock, NetpolPeer, NetworkPolicy } from './netpol.js'
+import { networksIsolate, type PrimaryNetwork } from './udn.js'
 
 export type { Connection } from '../policy/connlist.js'
+
+/** A connection of the Kubernetes analysis, with the primary network it is analysed in. */
+export interface K8sConnection extends Connection {
+  /** The primary UDN/CUDN of its workload end(s); absent on the cluster's pod network. */
+  readonly network?: PrimaryNetwork
+}
 
 /** An address range, inclusive, of one family. */
 export interface ExternalRange {
@@ -68,7 +80,7 @@ export interface Analysis {
   readonly workloads: readonly K8sWorkload[]
   readonly ranges: readonly ExternalRange[]
   /** Allowed connections with a non-empty service set, never an entity to itself, unsorted. */
-  readonly connections: readonly Connection[]
+  readonly connections: readonly K8sConnection[]
   readonly diagnostics: readonly Diagnostic[]
 }
 
@@ -340,9 +352,21 @@ export function directionAllows(
   return allowed.union(rest)
 }
 
+/**
+ * Whether two ends are kept apart by their primary networks: both pods (not the ingress
+ * controller, which is outside every network, as address ranges are) on different networks.
+ */
+export function primaryIsolated(model: K8sModel, src: Peer, dst: Peer): boolean {
+  if (src.kind !== 'pod' || dst.kind !== 'pod') return false
+  if (src.pod === INGRESS_CONTROLLER_POD || dst.pod === INGRESS_CONTROLLER_POD) return false
+  const nets = model.primaryNetworks
+  return networksIsolate(nets.get(src.pod.namespace), nets.get(dst.pod.namespace))
+}
+
 /** The services allowed from one end to the other (see the module comment). */
 export function allowedBetween(model: K8sModel, src: Peer, dst: Peer): ServiceSet {
   if (src.kind === 'range' && dst.kind === 'range') return ServiceSet.EMPTY
+  if (primaryIsolated(model, src, dst)) return ServiceSet.EMPTY
   let set = ServiceSet.ANY
   if (src.kind === 'pod' && src.pod !== INGRESS_CONTROLLER_POD)
     set = directionAllows(model, src.pod, dst, 'egress')
@@ -376,22 +400,24 @@ export function analyzeModel(model: K8sModel, diagnostics: readonly Diagnostic[]
     }
     return s
   }
-  const connections: Connection[] = []
-  const push = (src: string, dst: string, services: ServiceSet): void => {
-    if (!services.isEmpty) connections.push({ src, dst, services })
+  const connections: K8sConnection[] = []
+  const push = (src: string, dst: string, services: ServiceSet, namespace: string): void => {
+    if (services.isEmpty) return
+    const network = model.primaryNetworks.get(namespace)
+    connections.push(network ? { src, dst, services, network } : { src, dst, services })
   }
   for (const s of wl) {
     for (const d of wl) {
       if (s === d) continue
       let set = ServiceSet.EMPTY
       for (const a of s.reps) for (const b of d.reps) set = set.union(pair(a, b))
-      push(s.w.name, d.w.name, set)
+      push(s.w.name, d.w.name, set, s.w.namespace)
     }
     for (const r of outRanges) {
       let out = ServiceSet.EMPTY
       for (const a of s.reps)
         out = out.union(allowedBetween(model, { kind: 'pod', pod: a }, { kind: 'range', range: r }))
-      push(s.w.name, r.name, out)
+      push(s.w.name, r.name, out, s.w.namespace)
     }
     for (const r of inRanges) {
       let into = ServiceSet.EMPTY
@@ -399,12 +425,14 @@ export function analyzeModel(model: K8sModel, diagnostics: readonly Diagnostic[]
         into = into.union(
           allowedBetween(model, { kind: 'range', range: r }, { kind: 'pod', pod: a }),
         )
-      push(r.name, s.w.name, into)
+      push(r.name, s.w.name, into, s.w.namespace)
     }
   }
   // the ingress controller reaches what Ingress/Route objects expose, as the policies allow
   const byWorkload = new Map<string, ServiceSet>()
+  const nsOf = new Map<string, string>()
   for (const e of model.exposures) {
+    nsOf.set(e.workload, e.pod.namespace)
     const allowed = allowedBetween(
       model,
       { kind: 'pod', pod: INGRESS_CONTROLLER_POD },
@@ -412,7 +440,7 @@ export function analyzeModel(model: K8sModel, diagnostics: readonly Diagnostic[]
     ).intersect(e.services)
     byWorkload.set(e.workload, (byWorkload.get(e.workload) ?? ServiceSet.EMPTY).union(allowed))
   }
-  for (const [w, set] of byWorkload) push(INGRESS_CONTROLLER, w, set)
+  for (const [w, set] of byWorkload) push(INGRESS_CONTROLLER, w, set, nsOf.get(w) ?? '')
   return { model, workloads: model.workloads, ranges, connections, diagnostics }
 }
 
@@ -474,15 +502,46 @@ export function npGuardView(s: ServiceSet): ServiceSet {
 /** Output formats of `k8s connlist`. */
 export type K8sConnlistFormat = ConnlistFormat | 'dot'
 
+const SECTION = 'Permitted connectivity analyzed in'
+
+/**
+ * The txt rendering when some connection is in a primary network (np-guard
+ * `writeFullConnlistTxtOutput`): the pod network's lines under `Permitted connectivity analyzed
+ * in Pod network:` (header and lines only when it has some), then per UDN (by namespace) and per
+ * CUDN (by name) an empty line, `Permitted connectivity analyzed in primary UDN <name>:` (or
+ * `primary CUDN`) and its lines.
+ */
+function formatSections(view: readonly K8sConnection[]): string {
+  const pod = view.filter((c) => !c.network)
+  let out = pod.length > 0 ? `${SECTION} Pod network:\n${formatConnlist(pod, 'txt')}` : ''
+  for (const kind of ['UDN', 'CUDN'] as const) {
+    const names = [
+      ...new Set(view.filter((c) => c.network?.kind === kind).map((c) => c.network?.name ?? '')),
+    ].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    for (const name of names) {
+      const lines = view.filter((c) => c.network?.kind === kind && c.network.name === name)
+      out += `\n${SECTION} primary ${kind} ${name}:\n${formatConnlist(lines, 'txt')}`
+    }
+  }
+  return out
+}
+
 /**
  * Renders the connections in np-guard's connlist formats (through {@link formatConnlist} for
  * txt/json/csv/md, so both connlists print alike), services shown by {@link npGuardView}.
- * `dot`: a digraph, one node per entity, one labelled edge per connection.
+ * txt: one plain sorted list, or, when some connection is in a primary user-defined network,
+ * sections per network (see {@link formatSections}); json/csv/md: one list (UDN workloads are
+ * told apart by their `ns[udn]/` names). `dot`: a digraph, one node per entity, one labelled edge
+ * per connection.
  */
-export function formatK8sConnlist(conns: readonly Connection[], format: K8sConnlistFormat): string {
+export function formatK8sConnlist(
+  conns: readonly K8sConnection[],
+  format: K8sConnlistFormat,
+): string {
   const view = conns
     .map((c) => ({ ...c, services: npGuardView(c.services) }))
     .filter((c) => !c.services.isEmpty)
+  if (format === 'txt' && view.some((c) => c.network)) return formatSections(view)
   if (format !== 'dot') return formatConnlist(view, format)
   const rows = formatConnlist(view, 'json')
   const parsed = JSON.parse(rows) as { src: string; dst: string; conn: string }[]

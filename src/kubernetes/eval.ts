@@ -14,6 +14,7 @@ import {
   anpPodsMatch,
   INGRESS_CONTROLLER_POD,
   netpolPeerMatches,
+  primaryIsolated,
   selectingPolicies,
   type Peer,
 } from './connlist.js'
@@ -21,10 +22,17 @@ import { INGRESS_CONTROLLER } from './ingress.js'
 import type { K8sPod } from './manifests.js'
 import type { K8sModel, K8sWorkload } from './model.js'
 import type { NetpolPort } from './netpol.js'
+import { networkLabel } from './udn.js'
 
 /** One step of a decision: a rule that matched, or a layer's default. */
 export interface DecisionStep {
-  readonly layer: 'AdminNetworkPolicy' | 'NetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'default'
+  readonly layer:
+    | 'AdminNetworkPolicy'
+    | 'NetworkPolicy'
+    | 'BaselineAdminNetworkPolicy'
+    | 'default'
+    /** OVN-Kubernetes primary networks keep the two pods apart (./udn.ts): denied, no policy asked. */
+    | 'PrimaryNetwork'
   /** `name` (ANP, BANP) or `namespace/name` (NetworkPolicy). */
   readonly policy?: string
   /** Rule name (ANP/BANP) or `ingress[i]`/`egress[i]` (NetworkPolicy). */
@@ -220,6 +228,21 @@ export function evaluateK8s(
   for (const s of peersOf(src)) {
     for (const d of peersOf(dst)) {
       if (s.kind === 'range' && d.kind === 'range') return { ...base, allowed: false }
+      if (s.kind === 'pod' && d.kind === 'pod' && primaryIsolated(model, s, d)) {
+        const nets = model.primaryNetworks
+        const detail = `${s.pod.namespace}/${s.pod.name} is on ${networkLabel(nets.get(s.pod.namespace))}, ${d.pod.namespace}/${d.pod.name} on ${networkLabel(nets.get(d.pod.namespace))}: isolated`
+        first ??= {
+          ...base,
+          allowed: false,
+          egress: {
+            direction: 'egress',
+            pod: `${s.pod.namespace}/${s.pod.name}`,
+            allowed: false,
+            steps: [{ layer: 'PrimaryNetwork', action: 'Deny', detail }],
+          },
+        }
+        continue
+      }
       const egress =
         s.kind === 'pod' && src.kind !== 'ingress-controller'
           ? decideDirection(model, s.pod, d, 'egress', protocol, port)
@@ -254,7 +277,7 @@ export function findEndpoint(model: K8sModel, text: string): EvalEndpoint | stri
   if (exact) return { kind: 'workload', workload: exact }
   const byName = model.workloads.filter(
     (w) =>
-      `${w.namespace}/${w.name.slice(w.namespace.length + 1, w.name.lastIndexOf('['))}` === text,
+      `${w.namespace}/${w.name.slice(w.name.indexOf('/') + 1, w.name.lastIndexOf('['))}` === text,
   )
   if (byName.length === 1) return { kind: 'workload', workload: byName[0] as K8sWorkload }
   if (byName.length > 1)

@@ -100,6 +100,7 @@ import {
   type LabelSelector,
 } from './manifests.js'
 import { anpPortsSet, buildModel, netpolPortsSet, type K8sModel } from './model.js'
+import type { PrimaryNetwork } from './udn.js'
 import type { NetpolRule, NetworkPolicy } from './netpol.js'
 
 /** The annotation whose value becomes the imported policy's owner. */
@@ -791,7 +792,17 @@ export function importManifests(
   // notes (pods without an address, ...) stay out of the import's diagnostics
   const inv = kubernetesWorkloads(kubernetesObjects(files, []))
   const result = importModel(model, inv, options)
-  return { ...result, diagnostics: [...sink, ...result.diagnostics] }
+  const udn: Diagnostic[] = []
+  if (model.primaryNetworks.size > 0) {
+    // the isolation of primary user-defined networks has no counterpart in Bulkhead's policies
+    const net = [...model.primaryNetworks.values()][0] as PrimaryNetwork
+    udn.push({
+      code: 'k8s/not-importable',
+      severity: 'error',
+      message: `primary user-defined networks (${net.kind} ${net.resource}, ...) isolate their pods whatever the policies say; Bulkhead policies cannot express that isolation, so nothing is imported`,
+    })
+  }
+  return { ...result, diagnostics: [...sink, ...udn, ...result.diagnostics] }
 }
 
 /**

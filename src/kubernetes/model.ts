@@ -10,6 +10,7 @@ import type { SourceFile } from '../core/yaml-source.js'
 import { parseAdminPolicy, type AdminPolicy, type AnpPort } from './anp.js'
 import {
   kubernetesObjects,
+  objectMeta,
   podsAndNamespaces,
   type K8sNamespace,
   type K8sPod,
@@ -17,6 +18,7 @@ import {
 } from './manifests.js'
 import { parseNetworkPolicy, type NetpolPort, type NetworkPolicy } from './netpol.js'
 import { parseExposures, type Exposure } from './ingress.js'
+import { primaryNetworks, udnWorkloadName, type PrimaryNetwork } from './udn.js'
 
 /** A workload: `namespace/name[Kind]` and its pods (at least one). */
 export interface K8sWorkload {
@@ -36,6 +38,11 @@ export interface K8sModel {
   readonly baselinePolicy: AdminPolicy | undefined
   /** What Ingress and Route objects expose to `{ingress-controller}`. */
   readonly exposures: readonly Exposure[]
+  /**
+   * Namespace → its primary user-defined network (UDN/CUDN, see ./udn.ts); a namespace not in
+   * the map is on the cluster's pod network.
+   */
+  readonly primaryNetworks: ReadonlyMap<string, PrimaryNetwork>
 }
 
 /**
@@ -48,7 +55,17 @@ export interface K8sModel {
  * @param sink - receives diagnostics (the same sink the objects' documents report to).
  */
 export function buildModel(objects: readonly KubernetesObject[], sink: Diagnostic[]): K8sModel {
-  const { pods, namespaces } = podsAndNamespaces(objects)
+  const { pods: allPods, namespaces } = podsAndNamespaces(objects)
+  const declared = new Set(
+    objects.filter((o) => o.value['kind'] === 'Namespace').map((o) => objectMeta(o).name ?? ''),
+  )
+  const networks = primaryNetworks(objects, namespaces, declared)
+  // workloads of a UDN namespace are named `ns[udn]/name[Kind]`, as np-guard prints them
+  const pods = allPods.map((p) =>
+    networks.get(p.namespace)?.kind === 'UDN'
+      ? { ...p, workload: udnWorkloadName(p.workload, p.namespace) }
+      : p,
+  )
   const networkPolicies: NetworkPolicy[] = []
   const adminPolicies: AdminPolicy[] = []
   let baselinePolicy: AdminPolicy | undefined
@@ -124,7 +141,7 @@ export function buildModel(objects: readonly KubernetesObject[], sink: Diagnosti
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, ps]) => {
       const m = /^([^/]*)\/(.*)\[([^\]]*)\]$/.exec(name)
-      return { name, namespace: m?.[1] ?? '', kind: m?.[3] ?? '', pods: ps }
+      return { name, namespace: ps[0]?.namespace ?? m?.[1] ?? '', kind: m?.[3] ?? '', pods: ps }
     })
   if (workloads.length === 0) {
     sink.push({
@@ -134,7 +151,15 @@ export function buildModel(objects: readonly KubernetesObject[], sink: Diagnosti
     })
   }
   const exposures = parseExposures(objects, workloads)
-  return { namespaces, workloads, networkPolicies, adminPolicies, baselinePolicy, exposures }
+  return {
+    namespaces,
+    workloads,
+    networkPolicies,
+    adminPolicies,
+    baselinePolicy,
+    exposures,
+    primaryNetworks: networks,
+  }
 }
 
 /**
