@@ -7,8 +7,10 @@
  * Route `spec.to` and `spec.alternateBackends` (`kind: Service`), optional `spec.port.targetPort`
  * (OpenShift route.openshift.io/v1). A Service selects pods of its namespace by `spec.selector`;
  * each service port maps to `targetPort` (a number, a container port name, or `port` when
- * missing). As np-guard does, the controller is a pod without labels in its own namespace
- * (`ingress-controller-ns`); only the destination's ingress is checked.
+ * missing); a pod is reached on a numeric target port only when it declares that container port
+ * (np-guard `pkg/netpol/connlist/internal/ingressanalyzer/ingress_analyzer.go`; its case
+ * `udn_with_ingress_controller_two_pods`). As np-guard does, the controller is a pod without
+ * labels in its own namespace (`ingress-controller-ns`); only the destination's ingress is checked.
  */
 import { ServiceSet } from '../core/index.js'
 import { isMapping } from '../core/yaml-source.js'
@@ -40,10 +42,19 @@ interface Svc {
   readonly ports: readonly SvcPort[]
 }
 
-/** The ports a service port reaches on `pod`. */
+/**
+ * The ports a service port reaches on `pod`. As np-guard (`GetPeerExposedTCPConnections`,
+ * `getIngressPeerConnection`): a numeric target port is reached only when the pod declares a
+ * container port of that number (np-guard counts every declared port, whatever its protocol); a
+ * VirtualMachine declares none and is taken to listen on every port.
+ */
 function targetSet(pod: K8sPod, sp: SvcPort): ServiceSet {
-  if (typeof sp.target === 'number')
+  if (typeof sp.target === 'number') {
+    const declared =
+      pod.workload.endsWith('[VirtualMachine]') || pod.ports.some((c) => c.port === sp.target)
+    if (!declared) return ServiceSet.EMPTY
     return ServiceSet.single({ protocol: sp.protocol, ports: { lo: sp.target, hi: sp.target } })
+  }
   return ServiceSet.of(
     pod.ports
       .filter((c) => c.name === sp.target && c.protocol === sp.protocol)

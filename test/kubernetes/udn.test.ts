@@ -236,3 +236,39 @@ describe('k8s import: primary networks cannot be imported', () => {
     )
   })
 })
+
+describe('k8s connlist: the ingress controller reaches declared target ports only', () => {
+  it('a pod behind the Service that does not declare the numeric target port is not reached; a VM is', () => {
+    const svc = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's', namespace: 'n' },
+      spec: { selector: { app: 'x' }, ports: [{ port: 80, targetPort: 8080 }] },
+    }
+    const ing = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'i', namespace: 'n' },
+      spec: { defaultBackend: { service: { name: 's', port: { number: 80 } } } },
+    }
+    const other = {
+      ...pod('n', 'other', { app: 'x' }),
+      spec: { containers: [{ name: 'c', ports: [{ containerPort: 9000 }] }] },
+    }
+    const vm = {
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachine',
+      metadata: { name: 'vm', namespace: 'n' },
+      spec: { template: { metadata: { labels: { app: 'x' } } } },
+    }
+    const r = analyzeDocuments([pod('n', 'web', { app: 'x' }), other, vm, svc, ing])
+    expect(
+      formatK8sConnlist(r.connections, 'txt')
+        .split('\n')
+        .filter((l) => l.startsWith('{ingress-controller}')),
+    ).toEqual([
+      '{ingress-controller} => n/vm[VirtualMachine] : TCP 8080',
+      '{ingress-controller} => n/web[Pod] : TCP 8080',
+    ])
+  })
+})
