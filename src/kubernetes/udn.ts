@@ -32,18 +32,25 @@
  * network:` (only when the pod network has lines), then one `Permitted connectivity analyzed in
  * primary UDN <namespace>:` per UDN and one `... in primary CUDN <name>:` per CUDN, each sorted
  * by name and preceded by an empty line. A connection belongs to the network of its workload
- * end(s). Without any primary network the output is the plain list, unchanged.
+ * end(s). Without any primary network the output is the plain list, unchanged. Not printed:
+ * np-guard's "Workload-to-Networks Mapping" section and its note on an empty pod network (both
+ * only in its multiple-networks mode in the newest formatter; some older goldens have the mapping).
  *
- * @remarks Sources: OVN-Kubernetes UserDefinedNetwork / ClusterUserDefinedNetwork CRDs
- * (https://pkg.go.dev/github.com/ovn-org/ovn-kubernetes/go-controller/pkg/crd/userdefinednetwork/v1,
- * `UserDefinedNetworkSpec`, `ClusterUserDefinedNetworkSpec`), the required namespace label
- * (https://docs.redhat.com/en/documentation/openshift_container_platform/4.18/html/networking/multiple-networks
- * "about user-defined networks": "The k8s.ovn.org/primary-user-defined-network label is required
- * for the namespace to be associated with a UDN"); np-guard/netpol-analyzer
+ * @remarks Sources: the CRDs' API reference, ClusterUserDefinedNetwork
+ * (https://docs.redhat.com/en/documentation/openshift_container_platform/4.21/html/network_apis/clusteruserdefinednetwork-k8s-ovn-org-v1:
+ * `spec.namespaceSelector` "for which namespace network should be available", `spec.network`)
+ * and UserDefinedNetwork
+ * (https://docs.redhat.com/en/documentation/openshift_container_platform/4.21/html/network_apis/userdefinednetwork-k8s-ovn-org-v1:
+ * `topology` "Layer3", "Layer2"; `layer2.role` / `layer3.role`); OpenShift "Primary networks"
+ * (https://docs.redhat.com/en/documentation/openshift_container_platform/4.18/html/networking/primary-networks:
+ * UDN segments are isolated by default, one primary UDN per namespace); the required label
+ * (openshift-docs `modules/virt-creating-udn-namespace-cli.adoc`: "The
+ * k8s.ovn.org/primary-user-defined-network label is required for the namespace to be associated
+ * with a UDN"). What np-guard does, which this module follows: np-guard/netpol-analyzer
  * `pkg/netpol/eval/resources.go` (`insertUserDefinedNetwork`, `insertClusterUserDefinedNetwork`,
  * `findNamespacesSelectedByCUDN`), `pkg/netpol/eval/check.go` (`podsFromIsolatedPrimaryNetworks`,
  * `isPeerExternal`), `pkg/netpol/connlist/conns_formatter_txt.go` (`writeNetworksSection`) and its
- * goldens `test_outputs/connlist/udn_test_*`, `cudn_test_6_connlist_output.txt`.
+ * goldens `test_outputs/connlist/udn_test_*`, `cudn_test_6_connlist_output.txt` (commit 2e0c059).
  */
 import { isMapping, type YamlPath } from '../core/yaml-source.js'
 import {

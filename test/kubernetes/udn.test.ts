@@ -131,6 +131,31 @@ describe('k8s connlist: primary UserDefinedNetworks isolate their namespace', ()
     expect(evaluateK8s(m, ep('red/b'), ep('red/a'), 6, 9001).allowed).toBe(true)
   })
 
+  it('analyze and k8s eval agree on every workload pair, inside and across networks', () => {
+    const m = a.model
+    for (const src of m.workloads) {
+      for (const dst of m.workloads) {
+        if (src === dst) continue
+        const conn = a.connections.find((c) => c.src === src.name && c.dst === dst.name)
+        for (const port of [80, 9001]) {
+          const v = evaluateK8s(
+            m,
+            { kind: 'workload', workload: src },
+            { kind: 'workload', workload: dst },
+            6,
+            port,
+          )
+          expect([src.name, dst.name, port, v.allowed]).toEqual([
+            src.name,
+            dst.name,
+            port,
+            conn?.services.has(6, port) ?? false,
+          ])
+        }
+      }
+    }
+  })
+
   it("the ingress controller reaches a UDN workload, in that network's section", () => {
     const b = analyzeDocuments([
       ns('red'),
