@@ -452,7 +452,7 @@ export function analyzeModel(model: K8sModel, diagnostics: readonly Diagnostic[]
  * @returns the connections kept, and how many of IPv6 ranges were left out.
  */
 export function npGuardConnections(a: Analysis): {
-  connections: Connection[]
+  connections: K8sConnection[]
   ipv6LeftOut: number
 } {
   const v6 = new Set(a.ranges.filter((r) => r.family === 6).map((r) => r.name))
