@@ -144,8 +144,10 @@ export function describeKernel(
  * the connection still succeeds, so the kernel's TCPSynRetrans counter is the sensitive check.
  * That counter also moves on a busy machine for reasons of its own (accept queue, timers), and on
  * a busy machine a slow re-apply may fit only a few times into the probe loop, so an attempt with
- * a retransmit or with 3 re-applies or fewer is made again, up to 3 attempts: a non-atomic
- * replacement drops SYNs in every attempt, and every attempt must lose no connection.
+ * a retransmit or with 3 re-applies or fewer is made again, up to 3 attempts, each after too few
+ * re-applies with a probe loop 3 times as long and 4 s more to re-apply in (a machine loaded by
+ * other work is slow at both): a non-atomic replacement drops SYNs in every attempt, and every
+ * attempt must lose no connection.
  * @returns how many times the last attempt re-applied (more than 3, checked).
  */
 export async function checkReapplyUnderLoad(
@@ -156,11 +158,13 @@ export async function checkReapplyUnderLoad(
   label: string,
 ): Promise<number> {
   let applies = 0
+  let rounds = 80
+  let window = 4000
   const attempt = async (): Promise<{ failures: number; synRetrans: number }> => {
     const synRetransBefore = await tcpExtCounter(lab, src, 'TCPSynRetrans')
-    const loop = lab.probeLoop(src, [target], 80, 5000, 5)
+    const loop = lab.probeLoop(src, [target], rounds, 5000, 5)
     applies = 0
-    const deadline = Date.now() + 4000
+    const deadline = Date.now() + window
     const state = { done: false }
     void loop.finally(() => (state.done = true))
     while (!state.done && applies < 40 && Date.now() < deadline) {
@@ -177,6 +181,10 @@ export async function checkReapplyUnderLoad(
     process.stderr.write(
       `[${label}] attempt ${tries}: ${result.synRetrans} SYN retransmit(s), ${applies} re-applies during the probe loop; trying again\n`,
     )
+    if (applies <= 3) {
+      rounds *= 3
+      window += 4000
+    }
     result = await attempt()
     expect(result.failures).toBe(0)
   }
