@@ -78,6 +78,7 @@ export type ErrorCode =
   | 'recommend/time-pattern'
   | 'recommend/time-bound-address'
   | 'recommend/denied-by-existing'
+  | 'recommend/rejected'
   // compile
   | 'compile/unsupported-by-target'
   | 'compile/unknown-host'

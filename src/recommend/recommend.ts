@@ -468,6 +468,12 @@ export function recommend(
       exclude(typeof src === 'string' ? src : (dst as string))
       continue
     }
+    // every flow refused where it was observed (a security group, a firewall: AWS `REJECT`):
+    // attempts, not a dependency; an allow rule would open what the network already closes
+    if (edge.flows > 0 && edge.rejected >= edge.flows) {
+      exclude('rejected')
+      continue
+    }
     // ICMPv6 is IPv6 traffic: neighbour and multicast listener discovery need no rule
     if (isLinkControl(edge.protocol, edge.dstPort)) {
       exclude('link-control')
@@ -768,6 +774,18 @@ export function recommend(
     )
   }
   const count = (reason: string): ExcludedEdge[] => excluded.filter((e) => e.reason === reason)
+  const rejected = count('rejected')
+  const firstRejected = rejected[0]
+  if (firstRejected !== undefined) {
+    diagnostics.push(
+      diagnostic(
+        'recommend/rejected',
+        `${rejected.length} edge(s) (${rejected.reduce((n, e) => n + e.flows, 0)} flows) were refused by the flow source on every flow (a security group or firewall: REJECT); no rule proposed (e.g. ${firstRejected.src} -> ${firstRejected.dst} ${firstRejected.service}); write the rule by hand if the traffic is wanted`,
+        undefined,
+        { severity: 'warning' },
+      ),
+    )
+  }
   for (const [reason, code] of [
     ['no-workload-end', 'recommend/no-workload-end'],
     ['time-bound-address', 'recommend/time-bound-address'],

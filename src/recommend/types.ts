@@ -103,7 +103,10 @@ export interface ExcludedEdge {
    * `link-control` (IPv6 neighbour or multicast listener discovery: allowed whatever the rules),
    * `related` (an ICMP error message: allowed as part of the connection it reports on),
    * `ephemeral-noise`, `no-workload-end`, `grouped-entity`, `unknown-entity`, `already-allowed`,
-   * `denied-by-existing` (with `--merge`: an existing deny rule blocks the whole edge).
+   * `denied-by-existing` (with `--merge`: an existing deny rule blocks the whole edge),
+   * `rejected` (the flow source recorded every flow of the edge as rejected, `observedAction:
+   * reject`: attempts a security group or firewall refused, such as an internet scan, not a
+   * dependency; an edge with some accepted flows gets its rule).
    */
   readonly reason: string
 }

@@ -609,3 +609,37 @@ rules:
     ])
   })
 })
+
+describe('edges the flow source rejected', () => {
+  // an internet scan refused by the web servers' security group (AWS `REJECT` on every record),
+  // beside the traffic the group accepts, and an edge refused only in part
+  const map = mapOf(INV, [
+    edge('internet', 'web-1', TCP, 443, { flows: 300 }),
+    edge('internet', 'web-1', TCP, 22, { flows: 9, rejected: 9 }),
+    edge('internet', 'web-1', TCP, 3389, { flows: 4, rejected: 4 }),
+    edge('web-1', 'api-1', TCP, 443, { flows: 10, rejected: 3 }),
+  ])
+  const result = recommend(map, INV)
+
+  it('propose no rule for an edge every flow of which was rejected, and say so', () => {
+    expect(result.report.excluded.map((e) => [e.src, e.dst, e.service, e.flows, e.reason])).toEqual(
+      [
+        ['internet', 'web-1', 'tcp/22', 9, 'rejected'],
+        ['internet', 'web-1', 'tcp/3389', 4, 'rejected'],
+      ],
+    )
+    expect(result.report.diagnostics).toContainEqual(
+      expect.objectContaining({ code: 'recommend/rejected', severity: 'warning' }),
+    )
+    const ps = set(result.policies)
+    expect(evaluate(INV, ps, tuple('internet', 'web-1', TCP, 22)).decision).toBe('denied')
+    expect(evaluate(INV, ps, tuple('internet', 'web-1', TCP, 3389)).decision).toBe('denied')
+  })
+
+  it('keep the rules of edges with accepted flows, also when some of their flows were rejected', () => {
+    const ps = set(result.policies)
+    expect(evaluate(INV, ps, tuple('internet', 'web-1', TCP, 443)).decision).toBe('allowed')
+    expect(evaluate(INV, ps, tuple('web-1', 'api-1', TCP, 443)).decision).toBe('allowed')
+    expect(result.report.totals.coveredFlows).toBe(310)
+  })
+})
