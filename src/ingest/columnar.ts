@@ -10,7 +10,13 @@
  * differential tests in test/ingest/columnar.test.ts hold both to that).
  */
 import { addCounters, type Flow, type ObservedAction, type FlowDirection } from '../core/index.js'
-import { EPHEMERAL_FROM, KNOWN_SERVER_PORTS, PAIR_SLACK_MS, PAIR_WINDOW } from './direction.js'
+import {
+  ConnectionMemory,
+  EPHEMERAL_FROM,
+  KNOWN_SERVER_PORTS,
+  PAIR_SLACK_MS,
+  PAIR_WINDOW,
+} from './direction.js'
 
 /** Codes of `observedAction` in {@link FlowColumns.action}. */
 export const ACTION_ACCEPT = 0
@@ -468,11 +474,13 @@ export class ColumnPairer {
   private qSeq: Float64Array = new Float64Array(1024)
   private qHead = 0
   private qTail = 0
+  private readonly memory: ConnectionMemory
   /** Pairs merged so far. */
   paired = 0
 
   constructor(format: string, file: string, table: StringTable, opts: { window?: number } = {}) {
     this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
+    this.memory = new ConnectionMemory(this.window)
     const rows = this.window + 2
     this.pool = new FlowColumns(format, file, table, rows)
     this.pool.n = rows
@@ -559,7 +567,35 @@ export class ColumnPairer {
 
   /** Appends pool row `p` to `out`, oriented. */
   private emit(p: number, out: FlowColumns): void {
-    orientRow(out, out.copyRow(this.pool, p))
+    const r = out.copyRow(this.pool, p)
+    orientRow(out, r)
+    this.settle(out, r)
+  }
+
+  /** `DirectionPairer.settle` on row `r` of `out`: remember a handshake's direction, or take it. */
+  private settle(c: FlowColumns, r: number): void {
+    const s = c.src[r] as number
+    const d = c.dst[r] as number
+    const sp = c.srcPort[r] as number
+    const dp = c.dstPort[r] as number
+    const key =
+      s < d || (s === d && sp <= dp)
+        ? `${String(c.protocol[r])}|${String(s)}|${String(sp)}|${String(d)}|${String(dp)}`
+        : `${String(c.protocol[r])}|${String(d)}|${String(dp)}|${String(s)}|${String(sp)}`
+    const dir = c.direction[r] as number
+    if (dir === DIR_C2S) {
+      const flags = c.tcpFlags[r] as number
+      if (flags >= 0 && (flags & 0x02) !== 0) this.memory.set(key, `${String(s)}|${String(sp)}`)
+      return
+    }
+    if (dir !== DIR_UNKNOWN) return
+    const client = this.memory.get(key)
+    if (client === undefined) return
+    if (client === `${String(s)}|${String(sp)}`) c.direction[r] = DIR_C2S
+    else if (client === `${String(d)}|${String(dp)}`) {
+      swapAt(c, r)
+      c.direction[r] = DIR_C2S
+    }
   }
 
   /** Takes row `i` of `inp`; appends to `out` the rows that are ready. */
@@ -584,6 +620,7 @@ export class ColumnPairer {
       ) {
         this.paired++
         mergeInto(P, o, inp, i, out)
+        this.settle(out, out.n - 1)
         this.release(o)
         return
       }

@@ -206,6 +206,35 @@ function connectionKey(f: Flow): string {
 }
 
 /**
+ * The client end of connections whose direction a TCP handshake settled (a record with SYN set,
+ * oriented client→server), by connection key, so that later records of the same connection
+ * (AWS writes one per direction per aggregation window; only the window with the handshake has
+ * SYN) are oriented the same way where their ports alone cannot tell: a NAT gateway's source port
+ * that is also a listening port (4500 → 443), a client port such as 50051 (gRPC) → 9100.
+ * Bounded: two generations of at most `limit` entries each; the older is dropped when the newer
+ * is full.
+ */
+export class ConnectionMemory {
+  private cur = new Map<string, string>()
+  private old = new Map<string, string>()
+
+  constructor(private readonly limit: number) {}
+
+  /** The client end (`address|port`, as the caller writes it) of the connection, if known. */
+  get(key: string): string | undefined {
+    return this.cur.get(key) ?? this.old.get(key)
+  }
+
+  set(key: string, client: string): void {
+    if (!this.cur.has(key) && this.cur.size >= this.limit) {
+      this.old = this.cur
+      this.cur = new Map()
+    }
+    this.cur.set(key, client)
+  }
+}
+
+/**
  * Pairs the two directions of a connection (AWS VPC emits one record per direction,
  * the reply with swapped addresses and ports) into one client→server flow: packets and bytes
  * summed (held at 2^53 − 1, core `addCounters`), `start` the earlier, `end` the later, TCP flags
@@ -218,6 +247,10 @@ function connectionKey(f: Flow): string {
  * {@link PAIR_SLACK_MS} apart. A record that finds a held record of the same connection that
  * it does not pair with (the same direction again, or an incompatible other half) releases the
  * held one, unpaired, and is held in its place. Unpaired records are oriented with {@link orient}.
+ *
+ * A flow whose direction the evidence leaves unknown takes that of an earlier flow of the same
+ * connection (same protocol, addresses and ports) whose TCP handshake settled it
+ * ({@link ConnectionMemory}, at most 2 × `window` connections remembered).
  *
  * Bound: at most `window` (default {@link PAIR_WINDOW}) unpaired records are held; when more
  * arrive the oldest is released unpaired. So memory is O(window), and a reply more than `window`
@@ -233,11 +266,32 @@ export class DirectionPairer {
   private keys: string[] = []
   private held: Flow[] = []
   private head = 0
+  private readonly memory: ConnectionMemory
   /** Pairs merged so far. */
   paired = 0
 
   constructor(opts: { window?: number } = {}) {
     this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
+    this.memory = new ConnectionMemory(this.window)
+  }
+
+  /**
+   * An oriented flow as it leaves the pairer: a handshake's direction is remembered; an unknown
+   * direction takes the remembered one of its connection.
+   */
+  private settle(f: Flow, key: string): Flow {
+    if (f.direction === 'client-to-server') {
+      if (f.tcpFlags !== undefined && (f.tcpFlags & SYN) !== 0)
+        this.memory.set(key, `${f.src}|${String(f.srcPort)}`)
+      return f
+    }
+    if (f.direction !== 'unknown') return f
+    const client = this.memory.get(key)
+    if (client === undefined) return f
+    if (client === `${f.src}|${String(f.srcPort)}`) return { ...f, direction: 'client-to-server' }
+    if (client === `${f.dst}|${String(f.dstPort)}`)
+      return { ...swapEnds(f), direction: 'client-to-server' }
+    return f
   }
 
   /** Takes one record; appends to `out` the flows that are ready. */
@@ -257,10 +311,11 @@ export class DirectionPairer {
         other.start <= f.end + PAIR_SLACK_MS
       ) {
         this.paired++
-        out.push(merge(other, f))
+        const m = merge(other, f)
+        out.push(this.settle(m.direction === 'unknown' ? orient(m) : m, key))
         return
       }
-      out.push(orient(other))
+      out.push(this.settle(orient(other), key))
     }
     pending.set(key, f)
     this.keys.push(key)
@@ -271,7 +326,7 @@ export class DirectionPairer {
       this.head++
       if (pending.get(k) === oldest) {
         pending.delete(k)
-        out.push(orient(oldest))
+        out.push(this.settle(orient(oldest), k))
       }
     }
     // Compact when most queued entries are stale (paired away), so the queue stays O(window).
@@ -280,7 +335,7 @@ export class DirectionPairer {
 
   /** Releases every held record, oriented, in arrival order. */
   flush(out: Flow[]): void {
-    for (const f of this.pending.values()) out.push(orient(f))
+    for (const [k, f] of this.pending) out.push(this.settle(orient(f), k))
     this.pending.clear()
     this.keys = []
     this.held = []

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, it, expect } from 'vitest'
 import { BulkheadError } from '../../src/core/index.js'
 import { awsVpcParser, parseAwsFieldList } from '../../src/ingest/formats/aws-vpc.js'
-import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { readFlowColumns, readFlows, type FileSummary } from '../../src/ingest/read.js'
 import { fixture, fixtureText, runParser } from './text-helpers.js'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -323,5 +323,51 @@ describe('aws-vpc detection', () => {
       '3 10.0.0.1 10.0.0.2 40000 443 6 1 60 1418530010 1418530070 ACCEPT OK',
     ].join('\n')
     expect(awsVpcParser.detect(new TextEncoder().encode(`${text}\n`))).toBeGreaterThanOrEqual(0.5)
+  })
+})
+
+describe('a connection whose later windows have no TCP flags nor telling ports', () => {
+  // A NAT gateway's public leg (source port 4500, also the IPsec NAT-T port, to 443) logged in
+  // two 1-minute aggregation windows of a custom v5 format: the handshake (SYN, SYN-ACK) is in
+  // the first window only; in the second the reply's record comes first, as AWS may write them.
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-aws-memory-'))
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const file = join(dir, 'nat.log')
+  const rec = (
+    src: string,
+    dst: string,
+    sp: number,
+    dp: number,
+    t: number,
+    flags: number,
+  ): string =>
+    `5 eni-0nat ${src} ${dst} ${String(sp)} ${String(dp)} 6 4 400 ${String(t)} ${String(t + 50)} ACCEPT OK ${String(flags)}`
+  const NAT = '10.0.0.16'
+  const PSP = '203.0.113.40'
+  writeFileSync(
+    file,
+    [
+      'version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags',
+      rec(NAT, PSP, 4500, 443, 1790000000, 2),
+      rec(PSP, NAT, 443, 4500, 1790000000, 18),
+      rec(PSP, NAT, 443, 4500, 1790000060, 0),
+      rec(NAT, PSP, 4500, 443, 1790000060, 1),
+    ].join('\n') + '\n',
+  )
+
+  it('takes the direction its handshake settled, on the object and the columnar path', async () => {
+    const objects = []
+    for await (const f of readFlows([file], { format: 'auto', strict: false }, [])) objects.push(f)
+    const columns = []
+    for await (const batch of readFlowColumns([file], { format: 'auto', strict: false }, []))
+      columns.push(...(Array.isArray(batch) ? batch : batch.toFlows()))
+    for (const flows of [objects, columns]) {
+      expect(flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.direction])).toEqual([
+        [NAT, 4500, PSP, 443, 'client-to-server'],
+        [NAT, 4500, PSP, 443, 'client-to-server'],
+      ])
+    }
   })
 })
