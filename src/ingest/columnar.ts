@@ -574,6 +574,11 @@ export class ColumnPairer {
 
   /** `DirectionPairer.settle` on row `r` of `out`: remember a handshake's direction, or take it. */
   private settle(c: FlowColumns, r: number): void {
+    // the common rows (no SYN seen, or nothing remembered) build no key: this runs on every flow
+    const dir = c.direction[r] as number
+    const flags = c.tcpFlags[r] as number
+    const remember = dir === DIR_C2S && flags >= 0 && (flags & 0x02) !== 0
+    if (!remember && (dir !== DIR_UNKNOWN || this.memory.empty)) return
     const s = c.src[r] as number
     const d = c.dst[r] as number
     const sp = c.srcPort[r] as number
@@ -582,13 +587,10 @@ export class ColumnPairer {
       s < d || (s === d && sp <= dp)
         ? `${String(c.protocol[r])}|${String(s)}|${String(sp)}|${String(d)}|${String(dp)}`
         : `${String(c.protocol[r])}|${String(d)}|${String(dp)}|${String(s)}|${String(sp)}`
-    const dir = c.direction[r] as number
-    if (dir === DIR_C2S) {
-      const flags = c.tcpFlags[r] as number
-      if (flags >= 0 && (flags & 0x02) !== 0) this.memory.set(key, `${String(s)}|${String(sp)}`)
+    if (remember) {
+      this.memory.set(key, `${String(s)}|${String(sp)}`)
       return
     }
-    if (dir !== DIR_UNKNOWN) return
     const client = this.memory.get(key)
     if (client === undefined) return
     if (client === `${String(s)}|${String(sp)}`) c.direction[r] = DIR_C2S

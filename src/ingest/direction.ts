@@ -220,6 +220,11 @@ export class ConnectionMemory {
 
   constructor(private readonly limit: number) {}
 
+  /** True when nothing is remembered (no handshake seen yet): lookups can be skipped. */
+  get empty(): boolean {
+    return this.cur.size === 0 && this.old.size === 0
+  }
+
   /** The client end (`address|port`, as the caller writes it) of the connection, if known. */
   get(key: string): string | undefined {
     return this.cur.get(key) ?? this.old.get(key)
