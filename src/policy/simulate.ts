@@ -18,6 +18,14 @@
  *   `enforce`, `would-be-blocked` where it is `monitor`, `unenforced` where it is `observe`. With
  *   `asEnforced`, every workload is taken as `enforce` (unmanaged endpoints have no enforcement
  *   point and stay `observe`), to judge a policy before any mode changes.
+ * - Already rejected: a denied flow that its observer recorded as rejected (`observedAction`
+ *   `reject`: an AWS security group or NACL, an Azure NSG, a firewall's deny event, a Zeek `REJ`)
+ *   did not get through before the policy either, so enforcing the policy breaks nothing there. It
+ *   is counted in `alreadyRejected`, not in `outcomes`, and its edge (when all of the edge's
+ *   denied flows were rejected) has the outcome `already-rejected`, listed after the others;
+ *   `wouldBlockIfEnforced` leaves it out. Monitor mode asks what enforcing would break, and
+ *   internet scans that security groups refuse are in every AWS flow log. An allowed flow stays
+ *   `allowed` whatever its observer recorded.
  * - Time: a flow with no real time (start 0, core `NO_TIME_MS`: Zeek's masked timestamps) is
  *   judged as any other (its addresses resolve at that start), counted in `untimed`, and left out
  *   of the window and the edges' first/last seen (README "bulkhead discover").
@@ -63,6 +71,8 @@ export interface FlowGroup {
   readonly dstPort: number
   readonly protocol: number
   readonly direction: FlowDirection
+  /** True when the observer recorded every flow of the group as rejected (`observedAction`). */
+  readonly rejected?: boolean
   /** How many flows the group holds (≥ 1). */
   readonly count: number
   /**
@@ -122,8 +132,15 @@ export interface FlowExample {
 }
 
 /**
+ * The outcome of a denied edge: the strongest of its flows' (blocked > would-be-blocked >
+ * unenforced), or `already-rejected` when its observer had rejected every one of them.
+ */
+export type DeniedOutcome = Exclude<Outcome, 'allowed'> | 'already-rejected'
+
+/**
  * Denied flows of one edge (source entity, destination entity, service), in the direction of the
- * connection. `flows` counts records; `outcomes` splits them (`allowed` is always 0 here).
+ * connection. `flows` counts records; `outcomes` splits those not already rejected (`allowed` is
+ * always 0 here), `alreadyRejected` counts the others.
  */
 export interface DeniedEdge {
   readonly src: EdgeEndpoint
@@ -133,9 +150,11 @@ export interface DeniedEdge {
   readonly protocol: number
   /** The destination port (ICMP type for ICMP) the flows were judged on. */
   readonly port: number
-  /** The strongest outcome among the edge's flows: blocked > would-be-blocked > unenforced. */
-  readonly outcome: Exclude<Outcome, 'allowed'>
+  /** See {@link DeniedOutcome}. */
+  readonly outcome: DeniedOutcome
   readonly outcomes: Readonly<Record<Outcome, number>>
+  /** Of `flows`, those the observer had already rejected (see the module comment). */
+  readonly alreadyRejected: number
   readonly flows: number
   /**
    * Earliest start and latest end of the edge's flows with a real time, ms since the epoch, UTC;
@@ -169,11 +188,15 @@ export interface SimulationReport {
   readonly flows: number
   /** Distinct (source, destination, protocol, port, direction, time) tuples evaluated. */
   readonly evaluated: number
+  /** Flows by outcome, but for `alreadyRejected`: `flows` is their sum plus `alreadyRejected`. */
   readonly outcomes: Readonly<Record<Outcome, number>>
+  /** Denied flows the observer had already rejected (see the module comment). */
+  readonly alreadyRejected: number
   /**
-   * Denied flows with a workload on either side, whatever the modes: what `asEnforced` would
-   * report as blocked; `simulate --fail-on-block` fails when it is not 0. Denied flows between
-   * two unmanaged endpoints have no enforcement point and are not counted.
+   * Denied flows with a workload on either side, whatever the modes, but for those already
+   * rejected: what `asEnforced` would report as blocked; `simulate --fail-on-block` fails when it
+   * is not 0. Denied flows between two unmanaged endpoints have no enforcement point and are not
+   * counted.
    */
   readonly wouldBlockIfEnforced: number
   /** Flows recorded as replies and judged as their connection. */
@@ -203,7 +226,10 @@ export interface SimulationReport {
    * read): verdicts as any other, left out of `window` and the edges' first/last seen.
    */
   readonly untimed: number
-  /** Edges with denied flows, by outcome (blocked first), then flows (most first), then names. */
+  /**
+   * Edges with denied flows, by outcome (blocked first, already rejected last), then flows (most
+   * first), then names.
+   */
   readonly denied: readonly DeniedEdge[]
   /** Every rule in policy-set order, with its hits (expired rules have 0). */
   readonly rules: readonly RuleHits[]
@@ -213,8 +239,9 @@ export interface SimulationReport {
   readonly expired: readonly RuleRef[]
 }
 
-const OUTCOME_RANK: Record<Outcome, number> = {
+const OUTCOME_RANK: Record<Outcome | 'already-rejected', number> = {
   allowed: 0,
+  'already-rejected': 0.5,
   unenforced: 1,
   'would-be-blocked': 2,
   blocked: 3,
@@ -226,6 +253,7 @@ interface EdgeAcc {
   protocol: number
   port: number
   outcomes: Record<Outcome, number>
+  alreadyRejected: number
   flows: number
   seen: SeenRange
   /** The first rule index that denied flows of the edge (-1: default deny) … */
@@ -285,6 +313,7 @@ export class Simulator {
   private related = 0
   private unknownDirection = 0
   private wouldBlock = 0
+  private alreadyRejected = 0
   private readonly skipped: Record<string, number> = {}
   private readonly seen = new SeenRange()
 
@@ -315,6 +344,7 @@ export class Simulator {
       dstPort: flow.dstPort,
       protocol: flow.protocol,
       direction: flow.direction,
+      ...(flow.observedAction === 'reject' ? { rejected: true } : {}),
       count: 1,
       first: flow.start,
       last: flow.end,
@@ -343,9 +373,16 @@ export class Simulator {
     if (code >= 0) this.hits[code >> 1] = (this.hits[code >> 1] as number) + n
     else if (code === LINK_CONTROL_CODE) this.linkControl += n
     else if (code === RELATED_CODE) this.related += n
-    this.outcomes[outcome] += n
-    if (outcome === 'allowed') return
-    if (this.classCode(s.cls) >= 3 || this.classCode(d.cls) >= 3) this.wouldBlock += n
+    if (outcome === 'allowed') {
+      this.outcomes.allowed += n
+      return
+    }
+    const rejected = g.rejected === true
+    if (rejected) this.alreadyRejected += n
+    else {
+      this.outcomes[outcome] += n
+      if (this.classCode(s.cls) >= 3 || this.classCode(d.cls) >= 3) this.wouldBlock += n
+    }
     // entity ids stay below 2^26 (one per distinct entity), so the pair key is an exact integer;
     // pair ids stay below 2^29 (one per denied edge at most), so the edge key is one too
     const pairKey = s.entity * 67_108_864 + d.entity
@@ -363,6 +400,7 @@ export class Simulator {
         protocol: g.protocol,
         port,
         outcomes: zeroOutcomes(),
+        alreadyRejected: 0,
         flows: 0,
         seen: new SeenRange(),
         deniedBy: code >> 1, // -1 (default deny) >> 1 is -1
@@ -372,7 +410,8 @@ export class Simulator {
       this.edges.set(key, e)
     }
     e.flows += n
-    e.outcomes[outcome] += n
+    if (rejected) e.alreadyRejected += n
+    else e.outcomes[outcome] += n
     e.seen.add(g.first, g.last, n)
     if (code >> 1 !== e.deniedBy) (e.alsoDeniedBy ??= new Set()).add(code >> 1)
     // keep the earliest examples, sorted by start, then by place (file, line, record), so that
@@ -463,7 +502,7 @@ export class Simulator {
       if (!expired && hits === 0) unused.push({ policy: r.policy, id: r.id })
     }
     const denied: DeniedEdge[] = [...this.edges.values()].map((e) => {
-      let outcome: Exclude<Outcome, 'allowed'> = 'unenforced'
+      let outcome: DeniedOutcome = e.alreadyRejected === e.flows ? 'already-rejected' : 'unenforced'
       for (const o of ['blocked', 'would-be-blocked'] as const) {
         if (e.outcomes[o] > 0 && OUTCOME_RANK[o] > OUTCOME_RANK[outcome]) outcome = o
       }
@@ -475,6 +514,7 @@ export class Simulator {
         port: e.port,
         outcome,
         outcomes: e.outcomes,
+        alreadyRejected: e.alreadyRejected,
         flows: e.flows,
         ...seenFields(e.seen),
         deniedBy: [e.deniedBy, ...(e.alsoDeniedBy ?? [])]
@@ -499,6 +539,7 @@ export class Simulator {
       flows: this.flows,
       evaluated: this.evaluated,
       outcomes: { ...this.outcomes },
+      alreadyRejected: this.alreadyRejected,
       wouldBlockIfEnforced: this.wouldBlock,
       replies: this.replies,
       linkControl: this.linkControl,

@@ -133,7 +133,7 @@ describe('bulkhead simulate --flows', () => {
     const csv = await cli('simulate', '-w', W, '--at', AT, '--flows', FLOWS, '-o', 'csv')
     const rows = csv.stdout.trimEnd().split('\r\n')
     expect(rows[0]).toBe(
-      'outcome,src,src_kind,dst,dst_kind,service,flows,blocked,would_be_blocked,unenforced,first_seen,last_seen,denied_by,examples',
+      'outcome,src,src_kind,dst,dst_kind,service,flows,blocked,would_be_blocked,unenforced,already_rejected,first_seen,last_seen,denied_by,examples',
     )
     expect(rows).toHaveLength(1 + EDGES_AT.length)
     expect(rows[1]).toMatch(/^blocked,pay-web-1,workload,pay-db-1,workload,tcp\/5432,2,2,0,0,/)
@@ -403,6 +403,60 @@ describe('ICMP errors are allowed as part of the connection they report on (rela
       'pay-api-1 pay-web-1 icmp/3',
       'pay-api-1 pay-web-1 icmpv6/2',
     ])
+  })
+})
+
+describe('denied flows the observer had already rejected are counted apart', () => {
+  // pay-web-1 -> pay-db-1 tcp/5432 is blocked (see EDGES_AT); pay-web-1 -> pay-api-1 tcp/443 is
+  // allowed (web-to-api). The security group rejected two of the three tcp/5432 attempts.
+  const header = 'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action'
+  const row = (dst: string, sp: number, dp: number, minute: number, action: string): string =>
+    `10.20.1.10,${dst},${String(sp)},${String(dp)},tcp,2026-10-20T11:${String(minute)}:00Z,2026-10-20T11:${String(minute)}:02Z,1,60,${action}`
+  const rows = [
+    row('10.20.3.10', 52001, 5432, 10, 'reject'),
+    row('10.20.3.10', 52002, 5432, 11, 'reject'),
+    row('10.20.3.10', 52003, 5432, 12, 'accept'),
+    // an allowed flow stays allowed whatever the observer recorded
+    row('10.20.2.10', 52004, 443, 13, 'reject'),
+  ]
+  let dir = ''
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-simulate-'))
+    cpSync(W, dir, { recursive: true })
+    writeFileSync(path.join(dir, 'r.csv'), `${[header, ...rows].join('\n')}\n`)
+    writeFileSync(
+      path.join(dir, 'all-rejected.csv'),
+      `${[header, ...rows.slice(0, 2)].join('\n')}\n`,
+    )
+    expect((await cli('ingest', '-w', dir, path.join(dir, 'r.csv'))).code).toBe(0)
+  })
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('from the store and from the files: out of outcomes and the gate, on the edge', async () => {
+    for (const args of [[], ['--flows', path.join(dir, 'r.csv')]]) {
+      const { code, out } = await jsonIn(dir, ...args)
+      expect(code).toBe(0)
+      expect(out.flows).toBe(4)
+      expect(out.outcomes).toEqual({ allowed: 1, blocked: 1, 'would-be-blocked': 0, unenforced: 0 })
+      expect(out.alreadyRejected).toBe(2)
+      expect(out.wouldBlockIfEnforced).toBe(1)
+      expect(out.denied).toHaveLength(1)
+      expect(out.denied[0]).toMatchObject({ outcome: 'blocked', flows: 3, alreadyRejected: 2 })
+    }
+  })
+
+  it('an edge whose every flow was rejected is already-rejected and passes --fail-on-block', async () => {
+    const f = path.join(dir, 'all-rejected.csv')
+    const { code, out } = await jsonIn(dir, '--flows', f, '--fail-on-block')
+    expect(code).toBe(0)
+    expect(out.denied.map((e) => [e.outcome, e.flows, e.alreadyRejected])).toEqual([
+      ['already-rejected', 2, 2],
+    ])
+    const text = await cli('simulate', '-w', dir, '--at', AT, '--flows', f)
+    expect(text.stdout).toContain('denied and already rejected where observed')
+    expect(text.stdout).toMatch(/already rejected +pay-web-1 -> pay-db-1 tcp\/5432/)
   })
 })
 

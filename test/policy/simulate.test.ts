@@ -31,9 +31,11 @@ const directionArb = fc.constantFrom<FlowDirection>(
   'unknown',
 )
 
+const observedArb = fc.constantFrom<Flow['observedAction']>('accept', 'accept', 'reject', 'unknown')
+
 const flowsArb: fc.Arbitrary<Flow[]> = fc
   .array(
-    fc.tuple(tupleArb, directionArb).map(([t, direction]): Flow => ({
+    fc.tuple(tupleArb, directionArb, observedArb).map(([t, direction, observedAction]): Flow => ({
       src: t.src,
       dst: t.dst,
       srcPort: t.srcPort ?? 0,
@@ -43,7 +45,7 @@ const flowsArb: fc.Arbitrary<Flow[]> = fc
       end: t.at + 1000,
       packets: 1,
       bytes: 60,
-      observedAction: 'accept' as const,
+      observedAction,
       direction,
       source: { format: 'test', file: 'flows.txt', line: 1 },
     })),
@@ -90,6 +92,7 @@ describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
             }
             const hits = new Map<string, number>()
             let wouldBlock = 0
+            let alreadyRejected = 0
             for (const f of flows) {
               const reply = f.direction === 'server-to-client'
               const want = evaluate(
@@ -118,12 +121,16 @@ describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
                       : `${(got.code & 1) === 0 ? 'allowed' : 'denied'}:${formatRuleRef(index.ruleAt(got.code >> 1))}`
               expect(gotCode).toBe(refCode(want))
               expect(got.outcome).toBe(want.outcome)
-              outcomes[want.outcome]++
-              if (
-                want.decision === 'denied' &&
-                (want.src.kind === 'workload' || want.dst.kind === 'workload')
-              )
-                wouldBlock++
+              // a denied flow its observer rejected is counted apart, outside the gate
+              if (want.decision === 'denied' && f.observedAction === 'reject') alreadyRejected++
+              else {
+                outcomes[want.outcome]++
+                if (
+                  want.decision === 'denied' &&
+                  (want.src.kind === 'workload' || want.dst.kind === 'workload')
+                )
+                  wouldBlock++
+              }
               if (typeof want.by !== 'string') {
                 const k = formatRuleRef(want.by.rule)
                 hits.set(k, (hits.get(k) ?? 0) + 1)
@@ -133,6 +140,7 @@ describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
             const report = sim.report()
             expect(report.flows).toBe(flows.length)
             expect(report.outcomes).toEqual(outcomes)
+            expect(report.alreadyRejected).toBe(alreadyRejected)
             expect(report.wouldBlockIfEnforced).toBe(wouldBlock)
             expect(report.replies).toBe(
               flows.filter((f) => f.direction === 'server-to-client').length,
@@ -142,6 +150,9 @@ describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
             )
             const denied = flows.length - outcomes.allowed
             expect(report.denied.reduce((n, e) => n + e.flows, 0)).toBe(denied)
+            expect(report.denied.reduce((n, e) => n + e.alreadyRejected, 0)).toBe(alreadyRejected)
+            for (const e of report.denied)
+              expect(e.outcome === 'already-rejected').toBe(e.alreadyRejected === e.flows)
             for (const r of report.rules) {
               expect(r.hits).toBe(hits.get(formatRuleRef(r)) ?? 0)
             }

@@ -254,7 +254,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   step(
     6,
     'intrusion',
-    `${counted(intrusion.flows, 'flow')} on the intrusion day: ${intrusion.outcomes.blocked} blocked, ${intrusion.outcomes['would-be-blocked']} would-be-blocked, on ${counted(intrusion.denied.length, 'edge')}`,
+    `${counted(intrusion.flows, 'flow')} on the intrusion day: ${intrusion.outcomes.blocked} blocked, ${intrusion.outcomes['would-be-blocked']} would-be-blocked, ${intrusion.alreadyRejected} already rejected where observed, on ${counted(intrusion.denied.length, 'edge')}`,
   )
   const lateral = lateralMovement(intrusion)
   for (const e of lateral.slice(0, 8))

@@ -19,7 +19,12 @@ import { formatRunSummary, type RunSummary } from '../../ingest/read.js'
 import { PARSERS } from '../../ingest/registry.js'
 import type { FlowFormat } from '../../ingest/types.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
-import { Simulator, type FlowGroup, type SimulationReport } from '../../policy/simulate.js'
+import {
+  Simulator,
+  type DeniedOutcome,
+  type FlowGroup,
+  type SimulationReport,
+} from '../../policy/simulate.js'
 import type { FlowStore } from '../../store/index.js'
 import { rangeFilter, untimedFlows, UNTIMED_SQL } from '../../discover/index.js'
 import { openStore } from '../store.js'
@@ -147,6 +152,8 @@ interface GroupRow extends Record<string, unknown> {
   sport: number
   dport: number
   day: unknown
+  /** Every flow of the group was recorded rejected by its observer. */
+  rj: boolean
   n: number | bigint
   t0: number | bigint
   t1: number | bigint
@@ -164,7 +171,7 @@ const GROUP_PORT = `CASE WHEN direction = 'server-to-client' AND protocol NOT IN
 /** The tuple of a stored group as the Simulator takes it. */
 function groupBase(
   r: GroupRow,
-): Pick<FlowGroup, 'src' | 'dst' | 'srcPort' | 'dstPort' | 'protocol' | 'direction'> {
+): Pick<FlowGroup, 'src' | 'dst' | 'srcPort' | 'dstPort' | 'protocol' | 'direction' | 'rejected'> {
   return {
     src: r.src,
     dst: r.dst,
@@ -172,6 +179,7 @@ function groupBase(
     dstPort: num(r.dport),
     protocol: num(r.protocol),
     direction: r.direction as FlowDirection,
+    ...(r.rj ? { rejected: true } : {}),
   }
 }
 
@@ -214,11 +222,11 @@ async function feedStore(
     `SELECT src, dst, protocol, direction,
        CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN src_port ELSE 0 END AS sport,
        CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN 0 ELSE dst_port END AS dport,
-       day, ${UNTIMED_SQL} AS nt, count(*) AS n, min(start_ms) AS t0, max(start_ms) AS t1, max(end_ms) AS last,
+       day, ${UNTIMED_SQL} AS nt, observed_action = 'reject' AS rj, count(*) AS n, min(start_ms) AS t0, max(start_ms) AS t1, max(end_ms) AS last,
        arg_min(struct_pack(format := format, file := file, line := line, record := record, start := start_ms),
          struct_pack(s := start_ms, f := file, l := coalesce(line, -1), r := coalesce(record, -1)), ${examples}) AS ex
      FROM flows ${w}
-     GROUP BY src, dst, protocol, direction, sport, dport, day, nt`,
+     GROUP BY src, dst, protocol, direction, sport, dport, day, nt, rj`,
     params,
     (rows) => {
       batches++
@@ -266,7 +274,7 @@ async function feedStore(
     const detail = await store.query<Record<string, unknown>>(
       `SELECT start_ms, end_ms, format, file, line, record FROM flows
        WHERE src = ? AND dst = ? AND protocol = ? AND direction = ? AND ${GROUP_PORT} = ?
-         AND start_ms >= ? AND start_ms <= ?`,
+         AND (observed_action = 'reject') = ? AND start_ms >= ? AND start_ms <= ?`,
       [
         r.src,
         r.dst,
@@ -275,6 +283,7 @@ async function feedStore(
         base.direction === 'server-to-client' && !isIcmp(base.protocol)
           ? base.srcPort
           : base.dstPort,
+        r.rj,
         num(r.t0),
         num(r.t1),
       ],
@@ -317,6 +326,7 @@ type ReportCounts = Pick<
   | 'flows'
   | 'evaluated'
   | 'outcomes'
+  | 'alreadyRejected'
   | 'wouldBlockIfEnforced'
   | 'replies'
   | 'linkControl'
@@ -351,8 +361,10 @@ export interface SimulateOutput extends ReportCounts {
     readonly src: { name: string; kind: string }
     readonly dst: { name: string; kind: string }
     readonly service: string
-    readonly outcome: Exclude<Outcome, 'allowed'>
+    readonly outcome: DeniedOutcome
     readonly outcomes: Readonly<Record<Outcome, number>>
+    /** Of `flows`, those the observer had already rejected. */
+    readonly alreadyRejected: number
     readonly flows: number
     /** Over the edge's flows with a real time; null when it has none. */
     readonly firstSeen: string | null
@@ -403,6 +415,7 @@ export function simulateOutput(
     flows: r.flows,
     evaluated: r.evaluated,
     outcomes: r.outcomes,
+    alreadyRejected: r.alreadyRejected,
     wouldBlockIfEnforced: r.wouldBlockIfEnforced,
     replies: r.replies,
     linkControl: r.linkControl,
@@ -417,6 +430,7 @@ export function simulateOutput(
       service: e.service,
       outcome: e.outcome,
       outcomes: e.outcomes,
+      alreadyRejected: e.alreadyRejected,
       flows: e.flows,
       firstSeen: e.firstSeen !== undefined ? iso(e.firstSeen) : null,
       lastSeen: e.lastSeen !== undefined ? iso(e.lastSeen) : null,
@@ -448,7 +462,8 @@ export function simulateOutput(
   }
 }
 
-const OUTCOME_LABEL: Record<Outcome, string> = {
+const OUTCOME_LABEL: Record<Outcome | DeniedOutcome, string> = {
+  'already-rejected': 'already rejected',
   allowed: 'allowed',
   blocked: 'BLOCKED',
   'would-be-blocked': 'WOULD-BE-BLOCKED',
@@ -474,6 +489,10 @@ export function renderSimulateText(o: SimulateOutput): string {
     `simulated ${counted(o.flows, 'flow')} (${counted(o.evaluated, 'distinct verdict')}) from ${o.source.from === 'store' ? `the store ${o.source.what}` : o.source.what}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}`,
     `outcomes: ${outcomeLine(o.outcomes)}`,
   ]
+  if (o.alreadyRejected > 0)
+    lines.push(
+      `denied and already rejected where observed (enforcing breaks nothing there): ${o.alreadyRejected}`,
+    )
   if (o.window) lines.push(`flows seen ${o.window.first} .. ${o.window.last}`)
   if (o.untimed > 0)
     lines.push(
@@ -549,6 +568,7 @@ export function renderSimulateMarkdown(o: SimulateOutput): string {
     ...(['allowed', 'blocked', 'would-be-blocked', 'unenforced'] as const).map(
       (k) => `| ${k} | ${o.outcomes[k]} |`,
     ),
+    `| already rejected where observed | ${o.alreadyRejected} |`,
     '',
     '### Denied flows by edge',
     '',
@@ -599,6 +619,7 @@ export function renderSimulateCsv(o: SimulateOutput): string {
     'blocked',
     'would_be_blocked',
     'unenforced',
+    'already_rejected',
     'first_seen',
     'last_seen',
     'denied_by',
@@ -616,6 +637,7 @@ export function renderSimulateCsv(o: SimulateOutput): string {
       e.outcomes.blocked,
       e.outcomes['would-be-blocked'],
       e.outcomes.unenforced,
+      e.alreadyRejected,
       e.firstSeen ?? '',
       e.lastSeen ?? '',
       e.deniedBy.join(' '),
@@ -741,8 +763,10 @@ export function registerSimulate(program: Command): void {
 A denied flow is "blocked" where the stronger enforcement mode of its two ends is enforce,
 "would-be-blocked" where it is monitor and "unenforced" where it is observe. --fail-on-block counts
 every denied flow with a workload on either side, whatever its mode (what --as-enforced would
-block): the gate judges the policy before any mode changes. Rule hits count the flows a rule
-decided (the first matching deny, else the first matching allow).
+block): the gate judges the policy before any mode changes. A denied flow its observer had
+already rejected (AWS REJECT, Azure D, a firewall's deny, Zeek REJ) is counted apart, as "already
+rejected": enforcing breaks nothing there, so it is neither would-be-blocked nor in the gate.
+Rule hits count the flows a rule decided (the first matching deny, else the first matching allow).
 
 Examples:
   $ bulkhead simulate                                      # every stored flow
