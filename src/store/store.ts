@@ -3,7 +3,7 @@
  * @remarks Semantics: DESIGN.md "Storage and scale". Implementations: `duckdb/` (embedded
  * default); a ClickHouse store implements the same interface at scale.
  */
-import type { Flow } from '../core/index.js'
+import type { BulkheadError, Flow } from '../core/index.js'
 
 /**
  * A selection of stored flows by time. `since` and `until` are milliseconds since the epoch,
@@ -119,6 +119,26 @@ export interface FlowStore {
     file: string,
     batches: (file: string) => AsyncIterable<FlowBatch>,
   ): Promise<IngestFileResult>
+  /**
+   * {@link FlowStore.ingestFile} for a run of small files, all in one transaction: what a file
+   * costs the store (a transaction, a commit, appender set-up, a fingerprint query) is paid once
+   * for the run. The fingerprints are computed first and looked up in one query; then each file
+   * not ingested before (nor earlier in `files`) is read through `batches(file, index)`, in
+   * order, wholly into memory and checked (`store/bad-counter`) before any of it is written, so a
+   * file whose read throws a BulkheadError stores nothing and the others go on. Each file is
+   * held in memory while it is read: meant for files of a few MiB at most.
+   * @returns one entry per file, in order: its {@link IngestFileResult} (a later file with the
+   * bytes of an earlier one in `files` is `alreadyIngested` with that file's records), or the
+   * BulkheadError that made it unusable (`io/not-found`, `io/read-failed`, what `batches` threw).
+   * When the transaction cannot commit (a full disk: `io/write-failed`), every file it held
+   * gets that error and nothing of the run is stored.
+   * @throws what `batches` throws that is no BulkheadError; Error when the store was opened
+   * read-only.
+   */
+  ingestFiles(
+    files: readonly string[],
+    batches: (file: string, index: number) => AsyncIterable<FlowBatch>,
+  ): Promise<(IngestFileResult | BulkheadError)[]>
   /**
    * Appends flows (no idempotency check), in one transaction. Returns how many were stored.
    * @throws Error when the store was opened read-only.

@@ -19,7 +19,7 @@ import { isRegularFile } from '../../ingest/lines.js'
 import { PARSERS } from '../../ingest/registry.js'
 import type { FlowFormat } from '../../ingest/types.js'
 import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from '../../policy/workspace.js'
-import type { IngestFileResult } from '../../store/index.js'
+import type { FlowBatch, IngestFileResult } from '../../store/index.js'
 import { openStore } from '../store.js'
 import { checkFieldList, expandInputs, noFiles } from '../inputs.js'
 import { emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
@@ -198,8 +198,9 @@ function renderText(out: IngestOutput): string {
 }
 
 /**
- * Runs an ingest: every job's file goes into the store in its own transaction. Returns the
- * output and whether any file was unusable. Exported for the benchmark, which runs the same path.
+ * Runs an ingest: a file larger than {@link SMALL_FILE_BYTES} goes into the store in its own
+ * transaction, a run of smaller ones in one transaction (`FlowStore.ingestFiles`), where a file
+ * that fails is left out alone. Returns the output and whether any file was unusable. Exported for the benchmark, which runs the same path.
  */
 export async function ingestFiles(
   jobs: readonly IngestJob[],
@@ -223,53 +224,85 @@ export async function ingestFiles(
   const sameBytesAs: Record<string, string> = {}
   const failed: string[] = []
   const diagnostics: Diagnostic[] = []
-  const totalBytes = jobs.reduce((n, j) => n + sizeOf(j.file), 0)
-  // one read of all the files, though each is stored in its own transaction: NetFlow templates
-  // and GCP reports may be in another file (ReadRun)
+  const sizes = jobs.map((j) => sizeOf(j.file))
+  // bytes on disk of the jobs before each job, and of all of them
+  const offsets = [0]
+  for (const size of sizes) offsets.push((offsets[offsets.length - 1] ?? 0) + size)
+  const totalBytes = offsets[jobs.length] ?? 0
+  // one read of all the files, though each is stored alone or in a run of small files: NetFlow
+  // templates and GCP reports may be in another file (ReadRun)
   const shared = readRunOf(jobs)
   const progress = startProgress(totalBytes, opts.progress ?? process.stderr.isTTY)
   let doneBytes = 0
   let doneRecords = 0
+  /** The batches of one job's file, its reading shown on the progress bar. */
+  const read = (job: IngestJob, file: string): AsyncIterable<FlowBatch> =>
+    readFlowColumns(
+      [file],
+      {
+        format: job.format,
+        strict: opts.strict,
+        ...(job.fields !== undefined ? { fields: job.fields } : {}),
+        run: shared,
+        onProgress: (p) => {
+          progress.update({
+            bytesDone: doneBytes + p.bytesRead,
+            records: doneRecords + p.records,
+            file: p.file,
+          })
+        },
+      },
+      summaries,
+    )
+  /** Books the outcome of one file: stored, found already ingested, or failed. */
+  const settle = (file: string, result: IngestFileResult | BulkheadError): void => {
+    if (result instanceof BulkheadError) {
+      failed.push(file)
+      // a commit that failed is the one error of every file it held: said once
+      for (const d of result.diagnostics) if (!diagnostics.includes(d)) diagnostics.push(d)
+    } else if (result.alreadyIngested) {
+      already.push(file)
+      const twin = storedNow.get(result.fingerprint)
+      if (twin !== undefined) sameBytesAs[file] = twin
+    } else {
+      doneRecords += result.records
+      storedNow.set(result.fingerprint, file)
+    }
+  }
   try {
-    for (const job of jobs) {
-      let result: IngestFileResult | undefined
-      // a large file is read while it is hashed: a file found already ingested drops its summary
-      const read = summaries.length
-      try {
-        result = await store.ingestFile(job.file, (file) =>
-          readFlowColumns(
-            [file],
-            {
-              format: job.format,
-              strict: opts.strict,
-              ...(job.fields !== undefined ? { fields: job.fields } : {}),
-              run: shared,
-              onProgress: (p) => {
-                progress.update({
-                  bytesDone: doneBytes + p.bytesRead,
-                  records: doneRecords + p.records,
-                  file: p.file,
-                })
-              },
-            },
-            summaries,
-          ),
+    for (let i = 0; i < jobs.length;) {
+      const group = smallRun(jobs, sizes, i)
+      if (group > 1) {
+        const run = jobs.slice(i, i + group)
+        const base = i
+        const results = await store.ingestFiles(
+          run.map((j) => j.file),
+          (file, k) => {
+            doneBytes = offsets[base + k] ?? 0
+            return read(run[k] as IngestJob, file)
+          },
         )
+        results.forEach((r, k) => {
+          settle((run[k] as IngestJob).file, r)
+        })
+        i += group
+        doneBytes = offsets[i] ?? 0
+        continue
+      }
+      const job = jobs[i] as IngestJob
+      // a large file is read while it is hashed: a file found already ingested drops its summary
+      const before = summaries.length
+      let result: IngestFileResult | BulkheadError
+      try {
+        result = await store.ingestFile(job.file, (file) => read(job, file))
       } catch (err) {
         if (!(err instanceof BulkheadError)) throw err
-        failed.push(job.file)
-        diagnostics.push(...err.diagnostics)
+        result = err
       }
-      if (result?.alreadyIngested) {
-        summaries.length = read
-        already.push(job.file)
-        const twin = storedNow.get(result.fingerprint)
-        if (twin !== undefined) sameBytesAs[job.file] = twin
-      } else if (result) {
-        doneRecords += result.records
-        storedNow.set(result.fingerprint, job.file)
-      }
-      doneBytes += sizeOf(job.file)
+      if (!(result instanceof BulkheadError) && result.alreadyIngested) summaries.length = before
+      settle(job.file, result)
+      i++
+      doneBytes = offsets[i] ?? 0
     }
   } finally {
     progress.stop()
@@ -297,6 +330,36 @@ export async function ingestFiles(
     storeRemoved: fresh && storedNow.size === 0,
     diagnostics: [...run.diagnostics, ...diagnostics],
   }
+}
+
+/**
+ * Files up to this size (bytes on disk) are stored in runs, many to a transaction
+ * (`FlowStore.ingestFiles`), each read whole into memory before it is written: a transaction,
+ * its commit and the set-up of the store's appenders cost milliseconds per file, more than
+ * reading a file of a few kilobytes (hourly AWS VPC flow-log files of one interface).
+ */
+export const SMALL_FILE_BYTES = 4 * 1024 * 1024
+
+/**
+ * At most this many files, and {@link SMALL_RUN_BYTES} bytes on disk, go into one run: the
+ * work an interrupted ingest loses, and a full disk fails, at once.
+ */
+export const SMALL_RUN_FILES = 1000
+
+/** At most this many bytes on disk go into one run of small files ({@link SMALL_RUN_FILES}). */
+export const SMALL_RUN_BYTES = 64 * 1024 * 1024
+
+/** How many jobs from `from` on form a run of small files (0 or 1: none, store it alone). */
+function smallRun(jobs: readonly IngestJob[], sizes: readonly number[], from: number): number {
+  let n = 0
+  let bytes = 0
+  while (from + n < jobs.length && n < SMALL_RUN_FILES) {
+    const size = sizes[from + n] ?? 0
+    if (size > SMALL_FILE_BYTES || (n > 0 && bytes + size > SMALL_RUN_BYTES)) break
+    bytes += size
+    n++
+  }
+  return n
 }
 
 /** `dir` and its ancestors that do not exist, deepest first (what `mkdir -p dir` makes). */
@@ -359,8 +422,8 @@ export function registerIngest(program: Command): void {
       'after',
       `
 A file whose bytes were ingested before is not stored again (one of 64 MiB or more is hashed while
-it is read, and read only until its hash is known). Each file is stored in one transaction: a file
-that cannot be used (unknown format, truncated gzip, --strict and a bad record) stores nothing.
+it is read, and read only until its hash is known). A file that cannot be used (unknown format,
+truncated gzip, --strict and a bad record) stores nothing; the other files are stored all the same.
 
 Examples:
   $ bulkhead ingest flows/2026-11-01.log.gz

@@ -53,7 +53,7 @@ import {
   type DuckDBType,
 } from '@duckdb/node-api'
 import { BulkheadError, diagnostic, isCounter, type Flow } from '../../core/index.js'
-import type { FlowColumnBatch } from '../store.js'
+import type { FlowBatch, FlowColumnBatch } from '../store.js'
 import { FLOW_COLUMNS, type FlowColumn } from './schema.js'
 
 /**
@@ -68,6 +68,28 @@ function badCounter(packets: number, bytes: number, file: string, line: number):
       { file, line, column: 0 },
     ),
   ])
+}
+
+/**
+ * Checks every flow of `batch` against the Flow contract's counters before any is packed, so that
+ * a file held whole in memory (`FlowStore.ingestFiles`) is refused before anything of it
+ * is written.
+ * @throws BulkheadError `store/bad-counter` at the first flow whose `packets` or `bytes` is not a
+ * safe integer 0 … 2^53 − 1, as {@link FlowWriter.append} would.
+ */
+export function checkCounters(batch: FlowBatch): void {
+  if (Array.isArray(batch)) {
+    for (const f of batch as readonly Flow[])
+      if (!isCounter(f.packets) || !isCounter(f.bytes))
+        throw badCounter(f.packets, f.bytes, f.source.file, f.source.line ?? 0)
+    return
+  }
+  const c = batch as FlowColumnBatch
+  for (let i = 0; i < c.n; i++) {
+    const p = c.packets[i] as number
+    const b = c.bytes[i] as number
+    if (!isCounter(p) || !isCounter(b)) throw badCounter(p, b, c.file, c.line[i] ?? 0)
+  }
 }
 
 /** Rows per data chunk: DuckDB's vector size. */
@@ -622,6 +644,16 @@ export class FlowWriter {
    */
   add(f: Flow): boolean {
     return this.batch.add(f)
+  }
+
+  /**
+   * Packs a batch of flow objects or of columns, rotating through full batches.
+   * @throws BulkheadError `store/bad-counter` as {@link FlowWriter.add}; what a rotation throws.
+   */
+  async append(batch: FlowBatch): Promise<void> {
+    if (Array.isArray(batch)) {
+      for (const f of batch as readonly Flow[]) if (this.add(f)) await this.rotate()
+    } else await this.appendColumns(batch as FlowColumnBatch)
   }
 
   /**
