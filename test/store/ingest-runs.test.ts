@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { Command } from 'commander'
 import { BulkheadError } from '../../src/core/index.js'
-import { registerIngest, type IngestOutput } from '../../src/cli/commands/ingest.js'
+import { ingestFiles, registerIngest, type IngestOutput } from '../../src/cli/commands/ingest.js'
 import { readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
 import { openDuckDbStore, type FlowStore, type IngestFileResult } from '../../src/store/index.js'
 
@@ -177,5 +177,38 @@ describe('bulkhead ingest of a folder of small files', () => {
     } finally {
       await store.close()
     }
+  })
+})
+
+describe('the progress bar over a run of small files', () => {
+  it('counts_the_flows_of_every_file_read_in_the_run_not_only_of_the_last', async () => {
+    const dir = path.join(root, 'progress')
+    mkdirSync(dir)
+    const files = [1, 2, 3].map((k) => {
+      const f = path.join(dir, `p${k}.log`)
+      writeFileSync(f, awsText(10 + k, 4))
+      return f
+    })
+    let text = ''
+    const stderr = process.stderr as NodeJS.WriteStream & { isTTY: boolean; columns: number }
+    const tty = { isTTY: stderr.isTTY, columns: stderr.columns }
+    Object.assign(stderr, { isTTY: true, columns: 200 })
+    vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      text += String(s)
+      return true
+    })
+    try {
+      const out = await ingestFiles(
+        files.map((file) => ({ file, format: 'auto' as const })),
+        path.join(dir, 'store.duckdb'),
+        { strict: false, progress: true },
+      )
+      expect(out.records).toBe(12)
+    } finally {
+      vi.restoreAllMocks()
+      Object.assign(stderr, tty)
+    }
+    // stop() draws the last state: the flows of the three files
+    expect(text).toContain('| 12 flows')
   })
 })

@@ -235,9 +235,15 @@ export async function ingestFiles(
   const progress = startProgress(totalBytes, opts.progress ?? process.stderr.isTTY)
   let doneBytes = 0
   let doneRecords = 0
+  let readRecords = 0
+  // records of the files stored so far: where the progress bar's count goes on from
+  let storedRecords = 0
   /** The batches of one job's file, its reading shown on the progress bar. */
-  const read = (job: IngestJob, file: string): AsyncIterable<FlowBatch> =>
-    readFlowColumns(
+  const read = (job: IngestJob, file: string): AsyncIterable<FlowBatch> => {
+    // the records of the file read before, in a run, are stored only when the run commits
+    doneRecords += readRecords
+    readRecords = 0
+    return readFlowColumns(
       [file],
       {
         format: job.format,
@@ -250,10 +256,12 @@ export async function ingestFiles(
             records: doneRecords + p.records,
             file: p.file,
           })
+          readRecords = p.records
         },
       },
       summaries,
     )
+  }
   /** Books the outcome of one file: stored, found already ingested, or failed. */
   const settle = (file: string, result: IngestFileResult | BulkheadError): void => {
     if (result instanceof BulkheadError) {
@@ -265,7 +273,7 @@ export async function ingestFiles(
       const twin = storedNow.get(result.fingerprint)
       if (twin !== undefined) sameBytesAs[file] = twin
     } else {
-      doneRecords += result.records
+      storedRecords += result.records
       storedNow.set(result.fingerprint, file)
     }
   }
@@ -285,6 +293,8 @@ export async function ingestFiles(
         results.forEach((r, k) => {
           settle((run[k] as IngestJob).file, r)
         })
+        doneRecords = storedRecords
+        readRecords = 0
         i += group
         doneBytes = offsets[i] ?? 0
         continue
@@ -301,6 +311,8 @@ export async function ingestFiles(
       }
       if (!(result instanceof BulkheadError) && result.alreadyIngested) summaries.length = before
       settle(job.file, result)
+      doneRecords = storedRecords
+      readRecords = 0
       i++
       doneBytes = offsets[i] ?? 0
     }
