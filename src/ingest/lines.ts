@@ -2,7 +2,7 @@
  * @module Streaming byte and line access to flow files: gzip detection, line splitting with a
  * bound on line length. Memory is constant in the file size.
  */
-import { createReadStream, statSync } from 'node:fs'
+import { createReadStream, readFileSync, statSync } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { BulkheadError, ioDiagnostic } from '../core/index.js'
 import { GzipError, gunzip } from './gunzip.js'
@@ -35,12 +35,44 @@ export function isRegularFile(file: string): boolean {
   }
 }
 
+/**
+ * The bytes of `file` when it is a regular file of at most {@link CHUNK_BYTES}, read at once;
+ * undefined for a larger file, standard input, a pipe or a FIFO (read as a stream).
+ * @throws BulkheadError `io/not-found` / `io/read-failed` as the stream would.
+ */
+function smallFileBytes(file: string): Buffer | undefined {
+  if (file === '-') return undefined
+  let size: number
+  try {
+    const st = statSync(file)
+    if (!st.isFile()) return undefined
+    size = st.size
+  } catch (err) {
+    throw ioError(file, err)
+  }
+  if (size > CHUNK_BYTES) return undefined
+  try {
+    return readFileSync(file)
+  } catch (err) {
+    throw ioError(file, err)
+  }
+}
+
 /** The raw byte chunks of a file (or stdin for `-`), counting bytes as they are read. */
 async function* rawChunks(
   file: string,
   counter: { n: number },
   onBytes?: (n: number) => void,
 ): AsyncGenerator<Uint8Array> {
+  // a regular file of at most one chunk in one read: a stream (its 256 KiB buffer, its
+  // open, read and close on the thread pool) costs more than the read of a few kilobytes
+  const whole = smallFileBytes(file)
+  if (whole !== undefined) {
+    counter.n = whole.length
+    onBytes?.(counter.n)
+    if (whole.length > 0) yield whole
+    return
+  }
   const stream: Readable =
     file === '-' ? process.stdin : createReadStream(file, { highWaterMark: CHUNK_BYTES })
   try {

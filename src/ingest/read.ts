@@ -256,8 +256,7 @@ async function* readOne(
   opts.run?.netflow.enter(file)
   try {
     // AWS VPC flow logs delivered as Parquet: read with DuckDB (formats/aws-parquet.ts)
-    const parquet =
-      (opts.format === 'auto' || opts.format === 'aws-vpc') && (await isParquetFile(file))
+    const parquet = (opts.format === 'auto' || opts.format === 'aws-vpc') && isParquetFile(file)
     // the file is opened once: detection looks at the head of the stream the parser then reads
     // whole (standard input and pipes can be read only once)
     let chunks: AsyncIterable<Uint8Array> = openBytes(file, {
@@ -369,7 +368,10 @@ async function* readOne(
         opts.pair !== false && PAIRED_FORMATS.has(fmt)
           ? new ColumnPairer(fmt, file, table)
           : undefined
-      const fresh = (): FlowColumns => new FlowColumns(fmt, file, table, COLUMN_BATCH_ROWS + 2048)
+      // a small file gets arrays of about its size (they grow when it holds more rows): zeroing
+      // a full batch's arrays cost more than reading a file of a few kilobytes
+      const rows = Math.min(COLUMN_BATCH_ROWS + 2048, Math.max(2048, bytesTotal >> 4))
+      const fresh = (): FlowColumns => new FlowColumns(fmt, file, table, rows)
       let out = fresh()
       const inp = new FlowColumns(fmt, file, table, 2048)
       const take = (): void => {
