@@ -14,6 +14,7 @@ import { BulkheadError } from '../../src/core/index.js'
 import { ingestFiles, registerIngest, type IngestOutput } from '../../src/cli/commands/ingest.js'
 import { readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
 import { openDuckDbStore, type FlowStore, type IngestFileResult } from '../../src/store/index.js'
+import { FlowWriter } from '../../src/store/duckdb/batch.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-ingest-runs-'))
 afterAll(() => {
@@ -110,6 +111,47 @@ describe('FlowStore.ingestFiles', () => {
       ])
       expect(await store.count()).toBe(3 + 5 + 7)
       expect(await rows(store, 'SELECT count(*) FROM ingested_files')).toEqual([3])
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('FlowStore.ingestFiles when the store fails part-way', () => {
+  it('gives_every_file_of_the_run_the_error_those_not_yet_read_too_and_stores_none', async () => {
+    const dir = path.join(root, 'store-fails')
+    mkdirSync(dir)
+    const files = [1, 2, 3, 4, 5].map((k) => {
+      const f = path.join(dir, `s${k}.log`)
+      writeFileSync(f, awsText(20 + k, 3))
+      return f
+    })
+    const store = await openDuckDbStore(path.join(dir, 'store.duckdb'))
+    try {
+      // the write of the third file fails as a full disk does
+      // called with the writer as `this` below
+      // eslint-disable-next-line @typescript-eslint/unbound-method
+      const append = FlowWriter.prototype.append
+      let calls = 0
+      vi.spyOn(FlowWriter.prototype, 'append').mockImplementation(function (
+        this: FlowWriter,
+        batch,
+      ) {
+        if (++calls === 3) return Promise.reject(new Error('IO Error: No space left on device'))
+        return append.call(this, batch)
+      })
+      const results = await store.ingestFiles(files, reader([]))
+      vi.restoreAllMocks()
+      expect(results).toHaveLength(files.length)
+      expect(
+        results.map((r) => (r instanceof BulkheadError ? r.diagnostics[0]?.code : 'stored')),
+      ).toEqual(files.map(() => 'io/write-failed'))
+      expect(await store.count()).toBe(0)
+      expect(await rows(store, 'SELECT count(*) FROM ingested_files')).toEqual([0])
+      // the store goes on: the same files are stored by the next run
+      const again = await store.ingestFiles(files, reader([]))
+      expect(again.every((r) => isResult(r) && !r.alreadyIngested)).toBe(true)
+      expect(await store.count()).toBe(15)
     } finally {
       await store.close()
     }

@@ -575,6 +575,8 @@ class DuckDbFlowStore implements FlowStore {
       // rolled back: nothing read now was stored (a full disk, a damaged store)
       if (!(err instanceof BulkheadError)) throw err
       for (const i of pending) results[i] = err
+      // the files the failure stopped before: not stored either
+      while (results.length < files.length) results.push(err)
     }
     return results
   }
