@@ -2,7 +2,10 @@
  * @module The embedded flow store on DuckDB (`@duckdb/node-api`): one database file per
  * workspace, default `.bulkhead/store.duckdb`.
  * @remarks Schema and column choices: ./schema.ts; load path: ./batch.ts. Semantics: DESIGN.md
- * "Storage and scale".
+ * "Storage and scale". Transactions: DuckDB has `BEGIN TRANSACTION`, `COMMIT` and `ROLLBACK`
+ * (`ABORT`), no savepoints (https://duckdb.org/docs/1.5/sql/statements/transactions.html), so a
+ * run of small files in one transaction ({@link FlowStore.ingestFiles}) holds each file whole and
+ * checks it before writing any of it, instead of rolling back to a savepoint.
  */
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, statSync } from 'node:fs'
