@@ -447,12 +447,16 @@ function mergeInto(
   if (!confident) orientRow(out, r)
 }
 
+/** Rows a {@link ColumnPairer}'s pool starts with (it doubles as records are held). */
+const POOL_START_ROWS = 256
+
 /**
  * `DirectionPairer` (./direction.ts) on columns: pairs the two directions of a connection into
  * one client→server row, with the same rules, window ({@link PAIR_WINDOW}), slack
  * ({@link PAIR_SLACK_MS}), eviction order and output order, so it yields the same flows.
  *
- * The held records live in a pool of rows (a {@link FlowColumns} of `window + 2` rows); the
+ * The held records live in a pool of rows (a {@link FlowColumns} that grows, doubling, up to
+ * `window + 2` rows: a small file holds few, and zeroing a full pool cost more than reading it); the
  * connection key (protocol and both endpoints, the smaller string code first) indexes an
  * open-addressing table with linear probing over the pool; arrival order is a queue of
  * (row, sequence number) pairs skipped lazily when the row was paired or replaced since.
@@ -463,11 +467,13 @@ export class ColumnPairer {
   private readonly window: number
   private readonly pool: FlowColumns
   /** Sequence number of the record in each pool row; -1 when the row is free. */
-  private readonly poolSeq: Float64Array
-  private readonly free: Int32Array
+  private poolSeq: Float64Array
+  private free: Int32Array
   private freeTop = 0
-  private readonly slots: Int32Array
-  private readonly mask: number
+  private slots: Int32Array
+  private mask: number
+  /** The most rows the pool needs: `window + 2`. */
+  private readonly maxRows: number
   private size = 0
   private seq = 0
   private qRow: Int32Array = new Int32Array(1024)
@@ -481,16 +487,50 @@ export class ColumnPairer {
   constructor(format: string, file: string, table: StringTable, opts: { window?: number } = {}) {
     this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
     this.memory = new ConnectionMemory(this.window)
-    const rows = this.window + 2
-    this.pool = new FlowColumns(format, file, table, rows)
+    this.maxRows = this.window + 2
+    this.pool = new FlowColumns(format, file, table, Math.min(this.maxRows, POOL_START_ROWS))
+    const rows = this.pool.capacity
     this.pool.n = rows
     this.poolSeq = new Float64Array(rows).fill(-1)
     this.free = new Int32Array(rows)
     for (let i = rows - 1; i >= 0; i--) this.free[this.freeTop++] = i
+    this.slots = new Int32Array(0)
+    this.mask = 0
+    this.rehash()
+  }
+
+  /** Rebuilds the key table for the pool's size (at least twice as many slots as rows). */
+  private rehash(): void {
     let cap = 16
-    while (cap < rows * 2) cap *= 2
+    while (cap < this.pool.capacity * 2) cap *= 2
+    if (cap === this.slots.length) return
+    const old = this.slots
     this.slots = new Int32Array(cap).fill(-1)
     this.mask = cap - 1
+    for (const p of old) {
+      if (p < 0) continue
+      let k = this.hashRow(this.pool, p) & this.mask
+      while ((this.slots[k] as number) >= 0) k = (k + 1) & this.mask
+      this.slots[k] = p
+    }
+  }
+
+  /** Doubles the pool (up to {@link maxRows}): its new rows are free. */
+  private growPool(): void {
+    const P = this.pool
+    const from = P.capacity
+    // never past maxRows: the pool then has a free row for every record it may hold
+    P.reserve(Math.max(1, Math.min(this.maxRows, from * 2) - from))
+    const to = P.capacity
+    P.n = to
+    const seq = new Float64Array(to).fill(-1)
+    seq.set(this.poolSeq)
+    this.poolSeq = seq
+    const free = new Int32Array(to)
+    free.set(this.free.subarray(0, this.freeTop))
+    this.free = free
+    for (let i = to - 1; i >= from; i--) this.free[this.freeTop++] = i
+    this.rehash()
   }
 
   private hashRow(c: FlowColumns, i: number): number {
@@ -631,6 +671,10 @@ export class ColumnPairer {
       k = this.find(inp, i)
     }
     // hold the record
+    if (this.freeTop === 0) {
+      this.growPool()
+      k = this.find(inp, i)
+    }
     const p = this.free[--this.freeTop] as number
     P.n = p
     P.copyRow(inp, i)
