@@ -103,16 +103,18 @@ export function namespaceLabels(model: K8sModel, ns: string): LabelSet {
 }
 
 /**
- * The CIDR blocks the policies of the model mention in one direction: ipBlock `cidr` and
- * `except` of NetworkPolicy ingress (`'ingress'`) or egress rules, and for egress the `networks`
- * of AdminNetworkPolicy and BaselineAdminNetworkPolicy rules (v1alpha1 has no ingress networks).
+ * The address peers of one direction's rules: NetworkPolicy ipBlocks of ingress (`'ingress'`) or
+ * egress rules, and for egress the `networks` blocks of AdminNetworkPolicy and
+ * BaselineAdminNetworkPolicy rules (v1alpha1 has no ingress networks).
  */
-export function modelBlocks(model: K8sModel, direction: 'ingress' | 'egress'): Cidr[] {
-  const out: Cidr[] = []
+function* addressPeers(
+  model: K8sModel,
+  direction: 'ingress' | 'egress',
+): Generator<IpBlock | Cidr> {
   for (const np of model.networkPolicies) {
     for (const r of np[direction] ?? []) {
       if (r.peers === 'all') continue
-      for (const p of r.peers) if (p.kind === 'ipBlock') out.push(p.block.cidr, ...p.block.except)
+      for (const p of r.peers) if (p.kind === 'ipBlock') yield p.block
     }
   }
   if (direction === 'egress') {
@@ -120,11 +122,19 @@ export function modelBlocks(model: K8sModel, direction: 'ingress' | 'egress'): C
       ...model.adminPolicies,
       ...(model.baselinePolicy ? [model.baselinePolicy] : []),
     ]) {
-      for (const r of ap.egress)
-        for (const p of r.peers) if (p.kind === 'networks') out.push(...p.blocks)
+      for (const r of ap.egress) for (const p of r.peers) if (p.kind === 'networks') yield* p.blocks
     }
   }
-  return out
+}
+
+/**
+ * The CIDR blocks the policies of the model mention in one direction ({@link addressPeers}):
+ * an ipBlock's `cidr` and `except`s, and ANP/BANP `networks` blocks.
+ */
+export function modelBlocks(model: K8sModel, direction: 'ingress' | 'egress'): Cidr[] {
+  return [...addressPeers(model, direction)].flatMap((b) =>
+    'except' in b ? [b.cidr, ...b.except] : [b],
+  )
 }
 
 /** An inclusive address interval of one family (values as in `IpAddress`). */
@@ -160,33 +170,17 @@ export function ipBlockIntervals(b: IpBlock): AddressInterval[] {
 }
 
 /**
- * The intervals whose edges cut one direction's address space in `k8s connlist`: the runs of
- * every NetworkPolicy ipBlock ({@link ipBlockIntervals}) of that direction's rules, and for
- * egress every ANP/BANP `networks` block.
+ * The intervals whose edges cut one direction's address space in `k8s connlist`
+ * ({@link addressPeers}): the runs of every NetworkPolicy ipBlock ({@link ipBlockIntervals}), and
+ * every ANP/BANP `networks` block whole.
  */
 export function modelIntervals(
   model: K8sModel,
   direction: 'ingress' | 'egress',
 ): AddressInterval[] {
-  const out: AddressInterval[] = []
-  for (const np of model.networkPolicies) {
-    for (const r of np[direction] ?? []) {
-      if (r.peers === 'all') continue
-      for (const p of r.peers) if (p.kind === 'ipBlock') out.push(...ipBlockIntervals(p.block))
-    }
-  }
-  if (direction === 'egress') {
-    for (const ap of [
-      ...model.adminPolicies,
-      ...(model.baselinePolicy ? [model.baselinePolicy] : []),
-    ]) {
-      for (const r of ap.egress)
-        for (const p of r.peers)
-          if (p.kind === 'networks')
-            for (const b of p.blocks) out.push({ family: b.family, ...cidrRange(b) })
-    }
-  }
-  return out
+  return [...addressPeers(model, direction)].flatMap((b) =>
+    'except' in b ? ipBlockIntervals(b) : [{ family: b.family, ...cidrRange(b) }],
+  )
 }
 
 /** The address space split at every block boundary (see the module comment). */
