@@ -131,3 +131,23 @@ export async function until(ok: () => boolean): Promise<void> {
   }
   throw new Error('condition not reached in 3 s')
 }
+
+/**
+ * Starts a TCP or TLS collector on 127.0.0.1 (a free port) that gathers its flows and warnings.
+ * @returns the running collector (close it), and the arrays it fills.
+ */
+export async function streamCollector(
+  options: Pick<CollectorOptions, 'transport'> &
+    Partial<Pick<CollectorOptions, 'tls' | 'maxConnections'>>,
+): Promise<{ c: Collector; flows: Flow[]; warnings: string[] }> {
+  const flows: Flow[] = []
+  const warnings: string[] = []
+  const c = await startCollector({
+    ...options,
+    host: '127.0.0.1',
+    port: 0,
+    onFlow: (f) => flows.push(f),
+    onWarning: (w) => warnings.push(w),
+  })
+  return { c, flows, warnings }
+}

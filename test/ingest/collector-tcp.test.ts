@@ -2,8 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { connect, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import type { Flow } from '../../src/core/flow.js'
-import { KEEPALIVE_MS, startCollector, type Collector } from '../../src/ingest/collector.js'
+import { KEEPALIVE_MS, type Collector } from '../../src/ingest/collector.js'
 import { MessageFramer } from '../../src/ingest/netflow/streams.js'
 import {
   body,
@@ -11,6 +10,7 @@ import {
   IPFIX_HEADER as H,
   IPFIX_MESSAGES as MESSAGES,
   runCollect,
+  streamCollector,
   until,
 } from './collect-helper.js'
 import { concat, ip4, ipfix, set, template, TPL_V4, u16, u8, v9 } from './netflow-builders.js'
@@ -38,20 +38,10 @@ const closedBy = (s: Socket): Promise<void> =>
     s.once('close', () => r())
   })
 
-async function tcpCollector(
-  options: { maxConnections?: number; warnings?: string[] } = {},
-): Promise<{ c: Collector; flows: Flow[] }> {
-  const flows: Flow[] = []
-  const c = await startCollector({
-    host: '127.0.0.1',
-    port: 0,
-    transport: 'tcp',
-    onFlow: (f) => flows.push(f),
-    ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
-    onWarning: (w) => options.warnings?.push(w),
-  })
-  return { c, flows }
-}
+/** A TCP collector on 127.0.0.1 ({@link streamCollector}). */
+const tcpCollector = (
+  options: { maxConnections?: number } = {},
+): ReturnType<typeof streamCollector> => streamCollector({ transport: 'tcp', ...options })
 
 describe('TCP collector (IPFIX, RFC 7011 §10.4)', () => {
   it('frames messages split one octet at a time, or several in one write, and gives the flows UDP gives', async () => {
@@ -127,8 +117,7 @@ describe('TCP collector (IPFIX, RFC 7011 §10.4)', () => {
   }, 8000)
 
   it('closes a stream that stops framing (garbage, NetFlow v9), counts it, warns, and serves the others', async () => {
-    const warnings: string[] = []
-    const { c, flows } = await tcpCollector({ warnings })
+    const { c, flows, warnings } = await tcpCollector()
     const good = await dial(c)
     const bad = await dial(c)
     const old = await dial(c)

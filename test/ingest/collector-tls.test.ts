@@ -8,13 +8,13 @@ import { connect, type TLSSocket } from 'node:tls'
 import { describe, expect, it } from 'vitest'
 import { parseListen, tlsMaterial } from '../../src/cli/commands/collect.js'
 import { UsageError } from '../../src/cli/output.js'
-import type { Flow } from '../../src/core/flow.js'
 import { startCollector, type Collector, type CollectorTls } from '../../src/ingest/collector.js'
 import {
   body,
   collectOver,
   IPFIX_MESSAGES as MESSAGES,
   runCollect,
+  streamCollector,
   until,
 } from './collect-helper.js'
 import { concat } from './netflow-builders.js'
@@ -24,21 +24,9 @@ const pem = (name: string): Buffer => readFileSync(`${DIR}/${name}`)
 const SERVER: CollectorTls = { cert: pem('collector.pem'), key: pem('collector.key') }
 const MUTUAL: CollectorTls = { ...SERVER, ca: pem('ca.pem') }
 
-async function tlsCollector(
-  tls: CollectorTls,
-): Promise<{ c: Collector; flows: Flow[]; warnings: string[] }> {
-  const flows: Flow[] = []
-  const warnings: string[] = []
-  const c = await startCollector({
-    host: '127.0.0.1',
-    port: 0,
-    transport: 'tls',
-    tls,
-    onFlow: (f) => flows.push(f),
-    onWarning: (w) => warnings.push(w),
-  })
-  return { c, flows, warnings }
-}
+/** A TLS collector on 127.0.0.1 ({@link streamCollector}). */
+const tlsCollector = (tls: CollectorTls): ReturnType<typeof streamCollector> =>
+  streamCollector({ transport: 'tls', tls })
 
 /**
  * A TLS exporter on 127.0.0.1 that checks the collector's certificate against the test CA and
