@@ -126,6 +126,13 @@ export interface EdgeChange {
   readonly lastSeen?: number
   /** Of `flows`, those with no real time (start 1970-01-01T00:00:00Z, Zeek's masked timestamps). */
   readonly untimed: number
+  /**
+   * Of `flows`, those the observer recorded as rejected (`observedAction` `reject`: a security
+   * group, an NSG, a firewall's deny). On a `blocked` edge they are not in
+   * {@link FlowDiff.newlyBlocked}: enforcing NEW changes nothing for them (simulate's "already
+   * rejected where observed"); on an `allowed` edge something other than the policy refused them.
+   */
+  readonly alreadyRejected: number
   readonly old: DiffVerdict
   readonly new: DiffVerdict
 }
@@ -143,10 +150,19 @@ export interface FlowDiff {
    * window can place them); absent when the replay had no window.
    */
   readonly untimedLeftOut?: number
-  /** Flows allowed under OLD and denied under NEW, and the reverse. */
+  /**
+   * Flows allowed under OLD and denied under NEW that their observer did not reject: the impact
+   * `--fail-on-impact` looks for.
+   */
   readonly newlyBlocked: number
+  /** Flows allowed under OLD and denied under NEW that their observer had already rejected. */
+  readonly alreadyRejected: number
+  /** Flows denied under OLD and allowed under NEW (whatever their observer recorded). */
   readonly newlyAllowed: number
-  /** Newly blocked edges first, then by flow count (descending), then by names. */
+  /**
+   * Newly blocked edges first (those of already-rejected flows only after the others), then
+   * by flow count (descending), then by names.
+   */
   readonly edges: readonly EdgeChange[]
 }
 
@@ -371,6 +387,7 @@ export class FlowDiffer {
   private flows = 0
   private skipped = 0
   private blocked = 0
+  private alreadyRejected = 0
   private allowed = 0
 
   constructor(
@@ -408,8 +425,10 @@ export class FlowDiffer {
     this.seen.add(flow.start, flow.end)
     if (o.decision === n.decision) return
     const change = n.decision === 'denied' ? 'blocked' : 'allowed'
-    if (change === 'blocked') this.blocked++
-    else this.allowed++
+    const rejected = flow.observedAction === 'reject'
+    if (change === 'allowed') this.allowed++
+    else if (rejected) this.alreadyRejected++
+    else this.blocked++
     const port = reply
       ? replyConnectionPort(flow.protocol, flow.srcPort, flow.dstPort)
       : flow.dstPort
@@ -433,22 +452,27 @@ export class FlowDiffer {
           new: newV,
         },
         flows: 0,
+        rejected: 0,
         seen: new SeenRange(),
       }
       this.edges.set(key, e)
     }
     e.flows++
+    if (rejected) e.rejected++
     e.seen.add(flow.start, flow.end)
   }
 
   /** The result so far. */
   result(): FlowDiff {
     const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+    // blocked, blocked but already rejected, allowed
+    const rank = (e: EdgeChange): number =>
+      e.change === 'allowed' ? 2 : e.alreadyRejected === e.flows ? 1 : 0
     const edges = [...this.edges.values()]
       .map(edgeChange)
       .sort(
         (a, b) =>
-          (a.change === b.change ? 0 : a.change === 'blocked' ? -1 : 1) ||
+          rank(a) - rank(b) ||
           b.flows - a.flows ||
           cmp(a.src, b.src) ||
           cmp(a.dst, b.dst) ||
@@ -460,6 +484,7 @@ export class FlowDiffer {
       skipped: this.skipped,
       untimed: this.seen.untimed,
       newlyBlocked: this.blocked,
+      alreadyRejected: this.alreadyRejected,
       newlyAllowed: this.allowed,
       edges,
     }
@@ -468,8 +493,12 @@ export class FlowDiffer {
 
 /** A changed edge while flows are added: its fixed part, its count and when it was seen. */
 interface ChangedEdge {
-  readonly edge: Omit<EdgeChange, 'flows' | 'firstSeen' | 'lastSeen' | 'untimed'>
+  readonly edge: Omit<
+    EdgeChange,
+    'flows' | 'firstSeen' | 'lastSeen' | 'untimed' | 'alreadyRejected'
+  >
   flows: number
+  rejected: number
   readonly seen: SeenRange
 }
 
@@ -481,6 +510,7 @@ function edgeChange(e: ChangedEdge): EdgeChange {
     flows: e.flows,
     ...(span ? { firstSeen: span.first, lastSeen: span.last } : {}),
     untimed: e.seen.untimed,
+    alreadyRejected: e.rejected,
     old,
     new: now,
   }
@@ -503,7 +533,10 @@ export function diffPolicies(
   }
 }
 
-/** True when an observed flow allowed under OLD is denied under NEW (`--fail-on-impact`). */
+/**
+ * True when an observed flow allowed under OLD is denied under NEW and its observer had not
+ * already rejected it (`--fail-on-impact`).
+ */
 export function hasImpact(diff: PolicyDiff): boolean {
   return (diff.flows?.newlyBlocked ?? 0) > 0
 }

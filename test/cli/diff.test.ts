@@ -130,6 +130,46 @@ describe('bulkhead diff on folders', () => {
     const lost = removed.find((x) => x.message.text.includes('(rule shop-prod/redis-admin)'))
     expect(at(lost)).toEqual([`${OLD}/shop.yaml`, 28])
   })
+  it('a flow its observer had already rejected is no impact, in every rendering', async () => {
+    // redis-admin is removed: the bastion's redis flow was allowed by OLD and is denied by NEW,
+    // but a firewall had refused it where it was observed, so enforcing NEW changes nothing
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-rejected-'))
+    try {
+      const file = path.join(dir, 'rejected.csv')
+      writeFileSync(
+        file,
+        'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action\n' +
+          '10.9.1.1,10.1.0.30,40000,6379,tcp,2026-10-29T08:00:00Z,2026-10-29T08:00:01Z,1,60,REJECT\n',
+      )
+      const args = [OLD, NEW, ...base, '--flows', file, '--fail-on-impact']
+      const json = await cli('diff', ...args, '-o', 'json')
+      expect(json.code).toBe(0)
+      const d = JSON.parse(json.stdout) as DiffOutput
+      expect(d.flows).toMatchObject({ flows: 1, newlyBlocked: 0, alreadyRejected: 1 })
+      expect(d.flows?.edges).toEqual([
+        expect.objectContaining({ change: 'blocked', dstPort: 6379, flows: 1, alreadyRejected: 1 }),
+      ])
+      const text = await cli('diff', ...args)
+      expect(text.code).toBe(0)
+      expect(text.stdout).toContain(
+        '0 observed flows newly denied on 0 edges (1 more already rejected where observed)',
+      )
+      expect(text.stdout).toMatch(
+        /DENIED .* tcp\/6379: 1 flow, .*; 1 already rejected where observed\)/,
+      )
+      const md = await cli('diff', ...args, '-o', 'md')
+      expect(md.stdout.startsWith('**Bulkhead policy diff**')).toBe(true) // no ⚠️
+      const sarif = JSON.parse((await cli('diff', ...args, '-o', 'sarif')).stdout)
+      const flowResults = (sarif.runs[0].results as { ruleId: string; level: string }[]).filter(
+        (x) => x.ruleId.startsWith('diff/flow-'),
+      )
+      expect(flowResults).toEqual([
+        expect.objectContaining({ ruleId: 'diff/flow-already-rejected', level: 'note' }),
+      ])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
   it('without flows there is no flow section', async () => {
     const r = await cli('diff', OLD, NEW, ...base, '-o', 'json')
     expect(JSON.parse(r.stdout).flows).toBeUndefined()

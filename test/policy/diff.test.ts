@@ -13,6 +13,7 @@ import {
   type PolicySet,
   type Rule,
   type Selector,
+  type Service,
 } from '../../src/core/index.js'
 import {
   diffConnlist,
@@ -240,6 +241,7 @@ describe('FlowDiffer', () => {
         firstSeen: 1000,
         lastSeen: 3000,
         untimed: 0,
+        alreadyRejected: 0,
         old: { decision: 'allowed', by: 'p/a', outcome: 'allowed' },
         new: { decision: 'denied', by: 'default-deny', outcome: 'unenforced' },
       },
@@ -248,6 +250,33 @@ describe('FlowDiffer', () => {
     const full = { ...diffPolicies(inventory, old, neu, { now: NOW }), flows: r }
     expect(hasImpact(full)).toBe(true)
     expect(hasImpact({ ...full, flows: { ...r, newlyBlocked: 0 } })).toBe(false)
+  })
+})
+
+describe('FlowDiffer: flows the observer had already rejected', () => {
+  // simulate's rule (README "simulate"): enforcing NEW changes nothing for a flow that a
+  // security group, NSG or firewall already refused, so it is no impact
+  it('are counted apart from newlyBlocked, per edge too, and are no impact', () => {
+    const tcp = (port: number): Service => ({ protocol: 6, ports: { lo: port, hi: port } })
+    const old = set(policy([rule('a', { services: [tcp(22), tcp(443)] })]))
+    const neu = set(policy([]))
+    const d = new FlowDiffer(inventory, old, neu, { now: NOW })
+    d.add(flow('10.0.0.1', '10.0.0.2', 22, 1000, { observedAction: 'reject' }))
+    d.add(flow('10.0.0.1', '10.0.0.2', 22, 2000, { observedAction: 'reject' }))
+    d.add(flow('10.0.0.1', '10.0.0.2', 443, 3000, { observedAction: 'reject' }))
+    const onlyRejected = d.result()
+    expect(onlyRejected).toMatchObject({ flows: 3, newlyBlocked: 0, alreadyRejected: 3 })
+    const full = { ...diffPolicies(inventory, old, neu, { now: NOW }), flows: onlyRejected }
+    expect(hasImpact(full)).toBe(false)
+    d.add(flow('10.0.0.1', '10.0.0.2', 443, 4000))
+    const r = d.result()
+    expect(r).toMatchObject({ flows: 4, newlyBlocked: 1, alreadyRejected: 3 })
+    expect(hasImpact({ ...full, flows: r })).toBe(true)
+    // an edge with a flow that got through comes first, though it has fewer flows
+    expect(r.edges.map((e) => [e.service, e.flows, e.alreadyRejected])).toEqual([
+      ['tcp/443', 2, 1],
+      ['tcp/22', 2, 2],
+    ])
   })
 })
 

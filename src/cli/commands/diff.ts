@@ -277,6 +277,25 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow all
     })
 }
 
+/**
+ * True when every flow of a newly denied edge had been rejected by its observer: enforcing NEW
+ * changes nothing there (not an impact).
+ */
+const allRejected = (e: EdgeChange): boolean =>
+  e.change === 'blocked' && e.alreadyRejected === e.flows
+
+/** `2 already rejected where observed` (`2 rejected …` on a newly allowed edge), or undefined when none was. */
+function rejectedText(e: EdgeChange): string | undefined {
+  if (e.alreadyRejected === 0) return undefined
+  return `${e.alreadyRejected} ${e.change === 'blocked' ? 'already ' : ''}rejected where observed`
+}
+
+/** NEW's outcome and {@link rejectedText}: `unenforced; 2 already rejected where observed`. */
+function outcomeText(e: EdgeChange): string {
+  const rejected = rejectedText(e)
+  return rejected === undefined ? e.new.outcome : `${e.new.outcome}; ${rejected}`
+}
+
 /** One sentence: rule changes, connectivity changes, flow impact. First line of every rendering. */
 export function diffSummary(d: PolicyDiff): string {
   const count = (k: RuleChange['kind']): number => d.rules.filter((r) => r.kind === k).length
@@ -285,11 +304,13 @@ export function diffSummary(d: PolicyDiff): string {
     `connectivity +${d.connlist.added.length} −${counted(d.connlist.removed.length, 'line')}`,
   ]
   if (d.flows) {
-    const edges = (c: EdgeChange['change']): number =>
-      d.flows?.edges.filter((e) => e.change === c).length ?? 0
+    const { edges, alreadyRejected } = d.flows
+    const blocked = edges.filter((e) => e.change === 'blocked' && !allRejected(e)).length
+    const allowed = edges.filter((e) => e.change === 'allowed').length
     parts.push(
-      `${counted(d.flows.newlyBlocked, 'observed flow')} newly denied on ${counted(edges('blocked'), 'edge')}, ` +
-        `${d.flows.newlyAllowed} newly allowed on ${counted(edges('allowed'), 'edge')} (of ${d.flows.flows} replayed)`,
+      `${counted(d.flows.newlyBlocked, 'observed flow')} newly denied on ${counted(blocked, 'edge')}` +
+        (alreadyRejected > 0 ? ` (${alreadyRejected} more already rejected where observed)` : '') +
+        `, ${d.flows.newlyAllowed} newly allowed on ${counted(allowed, 'edge')} (of ${d.flows.flows} replayed)`,
     )
   }
   return parts.join('; ')
@@ -378,7 +399,7 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
     for (const e of d.flows.edges) {
       out.push(
         `  ${e.change === 'blocked' ? 'DENIED ' : 'ALLOWED'} ${e.src} -> ${e.dst} ${e.service}: ${counted(e.flows, 'flow')}, ` +
-          `${verdictText(e.old)} → ${verdictText(e.new)} (${e.new.outcome})`,
+          `${verdictText(e.old)} → ${verdictText(e.new)} (${outcomeText(e)})`,
       )
     }
     if (d.flows.skipped > 0)
@@ -431,7 +452,7 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
       )
       for (const e of d.flows.edges) {
         out.push(
-          `| ${e.change === 'blocked' ? '**denied**' : 'allowed'} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdCell(verdictText(e.old))} | ${mdCell(verdictText(e.new))} (${e.new.outcome}) |`,
+          `| ${e.change === 'allowed' ? 'allowed' : allRejected(e) ? 'denied' : '**denied**'} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdCell(verdictText(e.old))} | ${mdCell(verdictText(e.new))} (${outcomeText(e)}) |`,
         )
       }
     }
@@ -459,6 +480,11 @@ const SARIF_TOOL = {
     'diff/flow-blocked': {
       description: 'Observed traffic that was allowed would be denied.',
       defaultLevel: 'error' as const,
+    },
+    'diff/flow-already-rejected': {
+      description:
+        'Observed traffic that was allowed would be denied, but its observer had already rejected all of it: enforcing changes nothing there.',
+      defaultLevel: 'note' as const,
     },
     'diff/flow-allowed': {
       description: 'Observed traffic that was denied would be allowed.',
@@ -510,10 +536,17 @@ export function diffFindings(
   for (const e of d.flows?.edges ?? []) {
     const loc =
       locations.get(e.change === 'blocked' ? e.old.by : e.new.by) ?? locations.get(e.new.by)
+    const ruleId =
+      e.change === 'allowed'
+        ? 'diff/flow-allowed'
+        : allRejected(e)
+          ? 'diff/flow-already-rejected'
+          : 'diff/flow-blocked'
+    const rejected = rejectedText(e)
     out.push({
-      ruleId: e.change === 'blocked' ? 'diff/flow-blocked' : 'diff/flow-allowed',
-      level: e.change === 'blocked' ? 'error' : 'note',
-      message: `${e.src} -> ${e.dst} ${e.service}: ${counted(e.flows, 'observed flow')} ${verdictText(e.old)} would be ${verdictText(e.new)}`,
+      ruleId,
+      level: ruleId === 'diff/flow-blocked' ? 'error' : 'note',
+      message: `${e.src} -> ${e.dst} ${e.service}: ${counted(e.flows, 'observed flow')} ${verdictText(e.old)} would be ${verdictText(e.new)}${rejected === undefined ? '' : ` (${rejected})`}`,
       ...(loc ? { location: loc } : {}),
     })
   }
