@@ -274,6 +274,77 @@ describe('Azure: one flow per connection from its B, C and E tuples', () => {
     expect(ctx.stats.notes).toEqual({})
   })
 
+  it('an attempt the source let out and nothing answered (the destination NSG denied it) is rejected', async () => {
+    // the source NIC's NSG allows the SYNs out (A, B, then E with 3 packets sent, none back);
+    // the destination NIC's NSG denies them (its D tuple): both are one attempt that did not get through
+    const doc = nsg([
+      { src: [t(1700000000, 'B')], dst: [t(1700000000, 'B', ',,,', 50000, 'D')] },
+      { src: [t(1700000021, 'E', '3,180,0,0')] },
+    ])
+    const { flows, ctx } = await runParser(azureNsgParser, doc)
+    expect(flows.map((f) => [f.start, f.end, f.packets, f.observedAction])).toEqual([
+      [1700000000000, 1700000000000, 0, 'reject'],
+      [1700000000000, 1700000021000, 3, 'reject'],
+    ])
+    expect(ctx.stats.notes).toEqual({ 'merged-tuples': 1, 'unanswered-attempt': 1 })
+  })
+
+  it('what the tuples cannot tell stays accepted: no B in the file, no counters, UDP, not ended', async () => {
+    const u = (time: number, state: string, counters: string, port: number): string =>
+      `${String(time)},10.5.16.4,10.5.16.9,${String(port)},514,U,O,A,${state},${counters}`
+    const doc = nsg([
+      {
+        m1: [
+          t(1700000000, 'E', '3,180,0,0', 50000), // begun in an earlier blob
+          t(1700000000, 'B', ',,,', 50001),
+          t(1700000000, 'B', ',,,', 50002),
+          u(1700000000, 'B', ',,,', 50003), // syslog: one way by design
+          t(1700000000, 'B', ',,,', 50004),
+        ],
+      },
+      {
+        m1: [
+          t(1700000060, 'E', '0,0,0,0', 50001), // nothing counted (uncounted inbound rules)
+          t(1700000060, 'E', '3,180,1,60', 50002), // answered (a SYN-ACK or a RST)
+          u(1700000060, 'E', '5,900,0,0', 50003),
+          t(1700000060, 'C', '3,180,0,0', 50004), // open at the end of the blob
+        ],
+      },
+    ])
+    const { flows, ctx } = await runParser(azureNsgParser, doc)
+    expect(flows.map((f) => [f.srcPort, f.observedAction])).toEqual([
+      [50000, 'accept'],
+      [50001, 'accept'],
+      [50002, 'accept'],
+      [50003, 'accept'],
+      [50004, 'accept'],
+    ])
+    expect(ctx.stats.notes['unanswered-attempt']).toBeUndefined()
+  })
+
+  it('VNet: an unanswered attempt is rejected like the D tuple of the NIC that denied it', async () => {
+    const rec = (mac: string, tuples: string[]): unknown => ({
+      macAddress: mac,
+      flowLogVersion: 4,
+      flowRecords: { flows: [{ aclID: 'a', flowGroups: [{ rule: 'r', flowTuples: tuples }] }] },
+    })
+    const v = (ms: number, dir: string, state: string, counters: string): string =>
+      `${String(ms)},10.30.1.11,10.30.2.11,41000,5432,6,${dir},${state},NX,${counters}`
+    const doc = JSON.stringify({
+      records: [
+        rec('000D3A000001', [v(1790000000100, 'O', 'B', '0,0,0,0')]),
+        rec('000D3A000002', [v(1790000000105, 'I', 'D', '0,0,0,0')]),
+        rec('000D3A000001', [v(1790000021100, 'O', 'E', '3,180,0,0')]),
+      ],
+    })
+    const { flows, ctx } = await runParser(azureVnetParser, doc)
+    expect(flows.map((f) => [f.start, f.observedAction])).toEqual([
+      [1790000000105, 'reject'],
+      [1790000000100, 'reject'],
+    ])
+    expect(ctx.stats.notes).toEqual({ 'merged-tuples': 1, 'unanswered-attempt': 1 })
+  })
+
   it('VNet: tuples are folded per macAddress record', async () => {
     const rec = (mac: string, tuples: string[]): unknown => ({
       macAddress: mac,

@@ -4,6 +4,8 @@
  * @see https://learn.microsoft.com/azure/network-watcher/vnet-flow-logs-overview#log-format
  * @see https://learn.microsoft.com/azure/network-watcher/nsg-flow-logs-tutorial (the tuple fields:
  *   "the source IP address that the flow originated from")
+ * @see https://learn.microsoft.com/azure/network-watcher/nsg-flow-logs-overview#how-nsg-flow-logs-work
+ *   ("Deny rules are terminating. The network security group that's denying the traffic logs it")
  */
 import { addCounters, isCounter, type Flow, type ObservedAction } from '../../core/index.js'
 import { parseAddress, parseCounter, parsePort, parseProtocolNumber, parseUint } from '../fields.js'
@@ -235,6 +237,10 @@ function* blobTuples(
 interface TupleRead {
   readonly flow: Flow
   readonly state: string
+  /** Packets sent from the source to the destination since the last update (0 when not given). */
+  readonly sent: number
+  /** Packets sent from the destination to the source since the last update (0 when not given). */
+  readonly received: number
 }
 
 function parseTuple(
@@ -310,6 +316,8 @@ function parseTuple(
   }
   let packets = 0
   let bytes = 0
+  let sent = 0
+  let received = 0
   if (p.length === 13) {
     const c = [f(9), f(10), f(11), f(12)].map(parseCounter)
     if (c.some((x) => x === undefined)) {
@@ -319,6 +327,8 @@ function parseTuple(
     const [p1 = 0, b1 = 0, p2 = 0, b2 = 0] = c as number[]
     packets = p1 + p2
     bytes = b1 + b2
+    sent = p1
+    received = p2
     if (!isCounter(packets) || !isCounter(bytes)) {
       skip(ctx, 'bad-counter', where, t)
       return undefined
@@ -340,7 +350,38 @@ function parseTuple(
     direction: 'client-to-server',
     source: { format: kind === 'nsg' ? 'azure-nsg' : 'azure-vnet', file: ctx.file, record: index },
   }
-  return { flow, state }
+  return { flow, state, sent, received }
+}
+
+/**
+ * A connection being folded: its flow so far, whether its `B` tuple is in this file, and the
+ * packets each way its tuples counted.
+ */
+interface Held {
+  readonly flow: Flow
+  readonly begun: boolean
+  readonly sent: number
+  readonly received: number
+}
+
+/**
+ * The flow of a connection whose `E` tuple has come: rejected, noted `unanswered-attempt`, when
+ * it is a TCP connection begun in this file (its `B` tuple seen) that sent packets and got none
+ * back. A TCP connection that opened got at least the SYN-ACK back, so zero packets "sent from
+ * the destination to the source" over the whole connection (Microsoft's flow log schemas) is a
+ * handshake never answered: the destination's NSG denied it (deny rules are terminating and
+ * the NSG that denied it logs it: the source's NSG logs the allowed outbound attempt), or
+ * nothing was there. It did not get through, so it is read as the attempt it was, like the
+ * destination's `D` tuple of the same attempt. Without its `B` (a connection begun in an earlier
+ * blob) or with no packets counted at all (NSG v1, the uncounted inbound flows of non-default
+ * NSG rules) nothing is concluded.
+ */
+function ended(held: Held, ctx: ParseContext): Flow {
+  if (held.flow.protocol === 6 && held.begun && held.sent > 0 && held.received === 0) {
+    note(ctx, 'unanswered-attempt')
+    return { ...held.flow, observedAction: 'reject' }
+  }
+  return held.flow
 }
 
 /**
@@ -354,19 +395,21 @@ function parseTuple(
  * - `B` opens a connection; a `B` for a connection still open ends the earlier one first (its
  *   `E` was not logged; noted `end-missed`).
  * - `C` adds to the open connection, or opens one (the connection began before this file).
- * - `E` adds and gives the connection out, or is a flow of its own when none is open.
+ * - `E` adds and gives the connection out, or is a flow of its own when none is open; a TCP
+ *   connection begun in this file that got no packet back is given out rejected ({@link ended}).
+ * - A connection open at the end of the file is given out as it stands (accepted).
  * - A denied tuple, and a tuple without a state (NSG v1), is a flow of its own.
  *
  * Tuples folded into an earlier one are noted `merged-tuples`.
  * @returns the flows complete after this tuple, in the order they ended.
  */
 function foldTuple(
-  open: Map<string, Flow>,
+  open: Map<string, Held>,
   read: TupleRead,
   nic: string,
   ctx: ParseContext,
 ): Flow[] {
-  const { flow, state } = read
+  const { flow, state, sent, received } = read
   if (flow.observedAction !== 'accept' || (state !== 'B' && state !== 'C' && state !== 'E'))
     return [flow]
   const key = `${nic}|${String(flow.protocol)}|${flow.src}|${String(flow.srcPort)}|${flow.dst}|${String(flow.dstPort)}`
@@ -374,22 +417,27 @@ function foldTuple(
   if (state === 'B' || held === undefined) {
     if (state === 'E') return [flow]
     open.delete(key)
-    open.set(key, flow)
+    open.set(key, { flow, begun: state === 'B', sent, received })
     if (held === undefined) return []
     note(ctx, 'end-missed')
-    return [held]
+    return [held.flow]
   }
   note(ctx, 'merged-tuples')
-  const merged: Flow = {
-    ...held,
-    start: Math.min(held.start, flow.start),
-    end: Math.max(held.end, flow.end),
-    packets: addCounters(held.packets, flow.packets),
-    bytes: addCounters(held.bytes, flow.bytes),
+  const merged: Held = {
+    flow: {
+      ...held.flow,
+      start: Math.min(held.flow.start, flow.start),
+      end: Math.max(held.flow.end, flow.end),
+      packets: addCounters(held.flow.packets, flow.packets),
+      bytes: addCounters(held.flow.bytes, flow.bytes),
+    },
+    begun: held.begun,
+    sent: addCounters(held.sent, sent),
+    received: addCounters(held.received, received),
   }
   if (state === 'E') {
     open.delete(key)
-    return [merged]
+    return [ended(merged, ctx)]
   }
   open.set(key, merged)
   return []
@@ -410,7 +458,7 @@ function makeParser(kind: Kind): LineParser {
       const empty = (rec: unknown): void => {
         skip(ctx, 'bad-record', `${ctx.file}#record-${records++}`, jsonText(rec))
       }
-      const open = new Map<string, Flow>()
+      const open = new Map<string, Held>()
       for (const { tuple, nic } of blobTuples(blob, kind, empty)) {
         const i = index++
         if (typeof tuple !== 'string') {
@@ -423,7 +471,7 @@ function makeParser(kind: Kind): LineParser {
       // connections the file does not see end (an hourly blob cuts long ones; the next blob
       // continues them with C tuples)
       if (open.size > 0) note(ctx, 'open-at-end', open.size)
-      yield* open.values()
+      for (const held of open.values()) yield held.flow
       // a document cut short: its complete records are out; the cut is one skip (fatal in strict)
       if (blob.cut !== undefined) skip(ctx, 'truncated', blob.cut.where, blob.cut.text)
     },
@@ -446,6 +494,11 @@ function makeParser(kind: Kind): LineParser {
  *   file. A connection the file does not see end is given out at the end of the file (noted
  *   `open-at-end`; the next hour's blob continues it). A denied tuple, and a v1 tuple, is one
  *   flow with `start = end` = its time.
+ * - An attempt the source's NSG let out and nothing answered: a TCP connection whose `B` and `E`
+ *   are in the file and whose tuples count packets sent and none received is `reject` (noted
+ *   `unanswered-attempt`), as the destination's `D` tuple of it is: when the destination's NSG
+ *   denies a connection, the source's NSG (which allowed it out) logs `A`, `B`, then `E` with
+ *   no packet received, so without this the attempt would read as a dependency that worked.
  * - Direction: a tuple names its flow as the flow began — "the source IP address that the flow
  *   originated from", with both directions' counters in one tuple — so every flow is
  *   `client-to-server` as written, and tuples are never turned or paired with the reverse
