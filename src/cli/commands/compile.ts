@@ -167,7 +167,7 @@ export function registerCompile(program: Command): void {
     .requiredOption('--out <dir>', 'folder to write the artefacts to (created if missing)')
     .option(
       '--host <name>',
-      'nftables, iptables: compile for this workload, a Kubernetes pod too (repeatable)',
+      'compile for this workload only (repeatable): nftables, iptables write its ruleset (a Kubernetes pod too); the other targets only its groups or policies (azure-nsg: one virtual network at a time)',
       each(String),
       [],
     )
@@ -254,6 +254,7 @@ Examples:
   $ bulkhead compile --target calico --out build/calico
   $ bulkhead compile --target aws-sg --out build/aws --sg-rule-quota 100
   $ bulkhead compile --target azure-nsg --out build/azure
+  $ bulkhead compile --target azure-nsg --out build/azure-hub --host dns-1 --host bastion-1
 
 A host is a workload that is not a Kubernetes pod: pods (a namespace label, as a Kubernetes
 inventory gives them) get a ruleset only when named with --host (compile/pod-skipped names the
