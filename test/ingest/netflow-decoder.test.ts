@@ -653,6 +653,87 @@ describe('IPFIX', () => {
     expect(reasons(r, 'skip')).toEqual({})
   })
 
+  it('a Cisco connection template (client/server elements, PEN 9): the flow is the client to the server', () => {
+    // IOS XE Performance Monitor / AVC "match connection client ipv4 address, server ipv4
+    // address, server transport port": no IANA address elements, the client in 12236, the server
+    // in 12237, their ports in 12240 / 12241; connection client / server counters are the
+    // initiator / responder ones (231/232, 298/299); "connection initiator" is biflowDirection 239
+    const d = new NetflowDecoder()
+    const cs = 9
+    const fields = [
+      [12236, 4, cs],
+      [12237, 4, cs],
+      [4, 1],
+      [12240, 2, cs],
+      [12241, 2, cs],
+      [239, 1],
+      [152, 8],
+      [153, 8],
+      [231, 8],
+      [298, 8],
+      [232, 8],
+      [299, 8],
+    ] as const
+    const rec = (
+      client: string,
+      server: string,
+      proto: number,
+      cport: number,
+      sport: number,
+      initiator: number,
+      counts: [number, number, number, number],
+    ): Uint8Array =>
+      concat(
+        ip4(client),
+        ip4(server),
+        u8(proto),
+        u16(cport),
+        u16(sport),
+        u8(initiator),
+        u64(T0),
+        u64(T0 + 2000),
+        ...counts.map((c) => u64(c)),
+      )
+    const r = d.decode(
+      ipfix(
+        H,
+        set(2, templateRecords([{ id: 420, fields }])),
+        set(
+          420,
+          concat(
+            rec('10.20.1.11', '10.20.2.22', 6, 51000, 443, 1, [1200, 10, 5400, 9]),
+            // a server on a high port, its client on a low one: still the client's flow
+            rec('10.20.1.11', '10.20.3.33', 17, 123, 40000, 1, [96, 2, 96, 2]),
+            // OSPF as IOS XE writes it: the multicast group as the client, the router that sent
+            // the hellos as the server, "connection initiator" 2 and responder counters only
+            rec('224.0.0.5', '172.31.255.1', 89, 0, 0, 2, [0, 0, 0, 23]),
+          ),
+        ),
+      ),
+      META,
+    )
+    expect(
+      r.flows.map((f) => [
+        f.src,
+        f.srcPort,
+        f.dst,
+        f.dstPort,
+        f.protocol,
+        f.packets,
+        f.bytes,
+        f.direction,
+        f.start - T0,
+        f.end - T0,
+      ]),
+    ).toEqual([
+      ['10.20.1.11', 51000, '10.20.2.22', 443, 6, 19, 6600, 'client-to-server', 0, 2000],
+      ['10.20.1.11', 123, '10.20.3.33', 40000, 17, 4, 192, 'client-to-server', 0, 2000],
+      ['224.0.0.5', 0, '172.31.255.1', 0, 89, 23, 0, 'server-to-client', 0, 2000],
+    ])
+    expect(reasons(r, 'note')).toEqual({})
+    expect(reasons(r, 'skip')).toEqual({})
+  })
+
   it('decodes data with variable-length and enterprise-specific elements', () => {
     const d = new NetflowDecoder()
     const fields = [

@@ -195,6 +195,52 @@ function useTenantFlow(values: Values): void {
   values.set(TUNNEL, 1)
 }
 
+/**
+ * Cisco's private enterprise number: IOS XE Performance Monitor / AVC "connection" records
+ * (`match connection client ipv4 address`, `... server ipv4 address`, `... server transport port`)
+ * key a flow by its client and server instead of its source and destination: connection client
+ * IPv4 address 12236, server IPv4 address 12237, client transport port 12240, server transport
+ * port 12241 (Wireshark epan/dissectors/packet-netflow.c, `v10_template_types_cisco`). "The client
+ * is the device that triggered the session creation … the server is the device that replies to
+ * the client" (Cisco IOS XE 17 System Management, "Metrics for Assurance Monitoring").
+ * @see https://cisco.com/c/en/us/td/docs/routers/ios/config/17-x/syst-mgmt/b-system-management/m_mm-metrics-assurance-mon.html
+ */
+const CISCO_PEN = 9
+/** The Cisco connection elements read, by id: their IANA twin, whose encoding they share. */
+const CISCO_CONNECTION: ReadonlyMap<number, number> = new Map([
+  [12236, IE.sourceIPv4Address],
+  [12237, IE.destinationIPv4Address],
+  [12240, IE.sourceTransportPort],
+  [12241, IE.destinationTransportPort],
+])
+/** Pseudo-elements in {@link Values}: a Cisco connection element's value at `CONNECTION + its IANA twin`. */
+const CONNECTION = 0x30000
+/** Pseudo-element in {@link Values}: the flow's ends are a connection's client and server. */
+const CLIENT_SERVER = -3
+
+/**
+ * A Cisco connection record ({@link CISCO_CONNECTION}) without an IANA address pair: the flow is
+ * the client's to the server (its ports from the connection elements where given), marked
+ * {@link CLIENT_SERVER}: client-to-server unless its biflowDirection (Cisco's "connection
+ * initiator", 239) is 2, the server-side address initiated (as IOS XE writes OSPF hellos, a
+ * multicast group as the client and responder counters only).
+ */
+function useConnectionFlow(values: Values): void {
+  const c = (ie: number): number | string | undefined => values.get(CONNECTION + ie)
+  const client = c(IE.sourceIPv4Address)
+  const server = c(IE.destinationIPv4Address)
+  if (client === undefined || server === undefined) return
+  const has = (a: number, b: number): boolean => values.has(a) && values.has(b)
+  if (has(IE.sourceIPv4Address, IE.destinationIPv4Address)) return
+  if (has(IE.sourceIPv6Address, IE.destinationIPv6Address)) return
+  for (const ie of CISCO_CONNECTION.values()) {
+    const v = c(ie)
+    if (v !== undefined) values.set(ie, v)
+  }
+  values.set(LAST_PAIR, 4)
+  values.set(CLIENT_SERVER, 1)
+}
+
 type Out = DecodeResult
 
 /** The versions whose headers carry sequence numbers (v1 has none). */
@@ -885,11 +931,17 @@ export class NetflowDecoder {
           const tenant = VMWARE_TENANT.get(f.id)
           if (tenant && lengthFits(tenant.spec, len))
             values.set(TENANT + tenant.ie, readValue(dv, p, len, tenant.spec))
+        } else if (f.enterprise === CISCO_PEN && len > 0) {
+          const ie = CISCO_CONNECTION.get(f.id)
+          const twin = ie === undefined ? undefined : ELEMENT_SPECS.get(ie)
+          if (ie !== undefined && twin && lengthFits(twin, len) && !values.has(CONNECTION + ie))
+            values.set(CONNECTION + ie, readValue(dv, p, len, twin))
         }
         p += len
       }
       if (protocols > 1) values.set(TUNNEL, 1)
       useTenantFlow(values)
+      useConnectionFlow(values)
       if (t.options) {
         const init = values.get(IE.systemInitTimeMilliseconds)
         if (!v9 && typeof init === 'number' && init > 0 && init <= MAX_TIME_MS) {
@@ -1468,8 +1520,11 @@ function toFlow(
   // initiator/responder counters (IANA 231/232/298/299, Cisco NSEL) describe the record's source
   // as the initiator: "the device which triggered the session creation"
   const initiated = INITIATOR_IDS.some((id) => v.has(id))
+  // a Cisco connection record names its client and server: client-to-server unless its
+  // biflowDirection ("connection initiator") says the server-side address initiated (2)
+  const clientServer = v.has(CLIENT_SERVER) && bd !== 2
   const direction: FlowDirection =
-    bd === 1 || (bd === undefined && initiated)
+    clientServer || bd === 1 || (bd === undefined && initiated)
       ? 'client-to-server'
       : bd === 2 || (icmpTyped && isIcmpReply(protocol, dstPort))
         ? 'server-to-client'
