@@ -732,6 +732,31 @@ describe('IPFIX', () => {
     ])
     expect(reasons(r, 'note')).toEqual({})
     expect(reasons(r, 'skip')).toEqual({})
+    // with the IANA address pair too, the IANA elements are the flow, as for any other record
+    const both = d.decode(
+      ipfix(
+        H,
+        template(2, 421, '8:4 12:4 4:1 7:2 11:2 12236:4:9 12237:4:9 1:8 2:8'),
+        set(
+          421,
+          concat(
+            ip4('10.0.0.1'),
+            ip4('10.0.0.2'),
+            u8(6),
+            u16(40000),
+            u16(22),
+            ip4('10.9.9.1'),
+            ip4('10.9.9.2'),
+            u64(60),
+            u64(1),
+          ),
+        ),
+      ),
+      META,
+    )
+    expect(both.flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.direction])).toEqual([
+      ['10.0.0.1', 40000, '10.0.0.2', 22, 'unknown'],
+    ])
   })
 
   it('decodes data with variable-length and enterprise-specific elements', () => {
