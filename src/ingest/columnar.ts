@@ -483,6 +483,8 @@ export class ColumnPairer {
   private readonly memory: ConnectionMemory
   /** Pairs merged so far. */
   paired = 0
+  /** Accepted records read rejected because the other end rejected them (`DirectionPairer`'s). */
+  rejectedAtOtherEnd = 0
 
   constructor(format: string, file: string, table: StringTable, opts: { window?: number } = {}) {
     this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
@@ -651,6 +653,25 @@ export class ColumnPairer {
       const oe = P.end[o] as number
       const fs = inp.start[i] as number
       const fe = inp.end[i] as number
+      // one direction accepted at one end and rejected at the other (direction.ts
+      // `rejectedAtOtherEnd`): the accepted record is read rejected
+      const oa = P.action[o] as number
+      const fa = inp.action[i] as number
+      if (
+        oa !== fa &&
+        oa !== ACTION_UNKNOWN &&
+        fa !== ACTION_UNKNOWN &&
+        P.src[o] === inp.src[i] &&
+        P.srcPort[o] === inp.srcPort[i] &&
+        P.dst[o] === inp.dst[i] &&
+        P.dstPort[o] === inp.dstPort[i] &&
+        fs <= oe + PAIR_SLACK_MS &&
+        os <= fe + PAIR_SLACK_MS
+      ) {
+        this.rejectedAtOtherEnd++
+        P.action[o] = ACTION_REJECT
+        inp.action[i] = ACTION_REJECT
+      }
       if (
         P.src[o] === inp.dst[i] &&
         P.srcPort[o] === inp.dstPort[i] &&

@@ -240,6 +240,33 @@ export class ConnectionMemory {
 }
 
 /**
+ * True when `a` and `b` are one direction of one connection seen at its two ends, accepted at
+ * one and rejected at the other: the same protocol, addresses and ports in the same order, time
+ * intervals that overlap or are at most {@link PAIR_SLACK_MS} apart, one `accept` and one
+ * `reject`. AWS logs a connection at each network interface it crosses, each with the action of
+ * that interface's security groups and network ACLs: when the destination's security group
+ * refuses a connection, the source's interface, whose groups let it out, logs it `ACCEPT` and the
+ * destination's logs it `REJECT` (AWS "Flow log records": action "ACCEPT — The traffic was
+ * accepted. REJECT — The traffic was rejected. For example, the traffic was not allowed by the
+ * security groups or network ACLs"). The packets did not get through, so the accepted record is
+ * read rejected too: else the attempt reads as a dependency that worked (an edge with accepted
+ * flows, for which `recommend` proposes a rule).
+ */
+export function rejectedAtOtherEnd(a: Flow, b: Flow): boolean {
+  return (
+    a.src === b.src &&
+    a.srcPort === b.srcPort &&
+    a.dst === b.dst &&
+    a.dstPort === b.dstPort &&
+    a.protocol === b.protocol &&
+    ((a.observedAction === 'accept' && b.observedAction === 'reject') ||
+      (a.observedAction === 'reject' && b.observedAction === 'accept')) &&
+    b.start <= a.end + PAIR_SLACK_MS &&
+    a.start <= b.end + PAIR_SLACK_MS
+  )
+}
+
+/**
  * Pairs the two directions of a connection (AWS VPC emits one record per direction,
  * the reply with swapped addresses and ports) into one client→server flow: packets and bytes
  * summed (held at 2^53 − 1, core `addCounters`), `start` the earlier, `end` the later, TCP flags
@@ -252,6 +279,9 @@ export class ConnectionMemory {
  * {@link PAIR_SLACK_MS} apart. A record that finds a held record of the same connection that
  * it does not pair with (the same direction again, or an incompatible other half) releases the
  * held one, unpaired, and is held in its place. Unpaired records are oriented with {@link orient}.
+ * Where the held record and the new one are the same direction of a connection, accepted at one
+ * end and rejected at the other ({@link rejectedAtOtherEnd}), the accepted one is read rejected
+ * (counted in {@link DirectionPairer.rejectedAtOtherEnd}).
  *
  * A flow whose direction the evidence leaves unknown takes that of an earlier flow of the same
  * connection (same protocol, addresses and ports) whose TCP handshake settled it
@@ -274,6 +304,8 @@ export class DirectionPairer {
   private readonly memory: ConnectionMemory
   /** Pairs merged so far. */
   paired = 0
+  /** Accepted records read rejected because the other end rejected them ({@link rejectedAtOtherEnd}). */
+  rejectedAtOtherEnd = 0
 
   constructor(opts: { window?: number } = {}) {
     this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
@@ -303,9 +335,14 @@ export class DirectionPairer {
   push(f: Flow, out: Flow[]): void {
     const key = connectionKey(f)
     const pending = this.pending
-    const other = pending.get(key)
+    let other = pending.get(key)
     if (other !== undefined) {
       pending.delete(key)
+      if (rejectedAtOtherEnd(other, f)) {
+        this.rejectedAtOtherEnd++
+        if (other.observedAction === 'accept') other = { ...other, observedAction: 'reject' }
+        else f = { ...f, observedAction: 'reject' }
+      }
       if (
         other.src === f.dst &&
         other.srcPort === f.dstPort &&

@@ -449,6 +449,8 @@ async function* readOne(
       if (cpairer) {
         cpairer.flush(out)
         if (cpairer.paired > 0) note(ctx, 'paired-directions', cpairer.paired)
+        if (cpairer.rejectedAtOtherEnd > 0)
+          note(ctx, 'rejected-at-other-end', cpairer.rejectedAtOtherEnd)
       }
       if (out.n > 0) yield ready()
       if (failure) throw failure.error
@@ -518,6 +520,8 @@ async function* readOne(
     if (pairer) {
       pairer.flush(out)
       if (pairer.paired > 0) note(ctx, 'paired-directions', pairer.paired)
+      if (pairer.rejectedAtOtherEnd > 0)
+        note(ctx, 'rejected-at-other-end', pairer.rejectedAtOtherEnd)
     }
     if (out.length > 0) yield ready()
     if (failure) throw failure.error

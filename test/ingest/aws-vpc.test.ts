@@ -371,3 +371,53 @@ describe('a connection whose later windows have no TCP flags nor telling ports',
     }
   })
 })
+
+describe('a connection the destination security group refused, logged at both interfaces', () => {
+  // The client's interface logs the SYNs its groups let out ACCEPT; the server's logs the same
+  // SYNs REJECT (AWS "Flow log records": REJECT, "the traffic was not allowed by the security
+  // groups or network ACLs"). No reply is logged: nothing answered.
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-aws-refused-'))
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const file = join(dir, 'refused.log')
+  const rec = (eni: string, action: string): string =>
+    `2 123456789012 ${eni} 10.0.1.7 10.0.2.9 49152 5432 6 3 180 1790000000 1790000060 ${action} OK`
+  writeFileSync(
+    file,
+    [
+      rec('eni-0client', 'ACCEPT'),
+      rec('eni-0server', 'REJECT'),
+      // an accepted connection on another port stays accepted
+      '2 123456789012 eni-0client 10.0.1.7 10.0.2.9 49153 443 6 5 500 1790000000 1790000060 ACCEPT OK',
+      '2 123456789012 eni-0client 10.0.2.9 10.0.1.7 443 49153 6 4 900 1790000000 1790000060 ACCEPT OK',
+    ].join('\n') + '\n',
+  )
+
+  it('is read rejected at both, noted rejected-at-other-end, on the object and the columnar path', async () => {
+    const objects = []
+    const summaries: FileSummary[] = []
+    for await (const f of readFlows([file], { format: 'auto', strict: false }, summaries))
+      objects.push(f)
+    const columns = []
+    const columnSummaries: FileSummary[] = []
+    for await (const batch of readFlowColumns(
+      [file],
+      { format: 'auto', strict: false },
+      columnSummaries,
+    ))
+      columns.push(...(Array.isArray(batch) ? batch : batch.toFlows()))
+    for (const flows of [objects, columns]) {
+      expect(flows.map((f) => [f.dstPort, f.observedAction]).sort()).toEqual([
+        [443, 'accept'],
+        [5432, 'reject'],
+        [5432, 'reject'],
+      ])
+    }
+    for (const s of [summaries, columnSummaries])
+      expect(s[0]?.stats.notes).toMatchObject({
+        'rejected-at-other-end': 1,
+        'paired-directions': 1,
+      })
+  })
+})

@@ -1005,7 +1005,14 @@ describe.skipIf(!existsSync(ZEEK_CORPUS))(
 function pairBothWays(
   flows: readonly Flow[],
   window: number,
-): { objects: Flow[]; columns: Flow[]; pairedObjects: number; pairedColumns: number } {
+): {
+  objects: Flow[]
+  columns: Flow[]
+  pairedObjects: number
+  pairedColumns: number
+  rejectedObjects: number
+  rejectedColumns: number
+} {
   const objects = new DirectionPairer({ window })
   const expected: Flow[] = []
   for (const f of flows) objects.push(f, expected)
@@ -1022,6 +1029,8 @@ function pairBothWays(
     columns: out.toFlows(),
     pairedObjects: objects.paired,
     pairedColumns: pairer.paired,
+    rejectedObjects: objects.rejectedAtOtherEnd,
+    rejectedColumns: pairer.rejectedAtOtherEnd,
   }
 }
 
@@ -1043,22 +1052,29 @@ describe('ColumnPairer equals DirectionPairer', () => {
     dstName: fc.option(fc.constantFrom('web', 'db'), { nil: undefined }),
   })
 
-  it('same output, order and pair count for any window (fixed seed)', () => {
+  it('same output, order, pair count and rejected-at-other-end count for any window (fixed seed)', () => {
     let pairedTotal = 0
+    let rejectedTotal = 0
+    const other = { accept: 'reject', reject: 'accept', unknown: 'unknown' } as const
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(flowArb, fc.boolean(), fc.nat(12)), { maxLength: 60 }),
+        fc.array(fc.tuple(flowArb, fc.constantFrom('reply', 'twin', 'none'), fc.nat(12)), {
+          maxLength: 60,
+        }),
         fc.integer({ min: 1, max: 8 }),
         (gen, window) => {
-          // each record, and often its reply (ends swapped) a few records later
+          // each record, and often a few records later its reply (ends swapped) or its twin
+          // logged at the other end with the other action
           const order: [number, (typeof gen)[number][0]][] = []
-          gen.forEach(([r, reply, delay], i) => {
+          gen.forEach(([r, then, delay], i) => {
             order.push([i, r])
-            if (reply)
+            if (then === 'reply')
               order.push([
                 i + delay + 0.5,
                 { ...r, src: r.dst, dst: r.src, srcPort: r.dstPort, dstPort: r.srcPort },
               ])
+            else if (then === 'twin')
+              order.push([i + delay + 0.5, { ...r, observedAction: other[r.observedAction] }])
           })
           order.sort((a, b) => a[0] - b[0])
           const raw = order.map((o) => o[1])
@@ -1088,13 +1104,16 @@ describe('ColumnPairer equals DirectionPairer', () => {
             both.objects.map((f) => (f.direction === 'unknown' ? orient(f) : f)),
           )
           expect(both.pairedColumns).toBe(both.pairedObjects)
+          expect(both.rejectedColumns).toBe(both.rejectedObjects)
           pairedTotal += both.pairedObjects
+          rejectedTotal += both.rejectedObjects
         },
       ),
       { seed: SEED, numRuns: 400 },
     )
     // the generator does make pairs: the property is not vacuous
     expect(pairedTotal).toBeGreaterThan(300)
+    expect(rejectedTotal).toBeGreaterThan(150)
   })
 
   it('the counters of two paired halves are summed and held at 2^53 - 1 (a flow counter)', () => {

@@ -193,6 +193,38 @@ describe('pairDirections', () => {
     expect(out.every((f) => f.dstPort === 443 && f.direction === 'client-to-server')).toBe(true)
   })
 
+  it('one direction accepted at one end and rejected at the other is rejected at both (AWS: the destination security group refused it)', async () => {
+    // the client's interface logs the SYNs it let out ACCEPT, the server's logs them REJECT
+    const out = flow({ packets: 3, bytes: 180, source: { format: 'aws-vpc', file: 'f', line: 1 } })
+    const refused = flow({
+      observedAction: 'reject',
+      start: 1500,
+      end: 2500,
+      packets: 3,
+      bytes: 180,
+      source: { format: 'aws-vpc', file: 'f', line: 2 },
+    })
+    for (const order of [
+      [out, refused],
+      [refused, out],
+    ]) {
+      const { out: flows, paired } = await collect(order)
+      expect(paired).toBe(0)
+      expect(flows.map((f) => [f.source.line, f.observedAction, f.dstPort])).toEqual(
+        order.map((f) => [f.source.line, 'reject', 443]),
+      )
+    }
+    // not when the times are apart, the action unknown, or the records of two directions
+    for (const other of [
+      { ...refused, start: 10_000_000, end: 10_000_001 },
+      { ...refused, observedAction: 'unknown' as const },
+      { ...refused, src: out.dst, dst: out.src, srcPort: out.dstPort, dstPort: out.srcPort },
+    ]) {
+      const { out: flows } = await collect([out, other])
+      expect(flows.find((f) => f.source.line === 1)?.observedAction).toBe('accept')
+    }
+  })
+
   it('holds at most `window` records: a reply beyond it is not paired', async () => {
     const req = flow({})
     const fillers = Array.from({ length: 5 }, (_, i) => flow({ src: `10.1.0.${i + 1}` }))
