@@ -12,6 +12,7 @@
 import { addCounters, type Flow, type ObservedAction, type FlowDirection } from '../core/index.js'
 import {
   ConnectionMemory,
+  clientInServerList,
   EPHEMERAL_FROM,
   KNOWN_SERVER_PORTS,
   PAIR_SLACK_MS,
@@ -358,7 +359,10 @@ function orientationAt(c: FlowColumns, i: number): number {
   const ds = SERVICE_PORT[d] === 1
   if (ds && !ss) return AS_IS
   if (ss && !ds) return SWAP
-  if (ss && ds) return UNKNOWN
+  if (ss && ds) {
+    const o = clientInServerList(s, d, p)
+    return o === 'as-is' ? AS_IS : o === 'swap' ? SWAP : UNKNOWN
+  }
   const se = s >= EPHEMERAL_FROM
   const de = d >= EPHEMERAL_FROM
   if (se && !de && d > 0) return AS_IS

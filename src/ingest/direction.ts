@@ -52,6 +52,27 @@ function isServicePort(p: number, protocol: number): boolean {
   )
 }
 
+/**
+ * Both ports are listed servers. A listed port in the ephemeral range (50051, gRPC) is also one a
+ * client is given, from 32768 up (Linux's `ip_local_port_range` 32768–60999; IANA's dynamic
+ * range, which Windows uses, 49152–65535), while a port below 32768 is not: so where exactly one
+ * side is in that range, it is the client (a client port 50051 to a node exporter's 9100,
+ * as a router's two uni-directional NetFlow records of the connection show it). The SCTP-only
+ * servers (S1AP, NGAP…) are not taken for clients. Otherwise `unknown`.
+ *
+ * @param s - source port; @param d - destination port, both listed servers.
+ * @param protocol - IANA protocol number.
+ */
+export function clientInServerList(s: number, d: number, protocol: number): Orientation {
+  const ephemeral = (port: number): boolean =>
+    port >= EPHEMERAL_FROM && !(protocol === SCTP && KNOWN_SCTP_SERVER_PORTS.has(port))
+  const se = ephemeral(s)
+  const de = ephemeral(d)
+  if (se && !de) return 'as-is'
+  if (de && !se) return 'swap'
+  return 'unknown'
+}
+
 /** The verdict of the evidence: keep the record's order, swap it, or no confident answer. */
 export type Orientation = 'as-is' | 'swap' | 'unknown'
 
@@ -63,7 +84,8 @@ export type Orientation = 'as-is' | 'swap' | 'unknown'
  *   only as part of SYN-ACK = 18). Flags that also carry PSH are the OR over a whole
  *   connection (NetFlow/IPFIX), where both halves show SYN+ACK: they are not evidence.
  * - ports: exactly one side is < 1024 or in {@link KNOWN_SERVER_PORTS} (for SCTP also
- *   {@link KNOWN_SCTP_SERVER_PORTS}) → that side is the server.
+ *   {@link KNOWN_SCTP_SERVER_PORTS}) → that side is the server. Both are, and exactly one is
+ *   in the ephemeral range (a client given 50051 talking to 9100) → that one is the client.
  * - ephemeral: exactly one side is ≥ {@link EPHEMERAL_FROM} → the other side is the server.
  * - ICMP/ICMPv6: echo request (8/128) is `as-is`; nothing is swapped (type and code would lose
  *   their meaning).
@@ -90,7 +112,7 @@ export function orientation(flow: Flow): Orientation {
   const ds = isServicePort(d, p)
   if (ds && !ss) return 'as-is'
   if (ss && !ds) return 'swap'
-  if (ss && ds) return 'unknown'
+  if (ss && ds) return clientInServerList(s, d, p)
   const se = s >= EPHEMERAL_FROM
   const de = d >= EPHEMERAL_FROM
   if (se && !de && d > 0) return 'as-is'
@@ -210,7 +232,7 @@ function connectionKey(f: Flow): string {
  * oriented client→server), by connection key, so that later records of the same connection
  * (AWS writes one per direction per aggregation window; only the window with the handshake has
  * SYN) are oriented the same way where their ports alone cannot tell: a NAT gateway's source port
- * that is also a listening port (4500 → 443), a client port such as 50051 (gRPC) → 9100.
+ * that is also a listening port (4500 → 443).
  * Bounded: two generations of at most `limit` entries each; the older is dropped when the newer
  * is full.
  */

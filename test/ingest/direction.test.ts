@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest'
 import type { Flow } from '../../src/core/index.js'
 import { orient, pairDirections } from '../../src/ingest/direction.js'
 import { readAsFile } from '../helpers/files.js'
+import { concat, ip4, ipfix, set, template, u16, u64, u8 } from './netflow-builders.js'
 
 function flow(p: Partial<Flow>): Flow {
   return {
@@ -97,6 +98,60 @@ describe('orient', () => {
       dstPort: 443,
       direction: 'client-to-server',
     })
+  })
+
+  it('both ports listed servers: the one in the ephemeral range is the client (50051 → 9100)', () => {
+    // a client given port 50051 (gRPC's, in Linux's 32768–60999) scraping a node exporter
+    expect(orient(flow({ srcPort: 50051, dstPort: 9100 }))).toMatchObject({
+      src: '10.0.0.1',
+      srcPort: 50051,
+      dstPort: 9100,
+      direction: 'client-to-server',
+    })
+    // the server's half, as a router's uni-directional NetFlow record gives it: turned
+    expect(orient(flow({ srcPort: 9100, dstPort: 50051, tcpFlags: 0x1b }))).toMatchObject({
+      src: '10.0.0.2',
+      srcPort: 50051,
+      dst: '10.0.0.1',
+      dstPort: 9100,
+      direction: 'client-to-server',
+    })
+    expect(orient(flow({ protocol: 17, srcPort: 53, dstPort: 50051 }))).toMatchObject({
+      srcPort: 50051,
+      dstPort: 53,
+      direction: 'client-to-server',
+    })
+    // SCTP-only servers in the client range are still servers: a tie stays a tie
+    expect(orient(flow({ protocol: 132, srcPort: 3868, dstPort: 36412 })).direction).toBe('unknown')
+  })
+
+  it('an IPFIX router record of the server half (9100 → 50051) is read as the scrape it answers', async () => {
+    // RFC 7011: template set (2) then a data set; one record per direction, cumulative flags
+    const tpl = template(2, 300, '8:4 12:4 7:2 11:2 4:1 6:2 2:8 1:8 152:8 153:8')
+    const rec = (src: string, dst: string, sp: number, dp: number): Uint8Array =>
+      concat(ip4(src), ip4(dst), u16(sp), u16(dp), u8(6), u16(0x1b), u64(5), u64(600))
+    const t = 1_790_000_000_000
+    const data = set(
+      300,
+      concat(
+        rec('10.10.0.41', '10.10.2.22', 50051, 9100),
+        u64(t),
+        u64(t + 40),
+        rec('10.10.2.22', '10.10.0.41', 9100, 50051),
+        u64(t),
+        u64(t + 40),
+      ),
+    )
+    const msg = ipfix({ exportTime: t / 1000 + 60, domain: 7 }, tpl, data)
+    const { flows } = await readAsFile(msg, { name: 'r-bill-b.ipfix', format: 'netflow' })
+    expect(flows).toHaveLength(2)
+    for (const f of flows)
+      expect(f).toMatchObject({
+        src: '10.10.0.41',
+        dst: '10.10.2.22',
+        dstPort: 9100,
+        direction: 'client-to-server',
+      })
   })
 
   it('ambiguous → unknown and never swapped', () => {
