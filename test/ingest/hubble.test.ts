@@ -127,6 +127,70 @@ describe('hubble records as they arrive', () => {
   })
 })
 
+describe('hubble: forwarded at the source node, dropped at the destination node', () => {
+  // A SYN from prometheus (node-c) to catalogue-db (node-b) as Hubble Relay prints it: the source
+  // node forwards it into the tunnel (TO_OVERLAY, FORWARDED), the destination node's ingress
+  // policy drops it (a policy-verdict and a drop event, DROPPED, no is_reply).
+  const syn = { TCP: { source_port: 43573, destination_port: 9104, flags: { SYN: true } } }
+  const ip = { source: '10.244.3.30', destination: '10.244.2.12', ipVersion: 'IPv4' }
+  const at = (ms: number): string => new Date(Date.UTC(2026, 10, 3, 0, 2, 28) + ms).toISOString()
+  const forwarded = (ms: number, point = 'TO_OVERLAY'): string =>
+    line({ time: at(ms), IP: ip, node_name: 'node-c', trace_observation_point: point }, syn)
+  const dropped = (ms: number, eventType: number): string => {
+    const o = JSON.parse(line({ time: at(ms), IP: ip, node_name: 'node-b' }, syn)) as {
+      flow: Record<string, unknown>
+    }
+    delete o.flow['is_reply']
+    Object.assign(o.flow, {
+      verdict: 'DROPPED',
+      event_type: { type: eventType },
+      traffic_direction: 'INGRESS',
+      ...(eventType === 1 ? { drop_reason: 133, drop_reason_desc: 'POLICY_DENIED' } : {}),
+    })
+    return JSON.stringify(o)
+  }
+
+  it('the forwarded record of a dropped packet is not a flow: the attempt is rejected only', async () => {
+    const { flows, ctx } = await run([forwarded(0), dropped(0.5, 5), dropped(0.5, 1)])
+    expect(flows.map((f) => [f.source.line, f.observedAction])).toEqual([[2, 'reject']])
+    expect(ctx.stats.notes['forwarded-then-dropped']).toBe(1)
+    // the client's retransmission 1 s and 3 s later, dropped again: still no accepted flow
+    const retries = await run([
+      forwarded(0),
+      dropped(0.5, 1),
+      forwarded(1000),
+      dropped(1000.5, 1),
+      forwarded(3000),
+      dropped(3000.5, 1),
+    ])
+    expect(retries.flows.every((f) => f.observedAction === 'reject')).toBe(true)
+    expect(retries.ctx.stats.notes['forwarded-then-dropped']).toBe(3)
+  })
+
+  it('numeric observation points (TO_STACK = 3) are transit points too', async () => {
+    const o = JSON.parse(forwarded(0)) as { flow: Record<string, unknown> }
+    o.flow['trace_observation_point'] = 3
+    const { flows } = await run([JSON.stringify(o), dropped(0.4, 1)])
+    expect(flows.map((f) => f.observedAction)).toEqual(['reject'])
+  })
+
+  it('a delivered packet, a drop outside the window and TO_ENDPOINT forwards stay flows, in file order', async () => {
+    const other = line({ time: at(0.2), node_name: 'node-a' }) // another connection, queued behind
+    const delivered = await run([forwarded(0), other, forwarded(0.3, 'TO_ENDPOINT')])
+    expect(delivered.flows.map((f) => [f.source.line, f.observedAction])).toEqual([
+      [1, 'accept'],
+      [2, 'accept'],
+    ])
+    expect(delivered.ctx.stats.notes['duplicate-observation']).toBe(1)
+    expect(delivered.ctx.stats.notes['forwarded-then-dropped']).toBeUndefined()
+    const late = await run([forwarded(0), dropped(5000, 1)])
+    expect(late.flows.map((f) => f.observedAction)).toEqual(['accept', 'reject'])
+    // a drop at the destination endpoint's node does not take back a delivered packet
+    const endpoint = await run([forwarded(0, 'TO_ENDPOINT'), dropped(0.5, 1)])
+    expect(endpoint.flows.map((f) => f.observedAction)).toEqual(['accept', 'reject'])
+  })
+})
+
 describe('hubble legacy -o json (hubble-json-legacy.json)', () => {
   it('reads the flow at top level and the old `reply` field', async () => {
     const { flows } = await run(linesOf(fixture('hubble-json-legacy.json')))

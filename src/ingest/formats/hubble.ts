@@ -5,7 +5,12 @@
  * @remarks Semantics: Cilium `api/v1/flow/flow.proto` (`Flow`, `Endpoint`, `Layer4`, `Verdict`,
  * `FlowType`, `is_reply`), `api/v1/observer/observer.proto` (`GetFlowsResponse`), and
  * shared/docs/FLOW-FORMATS.md "Cilium Hubble". Proto3 JSON omits zero values: a missing port,
- * ICMP type or code is 0, a missing verdict is `VERDICT_UNKNOWN`.
+ * ICMP type or code is 0, a missing verdict is `VERDICT_UNKNOWN`. Observation points:
+ * flow.proto `TraceObservationPoint` (`TO_OVERLAY` 4 … `TO_ENDPOINT` 101); drop events carry no
+ * `is_reply` (cilium `pkg/hubble/parser/threefour/parser.go`, `decodeIsReply`: "for other
+ * events, such as drops, we simply do not know if they were replies or not"); a cross-node
+ * packet denied at the destination is `FORWARDED` at the source node's `TO_OVERLAY` and
+ * `DROPPED` (`POLICY_DENIED`) at the destination node (Cilium docs, "Life of a Packet").
  */
 import {
   checkLabelKey,
@@ -47,6 +52,40 @@ const VERDICT_NAMES = [
   'TRACED',
   'TRANSLATED',
 ]
+
+/**
+ * `TraceObservationPoint` names and numbers (flow.proto) on the way to the destination: every
+ * known point but `TO_PROXY` (1) and `TO_ENDPOINT` (101), where the packet has reached the L7
+ * proxy or the destination endpoint. A packet forwarded at a transit point (the source node's
+ * `TO_OVERLAY` into the tunnel, its `TO_STACK` in native routing) can still be dropped by the
+ * destination's ingress policy on its own node.
+ */
+const TRANSIT_POINTS = new Set([
+  'TO_HOST',
+  'TO_STACK',
+  'TO_OVERLAY',
+  'FROM_ENDPOINT',
+  'FROM_PROXY',
+  'FROM_HOST',
+  'FROM_STACK',
+  'FROM_OVERLAY',
+  'FROM_NETWORK',
+  'TO_NETWORK',
+  'FROM_CRYPTO',
+  'TO_CRYPTO',
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  9,
+  10,
+  11,
+  12,
+  13,
+])
 
 /** TCP flag bits (RFC 9293 header order). */
 const TCP_FLAG_BITS: Readonly<Record<string, number>> = {
@@ -263,6 +302,16 @@ class RecentSet {
  *   reply flag, observed action) was emitted less than {@link HUBBLE_DEDUP_WINDOW_MS} earlier
  *   or later is not emitted (note `duplicate-observation`). The action is part of the key so
  *   that a drop is never hidden by a forward. Memory is bounded by {@link HUBBLE_DEDUP_MAX_KEYS}.
+ * - Forwarded, then dropped: a packet the source's node forwards (`FORWARDED` at a transit
+ *   point, {@link TRANSIT_POINTS}: `TO_OVERLAY` into the tunnel, `TO_STACK`) and the
+ *   destination's node drops (a `DROPPED` record of the same 5-tuple, such as `POLICY_DENIED` at
+ *   its ingress) was never delivered: the forwarded record is not a flow (note
+ *   `forwarded-then-dropped`), so a connection the cluster refuses is only rejected records.
+ *   An accepted transit record, and every record after it, waits until a record
+ *   {@link HUBBLE_DEDUP_WINDOW_MS} later in record time (or the end of the file) comes, so flows
+ *   still come out in file order; Hubble Relay merges the nodes' streams in time order (its sort
+ *   buffer), so the drop comes within that window. Files of one node each (`hubble observe` per
+ *   agent, concatenated) hold the two halves apart: there the forwarded record stays a flow.
  *
  * Skip reasons: `bad-json`, `not-a-flow`, `bad-address`, `bad-port`, `bad-timestamp`.
  * @throws BulkheadError `ingest/malformed-record` on the first skipped record when `ctx.strict`.
@@ -279,6 +328,12 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       skip(ctx, reason, `${ctx.file}:${String(at)}`, text)
     },
   )
+  // records in arrival order, given out once no transit record before them is still waiting
+  // (HUBBLE_DEDUP_WINDOW_MS of record time) for a drop at the destination's node
+  const queue: Observation[] = []
+  let head = 0
+  // the queued transit records by 5-tuple
+  const held = new Map<string, Observation[]>()
   let rawNo = 0
   for await (const raw of lines) {
     rawNo++
@@ -286,6 +341,7 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
     yield* records()
   }
   splitter.end()
+  yield* release(Infinity)
 
   function* records(): Generator<Flow> {
     for (const r of ready.splice(0)) {
@@ -384,12 +440,8 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
             : 'unknown'
       const { action, audit } = actionOf(f['verdict'])
 
-      const key = `${src}|${dst}|${l4.srcPort}|${l4.dstPort}|${l4.protocol}|${String(isReply)}|${action}`
-      if (recent.seen(key, at)) {
-        note(ctx, 'duplicate-observation')
-        continue
-      }
-      if (audit) note(ctx, 'audit')
+      const tuple = `${src}|${dst}|${l4.srcPort}|${l4.dstPort}|${l4.protocol}`
+      const key = `${tuple}|${String(isReply)}|${action}`
 
       const srcEp = isObj(f['source']) ? f['source'] : {}
       const dstEp = isObj(f['destination']) ? f['destination'] : {}
@@ -417,10 +469,80 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
         ...(srcLabels !== undefined ? { srcLabels } : {}),
         ...(dstLabels !== undefined ? { dstLabels } : {}),
       }
-      ctx.stats.records++
-      yield flow
+      const transit =
+        action === 'accept' && TRANSIT_POINTS.has(f['trace_observation_point'] as string | number)
+      const observed: Observation = { flow, key, tuple, at, audit, transit, dropped: false }
+      // a packet forwarded at a transit point and then dropped at the destination's node
+      // within the window was not delivered: its forwarded records are not flows
+      if (action === 'reject') {
+        for (const o of held.get(tuple) ?? []) {
+          if (o.dropped || Math.abs(at - o.at) > HUBBLE_DEDUP_WINDOW_MS) continue
+          o.dropped = true
+          note(ctx, 'forwarded-then-dropped')
+        }
+      }
+      if (transit) held.set(tuple, [...(held.get(tuple) ?? []), observed])
+      queue.push(observed)
+      yield* release(at)
     }
   }
+
+  /**
+   * Gives out queued records in arrival order, up to the first transit record still inside the
+   * window of `now` (record time, ms); all of them when `now` is Infinity.
+   */
+  function* release(now: number): Generator<Flow> {
+    while (head < queue.length) {
+      const o = queue[head] as Observation
+      const waiting =
+        o.transit &&
+        !o.dropped &&
+        o.at >= now - HUBBLE_DEDUP_WINDOW_MS &&
+        queue.length - head <= HUBBLE_DEDUP_MAX_KEYS
+      if (waiting) break
+      head++
+      if (o.transit) {
+        const same = (held.get(o.tuple) ?? []).filter((x) => x !== o)
+        if (same.length > 0) held.set(o.tuple, same)
+        else held.delete(o.tuple)
+      }
+      if (!o.dropped) yield* emit(o)
+    }
+    if (head === queue.length) {
+      queue.length = 0
+      head = 0
+    } else if (head > 1024 && head * 2 > queue.length) {
+      queue.splice(0, head)
+      head = 0
+    }
+  }
+
+  /** De-duplicates across observation points, then gives the flow out. */
+  function* emit(o: Observation): Generator<Flow> {
+    if (recent.seen(o.key, o.at)) {
+      note(ctx, 'duplicate-observation')
+      return
+    }
+    if (o.audit) note(ctx, 'audit')
+    ctx.stats.records++
+    yield o.flow
+  }
+}
+
+/** One parsed record waiting for de-duplication (and, at a transit point, for a later drop). */
+interface Observation {
+  flow: Flow
+  /** 5-tuple, reply flag and observed action: the de-duplication key */
+  key: string
+  /** source and destination addresses and ports, protocol */
+  tuple: string
+  /** record time, ms */
+  at: number
+  audit: boolean
+  /** accepted at a transit point: held for a drop at the destination's node */
+  transit: boolean
+  /** a drop of the same 5-tuple followed within the window: not a flow */
+  dropped: boolean
 }
 
 /**
