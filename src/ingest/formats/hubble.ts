@@ -332,8 +332,8 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
   // (HUBBLE_DEDUP_WINDOW_MS of record time) for a drop at the destination's node
   const queue: Observation[] = []
   let head = 0
-  // the queued transit records by 5-tuple
-  const held = new Map<string, Observation[]>()
+  // the latest queued transit record of each 5-tuple (earlier ones linked by `before`)
+  const held = new Map<string, Observation>()
   let rawNo = 0
   for await (const raw of lines) {
     rawNo++
@@ -471,19 +471,35 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       }
       const transit =
         action === 'accept' && TRANSIT_POINTS.has(f['trace_observation_point'] as string | number)
-      const observed: Observation = { flow, key, tuple, at, audit, transit, dropped: false }
+      const last = held.get(tuple)
+      const observed: Observation = {
+        flow,
+        key,
+        tuple,
+        at,
+        audit,
+        transit,
+        dropped: false,
+        released: false,
+        before: transit ? last : undefined,
+      }
       // a packet forwarded at a transit point and then dropped at the destination's node
       // within the window was not delivered: its forwarded records are not flows
       if (action === 'reject') {
-        for (const o of held.get(tuple) ?? []) {
+        for (let o = last; o !== undefined && !o.released; o = o.before) {
           if (o.dropped || Math.abs(at - o.at) > HUBBLE_DEDUP_WINDOW_MS) continue
           o.dropped = true
           note(ctx, 'forwarded-then-dropped')
         }
       }
-      if (transit) held.set(tuple, [...(held.get(tuple) ?? []), observed])
+      if (transit) held.set(tuple, observed)
+      if (head === queue.length && !transit) {
+        // nothing waits: the common case, without the queue
+        if (admit(observed)) yield flow
+        continue
+      }
       queue.push(observed)
-      yield* release(at)
+      for (const out of release(at)) yield out
     }
   }
 
@@ -491,7 +507,8 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
    * Gives out queued records in arrival order, up to the first transit record still inside the
    * window of `now` (record time, ms); all of them when `now` is Infinity.
    */
-  function* release(now: number): Generator<Flow> {
+  function release(now: number): Flow[] {
+    const out: Flow[] = []
     while (head < queue.length) {
       const o = queue[head] as Observation
       const waiting =
@@ -501,12 +518,11 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
         queue.length - head <= HUBBLE_DEDUP_MAX_KEYS
       if (waiting) break
       head++
-      if (o.transit) {
-        const same = (held.get(o.tuple) ?? []).filter((x) => x !== o)
-        if (same.length > 0) held.set(o.tuple, same)
-        else held.delete(o.tuple)
-      }
-      if (!o.dropped) yield* emit(o)
+      // given out in order, so the latest transit record of its tuple is the last to go
+      if (o.transit && held.get(o.tuple) === o) held.delete(o.tuple)
+      o.released = true
+      o.before = undefined
+      if (!o.dropped && admit(o)) out.push(o.flow)
     }
     if (head === queue.length) {
       queue.length = 0
@@ -515,17 +531,18 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       queue.splice(0, head)
       head = 0
     }
+    return out
   }
 
-  /** De-duplicates across observation points, then gives the flow out. */
-  function* emit(o: Observation): Generator<Flow> {
+  /** De-duplicates across observation points: true when the record's flow is to be given out. */
+  function admit(o: Observation): boolean {
     if (recent.seen(o.key, o.at)) {
       note(ctx, 'duplicate-observation')
-      return
+      return false
     }
     if (o.audit) note(ctx, 'audit')
     ctx.stats.records++
-    yield o.flow
+    return true
   }
 }
 
@@ -543,6 +560,10 @@ interface Observation {
   transit: boolean
   /** a drop of the same 5-tuple followed within the window: not a flow */
   dropped: boolean
+  /** given out of the queue (as a flow, a duplicate, or not at all when dropped) */
+  released: boolean
+  /** the transit record of the same 5-tuple queued before this one, while this one is queued */
+  before: Observation | undefined
 }
 
 /**
