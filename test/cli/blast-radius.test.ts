@@ -5,7 +5,10 @@
  */
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { BulkheadError } from '../../src/core/index.js'
+import { parseWorkloadSelector } from '../../src/cli/commands/blast-radius.js'
 import { cli } from '../helpers/cli.js'
+import { inventoryOf, workload } from '../helpers/workloads.js'
 
 const DIR = fileURLToPath(new URL('../fixtures/blast-estate/', import.meta.url))
 const base = ['blast-radius', '-w', DIR, '--at', '2026-11-22', '--baseline', 'flat', '-o', 'json']
@@ -59,5 +62,28 @@ describe('bulkhead blast-radius with YAML selectors', () => {
       expect(r.code).toBe(1)
       expect(r.stderr).toContain('policy/unknown-workload')
     }
+  })
+})
+
+describe('parseWorkloadSelector', () => {
+  it('a Kubernetes workload name (with a /) is that workload, not a CIDR block', () => {
+    const inv = inventoryOf(workload('shop/front-end[Deployment]', '10.244.1.5', { app: 'fe' }))
+    expect(parseWorkloadSelector('shop/front-end[Deployment]', '--from', inv)).toEqual({
+      kind: 'workload',
+      name: 'shop/front-end[Deployment]',
+      global: true,
+    })
+    // a block is still a block; cidr: always is one
+    expect(parseWorkloadSelector('10.244.0.0/16', '--from', inv)).toMatchObject({ kind: 'cidr' })
+    const code = (text: string): string | undefined => {
+      try {
+        parseWorkloadSelector(text, '--from', inv)
+      } catch (e) {
+        return e instanceof BulkheadError ? e.diagnostics[0]?.code : undefined
+      }
+      return undefined
+    }
+    expect(code('cidr:shop/front-end[Deployment]')).toBe('analyze/bad-selector')
+    expect(code('shop/back-end[Deployment]')).toBe('analyze/bad-selector')
   })
 })

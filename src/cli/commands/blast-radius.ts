@@ -40,7 +40,8 @@ const BASELINES: readonly Baseline[] = ['flat', 'observed', 'policy', 'enforced'
  * flow style (`{app: pay, matchExpressions: [{key: env, operator: In, values: [prod]}]}`,
  * `{cidr: 10.0.0.0/8, except: [10.9.0.0/16]}`, `{external: bank-sftp}`; DESIGN.md "selector",
  * never scoped), or the short forms `k=v[,k=v...]` (labels), `cidr:BLOCK` or a bare block with
- * `/` (addresses), `any`, else a workload name.
+ * `/` (addresses), `any`, else a workload name; a name the inventory holds is a workload even
+ * with a `/` in it (`shop/web[Deployment]`).
  * @throws BulkheadError `analyze/bad-selector` for a bad short form, `policy/unknown-workload`
  *   for a workload name the inventory does not hold (as the YAML form `{workload: NAME}` says:
  *   a typo must not quietly select no source); the policy loader's codes (`policy/bad-selector`,
@@ -71,6 +72,10 @@ export function parseWorkloadSelector(text: string, flag: string, inventory: Inv
     ])
   if (t === '') throw bad('empty selector')
   if (t === 'any') return { kind: 'any' }
+  // a workload the inventory holds by that name, before a bare block: Kubernetes workload names
+  // have a `/` too (`shop/web[Deployment]`)
+  const named = !t.startsWith('cidr:') && inventory.workloads.some((w) => w.name === t)
+  if (named) return { kind: 'workload', name: t, global: true }
   if (t.startsWith('cidr:') || (t.includes('/') && !t.includes('='))) {
     const c = parseCidr(t.replace(/^cidr:/, ''))
     if (typeof c === 'string') throw bad(c)
@@ -85,16 +90,14 @@ export function parseWorkloadSelector(text: string, flag: string, inventory: Inv
     }
     return { kind: 'labels', match: labelSet(pairs), expressions: [], global: true }
   }
-  if (!inventory.workloads.some((w) => w.name === t))
-    throw new BulkheadError([
-      {
-        code: 'policy/unknown-workload',
-        severity: 'error',
-        message: `${flag} "${text}": no workload named "${t}" in the inventory`,
-        hint: 'give a workload name as `bulkhead inventory` lists it, or a selector such as role=web',
-      },
-    ])
-  return { kind: 'workload', name: t, global: true }
+  throw new BulkheadError([
+    {
+      code: 'policy/unknown-workload',
+      severity: 'error',
+      message: `${flag} "${text}": no workload named "${t}" in the inventory`,
+      hint: 'give a workload name as `bulkhead inventory` lists it, or a selector such as role=web',
+    },
+  ])
 }
 
 /** Parses `tcp/22,tcp/3389,...` into a service set. @throws UsageError. */
