@@ -657,33 +657,30 @@ export class ColumnPairer {
       const oe = P.end[o] as number
       const fs = inp.start[i] as number
       const fe = inp.end[i] as number
+      const near = fs <= oe + PAIR_SLACK_MS && os <= fe + PAIR_SLACK_MS
       // one direction accepted at one end and rejected at the other (direction.ts
-      // `rejectedAtOtherEnd`): the accepted record is read rejected
+      // `rejectedAtOtherEnd`; the same key, so the same source end is the same direction): the
+      // accepted record is read rejected
       const oa = P.action[o] as number
       const fa = inp.action[i] as number
       if (
+        near &&
         oa !== fa &&
         oa !== ACTION_UNKNOWN &&
         fa !== ACTION_UNKNOWN &&
         P.src[o] === inp.src[i] &&
-        P.srcPort[o] === inp.srcPort[i] &&
-        P.dst[o] === inp.dst[i] &&
-        P.dstPort[o] === inp.dstPort[i] &&
-        fs <= oe + PAIR_SLACK_MS &&
-        os <= fe + PAIR_SLACK_MS
+        P.srcPort[o] === inp.srcPort[i]
       ) {
         this.rejectedAtOtherEnd++
         P.action[o] = ACTION_REJECT
         inp.action[i] = ACTION_REJECT
       }
+      // the same key, so the ends are swapped when the source is the other's destination
       if (
+        near &&
         P.src[o] === inp.dst[i] &&
         P.srcPort[o] === inp.dstPort[i] &&
-        P.dst[o] === inp.src[i] &&
-        P.dstPort[o] === inp.srcPort[i] &&
-        P.action[o] === inp.action[i] &&
-        fs <= oe + PAIR_SLACK_MS &&
-        os <= fe + PAIR_SLACK_MS
+        P.action[o] === inp.action[i]
       ) {
         this.paired++
         mergeInto(P, o, inp, i, out)

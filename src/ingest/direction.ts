@@ -262,10 +262,9 @@ export class ConnectionMemory {
 }
 
 /**
- * True when `a` and `b` are one direction of one connection seen at its two ends, accepted at
- * one and rejected at the other: the same protocol, addresses and ports in the same order, time
- * intervals that overlap or are at most {@link PAIR_SLACK_MS} apart, one `accept` and one
- * `reject`. AWS logs a connection at each network interface it crosses, each with the action of
+ * True when two records of one connection (the same connection key) that are near in time are
+ * one direction of it seen at its two ends, accepted at one and rejected at the other: the same
+ * source end (so, with the key, the same destination end), one `accept` and one `reject`. AWS logs a connection at each network interface it crosses, each with the action of
  * that interface's security groups and network ACLs: when the destination's security group
  * refuses a connection, the source's interface, whose groups let it out, logs it `ACCEPT` and the
  * destination's logs it `REJECT` (AWS "Flow log records": action "ACCEPT — The traffic was
@@ -274,17 +273,12 @@ export class ConnectionMemory {
  * read rejected too: else the attempt reads as a dependency that worked (an edge with accepted
  * flows, for which `recommend` proposes a rule).
  */
-export function rejectedAtOtherEnd(a: Flow, b: Flow): boolean {
+function rejectedAtOtherEnd(a: Flow, b: Flow): boolean {
   return (
     a.src === b.src &&
     a.srcPort === b.srcPort &&
-    a.dst === b.dst &&
-    a.dstPort === b.dstPort &&
-    a.protocol === b.protocol &&
     ((a.observedAction === 'accept' && b.observedAction === 'reject') ||
-      (a.observedAction === 'reject' && b.observedAction === 'accept')) &&
-    b.start <= a.end + PAIR_SLACK_MS &&
-    a.start <= b.end + PAIR_SLACK_MS
+      (a.observedAction === 'reject' && b.observedAction === 'accept'))
   )
 }
 
@@ -360,19 +354,18 @@ export class DirectionPairer {
     let other = pending.get(key)
     if (other !== undefined) {
       pending.delete(key)
-      if (rejectedAtOtherEnd(other, f)) {
+      const near = f.start <= other.end + PAIR_SLACK_MS && other.start <= f.end + PAIR_SLACK_MS
+      if (near && rejectedAtOtherEnd(other, f)) {
         this.rejectedAtOtherEnd++
         if (other.observedAction === 'accept') other = { ...other, observedAction: 'reject' }
         else f = { ...f, observedAction: 'reject' }
       }
+      // the same key, so the ends are swapped when the source is the other's destination
       if (
+        near &&
         other.src === f.dst &&
         other.srcPort === f.dstPort &&
-        other.dst === f.src &&
-        other.dstPort === f.srcPort &&
-        other.observedAction === f.observedAction &&
-        f.start <= other.end + PAIR_SLACK_MS &&
-        other.start <= f.end + PAIR_SLACK_MS
+        other.observedAction === f.observedAction
       ) {
         this.paired++
         const m = merge(other, f)

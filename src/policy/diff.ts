@@ -467,7 +467,7 @@ export class FlowDiffer {
     const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
     // blocked, blocked but already rejected, allowed
     const rank = (e: EdgeChange): number =>
-      e.change === 'allowed' ? 2 : e.alreadyRejected === e.flows ? 1 : 0
+      e.change === 'allowed' ? 2 : onlyAlreadyRejected(e) ? 1 : 0
     const edges = [...this.edges.values()]
       .map(edgeChange)
       .sort(
@@ -489,6 +489,14 @@ export class FlowDiffer {
       edges,
     }
   }
+}
+
+/**
+ * True when every flow of a newly denied edge had been rejected by its observer: enforcing NEW
+ * changes nothing there (no impact; SARIF `diff/flow-already-rejected`).
+ */
+export function onlyAlreadyRejected(e: EdgeChange): boolean {
+  return e.change === 'blocked' && e.alreadyRejected === e.flows
 }
 
 /** A changed edge while flows are added: its fixed part, its count and when it was seen. */

@@ -18,6 +18,7 @@ import {
   diffPolicies,
   FlowDiffer,
   hasImpact,
+  onlyAlreadyRejected,
   ruleLocations,
   type ConnlistLineChange,
   type EdgeChange,
@@ -277,13 +278,6 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow all
     })
 }
 
-/**
- * True when every flow of a newly denied edge had been rejected by its observer: enforcing NEW
- * changes nothing there (not an impact).
- */
-const allRejected = (e: EdgeChange): boolean =>
-  e.change === 'blocked' && e.alreadyRejected === e.flows
-
 /** `2 already rejected where observed` (`2 rejected …` on a newly allowed edge), or undefined when none was. */
 function rejectedText(e: EdgeChange): string | undefined {
   if (e.alreadyRejected === 0) return undefined
@@ -305,7 +299,7 @@ export function diffSummary(d: PolicyDiff): string {
   ]
   if (d.flows) {
     const { edges, alreadyRejected } = d.flows
-    const blocked = edges.filter((e) => e.change === 'blocked' && !allRejected(e)).length
+    const blocked = edges.filter((e) => e.change === 'blocked' && !onlyAlreadyRejected(e)).length
     const allowed = edges.filter((e) => e.change === 'allowed').length
     parts.push(
       `${counted(d.flows.newlyBlocked, 'observed flow')} newly denied on ${counted(blocked, 'edge')}` +
@@ -452,7 +446,7 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
       )
       for (const e of d.flows.edges) {
         out.push(
-          `| ${e.change === 'allowed' ? 'allowed' : allRejected(e) ? 'denied' : '**denied**'} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdCell(verdictText(e.old))} | ${mdCell(verdictText(e.new))} (${outcomeText(e)}) |`,
+          `| ${e.change === 'allowed' ? 'allowed' : onlyAlreadyRejected(e) ? 'denied' : '**denied**'} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdCell(verdictText(e.old))} | ${mdCell(verdictText(e.new))} (${outcomeText(e)}) |`,
         )
       }
     }
@@ -539,7 +533,7 @@ export function diffFindings(
     const ruleId =
       e.change === 'allowed'
         ? 'diff/flow-allowed'
-        : allRejected(e)
+        : onlyAlreadyRejected(e)
           ? 'diff/flow-already-rejected'
           : 'diff/flow-blocked'
     const rejected = rejectedText(e)
