@@ -19,13 +19,13 @@
  *   `asEnforced`, every workload is taken as `enforce` (unmanaged endpoints have no enforcement
  *   point and stay `observe`), to judge a policy before any mode changes.
  * - Already rejected: a denied flow that its observer recorded as rejected (`observedAction`
- *   `reject`: an AWS security group or NACL, an Azure NSG, a firewall's deny event, a Zeek `REJ`)
- *   did not get through before the policy either, so enforcing the policy breaks nothing there. It
- *   is counted in `alreadyRejected`, not in `outcomes`, and its edge (when all of the edge's
- *   denied flows were rejected) has the outcome `already-rejected`, listed after the others;
- *   `wouldBlockIfEnforced` leaves it out. Monitor mode asks what enforcing would break, and
- *   internet scans that security groups refuse are in every AWS flow log. An allowed flow stays
- *   `allowed` whatever its observer recorded.
+ *   `reject`: an AWS security group or NACL, an Azure NSG, a firewall's deny event, a Zeek `REJ`
+ *   or unanswered TCP attempt) did not get through before the policy either, so enforcing the
+ *   policy breaks nothing there. It is counted in `alreadyRejected`, not in `outcomes`, and its
+ *   edge (when all of the edge's denied flows were rejected) has the outcome `already-rejected`,
+ *   listed after the others; `wouldBlockIfEnforced` leaves it out. Monitor mode asks what
+ *   enforcing would break, and internet scans that security groups refuse are in every AWS flow
+ *   log. An allowed flow stays `allowed` whatever its observer recorded.
  * - Time: a flow with no real time (start 0, core `NO_TIME_MS`: Zeek's masked timestamps) is
  *   judged as any other (its addresses resolve at that start), counted in `untimed`, and left out
  *   of the window and the edges' first/last seen (README "bulkhead discover").

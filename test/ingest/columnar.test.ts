@@ -453,6 +453,39 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
     ])
   })
 
+  it('Zeek TCP attempts nobody answered are rejected unless payload went; UDP stays unknown (both paths)', async () => {
+    const header = [
+      '#separator \\x09',
+      '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state\torig_bytes\tresp_bytes\torig_pkts\tresp_pkts',
+      '#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tcount\tcount\tcount\tcount',
+    ]
+    const rows = [
+      // three SYNs, no reply (history S): a firewall dropped them, or nothing is there
+      '1793577600.0\tC1\t10.0.1.10\t40001\t10.0.9.10\t5432\ttcp\tS0\t0\t0\t3\t0',
+      // SYN then FIN, no SYN-ACK; SYN then RST, no SYN-ACK; unset payload counts
+      '1793577601.0\tC2\t10.0.1.10\t40002\t10.0.9.10\t5432\ttcp\tSH\t0\t0\t2\t0',
+      '1793577602.0\tC3\t10.0.1.10\t40003\t10.0.9.10\t5432\ttcp\tRSTOS0\t-\t-\t2\t0',
+      // the originator sent payload: the handshake happened where the capture could not see it
+      '1793577603.0\tC4\t10.0.1.10\t40004\t10.0.9.10\t5432\ttcp\tS0\t512\t0\t6\t0',
+      // one-way UDP (syslog) twice: nothing to conclude
+      '1793577604.0\tC5\t10.0.1.10\t40005\t10.0.9.20\t514\tudp\tS0\t120\t0\t1\t0',
+      '1793577605.0\tC6\t10.0.1.10\t40006\t10.0.9.20\t514\tudp\tS0\t0\t0\t1\t0',
+    ]
+    const out = await agree(write(`${[...header, ...rows].join('\n')}\n`), {
+      format: 'zeek',
+      strict: false,
+    })
+    expect(out.flows.map((f) => f.observedAction)).toEqual([
+      'reject',
+      'reject',
+      'reject',
+      'unknown',
+      'unknown',
+      'unknown',
+    ])
+    expect(out.summaries[0]?.stats.notes['unanswered-attempt']).toBe(6)
+  })
+
   it('Zeek TSV end is ts + duration rounded once, on both paths', async () => {
     const header = [
       '#separator \\x09',

@@ -81,9 +81,10 @@ describe('zeek TSV fixture (zeek-conn.log)', () => {
       observedAction: 'reject',
       direction: 'client-to-server',
     })
+    // S0 (three SYNs, no reply, no payload): an attempt that never opened
     expect(flows[6]).toMatchObject({
       dst: '198.51.100.7',
-      observedAction: 'unknown',
+      observedAction: 'reject',
       direction: 'client-to-server',
     })
     expect(flows[7]).toMatchObject({
@@ -404,7 +405,7 @@ describe('zeek files that start with another log', () => {
     expect(zeekParser.detect(head('{"ts":1,"uid":"x","query":"a"}\n'.repeat(3)))).toBe(0)
   })
 
-  it('RSTOS0 with responder payload was answered; RSTRH without payload carried nothing', async () => {
+  it('RSTOS0 with responder payload was answered, without payload never opened; RSTRH without payload carried nothing', async () => {
     const { flows, ctx } = await run([
       ...HEADER.map((h) =>
         h.startsWith('#fields')
@@ -482,7 +483,8 @@ describe('zeek files that start with another log', () => {
         '19',
       ),
     ])
-    expect(flows.map((f) => f.observedAction)).toEqual(['accept', 'unknown', 'unknown', 'accept'])
+    // RSTOS0 with no payload either way: a TCP attempt that never opened (rejected)
+    expect(flows.map((f) => f.observedAction)).toEqual(['accept', 'reject', 'unknown', 'accept'])
     expect(ctx.stats.notes['unanswered-attempt']).toBe(1)
   })
 })

@@ -108,7 +108,8 @@ function icmpAnswered(respPkts: number): boolean {
 /**
  * `conn_state` → what the observer saw. Zeek does not see firewall decisions; it infers them
  * from packets: `REJ` (SYN answered by RST) is a rejection; `S0`, `SH`, `RSTOS0` are attempts the
- * responder never answered (unknown: dropped silently, or host down); the others carried traffic.
+ * responder never answered (dropped silently, or nothing there: see {@link refineByPayload});
+ * the others carried traffic.
  */
 const STATE_ACTION: Readonly<Record<string, ObservedAction>> = {
   REJ: 'reject',
@@ -126,28 +127,44 @@ const STATE_ACTION: Readonly<Record<string, ObservedAction>> = {
   SHR: 'accept',
 }
 
+/** `conn_state`s of attempts the responder never answered (note `unanswered-attempt`). */
+const UNANSWERED_STATES: ReadonlySet<string> = new Set(['S0', 'SH', 'RSTOS0'])
+
+/** `conn_state`s whose action {@link refineByPayload} may change. */
+const REFINED_STATES: ReadonlySet<string> = new Set([...UNANSWERED_STATES, 'RSTRH'])
+
 /**
- * The action of a `conn_state` the payload counts can overturn, and how:
- * - `RSTOS0` (the originator reset before any SYN-ACK was seen) is an unanswered attempt unless
- *   the responder sent payload (a capture that missed the handshake: history `^dtADTR`);
+ * The action of a `conn_state` the protocol and payload counts can overturn, and how:
+ * - A TCP attempt the responder never answered (`S0` "connection attempt seen, no reply", `SH`,
+ *   `RSTOS0`: no SYN-ACK seen) that carried no payload either way is `reject`: the connection
+ *   never opened (a firewall dropped the SYN, or nothing was there), as `REJ`'s did, so it is no
+ *   dependency that worked (`recommend` proposes no rule for an edge of such attempts only;
+ *   `simulate` counts a denied one as already rejected), as Azure's unanswered TCP attempts are
+ *   read. With originator payload it stays unknown: a client sends data only after the
+ *   handshake, so the capture missed the responder's side (asymmetric routing). UDP and other
+ *   protocols stay unknown: one-way traffic (syslog, SNMP traps, NetFlow export) has no reply.
+ * - `RSTOS0` with responder payload was answered (a capture that missed the handshake: history
+ *   `^dtADTR`): accept.
  * - `RSTRH` (only the responder's SYN-ACK or RST seen) carried traffic only when payload went
- *   either way; a lone RST to a scan probe (history `Cr`) carried nothing.
+ *   either way; a lone RST to a scan probe (history `Cr`) carried nothing: unknown.
+ * @param origBytes - `orig_bytes`, payload octets (≤ 0 when unset); `respBytes` likewise.
  * @returns the action, and whether the record is an unanswered attempt.
+ * @see https://docs.zeek.org/en/master/scripts/base/protocols/conn/main.zeek.html (conn_state)
  */
 function refineByPayload(
   state: string,
   action: ObservedAction,
+  protocol: number,
   origBytes: number,
   respBytes: number,
 ): { action: ObservedAction; unanswered: boolean } {
   if (state === 'RSTOS0' && respBytes > 0) return { action: 'accept', unanswered: false }
   if (state === 'RSTRH' && origBytes <= 0 && respBytes <= 0)
     return { action: 'unknown', unanswered: false }
-  return { action, unanswered: UNANSWERED_STATES.has(state) }
+  if (!UNANSWERED_STATES.has(state)) return { action, unanswered: false }
+  const neverOpened = protocol === 6 && origBytes <= 0 && respBytes <= 0
+  return { action: neverOpened ? 'reject' : action, unanswered: true }
 }
-
-/** `conn_state`s of attempts the responder never answered (note `unanswered-attempt`). */
-const UNANSWERED_STATES: ReadonlySet<string> = new Set(['S0', 'SH', 'RSTOS0'])
 
 /** A field value after TSV decoding: undefined when unset (`-`) or absent, `''` when empty. */
 type Value = string | number | boolean | readonly unknown[] | undefined
@@ -397,6 +414,7 @@ function toFlow(get: Getter, ctx: ParseContext, line: number, text: string): Flo
   const refined = refineByPayload(
     stateText ?? '',
     stateText ? (STATE_ACTION[stateText] ?? 'unknown') : 'unknown',
+    protocol,
     origBytes ?? 0,
     respBytes ?? 0,
   )
@@ -603,8 +621,9 @@ export class ZeekLineReader implements LineReader {
  * `dstPort` = type (`orig_p`) and `srcPort` = code (`resp_p` for one-way types, 0 for
  * request/reply types, whose `resp_p` is the counterpart type); `end = ts + duration`, rounded to the millisecond once (not from the rounded start);
  * packets = `orig_pkts + resp_pkts`, bytes = `orig_ip_bytes + resp_ip_bytes` (else
- * `orig_bytes + resp_bytes`, payload only). `conn_state` REJ → reject; S0/SH/RSTOS0 → unknown
- * (note `unanswered-attempt`); OTH → unknown with direction unknown, except for ICMP/ICMPv6
+ * `orig_bytes + resp_bytes`, payload only). `conn_state` REJ → reject; S0/SH/RSTOS0 (note
+ * `unanswered-attempt`) → reject over TCP with no payload either way, else unknown
+ * ({@link refineByPayload}); OTH → unknown with direction unknown, except for ICMP/ICMPv6
  * (always OTH): client-to-server, accepted when the responder answered; others → accept. Masked
  * timestamps give start = end = 0 (note `masked-timestamp`); `tunnel_parents` set → note `tunnelled`.
  *
@@ -751,20 +770,20 @@ const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`))
 
 /**
  * `conn_state` values as Zeek writes them (upper case; {@link STATE_ACTION}), keyed by their
- * bytes as a base-128 number (at most 6 bytes, exact), each packed as action code | 4 when
- * `unanswered-attempt` | direction code << 3 | 32 when the payload counts can change the action
- * ({@link refineByPayload}).
+ * bytes as a base-128 number (at most 6 bytes, exact), each packed as action code | direction
+ * code << 3 | 32 when the protocol and payload counts can change the action and tell an
+ * `unanswered-attempt` ({@link refineByPayload}) | the state's index in {@link STATE_NAMES} << 6.
  */
+const STATE_NAMES: readonly string[] = Object.keys(STATE_ACTION)
 const STATE_BY_KEY: ReadonlyMap<number, number> = new Map(
-  Object.entries(STATE_ACTION).map(([state, action]) => {
+  Object.entries(STATE_ACTION).map(([state, action], index) => {
     let key = 0
     for (let j = 0; j < state.length; j++) key = key * 128 + state.charCodeAt(j)
     const code =
       action === 'accept' ? ACTION_ACCEPT : action === 'reject' ? ACTION_REJECT : ACTION_UNKNOWN
-    const unanswered = UNANSWERED_STATES.has(state) ? 4 : 0
     const dir = state === 'OTH' ? DIR_UNKNOWN : DIR_C2S
-    const byPayload = state === 'RSTOS0' || state === 'RSTRH' ? 32 : 0
-    return [key, code | unanswered | (dir << 3) | byPayload]
+    const byPayload = REFINED_STATES.has(state) ? 32 : 0
+    return [key, code | (dir << 3) | byPayload | (index << 6)]
   }),
 )
 
@@ -1063,17 +1082,21 @@ export class ZeekColumnReader extends ColumnLineReader {
       const packed = STATE_BY_KEY.get(key)
       if (packed === undefined) return false
       action = packed & 3
-      unanswered = (packed & 4) !== 0
       direction = (packed >> 3) & 3
       if ((packed & 32) !== 0) {
-        const state = b0 - a0 === 6 ? 'RSTOS0' : 'RSTRH'
         const r = refineByPayload(
-          state,
+          STATE_NAMES[packed >> 6] as string,
           action === ACTION_ACCEPT ? 'accept' : 'unknown',
+          protocol,
           origBytes,
           respBytes,
         )
-        action = r.action === 'accept' ? ACTION_ACCEPT : ACTION_UNKNOWN
+        action =
+          r.action === 'accept'
+            ? ACTION_ACCEPT
+            : r.action === 'reject'
+              ? ACTION_REJECT
+              : ACTION_UNKNOWN
         unanswered = r.unanswered
       }
       if (direction === DIR_UNKNOWN && (protocol === 1 || protocol === 58)) {
