@@ -105,8 +105,8 @@ export interface ExcludedEdge {
    * `ephemeral-noise`, `no-workload-end`, `grouped-entity`, `unknown-entity`, `already-allowed`,
    * `denied-by-existing` (with `--merge`: an existing deny rule blocks the whole edge),
    * `rejected` (the flow source recorded every flow of the edge as rejected, `observedAction:
-   * reject`: attempts a security group or firewall refused, such as an internet scan, not a
-   * dependency; an edge with some accepted flows gets its rule).
+   * reject`: attempts a security group or firewall refused, such as an internet scan, or TCP
+   * attempts nobody answered, not a dependency; an edge with some accepted flows gets its rule).
    */
   readonly reason: string
 }
