@@ -271,7 +271,8 @@ export class ConnectionMemory {
  * accepted. REJECT — The traffic was rejected. For example, the traffic was not allowed by the
  * security groups or network ACLs"). The packets did not get through, so the accepted record is
  * read rejected too: else the attempt reads as a dependency that worked (an edge with accepted
- * flows, for which `recommend` proposes a rule).
+ * flows, for which `recommend` proposes a rule). Records of one attempt in different files are
+ * settled by the store when both are stored (store `settleBothEnds`).
  */
 function rejectedAtOtherEnd(a: Flow, b: Flow): boolean {
   return (

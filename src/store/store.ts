@@ -87,6 +87,15 @@ export interface IngestFileResult {
   readonly records: number
   /** True when a file with the same fingerprint was ingested before; nothing was stored. */
   readonly alreadyIngested: boolean
+  /**
+   * Stored `accept` flows (of this file or of files stored before) that this ingest read
+   * `reject` because the other end's record of the same attempt, in another file, shows it
+   * refused (AWS and GCP VPC flow logs; what one file holds is settled when it is read, note
+   * `rejected-at-other-end`). For a run of small files stored in one transaction
+   * ({@link FlowStore.ingestFiles}) the run's count is on its first stored file. Absent when
+   * none.
+   */
+  readonly rejectedAtOtherEnd?: number
 }
 
 /**

@@ -7,6 +7,8 @@ import { BulkheadError } from '../../src/core/index.js'
 import { expandGlob, registerIngest, type IngestOutput } from '../../src/cli/commands/ingest.js'
 import { openDuckDbStore } from '../../src/store/index.js'
 import { HASH_AHEAD_BYTES } from '../../src/store/duckdb/store.js'
+import { BOTH_ENDS_FORMATS } from '../../src/store/duckdb/batch.js'
+import { PAIRED_FORMATS } from '../../src/ingest/read.js'
 import { writeAwsVpcFile, writeZeekConnLog } from '../../bench/generate.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-ingest-'))
@@ -190,5 +192,82 @@ describe('bulkhead ingest', () => {
     )
     // a reversed range matches nothing, as a pattern that matches no file (ingest/no-files)
     expect(expandGlob(path.join(base, '[z-a]*'))).toEqual([])
+  })
+})
+
+describe('bulkhead ingest: one attempt accepted where it left and refused where it arrived, in two files', () => {
+  const HEAD =
+    'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status'
+  // the client's interface let the SYNs out; the database's security group refused them, and
+  // that interface's aggregation interval ended in the next delivery (another file)
+  const left = [
+    HEAD,
+    '2 123456789012 eni-0client 10.0.1.7 10.0.2.9 49152 5432 6 3 180 1790000000 1790000058 ACCEPT OK',
+    // another connection that worked (both directions), and an accepted one two hours later
+    '2 123456789012 eni-0client 10.0.1.7 10.0.2.9 49153 443 6 5 500 1790000000 1790000060 ACCEPT OK',
+    '2 123456789012 eni-0client 10.0.2.9 10.0.1.7 443 49153 6 4 900 1790000000 1790000060 ACCEPT OK',
+    '2 123456789012 eni-0client 10.0.1.7 10.0.2.9 49154 5432 6 3 180 1790007200 1790007258 ACCEPT OK',
+  ]
+  const refused = [
+    HEAD,
+    '2 123456789012 eni-0db 10.0.1.7 10.0.2.9 49152 5432 6 3 180 1790000030 1790000090 REJECT OK',
+    // a refusal of another source port: it settles nothing of the client's file
+    '2 123456789012 eni-0db 10.0.1.7 10.0.2.9 49160 5432 6 3 180 1790007200 1790007258 REJECT OK',
+  ]
+
+  async function stored(ws: string): Promise<string[]> {
+    const s = await openDuckDbStore(path.join(ws, '.bulkhead', 'store.duckdb'))
+    try {
+      const rows: string[] = []
+      for await (const f of s.flows())
+        rows.push(`${String(f.srcPort)}>${String(f.dstPort)} ${f.observedAction}`)
+      return rows.sort()
+    } finally {
+      await s.close()
+    }
+  }
+  const expected = [
+    '49152>5432 reject',
+    '49152>5432 reject',
+    '49153>443 accept',
+    '49154>5432 accept',
+    '49160>5432 reject',
+  ]
+
+  for (const [name, order] of [
+    ['client file first, in two ingests', ['a', 'b']],
+    ['refusing file first, in two ingests', ['b', 'a']],
+  ] as const) {
+    it(`stores both reject: ${name}`, async () => {
+      const ws = workspace(`both-ends-${order.join('')}`)
+      const files = { a: path.join(ws, 'flows', 'a.log'), b: path.join(ws, 'flows', 'b.log') }
+      writeFileSync(files.a, left.join('\n') + '\n')
+      writeFileSync(files.b, refused.join('\n') + '\n')
+      const notes: Record<string, number>[] = []
+      for (const k of order) {
+        const r = await ingest([files[k], '-w', ws, '-o', 'json'])
+        expect(r.code).toBe(0)
+        notes.push((JSON.parse(r.out) as IngestOutput).notes)
+      }
+      expect(await stored(ws)).toEqual(expected)
+      expect(notes[0]?.['rejected-at-other-end']).toBeUndefined()
+      expect(notes[1]?.['rejected-at-other-end']).toBe(1)
+    })
+  }
+
+  it('stores both reject when the two files are one run of small files (one transaction)', async () => {
+    const ws = workspace('both-ends-run')
+    const a = path.join(ws, 'flows', 'a.log')
+    const b = path.join(ws, 'flows', 'b.log')
+    writeFileSync(a, left.join('\n') + '\n')
+    writeFileSync(b, refused.join('\n') + '\n')
+    const r = await ingest([a, b, '-w', ws, '-o', 'json'])
+    expect(r.code).toBe(0)
+    expect((JSON.parse(r.out) as IngestOutput).notes['rejected-at-other-end']).toBe(1)
+    expect(await stored(ws)).toEqual(expected)
+  })
+
+  it('the store settles the formats that reading pairs', () => {
+    expect([...BOTH_ENDS_FORMATS].sort()).toEqual([...PAIRED_FORMATS].sort())
   })
 })

@@ -263,6 +263,8 @@ export async function ingestFiles(
     )
   }
   /** Books the outcome of one file: stored, found already ingested, or failed. */
+  // stored flows read `reject` by the store because another file holds the refusing end
+  let settledAcrossFiles = 0
   const settle = (file: string, result: IngestFileResult | BulkheadError): void => {
     if (result instanceof BulkheadError) {
       failed.push(file)
@@ -275,6 +277,7 @@ export async function ingestFiles(
     } else {
       storedRecords += result.records
       storedNow.set(result.fingerprint, file)
+      settledAcrossFiles += result.rejectedAtOtherEnd ?? 0
     }
   }
   try {
@@ -325,11 +328,14 @@ export async function ingestFiles(
   // a failed file's summary counts what was read, but nothing of it was stored
   const stored = summaries.filter((s) => !failed.includes(s.file))
   const run = summarize(stored, seconds)
+  const notes = { ...run.notes }
+  if (settledAcrossFiles > 0)
+    notes['rejected-at-other-end'] = (notes['rejected-at-other-end'] ?? 0) + settledAcrossFiles
   return {
     files: run.files,
     records: run.records,
     skipped: run.skipped,
-    notes: run.notes,
+    notes,
     examples: run.examples,
     formats: run.formats,
     bytes: run.bytes,

@@ -588,6 +588,62 @@ class Batch {
 }
 
 /**
+ * Formats whose flow logs record a connection at each network interface it crosses, each record
+ * with that interface's action, so that one attempt can be `ACCEPT` where it left and `REJECT`
+ * where it was refused (AWS VPC, GCP VPC: ingest's `PAIRED_FORMATS`; a test keeps the two equal).
+ * The store settles such attempts across files ({@link settleBothEnds}).
+ */
+export const BOTH_ENDS_FORMATS: ReadonlySet<string> = new Set(['aws-vpc', 'gcp-vpc'])
+
+/** Largest gap (ms) between the two ends' records of one attempt: ingest's `PAIR_SLACK_MS`. */
+const BOTH_ENDS_SLACK_MS = 60_000
+/**
+ * How much earlier (ms) than the earliest new row a stored row of the same attempt may start: a
+ * record spans at most one aggregation interval (AWS: 10 minutes), a paired flow its two
+ * halves; an hour leaves room for both.
+ */
+const BOTH_ENDS_LOOKBACK_MS = 3_600_000
+
+/**
+ * Reads `reject` the stored `accept` flows of one attempt that the other end's record shows
+ * refused, across files and ingests: the same connection (protocol, source and destination
+ * address and port, as stored: oriented client → server), one flow `accept` and one `reject`,
+ * their times overlapping or at most {@link BOTH_ENDS_SLACK_MS} apart, both of
+ * {@link BOTH_ENDS_FORMATS}. AWS logs a connection at each interface it crosses with that
+ * interface's action; when the destination's security group refuses it, the source's interface
+ * logs it `ACCEPT` and the destination's `REJECT` ("Flow log records": "REJECT — … not allowed
+ * by the security groups or network ACLs"), and the two records are often in different files
+ * (each interface's aggregation interval ends at its own time; S3 delivers a file every 5
+ * minutes). Reading settles what one file holds (ingest `rejected-at-other-end`); this settles
+ * the rest, in the transaction that stores the new rows, over the stored rows near their time
+ * span `span` (from {@link FlowWriter.bothEndsSpan}).
+ * @returns how many stored flows were turned to `reject`.
+ */
+export async function settleBothEnds(
+  conn: DuckDBConnection,
+  span: { readonly lo: number; readonly hi: number },
+): Promise<number> {
+  const formats = [...BOTH_ENDS_FORMATS].map((f) => `'${f}'`).join(', ')
+  const lo = Math.max(-8.64e15, span.lo - BOTH_ENDS_LOOKBACK_MS)
+  const hi = Math.min(8.64e15, span.hi + BOTH_ENDS_SLACK_MS)
+  const r = await conn.run(
+    `UPDATE flow_rows SET observed_action = 1 WHERE rowid IN (
+       WITH near AS (
+         SELECT rowid AS id, src, dst, src_port, dst_port, protocol, start_ms, end_ms, observed_action
+         FROM flow_rows
+         WHERE start_ms BETWEEN ${String(lo)} AND ${String(hi)} AND observed_action <= 1
+           AND source IN (SELECT id FROM sources WHERE format IN (${formats})))
+       SELECT a.id FROM near a JOIN near r
+         ON a.src = r.src AND a.dst = r.dst AND a.src_port = r.src_port
+           AND a.dst_port = r.dst_port AND a.protocol = r.protocol
+       WHERE a.observed_action = 0 AND r.observed_action = 1
+         AND r.start_ms <= a.end_ms + ${String(BOTH_ENDS_SLACK_MS)}
+         AND a.start_ms <= r.end_ms + ${String(BOTH_ENDS_SLACK_MS)})`,
+  )
+  return r.rowsChanged
+}
+
+/**
  * Writes flows into `flows` through the staging table. Use inside a transaction the caller
  * opened on `conn`; {@link FlowWriter.finish} returns after the last row is in `flows` (not yet
  * committed). On failure call {@link FlowWriter.abort}, then roll back.
@@ -601,6 +657,9 @@ export class FlowWriter {
   private readonly chunk: DuckDBDataChunk
   private readonly vectors: duckdb.Vector[]
   private readonly widths = FLOW_COLUMNS.map(widthOf)
+  /** Earliest `start` and latest `end` (ms) of the rows written of {@link BOTH_ENDS_FORMATS}. */
+  private lo = Infinity
+  private hi = -Infinity
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -643,7 +702,19 @@ export class FlowWriter {
    * @throws BulkheadError `store/bad-counter` for a counter outside the Flow contract.
    */
   add(f: Flow): boolean {
+    if (BOTH_ENDS_FORMATS.has(f.source.format)) {
+      if (f.start < this.lo) this.lo = f.start
+      if (f.end > this.hi) this.hi = f.end
+    }
     return this.batch.add(f)
+  }
+
+  /**
+   * The time span (ms since the epoch) of the rows written of formats that log a connection at
+   * each interface it crosses ({@link BOTH_ENDS_FORMATS}); undefined when there are none.
+   */
+  bothEndsSpan(): { readonly lo: number; readonly hi: number } | undefined {
+    return this.lo <= this.hi ? { lo: this.lo, hi: this.hi } : undefined
   }
 
   /**
@@ -661,6 +732,14 @@ export class FlowWriter {
    * before this returns; the caller may reuse them afterwards.
    */
   async appendColumns(c: FlowColumnBatch): Promise<void> {
+    if (BOTH_ENDS_FORMATS.has(c.format)) {
+      for (let i = 0; i < c.n; i++) {
+        const start = c.start[i] as number
+        const end = c.end[i] as number
+        if (start < this.lo) this.lo = start
+        if (end > this.hi) this.hi = end
+      }
+    }
     const b = this.batch
     let off = 0
     while (off < c.n) {

@@ -39,12 +39,24 @@ import type {
   QueryOptions,
   TempColumn,
 } from '../store.js'
-import { checkCounters, FlowWriter, loadBooks, STAGE_DDL, type Books } from './batch.js'
+import {
+  checkCounters,
+  FlowWriter,
+  loadBooks,
+  settleBothEnds,
+  STAGE_DDL,
+  type Books,
+} from './batch.js'
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js'
 
 /** The BulkheadError for a file that cannot be read for its fingerprint. */
 function unreadable(file: string, err: unknown): BulkheadError {
   return new BulkheadError([ioDiagnostic(err, 'read', file)], { cause: err })
+}
+
+/** The `rejectedAtOtherEnd` of an {@link IngestFileResult}: absent when none. */
+function settled(n: number): { rejectedAtOtherEnd?: number } {
+  return n > 0 ? { rejectedAtOtherEnd: n } : {}
 }
 
 /**
@@ -465,14 +477,20 @@ class DuckDbFlowStore implements FlowStore {
       return this.serial(async () => {
         const prior = await priorRecords(this.conn, fingerprint)
         if (prior !== undefined) return { file, fingerprint, records: prior, alreadyIngested: true }
-        const records = await this.loading(() =>
+        const { records, rejectedAtOtherEnd } = await this.loading(() =>
           this.inTransaction(async () => {
-            const n = await this.writeBatches(batches(file))
-            await this.recordIngest(file, fingerprint, n)
-            return n
+            const written = await this.writeBatches(batches(file))
+            await this.recordIngest(file, fingerprint, written.records)
+            return written
           }),
         )
-        return { file, fingerprint, records, alreadyIngested: false }
+        return {
+          file,
+          fingerprint,
+          records,
+          alreadyIngested: false,
+          ...settled(rejectedAtOtherEnd),
+        }
       })
     })()
   }
@@ -562,6 +580,13 @@ class DuckDbFlowStore implements FlowStore {
             await w.abort()
             throw err
           }
+          const first = pending.find((k) => !(results[k] as IngestFileResult).alreadyIngested)
+          const span = w.bothEndsSpan()
+          if (first !== undefined && span !== undefined)
+            results[first] = {
+              ...(results[first] as IngestFileResult),
+              ...settled(await settleBothEnds(this.conn, span)),
+            }
           // one statement for the run: an INSERT costs about a millisecond
           if (rows.length > 0)
             await this.conn.run(
@@ -620,16 +645,22 @@ class DuckDbFlowStore implements FlowStore {
       return prior !== undefined
     }
     try {
-      const records = await this.loading(() =>
+      const { records, rejectedAtOtherEnd } = await this.loading(() =>
         this.inTransaction(async () => {
-          const n = await this.writeBatches(batches(file), seenBefore)
+          const written = await this.writeBatches(batches(file), seenBefore)
           await hashing
           if (await seenBefore()) throw new SeenBefore()
-          await this.recordIngest(file, fingerprint as string, n)
-          return n
+          await this.recordIngest(file, fingerprint as string, written.records)
+          return written
         }),
       )
-      return { file, fingerprint: fingerprint as string, records, alreadyIngested: false }
+      return {
+        file,
+        fingerprint: fingerprint as string,
+        records,
+        alreadyIngested: false,
+        ...settled(rejectedAtOtherEnd),
+      }
     } catch (err) {
       if (!(err instanceof SeenBefore)) throw err
       return {
@@ -712,7 +743,7 @@ class DuckDbFlowStore implements FlowStore {
       } else {
         for (const f of flows) if (w.add(f)) await w.rotate()
       }
-      return await w.finish()
+      return (await this.finish(w)).records
     } catch (err) {
       await w.abort()
       throw err
@@ -726,17 +757,27 @@ class DuckDbFlowStore implements FlowStore {
   private async writeBatches(
     batches: AsyncIterable<FlowBatch>,
     seenBefore?: () => Promise<boolean>,
-  ): Promise<number> {
+  ): Promise<{ records: number; rejectedAtOtherEnd: number }> {
     const w = await FlowWriter.open(this.conn, undefined, this.books)
     try {
       for await (const batch of batches) {
         await w.append(batch)
         if (seenBefore !== undefined && (await seenBefore())) throw new SeenBefore()
       }
-      return await w.finish()
+      return await this.finish(w)
     } catch (err) {
       await w.abort()
       throw err
+    }
+  }
+
+  /** Finishes `w` and settles its rows' attempts refused at the other end ({@link settleBothEnds}). */
+  private async finish(w: FlowWriter): Promise<{ records: number; rejectedAtOtherEnd: number }> {
+    const records = await w.finish()
+    const span = w.bothEndsSpan()
+    return {
+      records,
+      rejectedAtOtherEnd: span === undefined ? 0 : await settleBothEnds(this.conn, span),
     }
   }
 
