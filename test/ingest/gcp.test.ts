@@ -5,6 +5,7 @@ import { describe, it, expect } from 'vitest'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
 import { readAsFile } from '../helpers/files.js'
 import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
+import { detectFromHead } from '../../src/ingest/detect.js'
 import { fixtureText, runParser } from './text-helpers.js'
 
 describe('gcp-vpc parser', () => {
@@ -244,5 +245,75 @@ describe('gcp-vpc names', () => {
       }),
     )
     expect(flows[0]).toMatchObject({ srcName: 'app-1', dstName: 'storage.googleapis.com' })
+  })
+})
+
+describe('gcp-vpc and Firewall Rules Logging', () => {
+  // a connection record of Firewall Rules Logging (cloud.google.com/firewall/docs/vpc-log-format):
+  // `connection` as in VPC Flow Logs, `disposition`, `rule_details`, `instance`; no times of its
+  // own (the LogEntry's `timestamp`), no counters
+  const firewall = (disposition: string): string =>
+    JSON.stringify({
+      insertId: 'abc',
+      jsonPayload: {
+        connection: {
+          src_ip: '10.10.0.12',
+          src_port: 40001,
+          dest_ip: '10.20.0.31',
+          dest_port: 3306,
+          protocol: 6,
+        },
+        disposition,
+        rule_details: {
+          reference: 'network:shared-vpc/firewall:deny-all-ingress',
+          priority: 65000,
+          action: disposition === 'DENIED' ? 'DENY' : 'ALLOW',
+          direction: 'INGRESS',
+          ip_port_info: [{ ip_protocol: 'ALL' }],
+        },
+        instance: {
+          project_id: 'apps',
+          region: 'us-central1',
+          vm_name: 'crm-db-1',
+          zone: 'us-central1-a',
+        },
+        remote_instance: { project_id: 'apps', vm_name: 'shop-web-2' },
+      },
+      logName: 'projects/apps/logs/compute.googleapis.com%2Ffirewall',
+      resource: { type: 'gce_subnetwork' },
+      timestamp: '2026-11-01T03:02:00.374Z',
+    })
+  const flowRecord = JSON.stringify({
+    jsonPayload: {
+      connection: {
+        src_ip: '10.0.0.8',
+        src_port: 40001,
+        dest_ip: '10.0.0.5',
+        dest_port: 443,
+        protocol: 6,
+      },
+      start_time: '2026-11-01T03:00:00Z',
+      end_time: '2026-11-01T03:00:01Z',
+      bytes_sent: '100',
+      packets_sent: '2',
+      reporter: 'SRC',
+    },
+    logName: 'projects/host/logs/compute.googleapis.com%2Fvpc_flows',
+  })
+
+  it('a file of firewall rule logs is named, not read as VPC Flow Logs records with bad times', () => {
+    const head = new TextEncoder().encode(`${firewall('DENIED')}\n${firewall('ALLOWED')}\n`)
+    expect(gcpVpcParser.detect(head)).toBe(0)
+    expect(() => detectFromHead(head, 'fw.json')).toThrow(/GCP Firewall Rules Logging/)
+  })
+
+  it('firewall records among flow records (a query on gce_subnetwork) are noted, not flows or malformed', async () => {
+    const text = [flowRecord, firewall('DENIED'), firewall('ALLOWED')].join('\n')
+    const { flows, ctx } = await runParser(gcpVpcParser, text)
+    expect(flows.map((f) => [f.src, f.dst, f.observedAction])).toEqual([
+      ['10.0.0.8', '10.0.0.5', 'accept'],
+    ])
+    expect(ctx.stats.skipped).toEqual({})
+    expect(ctx.stats.notes).toEqual({ 'firewall-rules-log': 2 })
   })
 })

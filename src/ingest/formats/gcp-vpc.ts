@@ -54,6 +54,20 @@ function payloadOf(v: unknown): Record<string, unknown> | undefined {
   return obj(o['connection']) ? o : undefined
 }
 
+/** A payload of Firewall Rules Logging, not of VPC Flow Logs: it has `rule_details`. */
+function isFirewallRecord(p: Record<string, unknown>): boolean {
+  return obj(p['rule_details']) !== undefined && p['reporter'] === undefined
+}
+
+/** A head of Firewall Rules Logging entries only (their log name, or `rule_details` without a flow record's fields). */
+export function looksLikeFirewallLog(t: string): boolean {
+  const flowLog = t.includes('vpc_flows') || t.includes('"reporter"') || t.includes('"start_time"')
+  return (
+    !flowLog &&
+    (/compute\.googleapis\.com(?:%2F|\/)firewall/.test(t) || t.includes('"rule_details"'))
+  )
+}
+
 function parseRecord(
   line: string,
   lineNo: number,
@@ -69,6 +83,14 @@ function parseRecord(
     return undefined
   }
   const p = payloadOf(v)
+  // a Firewall Rules Logging record (`compute.googleapis.com/firewall`: `disposition` ALLOWED or
+  // DENIED, `rule_details`, no times of its own) among the flow records, as a query on the
+  // `gce_subnetwork` resource returns both logs: not a flow record, and not read (a DENIED one
+  // read as a flow would be a connection that worked)
+  if (p && isFirewallRecord(p)) {
+    note(ctx, 'firewall-rules-log')
+    return undefined
+  }
   const c = obj(p?.['connection'])
   if (!p || !c) {
     skip(ctx, 'no-connection', where, line)
@@ -165,6 +187,9 @@ export const GCP_MAX_LINE = 256 * 1024 * 1024
  *   `src_google_service.service_name` → `srcName` (and `dest_*` → `dstName`).
  * - `direction` is `unknown`; reading orients by ports.
  *
+ * A Firewall Rules Logging record among them (it has `rule_details`) is noted `firewall-rules-log`
+ * and not read: it has no times of its own, and a DENIED attempt is no flow that worked.
+ *
  * Skip reasons: `bad-json`, `record-too-large`, `no-connection`, `bad-address`, `bad-port`,
  * `bad-protocol`, `bad-time`, `end-before-start`, `bad-counter`.
  */
@@ -176,6 +201,8 @@ export const gcpVpcParser: LineParser = {
   detect(head: Uint8Array): number {
     const t = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
     if (!/^\uFEFF?\s*[[{]/.test(t)) return 0
+    // Firewall Rules Logging has `connection` too, but no times or counters: not read (detect.ts names it)
+    if (looksLikeFirewallLog(t)) return 0
     if (t.includes('"connection"') && t.includes('"src_ip"') && t.includes('"dest_ip"')) {
       return t.includes('vpc_flows') || t.includes('"reporter"') || t.includes('"bytes_sent"')
         ? 0.95
