@@ -162,6 +162,32 @@ describe('conntrack -E -o timestamp (conntrack-events.txt)', () => {
     expect(local.ctx.stats.notes).toEqual({ 'local-time-as-utc': 1 })
   })
 
+  it('a TCP attempt refused by a reset is rejected (as Zeek REJ); one never answered stays unknown (as S0)', async () => {
+    // real `conntrack -E -o timestamp,extended` lines (Linux 6.18, nf_conntrack_acct=1): the
+    // kernel ends a connection whose only reply is a RST before marking it replied, so its
+    // DESTROY is [UNREPLIED] with the RST counted in the reply tuple
+    const { flows, ctx } = await run([
+      '[1795435703.749384]\t    [NEW] ipv4     2 tcp      6 8 SYN_SENT src=10.50.2.11 dst=10.50.4.11 sport=48696 dport=3306 [UNREPLIED] src=10.50.4.11 dst=10.50.2.11 sport=3306 dport=48696',
+      '[1795435703.749389]\t[DESTROY] ipv4     2 tcp      6 8 CLOSE src=10.50.2.11 dst=10.50.4.11 sport=48696 dport=3306 packets=1 bytes=60 [UNREPLIED] src=10.50.4.11 dst=10.50.2.11 sport=3306 dport=48696 packets=1 bytes=40 delta-time=0',
+      // dropped silently by the destination's firewall: SYNs only, nothing came back
+      '[1795435741.586179]\t    [NEW] ipv6     10 tcp      6 8 SYN_SENT src=fd00:50::2:12 dst=fd00:50::4:12 sport=33866 dport=3306 [UNREPLIED] src=fd00:50::4:12 dst=fd00:50::2:12 sport=3306 dport=33866',
+      '[1795435749.880441]\t[DESTROY] ipv6     10 tcp      6 SYN_SENT src=fd00:50::2:12 dst=fd00:50::4:12 sport=33866 dport=3306 packets=1 bytes=80 [UNREPLIED] src=fd00:50::4:12 dst=fd00:50::2:12 sport=3306 dport=33866 packets=0 bytes=0 delta-time=8',
+      // UDP to a closed port: the ICMP port unreachable is not counted in the tuple
+      '[1795435703.632271]\t    [NEW] ipv4     2 udp      17 4 src=10.50.1.11 dst=10.50.6.11 sport=51501 dport=5353 [UNREPLIED] src=10.50.6.11 dst=10.50.1.11 sport=5353 dport=51501',
+      '[1795435711.640000]\t[DESTROY] ipv4     2 udp      17 src=10.50.1.11 dst=10.50.6.11 sport=51501 dport=5353 packets=1 bytes=29 [UNREPLIED] src=10.50.6.11 dst=10.50.1.11 sport=5353 dport=51501 packets=0 bytes=0 delta-time=8',
+      // the client itself reset before any answer: original-direction packets only
+      'ipv4 2 tcp 6 9 CLOSE src=10.50.2.11 dst=10.50.4.11 sport=40000 dport=3306 packets=2 bytes=100 [UNREPLIED] src=10.50.4.11 dst=10.50.2.11 sport=3306 dport=40000 packets=0 bytes=0 mark=0 use=1',
+    ])
+    expect(flows.map((f) => [f.dstPort, f.protocol, f.observedAction])).toEqual([
+      [3306, 6, 'reject'],
+      [3306, 6, 'unknown'],
+      [5353, 17, 'unknown'],
+      [3306, 6, 'unknown'],
+    ])
+    expect(flows[0]).toMatchObject({ src: '10.50.2.11', dst: '10.50.4.11', packets: 2, bytes: 100 })
+    expect(ctx.stats.notes['refused-by-reset']).toBe(1)
+  })
+
   it('a NEW for a tuple still open ends the earlier connection; listings stay one flow a line', async () => {
     const ev = (e: string, t: number, extra = ''): string =>
       `[${String(t)}.000000] [${e}] udp 17 30 src=10.0.0.1 dst=10.0.0.53 sport=5000 dport=53 ${extra}src=10.0.0.53 dst=10.0.0.1 sport=53 dport=5000`

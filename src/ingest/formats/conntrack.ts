@@ -299,6 +299,13 @@ function xmlFlowLine(
  * - ICMP / ICMPv6: `dstPort` = `type`, `srcPort` = `code` of the original tuple.
  * - `packets`/`bytes` (with `nf_conntrack_acct`) are summed over both directions.
  * - `[UNREPLIED]` → observedAction `unknown`; otherwise `accept`. Direction `client-to-server`.
+ *   One exception: a TCP connection still `[UNREPLIED]` whose reply tuple counted packets was
+ *   refused by a reset: the kernel ends a connection whose only reply is a RST at once
+ *   (`nf_conntrack_proto_tcp.c`, "If only reply is a RST"), before marking it replied, so its
+ *   `[DESTROY]` (with `nf_conntrack_acct`) shows `[UNREPLIED]` and the RST in the reply's
+ *   `packets=` — as Zeek's `REJ` (SYN answered by RST), it is `reject` (note `refused-by-reset`).
+ *   A SYN nobody answered (reply `packets=0`: dropped silently, host down) stays `unknown`, as
+ *   Zeek's `S0`; so does UDP, whose ICMP port unreachable conntrack does not count in the tuple.
  * - Time: the event timestamp `[EPOCH.USEC]` (`-o timestamp`, UTC) is the end, and the start
  *   is that less the connection's age: `delta-time=N` (seconds since it started), else the span
  *   of `[start=…]`/`[stop=…]`. Those two (`-o ktimestamp`) are `ctime()` local time without a
@@ -371,6 +378,8 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     bytes += by ?? 0
   }
   if (!isCounter(packets) || !isCounter(bytes)) return 'bad-counter'
+  const refused = p.unreplied && p.protocol === 6 && (count(reply['packets']) ?? 0) > 0
+  if (refused) note(ctx, 'refused-by-reset')
 
   // the connection's age: delta-time, else what [start=]/[stop=] span (a difference of two
   // local times is right in any zone)
@@ -431,7 +440,7 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     end,
     packets,
     bytes,
-    observedAction: p.unreplied ? 'unknown' : 'accept',
+    observedAction: refused ? 'reject' : p.unreplied ? 'unknown' : 'accept',
     direction: 'client-to-server',
     source: { format: 'conntrack', file: ctx.file, line },
   }
@@ -465,7 +474,8 @@ interface OpenConnection {
 /**
  * One flow of a connection from its events: the earliest start and latest end of the events
  * with a time of their own, the highest counters (conntrack's are totals since the connection
- * began), accepted once any event shows a reply; source line of the latest event.
+ * began), accepted once any event shows a reply, else rejected when one shows a refusing reset;
+ * source line of the latest event.
  */
 function mergeEvent(held: OpenConnection, next: OpenConnection): OpenConnection {
   const a = held.flow
@@ -484,7 +494,11 @@ function mergeEvent(held: OpenConnection, next: OpenConnection): OpenConnection 
       packets: Math.max(a.packets, b.packets),
       bytes: Math.max(a.bytes, b.bytes),
       observedAction:
-        a.observedAction === 'accept' || b.observedAction === 'accept' ? 'accept' : 'unknown',
+        a.observedAction === 'accept' || b.observedAction === 'accept'
+          ? 'accept'
+          : a.observedAction === 'reject' || b.observedAction === 'reject'
+            ? 'reject'
+            : 'unknown',
     },
   }
 }
