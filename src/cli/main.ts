@@ -110,8 +110,11 @@ export async function run(
   const fail = (diagnostics: readonly Diagnostic[], written = false): number => {
     printDiagnostics(diagnostics)
     const format: unknown = invoked?.opts()['output']
+    const ws: unknown = invoked?.opts()['workspace']
     const doc =
-      typeof format === 'string' && !written ? failureOutput(diagnostics, format) : undefined
+      typeof format === 'string' && !written
+        ? failureOutput(diagnostics, format, typeof ws === 'string' ? ws : '.')
+        : undefined
     if (doc !== undefined) process.stdout.write(doc)
     return EXIT.input
   }

@@ -11,9 +11,11 @@ import {
   ioDiagnostic,
   sortDiagnostics,
   type Diagnostic,
+  type SourceLocation,
   counted,
 } from '../core/index.js'
 import { toSarif } from './render/sarif.js'
+import { gitRevision, repositoryRoot, revisionFile } from './policy-source.js'
 import { VERSION } from './version.js'
 
 /** Exit codes (DESIGN.md "The command line"). Stable: CI pipelines depend on them. */
@@ -281,6 +283,7 @@ export interface FailureOutput {
 export function failureOutput(
   diagnostics: readonly Diagnostic[],
   format: string,
+  workspace = '.',
 ): string | undefined {
   const sorted = sortDiagnostics(diagnostics)
   const errors = sorted.filter((d) => d.severity !== 'warning').length
@@ -294,15 +297,35 @@ export function failureOutput(
     return format === 'json' ? `${JSON.stringify(out, null, 2)}\n` : toYaml(out)
   }
   if (format === 'sarif') {
+    // code scanning reads paths from the repository root; a place in a policy set read from git
+    // (`HEAD~1:policy/a.yaml:3:5`, diff's OLD) is put at its file without a line, which in the
+    // working tree may hold something else, and named in the message (as diff -o sarif does)
+    const gitDir = path.resolve(workspace)
+    const place = (loc: SourceLocation): SourceLocation =>
+      gitRevision(loc.file) === undefined
+        ? loc
+        : { file: revisionFile(loc.file, gitDir), line: 0, column: 0 }
     const log = toSarif(
-      sorted.map((d) => ({
-        ruleId: d.code,
-        level: d.severity === 'warning' ? 'warning' : 'error',
-        message: d.hint !== undefined ? `${d.message} (${d.hint})` : d.message,
-        ...(d.location ? { location: d.location } : {}),
-        ...(d.related ? { related: d.related } : {}),
-      })),
-      { name: 'bulkhead', version: VERSION, baseDir: process.cwd() },
+      sorted.map((d) => {
+        const message = d.hint !== undefined ? `${d.message} (${d.hint})` : d.message
+        const old =
+          d.location !== undefined && gitRevision(d.location.file) !== undefined
+            ? formatLocation(d.location)
+            : undefined
+        return {
+          ruleId: d.code,
+          level: d.severity === 'warning' ? ('warning' as const) : ('error' as const),
+          message: old !== undefined ? `${message} (at ${old})` : message,
+          ...(d.location ? { location: place(d.location) } : {}),
+          ...(d.related ? { related: d.related.map(place) } : {}),
+        }
+      }),
+      {
+        name: 'bulkhead',
+        version: VERSION,
+        baseDir: repositoryRoot(gitDir) ?? process.cwd(),
+        cwd: process.cwd(),
+      },
     )
     return `${JSON.stringify(log, null, 2)}\n`
   }

@@ -3,7 +3,9 @@
  * `blast-radius --compare`, `metrics --previous`): a folder, or a folder of a git revision.
  */
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
+import path from 'node:path'
 import { promisify } from 'node:util'
 import { BulkheadError, diagnostic, type SourceLocation } from '../core/index.js'
 import { readYamlFolder } from '../policy/files.js'
@@ -73,4 +75,38 @@ export async function readPolicySource(spec: string, gitDir: string): Promise<So
     files.push({ path: `${rev}:${file}`, text: await git(['show', `${rev}:${file}`]) })
   }
   return files
+}
+
+/**
+ * The revision of a `REV:path` file name (a policy file read from git by
+ * {@link readPolicySource}), or undefined for a file of the working tree (a Windows drive letter
+ * is not a revision).
+ */
+export function gitRevision(file: string): string | undefined {
+  const colon = file.indexOf(':')
+  return colon > 1 && !file.slice(0, colon).includes('/') ? file.slice(0, colon) : undefined
+}
+
+/**
+ * The root of the git working tree that holds `dir`: the nearest folder, `dir` or above, with a
+ * `.git` (a folder, or the file of a linked worktree or submodule); undefined outside one.
+ */
+export function repositoryRoot(dir: string): string | undefined {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, '.git'))) return d
+    if (path.dirname(d) === d) return undefined
+  }
+}
+
+/**
+ * The working-tree file of a place `REV:path` read from git in the repository holding `gitDir`
+ * (as {@link readPolicySource} reads it: `path` from the repository root, or from `gitDir` when
+ * it starts with `./`): an absolute path. Other file names are returned unchanged.
+ */
+export function revisionFile(file: string, gitDir: string): string {
+  const rev = gitRevision(file)
+  if (rev === undefined) return file
+  const rel = file.slice(rev.length + 1)
+  if (rel.startsWith('./') || rel === '.') return path.resolve(gitDir, rel)
+  return path.join(repositoryRoot(gitDir) ?? path.resolve(gitDir), rel)
 }

@@ -4,6 +4,7 @@
  * changes; text, PR-ready Markdown, JSON or SARIF.
  */
 import { stat } from 'node:fs/promises'
+import path from 'node:path'
 import type { Command } from 'commander'
 import {
   BulkheadError,
@@ -34,18 +35,10 @@ import { startFilesProgress, startQueryProgress } from '../progress.js'
 import { AfterOutputError, EXIT, printDiagnostics, toYaml, UsageError } from '../output.js'
 import { toSarif, type SarifFinding } from '../render/sarif.js'
 import { VERSION } from '../version.js'
+import { gitRevision, repositoryRoot, revisionFile } from '../policy-source.js'
 import { outputOption, timeOption, verb, windowOptions } from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
 import { flowFormat } from './simulate.js'
-
-/**
- * The revision of a `REV:path` file name (a source read from git), or undefined for a file of
- * the working tree (a Windows drive letter is not a revision).
- */
-function gitRevision(file: string): string | undefined {
-  const colon = file.indexOf(':')
-  return colon > 1 && !file.slice(0, colon).includes('/') ? file.slice(0, colon) : undefined
-}
 
 /**
  * The share of diff's store progress bar given to DuckDB's ordered read before the first flow
@@ -255,12 +248,15 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow all
         // code scanning wants repository paths: a `REV:path` location (a rule of the OLD
         // revision) becomes the file `path` without a line — the line is the old revision's,
         // and in the working tree it may hold another rule — and is named in the message
+        // (the path from the repository root, or from the workspace with ./), and every path is
+        // written from the repository root, wherever diff ran
         const oldRev = gitRevision(oldSpec)
+        const gitDir = path.resolve(opts.workspace)
         const findings = diffFindings(full, locs, fallback).map((f) => {
           const loc = f.location
           const rev = loc === undefined ? undefined : gitRevision(loc.file)
           if (loc === undefined || rev === undefined) return f
-          const file = loc.file.slice(rev.length + 1)
+          const file = revisionFile(loc.file, gitDir)
           return rev === oldRev && rev !== gitRevision(newSpec)
             ? {
                 ...f,
@@ -269,7 +265,12 @@ Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow all
               }
             : { ...f, location: { ...loc, file } }
         })
-        text = `${JSON.stringify(toSarif(findings, SARIF_TOOL), null, 2)}\n`
+        const tool = {
+          ...SARIF_TOOL,
+          baseDir: repositoryRoot(gitDir) ?? process.cwd(),
+          cwd: process.cwd(),
+        }
+        text = `${JSON.stringify(toSarif(findings, tool), null, 2)}\n`
       } else text = renderDiffText(full, oldSpec, newSpec)
       process.stdout.write(text)
       // an unusable --flows file: the others were replayed; exit 1 as flows and ingest do

@@ -20,6 +20,7 @@ import { emit, EXIT, UsageError } from '../output.js'
 import { VERSION } from '../version.js'
 import { outputOption, timeOption, verb, windowOptions } from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
+import { repositoryRoot } from '../policy-source.js'
 import {
   checkFlowFlags,
   failIfUnusable,
@@ -210,7 +211,9 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
             name: 'bulkhead',
             version: VERSION,
             rules: LINT_SARIF_RULES,
-            baseDir: process.cwd(),
+            // code scanning reads paths from the repository root, wherever lint ran
+            baseDir: repositoryRoot(opts.workspace) ?? process.cwd(),
+            cwd: process.cwd(),
           },
         )
         process.stdout.write(`${JSON.stringify(sarif, null, 2)}\n`)

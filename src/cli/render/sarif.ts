@@ -45,6 +45,12 @@ export interface SarifTool {
    * paths as given.
    */
   readonly baseDir?: string
+  /**
+   * Folder that relative file paths are relative to (the working directory they were named
+   * from), so that they are re-expressed from `baseDir` when the two differ. Default: relative
+   * paths are taken as relative to `baseDir` already.
+   */
+  readonly cwd?: string
 }
 
 /** The SARIF log object (only the members written). */
@@ -68,7 +74,8 @@ export interface SarifLog {
 /** The SARIF 2.1.0 schema URI. */
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
 
-function uriOf(file: string, baseDir: string | undefined): string {
+function uriOf(file: string, baseDir: string | undefined, cwd?: string): string {
+  if (cwd !== undefined && !path.isAbsolute(file)) file = path.resolve(cwd, file)
   if (baseDir !== undefined && path.isAbsolute(file) === path.isAbsolute(baseDir)) {
     const rel = path.relative(baseDir, file)
     if (!rel.startsWith('..') && !path.isAbsolute(rel))
@@ -86,8 +93,12 @@ function encodeUri(p: string): string {
     .join('/')
 }
 
-function physical(loc: SourceLocation, baseDir: string | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = { artifactLocation: { uri: uriOf(loc.file, baseDir) } }
+function physical(
+  loc: SourceLocation,
+  baseDir: string | undefined,
+  cwd?: string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { artifactLocation: { uri: uriOf(loc.file, baseDir, cwd) } }
   if (loc.line > 0) {
     out['region'] = { startLine: loc.line, ...(loc.column > 0 ? { startColumn: loc.column } : {}) }
   }
@@ -125,10 +136,13 @@ export function toSarif(findings: readonly SarifFinding[], tool: SarifTool): Sar
     ruleIndex: index.get(f.ruleId) as number,
     level: f.level,
     message: { text: f.message },
-    ...(f.location ? { locations: [physical(f.location, tool.baseDir)] } : {}),
+    ...(f.location ? { locations: [physical(f.location, tool.baseDir, tool.cwd)] } : {}),
     ...(f.related && f.related.length > 0
       ? {
-          relatedLocations: f.related.map((r, i) => ({ id: i + 1, ...physical(r, tool.baseDir) })),
+          relatedLocations: f.related.map((r, i) => ({
+            id: i + 1,
+            ...physical(r, tool.baseDir, tool.cwd),
+          })),
         }
       : {}),
   }))
