@@ -3,13 +3,15 @@
  * scanning reads a relative `artifactLocation.uri` from the repository root, so every location
  * (lint findings, diff findings, the failure log of a run whose OLD revision does not load) must
  * be a repository path, wherever the command ran and however the workspace and revisions were
- * named (`-w` absolute, `REV:./policy`).
+ * named (`-w` absolute, `REV:./policy`). And every rule carries the descriptions GitHub documents
+ * as required (shortDescription, fullDescription, help).
  */
 import { execFileSync } from 'node:child_process'
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { toSarif } from '../../src/cli/render/sarif.js'
 import { cli } from '../helpers/cli.js'
 
 const W = 'test/fixtures/diff-estate'
@@ -123,5 +125,34 @@ describe('SARIF locations are repository paths', () => {
     // at the file, not at a line of the working tree, and the message says where it was
     expect(res.locations[0]!.physicalLocation.region).toBeUndefined()
     expect(res.message.text).toMatch(/\(at HEAD~1:\.\/policy\/shop\.yaml:\d+:\d+\)$/)
+  })
+})
+
+describe('SARIF rules carry the descriptions code scanning requires', () => {
+  it('shortDescription, fullDescription and help text for described and undescribed ids', () => {
+    const log = toSarif(
+      [
+        { ruleId: 'lint/expired', level: 'error', message: 'm' },
+        { ruleId: 'yaml/syntax', level: 'error', message: 'm' },
+      ],
+      {
+        name: 'bulkhead',
+        version: '0',
+        rules: { 'lint/expired': { description: 'A rule is past its expiry.' } },
+      },
+    )
+    const rules = log.runs[0]!.tool.driver.rules as {
+      id: string
+      shortDescription?: { text: string }
+      fullDescription?: { text: string }
+      help?: { text: string }
+    }[]
+    expect(rules.map((r) => r.id)).toEqual(['lint/expired', 'yaml/syntax'])
+    for (const r of rules) {
+      expect(r.shortDescription?.text).toBeTruthy()
+      expect(r.fullDescription?.text).toBeTruthy()
+      expect(r.help?.text).toBeTruthy()
+    }
+    expect(rules[0]!.fullDescription?.text).toBe('A rule is past its expiry.')
   })
 })

@@ -117,14 +117,19 @@ export function toSarif(findings: readonly SarifFinding[], tool: SarifTool): Sar
     ...new Set([...Object.keys(tool.rules ?? {}), ...findings.map((f) => f.ruleId)]),
   ].sort()
   const index = new Map(ids.map((id, i) => [id, i]))
+  // GitHub code scanning documents shortDescription.text, fullDescription.text and help.text
+  // of every rule as required (non-empty): a rule id with no description is described by its id
   const rules = ids.map((id) => {
     const info = tool.rules?.[id]
+    const text = info?.description ?? `Bulkhead finding ${id}.`
     return {
       id,
       name: id,
+      shortDescription: { text },
+      fullDescription: { text },
+      help: { text: info?.helpUri !== undefined ? `${text} See ${info.helpUri}` : text },
       ...(info
         ? {
-            shortDescription: { text: info.description },
             defaultConfiguration: { level: info.defaultLevel ?? 'warning' },
             ...(info.helpUri !== undefined ? { helpUri: info.helpUri } : {}),
           }
