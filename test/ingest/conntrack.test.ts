@@ -162,7 +162,7 @@ describe('conntrack -E -o timestamp (conntrack-events.txt)', () => {
     expect(local.ctx.stats.notes).toEqual({ 'local-time-as-utc': 1 })
   })
 
-  it('a TCP attempt refused by a reset is rejected (as Zeek REJ); one never answered stays unknown (as S0)', async () => {
+  it('a TCP attempt refused by a reset, or ended never answered, is rejected (as Zeek REJ, S0); a listing or UDP stays unknown', async () => {
     // real `conntrack -E -o timestamp,extended` lines (Linux 6.18, nf_conntrack_acct=1): the
     // kernel ends a connection whose only reply is a RST before marking it replied, so its
     // DESTROY is [UNREPLIED] with the RST counted in the reply tuple
@@ -180,12 +180,27 @@ describe('conntrack -E -o timestamp (conntrack-events.txt)', () => {
     ])
     expect(flows.map((f) => [f.dstPort, f.protocol, f.observedAction])).toEqual([
       [3306, 6, 'reject'],
-      [3306, 6, 'unknown'],
+      [3306, 6, 'reject'],
       [5353, 17, 'unknown'],
       [3306, 6, 'unknown'],
     ])
     expect(flows[0]).toMatchObject({ src: '10.50.2.11', dst: '10.50.4.11', packets: 2, bytes: 100 })
     expect(ctx.stats.notes['refused-by-reset']).toBe(1)
+    expect(ctx.stats.notes['unanswered-attempt']).toBe(1)
+  })
+
+  it('an unanswered DESTROY with more than a SYN and its retries sent, or no counters, stays unknown', async () => {
+    const destroy = (counters: string, reply: string): string =>
+      `[1795435749.880441]\t[DESTROY] ipv4     2 tcp      6 SYN_SENT src=10.50.2.11 dst=10.50.4.11 sport=33866 dport=3306 ${counters}[UNREPLIED] src=10.50.4.11 dst=10.50.2.11 sport=3306 dport=33866 ${reply}delta-time=8`
+    const { flows } = await run([
+      // replies that took another path: the client sent data
+      destroy('packets=40 bytes=52000 ', 'packets=0 bytes=0 '),
+      // nf_conntrack_acct off: nothing counted at all
+      destroy('', ''),
+      // seven SYNs: the attempt and its six retries
+      destroy('packets=7 bytes=420 ', 'packets=0 bytes=0 '),
+    ])
+    expect(flows.map((f) => f.observedAction)).toEqual(['unknown', 'unknown', 'reject'])
   })
 
   it('a NEW for a tuple still open ends the earlier connection; listings stay one flow a line', async () => {

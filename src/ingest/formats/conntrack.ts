@@ -62,6 +62,13 @@ function port(text: string | undefined, max: number): number | undefined {
   return n <= max ? n : NaN
 }
 
+/**
+ * Most packets a TCP attempt sends before it gives up unanswered: the SYN and Linux's default
+ * `tcp_syn_retries` of 6 retransmissions (ip-sysctl.rst). More, with nothing counted back, is
+ * traffic whose replies went another way (asymmetric routing), not an unanswered attempt.
+ */
+const MAX_SYN_PACKETS = 7
+
 /** The fields of one line, split into its parts. */
 interface Parsed {
   eventTime?: number
@@ -304,8 +311,12 @@ function xmlFlowLine(
  *   (`nf_conntrack_proto_tcp.c`, "If only reply is a RST"), before marking it replied, so its
  *   `[DESTROY]` (with `nf_conntrack_acct`) shows `[UNREPLIED]` and the RST in the reply's
  *   `packets=` — as Zeek's `REJ` (SYN answered by RST), it is `reject` (note `refused-by-reset`).
- *   A SYN nobody answered (reply `packets=0`: dropped silently, host down) stays `unknown`, as
- *   Zeek's `S0`; so does UDP, whose ICMP port unreachable conntrack does not count in the tuple.
+ *   A TCP connection that ended (`[DESTROY]`) still `[UNREPLIED]` with nothing counted in the
+ *   reply tuple and at most {@link MAX_SYN_PACKETS} sent (the SYN and its retries: dropped
+ *   silently, or nothing there) never opened either: `reject` (note `unanswered-attempt`), as
+ *   Zeek's `S0` without payload. A listing's `[UNREPLIED]` entry may still be answered, and
+ *   without `nf_conntrack_acct` nothing is counted: `unknown`; so is UDP, whose ICMP port
+ *   unreachable conntrack does not count in the tuple, and whose one-way traffic has no reply.
  * - Time: the event timestamp `[EPOCH.USEC]` (`-o timestamp`, UTC) is the end, and the start
  *   is that less the connection's age: `delta-time=N` (seconds since it started), else the span
  *   of `[start=…]`/`[stop=…]`. Those two (`-o ktimestamp`) are `ctime()` local time without a
@@ -378,8 +389,18 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     bytes += by ?? 0
   }
   if (!isCounter(packets) || !isCounter(bytes)) return 'bad-counter'
-  const refused = p.unreplied && p.protocol === 6 && (count(reply['packets']) ?? 0) > 0
+  const replies = count(reply['packets'])
+  const refused = p.unreplied && p.protocol === 6 && (replies ?? 0) > 0
   if (refused) note(ctx, 'refused-by-reset')
+  const sent = count(orig['packets'])
+  const unanswered =
+    p.unreplied &&
+    p.protocol === 6 &&
+    p.event === 'DESTROY' &&
+    replies === 0 &&
+    sent !== undefined &&
+    sent <= MAX_SYN_PACKETS
+  if (unanswered) note(ctx, 'unanswered-attempt')
 
   // the connection's age: delta-time, else what [start=]/[stop=] span (a difference of two
   // local times is right in any zone)
@@ -440,7 +461,7 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     end,
     packets,
     bytes,
-    observedAction: refused ? 'reject' : p.unreplied ? 'unknown' : 'accept',
+    observedAction: refused || unanswered ? 'reject' : p.unreplied ? 'unknown' : 'accept',
     direction: 'client-to-server',
     source: { format: 'conntrack', file: ctx.file, line },
   }
