@@ -780,7 +780,7 @@ export function recommend(
     diagnostics.push(
       diagnostic(
         'recommend/rejected',
-        `${rejected.length} edge(s) (${rejected.reduce((n, e) => n + e.flows, 0)} flows) were rejected on every flow, as the flow source recorded them (a security group's or firewall's REJECT, a TCP attempt nobody answered); no rule proposed (e.g. ${firstRejected.src} -> ${firstRejected.dst} ${firstRejected.service}); write the rule by hand if the traffic is wanted`,
+        `${rejected.length} edge(s) (${rejected.reduce((n, e) => n + e.flows, 0)} flows) were rejected on every flow, as the flow source recorded them (a security group's or firewall's REJECT, a TCP attempt refused by a reset or never answered); no rule proposed (e.g. ${firstRejected.src} -> ${firstRejected.dst} ${firstRejected.service}); write the rule by hand if the traffic is wanted`,
         undefined,
         { severity: 'warning' },
       ),
