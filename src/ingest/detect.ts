@@ -112,13 +112,6 @@ const TEXT_OUTPUTS: readonly {
   readonly hint: string
 }[] = [
   {
-    // Cloud Logging entries of `compute.googleapis.com/firewall`: `connection` as in VPC Flow
-    // Logs, but `disposition` ALLOWED/DENIED and `rule_details` instead of times and counters
-    test: /compute\.googleapis\.com(?:%2F|\/)firewall|"rule_details"\s*:/,
-    kind: 'GCP Firewall Rules Logging (compute.googleapis.com/firewall)',
-    hint: 'Bulkhead reads VPC Flow Logs (logName:"compute.googleapis.com%2Fvpc_flows"), not the records of firewall rules',
-  },
-  {
     // `gcloud logging read ... --format=yaml`
     test: /^\s*(?:-\s+)?jsonPayload:\s*$/m,
     kind: 'YAML (a gcloud export?)',

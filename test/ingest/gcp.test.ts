@@ -5,7 +5,6 @@ import { describe, it, expect } from 'vitest'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
 import { readAsFile } from '../helpers/files.js'
 import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
-import { detectFromHead } from '../../src/ingest/detect.js'
 import { fixtureText, runParser } from './text-helpers.js'
 
 describe('gcp-vpc parser', () => {
@@ -301,19 +300,71 @@ describe('gcp-vpc and Firewall Rules Logging', () => {
     logName: 'projects/host/logs/compute.googleapis.com%2Fvpc_flows',
   })
 
-  it('a file of firewall rule logs is named, not read as VPC Flow Logs records with bad times', () => {
-    const head = new TextEncoder().encode(`${firewall('DENIED')}\n${firewall('ALLOWED')}\n`)
-    expect(gcpVpcParser.detect(head)).toBe(0)
-    expect(() => detectFromHead(head, 'fw.json')).toThrow(/GCP Firewall Rules Logging/)
+  it('a file of firewall rule logs is read: DENIED attempts as rejected flows at the entry time, ALLOWED noted', async () => {
+    const text = `${firewall('DENIED')}\n${firewall('ALLOWED')}\n`
+    expect(gcpVpcParser.detect(new TextEncoder().encode(text))).toBeGreaterThan(0.9)
+    const { flows, ctx } = await runParser(gcpVpcParser, text)
+    expect(flows).toEqual([
+      {
+        src: '10.10.0.12',
+        dst: '10.20.0.31',
+        srcPort: 40001,
+        dstPort: 3306,
+        protocol: 6,
+        start: Date.parse('2026-11-01T03:02:00.374Z'),
+        end: Date.parse('2026-11-01T03:02:00.374Z'),
+        packets: 0,
+        bytes: 0,
+        observedAction: 'reject',
+        direction: 'client-to-server',
+        dstName: 'crm-db-1',
+        source: { format: 'gcp-vpc', file: expect.any(String) as string, line: 1 },
+      },
+    ])
+    expect(ctx.stats.skipped).toEqual({})
+    expect(ctx.stats.notes).toEqual({ 'firewall-denied': 1, 'firewall-allowed': 1 })
   })
 
-  it('firewall records among flow records (a query on gce_subnetwork) are noted, not flows or malformed', async () => {
+  it('the source report of an attempt the destination firewall denied is read rejected with it', async () => {
+    // VPC Flow Logs sample egress before the firewall: the source VM reports the attempt
+    const report = JSON.stringify({
+      jsonPayload: {
+        connection: {
+          src_ip: '10.10.0.12',
+          src_port: 40001,
+          dest_ip: '10.20.0.31',
+          dest_port: 3306,
+          protocol: 6,
+        },
+        start_time: '2026-11-01T03:01:55Z',
+        end_time: '2026-11-01T03:02:01Z',
+        bytes_sent: '180',
+        packets_sent: '3',
+        reporter: 'SRC',
+      },
+      logName: 'projects/apps/logs/compute.googleapis.com%2Fvpc_flows',
+    })
+    const { flows, summary } = await readAsFile([report, firewall('DENIED')].join('\n') + '\n', {
+      name: 'shard.json',
+    })
+    expect(flows.map((f) => [f.dstPort, f.observedAction])).toEqual([
+      [3306, 'reject'],
+      [3306, 'reject'],
+    ])
+    expect(summary.stats.notes).toMatchObject({
+      'firewall-denied': 1,
+      'rejected-at-other-end': 1,
+    })
+  })
+
+  it('firewall records among flow records (a query on gce_subnetwork) are read beside them, not malformed', async () => {
     const text = [flowRecord, firewall('DENIED'), firewall('ALLOWED')].join('\n')
     const { flows, ctx } = await runParser(gcpVpcParser, text)
     expect(flows.map((f) => [f.src, f.dst, f.observedAction])).toEqual([
       ['10.0.0.8', '10.0.0.5', 'accept'],
+      ['10.10.0.12', '10.20.0.31', 'reject'],
     ])
     expect(ctx.stats.skipped).toEqual({})
-    expect(ctx.stats.notes).toEqual({ 'firewall-rules-log': 2 })
+    expect(ctx.stats.notes).toEqual({ 'firewall-denied': 1, 'firewall-allowed': 1 })
   })
 })

@@ -59,15 +59,6 @@ function isFirewallRecord(p: Record<string, unknown>): boolean {
   return obj(p['rule_details']) !== undefined && p['reporter'] === undefined
 }
 
-/** A head of Firewall Rules Logging entries only (their log name, or `rule_details` without a flow record's fields). */
-export function looksLikeFirewallLog(t: string): boolean {
-  const flowLog = t.includes('vpc_flows') || t.includes('"reporter"') || t.includes('"start_time"')
-  return (
-    !flowLog &&
-    (/compute\.googleapis\.com(?:%2F|\/)firewall/.test(t) || t.includes('"rule_details"'))
-  )
-}
-
 function parseRecord(
   line: string,
   lineNo: number,
@@ -83,12 +74,11 @@ function parseRecord(
     return undefined
   }
   const p = payloadOf(v)
-  // a Firewall Rules Logging record (`compute.googleapis.com/firewall`: `disposition` ALLOWED or
-  // DENIED, `rule_details`, no times of its own) among the flow records, as a query on the
-  // `gce_subnetwork` resource returns both logs: not a flow record, and not read (a DENIED one
-  // read as a flow would be a connection that worked)
-  if (p && isFirewallRecord(p)) {
-    note(ctx, 'firewall-rules-log')
+  // a Firewall Rules Logging record (`compute.googleapis.com/firewall`): an ALLOWED one is traffic
+  // the flow logs report, a DENIED one an attempt they may not (see gcpVpcParser)
+  const firewall = p !== undefined && isFirewallRecord(p)
+  if (firewall && str(p['disposition'])?.toUpperCase() !== 'DENIED') {
+    note(ctx, 'firewall-allowed')
     return undefined
   }
   const c = obj(p?.['connection'])
@@ -116,6 +106,8 @@ function parseRecord(
     skip(ctx, 'bad-protocol', where, line)
     return undefined
   }
+  if (firewall)
+    return firewallDenied(v, p, { src, dst, srcPort, dstPort, protocol }, where, line, lineNo, ctx)
   const startText = str(p['start_time'])
   const endText = str(p['end_time'])
   const start = startText !== undefined ? parseIsoTime(startText) : undefined
@@ -163,6 +155,45 @@ function parseRecord(
   }
 }
 
+/**
+ * The flow of a DENIED Firewall Rules Logging record: the connection as it was attempted, at the
+ * LogEntry's `timestamp` (the record has no times of its own; a bare payload has none: `bad-time`),
+ * no counters, `reject`, noted `firewall-denied`; the VM the rule protects (`instance`) names its
+ * end. Not de-duplicated with the flow reports.
+ */
+function firewallDenied(
+  entry: unknown,
+  p: Record<string, unknown>,
+  tuple: Pick<Flow, 'src' | 'dst' | 'srcPort' | 'dstPort' | 'protocol'>,
+  where: string,
+  line: string,
+  lineNo: number,
+  ctx: ParseContext,
+): Flow | undefined {
+  const e = obj(entry)
+  const stamp = str(e?.['timestamp']) ?? str(e?.['receiveTimestamp'])
+  const time = stamp !== undefined ? parseIsoTime(stamp) : undefined
+  if (time === undefined) {
+    skip(ctx, 'bad-time', where, line)
+    return undefined
+  }
+  note(ctx, 'firewall-denied')
+  const rule = obj(p['rule_details'])
+  const vm = str(obj(p['instance'])?.['vm_name'])
+  const ingress = str(rule?.['direction'])?.toUpperCase() !== 'EGRESS'
+  return {
+    ...tuple,
+    start: time,
+    end: time,
+    packets: 0,
+    bytes: 0,
+    observedAction: 'reject',
+    direction: 'client-to-server',
+    source: { format: 'gcp-vpc', file: ctx.file, line: lineNo },
+    ...(vm !== undefined ? (ingress ? { dstName: vm } : { srcName: vm }) : {}),
+  }
+}
+
 /** Longest line of a GCP export, bytes: a whole compact JSON array may be one line. */
 export const GCP_MAX_LINE = 256 * 1024 * 1024
 
@@ -187,8 +218,16 @@ export const GCP_MAX_LINE = 256 * 1024 * 1024
  *   `src_google_service.service_name` → `srcName` (and `dest_*` → `dstName`).
  * - `direction` is `unknown`; reading orients by ports.
  *
- * A Firewall Rules Logging record among them (it has `rule_details`) is noted `firewall-rules-log`
- * and not read: it has no times of its own, and a DENIED attempt is no flow that worked.
+ * Firewall Rules Logging records (`compute.googleapis.com/firewall`, with `disposition` and
+ * `rule_details`; in files of their own or among the flow records, as a sink on the
+ * `gce_subnetwork` resource writes both): a DENIED one is the attempt the rule refused, a
+ * `reject` flow at the entry's `timestamp` with no counters (note `firewall-denied`), oriented
+ * as the connection was attempted. VPC Flow Logs sample egress before the firewall and ingress
+ * after it, so an attempt the destination's rules denied is reported by its source only, as if
+ * it went through: stored together, the two are one refusal (the store reads such a source
+ * report `reject`, as for AWS: store `settleBothEnds`). An ALLOWED one is noted
+ * `firewall-allowed` and not read: the flow logs report that traffic, with times and counters.
+ * @see https://cloud.google.com/firewall/docs/firewall-rules-logging
  *
  * Skip reasons: `bad-json`, `record-too-large`, `no-connection`, `bad-address`, `bad-port`,
  * `bad-protocol`, `bad-time`, `end-before-start`, `bad-counter`.
@@ -201,10 +240,11 @@ export const gcpVpcParser: LineParser = {
   detect(head: Uint8Array): number {
     const t = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
     if (!/^\uFEFF?\s*[[{]/.test(t)) return 0
-    // Firewall Rules Logging has `connection` too, but no times or counters: not read (detect.ts names it)
-    if (looksLikeFirewallLog(t)) return 0
     if (t.includes('"connection"') && t.includes('"src_ip"') && t.includes('"dest_ip"')) {
-      return t.includes('vpc_flows') || t.includes('"reporter"') || t.includes('"bytes_sent"')
+      return t.includes('vpc_flows') ||
+        t.includes('"reporter"') ||
+        t.includes('"bytes_sent"') ||
+        t.includes('"rule_details"')
         ? 0.95
         : 0.7
     }
