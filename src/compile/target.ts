@@ -485,7 +485,8 @@ export function recompileAt(
   now: Date,
 ): Date | undefined {
   const times = laterChanges(inventory, policySet, now).map((c) => c.at)
-  return times.length > 0 ? new Date(Math.min(...times)) : undefined
+  // not Math.min(...times): more than about 125 000 instants overflow the call stack
+  return times.length > 0 ? new Date(times.reduce((m, t) => Math.min(m, t))) : undefined
 }
 
 /** Default of `--max-time-slices`: at most this many time slices per ruleset (7 switches). */

@@ -270,9 +270,11 @@ export function edgeFigures(list: readonly Edge[], windowDays: number): EdgeFigu
   const days = allDays
     ? [...new Set(list.flatMap((e) => e.days ?? []))].sort((a, b) => a - b)
     : undefined
-  const activeDays = days ? days.length : Math.max(...list.map((e) => e.activeDays))
+  const activeDays = days
+    ? days.length
+    : list.reduce((m, e) => Math.max(m, e.activeDays), -Infinity)
   const longest = list.map((e) => e.longestMs).filter((x) => x !== undefined)
-  const longestMs = longest.length > 0 ? Math.max(...longest) : undefined
+  const longestMs = longest.length > 0 ? longest.reduce((m, x) => Math.max(m, x)) : undefined
   const profile = addProfiles(list.map((e) => e.profile))
   const flows = list.reduce((n, e) => n + e.flows, 0)
   return {
@@ -370,7 +372,8 @@ export function groupBy(map: DependencyMap, keys: readonly string[]): Dependency
       g = { name, labels, members: [] }
       groups.set(id, g)
     }
-    g.members.push(...(e.kind === 'identity' ? (e.members ?? [e.name]) : [e.name]))
+    // one by one: a spread of more than about 125 000 members overflows the call stack
+    for (const m of e.kind === 'identity' ? (e.members ?? [e.name]) : [e.name]) g.members.push(m)
     target.set(e.id, id)
   }
   const entities: MapEntity[] = map.entities.filter(

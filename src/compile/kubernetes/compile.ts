@@ -459,7 +459,7 @@ export class PodGroupResolver {
         }
         byIdentity.set(JSON.stringify([mode, narrowed.pods]), { mode, group: narrowed })
       }
-      out.push(...byIdentity.values())
+      for (const g of byIdentity.values()) out.push(g)
     }
     return out
   }

@@ -116,7 +116,7 @@ export class CaptureReader {
   end(): CapturedPacket[] {
     const out: CapturedPacket[] = [...this.fragments.values()].map((f) => incomplete(f.src))
     this.fragments.clear()
-    out.push(...this.streams.end().map(fromStream))
+    for (const s of this.streams.end()) out.push(fromStream(s))
     if (this.broken || this.buf.byteLength === 0) return out
     this.broken = true
     out.push(badCapture(`${this.buf.byteLength} octets of a record cut short at the end`))
