@@ -3,7 +3,7 @@
  * golden text and Markdown, JSON and SARIF shapes, `--fail-on-impact`, bad paths, and OLD/NEW
  * read from git revisions of a temporary repository.
  */
-import { execFileSync } from 'node:child_process'
+import { gitIn } from '../helpers/process.js'
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -274,19 +274,7 @@ describe('bulkhead diff on stored flows', () => {
 describe('bulkhead diff on git revisions', () => {
   let repo = ''
   const git = (...args: string[]): void => {
-    execFileSync(
-      'git',
-      [
-        '-c',
-        'user.name=t',
-        '-c',
-        'user.email=t@example.org',
-        '-c',
-        'commit.gpgsign=false',
-        ...args,
-      ],
-      { cwd: repo, stdio: 'ignore' },
-    )
+    gitIn(repo)(...args)
   }
   beforeAll(() => {
     repo = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-git-'))

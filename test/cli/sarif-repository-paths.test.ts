@@ -6,7 +6,7 @@
  * named (`-w` absolute, `REV:./policy`). And every rule carries the descriptions GitHub documents
  * as required (shortDescription, fullDescription, help).
  */
-import { execFileSync } from 'node:child_process'
+import { gitIn } from '../helpers/process.js'
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -40,19 +40,7 @@ const uris = (log: Log): string[] => [
 describe('SARIF locations are repository paths', () => {
   let repo: string
   const git = (...args: string[]): void => {
-    execFileSync(
-      'git',
-      [
-        '-c',
-        'user.name=t',
-        '-c',
-        'user.email=t@example.org',
-        '-c',
-        'commit.gpgsign=false',
-        ...args,
-      ],
-      { cwd: repo, stdio: 'ignore' },
-    )
+    gitIn(repo)(...args)
   }
   beforeAll(() => {
     // the workspace is the folder net/ of the repository; the tests run from elsewhere

@@ -6,30 +6,23 @@ import type { Flow } from '../../src/core/index.js'
 import { buildDependencyMap } from '../../src/discover/index.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { openDuckDbStore } from '../../src/store/index.js'
+import { FLOW_T0, syntheticFlow } from '../helpers/flows.js'
 
 // A store of more files than a spread call takes arguments (about 125 000 on Node 20): AWS
 // writes a file per interface and hour, so a 20 000-workload estate has 300 000 after two weeks.
 const FILES = 200_000
-const T0 = Date.UTC(2026, 9, 26)
+const T0 = FLOW_T0
 const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-many-sources-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 function* flows(): Generator<Flow> {
   for (let i = 0; i < FILES; i++)
-    yield {
+    yield syntheticFlow(i, {
       src: '10.0.0.1',
       dst: '10.0.0.2',
       srcPort: 40000,
-      dstPort: 443,
-      protocol: 6,
-      start: T0 + i * 1000,
-      end: T0 + i * 1000 + 500,
-      packets: 1,
-      bytes: 60,
-      observedAction: 'accept',
-      direction: 'client-to-server',
       source: { format: 'aws-vpc', file: `f${i}.log.gz`, line: 2 },
-    }
+    })
 }
 
 it('maps a store of 200 000 flow files (window from the earliest to the latest)', async () => {

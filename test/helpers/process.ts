@@ -2,7 +2,7 @@
  * @module Runs a command as its own process and collects what it printed, for the tests that
  * meet the CLI as a user does (a pseudo-terminal from script(1), a pipe).
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 
 /** What a process printed, and its exit code (null when a signal ended it). */
 export interface ProcessResult {
@@ -35,4 +35,27 @@ export async function runProcess(
     })
   })
   return { code, stdout, stderr }
+}
+
+/**
+ * A `git` runner in `dir` for tests that build a repository: commits need no configured
+ * identity and are never signed; output is dropped.
+ * @throws Error (from execFileSync) when git exits non-zero.
+ */
+export function gitIn(dir: string): (...args: string[]) => void {
+  return (...args) => {
+    execFileSync(
+      'git',
+      [
+        '-c',
+        'user.name=t',
+        '-c',
+        'user.email=t@example.org',
+        '-c',
+        'commit.gpgsign=false',
+        ...args,
+      ],
+      { cwd: dir, stdio: 'ignore' },
+    )
+  }
 }

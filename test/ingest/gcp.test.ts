@@ -251,17 +251,19 @@ describe('gcp-vpc and Firewall Rules Logging', () => {
   // a connection record of Firewall Rules Logging (cloud.google.com/firewall/docs/vpc-log-format):
   // `connection` as in VPC Flow Logs, `disposition`, `rule_details`, `instance`; no times of its
   // own (the LogEntry's `timestamp`), no counters
+  // the attempt both logs describe: shop-web-2 probing a crm database
+  const ATTEMPT = {
+    src_ip: '10.10.0.12',
+    src_port: 40001,
+    dest_ip: '10.20.0.31',
+    dest_port: 3306,
+    protocol: 6,
+  }
   const firewall = (disposition: string): string =>
     JSON.stringify({
       insertId: 'abc',
       jsonPayload: {
-        connection: {
-          src_ip: '10.10.0.12',
-          src_port: 40001,
-          dest_ip: '10.20.0.31',
-          dest_port: 3306,
-          protocol: 6,
-        },
+        connection: ATTEMPT,
         disposition,
         rule_details: {
           reference: 'network:shared-vpc/firewall:deny-all-ingress',
@@ -329,13 +331,7 @@ describe('gcp-vpc and Firewall Rules Logging', () => {
     // VPC Flow Logs sample egress before the firewall: the source VM reports the attempt
     const report = JSON.stringify({
       jsonPayload: {
-        connection: {
-          src_ip: '10.10.0.12',
-          src_port: 40001,
-          dest_ip: '10.20.0.31',
-          dest_port: 3306,
-          protocol: 6,
-        },
+        connection: ATTEMPT,
         start_time: '2026-11-01T03:01:55Z',
         end_time: '2026-11-01T03:02:01Z',
         bytes_sent: '180',
