@@ -131,11 +131,26 @@ export function outputOption(formats: readonly string[], fallback: string, about
 }
 
 /**
- * A time option (`--at`, `--now`) read by {@link parseTime}, ms since the epoch; not given, the
+ * A time option (`--at`, `--since`…) read by {@link parseTime}, ms since the epoch; not given, the
  * time the program was built (shown as `now`), so that one run judges everything at one instant.
  */
 export function timeOption(flags: string, description: string): Option {
   return new Option(flags, description).argParser(parseTime).default(Date.now(), 'now')
+}
+
+/**
+ * `--now <time>`, hidden from the help: the former name of `--at` ({@link timeOption}), kept so that
+ * scripts written for it still run (`validate`, `inventory` and `compile` took `--now` until
+ * 2026-11, every other verb `--at`). Giving both is a usage error. Read the instant with
+ * {@link atOf}.
+ */
+export function formerNowOption(): Option {
+  return new Option('--now <time>').argParser(parseTime).hideHelp().conflicts('at')
+}
+
+/** The instant (ms since the epoch) of `--at`, or of {@link formerNowOption} when that is given. */
+export function atOf(opts: { readonly at: number; readonly now?: number }): number {
+  return opts.now ?? opts.at
 }
 
 /** A parser of whole numbers `min` to `max`. @throws UsageError `message(text)` otherwise. */

@@ -1,4 +1,4 @@
-/** parseTime (src/cli/workspace.ts): the times of --at, --since, --until and --now. */
+/** parseTime (src/cli/workspace.ts): the times of --at, --since, --until (and --now, the former name of --at). */
 import { afterEach, describe, expect, it } from 'vitest'
 import { BulkheadError } from '../../src/core/index.js'
 import { parseTime } from '../../src/cli/workspace.js'

@@ -78,7 +78,7 @@ const GOOD: Readonly<Record<string, { argv: string[]; parses: Record<string, num
       join(tmp, 'nft'),
       '-w',
       'test/fixtures/compile-nftables',
-      '--now',
+      '--at',
       '2026-11-01',
       '--direction',
       'ingress',
@@ -93,7 +93,7 @@ const GOOD: Readonly<Record<string, { argv: string[]; parses: Record<string, num
     ],
     parses: {
       'compile --target': 1,
-      'compile --now': 1,
+      'compile --at': 1,
       'compile --direction': 1,
       'compile --monitor-timeout': 1,
       'compile --management-cidr': 2,
@@ -116,8 +116,8 @@ const GOOD: Readonly<Record<string, { argv: string[]; parses: Record<string, num
     parses: { 'lint --at': 1, 'lint --expiring-days': 1, 'lint --output': 1 },
   },
   validate: {
-    argv: ['validate', '-w', 'test/fixtures/good', '--now', '2026-11-01', '-o', 'yaml'],
-    parses: { 'validate --now': 1, 'validate --output': 1 },
+    argv: ['validate', '-w', 'test/fixtures/good', '--at', '2026-11-01', '-o', 'yaml'],
+    parses: { 'validate --at': 1, 'validate --output': 1 },
   },
   connlist: {
     argv: ['connlist', '-w', 'test/fixtures/connlist-estate', '--at', '2026-11-01', '-o', 'csv'],

@@ -11,9 +11,37 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 describe('bulkhead validate', () => {
   it('exits 0 on a good workspace and says what it loaded', async () => {
-    const r = await cli('validate', '-w', 'test/fixtures/good', '--now', '2026-11-22T00:00:00Z')
+    const r = await cli('validate', '-w', 'test/fixtures/good', '--at', '2026-11-22T00:00:00Z')
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^ok: 9 workloads, 2 externals, 1 policy, 10 rules/)
+  })
+
+  it('--at judges expiry; --now, its former name, still does, and giving both is a usage error', async () => {
+    const expired = async (...time: string[]): Promise<number> => {
+      const r = await cli('validate', '-w', 'test/fixtures/good', ...time, '-o', 'json')
+      expect(r.code).toBe(0)
+      const out = JSON.parse(r.stdout) as { diagnostics: { code: string }[] }
+      return out.diagnostics.filter((d) => d.code === 'policy/expired-rule').length
+    }
+    // the fixture's rules expire on 2026-12-01T12:00Z and 2027-06-30
+    expect(await expired('--at', '2026-11-22')).toBe(0)
+    expect(await expired('--at', '2026-12-02')).toBe(1)
+    expect(await expired('--now', '2026-12-02')).toBe(1)
+    expect(await expired('--now', '2030-01-01')).toBe(2)
+    const both = await cli(
+      'validate',
+      '-w',
+      'test/fixtures/good',
+      '--at',
+      '2026-12-02',
+      '--now',
+      '2030-01-01',
+    )
+    expect(both.code).toBe(1)
+    expect(both.stderr).toMatch(/--now.*cannot be used with.*--at/)
+    const help = await cli('validate', '--help')
+    expect(help.stdout).toContain('--at <time>')
+    expect(help.stdout).not.toContain('--now')
   })
 
   it('prints every error with file:line:col and code, and exits 1', async () => {
@@ -21,7 +49,7 @@ describe('bulkhead validate', () => {
       'validate',
       '-w',
       'test/fixtures/multi-error',
-      '--now',
+      '--at',
       '2026-11-22T00:00:00Z',
     )
     expect(r.code).toBe(1)

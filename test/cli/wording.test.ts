@@ -30,7 +30,7 @@ describe('counts in text output', () => {
   })
 
   it('validate, blast-radius and a run summary say 1 policy, 1 crown jewel, 1 file, 1 flow', async () => {
-    const v = await cli('validate', '-w', 'test/fixtures/good', '--now', '2026-11-22T00:00:00Z')
+    const v = await cli('validate', '-w', 'test/fixtures/good', '--at', '2026-11-22T00:00:00Z')
     expect(v.stdout).toMatch(/^ok: 9 workloads, 2 externals, 1 policy, 10 rules/)
     const b = await cli(...BLAST)
     expect(b.code).toBe(0)

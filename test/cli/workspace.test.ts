@@ -35,7 +35,7 @@ const VERBS: Readonly<Record<string, readonly string[]>> = {
  * workspace, as commander reports an unknown option.
  */
 const BAD_USAGE: Readonly<Record<string, readonly string[]>> = {
-  validate: ['--now', 'yesterday'],
+  validate: ['--at', 'yesterday'],
   eval: ['10.0.0.1 -> 10.0.0.2 tcp/22', '--at', 'yesterday'],
   ingest: ['--format', 'nope'],
   recommend: ['--granularity', 'team'],

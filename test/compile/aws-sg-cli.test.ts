@@ -16,7 +16,7 @@ const MONITOR_WS = fileURLToPath(new URL('../fixtures/compile-nftables/', import
 const TMP = mkdtempSync(path.join(tmpdir(), 'bulkhead-compile-aws-'))
 const NOW = '2026-11-22T12:00:00Z'
 
-/** `bulkhead compile --target aws-sg --out OUT -w WS --now NOW ...extra`. */
+/** `bulkhead compile --target aws-sg --out OUT -w WS --at NOW ...extra`. */
 const compileAws = (out: string, ws: string, ...extra: string[]) =>
   compileCli('aws-sg', out, ws, NOW, ...extra)
 

@@ -13,7 +13,7 @@ const WS = fileURLToPath(new URL('../fixtures/compile-azure-nsg/', import.meta.u
 const TMP = mkdtempSync(path.join(tmpdir(), 'bulkhead-compile-azure-'))
 const NOW = '2026-11-22T12:00:00Z'
 
-/** `bulkhead compile --target azure-nsg --out OUT -w WS --now NOW ...extra`. */
+/** `bulkhead compile --target azure-nsg --out OUT -w WS --at NOW ...extra`. */
 const compileAzure = (out: string, ws: string, ...extra: string[]) =>
   compileCli('azure-nsg', out, ws, NOW, ...extra)
 

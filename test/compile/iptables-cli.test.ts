@@ -17,7 +17,7 @@ describe('bulkhead compile --target iptables', () => {
 
   it('writes <host>.ipset, <host>.rules.v4, <host>.rules.v6 and <host>.apply.sh per host', async () => {
     const out = path.join(TMP, 'all')
-    const r = await cli('compile', '--target', 'iptables', '--out', out, '-w', WS, '--now', NOW)
+    const r = await cli('compile', '--target', 'iptables', '--out', out, '-w', WS, '--at', NOW)
     expect(r.code).toBe(0)
     expect(readdirSync(out).sort()).toEqual(
       ['dev-api-1', 'pay-api-1', 'pay-db-1', 'pay-web-1']
@@ -53,7 +53,7 @@ describe('bulkhead compile --target iptables', () => {
       '120',
       '-w',
       WS,
-      '--now',
+      '--at',
       NOW,
       '-o',
       'json',

@@ -25,7 +25,7 @@ describe('bulkhead compile --target kubernetes', () => {
       path.join(TMP, 'no'),
       '-w',
       WS,
-      '--now',
+      '--at',
       NOW,
     )
     expect(r.code).toBe(1)
@@ -59,7 +59,7 @@ describe('bulkhead compile --target kubernetes', () => {
       out,
       '-w',
       WS,
-      '--now',
+      '--at',
       NOW,
       '--deny-with',
       'anp',
@@ -97,7 +97,7 @@ describe('bulkhead compile --target cilium | calico', () => {
       ['calico', ['cluster.globalnetworkpolicies.yaml', 'ops.calico.yaml', 'shop.calico.yaml']],
     ] as const) {
       const out = path.join(TMP, target)
-      const r = await cli('compile', '--target', target, '--out', out, '-w', WS, '--now', NOW)
+      const r = await cli('compile', '--target', target, '--out', out, '-w', WS, '--at', NOW)
       expect(r.code, r.stderr).toBe(0)
       expect(readdirSync(out).sort()).toEqual([...files])
     }

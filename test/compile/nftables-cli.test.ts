@@ -26,7 +26,7 @@ describe('bulkhead compile --target nftables', () => {
       '--all-hosts',
       '-w',
       WS,
-      '--now',
+      '--at',
       NOW,
     )
     expect(r.code).toBe(0)
@@ -62,7 +62,7 @@ describe('bulkhead compile --target nftables', () => {
       '--no-anti-lockout',
       '-w',
       WS,
-      '--now',
+      '--at',
       NOW,
       '-o',
       'json',
@@ -81,7 +81,7 @@ describe('bulkhead compile --target nftables', () => {
     expect(text).not.toContain('mgmt_')
   })
 
-  it('-o json: a rule expiring after --now is a located warning and sets recompileAt with --max-time-slices 1 (s13/hR D8)', async () => {
+  it('-o json: a rule expiring after --at is a located warning and sets recompileAt with --max-time-slices 1 (s13/hR D8)', async () => {
     const compileAt = async (now: string, ...extra: string[]) =>
       cli(
         'compile',
@@ -93,7 +93,7 @@ describe('bulkhead compile --target nftables', () => {
         'pay-db-1',
         '-w',
         WS,
-        '--now',
+        '--at',
         now,
         '-o',
         'json',
@@ -149,7 +149,7 @@ describe('bulkhead compile --target nftables', () => {
       '192.0.2.0/24',
       '-w',
       WS,
-      '--now',
+      '--at',
       NOW,
     )
     expect(r.code).toBe(0)
@@ -167,7 +167,7 @@ describe('bulkhead compile --target nftables', () => {
     [['--target', 'nftables', '--host', 'pay-db-1', '--all-hosts'], 'cli/usage'],
   ])('%j is an input error (%s)', async (args, code) => {
     const out = path.join(TMP, 'bad')
-    const r = await cli('compile', ...args, '--out', out, '-w', WS, '--now', NOW)
+    const r = await cli('compile', ...args, '--out', out, '-w', WS, '--at', NOW)
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(code)
     expect(existsSync(out)).toBe(false)

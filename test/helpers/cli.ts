@@ -34,7 +34,7 @@ export async function cli(...args: string[]): Promise<CliResult> {
   }
 }
 
-/** `bulkhead compile --target TARGET --out OUT -w WS --now NOW ...extra` ({@link cli}). */
+/** `bulkhead compile --target TARGET --out OUT -w WS --at NOW ...extra` ({@link cli}). */
 export function compileCli(
   target: string,
   out: string,
@@ -42,5 +42,5 @@ export function compileCli(
   now: string,
   ...extra: string[]
 ): Promise<CliResult> {
-  return cli('compile', '--target', target, '--out', out, '-w', ws, '--now', now, ...extra)
+  return cli('compile', '--target', target, '--out', out, '-w', ws, '--at', now, ...extra)
 }

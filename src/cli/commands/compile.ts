@@ -30,7 +30,16 @@ import {
   type NftablesOptions,
 } from '../../compile/index.js'
 import { emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
-import { choiceOption, each, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
+import {
+  atOf,
+  choiceOption,
+  each,
+  formerNowOption,
+  outputOption,
+  timeOption,
+  verb,
+  wholeNumber,
+} from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
 
 /** The JSON shape of `compile -o json`. Stable. */
@@ -40,7 +49,7 @@ export interface CompileOutput {
   readonly artefacts: readonly { path: string; host?: string; mode?: string; bytes: number }[]
   readonly diagnostics: readonly Diagnostic[]
   /**
-   * ISO-8601 UTC instant after `--now` at which the artefacts stop matching the policy (the
+   * ISO-8601 UTC instant after `--at` at which the artefacts stop matching the policy (the
    * earliest future rule `expires` or workload address bound they do not follow; see the
    * `compile/expires-later` and `compile/address-bound-later` warnings): compile and install
    * again then. Absent when the artefacts follow every later change (or nothing is time-bound).
@@ -94,7 +103,9 @@ interface CompileFlags {
   managementCidr: Cidr[]
   monitorTimeout: number
   maxTimeSlices: number
-  now: number
+  at: number
+  /** `--now`, the former name of `--at` ({@link formerNowOption}). */
+  now?: number
   output: string
   denyWith?: 'anp'
   sgRuleQuota: number
@@ -211,16 +222,17 @@ export function registerCompile(program: Command): void {
     )
     .option(
       '--max-time-slices <n>',
-      'nftables, iptables: most time slices per ruleset; the rulesets switch by themselves at the first n-1 rule expiries and address bounds (1: what holds at --now alone)',
+      'nftables, iptables: most time slices per ruleset; the rulesets switch by themselves at the first n-1 rule expiries and address bounds (1: what holds at --at alone)',
       wholeNumber(1, 1000, (t) => `--max-time-slices "${t}" must be a whole number, 1 to 1000`),
       DEFAULT_MAX_TIME_SLICES,
     )
     .addOption(
       timeOption(
-        '--now <time>',
+        '--at <time>',
         'compile time: decides expired rules and which addresses workloads hold (ISO-8601)',
       ),
     )
+    .addOption(formerNowOption())
     .addOption(
       choiceOption(
         '--deny-with <how>',
@@ -299,9 +311,9 @@ never their first workload, so a policy edit plans as the rules it changes (READ
 --target azure-nsg").
 
 Rule expiry and workload address bounds: the nftables and iptables rulesets follow them by
-themselves, on the kernel's clock (one time slice per instant after --now, chosen with meta time
+themselves, on the kernel's clock (one time slice per instant after --at, chosen with meta time
 or -m time; JSON: switchesAt), up to --max-time-slices (default ${DEFAULT_MAX_TIME_SLICES}). The other
-targets, and the instants beyond that bound, hold what is true at --now (default: the current
+targets, and the instants beyond that bound, hold what is true at --at (default: the current
 time) for good: each is a compile/expires-later or compile/address-bound-later warning; compile
 again at the earliest instant printed (JSON: recompileAt), e.g. from a timer, or the installed
 rules keep allowing what has expired.
@@ -313,7 +325,7 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
     })
     .action(async (opts: CompileFlags) => {
       const { monitorTimeout, sgRuleQuota, maxTimeSlices, managementCidr: management } = opts
-      const now = new Date(opts.now)
+      const now = new Date(atOf(opts))
       const { inventory, policySet } = await loadOrThrow(opts.workspace, now)
       // a host ruleset is loaded on a host: pods (no host of their own) only when named
       const hostTarget = opts.target === 'nftables' || opts.target === 'iptables'

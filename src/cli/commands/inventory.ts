@@ -15,7 +15,15 @@ import {
 } from '../../inventory/index.js'
 import { emit, printDiagnostics, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { choiceOption, outputOption, timeOption, verb, windowOptions } from '../usage.js'
+import {
+  atOf,
+  choiceOption,
+  formerNowOption,
+  outputOption,
+  timeOption,
+  verb,
+  windowOptions,
+} from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
 
 /** One label of a workload in `inventory -o json`. Stable. */
@@ -297,7 +305,8 @@ export function registerInventory(program: Command): void {
       'show the resolved workloads: addresses (with time bounds), labels and where each label came from, and the named externals',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .addOption(timeOption('--now <time>', 'the time at which rule expiry is judged (ISO-8601)'))
+    .addOption(timeOption('--at <time>', 'the time at which rule expiry is judged (ISO-8601)'))
+    .addOption(formerNowOption())
     .addOption(outputOption(['table', 'text', 'json', 'yaml'], 'table', ' (text = table)'))
     .addHelpText(
       'after',
@@ -314,8 +323,8 @@ Examples:
 
 Exit codes: 0 loaded, 1 any error in the inventory or policy (printed with file:line:col).`,
     )
-    .action(async (opts: { workspace: string; now: number; output: string }) => {
-      const { inventory } = await loadOrThrow(opts.workspace, new Date(opts.now))
+    .action(async (opts: { workspace: string; at: number; now?: number; output: string }) => {
+      const { inventory } = await loadOrThrow(opts.workspace, new Date(atOf(opts)))
       emit(inventoryOutput(inventory), opts.output, (data) => renderInventoryTable(data))
     })
   registerSuggestLabels(inventory)

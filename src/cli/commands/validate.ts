@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { hasErrors, sortDiagnostics, type Diagnostic, counted } from '../../core/index.js'
 import { loadWorkspace } from '../../policy/files.js'
 import { emit, EXIT, printDiagnostics } from '../output.js'
-import { outputOption, timeOption, verb } from '../usage.js'
+import { atOf, formerNowOption, outputOption, timeOption, verb } from '../usage.js'
 
 /** The JSON shape of `validate -o json`. Stable. */
 export interface ValidateOutput {
@@ -26,7 +26,8 @@ export function registerValidate(program: Command): void {
       'load the inventory and policy and report every problem with file:line:col and a stable code',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .addOption(timeOption('--now <time>', 'the time at which rule expiry is judged (ISO-8601)'))
+    .addOption(timeOption('--at <time>', 'the time at which rule expiry is judged (ISO-8601)'))
+    .addOption(formerNowOption())
     .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
     .addHelpText(
       'after',
@@ -37,8 +38,8 @@ Examples:
 
 Exit codes: 0 no errors (warnings allowed), 1 at least one error.`,
     )
-    .action(async (opts: { workspace: string; now: number; output: string }) => {
-      const result = await loadWorkspace(opts.workspace, new Date(opts.now))
+    .action(async (opts: { workspace: string; at: number; now?: number; output: string }) => {
+      const result = await loadWorkspace(opts.workspace, new Date(atOf(opts)))
       const diagnostics = sortDiagnostics(result.diagnostics)
       const errors = diagnostics.filter((d) => d.severity !== 'warning').length
       const out: ValidateOutput = {
