@@ -57,6 +57,12 @@ export interface LintFinding extends Diagnostic {
   readonly severity: 'error' | 'warning'
   /** The rule the finding is about. */
   readonly rule?: RuleRef
+  /**
+   * What in the rule the finding is about, where a rule can have several findings of one code:
+   * a selector (`from any`, `to 10.0.0.0/8`) or a service (`tcp/0-65535`). With the code and the
+   * rule it identifies the finding from run to run (SARIF fingerprints).
+   */
+  readonly subject?: string
 }
 
 /** Options of {@link lint}. */
@@ -149,16 +155,21 @@ function finding(
   message: string,
   rule: RuleRef,
   location: SourceLocation | undefined,
-  related?: readonly SourceLocation[],
-  severity: 'error' | 'warning' = LINT_CODES[code].severity,
+  more: {
+    readonly related?: readonly SourceLocation[]
+    readonly severity?: 'error' | 'warning'
+    readonly subject?: string
+  } = {},
 ): LintFinding {
+  const { related, subject } = more
   return {
     code,
-    severity,
+    severity: more.severity ?? LINT_CODES[code].severity,
     message,
     rule,
     ...(location ? { location } : {}),
     ...(related && related.length > 0 ? { related } : {}),
+    ...(subject !== undefined ? { subject } : {}),
   }
 }
 
@@ -308,6 +319,7 @@ function breadth(p: Policy, r: Rule, ref: RuleRef): LintFinding[] {
           `rule ${name} allows any source (${selectorKey(s)})`,
           ref,
           s.location ?? r.location,
+          { subject: `from ${selectorKey(s)}` },
         ),
       )
     }
@@ -320,6 +332,7 @@ function breadth(p: Policy, r: Rule, ref: RuleRef): LintFinding[] {
           `rule ${name} allows every protocol and port (any)`,
           ref,
           r.location,
+          { subject: 'any' },
         ),
       )
     } else if (
@@ -333,6 +346,7 @@ function breadth(p: Policy, r: Rule, ref: RuleRef): LintFinding[] {
           `rule ${name} allows every port of ${formatService(svc)}`,
           ref,
           r.location,
+          { subject: formatService(svc) },
         ),
       )
     }
@@ -354,6 +368,7 @@ function breadth(p: Policy, r: Rule, ref: RuleRef): LintFinding[] {
             `rule ${name} uses ${s.cidr.text} in ${side}, wider than /${BROAD_PREFIX[s.cidr.family]}`,
             ref,
             s.location ?? r.location,
+            { subject: `${side} ${selectorKey(s)}` },
           ),
         )
       }
@@ -375,6 +390,7 @@ function breadth(p: Policy, r: Rule, ref: RuleRef): LintFinding[] {
               `rule ${name} selects ${what} in ${side}`,
               ref,
               s.location ?? r.location,
+              { subject: `${side} ${selectorKey(s)}` },
             ),
           )
         }
@@ -625,8 +641,7 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
             `rule ${name} matches no flow: no endpoint matches its ${deadSides.join(' or ')}`,
             l.ref,
             l.rule.location,
-            undefined,
-            'error',
+            { severity: 'error' },
           ),
         )
         return
@@ -642,6 +657,7 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
               `selector ${selectorKey(s)} in ${side} of rule ${name} matches no endpoint`,
               l.ref,
               s.location ?? l.rule.location,
+              { subject: `${side} ${selectorKey(s)}` },
             ),
           )
         }
@@ -661,7 +677,7 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
                 (expiring.length > 0 ? `, and ${name} expires first` : ''),
               l.ref,
               l.rule.location,
-              related,
+              { related },
             )
           : // a temporary deny: the allow is what decides once it has expired
             finding(
@@ -669,8 +685,7 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
               `rule ${name} allows nothing while ${denies} (${expiring.map((d) => `${formatRuleRef(d.ref)} expires ${isoDay(d.rule.expires ?? 0)}`).join(', ')})`,
               l.ref,
               l.rule.location,
-              related,
-              'warning',
+              { related, severity: 'warning' },
             ),
       )
     } else if (redundant[i]) {
@@ -685,7 +700,7 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
           `rule ${name} is redundant: every flow it matches is matched by ${by.map((d) => formatRuleRef(d.ref)).join(', ')}, so removing it changes no verdict`,
           l.ref,
           l.rule.location,
-          by.flatMap((d) => (d.rule.location ? [d.rule.location] : [])),
+          { related: by.flatMap((d) => (d.rule.location ? [d.rule.location] : [])) },
         ),
       )
     }

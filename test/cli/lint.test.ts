@@ -142,6 +142,46 @@ describe('bulkhead lint', () => {
     ).toMatch(/expired/)
   })
 
+  it('-o sarif: every result has its own fingerprint, kept when lines move and messages change', async () => {
+    const fingerprints = async (ws: string, at: string): Promise<Map<string, string>> => {
+      const r = await cli('lint', '-w', ws, '--at', at, '-o', 'sarif')
+      const log = JSON.parse(r.stdout) as {
+        runs: {
+          results: {
+            ruleId: string
+            message: { text: string }
+            partialFingerprints?: Record<string, string>
+          }[]
+        }[]
+      }
+      const out = new Map<string, string>()
+      for (const res of log.runs[0]!.results) {
+        const fp = res.partialFingerprints?.['bulkheadFindingKey/v1']
+        expect(fp, res.message.text).toMatch(/^[0-9a-f]{32}$/)
+        out.set(fp!, `${res.ruleId} ${res.message.text}`)
+      }
+      expect(out.size).toBe(log.runs[0]!.results.length)
+      return out
+    }
+    const before = await fingerprints(W, AT)
+    expect(before.size).toBe(12)
+    // the same policy three lines further down, judged a day later: the hotfix rule's
+    // `lint/expiring` message goes from "in 10 days" to "in 9 days"; no alert is new or gone
+    const ws = mkdtempSync(path.join(tmpdir(), 'bulkhead-lint-fp-'))
+    try {
+      cpSync(W, ws, { recursive: true })
+      const file = path.join(ws, 'policy/shop.yaml')
+      writeFileSync(file, `# moved\n# down\n# three lines\n${readFileSync(file, 'utf8')}`)
+      const after = await fingerprints(ws, '2026-11-02T00:00:00Z')
+      expect([...after.keys()].sort()).toEqual([...before.keys()].sort())
+      const expiring = [...after].find(([, text]) => text.startsWith('lint/expiring'))!
+      expect(before.get(expiring[0])).toMatch(/in 10 days/)
+      expect(expiring[1]).toMatch(/in 9 days/)
+    } finally {
+      rmSync(ws, { recursive: true, force: true })
+    }
+  })
+
   it('a clean policy exits 0', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-lint-clean-'))
     try {

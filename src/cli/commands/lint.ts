@@ -206,6 +206,9 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
             message: f.message,
             ...(f.location ? { location: f.location } : {}),
             ...(f.related ? { related: f.related } : {}),
+            ...(f.rule
+              ? { key: `${formatRuleRef(f.rule)}${f.subject === undefined ? '' : ` ${f.subject}`}` }
+              : {}),
           })),
           {
             name: 'bulkhead',

@@ -5,6 +5,7 @@
  * https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html; GitHub's accepted subset:
  * https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning
  */
+import { createHash } from 'node:crypto'
 import path from 'node:path'
 import type { SourceLocation } from '../../core/index.js'
 
@@ -20,6 +21,26 @@ export interface SarifFinding {
   readonly location?: SourceLocation
   /** Other places involved (SARIF `relatedLocations`), e.g. the rule that shadows this one. */
   readonly related?: readonly SourceLocation[]
+  /**
+   * What the finding is about, independent of where it sits and of words that change from run to
+   * run (a date, a count): e.g. the rule `payments/web-to-api`, or the edge
+   * `web -> db tcp/5432`. Given, the result carries `partialFingerprints` from it and `ruleId`
+   * ({@link FINGERPRINT_NAME}), so that code scanning keeps one alert while the rule's lines move
+   * or its message changes. Absent: no fingerprint (GitHub's upload action then hashes the line).
+   */
+  readonly key?: string
+}
+
+/**
+ * The name of the fingerprint {@link toSarif} writes (SARIF §3.27.17: a versioned name; the value
+ * is the first 32 hex digits of SHA-256 over `ruleId`, a NUL and {@link SarifFinding.key}).
+ * Stable: code scanning matches alerts on it; change the version if its input changes.
+ */
+export const FINGERPRINT_NAME = 'bulkheadFindingKey/v1'
+
+/** The {@link FINGERPRINT_NAME} fingerprint of a finding with rule id `ruleId` about `key`. */
+export function findingFingerprint(ruleId: string, key: string): string {
+  return createHash('sha256').update(`${ruleId}\0${key}`).digest('hex').slice(0, 32)
 }
 
 /** A description of one rule id, shown by viewers next to its results. */
@@ -109,7 +130,8 @@ function physical(
  * Builds a SARIF 2.1.0 log with one run: `tool.driver.rules` lists every rule id described in
  * `tool.rules` or used by a finding (sorted), and each finding becomes one result with `ruleId`, `ruleIndex`,
  * `level`, `message.text` and, when it has a location, `locations[0].physicalLocation` (artifact
- * URI and 1-based `startLine`/`startColumn`). Findings keep their order. Pure: no I/O.
+ * URI and 1-based `startLine`/`startColumn`) and, when it has a {@link SarifFinding.key},
+ * `partialFingerprints`. Findings keep their order. Pure: no I/O.
  * @returns a plain object; `JSON.stringify` it to write the file.
  */
 export function toSarif(findings: readonly SarifFinding[], tool: SarifTool): SarifLog {
@@ -142,6 +164,9 @@ export function toSarif(findings: readonly SarifFinding[], tool: SarifTool): Sar
     level: f.level,
     message: { text: f.message },
     ...(f.location ? { locations: [physical(f.location, tool.baseDir, tool.cwd)] } : {}),
+    ...(f.key !== undefined
+      ? { partialFingerprints: { [FINGERPRINT_NAME]: findingFingerprint(f.ruleId, f.key) } }
+      : {}),
     ...(f.related && f.related.length > 0
       ? {
           relatedLocations: f.related.map((r, i) => ({
