@@ -55,6 +55,13 @@ import {
 import { addressHoldsAt, isLive } from './evaluate.js'
 import { PolicyIndex } from './policy-index.js'
 
+/** The endpoint class and family of an entity's addresses, and one address that has them. */
+interface Side {
+  readonly cls: number
+  readonly family: IpFamily
+  readonly ip: string
+}
+
 /** One allowed directed connection: entity names (see the module comment) and the services allowed. */
 export interface Connection {
   readonly src: string
@@ -250,24 +257,26 @@ export function connlist(
   const entities = connlistEntities(inventory, policySet, options).filter(
     (e) => e.addresses.length > 0,
   )
-  // (class, family) of each address; addresses of one class and family are judged alike
-  const classes = entities.map((e) => {
-    const m = new Map<string, { cls: number; family: IpFamily; ip: string }>()
+  // (class, family) of each address; addresses of one class and family are judged alike, and
+  // entities with the same (class, family) pairs are judged alike: each such group is a source
+  // and a destination once, so the cost is in the groups and the output, not entities squared
+  const groups = new Map<string, { sides: Side[]; members: number[] }>()
+  entities.forEach((e, i) => {
+    const m = new Map<string, Side>()
     for (const ip of e.addresses) {
       const cls = index.endpointClass(ip, now)
       const family: IpFamily = ip.includes(':') ? 6 : 4
       const key = `${cls}/${family}`
       if (!m.has(key)) m.set(key, { cls, family, ip })
     }
-    return [...m.values()]
+    const key = [...m.keys()].sort().join(' ')
+    const g = groups.get(key)
+    if (g === undefined) groups.set(key, { sides: [...m.values()], members: [i] })
+    else g.members.push(i)
   })
   // the services of one pair of (class, family), without the other family's ICMP
   const cache = new Map<number, ServiceSet>()
-  const pair = (
-    s: { cls: number; ip: string },
-    d: { cls: number; ip: string },
-    family: IpFamily,
-  ): ServiceSet => {
+  const pair = (s: Side, d: Side, family: IpFamily): ServiceSet => {
     const key = (s.cls * 4194304 + d.cls) * 2 + (family === 6 ? 1 : 0) // class ids < 2²²
     let set = cache.get(key)
     if (set === undefined) {
@@ -277,14 +286,13 @@ export function connlist(
     return set
   }
   const out: Connection[] = []
-  entities.forEach((src, i) => {
-    entities.forEach((dst, j) => {
-      if (i === j) return
+  for (const src of groups.values()) {
+    for (const dst of groups.values()) {
       let set: ServiceSet | undefined
       let has4 = false
       let has6 = false
-      for (const s of classes[i] ?? []) {
-        for (const d of classes[j] ?? []) {
+      for (const s of src.sides) {
+        for (const d of dst.sides) {
           if (s.family !== d.family) continue
           if (s.family === 4) has4 = true
           else has6 = true
@@ -292,14 +300,21 @@ export function connlist(
           set = set === undefined ? x : set.union(x)
         }
       }
-      if (set === undefined) return
+      if (set === undefined) continue
       // a family's ICMP is judged on that family's address pairs only; where the connection has
       // no pair of one family, that family's ICMP follows `rest`, so that it never shows alone
       if (set.rest && !has4) set = set.union(ICMP_OF_FAMILY[4])
       if (set.rest && !has6) set = set.union(ICMP_OF_FAMILY[6])
-      if (!set.isEmpty) out.push({ src: src.name, dst: dst.name, services: set })
-    })
-  })
+      if (set.isEmpty) continue
+      for (const i of src.members) {
+        const a = (entities[i] as ConnlistEntity).name
+        for (const j of dst.members) {
+          if (i !== j)
+            out.push({ src: a, dst: (entities[j] as ConnlistEntity).name, services: set })
+        }
+      }
+    }
+  }
   return out
 }
 
