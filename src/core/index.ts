@@ -4,6 +4,7 @@
 export * from './errors.js'
 export * from './labels.js'
 export * from './ip.js'
+export * from './special-address.js'
 export * from './address-set.js'
 export * from './cidr-trie.js'
 export * from './service.js'

@@ -10,6 +10,7 @@ import {
   formatIp,
   parseIp,
   PRIVATE_RANGES,
+  specialAddress,
   type Entity,
   type Inventory,
 } from '../core/index.js'
@@ -126,7 +127,9 @@ export class Resolver {
    * The entity an address is at time `at` (ms since the epoch): the workload holding it then
    * (time-aware: `from <= at < to`, so a reused IP maps to the right workload), else the named
    * external with the longest prefix, else an unmanaged range: an address some workload holds at
-   * another time by itself (its canonical text), other private addresses grouped to
+   * another time by itself (its canonical text), a multicast group (`224.0.0.0/4`, `ff00::/8`),
+   * the limited broadcast `255.255.255.255` or an unspecified address (`0.0.0.0`, `::`) by itself
+   * too (core `specialAddress`; never `internet`, never grouped), other private addresses grouped to
    * `privateGrouping` (e.g. `10.9.3.0/24`; IPv6 `fd00:1:2:3::/64`), public ones `internet` (or
    * the canonical address itself with `keepPublicIps`). Never throws; an unparseable address is
    * an unmanaged entity named by the text as given, and counted in {@link stats}. Entities are
@@ -173,6 +176,11 @@ export class Resolver {
     // endpoint of its own: not grouped with its neighbours, so that the dependency map (and a
     // rule proposed from it) never mixes its flows with theirs
     if (this.byIp.has(canonical))
+      return withAlias({ kind: 'unmanaged', entity: this.range(canonical) })
+    // a multicast group, the limited broadcast or the unspecified address is no host of the
+    // internet nor of a private subnet: each is an entity of its own, named by the address, so
+    // that a rule proposed for mDNS names 224.0.0.251, not every public address
+    if (specialAddress(addr) !== undefined)
       return withAlias({ kind: 'unmanaged', entity: this.range(canonical) })
     if (this.private.lookup(addr)) {
       const prefix = addr.family === 4 ? this.v4 : this.v6

@@ -42,9 +42,19 @@ describe('Resolver agrees with the reference resolveEntity', () => {
   })
 })
 
-/** Independent grouping: the address with its host bits cleared via parseCidr(…, allowHostBits). */
+/**
+ * Independent grouping: the address with its host bits cleared via parseCidr(…, allowHostBits);
+ * a multicast group (first octet 224–239, first IPv6 byte ff), the limited broadcast and the
+ * unspecified address by itself, by arithmetic on the value.
+ */
 function expectedGroup(ip: string, v4: number, v6: number, keep: boolean): string {
   const a = parseIp(ip)!
+  const nonUnicast =
+    a.value === 0n ||
+    (a.family === 4
+      ? a.value >> 28n === 0xen || a.value === 0xffffffffn
+      : a.value >> 120n === 0xffn)
+  if (nonUnicast) return formatIp(a)
   if (!isPrivateIp(a)) return keep ? formatIp(a) : INTERNET
   return (parseCidr(`${formatIp(a)}/${a.family === 4 ? v4 : v6}`, true) as Cidr).text
 }

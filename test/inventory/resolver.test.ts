@@ -90,6 +90,60 @@ describe('Resolver', () => {
     expect(() => new Resolver(inv, { privateGrouping: 33 })).toThrow(RangeError)
   })
 
+  it('gives each multicast group, the limited broadcast and 0.0.0.0 an entity of its own, never internet', () => {
+    const r = new Resolver({ ...inv, externals: [] })
+    // IPv4 multicast is 224.0.0.0/4: 224.0.0.0 – 239.255.255.255; its neighbours are public
+    expect(name(r, '223.255.255.255')).toBe(INTERNET)
+    expect(name(r, '224.0.0.0')).toBe('224.0.0.0')
+    expect(name(r, '224.0.0.251')).toBe('224.0.0.251') // mDNS
+    expect(name(r, '224.0.0.252')).toBe('224.0.0.252') // LLMNR, not grouped with mDNS
+    expect(name(r, '239.255.255.250')).toBe('239.255.255.250') // SSDP
+    expect(name(r, '239.255.255.255')).toBe('239.255.255.255')
+    expect(name(r, '240.0.0.0')).toBe(INTERNET)
+    expect(name(r, '::ffff:224.0.0.251')).toBe('224.0.0.251')
+    // the limited broadcast (DHCP offers, NetBIOS) and a DHCP client's source before it has an
+    // address (was the private group 0.0.0.0/24)
+    expect(name(r, '255.255.255.255')).toBe('255.255.255.255')
+    expect(name(r, '255.255.255.254')).toBe(INTERNET)
+    expect(name(r, '0.0.0.0')).toBe('0.0.0.0')
+    // IPv6 multicast is ff00::/8
+    expect(name(r, 'feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff')).toBe(INTERNET)
+    expect(name(r, 'ff00::')).toBe('ff00::')
+    expect(name(r, 'FF02::FB')).toBe('ff02::fb') // mDNS
+    expect(name(r, 'ff02::c')).toBe('ff02::c') // SSDP, link-local scope
+    expect(name(r, 'ff05::c')).toBe('ff05::c') // SSDP, site-local scope: another group
+    expect(name(r, 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff')).toBe(
+      'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    )
+    expect(name(r, '::')).toBe('::')
+    // also with keepPublicIps and any grouping: the address itself
+    const kept = new Resolver(
+      { ...inv, externals: [] },
+      { keepPublicIps: true, privateGrouping: 8 },
+    )
+    expect(name(kept, '224.0.0.251')).toBe('224.0.0.251')
+    expect(name(kept, '0.0.0.0')).toBe('0.0.0.0')
+    expect(r.resolve('224.0.0.251', 0)).toEqual({
+      kind: 'external',
+      name: '224.0.0.251',
+      named: false,
+    })
+  })
+
+  it('a named external covering a multicast group still wins', () => {
+    const r = new Resolver({
+      ...inv,
+      externals: [
+        { name: 'site-multicast', cidr: parseCidr('239.0.0.0/8') as Cidr, labels: labelSet() },
+        { name: 'v6-mcast', cidr: parseCidr('ff05::/16') as Cidr, labels: labelSet() },
+      ],
+    })
+    expect(name(r, '239.255.255.250')).toBe('site-multicast')
+    expect(name(r, 'ff05::c')).toBe('v6-mcast')
+    expect(name(r, 'ff02::c')).toBe('ff02::c')
+    expect(name(r, '224.0.0.251')).toBe('224.0.0.251')
+  })
+
   it('never throws on a bad address: an unmanaged entity named by the text, counted', () => {
     const r = new Resolver(inv)
     expect(r.resolve('not-an-ip', 0)).toEqual({ kind: 'external', name: 'not-an-ip', named: false })
