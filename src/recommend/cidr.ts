@@ -1,7 +1,8 @@
 /**
  * @module CIDR selectors for unmanaged endpoints: the `internet` selector (everything public) and
  * aggregation of unmanaged private ranges to covering prefixes bounded by `--max-prefix`.
- * @remarks Semantics: issue 5 item 3; private ranges are core `PRIVATE_RANGES`.
+ * @remarks Semantics: issue 5 item 3; private ranges are core `PRIVATE_RANGES`, multicast and
+ * broadcast core `NON_UNICAST_RANGES`.
  */
 import {
   ALL_ADDRESSES,
@@ -12,6 +13,7 @@ import {
   parseCidr,
   parseIp,
   PRIVATE_RANGES,
+  NON_UNICAST_RANGES,
   type Cidr,
   type IpFamily,
   type Selector,
@@ -19,14 +21,16 @@ import {
 
 /**
  * The selectors meaning "the public internet": `0.0.0.0/0` and `::/0`, each minus the private
- * and special ranges of its family (RFC 1918, loopback, link-local, CGNAT, unique-local, ...) and
+ * and special ranges of its family (RFC 1918, loopback, link-local, CGNAT, unique-local, ...), its
+ * non-unicast ranges (core `NON_UNICAST_RANGES`: multicast `224.0.0.0/4`, the limited broadcast
+ * `255.255.255.255/32`, `ff00::/8`), and
  * minus the given managed blocks that are public: workload host blocks and named externals' ranges
  * (the resolver's `internet` is every public address that is neither). Blocks already inside an
  * exception are left out; the rest keep their order.
  */
 export function internetSelectors(managed: readonly Cidr[] = []): Selector[] {
   const except = (f: IpFamily): Cidr[] => {
-    const out = [...PRIVATE_RANGES.filter((c) => c.family === f)]
+    const out = [...PRIVATE_RANGES, ...NON_UNICAST_RANGES].filter((c) => c.family === f)
     for (const c of managed) {
       if (c.family !== f || c.prefix === 0 || out.some((p) => cidrCovers(p, c))) continue
       out.push(c)

@@ -25,6 +25,10 @@ import {
   formatIp,
   formatRuleRef,
   PRIVATE_RANGES,
+  NON_UNICAST_RANGES,
+  describeSpecialAddress,
+  specialAddress,
+  type SpecialAddress,
   type IpAddress,
   selectorKey,
   IntervalSet,
@@ -194,6 +198,13 @@ type Side =
   | { readonly kind: 'external'; readonly entity: string; readonly external: External }
   | { readonly kind: 'internet'; readonly entity: string }
   | { readonly kind: 'block'; readonly entity: string; readonly cidr: Cidr }
+  /** A multicast group, the limited broadcast or an unspecified address: its host block alone. */
+  | {
+      readonly kind: 'special'
+      readonly entity: string
+      readonly cidr: Cidr
+      readonly special: SpecialAddress
+    }
 
 interface Draft {
   readonly policy: string
@@ -285,6 +296,11 @@ export function recommend(
     if (workloadAddresses.has(e.name)) return 'time-bound-address'
     const cidr = entityCidr(e.name)
     if (!cidr) return 'unknown-entity'
+    const isHost = cidr.prefix === (cidr.family === 4 ? 32 : 128)
+    // a multicast group (mDNS 224.0.0.251), the broadcast or 0.0.0.0: its own /32 (/128), never
+    // the internet and never aggregated with its neighbours (224.0.0.252 is another protocol)
+    const special = isHost ? specialAddress({ family: cidr.family, value: cidr.base }) : undefined
+    if (special) return { kind: 'special', entity: id, cidr, special }
     const isPublicHost =
       cidr.prefix === (cidr.family === 4 ? 32 : 128) &&
       !isPrivateIp({ family: cidr.family, value: cidr.base })
@@ -310,14 +326,15 @@ export function recommend(
   const cuts = existing ? policyBlocks(existing, new Date(now)) : []
   const externalBlocks = inventory.externals.map((x) => x.cidr)
   // the addresses a block entity stands for: not a named external's (those resolve to it), not
-  // an address a workload holds, and for the internet not a private one
+  // an address a workload holds, and for the internet not a private or non-unicast one
+  const notInternet = [...PRIVATE_RANGES, ...NON_UNICAST_RANGES]
   const blockProbes = (blocks: readonly Cidr[], internet: boolean, entity: Entity): Endpoint[] =>
     blocks.flatMap((b) =>
-      piecesOf(b, [...cuts, ...externalBlocks, ...(internet ? PRIVATE_RANGES : [])])
+      piecesOf(b, [...cuts, ...externalBlocks, ...(internet ? notInternet : [])])
         .filter(
           ({ first, last }) =>
             !externalBlocks.some((c) => rangeInside(first, last, c)) &&
-            !(internet && isPrivateIp(first)) &&
+            !(internet && notInternet.some((c) => rangeInside(first, last, c))) &&
             !(first.value === last && workloadAddresses.has(formatIp(first))),
         )
         .map(({ first }) => ({ ip: first, entity })),
@@ -345,7 +362,7 @@ export function recommend(
     } else {
       const entity: Entity = { kind: 'external', name: s.entity, named: false }
       probes =
-        s.kind === 'block'
+        s.kind === 'block' || s.kind === 'special'
           ? blockProbes([s.cidr], false, entity)
           : blockProbes([ALL_ADDRESSES[4], ALL_ADDRESSES[6]], true, entity)
     }
@@ -451,6 +468,14 @@ export function recommend(
       case 'block': {
         const c = cover.get(s.cidr.text) ?? s.cidr
         return { sels: [blockSelector(c, managed)], name: slug(c.text), text: c.text }
+      }
+      case 'special': {
+        const address = formatIp({ family: s.cidr.family, value: s.cidr.base })
+        return {
+          sels: [blockSelector(s.cidr, managed)],
+          name: slug(s.special.wellKnown ? `${s.special.use} ${address}` : address),
+          text: `${address} (${describeSpecialAddress(s.special)})`,
+        }
       }
     }
   }
