@@ -8,6 +8,7 @@ import {
   BulkheadError,
   formatRuleRef,
   formatService,
+  isNonUnicastBlock,
   type Diagnostic,
   type EnforcementMode,
   type Inventory,
@@ -41,6 +42,10 @@ export type TargetName = (typeof TARGET_NAMES)[number]
  *
  * - `deny-rules`: rules with `action: deny` (deny beats allow).
  * - `cidr-selectors` / `cidr-except`: `cidr` selectors, and ones with `except` blocks.
+ * - `multicast-broadcast`: `cidr` selectors whose block lies wholly inside a multicast range
+ *   (`224.0.0.0/4`, `ff00::/8`) or is the limited broadcast `255.255.255.255/32` (core
+ *   `isNonUnicastBlock`): a rule for mDNS to `224.0.0.251/32`. A wider block that only contains
+ *   such addresses (`0.0.0.0/0`) does not need it.
  * - `named-externals`: `external` selectors (the inventory's named ranges).
  * - `workload-selectors`: `workload` selectors (one workload by name).
  * - `label-expressions`: `matchExpressions` (In, NotIn, Exists, DoesNotExist).
@@ -66,6 +71,7 @@ export type Capability =
   | 'deny-rules'
   | 'cidr-selectors'
   | 'cidr-except'
+  | 'multicast-broadcast'
   | 'named-externals'
   | 'workload-selectors'
   | 'label-expressions'
@@ -87,6 +93,7 @@ export const ALL_CAPABILITIES: readonly Capability[] = [
   'deny-rules',
   'cidr-selectors',
   'cidr-except',
+  'multicast-broadcast',
   'named-externals',
   'workload-selectors',
   'label-expressions',
@@ -200,6 +207,7 @@ export function requiredCapabilities(rule: Rule): Capability[] {
       case 'cidr':
         need.add('cidr-selectors')
         if (sel.except.length > 0) need.add('cidr-except')
+        if (isNonUnicastBlock(sel.cidr)) need.add('multicast-broadcast')
         if (sel.cidr.family === 6) need.add('ipv6')
         break
       case 'external':

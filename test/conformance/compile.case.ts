@@ -160,6 +160,14 @@ export const CAPABILITY_CASES: Readonly<Record<Capability, Rule>> = {
     to: [lbl({ role: 'db' })],
     services: [{ protocol: 6, ports: { lo: 5432, hi: 5432 } }],
   },
+  'multicast-broadcast': {
+    ...base,
+    id: 'needs-multicast-broadcast',
+    action: 'allow',
+    from: [lbl({ role: 'web' })],
+    to: [{ kind: 'cidr', cidr: cidr('224.0.0.251/32'), except: [] }],
+    services: [{ protocol: 17, ports: { lo: 5353, hi: 5353 } }],
+  },
   'named-externals': {
     ...base,
     id: 'needs-named-externals',

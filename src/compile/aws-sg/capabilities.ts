@@ -16,6 +16,9 @@ import { capabilitiesWithout, type Capability } from '../target.js'
  * a protocol other than TCP, UDP, ICMP and ICMPv6 allows every port whatever range it gives
  * (API `IpPermission`), so a rule naming SCTP ports is refused; an allowed set that only the
  * subtraction makes partial (`any` less a denied SCTP port) is `compile/not-expressible`.
+ * `multicast-broadcast` is kept: a security group rule to a group's /32 is how members of a
+ * Transit Gateway multicast domain are filtered; a VPC carries no broadcast and no link-local
+ * group (224.0.0.0/24, ff02::/16) off the subnet, so such rules allow nothing that arrives.
  */
 export const AWS_SG_CAPABILITIES: ReadonlySet<Capability> = capabilitiesWithout(
   'monitor-mode',

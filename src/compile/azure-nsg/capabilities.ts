@@ -23,7 +23,11 @@ import { capabilitiesWithout, type Capability } from '../target.js'
  *   only protocol numbers beyond TCP, UDP and ICMP that a security rule names, so they are a
  *   capability of their own, `ipsec-protocols`, rather than a part of `other-protocols` (which a
  *   target has whole or not at all);
- * - `monitor-mode`: a security rule allows or denies; there is no audit-only action.
+ * - `monitor-mode`: a security rule allows or denies; there is no audit-only action;
+ * - `multicast-broadcast`: an Azure virtual network carries unicast only, multicast and
+ *   broadcast packets are dropped
+ *   (https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq), so a rule to a
+ *   group or to `255.255.255.255` would allow nothing that arrives.
  */
 export const AZURE_NSG_CAPABILITIES: ReadonlySet<Capability> = capabilitiesWithout(
   'icmp-types',
@@ -31,4 +35,5 @@ export const AZURE_NSG_CAPABILITIES: ReadonlySet<Capability> = capabilitiesWitho
   'sctp',
   'other-protocols',
   'monitor-mode',
+  'multicast-broadcast',
 )
