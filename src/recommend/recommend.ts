@@ -229,7 +229,9 @@ interface Draft {
  * (the projection of its labels on `scopeBy`); an edge to an unmanaged or external server goes to
  * the client's scope. Workloads are selected by labels at the chosen {@link Granularity}, with
  * `scope: global` on the side outside the policy's scope; named externals by name; the internet
- * by `0.0.0.0/0` and `::/0` minus private ranges; unmanaged private ranges by CIDR aggregated to
+ * by `0.0.0.0/0` and `::/0` minus private and non-unicast ranges; a multicast group, the
+ * broadcast or `0.0.0.0` by its own `/32` (`/128`), named by its protocol (core
+ * `specialAddress`), never aggregated; unmanaged private ranges by CIDR aggregated to
  * at most `/maxPrefix`. Ports: one rule per service; clusters of high ports become one range
  * (flagged). Edges that look like replies recorded in the wrong direction are excluded.
  *
