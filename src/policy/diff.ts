@@ -12,6 +12,10 @@ import {
   ServiceSet,
   type Cidr,
   type DecidedBy,
+  type EnforcementEntry,
+  type EnforcementMode,
+  type Endpoint,
+  type Entity,
   type Flow,
   type FlowTuple,
   type Inventory,
@@ -21,10 +25,12 @@ import {
   type Rule,
   type Selector,
   type SourceLocation,
+  parseIp,
   replyConnectionPort,
   SeenRange,
 } from '../core/index.js'
 import { Resolver } from '../inventory/resolver.js'
+import { enforcementEntryOf } from './evaluate.js'
 import {
   connlist,
   connlistEntities,
@@ -32,7 +38,7 @@ import {
   policyBlocks,
   type ConnlistRow,
 } from './connlist.js'
-import { PolicyIndex } from './policy-index.js'
+import { PolicyIndex, type IndexedVerdict } from './policy-index.js'
 
 /** The fields of a rule compared by {@link diffRules}; `scope` is the policy's scope. */
 export type RuleField =
@@ -137,6 +143,46 @@ export interface EdgeChange {
   readonly new: DiffVerdict
 }
 
+/**
+ * An Enforcement entry behind a change of outcome: the NEW entry that decides the mode now in
+ * force, or, when no NEW entry matches either end (both `observe` by default), the OLD entry that
+ * decided the mode in force before.
+ */
+export interface EnforcementEntryRef extends EnforcementEntrySummary {
+  readonly set: 'old' | 'new'
+}
+
+/**
+ * Observed flows of one edge whose verdict (allowed or denied) stays the same but whose outcome
+ * changes the same way: flows denied under both policy sets, between ends whose enforcement mode
+ * in force (the stronger of the two ends', DESIGN.md rule 5) changes. `stricter` when the outcome
+ * goes up unenforced < would-be-blocked < blocked, `looser` when it goes down. A flow whose
+ * verdict changes is an {@link EdgeChange} instead, never both. Otherwise as {@link EdgeChange}.
+ */
+export interface OutcomeEdgeChange extends Omit<EdgeChange, 'change'> {
+  readonly change: 'stricter' | 'looser'
+  /** The entry behind the change; absent only when neither set has one (cannot happen for a change). */
+  readonly entry?: EnforcementEntryRef
+}
+
+/** The observed flows whose outcome changes although their verdict does not. */
+export interface OutcomeChanges {
+  /** Flows denied under OLD and NEW whose outcome differs. */
+  readonly flows: number
+  /**
+   * Of `flows`, those not dropped under OLD (would-be-blocked or unenforced) and dropped
+   * (`blocked`) under NEW that their observer did not reject: impact for `--fail-on-impact`.
+   */
+  readonly newlyDropped: number
+  /** Of `flows`, those that become `blocked` that their observer had already rejected. */
+  readonly alreadyRejected: number
+  /**
+   * Edges whose flows become blocked first (those of already-rejected flows only after them),
+   * then the other stricter ones, then looser ones; then by flow count (descending), by names.
+   */
+  readonly edges: readonly OutcomeEdgeChange[]
+}
+
 /** The flow part of a diff. */
 export interface FlowDiff {
   /** Flows judged. */
@@ -164,6 +210,78 @@ export interface FlowDiff {
    * by flow count (descending), then by names.
    */
   readonly edges: readonly EdgeChange[]
+  /** Flows whose verdict stays and whose outcome changes (the enforcement mode in force changed). */
+  readonly outcomeChanges: OutcomeChanges
+}
+
+/**
+ * One Enforcement entry as the diff shows it. Semantics: DESIGN.md "Workspace, inventory and
+ * enforcement files" (first match wins; unmatched workloads are `observe`).
+ */
+export interface EnforcementEntrySummary {
+  /**
+   * 1-based position among the policy set's Enforcement entries in load order (files in path
+   * order, entries in file order): the order in which the first match wins.
+   */
+  readonly position: number
+  /** The selector as text (core `selectorKey`): `{app=shop,env=prod}`, `workload db-1`. */
+  readonly selector: string
+  readonly mode: EnforcementMode
+  /** Where the entry is (its `modes` item). */
+  readonly location?: SourceLocation
+}
+
+/** The fields of an Enforcement entry compared by {@link diffEnforcement}. */
+export type EnforcementEntryField = 'mode' | 'position'
+
+/**
+ * One Enforcement entry added, removed or changed. Entries have no id: they are matched by
+ * selector (the k-th entry with a selector in OLD to the k-th with the same selector in NEW).
+ * A matched entry is `changed` when its mode differs (`mode`) or it moved relative to the other
+ * matched entries (`position`: it is outside a longest run of matched entries that kept their
+ * order, so moving one entry past three marks the one, not the three). An entry whose selector
+ * changes is one removed and one added.
+ */
+export interface EnforcementEntryChange {
+  readonly kind: 'added' | 'removed' | 'changed'
+  /** For `changed`: the fields that differ, in {@link EnforcementEntryField} order; empty otherwise. */
+  readonly fields: readonly EnforcementEntryField[]
+  readonly old?: EnforcementEntrySummary
+  readonly new?: EnforcementEntrySummary
+}
+
+/**
+ * Workloads whose enforcement mode changes the same way: from `old` to `new`, decided by the
+ * same entries (absent: no entry matched, so `observe` by default).
+ */
+export interface ModeChangeGroup {
+  readonly old: EnforcementMode
+  readonly new: EnforcementMode
+  /** The OLD entry that decided their mode under OLD. */
+  readonly oldEntry?: EnforcementEntrySummary
+  /** The NEW entry that decides their mode under NEW. */
+  readonly newEntry?: EnforcementEntrySummary
+  /** Workspace names, sorted, each once. */
+  readonly workloads: readonly string[]
+}
+
+/** How many workloads change from one mode to another. */
+export interface ModeTransition {
+  readonly old: EnforcementMode
+  readonly new: EnforcementMode
+  readonly workloads: number
+}
+
+/** The Enforcement part of a diff (DESIGN.md semantics 5: the mode decides what a denial does). */
+export interface EnforcementDiff {
+  /** Sorted by position (NEW's, or OLD's for a removed entry). */
+  readonly entries: readonly EnforcementEntryChange[]
+  /** Workloads of the inventory whose mode changes (each counted once). */
+  readonly workloads: number
+  /** Counts by (old mode, new mode), to-`enforce` first, then by mode. */
+  readonly transitions: readonly ModeTransition[]
+  /** Same order as `transitions`, then by NEW entry and OLD entry position. */
+  readonly groups: readonly ModeChangeGroup[]
 }
 
 /** A whole diff. `flows` is absent when no flows were given. `diff -o json` prints it with times as instants (the CLI's `DiffOutput`). */
@@ -172,6 +290,7 @@ export interface PolicyDiff {
   readonly at: string
   readonly rules: readonly RuleChange[]
   readonly connlist: ConnlistChange
+  readonly enforcement: EnforcementDiff
   readonly flows?: FlowDiff
 }
 
@@ -245,6 +364,167 @@ export function diffRules(oldSet: PolicySet, newSet: PolicySet): RuleChange[] {
   }
   const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
   return out.sort((a, b) => cmp(a.policy, b.policy) || cmp(a.id, b.id))
+}
+
+const MODE_RANK: Record<EnforcementMode, number> = { observe: 0, monitor: 1, enforce: 2 }
+
+function entrySummary(e: EnforcementEntry, i: number): EnforcementEntrySummary {
+  return {
+    position: i + 1,
+    selector: selectorKey(e.selector),
+    mode: e.mode,
+    ...(e.location ? { location: e.location } : {}),
+  }
+}
+
+/** The indices of a longest strictly increasing subsequence of `xs` (O(n log n)). */
+function longestIncreasing(xs: readonly number[]): Set<number> {
+  const tails: number[] = [] // index into xs of the smallest tail of each length
+  const prev: number[] = []
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i] as number
+    let lo = 0
+    let hi = tails.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((xs[tails[mid] as number] as number) < x) lo = mid + 1
+      else hi = mid
+    }
+    prev[i] = lo > 0 ? (tails[lo - 1] as number) : -1
+    tails[lo] = i
+  }
+  const out = new Set<number>()
+  for (let i = tails.length > 0 ? (tails[tails.length - 1] as number) : -1; i >= 0;) {
+    out.add(i)
+    i = prev[i] as number
+  }
+  return out
+}
+
+/** A workload with no address is judged at 0.0.0.0 (as metrics and the demo compile do). */
+const NO_ADDRESS = { family: 4, value: 0n } as const
+
+/**
+ * What changes in enforcement between two policy sets: the Enforcement entries added, removed
+ * and changed (see {@link EnforcementEntryChange}), and the workloads of `inventory` whose mode
+ * changes, with the entry that decides it on each side. A workload's mode is resolved as every
+ * evaluator resolves it (`enforcementEntryOf`, first match wins) at each of its addresses (a CIDR
+ * selector can give two addresses two modes; a workload with none is judged at 0.0.0.0), so a
+ * workload is in every group one of its addresses is in, and counted once.
+ * @remarks Semantics: DESIGN.md "Policy language v1" rule 5 and "Workspace, inventory and
+ * enforcement files".
+ */
+export function diffEnforcement(
+  inventory: Inventory,
+  oldSet: PolicySet,
+  newSet: PolicySet,
+): EnforcementDiff {
+  const olds = oldSet.enforcement.map(entrySummary)
+  const news = newSet.enforcement.map(entrySummary)
+  // match the k-th entry with a selector in OLD to the k-th with the same selector in NEW
+  const queue = new Map<string, number[]>()
+  olds.forEach((e, i) => {
+    const q = queue.get(e.selector)
+    if (q) q.push(i)
+    else queue.set(e.selector, [i])
+  })
+  const pairs: [number, number][] = [] // [old index, new index], in NEW order
+  const added: number[] = []
+  news.forEach((e, j) => {
+    const i = queue.get(e.selector)?.shift()
+    if (i === undefined) added.push(j)
+    else pairs.push([i, j])
+  })
+  const kept = longestIncreasing(pairs.map(([i]) => i))
+  const entries: EnforcementEntryChange[] = []
+  const matchedOld = new Set(pairs.map(([i]) => i))
+  olds.forEach((e, i) => {
+    if (!matchedOld.has(i)) entries.push({ kind: 'removed', fields: [], old: e })
+  })
+  for (const j of added)
+    entries.push({ kind: 'added', fields: [], new: news[j] as EnforcementEntrySummary })
+  pairs.forEach(([i, j], k) => {
+    const o = olds[i] as EnforcementEntrySummary
+    const n = news[j] as EnforcementEntrySummary
+    const fields: EnforcementEntryField[] = []
+    if (o.mode !== n.mode) fields.push('mode')
+    if (!kept.has(k)) fields.push('position')
+    if (fields.length > 0) entries.push({ kind: 'changed', fields, old: o, new: n })
+  })
+  const at = (c: EnforcementEntryChange): number => (c.new ?? c.old)?.position ?? 0
+  entries.sort(
+    (a, b) => at(a) - at(b) || (a.kind === 'removed' ? -1 : b.kind === 'removed' ? 1 : 0),
+  )
+
+  const groups = new Map<string, { g: Omit<ModeChangeGroup, 'workloads'>; names: Set<string> }>()
+  const changed = new Set<string>()
+  for (const w of inventory.workloads) {
+    const ips = w.addresses.length === 0 ? [NO_ADDRESS] : w.addresses.map((a) => parseIp(a.ip))
+    for (const ip of ips) {
+      if (ip === undefined) continue
+      const ep: Endpoint = { ip, entity: { kind: 'workload', workload: w } }
+      const i = enforcementEntryOf(oldSet, ep)
+      const j = enforcementEntryOf(newSet, ep)
+      const o = olds[i]
+      const n = news[j]
+      const oldMode = o?.mode ?? 'observe'
+      const newMode = n?.mode ?? 'observe'
+      if (oldMode === newMode) continue
+      changed.add(w.name)
+      const key = `${oldMode} ${newMode} ${i} ${j}`
+      let acc = groups.get(key)
+      if (acc === undefined) {
+        acc = {
+          g: {
+            old: oldMode,
+            new: newMode,
+            ...(o ? { oldEntry: o } : {}),
+            ...(n ? { newEntry: n } : {}),
+          },
+          names: new Set(),
+        }
+        groups.set(key, acc)
+      }
+      acc.names.add(w.name)
+    }
+  }
+  const transitionOrder = (a: ModeTransition | ModeChangeGroup, b: typeof a): number =>
+    MODE_RANK[b.new] - MODE_RANK[a.new] || MODE_RANK[a.old] - MODE_RANK[b.old]
+  const sorted: ModeChangeGroup[] = [...groups.values()]
+    .map(({ g, names }) => ({ ...g, workloads: [...names].sort(cmpText) }))
+    .sort(
+      (a, b) =>
+        transitionOrder(a, b) ||
+        (a.newEntry?.position ?? 0) - (b.newEntry?.position ?? 0) ||
+        (a.oldEntry?.position ?? 0) - (b.oldEntry?.position ?? 0),
+    )
+  // a workload is counted once per transition, even when several entries decide its addresses
+  const perTransition = new Map<
+    string,
+    { t: Omit<ModeTransition, 'workloads'>; names: Set<string> }
+  >()
+  for (const g of sorted) {
+    const key = `${g.old} ${g.new}`
+    let acc = perTransition.get(key)
+    if (acc === undefined) {
+      acc = { t: { old: g.old, new: g.new }, names: new Set() }
+      perTransition.set(key, acc)
+    }
+    for (const name of g.workloads) acc.names.add(name)
+  }
+  const transitions = [...perTransition.values()]
+    .map(({ t, names }) => ({ ...t, workloads: names.size }))
+    .sort(transitionOrder)
+  return { entries, workloads: changed.size, transitions, groups: sorted }
+}
+
+function cmpText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** True when the Enforcement entries or any workload's mode differ. */
+export function enforcementChanged(d: EnforcementDiff): boolean {
+  return d.entries.length > 0 || d.workloads > 0
 }
 
 /**
@@ -382,13 +662,19 @@ export class FlowDiffer {
   private readonly oldIndex: PolicyIndex
   private readonly newIndex: PolicyIndex
   private readonly resolver: Resolver
+  private readonly oldSet: PolicySet
+  private readonly newSet: PolicySet
   private readonly edges = new Map<string, ChangedEdge>()
+  private readonly outcomeEdges = new Map<string, ChangedOutcomeEdge>()
   private readonly seen = new SeenRange()
   private flows = 0
   private skipped = 0
   private blocked = 0
   private alreadyRejected = 0
   private allowed = 0
+  private outcomeChanged = 0
+  private dropped = 0
+  private droppedRejected = 0
 
   constructor(
     inventory: Inventory,
@@ -399,6 +685,8 @@ export class FlowDiffer {
     this.oldIndex = PolicyIndex.build(inventory, oldSet, options.now.getTime())
     this.newIndex = PolicyIndex.build(inventory, newSet, options.now.getTime())
     this.resolver = new Resolver(inventory)
+    this.oldSet = oldSet
+    this.newSet = newSet
   }
 
   /** Judges one flow under both policy sets. Never throws: a flow with a bad address is counted in `skipped`. */
@@ -423,7 +711,11 @@ export class FlowDiffer {
     }
     this.flows++
     this.seen.add(flow.start, flow.end)
-    if (o.decision === n.decision) return
+    // a flow is counted once: as a verdict change, else as an outcome change
+    if (o.decision === n.decision) {
+      if (o.outcome !== n.outcome) this.addOutcomeChange(flow, reply, o, n)
+      return
+    }
     const change = n.decision === 'denied' ? 'blocked' : 'allowed'
     const rejected = flow.observedAction === 'reject'
     if (change === 'allowed') this.allowed++
@@ -435,8 +727,8 @@ export class FlowDiffer {
     // the connection's ends as discover and simulate name them: the client of a reply is its dst
     const src = entityName(this.resolver.resolve(reply ? flow.dst : flow.src, flow.start))
     const dst = entityName(this.resolver.resolve(reply ? flow.src : flow.dst, flow.start))
-    const oldV: DiffVerdict = { decision: o.decision, by: byText(o.by), outcome: o.outcome }
-    const newV: DiffVerdict = { decision: n.decision, by: byText(n.by), outcome: n.outcome }
+    const oldV = diffVerdict(o)
+    const newV = diffVerdict(n)
     const key = JSON.stringify([change, src, dst, flow.protocol, port, oldV.by, newV.by])
     let e = this.edges.get(key)
     if (e === undefined) {
@@ -462,6 +754,93 @@ export class FlowDiffer {
     e.seen.add(flow.start, flow.end)
   }
 
+  /** Records a flow denied under both sets whose outcome differs (see {@link OutcomeEdgeChange}). */
+  private addOutcomeChange(flow: Flow, reply: boolean, o: IndexedVerdict, n: IndexedVerdict): void {
+    const rejected = flow.observedAction === 'reject'
+    this.outcomeChanged++
+    if (n.outcome === 'blocked') {
+      if (rejected) this.droppedRejected++
+      else this.dropped++
+    }
+    const port = reply
+      ? replyConnectionPort(flow.protocol, flow.srcPort, flow.dstPort)
+      : flow.dstPort
+    const srcIp = reply ? flow.dst : flow.src
+    const dstIp = reply ? flow.src : flow.dst
+    const src = entityName(this.resolver.resolve(srcIp, flow.start))
+    const dst = entityName(this.resolver.resolve(dstIp, flow.start))
+    const entry = this.entryBehind(o, n, srcIp, dstIp)
+    const oldV = diffVerdict(o)
+    const newV = diffVerdict(n)
+    const key = JSON.stringify([
+      src,
+      dst,
+      flow.protocol,
+      port,
+      oldV.by,
+      newV.by,
+      o.outcome,
+      n.outcome,
+      entry?.set,
+      entry?.position,
+    ])
+    let e = this.outcomeEdges.get(key)
+    if (e === undefined) {
+      e = {
+        edge: {
+          change: OUTCOME_RANK[n.outcome] > OUTCOME_RANK[o.outcome] ? 'stricter' : 'looser',
+          src,
+          dst,
+          protocol: flow.protocol,
+          dstPort: port,
+          service: formatService({ protocol: flow.protocol, ports: { lo: port, hi: port } }),
+          old: oldV,
+          new: newV,
+          ...(entry ? { entry } : {}),
+        },
+        flows: 0,
+        rejected: 0,
+        seen: new SeenRange(),
+      }
+      this.outcomeEdges.set(key, e)
+    }
+    e.flows++
+    if (rejected) e.rejected++
+    e.seen.add(flow.start, flow.end)
+  }
+
+  /**
+   * The entry behind an outcome change ({@link EnforcementEntryRef}): of the ends whose mode is
+   * the one in force under NEW, the first that a NEW entry matches; else, of the ends whose mode
+   * was in force under OLD, the first that an OLD entry matched.
+   */
+  private entryBehind(
+    o: IndexedVerdict,
+    n: IndexedVerdict,
+    srcIp: string,
+    dstIp: string,
+  ): EnforcementEntryRef | undefined {
+    const ends: [Endpoint | undefined, Endpoint | undefined] = [
+      endpoint(srcIp, n.src),
+      endpoint(dstIp, n.dst),
+    ]
+    const find = (
+      set: PolicySet,
+      v: IndexedVerdict,
+      which: 'old' | 'new',
+    ): EnforcementEntryRef | undefined => {
+      const modes = [v.srcMode, v.dstMode]
+      for (const [k, ep] of ends.entries()) {
+        if (ep === undefined || modes[k] !== v.mode) continue
+        const i = enforcementEntryOf(set, ep)
+        const e = set.enforcement[i]
+        if (e !== undefined) return { set: which, ...entrySummary(e, i) }
+      }
+      return undefined
+    }
+    return find(this.newSet, n, 'new') ?? find(this.oldSet, o, 'old')
+  }
+
   /** The result so far. */
   result(): FlowDiff {
     const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
@@ -479,6 +858,32 @@ export class FlowDiffer {
           a.protocol - b.protocol ||
           a.dstPort - b.dstPort,
       )
+    // become blocked, become blocked but already rejected, other stricter, looser
+    const outcomeRank = (e: OutcomeEdgeChange): number =>
+      e.new.outcome === 'blocked'
+        ? e.alreadyRejected === e.flows
+          ? 1
+          : 0
+        : e.change === 'stricter'
+          ? 2
+          : 3
+    const outcomeEdges = [...this.outcomeEdges.values()]
+      .map(edgeChange)
+      .sort(
+        (a, b) =>
+          outcomeRank(a) - outcomeRank(b) ||
+          b.flows - a.flows ||
+          cmp(a.src, b.src) ||
+          cmp(a.dst, b.dst) ||
+          a.protocol - b.protocol ||
+          a.dstPort - b.dstPort ||
+          cmp(a.old.outcome, b.old.outcome) ||
+          cmp(a.new.outcome, b.new.outcome) ||
+          cmp(a.old.by, b.old.by) ||
+          cmp(a.new.by, b.new.by) ||
+          cmp(a.entry?.set ?? '', b.entry?.set ?? '') ||
+          (a.entry?.position ?? 0) - (b.entry?.position ?? 0),
+      )
     return {
       flows: this.flows,
       skipped: this.skipped,
@@ -487,8 +892,31 @@ export class FlowDiffer {
       alreadyRejected: this.alreadyRejected,
       newlyAllowed: this.allowed,
       edges,
+      outcomeChanges: {
+        flows: this.outcomeChanged,
+        newlyDropped: this.dropped,
+        alreadyRejected: this.droppedRejected,
+        edges: outcomeEdges,
+      },
     }
   }
+}
+
+const OUTCOME_RANK: Record<Outcome, number> = {
+  allowed: 0,
+  unenforced: 1,
+  'would-be-blocked': 2,
+  blocked: 3,
+}
+
+function diffVerdict(v: IndexedVerdict): DiffVerdict {
+  return { decision: v.decision, by: byText(v.by), outcome: v.outcome }
+}
+
+/** The endpoint of an address that a verdict resolved to `entity`; undefined when it does not parse. */
+function endpoint(ip: string, entity: Entity): Endpoint | undefined {
+  const addr = parseIp(ip)
+  return addr === undefined ? undefined : { ip: addr, entity }
 }
 
 /**
@@ -499,29 +927,33 @@ export function onlyAlreadyRejected(e: EdgeChange): boolean {
   return e.change === 'blocked' && e.alreadyRejected === e.flows
 }
 
+/** The counted fields of an edge, filled in by {@link edgeChange}. */
+type Counted = 'flows' | 'firstSeen' | 'lastSeen' | 'untimed' | 'alreadyRejected'
+
 /** A changed edge while flows are added: its fixed part, its count and when it was seen. */
-interface ChangedEdge {
-  readonly edge: Omit<
-    EdgeChange,
-    'flows' | 'firstSeen' | 'lastSeen' | 'untimed' | 'alreadyRejected'
-  >
+interface EdgeAcc<E> {
+  readonly edge: Omit<E, Counted>
   flows: number
   rejected: number
   readonly seen: SeenRange
 }
+type ChangedEdge = EdgeAcc<EdgeChange>
+type ChangedOutcomeEdge = EdgeAcc<OutcomeEdgeChange>
 
-function edgeChange(e: ChangedEdge): EdgeChange {
+function edgeChange<E extends EdgeChange | OutcomeEdgeChange>(e: EdgeAcc<E>): E {
   const span = e.seen.span()
-  const { old, new: now, ...where } = e.edge
+  const { old, new: now, ...where } = e.edge as Omit<OutcomeEdgeChange, Counted>
+  const { entry, ...rest } = where
   return {
-    ...where,
+    ...rest,
     flows: e.flows,
     ...(span ? { firstSeen: span.first, lastSeen: span.last } : {}),
     untimed: e.seen.untimed,
     alreadyRejected: e.rejected,
     old,
     new: now,
-  }
+    ...(entry ? { entry } : {}),
+  } as E
 }
 
 /**
@@ -538,15 +970,18 @@ export function diffPolicies(
     at: options.now.toISOString(),
     rules: diffRules(oldSet, newSet),
     connlist: diffConnlist(inventory, oldSet, newSet, options),
+    enforcement: diffEnforcement(inventory, oldSet, newSet),
   }
 }
 
 /**
- * True when an observed flow allowed under OLD is denied under NEW and its observer had not
- * already rejected it (`--fail-on-impact`).
+ * True when an observed flow that NEW drops got through under OLD and its observer had not
+ * already rejected it (`--fail-on-impact`): allowed under OLD and denied under NEW (whatever
+ * NEW's mode), or denied under both and not dropped under OLD (would-be-blocked or unenforced)
+ * but dropped (`blocked`) under NEW.
  */
 export function hasImpact(diff: PolicyDiff): boolean {
-  return (diff.flows?.newlyBlocked ?? 0) > 0
+  return (diff.flows?.newlyBlocked ?? 0) > 0 || (diff.flows?.outcomeChanges.newlyDropped ?? 0) > 0
 }
 
 /** Where each rule of a policy set is, by `policy/id` (for SARIF locations). */

@@ -13,6 +13,7 @@ import {
   serviceMatches,
   strongerMode,
   BulkheadError,
+  type EnforcementEntry,
   type EnforcementMode,
   type Entity,
   type DecidedBy,
@@ -70,11 +71,19 @@ export function resolveEntity(inventory: Inventory, ip: string, at: number): Ent
  * point: always `observe`.
  */
 export function enforcementModeOf(policySet: PolicySet, endpoint: Endpoint): EnforcementMode {
-  if (endpoint.entity.kind !== 'workload') return 'observe'
-  for (const entry of policySet.enforcement) {
-    if (selectorMatches(entry.selector, endpoint, {})) return entry.mode
-  }
-  return 'observe'
+  const i = enforcementEntryOf(policySet, endpoint)
+  return i < 0 ? 'observe' : (policySet.enforcement[i] as EnforcementEntry).mode
+}
+
+/**
+ * The index in `policySet.enforcement` of the entry that decides an entity's enforcement mode
+ * (the first whose selector matches it, selectors unscoped), or −1 when none does (the mode is
+ * then `observe`) or the entity is unmanaged. {@link enforcementModeOf} is this entry's mode.
+ * @remarks Semantics: DESIGN.md "Workspace, inventory and enforcement files" (first match wins).
+ */
+export function enforcementEntryOf(policySet: PolicySet, endpoint: Endpoint): number {
+  if (endpoint.entity.kind !== 'workload') return -1
+  return policySet.enforcement.findIndex((entry) => selectorMatches(entry.selector, endpoint, {}))
 }
 
 /** True when the rule is in force at `now` (ms): it has no `expires`, or `now` is before it (rule 4). */
