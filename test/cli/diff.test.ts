@@ -15,6 +15,8 @@ import { cli } from '../helpers/cli.js'
 const W = 'test/fixtures/diff-estate'
 const OLD = `${W}/policy-old`
 const NEW = `${W}/policy`
+// NEW's rules with {app: shop, env: prod} enforced instead of monitored
+const ENFORCE = `${W}/policy-enforce`
 // where web-to-cart is in the NEW policy file (test/fixtures/diff-estate/policy/shop.yaml)
 const WEB_TO_CART_LINE = 13
 const AT = '2026-11-01T00:00:00Z'
@@ -218,6 +220,145 @@ describe('bulkhead diff on folders', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('bulkhead diff of an Enforcement change (monitor → enforce)', () => {
+  // Worked out by hand from the fixture: every workload is {app: shop, env: prod} (5 of them,
+  // old-batch too). Under NEW's rules the denied flows are frontend -> cart tcp/8080 (3) and
+  // 10.9.1.1 -> redis tcp/6379 (1): would-be-blocked under monitor, blocked under enforce.
+  // frontend -> cart tcp/7070, cart -> psp-sandbox and cart -> dns tcp/53 are allowed.
+  const ENTRY = `${ENFORCE}/enforcement.yaml`
+  it('--fail-on-impact exits 2 when flows that were only reported become blocked', async () => {
+    const r = await cli('diff', NEW, ENFORCE, ...withFlows, '--fail-on-impact')
+    expect(r.code).toBe(2)
+    // ... and not the other way round: enforce → monitor drops nothing more
+    expect((await cli('diff', ENFORCE, NEW, ...withFlows, '--fail-on-impact')).code).toBe(0)
+    // ... nor when the flows that become blocked had all been rejected where observed
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-enforce-'))
+    try {
+      const file = path.join(dir, 'rejected.csv')
+      writeFileSync(
+        file,
+        'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action\n' +
+          '10.9.1.1,10.1.0.30,40000,6379,tcp,2026-10-29T08:00:00Z,2026-10-29T08:00:01Z,1,60,REJECT\n',
+      )
+      const rejected = await cli('diff', NEW, ENFORCE, ...base, '--flows', file, '--fail-on-impact')
+      expect(rejected.code).toBe(0)
+      expect(rejected.stdout).toContain(
+        '1 observed flow changing outcome on 1 edge (0 newly blocked, 1 more already rejected where observed)',
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+  it('text names the entry, the workloads and the flows', async () => {
+    const r = await cli('diff', NEW, ENFORCE, ...withFlows)
+    expect(r.code).toBe(0)
+    const lines = r.stdout.split('\n')
+    expect(lines[0]).toBe(
+      `${NEW} → ${ENFORCE}: 0 rule changes (0 added, 0 removed, 0 changed); connectivity +0 −0 lines; ` +
+        'enforcement: 1 entry change, 5 workloads changing mode; ' +
+        '0 observed flows newly denied on 0 edges, 0 newly allowed on 0 edges (of 7 replayed); ' +
+        '4 observed flows changing outcome on 2 edges (4 newly blocked)',
+    )
+    const at = lines.indexOf('Enforcement:')
+    expect(lines.slice(at, at + 4)).toEqual([
+      'Enforcement:',
+      `  ~ #1 {app=shop,env=prod}: monitor → enforce  (${ENTRY}:4:5)`,
+      '  5 workloads changing mode: monitor → enforce 5',
+      '    monitor → enforce: 5 workloads (now #1 {app=shop,env=prod}, before #1 {app=shop,env=prod}): ' +
+        'old-batch, shop/cart[Deployment], shop/dns, shop/frontend[Deployment], shop/redis[StatefulSet]',
+    ])
+    const fl = lines.indexOf('Observed flows whose outcome changes (same verdict):')
+    expect(lines.slice(fl, fl + 3)).toEqual([
+      'Observed flows whose outcome changes (same verdict):',
+      '  BLOCKED shop/frontend[Deployment] -> shop/cart[Deployment] tcp/8080: 3 flows, denied by default, would-be-blocked → blocked (#1 {app=shop,env=prod}: enforce)',
+      '  BLOCKED 10.9.1.0/24 -> shop/redis[StatefulSet] tcp/6379: 1 flow, denied by default, would-be-blocked → blocked (#1 {app=shop,env=prod}: enforce)',
+    ])
+  })
+  it('-o json and -o md carry the same', async () => {
+    const d = JSON.parse(
+      (await cli('diff', NEW, ENFORCE, ...withFlows, '-o', 'json')).stdout,
+    ) as DiffOutput
+    expect(d.enforcement.entries).toEqual([
+      expect.objectContaining({
+        kind: 'changed',
+        fields: ['mode'],
+        old: expect.objectContaining({ position: 1, mode: 'monitor' }),
+        new: expect.objectContaining({
+          position: 1,
+          mode: 'enforce',
+          location: expect.objectContaining({ file: ENTRY, line: 4, column: 5 }),
+        }),
+      }),
+    ])
+    expect(d.enforcement.transitions).toEqual([{ old: 'monitor', new: 'enforce', workloads: 5 }])
+    expect(d.flows).toMatchObject({
+      flows: 7,
+      newlyBlocked: 0,
+      outcomeChanges: { flows: 4, newlyDropped: 4, alreadyRejected: 0 },
+    })
+    expect(
+      d.flows?.outcomeChanges.edges.map((e) => [
+        e.src,
+        e.service,
+        e.flows,
+        e.firstSeen,
+        e.lastSeen,
+      ]),
+    ).toEqual([
+      [
+        'shop/frontend[Deployment]',
+        'tcp/8080',
+        3,
+        '2026-10-30T10:00:00.000Z',
+        '2026-10-30T12:00:01.000Z',
+      ],
+      ['10.9.1.0/24', 'tcp/6379', 1, '2026-10-29T08:00:00.000Z', '2026-10-29T08:00:01.000Z'],
+    ])
+    const md = (await cli('diff', NEW, ENFORCE, ...withFlows, '-o', 'md')).stdout
+    expect(md.startsWith('⚠️ **Bulkhead policy diff**')).toBe(true)
+    expect(md).toContain('### Enforcement changes')
+    expect(md).toContain(
+      `| changed (mode) | #1 \`{app=shop,env=prod}\` | monitor → enforce | ${ENTRY}:4:5 |`,
+    )
+    expect(md).toContain(
+      '| **blocked** | 10.9.1.0/24 | shop/redis[StatefulSet] | tcp/6379 | 1 | 2026-10-29T08:00:00.000Z | 2026-10-29T08:00:01.000Z | denied by default | would-be-blocked → blocked | #1 {app=shop,env=prod}: enforce |',
+    )
+  })
+  it('-o sarif puts every Enforcement finding at the entry', async () => {
+    const log = JSON.parse((await cli('diff', NEW, ENFORCE, ...withFlows, '-o', 'sarif')).stdout)
+    const results = log.runs[0].results as {
+      ruleId: string
+      level: string
+      locations: {
+        physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } }
+      }[]
+    }[]
+    expect(results.map((x) => [x.ruleId, x.level]).sort()).toEqual([
+      ['diff/enforcement-changed', 'note'],
+      ['diff/flow-enforced', 'error'],
+      ['diff/flow-enforced', 'error'],
+      ['diff/mode-changed', 'warning'],
+    ])
+    for (const x of results) {
+      expect(x.locations[0]?.physicalLocation.artifactLocation.uri).toBe(ENTRY)
+      expect(x.locations[0]?.physicalLocation.region?.startLine).toBe(4)
+    }
+  })
+  it('a flow whose verdict and outcome both change is counted once, as a verdict change', async () => {
+    // OLD allowed frontend -> cart tcp/8080 and monitored; NEW denies it and enforces
+    const d = JSON.parse(
+      (await cli('diff', OLD, ENFORCE, ...withFlows, '-o', 'json')).stdout,
+    ) as DiffOutput
+    // as OLD → NEW (newly denied: 3 x tcp/8080, 1 x redis), now blocked instead of would-be-blocked
+    expect(d.flows).toMatchObject({ flows: 7, newlyBlocked: 4, newlyAllowed: 2 })
+    expect(d.flows?.edges.filter((e) => e.change === 'blocked').map((e) => e.new.outcome)).toEqual([
+      'blocked',
+      'blocked',
+    ])
+    expect(d.flows?.outcomeChanges).toMatchObject({ flows: 0, edges: [] })
   })
 })
 

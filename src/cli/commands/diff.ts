@@ -17,12 +17,18 @@ import {
 import { formatRunSummary } from '../../ingest/index.js'
 import {
   diffPolicies,
+  enforcementChanged,
   FlowDiffer,
   hasImpact,
   onlyAlreadyRejected,
   ruleLocations,
   type ConnlistLineChange,
   type EdgeChange,
+  type EnforcementEntryChange,
+  type EnforcementEntrySummary,
+  type ModeChangeGroup,
+  type OutcomeChanges,
+  type OutcomeEdgeChange,
   type PolicyDiff,
   type RuleChange,
 } from '../../policy/diff.js'
@@ -130,7 +136,10 @@ export function registerDiff(program: Command): void {
     .option('--no-flows', 'compare the policy sets only: replay no flows')
     .option('--format <format>', 'flow file format for --flows', flowFormat, 'auto')
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
-    .option('--fail-on-impact', 'exit 2 when an observed flow allowed by OLD is denied by NEW')
+    .option(
+      '--fail-on-impact',
+      'exit 2 when an observed flow allowed by OLD is denied by NEW, or one not blocked under OLD is blocked (enforced) under NEW',
+    )
     .addOption(outputOption(['text', 'md', 'json', 'yaml', 'sarif'], 'text'))
     .addHelpText(
       'after',
@@ -144,7 +153,9 @@ Examples:
   $ bulkhead diff main:policy policy --flows flows/*.log.gz -o md > pr-comment.md
   $ bulkhead diff old-policy/ policy/ --since 2026-11-01 --fail-on-impact
 
-Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow allowed by OLD is denied by NEW.`,
+Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow allowed by OLD is
+denied by NEW, or one OLD did not block (allowed, would-be-blocked, unenforced) is blocked by NEW
+(its mode became enforce); flows their observer had already rejected are no impact.`,
     )
     .hook('preAction', (c) => {
       checkDiffFlags(c.opts<DiffOpts>())
@@ -298,6 +309,12 @@ export function diffSummary(d: PolicyDiff): string {
     `${counted(d.rules.length, 'rule change')} (${count('added')} added, ${count('removed')} removed, ${count('changed')} changed)`,
     `connectivity +${d.connlist.added.length} −${counted(d.connlist.removed.length, 'line')}`,
   ]
+  // the Enforcement part only when something about Enforcement changed
+  if (enforcementChanged(d.enforcement)) {
+    parts.push(
+      `enforcement: ${counted(d.enforcement.entries.length, 'entry change')}, ${counted(d.enforcement.workloads, 'workload')} changing mode`,
+    )
+  }
   if (d.flows) {
     const { edges, alreadyRejected } = d.flows
     const blocked = edges.filter((e) => e.change === 'blocked' && !onlyAlreadyRejected(e)).length
@@ -308,13 +325,82 @@ export function diffSummary(d: PolicyDiff): string {
         `, ${d.flows.newlyAllowed} newly allowed on ${counted(allowed, 'edge')} (of ${d.flows.flows} replayed)`,
     )
   }
+  const oc = d.flows?.outcomeChanges
+  if (oc !== undefined && (oc.flows > 0 || enforcementChanged(d.enforcement))) {
+    parts.push(
+      `${counted(oc.flows, 'observed flow')} changing outcome on ${counted(oc.edges.length, 'edge')} (${oc.newlyDropped} newly blocked` +
+        (oc.alreadyRejected > 0
+          ? `, ${oc.alreadyRejected} more already rejected where observed`
+          : '') +
+        ')',
+    )
+  }
   return parts.join('; ')
 }
 
-const ruleWhere = (r: RuleChange): string => {
-  const loc = (r.new ?? r.old)?.location
+/** `#2 {role=db}`: an entry by its position and selector; `no entry` when none decides. */
+function entryName(e: EnforcementEntrySummary | undefined): string {
+  return e === undefined ? 'no entry' : `#${e.position} ${e.selector}`
+}
+
+/** `file:line:col`, or the file when the line is unknown; empty with no location. */
+function whereText(loc: SourceLocation | undefined): string {
   return loc ? (loc.line > 0 ? `${loc.file}:${loc.line}:${loc.column}` : loc.file) : ''
 }
+
+/** One entry change: `#1 → #3 {role=db}: enforce → monitor`. */
+function entryChangeText(c: EnforcementEntryChange): string {
+  const o = c.old
+  const n = c.new
+  if (o === undefined || n === undefined) {
+    const e = (n ?? o) as EnforcementEntrySummary
+    return `#${e.position} ${e.selector}: ${e.mode} ${c.kind}`
+  }
+  const pos = o.position === n.position ? `#${n.position}` : `#${o.position} → #${n.position}`
+  const mode = o.mode === n.mode ? n.mode : `${o.mode} → ${n.mode}`
+  return `${pos} ${n.selector}: ${mode}`
+}
+
+/** Workload names as text: at most {@link NAMES_SHOWN}, then `… and N more` (JSON lists all). */
+function namesText(names: readonly string[]): string {
+  const shown = names.slice(0, NAMES_SHOWN).join(', ')
+  return names.length > NAMES_SHOWN ? `${shown}, … and ${names.length - NAMES_SHOWN} more` : shown
+}
+
+/** Workload names shown per mode change in text, Markdown and SARIF. */
+const NAMES_SHOWN = 20
+
+/** `monitor → enforce: 3 workloads (now #1 {app=shop}, before #1 {app=shop})`. */
+function groupText(g: ModeChangeGroup): string {
+  return `${g.old} → ${g.new}: ${counted(g.workloads.length, 'workload')} (now ${entryName(g.newEntry)}, before ${entryName(g.oldEntry)})`
+}
+
+/** `#1 {app=shop}: enforce` (NEW's entry) or `before: #2 {role=db}: enforce` (OLD's). */
+function entryRefText(e: OutcomeEdgeChange['entry']): string {
+  if (e === undefined) return ''
+  return `${e.set === 'old' ? 'before: ' : ''}${entryName(e)}: ${e.mode}`
+}
+
+/** `denied by default`, or `denied by p/a → denied by default` when the deciding rule changes. */
+function sameVerdictText(e: OutcomeEdgeChange): string {
+  return e.old.by === e.new.by
+    ? verdictText(e.new)
+    : `${verdictText(e.old)} → ${verdictText(e.new)}`
+}
+
+/** `would-be-blocked → blocked`, with `; 1 already rejected where observed` when some were. */
+function outcomeChangeText(e: OutcomeEdgeChange): string {
+  const rejected =
+    e.alreadyRejected > 0 ? `; ${e.alreadyRejected} already rejected where observed` : ''
+  return `${e.old.outcome} → ${e.new.outcome}${rejected}`
+}
+
+/** True for an outcome edge with a flow that NEW newly drops and no observer had rejected. */
+function newlyDropped(e: OutcomeEdgeChange): boolean {
+  return e.new.outcome === 'blocked' && e.alreadyRejected < e.flows
+}
+
+const ruleWhere = (r: RuleChange): string => whereText((r.new ?? r.old)?.location)
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
@@ -330,8 +416,30 @@ export type EdgeChangeOutput = Omit<EdgeChange, 'firstSeen' | 'lastSeen'> & {
  * ms in the diff, become instants too). Stable.
  */
 export type DiffOutput = Omit<PolicyDiff, 'flows'> & {
-  readonly flows?: Omit<NonNullable<PolicyDiff['flows']>, 'edges'> & {
+  readonly flows?: Omit<NonNullable<PolicyDiff['flows']>, 'edges' | 'outcomeChanges'> & {
     readonly edges: readonly EdgeChangeOutput[]
+    readonly outcomeChanges: Omit<OutcomeChanges, 'edges'> & {
+      readonly edges: readonly OutcomeEdgeChangeOutput[]
+    }
+  }
+}
+
+/** An {@link OutcomeEdgeChange} as `diff -o json|yaml` prints it: first and last seen as ISO-8601 UTC. */
+export type OutcomeEdgeChangeOutput = Omit<OutcomeEdgeChange, 'firstSeen' | 'lastSeen'> & {
+  readonly firstSeen?: string
+  readonly lastSeen?: string
+}
+
+/** An edge with its first and last seen (ms) as ISO-8601 instants. */
+function withInstants<E extends { readonly firstSeen?: number; readonly lastSeen?: number }>({
+  firstSeen,
+  lastSeen,
+  ...e
+}: E): Omit<E, 'firstSeen' | 'lastSeen'> & { firstSeen?: string; lastSeen?: string } {
+  return {
+    ...e,
+    ...(firstSeen !== undefined ? { firstSeen: iso(firstSeen) } : {}),
+    ...(lastSeen !== undefined ? { lastSeen: iso(lastSeen) } : {}),
   }
 }
 
@@ -343,11 +451,11 @@ export function diffOutput(d: PolicyDiff): DiffOutput {
     ...rest,
     flows: {
       ...flows,
-      edges: flows.edges.map(({ firstSeen, lastSeen, ...e }) => ({
-        ...e,
-        ...(firstSeen !== undefined ? { firstSeen: iso(firstSeen) } : {}),
-        ...(lastSeen !== undefined ? { lastSeen: iso(lastSeen) } : {}),
-      })),
+      edges: flows.edges.map(withInstants),
+      outcomeChanges: {
+        ...flows.outcomeChanges,
+        edges: flows.outcomeChanges.edges.map(withInstants),
+      },
     },
   }
 }
@@ -388,6 +496,21 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
   if (d.connlist.added.length + d.connlist.removed.length === 0) out.push('  (no change)')
   for (const r of d.connlist.removed) out.push(`  - ${connlistLine(r)}${ruleBehind(r)}`)
   for (const r of d.connlist.added) out.push(`  + ${connlistLine(r)}${ruleBehind(r)}`)
+  if (enforcementChanged(d.enforcement)) {
+    const en = d.enforcement
+    out.push('', 'Enforcement:')
+    for (const c of en.entries) {
+      const mark = c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~'
+      const where = whereText((c.new ?? c.old)?.location)
+      out.push(`  ${mark} ${entryChangeText(c)}${where ? `  (${where})` : ''}`)
+    }
+    out.push(
+      en.workloads === 0
+        ? '  No workload changes mode.'
+        : `  ${counted(en.workloads, 'workload')} changing mode: ${en.transitions.map((t) => `${t.old} → ${t.new} ${t.workloads}`).join(', ')}`,
+    )
+    for (const g of en.groups) out.push(`    ${groupText(g)}: ${namesText(g.workloads)}`)
+  }
   if (d.flows) {
     out.push('', 'Observed flows whose verdict changes:')
     if (d.flows.edges.length === 0) out.push('  (none)')
@@ -401,6 +524,18 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
       out.push(`  (${counted(d.flows.skipped, 'flow')} skipped: bad address)`)
     out.push(...untimedLines(d.flows, '  '))
   }
+  const oc = d.flows?.outcomeChanges
+  if (oc !== undefined && (oc.flows > 0 || enforcementChanged(d.enforcement))) {
+    out.push('', 'Observed flows whose outcome changes (same verdict):')
+    if (oc.edges.length === 0) out.push('  (none)')
+    for (const e of oc.edges) {
+      const entry = entryRefText(e.entry)
+      out.push(
+        `  ${e.new.outcome.toUpperCase()} ${e.src} -> ${e.dst} ${e.service}: ${counted(e.flows, 'flow')}, ` +
+          `${sameVerdictText(e)}, ${outcomeChangeText(e)}${entry ? ` (${entry})` : ''}`,
+      )
+    }
+  }
   return `${out.join('\n')}\n`
 }
 
@@ -408,7 +543,7 @@ const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' '
 
 /** Markdown for a pull request: a summary line first, then headed sections with tables. */
 export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: string): string {
-  const impact = d.flows && d.flows.newlyBlocked > 0 ? '⚠️ ' : ''
+  const impact = hasImpact(d) ? '⚠️ ' : ''
   const out = [
     `${impact}**Bulkhead policy diff** \`${oldName}\` → \`${newName}\`: ${diffSummary(d)}.`,
     '',
@@ -432,6 +567,43 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
     for (const r of d.connlist.added) out.push(`+ ${connlistLine(r)}${ruleBehind(r)}`)
     out.push('```')
   }
+  if (enforcementChanged(d.enforcement)) {
+    const en = d.enforcement
+    out.push('', '### Enforcement changes', '')
+    if (en.entries.length > 0) {
+      out.push('| change | entry | mode | where |', '|---|---|---|---|')
+      for (const c of en.entries) {
+        const o = c.old
+        const n = c.new
+        const e = (n ?? o) as EnforcementEntrySummary
+        const pos =
+          o !== undefined && n !== undefined && o.position !== n.position
+            ? `#${o.position} → #${n.position}`
+            : `#${e.position}`
+        const mode =
+          o !== undefined && n !== undefined && o.mode !== n.mode ? `${o.mode} → ${n.mode}` : e.mode
+        const what = c.kind === 'changed' ? `changed (${c.fields.join(', ')})` : c.kind
+        out.push(
+          `| ${what} | ${pos} \`${mdCell(e.selector)}\` | ${mode} | ${mdCell(whereText(e.location))} |`,
+        )
+      }
+      out.push('')
+    }
+    if (en.workloads === 0) out.push('No workload changes mode.')
+    else {
+      out.push(
+        `${counted(en.workloads, 'workload')} changing mode: ${en.transitions.map((t) => `${t.old} → ${t.new === 'enforce' ? '**enforce**' : t.new} ${t.workloads}`).join(', ')}.`,
+        '',
+        '| mode change | workloads | entry now | entry before | names |',
+        '|---|---:|---|---|---|',
+      )
+      for (const g of en.groups) {
+        out.push(
+          `| ${g.old} → ${g.new === 'enforce' ? '**enforce**' : g.new} | ${g.workloads.length} | ${mdCell(entryName(g.newEntry))} | ${mdCell(entryName(g.oldEntry))} | ${mdCell(namesText(g.workloads))} |`,
+        )
+      }
+    }
+  }
   if (d.flows) {
     out.push('', '### Observed flows whose verdict changes', '')
     if (d.flows.edges.length === 0)
@@ -453,6 +625,27 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
     }
     const notes = untimedLines(d.flows, '')
     if (notes.length > 0) out.push('', ...notes)
+  }
+  const oc = d.flows?.outcomeChanges
+  if (oc !== undefined && (oc.flows > 0 || enforcementChanged(d.enforcement))) {
+    out.push('', '### Observed flows whose outcome changes (same verdict)', '')
+    if (oc.edges.length === 0)
+      out.push(
+        d.flows?.flows === 1
+          ? 'The one replayed flow keeps its outcome.'
+          : `None of the ${d.flows?.flows ?? 0} replayed flows changes outcome without changing verdict.`,
+      )
+    else {
+      out.push(
+        '| outcome | source | destination | service | flows | first seen | last seen | verdict | before → after | entry |',
+        '|---|---|---|---|---:|---|---|---|---|---|',
+      )
+      for (const e of oc.edges) {
+        out.push(
+          `| ${newlyDropped(e) ? '**blocked**' : e.new.outcome} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdCell(sameVerdictText(e))} | ${mdCell(outcomeChangeText(e))} | ${mdCell(entryRefText(e.entry))} |`,
+        )
+      }
+    }
   }
   return `${out.join('\n')}\n`
 }
@@ -485,6 +678,33 @@ const SARIF_TOOL = {
       description: 'Observed traffic that was denied would be allowed.',
       defaultLevel: 'note' as const,
     },
+    'diff/enforcement-added': {
+      description: 'An Enforcement entry is added.',
+      defaultLevel: 'note' as const,
+    },
+    'diff/enforcement-removed': {
+      description: 'An Enforcement entry is removed.',
+      defaultLevel: 'note' as const,
+    },
+    'diff/enforcement-changed': {
+      description: 'An Enforcement entry changes its mode or its place in the first-match order.',
+      defaultLevel: 'note' as const,
+    },
+    'diff/mode-changed': {
+      description:
+        'Workloads change enforcement mode (a warning when they become enforced: their denied traffic starts being dropped).',
+      defaultLevel: 'note' as const,
+    },
+    'diff/flow-enforced': {
+      description:
+        'Observed traffic that is denied and was not dropped (would-be-blocked or unenforced) would be dropped: its enforcement mode becomes enforce.',
+      defaultLevel: 'error' as const,
+    },
+    'diff/flow-outcome-changed': {
+      description:
+        'Observed denied traffic changes outcome (blocked, would-be-blocked, unenforced) without being newly dropped, or was already rejected where observed.',
+      defaultLevel: 'note' as const,
+    },
   },
 }
 
@@ -496,7 +716,10 @@ function ruleBehind(r: ConnlistLineChange): string {
 /**
  * SARIF findings of a diff: rule changes (notes at the rule), connectivity lines (added: note;
  * removed: warning) and changed flow edges (newly blocked: error, at the rule that allowed them
- * before when known). `locations` maps `policy/id` to where the rule is; a connlist line is put
+ * before when known); Enforcement entries added, removed and changed (notes at the entry), mode
+ * changes of workloads (at the NEW entry that decides their mode, else the OLD one; a warning
+ * when they become enforced) and outcome changes of observed flows (at the entry behind the
+ * change; an error when flows no observer rejected become blocked). `locations` maps `policy/id` to where the rule is; a connlist line is put
  * at the rule behind it ({@link ConnlistLineChange.by}); a finding with no place of its own gets
  * `fallback` (a policy file), since GitHub code scanning requires a location on every result.
  */
@@ -542,6 +765,37 @@ export function diffFindings(
       ruleId,
       level: ruleId === 'diff/flow-blocked' ? 'error' : 'note',
       message: `${e.src} -> ${e.dst} ${e.service}: ${counted(e.flows, 'observed flow')} ${verdictText(e.old)} would be ${verdictText(e.new)}${rejected === undefined ? '' : ` (${rejected})`}`,
+      ...(loc ? { location: loc } : {}),
+    })
+  }
+  // Enforcement: every finding at an Enforcement entry (NEW's, else OLD's)
+  for (const c of d.enforcement.entries) {
+    const loc = (c.new ?? c.old)?.location
+    const what = c.kind === 'changed' ? `changed (${c.fields.join(', ')})` : c.kind
+    out.push({
+      ruleId: `diff/enforcement-${c.kind}`,
+      level: 'note',
+      message:
+        `Enforcement entry ${entryChangeText(c)} ${c.kind === 'changed' ? what : ''}`.trimEnd(),
+      ...(loc ? { location: loc } : {}),
+    })
+  }
+  for (const g of d.enforcement.groups) {
+    const loc = (g.newEntry ?? g.oldEntry)?.location
+    out.push({
+      ruleId: 'diff/mode-changed',
+      level: g.new === 'enforce' ? 'warning' : 'note',
+      message: `mode ${groupText(g)}: ${namesText(g.workloads)}`,
+      ...(loc ? { location: loc } : {}),
+    })
+  }
+  for (const e of d.flows?.outcomeChanges.edges ?? []) {
+    const loc = e.entry?.location
+    const entry = entryRefText(e.entry)
+    out.push({
+      ruleId: newlyDropped(e) ? 'diff/flow-enforced' : 'diff/flow-outcome-changed',
+      level: newlyDropped(e) ? 'error' : 'note',
+      message: `${e.src} -> ${e.dst} ${e.service}: ${counted(e.flows, 'observed flow')} ${sameVerdictText(e)} would be ${e.new.outcome}, not ${e.old.outcome}${e.alreadyRejected > 0 ? ` (${e.alreadyRejected} already rejected where observed)` : ''}${entry ? `, by the entry ${entry}` : ''}`,
       ...(loc ? { location: loc } : {}),
     })
   }
