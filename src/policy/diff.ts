@@ -666,6 +666,10 @@ export class FlowDiffer {
   private readonly newSet: PolicySet
   private readonly edges = new Map<string, ChangedEdge>()
   private readonly outcomeEdges = new Map<string, ChangedOutcomeEdge>()
+  private readonly entryCache = new Map<string, readonly [number, number]>()
+  /** Each Enforcement entry of OLD and NEW as an outcome edge names it, by index. */
+  private readonly oldRefs: readonly EnforcementEntryRef[]
+  private readonly newRefs: readonly EnforcementEntryRef[]
   private readonly seen = new SeenRange()
   private flows = 0
   private skipped = 0
@@ -687,6 +691,8 @@ export class FlowDiffer {
     this.resolver = new Resolver(inventory)
     this.oldSet = oldSet
     this.newSet = newSet
+    this.oldRefs = oldSet.enforcement.map((e, i) => ({ set: 'old', ...entrySummary(e, i) }))
+    this.newRefs = newSet.enforcement.map((e, i) => ({ set: 'new', ...entrySummary(e, i) }))
   }
 
   /** Judges one flow under both policy sets. Never throws: a flow with a bad address is counted in `skipped`. */
@@ -772,18 +778,7 @@ export class FlowDiffer {
     const entry = this.entryBehind(o, n, srcIp, dstIp)
     const oldV = diffVerdict(o)
     const newV = diffVerdict(n)
-    const key = JSON.stringify([
-      src,
-      dst,
-      flow.protocol,
-      port,
-      oldV.by,
-      newV.by,
-      o.outcome,
-      n.outcome,
-      entry?.set,
-      entry?.position,
-    ])
+    const key = `${src}\u0000${dst}\u0000${flow.protocol}\u0000${port}\u0000${oldV.by}\u0000${newV.by}\u0000${o.outcome}\u0000${n.outcome}\u0000${entry?.set ?? ''}\u0000${entry?.position ?? 0}`
     let e = this.outcomeEdges.get(key)
     if (e === undefined) {
       e = {
@@ -820,25 +815,39 @@ export class FlowDiffer {
     srcIp: string,
     dstIp: string,
   ): EnforcementEntryRef | undefined {
-    const ends: [Endpoint | undefined, Endpoint | undefined] = [
-      endpoint(srcIp, n.src),
-      endpoint(dstIp, n.dst),
-    ]
-    const find = (
-      set: PolicySet,
-      v: IndexedVerdict,
-      which: 'old' | 'new',
-    ): EnforcementEntryRef | undefined => {
-      const modes = [v.srcMode, v.dstMode]
-      for (const [k, ep] of ends.entries()) {
-        if (ep === undefined || modes[k] !== v.mode) continue
-        const i = enforcementEntryOf(set, ep)
-        const e = set.enforcement[i]
-        if (e !== undefined) return { set: which, ...entrySummary(e, i) }
+    const ends = [this.entriesOf(srcIp, n.src), this.entriesOf(dstIp, n.dst)] as const
+    const find = (v: IndexedVerdict, which: 'old' | 'new'): EnforcementEntryRef | undefined => {
+      const modes = [v.srcMode, v.dstMode] as const
+      const refs = which === 'old' ? this.oldRefs : this.newRefs
+      for (let k = 0; k < 2; k++) {
+        if (modes[k] !== v.mode) continue
+        const ref = refs[ends[k]?.[which === 'old' ? 0 : 1] ?? -1]
+        if (ref !== undefined) return ref
       }
       return undefined
     }
-    return find(this.newSet, n, 'new') ?? find(this.oldSet, o, 'old')
+    return find(n, 'new') ?? find(o, 'old')
+  }
+
+  /**
+   * The indices of the OLD and NEW entries that decide the mode of an address held by `entity`
+   * (`enforcementEntryOf`), cached by address and entity (at most {@link ENTRY_CACHE} of them,
+   * then cleared); undefined when the address does not parse.
+   */
+  private entriesOf(ip: string, entity: Entity): readonly [number, number] | undefined {
+    const key = `${ip}\u0000${entityName(entity)}`
+    const known = this.entryCache.get(key)
+    if (known !== undefined) return known
+    const addr = parseIp(ip)
+    if (addr === undefined) return undefined
+    const ep: Endpoint = { ip: addr, entity }
+    const found = [
+      enforcementEntryOf(this.oldSet, ep),
+      enforcementEntryOf(this.newSet, ep),
+    ] as const
+    if (this.entryCache.size >= ENTRY_CACHE) this.entryCache.clear()
+    this.entryCache.set(key, found)
+    return found
   }
 
   /** The result so far. */
@@ -913,11 +922,8 @@ function diffVerdict(v: IndexedVerdict): DiffVerdict {
   return { decision: v.decision, by: byText(v.by), outcome: v.outcome }
 }
 
-/** The endpoint of an address that a verdict resolved to `entity`; undefined when it does not parse. */
-function endpoint(ip: string, entity: Entity): Endpoint | undefined {
-  const addr = parseIp(ip)
-  return addr === undefined ? undefined : { ip: addr, entity }
-}
+/** Addresses whose deciding Enforcement entries {@link FlowDiffer} keeps. */
+const ENTRY_CACHE = 1 << 16
 
 /**
  * True when every flow of a newly denied edge had been rejected by its observer: enforcing NEW
