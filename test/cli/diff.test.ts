@@ -10,6 +10,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { DiffOutput } from '../../src/cli/commands/diff.js'
+import { findingFingerprint } from '../../src/cli/render/sarif.js'
 import { cli } from '../helpers/cli.js'
 
 const W = 'test/fixtures/diff-estate'
@@ -325,6 +326,38 @@ describe('bulkhead diff of an Enforcement change (monitor → enforce)', () => {
     )
     expect(md).toContain(
       '| **blocked** | 10.9.1.0/24 | shop/redis[StatefulSet] | tcp/6379 | 1 | 2026-10-29T08:00:00.000Z | 2026-10-29T08:00:01.000Z | denied by default | would-be-blocked → blocked | #1 {app=shop,env=prod}: enforce |',
+    )
+  })
+  it('-o sarif: every result has a fingerprint of what it is about, none shared', async () => {
+    for (const [a, b] of [
+      [OLD, NEW],
+      [NEW, ENFORCE],
+      [OLD, ENFORCE],
+    ] as const) {
+      const log = JSON.parse((await cli('diff', a, b, ...withFlows, '-o', 'sarif')).stdout)
+      const results = log.runs[0].results as {
+        ruleId: string
+        message: { text: string }
+        partialFingerprints?: Record<string, string>
+      }[]
+      expect(results.length).toBeGreaterThan(3)
+      const fps = results.map((x) => x.partialFingerprints?.['bulkheadFindingKey/v1'])
+      for (const fp of fps) expect(fp).toMatch(/^[0-9a-f]{32}$/)
+      expect(new Set(fps).size).toBe(fps.length)
+    }
+    // the key of an edge is the edge: the same fingerprint from the writer's own function
+    const log = JSON.parse((await cli('diff', OLD, NEW, ...withFlows, '-o', 'sarif')).stdout)
+    const redis = (
+      log.runs[0].results as {
+        ruleId: string
+        message: { text: string }
+        partialFingerprints: Record<string, string>
+      }[]
+    ).find((x) => x.ruleId === 'diff/flow-blocked' && x.message.text.includes('tcp/6379'))!
+    const edge = redis.message.text.slice(0, redis.message.text.indexOf(':'))
+    expect(edge).toMatch(/ -> .* tcp\/6379$/)
+    expect(redis.partialFingerprints['bulkheadFindingKey/v1']).toBe(
+      findingFingerprint('diff/flow-blocked', edge),
     )
   })
   it('-o sarif puts every Enforcement finding at the entry', async () => {

@@ -722,6 +722,8 @@ function ruleBehind(r: ConnlistLineChange): string {
  * change; an error when flows no observer rejected become blocked). `locations` maps `policy/id` to where the rule is; a connlist line is put
  * at the rule behind it ({@link ConnlistLineChange.by}); a finding with no place of its own gets
  * `fallback` (a policy file), since GitHub code scanning requires a location on every result.
+ * Each finding has a `key` (SARIF fingerprint): the rule `policy/id`, the connection `src => dst`,
+ * the edge `src -> dst service`, the entry's selector, or the mode change and its entries.
  */
 export function diffFindings(
   d: PolicyDiff,
@@ -736,6 +738,7 @@ export function diffFindings(
       ruleId: `diff/rule-${r.kind}`,
       level: 'note',
       message: `rule ${r.policy}/${r.id} ${what}`,
+      key: `${r.policy}/${r.id}`,
       ...(loc ? { location: loc } : {}),
     })
   }
@@ -748,6 +751,7 @@ export function diffFindings(
       ruleId: removed ? 'diff/connection-removed' : 'diff/connection-added',
       level: removed ? 'warning' : 'note',
       message: `${removed ? 'no longer allowed' : 'newly allowed'}: ${connlistLine(r)}${r.by === undefined ? '' : ` (rule ${r.by})`}`,
+      key: `${r.src} => ${r.dst}`,
       ...(loc ? { location: loc } : {}),
     })
   }
@@ -765,6 +769,7 @@ export function diffFindings(
       ruleId,
       level: ruleId === 'diff/flow-blocked' ? 'error' : 'note',
       message: `${e.src} -> ${e.dst} ${e.service}: ${counted(e.flows, 'observed flow')} ${verdictText(e.old)} would be ${verdictText(e.new)}${rejected === undefined ? '' : ` (${rejected})`}`,
+      key: `${e.src} -> ${e.dst} ${e.service}`,
       ...(loc ? { location: loc } : {}),
     })
   }
@@ -777,6 +782,7 @@ export function diffFindings(
       level: 'note',
       message:
         `Enforcement entry ${entryChangeText(c)} ${c.kind === 'changed' ? what : ''}`.trimEnd(),
+      key: (c.new ?? c.old)?.selector ?? '',
       ...(loc ? { location: loc } : {}),
     })
   }
@@ -786,6 +792,7 @@ export function diffFindings(
       ruleId: 'diff/mode-changed',
       level: g.new === 'enforce' ? 'warning' : 'note',
       message: `mode ${groupText(g)}: ${namesText(g.workloads)}`,
+      key: `${g.old} -> ${g.new} ${g.oldEntry?.selector ?? ''} ${g.newEntry?.selector ?? ''}`,
       ...(loc ? { location: loc } : {}),
     })
   }
@@ -796,6 +803,7 @@ export function diffFindings(
       ruleId: newlyDropped(e) ? 'diff/flow-enforced' : 'diff/flow-outcome-changed',
       level: newlyDropped(e) ? 'error' : 'note',
       message: `${e.src} -> ${e.dst} ${e.service}: ${counted(e.flows, 'observed flow')} ${sameVerdictText(e)} would be ${e.new.outcome}, not ${e.old.outcome}${e.alreadyRejected > 0 ? ` (${e.alreadyRejected} already rejected where observed)` : ''}${entry ? `, by the entry ${entry}` : ''}`,
+      key: `${e.src} -> ${e.dst} ${e.service}`,
       ...(loc ? { location: loc } : {}),
     })
   }
