@@ -28,6 +28,24 @@ export {
   AWS_VPC_LABEL,
   type AwsInstance,
 } from './sources/aws.js'
+export {
+  gcpWorkloads,
+  collectGcpInstances,
+  isGcpInstances,
+  GCP_NETWORK_LABEL,
+  GCP_TAG_PREFIX,
+  GCP_ZONE_LABEL,
+  type GcpInstance,
+} from './sources/gcp.js'
+export {
+  azureWorkloads,
+  collectAzureVms,
+  isAzureVms,
+  AZURE_LOCATION_LABEL,
+  AZURE_RESOURCE_GROUP_LABEL,
+  type AzureVm,
+} from './sources/azure.js'
+export { cloudWorkloads, type Cloud, type CloudInstance } from './sources/cloud.js'
 export { SourceCollector, isCsvFile, type SourceKind } from './sources/merge.js'
 export { Resolver, INTERNET, type ResolverOptions, type ResolverStats } from './resolver.js'
 export {

@@ -312,8 +312,9 @@ export function registerInventory(program: Command): void {
       'after',
       `
 Inventory folders may hold Bulkhead YAML, CSV (name,addresses,labels), Kubernetes manifests or
-"kubectl get pods,deployments,replicasets,statefulsets,daemonsets -o json|yaml" dumps, and
-"aws ec2 describe-instances" JSON.
+"kubectl get pods,deployments,replicasets,statefulsets,daemonsets -o json|yaml" dumps,
+"aws ec2 describe-instances", "gcloud compute instances list --format=json" and
+"az vm list --show-details -o json" JSON.
 
 Subcommand: "bulkhead inventory suggest-labels" proposes roles for unlabelled workloads.
 

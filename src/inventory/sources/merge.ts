@@ -1,6 +1,6 @@
 /**
- * @module Combines the inventory sources of a workspace: Bulkhead YAML, CSV, Kubernetes dumps and
- * AWS `describe-instances` JSON. Decides which source reads which file or document, builds the
+ * @module Combines the inventory sources of a workspace: Bulkhead YAML, CSV, Kubernetes dumps,
+ * AWS `describe-instances`, GCP `gcloud compute instances list` and Azure `az vm list -d` JSON. Decides which source reads which file or document, builds the
  * Kubernetes and AWS workloads once every file is read, and merges workloads of the same name
  * from different sources (reporting conflicting labels and addresses held twice).
  * @remarks Semantics: DESIGN.md "Workspace, inventory and enforcement files".
@@ -21,7 +21,9 @@ import {
   isAwsDescribeInstances,
   type AwsInstance,
 } from './aws.js'
+import { azureWorkloads, collectAzureVms, isAzureVms, type AzureVm } from './azure.js'
 import { readCsvInventory } from './csv.js'
+import { collectGcpInstances, gcpWorkloads, isGcpInstances, type GcpInstance } from './gcp.js'
 import {
   collectKubernetesObjects,
   isKubernetesDocument,
@@ -30,7 +32,7 @@ import {
 } from './kubernetes.js'
 
 /** Which source a workload came from. */
-export type SourceKind = 'yaml' | 'csv' | 'kubernetes' | 'aws'
+export type SourceKind = 'yaml' | 'csv' | 'kubernetes' | 'aws' | 'gcp' | 'azure'
 
 /** True for file names the CSV source reads. */
 export function isCsvFile(path: string): boolean {
@@ -48,6 +50,8 @@ export class SourceCollector {
   private readonly csvNames = new Map<string, SourceLocation>()
   private readonly kube: KubernetesObject[] = []
   private readonly aws: AwsInstance[] = []
+  private readonly gcp: GcpInstance[] = []
+  private readonly azure: AzureVm[] = []
 
   /** Bulkhead kinds: documents of these kinds are never taken as Kubernetes objects. */
   constructor(private readonly bulkheadKinds: readonly string[]) {}
@@ -60,13 +64,21 @@ export class SourceCollector {
   }
 
   /**
-   * Takes a Kubernetes object or list, or an AWS `describe-instances` document, and returns
-   * true; returns false for anything else (left to the Bulkhead reader, which reports unknown
-   * kinds).
+   * Takes a Kubernetes object or list, an AWS `describe-instances` document, GCP Compute Engine
+   * instances or Azure virtual machines, and returns true; returns false for anything else (left
+   * to the Bulkhead reader, which reports unknown kinds).
    */
   readDocument(d: YamlDoc): boolean {
     if (isAwsDescribeInstances(d.value)) {
       collectAwsInstances(d, this.aws)
+      return true
+    }
+    if (isGcpInstances(d.value)) {
+      collectGcpInstances(d, this.gcp)
+      return true
+    }
+    if (isAzureVms(d.value)) {
+      collectAzureVms(d, this.azure)
       return true
     }
     if (isKubernetesDocument(d.value, this.bulkheadKinds)) {
@@ -82,11 +94,12 @@ export class SourceCollector {
    * Workloads of one name from different sources become one workload: addresses are joined
    * (identical ones kept once), labels joined with their origins; the same key with different
    * values is `inventory/conflicting-labels` at the later source's workload, `related` = the
-   * earlier. Sources are taken in the order YAML, CSV, Kubernetes, AWS; the merged workload keeps
+   * earlier. Sources are taken in the order YAML, CSV, Kubernetes, AWS, GCP, Azure; the merged workload keeps
    * the first one's location, and the raw tags of the first source that has any. Duplicate
    * names inside one source are that source's business (YAML and CSV report
    * `inventory/duplicate-workload`; Kubernetes and AWS group replicas).
-   * A secondary private address of an AWS instance that a workload of another source holds at
+   * A secondary address of a cloud instance (an AWS interface's secondary private IPv4, a GCP
+   * alias IP) that a workload of another source holds at
    * an overlapping time is that workload's alone (on EKS the node's secondary addresses are its
    * pods'). Then an address held by two different workloads at overlapping times is
    * `inventory/duplicate-address`, except when both come from YAML (already reported by
@@ -101,6 +114,8 @@ export class SourceCollector {
       ['csv', this.csv],
       ['kubernetes', kubernetesWorkloads(this.kube)],
       ['aws', awsWorkloads(this.aws, secondary)],
+      ['gcp', gcpWorkloads(this.gcp, secondary)],
+      ['azure', azureWorkloads(this.azure, secondary)],
     ]
     const merged = new Map<string, Merging>()
     const order: Merging[] = []
