@@ -213,7 +213,7 @@ export function evaluate(
 
 /** One sentence saying why: `allowed by payments-prod/web-to-api`, `denied by default (no allow rule matches)`. */
 export function explainVerdict(v: Verdict): string {
-  const reply = v.reply ? ' (reply to an allowed connection is judged as that connection)' : ''
+  const reply = v.reply ? ' (a reply: judged as the connection it answers)' : ''
   if (v.by === 'link-control')
     return 'allowed as IPv6 link control (neighbour or multicast listener discovery), which every host target accepts whatever the rules'
   if (v.by === 'related')

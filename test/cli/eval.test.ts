@@ -230,6 +230,15 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(r.stdout).toContain('source monitor, destination enforce => blocked')
   })
 
+  it('a denied reply is not called a reply to an allowed connection', async () => {
+    // the reason says how a reply was judged, whatever the verdict (found by hE's held-out check)
+    const r = await cli('eval', '192.0.2.1 -> pay-web-1 icmp/0', '-w', W, '--at', AT, '-o', 'json')
+    const out = JSON.parse(r.stdout) as { decision: string; reason: string }
+    expect(out.decision).toBe('denied')
+    expect(out.reason).toContain('judged as the connection it answers')
+    expect(out.reason).not.toContain('allowed connection')
+  })
+
   it('says a reply was judged as its request, and which of several addresses was judged', async () => {
     const r = await cli('eval', 'pay-web-1 -> 192.0.2.1 icmp/0', '-w', W, '--at', AT, '-o', 'json')
     expect(JSON.parse(r.stdout)).toMatchObject({
