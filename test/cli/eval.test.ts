@@ -230,6 +230,17 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(r.stdout).toContain('source monitor, destination enforce => blocked')
   })
 
+  it('-o json names what decided: a rule, the default deny, link control or an ICMP error', async () => {
+    const by = async (flow: string): Promise<unknown> => {
+      const r = await cli('eval', flow, '-w', W, '--at', AT, '-o', 'json')
+      return (JSON.parse(r.stdout) as { by: unknown }).by
+    }
+    expect(await by('pay-web-1 -> pay-db-1 tcp/5432')).toBe('default-deny')
+    expect(await by('pay-db-1 -> pay-web-1 icmp/3')).toBe('related')
+    expect(await by('2001:db8:20::10 -> ff02::1:ff00:10 icmpv6/135')).toBe('link-control')
+    expect(await by('2001:db8:ffff::1 -> 2001:db8:20::10 icmpv6/128')).toBe('rule')
+  })
+
   it('a denied reply is not called a reply to an allowed connection', async () => {
     // the reason says how a reply was judged, whatever the verdict (found by hE's held-out check)
     const r = await cli('eval', '192.0.2.1 -> pay-web-1 icmp/0', '-w', W, '--at', AT, '-o', 'json')

@@ -111,6 +111,12 @@ function familyOf(ip: string): 4 | 6 {
 export interface EvalOutput {
   readonly flow: { src: string; dst: string; service: string; at: string }
   readonly decision: Verdict['decision']
+  /**
+   * What decided: `rule` (named in `rule`), `default-deny` (no live allow rule matches), or one
+   * of the two allowances no rule judges (README "Semantics"): `link-control` (IPv6 neighbour
+   * and multicast listener discovery) and `related` (an ICMP error message).
+   */
+  readonly by: 'rule' | 'default-deny' | 'link-control' | 'related'
   readonly rule: { policy: string; id: string } | null
   readonly action: 'allow' | 'deny' | null
   readonly reason: string
@@ -214,6 +220,7 @@ Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
           at: new Date(at).toISOString(),
         },
         decision: v.decision,
+        by: typeof v.by === 'string' ? v.by : 'rule',
         rule: typeof v.by === 'string' ? null : v.by.rule,
         action: typeof v.by === 'string' ? null : v.by.action,
         reason: explainVerdict(v),
