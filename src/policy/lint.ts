@@ -38,6 +38,7 @@ import {
   type Entity,
   type ErrorCode,
   type Inventory,
+  type IpFamily,
   type IpAddress,
   type Policy,
   type PolicySet,
@@ -549,8 +550,8 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
     from: l.rule.from.map(() => false),
     to: l.rule.to.map(() => false),
   }))
-  const fromGroups = new Map<string, number[]>()
-  const toGroups = new Map<string, number[]>()
+  const fromGroups = new Map<string, { family: IpFamily; rules: number[] }>()
+  const toGroups = new Map<string, { family: IpFamily; rules: number[] }>()
   for (const ep of classes) {
     const from: number[] = []
     const to: number[] = []
@@ -567,17 +568,20 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
       if (f.includes(true)) from.push(i)
       if (t.includes(true)) to.push(i)
     })
-    if (from.length > 0) fromGroups.set(from.join(','), from)
-    if (to.length > 0) toGroups.set(to.join(','), to)
+    // a group is of one address family: IPv4 and IPv6 addresses never connect (as connlist)
+    const family = ep.ip.family
+    if (from.length > 0) fromGroups.set(`${family}:${from.join(',')}`, { family, rules: from })
+    if (to.length > 0) toGroups.set(`${family}:${to.join(',')}`, { family, rules: to })
   }
 
-  // the live rules matching both sides of each (source group, destination group)
+  // the live rules matching both sides of each (source group, destination group) of one family
   const matched = new Array<boolean>(live.length).fill(false)
   const pairsOf = live.map((): (readonly number[])[] => [])
   for (const f of fromGroups.values()) {
-    const inF = new Set(f)
+    const inF = new Set(f.rules)
     for (const g of toGroups.values()) {
-      const list = g.filter((i) => inF.has(i))
+      if (g.family !== f.family) continue
+      const list = g.rules.filter((i) => inF.has(i))
       for (const i of list) {
         matched[i] = true
         ;(pairsOf[i] as (readonly number[])[]).push(list)
@@ -646,6 +650,17 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
         )
         return
       }
+      // both sides match endpoints, never two of one address family
+      out.push(
+        finding(
+          'lint/matches-nothing',
+          `rule ${name} matches no flow: its from and its to match only endpoints of different address families (IPv4 and IPv6 never connect)`,
+          l.ref,
+          l.rule.location,
+          { severity: 'error' },
+        ),
+      )
+      return
     }
     for (const side of ['from', 'to'] as const) {
       if (!hit[side].some(Boolean)) continue
@@ -663,7 +678,6 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
         }
       })
     }
-    if (!matched[i]) return
     if (shadowed[i]) {
       const by = coverers(i, isDeny)
       const denies = `deny rule${by.length === 1 ? '' : 's'} ${by.map((d) => formatRuleRef(d.ref)).join(', ')} cover${by.length === 1 ? 's' : ''} every flow it matches`

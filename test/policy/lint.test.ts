@@ -81,6 +81,8 @@ function brute(inv: Inventory, ps: PolicySet, now: number): Brute {
   const hits: number[][] = []
   for (let a = 0; a < eps.length; a++) {
     for (let b = 0; b < eps.length; b++) {
+      // IPv4 and IPv6 addresses never connect: no flow between them
+      if (eps[a]!.ip.family !== eps[b]!.ip.family) continue
       const list = live.map((_, i) => i).filter((i) => fromM[i]![a] && toM[i]![b])
       if (list.length === 0) continue
       for (const [proto, port] of POINTS) {
@@ -404,6 +406,44 @@ describe('lint findings (hand-worked)', () => {
     ).toMatchObject({ severity: 'warning', location: loc(141) })
     // the expired rule takes no part: `dup` is covered by `ok`, not by it
     expect(codes('expired')).toEqual(['lint/expired'])
+  })
+
+  it('IPv4 and IPv6 never connect: a rule only across families matches nothing; a cover is per family', () => {
+    const dual = inventoryOf(
+      workload('web-4', '10.0.1.1', { role: 'web', env: 'prod', app: 'pay' }),
+      workload('web-6', '2001:db8::1', { role: 'web', env: 'prod', app: 'pay' }),
+      workload('db-4', '10.0.2.1', { role: 'db', env: 'prod', app: 'pay' }),
+    )
+    const v6 = cidr('2001:db8::/64')
+    const fs2 = lint(
+      dual,
+      {
+        policies: [
+          {
+            ...policy,
+            rules: [
+              // from web-6 (IPv6 only) to db-4 (IPv4 only): no flow can match it
+              rule('v6-to-v4', 10, { from: [v6] }),
+              // web-4 -> db-4 on 5432; `wide` also covers web-6 -> db-4, which cannot happen
+              rule('web-to-db', 20),
+              rule('wide', 30, { from: [lbl({ role: 'web' }), v6], services: [tcp(5432)] }),
+            ],
+          },
+        ],
+        enforcement: [],
+      },
+      { now: NOW },
+    )
+    const of = (id: string) => fs2.filter((f) => f.rule?.id === id).map((f) => f.code)
+    expect(fs2.find((f) => f.rule?.id === 'v6-to-v4')).toMatchObject({
+      code: 'lint/matches-nothing',
+      severity: 'error',
+      message: expect.stringMatching(/different address families/) as unknown,
+    })
+    // the flows `wide` can match are web-4 -> db-4 alone, which `web-to-db` matches too: the
+    // later rule is redundant (before, web-6 -> db-4 kept it)
+    expect(of('wide')).toEqual(['lint/redundant'])
+    expect(of('web-to-db')).toEqual([])
   })
 
   it('an allow shadowed only while a deny that expires lives is a warning, not an error', () => {
