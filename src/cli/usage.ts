@@ -18,7 +18,8 @@
  * {@link choiceOption} keeps the choices for `--help` and checks them itself.
  * @remarks Commander 14: `Option.argParser`, `Option.choices`, `Command.hook('preAction')`
  * (node_modules/commander/Readme.md "Custom option processing", "Life cycle hooks"). Order of a
- * parse: options (their parsers) as read, then the mandatory-option check, then the arguments
+ * parse: options (their parsers) as read, then commander's mandatory-option check (not used: see
+ * {@link mandatory}), then the arguments
  * (their parsers), then the `preAction` hooks from the program down to the verb, then the action:
  * https://github.com/tj/commander.js/blob/master/docs/parsing-and-hooks.md
  */
@@ -55,18 +56,38 @@ export function holdUsageErrors(cmd: Command): void {
   }
 }
 
+/** The options {@link mandatory} marked: checked by {@link throwUsageErrors}, not by commander. */
+const MANDATORY = new WeakSet<Option>()
+
+/**
+ * Marks `option` as one its verb cannot run without. Commander's own check (`requiredOption`,
+ * `makeOptionMandatory`) runs before the `preAction` hooks and stops the parse with its own text,
+ * no code and no `-o json` document, hiding every other error of the command line
+ * (`compile --target pf` named the missing `--out`, not the unknown target); a missing option
+ * marked here is a `cli/usage` error reported by {@link throwUsageErrors} with the others.
+ */
+export function mandatory(option: Option): Option {
+  MANDATORY.add(option)
+  return option
+}
+
 /**
  * Throws every usage error held ({@link holdUsageErrors}) for the options and arguments of `cmd`
- * and of the commands above it, in one {@link BulkheadError} (`cli/usage`, exit 1).
+ * and of the commands above it, and a `cli/usage` error for each {@link mandatory} option not
+ * given, in one {@link BulkheadError} (`cli/usage`, exit 1).
  */
 export function throwUsageErrors(cmd: Command): void {
   const held: Diagnostic[] = []
-  for (let c: Command | null = cmd; c !== null; c = c.parent)
+  for (let c: Command | null = cmd; c !== null; c = c.parent) {
     for (const v of [
       ...Object.values(c.opts<Record<string, unknown>>()),
       ...(c.processedArgs as unknown[]),
     ])
       if (v instanceof Invalid) held.push(...v.diagnostics)
+    for (const o of c.options)
+      if (MANDATORY.has(o) && c.getOptionValue(o.attributeName()) === undefined)
+        held.push(...new UsageError(`required option '${o.flags}' not specified`).diagnostics)
+  }
   if (held.length > 0) throw new BulkheadError(held)
 }
 

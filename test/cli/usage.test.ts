@@ -202,6 +202,31 @@ describe('each command-line check runs once, before the workspace', () => {
     },
   )
 
+  it.each([
+    // README "Workspace and policy format": `compile --target pf` in a bare folder names the
+    // unknown target; the missing --out is said beside it, not instead of it
+    ['compile', ['compile', '--target', 'pf'], 2],
+    ['compile', ['compile'], 2],
+    ['k8s import', ['k8s', 'import', 'test/fixtures/k8s-import'], 1],
+  ])(
+    '%s: a missing required option is cli/usage with the other errors, in the -o json document',
+    async (_verb, argv, n) => {
+      const bare = mkdtempSync(join(tmp, 'bare-'))
+      const r = await cli(...argv, ...(argv[0] === 'compile' ? ['-w', bare] : []), '-o', 'json')
+      expect(r.code).toBe(1)
+      const doc = JSON.parse(r.stdout) as { diagnostics: { code: string }[] }
+      expect(doc.diagnostics.map((d) => d.code)).toEqual(Array(n).fill('cli/usage'))
+      expect(r.stderr).not.toContain('workspace/not-found')
+    },
+  )
+
+  it('collect: a missing --listen is cli/usage, said with the other errors', async () => {
+    const r = await cli('collect', '--count', '0')
+    expect(r.code).toBe(1)
+    expect(r.stderr.match(/^error cli\/usage: /gm)).toHaveLength(2)
+    expect(r.stderr).toContain("required option '--listen")
+  })
+
   it('--help after a bad value still shows the help, with the choices, exit 0', async () => {
     const r = await cli('compile', '--target', 'pf', '--help')
     expect(r.code).toBe(0)

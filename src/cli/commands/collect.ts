@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import type { Flow } from '../../core/flow.js'
 import {
   DEFAULT_MAX_CONNECTIONS,
@@ -28,7 +28,7 @@ import {
 } from '../../ingest/collector.js'
 import type { ParseStats } from '../../ingest/types.js'
 import { UsageError } from '../output.js'
-import { outputOption, verb } from '../usage.js'
+import { mandatory, outputOption, verb } from '../usage.js'
 import { flowToJson } from '../../ingest/index.js'
 import { counted } from '../../core/index.js'
 
@@ -181,10 +181,16 @@ export function registerCollect(program: Command): void {
     .description(
       'receive NetFlow v1/v5/v7/v9 and IPFIX over UDP, or IPFIX over TCP or TLS, and print the flows as JSON lines',
     )
-    .requiredOption(
-      '--listen <[udp://|tcp://|tls://]host:port>',
-      'address to listen on (UDP unless tcp:// or tls://), e.g. 127.0.0.1:2055, [::]:4739, tcp://0.0.0.0:4739, tls://0.0.0.0:4740; repeat it to listen on several (UDP and TCP on one port: IANA gives 4739 to IPFIX on both)',
-      (text: string, before: Listen[] | undefined) => [...(before ?? []), parseListen(text)],
+    .addOption(
+      mandatory(
+        new Option(
+          '--listen <[udp://|tcp://|tls://]host:port>',
+          'address to listen on (UDP unless tcp:// or tls://), e.g. 127.0.0.1:2055, [::]:4739, tcp://0.0.0.0:4739, tls://0.0.0.0:4740; repeat it to listen on several (UDP and TCP on one port: IANA gives 4739 to IPFIX on both)',
+        ).argParser((text: string, before: Listen[] | undefined) => [
+          ...(before ?? []),
+          parseListen(text),
+        ]),
+      ),
     )
     .option('--tls-cert <file>', "tls://: the collector's certificate (PEM; a chain, leaf first)")
     .option('--tls-key <file>', "tls://: the certificate's private key (PEM)")

@@ -3,7 +3,7 @@
  */
 import { rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import {
   parseCidr,
   sortDiagnostics,
@@ -35,6 +35,7 @@ import {
   choiceOption,
   each,
   formerNowOption,
+  mandatory,
   outputOption,
   timeOption,
   verb,
@@ -168,14 +169,18 @@ export function registerCompile(program: Command): void {
       'compile the workspace policy to enforcement artefacts for one target (host rulesets, Kubernetes manifests or Terraform JSON)',
     )
     .addOption(
-      choiceOption(
-        '--target <target>',
-        'enforcement target',
-        TARGET_NAMES,
-        (t) => `unknown target "${t}"`,
-      ).makeOptionMandatory(),
+      mandatory(
+        choiceOption(
+          '--target <target>',
+          'enforcement target',
+          TARGET_NAMES,
+          (t) => `unknown target "${t}"`,
+        ),
+      ),
     )
-    .requiredOption('--out <dir>', 'folder to write the artefacts to (created if missing)')
+    .addOption(
+      mandatory(new Option('--out <dir>', 'folder to write the artefacts to (created if missing)')),
+    )
     .option(
       '--host <name>',
       'compile for this workload only (repeatable): nftables, iptables write its ruleset (a Kubernetes pod too); the other targets only its groups or policies (azure-nsg: one virtual network at a time)',

@@ -6,7 +6,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import {
   BulkheadError,
   hasErrors,
@@ -31,7 +31,7 @@ import {
   type K8sVerdict,
 } from '../../kubernetes/index.js'
 import { emit, EXIT, printDiagnostics, UsageError, makeDirectory, toYaml } from '../output.js'
-import { outputOption, verb } from '../usage.js'
+import { mandatory, outputOption, verb } from '../usage.js'
 
 const CONNLIST_FORMATS = ['txt', 'text', 'json', 'yaml', 'csv', 'md', 'dot'] as const
 const EVAL_FORMATS = ['text', 'json', 'yaml'] as const
@@ -267,7 +267,9 @@ Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
       'turn the NetworkPolicies (and AdminNetworkPolicies where expressible) of a folder of manifests into Bulkhead policy files and an inventory',
     )
     .argument('<dir>', 'folder (or file) of Kubernetes manifests')
-    .requiredOption('--out <dir>', 'policy folder to write <policy>.yaml files to')
+    .addOption(
+      mandatory(new Option('--out <dir>', 'policy folder to write <policy>.yaml files to')),
+    )
     .option(
       '--inventory <file>',
       'where to write the inventory of the pods (default: <out>/../inventory/kubernetes.yaml)',
