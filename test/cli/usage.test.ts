@@ -227,6 +227,14 @@ describe('each command-line check runs once, before the workspace', () => {
     expect(r.stderr).toContain("required option '--listen")
   })
 
+  it('flows --help describes -o json as it is printed: flows first, written as read', async () => {
+    const help = (await cli('flows', '--help')).stdout
+    const doc = (await cli('flows', 'test/fixtures/flows/aws-v2.log', '-o', 'json')).stdout
+    expect(Object.keys(JSON.parse(doc) as object)).toEqual(['flows', 'failed', 'summary'])
+    expect(help).toContain('{"flows": [...], "failed": [unusable files], "summary": ...}')
+    expect(help).toContain('written as it is read')
+  })
+
   it('--help after a bad value still shows the help, with the choices, exit 0', async () => {
     const r = await cli('compile', '--target', 'pf', '--help')
     expect(r.code).toBe(0)

@@ -161,8 +161,8 @@ export function registerFlows(program: Command): void {
       'after',
       `
 Output: jsonl (default) prints one JSON flow per line, times as ISO-8601 UTC; csv has a header row;
-table is aligned for terminals; json prints {"summary": ..., "failed": [unusable files], "flows": [...]}
-(held in memory).
+table is aligned for terminals (held in memory for its column widths); json prints
+{"flows": [...], "failed": [unusable files], "summary": ...}, written as it is read; yaml the same.
 The summary (flows read, skipped records by reason, first examples) goes to stderr.
 
 Examples:
