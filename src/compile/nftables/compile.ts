@@ -9,12 +9,17 @@
  *   selector's answer: each policy CIDR block and `except` block, each named external's block,
  *   and each workload address held at `now` (a single-address interval). Inside one interval
  *   every address resolves to the same entity kind and lies in the same blocks, so one
- *   representative address answers for all ({@link resolveEntity}, {@link selectorMatches}).
+ *   representative address answers for all (`resolveEntity` (policy/evaluate.ts), {@link selectorMatches}).
  * - For each interval (and each address of the host) the live rules whose `from` and `to`
- *   match are found with the reference {@link selectorMatches}; the allowed services are the
+ *   match are found with the reference {@link selectorMatches}, once per endpoint class (entity
+ *   part and longest rule CIDR block: {@link Universe.match}); the allowed services are the
  *   union of the matching allow rules' services minus the union of the matching deny rules'
  *   (DESIGN.md rule 1: deny beats allow, nothing allowed by default), exactly as
- *   {@link evaluate} decides each flow.
+ *   {@link evaluate} decides each flow. The peers of an own address depend only on the rules
+ *   its class matches, so they are found once per rule list, visiting only the intervals an
+ *   allow rule of the list matches ({@link Universe.peerRuns}), and shared by every host
+ *   address with that list: compile time grows with workloads, rules and the rulesets written,
+ *   not with hosts × address space.
  * - Adjacent intervals with equal allowed services are merged into peer runs. Each distinct
  *   allowed service set is a class (one chain); a single-address run is an element of an exact
  *   (hash) map, a longer run an element of an interval map, and an identity all of whose
@@ -27,6 +32,7 @@
  */
 import {
   BulkheadError,
+  CidrTrie,
   cidrRange,
   familyBits,
   formatIp,
@@ -43,6 +49,7 @@ import {
   type EnforcementMode,
   type Endpoint,
   type Entity,
+  type External,
   type Inventory,
   type IpAddress,
   type IpFamily,
@@ -53,7 +60,7 @@ import {
   type Rule,
   type Workload,
 } from '../../core/index.js'
-import { addressHoldsAt, enforcementModeOf, isLive, resolveEntity } from '../../policy/evaluate.js'
+import { addressHoldsAt, enforcementModeOf, isLive } from '../../policy/evaluate.js'
 import {
   assertExpressible,
   DEFAULT_MAX_TIME_SLICES,
@@ -256,6 +263,25 @@ export class Universe {
     6: new Map(),
   }
   private readonly parsed = new Map<string, IpAddress | undefined>()
+  /** The live rules' CIDR blocks (selector blocks and their `except` blocks), numbered. */
+  private readonly blocks = new CidrTrie<number>()
+  /** Named externals by block, the first in inventory order for a block named twice. */
+  private readonly externalBlocks = new CidrTrie<External>()
+  /** Names some live rule's `workload` selector names. */
+  private readonly namedWorkloads = new Set<string>()
+  /** The entity part of each workload's endpoint class key ({@link Universe.classKey}). */
+  private readonly workloadKey = new Map<Workload, string>()
+  /** {@link SideMatch} per endpoint class key. */
+  private readonly classMatch = new Map<string, SideMatch>()
+  /** Per family and side, per live rule: the ascending indices of the intervals the side matches. */
+  private readonly postings: Record<IpFamily, { from: number[][]; to: number[][] } | undefined> = {
+    4: undefined,
+    6: undefined,
+  }
+  /** Per family, a scratch mark per interval for {@link Universe.peerRuns} (a call's stamp). */
+  private readonly marks: Record<IpFamily, Int32Array | undefined> = { 4: undefined, 6: undefined }
+  private stamp = 0
+  private readonly runCache = new Map<string, readonly PeerRun[]>()
 
   constructor(
     readonly inventory: Inventory,
@@ -268,6 +294,16 @@ export class Universe {
           this.rules.push({ policy, rule, services: ServiceSet.of(rule.services) })
       }
     }
+    for (const { rule } of this.rules) {
+      for (const s of [...rule.from, ...rule.to]) {
+        if (s.kind === 'workload') this.namedWorkloads.add(s.name)
+        if (s.kind !== 'cidr') continue
+        for (const c of [s.cidr, ...s.except])
+          if (this.blocks.get(c) === undefined) this.blocks.set(c, this.blocks.size)
+      }
+    }
+    for (const x of inventory.externals)
+      if (this.externalBlocks.get(x.cidr) === undefined) this.externalBlocks.set(x.cidr, x)
     // first workload (inventory order) holding an address wins, as in resolveEntity; keyed by
     // value, so that `2001:db8::0` in an inventory is found as `2001:db8::`
     for (const w of inventory.workloads) {
@@ -298,23 +334,61 @@ export class Universe {
     return ip
   }
 
-  /** The entity of an address at `now`; same answer as {@link resolveEntity}, with a map for workloads. */
+  /**
+   * The entity of an address at `now`; same answer as `resolveEntity` (policy/evaluate.ts) (a workload holding
+   * it, else the narrowest named external containing it, the first in inventory order for a
+   * block named twice, else unmanaged), with a map for workloads and a trie for externals.
+   */
   entity(ip: IpAddress): Entity {
     const w = this.workloadAt[ip.family].get(ip.value)
     if (w) return { kind: 'workload', workload: w }
-    if (this.inventory.externals.length === 0)
-      return { kind: 'external', name: formatIp(ip), named: false }
-    return resolveEntity({ ...this.inventory, workloads: [] }, formatIp(ip), this.now)
+    const x = this.externalBlocks.lookup(ip)?.value
+    if (x) return { kind: 'external', name: x.name, named: true, external: x }
+    return { kind: 'external', name: formatIp(ip), named: false }
   }
 
+  /**
+   * The endpoint class of `ep`: every endpoint of one class gets the same answer from every
+   * live rule's selectors, so one {@link SideMatch} serves them all. The key is the entity part
+   * (a workload's labels, and its name when a `workload` selector names it; a named external's
+   * name; else unmanaged) and the longest live-rule CIDR block containing the address: blocks
+   * are nested or disjoint, so that block fixes which blocks contain the address, and `cidr`
+   * selectors ask nothing else; `any` asks nothing. As in PolicyIndex's endpoint classes.
+   */
+  private classKey(ep: Endpoint): string {
+    const e = ep.entity
+    let entity: string
+    if (e.kind === 'workload') {
+      const w = e.workload
+      let k = this.workloadKey.get(w)
+      if (k === undefined) {
+        k = `w${JSON.stringify(w.labels)}${this.namedWorkloads.has(w.name) ? `\0${w.name}` : ''}`
+        this.workloadKey.set(w, k)
+      }
+      entity = k
+    } else entity = e.named ? `x${e.name}` : 'u'
+    const block = this.blocks.lookup(ep.ip)
+    return `${String(ep.ip.family)}|${block === undefined ? '-' : String(block.value)}|${entity}`
+  }
+
+  /**
+   * Which live rules' `from` and `to` match `ep` ({@link selectorMatches}, the reference),
+   * computed once per endpoint class ({@link Universe.classKey}) and shared: callers must not
+   * change the lists.
+   */
   match(ep: Endpoint): SideMatch {
+    const key = this.classKey(ep)
+    const hit = this.classMatch.get(key)
+    if (hit) return hit
     const from: number[] = []
     const to: number[] = []
     this.rules.forEach((r, i) => {
       if (r.rule.from.some((s) => selectorMatches(s, ep, r.policy.scope))) from.push(i)
       if (r.rule.to.some((s) => selectorMatches(s, ep, r.policy.scope))) to.push(i)
     })
-    return { from, to }
+    const out = { from, to }
+    this.classMatch.set(key, out)
+    return out
   }
 
   endpoint(family: IpFamily, value: bigint): Endpoint {
@@ -368,6 +442,80 @@ export class Universe {
     this.allowedCache.set(cacheKey, out)
     return out
   }
+
+  /** Per live rule, the ascending indices of the intervals of `family` whose `from` (`to`) it is in. */
+  private postingsOf(family: IpFamily): { from: number[][]; to: number[][] } {
+    const known = this.postings[family]
+    if (known) return known
+    const out = {
+      from: this.rules.map((): number[] => []),
+      to: this.rules.map((): number[] => []),
+    }
+    this.intervals[family].forEach((iv, k) => {
+      for (const i of iv.from) out.from[i]?.push(k)
+      for (const i of iv.to) out.to[i]?.push(k)
+    })
+    this.postings[family] = out
+    return out
+  }
+
+  /**
+   * The peers of an own address whose matching rules are `own` (ascending live rule indices: the
+   * rules whose `to` it matches for `ingress`, whose `from` for egress): the maximal runs of
+   * elementary intervals with equal, non-empty allowed services, in address order. Each peer
+   * interval is judged on `own` ∩ its other side ({@link Universe.allowed}); only intervals some
+   * allow rule of `own` matches can allow anything, so only those are visited (through
+   * per-rule postings): the cost follows the peers the rules allow, not the size of the address
+   * space. Computed once per (family, direction, list) and shared: callers must not change it.
+   */
+  peerRuns(family: IpFamily, ingress: boolean, own: readonly number[]): readonly PeerRun[] {
+    const cacheKey = `${String(family)}${ingress ? 'i' : 'e'}${own.join(',')}`
+    const hit = this.runCache.get(cacheKey)
+    if (hit) return hit
+    const ivs = this.intervals[family]
+    const post = this.postingsOf(family)[ingress ? 'from' : 'to']
+    const marks = (this.marks[family] ??= new Int32Array(ivs.length))
+    const stamp = ++this.stamp
+    const visit: number[] = []
+    for (const i of own) {
+      if ((this.rules[i] as LiveRule).rule.action === 'deny') continue
+      for (const k of post[i] ?? []) {
+        if (marks[k] === stamp) continue
+        marks[k] = stamp
+        visit.push(k)
+      }
+    }
+    const order = Int32Array.from(visit).sort()
+    const runs: PeerRun[] = []
+    let run: { lo: bigint; hi: bigint; key: string; set: ServiceSet } | undefined
+    let last = -2
+    const flush = (): void => {
+      if (run && !run.set.isEmpty)
+        runs.push({ peer: { lo: run.lo, hi: run.hi }, key: run.key, set: run.set })
+    }
+    for (const k of order) {
+      const iv = ivs[k] as Interval
+      const a = this.allowed(ingress ? intersectSorted(iv.from, own) : intersectSorted(own, iv.to))
+      // an interval not visited allows nothing, so it ends a run as an unequal one would
+      if (run && run.key === a.key && last + 1 === k) run.hi = iv.hi
+      else {
+        flush()
+        run = { lo: iv.lo, hi: iv.hi, key: a.key, set: a.set }
+      }
+      last = k
+    }
+    flush()
+    this.runCache.set(cacheKey, runs)
+    return runs
+  }
+}
+
+/** A run of peer addresses with the same allowed services ({@link Universe.peerRuns}). */
+export interface PeerRun {
+  readonly peer: AddressRange
+  /** {@link ServiceSet.toString} of `set`: equal keys, equal sets. */
+  readonly key: string
+  readonly set: ServiceSet
 }
 
 /** The services of one allowed set, split as {@link ServiceClass} says. */
@@ -385,68 +533,157 @@ function serviceClass(family: IpFamily, set: ServiceSet): ServiceClass {
 }
 
 /**
+ * The peers of one own address as {@link planDirection} lays them out, for one list of matching
+ * rules: its peer runs ({@link Universe.peerRuns}), the identities chosen for identity-set rules
+ * (each with the run that gives its class) and, by index into `runs`, the single-address runs
+ * left in the exact map and the ranges, both in address order.
+ */
+interface PeerLayout {
+  readonly runs: readonly PeerRun[]
+  readonly identities: readonly { readonly identity: number; readonly run: number }[]
+  readonly exact: readonly number[]
+  readonly ranges: readonly number[]
+}
+
+/**
+ * What the hosts of one compile instant share while they are planned: the identities, the
+ * identities that may be matched through their set, by first address per family, and a
+ * {@link PeerLayout} per (family, direction, rule list), so that hosts whose own addresses
+ * match the same rules cost one layout, not one walk over the address space each.
+ */
+interface PlanContext {
+  readonly u: Universe
+  readonly ids: readonly IdentityAddresses[]
+  readonly idsByFirst: Readonly<Record<IpFamily, ReadonlyMap<bigint, readonly number[]>>>
+  readonly layouts: Map<string, PeerLayout>
+  readonly classes: Map<string, ServiceClass>
+}
+
+function planContext(
+  u: Universe,
+  ids: readonly IdentityAddresses[],
+  minIdentity: number,
+): PlanContext {
+  const idsByFirst: Record<IpFamily, Map<bigint, number[]>> = { 4: new Map(), 6: new Map() }
+  ids.forEach((id, n) => {
+    for (const family of FAMILIES) {
+      const addrs = family === 4 ? id.v4 : id.v6
+      const first = addrs[0]
+      if (first === undefined || addrs.length < minIdentity) continue
+      const list = idsByFirst[family].get(first)
+      if (list) list.push(n)
+      else idsByFirst[family].set(first, [n])
+    }
+  })
+  return { u, ids, idsByFirst, layouts: new Map(), classes: new Map() }
+}
+
+/**
+ * The {@link PeerLayout} of the rule list `own` (see {@link Universe.peerRuns}): up to
+ * {@link MAX_IDENTITY_RULES} identities whose every address of the family is a single-address
+ * peer of one service set, the largest first (ties: lower identity number), move from the exact
+ * map to identity-set rules.
+ */
+function peerLayout(
+  ctx: PlanContext,
+  family: IpFamily,
+  ingress: boolean,
+  own: readonly number[],
+): PeerLayout {
+  const cacheKey = `${String(family)}${ingress ? 'i' : 'e'}${own.join(',')}`
+  const hit = ctx.layouts.get(cacheKey)
+  if (hit) return hit
+  const runs = ctx.u.peerRuns(family, ingress, own)
+  const single = new Map<bigint, number>()
+  runs.forEach((r, k) => {
+    if (r.peer.lo === r.peer.hi) single.set(r.peer.lo, k)
+  })
+  const candidates: { identity: number; run: number; size: number }[] = []
+  for (const [v, k] of single) {
+    for (const n of ctx.idsByFirst[family].get(v) ?? []) {
+      const id = ctx.ids[n] as IdentityAddresses
+      const addrs = family === 4 ? id.v4 : id.v6
+      const key = (runs[k] as PeerRun).key
+      if (
+        addrs.every((a) => {
+          const j = single.get(a)
+          return j !== undefined && (runs[j] as PeerRun).key === key
+        })
+      )
+        candidates.push({ identity: n, run: k, size: addrs.length })
+    }
+  }
+  candidates.sort((a, b) => b.size - a.size || a.identity - b.identity)
+  const chosen = candidates.slice(0, MAX_IDENTITY_RULES).sort((a, b) => a.identity - b.identity)
+  const taken = new Set<bigint>()
+  for (const c of chosen) {
+    const id = ctx.ids[c.identity] as IdentityAddresses
+    for (const a of family === 4 ? id.v4 : id.v6) taken.add(a)
+  }
+  const exact: number[] = []
+  const ranges: number[] = []
+  runs.forEach((r, k) => {
+    if (r.peer.lo !== r.peer.hi) ranges.push(k)
+    else if (!taken.has(r.peer.lo)) exact.push(k)
+  })
+  const layout: PeerLayout = {
+    runs,
+    identities: chosen.map(({ identity, run }) => ({ identity, run })),
+    exact,
+    ranges,
+  }
+  ctx.layouts.set(cacheKey, layout)
+  return layout
+}
+
+/**
  * Builds the peers and classes of one direction and family for the host addresses `local`.
  * Peers are the maximal runs of elementary intervals with equal allowed services (empty ones
  * left out); then, per local address, up to {@link MAX_IDENTITY_RULES} identities whose every
- * address is a single-address peer of one class move from the exact map to an identity-set rule.
+ * address is a single-address peer of one class move from the exact map to an identity-set rule
+ * ({@link peerLayout}, shared by every own address that matches the same rules). Classes are
+ * numbered per host in the order their first run appears, own addresses in ascending order.
  */
 function planDirection(
-  u: Universe,
+  ctx: PlanContext,
   family: IpFamily,
   local: readonly bigint[],
   ingress: boolean,
-  ids: readonly IdentityAddresses[],
-  minIdentity: number,
 ): FamilyMaps {
+  const { u } = ctx
   const classes: ServiceClass[] = []
   const classOf = new Map<string, number>()
   const locals: LocalPeers[] = []
   for (const l of local) {
     const lm = u.match(u.endpoint(family, l))
-    const exact = new Map<bigint, number>()
-    const ranges: PeerElement[] = []
-    let run: { lo: bigint; hi: bigint; key: string; set: ServiceSet } | undefined
-    const flush = (): void => {
-      if (!run || run.set.isEmpty) return
-      let cls = classOf.get(run.key)
-      if (cls === undefined) {
-        cls = classes.length
-        classes.push(serviceClass(family, run.set))
-        classOf.set(run.key, cls)
+    const layout = peerLayout(ctx, family, ingress, ingress ? lm.to : lm.from)
+    const cls = layout.runs.map((r) => {
+      let c = classOf.get(r.key)
+      if (c === undefined) {
+        c = classes.length
+        const classKey = `${String(family)}${r.key}`
+        let sc = ctx.classes.get(classKey)
+        if (sc === undefined) {
+          sc = serviceClass(family, r.set)
+          ctx.classes.set(classKey, sc)
+        }
+        classes.push(sc)
+        classOf.set(r.key, c)
       }
-      if (run.lo === run.hi) exact.set(run.lo, cls)
-      else ranges.push({ peer: { lo: run.lo, hi: run.hi }, cls })
-    }
-    for (const iv of u.intervals[family]) {
-      const rules = ingress ? intersectSorted(iv.from, lm.to) : intersectSorted(lm.from, iv.to)
-      const a = u.allowed(rules)
-      if (run && run.key === a.key && run.hi + 1n === iv.lo) run.hi = iv.hi
-      else {
-        flush()
-        run = { lo: iv.lo, hi: iv.hi, key: a.key, set: a.set }
-      }
-    }
-    flush()
-    const candidates: { identity: number; cls: number; size: number }[] = []
-    ids.forEach((id, n) => {
-      const addrs = family === 4 ? id.v4 : id.v6
-      if (addrs.length === 0 || addrs.length < minIdentity) return
-      const cls = exact.get(addrs[0] as bigint)
-      if (cls === undefined) return
-      if (addrs.every((a) => exact.get(a) === cls))
-        candidates.push({ identity: n, cls, size: addrs.length })
+      return c
     })
-    candidates.sort((a, b) => b.size - a.size || a.identity - b.identity)
-    const chosen = candidates.slice(0, MAX_IDENTITY_RULES).sort((a, b) => a.identity - b.identity)
-    for (const c of chosen) {
-      const id = ids[c.identity] as IdentityAddresses
-      for (const a of family === 4 ? id.v4 : id.v6) exact.delete(a)
-    }
+    const element = (k: number): PeerElement => ({
+      peer: (layout.runs[k] as PeerRun).peer,
+      cls: cls[k] as number,
+    })
     locals.push({
       local: l,
-      identities: chosen.map(({ identity, cls }) => ({ identity, cls })),
-      exact: [...exact].map(([v, cls]) => ({ peer: { lo: v, hi: v }, cls })),
-      ranges,
+      identities: layout.identities.map(({ identity, run }) => ({
+        identity,
+        cls: cls[run] as number,
+      })),
+      exact: layout.exact.map(element),
+      ranges: layout.ranges.map(element),
     })
   }
   return { locals, classes }
@@ -685,6 +922,7 @@ function planHostsAt(
   const management = options.managementCidrs ?? DEFAULT_MANAGEMENT_CIDRS
   const ids = identities(u)
   const minIdentity = options.identitySetMinAddresses ?? MIN_IDENTITY_ADDRESSES
+  const ctx = planContext(u, ids, minIdentity)
   const plans: HostPlan[] = []
   for (const w of hosts) {
     const local = localAddresses(u, w)
@@ -707,12 +945,12 @@ function planHostsAt(
     const active = mode !== 'observe'
     const maps = {
       ingress: {
-        4: active && ingress ? planDirection(u, 4, local[4], true, ids, minIdentity) : EMPTY_MAPS,
-        6: active && ingress ? planDirection(u, 6, local[6], true, ids, minIdentity) : EMPTY_MAPS,
+        4: active && ingress ? planDirection(ctx, 4, local[4], true) : EMPTY_MAPS,
+        6: active && ingress ? planDirection(ctx, 6, local[6], true) : EMPTY_MAPS,
       },
       egress: {
-        4: active && egress ? planDirection(u, 4, local[4], false, ids, minIdentity) : EMPTY_MAPS,
-        6: active && egress ? planDirection(u, 6, local[6], false, ids, minIdentity) : EMPTY_MAPS,
+        4: active && egress ? planDirection(ctx, 4, local[4], false) : EMPTY_MAPS,
+        6: active && egress ? planDirection(ctx, 6, local[6], false) : EMPTY_MAPS,
       },
     }
     const mgmt = active && ingress && antiLockout ? [...management] : []

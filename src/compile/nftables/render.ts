@@ -177,13 +177,37 @@ function renderPeerMaps(
   return out
 }
 
+/** Per family, the identities (index into the list) holding each address. */
+type IdentitiesByAddress = Readonly<Record<IpFamily, ReadonlyMap<bigint, readonly number[]>>>
+
+/** {@link identitiesByAddress} per identity list: every host of a compile shares one list. */
+const byAddressCache = new WeakMap<HostPlan['identities'], IdentitiesByAddress>()
+
+function identitiesByAddress(ids: HostPlan['identities']): IdentitiesByAddress {
+  const known = byAddressCache.get(ids)
+  if (known) return known
+  const out: Record<IpFamily, Map<bigint, number[]>> = { 4: new Map(), 6: new Map() }
+  ids.forEach((id, n) => {
+    for (const family of [4, 6] as const) {
+      for (const v of family === 4 ? id.v4 : id.v6) {
+        const list = out[family].get(v)
+        if (list === undefined) out[family].set(v, [n])
+        else if (list[list.length - 1] !== n) list.push(n)
+      }
+    }
+  })
+  byAddressCache.set(ids, out)
+  return out
+}
+
 /**
- * The identities whose sets a host's file carries: those its lookups use, those with an address
- * among its single-address peers, and its own. Not the whole inventory: a host's file grows
- * with its peers, not with the estate (a 100 000-workload inventory would otherwise put every
- * address into every host's kernel).
+ * The identities whose sets a host's file carries, ascending: those its lookups use, those with
+ * an address among its single-address peers, and its own. Not the whole inventory: a host's file
+ * grows with its peers, not with the estate (a 100 000-workload inventory would otherwise put
+ * every address into every host's kernel); found through an address index, so the time it
+ * takes grows with the host's peers too.
  */
-function hostIdentities(plan: HostPlan): Set<number> {
+function hostIdentities(plan: HostPlan): number[] {
   const peers = { 4: new Set<bigint>(plan.local[4]), 6: new Set<bigint>(plan.local[6]) }
   const out = new Set<number>()
   for (const dir of ['ingress', 'egress'] as const)
@@ -192,10 +216,10 @@ function hostIdentities(plan: HostPlan): Set<number> {
         for (const id of l.identities) out.add(id.identity)
         for (const e of l.exact) peers[family].add(e.peer.lo)
       }
-  plan.identities.forEach((id, n) => {
-    if (id.v4.some((v) => peers[4].has(v)) || id.v6.some((v) => peers[6].has(v))) out.add(n)
-  })
-  return out
+  const index = identitiesByAddress(plan.identities)
+  for (const family of [4, 6] as const)
+    for (const v of peers[family]) for (const n of index[family].get(v) ?? []) out.add(n)
+  return [...out].sort((a, b) => a - b)
 }
 
 /** The lookups of one direction and family in the base chain: per own address, identity sets then peer maps. */
@@ -317,9 +341,9 @@ function directions(plan: HostPlan): ('in' | 'out')[] {
 /** The identity sets a host's file carries (see {@link hostIdentities}), names ending in `sfx`. */
 function renderIdentitySets(plan: HostPlan, sfx: string): string[] {
   const out: string[] = []
-  const shown = hostIdentities(plan)
-  plan.identities.forEach((id, n) => {
-    if (!shown.has(n)) return
+  for (const n of hostIdentities(plan)) {
+    const id = plan.identities[n]
+    if (id === undefined) continue
     for (const family of [4, 6] as const) {
       const addrs = family === 4 ? id.v4 : id.v6
       if (addrs.length === 0) continue
@@ -335,7 +359,7 @@ function renderIdentitySets(plan: HostPlan, sfx: string): string[] {
         '  }',
       )
     }
-  })
+  }
   return out
 }
 
