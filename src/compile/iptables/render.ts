@@ -93,6 +93,45 @@ const IPSET_PORT_PROTO: Readonly<Record<number, string>> = {
 }
 
 /**
+ * The identity groups of identity `n` by identity and `n` + `sfx`: every host of a compile
+ * carries every identity's groups, so they are built once and shared (read-only).
+ */
+const identityGroupCache = new WeakMap<
+  HostPlan['identities'][number],
+  Map<string, AddressGroup[]>
+>()
+
+/** The `hash:net` groups `bh-id-<n>-v<4|6><sfx>` of one identity (a family without addresses has none). */
+function identityGroups(
+  id: HostPlan['identities'][number],
+  n: number,
+  sfx: string,
+): readonly AddressGroup[] {
+  let byName = identityGroupCache.get(id)
+  if (byName === undefined) {
+    byName = new Map<string, AddressGroup[]>()
+    identityGroupCache.set(id, byName)
+  }
+  const key = `${String(n)}${sfx}`
+  const known = byName.get(key)
+  if (known) return known
+  const out: AddressGroup[] = []
+  for (const family of [4, 6] as const) {
+    const addrs = family === 4 ? id.v4 : id.v6
+    if (addrs.length === 0) continue
+    out.push({
+      name: `bh-id-${n}-v${family}${sfx}`,
+      family,
+      type: 'hash:net',
+      entries: addrs.map((v) => `${formatIp({ family, value: v })}/${familyBits(family)}`),
+      comment: `identity {${formatLabelSet(id.labels)}}: ${id.workloads.join(' ')}`,
+    })
+  }
+  byName.set(key, out)
+  return out
+}
+
+/**
  * Groups the plan's map elements by (local address, protocol, port). Single-port TCP, UDP, SCTP
  * and UDP-Lite groups become entries of the direction's `hash:ip,port,net` service set (one
  * hash lookup per packet however many rules); every other group (port ranges, DCCP, ICMP,
@@ -111,17 +150,7 @@ export function iptablesPlan(plan: HostPlan, sfx = ''): IptablesPlan {
     Record<IpFamily, AcceptRule[]>
   >
   plan.identities.forEach((id, n) => {
-    for (const family of [4, 6] as const) {
-      const addrs = family === 4 ? id.v4 : id.v6
-      if (addrs.length === 0) continue
-      groups.push({
-        name: `bh-id-${n}-v${family}${sfx}`,
-        family,
-        type: 'hash:net',
-        entries: addrs.map((v) => `${formatIp({ family, value: v })}/${familyBits(family)}`),
-        comment: `identity {${formatLabelSet(id.labels)}}: ${id.workloads.join(' ')}`,
-      })
-    }
+    for (const g of identityGroups(id, n, sfx)) groups.push(g)
   })
   const serviceSets = {
     in: { 4: undefined, 6: undefined },
@@ -259,23 +288,16 @@ function header(x: IptablesHost, what: string): string[] {
  * `-t<i>`, type, family, entries and comment) given once: the groups to load, and per slice the
  * names its rules must use instead.
  */
-function sharedGroups(slices: readonly IptablesSlice[]): {
-  groups: AddressGroup[]
-  rename: Map<string, string>[]
-} {
+function sharedGroups(x: IptablesHost): SharedGroups {
+  const known = sharedGroupsCache.get(x)
+  if (known) return known
   const groups: AddressGroup[] = []
   const names = new Set<string>()
   const seen = new Map<string, string>()
-  const rename = slices.map(({ ip }) => {
+  const rename = slicesOf(x).map(({ ip }) => {
     const r = new Map<string, string>()
     for (const g of ip.groups) {
-      const key = [
-        g.name.replace(/-t\d+$/, ''),
-        g.type,
-        g.family,
-        g.comment ?? '',
-        ...g.entries,
-      ].join(' ')
+      const key = groupKey(g)
       const earlier = seen.get(key)
       if (earlier !== undefined) r.set(g.name, earlier)
       else if (!names.has(g.name)) {
@@ -286,8 +308,33 @@ function sharedGroups(slices: readonly IptablesSlice[]): {
     }
     return r
   })
-  return { groups, rename }
+  const out = { groups, rename }
+  sharedGroupsCache.set(x, out)
+  return out
 }
+
+/** What {@link sharedGroups} finds: the groups to load, and per slice the renamed groups. */
+interface SharedGroups {
+  readonly groups: readonly AddressGroup[]
+  readonly rename: readonly ReadonlyMap<string, string>[]
+}
+
+/** {@link sharedGroups} per host form: its ipset, both rules files and apply script use it. */
+const sharedGroupsCache = new WeakMap<IptablesHost, SharedGroups>()
+
+/** What makes two groups of different slices one: name before `-t<i>`, type, family, comment, entries. */
+function groupKey(g: AddressGroup): string {
+  const known = groupKeyCache.get(g)
+  if (known !== undefined) return known
+  const key = [g.name.replace(/-t\d+$/, ''), g.type, g.family, g.comment ?? '', ...g.entries].join(
+    ' ',
+  )
+  groupKeyCache.set(g, key)
+  return key
+}
+
+/** {@link groupKey} per group object (identity groups are shared by every host). */
+const groupKeyCache = new WeakMap<AddressGroup, string>()
 
 /** The would-be-blocked sets of every slice, once each. */
 function wbbOfSlices(slices: readonly IptablesSlice[]): { name: string; family: IpFamily }[] {
@@ -310,7 +357,7 @@ export function renderIpset(x: IptablesHost): string {
   const slices = slicesOf(x)
   const plan = (slices[0] as IptablesSlice).ip.plan
   const out = header(x, 'ipset restore')
-  for (const g of sharedGroups(slices).groups) {
+  for (const g of sharedGroups(x).groups) {
     const spec = `${g.type} family ${inet(g.family)} maxelem ${IPSET_MAXELEM}`
     const tmp = `${g.name}.n`
     if (g.comment !== undefined) out.push(`# ${g.comment.replace(/[\r\n]/g, ' ')}`)
@@ -410,7 +457,7 @@ export function renderRules(x: IptablesHost, family: IpFamily): string {
   // Both chains are declared whatever the direction: under --noflush a declared chain is created
   // or emptied, so a direction compiled before and not now is left empty (it returns).
   out.push('*filter', `:${IPT_CHAINS.in} - [0:0]`, `:${IPT_CHAINS.out} - [0:0]`)
-  const { rename } = sharedGroups(slices)
+  const { rename } = sharedGroups(x)
   for (const d of dirs) {
     const chain = `-A ${IPT_CHAINS[d]}`
     // consecutive slices with the same rules are one time window
@@ -516,7 +563,7 @@ export function renderApplyScript(base: string, x: IptablesHost): string {
     ...hookCommands('iptables'),
     ...hookCommands('ip6tables'),
     '# Bulkhead sets (bh-*) that this ruleset no longer uses: no rule references them any more',
-    `keep=' ${[...sharedGroups(slices).groups.map((g) => g.name), ...wbbOfSlices(slices).map((w) => w.name)].join(' ')} '`,
+    `keep=' ${[...sharedGroups(x).groups.map((g) => g.name), ...wbbOfSlices(slices).map((w) => w.name)].join(' ')} '`,
     'for s in $(ipset list -n); do',
     '  case "$s" in bh-*) case "$keep" in *" $s "*) ;; *) ipset destroy "$s" || echo "kept $s: in use" >&2 ;; esac ;; esac',
     'done',

@@ -829,19 +829,24 @@ export function planTimeSlices(
  * consecutive slices whose plans render the same ruleset (the instant they were compiled at
  * aside) are one. A host that no later change touches so has one slice and compiles exactly as
  * without time, and adding an expiry to one rule rewrites only the rulesets it changes.
+ * @returns per kept slice its start (ms), the host's plan and `text`, {@link renderHost} of the
+ *   plan (the host's whole ruleset when it has one slice).
  */
 export function hostSlices(
   slices: readonly PlannedSlice[],
   h: number,
-): { start: number; plan: HostPlan }[] {
-  const out: { start: number; plan: HostPlan }[] = []
+): { start: number; plan: HostPlan; text: string }[] {
+  const out: { start: number; plan: HostPlan; text: string }[] = []
   let last: string | undefined
   for (const s of slices) {
     const plan = s.plans[h] as HostPlan
-    const text = renderHost({ ...plan, compiledAt: '' })
-    if (text === last) continue
-    last = text
-    out.push({ start: s.start, plan })
+    const text = renderHost(plan)
+    // the header's `# compiled at:` line aside (the first line so starting: the lines above it
+    // hold no line break)
+    const compared = text.replace(`\n# compiled at: ${plan.compiledAt}\n`, '\n# compiled at: \n')
+    if (compared === last) continue
+    last = compared
+    out.push({ start: s.start, plan, text })
   }
   return out
 }
@@ -994,7 +999,7 @@ export const nftablesCompiler: Compiler<NftablesOptions> = {
       for (let n = 2; used.has(path); n++) path = hostFileName(`${plan.host}~${n}`)
       used.add(path)
       const own = hostSlices(slices, h)
-      const content = own.length === 1 ? renderHost(plan) : renderHostSlices(own)
+      const content = own.length === 1 ? (own[0] as { text: string }).text : renderHostSlices(own)
       return { path, content, host: plan.host, mode: plan.mode }
     })
     return { artefacts, diagnostics, timeSlicing: slicing }

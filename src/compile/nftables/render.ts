@@ -36,8 +36,19 @@ export function wbbSetName(direction: 'in' | 'out', family: IpFamily, noport = f
 
 const PORT_PROTO_SET = '{ tcp, udp, dccp, sctp, udplite }'
 
+/** {@link rangeText} per range object: hosts that share peers share their range objects. */
+const rangeTextCache = new WeakMap<AddressRange, { family: IpFamily; text: string }>()
+
 /** `a`, `a/len` when the range is exactly a block, else `a-b`. */
 export function rangeText(family: IpFamily, r: AddressRange): string {
+  const known = rangeTextCache.get(r)
+  if (known?.family === family) return known.text
+  const text = formatRange(family, r)
+  rangeTextCache.set(r, { family, text })
+  return text
+}
+
+function formatRange(family: IpFamily, r: AddressRange): string {
   const lo = formatIp({ family, value: r.lo })
   if (r.lo === r.hi) return lo
   const size = r.hi - r.lo + 1n
@@ -208,6 +219,8 @@ function identitiesByAddress(ids: HostPlan['identities']): IdentitiesByAddress {
  * takes grows with the host's peers too.
  */
 function hostIdentities(plan: HostPlan): number[] {
+  const known = hostIdentitiesCache.get(plan.maps)
+  if (known?.identities === plan.identities && known.local === plan.local) return known.shown
   const peers = { 4: new Set<bigint>(plan.local[4]), 6: new Set<bigint>(plan.local[6]) }
   const out = new Set<number>()
   for (const dir of ['ingress', 'egress'] as const)
@@ -219,8 +232,19 @@ function hostIdentities(plan: HostPlan): number[] {
   const index = identitiesByAddress(plan.identities)
   for (const family of [4, 6] as const)
     for (const v of peers[family]) for (const n of index[family].get(v) ?? []) out.add(n)
-  return [...out].sort((a, b) => a - b)
+  const shown = [...out].sort((a, b) => a - b)
+  hostIdentitiesCache.set(plan.maps, { identities: plan.identities, local: plan.local, shown })
+  return shown
 }
+
+/**
+ * {@link hostIdentities} by the plan's maps (a plan is rendered more than once: to compare time
+ * slices, then as the file), with the identities and own addresses it was computed from.
+ */
+const hostIdentitiesCache = new WeakMap<
+  HostPlan['maps'],
+  { identities: HostPlan['identities']; local: HostPlan['local']; shown: number[] }
+>()
 
 /** The lookups of one direction and family in the base chain: per own address, identity sets then peer maps. */
 function renderLookups(
@@ -338,27 +362,45 @@ function directions(plan: HostPlan): ('in' | 'out')[] {
   return dirs
 }
 
+/**
+ * The declarations of identity `n`'s sets, by identity and `n` + `sfx`: every host of a compile
+ * that carries an identity carries the same text, so it is formatted once.
+ */
+const identitySetCache = new WeakMap<HostPlan['identities'][number], Map<string, string[]>>()
+
 /** The identity sets a host's file carries (see {@link hostIdentities}), names ending in `sfx`. */
 function renderIdentitySets(plan: HostPlan, sfx: string): string[] {
   const out: string[] = []
   for (const n of hostIdentities(plan)) {
     const id = plan.identities[n]
     if (id === undefined) continue
-    for (const family of [4, 6] as const) {
-      const addrs = family === 4 ? id.v4 : id.v6
-      if (addrs.length === 0) continue
-      append(
-        out,
-        `  set id_${n}_v${family}${sfx} {`,
-        `    type ${addrType(family)}`,
-        `    comment ${quote(`identity {${formatLabelSet(id.labels)}}: ${id.workloads.join(' ')}`)}`,
-        elements(
-          addrs.map((v) => formatIp({ family, value: v })),
-          '    ',
-        ),
-        '  }',
-      )
+    let byName = identitySetCache.get(id)
+    if (byName === undefined) {
+      byName = new Map<string, string[]>()
+      identitySetCache.set(id, byName)
     }
+    const key = `${String(n)}${sfx}`
+    let lines = byName.get(key)
+    if (lines === undefined) {
+      lines = []
+      for (const family of [4, 6] as const) {
+        const addrs = family === 4 ? id.v4 : id.v6
+        if (addrs.length === 0) continue
+        append(
+          lines,
+          `  set id_${n}_v${family}${sfx} {`,
+          `    type ${addrType(family)}`,
+          `    comment ${quote(`identity {${formatLabelSet(id.labels)}}: ${id.workloads.join(' ')}`)}`,
+          elements(
+            addrs.map((v) => formatIp({ family, value: v })),
+            '    ',
+          ),
+          '  }',
+        )
+      }
+      byName.set(key, lines)
+    }
+    append(out, lines)
   }
   return out
 }
