@@ -17,6 +17,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<Bench>>> = {
   eval: async () => (await import('./eval.js')).benchEval,
   reach: async () => (await import('./reach.js')).benchReach,
   nft: async () => (await import('./nft.js')).benchNft,
+  compile: async () => (await import('./compile.js')).benchCompile,
   aggregate: async () => (await import('./aggregate.js')).benchAggregate,
 }
 

@@ -36,19 +36,8 @@ export function wbbSetName(direction: 'in' | 'out', family: IpFamily, noport = f
 
 const PORT_PROTO_SET = '{ tcp, udp, dccp, sctp, udplite }'
 
-/** {@link rangeText} per range object: hosts that share peers share their range objects. */
-const rangeTextCache = new WeakMap<AddressRange, { family: IpFamily; text: string }>()
-
 /** `a`, `a/len` when the range is exactly a block, else `a-b`. */
 export function rangeText(family: IpFamily, r: AddressRange): string {
-  const known = rangeTextCache.get(r)
-  if (known?.family === family) return known.text
-  const text = formatRange(family, r)
-  rangeTextCache.set(r, { family, text })
-  return text
-}
-
-function formatRange(family: IpFamily, r: AddressRange): string {
   const lo = formatIp({ family, value: r.lo })
   if (r.lo === r.hi) return lo
   const size = r.hi - r.lo + 1n
@@ -221,17 +210,18 @@ function identitiesByAddress(ids: HostPlan['identities']): IdentitiesByAddress {
 function hostIdentities(plan: HostPlan): number[] {
   const known = hostIdentitiesCache.get(plan.maps)
   if (known?.identities === plan.identities && known.local === plan.local) return known.shown
-  const peers = { 4: new Set<bigint>(plan.local[4]), 6: new Set<bigint>(plan.local[6]) }
+  const index = identitiesByAddress(plan.identities)
   const out = new Set<number>()
+  const holding = (family: IpFamily, v: bigint): void => {
+    for (const n of index[family].get(v) ?? []) out.add(n)
+  }
+  for (const family of [4, 6] as const) for (const v of plan.local[family]) holding(family, v)
   for (const dir of ['ingress', 'egress'] as const)
     for (const family of [4, 6] as const)
       for (const l of plan.maps[dir][family].locals) {
         for (const id of l.identities) out.add(id.identity)
-        for (const e of l.exact) peers[family].add(e.peer.lo)
+        for (const e of l.exact) holding(family, e.peer.lo)
       }
-  const index = identitiesByAddress(plan.identities)
-  for (const family of [4, 6] as const)
-    for (const v of peers[family]) for (const n of index[family].get(v) ?? []) out.add(n)
   const shown = [...out].sort((a, b) => a - b)
   hostIdentitiesCache.set(plan.maps, { identities: plan.identities, local: plan.local, shown })
   return shown
