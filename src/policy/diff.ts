@@ -736,28 +736,16 @@ export class FlowDiffer {
     const oldV = diffVerdict(o)
     const newV = diffVerdict(n)
     const key = JSON.stringify([change, src, dst, flow.protocol, port, oldV.by, newV.by])
-    let e = this.edges.get(key)
-    if (e === undefined) {
-      e = {
-        edge: {
-          change,
-          src,
-          dst,
-          protocol: flow.protocol,
-          dstPort: port,
-          service: formatService({ protocol: flow.protocol, ports: { lo: port, hi: port } }),
-          old: oldV,
-          new: newV,
-        },
-        flows: 0,
-        rejected: 0,
-        seen: new SeenRange(),
-      }
-      this.edges.set(key, e)
-    }
-    e.flows++
-    if (rejected) e.rejected++
-    e.seen.add(flow.start, flow.end)
+    countOn<EdgeChange>(this.edges, key, flow, rejected, () => ({
+      change,
+      src,
+      dst,
+      protocol: flow.protocol,
+      dstPort: port,
+      service: formatService({ protocol: flow.protocol, ports: { lo: port, hi: port } }),
+      old: oldV,
+      new: newV,
+    }))
   }
 
   /** Records a flow denied under both sets whose outcome differs (see {@link OutcomeEdgeChange}). */
@@ -779,29 +767,17 @@ export class FlowDiffer {
     const oldV = diffVerdict(o)
     const newV = diffVerdict(n)
     const key = `${src}\u0000${dst}\u0000${flow.protocol}\u0000${port}\u0000${oldV.by}\u0000${newV.by}\u0000${o.outcome}\u0000${n.outcome}\u0000${entry?.set ?? ''}\u0000${entry?.position ?? 0}`
-    let e = this.outcomeEdges.get(key)
-    if (e === undefined) {
-      e = {
-        edge: {
-          change: OUTCOME_RANK[n.outcome] > OUTCOME_RANK[o.outcome] ? 'stricter' : 'looser',
-          src,
-          dst,
-          protocol: flow.protocol,
-          dstPort: port,
-          service: formatService({ protocol: flow.protocol, ports: { lo: port, hi: port } }),
-          old: oldV,
-          new: newV,
-          ...(entry ? { entry } : {}),
-        },
-        flows: 0,
-        rejected: 0,
-        seen: new SeenRange(),
-      }
-      this.outcomeEdges.set(key, e)
-    }
-    e.flows++
-    if (rejected) e.rejected++
-    e.seen.add(flow.start, flow.end)
+    countOn<OutcomeEdgeChange>(this.outcomeEdges, key, flow, rejected, () => ({
+      change: OUTCOME_RANK[n.outcome] > OUTCOME_RANK[o.outcome] ? 'stricter' : 'looser',
+      src,
+      dst,
+      protocol: flow.protocol,
+      dstPort: port,
+      service: formatService({ protocol: flow.protocol, ports: { lo: port, hi: port } }),
+      old: oldV,
+      new: newV,
+      ...(entry ? { entry } : {}),
+    }))
   }
 
   /**
@@ -945,6 +921,24 @@ interface EdgeAcc<E> {
 }
 type ChangedEdge = EdgeAcc<EdgeChange>
 type ChangedOutcomeEdge = EdgeAcc<OutcomeEdgeChange>
+
+/** Counts `flow` on the edge `key` of `edges` (made by `make` the first time); `rejected`: by its observer. */
+function countOn<E>(
+  edges: Map<string, EdgeAcc<E>>,
+  key: string,
+  flow: Flow,
+  rejected: boolean,
+  make: () => Omit<E, Counted>,
+): void {
+  let e = edges.get(key)
+  if (e === undefined) {
+    e = { edge: make(), flows: 0, rejected: 0, seen: new SeenRange() }
+    edges.set(key, e)
+  }
+  e.flows++
+  if (rejected) e.rejected++
+  e.seen.add(flow.start, flow.end)
+}
 
 function edgeChange<E extends EdgeChange | OutcomeEdgeChange>(e: EdgeAcc<E>): E {
   const span = e.seen.span()

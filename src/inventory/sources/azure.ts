@@ -12,10 +12,11 @@ import type { TimedAddress, Workload } from '../../core/index.js'
 import { isMapping, type YamlDoc, type YamlPath } from '../../core/yaml-source.js'
 import {
   cloudWorkloads,
+  requiredName,
+  tagsOf,
   type CloudInstance,
   type FoundInstance,
   type RawAddress,
-  type RawTag,
 } from './cloud.js'
 
 /** The label holding the virtual machine's resource group, lower-cased (Azure ignores its case). */
@@ -72,17 +73,9 @@ export function azureWorkloads(vms: readonly AzureVm[], secondary?: Set<TimedAdd
   const cloud: CloudInstance[] = []
   for (const vm of vms) {
     const v = vm.value
-    const name = typeof v['name'] === 'string' && v['name'] !== '' ? v['name'] : undefined
-    if (name === undefined) {
-      vm.doc.report('schema/missing-field', 'missing required field "name"', vm.path)
-      continue
-    }
-    const tags: RawTag[] = []
-    if (isMapping(v['tags'])) {
-      for (const [key, value] of Object.entries(v['tags'])) {
-        if (typeof value === 'string') tags.push({ key, value, path: [...vm.path, 'tags', key] })
-      }
-    }
+    const name = requiredName(vm)
+    if (name === undefined) continue
+    const tags = tagsOf(vm, 'tags')
     const extra: Record<string, string> = {}
     if (typeof v['resourceGroup'] === 'string' && v['resourceGroup'] !== '')
       extra[AZURE_RESOURCE_GROUP_LABEL] = v['resourceGroup'].toLowerCase()

@@ -15,7 +15,7 @@ import {
   type TimedAddress,
   type Workload,
 } from '../../core/index.js'
-import type { YamlDoc, YamlPath } from '../../core/yaml-source.js'
+import { isMapping, type YamlDoc, type YamlPath } from '../../core/yaml-source.js'
 
 /** The cloud an instance was read from; its label origin is `source:<cloud>`. */
 export type Cloud = 'aws' | 'gcp' | 'azure'
@@ -64,6 +64,27 @@ export interface CloudInstance {
   readonly notLabels?: ReadonlySet<string>
   /** Labels the source adds (`aws/vpc-id`, `gcp/network`), unless a tag gives that key. */
   readonly extra: Readonly<Record<string, string>>
+}
+
+/**
+ * The `name` of an instance document (GCP, Azure), or undefined after a `schema/missing-field`
+ * error at the instance when it has none (or an empty one).
+ */
+export function requiredName(inst: FoundInstance): string | undefined {
+  const name = inst.value['name']
+  if (typeof name === 'string' && name !== '') return name
+  inst.doc.report('schema/missing-field', 'missing required field "name"', inst.path)
+  return undefined
+}
+
+/** The text entries of the mapping `field` of an instance (GCP `labels`, Azure `tags`) as tags. */
+export function tagsOf(inst: FoundInstance, field: string): RawTag[] {
+  const map = inst.value[field]
+  if (!isMapping(map)) return []
+  const out: RawTag[] = []
+  for (const [key, value] of Object.entries(map))
+    if (typeof value === 'string') out.push({ key, value, path: [...inst.path, field, key] })
+  return out
 }
 
 /**

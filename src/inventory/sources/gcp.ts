@@ -13,10 +13,11 @@ import type { TimedAddress, Workload } from '../../core/index.js'
 import { isMapping, type YamlDoc, type YamlPath } from '../../core/yaml-source.js'
 import {
   cloudWorkloads,
+  requiredName,
+  tagsOf,
   type CloudInstance,
   type FoundInstance,
   type RawAddress,
-  type RawTag,
 } from './cloud.js'
 
 /** The label holding the instance's VPC network name (of its first interface). */
@@ -124,19 +125,9 @@ export function gcpWorkloads(
   const cloud: CloudInstance[] = []
   for (const inst of instances) {
     const v = inst.value
-    const name = typeof v['name'] === 'string' && v['name'] !== '' ? v['name'] : undefined
-    if (name === undefined) {
-      inst.doc.report('schema/missing-field', 'missing required field "name"', inst.path)
-      continue
-    }
-    const tags: RawTag[] = []
-    const labels = v['labels']
-    if (isMapping(labels)) {
-      for (const [key, value] of Object.entries(labels)) {
-        if (typeof value === 'string')
-          tags.push({ key, value, path: [...inst.path, 'labels', key] })
-      }
-    }
+    const name = requiredName(inst)
+    if (name === undefined) continue
+    const tags = tagsOf(inst, 'labels')
     const extra: Record<string, string> = {}
     const network = Array.isArray(v['networkInterfaces'])
       ? lastSegment(
