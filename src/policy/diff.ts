@@ -829,20 +829,19 @@ export class FlowDiffer {
   /** The result so far. */
   result(): FlowDiff {
     const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+    // more flows first, then by source, destination, protocol and port
+    const byEdge = (a: EdgeChange | OutcomeEdgeChange, b: EdgeChange | OutcomeEdgeChange): number =>
+      b.flows - a.flows ||
+      cmp(a.src, b.src) ||
+      cmp(a.dst, b.dst) ||
+      a.protocol - b.protocol ||
+      a.dstPort - b.dstPort
     // blocked, blocked but already rejected, allowed
     const rank = (e: EdgeChange): number =>
       e.change === 'allowed' ? 2 : onlyAlreadyRejected(e) ? 1 : 0
     const edges = [...this.edges.values()]
       .map(edgeChange)
-      .sort(
-        (a, b) =>
-          rank(a) - rank(b) ||
-          b.flows - a.flows ||
-          cmp(a.src, b.src) ||
-          cmp(a.dst, b.dst) ||
-          a.protocol - b.protocol ||
-          a.dstPort - b.dstPort,
-      )
+      .sort((a, b) => rank(a) - rank(b) || byEdge(a, b))
     // become blocked, become blocked but already rejected, other stricter, looser
     const outcomeRank = (e: OutcomeEdgeChange): number =>
       e.new.outcome === 'blocked'
@@ -857,11 +856,7 @@ export class FlowDiffer {
       .sort(
         (a, b) =>
           outcomeRank(a) - outcomeRank(b) ||
-          b.flows - a.flows ||
-          cmp(a.src, b.src) ||
-          cmp(a.dst, b.dst) ||
-          a.protocol - b.protocol ||
-          a.dstPort - b.dstPort ||
+          byEdge(a, b) ||
           cmp(a.old.outcome, b.old.outcome) ||
           cmp(a.new.outcome, b.new.outcome) ||
           cmp(a.old.by, b.old.by) ||
