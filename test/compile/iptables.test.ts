@@ -28,7 +28,7 @@ import {
 } from './two-hosts.js'
 import { nftablesCompiler } from '../../src/compile/nftables/compile.js'
 import { SEED } from '../helpers/model.js'
-import { workload } from '../helpers/workloads.js'
+import { inventoryOf, workload } from '../helpers/workloads.js'
 
 const parsedCache = new WeakMap<CompileResult, Map<string, ParsedIptables>>()
 
@@ -163,6 +163,18 @@ describe('iptables modes and options', () => {
       '-A BULKHEAD-IN -d 10.9.0.2/32 -p tcp -m tcp --dport 8000:8100 -m set --match-set bh-in-v4-0 src -j ACCEPT',
     )
     expect(file(w, 'b.ipset')).toContain('add bh-in-v4-0.n 10.9.0.1/32')
+  })
+
+  it("a host's files carry only its own rules' peers: a workload that is nobody's peer adds nothing", () => {
+    const withC = inventoryOf(
+      ...twoHosts.workloads,
+      workload('c', ['10.9.0.3', '2001:db8::3'], { role: 'batch' }),
+    )
+    const before = iptablesCompiler.compile(twoHosts, webToDb('enforce'), { now })
+    const after = iptablesCompiler.compile(withC, webToDb('enforce'), { now })
+    for (const path of ['b.ipset', 'b.rules.v4', 'b.rules.v6', 'b.apply.sh'])
+      expect(file(after, path), path).toBe(file(before, path))
+    expect(file(after, 'c.ipset')).not.toContain('10.9.0.1')
   })
 
   it('direction and anti-lockout options carry over from the nftables plan', () => {
@@ -357,12 +369,41 @@ describe('iptables: time slices, chosen by the kernel clock (-m time)', () => {
       now,
       antiLockout: false,
     })
-    const [ipset = '', v4 = ''] = filesOf(r, 'a')
+    const [, v4 = ''] = filesOf(r, 'a')
     // a's ingress has no peer in either slice: no time match; its egress changes
     expect(v4).toContain('-A BULKHEAD-IN -j DROP')
     expect(v4).toContain('-A BULKHEAD-OUT -m time --datestart 2026-11-23T12:00:02 -j DROP')
-    expect(ipset).toContain('create bh-id-0-v4-t0 ')
-    expect(ipset).not.toContain('bh-id-0-v4-t1')
+    // a port range web -> db allowed for good: b's ingress set for it is the same in both
+    // slices, loaded once under its first slice's name and used by both
+    const set = expiringWebToDb('enforce', expires)
+    const policy = set.policies[0] as PolicySet['policies'][number]
+    // rules[1] (w2d-6432) has no expiry
+    const forGood = policy.rules[1] as PolicySet['policies'][number]['rules'][number]
+    const ranged: PolicySet = {
+      ...set,
+      policies: [
+        {
+          ...policy,
+          rules: [
+            ...policy.rules,
+            {
+              ...forGood,
+              id: 'w2d-range',
+              services: [{ protocol: 6, ports: { lo: 8000, hi: 8100 } }],
+            },
+          ],
+        },
+      ],
+    }
+    const [ipset = '', bv4 = ''] = filesOf(
+      iptablesCompiler.compile(twoHosts, ranged, { now, antiLockout: false }),
+      'b',
+    )
+    expect(ipset).toContain('create bh-in-v4-0-t0 ')
+    expect(ipset).not.toContain('bh-in-v4-0-t1')
+    const rangeRules = bv4.split('\n').filter((l) => l.includes('--dport 8000:8100'))
+    expect(rangeRules).toHaveLength(2)
+    for (const l of rangeRules) expect(l).toContain('--match-set bh-in-v4-0-t0 src -j ACCEPT')
   })
 
   it('monitor mode: the would-be-blocked sets are shared by the slices', () => {

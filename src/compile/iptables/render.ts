@@ -16,7 +16,6 @@ import {
   IPV6_LINK_CONTROL_ICMP_TYPES,
   familyBits,
   formatIp,
-  formatLabelSet,
   rangeToCidrs,
   type IpFamily,
   type PortRange,
@@ -59,8 +58,8 @@ export interface AcceptRule extends RuleMatch {
 }
 
 /**
- * One ipset: name, family, type and entries. `hash:net` sets hold peer blocks (address groups,
- * identities, management); the per-direction `hash:ip,port,net` service set
+ * One ipset: name, family, type and entries. `hash:net` sets hold peer blocks (the peers of
+ * one accept rule, the management sources); the per-direction `hash:ip,port,net` service set
  * (`bh-<in|out>-v<4|6>-svc`) holds `LOCAL,PROTO:PORT,PEER` for single-port TCP/UDP/SCTP/UDP-Lite
  * services, matched by ONE rule whatever its size.
  */
@@ -69,8 +68,6 @@ export interface AddressGroup {
   readonly family: IpFamily
   readonly type: 'hash:net' | 'hash:ip,port,net'
   readonly entries: readonly string[]
-  /** Comment line written above the set (identity sets). */
-  readonly comment?: string
 }
 
 /** The iptables form of a host plan: address groups and accept rules per direction and family. */
@@ -93,45 +90,6 @@ const IPSET_PORT_PROTO: Readonly<Record<number, string>> = {
 }
 
 /**
- * The identity groups of identity `n` by identity and `n` + `sfx`: every host of a compile
- * carries every identity's groups, so they are built once and shared (read-only).
- */
-const identityGroupCache = new WeakMap<
-  HostPlan['identities'][number],
-  Map<string, AddressGroup[]>
->()
-
-/** The `hash:net` groups `bh-id-<n>-v<4|6><sfx>` of one identity (a family without addresses has none). */
-function identityGroups(
-  id: HostPlan['identities'][number],
-  n: number,
-  sfx: string,
-): readonly AddressGroup[] {
-  let byName = identityGroupCache.get(id)
-  if (byName === undefined) {
-    byName = new Map<string, AddressGroup[]>()
-    identityGroupCache.set(id, byName)
-  }
-  const key = `${String(n)}${sfx}`
-  const known = byName.get(key)
-  if (known) return known
-  const out: AddressGroup[] = []
-  for (const family of [4, 6] as const) {
-    const addrs = family === 4 ? id.v4 : id.v6
-    if (addrs.length === 0) continue
-    out.push({
-      name: `bh-id-${n}-v${family}${sfx}`,
-      family,
-      type: 'hash:net',
-      entries: addrs.map((v) => `${formatIp({ family, value: v })}/${familyBits(family)}`),
-      comment: `identity {${formatLabelSet(id.labels)}}: ${id.workloads.join(' ')}`,
-    })
-  }
-  byName.set(key, out)
-  return out
-}
-
-/**
  * Groups the plan's map elements by (local address, protocol, port). Single-port TCP, UDP, SCTP
  * and UDP-Lite groups become entries of the direction's `hash:ip,port,net` service set (one
  * hash lookup per packet however many rules); every other group (port ranges, DCCP, ICMP,
@@ -149,9 +107,6 @@ export function iptablesPlan(plan: HostPlan, sfx = ''): IptablesPlan {
     'in' | 'out',
     Record<IpFamily, AcceptRule[]>
   >
-  plan.identities.forEach((id, n) => {
-    for (const g of identityGroups(id, n, sfx)) groups.push(g)
-  })
   const serviceSets = {
     in: { 4: undefined, 6: undefined },
     out: { 4: undefined, 6: undefined },
@@ -285,7 +240,7 @@ function header(x: IptablesHost, what: string): string[] {
 
 /**
  * The address groups of every slice, each group equal to an earlier one (same name before its
- * `-t<i>`, type, family, entries and comment) given once: the groups to load, and per slice the
+ * `-t<i>`, type, family and entries) given once: the groups to load, and per slice the
  * names its rules must use instead.
  */
 function sharedGroups(x: IptablesHost): SharedGroups {
@@ -322,19 +277,10 @@ interface SharedGroups {
 /** {@link sharedGroups} per host form: its ipset, both rules files and apply script use it. */
 const sharedGroupsCache = new WeakMap<IptablesHost, SharedGroups>()
 
-/** What makes two groups of different slices one: name before `-t<i>`, type, family, comment, entries. */
+/** What makes two groups of different slices one: name before `-t<i>`, type, family, entries. */
 function groupKey(g: AddressGroup): string {
-  const known = groupKeyCache.get(g)
-  if (known !== undefined) return known
-  const key = [g.name.replace(/-t\d+$/, ''), g.type, g.family, g.comment ?? '', ...g.entries].join(
-    ' ',
-  )
-  groupKeyCache.set(g, key)
-  return key
+  return [g.name.replace(/-t\d+$/, ''), g.type, g.family, ...g.entries].join(' ')
 }
-
-/** {@link groupKey} per group object (identity groups are shared by every host). */
-const groupKeyCache = new WeakMap<AddressGroup, string>()
 
 /** The would-be-blocked sets of every slice, once each. */
 function wbbOfSlices(slices: readonly IptablesSlice[]): { name: string; family: IpFamily }[] {
@@ -360,7 +306,6 @@ export function renderIpset(x: IptablesHost): string {
   for (const g of sharedGroups(x).groups) {
     const spec = `${g.type} family ${inet(g.family)} maxelem ${IPSET_MAXELEM}`
     const tmp = `${g.name}.n`
-    if (g.comment !== undefined) out.push(`# ${g.comment.replace(/[\r\n]/g, ' ')}`)
     out.push(`create ${g.name} ${spec} -exist`, `create ${tmp} ${spec} -exist`, `flush ${tmp}`)
     for (const c of g.entries) out.push(`add ${tmp} ${c}`)
     out.push(`swap ${tmp} ${g.name}`, `destroy ${tmp}`)

@@ -17,7 +17,7 @@ iptables -w -C OUTPUT -j BULKHEAD-OUT 2>/dev/null || iptables -w -I OUTPUT 1 -j 
 ip6tables -w -C INPUT -j BULKHEAD-IN 2>/dev/null || ip6tables -w -I INPUT 1 -j BULKHEAD-IN
 ip6tables -w -C OUTPUT -j BULKHEAD-OUT 2>/dev/null || ip6tables -w -I OUTPUT 1 -j BULKHEAD-OUT
 # Bulkhead sets (bh-*) that this ruleset no longer uses: no rule references them any more
-keep=' bh-id-0-v4 bh-id-1-v4 bh-id-2-v4 bh-id-3-v4 bh-id-3-v6 '
+keep='  '
 for s in $(ipset list -n); do
   case "$s" in bh-*) case "$keep" in *" $s "*) ;; *) ipset destroy "$s" || echo "kept $s: in use" >&2 ;; esac ;; esac
 done
