@@ -330,6 +330,68 @@ describe('Azure, vendor examples', () => {
   })
 })
 
+describe('Azure NSG v2, the two-record sample: alone, joined with another blob, text after it', () => {
+  // https://learn.microsoft.com/azure/network-watcher/nsg-flow-logs-overview#version-2 (the
+  // sample's two records; its public addresses rewritten into documentation ranges)
+  const sample = (): string => readFileSync(VENDOR('azure-nsg-v2-two-records.json'), 'utf8')
+  const other = (): string => readFileSync(VENDOR('azure-nsg-v2.json'), 'utf8')
+
+  it('alone: 7 deny tuples and 4 allowed connections (2 ended, 2 open at the end)', async () => {
+    const { flows, summary } = await readAsFile(sample(), { name: 'PT1H.json' })
+    expect(summary.format).toBe('azure-nsg')
+    expect(summary.stats.skipped).toEqual({})
+    expect(flows).toHaveLength(11)
+    expect(flows.filter((f) => f.observedAction === 'reject')).toHaveLength(7)
+    // an E tuple (1,66,1,66) whose B is in the previous blob
+    expect(body(flows.find((f) => f.srcPort === 59932))).toEqual({
+      src: '10.5.16.4',
+      dst: '203.0.113.117',
+      srcPort: 59932,
+      dstPort: 443,
+      protocol: 6,
+      start: 1542110379000,
+      end: 1542110379000,
+      packets: 2,
+      bytes: 132,
+      observedAction: 'accept',
+      direction: 'client-to-server',
+    })
+    // a C tuple (30,16978,24,14008): open at the end of the blob
+    expect(flows.find((f) => f.srcPort === 44931)).toMatchObject({ packets: 54, bytes: 30986 })
+    expect(summary.stats.notes['open-at-end']).toBe(2)
+  })
+
+  it('two blobs joined with cat: the records of both documents are read', async () => {
+    const { flows, summary } = await readAsFile(sample() + other(), { name: 'joined.json' })
+    expect(summary.stats.skipped).toEqual({})
+    expect(flows).toHaveLength(11 + 3)
+    expect(
+      flows.filter((f) => f.src === '203.0.113.142' || f.dst === '203.0.113.142'),
+    ).toHaveLength(1)
+    expect(summary.stats.notes['concatenated-documents']).toBe(1)
+  })
+
+  it('text after a whole document is one bad-json at its line; the document is read', async () => {
+    const text = sample()
+    const { flows, summary } = await readAsFile(`${text}-- copied from the portal --\n`, {
+      name: 'trailing.json',
+    })
+    expect(flows).toHaveLength(11)
+    expect(summary.stats.skipped).toEqual({ 'bad-json': 1 })
+    const line = text.split('\n').length
+    expect(summary.stats.examples[0]?.where).toMatch(new RegExp(`trailing\\.json:${String(line)}$`))
+  })
+
+  it('a whole document and a second one cut short: the first whole, the second up to its cut', async () => {
+    const second = other()
+    const { flows, summary } = await readAsFile(sample() + second.slice(0, second.indexOf(']}')), {
+      name: 'cut.json',
+    })
+    expect(flows).toHaveLength(11)
+    expect(summary.stats.skipped).toEqual({ truncated: 1 })
+  })
+})
+
 describe('a UTF-8 byte order mark (files saved by Windows tools)', () => {
   it('Azure: a document starting with a BOM is read, not bad-json', async () => {
     const text = '\uFEFF' + readFileSync(VENDOR('azure-nsg-v2.json'), 'utf8')

@@ -96,40 +96,84 @@ async function readDocument(
   // a preallocated file keeps after its end
   const text = trimEnd(parts.join('\n').replace(/^\uFEFF/, ''))
   if (text.trim() === '') return undefined
-  try {
-    return {
-      records: recordsOf(JSON.parse(text) as unknown).map((record) => ({ record, depth: 0 })),
-    }
-  } catch (err) {
-    const cut = cutJsonRecords(text, MAX_NESTING)
-    if (cut !== undefined) return salvage(text, cut, ctx)
-    const at = jsonErrorOffset((err as Error).message, text)
-    const line = at === undefined ? 0 : text.slice(0, at).split('\n').length
-    skip(
-      ctx,
-      'bad-json',
-      line > 0 ? `${ctx.file}:${line}` : ctx.file,
-      `${(err as Error).message}: ${text.slice(0, 120)}`,
-    )
-    return undefined
+  // one document, or several back to back (blobs joined with `cat`): each whole document's
+  // records are read, and what follows the last one is read as a document cut short or is one
+  // `bad-json`
+  const records: RecordAt[] = []
+  let from = 0
+  let documents = 0
+  const add = (doc: unknown): void => {
+    documents++
+    for (const record of recordsOf(doc)) records.push({ record, depth: 0 })
   }
+  for (;;) {
+    const part = from === 0 ? text : text.slice(from)
+    try {
+      add(JSON.parse(part) as unknown)
+      break
+    } catch (err) {
+      const message = (err as Error).message
+      const next = nextDocumentAt(message, part)
+      if (next !== undefined) {
+        add(JSON.parse(part.slice(0, next)) as unknown)
+        from += next
+        continue
+      }
+      const cut = cutJsonRecords(part, MAX_NESTING)
+      if (cut !== undefined) {
+        const salvaged = salvage(text, from, cut, ctx)
+        for (const r of salvaged.records) records.push(r)
+        noteDocuments(ctx, documents + 1)
+        return { records, ...(salvaged.cut !== undefined ? { cut: salvaged.cut } : {}) }
+      }
+      const at = jsonErrorOffset(message, part)
+      const line = at === undefined ? 0 : text.slice(0, from + at).split('\n').length
+      skip(
+        ctx,
+        'bad-json',
+        line > 0 ? `${ctx.file}:${line}` : ctx.file,
+        `${message}: ${part.slice(0, 120)}`,
+      )
+      noteDocuments(ctx, documents)
+      return documents > 0 ? { records } : undefined
+    }
+  }
+  noteDocuments(ctx, documents)
+  return { records }
 }
 
 /**
- * The records complete before the cut of a document cut short ({@link cutJsonRecords}), and
- * the `truncated` skip to report: at the line and column where the text ends, with its byte
- * offset (UTF-8, as read: a byte order mark left out, a CR LF line end one byte).
+ * Where the next document starts when `part` is a whole JSON document followed by more text:
+ * V8's `JSON.parse` reports the first non-white-space character after a complete value as
+ * "Unexpected non-whitespace character after JSON at position N". Undefined otherwise.
  */
-function salvage(text: string, cut: CutJson, ctx: ParseContext): Blob {
+function nextDocumentAt(message: string, part: string): number | undefined {
+  if (!message.includes('after JSON')) return undefined
+  const at = jsonErrorOffset(message, part)
+  return at !== undefined && at > 0 && at < part.length ? at : undefined
+}
+
+/** Notes the documents after the first of a file of several (`concatenated-documents`). */
+function noteDocuments(ctx: ParseContext, documents: number): void {
+  if (documents > 1) note(ctx, 'concatenated-documents', documents - 1)
+}
+
+/**
+ * The records complete before the cut of a document cut short ({@link cutJsonRecords} of
+ * `text` from offset `from`, where the last document of the file starts), and the `truncated`
+ * skip to report: at the line and column where the text ends, with its byte offset (UTF-8, as
+ * read: a byte order mark left out, a CR LF line end one byte).
+ */
+function salvage(text: string, from: number, cut: CutJson, ctx: ParseContext): Blob {
   const end = lineColumn(text, text.length)
   const records = cut.records.map((r) => ({
-    record: JSON.parse(text.slice(r.start, r.end)) as unknown,
+    record: JSON.parse(text.slice(from + r.start, from + r.end)) as unknown,
     depth: r.depth,
   }))
   const dropped =
     cut.cutRecordAt === undefined
       ? 'no record was cut'
-      : `the record from line ${String(lineColumn(text, cut.cutRecordAt).line)} on is dropped`
+      : `the record from line ${String(lineColumn(text, from + cut.cutRecordAt).line)} on is dropped`
   return {
     records,
     cut: {
@@ -484,8 +528,8 @@ function makeParser(kind: Kind): LineParser {
  * `unixSeconds,src,dst,srcPort,dstPort,T|U,I|O,A|D,B|C|E,pktsS2D,bytesS2D,pktsD2S,bytesD2S`
  * (v1: the first 8 fields only).
  *
- * - One file is one JSON document, read whole (Azure writes one blob per NSG per hour, so a few
- *   MB); at most {@link AZURE_MAX_DOCUMENT}.
+ * - One file is one JSON document (or several back to back, below), read whole (Azure writes
+ *   one blob per NSG per hour, so a few MB); at most {@link AZURE_MAX_DOCUMENT}.
  * - `A`/`D` → accept/reject; `T`/`U` → 6/17; counters are empty on `B` → 0; packets and bytes
  *   are the sum of both directions' counters.
  * - One flow per accepted connection: its `B`, `C` and `E` tuples (same interface, same tuple as
@@ -518,6 +562,10 @@ function makeParser(kind: Kind): LineParser {
  *   out up to its last tuple before the cut, as at the end of an hourly blob (`open-at-end`).
  *   Text that no continuation makes JSON (a broken record in the middle, another copy after
  *   the cut) stays one `bad-json`.
+ * - Several documents back to back (hourly blobs joined with `cat`) are each read, their records
+ *   in file order as one blob's (noted `concatenated-documents`, one per document after the
+ *   first); text after a whole document that is no document (a line pasted after it) is one
+ *   `bad-json` at its line, and the documents before it are read.
  *
  * Skip reasons: `bad-json`, `truncated`, `document-too-large`, `bad-record`, `bad-tuple`,
  * `field-count`, `bad-time`, `bad-address`, `bad-port`, `bad-protocol`, `bad-decision`,
