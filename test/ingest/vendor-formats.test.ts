@@ -165,6 +165,59 @@ describe('AWS VPC Flow Logs, vendor examples', () => {
     })
   })
 
+  // https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html (available fields:
+  // packets-lost-no-route, -blackhole, -mtu-exceeded, -ttl-expired)
+  it('Transit Gateway: a flow whose packets the gateway all lost is reject, on both read paths', async () => {
+    const { flows, summary } = await read('aws-tgw-lost.log')
+    expect(summary.stats.skipped).toEqual({})
+    expect(summary.stats.notes['lost-at-transit-gateway']).toBe(2)
+    // a SYN to a blackhole route (3 packets, 3 lost), a SYN with no route (2 and 2)
+    expect(body(flows[0])).toEqual({
+      src: '10.30.0.10',
+      dst: '10.32.0.20',
+      srcPort: 43300,
+      dstPort: 5432,
+      protocol: 6,
+      start: 1659000000000,
+      end: 1659000060000,
+      packets: 3,
+      bytes: 180,
+      observedAction: 'reject',
+      direction: 'client-to-server',
+      tcpFlags: 2,
+    })
+    expect(flows[1]).toMatchObject({ dst: '10.33.0.30', dstPort: 443, observedAction: 'reject' })
+    // delivered both ways (the SYN-ACK half turned round to client → server), 2 of 10 lost
+    // (MTU), lost counters written "-": the outcome is unknown
+    expect(flows.slice(2).map((f) => [f.srcPort, f.tcpFlags, f.observedAction])).toEqual([
+      [43304, 2, 'unknown'],
+      [43304, 18, 'unknown'],
+      [43306, 2, 'unknown'],
+      [43308, 2, 'unknown'],
+    ])
+    // paired, the refused attempts stay refused and the delivered connection is one flow
+    const paired = await read('aws-tgw-lost.log', true)
+    const bySrcPort = [...paired.flows].sort((a, b) => a.srcPort - b.srcPort)
+    expect(bySrcPort.map((f) => [f.srcPort, f.observedAction])).toEqual([
+      [43300, 'reject'],
+      [43302, 'reject'],
+      [43304, 'unknown'],
+      [43306, 'unknown'],
+      [43308, 'unknown'],
+    ])
+    // the byte reader (ingest's path) reads the same
+    const columns: FileSummary[] = []
+    const viaColumns: Flow[] = []
+    for await (const b of readFlowColumns(
+      [VENDOR('aws-tgw-lost.log')],
+      { format: 'auto', strict: false },
+      columns,
+    ))
+      viaColumns.push(...(Array.isArray(b) ? b : b.toFlows()))
+    expect(viaColumns).toEqual(paired.flows)
+    expect(columns[0]?.stats).toEqual(paired.summary.stats)
+  })
+
   // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-records-examples.html ("Traffic
   // through a transit gateway": a custom format without start and end; "NAT gateway": addresses
   // only). Object names: https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html

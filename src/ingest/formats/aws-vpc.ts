@@ -123,7 +123,21 @@ interface Layout {
   readonly flowDirection: number
   readonly ecsService: number
   readonly ecsTask: number
+  /** Columns of the Transit Gateway `packets-lost-*` counters present (none in VPC layouts). */
+  readonly lost: readonly number[]
 }
+
+/**
+ * The Transit Gateway counters of packets the gateway dropped: for want of a route, to a
+ * blackhole route, for exceeding the MTU, for an expired TTL ("Transit Gateway Flow Log
+ * records", available fields).
+ */
+const PACKETS_LOST_FIELDS = [
+  'packets-lost-no-route',
+  'packets-lost-blackhole',
+  'packets-lost-mtu-exceeded',
+  'packets-lost-ttl-expired',
+]
 
 function layoutOf(names: readonly string[]): Layout {
   const at = (n: string): number => names.indexOf(n)
@@ -147,6 +161,7 @@ function layoutOf(names: readonly string[]): Layout {
     flowDirection: at('flow-direction'),
     ecsService: at('ecs-service-name'),
     ecsTask: at('ecs-task-id'),
+    lost: PACKETS_LOST_FIELDS.map(at).filter((i) => i >= 0),
   }
 }
 
@@ -251,6 +266,16 @@ function uintAt(line: string, i: number, max: number): number {
 function tokenAt(line: string, i: number): string {
   if (i < 0) return '-'
   return line.slice(starts[i], (starts[i + 1] as number) - 1)
+}
+
+/**
+ * True when a Transit Gateway record's `packets-lost-*` counters (summed: `lost`) account for
+ * all of its `packets` (-1 when not given): the gateway delivered none of the flow. AWS does
+ * not say whether `packets` counts the lost ones; either way a flow delivered in none has
+ * `lost` > 0 and `lost` ≥ `packets`.
+ */
+function allLost(lost: number, packets: number): boolean {
+  return lost > 0 && lost >= packets
 }
 
 /** True when token `i` is exactly `text`. */
@@ -372,6 +397,16 @@ export class AwsLineReader implements LineReader {
     // "-": the counters could not be computed; the flow is kept with 0, and that is said
     if ((packets === -1 && L.packets >= 0) || (bytes === -1 && L.bytes >= 0))
       note(ctx, 'unknown-counters')
+    // packets a Transit Gateway dropped ("-": none counted)
+    let lost = 0
+    for (const i of L.lost) {
+      const v = uintAt(line, i, Number.MAX_SAFE_INTEGER)
+      if (v === -2) {
+        skip(ctx, 'bad-counter', `${file}:${lineNo}`, raw)
+        return undefined
+      }
+      if (v > 0) lost += v
+    }
     let startMs: number
     let endMs: number
     if (L.start < 0 && L.end < 0) {
@@ -405,6 +440,12 @@ export class AwsLineReader implements LineReader {
     else {
       skip(ctx, 'bad-action', `${file}:${lineNo}`, raw)
       return undefined
+    }
+    if (allLost(lost, packets) && observedAction !== 'reject') {
+      // every packet the Transit Gateway saw of the flow it dropped (a blackhole route, no
+      // route): the attempt did not get through, as a security group's REJECT
+      observedAction = 'reject'
+      note(ctx, 'lost-at-transit-gateway')
     }
     let flow: Flow = {
       src,
@@ -449,6 +490,10 @@ export class AwsLineReader implements LineReader {
  * - `log-status` NODATA / SKIPDATA → `note('nodata' | 'skipdata')`, no flow; any other value but
  *   `OK` is `bad-log-status`.
  * - Field names AWS_FIELD_NAMES does not know are read past, noted `ignored-field:<name>`.
+ * - Transit Gateway `packets-lost-*` (no route, blackhole, MTU exceeded, TTL expired): a record
+ *   whose lost packets account for all its `packets` is `reject` (noted
+ *   `lost-at-transit-gateway`): the gateway delivered none of it. A malformed count is
+ *   `bad-counter`; `-` counts none.
  * - `pkt-srcaddr` / `pkt-dstaddr`, when present and not `-`, are the real endpoints behind NAT
  *   or a load balancer, and are used as `src` / `dst`.
  * - `start` / `end` Unix seconds → ms (a format with only one of them: it stands for both; with
@@ -545,6 +590,7 @@ function rolesOf(L: Layout): Uint8Array {
   for (const i of [L.version, L.srcPort, L.dstPort, L.protocol, L.packets, L.bytes, L.start, L.end])
     if (i >= 0) roles[i] = DECIMAL
   if (L.tcpFlags >= 0) roles[L.tcpFlags] = DECIMAL
+  for (const i of L.lost) roles[i] = DECIMAL
   return roles
 }
 
@@ -717,6 +763,15 @@ export class AwsColumnReader extends ColumnLineReader {
     if (packets < -1 || bytes < -1) return false
     // "-" in a counter of the layout: the line reader notes it
     if ((packets === -1 && L.packets >= 0) || (bytes === -1 && L.bytes >= 0)) return false
+    // Transit Gateway lost packets: a malformed count, or a flow the gateway delivered in none,
+    // is the line reader's (bad-counter; reject, noted)
+    let lost = 0
+    for (const i of L.lost) {
+      const v = decimal(i, Number.MAX_SAFE_INTEGER)
+      if (v < -1) return false
+      if (v > 0) lost += v
+    }
+    if (allLost(lost, packets)) return false
     const s = decimal(L.start, MAX_SECONDS)
     const t = decimal(L.end, MAX_SECONDS)
     if (s < 0 || t < s) return false
