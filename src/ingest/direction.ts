@@ -41,6 +41,22 @@ export const KNOWN_SERVER_PORTS: ReadonlySet<number> = new Set([
  */
 export const KNOWN_SCTP_SERVER_PORTS: ReadonlySet<number> = new Set([36412, 36422, 38412, 38422])
 
+/**
+ * Formats whose TCP flags are the OR of every packet of the record's direction: NetFlow v1/v5/v7
+ * (`tcp_flags`, "cumulative OR of TCP flags") and v9/IPFIX (`tcpControlBits`, a bit "set to 1
+ * if any observed packet of this Flow has the corresponding TCP control bit set", RFC 7012 /
+ * IANA IPFIX registry). ACK is set on every packet after a connection's first, so a client's
+ * record (SYN, then ACKs) shows SYN+ACK as the server's does: only SYN without ACK tells the
+ * sender (the client of an attempt nobody answered).
+ */
+const ORED_FLAGS_FORMATS: ReadonlySet<string> = new Set([
+  'netflow-v1',
+  'netflow-v5',
+  'netflow-v7',
+  'netflow-v9',
+  'ipfix',
+])
+
 /** Start of the ephemeral (client) port range used by Linux and the IANA range (32768/49152). */
 export const EPHEMERAL_FROM = 32768
 
@@ -81,8 +97,10 @@ export type Orientation = 'as-is' | 'swap' | 'unknown'
  *
  * - TCP flags: SYN without ACK → the sender is the client (`as-is`); SYN+ACK without PSH →
  *   the sender is the server (`swap`). This is the AWS VPC convention (AWS records ACK
- *   only as part of SYN-ACK = 18). Flags that also carry PSH are the OR over a whole
- *   connection (NetFlow/IPFIX), where both halves show SYN+ACK: they are not evidence.
+ *   only as part of SYN-ACK = 18), and a single packet's flags (Hubble). NetFlow and IPFIX
+ *   flags are the OR over the record's packets ({@link ORED_FLAGS_FORMATS}), where both halves
+ *   of a connection show SYN+ACK, with PSH or without (a health check that connects and resets
+ *   sends SYN, ACK, RST): there SYN+ACK is not evidence, nor anywhere with PSH.
  * - ports: exactly one side is < 1024 or in {@link KNOWN_SERVER_PORTS} (for SCTP also
  *   {@link KNOWN_SCTP_SERVER_PORTS}) → that side is the server. Both are, and exactly one is
  *   in the ephemeral range (a client given 50051 talking to 9100) → that one is the client.
@@ -104,7 +122,7 @@ export function orientation(flow: Flow): Orientation {
   const f = flow.tcpFlags
   if (p === TCP && f !== undefined && (f & SYN) !== 0) {
     if ((f & ACK) === 0) return 'as-is'
-    if ((f & PSH) === 0) return 'swap'
+    if ((f & PSH) === 0 && !ORED_FLAGS_FORMATS.has(flow.source.format)) return 'swap'
   }
   const s = flow.srcPort
   const d = flow.dstPort

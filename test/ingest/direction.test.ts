@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest'
 import type { Flow } from '../../src/core/index.js'
 import { orient, pairDirections } from '../../src/ingest/direction.js'
 import { readAsFile } from '../helpers/files.js'
-import { concat, ip4, ipfix, set, template, u16, u64, u8 } from './netflow-builders.js'
+import { concat, ip4, ipfix, set, template, u16, u64, u8, v5 } from './netflow-builders.js'
 
 function flow(p: Partial<Flow>): Flow {
   return {
@@ -51,6 +51,44 @@ describe('orient', () => {
       dstPort: 50000,
       direction: 'client-to-server',
     })
+  })
+
+  it('NetFlow/IPFIX flags are the OR of the record: SYN+ACK is no evidence, the ports decide', async () => {
+    // a v5 datagram (Cisco's NetFlow v5 record format: tcp_flags "cumulative OR of TCP flags")
+    // of one connection a health check opened and reset: the server's half SYN+ACK (0x12), the
+    // client's half SYN, then ACK, then RST (0x16). Both are the client 10.1.2.3:49452 → 8080.
+    const server = { src: '10.9.8.7', srcPort: 8080, dst: '10.1.2.3', dstPort: 49452 }
+    const client = { src: '10.1.2.3', srcPort: 49452, dst: '10.9.8.7', dstPort: 8080 }
+    const half = (ends: typeof server, tcpFlags: number, packets: number) => ({
+      ...ends,
+      protocol: 6,
+      packets,
+      bytes: packets * 60,
+      first: 8_555_000,
+      last: 8_556_000,
+      tcpFlags,
+    })
+    const datagram = v5({ sysUptime: 8_569_672, secs: 1_540_209_179 }, [
+      half(server, 0x12, 2),
+      half(client, 0x16, 3),
+    ])
+    const { flows } = await readAsFile(datagram, { name: 'v5.dat' })
+    expect(flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.direction])).toEqual([
+      ['10.1.2.3', 49452, '10.9.8.7', 8080, 'client-to-server'],
+      ['10.1.2.3', 49452, '10.9.8.7', 8080, 'client-to-server'],
+    ])
+    expect(flows.map((f) => f.tcpFlags)).toEqual([0x12, 0x16])
+    // SYN without ACK is still the client's, whatever the ports (an attempt nobody answered)
+    const nf = { format: 'netflow-v9', file: 'f', record: 0 }
+    expect(orient(flow({ srcPort: 443, dstPort: 50000, tcpFlags: 2, source: nf }))).toMatchObject({
+      srcPort: 443,
+      direction: 'client-to-server',
+    })
+    // with neither port telling, SYN+ACK leaves an IPFIX record unknown, never turned
+    const ipfixSource = { format: 'ipfix', file: 'f', record: 0 }
+    expect(
+      orient(flow({ srcPort: 40000, dstPort: 41000, tcpFlags: 0x12, source: ipfixSource })),
+    ).toMatchObject({ srcPort: 40000, direction: 'unknown' })
   })
 
   it('ports: well-known and known-service ports, then ephemeral ranges', () => {
