@@ -39,7 +39,7 @@ import { openStore } from '../store.js'
 import { expandInputs, filesRead, readEachFile, readSummary, unusableLines } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
 import { AfterOutputError, EXIT, printDiagnostics, toYaml, UsageError } from '../output.js'
-import { toSarif, type SarifFinding } from '../render/sarif.js'
+import { toSarif, type SarifFinding, type SarifRuleInfo } from '../render/sarif.js'
 import { VERSION } from '../version.js'
 import { gitRevision, repositoryRoot, revisionFile } from '../policy-source.js'
 import { outputOption, timeOption, verb, windowOptions } from '../usage.js'
@@ -650,63 +650,72 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
   return `${out.join('\n')}\n`
 }
 
-const SARIF_TOOL = {
-  name: 'bulkhead',
-  version: VERSION,
-  rules: {
-    'diff/rule-added': { description: 'A rule is added.', defaultLevel: 'note' as const },
-    'diff/rule-removed': { description: 'A rule is removed.', defaultLevel: 'note' as const },
-    'diff/rule-changed': { description: 'A rule changes.', defaultLevel: 'note' as const },
-    'diff/connection-added': {
-      description: 'A connection becomes allowed.',
-      defaultLevel: 'note' as const,
-    },
-    'diff/connection-removed': {
-      description: 'A connection is no longer allowed.',
-      defaultLevel: 'warning' as const,
-    },
-    'diff/flow-blocked': {
-      description: 'Observed traffic that was allowed would be denied.',
-      defaultLevel: 'error' as const,
-    },
-    'diff/flow-already-rejected': {
-      description:
-        'Observed traffic that was allowed would be denied, but its observer had already rejected all of it: enforcing changes nothing there.',
-      defaultLevel: 'note' as const,
-    },
-    'diff/flow-allowed': {
-      description: 'Observed traffic that was denied would be allowed.',
-      defaultLevel: 'note' as const,
-    },
-    'diff/enforcement-added': {
-      description: 'An Enforcement entry is added.',
-      defaultLevel: 'note' as const,
-    },
-    'diff/enforcement-removed': {
-      description: 'An Enforcement entry is removed.',
-      defaultLevel: 'note' as const,
-    },
-    'diff/enforcement-changed': {
-      description: 'An Enforcement entry changes its mode or its place in the first-match order.',
-      defaultLevel: 'note' as const,
-    },
-    'diff/mode-changed': {
-      description:
-        'Workloads change enforcement mode (a warning when they become enforced: their denied traffic starts being dropped).',
-      defaultLevel: 'note' as const,
-    },
-    'diff/flow-enforced': {
-      description:
-        'Observed traffic that is denied and was not dropped (would-be-blocked or unenforced) would be dropped: its enforcement mode becomes enforce.',
-      defaultLevel: 'error' as const,
-    },
-    'diff/flow-outcome-changed': {
-      description:
-        'Observed denied traffic changes outcome (blocked, would-be-blocked, unenforced) without being newly dropped, or was already rejected where observed.',
-      defaultLevel: 'note' as const,
-    },
+/**
+ * The SARIF rule ids of `diff -o sarif`, with their descriptions and default levels (a failed
+ * run's SARIF uses the diagnostic codes instead). Stable: code scanning keys alerts on them;
+ * README "Diagnostic codes" lists every one (test/docs/readme-codes.test.ts checks it).
+ */
+export const DIFF_SARIF_RULES = {
+  'diff/rule-added': { description: 'A rule is added.', defaultLevel: 'note' as const },
+  'diff/rule-removed': { description: 'A rule is removed.', defaultLevel: 'note' as const },
+  'diff/rule-changed': { description: 'A rule changes.', defaultLevel: 'note' as const },
+  'diff/connection-added': {
+    description: 'A connection becomes allowed.',
+    defaultLevel: 'note' as const,
   },
-}
+  'diff/connection-removed': {
+    description: 'A connection is no longer allowed.',
+    defaultLevel: 'warning' as const,
+  },
+  'diff/flow-blocked': {
+    description: 'Observed traffic that was allowed would be denied.',
+    defaultLevel: 'error' as const,
+  },
+  'diff/flow-already-rejected': {
+    description:
+      'Observed traffic that was allowed would be denied, but its observer had already rejected all of it: enforcing changes nothing there.',
+    defaultLevel: 'note' as const,
+  },
+  'diff/flow-allowed': {
+    description: 'Observed traffic that was denied would be allowed.',
+    defaultLevel: 'note' as const,
+  },
+  'diff/enforcement-added': {
+    description: 'An Enforcement entry is added.',
+    defaultLevel: 'note' as const,
+  },
+  'diff/enforcement-removed': {
+    description: 'An Enforcement entry is removed.',
+    defaultLevel: 'note' as const,
+  },
+  'diff/enforcement-changed': {
+    description: 'An Enforcement entry changes its mode or its place in the first-match order.',
+    defaultLevel: 'note' as const,
+  },
+  'diff/mode-changed': {
+    description:
+      'Workloads change enforcement mode (a warning when they become enforced: their denied traffic starts being dropped).',
+    defaultLevel: 'note' as const,
+  },
+  'diff/flow-enforced': {
+    description:
+      'Observed traffic that is denied and was not dropped (would-be-blocked or unenforced) would be dropped: its enforcement mode becomes enforce.',
+    defaultLevel: 'error' as const,
+  },
+  'diff/flow-outcome-changed': {
+    description:
+      'Observed denied traffic changes outcome (blocked, would-be-blocked, unenforced) without being newly dropped, or was already rejected where observed.',
+    defaultLevel: 'note' as const,
+  },
+} satisfies Readonly<Record<`diff/${string}`, SarifRuleInfo>>
+
+const SARIF_TOOL = { name: 'bulkhead', version: VERSION, rules: DIFF_SARIF_RULES }
+
+/** A rule id of {@link DIFF_SARIF_RULES}. */
+type DiffRuleId = keyof typeof DIFF_SARIF_RULES
+
+/** A diff finding, its rule id one that {@link DIFF_SARIF_RULES} declares. */
+type DiffFinding = SarifFinding & { readonly ruleId: DiffRuleId }
 
 /** `  (rule policy/id)` after a connlist line: the rule behind the change, when known. */
 function ruleBehind(r: ConnlistLineChange): string {
@@ -730,7 +739,7 @@ export function diffFindings(
   locations: ReadonlyMap<string, SourceLocation>,
   fallback?: SourceLocation,
 ): SarifFinding[] {
-  const out: SarifFinding[] = []
+  const out: DiffFinding[] = []
   for (const r of d.rules) {
     const loc = (r.new ?? r.old)?.location
     const what = r.kind === 'changed' ? `changed (${r.fields.join(', ')})` : r.kind
@@ -758,7 +767,7 @@ export function diffFindings(
   for (const e of d.flows?.edges ?? []) {
     const loc =
       locations.get(e.change === 'blocked' ? e.old.by : e.new.by) ?? locations.get(e.new.by)
-    const ruleId =
+    const ruleId: DiffRuleId =
       e.change === 'allowed'
         ? 'diff/flow-allowed'
         : onlyAlreadyRejected(e)
