@@ -27,7 +27,9 @@ export async function readPolicySource(spec: string, gitDir: string): Promise<So
   if (st) {
     if (!st.isDirectory()) {
       throw new BulkheadError([
-        diagnostic('diff/not-a-folder', `"${spec}" is not a policy folder`, loc),
+        diagnostic('diff/not-a-folder', `"${spec}" is not a policy folder`, loc, {
+          hint: 'give a folder of policy files, or a git revision and folder such as HEAD~1:policy',
+        }),
       ])
     }
     return readYamlFolder(spec)
@@ -53,14 +55,18 @@ export async function readPolicySource(spec: string, gitDir: string): Promise<So
         .trim()
         .split('\n')[0]
       throw new BulkheadError([
-        diagnostic('diff/bad-revision', `cannot read "${spec}" from git: ${msg}`, loc),
+        diagnostic('diff/bad-revision', `cannot read "${spec}" from git: ${msg}`, loc, {
+          hint: 'name a commit of the repository and a folder in it, such as HEAD~1:policy; git ls-tree REV:path lists what it holds',
+        }),
       ])
     }
   }
   const type = (await git(['cat-file', '-t', `${rev}:${dir}`])).trim()
   if (type !== 'tree') {
     throw new BulkheadError([
-      diagnostic('diff/not-a-folder', `"${spec}" is a git ${type}, not a policy folder`, loc),
+      diagnostic('diff/not-a-folder', `"${spec}" is a git ${type}, not a policy folder`, loc, {
+        hint: 'name the folder that holds the policy files, such as HEAD~1:policy',
+      }),
     ])
   }
   const names = (await git(['ls-tree', '--full-tree', '-r', '-z', '--name-only', `${rev}:${dir}`]))

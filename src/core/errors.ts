@@ -341,6 +341,16 @@ export function formatLocation(loc: SourceLocation): string {
 }
 
 /**
+ * Where `loc` is, as seen from `here`: `line:col` when both are in one file, else
+ * {@link formatLocation} (`file:line:col`). For messages that point at a first definition.
+ */
+export function formatLocationFrom(loc: SourceLocation, here: SourceLocation | undefined): string {
+  return here !== undefined && here.file === loc.file && loc.line > 0
+    ? `${loc.line}:${loc.column}`
+    : formatLocation(loc)
+}
+
+/**
  * Renders one diagnostic as `file:line:col severity code: message`, as compilers print them.
  * @example `policy/payments.yaml:14:7 error policy/duplicate-rule-id: rule id "web-to-api" is already used at 9:7`
  */

@@ -7,6 +7,7 @@
 import { z } from 'zod'
 import {
   diagnostic,
+  formatLocationFrom,
   hasErrors,
   labelSet,
   sortDiagnostics,
@@ -193,7 +194,10 @@ export function loadFromSources(
           'policy/duplicate-policy-name',
           `policy name "${policy.name}" is already used`,
           nameLocation,
-          { related: [first] },
+          {
+            related: [first],
+            hint: `first used at ${formatLocationFrom(first, nameLocation)}; give each policy its own metadata.name`,
+          },
         ),
       )
     } else firstByName.set(policy.name, nameLocation)
@@ -278,7 +282,10 @@ function readRule(
         'policy/duplicate-rule-id',
         `rule id "${id}" is already used in this policy`,
         [...path, 'id'],
-        { related: [first] },
+        {
+          related: [first],
+          hint: `first used at ${formatLocationFrom(first, first)}; give each rule of a policy its own id`,
+        },
       )
       ok = false
     } else firstById.set(id, d.loc([...path, 'id']))

@@ -192,6 +192,8 @@ describe('bulkhead diff on folders', () => {
     const r = await cli('diff', ...args, ...base)
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(code)
+    // a policy source that is no folder says what to give instead
+    if (code === 'diff/not-a-folder') expect(r.stderr).toContain('HEAD~1:policy')
   })
   it('an invalid OLD policy is an error with its location', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-bad-'))

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import {
+  BulkheadError,
   labelSet,
   parseCidr,
   type Cidr,
@@ -253,6 +254,20 @@ describe('nftables options', () => {
     }
     const r = nftablesCompiler.compile(inv, webToDb('enforce'), { now, hosts: ['gone'] })
     expect(r.diagnostics.map((d) => d.code)).toContain('compile/host-without-address')
+    expect(r.diagnostics.find((d) => d.code === 'compile/host-without-address')?.hint).toBeTruthy()
+  })
+
+  it('--host naming no workload is compile/unknown-host, with a hint', () => {
+    let err: unknown
+    try {
+      nftablesCompiler.compile(twoHosts, webToDb('enforce'), { now, hosts: ['ghost'] })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(BulkheadError)
+    expect((err as BulkheadError).diagnostics).toEqual([
+      expect.objectContaining({ code: 'compile/unknown-host', hint: expect.any(String) }),
+    ])
   })
 
   it('file names are safe for any workload name', () => {

@@ -122,6 +122,8 @@ describe('CSV inventory', () => {
     )
     expect(r.diagnostics.map(at)).toEqual(['inventory/duplicate-workload inventory/b.csv:2:1'])
     expect(r.diagnostics[0]?.related).toEqual([{ file: 'inventory/a.csv', line: 2, column: 1 }])
+    // in another file: the hint names it
+    expect(r.diagnostics[0]?.hint).toMatch(/^first defined at inventory\/a\.csv:2:1; /)
     expect(r.inventory.workloads).toEqual([])
   })
 })

@@ -34,6 +34,15 @@ describe('multi-error workspace', () => {
     expect(r.policySet).toEqual({ policies: [], enforcement: [] })
   })
 
+  it('a duplicate says in its hint where the first one is, and what to do', async () => {
+    // the text line prints no `related` location: the hint carries it
+    const r = await loadWorkspace('test/fixtures/multi-error', NOW)
+    const hint = (code: string): string | undefined =>
+      r.diagnostics.find((d) => d.code === code)?.hint
+    expect(hint('inventory/duplicate-workload')).toMatch(/^first defined at 4:5; /)
+    expect(hint('policy/duplicate-rule-id')).toMatch(/^first used at 8:9; /)
+  })
+
   it('formats_as_file_line_col_severity_code', async () => {
     const r = await loadWorkspace('test/fixtures/multi-error', NOW)
     const dup = r.diagnostics.find((d) => d.code === 'policy/duplicate-rule-id')

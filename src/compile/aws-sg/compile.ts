@@ -385,6 +385,7 @@ class SgPlanner {
           code: 'compile/host-without-address',
           severity: 'warning',
           message: `workload "${w.name}" is enforced but holds no address at the compile instant: it gets no security group`,
+          hint: 'give it an address in the inventory, or compile --at a time it holds one',
           ...(w.location ? { location: w.location } : {}),
         })
         return

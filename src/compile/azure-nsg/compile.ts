@@ -451,6 +451,7 @@ class Planner {
           code: 'compile/host-without-address',
           severity: 'warning',
           message: `workload "${w.name}" holds no address at ${options.now.toISOString()}; it gets no NSG`,
+          hint: 'give it an address in the inventory, or compile --at a time it holds one',
           ...(w.location ? { location: w.location } : {}),
         })
         continue

@@ -803,6 +803,7 @@ export function checkHosts(inventory: Inventory, hosts: readonly string[]): void
         code: 'compile/unknown-host' as const,
         severity: 'error' as const,
         message: `no workload named "${h}" in the inventory`,
+        hint: '--host takes a workload name as bulkhead inventory lists it',
       })),
     )
 }

@@ -904,6 +904,7 @@ function planHostsAt(
           code: 'compile/unknown-host' as const,
           severity: 'error' as const,
           message: `no workload named "${h}" in the inventory`,
+          hint: '--host takes a workload name as bulkhead inventory lists it',
         })),
       )
     }
@@ -940,6 +941,7 @@ function planHostsAt(
         code: 'compile/host-without-address',
         severity: 'warning',
         message: `workload "${w.name}" holds no address at ${options.now.toISOString()}; its ruleset matches no traffic of its own`,
+        hint: 'give it an address in the inventory, or compile --at a time it holds one',
         ...(w.location ? { location: w.location } : {}),
       })
     }

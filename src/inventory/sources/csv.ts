@@ -15,6 +15,7 @@ import {
   checkLabelKey,
   checkLabelValue,
   diagnostic,
+  formatLocationFrom,
   labelSet,
   normalizeIp,
   type Diagnostic,
@@ -260,6 +261,7 @@ export function readCsvInventory(
             nameLoc,
             {
               related: [prior],
+              hint: `first defined at ${formatLocationFrom(prior, nameLoc)}; merge the two rows, or rename one`,
             },
           ),
         )

@@ -8,6 +8,7 @@
 import { z } from 'zod'
 import {
   diagnostic,
+  formatLocationFrom,
   normalizeIp,
   parseCidr,
   type Cidr,
@@ -356,6 +357,7 @@ function duplicateNames(
     out.push(
       diagnostic(code, `${what} "${item.name}" is defined twice`, item.location, {
         ...(at ? { related: [at] } : {}),
+        hint: `${at ? `first defined at ${formatLocationFrom(at, item.location)}; ` : ''}merge the two, or rename one`,
       }),
     )
   }
