@@ -218,13 +218,30 @@ export function rangeToCidrs(
 
 /**
  * True for addresses that are not on the public internet: RFC 1918, loopback, link-local,
- * carrier-grade NAT (RFC 6598), IPv6 unique-local (RFC 4193) and link-local, unspecified.
+ * carrier-grade NAT (RFC 6598), IPv6 unique-local (RFC 4193) and link-local, unspecified, and
+ * the other special-purpose blocks that are not globally reachable (RFC 6890) and are not for
+ * documentation; see {@link PRIVATE_RANGES}.
  */
 export function isPrivateIp(ip: IpAddress): boolean {
   return PRIVATE_RANGES.some((c) => cidrContains(c, ip))
 }
 
-/** Private and special ranges, see {@link isPrivateIp}. */
+/**
+ * Private and special ranges, see {@link isPrivateIp}: the blocks whose unmanaged addresses are
+ * grouped per prefix (resolver `privateGrouping`) and that the `internet` is not. Besides private
+ * use, loopback, link-local and CGNAT, the IANA special-purpose registries' (RFC 6890) blocks
+ * marked not globally reachable: "this network" `0.0.0.0/8` (RFC 1122 §3.2.1.3), IETF protocol
+ * assignments `192.0.0.0/24` (RFC 6890 §2.2.2: DS-Lite, 464XLAT, the dummy address 192.0.0.8;
+ * its PCP and TURN anycast addresses .9 and .10 are services of the access network, not
+ * internet hosts), benchmarking `198.18.0.0/15` (RFC 2544) and reserved class E `240.0.0.0/4`
+ * (RFC 1112 §4; used as internal address space by some clouds); IPv6 local-use translation
+ * `64:ff9b:1::/48` (RFC 8215), discard-only `100::/64` (RFC 6666) and benchmarking
+ * `2001:2::/48` (RFC 5180). Not the documentation blocks (`192.0.2.0/24`, `198.51.100.0/24`,
+ * `203.0.113.0/24`, `2001:db8::/32`; RFC 5737, RFC 3849): no real traffic carries them, and
+ * examples use them for public hosts and partners (DESIGN.md's bank), so they stay `internet`
+ * unless named. Multicast and the limited broadcast are `NON_UNICAST_RANGES`
+ * (special-address.ts); the limited broadcast lies inside `240.0.0.0/4`, and is checked first.
+ */
 export const PRIVATE_RANGES: readonly Cidr[] = [
   '10.0.0.0/8',
   '172.16.0.0/12',
@@ -232,9 +249,15 @@ export const PRIVATE_RANGES: readonly Cidr[] = [
   '127.0.0.0/8',
   '169.254.0.0/16',
   '100.64.0.0/10',
-  '0.0.0.0/32',
+  '0.0.0.0/8',
+  '192.0.0.0/24',
+  '198.18.0.0/15',
+  '240.0.0.0/4',
   'fc00::/7',
   'fe80::/10',
   '::1/128',
   '::/128',
+  '64:ff9b:1::/48',
+  '100::/64',
+  '2001:2::/48',
 ].map((t) => parseCidr(t) as Cidr)

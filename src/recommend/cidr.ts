@@ -26,12 +26,13 @@ import {
  * `255.255.255.255/32`, `ff00::/8`), and
  * minus the given managed blocks that are public: workload host blocks and named externals' ranges
  * (the resolver's `internet` is every public address that is neither). Blocks already inside an
- * exception are left out; the rest keep their order.
+ * exception are left out (the broadcast lies in the reserved `240.0.0.0/4`, a private range);
+ * the rest keep their order.
  */
 export function internetSelectors(managed: readonly Cidr[] = []): Selector[] {
   const except = (f: IpFamily): Cidr[] => {
-    const out = [...PRIVATE_RANGES, ...NON_UNICAST_RANGES].filter((c) => c.family === f)
-    for (const c of managed) {
+    const out = PRIVATE_RANGES.filter((c) => c.family === f)
+    for (const c of [...NON_UNICAST_RANGES, ...managed]) {
       if (c.family !== f || c.prefix === 0 || out.some((p) => cidrCovers(p, c))) continue
       out.push(c)
     }

@@ -76,6 +76,43 @@ describe('Resolver', () => {
     expect(r.resolve('10.9.3.200', 0)).toBe(e)
   })
 
+  it('groups the non-global special-purpose blocks (RFC 6890) as private, but not the documentation ones', () => {
+    const r = new Resolver({ ...inv, externals: [] })
+    // reserved class E 240.0.0.0/4 (RFC 1112 §4), without the limited broadcast
+    expect(name(r, '240.1.2.3')).toBe('240.1.2.0/24')
+    expect(name(r, '255.255.255.254')).toBe('255.255.255.0/24')
+    expect(name(r, '255.255.255.255')).toBe('255.255.255.255')
+    expect(name(r, '239.255.255.255')).toBe('239.255.255.255')
+    // benchmarking 198.18.0.0/15 (RFC 2544): 198.18.0.0 – 198.19.255.255
+    expect(name(r, '198.18.5.5')).toBe('198.18.5.0/24')
+    expect(name(r, '198.19.255.1')).toBe('198.19.255.0/24')
+    expect(name(r, '198.17.255.255')).toBe(INTERNET)
+    expect(name(r, '198.20.0.1')).toBe(INTERNET)
+    // IETF protocol assignments 192.0.0.0/24 (RFC 6890 §2.2.2; DS-Lite, 192.0.0.8 RFC 7600)
+    expect(name(r, '192.0.0.8')).toBe('192.0.0.0/24')
+    expect(name(r, '192.0.1.1')).toBe(INTERNET)
+    // "this network" 0.0.0.0/8 (RFC 1122 §3.2.1.3); 0.0.0.0 itself is an entity of its own
+    expect(name(r, '0.0.0.5')).toBe('0.0.0.0/24')
+    expect(name(r, '0.0.0.0')).toBe('0.0.0.0')
+    expect(name(r, '1.0.0.1')).toBe(INTERNET)
+    // IPv6: discard-only 100::/64 (RFC 6666), benchmarking 2001:2::/48 (RFC 5180), local-use
+    // IPv4/IPv6 translation 64:ff9b:1::/48 (RFC 8215); the well-known NAT64 prefix is global
+    expect(name(r, '100::1')).toBe('100::/64')
+    expect(name(r, '100:0:0:1::1')).toBe(INTERNET)
+    expect(name(r, '2001:2::5')).toBe('2001:2::/64')
+    expect(name(r, '2001:2:0:1::5')).toBe('2001:2:0:1::/64')
+    expect(name(r, '2001:3::1')).toBe(INTERNET)
+    expect(name(r, '64:ff9b:1::a00:1')).toBe('64:ff9b:1::/64')
+    expect(name(r, '64:ff9b::808:808')).toBe(INTERNET)
+    // documentation ranges (RFC 5737, RFC 3849) stand for public hosts in examples: internet
+    expect(name(r, '192.0.2.7')).toBe(INTERNET)
+    expect(name(r, '198.51.100.7')).toBe(INTERNET)
+    expect(name(r, '203.0.113.7')).toBe(INTERNET)
+    expect(name(r, '2001:db8::5')).toBe(INTERNET)
+    // and a named external over one (DESIGN.md's bank partner) is that external
+    expect(name(new Resolver(inv), '198.51.100.200')).toBe('bank')
+  })
+
   it('honours privateGrouping, privateGrouping6 and keepPublicIps', () => {
     const r = new Resolver(
       { ...inv, externals: [] },
@@ -99,12 +136,13 @@ describe('Resolver', () => {
     expect(name(r, '224.0.0.252')).toBe('224.0.0.252') // LLMNR, not grouped with mDNS
     expect(name(r, '239.255.255.250')).toBe('239.255.255.250') // SSDP
     expect(name(r, '239.255.255.255')).toBe('239.255.255.255')
-    expect(name(r, '240.0.0.0')).toBe(INTERNET)
+    // class E (reserved, RFC 1112 §4) is not internet: an unmanaged block of its /24
+    expect(name(r, '240.0.0.0')).toBe('240.0.0.0/24')
     expect(name(r, '::ffff:224.0.0.251')).toBe('224.0.0.251')
     // the limited broadcast (DHCP offers, NetBIOS) and a DHCP client's source before it has an
     // address (was the private group 0.0.0.0/24)
     expect(name(r, '255.255.255.255')).toBe('255.255.255.255')
-    expect(name(r, '255.255.255.254')).toBe(INTERNET)
+    expect(name(r, '255.255.255.254')).toBe('255.255.255.0/24')
     expect(name(r, '0.0.0.0')).toBe('0.0.0.0')
     // IPv6 multicast is ff00::/8
     expect(name(r, 'feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff')).toBe(INTERNET)

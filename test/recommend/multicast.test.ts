@@ -64,11 +64,12 @@ describe('recommend: multicast, broadcast and internet edges', () => {
         ['kiosk-to-255-255-255-255-udp-67', 'cidr 255.255.255.255/32'],
         [
           'api-to-internet-tcp-443',
-          'cidr 0.0.0.0/0 except 10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,169.254.0.0/16,100.64.0.0/10,0.0.0.0/32,224.0.0.0/4,255.255.255.255/32 | cidr ::/0 except fc00::/7,fe80::/10,::1/128,::/128,ff00::/8,2001:db8:5::11/128,2001:db8:5::12/128',
+          'cidr 0.0.0.0/0 except 10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,169.254.0.0/16,100.64.0.0/10,0.0.0.0/8,192.0.0.0/24,198.18.0.0/15,240.0.0.0/4,224.0.0.0/4 | cidr ::/0 except fc00::/7,fe80::/10,::1/128,::/128,64:ff9b:1::/48,100::/64,2001:2::/48,ff00::/8,2001:db8:5::11/128,2001:db8:5::12/128',
         ],
       ].sort(),
     )
-    // (the workloads' IPv4 addresses are inside 10.0.0.0/8 already; their IPv6 ones are public)
+    // (the workloads' IPv4 addresses are inside 10.0.0.0/8 already; their IPv6 ones are public;
+    // the broadcast 255.255.255.255/32 is inside the reserved 240.0.0.0/4)
     const mdns = byId.get('kiosk-to-mdns-224-0-0-251-udp-5353')
     expect(mdns?.from.map(selectorKey)).toEqual(['{role=kiosk}'])
     expect(mdns?.services).toEqual([{ protocol: UDP, ports: { lo: 5353, hi: 5353 } }])
@@ -120,7 +121,15 @@ describe('recommend: multicast, broadcast and internet edges', () => {
     expect(verdict('10.5.0.21', '239.255.255.250', TCP, 443)).toBe('denied')
     expect(verdict('10.5.0.21', '255.255.255.255', TCP, 443)).toBe('denied')
     expect(verdict('10.5.0.21', '223.255.255.255', TCP, 443)).toBe('allowed')
-    expect(verdict('10.5.0.21', '240.0.0.0', TCP, 443)).toBe('allowed')
+    // nor the reserved class E, the benchmarking range or "this network" (RFC 6890: not global)
+    expect(verdict('10.5.0.21', '240.0.0.0', TCP, 443)).toBe('denied')
+    expect(verdict('10.5.0.21', '255.255.255.254', TCP, 443)).toBe('denied')
+    expect(verdict('10.5.0.21', '198.18.0.1', TCP, 443)).toBe('denied')
+    expect(verdict('10.5.0.21', '0.0.0.1', TCP, 443)).toBe('denied')
+    expect(verdict('10.5.0.21', '2001:2::1', TCP, 443)).toBe('denied')
+    // the documentation ranges stand for public hosts: internet
+    expect(verdict('10.5.0.21', '203.0.113.9', TCP, 443)).toBe('allowed')
+    expect(verdict('10.5.0.21', '2001:db8:99::1', TCP, 443)).toBe('allowed')
   })
 
   it('the same with --keep-public-ips and --max-prefix 16: groups are never aggregated', () => {
