@@ -5,17 +5,22 @@
  * (`UnsupportedByTargetError`, capability list as Hono's skip-with-reason list).
  */
 import {
+  AddressRangeSet,
   BulkheadError,
+  cidrCovers,
   formatRuleRef,
   formatService,
-  isNonUnicastBlock,
+  isNonUnicastSet,
+  selectorKey,
   type Diagnostic,
+  type External,
   type EnforcementMode,
   type Inventory,
   type Policy,
   type PolicySet,
   type Rule,
   type RuleRef,
+  type Selector,
 } from '../core/index.js'
 import { addressHoldsAt, isLive } from '../policy/evaluate.js'
 
@@ -42,10 +47,12 @@ export type TargetName = (typeof TARGET_NAMES)[number]
  *
  * - `deny-rules`: rules with `action: deny` (deny beats allow).
  * - `cidr-selectors` / `cidr-except`: `cidr` selectors, and ones with `except` blocks.
- * - `multicast-broadcast`: `cidr` selectors whose block lies wholly inside a multicast range
- *   (`224.0.0.0/4`, `ff00::/8`) or is the limited broadcast `255.255.255.255/32` (core
- *   `isNonUnicastBlock`): a rule for mDNS to `224.0.0.251/32`. A wider block that only contains
- *   such addresses (`0.0.0.0/0`) does not need it.
+ * - `multicast-broadcast`: `cidr` and `external` selectors whose every address is a multicast
+ *   group (`224.0.0.0/4`, `ff00::/8`) or the limited broadcast `255.255.255.255` (core
+ *   `isNonUnicastSet`): a rule for mDNS to `224.0.0.251/32`, to a named external over a group,
+ *   to `224.0.0.0/3` except `240.0.0.0/4` ({@link selectorAddresses}). A selector that also holds
+ *   unicast addresses (`0.0.0.0/0`, `any`, a wide external) does not need it: it compiles into
+ *   something that works for them.
  * - `named-externals`: `external` selectors (the inventory's named ranges).
  * - `workload-selectors`: `workload` selectors (one workload by name).
  * - `label-expressions`: `matchExpressions` (In, NotIn, Exists, DoesNotExist).
@@ -198,16 +205,59 @@ export class UnsupportedByTargetError extends BulkheadError {
   }
 }
 
-/** The capabilities a rule needs, in {@link ALL_CAPABILITIES} order, without duplicates. */
-export function requiredCapabilities(rule: Rule): Capability[] {
+/**
+ * The addresses a `cidr` or `external` selector matches, as the reference evaluator resolves them
+ * (policy/evaluate.ts): a block minus its `except` blocks; a named external's block minus what
+ * the other externals take from it (a longer prefix inside it wins, and of two externals with one
+ * block the first in inventory order). Undefined for the other selectors, and for an external
+ * the inventory does not name. Addresses workloads hold are not taken out (a workload inside an
+ * external's block is rare, and only makes the rest narrower).
+ */
+export function selectorAddresses(
+  sel: Selector,
+  externals: readonly External[],
+): AddressRangeSet | undefined {
+  if (sel.kind === 'cidr') {
+    const f = sel.cidr.family
+    return AddressRangeSet.fromCidrs(f, [sel.cidr]).minus(AddressRangeSet.fromCidrs(f, sel.except))
+  }
+  if (sel.kind !== 'external') return undefined
+  const i = externals.findIndex((x) => x.name === sel.name)
+  const x = externals[i]
+  if (x === undefined) return undefined
+  const won = externals.filter(
+    (o, j) =>
+      j !== i &&
+      cidrCovers(x.cidr, o.cidr) &&
+      (o.cidr.prefix > x.cidr.prefix || (o.cidr.prefix === x.cidr.prefix && j < i)),
+  )
+  const f = x.cidr.family
+  return AddressRangeSet.fromCidrs(f, [x.cidr]).minus(
+    AddressRangeSet.fromCidrs(
+      f,
+      won.map((o) => o.cidr),
+    ),
+  )
+}
+
+/**
+ * The capabilities a rule needs, in {@link ALL_CAPABILITIES} order, without duplicates.
+ * @param externals - the inventory's named externals, which `external` selectors name: a rule
+ *   to an external whose addresses are all multicast or broadcast needs `multicast-broadcast`.
+ */
+export function requiredCapabilities(
+  rule: Rule,
+  externals: readonly External[] = [],
+): Capability[] {
   const need = new Set<Capability>()
   if (rule.action === 'deny') need.add('deny-rules')
   for (const sel of [...rule.from, ...rule.to]) {
+    const addresses = selectorAddresses(sel, externals)
+    if (addresses !== undefined && isNonUnicastSet(addresses)) need.add('multicast-broadcast')
     switch (sel.kind) {
       case 'cidr':
         need.add('cidr-selectors')
         if (sel.except.length > 0) need.add('cidr-except')
-        if (isNonUnicastBlock(sel.cidr)) need.add('multicast-broadcast')
         if (sel.cidr.family === 6) need.add('ipv6')
         break
       case 'external':
@@ -247,6 +297,8 @@ export function requiredCapabilities(rule: Rule): Capability[] {
 /**
  * Checks every live rule (and the Enforcement modes) of the policy set against a target's
  * capabilities. Expired rules are absent (rule 4) and need nothing.
+ * @param inventory - its named externals are what `external` selectors match
+ *   ({@link requiredCapabilities}).
  * @param modes - the modes of the workloads the target enforces for (the cluster targets pass
  *   their pods' modes, so that a VM in monitor mode does not stop them). Default: every mode an
  *   Enforcement entry names.
@@ -257,10 +309,12 @@ export function requiredCapabilities(rule: Rule): Capability[] {
 export function assertExpressible(
   target: TargetName,
   capabilities: ReadonlySet<Capability>,
+  inventory: Inventory,
   policySet: PolicySet,
   now: Date,
   modes: ReadonlySet<EnforcementMode> = new Set(policySet.enforcement.map((e) => e.mode)),
 ): void {
+  const { externals } = inventory
   const unsupported: Unsupported[] = []
   const diagnostics: Diagnostic[] = []
   const at = now.getTime()
@@ -284,17 +338,35 @@ export function assertExpressible(
           .map(formatService),
       ),
     ]
+    // the selectors that name only groups or the broadcast: an external's name does not say so
+    const selectors =
+      capability === 'multicast-broadcast'
+        ? [
+            ...new Set(
+              [...rule.from, ...rule.to]
+                .filter((sel) => {
+                  const a = selectorAddresses(sel, externals)
+                  return a !== undefined && isNonUnicastSet(a)
+                })
+                .map((sel) => {
+                  const x = sel.kind === 'external' && externals.find((e) => e.name === sel.name)
+                  return x ? `${selectorKey(sel)} = ${x.cidr.text}` : selectorKey(sel)
+                }),
+            ),
+          ]
+        : []
+    const what = [...services, ...selectors]
     diagnostics.push({
       code: 'compile/unsupported-by-target',
       severity: 'error',
-      message: `rule ${ref.policy}/${ref.id} needs "${capability}"${services.length > 0 ? ` (${services.join(', ')})` : ''}, which target ${target} cannot express`,
+      message: `rule ${ref.policy}/${ref.id} needs "${capability}"${what.length > 0 ? ` (${what.join(', ')})` : ''}, which target ${target} cannot express`,
       ...(loc ? { location: loc } : {}),
     })
   }
   for (const policy of policySet.policies) {
     for (const rule of policy.rules) {
       if (!isLive(rule, at)) continue
-      for (const cap of requiredCapabilities(rule))
+      for (const cap of requiredCapabilities(rule, externals))
         if (!capabilities.has(cap)) push(policy, rule, cap)
     }
   }

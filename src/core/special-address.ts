@@ -8,6 +8,7 @@
  * (https://www.iana.org/assignments/multicast-addresses,
  * https://www.iana.org/assignments/ipv6-multicast-addresses).
  */
+import { AddressRangeSet } from './address-set.js'
 import { cidrContains, formatIp, parseCidr, parseIp, type Cidr, type IpAddress } from './ip.js'
 
 /**
@@ -144,6 +145,15 @@ export function isNonUnicastBlock(cidr: Cidr): boolean {
       r.prefix <= cidr.prefix &&
       cidrContains(r, { family: cidr.family, value: cidr.base }),
   )
+}
+
+/**
+ * True when `set` is not empty and every address in it is a multicast group or the limited
+ * broadcast (inside {@link NON_UNICAST_RANGES}): what a selector whose addresses are `set` names
+ * is group or broadcast traffic only. `224.0.0.0/3 except 240.0.0.0/4` is; `0.0.0.0/0` is not.
+ */
+export function isNonUnicastSet(set: AddressRangeSet): boolean {
+  return !set.isEmpty && AddressRangeSet.fromCidrs(set.family, NON_UNICAST_RANGES).covers(set)
 }
 
 /**

@@ -9,9 +9,11 @@ import {
   labelSet,
   parseCidr,
   type Cidr,
+  type External,
   type Inventory,
   type PolicySet,
   type Rule,
+  type Selector,
 } from '../../src/core/index.js'
 import {
   azureNsgCompiler,
@@ -26,6 +28,7 @@ import {
   UnsupportedByTargetError,
 } from '../../src/compile/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
+import { internetSelectors } from '../../src/recommend/index.js'
 
 const NOW = new Date(Date.UTC(2026, 10, 22, 12))
 const cidr = (t: string): Cidr => parseCidr(t) as Cidr
@@ -121,4 +124,136 @@ describe('a rule to a multicast group on the targets', () => {
       ])
     })
   }
+})
+
+describe('every selector that names only groups or the broadcast needs multicast-broadcast', () => {
+  const ext = (name: string, block: string): External => ({
+    name,
+    cidr: cidr(block),
+    labels: labelSet(),
+  })
+  const kiosk: Selector = {
+    kind: 'labels',
+    match: labelSet({ role: 'kiosk' }),
+    expressions: [],
+    global: false,
+  }
+  const to = (sel: Selector): Rule => ({
+    id: 'r',
+    action: 'allow',
+    emergency: false,
+    from: [kiosk],
+    to: [sel],
+    services: [{ protocol: 17, ports: { lo: 5353, hi: 5353 } }],
+  })
+  const needs = (sel: Selector, externals: readonly External[] = []): boolean =>
+    requiredCapabilities(to(sel), externals).includes('multicast-broadcast')
+  const byName = (name: string): Selector => ({ kind: 'external', name })
+  const block = (c: string, except: string[] = []): Selector => ({
+    kind: 'cidr',
+    cidr: cidr(c),
+    except: except.map(cidr),
+  })
+
+  it('a named external over a group, the groups or the broadcast, by name', () => {
+    expect(needs(byName('mdns'), [ext('mdns', '224.0.0.251/32')])).toBe(true)
+    expect(needs(byName('mdns6'), [ext('mdns6', 'ff02::fb/128')])).toBe(true)
+    expect(needs(byName('bcast'), [ext('bcast', '255.255.255.255/32')])).toBe(true)
+    expect(needs(byName('groups'), [ext('groups', '224.0.0.0/4')])).toBe(true)
+    // on the from side as well
+    expect(
+      requiredCapabilities({ ...to(kiosk), from: [byName('mdns')] }, [
+        ext('mdns', '224.0.0.251/32'),
+      ]),
+    ).toContain('multicast-broadcast')
+    // a unicast external does not; nor an unknown name (a load error before compile)
+    expect(needs(byName('bank'), [ext('bank', '198.51.100.0/24')])).toBe(false)
+    expect(needs(byName('nobody'), [ext('mdns', '224.0.0.251/32')])).toBe(false)
+  })
+
+  it('a named external as the evaluator resolves it: less the externals that win over it', () => {
+    // 224.0.0.0/3 is 224.0.0.0 – 255.255.255.255; class-e (longer prefix) takes 240.0.0.0/4,
+    // so the name reaches 224.0.0.0/4 alone: only groups
+    const de = [ext('class-d-e', '224.0.0.0/3'), ext('class-e', '240.0.0.0/4')]
+    expect(needs(byName('class-d-e'), de)).toBe(true)
+    expect(needs(byName('class-e'), de)).toBe(false)
+    // 192.0.0.0/2 covers the groups but reaches unicast addresses too (192.0.0.0 – 223.255.255.255
+    // and class E): it compiles into something that works, as 0.0.0.0/0 does
+    const wide = [ext('wide', '192.0.0.0/2'), ext('groups', '224.0.0.0/4')]
+    expect(needs(byName('wide'), wide)).toBe(false)
+    expect(needs(byName('groups'), wide)).toBe(true)
+    expect(needs(byName('wide'), [ext('wide', '192.0.0.0/2')])).toBe(false)
+    // the second external of one block matches nothing (the first in inventory order wins)
+    const twice = [ext('first', '224.0.0.251/32'), ext('second', '224.0.0.251/32')]
+    expect(needs(byName('first'), twice)).toBe(true)
+    expect(needs(byName('second'), twice)).toBe(false)
+  })
+
+  it('a cidr with except: what is left of the block', () => {
+    expect(needs(block('224.0.0.0/3', ['240.0.0.0/4']))).toBe(true)
+    expect(needs(block('255.255.255.254/31', ['255.255.255.254/32']))).toBe(true)
+    expect(needs(block('ff00::/8', ['ff02::/16']))).toBe(true)
+    expect(needs(block('224.0.0.0/4', ['224.0.0.0/24']))).toBe(true)
+    // 192.0.0.0/2 less 192.0.0.0/3 is 224.0.0.0/3: groups and class E
+    expect(needs(block('192.0.0.0/2', ['192.0.0.0/3']))).toBe(false)
+    expect(needs(block('255.255.255.254/31'))).toBe(false)
+  })
+
+  it('not any, not the whole space, not the internet selector (which leaves the groups out)', () => {
+    expect(needs({ kind: 'any' })).toBe(false)
+    expect(needs(block('0.0.0.0/0'))).toBe(false)
+    expect(needs(block('::/0'))).toBe(false)
+    for (const sel of internetSelectors()) expect(needs(sel)).toBe(false)
+  })
+
+  const inv: Inventory = {
+    ...INV,
+    externals: [ext('mdns-group', '224.0.0.251/32'), ext('bank', '198.51.100.0/24')],
+  }
+  const set: PolicySet = {
+    ...SET,
+    policies: [
+      {
+        ...(SET.policies[0] as PolicySet['policies'][number]),
+        rules: [
+          { ...to(byName('mdns-group')), id: 'kiosk-mdns-by-name' },
+          { ...to(byName('bank')), id: 'kiosk-bank' },
+        ],
+      },
+    ],
+  }
+
+  it('the model allows the group through the external, as through its block', () => {
+    const at = NOW.getTime()
+    const v = (dst: string) =>
+      evaluate(inv, set, { src: '10.5.0.11', dst, protocol: 17, dstPort: 5353, at }).decision
+    expect(v('224.0.0.251')).toBe('allowed')
+    expect(v('224.0.0.252')).toBe('denied')
+  })
+
+  for (const compiler of [kubernetesCompiler, ciliumCompiler, calicoCompiler, azureNsgCompiler]) {
+    it(`${compiler.target}: refuses a rule to the group by its external's name`, () => {
+      let err: unknown
+      try {
+        compiler.compile(inv, set, { now: NOW })
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(UnsupportedByTargetError)
+      const u = err as UnsupportedByTargetError
+      expect(u.unsupported).toEqual([
+        { rule: { policy: 'store', id: 'kiosk-mdns-by-name' }, capability: 'multicast-broadcast' },
+      ])
+      expect(u.diagnostics.map((d) => d.code)).toEqual(['compile/unsupported-by-target'])
+      expect(u.diagnostics[0]?.message).toContain('external mdns-group = 224.0.0.251/32')
+    })
+  }
+
+  it('nftables: compiles it, to the group on the egress', () => {
+    const r = nftablesCompiler.compile(inv, set, { now: NOW })
+    const rs = parseRuleset(r.artefacts.find((a) => a.host === 'kiosk-1')?.content ?? '')
+    const p = { src: '10.5.0.11', dst: '224.0.0.251', protocol: 17, dstPort: 5353 }
+    expect(decidePacket(rs, 'egress', p)).toBe('accept')
+    expect(decidePacket(rs, 'egress', { ...p, dst: '224.0.0.252' })).toBe('drop')
+  })
 })

@@ -408,7 +408,14 @@ class SgPlanner {
         node.held.push(h)
       }
     })
-    assertExpressible('aws-sg', AWS_SG_CAPABILITIES, this.policySet, this.options.now, modes)
+    assertExpressible(
+      'aws-sg',
+      AWS_SG_CAPABILITIES,
+      this.inventory,
+      this.policySet,
+      this.options.now,
+      modes,
+    )
     // readable, unique and stable names: the labels, and a workload for a label set's other parts
     const named = securityGroupNames(
       this.nodes.map((n) => {

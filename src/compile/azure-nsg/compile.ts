@@ -458,7 +458,7 @@ class Planner {
       }
       this.enforced.set(w.name, { w, local })
     }
-    assertExpressible('azure-nsg', AZURE_NSG_CAPABILITIES, policySet, options.now, modes)
+    assertExpressible('azure-nsg', AZURE_NSG_CAPABILITIES, inventory, policySet, options.now, modes)
   }
 
   /** The parts of side `dir` of live rule `i` (cached). */

@@ -158,7 +158,7 @@ export function planCalico(
   global: K8sObject[]
   diagnostics: CompileResult['diagnostics']
 } {
-  assertExpressible('calico', CALICO_CAPABILITIES, policySet, options.now)
+  assertExpressible('calico', CALICO_CAPABILITIES, inventory, policySet, options.now)
   const r = new PodGroupResolver(inventory, options, 'calico')
   r.readModes(policySet)
   if (options.hosts !== undefined) checkHosts(inventory, options.hosts)

@@ -185,7 +185,7 @@ export function planCilium(
 } {
   const r = new PodGroupResolver(inventory, options, 'cilium')
   r.readModes(policySet)
-  assertExpressible('cilium', CILIUM_CAPABILITIES, policySet, options.now, r.modes())
+  assertExpressible('cilium', CILIUM_CAPABILITIES, inventory, policySet, options.now, r.modes())
   if (options.hosts !== undefined) checkHosts(inventory, options.hosts)
   const direction = options.direction ?? 'both'
   const ingress = direction !== 'egress'

@@ -52,7 +52,7 @@ export const iptablesCompiler: Compiler<IptablesOptions> = {
   target: 'iptables',
   capabilities: IPTABLES_CAPABILITIES,
   compile(inventory: Inventory, policySet: PolicySet, options: IptablesOptions): CompileResult {
-    assertExpressible('iptables', IPTABLES_CAPABILITIES, policySet, options.now)
+    assertExpressible('iptables', IPTABLES_CAPABILITIES, inventory, policySet, options.now)
     const { slices, slicing, diagnostics } = planTimeSlices(
       inventory,
       policySet,

@@ -917,6 +917,7 @@ export function planKubernetes(
   assertExpressible(
     'kubernetes',
     anp ? KUBERNETES_ANP_CAPABILITIES : KUBERNETES_CAPABILITIES,
+    inventory,
     policySet,
     options.now,
     planner.modes(namespaces),

@@ -891,7 +891,7 @@ function planHostsAt(
   options: NftablesOptions,
 ): { plans: HostPlan[]; diagnostics: Diagnostic[] } {
   const now = options.now.getTime()
-  assertExpressible('nftables', NFTABLES_CAPABILITIES, policySet, options.now)
+  assertExpressible('nftables', NFTABLES_CAPABILITIES, inventory, policySet, options.now)
   const diagnostics: Diagnostic[] = []
   let hosts: Workload[]
   if (options.hosts === undefined) hosts = [...inventory.workloads]
