@@ -4,6 +4,7 @@
  * cluster targets and Azure, whose networks carry no multicast or broadcast, refuse it by name
  * (`multicast-broadcast`) rather than compile it into nothing.
  */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   labelSet,
@@ -16,18 +17,32 @@ import {
   type Selector,
 } from '../../src/core/index.js'
 import {
+  awsSgCompiler,
   azureNsgCompiler,
   calicoCompiler,
   ciliumCompiler,
+  decideIptables,
   decidePacket,
   iptablesCompiler,
   kubernetesCompiler,
   nftablesCompiler,
+  parseIptables,
   parseRuleset,
+  planHosts,
   requiredCapabilities,
+  type ParsedRuleset,
   UnsupportedByTargetError,
 } from '../../src/compile/index.js'
-import { evaluate } from '../../src/policy/evaluate.js'
+import { evaluate, resolveEntity } from '../../src/policy/evaluate.js'
+import {
+  ALL_IPS,
+  inventoryArb,
+  ruleArb,
+  SEED,
+  selectorArb,
+  serviceArb,
+  TIMES,
+} from '../helpers/model.js'
 import { internetSelectors } from '../../src/recommend/index.js'
 
 const NOW = new Date(Date.UTC(2026, 10, 22, 12))
@@ -104,7 +119,13 @@ describe('a rule to a multicast group on the targets', () => {
     expect(sets).toContain('2001:db8:5::11,udp:5353,ff02::fb/128')
   })
 
-  for (const compiler of [kubernetesCompiler, ciliumCompiler, calicoCompiler, azureNsgCompiler]) {
+  for (const compiler of [
+    kubernetesCompiler,
+    ciliumCompiler,
+    calicoCompiler,
+    azureNsgCompiler,
+    awsSgCompiler,
+  ]) {
     it(`${compiler.target}: refuses it as unsupported-by-target multicast-broadcast`, () => {
       let err: unknown
       try {
@@ -231,7 +252,13 @@ describe('every selector that names only groups or the broadcast needs multicast
     expect(v('224.0.0.252')).toBe('denied')
   })
 
-  for (const compiler of [kubernetesCompiler, ciliumCompiler, calicoCompiler, azureNsgCompiler]) {
+  for (const compiler of [
+    kubernetesCompiler,
+    ciliumCompiler,
+    calicoCompiler,
+    azureNsgCompiler,
+    awsSgCompiler,
+  ]) {
     it(`${compiler.target}: refuses a rule to the group by its external's name`, () => {
       let err: unknown
       try {
@@ -256,4 +283,279 @@ describe('every selector that names only groups or the broadcast needs multicast
     expect(decidePacket(rs, 'egress', p)).toBe('accept')
     expect(decidePacket(rs, 'egress', { ...p, dst: '224.0.0.252' })).toBe('drop')
   })
+})
+
+/**
+ * The receivers of group traffic. The model judges a packet to a group or the broadcast as the
+ * flow from its sender to that address; the host targets enforce that one verdict at the
+ * sender's egress and at the ingress of every host that receives the packet (DESIGN.md rule 5).
+ * Expected verdicts are computed by hand from the rules below, then checked against the
+ * reference evaluator and against the rendered rulesets of the receiving host.
+ */
+describe('receivers: a host ingress judges a group packet as the model judges its flow', () => {
+  const host = (name: string, v4: string, v6: string, role: string) => ({
+    name,
+    addresses: [{ ip: v4 }, { ip: v6 }],
+    labels: labelSet({ role, app: 'store' }),
+  })
+  const inv: Inventory = {
+    workloads: [
+      host('kiosk-1', '10.5.0.11', '2001:db8:5::11', 'kiosk'),
+      host('laptop-1', '10.5.0.12', '2001:db8:5::12', 'laptop'),
+    ],
+    externals: [],
+    labelRules: [],
+  }
+  const kiosk: Selector = {
+    kind: 'labels',
+    match: labelSet({ role: 'kiosk' }),
+    expressions: [],
+    global: false,
+  }
+  const block = (c: string): Selector => ({ kind: 'cidr', cidr: cidr(c), except: [] })
+  const r = (
+    id: string,
+    from: Selector[],
+    to: Selector[],
+    port: number,
+    action: 'allow' | 'deny' = 'allow',
+  ): Rule => ({
+    id,
+    action,
+    emergency: false,
+    from,
+    to,
+    services: [{ protocol: 17, ports: { lo: port, hi: port } }],
+  })
+  const rules = [
+    r('kiosk-mdns', [kiosk], [block('224.0.0.251/32'), block('ff02::fb/128')], 5353),
+    r('kiosk-dhcp', [kiosk], [block('255.255.255.255/32')], 67),
+    r('streams', [kiosk], [block('239.0.0.0/8')], 5000),
+    r('no-org-local', [kiosk], [block('239.255.0.0/16')], 5000, 'deny'),
+    r('anywhere', [kiosk], [{ kind: 'any' }], 6000),
+    r('ssdp', [kiosk, block('10.5.0.99/32')], [block('239.255.255.250/32')], 1900),
+  ]
+  const setWith = (laptopMode: 'enforce' | 'monitor'): PolicySet => ({
+    policies: [
+      {
+        name: 'store',
+        owner: 'team-store',
+        scope: labelSet({ app: 'store' }),
+        rules,
+        file: 'policy/store.yaml',
+      },
+    ],
+    enforcement: [
+      { selector: { kind: 'workload', name: 'laptop-1', global: true }, mode: laptopMode },
+      { selector: { kind: 'any' }, mode: 'enforce' },
+    ],
+  })
+  // [source, destination, udp port, the model's decision (by hand), the host receiving it]
+  const CASES = [
+    ['10.5.0.11', '224.0.0.251', 5353, 'allowed', 'laptop-1'],
+    ['10.5.0.12', '224.0.0.251', 5353, 'denied', 'kiosk-1'], // no rule from laptops
+    ['10.5.0.11', '224.0.0.251', 5354, 'denied', 'laptop-1'],
+    ['10.5.0.11', '224.0.0.252', 5353, 'denied', 'laptop-1'],
+    ['2001:db8:5::11', 'ff02::fb', 5353, 'allowed', 'laptop-1'],
+    ['10.5.0.11', '255.255.255.255', 67, 'allowed', 'laptop-1'],
+    ['10.5.0.11', '255.255.255.255', 68, 'denied', 'laptop-1'],
+    ['10.5.0.11', '239.1.2.3', 5000, 'allowed', 'laptop-1'],
+    ['10.5.0.11', '239.255.1.1', 5000, 'denied', 'laptop-1'], // the deny wins
+    ['10.5.0.11', '239.255.1.1', 6000, 'allowed', 'laptop-1'], // to any: every group too
+    ['10.5.0.11', '225.9.9.9', 6000, 'allowed', 'laptop-1'],
+    ['2001:db8:5::11', 'ff05::fb', 6000, 'allowed', 'laptop-1'],
+    ['10.5.0.99', '239.255.255.250', 1900, 'allowed', 'laptop-1'], // an unmanaged sender
+    ['10.5.0.99', '239.255.255.250', 1900, 'allowed', 'kiosk-1'],
+    ['10.5.0.98', '239.255.255.250', 1900, 'denied', 'laptop-1'],
+    // unicast is judged as before: the group rules open nothing to the host's own addresses
+    ['10.5.0.11', '10.5.0.12', 6000, 'allowed', 'laptop-1'],
+    ['10.5.0.11', '10.5.0.12', 5353, 'denied', 'laptop-1'],
+    ['10.5.0.99', '10.5.0.12', 1900, 'denied', 'laptop-1'],
+  ] as const
+  const at = NOW.getTime()
+
+  it('the reference evaluator gives the hand-computed verdicts', () => {
+    for (const [src, dst, port, want] of CASES)
+      expect(
+        evaluate(inv, setWith('enforce'), { src, dst, protocol: 17, dstPort: port, at }).decision,
+        `${src} -> ${dst} udp/${port}`,
+      ).toBe(want)
+  })
+
+  it('nftables: the receiving host accepts what the model allows, drops (monitor: records) the rest', () => {
+    for (const mode of ['enforce', 'monitor'] as const) {
+      const out = nftablesCompiler.compile(inv, setWith(mode), { now: NOW, antiLockout: false })
+      const rs = new Map(out.artefacts.map((a) => [a.host, parseRuleset(a.content)]))
+      for (const [src, dst, port, want, receiver] of CASES) {
+        const p = { src, dst, protocol: 17, dstPort: port }
+        const deny = receiver === 'laptop-1' && mode === 'monitor' ? 'record' : 'drop'
+        expect(
+          decidePacket(rs.get(receiver) as ParsedRuleset, 'ingress', p),
+          `${mode} ${receiver}: ${src} -> ${dst} udp/${port}`,
+        ).toBe(want === 'allowed' ? 'accept' : deny)
+        // and the sender, where it is a host, lets out what the model allows
+        const sender = src === '10.5.0.11' || src === '2001:db8:5::11' ? 'kiosk-1' : undefined
+        if (sender)
+          expect(decidePacket(rs.get(sender) as ParsedRuleset, 'egress', p)).toBe(
+            want === 'allowed' ? 'accept' : 'drop',
+          )
+      }
+    }
+  })
+
+  it('iptables: the same, from the ipset and rules files', () => {
+    for (const mode of ['enforce', 'monitor'] as const) {
+      const out = iptablesCompiler.compile(inv, setWith(mode), { now: NOW, antiLockout: false })
+      const files = new Map<string, string[]>()
+      for (const a of out.artefacts)
+        if (!a.path.endsWith('.sh'))
+          files.set(a.host ?? '', [...(files.get(a.host ?? '') ?? []), a.content])
+      for (const [src, dst, port, want, receiver] of CASES) {
+        const rs = parseIptables(files.get(receiver) ?? [])
+        const deny = receiver === 'laptop-1' && mode === 'monitor' ? 'record' : 'drop'
+        expect(
+          decideIptables(rs, 'ingress', { src, dst, protocol: 17, dstPort: port }),
+          `${mode} ${receiver}: ${src} -> ${dst} udp/${port}`,
+        ).toBe(want === 'allowed' ? 'accept' : deny)
+      }
+    }
+  })
+
+  it('the receiving ruleset looks the group up on the destination, with its senders', () => {
+    const out = nftablesCompiler.compile(inv, setWith('enforce'), { now: NOW, antiLockout: false })
+    const text = out.artefacts.find((a) => a.host === 'laptop-1')?.content ?? ''
+    expect(text).toContain('ip daddr 224.0.0.251 ip saddr vmap @in_v4_g')
+    expect(text).toContain('ip daddr 255.255.255.255 ip saddr vmap @in_v4_g')
+    expect(text).toContain('ip6 daddr ff02::fb ip6 saddr vmap @in_v6_g')
+    // a group no allow rule reaches is not looked up: it falls to the drop
+    const { plans } = planHosts(
+      inv,
+      {
+        ...setWith('enforce'),
+        policies: [
+          {
+            ...(setWith('enforce').policies[0] as PolicySet['policies'][number]),
+            rules: [rules[0] as Rule],
+          },
+        ],
+      },
+      { now: NOW, antiLockout: false },
+    )
+    expect(plans[1]?.maps.ingress[4].groups.map((g) => [g.dst.lo, g.dst.hi])).toEqual([
+      [0xe00000fbn, 0xe00000fbn],
+    ])
+    expect(plans[1]?.maps.egress[4].groups).toEqual([])
+  })
+})
+
+describe('receivers, differential: every host judges group packets as the model does', () => {
+  const GROUP_SELECTORS: readonly Selector[] = [
+    '224.0.0.251/32',
+    '224.0.0.0/4',
+    '239.0.0.0/8',
+    '239.255.0.0/16',
+    '255.255.255.255/32',
+    '0.0.0.0/0',
+    'ff02::fb/128',
+    'ff00::/8',
+    '::/0',
+  ].map((c) => ({ kind: 'cidr' as const, cidr: cidr(c), except: [] }))
+  const SERVICES = [
+    [17, 5353],
+    [17, 1900],
+    [17, 53],
+    [6, 80],
+    [1, 8],
+    [58, 128],
+    [58, 135],
+  ] as const
+  const groupRuleArb = (id: string): fc.Arbitrary<Rule> =>
+    fc.record({
+      id: fc.constant(id),
+      action: fc.constantFrom('allow' as const, 'allow' as const, 'deny' as const),
+      emergency: fc.constant(false),
+      from: fc.array(selectorArb, { minLength: 1, maxLength: 2 }),
+      to: fc.array(
+        fc.oneof(
+          { weight: 3, arbitrary: fc.constantFrom(...GROUP_SELECTORS) },
+          { weight: 1, arbitrary: fc.constant<Selector>({ kind: 'any' }) },
+          { weight: 1, arbitrary: selectorArb },
+        ),
+        { minLength: 1, maxLength: 2 },
+      ),
+      services: fc.array(
+        fc.oneof(
+          fc.constantFrom(...SERVICES).map(([protocol, port]) => ({
+            protocol,
+            ports: { lo: port, hi: port },
+          })),
+          serviceArb,
+        ),
+        { minLength: 1, maxLength: 2 },
+      ),
+    })
+  const GROUPS = [
+    '224.0.0.251',
+    '224.0.0.252',
+    '239.1.2.3',
+    '239.255.1.1',
+    '255.255.255.255',
+    'ff02::fb',
+    'ff05::c',
+  ]
+  const SENDERS = [...ALL_IPS, '10.0.0.99', '2001:db8::ff']
+
+  it('nftables and iptables, at the sender egress and every other host ingress', () => {
+    let judged = 0
+    let allowed = 0
+    fc.assert(
+      fc.property(
+        inventoryArb,
+        fc.array(groupRuleArb('g'), { minLength: 1, maxLength: 5 }),
+        fc.array(ruleArb('r'), { maxLength: 2 }),
+        fc.constantFrom(...TIMES),
+        (inventory, groupRules, other, at) => {
+          const rules = [...groupRules, ...other].map((x, i) => ({ ...x, id: `r${i}` }))
+          const ps: PolicySet = {
+            policies: [{ name: 'p', owner: 't', scope: labelSet(), rules, file: 'p.yaml' }],
+            enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+          }
+          const opts = { now: new Date(at), antiLockout: false, maxTimeSlices: 1 }
+          const nft = nftablesCompiler.compile(inventory, ps, opts).artefacts
+          const ipt = iptablesCompiler.compile(inventory, ps, opts).artefacts
+          const hosts = nft.map((a) => ({
+            name: a.host ?? '',
+            nft: parseRuleset(a.content),
+            ipt: parseIptables(
+              ipt.filter((b) => b.host === a.host && !b.path.endsWith('.sh')).map((b) => b.content),
+            ),
+          }))
+          for (const src of SENDERS)
+            for (const dst of GROUPS) {
+              if (src.includes(':') !== dst.includes(':')) continue
+              for (const [protocol, dstPort] of SERVICES) {
+                if (protocol === (src.includes(':') ? 1 : 58)) continue
+                const tuple = { src, dst, protocol, dstPort, at }
+                const want = evaluate(inventory, ps, tuple).decision
+                const sender = resolveEntity(inventory, src, at)
+                for (const h of hosts) {
+                  const own = sender.kind === 'workload' && sender.workload.name === h.name
+                  const dir = own ? 'egress' : 'ingress'
+                  const expected = want === 'allowed' ? 'accept' : 'drop'
+                  const where = `${h.name} ${dir}: ${src} -> ${dst} ${protocol}/${dstPort}`
+                  expect(decidePacket(h.nft, dir, tuple), `nftables ${where}`).toBe(expected)
+                  expect(decideIptables(h.ipt, dir, tuple), `iptables ${where}`).toBe(expected)
+                  judged++
+                  if (want === 'allowed') allowed++
+                }
+              }
+            }
+        },
+      ),
+      { seed: SEED, numRuns: 30, endOnFailure: true },
+    )
+    // both verdicts are exercised
+    expect(allowed).toBeGreaterThan(100)
+    expect(judged - allowed).toBeGreaterThan(100)
+  }, 120_000)
 })

@@ -186,6 +186,8 @@ describe('nftables options', () => {
           ranges: [],
         },
       ],
+      // no rule reaches a multicast group or the broadcast: no group destination to receive
+      groups: [],
       classes: [{ ports: [{ proto: 6, port: { lo: 5432, hi: 5432 } }], icmp: [], proto: [] }],
     })
     expect(b?.maps.ingress[6].locals.flatMap((l) => [...l.exact, ...l.ranges])).toEqual([])

@@ -107,6 +107,13 @@ function parseRule(tokens: readonly string[]): ParsedRule {
         r.dst = block(v)
         i++
         break
+      case '--dst-range': {
+        const [lo, hi] = v.split('-').map(parseIp)
+        if (!lo || !hi) throw new Error(`bad address range "${v}"`)
+        r.dst = { lo: lo.value, hi: hi.value }
+        i++
+        break
+      }
       case '-p':
         r.proto = PROTO[v] ?? Number(v)
         if (!Number.isInteger(r.proto)) throw new Error(`unknown protocol "${v}"`)

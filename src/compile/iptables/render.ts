@@ -5,7 +5,9 @@
  * `iptables-restore` / `ip6tables-restore` file per family whose chains `BULKHEAD-IN` and
  * `BULKHEAD-OUT` (jumped to from `INPUT` / `OUTPUT`) accept the planned (local address,
  * protocol, port) groups whose peer lies in the group's set, then drop (enforce), record in a
- * would-be-blocked ipset and accept (monitor), or only count (observe).
+ * would-be-blocked ipset and accept (monitor), or only count (observe). On ingress the plan's
+ * multicast and broadcast destinations (nftables `GroupPeers`) are locals too: a single group in
+ * the service set, a range of groups by `-d BLOCK` or `-m iprange --dst-range`.
  *
  * Stable: the chain names and the set names below are read by the tests and by operators
  * (`ipset list -o save bh-wbb-in-v4`); do not rename them.
@@ -43,8 +45,13 @@ export const IPSET_MAXELEM = 1 << 22
 
 /** What one accept rule matches besides the peer set. */
 export interface RuleMatch {
-  /** The host's own address (destination for ingress, source for egress). */
+  /**
+   * The host's own address (destination for ingress, source for egress), or the first address of
+   * a group destination range (ingress, see nftables `GroupPeers`).
+   */
   readonly local: bigint
+  /** The last address of a group destination range of more than one address; absent otherwise. */
+  readonly localLast?: bigint
   readonly kind: 'ports' | 'icmp' | 'proto'
   /** IANA protocol number. */
   readonly proto: number
@@ -127,7 +134,7 @@ export function iptablesPlan(plan: HostPlan, sfx = ''): IptablesPlan {
       const elements = familyElements(plan, dir === 'in' ? 'ingress' : 'egress', family)
       const byMatch = new Map<string, { match: RuleMatch; peers: AddressRange[] }>()
       const add = (match: RuleMatch, peer: AddressRange): void => {
-        const k = `${match.local}|${match.kind}|${match.proto}|${match.port?.lo ?? ''}-${match.port?.hi ?? ''}`
+        const k = `${match.local}-${match.localLast ?? ''}|${match.kind}|${match.proto}|${match.port?.lo ?? ''}-${match.port?.hi ?? ''}`
         const g = byMatch.get(k) ?? { match, peers: [] }
         g.peers.push(peer)
         byMatch.set(k, g)
@@ -136,19 +143,20 @@ export function iptablesPlan(plan: HostPlan, sfx = ''): IptablesPlan {
         for (const e of elements[kind]) {
           const local = dir === 'in' ? e.dst : e.src
           const peer = dir === 'in' ? e.src : e.dst
-          for (let l = local.lo; l <= local.hi; l++) {
-            if (kind === 'ports')
-              add({ local: l, kind, proto: e.proto.lo, port: e.port ?? { lo: 0, hi: 65535 } }, peer)
-            else if (kind === 'icmp') {
-              const t = e.port ?? { lo: 0, hi: 255 }
-              if (t.lo === 0 && t.hi === 255) add({ local: l, kind, proto: e.proto.lo }, peer)
-              else
-                for (let x = t.lo; x <= t.hi; x++)
-                  add({ local: l, kind, proto: e.proto.lo, port: { lo: x, hi: x } }, peer)
-            } else {
-              for (let p = e.proto.lo; p <= e.proto.hi; p++)
-                if (p !== 0 || family === 4) add({ local: l, kind, proto: p }, peer)
-            }
+          // an own address, or a group destination range (matched whole with -d)
+          const l =
+            local.lo === local.hi ? { local: local.lo } : { local: local.lo, localLast: local.hi }
+          if (kind === 'ports')
+            add({ ...l, kind, proto: e.proto.lo, port: e.port ?? { lo: 0, hi: 65535 } }, peer)
+          else if (kind === 'icmp') {
+            const t = e.port ?? { lo: 0, hi: 255 }
+            if (t.lo === 0 && t.hi === 255) add({ ...l, kind, proto: e.proto.lo }, peer)
+            else
+              for (let x = t.lo; x <= t.hi; x++)
+                add({ ...l, kind, proto: e.proto.lo, port: { lo: x, hi: x } }, peer)
+          } else {
+            for (let p = e.proto.lo; p <= e.proto.hi; p++)
+              if (p !== 0 || family === 4) add({ ...l, kind, proto: p }, peer)
           }
         }
       }
@@ -157,7 +165,12 @@ export function iptablesPlan(plan: HostPlan, sfx = ''): IptablesPlan {
       for (const { match, peers } of byMatch.values()) {
         const cidrs = peers.flatMap((r) => rangeToCidrs(family, r))
         const pname = IPSET_PORT_PROTO[match.proto]
-        if (match.kind === 'ports' && pname !== undefined && match.port?.lo === match.port?.hi) {
+        if (
+          match.kind === 'ports' &&
+          pname !== undefined &&
+          match.port?.lo === match.port?.hi &&
+          match.localLast === undefined
+        ) {
           const local = formatIp({ family, value: match.local })
           for (const c of cidrs) svc.push(`${local},${pname}:${match.port?.lo ?? 0},${c}`)
           continue
@@ -460,9 +473,17 @@ function chainRules(
     )
   const bits = familyBits(family)
   for (const r of ip.rules[d][family]) {
-    const local = `${formatIp({ family, value: r.local })}/${bits}`
+    // a group destination range: one block (`-d 224.0.0.0/4`), else `-m iprange` (ingress only)
+    const blocks =
+      r.localLast === undefined ? [] : rangeToCidrs(family, { lo: r.local, hi: r.localLast })
+    const local =
+      r.localLast === undefined
+        ? `${d === 'in' ? '-d' : '-s'} ${formatIp({ family, value: r.local })}/${bits}`
+        : blocks.length === 1
+          ? `-d ${blocks[0] ?? ''}`
+          : `-m iprange --dst-range ${formatIp({ family, value: r.local })}-${formatIp({ family, value: r.localLast })}`
     out.push(
-      `${d === 'in' ? '-d' : '-s'} ${local} ${matchText(family, r)} -m set --match-set ${set(r.set)} ${d === 'in' ? 'src' : 'dst'} -j ACCEPT`,
+      `${local} ${matchText(family, r)} -m set --match-set ${set(r.set)} ${d === 'in' ? 'src' : 'dst'} -j ACCEPT`,
     )
   }
   if (plan.mode === 'enforce') out.push('-j DROP')

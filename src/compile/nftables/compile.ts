@@ -28,11 +28,20 @@
  *   number of lookups (exact and interval peer maps, identity sets, the class's port set),
  *   whatever the number of rules; intervals and concatenations, the costly case for nftables
  *   (kernel `pipapo` sets and userspace), are used only where a range needs them.
+ * - A packet to a multicast group or the limited broadcast is judged as the flow from its
+ *   sender to that address, at the sender's egress (the group is a peer like any other) and at
+ *   the ingress of every host that receives it: each enforced host's ingress also looks up the
+ *   group destinations some allow rule's `to` reaches ({@link FamilyMaps.groups}), with their
+ *   allowed senders, so that the receivers accept what the model allows (an mDNS answer to
+ *   `224.0.0.251`, a DHCP broadcast) and drop what it denies. The model names no receiver: which
+ *   hosts joined a group is the network's business, so every enforced host accepts what may be
+ *   sent to the group.
  * @remarks Semantics: DESIGN.md "Policy language v1" rules 1–5, "Enforcement and verification".
  */
 import {
   BulkheadError,
   CidrTrie,
+  NON_UNICAST_RANGES,
   cidrRange,
   familyBits,
   formatIp,
@@ -132,7 +141,8 @@ export interface ServiceClass {
 /**
  * One allowed (source range, destination range, protocol, port) element, as the iptables
  * target consumes the plan ({@link familyElements}). For ingress `src` is the peer and `dst`
- * one of the host's addresses, for egress the reverse. `proto` is a range of IANA protocol
+ * one of the host's addresses or a group destination range ({@link GroupPeers}), for egress the
+ * reverse. `proto` is a range of IANA protocol
  * numbers; `port` the destination port range (`ports`) or ICMP type range (`icmp`), absent
  * for `proto`.
  */
@@ -170,12 +180,33 @@ export interface LocalPeers {
 }
 
 /**
+ * The senders of one group destination of the host's ingress ({@link FamilyMaps.groups}): the
+ * peers of {@link LocalPeers}, for packets whose destination lies in `dst` instead of being one
+ * of the host's own addresses.
+ */
+export interface GroupPeers extends Omit<LocalPeers, 'local'> {
+  /**
+   * Multicast or limited broadcast destination addresses (inside core `NON_UNICAST_RANGES`)
+   * whose allowed senders and services are the same: `224.0.0.251` alone for an mDNS rule.
+   */
+  readonly dst: AddressRange
+}
+
+/**
  * The verdict structure of one direction and family: per own address, the peers and their
  * class; per class, the services. A packet costs one lookup per structure (identity sets,
  * exact map, interval map, then the class's port set), whatever the number of rules.
  */
 export interface FamilyMaps {
   readonly locals: readonly LocalPeers[]
+  /**
+   * Ingress only: the multicast and limited broadcast destinations some live allow rule's `to`
+   * reaches, in address order, each with the senders the rules allow to it. Any host may receive
+   * a group's packets, so every enforced host accepts them from those senders, as the model
+   * allows the flow from the sender to the group (DESIGN.md rule 5: one global rule set, the
+   * same answer at egress and ingress). Empty for egress, where a group is an ordinary peer.
+   */
+  readonly groups: readonly GroupPeers[]
   readonly classes: readonly ServiceClass[]
 }
 
@@ -216,7 +247,7 @@ export const MAX_IDENTITY_RULES = 4
 /** Default of {@link NftablesOptions.identitySetMinAddresses}: small identities stay in the peer maps, which read more plainly. */
 export const MIN_IDENTITY_ADDRESSES = 8
 
-const EMPTY_MAPS: FamilyMaps = { locals: [], classes: [] }
+const EMPTY_MAPS: FamilyMaps = { locals: [], groups: [], classes: [] }
 const FAMILIES: readonly IpFamily[] = [4, 6]
 
 /** A rule live at the compile instant, with its policy and its services as one set. */
@@ -282,6 +313,11 @@ export class Universe {
   private readonly marks: Record<IpFamily, Int32Array | undefined> = { 4: undefined, 6: undefined }
   private stamp = 0
   private readonly runCache = new Map<string, readonly PeerRun[]>()
+  /** {@link Universe.groupDestinations} per family, once computed. */
+  private readonly groups: Record<
+    IpFamily,
+    readonly { dst: AddressRange; to: readonly number[] }[] | undefined
+  > = { 4: undefined, 6: undefined }
 
   constructor(
     readonly inventory: Inventory,
@@ -413,6 +449,8 @@ export class Universe {
       }
     }
     for (const x of this.inventory.externals) addBlock(x.cidr)
+    // every interval lies wholly inside or outside the groups and the broadcast (groupDestinations)
+    for (const c of NON_UNICAST_RANGES) addBlock(c)
     for (const value of this.workloadAt[family].keys()) {
       cuts.add(value)
       if (value < max) cuts.add(value + 1n)
@@ -423,6 +461,33 @@ export class Universe {
       const hi = next === undefined ? max : next - 1n
       return { lo, hi, ...this.match(this.endpoint(family, lo)) }
     })
+  }
+
+  /**
+   * The multicast and limited broadcast destinations of `family` that some live rule allows a
+   * sender to reach: maximal runs of elementary intervals inside core `NON_UNICAST_RANGES` whose
+   * senders and services are the same ({@link Universe.peerRuns} of their `to` rules), in address
+   * order, each with the `to` rules of its first interval (ascending live rule indices). Cached
+   * per family.
+   */
+  groupDestinations(family: IpFamily): readonly { dst: AddressRange; to: readonly number[] }[] {
+    const known = this.groups[family]
+    if (known) return known
+    const inside = NON_UNICAST_RANGES.filter((c) => c.family === family).map(cidrRange)
+    const out: { dst: AddressRange; to: readonly number[]; key: string }[] = []
+    for (const iv of this.intervals[family]) {
+      if (!inside.some((r) => r.first <= iv.lo && iv.hi <= r.last)) continue
+      const runs = this.peerRuns(family, true, iv.to)
+      if (runs.length === 0) continue
+      const key = runs.map((r) => `${r.peer.lo}-${r.peer.hi}:${r.key}`).join(';')
+      const last = out[out.length - 1]
+      if (last && last.key === key && last.dst.hi + 1n === iv.lo)
+        out[out.length - 1] = { ...last, dst: { lo: last.dst.lo, hi: iv.hi } }
+      else out.push({ dst: { lo: iv.lo, hi: iv.hi }, to: iv.to, key })
+    }
+    const list = out.map(({ dst, to }) => ({ dst, to }))
+    this.groups[family] = list
+    return list
   }
 
   /** The services allowed by the given live rules: union of allow services minus union of deny services. */
@@ -642,7 +707,10 @@ function peerLayout(
  * left out); then, per local address, up to {@link MAX_IDENTITY_RULES} identities whose every
  * address is a single-address peer of one class move from the exact map to an identity-set rule
  * ({@link peerLayout}, shared by every own address that matches the same rules). Classes are
- * numbered per host in the order their first run appears, own addresses in ascending order.
+ * numbered per host in the order their first run appears, own addresses in ascending order, then
+ * (ingress) the group destinations ({@link Universe.groupDestinations}), laid out the same way,
+ * whatever the host's own addresses: a host receives group traffic of a family it has no
+ * inventory address of (an IPv6 link-local address is enough).
  */
 function planDirection(
   ctx: PlanContext,
@@ -654,9 +722,7 @@ function planDirection(
   const classes: ServiceClass[] = []
   const classOf = new Map<string, number>()
   const locals: LocalPeers[] = []
-  for (const l of local) {
-    const lm = u.match(u.endpoint(family, l))
-    const layout = peerLayout(ctx, family, ingress, ingress ? lm.to : lm.from)
+  const peersOf = (layout: PeerLayout): Omit<LocalPeers, 'local'> => {
     const cls = layout.runs.map((r) => {
       let c = classOf.get(r.key)
       if (c === undefined) {
@@ -676,23 +742,35 @@ function planDirection(
       peer: (layout.runs[k] as PeerRun).peer,
       cls: cls[k] as number,
     })
-    locals.push({
-      local: l,
+    return {
       identities: layout.identities.map(({ identity, run }) => ({
         identity,
         cls: cls[run] as number,
       })),
       exact: layout.exact.map(element),
       ranges: layout.ranges.map(element),
+    }
+  }
+  for (const l of local) {
+    const lm = u.match(u.endpoint(family, l))
+    locals.push({
+      local: l,
+      ...peersOf(peerLayout(ctx, family, ingress, ingress ? lm.to : lm.from)),
     })
   }
-  return { locals, classes }
+  const groups: GroupPeers[] = []
+  if (ingress)
+    for (const g of u.groupDestinations(family)) {
+      const layout = peerLayout(ctx, family, true, g.to)
+      if (layout.runs.length > 0) groups.push({ dst: g.dst, ...peersOf(layout) })
+    }
+  return { locals, groups, classes }
 }
 
 /**
  * The plan of one direction and family as flat element lists (one element per peer range,
- * own address and service range, peers in address order; identity-set peers expanded to their
- * addresses): the shape the iptables target renders from.
+ * own address (then group destination) and service range, peers in address order; identity-set
+ * peers expanded to their addresses): the shape the iptables target renders from.
  */
 export function familyElements(
   plan: HostPlan,
@@ -702,7 +780,11 @@ export function familyElements(
   const maps = plan.maps[direction][family]
   const out = { ports: [] as MapElement[], icmp: [] as MapElement[], proto: [] as MapElement[] }
   const icmpProto = family === 4 ? 1 : 58
-  for (const l of maps.locals) {
+  const owners = [
+    ...maps.locals.map((l) => ({ ...l, here: { lo: l.local, hi: l.local } })),
+    ...maps.groups.map((g) => ({ ...g, here: g.dst })),
+  ]
+  for (const l of owners) {
     const peers: PeerElement[] = [...l.exact, ...l.ranges]
     for (const { identity, cls } of l.identities) {
       const id = plan.identities[identity]
@@ -710,7 +792,7 @@ export function familyElements(
         peers.push({ peer: { lo: a, hi: a }, cls })
     }
     peers.sort((a, b) => (a.peer.lo < b.peer.lo ? -1 : a.peer.lo > b.peer.lo ? 1 : 0))
-    const here = { lo: l.local, hi: l.local }
+    const here = l.here
     for (const { peer, cls } of peers) {
       const c = maps.classes[cls]
       if (!c) continue

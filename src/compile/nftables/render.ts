@@ -100,6 +100,15 @@ export function peerMapName(
 }
 
 /**
+ * Name of the sender map of group destination number `group` (index into
+ * {@link FamilyMaps.groups}) of the ingress: `in_v<4|6>_g<group>_peers` (single addresses) or
+ * `..._ranges`, elements as in {@link peerMapName}. Stable.
+ */
+export function groupMapName(family: IpFamily, group: number, shape: 'peers' | 'ranges'): string {
+  return `in_v${family}_g${group}_${shape}`
+}
+
+/**
  * Declarations of the class chains and their port sets (ports: exact hash set and interval set).
  * `sfx` ends every name (the time slice's `_t<i>`; empty without slices).
  */
@@ -146,7 +155,10 @@ function renderClasses(
   return out
 }
 
-/** Declarations of the peer maps of every own address (`sfx` as for {@link renderClasses}). */
+/**
+ * Declarations of the peer maps of every own address, then of every group destination (`sfx` as
+ * for {@link renderClasses}).
+ */
 function renderPeerMaps(
   direction: 'in' | 'out',
   family: IpFamily,
@@ -154,13 +166,20 @@ function renderPeerMaps(
   sfx: string,
 ): string[] {
   const out: string[] = []
-  maps.locals.forEach((l, i) => {
+  const owners = [
+    ...maps.locals.map((l, i) => ({
+      l,
+      name: (sh: Shape) => peerMapName(direction, family, i, sh),
+    })),
+    ...maps.groups.map((l, k) => ({ l, name: (sh: Shape) => groupMapName(family, k, sh) })),
+  ]
+  owners.forEach(({ l, name }) => {
     for (const shape of ['peers', 'ranges'] as const) {
       const list = shape === 'peers' ? l.exact : l.ranges
       if (list.length === 0) continue
       append(
         out,
-        `  map ${peerMapName(direction, family, i, shape)}${sfx} {`,
+        `  map ${name(shape)}${sfx} {`,
         `    type ${addrType(family)} : verdict`,
         ...(shape === 'ranges' ? ['    flags interval'] : []),
         elements(
@@ -176,6 +195,8 @@ function renderPeerMaps(
   })
   return out
 }
+
+type Shape = 'peers' | 'ranges'
 
 /** Per family, the identities (index into the list) holding each address. */
 type IdentitiesByAddress = Readonly<Record<IpFamily, ReadonlyMap<bigint, readonly number[]>>>
@@ -218,7 +239,7 @@ function hostIdentities(plan: HostPlan): number[] {
   for (const family of [4, 6] as const) for (const v of plan.local[family]) holding(family, v)
   for (const dir of ['ingress', 'egress'] as const)
     for (const family of [4, 6] as const)
-      for (const l of plan.maps[dir][family].locals) {
+      for (const l of [...plan.maps[dir][family].locals, ...plan.maps[dir][family].groups]) {
         for (const id of l.identities) out.add(id.identity)
         for (const e of l.exact) holding(family, e.peer.lo)
       }
@@ -236,7 +257,11 @@ const hostIdentitiesCache = new WeakMap<
   { identities: HostPlan['identities']; local: HostPlan['local']; shown: number[] }
 >()
 
-/** The lookups of one direction and family in the base chain: per own address, identity sets then peer maps. */
+/**
+ * The lookups of one direction and family in the base chain: per own address, identity sets then
+ * peer maps. {@link renderGroupLookups} does the same per group destination (ingress), on the
+ * packet's destination.
+ */
 function renderLookups(
   direction: 'in' | 'out',
   family: IpFamily,
@@ -256,6 +281,27 @@ function renderLookups(
       out.push(`${head} vmap @${peerMapName(direction, family, i, 'peers')}${sfx}`)
     if (l.ranges.length > 0)
       out.push(`${head} vmap @${peerMapName(direction, family, i, 'ranges')}${sfx}`)
+  })
+  return out
+}
+
+/** The group destination lookups of the ingress of one family (see {@link renderLookups}). */
+function renderGroupLookups(
+  direction: 'in' | 'out',
+  family: IpFamily,
+  maps: FamilyMaps,
+  sfx: string,
+): string[] {
+  const ipk = ipKeyword(family)
+  const out: string[] = []
+  maps.groups.forEach((g, k) => {
+    const head = `    ${ipk} daddr ${rangeText(family, g.dst)} ${ipk} saddr`
+    for (const id of g.identities)
+      out.push(
+        `${head} @id_${id.identity}_v${family}${sfx} jump ${classChainName(direction, family, id.cls)}${sfx}`,
+      )
+    if (g.exact.length > 0) out.push(`${head} vmap @${groupMapName(family, k, 'peers')}${sfx}`)
+    if (g.ranges.length > 0) out.push(`${head} vmap @${groupMapName(family, k, 'ranges')}${sfx}`)
   })
   return out
 }
@@ -293,6 +339,15 @@ function chainRules(plan: HostPlan, direction: 'in' | 'out', sfx: string): strin
   ]
   if (lookups.length > 0)
     lines.push('    # allowed peers jump to the chain of their service class', ...lookups)
+  const groups = [
+    ...renderGroupLookups(direction, 4, maps[4], sfx),
+    ...renderGroupLookups(direction, 6, maps[6], sfx),
+  ]
+  if (groups.length > 0)
+    lines.push(
+      '    # senders to multicast groups and the broadcast, which any host may receive',
+      ...groups,
+    )
   if (plan.mode === 'enforce') {
     lines.push(`    counter name blocked_${direction} drop`)
   } else {
