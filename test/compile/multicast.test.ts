@@ -446,6 +446,42 @@ describe('receivers: a host ingress judges a group packet as the model judges it
     ])
     expect(plans[1]?.maps.egress[4].groups).toEqual([])
   })
+
+  it('connection protocols to a group are not accepted by receivers: no host sends or takes them', () => {
+    // kiosk may reach any address on tcp/443 and udp/53 (a rule as wide as 0.0.0.0/0 is)
+    const wide = r('wide', [kiosk], [block('0.0.0.0/0')], 53)
+    const tcp: Rule = {
+      ...wide,
+      id: 'wide-tcp',
+      services: [{ protocol: 6, ports: { lo: 443, hi: 443 } }],
+    }
+    const ps: PolicySet = {
+      ...setWith('enforce'),
+      policies: [
+        {
+          ...(setWith('enforce').policies[0] as PolicySet['policies'][number]),
+          rules: [wide, tcp],
+        },
+      ],
+    }
+    const v = (protocol: number, dstPort: number) =>
+      evaluate(inv, ps, { src: '10.5.0.11', dst: '224.0.0.5', protocol, dstPort, at }).decision
+    expect(v(17, 53)).toBe('allowed')
+    expect(v(6, 443)).toBe('allowed') // the model: the rule's block holds the group
+    const out = nftablesCompiler.compile(inv, ps, { now: NOW, antiLockout: false })
+    const rs = parseRuleset(out.artefacts.find((a) => a.host === 'laptop-1')?.content ?? '')
+    const p = { src: '10.5.0.11', dst: '224.0.0.5', protocol: 17, dstPort: 53 }
+    expect(decidePacket(rs, 'ingress', p)).toBe('accept')
+    // Linux refuses connect() to a group (ENETUNREACH) and discards such a segment after the
+    // firewall (RFC 1122 §4.2.3.10): the receiver does not carry the senders of tcp/443
+    expect(decidePacket(rs, 'ingress', { ...p, protocol: 6, dstPort: 443 })).toBe('drop')
+    const { plans } = planHosts(
+      inv,
+      { ...ps, policies: [{ ...(ps.policies[0] as PolicySet['policies'][number]), rules: [tcp] }] },
+      { now: NOW, antiLockout: false },
+    )
+    expect(plans[1]?.maps.ingress[4].groups).toEqual([])
+  })
 })
 
 describe('receivers, differential: every host judges group packets as the model does', () => {
@@ -541,7 +577,10 @@ describe('receivers, differential: every host judges group packets as the model 
                 for (const h of hosts) {
                   const own = sender.kind === 'workload' && sender.workload.name === h.name
                   const dir = own ? 'egress' : 'ingress'
-                  const expected = want === 'allowed' ? 'accept' : 'drop'
+                  // no host sends TCP to a group or accepts it so addressed: receivers drop it
+                  const connection = protocol === 6
+                  const expected =
+                    want === 'allowed' && !(connection && dir === 'ingress') ? 'accept' : 'drop'
                   const where = `${h.name} ${dir}: ${src} -> ${dst} ${protocol}/${dstPort}`
                   expect(decidePacket(h.nft, dir, tuple), `nftables ${where}`).toBe(expected)
                   expect(decideIptables(h.ipt, dir, tuple), `iptables ${where}`).toBe(expected)

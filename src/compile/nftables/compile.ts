@@ -35,7 +35,8 @@
  *   allowed senders, so that the receivers accept what the model allows (an mDNS answer to
  *   `224.0.0.251`, a DHCP broadcast) and drop what it denies. The model names no receiver: which
  *   hosts joined a group is the network's business, so every enforced host accepts what may be
- *   sent to the group.
+ *   sent to the group; connection protocols (TCP, SCTP, DCCP) aside, which no host sends to a
+ *   group or accepts so addressed ({@link Universe.groupRuns}).
  * @remarks Semantics: DESIGN.md "Policy language v1" rules 1–5, "Enforcement and verification".
  */
 import {
@@ -466,9 +467,9 @@ export class Universe {
   /**
    * The multicast and limited broadcast destinations of `family` that some live rule allows a
    * sender to reach: maximal runs of elementary intervals inside core `NON_UNICAST_RANGES` whose
-   * senders and services are the same ({@link Universe.peerRuns} of their `to` rules), in address
-   * order, each with the `to` rules of its first interval (ascending live rule indices). Cached
-   * per family.
+   * senders and services are the same ({@link Universe.groupRuns} of their `to` rules), in
+   * address order, each with the `to` rules of its first interval (ascending live rule indices).
+   * Cached per family.
    */
   groupDestinations(family: IpFamily): readonly { dst: AddressRange; to: readonly number[] }[] {
     const known = this.groups[family]
@@ -477,7 +478,7 @@ export class Universe {
     const out: { dst: AddressRange; to: readonly number[]; key: string }[] = []
     for (const iv of this.intervals[family]) {
       if (!inside.some((r) => r.first <= iv.lo && iv.hi <= r.last)) continue
-      const runs = this.peerRuns(family, true, iv.to)
+      const runs = this.groupRuns(family, iv.to)
       if (runs.length === 0) continue
       const key = runs.map((r) => `${r.peer.lo}-${r.peer.hi}:${r.key}`).join(';')
       const last = out[out.length - 1]
@@ -488,6 +489,32 @@ export class Universe {
     const list = out.map(({ dst, to }) => ({ dst, to }))
     this.groups[family] = list
     return list
+  }
+
+  /**
+   * The senders of a group destination whose `to` rules are `to`: {@link Universe.peerRuns} for
+   * ingress, less the connection protocols TCP, SCTP and DCCP ({@link CONNECTION_PROTOCOLS}),
+   * which never address a group or the broadcast (RFC 1122 §4.2.3.10; Linux refuses such a
+   * `connect()` and discards such a segment after the firewall): accepting them at every
+   * receiver would cost a lookup per sender of every rule to `any` or `0.0.0.0/0` on every host,
+   * for packets that carry nothing. Runs left empty are dropped, equal neighbours merged.
+   */
+  groupRuns(family: IpFamily, to: readonly number[]): readonly PeerRun[] {
+    const cacheKey = `${String(family)}g${to.join(',')}`
+    const hit = this.runCache.get(cacheKey)
+    if (hit) return hit
+    const runs: PeerRun[] = []
+    for (const r of this.peerRuns(family, true, to)) {
+      const set = r.set.subtract(CONNECTION_PROTOCOLS)
+      if (set.isEmpty) continue
+      const key = set.toString()
+      const last = runs[runs.length - 1]
+      if (last && last.key === key && last.peer.hi + 1n === r.peer.lo)
+        runs[runs.length - 1] = { ...last, peer: { lo: last.peer.lo, hi: r.peer.hi } }
+      else runs.push({ peer: r.peer, key, set })
+    }
+    this.runCache.set(cacheKey, runs)
+    return runs
   }
 
   /** The services allowed by the given live rules: union of allow services minus union of deny services. */
@@ -575,6 +602,14 @@ export class Universe {
   }
 }
 
+/**
+ * TCP, SCTP and DCCP, every port: connection protocols, which no host sends to a multicast group
+ * or the broadcast, nor accepts so addressed (see {@link Universe.groupRuns}).
+ */
+export const CONNECTION_PROTOCOLS: ServiceSet = ServiceSet.of(
+  [6, 132, 33].map((protocol) => ({ protocol, ports: { lo: 0, hi: 65535 } })),
+)
+
 /** A run of peer addresses with the same allowed services ({@link Universe.peerRuns}). */
 export interface PeerRun {
   readonly peer: AddressRange
@@ -647,18 +682,20 @@ function planContext(
  * The {@link PeerLayout} of the rule list `own` (see {@link Universe.peerRuns}): up to
  * {@link MAX_IDENTITY_RULES} identities whose every address of the family is a single-address
  * peer of one service set, the largest first (ties: lower identity number), move from the exact
- * map to identity-set rules.
+ * map to identity-set rules. `group`: the senders of a group destination whose `to` rules are
+ * `own` ({@link Universe.groupRuns}).
  */
 function peerLayout(
   ctx: PlanContext,
   family: IpFamily,
   ingress: boolean,
   own: readonly number[],
+  group = false,
 ): PeerLayout {
-  const cacheKey = `${String(family)}${ingress ? 'i' : 'e'}${own.join(',')}`
+  const cacheKey = `${String(family)}${group ? 'g' : ingress ? 'i' : 'e'}${own.join(',')}`
   const hit = ctx.layouts.get(cacheKey)
   if (hit) return hit
-  const runs = ctx.u.peerRuns(family, ingress, own)
+  const runs = group ? ctx.u.groupRuns(family, own) : ctx.u.peerRuns(family, ingress, own)
   const single = new Map<bigint, number>()
   runs.forEach((r, k) => {
     if (r.peer.lo === r.peer.hi) single.set(r.peer.lo, k)
@@ -761,7 +798,7 @@ function planDirection(
   const groups: GroupPeers[] = []
   if (ingress)
     for (const g of u.groupDestinations(family)) {
-      const layout = peerLayout(ctx, family, true, g.to)
+      const layout = peerLayout(ctx, family, true, g.to, true)
       if (layout.runs.length > 0) groups.push({ dst: g.dst, ...peersOf(layout) })
     }
   return { locals, groups, classes }
