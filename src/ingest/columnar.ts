@@ -13,6 +13,7 @@ import { addCounters, type Flow, type ObservedAction, type FlowDirection } from 
 import {
   ConnectionMemory,
   clientInServerList,
+  groupEnds,
   EPHEMERAL_FROM,
   KNOWN_SERVER_PORTS,
   PAIR_SLACK_MS,
@@ -402,6 +403,51 @@ export function orientRow(c: FlowColumns, i: number): void {
     swapAt(c, i)
     c.direction[i] = DIR_C2S
   } else c.direction[i] = DIR_UNKNOWN
+}
+
+/**
+ * `withGroupEnds` of direction.ts on every row of `c`, after orientation and pairing: a row
+ * whose source is a group or the broadcast, or whose destination is unspecified, is turned
+ * around (counted through `swapped`) or, when no sender can have written it, left out (through
+ * `skipped`, reason `no-sender`); a row with such an address is `client-to-server`. Returns `c`
+ * (changed in place) when no row is left out, else a new batch of the kept rows.
+ */
+export function groupEndsRows(
+  c: FlowColumns,
+  skipped: (reason: string, where: string, text: string) => void,
+  swapped: (n: number) => void,
+): FlowColumns {
+  const s = c.table.strings
+  let drop: number[] | undefined
+  let swaps = 0
+  for (let i = 0; i < c.n; i++) {
+    const f = {
+      src: s[c.src[i] as number] as string,
+      dst: s[c.dst[i] as number] as string,
+      protocol: c.protocol[i] as number,
+    }
+    const g = groupEnds(f)
+    if (g === 'unicast') continue
+    if (g === 'as-is') c.direction[i] = DIR_C2S
+    else if (g === 'swap') {
+      swapAt(c, i)
+      c.direction[i] = DIR_C2S
+      swaps++
+    } else {
+      ;(drop ??= []).push(i)
+      skipped(
+        'no-sender',
+        `${c.file}:${String(c.line[i])}`,
+        `${f.src} -> ${f.dst} protocol ${String(f.protocol)}: a multicast group or the broadcast is never a source, 0.0.0.0 or :: never a destination`,
+      )
+    }
+  }
+  if (swaps > 0) swapped(swaps)
+  if (drop === undefined) return c
+  const out = new FlowColumns(c.format, c.file, c.table, c.n)
+  const gone = new Set(drop)
+  for (let i = 0; i < c.n; i++) if (!gone.has(i)) out.copyRow(c, i)
+  return out
 }
 
 /** `merge` of direction.ts: appends the flow of the two halves `a` (held) and `b` to `out`. */

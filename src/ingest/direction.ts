@@ -7,6 +7,7 @@
  * `OTH` connection seen mid-stream), as it does to every record of the formats above.
  */
 import { addCounters, type Flow } from '../core/index.js'
+import { skip, type ParseContext } from './types.js'
 
 const TCP = 6
 const UDP = 17
@@ -179,6 +180,84 @@ export function orient(flow: Flow): Flow {
     return flow.direction === 'client-to-server' ? flow : { ...flow, direction: 'client-to-server' }
   if (o === 'swap') return { ...swapEnds(flow), direction: 'client-to-server' }
   return flow.direction === 'unknown' ? flow : { ...flow, direction: 'unknown' }
+}
+
+/**
+ * What an address text is for direction: `sink` when it can only be a packet's destination (a
+ * multicast group, `224.0.0.0/4` or `ff00::/8`, RFC 1112 §4 and RFC 4291 §2.7: "must not be
+ * used as a source"; the limited broadcast `255.255.255.255`, RFC 919 §7, RFC 1122 §3.2.1.3),
+ * `origin` when it can only be its source (the unspecified `0.0.0.0` or `::`, RFC 1122
+ * §3.2.1.3, RFC 4291 §2.5.2: a DHCP discover, a duplicate address probe), else `host`. Reads
+ * canonical text ({@link Flow}: dotted quad, RFC 5952) by its first characters, without parsing.
+ */
+export function addressRole(text: string): 'sink' | 'origin' | 'host' {
+  const c = text.charCodeAt(0)
+  if (c === 0x32 /* 2 */) {
+    // 224. – 239. (two digits after the 2, then a dot) and 255.255.255.255
+    if (text.charCodeAt(3) !== 0x2e) return 'host'
+    const n = (text.charCodeAt(1) - 48) * 10 + (text.charCodeAt(2) - 48)
+    if (n >= 24 && n <= 39) return 'sink'
+    return text === '255.255.255.255' ? 'sink' : 'host'
+  }
+  if (c === 0x66 /* f */) return /^ff[0-9a-f]{2}:/.test(text) ? 'sink' : 'host'
+  if (text === '0.0.0.0' || text === '::') return 'origin'
+  return 'host'
+}
+
+/**
+ * How a record's ends must be read whatever its ports say, from its addresses alone: a group or
+ * the broadcast is always the destination, an unspecified address always the source
+ * ({@link addressRole}). `unicast`: no such address, the ports decide ({@link orientation});
+ * `as-is`: the record is the sender's; `swap`: it is written the other way round (a reply
+ * direction's record, a parser's swapped columns); `no-sender`: neither way is a packet that can
+ * be sent (group to group, unspecified to unspecified), and for ICMP and ICMPv6 a record whose
+ * swap would be needed, since the message type is its own direction's (an echo reply turned
+ * around is no echo request).
+ */
+export function groupEnds(
+  f: Pick<Flow, 'src' | 'dst' | 'protocol'>,
+): 'unicast' | 'as-is' | 'swap' | 'no-sender' {
+  const s = addressRole(f.src)
+  const d = addressRole(f.dst)
+  if (s === 'host' && d === 'host') return 'unicast'
+  if (s !== 'sink' && d !== 'origin') return 'as-is'
+  if (d !== 'sink' && s !== 'origin' && f.protocol !== ICMP && f.protocol !== ICMPV6) return 'swap'
+  return 'no-sender'
+}
+
+/**
+ * A flow whose address is a group, the broadcast or unspecified, with its ends as a packet can
+ * have them ({@link groupEnds}): the sender first, `direction: client-to-server` (the sender is
+ * known, whatever the ports said); a flow with no such address unchanged; undefined for a record
+ * no sender can have written (`no-sender`), which reading skips as malformed. Applied to every
+ * flow after orientation and pairing, whatever its format: a parser's or the port evidence's
+ * answer never makes a group a source.
+ */
+export function withGroupEnds(f: Flow): Flow | undefined {
+  switch (groupEnds(f)) {
+    case 'unicast':
+      return f
+    case 'as-is':
+      return f.direction === 'client-to-server' ? f : { ...f, direction: 'client-to-server' }
+    case 'swap':
+      return { ...swapEnds(f), direction: 'client-to-server' }
+    case 'no-sender':
+      return undefined
+  }
+}
+
+/**
+ * Skips a flow no sender can have written ({@link withGroupEnds}): reason `no-sender`, at its
+ * file and line (or record).
+ */
+export function skipNoSender(ctx: ParseContext, f: Flow): void {
+  const at = f.source.line ?? f.source.record
+  skip(
+    ctx,
+    'no-sender',
+    at === undefined ? f.source.file : `${f.source.file}:${at}`,
+    `${f.src} -> ${f.dst} protocol ${f.protocol}: a multicast group or the broadcast is never a source, 0.0.0.0 or :: never a destination`,
+  )
 }
 
 /** Default number of unpaired records held by {@link pairDirections}. */

@@ -6,7 +6,14 @@ import { statSync } from 'node:fs'
 import path from 'node:path'
 import { BulkheadError, counted, type Diagnostic, type Flow } from '../core/index.js'
 import { cloudWatchLines, startsJson } from './cloudwatch.js'
-import { ColumnPairer, DIR_UNKNOWN, FlowColumns, orientRow, StringTable } from './columnar.js'
+import {
+  ColumnPairer,
+  DIR_UNKNOWN,
+  FlowColumns,
+  groupEndsRows,
+  orientRow,
+  StringTable,
+} from './columnar.js'
 import {
   DETECT_BYTES,
   FOREIGN_BYTES,
@@ -14,7 +21,7 @@ import {
   detectFormat,
   detectFromHead,
 } from './detect.js'
-import { DirectionPairer, orient } from './direction.js'
+import { DirectionPairer, orient, skipNoSender, withGroupEnds } from './direction.js'
 import { isParquetFile, readAwsParquet } from './formats/aws-parquet.js'
 import { fileDatagrams } from './formats/netflow.js'
 import { AwsColumnReader } from './formats/aws-vpc.js'
@@ -387,8 +394,14 @@ async function* readOne(
       }
       const typeless = ICMP_TYPELESS_FORMATS.has(fmt)
       const ready = (last = false): FlowColumns => {
-        const b = out
+        const rows = out
         if (!last) out = fresh()
+        // (taken first: a no-sender row that stops a strict run must not be read again)
+        const b = groupEndsRows(
+          rows,
+          (reason, where, text) => skip(ctx, reason, where, text),
+          (n) => note(ctx, 'group-source-swapped', n),
+        )
         emitted += b.n
         if (typeless) {
           let echoes = 0
@@ -440,7 +453,10 @@ async function* readOne(
             else lineNo = reader.block(item, lineNo, inp, long)
           }
           take()
-          if (out.n >= COLUMN_BATCH_ROWS) yield ready()
+          if (out.n >= COLUMN_BATCH_ROWS) {
+            const b = ready()
+            if (b.n > 0) yield b
+          }
         }
       } catch (error) {
         // the rows read before the error go on, as the object path's do
@@ -453,7 +469,10 @@ async function* readOne(
         if (cpairer.rejectedAtOtherEnd > 0)
           note(ctx, 'rejected-at-other-end', cpairer.rejectedAtOtherEnd)
       }
-      if (out.n > 0) yield ready(true)
+      if (out.n > 0) {
+        const b = ready(true)
+        if (b.n > 0) yield b
+      }
       if (failure) throw failure.error
       if (bytes === 0) diagnostics.push(emptyWarning())
       return
@@ -467,7 +486,18 @@ async function* readOne(
     }
     const typeless = ICMP_TYPELESS_FORMATS.has(parser.format)
     const ready = (): Flow[] => {
-      let batch = pairer ? out.map(finish) : out
+      const flows = out
+      // (taken first: a no-sender flow that stops a strict run must not be read again)
+      out = []
+      let batch: Flow[] = []
+      for (const f of pairer ? flows.map(finish) : flows) {
+        const g = withGroupEnds(f)
+        if (g === undefined) skipNoSender(ctx, f)
+        else {
+          if (g.src !== f.src) note(ctx, 'group-source-swapped')
+          batch.push(g)
+        }
+      }
       if (typeless) {
         batch = batch.map((f) => {
           const echo = assumedEcho(f.protocol, f.srcPort, f.dstPort)
@@ -476,7 +506,6 @@ async function* readOne(
           return { ...f, dstPort: echo }
         })
       }
-      out = []
       emitted += batch.length
       return batch
     }
@@ -491,7 +520,7 @@ async function* readOne(
         })
         for await (const f of rows) {
           take(f)
-          if (out.length >= BATCH_FLOWS) yield ready()
+          if (out.length >= BATCH_FLOWS) yield* nonEmpty(ready())
         }
         bytes = bytesTotal
       } else if (reader) {
@@ -502,7 +531,7 @@ async function* readOne(
             const f = reader.line(line, ++lineNo)
             if (f !== undefined) take(f)
           }
-          if (out.length > 0) yield ready()
+          if (out.length > 0) yield* nonEmpty(ready())
         }
       } else {
         const flows =
@@ -511,7 +540,7 @@ async function* readOne(
             : parser.parse(chunks, ctx)
         for await (const f of flows) {
           take(f)
-          if (out.length >= BATCH_FLOWS) yield ready()
+          if (out.length >= BATCH_FLOWS) yield* nonEmpty(ready())
         }
       }
     } catch (error) {
@@ -524,7 +553,7 @@ async function* readOne(
       if (pairer.rejectedAtOtherEnd > 0)
         note(ctx, 'rejected-at-other-end', pairer.rejectedAtOtherEnd)
     }
-    if (out.length > 0) yield ready()
+    if (out.length > 0) yield* nonEmpty(ready())
     if (failure) throw failure.error
     if (bytes === 0) diagnostics.push(emptyWarning())
   } finally {
@@ -532,6 +561,11 @@ async function* readOne(
     progress()
     summaries.push({ file, format, stats, bytes, diagnostics })
   }
+}
+
+/** `batch`, unless it is empty (every flow of it skipped): batches are never empty. */
+function* nonEmpty(batch: Flow[]): Generator<Flow[]> {
+  if (batch.length > 0) yield batch
 }
 
 /** After pairing, a flow still without a direction gets one more look at its (merged) evidence. */

@@ -1,0 +1,210 @@
+/**
+ * @module A multicast group or the limited broadcast is never a packet's source, an unspecified
+ * address never its destination (RFC 1112 §4, RFC 4291 §2.7, RFC 919 §7, RFC 1122 §3.2.1.3):
+ * reading turns such a record around whatever its ports say, or skips it as `no-sender` when no
+ * sender can have written it, on both read paths (objects, columns) and in the collector. Expected answers are worked out by hand from those rules.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { Flow } from '../../src/core/index.js'
+import { FlowColumns } from '../../src/ingest/columnar.js'
+import { addressRole, groupEnds, withGroupEnds } from '../../src/ingest/direction.js'
+import { readFlowBatches, readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
+import { collectOver, T0 } from './collect-helper.js'
+import { concat, recV4, set, template, TPL_V4, v9 } from './netflow-builders.js'
+
+const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-group-ends-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('addressRole', () => {
+  it('groups and the broadcast are sinks, the unspecified addresses origins, the rest hosts', () => {
+    for (const a of [
+      '224.0.0.0',
+      '224.0.0.251',
+      '239.255.255.250',
+      '255.255.255.255',
+      'ff02::fb',
+      'ff05::c',
+      'ffff::1',
+    ])
+      expect(addressRole(a), a).toBe('sink')
+    for (const a of ['0.0.0.0', '::']) expect(addressRole(a), a).toBe('origin')
+    for (const a of [
+      '223.255.255.255',
+      '240.0.0.0',
+      '255.255.255.254',
+      '22.1.2.3',
+      '2.2.2.2',
+      '25.5.5.5',
+      '200.1.1.1',
+      '10.0.0.1',
+      '0.0.0.1',
+      'fe80::1',
+      'ff::1', // 0x00ff:...: not ff00::/8
+      '2001:db8::1',
+      '::1',
+    ])
+      expect(addressRole(a), a).toBe('host')
+  })
+})
+
+describe('groupEnds', () => {
+  const f = (src: string, dst: string, protocol = 17) => ({ src, dst, protocol })
+  it('by hand: the sender first, else no sender', () => {
+    expect(groupEnds(f('10.5.0.11', '10.5.0.12'))).toBe('unicast')
+    expect(groupEnds(f('10.5.0.11', '224.0.0.251'))).toBe('as-is')
+    expect(groupEnds(f('0.0.0.0', '255.255.255.255'))).toBe('as-is') // DHCP discover
+    expect(groupEnds(f('::', 'ff02::1:ff00:11', 58))).toBe('as-is') // duplicate address probe
+    expect(groupEnds(f('0.0.0.0', '10.5.0.1'))).toBe('as-is')
+    expect(groupEnds(f('224.0.0.251', '10.5.0.11'))).toBe('swap')
+    expect(groupEnds(f('255.255.255.255', '0.0.0.0'))).toBe('swap')
+    expect(groupEnds(f('10.5.0.1', '0.0.0.0'))).toBe('swap')
+    expect(groupEnds(f('ff02::fb', 'fe80::1'))).toBe('swap')
+    expect(groupEnds(f('224.0.0.1', '239.2.2.2'))).toBe('no-sender')
+    expect(groupEnds(f('255.255.255.255', '224.0.0.1'))).toBe('no-sender')
+    expect(groupEnds(f('0.0.0.0', '0.0.0.0'))).toBe('no-sender')
+    // ICMP: the type is its own direction's, so a turned-around record is no packet either
+    expect(groupEnds(f('10.5.0.11', '224.0.0.1', 1))).toBe('as-is')
+    expect(groupEnds(f('224.0.0.1', '10.5.0.11', 1))).toBe('no-sender')
+    expect(groupEnds(f('ff02::1', 'fe80::1', 58))).toBe('no-sender')
+  })
+
+  it('withGroupEnds swaps ports with addresses and marks the sender client-to-server', () => {
+    const base: Flow = {
+      src: '239.1.1.1',
+      dst: '10.5.0.11',
+      srcPort: 5001,
+      dstPort: 5000,
+      protocol: 17,
+      start: 0,
+      end: 1,
+      packets: 1,
+      bytes: 100,
+      observedAction: 'accept',
+      direction: 'client-to-server',
+      source: { format: 'csv', file: 'x.csv', line: 2 },
+      dstName: 'kiosk-1',
+    }
+    expect(withGroupEnds(base)).toEqual({
+      ...base,
+      src: '10.5.0.11',
+      dst: '239.1.1.1',
+      srcPort: 5000,
+      dstPort: 5001,
+      srcName: 'kiosk-1',
+      dstName: undefined,
+    })
+    const mdns = {
+      ...base,
+      src: '10.5.0.11',
+      dst: '224.0.0.251',
+      srcPort: 5353,
+      dstPort: 5353,
+      direction: 'unknown' as const,
+    }
+    expect(withGroupEnds(mdns)?.direction).toBe('client-to-server')
+    expect(withGroupEnds({ ...base, dst: '224.0.0.2' })).toBeUndefined()
+    const unicast = { ...base, src: '10.5.0.12', direction: 'unknown' as const }
+    expect(withGroupEnds(unicast)).toBe(unicast)
+  })
+})
+
+/** AWS VPC v2 records (read on both paths), each line's expected flow written by hand. */
+const HEAD =
+  'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status'
+const rec = (src: string, dst: string, sp: number, dp: number, proto = 17, start = 1795000000) =>
+  `2 123456789012 eni-1 ${src} ${dst} ${sp} ${dp} ${proto} 1 100 ${start} ${start + 60} ACCEPT OK`
+
+describe('reading: both paths turn such records around or skip them', () => {
+  const file = path.join(dir, 'groups.log')
+  writeFileSync(
+    file,
+    [
+      HEAD,
+      // 5000 is a listed server port, 5001 not: the ports alone would make the group the source
+      rec('10.5.0.11', '239.1.1.1', 5000, 5001, 17, 1795000000),
+      // written the other way round (its ports look right): turned around
+      rec('239.9.9.9', '10.5.0.12', 5001, 5000, 17, 1795001000),
+      rec('10.5.0.11', '224.0.0.251', 5353, 5353, 17, 1795002000),
+      rec('255.255.255.255', '0.0.0.0', 67, 68, 17, 1795003000),
+      rec('224.0.0.1', '239.2.2.2', 1234, 1234, 17, 1795004000),
+      rec('224.0.0.1', '10.5.0.11', 0, 0, 1, 1795005000),
+      rec('10.5.0.11', '10.5.0.12', 40000, 443, 6, 1795006000),
+      '',
+    ].join('\n'),
+  )
+  const want = [
+    ['10.5.0.11', 5000, '239.1.1.1', 5001, 2],
+    ['10.5.0.12', 5000, '239.9.9.9', 5001, 3],
+    ['10.5.0.11', 5353, '224.0.0.251', 5353, 4],
+    ['0.0.0.0', 68, '255.255.255.255', 67, 5],
+    ['10.5.0.11', 40000, '10.5.0.12', 443, 8],
+  ]
+
+  async function read(columnar: boolean): Promise<{ flows: Flow[]; summaries: FileSummary[] }> {
+    const summaries: FileSummary[] = []
+    const flows: Flow[] = []
+    const opts = { format: 'auto' as const, strict: false }
+    if (columnar) {
+      for await (const b of readFlowColumns([file], opts, summaries))
+        flows.push(...(b instanceof FlowColumns ? b.toFlows() : b))
+    } else for await (const b of readFlowBatches([file], opts, summaries)) flows.push(...b)
+    return { flows, summaries }
+  }
+
+  for (const columnar of [false, true]) {
+    it(`${columnar ? 'columns' : 'objects'}: the sender first, client-to-server; no-sender skipped`, async () => {
+      const { flows, summaries } = await read(columnar)
+      expect(flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.source.line])).toEqual(want)
+      expect(flows.every((f) => f.direction === 'client-to-server')).toBe(true)
+      const stats = summaries[0]?.stats
+      expect(stats?.skipped).toEqual({ 'no-sender': 2 })
+      expect(stats?.examples.map((e) => e.where)).toEqual([`${file}:6`, `${file}:7`])
+      // line 2 (the ports' swap undone), lines 3 and 5
+      expect(stats?.notes['group-source-swapped']).toBe(3)
+    })
+  }
+
+  it('--strict makes a no-sender record fatal, as any malformed record', async () => {
+    const summaries: FileSummary[] = []
+    const run = async () => {
+      for await (const _ of readFlowBatches([file], { format: 'auto', strict: true }, summaries));
+    }
+    await expect(run()).rejects.toMatchObject({
+      diagnostics: [expect.objectContaining({ code: 'ingest/malformed-record' })],
+    })
+  })
+})
+
+describe('the collector: the same rule on flows received live', () => {
+  it('turns a group-source record around and skips one with no sender', async () => {
+    const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
+    const r = (src: string, dst: string, sp: number, dp: number) =>
+      recV4({ src, dst, sp, dp, proto: 17, pkts: 1, bytes: 100, start: T0, end: T0 + 50 })
+    const { flows, collector } = await collectOver(
+      [
+        v9(
+          H9,
+          template(0, 256, TPL_V4),
+          set(
+            256,
+            concat(
+              r('239.1.1.1', '10.9.0.1', 5001, 5000), // written the other way round
+              r('224.0.0.1', '239.2.2.2', 1234, 1234), // no sender
+              r('10.9.0.2', '224.0.0.251', 5353, 5353),
+            ),
+          ),
+        ),
+      ],
+      2,
+    )
+    expect(flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.direction])).toEqual([
+      ['10.9.0.1', 5000, '239.1.1.1', 5001, 'client-to-server'],
+      ['10.9.0.2', 5353, '224.0.0.251', 5353, 'client-to-server'],
+    ])
+    expect(collector.stats.skipped).toEqual({ 'no-sender': 1 })
+    expect(collector.stats.notes['group-source-swapped']).toBe(1)
+  }, 5000)
+})
