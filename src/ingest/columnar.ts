@@ -414,7 +414,7 @@ export function orientRow(c: FlowColumns, i: number): void {
  */
 export function groupEndsRows(
   c: FlowColumns,
-  skipped: (reason: string, where: string, text: string) => void,
+  skipped: (reason: 'no-sender', where: string, text: string) => void,
   swapped: (n: number) => void,
 ): FlowColumns {
   const s = c.table.strings
