@@ -69,6 +69,28 @@ export interface Flow {
   readonly dstLabels?: Readonly<Record<string, string>>
 }
 
+/**
+ * Unpaired-half marks: how a stored flow stands to the pairing of a connection's two directions
+ * (AWS and GCP VPC flow logs write one record per direction; reading pairs the two records of one
+ * file into one flow, ingest/direction.ts). A flow is marked 0 when it is not an unpaired half: a
+ * merged pair, a record of a format that is not paired, or one read with pairing off. Otherwise
+ * it is {@link HALF_UNPAIRED}, ORed with {@link HALF_SWAPPED} and {@link HALF_ECHO_ASSUMED} as
+ * they apply; with them the store finds and merges the other half when another file holds it.
+ * Stable: stored in `flow_rows.half` (store schema version 4); do not change the values.
+ */
+export const HALF_UNPAIRED = 1
+/**
+ * With {@link HALF_UNPAIRED}: the flow is the record with its ends exchanged (the record was the
+ * server → client direction, and orienting it swapped addresses, ports and names).
+ */
+export const HALF_SWAPPED = 2
+/**
+ * With {@link HALF_UNPAIRED}: the record had no ICMP type (ports `0 0`) and was read as an echo
+ * request (`dstPort` 8, or 128 for ICMPv6; ingest/read.ts `ICMP_TYPELESS_FORMATS`), so its
+ * recorded ports were 0 and 0.
+ */
+export const HALF_ECHO_ASSUMED = 4
+
 /** Largest `packets` / `bytes` of a {@link Flow}: 2^53 − 1 (`Number.MAX_SAFE_INTEGER`). */
 export const MAX_COUNTER = Number.MAX_SAFE_INTEGER
 

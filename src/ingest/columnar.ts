@@ -9,7 +9,14 @@
  * merge rules, and {@link FlowColumns.toFlows} gives the flows the object path gives (the
  * differential tests in test/ingest/columnar.test.ts hold both to that).
  */
-import { addCounters, type Flow, type ObservedAction, type FlowDirection } from '../core/index.js'
+import {
+  addCounters,
+  HALF_SWAPPED,
+  HALF_UNPAIRED,
+  type Flow,
+  type ObservedAction,
+  type FlowDirection,
+} from '../core/index.js'
 import {
   ConnectionMemory,
   clientInServerList,
@@ -138,7 +145,10 @@ export class StringTable {
  * - `direction`: {@link DIR_UNKNOWN} / {@link DIR_C2S} / {@link DIR_S2C};
  * - `tcpFlags`: -1 when absent; `srcName`, `dstName`: string codes, -1 when absent;
  * - `line`: the 1-based line in `file` (`source.line`); every row has one (`source.record` is
- *   never set: only line formats are columnar).
+ *   never set: only line formats are columnar);
+ * - `half`: the row's unpaired-half mark (core {@link HALF_UNPAIRED}, {@link HALF_SWAPPED},
+ *   `HALF_ECHO_ASSUMED`): 0 unless a pairer emitted the row as a half that found no partner
+ *   in its file.
  */
 export class FlowColumns {
   n = 0
@@ -157,6 +167,7 @@ export class FlowColumns {
   srcName: Int32Array
   dstName: Int32Array
   line: Float64Array
+  half: Uint8Array
 
   constructor(
     /** `source.format` of every row. */
@@ -182,6 +193,7 @@ export class FlowColumns {
     this.srcName = new Int32Array(c)
     this.dstName = new Int32Array(c)
     this.line = new Float64Array(c)
+    this.half = new Uint8Array(c)
   }
 
   /** Rows the arrays hold without growing. */
@@ -219,6 +231,7 @@ export class FlowColumns {
     this.srcName = g(this.srcName)
     this.dstName = g(this.dstName)
     this.line = g(this.line)
+    this.half = g(this.half)
   }
 
   /** Copies row `i` of `from` (same string table) to the end; returns its index. */
@@ -240,6 +253,7 @@ export class FlowColumns {
     this.srcName[r] = from.srcName[i] as number
     this.dstName[r] = from.dstName[i] as number
     this.line[r] = from.line[i] as number
+    this.half[r] = from.half[i] as number
     return r
   }
 
@@ -279,6 +293,7 @@ export class FlowColumns {
     this.srcName[r] = f.srcName !== undefined ? t.code(f.srcName) : -1
     this.dstName[r] = f.dstName !== undefined ? t.code(f.dstName) : -1
     this.line[r] = f.source.line
+    this.half[r] = 0
     return r
   }
 
@@ -409,7 +424,8 @@ export function orientRow(c: FlowColumns, i: number): void {
  * `withGroupEnds` of direction.ts on every row of `c`, after orientation and pairing: a row
  * whose source is a group or the broadcast, or whose destination is unspecified, is turned
  * around (counted through `swapped`) or, when no sender can have written it, left out (through
- * `skipped`, reason `no-sender`); a row with such an address is `client-to-server`. Returns `c`
+ * `skipped`, reason `no-sender`); a row with such an address is `client-to-server` and no
+ * unpaired half (`half` 0: the store never pairs it across files). Returns `c`
  * (changed in place) when no row is left out, else a new batch of the kept rows.
  */
 export function groupEndsRows(
@@ -428,6 +444,8 @@ export function groupEndsRows(
     }
     const g = groupEnds(f)
     if (g === 'unicast') continue
+    // group traffic has no reply to pair with: never a half for the store to pair across files
+    c.half[i] = 0
     if (g === 'as-is') c.direction[i] = DIR_C2S
     else if (g === 'swap') {
       swapAt(c, i)
@@ -486,6 +504,7 @@ function mergeInto(
   out.action[r] = cc.action[ci] as number
   out.direction[r] = confident ? DIR_C2S : DIR_UNKNOWN
   out.line[r] = cc.line[ci] as number
+  out.half[r] = 0
   const fa = held.tcpFlags[a] as number
   const fb = inp.tcpFlags[b] as number
   out.tcpFlags[r] = fa < 0 && fb < 0 ? -1 : (fa < 0 ? 0 : fa) | (fb < 0 ? 0 : fb)
@@ -657,11 +676,19 @@ export class ColumnPairer {
     this.free[this.freeTop++] = p
   }
 
-  /** Appends pool row `p` to `out`, oriented. */
+  /**
+   * Appends pool row `p` to `out`, oriented, as a half that found no partner: marked
+   * {@link HALF_UNPAIRED}, and {@link HALF_SWAPPED} when orienting exchanged its ends.
+   */
   private emit(p: number, out: FlowColumns): void {
-    const r = out.copyRow(this.pool, p)
+    const P = this.pool
+    const r = out.copyRow(P, p)
     orientRow(out, r)
     this.settle(out, r)
+    out.half[r] =
+      out.src[r] !== P.src[p] || out.srcPort[r] !== P.srcPort[p]
+        ? HALF_UNPAIRED | HALF_SWAPPED
+        : HALF_UNPAIRED
   }
 
   /** `DirectionPairer.settle` on row `r` of `out`: remember a handshake's direction, or take it. */

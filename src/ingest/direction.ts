@@ -6,7 +6,7 @@
  * themselves, and reading applies this module only to the records they leave `unknown` (a Zeek
  * `OTH` connection seen mid-stream), as it does to every record of the formats above.
  */
-import { addCounters, type Flow } from '../core/index.js'
+import { addCounters, HALF_SWAPPED, HALF_UNPAIRED, type Flow } from '../core/index.js'
 import { skip, type ParseContext } from './types.js'
 
 const TCP = 6
@@ -397,6 +397,11 @@ function rejectedAtOtherEnd(a: Flow, b: Flow): boolean {
  * end and rejected at the other ({@link rejectedAtOtherEnd}), the accepted one is read rejected
  * (counted in {@link DirectionPairer.rejectedAtOtherEnd}).
  *
+ * Every record emitted unpaired is a half that found no partner in its file: {@link
+ * DirectionPairer.halfOf} gives its unpaired-half mark (core `HALF_UNPAIRED`, with `HALF_SWAPPED`
+ * when orienting exchanged its ends), which ingest stores so that the store can pair it with the
+ * other half when another file holds that (store `pairHalves`).
+ *
  * A flow whose direction the evidence leaves unknown takes that of an earlier flow of the same
  * connection (same protocol, addresses and ports) whose TCP handshake settled it
  * ({@link ConnectionMemory}, at most 2 × `window` connections remembered).
@@ -420,10 +425,31 @@ export class DirectionPairer {
   paired = 0
   /** Accepted records read rejected because the other end rejected them ({@link rejectedAtOtherEnd}). */
   rejectedAtOtherEnd = 0
+  /** The unpaired-half mark of each flow emitted unpaired ({@link DirectionPairer.halfOf}). */
+  private readonly halves = new WeakMap<Flow, number>()
 
   constructor(opts: { window?: number } = {}) {
     this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
     this.memory = new ConnectionMemory(this.window)
+  }
+
+  /**
+   * The unpaired-half mark of a flow this pairer emitted: core `HALF_UNPAIRED` (ORed with
+   * `HALF_SWAPPED` when orienting exchanged its ends) for a record that found no partner, 0 for a
+   * merged pair (and for any flow it did not emit).
+   */
+  halfOf(f: Flow): number {
+    return this.halves.get(f) ?? 0
+  }
+
+  /** Record `f` of connection `key` emitted without a partner: oriented, settled, marked. */
+  private unpaired(f: Flow, key: string): Flow {
+    const out = this.settle(orient(f), key)
+    this.halves.set(
+      out,
+      out.src !== f.src || out.srcPort !== f.srcPort ? HALF_UNPAIRED | HALF_SWAPPED : HALF_UNPAIRED,
+    )
+    return out
   }
 
   /**
@@ -470,7 +496,7 @@ export class DirectionPairer {
         out.push(this.settle(m.direction === 'unknown' ? orient(m) : m, key))
         return
       }
-      out.push(this.settle(orient(other), key))
+      out.push(this.unpaired(other, key))
     }
     pending.set(key, f)
     this.keys.push(key)
@@ -481,7 +507,7 @@ export class DirectionPairer {
       this.head++
       if (pending.get(k) === oldest) {
         pending.delete(k)
-        out.push(this.settle(orient(oldest), k))
+        out.push(this.unpaired(oldest, k))
       }
     }
     // Compact when most queued entries are stale (paired away), so the queue stays O(window).
@@ -490,7 +516,7 @@ export class DirectionPairer {
 
   /** Releases every held record, oriented, in arrival order. */
   flush(out: Flow[]): void {
-    for (const [k, f] of this.pending) out.push(this.settle(orient(f), k))
+    for (const [k, f] of this.pending) out.push(this.unpaired(f, k))
     this.pending.clear()
     this.keys = []
     this.held = []

@@ -4,7 +4,13 @@
  */
 import { statSync } from 'node:fs'
 import path from 'node:path'
-import { BulkheadError, counted, type Diagnostic, type Flow } from '../core/index.js'
+import {
+  BulkheadError,
+  counted,
+  HALF_ECHO_ASSUMED,
+  type Diagnostic,
+  type Flow,
+} from '../core/index.js'
 import { cloudWatchLines, startsJson } from './cloudwatch.js'
 import {
   ColumnPairer,
@@ -76,6 +82,29 @@ export const ICMP_TYPELESS_FORMATS: ReadonlySet<FlowFormat> = new Set([
 function assumedEcho(protocol: number, srcPort: number, dstPort: number): number {
   if (srcPort !== 0 || dstPort !== 0) return -1
   return protocol === 1 ? 8 : protocol === 58 ? 128 : -1
+}
+
+/**
+ * Reads the typeless ICMP rows of `b` ({@link ICMP_TYPELESS_FORMATS}) as echo requests, noted
+ * `icmp-type-assumed-echo`; an unpaired half so read is marked {@link HALF_ECHO_ASSUMED}, so that
+ * the store knows its record's ports were 0 and 0 when it looks for the other half.
+ */
+function assumeEchoes(b: FlowColumns, ctx: ParseContext): void {
+  let echoes = 0
+  for (let r = 0; r < b.n; r++) {
+    const echo = assumedEcho(
+      b.protocol[r] as number,
+      b.srcPort[r] as number,
+      b.dstPort[r] as number,
+    )
+    if (echo >= 0) {
+      b.dstPort[r] = echo
+      const half = b.half[r] as number
+      if (half !== 0) b.half[r] = half | HALF_ECHO_ASSUMED
+      echoes++
+    }
+  }
+  if (echoes > 0) note(ctx, 'icmp-type-assumed-echo', echoes)
 }
 
 /** Progress of one file. `bytesRead`/`bytesTotal` are on-disk (compressed) bytes; `bytesTotal` is 0 for stdin. */
@@ -403,21 +432,7 @@ async function* readOne(
           (n) => note(ctx, 'group-source-swapped', n),
         )
         emitted += b.n
-        if (typeless) {
-          let echoes = 0
-          for (let r = 0; r < b.n; r++) {
-            const echo = assumedEcho(
-              b.protocol[r] as number,
-              b.srcPort[r] as number,
-              b.dstPort[r] as number,
-            )
-            if (echo >= 0) {
-              b.dstPort[r] = echo
-              echoes++
-            }
-          }
-          if (echoes > 0) note(ctx, 'icmp-type-assumed-echo', echoes)
-        }
+        if (typeless) assumeEchoes(b, ctx)
         return b
       }
       let failure: { error: unknown } | undefined
@@ -485,7 +500,27 @@ async function* readOne(
       else out.push(f.direction === 'unknown' ? orient(f) : f)
     }
     const typeless = ICMP_TYPELESS_FORMATS.has(parser.format)
-    const ready = (): Flow[] => {
+    // for the store (the columnar read), paired flows go as columns, which carry each unpaired
+    // half's mark (FlowColumns.half): the store pairs it with the other half from another file
+    const table = columnar && pairer !== undefined ? new StringTable() : undefined
+    const ready = (): Flow[] | FlowColumns => {
+      if (pairer !== undefined && table !== undefined) {
+        const c = new FlowColumns(parser.format, file, table, out.length)
+        for (const f of out) {
+          const r = c.pushFlow(finish(f))
+          c.half[r] = pairer.halfOf(f)
+        }
+        // (taken first: a no-sender row that stops a strict run must not be read again)
+        out = []
+        const b = groupEndsRows(
+          c,
+          (reason, where, text) => skip(ctx, reason, where, text),
+          (n) => note(ctx, 'group-source-swapped', n),
+        )
+        emitted += b.n
+        if (typeless) assumeEchoes(b, ctx)
+        return b
+      }
       const flows = out
       // (taken first: a no-sender flow that stops a strict run must not be read again)
       out = []
@@ -564,8 +599,8 @@ async function* readOne(
 }
 
 /** `batch`, unless it is empty (every flow of it skipped): batches are never empty. */
-function* nonEmpty(batch: Flow[]): Generator<Flow[]> {
-  if (batch.length > 0) yield batch
+function* nonEmpty<B extends Flow[] | FlowColumns>(batch: B): Generator<B> {
+  if ((Array.isArray(batch) ? batch.length : (batch as FlowColumns).n) > 0) yield batch
 }
 
 /** After pairing, a flow still without a direction gets one more look at its (merged) evidence. */
@@ -606,7 +641,9 @@ function withRun(files: readonly string[], opts: ReadOptions): ReadOptions {
 /**
  * {@link readFlowBatches} with the columnar path: the files of {@link COLUMNAR_FORMATS} come as
  * {@link FlowColumns} batches (AWS VPC and Zeek TSV read straight from bytes;
- * oriented and paired on columns), the others as `Flow[]`, as {@link readFlowBatches} gives them.
+ * oriented and paired on columns), and so do the paired formats read as objects (GCP VPC, AWS
+ * VPC Parquet), whose columns carry each unpaired half's mark ({@link FlowColumns.half}); the
+ * others come as `Flow[]`, as {@link readFlowBatches} gives them.
  * The flows, their order, and every file's summary (counts, skip examples, notes) are the same
  * as {@link readFlowBatches}'s (`batch.toFlows()` gives a columns batch as flows). A columns
  * batch is never empty; the batches of one file share one string table.

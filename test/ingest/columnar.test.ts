@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { Flow } from '../../src/core/index.js'
+import { HALF_SWAPPED, HALF_UNPAIRED, type Flow } from '../../src/core/index.js'
 import { ColumnPairer, FlowColumns, StringTable } from '../../src/ingest/columnar.js'
 import { DirectionPairer, orient } from '../../src/ingest/direction.js'
 import {
@@ -1045,6 +1045,9 @@ function pairBothWays(
   pairedColumns: number
   rejectedObjects: number
   rejectedColumns: number
+  /** The unpaired-half mark of each output flow (`DirectionPairer.halfOf`, `FlowColumns.half`). */
+  halvesObjects: number[]
+  halvesColumns: number[]
 } {
   const objects = new DirectionPairer({ window })
   const expected: Flow[] = []
@@ -1064,6 +1067,8 @@ function pairBothWays(
     pairedColumns: pairer.paired,
     rejectedObjects: objects.rejectedAtOtherEnd,
     rejectedColumns: pairer.rejectedAtOtherEnd,
+    halvesObjects: expected.map((f) => objects.halfOf(f)),
+    halvesColumns: Array.from(out.half.subarray(0, out.n)),
   }
 }
 
@@ -1138,6 +1143,28 @@ describe('ColumnPairer equals DirectionPairer', () => {
           )
           expect(both.pairedColumns).toBe(both.pairedObjects)
           expect(both.rejectedColumns).toBe(both.rejectedObjects)
+          // every record that found no partner is marked a half (HALF_UNPAIRED), a merged pair
+          // is not, and a half marked HALF_SWAPPED turned round again is its record's ends
+          expect(both.halvesColumns).toEqual(both.halvesObjects)
+          expect(both.halvesObjects.filter((h) => h !== 0)).toHaveLength(
+            flows.length - 2 * both.pairedObjects,
+          )
+          const ends = new Set(
+            flows.map(
+              (f) =>
+                `${f.src}|${String(f.srcPort)}|${f.dst}|${String(f.dstPort)}|${String(f.source.line)}`,
+            ),
+          )
+          both.objects.forEach((f, i) => {
+            const h = both.halvesObjects[i] as number
+            expect([0, HALF_UNPAIRED, HALF_UNPAIRED | HALF_SWAPPED]).toContain(h)
+            if (h === 0) return
+            const swapped = (h & HALF_SWAPPED) !== 0
+            const record = swapped
+              ? `${f.dst}|${String(f.dstPort)}|${f.src}|${String(f.srcPort)}`
+              : `${f.src}|${String(f.srcPort)}|${f.dst}|${String(f.dstPort)}`
+            expect(ends.has(`${record}|${String(f.source.line)}`)).toBe(true)
+          })
           pairedTotal += both.pairedObjects
           rejectedTotal += both.rejectedObjects
         },
