@@ -49,7 +49,11 @@ export interface TempColumn {
  * - `action`: 0 accept, 1 reject, 2 unknown; `direction`: 0 unknown, 1 client-to-server,
  *   2 server-to-client; `tcpFlags`: -1 when absent;
  * - `start`, `end` ms since the epoch, UTC; `line` is `source.line` (1-based), and every row
- *   has `source.format` = `format`, `source.file` = `file`, no `source.record`, no labels.
+ *   has `source.format` = `format`, `source.file` = `file`, no `source.record`, no labels;
+ * - `half`: each row's unpaired-half mark (core `HALF_UNPAIRED`, `HALF_SWAPPED`,
+ *   `HALF_ECHO_ASSUMED`), set by reading for the halves of AWS and GCP VPC connections that found
+ *   no partner in their file; absent, every row is 0. The store pairs marked rows of different
+ *   files as reading pairs the halves of one file ({@link IngestFileResult.pairedAcrossFiles}).
  */
 export interface FlowColumnBatch {
   /** Rows. */
@@ -72,6 +76,7 @@ export interface FlowColumnBatch {
   readonly srcName: Int32Array
   readonly dstName: Int32Array
   readonly line: Float64Array
+  readonly half?: Uint8Array
 }
 
 /** One batch for {@link FlowStore.ingestFile}: flow objects, or {@link FlowColumnBatch} columns. */
@@ -96,6 +101,15 @@ export interface IngestFileResult {
    * none.
    */
   readonly rejectedAtOtherEnd?: number
+  /**
+   * Connections whose two directions were each a half without a partner in its own file (AWS and
+   * GCP VPC flow logs), this file's and another's (stored now or before), that this ingest
+   * merged into one flow, as reading merges the two halves of one file: by format. The store
+   * then holds that many flows fewer than the files' records. For a run of small files
+   * ({@link FlowStore.ingestFiles}) the run's counts are on its first stored file. Absent when
+   * none.
+   */
+  readonly pairedAcrossFiles?: Readonly<Record<string, number>>
 }
 
 /**
@@ -120,7 +134,11 @@ export interface FlowStore {
    * (DuckDB store: 64 MiB and more), which are hashed on another thread while they are read:
    * `batches(file)` is then called, and stopped as soon as the fingerprint shows an earlier
    * ingest. All rows of one file are written in one transaction: when `batches` throws (a fatal
-   * parse error, an I/O error), nothing of that file is stored and the error is re-thrown.
+   * parse error, an I/O error), nothing of that file is stored and the error is re-thrown. In
+   * the same transaction the store settles what the new rows and the stored ones show together:
+   * the unpaired halves of different files are merged
+   * ({@link IngestFileResult.pairedAcrossFiles}), then refusals logged at the other end are read
+   * `reject` ({@link IngestFileResult.rejectedAtOtherEnd}).
    * @throws BulkheadError `io/not-found` / `io/read-failed` when the file cannot be read for
    * the fingerprint; whatever `batches` throws; Error when the store was opened read-only.
    */

@@ -651,8 +651,8 @@ describe('a crash while committing (write-ahead log replayed in part)', () => {
     const raw = await DuckDBInstance.create(file)
     const conn = await raw.connect()
     await conn.run(
-      `INSERT INTO flow_rows (src, dst, src_port, dst_port, protocol, start_ms, end_ms, packets, bytes, observed_action, direction, source)
-       SELECT 9000 + i, 9001, 1, 2, 6, 0, 0, 1, 1, 0, 0, 777 FROM range(5) t(i)`,
+      `INSERT INTO flow_rows (src, dst, src_port, dst_port, protocol, start_ms, end_ms, packets, bytes, observed_action, direction, source, half)
+       SELECT 9000 + i, 9001, 1, 2, 6, 0, 0, 1, 1, 0, 0, 777, 0 FROM range(5) t(i)`,
     )
     const copy = path.join(dir, 'torn-copy.duckdb')
     const { copyFileSync, existsSync } = await import('node:fs')

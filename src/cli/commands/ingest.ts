@@ -39,7 +39,11 @@ interface IngestOptions {
 export interface IngestOutput {
   /** Files read now (already-ingested files are not read and not counted here). */
   readonly files: number
-  /** Flows read and stored now. */
+  /**
+   * Flows stored now: the files' flows (after pairing the two directions of a connection within
+   * each file), less the pairs the store merged with a half from another file (note
+   * `paired-across-files`), which may have been stored before.
+   */
   readonly records: number
   /** Malformed records skipped, by reason. */
   readonly skipped: Readonly<Record<string, number>>
@@ -265,6 +269,8 @@ export async function ingestFiles(
   /** Books the outcome of one file: stored, found already ingested, or failed. */
   // stored flows read `reject` by the store because another file holds the refusing end
   let settledAcrossFiles = 0
+  // halves merged by the store with the other half from another file, by format
+  const pairedAcrossFiles: Record<string, number> = {}
   const settle = (file: string, result: IngestFileResult | BulkheadError): void => {
     if (result instanceof BulkheadError) {
       failed.push(file)
@@ -278,6 +284,8 @@ export async function ingestFiles(
       storedRecords += result.records
       storedNow.set(result.fingerprint, file)
       settledAcrossFiles += result.rejectedAtOtherEnd ?? 0
+      for (const [format, n] of Object.entries(result.pairedAcrossFiles ?? {}))
+        pairedAcrossFiles[format] = (pairedAcrossFiles[format] ?? 0) + n
     }
   }
   try {
@@ -331,13 +339,21 @@ export async function ingestFiles(
   const notes = { ...run.notes }
   if (settledAcrossFiles > 0)
     notes['rejected-at-other-end'] = (notes['rejected-at-other-end'] ?? 0) + settledAcrossFiles
+  // each pair merged across files is one flow fewer than the files' records: the store's count
+  let records = run.records
+  const formats = { ...run.formats }
+  for (const [format, n] of Object.entries(pairedAcrossFiles)) {
+    notes['paired-across-files'] = (notes['paired-across-files'] ?? 0) + n
+    records -= n
+    formats[format] = (formats[format] ?? 0) - n
+  }
   return {
     files: run.files,
-    records: run.records,
+    records,
     skipped: run.skipped,
     notes,
     examples: run.examples,
-    formats: run.formats,
+    formats,
     bytes: run.bytes,
     seconds,
     alreadyIngested: already,

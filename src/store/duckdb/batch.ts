@@ -311,6 +311,7 @@ const C_LINE = col('line')
 const C_RECORD = col('record')
 const C_FLAGS = col('tcp_flags')
 const C_NAMES = col('names')
+const C_HALF = col('half')
 
 type Column = Uint8Array | Uint16Array | Uint32Array | Int32Array
 
@@ -454,6 +455,9 @@ class Batch {
     // action (0 accept, 1 reject, 2 unknown) and direction codes are the stored ones
     ;(cols[C_ACTION] as Uint8Array).set(c.action.subarray(from, to), n0)
     ;(cols[C_DIR] as Uint8Array).set(c.direction.subarray(from, to), n0)
+    // unpaired-half marks (core HALF_*) are the stored values too
+    if (c.half !== undefined) (cols[C_HALF] as Uint8Array).set(c.half.subarray(from, to), n0)
+    else (cols[C_HALF] as Uint8Array).fill(0, n0, n0 + count)
     const st = cols[C_START] as Uint32Array
     const en = cols[C_END] as Uint32Array
     const pk = cols[C_PACKETS] as Uint32Array
@@ -510,6 +514,11 @@ class Batch {
       r = fullEnd
     }
     for (; r < to; r++) v[r >> 3] = (v[r >> 3] as number) | (1 << (r & 7))
+  }
+
+  /** The `sources` id of (`format`, `file`), assigned when new. */
+  sourceId(format: string, file: string): number {
+    return this.source(format, file)
   }
 
   /** The source id of (`format`, `file`), through a one-entry cache. */
@@ -571,6 +580,8 @@ class Batch {
     const d = f.direction
     ;(cols[C_DIR] as Uint8Array)[r] =
       d === 'client-to-server' ? 1 : d === 'server-to-client' ? 2 : 0
+    // a flow object is never an unpaired half: reading gives those as columns
+    ;(cols[C_HALF] as Uint8Array)[r] = 0
     const src = f.source
     ;(cols[C_SOURCE] as Uint32Array)[r] = this.source(src.format, src.file)
     this.setNullable(C_LINE, r, src.line)
@@ -660,6 +671,11 @@ export class FlowWriter {
   /** Earliest `start` and latest `end` (ms) of the rows written of {@link BOTH_ENDS_FORMATS}. */
   private lo = Infinity
   private hi = -Infinity
+  /** Earliest `start` and latest `end` (ms) of the unpaired halves written (`half` not 0). */
+  private halfLo = Infinity
+  private halfHi = -Infinity
+  /** The `sources` ids of the unpaired halves written. */
+  private readonly halfSources = new Set<number>()
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -718,6 +734,18 @@ export class FlowWriter {
   }
 
   /**
+   * The unpaired halves written (rows whose `half` is not 0): their time span (ms since the
+   * epoch) and the `sources` ids of their files; undefined when there are none. What
+   * `pairHalves` (./halves.ts) looks at.
+   */
+  halves():
+    { readonly lo: number; readonly hi: number; readonly sources: readonly number[] } | undefined {
+    return this.halfLo <= this.halfHi
+      ? { lo: this.halfLo, hi: this.halfHi, sources: [...this.halfSources] }
+      : undefined
+  }
+
+  /**
    * Packs a batch of flow objects or of columns, rotating through full batches.
    * @throws BulkheadError `store/bad-counter` as {@link FlowWriter.add}; what a rotation throws.
    */
@@ -733,12 +761,20 @@ export class FlowWriter {
    */
   async appendColumns(c: FlowColumnBatch): Promise<void> {
     if (BOTH_ENDS_FORMATS.has(c.format)) {
+      const half = c.half
+      let halves = false
       for (let i = 0; i < c.n; i++) {
         const start = c.start[i] as number
         const end = c.end[i] as number
         if (start < this.lo) this.lo = start
         if (end > this.hi) this.hi = end
+        if (half !== undefined && half[i] !== 0) {
+          halves = true
+          if (start < this.halfLo) this.halfLo = start
+          if (end > this.halfHi) this.halfHi = end
+        }
       }
+      if (halves) this.halfSources.add(this.batch.sourceId(c.format, c.file))
     }
     const b = this.batch
     let off = 0

@@ -1,6 +1,6 @@
 /**
- * @module The DuckDB flow store schema (version 3): tables, column types, the `flows` view, the
- * version check and the migrations from versions 1 and 2.
+ * @module The DuckDB flow store schema (version 4): tables, column types, the `flows` view, the
+ * version check and the migrations from versions 1, 2 and 3.
  *
  * Tables: `meta (key, value)`, `addresses (id, text)`, `sources (id, format, file)`,
  * `names (id, src_name, dst_name, src_labels, dst_labels)`, `flow_rows` ({@link FLOW_COLUMNS}),
@@ -38,6 +38,12 @@
  *   best of 4): simulate's GROUP BY 1.01 → 1.08 s CPU, distinct addresses 0.43 → 0.49 s, a
  *   windowed `flows()` read 3.0 → 3.3 s, the time-windowed aggregations unchanged (≤ 0.09 s);
  * - labels are JSON object text with sorted keys.
+ * - `half` (version 4): the unpaired-half mark of a flow (core `HALF_UNPAIRED`, `HALF_SWAPPED`,
+ *   `HALF_ECHO_ASSUMED`; 0 for every other flow): one direction of an AWS or GCP VPC connection
+ *   whose other direction was not in its file, which the store pairs when another file brings
+ *   it (./halves.ts). The view leaves it out. A `UTINYINT` that is mostly 0 costs the insert
+ *   little (bit-packed); its zonemaps let the pairing query skip row groups without halves.
+ *   Flows stored before version 4 are all 0: their halves are not known, and not paired.
  * @remarks Semantics of each column: src/core/flow.ts. Stable: store format; bump
  * {@link SCHEMA_VERSION} on any change and add a migration.
  */
@@ -45,7 +51,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { BulkheadError } from '../../core/index.js'
 
 /** The schema version this code writes. Stable: stored in `meta.schema_version`. */
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 /** One column of the `flow_rows` table. `kind` says how the load path encodes it. */
 export interface FlowColumn {
@@ -84,6 +90,7 @@ export const FLOW_COLUMNS: readonly FlowColumn[] = [
   { name: 'record', type: 'UINTEGER', nullable: true, kind: 'u32' },
   { name: 'tcp_flags', type: 'USMALLINT', nullable: true, kind: 'u16' },
   { name: 'names', type: 'UINTEGER', nullable: true, kind: 'names' },
+  { name: 'half', type: 'UTINYINT', nullable: false, kind: 'u8' },
 ]
 
 /** SQL decoding `observed_action` codes of `flow_rows` alias `fr`. */
@@ -169,8 +176,8 @@ const CREATE_SOURCES = `CREATE TABLE sources (id UINTEGER NOT NULL, format VARCH
 const CREATE_ADDRESSES = `CREATE TABLE addresses (id UINTEGER NOT NULL, text VARCHAR NOT NULL)`
 const CREATE_NAMES = `CREATE TABLE names (id UINTEGER NOT NULL, src_name VARCHAR, dst_name VARCHAR, src_labels VARCHAR, dst_labels VARCHAR)`
 
-/** DDL of schema version 3 for an empty database. */
-const DDL_V3 = [
+/** DDL of schema version 4 for an empty database. */
+const DDL_V4 = [
   `CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
   CREATE_ADDRESSES,
   CREATE_SOURCES,
@@ -209,6 +216,9 @@ const MIGRATE_V1_TO_V2 = [
   `UPDATE meta SET value = '2' WHERE key = 'schema_version'`,
 ]
 
+/** The columns of `flow_rows` in schema version 3 (frozen: the migration from version 2 writes it). */
+const V3_COLUMNS = FLOW_COLUMNS.filter((c) => c.name !== 'half')
+
 /**
  * Migrates a version 2 store to version 3: every distinct (format, file) pair gets a
  * `sources` id and every distinct (src_name, dst_name, src_labels, dst_labels) tuple other than
@@ -221,11 +231,11 @@ const MIGRATE_V2_TO_V3 = [
   `ALTER TABLE flow_rows RENAME TO flow_rows_v2`,
   CREATE_SOURCES,
   CREATE_NAMES,
-  CREATE_FLOW_ROWS,
+  `CREATE TABLE flow_rows (${V3_COLUMNS.map((c) => `${c.name} ${c.type}${c.nullable ? '' : ' NOT NULL'}`).join(', ')})`,
   `INSERT INTO sources SELECT (row_number() OVER (ORDER BY first) - 1)::UINTEGER, format, file FROM (SELECT format, file, min(rowid) AS first FROM flow_rows_v2 GROUP BY format, file)`,
   `INSERT INTO names SELECT (row_number() OVER (ORDER BY first) - 1)::UINTEGER, src_name, dst_name, src_labels, dst_labels FROM (SELECT src_name, dst_name, src_labels, dst_labels, min(rowid) AS first FROM flow_rows_v2 WHERE src_name IS NOT NULL OR dst_name IS NOT NULL OR src_labels IS NOT NULL OR dst_labels IS NOT NULL GROUP BY src_name, dst_name, src_labels, dst_labels)`,
   `INSERT INTO flow_rows SELECT ` +
-    FLOW_COLUMNS.map((c) =>
+    V3_COLUMNS.map((c) =>
       c.name === 'source' ? 's.id' : c.name === 'names' ? 'n.id' : `v.${c.name}`,
     ).join(', ') +
     ` FROM flow_rows_v2 v JOIN sources s ON s.format = v.format AND s.file = v.file` +
@@ -235,6 +245,20 @@ const MIGRATE_V2_TO_V3 = [
   `DROP TABLE flow_rows_v2`,
   FLOWS_VIEW,
   `UPDATE meta SET value = '3' WHERE key = 'schema_version'`,
+]
+
+/**
+ * Migrates a version 3 store to version 4: `flow_rows` gains `half`, 0 on every stored row (which
+ * of them were unpaired halves was not recorded). DuckDB adds no column with a constraint, so the
+ * column is added with a default, made NOT NULL and its default dropped: the table then has the
+ * columns and constraints of {@link DDL_V4}'s. The rows stay where they are. Runs in the caller's
+ * transaction.
+ */
+const MIGRATE_V3_TO_V4 = [
+  `ALTER TABLE flow_rows ADD COLUMN half UTINYINT DEFAULT 0`,
+  `ALTER TABLE flow_rows ALTER COLUMN half SET NOT NULL`,
+  `ALTER TABLE flow_rows ALTER COLUMN half DROP DEFAULT`,
+  `UPDATE meta SET value = '4' WHERE key = 'schema_version'`,
 ]
 
 async function inTransaction(conn: DuckDBConnection, sqls: readonly string[]): Promise<void> {
@@ -264,15 +288,16 @@ export async function schemaVersion(conn: DuckDBConnection): Promise<number | un
 /**
  * Creates the schema in an empty database, or checks the version of an existing one.
  * @param where - the store path, for messages.
- * A version 1 or 2 store is migrated to version 3 in one transaction (MIGRATE_V1_TO_V2, then
- * MIGRATE_V2_TO_V3), keeping every row and the rows' order; on any error nothing changes.
+ * A version 1, 2 or 3 store is migrated to version 4 in one transaction (MIGRATE_V1_TO_V2,
+ * MIGRATE_V2_TO_V3, MIGRATE_V3_TO_V4 from where it stands), keeping every row and the rows'
+ * order; on any error nothing changes.
  * @throws BulkheadError `store/schema-too-new` when the store was written by a newer Bulkhead
  * (its `schema_version` is above {@link SCHEMA_VERSION}); the store is left untouched.
  */
 export async function ensureSchema(conn: DuckDBConnection, where: string): Promise<void> {
   const version = await schemaVersion(conn)
   if (version === undefined) {
-    await inTransaction(conn, DDL_V3)
+    await inTransaction(conn, DDL_V4)
     return
   }
   if (version > SCHEMA_VERSION) {
@@ -286,6 +311,8 @@ export async function ensureSchema(conn: DuckDBConnection, where: string): Promi
       },
     ])
   }
-  if (version === 1) await inTransaction(conn, [...MIGRATE_V1_TO_V2, ...MIGRATE_V2_TO_V3])
-  else if (version === 2) await inTransaction(conn, MIGRATE_V2_TO_V3)
+  if (version === 1)
+    await inTransaction(conn, [...MIGRATE_V1_TO_V2, ...MIGRATE_V2_TO_V3, ...MIGRATE_V3_TO_V4])
+  else if (version === 2) await inTransaction(conn, [...MIGRATE_V2_TO_V3, ...MIGRATE_V3_TO_V4])
+  else if (version === 3) await inTransaction(conn, MIGRATE_V3_TO_V4)
 }

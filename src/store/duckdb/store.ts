@@ -47,6 +47,7 @@ import {
   STAGE_DDL,
   type Books,
 } from './batch.js'
+import { pairHalves, type PairedHalves } from './halves.js'
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js'
 
 /** The BulkheadError for a file that cannot be read for its fingerprint. */
@@ -54,9 +55,36 @@ function unreadable(file: string, err: unknown): BulkheadError {
   return new BulkheadError([ioDiagnostic(err, 'read', file)], { cause: err })
 }
 
-/** The `rejectedAtOtherEnd` of an {@link IngestFileResult}: absent when none. */
-function settled(n: number): { rejectedAtOtherEnd?: number } {
-  return n > 0 ? { rejectedAtOtherEnd: n } : {}
+/** What the store settled across files for an {@link IngestFileResult}. */
+interface Settled {
+  /** Stored flows read `reject` ({@link settleBothEnds}). */
+  readonly rejectedAtOtherEnd: number
+  /** Halves of different files merged, by format ({@link pairHalves}). */
+  readonly pairedAcrossFiles: Readonly<Record<string, number>>
+}
+
+/** The `rejectedAtOtherEnd` and `pairedAcrossFiles` of an {@link IngestFileResult}: absent when none. */
+function settled(s: Settled): Pick<IngestFileResult, 'rejectedAtOtherEnd' | 'pairedAcrossFiles'> {
+  return {
+    ...(s.rejectedAtOtherEnd > 0 ? { rejectedAtOtherEnd: s.rejectedAtOtherEnd } : {}),
+    ...(Object.keys(s.pairedAcrossFiles).length > 0
+      ? { pairedAcrossFiles: s.pairedAcrossFiles }
+      : {}),
+  }
+}
+
+/**
+ * The time span `settleBothEnds` looks at after an ingest: the span of the rows written of its
+ * formats, widened to the flows {@link pairHalves} merged (one half may be older); undefined
+ * when neither has any.
+ */
+function bothEndsSpanOf(
+  written: { readonly lo: number; readonly hi: number } | undefined,
+  paired: PairedHalves,
+): { readonly lo: number; readonly hi: number } | undefined {
+  const lo = Math.min(written?.lo ?? Infinity, paired.lo)
+  const hi = Math.max(written?.hi ?? -Infinity, paired.hi)
+  return lo <= hi ? { lo, hi } : undefined
 }
 
 /**
@@ -477,19 +505,19 @@ class DuckDbFlowStore implements FlowStore {
       return this.serial(async () => {
         const prior = await priorRecords(this.conn, fingerprint)
         if (prior !== undefined) return { file, fingerprint, records: prior, alreadyIngested: true }
-        const { records, rejectedAtOtherEnd } = await this.loading(() =>
+        const written = await this.loading(() =>
           this.inTransaction(async () => {
-            const written = await this.writeBatches(batches(file))
-            await this.recordIngest(file, fingerprint, written.records)
-            return written
+            const w = await this.writeBatches(batches(file))
+            await this.recordIngest(file, fingerprint, w.records)
+            return w
           }),
         )
         return {
           file,
           fingerprint,
-          records,
+          records: written.records,
           alreadyIngested: false,
-          ...settled(rejectedAtOtherEnd),
+          ...settled(written),
         }
       })
     })()
@@ -581,12 +609,9 @@ class DuckDbFlowStore implements FlowStore {
             throw err
           }
           const first = pending.find((k) => !(results[k] as IngestFileResult).alreadyIngested)
-          const span = w.bothEndsSpan()
-          if (first !== undefined && span !== undefined)
-            results[first] = {
-              ...(results[first] as IngestFileResult),
-              ...settled(await settleBothEnds(this.conn, span)),
-            }
+          const across = await this.settleAcrossFiles(w)
+          if (first !== undefined)
+            results[first] = { ...(results[first] as IngestFileResult), ...settled(across) }
           // one statement for the run: an INSERT costs about a millisecond
           if (rows.length > 0)
             await this.conn.run(
@@ -645,21 +670,21 @@ class DuckDbFlowStore implements FlowStore {
       return prior !== undefined
     }
     try {
-      const { records, rejectedAtOtherEnd } = await this.loading(() =>
+      const written = await this.loading(() =>
         this.inTransaction(async () => {
-          const written = await this.writeBatches(batches(file), seenBefore)
+          const w = await this.writeBatches(batches(file), seenBefore)
           await hashing
           if (await seenBefore()) throw new SeenBefore()
-          await this.recordIngest(file, fingerprint as string, written.records)
-          return written
+          await this.recordIngest(file, fingerprint as string, w.records)
+          return w
         }),
       )
       return {
         file,
         fingerprint: fingerprint as string,
-        records,
+        records: written.records,
         alreadyIngested: false,
-        ...settled(rejectedAtOtherEnd),
+        ...settled(written),
       }
     } catch (err) {
       if (!(err instanceof SeenBefore)) throw err
@@ -757,7 +782,7 @@ class DuckDbFlowStore implements FlowStore {
   private async writeBatches(
     batches: AsyncIterable<FlowBatch>,
     seenBefore?: () => Promise<boolean>,
-  ): Promise<{ records: number; rejectedAtOtherEnd: number }> {
+  ): Promise<{ records: number } & Settled> {
     const w = await FlowWriter.open(this.conn, undefined, this.books)
     try {
       for await (const batch of batches) {
@@ -771,13 +796,24 @@ class DuckDbFlowStore implements FlowStore {
     }
   }
 
-  /** Finishes `w` and settles its rows' attempts refused at the other end ({@link settleBothEnds}). */
-  private async finish(w: FlowWriter): Promise<{ records: number; rejectedAtOtherEnd: number }> {
+  /** Finishes `w` and settles what its rows and the stored ones show together ({@link settleAcrossFiles}). */
+  private async finish(w: FlowWriter): Promise<{ records: number } & Settled> {
     const records = await w.finish()
-    const span = w.bothEndsSpan()
+    return { records, ...(await this.settleAcrossFiles(w)) }
+  }
+
+  /**
+   * After `w` (finished) has written a transaction's rows: pairs the unpaired halves it wrote
+   * with those of other files ({@link pairHalves}), then reads `reject` the accepted flows whose
+   * refusal the other end logged ({@link settleBothEnds}, which so sees the merged flows too).
+   * Both look only at the time span of what was written.
+   */
+  private async settleAcrossFiles(w: FlowWriter): Promise<Settled> {
+    const paired = await pairHalves(this.conn, this.books as Books, w.halves())
+    const span = bothEndsSpanOf(w.bothEndsSpan(), paired)
     return {
-      records,
       rejectedAtOtherEnd: span === undefined ? 0 : await settleBothEnds(this.conn, span),
+      pairedAcrossFiles: paired.byFormat,
     }
   }
 
