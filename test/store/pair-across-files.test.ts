@@ -414,6 +414,26 @@ describe('GCP VPC: shards of one sink, a duplicate report and the two directions
     }
   })
 
+  it('each end named by one record only: the flow takes a name from each (a names tuple the store had not)', async () => {
+    const dir = path.join(root, 'gcp-names')
+    mkdirSync(dir, { recursive: true })
+    const s0 = path.join(dir, 'S0.json')
+    const s1 = path.join(dir, 'S1.json')
+    // the api VM's report names only itself; the db VM's report of the reply names only itself
+    const selfOnly = (line: string): string => {
+      const o = JSON.parse(line) as { jsonPayload: { dest_instance?: unknown } }
+      delete o.jsonPayload.dest_instance
+      return JSON.stringify(o)
+    }
+    writeFileSync(s0, selfOnly(SHARD_0[0] as string) + '\n')
+    writeFileSync(s1, selfOnly(SHARD_1[1] as string) + '\n')
+    const store = path.join(dir, 's.duckdb')
+    await ingest(store, [s1], 'gcp-vpc')
+    const out = await ingest(store, [s0], 'gcp-vpc')
+    expect(out.notes['paired-across-files']).toBe(1)
+    expect(await stored(store, true)).toEqual([gcpFlow('SRC', 'S0.json')])
+  })
+
   it('two ingests with a duplicate report: the report is not dropped across ingests (a limit), shard 1 pairs itself', async () => {
     const { dir, s0, s1 } = shards('gcp-two-dup')
     const store = path.join(dir, 's.duckdb')
@@ -431,4 +451,80 @@ describe('GCP VPC: shards of one sink, a duplicate report and the two directions
       gcpFlow('DEST', path.basename(s1)),
     ])
   })
+})
+
+describe('one connection key with more halves than two, each in a file of its own', () => {
+  // request, reply, request, reply, each a second after the other: in time order each links to
+  // the next, and reading pairs the first with the second and the third with the fourth
+  const records = {
+    a: '2 123456789012 eni-0a 10.0.1.7 10.0.2.9 49152 443 6 1 100 1790000000 1790000010 ACCEPT OK',
+    b: '2 123456789012 eni-0b 10.0.2.9 10.0.1.7 443 49152 6 2 200 1790000001 1790000011 ACCEPT OK',
+    c: '2 123456789012 eni-0c 10.0.1.7 10.0.2.9 49152 443 6 4 400 1790000002 1790000012 ACCEPT OK',
+    d: '2 123456789012 eni-0d 10.0.2.9 10.0.1.7 443 49152 6 8 800 1790000003 1790000013 ACCEPT OK',
+  }
+  const flow = (start: number, end: number, packets: number, file: string, half: number): Row => ({
+    src: '10.0.1.7',
+    dst: '10.0.2.9',
+    sp: 49152,
+    dp: 443,
+    proto: 6,
+    start,
+    end,
+    packets,
+    bytes: packets * 100,
+    action: 'accept',
+    direction: 'client-to-server',
+    file,
+    line: 1,
+    half,
+  })
+  // worked out by hand: a+b (0–11 s, 3 packets, a.log), c+d (2–13 s, 12 packets, c.log)
+  const four = [
+    flow(1790000000000, 1790000011000, 3, 'a.log', 0),
+    flow(1790000002000, 1790000013000, 12, 'c.log', 0),
+  ]
+  // without d: a+b, and c alone
+  const three = [
+    flow(1790000000000, 1790000011000, 3, 'a.log', 0),
+    flow(1790000002000, 1790000012000, 4, 'c.log', 1),
+  ]
+  // c, then b: they pair (1–12 s, 6 packets, the client's c.log), and a, ingested last, finds
+  // no half left: a merge is not undone (README "Limits today")
+  const threeLate = [
+    flow(1790000000000, 1790000010000, 1, 'a.log', 1),
+    flow(1790000001000, 1790000012000, 6, 'c.log', 0),
+  ]
+
+  function files(name: string, keys: readonly (keyof typeof records)[]): Record<string, string> {
+    const dir = path.join(root, name)
+    mkdirSync(dir, { recursive: true })
+    const out: Record<string, string> = {}
+    for (const k of keys) {
+      out[k] = path.join(dir, `${k}.log`)
+      writeFileSync(out[k], records[k] + '\n')
+    }
+    return out
+  }
+
+  for (const [name, keys, orders, expected] of [
+    ['four', ['a', 'b', 'c', 'd'], ['abcd', 'dcba', 'acbd', 'cadb'], four],
+    ['three', ['a', 'b', 'c'], ['abc', 'cba', 'acb'], three],
+  ] as const) {
+    for (const order of orders) {
+      it(`${name} halves, one ingest each in the order ${order}, and all in one ingest`, async () => {
+        const f = files(`chain-${name}-${order}`, keys)
+        const one = path.join(root, `chain-${name}-${order}`, 'one.duckdb')
+        const each = order.split('')
+        for (const k of each) await ingest(one, [f[k] as string], 'aws-vpc')
+        expect(await stored(one)).toEqual(order === 'cba' ? threeLate : expected)
+        const run = path.join(root, `chain-${name}-${order}`, 'run.duckdb')
+        await ingest(
+          run,
+          each.map((k) => f[k] as string),
+          'aws-vpc',
+        )
+        expect(await stored(run)).toEqual(expected)
+      })
+    }
+  }
 })

@@ -9,16 +9,17 @@
  * reading pairs what one file holds, and the store, which holds the other files, pairs the rest
  * in the transaction that stores a file, as it settles refusals logged at the other end
  * (./batch.ts `settleBothEnds`).
+ *
+ * The work is SQL over the halves (window functions for the order in which halves meet, one
+ * `INSERT … SELECT` for the merged flows, one `DELETE` for the halves they replace): a shard split
+ * of a GCP sink, or of the `ingest` benchmark's file, pairs about a million halves across files,
+ * which as rows read into JavaScript took about 45 s (converting DuckDB values alone about 20 s)
+ * and in SQL takes seconds.
  */
 import { DuckDBListValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api'
-import {
-  addCounters,
-  HALF_ECHO_ASSUMED,
-  HALF_SWAPPED,
-  type Flow,
-  type ObservedAction,
-} from '../../core/index.js'
-import { FlowWriter, type Books } from './batch.js'
+import { HALF_ECHO_ASSUMED, HALF_SWAPPED, MAX_COUNTER, type Flow } from '../../core/index.js'
+import { FLOW_COLUMNS } from './schema.js'
+import { FlowWriter, type Books, type NameTuple } from './batch.js'
 
 /**
  * Largest gap (ms) between two halves' time intervals that still pairs them: ingest's
@@ -54,133 +55,34 @@ export interface PairedHalves {
 
 const NONE: PairedHalves = { byFormat: {}, lo: Infinity, hi: -Infinity }
 
-/** The client end as a half's record shows it: its own source, its destination, or no evidence. */
-type Side = 'as-is' | 'swap' | 'unknown'
+/** Temporary tables of one pairing (the store's connection; dropped at the end). */
+const HALVES = 'temp.bulkhead_halves'
+const MERGED = 'temp.bulkhead_merged'
 
-/** One stored unpaired half, with the record it was read from. */
-interface Half {
-  readonly id: bigint
-  readonly source: number
-  readonly format: string
-  readonly file: string
-  readonly line: number | undefined
-  readonly record: number | undefined
-  readonly protocol: number
-  /** The group: format, protocol and the record's two endpoints in a fixed order ({@link groupKey}). */
-  readonly key: string
-  readonly start: number
-  readonly end: number
-  readonly packets: number
-  readonly bytes: number
-  readonly action: number
-  readonly tcpFlags: number | undefined
-  readonly half: number
-  /** The record's ends as read: before orienting swapped them (`HALF_SWAPPED`), ports as written. */
-  readonly src: string
-  readonly dst: string
-  readonly srcPort: number
-  readonly dstPort: number
-  readonly srcName: string | undefined
-  readonly dstName: string | undefined
-  readonly srcLabels: string | undefined
-  readonly dstLabels: string | undefined
-  /** Which end reading took for the client (ingest `decide` of the record). */
-  readonly side: Side
-}
-
-const ACTIONS: readonly ObservedAction[] = ['accept', 'reject', 'unknown']
-
-function num(v: DuckDBValue): number {
-  return typeof v === 'bigint' ? Number(v) : (v as number)
-}
-
-function text(v: DuckDBValue): string | undefined {
-  return typeof v === 'string' ? v : undefined
-}
-
-function opt(v: DuckDBValue): number | undefined {
-  return v === null ? undefined : num(v)
-}
+const SWAPPED = String(HALF_SWAPPED)
+const ECHO = String(HALF_ECHO_ASSUMED)
+const SLACK = String(HALF_SLACK_MS)
 
 /**
- * The group of a half: format, protocol and the record's two endpoints (address and port) in a
- * fixed order, so that a record and its reply have the same.
+ * The halves to look at, each with the record it was read from: every unpaired half of
+ * `[$lo, $hi]` (by `start_ms`) whose class holds a half of a new file (`$sources`) and a half of
+ * another file near it in time. A class is the protocol, the two addresses and the two ports, each
+ * pair in either order: every group (format, protocol, the record's two endpoints) lies within
+ * one, also for an ICMP record read as an echo request (its ports 0 and 8 or 128 are the same pair
+ * in its reply), so finding them needs only `least`/`greatest` on plain columns.
+ *
+ * Columns: the row (`id` its rowid, its `names` id, `swapped` when orienting exchanged its ends,
+ * `HALF_SWAPPED`), `fmt` and `frank` the rank of its format and of its file's path among the
+ * store's, `pos` its line (or record) in its file, and the record: `rs`/`rsp`, `rd`/`rdp` its
+ * source and destination address id and port (the row's ends exchanged again when swapped;
+ * ports 0 and 0 when reading took its ICMP type for echo, `HALF_ECHO_ASSUMED`); `side` which end
+ * reading took for the client (1 its source, 2 its destination, 0 no evidence: from the stored
+ * direction, which is what the evidence said, as ingest `decide`); `g1`, `g2` its two endpoints
+ * in a fixed order (address id · 65536 + port). Integers only: the sort of {@link MERGED_SQL}
+ * is over these.
  */
-function groupKey(
-  format: string,
-  protocol: number,
-  src: string,
-  srcPort: number,
-  dst: string,
-  dstPort: number,
-): string {
-  const a = `${src}|${String(srcPort)}`
-  const b = `${dst}|${String(dstPort)}`
-  return `${format}|${String(protocol)}|${a < b ? `${a}|${b}` : `${b}|${a}`}`
-}
-
-/**
- * A stored row (the columns of {@link CANDIDATES_SQL}) back to its half: the ends exchanged
- * again when orienting swapped them, the ports 0 and 0 again when reading took the ICMP type for
- * an echo request; the side from the stored direction (`client-to-server` is the evidence reading
- * found: the row's source is the client).
- */
-function halfOf(r: readonly DuckDBValue[]): Half {
-  const half = num(r[20] ?? 0)
-  const swapped = (half & HALF_SWAPPED) !== 0
-  const echo = (half & HALF_ECHO_ASSUMED) !== 0
-  const rowSrc = r[6] as string
-  const rowDst = r[7] as string
-  const rowSrcPort = echo ? 0 : num(r[8] ?? 0)
-  const rowDstPort = echo ? 0 : num(r[9] ?? 0)
-  const rowSrcName = text(r[16] ?? null)
-  const rowDstName = text(r[17] ?? null)
-  const rowSrcLabels = text(r[18] ?? null)
-  const rowDstLabels = text(r[19] ?? null)
-  const direction = num(r[14] ?? 0)
-  // the row's client: its source (1), its destination (2), or unknown (0)
-  const rowSide: Side = direction === 1 ? 'as-is' : direction === 2 ? 'swap' : 'unknown'
-  const side: Side =
-    rowSide === 'unknown' || !swapped ? rowSide : rowSide === 'as-is' ? 'swap' : 'as-is'
-  const flags = r[15]
-  return {
-    id: r[0] as bigint,
-    source: num(r[1] ?? 0),
-    format: r[2] as string,
-    file: r[3] as string,
-    line: opt(r[4] ?? null),
-    record: opt(r[5] ?? null),
-    protocol: num(r[21] ?? 0),
-    key: groupKey(r[2] as string, num(r[21] ?? 0), rowSrc, rowSrcPort, rowDst, rowDstPort),
-    start: num(r[10] ?? 0),
-    end: num(r[11] ?? 0),
-    packets: num(r[12] ?? 0),
-    bytes: num(r[13] ?? 0),
-    action: num(r[22] ?? 2),
-    tcpFlags: flags === null || flags === undefined ? undefined : num(flags),
-    half,
-    src: swapped ? rowDst : rowSrc,
-    dst: swapped ? rowSrc : rowDst,
-    srcPort: swapped ? rowDstPort : rowSrcPort,
-    dstPort: swapped ? rowSrcPort : rowDstPort,
-    srcName: swapped ? rowDstName : rowSrcName,
-    dstName: swapped ? rowSrcName : rowDstName,
-    srcLabels: swapped ? rowDstLabels : rowSrcLabels,
-    dstLabels: swapped ? rowSrcLabels : rowDstLabels,
-    side,
-  }
-}
-
-/**
- * The stored halves to look at: every unpaired half of `[lo, hi]` (by `start_ms`) whose class
- * holds a half of a new file (`sources`) and a half of another file near it in time. A class is
- * the protocol, the two addresses and the two ports, each pair in either order: every group
- * (format, protocol, the record's two endpoints) lies within one, also for an ICMP record read as
- * an echo request (its ports 0 and 8 or 128 are the same pair in its reply), so the query needs
- * no expression but `least`/`greatest` on plain columns, and {@link pairHalves} sorts the rows
- * into groups.
- */
-const CANDIDATES_SQL = `
+const HALVES_SQL = `
+CREATE OR REPLACE TEMP TABLE bulkhead_halves AS
 WITH h AS (
   SELECT source, protocol, start_ms, end_ms, least(src, dst) AS a1, greatest(src, dst) AS a2,
     least(src_port, dst_port) AS p1, greatest(src_port, dst_port) AS p2
@@ -190,147 +92,207 @@ k AS (
   FROM h n JOIN h o
     ON o.protocol = n.protocol AND o.a1 = n.a1 AND o.a2 = n.a2 AND o.p1 = n.p1 AND o.p2 = n.p2
   WHERE n.source IN (SELECT unnest($sources::UINTEGER[])) AND o.source <> n.source
-    AND o.start_ms <= n.end_ms + ${String(HALF_SLACK_MS)}
-    AND n.start_ms <= o.end_ms + ${String(HALF_SLACK_MS)})
-SELECT fr.rowid, fr.source, so.format, so.file, fr.line, fr.record, sa.text, da.text, fr.src_port,
-  fr.dst_port, fr.start_ms, fr.end_ms, fr.packets, fr.bytes, fr.direction, fr.tcp_flags,
-  nm.src_name, nm.dst_name, nm.src_labels, nm.dst_labels, fr.half, fr.protocol,
-  fr.observed_action
-FROM flow_rows fr
-  JOIN k ON fr.protocol = k.protocol AND least(fr.src, fr.dst) = k.a1
-    AND greatest(fr.src, fr.dst) = k.a2 AND least(fr.src_port, fr.dst_port) = k.p1
-    AND greatest(fr.src_port, fr.dst_port) = k.p2
-  JOIN sources so ON so.id = fr.source
-  JOIN addresses sa ON sa.id = fr.src JOIN addresses da ON da.id = fr.dst
-  LEFT JOIN names nm ON nm.id = fr.names
-WHERE fr.half <> 0 AND fr.start_ms BETWEEN $lo AND $hi`
+    AND o.start_ms <= n.end_ms + ${SLACK} AND n.start_ms <= o.end_ms + ${SLACK}),
+so AS (
+  SELECT id, dense_rank() OVER (ORDER BY format) AS fmt, dense_rank() OVER (ORDER BY file) AS frank
+  FROM sources),
+c AS (
+  SELECT fr.rowid AS id, fr.*, so.fmt, so.frank, coalesce(fr.line, fr.record, 0) AS pos,
+    (fr.half & ${SWAPPED}) <> 0 AS swapped,
+    CASE WHEN (fr.half & ${ECHO}) <> 0 THEN 0 ELSE fr.src_port END AS sp,
+    CASE WHEN (fr.half & ${ECHO}) <> 0 THEN 0 ELSE fr.dst_port END AS dp
+  FROM flow_rows fr
+    JOIN k ON fr.protocol = k.protocol AND least(fr.src, fr.dst) = k.a1
+      AND greatest(fr.src, fr.dst) = k.a2 AND least(fr.src_port, fr.dst_port) = k.p1
+      AND greatest(fr.src_port, fr.dst_port) = k.p2
+    JOIN so ON so.id = fr.source
+  WHERE fr.half <> 0 AND fr.start_ms BETWEEN $lo AND $hi)
+SELECT id, source, fmt, frank, pos, line, record, protocol, start_ms, end_ms, packets, bytes,
+  observed_action AS action, tcp_flags, half, names, swapped,
+  CASE WHEN swapped THEN dst ELSE src END AS rs, CASE WHEN swapped THEN dp ELSE sp END AS rsp,
+  CASE WHEN swapped THEN src ELSE dst END AS rd, CASE WHEN swapped THEN sp ELSE dp END AS rdp,
+  CASE WHEN direction = 0 THEN 0 WHEN (direction = 1) <> swapped THEN 1 ELSE 2 END AS side,
+  least(src::UBIGINT * 65536 + sp, dst::UBIGINT * 65536 + dp) AS g1,
+  greatest(src::UBIGINT * 65536 + sp, dst::UBIGINT * 65536 + dp) AS g2
+FROM c`
 
-/** (file, line or record, row id) order: the order of the files' records, as if concatenated by path. */
-function byFileOrder(a: Half, b: Half): number {
-  if (a.file !== b.file) return a.file < b.file ? -1 : 1
-  const la = a.line ?? a.record ?? 0
-  const lb = b.line ?? b.record ?? 0
-  if (la !== lb) return la - lb
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
-}
+/** A column of the client's half: `a`'s when `cl`, else `b`'s. */
+const client = (col: string): string => `CASE WHEN cl THEN a.${col} ELSE b.${col} END`
 
-/** Time order: start, end, then {@link byFileOrder}. */
-function byTime(a: Half, b: Half): number {
-  return a.start - b.start || a.end - b.end || byFileOrder(a, b)
-}
-
-/**
- * True when `b` is the other half of `a` as reading pairs them (ingest `DirectionPairer.push`):
- * the record's ends exchanged (same group, so the other end matches too), the same action, time
- * intervals overlapping or at most {@link HALF_SLACK_MS} apart; and from another file (two halves
- * of one file that reading did not pair stay apart, as in that file).
- */
-function pairs(a: Half, b: Half): boolean {
-  return (
-    a.source !== b.source &&
-    a.src === b.dst &&
-    a.srcPort === b.dstPort &&
-    a.action === b.action &&
-    b.start <= a.end + HALF_SLACK_MS &&
-    a.start <= b.end + HALF_SLACK_MS
-  )
+/** The other end's column of a names row: a record stored turned round has its names turned too. */
+const OTHER_END: Readonly<Record<string, string>> = {
+  src_name: 'dst_name',
+  dst_name: 'src_name',
+  src_labels: 'dst_labels',
+  dst_labels: 'src_labels',
 }
 
 /**
- * The flow of two halves, as ingest `merge` makes it from a held record `a` and the record `b`
- * that pairs with it: the client is the end `a`'s evidence names, else `b`'s, else `a`'s source
- * (direction then `unknown`); `a` is the half first in {@link byFileOrder} (the one a reading of
- * the files concatenated in path order would hold). Start the earlier, end the later, counters
- * summed (held at 2^53 − 1), TCP flags ORed, action and `source` of the client's half, names
- * and labels of the client's half, else the server's of the other end; an ICMP record read as an
- * echo request is read so again.
+ * A name or labels column (`src_name`, …) of the record of the client's half or the server's: of
+ * its names row (`na` for `a`, `nb` for `b`), the other end's column when the row is the record
+ * turned round.
  */
-function merge(a: Half, b: Half): Flow {
-  let clientIsA = true
-  let confident = true
-  if (a.side !== 'unknown') clientIsA = a.side === 'as-is'
-  else if (b.side !== 'unknown') clientIsA = b.side !== 'as-is'
-  else confident = false
-  const client = clientIsA ? a : b
-  const server = clientIsA ? b : a
-  let dstPort = client.dstPort
-  if (
-    ((a.half | b.half) & HALF_ECHO_ASSUMED) !== 0 &&
-    client.srcPort === 0 &&
-    dstPort === 0 &&
-    (client.protocol === 1 || client.protocol === 58)
-  )
-    dstPort = client.protocol === 1 ? 8 : 128
-  const srcName = client.srcName ?? server.dstName
-  const dstName = client.dstName ?? server.srcName
-  const srcLabels = client.srcLabels ?? server.dstLabels
-  const dstLabels = client.dstLabels ?? server.srcLabels
-  return {
-    src: client.src,
-    dst: client.dst,
-    srcPort: client.srcPort,
-    dstPort,
-    protocol: client.protocol,
-    start: Math.min(a.start, b.start),
-    end: Math.max(a.end, b.end),
-    packets: addCounters(a.packets, b.packets),
-    bytes: addCounters(a.bytes, b.bytes),
-    observedAction: ACTIONS[client.action] ?? 'unknown',
-    direction: confident ? 'client-to-server' : 'unknown',
-    source: {
-      format: client.format,
-      file: client.file,
-      ...(client.line !== undefined ? { line: client.line } : {}),
-      ...(client.record !== undefined ? { record: client.record } : {}),
-    },
-    ...(a.tcpFlags !== undefined || b.tcpFlags !== undefined
-      ? { tcpFlags: (a.tcpFlags ?? 0) | (b.tcpFlags ?? 0) }
-      : {}),
-    ...(srcName !== undefined ? { srcName } : {}),
-    ...(dstName !== undefined ? { dstName } : {}),
-    ...(srcLabels !== undefined
-      ? { srcLabels: JSON.parse(srcLabels) as Record<string, string> }
-      : {}),
-    ...(dstLabels !== undefined
-      ? { dstLabels: JSON.parse(dstLabels) as Record<string, string> }
-      : {}),
+function recordName(whose: 'client' | 'server', col: string): string {
+  const other = OTHER_END[col] as string
+  const of = (h: 'a' | 'b'): string => {
+    const n = h === 'a' ? 'na' : 'nb'
+    return `CASE WHEN ${h}.swapped THEN ${n}.${other} ELSE ${n}.${col} END`
   }
+  const [first, second] = whose === 'client' ? (['a', 'b'] as const) : (['b', 'a'] as const)
+  return `CASE WHEN cl THEN ${of(first)} ELSE ${of(second)} END`
 }
 
 /**
- * The pairs of one group (halves of one format, protocol and pair of endpoints), found as
- * reading finds them in one file, over the group's halves in time order: a half is held until
- * the next one; that one pairs with it ({@link pairs}) or is held in its place.
+ * The pairs and the flow of each, as reading makes them:
+ *
+ * - within a group (format, protocol, the record's two endpoints), the halves in time order
+ *   (start, end, then file, line, row): each is held until the next, which pairs with it or is
+ *   held in its place (ingest `DirectionPairer.push`). Two neighbours pair (`link`) when they are
+ *   of different files (two halves of one file that reading did not pair stay apart, as in that
+ *   file), the record's ends are exchanged, the action is the same and the time intervals overlap
+ *   or are at most {@link HALF_SLACK_MS} apart. In a run of neighbours that each link to the next,
+ *   the first pairs with the second, the third with the fourth, and so on (`rn - z - 1` even: `z`
+ *   is the last half before that did not link to its next);
+ * - the flow (ingest `merge`, with `a` the half first in path order — file, then line — as a
+ *   reading of the files concatenated in path order would hold it, and `b` the other): the client
+ *   (`cl`: `a`) is the end `a`'s evidence names, else `b`'s, else `a`'s source, and the direction is
+ *   then `unknown`; start the earlier, end the later; packets and bytes summed, held at 2^53 − 1;
+ *   action, `source`, line and record of the client's half; TCP flags ORed; names and labels of
+ *   the client's record, else the server's of the other end; an ICMP record read as an echo
+ *   request is read so again. `names` is the id of the merged names where the store has them;
+ *   `new_names` marks a flow whose names the store has not (written by {@link pairHalves} through
+ *   its book instead).
  */
-function pairGroup(halves: Half[]): [Half, Half][] {
-  halves.sort(byTime)
-  const out: [Half, Half][] = []
-  let held: Half | undefined
-  for (const h of halves) {
-    if (held !== undefined && pairs(held, h)) {
-      out.push(byFileOrder(held, h) <= 0 ? [held, h] : [h, held])
-      held = undefined
-    } else held = h
-  }
-  return out
+const MERGED_SQL = `
+CREATE OR REPLACE TEMP TABLE bulkhead_merged AS
+WITH s AS (
+  SELECT id, source, fmt, protocol, g1, g2, rs, rsp, rd, rdp, action, start_ms, end_ms, frank, pos,
+    row_number() OVER w AS rn,
+    lead(id) OVER w AS n_id, lead(source) OVER w AS n_source, lead(rs) OVER w AS n_rs,
+    lead(rsp) OVER w AS n_rsp, lead(action) OVER w AS n_action,
+    lead(start_ms) OVER w AS n_start, lead(end_ms) OVER w AS n_end,
+    lead(frank) OVER w AS n_frank, lead(pos) OVER w AS n_pos
+  FROM ${HALVES}
+  WINDOW w AS (PARTITION BY fmt, protocol, g1, g2 ORDER BY start_ms, end_ms, frank, pos, id)),
+l AS (
+  SELECT *, coalesce(n_id IS NOT NULL AND n_source <> source AND rd = n_rs AND rdp = n_rsp
+    AND action = n_action AND n_start <= end_ms + ${SLACK} AND start_ms <= n_end + ${SLACK},
+    false) AS link
+  FROM s),
+t AS (
+  SELECT *, coalesce(max(CASE WHEN NOT link THEN rn END) OVER (PARTITION BY fmt, protocol, g1, g2
+    ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS z
+  FROM l),
+p AS (
+  SELECT CASE WHEN first THEN id ELSE n_id END AS a_id, CASE WHEN first THEN n_id ELSE id END AS b_id
+  FROM (SELECT *, frank < n_frank OR (frank = n_frank AND (pos < n_pos OR (pos = n_pos AND id < n_id)))
+    AS first FROM t WHERE link AND (rn - z - 1) % 2 = 0)),
+f AS (
+  SELECT a.id AS a_id, b.id AS b_id,
+    -- DuckDB reads an alias of this SELECT list in the expressions after it
+    CASE WHEN a.side <> 0 THEN a.side = 1 WHEN b.side <> 0 THEN b.side <> 1 ELSE true END AS cl,
+    a.side <> 0 OR b.side <> 0 AS confident,
+    ${client('rs')} AS src, ${client('rd')} AS dst, ${client('rsp')} AS src_port,
+    CASE WHEN ((a.half | b.half) & ${ECHO}) <> 0 AND ${client('rsp')} = 0 AND ${client('rdp')} = 0
+      AND a.protocol IN (1, 58) THEN CASE WHEN a.protocol = 1 THEN 8 ELSE 128 END
+      ELSE ${client('rdp')} END AS dst_port,
+    a.protocol, least(a.start_ms, b.start_ms) AS start_ms, greatest(a.end_ms, b.end_ms) AS end_ms,
+    least(a.packets + b.packets, ${String(MAX_COUNTER)}::UBIGINT) AS packets,
+    least(a.bytes + b.bytes, ${String(MAX_COUNTER)}::UBIGINT) AS bytes,
+    ${client('action')} AS observed_action, CASE WHEN confident THEN 1 ELSE 0 END AS direction,
+    ${client('source')} AS source, ${client('line')} AS line, ${client('record')} AS record,
+    CASE WHEN a.tcp_flags IS NULL AND b.tcp_flags IS NULL THEN NULL
+      ELSE coalesce(a.tcp_flags, 0) | coalesce(b.tcp_flags, 0) END AS tcp_flags,
+    coalesce(${recordName('client', 'src_name')}, ${recordName('server', 'dst_name')}) AS src_name,
+    coalesce(${recordName('client', 'dst_name')}, ${recordName('server', 'src_name')}) AS dst_name,
+    coalesce(${recordName('client', 'src_labels')}, ${recordName('server', 'dst_labels')}) AS src_labels,
+    coalesce(${recordName('client', 'dst_labels')}, ${recordName('server', 'src_labels')}) AS dst_labels
+  FROM p JOIN ${HALVES} a ON a.id = p.a_id JOIN ${HALVES} b ON b.id = p.b_id
+    LEFT JOIN names na ON na.id = a.names LEFT JOIN names nb ON nb.id = b.names)
+SELECT f.*, nm.id AS names,
+  nm.id IS NULL AND NOT (f.src_name IS NULL AND f.dst_name IS NULL AND f.src_labels IS NULL
+    AND f.dst_labels IS NULL) AS new_names
+FROM f LEFT JOIN names nm ON nm.src_name IS NOT DISTINCT FROM f.src_name
+  AND nm.dst_name IS NOT DISTINCT FROM f.dst_name AND nm.src_labels IS NOT DISTINCT FROM f.src_labels
+  AND nm.dst_labels IS NOT DISTINCT FROM f.dst_labels`
+
+/** The merged flows whose names the store has (or that have none), into `flow_rows`. */
+const INSERT_SQL = `INSERT INTO flow_rows SELECT ${FLOW_COLUMNS.map((c) =>
+  c.name === 'half' ? '0' : c.name,
+).join(', ')} FROM ${MERGED} WHERE NOT new_names`
+
+function num(v: DuckDBValue): number {
+  return typeof v === 'bigint' ? Number(v) : (v as number)
+}
+
+function text(v: DuckDBValue | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined
+}
+
+/**
+ * The merged flows whose names and labels are a tuple the store has not stored yet (one end
+ * named only by the other half's record: rare), as {@link Flow}s, from the store's books.
+ */
+async function flowsWithNewNames(conn: DuckDBConnection, books: Books): Promise<Flow[]> {
+  const r = await conn.runAndReadAll(
+    `SELECT src, dst, src_port, dst_port, protocol, start_ms, end_ms, packets, bytes,
+       observed_action, direction, source, line, record, tcp_flags, src_name, dst_name,
+       src_labels, dst_labels FROM ${MERGED} WHERE new_names`,
+  )
+  const actions = ['accept', 'reject', 'unknown'] as const
+  return r.getRows().map((row) => {
+    const [format, file] = books.sources.values[num(row[11] ?? 0)] ?? ['', '']
+    const names: NameTuple = [text(row[15]), text(row[16]), text(row[17]), text(row[18])]
+    const line = row[12]
+    const record = row[13]
+    const flags = row[14]
+    return {
+      src: books.addresses.values[num(row[0] ?? 0)] ?? '',
+      dst: books.addresses.values[num(row[1] ?? 0)] ?? '',
+      srcPort: num(row[2] ?? 0),
+      dstPort: num(row[3] ?? 0),
+      protocol: num(row[4] ?? 0),
+      start: num(row[5] ?? 0),
+      end: num(row[6] ?? 0),
+      packets: num(row[7] ?? 0),
+      bytes: num(row[8] ?? 0),
+      observedAction: actions[num(row[9] ?? 2)] ?? 'unknown',
+      direction: num(row[10] ?? 0) === 1 ? 'client-to-server' : 'unknown',
+      source: {
+        format,
+        file,
+        ...(line !== null && line !== undefined ? { line: num(line) } : {}),
+        ...(record !== null && record !== undefined ? { record: num(record) } : {}),
+      },
+      ...(flags !== null && flags !== undefined ? { tcpFlags: num(flags) } : {}),
+      ...(names[0] !== undefined ? { srcName: names[0] } : {}),
+      ...(names[1] !== undefined ? { dstName: names[1] } : {}),
+      ...(names[2] !== undefined
+        ? { srcLabels: JSON.parse(names[2]) as Record<string, string> }
+        : {}),
+      ...(names[3] !== undefined
+        ? { dstLabels: JSON.parse(names[3]) as Record<string, string> }
+        : {}),
+    }
+  })
 }
 
 /**
  * Pairs the unpaired halves of different files: after an ingest has written `added` (its new
- * halves), every stored half of a group that holds a new half and a half of another file near
- * it in time is looked at; within a group, in time order, two halves of different files that
- * reading would pair (the record's ends exchanged, the same action, time intervals overlapping
- * or at most {@link HALF_SLACK_MS} apart) are merged into one flow as reading merges them (see
- * {@link merge}): the two rows are deleted and the flow is written in their place, no longer a
- * half. Runs in the caller's transaction, before `settleBothEnds` (which then sees the merged
- * flows, as it sees the pairs reading merged).
+ * halves), every stored half of a class that holds a new half and a half of another file near it
+ * in time is looked at ({@link HALVES_SQL}); within a group, in time order, two halves of
+ * different files that reading would pair (the record's ends exchanged, the same action, time
+ * intervals overlapping or at most {@link HALF_SLACK_MS} apart) are merged into one flow as
+ * reading merges them ({@link MERGED_SQL}): the two rows are deleted and the flow is written in
+ * their place, no longer a half. Runs in the caller's transaction, before `settleBothEnds`
+ * (which then sees the merged flows, as it sees the pairs reading merged).
  *
  * Cost: when the store holds no half of another file in the time span (a single file into a new
  * store), one query that stops there (6 ms CPU over the 0.68 M halves of the 2.8 M flows of the
  * `ingest` benchmark); else a hash join of the halves of the span with themselves (`half <> 0`
  * and the `start_ms` bounds: row groups outside the span, or without halves, are skipped by their
- * zonemaps; ≈ 0.25 s CPU over those 0.68 M halves, measured 2026-11-23 on a loaded 2-core
- * machine), and work in JS only for the classes with a half on each side.
+ * zonemaps; ≈ 0.25 s CPU over those 0.68 M halves), and the sort and merge of the halves of the
+ * classes with a half on each side.
  * @returns the merges by format and the time span of the merged flows.
  */
 export async function pairHalves(
@@ -339,56 +301,51 @@ export async function pairHalves(
   added: NewHalves | undefined,
 ): Promise<PairedHalves> {
   if (added === undefined || added.sources.length === 0) return NONE
-  const lo = Math.max(-8.64e15, added.lo - HALF_LOOKBACK_MS)
-  const hi = Math.min(8.64e15, added.hi + HALF_SLACK_MS)
-  const sources = new DuckDBListValue([...added.sources])
+  const lo = BigInt(Math.floor(Math.max(-8.64e15, added.lo - HALF_LOOKBACK_MS)))
+  const hi = BigInt(Math.ceil(Math.min(8.64e15, added.hi + HALF_SLACK_MS)))
   if (added.sources.length === 1) {
     // the common case of one file into a store holding no half of another file in its span
     const other = await conn.runAndReadAll(
       `SELECT count(*) FROM (SELECT 1 FROM flow_rows WHERE half <> 0 AND start_ms BETWEEN $lo AND $hi
          AND source <> $source LIMIT 1)`,
-      { lo: BigInt(Math.floor(lo)), hi: BigInt(Math.ceil(hi)), source: added.sources[0] ?? 0 },
+      { lo, hi, source: added.sources[0] ?? 0 },
     )
     if (num(other.getRows()[0]?.[0] ?? 0) === 0) return NONE
   }
-  const r = await conn.runAndReadAll(CANDIDATES_SQL, {
-    lo: BigInt(Math.floor(lo)),
-    hi: BigInt(Math.ceil(hi)),
-    sources,
-  })
-  const groups = new Map<string, Half[]>()
-  for (const row of r.getRows()) {
-    const h = halfOf(row)
-    const g = groups.get(h.key)
-    if (g === undefined) groups.set(h.key, [h])
-    else g.push(h)
-  }
-  const merged: Flow[] = []
-  const gone: bigint[] = []
-  const byFormat: Record<string, number> = {}
-  let mlo = Infinity
-  let mhi = -Infinity
-  for (const g of groups.values()) {
-    for (const [a, b] of pairGroup(g)) {
-      const f = merge(a, b)
-      merged.push(f)
-      gone.push(a.id, b.id)
-      byFormat[f.source.format] = (byFormat[f.source.format] ?? 0) + 1
-      if (f.start < mlo) mlo = f.start
-      if (f.end > mhi) mhi = f.end
-    }
-  }
-  if (merged.length === 0) return NONE
-  await conn.run(`DELETE FROM flow_rows WHERE rowid IN (SELECT unnest($ids::BIGINT[]))`, {
-    ids: new DuckDBListValue(gone),
-  })
-  const w = await FlowWriter.open(conn, undefined, books)
   try {
-    for (const f of merged) if (w.add(f)) await w.rotate()
-    await w.finish()
-  } catch (err) {
-    await w.abort()
-    throw err
+    await conn.run(HALVES_SQL, { lo, hi, sources: new DuckDBListValue([...added.sources]) })
+    await conn.run(MERGED_SQL)
+    const counts = await conn.runAndReadAll(
+      `SELECT so.format, count(*)::INTEGER, min(m.start_ms), max(m.end_ms)
+       FROM ${MERGED} m JOIN sources so ON so.id = m.source GROUP BY so.format`,
+    )
+    const byFormat: Record<string, number> = {}
+    let mlo = Infinity
+    let mhi = -Infinity
+    for (const [format, n, start, end] of counts.getRows()) {
+      byFormat[format as string] = num(n ?? 0)
+      mlo = Math.min(mlo, num(start ?? 0))
+      mhi = Math.max(mhi, num(end ?? 0))
+    }
+    if (counts.getRows().length === 0) return NONE
+    await conn.run(INSERT_SQL)
+    const named = await flowsWithNewNames(conn, books)
+    await conn.run(
+      `DELETE FROM flow_rows WHERE rowid IN (SELECT a_id FROM ${MERGED} UNION ALL SELECT b_id FROM ${MERGED})`,
+    )
+    if (named.length > 0) {
+      const w = await FlowWriter.open(conn, undefined, books)
+      try {
+        for (const f of named) if (w.add(f)) await w.rotate()
+        await w.finish()
+      } catch (err) {
+        await w.abort()
+        throw err
+      }
+    }
+    return { byFormat, lo: mlo, hi: mhi }
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${MERGED}`)
+    await conn.run(`DROP TABLE IF EXISTS ${HALVES}`)
   }
-  return { byFormat, lo: mlo, hi: mhi }
 }
