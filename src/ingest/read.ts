@@ -600,7 +600,7 @@ async function* readOne(
 
 /** `batch`, unless it is empty (every flow of it skipped): batches are never empty. */
 function* nonEmpty<B extends Flow[] | FlowColumns>(batch: B): Generator<B> {
-  if ((Array.isArray(batch) ? batch.length : (batch as FlowColumns).n) > 0) yield batch
+  if ((Array.isArray(batch) ? batch.length : batch.n) > 0) yield batch
 }
 
 /** After pairing, a flow still without a direction gets one more look at its (merged) evidence. */

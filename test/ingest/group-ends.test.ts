@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { Flow } from '../../src/core/index.js'
+import { HALF_UNPAIRED, type Flow } from '../../src/core/index.js'
 import { FlowColumns } from '../../src/ingest/columnar.js'
 import { addressRole, groupEnds, withGroupEnds } from '../../src/ingest/direction.js'
 import { readFlowBatches, readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
@@ -166,6 +166,22 @@ describe('reading: both paths turn such records around or skip them', () => {
       expect(stats?.notes['group-source-swapped']).toBe(3)
     })
   }
+
+  it('a row with a group end is no unpaired half: the store never pairs it across files', async () => {
+    const halves: [string, number][] = []
+    for await (const b of readFlowColumns([file], { format: 'auto', strict: false }, []))
+      if (b instanceof FlowColumns)
+        for (let r = 0; r < b.n; r++)
+          halves.push([b.table.strings[b.dst[r] as number] as string, b.half[r] as number])
+    // every record found no partner in the file; only the unicast one stays a half to pair
+    expect(halves).toEqual([
+      ['239.1.1.1', 0],
+      ['239.9.9.9', 0],
+      ['224.0.0.251', 0],
+      ['255.255.255.255', 0],
+      ['10.5.0.12', HALF_UNPAIRED],
+    ])
+  })
 
   it('--strict makes a no-sender record fatal, as any malformed record', async () => {
     const summaries: FileSummary[] = []
