@@ -33,6 +33,10 @@
  * Speed: each distinct address is resolved to an endpoint class once (per flow time only when a
  * workload holds the address for a bounded time) and verdicts come from
  * {@link PolicyIndex.decideClasses}.
+ *
+ * Memory: denied edges are rows of typed-array columns (./denied-edges.ts: about 120 bytes per
+ * edge with three examples, against 640 when each was an object with its own example objects);
+ * their strings and objects are made once, by {@link Simulator.report}.
  * @remarks Issue 6 item 2.
  */
 import {
@@ -57,6 +61,7 @@ import {
   type SeenSpan,
 } from '../core/index.js'
 import { Resolver, type ResolverOptions } from '../inventory/resolver.js'
+import { COUNT_KIND, DeniedEdgeTable } from './denied-edges.js'
 import { LINK_CONTROL_CODE, RELATED_CODE, isAllowedCode, type PolicyIndex } from './policy-index.js'
 
 /**
@@ -108,16 +113,6 @@ export interface EdgeEndpoint {
   readonly name: string
   /** `workload`, `external` (a named external of the inventory) or `unmanaged` (a range). */
   readonly kind: 'workload' | 'external' | 'unmanaged'
-}
-
-/** Examples by start, then file, line and record (absent first): a total order of places. */
-function exampleOrder(a: FlowExample, b: FlowExample): number {
-  return (
-    a.start - b.start ||
-    (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
-    (a.line ?? -1) - (b.line ?? -1) ||
-    (a.record ?? -1) - (b.record ?? -1)
-  )
 }
 
 /** One example flow of an edge. Times in ms since the epoch, UTC. */
@@ -247,22 +242,6 @@ const OUTCOME_RANK: Record<Outcome | 'already-rejected', number> = {
   blocked: 3,
 }
 
-interface EdgeAcc {
-  src: EdgeEndpoint
-  dst: EdgeEndpoint
-  protocol: number
-  port: number
-  outcomes: Record<Outcome, number>
-  alreadyRejected: number
-  flows: number
-  seen: SeenRange
-  /** The first rule index that denied flows of the edge (-1: default deny) … */
-  deniedBy: number
-  /** … and the others, when more than one did (most edges have one). */
-  alsoDeniedBy: Set<number> | undefined
-  examples: FlowExample[]
-}
-
 /** An address resolved once: its endpoint class and its entity id (for the edge). */
 export interface AddressInfo {
   readonly cls: number
@@ -301,10 +280,8 @@ export class Simulator {
   /** Per class, see {@link classCode}; −1 until first use. */
   private classModes = new Int8Array(64).fill(-1)
   private readonly hits: Float64Array
-  /** Dense ids of (source entity, destination entity) pairs that have a denied edge. */
-  private readonly pairIds = new Map<number, number>()
-  /** Denied edges by (pair id, protocol, port): one flat map, no map per pair. */
-  private readonly edges = new Map<number, EdgeAcc>()
+  /** Denied edges, in plain columns (no object per edge; see ./denied-edges.ts). */
+  private readonly edges: DeniedEdgeTable
   private readonly outcomes = zeroOutcomes()
   private flows = 0
   private evaluated = 0
@@ -331,6 +308,7 @@ export class Simulator {
   ) {
     this.asEnforced = options.asEnforced === true
     this.examplesPerEdge = options.examplesPerEdge ?? 3
+    this.edges = new DeniedEdgeTable(this.examplesPerEdge)
     this.resolver = new Resolver(inventory, options.grouping ?? {})
     this.hits = new Float64Array(index.ruleCount)
   }
@@ -383,64 +361,17 @@ export class Simulator {
       this.outcomes[outcome] += n
       if (this.classCode(s.cls) >= 3 || this.classCode(d.cls) >= 3) this.wouldBlock += n
     }
-    // entity ids stay below 2^26 (one per distinct entity), so the pair key is an exact integer;
-    // pair ids stay below 2^29 (one per denied edge at most), so the edge key is one too
-    const pairKey = s.entity * 67_108_864 + d.entity
-    let pair = this.pairIds.get(pairKey)
-    if (pair === undefined) {
-      pair = this.pairIds.size
-      this.pairIds.set(pairKey, pair)
-    }
-    const key = pair * 16_777_216 + g.protocol * 65_536 + port
-    let e = this.edges.get(key)
-    if (e === undefined) {
-      e = {
-        src: this.entities[s.entity] as EdgeEndpoint,
-        dst: this.entities[d.entity] as EdgeEndpoint,
-        protocol: g.protocol,
-        port,
-        outcomes: zeroOutcomes(),
-        alreadyRejected: 0,
-        flows: 0,
-        seen: new SeenRange(),
-        deniedBy: code >> 1, // -1 (default deny) >> 1 is -1
-        alsoDeniedBy: undefined,
-        examples: [],
-      }
-      this.edges.set(key, e)
-    }
-    e.flows += n
-    if (rejected) e.alreadyRejected += n
-    else e.outcomes[outcome] += n
-    e.seen.add(g.first, g.last, n)
-    if (code >> 1 !== e.deniedBy) (e.alsoDeniedBy ??= new Set()).add(code >> 1)
+    const kind = rejected ? COUNT_KIND.rejected : COUNT_KIND[outcome]
+    const edges = this.edges
+    // entity ids and services (protocol × 65 536 + port) stay below 2^31
+    const e = edges.edge(s.entity, d.entity, g.protocol * 65_536 + port, kind, code >> 1) // -1 (default deny) >> 1 is -1
+    edges.addFlows(e, kind, n)
+    edges.addSeen(e, g.first, g.last, n)
+    edges.addDeniedBy(e, code >> 1)
     // keep the earliest examples, sorted by start, then by place (file, line, record), so that
     // flows of one instant give the same examples in whatever order they are replayed (a file
     // in read order, the store in no order)
-    for (const x of this.examplesPerEdge > 0 ? g.examples : []) {
-      const ex = e.examples
-      // full and later than the last kept: the common case, decided without building the example
-      const last = ex[ex.length - 1]
-      if (ex.length >= this.examplesPerEdge && last !== undefined && x.start > last.start) continue
-      const cand: FlowExample = {
-        file: x.source.file,
-        ...(x.source.line !== undefined ? { line: x.source.line } : {}),
-        ...(x.source.record !== undefined ? { record: x.source.record } : {}),
-        format: x.source.format,
-        src: g.src,
-        dst: g.dst,
-        start: x.start,
-      }
-      if (
-        ex.length >= this.examplesPerEdge &&
-        exampleOrder(cand, ex[ex.length - 1] as FlowExample) >= 0
-      )
-        continue
-      let k = ex.length
-      while (k > 0 && exampleOrder(ex[k - 1] as FlowExample, cand) > 0) k--
-      ex.splice(k, 0, cand)
-      if (ex.length > this.examplesPerEdge) ex.pop()
-    }
+    for (const x of g.examples) edges.addExample(e, x.source, x.start, g.src, g.dst)
   }
 
   /**
@@ -501,28 +432,78 @@ export class Simulator {
       })
       if (!expired && hits === 0) unused.push({ policy: r.policy, id: r.id })
     }
-    const denied: DeniedEdge[] = [...this.edges.values()].map((e) => {
-      let outcome: DeniedOutcome = e.alreadyRejected === e.flows ? 'already-rejected' : 'unenforced'
-      for (const o of ['blocked', 'would-be-blocked'] as const) {
-        if (e.outcomes[o] > 0 && OUTCOME_RANK[o] > OUTCOME_RANK[outcome]) outcome = o
+    const denied: DeniedEdge[] = []
+    const edges = this.edges
+    // one string per service and one `deniedBy` array per single rule, shared by their edges
+    const services = new Map<number, string>()
+    const single = new Map<number, readonly string[]>()
+    for (let e = 0; e < edges.size; e++) {
+      const [blocked, wouldBeBlocked, unenforced, alreadyRejected] = edges.counts(e)
+      const flows = blocked + wouldBeBlocked + unenforced + alreadyRejected
+      const outcome: DeniedOutcome =
+        blocked > 0
+          ? 'blocked'
+          : wouldBeBlocked > 0
+            ? 'would-be-blocked'
+            : alreadyRejected === flows
+              ? 'already-rejected'
+              : 'unenforced'
+      const key = edges.service(e)
+      const protocol = key >>> 16
+      const port = key & 0xffff
+      let service = services.get(key)
+      if (service === undefined) {
+        service = formatService({ protocol, ports: { lo: port, hi: port } })
+        services.set(key, service)
       }
-      return {
-        src: e.src,
-        dst: e.dst,
-        service: formatService({ protocol: e.protocol, ports: { lo: e.port, hi: e.port } }),
-        protocol: e.protocol,
-        port: e.port,
-        outcome,
-        outcomes: e.outcomes,
-        alreadyRejected: e.alreadyRejected,
-        flows: e.flows,
-        ...seenFields(e.seen),
-        deniedBy: [e.deniedBy, ...(e.alsoDeniedBy ?? [])]
-          .map((i) => (i < 0 ? 'default-deny' : (names[i] as string)))
-          .sort(),
-        examples: e.examples,
+      const seen = edges.seen(e)
+      const by = edges.rules(e)
+      let deniedBy: readonly string[] | undefined
+      if (by.length === 1) deniedBy = single.get(by[0] as number)
+      if (deniedBy === undefined) {
+        deniedBy = by.map((i) => (i < 0 ? 'default-deny' : (names[i] as string))).sort()
+        if (by.length === 1) single.set(by[0] as number, deniedBy)
       }
-    })
+      const src = this.entities[edges.src(e)] as EdgeEndpoint
+      const dst = this.entities[edges.dst(e)] as EdgeEndpoint
+      const outcomes = { allowed: 0, blocked, 'would-be-blocked': wouldBeBlocked, unenforced }
+      const { untimed } = seen
+      const examples = edges.examples(e)
+      // one plain object literal per shape: a spread makes larger, slower objects
+      denied.push(
+        seen.first <= seen.last
+          ? {
+              src,
+              dst,
+              service,
+              protocol,
+              port,
+              outcome,
+              outcomes,
+              alreadyRejected,
+              flows,
+              firstSeen: seen.first,
+              lastSeen: seen.last,
+              untimed,
+              deniedBy,
+              examples,
+            }
+          : {
+              src,
+              dst,
+              service,
+              protocol,
+              port,
+              outcome,
+              outcomes,
+              alreadyRejected,
+              flows,
+              untimed,
+              deniedBy,
+              examples,
+            },
+      )
+    }
     const window = this.seen.span()
     denied.sort(
       (a, b) =>
@@ -604,15 +585,6 @@ export class Simulator {
 }
 
 const MODES: readonly EnforcementMode[] = ['observe', 'monitor', 'enforce']
-
-/** An edge's `firstSeen`/`lastSeen` (when it has flows with a real time) and `untimed`. */
-function seenFields(seen: SeenRange): Pick<DeniedEdge, 'firstSeen' | 'lastSeen' | 'untimed'> {
-  const span = seen.span()
-  return {
-    ...(span ? { firstSeen: span.first, lastSeen: span.last } : {}),
-    untimed: seen.untimed,
-  }
-}
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
