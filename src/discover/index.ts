@@ -45,7 +45,9 @@ export {
 } from './aggregate.js'
 export {
   discoverOutput,
+  MAX_SOURCES_LISTED,
   type DiscoverOutput,
+  type DiscoverOutputOptions,
   type DiscoverEdgeOutput,
   type DiscoverEntityOutput,
 } from './render/json.js'

@@ -9,12 +9,14 @@ import {
   COVERAGE,
   discoverOutput,
   groupBy,
+  MAX_SOURCES_LISTED,
   renderDot,
   renderHtmlPieces,
   renderMermaid,
   renderText,
   topEdges,
   type DependencyMap,
+  type DiscoverOutputOptions,
   type Expectation,
 } from '../../discover/index.js'
 import { jsonLines, printDiagnostics, UsageError, writePieces, yamlChunks } from '../output.js'
@@ -34,6 +36,7 @@ interface DiscoverCliOptions {
   privateGrouping: number
   expect: Expectation[]
   timeZone?: string
+  maxSources: number
   output: string
   out?: string
 }
@@ -71,13 +74,20 @@ function parseCount(flag: string, max: number): (text: string) => number {
  * the other: JSON, YAML and HTML in many ({@link jsonLines}, {@link yamlChunks},
  * {@link renderHtmlPieces}), so that a map of hundreds of thousands of edges is never one
  * string; the other formats in one.
+ * @param textLimit - edges the text table shows.
+ * @param output - for json/yaml: how many flow sources to list (`--max-sources`).
  */
-export function renderMap(map: DependencyMap, format: string, textLimit: number): Iterable<string> {
+export function renderMap(
+  map: DependencyMap,
+  format: string,
+  textLimit: number,
+  output: DiscoverOutputOptions = {},
+): Iterable<string> {
   switch (format) {
     case 'json':
-      return jsonLines(discoverOutput(map))
+      return jsonLines(discoverOutput(map, output))
     case 'yaml':
-      return yamlChunks(discoverOutput(map))
+      return yamlChunks(discoverOutput(map, output))
     case 'html':
       return renderHtmlPieces(map, cytoscapeSource())
     case 'dot':
@@ -128,6 +138,12 @@ export function registerDiscover(program: Command): void {
       "IANA zone of the profiles' hours and days and so of the patterns (default: the workspace's timeZone, else UTC)",
       parseTimeZone,
     )
+    .option(
+      '--max-sources <n>',
+      'json/yaml: list at most N flow sources (files), summing up the rest in sourcesNotListed; 0 lists every one',
+      parseCount('--max-sources', 1e9),
+      MAX_SOURCES_LISTED,
+    )
     .addOption(outputOption(FORMATS, 'text'))
     .option('--out <file>', 'write the output to this file instead of stdout')
     .addHelpText(
@@ -174,7 +190,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
             hint: `draw fewer: --top ${HTML_EDGES_HINT} (the edges with the most flows), or --group-by app,role (one node per identity)`,
           },
         ])
-      writePieces(renderMap(map, opts.output, top ?? 50), opts.out)
+      writePieces(renderMap(map, opts.output, top ?? 50, { maxSources: opts.maxSources }), opts.out)
       if (opts.out !== undefined)
         process.stderr.write(
           `wrote ${opts.out}: ${counted(map.entities.length, 'entity', 'entities')}, ${counted(map.edges.length, 'edge')}\n`,

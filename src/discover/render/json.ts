@@ -71,7 +71,11 @@ export interface DiscoverOutput {
   readonly timeZone: string
   readonly entities: readonly DiscoverEntityOutput[]
   readonly edges: readonly DiscoverEdgeOutput[]
-  /** Each flow source's window. */
+  /**
+   * Each flow source's window (a file, or a collector's stream), by format then file: at most
+   * `maxSources` of them ({@link DiscoverOutputOptions}); the others are summed up in
+   * {@link sourcesNotListed}.
+   */
   readonly sources: readonly {
     readonly format: string
     readonly file: string
@@ -81,6 +85,18 @@ export interface DiscoverOutput {
     /** Of `flows`, those with no real time; `start`/`end` span the others. */
     readonly untimed: number
   }[]
+  /**
+   * Present only when `sources` does not list every source: how many it leaves out, their flows
+   * (of which `untimed` have no real time), and the span of those with a real time, ISO-8601 UTC
+   * (null when none has one).
+   */
+  readonly sourcesNotListed?: {
+    readonly files: number
+    readonly flows: number
+    readonly untimed: number
+    readonly start: string | null
+    readonly end: string | null
+  }
   /** Coverage warnings, `{code, severity, message}`. */
   readonly warnings: readonly { readonly code: string; readonly message: string }[]
 }
@@ -100,8 +116,26 @@ export function serviceText(protocol: number, port: number): string {
   return formatService({ protocol, ports: { lo: port, hi: port } })
 }
 
+/**
+ * Sources `discover -o json|yaml` lists by default (`--max-sources`). A store grows a file per
+ * interface and hour with AWS flow logs (300 000 after two weeks of a 20 000-workload estate):
+ * listing them all would make the sources, about 210 bytes of JSON each, outweigh the map.
+ */
+export const MAX_SOURCES_LISTED = 1000
+
+/** Options of {@link discoverOutput}. */
+export interface DiscoverOutputOptions {
+  /** Sources listed at most; the rest are summed up (`sourcesNotListed`). 0: every one. Default {@link MAX_SOURCES_LISTED}. */
+  readonly maxSources?: number
+}
+
 /** The output data of a map. Pure. */
-export function discoverOutput(map: DependencyMap): DiscoverOutput {
+export function discoverOutput(
+  map: DependencyMap,
+  options: DiscoverOutputOptions = {},
+): DiscoverOutput {
+  const max = options.maxSources ?? MAX_SOURCES_LISTED
+  const listed = max > 0 && map.sources.length > max ? map.sources.slice(0, max) : map.sources
   return {
     window: map.window ? { start: iso(map.window.start), end: iso(map.window.end) } : null,
     untimed: map.untimed ?? 0,
@@ -130,7 +164,7 @@ export function discoverOutput(map: DependencyMap): DiscoverOutput {
       unknownDirection: e.unknownDirection,
       rejected: e.rejected,
     })),
-    sources: map.sources.map((s) => ({
+    sources: listed.map((s) => ({
       format: s.format,
       file: s.file,
       start: iso(s.start),
@@ -138,6 +172,36 @@ export function discoverOutput(map: DependencyMap): DiscoverOutput {
       flows: s.flows,
       untimed: s.untimed ?? 0,
     })),
+    ...(listed.length < map.sources.length
+      ? { sourcesNotListed: notListed(map.sources.slice(listed.length)) }
+      : {}),
     warnings: map.diagnostics.map((d) => ({ code: d.code, message: d.message })),
+  }
+}
+
+/** The summary of sources left out of the list (see {@link DiscoverOutput.sourcesNotListed}). */
+function notListed(
+  rest: DependencyMap['sources'],
+): NonNullable<DiscoverOutput['sourcesNotListed']> {
+  let flows = 0
+  let untimed = 0
+  let start = Infinity
+  let end = -Infinity
+  for (const s of rest) {
+    flows += s.flows
+    untimed += s.untimed ?? 0
+    // a source of untimed flows only has no span (both 0)
+    if (s.flows > (s.untimed ?? 0)) {
+      start = Math.min(start, s.start)
+      end = Math.max(end, s.end)
+    }
+  }
+  const timed = start <= end
+  return {
+    files: rest.length,
+    flows,
+    untimed,
+    start: timed ? iso(start) : null,
+    end: timed ? iso(end) : null,
   }
 }
