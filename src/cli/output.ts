@@ -185,19 +185,32 @@ export function writePieces(pieces: Iterable<string>, file?: string): void {
 /**
  * Prints `data` in the chosen format: `json` and `yaml` print the data itself, in pieces
  * ({@link jsonChunks}, {@link yamlChunks}), so a large document is never one string; every other format calls
- * `render` with the format name and prints what it returns.
+ * `render` with the format name and prints what it returns: a string, or pieces of text (for
+ * outputs that grow with the data), ended by a line end when they do not end with one.
  */
 export function emit<T>(
   data: T,
   format: string,
-  render: (data: T, format: string) => string,
+  render: (data: T, format: string) => string | Iterable<string>,
 ): void {
   if (format === 'json') writePieces(jsonLines(data))
   else if (format === 'yaml') writePieces(yamlChunks(data))
   else {
     const text = render(data, format)
-    writePieces([text.endsWith('\n') || text === '' ? text : `${text}\n`])
+    if (typeof text === 'string')
+      writePieces([text.endsWith('\n') || text === '' ? text : `${text}\n`])
+    else writePieces(endedByNewline(text))
   }
+}
+
+/** `pieces`, then a line end when they are not empty and do not end with one. */
+function* endedByNewline(pieces: Iterable<string>): Generator<string> {
+  let last = ''
+  for (const p of pieces) {
+    if (p !== '') last = p
+    yield p
+  }
+  if (last !== '' && !last.endsWith('\n')) yield '\n'
 }
 
 /**

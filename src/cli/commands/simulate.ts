@@ -541,8 +541,12 @@ function seenText(e: SimulateOutput['denied'][number]): string {
   return `${e.firstSeen} .. ${e.lastSeen}${e.untimed > 0 ? ` (${e.untimed} with no real time)` : ''}`
 }
 
-/** Human text. */
-export function renderSimulateText(o: SimulateOutput): string {
+/**
+ * Human text, line by line (without line ends): one line or two per denied edge, so that a report
+ * of millions of edges is written in pieces, never as one string (V8 caps a string at about
+ * 512 MiB: 4.6 M denied edges made a 700 MB text).
+ */
+export function* simulateTextLines(o: SimulateOutput): Generator<string> {
   const lines: string[] = [
     `simulated ${counted(o.flows, 'flow')} (${counted(o.evaluated, 'distinct verdict')}) from ${o.source.from === 'store' ? `the store ${o.source.what}` : o.source.what}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}`,
     `outcomes: ${outcomeLine(o.outcomes)}`,
@@ -580,43 +584,40 @@ export function renderSimulateText(o: SimulateOutput): string {
         .join(', ')}`,
     )
   }
-  lines.push('')
-  if (o.denied.length === 0) lines.push('denied flows: none')
+  yield* lines
+  yield ''
+  if (o.denied.length === 0) yield 'denied flows: none'
   else {
-    lines.push(`denied flows by edge (${counted(o.denied.length, 'edge')}):`)
+    yield `denied flows by edge (${counted(o.denied.length, 'edge')}):`
     for (const e of o.denied) {
-      lines.push(
-        `  ${OUTCOME_LABEL[e.outcome].padEnd(16)} ${e.src.name} -> ${e.dst.name} ${e.service}  ${counted(e.flows, 'flow')}  ${seenText(e)}  by ${e.deniedBy.join(', ')}`,
-      )
-      if (e.examples.length > 0)
-        lines.push(`      e.g. ${e.examples.map((x) => x.where).join(', ')}`)
+      yield `  ${OUTCOME_LABEL[e.outcome].padEnd(16)} ${e.src.name} -> ${e.dst.name} ${e.service}  ${counted(e.flows, 'flow')}  ${seenText(e)}  by ${e.deniedBy.join(', ')}`
+      if (e.examples.length > 0) yield `      e.g. ${e.examples.map((x) => x.where).join(', ')}`
     }
   }
-  lines.push('', 'rule hits:')
+  yield ''
+  yield 'rule hits:'
   for (const r of o.rules) {
-    lines.push(
-      `  ${String(r.hits).padStart(8)}  ${r.action.padEnd(5)} ${r.rule}${r.expired ? ' (expired)' : ''}${r.location ? `  ${r.location}` : ''}`,
-    )
+    yield `  ${String(r.hits).padStart(8)}  ${r.action.padEnd(5)} ${r.rule}${r.expired ? ' (expired)' : ''}${r.location ? `  ${r.location}` : ''}`
   }
-  lines.push(
-    '',
-    o.unused.length > 0
-      ? `unused rules (${o.unused.length}): ${o.unused.join(', ')}`
-      : 'unused rules: none',
-  )
-  lines.push(
-    o.expired.length > 0
-      ? `expired rules (${o.expired.length}), ignored: ${o.expired.join(', ')}`
-      : 'expired rules: none',
-  )
-  return lines.join('\n')
+  yield ''
+  yield o.unused.length > 0
+    ? `unused rules (${o.unused.length}): ${o.unused.join(', ')}`
+    : 'unused rules: none'
+  yield o.expired.length > 0
+    ? `expired rules (${o.expired.length}), ignored: ${o.expired.join(', ')}`
+    : 'expired rules: none'
+}
+
+/** Human text: {@link simulateTextLines} joined. */
+export function renderSimulateText(o: SimulateOutput): string {
+  return [...simulateTextLines(o)].join('\n')
 }
 
 const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
-/** Markdown, for PR comments. */
-export function renderSimulateMarkdown(o: SimulateOutput): string {
-  const lines = [
+/** Markdown, for PR comments, line by line (see {@link simulateTextLines}). */
+export function* simulateMarkdownLines(o: SimulateOutput): Generator<string> {
+  yield* [
     '## Bulkhead simulate',
     '',
     `${counted(o.flows, 'flow')} from ${o.source.from === 'store' ? 'the store' : mdCell(o.source.what)}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}.`,
@@ -631,32 +632,24 @@ export function renderSimulateMarkdown(o: SimulateOutput): string {
     '### Denied flows by edge',
     '',
   ]
-  if (o.denied.length === 0) lines.push('None.')
+  if (o.denied.length === 0) yield 'None.'
   else {
-    lines.push(
-      '| outcome | source | destination | service | flows | first seen | last seen | denied by | examples |',
-    )
-    lines.push('| --- | --- | --- | --- | ---: | --- | --- | --- | --- |')
+    yield '| outcome | source | destination | service | flows | first seen | last seen | denied by | examples |'
+    yield '| --- | --- | --- | --- | ---: | --- | --- | --- | --- |'
     for (const e of o.denied) {
-      lines.push(
-        `| ${e.outcome} | ${mdCell(e.src.name)} | ${mdCell(e.dst.name)} | ${e.service} | ${e.flows} | ${e.firstSeen ?? '-'} | ${e.lastSeen ?? '-'} | ${mdCell(e.deniedBy.join(', '))} | ${mdCell(e.examples.map((x) => x.where).join(', '))} |`,
-      )
+      yield `| ${e.outcome} | ${mdCell(e.src.name)} | ${mdCell(e.dst.name)} | ${e.service} | ${e.flows} | ${e.firstSeen ?? '-'} | ${e.lastSeen ?? '-'} | ${mdCell(e.deniedBy.join(', '))} | ${mdCell(e.examples.map((x) => x.where).join(', '))} |`
     }
   }
-  lines.push(
-    '',
-    '### Rule hits',
-    '',
-    '| rule | action | hits | note |',
-    '| --- | --- | ---: | --- |',
-  )
+  yield* ['', '### Rule hits', '', '| rule | action | hits | note |', '| --- | --- | ---: | --- |']
   const unused = new Set(o.unused)
   for (const r of o.rules) {
-    lines.push(
-      `| ${mdCell(r.rule)} | ${r.action} | ${r.hits} | ${r.expired ? 'expired' : unused.has(r.rule) ? 'unused' : ''} |`,
-    )
+    yield `| ${mdCell(r.rule)} | ${r.action} | ${r.hits} | ${r.expired ? 'expired' : unused.has(r.rule) ? 'unused' : ''} |`
   }
-  return lines.join('\n')
+}
+
+/** Markdown, for PR comments: {@link simulateMarkdownLines} joined. */
+export function renderSimulateMarkdown(o: SimulateOutput): string {
+  return [...simulateMarkdownLines(o)].join('\n')
 }
 
 const csvCell = (s: string | number): string => {
@@ -664,8 +657,8 @@ const csvCell = (s: string | number): string => {
   return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t
 }
 
-/** CSV (RFC 4180): one row per denied edge. */
-export function renderSimulateCsv(o: SimulateOutput): string {
+/** CSV (RFC 4180): the header, then one row per denied edge, each without its CRLF. */
+export function* simulateCsvRows(o: SimulateOutput): Generator<string> {
   const head = [
     'outcome',
     'src',
@@ -683,8 +676,9 @@ export function renderSimulateCsv(o: SimulateOutput): string {
     'denied_by',
     'examples',
   ]
-  const rows = o.denied.map((e) =>
-    [
+  yield head.join(',')
+  for (const e of o.denied)
+    yield [
       e.outcome,
       e.src.name,
       e.src.kind,
@@ -702,15 +696,29 @@ export function renderSimulateCsv(o: SimulateOutput): string {
       e.examples.map((x) => x.where).join(' '),
     ]
       .map(csvCell)
-      .join(','),
-  )
-  return [head.join(','), ...rows].join('\r\n') + '\r\n'
+      .join(',')
 }
 
-function render(o: SimulateOutput, format: string): string {
-  if (format === 'md') return renderSimulateMarkdown(o)
-  if (format === 'csv') return renderSimulateCsv(o)
-  return renderSimulateText(o)
+/** CSV (RFC 4180): {@link simulateCsvRows}, each ended by CRLF. */
+export function renderSimulateCsv(o: SimulateOutput): string {
+  return [...simulateCsvRows(o)].join('\r\n') + '\r\n'
+}
+
+/**
+ * The text of `simulate -o text|md|csv` in pieces, the same text as {@link renderSimulateText},
+ * {@link renderSimulateMarkdown} and {@link renderSimulateCsv} when joined (text and Markdown
+ * without a final line end, which `emit` adds), so that no string grows with the number of edges.
+ */
+export function* simulatePieces(o: SimulateOutput, format: string): Generator<string> {
+  if (format === 'csv') {
+    for (const row of simulateCsvRows(o)) yield `${row}\r\n`
+    return
+  }
+  let first = true
+  for (const line of format === 'md' ? simulateMarkdownLines(o) : simulateTextLines(o)) {
+    yield first ? line : `\n${line}`
+    first = false
+  }
 }
 
 /** Options of `simulate` as commander passes them. */
@@ -870,7 +878,7 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
           },
         ])
       }
-      emit(out, opts.output, render)
+      emit(out, opts.output, simulatePieces)
       failIfUnusable(fed)
       process.exitCode =
         opts.failOnBlock === true && out.wouldBlockIfEnforced > 0 ? EXIT.checkFailed : EXIT.ok
