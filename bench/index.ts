@@ -18,6 +18,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<Bench>>> = {
   reach: async () => (await import('./reach.js')).benchReach,
   nft: async () => (await import('./nft.js')).benchNft,
   compile: async () => (await import('./compile.js')).benchCompile,
+  simulate: async () => (await import('./simulate.js')).benchSimulate,
   aggregate: async () => (await import('./aggregate.js')).benchAggregate,
 }
 
