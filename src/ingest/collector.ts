@@ -48,7 +48,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Flow } from '../core/flow.js'
-import { orient, skipNoSender, withGroupEnds } from './direction.js'
+import { orient, senderFirst } from './direction.js'
 import { NetflowDecoder, type DecodeProblem } from './netflow/decoder.js'
 import { FirewallEventMerger } from './netflow/events.js'
 import { MessageFramer } from './netflow/streams.js'
@@ -156,14 +156,10 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const connections = new FirewallEventMerger((reason) => note(ctx, reason))
   const give = (flows: readonly Flow[]): void => {
     for (const f of flows) {
-      const o = f.direction === 'unknown' ? orient(f) : f
-      const g = withGroupEnds(o)
-      if (g === undefined) skipNoSender(ctx, o)
-      else {
-        if (g.src !== o.src) note(ctx, 'group-source-swapped')
-        stats.records++
-        opts.onFlow(g)
-      }
+      const g = senderFirst(ctx, f.direction === 'unknown' ? orient(f) : f)
+      if (g === undefined) continue
+      stats.records++
+      opts.onFlow(g)
     }
   }
 
@@ -262,14 +258,10 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
   const merger = new FirewallEventMerger((reason) => note(ctx, reason))
   const give = (flows: readonly Flow[]): void => {
     for (const f of flows) {
-      const o = f.direction === 'unknown' ? orient(f) : f
-      const g = withGroupEnds(o)
-      if (g === undefined) skipNoSender(ctx, o)
-      else {
-        if (g.src !== o.src) note(ctx, 'group-source-swapped')
-        stats.records++
-        opts.onFlow(g)
-      }
+      const g = senderFirst(ctx, f.direction === 'unknown' ? orient(f) : f)
+      if (g === undefined) continue
+      stats.records++
+      opts.onFlow(g)
     }
   }
   const open = new Map<TcpSocket, () => void>()

@@ -7,7 +7,7 @@
  * `OTH` connection seen mid-stream), as it does to every record of the formats above.
  */
 import { addCounters, HALF_SWAPPED, HALF_UNPAIRED, type Flow } from '../core/index.js'
-import { skip, type ParseContext } from './types.js'
+import { note, skip, type ParseContext } from './types.js'
 
 const TCP = 6
 const UDP = 17
@@ -247,17 +247,22 @@ export function withGroupEnds(f: Flow): Flow | undefined {
 }
 
 /**
- * Skips a flow no sender can have written ({@link withGroupEnds}): reason `no-sender`, at its
- * file and line (or record).
+ * {@link withGroupEnds} with its bookkeeping, for the readers that hold flows as objects (and the
+ * collector): a flow turned around is noted `group-source-swapped`; one no sender can have written
+ * is skipped (reason `no-sender`, at its file and line or record) and undefined is returned.
  */
-export function skipNoSender(ctx: ParseContext, f: Flow): void {
-  const at = f.source.line ?? f.source.record
-  skip(
-    ctx,
-    'no-sender',
-    at === undefined ? f.source.file : `${f.source.file}:${at}`,
-    `${f.src} -> ${f.dst} protocol ${f.protocol}: a multicast group or the broadcast is never a source, 0.0.0.0 or :: never a destination`,
-  )
+export function senderFirst(ctx: ParseContext, f: Flow): Flow | undefined {
+  const g = withGroupEnds(f)
+  if (g === undefined) {
+    const at = f.source.line ?? f.source.record
+    skip(
+      ctx,
+      'no-sender',
+      at === undefined ? f.source.file : `${f.source.file}:${at}`,
+      `${f.src} -> ${f.dst} protocol ${f.protocol}: a multicast group or the broadcast is never a source, 0.0.0.0 or :: never a destination`,
+    )
+  } else if (g.src !== f.src) note(ctx, 'group-source-swapped')
+  return g
 }
 
 /** Default number of unpaired records held by {@link pairDirections}. */

@@ -27,7 +27,7 @@ import {
   detectFormat,
   detectFromHead,
 } from './detect.js'
-import { DirectionPairer, orient, skipNoSender, withGroupEnds } from './direction.js'
+import { DirectionPairer, orient, senderFirst } from './direction.js'
 import { isParquetFile, readAwsParquet } from './formats/aws-parquet.js'
 import { fileDatagrams } from './formats/netflow.js'
 import { AwsColumnReader } from './formats/aws-vpc.js'
@@ -526,12 +526,8 @@ async function* readOne(
       out = []
       let batch: Flow[] = []
       for (const f of pairer ? flows.map(finish) : flows) {
-        const g = withGroupEnds(f)
-        if (g === undefined) skipNoSender(ctx, f)
-        else {
-          if (g.src !== f.src) note(ctx, 'group-source-swapped')
-          batch.push(g)
-        }
+        const g = senderFirst(ctx, f)
+        if (g !== undefined) batch.push(g)
       }
       if (typeless) {
         batch = batch.map((f) => {
