@@ -245,10 +245,7 @@ export function selectorAddresses(
  * @param externals - the inventory's named externals, which `external` selectors name: a rule
  *   to an external whose addresses are all multicast or broadcast needs `multicast-broadcast`.
  */
-export function requiredCapabilities(
-  rule: Rule,
-  externals: readonly External[] = [],
-): Capability[] {
+export function requiredCapabilities(rule: Rule, externals: readonly External[]): Capability[] {
   const need = new Set<Capability>()
   if (rule.action === 'deny') need.add('deny-rules')
   for (const sel of [...rule.from, ...rule.to]) {
@@ -327,13 +324,16 @@ export function assertExpressible(
       ...new Set(
         rule.services
           .filter((s) =>
-            requiredCapabilities({
-              ...rule,
-              action: 'allow',
-              from: [],
-              to: [],
-              services: [s],
-            }).includes(capability),
+            requiredCapabilities(
+              {
+                ...rule,
+                action: 'allow',
+                from: [],
+                to: [],
+                services: [s],
+              },
+              externals,
+            ).includes(capability),
           )
           .map(formatService),
       ),

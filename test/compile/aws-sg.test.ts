@@ -358,11 +358,11 @@ describe('aws-sg target', () => {
   })
 
   it('compaction keeps what every group allows (on and off, through the checker; never more rules)', () => {
-    const expressible = (ps: PolicySet): PolicySet => ({
+    const expressible = (ps: PolicySet, inv: Inventory): PolicySet => ({
       policies: ps.policies.map((p) => ({
         ...p,
         rules: p.rules.filter((r) =>
-          requiredCapabilities(r).every((c) => AWS_SG_CAPABILITIES.has(c)),
+          requiredCapabilities(r, inv.externals).every((c) => AWS_SG_CAPABILITIES.has(c)),
         ),
       })),
       enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
@@ -399,7 +399,7 @@ describe('aws-sg target', () => {
         fc.integer({ min: 0, max: TIMES.length - 1 }),
         fc.array(tupleArb, { minLength: 40, maxLength: 40 }),
         (inv, ps, t, probes) => {
-          both(inv, expressible(ps), TIMES[t] as number, probes)
+          both(inv, expressible(ps, inv), TIMES[t] as number, probes)
         },
       ),
       { seed: SEED, numRuns: 60 },
@@ -414,7 +414,7 @@ describe('aws-sg target', () => {
         )
         both(
           e.inventory,
-          expressible({ policies: e.policies, enforcement: [] }),
+          expressible({ policies: e.policies, enforcement: [] }, e.inventory),
           NOW.getTime(),
           probes,
         )

@@ -81,11 +81,13 @@ const SET: PolicySet = {
 
 describe('a rule to a multicast group on the targets', () => {
   it('needs multicast-broadcast only when its block lies inside multicast or is the broadcast', () => {
-    expect(requiredCapabilities(rule('a', '224.0.0.251/32'))).toContain('multicast-broadcast')
-    expect(requiredCapabilities(rule('b', 'ff02::fb/128'))).toContain('multicast-broadcast')
-    expect(requiredCapabilities(rule('c', '255.255.255.255/32'))).toContain('multicast-broadcast')
-    expect(requiredCapabilities(rule('d', '0.0.0.0/0'))).not.toContain('multicast-broadcast')
-    expect(requiredCapabilities(rule('e', '223.255.255.255/32'))).not.toContain(
+    expect(requiredCapabilities(rule('a', '224.0.0.251/32'), [])).toContain('multicast-broadcast')
+    expect(requiredCapabilities(rule('b', 'ff02::fb/128'), [])).toContain('multicast-broadcast')
+    expect(requiredCapabilities(rule('c', '255.255.255.255/32'), [])).toContain(
+      'multicast-broadcast',
+    )
+    expect(requiredCapabilities(rule('d', '0.0.0.0/0'), [])).not.toContain('multicast-broadcast')
+    expect(requiredCapabilities(rule('e', '223.255.255.255/32'), [])).not.toContain(
       'multicast-broadcast',
     )
   })

@@ -477,11 +477,14 @@ export function runCompileConformance(opts: ConformanceOptions): void {
      * checked by the capability cases above), so that the differential runs on every estate.
      * Identity for the targets that express everything.
      */
-    const expressible = (policies: PolicySet['policies']): PolicySet['policies'] =>
+    const expressible = (
+      policies: PolicySet['policies'],
+      inventory: Inventory,
+    ): PolicySet['policies'] =>
       policies.map((p) => ({
         ...p,
         rules: p.rules.filter((r) =>
-          requiredCapabilities(r).every((c) => compiler.capabilities.has(c)),
+          requiredCapabilities(r, inventory.externals).every((c) => compiler.capabilities.has(c)),
         ),
       }))
     if (checker) {
@@ -510,7 +513,7 @@ export function runCompileConformance(opts: ConformanceOptions): void {
         } = {},
       ): number => {
         const ps: PolicySet = {
-          policies: expressible(policies),
+          policies: expressible(policies, inventory),
           enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
         }
         let result: CompileResult
