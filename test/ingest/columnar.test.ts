@@ -356,6 +356,22 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
     }
   })
 
+  it('a custom format without packets or bytes: counters 0, noted counters-not-logged on both paths', async () => {
+    const file = write(
+      [
+        'version srcaddr dstaddr srcport dstport protocol packets start end action log-status',
+        '3 10.0.0.1 10.0.0.2 40000 443 6 5 1700000000 1700000060 ACCEPT OK',
+        '3 10.0.0.3 10.0.0.2 40001 443 6 - 1700000000 1700000060 ACCEPT OK',
+      ].join('\n') + '\n',
+    )
+    const { flows, summaries } = await agree(file, { format: 'aws-vpc', strict: false })
+    expect(flows.map((f) => [f.packets, f.bytes])).toEqual([
+      [5, 0],
+      [0, 0],
+    ])
+    expect(summaries[0]?.stats.notes).toEqual({ 'counters-not-logged': 2 })
+  })
+
   it('the same files gzipped, and read with format auto', async () => {
     await fc.assert(
       fc.asyncProperty(awsFileArb, async (f) => {

@@ -240,7 +240,7 @@ describe('AWS VPC Flow Logs, vendor examples', () => {
       )
       expect(summary.format).toBe('aws-vpc')
       expect(summary.stats.skipped).toEqual({})
-      expect(summary.stats.notes).toEqual({ 'time-from-file-name': 1 })
+      expect(summary.stats.notes).toEqual({ 'time-from-file-name': 1, 'counters-not-logged': 1 })
       expect(flows).toEqual([
         expect.objectContaining({
           src: '10.20.33.164',
@@ -262,7 +262,7 @@ describe('AWS VPC Flow Logs, vendor examples', () => {
         `${header}\n${rec}\n`,
         new Date('2026-03-01T10:05:00Z'),
       )
-      expect(summary.stats.notes).toEqual({ 'time-from-file-mtime': 1 })
+      expect(summary.stats.notes).toEqual({ 'time-from-file-mtime': 1, 'counters-not-logged': 1 })
       expect(flows[0]).toMatchObject({ start: S('2026-03-01T10:05:00Z') })
     })
 
@@ -271,7 +271,7 @@ describe('AWS VPC Flow Logs, vendor examples', () => {
         'x_vpcflowlogs_us-east-1_fl-1_20181345T1620Z_y.log',
         `${header}\n${rec}\n`,
       )
-      expect(summary.stats.notes).toEqual({ 'time-from-file-mtime': 1 })
+      expect(summary.stats.notes).toEqual({ 'time-from-file-mtime': 1, 'counters-not-logged': 1 })
     })
 
     it('with no file (standard input) such records are skipped as no-time', async () => {

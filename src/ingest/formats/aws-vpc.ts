@@ -394,9 +394,10 @@ export class AwsLineReader implements LineReader {
       skip(ctx, 'bad-counter', `${file}:${lineNo}`, raw)
       return undefined
     }
-    // "-": the counters could not be computed; the flow is kept with 0, and that is said
-    if ((packets === -1 && L.packets >= 0) || (bytes === -1 && L.bytes >= 0))
-      note(ctx, 'unknown-counters')
+    // "-": the counters could not be computed; a format without them never has them. Either
+    // way the flow is kept with 0, and that is said
+    if (L.packets < 0 || L.bytes < 0) note(ctx, 'counters-not-logged')
+    else if (packets === -1 || bytes === -1) note(ctx, 'unknown-counters')
     // packets a Transit Gateway dropped ("-": none counted)
     let lost = 0
     for (const i of L.lost) {
@@ -484,7 +485,8 @@ export class AwsLineReader implements LineReader {
  *   one; concatenated exports repeat it, and a repeated header resets the order) or
  *   `ctx.fields` (`--fields "version srcaddr ..."`, `${...}` wrappers allowed) says otherwise.
  * - `-` is no value ("not applicable or could not be computed"): counters 0 (noted
- *   `unknown-counters`), action `unknown` (TGW records have no `action`), ports 0 for protocols
+ *   `unknown-counters`; a custom format without `packets` or `bytes`: 0, noted
+ *   `counters-not-logged`), action `unknown` (TGW records have no `action`), ports 0 for protocols
  *   without ports; a TCP, UDP, DCCP, SCTP or UDP-Lite record with a `-` port is skipped as
  *   `no-port` (its service is unknown).
  * - `log-status` NODATA / SKIPDATA → `note('nodata' | 'skipdata')`, no flow; any other value but
@@ -730,6 +732,8 @@ export class AwsColumnReader extends ColumnLineReader {
       L.src >= 0 &&
       L.dst >= 0 &&
       L.protocol >= 0 &&
+      L.packets >= 0 &&
+      L.bytes >= 0 &&
       L.start >= 0 &&
       L.end >= 0
   }
