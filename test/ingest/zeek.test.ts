@@ -332,6 +332,18 @@ describe('zeek malformed records', () => {
     ).toEqual({ 'missing-address': 1 })
   })
 
+  it('reads a JSON record indented with blanks as a record, not as TSV without a header', async () => {
+    const rec =
+      '{"ts":1700000000.5,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":40000,"id.resp_h":"10.0.0.2","id.resp_p":443,"proto":"tcp","conn_state":"SF"}'
+    const { flows, ctx } = await run([rec, `  ${rec}`, `\t${rec}`])
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows.map((f) => [f.src, f.dst, f.dstPort, f.source.line])).toEqual([
+      ['10.0.0.1', '10.0.0.2', 443, 1],
+      ['10.0.0.1', '10.0.0.2', 443, 2],
+      ['10.0.0.1', '10.0.0.2', 443, 3],
+    ])
+  })
+
   it('throws BulkheadError ingest/malformed-record in strict mode', async () => {
     const bad = [
       ...HEADER,
@@ -350,6 +362,12 @@ describe('zeek detect', () => {
   it('recognises its fixtures and rejects the others', () => {
     for (const f of ['zeek-conn.log', 'zeek-conn.json', 'zeek-btest-columns.log'])
       expect(zeekParser.detect(head(fixture(f))), f).toBeGreaterThan(0.5)
+    // JSON records indented with blanks
+    const indented = fixture('zeek-conn.json')
+      .split('\n')
+      .map((l) => (l === '' ? l : `  ${l}`))
+      .join('\n')
+    expect(zeekParser.detect(head(indented))).toBeGreaterThan(0.5)
     for (const f of [
       'hubble-jsonpb.json',
       'hubble-json-legacy.json',

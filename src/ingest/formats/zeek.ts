@@ -565,7 +565,8 @@ export class ZeekLineReader implements LineReader {
       return undefined
     }
 
-    if (line.startsWith('{')) {
+    // a JSON record, also one indented (a pretty-printer's or a shipper's leading blanks)
+    if (line.trimStart().startsWith('{')) {
       const rec = jsonRecord(line, ctx, where)
       if (rec === undefined) return undefined
       if (typeof rec['_path'] === 'string' && rec['_path'] !== 'conn') {
@@ -685,7 +686,7 @@ function detectZeek(head: Uint8Array): number {
   const data = complete.filter((l) => l.trim() !== '' && !l.startsWith('##'))
   const first = data[0]
   if (first === undefined) return 0
-  if (first.startsWith('{')) return detectZeekJson(data)
+  if (first.trimStart().startsWith('{')) return detectZeekJson(data)
   const tokens = first.split('\t')
   if (isPlainHeader(tokens)) return 0.6
   return 0
