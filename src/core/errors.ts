@@ -62,11 +62,8 @@ export type ErrorCode =
   | 'ingest/malformed-record'
   | 'ingest/unknown-format'
   | 'ingest/truncated-input'
-  | 'ingest/unsupported-version'
-  | 'ingest/no-template'
   | 'ingest/empty-input'
   | 'ingest/no-files'
-  | 'ingest/line-too-long'
   // recommend
   | 'recommend/short-window'
   | 'recommend/port-range'
@@ -127,8 +124,6 @@ export type ErrorCode =
   | 'discover/large-html-map'
   | 'discover/untimed-flows'
   // analyze (issue 9)
-  | 'analyze/no-policy'
-  | 'analyze/no-flows'
   | 'analyze/bad-selector'
   // Kubernetes analysis (issue 8 item 1): `k8s connlist`, `k8s eval`, see src/kubernetes/
   | 'k8s/not-kubernetes'
@@ -214,11 +209,8 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'ingest/malformed-record': true,
     'ingest/unknown-format': true,
     'ingest/truncated-input': true,
-    'ingest/unsupported-version': true,
-    'ingest/no-template': true,
     'ingest/empty-input': true,
     'ingest/no-files': true,
-    'ingest/line-too-long': true,
     // recommend
     'recommend/short-window': true,
     'recommend/port-range': true,
@@ -279,8 +271,6 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'discover/large-html-map': true,
     'discover/untimed-flows': true,
     // analyze (issue 9)
-    'analyze/no-policy': true,
-    'analyze/no-flows': true,
     'analyze/bad-selector': true,
     // Kubernetes analysis (issue 8 item 1): `k8s connlist`, `k8s eval`, see src/kubernetes/
     'k8s/not-kubernetes': true,

@@ -355,7 +355,7 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     ['10.0.0.1 -> 10.0.0.2 tcp/99999', 'policy/port-out-of-range'],
     ['10.0.0.1 -> 10.0.0.2 bogus/1', 'policy/unknown-protocol'],
     ['10.0.0.1 -> 10.0.0.2 esp/500', 'policy/bad-service'], // ESP has no ports
-    ['no-such-host -> 10.0.0.2 tcp/1', 'cli/usage'],
+    ['no-such-host -> 10.0.0.2 tcp/1', 'eval/unknown-endpoint'],
     ['10.20.1.10 -> 2001:db8:20::20 tcp/443', 'cli/usage'], // one flow has one address family
     ['pay-web-1 -> pay-db-1 icmpv6/128', 'cli/usage'], // pay-db-1 has no IPv6 address
     ['pay-web-1 -> pay-db-1 tcp', 'cli/usage'], // not port 0: one flow has one port

@@ -75,6 +75,8 @@ export function parseEvalQuery(text: string): EvalQuery {
  * An IP as given, or the address a workload (or named external) holds at `at`: of a workload's
  * addresses then, the first of `family` when given and held, else the first.
  * @returns the address, and how many the workload held (1 for an IP or an external).
+ * @throws BulkheadError `eval/unknown-endpoint` for a name the inventory does not hold;
+ *   UsageError for a workload that holds no address at `at`.
  */
 export function resolveAddress(
   inventory: Inventory,
@@ -98,9 +100,14 @@ export function resolveAddress(
   }
   const x = inventory.externals.find((e) => e.name === nameOrIp)
   if (x) return { ip: normalizeIp(x.cidr.text.split('/')[0] ?? '') ?? x.cidr.text, held: 1 }
-  throw new UsageError(
-    `"${nameOrIp}" is neither an IP address nor a workload or external in the inventory`,
-  )
+  throw new BulkheadError([
+    {
+      code: 'eval/unknown-endpoint',
+      severity: 'error',
+      message: `"${nameOrIp}" is neither an IP address nor a workload or external in the inventory`,
+      hint: 'give an IP address, or a name `bulkhead inventory` lists',
+    },
+  ])
 }
 
 function familyOf(ip: string): 4 | 6 {
