@@ -59,6 +59,59 @@ export function parseProtocol(text: string): number | undefined {
 }
 
 /**
+ * IANA "Assigned Internet Protocol Numbers" keywords (lower-cased) of the protocols flow exports
+ * name, with the spellings exporters print besides: nfdump's `ICMP6` and `IPv6`, `/etc/protocols`'
+ * `ipencap` (4), `ospf` for `OSPFIGP`. Read by {@link parseIanaProtocol}.
+ * @see https://www.iana.org/assignments/protocol-numbers
+ */
+export const IANA_PROTOCOL_KEYWORDS: ReadonlyMap<string, number> = new Map([
+  ['hopopt', 0],
+  ['icmp', 1],
+  ['igmp', 2],
+  ['ggp', 3],
+  ['ipv4', 4],
+  ['ipencap', 4],
+  ['st', 5],
+  ['tcp', 6],
+  ['egp', 8],
+  ['igp', 9],
+  ['udp', 17],
+  ['rdp', 27],
+  ['dccp', 33],
+  ['ipv6', 41],
+  ['ipv6-route', 43],
+  ['ipv6-frag', 44],
+  ['rsvp', 46],
+  ['gre', 47],
+  ['esp', 50],
+  ['ah', 51],
+  ['ipv6-icmp', 58],
+  ['icmpv6', 58],
+  ['icmp6', 58],
+  ['ipv6-nonxt', 59],
+  ['ipv6-opts', 60],
+  ['eigrp', 88],
+  ['ospfigp', 89],
+  ['ospf', 89],
+  ['ipip', 94],
+  ['pim', 103],
+  ['vrrp', 112],
+  ['l2tp', 115],
+  ['sctp', 132],
+  ['udplite', 136],
+  ['mpls-in-ip', 137],
+])
+
+/**
+ * A protocol as {@link parseProtocol} reads it, or an IANA keyword from
+ * {@link IANA_PROTOCOL_KEYWORDS} (`OSPF`, `PIM`, `VRRP`, `ICMP6`…; case-insensitive).
+ * @returns the IANA number 0–255, or undefined.
+ */
+export function parseIanaProtocol(text: string): number | undefined {
+  return parseProtocol(text) ?? IANA_PROTOCOL_KEYWORDS.get(text.trim().toLowerCase())
+}
+
+/**
  * Validates a canonical dotted quad (`10.0.0.1`; no leading zeros, each octet 0–255) without
  * allocating. @returns true when `text` is already the canonical IPv4 spelling.
  */

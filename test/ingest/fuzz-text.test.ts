@@ -249,6 +249,9 @@ describe('text parsers under fuzzing (fixed seed)', () => {
       duration: fc.double({ min: 0, max: 1e6, noNaN: true }).map(String),
       packets: fc.nat().map(String),
       bytes: fc.nat().map(String),
+      out_packets: fc.nat().map(String),
+      out_bytes: fc.nat().map(String),
+      tcp_flags: fc.constantFrom('.AP.SF', '...AP.SF', '  0xda', 'FS PA   ', '27', '', 'x'),
       action: fc.constantFrom('accept', 'REJECT', 'deny', 'allow', 'drop', '-'),
     }
     type Column = keyof typeof CSV_COLUMN_ALIASES
@@ -279,11 +282,17 @@ describe('text parsers under fuzzing (fixed seed)', () => {
       )
     let emitted = 0
     await fc.assert(
-      fc.asyncProperty(columns, fc.boolean(), async ([header, rows], strict) => {
-        const text = [header.join(','), ...rows.map((r) => r.join(','))].join('\n')
-        await check(csvParser, text, strict)
-        if (!strict) emitted += (await runParser(csvParser, text)).flows.length
-      }),
+      fc.asyncProperty(
+        columns,
+        fc.boolean(),
+        // the delimiters a header may choose, `|` padded as SiLK's rwcut pads it
+        fc.constantFrom(',', ';', '\t', '|', ' | '),
+        async ([header, rows], strict, delim) => {
+          const text = [header.join(delim), ...rows.map((r) => r.join(delim))].join('\n')
+          await check(csvParser, text, strict)
+          if (!strict) emitted += (await runParser(csvParser, text)).flows.length
+        },
+      ),
       { seed: SEED, numRuns: runs(100) },
     )
     expect(emitted).toBeGreaterThan(50) // the rows reach the emitting paths, not only the skips

@@ -2,15 +2,21 @@
  * @module Generic CSV flow files (RFC 4180) with a header row, for exports Bulkhead has no
  * dedicated parser for.
  */
-import { isIcmpReply, type Flow, type ObservedAction } from '../../core/index.js'
-import { parseAddress, parseCounter, parsePort, parseProtocol, parseTime } from '../fields.js'
+import { isCounter, isIcmpReply, type Flow, type ObservedAction } from '../../core/index.js'
+import { parseAddress, parseCounter, parseIanaProtocol, parsePort, parseTime } from '../fields.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
 
 type Column = CsvColumn
 
 /**
  * Accepted header names per column (case-insensitive; spaces, dots and dashes read as `_`).
- * Required: `src_ip`, `dst_ip`, `dst_port`, `protocol`.
+ * Required: `src_ip`, `dst_ip`, `dst_port`, `protocol`. Besides the common names, those of the
+ * flow tools' text exports: nfdump `-o csv` (`ts,te,td,sa,da,sp,dp,pr,flg,…,ipkt,ibyt,opkt,obyt`;
+ * from 1.7.5 `firstSeen,duration,proto,srcAddr,srcPort,dstAddr,dstPort,packets,bytes` and the
+ * `-o csv:%…` names `lastSeen`, `inPackets`, `outBytes`, `flags`…), SiLK `rwcut`
+ * (`sIP|dIP|sPort|dPort|pro|packets|bytes|flags|sTime|duration|eTime|sen|`), pmacct's print
+ * plugin (`SRC_IP,DST_IP,SRC_PORT,DST_PORT,TCP_FLAGS,PROTOCOL,TIMESTAMP_START,TIMESTAMP_END,
+ * PACKETS,BYTES`) and Argus `ra -c ,` (`StartTime`, `Dur`, `TotPkts`, `TotBytes`).
  */
 export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> = {
   src_ip: [
@@ -23,6 +29,8 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'src',
     'srcip',
     'saddr',
+    'sa',
+    'sip',
   ],
   dst_ip: [
     'dst_ip',
@@ -35,16 +43,44 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'dst',
     'dstip',
     'daddr',
+    'da',
+    'dip',
   ],
-  src_port: ['src_port', 'srcport', 'source_port', 'sport'],
-  dst_port: ['dst_port', 'dstport', 'destination_port', 'dest_port', 'dport'],
-  protocol: ['protocol', 'proto', 'ip_protocol'],
+  src_port: ['src_port', 'srcport', 'source_port', 'sport', 'sp'],
+  dst_port: ['dst_port', 'dstport', 'destination_port', 'dest_port', 'dport', 'dp'],
+  protocol: ['protocol', 'proto', 'ip_protocol', 'pr', 'pro'],
   // Argus (`ra -c ,`, the CTU-13 binetflow files): StartTime / LastTime, TotPkts, TotBytes
-  start: ['start', 'start_time', 'first_seen', 'ts', 'timestamp', 'time', 'starttime', 'stime'],
-  end: ['end', 'end_time', 'last_seen', 'lasttime', 'ltime'],
-  duration: ['duration', 'dur'],
-  packets: ['packets', 'pkts', 'packet_count', 'totpkts'],
-  bytes: ['bytes', 'octets', 'byte_count', 'totbytes'],
+  start: [
+    'start',
+    'start_time',
+    'first_seen',
+    'ts',
+    'timestamp',
+    'time',
+    'starttime',
+    'stime',
+    'firstseen',
+    'timestamp_start',
+  ],
+  end: [
+    'end',
+    'end_time',
+    'last_seen',
+    'lasttime',
+    'ltime',
+    'te',
+    'lastseen',
+    'etime',
+    'timestamp_end',
+  ],
+  duration: ['duration', 'dur', 'td'],
+  packets: ['packets', 'pkts', 'packet_count', 'totpkts', 'ipkt', 'inpackets'],
+  bytes: ['bytes', 'octets', 'byte_count', 'totbytes', 'ibyt', 'inbytes'],
+  // the other direction's counters of a bidirectional record (nfdump's `opkt`/`obyt`: NSEL,
+  // IPFIX biflows), added to `packets` / `bytes`
+  out_packets: ['opkt', 'outpackets', 'out_packets'],
+  out_bytes: ['obyt', 'outbytes', 'out_bytes'],
+  tcp_flags: ['tcp_flags', 'tcpflags', 'flags', 'flg'],
   action: ['action', 'decision', 'verdict'],
 }
 
@@ -60,9 +96,12 @@ export type CsvColumn =
   | 'duration'
   | 'packets'
   | 'bytes'
+  | 'out_packets'
+  | 'out_bytes'
+  | 'tcp_flags'
   | 'action'
 const REQUIRED: readonly Column[] = ['src_ip', 'dst_ip', 'dst_port', 'protocol']
-const DELIMITERS = [',', ';', '\t'] as const
+const DELIMITERS = [',', ';', '\t', '|'] as const
 
 /** Most physical lines one quoted record may span. */
 export const CSV_MAX_RECORD_LINES = 100
@@ -150,7 +189,31 @@ function canon(h: string): string {
     .replace(/[\s.-]+/g, '_')
 }
 
-type Header = { [K in Column]?: number } & { n: number; delim: string }
+type Header = { [K in Column]?: number } & {
+  n: number
+  delim: string
+  /** The exporter prints local time without a zone (nfdump, pmacct): such times are noted. */
+  localTime: boolean
+}
+
+/** A date-time without a zone or offset (not an epoch count). */
+const ZONELESS_RE = /^\d{4}[-/]\d{2}[-/]\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?$/
+
+/**
+ * Headers of exporters whose times are the local time of the machine that printed them, with no
+ * zone: nfdump `-o csv` (1.6 to 1.7.4: `ts,te,td,sa,da…`; 1.7.5 and later: `firstSeen`, with
+ * `srcAddr`) and pmacct's print plugin (`TIMESTAMP_START` / `TIMESTAMP_END`, unless
+ * `timestamps_utc` or `timestamps_rfc3339`, which write a zone, or `timestamps_since_epoch`).
+ */
+function printsLocalTime(names: readonly string[]): boolean {
+  const has = (n: string): boolean => names.includes(n)
+  return (
+    (has('ts') && has('te') && has('sa') && has('da')) ||
+    (has('firstseen') && has('srcaddr')) ||
+    has('timestamp_start') ||
+    has('timestamp_end')
+  )
+}
 
 /** Reads a header row; undefined unless every required column is present. */
 function parseHeader(line: string): Header | undefined {
@@ -159,7 +222,7 @@ function parseHeader(line: string): Header | undefined {
     const names = splitCsv(line, delim)
     if (!names) continue
     const canonNames = names.map(canon)
-    const h: Header = { n: names.length, delim: delim }
+    const h: Header = { n: names.length, delim: delim, localTime: printsLocalTime(canonNames) }
     for (const [col, aliases] of Object.entries(CSV_COLUMN_ALIASES) as [
       Column,
       readonly string[],
@@ -170,6 +233,38 @@ function parseHeader(line: string): Header | undefined {
     if (REQUIRED.every((c) => h[c] !== undefined)) return h
   }
   return undefined
+}
+
+/** TCP flag letters as nfdump (`CEUAPRSF`) and SiLK (`FSRPAUEC`) print them, by bit. */
+const FLAG_LETTERS: Readonly<Record<string, number>> = {
+  F: 1,
+  S: 2,
+  R: 4,
+  P: 8,
+  A: 16,
+  U: 32,
+  E: 64,
+  C: 128,
+}
+
+/**
+ * TCP flags as flow exports print them: nfdump's positional letters with `.` for a flag not set
+ * (`.AP.SF` in 1.6, `...AP.SF` from 1.7) or its hex (`0xd2`, 1.6 with ECE/CWR set); SiLK's
+ * letters, blank-padded (`FS PA   `); a number (pmacct's `TCP_FLAGS`, `rwcut
+ * --integer-tcp-flags`), decimal or `0x` hex. @returns the flag bits, or undefined when the text
+ * is none of these.
+ */
+export function parseTcpFlags(text: string): number | undefined {
+  const t = text.trim()
+  if (/^0x[0-9a-f]{1,3}$/i.test(t)) return parseInt(t.slice(2), 16)
+  if (/^\d{1,4}$/.test(t)) {
+    const n = Number(t)
+    return n <= 0xfff ? n : undefined
+  }
+  if (!/^[CEUAPRSF. ]+$/.test(t)) return undefined
+  let bits = 0
+  for (const c of t) bits |= FLAG_LETTERS[c] ?? 0
+  return bits
 }
 
 function parseAction(text: string): ObservedAction | undefined {
@@ -212,11 +307,20 @@ function parseRecord(
   let srcPort = sp === '' || sp === '-' ? 0 : parsePort(sp)
   const dp = get('dst_port')
   let dstPort = dp === '' || dp === '-' ? 0 : parsePort(dp)
-  if (srcPort === undefined || dstPort === undefined) return void skip(ctx, 'bad-port', where, text)
+  // nfdump writes an ICMP flow's destination port as type.code (`8.0`, `3.3`)
+  const typeCode = dstPort === undefined ? /^(\d{1,3})\.(\d{1,3})$/.exec(dp) : null
+  if (typeCode) dstPort = Number(typeCode[1]) * 256 + Number(typeCode[2])
+  if (srcPort === undefined || dstPort === undefined || dstPort > 65535)
+    return void skip(ctx, 'bad-port', where, text)
   const protoText = get('protocol')
-  let protocol = parseProtocol(protoText)
+  let protocol = parseIanaProtocol(protoText)
   if (protocol === undefined) return void skip(ctx, 'bad-protocol', where, text)
-  if (protocol === 1 || protocol === 58) {
+  if (typeCode && protocol !== 1 && protocol !== 58) return void skip(ctx, 'bad-port', where, text)
+  if (typeCode) {
+    // its type and code, whatever the source port says
+    srcPort = dstPort & 0xff
+    dstPort = dstPort >> 8
+  } else if (protocol === 1 || protocol === 58) {
     const v6 = src.includes(':')
     // the name `icmp` between IPv6 addresses is ICMPv6, as Zeek writes it; a protocol number of
     // the other family (ICMPv4 over IPv6, ICMPv6 over IPv4) is no packet anyone sent
@@ -230,8 +334,13 @@ function parseRecord(
       dstPort = dstPort >> 8
     }
   }
-  const st = get('start')
-  const et = get('end')
+  const zero = (c: Column): string => {
+    const t = get(c)
+    // nfdump and pmacct print a time the record lacks as 0000-00-00 00:00:00: no time
+    return t.startsWith('0000-00-00') ? '' : t
+  }
+  const st = zero('start')
+  const et = zero('end')
   let start: number | undefined
   let end: number | undefined
   if (st === '' && et === '') {
@@ -251,12 +360,32 @@ function parseRecord(
   }
   if (start === undefined || end === undefined) return void skip(ctx, 'bad-time', where, text)
   if (end < start) return void skip(ctx, 'end-before-start', where, text)
-  const packets = parseCounter(get('packets'))
-  const bytes = parseCounter(get('bytes'))
-  if (packets === undefined || bytes === undefined)
+  const inPackets = parseCounter(get('packets'))
+  const inBytes = parseCounter(get('bytes'))
+  const outPackets = parseCounter(get('out_packets'))
+  const outBytes = parseCounter(get('out_bytes'))
+  if (
+    inPackets === undefined ||
+    inBytes === undefined ||
+    outPackets === undefined ||
+    outBytes === undefined
+  )
     return void skip(ctx, 'bad-counter', where, text)
+  // a bidirectional record's two directions are summed, as for Zeek and IPFIX biflows
+  const packets = inPackets + outPackets
+  const bytes = inBytes + outBytes
+  if (!isCounter(packets) || !isCounter(bytes)) return void skip(ctx, 'bad-counter', where, text)
   const observedAction = parseAction(get('action'))
   if (observedAction === undefined) return void skip(ctx, 'bad-action', where, text)
+  // times without a zone from an exporter that prints local time are read as UTC, and noted
+  if (h.localTime && (ZONELESS_RE.test(st) || ZONELESS_RE.test(et))) note(ctx, 'local-time-as-utc')
+  let tcpFlags: number | undefined
+  const flagText = get('tcp_flags')
+  if (protocol === 6 && flagText !== '' && flagText !== '-') {
+    tcpFlags = parseTcpFlags(flagText)
+    // the flow is kept, without flags, rather than dropped for a column it does not need
+    if (tcpFlags === undefined) note(ctx, 'unread-tcp-flags')
+  }
   return {
     src,
     dst,
@@ -275,6 +404,7 @@ function parseRecord(
       file: ctx.file,
       line: Number(where.slice(where.lastIndexOf(':') + 1)),
     },
+    ...(tcpFlags !== undefined ? { tcpFlags } : {}),
   }
 }
 
@@ -284,7 +414,7 @@ function parseRecord(
  * `destination`, `dstport`, `proto`, ...); optional `src_port`, `start`, `end`, `duration`
  * (seconds: the end when `end` is absent), `packets`, `bytes`, `action`; Argus's `ra -c ,`
  * columns (`StartTime`, `Dur`, `TotPkts`, `TotBytes`, dates written `2011/08/10`) are read too.
- * Delimiter `,` (or `;` / tab, taken from the header).
+ * Delimiter `,` (or `;` / tab / `|`, taken from the header).
  *
  * - Fields may be quoted (RFC 4180), including delimiters, `""` and line breaks (a record spans at
  *   most {@link CSV_MAX_RECORD_LINES} lines; its `source.line` is its first line).
@@ -299,8 +429,18 @@ function parseRecord(
  * - `direction`: `server-to-client` for an ICMP/ICMPv6 reply type in `dst_port` (echo reply 0,
  *   129, ...: `isIcmpReply`), else `unknown`; reading orients by ports.
  *
+ * - Counters: `packets` and `bytes` plus, in a bidirectional record, the other direction's
+ *   (`opkt` / `obyt`); TCP flags (`flg`, `flags`, `TCP_FLAGS`: letters or a number) on TCP flows,
+ *   read as the OR over the record's packets (only SYN without ACK tells the client).
+ * - Times without a zone are UTC; from nfdump or pmacct, which print the local time of the
+ *   machine that ran them, each such record is noted `local-time-as-utc`.
+ * - Delimiter `|` too, with blank-padded cells and a final delimiter (SiLK `rwcut`).
+ * - nfdump's closing `Summary` block (the line `Summary`, its header and its totals) is noted
+ *   `summary-block` and not read; a header line after it starts records again.
+ *
  * Skip reasons: `no-header`, `field-count`, `unclosed-quote`, `bad-address`, `bad-port`,
- * `bad-protocol`, `bad-time`, `end-before-start`, `bad-counter`, `bad-action`.
+ * `bad-protocol`, `bad-time`, `end-before-start`, `bad-counter`, `bad-action`. Notes:
+ * `time-from-file-*`, `no-timestamp`, `local-time-as-utc`, `unread-tcp-flags`, `summary-block`.
  */
 export const csvParser: LineParser = {
   format: 'csv',
@@ -318,9 +458,21 @@ export const csvParser: LineParser = {
     let pending = ''
     let pendingLine = 0
     let pendingCount = 0
+    // inside nfdump's closing summary block (`Summary`, its own header, one row of totals)
+    let inSummary = false
     for await (const line of lines) {
       lineNo++
       if (pendingCount === 0 && line.trim() === '') continue
+      if (inSummary) {
+        // the next file's header (files joined with `cat`) starts records again
+        if (line === headerText) inSummary = false
+        continue
+      }
+      if (header && pendingCount === 0 && line.trim() === 'Summary') {
+        inSummary = true
+        note(ctx, 'summary-block')
+        continue
+      }
       let text = line
       let first = lineNo
       if (pendingCount > 0) {
