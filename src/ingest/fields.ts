@@ -36,29 +36,6 @@ export function parseProtocolNumber(text: string): number | undefined {
 }
 
 /**
- * Protocol names flow records use: the policy language's ({@link PROTOCOLS}) and the other
- * spellings exporters write (`ipv6-icmp` is IANA's keyword for 58, `icmp6` tcpdump's; `igmp`).
- */
-const PROTOCOL_NAMES: ReadonlyMap<string, number> = new Map([
-  ...Object.entries(PROTOCOLS),
-  ['igmp', 2],
-  ['ipv6-icmp', 58],
-  ['icmp6', 58],
-])
-
-/**
- * A protocol given as an IANA number (`6`) or a name (`tcp`, `udp`, `icmp`, `icmpv6`,
- * `ipv6-icmp`, `sctp`, `gre`, `esp`, `ah`, `igmp`; case-insensitive).
- * @returns the IANA number 0–255, or undefined. Source: IANA "Assigned Internet Protocol Numbers".
- */
-export function parseProtocol(text: string): number | undefined {
-  const n = parseProtocolNumber(text)
-  if (n !== undefined) return n
-  // a Map: `constructor` is no protocol
-  return PROTOCOL_NAMES.get(text.trim().toLowerCase())
-}
-
-/**
  * IANA "Assigned Internet Protocol Numbers" keywords (lower-cased) of the protocols flow exports
  * name, with the spellings exporters print besides: nfdump's `ICMP6` and `IPv6`, `/etc/protocols`'
  * `ipencap` (4), `ospf` for `OSPFIGP`. Read by {@link parseIanaProtocol}.
@@ -102,13 +79,23 @@ export const IANA_PROTOCOL_KEYWORDS: ReadonlyMap<string, number> = new Map([
   ['mpls-in-ip', 137],
 ])
 
+/** Protocol names flow records use: the policy language's ({@link PROTOCOLS}) and IANA's keywords. */
+const PROTOCOL_NAMES: ReadonlyMap<string, number> = new Map([
+  ...Object.entries(PROTOCOLS),
+  ...IANA_PROTOCOL_KEYWORDS,
+])
+
 /**
- * A protocol as {@link parseProtocol} reads it, or an IANA keyword from
- * {@link IANA_PROTOCOL_KEYWORDS} (`OSPF`, `PIM`, `VRRP`, `ICMP6`…; case-insensitive).
- * @returns the IANA number 0–255, or undefined.
+ * A protocol given as an IANA number (`6`) or a name: the policy language's (`tcp`, `icmpv6`,
+ * `gre`…) or an IANA keyword from {@link IANA_PROTOCOL_KEYWORDS} (`OSPF`, `PIM`, `ICMP6`,
+ * `ipv6-icmp`…); case-insensitive.
+ * @returns the IANA number 0–255, or undefined. Source: IANA "Assigned Internet Protocol Numbers".
  */
-export function parseIanaProtocol(text: string): number | undefined {
-  return parseProtocol(text) ?? IANA_PROTOCOL_KEYWORDS.get(text.trim().toLowerCase())
+export function parseProtocol(text: string): number | undefined {
+  const n = parseProtocolNumber(text)
+  if (n !== undefined) return n
+  // a Map: `constructor` is no protocol
+  return PROTOCOL_NAMES.get(text.trim().toLowerCase())
 }
 
 /**

@@ -3,7 +3,7 @@
  * dedicated parser for.
  */
 import { isCounter, isIcmpReply, type Flow, type ObservedAction } from '../../core/index.js'
-import { parseAddress, parseCounter, parseIanaProtocol, parsePort, parseTime } from '../fields.js'
+import { parseAddress, parseCounter, parseProtocol, parsePort, parseTime } from '../fields.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
 
 type Column = CsvColumn
@@ -313,7 +313,7 @@ function parseRecord(
   if (srcPort === undefined || dstPort === undefined || dstPort > 65535)
     return void skip(ctx, 'bad-port', where, text)
   const protoText = get('protocol')
-  let protocol = parseIanaProtocol(protoText)
+  let protocol = parseProtocol(protoText)
   if (protocol === undefined) return void skip(ctx, 'bad-protocol', where, text)
   if (typeCode && protocol !== 1 && protocol !== 58) return void skip(ctx, 'bad-port', where, text)
   if (typeCode) {
