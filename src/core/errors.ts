@@ -103,6 +103,7 @@ export type ErrorCode =
   | 'lint/whole-environment'
   | 'lint/shadowed'
   | 'lint/redundant'
+  | 'lint/no-effect'
   | 'lint/matches-nothing'
   | 'lint/unused'
   // simulate (issue 6 item 2)
@@ -250,6 +251,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'lint/whole-environment': true,
     'lint/shadowed': true,
     'lint/redundant': true,
+    'lint/no-effect': true,
     'lint/matches-nothing': true,
     'lint/unused': true,
     // simulate (issue 6 item 2)

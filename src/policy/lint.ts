@@ -26,6 +26,8 @@ import {
   formatRuleRef,
   formatService,
   hasPorts,
+  isIcmpError,
+  isLinkControl,
   maxPort,
   parseCidr,
   parseIp,
@@ -137,6 +139,11 @@ export const LINT_CODES: Readonly<
     description:
       'Removing the rule would change no verdict: other rules cover every flow it matches.',
   },
+  'lint/no-effect': {
+    severity: 'warning',
+    description:
+      'A service of the rule that no rule decides: ICMP error messages and IPv6 link control are allowed whatever the rules.',
+  },
   'lint/matches-nothing': {
     severity: 'warning',
     description: 'A selector (or a whole rule) that matches no endpoint.',
@@ -200,6 +207,9 @@ function isoDay(ms: number): string {
  *   removing every rule reported together changes no verdict, and of two duplicates only the
  *   later is reported. A deny covered by other denies is reported whether or not an allow
  *   matches its flows. Only live rules take part.
+ * - `lint/no-effect`: each service of a rule (allow or deny) whose every message type is an ICMP
+ *   error or IPv6 link control ({@link isIcmpError}, {@link isLinkControl}), which the model
+ *   decides without rules (README "Semantics"): an allow adds nothing, a deny blocks nothing.
  * - `lint/matches-nothing`: a rule none of whose `from` (or `to`) selectors matches an endpoint
  *   (severity error, at the rule); else each selector that matches nothing (warning).
  * - `lint/unused`: live rules with zero hits, when `options.hits` is given.
@@ -264,6 +274,7 @@ export function lint(
         )
       }
       if (r.action === 'allow') out.push(...breadth(p, r, ref))
+      for (const f of noEffect(r, ref)) out.push(f)
     }
   }
   // one by one: a finding per workload can be more than a spread takes (about 125 000)
@@ -307,6 +318,41 @@ function sortFindings(xs: LintFinding[]): LintFinding[] {
     }
     return 0
   })
+}
+
+/** `lint/no-effect`: the rule's services that only name messages no rule decides. */
+function noEffect(r: Rule, ref: RuleRef): LintFinding[] {
+  const out: LintFinding[] = []
+  for (const svc of r.services) {
+    if (svc.protocol !== 1 && svc.protocol !== 58) continue
+    const { protocol } = svc
+    let errors = false
+    let linkControl = false
+    let decided = true
+    for (let t = svc.ports.lo; t <= svc.ports.hi && decided; t++) {
+      const error = isIcmpError(protocol, t)
+      const control = isLinkControl(protocol, t)
+      errors ||= error
+      linkControl ||= control
+      decided = error || control
+    }
+    if (!decided) continue
+    const what = [
+      ...(errors ? ['ICMP error messages (related to a connection)'] : []),
+      ...(linkControl ? ['IPv6 link control'] : []),
+    ].join(' and ')
+    const verb = r.action === 'allow' ? 'allows nothing more' : 'blocks nothing'
+    out.push(
+      finding(
+        'lint/no-effect',
+        `rule ${formatRuleRef(ref)} names ${formatService(svc)}: ${what}, allowed whatever the rules, so it ${verb} there`,
+        ref,
+        r.location,
+        { subject: formatService(svc) },
+      ),
+    )
+  }
+  return out
 }
 
 function breadth(p: Policy, r: Rule, ref: RuleRef): LintFinding[] {

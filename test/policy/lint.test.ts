@@ -527,6 +527,33 @@ describe('lint findings (hand-worked)', () => {
     ).toEqual([])
   })
 
+  it('a service no rule decides (ICMP errors, IPv6 link control) is reported for allows and denies', () => {
+    const svc = (protocol: number, lo: number, hi = lo) => ({ protocol, ports: { lo, hi } })
+    const rules = [
+      rule('unreach', 10, { services: [svc(1, 3)] }),
+      rule('nd', 20, { action: 'deny', services: [tcp(22), svc(58, 135)] }),
+      rule('nd-range', 30, { action: 'deny', services: [svc(58, 130, 136), svc(58, 133, 137)] }),
+      rule('v6-errors', 40, { services: [svc(58, 1, 4), svc(58, 0, 136)] }),
+      rule('ping', 50, { services: [svc(1, 8), svc(58, 128), svc(1, 0, 255), svc(58, 0, 255)] }),
+      rule('v4-errors-and-echo', 60, { services: [svc(1, 3, 8)] }),
+    ]
+    const found = lint(
+      inv,
+      { policies: [{ ...policy, rules }], enforcement: [] },
+      { now: NOW },
+    ).filter((f) => f.code === 'lint/no-effect')
+    expect(found.map((f) => [f.rule?.id, f.subject, f.severity])).toEqual([
+      ['unreach', 'icmp/3', 'warning'],
+      ['nd', 'icmpv6/135', 'warning'],
+      ['nd-range', 'icmpv6/130-136', 'warning'], // 137 (redirect) is no link control
+      ['v6-errors', 'icmpv6/1-4', 'warning'], // 0-136 holds the echo messages
+    ])
+    expect(found[1]?.message).toContain('blocks nothing')
+    expect(found[1]?.message).toContain('IPv6 link control')
+    expect(found[0]?.message).toContain('allows nothing more')
+    expect(found[3]?.message).toContain('ICMP error messages (related to a connection)')
+  })
+
   it('unused rules when hits are given; none without', () => {
     expect(codes('ok')).not.toContain('lint/unused')
     expect(codes('dup')).toContain('lint/unused')
