@@ -193,6 +193,18 @@ describe('bulkhead ingest', () => {
     // a reversed range matches nothing, as a pattern that matches no file (ingest/no-files)
     expect(expandGlob(path.join(base, '[z-a]*'))).toEqual([])
   })
+
+  it('a | in a glob is a file name character, not "or" with a pattern of the current folder (found by the fuzz campaign)', () => {
+    const base = path.join(root, 'bars')
+    mkdirSync(base, { recursive: true })
+    for (const f of ['a.log', 'a|b.log', '|x']) writeFileSync(path.join(base, f), '')
+    // picomatch read `<base>/|*` as `<base>/` or `*`: every file of the current folder
+    expect(expandGlob(path.join(base, '|*'))).toEqual([path.join(base, '|x')])
+    expect(expandGlob(path.join(base, 'a|*.log'))).toEqual([path.join(base, 'a|b.log')])
+    expect(expandGlob(path.join(base, '[|]x'))).toEqual([path.join(base, '|x')])
+    // inside parentheses it is still an alternative (extglob)
+    expect(expandGlob(path.join(base, '(a|b).log'))).toEqual([path.join(base, 'a.log')])
+  })
 })
 
 describe('bulkhead ingest: one attempt accepted where it left and refused where it arrived, in two files', () => {

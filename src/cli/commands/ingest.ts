@@ -105,16 +105,42 @@ function readWorkspace(root: string): Workspace {
 }
 
 /**
+ * `pattern` with each `|` outside parentheses and brackets escaped. picomatch reads a bare `|` as
+ * "or" between whole patterns, so `/data/a|*` also matched every file of the current folder; a
+ * `|` is a file name character there, and alternatives are written `{a,b}` or `(a|b)`.
+ */
+function literalBars(pattern: string): string {
+  let out = ''
+  let parens = 0
+  let bracket = false
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string
+    if (c === '\\') {
+      out += pattern.slice(i, i + 2)
+      i++
+      continue
+    }
+    if (bracket) bracket = c !== ']'
+    else if (c === '[') bracket = true
+    else if (c === '(') parens++
+    else if (c === ')' && parens > 0) parens--
+    out += c === '|' && parens === 0 && !bracket ? '\\|' : c
+  }
+  return out
+}
+
+/**
  * Expands a glob to the regular files it matches, sorted: an absolute path in tinyglobby's
  * (picomatch's) syntax, `*` and `?` within a path segment, `**` across segments, classes
- * `[a-z]` and `[!a]`, braces `{a,b}`; dot files match. A pattern that can match no path
+ * `[a-z]` and `[!a]`, braces `{a,b}`; dot files match; `|` is a file name character outside
+ * parentheses (`(a|b)` is an alternative). A pattern that can match no path
  * (`[z-a]`) matches nothing, as a pattern matching no file does. A path that is no pattern is
  * returned as is, so that a missing file is reported when it is read.
  * @remarks Syntax: https://github.com/SuperchupuDev/tinyglobby and picomatch's globbing
  * features (https://github.com/micromatch/picomatch#globbing-features).
  */
 export function expandGlob(pattern: string): string[] {
-  const posix = pattern.split(path.sep).join('/')
+  const posix = literalBars(pattern.split(path.sep).join('/'))
   if (!isDynamicPattern(posix)) return [pattern]
   return globSync(posix, { absolute: true, onlyFiles: true, dot: true, expandDirectories: false })
     .map((f) => path.normalize(f))
