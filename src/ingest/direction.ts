@@ -6,7 +6,13 @@
  * themselves, and reading applies this module only to the records they leave `unknown` (a Zeek
  * `OTH` connection seen mid-stream), as it does to every record of the formats above.
  */
-import { addCounters, HALF_SWAPPED, HALF_UNPAIRED, type Flow } from '../core/index.js'
+import {
+  addCounters,
+  HALF_SWAPPED,
+  HALF_UNPAIRED,
+  ICMP_REQUEST_OF_REPLY,
+  type Flow,
+} from '../core/index.js'
 import { note, skip, type ParseContext } from './types.js'
 
 const TCP = 6
@@ -332,6 +338,23 @@ function connectionKey(f: Flow): string {
 }
 
 /**
+ * {@link connectionKey} for the ICMP records of a format that carries their message type (NetFlow,
+ * IPFIX: `dstPort` the type, `srcPort` the code): an echo request and its reply (RFC 792, RFC
+ * 4443; {@link ICMP_REQUEST_OF_REPLY}) share the key of the request, as sent by its client
+ * (protocol, client, server, request type, code), so that one lookup finds the other; any other
+ * message is keyed as written, and pairs with nothing. Undefined for a protocol other than
+ * ICMP and ICMPv6.
+ */
+function icmpKey(f: Flow): string | undefined {
+  const p = f.protocol
+  if (p !== ICMP && p !== ICMPV6) return undefined
+  const request = ICMP_REQUEST_OF_REPLY[p]?.[f.dstPort]
+  return request === undefined
+    ? `${p}|${f.src}|${f.dst}|${f.dstPort}|${f.srcPort}`
+    : `${p}|${f.dst}|${f.src}|${request}|${f.srcPort}`
+}
+
+/**
  * The client end of connections whose direction a TCP handshake settled (a record with SYN set,
  * oriented client→server), by connection key, so that later records of the same connection
  * (AWS writes one per direction per aggregation window; only the window with the handshake has
@@ -416,7 +439,16 @@ function rejectedAtOtherEnd(a: Flow, b: Flow): boolean {
  * Bound: at most `window` (default {@link PAIR_WINDOW}) unpaired records are held; when more
  * arrive the oldest is released unpaired. So memory is O(window), and a reply more than `window`
  * records after its request is not paired. Output order differs from input order by at most
- * the window.
+ * the window. A live reader also releases the records held since before a time
+ * ({@link DirectionPairer.expire}).
+ *
+ * Scopes: a record pushed with a `scope` (NetFlow/IPFIX: the exporter and observation domain
+ * that logged it, netflow/decoder.ts `pairScope`) pairs only with a record of the same scope, so
+ * two exporters' records are never merged. With `icmpTypes` (formats whose ICMP records carry
+ * the message type, as NetFlow and IPFIX do) an ICMP echo request pairs with its reply
+ * ({@link icmpKey}: the same code, the addresses exchanged), and the flow is the request's
+ * (`dstPort` its type); without it ICMP records pair as written, ports `0 0` with `0 0` (AWS,
+ * GCP: no type).
  */
 export class DirectionPairer {
   private readonly window: number
@@ -426,7 +458,10 @@ export class DirectionPairer {
   // of V8's ordered hash table.
   private keys: string[] = []
   private held: Flow[] = []
+  /** The `at` of each pushed record, parallel to `keys` and `held` ({@link DirectionPairer.expire}). */
+  private arrived: number[] = []
   private head = 0
+  private readonly icmpTypes: boolean
   private readonly memory: ConnectionMemory
   /** Pairs merged so far. */
   paired = 0
@@ -435,9 +470,20 @@ export class DirectionPairer {
   /** The unpaired-half mark of each flow emitted unpaired ({@link DirectionPairer.halfOf}). */
   private readonly halves = new WeakMap<Flow, number>()
 
-  constructor(opts: { window?: number } = {}) {
+  /**
+   * @param opts.window - most records held unpaired (default {@link PAIR_WINDOW}).
+   * @param opts.icmpTypes - ICMP records carry their message type: an echo request pairs with
+   *   its reply (see the class comment). Default false.
+   */
+  constructor(opts: { window?: number; icmpTypes?: boolean } = {}) {
     this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
     this.memory = new ConnectionMemory(this.window)
+    this.icmpTypes = opts.icmpTypes ?? false
+  }
+
+  /** Records held unpaired now. */
+  get size(): number {
+    return this.pending.size
   }
 
   /**
@@ -451,7 +497,10 @@ export class DirectionPairer {
 
   /** Record `f` of connection `key` emitted without a partner: oriented, settled, marked. */
   private unpaired(f: Flow, key: string): Flow {
-    const out = this.settle(orient(f), key)
+    // with ICMP types, an ICMP reply stays as the reader marked it (`server-to-client`): turned
+    // round, its type and code would be read as ports
+    const keep = this.icmpTypes && f.direction !== 'unknown' && icmpKey(f) !== undefined
+    const out = this.settle(keep ? f : orient(f), key)
     this.halves.set(
       out,
       out.src !== f.src || out.srcPort !== f.srcPort ? HALF_UNPAIRED | HALF_SWAPPED : HALF_UNPAIRED,
@@ -478,9 +527,18 @@ export class DirectionPairer {
     return f
   }
 
-  /** Takes one record; appends to `out` the flows that are ready. */
-  push(f: Flow, out: Flow[]): void {
-    const key = connectionKey(f)
+  /**
+   * Takes one record; appends to `out` the flows that are ready.
+   *
+   * @param scope - the exporter scope of the record (see the class comment); undefined: one
+   *   scope for all records (AWS, GCP).
+   * @param at - when the record arrived, ms (any clock, non-decreasing), for
+   *   {@link DirectionPairer.expire}; default 0.
+   */
+  push(f: Flow, out: Flow[], scope?: string, at = 0): void {
+    const icmp = this.icmpTypes ? icmpKey(f) : undefined
+    const conn = icmp ?? connectionKey(f)
+    const key = scope === undefined ? conn : `${scope}\u0000${conn}`
     const pending = this.pending
     let other = pending.get(key)
     if (other !== undefined) {
@@ -491,11 +549,12 @@ export class DirectionPairer {
         if (other.observedAction === 'accept') other = { ...other, observedAction: 'reject' }
         else f = { ...f, observedAction: 'reject' }
       }
-      // the same key, so the ends are swapped when the source is the other's destination
+      // the same key, so the ends are swapped when the source is the other's destination (for
+      // ICMP keyed by its request, the addresses exchanged: one is the request, one its reply)
       if (
         near &&
         other.src === f.dst &&
-        other.srcPort === f.dstPort &&
+        (icmp !== undefined ? other.dst === f.src : other.srcPort === f.dstPort) &&
         other.observedAction === f.observedAction
       ) {
         this.paired++
@@ -508,6 +567,7 @@ export class DirectionPairer {
     pending.set(key, f)
     this.keys.push(key)
     this.held.push(f)
+    this.arrived.push(at)
     while (pending.size > this.window && this.head < this.keys.length) {
       const k = this.keys[this.head] as string
       const oldest = this.held[this.head] as Flow
@@ -521,28 +581,50 @@ export class DirectionPairer {
     if (this.keys.length - this.head > 4 * this.window + 1024) this.compact()
   }
 
+  /**
+   * Releases, unpaired and oriented, the held records pushed with an `at` before `before`, in
+   * arrival order: a live reader (the collector) calls it on a timer, so that a record whose
+   * other direction never comes is not held for ever when few records arrive.
+   */
+  expire(before: number, out: Flow[]): void {
+    while (this.head < this.keys.length && (this.arrived[this.head] as number) < before) {
+      const k = this.keys[this.head] as string
+      const f = this.held[this.head] as Flow
+      this.head++
+      if (this.pending.get(k) === f) {
+        this.pending.delete(k)
+        out.push(this.unpaired(f, k))
+      }
+    }
+    if (this.head > 1024 && this.head * 2 > this.keys.length) this.compact()
+  }
+
   /** Releases every held record, oriented, in arrival order. */
   flush(out: Flow[]): void {
     for (const [k, f] of this.pending) out.push(this.unpaired(f, k))
     this.pending.clear()
     this.keys = []
     this.held = []
+    this.arrived = []
     this.head = 0
   }
 
   private compact(): void {
     const keys: string[] = []
     const held: Flow[] = []
+    const arrived: number[] = []
     for (let i = this.head; i < this.keys.length; i++) {
       const k = this.keys[i] as string
       const f = this.held[i] as Flow
       if (this.pending.get(k) === f) {
         keys.push(k)
         held.push(f)
+        arrived.push(this.arrived[i] as number)
       }
     }
     this.keys = keys
     this.held = held
+    this.arrived = arrived
     this.head = 0
   }
 }

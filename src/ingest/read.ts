@@ -64,6 +64,16 @@ import {
 export const PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['aws-vpc', 'gcp-vpc'])
 
 /**
+ * Formats whose records of one direction are paired per exporter (see {@link ReadOptions.pair}):
+ * NetFlow v1/v5/v7/v9 and IPFIX, whose records count one direction of a connection each, except
+ * those that count both (RFC 5103 biflows, Cisco NSEL), which the parser leaves unscoped
+ * ({@link ParseContext.halves}). Only records of the same exporter and observation domain pair,
+ * an ICMP echo request with its reply; within one file only: the store keeps no exporter, so
+ * ingest does not pair a NetFlow half with one of another file (the halves are stored unmarked).
+ */
+export const EXPORTER_PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['netflow'])
+
+/**
  * Formats whose ICMP records carry no ICMP type: AWS VPC flow logs write ports `0 0` for an echo
  * request and for its reply alike (AWS "Flow log record examples"), and so do GCP and Azure VNet
  * flow logs. Read as written, port 0 would be ICMP type 0, an echo reply, which turns a ping
@@ -129,7 +139,8 @@ export interface ReadOptions {
   readonly fields?: string
   /**
    * Pair the two directions of a connection into one flow (see `pairDirections`) for the
-   * formats in {@link PAIRED_FORMATS}. Default true. The number of merges is the note
+   * formats in {@link PAIRED_FORMATS}, and per exporter for those in
+   * {@link EXPORTER_PAIRED_FORMATS}. Default true. The number of merges is the note
    * `paired-directions` in the file's stats.
    */
   readonly pair?: boolean
@@ -368,6 +379,11 @@ async function* readOne(
       ])
     }
     const fileTime = fileTimeOf(file)
+    // NetFlow/IPFIX: the parser names the exporter scope of each one-direction record here
+    const halves =
+      opts.pair !== false && EXPORTER_PAIRED_FORMATS.has(parser.format)
+        ? new WeakMap<Flow, string>()
+        : undefined
     const ctx: ParseContext = {
       file,
       strict: opts.strict,
@@ -375,6 +391,7 @@ async function* readOne(
       ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
       ...(opts.run !== undefined ? { run: opts.run } : {}),
       ...(fileTime !== undefined ? { fileTime } : {}),
+      ...(halves !== undefined ? { halves } : {}),
     }
     const maxLineBytes =
       opts.maxLineBytes ??
@@ -493,16 +510,25 @@ async function* readOne(
       return
     }
     if (opts.pair !== false && PAIRED_FORMATS.has(parser.format)) pairer = new DirectionPairer()
+    else if (halves !== undefined) pairer = new DirectionPairer({ icmpTypes: true })
     // Every parsed flow goes through `take` into `out`, which is yielded once per read batch.
     let out: Flow[] = []
     const take = (f: Flow): void => {
-      if (pairer) pairer.push(f, out)
-      else out.push(f.direction === 'unknown' ? orient(f) : f)
+      if (pairer === undefined) out.push(f.direction === 'unknown' ? orient(f) : f)
+      else if (halves === undefined) pairer.push(f, out)
+      else {
+        // per exporter; a record that counts both directions is not paired
+        const scope = halves.get(f)
+        if (scope === undefined) out.push(f.direction === 'unknown' ? orient(f) : f)
+        else pairer.push(f, out, scope)
+      }
     }
     const typeless = ICMP_TYPELESS_FORMATS.has(parser.format)
     // for the store (the columnar read), paired flows go as columns, which carry each unpaired
     // half's mark (FlowColumns.half): the store pairs it with the other half from another file
-    const table = columnar && pairer !== undefined ? new StringTable() : undefined
+    // (AWS, GCP; not NetFlow, whose exporter the store does not keep)
+    const table =
+      columnar && pairer !== undefined && halves === undefined ? new StringTable() : undefined
     const ready = (): Flow[] | FlowColumns => {
       if (pairer !== undefined && table !== undefined) {
         const c = new FlowColumns(parser.format, file, table, out.length)
@@ -608,8 +634,9 @@ function finish(f: Flow): Flow {
  * Streams normalised flows from every file in order, in batches (one or more per read chunk of
  * about 256 KiB, never empty), with constant memory in file size, except the Azure formats,
  * which hold one JSON document per file. Detects each file's format when `opts.format` is
- * `auto`; oriented client→server where the evidence allows (`direction.ts`); AWS VPC
- * halves paired unless `opts.pair === false`.
+ * `auto`; oriented client→server where the evidence allows (`direction.ts`); AWS and GCP VPC
+ * halves, and NetFlow/IPFIX records of one direction per exporter, paired unless
+ * `opts.pair === false`.
  *
  * Pushes one {@link FileSummary} per file into `summaries` as each file ends (also when it ends
  * with an error, or the consumer stops early).

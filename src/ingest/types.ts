@@ -67,6 +67,13 @@ export interface ParseContext {
    * read on its own.
    */
   readonly run?: ReadRun
+  /**
+   * Given by reading when it pairs the two directions of a connection per exporter (NetFlow and
+   * IPFIX, read.ts): the parser sets the exporter scope of each flow it gives out whose record
+   * counts one direction only (netflow/decoder.ts `DecodeResult.halves`); reading pairs only
+   * those, and only two of the same scope. Absent: the parser records nothing.
+   */
+  readonly halves?: WeakMap<Flow, string>
 }
 
 /**

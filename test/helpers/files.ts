@@ -12,7 +12,7 @@ import type { FlowFormat } from '../../src/ingest/types.js'
 /** The flows and the file's summary of `content` read as the file `name`. */
 export async function readAsFile(
   content: string | Uint8Array,
-  opts: { name?: string; format?: FlowFormat | 'auto'; mtime?: Date } = {},
+  opts: { name?: string; format?: FlowFormat | 'auto'; mtime?: Date; pair?: boolean } = {},
 ): Promise<{ flows: Flow[]; summary: FileSummary }> {
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-file-'))
   try {
@@ -23,7 +23,11 @@ export async function readAsFile(
     const flows: Flow[] = []
     for await (const f of readFlows(
       [file],
-      { format: opts.format ?? 'auto', strict: false },
+      {
+        format: opts.format ?? 'auto',
+        strict: false,
+        ...(opts.pair === false ? { pair: false } : {}),
+      },
       summaries,
     ))
       flows.push(f)

@@ -72,12 +72,26 @@ describe('orient', () => {
       half(server, 0x12, 2),
       half(client, 0x16, 3),
     ])
-    const { flows } = await readAsFile(datagram, { name: 'v5.dat' })
+    // each record on its own (--no-pair)
+    const { flows } = await readAsFile(datagram, { name: 'v5.dat', pair: false })
     expect(flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.direction])).toEqual([
       ['10.1.2.3', 49452, '10.9.8.7', 8080, 'client-to-server'],
       ['10.1.2.3', 49452, '10.9.8.7', 8080, 'client-to-server'],
     ])
     expect(flows.map((f) => f.tcpFlags)).toEqual([0x12, 0x16])
+    // paired (the default): one flow, 2 + 3 packets, 120 + 180 octets, flags 0x12 | 0x16
+    const paired = await readAsFile(datagram, { name: 'v5.dat' })
+    expect(paired.flows).toHaveLength(1)
+    expect(paired.flows[0]).toMatchObject({
+      src: '10.1.2.3',
+      srcPort: 49452,
+      dst: '10.9.8.7',
+      dstPort: 8080,
+      packets: 5,
+      bytes: 300,
+      tcpFlags: 0x16,
+      direction: 'client-to-server',
+    })
     // SYN without ACK is still the client's, whatever the ports (an attempt nobody answered)
     const nf = { format: 'netflow-v9', file: 'f', record: 0 }
     expect(orient(flow({ srcPort: 443, dstPort: 50000, tcpFlags: 2, source: nf }))).toMatchObject({
@@ -181,7 +195,11 @@ describe('orient', () => {
       ),
     )
     const msg = ipfix({ exportTime: t / 1000 + 60, domain: 7 }, tpl, data)
-    const { flows } = await readAsFile(msg, { name: 'r-bill-b.ipfix', format: 'netflow' })
+    const { flows } = await readAsFile(msg, {
+      name: 'r-bill-b.ipfix',
+      format: 'netflow',
+      pair: false,
+    })
     expect(flows).toHaveLength(2)
     for (const f of flows)
       expect(f).toMatchObject({
@@ -190,6 +208,19 @@ describe('orient', () => {
         dstPort: 9100,
         direction: 'client-to-server',
       })
+    // paired (the default): the two records are one scrape, 5 + 5 packets, 600 + 600 octets
+    const paired = await readAsFile(msg, { name: 'r-bill-b.ipfix', format: 'netflow' })
+    expect(paired.flows).toHaveLength(1)
+    expect(paired.flows[0]).toMatchObject({
+      src: '10.10.0.41',
+      srcPort: 50051,
+      dst: '10.10.2.22',
+      dstPort: 9100,
+      packets: 10,
+      bytes: 1200,
+      direction: 'client-to-server',
+    })
+    expect(paired.summary.stats.notes['paired-directions']).toBe(1)
   })
 
   it('ambiguous → unknown and never swapped', () => {

@@ -438,7 +438,7 @@ async function* parseNetflow(
       )
     }
     for (const p of r.problems) report(ctx, p)
-    for (const f of r.flows) yield* counted(connections.add(f, r.events.get(f)))
+    for (const f of r.flows) yield* counted(connections.add(f, r.events.get(f)), r.halves)
   }
   if (!netflowSeen)
     skip(
@@ -450,12 +450,15 @@ async function* parseNetflow(
   const run = ctx.run?.netflow
   const end = run ? await run.endFile(decoder, ctx.file) : decoder.flush()
   for (const p of end.problems) report(ctx, p)
-  for (const f of end.flows) yield* counted(connections.add(f, end.events.get(f)))
+  for (const f of end.flows) yield* counted(connections.add(f, end.events.get(f)), end.halves)
   yield* counted(connections.end())
 
-  function* counted(flows: readonly Flow[]): Generator<Flow> {
+  /** `flows`, counted; each with its exporter scope in `ctx.halves` when `halves` gives one. */
+  function* counted(flows: readonly Flow[], halves?: ReadonlyMap<Flow, string>): Generator<Flow> {
     for (const f of flows) {
       ctx.stats.records++
+      const scope = halves?.get(f)
+      if (scope !== undefined) ctx.halves?.set(f, scope)
       yield f
     }
   }

@@ -82,12 +82,17 @@ export interface DecodeProblem {
 /**
  * What one call produced. Flows are in datagram order (held sets decode when their template
  * arrives). `events` names the firewall event of each flow that is one event of a connection
- * (see {@link FirewallEvent}); the other flows are not in it.
+ * (see {@link FirewallEvent}); the other flows are not in it. `halves` gives, for each flow whose
+ * record counts one direction of a connection, its exporter scope (see {@link pairScope}), so
+ * that reading can pair it with the record of the other direction from the same exporter
+ * (ingest/direction.ts `DirectionPairer`); a flow whose record counts both directions, or that
+ * may not be paired, is not in it.
  */
 export interface DecodeResult {
   readonly flows: Flow[]
   readonly problems: DecodeProblem[]
   readonly events: Map<Flow, FirewallEvent>
+  readonly halves: Map<Flow, string>
 }
 
 /** Source format names stored in `flow.source.format`. Stable. */
@@ -140,6 +145,9 @@ const REVERSE_COUNTERS: ReadonlySet<number> = new Set([
   IE.octetTotalCount,
   IE.packetTotalCount,
 ])
+
+/** The {@link Values} keys of {@link REVERSE_COUNTERS}: a record with any of them is a biflow. */
+const REVERSE_COUNTER_KEYS: readonly number[] = [...REVERSE_COUNTERS].map((id) => REVERSE + id)
 
 /**
  * VMware's private enterprise number: the vSphere Distributed Switch / NSX logical switch VXLAN
@@ -252,7 +260,7 @@ function sequenceKey(exporter: string, version: SequencedVersion, domain: number
 }
 
 function newOut(): Out {
-  return { flows: [], problems: [], events: new Map() }
+  return { flows: [], problems: [], events: new Map(), halves: new Map() }
 }
 
 /** How uptime-relative times resolve. */
@@ -993,6 +1001,7 @@ export class NetflowDecoder {
     out.flows.push(...setOut.flows)
     out.problems.push(...setOut.problems)
     for (const [f, e] of setOut.events) out.events.set(f, e)
+    for (const [f, h] of setOut.halves) out.halves.set(f, h)
   }
 }
 
@@ -1547,6 +1556,18 @@ function toFlow(
     ...(flags !== undefined ? { tcpFlags: flags } : {}),
   }
   out.flows.push(flow)
+  // a record of one direction, which reading may pair with the other direction's record: not one
+  // whose counters or elements cover the whole connection (RFC 5103 reverse counters, initiator /
+  // responder counters, a Cisco connection record, a biflowDirection, a firewall event), nor an
+  // ICMP record whose type is assumed (both directions then read as echo requests)
+  const biflow =
+    initiated ||
+    bd !== undefined ||
+    fw !== undefined ||
+    v.has(CLIENT_SERVER) ||
+    REVERSE_COUNTER_KEYS.some((k) => v.has(k))
+  if (!biflow && (icmpTyped || (protocol !== 1 && protocol !== 58)))
+    out.halves.set(flow, pairScope(format, meta.exporter, exporterKey))
   // NSEL: the events of one connection carry its id (NF_F_CONN_ID = flowId 148; 0 on denied
   // flows, which have no connection)
   const kind = fw === 1 ? 'create' : fw === 2 ? 'teardown' : fw === 5 ? 'update' : undefined
@@ -1555,6 +1576,22 @@ function toFlow(
     const connection = `${exporterKey}/${id}/${protocol}/${src}/${srcPort}/${dst}/${dstPort}`
     out.events.set(flow, { kind, connection })
   }
+}
+
+/**
+ * The exporter scope within which two records of one connection's directions may be paired
+ * ({@link DecodeResult.halves}): the source format and the exporter (the file, or the sending
+ * address and port in a capture or the collector), plus the v9 source id / IPFIX observation
+ * domain (`exporterKey`, `exporter/domain`); NetFlow v1/v5/v7 have no domain, and a v5 header's
+ * engine type and id are left out, since one router's line cards (engines) may each see one
+ * direction of a connection.
+ */
+export function pairScope(
+  format: NetflowSourceFormat,
+  exporter: string,
+  exporterKey: string,
+): string {
+  return `${format}\u0000${exporterKey === '' ? exporter : exporterKey}`
 }
 
 /** Counters that name the record's source the initiator of its session. */

@@ -103,7 +103,7 @@ export class NetflowRun {
    */
   async endFile(decoder: NetflowDecoder, exporter: string): Promise<DecodeResult> {
     const held = decoder.cache.drainPending()
-    const out: DecodeResult = { flows: [], problems: [], events: new Map() }
+    const out: DecodeResult = { flows: [], problems: [], events: new Map(), halves: new Map() }
     if (held.length === 0) return out
     const catalog = await this.load()
     for (const p of held) {
@@ -119,6 +119,7 @@ export class NetflowRun {
       out.flows.push(...r.flows)
       out.problems.push(...r.problems)
       for (const [f, e] of r.events) out.events.set(f, e)
+      for (const [f, h] of r.halves) out.halves.set(f, h)
     }
     return out
   }
