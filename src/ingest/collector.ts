@@ -11,7 +11,11 @@
  * `source.file = udp://<exporter address>:<exporter port>` (IPv6 addresses in brackets) and
  * `source.record` = the datagram's index since the collector started (0-based). Flows are
  * oriented client→server where the evidence allows ({@link orient}), as reading the same
- * datagrams from a file orients them (read.ts). The events of one firewall connection (Cisco
+ * datagrams from a file orients them (read.ts), and the two one-direction records of a
+ * connection from one exporter (and source id / observation domain) are paired into one flow as
+ * reading pairs them, each record held for its other direction at most
+ * {@link CollectorOptions.pairHoldMs} (default 10 s) after it arrived, so a record with no
+ * partner comes out up to that late. The events of one firewall connection (Cisco
  * NSEL) are one flow, given out at its teardown, or by {@link Collector.close} while still open
  * (netflow/events.ts). Datagrams and records that the exporters' sequence numbers show missing
  * (lost on the way, or arriving out of order) are counted as the notes `lost-datagrams` (v9) and
@@ -48,7 +52,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Flow } from '../core/flow.js'
-import { orient, senderFirst } from './direction.js'
+import { DirectionPairer, orient, senderFirst } from './direction.js'
 import { NetflowDecoder, type DecodeProblem } from './netflow/decoder.js'
 import { FirewallEventMerger } from './netflow/events.js'
 import { MessageFramer } from './netflow/streams.js'
@@ -81,6 +85,87 @@ export interface CollectorOptions {
   readonly maxDatagramBytes?: number
   /** Template cache bounds (defaults in templates.ts). */
   readonly limits?: Partial<TemplateLimits>
+  /**
+   * Pair the two one-direction records of a connection from the same exporter (and source id /
+   * observation domain) into one client→server flow, as reading a file does (read.ts
+   * `EXPORTER_PAIRED_FORMATS`; noted `paired-directions`). Default true. A record is held for
+   * its other direction at most {@link CollectorOptions.pairHoldMs} after it arrived (and while
+   * fewer than 10 000 records are held), then given out alone.
+   */
+  readonly pair?: boolean
+  /** How long a record waits for its other direction, ms of wall-clock time. Default {@link PAIR_HOLD_MS}. */
+  readonly pairHoldMs?: number
+}
+
+/**
+ * Default of {@link CollectorOptions.pairHoldMs}: 10 s. An exporter sends a connection's two
+ * records when the connection leaves its cache (both directions end together, or time out
+ * alike), mostly in one export or the next, so a record whose other direction has not come in
+ * 10 s is given out alone; a longer hold would pair a little more and print every lone record
+ * later.
+ */
+export const PAIR_HOLD_MS = 10_000
+
+/** How often the held records are looked at, ms (a record waits at most this beyond its hold). */
+const PAIR_TICK_MS = 1_000
+
+/**
+ * The last stage of a collector: orients, pairs (when asked), turns group ends around, counts,
+ * and hands each flow to `onFlow`. `give` takes decoded flows with the exporter scopes the
+ * decoder gave (netflow/decoder.ts `DecodeResult.halves`); `close` gives out what is held.
+ */
+function outlet(
+  ctx: ParseContext,
+  opts: CollectorOptions,
+): {
+  give: (flows: readonly Flow[], halves?: ReadonlyMap<Flow, string>) => void
+  close: () => void
+} {
+  const emit = (f: Flow): void => {
+    const g = senderFirst(ctx, f.direction === 'unknown' ? orient(f) : f)
+    if (g === undefined) return
+    ctx.stats.records++
+    opts.onFlow(g)
+  }
+  if (opts.pair === false) return { give: (flows) => flows.forEach(emit), close: () => undefined }
+  const pairer = new DirectionPairer({ icmpTypes: true })
+  const hold = opts.pairHoldMs ?? PAIR_HOLD_MS
+  const out: Flow[] = []
+  let noted = 0
+  const drain = (): void => {
+    const paired = pairer.paired
+    if (paired > noted) {
+      note(ctx, 'paired-directions', paired - noted)
+      noted = paired
+    }
+    for (const f of out.splice(0)) emit(f)
+  }
+  const timer = setInterval(
+    () => {
+      pairer.expire(Date.now() - hold, out)
+      if (out.length === 0) return
+      drain()
+      opts.onStats?.(ctx.stats)
+    },
+    Math.min(PAIR_TICK_MS, Math.max(1, hold)),
+  )
+  timer.unref()
+  return {
+    give: (flows, halves) => {
+      const now = Date.now()
+      for (const f of flows) {
+        const scope = halves?.get(f)
+        if (scope === undefined) out.push(f)
+        else pairer.push(f, out, scope, now)
+      }
+      drain()
+    },
+    close: () => {
+      clearInterval(timer)
+      pairer.flush(out)
+      drain()
+    },
+  }
 }
 
 /** How a collector receives: UDP datagrams, or IPFIX Messages over TCP or TLS over TCP. */
@@ -154,14 +239,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     else skip(ctx, p.reason, `${p.file}#${p.record}`, p.detail)
   }
   const connections = new FirewallEventMerger((reason) => note(ctx, reason))
-  const give = (flows: readonly Flow[]): void => {
-    for (const f of flows) {
-      const g = senderFirst(ctx, f.direction === 'unknown' ? orient(f) : f)
-      if (g === undefined) continue
-      stats.records++
-      opts.onFlow(g)
-    }
-  }
+  const { give, close: closeOutlet } = outlet(ctx, opts)
 
   socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
     if (closed) return
@@ -174,13 +252,14 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       const exporter = ipfix ? hostPort(rinfo.address, rinfo.port) : rinfo.address
       const r = decoder.decode(msg, { exporter, file, record })
       for (const p of r.problems) report(p)
-      for (const f of r.flows) give(connections.add(f, r.events.get(f)))
+      for (const f of r.flows) give(connections.add(f, r.events.get(f)), r.halves)
     }
     opts.onStats?.(stats)
   })
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
+      closeOutlet()
       socket.close()
       reject(err)
     }
@@ -204,6 +283,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       closed = true
       for (const p of decoder.flush().problems) report(p)
       give(connections.end())
+      closeOutlet()
       opts.onStats?.(stats)
       await new Promise<void>((resolve) => socket.close(() => resolve()))
     },
@@ -256,14 +336,7 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
     stats,
   }
   const merger = new FirewallEventMerger((reason) => note(ctx, reason))
-  const give = (flows: readonly Flow[]): void => {
-    for (const f of flows) {
-      const g = senderFirst(ctx, f.direction === 'unknown' ? orient(f) : f)
-      if (g === undefined) continue
-      stats.records++
-      opts.onFlow(g)
-    }
-  }
+  const { give, close: closeOutlet } = outlet(ctx, opts)
   const open = new Map<TcpSocket, () => void>()
   let count = 0
   let closed = false
@@ -311,7 +384,7 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
         const record = count++
         const d = decoder.decode(m, { exporter: file, file, record })
         for (const p of d.problems) report(p)
-        for (const f of d.flows) give(merger.add(f, d.events.get(f)))
+        for (const f of d.flows) give(merger.add(f, d.events.get(f)), d.halves)
       }
       if (r.bad) {
         const h = r.bad.header
@@ -350,9 +423,13 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
         )
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
+    const onError = (err: Error): void => {
+      closeOutlet()
+      reject(err)
+    }
+    server.once('error', onError)
     server.listen({ port: opts.port, host: opts.host }, () => {
-      server.off('error', reject)
+      server.off('error', onError)
       server.on('error', (err) => skip(ctx, 'socket-error', ctx.file, err.message))
       resolve()
     })
@@ -375,6 +452,7 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
         sock.destroy()
       }
       give(merger.end())
+      closeOutlet()
       opts.onStats?.(stats)
       await stopped
     },

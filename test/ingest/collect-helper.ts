@@ -47,6 +47,9 @@ export async function collectOver(
   let done: () => void = () => undefined
   const got = new Promise<void>((r) => (done = r))
   const collector = await startCollector({
+    // the two directions are paired only where a test asks: a record would wait for its other
+    // direction (CollectorOptions.pairHoldMs) before the test sees it
+    pair: false,
     ...options,
     host: '127.0.0.1',
     port: 0,
@@ -77,11 +80,15 @@ export async function collectOver(
 }
 
 /**
- * Runs `bulkhead collect ARGS` in this process with stdout and stderr captured.
+ * Runs `bulkhead collect ARGS` in this process with stdout and stderr captured, with `--no-pair`
+ * unless `pair` is true (a record would wait for its other direction before it is printed).
  * @returns what it wrote so far (`out`, `err`: growing arrays), the promise of its end, and
  *   `restore()`, which puts stdout and stderr back (call it in `finally`).
  */
-export function runCollect(args: readonly string[]): {
+export function runCollect(
+  args: readonly string[],
+  { pair = false }: { pair?: boolean } = {},
+): {
   out: string[]
   err: string[]
   run: Promise<unknown>
@@ -97,7 +104,9 @@ export function runCollect(args: readonly string[]): {
     .mockImplementation((c) => (err.push(String(c)), true))
   const program = new Command('bulkhead').exitOverride()
   registerCollect(program)
-  const run = program.parseAsync(['collect', ...args], { from: 'user' })
+  const run = program.parseAsync(['collect', ...args, ...(pair ? [] : ['--no-pair'])], {
+    from: 'user',
+  })
   return {
     out,
     err,
@@ -138,11 +147,12 @@ export async function until(ok: () => boolean): Promise<void> {
  */
 export async function streamCollector(
   options: Pick<CollectorOptions, 'transport'> &
-    Partial<Pick<CollectorOptions, 'tls' | 'maxConnections'>>,
+    Partial<Pick<CollectorOptions, 'tls' | 'maxConnections' | 'pair' | 'pairHoldMs'>>,
 ): Promise<{ c: Collector; flows: Flow[]; warnings: string[] }> {
   const flows: Flow[] = []
   const warnings: string[] = []
   const c = await startCollector({
+    pair: false, // as in collectOver
     ...options,
     host: '127.0.0.1',
     port: 0,

@@ -231,6 +231,60 @@ describe('bulkhead collect', () => {
     expect(err.join('')).toMatch(/printed 2 of 3 decoded flows from 1 datagram on/)
   }, 5000)
 
+  it('pairs the two directions by default, --no-pair keeps them apart', async () => {
+    const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
+    const back = recV4({
+      src: '10.9.0.2',
+      dst: '10.9.0.1',
+      sp: 5432,
+      dp: 1,
+      proto: 6,
+      pkts: 3,
+      bytes: 300,
+      start: T0,
+      end: T0 + 50,
+    })
+    const printed = async (pair: boolean): Promise<unknown[]> => {
+      const sender = createSocket('udp4')
+      const { out, err, run, restore } = runCollect(
+        ['--listen', '127.0.0.1:0', '--count', '2', '--duration', '1'],
+        { pair },
+      )
+      try {
+        let port = 0
+        for (let i = 0; i < 200 && port === 0; i++) {
+          await new Promise((r) => setTimeout(r, 10))
+          const m = /listening on udp 127\.0\.0\.1:(\d+)/.exec(err.join(''))
+          if (m) port = Number(m[1])
+        }
+        sender.send(
+          v9(H9, template(0, 256, TPL_V4), set(256, concat(rec(1), back))),
+          port,
+          '127.0.0.1',
+        )
+        await run
+      } finally {
+        sender.close()
+        restore()
+      }
+      return out
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const f = JSON.parse(l) as Record<string, unknown>
+          return [f['srcPort'], f['packets'], f['bytes']]
+        })
+    }
+    // both ports are listed servers (1 < 1024, 5432): no evidence, so the pair is the record
+    // read first, 10.9.0.1:1 → 10.9.0.2:5432, 4 + 3 packets, 400 + 300 octets; apart, each as written
+    expect(await printed(true)).toEqual([[1, 7, 700]])
+    expect(await printed(false)).toEqual([
+      [1, 4, 400],
+      [5432, 3, 300],
+    ])
+  }, 8000)
+
   it('stops on SIGTERM as on Ctrl-C, and prints its summary', async () => {
     const listeners = process.listenerCount('SIGTERM')
     const err: string[] = []
@@ -280,5 +334,107 @@ describe('bulkhead collect', () => {
     expect(() => parseListen('sctp://127.0.0.1:4739')).toThrow(/--listen/)
     expect(() => parseListen('127.0.0.1')).toThrow(/--listen/)
     expect(() => parseListen('host:70000')).toThrow(/--listen/)
+  })
+})
+
+describe('UDP collector: the two directions of a connection', () => {
+  const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
+  // the reply of rec(40000): 10.9.0.2:5432 → 10.9.0.1:40000, 3 packets, 300 octets, T0 … T0 + 50
+  const back = recV4({
+    src: '10.9.0.2',
+    dst: '10.9.0.1',
+    sp: 5432,
+    dp: 40000,
+    proto: 6,
+    pkts: 3,
+    bytes: 300,
+    start: T0,
+    end: T0 + 50,
+  })
+  const datagrams = [
+    v9(H9, template(0, 256, TPL_V4), set(256, rec(40000))),
+    v9(H9, template(0, 256, TPL_V4), set(256, back)),
+  ]
+
+  it('pairs them into one client→server flow, as reading the datagrams from a file does', async () => {
+    const started = Date.now()
+    const { flows, collector: c } = await collectOver(datagrams, 1, { pair: true })
+    // given out when the reply came, not when the collector closed (4 s at most)
+    expect(Date.now() - started).toBeLessThan(3000)
+    // by hand: 10.9.0.1:40000 → 10.9.0.2:5432 (5432 a server port), 4 + 3 packets, 400 + 300 octets
+    expect(flows).toHaveLength(1)
+    expect(flows[0]).toMatchObject({
+      src: '10.9.0.1',
+      srcPort: 40000,
+      dst: '10.9.0.2',
+      dstPort: 5432,
+      packets: 7,
+      bytes: 700,
+      start: T0,
+      end: T0 + 50,
+      direction: 'client-to-server',
+      source: { format: 'netflow-v9', record: 0 },
+    })
+    expect(c.stats.records).toBe(1)
+    expect(c.stats.notes['paired-directions']).toBe(1)
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-collect-'))
+    const read: Flow[] = []
+    try {
+      writeFileSync(join(dir, 'two.dat'), concat(...datagrams))
+      for await (const f of readFlows(
+        [join(dir, 'two.dat')],
+        { format: 'netflow', strict: false },
+        [],
+      ))
+        read.push(f)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+    const body = ({ source: _, ...f }: Flow): Omit<Flow, 'source'> => f
+    expect(flows.map(body)).toEqual(read.map(body))
+  })
+
+  it('never pairs the records of two exporters: IPFIX from two ports are two; v9 from one address and source id is one', async () => {
+    // IPFIX over UDP: the exporter is its address and port (RFC 7011 §8, §10.3.1)
+    const H = { exportTime: 1_700_000_000, domain: 9 }
+    const { flows, collector: c } = await collectOver(
+      [
+        { sender: 0, bytes: ipfix(H, template(2, 256, TPL_V4), set(256, rec(40000))) },
+        { sender: 1, bytes: ipfix(H, template(2, 256, TPL_V4), set(256, back)) },
+      ],
+      2,
+      { pair: true, pairHoldMs: 50 },
+    )
+    expect(flows.map((f) => [f.packets, f.bytes])).toEqual([
+      [4, 400],
+      [3, 300],
+    ])
+    expect(c.stats.notes['paired-directions']).toBeUndefined()
+    // NetFlow v9: the exporter is its address and source id (RFC 3954 §5.1), whatever the port
+    const v9Pair = await collectOver(
+      [
+        { sender: 0, bytes: datagrams[0] as Uint8Array },
+        { sender: 1, bytes: datagrams[1] as Uint8Array },
+      ],
+      1,
+      { pair: true },
+    )
+    expect(v9Pair.flows.map((f) => [f.packets, f.bytes])).toEqual([[7, 700]])
+  })
+
+  it('gives out a record whose other direction does not come once its hold is over', async () => {
+    const started = Date.now()
+    let atClose = -1
+    const { flows } = await collectOver([datagrams[0] as Uint8Array], 1, {
+      pair: true,
+      pairHoldMs: 100,
+      onStats: (s) => {
+        if (s.records === 1 && atClose < 0) atClose = Date.now() - started
+      },
+    })
+    expect(flows).toHaveLength(1)
+    // by the timer (ticks of at most 100 ms here), well before collectOver's 4 s wait ends
+    expect(atClose).toBeGreaterThanOrEqual(0)
+    expect(atClose).toBeLessThan(3000)
   })
 })

@@ -39,6 +39,8 @@ interface CollectOptions {
   output: string
   count?: number
   duration?: number
+  /** False with `--no-pair`. */
+  pair: boolean
   tlsCert?: string
   tlsKey?: string
   tlsCa?: string
@@ -199,6 +201,10 @@ export function registerCollect(program: Command): void {
       "tls://: CA certificates (PEM) that must sign each exporter's certificate (mutual TLS); without it any exporter may connect",
     )
     .addOption(outputOption(['jsonl'], 'jsonl'))
+    .option(
+      '--no-pair',
+      'do not merge the two one-direction records of a connection (paired per exporter by default; a record waits at most 10 s for its other direction)',
+    )
     .option('--count <n>', 'stop after N flows', positive('--count', true))
     .option('--duration <seconds>', 'stop after S seconds', positive('--duration', false))
     .addHelpText(
@@ -254,6 +260,7 @@ Examples:
             ...(transport === 'tls' && tls ? { tls } : {}),
             onFlow,
             onWarning,
+            pair: opts.pair,
           }).catch((err: unknown) => {
             throw new UsageError(
               `cannot listen on ${transport} ${host.includes(':') ? `[${host}]` : host}:${String(port)}: ${err instanceof Error ? err.message : String(err)}`,
