@@ -11,6 +11,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/index.js'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { cli } from '../helpers/cli.js'
 import { readAsFile } from '../helpers/files.js'
 import { ether, ipv4, pcap, udp } from './capture-builders.js'
 import {
@@ -327,6 +328,16 @@ describe('NetFlow/IPFIX records of one connection are paired per exporter', () =
       for await (const f of readFlows([a, b], { format: 'auto', strict: false }, summaries))
         flows.push(f)
       expect(flows).toHaveLength(2)
+      // nor by ingest in the store: the halves are stored unmarked (flow_rows.half 0)
+      const ws = join(dir, 'ws')
+      expect((await cli('init', '-w', ws)).code).toBe(0)
+      const first = await cli('ingest', '-w', ws, '-o', 'json', a)
+      const second = await cli('ingest', '-w', ws, '-o', 'json', b)
+      expect(first.code).toBe(0)
+      expect(second.code).toBe(0)
+      const notes = JSON.parse(second.stdout) as { records: number; notes: Record<string, number> }
+      expect(notes.records).toBe(1)
+      expect(notes.notes['paired-across-files']).toBeUndefined()
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

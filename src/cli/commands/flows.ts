@@ -150,7 +150,10 @@ export function registerFlows(program: Command): void {
       '--strict',
       'stop at the first malformed record (exit 1) instead of skipping and counting it',
     )
-    .option('--no-pair', 'do not merge the two directions of a connection (AWS VPC, GCP VPC)')
+    .option(
+      '--no-pair',
+      'do not merge the two directions of a connection (AWS VPC, GCP VPC; NetFlow/IPFIX per exporter)',
+    )
     .addOption(outputOption(FLOWS_OUTPUTS, 'jsonl'))
     .option(
       '--limit <n>',
