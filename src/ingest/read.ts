@@ -519,6 +519,7 @@ async function* readOne(
       else {
         // per exporter; a record that counts both directions is not paired
         const scope = halves.get(f)
+        halves.delete(f) // read once: the map holds only flows not yet taken
         if (scope === undefined) out.push(f.direction === 'unknown' ? orient(f) : f)
         else pairer.push(f, out, scope)
       }
