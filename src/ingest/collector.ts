@@ -52,8 +52,9 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Flow } from '../core/flow.js'
-import { DirectionPairer, orient, senderFirst } from './direction.js'
-import { NetflowDecoder, type DecodeProblem } from './netflow/decoder.js'
+import { orient, senderFirst } from './direction.js'
+import { NetflowDecoder, type DecodeProblem, type PairHalf } from './netflow/decoder.js'
+import { ExporterPairer } from './netflow/pairing.js'
 import { FirewallEventMerger } from './netflow/events.js'
 import { MessageFramer } from './netflow/streams.js'
 import { DEFAULT_LIMITS, type TemplateLimits } from './netflow/templates.js'
@@ -118,17 +119,25 @@ function outlet(
   ctx: ParseContext,
   opts: CollectorOptions,
 ): {
-  give: (flows: readonly Flow[], halves?: ReadonlyMap<Flow, string>) => void
+  give: (flows: readonly Flow[], halves?: ReadonlyMap<Flow, PairHalf>) => void
   close: () => void
 } {
+  // (the pairer's flows come out oriented: a typeless ICMP record read as an echo request keeps
+  // its `unknown` direction, which orienting its type 8 would turn into a guess)
   const emit = (f: Flow): void => {
-    const g = senderFirst(ctx, f.direction === 'unknown' ? orient(f) : f)
+    const g = senderFirst(ctx, f)
     if (g === undefined) return
     ctx.stats.records++
     opts.onFlow(g)
   }
-  if (opts.pair === false) return { give: (flows) => flows.forEach(emit), close: () => undefined }
-  const pairer = new DirectionPairer({ icmpTypes: true })
+  if (opts.pair === false)
+    return {
+      give: (flows) => {
+        for (const f of flows) emit(f.direction === 'unknown' ? orient(f) : f)
+      },
+      close: () => undefined,
+    }
+  const pairer = new ExporterPairer()
   const hold = opts.pairHoldMs ?? PAIR_HOLD_MS
   const out: Flow[] = []
   let noted = 0
@@ -153,11 +162,7 @@ function outlet(
   return {
     give: (flows, halves) => {
       const now = Date.now()
-      for (const f of flows) {
-        const scope = halves?.get(f)
-        if (scope === undefined) out.push(f)
-        else pairer.push(f, out, scope, now)
-      }
+      for (const f of flows) pairer.push(f, halves?.get(f), out, now)
       drain()
     },
     close: () => {

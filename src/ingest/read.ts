@@ -42,6 +42,8 @@ import {
   splitLines,
 } from './lines.js'
 import { GcpReports } from './gcp-reports.js'
+import type { PairHalf } from './netflow/decoder.js'
+import { ExporterPairer } from './netflow/pairing.js'
 import { NetflowRun } from './netflow/run.js'
 import { PARSERS, parserFor } from './registry.js'
 import {
@@ -382,7 +384,7 @@ async function* readOne(
     // NetFlow/IPFIX: the parser names the exporter scope of each one-direction record here
     const halves =
       opts.pair !== false && EXPORTER_PAIRED_FORMATS.has(parser.format)
-        ? new WeakMap<Flow, string>()
+        ? new WeakMap<Flow, PairHalf>()
         : undefined
     const ctx: ParseContext = {
       file,
@@ -510,26 +512,22 @@ async function* readOne(
       return
     }
     if (opts.pair !== false && PAIRED_FORMATS.has(parser.format)) pairer = new DirectionPairer()
-    else if (halves !== undefined) pairer = new DirectionPairer({ icmpTypes: true })
+    // NetFlow/IPFIX: per exporter (netflow/pairing.ts); its flows come out oriented
+    const npairer = halves !== undefined ? new ExporterPairer() : undefined
     // Every parsed flow goes through `take` into `out`, which is yielded once per read batch.
     let out: Flow[] = []
     const take = (f: Flow): void => {
-      if (pairer === undefined) out.push(f.direction === 'unknown' ? orient(f) : f)
-      else if (halves === undefined) pairer.push(f, out)
-      else {
-        // per exporter; a record that counts both directions is not paired
-        const scope = halves.get(f)
+      if (pairer) pairer.push(f, out)
+      else if (npairer && halves) {
+        npairer.push(f, halves.get(f), out)
         halves.delete(f) // read once: the map holds only flows not yet taken
-        if (scope === undefined) out.push(f.direction === 'unknown' ? orient(f) : f)
-        else pairer.push(f, out, scope)
-      }
+      } else out.push(f.direction === 'unknown' ? orient(f) : f)
     }
     const typeless = ICMP_TYPELESS_FORMATS.has(parser.format)
     // for the store (the columnar read), paired flows go as columns, which carry each unpaired
     // half's mark (FlowColumns.half): the store pairs it with the other half from another file
     // (AWS, GCP; not NetFlow, whose exporter the store does not keep)
-    const table =
-      columnar && pairer !== undefined && halves === undefined ? new StringTable() : undefined
+    const table = columnar && pairer !== undefined ? new StringTable() : undefined
     const ready = (): Flow[] | FlowColumns => {
       if (pairer !== undefined && table !== undefined) {
         const c = new FlowColumns(parser.format, file, table, out.length)
@@ -605,11 +603,12 @@ async function* readOne(
       // what was read is emitted before the error is passed on ("after yielding what was read")
       failure = { error }
     }
-    if (pairer) {
-      pairer.flush(out)
-      if (pairer.paired > 0) note(ctx, 'paired-directions', pairer.paired)
-      if (pairer.rejectedAtOtherEnd > 0)
-        note(ctx, 'rejected-at-other-end', pairer.rejectedAtOtherEnd)
+    const either = pairer ?? npairer
+    if (either) {
+      either.flush(out)
+      if (either.paired > 0) note(ctx, 'paired-directions', either.paired)
+      if (either.rejectedAtOtherEnd > 0)
+        note(ctx, 'rejected-at-other-end', either.rejectedAtOtherEnd)
     }
     if (out.length > 0) yield* nonEmpty(ready())
     if (failure) throw failure.error

@@ -4,6 +4,7 @@
  */
 import { BulkheadError, type Diagnostic, type Flow } from '../core/index.js'
 import type { GcpReports } from './gcp-reports.js'
+import type { PairHalf } from './netflow/decoder.js'
 import type { NetflowRun } from './netflow/run.js'
 
 /** Names of the supported formats. Stable: used on the command line and stored with flows. */
@@ -71,9 +72,9 @@ export interface ParseContext {
    * Given by reading when it pairs the two directions of a connection per exporter (NetFlow and
    * IPFIX, read.ts): the parser sets the exporter scope of each flow it gives out whose record
    * counts one direction only (netflow/decoder.ts `DecodeResult.halves`); reading pairs only
-   * those, and only two of the same scope. Absent: the parser records nothing.
+   * those (netflow/pairing.ts), and only two of the same scope. Absent: the parser records nothing.
    */
-  readonly halves?: WeakMap<Flow, string>
+  readonly halves?: WeakMap<Flow, PairHalf>
 }
 
 /**

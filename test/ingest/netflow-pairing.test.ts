@@ -231,6 +231,48 @@ describe('NetFlow/IPFIX records of one connection are paired per exporter', () =
     })
   })
 
+  it('ICMP without a type: the two records pair by their addresses, as AWS typeless ICMP does, read as one echo request of unknown direction', async () => {
+    // destinationTransportPort 0 and no ICMP type element (MikroTik): no type, so each record is
+    // read as an echo request (noted icmp-type-assumed-echo); 10.0.0.1 ⇄ 10.0.0.2, 1 + 1 packets
+    const tpl = template(2, 303, '8:4 12:4 4:1 7:2 11:2 2:4 1:8 152:8 153:8')
+    const r = (src: string, dst: string, t: number): Uint8Array =>
+      concat(ip4(src), ip4(dst), u8(1), u16(0), u16(0), u32(1), u64(84), u64(t), u64(t + 1))
+    const both = ipfix(
+      { exportTime: SECS },
+      tpl,
+      set(303, concat(r('10.0.0.1', '10.0.0.2', T0), r('10.0.0.2', '10.0.0.1', T0 + 1))),
+    )
+    const { flows, summary } = await readAsFile(both, { name: 'typeless.ipfix' })
+    // by hand: the record read first, 10.0.0.1 → 10.0.0.2, icmp/8, 2 packets, 168 octets,
+    // T0 … T0 + 2, and no direction (either end may have pinged), as AWS reads its 0 0 pair
+    expect(flows).toEqual([
+      {
+        src: '10.0.0.1',
+        dst: '10.0.0.2',
+        srcPort: 0,
+        dstPort: 8,
+        protocol: 1,
+        start: T0,
+        end: T0 + 2,
+        packets: 2,
+        bytes: 168,
+        observedAction: 'unknown',
+        direction: 'unknown',
+        source: { format: 'ipfix', file: expect.stringMatching(/typeless\.ipfix$/), record: 0 },
+      },
+    ])
+    expect(summary.stats.notes).toMatchObject({
+      'paired-directions': 1,
+      'icmp-type-assumed-echo': 2,
+    })
+    // alone: an echo request of unknown direction too (README: "direction unknown, and said so")
+    const one = await readAsFile(
+      ipfix({ exportTime: SECS }, tpl, set(303, r('10.0.0.2', '10.0.0.1', T0))),
+      { name: 'one.ipfix' },
+    )
+    expect(one.flows[0]).toMatchObject({ src: '10.0.0.2', dstPort: 8, direction: 'unknown' })
+  })
+
   it('records that count both directions are not paired again: RFC 5103 biflows, initiator/responder counters', async () => {
     // RFC 5103 reverse octets and packets (PEN 29305, elements 1 and 2)
     const bi = template(2, 301, '8:4 12:4 7:2 11:2 4:1 2:4 1:8 152:8 153:8 1:8:29305 2:4:29305')

@@ -30,7 +30,7 @@
  * given out at its teardown, or at the end of the file (netflow/events.ts).
  */
 import type { Flow } from '../../core/flow.js'
-import { NetflowDecoder, type DecodeProblem } from '../netflow/decoder.js'
+import { NetflowDecoder, type DecodeProblem, type PairHalf } from '../netflow/decoder.js'
 import { FirewallEventMerger } from '../netflow/events.js'
 import { FIXED_LAYOUTS, fixedLength, MAX_FIXED_LENGTH, type FixedLayout } from '../netflow/fixed.js'
 import {
@@ -454,11 +454,11 @@ async function* parseNetflow(
   yield* counted(connections.end())
 
   /** `flows`, counted; each with its exporter scope in `ctx.halves` when `halves` gives one. */
-  function* counted(flows: readonly Flow[], halves?: ReadonlyMap<Flow, string>): Generator<Flow> {
+  function* counted(flows: readonly Flow[], halves?: ReadonlyMap<Flow, PairHalf>): Generator<Flow> {
     for (const f of flows) {
       ctx.stats.records++
-      const scope = halves?.get(f)
-      if (scope !== undefined) ctx.halves?.set(f, scope)
+      const half = halves?.get(f)
+      if (half !== undefined) ctx.halves?.set(f, half)
       yield f
     }
   }

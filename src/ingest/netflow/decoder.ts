@@ -92,7 +92,18 @@ export interface DecodeResult {
   readonly flows: Flow[]
   readonly problems: DecodeProblem[]
   readonly events: Map<Flow, FirewallEvent>
-  readonly halves: Map<Flow, string>
+  readonly halves: Map<Flow, PairHalf>
+}
+
+/**
+ * How a record of one direction may be paired ({@link DecodeResult.halves}): its exporter scope
+ * ({@link pairScope}), and whether it is an ICMP record whose type the exporter did not give
+ * (read as an echo request, noted `icmp-type-assumed-echo`), which pairs as AWS VPC's typeless
+ * ICMP records do, by its addresses alone.
+ */
+export interface PairHalf {
+  readonly scope: string
+  readonly echoAssumed: boolean
 }
 
 /** Source format names stored in `flow.source.format`. Stable. */
@@ -1558,16 +1569,18 @@ function toFlow(
   out.flows.push(flow)
   // a record of one direction, which reading may pair with the other direction's record: not one
   // whose counters or elements cover the whole connection (RFC 5103 reverse counters, initiator /
-  // responder counters, a Cisco connection record, a biflowDirection, a firewall event), nor an
-  // ICMP record whose type is assumed (both directions then read as echo requests)
+  // responder counters, a Cisco connection record, a biflowDirection, a firewall event)
   const biflow =
     initiated ||
     bd !== undefined ||
     fw !== undefined ||
     v.has(CLIENT_SERVER) ||
     REVERSE_COUNTER_KEYS.some((k) => v.has(k))
-  if (!biflow && (icmpTyped || (protocol !== 1 && protocol !== 58)))
-    out.halves.set(flow, pairScope(format, meta.exporter, exporterKey))
+  if (!biflow)
+    out.halves.set(flow, {
+      scope: pairScope(format, meta.exporter, exporterKey),
+      echoAssumed: (protocol === 1 || protocol === 58) && !icmpTyped,
+    })
   // NSEL: the events of one connection carry its id (NF_F_CONN_ID = flowId 148; 0 on denied
   // flows, which have no connection)
   const kind = fw === 1 ? 'create' : fw === 2 ? 'teardown' : fw === 5 ? 'update' : undefined

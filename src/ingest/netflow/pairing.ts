@@ -1,0 +1,96 @@
+/**
+ * @module Pairing the two one-direction records of a NetFlow/IPFIX connection per exporter, for
+ * reading (read.ts) and the collector (collector.ts) alike.
+ *
+ * A NetFlow v1/v5/v7/v9 or IPFIX record counts the packets of one direction of a connection
+ * (RFC 3954 §2 "Flow": "a unidirectional stream of packets"; RFC 7011 §2), so a connection is two
+ * records, as in AWS VPC flow logs; nfdump merges them with `-B` ("bidirectional flows"). Here
+ * they are merged by the pairer AWS and GCP use (direction.ts `DirectionPairer`: the ends
+ * exchanged, the same protocol and action, intervals at most 60 s apart, counters summed, the
+ * client from either record's evidence), but only within one exporter scope (decoder.ts
+ * `PairHalf.scope`), so two exporters' records are never merged. ICMP records that carry their
+ * type pair an echo request with its reply (`icmpTypes`); those whose type the exporter did not
+ * give pair by their addresses, through a second pairer that sees them as AWS's typeless records
+ * (ports `0 0`), and are read as echo requests after it, their direction `unknown` (a
+ * pair's client is not known: either end may have pinged).
+ */
+import type { Flow } from '../../core/flow.js'
+import { DirectionPairer, orient } from '../direction.js'
+import type { PairHalf } from './decoder.js'
+
+/** The flow oriented where its direction is unknown (what reading does to every unpaired flow). */
+function oriented(f: Flow): Flow {
+  return f.direction === 'unknown' ? orient(f) : f
+}
+
+/** A typeless ICMP record as AWS writes one (ports `0 0`, no direction), for the second pairer. */
+function typeless(f: Flow): Flow {
+  return { ...f, srcPort: 0, dstPort: 0, direction: 'unknown' }
+}
+
+/** A flow of the typeless pairer read as an echo request (ICMP 8, ICMPv6 128), direction kept. */
+function asEcho(f: Flow): Flow {
+  return { ...f, dstPort: f.protocol === 58 ? 128 : 8 }
+}
+
+/**
+ * Pairs the records of one input (a file, or a collector's run) per exporter. Every record goes
+ * through {@link ExporterPairer.push} with its {@link PairHalf} (undefined: a record that counts
+ * both directions, given out at once, oriented); the flows given out are final (oriented where
+ * the evidence allows). Bounded as `DirectionPairer`: at most 10 000 records held per pairer.
+ */
+export class ExporterPairer {
+  private readonly typed = new DirectionPairer({ icmpTypes: true })
+  private readonly untyped = new DirectionPairer()
+  private readonly held: Flow[] = []
+
+  /** Pairs merged so far. */
+  get paired(): number {
+    return this.typed.paired + this.untyped.paired
+  }
+
+  /** Accepted records read rejected because the other end of the same exporter rejected them. */
+  get rejectedAtOtherEnd(): number {
+    return this.typed.rejectedAtOtherEnd + this.untyped.rejectedAtOtherEnd
+  }
+
+  /**
+   * Takes one record; appends to `out` the flows that are ready.
+   * @param at - arrival time, ms, for {@link ExporterPairer.expire} (the collector); default 0.
+   */
+  push(f: Flow, half: PairHalf | undefined, out: Flow[], at = 0): void {
+    if (half === undefined) out.push(oriented(f))
+    else if (half.echoAssumed) {
+      this.untyped.push(typeless(f), this.held, half.scope, at)
+      this.drain(out)
+    } else {
+      this.typed.push(f, this.held, half.scope, at)
+      for (const g of this.held) out.push(oriented(g))
+      this.held.length = 0
+    }
+  }
+
+  /** Gives out, unpaired, the records pushed with an `at` before `before` (`DirectionPairer.expire`). */
+  expire(before: number, out: Flow[]): void {
+    this.typed.expire(before, this.held)
+    for (const g of this.held) out.push(oriented(g))
+    this.held.length = 0
+    this.untyped.expire(before, this.held)
+    this.drain(out)
+  }
+
+  /** Gives out every record still held. */
+  flush(out: Flow[]): void {
+    this.typed.flush(this.held)
+    for (const g of this.held) out.push(oriented(g))
+    this.held.length = 0
+    this.untyped.flush(this.held)
+    this.drain(out)
+  }
+
+  /** The typeless pairer's output, read as echo requests. */
+  private drain(out: Flow[]): void {
+    for (const g of this.held) out.push(asEcho(g))
+    this.held.length = 0
+  }
+}
