@@ -10,7 +10,7 @@
  * exporting processes behind one address keep their own templates. Flows carry
  * `source.file = udp://<exporter address>:<exporter port>` (IPv6 addresses in brackets) and
  * `source.record` = the datagram's index since the collector started (0-based). Flows are
- * oriented client→server where the evidence allows ({@link orient}), as reading the same
+ * oriented client→server where the evidence allows (direction.ts `orient`), as reading the same
  * datagrams from a file orients them (read.ts), and the two one-direction records of a
  * connection from one exporter (and source id / observation domain) are paired into one flow as
  * reading pairs them, each record held for its other direction at most
@@ -52,7 +52,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Flow } from '../core/flow.js'
-import { orient, senderFirst } from './direction.js'
+import { senderFirst } from './direction.js'
 import { NetflowDecoder, type DecodeProblem, type PairHalf } from './netflow/decoder.js'
 import { ExporterPairer } from './netflow/pairing.js'
 import { FirewallEventMerger } from './netflow/events.js'
@@ -130,14 +130,16 @@ function outlet(
     ctx.stats.records++
     opts.onFlow(g)
   }
+  const pairer = new ExporterPairer({ pair: opts.pair !== false })
   if (opts.pair === false)
     return {
-      give: (flows) => {
-        for (const f of flows) emit(f.direction === 'unknown' ? orient(f) : f)
+      give: (flows, halves) => {
+        const out: Flow[] = []
+        for (const f of flows) pairer.push(f, halves?.get(f), out)
+        out.forEach(emit)
       },
       close: () => undefined,
     }
-  const pairer = new ExporterPairer()
   const hold = opts.pairHoldMs ?? PAIR_HOLD_MS
   const out: Flow[] = []
   let noted = 0

@@ -382,10 +382,9 @@ async function* readOne(
     }
     const fileTime = fileTimeOf(file)
     // NetFlow/IPFIX: the parser names the exporter scope of each one-direction record here
-    const halves =
-      opts.pair !== false && EXPORTER_PAIRED_FORMATS.has(parser.format)
-        ? new WeakMap<Flow, PairHalf>()
-        : undefined
+    const halves = EXPORTER_PAIRED_FORMATS.has(parser.format)
+      ? new WeakMap<Flow, PairHalf>()
+      : undefined
     const ctx: ParseContext = {
       file,
       strict: opts.strict,
@@ -513,7 +512,8 @@ async function* readOne(
     }
     if (opts.pair !== false && PAIRED_FORMATS.has(parser.format)) pairer = new DirectionPairer()
     // NetFlow/IPFIX: per exporter (netflow/pairing.ts); its flows come out oriented
-    const npairer = halves !== undefined ? new ExporterPairer() : undefined
+    const npairer =
+      halves !== undefined ? new ExporterPairer({ pair: opts.pair !== false }) : undefined
     // Every parsed flow goes through `take` into `out`, which is yielded once per read batch.
     let out: Flow[] = []
     const take = (f: Flow): void => {

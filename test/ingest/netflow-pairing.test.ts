@@ -271,6 +271,12 @@ describe('NetFlow/IPFIX records of one connection are paired per exporter', () =
       { name: 'one.ipfix' },
     )
     expect(one.flows[0]).toMatchObject({ src: '10.0.0.2', dstPort: 8, direction: 'unknown' })
+    // and with --no-pair: two echo requests, neither given a direction it does not have
+    const apart = await readAsFile(both, { name: 'typeless.ipfix', pair: false })
+    expect(apart.flows.map((f) => [f.src, f.dstPort, f.direction])).toEqual([
+      ['10.0.0.1', 8, 'unknown'],
+      ['10.0.0.2', 8, 'unknown'],
+    ])
   })
 
   it('records that count both directions are not paired again: RFC 5103 biflows, initiator/responder counters', async () => {

@@ -43,6 +43,16 @@ export class ExporterPairer {
   private readonly typed = new DirectionPairer({ icmpTypes: true })
   private readonly untyped = new DirectionPairer()
   private readonly held: Flow[] = []
+  private readonly pair: boolean
+
+  /**
+   * @param opts.pair - false: pair nothing (`--no-pair`), give every record out at once,
+   *   oriented, except that a typeless ICMP record stays an echo request of unknown direction.
+   *   Default true.
+   */
+  constructor(opts: { pair?: boolean } = {}) {
+    this.pair = opts.pair ?? true
+  }
 
   /** Pairs merged so far. */
   get paired(): number {
@@ -59,7 +69,8 @@ export class ExporterPairer {
    * @param at - arrival time, ms, for {@link ExporterPairer.expire} (the collector); default 0.
    */
   push(f: Flow, half: PairHalf | undefined, out: Flow[], at = 0): void {
-    if (half === undefined) out.push(oriented(f))
+    if (!this.pair) out.push(half?.echoAssumed === true ? f : oriented(f))
+    else if (half === undefined) out.push(oriented(f))
     else if (half.echoAssumed) {
       this.untyped.push(typeless(f), this.held, half.scope, at)
       this.drain(out)
