@@ -197,9 +197,7 @@ export function answerMetrics(query: MetricsQuery): MetricsResult {
   for (const w of inventory.workloads) {
     const kinds = sensitiveKinds(w)
     if (kinds.length === 0) continue
-    const addr = w.addresses.find((a) => addressHoldsAt(a, now)) ?? w.addresses[0]
-    const ip = parseIp(addr?.ip ?? '0.0.0.0') ?? { family: 4 as const, value: 0n }
-    const mode = enforcementModeOf(policySet, { ip, entity: { kind: 'workload', workload: w } })
+    const mode = enforcementModeOf(policySet, { kind: 'workload', workload: w }, now)
     sensitive++
     if (mode === 'enforce') enforced++
     else notEnforced.push(w.name)

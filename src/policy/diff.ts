@@ -14,7 +14,6 @@ import {
   type DecidedBy,
   type EnforcementEntry,
   type EnforcementMode,
-  type Endpoint,
   type Entity,
   type Flow,
   type FlowTuple,
@@ -25,7 +24,6 @@ import {
   type Rule,
   type Selector,
   type SourceLocation,
-  parseIp,
   replyConnectionPort,
   SeenRange,
 } from '../core/index.js'
@@ -401,16 +399,14 @@ function longestIncreasing(xs: readonly number[]): Set<number> {
   return out
 }
 
-/** A workload with no address is judged at 0.0.0.0 (as metrics and the demo compile do). */
-const NO_ADDRESS = { family: 4, value: 0n } as const
-
 /**
  * What changes in enforcement between two policy sets: the Enforcement entries added, removed
  * and changed (see {@link EnforcementEntryChange}), and the workloads of `inventory` whose mode
- * changes, with the entry that decides it on each side. A workload's mode is resolved as every
- * evaluator resolves it (`enforcementEntryOf`, first match wins) at each of its addresses (a CIDR
- * selector can give two addresses two modes; a workload with none is judged at 0.0.0.0), so a
- * workload is in every group one of its addresses is in, and counted once.
+ * changes at `at`, with the entry that decides it on each side. A workload has one mode, resolved
+ * as every evaluator and compiler resolves it (`enforcementEntryOf`: the strongest of the
+ * first-match modes of the addresses it holds at `at`, decided by that address's entry), so a
+ * workload is in one group.
+ * @param at - the instant (ms) whose held addresses decide the modes (the diff's `--at`).
  * @remarks Semantics: DESIGN.md "Policy language v1" rule 5 and "Workspace, inventory and
  * enforcement files".
  */
@@ -418,6 +414,7 @@ export function diffEnforcement(
   inventory: Inventory,
   oldSet: PolicySet,
   newSet: PolicySet,
+  at: number,
 ): EnforcementDiff {
   const olds = oldSet.enforcement.map(entrySummary)
   const news = newSet.enforcement.map(entrySummary)
@@ -451,42 +448,39 @@ export function diffEnforcement(
     if (!kept.has(k)) fields.push('position')
     if (fields.length > 0) entries.push({ kind: 'changed', fields, old: o, new: n })
   })
-  const at = (c: EnforcementEntryChange): number => (c.new ?? c.old)?.position ?? 0
+  const positionOf = (c: EnforcementEntryChange): number => (c.new ?? c.old)?.position ?? 0
   entries.sort(
-    (a, b) => at(a) - at(b) || (a.kind === 'removed' ? -1 : b.kind === 'removed' ? 1 : 0),
+    (a, b) =>
+      positionOf(a) - positionOf(b) || (a.kind === 'removed' ? -1 : b.kind === 'removed' ? 1 : 0),
   )
 
   const groups = new Map<string, { g: Omit<ModeChangeGroup, 'workloads'>; names: Set<string> }>()
   const changed = new Set<string>()
   for (const w of inventory.workloads) {
-    const ips = w.addresses.length === 0 ? [NO_ADDRESS] : w.addresses.map((a) => parseIp(a.ip))
-    for (const ip of ips) {
-      if (ip === undefined) continue
-      const ep: Endpoint = { ip, entity: { kind: 'workload', workload: w } }
-      const i = enforcementEntryOf(oldSet, ep)
-      const j = enforcementEntryOf(newSet, ep)
-      const o = olds[i]
-      const n = news[j]
-      const oldMode = o?.mode ?? 'observe'
-      const newMode = n?.mode ?? 'observe'
-      if (oldMode === newMode) continue
-      changed.add(w.name)
-      const key = `${oldMode} ${newMode} ${i} ${j}`
-      let acc = groups.get(key)
-      if (acc === undefined) {
-        acc = {
-          g: {
-            old: oldMode,
-            new: newMode,
-            ...(o ? { oldEntry: o } : {}),
-            ...(n ? { newEntry: n } : {}),
-          },
-          names: new Set(),
-        }
-        groups.set(key, acc)
+    const entity: Entity = { kind: 'workload', workload: w }
+    const i = enforcementEntryOf(oldSet, entity, at)
+    const j = enforcementEntryOf(newSet, entity, at)
+    const o = olds[i]
+    const n = news[j]
+    const oldMode = o?.mode ?? 'observe'
+    const newMode = n?.mode ?? 'observe'
+    if (oldMode === newMode) continue
+    changed.add(w.name)
+    const key = `${oldMode} ${newMode} ${i} ${j}`
+    let acc = groups.get(key)
+    if (acc === undefined) {
+      acc = {
+        g: {
+          old: oldMode,
+          new: newMode,
+          ...(o ? { oldEntry: o } : {}),
+          ...(n ? { newEntry: n } : {}),
+        },
+        names: new Set(),
       }
-      acc.names.add(w.name)
+      groups.set(key, acc)
     }
+    acc.names.add(w.name)
   }
   const transitionOrder = (a: ModeTransition | ModeChangeGroup, b: typeof a): number =>
     MODE_RANK[b.new] - MODE_RANK[a.new] || MODE_RANK[a.old] - MODE_RANK[b.old]
@@ -763,7 +757,7 @@ export class FlowDiffer {
     const dstIp = reply ? flow.src : flow.dst
     const src = entityName(this.resolver.resolve(srcIp, flow.start))
     const dst = entityName(this.resolver.resolve(dstIp, flow.start))
-    const entry = this.entryBehind(o, n, srcIp, dstIp)
+    const entry = this.entryBehind(o, n, flow.start)
     const oldV = diffVerdict(o)
     const newV = diffVerdict(n)
     const key = `${src}\u0000${dst}\u0000${flow.protocol}\u0000${port}\u0000${oldV.by}\u0000${newV.by}\u0000${o.outcome}\u0000${n.outcome}\u0000${entry?.set ?? ''}\u0000${entry?.position ?? 0}`
@@ -788,10 +782,9 @@ export class FlowDiffer {
   private entryBehind(
     o: IndexedVerdict,
     n: IndexedVerdict,
-    srcIp: string,
-    dstIp: string,
+    at: number,
   ): EnforcementEntryRef | undefined {
-    const ends = [this.entriesOf(srcIp, n.src), this.entriesOf(dstIp, n.dst)] as const
+    const ends = [this.entriesOf(n.src, at), this.entriesOf(n.dst, at)] as const
     const find = (v: IndexedVerdict, which: 'old' | 'new'): EnforcementEntryRef | undefined => {
       const modes = [v.srcMode, v.dstMode] as const
       const refs = which === 'old' ? this.oldRefs : this.newRefs
@@ -806,23 +799,26 @@ export class FlowDiffer {
   }
 
   /**
-   * The indices of the OLD and NEW entries that decide the mode of an address held by `entity`
-   * (`enforcementEntryOf`), cached by address and entity (at most {@link ENTRY_CACHE} of them,
-   * then cleared); undefined when the address does not parse.
+   * The indices of the OLD and NEW entries that decide the mode of `entity` at `at` (ms)
+   * (`enforcementEntryOf`: a workload's one mode, from every address it holds then), cached by
+   * workload when none of its addresses is bounded in time (at most {@link ENTRY_CACHE}, then
+   * cleared); −1 for an unmanaged entity.
    */
-  private entriesOf(ip: string, entity: Entity): readonly [number, number] | undefined {
-    const key = `${ip}\u0000${entityName(entity)}`
-    const known = this.entryCache.get(key)
+  private entriesOf(entity: Entity, at: number): readonly [number, number] {
+    if (entity.kind !== 'workload') return [-1, -1]
+    const w = entity.workload
+    const timed = w.addresses.some((a) => a.from !== undefined || a.to !== undefined)
+    const key = timed ? undefined : w.name
+    const known = key === undefined ? undefined : this.entryCache.get(key)
     if (known !== undefined) return known
-    const addr = parseIp(ip)
-    if (addr === undefined) return undefined
-    const ep: Endpoint = { ip: addr, entity }
     const found = [
-      enforcementEntryOf(this.oldSet, ep),
-      enforcementEntryOf(this.newSet, ep),
+      enforcementEntryOf(this.oldSet, entity, at),
+      enforcementEntryOf(this.newSet, entity, at),
     ] as const
-    if (this.entryCache.size >= ENTRY_CACHE) this.entryCache.clear()
-    this.entryCache.set(key, found)
+    if (key !== undefined) {
+      if (this.entryCache.size >= ENTRY_CACHE) this.entryCache.clear()
+      this.entryCache.set(key, found)
+    }
     return found
   }
 
@@ -965,7 +961,7 @@ export function diffPolicies(
     at: options.now.toISOString(),
     rules: diffRules(oldSet, newSet),
     connlist: diffConnlist(inventory, oldSet, newSet, options),
-    enforcement: diffEnforcement(inventory, oldSet, newSet),
+    enforcement: diffEnforcement(inventory, oldSet, newSet, options.now.getTime()),
   }
 }
 

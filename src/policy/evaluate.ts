@@ -66,24 +66,105 @@ export function resolveEntity(inventory: Inventory, ip: string, at: number): Ent
 }
 
 /**
- * The enforcement mode of an entity: the mode of the first Enforcement entry whose selector
- * matches it (selectors unscoped), else `observe`. Unmanaged entities have no enforcement
- * point: always `observe`.
+ * The index in `policySet.enforcement` of the first entry whose selector matches one address of
+ * an endpoint (selectors unscoped), or −1 when none does or the entity is unmanaged. This is an
+ * address's own mode, not yet the workload's: a `cidr` selector can match one address of a
+ * workload and not another, and the workload's mode is the strongest of its addresses' modes
+ * ({@link workloadEnforcement}).
+ * @remarks Semantics: DESIGN.md "Workspace, inventory and enforcement files" (first match wins).
  */
-export function enforcementModeOf(policySet: PolicySet, endpoint: Endpoint): EnforcementMode {
-  const i = enforcementEntryOf(policySet, endpoint)
-  return i < 0 ? 'observe' : (policySet.enforcement[i] as EnforcementEntry).mode
+export function addressEnforcementEntry(policySet: PolicySet, endpoint: Endpoint): number {
+  if (endpoint.entity.kind !== 'workload') return -1
+  return policySet.enforcement.findIndex((entry) => selectorMatches(entry.selector, endpoint, {}))
+}
+
+/** How the Enforcement entries decide one workload's mode at an instant ({@link workloadEnforcement}). */
+export interface WorkloadEnforcement {
+  /** Index in `policySet.enforcement` of the entry that decides the mode; −1 for none (`observe`). */
+  readonly entry: number
+  /** The workload's one enforcement mode. */
+  readonly mode: EnforcementMode
+  /**
+   * Each address the workload holds at the instant, in inventory order, with its own first-match
+   * entry and mode ({@link addressEnforcementEntry}); empty when it holds none.
+   */
+  readonly addresses: readonly {
+    readonly ip: IpAddress
+    readonly entry: number
+    readonly mode: EnforcementMode
+  }[]
+}
+
+const MODE_RANK: Readonly<Record<EnforcementMode, number>> = { observe: 0, monitor: 1, enforce: 2 }
+
+/**
+ * The enforcement mode of a workload at time `at` (ms): the strongest (enforce > monitor >
+ * observe) of the first-match modes of the addresses it holds at `at` (each address: the mode of
+ * the first Enforcement entry whose selector matches it, selectors unscoped, else `observe`). The
+ * deciding entry is that strongest address's entry, the first such address in inventory order
+ * on a tie. A workload that holds no address at `at` gets the mode of the first entry that
+ * matches the workload itself: a label, `workload` or `any` selector (a `cidr` selector matches
+ * no workload without an address). So a workload has one mode, whatever address a flow uses,
+ * and it is the mode every compiler gives its host (nftables `hostMode`).
+ * @param at - the instant, ms since the epoch; `-Infinity` holds only addresses without `from`.
+ * @remarks Semantics: DESIGN.md glossary "enforcement mode" (per workload) and "Workspace,
+ * inventory and enforcement files" (first match wins).
+ */
+export function workloadEnforcement(
+  policySet: PolicySet,
+  workload: Workload,
+  at: number,
+): WorkloadEnforcement {
+  const entity: Entity = { kind: 'workload', workload }
+  const addresses: { ip: IpAddress; entry: number; mode: EnforcementMode }[] = []
+  for (const a of workload.addresses) {
+    if (!addressHoldsAt(a, at)) continue
+    const ip = parseIp(a.ip)
+    if (ip === undefined) continue
+    const entry = addressEnforcementEntry(policySet, { ip, entity })
+    addresses.push({ ip, entry, mode: modeOfEntry(policySet, entry) })
+  }
+  let best = addresses[0]
+  for (const a of addresses)
+    if (best === undefined || MODE_RANK[a.mode] > MODE_RANK[best.mode]) best = a
+  if (best !== undefined) return { entry: best.entry, mode: best.mode, addresses }
+  const entry = policySet.enforcement.findIndex(
+    (e) =>
+      e.selector.kind !== 'cidr' && selectorMatches(e.selector, { ip: NO_ADDRESS, entity }, {}),
+  )
+  return { entry, mode: modeOfEntry(policySet, entry), addresses }
+}
+
+/** Stands in for the address of a workload that holds none; only non-`cidr` selectors are asked. */
+const NO_ADDRESS: IpAddress = { family: 4, value: 0n }
+
+function modeOfEntry(policySet: PolicySet, entry: number): EnforcementMode {
+  return entry < 0 ? 'observe' : (policySet.enforcement[entry] as EnforcementEntry).mode
 }
 
 /**
- * The index in `policySet.enforcement` of the entry that decides an entity's enforcement mode
- * (the first whose selector matches it, selectors unscoped), or −1 when none does (the mode is
+ * The index in `policySet.enforcement` of the entry that decides an entity's enforcement mode at
+ * `at` (ms): a workload's, by {@link workloadEnforcement}; −1 when no entry does (the mode is
  * then `observe`) or the entity is unmanaged. {@link enforcementModeOf} is this entry's mode.
  * @remarks Semantics: DESIGN.md "Workspace, inventory and enforcement files" (first match wins).
  */
-export function enforcementEntryOf(policySet: PolicySet, endpoint: Endpoint): number {
-  if (endpoint.entity.kind !== 'workload') return -1
-  return policySet.enforcement.findIndex((entry) => selectorMatches(entry.selector, endpoint, {}))
+export function enforcementEntryOf(policySet: PolicySet, entity: Entity, at: number): number {
+  return entity.kind === 'workload' ? workloadEnforcement(policySet, entity.workload, at).entry : -1
+}
+
+/**
+ * The enforcement mode of an entity at `at` (ms): a workload's one mode
+ * ({@link workloadEnforcement}: the strongest of the modes of the addresses it holds then).
+ * Unmanaged entities have no enforcement point: always `observe`.
+ */
+export function enforcementModeOf(
+  policySet: PolicySet,
+  entity: Entity,
+  at: number,
+): EnforcementMode {
+  return entity.kind === 'workload'
+    ? workloadEnforcement(policySet, entity.workload, at).mode
+    : 'observe'
 }
 
 /** True when the rule is in force at `now` (ms): it has no `expires`, or `now` is before it (rule 4). */
@@ -193,8 +274,9 @@ export function evaluate(
       : firstAllow !== undefined
         ? { rule: firstAllow, action: 'allow' as const }
         : ('default-deny' as const))
-  const srcMode = enforcementModeOf(policySet, src)
-  const dstMode = enforcementModeOf(policySet, dst)
+  // one mode per workload, from every address it holds at the flow's time (not only this one)
+  const srcMode = enforcementModeOf(policySet, src.entity, t.at)
+  const dstMode = enforcementModeOf(policySet, dst.entity, t.at)
   const mode = strongerMode(srcMode, dstMode)
   return {
     decision,

@@ -73,10 +73,11 @@ import {
   type RuleRef,
   type Selector,
   type Service,
+  type Workload,
   decidedWithoutRules,
   replyConnectionPort,
 } from '../core/index.js'
-import { enforcementModeOf, isLive } from './evaluate.js'
+import { isLive, workloadEnforcement } from './evaluate.js'
 import {
   buildTable,
   IntPairCache,
@@ -619,8 +620,9 @@ export class PolicyIndex {
 
   /**
    * What an endpoint class from {@link endpointClass} is: its enforcement mode (the mode of the
-   * first matching Enforcement entry, `observe` for unmanaged endpoints, as
-   * `enforcementModeOf`), and whether its members are workloads. Added for simulate (issue 6).
+   * workload holding the address at the time asked, from every address it holds then, as
+   * `enforcementModeOf`; `observe` for unmanaged endpoints), and whether its members are
+   * workloads. Added for simulate (issue 6).
    * @throws RangeError when `cls` is not a class id.
    */
   endpointClassInfo(cls: number): { readonly mode: EnforcementMode; readonly workload: boolean } {
@@ -1064,7 +1066,7 @@ export class PolicyIndex {
     rep: Endpoint,
     block: number,
     anchors: string[],
-    mode?: EnforcementMode,
+    mode: EnforcementMode,
   ): number {
     const known = this.classIds.get(key)
     if (known !== undefined) return known
@@ -1072,7 +1074,7 @@ export class PolicyIndex {
     const cls: EndpointClass = {
       key,
       rep,
-      mode: mode ?? enforcementModeOf(this.policySet, rep),
+      mode,
       anchors,
       matched: undefined,
     }
@@ -1316,32 +1318,59 @@ export class PolicyIndex {
       const id = formatLabelSet(w.labels)
       const named = partition.workloadNames.has(w.name)
       const entity = this.workloadEntities[wi] as Entity
+      const spans = this.modeSpans(w)
       for (const a of w.addresses) {
         let ip = parsed.get(a.ip)
         if (!parsed.has(a.ip)) parsed.set(a.ip, (ip = parseIp(a.ip)))
         if (!ip) continue // the reference rejects the flow: leave it to the slow path
         const block = this.blockTrie.lookup(ip)?.value ?? -1
-        const key = JSON.stringify(['w', id, named ? w.name : null, block, ip.family])
-        const anchors = Object.entries(w.labels).map(([k, v]) => pairAnchor(k, v))
-        if (named) anchors.push(`w:${w.name}`)
-        const cls = this.classFor(key, { ip, entity }, block, anchors)
-        const h: Holder = {
-          from: a.from ?? -Infinity,
-          to: a.to ?? Infinity,
-          cls,
-          workload: wi,
-          next: undefined,
+        // one holder per span of the workload's mode that the address's window meets
+        for (const span of spans) {
+          const from = Math.max(a.from ?? -Infinity, span.from)
+          const to = Math.min(a.to ?? Infinity, span.to)
+          if (from >= to) continue
+          const key = JSON.stringify(['w', id, named ? w.name : null, block, ip.family, span.mode])
+          const anchors = Object.entries(w.labels).map(([k, v]) => pairAnchor(k, v))
+          if (named) anchors.push(`w:${w.name}`)
+          const cls = this.classFor(key, { ip, entity }, block, anchors, span.mode)
+          const h: Holder = { from, to, cls, workload: wi, next: undefined }
+          const tail = tails.get(a.ip)
+          if (tail) tail.next = h
+          else this.holders.set(a.ip, h)
+          tails.set(a.ip, h)
         }
-        const tail = tails.get(a.ip)
-        if (tail) tail.next = h
-        else this.holders.set(a.ip, h)
-        tails.set(a.ip, h)
       }
     })
     for (const [ip, h] of this.holders) {
       const single = h.next === undefined && h.from === -Infinity && h.to === Infinity
       this.fastHolders.set(ip, single ? h.cls : h)
     }
+  }
+
+  /**
+   * The spans of time (`[from, to)`, ms, open bounds ±Infinity, covering all time) in which a
+   * workload's enforcement mode ({@link workloadEnforcement}: the strongest of the modes of the
+   * addresses it holds) is constant: it can change only where one of its addresses starts or
+   * stops holding. Adjacent spans of one mode are merged, so a workload without time-bounded
+   * addresses has one span.
+   */
+  private modeSpans(w: Workload): { from: number; to: number; mode: EnforcementMode }[] {
+    const cuts = new Set<number>()
+    for (const a of w.addresses) {
+      if (a.from !== undefined && Number.isFinite(a.from)) cuts.add(a.from)
+      if (a.to !== undefined && Number.isFinite(a.to)) cuts.add(a.to)
+    }
+    const starts = [-Infinity, ...[...cuts].sort((x, y) => x - y)]
+    const spans: { from: number; to: number; mode: EnforcementMode }[] = []
+    starts.forEach((from, k) => {
+      const to = starts[k + 1] ?? Infinity
+      // no cut inside [from, to): the addresses held at `from` are held throughout
+      const mode = workloadEnforcement(this.policySet, w, from).mode
+      const last = spans[spans.length - 1]
+      if (last !== undefined && last.mode === mode) last.to = to
+      else spans.push({ from, to, mode })
+    })
+    return spans
   }
 
   /** The selector memo of a class, filled on first use (candidates found through its anchors). */

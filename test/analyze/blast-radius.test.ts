@@ -425,7 +425,7 @@ describe('the enforced baseline, worked out by hand', () => {
     expect(pol.summary.rollout).toBeUndefined()
   })
 
-  it('a dual-stack pair: every IPv4 service where neither enforces, and the ICMPv6 the policy allows where one does', () => {
+  it('a dual-stack pair whose IPv6 addresses enforce: each workload enforces at every address (its one mode, the strongest), so only the ICMPv6 the policy allows is open', () => {
     const dual: Inventory = {
       workloads: ['a', 'b'].map((name, i) => ({
         name,
@@ -445,7 +445,7 @@ describe('the enforced baseline, worked out by hand', () => {
           rules: [allow('ping6', 'a', 'b', 'icmpv6/128')],
         },
       ],
-      // the IPv6 addresses enforce, the IPv4 ones observe
+      // the IPv6 addresses enforce, the IPv4 ones alone would observe: a and b enforce
       enforcement: [
         {
           selector: { kind: 'cidr', cidr: parseCidr('2001:db8:8::/64') as Cidr, except: [] },
@@ -457,12 +457,12 @@ describe('the enforced baseline, worked out by hand', () => {
     const ab = edgeServices(g, g.nodeOf[0] as number, g.nodeOf[1] as number)
     const ba = edgeServices(g, g.nodeOf[1] as number, g.nodeOf[0] as number)
     for (const s of [ab, ba]) {
-      expect(s?.has(6, 22)).toBe(true) // IPv4, neither enforces
-      expect(s?.has(1, 8)).toBe(true)
+      expect(s?.has(6, 22) ?? false).toBe(false) // IPv4: no rule, and both ends enforce
+      expect(s?.has(1, 8) ?? false).toBe(false)
     }
-    expect(ab?.has(58, 128)).toBe(true) // allowed between the enforcing IPv6 addresses
+    expect(ab?.has(58, 128)).toBe(true) // allowed by ping6
     expect(ab?.has(58, 135)).toBe(false)
-    expect(ba?.has(58, 128)).toBe(false)
+    expect(ba?.has(58, 128) ?? false).toBe(false)
   })
 
   it('flat joins workloads that share an address family only: IPv4-only never reaches IPv6-only', () => {

@@ -21,7 +21,7 @@ import {
   type Service,
   type Workload,
 } from '../../src/core/index.js'
-import { enforcementModeOf } from '../../src/policy/evaluate.js'
+import { addressEnforcementEntry } from '../../src/policy/evaluate.js'
 import { workload } from '../helpers/workloads.js'
 
 export const NOW = new Date(Date.UTC(2026, 10, 22, 12))
@@ -64,20 +64,22 @@ export function policy(name: string, scope: Record<string, string>, rules: Rule[
 }
 
 /**
- * True for a pod whose addresses are in different enforcement modes (a cidr selector in the
- * Enforcement list): the cluster targets give it the strongest mode and a `compile/mixed-mode`
- * warning, as a host target does, a known deviation from the per-address model.
+ * True for a pod whose addresses fall under different Enforcement entries (a cidr selector in
+ * the Enforcement list): the cluster targets give it the strongest mode and a
+ * `compile/mixed-mode` warning, as the model and the host targets do (the checks still leave
+ * such pods out, as when the model resolved modes per address).
  */
 export function mixedModePod(ps: PolicySet, w: Workload): boolean {
   return (
     w.labels['namespace'] !== undefined &&
     new Set(
-      w.addresses.map((a) =>
-        enforcementModeOf(ps, {
+      w.addresses.map((a) => {
+        const i = addressEnforcementEntry(ps, {
           ip: parseIp(a.ip) as IpAddress,
           entity: { kind: 'workload', workload: w },
-        }),
-      ),
+        })
+        return ps.enforcement[i]?.mode ?? 'observe'
+      }),
     ).size > 1
   )
 }

@@ -157,7 +157,7 @@ describe('diffEnforcement and outcome changes: monitor → enforce', () => {
       location: loc(4),
     }
     const newEntry = { ...oldEntry, mode: 'enforce' }
-    expect(diffEnforcement(inventory, old, neu)).toEqual({
+    expect(diffEnforcement(inventory, old, neu, NOW.getTime())).toEqual({
       entries: [{ kind: 'changed', fields: ['mode'], old: oldEntry, new: newEntry }],
       workloads: 3, // dev (env dev) and blog (app blog) stay observe
       transitions: [{ old: 'monitor', new: 'enforce', workloads: 3 }],
@@ -239,7 +239,7 @@ describe('diffEnforcement and outcome changes: enforce → monitor', () => {
   it('the same workloads go back, and flows are no longer dropped: no impact', () => {
     const old = withModes(entry({ app: 'shop', env: 'prod' }, 'enforce', 4))
     const neu = withModes(entry({ app: 'shop', env: 'prod' }, 'monitor', 4))
-    const d = diffEnforcement(inventory, old, neu)
+    const d = diffEnforcement(inventory, old, neu, NOW.getTime())
     expect(d.transitions).toEqual([{ old: 'enforce', new: 'monitor', workloads: 3 }])
     expect(d.groups.map((g) => g.workloads)).toEqual([['api', 'db', 'web']])
     const r = differ(old, neu).result()
@@ -266,7 +266,7 @@ describe('diffEnforcement and outcome changes: enforce → monitor', () => {
   it('a removed entry: db falls through to the next entry, which is where its new mode comes from', () => {
     const old = withModes(entry({ role: 'db' }, 'enforce', 4), entry({ app: 'shop' }, 'monitor', 5))
     const neu = withModes(entry({ app: 'shop' }, 'monitor', 4))
-    const d = diffEnforcement(inventory, old, neu)
+    const d = diffEnforcement(inventory, old, neu, NOW.getTime())
     const dbEntry = { position: 1, selector: '{role=db}', mode: 'enforce', location: loc(4) }
     // the {app=shop} entry keeps its order relative to the other matched entries (there are none)
     expect(d.entries).toEqual([{ kind: 'removed', fields: [], old: dbEntry }])
@@ -291,7 +291,7 @@ describe('diffEnforcement and outcome changes: observe → monitor', () => {
   it('prod workloads start being reported: stricter, not dropped, no impact', () => {
     const old = withModes(entry({ env: 'prod' }, 'observe', 4))
     const neu = withModes(entry({ env: 'prod' }, 'monitor', 4))
-    const d = diffEnforcement(inventory, old, neu)
+    const d = diffEnforcement(inventory, old, neu, NOW.getTime())
     expect(d.workloads).toBe(4) // all but dev
     expect(d.groups.map((g) => [g.old, g.new, g.workloads])).toEqual([
       ['observe', 'monitor', ['api', 'blog', 'db', 'web']],
@@ -314,7 +314,7 @@ describe('diffEnforcement and outcome changes: observe → monitor', () => {
 
   it('a new entry for unmatched workloads: the change has no OLD entry', () => {
     const neu = withModes(entry({ env: 'dev' }, 'monitor', 4))
-    const d = diffEnforcement(inventory, withModes(), neu)
+    const d = diffEnforcement(inventory, withModes(), neu, NOW.getTime())
     const newEntry = { position: 1, selector: '{env=dev}', mode: 'monitor', location: loc(4) }
     expect(d).toEqual({
       entries: [{ kind: 'added', fields: [], new: newEntry }],
@@ -342,7 +342,7 @@ describe('diffEnforcement: reordering entries', () => {
   )
 
   it('changes first match for db only; web, api, blog and dev keep their modes', () => {
-    const d = diffEnforcement(inventory, old, neu)
+    const d = diffEnforcement(inventory, old, neu, NOW.getTime())
     // only {role=db} moved: the other three kept their relative order
     expect(d.entries).toEqual([
       {
@@ -380,7 +380,7 @@ describe('diffEnforcement: a change that affects no workload', () => {
   it('an entry shadowed by an earlier one is reported, with no workload and no flow', () => {
     const old = withModes(entry({ app: 'shop' }, 'enforce', 4))
     const neu = withModes(entry({ app: 'shop' }, 'enforce', 4), entry({ role: 'db' }, 'monitor', 5))
-    expect(diffEnforcement(inventory, old, neu)).toEqual({
+    expect(diffEnforcement(inventory, old, neu, NOW.getTime())).toEqual({
       entries: [
         {
           kind: 'added',
@@ -405,7 +405,7 @@ describe('diffEnforcement: a change that affects no workload', () => {
       entry({ app: 'shop' }, 'enforce', 9),
       entry({ env: 'prod' }, 'monitor', 12),
     )
-    expect(diffEnforcement(inventory, old, neu)).toEqual({
+    expect(diffEnforcement(inventory, old, neu, NOW.getTime())).toEqual({
       entries: [],
       workloads: 0,
       transitions: [],

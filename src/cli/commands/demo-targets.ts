@@ -166,10 +166,8 @@ export function compileDemoTargets(
   policySet: PolicySet,
   now: number,
 ): CompiledTarget[] {
-  const modeOf = (w: Workload): EnforcementMode => {
-    const ip = endpoints(w, now)[0]?.ip ?? NO_ADDRESS
-    return enforcementModeOf(policySet, { ip, entity: { kind: 'workload', workload: w } })
-  }
+  const modeOf = (w: Workload): EnforcementMode =>
+    enforcementModeOf(policySet, { kind: 'workload', workload: w }, now)
   const byName = (a: Workload, b: Workload): number => (a.name < b.name ? -1 : 1)
   const hosts = inventory.workloads.filter((w) => w.labels['namespace'] === undefined).sort(byName)
   const pods = inventory.workloads.filter((w) => w.labels['namespace'] !== undefined).sort(byName)

@@ -69,7 +69,6 @@ import {
   IPV6_LINK_CONTROL_ICMP_TYPES,
   parseIp,
   ServiceSet,
-  strongerMode,
   type Cidr,
   type Diagnostic,
   type EnforcementMode,
@@ -81,7 +80,7 @@ import {
   type Workload,
 } from '../../core/index.js'
 import { heldAddresses } from '../../analyze/reachability.js'
-import { enforcementModeOf } from '../../policy/evaluate.js'
+import { workloadEnforcement } from '../../policy/evaluate.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import {
   groupParts,
@@ -364,12 +363,9 @@ class SgPlanner {
         mine.push({ ip, family: parsed.family, value: parsed.value, cls, workload: w })
       }
       this.heldAll.push(...mine)
-      const entity = { kind: 'workload' as const, workload: w }
-      const each = mine.map((h) => this.index.endpointClassInfo(h.cls).mode)
-      const mode =
-        each.length > 0
-          ? each.reduce(strongerMode)
-          : enforcementModeOf(this.policySet, { ip: { family: 4, value: 0n }, entity })
+      // the workload's one mode, as the model gives it; `each`: its addresses' own modes
+      const { mode, addresses } = workloadEnforcement(this.policySet, w, this.at)
+      const each = addresses.map((a) => a.mode)
       const compiled = hosts === undefined || hosts.includes(w.name)
       if (compiled) modes.add(mode)
       if (new Set(each).size > 1)

@@ -442,7 +442,7 @@ class Planner {
     for (const w of compiled) {
       const local = localAddresses(this.u, w)
       const all = FAMILIES.flatMap((family) => local[family].map((value) => ({ family, value })))
-      const { mode, mixed } = hostMode(this.u, policySet, w, all)
+      const { mode, mixed } = hostMode(policySet, w, this.u.now)
       modes.add(mode)
       if (mixed) this.diagnostics.push(mixed)
       if (mode !== 'enforce') continue

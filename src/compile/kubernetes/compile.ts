@@ -76,7 +76,6 @@ import {
   selectorKey,
   selectorMatches,
   type Cidr,
-  strongerMode,
   type Diagnostic,
   type External,
   type EnforcementMode,
@@ -92,7 +91,7 @@ import {
   type Service,
   type Workload,
 } from '../../core/index.js'
-import { addressHoldsAt, enforcementModeOf, isLive } from '../../policy/evaluate.js'
+import { addressHoldsAt, isLive, workloadEnforcement } from '../../policy/evaluate.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import {
   assertExpressible,
@@ -351,27 +350,20 @@ export class PodGroupResolver {
 
   /**
    * Reads each compiled pod's enforcement mode from the policy set's Enforcement entries (first
-   * match, unmatched `observe`; DESIGN.md rule 5): the strongest mode of the addresses it holds
-   * at `now`, as the host targets take one mode per host; a pod whose addresses are in different
+   * match, unmatched `observe`; DESIGN.md rule 5): the workload's one mode, the strongest mode of
+   * the addresses it holds at `now` (`workloadEnforcement`, as the model and the host targets
+   * take it); a pod whose addresses are in different
    * modes gets a `compile/mixed-mode` warning. Call before {@link subjectsByMode}.
    */
   readModes(policySet: PolicySet): void {
     for (const p of this.pods) {
-      const entity = { kind: 'workload' as const, workload: p.workload }
-      const modes = p.workload.addresses
-        .filter((a) => addressHoldsAt(a, this.at))
-        .map((a) => parseIp(a.ip))
-        .filter((ip) => ip !== undefined)
-        .map((ip) => enforcementModeOf(policySet, { ip, entity }))
-      const mode =
-        modes.length > 0
-          ? modes.reduce(strongerMode)
-          : enforcementModeOf(policySet, { ip: { family: 4, value: 0n }, entity })
+      const { mode, addresses } = workloadEnforcement(policySet, p.workload, this.at)
+      const modes = addresses.map((a) => a.mode)
       if (new Set(modes).size > 1)
         this.diagnostics.push({
           code: 'compile/mixed-mode',
           severity: 'warning',
-          message: `pod "${p.workload.name}" has addresses in different enforcement modes (${[...new Set(modes)].sort().join(', ')}); its policies use the strongest, ${mode}`,
+          message: `pod "${p.workload.name}" has addresses in different enforcement modes (${[...new Set(modes)].sort().join(', ')}); the pod's mode, and its policies', is the strongest, ${mode}`,
           ...(p.workload.location ? { location: p.workload.location } : {}),
         })
       this.modeOfPod.set(p, mode)

@@ -70,7 +70,7 @@ import {
   type Rule,
   type Workload,
 } from '../../core/index.js'
-import { addressHoldsAt, enforcementModeOf, isLive } from '../../policy/evaluate.js'
+import { addressHoldsAt, isLive, workloadEnforcement } from '../../policy/evaluate.js'
 import {
   assertExpressible,
   DEFAULT_MAX_TIME_SLICES,
@@ -971,34 +971,25 @@ export function hostSlices(
 }
 
 /**
- * The enforcement mode of a host: the strongest (enforce > monitor > observe) of the modes of its
- * addresses held at `now` (`all`), each resolved as the model resolves it; with no address, the
- * mode of the workload itself. `mixed` is the `compile/mixed-mode` warning when its addresses
- * have different modes.
+ * The enforcement mode of a host at `now` (ms): the workload's one mode, as the model gives it
+ * (`workloadEnforcement` in policy/evaluate.ts: the strongest, enforce > monitor > observe, of
+ * the modes of the addresses it holds at `now`; with no address, the mode of the workload
+ * itself). `mixed` is the `compile/mixed-mode` warning when its addresses' own modes differ.
  */
 export function hostMode(
-  u: Universe,
   policySet: PolicySet,
   w: Workload,
-  all: readonly IpAddress[],
+  now: number,
 ): { mode: EnforcementMode; mixed?: Diagnostic } {
-  const modes = all.map((ip) => enforcementModeOf(policySet, { ip, entity: u.entity(ip) }))
-  const rank = { observe: 0, monitor: 1, enforce: 2 }
-  const mode = modes.reduce<EnforcementMode>(
-    (m, x) => (rank[x] > rank[m] ? x : m),
-    modes[0] ??
-      enforcementModeOf(policySet, {
-        ip: { family: 4, value: 0n },
-        entity: { kind: 'workload', workload: w },
-      }),
-  )
-  if (new Set(modes).size <= 1) return { mode }
+  const { mode, addresses } = workloadEnforcement(policySet, w, now)
+  const modes = new Set(addresses.map((a) => a.mode))
+  if (modes.size <= 1) return { mode }
   return {
     mode,
     mixed: {
       code: 'compile/mixed-mode',
       severity: 'warning',
-      message: `workload "${w.name}" has addresses in different enforcement modes (${[...new Set(modes)].join(', ')}); its ruleset uses the strongest, ${mode}`,
+      message: `workload "${w.name}" has addresses in different enforcement modes (${[...modes].join(', ')}); the workload's mode, and its ruleset's, is the strongest, ${mode}`,
     },
   }
 }
@@ -1064,7 +1055,7 @@ function planHostsAt(
         ...(w.location ? { location: w.location } : {}),
       })
     }
-    const { mode, mixed } = hostMode(u, policySet, w, all)
+    const { mode, mixed } = hostMode(policySet, w, now)
     if (mixed) diagnostics.push(mixed)
     const ingress = direction !== 'egress'
     const egress = direction !== 'ingress'
