@@ -25,7 +25,6 @@ import {
   enforced,
   enforcementArb,
   estateArb,
-  mixedModePod,
   NOW,
   SHOP,
   SHOP_POLICIES,
@@ -135,11 +134,6 @@ export function runDifferential(
         const ps = modes
           ? { policies, enforcement: [...vmsObserved, ...enforcement] }
           : enforced(policies)
-        // mixed-mode pods (mixedModePod) are a known deviation, not checked here
-        if (modes && workloads.some((w) => mixedModePod(ps, w))) {
-          counts.refused++
-          return
-        }
         let compiled: ReturnType<typeof plan>
         try {
           compiled = plan(inventory, ps)

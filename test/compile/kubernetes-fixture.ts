@@ -7,8 +7,6 @@ import fc from 'fast-check'
 import {
   labelSet,
   parseCidr,
-  parseIp,
-  type IpAddress,
   type Cidr,
   type EnforcementEntry,
   type EnforcementMode,
@@ -21,7 +19,6 @@ import {
   type Service,
   type Workload,
 } from '../../src/core/index.js'
-import { addressEnforcementEntry } from '../../src/policy/evaluate.js'
 import { workload } from '../helpers/workloads.js'
 
 export const NOW = new Date(Date.UTC(2026, 10, 22, 12))
@@ -61,27 +58,6 @@ export function rule(
 
 export function policy(name: string, scope: Record<string, string>, rules: Rule[]): Policy {
   return { name, owner: 'team', scope: labelSet(scope), rules, file: `policy/${name}.yaml` }
-}
-
-/**
- * True for a pod whose addresses fall under different Enforcement entries (a cidr selector in
- * the Enforcement list): the cluster targets give it the strongest mode and a
- * `compile/mixed-mode` warning, as the model and the host targets do (the checks still leave
- * such pods out, as when the model resolved modes per address).
- */
-export function mixedModePod(ps: PolicySet, w: Workload): boolean {
-  return (
-    w.labels['namespace'] !== undefined &&
-    new Set(
-      w.addresses.map((a) => {
-        const i = addressEnforcementEntry(ps, {
-          ip: parseIp(a.ip) as IpAddress,
-          entity: { kind: 'workload', workload: w },
-        })
-        return ps.enforcement[i]?.mode ?? 'observe'
-      }),
-    ).size > 1
-  )
 }
 
 export function enforced(policies: Policy[]): PolicySet {

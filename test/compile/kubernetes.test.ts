@@ -53,7 +53,6 @@ import {
   tcp,
   enforcementArb,
   estateArb,
-  mixedModePod,
 } from './kubernetes-fixture.js'
 import { SEED } from '../helpers/model.js'
 import { expectGoldenFiles } from './k8s-differential.js'
@@ -541,10 +540,9 @@ function modeMismatches(inventory: Inventory, ps: PolicySet): string[] {
   const out: string[] = []
   // pod pairs: a workload that is not a pod is an address range to the analyser, and its own
   // mode is its host's business
-  // mixed-mode pods (mixedModePod) are a known deviation from the model, left out
-  const pods = inventory.workloads.filter(
-    (w) => w.labels['namespace'] !== undefined && !mixedModePod(ps, w),
-  )
+  // pods whose addresses a cidr Enforcement entry splits are checked too: the model gives them
+  // the strongest mode, as the cluster targets do
+  const pods = inventory.workloads.filter((w) => w.labels['namespace'] !== undefined)
   for (const s of pods)
     for (const d of pods) {
       if (s === d) continue
