@@ -22,7 +22,8 @@
  * - Workload A **reaches** workload B ≠ A on service P when some address of A may open a
  *   connection to some address of B (of the same family) on P: under `policy` when the policy set
  *   allows the flow (rule expiry judged at `at`); under `enforced` when the policy set allows it
- *   or the stronger of the two addresses' enforcement modes is not `enforce` (DESIGN.md rule 5: a
+ *   or the stronger of the two workloads' enforcement modes is not `enforce` (each workload's one
+ *   mode at `at`: the strongest of the modes of the addresses it holds; DESIGN.md rule 5: a
  *   denied flow is dropped only where the source's egress or the destination's ingress enforces;
  *   the reference verdict's `decision === 'allowed' || mode !== 'enforce'`); under `flat` always;
  *   under `observed` when the dependency map has an edge A → B on P that was not wholly rejected
