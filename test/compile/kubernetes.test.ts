@@ -21,6 +21,7 @@ import {
   KUBERNETES_ANP_CAPABILITIES,
   kubernetesAnpCompiler,
   kubernetesCompiler,
+  objectNamer,
   planKubernetes,
   planObjects,
   renderObjects,
@@ -577,6 +578,43 @@ describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
     ...((p) => [...[...p.objects.values()].flat(), ...p.global])(planCalico(inv, ps, { now: NOW })),
   ]
 
+  it('a namespace whose pods of one label set are in two modes names its first pod and the first pod of the other mode, in inventory order', () => {
+    // by hand: shop holds c (observe: outside 10.9.0.0/24), a and b (enforce); the default deny
+    // of shop narrows to a's labels {role: web}, which also take c (its labels are a superset),
+    // so a (the first enforced pod) and c (the first pod of another mode) are named
+    const inv: Inventory = {
+      workloads: [
+        pod('shop', 'c', '10.9.1.3', { role: 'web', tier: 'x' }),
+        pod('shop', 'a', '10.9.0.1', { role: 'web' }),
+        pod('shop', 'b', '10.9.0.2', { role: 'db' }),
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps: PolicySet = {
+      policies: [],
+      enforcement: [
+        { selector: { kind: 'cidr', cidr: cidr('10.9.0.0/24'), except: [] }, mode: 'enforce' },
+      ],
+    }
+    for (const plan of [
+      () => planKubernetes(inv, ps, { now: NOW }),
+      () => planCilium(inv, ps, { now: NOW }),
+      () => planCalico(inv, ps, { now: NOW }),
+    ]) {
+      let err: unknown
+      try {
+        plan()
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(BulkheadError)
+      const d = (err as BulkheadError).diagnostics[0]
+      expect(d?.code).toBe('compile/not-expressible')
+      expect(d?.message).toContain('pods shop/a[Pod] (enforce) and shop/c[Pod] (observe)')
+    }
+  })
+
   it('observe pods (no Enforcement entry) get nothing: no default deny, no policy', () => {
     expect(objectsOf({ ...SHOP_POLICIES, enforcement: [] })).toEqual([])
   })
@@ -750,6 +788,22 @@ describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
       ['StagedNetworkPolicy', 'bh-shop-web-to-api-in', "app == 'api'"],
       ['NetworkPolicy', 'bh-shop-web-to-api-eg', "app == 'web'"],
     ])
+  })
+})
+
+describe('objectNamer', () => {
+  it('numbers a name given again in its namespace past every name already taken', () => {
+    // by hand (the namer's contract): `x`, then `x-2` is given as a base of its own, so the
+    // second `x` is `x-3` and the third `x-4`; another namespace starts again at `x`
+    const name = objectNamer()
+    expect([
+      name('ns', 'x'),
+      name('ns', 'x-2'),
+      name('ns', 'x'),
+      name('ns', 'x'),
+      name('other', 'x'),
+      name('ns', 'x-2'),
+    ]).toEqual(['x', 'x-2', 'x-3', 'x-4', 'x', 'x-2-2'])
   })
 })
 

@@ -65,6 +65,7 @@ import {
   checkKubernetesLabelValue,
   cidrCovers,
   cidrContains,
+  cidrRange,
   familyBits,
   formatIp,
   formatRuleRef,
@@ -239,11 +240,19 @@ export function pinnedGroup(ns: string, pods: K8sLabelSelector = {}): PodGroup {
  */
 export function objectNamer(): (ns: string, base: string) => string {
   const used = new Set<string>()
+  // per namespace and stem, the first candidate not yet known to be taken (1: the stem itself,
+  // i ≥ 2: `stem-i`); names are only ever added, so the ones before it stay taken and a stem
+  // given k times costs k probes in all rather than k²/2
+  const next = new Map<string, number>()
   return (ns, base) => {
     const stem = base.slice(0, 240)
-    let name = stem
-    for (let i = 2; used.has(`${ns}/${name}`); i++) name = `${stem}-${i}`
+    const key = `${ns}/${stem}`
+    const candidate = (i: number): string => (i === 1 ? stem : `${stem}-${i}`)
+    let i = next.get(key) ?? 1
+    while (used.has(`${ns}/${candidate(i)}`)) i++
+    const name = candidate(i)
     used.add(`${ns}/${name}`)
+    next.set(key, i + 1)
     return name
   }
 }
@@ -301,6 +310,31 @@ function clusterLabels(w: Workload): LabelSet {
   return out
 }
 
+/** A label set as text, whatever the order of its keys: equal sets, equal keys. */
+function labelKey(labels: LabelSet): string {
+  return JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  )
+}
+
+/** Addresses in order: IPv4 before IPv6, then by value. */
+function compareIp(a: IpAddress, b: IpAddress): number {
+  return a.family - b.family || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)
+}
+
+/**
+ * What a label or workload selector takes with its policy's scope, as the model matches it
+ * ({@link PodGroupResolver} `selectorModel`): the addresses of the workloads that are not pods,
+ * and the pods, both in inventory order.
+ */
+interface SelectorModel {
+  readonly nonPodAddresses: readonly IpAddress[]
+  readonly modelPods: readonly CompiledPod[]
+  readonly modelSet: ReadonlySet<Workload>
+}
+
 /** An address that stands for no address: label and workload selectors never look at it. */
 const NO_ADDRESS = { family: 4, value: 0n } as const
 
@@ -323,6 +357,41 @@ export class PodGroupResolver {
   private index: PolicyIndex | undefined
   /** Each compiled pod's mode, once {@link readModes} has run (until then: `enforce`). */
   private readonly modeOfPod = new Map<CompiledPod, EnforcementMode>()
+  /** Each compiled pod's position in {@link pods} (inventory order). */
+  private readonly podOrder = new Map<CompiledPod, number>()
+  /** Each compiled pod by its workload. */
+  private readonly podOfWorkload = new Map<Workload, CompiledPod>()
+  /**
+   * Per namespace, its compiled pods grouped by cluster labels, in the order of each label set's
+   * first pod (each group's pods in inventory order): what a pod selector takes in a namespace is
+   * decided once per label set, not once per pod.
+   */
+  private readonly labelClasses = new Map<string, { labels: LabelSet; pods: CompiledPod[] }[]>()
+  /** {@link labelClasses} by namespace and {@link labelKey}, while they are built. */
+  private readonly labelClassOf = new Map<string, { labels: LabelSet; pods: CompiledPod[] }>()
+  /**
+   * Per namespace, its pods' (cluster labels, mode) pairs in the order of each pair's first pod,
+   * with that pod; built on first use after {@link readModes}.
+   */
+  private readonly modeClasses = new Map<
+    string,
+    { labels: LabelSet; mode: EnforcementMode; first: CompiledPod }[]
+  >()
+  /** Per namespace, the modes of its compiled pods; built on first use after {@link readModes}. */
+  private readonly modesOfNs = new Map<string, Set<EnforcementMode>>()
+  /** The namespaces of {@link namespaces}, for lookups. */
+  private readonly namespaceSet: ReadonlySet<string>
+  /** Workloads by `key=value` label, and by name, in inventory order: candidates of a selector. */
+  private readonly byLabel = new Map<string, Workload[]>()
+  private readonly byName = new Map<string, Workload[]>()
+  /** {@link liveAddresses} per workload. */
+  private readonly live = new Map<Workload, IpAddress[]>()
+  /** Every live address of a compiled pod, by family and value ({@link podsWithin}). */
+  private podAddresses: { ip: IpAddress; pod: CompiledPod }[] | undefined
+  /** What a label or workload selector (with its scope) takes ({@link selectorModel}). */
+  private readonly models = new Map<string, SelectorModel>()
+  /** {@link firstOtherMode} per namespace, narrowed pod selector and mode. */
+  private readonly otherModes = new Map<string, CompiledPod | undefined>()
 
   constructor(
     readonly inventory: Inventory,
@@ -343,9 +412,34 @@ export class PodGroupResolver {
         })
         continue
       }
-      this.pods.push({ workload: w, namespace: ns, labels: clusterLabels(w) })
+      const pod = { workload: w, namespace: ns, labels: clusterLabels(w) }
+      this.podOrder.set(pod, this.pods.length)
+      this.podOfWorkload.set(w, pod)
+      this.pods.push(pod)
+      const classKey = `${ns}\u0000${labelKey(pod.labels)}`
+      const same = this.labelClassOf.get(classKey)
+      if (same) same.pods.push(pod)
+      else {
+        const c = { labels: pod.labels, pods: [pod] }
+        this.labelClassOf.set(classKey, c)
+        const classes = this.labelClasses.get(ns)
+        if (classes) classes.push(c)
+        else this.labelClasses.set(ns, [c])
+      }
+    }
+    for (const w of inventory.workloads) {
+      for (const [k, v] of Object.entries(w.labels)) {
+        const key = `${k}=${v}`
+        const list = this.byLabel.get(key)
+        if (list) list.push(w)
+        else this.byLabel.set(key, [w])
+      }
+      const named = this.byName.get(w.name)
+      if (named) named.push(w)
+      else this.byName.set(w.name, [w])
     }
     this.namespaces = [...new Set(this.pods.map((p) => p.namespace))].sort()
+    this.namespaceSet = new Set(this.namespaces)
   }
 
   /**
@@ -368,6 +462,8 @@ export class PodGroupResolver {
         })
       this.modeOfPod.set(p, mode)
     }
+    this.modeClasses.clear()
+    this.modesOfNs.clear()
   }
 
   /** A compiled pod's enforcement mode ({@link readModes}). */
@@ -377,9 +473,48 @@ export class PodGroupResolver {
 
   /** The modes of the compiled pods in the given namespaces (default: all). */
   modes(namespaces: readonly string[] = this.namespaces): Set<EnforcementMode> {
-    return new Set(
-      this.pods.filter((p) => namespaces.includes(p.namespace)).map((p) => this.modeOf(p)),
-    )
+    const out = new Set<EnforcementMode>()
+    for (const ns of new Set(namespaces)) for (const m of this.nsModes(ns)) out.add(m)
+    return out
+  }
+
+  /** The modes of the compiled pods of one namespace (cached: do not change it). */
+  private nsModes(ns: string): ReadonlySet<EnforcementMode> {
+    let known = this.modesOfNs.get(ns)
+    if (known === undefined) {
+      known = new Set()
+      for (const c of this.labelClasses.get(ns) ?? [])
+        for (const p of c.pods) known.add(this.modeOf(p))
+      this.modesOfNs.set(ns, known)
+    }
+    return known
+  }
+
+  /** {@link modeClasses} of one namespace. */
+  private nsModeClasses(
+    ns: string,
+  ): readonly { labels: LabelSet; mode: EnforcementMode; first: CompiledPod }[] {
+    let known = this.modeClasses.get(ns)
+    if (known === undefined) {
+      const pods = (this.labelClasses.get(ns) ?? [])
+        .flatMap((c) => c.pods)
+        .sort((a, b) => this.order(a) - this.order(b))
+      const seen = new Set<string>()
+      known = []
+      for (const p of pods) {
+        const mode = this.modeOf(p)
+        const key = `${mode}\u0000${labelKey(p.labels)}`
+        if (seen.has(key)) continue
+        seen.add(key)
+        known.push({ labels: p.labels, mode, first: p })
+      }
+      this.modeClasses.set(ns, known)
+    }
+    return known
+  }
+
+  private order(p: CompiledPod): number {
+    return this.podOrder.get(p) ?? -1
   }
 
   /**
@@ -405,7 +540,7 @@ export class PodGroupResolver {
     at?: { policy: Policy; rule: Rule },
     keepObserve = false,
   ): { mode: EnforcementMode; group: PodGroup }[] {
-    const nsModes = group.namespaces.map((ns) => this.modes([ns]))
+    const nsModes = group.namespaces.map((ns) => this.nsModes(ns))
     const first = nsModes[0]
     if (
       first?.size === 1 &&
@@ -417,15 +552,18 @@ export class PodGroupResolver {
     const out: { mode: EnforcementMode; group: PodGroup }[] = []
     for (const ns of group.namespaces) {
       const pinned = pinnedGroup(ns, group.pods)
-      const modes = this.modes([ns])
+      const modes = this.nsModes(ns)
       if (modes.size === 1) {
         const mode = [...modes][0] ?? 'observe'
         if (mode !== 'observe' || keepObserve) out.push({ mode, group: pinned })
         continue
       }
       const byIdentity = new Map<string, { mode: EnforcementMode; group: PodGroup }>()
-      for (const p of this.podsOf(pinned)) {
-        const mode = this.modeOf(p)
+      // once per (labels, mode) of the namespace's pods, in the order of their first pods: every
+      // pod of one pair gives the same narrowed group and the same answer, and the first pod of
+      // the first pair that fails is the first pod that fails
+      for (const { labels, mode, first: p } of this.nsModeClasses(ns)) {
+        if (!selects(pinned.pods, labels)) continue
         if (mode === 'observe' && !keepObserve) continue
         const narrowed: PodGroup = {
           ...pinned,
@@ -436,7 +574,7 @@ export class PodGroupResolver {
               : {}),
           },
         }
-        const other = this.podsOf(narrowed).find((q) => this.modeOf(q) !== mode)
+        const other = this.firstOtherMode(narrowed, mode)
         if (other !== undefined) {
           const why = `pods ${p.workload.name} (${mode}) and ${other.workload.name} (${this.modeOf(other)}) of namespace ${ns} need different enforcement modes, and no label selector takes the first without the second`
           if (at) this.fail(at.policy, at.rule, why)
@@ -456,21 +594,133 @@ export class PodGroupResolver {
     return out
   }
 
+  /**
+   * The first pod (inventory order) of a one-namespace group `g` whose mode is not `mode`, or
+   * undefined; once per namespace, pod selector and mode.
+   */
+  private firstOtherMode(g: PodGroup, mode: EnforcementMode): CompiledPod | undefined {
+    const key = JSON.stringify([g.namespaces, g.pods, mode])
+    if (this.otherModes.has(key)) return this.otherModes.get(key)
+    let found: CompiledPod | undefined
+    for (const ns of g.namespaces)
+      for (const c of this.nsModeClasses(ns))
+        if (
+          c.mode !== mode &&
+          selects(g.pods, c.labels) &&
+          (found === undefined || this.order(c.first) < this.order(found))
+        )
+          found = c.first
+    this.otherModes.set(key, found)
+    return found
+  }
+
   private nsNamesOf(ns: K8sLabelSelector): string[] {
+    // a selector of `matchLabels` alone (the usual case) takes one namespace by its name label,
+    // or every namespace when empty, and nothing when it asks for another label
+    if (ns.matchExpressions === undefined) {
+      const keys = Object.keys(ns.matchLabels ?? {})
+      if (keys.length === 0) return [...this.namespaces]
+      const name = ns.matchLabels?.[NAMESPACE_NAME_LABEL]
+      if (keys.length === 1 && name !== undefined) return this.namespaceSet.has(name) ? [name] : []
+      return []
+    }
     return this.namespaces.filter((n) => selects(ns, { [NAMESPACE_NAME_LABEL]: n }))
   }
 
-  /** Pods a group takes in the cluster. */
+  /** Pods a group takes in the cluster, in inventory order. */
   private podsOf(g: PodGroup): CompiledPod[] {
-    return this.pods.filter((p) => g.namespaces.includes(p.namespace) && selects(g.pods, p.labels))
+    const out: CompiledPod[] = []
+    let classes = 0
+    for (const ns of new Set(g.namespaces))
+      for (const c of this.labelClasses.get(ns) ?? [])
+        if (selects(g.pods, c.labels)) {
+          out.push(...c.pods)
+          classes++
+        }
+    return classes > 1 ? out.sort((a, b) => this.order(a) - this.order(b)) : out
   }
 
-  /** The addresses a workload holds at the compile instant. */
+  /** The addresses a workload holds at the compile instant (cached: do not change the list). */
   private liveAddresses(w: Workload): IpAddress[] {
-    return w.addresses.flatMap((a) => {
-      const ip = addressHoldsAt(a, this.at) ? parseIp(a.ip) : undefined
-      return ip ? [ip] : []
-    })
+    let known = this.live.get(w)
+    if (known === undefined) {
+      known = w.addresses.flatMap((a) => {
+        const ip = addressHoldsAt(a, this.at) ? parseIp(a.ip) : undefined
+        return ip ? [ip] : []
+      })
+      this.live.set(w, known)
+    }
+    return known
+  }
+
+  /**
+   * The compiled pods holding an address in `cidr` for which `within` holds, in inventory order:
+   * a binary search into every pod address sorted by family and value, so the cost follows the
+   * pods inside the block rather than every pod.
+   */
+  private podsWithin(cidr: Cidr, within: (ip: IpAddress) => boolean): CompiledPod[] {
+    const all = (this.podAddresses ??= this.pods
+      .flatMap((pod) => this.liveAddresses(pod.workload).map((ip) => ({ ip, pod })))
+      .sort((a, b) => compareIp(a.ip, b.ip)))
+    const { first, last } = cidrRange(cidr)
+    let lo = 0
+    let hi = all.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      const e = all[mid] as { ip: IpAddress }
+      if (compareIp(e.ip, { family: cidr.family, value: first }) < 0) lo = mid + 1
+      else hi = mid
+    }
+    const inside = new Set<CompiledPod>()
+    for (let k = lo; k < all.length; k++) {
+      const { ip, pod } = all[k] as { ip: IpAddress; pod: CompiledPod }
+      if (ip.family !== cidr.family || ip.value > last) break
+      if (within(ip)) inside.add(pod)
+    }
+    return [...inside].sort((a, b) => this.order(a) - this.order(b))
+  }
+
+  /**
+   * What a label or workload selector takes with its policy's scope (see {@link workloadSide}),
+   * computed once per selector and scope: the selector is matched ({@link selectorMatches}, the
+   * reference) against the workloads of its rarest required label or its name only.
+   */
+  private selectorModel(
+    policy: Policy,
+    s: Extract<Selector, { kind: 'labels' | 'workload' }>,
+  ): SelectorModel {
+    const key = JSON.stringify([selectorKey(s), s.global ? {} : policy.scope])
+    const known = this.models.get(key)
+    if (known) return known
+    let candidates: readonly Workload[] = this.inventory.workloads
+    if (s.kind === 'workload') candidates = this.byName.get(s.name) ?? []
+    else {
+      const required = { ...(s.global ? {} : policy.scope), ...s.match }
+      for (const [k, v] of Object.entries(required)) {
+        const list = this.byLabel.get(`${k}=${v}`) ?? []
+        if (list.length < candidates.length) candidates = list
+      }
+    }
+    const model = candidates.filter((w) =>
+      selectorMatches(
+        s,
+        { ip: NO_ADDRESS, entity: { kind: 'workload', workload: w } },
+        policy.scope,
+      ),
+    )
+    const modelSet = new Set(model)
+    const out: SelectorModel = {
+      nonPodAddresses: model
+        .filter((w) => !this.podOfWorkload.has(w))
+        .flatMap((w) => this.liveAddresses(w)),
+      modelPods: model.flatMap((w) => {
+        const p = this.podOfWorkload.get(w)
+        return p ? [p] : []
+      }),
+      modelSet,
+    }
+    this.models.set(key, out)
+    return out
   }
 
   /**
@@ -521,18 +771,27 @@ export class PodGroupResolver {
   }
 
   /** Groups standing for exactly the given pods, one per pod identity; fails when a group takes more. */
-  private exactGroups(policy: Policy, rule: Rule, pods: CompiledPod[], what: string): PodGroup[] {
+  private exactGroups(
+    policy: Policy,
+    rule: Rule,
+    pods: readonly CompiledPod[],
+    what: string,
+  ): PodGroup[] {
     const out = new Map<string, PodGroup>()
+    const given = new Set(pods)
     for (const p of pods) {
+      const key = JSON.stringify([p.namespace, p.labels])
+      // a pod of a namespace and label set already seen gives the same group and answer
+      if (out.has(key)) continue
       const g = pinnedGroup(p.namespace, sel({ ...p.labels }, []))
-      const extra = this.podsOf(g).filter((q) => !pods.includes(q))
+      const extra = this.podsOf(g).filter((q) => !given.has(q))
       if (extra.length > 0)
         this.fail(
           policy,
           rule,
           `${what} takes pod ${p.workload.name} but not ${extra[0]?.workload.name ?? ''}, which has the same namespace and labels in the cluster`,
         )
-      out.set(JSON.stringify([p.namespace, p.labels]), g)
+      out.set(key, g)
     }
     return [...out.values()]
   }
@@ -581,19 +840,8 @@ export class PodGroupResolver {
     s: Extract<Selector, { kind: 'labels' | 'workload' }>,
     out: { groups: PodGroup[]; blocks: { cidr: Cidr; except: Cidr[] }[] },
   ): void {
-    const model = new Set(
-      this.inventory.workloads.filter((w) =>
-        selectorMatches(
-          s,
-          { ip: NO_ADDRESS, entity: { kind: 'workload', workload: w } },
-          policy.scope,
-        ),
-      ),
-    )
-    for (const w of this.nonPods)
-      if (model.has(w))
-        for (const ip of this.liveAddresses(w)) out.blocks.push({ cidr: hostCidr(ip), except: [] })
-    const modelPods = this.pods.filter((p) => model.has(p.workload))
+    const { nonPodAddresses, modelPods, modelSet: model } = this.selectorModel(policy, s)
+    for (const ip of nonPodAddresses) out.blocks.push({ cidr: hostCidr(ip), except: [] })
     const what = `selector "${selectorKey(s)}"`
     let missing = modelPods
     // no group for a selector no pod can match in the cluster (`namespace DoesNotExist`); pods
@@ -609,7 +857,8 @@ export class PodGroupResolver {
           rule,
           `${what} takes pod ${extra.workload.name} in the cluster but not in the inventory, where its labels differ (labels from label rules, or a namespace from the defaultNamespace option)`,
         )
-      missing = modelPods.filter((p) => !cluster.includes(p))
+      const inCluster = new Set(cluster)
+      missing = modelPods.filter((p) => !inCluster.has(p))
     }
     out.groups.push(...this.exactGroups(policy, rule, missing, what))
   }
@@ -639,7 +888,7 @@ export class PodGroupResolver {
           out.blocks.push({ cidr: s.cidr, except: [...s.except] })
           const within = (ip: IpAddress): boolean =>
             cidrContains(s.cidr, ip) && !s.except.some((e) => cidrContains(e, ip))
-          const inside = this.pods.filter((p) => this.liveAddresses(p.workload).some(within))
+          const inside = this.podsWithin(s.cidr, within)
           for (const p of inside)
             for (const ip of this.liveAddresses(p.workload))
               if (!within(ip)) out.strays.push({ pod: p, ip })
@@ -919,6 +1168,7 @@ export function planKubernetes(
   const egress = direction !== 'ingress'
   const types = [...(ingress ? ['Ingress'] : []), ...(egress ? ['Egress'] : [])]
   const uniqueName = objectNamer()
+  const compiled = new Set(namespaces)
   const byNs = new Map<string, K8sObject[]>()
   for (const ns of namespaces) {
     byNs.set(
@@ -943,7 +1193,7 @@ export function planKubernetes(
     if (s.all) for (const ns of namespaces) out.push({ ns, pods: {} })
     else
       for (const g of s.groups)
-        for (const ns of g.namespaces) if (namespaces.includes(ns)) out.push({ ns, pods: g.pods })
+        for (const ns of g.namespaces) if (compiled.has(ns)) out.push({ ns, pods: g.pods })
     return out.flatMap(({ ns, pods }) =>
       planner
         .subjectsByMode(pinnedGroup(ns, pods), { policy, rule })
