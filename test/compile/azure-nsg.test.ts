@@ -149,6 +149,36 @@ describe('azure-nsg golden file', () => {
 })
 
 describe('azure-nsg target', () => {
+  it('an NSG gets the rules naming an ASG of its workload even when the address its workload holds resolves to another workload', () => {
+    // by hand: db-1 also holds 10.0.0.1, which web-1 (first in the inventory) wins, so no rule
+    // matches db-1 by address; but rule web-to-db names db-1 by its labels, so db-1 joins the
+    // ASG {role=db} and its NSG takes web-to-db inbound (ASG to ASG), as it did before NSGs
+    // skipped the rules their class does not match
+    const inv = inventoryOf(
+      workload('web-1', '10.0.0.1', { role: 'web' }),
+      workload('db-1', '10.0.0.1', { role: 'db' }),
+    )
+    const ps: PolicySet = {
+      policies: [
+        {
+          name: 'p',
+          owner: 'o',
+          scope: labelSet(),
+          rules: [rule('web-to-db', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [tcp(5432)])],
+          file: 'p.yaml',
+        },
+      ],
+      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+    }
+    const plan = planAzureNsg(inv, ps, { now: NOW, loadBalancerProbes: false })
+    const db = plan.nsgs.find((n) => n.members.includes('db-1'))
+    expect(
+      db?.rules
+        .filter((r) => r.direction === 'Inbound' && r.rule?.id === 'web-to-db')
+        .map((r) => r.name),
+    ).toEqual(['bh-in.p.web-to-db.tcp.asg-asg'])
+  })
+
   it('deny rules come before allow rules; deny-all at 4096 in each direction', () => {
     const plan = planAzureNsg(
       INVENTORY,

@@ -427,6 +427,17 @@ class Planner {
     { group: string; members: string[]; rules: Map<string, RuleRef> }
   >()
   private readonly sides = new Map<string, SideParts>()
+  /** Enforced workloads by `key=value` label and by name, in inventory order (selector candidates). */
+  private readonly byLabel = new Map<string, Workload[]>()
+  private readonly byName = new Map<string, Workload[]>()
+  /** The enforced workloads a label or workload selector takes with its scope, by {@link memberKey}. */
+  private readonly selectorMembers = new Map<string, Workload[]>()
+  /** Per enforced workload's name, the ASGs (groups) it is a member of. */
+  readonly memberGroups = new Map<string, Set<string>>()
+  /** Per ASG group, the live rules whose `from` / `to` side names it. */
+  readonly groupRules = new Map<string, { from: number[]; to: number[] }>()
+  /** The live rules whose `from` / `to` side holds `any`. */
+  readonly anyRules: { from: number[]; to: number[] } = { from: [], to: [] }
 
   constructor(
     readonly inventory: Inventory,
@@ -458,6 +469,17 @@ class Planner {
       }
       this.enforced.set(w.name, { w, local })
     }
+    for (const { w } of this.enforced.values()) {
+      for (const [k, v] of Object.entries(w.labels)) {
+        const key = `${k}=${v}`
+        const list = this.byLabel.get(key)
+        if (list) list.push(w)
+        else this.byLabel.set(key, [w])
+      }
+      const named = this.byName.get(w.name)
+      if (named) named.push(w)
+      else this.byName.set(w.name, [w])
+    }
     assertExpressible('azure-nsg', AZURE_NSG_CAPABILITIES, inventory, policySet, options.now, modes)
   }
 
@@ -469,49 +491,60 @@ class Planner {
     const { policy, rule } = this.u.rules[i] as Universe['rules'][number]
     const sels = dir === 'from' ? rule.from : rule.to
     let parts: SideParts
-    if (sels.some((s) => s.kind === 'any'))
+    if (sels.some((s) => s.kind === 'any')) {
       parts = {
         any: true,
         asgs: [],
         ranges: { 4: AddressRangeSet.all(4), 6: AddressRangeSet.all(6) },
       }
-    else {
+      this.anyRules[dir].push(i)
+    } else {
       const asgs = new Set<string>()
       const covered: Record<IpFamily, Set<bigint>> = { 4: new Set(), 6: new Set() }
       for (const sel of sels) {
         if (sel.kind !== 'labels' && sel.kind !== 'workload') continue
-        const members = [...this.enforced.values()].filter(({ w }) =>
-          selectorMatches(
-            sel,
-            { ip: { family: 4, value: 0n }, entity: { kind: 'workload', workload: w } },
-            policy.scope,
-          ),
+        const members = this.membersOf(sel, policy.scope).map(
+          (w) => this.enforced.get(w.name) as { w: Workload; local: Record<IpFamily, bigint[]> },
         )
         if (members.length === 0) continue
         const group = groupText(sel, policy.scope)
-        const asg = this.asgs.get(group) ?? {
-          group,
-          members: members.map(({ w }) => w.name).sort(),
-          rules: new Map<string, RuleRef>(),
+        let asg = this.asgs.get(group)
+        if (asg === undefined) {
+          asg = {
+            group,
+            members: members.map(({ w }) => w.name).sort(),
+            rules: new Map<string, RuleRef>(),
+          }
+          for (const m of asg.members) {
+            const groups = this.memberGroups.get(m)
+            if (groups) groups.add(group)
+            else this.memberGroups.set(m, new Set([group]))
+          }
         }
         asg.rules.set(formatRuleRef({ policy: policy.name, id: rule.id }), {
           policy: policy.name,
           id: rule.id,
         })
         this.asgs.set(group, asg)
+        if (!asgs.has(group)) {
+          const rules = this.groupRules.get(group) ?? { from: [], to: [] }
+          rules[dir].push(i)
+          this.groupRules.set(group, rules)
+        }
         asgs.add(group)
         for (const { local } of members)
           for (const f of FAMILIES) for (const v of local[f]) covered[f].add(v)
       }
-      const inSide = (f: IpFamily): AddressRangeSet =>
-        AddressRangeSet.of(
-          f,
-          this.u.intervals[f].filter(
-            (iv) =>
-              (dir === 'from' ? iv.from : iv.to).includes(i) &&
-              !(iv.lo === iv.hi && covered[f].has(iv.lo)),
-          ),
-        )
+      // the intervals this side matches, through the universe's per-rule postings (ascending)
+      const inSide = (f: IpFamily): AddressRangeSet => {
+        const ivs = this.u.intervals[f]
+        const mine: { lo: bigint; hi: bigint }[] = []
+        for (const k of this.u.ruleIntervals(f, dir, i)) {
+          const iv = ivs[k] as { lo: bigint; hi: bigint }
+          if (!(iv.lo === iv.hi && covered[f].has(iv.lo))) mine.push(iv)
+        }
+        return AddressRangeSet.of(f, mine)
+      }
       const ranges = { 4: inSide(4), 6: inSide(6) }
       parts = { any: false, asgs: [...asgs].sort(), ranges }
     }
@@ -519,10 +552,41 @@ class Planner {
     return parts
   }
 
-  /** The side restricted to the NSG's workloads `members`: their ASGs and their addresses in it. */
-  nicSide(parts: SideParts, members: ReadonlySet<string>): SideParts {
+  /**
+   * The enforced workloads (inventory order) a label or workload selector takes with its
+   * policy's scope ({@link selectorMatches}, the reference), once per selector and scope, tested
+   * against the workloads of its rarest required label (or its name) only.
+   */
+  private membersOf(sel: Selector, scope: LabelSet): Workload[] {
+    const scoped = (sel.kind === 'labels' || sel.kind === 'workload') && !sel.global
+    const key = JSON.stringify([selectorKey(sel), scoped ? scope : {}])
+    const known = this.selectorMembers.get(key)
+    if (known) return known
+    let candidates: readonly Workload[] = [...this.enforced.values()].map(({ w }) => w)
+    if (sel.kind === 'workload') candidates = this.byName.get(sel.name) ?? []
+    else if (sel.kind === 'labels')
+      for (const [k, v] of Object.entries({ ...(scoped ? scope : {}), ...sel.match })) {
+        const list = this.byLabel.get(`${k}=${v}`) ?? []
+        if (list.length < candidates.length) candidates = list
+      }
+    const out = candidates.filter((w) =>
+      selectorMatches(
+        sel,
+        { ip: { family: 4, value: 0n }, entity: { kind: 'workload', workload: w } },
+        scope,
+      ),
+    )
+    this.selectorMembers.set(key, out)
+    return out
+  }
+
+  /**
+   * The side restricted to the NSG's workloads `members`: their ASGs and their addresses in it.
+   * `groups`: the ASGs with a member among `members` ({@link memberGroups}).
+   */
+  nicSide(parts: SideParts, members: ReadonlySet<string>, groups: ReadonlySet<string>): SideParts {
     if (parts.any) return parts
-    const asgs = parts.asgs.filter((k) => this.asgs.get(k)?.members.some((m) => members.has(m)))
+    const asgs = parts.asgs.filter((k) => groups.has(k))
     const mine = (f: IpFamily): AddressRangeSet =>
       AddressRangeSet.of(
         f,
@@ -621,7 +685,15 @@ export function planAzureNsg(
     d === 'Inbound' ? direction !== 'egress' : direction !== 'ingress',
   )
   // classes: workloads of one label set with the same applicable rules per direction
-  const classes = new Map<string, { labels: LabelSet; members: string[]; rules: number }>()
+  const classes = new Map<
+    string,
+    {
+      labels: LabelSet
+      members: string[]
+      rules: number
+      applies: Record<'Inbound' | 'Outbound', ReadonlySet<number>>
+    }
+  >()
   for (const [name, { w, local }] of p.enforced) {
     const applies = { Inbound: new Set<number>(), Outbound: new Set<number>() }
     for (const f of FAMILIES)
@@ -636,6 +708,7 @@ export function planAzureNsg(
       labels: w.labels,
       members: [],
       rules: dirs.reduce((n, d) => n + applies[d].size, 0),
+      applies,
     }
     c.members.push(name)
     classes.set(key, c)
@@ -648,8 +721,17 @@ export function planAzureNsg(
   const ordered = groups
     .map((g, i) => ({ ...g, ...(named[i] as { name: string; key: string }) }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-  for (const { members, labels, name, key } of ordered) {
+  // every rule side once, in rule order, as the first NSG's loop did before NSGs skipped the
+  // rules that cannot apply to them: ASGs, their members and their rules are recorded in it
+  if (ordered.length > 0 && dirs.length > 0)
+    p.u.rules.forEach((_, i) => {
+      p.side(i, 'from')
+      p.side(i, 'to')
+    })
+  for (const { members, labels, name, key, applies } of ordered) {
     const memberSet = new Set(members)
+    const groups = new Set<string>()
+    for (const m of members) for (const g of p.memberGroups.get(m) ?? []) groups.add(g)
     const rules: NsgRulePlan[] = []
     const ruleNames = new Set<string>()
     /** `name`, numbered when taken in this NSG (only for two identities of one 32-bit hash). */
@@ -678,14 +760,21 @@ export function planAzureNsg(
         Deny: [],
         Allow: [],
       }
-      p.u.rules.forEach(({ policy, rule }, i) => {
+      // only the rules whose NSG side can hold one of these workloads: `any`, a rule one of their
+      // addresses matches (the class's rules), or one naming an ASG one of them is in; any other
+      // rule's side restricted to them is empty
+      const nicDir = d === 'Inbound' ? 'to' : 'from'
+      const candidates = new Set<number>([...p.anyRules[nicDir], ...applies[d]])
+      for (const g of groups) for (const i of p.groupRules.get(g)?.[nicDir] ?? []) candidates.add(i)
+      for (const i of [...candidates].sort((a, b) => a - b)) {
+        const { policy, rule } = p.u.rules[i] as Universe['rules'][number]
         const access = rule.action === 'deny' ? 'Deny' : 'Allow'
         const from = p.side(i, 'from')
         const to = p.side(i, 'to')
         const [nic, peer] = d === 'Inbound' ? [to, from] : [from, to]
-        const own = p.nicSide(nic, memberSet)
+        const own = p.nicSide(nic, memberSet, groups)
         if (!own.any && own.asgs.length === 0 && own.ranges[4].isEmpty && own.ranges[6].isEmpty)
-          return
+          continue
         const ref = { policy: policy.name, id: rule.id }
         for (const { protocol, ports } of nsgProtocols(rule.services)) {
           const far = protocol === 'Icmp' ? p.ipv4Only(peer) : peer
@@ -715,7 +804,7 @@ export function planAzureNsg(
               })
             }
         }
-      })
+      }
       const deny = nsgPriorities(
         drafts.Deny.map((r) => r.name),
         DENY_PRIORITIES,

@@ -552,6 +552,15 @@ export class Universe {
   }
 
   /**
+   * The ascending indices of the intervals of `family` whose `from` (`side` `'from'`) or `to`
+   * list holds live rule `i`: the addresses that side of the rule matches, without visiting the
+   * others. Shared: callers must not change it.
+   */
+  ruleIntervals(family: IpFamily, side: 'from' | 'to', i: number): readonly number[] {
+    return this.postingsOf(family)[side][i] ?? []
+  }
+
+  /**
    * The peers of an own address whose matching rules are `own` (ascending live rule indices: the
    * rules whose `to` it matches for `ingress`, whose `from` for egress): the maximal runs of
    * elementary intervals with equal, non-empty allowed services, in address order. Each peer
