@@ -357,6 +357,27 @@ describe('aws-sg target', () => {
     expect(compactGrants(grants, outside).some((g) => g.peer.kind === 'group')).toBe(true)
   })
 
+  it('compaction: a block kept narrower than a rule it comes from still names that rule', () => {
+    const grant = (cidrText: string, services: ServiceSet, origin: string): SgGrant => ({
+      direction: 'ingress',
+      peer: { kind: 'cidr', family: 4, cidr: cidrText },
+      services,
+      origin: [origin],
+    })
+    // by hand: 10.0.0.0/25 allows everything, so of p/a's /24 on tcp/443 only 10.0.0.128/25 is
+    // left to say; whichever block says it (the /25, or the /24 again), it comes from p/a alone
+    const out = compactGrants(
+      [
+        grant('10.0.0.0/24', ServiceSet.single(tcp(443)), 'p/a'),
+        grant('10.0.0.0/25', ServiceSet.ANY, 'p/w'),
+      ],
+      () => [],
+    ).map((g) => `${peerText(g.peer)} ${g.services.toString()} ${g.origin.join(',')}`)
+    expect(out.filter((g) => g.includes('tcp/443'))).toEqual([
+      expect.stringMatching(/^10\.0\.0\.(128\/25|0\/24) tcp\/443 p\/a$/),
+    ])
+  })
+
   it('compaction keeps what every group allows (on and off, through the checker; never more rules)', () => {
     const expressible = (ps: PolicySet, inv: Inventory): PolicySet => ({
       policies: ps.policies.map((p) => ({

@@ -28,9 +28,11 @@
  */
 import {
   AddressRangeSet,
+  cidrRange,
   maxPort,
   parseCidr,
   ServiceSet,
+  type AddressInterval,
   type IpAddress,
   type IpFamily,
 } from '../../core/index.js'
@@ -155,31 +157,74 @@ function coverCidrs(items: readonly Item[], specs: Specs): Item[] {
     const all = [...bySpec.values()].map((e) => ({
       spec: e.spec,
       parts: e.parts,
-      set: e.parts.reduce((u, p) => u.union(p.set), AddressRangeSet.empty(family)),
+      set: AddressRangeSet.of(
+        family,
+        e.parts.flatMap((p) => p.set.ranges),
+      ),
+      touching: touchingParts(e.parts),
     }))
     for (const e of all) {
-      let broader = AddressRangeSet.empty(family)
-      const wider: typeof all = []
-      for (const o of all)
-        if (o !== e && specs.covers(o.spec, e.spec)) {
-          broader = broader.union(o.set)
-          wider.push(o)
-        }
+      const wider = all.filter((o) => o !== e && specs.covers(o.spec, e.spec))
+      const broader = AddressRangeSet.of(
+        family,
+        wider.flatMap((o) => o.set.ranges),
+      )
       const lower = e.set.minus(broader)
       for (const block of lower.coverWithin(broader.union(e.set))) {
         const blockSet = AddressRangeSet.fromCidrs(family, [block])
+        const { first, last } = cidrRange(block)
         const origin = new Set<string>()
-        for (const p of e.parts)
-          if (!p.set.intersect(blockSet).isEmpty) for (const o of p.origin) origin.add(o)
+        for (const p of e.touching(first, last)) for (const o of p.origin) origin.add(o)
         if (!e.set.covers(blockSet))
           for (const o of wider)
-            for (const p of o.parts)
-              if (!p.set.intersect(blockSet).isEmpty) for (const x of p.origin) origin.add(x)
+            for (const p of o.touching(first, last)) for (const x of p.origin) origin.add(x)
         out.push({ peer: { kind: 'cidr', family, cidr: block.text }, spec: e.spec, origin })
       }
     }
   }
   return out
+}
+
+/**
+ * The parts (each the addresses of one CIDR block) that share an address with the block
+ * `first`–`last`, found without testing every part: CIDR blocks are nested or disjoint, so a part
+ * meets the block when it starts inside it (a binary search over the parts by first address) or
+ * holds its first address (a lookup per block size among the parts). Order is not kept.
+ */
+function touchingParts<P extends { readonly set: AddressRangeSet }>(
+  parts: readonly P[],
+): (first: bigint, last: bigint) => P[] {
+  const byLo = parts
+    .map((p) => ({ p, lo: (p.set.ranges[0] as AddressInterval).lo }))
+    .sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0))
+  const byBlock = new Map<string, P[]>()
+  const sizes = new Set<bigint>()
+  for (const p of parts) {
+    const r = p.set.ranges[0] as AddressInterval
+    const size = r.hi - r.lo + 1n
+    sizes.add(size)
+    const k = `${r.lo} ${size}`
+    const list = byBlock.get(k)
+    if (list) list.push(p)
+    else byBlock.set(k, [p])
+  }
+  return (first, last) => {
+    const out: P[] = []
+    let lo = 0
+    let hi = byLo.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((byLo[mid] as { lo: bigint }).lo < first) lo = mid + 1
+      else hi = mid
+    }
+    for (let k = lo; k < byLo.length && (byLo[k] as { lo: bigint }).lo <= last; k++)
+      out.push((byLo[k] as { p: P }).p)
+    for (const size of sizes) {
+      const base = first - (first % size)
+      if (base < first) out.push(...(byBlock.get(`${base} ${size}`) ?? []))
+    }
+    return out
+  }
 }
 
 /** The port step: touching or overlapping TCP or UDP ranges of one peer become one rule. */
@@ -223,20 +268,35 @@ function dropReferences(
   specs: Specs,
   membersOf: (group: string) => readonly IpAddress[],
 ): Item[] {
+  // per family and group, the members' addresses; per family and spec, what the CIDR rules of
+  // that spec or a broader one hold (the same for every reference of that spec)
+  const mineOf = new Map<string, AddressRangeSet>()
+  const heldOf = new Map<string, AddressRangeSet>()
   return items.filter((i) => {
     if (i.peer.kind !== 'group') return true
     const members = membersOf(i.peer.group)
     if (members.length === 0) return true
     for (const family of [4, 6] as const) {
-      const mine = AddressRangeSet.of(
-        family,
-        members.filter((m) => m.family === family).map((m) => ({ lo: m.value, hi: m.value })),
-      )
+      const mk = `${family} ${i.peer.group}`
+      let mine = mineOf.get(mk)
+      if (mine === undefined) {
+        mine = AddressRangeSet.of(
+          family,
+          members.filter((m) => m.family === family).map((m) => ({ lo: m.value, hi: m.value })),
+        )
+        mineOf.set(mk, mine)
+      }
       if (mine.isEmpty) continue
-      let held = AddressRangeSet.empty(family)
-      for (const o of items)
-        if (o.peer.kind === 'cidr' && o.peer.family === family && specs.covers(o.spec, i.spec))
-          held = held.union(specs.addresses(o.peer.cidr, family))
+      const hk = `${family} ${specKey(i.spec)}`
+      let held = heldOf.get(hk)
+      if (held === undefined) {
+        const ranges: AddressInterval[] = []
+        for (const o of items)
+          if (o.peer.kind === 'cidr' && o.peer.family === family && specs.covers(o.spec, i.spec))
+            ranges.push(...specs.addresses(o.peer.cidr, family).ranges)
+        held = AddressRangeSet.of(family, ranges)
+        heldOf.set(hk, held)
+      }
       if (!held.covers(mine)) return true
     }
     return false

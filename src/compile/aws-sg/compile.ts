@@ -215,6 +215,20 @@ interface Block {
   region: AddressRangeSet
   /** The endpoint class of the region's addresses, when the region is not empty. */
   cls?: number
+  /**
+   * {@link held} by group and endpoint class, in the order of each pair's first address: every
+   * address of one pair is given the same by a group ({@link SgPlanner} `given`), so it is asked
+   * once per pair rather than once per address.
+   */
+  keyed?: readonly HeldKey[]
+}
+
+/** The held addresses of a block with one group (or none) and one endpoint class. */
+interface HeldKey {
+  readonly node: Node | undefined
+  readonly cls: number
+  /** In the block's order; the first is the one named in errors. */
+  readonly held: readonly Held[]
 }
 
 /** How two groups see each other (see the module comment), per ordered pair. */
@@ -498,17 +512,28 @@ class SgPlanner {
     const known = this.pairs.get(memoKey)
     if (known) return known
     const families = FAMILIES.filter((f) => src.classes[f].length > 0 && dst.classes[f].length > 0)
+    // what the model allows per class pair, asked once here for the three uses below
+    const memo = new Map<string, ServiceSet>()
+    const allowed = (cs: number, cd: number, f: IpFamily): ServiceSet => {
+      const k = `${cs} ${cd} ${f}`
+      let a = memo.get(k)
+      if (a === undefined) {
+        a = this.allowed(cs, cd, f)
+        memo.set(k, a)
+      }
+      return a
+    }
     const inOf = new Map<number, ServiceSet>()
     const outOf = new Map<number, ServiceSet>()
     for (const f of families) {
       for (const cs of src.classes[f]) {
         let u = ServiceSet.EMPTY
-        for (const cd of dst.classes[f]) u = u.union(this.allowed(cs, cd, f))
+        for (const cd of dst.classes[f]) u = u.union(allowed(cs, cd, f))
         inOf.set(cs, u)
       }
       for (const cd of dst.classes[f]) {
         let u = ServiceSet.EMPTY
-        for (const cs of src.classes[f]) u = u.union(this.allowed(cs, cd, f))
+        for (const cs of src.classes[f]) u = u.union(allowed(cs, cd, f))
         outOf.set(cd, u)
       }
     }
@@ -538,7 +563,7 @@ class SgPlanner {
         for (const cd of dst.classes[f]) {
           const e = this.egress ? (outOf.get(cd) ?? ServiceSet.EMPTY) : ServiceSet.ANY
           const i = this.ingress ? (inOf.get(cs) ?? ServiceSet.EMPTY) : ServiceSet.ANY
-          const want = this.allowed(cs, cd, f)
+          const want = allowed(cs, cd, f)
           if (
             !e.intersect(i).subtract(RULELESS[f]).subtract(ICMP_OF_FAMILY[other(f)]).equals(want)
           ) {
@@ -651,21 +676,37 @@ class SgPlanner {
     for (const f of FAMILIES) {
       if (g.classes[f].length === 0) continue
       const root = this.tree(f)
-      const regionSet = (b: Block): ServiceSet | undefined =>
-        b.cls === undefined
-          ? undefined
-          : this.uniform(
-              b.cls,
-              f,
-              g,
-              dir,
-              `the addresses of ${b.cidr.text} no narrower block or workload takes`,
-            )
+      const regions = new Map<Block, ServiceSet | undefined>()
+      const regionSet = (b: Block): ServiceSet | undefined => {
+        if (regions.has(b)) return regions.get(b)
+        const set =
+          b.cls === undefined
+            ? undefined
+            : this.uniform(
+                b.cls,
+                f,
+                g,
+                dir,
+                `the addresses of ${b.cidr.text} no narrower block or workload takes`,
+              )
+        regions.set(b, set)
+        return set
+      }
+      // what `g` gives each (group, class) of held addresses, asked at its first address
+      const givenOf = new Map<HeldKey, ServiceSet>()
+      const given = (k: HeldKey): ServiceSet => {
+        let set = givenOf.get(k)
+        if (set === undefined) {
+          set = this.given(g, dir, k.held[0] as Held)
+          givenOf.set(k, set)
+        }
+        return set
+      }
       const need = new Map<Block, ServiceSet>()
       const needOf = (b: Block): ServiceSet => {
         let n = regionSet(b) ?? ServiceSet.ANY
         for (const c of b.children) n = n.intersect(needOf(c))
-        for (const a of b.held) n = n.intersect(this.given(g, dir, a))
+        for (const k of b.keyed ?? []) n = n.intersect(given(k))
         need.set(b, n)
         return n
       }
@@ -682,19 +723,22 @@ class SgPlanner {
           if (isCut) holes.push(c.cidr)
           visit(c, emit && !isCut ? covered.union(s) : covered)
         }
-        for (const a of b.held) {
-          const given = this.given(g, dir, a)
-          const isCut = cut(given)
-          if (isCut) holes.push(hostCidr(a))
-          if (a.node) continue // the group grants
+        for (const k of b.keyed ?? []) {
+          const set = given(k)
+          const isCut = cut(set)
+          if (isCut) for (const a of k.held) holes.push(hostCidr(a))
+          if (k.node) continue // the group grants
           const cov = emit && !isCut ? covered.union(s) : covered
-          if (given.subtract(cov).isEmpty) continue
-          out.push({
-            direction: dir,
-            peer: { kind: 'cidr', family: f, cidr: hostText(a) },
-            services: simplest(given, harmlessFor(f)),
-            origin: this.origins(pairsWith(a.cls), given),
-          })
+          if (set.subtract(cov).isEmpty) continue
+          const services = simplest(set, harmlessFor(f))
+          const origin = this.origins(pairsWith(k.cls), set)
+          for (const a of k.held)
+            out.push({
+              direction: dir,
+              peer: { kind: 'cidr', family: f, cidr: hostText(a) },
+              services,
+              origin,
+            })
         }
         if (!emit) return
         const origin = this.origins(pairsWith(b.cls as number), s)
@@ -765,6 +809,14 @@ class SgPlanner {
       )
       const first = b.region.ranges[0]
       if (first) b.cls = this.index.endpointClass(formatIp({ family, value: first.lo }), this.at)
+      const keyed = new Map<string, { node: Node | undefined; cls: number; held: Held[] }>()
+      for (const h of b.held) {
+        const k = `${h.node?.key ?? '\u0000'} ${h.cls}`
+        const e = keyed.get(k)
+        if (e) e.held.push(h)
+        else keyed.set(k, { node: h.node, cls: h.cls, held: [h] })
+      }
+      b.keyed = [...keyed.values()]
       b.children.forEach(fill)
     }
     fill(root)
