@@ -60,12 +60,12 @@
  * AdminNetworkPolicy API (https://network-policy-api.sigs.k8s.io/reference/spec/).
  */
 import {
+  AddressRangeSet,
   addressPieces,
   BulkheadError,
   checkKubernetesLabelValue,
   cidrCovers,
   cidrContains,
-  cidrRange,
   familyBits,
   formatIp,
   formatRuleRef,
@@ -654,28 +654,34 @@ export class PodGroupResolver {
   }
 
   /**
-   * The compiled pods holding an address in `cidr` for which `within` holds, in inventory order:
-   * a binary search into every pod address sorted by family and value, so the cost follows the
-   * pods inside the block rather than every pod.
+   * The compiled pods holding an address in `cidr` less its `except` blocks, in inventory order:
+   * a binary search per range of that set into every pod address sorted by family and value, so
+   * the cost follows the pods inside rather than every pod (`0.0.0.0/0` except `10.0.0.0/8`
+   * skips the pods of 10.0.0.0/8 whole).
    */
-  private podsWithin(cidr: Cidr, within: (ip: IpAddress) => boolean): CompiledPod[] {
+  private podsWithin(cidr: Cidr, except: readonly Cidr[]): CompiledPod[] {
     const all = (this.podAddresses ??= this.pods
       .flatMap((pod) => this.liveAddresses(pod.workload).map((ip) => ({ ip, pod })))
       .sort((a, b) => compareIp(a.ip, b.ip)))
-    const { first, last } = cidrRange(cidr)
-    let lo = 0
-    let hi = all.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      const e = all[mid] as { ip: IpAddress }
-      if (compareIp(e.ip, { family: cidr.family, value: first }) < 0) lo = mid + 1
-      else hi = mid
-    }
+    const family = cidr.family
     const inside = new Set<CompiledPod>()
-    for (let k = lo; k < all.length; k++) {
-      const { ip, pod } = all[k] as { ip: IpAddress; pod: CompiledPod }
-      if (ip.family !== cidr.family || ip.value > last) break
-      if (within(ip)) inside.add(pod)
+    const ranges = AddressRangeSet.fromCidrs(family, [cidr]).minus(
+      AddressRangeSet.fromCidrs(family, except),
+    ).ranges
+    for (const { lo: first, hi: last } of ranges) {
+      let lo = 0
+      let hi = all.length
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        const e = all[mid] as { ip: IpAddress }
+        if (compareIp(e.ip, { family, value: first }) < 0) lo = mid + 1
+        else hi = mid
+      }
+      for (let k = lo; k < all.length; k++) {
+        const { ip, pod } = all[k] as { ip: IpAddress; pod: CompiledPod }
+        if (ip.family !== family || ip.value > last) break
+        inside.add(pod)
+      }
     }
     return [...inside].sort((a, b) => this.order(a) - this.order(b))
   }
@@ -888,7 +894,7 @@ export class PodGroupResolver {
           out.blocks.push({ cidr: s.cidr, except: [...s.except] })
           const within = (ip: IpAddress): boolean =>
             cidrContains(s.cidr, ip) && !s.except.some((e) => cidrContains(e, ip))
-          const inside = this.podsWithin(s.cidr, within)
+          const inside = this.podsWithin(s.cidr, s.except)
           for (const p of inside)
             for (const ip of this.liveAddresses(p.workload))
               if (!within(ip)) out.strays.push({ pod: p, ip })
