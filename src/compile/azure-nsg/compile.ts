@@ -88,7 +88,6 @@ import {
   formatLabelSet,
   formatRuleRef,
   selectorKey,
-  selectorMatches,
   ServiceSet,
   type Diagnostic,
   type Inventory,
@@ -112,6 +111,7 @@ import {
 } from '../group-names.js'
 import { checkHosts } from '../kubernetes/compile.js'
 import { hostMode, localAddresses, Universe } from '../nftables/compile.js'
+import { SelectorMembers } from '../selector-members.js'
 import { assertExpressible, planCompiler, type CompileOptions, type Compiler } from '../target.js'
 import { AZURE_NSG_CAPABILITIES } from './capabilities.js'
 import { renderAzureNsg } from './render.js'
@@ -427,11 +427,8 @@ class Planner {
     { group: string; members: string[]; rules: Map<string, RuleRef> }
   >()
   private readonly sides = new Map<string, SideParts>()
-  /** Enforced workloads by `key=value` label and by name, in inventory order (selector candidates). */
-  private readonly byLabel = new Map<string, Workload[]>()
-  private readonly byName = new Map<string, Workload[]>()
-  /** The enforced workloads a label or workload selector takes with its scope, by {@link memberKey}. */
-  private readonly selectorMembers = new Map<string, Workload[]>()
+  /** The enforced workloads (inventory order) a label or workload selector takes. */
+  private readonly members: SelectorMembers
   /** Per enforced workload's name, the ASGs (groups) it is a member of. */
   readonly memberGroups = new Map<string, Set<string>>()
   /** Per ASG group, the live rules whose `from` / `to` side names it. */
@@ -469,17 +466,7 @@ class Planner {
       }
       this.enforced.set(w.name, { w, local })
     }
-    for (const { w } of this.enforced.values()) {
-      for (const [k, v] of Object.entries(w.labels)) {
-        const key = `${k}=${v}`
-        const list = this.byLabel.get(key)
-        if (list) list.push(w)
-        else this.byLabel.set(key, [w])
-      }
-      const named = this.byName.get(w.name)
-      if (named) named.push(w)
-      else this.byName.set(w.name, [w])
-    }
+    this.members = new SelectorMembers([...this.enforced.values()].map(({ w }) => w))
     assertExpressible('azure-nsg', AZURE_NSG_CAPABILITIES, inventory, policySet, options.now, modes)
   }
 
@@ -503,9 +490,11 @@ class Planner {
       const covered: Record<IpFamily, Set<bigint>> = { 4: new Set(), 6: new Set() }
       for (const sel of sels) {
         if (sel.kind !== 'labels' && sel.kind !== 'workload') continue
-        const members = this.membersOf(sel, policy.scope).map(
-          (w) => this.enforced.get(w.name) as { w: Workload; local: Record<IpFamily, bigint[]> },
-        )
+        const members = this.members
+          .of(sel, policy.scope)
+          .map(
+            (w) => this.enforced.get(w.name) as { w: Workload; local: Record<IpFamily, bigint[]> },
+          )
         if (members.length === 0) continue
         const group = groupText(sel, policy.scope)
         let asg = this.asgs.get(group)
@@ -550,34 +539,6 @@ class Planner {
     }
     this.sides.set(cacheKey, parts)
     return parts
-  }
-
-  /**
-   * The enforced workloads (inventory order) a label or workload selector takes with its
-   * policy's scope ({@link selectorMatches}, the reference), once per selector and scope, tested
-   * against the workloads of its rarest required label (or its name) only.
-   */
-  private membersOf(sel: Selector, scope: LabelSet): Workload[] {
-    const scoped = (sel.kind === 'labels' || sel.kind === 'workload') && !sel.global
-    const key = JSON.stringify([selectorKey(sel), scoped ? scope : {}])
-    const known = this.selectorMembers.get(key)
-    if (known) return known
-    let candidates: readonly Workload[] = [...this.enforced.values()].map(({ w }) => w)
-    if (sel.kind === 'workload') candidates = this.byName.get(sel.name) ?? []
-    else if (sel.kind === 'labels')
-      for (const [k, v] of Object.entries({ ...(scoped ? scope : {}), ...sel.match })) {
-        const list = this.byLabel.get(`${k}=${v}`) ?? []
-        if (list.length < candidates.length) candidates = list
-      }
-    const out = candidates.filter((w) =>
-      selectorMatches(
-        sel,
-        { ip: { family: 4, value: 0n }, entity: { kind: 'workload', workload: w } },
-        scope,
-      ),
-    )
-    this.selectorMembers.set(key, out)
-    return out
   }
 
   /**

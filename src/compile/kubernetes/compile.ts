@@ -75,7 +75,6 @@ import {
   parseIp,
   rangeToCidrs,
   selectorKey,
-  selectorMatches,
   type Cidr,
   type Diagnostic,
   type External,
@@ -102,6 +101,7 @@ import {
   type Compiler,
   type TargetName,
 } from '../target.js'
+import { SelectorMembers, type WorkloadSelector } from '../selector-members.js'
 import { KUBERNETES_ANP_CAPABILITIES, KUBERNETES_CAPABILITIES } from './capabilities.js'
 import { renderArtefacts } from './render.js'
 
@@ -335,9 +335,6 @@ interface SelectorModel {
   readonly modelSet: ReadonlySet<Workload>
 }
 
-/** An address that stands for no address: label and workload selectors never look at it. */
-const NO_ADDRESS = { family: 4, value: 0n } as const
-
 /**
  * Resolves rule sides to pod groups and address blocks over the workloads of an inventory (see
  * the module comment); shared by the kubernetes, cilium and calico targets. Workloads that are not
@@ -381,9 +378,8 @@ export class PodGroupResolver {
   private readonly modesOfNs = new Map<string, Set<EnforcementMode>>()
   /** The namespaces of {@link namespaces}, for lookups. */
   private readonly namespaceSet: ReadonlySet<string>
-  /** Workloads by `key=value` label, and by name, in inventory order: candidates of a selector. */
-  private readonly byLabel = new Map<string, Workload[]>()
-  private readonly byName = new Map<string, Workload[]>()
+  /** The workloads (inventory order) a label or workload selector takes. */
+  private readonly members: SelectorMembers
   /** {@link liveAddresses} per workload. */
   private readonly live = new Map<Workload, IpAddress[]>()
   /** Every live address of a compiled pod, by family and value ({@link podsWithin}). */
@@ -427,17 +423,7 @@ export class PodGroupResolver {
         else this.labelClasses.set(ns, [c])
       }
     }
-    for (const w of inventory.workloads) {
-      for (const [k, v] of Object.entries(w.labels)) {
-        const key = `${k}=${v}`
-        const list = this.byLabel.get(key)
-        if (list) list.push(w)
-        else this.byLabel.set(key, [w])
-      }
-      const named = this.byName.get(w.name)
-      if (named) named.push(w)
-      else this.byName.set(w.name, [w])
-    }
+    this.members = new SelectorMembers(inventory.workloads)
     this.namespaces = [...new Set(this.pods.map((p) => p.namespace))].sort()
     this.namespaceSet = new Set(this.namespaces)
   }
@@ -688,32 +674,13 @@ export class PodGroupResolver {
 
   /**
    * What a label or workload selector takes with its policy's scope (see {@link workloadSide}),
-   * computed once per selector and scope: the selector is matched ({@link selectorMatches}, the
-   * reference) against the workloads of its rarest required label or its name only.
+   * computed once per selector and scope ({@link SelectorMembers}).
    */
-  private selectorModel(
-    policy: Policy,
-    s: Extract<Selector, { kind: 'labels' | 'workload' }>,
-  ): SelectorModel {
+  private selectorModel(policy: Policy, s: WorkloadSelector): SelectorModel {
     const key = JSON.stringify([selectorKey(s), s.global ? {} : policy.scope])
     const known = this.models.get(key)
     if (known) return known
-    let candidates: readonly Workload[] = this.inventory.workloads
-    if (s.kind === 'workload') candidates = this.byName.get(s.name) ?? []
-    else {
-      const required = { ...(s.global ? {} : policy.scope), ...s.match }
-      for (const [k, v] of Object.entries(required)) {
-        const list = this.byLabel.get(`${k}=${v}`) ?? []
-        if (list.length < candidates.length) candidates = list
-      }
-    }
-    const model = candidates.filter((w) =>
-      selectorMatches(
-        s,
-        { ip: NO_ADDRESS, entity: { kind: 'workload', workload: w } },
-        policy.scope,
-      ),
-    )
+    const model = this.members.of(s, policy.scope)
     const modelSet = new Set(model)
     const out: SelectorModel = {
       nonPodAddresses: model

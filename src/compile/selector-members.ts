@@ -1,0 +1,69 @@
+/**
+ * @module The workloads a label or workload selector takes, found through an index of labels and
+ * names, for compilers that resolve selectors to workloads once per selector (kubernetes, cilium
+ * and calico through the kubernetes planner; azure-nsg).
+ */
+import {
+  selectorKey,
+  selectorMatches,
+  type LabelSet,
+  type Selector,
+  type Workload,
+} from '../core/index.js'
+
+/** A label or workload selector: the kinds that name workloads. */
+export type WorkloadSelector = Extract<Selector, { kind: 'labels' | 'workload' }>
+
+/** An address no selector of these kinds looks at: they match on labels and names only. */
+const NO_ADDRESS = { family: 4, value: 0n } as const
+
+/**
+ * Workloads by `key=value` label and by name. {@link SelectorMembers.of} answers with the
+ * reference matcher ({@link selectorMatches}), tested against the workloads of the selector's
+ * rarest required label (scope included) or of its name only, so a selector costs the size of its
+ * smallest candidate list rather than of the inventory.
+ */
+export class SelectorMembers {
+  private readonly byLabel = new Map<string, Workload[]>()
+  private readonly byName = new Map<string, Workload[]>()
+  private readonly cache = new Map<string, readonly Workload[]>()
+
+  /** @param workloads - the workloads selectors may take; answers keep this order. */
+  constructor(private readonly workloads: readonly Workload[]) {
+    for (const w of workloads) {
+      for (const [k, v] of Object.entries(w.labels)) push(this.byLabel, `${k}=${v}`, w)
+      push(this.byName, w.name, w)
+    }
+  }
+
+  /**
+   * The workloads `sel` takes with its policy's `scope` (ANDed in unless the selector is
+   * `global`, DESIGN.md rule 2), in the order given to the constructor; cached per selector and
+   * effective scope.
+   */
+  of(sel: WorkloadSelector, scope: LabelSet): readonly Workload[] {
+    const effective = sel.global ? {} : scope
+    const key = JSON.stringify([selectorKey(sel), effective])
+    const known = this.cache.get(key)
+    if (known) return known
+    let candidates: readonly Workload[] = this.workloads
+    if (sel.kind === 'workload') candidates = this.byName.get(sel.name) ?? []
+    else {
+      for (const [k, v] of Object.entries({ ...effective, ...sel.match })) {
+        const list = this.byLabel.get(`${k}=${v}`) ?? []
+        if (list.length < candidates.length) candidates = list
+      }
+    }
+    const out = candidates.filter((w) =>
+      selectorMatches(sel, { ip: NO_ADDRESS, entity: { kind: 'workload', workload: w } }, scope),
+    )
+    this.cache.set(key, out)
+    return out
+  }
+}
+
+function push(map: Map<string, Workload[]>, key: string, w: Workload): void {
+  const list = map.get(key)
+  if (list) list.push(w)
+  else map.set(key, [w])
+}
