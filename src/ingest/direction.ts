@@ -53,7 +53,8 @@ export const KNOWN_SCTP_SERVER_PORTS: ReadonlySet<number> = new Set([36412, 3642
  * (`tcp_flags`, "cumulative OR of TCP flags") and v9/IPFIX (`tcpControlBits`, a bit "set to 1
  * if any observed packet of this Flow has the corresponding TCP control bit set", RFC 7012 /
  * IANA IPFIX registry), and CSV, whose flag columns are those of the NetFlow/IPFIX collectors'
- * exports (nfdump, SiLK, pmacct). ACK is set on every packet after a connection's first, so a client's
+ * exports (nfdump, SiLK, pmacct), and goflow2's JSON, whose NetFlow/IPFIX records carry those
+ * ORed flags (its sFlow samples carry one packet's, for which this reads less, never wrongly). ACK is set on every packet after a connection's first, so a client's
  * record (SYN, then ACKs) shows SYN+ACK as the server's does: only SYN without ACK tells the
  * sender (the client of an attempt nobody answered).
  */
@@ -64,6 +65,7 @@ const ORED_FLAGS_FORMATS: ReadonlySet<string> = new Set([
   'netflow-v9',
   'ipfix',
   'csv',
+  'goflow2',
 ])
 
 /** Start of the ephemeral (client) port range used by Linux and the IANA range (32768/49152). */

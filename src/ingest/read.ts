@@ -72,8 +72,10 @@ export const PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['aws-vpc', 'gcp-
  * ({@link ParseContext.halves}). Only records of the same exporter and observation domain pair,
  * an ICMP echo request with its reply; within one file only: the store keeps no exporter, so
  * ingest does not pair a NetFlow half with one of another file (the halves are stored unmarked).
+ * goflow2's JSON lines are NetFlow/IPFIX records too, scoped by `sampler_address` and `type`
+ * (formats/goflow2.ts).
  */
-export const EXPORTER_PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['netflow'])
+export const EXPORTER_PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['netflow', 'goflow2'])
 
 /**
  * Formats whose ICMP records carry no ICMP type: AWS VPC flow logs write ports `0 0` for an echo

@@ -11,6 +11,7 @@ import { hubbleParser } from './formats/hubble.js'
 import { conntrackParser } from './formats/conntrack.js'
 import { netflowParser } from './formats/netflow.js'
 import { bulkheadJsonlParser } from './formats/bulkhead-jsonl.js'
+import { goflow2Parser } from './formats/goflow2.js'
 
 /** All parsers, in detection-priority order (more specific formats first). */
 export const PARSERS: readonly AnyParser[] = [
@@ -21,6 +22,7 @@ export const PARSERS: readonly AnyParser[] = [
   azureVnetParser,
   gcpVpcParser,
   bulkheadJsonlParser,
+  goflow2Parser,
   csvParser,
   zeekParser,
   hubbleParser,

@@ -18,6 +18,7 @@ export type FlowFormat =
   | 'netflow'
   | 'conntrack'
   | 'bulkhead-jsonl'
+  | 'goflow2'
   | 'csv'
 
 /** One skipped record, kept as an example for the summary. */

@@ -1,0 +1,348 @@
+/**
+ * @module goflow2's JSON output (`goflow2 -format=json`): one flow message per line, of NetFlow
+ * v5, NetFlow v9, IPFIX or sFlow v5, as the netsampler/goflow2 collector decoded it.
+ *
+ * Two layouts are read, told apart by their keys:
+ * - goflow2 v2 (`producer/proto/render.go`, README "Get started"): snake_case keys, `type`
+ *   (`NETFLOW_V5`, `NETFLOW_V9`, `IPFIX`, `SFLOW_5`), `time_received_ns`, `time_flow_start_ns`,
+ *   `time_flow_end_ns` (Unix nanoseconds; an RFC 3339 string with the `datetimenano` renderer),
+ *   `src_addr`/`dst_addr`/`sampler_address` as text (`""` when the record had none), `etype` by
+ *   name (`IPv4`, `IPv6`, `ARP`; `""` for another number; a number with the renderer set to
+ *   `none`), `proto` by name (`TCP`, `UDP`, `ICMP`, `ICMPv6`, `SCTP`; `""` for another protocol
+ *   in v2.0–2.1, IANA keywords in later versions; a number with the renderer `none`), every field
+ *   written, zero or not.
+ * - goflow2 v1 (`format/common/text.go`, README of v1): the protobuf's CamelCase field names,
+ *   `TimeFlowStart`/`TimeFlowEnd`/`TimeReceived` in Unix seconds (`TimeFlowStartMs`/`…EndMs` in
+ *   milliseconds where present), `Etype`/`Proto` as numbers (beside `EtypeName`/`ProtoName`),
+ *   addresses as text, or base64 of 4 or 16 bytes as protobuf's JSON mapping writes `bytes`.
+ * Integers may also be decimal strings (protobuf's JSON mapping writes 64-bit ones so).
+ * @see https://github.com/netsampler/goflow2 (README "Output format", docs/protocols.md)
+ */
+import {
+  isIcmpReply,
+  type Flow,
+  type FlowDirection,
+  type ObservedAction,
+} from '../../core/index.js'
+import { MAX_TIME_MS, parseAddress, parseIsoTime, parseProtocol } from '../fields.js'
+import type { PairHalf } from '../netflow/decoder.js'
+import {
+  jsonRecord,
+  note,
+  skip,
+  type LineParser,
+  type LineReader,
+  type ParseContext,
+} from '../types.js'
+
+/** IP protocols whose flows carry transport ports (TCP, UDP, DCCP, SCTP, UDP-Lite), as the NetFlow decoder. */
+const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 33, 132, 136])
+
+/** goflow2's message types (`pb/flow.proto` `FlowType`). */
+const TYPES: ReadonlySet<string> = new Set([
+  'FLOWUNKNOWN',
+  'SFLOW_5',
+  'NETFLOW_V5',
+  'NETFLOW_V9',
+  'IPFIX',
+])
+
+/** The value of a field under its v2 (snake_case) or v1 (CamelCase) name. */
+function field(o: Record<string, unknown>, v2: string, v1: string): unknown {
+  const v = o[v2]
+  return v !== undefined ? v : o[v1]
+}
+
+/**
+ * A non-negative integer: a JSON number, or a decimal string (protobuf JSON's 64-bit integers).
+ * @returns undefined when absent (`null` too), NaN when present but not an integer 0…`max`.
+ */
+function uint(v: unknown, max: number): number | undefined {
+  if (v === undefined || v === null) return undefined
+  const n =
+    typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,20}$/.test(v) ? Number(v) : NaN
+  return Number.isInteger(n) && n >= 0 && n <= max ? n : NaN
+}
+
+/**
+ * A time field in ms: a number (or decimal string) in `unitMs` milliseconds per unit (1e-6 for
+ * nanoseconds, 1000 for seconds), or an RFC 3339 string (the `datetimenano` renderer). 0 and
+ * absent: undefined (goflow2 writes 0 for a time it does not have); NaN: does not read.
+ */
+function time(v: unknown, unitMs: number): number | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v === 'string' && !/^\d+$/.test(v)) return parseIsoTime(v) ?? NaN
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN
+  if (!Number.isFinite(n) || n < 0) return NaN
+  if (n === 0) return undefined
+  const ms = Math.round(n * unitMs)
+  return ms <= MAX_TIME_MS ? ms : NaN
+}
+
+/** The first time of v2 (ns), v1 milliseconds, v1 seconds that is present. */
+function timeOf(
+  o: Record<string, unknown>,
+  v2ns: string,
+  v1ms: string,
+  v1s: string,
+): number | undefined {
+  return time(o[v2ns], 1e-6) ?? time(o[v1ms], 1) ?? time(o[v1s], 1000)
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
+
+/**
+ * An address field: text, or base64 of 4 or 16 bytes (protobuf JSON of a `bytes` field).
+ * @returns the canonical text; `''` for goflow2's rendering of no address (empty text or bytes);
+ *   undefined when it does not read.
+ */
+function address(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined
+  if (v === '') return ''
+  const text = parseAddress(v)
+  if (text !== undefined) return text
+  if (!BASE64.test(v) || v.length % 4 !== 0) return undefined
+  const b = Buffer.from(v, 'base64')
+  if (b.length === 4) return [...b].join('.')
+  if (b.length === 16) return parseAddress((b.toString('hex').match(/.{4}/g) ?? []).join(':'))
+  return undefined
+}
+
+/** The Ethernet type: 4 (IPv4), 6 (IPv6), 0 (not given), -1 (not IP), undefined (does not read). */
+function ipVersion(v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '' || v === 0 || v === '0') return 0
+  if (typeof v === 'string') {
+    if (v === 'IPv4') return 4
+    if (v === 'IPv6') return 6
+    if (v === 'ARP') return -1
+    if (!/^\d+$/.test(v)) return undefined
+  }
+  const n = uint(v, 0xffff)
+  if (n === undefined || Number.isNaN(n)) return undefined
+  return n === 0x800 ? 4 : n === 0x86dd ? 6 : -1
+}
+
+/**
+ * The reader of one file. Per exporter scope it remembers whether the exporter has given an ICMP
+ * type (as the NetFlow decoder does: a 0 type is an echo reply only from an exporter seen to give
+ * types, since goflow2 writes 0 for a type the record did not carry).
+ */
+function goflow2Reader(ctx: ParseContext): LineReader {
+  const typing = new Set<string>()
+  return {
+    line(raw: string, lineNo: number): Flow | undefined {
+      const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw
+      if (line.trim() === '') return undefined
+      return parseLine(line, lineNo, ctx, typing)
+    },
+  }
+}
+
+/** Most exporter scopes remembered as giving ICMP types (memory bound). */
+const MAX_TYPING_EXPORTERS = 10_000
+
+/** The skip reasons of this reader. Stable. */
+type Goflow2Skip =
+  | 'bad-type'
+  | 'bad-etype'
+  | 'missing-address'
+  | 'bad-address'
+  | 'etype-mismatch'
+  | 'bad-protocol'
+  | 'bad-port'
+  | 'missing-port'
+  | 'bad-icmp-type'
+  | 'bad-counter'
+  | 'bad-time'
+  | 'end-before-start'
+  | 'bad-field'
+
+function parseLine(
+  line: string,
+  lineNo: number,
+  ctx: ParseContext,
+  typing: Set<string>,
+): Flow | undefined {
+  const where = `${ctx.file}:${lineNo}`
+  const o = jsonRecord(line, ctx, where)
+  if (o === undefined) return undefined
+  const bad = (reason: Goflow2Skip): Flow | undefined => {
+    skip(ctx, reason, where, line)
+    return undefined
+  }
+  const typeValue = field(o, 'type', 'Type')
+  const type = typeof typeValue === 'string' ? typeValue : ''
+  if (typeValue !== undefined && !TYPES.has(type)) return bad('bad-type')
+  const sflow = type === 'SFLOW_5'
+
+  const version = ipVersion(field(o, 'etype', 'Etype'))
+  if (version === undefined) return bad('bad-etype')
+  if (version < 0) {
+    // ARP and other Ethernet traffic an sFlow agent sampled: no IP flow
+    note(ctx, 'not-ip')
+    return undefined
+  }
+  const srcValue = field(o, 'src_addr', 'SrcAddr')
+  const dstValue = field(o, 'dst_addr', 'DstAddr')
+  if (srcValue === undefined || dstValue === undefined) return bad('missing-address')
+  const src = address(srcValue)
+  const dst = address(dstValue)
+  if (src === undefined || dst === undefined) return bad('bad-address')
+  if (src === '' || dst === '') {
+    // goflow2 renders an address the record did not carry as "" (as the NetFlow decoder notes
+    // a data record without both addresses)
+    note(ctx, 'no-address')
+    return undefined
+  }
+  const v6 = src.includes(':')
+  if (v6 !== dst.includes(':') || (version === 4 && v6) || (version === 6 && !v6))
+    return bad('etype-mismatch')
+
+  const protoValue = field(o, 'proto', 'Proto')
+  if (protoValue === '') {
+    // goflow2 v2.0–2.1 name five protocols and write "" for the others
+    note(ctx, 'unnamed-protocol')
+    return undefined
+  }
+  const protocol =
+    typeof protoValue === 'string' ? parseProtocol(protoValue) : uint(protoValue, 255)
+  if (protocol === undefined || Number.isNaN(protocol)) return bad('bad-protocol')
+
+  let srcPort = uint(field(o, 'src_port', 'SrcPort'), 65535)
+  let dstPort = uint(field(o, 'dst_port', 'DstPort'), 65535)
+  if (Number.isNaN(srcPort) || Number.isNaN(dstPort)) return bad('bad-port')
+  if (PORT_PROTOCOLS.has(protocol) && (srcPort === undefined || dstPort === undefined))
+    return bad('missing-port')
+
+  const sampler = address(field(o, 'sampler_address', 'SamplerAddress')) ?? ''
+  const scope = `goflow2\u0000${type}\u0000${sampler}`
+  let direction: FlowDirection = 'unknown'
+  let echoAssumed = false
+  if (protocol === 1 || protocol === 58) {
+    const t = uint(field(o, 'icmp_type', 'IcmpType'), 255)
+    const c = uint(field(o, 'icmp_code', 'IcmpCode'), 255)
+    if (Number.isNaN(t) || Number.isNaN(c)) return bad('bad-icmp-type')
+    let typed: [number, number] | undefined
+    if ((t ?? 0) !== 0 || (c ?? 0) !== 0) typed = [t ?? 0, c ?? 0]
+    else if ((dstPort ?? 0) !== 0) {
+      // NetFlow v5's convention, kept by goflow2: type·256 + code in the destination port
+      const tc = dstPort ?? 0
+      typed = [tc >> 8, tc & 0xff]
+    } else if (t !== undefined && (sflow || typing.has(scope))) typed = [0, 0]
+    if (typed !== undefined) {
+      ;[dstPort, srcPort] = typed
+      if (!sflow && typed[0] !== 0 && typing.size < MAX_TYPING_EXPORTERS) typing.add(scope)
+      if (isIcmpReply(protocol, typed[0])) direction = 'server-to-client'
+    } else {
+      // no type: an echo request, as for the other formats that give none
+      dstPort = protocol === 1 ? 8 : 128
+      srcPort = 0
+      echoAssumed = true
+      note(ctx, 'icmp-type-assumed-echo')
+    }
+  } else if (!PORT_PROTOCOLS.has(protocol)) {
+    srcPort = 0
+    dstPort = 0
+  }
+
+  const bytes = uint(field(o, 'bytes', 'Bytes'), Number.MAX_SAFE_INTEGER)
+  const packets = uint(field(o, 'packets', 'Packets'), Number.MAX_SAFE_INTEGER)
+  if (Number.isNaN(bytes) || Number.isNaN(packets)) return bad('bad-counter')
+  if (bytes === undefined || packets === undefined) note(ctx, 'counters-not-logged')
+
+  let start = timeOf(o, 'time_flow_start_ns', 'TimeFlowStartMs', 'TimeFlowStart')
+  let end = timeOf(o, 'time_flow_end_ns', 'TimeFlowEndMs', 'TimeFlowEnd')
+  if (Number.isNaN(start) || Number.isNaN(end)) return bad('bad-time')
+  if (start === undefined && end === undefined) {
+    const received = time(o['time_received_ns'], 1e-6) ?? time(o['TimeReceived'], 1000)
+    if (received === undefined || Number.isNaN(received)) return bad('bad-time')
+    note(ctx, 'time-from-received')
+    start = received
+  }
+  start ??= end ?? 0
+  end ??= start
+  if (end < start) return bad('end-before-start')
+
+  const flags = uint(field(o, 'tcp_flags', 'TCPFlags'), 0xffff)
+  const status = uint(field(o, 'forwarding_status', 'ForwardingStatus'), 0xffffffff)
+  const rate = uint(field(o, 'sampling_rate', 'SamplingRate'), 0xffffffff)
+  if (Number.isNaN(flags) || Number.isNaN(status) || Number.isNaN(rate)) return bad('bad-field')
+  // forwardingStatus (IANA 89, RFC 7270): bits 7-6 01 forwarded, 10 dropped — as the NetFlow
+  // decoder reads it; goflow2 writes 0 where the record had none (unknown)
+  const fs = ((status ?? 0) & 0xff) >> 6
+  const observedAction: ObservedAction = fs === 1 ? 'accept' : fs === 2 ? 'reject' : 'unknown'
+  if (rate !== undefined && rate > 1) note(ctx, `sampling-rate:${rate}`)
+  if (sflow) note(ctx, 'sflow-sample')
+
+  const flow: Flow = {
+    src,
+    dst,
+    srcPort: srcPort ?? 0,
+    dstPort: dstPort ?? 0,
+    protocol,
+    start,
+    end,
+    packets: packets ?? 0,
+    bytes: bytes ?? 0,
+    observedAction,
+    direction,
+    source: { format: 'goflow2', file: ctx.file, line: lineNo },
+    ...(protocol === 6 && flags !== undefined ? { tcpFlags: flags } : {}),
+  }
+  // a NetFlow/IPFIX record counts one direction: reading pairs it with the other direction's
+  // record of the same exporter (netflow/pairing.ts); an sFlow sample is one packet, not paired
+  if (!sflow) ctx.halves?.set(flow, { scope, echoAssumed } satisfies PairHalf)
+  return flow
+}
+
+/**
+ * goflow2's JSON lines (`goflow2 -format=json`, v1 and v2 layouts, see the module doc). Each
+ * NetFlow/IPFIX record counts one direction: the records of one exporter scope (`sampler_address`
+ * and `type`) are paired as NetFlow files are (read.ts `EXPORTER_PAIRED_FORMATS`); TCP flags are
+ * the OR over the record's packets; `forwarding_status` 64–127 forwarded (accept), 128–191
+ * dropped (reject), as RFC 7270 and the NetFlow decoder; counters are not scaled by
+ * `sampling_rate` (noted `sampling-rate:<N>`). An sFlow v5 sample (`SFLOW_5`) is one sampled
+ * packet, read as a flow of that packet (noted `sflow-sample`), not paired.
+ *
+ * Skip reasons: `bad-json`, `bad-type`, `bad-etype`, `missing-address`, `bad-address`,
+ * `etype-mismatch`, `bad-protocol`, `bad-port`, `missing-port`, `bad-icmp-type`, `bad-counter`,
+ * `bad-time`, `end-before-start`, `bad-field` (TCP flags, forwarding status or sampling rate
+ * that is no integer). Notes: `not-ip`, `no-address`, `unnamed-protocol`,
+ * `icmp-type-assumed-echo`, `counters-not-logged`, `time-from-received`, `sampling-rate:<N>`,
+ * `sflow-sample`.
+ */
+export const goflow2Parser: LineParser = {
+  format: 'goflow2',
+  kind: 'lines',
+  detect(head: Uint8Array): number {
+    const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
+    const first = text
+      .replace(/^\uFEFF/, '')
+      .split('\n')
+      .find((l) => l.trim() !== '')
+    if (first === undefined || !first.trimStart().startsWith('{')) return 0
+    let v: unknown
+    try {
+      v = JSON.parse(first)
+    } catch {
+      return 0
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return 0
+    const o = v as Record<string, unknown>
+    const type = field(o, 'type', 'Type')
+    if (typeof type !== 'string' || !TYPES.has(type)) return 0
+    const v2 =
+      'src_addr' in o && 'dst_addr' in o && ('time_received_ns' in o || 'sampler_address' in o)
+    const v1 = 'SrcAddr' in o && 'DstAddr' in o && ('TimeReceived' in o || 'SamplerAddress' in o)
+    return v2 || v1 ? 0.97 : 0
+  },
+  reader: goflow2Reader,
+  async *parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
+    const reader = goflow2Reader(ctx)
+    let lineNo = 0
+    for await (const raw of lines) {
+      const f = reader.line(raw, ++lineNo)
+      if (f) yield f
+    }
+  },
+}
