@@ -6,6 +6,7 @@ import { azureNsgParser, azureVnetParser } from '../../src/ingest/formats/azure.
 import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
 import { CSV_COLUMN_ALIASES, csvParser } from '../../src/ingest/formats/csv.js'
 import { bulkheadJsonlParser, flowToJson } from '../../src/ingest/formats/bulkhead-jsonl.js'
+import { goflow2Parser } from '../../src/ingest/formats/goflow2.js'
 import { flowInvariantViolation } from '../../src/ingest/fields.js'
 import { syntheticFlow } from '../helpers/flows.js'
 import { orient, pairDirections } from '../../src/ingest/direction.js'
@@ -34,6 +35,8 @@ const CASES: [LineParser, string[]][] = [
   // one LogEntry per line, and the pretty-printed array `gcloud logging read --format=json` writes
   [gcpVpcParser, ['gcp.jsonl', '../vendor/gcp-vpc.jsonl', '../vendor/gcp-gcloud.json']],
   [csvParser, ['flows.csv']],
+  // goflow2 -format=json: the v2 and v1 layouts, and the bad-record file
+  [goflow2Parser, ['goflow2-v2.jsonl', 'goflow2-v1.jsonl', 'goflow2-bad.jsonl']],
 ]
 
 /** Byte-level mutations: overwrite, delete or duplicate a few bytes. */
