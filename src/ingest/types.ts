@@ -181,6 +181,28 @@ export function skip(
 }
 
 /**
+ * The JSON object on the first non-blank line of a file's head (a byte order mark and leading
+ * blanks allowed), for the detectors of JSON-lines formats; undefined when that line is no JSON
+ * object (also when the head cuts it).
+ */
+export function firstJsonObject(head: Uint8Array): Record<string, unknown> | undefined {
+  const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
+  const first = text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .find((l) => l.trim() !== '')
+  if (first === undefined || !first.trimStart().startsWith('{')) return undefined
+  try {
+    const v: unknown = JSON.parse(first)
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * The JSON object on one record line (JSON lines: Bulkhead's own, Zeek, Hubble). A line that is
  * no JSON, or JSON that is not an object (an array, a string, `null`), is skipped as `bad-json`
  * at `where` ({@link skip}) and gives undefined.

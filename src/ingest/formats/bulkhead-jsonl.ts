@@ -5,7 +5,7 @@
  */
 import type { Flow, FlowDirection, ObservedAction } from '../../core/index.js'
 import { parseAddress, parseIsoTime } from '../fields.js'
-import { jsonRecord, skip, type LineParser, type ParseContext } from '../types.js'
+import { firstJsonObject, jsonRecord, skip, type LineParser, type ParseContext } from '../types.js'
 
 const ACTIONS: ReadonlySet<string> = new Set<ObservedAction>(['accept', 'reject', 'unknown'])
 const DIRECTIONS: ReadonlySet<string> = new Set<FlowDirection>([
@@ -160,21 +160,10 @@ export const bulkheadJsonlParser: LineParser = {
   format: 'bulkhead-jsonl',
   kind: 'lines',
   detect(head: Uint8Array): number {
-    const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
-    const first = text
-      .replace(/^\uFEFF/, '')
-      .split('\n')
-      .find((l) => l.trim() !== '')
-    if (first === undefined || !first.trimStart().startsWith('{')) return 0
-    let v: unknown
-    try {
-      v = JSON.parse(first)
-    } catch {
-      return 0
-    }
-    if (typeof v !== 'object' || v === null) return 0
+    const v = firstJsonObject(head)
+    if (v === undefined) return 0
     const keys = ['src', 'dst', 'srcPort', 'dstPort', 'protocol', 'start', 'end', 'direction']
-    const source = (v as Record<string, unknown>)['source']
+    const source = v['source']
     return keys.every((k) => k in v) &&
       typeof source === 'object' &&
       source !== null &&

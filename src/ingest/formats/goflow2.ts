@@ -19,6 +19,7 @@
  * @see https://github.com/netsampler/goflow2 (README "Output format", docs/protocols.md)
  */
 import {
+  hasPorts,
   isIcmpReply,
   type Flow,
   type FlowDirection,
@@ -27,6 +28,7 @@ import {
 import { MAX_TIME_MS, parseAddress, parseIsoTime, parseProtocol } from '../fields.js'
 import type { PairHalf } from '../netflow/decoder.js'
 import {
+  firstJsonObject,
   jsonRecord,
   note,
   skip,
@@ -34,9 +36,6 @@ import {
   type LineReader,
   type ParseContext,
 } from '../types.js'
-
-/** IP protocols whose flows carry transport ports (TCP, UDP, DCCP, SCTP, UDP-Lite), as the NetFlow decoder. */
-const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 33, 132, 136])
 
 /** goflow2's message types (`pb/flow.proto` `FlowType`). */
 const TYPES: ReadonlySet<string> = new Set([
@@ -211,7 +210,7 @@ function parseLine(
   let srcPort = uint(field(o, 'src_port', 'SrcPort'), 65535)
   let dstPort = uint(field(o, 'dst_port', 'DstPort'), 65535)
   if (Number.isNaN(srcPort) || Number.isNaN(dstPort)) return bad('bad-port')
-  if (PORT_PROTOCOLS.has(protocol) && (srcPort === undefined || dstPort === undefined))
+  if (hasPorts(protocol) && (srcPort === undefined || dstPort === undefined))
     return bad('missing-port')
 
   const sampler = address(field(o, 'sampler_address', 'SamplerAddress')) ?? ''
@@ -240,7 +239,7 @@ function parseLine(
       echoAssumed = true
       note(ctx, 'icmp-type-assumed-echo')
     }
-  } else if (!PORT_PROTOCOLS.has(protocol)) {
+  } else if (!hasPorts(protocol)) {
     srcPort = 0
     dstPort = 0
   }
@@ -315,20 +314,8 @@ export const goflow2Parser: LineParser = {
   format: 'goflow2',
   kind: 'lines',
   detect(head: Uint8Array): number {
-    const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
-    const first = text
-      .replace(/^\uFEFF/, '')
-      .split('\n')
-      .find((l) => l.trim() !== '')
-    if (first === undefined || !first.trimStart().startsWith('{')) return 0
-    let v: unknown
-    try {
-      v = JSON.parse(first)
-    } catch {
-      return 0
-    }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return 0
-    const o = v as Record<string, unknown>
+    const o = firstJsonObject(head)
+    if (o === undefined) return 0
     const type = field(o, 'type', 'Type')
     if (typeof type !== 'string' || !TYPES.has(type)) return 0
     const v2 =

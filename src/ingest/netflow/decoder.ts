@@ -24,6 +24,7 @@
  *   read before it are dropped too (the set was not read as it was written).
  */
 import { isIcmpReply, type Flow, type FlowDirection, type ObservedAction } from '../../core/flow.js'
+import { hasPorts } from '../../core/service.js'
 import type { FirewallEvent } from './events.js'
 import { MAX_TIME_MS } from '../fields.js'
 import {
@@ -108,9 +109,6 @@ export interface PairHalf {
 
 /** Source format names stored in `flow.source.format`. Stable. */
 export type NetflowSourceFormat = FixedFormat | 'netflow-v9' | 'ipfix'
-
-/** IP protocols whose flows carry transport ports (TCP, UDP, DCCP, SCTP, UDP-Lite). */
-const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 33, 132, 136])
 
 /** A record's values for the elements the decoder reads: numbers (−1 = above 2^53−1) or address text. */
 type Values = Map<number, number | string>
@@ -1436,7 +1434,7 @@ function toFlow(
         push(out, 'note', 'icmp-type-assumed-echo', meta, '')
       }
     }
-  } else if (!PORT_PROTOCOLS.has(protocol)) {
+  } else if (!hasPorts(protocol)) {
     srcPort = 0
     dstPort = 0
   }
