@@ -15,6 +15,7 @@ export {
   isKubernetesDocument,
   kubernetesWorkloads,
   DROPPED_POD_LABELS,
+  PER_POD_LABELS,
   KUBERNETES_ORIGIN,
   type KubernetesObject,
 } from './sources/kubernetes.js'

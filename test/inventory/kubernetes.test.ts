@@ -150,6 +150,71 @@ describe('Kubernetes inventory: owners and odd pods', () => {
     expect(r.inventory.workloads.map((w) => w.name)).toEqual(['ns/ok[Pod]'])
   })
 
+  it('drops the labels StatefulSet and Job controllers set per pod or per run, with no warning', () => {
+    // Kubernetes "Well-Known Labels": statefulset.kubernetes.io/pod-name and
+    // apps.kubernetes.io/pod-index name one replica; job-name, controller-uid and their
+    // batch.kubernetes.io/ forms name one run of a CronJob; job-completion-index one pod of it
+    const sts = { ownerReferences: [{ kind: 'StatefulSet', name: 'db', controller: true }] }
+    const replica = (i: number) =>
+      pod(
+        `db-${String(i)}`,
+        { status: { podIP: `10.1.0.${String(i + 1)}` } },
+        {
+          ...sts,
+          labels: {
+            app: 'db',
+            'controller-revision-hash': 'db-6c8b9',
+            'statefulset.kubernetes.io/pod-name': `db-${String(i)}`,
+            'apps.kubernetes.io/pod-index': String(i),
+          },
+        },
+      )
+    const job = (run: string) => ({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {
+        name: `backup-${run}`,
+        namespace: 'ns',
+        uid: `u-${run}`,
+        ownerReferences: [{ kind: 'CronJob', name: 'backup', controller: true }],
+      },
+    })
+    const runPod = (run: string, ip: string) =>
+      pod(
+        `backup-${run}-x`,
+        { status: { podIP: ip } },
+        {
+          ownerReferences: [
+            { kind: 'Job', name: `backup-${run}`, uid: `u-${run}`, controller: true },
+          ],
+          labels: {
+            app: 'backup',
+            'job-name': `backup-${run}`,
+            'controller-uid': `u-${run}`,
+            'batch.kubernetes.io/job-name': `backup-${run}`,
+            'batch.kubernetes.io/controller-uid': `u-${run}`,
+            'batch.kubernetes.io/job-completion-index': '0',
+          },
+        },
+      )
+    const f = list(
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'ns' } },
+      replica(0),
+      replica(1),
+      { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'backup', namespace: 'ns' } },
+      job('1'),
+      job('2'),
+      runPod('1', '10.1.0.7'),
+      runPod('2', '10.1.0.8'),
+    )
+    const r = load([{ path: 'k.json', text: f }])
+    expect(r.diagnostics.map(at)).toEqual([])
+    expect(summary([{ path: 'k.json', text: f }])).toEqual([
+      ['ns/backup[CronJob]', ['10.1.0.7', '10.1.0.8'], { app: 'backup', namespace: 'ns' }],
+      ['ns/db[StatefulSet]', ['10.1.0.1', '10.1.0.2'], { app: 'db', namespace: 'ns' }],
+    ])
+  })
+
   it('drops labels on which replicas disagree, with a warning', () => {
     const ref = { ownerReferences: [{ kind: 'StatefulSet', name: 's', controller: true }] }
     const f = list(

@@ -41,6 +41,26 @@ export const DROPPED_POD_LABELS: readonly string[] = [
 ]
 
 /**
+ * Pod labels that the StatefulSet and Job controllers set per pod or per run, so that replicas
+ * of one workload, or the runs of one CronJob, never agree on them: a StatefulSet replica's name
+ * and ordinal, a Job's name and uid (a new Job for each run of a CronJob), an indexed Job pod's
+ * completion index. Dropped from the inventory's labels with {@link DROPPED_POD_LABELS}, where
+ * they would otherwise be left out with an `inventory/conflicting-labels` warning on every
+ * StatefulSet of two replicas. The workload name already says which StatefulSet, Job or CronJob.
+ * @remarks Source: Kubernetes "Well-Known Labels, Annotations and Taints"
+ * (https://kubernetes.io/docs/reference/labels-annotations-taints/).
+ */
+export const PER_POD_LABELS: readonly string[] = [
+  'statefulset.kubernetes.io/pod-name',
+  'apps.kubernetes.io/pod-index',
+  'job-name',
+  'controller-uid',
+  'batch.kubernetes.io/job-name',
+  'batch.kubernetes.io/controller-uid',
+  'batch.kubernetes.io/job-completion-index',
+]
+
+/**
  * Kinds that run pods from a template, and so name a workload when they are the top owner
  * (`spec.template`, or `spec.jobTemplate.spec.template` for a CronJob: {@link podTemplatePath}).
  */
@@ -239,7 +259,7 @@ function readLabels(obj: KubernetesObject, rel: YamlPath): Record<string, string
   const out: Record<string, string> = {}
   let ok = true
   for (const [k, v] of Object.entries(raw)) {
-    if (DROPPED_POD_LABELS.includes(k)) continue
+    if (DROPPED_POD_LABELS.includes(k) || PER_POD_LABELS.includes(k)) continue
     // labels are map[string]string: the API server refuses a YAML number or boolean, whose text
     // would not be the manifest's anyway (`1.10` reads as 1.1)
     const text = typeof v === 'string' ? v : undefined
@@ -289,7 +309,7 @@ interface Building {
  *   with no IP (pending), in phase `Succeeded`/`Failed` (their IP is released) or with
  *   `spec.hostNetwork: true` (the IP is the node's) give no address and an
  *   `inventory/no-address` warning; a bad IP is `inventory/bad-address`.
- * - **Labels.** The pod's labels minus {@link DROPPED_POD_LABELS}, plus `namespace: <ns>` (which
+ * - **Labels.** The pod's labels minus {@link DROPPED_POD_LABELS} and {@link PER_POD_LABELS}, plus `namespace: <ns>` (which
  *   wins over a pod label of that name); namespace objects' labels are not merged. Labels on
  *   which the replicas disagree are dropped with an `inventory/conflicting-labels` warning. A
  *   workload-kind object (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
