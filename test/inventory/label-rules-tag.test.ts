@@ -119,6 +119,50 @@ describe('AWS raw tags and LabelRules match.tag', () => {
     expect(r.inventory.labelRules[0]?.match).toEqual({ tag: { Team: 'payments' } })
   })
 
+  it('azure_tags_and_gcp_labels_are_raw_tags_too_gcp_network_tags_are_not', () => {
+    const azure: SourceFile = {
+      path: 'inventory/vms.json',
+      text: JSON.stringify([
+        {
+          id: '/subscriptions/0/resourceGroups/fin-rg/providers/Microsoft.Compute/virtualMachines/az-1',
+          name: 'az-1',
+          type: 'Microsoft.Compute/virtualMachines',
+          resourceGroup: 'fin-rg',
+          location: 'northeurope',
+          privateIps: '10.50.0.4',
+          tags: { 'Cost Center': '4711' },
+        },
+      ]),
+    }
+    const gcp: SourceFile = {
+      path: 'inventory/gce.json',
+      text: JSON.stringify([
+        {
+          kind: 'compute#instance',
+          name: 'gce-1',
+          zone: 'https://www.googleapis.com/compute/v1/projects/p/zones/europe-west1-b',
+          labels: { 'cost-center': '4711' },
+          tags: { items: ['http-server'] },
+          networkInterfaces: [{ networkIP: '10.132.0.5' }],
+        },
+      ]),
+    }
+    const r = load(
+      azure,
+      gcp,
+      rules(
+        '  - match: { tag: { "Cost Center": "4711" } }\n    labels: { tier: azure }\n' +
+          '  - match: { tag: { cost-center: "4711" } }\n    labels: { tier: gcp }\n' +
+          '  - match: { tag: { http-server: "*" } }\n    labels: { web: "yes" }\n',
+      ),
+    )
+    expect(r.diagnostics).toEqual([])
+    const by = (n: string) => r.inventory.workloads.find((w) => w.name === n)
+    expect(by('az-1')?.labelOrigins).toMatchObject({ tier: 'label-rule:0' })
+    expect(by('gce-1')?.labelOrigins).toMatchObject({ tier: 'label-rule:1' })
+    expect(by('gce-1')?.labels).not.toHaveProperty('web')
+  })
+
   it('yaml_workloads_have_no_tags_so_tag_rules_skip_them', () => {
     const inv: SourceFile = {
       path: 'inventory/hosts.yaml',
