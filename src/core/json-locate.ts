@@ -137,6 +137,17 @@ export class JsonLocator {
     return this.lines.linePos(offset)
   }
 
+  /**
+   * The text of the number or `true`/`false` at `path` as written (`1.10`, which JSON.parse reads
+   * as 1.1); undefined when the value there is none of these.
+   */
+  scalarSource(path: readonly (string | number)[]): string | undefined {
+    const at = this.offset(path)
+    return /^[-\dtf]/.test(this.text.charAt(at))
+      ? this.text.slice(at, valueEnd(this.text, at))
+      : undefined
+  }
+
   private membersOf(at: number): Map<string, Member> | Member[] | undefined {
     const known = this.members.get(at)
     if (known !== undefined) return known

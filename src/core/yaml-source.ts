@@ -48,6 +48,8 @@ interface Locator {
   offset(path: YamlPath, target: 'value' | 'key'): number
   /** 1-based line and column of an offset. */
   linePos(offset: number): { line: number; col: number }
+  /** The source text of the scalar at `path` as written (`1.10`, not 1.1), when there is one. */
+  scalarSource(path: YamlPath): string | undefined
 }
 
 /** Locations from the `yaml` package's node tree. */
@@ -58,6 +60,17 @@ class YamlLocator implements Locator {
   ) {}
 
   offset(path: YamlPath, target: 'value' | 'key'): number {
+    const { node, keyNode, complete } = this.nodeAt(path)
+    return rangeStart(target === 'key' && complete && keyNode ? keyNode : node)
+  }
+
+  scalarSource(path: YamlPath): string | undefined {
+    const { node, complete } = this.nodeAt(path)
+    return complete && isScalar(node) && typeof node.source === 'string' ? node.source : undefined
+  }
+
+  /** The node at `path`, or the deepest existing one (`complete` false), and its key node. */
+  private nodeAt(path: YamlPath): { node: unknown; keyNode: Node | undefined; complete: boolean } {
     let node: unknown = this.doc.contents
     let keyNode: Node | undefined
     let complete = true
@@ -82,7 +95,7 @@ class YamlLocator implements Locator {
         break
       }
     }
-    return rangeStart(target === 'key' && complete && keyNode ? keyNode : node)
+    return { node, keyNode, complete }
   }
 
   linePos(offset: number): { line: number; col: number } {
@@ -115,6 +128,17 @@ export class YamlDoc {
    */
   loc(path: YamlPath, target: 'value' | 'key' = 'value'): SourceLocation {
     return this.at(this.locator.offset(path, target))
+  }
+
+  /**
+   * A label value as written at `path`: text as it is, a number or boolean as its source text
+   * (`version: 1.10` is "1.10", not the 1.1 YAML reads; `tier: 1` is "1"); undefined for any
+   * other value (a list, a mapping, null).
+   */
+  labelText(value: unknown, path: YamlPath): string | undefined {
+    if (typeof value === 'string') return value
+    if (typeof value !== 'number' && typeof value !== 'boolean') return undefined
+    return this.locator.scalarSource(path) ?? String(value)
   }
 
   /** The location of a character offset of the file. */
@@ -362,13 +386,6 @@ export function checkHeader(d: YamlDoc, allowed: readonly string[]): string | un
   return ok ? kind : undefined
 }
 
-/** A scalar YAML value usable as a label value (numbers and booleans are taken as their text). */
-export function scalarText(v: unknown): string | undefined {
-  if (typeof v === 'string') return v
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
-  return undefined
-}
-
 /** True for a YAML/JSON mapping (a non-null object that is not an array). */
 export function isMapping(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
@@ -395,7 +412,7 @@ export function parseLabelMap(d: YamlDoc, raw: unknown, path: YamlPath): LabelSe
       ok = false
       continue
     }
-    const text = scalarText(value)
+    const text = d.labelText(value, [...path, key])
     const valueProblem =
       text === undefined ? `label "${key}" must have a text value` : checkLabelValue(text)
     if (valueProblem || text === undefined) {

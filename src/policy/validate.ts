@@ -27,13 +27,7 @@ import {
   type SourceLocation,
   type Workload,
 } from '../core/index.js'
-import {
-  isMapping,
-  parseTimestamp,
-  scalarText,
-  type YamlDoc,
-  type YamlPath,
-} from '../core/yaml-source.js'
+import { isMapping, parseTimestamp, type YamlDoc, type YamlPath } from '../core/yaml-source.js'
 
 /**
  * Parses a rule's `expires` value: a date alone is valid through that whole UTC day, so it
@@ -234,7 +228,7 @@ function parseLabelSelector(
       ok = false
       return
     }
-    const text = scalarText(value)
+    const text = d.labelText(value, at)
     if (text === undefined) {
       d.report('policy/bad-selector', `label "${key}" must have one text value`, at, {
         hint: 'to match several values use matchExpressions with operator In',

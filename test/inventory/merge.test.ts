@@ -150,3 +150,48 @@ describe('merging inventory sources', () => {
     expect(bad.diagnostics.map((d) => d.code)).toEqual(['schema/invalid-value'])
   })
 })
+
+describe('label values written as YAML or JSON numbers and booleans', () => {
+  it('are the text as written, in inventory labels and in policy selectors (1.10 is not 1.1)', () => {
+    const inventory = `apiVersion: bulkhead.dev/v1
+kind: Inventory
+workloads:
+  - name: a
+    addresses: [10.0.0.1]
+    labels: { version: 1.10, tier: 1, canary: true, build: 010, app: x }
+`
+    const json = JSON.stringify({
+      apiVersion: 'bulkhead.dev/v1',
+      kind: 'Inventory',
+      workloads: [{ name: 'b', addresses: ['10.0.0.2'], labels: { version: 1 } }],
+    }).replace('"version":1', '"version":1.10')
+    const policy = `apiVersion: bulkhead.dev/v1
+kind: Policy
+metadata: { name: p, owner: o }
+scope: { app: x }
+rules:
+  - id: r
+    from: [{ version: 1.10 }]
+    to: [{ tier: 1 }]
+    ports: [tcp/443]
+    reason: test
+`
+    const r = loadFromSources(
+      defaultWorkspace('.'),
+      [
+        { path: 'i.yaml', text: inventory },
+        { path: 'j.json', text: json },
+      ],
+      [{ path: 'p.yaml', text: policy }],
+      new Date(0),
+    )
+    expect(r.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+    expect(r.inventory.workloads.map((w) => w.labels)).toEqual([
+      { app: 'x', build: '010', canary: 'true', tier: '1', version: '1.10' },
+      { version: '1.10' },
+    ])
+    const rule = r.policySet.policies[0]?.rules[0]
+    expect(rule?.from[0]).toMatchObject({ kind: 'labels', match: { version: '1.10' } })
+    expect(rule?.to[0]).toMatchObject({ kind: 'labels', match: { tier: '1' } })
+  })
+})
