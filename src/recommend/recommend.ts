@@ -307,7 +307,9 @@ export function recommend(
       cidr.prefix === (cidr.family === 4 ? 32 : 128) &&
       !isPrivateIp({ family: cidr.family, value: cidr.base })
     if (isPublicHost && options.keepPublicIps !== true) return { kind: 'internet', entity: id }
-    blockNames.push(cidr)
+    // --keep-public-ips: a rule per public address, never a block aggregated with its
+    // neighbours (another party's addresses); only unmanaged private blocks are aggregated
+    if (!isPublicHost) blockNames.push(cidr)
     return { kind: 'block', entity: id, cidr }
   }
   for (const e of map.entities) sides.set(e.id, classify(e, e.id))
