@@ -43,27 +43,46 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { loadWorkspace } from '../../src/policy/files.js'
 import {
+  calicoAllows,
   calicoCompiler,
+  ciliumAllows,
   ciliumCompiler,
   kubernetesAnpCompiler,
   kubernetesCompiler,
+  planCalico,
+  planCilium,
+  PodGroupResolver,
+  type CheckEndpoint,
   type Compiler,
+  type K8sObject,
 } from '../../src/compile/index.js'
+import { evaluate } from '../../src/policy/evaluate.js'
 import { policyFor } from '../../src/cli/commands/demo-targets.js'
 import { runDemo } from '../../src/cli/commands/demo.js'
 import { loadOrThrow } from '../../src/cli/workspace.js'
-import { BulkheadError, labelSet, type Inventory, type PolicySet } from '../../src/core/index.js'
+import {
+  BulkheadError,
+  labelSet,
+  type Inventory,
+  type PolicySet,
+  type Rule,
+} from '../../src/core/index.js'
 import { CAPABILITY_CASES, CONFORMANCE_INVENTORY } from '../conformance/compile.case.js'
 import { SEED } from '../helpers/model.js'
+import { allObjects } from './k8s-differential.js'
 import {
   ANY_SUBJECT,
   cidr,
   enforced,
   enforcementArb,
   estateArb,
+  lbl,
   NOW,
+  policy,
+  rule,
   SHOP,
   SHOP_POLICIES,
+  tcp,
 } from './kubernetes-fixture.js'
 
 const SCHEMAS = fileURLToPath(new URL('../fixtures/schemas/', import.meta.url))
@@ -393,6 +412,122 @@ describe('cluster targets against the upstream API schemas', () => {
       // without anp, or selectors a cluster cannot express)
       expect(compiled, name).toBeGreaterThan(50)
     }
+  })
+
+  describe('services and list sizes at the limits of the APIs', () => {
+    const web = [lbl({ role: 'web' })]
+    const api = [lbl({ role: 'api' })]
+    const nets = Array.from({ length: 300 }, (_, i) =>
+      cidr(`192.0.${Math.floor(i / 64)}.${(i % 64) * 4}/30`),
+    )
+    /** [what, rule, targets that must refuse it (compile/not-expressible or unsupported)]. */
+    const CASES: readonly (readonly [string, Rule, readonly string[]])[] = [
+      [
+        '60 TCP ports (Cilium PortRule takes 40, Calico EntityRule 50)',
+        rule(
+          'ports',
+          web,
+          api,
+          Array.from({ length: 60 }, (_, i) => tcp(1001 + 2 * i)),
+        ),
+        [],
+      ],
+      [
+        '120 TCP ports, deny (AdminNetworkPolicy rule takes 100)',
+        rule(
+          'deny-ports',
+          web,
+          api,
+          Array.from({ length: 120 }, (_, i) => tcp(2001 + 2 * i)),
+          'deny',
+        ),
+        ['kubernetes'],
+      ],
+      [
+        'ICMP types 250-255 (Calico takes types 0-254)',
+        rule('icmp', web, api, [{ protocol: 1, ports: { lo: 250, hi: 255 } }]),
+        ['kubernetes', 'kubernetes --deny-with anp', 'calico'],
+      ],
+      [
+        'ICMPv6 type 255',
+        rule('icmp6', web, api, [{ protocol: 58, ports: { lo: 255, hi: 255 } }]),
+        ['kubernetes', 'kubernetes --deny-with anp', 'calico'],
+      ],
+      [
+        'every ICMP type',
+        rule('icmp-all', web, api, [{ protocol: 1, ports: { lo: 0, hi: 255 } }]),
+        ['kubernetes', 'kubernetes --deny-with anp'],
+      ],
+      [
+        '300 CIDR blocks (Calico nets take 256)',
+        rule(
+          'nets',
+          web,
+          nets.map((c) => ({ kind: 'cidr' as const, cidr: c, except: [] })),
+          [tcp(443)],
+        ),
+        [],
+      ],
+      [
+        'a block less 300 excepts (Calico notNets take 256)',
+        rule(
+          'except',
+          web,
+          [{ kind: 'cidr', cidr: cidr('192.0.0.0/16'), except: nets }],
+          [tcp(443)],
+        ),
+        [],
+      ],
+    ]
+    for (const [what, r, refusedBy] of CASES)
+      it(`${what}: valid documents, or refused where the API cannot take it`, () => {
+        const ps = enforced([policy('shop', { app: 'shop' }, [r])])
+        for (const [name, c] of TARGETS) {
+          const out = tryCompile(c, SHOP, ps)
+          expect(out === undefined, `${name} refuses`).toBe(refusedBy.includes(name))
+          if (out) expect(validateResult(out).problems, name).toEqual([])
+        }
+      })
+
+    it('the split lists mean what the rule means (cilium and calico checkers against the model)', () => {
+      const pods = new PodGroupResolver(SHOP, { now: NOW }).pods
+      const byIp = new Map(pods.flatMap((p) => p.workload.addresses.map((a) => [a.ip, p] as const)))
+      const end = (ip: string): CheckEndpoint => {
+        const pod = byIp.get(ip)
+        return pod ? { ip, pod } : { ip }
+      }
+      const checkers: readonly (readonly [
+        string,
+        (ps: PolicySet) => K8sObject[],
+        typeof ciliumAllows,
+      ])[] = [
+        ['cilium', (ps) => allObjects(planCilium(SHOP, ps, { now: NOW })), ciliumAllows],
+        ['calico', (ps) => allObjects(planCalico(SHOP, ps, { now: NOW })), calicoAllows],
+      ]
+      const flows: readonly (readonly [Rule, string, number[]])[] = [
+        [CASES[0]?.[1] as Rule, '10.244.1.11', Array.from({ length: 130 }, (_, i) => 995 + i)],
+        [CASES[5]?.[1] as Rule, '192.0.4.40', [443]],
+        [CASES[6]?.[1] as Rule, '192.0.4.40', [443, 80]],
+      ]
+      const dsts = ['192.0.0.1', '192.0.1.2', '192.0.4.43', '192.0.5.1', '192.1.0.1']
+      for (const [name, objects, allows] of checkers)
+        for (const [r, dst, ports] of flows) {
+          const ps = enforced([policy('shop', { app: 'shop' }, [r])])
+          const objs = objects(ps)
+          for (const d of [dst, ...dsts])
+            for (const port of ports) {
+              const want = evaluate(SHOP, ps, {
+                src: '10.244.1.10',
+                dst: d,
+                protocol: 6,
+                dstPort: port,
+                at: NOW.getTime(),
+              }).decision
+              const got = allows(objs, end('10.244.1.10'), end(d), 6, port) ? 'allowed' : 'denied'
+              expect(got, `${name} ${r.id} -> ${d} tcp/${port}`).toBe(want)
+            }
+        }
+    })
   })
 
   describe('the demo', () => {

@@ -28,7 +28,9 @@
  *   addresses too, exactly as Bulkhead CIDR selectors do); a named external as its block with
  *   the more specific named externals and the workload addresses inside it as `notNets`;
  *   workloads that are not pods as their addresses; blocks without `notNets` share one `nets`
- *   list; `any` as an empty source/destination. One Calico rule per (peer, protocol).
+ *   list; `any` as an empty source/destination. One Calico rule per (peer, protocol). Lists are
+ *   cut at the CRD's `maxItems` ({@link CALICO_NETS_MAX} nets, {@link CALICO_PORTS_MAX} ports:
+ *   one Calico rule per part; {@link calicoNets} for a block with more excepts than notNets take).
  * - Services: `protocol` TCP, UDP, SCTP with `ports` (`443`, `"8000:8100"`), ICMP/ICMPv6 with
  *   `icmp.type` (one type, or every type), other protocols by number, `any` as a rule without
  *   protocol.
@@ -58,6 +60,7 @@ import {
 } from '../../core/index.js'
 import { assertExpressible, planCompiler, type CompileResult, type Compiler } from '../target.js'
 import {
+  blockCidrs,
   checkHosts,
   DEFAULT_DENY_NAME,
   dnsName,
@@ -101,7 +104,37 @@ export function calicoSelector(s: K8sLabelSelector, rename: Record<string, strin
   return parts.length === 0 ? 'all()' : parts.join(' && ')
 }
 
-/** Calico rule fragments (protocol, ports, icmp) of a rule's services; `[{}]` for `any`. */
+/** Largest `ingress` (or `egress`) list of one Calico policy (the CRD's `maxItems`). */
+export const CALICO_RULES_MAX = 1024
+
+/** Largest `nets` (and `notNets`) list of one Calico EntityRule (the CRD's `maxItems`). */
+export const CALICO_NETS_MAX = 256
+
+/**
+ * Entity rules (`nets`/`notNets` parts) matching the addresses of `cidr` less `except`: one with
+ * `nets: [cidr]` and `notNets: except` when the excepts fit in {@link CALICO_NETS_MAX}, else the
+ * CIDRs that cover the block less its excepts as `nets`, at most {@link CALICO_NETS_MAX} per
+ * entity rule (a list of entity rules is ORed: one Calico rule each).
+ */
+export function calicoNets(cidr: Cidr, except: readonly Cidr[]): Record<string, string[]>[] {
+  if (except.length === 0) return [{ nets: [cidr.text] }]
+  if (except.length <= CALICO_NETS_MAX)
+    return [{ nets: [cidr.text], notNets: except.map((c) => c.text) }]
+  const nets = blockCidrs(cidr, except)
+  const out: Record<string, string[]>[] = []
+  for (let i = 0; i < nets.length; i += CALICO_NETS_MAX)
+    out.push({ nets: nets.slice(i, i + CALICO_NETS_MAX) })
+  return out
+}
+
+/** Largest `ports` list of one Calico EntityRule (the CRD's `maxItems`). */
+export const CALICO_PORTS_MAX = 50
+
+/**
+ * Calico rule fragments (protocol, ports, icmp) of a rule's services; `[{}]` for `any`. A
+ * protocol's ports are split over several fragments of at most {@link CALICO_PORTS_MAX} (the
+ * API server refuses a longer list); each fragment becomes its own Calico rule.
+ */
 export function calicoServices(services: readonly Service[]): {
   proto: Record<string, unknown>
   ports?: (number | string)[]
@@ -141,7 +174,10 @@ export function calicoServices(services: readonly Service[]): {
     else byProto.set(p, [...(byProto.get(p) ?? []), lo === hi ? lo : `${lo}:${hi}`])
   }
   for (const [p, ports] of byProto)
-    out.push({ proto: { protocol: names[p] }, ...(ports ? { ports } : {}) })
+    if (ports === undefined) out.push({ proto: { protocol: names[p] } })
+    else
+      for (let i = 0; i < ports.length; i += CALICO_PORTS_MAX)
+        out.push({ proto: { protocol: names[p] }, ports: ports.slice(i, i + CALICO_PORTS_MAX) })
   return out
 }
 
@@ -206,12 +242,12 @@ export function planCalico(
       ...side.blocks,
       ...sels.flatMap((s) => (s.kind === 'cidr' ? [{ cidr: s.cidr, except: [...s.except] }] : [])),
     ]
-    // blocks without except share one `nets` list; each other block is its own entity rule
+    // blocks without except share `nets` lists (of at most CALICO_NETS_MAX); each other block is
+    // its own entity rule (or several: calicoNets)
     const plain = [...new Set(blocks.filter((b) => b.except.length === 0).map((b) => b.cidr.text))]
-    if (plain.length > 0) out.push({ nets: plain })
-    for (const b of blocks)
-      if (b.except.length > 0)
-        out.push({ nets: [b.cidr.text], notNets: b.except.map((c: Cidr) => c.text) })
+    for (let i = 0; i < plain.length; i += CALICO_NETS_MAX)
+      out.push({ nets: plain.slice(i, i + CALICO_NETS_MAX) })
+    for (const b of blocks) if (b.except.length > 0) out.push(...calicoNets(b.cidr, b.except))
     return out
   }
   /**
@@ -237,18 +273,12 @@ export function planCalico(
     rule: Rule,
     sels: readonly Selector[],
     plain: Side,
-  ): { side: Side; own: Record<string, string[]> }[] => {
-    const out: { side: Side; own: Record<string, string[]> }[] = [{ side: plain, own: {} }]
+  ): { side: Side; own: Record<string, string[]>[] }[] => {
+    const out: { side: Side; own: Record<string, string[]>[] }[] = [{ side: plain, own: [{}] }]
     if (plain.all) return out
     for (const s of sels)
       if (s.kind === 'cidr')
-        out.push({
-          side: r.side(policy, rule, [s]),
-          own: {
-            nets: [s.cidr.text],
-            ...(s.except.length > 0 ? { notNets: s.except.map((c) => c.text) } : {}),
-          },
-        })
+        out.push({ side: r.side(policy, rule, [s]), own: calicoNets(s.cidr, s.except) })
     return out
   }
   const emit = (
@@ -261,6 +291,12 @@ export function planCalico(
     rules: Record<string, unknown>[],
   ): void => {
     if (rules.length === 0) return
+    if (rules.length > CALICO_RULES_MAX)
+      r.fail(
+        policy,
+        rule,
+        `it needs ${rules.length} Calico rules in one policy, more than ${CALICO_RULES_MAX}`,
+      )
     const field = type === 'Ingress' ? 'ingress' : 'egress'
     const groups = subject.all ? [{ ns: {}, namespaces: r.namespaces, pods: {} }] : subject.groups
     const parts = groups
@@ -309,6 +345,16 @@ export function planCalico(
   for (const policy of policySet.policies) {
     for (const rule of policy.rules) {
       if (!r.compiles(policy, rule)) continue
+      if (
+        rule.services.some(
+          (s) => (s.protocol === 1 || s.protocol === 58) && s.ports.hi === 255 && s.ports.lo > 0,
+        )
+      )
+        r.fail(
+          policy,
+          rule,
+          'Calico matches ICMP and ICMPv6 types 0-254 only (type 255 is reserved), and the rule names type 255 but not every type',
+        )
       const action = rule.action === 'deny' ? 'Deny' : 'Allow'
       const order = rule.action === 'deny' ? DENY_ORDER : ALLOW_ORDER
       const services = calicoServices(rule.services)
@@ -340,12 +386,12 @@ export function planCalico(
       if (ingress) {
         const sources = peers(rule.from, fromSide)
         for (const { side, own } of subjects(policy, rule, rule.to, toSide))
-          emit(side, `${base}-in`, policy, rule, order, 'Ingress', entityRules(sources, [own]))
+          emit(side, `${base}-in`, policy, rule, order, 'Ingress', entityRules(sources, own))
       }
       if (egress) {
         const destinations = peers(rule.to, toSide)
         for (const { side, own } of subjects(policy, rule, rule.from, fromSide))
-          emit(side, `${base}-eg`, policy, rule, order, 'Egress', entityRules([own], destinations))
+          emit(side, `${base}-eg`, policy, rule, order, 'Egress', entityRules(own, destinations))
       }
     }
   }

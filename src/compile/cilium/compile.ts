@@ -95,10 +95,15 @@ export function endpointSelector(g: PodGroup, peer: boolean): K8sLabelSelector {
 /** Largest `fields` list of one Cilium `ICMPRule` (the CRD's `maxItems`). */
 export const CILIUM_ICMP_FIELDS_MAX = 40
 
+/** Largest `ports` list of one Cilium `PortRule` (the CRD's `maxItems`). */
+export const CILIUM_PORTS_MAX = 40
+
 /**
  * The layer-4 part of a rule's services, as Cilium rule entries take it: `toPorts` for TCP, UDP
  * and SCTP, and `icmps` for ICMP (family `IPv4`) and ICMPv6 (family `IPv6`), one field per ICMP
- * type of the service's range, at most {@link CILIUM_ICMP_FIELDS_MAX} fields per `ICMPRule`.
+ * type of the service's range, at most {@link CILIUM_ICMP_FIELDS_MAX} fields per `ICMPRule`, and
+ * at most {@link CILIUM_PORTS_MAX} ports per `PortRule` (more ports: several `PortRule`s, which
+ * Cilium ORs; the API server refuses a longer list).
  * Cilium refuses a rule entry with both `toPorts` and `icmps`, so each is its own entry (a
  * list of one or two parts). `undefined` means every port and protocol (the `any` service: an
  * entry without either field). A service with no part here (other protocols) is refused
@@ -127,7 +132,12 @@ export function ciliumL4(
     else ports.push({ port: String(lo), endPort: hi, protocol })
   }
   const out: { toPorts?: Record<string, unknown>[]; icmps?: Record<string, unknown>[] }[] = []
-  if (ports.length > 0) out.push({ toPorts: [{ ports }] })
+  if (ports.length > 0) {
+    const toPorts: Record<string, unknown>[] = []
+    for (let i = 0; i < ports.length; i += CILIUM_PORTS_MAX)
+      toPorts.push({ ports: ports.slice(i, i + CILIUM_PORTS_MAX) })
+    out.push({ toPorts })
+  }
   if (fields.length > 0) {
     const icmps: Record<string, unknown>[] = []
     for (let i = 0; i < fields.length; i += CILIUM_ICMP_FIELDS_MAX)

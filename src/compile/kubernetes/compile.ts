@@ -133,6 +133,11 @@ export const MAX_ANP_PRIORITY = 1000
 export const ANP_NETWORKS_MAX = 25
 /** Most peers one AdminNetworkPolicy rule's `to` takes (the v1alpha1 CRD's `maxItems`). */
 export const ANP_PEERS_MAX = 100
+/**
+ * Most ports one AdminNetworkPolicy rule takes (the v1alpha1 CRD's `maxItems`); a deny rule with
+ * more becomes several egress rules of one object, each with the same peers.
+ */
+export const ANP_PORTS_MAX = 100
 /** Label key naming the Bulkhead policy of an object. */
 export const POLICY_LABEL = 'bulkhead.dev/policy'
 /** Label key naming the Bulkhead rule of an object. */
@@ -1050,6 +1055,13 @@ export function netpolPorts(services: readonly Service[]): Record<string, unknow
   return out
 }
 
+/** `list` cut into consecutive slices of at most `size` items. */
+function chunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size))
+  return out
+}
+
 function anpPorts(services: readonly Service[]): Record<string, unknown>[] | undefined {
   const np = netpolPorts(services)
   if (np === undefined) return undefined
@@ -1230,14 +1242,12 @@ export function planKubernetes(
             spec: {
               priority: priority++,
               subject: { pods: { namespaceSelector: subjectNamespaces(g), podSelector: g.pods } },
-              egress: [
-                {
-                  name: labelValue(rule.id) || 'deny',
-                  action: 'Deny',
-                  to: peers,
-                  ...(ports ? { ports } : {}),
-                },
-              ],
+              egress: (ports ? chunks(ports, ANP_PORTS_MAX) : [undefined]).map((part) => ({
+                name: labelValue(rule.id) || 'deny',
+                action: 'Deny',
+                to: peers,
+                ...(part ? { ports: part } : {}),
+              })),
             },
           })
         }
