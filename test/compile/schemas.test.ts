@@ -30,7 +30,8 @@
  *   at most 63 characters of `[A-Za-z0-9_.-]`; namespaced kinds need a namespace, cluster
  *   kinds have none) and on NetworkPolicy (`pkg/apis/networking/validation`: protocol TCP, UDP
  *   or SCTP; port 1–65535; endPort only with a numeric port, at least port; policyTypes Ingress
- *   or Egress; ipBlock cidr and except valid CIDRs, each except strictly inside the cidr).
+ *   or Egress; ipBlock cidr and except valid CIDRs, each except strictly inside the cidr; label
+ *   selectors as ValidateLabelSelector takes them, also on AdminNetworkPolicy).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -169,6 +170,54 @@ function metaChecks(doc: Json, namespaced: boolean): string[] {
   return out
 }
 
+/**
+ * apimachinery ValidateLabelSelector on every label selector of a document (an object holding
+ * `matchLabels` or `matchExpressions`): keys qualified names, values label values, operator one
+ * of four, values present exactly for In and NotIn. Run for NetworkPolicy (the API server runs
+ * it) and AdminNetworkPolicy (implementations convert its selectors with
+ * LabelSelectorAsSelector, which refuses the same).
+ */
+function selectorChecks(node: unknown, at = ''): string[] {
+  if (Array.isArray(node)) return node.flatMap((n, i) => selectorChecks(n, `${at}[${i}]`))
+  if (!isObj(node)) return []
+  const out: string[] = []
+  const keyOk = (k: string): boolean => {
+    const slash = k.indexOf('/')
+    const prefix = slash < 0 ? undefined : k.slice(0, slash)
+    const key = k.slice(slash + 1)
+    return (
+      key.length <= 63 &&
+      QUALIFIED_NAME.test(key) &&
+      (prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix)))
+    )
+  }
+  if ('matchLabels' in node || 'matchExpressions' in node) {
+    for (const [k, v] of Object.entries(isObj(node['matchLabels']) ? node['matchLabels'] : {})) {
+      if (!keyOk(k)) out.push(`${at}.matchLabels key ${k}`)
+      if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v))
+        out.push(`${at}.matchLabels[${k}] value ${JSON.stringify(v)}`)
+    }
+    for (const e of arr(node['matchExpressions'])) {
+      if (!isObj(e)) continue
+      const op = e['operator']
+      const values = arr(e['values'])
+      if (!keyOk(String(e['key']))) out.push(`${at}.matchExpressions key ${String(e['key'])}`)
+      if (op === 'In' || op === 'NotIn') {
+        if (values.length === 0) out.push(`${at}.matchExpressions ${op} without values`)
+      } else if (op === 'Exists' || op === 'DoesNotExist') {
+        if (values.length > 0) out.push(`${at}.matchExpressions ${op} with values`)
+      } else out.push(`${at}.matchExpressions operator ${JSON.stringify(op)}`)
+      for (const v of values)
+        if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v))
+          out.push(`${at}.matchExpressions value ${JSON.stringify(v)}`)
+    }
+  }
+  for (const [k, v] of Object.entries(node))
+    if (k !== 'matchLabels' && k !== 'matchExpressions')
+      out.push(...selectorChecks(v, `${at}.${k}`))
+  return out
+}
+
 /** Whether `inner` is a CIDR strictly inside `outer` (same family, longer prefix, same bits). */
 function strictlyInside(inner: string, outer: string): boolean {
   if (!ipaddr.isValidCIDR(inner) || !ipaddr.isValidCIDR(outer)) return false
@@ -271,6 +320,8 @@ export function validateManifests(file: string, content: string): string[] {
     for (const p of celChecks(doc, kind)) problems.push(`${at}: ${p}`)
     if (kind === 'networking.k8s.io/v1 NetworkPolicy' && isObj(doc['spec']))
       for (const p of networkPolicyChecks(doc['spec'])) problems.push(`${at}: ${p}`)
+    if (kind.startsWith('networking.k8s.io/') || kind.startsWith('policy.networking.k8s.io/'))
+      for (const p of selectorChecks(doc['spec'], '.spec')) problems.push(`${at}: ${p}`)
   })
   return problems
 }
@@ -321,6 +372,17 @@ describe('cluster targets against the upstream API schemas', () => {
     }
     const bad = (doc: object): string[] => validateManifests('t.yaml', JSON.stringify(doc))
     expect(bad(np).join('\n')).toContain('"additionalProperty":"podSelectr"')
+    const sel = {
+      ...np,
+      spec: {
+        podSelector: { matchExpressions: [{ key: 'app', operator: 'in', values: ['a'] }] },
+        policyTypes: ['ingress'],
+      },
+    }
+    expect(bad(sel)).toEqual([
+      't.yaml#0 networking.k8s.io/v1 NetworkPolicy x: policyTypes ingress',
+      't.yaml#0 networking.k8s.io/v1 NetworkPolicy x: .spec.podSelector.matchExpressions operator "in"',
+    ])
     const cnp = {
       apiVersion: 'cilium.io/v2',
       kind: 'CiliumNetworkPolicy',
