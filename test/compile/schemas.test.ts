@@ -326,15 +326,30 @@ export function validateManifests(file: string, content: string): string[] {
   return problems
 }
 
-/** The documents of a compile result, and the problems {@link validateManifests} finds in them. */
+/**
+ * The documents of a compile result, and the problems {@link validateManifests} finds in them,
+ * plus any object written twice (same apiVersion, kind, namespace and name).
+ */
 function validateResult(r: { artefacts: readonly { path: string; content: string }[] }): {
   documents: number
   problems: string[]
 } {
   let documents = 0
   const problems: string[] = []
+  const seen = new Set<string>()
   for (const a of r.artefacts) {
-    documents += parseAllDocuments(a.content).filter((d) => d.toJS() !== null).length
+    for (const d of parseAllDocuments(a.content)) {
+      const doc: unknown = d.toJS()
+      if (!isObj(doc)) continue
+      documents++
+      // one object per (kind, namespace, name): kubectl apply would overwrite the first
+      const meta = isObj(doc['metadata']) ? doc['metadata'] : {}
+      const key = [doc['apiVersion'], doc['kind'], meta['namespace'], meta['name']]
+        .map((v) => JSON.stringify(v ?? ''))
+        .join(' ')
+      if (seen.has(key)) problems.push(`${a.path}: ${key} written twice`)
+      seen.add(key)
+    }
     problems.push(...validateManifests(a.path, a.content))
   }
   return { documents, problems }
@@ -550,6 +565,37 @@ describe('cluster targets against the upstream API schemas', () => {
           if (out) expect(validateResult(out).problems, name).toEqual([])
         }
       })
+
+    it('long and odd policy names and rule ids: object names the API server takes', () => {
+      const problems: string[] = []
+      const ids = [
+        'x'.repeat(300),
+        `${'a'.repeat(231)}-${'b'.repeat(20)}`,
+        'Web_To.API (v2)',
+        '--',
+        'ünïcode-ünïcode',
+      ]
+      // two rule ids that give one DNS name
+      const twins = [
+        rule('no.ssh', web, api, [tcp(22)], 'deny'),
+        rule('no_ssh', web, api, [tcp(23)], 'deny'),
+      ]
+      for (const [name, c] of TARGETS) {
+        const out = tryCompile(c, SHOP, enforced([policy('shop', { app: 'shop' }, twins)]))
+        if (out) problems.push(...validateResult(out).problems.map((p) => `${name}: ${p}`))
+      }
+      for (const [name, c] of TARGETS)
+        for (const pol of ['shop', 'Shop_Team.Payments'])
+          for (const id of ids)
+            for (const action of ['allow', 'deny'] as const) {
+              const ps = enforced([
+                policy(pol, { app: 'shop' }, [rule(id, web, api, [tcp(443)], action)]),
+              ])
+              const out = tryCompile(c, SHOP, ps)
+              if (out) problems.push(...validateResult(out).problems.map((p) => `${name}: ${p}`))
+            }
+      expect(problems).toEqual([])
+    })
 
     it('the split lists mean what the rule means (cilium and calico checkers against the model)', () => {
       const pods = new PodGroupResolver(SHOP, { now: NOW }).pods

@@ -239,7 +239,8 @@ export function pinnedGroup(ns: string, pods: K8sLabelSelector = {}): PodGroup {
 }
 
 /**
- * A namer of objects: each call returns `base` (cut to 240 characters) the first time it is
+ * A namer of objects: each call returns `base` (cut to 240 characters, without the `-` a cut may
+ * leave at its end: a name ends alphanumeric, as DNS-1123 subdomains do) the first time it is
  * given in namespace `ns` (`''` for cluster-scoped objects), then `base-2`, `base-3`, … so that
  * names stay unique per namespace.
  */
@@ -250,7 +251,7 @@ export function objectNamer(): (ns: string, base: string) => string {
   // given k times costs k probes in all rather than k²/2
   const next = new Map<string, number>()
   return (ns, base) => {
-    const stem = base.slice(0, 240)
+    const stem = base.slice(0, 240).replace(/-+$/, '') || 'x'
     const key = `${ns}/${stem}`
     const candidate = (i: number): string => (i === 1 ? stem : `${stem}-${i}`)
     let i = next.get(key) ?? 1
@@ -1225,7 +1226,6 @@ export function planKubernetes(
               pods: { namespaceSelector: part.group.ns, podSelector: part.group.pods },
             })
         const ports = anpPorts(rule.services)
-        let n = 0
         for (const part of from.groups.flatMap((g) =>
           g.namespaces.length === 0 ? [] : planner.subjectsByMode(g, { policy, rule }, true),
         )) {
@@ -1234,11 +1234,11 @@ export function planKubernetes(
           if (peers.length === 0) continue
           if (priority > MAX_ANP_PRIORITY)
             planner.fail(policy, rule, `AdminNetworkPolicy priority would pass ${MAX_ANP_PRIORITY}`)
-          n++
           admin.push({
             apiVersion: 'policy.networking.k8s.io/v1alpha1',
             kind: 'AdminNetworkPolicy',
-            metadata: objectMeta(n === 1 ? base : `${base}-${n}`, policy.name, rule.id),
+            // unique among the cluster-scoped objects: two rule ids may give one DNS name
+            metadata: objectMeta(uniqueName('', base), policy.name, rule.id),
             spec: {
               priority: priority++,
               subject: { pods: { namespaceSelector: subjectNamespaces(g), podSelector: g.pods } },
