@@ -546,6 +546,16 @@ describe('cluster targets against the upstream API schemas', () => {
         [],
       ],
       [
+        'a block less itself (NetworkPolicy except must be strictly inside the cidr)',
+        rule(
+          'empty',
+          web,
+          [{ kind: 'cidr', cidr: cidr('10.0.0.0/8'), except: [cidr('10.0.0.0/8')] }],
+          [tcp(443)],
+        ),
+        [],
+      ],
+      [
         'a block less 300 excepts (Calico notNets take 256)',
         rule(
           'except',
@@ -556,6 +566,11 @@ describe('cluster targets against the upstream API schemas', () => {
         [],
       ],
     ]
+    const ruleOf = (what: string): Rule => {
+      const found = CASES.find((c) => c[0].startsWith(what))
+      if (!found) throw new Error(what)
+      return found[1]
+    }
     for (const [what, r, refusedBy] of CASES)
       it(`${what}: valid documents, or refused where the API cannot take it`, () => {
         const ps = enforced([policy('shop', { app: 'shop' }, [r])])
@@ -613,9 +628,10 @@ describe('cluster targets against the upstream API schemas', () => {
         ['calico', (ps) => allObjects(planCalico(SHOP, ps, { now: NOW })), calicoAllows],
       ]
       const flows: readonly (readonly [Rule, string, number[]])[] = [
-        [CASES[0]?.[1] as Rule, '10.244.1.11', Array.from({ length: 130 }, (_, i) => 995 + i)],
-        [CASES[5]?.[1] as Rule, '192.0.4.40', [443]],
-        [CASES[6]?.[1] as Rule, '192.0.4.40', [443, 80]],
+        [ruleOf('60 TCP ports'), '10.244.1.11', Array.from({ length: 130 }, (_, i) => 995 + i)],
+        [ruleOf('300 CIDR blocks'), '192.0.4.40', [443]],
+        [ruleOf('a block less itself'), '10.1.2.3', [443]],
+        [ruleOf('a block less 300 excepts'), '192.0.4.40', [443, 80]],
       ]
       const dsts = ['192.0.0.1', '192.0.1.2', '192.0.4.43', '192.0.5.1', '192.1.0.1']
       for (const [name, objects, allows] of checkers)

@@ -1114,7 +1114,10 @@ function netpolPeers(g: Side): Record<string, unknown>[] {
     if (gr.namespaces.length === 0) continue
     peers.push({ namespaceSelector: gr.ns, podSelector: gr.pods })
   }
-  for (const b of g.blocks) peers.push({ ipBlock: ipBlock(b) })
+  // a block one of whose excepts covers it matches nothing; the API server refuses an except
+  // that is not strictly inside the cidr, so such a block is left out rather than written
+  for (const b of g.blocks)
+    if (!b.except.some((e) => cidrCovers(e, b.cidr))) peers.push({ ipBlock: ipBlock(b) })
   return peers
 }
 
