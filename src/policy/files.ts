@@ -28,7 +28,7 @@ const YAML_EXT = /\.ya?ml$/i
 const INVENTORY_EXT = /\.(ya?ml|json|csv)$/i
 
 /**
- * Reads bulkhead.yaml (optional: defaults inventory: [inventory/], policy: policy/, store: .bulkhead/store.duckdb, sources: []), then every *.yaml/*.yml file (recursively, sorted) under the inventory paths (there also *.json and *.csv) and the policy folder. A missing workspace folder or bulkhead.yaml syntax error is a diagnostic, not a throw.
+ * Reads bulkhead.yaml (optional: defaults inventory: [inventory/], policy: policy/, store: .bulkhead/store.duckdb, sources: []), then every *.yaml/*.yml file (recursively; the paths in the order bulkhead.yaml lists them, each folder's files sorted by path) under the inventory paths (there also *.json and *.csv) and the policy folder. A missing workspace folder or bulkhead.yaml syntax error is a diagnostic, not a throw.
  *
  * Paths in diagnostics are relative to the working directory (`path.relative(process.cwd(), p)`),
  * or, when that would start with `..`, the path as given (root joined with the file's path inside
@@ -101,12 +101,14 @@ export async function loadWorkspace(
           )
         continue
       }
-      if (st.isDirectory()) for (const f of await walk(p, sink, display, ext)) found.add(f)
+      // the paths in the order bulkhead.yaml lists them (LabelRules apply in file order); the
+      // files of one folder sorted by path
+      if (st.isDirectory()) for (const f of (await walk(p, sink, display, ext)).sort()) found.add(f)
       else if (st.isFile()) found.add(p)
     }
     found.delete(wsAbs)
     const files: SourceFile[] = []
-    for (const abs of [...found].sort()) {
+    for (const abs of found) {
       const text = await readText(abs, display(abs), sink, true)
       if (text !== undefined) files.push({ path: display(abs), text })
     }

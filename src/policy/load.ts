@@ -128,7 +128,9 @@ function field(raw: unknown, key: string): unknown {
  * Parses and validates already-read files. Pure: no I/O, no clock.
  *
  * Inventory files hold `Inventory` and `LabelRules` documents; policy files hold `Policy` and
- * `Enforcement` documents. Files are taken in path order. Label rules are applied to every
+ * `Enforcement` documents. Inventory files are taken in the order given (loadWorkspace: the
+ * paths in the order bulkhead.yaml lists them, each folder's files by path), so LabelRules of an
+ * earlier file come first; policy files in path order. Label rules are applied to every
  * workload before policies are checked, so selectors see resolved labels.
  *
  * @param workspace - returned as is.
@@ -147,7 +149,7 @@ export function loadFromSources(
   const parts = emptyInventoryParts()
   // CSV, Kubernetes and AWS inventory sources; .json files are parsed as YAML (JSON ⊂ YAML 1.2)
   const others = new SourceCollector(KNOWN_KINDS)
-  for (const file of byPath(inventoryFiles)) {
+  for (const file of inventoryFiles) {
     if (others.readFile(file, sink)) continue
     for (const d of parseYamlFile(file, sink)) {
       if (others.readDocument(d)) continue
