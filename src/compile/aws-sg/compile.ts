@@ -80,7 +80,6 @@ import {
   type Workload,
 } from '../../core/index.js'
 import { heldAddresses } from '../../analyze/reachability.js'
-import { workloadEnforcement } from '../../policy/evaluate.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import {
   groupParts,
@@ -91,6 +90,7 @@ import {
 } from '../group-names.js'
 import { checkHosts } from '../kubernetes/compile.js'
 import { assertExpressible, planCompiler, type CompileOptions, type Compiler } from '../target.js'
+import { hostMode } from '../nftables/compile.js'
 import { AWS_SG_CAPABILITIES } from './capabilities.js'
 import { compactGrants } from './compact.js'
 import { awsRuleSpecs, awsText, ident, renderTerraform, AWS_SG_FILE } from './render.js'
@@ -378,17 +378,10 @@ class SgPlanner {
       }
       this.heldAll.push(...mine)
       // the workload's one mode, as the model gives it; `each`: its addresses' own modes
-      const { mode, addresses } = workloadEnforcement(this.policySet, w, this.at)
-      const each = addresses.map((a) => a.mode)
+      const { mode, mixed } = hostMode(this.policySet, w, this.at)
       const compiled = hosts === undefined || hosts.includes(w.name)
       if (compiled) modes.add(mode)
-      if (new Set(each).size > 1)
-        this.diagnostics.push({
-          code: 'compile/mixed-mode',
-          severity: 'warning',
-          message: `workload "${w.name}" has addresses in different enforcement modes (${[...new Set(each)].sort().join(', ')}); its security group enforces them all (${mode})`,
-          ...(w.location ? { location: w.location } : {}),
-        })
+      if (mixed) this.diagnostics.push(mixed)
       if (!compiled || mode !== 'enforce') return
       if (mine.length === 0) {
         this.diagnostics.push({

@@ -91,7 +91,7 @@ import {
   type Service,
   type Workload,
 } from '../../core/index.js'
-import { addressHoldsAt, isLive, workloadEnforcement } from '../../policy/evaluate.js'
+import { addressHoldsAt, isLive } from '../../policy/evaluate.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import {
   assertExpressible,
@@ -101,6 +101,7 @@ import {
   type Compiler,
   type TargetName,
 } from '../target.js'
+import { hostMode } from '../nftables/compile.js'
 import { SelectorMembers, type WorkloadSelector } from '../selector-members.js'
 import { KUBERNETES_ANP_CAPABILITIES, KUBERNETES_CAPABILITIES } from './capabilities.js'
 import { renderArtefacts } from './render.js'
@@ -443,15 +444,8 @@ export class PodGroupResolver {
    */
   readModes(policySet: PolicySet): void {
     for (const p of this.pods) {
-      const { mode, addresses } = workloadEnforcement(policySet, p.workload, this.at)
-      const modes = addresses.map((a) => a.mode)
-      if (new Set(modes).size > 1)
-        this.diagnostics.push({
-          code: 'compile/mixed-mode',
-          severity: 'warning',
-          message: `pod "${p.workload.name}" has addresses in different enforcement modes (${[...new Set(modes)].sort().join(', ')}); the pod's mode, and its policies', is the strongest, ${mode}`,
-          ...(p.workload.location ? { location: p.workload.location } : {}),
-        })
+      const { mode, mixed } = hostMode(policySet, p.workload, this.at)
+      if (mixed) this.diagnostics.push(mixed)
       this.modeOfPod.set(p, mode)
     }
     this.modeClasses.clear()

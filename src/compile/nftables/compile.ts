@@ -983,7 +983,8 @@ export function hostSlices(
  * The enforcement mode of a host at `now` (ms): the workload's one mode, as the model gives it
  * (`workloadEnforcement` in policy/evaluate.ts: the strongest, enforce > monitor > observe, of
  * the modes of the addresses it holds at `now`; with no address, the mode of the workload
- * itself). `mixed` is the `compile/mixed-mode` warning when its addresses' own modes differ.
+ * itself). `mixed` is the `compile/mixed-mode` warning (at the workload) when its addresses' own
+ * modes differ. Every compiler takes the host's mode from here.
  */
 export function hostMode(
   policySet: PolicySet,
@@ -998,7 +999,8 @@ export function hostMode(
     mixed: {
       code: 'compile/mixed-mode',
       severity: 'warning',
-      message: `workload "${w.name}" has addresses in different enforcement modes (${[...modes].join(', ')}); the workload's mode, and its ruleset's, is the strongest, ${mode}`,
+      message: `workload "${w.name}" has addresses in different enforcement modes (${[...modes].sort().join(', ')}); it is compiled in the strongest, ${mode}, as the model judges it`,
+      ...(w.location ? { location: w.location } : {}),
     },
   }
 }
