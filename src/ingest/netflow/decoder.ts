@@ -213,6 +213,33 @@ function useTenantFlow(values: Values): void {
 }
 
 /**
+ * CERT's private enterprise number (YAF, the NetSA flow meter): YAF sends a TCP flow's flags in
+ * these elements, inside a subTemplateMultiList (RFC 6313) of each record, not in tcpControlBits:
+ * initialTCPFlags 14 (the first packet's flags), unionTCPFlags 15 (the OR of every later
+ * packet's), and in a biflow the reverse direction's as 14 and 15 with CERT's reverse bit 0x4000
+ * (reverseInitialTCPFlags 16398, reverseUnionTCPFlags 16399). Kept in {@link Values} at
+ * `CERT_FLAGS + id`. YAF's `yaf_tcp_t`; Wireshark's `v10_template_types_yaf`.
+ * @see https://tools.netsa.cert.org/yaf/yaf.html (TCP flags, "reverse" elements)
+ */
+const CERT_PEN = 6871
+const CERT_REVERSE = 0x4000
+const INITIAL_TCP_FLAGS = 14
+const UNION_TCP_FLAGS = 15
+/** The CERT flag elements read. */
+const CERT_TCP_FLAGS: ReadonlySet<number> = new Set([
+  INITIAL_TCP_FLAGS,
+  UNION_TCP_FLAGS,
+  CERT_REVERSE + INITIAL_TCP_FLAGS,
+  CERT_REVERSE + UNION_TCP_FLAGS,
+])
+const CERT_FLAGS = 0x40000
+const TCP_SYN = 0x02
+const TCP_RST = 0x04
+const TCP_ACK = 0x10
+/** How deep sub-template lists are searched for {@link CERT_TCP_FLAGS} (YAF puts them at 1). */
+const SUB_TEMPLATE_DEPTH = 2
+
+/**
  * Cisco's private enterprise number: IOS XE Performance Monitor / AVC "connection" records
  * (`match connection client ipv4 address`, `... server ipv4 address`, `... server transport port`)
  * key a flow by its client and server instead of its source and destination: connection client
@@ -913,19 +940,10 @@ export class NetflowDecoder {
       let bad: string | undefined
       let protocols = 0
       for (const f of t.fields) {
-        let len = f.length
-        if (len === VARIABLE_LENGTH) {
-          // RFC 7011 §7: 1-octet length, or 255 then a 2-octet length (v9 too: see makeTemplate)
-          if (end - p < 1) return drop()
-          len = dv.getUint8(p)
-          p += 1
-          if (len === 255) {
-            if (end - p < 2) return drop()
-            len = dv.getUint16(p)
-            p += 2
-          }
-        }
-        if (len > end - p) return drop()
+        const span = fieldSpan(dv, p, end, f.length)
+        if (span === undefined) return drop()
+        const len = span.len
+        p = span.at
         const spec = f.enterprise === 0 ? specFor(f.id, v9) : undefined
         if (spec && len > 0 && (!values.has(f.id) || INNER_LAST.has(f.id))) {
           if (!lengthFits(spec, len)) {
@@ -953,6 +971,8 @@ export class NetflowDecoder {
           const twin = ie === undefined ? undefined : ELEMENT_SPECS.get(ie)
           if (ie !== undefined && twin && lengthFits(twin, len) && !values.has(CONNECTION + ie))
             values.set(CONNECTION + ie, readValue(dv, p, len, twin))
+        } else if (f.enterprise === CERT_PEN || isSubTemplateList(f)) {
+          this.readCertFlags(f, dv, p, len, meta.exporter, h.domain, values, SUB_TEMPLATE_DEPTH)
         }
         p += len
       }
@@ -1012,6 +1032,90 @@ export class NetflowDecoder {
     for (const [f, e] of setOut.events) out.events.set(f, e)
     for (const [f, h] of setOut.halves) out.halves.set(f, h)
   }
+
+  /**
+   * Reads YAF's TCP flags ({@link CERT_TCP_FLAGS}) from field `f` of `len` octets at `p`: the
+   * element itself (1 octet), or the records of an RFC 6313 subTemplateList (292: semantic
+   * octet, template id, records) or subTemplateMultiList (293: semantic octet, then entries of
+   * template id, entry length counting its 4-octet header, records) of this exporter and domain's
+   * templates, `depth` lists deep. Flags met more than once are ORed. A list that does not parse
+   * (an unknown template, an entry running past the list) gives what was read before it: the
+   * flags only add evidence, and the record's own fields are read whatever the list holds.
+   */
+  private readCertFlags(
+    f: TemplateField,
+    dv: DataView,
+    p: number,
+    len: number,
+    exporter: string,
+    domain: number,
+    values: Values,
+    depth: number,
+  ): void {
+    if (f.enterprise === CERT_PEN) {
+      if (len === 1 && CERT_TCP_FLAGS.has(f.id)) {
+        const prior = values.get(CERT_FLAGS + f.id)
+        values.set(CERT_FLAGS + f.id, (typeof prior === 'number' ? prior : 0) | dv.getUint8(p))
+      }
+      return
+    }
+    if (depth === 0 || len < 3) return
+    const end = p + len
+    let q = p + 1 // the semantic octet
+    const entries: [tid: number, from: number, to: number][] = []
+    if (f.id === IE.subTemplateList) entries.push([dv.getUint16(q), q + 2, end])
+    else
+      while (end - q >= 4) {
+        const n = dv.getUint16(q + 2)
+        if (n < 4 || n > end - q) break
+        entries.push([dv.getUint16(q), q + 4, q + n])
+        q += n
+      }
+    for (const [tid, from, to] of entries) {
+      const t = this.cache.get(exporter, domain, tid)
+      if (t === undefined || t.options || t.minRecordLength === 0) continue
+      let r = from
+      while (to - r >= t.minRecordLength) {
+        for (const sf of t.fields) {
+          const span = fieldSpan(dv, r, to, sf.length)
+          if (span === undefined) return
+          this.readCertFlags(sf, dv, span.at, span.len, exporter, domain, values, depth - 1)
+          r = span.at + span.len
+        }
+      }
+    }
+  }
+}
+
+/** True for an IANA structured-data list field (RFC 6313) whose records can hold YAF's flags. */
+function isSubTemplateList(f: TemplateField): boolean {
+  return f.enterprise === 0 && (f.id === IE.subTemplateList || f.id === IE.subTemplateMultiList)
+}
+
+/**
+ * Where the value of a field declared `declared` octets long starts at `p`, and its length: a
+ * variable-length field (RFC 7011 §7; v9 too, see makeTemplate) starts with a 1-octet length,
+ * or 255 then a 2-octet length. Undefined when the field runs past `end`.
+ */
+function fieldSpan(
+  dv: DataView,
+  p: number,
+  end: number,
+  declared: number,
+): { len: number; at: number } | undefined {
+  let at = p
+  let len = declared
+  if (len === VARIABLE_LENGTH) {
+    if (end - at < 1) return undefined
+    len = dv.getUint8(at)
+    at += 1
+    if (len === 255) {
+      if (end - at < 2) return undefined
+      len = dv.getUint16(at)
+      at += 2
+    }
+  }
+  return len > end - at ? undefined : { len, at }
 }
 
 /**
@@ -1534,6 +1638,28 @@ function toFlow(
       else if (status === 2) observedAction = 'reject'
     }
   }
+  // YAF: the first packet's flags name the client (SYN) or the server (SYN+ACK) of a TCP flow;
+  // a biflow whose reverse direction opened with a reset was refused, as Zeek's REJ
+  const certFlag = (id: number): number | undefined =>
+    protocol === 6 ? num(v, CERT_FLAGS + id) : undefined
+  const initial = certFlag(INITIAL_TCP_FLAGS)
+  const reverseInitial = certFlag(CERT_REVERSE + INITIAL_TCP_FLAGS)
+  const opened =
+    initial === undefined || (initial & TCP_SYN) === 0
+      ? undefined
+      : (initial & TCP_ACK) === 0
+        ? 'client-to-server'
+        : 'server-to-client'
+  if (
+    observedAction === 'unknown' &&
+    opened === 'client-to-server' &&
+    reverseInitial !== undefined &&
+    (reverseInitial & TCP_RST) !== 0 &&
+    (reverseInitial & TCP_SYN) === 0
+  ) {
+    observedAction = 'reject'
+    push(out, 'note', 'refused-by-reset', meta, '')
+  }
   const bd = num(v, IE.biflowDirection)
   // initiator/responder counters (IANA 231/232/298/299, Cisco NSEL) describe the record's source
   // as the initiator: "the device which triggered the session creation"
@@ -1546,8 +1672,15 @@ function toFlow(
       ? 'client-to-server'
       : bd === 2 || (icmpTyped && isIcmpReply(protocol, dstPort))
         ? 'server-to-client'
-        : 'unknown'
-  const flags = protocol === 6 ? num(v, IE.tcpControlBits) : undefined
+        : (opened ?? 'unknown')
+  const flags =
+    protocol !== 6
+      ? undefined
+      : (num(v, IE.tcpControlBits) ??
+        [...CERT_TCP_FLAGS].reduce<number | undefined>((acc, id) => {
+          const f = certFlag(id)
+          return f === undefined ? acc : (acc ?? 0) | f
+        }, undefined))
 
   const flow: Flow = {
     src,

@@ -57,6 +57,9 @@ export const IE = {
   biflowDirection: 239,
   initiatorPackets: 298,
   responderPackets: 299,
+  /** RFC 6313 structured data: one sub-template's records, or records of several sub-templates. */
+  subTemplateList: 292,
+  subTemplateMultiList: 293,
   observationTimeMilliseconds: 323,
   /** Cisco ASA NetFlow v9 only (pre-8.4(5) NF_F_FW_EVENT); not an IANA element. */
   asaLegacyFirewallEvent: 40005,
