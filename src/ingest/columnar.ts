@@ -16,6 +16,7 @@ import {
   type Flow,
   type ObservedAction,
   type FlowDirection,
+  Interner,
 } from '../core/index.js'
 import {
   ConnectionMemory,
@@ -107,20 +108,14 @@ class U32Map {
  * distinct addresses: typically thousands).
  */
 export class StringTable {
-  /** Text of each code. */
-  readonly strings: string[] = []
-  private readonly byText = new Map<string, number>()
+  private readonly interner = new Interner()
+  /** Text of each code (the interner's array: the same array for the table's life). */
+  readonly strings: readonly string[] = this.interner.texts
   private readonly byV4 = new U32Map()
 
-  /** The code of `text`, adding it when new. */
+  /** The code of `text`, adding it when new: codes are the core {@link Interner}'s ids. */
   code(text: string): number {
-    let c = this.byText.get(text)
-    if (c === undefined) {
-      c = this.strings.length
-      this.strings.push(text)
-      this.byText.set(text, c)
-    }
-    return c
+    return this.interner.id(text)
   }
 
   /** The code of the IPv4 address `v4` (a uint32, first octet most significant), as dotted-quad text. */

@@ -8,7 +8,7 @@
  * Used by `Simulator` (./simulate.ts) alone: the semantics of the counts, of first/last seen and
  * of the order of examples are documented there.
  */
-import { hasRealTime, type FlowSource } from '../core/index.js'
+import { hasRealTime, Interner, type FlowSource } from '../core/index.js'
 
 /** Rows per page of a {@link PagedColumn}: 4 096 (32 KiB of Float64). */
 const PAGE_BITS = 12
@@ -124,9 +124,8 @@ export class DeniedEdgeTable {
   private readonly exLine = f64()
   private readonly exRecord = f64()
   private readonly exStart = f64()
-  // interned texts of examples
-  private readonly addressIds = new Map<string, number>()
-  private readonly addressTexts: string[] = []
+  // interned texts of examples: addresses (ids dense from 0), and (file, format) pairs
+  private readonly addresses = new Interner()
   private readonly sourceIds = new Map<string, Map<string, number>>()
   private readonly sourceFiles: string[] = []
   private readonly sourceFormats: string[] = []
@@ -254,8 +253,8 @@ export class DeniedEdgeTable {
         for (const c of [this.exLine, this.exRecord, this.exStart]) c.reserve(row)
       }
     }
-    this.exSrc.set(row, this.addressId(src))
-    this.exDst.set(row, this.addressId(dst))
+    this.exSrc.set(row, this.addresses.id(src))
+    this.exDst.set(row, this.addresses.id(dst))
     this.exSource.set(row, file)
     this.exLine.set(row, line)
     this.exRecord.set(row, record)
@@ -322,8 +321,8 @@ export class DeniedEdgeTable {
       const record = this.exRecord.get(r)
       const file = this.sourceFiles[s] as string
       const format = this.sourceFormats[s] as string
-      const src = this.addressTexts[this.exSrc.get(r)] as string
-      const dst = this.addressTexts[this.exDst.get(r)] as string
+      const src = this.addresses.text(this.exSrc.get(r))
+      const dst = this.addresses.text(this.exDst.get(r))
       const start = this.exStart.get(r)
       // object literals of one shape each (a spread makes larger objects): absent stays absent
       out[--k] = Number.isNaN(record)
@@ -355,16 +354,6 @@ export class DeniedEdgeTable {
     if (dl !== 0) return dl
     const rr = this.exRecord.get(r)
     return (Number.isNaN(record) ? -1 : record) - (Number.isNaN(rr) ? -1 : rr)
-  }
-
-  private addressId(text: string): number {
-    let id = this.addressIds.get(text)
-    if (id === undefined) {
-      id = this.addressTexts.length
-      this.addressTexts.push(text)
-      this.addressIds.set(text, id)
-    }
-    return id
   }
 
   /** The id of a (file, format) pair; the last one is remembered (flows come file by file). */

@@ -58,6 +58,7 @@ import {
   type SourceLocation,
   replyConnectionPort,
   SeenRange,
+  Interner,
   type SeenSpan,
 } from '../core/index.js'
 import { Resolver, type ResolverOptions } from '../inventory/resolver.js'
@@ -275,8 +276,9 @@ export class Simulator {
   /** Untimed addresses resolved once. */
   private readonly addresses = new Map<string, AddressInfo>()
   private readonly timed = new Map<string, readonly number[]>()
+  /** The endpoint of each entity id, beside {@link entityKeys} (kind NUL name → id). */
   private readonly entities: EdgeEndpoint[] = []
-  private readonly entityIds = new Map<string, number>()
+  private readonly entityKeys = new Interner()
   /** Per class, see {@link classCode}; −1 until first use. */
   private classModes = new Int8Array(64).fill(-1)
   private readonly hits: Float64Array
@@ -552,13 +554,9 @@ export class Simulator {
 
   private entityId(e: Entity): number {
     const ep = endpointOf(e)
-    const key = `${ep.kind}\u0000${ep.name}`
-    let id = this.entityIds.get(key)
-    if (id === undefined) {
-      id = this.entities.length
-      this.entities.push(ep)
-      this.entityIds.set(key, id)
-    }
+    const id = this.entityKeys.id(`${ep.kind}\u0000${ep.name}`)
+    // ids are dense from 0: a new key's id is the next index of `entities`
+    if (id === this.entities.length) this.entities.push(ep)
     return id
   }
 
