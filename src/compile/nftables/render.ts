@@ -20,7 +20,7 @@ import {
   formatLabelSet,
   type IpFamily,
 } from '../../core/index.js'
-import type { AddressRange, FamilyMaps, HostPlan } from './compile.js'
+import type { AddressRange, FamilyMaps, HostPlan, LocalPeers } from './compile.js'
 
 /** The nftables table every ruleset lives in. Stable. */
 export const NFT_TABLE = 'bulkhead'
@@ -258,50 +258,32 @@ const hostIdentitiesCache = new WeakMap<
 >()
 
 /**
- * The lookups of one direction and family in the base chain: per own address, identity sets then
- * peer maps. {@link renderGroupLookups} does the same per group destination (ingress), on the
- * packet's destination.
+ * Lookup lines of one direction and family in the base chain, in entry order: per entry (an own
+ * address, or a group destination of the ingress), its identity sets, then its exact-peer map,
+ * then its range map, each line the entry's match head followed by the lookup on it.
+ *
+ * @param entries - the family's `locals` or `groups` ({@link FamilyMaps}).
+ * @param match - the match head of an entry, without indent: the packet's own side, then the
+ *   peer field the lookups key on (`ip daddr 10.0.0.1 ip saddr` for an own address at ingress).
+ * @param mapName - the name of entry `i`'s `peers` or `ranges` map, before `sfx`.
  */
-function renderLookups(
+function renderLookups<E extends Omit<LocalPeers, 'local'>>(
   direction: 'in' | 'out',
   family: IpFamily,
-  maps: FamilyMaps,
+  entries: readonly E[],
   sfx: string,
+  match: (entry: E) => string,
+  mapName: (i: number, shape: 'peers' | 'ranges') => string,
 ): string[] {
-  const ipk = ipKeyword(family)
-  const [own, peer] = direction === 'in' ? ['daddr', 'saddr'] : ['saddr', 'daddr']
   const out: string[] = []
-  maps.locals.forEach((l, i) => {
-    const head = `    ${ipk} ${own} ${formatIp({ family, value: l.local })} ${ipk} ${peer}`
-    for (const id of l.identities)
+  entries.forEach((e, i) => {
+    const head = `    ${match(e)}`
+    for (const id of e.identities)
       out.push(
         `${head} @id_${id.identity}_v${family}${sfx} jump ${classChainName(direction, family, id.cls)}${sfx}`,
       )
-    if (l.exact.length > 0)
-      out.push(`${head} vmap @${peerMapName(direction, family, i, 'peers')}${sfx}`)
-    if (l.ranges.length > 0)
-      out.push(`${head} vmap @${peerMapName(direction, family, i, 'ranges')}${sfx}`)
-  })
-  return out
-}
-
-/** The group destination lookups of the ingress of one family (see {@link renderLookups}). */
-function renderGroupLookups(
-  direction: 'in' | 'out',
-  family: IpFamily,
-  maps: FamilyMaps,
-  sfx: string,
-): string[] {
-  const ipk = ipKeyword(family)
-  const out: string[] = []
-  maps.groups.forEach((g, k) => {
-    const head = `    ${ipk} daddr ${rangeText(family, g.dst)} ${ipk} saddr`
-    for (const id of g.identities)
-      out.push(
-        `${head} @id_${id.identity}_v${family}${sfx} jump ${classChainName(direction, family, id.cls)}${sfx}`,
-      )
-    if (g.exact.length > 0) out.push(`${head} vmap @${groupMapName(family, k, 'peers')}${sfx}`)
-    if (g.ranges.length > 0) out.push(`${head} vmap @${groupMapName(family, k, 'ranges')}${sfx}`)
+    if (e.exact.length > 0) out.push(`${head} vmap @${mapName(i, 'peers')}${sfx}`)
+    if (e.ranges.length > 0) out.push(`${head} vmap @${mapName(i, 'ranges')}${sfx}`)
   })
   return out
 }
@@ -333,16 +315,32 @@ function chainRules(plan: HostPlan, direction: 'in' | 'out', sfx: string): strin
       lines.push('    ip6 saddr @mgmt_v6 tcp dport 22 accept')
   }
   const maps = direction === 'in' ? plan.maps.ingress : plan.maps.egress
-  const lookups = [
-    ...renderLookups(direction, 4, maps[4], sfx),
-    ...renderLookups(direction, 6, maps[6], sfx),
-  ]
+  const [own, peer] = direction === 'in' ? ['daddr', 'saddr'] : ['saddr', 'daddr']
+  const lookups = ([4, 6] as const).flatMap((family) => {
+    const ipk = ipKeyword(family)
+    return renderLookups(
+      direction,
+      family,
+      maps[family].locals,
+      sfx,
+      (l) => `${ipk} ${own} ${formatIp({ family, value: l.local })} ${ipk} ${peer}`,
+      (i, shape) => peerMapName(direction, family, i, shape),
+    )
+  })
   if (lookups.length > 0)
     lines.push('    # allowed peers jump to the chain of their service class', ...lookups)
-  const groups = [
-    ...renderGroupLookups(direction, 4, maps[4], sfx),
-    ...renderGroupLookups(direction, 6, maps[6], sfx),
-  ]
+  // a group's lookups key on the packet's destination then its source (groups are ingress only)
+  const groups = ([4, 6] as const).flatMap((family) => {
+    const ipk = ipKeyword(family)
+    return renderLookups(
+      direction,
+      family,
+      maps[family].groups,
+      sfx,
+      (g) => `${ipk} daddr ${rangeText(family, g.dst)} ${ipk} saddr`,
+      (k, shape) => groupMapName(family, k, shape),
+    )
+  })
   if (groups.length > 0)
     lines.push(
       '    # senders to multicast groups and the broadcast, which any host may receive',
