@@ -65,7 +65,8 @@ export type EdgeCounts = readonly [number, number, number, number]
 const MIXED = 4
 
 /**
- * An example flow as {@link DeniedEdgeTable.examples} gives it (simulate's `FlowExample`): where
+ * An example flow as {@link DeniedEdgeTable.examples} gives it (simulate's `FlowExample`, the
+ * same type: defined here, as simulate imports this module and not the other way round): where
  * it was read from, its addresses as recorded (a reply's are not swapped) and its start, ms since
  * the epoch, UTC.
  */

@@ -62,7 +62,7 @@ import {
   type SeenSpan,
 } from '../core/index.js'
 import { Resolver, type ResolverOptions } from '../inventory/resolver.js'
-import { COUNT_KIND, DeniedEdgeTable } from './denied-edges.js'
+import { COUNT_KIND, DeniedEdgeTable, type ExampleRow } from './denied-edges.js'
 import { LINK_CONTROL_CODE, RELATED_CODE, isAllowedCode, type PolicyIndex } from './policy-index.js'
 
 /**
@@ -116,16 +116,12 @@ export interface EdgeEndpoint {
   readonly kind: 'workload' | 'external' | 'unmanaged'
 }
 
-/** One example flow of an edge. Times in ms since the epoch, UTC. */
-export interface FlowExample {
-  readonly file: string
-  readonly line?: number
-  readonly record?: number
-  readonly format: string
-  readonly src: string
-  readonly dst: string
-  readonly start: number
-}
+/**
+ * One example flow of an edge: where it was read from (`file`, `line` or `record`, `format`), its
+ * addresses as recorded (a reply's are not swapped) and its `start`, ms since the epoch, UTC.
+ * The denied-edge table's {@link ExampleRow}, as it gives them.
+ */
+export type FlowExample = ExampleRow
 
 /**
  * The outcome of a denied edge: the strongest of its flows' (blocked > would-be-blocked >
