@@ -46,6 +46,7 @@ import {
   BulkheadError,
   CidrTrie,
   IntervalSet,
+  Interner,
   ServiceSet,
   formatLabelSet,
   intersectSorted,
@@ -443,8 +444,9 @@ export class PolicyIndex {
    */
   private fromList: Int32Array = new Int32Array(64).fill(-1)
   private toList: Int32Array = new Int32Array(64).fill(-1)
-  private listIds = new Map<string, number>()
+  /** Rule lists by id, beside {@link listKeys} (a list's comma-joined text → its id). */
   private lists: Int32Array[] = []
+  private listKeys = new Interner()
   /** Pair cache: {@link pairKey} of (from-list id, to-list id) → table offset in `tables`. */
   private pairs = new PairCache()
   /**
@@ -1007,8 +1009,8 @@ export class PolicyIndex {
   private resetLists(): void {
     this.fromList.fill(-1)
     this.toList.fill(-1)
-    this.listIds = new Map()
     this.lists = []
+    this.listKeys = new Interner()
     this.tables = new TableArena()
     this.pairs = new PairCache()
     this.relayout()
@@ -1409,13 +1411,9 @@ export class PolicyIndex {
   }
 
   private intern(list: Int32Array): number {
-    const key = list.join(',')
-    let id = this.listIds.get(key)
-    if (id === undefined) {
-      id = this.lists.length
-      this.lists.push(list)
-      this.listIds.set(key, id)
-    }
+    const id = this.listKeys.id(list.join(','))
+    // ids are dense from 0: a new list's id is the next index of `lists`
+    if (id === this.lists.length) this.lists.push(list)
     return id
   }
 
