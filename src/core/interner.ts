@@ -14,7 +14,8 @@
  * strings (`===`): no normalisation.
  *
  * @remarks Used by ingest's string table (addresses and names of one file), the simulator
- * (entities of denied edges) and the denied-edge table (example addresses).
+ * (entities of denied edges), the denied-edge table (example addresses) and the policy index
+ * (rule lists, by their comma-joined text).
  */
 export class Interner {
   private readonly byText = new Map<string, number>()
