@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   AddressRangeSet,
   BulkheadError,
@@ -37,6 +37,7 @@ import {
   type SgPeer,
 } from '../../src/compile/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
+import { PolicyIndex } from '../../src/policy/policy-index.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { DENSE_SERVICES, runCompileConformance } from '../conformance/compile.case.js'
 import { ALL_IPS, inventoryArb, policySetArb, SEED, TIMES, tupleArb } from '../helpers/model.js'
@@ -445,6 +446,43 @@ describe('aws-sg target', () => {
     expect(compared).toBeGreaterThan(10_000)
     expect(fewer).toBeGreaterThan(10)
     expect(ALL_IPS.length).toBeGreaterThan(0)
+  })
+})
+
+describe('aws-sg pairs of groups', () => {
+  it('plans only the pairs of groups an allow rule joins (work proportional to the output, not groups²)', () => {
+    // a chain app a0 -> a1 -> ... -> a149 on tcp/443, and a deny inside each link's services
+    const n = 150
+    const inv: Inventory = {
+      workloads: Array.from({ length: n }, (_, i) => ({
+        name: `w-${i}`,
+        addresses: [{ ip: `10.2.${Math.floor(i / 200)}.${(i % 200) + 1}` }],
+        labels: labelSet({ app: `a${i}` }),
+      })),
+      externals: [],
+      labelRules: [],
+    }
+    const rules = Array.from({ length: n - 1 }, (_, i) =>
+      rule(`r${i}`, [lbl({ app: `a${i}` })], [lbl({ app: `a${i + 1}` })], [tcp(443), tcp(22)]),
+    )
+    rules.push(rule('no-ssh', [{ kind: 'any' }], [{ kind: 'any' }], [tcp(22)], 'deny'))
+    const spy = vi.spyOn(PolicyIndex.prototype, 'allowedServicesClasses')
+    let plan: AwsSgPlan
+    try {
+      plan = planAwsSg(inv, policySet(rules, []), { now: NOW })
+      // each group: its one source and one destination, and its address regions; before, every
+      // ordered pair of groups was asked (n² = 22 500)
+      expect(spy.mock.calls.length).toBeLessThan(10 * n)
+    } finally {
+      spy.mockRestore()
+    }
+    const key = (i: number) => plan.groups.find((g) => g.workloads.includes(`w-${i}`))?.key ?? '?'
+    const g5 = plan.groups.find((g) => g.key === key(5))
+    const peers = g5?.grants.filter((g) => g.peer.kind === 'group')
+    expect(peers?.map((g) => [g.direction, peerText(g.peer), g.services.toString()])).toEqual([
+      ['egress', `sg:${key(6)}`, 'tcp/443'],
+      ['ingress', `sg:${key(4)}`, 'tcp/443'],
+    ])
   })
 })
 

@@ -243,6 +243,31 @@ interface PairPlan {
   readonly families: readonly IpFamily[]
 }
 
+/** The groups on the far side of a group's rules in one direction ({@link SgPlanner} `partners`). */
+interface Partners {
+  /** In the planner's group order. */
+  readonly list: readonly Node[]
+  readonly set: ReadonlySet<Node>
+}
+
+/** Live allow rules by group and groups by live allow rule, per side ({@link SgPlanner} `partners`). */
+interface PartnerIndex {
+  /** Per group: the allow rules whose `from` (`to`) matches one of its classes. */
+  readonly allowFrom: Map<Node, readonly number[]>
+  readonly allowTo: Map<Node, readonly number[]>
+  /** Per allow rule: the groups of {@link allowFrom} (`to`: {@link allowTo}) holding it, in group order. */
+  readonly sourcesOf: Map<number, Node[]>
+  readonly targetsOf: Map<number, Node[]>
+  /** A group's position in the planner's (sorted) group list. */
+  readonly position: Map<Node, number>
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key)
+  if (list) list.push(value)
+  else map.set(key, [value])
+}
+
 /** AWS security group names: 255 characters, compared without case (group-names.ts). */
 const SG_NAME_RULES: NameRules = {
   max: 255,
@@ -323,6 +348,9 @@ class SgPlanner {
   private readonly heldAll: Held[] = []
   private readonly rules = new Map<string, Rule>()
   private readonly pairs = new Map<string, PairPlan>()
+  /** {@link partners} per group and direction, and the groups' allow-rule index it reads. */
+  private readonly partnerMemo = new Map<Node, Partial<Record<SgDirection, Partners>>>()
+  private partnerIndex: PartnerIndex | undefined
   private readonly ingress: boolean
   private readonly egress: boolean
 
@@ -604,10 +632,84 @@ class SgPlanner {
     return mergeGrants(compactGrants(merged, (group) => members.get(group) ?? []))
   }
 
-  /** Grants of `g` towards every group (references or per-address rules). */
+  /**
+   * The groups that can have an allowed connection with `g`: the sources of its ingress
+   * (`dir` `ingress`) or the destinations of its egress, in {@link nodes} order, and as a set.
+   *
+   * Only these pairs are planned ({@link pair}); every other pair gets nothing, which is what
+   * {@link pair} would answer. Proof: {@link pair}'s sets are unions of `allowed(cs, cd, f)` over
+   * the class pairs of the two groups, and `allowed` is a subset of
+   * {@link PolicyIndex.allowedServicesClasses}, whose services are the cells of the decision
+   * table of the rules in `classRules(cs).from ∩ classRules(cd).to` coded "allowed by rule i";
+   * such a cell needs an allow rule `i` in that intersection, and deny rules only turn allowed
+   * cells into denied ones (deny beats allow, DESIGN.md rule 1), never the reverse. So when no
+   * allow rule matches a class of the source group in `from` and a class of the destination group
+   * in `to` (the index below, built from the same `classRules`), `allowed` is empty for every
+   * class pair: `inOf`/`outOf` hold only empty sets, `inRef`/`outRef` are empty (so
+   * {@link groupGrants} writes nothing and {@link given} answers empty), and the exactness check
+   * compares empty with empty (at least one direction is filtered), so it cannot throw. The pairs
+   * left are visited in the order the loop over every group visited them, so the first
+   * `compile/not-expressible` raised is the same one.
+   */
+  private partners(g: Node, dir: SgDirection): Partners {
+    let memo = this.partnerMemo.get(g)
+    if (memo === undefined) {
+      memo = {}
+      this.partnerMemo.set(g, memo)
+    }
+    const known = memo[dir]
+    if (known) return known
+    const idx = (this.partnerIndex ??= this.buildPartnerIndex())
+    const rules = (dir === 'ingress' ? idx.allowTo : idx.allowFrom).get(g) ?? []
+    const by = dir === 'ingress' ? idx.sourcesOf : idx.targetsOf
+    const set = new Set<Node>()
+    for (const i of rules) for (const h of by.get(i) ?? []) set.add(h)
+    const list = [...set].sort((a, b) => (idx.position.get(a) ?? 0) - (idx.position.get(b) ?? 0))
+    const out = { list, set }
+    memo[dir] = out
+    return out
+  }
+
+  /** Each group's live allow rules matching one of its classes in `from` (`to`), and their inverse. */
+  private buildPartnerIndex(): PartnerIndex {
+    const isAllow = new Map<number, boolean>()
+    const allow = (i: number): boolean => {
+      let a = isAllow.get(i)
+      if (a === undefined) {
+        a = this.index.ruleAt(i).action === 'allow'
+        isAllow.set(i, a)
+      }
+      return a
+    }
+    const idx: PartnerIndex = {
+      allowFrom: new Map(),
+      allowTo: new Map(),
+      sourcesOf: new Map(),
+      targetsOf: new Map(),
+      position: new Map(),
+    }
+    this.nodes.forEach((n, k) => {
+      idx.position.set(n, k)
+      const from = new Set<number>()
+      const to = new Set<number>()
+      for (const f of FAMILIES)
+        for (const c of n.classes[f]) {
+          const r = this.index.classRules(c)
+          for (const i of r.from) if (allow(i)) from.add(i)
+          for (const i of r.to) if (allow(i)) to.add(i)
+        }
+      idx.allowFrom.set(n, [...from])
+      idx.allowTo.set(n, [...to])
+      for (const i of from) push(idx.sourcesOf, i, n)
+      for (const i of to) push(idx.targetsOf, i, n)
+    })
+    return idx
+  }
+
+  /** Grants of `g` towards every group that can have an allowed connection with it ({@link partners}). */
   private groupGrants(g: Node, dir: SgDirection): SgGrant[] {
     const out: SgGrant[] = []
-    for (const h of this.nodes) {
+    for (const h of this.partners(g, dir).list) {
       const p = dir === 'ingress' ? this.pair(h, g) : this.pair(g, h)
       const far = h
       const sets = dir === 'ingress' ? p.inOf : p.outOf
@@ -654,6 +756,7 @@ class SgPlanner {
    */
   private given(g: Node, dir: SgDirection, a: Held): ServiceSet {
     if (a.node) {
+      if (!this.partners(g, dir).set.has(a.node)) return ServiceSet.EMPTY // see partners()
       const p = dir === 'ingress' ? this.pair(a.node, g) : this.pair(g, a.node)
       if (!p.families.includes(a.family)) return ServiceSet.EMPTY
       const ref = dir === 'ingress' ? p.inRef : p.outRef
