@@ -366,6 +366,46 @@ describe('kubernetes target: fixtures', () => {
     expect(() => kubernetesAnpCompiler.compile(SHOP, ps, { now: NOW })).toThrow(/p\/r/)
   })
 
+  it('a deny needing more than 100 AdminNetworkPolicy rules of 100 ports is compile/not-expressible naming the rule and the target', () => {
+    // v1alpha1: an ANP holds at most 100 egress rules (spec.egress maxItems 100), each at most
+    // 100 ports (ports maxItems 100): 10 000 port entries per object, and the ports of one deny
+    // rule are the egress rules of one object (priorities are per subject, not per port chunk)
+    const ports = (n: number) => Array.from({ length: n }, (_, i) => tcp(1 + 2 * i))
+    const location = { file: 'policy/p.yaml', line: 7, column: 5 }
+    const ps = (n: number) =>
+      enforced([
+        policy('p', { app: 'shop' }, [
+          {
+            ...rule('many-ports', [lbl({ role: 'web' })], [lbl({ role: 'db' })], ports(n), 'deny'),
+            location,
+          },
+        ]),
+      ])
+    // 10 000 single ports (1, 3, …, 19 999; none touch, so none merge): 100 rules of 100
+    const plan = planKubernetes(SHOP, ps(10_000), { now: NOW, denyWith: 'anp' })
+    const spec = plan.adminPolicies[0]?.['spec'] as { egress: { ports: unknown[] }[] }
+    expect(spec.egress).toHaveLength(100)
+    expect(spec.egress.every((e) => e.ports.length === 100)).toBe(true)
+    // 10 001: a 101st rule, which the API server refuses
+    let err: unknown
+    try {
+      kubernetesAnpCompiler.compile(SHOP, ps(10_001), { now: NOW })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(BulkheadError)
+    expect((err as BulkheadError).diagnostics).toEqual([
+      expect.objectContaining({
+        code: 'compile/not-expressible',
+        severity: 'error',
+        location,
+        message: expect.stringMatching(
+          /^rule p\/many-ports: .*10001 ports.*kubernetes cannot express it$/,
+        ),
+      }),
+    ])
+  })
+
   it('an except of pod addresses only compares equal: such a range is the pods, not an External (s14/hA)', () => {
     const inv: Inventory = {
       workloads: [

@@ -298,7 +298,8 @@ function celChecks(doc: Json, kind: string): string[] {
 export function validateManifests(file: string, content: string): string[] {
   const problems: string[] = []
   parseAllDocuments(content).forEach((d, i) => {
-    const doc: unknown = d.toJS()
+    // kubectl's go-yaml expands aliases (calico writes one for each repeat of a shared list)
+    const doc: unknown = d.toJS({ maxAliasCount: -1 })
     if (doc === null) return
     if (!isObj(doc)) {
       problems.push(`${file}#${i}: not a mapping`)
@@ -339,7 +340,7 @@ function validateResult(r: { artefacts: readonly { path: string; content: string
   const seen = new Set<string>()
   for (const a of r.artefacts) {
     for (const d of parseAllDocuments(a.content)) {
-      const doc: unknown = d.toJS()
+      const doc: unknown = d.toJS({ maxAliasCount: -1 })
       if (!isObj(doc)) continue
       documents++
       // one object per (kind, namespace, name): kubectl apply would overwrite the first
@@ -525,6 +526,17 @@ describe('cluster targets against the upstream API schemas', () => {
           'deny',
         ),
         ['kubernetes'],
+      ],
+      [
+        '10 001 TCP ports, deny (AdminNetworkPolicy takes 100 rules of 100 ports)',
+        rule(
+          'deny-many-ports',
+          web,
+          api,
+          Array.from({ length: 10_001 }, (_, i) => tcp(1 + 2 * i)),
+          'deny',
+        ),
+        ['kubernetes', 'kubernetes --deny-with anp'],
       ],
       [
         'ICMP types 250-255 (Calico takes types 0-254)',

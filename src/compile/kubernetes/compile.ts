@@ -139,6 +139,12 @@ export const ANP_PEERS_MAX = 100
  * more becomes several egress rules of one object, each with the same peers.
  */
 export const ANP_PORTS_MAX = 100
+/**
+ * Most egress (or ingress) rules one AdminNetworkPolicy takes (the v1alpha1 CRD's `maxItems` of
+ * `spec.egress`): with {@link ANP_PORTS_MAX}, a deny rule takes at most 10 000 ports and port
+ * ranges; more is `compile/not-expressible`.
+ */
+export const ANP_RULES_MAX = 100
 /** Label key naming the Bulkhead policy of an object. */
 export const POLICY_LABEL = 'bulkhead.dev/policy'
 /** Label key naming the Bulkhead rule of an object. */
@@ -1223,6 +1229,13 @@ export function planKubernetes(
               pods: { namespaceSelector: part.group.ns, podSelector: part.group.pods },
             })
         const ports = anpPorts(rule.services)
+        // the ports of one object's rules: split over its egress rules, 100 to a rule, 100 rules
+        if (ports && ports.length > ANP_PORTS_MAX * ANP_RULES_MAX)
+          planner.fail(
+            policy,
+            rule,
+            `its services are ${ports.length} ports and port ranges: ${Math.ceil(ports.length / ANP_PORTS_MAX)} AdminNetworkPolicy egress rules of at most ${ANP_PORTS_MAX} ports, more than the ${ANP_RULES_MAX} rules an AdminNetworkPolicy takes`,
+          )
         for (const part of from.groups.flatMap((g) =>
           g.namespaces.length === 0 ? [] : planner.subjectsByMode(g, { policy, rule }, true),
         )) {
