@@ -306,3 +306,76 @@ describe('goflow2 detection', () => {
     expect(goflow2Parser.detect(enc('{"type":"IPFIX"}'))).toBe(0)
   })
 })
+
+describe('goflow2 nanosecond times (v2 `time_*_ns`, v1.3+ `Time*Ns`)', () => {
+  // pb/flow.proto: time_received_ns = 110, time_flow_start_ns = 111, time_flow_end_ns = 112
+  // (uint64 Unix ns). Expected ms computed by hand: ns ÷ 10^6, rounded down.
+  // 1700000000123999999 ns: exactly 1700000000123 ms (+ 999999 ns); as a double it is
+  // 1700000000124000000 (doubles near 1.7e18 are 256 apart), so a reading through the parsed
+  // number gives 1700000000124.
+  const v1 = {
+    Type: 'NETFLOW_V9',
+    SamplerAddress: '192.0.2.1',
+    SrcAddr: '10.0.0.8',
+    DstAddr: '10.0.4.4',
+    Etype: 2048,
+    Proto: 6,
+    SrcPort: 45000,
+    DstPort: 5432,
+    Bytes: 300,
+    Packets: 3,
+    TimeReceived: 1700000010,
+    TimeFlowStart: 1700000000,
+    TimeFlowEnd: 1700000003,
+  }
+
+  it('v2: a JSON number above 2^53 is read from its digits, exactly', async () => {
+    const base = JSON.parse(fixtureText('goflow2-bad.jsonl').split('\n')[0] ?? '') as Record<
+      string,
+      unknown
+    >
+    const text = JSON.stringify({ ...base, time_flow_start_ns: 0, time_flow_end_ns: 0 })
+      .replace('"time_flow_start_ns":0', '"time_flow_start_ns":1700000000123999999')
+      .replace('"time_flow_end_ns":0', '"time_flow_end_ns": 1700000002000000001')
+    const { flows, ctx } = await runGoflow2(text)
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows[0]).toMatchObject({ start: 1_700_000_000_123, end: 1_700_000_002_000 })
+  })
+
+  it('v2: a decimal string (protobuf JSON uint64) is exact too', async () => {
+    const base = JSON.parse(fixtureText('goflow2-bad.jsonl').split('\n')[0] ?? '') as Record<
+      string,
+      unknown
+    >
+    const { flows } = await runGoflow2(
+      JSON.stringify({
+        ...base,
+        time_flow_start_ns: '1700000000123999999',
+        time_flow_end_ns: '1700000000999999999',
+      }),
+    )
+    expect(flows[0]).toMatchObject({ start: 1_700_000_000_123, end: 1_700_000_000_999 })
+  })
+
+  it('v1.3+: TimeFlowStartNs/TimeFlowEndNs win over the seconds keys', async () => {
+    const text = JSON.stringify({ ...v1, TimeFlowStartNs: 0, TimeFlowEndNs: 0 })
+      .replace('"TimeFlowStartNs":0', '"TimeFlowStartNs":1700000000250999999')
+      .replace('"TimeFlowEndNs":0', '"TimeFlowEndNs":1700000002750000000')
+    const { flows, ctx } = await runGoflow2(text)
+    expect(ctx.stats.skipped).toEqual({})
+    // seconds alone would give 1700000000000 and 1700000003000
+    expect(flows[0]).toMatchObject({ start: 1_700_000_000_250, end: 1_700_000_002_750 })
+  })
+
+  it('v1.3+: TimeReceivedNs when the flow has no time, noted', async () => {
+    const text = JSON.stringify({
+      ...v1,
+      TimeFlowStart: 0,
+      TimeFlowEnd: 0,
+      TimeReceivedNs: 0,
+    }).replace('"TimeReceivedNs":0', '"TimeReceivedNs":1700000010999999999')
+    const { flows, ctx } = await runGoflow2(text)
+    expect(flows[0]).toMatchObject({ start: 1_700_000_010_999, end: 1_700_000_010_999 })
+    expect(ctx.stats.notes).toEqual({ 'time-from-received': 1 })
+  })
+})

@@ -13,9 +13,13 @@
  *   written, zero or not.
  * - goflow2 v1 (`format/common/text.go`, README of v1): the protobuf's CamelCase field names,
  *   `TimeFlowStart`/`TimeFlowEnd`/`TimeReceived` in Unix seconds (`TimeFlowStartMs`/`…EndMs` in
- *   milliseconds where present), `Etype`/`Proto` as numbers (beside `EtypeName`/`ProtoName`),
+ *   milliseconds where present; v1.3+ also `TimeFlowStartNs`/`TimeFlowEndNs`/`TimeReceivedNs` in
+ *   nanoseconds, fields 111/112/110 as v2's `time_*_ns`), `Etype`/`Proto` as numbers (beside
+ *   `EtypeName`/`ProtoName`),
  *   addresses as text, or base64 of 4 or 16 bytes as protobuf's JSON mapping writes `bytes`.
- * Integers may also be decimal strings (protobuf's JSON mapping writes 64-bit ones so).
+ * Integers may also be decimal strings (protobuf's JSON mapping writes 64-bit ones so). Times:
+ * the finest key present wins (ns, then ms, then s); nanoseconds are read exactly from the line's
+ * digits (they exceed 2^53) and truncated to ms.
  * @see https://github.com/netsampler/goflow2 (README "Output format", docs/protocols.md)
  */
 import {
@@ -78,14 +82,53 @@ function time(v: unknown, unitMs: number): number | undefined {
   return ms <= MAX_TIME_MS ? ms : NaN
 }
 
-/** The first time of v2 (ns), v1 milliseconds, v1 seconds that is present. */
+/** Nanoseconds per millisecond, as a bigint. */
+const NS_PER_MS = 1_000_000n
+
+/**
+ * A nanosecond time field (`time_flow_start_ns`, v1.3+ `TimeFlowStartNs`, ...) in ms, truncated
+ * (ns ÷ 10^6, rounded down, as Go's `time.UnixMilli`), in exact integer arithmetic: a Unix time in
+ * ns is about 1.7 · 10^18, above 2^53, so a JSON number of it has lost its last digits by the time
+ * `JSON.parse` gives it. The digits are taken from the line's text (`"key": 123…` or the decimal
+ * string protobuf's JSON mapping writes), and used when they read as the parsed value does (so
+ * they are that key's); an RFC 3339 string (the `datetimenano` renderer) reads as {@link time}.
+ * 0 and absent: undefined; NaN: does not read.
+ */
+function timeNs(o: Record<string, unknown>, key: string, line: string): number | undefined {
+  const v = o[key]
+  if (v === undefined || v === null) return undefined
+  let digits: string | undefined
+  if (typeof v === 'string') {
+    if (!/^\d+$/.test(v)) return time(v, 1e-6)
+    digits = v
+  } else if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v < 0) return NaN
+    if (Number.isSafeInteger(v)) digits = String(v)
+    else {
+      const m = new RegExp(`"${key}"\\s*:\\s*(\\d{1,30})(?![\\d.eE])`).exec(line)
+      // the text's digits when they are this value's; else the value as parsed (rounded)
+      digits = m?.[1] !== undefined && Number(m[1]) === v ? m[1] : BigInt(v).toString()
+    }
+  } else return NaN
+  const ns = BigInt(digits)
+  if (ns === 0n) return undefined
+  const ms = ns / NS_PER_MS
+  return ms <= BigInt(MAX_TIME_MS) ? Number(ms) : NaN
+}
+
+/**
+ * The first time present of: v2 nanoseconds (`v2ns`), v1.3+ nanoseconds (`v1ns`), v1
+ * milliseconds (`v1ms`), v1 seconds (`v1s`): the finest goflow2 wrote is preferred.
+ */
 function timeOf(
   o: Record<string, unknown>,
+  line: string,
   v2ns: string,
+  v1ns: string,
   v1ms: string,
   v1s: string,
 ): number | undefined {
-  return time(o[v2ns], 1e-6) ?? time(o[v1ms], 1) ?? time(o[v1s], 1000)
+  return timeNs(o, v2ns, line) ?? timeNs(o, v1ns, line) ?? time(o[v1ms], 1) ?? time(o[v1s], 1000)
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
@@ -249,11 +292,21 @@ function parseLine(
   if (Number.isNaN(bytes) || Number.isNaN(packets)) return bad('bad-counter')
   if (bytes === undefined || packets === undefined) note(ctx, 'counters-not-logged')
 
-  let start = timeOf(o, 'time_flow_start_ns', 'TimeFlowStartMs', 'TimeFlowStart')
-  let end = timeOf(o, 'time_flow_end_ns', 'TimeFlowEndMs', 'TimeFlowEnd')
+  let start = timeOf(
+    o,
+    line,
+    'time_flow_start_ns',
+    'TimeFlowStartNs',
+    'TimeFlowStartMs',
+    'TimeFlowStart',
+  )
+  let end = timeOf(o, line, 'time_flow_end_ns', 'TimeFlowEndNs', 'TimeFlowEndMs', 'TimeFlowEnd')
   if (Number.isNaN(start) || Number.isNaN(end)) return bad('bad-time')
   if (start === undefined && end === undefined) {
-    const received = time(o['time_received_ns'], 1e-6) ?? time(o['TimeReceived'], 1000)
+    const received =
+      timeNs(o, 'time_received_ns', line) ??
+      timeNs(o, 'TimeReceivedNs', line) ??
+      time(o['TimeReceived'], 1000)
     if (received === undefined || Number.isNaN(received)) return bad('bad-time')
     note(ctx, 'time-from-received')
     start = received
