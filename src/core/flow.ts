@@ -76,7 +76,9 @@ export interface Flow {
  * merged pair, a record of a format that is not paired, or one read with pairing off. Otherwise
  * it is {@link HALF_UNPAIRED}, ORed with {@link HALF_SWAPPED} and {@link HALF_ECHO_ASSUMED} as
  * they apply; with them the store finds and merges the other half when another file holds it.
- * Stable: stored in `flow_rows.half` (store schema version 4); do not change the values.
+ * Stable: stored in `flow_rows.half` (store schema version 4); do not change the values. NetFlow/
+ * IPFIX and goflow2 records of one direction are marked too when their exporter is known beyond
+ * their file ({@link FlowHalf}; store schema version 5).
  */
 export const HALF_UNPAIRED = 1
 /**
@@ -90,6 +92,23 @@ export const HALF_SWAPPED = 2
  * recorded ports were 0 and 0.
  */
 export const HALF_ECHO_ASSUMED = 4
+
+/**
+ * An unpaired half given as a flow object (NetFlow/IPFIX, goflow2: records of one direction
+ * paired per exporter): its mark ({@link HALF_UNPAIRED} …) and the exporter that logged it, a key
+ * independent of the file (ingest `PairHalf.exporter`), with which the store pairs it only with a
+ * half of the same exporter (store schema version 5, `flow_rows.exporter`).
+ */
+export interface FlowHalf {
+  readonly half: number
+  readonly exporter: string
+}
+
+/**
+ * A batch of flow objects; `halves` (when given) names the unpaired halves among them, each with
+ * its {@link FlowHalf}. A flow not in it is not an unpaired half.
+ */
+export type FlowObjects = readonly Flow[] & { readonly halves?: ReadonlyMap<Flow, FlowHalf> }
 
 /** Largest `packets` / `bytes` of a {@link Flow}: 2^53 − 1 (`Number.MAX_SAFE_INTEGER`). */
 export const MAX_COUNTER = Number.MAX_SAFE_INTEGER

@@ -44,7 +44,7 @@ async function flowRowsDdl(conn: DuckDBConnection): Promise<string> {
 
 describe('schema version 4', () => {
   it('migrates_a_schema_version_3_store_keeping_every_row_in_order_with_no_half_marked', async () => {
-    expect(SCHEMA_VERSION).toBe(4)
+    expect(SCHEMA_VERSION).toBe(5)
     const file = path.join(dir, 'v3.duckdb')
     const raw = await DuckDBInstance.create(file)
     const conn = await raw.connect()
@@ -94,7 +94,7 @@ describe('schema version 4', () => {
     const raw2 = await DuckDBInstance.create(file)
     const c2 = await raw2.connect()
     expect(await dump(c2, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual([
-      '{"value":"4"}',
+      '{"value":"5"}',
     ])
     expect(await dump(c2, 'SELECT * FROM flows ORDER BY rowid')).toEqual(before)
     expect(await dump(c2, 'SELECT column_name, column_type FROM (DESCRIBE flows)')).toEqual(columns)
@@ -105,7 +105,7 @@ describe('schema version 4', () => {
     ])
     // the same table as a new store's: column, type, NOT NULL, no default
     expect(await flowRowsDdl(c2)).toBe(freshDdl)
-    expect(freshDdl).toContain('half UTINYINT NOT NULL)')
+    expect(freshDdl).toContain('half UTINYINT NOT NULL, exporter UINTEGER)')
     c2.closeSync()
     raw2.closeSync()
 

@@ -52,7 +52,14 @@ import {
   type DuckDBConnection,
   type DuckDBType,
 } from '@duckdb/node-api'
-import { BulkheadError, diagnostic, isCounter, type Flow } from '../../core/index.js'
+import {
+  BulkheadError,
+  diagnostic,
+  isCounter,
+  type Flow,
+  type FlowHalf,
+  type FlowObjects,
+} from '../../core/index.js'
 import type { FlowBatch, FlowColumnBatch } from '../store.js'
 import { FLOW_COLUMNS, type FlowColumn } from './schema.js'
 
@@ -107,6 +114,7 @@ function stageType(c: FlowColumn): DuckDBType {
     case 'address':
     case 'source':
     case 'names':
+    case 'exporter':
     case 'u32':
       return UINTEGER
     case 'u8':
@@ -186,8 +194,21 @@ export const NAME_BOOK: BookSpec<NameTuple> = {
 }
 
 /**
+ * `exporters (id, key)` (schema version 5): the exporter of an unpaired NetFlow/IPFIX or goflow2
+ * half (core `FlowHalf.exporter`); one row per exporter, so the rows hold a `UINTEGER` that is
+ * NULL on every other flow.
+ */
+export const EXPORTER_BOOK: BookSpec<string> = {
+  table: 'exporters',
+  columns: ['key'],
+  key: (key) => key,
+  cells: (key) => [key],
+  fromCells: (c) => c[0] ?? '',
+}
+
+/**
  * One of the store's dictionary tables ({@link ADDRESS_BOOK}, {@link SOURCE_BOOK},
- * {@link NAME_BOOK}) mirrored in JS: every distinct value gets the next id (0, 1, …). Ids
+ * {@link NAME_BOOK}, {@link EXPORTER_BOOK}) mirrored in JS: every distinct value gets the next id (0, 1, …). Ids
  * assigned since the last {@link IdBook.commit} are written to the table with the batch that
  * first uses them (same transaction; ids below `written` are there) and forgotten by
  * {@link IdBook.rollback}.
@@ -270,19 +291,21 @@ function namesId(names: IdBook<NameTuple>, tuple: NameTuple): number {
   return tuple.every((v) => v === undefined) ? -1 : names.id(tuple)
 }
 
-/** The store's three dictionaries, as {@link FlowWriter} and the store share them. */
+/** The store's four dictionaries, as {@link FlowWriter} and the store share them. */
 export interface Books {
   readonly addresses: IdBook<string>
   readonly sources: IdBook<readonly [string, string]>
   readonly names: IdBook<NameTuple>
+  readonly exporters: IdBook<string>
 }
 
-/** Reads the store's three dictionary tables. */
+/** Reads the store's four dictionary tables. */
 export async function loadBooks(conn: DuckDBConnection): Promise<Books> {
   return {
     addresses: await IdBook.load(conn, ADDRESS_BOOK),
     sources: await IdBook.load(conn, SOURCE_BOOK),
     names: await IdBook.load(conn, NAME_BOOK),
+    exporters: await IdBook.load(conn, EXPORTER_BOOK),
   }
 }
 
@@ -312,6 +335,7 @@ const C_RECORD = col('record')
 const C_FLAGS = col('tcp_flags')
 const C_NAMES = col('names')
 const C_HALF = col('half')
+const C_EXPORTER = col('exporter')
 
 type Column = Uint8Array | Uint16Array | Uint32Array | Int32Array
 
@@ -324,6 +348,7 @@ function widthOf(c: FlowColumn): number {
     case 'address':
     case 'source':
     case 'names':
+    case 'exporter':
     case 'u32':
       return 4
     case 'i64':
@@ -363,6 +388,7 @@ class Batch {
     readonly book: IdBook<string>,
     readonly sources: IdBook<readonly [string, string]>,
     readonly names: IdBook<NameTuple>,
+    readonly exporters: IdBook<string>,
   ) {
     this.cols = FLOW_COLUMNS.map((c) => {
       const w = widthOf(c)
@@ -545,11 +571,12 @@ class Batch {
   }
 
   /**
-   * Packs one flow; returns true when the batch is full.
+   * Packs one flow; returns true when the batch is full. `half`: the flow is an unpaired half
+   * (NetFlow/IPFIX, goflow2), stored with its mark and exporter.
    * @throws BulkheadError `store/bad-counter` when `packets` or `bytes` is not a safe integer
    * 0 … 2^53 − 1 (the Flow contract); nothing of the flow is packed.
    */
-  add(f: Flow): boolean {
+  add(f: Flow, half?: FlowHalf): boolean {
     if (!isCounter(f.packets) || !isCounter(f.bytes))
       throw badCounter(f.packets, f.bytes, f.source.file, f.source.line ?? 0)
     const r = this.n++
@@ -580,8 +607,12 @@ class Batch {
     const d = f.direction
     ;(cols[C_DIR] as Uint8Array)[r] =
       d === 'client-to-server' ? 1 : d === 'server-to-client' ? 2 : 0
-    // a flow object is never an unpaired half: reading gives those as columns
-    ;(cols[C_HALF] as Uint8Array)[r] = 0
+    // a flow object is an unpaired half only with its exporter (AWS and GCP halves come as columns)
+    if (half === undefined) (cols[C_HALF] as Uint8Array)[r] = 0
+    else {
+      ;(cols[C_HALF] as Uint8Array)[r] = half.half
+      this.setNullable(C_EXPORTER, r, this.exporters.id(half.exporter))
+    }
     const src = f.source
     ;(cols[C_SOURCE] as Uint32Array)[r] = this.source(src.format, src.file)
     this.setNullable(C_LINE, r, src.line)
@@ -683,17 +714,18 @@ export class FlowWriter {
     private readonly addresses: DuckDBAppender,
     private readonly sourceRows: DuckDBAppender,
     private readonly nameRows: DuckDBAppender,
+    private readonly exporterRows: DuckDBAppender,
     capacity: number,
     books: Books,
   ) {
-    this.batch = new Batch(capacity, books.addresses, books.sources, books.names)
+    this.batch = new Batch(capacity, books.addresses, books.sources, books.names, books.exporters)
     this.chunk = DuckDBDataChunk.create(FLOW_COLUMNS.map(stageType))
     this.vectors = FLOW_COLUMNS.map((_, i) => duckdb.data_chunk_get_vector(this.chunk.chunk, i))
   }
 
   /**
    * Opens appenders on the staging table of `conn` (created with {@link STAGE_DDL}) and on
-   * `addresses`, `sources` and `names`. `books` are the store's dictionaries (read from their
+   * `addresses`, `sources`, `names` and `exporters`. `books` are the store's dictionaries (read from their
    * tables when not given); the caller tells them about the commit or rollback of the
    * transaction.
    * @throws Error when `capacity` is not a multiple of 2 048 (DuckDB's vector size).
@@ -710,19 +742,26 @@ export class FlowWriter {
     const addresses = await conn.createAppender(ADDRESS_BOOK.table)
     const sourceRows = await conn.createAppender(SOURCE_BOOK.table)
     const nameRows = await conn.createAppender(NAME_BOOK.table)
-    return new FlowWriter(conn, stage, addresses, sourceRows, nameRows, capacity, b)
+    const exporterRows = await conn.createAppender(EXPORTER_BOOK.table)
+    return new FlowWriter(conn, stage, addresses, sourceRows, nameRows, exporterRows, capacity, b)
   }
 
   /**
    * Packs one flow. Returns true when a batch is full: the caller must then `await rotate()`.
+   * `half`: the flow is an unpaired NetFlow/IPFIX or goflow2 half ({@link FlowHalf}).
    * @throws BulkheadError `store/bad-counter` for a counter outside the Flow contract.
    */
-  add(f: Flow): boolean {
+  add(f: Flow, half?: FlowHalf): boolean {
     if (BOTH_ENDS_FORMATS.has(f.source.format)) {
       if (f.start < this.lo) this.lo = f.start
       if (f.end > this.hi) this.hi = f.end
     }
-    return this.batch.add(f)
+    if (half !== undefined && half.half !== 0) {
+      if (f.start < this.halfLo) this.halfLo = f.start
+      if (f.end > this.halfHi) this.halfHi = f.end
+      this.halfSources.add(this.batch.sourceId(f.source.format, f.source.file))
+    } else half = undefined
+    return this.batch.add(f, half)
   }
 
   /**
@@ -751,7 +790,13 @@ export class FlowWriter {
    */
   async append(batch: FlowBatch): Promise<void> {
     if (Array.isArray(batch)) {
-      for (const f of batch as readonly Flow[]) if (this.add(f)) await this.rotate()
+      const halves = (batch as FlowObjects).halves
+      if (halves === undefined || halves.size === 0) {
+        for (const f of batch as readonly Flow[]) if (this.add(f)) await this.rotate()
+      } else {
+        for (const f of batch as readonly Flow[])
+          if (this.add(f, halves.get(f))) await this.rotate()
+      }
     } else await this.appendColumns(batch as FlowColumnBatch)
   }
 
@@ -833,6 +878,7 @@ export class FlowWriter {
   private close(): void {
     this.stage.closeSync()
     this.nameRows.closeSync()
+    this.exporterRows.closeSync()
     this.addresses.closeSync()
     this.sourceRows.closeSync()
   }
@@ -847,6 +893,7 @@ export class FlowWriter {
     b.book.writeNew(this.addresses)
     b.sources.writeNew(this.sourceRows)
     b.names.writeNew(this.nameRows)
+    b.exporters.writeNew(this.exporterRows)
     const raw = this.chunk.chunk
     for (let off = 0; off < b.n; off += CHUNK_ROWS) {
       const m = Math.min(CHUNK_ROWS, b.n - off)

@@ -2,7 +2,10 @@
  * @module Pairing across files: the two directions of an AWS or GCP VPC connection, each stored
  * as an unpaired half of its own file (`flow_rows.half`, schema version 4), merged into one
  * client → server flow by the store, with the rules reading uses for the two halves of one file
- * (ingest/direction.ts `DirectionPairer`, ingest/columnar.ts `ColumnPairer`).
+ * (ingest/direction.ts `DirectionPairer`, ingest/columnar.ts `ColumnPairer`). NetFlow/IPFIX and
+ * goflow2 halves carry their exporter (`flow_rows.exporter`, schema version 5; NULL for AWS and
+ * GCP, one scope): two halves pair only when it is the same, as reading pairs per exporter
+ * (ingest/netflow/pairing.ts `ExporterPairer`), so two exporters' records never merge.
  *
  * Why the store: a GCP Logging sink splits an hour into shards and a CloudWatch log stream holds
  * one interface's records, so the two records of one connection are often in different files;
@@ -71,6 +74,8 @@ const SLACK = String(HALF_SLACK_MS)
  * one, also for an ICMP record read as an echo request (its ports 0 and 8 or 128 are the same pair
  * in its reply), so finding them needs only `least`/`greatest` on plain columns.
  *
+ * The exporter (`ex`: `flow_rows.exporter`, -1 for NULL) is part of the class and of the group.
+ *
  * Columns: the row (`id` its rowid, its `names` id, `swapped` when orienting exchanged its ends,
  * `HALF_SWAPPED`), `fmt` and `frank` the rank of its format and of its file's path among the
  * store's, `pos` its line (or record) in its file, and the record: `rs`/`rsp`, `rd`/`rdp` its
@@ -85,12 +90,14 @@ const HALVES_SQL = `
 CREATE OR REPLACE TEMP TABLE bulkhead_halves AS
 WITH h AS (
   SELECT source, protocol, start_ms, end_ms, least(src, dst) AS a1, greatest(src, dst) AS a2,
-    least(src_port, dst_port) AS p1, greatest(src_port, dst_port) AS p2
+    least(src_port, dst_port) AS p1, greatest(src_port, dst_port) AS p2,
+    coalesce(exporter::BIGINT, -1) AS ex
   FROM flow_rows WHERE half <> 0 AND start_ms BETWEEN $lo AND $hi),
 k AS (
-  SELECT DISTINCT n.protocol, n.a1, n.a2, n.p1, n.p2
+  SELECT DISTINCT n.protocol, n.a1, n.a2, n.p1, n.p2, n.ex
   FROM h n JOIN h o
     ON o.protocol = n.protocol AND o.a1 = n.a1 AND o.a2 = n.a2 AND o.p1 = n.p1 AND o.p2 = n.p2
+      AND o.ex = n.ex
   WHERE n.source IN (SELECT unnest($sources::UINTEGER[])) AND o.source <> n.source
     AND o.start_ms <= n.end_ms + ${SLACK} AND n.start_ms <= o.end_ms + ${SLACK}),
 so AS (
@@ -104,11 +111,11 @@ c AS (
   FROM flow_rows fr
     JOIN k ON fr.protocol = k.protocol AND least(fr.src, fr.dst) = k.a1
       AND greatest(fr.src, fr.dst) = k.a2 AND least(fr.src_port, fr.dst_port) = k.p1
-      AND greatest(fr.src_port, fr.dst_port) = k.p2
+      AND greatest(fr.src_port, fr.dst_port) = k.p2 AND coalesce(fr.exporter::BIGINT, -1) = k.ex
     JOIN so ON so.id = fr.source
   WHERE fr.half <> 0 AND fr.start_ms BETWEEN $lo AND $hi)
-SELECT id, source, fmt, frank, pos, line, record, protocol, start_ms, end_ms, packets, bytes,
-  observed_action AS action, tcp_flags, half, names, swapped,
+SELECT id, source, fmt, coalesce(exporter::BIGINT, -1) AS ex, frank, pos, line, record, protocol,
+  start_ms, end_ms, packets, bytes, observed_action AS action, tcp_flags, half, names, swapped,
   CASE WHEN swapped THEN dst ELSE src END AS rs, CASE WHEN swapped THEN dp ELSE sp END AS rsp,
   CASE WHEN swapped THEN src ELSE dst END AS rd, CASE WHEN swapped THEN sp ELSE dp END AS rdp,
   CASE WHEN direction = 0 THEN 0 WHEN (direction = 1) <> swapped THEN 1 ELSE 2 END AS side,
@@ -145,7 +152,7 @@ function recordName(whose: 'client' | 'server', col: string): string {
 /**
  * The pairs and the flow of each, as reading makes them:
  *
- * - within a group (format, protocol, the record's two endpoints), the halves in time order
+ * - within a group (format, exporter, protocol, the record's two endpoints), the halves in time order
  *   (start, end, then file, line, row): each is held until the next, which pairs with it or is
  *   held in its place (ingest `DirectionPairer.push`). Two neighbours pair (`link`) when they are
  *   of different files (two halves of one file that reading did not pair stay apart, as in that
@@ -166,22 +173,22 @@ function recordName(whose: 'client' | 'server', col: string): string {
 const MERGED_SQL = `
 CREATE OR REPLACE TEMP TABLE bulkhead_merged AS
 WITH s AS (
-  SELECT id, source, fmt, protocol, g1, g2, rs, rsp, rd, rdp, action, start_ms, end_ms, frank, pos,
+  SELECT id, source, fmt, ex, protocol, g1, g2, rs, rsp, rd, rdp, action, start_ms, end_ms, frank, pos,
     row_number() OVER w AS rn,
     lead(id) OVER w AS n_id, lead(source) OVER w AS n_source, lead(rs) OVER w AS n_rs,
     lead(rsp) OVER w AS n_rsp, lead(action) OVER w AS n_action,
     lead(start_ms) OVER w AS n_start, lead(end_ms) OVER w AS n_end,
     lead(frank) OVER w AS n_frank, lead(pos) OVER w AS n_pos
   FROM ${HALVES}
-  WINDOW w AS (PARTITION BY fmt, protocol, g1, g2 ORDER BY start_ms, end_ms, frank, pos, id)),
+  WINDOW w AS (PARTITION BY fmt, ex, protocol, g1, g2 ORDER BY start_ms, end_ms, frank, pos, id)),
 l AS (
   SELECT *, coalesce(n_id IS NOT NULL AND n_source <> source AND rd = n_rs AND rdp = n_rsp
     AND action = n_action AND n_start <= end_ms + ${SLACK} AND start_ms <= n_end + ${SLACK},
     false) AS link
   FROM s),
 t AS (
-  SELECT *, coalesce(max(CASE WHEN NOT link THEN rn END) OVER (PARTITION BY fmt, protocol, g1, g2
-    ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS z
+  SELECT *, coalesce(max(CASE WHEN NOT link THEN rn END) OVER (PARTITION BY fmt, ex, protocol,
+    g1, g2 ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS z
   FROM l),
 p AS (
   SELECT CASE WHEN first THEN id ELSE n_id END AS a_id, CASE WHEN first THEN n_id ELSE id END AS b_id
@@ -218,7 +225,7 @@ FROM f LEFT JOIN names nm ON nm.src_name IS NOT DISTINCT FROM f.src_name
 
 /** The merged flows whose names the store has (or that have none), into `flow_rows`. */
 const INSERT_SQL = `INSERT INTO flow_rows SELECT ${FLOW_COLUMNS.map((c) =>
-  c.name === 'half' ? '0' : c.name,
+  c.name === 'half' ? '0' : c.name === 'exporter' ? 'NULL' : c.name,
 ).join(', ')} FROM ${MERGED} WHERE NOT new_names`
 
 function num(v: DuckDBValue): number {

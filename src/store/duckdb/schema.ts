@@ -1,9 +1,10 @@
 /**
- * @module The DuckDB flow store schema (version 4): tables, column types, the `flows` view, the
- * version check and the migrations from versions 1, 2 and 3.
+ * @module The DuckDB flow store schema (version 5): tables, column types, the `flows` view, the
+ * version check and the migrations from versions 1, 2, 3 and 4.
  *
  * Tables: `meta (key, value)`, `addresses (id, text)`, `sources (id, format, file)`,
- * `names (id, src_name, dst_name, src_labels, dst_labels)`, `flow_rows` ({@link FLOW_COLUMNS}),
+ * `names (id, src_name, dst_name, src_labels, dst_labels)`, `exporters (id, key)`,
+ * `flow_rows` ({@link FLOW_COLUMNS}),
  * `ingested_files (path, fingerprint, records, ingested_at)`; the view `flows`
  * ({@link VIEW_COLUMNS}) is what readers query.
  *
@@ -44,6 +45,13 @@
  *   it (./halves.ts). The view leaves it out. A `UTINYINT` that is mostly 0 costs the insert
  *   little (bit-packed); its zonemaps let the pairing query skip row groups without halves.
  *   Flows stored before version 4 are all 0: their halves are not known, and not paired.
+ * - `exporter` (version 5): for an unpaired half of a NetFlow/IPFIX or goflow2 record, an id into
+ *   `exporters (id, key)`, the exporter that logged it, independent of the file (ingest
+ *   `PairHalf.exporter`: the format, the sender's address and port and the observation domain;
+ *   goflow2's `type` and `sampler_address`), so that the store pairs it only with a half of the
+ *   same exporter (./halves.ts); NULL on every other row (AWS and GCP halves: one scope). An
+ *   all-NULL `UINTEGER` costs the insert ~0 (see batch.ts `NAME_BOOK`). Flows stored before
+ *   version 5 are NULL: NetFlow halves were stored unmarked (`half` 0) then.
  * @remarks Semantics of each column: src/core/flow.ts. Stable: store format; bump
  * {@link SCHEMA_VERSION} on any change and add a migration.
  */
@@ -51,7 +59,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { BulkheadError } from '../../core/index.js'
 
 /** The schema version this code writes. Stable: stored in `meta.schema_version`. */
-export const SCHEMA_VERSION = 4
+export const SCHEMA_VERSION = 5
 
 /** One column of the `flow_rows` table. `kind` says how the load path encodes it. */
 export interface FlowColumn {
@@ -63,9 +71,11 @@ export interface FlowColumn {
    * `address`: an `addresses.id` (`UINTEGER`), assigned through the writer's address `IdBook`;
    * `source`: a `sources.id` (`UINTEGER`), assigned through its source `IdBook`;
    * `names`: a `names.id` (`UINTEGER`, NULL when the flow has no name and no labels), assigned
-   * through its name `IdBook`; otherwise the fixed-width type written as is.
+   * through its name `IdBook`; `exporter`: an `exporters.id` (`UINTEGER`, NULL but on NetFlow/IPFIX
+   * and goflow2 halves), assigned through its exporter `IdBook`; otherwise the fixed-width type
+   * written as is.
    */
-  readonly kind: 'address' | 'source' | 'names' | 'u8' | 'u16' | 'u32' | 'i64' | 'u64'
+  readonly kind: 'address' | 'source' | 'names' | 'exporter' | 'u8' | 'u16' | 'u32' | 'i64' | 'u64'
 }
 
 /**
@@ -91,6 +101,7 @@ export const FLOW_COLUMNS: readonly FlowColumn[] = [
   { name: 'tcp_flags', type: 'USMALLINT', nullable: true, kind: 'u16' },
   { name: 'names', type: 'UINTEGER', nullable: true, kind: 'names' },
   { name: 'half', type: 'UTINYINT', nullable: false, kind: 'u8' },
+  { name: 'exporter', type: 'UINTEGER', nullable: true, kind: 'exporter' },
 ]
 
 /** SQL decoding `observed_action` codes of `flow_rows` alias `fr`. */
@@ -175,13 +186,15 @@ const CREATE_FLOW_ROWS = `CREATE TABLE flow_rows (${FLOW_COLUMNS.map((c) => `${c
 const CREATE_SOURCES = `CREATE TABLE sources (id UINTEGER NOT NULL, format VARCHAR NOT NULL, file VARCHAR NOT NULL)`
 const CREATE_ADDRESSES = `CREATE TABLE addresses (id UINTEGER NOT NULL, text VARCHAR NOT NULL)`
 const CREATE_NAMES = `CREATE TABLE names (id UINTEGER NOT NULL, src_name VARCHAR, dst_name VARCHAR, src_labels VARCHAR, dst_labels VARCHAR)`
+const CREATE_EXPORTERS = `CREATE TABLE exporters (id UINTEGER NOT NULL, key VARCHAR NOT NULL)`
 
-/** DDL of schema version 4 for an empty database. */
-const DDL_V4 = [
+/** DDL of schema version 5 for an empty database. */
+const DDL_V5 = [
   `CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
   CREATE_ADDRESSES,
   CREATE_SOURCES,
   CREATE_NAMES,
+  CREATE_EXPORTERS,
   CREATE_FLOW_ROWS,
   FLOWS_VIEW,
   `CREATE TABLE ingested_files (path VARCHAR NOT NULL, fingerprint VARCHAR PRIMARY KEY, records UBIGINT NOT NULL, ingested_at TIMESTAMP NOT NULL)`,
@@ -217,7 +230,7 @@ const MIGRATE_V1_TO_V2 = [
 ]
 
 /** The columns of `flow_rows` in schema version 3 (frozen: the migration from version 2 writes it). */
-const V3_COLUMNS = FLOW_COLUMNS.filter((c) => c.name !== 'half')
+const V3_COLUMNS = FLOW_COLUMNS.filter((c) => c.name !== 'half' && c.name !== 'exporter')
 
 /**
  * Migrates a version 2 store to version 3: every distinct (format, file) pair gets a
@@ -251,7 +264,7 @@ const MIGRATE_V2_TO_V3 = [
  * Migrates a version 3 store to version 4: `flow_rows` gains `half`, 0 on every stored row (which
  * of them were unpaired halves was not recorded). DuckDB adds no column with a constraint, so the
  * column is added with a default, made NOT NULL and its default dropped: the table then has the
- * columns and constraints of {@link DDL_V4}'s. The rows stay where they are. Runs in the caller's
+ * columns and constraints of version 4's. The rows stay where they are. Runs in the caller's
  * transaction.
  */
 const MIGRATE_V3_TO_V4 = [
@@ -259,6 +272,18 @@ const MIGRATE_V3_TO_V4 = [
   `ALTER TABLE flow_rows ALTER COLUMN half SET NOT NULL`,
   `ALTER TABLE flow_rows ALTER COLUMN half DROP DEFAULT`,
   `UPDATE meta SET value = '4' WHERE key = 'schema_version'`,
+]
+
+/**
+ * Migrates a version 4 store to version 5: the `exporters` table, and `flow_rows` gains the
+ * nullable `exporter`, NULL on every stored row (version 4 stored NetFlow/IPFIX and goflow2
+ * halves unmarked, `half` 0, so none of them is looked at for pairing). The table then has the
+ * columns of {@link DDL_V5}'s. The rows stay where they are. Runs in the caller's transaction.
+ */
+const MIGRATE_V4_TO_V5 = [
+  CREATE_EXPORTERS,
+  `ALTER TABLE flow_rows ADD COLUMN exporter UINTEGER`,
+  `UPDATE meta SET value = '5' WHERE key = 'schema_version'`,
 ]
 
 async function inTransaction(conn: DuckDBConnection, sqls: readonly string[]): Promise<void> {
@@ -288,8 +313,8 @@ export async function schemaVersion(conn: DuckDBConnection): Promise<number | un
 /**
  * Creates the schema in an empty database, or checks the version of an existing one.
  * @param where - the store path, for messages.
- * A version 1, 2 or 3 store is migrated to version 4 in one transaction (MIGRATE_V1_TO_V2,
- * MIGRATE_V2_TO_V3, MIGRATE_V3_TO_V4 from where it stands), keeping every row and the rows'
+ * A version 1, 2, 3 or 4 store is migrated to version 5 in one transaction (MIGRATE_V1_TO_V2,
+ * MIGRATE_V2_TO_V3, MIGRATE_V3_TO_V4, MIGRATE_V4_TO_V5 from where it stands), keeping every row and the rows'
  * order; on any error nothing changes.
  * @throws BulkheadError `store/schema-too-new` when the store was written by a newer Bulkhead
  * (its `schema_version` is above {@link SCHEMA_VERSION}); the store is left untouched.
@@ -297,7 +322,7 @@ export async function schemaVersion(conn: DuckDBConnection): Promise<number | un
 export async function ensureSchema(conn: DuckDBConnection, where: string): Promise<void> {
   const version = await schemaVersion(conn)
   if (version === undefined) {
-    await inTransaction(conn, DDL_V4)
+    await inTransaction(conn, DDL_V5)
     return
   }
   if (version > SCHEMA_VERSION) {
@@ -312,7 +337,14 @@ export async function ensureSchema(conn: DuckDBConnection, where: string): Promi
     ])
   }
   if (version === 1)
-    await inTransaction(conn, [...MIGRATE_V1_TO_V2, ...MIGRATE_V2_TO_V3, ...MIGRATE_V3_TO_V4])
-  else if (version === 2) await inTransaction(conn, [...MIGRATE_V2_TO_V3, ...MIGRATE_V3_TO_V4])
-  else if (version === 3) await inTransaction(conn, MIGRATE_V3_TO_V4)
+    await inTransaction(conn, [
+      ...MIGRATE_V1_TO_V2,
+      ...MIGRATE_V2_TO_V3,
+      ...MIGRATE_V3_TO_V4,
+      ...MIGRATE_V4_TO_V5,
+    ])
+  else if (version === 2)
+    await inTransaction(conn, [...MIGRATE_V2_TO_V3, ...MIGRATE_V3_TO_V4, ...MIGRATE_V4_TO_V5])
+  else if (version === 3) await inTransaction(conn, [...MIGRATE_V3_TO_V4, ...MIGRATE_V4_TO_V5])
+  else if (version === 4) await inTransaction(conn, MIGRATE_V4_TO_V5)
 }

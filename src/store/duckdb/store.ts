@@ -743,7 +743,7 @@ class DuckDbFlowStore implements FlowStore {
     } catch (err) {
       throw storeIoError(this.path, err)
     }
-    const books = [this.books.addresses, this.books.sources, this.books.names]
+    const books = [this.books.addresses, this.books.sources, this.books.names, this.books.exporters]
     await this.conn.run('BEGIN TRANSACTION')
     let result: T
     try {
