@@ -471,16 +471,21 @@ export class DirectionPairer {
   rejectedAtOtherEnd = 0
   /** The unpaired-half mark of each flow emitted unpaired ({@link DirectionPairer.halfOf}). */
   private readonly halves = new WeakMap<Flow, number>()
+  /** With `opts.origins`: the record pushed of each flow emitted unpaired ({@link DirectionPairer.recordOf}). */
+  private readonly origins: WeakMap<Flow, Flow> | undefined
 
   /**
    * @param opts.window - most records held unpaired (default {@link PAIR_WINDOW}).
    * @param opts.icmpTypes - ICMP records carry their message type: an echo request pairs with
    *   its reply (see the class comment). Default false.
+   * @param opts.origins - remember the record each unpaired flow was emitted for
+   *   ({@link DirectionPairer.recordOf}). Default false.
    */
-  constructor(opts: { window?: number; icmpTypes?: boolean } = {}) {
+  constructor(opts: { window?: number; icmpTypes?: boolean; origins?: boolean } = {}) {
     this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
     this.memory = new ConnectionMemory(this.window)
     this.icmpTypes = opts.icmpTypes ?? false
+    this.origins = opts.origins === true ? new WeakMap() : undefined
   }
 
   /** Records held unpaired now. */
@@ -497,6 +502,14 @@ export class DirectionPairer {
     return this.halves.get(f) ?? 0
   }
 
+  /**
+   * With `opts.origins`: the record (as pushed) of a flow this pairer emitted unpaired;
+   * undefined for a merged pair, any other flow, or without `opts.origins`.
+   */
+  recordOf(f: Flow): Flow | undefined {
+    return this.origins?.get(f)
+  }
+
   /** Record `f` of connection `key` emitted without a partner: oriented, settled, marked. */
   private unpaired(f: Flow, key: string): Flow {
     // with ICMP types, an ICMP reply stays as the reader marked it (`server-to-client`): turned
@@ -507,6 +520,7 @@ export class DirectionPairer {
       out,
       out.src !== f.src || out.srcPort !== f.srcPort ? HALF_UNPAIRED | HALF_SWAPPED : HALF_UNPAIRED,
     )
+    this.origins?.set(out, f)
     return out
   }
 

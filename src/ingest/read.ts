@@ -8,6 +8,7 @@ import {
   BulkheadError,
   counted,
   HALF_ECHO_ASSUMED,
+  type FlowHalf,
   type Diagnostic,
   type Flow,
 } from '../core/index.js'
@@ -70,10 +71,12 @@ export const PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['aws-vpc', 'gcp-
  * NetFlow v1/v5/v7/v9 and IPFIX, whose records count one direction of a connection each, except
  * those that count both (RFC 5103 biflows, Cisco NSEL), which the parser leaves unscoped
  * ({@link ParseContext.halves}). Only records of the same exporter and observation domain pair,
- * an ICMP echo request with its reply; within one file only: the store keeps no exporter, so
- * ingest does not pair a NetFlow half with one of another file (the halves are stored unmarked).
- * goflow2's JSON lines are NetFlow/IPFIX records too, scoped by `sampler_address` and `type`
- * (formats/goflow2.ts).
+ * an ICMP echo request with its reply. Across files, the store pairs the halves of one exporter
+ * (store schema version 5, `flow_rows.exporter`) when the input names the exporter beyond its
+ * file (a capture's sender, goflow2's `sampler_address`: `PairHalf.exporter`); a file of bare
+ * datagrams names none, and its halves are paired within it only, as are ICMP records that carry
+ * their type (stored unmarked). goflow2's JSON lines are NetFlow/IPFIX records too, scoped by
+ * `sampler_address` and `type` (formats/goflow2.ts).
  */
 export const EXPORTER_PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['netflow', 'goflow2'])
 
@@ -528,7 +531,8 @@ async function* readOne(
     const typeless = ICMP_TYPELESS_FORMATS.has(parser.format)
     // for the store (the columnar read), paired flows go as columns, which carry each unpaired
     // half's mark (FlowColumns.half): the store pairs it with the other half from another file
-    // (AWS, GCP; not NetFlow, whose exporter the store does not keep)
+    // (AWS, GCP; NetFlow/IPFIX and goflow2 halves go as flow objects with their marks and
+    // exporters, below)
     const table = columnar && pairer !== undefined ? new StringTable() : undefined
     const ready = (): Flow[] | FlowColumns => {
       if (pairer !== undefined && table !== undefined) {
@@ -552,6 +556,21 @@ async function* readOne(
       // (taken first: a no-sender flow that stops a strict run must not be read again)
       out = []
       let batch: Flow[] = []
+      if (columnar && npairer !== undefined) {
+        // for the store: NetFlow/IPFIX and goflow2 halves whose exporter is known beyond the
+        // file go with their marks (core FlowObjects.halves), which the store pairs across files
+        const halves = new Map<Flow, FlowHalf>()
+        for (const f of flows) {
+          const g = senderFirst(ctx, f)
+          if (g === undefined) continue
+          batch.push(g)
+          const h = g === f ? npairer.halfOf(f) : undefined
+          if (h !== undefined) halves.set(g, h)
+        }
+        if (halves.size > 0) (batch as Flow[] & { halves?: Map<Flow, FlowHalf> }).halves = halves
+        emitted += batch.length
+        return batch
+      }
       for (const f of pairer ? flows.map(finish) : flows) {
         const g = senderFirst(ctx, f)
         if (g !== undefined) batch.push(g)

@@ -26,6 +26,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { ingestFiles, type IngestJob } from '../../src/cli/commands/ingest.js'
 import { openDuckDbStore } from '../../src/store/index.js'
 import { SEED } from '../helpers/model.js'
+import { ether, ipv4, pcap, udp } from '../ingest/capture-builders.js'
+import { v5 } from '../ingest/netflow-builders.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-pair-prop-'))
 afterAll(() => {
@@ -287,3 +289,306 @@ describe('pairing across files (property)', () => {
     expect(across.unknownDirection).toBeGreaterThan(0)
   }, 600_000)
 })
+
+/**
+ * NetFlow/IPFIX and goflow2: records of one direction, paired per exporter within a file
+ * (netflow/pairing.ts) and by the store across files (store schema version 5, `exporter`). The
+ * same property as above over two exporters: a NetFlow v5 capture (one datagram per record, each
+ * frame sent from the exporter's address, so the capture names its exporter) and goflow2 JSON
+ * lines (`sampler_address`). Kinds: a request and its reply of one exporter, either alone, a
+ * request and a reply with different actions (goflow2 `forwarding_status`), and a request seen by
+ * one exporter with its reply seen by the other, which never pair. Compared: the `flows` rows,
+ * with each row's `half` and its exporter's key.
+ */
+type ExporterKind = 'both' | 'request' | 'reply' | 'split-action' | 'two-exporters'
+
+interface ExporterConnection extends Omit<Connection, 'kind' | 'action'> {
+  readonly kind: ExporterKind
+  readonly exporter: number
+  readonly action: 'accept' | 'reject' | 'unknown'
+}
+
+const EXPORTERS = ['192.0.2.1', '192.0.2.2']
+
+function exporterConnection(format: 'netflow' | 'goflow2'): fc.Arbitrary<ExporterConnection> {
+  return fc
+    .record({
+      client: fc.nat(HOSTS.length - 1),
+      server: fc.nat(HOSTS.length - 2),
+      // goflow2 ICMP without a type: an echo request, paired by its addresses (typeless)
+      protocol:
+        format === 'goflow2' ? fc.constantFrom(6, 6, 6, 17, 17, 1) : fc.constantFrom(6, 6, 17),
+      clientPort: port,
+      serverPort: port,
+      kind: fc.constantFrom<ExporterKind>(
+        'both',
+        'both',
+        'both',
+        'request',
+        'reply',
+        'split-action',
+        'two-exporters',
+      ),
+      exporter: fc.nat(EXPORTERS.length - 1),
+      action: fc.constantFrom<'accept' | 'reject' | 'unknown'>('unknown', 'accept', 'reject'),
+      start: fc.nat(7200),
+      length: fc.nat(600),
+      lag: fc.oneof(
+        { arbitrary: fc.integer({ min: -60, max: 60 }), weight: 3 },
+        { arbitrary: fc.integer({ min: -700, max: 700 }), weight: 1 },
+      ),
+      replyLength: fc.nat(600),
+      counters: fc.tuple(fc.nat(100_000), fc.nat(100_000), fc.nat(100_000), fc.nat(100_000)),
+    })
+    .map((c) => {
+      const ports = c.protocol === 6 || c.protocol === 17
+      return {
+        ...c,
+        server: c.server >= c.client ? c.server + 1 : c.server,
+        clientPort: ports ? c.clientPort : 0,
+        serverPort: ports ? c.serverPort : 0,
+        // NetFlow v5 has no action; split-action needs one
+        kind: format === 'netflow' && c.kind === 'split-action' ? 'both' : c.kind,
+        action: format === 'netflow' ? 'unknown' : c.action,
+      }
+    })
+}
+
+/** One direction's record of a connection: who sent it, its ends, times (s after T0), counters. */
+interface OneWay {
+  readonly exporter: number
+  readonly src: number
+  readonly dst: number
+  readonly sp: number
+  readonly dp: number
+  readonly protocol: number
+  readonly start: number
+  readonly length: number
+  readonly packets: number
+  readonly bytes: number
+  readonly action: 'accept' | 'reject' | 'unknown'
+}
+
+function oneWays(c: ExporterConnection): OneWay[] {
+  const [p1, b1, p2, b2] = c.counters
+  const other = (c.exporter + 1) % EXPORTERS.length
+  const request = (action = c.action): OneWay => ({
+    exporter: c.exporter,
+    src: c.client,
+    dst: c.server,
+    sp: c.clientPort,
+    dp: c.serverPort,
+    protocol: c.protocol,
+    start: c.start,
+    length: c.length,
+    packets: p1,
+    bytes: b1,
+    action,
+  })
+  const reply = (action = c.action, exporter = c.exporter): OneWay => ({
+    exporter,
+    src: c.server,
+    dst: c.client,
+    sp: c.serverPort,
+    dp: c.clientPort,
+    protocol: c.protocol,
+    start: Math.max(0, c.start + c.lag),
+    length: c.replyLength,
+    packets: p2,
+    bytes: b2,
+    action,
+  })
+  switch (c.kind) {
+    case 'both':
+      return [request(), reply()]
+    case 'request':
+      return [request()]
+    case 'reply':
+      return [reply()]
+    case 'split-action':
+      return [request('accept'), reply('reject')]
+    case 'two-exporters':
+      return [request(), reply(c.action, other)]
+  }
+}
+
+/** goflow2 v2 JSON line of a record (times in ns as decimal strings, as protobuf JSON writes). */
+function goflow2Line(r: OneWay): string {
+  const ns = (s: number): string => `${String(T0 + s)}000000000`
+  const status = r.action === 'accept' ? 64 : r.action === 'reject' ? 128 : 0
+  return JSON.stringify({
+    type: 'IPFIX',
+    time_received_ns: ns(r.start + r.length + 5),
+    sampler_address: EXPORTERS[r.exporter],
+    time_flow_start_ns: ns(r.start),
+    time_flow_end_ns: ns(r.start + r.length),
+    bytes: r.bytes,
+    packets: r.packets,
+    src_addr: HOSTS[r.src],
+    dst_addr: HOSTS[r.dst],
+    etype: 'IPv4',
+    proto: r.protocol === 6 ? 'TCP' : r.protocol === 17 ? 'UDP' : 'ICMP',
+    src_port: r.sp,
+    dst_port: r.dp,
+    forwarding_status: status,
+    ...(r.protocol === 1 ? { icmp_type: 0, icmp_code: 0 } : {}),
+  })
+}
+
+/** SysUptime (ms) and export time (s after T0) of every v5 datagram. */
+const UPTIME = 100_000_000
+const EXPORT_S = 10_000
+
+/** The Ethernet frame of a NetFlow v5 datagram of one record, sent from its exporter. */
+function v5Frame(r: OneWay): Uint8Array {
+  const first = UPTIME - (EXPORT_S - r.start) * 1000
+  const datagram = v5({ sysUptime: UPTIME, secs: T0 + EXPORT_S }, [
+    {
+      src: HOSTS[r.src] as string,
+      dst: HOSTS[r.dst] as string,
+      srcPort: r.sp,
+      dstPort: r.dp,
+      protocol: r.protocol,
+      packets: r.packets,
+      bytes: r.bytes,
+      first,
+      last: first + r.length * 1000,
+    },
+  ])
+  return ether(
+    0x0800,
+    ipv4(EXPORTERS[r.exporter] as string, '198.51.100.1', 17, udp(2055, 2055, datagram)),
+  )
+}
+
+function exporterScenario(format: 'netflow' | 'goflow2') {
+  return fc
+    .record({
+      connections: fc.uniqueArray(exporterConnection(format), {
+        minLength: 1,
+        maxLength: 12,
+        selector: (c) => keyOf({ ...c, kind: 'both', action: 'ACCEPT' }),
+      }),
+      files: fc.integer({ min: 2, max: 3 }),
+      seed: fc.infiniteStream(fc.tuple(fc.nat(1000), fc.nat(2))),
+    })
+    .map(({ connections, files, seed }) => {
+      const records = connections.flatMap(oneWays)
+      const placed = records.map((r) => {
+        const [order, file] = seed.next().value as [number, number]
+        return { r, order, file: file % files }
+      })
+      placed.sort((x, y) => x.order - y.order)
+      const byFile: OneWay[][] = Array.from({ length: files }, () => [])
+      for (const p of placed) (byFile[p.file] as OneWay[]).push(p.r)
+      return byFile.filter((rs) => rs.length > 0)
+    })
+}
+
+/** The `flows` rows of the store (without `rowid`), each with its `half` and exporter key, sorted. */
+async function exporterRows(
+  store: string,
+  mapPos?: (file: string, pos: number) => [string, number],
+): Promise<string[]> {
+  const s = await openDuckDbStore(store, { readOnly: true })
+  try {
+    const got = await s.query<Record<string, unknown>>(
+      `SELECT v.* EXCLUDE (rowid), fr.half, e.key AS exporter FROM flows v
+       JOIN flow_rows fr ON fr.rowid = v.rowid LEFT JOIN exporters e ON e.id = fr.exporter`,
+    )
+    return got
+      .map((r) => {
+        if (mapPos !== undefined) {
+          const which = r['line'] !== null ? 'line' : 'record'
+          const [file, pos] = mapPos(r['file'] as string, r[which] as number)
+          r['file'] = file
+          r[which] = pos
+        }
+        return JSON.stringify(r)
+      })
+      .sort()
+  } finally {
+    await s.close()
+  }
+}
+
+const acrossExporters = { paired: 0, apart: 0 }
+
+for (const format of ['netflow', 'goflow2'] as const) {
+  describe(`pairing across files per exporter (${format}, property)`, () => {
+    it('files stored one by one (either order) or in one command store what their concatenation stores', async () => {
+      acrossExporters.paired = 0
+      acrossExporters.apart = 0
+      await fc.assert(
+        fc.asyncProperty(exporterScenario(format), async (byFile) => {
+          const dir = path.join(root, `${format}-${String(runs++)}`)
+          mkdirSync(dir)
+          const ext = format === 'netflow' ? 'pcap' : 'jsonl'
+          const names = byFile.map((_, i) => path.join(dir, `${'abc'[i] as string}.${ext}`))
+          const write = (file: string, rs: readonly OneWay[]): void => {
+            if (format === 'netflow') writeFileSync(file, pcap(1, rs.map(v5Frame)))
+            else writeFileSync(file, rs.map(goflow2Line).join('\n') + '\n')
+          }
+          byFile.forEach((rs, i) => {
+            write(names[i] as string, rs)
+          })
+          // the files concatenated in path order (one capture of all the frames), and where each
+          // one's records (1-based lines, 0-based datagrams) start
+          const concat = path.join(dir, `all.${ext}`)
+          write(concat, byFile.flat())
+          const offsets: number[] = []
+          let at = 0
+          for (const rs of byFile) {
+            offsets.push(at)
+            at += rs.length
+          }
+          const base = format === 'netflow' ? 0 : 1
+          const back = (file: string, pos: number): [string, number] => {
+            if (file !== concat) return [file, pos]
+            let i = offsets.length - 1
+            while ((offsets[i] as number) + base > pos) i--
+            return [names[i] as string, pos - (offsets[i] as number)]
+          }
+          const store = (name: string): string => path.join(dir, `${name}.duckdb`)
+          const load = async (s: string, files: readonly string[]): Promise<void> => {
+            const jobs: IngestJob[] = files.map((file) => ({ file, format }))
+            const out = await ingestFiles(jobs, s, { strict: true, progress: false })
+            expect(out.failed).toEqual([])
+            acrossExporters.paired += out.notes['paired-across-files'] ?? 0
+          }
+          await load(store('concat'), [concat])
+          const expected = await exporterRows(store('concat'), back)
+          // halves of two exporters on one connection key that stayed apart
+          acrossExporters.apart += byFile
+            .flat()
+            .filter((r, _, all) =>
+              all.some(
+                (o) =>
+                  o.exporter !== r.exporter &&
+                  o.src === r.dst &&
+                  o.sp === r.dp &&
+                  o.protocol === r.protocol,
+              ),
+            ).length
+
+          for (const name of names) await load(store('forward'), [name])
+          expect(await exporterRows(store('forward'))).toEqual(expected)
+          await load(store('forward'), names)
+          expect(await exporterRows(store('forward'))).toEqual(expected)
+
+          for (const name of [...names].reverse()) await load(store('backward'), [name])
+          expect(await exporterRows(store('backward'))).toEqual(expected)
+
+          await load(store('one-run'), names)
+          expect(await exporterRows(store('one-run'))).toEqual(expected)
+          await load(store('one-run-reversed'), [...names].reverse())
+          expect(await exporterRows(store('one-run-reversed'))).toEqual(expected)
+          rmSync(dir, { recursive: true, force: true })
+        }),
+        { seed: SEED, numRuns: RUNS },
+      )
+      expect(acrossExporters.paired).toBeGreaterThan(RUNS)
+      expect(acrossExporters.apart).toBeGreaterThan(0)
+    }, 600_000)
+  })
+}

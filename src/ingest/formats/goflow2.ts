@@ -343,7 +343,13 @@ function parseLine(
   }
   // a NetFlow/IPFIX record counts one direction: reading pairs it with the other direction's
   // record of the same exporter (netflow/pairing.ts); an sFlow sample is one packet, not paired
-  if (!sflow) ctx.halves?.set(flow, { scope, echoAssumed } satisfies PairHalf)
+  // (across files too, by `type` and `sampler_address`, when the record names its sampler)
+  if (!sflow)
+    ctx.halves?.set(flow, {
+      scope,
+      echoAssumed,
+      ...(sampler !== '' ? { exporter: `${type}\u0000${sampler}` } : {}),
+    } satisfies PairHalf)
   return flow
 }
 

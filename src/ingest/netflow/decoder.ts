@@ -105,6 +105,14 @@ export interface DecodeResult {
 export interface PairHalf {
   readonly scope: string
   readonly echoAssumed: boolean
+  /**
+   * The exporter scope as a key that does not name the file, when the input names the exporter
+   * (see {@link crossFileExporter}; goflow2: its `type` and `sampler_address`): with it the store
+   * pairs the record with the other direction's record of another file from the same exporter.
+   * Undefined when only the file tells the exporter (a file of bare datagrams): such a record is
+   * paired within its file only.
+   */
+  readonly exporter?: string
 }
 
 /** Source format names stored in `flow.source.format`. Stable. */
@@ -1707,11 +1715,14 @@ function toFlow(
     fw !== undefined ||
     v.has(CLIENT_SERVER) ||
     REVERSE_COUNTER_KEYS.some((k) => v.has(k))
-  if (!biflow)
+  if (!biflow) {
+    const exporter = crossFileExporter(format, meta, exporterKey)
     out.halves.set(flow, {
       scope: pairScope(format, meta.exporter, exporterKey),
       echoAssumed: (protocol === 1 || protocol === 58) && !icmpTyped,
+      ...(exporter !== undefined ? { exporter } : {}),
     })
+  }
   // NSEL: the events of one connection carry its id (NF_F_CONN_ID = flowId 148; 0 on denied
   // flows, which have no connection)
   const kind = fw === 1 ? 'create' : fw === 2 ? 'teardown' : fw === 5 ? 'update' : undefined
@@ -1736,6 +1747,24 @@ export function pairScope(
   exporterKey: string,
 ): string {
   return `${format}\u0000${exporterKey === '' ? exporter : exporterKey}`
+}
+
+/**
+ * {@link pairScope} without the file, for pairing across files ({@link PairHalf.exporter}): the
+ * source format, the sender (a capture's `address:port` of the exporter for UDP, its Transport
+ * Session for TCP and SCTP: formats/netflow.ts gives `meta.exporter` as `<file> <sender>`) and the
+ * v9 source id / IPFIX observation domain. Undefined when the exporter is only the file (a file of
+ * bare datagrams: two files may be two exporters, whose records must never pair) or the collector's
+ * address (the collector pairs what it receives).
+ */
+export function crossFileExporter(
+  format: NetflowSourceFormat,
+  meta: DatagramMeta,
+  exporterKey: string,
+): string | undefined {
+  const prefix = `${meta.file} `
+  if (!meta.exporter.startsWith(prefix) || meta.exporter.length === prefix.length) return undefined
+  return `${format}\u0000${(exporterKey === '' ? meta.exporter : exporterKey).slice(prefix.length)}`
 }
 
 /** Counters that name the record's source the initiator of its session. */

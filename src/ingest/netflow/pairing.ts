@@ -14,7 +14,7 @@
  * (ports `0 0`), and are read as echo requests after it, their direction `unknown` (a
  * pair's client is not known: either end may have pinged).
  */
-import type { Flow } from '../../core/flow.js'
+import { HALF_ECHO_ASSUMED, HALF_SWAPPED, type Flow, type FlowHalf } from '../../core/flow.js'
 import { DirectionPairer, orient } from '../direction.js'
 import type { PairHalf } from './decoder.js'
 
@@ -40,10 +40,14 @@ function asEcho(f: Flow): Flow {
  * the evidence allows). Bounded as `DirectionPairer`: at most 10 000 records held per pairer.
  */
 export class ExporterPairer {
-  private readonly typed = new DirectionPairer({ icmpTypes: true })
-  private readonly untyped = new DirectionPairer()
+  private readonly typed = new DirectionPairer({ icmpTypes: true, origins: true })
+  private readonly untyped = new DirectionPairer({ origins: true })
   private readonly held: Flow[] = []
   private readonly pair: boolean
+  /** The exporter key ({@link PairHalf.exporter}) of each record pushed that has one. */
+  private readonly exporters = new WeakMap<Flow, string>()
+  /** The unpaired halves given out, with their marks ({@link ExporterPairer.halfOf}). */
+  private readonly marks = new WeakMap<Flow, FlowHalf>()
 
   /**
    * @param opts.pair - false: pair nothing (`--no-pair`), give every record out at once,
@@ -72,20 +76,57 @@ export class ExporterPairer {
     if (!this.pair) out.push(half?.echoAssumed === true ? f : oriented(f))
     else if (half === undefined) out.push(oriented(f))
     else if (half.echoAssumed) {
-      this.untyped.push(typeless(f), this.held, half.scope, at)
+      const t = typeless(f)
+      if (half.exporter !== undefined) this.exporters.set(t, half.exporter)
+      this.untyped.push(t, this.held, half.scope, at)
       this.drain(out)
     } else {
+      if (half.exporter !== undefined) this.exporters.set(f, half.exporter)
       this.typed.push(f, this.held, half.scope, at)
-      for (const g of this.held) out.push(oriented(g))
-      this.held.length = 0
+      this.give(out)
     }
+  }
+
+  /**
+   * The unpaired-half mark and exporter of a flow this pairer gave out: a record of one direction
+   * that found no partner, whose exporter is known beyond its file ({@link PairHalf.exporter}),
+   * so that the store may pair it with a record of another file (store `pairHalves`). Undefined
+   * for every other flow, and for an ICMP record that carries its type (an echo request and its
+   * reply are different ICMP types, which the store's pairing by ports does not match: they pair
+   * within a file only).
+   */
+  halfOf(f: Flow): FlowHalf | undefined {
+    return this.marks.get(f)
+  }
+
+  /** Gives out the typed pairer's output, oriented, marking its unpaired halves. */
+  private give(out: Flow[]): void {
+    for (const g of this.held) {
+      const o = oriented(g)
+      if (g.protocol !== 1 && g.protocol !== 58) this.mark(this.typed, g, o, 0)
+      out.push(o)
+    }
+    this.held.length = 0
+  }
+
+  /**
+   * Marks `o` (given out for `g`, which `pairer` emitted) an unpaired half when `g` is one and its
+   * record has an exporter key; `HALF_SWAPPED` says whether `o` is the record turned round.
+   */
+  private mark(pairer: DirectionPairer, g: Flow, o: Flow, extra: number): void {
+    let half = pairer.halfOf(g)
+    if (half === 0) return
+    const record = pairer.recordOf(g)
+    const exporter = record === undefined ? undefined : this.exporters.get(record)
+    if (exporter === undefined) return
+    if (o.src !== g.src || o.srcPort !== g.srcPort) half ^= HALF_SWAPPED
+    this.marks.set(o, { half: half | extra, exporter })
   }
 
   /** Gives out, unpaired, the records pushed with an `at` before `before` (`DirectionPairer.expire`). */
   expire(before: number, out: Flow[]): void {
     this.typed.expire(before, this.held)
-    for (const g of this.held) out.push(oriented(g))
-    this.held.length = 0
+    this.give(out)
     this.untyped.expire(before, this.held)
     this.drain(out)
   }
@@ -93,15 +134,19 @@ export class ExporterPairer {
   /** Gives out every record still held. */
   flush(out: Flow[]): void {
     this.typed.flush(this.held)
-    for (const g of this.held) out.push(oriented(g))
-    this.held.length = 0
+    this.give(out)
     this.untyped.flush(this.held)
     this.drain(out)
   }
 
   /** The typeless pairer's output, read as echo requests. */
   private drain(out: Flow[]): void {
-    for (const g of this.held) out.push(asEcho(g))
+    for (const g of this.held) {
+      const o = asEcho(g)
+      // its record's ports were 0 and 0 (the store looks for the other half so)
+      this.mark(this.untyped, g, o, HALF_ECHO_ASSUMED)
+      out.push(o)
+    }
     this.held.length = 0
   }
 }
