@@ -12,7 +12,15 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { ingestFiles } from '../../src/cli/commands/ingest.js'
 import { openDuckDbStore } from '../../src/store/index.js'
 import { ether, ipv4, pcap, udp } from '../ingest/capture-builders.js'
-import { v5, type V5Record } from '../ingest/netflow-builders.js'
+import {
+  ipfix,
+  recV4,
+  set,
+  template,
+  TPL_V4,
+  v5,
+  type V5Record,
+} from '../ingest/netflow-builders.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-pair-exporters-'))
 afterAll(() => {
@@ -289,6 +297,64 @@ describe('NetFlow v5: captures name their exporter, bare datagram files do not',
     expect((await stored(store)).map((r) => [r.bytes, r.half, r.exporter])).toEqual([
       [64, 0, null],
       [128, 0, null],
+    ])
+  })
+})
+
+describe('IPFIX: one sender, two observation domains are two exporters', () => {
+  // Each frame one IPFIX message from 192.0.2.1:2055 with the TPL_V4 template (id 256) and one
+  // record (times in ms). a.pcap: domain 1's query 10.0.0.5:53000 → 10.0.1.9:53, 64 octets,
+  // S … S+1000. b.pcap: the reply 10.0.1.9:53 → 10.0.0.5:53000, S+500 … S+1500, from domain 2
+  // (1000 octets) and from domain 1 (128 octets). By hand: the query pairs with domain 1's reply
+  // only (192 octets, S … S+1500, a.pcap's record); domain 2's reply stays a half, turned round
+  // (3), its exporter "ipfix\0192.0.2.1:2055/2".
+  const dir = path.join(root, 'ipfix')
+  const message = (domain: number, r: Parameters<typeof recV4>[0]): Uint8Array =>
+    ipfix({ exportTime: 1_700_000_010, domain }, template(2, 256, TPL_V4), set(256, recV4(r)))
+  const frame = (m: Uint8Array): Uint8Array =>
+    ether(0x0800, ipv4('192.0.2.1', '198.51.100.1', 17, udp(2055, 4739, m)))
+  const q = { src: '10.0.0.5', sp: 53000, dst: '10.0.1.9', dp: 53, proto: 17, pkts: 1 }
+  const r = { src: '10.0.1.9', sp: 53, dst: '10.0.0.5', dp: 53000, proto: 17, pkts: 1 }
+
+  it('b then a: only the same domain pairs', async () => {
+    mkdirSync(dir, { recursive: true })
+    const a = path.join(dir, 'a.pcap')
+    const b = path.join(dir, 'b.pcap')
+    writeFileSync(a, pcap(1, [frame(message(1, { ...q, bytes: 64, start: S, end: S + 1000 }))]))
+    writeFileSync(
+      b,
+      pcap(1, [
+        frame(message(2, { ...r, bytes: 1000, start: S + 500, end: S + 1500 })),
+        frame(message(1, { ...r, bytes: 128, start: S + 500, end: S + 1500 })),
+      ]),
+    )
+    const store = path.join(dir, 'ba.duckdb')
+    expect((await ingestEach(store, [b, a], 'netflow'))['paired-across-files']).toBe(1)
+    expect(await stored(store)).toEqual([
+      {
+        src: '10.0.0.5',
+        sp: 53000,
+        dst: '10.0.1.9',
+        dp: 53,
+        start: S,
+        end: S + 1500,
+        bytes: 192,
+        file: 'a.pcap',
+        half: 0,
+        exporter: null,
+      },
+      {
+        src: '10.0.0.5',
+        sp: 53000,
+        dst: '10.0.1.9',
+        dp: 53,
+        start: S + 500,
+        end: S + 1500,
+        bytes: 1000,
+        file: 'b.pcap',
+        half: 3,
+        exporter: 'ipfix\u0000192.0.2.1:2055/2',
+      },
     ])
   })
 })
