@@ -74,7 +74,8 @@ const SLACK = String(HALF_SLACK_MS)
  * one, also for an ICMP record read as an echo request (its ports 0 and 8 or 128 are the same pair
  * in its reply), so finding them needs only `least`/`greatest` on plain columns.
  *
- * The exporter (`ex`: `flow_rows.exporter`, -1 for NULL) is part of the class and of the group.
+ * The exporter (`ex`: `flow_rows.exporter`, NULL for AWS and GCP, equal to NULL here: `IS NOT
+ * DISTINCT FROM`) is part of the class and of the group.
  *
  * Columns: the row (`id` its rowid, its `names` id, `swapped` when orienting exchanged its ends,
  * `HALF_SWAPPED`), `fmt` and `frank` the rank of its format and of its file's path among the
@@ -90,14 +91,13 @@ const HALVES_SQL = `
 CREATE OR REPLACE TEMP TABLE bulkhead_halves AS
 WITH h AS (
   SELECT source, protocol, start_ms, end_ms, least(src, dst) AS a1, greatest(src, dst) AS a2,
-    least(src_port, dst_port) AS p1, greatest(src_port, dst_port) AS p2,
-    coalesce(exporter::BIGINT, -1) AS ex
+    least(src_port, dst_port) AS p1, greatest(src_port, dst_port) AS p2, exporter AS ex
   FROM flow_rows WHERE half <> 0 AND start_ms BETWEEN $lo AND $hi),
 k AS (
   SELECT DISTINCT n.protocol, n.a1, n.a2, n.p1, n.p2, n.ex
   FROM h n JOIN h o
     ON o.protocol = n.protocol AND o.a1 = n.a1 AND o.a2 = n.a2 AND o.p1 = n.p1 AND o.p2 = n.p2
-      AND o.ex = n.ex
+      AND o.ex IS NOT DISTINCT FROM n.ex
   WHERE n.source IN (SELECT unnest($sources::UINTEGER[])) AND o.source <> n.source
     AND o.start_ms <= n.end_ms + ${SLACK} AND n.start_ms <= o.end_ms + ${SLACK}),
 so AS (
@@ -111,10 +111,10 @@ c AS (
   FROM flow_rows fr
     JOIN k ON fr.protocol = k.protocol AND least(fr.src, fr.dst) = k.a1
       AND greatest(fr.src, fr.dst) = k.a2 AND least(fr.src_port, fr.dst_port) = k.p1
-      AND greatest(fr.src_port, fr.dst_port) = k.p2 AND coalesce(fr.exporter::BIGINT, -1) = k.ex
+      AND greatest(fr.src_port, fr.dst_port) = k.p2 AND fr.exporter IS NOT DISTINCT FROM k.ex
     JOIN so ON so.id = fr.source
   WHERE fr.half <> 0 AND fr.start_ms BETWEEN $lo AND $hi)
-SELECT id, source, fmt, coalesce(exporter::BIGINT, -1) AS ex, frank, pos, line, record, protocol,
+SELECT id, source, fmt, exporter AS ex, frank, pos, line, record, protocol,
   start_ms, end_ms, packets, bytes, observed_action AS action, tcp_flags, half, names, swapped,
   CASE WHEN swapped THEN dst ELSE src END AS rs, CASE WHEN swapped THEN dp ELSE sp END AS rsp,
   CASE WHEN swapped THEN src ELSE dst END AS rd, CASE WHEN swapped THEN sp ELSE dp END AS rdp,
