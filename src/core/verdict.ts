@@ -110,7 +110,16 @@ export interface Verdict {
   /** The enforcement mode of the source (its egress) and of the destination (its ingress). */
   readonly srcMode: EnforcementMode
   readonly dstMode: EnforcementMode
-  /** The stronger of the two modes: the one that decides what happens to a denied flow. */
+  /**
+   * Only for a flow to a multicast group or the IPv4 limited broadcast: the strongest mode of the
+   * workloads that may receive it (every workload holding an address at the flow's time; `observe`
+   * when none does), each of which judges it at its ingress. Absent for any other destination.
+   */
+  readonly receiversMode?: EnforcementMode
+  /**
+   * The strongest of `srcMode`, `dstMode` and `receiversMode`: the one that decides what happens
+   * to a denied flow.
+   */
   readonly mode: EnforcementMode
   readonly outcome: Outcome
   /** True when the flow was a reply and was judged as the connection it answers (rule 3). */

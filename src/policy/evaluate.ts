@@ -30,6 +30,7 @@ import {
   type Workload,
   decidedWithoutRules,
   replyConnectionPort,
+  specialAddress,
 } from '../core/index.js'
 
 /** True when a timed address holds at `at` (ms since the epoch): `from <= at < to`, open bounds allowed. */
@@ -167,6 +168,42 @@ export function enforcementModeOf(
     : 'observe'
 }
 
+/**
+ * True when `ip` is a multicast group or the IPv4 limited broadcast (core `specialAddress`:
+ * `224.0.0.0/4`, `ff00::/8`, `255.255.255.255`): a destination that names no one receiver.
+ */
+export function isGroupAddress(ip: IpAddress): boolean {
+  const s = specialAddress(ip)
+  return s !== undefined && s.kind !== 'unspecified'
+}
+
+/**
+ * The strongest enforcement mode (enforce > monitor > observe) of the workloads that may receive
+ * a packet to a multicast group or the broadcast at `at` (ms): every workload that holds an
+ * address at `at` ({@link workloadEnforcement}), whatever the family of its addresses and the
+ * group's. Undefined when no workload holds one then.
+ *
+ * The model names no receiver of a group: which hosts joined it is the network's business. The
+ * host targets (nftables, iptables) judge a packet to a group at the sender's egress and at the
+ * ingress of every enforced host, in both families whatever its own addresses (nftables
+ * `planDirection`), so a denied group flow is dropped by each enforcing receiver, and recorded
+ * by each monitoring one, whatever the sender's mode.
+ * @remarks Semantics: DESIGN.md rule 5 (the mode that applies to a denied flow).
+ */
+export function groupReceiversMode(
+  inventory: Inventory,
+  policySet: PolicySet,
+  at: number,
+): EnforcementMode | undefined {
+  let mode: EnforcementMode | undefined
+  for (const w of inventory.workloads) {
+    const e = workloadEnforcement(policySet, w, at)
+    if (e.addresses.length === 0) continue
+    mode = mode === undefined ? e.mode : strongerMode(mode, e.mode)
+  }
+  return mode
+}
+
 /** True when the rule is in force at `now` (ms): it has no `expires`, or `now` is before it (rule 4). */
 export function isLive(rule: Rule, now: number): boolean {
   return rule.expires === undefined || now < rule.expires
@@ -277,7 +314,11 @@ export function evaluate(
   // one mode per workload, from every address it holds at the flow's time (not only this one)
   const srcMode = enforcementModeOf(policySet, src.entity, t.at)
   const dstMode = enforcementModeOf(policySet, dst.entity, t.at)
-  const mode = strongerMode(srcMode, dstMode)
+  // a packet to a group is judged at the ingress of every workload that may receive it too
+  const receiversMode = isGroupAddress(dst.ip)
+    ? (groupReceiversMode(inventory, policySet, t.at) ?? 'observe')
+    : undefined
+  const mode = strongerMode(strongerMode(srcMode, dstMode), receiversMode ?? 'observe')
   return {
     decision,
     by,
@@ -285,6 +326,7 @@ export function evaluate(
     expired,
     srcMode,
     dstMode,
+    ...(receiversMode !== undefined ? { receiversMode } : {}),
     mode,
     outcome: outcomeOf(decision, mode),
     reply,

@@ -78,7 +78,7 @@ import {
   decidedWithoutRules,
   replyConnectionPort,
 } from '../core/index.js'
-import { isLive, workloadEnforcement } from './evaluate.js'
+import { isGroupAddress, isLive, workloadEnforcement } from './evaluate.js'
 import {
   buildTable,
   IntPairCache,
@@ -101,7 +101,12 @@ export interface IndexedVerdict {
   /** The enforcement mode of the source (egress) and of the destination (ingress). */
   readonly srcMode: EnforcementMode
   readonly dstMode: EnforcementMode
-  /** The stronger of the two. */
+  /**
+   * Only for a flow to a multicast group or the broadcast: the strongest mode of the workloads
+   * that may receive it (core `Verdict.receiversMode`, {@link PolicyIndex.groupReceiversMode}).
+   */
+  readonly receiversMode?: EnforcementMode
+  /** The strongest of `srcMode`, `dstMode` and `receiversMode`. */
   readonly mode: EnforcementMode
   readonly outcome: Outcome
   readonly src: Entity
@@ -195,6 +200,8 @@ interface EndpointClass {
   /** A member endpoint; every member gets the same answer from every selector. */
   readonly rep: Endpoint
   readonly mode: EnforcementMode
+  /** True when the members are multicast groups or the broadcast (`isGroupAddress`). */
+  readonly group: boolean
   /** Selector-cache buckets whose selectors may match this class. */
   readonly anchors: readonly string[]
   /**
@@ -216,6 +223,9 @@ interface Holder {
 
 /** Bound of the per-address class cache of non-workload addresses (cleared when full). */
 const IP_CACHE_LIMIT = 1 << 16
+
+/** Enforcement modes by rank (weakest first), as {@link PolicyIndex.groupReceiversMode} ranks them. */
+const MODES_BY_RANK: readonly EnforcementMode[] = ['observe', 'monitor', 'enforce']
 /** Bound of the pair cache over all classes (cleared when full). */
 const PAIR_CACHE_LIMIT = 1 << 22
 /** List ids below this use the dense pair cache (2 MiB of Uint16 when allocated). */
@@ -419,6 +429,8 @@ export class PolicyIndex {
   /** Anchor → the classes carrying it (see `EndpointClass.anchors`). */
   private anchorClasses = new Map<string, number[]>()
   private readonly pairFreq = new Map<string, number>()
+  /** {@link groupReceiversMode}'s timeline, built on first use (inventory and modes are fixed). */
+  private receivers: { starts: Float64Array; ranks: Int8Array } | undefined
   // partition and classes
   private partition!: Partition
   private blockTrie = new CidrTrie<number>()
@@ -569,13 +581,18 @@ export class PolicyIndex {
       by = { rule: r.ref, action: r.action }
     }
     const srcMode = (this.classes[s] as EndpointClass).mode
-    const dstMode = (this.classes[d] as EndpointClass).mode
-    const mode = strongerMode(srcMode, dstMode)
+    const dstClass = this.classes[d] as EndpointClass
+    const dstMode = dstClass.mode
+    const receiversMode = dstClass.group
+      ? (this.groupReceiversMode(tuple.at) ?? 'observe')
+      : undefined
+    const mode = strongerMode(strongerMode(srcMode, dstMode), receiversMode ?? 'observe')
     return {
       decision,
       by,
       srcMode,
       dstMode,
+      ...(receiversMode !== undefined ? { receiversMode } : {}),
       mode,
       outcome: outcomeOf(decision, mode),
       src: this.entityOf(srcIp, tuple.at),
@@ -624,13 +641,41 @@ export class PolicyIndex {
    * What an endpoint class from {@link endpointClass} is: its enforcement mode (the mode of the
    * workload holding the address at the time asked, from every address it holds then, as
    * `enforcementModeOf`; `observe` for unmanaged endpoints), and whether its members are
-   * workloads. Added for simulate (issue 6).
+   * workloads, and whether they are multicast groups or the broadcast (`isGroupAddress`: a class
+   * holds only group addresses or none). Added for simulate (issue 6).
    * @throws RangeError when `cls` is not a class id.
    */
-  endpointClassInfo(cls: number): { readonly mode: EnforcementMode; readonly workload: boolean } {
+  endpointClassInfo(cls: number): {
+    readonly mode: EnforcementMode
+    readonly workload: boolean
+    readonly group: boolean
+  } {
     const c = this.classes[cls]
     if (c === undefined) throw new RangeError(`no endpoint class ${cls}`)
-    return { mode: c.mode, workload: c.rep.entity.kind === 'workload' }
+    return { mode: c.mode, workload: c.rep.entity.kind === 'workload', group: c.group }
+  }
+
+  /**
+   * The strongest enforcement mode of the workloads that may receive a packet to a multicast
+   * group or the broadcast at `at` (ms): every workload holding an address then; undefined when
+   * none does. The same answer as the reference `groupReceiversMode` (policy/evaluate.ts), from a
+   * timeline built once (a sweep over the workloads' address windows and mode spans), so a
+   * lookup is a binary search over the instants at which it changes.
+   */
+  groupReceiversMode(at: number): EnforcementMode | undefined {
+    let t = this.receivers
+    if (t === undefined) t = this.receivers = this.receiverTimeline()
+    const { starts, ranks } = t
+    let lo = 0
+    let hi = starts.length - 1
+    // the last start <= at; starts[0] is -Infinity
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if ((starts[mid] as number) <= at) lo = mid
+      else hi = mid - 1
+    }
+    const r = ranks[lo] as number
+    return r < 0 ? undefined : MODES_BY_RANK[r]
   }
 
   /**
@@ -1055,7 +1100,11 @@ export class PolicyIndex {
       : { kind: 'external', name: ipText, named: false }
     // a class holds one address family, so that IPv6 link control and ICMP errors can be told
     // by class
-    const key = JSON.stringify(named ? ['x', x.name, block, ip.family] : ['u', block, ip.family])
+    // and group addresses a class of their own (their flows' receivers judge them too)
+    const group = isGroupAddress(ip)
+    const key = JSON.stringify(
+      named ? ['x', x.name, block, ip.family, group] : ['u', block, ip.family, group],
+    )
     const anchors = named ? [`x:${x.name}`] : []
     const cls = this.classFor(key, { ip, entity }, block, anchors, 'observe')
     if (this.ipCache.size >= IP_CACHE_LIMIT) this.ipCache.clear()
@@ -1077,6 +1126,7 @@ export class PolicyIndex {
       key,
       rep,
       mode,
+      group: isGroupAddress(rep.ip),
       anchors,
       matched: undefined,
     }
@@ -1331,7 +1381,16 @@ export class PolicyIndex {
           const from = Math.max(a.from ?? -Infinity, span.from)
           const to = Math.min(a.to ?? Infinity, span.to)
           if (from >= to) continue
-          const key = JSON.stringify(['w', id, named ? w.name : null, block, ip.family, span.mode])
+          const group = isGroupAddress(ip)
+          const key = JSON.stringify([
+            'w',
+            id,
+            named ? w.name : null,
+            block,
+            ip.family,
+            span.mode,
+            group,
+          ])
           const anchors = Object.entries(w.labels).map(([k, v]) => pairAnchor(k, v))
           if (named) anchors.push(`w:${w.name}`)
           const cls = this.classFor(key, { ip, entity }, block, anchors, span.mode)
@@ -1347,6 +1406,49 @@ export class PolicyIndex {
       const single = h.next === undefined && h.from === -Infinity && h.to === Infinity
       this.fastHolders.set(ip, single ? h.cls : h)
     }
+  }
+
+  /**
+   * The receivers' timeline of {@link groupReceiversMode}: from each instant of `starts` (the
+   * first is −Infinity) until the next, the strongest mode rank (0 observe, 1 monitor, 2 enforce)
+   * of the workloads holding a (parseable) address then, or −1 when none does.
+   */
+  private receiverTimeline(): { starts: Float64Array; ranks: Int8Array } {
+    // events: at `time`, a window of a workload's holding with mode rank `rank` opens or closes
+    const events: { time: number; rank: number; delta: number }[] = []
+    for (const w of this.inventory.workloads) {
+      const windows = w.addresses.filter((a) => parseIp(a.ip) !== undefined)
+      if (windows.length === 0) continue
+      for (const span of this.modeSpans(w)) {
+        const rank = MODES_BY_RANK.indexOf(span.mode)
+        for (const a of windows) {
+          const from = Math.max(a.from ?? -Infinity, span.from)
+          const to = Math.min(a.to ?? Infinity, span.to)
+          if (from >= to) continue
+          events.push({ time: from, rank, delta: 1 })
+          if (to !== Infinity) events.push({ time: to, rank, delta: -1 })
+        }
+      }
+    }
+    events.sort((x, y) => x.time - y.time)
+    const open = [0, 0, 0]
+    const starts: number[] = [-Infinity]
+    const ranks: number[] = [-1]
+    const top = (): number => (open[2] ? 2 : open[1] ? 1 : open[0] ? 0 : -1)
+    for (let k = 0; k < events.length;) {
+      const time = (events[k] as { time: number }).time
+      for (; k < events.length && (events[k] as { time: number }).time === time; k++) {
+        const e = events[k] as { rank: number; delta: number }
+        open[e.rank] = (open[e.rank] as number) + e.delta
+      }
+      const r = top()
+      if (time === -Infinity) ranks[0] = r
+      else if (r !== ranks[ranks.length - 1]) {
+        starts.push(time)
+        ranks.push(r)
+      }
+    }
+    return { starts: Float64Array.from(starts), ranks: Int8Array.from(ranks) }
   }
 
   /**

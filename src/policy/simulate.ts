@@ -15,7 +15,11 @@
  *   answers (rule 3): addresses swapped and its source port as the destination port; it is reported
  *   under that connection's edge. A flow of `unknown` direction is judged as recorded, and counted.
  * - Outcome (rule 5): a denied flow is `blocked` where the stronger mode of its two sides is
- *   `enforce`, `would-be-blocked` where it is `monitor`, `unenforced` where it is `observe`. With
+ *   `enforce`, `would-be-blocked` where it is `monitor`, `unenforced` where it is `observe`. A
+ *   flow to a multicast group or the broadcast is judged at the ingress of every workload that may
+ *   receive it too (every workload holding an address at the flow's time, as the host targets
+ *   install it): its mode is the strongest of the sender's and those workloads'
+ *   ({@link PolicyIndex.groupReceiversMode}, the reference `groupReceiversMode`). With
  *   `asEnforced`, every workload is taken as `enforce` (unmanaged endpoints have no enforcement
  *   point and stay `observe`), to judge a policy before any mode changes.
  * - Already rejected: a denied flow that its observer recorded as rejected (`observedAction`
@@ -357,7 +361,14 @@ export class Simulator {
     if (rejected) this.alreadyRejected += n
     else {
       this.outcomes[outcome] += n
-      if (this.classCode(s.cls) >= 3 || this.classCode(d.cls) >= 3) this.wouldBlock += n
+      // a workload on either side, or one that receives the group the flow is sent to
+      const dc = this.classCode(d.cls)
+      if (
+        (this.classCode(s.cls) & WORKLOAD_BIT) !== 0 ||
+        (dc & WORKLOAD_BIT) !== 0 ||
+        ((dc & GROUP_BIT) !== 0 && this.index.groupReceiversMode(g.at) !== undefined)
+      )
+        this.wouldBlock += n
     }
     const kind = rejected ? COUNT_KIND.rejected : COUNT_KIND[outcome]
     const edges = this.edges
@@ -396,9 +407,14 @@ export class Simulator {
       return undefined
     }
     const code = this.index.decideClasses(src.cls, dst.cls, g.protocol, port)
-    const outcome: Outcome = isAllowedCode(code)
-      ? 'allowed'
-      : outcomeOf('denied', strongerMode(this.modeOf(src.cls), this.modeOf(dst.cls)))
+    let outcome: Outcome = 'allowed'
+    if (!isAllowedCode(code)) {
+      let mode = strongerMode(this.modeOf(src.cls), this.modeOf(dst.cls))
+      // a packet to a group: every workload that may receive it judges it at its ingress
+      if ((this.classCode(dst.cls) & GROUP_BIT) !== 0 && mode !== 'enforce')
+        mode = strongerMode(mode, this.receiversMode(g.at))
+      outcome = outcomeOf('denied', mode)
+    }
     return { code, outcome, src, dst, port }
   }
 
@@ -556,7 +572,11 @@ export class Simulator {
     return id
   }
 
-  /** Per class, cached: its effective mode index (after `asEnforced`) + 3 when it is a workload. */
+  /**
+   * Per class, cached: its effective mode index (after `asEnforced`: 0 observe, 1 monitor, 2
+   * enforce), plus {@link WORKLOAD_BIT} when it is a workload and {@link GROUP_BIT} when it is a
+   * multicast group or the broadcast.
+   */
   private classCode(cls: number): number {
     if (cls >= this.classModes.length) {
       const grown = new Int8Array(Math.max(cls + 1, this.classModes.length * 2)).fill(-1)
@@ -567,18 +587,29 @@ export class Simulator {
     if (m < 0) {
       const info = this.index.endpointClassInfo(cls)
       const mode = this.asEnforced && info.workload ? 'enforce' : info.mode
-      m = MODES.indexOf(mode) + (info.workload ? 3 : 0)
+      m = MODES.indexOf(mode) | (info.workload ? WORKLOAD_BIT : 0) | (info.group ? GROUP_BIT : 0)
       this.classModes[cls] = m
     }
     return m
   }
 
   private modeOf(cls: number): EnforcementMode {
-    return MODES[this.classCode(cls) % 3] as EnforcementMode
+    return MODES[this.classCode(cls) & MODE_MASK] as EnforcementMode
+  }
+
+  /** The strongest mode of the receivers of a group at `at` (ms), after `asEnforced`. */
+  private receiversMode(at: number): EnforcementMode {
+    const m = this.index.groupReceiversMode(at)
+    if (m === undefined) return 'observe'
+    return this.asEnforced ? 'enforce' : m
   }
 }
 
 const MODES: readonly EnforcementMode[] = ['observe', 'monitor', 'enforce']
+/** {@link Simulator.classCode} bits: the mode index, a workload, a group. */
+const MODE_MASK = 3
+const WORKLOAD_BIT = 4
+const GROUP_BIT = 8
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0

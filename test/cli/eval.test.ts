@@ -230,6 +230,18 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(r.stdout).toContain('source monitor, destination enforce => blocked')
   })
 
+  it("a flow to a group names the receivers' mode: pay-db-1 enforces, so an unmanaged sender is blocked", async () => {
+    // worked by hand: 203.0.113.9 is unmanaged (observe), SSDP's group too; every workload that
+    // holds an address receives it and pay-db-1 (role=db, app=payments) enforces
+    const r = await cli('eval', '203.0.113.9 -> 239.255.255.250 udp/1900', '-w', W, '--at', AT)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(
+      'source observe, destination observe, receivers of the group enforce => blocked',
+    )
+    const j = await cli('eval', 'pay-web-1 -> pay-db-1 tcp/5432', '-w', W, '--at', AT, '-o', 'json')
+    expect(JSON.parse(j.stdout)).not.toHaveProperty('receiversMode')
+  })
+
   it('-o json names what decided: a rule, the default deny, link control or an ICMP error', async () => {
     const by = async (flow: string): Promise<unknown> => {
       const r = await cli('eval', flow, '-w', W, '--at', AT, '-o', 'json')

@@ -305,6 +305,35 @@ export const tupleArb: fc.Arbitrary<FlowTuple> = fc
     at,
   }))
 
+/**
+ * Group destinations (README "Limits": a multicast group or the broadcast is judged at the
+ * sender's egress and at every receiver's ingress): mDNS, SSDP, the IPv4 limited broadcast and
+ * IPv6 mDNS.
+ */
+export const GROUPS = ['224.0.0.251', '239.255.255.250', '255.255.255.255', 'ff02::fb']
+
+/**
+ * Flow tuples to a group ({@link GROUPS}) from any address of {@link ALL_IPS}, mostly UDP (what
+ * groups carry), some TCP and ICMP.
+ */
+export const groupTupleArb: fc.Arbitrary<FlowTuple> = fc
+  .tuple(
+    fc.constantFrom(...ALL_IPS),
+    fc.constantFrom(...GROUPS),
+    fc.constantFrom(17, 17, 17, 6, 1, 58),
+    fc.constantFrom(...PORTS, 5353, 1900),
+    fc.constantFrom(...TIMES),
+    fc.constantFrom(...PORTS),
+  )
+  .map(([src, dst, protocol, dstPort, at, srcPort]) => ({
+    src,
+    dst,
+    protocol,
+    dstPort: protocol === 1 || protocol === 58 ? dstPort % 256 : dstPort,
+    srcPort,
+    at,
+  }))
+
 /** Fixed seed for every property test; override with FC_SEED to explore. */
 export const SEED = Number(process.env.FC_SEED ?? 20261122)
 

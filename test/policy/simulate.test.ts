@@ -18,10 +18,17 @@ import {
   type PolicySet,
   type Rule,
 } from '../../src/core/index.js'
-import { evaluate } from '../../src/policy/evaluate.js'
+import { evaluate, groupReceiversMode } from '../../src/policy/evaluate.js'
 import { LINK_CONTROL_CODE, PolicyIndex, RELATED_CODE } from '../../src/policy/policy-index.js'
 import { simulate, Simulator, type FlowGroup } from '../../src/policy/simulate.js'
-import { inventoryArb, policySetArb, SEED, TIMES, tupleArb } from '../helpers/model.js'
+import {
+  groupTupleArb,
+  inventoryArb,
+  policySetArb,
+  SEED,
+  TIMES,
+  tupleArb,
+} from '../helpers/model.js'
 import { workload } from '../helpers/workloads.js'
 
 const directionArb = fc.constantFrom<FlowDirection>(
@@ -35,20 +42,27 @@ const observedArb = fc.constantFrom<Flow['observedAction']>('accept', 'accept', 
 
 const flowsArb: fc.Arbitrary<Flow[]> = fc
   .array(
-    fc.tuple(tupleArb, directionArb, observedArb).map(([t, direction, observedAction]): Flow => ({
-      src: t.src,
-      dst: t.dst,
-      srcPort: t.srcPort ?? 0,
-      dstPort: t.dstPort,
-      protocol: t.protocol,
-      start: t.at,
-      end: t.at + 1000,
-      packets: 1,
-      bytes: 60,
-      observedAction,
-      direction,
-      source: { format: 'test', file: 'flows.txt', line: 1 },
-    })),
+    // one flow in five to a multicast group or the broadcast, judged by its receivers too
+    fc
+      .tuple(
+        fc.oneof({ weight: 4, arbitrary: tupleArb }, { weight: 1, arbitrary: groupTupleArb }),
+        directionArb,
+        observedArb,
+      )
+      .map(([t, direction, observedAction]): Flow => ({
+        src: t.src,
+        dst: t.dst,
+        srcPort: t.srcPort ?? 0,
+        dstPort: t.dstPort,
+        protocol: t.protocol,
+        start: t.at,
+        end: t.at + 1000,
+        packets: 1,
+        bytes: 60,
+        observedAction,
+        direction,
+        source: { format: 'test', file: 'flows.txt', line: 1 },
+      })),
     { minLength: 1, maxLength: 60 },
   )
   .map((fs) => fs.map((f, i) => ({ ...f, source: { ...f.source, line: i + 1 } })))
@@ -125,9 +139,13 @@ describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
               if (want.decision === 'denied' && f.observedAction === 'reject') alreadyRejected++
               else {
                 outcomes[want.outcome]++
+                // a workload on either side, or one that receives the group the flow is sent to
                 if (
                   want.decision === 'denied' &&
-                  (want.src.kind === 'workload' || want.dst.kind === 'workload')
+                  (want.src.kind === 'workload' ||
+                    want.dst.kind === 'workload' ||
+                    (want.receiversMode !== undefined &&
+                      groupReceiversMode(inv, refSet, f.start) !== undefined))
                 )
                   wouldBlock++
               }
@@ -446,5 +464,117 @@ describe('simulate report (hand-worked)', () => {
       outcomes: { blocked: 40 },
       examples: [{ file: 'a.log', line: 9 }],
     })
+  })
+})
+
+// --- flows to a multicast group or the broadcast (README "Limits") ------------------------------
+
+describe('a denied flow to a group takes the strongest mode of its sender and receivers', () => {
+  // worked by hand (hC-estate/group/EXPECTED.md): kiosk-1 observe, printer-1 monitor, db-1 enforce
+  // holding its address only from G; the host targets judge a group packet at the ingress of
+  // every host, so each workload that holds an address at the flow's time is a receiver
+  const G = Date.UTC(2026, 10, 1)
+  const ginv: Inventory = {
+    workloads: [
+      workload('kiosk-1', '10.0.0.1', { role: 'kiosk' }),
+      workload('printer-1', '10.0.0.2', { role: 'print' }),
+      { name: 'db-1', addresses: [{ ip: '10.0.0.3', from: G }], labels: labelSet({ role: 'db' }) },
+    ],
+    externals: [],
+    labelRules: [],
+  }
+  const byName = (name: string, mode: 'monitor' | 'enforce') => ({
+    selector: { kind: 'workload' as const, name, global: true },
+    mode,
+  })
+  const gps: PolicySet = {
+    policies: [
+      {
+        name: 'store',
+        owner: 'team',
+        scope: labelSet(),
+        file: 'store.yaml',
+        rules: [
+          {
+            id: 'kiosk-mdns',
+            action: 'allow',
+            from: [
+              {
+                kind: 'labels',
+                match: labelSet({ role: 'kiosk' }),
+                expressions: [],
+                global: false,
+              },
+            ],
+            to: [{ kind: 'cidr', cidr: parseCidr('224.0.0.251/32') as Cidr, except: [] }],
+            services: [{ protocol: 17, ports: { lo: 5353, hi: 5353 } }],
+            emergency: false,
+          },
+        ],
+      },
+    ],
+    enforcement: [byName('db-1', 'enforce'), byName('printer-1', 'monitor')],
+  }
+  const at = G + 20 * DAY
+  const udp = (src: string, dst: string, port: number, start: number): Flow =>
+    flow(src, dst, port, start, { protocol: 17 })
+  const flows = [
+    udp('10.0.0.1', '224.0.0.251', 5353, G + 9 * DAY), // allowed
+    udp('10.0.0.1', '239.255.255.250', 1900, G + 9 * DAY), // observe sender, db-1 enforces
+    udp('10.0.0.2', '239.255.255.250', 1900, G + 9 * DAY), // monitor sender, db-1 enforces
+    udp('192.168.9.9', '255.255.255.255', 67, G + 9 * DAY), // unmanaged sender, broadcast
+    udp('2001:db8::9', 'ff02::fb', 5353, G + 9 * DAY), // IPv6 group, IPv4-only receivers
+    udp('10.0.0.1', '239.255.255.250', 1900, G - 12 * DAY), // before db-1 holds an address
+    udp('192.168.9.9', '239.1.1.1', 5000, G - 12 * DAY), // likewise: printer-1 monitors
+    flow('10.0.0.1', '10.0.0.2', 22, G + 9 * DAY), // unicast: the two ends only
+    flow('192.168.9.9', '198.51.100.1', 443, G + 9 * DAY), // no workload anywhere
+  ]
+
+  it('blocked where some receiver enforces, would-be-blocked where one monitors', () => {
+    const r = simulate(PolicyIndex.build(ginv, gps, at), ginv, at, flows)
+    expect(r.outcomes).toEqual({ allowed: 1, blocked: 4, 'would-be-blocked': 3, unenforced: 1 })
+    expect(r.wouldBlockIfEnforced).toBe(7)
+    const outcome = (src: string, dst: string): Record<string, number> | undefined =>
+      r.denied.find((e) => e.src.name === src && e.dst.name === dst)?.outcomes
+    expect(outcome('kiosk-1', '239.255.255.250')).toMatchObject({
+      blocked: 1,
+      'would-be-blocked': 1,
+    })
+    expect(outcome('printer-1', '239.255.255.250')).toMatchObject({ blocked: 1 })
+    expect(outcome('192.168.9.0/24', '255.255.255.255')).toMatchObject({ blocked: 1 })
+    expect(outcome('internet', 'ff02::fb')).toMatchObject({ blocked: 1 })
+    expect(outcome('192.168.9.0/24', '239.1.1.1')).toMatchObject({ 'would-be-blocked': 1 })
+    expect(outcome('kiosk-1', 'printer-1')).toMatchObject({ 'would-be-blocked': 1 })
+    expect(outcome('192.168.9.0/24', 'internet')).toMatchObject({ unenforced: 1 })
+  })
+
+  it('--as-enforced blocks a denied group flow whenever some workload holds an address', () => {
+    const r = simulate(PolicyIndex.build(ginv, gps, at), ginv, at, flows, { asEnforced: true })
+    expect(r.outcomes).toEqual({ allowed: 1, blocked: 7, 'would-be-blocked': 0, unenforced: 1 })
+  })
+
+  it('the reference evaluator names the receivers’ mode of a group flow only', () => {
+    const v = evaluate(ginv, gps, {
+      src: '10.0.0.1',
+      dst: '239.255.255.250',
+      protocol: 17,
+      dstPort: 1900,
+      at: G - 12 * DAY,
+    })
+    expect(v).toMatchObject({
+      srcMode: 'observe',
+      dstMode: 'observe',
+      receiversMode: 'monitor',
+      mode: 'monitor',
+      outcome: 'would-be-blocked',
+    })
+    const unicast = evaluate(ginv, gps, {
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      protocol: 6,
+      dstPort: 22,
+      at,
+    })
+    expect(unicast.receiversMode).toBeUndefined()
   })
 })

@@ -23,6 +23,7 @@ import {
 } from '../../src/policy/policy-index.js'
 import {
   ALL_IPS,
+  groupTupleArb,
   inventoryArb,
   policyArb,
   policySetArb,
@@ -51,7 +52,12 @@ function difference(
     `${JSON.stringify(t)} reply=${reply} now=${now}: want ${JSON.stringify({ ...want, src: entityName(want.src), dst: entityName(want.dst) })}, got ${JSON.stringify({ ...got, src: entityName(got.src), dst: entityName(got.dst) })}`
   if (got.decision !== want.decision) return `decision ${show()}`
   if (JSON.stringify(got.by) !== JSON.stringify(want.by)) return `by ${show()}`
-  if (got.srcMode !== want.srcMode || got.dstMode !== want.dstMode || got.mode !== want.mode)
+  if (
+    got.srcMode !== want.srcMode ||
+    got.dstMode !== want.dstMode ||
+    got.receiversMode !== want.receiversMode ||
+    got.mode !== want.mode
+  )
     return `mode ${show()}`
   if (got.outcome !== want.outcome) return `outcome ${show()}`
   if (got.reply !== want.reply) return `reply ${show()}`
@@ -132,6 +138,33 @@ describe('PolicyIndex agrees with the reference evaluator', () => {
       { seed: SEED, numRuns: RUNS },
     )
     expect(flows).toBe(RUNS * FLOWS_PER_RUN)
+  }, 60_000)
+})
+
+describe('PolicyIndex agrees with the reference evaluator on flows to a group', () => {
+  it(`the receivers' mode too (${RUNS / 2} random estates, 40 flows each)`, () => {
+    let receivers = 0
+    fc.assert(
+      fc.property(
+        inventoryArb,
+        policySetArb,
+        fc.constantFrom(...TIMES),
+        fc.array(groupTupleArb, { minLength: 40, maxLength: 40 }),
+        (inv, ps, now, tuples) => {
+          const index = PolicyIndex.build(inv, ps, now)
+          for (const t of tuples) {
+            const diff = difference(index, inv, ps, t, now, false)
+            if (diff !== undefined) throw new Error(diff)
+            const v = index.evaluate(t)
+            if (v.receiversMode === undefined) throw new Error(`no receivers' mode ${t.dst}`)
+            if (v.receiversMode !== 'observe') receivers++
+          }
+        },
+      ),
+      { seed: SEED, numRuns: RUNS / 2 },
+    )
+    // the estates must give some group flows a monitoring or enforcing receiver
+    expect(receivers).toBeGreaterThan(RUNS)
   }, 60_000)
 })
 

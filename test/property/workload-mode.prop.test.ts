@@ -23,7 +23,7 @@ import {
   type Workload,
 } from '../../src/core/index.js'
 import { hostMode } from '../../src/compile/nftables/compile.js'
-import { addressHoldsAt, evaluate } from '../../src/policy/evaluate.js'
+import { addressHoldsAt, evaluate, groupReceiversMode } from '../../src/policy/evaluate.js'
 import { PolicyIndex } from '../../src/policy/policy-index.js'
 import { enforcementArb, inventoryArb, policySetArb, SEED, TIMES } from '../helpers/model.js'
 
@@ -105,5 +105,49 @@ describe('a workload has one enforcement mode: the strongest of its held address
     // the generator must produce workloads whose addresses the cidr entries split
     expect(split).toBeGreaterThan(RUNS / 4)
     expect(checked).toBeGreaterThan(RUNS)
+  }, 60_000)
+})
+
+describe('the receivers of a group: the strongest mode of the workloads holding an address', () => {
+  it(`reference and PolicyIndex agree with the brute force, either side of every address window`, () => {
+    const DAY = 86_400_000
+    const T0 = TIMES[0] as number
+    // the generator's windows start at a day of TIMES and last 1–9 days: every bound is a day
+    const instants = Array.from({ length: 20 }, (_, d) => [T0 + d * DAY - 1, T0 + d * DAY]).flat()
+    let changing = 0
+    fc.assert(
+      fc.property(
+        inventoryArb,
+        policySetArb,
+        splitEnforcementArb,
+        (inv: Inventory, base: PolicySet, enforcement) => {
+          const ps: PolicySet = { ...base, enforcement }
+          const index = PolicyIndex.build(inv, ps, T0)
+          const seen = new Set<string | undefined>()
+          for (const at of instants) {
+            let want: EnforcementMode | undefined
+            for (const w of inv.workloads) {
+              for (const m of expectedMode(ps, w, at))
+                if (want === undefined || RANK[m] > RANK[want]) want = m
+            }
+            seen.add(want)
+            expect(groupReceiversMode(inv, ps, at)).toBe(want)
+            expect(index.groupReceiversMode(at)).toBe(want)
+            const v = index.evaluate({
+              src: '203.0.113.5',
+              dst: '224.0.0.251',
+              protocol: 17,
+              dstPort: 5353,
+              at,
+            })
+            expect(v.receiversMode).toBe(want ?? 'observe')
+          }
+          if (seen.size > 1) changing++
+        },
+      ),
+      { seed: SEED, numRuns: RUNS },
+    )
+    // some estates' receivers must change over time (time-bounded addresses)
+    expect(changing).toBeGreaterThan(RUNS / 10)
   }, 60_000)
 })

@@ -129,6 +129,11 @@ export interface EvalOutput {
   readonly reason: string
   readonly srcMode: Verdict['srcMode']
   readonly dstMode: Verdict['dstMode']
+  /**
+   * Only for a flow to a multicast group or the broadcast: the strongest mode of the workloads
+   * that may receive it (every workload holding an address then), which judge it at their ingress.
+   */
+  readonly receiversMode?: Verdict['receiversMode']
   readonly outcome: Verdict['outcome']
   readonly src: { name: string; kind: string }
   readonly dst: { name: string; kind: string }
@@ -234,6 +239,7 @@ Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
         // the verdict is the connection's (reversed for a reply); shown the flow's way round
         srcMode: reply ? v.dstMode : v.srcMode,
         dstMode: reply ? v.srcMode : v.dstMode,
+        ...(v.receiversMode !== undefined ? { receiversMode: v.receiversMode } : {}),
         outcome: v.outcome,
         src: entityOut(reply ? v.dst : v.src),
         dst: entityOut(reply ? v.src : v.dst),
@@ -266,7 +272,7 @@ export function renderEvalText(o: EvalOutput): string {
       (n) => `${n} holds several addresses: this one judged; give an address to judge another`,
     ),
     `${o.decision.toUpperCase()}: ${o.reason}`,
-    `enforcement: source ${o.srcMode}, destination ${o.dstMode} => ${o.outcome}`,
+    `enforcement: source ${o.srcMode}, destination ${o.dstMode}${o.receiversMode !== undefined ? `, receivers of the group ${o.receiversMode}` : ''} => ${o.outcome}`,
   ]
   return lines.join('\n')
 }
