@@ -28,7 +28,7 @@ import {
   SeenRange,
 } from '../core/index.js'
 import { Resolver } from '../inventory/resolver.js'
-import { enforcementEntryOf } from './evaluate.js'
+import { enforcementEntryOf, workloadEnforcement } from './evaluate.js'
 import {
   connlist,
   connlistEntities,
@@ -656,6 +656,7 @@ export class FlowDiffer {
   private readonly oldIndex: PolicyIndex
   private readonly newIndex: PolicyIndex
   private readonly resolver: Resolver
+  private readonly inventory: Inventory
   private readonly oldSet: PolicySet
   private readonly newSet: PolicySet
   private readonly edges = new Map<string, ChangedEdge>()
@@ -683,6 +684,7 @@ export class FlowDiffer {
     this.oldIndex = PolicyIndex.build(inventory, oldSet, options.now.getTime())
     this.newIndex = PolicyIndex.build(inventory, newSet, options.now.getTime())
     this.resolver = new Resolver(inventory)
+    this.inventory = inventory
     this.oldSet = oldSet
     this.newSet = newSet
     this.oldRefs = oldSet.enforcement.map((e, i) => ({ set: 'old', ...entrySummary(e, i) }))
@@ -777,20 +779,31 @@ export class FlowDiffer {
   /**
    * The entry behind an outcome change ({@link EnforcementEntryRef}): of the ends whose mode is
    * the one in force under NEW, the first that a NEW entry matches; else, of the ends whose mode
-   * was in force under OLD, the first that an OLD entry matched.
+   * was in force under OLD, the first that an OLD entry matched. For a flow to a multicast group
+   * or the broadcast, its receivers (every workload holding an address at `at`, in inventory
+   * order; `receiversMode`) come after the two ends.
    */
   private entryBehind(
     o: IndexedVerdict,
     n: IndexedVerdict,
     at: number,
   ): EnforcementEntryRef | undefined {
-    const ends = [this.entriesOf(n.src, at), this.entriesOf(n.dst, at)] as const
+    const ends = [this.entriesOf(n.src, at), this.entriesOf(n.dst, at)]
+    if (n.receiversMode !== undefined) {
+      for (const workload of this.inventory.workloads) {
+        // a receiver holds an address then (groupReceiversMode)
+        if (workloadEnforcement(this.newSet, workload, at).addresses.length === 0) continue
+        ends.push(this.entriesOf({ kind: 'workload', workload }, at))
+      }
+    }
     const find = (v: IndexedVerdict, which: 'old' | 'new'): EnforcementEntryRef | undefined => {
-      const modes = [v.srcMode, v.dstMode] as const
+      const set = which === 'old' ? this.oldSet : this.newSet
       const refs = which === 'old' ? this.oldRefs : this.newRefs
-      for (let k = 0; k < 2; k++) {
-        if (modes[k] !== v.mode) continue
-        const ref = refs[ends[k]?.[which === 'old' ? 0 : 1] ?? -1]
+      for (const end of ends) {
+        const i = end[which === 'old' ? 0 : 1]
+        // an end's mode is its deciding entry's (`observe` without one)
+        if ((i < 0 ? 'observe' : set.enforcement[i]?.mode) !== v.mode) continue
+        const ref = refs[i]
         if (ref !== undefined) return ref
       }
       return undefined

@@ -27,6 +27,7 @@ import { PolicyIndex } from '../../src/policy/policy-index.js'
 import { simulate, Simulator } from '../../src/policy/simulate.js'
 import {
   enforcementMixArb,
+  groupTupleArb,
   inventoryArb,
   policySetArb,
   SEED,
@@ -325,6 +326,44 @@ describe('diffEnforcement and outcome changes: observe → monitor', () => {
   })
 })
 
+describe('outcome changes of flows to a group: its receivers judge it too', () => {
+  it('a receiver that starts enforcing drops denied group flows of observed senders', () => {
+    // worked by hand: no rule names a group, so both flows are denied under OLD and NEW; OLD
+    // leaves every workload observe (unenforced), NEW makes db enforce, and db receives both
+    const neu = withModes(entry({ role: 'db' }, 'enforce', 4))
+    const udp = { protocol: 17 }
+    const r = differ(withModes(), neu, [
+      flow(INTERNET, '239.255.255.250', 1900, 1000, udp),
+      flow(BLOG, '224.0.0.251', 5353, 2000, udp),
+    ]).result()
+    expect(r.outcomeChanges).toMatchObject({ flows: 2, newlyDropped: 2, alreadyRejected: 0 })
+    expect(r.outcomeChanges.edges.map(edgeRow)).toEqual([
+      [
+        'stricter',
+        'blog',
+        '224.0.0.251',
+        'udp/5353',
+        1,
+        0,
+        'unenforced',
+        'blocked',
+        'new 1 enforce',
+      ],
+      [
+        'stricter',
+        'internet',
+        '239.255.255.250',
+        'udp/1900',
+        1,
+        0,
+        'unenforced',
+        'blocked',
+        'new 1 enforce',
+      ],
+    ])
+  })
+})
+
 describe('diffEnforcement: reordering entries', () => {
   // OLD: {role=db} enforce, {env=prod} monitor, {app=blog} observe, {env=dev} monitor
   // NEW: {env=prod} monitor, {app=blog} observe, {role=db} enforce, {env=dev} monitor
@@ -421,14 +460,21 @@ describe('outcome changes agree with simulate run under OLD and NEW apart', () =
     'server-to-client',
     'unknown',
   )
-  const flowArb = fc.tuple(tupleArb, directionArb, fc.boolean()).map(([t, direction, rejected]) =>
-    flow(t.src, t.dst, t.dstPort, t.at, {
-      protocol: t.protocol,
-      srcPort: t.srcPort ?? 0,
-      direction,
-      observedAction: rejected ? 'reject' : 'accept',
-    }),
-  )
+  const flowArb = fc
+    .tuple(
+      // one flow in five to a multicast group or the broadcast, judged by its receivers too
+      fc.oneof({ weight: 4, arbitrary: tupleArb }, { weight: 1, arbitrary: groupTupleArb }),
+      directionArb,
+      fc.boolean(),
+    )
+    .map(([t, direction, rejected]) =>
+      flow(t.src, t.dst, t.dstPort, t.at, {
+        protocol: t.protocol,
+        srcPort: t.srcPort ?? 0,
+        direction,
+        observedAction: rejected ? 'reject' : 'accept',
+      }),
+    )
   // NEW: the same rules with other modes (most cases), or another policy set altogether
   const setsArb = fc
     .tuple(policySetArb, enforcementMixArb, enforcementMixArb, policySetArb, fc.nat(3))
