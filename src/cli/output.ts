@@ -106,6 +106,40 @@ export function* yamlChunks(data: unknown): Generator<string> {
   }
 }
 
+/**
+ * A read-only array of `length` elements whose element `i` is `at(i)`, made anew on each read
+ * (a `Proxy` over an empty array): `Array.isArray` is true, and `JSON.stringify`,
+ * {@link jsonChunks}, {@link yamlChunks}, `for … of` and the array methods read it as the array of
+ * those elements, so that a document with a list of millions of entries is written without
+ * holding an object per entry. Writing it must not change what `at` gives.
+ */
+export function lazyArray<T>(length: number, at: (i: number) => T): readonly T[] {
+  const index = (key: string | symbol): number | undefined => {
+    if (typeof key !== 'string' || !/^(?:0|[1-9]\d*)$/.test(key)) return undefined
+    const i = Number(key)
+    return i < length ? i : undefined
+  }
+  return new Proxy<T[]>([], {
+    get(target, key, receiver) {
+      if (key === 'length') return length
+      const i = index(key)
+      return i !== undefined ? at(i) : (Reflect.get(target, key, receiver) as unknown)
+    },
+    has(target, key) {
+      return index(key) !== undefined || Reflect.has(target, key)
+    },
+    ownKeys(target) {
+      return [...Array.from({ length }, (_, i) => String(i)), ...Reflect.ownKeys(target)]
+    },
+    getOwnPropertyDescriptor(target, key) {
+      const i = index(key)
+      return i !== undefined
+        ? { value: at(i), writable: false, enumerable: true, configurable: true }
+        : Reflect.getOwnPropertyDescriptor(target, key)
+    },
+  })
+}
+
 /** Values `JSON.stringify` leaves out of an object (and writes as `null` in an array). */
 function omitted(v: unknown): boolean {
   return v === undefined || typeof v === 'function' || typeof v === 'symbol'

@@ -40,7 +40,8 @@
  *
  * Memory: denied edges are rows of typed-array columns (./denied-edges.ts: about 120 bytes per
  * edge with three examples, against 640 when each was an object with its own example objects);
- * their strings and objects are made once, by {@link Simulator.report}.
+ * their strings and objects are made once, by {@link Simulator.report}, or one edge at a time, as
+ * they are written, through {@link Simulator.deniedEdges} (the CLI's output).
  * @remarks Issue 6 item 2.
  */
 import {
@@ -235,14 +236,6 @@ export interface SimulationReport {
   readonly expired: readonly RuleRef[]
 }
 
-const OUTCOME_RANK: Record<Outcome | 'already-rejected', number> = {
-  allowed: 0,
-  'already-rejected': 0.5,
-  unenforced: 1,
-  'would-be-blocked': 2,
-  blocked: 3,
-}
-
 /** An address resolved once: its endpoint class and its entity id (for the edge). */
 export interface AddressInfo {
   readonly cls: number
@@ -418,10 +411,22 @@ export class Simulator {
     return { code, outcome, src, dst, port }
   }
 
-  /** The report of everything added so far. */
+  /** The report of everything added so far: {@link summary} and every {@link deniedEdges} object. */
   report(): SimulationReport {
-    const names: string[] = []
-    for (let i = 0; i < this.index.ruleCount; i++) names.push(formatRuleRef(this.index.ruleAt(i)))
+    const list = this.deniedEdges()
+    const denied: DeniedEdge[] = []
+    for (let k = 0; k < list.length; k++) denied.push(list.at(k))
+    const { rules, unused, expired, ...counts } = this.summary()
+    return { ...counts, denied, rules, unused, expired }
+  }
+
+  /**
+   * The report of everything added so far without its denied edges (see {@link deniedEdges}):
+   * the counts, the window, the rule hits, unused and expired rules. Memory does not grow with the
+   * denied edges.
+   */
+  summary(): Omit<SimulationReport, 'denied'> {
+    const names = this.ruleNames()
     const locations = new Map<string, SourceLocation>()
     for (const p of this.options.policySet?.policies ?? []) {
       for (const r of p.rules)
@@ -432,7 +437,7 @@ export class Simulator {
     const unused: RuleRef[] = []
     for (let i = 0; i < this.index.ruleCount; i++) {
       const r = this.index.ruleAt(i)
-      const ref = formatRuleRef(r)
+      const ref = names[i] as string
       const expired = expiredSet.has(ref)
       const hits = this.hits[i] as number
       const loc = locations.get(ref)
@@ -446,22 +451,70 @@ export class Simulator {
       })
       if (!expired && hits === 0) unused.push({ policy: r.policy, id: r.id })
     }
-    const denied: DeniedEdge[] = []
+    const window = this.seen.span()
+    return {
+      at: this.at,
+      asEnforced: this.asEnforced,
+      flows: this.flows,
+      evaluated: this.evaluated,
+      outcomes: { ...this.outcomes },
+      alreadyRejected: this.alreadyRejected,
+      wouldBlockIfEnforced: this.wouldBlock,
+      replies: this.replies,
+      linkControl: this.linkControl,
+      related: this.related,
+      unknownDirection: this.unknownDirection,
+      skipped: { ...this.skipped },
+      ...(window ? { window } : {}),
+      untimed: this.seen.untimed,
+      rules,
+      unused,
+      expired: [...this.index.expiredRules],
+    }
+  }
+
+  /**
+   * The denied edges of everything added so far, in the report's order (by outcome, blocked
+   * first and already rejected last, then flows, most first, then names, protocol and port), each
+   * made as a {@link DeniedEdge} object when asked for: what {@link report} lists, without holding
+   * an object per edge (the order is one integer per edge). Valid until the next
+   * {@link add}/{@link addGroup}.
+   */
+  deniedEdges(): DeniedEdgeList {
     const edges = this.edges
+    const n = edges.size
+    const rank = new Int8Array(n)
+    const flows = new Float64Array(n)
+    for (let e = 0; e < n; e++) {
+      const [blocked, wouldBeBlocked, unenforced, alreadyRejected] = edges.counts(e)
+      const total = blocked + wouldBeBlocked + unenforced + alreadyRejected
+      flows[e] = total
+      rank[e] = OUTCOME_CODE[outcomeOfCounts(blocked, wouldBeBlocked, alreadyRejected, total)]
+    }
+    const entities = this.entities
+    const name = (id: number): string => (entities[id] as EdgeEndpoint).name
+    const order = new Int32Array(n)
+    for (let e = 0; e < n; e++) order[e] = e
+    order.sort(
+      (a, b) =>
+        (rank[b] as number) - (rank[a] as number) ||
+        (flows[b] as number) - (flows[a] as number) ||
+        cmp(name(edges.src(a)), name(edges.src(b))) ||
+        cmp(name(edges.dst(a)), name(edges.dst(b))) ||
+        (edges.service(a) >>> 16) - (edges.service(b) >>> 16) ||
+        (edges.service(a) & 0xffff) - (edges.service(b) & 0xffff) ||
+        a - b, // as a stable sort of the edges in table order leaves them
+    )
+    const names = this.ruleNames()
     // one string per service and one `deniedBy` array per single rule, shared by their edges
     const services = new Map<number, string>()
     const single = new Map<number, readonly string[]>()
-    for (let e = 0; e < edges.size; e++) {
+    const at = (k: number): DeniedEdge => {
+      const e = order[k]
+      if (e === undefined) throw new RangeError(`no denied edge ${k} of ${n}`)
       const [blocked, wouldBeBlocked, unenforced, alreadyRejected] = edges.counts(e)
       const flows = blocked + wouldBeBlocked + unenforced + alreadyRejected
-      const outcome: DeniedOutcome =
-        blocked > 0
-          ? 'blocked'
-          : wouldBeBlocked > 0
-            ? 'would-be-blocked'
-            : alreadyRejected === flows
-              ? 'already-rejected'
-              : 'unenforced'
+      const outcome = outcomeOfCounts(blocked, wouldBeBlocked, alreadyRejected, flows)
       const key = edges.service(e)
       const protocol = key >>> 16
       const port = key & 0xffff
@@ -478,76 +531,52 @@ export class Simulator {
         deniedBy = by.map((i) => (i < 0 ? 'default-deny' : (names[i] as string))).sort()
         if (by.length === 1) single.set(by[0] as number, deniedBy)
       }
-      const src = this.entities[edges.src(e)] as EdgeEndpoint
-      const dst = this.entities[edges.dst(e)] as EdgeEndpoint
+      const src = entities[edges.src(e)] as EdgeEndpoint
+      const dst = entities[edges.dst(e)] as EdgeEndpoint
       const outcomes = { allowed: 0, blocked, 'would-be-blocked': wouldBeBlocked, unenforced }
       const { untimed } = seen
       const examples = edges.examples(e)
       // one plain object literal per shape: a spread makes larger, slower objects
-      denied.push(
-        seen.first <= seen.last
-          ? {
-              src,
-              dst,
-              service,
-              protocol,
-              port,
-              outcome,
-              outcomes,
-              alreadyRejected,
-              flows,
-              firstSeen: seen.first,
-              lastSeen: seen.last,
-              untimed,
-              deniedBy,
-              examples,
-            }
-          : {
-              src,
-              dst,
-              service,
-              protocol,
-              port,
-              outcome,
-              outcomes,
-              alreadyRejected,
-              flows,
-              untimed,
-              deniedBy,
-              examples,
-            },
-      )
+      return seen.first <= seen.last
+        ? {
+            src,
+            dst,
+            service,
+            protocol,
+            port,
+            outcome,
+            outcomes,
+            alreadyRejected,
+            flows,
+            firstSeen: seen.first,
+            lastSeen: seen.last,
+            untimed,
+            deniedBy,
+            examples,
+          }
+        : {
+            src,
+            dst,
+            service,
+            protocol,
+            port,
+            outcome,
+            outcomes,
+            alreadyRejected,
+            flows,
+            untimed,
+            deniedBy,
+            examples,
+          }
     }
-    const window = this.seen.span()
-    denied.sort(
-      (a, b) =>
-        OUTCOME_RANK[b.outcome] - OUTCOME_RANK[a.outcome] ||
-        b.flows - a.flows ||
-        cmp(a.src.name, b.src.name) ||
-        cmp(a.dst.name, b.dst.name) ||
-        a.protocol - b.protocol ||
-        a.port - b.port,
-    )
-    return {
-      at: this.at,
-      asEnforced: this.asEnforced,
-      flows: this.flows,
-      evaluated: this.evaluated,
-      outcomes: { ...this.outcomes },
-      alreadyRejected: this.alreadyRejected,
-      wouldBlockIfEnforced: this.wouldBlock,
-      replies: this.replies,
-      linkControl: this.linkControl,
-      related: this.related,
-      unknownDirection: this.unknownDirection,
-      skipped: { ...this.skipped },
-      ...(window ? { window } : {}),
-      untimed: this.seen.untimed,
-      denied,
-      rules,
-      unused,
-      expired: [...this.index.expiredRules],
-    }
+    return { length: n, at }
+  }
+
+  /** `policy/id` of every rule index. */
+  private ruleNames(): string[] {
+    const names: string[] = []
+    for (let i = 0; i < this.index.ruleCount; i++) names.push(formatRuleRef(this.index.ruleAt(i)))
+    return names
   }
 
   private resolve(ip: string, at: number): AddressInfo {
@@ -610,6 +639,40 @@ const MODES: readonly EnforcementMode[] = ['observe', 'monitor', 'enforce']
 const MODE_MASK = 3
 const WORKLOAD_BIT = 4
 const GROUP_BIT = 8
+
+/**
+ * The denied edges of a {@link Simulator}, in the report's order ({@link Simulator.deniedEdges}):
+ * `at(k)` makes the k-th edge's object, 0 ≤ k < `length`.
+ */
+export interface DeniedEdgeList {
+  readonly length: number
+  /** @throws RangeError when `k` is not below `length`. */
+  at(k: number): DeniedEdge
+}
+
+/** Sort rank of an edge's outcome: higher first (blocked first, already rejected last). */
+const OUTCOME_CODE: Record<DeniedOutcome, number> = {
+  blocked: 3,
+  'would-be-blocked': 2,
+  unenforced: 1,
+  'already-rejected': 0,
+}
+
+/** A denied edge's outcome from its counts (see {@link DeniedOutcome}). */
+function outcomeOfCounts(
+  blocked: number,
+  wouldBeBlocked: number,
+  alreadyRejected: number,
+  flows: number,
+): DeniedOutcome {
+  return blocked > 0
+    ? 'blocked'
+    : wouldBeBlocked > 0
+      ? 'would-be-blocked'
+      : alreadyRejected === flows
+        ? 'already-rejected'
+        : 'unenforced'
+}
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0

@@ -21,6 +21,8 @@ import type { FlowFormat } from '../../ingest/types.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
 import {
   Simulator,
+  type DeniedEdge,
+  type DeniedEdgeList,
   type DeniedOutcome,
   type FlowGroup,
   type SimulationReport,
@@ -37,7 +39,7 @@ import {
   type FilesRead,
 } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
-import { AfterOutputError, emit, EXIT, printDiagnostics, UsageError } from '../output.js'
+import { AfterOutputError, emit, EXIT, lazyArray, printDiagnostics, UsageError } from '../output.js'
 import { outputOption, timeOption, verb, wholeNumber, windowOptions } from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
 
@@ -459,6 +461,30 @@ export function simulateOutput(
   fed: FedFlows,
   input: FlowInput,
 ): SimulateOutput {
+  return simulateDocument(
+    r,
+    { length: r.denied.length, at: (k) => r.denied[k] as DeniedEdge },
+    fed,
+    input,
+  )
+}
+
+/**
+ * The output document of what `sim` has judged, the same as {@link simulateOutput} of its
+ * report, but for its denied edges: each edge's object (and the report's object behind it) is
+ * made when the document is written ({@link lazyArray} over {@link Simulator.deniedEdges}), so
+ * writing text, Markdown, CSV or JSON holds no object per edge.
+ */
+export function simulateOutputOf(sim: Simulator, fed: FedFlows, input: FlowInput): SimulateOutput {
+  return simulateDocument(sim.summary(), sim.deniedEdges(), fed, input)
+}
+
+function simulateDocument(
+  r: Omit<SimulationReport, 'denied'>,
+  denied: DeniedEdgeList,
+  fed: FedFlows,
+  input: FlowInput,
+): SimulateOutput {
   return {
     at: iso(r.at),
     asEnforced: r.asEnforced,
@@ -482,31 +508,7 @@ export function simulateOutput(
     skipped: r.skipped,
     untimed: r.untimed,
     window: r.window ? { first: iso(r.window.first), last: iso(r.window.last) } : null,
-    denied: r.denied.map((e) => ({
-      src: e.src,
-      dst: e.dst,
-      service: e.service,
-      outcome: e.outcome,
-      outcomes: e.outcomes,
-      alreadyRejected: e.alreadyRejected,
-      flows: e.flows,
-      firstSeen: e.firstSeen !== undefined ? iso(e.firstSeen) : null,
-      lastSeen: e.lastSeen !== undefined ? iso(e.lastSeen) : null,
-      untimed: e.untimed,
-      deniedBy: e.deniedBy,
-      examples: e.examples.map((x) => ({
-        where:
-          x.line !== undefined
-            ? `${x.file}:${x.line}`
-            : x.record !== undefined
-              ? `${x.file}#${x.record}`
-              : x.file,
-        format: x.format,
-        src: x.src,
-        dst: x.dst,
-        start: iso(x.start),
-      })),
-    })),
+    denied: lazyArray(denied.length, (k) => deniedOutput(denied.at(k))),
     rules: r.rules.map((x) => ({
       rule: formatRuleRef(x),
       action: x.action,
@@ -517,6 +519,35 @@ export function simulateOutput(
     unused: r.unused.map(formatRuleRef),
     expired: r.expired.map(formatRuleRef),
     ...(fed.read ? { readSkipped: fed.read.skipped } : {}),
+  }
+}
+
+/** One denied edge of the output document. */
+function deniedOutput(e: DeniedEdge): SimulateOutput['denied'][number] {
+  return {
+    src: e.src,
+    dst: e.dst,
+    service: e.service,
+    outcome: e.outcome,
+    outcomes: e.outcomes,
+    alreadyRejected: e.alreadyRejected,
+    flows: e.flows,
+    firstSeen: e.firstSeen !== undefined ? iso(e.firstSeen) : null,
+    lastSeen: e.lastSeen !== undefined ? iso(e.lastSeen) : null,
+    untimed: e.untimed,
+    deniedBy: e.deniedBy,
+    examples: e.examples.map((x) => ({
+      where:
+        x.line !== undefined
+          ? `${x.file}:${x.line}`
+          : x.record !== undefined
+            ? `${x.file}#${x.record}`
+            : x.file,
+      format: x.format,
+      src: x.src,
+      dst: x.dst,
+      start: iso(x.start),
+    })),
   }
 }
 
@@ -827,9 +858,11 @@ export function registerSimulate(program: Command): void {
       'after',
       `
 A denied flow is "blocked" where the stronger enforcement mode of its two ends is enforce,
-"would-be-blocked" where it is monitor and "unenforced" where it is observe. --fail-on-block counts
-every denied flow with a workload on either side, whatever its mode (what --as-enforced would
-block): the gate judges the policy before any mode changes. A denied flow its observer had
+"would-be-blocked" where it is monitor and "unenforced" where it is observe; a flow to a multicast
+group or the broadcast takes the strongest mode of its sender and of every workload holding an
+address then (its receivers, each of which judges it). --fail-on-block counts every denied flow
+with a workload on either side, or to a group a workload receives, whatever its mode (what
+--as-enforced would block): the gate judges the policy before any mode changes. A denied flow its observer had
 already rejected (AWS REJECT, Azure D, a firewall's deny, Zeek REJ) is counted apart, as "already
 rejected": enforcing breaks nothing there, so it is neither would-be-blocked nor in the gate.
 Rule hits count the flows a rule decided (the first matching deny, else the first matching allow).
@@ -866,7 +899,7 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
       })
       const fed = await feedFlows(sim, index, input, workspace.store)
       reportFlowRead(fed, opts.output)
-      const out = simulateOutput(sim.report(), fed, input)
+      const out = simulateOutputOf(sim, fed, input)
       if (out.flows === 0) {
         // --fail-on-block over nothing passes: say so
         printDiagnostics([
