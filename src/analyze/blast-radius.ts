@@ -6,10 +6,12 @@
  * item 2.
  */
 import {
+  diagnostic,
   expressionMatches,
   labelsMatch,
   parseIp,
   cidrContains,
+  type Diagnostic,
   type Inventory,
   type PolicySet,
   type Selector,
@@ -194,6 +196,58 @@ export function selectsWorkload(sel: Selector, w: Workload, addresses: readonly 
     case 'external':
       return false
   }
+}
+
+/**
+ * Warnings for a `--from` or `--to` selector (`what`: the flag and its text, as the message shows
+ * it) that would make the answer quietly empty: `policy/unknown-label-key` for each label key no
+ * workload carries (a misspelt key), and `policy/selector-matches-nothing` when it selects no
+ * workload holding an address at `at` (blast radius counts only those), as the policy loader warns
+ * about a policy's selectors. An external never selects a workload: an address belongs to a
+ * workload holding it before any external. Located at the selector when the YAML form gave it a
+ * location.
+ */
+export function blastSelectorWarnings(
+  sel: Selector,
+  what: string,
+  inventory: Inventory,
+  at: number,
+): Diagnostic[] {
+  const out: Diagnostic[] = []
+  if (sel.kind === 'labels') {
+    const known = new Set(inventory.workloads.flatMap((w) => Object.keys(w.labels)))
+    const keys = new Set([...Object.keys(sel.match), ...sel.expressions.map((e) => e.key)])
+    for (const key of keys)
+      if (!known.has(key))
+        out.push(
+          diagnostic(
+            'policy/unknown-label-key',
+            `${what}: no workload carries the label key "${key}"`,
+            sel.location,
+            { severity: 'warning' },
+          ),
+        )
+  }
+  const held = heldAddresses(inventory, at)
+  const selected = inventory.workloads.some(
+    (w, i) => (held[i] as string[]).length > 0 && selectsWorkload(sel, w, held[i] as string[]),
+  )
+  if (!selected)
+    out.push(
+      diagnostic(
+        'policy/selector-matches-nothing',
+        `${what} selects no workload holding an address at ${new Date(at).toISOString()}`,
+        sel.location,
+        {
+          severity: 'warning',
+          hint:
+            sel.kind === 'external'
+              ? 'an external is no workload: name the workloads in its range with a cidr selector'
+              : 'check the labels or the name, and --at: only workloads holding an address then count',
+        },
+      ),
+    )
+  return out
 }
 
 const crownJewelSelector: Selector = {

@@ -19,6 +19,7 @@ import {
 import type { DependencyMap, Edge } from '../../src/discover/index.js'
 import {
   answerBlastRadius,
+  blastSelectorWarnings,
   edgeServices,
   enforcedReachGraph,
   flatReachGraph,
@@ -646,6 +647,25 @@ describe('bulkhead blast-radius', () => {
     expect(md.stdout).toContain('Target `policy` (every workload enforcing)')
   })
 
+  it('a --from or --to that selects no workload active at --at warns, not a quiet 0', async () => {
+    // a misspelt key gave "0 crown jewels ... sources reaching a crown jewel: 0", exit 0, no word
+    const typo = await blastRadiusAt('--to', 'teir=crown-jewel')
+    expect(typo.code).toBe(0)
+    expect(typo.stderr).toContain(
+      'warning policy/unknown-label-key: --to "teir=crown-jewel": no workload carries the label key "teir"',
+    )
+    expect(typo.stderr).toContain(
+      'warning policy/selector-matches-nothing: --to "teir=crown-jewel" selects no workload holding an address at 2026-11-22T00:00:00.000Z',
+    )
+    const none = await blastRadiusAt('--from', '{role: cache}')
+    expect(none.code).toBe(0)
+    expect(none.stderr).toMatch(/^--from:1:1 warning policy\/selector-matches-nothing: /m)
+    expect(none.stderr).not.toContain('unknown-label-key')
+    const ok = await blastRadiusAt('--from', 'role=web', '--to', 'cidr:10.0.3.0/24')
+    expect(ok.code).toBe(0)
+    expect(ok.stderr).toBe('')
+  })
+
   it('an unknown baseline is a usage error', async () => {
     const r = await cli('blast-radius', '-w', DIR, '--baseline', 'enforcing')
     expect(r.code).toBe(1)
@@ -685,5 +705,55 @@ describe('reductionOf', () => {
     expect(r.openPairs).toBe(78.6)
     expect(r.meanDirect).toBe(78.6)
     expect(r.meanTransitive).toBe(39.6)
+  })
+})
+
+describe('blastSelectorWarnings', () => {
+  const inv: Inventory = {
+    workloads: [
+      workload('web-1', '10.0.0.1', { role: 'web' }),
+      {
+        name: 'old-db',
+        addresses: [{ ip: '10.0.0.9', to: Date.UTC(2026, 9, 1) }],
+        labels: labelSet({ role: 'db' }),
+      },
+    ],
+    externals: [{ name: 'bank', cidr: parseCidr('198.51.100.0/24') as Cidr, labels: labelSet() }],
+    labelRules: [],
+  }
+  const codes = (sel: Selector, at: number) =>
+    blastSelectorWarnings(sel, '--to "x"', inv, at).map((d) => `${d.severity} ${d.code}`)
+  const labels = (m: Record<string, string>): Selector => ({
+    kind: 'labels',
+    match: labelSet(m),
+    expressions: [],
+    global: true,
+  })
+
+  it('warns for a key no workload carries and for no workload active at the instant', () => {
+    expect(codes(labels({ role: 'web' }), AT)).toEqual([])
+    expect(codes(labels({ tier: 'gold' }), AT)).toEqual([
+      'warning policy/unknown-label-key',
+      'warning policy/selector-matches-nothing',
+    ])
+    // old-db held its address until 2026-10-01 (half-open): selected before, not at or after
+    expect(codes(labels({ role: 'db' }), Date.UTC(2026, 8, 30))).toEqual([])
+    expect(codes(labels({ role: 'db' }), Date.UTC(2026, 9, 1))).toEqual([
+      'warning policy/selector-matches-nothing',
+    ])
+    expect(codes({ kind: 'cidr', cidr: parseCidr('10.0.0.0/30') as Cidr, except: [] }, AT)).toEqual(
+      [],
+    )
+  })
+
+  it('an external is no workload: it selects none, and the hint says so', () => {
+    const d = blastSelectorWarnings(
+      { kind: 'external', name: 'bank' },
+      '--to "{external: bank}"',
+      inv,
+      AT,
+    )
+    expect(d.map((x) => x.code)).toEqual(['policy/selector-matches-nothing'])
+    expect(d[0]?.hint).toContain('an external')
   })
 })

@@ -22,12 +22,13 @@ import { parseSelector } from '../../policy/index.js'
 import {
   answerBlastRadius,
   blastRadiusJson,
+  blastSelectorWarnings,
   renderBlastRadiusDot,
   renderBlastRadiusMd,
   renderBlastRadiusText,
   type Baseline,
 } from '../../analyze/index.js'
-import { EXIT, UsageError } from '../output.js'
+import { EXIT, printDiagnostics, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { choiceOption, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
@@ -204,6 +205,14 @@ Exit codes: 0 success, 1 usage or input error.`,
                 .policySet,
             }
           : undefined
+      const from =
+        opts.from !== undefined ? parseWorkloadSelector(opts.from, '--from', inventory) : undefined
+      const to =
+        opts.to !== undefined ? parseWorkloadSelector(opts.to, '--to', inventory) : undefined
+      printDiagnostics([
+        ...(from ? blastSelectorWarnings(from, `--from "${opts.from}"`, inventory, at) : []),
+        ...(to ? blastSelectorWarnings(to, `--to "${opts.to}"`, inventory, at) : []),
+      ])
       const result = answerBlastRadius({
         inventory,
         baseline,
@@ -211,10 +220,8 @@ Exit codes: 0 success, 1 usage or input error.`,
         at,
         maxPaths,
         ...(dependencyMap ? { dependencyMap } : {}),
-        ...(opts.from !== undefined
-          ? { from: parseWorkloadSelector(opts.from, '--from', inventory) }
-          : {}),
-        ...(opts.to !== undefined ? { to: parseWorkloadSelector(opts.to, '--to', inventory) } : {}),
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
         ...(hops !== undefined ? { hops } : {}),
         ...(opts.assumeExploitable !== undefined ? { exploitable: opts.assumeExploitable } : {}),
         ...(compare ? { compare } : {}),
