@@ -666,6 +666,11 @@ describe('bulkhead blast-radius', () => {
     expect(ok.stderr).toBe('')
   })
 
+  it('--help says flat reaches only within an address family, as the README does', async () => {
+    const help = (await cli('blast-radius', '--help')).stdout.replace(/\s+/g, ' ')
+    expect(help).toContain('every workload reaches every other of an address family it shares')
+  })
+
   it('an unknown baseline is a usage error', async () => {
     const r = await cli('blast-radius', '-w', DIR, '--baseline', 'enforcing')
     expect(r.code).toBe(1)

@@ -173,8 +173,8 @@ export function registerBlastRadius(program: Command): void {
     .addHelpText(
       'after',
       `
-Baselines: flat (no segmentation: every workload reaches every other), observed (only what the
-stored flows show), policy (what the workspace policy allows, as if every workload enforced it),
+Baselines: flat (no segmentation: every workload reaches every other of an address family it
+shares), observed (only what the stored flows show), policy (what the workspace policy allows, as if every workload enforced it),
 enforced (what is closed today: a denied flow is open unless its source or destination is in
 enforce mode, from the Enforcement file). "direct" counts workloads reached in one hop,
 "transitive" those reached by lateral movement; open lateral paths count allowed (source,
