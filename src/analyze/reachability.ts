@@ -175,7 +175,10 @@ export function flatReachGraph(inventory: Inventory, at: number): ReachGraph {
  * (ms; as in every baseline, so that reductions compare one population), unless the observer
  * rejected every flow of the edge. Self-edges of a workload are left out, and so are IPv6 link
  * control and ICMP errors (`isLinkControl`, `isIcmpError`: allowed whatever the rules, they
- * reach no service). Entities of other kinds (externals, unmanaged ranges, `--group-by`
+ * reach no service), and an edge between two workloads that hold no address family in common at
+ * `at`, or on the other family's ICMP (ICMP needs IPv4 at both ends, ICMPv6 IPv6): as under
+ * `flat` and `policy`, no packet has an IPv4 and an IPv6 end (a flow record that says so, which
+ * some sources write, opens nothing), so `observed` stays within `flat`. Entities of other kinds (externals, unmanaged ranges, `--group-by`
  * identities) are not workloads and are ignored. Each workload is its own node and its own
  * source and destination group.
  */
@@ -185,6 +188,12 @@ export function observedReachGraph(
   at: number,
 ): ReachGraph {
   const held = heldAddresses(inventory, at)
+  // family mask of each workload at `at`: bit 0 IPv4, bit 1 IPv6 (0: idle)
+  const family = held.map((a) => {
+    let m = 0
+    for (const ip of a) m |= ip.includes(':') ? 2 : 1
+    return m
+  })
   const n = inventory.workloads.length
   const byName = new Map<string, number>()
   inventory.workloads.forEach((w, i) => {
@@ -206,7 +215,11 @@ export function observedReachGraph(
     const a = byName.get(s.name)
     const b = byName.get(d.name)
     if (a === undefined || b === undefined || a === b) continue
-    if ((held[a] as string[]).length === 0 || (held[b] as string[]).length === 0) continue
+    // families both hold (0 when either is idle); ICMP needs IPv4, ICMPv6 IPv6
+    const common = (family[a] as number) & (family[b] as number)
+    if (common === 0) continue
+    if (e.protocol === 1 && (common & 1) === 0) continue
+    if (e.protocol === 58 && (common & 2) === 0) continue
     const m = services[a] as Map<number, { protocol: number; ports: { lo: number; hi: number } }[]>
     const list = m.get(b) ?? []
     list.push({ protocol: e.protocol, ports: { lo: e.dstPort, hi: e.dstPort } })

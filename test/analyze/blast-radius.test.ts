@@ -31,7 +31,7 @@ import {
 } from '../../src/analyze/index.js'
 import { cli } from '../helpers/cli.js'
 import { BLAST_ESTATE, loadBlastEstate } from './blast-estate.js'
-import { workload } from '../helpers/workloads.js'
+import { inventoryOf, workload } from '../helpers/workloads.js'
 
 const DIR = BLAST_ESTATE
 /** `bulkhead blast-radius -w <blast-estate> --at 2026-11-22 ...rest`. */
@@ -262,6 +262,58 @@ describe('blast radius baselines', () => {
     })
     expect(figures(r)).toEqual({ h1: [0, 0, 0], h2: [1, 1, 1] })
     expect(r.summary.comparedWith?.sources).toBe(2)
+  })
+
+  it('observed: an edge opens nothing between workloads that share no address family at --at', () => {
+    // a CSV row `fd00::1 -> 10.0.0.2` (no packet has an IPv4 and an IPv6 end) was stored and made
+    // `v6 -> v4` an open path under observed while flat, which every other baseline stays within,
+    // had none; ICMP needs IPv4 at both ends and ICMPv6 IPv6, as under policy
+    const inv = inventoryOf(
+      workload('v6', 'fd00::1', { role: 'a' }),
+      workload('v4', '10.0.0.2', { role: 'b' }),
+      workload('dual', ['10.0.0.3', 'fd00::3'], { role: 'c' }),
+    )
+    const edge = (src: string, dst: string, protocol: number, port: number): Edge => ({
+      src,
+      dst,
+      protocol,
+      dstPort: port,
+      flows: 1,
+      packets: 1,
+      bytes: 80,
+      firstSeen: AT - 1000,
+      lastSeen: AT - 1000,
+      activeDays: 1,
+      profile: { hourOfWeek: [], dayOfMonth: [] },
+      pattern: 'once',
+      unknownDirection: 0,
+      rejected: 0,
+    })
+    const wl = (name: string) => ({ id: name, kind: 'workload' as const, name, labels: {} })
+    const map: DependencyMap = {
+      window: { start: AT - 1000, end: AT },
+      entities: [wl('v6'), wl('v4'), wl('dual')],
+      edges: [
+        edge('v6', 'v4', 6, 80), // no family in common: nothing
+        edge('v4', 'v6', 1, 8), // likewise
+        edge('v4', 'dual', 58, 128), // ICMPv6 echo between an IPv4-only and a dual: no traffic
+        edge('v6', 'dual', 1, 8), // ICMP echo from an IPv6-only workload: no traffic
+        edge('dual', 'v4', 1, 8), // ICMP echo over IPv4: a service
+        edge('dual', 'v6', 58, 128), // ICMPv6 echo over IPv6: a service
+        edge('v6', 'dual', 6, 443),
+      ],
+      sources: [],
+      diagnostics: [],
+    }
+    const r = answerBlastRadius({
+      inventory: inv,
+      at: AT,
+      baseline: 'observed',
+      dependencyMap: map,
+    })
+    expect(figures(r)).toEqual({ v6: [1, 2, 1], v4: [0, 0, 0], dual: [2, 2, 2] })
+    const flat = answerBlastRadius({ inventory: inv, at: AT, baseline: 'flat' })
+    expect(r.summary.openPairs).toBeLessThanOrEqual(flat.summary.openPairs)
   })
 
   it('an allow-any rule between IPv4 workloads is one open lateral path per pair, as under flat', () => {
