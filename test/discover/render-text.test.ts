@@ -71,3 +71,28 @@ describe('discover text: services as the policy spells them', () => {
     expect(rows.join('\n')).not.toMatch(/proto\//)
   })
 })
+
+describe('discover text: FIRST and LAST are days of the time zone, as DAYS and the patterns', () => {
+  it('a month-end job at 23:30 on 31 August in New York (03:30 UTC on 1 September) shows 2026-08-31', () => {
+    // 2026-09-01T03:30Z is 2026-08-31 23:30 EDT (UTC−4); its last flow at 2026-10-01T03:40Z is
+    // 2026-09-30 23:40 EDT. In UTC the same instants are the 1st of September and of October.
+    const first = Date.UTC(2026, 8, 1, 3, 30)
+    const last = Date.UTC(2026, 9, 1, 3, 40)
+    const map = (timeZone?: string): DependencyMap => ({
+      window: { start: first, end: last + 60_000 },
+      entities: [],
+      edges: [{ ...edge('batch-1', 2, 0), firstSeen: first, lastSeen: last }],
+      sources: [],
+      diagnostics: [],
+      ...(timeZone !== undefined ? { timeZone } : {}),
+    })
+    const row = (m: DependencyMap): string =>
+      renderText(m)
+        .split('\n')
+        .find((r) => r.startsWith('batch-1')) ?? ''
+    expect(row(map('America/New_York'))).toMatch(/\s2026-08-31\s+2026-09-30\s/)
+    expect(row(map())).toMatch(/\s2026-09-01\s+2026-10-01\s/)
+    // the window line stays in UTC instants
+    expect(renderText(map('America/New_York'))).toContain('window 2026-09-01T03:30:00Z')
+  })
+})

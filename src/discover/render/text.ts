@@ -3,7 +3,7 @@
  */
 import type { DependencyMap, Edge } from '../types.js'
 import { iso, serviceText } from './json.js'
-import { counted, NO_TIME_MS } from '../../core/index.js'
+import { counted, DAY_MS, localDay, NO_TIME_MS } from '../../core/index.js'
 
 /** Pads columns to a common width; the last column is not padded. */
 function table(rows: readonly (readonly string[])[]): string {
@@ -19,8 +19,9 @@ function table(rows: readonly (readonly string[])[]): string {
     .join('\n')
 }
 
-function day(ms: number): string {
-  return iso(ms).slice(0, 10)
+/** The calendar day (`YYYY-MM-DD`) of the instant `ms` in `zone`, or in UTC without one. */
+function day(ms: number, zone: string | undefined): string {
+  return (zone === undefined ? iso(ms) : iso(localDay(ms, zone) * DAY_MS)).slice(0, 10)
 }
 
 /**
@@ -35,8 +36,10 @@ function unsure(e: Edge): string {
 }
 
 /**
- * Renders the window (and the time zone of days and patterns when it is not UTC), then the first `limit` edges (map order: most flows first) as a table
- * SOURCE, DESTINATION, SERVICE, FLOWS, BYTES, DAYS, FIRST, LAST, PATTERN, then a count.
+ * Renders the window (UTC instants, and the time zone of days and patterns when it is not UTC),
+ * then the first `limit` edges (map order: most flows first) as a table SOURCE, DESTINATION,
+ * SERVICE, FLOWS, BYTES, DAYS, FIRST, LAST, PATTERN, then a count. FIRST and LAST are the days
+ * of the first and last flow in the map's time zone, as DAYS and PATTERN count them.
  */
 export function renderText(map: DependencyMap, limit = 50): string {
   if (!map.window && map.edges.length === 0) return 'no flows in the selected window'
@@ -60,7 +63,7 @@ export function renderText(map: DependencyMap, limit = 50): string {
       // an edge of flows with no real time only has no first or last day
       ...(e.firstSeen === NO_TIME_MS && e.lastSeen === NO_TIME_MS
         ? ['-', '-']
-        : [day(e.firstSeen), day(e.lastSeen)]),
+        : [day(e.firstSeen, map.timeZone), day(e.lastSeen, map.timeZone)]),
       e.pattern + unsure(e),
     ])
   }
