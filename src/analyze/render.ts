@@ -15,15 +15,40 @@ export function blastRadiusJson(result: BlastRadiusResult): Omit<BlastRadiusResu
 
 const fmtPct = (x: number | null): string => (x === null ? 'n/a' : `${x}%`)
 
-function reductionLines(r: Reduction): string[] {
-  return [
-    `reduction from ${r.from} to ${r.to}: open lateral paths ${fmtPct(r.openLateralPaths)}, open source-destination pairs ${fmtPct(r.openPairs)}, mean direct reach ${fmtPct(r.meanDirect)}, mean transitive reach ${fmtPct(r.meanTransitive)}, sources reaching crown jewels ${fmtPct(r.sourcesReachingCrownJewels)}`,
-  ]
+function reductionText(r: Reduction): string {
+  return `reduction from ${r.from} to ${r.to}: open lateral paths ${fmtPct(r.openLateralPaths)}, open source-destination pairs ${fmtPct(r.openPairs)}, mean direct reach ${fmtPct(r.meanDirect)}, mean transitive reach ${fmtPct(r.meanTransitive)}, sources reaching crown jewels ${fmtPct(r.sourcesReachingCrownJewels)}`
 }
 
 /** The rollout's progress as one sentence (`enforced` baseline). */
 function rolloutText(r: RolloutProgress): string {
   return `open lateral paths ${fmtPct(r.openLateralPaths)}, open source-destination pairs ${fmtPct(r.openPairs)}, mean transitive reach ${fmtPct(r.meanTransitive)}, sources reaching crown jewels ${fmtPct(r.sourcesReachingCrownJewels)}`
+}
+
+/**
+ * The comparison sentences of a summary (the compared baseline, the reduction, the policy target,
+ * its reduction, the rollout), each present only when the summary has it; the same figures in
+ * text and Markdown. `name` writes a baseline's label.
+ */
+function comparisonSentences(
+  s: BlastRadiusResult['summary'],
+  name: (label: string) => string,
+): string[] {
+  const out: string[] = []
+  const c = s.comparedWith
+  if (c)
+    out.push(
+      `${name(c.label)}: open lateral paths ${c.openLateralPaths}, transitive mean ${c.meanTransitive}, sources reaching crown jewels ${c.sourcesReachingCrownJewels}`,
+    )
+  if (s.reduction) out.push(reductionText(s.reduction))
+  const t = s.target
+  if (t)
+    out.push(
+      `target ${name(t.label)} (every workload enforcing): open lateral paths ${t.openLateralPaths}, transitive mean ${t.meanTransitive}, sources reaching crown jewels ${t.sourcesReachingCrownJewels}`,
+    )
+  if (s.targetReduction) out.push(reductionText(s.targetReduction))
+  if (s.rollout)
+    out.push(`rollout, share of the target's reduction in force: ${rolloutText(s.rollout)}`)
+  return out
 }
 
 /** A plain-text report: summary, the largest blast radii, and paths to crown jewels. `limit` sources listed. */
@@ -35,18 +60,7 @@ export function renderBlastRadiusText(result: BlastRadiusResult, limit = 20): st
     `open lateral paths ${s.openLateralPaths} (${counted(s.openPairs, 'source-destination pair')}); direct reach mean ${s.meanDirect} max ${s.maxDirect}; transitive reach mean ${s.meanTransitive} max ${s.maxTransitive}`,
     `sources reaching a crown jewel: ${s.sourcesReachingCrownJewels}`,
   ]
-  if (s.comparedWith)
-    lines.push(
-      `${s.comparedWith.label}: open lateral paths ${s.comparedWith.openLateralPaths}, transitive mean ${s.comparedWith.meanTransitive}, sources reaching crown jewels ${s.comparedWith.sourcesReachingCrownJewels}`,
-    )
-  if (s.reduction) lines.push(...reductionLines(s.reduction))
-  if (s.target)
-    lines.push(
-      `target ${s.target.label} (every workload enforcing): open lateral paths ${s.target.openLateralPaths}, transitive mean ${s.target.meanTransitive}, sources reaching crown jewels ${s.target.sourcesReachingCrownJewels}`,
-    )
-  if (s.targetReduction) lines.push(...reductionLines(s.targetReduction))
-  if (s.rollout)
-    lines.push(`rollout, share of the target's reduction in force: ${rolloutText(s.rollout)}`)
+  lines.push(...comparisonSentences(s, (label) => label))
   lines.push('', 'WORKLOAD\tDIRECT\tTRANSITIVE\tSERVICES\tCROWN-JEWELS')
   for (const src of result.sources.slice(0, limit))
     lines.push(
@@ -83,20 +97,9 @@ export function renderBlastRadiusMd(result: BlastRadiusResult, limit = 50): stri
     `| transitive reach (mean / max) | ${s.meanTransitive} / ${s.maxTransitive} |`,
     `| sources reaching crown jewels | ${s.sourcesReachingCrownJewels} |`,
   ]
-  if (s.reduction) {
-    const r = s.reduction
-    lines.push(
-      '',
-      `Reduction from ${r.from} to ${r.to}: open lateral paths ${fmtPct(r.openLateralPaths)}, mean transitive reach ${fmtPct(r.meanTransitive)}, sources reaching crown jewels ${fmtPct(r.sourcesReachingCrownJewels)}.`,
-    )
-  }
-  if (s.target && s.rollout) {
-    const t = s.target
-    lines.push(
-      '',
-      `Target \`${t.label}\` (every workload enforcing): open lateral paths ${t.openLateralPaths}, transitive reach mean ${t.meanTransitive} / max ${t.maxTransitive}, sources reaching crown jewels ${t.sourcesReachingCrownJewels}. Rollout, share of the target's reduction in force: ${rolloutText(s.rollout)}.`,
-    )
-  }
+  const comparison = comparisonSentences(s, (label) => `\`${label}\``)
+  if (comparison.length > 0)
+    lines.push('', ...comparison.map((x) => `- ${x.charAt(0).toUpperCase()}${x.slice(1)}.`))
   lines.push(
     '',
     '| workload | direct | transitive | services | crown jewels |',

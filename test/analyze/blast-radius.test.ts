@@ -697,6 +697,15 @@ describe('bulkhead blast-radius', () => {
     const md = await blastRadiusAt(...args, '-o', 'md')
     expect(md.code).toBe(0)
     expect(md.stdout).toContain('Target `policy` (every workload enforcing)')
+    // the same comparison figures as the text (open pairs and mean direct reach were missing)
+    for (const sentence of [
+      'reduction from flat to enforced: open lateral paths 28.6%, open source-destination pairs 28.6%, mean direct reach 28.6%',
+      'reduction from flat to policy: open lateral paths 83.3%, open source-destination pairs 83.3%, mean direct reach 83.3%',
+      "share of the target's reduction in force: open lateral paths 34.3%, open source-destination pairs 34.3%",
+    ]) {
+      expect(text.stdout).toContain(sentence)
+      expect(md.stdout.toLowerCase()).toContain(sentence.toLowerCase())
+    }
   })
 
   it('a --from or --to that selects no workload active at --at warns, not a quiet 0', async () => {
