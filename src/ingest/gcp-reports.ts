@@ -21,6 +21,24 @@ interface Report {
   readonly startText: string
 }
 
+/**
+ * One remembered report as the store keeps it between commands (store `gcp_reports`, schema
+ * version 6): its 5-tuple key (`protocol|src|srcPort|dst|dstPort`, addresses as canonical text),
+ * `reporter` (`SRC`, `DEST`; undefined when the record had none), `start`/`end` ms since the
+ * epoch, and `startText`, the record's `start_time` as written.
+ */
+export interface RememberedReport extends Report {
+  readonly key: string
+}
+
+/** What changed in a {@link GcpReports} since the last {@link GcpReports.drain}. */
+export interface ReportChanges {
+  /** Reports remembered since, and still remembered. */
+  readonly added: readonly RememberedReport[]
+  /** Reports remembered before (stored) and forgotten since: matched, or pushed out. */
+  readonly removed: readonly RememberedReport[]
+}
+
 /** Most reports remembered per 5-tuple (the oldest is forgotten first). */
 const REPORTS_PER_KEY = 16
 
@@ -34,6 +52,44 @@ const REPORTS_PER_KEY = 16
  */
 export class GcpReports {
   private readonly seen = new Map<string, Report[]>()
+  /** Reports remembered since the last drain, with their keys (see {@link drain}). */
+  private added = new Map<Report, string>()
+  /** Reports remembered before the last drain and forgotten since. */
+  private removed: RememberedReport[] = []
+
+  /**
+   * Remembers the reports an earlier command left (the store's `gcp_reports`, in the order they
+   * were remembered), before anything is read: a report of this read then meets them as it meets
+   * a report of an earlier file of the read, so the second report of the same traffic is dropped
+   * also when the first was stored by another command. Not journalled: they are stored already.
+   */
+  seed(reports: Iterable<RememberedReport>): void {
+    for (const r of reports) {
+      const { key, ...report } = r
+      const list = this.seen.get(key)
+      if (list === undefined) this.seen.set(key, [report])
+      else list.push(report)
+    }
+  }
+
+  /**
+   * The changes since the last call, for the store to keep for the next command (in the
+   * transaction that stores the files read): reports remembered and still held, and stored
+   * reports that were forgotten since (matched, or pushed out by newer ones), so that what the
+   * store keeps is what this read remembers. Clears the journal.
+   */
+  drain(): ReportChanges {
+    const added = [...this.added].map(([r, key]) => ({ key, ...r }))
+    const removed = this.removed
+    this.added = new Map()
+    this.removed = []
+    return { added, removed }
+  }
+
+  /** Journals that `r` of `key` was forgotten (matched, or pushed out by newer reports). */
+  private forget(key: string, r: Report): void {
+    if (!this.added.delete(r)) this.removed.push({ key, ...r })
+  }
   /** True when `r` duplicates a remembered report (which is then forgotten); remembers `r` otherwise. */
   check(key: string, r: Report): boolean {
     const list = this.seen.get(key)
@@ -56,21 +112,27 @@ export class GcpReports {
         }
       }
       if (best >= 0) {
+        this.forget(key, list[best] as Report)
         list.splice(best, 1)
         if (list.length === 0) this.seen.delete(key)
         return true
       }
       list.push(r)
-      if (list.length > REPORTS_PER_KEY) list.shift()
+      this.added.set(r, key)
+      if (list.length > REPORTS_PER_KEY) this.forget(key, list.shift() as Report)
       // most recently used last
       this.seen.delete(key)
       this.seen.set(key, list)
       return false
     }
     this.seen.set(key, [r])
+    this.added.set(r, key)
     if (this.seen.size > GCP_DEDUP_WINDOW) {
       const oldest = this.seen.keys().next().value
-      if (oldest !== undefined) this.seen.delete(oldest)
+      if (oldest !== undefined) {
+        for (const p of this.seen.get(oldest) ?? []) this.forget(oldest, p)
+        this.seen.delete(oldest)
+      }
     }
     return false
   }

@@ -7,8 +7,10 @@ export type {
   FlowColumnBatch,
   FlowQuery,
   FlowStore,
+  GcpReportJournal,
   IngestFileResult,
   QueryOptions,
+  StoredGcpReport,
   TempColumn,
 } from './store.js'
 export { openDuckDbStore, fingerprintFile, type OpenStoreOptions } from './duckdb/store.js'

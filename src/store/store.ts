@@ -113,6 +113,31 @@ export interface IngestFileResult {
 }
 
 /**
+ * One GCP VPC Flow Logs report remembered between commands (ingest/gcp-reports.ts
+ * `RememberedReport`): its 5-tuple `key`, `reporter`, `start`/`end` ms and `startText`.
+ */
+export interface StoredGcpReport {
+  readonly key: string
+  readonly reporter: string | undefined
+  readonly start: number
+  readonly end: number
+  readonly startText: string
+}
+
+/**
+ * The GCP reports of a read (ingest `GcpReports`), as the store sees them: seeded with the
+ * reports an earlier command left, and drained of what changed since, in each transaction that
+ * stores files.
+ */
+export interface GcpReportJournal {
+  seed(reports: Iterable<StoredGcpReport>): void
+  drain(): {
+    readonly added: readonly StoredGcpReport[]
+    readonly removed: readonly StoredGcpReport[]
+  }
+}
+
+/**
  * Raw flow storage. One store holds the flows of one workspace.
  *
  * Calls on one store are serialised (a second write waits for the first); reading with
@@ -166,6 +191,15 @@ export interface FlowStore {
     files: readonly string[],
     batches: (file: string, index: number) => AsyncIterable<FlowBatch>,
   ): Promise<(IngestFileResult | BulkheadError)[]>
+  /**
+   * Makes `reports` (the GCP reports of this command's read) start from the reports earlier
+   * commands left unmatched, and keeps what changes in them in each transaction that stores
+   * files from then on ({@link FlowStore.ingestFile}, {@link FlowStore.ingestFiles}): so the
+   * other VM's report of traffic stored by an earlier command is dropped by the reader
+   * (`duplicate-report`), as it is when both files are read by one command. Call it before
+   * reading.
+   */
+  keepGcpReports(reports: GcpReportJournal): Promise<void>
   /**
    * Appends flows (no idempotency check), in one transaction. Returns how many were stored.
    * @throws Error when the store was opened read-only.

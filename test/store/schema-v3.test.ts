@@ -75,7 +75,7 @@ async function writeV2(conn: DuckDBConnection, flows: readonly Flow[]): Promise<
 describe('schema version 3', () => {
   it('migrates_a_schema_version_2_store_keeping_every_row_value_and_type_in_order', async () => {
     // a version 2 store goes on to the current version (4: `half`, test/store/schema-v4.test.ts)
-    expect(SCHEMA_VERSION).toBe(5)
+    expect(SCHEMA_VERSION).toBe(6)
     const files = ['a.log', 'b.log', 'conn.log']
     const flows: Flow[] = []
     for (let i = 0; i < 3000; i++) {
@@ -129,7 +129,7 @@ describe('schema version 3', () => {
       const [v] = await s.query<{ value: string }>(
         "SELECT value FROM meta WHERE key = 'schema_version'",
       )
-      expect(v?.value).toBe('5')
+      expect(v?.value).toBe('6')
       // one source per (format, file), in order of first appearance
       expect(await s.query('SELECT id, format, file FROM sources ORDER BY id')).toEqual([
         { id: 0, format: 'aws-vpc', file: 'a.log' },

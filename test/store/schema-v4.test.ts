@@ -44,7 +44,7 @@ async function flowRowsDdl(conn: DuckDBConnection): Promise<string> {
 
 describe('schema version 4', () => {
   it('migrates_a_schema_version_3_store_keeping_every_row_in_order_with_no_half_marked', async () => {
-    expect(SCHEMA_VERSION).toBe(5)
+    expect(SCHEMA_VERSION).toBe(6)
     const file = path.join(dir, 'v3.duckdb')
     const raw = await DuckDBInstance.create(file)
     const conn = await raw.connect()
@@ -94,7 +94,7 @@ describe('schema version 4', () => {
     const raw2 = await DuckDBInstance.create(file)
     const c2 = await raw2.connect()
     expect(await dump(c2, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual([
-      '{"value":"5"}',
+      '{"value":"6"}',
     ])
     expect(await dump(c2, 'SELECT * FROM flows ORDER BY rowid')).toEqual(before)
     expect(await dump(c2, 'SELECT column_name, column_type FROM (DESCRIBE flows)')).toEqual(columns)

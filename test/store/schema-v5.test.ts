@@ -45,7 +45,7 @@ async function tableDdl(conn: DuckDBConnection, db: string, table: string): Prom
 
 describe('schema version 5', () => {
   it('migrates_a_schema_version_4_store_keeping_every_row_in_order_with_no_exporter', async () => {
-    expect(SCHEMA_VERSION).toBe(5)
+    expect(SCHEMA_VERSION).toBe(6)
     const file = path.join(dir, 'v4.duckdb')
     const raw = await DuckDBInstance.create(file)
     const conn = await raw.connect()
@@ -75,7 +75,7 @@ describe('schema version 5', () => {
     const c2 = await raw2.connect()
     await c2.run(`ATTACH '${path.join(dir, 'fresh.duckdb')}' AS fresh (READ_ONLY)`)
     expect(await dump(c2, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual([
-      '{"value":"5"}',
+      '{"value":"6"}',
     ])
     expect(await dump(c2, 'SELECT * FROM flows ORDER BY rowid')).toEqual(before)
     expect(await dump(c2, 'SELECT column_name, column_type FROM (DESCRIBE flows)')).toEqual(columns)

@@ -262,6 +262,8 @@ export async function ingestFiles(
   // one read of all the files, though each is stored alone or in a run of small files: NetFlow
   // templates and GCP reports may be in another file (ReadRun)
   const shared = readRunOf(jobs)
+  // GCP reports left by earlier commands: the other VM's report of traffic stored then is dropped
+  await store.keepGcpReports(shared.gcpReports)
   const progress = startProgress(totalBytes, opts.progress ?? process.stderr.isTTY)
   let doneBytes = 0
   let doneRecords = 0

@@ -1,11 +1,12 @@
 /**
- * @module The DuckDB flow store schema (version 5): tables, column types, the `flows` view, the
- * version check and the migrations from versions 1, 2, 3 and 4.
+ * @module The DuckDB flow store schema (version 6): tables, column types, the `flows` view, the
+ * version check and the migrations from versions 1, 2, 3, 4 and 5.
  *
  * Tables: `meta (key, value)`, `addresses (id, text)`, `sources (id, format, file)`,
  * `names (id, src_name, dst_name, src_labels, dst_labels)`, `exporters (id, key)`,
  * `flow_rows` ({@link FLOW_COLUMNS}),
- * `ingested_files (path, fingerprint, records, ingested_at)`; the view `flows`
+ * `ingested_files (path, fingerprint, records, ingested_at)`,
+ * `gcp_reports (key, reporter, start_ms, end_ms, start_text)` ({@link CREATE_GCP_REPORTS}); the view `flows`
  * ({@link VIEW_COLUMNS}) is what readers query.
  *
  * Column choices, for load and scan speed:
@@ -59,7 +60,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { BulkheadError } from '../../core/index.js'
 
 /** The schema version this code writes. Stable: stored in `meta.schema_version`. */
-export const SCHEMA_VERSION = 5
+export const SCHEMA_VERSION = 6
 
 /** One column of the `flow_rows` table. `kind` says how the load path encodes it. */
 export interface FlowColumn {
@@ -188,8 +189,28 @@ const CREATE_ADDRESSES = `CREATE TABLE addresses (id UINTEGER NOT NULL, text VAR
 const CREATE_NAMES = `CREATE TABLE names (id UINTEGER NOT NULL, src_name VARCHAR, dst_name VARCHAR, src_labels VARCHAR, dst_labels VARCHAR)`
 const CREATE_EXPORTERS = `CREATE TABLE exporters (id UINTEGER NOT NULL, key VARCHAR NOT NULL)`
 
-/** DDL of schema version 5 for an empty database. */
-const DDL_V5 = [
+/**
+ * `gcp_reports` (version 6): the GCP VPC Flow Logs reports an `ingest` remembered and did not
+ * match (ingest/gcp-reports.ts `GcpReports`: the SRC or DEST report of some traffic whose other
+ * report it has not read), one row each in the order they were remembered (`rowid`), kept in the
+ * transaction that stores their files; the next `ingest` starts from them, so that the other
+ * VM's report in a file of a later command is dropped (`duplicate-report`) as it is when the two
+ * files are read by one command. `key` is the 5-tuple `protocol|src|srcPort|dst|dstPort`
+ * (addresses as canonical text), `reporter` `SRC`/`DEST` (NULL when the record had none),
+ * `start_ms`/`end_ms` the record's interval, `start_text` its `start_time` as written. Rows
+ * more than {@link GCP_REPORTS_KEPT_MS} older than the newest are dropped (./store.ts).
+ */
+const CREATE_GCP_REPORTS = `CREATE TABLE gcp_reports (key VARCHAR NOT NULL, reporter VARCHAR, start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, start_text VARCHAR NOT NULL)`
+
+/**
+ * How long (ms) a remembered GCP report is kept before the newest one's end: a day. The two
+ * reports of the same traffic end within minutes of each other; a day leaves room for shards
+ * ingested out of order.
+ */
+export const GCP_REPORTS_KEPT_MS = 86_400_000
+
+/** DDL of schema version 6 for an empty database. */
+const DDL_V6 = [
   `CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
   CREATE_ADDRESSES,
   CREATE_SOURCES,
@@ -198,6 +219,7 @@ const DDL_V5 = [
   CREATE_FLOW_ROWS,
   FLOWS_VIEW,
   `CREATE TABLE ingested_files (path VARCHAR NOT NULL, fingerprint VARCHAR PRIMARY KEY, records UBIGINT NOT NULL, ingested_at TIMESTAMP NOT NULL)`,
+  CREATE_GCP_REPORTS,
   `INSERT INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}')`,
 ]
 
@@ -278,12 +300,23 @@ const MIGRATE_V3_TO_V4 = [
  * Migrates a version 4 store to version 5: the `exporters` table, and `flow_rows` gains the
  * nullable `exporter`, NULL on every stored row (version 4 stored NetFlow/IPFIX and goflow2
  * halves unmarked, `half` 0, so none of them is looked at for pairing). The table then has the
- * columns of {@link DDL_V5}'s. The rows stay where they are. Runs in the caller's transaction.
+ * columns of version 5's. The rows stay where they are. Runs in the caller's transaction.
  */
 const MIGRATE_V4_TO_V5 = [
   CREATE_EXPORTERS,
   `ALTER TABLE flow_rows ADD COLUMN exporter UINTEGER`,
   `UPDATE meta SET value = '5' WHERE key = 'schema_version'`,
+]
+
+/**
+ * Migrates a version 5 store to version 6: the empty `gcp_reports` table. Version 5 kept no GCP
+ * report between commands, so a report in a file stored before is not matched by the other VM's
+ * report in a file stored after the migration (both stay stored, as before). Runs in the caller's
+ * transaction.
+ */
+const MIGRATE_V5_TO_V6 = [
+  CREATE_GCP_REPORTS,
+  `UPDATE meta SET value = '6' WHERE key = 'schema_version'`,
 ]
 
 async function inTransaction(conn: DuckDBConnection, sqls: readonly string[]): Promise<void> {
@@ -313,8 +346,8 @@ export async function schemaVersion(conn: DuckDBConnection): Promise<number | un
 /**
  * Creates the schema in an empty database, or checks the version of an existing one.
  * @param where - the store path, for messages.
- * A version 1, 2, 3 or 4 store is migrated to version 5 in one transaction (MIGRATE_V1_TO_V2,
- * MIGRATE_V2_TO_V3, MIGRATE_V3_TO_V4, MIGRATE_V4_TO_V5 from where it stands), keeping every row and the rows'
+ * A version 1, 2, 3, 4 or 5 store is migrated to version 6 in one transaction (MIGRATE_V1_TO_V2,
+ * MIGRATE_V2_TO_V3, MIGRATE_V3_TO_V4, MIGRATE_V4_TO_V5, MIGRATE_V5_TO_V6 from where it stands), keeping every row and the rows'
  * order; on any error nothing changes.
  * @throws BulkheadError `store/schema-too-new` when the store was written by a newer Bulkhead
  * (its `schema_version` is above {@link SCHEMA_VERSION}); the store is left untouched.
@@ -322,7 +355,7 @@ export async function schemaVersion(conn: DuckDBConnection): Promise<number | un
 export async function ensureSchema(conn: DuckDBConnection, where: string): Promise<void> {
   const version = await schemaVersion(conn)
   if (version === undefined) {
-    await inTransaction(conn, DDL_V5)
+    await inTransaction(conn, DDL_V6)
     return
   }
   if (version > SCHEMA_VERSION) {
@@ -342,9 +375,17 @@ export async function ensureSchema(conn: DuckDBConnection, where: string): Promi
       ...MIGRATE_V2_TO_V3,
       ...MIGRATE_V3_TO_V4,
       ...MIGRATE_V4_TO_V5,
+      ...MIGRATE_V5_TO_V6,
     ])
   else if (version === 2)
-    await inTransaction(conn, [...MIGRATE_V2_TO_V3, ...MIGRATE_V3_TO_V4, ...MIGRATE_V4_TO_V5])
-  else if (version === 3) await inTransaction(conn, [...MIGRATE_V3_TO_V4, ...MIGRATE_V4_TO_V5])
-  else if (version === 4) await inTransaction(conn, MIGRATE_V4_TO_V5)
+    await inTransaction(conn, [
+      ...MIGRATE_V2_TO_V3,
+      ...MIGRATE_V3_TO_V4,
+      ...MIGRATE_V4_TO_V5,
+      ...MIGRATE_V5_TO_V6,
+    ])
+  else if (version === 3)
+    await inTransaction(conn, [...MIGRATE_V3_TO_V4, ...MIGRATE_V4_TO_V5, ...MIGRATE_V5_TO_V6])
+  else if (version === 4) await inTransaction(conn, [...MIGRATE_V4_TO_V5, ...MIGRATE_V5_TO_V6])
+  else if (version === 5) await inTransaction(conn, MIGRATE_V5_TO_V6)
 }

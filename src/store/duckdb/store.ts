@@ -35,8 +35,10 @@ import type {
   FlowColumnBatch,
   FlowQuery,
   FlowStore,
+  GcpReportJournal,
   IngestFileResult,
   QueryOptions,
+  StoredGcpReport,
   TempColumn,
 } from '../store.js'
 import {
@@ -48,7 +50,7 @@ import {
   type Books,
 } from './batch.js'
 import { pairHalves, type PairedHalves } from './halves.js'
-import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js'
+import { ensureSchema, GCP_REPORTS_KEPT_MS, SCHEMA_VERSION, schemaVersion } from './schema.js'
 
 /** The BulkheadError for a file that cannot be read for its fingerprint. */
 function unreadable(file: string, err: unknown): BulkheadError {
@@ -471,6 +473,8 @@ class DuckDbFlowStore implements FlowStore {
   private books: Books | undefined
   /** Whether the main connection tracks query progress, set by the first query that asks. */
   private tracking = false
+  /** The GCP reports of the command's read, kept in each transaction ({@link keepGcpReports}). */
+  private gcpReports: GcpReportJournal | undefined
 
   constructor(
     private readonly path: string,
@@ -491,6 +495,68 @@ class DuckDbFlowStore implements FlowStore {
     const next = this.queue.then(fn, fn)
     this.queue = next.catch(() => undefined)
     return next
+  }
+
+  keepGcpReports(reports: GcpReportJournal): Promise<void> {
+    if (this.readOnly) return this.refuseWrite()
+    return this.serial(async () => {
+      const r = await this.conn.runAndReadAll(
+        `SELECT key, reporter, start_ms, end_ms, start_text FROM gcp_reports ORDER BY rowid`,
+      )
+      reports.seed(
+        r.getRows().map(([key, reporter, start, end, startText]) => ({
+          key: key as string,
+          reporter: typeof reporter === 'string' ? reporter : undefined,
+          start: Number(start),
+          end: Number(end),
+          startText: startText as string,
+        })),
+      )
+      this.gcpReports = reports
+    })
+  }
+
+  /**
+   * In the transaction that stores files: the GCP reports remembered since the last transaction
+   * are added to `gcp_reports`, the stored ones matched since deleted (one row each), and rows more
+   * than `GCP_REPORTS_KEPT_MS` older than the newest dropped. Nothing when no GCP report changed
+   * (every other format: no statement).
+   */
+  private async storeGcpReports(): Promise<void> {
+    const changes = this.gcpReports?.drain()
+    if (changes === undefined || (changes.added.length === 0 && changes.removed.length === 0))
+      return
+    for (const r of changes.removed)
+      await this.conn.run(
+        `DELETE FROM gcp_reports WHERE rowid = (SELECT min(rowid) FROM gcp_reports WHERE key = $key
+           AND reporter IS NOT DISTINCT FROM $reporter AND start_ms = $start AND end_ms = $end
+           AND start_text = $text)`,
+        {
+          key: r.key,
+          reporter: r.reporter ?? null,
+          start: BigInt(r.start),
+          end: BigInt(r.end),
+          text: r.startText,
+        },
+      )
+    if (changes.added.length > 0) {
+      const list = (f: (r: StoredGcpReport) => DuckDBValue): DuckDBListValue =>
+        new DuckDBListValue(changes.added.map(f))
+      await this.conn.run(
+        `INSERT INTO gcp_reports SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]),
+           unnest(?::BIGINT[]), unnest(?::VARCHAR[])`,
+        [
+          list((r) => r.key),
+          list((r) => r.reporter ?? null),
+          list((r) => BigInt(r.start)),
+          list((r) => BigInt(r.end)),
+          list((r) => r.startText),
+        ],
+      )
+    }
+    await this.conn.run(
+      `DELETE FROM gcp_reports WHERE end_ms < (SELECT max(end_ms) FROM gcp_reports) - ${String(GCP_REPORTS_KEPT_MS)}`,
+    )
   }
 
   ingestFile(
@@ -809,6 +875,7 @@ class DuckDbFlowStore implements FlowStore {
    * Both look only at the time span of what was written.
    */
   private async settleAcrossFiles(w: FlowWriter): Promise<Settled> {
+    await this.storeGcpReports()
     const paired = await pairHalves(this.conn, this.books as Books, w.halves())
     const span = bothEndsSpanOf(w.bothEndsSpan(), paired)
     return {
