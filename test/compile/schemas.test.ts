@@ -71,6 +71,7 @@ import {
 import { CAPABILITY_CASES, CONFORMANCE_INVENTORY } from '../conformance/compile.case.js'
 import { SEED } from '../helpers/model.js'
 import { allObjects } from './k8s-differential.js'
+import { calicoProblems, ciliumProblems } from './upstream-rules.js'
 import {
   ANY_SUBJECT,
   cidr,
@@ -323,6 +324,11 @@ export function validateManifests(file: string, content: string): string[] {
       for (const p of networkPolicyChecks(doc['spec'])) problems.push(`${at}: ${p}`)
     if (kind.startsWith('networking.k8s.io/') || kind.startsWith('policy.networking.k8s.io/'))
       for (const p of selectorChecks(doc['spec'], '.spec')) problems.push(`${at}: ${p}`)
+    // what Calico's API server and Cilium's agent check in Go beyond the schemas
+    if (kind.startsWith('projectcalico.org/'))
+      for (const p of calicoProblems(doc)) problems.push(`${at}: ${p}`)
+    if (kind.startsWith('cilium.io/'))
+      for (const p of ciliumProblems(doc)) problems.push(`${at}: ${p}`)
   })
   return problems
 }

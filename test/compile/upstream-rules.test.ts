@@ -1,0 +1,111 @@
+/**
+ * @module The checks Calico's API server and Cilium's agent run beyond the CRD schemas
+ * (./upstream-rules.ts, transcribed from libcalico-go's validator and selector parser and from
+ * Cilium's `Rule.Sanitize`), on what the `calico` and `cilium` targets write: the checker on
+ * known cases, the compilers on inputs that reach those rules, and properties over label keys and
+ * values drawn from everything Kubernetes label syntax allows and Bulkhead inventories take.
+ */
+import { describe, expect, it } from 'vitest'
+import {
+  calicoEval,
+  calicoProblems,
+  ciliumProblems,
+  parseCalicoSelector,
+} from './upstream-rules.js'
+
+type Json = Record<string, unknown>
+
+describe('the checker itself (upstream cases)', () => {
+  it('parses what Calico parses, and refuses what it refuses', () => {
+    const ok = [
+      '',
+      'all()',
+      "a == 'b'",
+      'a=="b"',
+      "a == 'it\"s'",
+      'a == "it\'s"',
+      'has(a)',
+      '!has( a.b/c-d_e )',
+      "a in {'x', 'y'}",
+      'a in {}',
+      "a not in {'x',}",
+      "a notin {'x'}",
+      "(a == 'b' || c != 'd') && !(e in {'f'})",
+      "all == 'x'",
+      "has == 'x'",
+      'global()',
+    ]
+    for (const s of ok) expect(() => parseCalicoSelector(s), s).not.toThrow()
+    const bad = [
+      "a = 'b'",
+      "a == 'b",
+      "a == 'it's'",
+      'a == b',
+      "a b 'c'",
+      "a in 'x'",
+      "a in {'x'",
+      "a:b == 'x'",
+      "a == 'x' &",
+      "a == 'x' && ",
+      "a inside {'x'}",
+      `${'k'.repeat(513)} == 'x'`,
+      "a == 'x' b == 'y'",
+    ]
+    for (const s of bad) expect(() => parseCalicoSelector(s), s).toThrow()
+  })
+
+  it('reads `!=` and `not in` as true for a missing label, `==` and `in` as false', () => {
+    const at = (s: string, l: Record<string, string>): boolean =>
+      calicoEval(parseCalicoSelector(s), l)
+    expect(at("a != 'x'", {})).toBe(true)
+    expect(at("a not in {'x'}", {})).toBe(true)
+    expect(at("a == 'x'", {})).toBe(false)
+    expect(at("a in {'x'}", {})).toBe(false)
+    expect(at("a == 'x y'", { a: 'x y' })).toBe(true)
+  })
+
+  it('flags the Calico and Cilium rules Bulkhead output could break', () => {
+    const gnp = (spec: Json, name = 'bh-x'): Json => ({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'GlobalNetworkPolicy',
+      metadata: { name },
+      spec,
+    })
+    expect(calicoProblems(gnp({ selector: 'all()' }, 'a.b.c')).join()).toContain('name')
+    expect(calicoProblems(gnp({ selector: "role == 'it's'" })).join()).toContain('selector')
+    const mixed = gnp({
+      egress: [{ action: 'Allow', destination: { nets: ['10.0.0.1/32', '2001:db8::1/128'] } }],
+    })
+    expect(calicoProblems(mixed).join()).toContain('both IPv4 and IPv6')
+    const across = gnp({
+      egress: [
+        { action: 'Allow', source: { nets: ['10.0.0.0/8'] }, destination: { nets: ['::/0'] } },
+      ],
+    })
+    expect(calicoProblems(across).join()).toContain('both IPv4 and IPv6')
+    const ports = gnp({ ingress: [{ action: 'Allow', destination: { ports: ['90:80', 0] } }] })
+    expect(calicoProblems(ports)).toHaveLength(3)
+    expect(calicoProblems(gnp({ ingress: [{ action: 'Allow', protocol: 0 }] }))).toHaveLength(1)
+    expect(
+      calicoProblems(
+        gnp({ ingress: [{ action: 'Allow', destination: { nets: ['10.0.0.1/8'] } }] }),
+      ),
+    ).toHaveLength(1)
+    const cnp = (spec: Json): Json => ({ apiVersion: 'cilium.io/v2', kind: 'X', spec })
+    expect(
+      ciliumProblems(
+        cnp({
+          endpointSelector: { matchLabels: { 'a..b/c': 'x' } },
+          egress: [
+            {
+              toEndpoints: [{}],
+              toCIDRSet: [{ cidr: '10.0.0.0/8', except: ['11.0.0.0/8'] }],
+              toPorts: [{ ports: [{ port: '80', endPort: 79, protocol: 'TCP' }] }],
+              icmps: [{ fields: [{ type: 8, family: 'IPv4' }] }],
+            },
+          ],
+        }),
+      ),
+    ).toHaveLength(5)
+  })
+})
