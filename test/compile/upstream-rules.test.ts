@@ -6,6 +6,11 @@
  * values drawn from everything Kubernetes label syntax allows and Bulkhead inventories take.
  */
 import { describe, expect, it } from 'vitest'
+import { planCalico, type K8sObject } from '../../src/compile/index.js'
+import type { Inventory } from '../../src/core/index.js'
+import { workload } from '../helpers/workloads.js'
+import { allObjects } from './k8s-differential.js'
+import { cidr, enforced, lbl, NOW, pod, policy, rule, SHOP, tcp } from './kubernetes-fixture.js'
 import {
   calicoEval,
   calicoProblems,
@@ -14,6 +19,19 @@ import {
 } from './upstream-rules.js'
 
 type Json = Record<string, unknown>
+
+/** Every problem of every document of a calico or cilium plan. */
+function problems(objects: readonly K8sObject[]): string[] {
+  return objects.flatMap((o) => {
+    const doc = o
+    const kind = String(doc['kind'])
+    const name = String((doc['metadata'] as Json | undefined)?.['name'])
+    const ps = String(doc['apiVersion']).startsWith('cilium.io/')
+      ? ciliumProblems(doc)
+      : calicoProblems(doc)
+    return ps.map((p) => `${kind} ${name}: ${p}`)
+  })
+}
 
 describe('the checker itself (upstream cases)', () => {
   it('parses what Calico parses, and refuses what it refuses', () => {
@@ -107,5 +125,61 @@ describe('the checker itself (upstream cases)', () => {
         }),
       ),
     ).toHaveLength(5)
+  })
+})
+
+describe('calico: what the validator refuses', () => {
+  it('a peer that is a dual-stack workload outside the cluster: one Calico rule per address family', () => {
+    // hand-computed: vm-db holds 10.0.0.5 and 2001:db8::5; Calico refuses a rule holding IPv4 and
+    // IPv6 nets ("rule contains both IPv4 and IPv6 CIDRs"), so each family is its own rule
+    const inv: Inventory = {
+      workloads: [
+        pod('shop', 'web', '10.244.1.10', { app: 'shop', role: 'web' }),
+        workload('vm-db', ['10.0.0.5', '2001:db8::5'], { role: 'db' }),
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps = enforced([
+      policy('shop', { app: 'shop' }, [
+        rule('to-db', [lbl({ role: 'web' })], [lbl({ role: 'db' }, true)], [tcp(5432)]),
+        rule(
+          'to-nets',
+          [lbl({ role: 'web' })],
+          [
+            { kind: 'cidr', cidr: cidr('2001:db8::/64'), except: [] },
+            { kind: 'cidr', cidr: cidr('10.1.0.0/16'), except: [] },
+          ],
+          [tcp(80)],
+        ),
+      ]),
+    ])
+    const objects = allObjects(planCalico(inv, ps, { now: NOW }))
+    expect(problems(objects)).toEqual([])
+    const nets = objects
+      .flatMap((o) => ((o.spec as Json)['egress'] as Json[] | undefined) ?? [])
+      .map((r) => ((r['destination'] as Json | undefined)?.['nets'] as string[] | undefined) ?? [])
+      .filter((n) => n.length > 0)
+    expect(nets).toEqual([['10.0.0.5/32'], ['2001:db8::5/128'], ['10.1.0.0/16'], ['2001:db8::/64']])
+  })
+
+  it('subjects inside a cidr selector towards a block of the other family: no rule (no packet has both)', () => {
+    // from: the pods inside 10.244.1.0/24 (source.nets 10.244.1.0/24); to: 2001:db8::/64 and
+    // 192.0.2.0/24: only the IPv4 pair can carry a packet
+    const ps = enforced([
+      policy('shop', { app: 'shop' }, [
+        rule(
+          'v4-to-both',
+          [{ kind: 'cidr', cidr: cidr('10.244.1.0/24'), except: [] }],
+          [
+            { kind: 'cidr', cidr: cidr('2001:db8::/64'), except: [] },
+            { kind: 'cidr', cidr: cidr('192.0.2.0/24'), except: [] },
+          ],
+          [tcp(443)],
+        ),
+      ]),
+    ])
+    const objects = allObjects(planCalico(SHOP, ps, { now: NOW }))
+    expect(problems(objects)).toEqual([])
   })
 })

@@ -28,7 +28,9 @@
  *   addresses too, exactly as Bulkhead CIDR selectors do); a named external as its block with
  *   the more specific named externals and the workload addresses inside it as `notNets`;
  *   workloads that are not pods as their addresses; blocks without `notNets` share one `nets`
- *   list; `any` as an empty source/destination. One Calico rule per (peer, protocol). Lists are
+ *   list per address family (Calico refuses a rule holding IPv4 and IPv6 CIDRs, and a rule whose
+ *   source and destination nets are of two families is left out: no packet matches it); `any`
+ *   as an empty source/destination. One Calico rule per (peer, protocol). Lists are
  *   cut at the CRD's `maxItems` ({@link CALICO_NETS_MAX} nets, {@link CALICO_PORTS_MAX} ports:
  *   one Calico rule per part; {@link calicoNets} for a block with more excepts than notNets take).
  * - Services: `protocol` TCP, UDP, SCTP with `ports` (`443`, `"8000:8100"`), ICMP/ICMPv6 with
@@ -125,6 +127,23 @@ export function calicoNets(cidr: Cidr, except: readonly Cidr[]): Record<string, 
   for (let i = 0; i < nets.length; i += CALICO_NETS_MAX)
     out.push({ nets: nets.slice(i, i + CALICO_NETS_MAX) })
   return out
+}
+
+/** The address family (4 or 6) of a CIDR in text form. */
+const netFamily = (text: string): 4 | 6 => (text.includes(':') ? 6 : 4)
+
+/**
+ * The families of the `nets`/`notNets` of Calico entity rules. Calico's validator refuses a rule
+ * holding IPv4 and IPv6 CIDRs across its source and destination (libcalico-go
+ * `validateRule`: "rule contains both IPv4 and IPv6 CIDRs"), and no packet could match one.
+ */
+function sameFamily(...ends: readonly Record<string, unknown>[]): boolean {
+  const families = new Set(
+    ends.flatMap((e) =>
+      ['nets', 'notNets'].flatMap((f) => ((e[f] as string[] | undefined) ?? []).map(netFamily)),
+    ),
+  )
+  return families.size <= 1
 }
 
 /** Largest `ports` list of one Calico EntityRule (the CRD's `maxItems`). */
@@ -244,9 +263,11 @@ export function planCalico(
     ]
     // blocks without except share `nets` lists (of at most CALICO_NETS_MAX); each other block is
     // its own entity rule (or several: calicoNets)
+    // and one family each: Calico refuses a rule holding IPv4 and IPv6 CIDRs
     const plain = [...new Set(blocks.filter((b) => b.except.length === 0).map((b) => b.cidr.text))]
-    for (let i = 0; i < plain.length; i += CALICO_NETS_MAX)
-      out.push({ nets: plain.slice(i, i + CALICO_NETS_MAX) })
+    for (const family of [4, 6])
+      for (let i = 0, nets = plain.filter((t) => netFamily(t) === family); i < nets.length;)
+        out.push({ nets: nets.slice(i, (i += CALICO_NETS_MAX)) })
     for (const b of blocks) if (b.except.length > 0) out.push(...calicoNets(b.cidr, b.except))
     return out
   }
@@ -372,15 +393,18 @@ export function planCalico(
       ): Record<string, unknown>[] =>
         sources.flatMap((source) =>
           destinations.flatMap((dest) =>
-            services.map((s) => {
-              const destination = { ...dest, ...(s.ports ? { ports: s.ports } : {}) }
-              return {
-                action,
-                ...s.proto,
-                ...(Object.keys(source).length > 0 ? { source } : {}),
-                ...(Object.keys(destination).length > 0 ? { destination } : {}),
-              }
-            }),
+            // nets of two families on the two ends match no packet, and Calico refuses the rule
+            sameFamily(source, dest)
+              ? services.map((s) => {
+                  const destination = { ...dest, ...(s.ports ? { ports: s.ports } : {}) }
+                  return {
+                    action,
+                    ...s.proto,
+                    ...(Object.keys(source).length > 0 ? { source } : {}),
+                    ...(Object.keys(destination).length > 0 ? { destination } : {}),
+                  }
+                })
+              : [],
           ),
         )
       if (ingress) {
