@@ -41,6 +41,20 @@ export function checkKubernetesLabelValue(value: string): string | undefined {
     : `${JSON.stringify(value)} is not a valid Kubernetes label value (at most 63 characters: letters, digits, "-", "_", ".", starting and ending with a letter or digit)`
 }
 
+/** Kubernetes namespace names: DNS-1123 labels, 1–63 of `[a-z0-9-]`, alphanumeric at both ends. */
+const KUBERNETES_NAMESPACE_RE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/
+
+/**
+ * Returns a reason when `name` (a pod's `namespace` label) is no Kubernetes namespace name (a
+ * DNS-1123 label), else undefined. For the Kubernetes targets.
+ * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#dns-label-names
+ */
+export function checkKubernetesNamespace(name: string): string | undefined {
+  return KUBERNETES_NAMESPACE_RE.test(name)
+    ? undefined
+    : `${JSON.stringify(name)} is not a Kubernetes namespace name (at most 63 characters: lower-case letters, digits, "-", starting and ending with a letter or digit)`
+}
+
 /** Returns a reason when `key` is not a valid label key, else undefined. */
 export function checkLabelKey(key: string): string | undefined {
   return KEY_RE.test(key)

@@ -6,8 +6,14 @@
  * values drawn from everything Kubernetes label syntax allows and Bulkhead inventories take.
  */
 import { describe, expect, it } from 'vitest'
-import { planCalico, type K8sObject } from '../../src/compile/index.js'
-import type { Inventory } from '../../src/core/index.js'
+import {
+  calicoCompiler,
+  ciliumCompiler,
+  kubernetesCompiler,
+  planCalico,
+  type K8sObject,
+} from '../../src/compile/index.js'
+import { BulkheadError, type Inventory } from '../../src/core/index.js'
 import { workload } from '../helpers/workloads.js'
 import { allObjects } from './k8s-differential.js'
 import { cidr, enforced, lbl, NOW, pod, policy, rule, SHOP, tcp } from './kubernetes-fixture.js'
@@ -181,5 +187,47 @@ describe('calico: what the validator refuses', () => {
     ])
     const objects = allObjects(planCalico(SHOP, ps, { now: NOW }))
     expect(problems(objects)).toEqual([])
+  })
+})
+
+describe('labels the cluster cannot carry', () => {
+  /** The diagnostic codes a compile throws, or [] when it compiles. */
+  const codes = (f: () => unknown): string[] => {
+    try {
+      f()
+      return []
+    } catch (e) {
+      if (e instanceof BulkheadError) return e.diagnostics.map((d) => d.code)
+      throw e
+    }
+  }
+  const targets = [
+    ['kubernetes', kubernetesCompiler],
+    ['cilium', ciliumCompiler],
+    ['calico', calicoCompiler],
+  ] as const
+
+  it('a pod whose namespace label is no Kubernetes namespace name: compile/not-expressible on every cluster target', () => {
+    // calico wrote `projectcalico.org/namespace in {'b', 'its'}` (the quote dropped: another
+    // namespace), cilium a namespace value its label validation refuses, both a namespaced object
+    // in namespace "it's", which the API server refuses
+    for (const ns of ["it's", 'Shop', 'a b', 'x'.repeat(64), 'a.b']) {
+      const inv: Inventory = {
+        workloads: [
+          workload('x/web[Pod]', '10.244.1.10', { namespace: ns, role: 'web' }),
+          pod('b', 'db', '10.244.1.11', { role: 'db' }),
+        ],
+        externals: [],
+        labelRules: [],
+      }
+      const ps = enforced([
+        policy('p', {}, [rule('r', [lbl({ role: 'web' })], [lbl({ role: 'db' })], [tcp(5432)])]),
+      ])
+      for (const [name, c] of targets)
+        expect(
+          codes(() => c.compile(inv, ps, { now: NOW })),
+          `${name} ${ns}`,
+        ).toEqual(['compile/not-expressible'])
+    }
   })
 })

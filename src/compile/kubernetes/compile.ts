@@ -64,6 +64,7 @@ import {
   addressPieces,
   BulkheadError,
   checkKubernetesLabelValue,
+  checkKubernetesNamespace,
   cidrCovers,
   cidrContains,
   familyBits,
@@ -352,7 +353,9 @@ interface SelectorModel {
  * Resolves rule sides to pod groups and address blocks over the workloads of an inventory (see
  * the module comment); shared by the kubernetes, cilium and calico targets. Workloads that are not
  * pods get nothing installed and are matched by the addresses they hold at the compile instant.
- * Constructing it records `compile/not-a-pod` warnings in {@link PodGroupResolver.diagnostics}.
+ * Constructing it records `compile/not-a-pod` warnings in {@link PodGroupResolver.diagnostics},
+ * and throws BulkheadError `compile/not-expressible` naming a pod whose namespace is no Kubernetes
+ * namespace name ({@link checkKubernetesNamespace}).
  */
 export class PodGroupResolver {
   readonly diagnostics: Diagnostic[] = []
@@ -421,6 +424,16 @@ export class PodGroupResolver {
         })
         continue
       }
+      const badNs = checkKubernetesNamespace(ns)
+      if (badNs !== undefined)
+        throw new BulkheadError([
+          {
+            code: 'compile/not-expressible',
+            severity: 'error',
+            message: `pod "${w.name}": its namespace ${badNs}; target ${target} cannot express it`,
+            ...(w.location ? { location: w.location } : {}),
+          },
+        ])
       const pod = { workload: w, namespace: ns, labels: clusterLabels(w) }
       this.podOrder.set(pod, this.pods.length)
       this.podOfWorkload.set(w, pod)
