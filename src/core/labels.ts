@@ -41,6 +41,29 @@ export function checkKubernetesLabelValue(value: string): string | undefined {
     : `${JSON.stringify(value)} is not a valid Kubernetes label value (at most 63 characters: letters, digits, "-", "_", ".", starting and ending with a letter or digit)`
 }
 
+/**
+ * Kubernetes label keys (qualified names): an optional DNS-1123 subdomain prefix of at most 253
+ * characters and `/`, then 1–63 of `[A-Za-z0-9_.-]`, alphanumeric at both ends. Stricter than
+ * {@link KEY_RE} on the prefix (no `..`, `.-` or `-.`).
+ * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
+ */
+const KUBERNETES_KEY_NAME_RE = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/
+const DNS_SUBDOMAIN_RE = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/
+
+/**
+ * Returns a reason when `key` is a label key that Kubernetes refuses (see
+ * {@link KUBERNETES_KEY_NAME_RE}), else undefined. For the Kubernetes targets.
+ */
+export function checkKubernetesLabelKey(key: string): string | undefined {
+  const slash = key.indexOf('/')
+  const prefix = slash < 0 ? undefined : key.slice(0, slash)
+  const name = key.slice(slash + 1)
+  return KUBERNETES_KEY_NAME_RE.test(name) &&
+    (prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN_RE.test(prefix)))
+    ? undefined
+    : `${JSON.stringify(key)} is not a valid Kubernetes label key (an optional DNS subdomain prefix and "/", then at most 63 characters: letters, digits, "-", "_", ".", starting and ending with a letter or digit)`
+}
+
 /** Kubernetes namespace names: DNS-1123 labels, 1–63 of `[a-z0-9-]`, alphanumeric at both ends. */
 const KUBERNETES_NAMESPACE_RE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/
 

@@ -230,4 +230,28 @@ describe('labels the cluster cannot carry', () => {
         ).toEqual(['compile/not-expressible'])
     }
   })
+
+  it('a selector on a label key Kubernetes refuses (Bulkhead takes the prefix a..b/): compile/not-expressible on every cluster target', () => {
+    // Bulkhead's key syntax takes prefixes that are no DNS-1123 subdomain; no pod carries such a
+    // key in a cluster. kubernetes and cilium wrote the key (the API server and Cilium's label
+    // validation refuse it), calico a selector no pod can match
+    for (const key of ['a..b/role', 'a.-b/role', 'x-.y/role']) {
+      const inv: Inventory = {
+        workloads: [
+          pod('a', 'web', '10.244.1.10', { [key]: 'web' }),
+          pod('a', 'db', '10.244.1.11', { role: 'db' }),
+        ],
+        externals: [],
+        labelRules: [],
+      }
+      const ps = enforced([
+        policy('p', {}, [rule('r', [lbl({ [key]: 'web' })], [lbl({ role: 'db' })], [tcp(5432)])]),
+      ])
+      for (const [name, c] of targets)
+        expect(
+          codes(() => c.compile(inv, ps, { now: NOW })),
+          `${name} ${key}`,
+        ).toEqual(['compile/not-expressible'])
+    }
+  })
 })

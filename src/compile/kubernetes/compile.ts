@@ -63,6 +63,7 @@ import {
   AddressRangeSet,
   addressPieces,
   BulkheadError,
+  checkKubernetesLabelKey,
   checkKubernetesLabelValue,
   checkKubernetesNamespace,
   cidrCovers,
@@ -899,7 +900,7 @@ export class PodGroupResolver {
     }
     for (const g of out.groups) {
       for (const selector of [g.ns, g.pods]) {
-        const problem = invalidLabelValue(selector)
+        const problem = invalidLabels(selector)
         if (problem !== undefined) this.fail(policy, rule, `its pods are selected by ${problem}`)
       }
     }
@@ -1001,10 +1002,18 @@ export class PodGroupResolver {
 }
 
 /**
- * Why the API server would refuse a label selector's values (Bulkhead label values are looser
- * than Kubernetes': AWS tags carry spaces), or undefined when it would take them.
+ * Why the API server would refuse a label selector's keys or values (Bulkhead label values are
+ * looser than Kubernetes': AWS tags carry spaces; so are key prefixes: `a..b/role`), or
+ * undefined when it would take them. No pod in a cluster carries such a label either.
  */
-function invalidLabelValue(s: K8sLabelSelector): string | undefined {
+function invalidLabels(s: K8sLabelSelector): string | undefined {
+  for (const k of [
+    ...Object.keys(s.matchLabels ?? {}),
+    ...(s.matchExpressions ?? []).map((e) => e.key),
+  ]) {
+    const problem = checkKubernetesLabelKey(k)
+    if (problem !== undefined) return problem
+  }
   const values = [
     ...Object.values(s.matchLabels ?? {}),
     ...(s.matchExpressions ?? []).flatMap((e) => e.values ?? []),
