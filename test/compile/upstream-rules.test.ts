@@ -6,14 +6,27 @@
  * values drawn from everything Kubernetes label syntax allows and Bulkhead inventories take.
  */
 import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
 import {
   calicoCompiler,
+  calicoSelector,
+  calicoSelectorMatches,
   ciliumCompiler,
   kubernetesCompiler,
   planCalico,
+  planCilium,
   type K8sObject,
 } from '../../src/compile/index.js'
-import { BulkheadError, type Inventory } from '../../src/core/index.js'
+import {
+  BulkheadError,
+  checkLabelValue,
+  labelSet,
+  type Inventory,
+  type LabelExpression,
+  type PolicySet,
+  type Selector,
+} from '../../src/core/index.js'
+import { SEED } from '../helpers/model.js'
 import { workload } from '../helpers/workloads.js'
 import { allObjects } from './k8s-differential.js'
 import { cidr, enforced, lbl, NOW, pod, policy, rule, SHOP, tcp } from './kubernetes-fixture.js'
@@ -21,6 +34,7 @@ import {
   calicoEval,
   calicoProblems,
   ciliumProblems,
+  k8sSelectorMatches,
   parseCalicoSelector,
 } from './upstream-rules.js'
 
@@ -253,5 +267,194 @@ describe('labels the cluster cannot carry', () => {
           `${name} ${key}`,
         ).toEqual(['compile/not-expressible'])
     }
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// properties over label keys and values
+
+const chars = (s: string): string[] => Array.from({ length: s.length }, (_, i) => s.charAt(i))
+const lowers = 'abcdefghijklmnopqrstuvwxyz0123456789'
+const alnum = fc.constantFrom(...chars(`${lowers}ABCDEFGHIJKLMNOPQRSTUVWXYZ`))
+const lowerAlnum = fc.constantFrom(...chars(lowers))
+const join = (a: fc.Arbitrary<string[]>): fc.Arbitrary<string> => a.map((x) => x.join(''))
+/** A Kubernetes label name: 1–63 of `[A-Za-z0-9_.-]`, alphanumeric at both ends. */
+const nameArb = fc
+  .tuple(
+    alnum,
+    join(fc.array(fc.oneof(alnum, fc.constantFrom('-', '_', '.')), { maxLength: 8 })),
+    alnum,
+  )
+  .map(([a, m, z]) => (m.length === 0 && a === z ? a : `${a}${m}${z}`))
+/** A DNS-1123 label. */
+const dnsLabelArb = fc
+  .tuple(
+    lowerAlnum,
+    join(fc.array(fc.oneof(lowerAlnum, fc.constant('-')), { maxLength: 6 })),
+    lowerAlnum,
+  )
+  .map(([a, m, z]) => `${a}${m}${z}`)
+/** Label keys: Kubernetes qualified names, and the looser prefixes Bulkhead's key syntax takes. */
+const keyArb = fc.oneof(
+  nameArb,
+  fc
+    .tuple(fc.array(dnsLabelArb, { minLength: 1, maxLength: 3 }), nameArb)
+    .map(([p, n]) => `${p.join('.')}/${n}`),
+  // Bulkhead takes these, Kubernetes does not (prefix not a DNS subdomain)
+  fc.constantFrom('a..b/role', 'a.-b/role', 'x-.y/tier'),
+)
+/** Kubernetes label values (empty included). */
+const k8sValueArb = fc.oneof(fc.constant(''), nameArb)
+/** What a Bulkhead inventory takes as a value and Kubernetes does not: quotes, blanks, unicode… */
+const looseValueArb = fc.oneof(
+  fc.constantFrom(
+    "it's",
+    'say "hi"',
+    `both ' and "`,
+    'a b',
+    'back\\slash',
+    'ünï',
+    'x:y',
+    '{a}',
+    "'",
+    '',
+  ),
+  fc.string({ maxLength: 12 }).filter((v) => checkLabelValue(v) === undefined),
+)
+const valueArb = fc.oneof(k8sValueArb, looseValueArb)
+
+const exprArb = (
+  keys: readonly string[],
+  values: fc.Arbitrary<string>,
+): fc.Arbitrary<LabelExpression> =>
+  fc
+    .record({
+      key: fc.constantFrom(...keys),
+      operator: fc.constantFrom('In', 'NotIn', 'Exists', 'DoesNotExist'),
+      values: fc.array(values, { minLength: 1, maxLength: 3 }),
+    })
+    .map((e) =>
+      e.operator === 'Exists' || e.operator === 'DoesNotExist' ? { ...e, values: [] } : e,
+    )
+
+describe('properties', () => {
+  it('calicoSelector: Calico parses it, and it means what the Kubernetes selector means', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(keyArb, { minLength: 1, maxLength: 3 }).chain((keys) =>
+          fc.record({
+            keys: fc.constant(keys),
+            match: fc.dictionary(fc.constantFrom(...keys), valueArb, { maxKeys: 2 }),
+            exprs: fc.array(exprArb(keys, valueArb), { maxLength: 2 }),
+            labels: fc.array(fc.dictionary(fc.constantFrom(...keys), valueArb, { maxKeys: 3 }), {
+              minLength: 1,
+              maxLength: 4,
+            }),
+          }),
+        ),
+        ({ match, exprs, labels }) => {
+          const k8s = {
+            matchLabels: match,
+            matchExpressions: exprs.map((e) => ({ ...e, values: [...e.values] })),
+          }
+          let text: string
+          try {
+            text = calicoSelector(k8s)
+          } catch (e) {
+            // only a value with both quote characters has no Calico literal
+            expect(String(e)).toContain('quote')
+            return
+          }
+          const ast = parseCalicoSelector(text)
+          for (const l of labels)
+            expect(calicoEval(ast, l), `${text} on ${JSON.stringify(l)}`).toBe(
+              k8sSelectorMatches(k8s, l),
+            )
+        },
+      ),
+      { seed: SEED, numRuns: 400 },
+    )
+  })
+
+  it('compiled estates with such labels: calico and cilium documents pass the upstream checks, or the compiler refuses with a BulkheadError', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(keyArb, { minLength: 1, maxLength: 3 }).chain((keys) =>
+          fc.record({
+            keys: fc.constant(keys),
+            pods: fc.array(
+              fc.dictionary(
+                fc.constantFrom(...keys),
+                fc.oneof(k8sValueArb, k8sValueArb, looseValueArb),
+                { maxKeys: 3 },
+              ),
+              {
+                minLength: 2,
+                maxLength: 4,
+              },
+            ),
+            sels: fc.array(
+              fc.record({
+                match: fc.dictionary(fc.constantFrom(...keys), valueArb, { maxKeys: 2 }),
+                exprs: fc.array(exprArb(keys, valueArb), { maxLength: 1 }),
+              }),
+              { minLength: 2, maxLength: 2 },
+            ),
+          }),
+        ),
+        ({ pods, sels }) => {
+          const inv: Inventory = {
+            workloads: pods.map((labels, i) =>
+              pod(i % 2 === 0 ? 'a' : 'b', `p${i}`, `10.244.0.${i + 1}`, labels),
+            ),
+            externals: [],
+            labelRules: [],
+          }
+          const selectors: Selector[] = sels.map((s) => ({
+            kind: 'labels',
+            match: labelSet(s.match),
+            expressions: s.exprs,
+            global: true,
+          }))
+          const ps: PolicySet = enforced([
+            policy('p', {}, [
+              rule('r', [selectors[0] as Selector], [selectors[1] as Selector], [tcp(443)]),
+            ]),
+          ])
+          for (const [name, plan] of [
+            ['calico', () => allObjects(planCalico(inv, ps, { now: NOW }))],
+            ['cilium', () => allObjects(planCilium(inv, ps, { now: NOW }))],
+          ] as const) {
+            let objects: K8sObject[]
+            try {
+              objects = plan()
+            } catch (e) {
+              if (e instanceof BulkheadError) continue
+              throw e
+            }
+            expect(problems(objects), name).toEqual([])
+            if (name !== 'calico') continue
+            // the compiler's own checker reads each selector as Calico does, on every pod
+            for (const o of objects) {
+              const spec = o.spec as Json
+              const texts = [
+                spec['selector'],
+                ...['ingress', 'egress'].flatMap((d) =>
+                  ((spec[d] as Json[] | undefined) ?? []).flatMap((r) =>
+                    ['source', 'destination'].map((e) => (r[e] as Json | undefined)?.['selector']),
+                  ),
+                ),
+              ].filter((t): t is string => typeof t === 'string')
+              for (const t of texts)
+                for (const w of inv.workloads)
+                  expect(calicoSelectorMatches(t, w.labels), t).toBe(
+                    calicoEval(parseCalicoSelector(t), w.labels),
+                  )
+            }
+          }
+        },
+      ),
+      { seed: SEED, numRuns: 150 },
+    )
   })
 })

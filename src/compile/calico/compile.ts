@@ -89,9 +89,26 @@ export const DEFAULT_DENY_ORDER = 10000
 /** Options of the calico target: those of every Kubernetes-style target. */
 export type CalicoOptions = PodTargetOptions
 
-const q = (v: string): string => `'${v.replace(/'/g, '')}'`
+/**
+ * A Calico string literal of `v`. Calico's selector tokenizer has no escape: a literal runs from
+ * its quote to the next quote of the same kind (libcalico-go `selector/tokenizer`), so a value
+ * holding `'` is written in `"`, and one holding both has no literal.
+ * @throws Error for a value holding both quote characters (the cluster targets refuse such values
+ *   earlier: they are no Kubernetes label values).
+ */
+function q(v: string): string {
+  if (!v.includes("'")) return `'${v}'`
+  if (!v.includes('"')) return `"${v}"`
+  throw new Error(`label value ${JSON.stringify(v)} holds both quote characters: no Calico literal`)
+}
 
-/** A label selector in Calico's selector syntax (`all()` when empty). */
+/**
+ * A label selector in Calico's selector syntax (`all()` when empty), meaning what the
+ * Kubernetes selector means: `==` and `in` need the label, `not in` and `!has()` hold without
+ * it. Keys are written as they are (Kubernetes keys are Calico label names); values quoted by
+ * {@link q}.
+ * @throws Error for a value holding both `'` and `"`.
+ */
 export function calicoSelector(s: K8sLabelSelector, rename: Record<string, string> = {}): string {
   const key = (k: string): string => rename[k] ?? k
   const parts: string[] = []
