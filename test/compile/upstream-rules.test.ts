@@ -11,10 +11,13 @@ import {
   calicoCompiler,
   calicoSelector,
   calicoSelectorMatches,
+  ciliumAllows,
   ciliumCompiler,
   kubernetesCompiler,
   planCalico,
   planCilium,
+  PodGroupResolver,
+  type CheckEndpoint,
   type K8sObject,
 } from '../../src/compile/index.js'
 import {
@@ -456,5 +459,74 @@ describe('properties', () => {
       ),
       { seed: SEED, numRuns: 150 },
     )
+  })
+})
+
+describe('cilium: labels Cilium leaves out of endpoint identities', () => {
+  // cilium/cilium pkg/labelsfilter/filter.go (commit 0b22469da6e3659b027ab2827de9f346c4db95cd),
+  // defaultLabelPrefixCfg: keys starting with io.kubernetes, kubernetes.io, k8s.io, annotation,
+  // pod-template-hash, ... (app.kubernetes.io and io.kubernetes.pod.namespace kept) are no
+  // identity labels, and Cilium selectors match identity labels only: a selector naming one
+  // matches no endpoint
+  const IGNORED = [
+    'kubernetes.io/os',
+    'k8s.io/x',
+    'annotation-x',
+    'io.kubernetes.container.name',
+    'foo.beta.kubernetes.io/x',
+    'etcd_node',
+  ]
+  it('no endpoint selector names such a key; pods are named by their identity labels', () => {
+    const inv: Inventory = {
+      workloads: [
+        pod('a', 'web', '10.244.1.10', {
+          role: 'web',
+          'app.kubernetes.io/name': 'web',
+          ...Object.fromEntries(IGNORED.map((k) => [k, 'y'])),
+        }),
+        pod('a', 'db', '10.244.1.11', { role: 'db' }),
+      ],
+      externals: [],
+      labelRules: [],
+    }
+    const ps = enforced([
+      policy('p', {}, [
+        rule(
+          'by-name',
+          [{ kind: 'workload', name: 'a/web[Pod]', global: true }],
+          [lbl({ role: 'db' })],
+          [tcp(5432)],
+        ),
+        rule('by-label', [lbl({ 'annotation-x': 'y' })], [lbl({ role: 'db' })], [tcp(5433)]),
+      ]),
+    ])
+    const objects = allObjects(planCilium(inv, ps, { now: NOW }))
+    const keys = new Set<string>()
+    const walk = (n: unknown): void => {
+      if (Array.isArray(n)) n.forEach(walk)
+      else if (typeof n === 'object' && n !== null) {
+        const o = n as Json
+        for (const k of Object.keys((o['matchLabels'] as Json | undefined) ?? {})) keys.add(k)
+        for (const e of (o['matchExpressions'] as Json[] | undefined) ?? [])
+          keys.add(String(e['key']))
+        Object.values(o).forEach(walk)
+      }
+    }
+    walk(objects.map((o) => o.spec))
+    expect([...keys].filter((k) => IGNORED.includes(k))).toEqual([])
+    // web is still named: by its identity labels; and Cilium (its identity labels) allows what
+    // the model allows
+    expect(keys).toContain('app.kubernetes.io/name')
+    const [web, db] = new PodGroupResolver(inv, { now: NOW }, 'cilium').pods
+    const end = (p: typeof web): CheckEndpoint => ({
+      ip: p?.workload.addresses[0]?.ip ?? '',
+      ...(p ? { pod: p } : {}),
+    })
+    for (const [port, want] of [
+      [5432, true],
+      [5433, true],
+      [5434, false],
+    ] as const)
+      expect(ciliumAllows(objects, end(web), end(db), 6, port), `tcp/${port}`).toBe(want)
   })
 })

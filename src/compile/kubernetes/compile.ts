@@ -103,6 +103,7 @@ import {
   type Compiler,
   type TargetName,
 } from '../target.js'
+import { ciliumIdentityKey } from '../cilium/identity-labels.js'
 import { hostMode } from '../nftables/compile.js'
 import { SelectorMembers, type WorkloadSelector } from '../selector-members.js'
 import { KUBERNETES_ANP_CAPABILITIES, KUBERNETES_CAPABILITIES } from './capabilities.js'
@@ -301,10 +302,6 @@ export function selects(s: K8sLabelSelector, labels: LabelSet): boolean {
 }
 
 /**
- * The labels a workload's pod carries in the cluster: its labels without `namespace` and without
- * those a label rule gave it (`labelOrigins` `label-rule:N`), which only the inventory knows.
- */
-/**
  * The namespace of `w` when it is a Kubernetes pod to the compilers: its `namespace` label, which
  * the Kubernetes inventory source sets on every pod (`namespace/name[Kind]` workloads), else
  * `defaultNamespace` (`KubernetesOptions.defaultNamespace`: every workload is a pod); undefined
@@ -316,10 +313,18 @@ export function podNamespace(w: Workload, defaultNamespace?: string): string | u
   return w.labels['namespace'] ?? defaultNamespace
 }
 
-function clusterLabels(w: Workload): LabelSet {
+/**
+ * The labels a workload's pod carries in the cluster: its labels without `namespace` and without
+ * those a label rule gave it (`labelOrigins` `label-rule:N`), which only the inventory knows;
+ * for `cilium`, without the keys Cilium's default label filter leaves out of endpoint
+ * identities ({@link ciliumIdentityKey}), which its selectors cannot see.
+ */
+function clusterLabels(w: Workload, target: TargetName): LabelSet {
   const out: Record<string, string> = {}
   for (const k of Object.keys(w.labels)) {
     if (k === 'namespace' || w.labelOrigins?.[k]?.startsWith('label-rule:')) continue
+    // Cilium selectors see identity labels only
+    if (target === 'cilium' && !ciliumIdentityKey(k)) continue
     out[k] = w.labels[k] ?? ''
   }
   return out
@@ -435,7 +440,7 @@ export class PodGroupResolver {
             ...(w.location ? { location: w.location } : {}),
           },
         ])
-      const pod = { workload: w, namespace: ns, labels: clusterLabels(w) }
+      const pod = { workload: w, namespace: ns, labels: clusterLabels(w, target) }
       this.podOrder.set(pod, this.pods.length)
       this.podOfWorkload.set(w, pod)
       this.pods.push(pod)
@@ -819,6 +824,22 @@ export class PodGroupResolver {
   }
 
   /**
+   * True when the target cannot match a pod with `g`'s pod selector however the pods are
+   * labelled: on `cilium`, a label it requires (`matchLabels`, `In`, `Exists`) has a key Cilium
+   * leaves out of endpoint identities ({@link ciliumIdentityKey}).
+   */
+  private seesNoPod(g: PodGroup): boolean {
+    if (this.target !== 'cilium') return false
+    const required = [
+      ...Object.keys(g.pods.matchLabels ?? {}),
+      ...(g.pods.matchExpressions ?? [])
+        .filter((e) => e.operator === 'In' || e.operator === 'Exists')
+        .map((e) => e.key),
+    ]
+    return required.some((k) => !ciliumIdentityKey(k))
+  }
+
+  /**
    * The pod groups and host addresses of a label or workload selector: the workloads the model
    * matches (DESIGN.md rule 2, over the inventory's labels), pods as groups and the others by
    * address. A label selector stays a selector (it also takes pods created later); pods it
@@ -839,7 +860,8 @@ export class PodGroupResolver {
     let missing = modelPods
     // no group for a selector no pod can match in the cluster (`namespace DoesNotExist`); pods
     // the model matches all the same (a namespace from the defaultNamespace option) go one by one
-    const g = s.kind === 'labels' ? this.labelGroup(policy, s) : undefined
+    const labelGroup = s.kind === 'labels' ? this.labelGroup(policy, s) : undefined
+    const g = labelGroup && this.seesNoPod(labelGroup) ? undefined : labelGroup
     if (g !== undefined) {
       out.groups.push(g)
       const cluster = this.podsOf(g)
@@ -848,7 +870,7 @@ export class PodGroupResolver {
         this.fail(
           policy,
           rule,
-          `${what} takes pod ${extra.workload.name} in the cluster but not in the inventory, where its labels differ (labels from label rules, or a namespace from the defaultNamespace option)`,
+          `${what} takes pod ${extra.workload.name} in the cluster but not in the inventory, where its labels differ (labels from label rules${this.target === 'cilium' ? ', labels Cilium leaves out of endpoint identities' : ''}, or a namespace from the defaultNamespace option)`,
         )
       const inCluster = new Set(cluster)
       missing = modelPods.filter((p) => !inCluster.has(p))
