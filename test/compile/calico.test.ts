@@ -21,6 +21,7 @@ import {
   withPods,
   type Obj,
 } from './k8s-differential.js'
+import { upstreamChecked } from './upstream-rules.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import type { Inventory, PolicySet } from '../../src/core/index.js'
 import { runCompileConformance } from '../conformance/compile.case.js'
@@ -248,7 +249,7 @@ runCompileConformance({ compiler: calicoCompiler, extraOptions: { defaultNamespa
 describe('calico target: evaluator of the output agrees with the model (property)', () => {
   it('on random estates with deny rules', () => {
     const c = runDifferential(
-      withPods((inv, ps) => allObjects(planCalico(inv, ps, { now: NOW }))),
+      withPods((inv, ps) => upstreamChecked(allObjects(planCalico(inv, ps, { now: NOW })))),
       calicoAllows,
     )
     expect(c.verified).toBeGreaterThan(50)
@@ -258,7 +259,7 @@ describe('calico target: evaluator of the output agrees with the model (property
 
   it('on random estates with random Enforcement modes: only enforced pods block (observe pods are not isolated, monitor pods only staged; s13/hR D4)', () => {
     const c = runDifferential(
-      withPods((inv, ps) => allObjects(planCalico(inv, ps, { now: NOW }))),
+      withPods((inv, ps) => upstreamChecked(allObjects(planCalico(inv, ps, { now: NOW })))),
       calicoAllows,
       100,
       ['enforce', 'monitor', 'observe'],

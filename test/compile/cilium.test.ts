@@ -22,6 +22,7 @@ import {
   withPods,
   type Obj,
 } from './k8s-differential.js'
+import { upstreamChecked } from './upstream-rules.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import type { CheckEndpoint, CompiledPod } from '../../src/compile/index.js'
 import { runCompileConformance } from '../conformance/compile.case.js'
@@ -271,7 +272,7 @@ runCompileConformance({
 describe('cilium target: evaluator of the output agrees with the model (property)', () => {
   it('on random estates with deny rules', () => {
     const c = runDifferential(
-      withPods((inv, ps) => allObjects(planCilium(inv, ps, { now: NOW }))),
+      withPods((inv, ps) => upstreamChecked(allObjects(planCilium(inv, ps, { now: NOW })))),
       ciliumAllows,
     )
     expect(c.verified).toBeGreaterThan(50)
@@ -281,7 +282,7 @@ describe('cilium target: evaluator of the output agrees with the model (property
 
   it('on random estates with random Enforcement modes: only enforced pods block (observe pods are not isolated; s13/hR D4)', () => {
     const c = runDifferential(
-      withPods((inv, ps) => allObjects(planCilium(inv, ps, { now: NOW }))),
+      withPods((inv, ps) => upstreamChecked(allObjects(planCilium(inv, ps, { now: NOW })))),
       ciliumAllows,
       100,
       ['enforce', 'observe'],

@@ -26,6 +26,7 @@ import {
 import { evaluate } from '../../src/policy/evaluate.js'
 import { cidr, enforced, lbl, NOW, policy, pod, rule, tcp } from './kubernetes-fixture.js'
 import { workload } from '../helpers/workloads.js'
+import { upstreamChecked } from './upstream-rules.js'
 
 const WEB = pod('shop', 'web', '10.99.1.10', { app: 'web' })
 const API = pod('shop', 'api', '10.99.1.20', { app: 'api' })
@@ -40,11 +41,14 @@ const inventory = (workloads: Workload[]): Inventory => ({
 type Plan = { objects: K8sObject[]; pods: readonly CompiledPod[] }
 const cilium = (inv: Inventory, ps: PolicySet): Plan => {
   const p = planCilium(inv, ps, { now: NOW })
-  return { objects: [...[...p.objects.values()].flat(), ...p.clusterwide], pods: [] }
+  return {
+    objects: upstreamChecked([...[...p.objects.values()].flat(), ...p.clusterwide]),
+    pods: [],
+  }
 }
 const calico = (inv: Inventory, ps: PolicySet): Plan => {
   const p = planCalico(inv, ps, { now: NOW })
-  return { objects: [...[...p.objects.values()].flat(), ...p.global], pods: [] }
+  return { objects: upstreamChecked([...[...p.objects.values()].flat(), ...p.global]), pods: [] }
 }
 
 /** Compares a checker of the compiled output with the model on (src, dst, tcp/port). */

@@ -620,3 +620,24 @@ export function ciliumProblems(doc: Json): string[] {
     })
   return out
 }
+
+/**
+ * Returns `objects` when every Calico and Cilium document among them passes
+ * {@link calicoProblems} / {@link ciliumProblems}; throws an Error listing the problems otherwise.
+ * For the property tests that compile many estates (wrap the plan's objects with it).
+ */
+export function upstreamChecked<T>(objects: readonly T[]): T[] {
+  const problems = objects.flatMap((o) => {
+    const doc = o as unknown as Json
+    const api = String(doc['apiVersion'])
+    const name = String(isObj(doc['metadata']) ? doc['metadata']['name'] : '')
+    const ps = api.startsWith('cilium.io/')
+      ? ciliumProblems(doc)
+      : api.startsWith('projectcalico.org/')
+        ? calicoProblems(doc)
+        : []
+    return ps.map((p) => `${String(doc['kind'])} ${name}: ${p}`)
+  })
+  if (problems.length > 0) throw new Error(`refused upstream:\n${problems.join('\n')}`)
+  return [...objects]
+}
