@@ -20,6 +20,7 @@ import {
   u32,
   u64,
   u8,
+  type FieldSpec,
   v1,
   v5,
   v7,
@@ -361,5 +362,280 @@ describe('NetFlow / IPFIX decoder fuzz', () => {
       ),
       { seed: SEED, numRuns: runs(300) },
     )
+  })
+})
+
+/**
+ * RFC 6313 structured data as YAF sends its TCP flags (decoder.ts `readCertFlags`): IPFIX messages
+ * whose records hold subTemplateLists (292) and subTemplateMultiLists (293) of random
+ * sub-templates, nested up to 4 lists deep (the decoder reads 2), naming known, unknown, options
+ * and their own enclosing template ids, with CERT's flag elements (PEN 6871: 14, 15 and their
+ * reverses 16398, 16399) anywhere. Built from a tape of random numbers, so that the structure
+ * shrinks with it.
+ */
+const CERT = 6871
+const CERT_FLAG_IDS: ReadonlySet<number> = new Set([14, 15, 16398, 16399])
+const YAF_SECS = 1_700_000_000
+const YAF_T0 = YAF_SECS * 1000 - 30_000
+/** The top template: times, addresses, ports, protocol, then generated fields. */
+const TOP_ID = 300
+const TOP_FIXED: readonly FieldSpec[] = [
+  [152, 8],
+  [153, 8],
+  [8, 4],
+  [12, 4],
+  [7, 2],
+  [11, 2],
+  [4, 1],
+]
+/** An options template whose records hold a list: never read for flags. */
+const OPTIONS_ID = 301
+const SUB_FIELDS: readonly FieldSpec[] = [
+  [14, 1, CERT],
+  [15, 1, CERT],
+  [16398, 1, CERT],
+  [16399, 1, CERT],
+  [14, 2, CERT], // a flag element of the wrong length: ignored
+  [184, 4],
+  [4, 1],
+  [96, 65535],
+  [292, 65535],
+  [293, 65535],
+  [292, 3], // fixed-length lists: a semantic octet and a template id
+  [293, 5], // a semantic octet and one empty entry
+]
+const TOP_EXTRA: readonly FieldSpec[] = [
+  [292, 65535],
+  [293, 65535],
+  [293, 65535],
+  [14, 1, CERT],
+  [15, 1, CERT],
+  [16398, 1, CERT],
+  [292, 3],
+]
+const LIST_TIDS = [256, 257, 258, 259, TOP_ID, OPTIONS_ID, 2, 999]
+const FLAG_BYTES = [0x02, 0x12, 0x14, 0x10, 0x18, 0x11, 0x19]
+/** The deepest list nesting the decoder reads flags from (SUB_TEMPLATE_DEPTH). */
+const READ_DEPTH = 2
+/** The deepest list nesting generated. */
+const BUILD_DEPTH = 4
+
+/** Draws from a tape of generated numbers; 0 once it runs out, so every tape builds a message. */
+class Tape {
+  private i = 0
+  constructor(private readonly xs: readonly number[]) {}
+  /** 0 ≤ n < `n`. */
+  next(n: number): number {
+    return (this.xs[this.i++] ?? 0) % n
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.next(xs.length)]!
+  }
+  /** True about once in `n` draws. */
+  chance(n: number): boolean {
+    return this.next(n) === n - 1
+  }
+}
+
+interface YafMessage {
+  readonly bytes: Uint8Array
+  /** Per data record of the top template: its protocol and the OR of the flags the decoder reads. */
+  readonly records: readonly { protocol: number; flags: number | undefined }[]
+}
+
+/**
+ * An IPFIX message of 1–4 sub-templates (ids 256–259; a repeated id redefines), the top template,
+ * an options template and 1–3 top records. `dirty`: list entry lengths, variable-length headers and
+ * record counts are sometimes wrong (the expected flags are then meaningless).
+ */
+function yafMessage(tape: Tape, dirty: boolean): YafMessage {
+  const templates = new Map<number, readonly FieldSpec[]>()
+  const defs: { id: number; fields: readonly FieldSpec[] }[] = []
+  for (let i = 0, n = 1 + tape.next(4); i < n; i++) {
+    const id = 256 + tape.next(4)
+    const fields = Array.from({ length: 1 + tape.next(5) }, () => tape.pick(SUB_FIELDS))
+    defs.push({ id, fields })
+    templates.set(id, fields)
+  }
+  const top = [
+    ...TOP_FIXED,
+    ...Array.from({ length: 1 + tape.next(3) }, () => tape.pick(TOP_EXTRA)),
+  ]
+  templates.set(TOP_ID, top)
+  const minLength = (fields: readonly FieldSpec[]): number =>
+    fields.reduce((n, [, len]) => n + (len === 65535 ? 1 : len), 0)
+  const wrong = (right: number): number =>
+    tape.pick([0, 1, 2, 3, 4, 5, 255, 65535, right + 1, Math.max(0, right - 1)])
+
+  // the flags of the top record being built
+  const acc: { flags: number | undefined } = { flags: undefined }
+  const seen = (b: number): void => {
+    acc.flags = (acc.flags ?? 0) | b
+  }
+  const varlen = (body: Uint8Array): Uint8Array => {
+    const n = dirty && tape.chance(8) ? wrong(body.byteLength) : body.byteLength
+    return n < 255 && !tape.chance(4)
+      ? concat(u8(n), body)
+      : concat(u8(255), u16(Math.min(n, 65535)), body)
+  }
+  /** The records of template `tid` at list level `level`, their flags counted when `live`. */
+  const records = (tid: number, level: number, live: boolean): Uint8Array => {
+    const fields = templates.get(tid)
+    if (fields === undefined || tid === OPTIONS_ID)
+      return new Uint8Array(Array.from({ length: tape.next(8) }, () => tape.next(256)))
+    const usable = live && level <= READ_DEPTH && minLength(fields) > 0
+    return concat(
+      ...Array.from({ length: tape.next(3) }, () => record(fields, level, usable, undefined)),
+    )
+  }
+  const list = (kind: number, level: number, live: boolean): Uint8Array => {
+    const semantic = tape.pick([0, 1, 2, 3, 4, 255])
+    if (level > BUILD_DEPTH) return kind === 292 ? concat(u8(semantic), u16(999)) : u8(semantic)
+    if (kind === 292) {
+      const tid = tape.pick(LIST_TIDS)
+      return concat(u8(semantic), u16(tid), records(tid, level, live))
+    }
+    const entries = Array.from({ length: tape.next(4) }, () => {
+      const tid = tape.pick(LIST_TIDS)
+      const body = records(tid, level, live)
+      const n = dirty && tape.chance(6) ? wrong(body.byteLength + 4) : body.byteLength + 4
+      return concat(u16(tid), u16(n), body)
+    })
+    return concat(u8(semantic), ...entries)
+  }
+  /** One record of `fields` inside a list at `level` (0: a top record). */
+  function record(
+    fields: readonly FieldSpec[],
+    level: number,
+    live: boolean,
+    protocol: number | undefined,
+  ): Uint8Array {
+    return concat(
+      ...fields.map(([id, len, ent], i): Uint8Array => {
+        if (level === 0 && i < TOP_FIXED.length) {
+          if (id === 152) return u64(YAF_T0)
+          if (id === 153) return u64(YAF_T0 + 500)
+          if (id === 8) return ip4('10.0.0.1')
+          if (id === 12) return ip4('10.0.0.2')
+          if (id === 7) return u16(40000)
+          if (id === 11) return u16(443)
+          return u8(protocol ?? 6)
+        }
+        if (ent === CERT && len === 1) {
+          const b = tape.chance(4) ? tape.next(256) : tape.pick(FLAG_BYTES)
+          if (live && CERT_FLAG_IDS.has(id)) seen(b)
+          return u8(b)
+        }
+        if ((id === 292 || id === 293) && ent === undefined) {
+          if (len === 65535) return varlen(list(id, level + 1, live))
+          // fixed-length lists: no records, so nothing read from them
+          if (dirty && tape.chance(3))
+            return new Uint8Array(Array.from({ length: len }, () => tape.next(256)))
+          return id === 292
+            ? concat(u8(3), u16(tape.pick(LIST_TIDS)))
+            : concat(u8(3), u16(256), u16(4))
+        }
+        if (len === 65535)
+          return varlen(new Uint8Array(Array.from({ length: tape.next(7) }, () => tape.next(256))))
+        return new Uint8Array(Array.from({ length: len }, () => tape.next(256)))
+      }),
+    )
+  }
+
+  const tops: { protocol: number; flags: number | undefined }[] = []
+  const bodies: Uint8Array[] = []
+  for (let i = 0, n = 1 + tape.next(3); i < n; i++) {
+    const protocol = tape.chance(5) ? 17 : 6
+    acc.flags = undefined
+    bodies.push(record(top, 0, true, protocol))
+    tops.push({ protocol, flags: protocol === 6 ? acc.flags : undefined })
+  }
+  const sets = [
+    set(2, templateRecords(defs)),
+    template(2, TOP_ID, top),
+    ipfixOptionsTemplate(OPTIONS_ID, 1, [
+      [144, 4],
+      [292, 65535],
+    ]),
+    set(TOP_ID, concat(...bodies)),
+  ]
+  // a dirty message may send its data before its templates
+  if (dirty && tape.chance(6)) sets.reverse()
+  return { bytes: ipfix({ exportTime: YAF_SECS, domain: 3 }, ...sets), records: tops }
+}
+
+/** Every problem reason the decoder documents (decoder.ts module comment and its notes). */
+const REASONS: ReadonlySet<string> = new Set([
+  'bad-length',
+  'bad-version',
+  'bad-template',
+  'bad-field-length',
+  'bad-counter',
+  'bad-time',
+  'no-template',
+  'no-protocol',
+  'options-record',
+  'no-address',
+  'template-withdrawn',
+  'end-before-start',
+  'ends-after-export',
+  'uptime-unwrapped',
+  'time-from-export',
+  'exporter-evicted',
+  'template-evicted',
+  'exporter-restarted',
+  'icmp-type-assumed-echo',
+  'inner-header',
+  'refused-by-reset',
+  'lost-datagrams',
+  'lost-records',
+])
+
+describe('IPFIX structured data (RFC 6313) fuzz: YAF flags in sub-template lists', () => {
+  const tape = fc.array(fc.nat({ max: 1 << 16 }), { minLength: 30, maxLength: 400, size: 'large' })
+
+  it('clean messages: one flow per record, whose TCP flags are the OR of those read two lists deep', () => {
+    fc.assert(
+      fc.property(tape, (xs) => {
+        const m = yafMessage(new Tape(xs), false)
+        const r = new NetflowDecoder().decode(m.bytes, { exporter: 'yaf', file: 'yaf', record: 0 })
+        expect(r.problems.filter((p) => p.kind === 'skip')).toEqual([])
+        expect(r.flows.map((f) => [f.protocol, f.tcpFlags])).toEqual(
+          m.records.map((x) => [x.protocol, x.flags]),
+        )
+        for (const f of r.flows) checkFlow(f)
+      }),
+      { seed: SEED, numRuns: runs(300) },
+    )
+  })
+
+  it('damaged messages through one decoder state: never throws, documented reasons, flows valid, bounds hold', () => {
+    const d = new NetflowDecoder(LIMITS)
+    const exporters = ['e0', 'e1', 'e2', 'e3']
+    let record = 0
+    fc.assert(
+      fc.property(
+        tape,
+        fc.integer({ min: 0, max: 3 }),
+        fc.array(mutation, { maxLength: 3 }),
+        (xs, ex, muts) => {
+          const m = yafMessage(new Tape(xs), true)
+          const r = d.decode(mutate(m.bytes, muts), {
+            exporter: exporters[ex] ?? 'e0',
+            file: 'fuzz',
+            record: record++,
+          })
+          for (const p of r.problems) {
+            expect(REASONS.has(p.reason), p.reason).toBe(true)
+            expect(['skip', 'note']).toContain(p.kind)
+          }
+          // TCP flags only on TCP (a mutation may make a field tcpControlBits: 2 octets)
+          for (const f of r.flows) if (f.tcpFlags !== undefined) expect(f.protocol).toBe(6)
+          checkResult(d, r, exporters)
+        },
+      ),
+      { seed: SEED, numRuns: runs(500) },
+    )
+    checkResult(d, d.flush(), exporters)
   })
 })
