@@ -7,7 +7,7 @@ import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
 import { CSV_COLUMN_ALIASES, csvParser } from '../../src/ingest/formats/csv.js'
 import { bulkheadJsonlParser, flowToJson } from '../../src/ingest/formats/bulkhead-jsonl.js'
 import { goflow2Parser } from '../../src/ingest/formats/goflow2.js'
-import { flowInvariantViolation } from '../../src/ingest/fields.js'
+import { flowInvariantViolation, MAX_TIME_MS } from '../../src/ingest/fields.js'
 import { syntheticFlow } from '../helpers/flows.js'
 import { orient, pairDirections } from '../../src/ingest/direction.js'
 import type { LineParser } from '../../src/ingest/types.js'
@@ -312,5 +312,63 @@ describe('text parsers under fuzzing (fixed seed)', () => {
     for await (const f of pairDirections(gen(), { window: 2 })) out.push(f)
     for (const f of out) expect(flowInvariantViolation(f)).toBeUndefined()
     expect(out.reduce((a, f) => a + f.bytes, 0)).toBe(flows.reduce((a, f) => a + f.bytes, 0))
+  })
+})
+
+describe('goflow2 nanosecond times under fuzzing (fixed seed)', () => {
+  // goflow2's uint64 Unix nanoseconds (pb/flow.proto 110–112), above 2^53: each must read as
+  // ns ÷ 10^6 rounded down, computed here in bigint, whatever the line's layout: v2 or v1.3+ keys,
+  // a JSON number or a decimal string, spaces around the colon, keys in any order, a longer key
+  // that starts with the same name, and a time after 9999-12-31 skipped as bad-time
+  const MAX_NS = (BigInt(MAX_TIME_MS) + 2n) * 1_000_000n
+  const ns = fc.oneof(
+    fc.bigInt({ min: 1n, max: MAX_NS }),
+    // near today, where JSON numbers lose their last digits, and near millisecond boundaries
+    fc
+      .tuple(
+        fc.bigInt({ min: 1_600_000_000_000n, max: 1_800_000_000_000n }),
+        fc.constantFrom(0n, 1n, 999_999n, 500_000n),
+      )
+      .map(([ms, extra]) => ms * 1_000_000n + extra),
+  )
+  it('a flow start and end in ns read exactly to the millisecond, or bad-time', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        ns,
+        fc.bigInt({ min: 0n, max: 10n ** 13n }),
+        fc.boolean(),
+        fc.array(fc.constantFrom('number', 'string'), { minLength: 2, maxLength: 2 }),
+        fc.constantFrom(':', ': ', ' : ', ':\t'),
+        fc.boolean(),
+        async (start, length, v1, forms, colon, reversed) => {
+          const end = start + length
+          const [kStart, kEnd] = v1
+            ? ['TimeFlowStartNs', 'TimeFlowEndNs']
+            : ['time_flow_start_ns', 'time_flow_end_ns']
+          const value = (n: bigint, form: string | undefined): string =>
+            form === 'string' ? `"${n}"` : String(n)
+          const keys = [
+            `"${kStart}"${colon}${value(start, forms[0])}`,
+            `"${kEnd}"${colon}${value(end, forms[1])}`,
+            `"${kStart}_x"${colon}${String(start + 1_000_000n)}`,
+            v1
+              ? '"Type":"NETFLOW_V9","SamplerAddress":"192.0.2.1","SrcAddr":"10.0.0.8","DstAddr":"10.0.4.4","Etype":2048,"Proto":6,"SrcPort":45000,"DstPort":5432,"Bytes":300,"Packets":3'
+              : '"type":"IPFIX","sampler_address":"192.0.2.1","src_addr":"10.0.0.5","dst_addr":"10.0.1.9","etype":"IPv4","proto":"TCP","src_port":51000,"dst_port":443,"bytes":1200,"packets":10',
+          ]
+          if (reversed) keys.reverse()
+          const { flows, ctx } = await runParser(goflow2Parser, `{${keys.join(',')}}\n`, {})
+          const startMs = start / 1_000_000n
+          const endMs = end / 1_000_000n
+          if (endMs > BigInt(MAX_TIME_MS)) {
+            expect(flows).toEqual([])
+            expect(ctx.stats.skipped).toEqual({ 'bad-time': 1 })
+          } else {
+            expect(ctx.stats.skipped).toEqual({})
+            expect(flows.map((f) => [f.start, f.end])).toEqual([[Number(startMs), Number(endMs)]])
+          }
+        },
+      ),
+      { seed: SEED, numRuns: runs(300) },
+    )
   })
 })
