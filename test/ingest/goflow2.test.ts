@@ -378,4 +378,18 @@ describe('goflow2 nanosecond times (v2 `time_*_ns`, v1.3+ `Time*Ns`)', () => {
     expect(flows[0]).toMatchObject({ start: 1_700_000_010_999, end: 1_700_000_010_999 })
     expect(ctx.stats.notes).toEqual({ 'time-from-received': 1 })
   })
+
+  it('a key written twice: its last value, as for every other field (JSON.parse keeps the last)', async () => {
+    // 1700000000000999999 and 1700000000001000000 are one double (1700000000001000000), so
+    // the first key's digits read as the parsed value; by hand the record's start is the last
+    // key's, 1700000000001000000 ns = 1700000000001 ms (the first's would be 1700000000000)
+    const { flows, ctx } = await runGoflow2(
+      '{"type":"IPFIX","sampler_address":"192.0.2.1","time_flow_start_ns":1700000000000999999,' +
+        '"time_flow_end_ns":1700000002000000000,"src_addr":"10.0.0.5","dst_addr":"10.0.1.9",' +
+        '"etype":"IPv4","proto":"TCP","src_port":51000,"dst_port":443,"bytes":1200,"packets":10,' +
+        '"time_flow_start_ns":1700000000001000000}',
+    )
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows.map((f) => [f.start, f.end])).toEqual([[1_700_000_000_001, 1_700_000_002_000]])
+  })
 })

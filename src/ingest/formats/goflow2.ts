@@ -89,9 +89,9 @@ const NS_PER_MS = 1_000_000n
  * A nanosecond time field (`time_flow_start_ns`, v1.3+ `TimeFlowStartNs`, ...) in ms, truncated
  * (ns ÷ 10^6, rounded down, as Go's `time.UnixMilli`), in exact integer arithmetic: a Unix time in
  * ns is about 1.7 · 10^18, above 2^53, so a JSON number of it has lost its last digits by the time
- * `JSON.parse` gives it. The digits are taken from the line's text (`"key": 123…` or the decimal
- * string protobuf's JSON mapping writes), and used when they read as the parsed value does (so
- * they are that key's); an RFC 3339 string (the `datetimenano` renderer) reads as {@link time}.
+ * `JSON.parse` gives it. The digits are taken from the line's text (`"key": 123…` at the key's
+ * last occurrence, whose value `JSON.parse` keeps, or the decimal string protobuf's JSON mapping
+ * writes), and used when they read as the parsed value does (so they are that key's); an RFC 3339 string (the `datetimenano` renderer) reads as {@link time}.
  * 0 and absent: undefined; NaN: does not read.
  */
 function timeNs(o: Record<string, unknown>, key: string, line: string): number | undefined {
@@ -105,7 +105,10 @@ function timeNs(o: Record<string, unknown>, key: string, line: string): number |
     if (!Number.isInteger(v) || v < 0) return NaN
     if (Number.isSafeInteger(v)) digits = String(v)
     else {
-      const m = new RegExp(`"${key}"\\s*:\\s*(\\d{1,30})(?![\\d.eE])`).exec(line)
+      // the key's last occurrence, whose value JSON.parse keeps when a key is written twice
+      let m: RegExpExecArray | undefined
+      for (const x of line.matchAll(new RegExp(`"${key}"\\s*:\\s*(\\d{1,30}(?![\\d.eE]))?`, 'g')))
+        m = x
       // the text's digits when they are this value's; else the value as parsed (rounded)
       digits = m?.[1] !== undefined && Number(m[1]) === v ? m[1] : BigInt(v).toString()
     }
