@@ -97,6 +97,22 @@ describe('the checker itself (upstream cases)', () => {
     for (const s of bad) expect(() => parseCalicoSelector(s), s).toThrow()
   })
 
+  it('Bulkhead\'s own calico checker reads a value calicoSelector quotes in " as Calico does', () => {
+    // calicoSelector writes `role == "it's"` and `role in {"it's", 'b'}` (Calico has no escape);
+    // the compiler's checker read only '…' literals
+    for (const s of [
+      calicoSelector({ matchLabels: { role: "it's" } }),
+      calicoSelector({
+        matchExpressions: [{ key: 'role', operator: 'In', values: ["it's", 'b'] }],
+      }),
+    ]) {
+      for (const labels of [{ role: "it's" }, { role: 'b' }, { role: 'its' }, {}])
+        expect(calicoSelectorMatches(s, labels), `${s} on ${JSON.stringify(labels)}`).toBe(
+          calicoEval(parseCalicoSelector(s), labels),
+        )
+    }
+  })
+
   it('reads `!=` and `not in` as true for a missing label, `==` and `in` as false', () => {
     const at = (s: string, l: Record<string, string>): boolean =>
       calicoEval(parseCalicoSelector(s), l)

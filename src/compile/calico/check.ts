@@ -31,7 +31,10 @@ export interface CheckEndpoint {
   readonly pod?: CompiledPod
 }
 
-/** True when a selector in the syntax {@link calicoSelector} emits matches the labels. */
+/**
+ * True when a selector in the syntax {@link calicoSelector} emits matches the labels. Values are
+ * quoted `'…'`, or `"…"` when they hold a `'` (Calico's tokenizer has no escape).
+ */
 export function calicoSelectorMatches(selector: string, labels: LabelSet): boolean {
   if (selector === 'all()') return true
   return selector.split(' && ').every((term) => {
@@ -39,11 +42,11 @@ export function calicoSelectorMatches(selector: string, labels: LabelSet): boole
     if (m) return !Object.hasOwn(labels, m[1] ?? '')
     m = /^has\((.+)\)$/.exec(term)
     if (m) return Object.hasOwn(labels, m[1] ?? '')
-    m = /^(\S+) == '(.*)'$/.exec(term)
-    if (m) return labels[m[1] ?? ''] === m[2]
+    m = /^(\S+) == (?:'([^']*)'|"([^"]*)")$/.exec(term)
+    if (m) return labels[m[1] ?? ''] === (m[2] ?? m[3])
     m = /^(\S+) (not in|in) \{(.*)\}$/.exec(term)
     if (m) {
-      const vals = (m[3] ?? '').split(', ').map((v) => v.replace(/^'|'$/g, ''))
+      const vals = (m[3] ?? '').split(', ').map((v) => v.replace(/^'(.*)'$|^"(.*)"$/, '$1$2'))
       const has = Object.hasOwn(labels, m[1] ?? '')
       const inSet = has && vals.includes(labels[m[1] ?? ''] ?? '')
       return m[2] === 'in' ? inSet : !inSet
