@@ -82,18 +82,16 @@ export function* yamlChunks(data: unknown): Generator<string> {
   const entries = Object.entries(data).filter(([, v]) => !omitted(v))
   if (entries.length === 0) return void (yield toYaml(data))
   for (const [k, v] of entries) {
-    const below: [string | number, unknown][] = !isContainer(v)
-      ? []
-      : Array.isArray(v)
-        ? (v as unknown[]).map((x, i) => [i, x])
-        : Object.entries(v).filter(([, x]) => !omitted(x))
-    if (below.length === 0) {
+    // the entries below `k`, one at a time: a lazyArray's elements are made as they are written
+    const below = isContainer(v) ? entriesBelow(v) : undefined
+    const head0 = below?.next()
+    if (below === undefined || head0 === undefined || head0.done === true) {
       yield stringify({ [k]: asJson(v) }, YAML_OPTIONS)
       continue
     }
     const piece = ([i, x]: [string | number, unknown]): string =>
       stringify({ [k]: typeof i === 'number' ? [asJson(x)] : { [i]: asJson(x) } }, YAML_OPTIONS)
-    const first = piece(below[0] as [string | number, unknown])
+    const first = piece(head0.value)
     const head = first.slice(0, first.indexOf('\n') + 1)
     // `key:` on a line of its own, the value indented below it; a key the package writes
     // otherwise (`? key` for one over 1024 characters) is written whole, in one piece.
@@ -102,8 +100,16 @@ export function* yamlChunks(data: unknown): Generator<string> {
       continue
     }
     yield first
-    for (const e of below.slice(1)) yield piece(e).slice(head.length)
+    for (const e of below) yield piece(e).slice(head.length)
   }
+}
+
+/** The elements of an array as `[index, element]`, or an object's entries JSON writes, in order. */
+function* entriesBelow(v: object): Generator<[string | number, unknown]> {
+  if (Array.isArray(v)) {
+    const a = v as readonly unknown[]
+    for (let i = 0; i < a.length; i++) yield [i, a[i]]
+  } else for (const [x, y] of Object.entries(v)) if (!omitted(y)) yield [x, y]
 }
 
 /**

@@ -129,4 +129,23 @@ describe('simulate output from the denied-edge columns', () => {
     expect([...yamlChunks({ a })].join('')).toBe([...yamlChunks({ a: plain })].join(''))
     expect(JSON.stringify(lazyArray(0, () => 1))).toBe('[]')
   })
+
+  it('yamlChunks writes a lazy list below a key one element at a time (simulate -o yaml)', () => {
+    // the list was mapped whole before its first piece: every element's object held at once
+    let made = 0
+    const denied = lazyArray(100_000, (i) => {
+      made++
+      return { i, edge: `w${i % 7} -> db tcp/5432` }
+    })
+    const pieces = yamlChunks({ flows: 3, denied })
+    expect(pieces.next().value).toBe('flows: 3\n')
+    expect(pieces.next().value).toBe('denied:\n  - i: 0\n    edge: w0 -> db tcp/5432\n')
+    expect(pieces.next().value).toBe('  - i: 1\n    edge: w1 -> db tcp/5432\n')
+    expect(made).toBeLessThanOrEqual(3)
+    // and the same text as the plain list, whole
+    const few = lazyArray(4, (i) => ({ i }))
+    expect([...yamlChunks({ few, x: { a: 1, b: undefined } })].join('')).toBe(
+      [...yamlChunks({ few: [0, 1, 2, 3].map((i) => ({ i })), x: { a: 1 } })].join(''),
+    )
+  })
 })
