@@ -167,7 +167,7 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
         const sim = new Simulator(index, inventory, at)
         fed = await feedFlows(sim, index, input, workspace.store)
         reportFlowRead(fed, opts.output)
-        const report = sim.report()
+        const report = sim.summary() // rule hits and counts: no denied edge is needed
         hits = new Map(report.rules.map((r) => [formatRuleRef(r as RuleRef), r.hits]))
         flows = {
           from: fed.from,
