@@ -129,6 +129,16 @@ export function specialAddress(ip: IpAddress): SpecialAddress | undefined {
 }
 
 /**
+ * True when `ip` is a multicast group or the IPv4 limited broadcast ({@link specialAddress} kind
+ * `multicast` or `broadcast`: `224.0.0.0/4`, `ff00::/8`, `255.255.255.255`): a destination that
+ * names no one receiver. False for the unspecified address and every unicast one.
+ */
+export function isGroupAddress(ip: IpAddress): boolean {
+  const s = specialAddress(ip)
+  return s !== undefined && s.kind !== 'unspecified'
+}
+
+/**
  * {@link specialAddress} of an address written as text (any spelling `parseIp` reads);
  * undefined when the text is no address or a unicast one.
  */

@@ -30,7 +30,7 @@ import {
   type Workload,
   decidedWithoutRules,
   replyConnectionPort,
-  specialAddress,
+  isGroupAddress,
 } from '../core/index.js'
 
 /** True when a timed address holds at `at` (ms since the epoch): `from <= at < to`, open bounds allowed. */
@@ -166,15 +166,6 @@ export function enforcementModeOf(
   return entity.kind === 'workload'
     ? workloadEnforcement(policySet, entity.workload, at).mode
     : 'observe'
-}
-
-/**
- * True when `ip` is a multicast group or the IPv4 limited broadcast (core `specialAddress`:
- * `224.0.0.0/4`, `ff00::/8`, `255.255.255.255`): a destination that names no one receiver.
- */
-export function isGroupAddress(ip: IpAddress): boolean {
-  const s = specialAddress(ip)
-  return s !== undefined && s.kind !== 'unspecified'
 }
 
 /**

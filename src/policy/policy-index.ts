@@ -47,6 +47,7 @@ import {
   CidrTrie,
   IntervalSet,
   Interner,
+  isGroupAddress,
   ServiceSet,
   formatLabelSet,
   intersectSorted,
@@ -78,10 +79,11 @@ import {
   decidedWithoutRules,
   replyConnectionPort,
 } from '../core/index.js'
-import { isGroupAddress, isLive, workloadEnforcement } from './evaluate.js'
+import { isLive, workloadEnforcement } from './evaluate.js'
 import {
   buildTable,
   IntPairCache,
+  intervalOf,
   PairCache,
   ServiceColumns,
   type TableRule,
@@ -665,16 +667,8 @@ export class PolicyIndex {
   groupReceiversMode(at: number): EnforcementMode | undefined {
     let t = this.receivers
     if (t === undefined) t = this.receivers = this.receiverTimeline()
-    const { starts, ranks } = t
-    let lo = 0
-    let hi = starts.length - 1
     // the last start <= at; starts[0] is -Infinity
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1
-      if ((starts[mid] as number) <= at) lo = mid
-      else hi = mid - 1
-    }
-    const r = ranks[lo] as number
+    const r = t.ranks[intervalOf(t.starts, at)] as number
     return r < 0 ? undefined : MODES_BY_RANK[r]
   }
 

@@ -1681,14 +1681,13 @@ function toFlow(
       : bd === 2 || (icmpTyped && isIcmpReply(protocol, dstPort))
         ? 'server-to-client'
         : (opened ?? 'unknown')
-  const flags =
-    protocol !== 6
-      ? undefined
-      : (num(v, IE.tcpControlBits) ??
-        [...CERT_TCP_FLAGS].reduce<number | undefined>((acc, id) => {
-          const f = certFlag(id)
-          return f === undefined ? acc : (acc ?? 0) | f
-        }, undefined))
+  // tcpControlBits, else YAF's flags ORed (CERT_TCP_FLAGS)
+  let flags = protocol === 6 ? num(v, IE.tcpControlBits) : undefined
+  if (protocol === 6 && flags === undefined)
+    for (const id of CERT_TCP_FLAGS) {
+      const f = certFlag(id)
+      if (f !== undefined) flags = (flags ?? 0) | f
+    }
 
   const flow: Flow = {
     src,

@@ -42,13 +42,17 @@ function paint(cells: Int32Array, next: Int32Array, a: number, b: number, v: num
   }
 }
 
-/** Index of the last breakpoint <= x (breakpoints sorted, the first is MIN_PORT). */
-function intervalOf(bps: readonly number[], x: number): number {
+/**
+ * Index of the last element <= `x` of `sorted` (ascending; its first element must be <= `x`,
+ * else 0): the interval of `x` when the elements are interval starts (port breakpoints from
+ * MIN_PORT, the instants a timeline changes from −∞). Binary search, O(log n).
+ */
+export function intervalOf(sorted: ArrayLike<number>, x: number): number {
   let lo = 0
-  let hi = bps.length - 1
+  let hi = sorted.length - 1
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1
-    if ((bps[mid] as number) <= x) lo = mid
+    if ((sorted[mid] as number) <= x) lo = mid
     else hi = mid - 1
   }
   return lo
