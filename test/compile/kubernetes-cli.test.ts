@@ -2,20 +2,18 @@
  * @module `bulkhead compile --target kubernetes`: files written, the deny-rule error and
  * `--deny-with anp`, and the round trip `k8s connlist (output + pods)` = `connlist`.
  */
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { cli } from '../helpers/cli.js'
+import { tempDir } from '../helpers/files.js'
 
 const WS = fileURLToPath(new URL('../fixtures/compile-kubernetes/', import.meta.url))
-const TMP = mkdtempSync(path.join(tmpdir(), 'bulkhead-compile-k8s-'))
+const TMP = tempDir('bulkhead-compile-k8s')
 const NOW = '2026-11-22T12:00:00Z'
 
 describe('bulkhead compile --target kubernetes', () => {
-  afterAll(() => rmSync(TMP, { recursive: true, force: true }))
-
   it('refuses a deny rule without --deny-with anp, naming the rule', async () => {
     const r = await cli(
       'compile',

@@ -1,13 +1,28 @@
 /**
- * @module Reading flow text as a real file: written to a fresh temporary folder (with a chosen
- * name and modification time), read with `readFlows`, the folder removed.
+ * @module Temporary folders for a test file, and reading flow text as a real file: written to a
+ * fresh temporary folder (with a chosen name and modification time), read with `readFlows`, the
+ * folder removed.
  */
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterAll } from 'vitest'
 import type { Flow } from '../../src/core/index.js'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
 import type { FlowFormat } from '../../src/ingest/types.js'
+
+/**
+ * A fresh folder under the system's temporary folder (`<prefix>-XXXXXX`), removed with everything
+ * in it when the test file ends. Call it at the top level of a test file: `afterAll` registered
+ * inside a `describe` runs when that block ends, before later blocks that may still use the folder.
+ */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`))
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return dir
+}
 
 /** The flows and the file's summary of `content` read as the file `name`. */
 export async function readAsFile(

@@ -4,14 +4,14 @@
  * Shapes: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html and
  * the AWS CLI `logs get-log-events` reference; records from the VPC flow log record examples.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { cloudWatchLines } from '../../src/ingest/cloudwatch.js'
 import type { FileSummary } from '../../src/ingest/read.js'
+import { tempDir } from '../helpers/files.js'
 import { readOne } from '../helpers/flows.js'
 import { all } from '../helpers/store.js'
 
@@ -21,7 +21,7 @@ const REJECT =
   '2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK'
 const NODATA = '2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA'
 
-const dir = mkdtempSync(join(tmpdir(), 'bulkhead-cwl-'))
+const dir = tempDir('bulkhead-cwl')
 let n = 0
 
 async function read(

@@ -4,8 +4,7 @@
  * Layouts: tcpdump.org pcap-savefile(5) and linktypes, draft-ietf-opsawg-pcapng; captures built
  * here (no binary fixtures).
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
@@ -15,6 +14,7 @@ import { DETECT_BYTES, detectFormat } from '../../src/ingest/detect.js'
 import { detectNetflow } from '../../src/ingest/formats/netflow.js'
 import { CaptureReader } from '../../src/ingest/netflow/pcap.js'
 import type { FileSummary } from '../../src/ingest/read.js'
+import { tempDir } from '../helpers/files.js'
 import { readOne } from '../helpers/flows.js'
 import {
   ether,
@@ -66,7 +66,7 @@ function pcapng(link: number, frames: Uint8Array[], littleEndian = false): Uint8
   )
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'bulkhead-pcap-'))
+const dir = tempDir('bulkhead-pcap')
 let n = 0
 
 async function read(bytes: Uint8Array): Promise<{ flows: Flow[]; summary: FileSummary }> {

@@ -3,8 +3,7 @@
  * Transport Session, §8): TCP streams reassembled by sequence number (out of order, duplicated,
  * with a hole), SCTP DATA chunks whole and fragmented. Captures built here (no binary fixtures).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -12,6 +11,7 @@ import type { Flow } from '../../src/core/flow.js'
 import type { FileSummary } from '../../src/ingest/read.js'
 import { CaptureReader } from '../../src/ingest/netflow/pcap.js'
 import { MAX_HELD_OCTETS } from '../../src/ingest/netflow/streams.js'
+import { tempDir } from '../helpers/files.js'
 import { readOne } from '../helpers/flows.js'
 import { SEED } from '../helpers/model.js'
 import { ACK, ipv4, ipv6, pcap, sctp, sctpData, SYN, tcp } from './capture-builders.js'
@@ -28,7 +28,7 @@ import {
   v9,
 } from './netflow-builders.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'bulkhead-streams-'))
+const dir = tempDir('bulkhead-streams')
 let n = 0
 
 async function read(frames: Uint8Array[]): Promise<{ flows: Flow[]; summary: FileSummary }> {
