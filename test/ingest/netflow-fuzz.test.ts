@@ -583,6 +583,7 @@ const REASONS: ReadonlySet<string> = new Set([
   'time-from-export',
   'exporter-evicted',
   'template-evicted',
+  'unknown-sub-template',
   'exporter-restarted',
   'icmp-type-assumed-echo',
   'inner-header',

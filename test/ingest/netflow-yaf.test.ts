@@ -148,4 +148,22 @@ describe('YAF TCP flags in a subTemplateMultiList', () => {
       [50000, 'unknown', undefined],
     ])
   })
+
+  it('notes a record whose list names a template not yet received (its flags are lost)', () => {
+    // the data arrives before YAF's TCP sub-template 49155: the record is read from its own
+    // fields (ports 40000 → 8080 leave the direction unknown, no flags), nothing is skipped, and
+    // one note says why. The same record once the sub-template has arrived has its flags.
+    const d = new NetflowDecoder()
+    const rec = uniflow('10.0.0.1', 40000, '10.0.0.2', 8080, 1, 60, 0x02, 0x02)
+    const before = d.decode(ipfix({ exportTime: SECS }, UNIFLOW, set(45825, rec)), META)
+    expect(before.problems.map((p) => [p.kind, p.reason])).toEqual([
+      ['note', 'unknown-sub-template'],
+    ])
+    expect(before.flows.map((f) => [f.srcPort, f.tcpFlags])).toEqual([[40000, undefined]])
+    const after = d.decode(ipfix({ exportTime: SECS }, TCP_SUB, set(45825, rec)), META)
+    expect(after.problems).toEqual([])
+    expect(after.flows.map((f) => [f.srcPort, f.direction, f.tcpFlags])).toEqual([
+      [40000, 'client-to-server', 0x02],
+    ])
+  })
 })

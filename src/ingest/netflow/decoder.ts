@@ -17,7 +17,9 @@
  *   addresses), `template-withdrawn`, `end-before-start` (end was before start; end set to start),
  *   `ends-after-export` (kept as read), `uptime-unwrapped` (IPFIX uptime and init time a whole
  *   number of 2^32 ms apart), `time-from-export` (a record without any time element: its
- *   datagram's export time), `exporter-evicted`, `template-evicted`; with `sequenceGaps`,
+ *   datagram's export time), `unknown-sub-template` (an RFC 6313 list of the record names a
+ *   template not received before it: the list is not read), `exporter-evicted`,
+ *   `template-evicted`; with `sequenceGaps`,
  *   `lost-datagrams` (v9) and `lost-records` (v5, v7, IPFIX), whose `count` is how many the header
  *   sequence numbers show missing.
  * - A record that runs past the end of its set makes the whole set `bad-length`: the records
@@ -149,6 +151,11 @@ const INNER_LAST: ReadonlySet<number> = new Set([
 const LAST_PAIR = -1
 /** Pseudo-element in {@link Values}: present when the template gives the protocol more than once. */
 const TUNNEL = -2
+/**
+ * Pseudo-element in {@link Values}: the id of a template that an RFC 6313 list of the record
+ * names and this exporter and domain have not sent (the list is not read).
+ */
+const UNKNOWN_SUB_TEMPLATE = -3
 /**
  * RFC 5103 §6.1: the reverse direction of a biflow record's element `id` is the element `id` of
  * this private enterprise number; kept in {@link Values} at `REVERSE + id`.
@@ -985,6 +992,15 @@ export class NetflowDecoder {
         p += len
       }
       if (protocols > 1) values.set(TUNNEL, 1)
+      const unknownSub = values.get(UNKNOWN_SUB_TEMPLATE)
+      if (unknownSub !== undefined && !t.options)
+        push(
+          setOut,
+          'note',
+          'unknown-sub-template',
+          meta,
+          `template ${t.id}: a list names template ${String(unknownSub)}, not received before the record; the list is not read (YAF's TCP flags lost: direction from ports)`,
+        )
       useTenantFlow(values)
       useConnectionFlow(values)
       if (t.options) {
@@ -1048,7 +1064,9 @@ export class NetflowDecoder {
    * template id, entry length counting its 4-octet header, records) of this exporter and domain's
    * templates, `depth` lists deep. Flags met more than once are ORed. A list that does not parse
    * (an unknown template, an entry running past the list) gives what was read before it: the
-   * flags only add evidence, and the record's own fields are read whatever the list holds.
+   * flags only add evidence, and the record's own fields are read whatever the list holds. A
+   * template id no template of this exporter and domain has is kept in `values` at
+   * {@link UNKNOWN_SUB_TEMPLATE}, for the caller to note.
    */
   private readCertFlags(
     f: TemplateField,
@@ -1081,6 +1099,7 @@ export class NetflowDecoder {
       }
     for (const [tid, from, to] of entries) {
       const t = this.cache.get(exporter, domain, tid)
+      if (t === undefined) values.set(UNKNOWN_SUB_TEMPLATE, tid)
       if (t === undefined || t.options || t.minRecordLength === 0) continue
       let r = from
       while (to - r >= t.minRecordLength) {
