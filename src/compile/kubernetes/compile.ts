@@ -103,7 +103,13 @@ import {
   type Compiler,
   type TargetName,
 } from '../target.js'
-import { ciliumIdentityKey } from '../cilium/identity-labels.js'
+import { calicoEndpointKey } from '../calico/endpoint-labels.js'
+import {
+  ciliumEndpointKey,
+  ciliumIdentityKey,
+  ciliumLabelFilter,
+  type CiliumLabelFilter,
+} from '../cilium/identity-labels.js'
 import { hostMode } from '../nftables/compile.js'
 import { SelectorMembers, type WorkloadSelector } from '../selector-members.js'
 import { KUBERNETES_ANP_CAPABILITIES, KUBERNETES_CAPABILITIES } from './capabilities.js'
@@ -314,17 +320,36 @@ export function podNamespace(w: Workload, defaultNamespace?: string): string | u
 }
 
 /**
- * The labels a workload's pod carries in the cluster: its labels without `namespace` and without
- * those a label rule gave it (`labelOrigins` `label-rule:N`), which only the inventory knows;
- * for `cilium`, without the keys Cilium's default label filter leaves out of endpoint
- * identities ({@link ciliumIdentityKey}), which its selectors cannot see.
+ * Why `target`'s selectors do not read the pod label `key` as the pod carries it: the target sets
+ * that label on endpoints itself, overwrites it, drops it or adds labels under its prefix
+ * (calico: {@link calicoEndpointKey}; cilium: {@link ciliumEndpointKey}); undefined when they do,
+ * and always on `kubernetes` (the API server sets `kubernetes.io/metadata.name` on namespaces, not
+ * on pods, and changes no pod label).
  */
-function clusterLabels(w: Workload, target: TargetName): LabelSet {
+export function targetEndpointKey(target: TargetName, key: string): string | undefined {
+  if (target === 'calico') return calicoEndpointKey(key)
+  if (target === 'cilium') return ciliumEndpointKey(key)
+  return undefined
+}
+
+/**
+ * The labels a workload's pod carries in the cluster, as the target's selectors read them: its
+ * labels without `namespace`, without those a label rule gave it (`labelOrigins`
+ * `label-rule:N`), which only the inventory knows, and without the keys the target sets or
+ * drops itself ({@link targetEndpointKey}); for `cilium`, also without the keys its label filter
+ * leaves out of endpoint identities ({@link ciliumIdentityKey}), which its selectors cannot see.
+ */
+function clusterLabels(
+  w: Workload,
+  target: TargetName,
+  identity: CiliumLabelFilter | undefined,
+): LabelSet {
   const out: Record<string, string> = {}
   for (const k of Object.keys(w.labels)) {
     if (k === 'namespace' || w.labelOrigins?.[k]?.startsWith('label-rule:')) continue
+    if (targetEndpointKey(target, k) !== undefined) continue
     // Cilium selectors see identity labels only
-    if (target === 'cilium' && !ciliumIdentityKey(k)) continue
+    if (identity !== undefined && !ciliumIdentityKey(k, identity)) continue
     out[k] = w.labels[k] ?? ''
   }
   return out
@@ -408,6 +433,8 @@ export class PodGroupResolver {
   private podAddresses: { ip: IpAddress; pod: CompiledPod }[] | undefined
   /** What a label or workload selector (with its scope) takes ({@link selectorModel}). */
   private readonly models = new Map<string, SelectorModel>()
+  /** The cilium target's label filter; undefined for the other targets. */
+  private readonly identity: CiliumLabelFilter | undefined
   /** {@link firstOtherMode} per namespace, narrowed pod selector and mode. */
   private readonly otherModes = new Map<string, CompiledPod | undefined>()
 
@@ -416,7 +443,13 @@ export class PodGroupResolver {
     readonly options: PodTargetOptions,
     /** The target named in `compile/not-expressible` errors. */
     readonly target: TargetName = 'kubernetes',
+    /**
+     * The cilium target's label filter (which pod labels are identity labels); default Cilium's
+     * default filter. Ignored by the other targets.
+     */
+    identityFilter?: CiliumLabelFilter,
   ) {
+    this.identity = target === 'cilium' ? (identityFilter ?? ciliumLabelFilter()) : undefined
     this.at = options.now.getTime()
     for (const w of inventory.workloads) {
       const ns = podNamespace(w, options.defaultNamespace)
@@ -440,7 +473,7 @@ export class PodGroupResolver {
             ...(w.location ? { location: w.location } : {}),
           },
         ])
-      const pod = { workload: w, namespace: ns, labels: clusterLabels(w, target) }
+      const pod = { workload: w, namespace: ns, labels: clusterLabels(w, target, this.identity) }
       this.podOrder.set(pod, this.pods.length)
       this.podOfWorkload.set(w, pod)
       this.pods.push(pod)
@@ -829,14 +862,27 @@ export class PodGroupResolver {
    * leaves out of endpoint identities ({@link ciliumIdentityKey}).
    */
   private seesNoPod(g: PodGroup): boolean {
-    if (this.target !== 'cilium') return false
+    const identity = this.identity
+    if (identity === undefined) return false
     const required = [
       ...Object.keys(g.pods.matchLabels ?? {}),
       ...(g.pods.matchExpressions ?? [])
         .filter((e) => e.operator === 'In' || e.operator === 'Exists')
         .map((e) => e.key),
     ]
-    return required.some((k) => !ciliumIdentityKey(k))
+    return required.some((k) => !ciliumIdentityKey(k, identity))
+  }
+
+  /**
+   * True when `g`'s pod selector names a key the target sets or drops on endpoints itself
+   * ({@link targetEndpointKey}), whatever the operator: on the target it would read the target's
+   * value (the namespace, `k8s`, a service account, namespace labels), not the pod's label.
+   */
+  private readsTargetLabel(g: PodGroup): boolean {
+    return [
+      ...Object.keys(g.pods.matchLabels ?? {}),
+      ...(g.pods.matchExpressions ?? []).map((e) => e.key),
+    ].some((k) => targetEndpointKey(this.target, k) !== undefined)
   }
 
   /**
@@ -861,7 +907,12 @@ export class PodGroupResolver {
     // no group for a selector no pod can match in the cluster (`namespace DoesNotExist`); pods
     // the model matches all the same (a namespace from the defaultNamespace option) go one by one
     const labelGroup = s.kind === 'labels' ? this.labelGroup(policy, s) : undefined
-    const g = labelGroup && this.seesNoPod(labelGroup) ? undefined : labelGroup
+    // nor for one the target would read otherwise (a key it sets or drops itself): the pods the
+    // model matches go one by one, by the labels the target reads
+    const g =
+      labelGroup && (this.seesNoPod(labelGroup) || this.readsTargetLabel(labelGroup))
+        ? undefined
+        : labelGroup
     if (g !== undefined) {
       out.groups.push(g)
       const cluster = this.podsOf(g)
