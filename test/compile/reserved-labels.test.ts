@@ -221,6 +221,29 @@ describe('calico: labels Calico sets on workload endpoints or inherits from prof
   })
 })
 
+describe('the pods named one by one instead', () => {
+  it('compile/not-expressible, rule and target named, when their labels take another pod', () => {
+    const key = 'projectcalico.org/namespace'
+    const { inv, ps } = estate({ [key]: 'b' }, [lbl({ [key]: 'b' }, true)])
+    // a second web in namespace a without the label: {role: web} would take it too
+    const more = {
+      ...inv,
+      workloads: [...inv.workloads, pod('a', 'web2', '10.244.1.12', { role: 'web' })],
+    }
+    let err: unknown
+    try {
+      planCalico(more, ps, { now: NOW })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(BulkheadError)
+    const d = (err as BulkheadError).diagnostics[0]
+    expect(d?.code).toBe('compile/not-expressible')
+    expect(d?.message).toContain('rule p/to-db')
+    expect(d?.message).toContain('target calico')
+  })
+})
+
 describe('cilium: labels Cilium sets on endpoints or drops from pods', () => {
   it('io.kubernetes.pod.namespace: Cilium sets the namespace, so the selector is not the pod label', () => {
     const key = 'io.kubernetes.pod.namespace'
@@ -244,6 +267,14 @@ describe('cilium: labels Cilium sets on endpoints or drops from pods', () => {
     const keys = selectorKeys(allObjects(planCilium(inv, ps, { now: NOW })))
     expect([...keys].filter((k) => k.startsWith('io.cilium.k8s'))).toEqual([])
     expect(keys).toContain('role')
+  })
+
+  it('reserved identities: a peer naming its namespaces only by NotIn takes no reserved:world', () => {
+    const { inv, ps } = estate({}, [
+      lbl({}, true, [{ key: 'namespace', operator: 'NotIn', values: ['kube-system'] }]),
+    ])
+    // 203.0.113.9 is reserved:world to Cilium, which has no namespace label: NotIn holds for it
+    expect(disagreements('cilium', inv, ps, {}, PORTS)).toEqual([])
   })
 
   it('k8s: and reserved: sources in a key: no Kubernetes label key, compile/not-expressible', () => {

@@ -7,7 +7,8 @@
  * pod labels plus `k8s:io.kubernetes.pod.namespace`) that have the direction's allow or deny
  * field. None → allowed (no policy, no enforcement). Otherwise a matching deny rule denies
  * (deny beats allow), else a matching allow rule allows, else denied. A rule matches when one
- * of its peers does (`fromEndpoints`: a pod whose labels plus namespace label match;
+ * of its peers does (`fromEndpoints`: a pod whose labels plus namespace label match, or an
+ * address no pod holds when the selector matches the reserved identity `reserved:world`;
  * `fromCIDRSet`: an address no pod holds, in the CIDR and in no `except` — CIDR rules never take
  * Cilium-managed endpoints; `fromEntities: [all]`: anything; an empty rule: nothing) and its
  * `toPorts` (`port: "0"`: every port) or `icmps` (ICMP type as the port, family IPv4 for
@@ -41,6 +42,9 @@ function peerMatches(r: Record<string, unknown>, pre: 'from' | 'to', peer: Check
     const labels = { ...peer.pod.labels, [CILIUM_NAMESPACE_LABEL]: peer.pod.namespace }
     if (eps.some((s) => selects(s, labels))) return true
   }
+  // an address no pod holds is a reserved identity to Cilium (world, host, remote-node), with
+  // no namespace label: an endpoint selector that does not require one takes it
+  if (eps && !peer.pod && eps.some((s) => selects(s, { 'reserved:world': '' }))) return true
   const cidrs = r[`${pre}CIDRSet`] as { cidr: string; except?: string[] }[] | undefined
   if (cidrs && !peer.pod)
     return cidrs.some(

@@ -70,7 +70,11 @@ export type CiliumOptions = PodTargetOptions
  * A pod group as a Cilium endpoint selector: the pod labels and expressions, the namespace as
  * label {@link CILIUM_NAMESPACE_LABEL} (its name when the group pins one, as a peer and as a
  * cluster-wide subject alike, s13/hR D7), and the group's namespace expressions on that label.
- * When the group pins no namespace, a peer (`peer` true) adds `Exists` on the namespace label,
+ * When the group pins no namespace, a peer (`peer` true) adds `Exists` on the namespace label
+ * unless an `In` expression requires it already (cilium/cilium
+ * `pkg/k8s/apis/cilium.io/utils/utils.go` `getEndpointSelector` adds no namespace requirement to
+ * a selector naming the namespace key, and `NotIn` holds for the reserved identities: world,
+ * host),
  * and a subject adds `In` the compiled namespaces it covers (`g.namespaces`), so that a
  * cluster-wide policy selects no endpoint outside them (s13/hR D3).
  */
@@ -85,7 +89,14 @@ export function endpointSelector(g: PodGroup, peer: boolean): K8sLabelSelector {
   ]
   if (!peer && nsName === undefined)
     me.push({ key: CILIUM_NAMESPACE_LABEL, operator: 'In', values: [...g.namespaces].sort() })
-  else if (peer && nsName === undefined && (g.ns.matchExpressions ?? []).length === 0)
+  else if (
+    peer &&
+    nsName === undefined &&
+    !(g.ns.matchExpressions ?? []).some((e) => e.operator === 'In')
+  )
+    // a peer naming its namespaces by `NotIn` alone also takes every endpoint without the label:
+    // the reserved identities (world, host, remote-node…), which Cilium's getEndpointSelector does
+    // not limit once the selector names the namespace key
     me.push({ key: CILIUM_NAMESPACE_LABEL, operator: 'Exists' })
   if (Object.keys(ml).length > 0) out.matchLabels = Object.fromEntries(Object.entries(ml).sort())
   if (me.length > 0) out.matchExpressions = me
