@@ -191,6 +191,12 @@ describe('each command-line check runs once, before the workspace', () => {
       3,
     ],
     ['a check between options', ['--target', 'cilium', '--deny-with', 'anp'], 1],
+    ['--cilium-labels for another target', ['--target', 'calico', '--cilium-labels', 'k8s:app'], 1],
+    [
+      'a --cilium-labels prefix Cilium refuses',
+      ['--target', 'cilium', '--cilium-labels', 'k8s:'],
+      1,
+    ],
   ])(
     '%s: cli/usage before the workspace, in the -o json failure document',
     async (_what, args, n) => {

@@ -25,6 +25,7 @@ import {
   calicoAllows,
   ciliumAllows,
   ciliumIdentityKey,
+  ciliumLabelFilter,
   kubernetesCompiler,
   planCalico,
   planCilium,
@@ -301,5 +302,87 @@ describe('kubernetes: kubernetes.io/metadata.name', () => {
     const result = kubernetesCompiler.compile(inv, ps, { now: NOW })
     const text = result.artefacts.map((a) => a.content).join('\n')
     expect(text).toContain(`${key}: b`)
+  })
+})
+
+describe('cilium: the label prefixes of the cluster (labelPrefixes, --cilium-labels)', () => {
+  // filter.go ParseLabelPrefixCfg: --labels prefixes are added to the default list; one include
+  // prefix among them keeps only the keys an include prefix matches (whitelist)
+  const inv: Inventory = {
+    workloads: [
+      pod('a', 'web', '10.244.1.10', { app: 'web', role: 'frontend', team: 'x' }),
+      pod('a', 'db', '10.244.1.11', { app: 'db', role: 'backend', team: 'x' }),
+    ],
+    externals: [],
+    labelRules: [],
+  }
+  const ps = enforced([
+    policy('p', {}, [
+      rule('fe-be', [lbl({ role: 'frontend' })], [lbl({ role: 'backend' })], [tcp(5432)]),
+      rule('team', [lbl({ team: 'x' })], [lbl({ app: 'db' })], [tcp(5433)]),
+    ]),
+  ])
+
+  it('ciliumLabelFilter: as Cilium parses and applies the prefixes', () => {
+    const only = ciliumLabelFilter(['k8s:app'])
+    expect(
+      ['app', 'app.kubernetes.io/name', 'io.kubernetes.pod.namespace'].map((k) =>
+        ciliumIdentityKey(k, only),
+      ),
+    ).toEqual([true, true, true])
+    expect(['role', 'team'].map((k) => ciliumIdentityKey(k, only))).toEqual([false, false])
+    const notTeam = ciliumLabelFilter(['k8s:!team'])
+    expect(['role', 'team'].map((k) => ciliumIdentityKey(k, notTeam))).toEqual([true, false])
+    // another source than k8s never matches a pod label: only the default includes are kept
+    expect(ciliumIdentityKey('app', ciliumLabelFilter(['container:app']))).toBe(false)
+    expect(() => ciliumLabelFilter(['k8s:'])).toThrow(/invalid label source/)
+    expect(() => ciliumLabelFilter(['('])).toThrow(/unable to compile/)
+  })
+
+  for (const [what, prefixes, absent] of [
+    [
+      'an include prefix (k8s:app): role and team are no identity labels',
+      ['k8s:app'],
+      ['role', 'team'],
+    ],
+    ['an ignore prefix (k8s:!team)', ['k8s:!team'], ['team']],
+  ] as const)
+    it(`${what}: no selector names them, and Cilium allows what the model allows`, () => {
+      const objects = allObjects(planCilium(inv, ps, { now: NOW, labelPrefixes: prefixes }))
+      const keys = selectorKeys(objects)
+      for (const k of absent) expect(keys, k).not.toContain(k)
+      const filter = ciliumLabelFilter(prefixes)
+      const pods = new PodGroupResolver(inv, { now: NOW }, 'cilium', filter).pods
+      const ends = pods.map((p) => ({
+        ip: p.workload.addresses[0]?.ip ?? '',
+        pod: {
+          ...p,
+          labels: Object.fromEntries(
+            Object.entries(own(p)).filter(([k]) => ciliumIdentityKey(k, filter)),
+          ),
+        },
+      }))
+      for (const src of ends)
+        for (const dst of ends)
+          for (const port of [5432, 5433]) {
+            if (src === dst) continue
+            const tuple = {
+              src: src.ip,
+              dst: dst.ip,
+              protocol: 6,
+              dstPort: port,
+              at: NOW.getTime(),
+            }
+            expect(ciliumAllows(objects, src, dst, 6, port), `${src.ip} -> ${dst.ip} ${port}`).toBe(
+              evaluate(inv, ps, tuple).decision === 'allowed',
+            )
+          }
+    })
+
+  it('the namespace label stays an identity label whatever --labels adds (the default includes it)', () => {
+    for (const prefixes of [['k8s:!.*'], ['k8s:app'], ['!io\\.kubernetes\\.pod\\.namespace']])
+      expect(ciliumIdentityKey('io.kubernetes.pod.namespace', ciliumLabelFilter(prefixes))).toBe(
+        true,
+      )
   })
 })

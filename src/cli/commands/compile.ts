@@ -18,6 +18,7 @@ import {
   azureNsgCompiler,
   calicoCompiler,
   ciliumCompiler,
+  ciliumLabelFilter,
   iptablesCompiler,
   kubernetesCompiler,
   nftablesCompiler,
@@ -110,6 +111,7 @@ interface CompileFlags {
   output: string
   denyWith?: 'anp'
   sgRuleQuota: number
+  ciliumLabels: string[]
 }
 
 const DIRECTIONS: readonly Direction[] = ['ingress', 'egress', 'both']
@@ -126,7 +128,8 @@ function managementCidr(text: string): Cidr {
 
 /**
  * The checks between `compile`'s options, once, before the workspace (`./usage.ts`): `--deny-with`
- * is the kubernetes target's; `--host` and `--all-hosts` exclude each other.
+ * is the kubernetes target's, `--cilium-labels` the cilium target's (and each parses as Cilium
+ * parses it); `--host` and `--all-hosts` exclude each other.
  * @throws UsageError.
  */
 function checkCompileFlags(opts: CompileFlags): void {
@@ -135,6 +138,13 @@ function checkCompileFlags(opts: CompileFlags): void {
       `--deny-with ${opts.denyWith} is not supported`,
       'use --target kubernetes --deny-with anp',
     )
+  if (opts.ciliumLabels.length > 0 && opts.target !== 'cilium')
+    throw new UsageError("--cilium-labels is the cilium target's", 'use --target cilium')
+  try {
+    ciliumLabelFilter(opts.ciliumLabels)
+  } catch (e) {
+    throw new UsageError(`--cilium-labels: ${(e as Error).message}`)
+  }
   if (opts.allHosts === true && opts.host.length > 0)
     throw new UsageError('give either --host or --all-hosts, not both')
 }
@@ -254,6 +264,12 @@ export function registerCompile(program: Command): void {
       wholeNumber(1, 1000, (t) => `--sg-rule-quota "${t}" must be a whole number, 1 to 1000`),
       AWS_SG_RULES_PER_GROUP,
     )
+    .option(
+      '--cilium-labels <prefix>',
+      "cilium: a label prefix the cluster's Cilium agents are started with (their --labels, [source:][!]regexp; repeatable): decides which pod labels are identity labels, which Cilium's selectors see (default: Cilium's default label filter)",
+      each(String),
+      [],
+    )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .addOption(
       outputOption(['text', 'json', 'yaml'], 'text', ' (the summary; the artefacts go to --out)'),
@@ -268,6 +284,7 @@ Examples:
   $ bulkhead compile --target iptables --out build/ipt --all-hosts
   $ bulkhead compile --target kubernetes --out build/k8s --deny-with anp
   $ bulkhead compile --target cilium --out build/cilium
+  $ bulkhead compile --target cilium --out build/cilium --cilium-labels k8s:app --cilium-labels k8s:role
   $ bulkhead compile --target calico --out build/calico
   $ bulkhead compile --target aws-sg --out build/aws --sg-rule-quota 100
   $ bulkhead compile --target azure-nsg --out build/azure
@@ -360,7 +377,10 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
               ...(opts.denyWith === 'anp' ? { denyWith: 'anp' as const } : {}),
             })
           case 'cilium':
-            return ciliumCompiler.compile(inventory, policySet, k8sOptions)
+            return ciliumCompiler.compile(inventory, policySet, {
+              ...k8sOptions,
+              ...(opts.ciliumLabels.length > 0 ? { labelPrefixes: opts.ciliumLabels } : {}),
+            })
           case 'calico':
             return calicoCompiler.compile(inventory, policySet, k8sOptions)
           case 'aws-sg':

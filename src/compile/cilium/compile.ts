@@ -59,12 +59,25 @@ import {
 } from '../kubernetes/compile.js'
 import { manifestArtefacts } from '../kubernetes/render.js'
 import { CILIUM_CAPABILITIES } from './capabilities.js'
+import { ciliumLabelFilter } from './identity-labels.js'
 
 /** The label Cilium gives every endpoint with its pod's namespace. */
 export const CILIUM_NAMESPACE_LABEL = 'k8s:io.kubernetes.pod.namespace'
 
-/** Options of the cilium target: those of every Kubernetes-style target. */
-export type CiliumOptions = PodTargetOptions
+/** Options of the cilium target: those of every Kubernetes-style target, and its label filter. */
+export interface CiliumOptions extends PodTargetOptions {
+  /**
+   * The prefixes the cluster's Cilium agents are started with (`--labels`, Cilium's syntax
+   * `[source:][!]regexp`), added to Cilium's default label filter as the agent adds them: which
+   * pod labels are identity labels, the only ones Cilium's selectors see
+   * ({@link ciliumLabelFilter}; `compile --cilium-labels` on the command line). Default none: the
+   * default filter, which these add to: the namespace label stays an identity label whatever
+   * they say. A cluster using `--label-prefix-file` (which replaces the default list) is not
+   * modelled.
+   * @throws Error from `compile` for a prefix Cilium refuses or JavaScript cannot compile.
+   */
+  readonly labelPrefixes?: readonly string[]
+}
 
 /**
  * A pod group as a Cilium endpoint selector: the pod labels and expressions, the namespace as
@@ -204,7 +217,12 @@ export function planCilium(
   clusterwide: K8sObject[]
   diagnostics: CompileResult['diagnostics']
 } {
-  const r = new PodGroupResolver(inventory, options, 'cilium')
+  const r = new PodGroupResolver(
+    inventory,
+    options,
+    'cilium',
+    ciliumLabelFilter(options.labelPrefixes),
+  )
   r.readModes(policySet)
   assertExpressible('cilium', CILIUM_CAPABILITIES, inventory, policySet, options.now, r.modes())
   if (options.hosts !== undefined) checkHosts(inventory, options.hosts)

@@ -97,18 +97,22 @@ export function ciliumLabelFilter(labels: readonly string[] = []): CiliumLabelFi
 /** The default filter (no `--labels`). */
 const DEFAULT_FILTER = ciliumLabelFilter()
 
-/** Length of the match of `p` at the start of the pod label `key` (source `k8s`), or 0. */
-function matchAtStart(p: LabelPrefix, key: string): number {
-  if (p.source !== '' && p.source !== 'k8s') return 0
-  p.expr.lastIndex = 0
+/**
+ * Whether `p` matches the pod label `key` (source `k8s`) at its start, and the length matched
+ * (filter.go `LabelPrefix.matches`; a match may be empty).
+ */
+function matchAtStart(p: LabelPrefix, key: string): number | undefined {
+  if (p.source !== '' && p.source !== 'k8s') return undefined
   const m = p.expr.exec(key)
-  return m?.index === 0 ? m[0].length : 0
+  return m?.index === 0 ? m[0].length : undefined
 }
 
 /**
  * True when Cilium's label filter keeps the pod label `key` in endpoint identities (default: the
- * default filter). `app.kubernetes.io/name` is kept; `kubernetes.io/os`, `k8s.io/x`,
- * `annotation-x`, `foo.beta.kubernetes.io/x`, `pod-template-hash` are not.
+ * default filter), as filter.go `filterLabels` decides: the shortest ignore prefix that matches
+ * against the longest include prefix that matches. `app.kubernetes.io/name` is kept;
+ * `kubernetes.io/os`, `k8s.io/x`, `annotation-x`, `foo.beta.kubernetes.io/x`,
+ * `pod-template-hash` are not.
  */
 export function ciliumIdentityKey(
   key: string,
@@ -118,16 +122,16 @@ export function ciliumIdentityKey(
   let included = 0
   for (const p of filter.prefixes) {
     const n = matchAtStart(p, key)
-    if (n === 0) continue
+    if (n === undefined) continue
     if (p.ignore) {
       if (ignored === 0 || n < ignored) ignored = n
-    } else included = Math.max(included, n)
+    } else if (n > included) included = n
   }
   return (!filter.whitelist && ignored === 0) || included > ignored
 }
 
-/** The label Cilium sets on every endpoint with its pod's namespace. */
-const POD_NAMESPACE_KEY = 'io.kubernetes.pod.namespace'
+/** The label Cilium sets on every endpoint with its pod's namespace (source `k8s`). */
+export const POD_NAMESPACE_KEY = 'io.kubernetes.pod.namespace'
 
 /** Prefix of the labels Cilium owns: dropped from pods, some set by Cilium (`LabelPrefix`). */
 const CILIUM_OWNED_PREFIX = 'io.cilium.k8s'
