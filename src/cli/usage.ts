@@ -60,6 +60,13 @@ export function holdUsageErrors(cmd: Command): void {
 const MANDATORY = new WeakSet<Option>()
 
 /**
+ * The {@link formerNowOption} options: that one and `--at` both given is checked by
+ * {@link throwUsageErrors}, not by commander, whose `.conflicts()` stops the parse with its own
+ * text, no code and no `-o json` document (as its mandatory-option check does, {@link mandatory}).
+ */
+const FORMER_NOW = new WeakSet<Option>()
+
+/**
  * Marks `option` as one its verb cannot run without. Commander's own check (`requiredOption`,
  * `makeOptionMandatory`) runs before the `preAction` hooks and stops the parse with its own text,
  * no code and no `-o json` document, hiding every other error of the command line
@@ -74,7 +81,8 @@ export function mandatory(option: Option): Option {
 /**
  * Throws every usage error held ({@link holdUsageErrors}) for the options and arguments of `cmd`
  * and of the commands above it, and a `cli/usage` error for each {@link mandatory} option not
- * given, in one {@link BulkheadError} (`cli/usage`, exit 1).
+ * given, and for {@link formerNowOption} given with `--at`, in one {@link BulkheadError}
+ * (`cli/usage`, exit 1).
  */
 export function throwUsageErrors(cmd: Command): void {
   const held: Diagnostic[] = []
@@ -84,9 +92,21 @@ export function throwUsageErrors(cmd: Command): void {
       ...(c.processedArgs as unknown[]),
     ])
       if (v instanceof Invalid) held.push(...v.diagnostics)
-    for (const o of c.options)
+    for (const o of c.options) {
       if (MANDATORY.has(o) && c.getOptionValue(o.attributeName()) === undefined)
         held.push(...new UsageError(`required option '${o.flags}' not specified`).diagnostics)
+      if (
+        FORMER_NOW.has(o) &&
+        c.getOptionValueSource(o.attributeName()) === 'cli' &&
+        c.getOptionValueSource('at') === 'cli'
+      )
+        held.push(
+          ...new UsageError(
+            '--now and --at both given',
+            '--now is the former name of --at: give one of them',
+          ).diagnostics,
+        )
+    }
   }
   if (held.length > 0) throw new BulkheadError(held)
 }
@@ -166,7 +186,9 @@ export function timeOption(flags: string, description: string): Option {
  * {@link atOf}.
  */
 export function formerNowOption(): Option {
-  return new Option('--now <time>').argParser(parseTime).hideHelp().conflicts('at')
+  const option = new Option('--now <time>').argParser(parseTime).hideHelp()
+  FORMER_NOW.add(option)
+  return option
 }
 
 /** The instant (ms since the epoch) of `--at`, or of {@link formerNowOption} when that is given. */

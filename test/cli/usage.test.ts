@@ -226,6 +226,24 @@ describe('each command-line check runs once, before the workspace', () => {
     },
   )
 
+  it.each([['validate'], ['inventory'], ['compile']])(
+    '%s: --now (the former --at) with --at is cli/usage, in the -o json failure document',
+    async (verb) => {
+      // README "Commands": giving both is a usage error; commander's own conflict check printed
+      // its text with no code and no -o json document
+      const bare = mkdtempSync(join(tmp, 'bare-'))
+      const out = verb === 'compile' ? ['--target', 'nftables', '--out', bare] : []
+      const at = ['--now', '2026-11-01', '--at', '2026-11-02']
+      const r = await cli(verb, '-w', bare, ...out, ...at, '-o', 'json')
+      expect(r.code).toBe(1)
+      const doc = JSON.parse(r.stdout) as { diagnostics: { code: string; message: string }[] }
+      expect(doc.diagnostics.map((d) => d.code)).toEqual(['cli/usage'])
+      expect(doc.diagnostics[0]?.message).toContain('--now')
+      expect(r.stderr).toMatch(/^error cli\/usage: /m)
+      expect(r.stderr).not.toContain('workspace/not-found')
+    },
+  )
+
   it('collect: a missing --listen is cli/usage, said with the other errors', async () => {
     const r = await cli('collect', '--count', '0')
     expect(r.code).toBe(1)

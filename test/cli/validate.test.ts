@@ -38,7 +38,7 @@ describe('bulkhead validate', () => {
       '2030-01-01',
     )
     expect(both.code).toBe(1)
-    expect(both.stderr).toMatch(/--now.*cannot be used with.*--at/)
+    expect(both.stderr).toMatch(/^error cli\/usage: --now and --at both given/m)
     const help = await cli('validate', '--help')
     expect(help.stdout).toContain('--at <time>')
     expect(help.stdout).not.toContain('--now')
