@@ -259,6 +259,45 @@ describe('each command-line check runs once, before the workspace', () => {
     expect(help).toContain('written as it is read')
   })
 
+  it.each([
+    'init',
+    'validate',
+    'eval',
+    'flows',
+    'ingest',
+    'recommend',
+    'discover',
+    'collect',
+    'inventory',
+    'inventory suggest-labels',
+    'simulate',
+    'lint',
+    'compile',
+    'connlist',
+    'k8s connlist',
+    'k8s eval',
+    'k8s import',
+    'blast-radius',
+    'metrics',
+    'diff',
+    'demo',
+  ])(
+    '%s --help has examples and names each default as a user reads it, never "[]"',
+    async (verb) => {
+      const help = (await cli(...verb.split(' '), '--help')).stdout
+      expect(help).toContain('Examples:')
+      expect(help).not.toContain('(default: [])')
+    },
+  )
+
+  it('compile --help: --management-cidr defaults to the private ranges, --host to every host', async () => {
+    const help = (await cli('compile', '--help')).stdout.replace(/\s+/g, ' ')
+    expect(help).toContain(
+      '(repeatable) (default: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7)',
+    )
+    expect(help).toMatch(/--host <name> .*\(default: every host\)/)
+  })
+
   it('--help after a bad value still shows the help, with the choices, exit 0', async () => {
     const r = await cli('compile', '--target', 'pf', '--help')
     expect(r.code).toBe(0)

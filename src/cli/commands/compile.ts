@@ -191,11 +191,13 @@ export function registerCompile(program: Command): void {
     .addOption(
       mandatory(new Option('--out <dir>', 'folder to write the artefacts to (created if missing)')),
     )
-    .option(
-      '--host <name>',
-      'compile for this workload only (repeatable): nftables, iptables write its ruleset (a Kubernetes pod too); the other targets only its groups or policies (azure-nsg: one virtual network at a time)',
-      each(String),
-      [],
+    .addOption(
+      new Option(
+        '--host <name>',
+        'compile for this workload only (repeatable): nftables, iptables write its ruleset (a Kubernetes pod too); the other targets only its groups or policies (azure-nsg: one virtual network at a time)',
+      )
+        .argParser(each(String))
+        .default([], 'every host'),
     )
     .option(
       '--all-hosts',
@@ -219,11 +221,10 @@ export function registerCompile(program: Command): void {
       '--no-load-balancer-probes',
       'azure-nsg: do not allow the Azure load balancer health probes (AzureLoadBalancer) whatever the policy says',
     )
-    .option(
-      '--management-cidr <cidr>',
-      'anti-lockout source range (repeatable; default 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7)',
-      each(managementCidr),
-      [],
+    .addOption(
+      new Option('--management-cidr <cidr>', 'anti-lockout source range (repeatable)')
+        .argParser(each(managementCidr))
+        .default([], '10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7'),
     )
     .option(
       '--monitor-timeout <seconds>',
