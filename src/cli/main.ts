@@ -9,13 +9,14 @@ import { BulkheadError, type Diagnostic } from '../core/index.js'
 import {
   AfterOutputError,
   EXIT,
+  UsageError,
   failureOutput,
   printDiagnostics,
   systemErrorDiagnostic,
 } from './output.js'
 import { VERSION } from './version.js'
 import { requireWorkspace } from './workspace.js'
-import { holdUsageErrors } from './usage.js'
+import { holdUsageErrors, throwUsageErrors } from './usage.js'
 import { registerInit } from './commands/init.js'
 import { registerValidate } from './commands/validate.js'
 import { registerEval } from './commands/eval.js'
@@ -43,7 +44,6 @@ export function buildProgram(): Command {
         'code, simulate it over real flows, compile it to the firewalls you run, and measure the blast radius.',
     )
     .version(VERSION, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
     // root options before the verb, so a subcommand (inventory suggest-labels) owns its -w/-o
     .enablePositionalOptions()
     .addHelpText(
@@ -84,7 +84,9 @@ Docs: README.md and DESIGN.md.`,
  * process.exit. Before a verb's action: the command line's own checks (the verb's `preAction`
  * hooks, `./usage.ts`), then the workspace check ({@link requireWorkspace}). An input error is
  * printed on stderr and, when the command was asked for a machine format (`-o json|yaml|sarif|md`),
- * as that format's failure document on stdout ({@link failureOutput}); exit 1.
+ * as that format's failure document on stdout ({@link failureOutput}); exit 1. So is a command line
+ * commander itself refuses (an unknown option or verb, a missing or extra argument): `cli/usage`,
+ * with the usage errors of the options read before it.
  * @param program - the program to run (tests pass one they instrumented); default a new one.
  */
 export async function run(
@@ -95,11 +97,19 @@ export async function run(
   program.hook('preAction', (_program, action) => {
     invoked = action
   })
+  // the command whose own command-line check (commander's: an unknown option or verb, a missing
+  // or extra argument) failed; its message becomes a cli/usage diagnostic below
+  let refusedBy: Command | undefined
   // every level, sub-verbs (k8s connlist, inventory suggest-labels) too: commander would
   // otherwise call process.exit itself on their --help or a bad option; a bad value waits for
   // the verb's hooks; the workspace check is each verb's last hook, after those of its command line
   const prepare = (cmd: Command): void => {
     cmd.exitOverride()
+    cmd.configureOutput({
+      outputError: () => {
+        refusedBy = cmd
+      },
+    })
     holdUsageErrors(cmd)
     cmd.hook('preAction', (hooked, action) =>
       hooked === action ? requireWorkspace(action) : undefined,
@@ -109,7 +119,10 @@ export async function run(
   prepare(program)
   const fail = (diagnostics: readonly Diagnostic[], written = false): number => {
     printDiagnostics(diagnostics)
-    const format: unknown = invoked?.opts()['output']
+    const format: unknown =
+      invoked === undefined || invoked.getOptionValueSource('output') !== 'cli'
+        ? (outputInArgv(argv) ?? invoked?.opts()['output'])
+        : invoked.opts()['output']
     const ws: unknown = invoked?.opts()['workspace']
     const doc =
       typeof format === 'string' && !written
@@ -123,8 +136,21 @@ export async function run(
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
   } catch (err) {
     if (err instanceof CommanderError) {
-      // help and version are "errors" to commander with exit code 0
-      return err.exitCode === 0 ? EXIT.ok : EXIT.input
+      // help and version are "errors" to commander with exit code 0; the help shown for a missing
+      // verb (`bulkhead`, `bulkhead k8s`) with exit code 1
+      if (err.exitCode === 0 || refusedBy === undefined)
+        return err.exitCode === 0 ? EXIT.ok : EXIT.input
+      invoked = refusedBy
+      const message = err.message.replace(/^error: /, '').replace(/\n/g, ' ')
+      // with the errors held for the options read before commander stopped (./usage.ts)
+      const held: Diagnostic[] = []
+      try {
+        throwUsageErrors(refusedBy)
+      } catch (e) {
+        if (!(e instanceof BulkheadError)) throw e
+        held.push(...e.diagnostics)
+      }
+      return fail([...new UsageError(message, 'run with --help for usage').diagnostics, ...held])
     }
     if (err instanceof BulkheadError) return fail(err.diagnostics, err instanceof AfterOutputError)
     // a file or folder the environment refuses (permissions, a file where a folder goes, a full
@@ -133,6 +159,23 @@ export async function run(
     if (io !== undefined) return fail([io])
     throw err
   }
+}
+
+/**
+ * The value of the last `-o`/`--output` in `argv` (`-o json`, `-ojson`, `--output=json`), for a
+ * command line commander stopped reading before it (an unknown option comes first), so that the
+ * failure document is still the one asked for; `undefined` when there is none.
+ */
+function outputInArgv(argv: readonly string[]): string | undefined {
+  let format: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? ''
+    if (a === '--') break
+    if (a === '-o' || a === '--output') format = argv[++i]
+    else if (a.startsWith('--output=')) format = a.slice('--output='.length)
+    else if (/^-o./.test(a)) format = a.slice(2)
+  }
+  return format
 }
 
 function isMain(): boolean {

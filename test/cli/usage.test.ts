@@ -244,6 +244,50 @@ describe('each command-line check runs once, before the workspace', () => {
     },
   )
 
+  it.each([
+    ['an unknown option', ['simulate', '--bogus'], "unknown option '--bogus'"],
+    [
+      'an unknown option, -o after it',
+      ['simulate', '--bogus', '-o', 'json'],
+      "unknown option '--bogus'",
+    ],
+    ['a missing argument', ['eval', '-o', 'json'], "missing required argument 'flow'"],
+    ['an extra argument', ['simulate', 'extra', '-o', 'json'], 'too many arguments'],
+    ['an unknown verb', ['simulte', '-o', 'json'], "unknown command 'simulte'"],
+    ['a misspelt option', ['simulate', '--sinc', '2026-11-01'], "'--sinc' (Did you mean --since?)"],
+  ])(
+    "%s (commander's own check) is cli/usage, with the -o json failure document",
+    async (_what, argv, text) => {
+      // README "Workspace and policy format": a command line that is wrong by itself is reported as
+      // cli/usage (exit 1), also in the -o json failure document
+      const argvJson = argv.includes('-o')
+        ? argv
+        : [...argv.slice(0, 1), '-o', 'json', ...argv.slice(1)]
+      const r = await cli(...argvJson)
+      expect(r.code).toBe(1)
+      const doc = JSON.parse(r.stdout) as { diagnostics: { code: string; message: string }[] }
+      expect(doc.diagnostics.map((d) => d.code)).toEqual(['cli/usage'])
+      expect(doc.diagnostics[0]?.message).toContain(text)
+      expect(r.stderr).toMatch(/^error cli\/usage: /m)
+      expect(r.stderr).not.toMatch(/^error: /m)
+    },
+  )
+
+  it('an unknown option is said with the bad values read before it, at once', async () => {
+    const r = await cli('simulate', '--at', 'nope', '--bogus', '-o', 'json')
+    expect(r.code).toBe(1)
+    const doc = JSON.parse(r.stdout) as { diagnostics: { code: string; message: string }[] }
+    expect(doc.diagnostics.map((d) => d.code)).toEqual(['cli/usage', 'cli/usage'])
+    expect(doc.diagnostics.map((d) => d.message).join('\n')).toContain('"nope" is not a time')
+  })
+
+  it('no verb: the help on stderr, exit 1, no diagnostic', async () => {
+    const r = await cli()
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('Usage: bulkhead')
+    expect(r.stderr).not.toContain('cli/usage')
+  })
+
   it('collect: a missing --listen is cli/usage, said with the other errors', async () => {
     const r = await cli('collect', '--count', '0')
     expect(r.code).toBe(1)
