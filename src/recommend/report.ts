@@ -23,7 +23,11 @@ export function renderReportText(report: RecommendReport): string {
   const w = report.window
   out.push(
     `recommend: granularity ${report.granularity}, scope by ${report.scopeBy.join(',') || '(none)'}` +
-      (w ? `, window ${w.start} – ${w.end} (${w.days} days)` : report.untimed ? '' : ', no flows') +
+      (w
+        ? `, window ${w.start} – ${w.end} (${counted(w.days, 'day')})`
+        : report.untimed
+          ? ''
+          : ', no flows') +
       (report.untimed ? `; ${counted(report.untimed, 'flow')} with no real time` : ''),
   )
   const t = report.totals
@@ -72,10 +76,10 @@ export function renderReportMarkdown(report: RecommendReport): string {
   const t = report.totals
   out.push(
     `Granularity **${report.granularity}**, scope by \`${report.scopeBy.join(',')}\`` +
-      (w ? `, window ${w.start} – ${w.end} (${w.days} days)` : '') +
+      (w ? `, window ${w.start} – ${w.end} (${counted(w.days, 'day')})` : '') +
       (report.untimed ? `; ${counted(report.untimed, 'flow')} with no real time.` : '.'),
     '',
-    `**${t.rules}** rules in **${t.policies}** policies cover **${pct(t.coverage)}** of ${t.flows} observed flows${partlyDenied(t)}.`,
+    `${counted(t.rules, 'rule', 'rules', `**${String(t.rules)}**`)} in ${counted(t.policies, 'policy', 'policies', `**${String(t.policies)}**`)} ${t.rules === 1 ? 'covers' : 'cover'} **${pct(t.coverage)}** of ${counted(t.flows, 'observed flow')}${partlyDenied(t)}.`,
     '',
     '| policy | rules | owner | coverage |',
     '| --- | ---: | --- | ---: |',

@@ -114,6 +114,20 @@ describe('recommend on a hand-built estate', () => {
     ])
   })
 
+  it('-o md counts one rule in one policy in the singular', () => {
+    const r = recommend(mapOf(INV, [edge('web-1', 'api-1', 6, 443, { flows: 3 })]), INV)
+    expect(r.report.totals).toMatchObject({ rules: 1, policies: 1 })
+    const md = renderReportMarkdown(r.report)
+    expect(md).toContain('**1** rule in **1** policy covers **')
+    expect(md).not.toMatch(/\(1 days\)/)
+    const day = recommend(
+      mapOf(INV, [edge('web-1', 'api-1', 6, 443, { flows: 3 })], { start: T0, end: T0 + DAY }),
+      INV,
+    )
+    expect(renderReportMarkdown(day.report)).toContain('(1 day)')
+    expect(renderReportText(day.report)).toContain('(1 day)')
+  })
+
   it('counts a protocol without ports (GRE) as one service in the over-permission figures', () => {
     const r = recommend(mapOf(INV, [edge('web-1', 'api-1', 47, 0, { flows: 3 })]), INV)
     expect(r.report.overPermission.find((o) => o.unit === 'identity')).toMatchObject({
