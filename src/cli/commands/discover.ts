@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import {
   COVERAGE,
   discoverOutput,
@@ -127,11 +127,13 @@ export function registerDiscover(program: Command): void {
       parseCount('--private-grouping', 32),
       24,
     )
-    .option(
-      '--expect <patterns>',
-      'rhythms you must see: daily,weekly,monthly,quarterly (warns when the window is too short)',
-      parseExpect,
-      ['monthly'],
+    .addOption(
+      new Option(
+        '--expect <patterns>',
+        'rhythms you must see: daily,weekly,monthly,quarterly (warns when the window is too short)',
+      )
+        .argParser(parseExpect)
+        .default(['monthly'], 'monthly'),
     )
     .option(
       '--time-zone <zone>',

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { counted } from '../../core/index.js'
 import {
   recommend,
@@ -116,11 +116,13 @@ export function registerRecommend(program: Command): void {
       24,
     )
     .option('--keep-public-ips', 'rules per public address instead of one "internet" rule')
-    .option(
-      '--expect <rhythms>',
-      'rhythms the estate has: monthly,quarterly (warns when the window is too short); "" for none',
-      parseRhythms,
-      ['monthly'],
+    .addOption(
+      new Option(
+        '--expect <rhythms>',
+        'rhythms the estate has: monthly,quarterly (warns when the window is too short); "" for none',
+      )
+        .argParser(parseRhythms)
+        .default(['monthly'], 'monthly'),
     )
     .option(
       '--time-zone <zone>',
