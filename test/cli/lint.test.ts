@@ -104,6 +104,12 @@ describe('bulkhead lint', () => {
     expect(r.stdout).toMatch(/4 errors, 8 warnings; unused rules not checked/)
   })
 
+  it('--no-flows: the summary says unused rules were not checked because it was asked', async () => {
+    const r = await cli('lint', '-w', W, '--at', AT, '--no-flows')
+    expect(r.stdout).toMatch(/4 errors, 8 warnings; unused rules not checked \(--no-flows\)$/m)
+    expect(r.stdout).not.toContain('ingest into the store')
+  })
+
   it('-o sarif writes SARIF 2.1.0 with rule descriptions and physical locations', async () => {
     const r = await cli('lint', '-w', W, '--at', AT, '-o', 'sarif')
     expect(r.code).toBe(2)

@@ -89,11 +89,13 @@ function untimedLeftOut(n: number | undefined): string {
     : ''
 }
 
-function renderText(o: LintOutput, findings: readonly LintFinding[]): string {
+function renderText(o: LintOutput, findings: readonly LintFinding[], noFlows: boolean): string {
   const lines = findings.map((f) => formatDiagnostic(f))
   const unused =
     o.flows === null
-      ? 'unused rules not checked: no flows (pass --flows FILE..., or ingest into the store)'
+      ? noFlows
+        ? 'unused rules not checked (--no-flows)'
+        : 'unused rules not checked: no flows (pass --flows FILE..., or ingest into the store)'
       : `unused rules judged over ${counted(o.flows.count, 'flow')} from ${o.flows.from === 'store' ? 'the store' : o.flows.what}${untimedLeftOut(o.flows.untimedLeftOut)}`
   lines.push(`${counted(o.errors, 'error')}, ${counted(o.warnings, 'warning')}; ${unused}`)
   return lines.join('\n')
@@ -220,7 +222,7 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
           },
         )
         process.stdout.write(`${JSON.stringify(sarif, null, 2)}\n`)
-      } else emit(out, opts.output, (o) => renderText(o, findings))
+      } else emit(out, opts.output, (o) => renderText(o, findings, opts.flows === false))
       if (fed) failIfUnusable(fed)
       process.exitCode = errors > 0 ? EXIT.checkFailed : EXIT.ok
     })
