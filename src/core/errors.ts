@@ -72,6 +72,7 @@ export type ErrorCode =
   | 'recommend/grouped-entity'
   | 'recommend/unknown-entity'
   | 'recommend/no-owner'
+  | 'recommend/unused-owner'
   | 'recommend/time-pattern'
   | 'recommend/time-bound-address'
   | 'recommend/denied-by-existing'
@@ -220,6 +221,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'recommend/grouped-entity': true,
     'recommend/unknown-entity': true,
     'recommend/no-owner': true,
+    'recommend/unused-owner': true,
     'recommend/time-pattern': true,
     'recommend/time-bound-address': true,
     'recommend/denied-by-existing': true,

@@ -701,6 +701,8 @@ export function recommend(
     : map.untimed
       ? ' from flows with no real time'
       : ''
+  // the --owner keys some proposed policy is named or has as a scope value: any other is a typo
+  const ownerKeysMatched = new Set<string>()
   for (const name of [...byPolicy.keys()].sort()) {
     const list = (byPolicy.get(name) ?? []).sort((a, b) => (a.rule.id < b.rule.id ? -1 : 1))
     const scope = scopeOfFinal.get(name) ?? labelSet()
@@ -708,6 +710,8 @@ export function recommend(
     const scopeOwners = new Set(scopeMembers.map((w) => w.labels[ownerLabel]))
     const basePolicyName =
       name.endsWith('-proposed') && existingNames.has(name.slice(0, -9)) ? name.slice(0, -9) : name
+    ownerKeysMatched.add(basePolicyName)
+    for (const k of scopeBy) if (scope[k] !== undefined) ownerKeysMatched.add(scope[k])
     const mapped =
       options.owners?.[basePolicyName] ??
       scopeBy
@@ -771,6 +775,21 @@ export function recommend(
         flags,
       })
     }
+  }
+
+  for (const [key, team] of Object.entries(options.owners ?? {})) {
+    if (ownerKeysMatched.has(key)) continue
+    diagnostics.push(
+      diagnostic(
+        'recommend/unused-owner',
+        `--owner ${key}=${team}: no proposed policy is named "${key}" or has it as a scope value (${scopeBy.join(', ')}), so it owns nothing`,
+        undefined,
+        {
+          severity: 'warning',
+          hint: `the policies proposed: ${policies.map((p) => p.name).join(', ') || 'none'}`,
+        },
+      ),
+    )
   }
 
   // --- removal candidates, diagnostics ----------------------------------------------------------

@@ -114,6 +114,19 @@ describe('recommend on a hand-built estate', () => {
     ])
   })
 
+  it('warns of an --owner that names no proposed policy and no scope value (a typo)', () => {
+    const map = mapOf(INV, [edge('web-1', 'api-1', 6, 443, { flows: 3 })])
+    const name = recommend(map, INV).policies[0]?.name ?? ''
+    const r = recommend(map, INV, { owners: { [name]: 'team-a', 'no-such-policy': 'team-b' } })
+    expect(r.policies[0]?.owner).toBe('team-a')
+    const unused = r.report.diagnostics.filter((d) => d.code === 'recommend/unused-owner')
+    expect(unused).toHaveLength(1)
+    expect(unused[0]?.message).toContain('no-such-policy')
+    // a scope label value is a key too
+    const byValue = recommend(map, INV, { owners: { prod: 'team-c' } })
+    expect(byValue.report.diagnostics.map((d) => d.code)).not.toContain('recommend/unused-owner')
+  })
+
   it('-o md counts one rule in one policy in the singular', () => {
     const r = recommend(mapOf(INV, [edge('web-1', 'api-1', 6, 443, { flows: 3 })]), INV)
     expect(r.report.totals).toMatchObject({ rules: 1, policies: 1 })
