@@ -265,11 +265,13 @@ export function registerCompile(program: Command): void {
       wholeNumber(1, 1000, (t) => `--sg-rule-quota "${t}" must be a whole number, 1 to 1000`),
       AWS_SG_RULES_PER_GROUP,
     )
-    .option(
-      '--cilium-labels <prefix>',
-      "cilium: a label prefix the cluster's Cilium agents are started with (their --labels, [source:][!]regexp; repeatable): decides which pod labels are identity labels, which Cilium's selectors see (default: Cilium's default label filter)",
-      each(String),
-      [],
+    .addOption(
+      new Option(
+        '--cilium-labels <prefix>',
+        "cilium: a label prefix the cluster's Cilium agents are started with (their --labels, [source:][!]regexp; repeatable): decides which pod labels are identity labels, which Cilium's selectors see",
+      )
+        .argParser(each(String))
+        .default([], "Cilium's default label filter"),
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .addOption(
