@@ -5,6 +5,7 @@
  * reader's; lines that are too long are counted as {@link splitLineBatches} counts them.
  */
 import type { FlowColumns } from './columnar.js'
+import { skipMixedFamilies } from './direction.js'
 import { finishDecodedLine } from './lines.js'
 import { skip, type LineReader, type ParseContext } from './types.js'
 
@@ -98,7 +99,8 @@ export abstract class ColumnLineReader {
       return
     }
     const f = this.lines.line(line, lineNo)
-    if (f !== undefined) out.pushFlow(f)
+    // as reading's object path does with each record (read.ts `take`)
+    if (f !== undefined && !skipMixedFamilies(this.ctx, f)) out.pushFlow(f)
     this.sync()
   }
 }

@@ -275,6 +275,41 @@ export function senderFirst(ctx: ParseContext, f: Flow): Flow | undefined {
   return g
 }
 
+/**
+ * Whether `src` and `dst`, canonical address text as {@link Flow} holds it (dotted quad, RFC 5952
+ * IPv6: only IPv6 has a `:`), are of different IP versions. No packet has an IPv4 address at one
+ * end and an IPv6 address at the other (RFC 791 §3.1, RFC 8200 §3), and IPv4-mapped addresses
+ * (`::ffff:a.b.c.d`) are read as IPv4 before this, so such a record is damaged.
+ */
+export function mixedFamilies(src: string, dst: string): boolean {
+  return src.includes(':') !== dst.includes(':')
+}
+
+/**
+ * Skips `f` as malformed, reason `mixed-address-families`, when its ends are of different IP
+ * versions ({@link mixedFamilies}), at its file and line (`file:line`), or record (`file#N`);
+ * true when it did. Reading applies it to each record as its parser gives it out, before
+ * orientation and pairing, on both read paths (read.ts `take`, column-reader.ts), so the two skip
+ * the same records in the same order. (The collector needs none: the NetFlow/IPFIX decoder takes
+ * both addresses from one pair, IPv4 or IPv6.)
+ * @throws BulkheadError `ingest/malformed-record` in strict mode, as {@link skip}.
+ */
+export function skipMixedFamilies(ctx: ParseContext, f: Flow): boolean {
+  if (!mixedFamilies(f.src, f.dst)) return false
+  const s = f.source
+  skip(
+    ctx,
+    'mixed-address-families',
+    s.line !== undefined
+      ? `${s.file}:${s.line}`
+      : s.record !== undefined
+        ? `${s.file}#${s.record}`
+        : s.file,
+    `${f.src} -> ${f.dst}: an IPv4 and an IPv6 address are never the two ends of one packet`,
+  )
+  return true
+}
+
 /** Default number of unpaired records held by {@link pairDirections}. */
 export const PAIR_WINDOW = 10_000
 

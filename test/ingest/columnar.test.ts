@@ -27,6 +27,7 @@ import {
 import { ZeekColumnReader } from '../../src/ingest/formats/zeek.js'
 import { newStats } from '../../src/ingest/types.js'
 import { writeZeekConnLog } from '../../bench/generate.js'
+import { ofTwoFamilies } from '../helpers/families.js'
 import { SEED } from '../helpers/model.js'
 
 const ZEEK_CORPUS = fileURLToPath(new URL('../../../shared/corpora/zeek/', import.meta.url))
@@ -930,12 +931,21 @@ function byteSplit(bytes: Buffer): {
 describe('Zeek TSV: the byte reader equals the line reader (fast-check, fixed seed)', () => {
   it('generated files: #fields orders and subsets, plain headers, markers, IPv6, `-` fields, damage', async () => {
     let flows = 0
+    let mixed = 0
     const split = { fast: 0, handed: 0, handedFlows: 0 }
     await fc.assert(
       fc.asyncProperty(zeekFileArb, async (f) => {
         const file = write(zeekText(f.segments, f.banner, f.finalNewline))
         const out = await agree(file, { format: 'zeek', strict: false })
         flows += out.flows.length
+        // only records with an IPv4 and an IPv6 end (worked out apart from the reader) are
+        // skipped as mixed-address-families, some of them first for another reason
+        const skipped = out.summaries[0]?.stats.skipped['mixed-address-families'] ?? 0
+        const twoFamilies = f.segments
+          .flatMap((seg) => seg.items)
+          .filter((it) => ofTwoFamilies(it.rec.src, it.rec.dst)).length
+        expect(skipped).toBeLessThanOrEqual(twoFamilies)
+        mixed += skipped
         const b = byteSplit(readFileSync(file))
         split.fast += b.fast
         split.handed += b.handed
@@ -944,9 +954,13 @@ describe('Zeek TSV: the byte reader equals the line reader (fast-check, fixed se
       { seed: SEED, numRuns: 150 },
     )
     // the generator makes mostly good records: the comparison is not over empty outputs
-    // both sides of the byte reader are exercised: rows it read itself, and lines it handed over
-    expect(flows).toBeGreaterThan(400)
-    expect(split.fast).toBeGreaterThan(300)
+    // both sides of the byte reader are exercised: rows it read itself, and lines it handed over.
+    // About a third of the generated records have an IPv4 and an IPv6 end (zAddr draws each end
+    // alone), which are skipped, and the byte reader hands their lines to the line reader: with
+    // the fixed seed 345 flows, 127 such skips, 195 rows read from bytes
+    expect(flows).toBeGreaterThan(300)
+    expect(mixed).toBeGreaterThan(50)
+    expect(split.fast).toBeGreaterThan(150)
     expect(split.handedFlows).toBeGreaterThan(50)
     expect(split.handed).toBeGreaterThan(1000)
   }, 120_000)
@@ -992,7 +1006,8 @@ describe('Zeek TSV: the byte reader equals the line reader (fast-check, fixed se
             rec: {
               ts: `${1_790_000_000 + i}.${String(i * 1237).padStart(6, '0')}`,
               src: i % 5 === 0 ? '2001:db8::1' : `10.0.${i % 7}.${i % 250}`,
-              dst: '151.101.200.13',
+              // an IPv6 source with an IPv6 destination: one of each is skipped (line reader)
+              dst: i % 5 === 0 ? '2001:db8::d' : '151.101.200.13',
               sp: i % 9 === 0 ? '8' : String(40_000 + i),
               dp: i % 9 === 0 ? '0' : '443',
               proto: i % 9 === 0 ? 'icmp' : i % 2 === 0 ? 'tcp' : 'udp',

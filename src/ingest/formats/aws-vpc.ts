@@ -752,6 +752,8 @@ export class AwsColumnReader extends ColumnLineReader {
     if (L.logStatus >= 0 && !wordIs(buf, L.logStatus, W_OK)) return false
     const ps = L.pktSrc >= 0 && !wordIs(buf, L.pktSrc, W_DASH) ? L.pktSrc : L.src
     const pd = L.pktDst >= 0 && !wordIs(buf, L.pktDst, W_DASH) ? L.pktDst : L.dst
+    // both ends canonical IPv4, so never of two IP versions (an IPv6 line is the line reader's,
+    // whose record column-reader.ts `text` skips as `mixed-address-families` when it is one)
     const src = bvals[ps] as number
     const dst = bvals[pd] as number
     if (src < 0 || dst < 0) return false

@@ -895,8 +895,13 @@ export class ZeekColumnReader extends ColumnLineReader {
   private seenState: TsvState | undefined
   private seenIndex: ReadonlyMap<string, number> | undefined
   private seenText = ''
-  /** Codes of IPv6 address texts read so far (-1: not an address), and whether the canonical text is IPv6. */
+  /**
+   * IPv6 address texts read so far: the code of the canonical text times 2, plus 1 when that
+   * text is IPv6 (0 for an IPv4-mapped address, read as IPv4); -1: not an address.
+   */
   private readonly v6 = new Map<string, number>()
+  /** Whether the address {@link address} read last is IPv6 (its canonical text). */
+  private six = false
 
   constructor(
     ctx: ParseContext,
@@ -964,10 +969,16 @@ export class ZeekColumnReader extends ColumnLineReader {
     this.layout = L
   }
 
-  /** The code of the address in token `i` (canonical IPv4, or IPv6 text), or -1 (line reader). */
+  /**
+   * The code of the address in token `i` (canonical IPv4, or IPv6 text), or -1 (line reader);
+   * its family in {@link six}.
+   */
   private address(buf: Buffer, i: number): number {
     const v4 = ipv4Token(buf, i)
-    if (v4 >= 0) return this.table.ipv4(v4)
+    if (v4 >= 0) {
+      this.six = false
+      return this.table.ipv4(v4)
+    }
     const a = zstarts[i] as number
     const b = (zstarts[i + 1] as number) - 1
     if (b - a < 2 || b - a > 45) return -1
@@ -981,13 +992,15 @@ export class ZeekColumnReader extends ColumnLineReader {
     const L = this.layout as ZeekLayout
     if (!colon || tokenIs(buf, i, L.unset) || tokenIs(buf, i, L.empty)) return -1
     const raw = buf.toString('latin1', a, b)
-    let code = this.v6.get(raw)
-    if (code === undefined) {
+    let packed = this.v6.get(raw)
+    if (packed === undefined) {
       const canon = normalizeIp(raw)
-      code = canon === undefined ? -1 : this.table.code(canon)
-      this.v6.set(raw, code)
+      packed = canon === undefined ? -1 : this.table.code(canon) * 2 + (canon.includes(':') ? 1 : 0)
+      this.v6.set(raw, packed)
     }
-    return code
+    if (packed < 0) return -1
+    this.six = (packed & 1) === 1
+    return packed >>> 1
   }
 
   /** The data line `buf[a, e)` read from bytes; false (nothing recorded) when the line reader must decide it. */
@@ -1010,8 +1023,11 @@ export class ZeekColumnReader extends ColumnLineReader {
     if (k !== nt - 1) return false
     zstarts[nt] = e + 1
     const src = this.address(buf, L.origH)
+    const srcSix = this.six
     const dst = this.address(buf, L.respH)
-    if (src < 0 || dst < 0) return false
+    // an IPv4 and an IPv6 end: the line reader gives the record, which is skipped as it is on the
+    // object path (column-reader.ts `text`)
+    if (src < 0 || dst < 0 || srcSix !== this.six) return false
     // protocol: ip_proto when set, else proto
     let protocol = countToken(buf, L.ipProto, L)
     if (protocol === T_SLOW || protocol > 255) return false
@@ -1020,8 +1036,7 @@ export class ZeekColumnReader extends ColumnLineReader {
       if (p < 0 || tokenIs(buf, p, L.unset) || tokenIs(buf, p, L.empty)) return false
       if (tokenIs(buf, p, W_TCP)) protocol = 6
       else if (tokenIs(buf, p, W_UDP)) protocol = 17
-      else if (tokenIs(buf, p, W_ICMP))
-        protocol = (this.table.strings[src] as string).includes(':') ? 58 : 1
+      else if (tokenIs(buf, p, W_ICMP)) protocol = srcSix ? 58 : 1
       else return false
     }
     const origP = countToken(buf, L.origP, L)
