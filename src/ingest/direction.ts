@@ -264,15 +264,24 @@ export function withGroupEnds(f: Flow): Flow | undefined {
 export function senderFirst(ctx: ParseContext, f: Flow): Flow | undefined {
   const g = withGroupEnds(f)
   if (g === undefined) {
-    const at = f.source.line ?? f.source.record
     skip(
       ctx,
       'no-sender',
-      at === undefined ? f.source.file : `${f.source.file}:${at}`,
+      whereOf(f),
       `${f.src} -> ${f.dst} protocol ${f.protocol}: a multicast group or the broadcast is never a source, 0.0.0.0 or :: never a destination`,
     )
   } else if (g.src !== f.src) note(ctx, 'group-source-swapped')
   return g
+}
+
+/**
+ * Where `f` was read, as a skip names it (types.ts `SkipExample.where`): `file:line`, `file#record`
+ * (a datagram, an Azure flow tuple: 0-based, no line), or `file`.
+ */
+function whereOf(f: Flow): string {
+  const s = f.source
+  if (s.line !== undefined) return `${s.file}:${s.line}`
+  return s.record !== undefined ? `${s.file}#${s.record}` : s.file
 }
 
 /**
@@ -296,15 +305,10 @@ export function mixedFamilies(src: string, dst: string): boolean {
  */
 export function skipMixedFamilies(ctx: ParseContext, f: Flow): boolean {
   if (!mixedFamilies(f.src, f.dst)) return false
-  const s = f.source
   skip(
     ctx,
     'mixed-address-families',
-    s.line !== undefined
-      ? `${s.file}:${s.line}`
-      : s.record !== undefined
-        ? `${s.file}#${s.record}`
-        : s.file,
+    whereOf(f),
     `${f.src} -> ${f.dst}: an IPv4 and an IPv6 address are never the two ends of one packet`,
   )
   return true

@@ -4,9 +4,10 @@
  * reading turns such a record around whatever its ports say, or skips it as `no-sender` when no
  * sender can have written it, on both read paths (objects, columns) and in the collector. Expected answers are worked out by hand from those rules.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { HALF_UNPAIRED, type Flow } from '../../src/core/index.js'
 import { FlowColumns } from '../../src/ingest/columnar.js'
@@ -15,6 +16,7 @@ import { readFlowBatches, readFlowColumns, type FileSummary } from '../../src/in
 import { collectOver, T0 } from './collect-helper.js'
 import { concat, recV4, set, template, TPL_V4, v9 } from './netflow-builders.js'
 
+const FLOWS = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-group-ends-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -190,6 +192,43 @@ describe('reading: both paths turn such records around or skip them', () => {
     }
     await expect(run()).rejects.toMatchObject({
       diagnostics: [expect.objectContaining({ code: 'ingest/malformed-record' })],
+    })
+  })
+})
+
+describe('a record read without a line number is named by its record', () => {
+  // an Azure VNet flow tuple is record 1 (0-based) of its blob, which is one line: its skip was
+  // at `file:1`, which --strict turned into line 1, column 1
+  it('no-sender at file#tuple; --strict gives no line', async () => {
+    const vnet = JSON.parse(readFileSync(path.join(FLOWS, 'azure-vnet-v4.json'), 'utf8')) as {
+      records: { flowRecords: { flows: { flowGroups: { flowTuples: string[] }[] }[] } }[]
+    }
+    ;(vnet.records[0]?.flowRecords.flows[0]?.flowGroups[0] as { flowTuples: string[] }).flowTuples =
+      [
+        '1663146004000,198.51.100.7,10.0.0.6,51000,22,6,I,D,NX,0,0,0,0',
+        '1663146004000,224.0.0.7,239.0.0.6,51000,22,6,I,D,NX,0,0,0,0',
+      ]
+    const file = path.join(dir, 'vnet-group.json')
+    writeFileSync(file, JSON.stringify(vnet))
+    const summaries: FileSummary[] = []
+    for await (const _ of readFlowBatches(
+      [file],
+      { format: 'azure-vnet', strict: false },
+      summaries,
+    ));
+    expect(summaries[0]?.stats.examples.map((e) => [e.where, e.reason])).toEqual([
+      [`${file}#1`, 'no-sender'],
+    ])
+    const strict = async () => {
+      for await (const _ of readFlowBatches([file], { format: 'azure-vnet', strict: true }, []));
+    }
+    await expect(strict()).rejects.toMatchObject({
+      diagnostics: [
+        expect.objectContaining({
+          code: 'ingest/malformed-record',
+          location: { file: `${file}#1`, line: 0, column: 0 },
+        }),
+      ],
     })
   })
 })
