@@ -26,9 +26,10 @@ const ECS =
 function awsFile(): string {
   const lines = [V2]
   for (let i = 0; i < 3000; i++) {
-    const a = `10.0.${i % 13}.${1 + (i % 97)}`
-    const b =
-      i % 11 === 0 ? `2001:db8::${(i % 50).toString(16)}` : `151.101.${i % 5}.${100 + (i % 61)}`
+    // IPv6 to IPv6 now and then (an IPv4 and an IPv6 end would be skipped: mixed-address-families)
+    const v6 = i % 11 === 0
+    const a = v6 ? `2001:db8:a::${(1 + (i % 97)).toString(16)}` : `10.0.${i % 13}.${1 + (i % 97)}`
+    const b = v6 ? `2001:db8::${(i % 50).toString(16)}` : `151.101.${i % 5}.${100 + (i % 61)}`
     const t = 1_790_000_000 + i
     lines.push(`2 1 eni-1 ${a} ${b} ${40000 + (i % 999)} 443 6 3 300 ${t} ${t + 60} ACCEPT OK`)
     if (i % 3 !== 0)
