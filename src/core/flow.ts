@@ -74,8 +74,8 @@ export interface Flow {
  * (AWS and GCP VPC flow logs write one record per direction; reading pairs the two records of one
  * file into one flow, ingest/direction.ts). A flow is marked 0 when it is not an unpaired half: a
  * merged pair, a record of a format that is not paired, or one read with pairing off. Otherwise
- * it is {@link HALF_UNPAIRED}, ORed with {@link HALF_SWAPPED} and {@link HALF_ECHO_ASSUMED} as
- * they apply; with them the store finds and merges the other half when another file holds it.
+ * it is {@link HALF_UNPAIRED}, ORed with {@link HALF_SWAPPED}, {@link HALF_ECHO_ASSUMED} and
+ * {@link HALF_ICMP_TYPED} as they apply; with them the store finds and merges the other half when another file holds it.
  * Stable: stored in `flow_rows.half` (store schema version 4); do not change the values. NetFlow/
  * IPFIX and goflow2 records of one direction are marked too when their exporter is known beyond
  * their file ({@link FlowHalf}; store schema version 5).
@@ -92,6 +92,14 @@ export const HALF_SWAPPED = 2
  * recorded ports were 0 and 0.
  */
 export const HALF_ECHO_ASSUMED = 4
+/**
+ * With {@link HALF_UNPAIRED}: the record is an ICMP or ICMPv6 message that carries its type
+ * (NetFlow/IPFIX, goflow2: `dstPort` the type, `srcPort` the code), which reading pairs by the
+ * request it is or answers (ingest/direction.ts `icmpKey`, {@link ICMP_REQUEST_OF_REPLY}): an echo
+ * request with its echo reply, the addresses exchanged and the same code. The store pairs it so
+ * too (store schema version 6; a store of an earlier Bulkhead holds no such half).
+ */
+export const HALF_ICMP_TYPED = 8
 
 /**
  * An unpaired half given as a flow object (NetFlow/IPFIX, goflow2: records of one direction

@@ -74,8 +74,9 @@ export const PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['aws-vpc', 'gcp-
  * an ICMP echo request with its reply. Across files, the store pairs the halves of one exporter
  * (store schema version 5, `flow_rows.exporter`) when the input names the exporter beyond its
  * file (a capture's sender, goflow2's `sampler_address`: `PairHalf.exporter`); a file of bare
- * datagrams names none, and its halves are paired within it only, as are ICMP records that carry
- * their type (stored unmarked). goflow2's JSON lines are NetFlow/IPFIX records too, scoped by
+ * datagrams names none, and its halves are paired within it only. ICMP records that carry their
+ * type are marked so (core `HALF_ICMP_TYPED`): the store pairs a request with its reply, as reading
+ * does. goflow2's JSON lines are NetFlow/IPFIX records too, scoped by
  * `sampler_address` and `type` (formats/goflow2.ts).
  */
 export const EXPORTER_PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['netflow', 'goflow2'])

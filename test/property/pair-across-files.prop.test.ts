@@ -297,8 +297,12 @@ describe('pairing across files (property)', () => {
  * frame sent from the exporter's address, so the capture names its exporter) and goflow2 JSON
  * lines (`sampler_address`). Kinds: a request and its reply of one exporter, either alone, a
  * request and a reply with different actions (goflow2 `forwarding_status`), and a request seen by
- * one exporter with its reply seen by the other, which never pair. Compared: the `flows` rows,
- * with each row's `half` and its exporter's key.
+ * one exporter with its reply seen by the other, which never pair. ICMP: typed requests and their
+ * replies (v5: type·256 + code in the destination port; goflow2 `icmp_type`/`icmp_code`, sent as
+ * `NETFLOW_V9` so that the `IPFIX` lines' typeless ICMP stays typeless: a type 0 reads as an echo
+ * reply only from an exporter that gave a type before in its file, so goflow2's echo is left out),
+ * and goflow2's typeless ICMP (an echo request either way, paired by its addresses). Compared: the
+ * `flows` rows, with each row's `half` and its exporter's key.
  */
 type ExporterKind = 'both' | 'request' | 'reply' | 'split-action' | 'two-exporters'
 
@@ -306,7 +310,12 @@ interface ExporterConnection extends Omit<Connection, 'kind' | 'action'> {
   readonly kind: ExporterKind
   readonly exporter: number
   readonly action: 'accept' | 'reject' | 'unknown'
+  /** ICMP: the request's type and code (the reply's type answers it); undefined: typeless. */
+  readonly icmp: { readonly type: number; readonly code: number } | undefined
 }
+
+/** The reply type of each ICMP request type generated (RFC 792: echo, timestamp, information, mask). */
+const REPLY_OF: Readonly<Record<number, number>> = { 8: 0, 13: 14, 15: 16, 17: 18 }
 
 const EXPORTERS = ['192.0.2.1', '192.0.2.2']
 
@@ -317,7 +326,13 @@ function exporterConnection(format: 'netflow' | 'goflow2'): fc.Arbitrary<Exporte
       server: fc.nat(HOSTS.length - 2),
       // goflow2 ICMP without a type: an echo request, paired by its addresses (typeless)
       protocol:
-        format === 'goflow2' ? fc.constantFrom(6, 6, 6, 17, 17, 1) : fc.constantFrom(6, 6, 17),
+        format === 'goflow2'
+          ? fc.constantFrom(6, 6, 6, 17, 17, 1, 1)
+          : fc.constantFrom(6, 6, 17, 1),
+      typed: format === 'goflow2' ? fc.boolean() : fc.constant(true),
+      icmpType:
+        format === 'goflow2' ? fc.constantFrom(13, 15, 17) : fc.constantFrom(8, 8, 13, 15, 17),
+      icmpCode: fc.constantFrom(0, 0, 1),
       clientPort: port,
       serverPort: port,
       kind: fc.constantFrom<ExporterKind>(
@@ -340,13 +355,17 @@ function exporterConnection(format: 'netflow' | 'goflow2'): fc.Arbitrary<Exporte
       replyLength: fc.nat(600),
       counters: fc.tuple(fc.nat(100_000), fc.nat(100_000), fc.nat(100_000), fc.nat(100_000)),
     })
-    .map((c) => {
+    .map(({ typed, icmpType, icmpCode, ...c }) => {
       const ports = c.protocol === 6 || c.protocol === 17
+      const icmp = c.protocol === 1 && typed ? { type: icmpType, code: icmpCode } : undefined
       return {
         ...c,
+        icmp,
         server: c.server >= c.client ? c.server + 1 : c.server,
-        clientPort: ports ? c.clientPort : 0,
-        serverPort: ports ? c.serverPort : 0,
+        // typed ICMP: as a flow writes it, the code in the source port and the type in the
+        // destination port (the connection key of reading's icmpKey: the request's)
+        clientPort: ports ? c.clientPort : (icmp?.code ?? 0),
+        serverPort: ports ? c.serverPort : (icmp?.type ?? 0),
         // NetFlow v5 has no action; split-action needs one
         kind: format === 'netflow' && c.kind === 'split-action' ? 'both' : c.kind,
         action: format === 'netflow' ? 'unknown' : c.action,
@@ -367,6 +386,8 @@ interface OneWay {
   readonly packets: number
   readonly bytes: number
   readonly action: 'accept' | 'reject' | 'unknown'
+  /** An ICMP record with its type: `dp` the type, `sp` the code. */
+  readonly typed: boolean
 }
 
 function oneWays(c: ExporterConnection): OneWay[] {
@@ -384,19 +405,22 @@ function oneWays(c: ExporterConnection): OneWay[] {
     packets: p1,
     bytes: b1,
     action,
+    typed: c.icmp !== undefined,
   })
   const reply = (action = c.action, exporter = c.exporter): OneWay => ({
     exporter,
     src: c.server,
     dst: c.client,
-    sp: c.serverPort,
-    dp: c.clientPort,
+    // a typed ICMP reply: its own type (answering the request's), the same code
+    sp: c.icmp === undefined ? c.serverPort : c.icmp.code,
+    dp: c.icmp === undefined ? c.clientPort : (REPLY_OF[c.icmp.type] as number),
     protocol: c.protocol,
     start: Math.max(0, c.start + c.lag),
     length: c.replyLength,
     packets: p2,
     bytes: b2,
     action,
+    typed: c.icmp !== undefined,
   })
   switch (c.kind) {
     case 'both':
@@ -417,7 +441,7 @@ function goflow2Line(r: OneWay): string {
   const ns = (s: number): string => `${String(T0 + s)}000000000`
   const status = r.action === 'accept' ? 64 : r.action === 'reject' ? 128 : 0
   return JSON.stringify({
-    type: 'IPFIX',
+    type: r.typed ? 'NETFLOW_V9' : 'IPFIX',
     time_received_ns: ns(r.start + r.length + 5),
     sampler_address: EXPORTERS[r.exporter],
     time_flow_start_ns: ns(r.start),
@@ -431,7 +455,11 @@ function goflow2Line(r: OneWay): string {
     src_port: r.sp,
     dst_port: r.dp,
     forwarding_status: status,
-    ...(r.protocol === 1 ? { icmp_type: 0, icmp_code: 0 } : {}),
+    ...(r.protocol === 1
+      ? r.typed
+        ? { icmp_type: r.dp, icmp_code: r.sp }
+        : { icmp_type: 0, icmp_code: 0 }
+      : {}),
   })
 }
 
@@ -446,8 +474,9 @@ function v5Frame(r: OneWay): Uint8Array {
     {
       src: HOSTS[r.src] as string,
       dst: HOSTS[r.dst] as string,
-      srcPort: r.sp,
-      dstPort: r.dp,
+      // ICMP: type·256 + code in the destination port, 0 in the source port
+      srcPort: r.protocol === 1 ? 0 : r.sp,
+      dstPort: r.protocol === 1 ? r.dp * 256 + r.sp : r.dp,
       protocol: r.protocol,
       packets: r.packets,
       bytes: r.bytes,
@@ -512,13 +541,14 @@ async function exporterRows(
   }
 }
 
-const acrossExporters = { paired: 0, apart: 0 }
+const acrossExporters = { paired: 0, apart: 0, icmp: 0 }
 
 for (const format of ['netflow', 'goflow2'] as const) {
   describe(`pairing across files per exporter (${format}, property)`, () => {
     it('files stored one by one (either order) or in one command store what their concatenation stores', async () => {
       acrossExporters.paired = 0
       acrossExporters.apart = 0
+      acrossExporters.icmp = 0
       await fc.assert(
         fc.asyncProperty(exporterScenario(format), async (byFile) => {
           const dir = path.join(root, `${format}-${String(runs++)}`)
@@ -571,6 +601,23 @@ for (const format of ['netflow', 'goflow2'] as const) {
               ),
             ).length
 
+          // typed ICMP requests whose reply of the same exporter is in another file
+          acrossExporters.icmp += byFile
+            .flatMap((rs, file) => rs.map((r) => ({ r, file })))
+            .filter(
+              ({ r, file }, _, all) =>
+                r.typed &&
+                REPLY_OF[r.dp] !== undefined &&
+                all.some(
+                  (o) =>
+                    o.file !== file &&
+                    o.r.exporter === r.exporter &&
+                    o.r.src === r.dst &&
+                    o.r.dst === r.src &&
+                    o.r.dp === REPLY_OF[r.dp],
+                ),
+            ).length
+
           for (const name of names) await load(store('forward'), [name])
           expect(await exporterRows(store('forward'))).toEqual(expected)
           await load(store('forward'), names)
@@ -589,6 +636,7 @@ for (const format of ['netflow', 'goflow2'] as const) {
       )
       expect(acrossExporters.paired).toBeGreaterThan(RUNS)
       expect(acrossExporters.apart).toBeGreaterThan(0)
+      expect(acrossExporters.icmp).toBeGreaterThan(0)
     }, 600_000)
   })
 }

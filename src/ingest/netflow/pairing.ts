@@ -14,7 +14,13 @@
  * (ports `0 0`), and are read as echo requests after it, their direction `unknown` (a
  * pair's client is not known: either end may have pinged).
  */
-import { HALF_ECHO_ASSUMED, HALF_SWAPPED, type Flow, type FlowHalf } from '../../core/flow.js'
+import {
+  HALF_ECHO_ASSUMED,
+  HALF_ICMP_TYPED,
+  HALF_SWAPPED,
+  type Flow,
+  type FlowHalf,
+} from '../../core/flow.js'
 import { DirectionPairer, orient } from '../direction.js'
 import type { PairHalf } from './decoder.js'
 
@@ -90,10 +96,9 @@ export class ExporterPairer {
   /**
    * The unpaired-half mark and exporter of a flow this pairer gave out: a record of one direction
    * that found no partner, whose exporter is known beyond its file ({@link PairHalf.exporter}),
-   * so that the store may pair it with a record of another file (store `pairHalves`). Undefined
-   * for every other flow, and for an ICMP record that carries its type (an echo request and its
-   * reply are different ICMP types, which the store's pairing by ports does not match: they pair
-   * within a file only).
+   * so that the store may pair it with a record of another file (store `pairHalves`); an ICMP
+   * record that carries its type is marked `HALF_ICMP_TYPED` too (the store pairs it with its
+   * request or reply, as the typed pairer does). Undefined for every other flow.
    */
   halfOf(f: Flow): FlowHalf | undefined {
     return this.marks.get(f)
@@ -103,7 +108,8 @@ export class ExporterPairer {
   private give(out: Flow[]): void {
     for (const g of this.held) {
       const o = oriented(g)
-      if (g.protocol !== 1 && g.protocol !== 58) this.mark(this.typed, g, o, 0)
+      // ICMP here carries its type (typeless records go to the other pairer)
+      this.mark(this.typed, g, o, g.protocol === 1 || g.protocol === 58 ? HALF_ICMP_TYPED : 0)
       out.push(o)
     }
     this.held.length = 0

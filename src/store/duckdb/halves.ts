@@ -20,7 +20,14 @@
  * and in SQL takes seconds.
  */
 import { DuckDBListValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api'
-import { HALF_ECHO_ASSUMED, HALF_SWAPPED, MAX_COUNTER, type Flow } from '../../core/index.js'
+import {
+  HALF_ECHO_ASSUMED,
+  HALF_ICMP_TYPED,
+  HALF_SWAPPED,
+  ICMP_REQUEST_OF_REPLY,
+  MAX_COUNTER,
+  type Flow,
+} from '../../core/index.js'
 import { FLOW_COLUMNS } from './schema.js'
 import { FlowWriter, type Books, type NameTuple } from './batch.js'
 
@@ -64,7 +71,32 @@ const MERGED = 'temp.bulkhead_merged'
 
 const SWAPPED = String(HALF_SWAPPED)
 const ECHO = String(HALF_ECHO_ASSUMED)
+const TYPED = String(HALF_ICMP_TYPED)
 const SLACK = String(HALF_SLACK_MS)
+
+/**
+ * SQL: the ICMP type of the request that type `t` of protocol `p` answers (an echo reply's is
+ * the echo request), else `t` itself: core `ICMP_REQUEST_OF_REPLY`, the table by which ingest's
+ * `icmpKey` keys typed ICMP records within a file, written out as a `CASE`.
+ */
+function requestTypeSql(p: string, t: string): string {
+  const protocols = Object.entries(ICMP_REQUEST_OF_REPLY).map(([protocol, replies]) => {
+    const types = Object.entries(replies).map(
+      ([reply, request]) => `WHEN ${reply} THEN ${String(request)}`,
+    )
+    return `WHEN ${p} = ${protocol} THEN CASE ${t} ${types.join(' ')} ELSE ${t} END`
+  })
+  return `CASE ${protocols.join(' ')} ELSE ${t} END`
+}
+
+/**
+ * SQL: the destination port by which the class of a half of `flow_rows` (column prefix `r`) is
+ * found: for a typed ICMP half (`HALF_ICMP_TYPED`) the type of the request it is or answers, so
+ * that an echo request (type 8) and its reply (type 0) fall in one class; else `dst_port`.
+ */
+function classPortSql(r: string): string {
+  return `CASE WHEN (${r}half & ${TYPED}) <> 0 THEN ${requestTypeSql(`${r}protocol`, `${r}dst_port`)} ELSE ${r}dst_port END`
+}
 
 /**
  * The halves to look at, each with the record it was read from: every unpaired half of
@@ -73,12 +105,19 @@ const SLACK = String(HALF_SLACK_MS)
  * pair in either order: every group (format, protocol, the record's two endpoints) lies within
  * one, also for an ICMP record read as an echo request (its ports 0 and 8 or 128 are the same pair
  * in its reply), so finding them needs only `least`/`greatest` on plain columns.
+ * A typed ICMP half (`HALF_ICMP_TYPED`: NetFlow/IPFIX, goflow2) counts, for its class, the type of
+ * the request it is or answers ({@link classPortSql}) as its destination port, so that an echo
+ * request (type 8) and its reply (type 0) are one class; its group is reading's `icmpKey` (ingest
+ * direction.ts): the request's client and server, type and code, in that order (`g1` the client
+ * · 65536 + code, `g2` the server · 65536 + request type; `ty` keeps these groups apart from the
+ * others), so a group holds requests one way and their replies the other.
  *
  * The exporter (`ex`: `flow_rows.exporter`, NULL for AWS and GCP, equal to NULL here: `IS NOT
  * DISTINCT FROM`) is part of the class and of the group.
  *
  * Columns: the row (`id` its rowid, its `names` id, `swapped` when orienting exchanged its ends,
- * `HALF_SWAPPED`), `fmt` and `frank` the rank of its format and of its file's path among the
+ * `HALF_SWAPPED`; `ty` when it is a typed ICMP half, `qt` the type of the request it is or
+ * answers), `fmt` and `frank` the rank of its format and of its file's path among the
  * store's, `pos` its line (or record) in its file, and the record: `rs`/`rsp`, `rd`/`rdp` its
  * source and destination address id and port (the row's ends exchanged again when swapped;
  * ports 0 and 0 when reading took its ICMP type for echo, `HALF_ECHO_ASSUMED`); `side` which end
@@ -91,7 +130,8 @@ const HALVES_SQL = `
 CREATE OR REPLACE TEMP TABLE bulkhead_halves AS
 WITH h AS (
   SELECT source, protocol, start_ms, end_ms, least(src, dst) AS a1, greatest(src, dst) AS a2,
-    least(src_port, dst_port) AS p1, greatest(src_port, dst_port) AS p2, exporter AS ex
+    least(src_port, ${classPortSql('')}) AS p1, greatest(src_port, ${classPortSql('')}) AS p2,
+    exporter AS ex
   FROM flow_rows WHERE half <> 0 AND start_ms BETWEEN $lo AND $hi),
 k AS (
   SELECT DISTINCT n.protocol, n.a1, n.a2, n.p1, n.p2, n.ex
@@ -105,22 +145,26 @@ so AS (
   FROM sources),
 c AS (
   SELECT fr.rowid AS id, fr.*, so.fmt, so.frank, coalesce(fr.line, fr.record, 0) AS pos,
-    (fr.half & ${SWAPPED}) <> 0 AS swapped,
+    (fr.half & ${SWAPPED}) <> 0 AS swapped, (fr.half & ${TYPED}) <> 0 AS ty,
+    ${requestTypeSql('fr.protocol', 'fr.dst_port')} AS qt,
     CASE WHEN (fr.half & ${ECHO}) <> 0 THEN 0 ELSE fr.src_port END AS sp,
     CASE WHEN (fr.half & ${ECHO}) <> 0 THEN 0 ELSE fr.dst_port END AS dp
   FROM flow_rows fr
     JOIN k ON fr.protocol = k.protocol AND least(fr.src, fr.dst) = k.a1
-      AND greatest(fr.src, fr.dst) = k.a2 AND least(fr.src_port, fr.dst_port) = k.p1
-      AND greatest(fr.src_port, fr.dst_port) = k.p2 AND fr.exporter IS NOT DISTINCT FROM k.ex
+      AND greatest(fr.src, fr.dst) = k.a2 AND least(fr.src_port, ${classPortSql('fr.')}) = k.p1
+      AND greatest(fr.src_port, ${classPortSql('fr.')}) = k.p2
+      AND fr.exporter IS NOT DISTINCT FROM k.ex
     JOIN so ON so.id = fr.source
   WHERE fr.half <> 0 AND fr.start_ms BETWEEN $lo AND $hi)
-SELECT id, source, fmt, exporter AS ex, frank, pos, line, record, protocol,
+SELECT id, source, fmt, exporter AS ex, ty, frank, pos, line, record, protocol,
   start_ms, end_ms, packets, bytes, observed_action AS action, tcp_flags, half, names, swapped,
   CASE WHEN swapped THEN dst ELSE src END AS rs, CASE WHEN swapped THEN dp ELSE sp END AS rsp,
   CASE WHEN swapped THEN src ELSE dst END AS rd, CASE WHEN swapped THEN sp ELSE dp END AS rdp,
   CASE WHEN direction = 0 THEN 0 WHEN (direction = 1) <> swapped THEN 1 ELSE 2 END AS side,
-  least(src::UBIGINT * 65536 + sp, dst::UBIGINT * 65536 + dp) AS g1,
-  greatest(src::UBIGINT * 65536 + sp, dst::UBIGINT * 65536 + dp) AS g2
+  CASE WHEN ty THEN (CASE WHEN qt <> dst_port THEN dst ELSE src END)::UBIGINT * 65536 + src_port
+    ELSE least(src::UBIGINT * 65536 + sp, dst::UBIGINT * 65536 + dp) END AS g1,
+  CASE WHEN ty THEN (CASE WHEN qt <> dst_port THEN src ELSE dst END)::UBIGINT * 65536 + qt
+    ELSE greatest(src::UBIGINT * 65536 + sp, dst::UBIGINT * 65536 + dp) END AS g2
 FROM c`
 
 /** A column of the client's half: `a`'s when `cl`, else `b`'s. */
@@ -156,7 +200,8 @@ function recordName(whose: 'client' | 'server', col: string): string {
  *   (start, end, then file, line, row): each is held until the next, which pairs with it or is
  *   held in its place (ingest `DirectionPairer.push`). Two neighbours pair (`link`) when they are
  *   of different files (two halves of one file that reading did not pair stay apart, as in that
- *   file), the record's ends are exchanged, the action is the same and the time intervals overlap
+ *   file), the record's ends are exchanged (typed ICMP: its addresses, the request's type and
+ *   code being the group's), the action is the same and the time intervals overlap
  *   or are at most {@link HALF_SLACK_MS} apart. In a run of neighbours that each link to the next,
  *   the first pairs with the second, the third with the fourth, and so on (`rn - z - 1` even: `z`
  *   is the last half before that did not link to its next);
@@ -173,21 +218,22 @@ function recordName(whose: 'client' | 'server', col: string): string {
 const MERGED_SQL = `
 CREATE OR REPLACE TEMP TABLE bulkhead_merged AS
 WITH s AS (
-  SELECT id, source, fmt, ex, protocol, g1, g2, rs, rsp, rd, rdp, action, start_ms, end_ms, frank, pos,
-    row_number() OVER w AS rn,
+  SELECT id, source, fmt, ex, ty, protocol, g1, g2, rs, rsp, rd, rdp, action, start_ms, end_ms, frank,
+    pos, row_number() OVER w AS rn,
     lead(id) OVER w AS n_id, lead(source) OVER w AS n_source, lead(rs) OVER w AS n_rs,
+    lead(rd) OVER w AS n_rd,
     lead(rsp) OVER w AS n_rsp, lead(action) OVER w AS n_action,
     lead(start_ms) OVER w AS n_start, lead(end_ms) OVER w AS n_end,
     lead(frank) OVER w AS n_frank, lead(pos) OVER w AS n_pos
   FROM ${HALVES}
-  WINDOW w AS (PARTITION BY fmt, ex, protocol, g1, g2 ORDER BY start_ms, end_ms, frank, pos, id)),
+  WINDOW w AS (PARTITION BY fmt, ex, ty, protocol, g1, g2 ORDER BY start_ms, end_ms, frank, pos, id)),
 l AS (
-  SELECT *, coalesce(n_id IS NOT NULL AND n_source <> source AND rd = n_rs AND rdp = n_rsp
-    AND action = n_action AND n_start <= end_ms + ${SLACK} AND start_ms <= n_end + ${SLACK},
+  SELECT *, coalesce(n_id IS NOT NULL AND n_source <> source AND rd = n_rs
+    AND CASE WHEN ty THEN rs = n_rd ELSE rdp = n_rsp END AND action = n_action AND n_start <= end_ms + ${SLACK} AND start_ms <= n_end + ${SLACK},
     false) AS link
   FROM s),
 t AS (
-  SELECT *, coalesce(max(CASE WHEN NOT link THEN rn END) OVER (PARTITION BY fmt, ex, protocol,
+  SELECT *, coalesce(max(CASE WHEN NOT link THEN rn END) OVER (PARTITION BY fmt, ex, ty, protocol,
     g1, g2 ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS z
   FROM l),
 p AS (
