@@ -512,6 +512,8 @@ export class DirectionPairer {
   private readonly halves = new WeakMap<Flow, number>()
   /** With `opts.origins`: the record pushed of each flow emitted unpaired ({@link DirectionPairer.recordOf}). */
   private readonly origins: WeakMap<Flow, Flow> | undefined
+  /** With `opts.origins`: the record pushed of each copy read rejected ({@link rejectedAtOtherEnd}). */
+  private readonly pushed: WeakMap<Flow, Flow> | undefined
 
   /**
    * @param opts.window - most records held unpaired (default {@link PAIR_WINDOW}).
@@ -525,6 +527,7 @@ export class DirectionPairer {
     this.memory = new ConnectionMemory(this.window)
     this.icmpTypes = opts.icmpTypes ?? false
     this.origins = opts.origins === true ? new WeakMap() : undefined
+    this.pushed = opts.origins === true ? new WeakMap() : undefined
   }
 
   /** Records held unpaired now. */
@@ -542,8 +545,9 @@ export class DirectionPairer {
   }
 
   /**
-   * With `opts.origins`: the record (as pushed) of a flow this pairer emitted unpaired;
-   * undefined for a merged pair, any other flow, or without `opts.origins`.
+   * With `opts.origins`: the record (as pushed) of a flow this pairer emitted unpaired, also
+   * when it was read rejected because the other end rejected it; undefined for a merged pair,
+   * any other flow, or without `opts.origins`.
    */
   recordOf(f: Flow): Flow | undefined {
     return this.origins?.get(f)
@@ -559,8 +563,15 @@ export class DirectionPairer {
       out,
       out.src !== f.src || out.srcPort !== f.srcPort ? HALF_UNPAIRED | HALF_SWAPPED : HALF_UNPAIRED,
     )
-    this.origins?.set(out, f)
+    this.origins?.set(out, this.pushed?.get(f) ?? f)
     return out
+  }
+
+  /** The record `f` read `reject`: a copy, which {@link DirectionPairer.recordOf} traces back to `f`. */
+  private rejected(f: Flow): Flow {
+    const r: Flow = { ...f, observedAction: 'reject' }
+    this.pushed?.set(r, this.pushed.get(f) ?? f)
+    return r
   }
 
   /**
@@ -601,8 +612,8 @@ export class DirectionPairer {
       const near = f.start <= other.end + PAIR_SLACK_MS && other.start <= f.end + PAIR_SLACK_MS
       if (near && rejectedAtOtherEnd(other, f)) {
         this.rejectedAtOtherEnd++
-        if (other.observedAction === 'accept') other = { ...other, observedAction: 'reject' }
-        else f = { ...f, observedAction: 'reject' }
+        if (other.observedAction === 'accept') other = this.rejected(other)
+        else f = this.rejected(f)
       }
       // the same key, so the ends are swapped when the source is the other's destination (for
       // ICMP keyed by its request, the addresses exchanged: one is the request, one its reply)

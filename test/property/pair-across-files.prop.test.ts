@@ -297,14 +297,16 @@ describe('pairing across files (property)', () => {
  * frame sent from the exporter's address, so the capture names its exporter) and goflow2 JSON
  * lines (`sampler_address`). Kinds: a request and its reply of one exporter, either alone, a
  * request and a reply with different actions (goflow2 `forwarding_status`), and a request seen by
- * one exporter with its reply seen by the other, which never pair. ICMP: typed requests and their
+ * one exporter with its reply seen by the other, which never pair, and (goflow2) one direction
+ * that one exporter forwarded and dropped, which is read `reject` at both records (the store
+ * settles it across files per exporter, `settleExporterEnds`). ICMP: typed requests and their
  * replies (v5: type·256 + code in the destination port; goflow2 `icmp_type`/`icmp_code`, sent as
  * `NETFLOW_V9` so that the `IPFIX` lines' typeless ICMP stays typeless: a type 0 reads as an echo
  * reply only from an exporter that gave a type before in its file, so goflow2's echo is left out),
  * and goflow2's typeless ICMP (an echo request either way, paired by its addresses). Compared: the
  * `flows` rows, with each row's `half` and its exporter's key.
  */
-type ExporterKind = 'both' | 'request' | 'reply' | 'split-action' | 'two-exporters'
+type ExporterKind = 'both' | 'request' | 'reply' | 'split-action' | 'two-exporters' | 'both-ends'
 
 interface ExporterConnection extends Omit<Connection, 'kind' | 'action'> {
   readonly kind: ExporterKind
@@ -343,6 +345,7 @@ function exporterConnection(format: 'netflow' | 'goflow2'): fc.Arbitrary<Exporte
         'reply',
         'split-action',
         'two-exporters',
+        'both-ends',
       ),
       exporter: fc.nat(EXPORTERS.length - 1),
       action: fc.constantFrom<'accept' | 'reject' | 'unknown'>('unknown', 'accept', 'reject'),
@@ -366,8 +369,11 @@ function exporterConnection(format: 'netflow' | 'goflow2'): fc.Arbitrary<Exporte
         // destination port (the connection key of reading's icmpKey: the request's)
         clientPort: ports ? c.clientPort : (icmp?.code ?? 0),
         serverPort: ports ? c.serverPort : (icmp?.type ?? 0),
-        // NetFlow v5 has no action; split-action needs one
-        kind: format === 'netflow' && c.kind === 'split-action' ? 'both' : c.kind,
+        // NetFlow v5 has no action; split-action and both-ends need one
+        kind:
+          format === 'netflow' && (c.kind === 'split-action' || c.kind === 'both-ends')
+            ? 'both'
+            : c.kind,
         action: format === 'netflow' ? 'unknown' : c.action,
       }
     })
@@ -433,6 +439,18 @@ function oneWays(c: ExporterConnection): OneWay[] {
       return [request('accept'), reply('reject')]
     case 'two-exporters':
       return [request(), reply(c.action, other)]
+    case 'both-ends':
+      // the exporter forwarded it and dropped it (logged at two interfaces), near in time
+      return [
+        request('accept'),
+        {
+          ...request('reject'),
+          start: Math.max(0, c.start + (c.lag % 50)),
+          length: c.replyLength,
+          packets: p2,
+          bytes: b2,
+        },
+      ]
   }
 }
 
@@ -541,7 +559,7 @@ async function exporterRows(
   }
 }
 
-const acrossExporters = { paired: 0, apart: 0, icmp: 0 }
+const acrossExporters = { paired: 0, apart: 0, icmp: 0, rejected: 0 }
 
 for (const format of ['netflow', 'goflow2'] as const) {
   describe(`pairing across files per exporter (${format}, property)`, () => {
@@ -549,6 +567,7 @@ for (const format of ['netflow', 'goflow2'] as const) {
       acrossExporters.paired = 0
       acrossExporters.apart = 0
       acrossExporters.icmp = 0
+      acrossExporters.rejected = 0
       await fc.assert(
         fc.asyncProperty(exporterScenario(format), async (byFile) => {
           const dir = path.join(root, `${format}-${String(runs++)}`)
@@ -618,6 +637,27 @@ for (const format of ['netflow', 'goflow2'] as const) {
                 ),
             ).length
 
+          // one direction forwarded in one file and dropped in another by the same exporter, near
+          acrossExporters.rejected += byFile
+            .flatMap((rs, file) => rs.map((r) => ({ r, file })))
+            .filter(
+              ({ r, file }, _, all) =>
+                r.action === 'accept' &&
+                all.some(
+                  (o) =>
+                    o.file !== file &&
+                    o.r.action === 'reject' &&
+                    o.r.exporter === r.exporter &&
+                    o.r.src === r.src &&
+                    o.r.dst === r.dst &&
+                    o.r.sp === r.sp &&
+                    o.r.dp === r.dp &&
+                    o.r.protocol === r.protocol &&
+                    o.r.start <= r.start + r.length + 60 &&
+                    r.start <= o.r.start + o.r.length + 60,
+                ),
+            ).length
+
           for (const name of names) await load(store('forward'), [name])
           expect(await exporterRows(store('forward'))).toEqual(expected)
           await load(store('forward'), names)
@@ -637,6 +677,7 @@ for (const format of ['netflow', 'goflow2'] as const) {
       expect(acrossExporters.paired).toBeGreaterThan(RUNS)
       expect(acrossExporters.apart).toBeGreaterThan(0)
       expect(acrossExporters.icmp).toBeGreaterThan(0)
+      if (format === 'goflow2') expect(acrossExporters.rejected).toBeGreaterThan(0)
     }, 600_000)
   })
 }

@@ -55,6 +55,9 @@ import {
 import {
   BulkheadError,
   diagnostic,
+  HALF_ECHO_ASSUMED,
+  HALF_ICMP_TYPED,
+  HALF_SWAPPED,
   isCounter,
   type Flow,
   type FlowHalf,
@@ -686,6 +689,51 @@ export async function settleBothEnds(
 }
 
 /**
+ * {@link settleBothEnds} for the unpaired halves of NetFlow/IPFIX and goflow2 records (rows with
+ * an `exporter`): one direction of a connection that one exporter logged `accept` (forwarded,
+ * RFC 7270 forwardingStatus 64–127) in one file and `reject` (dropped, 128–191) in another, their
+ * times overlapping or at most {@link BOTH_ENDS_SLACK_MS} apart, is one refusal: the accepted
+ * half is read `reject`. As reading settles two such records of one exporter within a file
+ * (ingest direction.ts `DirectionPairer.push`, `rejected-at-other-end`): the same exporter, the
+ * same record (protocol, source and destination address and port as the record wrote them: a
+ * half stored turned round, `HALF_SWAPPED`, is turned back; for ICMP both read typeless, or both
+ * with their type, as reading pairs them apart), the halves of different files (two
+ * halves of one file that reading did not settle stay as they are, as in that file). Only
+ * unpaired halves carry their exporter, so a flow merged from both directions is not looked at:
+ * within a file too, a record paired with its reply is no longer held when the refusal comes.
+ * Runs over the halves near `span` (from {@link FlowWriter.exporterSpan}), after `pairHalves`.
+ * @returns how many stored halves were turned to `reject`.
+ */
+export async function settleExporterEnds(
+  conn: DuckDBConnection,
+  span: { readonly lo: number; readonly hi: number },
+): Promise<number> {
+  const lo = Math.max(-8.64e15, span.lo - BOTH_ENDS_LOOKBACK_MS)
+  const hi = Math.min(8.64e15, span.hi + BOTH_ENDS_SLACK_MS)
+  const swapped = `(half & ${String(HALF_SWAPPED)}) <> 0`
+  const r = await conn.run(
+    `UPDATE flow_rows SET observed_action = 1 WHERE rowid IN (
+       WITH near AS (
+         SELECT rowid AS id, source, exporter, protocol, start_ms, end_ms, observed_action,
+           half & ${String(HALF_ECHO_ASSUMED | HALF_ICMP_TYPED)} AS icmp,
+           CASE WHEN ${swapped} THEN dst ELSE src END AS rs,
+           CASE WHEN ${swapped} THEN dst_port ELSE src_port END AS rsp,
+           CASE WHEN ${swapped} THEN src ELSE dst END AS rd,
+           CASE WHEN ${swapped} THEN src_port ELSE dst_port END AS rdp
+         FROM flow_rows
+         WHERE start_ms BETWEEN ${String(lo)} AND ${String(hi)} AND half <> 0
+           AND exporter IS NOT NULL AND observed_action <= 1)
+       SELECT a.id FROM near a JOIN near r
+         ON a.exporter = r.exporter AND a.rs = r.rs AND a.rd = r.rd AND a.rsp = r.rsp
+           AND a.rdp = r.rdp AND a.protocol = r.protocol AND a.icmp = r.icmp
+       WHERE a.observed_action = 0 AND r.observed_action = 1 AND a.source <> r.source
+         AND r.start_ms <= a.end_ms + ${String(BOTH_ENDS_SLACK_MS)}
+         AND a.start_ms <= r.end_ms + ${String(BOTH_ENDS_SLACK_MS)})`,
+  )
+  return r.rowsChanged
+}
+
+/**
  * Writes flows into `flows` through the staging table. Use inside a transaction the caller
  * opened on `conn`; {@link FlowWriter.finish} returns after the last row is in `flows` (not yet
  * committed). On failure call {@link FlowWriter.abort}, then roll back.
@@ -707,6 +755,9 @@ export class FlowWriter {
   private halfHi = -Infinity
   /** The `sources` ids of the unpaired halves written. */
   private readonly halfSources = new Set<number>()
+  /** Earliest `start` and latest `end` (ms) of the unpaired halves written with an exporter. */
+  private exporterLo = Infinity
+  private exporterHi = -Infinity
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -759,6 +810,9 @@ export class FlowWriter {
     if (half !== undefined && half.half !== 0) {
       if (f.start < this.halfLo) this.halfLo = f.start
       if (f.end > this.halfHi) this.halfHi = f.end
+      // a FlowHalf always names its exporter
+      if (f.start < this.exporterLo) this.exporterLo = f.start
+      if (f.end > this.exporterHi) this.exporterHi = f.end
       this.halfSources.add(this.batch.sourceId(f.source.format, f.source.file))
     } else half = undefined
     return this.batch.add(f, half)
@@ -770,6 +824,16 @@ export class FlowWriter {
    */
   bothEndsSpan(): { readonly lo: number; readonly hi: number } | undefined {
     return this.lo <= this.hi ? { lo: this.lo, hi: this.hi } : undefined
+  }
+
+  /**
+   * The time span (ms since the epoch) of the unpaired halves written with an exporter
+   * (NetFlow/IPFIX, goflow2; {@link settleExporterEnds}); undefined when there are none.
+   */
+  exporterSpan(): { readonly lo: number; readonly hi: number } | undefined {
+    return this.exporterLo <= this.exporterHi
+      ? { lo: this.exporterLo, hi: this.exporterHi }
+      : undefined
   }
 
   /**

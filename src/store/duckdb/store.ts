@@ -46,6 +46,7 @@ import {
   FlowWriter,
   loadBooks,
   settleBothEnds,
+  settleExporterEnds,
   STAGE_DDL,
   type Books,
 } from './batch.js'
@@ -59,7 +60,7 @@ function unreadable(file: string, err: unknown): BulkheadError {
 
 /** What the store settled across files for an {@link IngestFileResult}. */
 interface Settled {
-  /** Stored flows read `reject` ({@link settleBothEnds}). */
+  /** Stored flows read `reject` ({@link settleBothEnds}, {@link settleExporterEnds}). */
   readonly rejectedAtOtherEnd: number
   /** Halves of different files merged, by format ({@link pairHalves}). */
   readonly pairedAcrossFiles: Readonly<Record<string, number>>
@@ -871,15 +872,19 @@ class DuckDbFlowStore implements FlowStore {
   /**
    * After `w` (finished) has written a transaction's rows: pairs the unpaired halves it wrote
    * with those of other files ({@link pairHalves}), then reads `reject` the accepted flows whose
-   * refusal the other end logged ({@link settleBothEnds}, which so sees the merged flows too).
-   * Both look only at the time span of what was written.
+   * refusal the other end logged ({@link settleBothEnds}, which so sees the merged flows too; for
+   * NetFlow/IPFIX and goflow2 halves {@link settleExporterEnds}, per exporter). Each looks only at
+   * the time span of what was written.
    */
   private async settleAcrossFiles(w: FlowWriter): Promise<Settled> {
     await this.storeGcpReports()
     const paired = await pairHalves(this.conn, this.books as Books, w.halves())
     const span = bothEndsSpanOf(w.bothEndsSpan(), paired)
+    const exporters = w.exporterSpan()
     return {
-      rejectedAtOtherEnd: span === undefined ? 0 : await settleBothEnds(this.conn, span),
+      rejectedAtOtherEnd:
+        (span === undefined ? 0 : await settleBothEnds(this.conn, span)) +
+        (exporters === undefined ? 0 : await settleExporterEnds(this.conn, exporters)),
       pairedAcrossFiles: paired.byFormat,
     }
   }
