@@ -758,6 +758,8 @@ export class FlowWriter {
   /** Earliest `start` and latest `end` (ms) of the unpaired halves written with an exporter. */
   private exporterLo = Infinity
   private exporterHi = -Infinity
+  /** A typed ICMP half was written (core `HALF_ICMP_TYPED`). */
+  private icmpTyped = false
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -813,6 +815,7 @@ export class FlowWriter {
       // a FlowHalf always names its exporter
       if (f.start < this.exporterLo) this.exporterLo = f.start
       if (f.end > this.exporterHi) this.exporterHi = f.end
+      if ((half.half & HALF_ICMP_TYPED) !== 0) this.icmpTyped = true
       this.halfSources.add(this.batch.sourceId(f.source.format, f.source.file))
     } else half = undefined
     return this.batch.add(f, half)
@@ -838,13 +841,24 @@ export class FlowWriter {
 
   /**
    * The unpaired halves written (rows whose `half` is not 0): their time span (ms since the
-   * epoch) and the `sources` ids of their files; undefined when there are none. What
-   * `pairHalves` (./halves.ts) looks at.
+   * epoch), the `sources` ids of their files, and whether one is a typed ICMP half; undefined
+   * when there are none. What `pairHalves` (./halves.ts) looks at.
    */
   halves():
-    { readonly lo: number; readonly hi: number; readonly sources: readonly number[] } | undefined {
+    | {
+        readonly lo: number
+        readonly hi: number
+        readonly sources: readonly number[]
+        readonly icmpTyped: boolean
+      }
+    | undefined {
     return this.halfLo <= this.halfHi
-      ? { lo: this.halfLo, hi: this.halfHi, sources: [...this.halfSources] }
+      ? {
+          lo: this.halfLo,
+          hi: this.halfHi,
+          sources: [...this.halfSources],
+          icmpTyped: this.icmpTyped,
+        }
       : undefined
   }
 

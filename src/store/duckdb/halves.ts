@@ -51,6 +51,8 @@ export interface NewHalves {
   readonly hi: number
   /** The `sources` ids of their files. */
   readonly sources: readonly number[]
+  /** True when one of them is a typed ICMP half (core `HALF_ICMP_TYPED`). */
+  readonly icmpTyped?: boolean
 }
 
 /** What {@link pairHalves} did. */
@@ -125,13 +127,20 @@ function classPortSql(r: string): string {
  * direction, which is what the evidence said, as ingest `decide`); `g1`, `g2` its two endpoints
  * in a fixed order (address id · 65536 + port). Integers only: the sort of {@link MERGED_SQL}
  * is over these.
+ *
+ * `typed`: the new halves include a typed ICMP half. Without one (every AWS and GCP ingest) no
+ * class holding a new half needs the ICMP types read, and the query is the plain one: typed
+ * halves are left out and no row pays for the `CASE`s.
  */
-const HALVES_SQL = `
+const halvesSql = (typed: boolean): string => `
 CREATE OR REPLACE TEMP TABLE bulkhead_halves AS
 WITH h AS (
   SELECT source, protocol, start_ms, end_ms, least(src, dst) AS a1, greatest(src, dst) AS a2,
-    least(src_port, ${classPortSql('')}) AS p1, greatest(src_port, ${classPortSql('')}) AS p2,
-    exporter AS ex
+    ${
+      typed
+        ? `least(src_port, ${classPortSql('')}) AS p1, greatest(src_port, ${classPortSql('')}) AS p2`
+        : 'least(src_port, dst_port) AS p1, greatest(src_port, dst_port) AS p2'
+    }, exporter AS ex
   FROM flow_rows WHERE half <> 0 AND start_ms BETWEEN $lo AND $hi),
 k AS (
   SELECT DISTINCT n.protocol, n.a1, n.a2, n.p1, n.p2, n.ex
@@ -145,26 +154,35 @@ so AS (
   FROM sources),
 c AS (
   SELECT fr.rowid AS id, fr.*, so.fmt, so.frank, coalesce(fr.line, fr.record, 0) AS pos,
-    (fr.half & ${SWAPPED}) <> 0 AS swapped, (fr.half & ${TYPED}) <> 0 AS ty,
-    ${requestTypeSql('fr.protocol', 'fr.dst_port')} AS qt,
+    (fr.half & ${SWAPPED}) <> 0 AS swapped,
+    ${typed ? `(fr.half & ${TYPED}) <> 0 AS ty, ${requestTypeSql('fr.protocol', 'fr.dst_port')} AS qt` : 'false AS ty, fr.dst_port AS qt'},
     CASE WHEN (fr.half & ${ECHO}) <> 0 THEN 0 ELSE fr.src_port END AS sp,
     CASE WHEN (fr.half & ${ECHO}) <> 0 THEN 0 ELSE fr.dst_port END AS dp
   FROM flow_rows fr
     JOIN k ON fr.protocol = k.protocol AND least(fr.src, fr.dst) = k.a1
-      AND greatest(fr.src, fr.dst) = k.a2 AND least(fr.src_port, ${classPortSql('fr.')}) = k.p1
-      AND greatest(fr.src_port, ${classPortSql('fr.')}) = k.p2
+      AND greatest(fr.src, fr.dst) = k.a2 AND ${
+        typed
+          ? `least(fr.src_port, ${classPortSql('fr.')}) = k.p1
+      AND greatest(fr.src_port, ${classPortSql('fr.')}) = k.p2`
+          : 'least(fr.src_port, fr.dst_port) = k.p1 AND greatest(fr.src_port, fr.dst_port) = k.p2'
+      }
       AND fr.exporter IS NOT DISTINCT FROM k.ex
     JOIN so ON so.id = fr.source
-  WHERE fr.half <> 0 AND fr.start_ms BETWEEN $lo AND $hi)
+  WHERE fr.half <> 0 AND fr.start_ms BETWEEN $lo AND $hi${typed ? '' : ` AND (fr.half & ${TYPED}) = 0`})
 SELECT id, source, fmt, exporter AS ex, ty, frank, pos, line, record, protocol,
   start_ms, end_ms, packets, bytes, observed_action AS action, tcp_flags, half, names, swapped,
   CASE WHEN swapped THEN dst ELSE src END AS rs, CASE WHEN swapped THEN dp ELSE sp END AS rsp,
   CASE WHEN swapped THEN src ELSE dst END AS rd, CASE WHEN swapped THEN sp ELSE dp END AS rdp,
   CASE WHEN direction = 0 THEN 0 WHEN (direction = 1) <> swapped THEN 1 ELSE 2 END AS side,
-  CASE WHEN ty THEN (CASE WHEN qt <> dst_port THEN dst ELSE src END)::UBIGINT * 65536 + src_port
+  ${
+    typed
+      ? `CASE WHEN ty THEN (CASE WHEN qt <> dst_port THEN dst ELSE src END)::UBIGINT * 65536 + src_port
     ELSE least(src::UBIGINT * 65536 + sp, dst::UBIGINT * 65536 + dp) END AS g1,
   CASE WHEN ty THEN (CASE WHEN qt <> dst_port THEN src ELSE dst END)::UBIGINT * 65536 + qt
-    ELSE greatest(src::UBIGINT * 65536 + sp, dst::UBIGINT * 65536 + dp) END AS g2
+    ELSE greatest(src::UBIGINT * 65536 + sp, dst::UBIGINT * 65536 + dp) END AS g2`
+      : `least(src::UBIGINT * 65536 + sp, dst::UBIGINT * 65536 + dp) AS g1,
+  greatest(src::UBIGINT * 65536 + sp, dst::UBIGINT * 65536 + dp) AS g2`
+  }
 FROM c`
 
 /** A column of the client's half: `a`'s when `cl`, else `b`'s. */
@@ -333,7 +351,7 @@ async function flowsWithNewNames(conn: DuckDBConnection, books: Books): Promise<
 /**
  * Pairs the unpaired halves of different files: after an ingest has written `added` (its new
  * halves), every stored half of a class that holds a new half and a half of another file near it
- * in time is looked at ({@link HALVES_SQL}); within a group, in time order, two halves of
+ * in time is looked at ({@link halvesSql}); within a group, in time order, two halves of
  * different files that reading would pair (the record's ends exchanged, the same action, time
  * intervals overlapping or at most {@link HALF_SLACK_MS} apart) are merged into one flow as
  * reading merges them ({@link MERGED_SQL}): the two rows are deleted and the flow is written in
@@ -366,7 +384,11 @@ export async function pairHalves(
     if (num(other.getRows()[0]?.[0] ?? 0) === 0) return NONE
   }
   try {
-    await conn.run(HALVES_SQL, { lo, hi, sources: new DuckDBListValue([...added.sources]) })
+    await conn.run(halvesSql(added.icmpTyped === true), {
+      lo,
+      hi,
+      sources: new DuckDBListValue([...added.sources]),
+    })
     await conn.run(MERGED_SQL)
     const counts = await conn.runAndReadAll(
       `SELECT so.format, count(*)::INTEGER, min(m.start_ms), max(m.end_ms)
