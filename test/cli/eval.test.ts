@@ -381,6 +381,19 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(r.stdout).toBe('')
   })
 
+  it.each([
+    '10.20.1.10 -> 2001:db8:20::20 tcp/443',
+    '2001:db8:20::10 -> 2001:db8:20::20 icmp/8',
+    '10.20.1.10 -> 10.20.1.11 icmpv6/128',
+    'pay-web-1 -> 2001:db8:20::20 icmp/8', // whatever pay-web-1 holds, ICMP is IPv4's
+  ])('reports %s as cli/usage before reading the workspace', async (flow) => {
+    // the command line alone is wrong: not workspace/not-found of a folder that is none
+    const r = await cli('eval', flow, '-w', 'test/fixtures', '-o', 'json')
+    expect(r.code).toBe(1)
+    const out = JSON.parse(r.stdout) as { diagnostics: { code: string }[] }
+    expect(out.diagnostics.map((d) => d.code)).toEqual(['cli/usage'])
+  })
+
   it('rejects an unknown output format and a bad time', async () => {
     expect((await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '-o', 'xml')).code).toBe(1)
     expect(

@@ -65,10 +65,46 @@ export function parseEvalQuery(text: string): EvalQuery {
           : `e.g. ${svcText.split('/')[0] ?? 'tcp'}/443`,
       )
     }
+    checkFamilies(src, dst, svc.protocol)
     return { src, dst, service: svc, dstPort: svc.ports.lo }
   }
+  checkFamilies(src, dst, svc.protocol)
   // a protocol without ports (GRE, ESP, `proto/47`): its flows have none
   return { src, dst, service: svc, dstPort: 0 }
+}
+
+/**
+ * The address family ICMP needs (4), or ICMPv6 (6) (RFC 4443); `undefined` for other protocols.
+ */
+function icmpFamily(protocol: number): 4 | 6 | undefined {
+  return protocol === 1 ? 4 : protocol === 58 ? 6 : undefined
+}
+
+/**
+ * Checks the address families of a flow's two ends: one family for both, and IPv4 for `icmp`,
+ * IPv6 for `icmpv6`. An end that is no IP address (a workload name, not yet resolved) is not
+ * checked, so the command line's own errors are found before the workspace is read and the
+ * resolved addresses are checked again after.
+ * @throws UsageError (`cli/usage`) on a mismatch.
+ */
+function checkFamilies(srcText: string, dstText: string, protocol: number): void {
+  const src = normalizeIp(srcText)
+  const dst = normalizeIp(dstText)
+  if (src !== undefined && dst !== undefined && familyOf(src) !== familyOf(dst)) {
+    throw new UsageError(
+      `${src} is IPv${String(familyOf(src))} and ${dst} is IPv${String(familyOf(dst))}: one flow has one address family`,
+      'give two addresses of the same family',
+    )
+  }
+  const wanted = icmpFamily(protocol)
+  const wrong = [src, dst].find((ip) => ip !== undefined && familyOf(ip) !== wanted)
+  if (wanted !== undefined && wrong !== undefined) {
+    const flow = src !== undefined && dst !== undefined ? `${src} -> ${dst}` : wrong
+    throw new UsageError(
+      `${protocol === 1 ? 'icmp' : 'icmpv6'} is IPv${String(wanted)} only, and ${flow} is IPv${String(familyOf(wrong))}`,
+      wanted === 4 ? 'use icmpv6 between IPv6 addresses' : 'use icmp between IPv4 addresses',
+    )
+  }
 }
 
 /**
@@ -189,24 +225,14 @@ Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
       const protocol = query.service.protocol
       // ICMP is IPv4's and ICMPv6 IPv6's (RFC 4443); otherwise the other side's address family
       // decides which of a dual-stack workload's addresses
-      const wanted = protocol === 1 ? 4 : protocol === 58 ? 6 : undefined
+      const wanted = icmpFamily(protocol)
       const srcFirst = resolveAddress(inventory, query.src, at, wanted)
       const dstR = resolveAddress(inventory, query.dst, at, wanted ?? familyOf(srcFirst.ip))
       const srcR = resolveAddress(inventory, query.src, at, wanted ?? familyOf(dstR.ip))
       const src = srcR.ip
       const dst = dstR.ip
-      if (familyOf(src) !== familyOf(dst)) {
-        throw new UsageError(
-          `${src} is IPv${String(familyOf(src))} and ${dst} is IPv${String(familyOf(dst))}: one flow has one address family`,
-          'give two addresses of the same family',
-        )
-      }
-      if (wanted !== undefined && familyOf(src) !== wanted) {
-        throw new UsageError(
-          `${query.service.protocol === 1 ? 'icmp' : 'icmpv6'} is IPv${String(wanted)} only, and ${src} -> ${dst} is IPv${String(familyOf(src))}`,
-          wanted === 4 ? 'use icmpv6 between IPv6 addresses' : 'use icmp between IPv4 addresses',
-        )
-      }
+      // again with the addresses workload names resolved to
+      checkFamilies(src, dst, protocol)
       // an ICMP reply is judged as the request it answers, as simulate judges replies read
       // from flow logs (DESIGN.md rule 3)
       const reply = isIcmpReply(protocol, query.dstPort)
