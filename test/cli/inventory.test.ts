@@ -22,7 +22,7 @@ describe('bulkhead inventory', () => {
     expect(row('ci-runner-7')).toContain('10.30.0.7 [2026-10-01T00:00:00Z, 2026-10-15T00:00:00Z)')
     expect(row('pay-api-1')).toMatch(/app=payments +explicit$/)
     expect(r.stdout).toMatch(
-      /env=prod +label-rule 0 \(test\/fixtures\/inventory-mixed\/inventory\/hosts\.yaml:21:5\)/,
+      /env=prod +label rule 1 \(test\/fixtures\/inventory-mixed\/inventory\/hosts\.yaml:21:5\)/,
     )
     expect(r.stdout).toMatch(
       /aws-cloudformation-stack-name=edge +source aws \(tag "aws:cloudformation:stack-name"\)/,
@@ -56,7 +56,7 @@ describe('bulkhead inventory', () => {
     expect(cart?.labels).toContainEqual({
       key: 'env',
       value: 'dev',
-      origin: 'label-rule:1',
+      origin: 'label-rule:2', // the second rule, counted from 1 as the table shows it
       at: 'test/fixtures/inventory-mixed/inventory/hosts.yaml:22:5',
     })
     expect(out.workloads.find((w) => w.name === 'ci-runner-7')?.addresses).toEqual([

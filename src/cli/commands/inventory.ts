@@ -30,7 +30,10 @@ import { loadOrThrow } from '../workspace.js'
 export interface InventoryLabelOutput {
   readonly key: string
   readonly value: string
-  /** `explicit`, `label-rule:<n>` (0-based index in file order) or `source:<kind>[:tag:<raw>]`. */
+  /**
+   * `explicit`, `label-rule:<n>` (the n-th label rule applied, counting from 1 in file order, as
+   * editors number lines) or `source:<kind>[:tag:<raw>]`.
+   */
   readonly origin: string
   /** For `label-rule:<n>`: where the rule is, `file:line:col`. */
   readonly at?: string
@@ -81,11 +84,13 @@ export function inventoryOutput(inventory: Inventory): InventoryOutput {
         .map((key) => {
           const origin = w.labelOrigins?.[key] ?? 'explicit'
           const m = /^label-rule:(\d+)$/.exec(origin)
-          const rule = m ? inventory.labelRules[Number(m[1])] : undefined
+          const index = m ? Number(m[1]) : undefined
+          const rule = index !== undefined ? inventory.labelRules[index] : undefined
           return {
             key,
             value: w.labels[key] ?? '',
-            origin,
+            // the model's index is 0-based; users count rules from 1
+            origin: index !== undefined ? `label-rule:${String(index + 1)}` : origin,
             ...(rule?.location ? { at: formatLocation(rule.location) } : {}),
           }
         }),
@@ -107,7 +112,7 @@ function addressText(a: InventoryAddressOutput): string {
 
 function originText(l: InventoryLabelOutput): string {
   const rule = /^label-rule:(\d+)$/.exec(l.origin)
-  if (rule) return `label-rule ${rule[1]}${l.at ? ` (${l.at})` : ''}`
+  if (rule) return `label rule ${rule[1] ?? ''}${l.at ? ` (${l.at})` : ''}`
   const tag = /^source:([^:]+):tag:(.*)$/.exec(l.origin)
   if (tag) return `source ${tag[1]} (tag ${JSON.stringify(tag[2])})`
   if (l.origin.startsWith('source:')) return `source ${l.origin.slice('source:'.length)}`
