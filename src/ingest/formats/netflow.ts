@@ -4,6 +4,7 @@
  *
  * A file holds one datagram or several concatenated back to back (as `nc -u -l > file` writes
  * them). Datagram boundaries, see {@link splitDatagrams}:
+ * - v6 (not decoded: one `bad-version` datagram): 24 + 52 · count octets;
  * - v1, v5, v7: header + count · record length octets (16 + 48 · count, 24 + 48 · count,
  *   24 + 52 · count; count from the header; netflow/fixed.ts), unless the bytes after that length
  *   start no datagram and a v1/v5/v7 header exported within the hour starts inside it: the
@@ -67,6 +68,14 @@ function frame(b: Uint8Array, final: boolean): number | 'wait' | 'rest' {
   const version = dv.getUint16(0)
   const layout = FIXED_LAYOUTS.get(version)
   if (layout !== undefined) return frameFixed(b, dv, layout, final)
+  if (version === 6) {
+    // NetFlow v6 (v5's 24-octet header, 52-octet records; not decoded): framed by its count so
+    // that it is one `bad-version` datagram, not bytes resynchronised inside it (its count word
+    // at offset 2 starts a plausible v1 header, and a made-up flow came out)
+    const len = 24 + 52 * dv.getUint16(2)
+    if (b.byteLength < len) return final ? 'rest' : 'wait'
+    return len
+  }
   if (version === 10) {
     const len = dv.getUint16(2)
     if (len < 16) return 'rest'
