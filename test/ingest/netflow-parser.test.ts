@@ -127,6 +127,32 @@ describe('netflow file parser', () => {
     }
   })
 
+  it('frames a NetFlow v8 datagram by its aggregation scheme: one bad-version, nothing misread', async () => {
+    // v8 (router-based aggregation; not decoded): a 28-octet header whose octet 22 names the
+    // scheme, then count records of that scheme's size (flow-tools lib/ftlib.h, ftpdu_v8_1 …
+    // ftpdu_v8_14). Here scheme 8 (full flow, 44 octets) and scheme 2 (protocol-port, 28), each
+    // with one record whose bytes hold a v5 datagram's start: unframed, reading resynchronised
+    // inside them and made up flows. By hand: the v5 datagram between them is the only flow.
+    const inner = v5dg(1).subarray(0, 28)
+    const v8 = (scheme: number, recordLength: number): Uint8Array => {
+      const head = new Uint8Array(28)
+      const dv = new DataView(head.buffer)
+      dv.setUint16(0, 8)
+      dv.setUint16(2, 1)
+      dv.setUint32(8, 1_700_000_000)
+      head[22] = scheme
+      head[23] = 2
+      const body = new Uint8Array(recordLength)
+      body.set(inner.subarray(0, Math.min(28, recordLength)))
+      return concat(head, body)
+    }
+    for (const size of [1, 7, 100_000]) {
+      const { flows, ctx } = await parseAll(concat(v8(8, 44), v5dg(1), v8(2, 28)), size)
+      expect(flows.map((f) => `${f.source.format}#${f.source.record}`)).toEqual(['netflow-v5#1'])
+      expect(ctx.stats.skipped).toEqual({ 'bad-version': 2 })
+    }
+  })
+
   it('a datagram cut short in the middle of a file loses itself, not the datagrams after it', async () => {
     // an IPFIX message cut by a capture's snap length: its header claims bytes that are the
     // next message's; then bytes of no datagram at all (an unknown version) before a v9 one

@@ -4,7 +4,8 @@
  *
  * A file holds one datagram or several concatenated back to back (as `nc -u -l > file` writes
  * them). Datagram boundaries, see {@link splitDatagrams}:
- * - v6 (not decoded: one `bad-version` datagram): 24 + 52 · count octets;
+ * - v6 (not decoded: one `bad-version` datagram): 24 + 52 · count octets; v8 likewise, 28 +
+ *   count · its aggregation scheme's record length ({@link V8_RECORD_LENGTHS});
  * - v1, v5, v7: header + count · record length octets (16 + 48 · count, 24 + 48 · count,
  *   24 + 52 · count; count from the header; netflow/fixed.ts), unless the bytes after that length
  *   start no datagram and a v1/v5/v7 header exported within the hour starts inside it: the
@@ -59,6 +60,30 @@ export interface SplitDatagram {
 }
 
 /**
+ * Record length in octets of each NetFlow v8 aggregation scheme (1 AS, 2 protocol-port, 3 source
+ * prefix, 4 destination prefix, 5 prefix, 6 destination-only, 7 source-destination, 8 full flow,
+ * 9–14 their ToS variants), index = the scheme number in header octet 22. Source: flow-tools
+ * `lib/ftlib.h`, `struct ftpdu_v8_1` … `ftpdu_v8_14` (Cisco's v8 export formats).
+ */
+const V8_RECORD_LENGTHS: readonly (number | undefined)[] = [
+  undefined,
+  28,
+  28,
+  32,
+  32,
+  40,
+  32,
+  40,
+  44,
+  32,
+  32,
+  32,
+  32,
+  40,
+  40,
+]
+
+/**
  * Length of the datagram at the start of `b`, or `'wait'` when more bytes are needed, or
  * `'rest'` when it cannot be framed (the rest of the input is one bad datagram).
  */
@@ -73,6 +98,17 @@ function frame(b: Uint8Array, final: boolean): number | 'wait' | 'rest' {
     // that it is one `bad-version` datagram, not bytes resynchronised inside it (its count word
     // at offset 2 starts a plausible v1 header, and a made-up flow came out)
     const len = 24 + 52 * dv.getUint16(2)
+    if (b.byteLength < len) return final ? 'rest' : 'wait'
+    return len
+  }
+  if (version === 8) {
+    // NetFlow v8 (router-based aggregation; not decoded): a 28-octet header whose octet 22 names
+    // the aggregation scheme, then `count` records of that scheme's length. Framed so that it is
+    // one `bad-version` datagram; an unknown scheme cannot be framed
+    if (b.byteLength < 28) return final ? 'rest' : 'wait'
+    const recordLength = V8_RECORD_LENGTHS[dv.getUint8(22)]
+    if (recordLength === undefined) return 'rest'
+    const len = 28 + recordLength * dv.getUint16(2)
     if (b.byteLength < len) return final ? 'rest' : 'wait'
     return len
   }
