@@ -173,8 +173,8 @@ export function flatReachGraph(inventory: Inventory, at: number): ReachGraph {
  * `observed`: an edge A → B on each (protocol, port) of a dependency-map edge between two
  * inventory workloads (entities of kind `workload`, matched by name) that are active at `at`
  * (ms; as in every baseline, so that reductions compare one population), unless the observer
- * rejected every flow of the edge. Self-edges of a workload are left out, and so are IPv6 link
- * control and ICMP errors (`isLinkControl`, `isIcmpError`: allowed whatever the rules, they
+ * rejected every flow of the edge. Self-edges of a workload are left out, and so are link
+ * control (IPv6 neighbour and multicast listener discovery, IGMP) and ICMP errors (`isLinkControl`, `isIcmpError`: allowed whatever the rules, they
  * reach no service), and an edge between two workloads that hold no address family in common at
  * `at`, or on the other family's ICMP (ICMP needs IPv4 at both ends, ICMPv6 IPv6): as under
  * `flat` and `policy`, no packet has an IPv4 and an IPv6 end (a flow record that says so, which

@@ -12,8 +12,9 @@ export type Decision = 'allowed' | 'denied'
 /**
  * Why a flow got its decision: the rule that decided it (the first matching deny rule, or when
  * none, the first matching allow rule, in policy-set order), `default-deny`, `link-control`
- * (IPv6 link control, allowed whatever the rules: see {@link isLinkControl}), or `related` (an
- * ICMP error message, allowed as part of the connection it reports on: see {@link isIcmpError}).
+ * (link control: IPv6 neighbour and multicast listener discovery, IPv4 IGMP; allowed whatever
+ * the rules: see {@link isLinkControl}), or `related` (an ICMP error message, allowed as part of
+ * the connection it reports on: see {@link isIcmpError}).
  */
 export type DecidedBy =
   | { readonly rule: RuleRef; readonly action: 'allow' | 'deny' }
@@ -34,16 +35,31 @@ export const IPV6_LINK_CONTROL_ICMP_TYPES: readonly number[] = [
   130, 131, 132, 133, 134, 135, 136, 143,
 ]
 
+/**
+ * IANA protocol number of IGMP (RFC 1112, RFC 2236, RFC 3376 IGMPv3), IPv4's group membership
+ * protocol: the counterpart of IPv6's multicast listener discovery (RFC 3810 MLDv2 is IGMPv3's
+ * translation). Every protocol-2 flow between IPv4 addresses is IPv4 link control, whatever its
+ * message type: an IGMP flow carries no ports, so its `dstPort` is 0 (ingest sets it so) and no
+ * type is read. Without it, a host's membership reports and its router's queries are dropped and
+ * a switch that snoops IGMP forwards the host no group outside 224.0.0.0/24. The host targets
+ * accept it whatever the policy says, as Windows Firewall's "Core Networking" rules allow
+ * IGMP-In and IGMP-Out next to MLD and neighbour discovery; the evaluators allow it by
+ * `link-control` (an addition to DESIGN.md rule 1). Stable: the compiled rules and the verdicts
+ * agree through it.
+ */
+export const IGMP_PROTOCOL = 2
+
 const LINK_CONTROL = new Set(IPV6_LINK_CONTROL_ICMP_TYPES)
 
 /**
- * True when `protocol` (IANA number) and ICMP type `type` (a flow's destination port) are IPv6
- * link control ({@link IPV6_LINK_CONTROL_ICMP_TYPES}). A flow between IPv6 addresses that is
- * link control is allowed whatever the rules (between IPv4 addresses, protocol 58 is not ICMPv6
- * on the wire, and the rules judge it).
+ * True when `protocol` (IANA number) and ICMP type `type` (a flow's destination port) are link
+ * control: IPv6's ICMPv6 {@link IPV6_LINK_CONTROL_ICMP_TYPES}, or IGMP ({@link IGMP_PROTOCOL},
+ * any `type`). A flow of the protocol's own family that is link control (ICMPv6 between IPv6
+ * addresses, IGMP between IPv4 ones) is allowed whatever the rules; of the other family it is no
+ * ICMPv6 or IGMP on the wire, and the rules judge it ({@link decidedWithoutRules}).
  */
 export function isLinkControl(protocol: number, type: number): boolean {
-  return protocol === 58 && LINK_CONTROL.has(type)
+  return protocol === IGMP_PROTOCOL || (protocol === 58 && LINK_CONTROL.has(type))
 }
 
 /**
@@ -75,9 +91,10 @@ export function isIcmpError(protocol: number, type: number): boolean {
 
 /**
  * How a flow of `protocol`/`type` between addresses of the given families is decided whatever
- * the rules: `link-control` ({@link isLinkControl}, IPv6 addresses), `related`
- * ({@link isIcmpError}: ICMPv4 between IPv4 addresses, ICMPv6 between IPv6 addresses), or
- * undefined when the rules decide it (ICMP of the other family is no ICMP on the wire).
+ * the rules: `link-control` ({@link isLinkControl}: ICMPv6 between IPv6 addresses, IGMP between
+ * IPv4 addresses), `related` ({@link isIcmpError}: ICMPv4 between IPv4 addresses, ICMPv6 between
+ * IPv6 addresses), or undefined when the rules decide it (ICMP or IGMP of the other family is no
+ * such protocol on the wire).
  */
 export function decidedWithoutRules(
   protocol: number,
@@ -85,8 +102,8 @@ export function decidedWithoutRules(
   srcFamily: IpFamily,
   dstFamily: IpFamily,
 ): 'link-control' | 'related' | undefined {
-  // ICMP (1) only between IPv4 addresses, ICMPv6 (58) only between IPv6 ones
-  const family = protocol === 1 ? 4 : protocol === 58 ? 6 : undefined
+  // ICMP (1) and IGMP (2) only between IPv4 addresses, ICMPv6 (58) only between IPv6 ones
+  const family = protocol === 1 || protocol === IGMP_PROTOCOL ? 4 : protocol === 58 ? 6 : undefined
   if (family === undefined || srcFamily !== family || dstFamily !== family) return undefined
   if (isLinkControl(protocol, type)) return 'link-control'
   return isIcmpError(protocol, type) ? 'related' : undefined

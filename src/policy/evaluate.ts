@@ -241,8 +241,8 @@ function endpoint(inventory: Inventory, ipText: string, at: number): Endpoint {
 /**
  * The verdict for one flow (DESIGN.md rules 1–5).
  *
- * IPv6 link control (ICMPv6 neighbour and multicast listener discovery between IPv6 addresses,
- * `isLinkControl`) is allowed by `link-control` whatever the rules, as every host target
+ * Link control (ICMPv6 neighbour and multicast listener discovery between IPv6 addresses, IGMP
+ * between IPv4 addresses, `isLinkControl`) is allowed by `link-control` whatever the rules, as every host target
  * accepts it; an ICMP error message of the addresses' family (`isIcmpError`: destination
  * unreachable, time exceeded, …) is allowed by `related`, as part of the connection it reports
  * on (`decidedWithoutRules` in core/verdict.ts). Any other flow is allowed iff some live allow rule matches it and no live deny
@@ -330,7 +330,7 @@ export function evaluate(
 export function explainVerdict(v: Verdict): string {
   const reply = v.reply ? ' (a reply: judged as the connection it answers)' : ''
   if (v.by === 'link-control')
-    return 'allowed as IPv6 link control (neighbour or multicast listener discovery), which every host target accepts whatever the rules'
+    return 'allowed as link control (IPv6 neighbour or multicast listener discovery, IPv4 IGMP), which every host target accepts whatever the rules'
   if (v.by === 'related')
     return 'allowed as an ICMP error message, which stateful firewalls pass as part of the connection it reports on (the flow record does not name that connection); no rule judges it'
   if (v.by === 'default-deny') {

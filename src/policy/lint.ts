@@ -27,6 +27,7 @@ import {
   formatService,
   hasPorts,
   isIcmpError,
+  IGMP_PROTOCOL,
   isLinkControl,
   maxPort,
   parseCidr,
@@ -142,7 +143,7 @@ export const LINT_CODES: Readonly<
   'lint/no-effect': {
     severity: 'warning',
     description:
-      'A service of the rule that no rule decides: ICMP error messages and IPv6 link control are allowed whatever the rules.',
+      'A service of the rule that no rule decides: ICMP error messages and link control (IPv6 neighbour and multicast listener discovery, IGMP) are allowed whatever the rules.',
   },
   'lint/matches-nothing': {
     severity: 'warning',
@@ -208,7 +209,8 @@ function isoDay(ms: number): string {
  *   later is reported. A deny covered by other denies is reported whether or not an allow
  *   matches its flows. Only live rules take part.
  * - `lint/no-effect`: each service of a rule (allow or deny) whose every message type is an ICMP
- *   error or IPv6 link control ({@link isIcmpError}, {@link isLinkControl}), which the model
+ *   error or link control ({@link isIcmpError}, {@link isLinkControl}: IGMP is link control
+ *   whole), which the model
  *   decides without rules (README "Semantics"): an allow adds nothing, a deny blocks nothing.
  * - `lint/matches-nothing`: a rule none of whose `from` (or `to`) selectors matches an endpoint
  *   (severity error, at the rule); else each selector that matches nothing (warning).
@@ -324,12 +326,14 @@ function sortFindings(xs: LintFinding[]): LintFinding[] {
 function noEffect(r: Rule, ref: RuleRef): LintFinding[] {
   const out: LintFinding[] = []
   for (const svc of r.services) {
-    if (svc.protocol !== 1 && svc.protocol !== 58) continue
+    if (svc.protocol !== 1 && svc.protocol !== 58 && svc.protocol !== IGMP_PROTOCOL) continue
     const { protocol } = svc
     let errors = false
-    let linkControl = false
+    // IGMP is link control whatever its type: no need to visit its 65 536 "ports"
+    const igmp = protocol === IGMP_PROTOCOL
+    let linkControl = igmp
     let decided = true
-    for (let t = svc.ports.lo; t <= svc.ports.hi && decided; t++) {
+    for (let t = svc.ports.lo; t <= svc.ports.hi && decided && !igmp; t++) {
       const error = isIcmpError(protocol, t)
       const control = isLinkControl(protocol, t)
       errors ||= error
@@ -339,7 +343,7 @@ function noEffect(r: Rule, ref: RuleRef): LintFinding[] {
     if (!decided) continue
     const what = [
       ...(errors ? ['ICMP error messages (related to a connection)'] : []),
-      ...(linkControl ? ['IPv6 link control'] : []),
+      ...(linkControl ? [igmp ? 'link control (IGMP)' : 'IPv6 link control'] : []),
     ].join(' and ')
     const verb = r.action === 'allow' ? 'allows nothing more' : 'blocks nothing'
     out.push(

@@ -118,7 +118,8 @@ export interface IndexedVerdict {
 }
 
 /**
- * The decision code of IPv6 link control (`isLinkControl`): allowed whatever the rules.
+ * The decision code of link control (`isLinkControl`: IPv6 neighbour and multicast listener
+ * discovery, IPv4 IGMP): allowed whatever the rules.
  * See {@link PolicyIndex.decide} for the other codes. Stable.
  */
 export const LINK_CONTROL_CODE = -2
@@ -606,7 +607,7 @@ export class PolicyIndex {
   /**
    * The fast path for simulate: no allocation once the pair is cached. Returns the decision
    * encoded as one integer: `2*i` when rule `i` allows the flow, `2*i + 1` when rule `i` denies
-   * it, `-1` for default deny, {@link LINK_CONTROL_CODE} (`-2`) for IPv6 link control,
+   * it, `-1` for default deny, {@link LINK_CONTROL_CODE} (`-2`) for link control,
    * {@link RELATED_CODE} (`-3`) for an ICMP error message; `i` is
    * the rule's global index (see {@link ruleAt}). So {@link isAllowedCode} tells allowed, and
    * when `code >= 0`, `code >> 1` is the deciding rule.
@@ -869,7 +870,7 @@ export class PolicyIndex {
   /**
    * The services the rules allow from the class of `src` to the class of `dst` at time `at`
    * (ms): every (protocol, port) for which {@link decide} answers allowed by a rule, with ports
-   * clamped to 0–65535 (0–255 for ICMP). IPv6 link control and ICMP errors, allowed whatever the
+   * clamped to 0–65535 (0–255 for ICMP). Link control and ICMP errors, allowed whatever the
    * rules, are not services a rule allows and are left out. For connlist and reachability (issue 9).
    * @throws BulkheadError `eval/bad-flow` when an address does not parse.
    */
@@ -960,7 +961,8 @@ export class PolicyIndex {
    * Two arrays of classes, one compact hash probe, two small array reads.
    */
   private lookup(s: number, d: number, protocol: number, port: number): number {
-    if (protocol === 1 || protocol === 58) {
+    // ICMP, IGMP (link control), ICMPv6: maybe decided without rules
+    if (protocol === 1 || protocol === 58 || protocol === 2) {
       const without = decidedWithoutRules(protocol, port, this.family(s), this.family(d))
       if (without !== undefined) return without === 'related' ? RELATED_CODE : LINK_CONTROL_CODE
     }
@@ -1092,7 +1094,7 @@ export class PolicyIndex {
     const entity: Entity = x
       ? { kind: 'external', name: x.name, named: true, external: x }
       : { kind: 'external', name: ipText, named: false }
-    // a class holds one address family, so that IPv6 link control and ICMP errors can be told
+    // a class holds one address family, so that link control and ICMP errors can be told
     // by class
     // and group addresses a class of their own (their flows' receivers judge them too)
     const group = isGroupAddress(ip)

@@ -199,7 +199,7 @@ export interface SimulationReport {
   /** Flows recorded as replies and judged as their connection. */
   readonly replies: number
   /**
-   * Flows allowed as IPv6 link control (ICMPv6 neighbour and multicast listener discovery,
+   * Flows allowed as link control (ICMPv6 neighbour and multicast listener discovery, IGMP;
    * `isLinkControl`) whatever the rules; counted in `outcomes.allowed` too.
    */
   readonly linkControl: number
@@ -379,7 +379,7 @@ export class Simulator {
   /**
    * The verdict of one flow or group, without recording it: the decision code of
    * {@link PolicyIndex.decideClasses} (`2i` allowed by rule i, `2i+1` denied by rule i, `-1`
-   * default deny, `LINK_CONTROL_CODE` IPv6 link control, `RELATED_CODE` an ICMP error), the outcome under the modes (and
+   * default deny, `LINK_CONTROL_CODE` link control, `RELATED_CODE` an ICMP error), the outcome under the modes (and
    * `asEnforced`), the endpoints' classes and entities, and the port judged. Undefined when an
    * address does not parse.
    */

@@ -503,7 +503,7 @@ export function recommend(
       exclude('rejected')
       continue
     }
-    // ICMPv6 is IPv6 traffic: neighbour and multicast listener discovery need no rule
+    // link control needs no rule: ICMPv6 neighbour and multicast listener discovery, IGMP
     if (isLinkControl(edge.protocol, edge.dstPort)) {
       exclude('link-control')
       continue

@@ -100,7 +100,8 @@ export interface ExcludedEdge {
   readonly service: string
   readonly flows: number
   /**
-   * `link-control` (IPv6 neighbour or multicast listener discovery: allowed whatever the rules),
+   * `link-control` (IPv6 neighbour or multicast listener discovery, IPv4 IGMP: allowed whatever
+   *   the rules),
    * `related` (an ICMP error message: allowed as part of the connection it reports on),
    * `ephemeral-noise`, `no-workload-end`, `grouped-entity`, `unknown-entity`, `already-allowed`,
    * `denied-by-existing` (with `--merge`: an existing deny rule blocks the whole edge),

@@ -344,6 +344,61 @@ describe('IPv6 link control is allowed whatever the rules, as the compiled host 
   })
 })
 
+describe('IGMP is link control too: allowed whatever the rules between IPv4 addresses', () => {
+  // pay-api-1 (10.20.2.10) sends an IGMPv3 report, pay-web-1 (10.20.1.10) an IGMPv2 leave, and a
+  // querier without an address its general query: no rule names protocol 2 (both hosts are
+  // monitored), yet every host target accepts IGMP as it does MLD. GRE between the two is no
+  // link control: the rules judge it (no rule allows it: would-be-blocked).
+  const igmp = [
+    'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action',
+    '10.20.2.10,224.0.0.22,0,0,igmp,2026-10-20T10:00:00Z,2026-10-20T10:00:00Z,1,40,accept',
+    '10.20.1.10,224.0.0.2,0,0,igmp,2026-10-20T10:00:01Z,2026-10-20T10:00:01Z,1,32,accept',
+    '0.0.0.0,224.0.0.1,0,0,igmp,2026-10-20T10:00:01Z,2026-10-20T10:00:01Z,1,36,accept',
+    '10.20.1.10,10.20.2.10,0,0,gre,2026-10-20T10:00:02Z,2026-10-20T10:00:02Z,1,120,accept',
+  ].join('\n')
+  const workspace = estateWithStoredFlows('igmp.csv', igmp)
+
+  it('simulate counts them allowed (linkControl 3); only GRE is denied', async () => {
+    const { code, out, stderr } = await jsonIn(workspace())
+    expect(code, stderr).toBe(0)
+    expect(out.outcomes).toEqual({ allowed: 3, blocked: 0, 'would-be-blocked': 1, unenforced: 0 })
+    expect(out.linkControl).toBe(3)
+    expect(edge(out)).toEqual(['would-be-blocked pay-web-1 -> pay-api-1 gre x1 by default-deny'])
+    const text = await cli('simulate', '-w', workspace(), '--at', AT)
+    expect(text.stdout).toContain(
+      'link control (IPv6 neighbour/multicast listener discovery, IGMP), allowed whatever the rules: 3',
+    )
+  })
+
+  it('eval names link control as the reason, and by link-control', async () => {
+    const r = await cli(
+      'eval',
+      '-w',
+      workspace(),
+      '--at',
+      AT,
+      '-o',
+      'json',
+      '10.20.2.10 -> 224.0.0.22 proto/2',
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const v = JSON.parse(r.stdout) as { decision: string; by: string; reason: string }
+    expect(v).toMatchObject({ decision: 'allowed', by: 'link-control', rule: null })
+    expect(v.reason).toMatch(/link control .*IGMP/)
+  })
+
+  it('recommend proposes no rule for them', async () => {
+    const r = await cli('recommend', '-w', workspace(), '-o', 'json')
+    expect(r.code, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout) as {
+      excluded: { src: string; dst: string; service: string; reason: string }[]
+    }
+    expect(
+      out.excluded.filter((e) => e.reason === 'link-control').map((e) => `${e.src} ${e.service}`),
+    ).toEqual(expect.arrayContaining(['pay-api-1 proto/2', 'pay-web-1 proto/2']))
+  })
+})
+
 describe('ICMP errors are allowed as part of the connection they report on (related)', () => {
   // No rule allows pay-api-1 → pay-web-1 (both monitored): a port unreachable (icmp/3), a time
   // exceeded (icmp/11) and an ICMPv6 packet too big (icmpv6/2) pass every host target as related

@@ -238,11 +238,12 @@ describe('aws-sg target', () => {
     const many = policySet([rule('many', [lbl({ role: 'web' })], [lbl({ role: 'db' })], ranges)])
     expect(awsSgCompiler.compile(ESTATE, ps, { now: NOW }).diagnostics).toEqual([])
     const warned = awsSgCompiler.compile(ESTATE, many, { now: NOW }).diagnostics
-    // a group reference counts as one IPv4 and one IPv6 rule (AWS quota page)
+    // a group reference counts as one IPv4 and one IPv6 rule (AWS quota page); IPv4: the 70
+    // ports, 5 ICMP error types and IGMP
     expect(warned.map((d) => [d.code, d.message.split(' rules;')[0]])).toEqual([
-      ['compile/cloud-limit-exceeded', 'security group bulkhead-role=db has 75 inbound IPv4'],
+      ['compile/cloud-limit-exceeded', 'security group bulkhead-role=db has 76 inbound IPv4'],
       ['compile/cloud-limit-exceeded', 'security group bulkhead-role=db has 70 inbound IPv6'],
-      ['compile/cloud-limit-exceeded', 'security group bulkhead-role=web has 75 outbound IPv4'],
+      ['compile/cloud-limit-exceeded', 'security group bulkhead-role=web has 76 outbound IPv4'],
       ['compile/cloud-limit-exceeded', 'security group bulkhead-role=web has 70 outbound IPv6'],
     ])
     expect(warned[0]?.message).toContain('quota is 60')

@@ -20,6 +20,7 @@ import { ALL_CAPABILITIES, type CompileResult } from '../../src/compile/target.j
 import { runCompileConformance, type ConformanceChecker } from '../conformance/compile.case.js'
 import {
   expectIcmpErrorsRelated,
+  expectLinkControlPasses,
   expectSwitchAtSecond,
   expiringWebToDb,
   tcpWebToDb,
@@ -127,6 +128,13 @@ describe('iptables modes and options', () => {
   it('an ICMP error is RELATED and passes before any rule; other ICMP types meet the rules', () => {
     const e = byHost(iptablesCompiler.compile(twoHosts, webToDb('enforce'), { now }))
     expectIcmpErrorsRelated((p) => decideIptables(e.get('b') as ParsedIptables, 'egress', p))
+  })
+
+  it('link control passes before any rule, not recorded in monitor mode: IGMP between IPv4 addresses, ICMPv6 neighbour discovery', () => {
+    expectLinkControlPasses((mode, dir, p) => {
+      const e = byHost(iptablesCompiler.compile(twoHosts, webToDb(mode), { now }))
+      return decideIptables(e.get('b') as ParsedIptables, dir, p)
+    })
   })
 
   it('single ports go into one hash:ip,port,net service set, ranges into per-port rules', () => {

@@ -571,7 +571,8 @@ describe('receivers, differential: every host judges group packets as the model 
           for (const src of SENDERS)
             for (const dst of GROUPS) {
               if (src.includes(':') !== dst.includes(':')) continue
-              for (const [protocol, dstPort] of SERVICES) {
+              // and IGMP (link control: allowed whatever the rules), probed only
+              for (const [protocol, dstPort] of [...SERVICES, [2, 0] as const]) {
                 if (protocol === (src.includes(':') ? 1 : 58)) continue
                 const tuple = { src, dst, protocol, dstPort, at }
                 const want = evaluate(inventory, ps, tuple).decision

@@ -33,6 +33,7 @@ import {
 } from '../conformance/compile.case.js'
 import {
   expectIcmpErrorsRelated,
+  expectLinkControlPasses,
   expectSwitchAtSecond,
   expiringWebToDb,
   tcpWebToDb,
@@ -172,6 +173,14 @@ describe('nftables options', () => {
     const r = nftablesCompiler.compile(twoHosts, webToDb('enforce'), { now, antiLockout: false })
     const b = parseRuleset(r.artefacts.find((a) => a.host === 'b')?.content ?? '')
     expectIcmpErrorsRelated((p) => decidePacket(b, 'egress', p))
+  })
+
+  it('link control passes before any rule, not recorded in monitor mode: IGMP between IPv4 addresses, ICMPv6 neighbour discovery', () => {
+    expectLinkControlPasses((mode, dir, p) => {
+      const r = nftablesCompiler.compile(twoHosts, webToDb(mode), { now, antiLockout: false })
+      const b = parseRuleset(r.artefacts.find((a) => a.host === 'b')?.content ?? '')
+      return decidePacket(b, dir, p)
+    })
   })
 
   it('the allowed pair is the only peer: per-host maps key on addresses, classes on ports', () => {

@@ -60,6 +60,57 @@ export function expectIcmpErrorsRelated(
 }
 
 /**
+ * Checks a host target's checker on link control at `b` in `enforce` and `monitor` (no rule
+ * names ICMPv6 or IGMP): IGMP (protocol 2, any type: flows carry dstPort 0) between IPv4
+ * addresses, `b`'s reports out and queries in (from `0.0.0.0` too), and ICMPv6 neighbour
+ * solicitation pass (`accept`, not recorded as would-be-blocked); protocol 2 between IPv6
+ * addresses is no IGMP and meets the rules, as does tcp/22 (`drop` in enforce, `record` in
+ * monitor). `decide(mode, direction, packet)` decides a packet at `b`.
+ */
+export function expectLinkControlPasses(
+  decide: (
+    mode: 'enforce' | 'monitor',
+    direction: 'ingress' | 'egress',
+    p: { src: string; dst: string; protocol: number; dstPort: number },
+  ) => string,
+): void {
+  for (const mode of ['enforce', 'monitor'] as const) {
+    const at = (
+      dir: 'ingress' | 'egress',
+      src: string,
+      dst: string,
+      protocol: number,
+      dstPort = 0,
+    ) => decide(mode, dir, { src, dst, protocol, dstPort })
+    const denied = mode === 'enforce' ? 'drop' : 'record'
+    expect(
+      [
+        at('egress', '10.9.0.2', '224.0.0.22', 2), // IGMPv3 report
+        at('egress', '10.9.0.2', '224.0.0.2', 2), // IGMPv2 leave
+        at('egress', '10.9.0.2', '10.9.0.1', 2),
+        at('ingress', '10.9.0.1', '224.0.0.1', 2), // general query
+        at('ingress', '0.0.0.0', '224.0.0.1', 2), // query of a querier without an address
+        at('ingress', '10.9.0.1', '10.9.0.2', 2, 17), // a type in dstPort: still IGMP
+        at('egress', '2001:db8::2', 'ff02::1:ff00:9', 58, 135),
+        at('egress', '2001:db8::2', '2001:db8::9', 2),
+        at('egress', '10.9.0.2', '10.9.0.1', 6, 22),
+      ],
+      mode,
+    ).toEqual([
+      'accept',
+      'accept',
+      'accept',
+      'accept',
+      'accept',
+      'accept',
+      'accept',
+      denied,
+      denied,
+    ])
+  }
+}
+
+/**
  * {@link webToDb} whose tcp/5432 allow expires at `expires` (ms), plus web → db tcp/6432 allowed
  * for good but denied by a rule that also expires at `expires`: before it 5432 is allowed and
  * 6432 denied, from it the reverse.

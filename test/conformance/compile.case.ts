@@ -316,6 +316,7 @@ export const DENSE_SERVICES = [
   [58, 128],
   [58, 135],
   [47, 0],
+  [2, 0],
 ] as const
 
 /** Registers the conformance tests for one compiler. */
@@ -580,6 +581,7 @@ export function runCompileConformance(opts: ConformanceOptions): void {
           [58, 128],
           [58, 135],
           [47, 0],
+          [2, 0], // IGMP: link control between IPv4 addresses
         ] as const
         let decided = 0
         fc.assert(

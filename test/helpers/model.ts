@@ -291,7 +291,7 @@ export const tupleArb: fc.Arbitrary<FlowTuple> = fc
   .tuple(
     fc.constantFrom(...ALL_IPS),
     fc.constantFrom(...ALL_IPS),
-    fc.constantFrom(6, 6, 17, 1, 58, 132, 47),
+    fc.constantFrom(6, 6, 17, 1, 58, 132, 47, 2),
     fc.constantFrom(...PORTS, 8, 128, 135),
     fc.constantFrom(...TIMES),
     fc.constantFrom(...PORTS),
@@ -300,7 +300,13 @@ export const tupleArb: fc.Arbitrary<FlowTuple> = fc
     src,
     dst,
     protocol,
-    dstPort: protocol === 1 || protocol === 58 ? dstPort % 256 : protocol === 47 ? 0 : dstPort,
+    // GRE and IGMP carry no ports: ingest gives their flows dstPort 0
+    dstPort:
+      protocol === 1 || protocol === 58
+        ? dstPort % 256
+        : protocol === 47 || protocol === 2
+          ? 0
+          : dstPort,
     srcPort,
     at,
   }))
@@ -320,7 +326,7 @@ export const groupTupleArb: fc.Arbitrary<FlowTuple> = fc
   .tuple(
     fc.constantFrom(...ALL_IPS),
     fc.constantFrom(...GROUPS),
-    fc.constantFrom(17, 17, 17, 6, 1, 58),
+    fc.constantFrom(17, 17, 17, 6, 1, 58, 2),
     fc.constantFrom(...PORTS, 5353, 1900),
     fc.constantFrom(...TIMES),
     fc.constantFrom(...PORTS),
@@ -329,7 +335,7 @@ export const groupTupleArb: fc.Arbitrary<FlowTuple> = fc
     src,
     dst,
     protocol,
-    dstPort: protocol === 1 || protocol === 58 ? dstPort % 256 : dstPort,
+    dstPort: protocol === 1 || protocol === 58 ? dstPort % 256 : protocol === 2 ? 0 : dstPort,
     srcPort,
     at,
   }))

@@ -554,6 +554,26 @@ describe('lint findings (hand-worked)', () => {
     expect(found[3]?.message).toContain('ICMP error messages (related to a connection)')
   })
 
+  it('IGMP (proto/2, the whole protocol) is link control: no effect, for allows and denies', () => {
+    const whole = { protocol: 2, ports: { lo: 0, hi: 65535 } }
+    const rules = [
+      rule('igmp', 10, { services: [whole] }),
+      rule('no-igmp', 20, { action: 'deny', services: [tcp(22), whole] }),
+      rule('ipip', 30, { services: [{ protocol: 4, ports: { lo: 0, hi: 65535 } }] }),
+    ]
+    const found = lint(
+      inv,
+      { policies: [{ ...policy, rules }], enforcement: [] },
+      { now: NOW },
+    ).filter((f) => f.code === 'lint/no-effect')
+    expect(found.map((f) => [f.rule?.id, f.subject, f.severity])).toEqual([
+      ['igmp', 'proto/2', 'warning'],
+      ['no-igmp', 'proto/2', 'warning'],
+    ])
+    expect(found[0]?.message).toContain('link control (IGMP), allowed whatever the rules')
+    expect(found[1]?.message).toContain('blocks nothing')
+  })
+
   it('unused rules when hits are given; none without', () => {
     expect(codes('ok')).not.toContain('lint/unused')
     expect(codes('dup')).toContain('lint/unused')

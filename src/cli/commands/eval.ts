@@ -157,7 +157,7 @@ export interface EvalOutput {
   /**
    * What decided: `rule` (named in `rule`), `default-deny` (no live allow rule matches), or one
    * of the two allowances no rule judges (README "Semantics"): `link-control` (IPv6 neighbour
-   * and multicast listener discovery) and `related` (an ICMP error message).
+   * and multicast listener discovery, IPv4 IGMP) and `related` (an ICMP error message).
    */
   readonly by: 'rule' | 'default-deny' | 'link-control' | 'related'
   readonly rule: { policy: string; id: string } | null

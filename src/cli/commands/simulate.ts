@@ -598,7 +598,7 @@ export function* simulateTextLines(o: SimulateOutput): Generator<string> {
   if (o.replies > 0) lines.push(`replies judged as their connection: ${o.replies}`)
   if (o.linkControl > 0)
     lines.push(
-      `IPv6 link control (neighbour/multicast listener discovery), allowed whatever the rules: ${o.linkControl}`,
+      `link control (IPv6 neighbour/multicast listener discovery, IGMP), allowed whatever the rules: ${o.linkControl}`,
     )
   if (o.related > 0)
     lines.push(

@@ -29,10 +29,15 @@
  *   region's allowed set; a region's block is split around a sub-block or workload address only
  *   when that one must not get the region's set (a deny, an `except`, a narrower rule), so an
  *   `any` rule with no deny is one `0.0.0.0/0` and one `::/0` rule.
- * - **ICMP errors and IPv6 link control**, which the model allows whatever the rules
+ * - **ICMP errors and link control**, which the model allows whatever the rules
  *   (`decidedWithoutRules`), are allowed by each group from and to every address of its
- *   families: ICMP types 3, 4, 5, 11, 12 and ICMPv6 types 1–4, 130–136, 143 (security groups
- *   take one ICMP type per rule, so the unassigned ICMPv6 error types 0 and 5–127 are not).
+ *   families: ICMP types 3, 4, 5, 11, 12, IGMP (protocol 2, `(ipv4-link-control)`) and ICMPv6
+ *   types 1–4, 130–136, 143 (security groups take one ICMP type per rule, so the unassigned
+ *   ICMPv6 error types 0 and 5–127 are not). IGMP from and to `0.0.0.0/0` holds the minimum
+ *   rules AWS documents for Transit Gateway multicast (inbound protocol 2 from `0.0.0.0/32`, the
+ *   queries; outbound to `224.0.0.2/32` and to the group, leaves and joins:
+ *   https://docs.aws.amazon.com/vpc/latest/tgw/how-multicast-works.html, "Security groups"); it
+ *   is no narrower because the model allows IGMP between any IPv4 addresses.
  * - **Direction** `ingress` (`egress`) filters only that side: the other gets one allow-all rule
  *   per family.
  * - **Compaction** (compact.ts, unless `compact: false`): per group and direction, rules that
@@ -66,6 +71,7 @@ import {
   formatRuleRef,
   ICMP_ERROR_TYPES,
   ICMP_OF_FAMILY,
+  IGMP_PROTOCOL,
   IPV6_LINK_CONTROL_ICMP_TYPES,
   parseIp,
   ServiceSet,
@@ -129,7 +135,8 @@ export interface SgGrant {
   readonly services: ServiceSet
   /**
    * Where it comes from: the live allow rules (`policy/id`) the model allows it by, or one of
-   * `(icmp-errors)`, `(ipv6-link-control)`, `(direction-not-filtered)`.
+   * `(icmp-errors)`, `(ipv6-link-control)`, `(ipv4-link-control)` (IGMP),
+   * `(direction-not-filtered)`.
    */
   readonly origin: readonly string[]
 }
@@ -154,9 +161,14 @@ export interface AwsSgPlan {
   readonly diagnostics: readonly Diagnostic[]
 }
 
-/** ICMP messages the model allows whatever the rules, per family (`decidedWithoutRules`). */
+/** IGMP, IPv4 link control: the whole protocol (it has no ports). */
+const IGMP: ServiceSet = ServiceSet.single({ protocol: IGMP_PROTOCOL, ports: { lo: 0, hi: 65535 } })
+
+/** ICMP messages and IGMP the model allows whatever the rules, per family (`decidedWithoutRules`). */
 const RULELESS: Readonly<Record<IpFamily, ServiceSet>> = {
-  4: ServiceSet.of(ICMP_ERROR_TYPES.map((t) => ({ protocol: 1, ports: { lo: t, hi: t } }))),
+  4: ServiceSet.of(ICMP_ERROR_TYPES.map((t) => ({ protocol: 1, ports: { lo: t, hi: t } }))).union(
+    IGMP,
+  ),
   6: ServiceSet.of([
     { protocol: 58, ports: { lo: 0, hi: 127 } },
     ...IPV6_LINK_CONTROL_ICMP_TYPES.map((t) => ({ protocol: 58, ports: { lo: t, hi: t } })),
@@ -165,7 +177,14 @@ const RULELESS: Readonly<Record<IpFamily, ServiceSet>> = {
 
 /** What every group allows from and to every address of a family it holds (see the module). */
 const HOUSEKEEPING: readonly { family: IpFamily; origin: string; services: ServiceSet }[] = [
-  { family: 4, origin: '(icmp-errors)', services: RULELESS[4] },
+  {
+    family: 4,
+    origin: '(icmp-errors)',
+    services: ServiceSet.of(
+      ICMP_ERROR_TYPES.map((t) => ({ protocol: 1, ports: { lo: t, hi: t } })),
+    ),
+  },
+  { family: 4, origin: '(ipv4-link-control)', services: IGMP },
   {
     family: 6,
     origin: '(icmp-errors)',

@@ -18,7 +18,9 @@
  * `Icmp` is read as both ICMP (1) and ICMPv6 (58), the wider reading, since the documentation
  * does not say. Ports bind TCP and UDP; other protocols match any port list. Stateful: a reply
  * to an allowed flow passes (the evaluator is asked about flows, not replies). ICMP errors and
- * IPv6 link control ({@link decidedWithoutRules}) are taken as passing, as the model assumes.
+ * link control ({@link decidedWithoutRules}: IPv6 neighbour and multicast listener discovery,
+ * IGMP) are taken as passing, as the model assumes (a virtual network carries no multicast and
+ * no IGMP, so no NSG rule is written for them).
  * Neither NIC with an NSG: undefined (nothing decides).
  * @remarks https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview
  * (security rules, default security rules, stateful flow records),

@@ -15,6 +15,7 @@
  * @see https://ipset.netfilter.org/iptables-extensions.man.html (set match, SET target, conntrack)
  */
 import {
+  IGMP_PROTOCOL,
   IPV6_LINK_CONTROL_ICMP_TYPES,
   familyBits,
   formatIp,
@@ -395,8 +396,8 @@ function matchText(family: IpFamily, r: RuleMatch): string {
  * of one host. It replaces the contents of the chains `BULKHEAD-IN` and `BULKHEAD-OUT` in one
  * commit (atomic) and leaves the rest of the `filter` table alone (other tools' chains and rules,
  * Docker's say); `INPUT` and `OUTPUT` jump to them through the hooks of {@link renderApplyScript}.
- * The chains accept loopback, `ESTABLISHED,RELATED`, IPv6 neighbour
- * discovery, the anti-lockout sources on tcp/22, single-port services through ONE rule on the
+ * The chains accept loopback, `ESTABLISHED,RELATED`, link control (IPv6 neighbour and
+ * multicast listener discovery; IGMP, `-p 2`), the anti-lockout sources on tcp/22, single-port services through ONE rule on the
  * direction's `hash:ip,port,net` service set (`--match-set bh-in-v4-svc dst,dst,src` ingress,
  * `src,dst,dst` egress), and the other groups one rule each
  * (`-d LOCAL ... -m set --match-set SET src -j ACCEPT` ingress, `-s LOCAL ... dst` egress), then
@@ -460,10 +461,13 @@ function chainRules(
       ? '-m conntrack --ctstate INVALID -j DROP'
       : '-m conntrack --ctstate INVALID',
   ]
+  // link control: IPv6 multicast listener and neighbour discovery; IGMP for IPv4, as its number
+  // (iptables reads a name other than its built-in ones through /etc/protocols, which a minimal
+  // host may lack; the other portless protocols are written so too)
   if (family === 6) {
     for (const t of IPV6_LINK_CONTROL_ICMP_TYPES)
       out.push(`-p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j ACCEPT`)
-  }
+  } else out.push(`-p ${IGMP_PROTOCOL} -j ACCEPT`)
   if (d === 'in' && plan.management.some((c) => c.family === family))
     out.push(`-p tcp -m tcp --dport 22 -m set --match-set ${mgmtIpsetName(family)} src -j ACCEPT`)
   const svc = ip.serviceSets[d][family]

@@ -234,6 +234,11 @@ function runChain(rs: ParsedRuleset, chain: string, p: Packet, depth = 0): Outco
         return 'accept'
       continue
     }
+    if (rule === 'ip protocol igmp accept') {
+      // link control (IGMP): IPv4 packets of protocol 2, whatever their type
+      if (p.family === 4 && p.protocol === 2) return 'accept'
+      continue
+    }
     if ((m = /^(ip6?) saddr @(\S+) tcp dport 22 accept$/.exec(rule))) {
       if (
         m[1] === ipk &&

@@ -290,7 +290,8 @@ function renderLookups<E extends Omit<LocalPeers, 'local'>>(
 
 /**
  * The rules of a host's filter chain for one direction (after its `type ... hook` line): in
- * `observe` a counter alone; else loopback, `ct state`, IPv6 link control, invalid, anti-lockout,
+ * `observe` a counter alone; else loopback, `ct state`, link control (ICMPv6 neighbour and
+ * multicast listener discovery, IGMP), invalid, anti-lockout,
  * the peer lookups and the mode's tail (drop, or record and accept). `sfx` ends the names of the
  * sets, maps and chains the lookups use (the time slice's `_t<i>`); counters and the
  * would-be-blocked and management sets are shared by every slice and keep their names.
@@ -301,8 +302,10 @@ function chainRules(plan: HostPlan, direction: 'in' | 'out', sfx: string): strin
   const lines = [
     `    ${lo}`,
     '    ct state established,related accept',
-    '    # IPv6 multicast listener and neighbour discovery, without which no IPv6 traffic flows',
+    '    # link control: IPv6 multicast listener and neighbour discovery, without which no IPv6',
+    '    # traffic flows, and IGMP, without which an IPv4 host gets no multicast group',
     `    icmpv6 type { ${IPV6_LINK_CONTROL_ICMP_TYPES.join(', ')} } accept`,
+    '    ip protocol igmp accept',
     plan.mode === 'enforce'
       ? '    ct state invalid counter name invalid_' + direction + ' drop'
       : `    ct state invalid counter name invalid_${direction}`,
