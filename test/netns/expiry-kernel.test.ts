@@ -18,7 +18,8 @@ import { cleanupLeftovers, createLab, netnsSupport, type Lab } from './harness.j
 import { describeKernel } from './probe-check.js'
 
 /** Every namespace and temporary folder of this suite starts with this. */
-const PREFIX = 'bhtime'
+/** Namespaces are named `<prefix>-…`: `bhtime`, or BULKHEAD_NETNS_PREFIX (one value per file run). */
+const PREFIX = process.env['BULKHEAD_NETNS_PREFIX'] ?? 'bhtime'
 const support = ((): { ok: true } | { ok: false; reason: string } => {
   const base = netnsSupport(PREFIX)
   if (!base.ok) return base

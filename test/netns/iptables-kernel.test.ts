@@ -32,7 +32,8 @@ import {
 } from './estate.js'
 
 /** Every namespace and temporary folder of this suite starts with this (bhnft is nftables'). */
-const PREFIX = 'bhipt'
+/** Namespaces are named `<prefix>-…`: `bhipt`, or BULKHEAD_NETNS_PREFIX (one value per file run). */
+const PREFIX = process.env['BULKHEAD_NETNS_PREFIX'] ?? 'bhipt'
 const NOW = new Date(Date.UTC(2026, 10, 22, 12))
 const SEED = 7_2027
 /** Random estates probed (each in three phases: enforce, monitor, mixed). */

@@ -143,13 +143,18 @@ for (const [group, port] of cfg.targets) {
 }
 `
 
-/** Sends `targets` from kiosk-1 while laptop-1 listens; the `family/port`s laptop-1 received. */
+/**
+ * Sends `targets` from kiosk-1 while laptop-1 listens, `settleMs` after laptop-1 joined the
+ * groups (time for its membership reports to reach a snooping bridge); the `family/port`s
+ * laptop-1 received.
+ */
 async function exchange(
   lab: Lab,
   targets: readonly (readonly [string, number])[],
+  settleMs = 0,
 ): Promise<string[]> {
   const ns = lab.ns.get('laptop-1') ?? ''
-  const cfg = JSON.stringify({ targets, ms: 2500 })
+  const cfg = JSON.stringify({ targets, ms: 2500 + settleMs })
   const child = spawn('ip', [
     'netns',
     'exec',
@@ -178,6 +183,7 @@ async function exchange(
       }
     })
   })
+  if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs))
   await lab.exec('kiosk-1', [
     process.execPath,
     '--input-type=module',
@@ -241,8 +247,8 @@ describeKernel('kernel verification: receivers of multicast and broadcast', supp
         { name: 'laptop-1', addresses: ['10.5.0.12', '2001:db8:5::12'] },
       ])
       try {
-        // the bridge floods group traffic (no IGMP snooping: an enforcing receiver drops its own
-        // IGMP reports, README Limits); a route for the groups and the broadcast
+        // the bridge floods group traffic (no IGMP snooping; the next test snoops); a route for
+        // the groups and the broadcast
         await run('ip', [
           '-n',
           `${lab.prefix}-br`,
@@ -270,6 +276,52 @@ describeKernel('kernel verification: receivers of multicast and broadcast', supp
         expect((await exchange(lab, TARGETS_2)).sort()).toEqual(allowed(TARGETS_2))
         await apply(lab, 'kiosk-1')
         expect((await exchange(lab, TARGETS)).sort(), 'both filtering').toEqual(allowed(TARGETS))
+      } finally {
+        await lab.destroy()
+      }
+    }, 60_000)
+
+    it(`${target}: an enforcing receiver behind an IGMP-snooping bridge gets its group, as its IGMP reports are link control`, async () => {
+      // by hand: no rule names IGMP (protocol 2); it is link control between IPv4 addresses, so
+      // laptop-1's reports (to 224.0.0.22, IGMPv3) and the bridge's queries (from 0.0.0.0 to
+      // 224.0.0.1) pass whatever the rules, and udp/5000 to 239.1.2.3 is allowed by `streams`
+      const at = NOW.getTime()
+      for (const [src, dst] of [
+        ['10.5.0.12', '224.0.0.22'],
+        ['0.0.0.0', '224.0.0.1'],
+      ] as const)
+        expect(evaluate(INVENTORY, POLICY, { src, dst, protocol: 2, dstPort: 0, at }).by).toBe(
+          'link-control',
+        )
+      expect(allowed([['239.1.2.3', 5000]])).toEqual(['4/5000'])
+      const lab = await createLab(`${PREFIX}-${target === 'nftables' ? 'sn' : 'si'}`, [
+        { name: 'kiosk-1', addresses: ['10.5.0.11', '2001:db8:5::11'] },
+        { name: 'laptop-1', addresses: ['10.5.0.12', '2001:db8:5::12'] },
+      ])
+      try {
+        // a snooping bridge that is its own querier forwards a group outside 224.0.0.0/24 only to
+        // the ports whose hosts reported membership (no querier: it would flood), and with
+        // mcast_flood off on laptop-1's port (p1) no unknown group either (Linux floods them).
+        // The bridge counts as querier one response interval after it becomes one: 1 s, not 10
+        const br = ['-n', `${lab.prefix}-br`]
+        const set = (...a: string[]) =>
+          run('ip', [...br, 'link', 'set', 'br0', 'type', 'bridge', ...a])
+        await set('mcast_snooping', '1', 'mcast_query_response_interval', '100')
+        await set('mcast_querier', '1')
+        await run('bridge', [...br, 'link', 'set', 'dev', 'p1', 'mcast_flood', 'off'])
+        for (const h of ['kiosk-1', 'laptop-1']) {
+          await lab.exec(h, ['ip', 'route', 'add', '224.0.0.0/4', 'dev', 'eth0'])
+          await lab.exec(h, ['ip', 'route', 'add', 'default', 'dev', 'eth0'])
+        }
+        await apply(lab, 'laptop-1')
+        await apply(lab, 'kiosk-1')
+        const group = [['239.1.2.3', 5000]] as const
+        expect(await exchange(lab, group, 2000), 'group datagrams reach the receiver').toEqual([
+          '4/5000',
+        ])
+        // the bridge learnt the membership from laptop-1's port (p1): its report passed
+        const mdb = (await run('bridge', [...br, 'mdb', 'show'])).stdout
+        expect(mdb).toMatch(/port p1 grp 239\.1\.2\.3/)
       } finally {
         await lab.destroy()
       }

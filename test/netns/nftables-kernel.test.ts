@@ -32,7 +32,8 @@ import {
  * Every namespace and temporary folder of this suite starts with this; leftovers of a killed
  * run are deleted before and after. Two runs of this suite must not overlap on one machine.
  */
-const PREFIX = 'bhnft'
+/** Namespaces are named `<prefix>-…`: `bhnft`, or BULKHEAD_NETNS_PREFIX (one value per file run). */
+const PREFIX = process.env['BULKHEAD_NETNS_PREFIX'] ?? 'bhnft'
 const support = netnsSupport(PREFIX)
 const echo = icmpSupport()
 const NOW = new Date(Date.UTC(2026, 10, 22, 12))
