@@ -212,8 +212,8 @@ describe('blast radius baselines', () => {
   it('observed: only workloads active at --at, and no reach over link control or ICMP errors (s13/hS D5)', () => {
     const inv: Inventory = {
       workloads: [
-        workload('h1', '2001:db8::1', { role: 'a' }),
-        workload('h2', '2001:db8::2', { role: 'b' }),
+        workload('h1', ['10.0.0.1', '2001:db8::1'], { role: 'a' }),
+        workload('h2', ['10.0.0.2', '2001:db8::2'], { role: 'b' }),
         // held its address until a day before AT: gone
         {
           name: 'gone',
@@ -248,6 +248,7 @@ describe('blast radius baselines', () => {
         edge('gone', 'h2', 6, 443),
         edge('h2', 'gone', 6, 22),
         edge('h1', 'h2', 58, 135), // neighbour solicitation
+        edge('h1', 'h2', 2, 0), // IGMP
         edge('h1', 'h2', 58, 1), // destination unreachable
         edge('h2', 'h1', 6, 443),
       ],
