@@ -41,9 +41,8 @@ export const IPV6_LINK_CONTROL_ICMP_TYPES: readonly number[] = [
  * translation). Every protocol-2 flow between IPv4 addresses is IPv4 link control, whatever its
  * message type: an IGMP flow carries no ports, so its `dstPort` is 0 (ingest sets it so) and no
  * type is read. Without it, a host's membership reports and its router's queries are dropped and
- * a switch that snoops IGMP forwards the host no group outside 224.0.0.0/24. The host targets
- * accept it whatever the policy says, as Windows Firewall's "Core Networking" rules allow
- * IGMP-In and IGMP-Out next to MLD and neighbour discovery; the evaluators allow it by
+ * a switch that snoops IGMP forwards the host no group outside 224.0.0.0/24 (RFC 4541 §2.1).
+ * The host targets accept it whatever the policy says; the evaluators allow it by
  * `link-control` (an addition to DESIGN.md rule 1). Stable: the compiled rules and the verdicts
  * agree through it.
  */
