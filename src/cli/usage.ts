@@ -209,3 +209,17 @@ export function wholeNumber(min: number, max: number, message: (text: string) =>
 export function each<T>(parse: (text: string) => T) {
   return (text: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(text)]
 }
+
+/**
+ * A repeatable option (`--host a --host b`): its values parsed by `parse` ({@link each}), in the
+ * order given; none given: `[]`, shown in `--help` as `(default: <defaultText>)` (what the empty
+ * list means, not commander's `[]`).
+ */
+export function repeatableOption(
+  flags: string,
+  description: string,
+  parse: (text: string) => unknown,
+  defaultText: string,
+): Option {
+  return new Option(flags, description).argParser(each(parse)).default([], defaultText)
+}

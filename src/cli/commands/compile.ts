@@ -34,7 +34,7 @@ import { emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../outp
 import {
   atOf,
   choiceOption,
-  each,
+  repeatableOption,
   formerNowOption,
   mandatory,
   outputOption,
@@ -192,12 +192,12 @@ export function registerCompile(program: Command): void {
       mandatory(new Option('--out <dir>', 'folder to write the artefacts to (created if missing)')),
     )
     .addOption(
-      new Option(
+      repeatableOption(
         '--host <name>',
         'compile for this workload only (repeatable): nftables, iptables write its ruleset (a Kubernetes pod too); the other targets only its groups or policies (azure-nsg: one virtual network at a time)',
-      )
-        .argParser(each(String))
-        .default([], 'every host'),
+        String,
+        'every host',
+      ),
     )
     .option(
       '--all-hosts',
@@ -222,9 +222,12 @@ export function registerCompile(program: Command): void {
       'azure-nsg: do not allow the Azure load balancer health probes (AzureLoadBalancer) whatever the policy says',
     )
     .addOption(
-      new Option('--management-cidr <cidr>', 'anti-lockout source range (repeatable)')
-        .argParser(each(managementCidr))
-        .default([], '10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7'),
+      repeatableOption(
+        '--management-cidr <cidr>',
+        'anti-lockout source range (repeatable)',
+        managementCidr,
+        '10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7',
+      ),
     )
     .option(
       '--monitor-timeout <seconds>',
@@ -266,12 +269,12 @@ export function registerCompile(program: Command): void {
       AWS_SG_RULES_PER_GROUP,
     )
     .addOption(
-      new Option(
+      repeatableOption(
         '--cilium-labels <prefix>',
         "cilium: a label prefix the cluster's Cilium agents are started with (their --labels, [source:][!]regexp; repeatable): decides which pod labels are identity labels, which Cilium's selectors see",
-      )
-        .argParser(each(String))
-        .default([], "Cilium's default label filter"),
+        String,
+        "Cilium's default label filter",
+      ),
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .addOption(
