@@ -710,10 +710,12 @@ export function recommend(
     const scopeOwners = new Set(scopeMembers.map((w) => w.labels[ownerLabel]))
     const basePolicyName =
       name.endsWith('-proposed') && existingNames.has(name.slice(0, -9)) ? name.slice(0, -9) : name
-    ownerKeysMatched.add(basePolicyName)
+    // a merged proposal (`<policy>-proposed`) is named by its own name or the policy it extends
+    ownerKeysMatched.add(basePolicyName).add(name)
     for (const k of scopeBy) if (scope[k] !== undefined) ownerKeysMatched.add(scope[k])
     const mapped =
       options.owners?.[basePolicyName] ??
+      options.owners?.[name] ??
       scopeBy
         .map((k) => (scope[k] !== undefined ? options.owners?.[scope[k]] : undefined))
         .find((v) => v !== undefined)

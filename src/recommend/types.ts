@@ -43,8 +43,9 @@ export interface RecommendOptions {
   /** Rhythms the estate is expected to have; a window too short to see them is warned about. */
   readonly expect?: readonly ExpectedRhythm[]
   /**
-   * Owner of each policy, by policy name (`payments-prod`) or by a scope label value
-   * (`payments`); looked up in that order. Otherwise the common `ownerLabel` value of the scope's
+   * Owner of each policy, by policy name (`payments-prod`; a proposal merged beside an existing
+   * policy, `payments-prod-proposed`, by that name or the existing policy's) or by a scope label
+   * value (`payments`); looked up in that order. Otherwise the common `ownerLabel` value of the scope's
    * workloads, else `unassigned` (flagged).
    */
   readonly owners?: Readonly<Record<string, string>>

@@ -481,6 +481,17 @@ rules:
     [{ path: 'policy/pay.yaml', text: existingText }],
     new Date(T0),
   )
+  it('--owner names a merged proposal by its own name or the existing policy it extends', () => {
+    // by hand: the proposal for the existing pay-prod is written as pay-prod-proposed; the
+    // unused-owner warning lists that name, so an --owner with it (or with pay-prod, the name the
+    // no-owner hint gives) owns the proposal and is no typo; shop-prod's owner is another's
+    for (const key of ['pay-prod-proposed', 'pay-prod']) {
+      const r = recommend(MAP, INV, { existing: loaded.policySet, owners: { [key]: 'team-x' } })
+      expect(r.policies.find((p) => p.name === 'pay-prod-proposed')?.owner).toBe('team-x')
+      expect(r.report.diagnostics.map((d) => d.code)).not.toContain('recommend/unused-owner')
+    }
+  })
+
   it('proposes only missing rules, in <name>-proposed, and lists unused rules as removal candidates', () => {
     expect(loaded.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
     const r = recommend(MAP, INV, { existing: loaded.policySet })
