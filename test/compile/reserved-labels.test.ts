@@ -386,3 +386,67 @@ describe('cilium: the label prefixes of the cluster (labelPrefixes, --cilium-lab
       )
   })
 })
+
+describe('s29 review: more operators and filters, worked out by hand', () => {
+  it('calico: projectcalico.org/namespace under NotIn and DoesNotExist reads the pod label, not the namespace', () => {
+    const key = 'projectcalico.org/namespace'
+    // by hand: web carries the pod label b, api and db none. NotIn [b] and DoesNotExist both hold
+    // for api and db, not web: the model allows api -> db on 5432 and 5433 and denies web -> db.
+    // On Calico every endpoint's label is its namespace (a, a, b): a selector on the key would
+    // take web (a ∉ {b}) and drop db; so no selector on it, and Calico must answer as the model.
+    const { inv, ps } = estate(
+      { [key]: 'b' },
+      [lbl({}, true, [{ key, operator: 'NotIn', values: ['b'] }])],
+      [lbl({}, true, [{ key, operator: 'DoesNotExist', values: [] }])],
+    )
+    const at = NOW.getTime()
+    const verdict = (src: string, port: number) =>
+      evaluate(inv, ps, { src, dst: '10.244.2.10', protocol: 6, dstPort: port, at }).decision
+    expect([verdict('10.244.1.11', 5432), verdict('10.244.1.11', 5433)]).toEqual([
+      'allowed',
+      'allowed',
+    ])
+    expect([verdict('10.244.1.10', 5432), verdict('10.244.1.10', 5433)]).toEqual([
+      'denied',
+      'denied',
+    ])
+    expect(disagreements('calico', inv, ps, {}, PORTS)).toEqual([])
+  })
+
+  it('cilium: an ignore prefix without a source (!app) and an include of another source (reserved:foo)', () => {
+    // by hand (filter.go filterLabels: shortest ignore against longest include; an include
+    // prefix among --labels, whatever its source, makes the filter a whitelist):
+    // !app: app → ignored 3, included 0 → out; application → out; app.kubernetes.io/name →
+    // ignored 3, included 18 (app\.kubernetes\.io) → kept; role → nothing matches → kept
+    const notApp = ciliumLabelFilter(['!app'])
+    expect(
+      ['app', 'application', 'app.kubernetes.io/name', 'role'].map((k) =>
+        ciliumIdentityKey(k, notApp),
+      ),
+    ).toEqual([false, false, true, true])
+    // reserved:foo matches no pod label (source k8s) but is an include: role → out (whitelist,
+    // nothing included); app.kubernetes.io/name → included 18 → kept
+    const reserved = ciliumLabelFilter(['reserved:foo'])
+    expect(
+      ['role', 'app.kubernetes.io/name', 'io.kubernetes.pod.namespace'].map((k) =>
+        ciliumIdentityKey(k, reserved),
+      ),
+    ).toEqual([false, true, true])
+    // "!" alone: an ignore of the empty expression, matching 0 characters: as no ignore at all
+    expect(ciliumIdentityKey('role', ciliumLabelFilter(['!']))).toBe(true)
+  })
+
+  it('cilium: with role no identity label (k8s:!role), web and api are one identity: not expressible', () => {
+    // by hand: web {role: web} and api {role: api}, both in a; without role both endpoints are
+    // {namespace a}, so no selector takes web without api: compile/not-expressible
+    const { inv, ps } = estate({}, [lbl({ role: 'web' }, true)])
+    let err: unknown
+    try {
+      planCilium(inv, ps, { now: NOW, labelPrefixes: ['k8s:!role'] })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(BulkheadError)
+    expect((err as BulkheadError).diagnostics[0]?.code).toBe('compile/not-expressible')
+  })
+})
