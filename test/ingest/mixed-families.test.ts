@@ -151,6 +151,41 @@ describe('reading: a record with an IPv4 and an IPv6 end is skipped, on both pat
     expect(stats?.examples.map((e) => e.where)).toEqual([`${file}:5`, `${file}:7`, `${file}:10`])
   })
 
+  it('Zeek TSV: mapped addresses in hex and upper case, IPv4-compatible ones, ICMP (s29 review)', async () => {
+    const row = (uid: string, o: string, op: number, r: string, rp: number, proto: string) =>
+      ['1709632800.5', uid, o, String(op), r, String(rp), proto, '1.0', 'SF'].join('\t')
+    const file = write(
+      'conn-hex.log',
+      [
+        '#separator \\x09',
+        '#unset_field\t-',
+        '#empty_field\t(empty)',
+        '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\tconn_state',
+        // by hand: ::FFFF:a14:10c is 10.20.1.12 mapped (RFC 4291 §2.5.5.2): IPv4 → kept (line 5),
+        // and with an IPv6 end mixed (6); ::10.20.1.12 is IPv4-compatible, an IPv6 address (RFC
+        // 4291 §2.5.5.1): mixed with an IPv4 end (7), kept with an IPv6 end (8); a mapped ICMP
+        // source to an IPv4 address is ICMP, protocol 1 (9); IPv6 to a mapped end is mixed (10)
+        row('C1', '::FFFF:a14:10c', 49152, '10.20.2.21', 5432, 'tcp'),
+        row('C2', '::FFFF:a14:10c', 49153, 'fd00::21', 5432, 'tcp'),
+        row('C3', '::10.20.1.12', 49154, '10.20.2.21', 5432, 'tcp'),
+        row('C4', '::10.20.1.12', 49155, 'fd00::21', 5432, 'tcp'),
+        row('C5', '::ffff:10.20.1.12', 8, '10.20.2.21', 0, 'icmp'),
+        row('C6', '2001:db8::11', 8, '::ffff:10.20.2.21', 0, 'icmp'),
+        '',
+      ].join('\n'),
+    )
+    const { flows, summaries } = await read(file, 'zeek')
+    expect(flows.map((f) => [f.source.line, f.src.includes(':'), f.protocol])).toEqual([
+      [5, false, 6],
+      [8, true, 6],
+      [9, false, 1],
+    ])
+    expect(flows[0]?.src).toBe('10.20.1.12')
+    const stats = summaries[0]?.stats
+    expect(stats?.skipped).toEqual({ 'mixed-address-families': 3 })
+    expect(stats?.examples.map((e) => e.where)).toEqual([`${file}:6`, `${file}:7`, `${file}:10`])
+  })
+
   it('CSV', async () => {
     const file = write(
       'flows.csv',
