@@ -73,6 +73,19 @@ interface Row {
   half: number
 }
 
+/** A stored row, in {@link Row}'s order (`action` as stored, `half` its mark). */
+const row = (
+  src: string,
+  dst: string,
+  sp: number,
+  dp: number,
+  start: number,
+  end: number,
+  bytes: number,
+  action: string,
+  half: number,
+): Row => ({ src, dst, sp, dp, start, end, bytes, action, half })
+
 async function stored(store: string): Promise<Row[]> {
   const s = await openDuckDbStore(store, { readOnly: true })
   try {
@@ -142,28 +155,8 @@ describe('typed ICMP: which types pair differs between ICMP and ICMPv6', () => {
         [{ src: B, dst: A, type: 129, start: 500, end: 1500, bytes: 200 }],
       ],
       [
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 128,
-          start: 0,
-          end: 1000,
-          bytes: 100,
-          action: 'accept',
-          half: TYPED,
-        },
-        {
-          src: B,
-          dst: A,
-          sp: 0,
-          dp: 129,
-          start: 500,
-          end: 1500,
-          bytes: 200,
-          action: 'accept',
-          half: TYPED,
-        },
+        row(A, B, 0, 128, 0, 1000, 100, 'accept', TYPED),
+        row(B, A, 0, 129, 500, 1500, 200, 'accept', TYPED),
       ],
     )
   })
@@ -178,28 +171,8 @@ describe('typed ICMP: which types pair differs between ICMP and ICMPv6', () => {
         [{ src: B6, dst: A6, type: 0, code: 1, start: 500, end: 1500, bytes: 200 }],
       ],
       [
-        {
-          src: A6,
-          dst: B6,
-          sp: 1,
-          dp: 8,
-          start: 0,
-          end: 1000,
-          bytes: 100,
-          action: 'accept',
-          half: TYPED,
-        },
-        {
-          src: B6,
-          dst: A6,
-          sp: 1,
-          dp: 0,
-          start: 500,
-          end: 1500,
-          bytes: 200,
-          action: 'accept',
-          half: TYPED,
-        },
+        row(A6, B6, 1, 8, 0, 1000, 100, 'accept', TYPED),
+        row(B6, A6, 1, 0, 500, 1500, 200, 'accept', TYPED),
       ],
     )
     await check(
@@ -207,19 +180,7 @@ describe('typed ICMP: which types pair differs between ICMP and ICMPv6', () => {
         [{ src: A, dst: B, type: 8, code: 1, start: 0, end: 1000, bytes: 100 }],
         [{ src: B, dst: A, type: 0, code: 1, start: 500, end: 1500, bytes: 200 }],
       ],
-      [
-        {
-          src: A,
-          dst: B,
-          sp: 1,
-          dp: 8,
-          start: 0,
-          end: 1500,
-          bytes: 300,
-          action: 'accept',
-          half: 0,
-        },
-      ],
+      [row(A, B, 1, 8, 0, 1500, 300, 'accept', 0)],
     )
   })
 
@@ -231,19 +192,7 @@ describe('typed ICMP: which types pair differs between ICMP and ICMPv6', () => {
         [{ src: A, dst: B, type: 17, start: 0, end: 1000, bytes: 20 }],
         [{ src: B, dst: A, type: 18, start: 200, end: 1200, bytes: 40 }],
       ],
-      [
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 17,
-          start: 0,
-          end: 1200,
-          bytes: 60,
-          action: 'accept',
-          half: 0,
-        },
-      ],
+      [row(A, B, 0, 17, 0, 1200, 60, 'accept', 0)],
     )
     await check(
       [
@@ -251,28 +200,8 @@ describe('typed ICMP: which types pair differs between ICMP and ICMPv6', () => {
         [{ src: B, dst: A, type: 0, code: 1, start: 500, end: 1500, bytes: 200 }],
       ],
       [
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 8,
-          start: 0,
-          end: 1000,
-          bytes: 100,
-          action: 'accept',
-          half: TYPED,
-        },
-        {
-          src: B,
-          dst: A,
-          sp: 1,
-          dp: 0,
-          start: 500,
-          end: 1500,
-          bytes: 200,
-          action: 'accept',
-          half: TYPED,
-        },
+        row(A, B, 0, 8, 0, 1000, 100, 'accept', TYPED),
+        row(B, A, 1, 0, 500, 1500, 200, 'accept', TYPED),
       ],
     )
   })
@@ -310,28 +239,8 @@ describe('typed ICMP: exporters and the 60 s slack', () => {
         ],
       ],
       [
-        {
-          src: A,
-          dst: B,
-          sp: 3,
-          dp: 8,
-          start: 100,
-          end: 900,
-          bytes: 100,
-          action: 'accept',
-          half: TYPED,
-        },
-        {
-          src: B,
-          dst: A,
-          sp: 3,
-          dp: 0,
-          start: 0,
-          end: 1000,
-          bytes: 200,
-          action: 'accept',
-          half: TYPED,
-        },
+        row(A, B, 3, 8, 100, 900, 100, 'accept', TYPED),
+        row(B, A, 3, 0, 0, 1000, 200, 'accept', TYPED),
       ],
     )
   })
@@ -344,19 +253,7 @@ describe('typed ICMP: exporters and the 60 s slack', () => {
         [{ src: A, dst: B, type: 13, start: 0, end: 1000, bytes: 100 }],
         [{ src: B, dst: A, type: 14, start: 61_000, end: 62_000, bytes: 200 }],
       ],
-      [
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 13,
-          start: 0,
-          end: 62_000,
-          bytes: 300,
-          action: 'accept',
-          half: 0,
-        },
-      ],
+      [row(A, B, 0, 13, 0, 62_000, 300, 'accept', 0)],
     )
     await check(
       [
@@ -364,28 +261,8 @@ describe('typed ICMP: exporters and the 60 s slack', () => {
         [{ src: B, dst: A, type: 14, start: 61_001, end: 62_000, bytes: 200 }],
       ],
       [
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 13,
-          start: 0,
-          end: 1000,
-          bytes: 100,
-          action: 'accept',
-          half: TYPED,
-        },
-        {
-          src: B,
-          dst: A,
-          sp: 0,
-          dp: 14,
-          start: 61_001,
-          end: 62_000,
-          bytes: 200,
-          action: 'accept',
-          half: TYPED,
-        },
+        row(A, B, 0, 13, 0, 1000, 100, 'accept', TYPED),
+        row(B, A, 0, 14, 61_001, 62_000, 200, 'accept', TYPED),
       ],
     )
   })
@@ -402,30 +279,7 @@ describe('typed ICMP: exporters and the 60 s slack', () => {
         [{ src: A, dst: B, type: 13, start: 1000, end: 1500, bytes: 101 }],
         [{ src: B, dst: A, type: 14, start: 1100, end: 1600, bytes: 201 }],
       ],
-      [
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 13,
-          start: 0,
-          end: 600,
-          bytes: 300,
-          action: 'accept',
-          half: 0,
-        },
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 13,
-          start: 1000,
-          end: 1600,
-          bytes: 302,
-          action: 'accept',
-          half: 0,
-        },
-      ],
+      [row(A, B, 0, 13, 0, 600, 300, 'accept', 0), row(A, B, 0, 13, 1000, 1600, 302, 'accept', 0)],
     )
   })
 })
@@ -440,28 +294,8 @@ describe('settling one exporter across files', () => {
         [{ src: A, dst: B, type: 8, start: 61_000, end: 62_000, bytes: 200, status: 128 }],
       ],
       [
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 8,
-          start: 0,
-          end: 1000,
-          bytes: 100,
-          action: 'reject',
-          half: TYPED,
-        },
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 8,
-          start: 61_000,
-          end: 62_000,
-          bytes: 200,
-          action: 'reject',
-          half: TYPED,
-        },
+        row(A, B, 0, 8, 0, 1000, 100, 'reject', TYPED),
+        row(A, B, 0, 8, 61_000, 62_000, 200, 'reject', TYPED),
       ],
     )
     await check(
@@ -470,28 +304,8 @@ describe('settling one exporter across files', () => {
         [{ src: A, dst: B, type: 8, start: 61_001, end: 62_000, bytes: 200, status: 128 }],
       ],
       [
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 8,
-          start: 0,
-          end: 1000,
-          bytes: 100,
-          action: 'accept',
-          half: TYPED,
-        },
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 8,
-          start: 61_001,
-          end: 62_000,
-          bytes: 200,
-          action: 'reject',
-          half: TYPED,
-        },
+        row(A, B, 0, 8, 0, 1000, 100, 'accept', TYPED),
+        row(A, B, 0, 8, 61_001, 62_000, 200, 'reject', TYPED),
       ],
     )
   })
@@ -505,28 +319,8 @@ describe('settling one exporter across files', () => {
         [{ src: A, dst: B, start: 500, end: 1500, bytes: 200, status: 128 }],
       ],
       [
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 8,
-          start: 0,
-          end: 1000,
-          bytes: 100,
-          action: 'accept',
-          half: TYPED,
-        },
-        {
-          src: A,
-          dst: B,
-          sp: 0,
-          dp: 8,
-          start: 500,
-          end: 1500,
-          bytes: 200,
-          action: 'reject',
-          half: 5,
-        },
+        row(A, B, 0, 8, 0, 1000, 100, 'accept', TYPED),
+        row(A, B, 0, 8, 500, 1500, 200, 'reject', 5),
       ],
     )
   })
