@@ -432,6 +432,29 @@ describe('s29 review: more operators and filters, worked out by hand', () => {
         ciliumIdentityKey(k, reserved),
       ),
     ).toEqual([false, true, true])
+    // Go's regexp (RE2) has no lookaround and no backreference: Cilium refuses such a prefix
+    // ("invalid or unsupported Perl syntax", "invalid escape sequence"), so no cluster runs with
+    // it; JavaScript compiles them. An escaped parenthesis or one in a class is a plain character.
+    for (const bad of [
+      'k8s:a(?=b)',
+      'k8s:!a(?!b)',
+      '(?<=x)app',
+      '(?<!x)app',
+      '(a)\\1',
+      '(?<n>a)\\k<n>',
+      '[\\1]x',
+      'a\\8',
+    ])
+      expect(() => ciliumLabelFilter([bad]), bad).toThrow(/unable to compile/)
+    for (const good of [
+      'k8s:\\(?=',
+      'k8s:[(?=]x',
+      'k8s:a\\\\',
+      'k8s:(?:ab)+',
+      'k8s:[\\]1]',
+      'k8s:a\\12',
+    ])
+      expect(() => ciliumLabelFilter([good]), good).not.toThrow()
     // "!" alone: an ignore of the empty expression, matching 0 characters: as no ignore at all
     expect(ciliumIdentityKey('role', ciliumLabelFilter(['!']))).toBe(true)
   })

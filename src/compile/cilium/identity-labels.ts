@@ -37,8 +37,39 @@ export interface CiliumLabelFilter {
 }
 
 /**
+ * What Go's `regexp` (RE2 syntax, which Cilium compiles prefixes with) refuses in `expr` although
+ * JavaScript compiles it: a lookahead or lookbehind (`(?=`, `(?!`, `(?<=`, `(?<!`: "invalid or
+ * unsupported Perl syntax") or a backreference (`\1`…`\9` with no octal digit after, `\k<name>`:
+ * "invalid escape sequence", in a class too); undefined when there is none. Escaped characters and character classes are read
+ * as such (`\(?=` and `[(?=]` are plain characters).
+ */
+function refusedByRe2(expr: string): string | undefined {
+  let inClass = false
+  for (let i = 0; i < expr.length; i++) {
+    const c = expr[i]
+    if (c === '\\') {
+      // Go's parseEscape: \1 to \7 begin an octal escape only when an octal digit follows
+      const next = expr[i + 1] ?? ''
+      const octal = /[1-7]/.test(next) && /[0-7]/.test(expr[i + 2] ?? '')
+      if ((/[1-9]/.test(next) && !octal) || next === 'k')
+        return `invalid escape sequence: \\${next}`
+      i++
+    } else if (inClass) inClass = c !== ']'
+    else if (c === '[') {
+      inClass = true
+      // a ] first in the class (after a ^) is a plain character
+      if (expr[i + 1] === '^') i++
+      if (expr[i + 1] === ']') i++
+    } else if (c === '(' && /^\(\?<?[=!]/.test(expr.slice(i, i + 4)))
+      return `invalid or unsupported Perl syntax: ${expr.slice(i, i + (expr[i + 2] === '<' ? 4 : 3))}`
+  }
+  return undefined
+}
+
+/**
  * One prefix in Cilium's `--labels` syntax, `[source:][!]regexp` (filter.go `parseLabelPrefix`).
- * @throws Error for an empty prefix or a regular expression JavaScript cannot compile.
+ * @throws Error for an empty prefix, a regular expression JavaScript cannot compile, or one Go's
+ *   RE2 syntax refuses ({@link refusedByRe2}).
  */
 function parseLabelPrefix(text: string): LabelPrefix {
   const i = text.indexOf(':')
@@ -53,6 +84,8 @@ function parseLabelPrefix(text: string): LabelPrefix {
   } catch (e) {
     throw new Error(`unable to compile regexp "${prefix}": ${(e as Error).message}`, { cause: e })
   }
+  const re2 = refusedByRe2(prefix)
+  if (re2 !== undefined) throw new Error(`unable to compile regexp "${prefix}": ${re2}`)
   return { source, ignore, expr }
 }
 
