@@ -44,9 +44,9 @@ export interface RecommendOptions {
   readonly expect?: readonly ExpectedRhythm[]
   /**
    * Owner of each policy, by policy name (`payments-prod`; a proposal merged beside an existing
-   * policy, `payments-prod-proposed`, by that name or the existing policy's) or by a scope label
-   * value (`payments`); looked up in that order. Otherwise the common `ownerLabel` value of the scope's
-   * workloads, else `unassigned` (flagged).
+   * policy, `payments-prod-proposed`, by the existing policy's name, then by its own) or by a
+   * scope label value (`payments`); looked up in that order. Otherwise the common `ownerLabel`
+   * value of the scope's workloads, else `unassigned` (flagged).
    */
   readonly owners?: Readonly<Record<string, string>>
   /** The label key naming a workload's owner. Default `owner`. */
