@@ -40,8 +40,8 @@ export interface CiliumLabelFilter {
  * What Go's `regexp` (RE2 syntax, which Cilium compiles prefixes with) refuses in `expr` although
  * JavaScript compiles it: a lookahead or lookbehind (`(?=`, `(?!`, `(?<=`, `(?<!`: "invalid or
  * unsupported Perl syntax") or a backreference (`\1`…`\9` with no octal digit after, `\k<name>`:
- * "invalid escape sequence", in a class too); undefined when there is none. Escaped characters and character classes are read
- * as such (`\(?=` and `[(?=]` are plain characters).
+ * "invalid escape sequence", in a class too); undefined when there is none. Escaped characters
+ * and character classes are read as such (`\(?=` and `[(?=]` are plain characters).
  */
 function refusedByRe2(expr: string): string | undefined {
   let inClass = false
@@ -60,8 +60,10 @@ function refusedByRe2(expr: string): string | undefined {
       // a ] first in the class (after a ^) is a plain character
       if (expr[i + 1] === '^') i++
       if (expr[i + 1] === ']') i++
-    } else if (c === '(' && /^\(\?<?[=!]/.test(expr.slice(i, i + 4)))
-      return `invalid or unsupported Perl syntax: ${expr.slice(i, i + (expr[i + 2] === '<' ? 4 : 3))}`
+    } else if (c === '(' && /^\(\?<?[=!]/.test(expr.slice(i, i + 4))) {
+      const group = expr.slice(i, i + (expr[i + 2] === '<' ? 4 : 3))
+      return `invalid or unsupported Perl syntax: ${group}`
+    }
   }
   return undefined
 }
