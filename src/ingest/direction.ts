@@ -301,10 +301,21 @@ export function mixedFamilies(src: string, dst: string): boolean {
  * orientation and pairing, on both read paths (read.ts `take`, column-reader.ts), so the two skip
  * the same records in the same order. (The collector needs none: the NetFlow/IPFIX decoder takes
  * both addresses from one pair, IPv4 or IPv6.)
+ *
+ * Except an AWS VPC record: without `pkt-srcaddr`/`pkt-dstaddr`, AWS writes the interface's
+ * primary private IPv4 address for a packet end that is none of the interface's addresses (AWS
+ * VPC user guide, "Flow log limitations": an instance that forwards traffic, say), so an IPv6
+ * packet gives such a record. It is AWS's own output, not damage: kept as written (the end that
+ * stands in is the interface that handled the packet, as for IPv4 traffic, where the substitution
+ * cannot be seen) and noted `interface-address-stand-in`; false.
  * @throws BulkheadError `ingest/malformed-record` in strict mode, as {@link skip}.
  */
 export function skipMixedFamilies(ctx: ParseContext, f: Flow): boolean {
   if (!mixedFamilies(f.src, f.dst)) return false
+  if (f.source.format === 'aws-vpc') {
+    note(ctx, 'interface-address-stand-in')
+    return false
+  }
   skip(
     ctx,
     'mixed-address-families',
