@@ -8,7 +8,6 @@
  */
 import {
   entityName,
-  ICMP_REQUEST_OF_REPLY,
   NO_TIME_MS,
   normalizeIp,
   type Entity,
@@ -16,7 +15,7 @@ import {
   UTC_ZONE,
 } from '../core/index.js'
 import { Resolver } from '../inventory/resolver.js'
-import type { FlowStore } from '../store/store.js'
+import { icmpRequestTypeSql, type FlowStore } from '../store/store.js'
 import {
   DAYS_OF_MONTH,
   HOUR_MS,
@@ -264,18 +263,6 @@ export async function sourceWindows(
   }))
 }
 
-/**
- * `WHEN` arms mapping an ICMP/ICMPv6 reply's type (`dst_port`) to the type of the request it
- * answers ({@link ICMP_REQUEST_OF_REPLY}), for a `server-to-client` row.
- */
-const ICMP_REQUEST_SQL = Object.entries(ICMP_REQUEST_OF_REPLY)
-  .flatMap(([protocol, pairs]) =>
-    Object.entries(pairs).map(
-      ([reply, request]) => `WHEN protocol = ${protocol} AND dst_port = ${reply} THEN ${request}`,
-    ),
-  )
-  .join('\n      ')
-
 /** Where the longest span of active days is set (discover time-profile); re-exported here. */
 export { MAX_SPAN_DAYS }
 
@@ -349,8 +336,7 @@ WITH f0 AS (
     CASE WHEN direction = 'server-to-client' THEN src ELSE dst END AS s,
     CASE WHEN direction <> 'server-to-client' THEN dst_port
       WHEN protocol NOT IN (1, 58) THEN src_port
-      ${ICMP_REQUEST_SQL}
-      ELSE dst_port END AS port,
+      ELSE ${icmpRequestTypeSql('protocol', 'dst_port')} END AS port,
     protocol AS proto, start_ms, end_ms, packets, bytes, ${clocks},
     direction = 'unknown' AS unk, observed_action = 'reject' AS rej, NOT (${TIMED}) AS nt
   FROM flows ${where}

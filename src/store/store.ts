@@ -3,7 +3,7 @@
  * @remarks Semantics: DESIGN.md "Storage and scale". Implementations: `duckdb/` (embedded
  * default); a ClickHouse store implements the same interface at scale.
  */
-import type { BulkheadError, Flow } from '../core/index.js'
+import { ICMP_REQUEST_OF_REPLY, type BulkheadError, type Flow } from '../core/index.js'
 
 /**
  * A selection of stored flows by time. `since` and `until` are milliseconds since the epoch,
@@ -261,4 +261,21 @@ export interface FlowStore {
   dropTempTable(name: string): Promise<void>
   /** Closes the store; later calls fail. Safe to call twice. */
   close(): Promise<void>
+}
+
+/**
+ * SQL (standard `CASE`, any store's dialect): the ICMP type of the request that type `t` of
+ * protocol `p` answers (an echo reply's is the echo request), else `t` itself, for SQL
+ * expressions `p` and `t` (column names). Core {@link ICMP_REQUEST_OF_REPLY} written out: the
+ * table by which ingest's `icmpKey` keys typed ICMP records within a file, the store pairs them
+ * across files, and discover names a reply's edge by the request it answers.
+ */
+export function icmpRequestTypeSql(p: string, t: string): string {
+  const protocols = Object.entries(ICMP_REQUEST_OF_REPLY).map(([protocol, replies]) => {
+    const types = Object.entries(replies).map(
+      ([reply, request]) => `WHEN ${reply} THEN ${String(request)}`,
+    )
+    return `WHEN ${p} = ${protocol} THEN CASE ${t} ${types.join(' ')} ELSE ${t} END`
+  })
+  return `CASE ${protocols.join(' ')} ELSE ${t} END`
 }

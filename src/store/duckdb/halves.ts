@@ -24,10 +24,10 @@ import {
   HALF_ECHO_ASSUMED,
   HALF_ICMP_TYPED,
   HALF_SWAPPED,
-  ICMP_REQUEST_OF_REPLY,
   MAX_COUNTER,
   type Flow,
 } from '../../core/index.js'
+import { icmpRequestTypeSql } from '../store.js'
 import { FLOW_COLUMNS } from './schema.js'
 import { FlowWriter, type Books, type NameTuple } from './batch.js'
 
@@ -77,27 +77,12 @@ const TYPED = String(HALF_ICMP_TYPED)
 const SLACK = String(HALF_SLACK_MS)
 
 /**
- * SQL: the ICMP type of the request that type `t` of protocol `p` answers (an echo reply's is
- * the echo request), else `t` itself: core `ICMP_REQUEST_OF_REPLY`, the table by which ingest's
- * `icmpKey` keys typed ICMP records within a file, written out as a `CASE`.
- */
-function requestTypeSql(p: string, t: string): string {
-  const protocols = Object.entries(ICMP_REQUEST_OF_REPLY).map(([protocol, replies]) => {
-    const types = Object.entries(replies).map(
-      ([reply, request]) => `WHEN ${reply} THEN ${String(request)}`,
-    )
-    return `WHEN ${p} = ${protocol} THEN CASE ${t} ${types.join(' ')} ELSE ${t} END`
-  })
-  return `CASE ${protocols.join(' ')} ELSE ${t} END`
-}
-
-/**
  * SQL: the destination port by which the class of a half of `flow_rows` (column prefix `r`) is
  * found: for a typed ICMP half (`HALF_ICMP_TYPED`) the type of the request it is or answers, so
  * that an echo request (type 8) and its reply (type 0) fall in one class; else `dst_port`.
  */
 function classPortSql(r: string): string {
-  return `CASE WHEN (${r}half & ${TYPED}) <> 0 THEN ${requestTypeSql(`${r}protocol`, `${r}dst_port`)} ELSE ${r}dst_port END`
+  return `CASE WHEN (${r}half & ${TYPED}) <> 0 THEN ${icmpRequestTypeSql(`${r}protocol`, `${r}dst_port`)} ELSE ${r}dst_port END`
 }
 
 /**
@@ -155,7 +140,7 @@ so AS (
 c AS (
   SELECT fr.rowid AS id, fr.*, so.fmt, so.frank, coalesce(fr.line, fr.record, 0) AS pos,
     (fr.half & ${SWAPPED}) <> 0 AS swapped,
-    ${typed ? `(fr.half & ${TYPED}) <> 0 AS ty, ${requestTypeSql('fr.protocol', 'fr.dst_port')} AS qt` : 'false AS ty, fr.dst_port AS qt'},
+    ${typed ? `(fr.half & ${TYPED}) <> 0 AS ty, ${icmpRequestTypeSql('fr.protocol', 'fr.dst_port')} AS qt` : 'false AS ty, fr.dst_port AS qt'},
     CASE WHEN (fr.half & ${ECHO}) <> 0 THEN 0 ELSE fr.src_port END AS sp,
     CASE WHEN (fr.half & ${ECHO}) <> 0 THEN 0 ELSE fr.dst_port END AS dp
   FROM flow_rows fr
