@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ingestFiles } from '../../src/cli/commands/ingest.js'
-import { openDuckDbStore } from '../../src/store/index.js'
 import { ether, ipv4, pcap, udp } from '../ingest/capture-builders.js'
+import { ingestEach, storedHalves } from '../helpers/store.js'
 import {
   ipfix,
   recV4,
@@ -42,38 +42,22 @@ interface Row {
   exporter: string | null
 }
 
+/** The stored flows by bytes, with the fields these cases compare. */
 async function stored(store: string): Promise<Row[]> {
-  const s = await openDuckDbStore(store, { readOnly: true })
-  try {
-    const rows = await s.query<Record<string, unknown>>(
-      `SELECT v.*, fr.half, e.key AS exporter FROM flows v JOIN flow_rows fr ON fr.rowid = v.rowid
-       LEFT JOIN exporters e ON e.id = fr.exporter ORDER BY v.bytes`,
-    )
-    return rows.map((r) => ({
-      src: r['src'] as string,
-      sp: r['src_port'] as number,
-      dst: r['dst'] as string,
-      dp: r['dst_port'] as number,
-      start: r['start_ms'] as number,
-      end: r['end_ms'] as number,
-      bytes: r['bytes'] as number,
-      file: path.basename(r['file'] as string),
-      half: r['half'] as number,
-      exporter: r['exporter'] as string | null,
-    }))
-  } finally {
-    await s.close()
-  }
-}
-
-async function ingestEach(store: string, files: readonly string[], format: 'netflow' | 'goflow2') {
-  const notes: Record<string, number> = {}
-  for (const file of files) {
-    const out = await ingestFiles([{ file, format }], store, { strict: true, progress: false })
-    expect(out.failed).toEqual([])
-    for (const [k, v] of Object.entries(out.notes)) notes[k] = (notes[k] ?? 0) + v
-  }
-  return notes
+  return (await storedHalves(store)).map(
+    ({ src, sp, dst, dp, start, end, bytes, file, half, exporter }) => ({
+      src,
+      sp,
+      dst,
+      dp,
+      start,
+      end,
+      bytes,
+      file,
+      half,
+      exporter,
+    }),
+  )
 }
 
 /** A goflow2 v2 line: one direction of a DNS query, from `sampler`. */

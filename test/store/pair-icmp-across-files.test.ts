@@ -11,9 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ingestFiles } from '../../src/cli/commands/ingest.js'
-import { openDuckDbStore } from '../../src/store/index.js'
 import { ether, ipv4, pcap, udp } from '../ingest/capture-builders.js'
+import { ingestEach, storedHalves, type HalfRow } from '../helpers/store.js'
 import { v5, type V5Record } from '../ingest/netflow-builders.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-pair-icmp-'))
@@ -22,59 +21,6 @@ afterAll(() => {
 })
 
 const S = 1_700_000_000_000 // ms of 1700000000 s
-
-interface Row {
-  src: string
-  sp: number
-  dst: string
-  dp: number
-  protocol: number
-  start: number
-  end: number
-  bytes: number
-  action: string
-  direction: string
-  file: string
-  half: number
-  exporter: string | null
-}
-
-async function stored(store: string): Promise<Row[]> {
-  const s = await openDuckDbStore(store, { readOnly: true })
-  try {
-    const rows = await s.query<Record<string, unknown>>(
-      `SELECT v.*, fr.half, e.key AS exporter FROM flows v JOIN flow_rows fr ON fr.rowid = v.rowid
-       LEFT JOIN exporters e ON e.id = fr.exporter ORDER BY v.bytes`,
-    )
-    return rows.map((r) => ({
-      src: r['src'] as string,
-      sp: r['src_port'] as number,
-      dst: r['dst'] as string,
-      dp: r['dst_port'] as number,
-      protocol: r['protocol'] as number,
-      start: r['start_ms'] as number,
-      end: r['end_ms'] as number,
-      bytes: r['bytes'] as number,
-      action: r['observed_action'] as string,
-      direction: r['direction'] as string,
-      file: path.basename(r['file'] as string),
-      half: r['half'] as number,
-      exporter: r['exporter'] as string | null,
-    }))
-  } finally {
-    await s.close()
-  }
-}
-
-async function ingestEach(store: string, files: readonly string[], format: 'netflow' | 'goflow2') {
-  const notes: Record<string, number> = {}
-  for (const file of files) {
-    const out = await ingestFiles([{ file, format }], store, { strict: true, progress: false })
-    expect(out.failed).toEqual([])
-    for (const [k, v] of Object.entries(out.notes)) notes[k] = (notes[k] ?? 0) + v
-  }
-  return notes
-}
 
 describe('NetFlow v5 captures: typed ICMP requests and replies of one exporter pair across files', () => {
   // One datagram per record, exported at 1700000010 s with SysUptime 100 000 000 ms; v5 writes
@@ -109,7 +55,7 @@ describe('NetFlow v5 captures: typed ICMP requests and replies of one exporter p
   const tsReply = rec('10.0.1.9', '10.0.0.5', 14 * 256, 700, 44)
 
   // the request alone, as stored: a half (UNPAIRED 1 | ICMP_TYPED 8 = 9) of exporter 1
-  const request: Row = {
+  const request: HalfRow = {
     src: '10.0.0.5',
     sp: 0,
     dst: '10.0.1.9',
@@ -131,14 +77,14 @@ describe('NetFlow v5 captures: typed ICMP requests and replies of one exporter p
     const b = capture(path.join(dir, 'b.pcap'), '192.0.2.1', echoReply)
     // by hand: the request's flow 10.0.0.5 → 10.0.1.9 icmp type 8 code 0, 84 + 168 octets,
     // 0 … 1.5 s (the request 0–1 s, the reply 0.5–1.5 s), a.pcap, client-to-server, no longer a half
-    const merged: Row = { ...request, end: S + 1500, bytes: 252, half: 0, exporter: null }
+    const merged: HalfRow = { ...request, end: S + 1500, bytes: 252, half: 0, exporter: null }
     for (const [name, order] of [
       ['ab', [a, b]],
       ['ba', [b, a]],
     ] as const) {
       const store = path.join(dir, `${name}.duckdb`)
       expect((await ingestEach(store, order, 'netflow'))['paired-across-files']).toBe(1)
-      expect(await stored(store)).toEqual([merged])
+      expect(await storedHalves(store)).toEqual([merged])
     }
   })
 
@@ -149,14 +95,14 @@ describe('NetFlow v5 captures: typed ICMP requests and replies of one exporter p
     // by hand: 10.0.0.5 → 10.0.1.9 type 13 code 0, 40 + 44 octets, 0 … 1.7 s, c.pcap
     const ts = path.join(dir, 'cd.duckdb')
     expect((await ingestEach(ts, [d, c], 'netflow'))['paired-across-files']).toBe(1)
-    expect(await stored(ts)).toEqual([
+    expect(await storedHalves(ts)).toEqual([
       { ...request, dp: 13, end: S + 1700, bytes: 84, file: 'c.pcap', half: 0, exporter: null },
     ])
     // an echo request (type 8) and a timestamp reply (type 14, answering type 13): two halves;
     // the reply stored as its record (10.0.1.9 → 10.0.0.5 type 14), server-to-client
     const mixed = path.join(dir, 'ad.duckdb')
     expect((await ingestEach(mixed, [a, d], 'netflow'))['paired-across-files']).toBeUndefined()
-    expect(await stored(mixed)).toEqual([
+    expect(await storedHalves(mixed)).toEqual([
       {
         src: '10.0.1.9',
         sp: 0,
@@ -183,7 +129,7 @@ describe('NetFlow v5 captures: typed ICMP requests and replies of one exporter p
     const f = capture(path.join(dir, 'f.pcap'), '192.0.2.1', { ...echoRequest, bytes: 85 })
     const store = path.join(dir, 'aef.duckdb')
     expect((await ingestEach(store, [a, e, f], 'netflow'))['paired-across-files']).toBeUndefined()
-    expect(await stored(store)).toEqual([
+    expect(await storedHalves(store)).toEqual([
       request,
       { ...request, bytes: 85, file: 'f.pcap' },
       {
@@ -247,7 +193,7 @@ describe('goflow2: typed ICMP across files', () => {
     )
     // by hand: 2001:db8::5 → 2001:db8::9 icmpv6 type 128 code 0, 312 octets, 0 … 2 s, accept,
     // a.jsonl (the request's), client-to-server
-    const merged: Row = {
+    const merged: HalfRow = {
       src: '2001:db8::5',
       sp: 0,
       dst: '2001:db8::9',
@@ -268,7 +214,7 @@ describe('goflow2: typed ICMP across files', () => {
     ] as const) {
       const store = path.join(dir, `${name}.duckdb`)
       expect((await ingestEach(store, order, 'goflow2'))['paired-across-files']).toBe(1)
-      expect(await stored(store)).toEqual([merged])
+      expect(await storedHalves(store)).toEqual([merged])
     }
   })
 
@@ -291,7 +237,7 @@ describe('goflow2: typed ICMP across files', () => {
     // unreachable pairs with nothing: a half (9) as written, direction unknown
     const store = path.join(dir, 'cd.duckdb')
     expect((await ingestEach(store, [b, a], 'goflow2'))['paired-across-files']).toBe(1)
-    expect(await stored(store)).toEqual([
+    expect(await storedHalves(store)).toEqual([
       {
         src: '10.0.2.2',
         sp: 1,

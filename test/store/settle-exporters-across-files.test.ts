@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ingestFiles } from '../../src/cli/commands/ingest.js'
-import { openDuckDbStore } from '../../src/store/index.js'
+import { storedHalves } from '../helpers/store.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-settle-exporters-'))
 afterAll(() => {
@@ -29,33 +29,19 @@ interface Row {
 }
 
 async function stored(store: string): Promise<Row[]> {
-  const s = await openDuckDbStore(store, { readOnly: true })
-  try {
-    const rows = await s.query<Record<string, unknown>>(
-      `SELECT v.*, fr.half, e.key AS exporter FROM flows v JOIN flow_rows fr ON fr.rowid = v.rowid
-       LEFT JOIN exporters e ON e.id = fr.exporter ORDER BY v.bytes`,
-    )
-    for (const r of rows) {
-      // every row here is the query 10.0.0.5:53000 → 10.0.1.9:53 as its record wrote it
-      expect([r['src'], r['src_port'], r['dst'], r['dst_port'], r['protocol']]).toEqual([
-        '10.0.0.5',
-        53000,
-        '10.0.1.9',
-        53,
-        17,
-      ])
-      expect(r['start_ms']).toBeGreaterThanOrEqual(S)
-    }
-    return rows.map((r) => ({
-      bytes: r['bytes'] as number,
-      action: r['observed_action'] as string,
-      file: path.basename(r['file'] as string),
-      half: r['half'] as number,
-      exporter: r['exporter'] as string | null,
-    }))
-  } finally {
-    await s.close()
+  const rows = await storedHalves(store)
+  for (const r of rows) {
+    // every row here is the query 10.0.0.5:53000 → 10.0.1.9:53 as its record wrote it
+    expect([r.src, r.sp, r.dst, r.dp, r.protocol]).toEqual(['10.0.0.5', 53000, '10.0.1.9', 53, 17])
+    expect(r.start).toBeGreaterThanOrEqual(S)
   }
+  return rows.map(({ bytes, action, file, half, exporter }) => ({
+    bytes,
+    action,
+    file,
+    half,
+    exporter,
+  }))
 }
 
 async function ingest(store: string, files: readonly string[]): Promise<Record<string, number>> {
