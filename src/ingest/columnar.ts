@@ -24,6 +24,7 @@ import {
   groupEnds,
   EPHEMERAL_FROM,
   KNOWN_SERVER_PORTS,
+  PAIR_RUN,
   PAIR_SLACK_MS,
   PAIR_WINDOW,
 } from './direction.js'
@@ -523,7 +524,10 @@ const POOL_START_ROWS = 256
  * `window + 2` rows: a small file holds few, and zeroing a full pool cost more than reading it); the
  * connection key (protocol and both endpoints, the smaller string code first) indexes an
  * open-addressing table with linear probing over the pool; arrival order is a queue of
- * (row, sequence number) pairs skipped lazily when the row was paired or replaced since.
+ * (row, sequence number) pairs skipped lazily when the row was paired or replaced since. A held
+ * row's run (the earlier records of its direction, `DirectionPairer`'s, settled the same way) is
+ * a list of pool rows linked through `runNext`: no allocation per record, at most
+ * {@link PAIR_RUN} rows walked.
  * Keys are string codes, not text: two rows have equal codes exactly when they have equal text,
  * which is all a key needs.
  */
@@ -545,6 +549,17 @@ export class ColumnPairer {
   private qHead = 0
   private qTail = 0
   private readonly memory: ConnectionMemory
+  /**
+   * Per pool row: the next older row of its run (`DirectionPairer`'s runs: the earlier records of
+   * the held record's direction, linked newest first from the held row), -1 for none.
+   */
+  private runNext: Int32Array
+  /** Per pool row: 1 when the row was read `reject` because the other end rejected it. */
+  private settledRow: Uint8Array
+  /** Rows held in runs, all keys together (counted in the window). */
+  private inRuns = 0
+  /** A run's rows, oldest first, while {@link ColumnPairer.extendRun} works on it. */
+  private readonly runRows = new Int32Array(PAIR_RUN + 1)
   /** Pairs merged so far. */
   paired = 0
   /** Accepted records read rejected because the other end rejected them (`DirectionPairer`'s). */
@@ -558,6 +573,8 @@ export class ColumnPairer {
     const rows = this.pool.capacity
     this.pool.n = rows
     this.poolSeq = new Float64Array(rows).fill(-1)
+    this.runNext = new Int32Array(rows).fill(-1)
+    this.settledRow = new Uint8Array(rows)
     this.free = new Int32Array(rows)
     for (let i = rows - 1; i >= 0; i--) this.free[this.freeTop++] = i
     this.slots = new Int32Array(0)
@@ -592,6 +609,12 @@ export class ColumnPairer {
     const seq = new Float64Array(to).fill(-1)
     seq.set(this.poolSeq)
     this.poolSeq = seq
+    const next = new Int32Array(to).fill(-1)
+    next.set(this.runNext)
+    this.runNext = next
+    const settled = new Uint8Array(to)
+    settled.set(this.settledRow)
+    this.settledRow = settled
     const free = new Int32Array(to)
     free.set(this.free.subarray(0, this.freeTop))
     this.free = free
@@ -686,6 +709,76 @@ export class ColumnPairer {
         : HALF_UNPAIRED
   }
 
+  /** Emits the run of held row `p` (its older rows, oldest first) and frees its rows. */
+  private emitRun(p: number, out: FlowColumns): void {
+    const q = this.runNext[p] as number
+    if (q < 0) return
+    this.runNext[p] = -1
+    this.emitRun(q, out)
+    this.emit(q, out)
+    this.release(q)
+    this.inRuns--
+  }
+
+  /**
+   * `DirectionPairer.extendRun`: held row `o` joins its run, of the direction of row `i` of `inp`;
+   * the run is settled against the new record and trimmed. Returns the newest row of the run
+   * kept (-1: none); `inp.action[i]` is read `reject` when a refusal of the run settles it.
+   * No allocation: the run, at most {@link PAIR_RUN} rows, is walked through `runRows`.
+   */
+  private extendRun(o: number, inp: FlowColumns, i: number, out: FlowColumns): number {
+    const P = this.pool
+    const rows = this.runRows
+    const next = this.runNext
+    let len = 0
+    for (let q = next[o] as number; q >= 0; q = next[q] as number) len++
+    let j = len
+    for (let q = next[o] as number; q >= 0; q = next[q] as number) rows[--j] = q
+    rows[len] = o
+    next[o] = -1
+    this.poolSeq[o] = 0 // a run's row is no held record: its queue entry is stale
+    this.inRuns -= len
+    const total = len + 1
+    const fs = inp.start[i] as number
+    const fe = inp.end[i] as number
+    const fa = inp.action[i] as number
+    let settle = false
+    for (j = 0; j < total; j++) {
+      const m = rows[j] as number
+      if (fs > (P.end[m] as number) + PAIR_SLACK_MS || (P.start[m] as number) > fe + PAIR_SLACK_MS)
+        continue
+      const ma = P.action[m] as number
+      if (fa === ACTION_REJECT && ma === ACTION_ACCEPT) {
+        P.action[m] = ACTION_REJECT
+        this.settledRow[m] = 1
+        this.rejectedAtOtherEnd++
+      } else if (fa === ACTION_ACCEPT && ma === ACTION_REJECT && this.settledRow[m] === 0)
+        settle = true
+    }
+    if (settle) {
+      inp.action[i] = ACTION_REJECT
+      this.rejectedAtOtherEnd++
+    }
+    const excess = total - PAIR_RUN
+    let newest = -1
+    for (j = 0; j < total; j++) {
+      const m = rows[j] as number
+      if (j < excess || (P.end[m] as number) + PAIR_SLACK_MS < fs) {
+        this.emit(m, out)
+        this.release(m)
+      } else {
+        next[m] = newest
+        newest = m
+        this.inRuns++
+      }
+    }
+    this.incomingSettled = settle
+    return newest
+  }
+
+  /** Set by {@link ColumnPairer.extendRun}: the record it was given was read `reject`. */
+  private incomingSettled = false
+
   /** `DirectionPairer.settle` on row `r` of `out`: remember a handshake's direction, or take it. */
   private settle(c: FlowColumns, r: number): void {
     // the common rows (no SYN seen, or nothing remembered) build no key: this runs on every flow
@@ -718,9 +811,19 @@ export class ColumnPairer {
   push(inp: FlowColumns, i: number, out: FlowColumns): void {
     const P = this.pool
     let k = this.find(inp, i)
-    if (k >= 0) {
-      const o = this.slots[k] as number
+    let run = -1
+    let settled = false
+    const o = k >= 0 ? (this.slots[k] as number) : -1
+    const swapped = o >= 0 && P.src[o] === inp.dst[i] && P.srcPort[o] === inp.dstPort[i]
+    if (o >= 0 && !swapped && P.src[o] === inp.src[i] && P.srcPort[o] === inp.srcPort[i]) {
+      // the same direction again: the held row joins its run
       this.deleteSlot(k)
+      run = this.extendRun(o, inp, i, out)
+      settled = this.incomingSettled
+      k = this.find(inp, i)
+    } else if (o >= 0) {
+      this.deleteSlot(k)
+      this.emitRun(o, out)
       const os = P.start[o] as number
       const oe = P.end[o] as number
       const fs = inp.start[i] as number
@@ -744,12 +847,7 @@ export class ColumnPairer {
         inp.action[i] = ACTION_REJECT
       }
       // the same key, so the ends are swapped when the source is the other's destination
-      if (
-        near &&
-        P.src[o] === inp.dst[i] &&
-        P.srcPort[o] === inp.dstPort[i] &&
-        P.action[o] === inp.action[i]
-      ) {
+      if (near && swapped && P.action[o] === inp.action[i]) {
         this.paired++
         mergeInto(P, o, inp, i, out)
         this.settle(out, out.n - 1)
@@ -771,18 +869,21 @@ export class ColumnPairer {
     P.n = P.src.length
     const s = ++this.seq
     this.poolSeq[p] = s
+    this.runNext[p] = run
+    this.settledRow[p] = settled ? 1 : 0
     this.slots[~k] = p
     this.size++
     if (this.qTail === this.qRow.length) this.growQueue()
     this.qRow[this.qTail] = p
     this.qSeq[this.qTail] = s
     this.qTail++
-    while (this.size > this.window && this.qHead < this.qTail) {
+    while (this.size + this.inRuns > this.window && this.qHead < this.qTail) {
       const q = this.qRow[this.qHead] as number
       const qs = this.qSeq[this.qHead] as number
       this.qHead++
       if (this.poolSeq[q] === qs) {
         this.deleteSlot(this.find(P, q))
+        this.emitRun(q, out)
         this.emit(q, out)
         this.release(q)
       }
@@ -818,10 +919,12 @@ export class ColumnPairer {
     for (let r = this.qHead; r < this.qTail; r++) {
       const q = this.qRow[r] as number
       if (this.poolSeq[q] === this.qSeq[r]) {
+        this.emitRun(q, out)
         this.emit(q, out)
         this.release(q)
       }
     }
+    this.inRuns = 0
     this.slots.fill(-1)
     this.size = 0
     this.qHead = 0

@@ -331,6 +331,13 @@ export const PAIR_WINDOW = 10_000
 /** Largest gap between the two halves' time intervals that still pairs them, in ms. */
 export const PAIR_SLACK_MS = 60_000
 
+/**
+ * Most earlier records of one direction of a connection held behind its latest record (a run,
+ * see {@link DirectionPairer}), so that a refusal the other end logged settles every accepted
+ * record of the run, and an accepted record near a refusal of the run is settled.
+ */
+export const PAIR_RUN = 8
+
 /** A direction the record already states wins; otherwise the evidence of {@link orientation}. */
 function decide(f: Flow): Orientation {
   if (f.direction === 'client-to-server') return 'as-is'
@@ -451,7 +458,9 @@ export class ConnectionMemory {
  * security groups or network ACLs"). The packets did not get through, so the accepted record is
  * read rejected too: else the attempt reads as a dependency that worked (an edge with accepted
  * flows, for which `recommend` proposes a rule). Records of one attempt in different files are
- * settled by the store when both are stored (store `settleBothEnds`).
+ * settled by the store when both are stored (store `settleBothEnds`). Used where the held record
+ * and the new one are not a run (an address and port talking to itself); runs are settled by
+ * `DirectionPairer.extendRun`.
  */
 function rejectedAtOtherEnd(a: Flow, b: Flow): boolean {
   return (
@@ -473,11 +482,20 @@ function rejectedAtOtherEnd(a: Flow, b: Flow): boolean {
  * Two records pair when they have the same protocol, swapped endpoints (address and port),
  * the same `observedAction`, and time intervals that overlap or are at most
  * {@link PAIR_SLACK_MS} apart. A record that finds a held record of the same connection that
- * it does not pair with (the same direction again, or an incompatible other half) releases the
- * held one, unpaired, and is held in its place. Unpaired records are oriented with {@link orient}.
- * Where the held record and the new one are the same direction of a connection, accepted at one
- * end and rejected at the other ({@link rejectedAtOtherEnd}), the accepted one is read rejected
- * (counted in {@link DirectionPairer.rejectedAtOtherEnd}).
+ * it does not pair with is held in its place. The held one, if of the other direction (an
+ * incompatible other half), is released unpaired, with its run; if of the same direction again, it
+ * joins the new record's run: the earlier records of that direction, held behind the latest (at
+ * most {@link PAIR_RUN}; one that ends more than {@link PAIR_SLACK_MS} before the new record starts
+ * is released), released with it, oldest first, and counted in the window. Only the latest record
+ * pairs. Unpaired records are oriented with {@link orient}.
+ * Settling one direction accepted at one end and rejected at the other: every accepted record of
+ * a run (or the latest) whose interval is within {@link PAIR_SLACK_MS} of a record of the run
+ * that was written `reject` is read rejected, whichever came first and however many there are
+ * (counted in {@link DirectionPairer.rejectedAtOtherEnd}); an accepted record read rejected is no
+ * refusal itself, so settling does not chain from one accept to the next. This is the store's
+ * rule for records of different files (store `settleBothEnds`, `settleExporterEnds`): the same
+ * source and destination, for NetFlow/IPFIX and goflow2 the same exporter (the scope), near in
+ * time.
  *
  * Every record emitted unpaired is a half that found no partner in its file: {@link
  * DirectionPairer.halfOf} gives its unpaired-half mark (core `HALF_UNPAIRED`, with `HALF_SWAPPED`
@@ -515,6 +533,15 @@ export class DirectionPairer {
   private head = 0
   private readonly icmpTypes: boolean
   private readonly memory: ConnectionMemory
+  /**
+   * The earlier records of the held record's direction, oldest first, by key: its run (see the
+   * class comment). Each is counted in the window.
+   */
+  private readonly runs = new Map<string, Flow[]>()
+  /** Records held in runs, all keys together. */
+  private inRuns = 0
+  /** The copies read `reject` because the other end rejected them: their record was `accept`. */
+  private readonly settled = new WeakSet<Flow>()
   /** Pairs merged so far. */
   paired = 0
   /** Accepted records read rejected because the other end rejected them ({@link rejectedAtOtherEnd}). */
@@ -541,9 +568,9 @@ export class DirectionPairer {
     this.pushed = opts.origins === true ? new WeakMap() : undefined
   }
 
-  /** Records held unpaired now. */
+  /** Records held unpaired now (runs included). */
   get size(): number {
-    return this.pending.size
+    return this.pending.size + this.inRuns
   }
 
   /**
@@ -581,8 +608,64 @@ export class DirectionPairer {
   /** The record `f` read `reject`: a copy, which {@link DirectionPairer.recordOf} traces back to `f`. */
   private rejected(f: Flow): Flow {
     const r: Flow = { ...f, observedAction: 'reject' }
+    this.settled.add(r)
     this.pushed?.set(r, this.pushed.get(f) ?? f)
     return r
+  }
+
+  /** Held record `f` of `key` and its run, released unpaired, oldest first. */
+  private release(f: Flow, key: string, out: Flow[]): void {
+    const run = this.runs.get(key)
+    if (run !== undefined) {
+      this.runs.delete(key)
+      this.inRuns -= run.length
+      for (const r of run) out.push(this.unpaired(r, key))
+    }
+    out.push(this.unpaired(f, key))
+  }
+
+  /**
+   * `f`, the same direction of connection `key` as the held record `other`: `other` joins its
+   * run, and the run is settled against `f` (an accepted record near a rejected one, as written,
+   * is read `reject`, whichever came first), then trimmed: a record that ends more than
+   * {@link PAIR_SLACK_MS} before `f` starts, and the oldest beyond {@link PAIR_RUN}, are released
+   * unpaired. Returns `f`, or its copy read `reject`.
+   */
+  private extendRun(key: string, other: Flow, f: Flow, out: Flow[]): Flow {
+    const run = this.runs.get(key)
+    const members = run ?? []
+    this.inRuns -= members.length
+    members.push(other)
+    const refused = f.observedAction === 'reject'
+    let settle = false
+    for (let j = 0; j < members.length; j++) {
+      const m = members[j] as Flow
+      if (f.start > m.end + PAIR_SLACK_MS || m.start > f.end + PAIR_SLACK_MS) continue
+      if (refused && m.observedAction === 'accept') {
+        members[j] = this.rejected(m)
+        this.rejectedAtOtherEnd++
+      } else if (
+        f.observedAction === 'accept' &&
+        m.observedAction === 'reject' &&
+        !this.settled.has(m)
+      )
+        settle = true
+    }
+    if (settle) {
+      f = this.rejected(f)
+      this.rejectedAtOtherEnd++
+    }
+    const excess = members.length - PAIR_RUN
+    const kept: Flow[] = []
+    for (let j = 0; j < members.length; j++) {
+      const m = members[j] as Flow
+      if (j < excess || m.end + PAIR_SLACK_MS < f.start) out.push(this.unpaired(m, key))
+      else kept.push(m)
+    }
+    if (kept.length > 0) this.runs.set(key, kept)
+    else this.runs.delete(key)
+    this.inRuns += kept.length
+    return f
   }
 
   /**
@@ -618,22 +701,31 @@ export class DirectionPairer {
     const key = scope === undefined ? conn : `${scope}\u0000${conn}`
     const pending = this.pending
     let other = pending.get(key)
-    if (other !== undefined) {
+    // the same key, so the ends are swapped when the source is the other's destination (for
+    // ICMP keyed by its request, the addresses exchanged: one is the request, one its reply)
+    const swapped =
+      other !== undefined &&
+      other.src === f.dst &&
+      (icmp !== undefined ? other.dst === f.src : other.srcPort === f.dstPort)
+    if (other !== undefined && !swapped && other.src === f.src && other.srcPort === f.srcPort) {
+      // the same direction again: `other` joins its run
       pending.delete(key)
+      f = this.extendRun(key, other, f, out)
+    } else if (other !== undefined) {
+      pending.delete(key)
+      const run = this.runs.get(key)
+      if (run !== undefined) {
+        this.runs.delete(key)
+        this.inRuns -= run.length
+        for (const r of run) out.push(this.unpaired(r, key))
+      }
       const near = f.start <= other.end + PAIR_SLACK_MS && other.start <= f.end + PAIR_SLACK_MS
       if (near && rejectedAtOtherEnd(other, f)) {
         this.rejectedAtOtherEnd++
         if (other.observedAction === 'accept') other = this.rejected(other)
         else f = this.rejected(f)
       }
-      // the same key, so the ends are swapped when the source is the other's destination (for
-      // ICMP keyed by its request, the addresses exchanged: one is the request, one its reply)
-      if (
-        near &&
-        other.src === f.dst &&
-        (icmp !== undefined ? other.dst === f.src : other.srcPort === f.dstPort) &&
-        other.observedAction === f.observedAction
-      ) {
+      if (near && swapped && other.observedAction === f.observedAction) {
         this.paired++
         const m = merge(other, f)
         out.push(this.settle(m.direction === 'unknown' ? orient(m) : m, key))
@@ -645,13 +737,13 @@ export class DirectionPairer {
     this.keys.push(key)
     this.held.push(f)
     this.arrived.push(at)
-    while (pending.size > this.window && this.head < this.keys.length) {
+    while (pending.size + this.inRuns > this.window && this.head < this.keys.length) {
       const k = this.keys[this.head] as string
       const oldest = this.held[this.head] as Flow
       this.head++
       if (pending.get(k) === oldest) {
         pending.delete(k)
-        out.push(this.unpaired(oldest, k))
+        this.release(oldest, k, out)
       }
     }
     // Compact when most queued entries are stale (paired away), so the queue stays O(window).
@@ -670,7 +762,7 @@ export class DirectionPairer {
       this.head++
       if (this.pending.get(k) === f) {
         this.pending.delete(k)
-        out.push(this.unpaired(f, k))
+        this.release(f, k, out)
       }
     }
     if (this.head > 1024 && this.head * 2 > this.keys.length) this.compact()
@@ -678,8 +770,10 @@ export class DirectionPairer {
 
   /** Releases every held record, oriented, in arrival order. */
   flush(out: Flow[]): void {
-    for (const [k, f] of this.pending) out.push(this.unpaired(f, k))
+    for (const [k, f] of this.pending) this.release(f, k, out)
     this.pending.clear()
+    this.runs.clear()
+    this.inRuns = 0
     this.keys = []
     this.held = []
     this.arrived = []

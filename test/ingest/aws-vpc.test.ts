@@ -421,3 +421,103 @@ describe('a connection the destination security group refused, logged at both in
       })
   })
 })
+
+describe('aws-vpc: a run of records of one direction, accepted at the source and refused at the destination', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-aws-run-'))
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  // 10.0.1.7:49152 → 10.0.2.9:5432, each record 1 s long, `at` s after 1790000000; bytes tell
+  // the records apart
+  const rec = (eni: string, at: number, bytes: number, action: string): string =>
+    `2 123456789012 ${eni} 10.0.1.7 10.0.2.9 49152 5432 6 1 ${String(bytes)} ${String(1790000000 + at)} ${String(1790000001 + at)} ${action} OK`
+  const A0 = rec('eni-0client', 0, 64, 'ACCEPT')
+  const A1 = rec('eni-0client', 1, 65, 'ACCEPT')
+  const R2 = rec('eni-0server', 2, 66, 'REJECT')
+
+  async function read(lines: readonly string[]): Promise<{
+    objects: [number, string][]
+    columns: [number, string][]
+    notes: (Record<string, number> | undefined)[]
+  }> {
+    const file = join(dir, `run-${String(lines.length)}-${lines.map((l) => l.length).join('')}.log`)
+    writeFileSync(file, lines.join('\n') + '\n')
+    const summaries: FileSummary[] = []
+    const objects: [number, string][] = []
+    for await (const f of readFlows([file], { format: 'auto', strict: false }, summaries))
+      objects.push([f.bytes, f.observedAction])
+    const columnSummaries: FileSummary[] = []
+    const columns: [number, string][] = []
+    for await (const batch of readFlowColumns(
+      [file],
+      { format: 'auto', strict: false },
+      columnSummaries,
+    ))
+      for (const f of Array.isArray(batch) ? batch : batch.toFlows())
+        columns.push([f.bytes, f.observedAction])
+    const sort = (a: [number, string][]): [number, string][] => a.sort((x, y) => x[0] - y[0])
+    return {
+      objects: sort(objects),
+      columns: sort(columns),
+      notes: [summaries[0]?.stats.notes, columnSummaries[0]?.stats.notes],
+    }
+  }
+
+  // By hand: every accept is within 60 s of the reject (the store's rule, settleBothEnds), so all
+  // three are `reject`, two of them settled, whatever the order, as the store settles them when
+  // the three are ingested as three files (store settleBothEnds).
+  for (const [name, lines] of [
+    ['accept, accept, reject', [A0, A1, R2]],
+    ['reject, accept, accept', [R2, A0, A1]],
+    ['accept, reject, accept', [A0, R2, A1]],
+  ] as const) {
+    it(`${name}: all three rejected, on the object and the columnar path`, async () => {
+      const r = await read(lines)
+      const all: [number, string][] = [
+        [64, 'reject'],
+        [65, 'reject'],
+        [66, 'reject'],
+      ]
+      expect(r.objects).toEqual(all)
+      expect(r.columns).toEqual(all)
+      for (const n of r.notes) expect(n?.['rejected-at-other-end']).toBe(2)
+    })
+  }
+
+  it('an accept near only a settled accept, not near the reject, stays accepted', async () => {
+    // R at 0–1 s; A at 50–51 s (49 s after R: near); A at 100–101 s: 99 s after R ends (not
+    // near R), 49 s after the settled accept (which is no refusal): stays `accept`
+    const r = await read([
+      rec('eni-0server', 0, 64, 'REJECT'),
+      rec('eni-0client', 50, 65, 'ACCEPT'),
+      rec('eni-0client', 100, 66, 'ACCEPT'),
+    ])
+    const want: [number, string][] = [
+      [64, 'reject'],
+      [65, 'reject'],
+      [66, 'accept'],
+    ]
+    expect(r.objects).toEqual(want)
+    expect(r.columns).toEqual(want)
+    for (const n of r.notes) expect(n?.['rejected-at-other-end']).toBe(1)
+  })
+
+  it('more accepts than a run holds: each near the reject is still rejected', async () => {
+    // ten accepts, 1 s apart (0–9 s), then the reject at 10 s: every accept is within 60 s of
+    // it, but a run holds PAIR_RUN (8) records behind the latest, 9 in all: the tenth accept
+    // released the first unpaired, as `accept`, before the reject came (the bound; the store
+    // settles it when the rows are ingested)
+    const lines = Array.from({ length: 10 }, (_, i) => rec('eni-0client', i, 100 + i, 'ACCEPT'))
+    lines.push(rec('eni-0server', 10, 200, 'REJECT'))
+    const r = await read(lines)
+    const want: [number, string][] = [
+      ...Array.from({ length: 10 }, (_, i): [number, string] => [
+        100 + i,
+        i === 0 ? 'accept' : 'reject',
+      ]),
+      [200, 'reject'],
+    ]
+    expect(r.objects).toEqual(want)
+    expect(r.columns).toEqual(want)
+  })
+})

@@ -134,3 +134,55 @@ describe('goflow2: one direction accepted and rejected by one sampler', () => {
     ])
   })
 })
+
+describe('goflow2: a run of one direction, accepted twice then dropped by one sampler', () => {
+  const dir = path.join(root, 'run')
+  const E1 = 'IPFIX\u0000192.0.2.1'
+  // 192.0.2.1 forwarded the query at 0–1 s (64 octets) and 1–2 s (65), and dropped it at 2–3 s
+  // (66). By hand: each accept is within 60 s of the drop, so all three are `reject`, two of them
+  // settled, each still an unpaired half of 192.0.2.1 (mark 1), whether the records are one file
+  // (reading settles them: the pairer holds the two accepts as a run) or three files (the store,
+  // settleExporterEnds), and in any order of the records within the file.
+  const all = (file?: string): Row[] =>
+    [64, 65, 66].map((bytes) => ({
+      bytes,
+      action: 'reject',
+      file: file ?? `r${String(bytes)}.jsonl`,
+      half: 1,
+      exporter: E1,
+    }))
+  const lines = [
+    query('192.0.2.1', 0, 64, 64),
+    query('192.0.2.1', 1, 65, 64),
+    query('192.0.2.1', 2, 66, 128),
+  ] as const
+
+  it('in one file, in any order: all three rejected, as across three files', async () => {
+    mkdirSync(dir, { recursive: true })
+    for (const [name, order] of [
+      ['aar', [0, 1, 2]],
+      ['raa', [2, 0, 1]],
+      ['ara', [0, 2, 1]],
+    ] as const) {
+      const file = path.join(dir, `${name}.jsonl`)
+      writeFileSync(file, order.map((i) => lines[i]).join('\n') + '\n')
+      const store = path.join(dir, `${name}.duckdb`)
+      expect((await ingest(store, [file]))['rejected-at-other-end']).toBe(2)
+      expect(await stored(store)).toEqual(all(`${name}.jsonl`))
+    }
+  })
+
+  it('in three files, ingested one by one: all three rejected', async () => {
+    mkdirSync(dir, { recursive: true })
+    const files = lines.map((l, i) => {
+      const f = path.join(dir, `r${String(64 + i)}.jsonl`)
+      writeFileSync(f, l + '\n')
+      return f
+    })
+    const store = path.join(dir, 'three.duckdb')
+    let rejected = 0
+    for (const f of files) rejected += (await ingest(store, [f]))['rejected-at-other-end'] ?? 0
+    expect(rejected).toBe(2)
+    expect(await stored(store)).toEqual(all())
+  })
+})
