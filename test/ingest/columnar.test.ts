@@ -1127,13 +1127,17 @@ describe('ColumnPairer equals DirectionPairer', () => {
     const other = { accept: 'reject', reject: 'accept', unknown: 'unknown' } as const
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(flowArb, fc.constantFrom('reply', 'twin', 'none'), fc.nat(12)), {
-          maxLength: 60,
-        }),
+        fc.array(
+          fc.tuple(flowArb, fc.constantFrom('reply', 'reply', 'twin', 'run', 'none'), fc.nat(12)),
+          {
+            maxLength: 60,
+          },
+        ),
         fc.integer({ min: 1, max: 8 }),
         (gen, window) => {
           // each record, and often a few records later its reply (ends swapped) or its twin
-          // logged at the other end with the other action
+          // logged at the other end with the other action, or (a run) the same direction again
+          // with the same action, then its twin (DirectionPairer's runs)
           const order: [number, (typeof gen)[number][0]][] = []
           gen.forEach(([r, then, delay], i) => {
             order.push([i, r])
@@ -1144,6 +1148,10 @@ describe('ColumnPairer equals DirectionPairer', () => {
               ])
             else if (then === 'twin')
               order.push([i + delay + 0.5, { ...r, observedAction: other[r.observedAction] }])
+            else if (then === 'run') {
+              order.push([i + delay / 2 + 0.25, { ...r, start: r.start + 10_000 * delay }])
+              order.push([i + delay + 0.5, { ...r, observedAction: other[r.observedAction] }])
+            }
           })
           order.sort((a, b) => a[0] - b[0])
           const raw = order.map((o) => o[1])

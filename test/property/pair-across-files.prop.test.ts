@@ -8,8 +8,10 @@
  *
  * Domain: at most two records per connection key (protocol and the two endpoints): a request,
  * its reply, or both; or one direction logged at both ends, accepted at one and rejected at the
- * other. With three or more records of one key, which two pair depends on the order reading
- * meets them, and a concatenation is no longer the same in both orders (README "Limits today").
+ * other; or (`run`) one direction accepted twice at the client's interface and rejected at the
+ * server's, each within 60 s of the others, read `reject` at all three. With three or more records
+ * of one key that include both directions, which two pair depends on the order reading meets them,
+ * and a concatenation is no longer the same in both orders (README "Limits today").
  */
 import {
   appendFileSync,
@@ -39,7 +41,7 @@ const T0 = 1_790_000_000
 const HOSTS = ['10.0.1.7', '10.0.2.9', '10.0.3.4', '10.0.4.2']
 
 /** How one connection was logged: which of its records exist. */
-type Kind = 'both' | 'request' | 'reply' | 'split-action' | 'both-ends'
+type Kind = 'both' | 'request' | 'reply' | 'split-action' | 'both-ends' | 'run'
 
 interface Connection {
   readonly client: number
@@ -84,6 +86,7 @@ const connection: fc.Arbitrary<Connection> = fc
       'reply',
       'split-action',
       'both-ends',
+      'run',
     ),
     action: fc.constantFrom<'ACCEPT' | 'REJECT'>('ACCEPT', 'ACCEPT', 'REJECT'),
     start: fc.nat(7200),
@@ -173,6 +176,17 @@ function recordsOf(c: Connection): string[] {
           'eni-0s',
         ),
       ]
+    case 'run': {
+      // as goflow2's run below: every two of the three start within 30 s of each other
+      const lag = Math.abs(c.lag)
+      const at = (start: number, length: number, bytes: number, action: string, eni: string) =>
+        line(c.client, c.server, c.clientPort, c.serverPort, start, length, p2, bytes, action, eni)
+      return [
+        request('ACCEPT'),
+        at(c.start + (lag % 20), c.length, b2 + 1, 'ACCEPT', 'eni-0c'),
+        at(c.start + (lag % 30), c.replyLength, b2, 'REJECT', 'eni-0s'),
+      ]
+    }
   }
 }
 
@@ -304,9 +318,13 @@ describe('pairing across files (property)', () => {
  * `NETFLOW_V9` so that the `IPFIX` lines' typeless ICMP stays typeless: a type 0 reads as an echo
  * reply only from an exporter that gave a type before in its file, so goflow2's echo is left out),
  * and goflow2's typeless ICMP (an echo request either way, paired by its addresses). Compared: the
- * `flows` rows, with each row's `half` and its exporter's key.
+ * `flows` rows, with each row's `half` and its exporter's key. A `run` (goflow2): one direction
+ * that one exporter forwarded twice and dropped once, each within 60 s of the others, in any order
+ * and split over the files in any way: every record is read `reject` (reading holds a direction's
+ * earlier records as a run, direction.ts `PAIR_RUN`; the store settles across files).
  */
-type ExporterKind = 'both' | 'request' | 'reply' | 'split-action' | 'two-exporters' | 'both-ends'
+type ExporterKind =
+  'both' | 'request' | 'reply' | 'split-action' | 'two-exporters' | 'both-ends' | 'run'
 
 interface ExporterConnection extends Omit<Connection, 'kind' | 'action'> {
   readonly kind: ExporterKind
@@ -346,6 +364,8 @@ function exporterConnection(format: 'netflow' | 'goflow2'): fc.Arbitrary<Exporte
         'split-action',
         'two-exporters',
         'both-ends',
+        'run',
+        'run',
       ),
       exporter: fc.nat(EXPORTERS.length - 1),
       action: fc.constantFrom<'accept' | 'reject' | 'unknown'>('unknown', 'accept', 'reject'),
@@ -369,9 +389,10 @@ function exporterConnection(format: 'netflow' | 'goflow2'): fc.Arbitrary<Exporte
         // destination port (the connection key of reading's icmpKey: the request's)
         clientPort: ports ? c.clientPort : (icmp?.code ?? 0),
         serverPort: ports ? c.serverPort : (icmp?.type ?? 0),
-        // NetFlow v5 has no action; split-action and both-ends need one
+        // NetFlow v5 has no action; split-action, both-ends and run need one
         kind:
-          format === 'netflow' && (c.kind === 'split-action' || c.kind === 'both-ends')
+          format === 'netflow' &&
+          (c.kind === 'split-action' || c.kind === 'both-ends' || c.kind === 'run')
             ? 'both'
             : c.kind,
         action: format === 'netflow' ? 'unknown' : c.action,
@@ -451,6 +472,16 @@ function oneWays(c: ExporterConnection): OneWay[] {
           bytes: b2,
         },
       ]
+    case 'run': {
+      // forwarded at `start` and up to 19 s later, dropped up to 29 s after `start`: each
+      // record starts within 30 s of the others' starts, so every two are near (60 s slack)
+      const lag = Math.abs(c.lag)
+      return [
+        request('accept'),
+        { ...request('accept'), start: c.start + (lag % 20), packets: p2, bytes: b2 + 1 },
+        { ...request('reject'), start: c.start + (lag % 30), length: c.replyLength, bytes: b2 },
+      ]
+    }
   }
 }
 
@@ -559,7 +590,7 @@ async function exporterRows(
   }
 }
 
-const acrossExporters = { paired: 0, apart: 0, icmp: 0, rejected: 0 }
+const acrossExporters = { paired: 0, apart: 0, icmp: 0, rejected: 0, runs: 0 }
 
 for (const format of ['netflow', 'goflow2'] as const) {
   describe(`pairing across files per exporter (${format}, property)`, () => {
@@ -568,6 +599,7 @@ for (const format of ['netflow', 'goflow2'] as const) {
       acrossExporters.apart = 0
       acrossExporters.icmp = 0
       acrossExporters.rejected = 0
+      acrossExporters.runs = 0
       await fc.assert(
         fc.asyncProperty(exporterScenario(format), async (byFile) => {
           const dir = path.join(root, `${format}-${String(runs++)}`)
@@ -658,6 +690,21 @@ for (const format of ['netflow', 'goflow2'] as const) {
                 ),
             ).length
 
+          // a run's two accepts before its drop in the concatenation (the first accept is the
+          // one a single held record lost)
+          const flat = byFile.flat()
+          acrossExporters.runs += flat.filter((r, i) => {
+            if (r.action !== 'reject') return false
+            const same = (o: OneWay): boolean =>
+              o.exporter === r.exporter &&
+              o.src === r.src &&
+              o.sp === r.sp &&
+              o.dst === r.dst &&
+              o.dp === r.dp &&
+              o.protocol === r.protocol
+            return flat.slice(0, i).filter((o) => o.action === 'accept' && same(o)).length >= 2
+          }).length
+
           for (const name of names) await load(store('forward'), [name])
           expect(await exporterRows(store('forward'))).toEqual(expected)
           await load(store('forward'), names)
@@ -678,6 +725,7 @@ for (const format of ['netflow', 'goflow2'] as const) {
       expect(acrossExporters.apart).toBeGreaterThan(0)
       expect(acrossExporters.icmp).toBeGreaterThan(0)
       if (format === 'goflow2') expect(acrossExporters.rejected).toBeGreaterThan(0)
+      if (format === 'goflow2') expect(acrossExporters.runs).toBeGreaterThan(0)
     }, 600_000)
   })
 }
