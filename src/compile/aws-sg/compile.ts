@@ -164,11 +164,14 @@ export interface AwsSgPlan {
 /** IGMP, IPv4 link control: the whole protocol (it has no ports). */
 const IGMP: ServiceSet = ServiceSet.single({ protocol: IGMP_PROTOCOL, ports: { lo: 0, hi: 65535 } })
 
+/** The ICMPv4 error messages (`ICMP_ERROR_TYPES`), one type each. */
+const ICMP4_ERRORS: ServiceSet = ServiceSet.of(
+  ICMP_ERROR_TYPES.map((t) => ({ protocol: 1, ports: { lo: t, hi: t } })),
+)
+
 /** ICMP messages and IGMP the model allows whatever the rules, per family (`decidedWithoutRules`). */
 const RULELESS: Readonly<Record<IpFamily, ServiceSet>> = {
-  4: ServiceSet.of(ICMP_ERROR_TYPES.map((t) => ({ protocol: 1, ports: { lo: t, hi: t } }))).union(
-    IGMP,
-  ),
+  4: ICMP4_ERRORS.union(IGMP),
   6: ServiceSet.of([
     { protocol: 58, ports: { lo: 0, hi: 127 } },
     ...IPV6_LINK_CONTROL_ICMP_TYPES.map((t) => ({ protocol: 58, ports: { lo: t, hi: t } })),
@@ -180,9 +183,7 @@ const HOUSEKEEPING: readonly { family: IpFamily; origin: string; services: Servi
   {
     family: 4,
     origin: '(icmp-errors)',
-    services: ServiceSet.of(
-      ICMP_ERROR_TYPES.map((t) => ({ protocol: 1, ports: { lo: t, hi: t } })),
-    ),
+    services: ICMP4_ERRORS,
   },
   { family: 4, origin: '(ipv4-link-control)', services: IGMP },
   {
