@@ -521,8 +521,9 @@ async function* readOne(
     const npairer =
       halves !== undefined ? new ExporterPairer({ pair: opts.pair !== false }) : undefined
     // Every parsed flow goes through `take` into `out`, which is yielded once per read batch.
-    // A record with an IPv4 and an IPv6 end is skipped here, as it is given out (the column
-    // readers do the same, column-reader.ts), so both paths skip it at the same point.
+    // A record with an IPv4 and an IPv6 end is skipped here, as it is given out (an AWS VPC one
+    // kept and noted: `skipMixedFamilies`); the column readers do the same (column-reader.ts), so
+    // both paths judge it at the same point.
     let out: Flow[] = []
     const take = (f: Flow): void => {
       if (skipMixedFamilies(ctx, f)) halves?.delete(f)
