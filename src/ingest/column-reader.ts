@@ -5,7 +5,7 @@
  * reader's; lines that are too long are counted as {@link splitLineBatches} counts them.
  */
 import type { FlowColumns } from './columnar.js'
-import { skipMixedFamilies } from './direction.js'
+import { checkAddressFamilies } from './direction.js'
 import { finishDecodedLine } from './lines.js'
 import { skip, type LineReader, type ParseContext } from './types.js'
 
@@ -100,7 +100,7 @@ export abstract class ColumnLineReader {
     }
     const f = this.lines.line(line, lineNo)
     // as reading's object path does with each record (read.ts `take`)
-    if (f !== undefined && !skipMixedFamilies(this.ctx, f)) out.pushFlow(f)
+    if (f !== undefined && !checkAddressFamilies(this.ctx, f)) out.pushFlow(f)
     this.sync()
   }
 }

@@ -772,12 +772,8 @@ export class ColumnPairer {
         this.inRuns++
       }
     }
-    this.incomingSettled = settle
     return newest
   }
-
-  /** Set by {@link ColumnPairer.extendRun}: the record it was given was read `reject`. */
-  private incomingSettled = false
 
   /** `DirectionPairer.settle` on row `r` of `out`: remember a handshake's direction, or take it. */
   private settle(c: FlowColumns, r: number): void {
@@ -818,8 +814,10 @@ export class ColumnPairer {
     if (o >= 0 && !swapped && P.src[o] === inp.src[i] && P.srcPort[o] === inp.srcPort[i]) {
       // the same direction again: the held row joins its run
       this.deleteSlot(k)
+      const written = inp.action[i]
       run = this.extendRun(o, inp, i, out)
-      settled = this.incomingSettled
+      // read `reject` by the run: a settled accept, no refusal of its own
+      settled = inp.action[i] !== written
       k = this.find(inp, i)
     } else if (o >= 0) {
       this.deleteSlot(k)

@@ -288,7 +288,8 @@ function whereOf(f: Flow): string {
  * Whether `src` and `dst`, canonical address text as {@link Flow} holds it (dotted quad, RFC 5952
  * IPv6: only IPv6 has a `:`), are of different IP versions. No packet has an IPv4 address at one
  * end and an IPv6 address at the other (RFC 791 §3.1, RFC 8200 §3), and IPv4-mapped addresses
- * (`::ffff:a.b.c.d`) are read as IPv4 before this, so such a record is damaged.
+ * (`::ffff:a.b.c.d`) are read as IPv4 before this, so such a record is damaged, but for an AWS
+ * VPC record's stand-in interface address ({@link checkAddressFamilies}).
  */
 export function mixedFamilies(src: string, dst: string): boolean {
   return src.includes(':') !== dst.includes(':')
@@ -297,7 +298,7 @@ export function mixedFamilies(src: string, dst: string): boolean {
 /**
  * Skips `f` as malformed, reason `mixed-address-families`, when its ends are of different IP
  * versions ({@link mixedFamilies}), at its file and line (`file:line`), or record (`file#N`);
- * true when it did. Reading applies it to each record as its parser gives it out, before
+ * true when it did (then the caller drops `f`). Reading applies it to each record as its parser gives it out, before
  * orientation and pairing, on both read paths (read.ts `take`, column-reader.ts), so the two skip
  * the same records in the same order. (The collector needs none: the NetFlow/IPFIX decoder takes
  * both addresses from one pair, IPv4 or IPv6.)
@@ -310,7 +311,7 @@ export function mixedFamilies(src: string, dst: string): boolean {
  * cannot be seen) and noted `interface-address-stand-in`; false.
  * @throws BulkheadError `ingest/malformed-record` in strict mode, as {@link skip}.
  */
-export function skipMixedFamilies(ctx: ParseContext, f: Flow): boolean {
+export function checkAddressFamilies(ctx: ParseContext, f: Flow): boolean {
   if (!mixedFamilies(f.src, f.dst)) return false
   if (f.source.format === 'aws-vpc') {
     note(ctx, 'interface-address-stand-in')

@@ -28,7 +28,7 @@ import {
   detectFormat,
   detectFromHead,
 } from './detect.js'
-import { DirectionPairer, orient, senderFirst, skipMixedFamilies } from './direction.js'
+import { DirectionPairer, orient, senderFirst, checkAddressFamilies } from './direction.js'
 import { isParquetFile, readAwsParquet } from './formats/aws-parquet.js'
 import { fileDatagrams } from './formats/netflow.js'
 import { AwsColumnReader } from './formats/aws-vpc.js'
@@ -522,11 +522,11 @@ async function* readOne(
       halves !== undefined ? new ExporterPairer({ pair: opts.pair !== false }) : undefined
     // Every parsed flow goes through `take` into `out`, which is yielded once per read batch.
     // A record with an IPv4 and an IPv6 end is skipped here, as it is given out (an AWS VPC one
-    // kept and noted: `skipMixedFamilies`); the column readers do the same (column-reader.ts), so
+    // kept and noted: `checkAddressFamilies`); the column readers do the same (column-reader.ts), so
     // both paths judge it at the same point.
     let out: Flow[] = []
     const take = (f: Flow): void => {
-      if (skipMixedFamilies(ctx, f)) halves?.delete(f)
+      if (checkAddressFamilies(ctx, f)) halves?.delete(f)
       else if (pairer) pairer.push(f, out)
       else if (npairer && halves) {
         npairer.push(f, halves.get(f), out)
