@@ -144,6 +144,13 @@ export interface CompileOptions {
   readonly hosts?: readonly string[]
   /** Default `both`. */
   readonly direction?: Direction
+  /**
+   * Told `(done, total)` after each host's artefacts are rendered, `total` being the hosts
+   * compiled for, so that a shell can draw a progress bar over a long compile. Only the targets
+   * that write a file per host (nftables, iptables) call it; it must not throw and changes nothing
+   * in the result.
+   */
+  readonly onProgress?: (done: number, total: number) => void
 }
 
 /** One output file: `path` is relative to the output folder (no `..`, not absolute). */

@@ -1,6 +1,7 @@
 /**
  * The progress bar of the commands that query the flow store (discover, simulate, lint, diff; the
- * other dependency-map commands share discover's loader), as the user meets it: drawn on a
+ * other dependency-map commands share discover's loader) and of `compile` for a host target
+ * (a ruleset per host), as the user meets it: drawn on a
  * terminal (a pseudo-terminal from script(1), stdout sent to a file as `-o json > out.json`
  * does) and erased at the end, never in stdout, and absent when stderr is a pipe.
  */
@@ -23,6 +24,10 @@ const VERBS: readonly { args: string[]; bar: string }[] = [
   { args: ['simulate', '-w', ws, '-o', 'json'], bar: 'grouping and judging stored flows' },
   { args: ['lint', '-w', ws, '-o', 'json'], bar: 'grouping and judging stored flows' },
   { args: ['diff', policy, policy, '-w', ws, '-o', 'json'], bar: 'replaying stored flows' },
+  ...(['nftables', 'iptables'] as const).map((target) => ({
+    args: ['compile', '-w', ws, '--target', target, '--out', path.join(dir, target), '-o', 'json'],
+    bar: `compiling ${target} rulesets`,
+  })),
 ]
 const SEPARATOR = '--- done'
 
@@ -50,7 +55,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-describe('the progress bar of the store queries', () => {
+describe('the progress bar of the store queries and host compiles', () => {
   it('is_drawn_on_a_terminal_and_erased_and_stdout_holds_only_the_json', async () => {
     const out = path.join(dir, 'out.json')
     const node = `${process.execPath} --import tsx --input-type=module -e "${PROGRAM.replace(/"/g, '\\"')}"`

@@ -24,6 +24,7 @@ import {
   expectSwitchAtSecond,
   expiringWebToDb,
   tcpWebToDb,
+  expectProgressPerHost,
   twoHosts,
   webToDb,
 } from './two-hosts.js'
@@ -183,6 +184,10 @@ describe('iptables modes and options', () => {
     for (const path of ['b.ipset', 'b.rules.v4', 'b.rules.v6', 'b.apply.sh'])
       expect(file(after, path), path).toBe(file(before, path))
     expect(file(after, 'c.ipset')).not.toContain('10.9.0.1')
+  })
+
+  it('tells onProgress each host as it is rendered, and compiles the same', () => {
+    expectProgressPerHost(iptablesCompiler)
   })
 
   it('direction and anti-lockout options carry over from the nftables plan', () => {

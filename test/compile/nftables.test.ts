@@ -38,6 +38,7 @@ import {
   expiringWebToDb,
   tcpWebToDb,
   lbl,
+  expectProgressPerHost,
   twoHosts,
   webToDb,
 } from './two-hosts.js'
@@ -135,6 +136,10 @@ describe('nftables options', () => {
       expect(a.content).not.toContain('chain input {')
       expect(a.content).toContain('chain output {')
     }
+  })
+
+  it('tells onProgress each host as it is rendered, and compiles the same', () => {
+    expectProgressPerHost(nftablesCompiler)
   })
 
   it('anti-lockout is on by default, reported, and off with antiLockout: false', () => {

@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest'
 import { labelSet, type PolicySet } from '../../src/core/index.js'
+import type { Compiler } from '../../src/compile/target.js'
 import { inventoryOf, workload } from '../helpers/workloads.js'
 
 export const lbl = (m: Record<string, string>) => ({
@@ -179,3 +180,21 @@ export const tcpWebToDb = (port: number, at: number) => ({
   dstPort: port,
   at,
 })
+
+/**
+ * A host target tells `onProgress` (hosts done, hosts in all) once per host, in order, and the
+ * artefacts are those of a compile without it.
+ */
+export function expectProgressPerHost(compiler: Compiler): void {
+  const now = new Date('2026-11-22T12:00:00Z')
+  const calls: [number, number][] = []
+  const told = compiler.compile(twoHosts, webToDb('enforce'), {
+    now,
+    onProgress: (done, total) => calls.push([done, total]),
+  })
+  expect(calls).toEqual([
+    [1, 2],
+    [2, 2],
+  ])
+  expect(told).toEqual(compiler.compile(twoHosts, webToDb('enforce'), { now }))
+}

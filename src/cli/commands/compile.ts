@@ -42,6 +42,7 @@ import {
   verb,
   wholeNumber,
 } from '../usage.js'
+import { startQueryProgress } from '../progress.js'
 import { loadOrThrow } from '../workspace.js'
 
 /** The JSON shape of `compile -o json`. Stable. */
@@ -118,6 +119,13 @@ const DIRECTIONS: readonly Direction[] = ['ingress', 'egress', 'both']
 
 /** Most pod names a `compile/pod-skipped` warning lists. */
 const SKIPPED_NAMES = 5
+
+/**
+ * The share of a host target's progress bar given to rendering the rulesets, host by host; the
+ * rest is writing the files (measured at 5 000 hosts, in process: planning 0.8 s, then rendering
+ * 3.6 s, which the bar shows host by host, and writing the 139 MB 0.9 s).
+ */
+const RENDER_SHARE = 0.8
 
 /** `--management-cidr`: a CIDR block. @throws UsageError otherwise. */
 function managementCidr(text: string): Cidr {
@@ -358,6 +366,11 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
       // a host ruleset is loaded on a host: pods (no host of their own) only when named
       const hostTarget = opts.target === 'nftables' || opts.target === 'iptables'
       const skipped = hostTarget && opts.host.length === 0 ? podsSkipped(inventory) : undefined
+      // a host target renders a ruleset per host (71 s for 20 000 hosts: README Performance)
+      const progress = startQueryProgress(
+        `compiling ${opts.target} rulesets`,
+        hostTarget && process.stderr.isTTY,
+      )
       const options: NftablesOptions = {
         now,
         direction: opts.direction,
@@ -367,6 +380,9 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         ...(opts.host.length > 0 ? { hosts: opts.host } : {}),
         ...(skipped ? { hosts: skipped.hosts } : {}),
         ...(management.length > 0 ? { managementCidrs: management } : {}),
+        onProgress: (done, total) => {
+          progress.onProgress((done / total) * RENDER_SHARE)
+        },
       }
       // the iptables target takes the same options (IptablesOptions = NftablesOptions)
       const compiler = opts.target === 'iptables' ? iptablesCompiler : nftablesCompiler
@@ -403,13 +419,21 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
             return compiler.compile(inventory, policySet, options)
         }
       }
-      const result = compileFor(opts.target)
-      makeDirectory(opts.out)
-      for (const a of result.artefacts) {
-        const file = path.join(opts.out, a.path)
-        const tmp = `${file}.tmp-${process.pid}`
-        await writeFile(tmp, a.content)
-        await rename(tmp, file)
+      let result: CompileResult
+      try {
+        result = compileFor(opts.target)
+        makeDirectory(opts.out)
+        for (const [i, a] of result.artefacts.entries()) {
+          const file = path.join(opts.out, a.path)
+          const tmp = `${file}.tmp-${process.pid}`
+          await writeFile(tmp, a.content)
+          await rename(tmp, file)
+          progress.onProgress(
+            RENDER_SHARE + ((i + 1) / result.artefacts.length) * (1 - RENDER_SHARE),
+          )
+        }
+      } finally {
+        progress.stop()
       }
       const diagnostics = sortDiagnostics([
         ...result.diagnostics,

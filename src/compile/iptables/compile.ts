@@ -61,7 +61,8 @@ export const iptablesCompiler: Compiler<IptablesOptions> = {
     )
     const used = new Set<string>()
     const artefacts: Artefact[] = []
-    for (const [h, plan] of (slices[0]?.plans ?? []).entries()) {
+    const first = slices[0]?.plans ?? []
+    for (const [h, plan] of first.entries()) {
       let base = hostFileName(plan.host).slice(0, -'.nft'.length)
       for (let n = 2; used.has(base); n++)
         base = hostFileName(`${plan.host}~${n}`).slice(0, -'.nft'.length)
@@ -78,6 +79,7 @@ export const iptablesCompiler: Compiler<IptablesOptions> = {
         { path: `${base}.rules.v6`, content: renderRules(ip, 6), ...meta },
         { path: `${base}.apply.sh`, content: renderApplyScript(base, ip), ...meta },
       )
+      options.onProgress?.(h + 1, first.length)
     }
     return { artefacts, diagnostics, timeSlicing: slicing }
   },

@@ -1123,6 +1123,7 @@ export const nftablesCompiler: Compiler<NftablesOptions> = {
       used.add(path)
       const own = hostSlices(slices, h)
       const content = own.length === 1 ? (own[0] as { text: string }).text : renderHostSlices(own)
+      options.onProgress?.(h + 1, first.length)
       return { path, content, host: plan.host, mode: plan.mode }
     })
     return { artefacts, diagnostics, timeSlicing: slicing }
