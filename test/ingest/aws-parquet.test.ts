@@ -156,6 +156,40 @@ describe('AWS VPC flow logs as Parquet', () => {
     expect(seen).toEqual([...seen].sort((a, b) => a - b))
   })
 
+  it('reads_an_empty_string_cell_as_no_value_not_as_a_missing_column', async () => {
+    // Parquet rewritten by other tools (Athena CTAS, Spark) may hold '' where AWS writes `-`;
+    // as a token, '' shifted the later columns and the row was lost as field-count
+    const file = join(dir, 'empty-strings.parquet')
+    const instance = await DuckDBInstance.create(':memory:')
+    const conn = await instance.connect()
+    await conn.run(
+      `COPY (SELECT 5 AS version, '' AS account_id, 'eni-0a1' AS interface_id,
+         '2001:db8::5' AS srcaddr, '2001:db8::9' AS dstaddr, 40000 AS srcport, 443 AS dstport,
+         6 AS protocol, 4::BIGINT AS packets, 400::BIGINT AS bytes, 1790000200::BIGINT AS start,
+         1790000260::BIGINT AS "end", 'ACCEPT' AS action, 'OK' AS log_status,
+         ' ' AS pkt_srcaddr, 'egress' AS flow_direction)
+       TO '${file}' (FORMAT parquet)`,
+    )
+    conn.closeSync()
+    instance.closeSync()
+    const { flows, summary } = await read(file)
+    expect(summary.stats.skipped).toEqual({})
+    expect(flows).toHaveLength(1)
+    expect(flows[0]).toMatchObject({
+      src: '2001:db8::5',
+      srcPort: 40000,
+      dst: '2001:db8::9',
+      dstPort: 443,
+      protocol: 6,
+      start: 1790000200_000,
+      end: 1790000260_000,
+      packets: 4,
+      bytes: 400,
+      observedAction: 'accept',
+      source: { line: 1 },
+    })
+  })
+
   it('reads_the_field_names_with_hyphens_too', async () => {
     const parquet = await writeParquet('hyphens.parquet', ROWS.slice(0, 3), FIELDS)
     const { flows } = await read(parquet, 'aws-vpc')

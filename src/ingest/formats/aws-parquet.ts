@@ -12,6 +12,7 @@
  * fields, "Parquet data type") and "Flow log files" (log file format).
  */
 import { closeSync, openSync, readSync } from 'node:fs'
+import type { DuckDBValue } from '@duckdb/node-api'
 import { BulkheadError, type Flow } from '../../core/index.js'
 import { isRegularFile } from '../lines.js'
 import type { ParseContext } from '../types.js'
@@ -39,6 +40,18 @@ export function isParquetFile(file: string): boolean {
   } finally {
     if (fd !== undefined) closeSync(fd)
   }
+}
+
+/**
+ * One Parquet cell as the token the text format writes: `-` for a field without a value, which
+ * Parquet gives as NULL or, as tools that rewrite flow logs write it, an empty (or blank) string.
+ * A row becomes a line split at white space, so an empty token would shift every later column
+ * and lose the row as `field-count`.
+ */
+function cellToken(v: DuckDBValue): string {
+  if (v === null) return '-'
+  const text = String(v)
+  return text.trim() === '' ? '-' : text
 }
 
 /**
@@ -110,8 +123,7 @@ export async function* readAwsParquet(
       if (total > 0) onProgress?.(Math.min(1, (row + chunk.rowCount) / total))
       for (const values of chunk.getRows()) {
         row++
-        // the text format writes `-` for a field that does not apply
-        const line = values.map((v) => (v === null ? '-' : String(v))).join(' ')
+        const line = values.map(cellToken).join(' ')
         const f = reader.line(line, row)
         if (f !== undefined) yield f
       }
