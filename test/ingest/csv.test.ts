@@ -115,6 +115,10 @@ describe('csv parser', () => {
     expect(flows).toEqual([])
     expect(ctx.stats.skipped['no-header']).toBe(2)
     expect(csvParser.detect(new TextEncoder().encode('src_ip,dst_ip,dst_port\n'))).toBe(0)
+    // a JSON line whose keys, split at commas, name the columns is still no CSV header
+    const json = '{"Bytes":1,"DstAddr":"10.0.0.2","DstPort":80,"Proto":6,"SrcAddr":"10.0.0.1"}\n'
+    expect(csvParser.detect(new TextEncoder().encode(json))).toBe(0)
+    expect(csvParser.detect(new TextEncoder().encode(' [' + json))).toBe(0)
     expect(
       csvParser.detect(new TextEncoder().encode('SRCADDR;DSTADDR;DSTPORT;PROTOCOL\n')),
     ).toBeGreaterThanOrEqual(0.5)

@@ -393,3 +393,110 @@ describe('goflow2 nanosecond times (v2 `time_*_ns`, v1.3+ `Time*Ns`)', () => {
     expect(flows.map((f) => [f.start, f.end])).toEqual([[1_700_000_000_001, 1_700_000_002_000]])
   })
 })
+
+describe('goflow2 v1 messages marshalled by Go `encoding/json` (`Type` as its enum number)', () => {
+  // The layout netobserv's goflow2-kube enricher and similar pipelines write: the protobuf
+  // FlowMessage through encoding/json, so `bytes` are base64 and the `FlowType` enum a number
+  // (pb/flow.proto: FLOWUNKNOWN 0, SFLOW_5 1, NETFLOW_V5 2, NETFLOW_V9 3, IPFIX 4). Hand-written
+  // after such a record (a NetFlow v5 generator's flow to MySQL, SamplerAddress 127.0.0.1).
+  const line = {
+    Type: 2,
+    TimeReceived: 1727959923,
+    SequenceNum: 20362,
+    SamplingRate: 0,
+    SamplerAddress: 'fwAAAQ==',
+    TimeFlowStart: 1727959922,
+    TimeFlowEnd: 1727959922,
+    TimeFlowStartMs: 1727959921518,
+    TimeFlowEndMs: 1727959921619,
+    Bytes: 120,
+    Packets: 944,
+    SrcAddr: '10.154.20.12',
+    DstAddr: '77.12.190.94',
+    Etype: 2048,
+    Proto: 6,
+    SrcPort: 9010,
+    DstPort: 3306,
+    NextHop: 'lhSRAQ==',
+    ForwardingStatus: 0,
+    TcpFlags: 0,
+  }
+
+  it('reads Type 2 as NETFLOW_V5: the flow, its milliseconds, v1.1+ `TcpFlags`', async () => {
+    const { flows, ctx } = await runGoflow2(JSON.stringify({ ...line, TcpFlags: 0x12 }))
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows).toEqual([
+      {
+        src: '10.154.20.12',
+        srcPort: 9010,
+        dst: '77.12.190.94',
+        dstPort: 3306,
+        protocol: 6,
+        start: 1_727_959_921_518,
+        end: 1_727_959_921_619,
+        packets: 944,
+        bytes: 120,
+        observedAction: 'unknown',
+        direction: 'unknown', // reading orients it (next test)
+        tcpFlags: 0x12,
+        source: { format: 'goflow2', file: 'g.jsonl', line: 1 },
+      },
+    ])
+  })
+
+  it('detects the file as goflow2 (not as a CSV whose header is the JSON keys)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-goflow2-'))
+    try {
+      const file = join(dir, 'flows.json')
+      writeFileSync(file, JSON.stringify(line) + '\n')
+      const summaries: FileSummary[] = []
+      const flows: Flow[] = []
+      for await (const f of readFlows([file], { format: 'auto', strict: false }, summaries))
+        flows.push(f)
+      expect(summaries[0]?.format).toBe('goflow2')
+      expect(summaries[0]?.stats.skipped).toEqual({})
+      // MySQL's 3306 is the listed server port
+      expect(flows).toMatchObject([
+        { src: '10.154.20.12', dst: '77.12.190.94', dstPort: 3306, direction: 'client-to-server' },
+      ])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a number that is no FlowType is bad-type', async () => {
+    for (const Type of [5, -1, 2.5]) {
+      const { flows, ctx } = await runGoflow2(JSON.stringify({ ...line, Type }))
+      expect(flows).toEqual([])
+      expect(ctx.stats.skipped).toEqual({ 'bad-type': 1 })
+    }
+  })
+})
+
+describe('goflow2 v1.1+ JSON key names', () => {
+  it('reads `TcpFlags` (v1.0 wrote `TCPFlags`) on a v1.3 IPFIX record', async () => {
+    // after goflow2 v1.3's own JSON output (`"Type":"IPFIX"`, `IpTos`, `TcpFlags`, `SrcAs`)
+    const line = {
+      Type: 'IPFIX',
+      TimeReceived: 1703760968,
+      SamplingRate: 10,
+      SamplerAddress: '1.0.0.6',
+      TimeFlowStart: 1703760967,
+      TimeFlowEnd: 1703760968,
+      Bytes: 60,
+      Packets: 1,
+      SrcAddr: '10.0.36.1',
+      DstAddr: '10.0.36.2',
+      Etype: 2048,
+      Proto: 6,
+      SrcPort: 37892,
+      DstPort: 443,
+      IpTos: 0,
+      TcpFlags: 2,
+      SrcAs: 0,
+    }
+    const { flows, ctx } = await runGoflow2(JSON.stringify(line))
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows).toMatchObject([{ protocol: 6, tcpFlags: 2, dstPort: 443 }])
+  })
+})

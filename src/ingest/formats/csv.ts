@@ -449,6 +449,9 @@ export const csvParser: LineParser = {
     const t = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
     // the header is the first line that is not blank, as the parser reads it
     const first = /^(?:[ \t\r\uFEFF]*\n)*([^\n]*)/.exec(t)?.[1]?.replace(/\r$/, '') ?? ''
+    // a JSON object or array is no header, though its keys split at commas read as column names
+    // (`{"SrcAddr":"10.0.0.1","DstAddr":…}`: a JSON-lines export of another tool)
+    if (/^[\s\uFEFF]*[{[]/.test(first)) return 0
     return parseHeader(first) ? 0.9 : 0
   },
   async *parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {

@@ -16,7 +16,9 @@
  *   milliseconds where present; v1.3+ also `TimeFlowStartNs`/`TimeFlowEndNs`/`TimeReceivedNs` in
  *   nanoseconds, fields 111/112/110 as v2's `time_*_ns`), `Etype`/`Proto` as numbers (beside
  *   `EtypeName`/`ProtoName`),
- *   addresses as text, or base64 of 4 or 16 bytes as protobuf's JSON mapping writes `bytes`.
+ *   addresses as text, or base64 of 4 or 16 bytes as protobuf's JSON mapping writes `bytes`; Go's
+ *   `encoding/json` of the protobuf message (netobserv's goflow2-kube enricher) also writes
+ *   `Type` as its enum number (`4` for `IPFIX`), read as the name.
  * Integers may also be decimal strings (protobuf's JSON mapping writes 64-bit ones so). Times:
  * the finest key present wins (ns, then ms, then s); nanoseconds are read exactly from the line's
  * digits (they exceed 2^53) and truncated to ms.
@@ -41,19 +43,37 @@ import {
   type ParseContext,
 } from '../types.js'
 
-/** goflow2's message types (`pb/flow.proto` `FlowType`). */
-const TYPES: ReadonlySet<string> = new Set([
+/** goflow2's message types (`pb/flow.proto` `FlowType`), in the order of their enum numbers. */
+const TYPE_NAMES: readonly string[] = [
   'FLOWUNKNOWN',
   'SFLOW_5',
   'NETFLOW_V5',
   'NETFLOW_V9',
   'IPFIX',
-])
+]
+const TYPES: ReadonlySet<string> = new Set(TYPE_NAMES)
 
-/** The value of a field under its v2 (snake_case) or v1 (CamelCase) name. */
-function field(o: Record<string, unknown>, v2: string, v1: string): unknown {
+/**
+ * The message type's name from a `type`/`Type` value: the enum's name as goflow2 renders it
+ * (`IPFIX`), or its number (`4`) as Go's `encoding/json` writes the protobuf `FlowMessage` (the
+ * layout with base64 `bytes` addresses, as netobserv's goflow2-kube enricher emits it). @returns
+ * undefined for anything else.
+ */
+function typeName(v: unknown): string | undefined {
+  if (typeof v === 'string') return TYPES.has(v) ? v : undefined
+  if (typeof v === 'number' && Number.isInteger(v)) return TYPE_NAMES[v]
+  return undefined
+}
+
+/**
+ * The value of a field under its v2 (snake_case) or v1 (CamelCase) name, or the other v1 names
+ * it had (v1.0 `TCPFlags`, v1.1+ `TcpFlags`, as the protobuf's Go names changed).
+ */
+function field(o: Record<string, unknown>, v2: string, ...v1: string[]): unknown {
   const v = o[v2]
-  return v !== undefined ? v : o[v1]
+  if (v !== undefined) return v
+  for (const name of v1) if (o[name] !== undefined) return o[name]
+  return undefined
 }
 
 /**
@@ -216,8 +236,8 @@ function parseLine(
     return undefined
   }
   const typeValue = field(o, 'type', 'Type')
-  const type = typeof typeValue === 'string' ? typeValue : ''
-  if (typeValue !== undefined && !TYPES.has(type)) return bad('bad-type')
+  const type = typeName(typeValue) ?? ''
+  if (typeValue !== undefined && type === '') return bad('bad-type')
   const sflow = type === 'SFLOW_5'
 
   const version = ipVersion(field(o, 'etype', 'Etype'))
@@ -318,7 +338,7 @@ function parseLine(
   end ??= start
   if (end < start) return bad('end-before-start')
 
-  const flags = uint(field(o, 'tcp_flags', 'TCPFlags'), 0xffff)
+  const flags = uint(field(o, 'tcp_flags', 'TCPFlags', 'TcpFlags'), 0xffff)
   const status = uint(field(o, 'forwarding_status', 'ForwardingStatus'), 0xffffffff)
   const rate = uint(field(o, 'sampling_rate', 'SamplingRate'), 0xffffffff)
   if (Number.isNaN(flags) || Number.isNaN(status) || Number.isNaN(rate)) return bad('bad-field')
@@ -378,8 +398,7 @@ export const goflow2Parser: LineParser = {
   detect(head: Uint8Array): number {
     const o = firstJsonObject(head)
     if (o === undefined) return 0
-    const type = field(o, 'type', 'Type')
-    if (typeof type !== 'string' || !TYPES.has(type)) return 0
+    if (typeName(field(o, 'type', 'Type')) === undefined) return 0
     const v2 =
       'src_addr' in o && 'dst_addr' in o && ('time_received_ns' in o || 'sampler_address' in o)
     const v1 = 'SrcAddr' in o && 'DstAddr' in o && ('TimeReceived' in o || 'SamplerAddress' in o)
