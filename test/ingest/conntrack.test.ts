@@ -203,6 +203,28 @@ describe('conntrack -E -o timestamp (conntrack-events.txt)', () => {
     expect(flows.map((f) => f.observedAction)).toEqual(['unknown', 'unknown', 'reject'])
   })
 
+  it('an old kernel`s DESTROY, which printed no status, is unanswered when its reply tuple counted nothing', async () => {
+    // after the `conntrack -E -o timestamp` lines of a 2008 NAT gateway (Net::Netfilter::NetFlow's
+    // ConntrackFormat.pm): Linux 2.6 put no status in a destroy event, so the answered TCP
+    // connection's DESTROY has no [ASSURED] and the unanswered ping's no [UNREPLIED]
+    const { flows, ctx } = await run([
+      '[1229102644.806690]\t    [NEW] icmp     1 30 src=10.16.207.250 dst=18.7.22.83 type=8 code=0 id=1035 [UNREPLIED] src=18.7.22.83 dst=192.76.7.254 type=0 code=0 id=0',
+      '[1229102644.906091]\t[DESTROY] icmp     1 src=10.16.207.250 dst=18.7.22.83 type=8 code=0 id=1035 packets=1 bytes=84 src=18.7.22.83 dst=192.76.7.254 type=0 code=0 id=0 packets=0 bytes=0',
+      '[1229102649.886279]\t    [NEW] tcp      6 120 SYN_SENT src=10.16.207.250 dst=74.125.79.104 sport=50140 dport=80 [UNREPLIED] src=74.125.79.104 dst=192.76.7.253 sport=80 dport=61284',
+      '[1229102719.964446]\t[DESTROY] tcp      6 src=10.16.207.250 dst=74.125.79.104 sport=50140 dport=80 packets=7 bytes=2006 src=74.125.79.104 dst=192.76.7.253 sport=80 dport=61284 packets=7 bytes=4083',
+      // an unanswered SYN and its retries, so printed
+      '[1229102730.000000]\t[DESTROY] tcp      6 src=10.16.207.250 dst=74.125.79.105 sport=50141 dport=80 packets=3 bytes=180 src=74.125.79.105 dst=192.76.7.253 sport=80 dport=61285 packets=0 bytes=0',
+    ])
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows.map((f) => [f.protocol, f.dstPort, f.packets, f.observedAction])).toEqual([
+      [1, 8, 1, 'unknown'],
+      [6, 80, 14, 'accept'],
+      [6, 80, 3, 'reject'],
+    ])
+    expect(flows[0]).toMatchObject({ start: 1_229_102_644_807, end: 1_229_102_644_906 })
+    expect(ctx.stats.notes['unanswered-attempt']).toBe(1)
+  })
+
   it('a NEW for a tuple still open ends the earlier connection; listings stay one flow a line', async () => {
     const ev = (e: string, t: number, extra = ''): string =>
       `[${String(t)}.000000] [${e}] udp 17 30 src=10.0.0.1 dst=10.0.0.53 sport=5000 dport=53 ${extra}src=10.0.0.53 dst=10.0.0.1 sport=53 dport=5000`

@@ -78,6 +78,8 @@ interface Parsed {
   protocol: number
   tuples: Tuple[]
   unreplied: boolean
+  /** `[ASSURED]` was printed: the line carries the connection's status. */
+  assured: boolean
   /** The event of a `conntrack -E` line; undefined in a listing. */
   event?: 'NEW' | 'UPDATE' | 'DESTROY'
   /**
@@ -109,7 +111,7 @@ function nsToMs(ns: string): number {
 
 /** Splits a line into its parts, or returns a skip reason. */
 function split(line: string): Parsed | string {
-  const parsed: Parsed = { protocol: -1, tuples: [], unreplied: false }
+  const parsed: Parsed = { protocol: -1, tuples: [], unreplied: false, assured: false }
   // `[start=Tue Nov 14 22:13:20 2023]` and `[stop=…]` contain blanks: take them out first.
   let bad = false
   const rest = line.replace(/\[(start|stop)=([^\]]*)\]/g, (_m, which: string, value: string) => {
@@ -154,8 +156,12 @@ function split(line: string): Parsed | string {
       parsed.unreplied = true
       continue
     }
+    if (t === '[ASSURED]') {
+      parsed.assured = true
+      continue
+    }
     if (t.startsWith('[')) {
-      // [ASSURED], [OFFLOAD], [HW_OFFLOAD]; a vendor's flag may hold blanks ([RTCACHE o33/r37])
+      // [OFFLOAD], [HW_OFFLOAD]; a vendor's flag may hold blanks ([RTCACHE o33/r37])
       while (!(tokens[i] ?? ']').endsWith(']')) i++
       continue
     }
@@ -317,6 +323,8 @@ function xmlFlowLine(
  *   Zeek's `S0` without payload. A listing's `[UNREPLIED]` entry may still be answered, and
  *   without `nf_conntrack_acct` nothing is counted: `unknown`; so is UDP, whose ICMP port
  *   unreachable conntrack does not count in the tuple, and whose one-way traffic has no reply.
+ *   A `[DESTROY]` without `[ASSURED]` whose reply tuple counted no packet while the original
+ *   counted some is read as `[UNREPLIED]`: Linux 2.6 put no status in destroy events.
  * - Time: the event timestamp `[EPOCH.USEC]` (`-o timestamp`, UTC) is the end, and the start
  *   is that less the connection's age: `delta-time=N` (seconds since it started), else the span
  *   of `[start=…]`/`[stop=…]`. Those two (`-o ktimestamp`) are `ctime()` local time without a
@@ -390,11 +398,17 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
   }
   if (!isCounter(packets) || !isCounter(bytes)) return 'bad-counter'
   const replies = count(reply['packets'])
-  const refused = p.unreplied && p.protocol === 6 && (replies ?? 0) > 0
-  if (refused) note(ctx, 'refused-by-reset')
   const sent = count(orig['packets'])
+  // Kernels before 2.6.3x put no status in a [DESTROY] event (an answered TCP connection's has no
+  // [ASSURED], an unanswered one's no [UNREPLIED]): there a reply tuple that counted nothing, while
+  // the original counted packets, says the connection was never answered
+  const unreplied =
+    p.unreplied ||
+    (p.event === 'DESTROY' && !p.assured && replies === 0 && sent !== undefined && sent > 0)
+  const refused = unreplied && p.protocol === 6 && (replies ?? 0) > 0
+  if (refused) note(ctx, 'refused-by-reset')
   const unanswered =
-    p.unreplied &&
+    unreplied &&
     p.protocol === 6 &&
     p.event === 'DESTROY' &&
     replies === 0 &&
@@ -461,7 +475,7 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     end,
     packets,
     bytes,
-    observedAction: refused || unanswered ? 'reject' : p.unreplied ? 'unknown' : 'accept',
+    observedAction: refused || unanswered ? 'reject' : unreplied ? 'unknown' : 'accept',
     direction: 'client-to-server',
     source: { format: 'conntrack', file: ctx.file, line },
   }
