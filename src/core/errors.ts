@@ -91,6 +91,7 @@ export type ErrorCode =
   | 'compile/not-expressible'
   | 'compile/cloud-limit-exceeded'
   | 'compile/load-balancer-probes'
+  | 'compile/icmp-errors-dropped'
   | 'compile/priorities-in-order'
   // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
   | 'lint/no-owner'
@@ -240,6 +241,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'compile/not-expressible': true,
     'compile/cloud-limit-exceeded': true,
     'compile/load-balancer-probes': true,
+    'compile/icmp-errors-dropped': true,
     'compile/priorities-in-order': true,
     // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
     'lint/no-owner': true,

@@ -35,6 +35,7 @@ describe('bulkhead compile --target azure-nsg', () => {
     expect(summary.artefacts.map((a) => a.path)).toEqual(['bulkhead-azure-nsg.tf.json'])
     expect(summary.diagnostics.map((d) => d.code).sort()).toEqual([
       'compile/expires-later',
+      'compile/icmp-errors-dropped',
       'compile/load-balancer-probes',
     ])
     expect(summary.recompileAt).toBe('2027-01-01T00:00:00.000Z')

@@ -83,7 +83,28 @@ export interface ConformanceOptions {
    * and fail when more than half of the estates are refused or none is decided.
    */
   readonly refusals?: readonly ErrorCode[]
+  /**
+   * How the target treats ICMP error messages, which the model allows as related to the
+   * connection they quote (`decidedWithoutRules` `related`): `related` (default), the checker
+   * must allow them as the model does (stateful firewalls that relate them, or rules written for
+   * them, as aws-sg writes); `by-rules`, the target relates none and cannot name their types
+   * (azure-nsg, `compile/icmp-errors-dropped`): the checker must decide them as the model's
+   * rules decide an ICMP message of no special meaning between the same pair (echo request,
+   * ICMPv6 echo request), which only holds for a target without `icmp-types`.
+   */
+  readonly icmpErrors?: 'related' | 'by-rules'
 }
+
+/**
+ * ICMP error messages the differential grids probe (type as the port): destination unreachable
+ * (its fragmentation needed drives IPv4 path MTU discovery), time exceeded, ICMPv6 packet too big
+ * (IPv6 path MTU discovery).
+ */
+export const ICMP_ERROR_PROBES = [
+  [1, 3],
+  [1, 11],
+  [58, 2],
+] as const
 
 const NOW = new Date(Date.UTC(2026, 10, 22, 12))
 const lbl = (match: Record<string, string>, global = false): Selector => ({
@@ -317,6 +338,7 @@ export const DENSE_SERVICES = [
   [58, 135],
   [47, 0],
   [2, 0],
+  ...ICMP_ERROR_PROBES,
 ] as const
 
 /** Registers the conformance tests for one compiler. */
@@ -489,6 +511,8 @@ export function runCompileConformance(opts: ConformanceOptions): void {
         ),
       }))
     if (checker) {
+      if (opts.icmpErrors === 'by-rules' && compiler.capabilities.has('icmp-types'))
+        throw new Error('icmpErrors by-rules assumes a target that matches no ICMP type')
       /** Estates compiled by the differential properties, and those the target refused. */
       const estates = { tried: 0, refused: 0 }
       /** Fails when the target refused more than half of the estates (see `refusals`). */
@@ -558,7 +582,12 @@ export function runCompileConformance(opts: ConformanceOptions): void {
               const got = checker(result, inventory, tuple)
               if (got === undefined) continue
               decided++
-              const want = evaluate(inventory, ps, tuple).decision
+              const error = ICMP_ERROR_PROBES.some(([p, t]) => p === protocol && t === dstPort)
+              const judged =
+                error && opts.icmpErrors === 'by-rules'
+                  ? { ...tuple, dstPort: protocol === 1 ? 8 : 128 }
+                  : tuple
+              const want = evaluate(inventory, ps, judged).decision
               if (got !== want)
                 throw new Error(
                   `${src} -> ${dst} ${protocol}/${dstPort} at ${new Date(at).toISOString()}: model ${want}, compiled ${got}`,
@@ -582,6 +611,7 @@ export function runCompileConformance(opts: ConformanceOptions): void {
           [58, 135],
           [47, 0],
           [2, 0], // IGMP: link control between IPv4 addresses
+          ...ICMP_ERROR_PROBES,
         ] as const
         let decided = 0
         fc.assert(

@@ -164,7 +164,13 @@ export interface AwsSgPlan {
 /** IGMP, IPv4 link control: the whole protocol (it has no ports). */
 const IGMP: ServiceSet = ServiceSet.single({ protocol: IGMP_PROTOCOL, ports: { lo: 0, hi: 65535 } })
 
-/** The ICMPv4 error messages (`ICMP_ERROR_TYPES`), one type each. */
+/**
+ * The ICMPv4 error messages (`ICMP_ERROR_TYPES`), one type each. Security groups relate no ICMP
+ * error to the connection it quotes: "by default, security groups do not allow any inbound ICMP
+ * traffic", and path MTU discovery needs an inbound Destination Unreachable rule
+ * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/network_mtu.html, "Path MTU Discovery"),
+ * so every group gets rules for them (`(icmp-errors)`).
+ */
 const ICMP4_ERRORS: ServiceSet = ServiceSet.of(
   ICMP_ERROR_TYPES.map((t) => ({ protocol: 1, ports: { lo: t, hi: t } })),
 )

@@ -17,13 +17,20 @@
  * allow, is taken as every address). Protocol `Tcp` is 6, `Udp` 17, `Esp` 50, `Ah` 51, `*` any;
  * `Icmp` is read as both ICMP (1) and ICMPv6 (58), the wider reading, since the documentation
  * does not say. Ports bind TCP and UDP; other protocols match any port list. Stateful: a reply
- * to an allowed flow passes (the evaluator is asked about flows, not replies). ICMP errors and
- * link control ({@link decidedWithoutRules}: IPv6 neighbour and multicast listener discovery,
- * IGMP) are taken as passing, as the model assumes (a virtual network carries no multicast and
- * no IGMP, so no NSG rule is written for them).
+ * to an allowed flow passes (the evaluator is asked about flows, not replies). Link control
+ * ({@link decidedWithoutRules} `link-control`: IPv6 neighbour and multicast listener discovery,
+ * IGMP) is taken as passing, as the model assumes (a virtual network carries no multicast and no
+ * IGMP, so no NSG rule is written for it). ICMP error messages (`related` to the model:
+ * destination unreachable, fragmentation needed, time exceeded, ICMPv6 packet too big…) are
+ * judged by the rules like any ICMP packet: Azure documents its state as flow records of the
+ * five-tuple and the responses of an allowed flow on it, never an ICMP error quoting that flow,
+ * and its protocol `Any` "encompasses TCP, UDP, and ICMP"; so an error meets `bh-deny-all` unless
+ * an `Icmp` (or `*`) rule allows the pair. The compiler says so (`compile/icmp-errors-dropped`):
+ * the model allows them whatever the rules, this target does not.
  * Neither NIC with an NSG: undefined (nothing decides).
  * @remarks https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview
- * (security rules, default security rules, stateful flow records),
+ * (security rules applied on the five-tuple, stateful by flow records of it; default security
+ * rules, where protocol `Any` "encompasses TCP, UDP, and ICMP"),
  * https://learn.microsoft.com/azure/virtual-network/network-security-group-how-it-works
  * (inbound: subnet NSG then NIC NSG; outbound: NIC then subnet),
  * https://learn.microsoft.com/azure/virtual-network/application-security-groups. The virtual
@@ -242,7 +249,11 @@ export function azureNsgDecide(
   if (src.nsg === undefined && dst.nsg === undefined) return undefined
   const sa = parseIp(tuple.src)
   const da = parseIp(tuple.dst)
-  if (sa && da && decidedWithoutRules(tuple.protocol, tuple.dstPort, sa.family, da.family))
+  if (
+    sa &&
+    da &&
+    decidedWithoutRules(tuple.protocol, tuple.dstPort, sa.family, da.family) === 'link-control'
+  )
     return 'allowed'
   for (const [at, direction] of [
     [src, 'Outbound'],

@@ -34,6 +34,13 @@
  *   AllowInternetOutBound, ...): deny beats allow, nothing is allowed by default (DESIGN.md rule
  *   1). Among rules of one access the order does not matter. NSGs are stateful: replies need no
  *   rule (rule 3).
+ * - ICMP errors (destination unreachable and its fragmentation needed, time exceeded, parameter
+ *   problem, the ICMPv6 errors), which the model allows as related to the connection they quote,
+ *   get no rule: Azure documents no relation of an ICMP error to a flow record (flow records are
+ *   of the five-tuple) and a security rule names no ICMP type, so the only rule that would pass
+ *   them, `Icmp`, would also pass echo requests and every other type. They meet `bh-deny-all`
+ *   unless a policy rule allows `icmp` between the pair; `compile/icmp-errors-dropped` says so
+ *   ({@link ICMP_ERRORS_DROPPED}), as the checker (check.ts) decides them by the rules.
  * - Identity across edits: a security rule's Azure name ({@link nsgRuleName}) and Terraform key
  *   come from its Bulkhead rule's policy, id and part (protocol, endpoint kinds), never from its
  *   priority, and its priority is a hash of its name within its band ({@link nsgPriorities}), so
@@ -127,6 +134,19 @@ export interface AzureNsgOptions extends CompileOptions {
    */
   readonly loadBalancerProbes?: boolean
 }
+
+/**
+ * Why an NSG drops ICMP error messages that the model allows as related to their connection
+ * (`compile/icmp-errors-dropped`): Azure documents an NSG's state as flow records of the
+ * five-tuple (source, source port, destination, destination port, protocol), whose responses
+ * pass, and nothing that relates an ICMP error quoting a packet of a flow to that flow; its
+ * protocol `Any` "encompasses TCP, UDP, and ICMP", so an error is an ICMP packet the rules judge.
+ * A security rule names no ICMP type, and allowing every ICMP type for the errors' sake would
+ * widen the policy (echo requests and the rest), which this target never does.
+ * @see https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview
+ */
+export const ICMP_ERRORS_DROPPED =
+  'Azure relates no ICMP error to a flow (NSG flow records are five-tuples) and a security rule names no ICMP type, so no rule passes the errors alone; Bulkhead writes none (Icmp would allow every type), and the model allows them as related'
 
 /** The Terraform JSON file the target writes, relative to the output folder. */
 export const AZURE_NSG_FILE = 'bulkhead-azure-nsg.tf.json'
@@ -801,6 +821,12 @@ export function planAzureNsg(
   }
   const asgs = p.asgPlans()
   const diagnostics = [...p.diagnostics, ...fallbacks, ...limitWarnings(nsgs, asgs, p)]
+  if (nsgs.length > 0)
+    diagnostics.push({
+      code: 'compile/icmp-errors-dropped',
+      severity: 'warning',
+      message: `${nsgs.length} NSG(s) drop ICMP errors (destination unreachable, fragmentation needed for path MTU discovery, time exceeded, ICMPv6 packet too big) unless a rule allows icmp between the pair: ${ICMP_ERRORS_DROPPED}`,
+    })
   if (probes && nsgs.length > 0 && dirs.includes('Inbound'))
     diagnostics.push({
       code: 'compile/load-balancer-probes',
