@@ -92,6 +92,7 @@ export type ErrorCode =
   | 'compile/cloud-limit-exceeded'
   | 'compile/load-balancer-probes'
   | 'compile/icmp-errors-dropped'
+  | 'compile/node-addresses'
   | 'compile/priorities-in-order'
   // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
   | 'lint/no-owner'
@@ -242,6 +243,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'compile/cloud-limit-exceeded': true,
     'compile/load-balancer-probes': true,
     'compile/icmp-errors-dropped': true,
+    'compile/node-addresses': true,
     'compile/priorities-in-order': true,
     // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
     'lint/no-owner': true,

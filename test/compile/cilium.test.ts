@@ -24,7 +24,8 @@ import {
 } from './k8s-differential.js'
 import { upstreamChecked } from './upstream-rules.js'
 import { evaluate } from '../../src/policy/evaluate.js'
-import type { CheckEndpoint, CompiledPod } from '../../src/compile/index.js'
+import type { Rule } from '../../src/core/index.js'
+import type { CheckEndpoint, CiliumNodes, CompiledPod } from '../../src/compile/index.js'
 import { runCompileConformance } from '../conformance/compile.case.js'
 import {
   ANY_SUBJECT,
@@ -261,6 +262,124 @@ describe('cilium target: ICMP rules as icmps', () => {
         }
       }
     expect(allowed).toBeGreaterThan(4)
+  })
+})
+
+describe('cilium target: node addresses (identities host and remote-node)', () => {
+  // By hand, from Cilium's policy language (language.rst): CIDR peers take no node address
+  // ("CIDR rules do not apply to traffic where both sides of the connection are either managed by
+  // Cilium or use an IP belonging to a node in the cluster"), entity `all` does, and the local host
+  // reaches its pods whatever the policy (--allow-localhost default). The model knows no node:
+  // 10.0.0.11 (web's node) and 10.0.0.12 (another node) are addresses inside 10.0.0.0/24, an
+  // external range, so the model follows the rules; Cilium does not, hence compile/node-addresses.
+  const inv = {
+    workloads: [pod('shop', 'web', '10.244.1.10', { app: 'web' })],
+    externals: [],
+    labelRules: [],
+  }
+  const nodesBlock = { kind: 'cidr' as const, cidr: cidr('10.0.0.0/24'), except: [] }
+  const at = (line: number) => ({ file: 'policy/shop.yaml', line, column: 5 })
+  const nodes: CiliumNodes = {
+    addresses: new Set(['10.0.0.11', '10.0.0.12']),
+    nodeOf: new Map([['shop/web[Pod]', '10.0.0.11']]),
+  }
+  const decide = (rules: Rule[], src: string, dst: string, port: number) => {
+    const ps = enforced([policy('shop', { namespace: 'shop' }, rules)])
+    const plan = planCilium(inv, ps, { now: NOW })
+    const webPod = new PodGroupResolver(inv, { now: NOW }).pods[0]
+    if (!webPod) throw new Error('no pod')
+    const web: CheckEndpoint = { ip: '10.244.1.10', pod: webPod }
+    const end = (ip: string): CheckEndpoint => (ip === web.ip ? web : { ip })
+    const objects = allObjects(plan)
+    return {
+      plan,
+      model: evaluate(inv, ps, { src, dst, protocol: 6, dstPort: port, at: NOW.getTime() })
+        .decision,
+      cilium: ciliumAllows(objects, end(src), end(dst), 6, port, nodes) ? 'allowed' : 'denied',
+      asWorld: ciliumAllows(objects, end(src), end(dst), 6, port) ? 'allowed' : 'denied',
+    }
+  }
+  const allowNodes = {
+    ...rule('nodes-to-web', [nodesBlock], [lbl({ app: 'web' })], [tcp(8080)]),
+    location: at(7),
+  }
+  const anyToWeb = rule('any-to-web', [{ kind: 'any' }], [lbl({ app: 'web' })], [tcp(8080)])
+  const denyNodes = {
+    ...rule('no-nodes', [nodesBlock], [lbl({ app: 'web' })], [tcp(8080)], 'deny'),
+    location: at(12),
+  }
+  const webToNodes = rule('web-to-nodes', [lbl({ app: 'web' })], [nodesBlock], [tcp(10250)])
+
+  it('a CIDR allow takes no remote node (dropped), the local host passes anyway', () => {
+    expect(decide([allowNodes], '10.0.0.12', '10.244.1.10', 8080)).toMatchObject({
+      model: 'allowed',
+      cilium: 'denied',
+      asWorld: 'allowed',
+    })
+    expect(decide([allowNodes], '10.0.0.11', '10.244.1.10', 8080)).toMatchObject({
+      model: 'allowed',
+      cilium: 'allowed',
+    })
+    // without any rule for it, the local host still reaches web; a remote node does not
+    expect(decide([anyToWeb], '10.0.0.11', '10.244.1.10', 9999)).toMatchObject({
+      model: 'denied',
+      cilium: 'allowed',
+    })
+    expect(decide([anyToWeb], '10.0.0.12', '10.244.1.10', 9999).cilium).toBe('denied')
+  })
+
+  it('a CIDR deny does not stop an `any` allow (entity all) for node addresses', () => {
+    for (const node of ['10.0.0.11', '10.0.0.12'])
+      expect(decide([anyToWeb, denyNodes], node, '10.244.1.10', 8080), node).toMatchObject({
+        model: 'denied',
+        cilium: 'allowed',
+        asWorld: 'denied',
+      })
+    // an address of the block that is no node: Cilium and the model agree
+    expect(decide([anyToWeb, denyNodes], '10.0.0.99', '10.244.1.10', 8080)).toMatchObject({
+      model: 'denied',
+      cilium: 'denied',
+    })
+  })
+
+  it('a CIDR egress takes no node address; `any` takes them as the model does', () => {
+    for (const node of ['10.0.0.11', '10.0.0.12'])
+      expect(decide([webToNodes], '10.244.1.10', node, 10250), node).toMatchObject({
+        model: 'allowed',
+        cilium: 'denied',
+      })
+    const webToAny = rule('web-to-any', [lbl({ app: 'web' })], [{ kind: 'any' }], [tcp(10250)])
+    expect(decide([webToAny], '10.244.1.10', '10.0.0.12', 10250)).toMatchObject({
+      model: 'allowed',
+      cilium: 'allowed',
+    })
+  })
+
+  it('compile warns compile/node-addresses, naming the rules with CIDR peers', () => {
+    const { plan } = decide(
+      [anyToWeb, denyNodes, allowNodes, webToNodes],
+      '10.0.0.12',
+      '10.244.1.10',
+      8080,
+    )
+    const warned = plan.diagnostics.filter((d) => d.code === 'compile/node-addresses')
+    expect(warned).toEqual([expect.objectContaining({ severity: 'warning', location: at(12) })])
+    expect(warned[0]?.message).toContain(
+      'shop/no-nodes, shop/nodes-to-web, shop/web-to-nodes match no node address',
+    )
+    expect(warned[0]?.message).toContain('--policy-cidr-match-mode=nodes')
+    expect(warned[0]?.message).toContain('--allow-localhost=policy')
+    // pods only, egress only: no CIDR peer and no pod ingress, no warning
+    const egressOnly = planCilium(
+      inv,
+      enforced([
+        policy('shop', { namespace: 'shop' }, [
+          rule('web-to-web', [lbl({ app: 'web' })], [lbl({ app: 'web' })], [tcp(80)]),
+        ]),
+      ]),
+      { now: NOW, direction: 'egress' },
+    )
+    expect(egressOnly.diagnostics.map((d) => d.code)).not.toContain('compile/node-addresses')
   })
 })
 

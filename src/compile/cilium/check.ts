@@ -14,8 +14,20 @@
  * `toPorts` (`port: "0"`: every port) or `icmps` (ICMP type as the port, family IPv4 for
  * protocol 1 and IPv6 for 58) take the service; with neither, every protocol and port. A flow
  * is allowed when the source pod's egress and the destination pod's ingress both allow it.
+ *
+ * Node addresses ({@link CiliumNodes}, when the caller names them; the model and the compiler know
+ * none) are the reserved identities `host` (the pod's own node) and `remote-node`, not `world`:
+ * no CIDR peer takes them ("CIDR rules do not apply to traffic where both sides of the connection
+ * are either managed by Cilium or use an IP belonging to a node in the cluster (including host
+ * networking pods)"; the default `--policy-cidr-match-mode`), entity `all` does, and an endpoint
+ * selector does when it holds for their reserved label; and the local host reaches its pods
+ * whatever the policies ("Kubernetes will automatically allow all communication from the local
+ * host of all local endpoints", the default `--allow-localhost`). The compiler warns of this
+ * (`compile/node-addresses`).
  * @remarks https://docs.cilium.io/en/stable/security/policy/language/ (layer 3 and 4 rules,
- * default allow/deny, deny policies), .../policy/kubernetes/ (namespace label).
+ * default allow/deny, deny policies; "Entities based": host, remote-node, world, all; "IP/CIDR
+ * based" and "Selecting nodes with CIDR / ipBlock"; "Access to/from local host"),
+ * .../policy/kubernetes/ (namespace label).
  */
 import { cidrContains, parseCidr, parseIp, type Cidr } from '../../core/index.js'
 import type { CheckEndpoint } from '../calico/check.js'
@@ -29,12 +41,37 @@ import { CILIUM_NAMESPACE_LABEL } from './compile.js'
 
 const PROTO: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 }
 
+/**
+ * The cluster's node addresses, for asking the checker what Cilium does with them (see the
+ * module comment): `addresses` holds every node's addresses, `nodeOf` the address of the node
+ * each pod runs on (by workload name; a pod not in it runs on no listed node).
+ */
+export interface CiliumNodes {
+  readonly addresses: ReadonlySet<string>
+  readonly nodeOf: ReadonlyMap<string, string>
+}
+
+/** The reserved identity of `peer` seen from `self`: `host`, `remote-node`, or undefined. */
+function nodeIdentity(
+  nodes: CiliumNodes | undefined,
+  self: CompiledPod,
+  peer: CheckEndpoint,
+): 'host' | 'remote-node' | undefined {
+  if (peer.pod || !nodes?.addresses.has(peer.ip)) return undefined
+  return nodes.nodeOf.get(self.workload.name) === peer.ip ? 'host' : 'remote-node'
+}
+
 function inCidr(ip: string, text: string): boolean {
   const a = parseIp(ip)
   return !!a && cidrContains(parseCidr(text) as Cidr, a)
 }
 
-function peerMatches(r: Record<string, unknown>, pre: 'from' | 'to', peer: CheckEndpoint): boolean {
+function peerMatches(
+  r: Record<string, unknown>,
+  pre: 'from' | 'to',
+  peer: CheckEndpoint,
+  node: 'host' | 'remote-node' | undefined,
+): boolean {
   const entities = r[`${pre}Entities`] as string[] | undefined
   if (entities?.includes('all')) return true
   const eps = r[`${pre}Endpoints`] as K8sLabelSelector[] | undefined
@@ -44,9 +81,11 @@ function peerMatches(r: Record<string, unknown>, pre: 'from' | 'to', peer: Check
   }
   // an address no pod holds is a reserved identity to Cilium (world, host, remote-node), with
   // no namespace label: an endpoint selector that does not require one takes it
-  if (eps && !peer.pod && eps.some((s) => selects(s, { 'reserved:world': '' }))) return true
+  const reserved = `reserved:${node ?? 'world'}`
+  if (eps && !peer.pod && eps.some((s) => selects(s, { [reserved]: '' }))) return true
   const cidrs = r[`${pre}CIDRSet`] as { cidr: string; except?: string[] }[] | undefined
-  if (cidrs && !peer.pod)
+  // CIDR peers never take a node address (default --policy-cidr-match-mode)
+  if (cidrs && !peer.pod && node === undefined)
     return cidrs.some(
       (c) => inCidr(peer.ip, c.cidr) && !(c.except ?? []).some((e) => inCidr(peer.ip, e)),
     )
@@ -75,7 +114,10 @@ function portsMatch(r: Record<string, unknown>, protocol: number, port: number):
   )
 }
 
-/** The decision at one pod and direction, `peer` the far end. */
+/**
+ * The decision at one pod and direction, `peer` the far end; `nodes` names the node addresses
+ * (see {@link CiliumNodes}; without it every address no pod holds is `world`).
+ */
 export function ciliumDirection(
   objects: readonly K8sObject[],
   self: CompiledPod,
@@ -83,7 +125,11 @@ export function ciliumDirection(
   dir: 'ingress' | 'egress',
   protocol: number,
   port: number,
+  nodes?: CiliumNodes,
 ): boolean {
+  const node = nodeIdentity(nodes, self, peer)
+  // the local host reaches its pods whatever the policies (default --allow-localhost)
+  if (dir === 'ingress' && node === 'host') return true
   const denyField = `${dir}Deny`
   const applying = objects.filter((o) => {
     const spec = o['spec'] as Record<string, unknown>
@@ -103,7 +149,7 @@ export function ciliumDirection(
       (o) => ((o['spec'] as Record<string, unknown>)[field] ?? []) as Record<string, unknown>[],
     )
   const hit = (r: Record<string, unknown>): boolean =>
-    peerMatches(r, pre, peer) && portsMatch(r, protocol, port)
+    peerMatches(r, pre, peer, node) && portsMatch(r, protocol, port)
   if (rules(denyField).some(hit)) return false
   return rules(dir).some(hit)
 }
@@ -123,6 +169,7 @@ const CILIUM_RELATED: Readonly<Record<number, readonly number[]>> = {
  * Whether the Cilium objects allow a flow from `src` to `dst` on protocol/port (see the module
  * comment); an ICMP error message Cilium relates to a connection ({@link CILIUM_RELATED}, between
  * addresses of its family) passes, as the model's `related` verdicts assume that connection.
+ * `nodes`: the node addresses, when asked about them ({@link CiliumNodes}).
  */
 export function ciliumAllows(
   objects: readonly K8sObject[],
@@ -130,6 +177,7 @@ export function ciliumAllows(
   dst: CheckEndpoint,
   protocol: number,
   port: number,
+  nodes?: CiliumNodes,
 ): boolean {
   const family = protocol === 1 ? 4 : 6
   if (
@@ -138,7 +186,9 @@ export function ciliumAllows(
     parseIp(dst.ip)?.family === family
   )
     return true
-  if (src.pod && !ciliumDirection(objects, src.pod, dst, 'egress', protocol, port)) return false
-  if (dst.pod && !ciliumDirection(objects, dst.pod, src, 'ingress', protocol, port)) return false
+  if (src.pod && !ciliumDirection(objects, src.pod, dst, 'egress', protocol, port, nodes))
+    return false
+  if (dst.pod && !ciliumDirection(objects, dst.pod, src, 'ingress', protocol, port, nodes))
+    return false
   return true
 }

@@ -33,13 +33,17 @@
  * - Services: `toPorts` with `port`, `endPort` and protocol TCP/UDP/SCTP; `port: "0"` for every
  *   port of a protocol; ICMP and ICMPv6 as `icmps` (one field per type, family IPv4/IPv6) in a
  *   rule entry of their own ({@link ciliumL4}); neither for the `any` service.
+ * - Node addresses: the model knows none (an external range to it), Cilium gives them the
+ *   identities `host` and `remote-node`, which CIDR peers do not take, entity `all` does, and the
+ *   local host reaches its pods whatever the policy: `compile/node-addresses` warns
+ *   (`nodeAddressWarnings`).
  * Workloads and pod groups are resolved as by the kubernetes target ({@link PodGroupResolver}).
  * @remarks Semantics: DESIGN.md "Policy language v1"; Cilium policy language
  * (https://docs.cilium.io/en/stable/security/policy/language/, deny policies:
  * https://docs.cilium.io/en/stable/security/policy/language/#deny-policies). Checked by golden
  * files (no evaluator of Cilium in this project yet).
  */
-import type { Inventory, Policy, PolicySet, Rule, Service } from '../../core/index.js'
+import type { Diagnostic, Inventory, Policy, PolicySet, Rule, Service } from '../../core/index.js'
 import { assertExpressible, planCompiler, type CompileResult, type Compiler } from '../target.js'
 import {
   checkHosts,
@@ -247,6 +251,8 @@ export function planCilium(
     )
   }
   const clusterwide: K8sObject[] = []
+  /** Objects written, so that a rule's CIDR peers are only reported when they reach Cilium. */
+  let written = 0
   const emit = (
     subject: Side,
     base: string,
@@ -263,6 +269,7 @@ export function planCilium(
     ).flatMap((g) => r.subjectsByMode(g, { policy, rule }).map((part) => part.group))
     for (const g of groups) {
       const pinned = g.ns.matchLabels?.[NAMESPACE_NAME_LABEL]
+      written++
       if (pinned !== undefined && !g.ns.matchExpressions && objects.has(pinned)) {
         objects.get(pinned)?.push({
           apiVersion: 'cilium.io/v2',
@@ -280,6 +287,8 @@ export function planCilium(
       }
     }
   }
+  /** Rules whose objects hold a CIDR peer (`fromCIDRSet`/`toCIDRSet`), in policy-set order. */
+  const cidrRules: { policy: Policy; rule: Rule }[] = []
   for (const policy of policySet.policies) {
     for (const rule of policy.rules) {
       if (!r.compiles(policy, rule)) continue
@@ -289,7 +298,10 @@ export function planCilium(
       const l4 = ciliumL4(rule.services)
       const deny = rule.action === 'deny'
       const base = `bh-${dnsName(policy.name)}-${dnsName(rule.id)}`
-      if (ingress)
+      const before = written
+      let cidrPeer = false
+      if (ingress) {
+        cidrPeer ||= !from.all && from.blocks.length > 0
         emit(
           to,
           `${base}-in`,
@@ -298,6 +310,8 @@ export function planCilium(
           deny ? 'ingressDeny' : 'ingress',
           peerRules(from, 'from', l4),
         )
+      }
+      const between = written
       if (egress)
         emit(
           from,
@@ -307,9 +321,66 @@ export function planCilium(
           deny ? 'egressDeny' : 'egress',
           peerRules(to, 'to', l4),
         )
+      if ((cidrPeer && between > before) || (!to.all && to.blocks.length > 0 && written > between))
+        cidrRules.push({ policy, rule })
     }
   }
-  return { objects, clusterwide, diagnostics: r.diagnostics }
+  const podIngress = ingress && [...objects.values()].some((list) => list.length > 0)
+  return {
+    objects,
+    clusterwide,
+    diagnostics: [...r.diagnostics, ...nodeAddressWarnings(cidrRules, podIngress)],
+  }
+}
+
+/** How many rules a `compile/node-addresses` warning names before it counts the rest. */
+const NODE_WARNING_RULES = 3
+
+/**
+ * The `compile/node-addresses` warning: Cilium decides traffic between pods and the cluster's
+ * node addresses otherwise than the model, which knows no node (an address no workload holds is
+ * an external range; host-network pods give no address). From Cilium's policy language
+ * (Documentation/security/policy/language.rst): "CIDR rules do not apply to traffic where both
+ * sides of the connection are either managed by Cilium or use an IP belonging to a node in the
+ * cluster (including host networking pods)" (node addresses are the identities `host`, the local
+ * node, and `remote-node`, unless the agents run with `--policy-cidr-match-mode=nodes`, which
+ * lets CIDR selectors take the other nodes); entity `all`, which `any` compiles to, takes them;
+ * and "Kubernetes will automatically allow all communication from the local host of all local
+ * endpoints" unless `--allow-localhost=policy`. So a rule's `fromCIDRSet`/`toCIDRSet` neither
+ * allows nor denies a node address inside its blocks (an allow drops it, a deny lets an `any`
+ * allow through), and each node reaches its own pods whatever the policy. The compiler cannot
+ * say which addresses are nodes, so it warns: once, naming the first
+ * {@link NODE_WARNING_RULES} rules with CIDR peers (located at the first), and saying the local
+ * host part when it compiles pod ingress.
+ */
+function nodeAddressWarnings(
+  cidrRules: readonly { policy: Policy; rule: Rule }[],
+  podIngress: boolean,
+): Diagnostic[] {
+  if (cidrRules.length === 0 && !podIngress) return []
+  const parts: string[] = []
+  if (cidrRules.length > 0) {
+    const named = cidrRules
+      .slice(0, NODE_WARNING_RULES)
+      .map(({ policy, rule }) => `${policy.name}/${rule.id}`)
+    const more = cidrRules.length - named.length
+    parts.push(
+      `the CIDR peers (fromCIDRSet/toCIDRSet) of ${named.join(', ')}${more > 0 ? ` and ${more} more rule(s)` : ''} match no node address (Cilium identities host and remote-node): a node address inside such a block is dropped where the rule allows it and let through by an \`any\` allow (entity all) where it denies it; --policy-cidr-match-mode=nodes on the agents makes CIDR peers take the other nodes' addresses`,
+    )
+  }
+  if (podIngress)
+    parts.push(
+      'each node reaches its own pods whatever the policy unless the agents run with --allow-localhost=policy',
+    )
+  const first = cidrRules[0]?.rule.location
+  return [
+    {
+      code: 'compile/node-addresses',
+      severity: 'warning',
+      message: `Cilium decides node addresses otherwise than the model: ${parts.join('; ')}`,
+      ...(first !== undefined ? { location: first } : {}),
+    },
+  ]
 }
 
 /** File of the cluster-wide policies, relative to the output folder. */
