@@ -93,6 +93,10 @@ export const SERVICES: readonly (readonly [number, number])[] = [
   [17, 53],
   [132, 9000],
   [1, 8],
+  // ICMP errors (destination unreachable, time exceeded): allowed by the model as related, by
+  // the clusters' connection tracking likewise
+  [1, 3],
+  [1, 11],
 ]
 
 /**
