@@ -37,6 +37,7 @@ import {
   formatIp,
   hasErrors,
   labelSet,
+  parseIp,
   ServiceSet,
   type Cidr,
   type Diagnostic,
@@ -293,16 +294,37 @@ export function selectingPolicies(
 }
 
 /**
+ * The address of the node a pod runs on, when the caller knows it (manifests carry no node
+ * addresses: the analysis, as np-guard's, leaves it out).
+ */
+export type PodNode = (pod: K8sPod) => string | undefined
+
+/** Whether `range` is the one address `ip` (text). */
+function rangeIsAddress(range: ExternalRange, ip: string): boolean {
+  const a = parseIp(ip)
+  return !!a && a.family === range.family && range.first === a.value && range.last === a.value
+}
+
+/**
  * The services allowed in one direction at `subject` (the source for egress, the destination
  * for ingress) with `other` the far end, by the three layers of the module comment. Named
  * ports resolve against the destination pod (`subject` for ingress, `other` for egress).
+ * `nodeOf`, when given, names each pod's node address: ingress from it is allowed whatever the
+ * policies (NetworkPolicySpec.ingress: "OR if the traffic source is the pod's local node";
+ * AdminNetworkPolicy and BaselineAdminNetworkPolicy ingress peers are pods and namespaces, which
+ * take no node address).
  */
 export function directionAllows(
   model: K8sModel,
   subject: K8sPod,
   other: Peer,
   direction: 'ingress' | 'egress',
+  nodeOf?: PodNode,
 ): ServiceSet {
+  if (direction === 'ingress' && other.kind === 'range' && nodeOf) {
+    const node = nodeOf(subject)
+    if (node !== undefined && rangeIsAddress(other.range, node)) return ServiceSet.ANY
+  }
   const dst = direction === 'ingress' ? subject : other.kind === 'pod' ? other.pod : undefined
   let undecided = ServiceSet.ANY
   let allowed = ServiceSet.EMPTY
@@ -357,15 +379,23 @@ export function primaryIsolated(model: K8sModel, src: Peer, dst: Peer): boolean 
   return networksIsolate(nets.get(src.pod.namespace), nets.get(dst.pod.namespace))
 }
 
-/** The services allowed from one end to the other (see the module comment). */
-export function allowedBetween(model: K8sModel, src: Peer, dst: Peer): ServiceSet {
+/**
+ * The services allowed from one end to the other (see the module comment); `nodeOf`: each pod's
+ * node address, when the caller knows it ({@link directionAllows}).
+ */
+export function allowedBetween(
+  model: K8sModel,
+  src: Peer,
+  dst: Peer,
+  nodeOf?: PodNode,
+): ServiceSet {
   if (src.kind === 'range' && dst.kind === 'range') return ServiceSet.EMPTY
   if (primaryIsolated(model, src, dst)) return ServiceSet.EMPTY
   let set = ServiceSet.ANY
   if (src.kind === 'pod' && src.pod !== INGRESS_CONTROLLER_POD)
-    set = directionAllows(model, src.pod, dst, 'egress')
+    set = directionAllows(model, src.pod, dst, 'egress', nodeOf)
   if (dst.kind === 'pod' && !set.isEmpty)
-    set = set.intersect(directionAllows(model, dst.pod, src, 'ingress'))
+    set = set.intersect(directionAllows(model, dst.pod, src, 'ingress', nodeOf))
   return set
 }
 

@@ -244,6 +244,114 @@ describe('calico target', () => {
   })
 })
 
+describe('calico target: node addresses (own host, defaultEndpointToHostAction)', () => {
+  // By hand, from Calico's "Protect hosts" page: "Calico allows all connections from processes
+  // running on the host to guest workloads on the host", and blocks "all connections from a
+  // workload to its local host (after traffic passes any egress policy applied to the workload)"
+  // unless Felix's defaultEndpointToHostAction says Accept (Calico's manifests and operator do).
+  // Rule nets match other node addresses as any address. The model knows no node: 10.0.0.11
+  // (web's host) and 10.0.0.12 (another node) lie in 10.0.0.0/24, an external range.
+  const inv = {
+    workloads: [pod('shop', 'web', '10.244.1.10', { app: 'web' })],
+    externals: [],
+    labelRules: [],
+  }
+  const nodesBlock = { kind: 'cidr' as const, cidr: cidr('10.0.0.0/24'), except: [] }
+  const nodes = {
+    addresses: new Set(['10.0.0.11', '10.0.0.12']),
+    nodeOf: new Map([['shop/web[Pod]', '10.0.0.11']]),
+  }
+  const decide = (
+    rules: ReturnType<typeof rule>[],
+    src: string,
+    dst: string,
+    port: number,
+    endpointToHostAction?: 'Accept' | 'Drop',
+  ) => {
+    const ps = enforced([policy('shop', { namespace: 'shop' }, rules)])
+    const plan = planCalico(inv, ps, { now: NOW })
+    const webPod = new PodGroupResolver(inv, { now: NOW }).pods[0]
+    if (!webPod) throw new Error('no pod')
+    const end = (ip: string) => (ip === '10.244.1.10' ? { ip, pod: webPod } : { ip })
+    const objects = allObjects(plan)
+    const told = { ...nodes, ...(endpointToHostAction ? { endpointToHostAction } : {}) }
+    return {
+      plan,
+      model: evaluate(inv, ps, { src, dst, protocol: 6, dstPort: port, at: NOW.getTime() })
+        .decision,
+      calico: calicoAllows(objects, end(src), end(dst), 6, port, told) ? 'allowed' : 'denied',
+      untold: calicoAllows(objects, end(src), end(dst), 6, port) ? 'allowed' : 'denied',
+    }
+  }
+  const anyToWeb = rule('any-to-web', [{ kind: 'any' }], [lbl({ app: 'web' })], [tcp(8080)])
+  const nodesToWeb = rule('nodes-to-web', [nodesBlock], [lbl({ app: 'web' })], [tcp(8080)])
+  const webToNodes = rule('web-to-nodes', [lbl({ app: 'web' })], [nodesBlock], [tcp(10250)])
+
+  it('the own host reaches its pod whatever the policy; other nodes by the rules, as the model', () => {
+    expect(decide([anyToWeb], '10.0.0.11', '10.244.1.10', 9999)).toMatchObject({
+      model: 'denied',
+      calico: 'allowed',
+      untold: 'denied',
+    })
+    expect(decide([anyToWeb], '10.0.0.12', '10.244.1.10', 9999)).toMatchObject({
+      model: 'denied',
+      calico: 'denied',
+    })
+    expect(decide([nodesToWeb], '10.0.0.12', '10.244.1.10', 8080)).toMatchObject({
+      model: 'allowed',
+      calico: 'allowed',
+    })
+  })
+
+  it('a pod reaches its own host when its egress policy allows it and the action is Accept', () => {
+    expect(decide([webToNodes], '10.244.1.10', '10.0.0.11', 10250)).toMatchObject({
+      model: 'allowed',
+      calico: 'allowed',
+    })
+    expect(decide([webToNodes], '10.244.1.10', '10.0.0.11', 10250, 'Drop')).toMatchObject({
+      model: 'allowed',
+      calico: 'denied',
+      untold: 'allowed',
+    })
+    // not allowed by the egress policy: denied whatever the action
+    expect(decide([webToNodes], '10.244.1.10', '10.0.0.11', 22)).toMatchObject({
+      model: 'denied',
+      calico: 'denied',
+    })
+    // another node: by the policy only
+    expect(decide([webToNodes], '10.244.1.10', '10.0.0.12', 10250, 'Drop').calico).toBe('allowed')
+  })
+
+  it('compile warns compile/node-addresses: the own host, and the action when pods reach addresses', () => {
+    const warned = (rules: ReturnType<typeof rule>[], direction?: 'ingress' | 'egress') =>
+      planCalico(inv, enforced([policy('shop', { namespace: 'shop' }, rules)]), {
+        now: NOW,
+        ...(direction ? { direction } : {}),
+      }).diagnostics.filter((d) => d.code === 'compile/node-addresses')
+    const both = warned([anyToWeb, webToNodes])
+    expect(both).toEqual([expect.objectContaining({ severity: 'warning' })])
+    expect(both[0]?.message).toContain('each host reaches the pods it runs whatever the policy')
+    expect(both[0]?.message).toContain('shop/web-to-nodes')
+    expect(both[0]?.message).toContain('defaultEndpointToHostAction')
+    // pods only towards pods: the own host part alone
+    const podsOnly = warned([anyToWeb])
+    expect(podsOnly[0]?.message).not.toContain('defaultEndpointToHostAction')
+    // egress only, towards pods: nothing Calico decides otherwise
+    const web = lbl({ app: 'web' })
+    expect(warned([rule('web-to-web', [web], [web], [tcp(80)])], 'egress')).toEqual([])
+    // every pod observed: no object, no warning
+    const observed = planCalico(
+      inv,
+      {
+        policies: [policy('shop', { namespace: 'shop' }, [anyToWeb])],
+        enforcement: [{ selector: { kind: 'any' }, mode: 'observe' }],
+      },
+      { now: NOW },
+    )
+    expect(observed.diagnostics.map((d) => d.code)).not.toContain('compile/node-addresses')
+  })
+})
+
 runCompileConformance({ compiler: calicoCompiler, extraOptions: { defaultNamespace: 'default' } })
 
 describe('calico target: evaluator of the output agrees with the model (property)', () => {

@@ -16,6 +16,7 @@ import {
   type Policy,
   type PolicySet,
   type Selector,
+  type ServiceSet,
 } from '../../src/core/index.js'
 import {
   KUBERNETES_ANP_CAPABILITIES,
@@ -33,7 +34,7 @@ import {
 import { calicoCompiler, planCalico } from '../../src/compile/calico/compile.js'
 import { ciliumCompiler, planCilium } from '../../src/compile/cilium/compile.js'
 import { evaluate } from '../../src/policy/evaluate.js'
-import { analyzeDocuments, npGuardView } from '../../src/kubernetes/index.js'
+import { allowedBetween, analyzeDocuments, npGuardView } from '../../src/kubernetes/index.js'
 import { connlist, connlistEntities, formatConns } from '../../src/policy/connlist.js'
 import {
   CAPABILITY_CASES,
@@ -844,6 +845,93 @@ describe('objectNamer', () => {
       name('other', 'x'),
       name('ns', 'x-2'),
     ]).toEqual(['x', 'x-2', 'x-3', 'x-4', 'x', 'x-2-2'])
+  })
+})
+
+describe("kubernetes target: node addresses (the pod's own node)", () => {
+  // By hand, from NetworkPolicySpec.ingress ("Traffic is allowed to a pod if there are no
+  // NetworkPolicies selecting the pod ... OR if the traffic source is the pod's local node, OR if
+  // the traffic matches at least one ingress rule") and the concept page (ipBlock peers take node
+  // addresses: "you can allow traffic from a hostNetwork Pod using an ipBlock rule"). The model
+  // knows no node: 10.0.0.11 (web's node) and 10.0.0.12 (another node) lie in 10.0.0.0/24, an
+  // external range, decided by the rules.
+  const inv: Inventory = {
+    workloads: [pod('shop', 'web', '10.244.1.10', { app: 'web' })],
+    externals: [],
+    labelRules: [],
+  }
+  const nodesBlock = { kind: 'cidr' as const, cidr: cidr('10.0.0.0/24'), except: [] }
+  const web = lbl({ app: 'web' })
+  const anyToWeb = rule('any-to-web', [{ kind: 'any' }], [web], [tcp(8080)])
+  const nodesToWeb = rule('nodes-to-web', [nodesBlock], [web], [tcp(8080)])
+  const one = (ip: string) => {
+    const a = parseIp(ip) as IpAddress
+    return {
+      kind: 'range' as const,
+      range: { family: a.family, first: a.value, last: a.value, name: ip },
+    }
+  }
+  /** The model's verdict and the analyser's on the compiled objects, told web's node or not. */
+  const decide = (rules: ReturnType<typeof rule>[], src: string, port: number) => {
+    const ps = enforced([policy('shop', { namespace: 'shop' }, rules)])
+    const plan = planKubernetes(inv, ps, { now: NOW })
+    const podDoc = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } },
+      status: { podIP: '10.244.1.10' },
+    }
+    const { model, workloads } = analyzeDocuments([...planObjects(plan), podDoc])
+    const webPod = workloads.flatMap((w) => w.pods).find((p) => p.name === 'web')
+    if (!webPod) throw new Error('no pod')
+    const dst = { kind: 'pod' as const, pod: webPod }
+    const on = (s: ServiceSet) => (s.has(6, port) ? 'allowed' : 'denied')
+    return {
+      plan,
+      model: evaluate(inv, ps, {
+        src,
+        dst: '10.244.1.10',
+        protocol: 6,
+        dstPort: port,
+        at: NOW.getTime(),
+      }).decision,
+      cluster: on(allowedBetween(model, one(src), dst, () => '10.0.0.11')),
+      untold: on(allowedBetween(model, one(src), dst)),
+    }
+  }
+
+  it('the own node reaches its pod whatever the policy; other nodes by the rules, as the model', () => {
+    expect(decide([anyToWeb], '10.0.0.11', 9999)).toMatchObject({
+      model: 'denied',
+      cluster: 'allowed',
+      untold: 'denied',
+    })
+    expect(decide([anyToWeb], '10.0.0.12', 9999)).toMatchObject({
+      model: 'denied',
+      cluster: 'denied',
+    })
+    expect(decide([nodesToWeb], '10.0.0.12', 8080)).toMatchObject({
+      model: 'allowed',
+      cluster: 'allowed',
+    })
+  })
+
+  it('compile warns compile/node-addresses when it isolates pods for ingress, else not', () => {
+    const codes = (ps: PolicySet, options: Partial<KubernetesOptions> = {}) =>
+      planKubernetes(inv, ps, { now: NOW, ...options }).diagnostics.filter(
+        (d) => d.code === 'compile/node-addresses',
+      )
+    const ps = enforced([policy('shop', { namespace: 'shop' }, [anyToWeb])])
+    const warned = codes(ps)
+    expect(warned).toEqual([expect.objectContaining({ severity: 'warning' })])
+    expect(warned[0]?.message).toContain("each pod's own node reaches it whatever the policy")
+    expect(codes(ps, { denyWith: 'anp' })).toHaveLength(1)
+    // egress only: no pod is isolated for ingress
+    expect(codes(ps, { direction: 'egress' })).toEqual([])
+    // every pod observed: nothing isolated, nothing written
+    expect(codes({ ...ps, enforcement: [{ selector: { kind: 'any' }, mode: 'observe' }] })).toEqual(
+      [],
+    )
   })
 })
 

@@ -12,8 +12,18 @@
  * source pod's egress and the destination pod's ingress both allow it (an address that is no
  * pod is not checked). Only the subset of the selector syntax that {@link calicoSelector} emits
  * is understood.
+ *
+ * Node addresses ({@link CalicoNodes}, when the caller names them; the model and the compiler
+ * know none) are matched by `nets` like any address, as the model takes them, except between a
+ * pod and its own host: "Calico allows all connections from processes running on the host to
+ * guest workloads on the host", whatever the policies, and a connection from a workload to its
+ * local host is, after the workload's egress policy, what Felix's `defaultEndpointToHostAction`
+ * makes of it (`Drop` by Felix's default, `Accept` as Calico's manifests and operator install
+ * it). The compiler warns of this (`compile/node-addresses`).
  * @remarks https://docs.tigera.io/calico/latest/reference/resources/networkpolicy (rule
- * evaluation, `order`, selectors, `nets`/`notNets`), .../globalnetworkpolicy.
+ * evaluation, `order`, selectors, `nets`/`notNets`), .../globalnetworkpolicy; Calico "Protect
+ * hosts" (https://docs.tigera.io/calico/latest/network-policy/hosts/protect-hosts: default
+ * behaviour of workload to host traffic; Felix `DefaultEndpointToHostAction`).
  */
 import {
   cidrContains,
@@ -29,6 +39,26 @@ import type { CompiledPod, K8sObject } from '../kubernetes/compile.js'
 export interface CheckEndpoint {
   readonly ip: string
   readonly pod?: CompiledPod
+}
+
+/**
+ * The cluster's node addresses, for asking a cluster checker what its target does with them
+ * (the model and the compilers know no node): `addresses` holds every node's addresses, `nodeOf`
+ * the address of the node each pod runs on (by workload name; a pod not in it runs on no listed
+ * node).
+ */
+export interface ClusterNodes {
+  readonly addresses: ReadonlySet<string>
+  readonly nodeOf: ReadonlyMap<string, string>
+}
+
+/**
+ * {@link ClusterNodes} for the calico checker, with Felix's `defaultEndpointToHostAction`: what
+ * becomes of traffic from a pod to its own host once the pod's egress policy allowed it. `Accept`
+ * (when absent) is what Calico's manifests and operator set; `Drop` is Felix's own default.
+ */
+export interface CalicoNodes extends ClusterNodes {
+  readonly endpointToHostAction?: 'Accept' | 'Drop'
 }
 
 /**
@@ -111,9 +141,34 @@ function ruleMatches(
 
 /**
  * The decision at one pod endpoint and direction: `self` the pod's end of the flow (the source
- * for `egress`), `peer` the far end.
+ * for `egress`), `peer` the far end. `nodes`, when given, names the node addresses: ingress
+ * from the pod's own host passes whatever the policies, and egress to it that the policies allow
+ * then meets `endpointToHostAction` (see the module comment).
  */
 export function calicoDirection(
+  objects: readonly K8sObject[],
+  self: CheckEndpoint & { readonly pod: CompiledPod },
+  peer: CheckEndpoint,
+  dir: 'ingress' | 'egress',
+  protocol: number,
+  port: number,
+  nodes?: CalicoNodes,
+): boolean {
+  const ownHost =
+    !peer.pod &&
+    nodes !== undefined &&
+    nodes.addresses.has(peer.ip) &&
+    nodes.nodeOf.get(self.pod.workload.name) === peer.ip
+  // "Calico allows all connections from processes running on the host to guest workloads on the host"
+  if (ownHost && dir === 'ingress') return true
+  const allowed = policiesAllow(objects, self, peer, dir, protocol, port)
+  // workload to its own host: after the egress policy, Felix's defaultEndpointToHostAction
+  if (ownHost && allowed) return (nodes.endpointToHostAction ?? 'Accept') === 'Accept'
+  return allowed
+}
+
+/** The policies' decision at one pod endpoint and direction ({@link calicoDirection}). */
+function policiesAllow(
   objects: readonly K8sObject[],
   self: CheckEndpoint & { readonly pod: CompiledPod },
   peer: CheckEndpoint,
@@ -160,13 +215,17 @@ export function calicoDirection(
   return false
 }
 
-/** Whether the Calico objects allow a flow from `src` to `dst` on protocol/port (see the module comment). */
+/**
+ * Whether the Calico objects allow a flow from `src` to `dst` on protocol/port (see the module
+ * comment); `nodes`: the node addresses, when asked about them ({@link CalicoNodes}).
+ */
 export function calicoAllows(
   objects: readonly K8sObject[],
   src: CheckEndpoint,
   dst: CheckEndpoint,
   protocol: number,
   port: number,
+  nodes?: CalicoNodes,
 ): boolean {
   // an ICMP error reports on a connection: Calico's dataplane (Linux conntrack) accepts it as
   // related before any policy, as the model's `related` verdicts assume that connection
@@ -175,9 +234,15 @@ export function calicoAllows(
   if (s && d && decidedWithoutRules(protocol, port, s.family, d.family) === 'related') return true
   const { pod: srcPod } = src
   const { pod: dstPod } = dst
-  if (srcPod && !calicoDirection(objects, { ...src, pod: srcPod }, dst, 'egress', protocol, port))
+  if (
+    srcPod &&
+    !calicoDirection(objects, { ...src, pod: srcPod }, dst, 'egress', protocol, port, nodes)
+  )
     return false
-  if (dstPod && !calicoDirection(objects, { ...dst, pod: dstPod }, src, 'ingress', protocol, port))
+  if (
+    dstPod &&
+    !calicoDirection(objects, { ...dst, pod: dstPod }, src, 'ingress', protocol, port, nodes)
+  )
     return false
   return true
 }

@@ -52,6 +52,7 @@
  */
 import {
   type Cidr,
+  type Diagnostic,
   type EnforcementMode,
   type Inventory,
   type Policy,
@@ -256,6 +257,8 @@ export function planCalico(
     )
   }
   const global: K8sObject[] = []
+  /** Egress objects written in a kind that enforces (not Staged). */
+  let enforcedEgress = 0
   /**
    * Calico entity rules (source or destination) of a peer side (`sels`, with `side` its
    * {@link plainSide}); `[{}]` for any. Pod groups as
@@ -341,6 +344,7 @@ export function planCalico(
       .filter((g) => g.namespaces.length > 0)
       .flatMap((g) => r.subjectsByMode(g, { policy, rule }))
     for (const { mode, group: g } of parts) {
+      if (mode !== 'monitor' && type === 'Egress') enforcedEgress++
       const pinned = g.ns.matchLabels?.[NAMESPACE_NAME_LABEL]
       if (pinned !== undefined && !g.ns.matchExpressions && objects.has(pinned)) {
         objects.get(pinned)?.push({
@@ -380,6 +384,8 @@ export function planCalico(
       }
     }
   }
+  /** The first allow rule whose enforced egress objects hold an address peer (`nets` or any). */
+  let toHost: string | undefined
   for (const policy of policySet.policies) {
     for (const rule of policy.rules) {
       if (!r.compiles(policy, rule)) continue
@@ -431,12 +437,64 @@ export function planCalico(
       }
       if (egress) {
         const destinations = peers(rule.to, toSide)
+        const before = enforcedEgress
         for (const { side, own } of subjects(policy, rule, rule.from, fromSide))
           emit(side, `${base}-eg`, policy, rule, order, 'Egress', entityRules(own, destinations))
+        // an enforced allow towards addresses (blocks, any) may take a pod's own host
+        if (
+          toHost === undefined &&
+          rule.action === 'allow' &&
+          enforcedEgress > before &&
+          destinations.some((d) => d['selector'] === undefined)
+        )
+          toHost = `${policy.name}/${rule.id}`
       }
     }
   }
-  return { objects, global, diagnostics: r.diagnostics }
+  // pods isolated for ingress by an enforcing object (Staged kinds block nothing)
+  const podIngress = [...[...objects.values()].flat(), ...global].some(
+    (o) =>
+      !(o['kind'] as string).startsWith('Staged') &&
+      (o['spec'] as { types: string[] }).types.includes('Ingress'),
+  )
+  return {
+    objects,
+    global,
+    diagnostics: [...r.diagnostics, ...calicoNodeAddressWarnings(podIngress, toHost)],
+  }
+}
+
+/**
+ * The `compile/node-addresses` warning of the calico target. Calico rules match node addresses
+ * by `nets` as the model takes them (an external range: the model knows no node), but between a
+ * pod and its own host: "Calico allows all connections from processes running on the host to
+ * guest workloads on the host" whatever the policy (health checks), and blocks "all connections
+ * from a workload to its local host (after traffic passes any egress policy applied to the
+ * workload)" when Felix's `defaultEndpointToHostAction` is `Drop`, its own default (Calico's
+ * manifests and operator set `Accept`; `Return` hands them to the host's INPUT rules). Given when
+ * enforced pod ingress is compiled (`ingress`), and names the endpoint-to-host action when an
+ * enforced allow rule (`toHost`, the first) lets pods reach addresses.
+ * @remarks Calico "Protect hosts": https://docs.tigera.io/calico/latest/network-policy/hosts/protect-hosts
+ * (projectcalico/calico `security/protect-hosts.md`).
+ */
+function calicoNodeAddressWarnings(ingress: boolean, toHost: string | undefined): Diagnostic[] {
+  const parts: string[] = []
+  if (ingress)
+    parts.push(
+      'each host reaches the pods it runs whatever the policy (Calico allows connections from processes on the host to its workloads, for health checks)',
+    )
+  if (toHost !== undefined)
+    parts.push(
+      `a pod's connections to its own host that the policy allows (${toHost} and any other rule towards addresses) are then dropped when Felix's defaultEndpointToHostAction is Drop (Felix's own default; Calico's manifests and operator set Accept, which passes them)`,
+    )
+  if (parts.length === 0) return []
+  return [
+    {
+      code: 'compile/node-addresses',
+      severity: 'warning',
+      message: `Calico decides node addresses otherwise than the model, which knows no node: ${parts.join('; ')}`,
+    },
+  ]
 }
 
 /** File of the global policies, relative to the output folder. */

@@ -30,7 +30,7 @@
  * .../policy/kubernetes/ (namespace label).
  */
 import { cidrContains, parseCidr, parseIp, type Cidr } from '../../core/index.js'
-import type { CheckEndpoint } from '../calico/check.js'
+import type { CheckEndpoint, ClusterNodes } from '../calico/check.js'
 import {
   selects,
   type CompiledPod,
@@ -42,14 +42,10 @@ import { CILIUM_NAMESPACE_LABEL } from './compile.js'
 const PROTO: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 }
 
 /**
- * The cluster's node addresses, for asking the checker what Cilium does with them (see the
- * module comment): `addresses` holds every node's addresses, `nodeOf` the address of the node
- * each pod runs on (by workload name; a pod not in it runs on no listed node).
+ * The cluster's node addresses ({@link ClusterNodes}), for asking the checker what Cilium does
+ * with them (see the module comment).
  */
-export interface CiliumNodes {
-  readonly addresses: ReadonlySet<string>
-  readonly nodeOf: ReadonlyMap<string, string>
-}
+export type CiliumNodes = ClusterNodes
 
 /** The reserved identity of `peer` seen from `self`: `host`, `remote-node`, or undefined. */
 function nodeIdentity(

@@ -1387,12 +1387,39 @@ export function planKubernetes(
       if (egress) directional('Egress', to, from)
     }
   }
+  const ingressIsolated = ingress && [...byNs.values()].some((list) => list.length > 0)
   return {
     namespaces: byNs,
     adminPolicies: admin,
     pods: planner.pods,
-    diagnostics: planner.diagnostics,
+    diagnostics: [
+      ...planner.diagnostics,
+      ...(ingressIsolated ? [{ ...KUBERNETES_NODE_ADDRESSES_WARNING }] : []),
+    ],
   }
+}
+
+/**
+ * The `compile/node-addresses` warning of the kubernetes target, given when the objects isolate
+ * some pod for ingress: NetworkPolicy lets a pod's own node reach it whatever the policies
+ * (NetworkPolicySpec.ingress: "Traffic is allowed to a pod if there are no NetworkPolicies
+ * selecting the pod ... OR if the traffic source is the pod's local node, OR if the traffic
+ * matches at least one ingress rule"; the concept page: "traffic to and from the node where a Pod
+ * is running is always allowed, regardless of the IP address of the Pod or the node"), so that
+ * kubelet probes work. The model knows no node (a node address is an address no workload holds:
+ * an external range), so it decides that traffic by the rules, and neither NetworkPolicy (no
+ * deny) nor AdminNetworkPolicy (ingress peers are pods and namespaces only) can refuse it. Other
+ * nodes' addresses are what the model takes them for: `ipBlock` peers take them ("you can allow
+ * traffic from a hostNetwork Pod using an ipBlock rule").
+ * @remarks https://kubernetes.io/docs/concepts/services-networking/network-policies/,
+ * https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/,
+ * kubernetes-sigs/network-policy-api#314.
+ */
+const KUBERNETES_NODE_ADDRESSES_WARNING: Diagnostic = {
+  code: 'compile/node-addresses',
+  severity: 'warning',
+  message:
+    "NetworkPolicy decides node addresses otherwise than the model: each pod's own node reaches it whatever the policy (NetworkPolicy ingress always allows 'the pod's local node', for kubelet probes; some implementations also let a pod reach its own node), while the model, which knows no node, decides that traffic by the rules; neither NetworkPolicy nor AdminNetworkPolicy can deny it",
 }
 
 /** Every object of a plan, namespaces in order, then the AdminNetworkPolicies. */
