@@ -298,9 +298,12 @@ class RecentSet {
  *   absent (proto3 JSON omits `reply: false`, so absent stays unknown).
  * - Endpoint names and labels: see {@link nameOf} and {@link labelsOf}.
  * - De-duplication: Hubble reports each packet event at every observation point (source node
- *   egress, destination node ingress, proxy). A record whose (src, dst, ports, protocol,
- *   reply flag, observed action) was emitted less than {@link HUBBLE_DEDUP_WINDOW_MS} earlier
- *   or later is not emitted (note `duplicate-observation`). The action is part of the key so
+ *   egress, destination node ingress, proxy), and a connection's later packets as events of
+ *   their own. A record whose (src, dst, ports, protocol, reply flag, observed action) was
+ *   emitted less than {@link HUBBLE_DEDUP_WINDOW_MS} earlier or later is not emitted (note
+ *   `duplicate-observation`), whichever observation point reported either: the key holds no
+ *   observation point, so a second event at the same point is one too (records carry no
+ *   counters, so it adds nothing). The action is part of the key so
  *   that a drop is never hidden by a forward. Memory is bounded by {@link HUBBLE_DEDUP_MAX_KEYS}.
  * - Forwarded, then dropped: a packet the source's node forwards (`FORWARDED` at a transit
  *   point, {@link TRANSIT_POINTS}: `TO_OVERLAY` into the tunnel, `TO_STACK`) and the
