@@ -70,6 +70,12 @@ async function run(file: string, opts: ReadOptions, columnar: boolean): Promise<
 }
 
 /** Both paths over `file`; asserts they agree and returns the object path's outcome. */
+/** A Zeek TSV header with every counter column, for records that leave some unset. */
+const HEADER_FULL = [
+  '#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state\torig_pkts\torig_bytes\torig_ip_bytes\tresp_pkts\tresp_bytes\tresp_ip_bytes',
+  '#types\ttime\taddr\tport\taddr\tport\tenum\tstring\tcount\tcount\tcount\tcount\tcount\tcount',
+]
+
 async function agree(file: string, opts: ReadOptions): Promise<Outcome> {
   const a = await run(file, opts, false)
   const b = await run(file, opts, true)
@@ -501,6 +507,39 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
       'unknown',
     ])
     expect(out.summaries[0]?.stats.notes['unanswered-attempt']).toBe(6)
+  })
+
+  it('Zeek TSV without packet or byte columns (a zeek-cut subset): 0, noted counters-not-logged on both paths', async () => {
+    const header = [
+      '#separator \\x09',
+      '#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state\tduration\torig_pkts\tresp_pkts',
+      '#types\ttime\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount',
+    ]
+    // `zeek-cut -c ts id.orig_h … orig_pkts resp_pkts`: packets logged, bytes not
+    const rows = ['1258531221.486539\t192.168.1.102\t68\t192.168.1.1\t67\tudp\tSF\t0.163820\t1\t1']
+    const noBytes = await agree(write(`${[...header, ...rows].join('\n')}\n`), {
+      format: 'zeek',
+      strict: false,
+    })
+    expect(noBytes.flows.map((f) => [f.packets, f.bytes])).toEqual([[2, 0]])
+    expect(noBytes.summaries[0]?.stats.notes['counters-not-logged']).toBe(1)
+    // no counter column at all; and a full record whose byte counts are all unset (`-`)
+    const bare = [
+      '#separator \\x09',
+      '#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state',
+      '#types\ttime\taddr\tport\taddr\tport\tenum\tstring',
+      '1258531221.486539\t192.168.1.102\t68\t192.168.1.1\t67\tudp\tSF',
+      ...HEADER_FULL,
+      '1258531222.0\t10.0.0.1\t40000\t10.0.0.2\t443\ttcp\tSF\t4\t-\t-\t3\t-\t-',
+      '1258531223.0\t10.0.0.1\t40001\t10.0.0.2\t443\ttcp\tSF\t4\t100\t300\t3\t60\t400',
+    ]
+    const out = await agree(write(`${bare.join('\n')}\n`), { format: 'zeek', strict: false })
+    expect(out.flows.map((f) => [f.packets, f.bytes])).toEqual([
+      [0, 0],
+      [7, 0],
+      [7, 700],
+    ])
+    expect(out.summaries[0]?.stats.notes['counters-not-logged']).toBe(2)
   })
 
   it('Zeek TSV end is ts + duration rounded once, on both paths', async () => {

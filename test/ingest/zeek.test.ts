@@ -92,9 +92,13 @@ describe('zeek TSV fixture (zeek-conn.log)', () => {
       dstPort: 80,
       observedAction: 'accept',
     })
-    // unknown_transport with ip_proto 132, unset counters → 0
+    // unknown_transport with ip_proto 132, unset counters → 0, noted
     expect(flows[8]).toMatchObject({ protocol: 132, packets: 0, bytes: 0, srcPort: 0, dstPort: 0 })
-    expect(ctx.stats.notes).toEqual({ 'unanswered-attempt': 1, tunnelled: 1 })
+    expect(ctx.stats.notes).toEqual({
+      'unanswered-attempt': 1,
+      tunnelled: 1,
+      'counters-not-logged': 1,
+    })
   })
 })
 
@@ -221,7 +225,8 @@ describe('zeek BTest baselines', () => {
     expect(flows).toHaveLength(2)
     expect(flows[0]).toMatchObject({ start: 10500, end: 10500, srcPort: 5000 })
     expect(flows[1]).toMatchObject({ start: 11500, end: 12000 })
-    expect(ctx.stats.notes).toEqual({ tunnelled: 1 })
+    // no counter columns: 0 packets and bytes, said so
+    expect(ctx.stats.notes).toEqual({ tunnelled: 1, 'counters-not-logged': 2 })
   })
 })
 

@@ -429,6 +429,12 @@ function toFlow(get: Getter, ctx: ParseContext, line: number, text: string): Flo
   else if (ts.kind === 'missing') note(ctx, 'no-timestamp')
   if (refined.unanswered) note(ctx, 'unanswered-attempt')
   if (nonEmptySet(get(['tunnel_parents']))) note(ctx, 'tunnelled')
+  // no packet count or no byte count read (a zeek-cut subset, a JSON record without them): 0
+  if (
+    (origPkts === undefined && respPkts === undefined) ||
+    [origIpBytes, respIpBytes, origBytes, respBytes].every((n) => n === undefined)
+  )
+    note(ctx, 'counters-not-logged')
 
   return {
     src,
@@ -627,6 +633,8 @@ export class ZeekLineReader implements LineReader {
  * ({@link refineByPayload}); OTH → unknown with direction unknown, except for ICMP/ICMPv6
  * (always OTH): client-to-server, accepted when the responder answered; others → accept. Masked
  * timestamps give start = end = 0 (note `masked-timestamp`); `tunnel_parents` set → note `tunnelled`.
+ * A record from which no packet count or no byte count is read (the columns or keys absent, as in
+ * a `zeek-cut` subset, or all of them unset) has 0 for it, noted `counters-not-logged`.
  *
  * Every data line is either emitted (counted in `stats.records`) or skipped with a reason:
  * `missing-address`, `bad-address`, `missing-protocol`, `unknown-protocol` (`unknown_transport`
@@ -1134,6 +1142,11 @@ export class ZeekColumnReader extends ColumnLineReader {
     else if (ts === T_UNSET) note(ctx, 'no-timestamp')
     if (unanswered) note(ctx, 'unanswered-attempt')
     if (tunnelled) note(ctx, 'tunnelled')
+    if (
+      (origPkts < 0 && respPkts < 0) ||
+      (origIpBytes < 0 && respIpBytes < 0 && origBytes < 0 && respBytes < 0)
+    )
+      note(ctx, 'counters-not-logged')
     ctx.stats.records++
     out.reserve(1)
     const r = out.n++
