@@ -174,6 +174,32 @@ describe('NetFlow v9', () => {
     ])
   })
 
+  it('notes uptime-unwrapped where a record ended before the 32-bit SysUptime wrapped (as IPFIX does)', () => {
+    // python-netflow-v9-softflowd's PACKET_V9_TEMPLATE: SysUptime 3 ms, flows 22 h earlier
+    const tpl = template(0, 300, '8:4 12:4 4:1 22:4 21:4')
+    const rec = (first: number, last: number): Uint8Array =>
+      set(300, concat(ip4('10.1.1.1'), ip4('10.1.1.2'), u8(17), u32(first), u32(last)))
+    const day = 79_200_000
+    const wrapped = new NetflowDecoder().decode(
+      v9({ sysUptime: 3, secs: H.secs }, tpl, rec(2 ** 32 - day, 2 ** 32 - day + 1000)),
+      META,
+    )
+    expect(wrapped.flows[0]).toMatchObject({ start: T0 - 3 - day, end: T0 - 3 - day + 1000 })
+    expect(reasons(wrapped, 'note')).toEqual({ 'uptime-unwrapped': 1 })
+    // a flow that began before the wrap and ended after it, and one whose end is a few ms past
+    // the header's uptime (read as after the export, within the slack): nothing unwrapped
+    for (const [first, last] of [
+      [2 ** 32 - 4096, 1],
+      [900, 1005],
+    ] as const) {
+      const r = new NetflowDecoder().decode(
+        v9({ sysUptime: 1000, secs: H.secs }, tpl, rec(first, last)),
+        META,
+      )
+      expect(reasons(r, 'note'), `${first} ${last}`).toEqual({})
+    }
+  })
+
   it('converts FIRST/LAST_SWITCHED relative to the header sysUptime', () => {
     const d = new NetflowDecoder()
     const tpl = template(0, 300, '8:4 12:4 4:1 22:4 21:4')

@@ -16,7 +16,8 @@
  * - notes: `options-record` (options data, not a flow), `no-address` (data record without both
  *   addresses), `template-withdrawn`, `end-before-start` (end was before start; end set to start),
  *   `ends-after-export` (kept as read), `uptime-unwrapped` (IPFIX uptime and init time a whole
- *   number of 2^32 ms apart), `time-from-export` (a record without any time element: its
+ *   number of 2^32 ms apart; v1–v9: a record's end uptime above the header's SysUptime, read as
+ *   before the 32-bit uptime wrapped), `time-from-export` (a record without any time element: its
  *   datagram's export time), `unknown-sub-template` (an RFC 6313 list of the record names a
  *   template not received before it: the list is not read), `exporter-evicted`,
  *   `template-evicted`; with `sequenceGaps`,
@@ -1617,8 +1618,13 @@ function toFlow(
     if (start === undefined && upStart !== undefined) start = fromUptime(base, upStart)
     if (end === undefined && upEnd !== undefined) {
       end = fromUptime(base, upEnd)
-      // the exporter's init time and uptimes disagree by whole wraps: say so
-      if (base.systemInitMs !== undefined && end !== base.systemInitMs + upEnd)
+      // the exporter's init time and uptimes disagree by whole wraps (IPFIX), or the record's
+      // end uptime lies past the header's and is read as before its 32-bit wrap (v1–v9): say so
+      if (
+        base.sysUptimeMs !== undefined
+          ? upEnd > base.sysUptimeMs && ((base.sysUptimeMs - upEnd) | 0) >= 0
+          : base.systemInitMs !== undefined && end !== base.systemInitMs + upEnd
+      )
         push(out, 'note', 'uptime-unwrapped', meta, '')
     }
   } else if (start === undefined && end === undefined && upEnd !== undefined) {
