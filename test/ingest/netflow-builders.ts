@@ -79,6 +79,8 @@ export interface FixedHeader {
   sequence?: number
   /** v5 engine type and id as one 16-bit word. */
   engine?: number
+  /** v5 sampling_interval: mode in the top 2 bits, interval in the low 14. */
+  sampling?: number
 }
 
 /** The octets common to v1, v5 and v7 records: addresses, next hop, interfaces, counters, times, ports. */
@@ -145,7 +147,7 @@ export function v5(h: FixedHeader, records: V5Record[]): Uint8Array {
     fixedHeaderHead(5, h, records.length),
     u32(h.sequence ?? 0),
     u16(h.engine ?? 0),
-    u16(0),
+    u16(h.sampling ?? 0),
   )
   return concat(header, ...records.map((r) => concat(fixedRecordHead(r), v5RecordTail(r, 0))))
 }

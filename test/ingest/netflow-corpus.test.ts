@@ -225,6 +225,12 @@ describe.skipIf(!existsSync(DIR))('NetFlow / IPFIX corpus (needs ../shared/corpo
     })
   })
 
+  it('Juniper MX80 (v5, inline J-Flow sampling 1 in 1000): every record noted sampling-rate:1000, counts as sent', async () => {
+    const { flows, problems } = await decodeFiles(['netflow5_test_juniper_mx80.dat'])
+    expect(flows).toHaveLength(29)
+    expect(count(problems, 'note')).toEqual({ 'sampling-rate:1000': 29 })
+  })
+
   it('Netscaler (IPFIX): variable-length fields, microsecond timestamps', async () => {
     const { flows, problems } = await decodeFiles([
       'ipfix_test_netscaler_tpl.dat',

@@ -174,6 +174,85 @@ describe('NetFlow v9', () => {
     ])
   })
 
+  it('notes sampling-rate:<N> on the records of a sampled exporter, counts as sent (v5 header, v9 and IPFIX options)', () => {
+    // Juniper MX80 inline J-Flow v5: sampling_interval 1000 in the low 14 bits (mode bits 01 set
+    // here); 0 and 1 are unsampled
+    const sampled = new NetflowDecoder().decode(
+      v5({ sysUptime: 10, secs: 1_700_000_000, sampling: 0x4000 | 1000 }, [UDP_ONE, UDP_ONE]),
+      META,
+    )
+    expect(sampled.flows.map((f) => f.packets)).toEqual([1, 1])
+    expect(reasons(sampled, 'note')).toEqual({ 'sampling-rate:1000': 2 })
+    for (const sampling of [0, 1])
+      expect(
+        reasons(
+          new NetflowDecoder().decode(v5({ sysUptime: 10, secs: 1, sampling }, [UDP_ONE]), META),
+          'note',
+        ),
+      ).toEqual({})
+    // VyOS (pmacct's NetFlow v9): options record scope System, FLOW_SAMPLER_ID 1,
+    // FLOW_SAMPLER_MODE 2, FLOW_SAMPLER_RANDOM_INTERVAL 500; data records name sampler 1 (48)
+    const d = new NetflowDecoder()
+    const tpl = template(0, 1024, '8:4 12:4 4:1 2:4 1:4 48:1')
+    const data = (sampler: number): Uint8Array =>
+      set(1024, concat(ip4('10.100.0.84'), ip4('192.0.76.2'), u8(17), u32(1), u32(40), u8(sampler)))
+    const before = d.decode(v9(H, tpl, data(1)), META)
+    // (these templates have no time element: each record takes its export time, as noted)
+    expect(reasons(before, 'note')).toEqual({ 'time-from-export': 1 })
+    const v9r = d.decode(
+      v9(
+        H,
+        v9OptionsTemplate(
+          4096,
+          [[1, 4]],
+          [
+            [48, 1],
+            [49, 1],
+            [50, 4],
+          ],
+        ),
+        set(4096, concat(u32(0), u8(1), u8(2), u32(500))),
+        data(1),
+        data(2),
+      ),
+      META,
+    )
+    // sampler 2 was never announced, but it is the exporter's only rate: 500 too
+    expect(reasons(v9r, 'note')).toEqual({
+      'options-record': 1,
+      'sampling-rate:500': 2,
+      'time-from-export': 2,
+    })
+    expect(v9r.flows.map((f) => [f.packets, f.bytes])).toEqual([
+      [1, 40],
+      [1, 40],
+    ])
+    // IPFIX: PSAMP count-based (1 selected, 99 skipped: 1 in 100) without a selector; and a
+    // record that states its own samplingInterval
+    const ip = new NetflowDecoder().decode(
+      ipfix(
+        { exportTime: 1_700_000_000 },
+        ipfixOptionsTemplate(600, 1, [
+          [144, 4],
+          [305, 4],
+          [306, 4],
+        ]),
+        set(600, concat(u32(1), u32(1), u32(99))),
+        template(2, 601, '8:4 12:4 4:1 2:4 1:4'),
+        set(601, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(1), u32(40))),
+        template(2, 602, '8:4 12:4 4:1 2:4 1:4 34:4'),
+        set(602, concat(ip4('10.0.0.1'), ip4('10.0.0.3'), u8(17), u32(1), u32(40), u32(64))),
+      ),
+      META,
+    )
+    expect(reasons(ip, 'note')).toEqual({
+      'options-record': 1,
+      'sampling-rate:100': 1,
+      'sampling-rate:64': 1,
+      'time-from-export': 2,
+    })
+  })
+
   it('notes uptime-unwrapped where a record ended before the 32-bit SysUptime wrapped (as IPFIX does)', () => {
     // python-netflow-v9-softflowd's PACKET_V9_TEMPLATE: SysUptime 3 ms, flows 22 h earlier
     const tpl = template(0, 300, '8:4 12:4 4:1 22:4 21:4')

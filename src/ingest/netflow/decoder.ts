@@ -13,7 +13,9 @@
  *   `bad-time`, `no-template` (data set whose template never arrived or was dropped from the
  *   hold queue), `no-protocol` (a v7 record whose protocol the switch's flow mask left out, see
  *   fixed.ts), `decoder-error` (a bug: never expected).
- * - notes: `options-record` (options data, not a flow), `no-address` (data record without both
+ * - notes: `options-record` (options data, not a flow), `sampling-rate:<N>` (a record of a sampled
+ *   exporter: v5 header sampling_interval, v9/IPFIX options data or the record's own
+ *   samplingInterval; counts are not scaled), `no-address` (data record without both
  *   addresses), `template-withdrawn`, `end-before-start` (end was before start; end set to start),
  *   `ends-after-export` (kept as read), `uptime-unwrapped` (IPFIX uptime and init time a whole
  *   number of 2^32 ms apart; v1–v9: a record's end uptime above the header's SysUptime, read as
@@ -527,6 +529,9 @@ export class NetflowDecoder {
       exportMs: dv.getUint32(8) * 1000 + Math.floor(dv.getUint32(12) / 1e6),
     }
     const r = layout.record
+    // v5 sampling_interval: mode in the top 2 bits, 1 packet in N in the low 14 (as nfdump and
+    // pmacct read it); counts are the sampled packets': said, not scaled
+    const sampling = layout.version === 5 ? dv.getUint16(22) & 0x3fff : 0
     for (let i = 0; i < count; i++) {
       const o = layout.headerLength + layout.recordLength * i
       const protocol = dv.getUint8(o + r.protocol)
@@ -554,7 +559,10 @@ export class NetflowDecoder {
         [IE.tcpControlBits, dv.getUint8(o + r.tcpFlags)],
         [IE.protocolIdentifier, protocol],
       ])
+      const emitted = out.flows.length
       toFlow(v, base, layout.format, meta, '', out, this.icmpPortExporters)
+      if (sampling > 1 && out.flows.length > emitted)
+        push(out, 'note', `sampling-rate:${String(sampling)}`, meta, '')
     }
     // flow_sequence counts flows; v5's engine type and id name the flow switching engine
     if (layout.sequenceAt !== undefined) {
@@ -1010,6 +1018,9 @@ export class NetflowDecoder {
           this.cache.setSystemInit(meta.exporter, h.domain, init)
           this.onSystemInit?.(init, h)
         }
+        const rate = samplingRate(values)
+        if (rate !== undefined)
+          this.cache.setSampling(meta.exporter, h.domain, samplerOf(values) ?? -1, rate)
         push(setOut, 'note', 'options-record', meta, '')
         continue
       }
@@ -1030,6 +1041,7 @@ export class NetflowDecoder {
             values,
             this.cache.systemInit(meta.exporter, h.domain) ?? estimatedInit,
           )
+      const emitted = setOut.flows.length
       toFlow(
         values,
         base,
@@ -1039,6 +1051,11 @@ export class NetflowDecoder {
         setOut,
         this.icmpPortExporters,
       )
+      // counts of a sampled exporter are the sampled packets' only: said, not scaled
+      const rate =
+        samplingRate(values) ?? this.cache.sampling(meta.exporter, h.domain, samplerOf(values))
+      if (rate !== undefined && rate > 1 && setOut.flows.length > emitted)
+        push(setOut, 'note', `sampling-rate:${String(rate)}`, meta, '')
     }
     // fewer octets than one record left: padding (RFC 7011 §3.3.1, RFC 3954 §5.3). Up to 3
     // octets align the next set and may hold anything (Mikrotik sends 2 non-zero octets);
@@ -1399,6 +1416,26 @@ function impliedIcmp(v: Values, dst: string): number {
   ].some((id) => v.has(id))
   if (!icmp) return 0
   return dst.includes(':') ? 58 : 1
+}
+
+/**
+ * The sampling rate (1 packet in N) a record states: samplingInterval 34, samplerRandomInterval
+ * 50, or PSAMP count-based (305 selected, 306 skipped: N = (305 + 306) / 305 when whole);
+ * undefined when it states none or no more than 1.
+ */
+function samplingRate(v: Values): number | undefined {
+  const n = num(v, IE.samplingInterval) ?? num(v, IE.samplerRandomInterval)
+  if (n !== undefined) return n > 1 && Number.isSafeInteger(n) ? n : undefined
+  const taken = num(v, IE.samplingPacketInterval)
+  const skipped = num(v, IE.samplingPacketSpace)
+  if (taken === undefined || skipped === undefined || taken <= 0 || skipped <= 0) return undefined
+  const rate = (taken + skipped) / taken
+  return Number.isSafeInteger(rate) ? rate : undefined
+}
+
+/** The sampler a record names: samplerId 48, else selectorId 302. */
+function samplerOf(v: Values): number | undefined {
+  return num(v, IE.flowSamplerId) ?? num(v, IE.selectorId)
 }
 
 /** 2^32: flowStart/EndSysUpTime are 32-bit milliseconds and wrap every 49.7 days. */

@@ -27,6 +27,12 @@ export const IE = {
   sourceIPv6Address: 27,
   destinationIPv6Address: 28,
   icmpTypeCodeIPv4: 32,
+  /** v9 SAMPLING_INTERVAL / IPFIX samplingInterval (deprecated): 1 packet in N. */
+  samplingInterval: 34,
+  /** v9 FLOW_SAMPLER_ID / IPFIX samplerId: which sampler of the exporter a record went through. */
+  flowSamplerId: 48,
+  /** v9 FLOW_SAMPLER_RANDOM_INTERVAL / IPFIX samplerRandomInterval: 1 packet in N, at random. */
+  samplerRandomInterval: 50,
   ipVersion: 60,
   octetTotalCount: 85,
   packetTotalCount: 86,
@@ -60,6 +66,11 @@ export const IE = {
   /** RFC 6313 structured data: one sub-template's records, or records of several sub-templates. */
   subTemplateList: 292,
   subTemplateMultiList: 293,
+  /** PSAMP selectorId (RFC 5477), the successor of samplerId 48. */
+  selectorId: 302,
+  /** PSAMP count-based sampling (RFC 5477): N packets selected, then M skipped. */
+  samplingPacketInterval: 305,
+  samplingPacketSpace: 306,
   observationTimeMilliseconds: 323,
   /** Cisco ASA NetFlow v9 only (pre-8.4(5) NF_F_FW_EVENT); not an IANA element. */
   asaLegacyFirewallEvent: 40005,
@@ -109,6 +120,14 @@ export const ELEMENT_SPECS: ReadonlyMap<number, ElementSpec> = new Map<number, E
   [IE.sourceIPv6Address, { encoding: 'ipv6', maxLength: 16 }],
   [IE.destinationIPv6Address, { encoding: 'ipv6', maxLength: 16 }],
   [IE.icmpTypeCodeIPv4, u(2)],
+  // sampling (options data, some data records): counts are of the sampled packets only. Up to
+  // 8 octets each, so that an exporter's odd length never makes a record undecodable
+  [IE.samplingInterval, u(8)],
+  [IE.flowSamplerId, u(8)],
+  [IE.samplerRandomInterval, u(8)],
+  [IE.selectorId, u(8)],
+  [IE.samplingPacketInterval, u(8)],
+  [IE.samplingPacketSpace, u(8)],
   [IE.ipVersion, u(8)],
   [IE.octetTotalCount, u(8)],
   [IE.packetTotalCount, u(8)],

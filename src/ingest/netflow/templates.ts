@@ -107,6 +107,8 @@ interface ExporterState {
   pendingBytes: number
   /** IPFIX systemInitTimeMilliseconds learned from options data, by domain. */
   readonly systemInit: Map<number, number>
+  /** Sampling rates (1 in N) learned from options data, key `${domain}/${samplerId}` (-1: none). */
+  readonly sampling: Map<string, number>
 }
 
 /** Most domains per exporter whose systemInitTimeMilliseconds is remembered. */
@@ -151,7 +153,14 @@ export class TemplateCache {
       this.exporters.set(exporter, s)
       return s
     }
-    s = { templates: new Map(), fields: 0, pending: [], pendingBytes: 0, systemInit: new Map() }
+    s = {
+      templates: new Map(),
+      fields: 0,
+      pending: [],
+      pendingBytes: 0,
+      systemInit: new Map(),
+      sampling: new Map(),
+    }
     this.exporters.set(exporter, s)
     while (this.exporters.size > this.limits.maxExporters) this.evictOldestExporter()
     return s
@@ -317,5 +326,37 @@ export class TemplateCache {
   /** The last systemInitTimeMilliseconds seen for a domain, if any. */
   systemInit(exporter: string, domain: number): number | undefined {
     return this.state(exporter).systemInit.get(domain)
+  }
+
+  /**
+   * Records a sampler's rate (1 packet in `rate`) for a domain from options data; `sampler` is
+   * its samplerId / selectorId, -1 when the options record names none.
+   */
+  setSampling(exporter: string, domain: number, sampler: number, rate: number): void {
+    const m = this.state(exporter).sampling
+    const key = `${domain}/${sampler}`
+    if (!m.has(key) && m.size >= MAX_DOMAINS_WITH_INIT_TIME) m.clear()
+    m.set(key, rate)
+  }
+
+  /**
+   * The sampling rate that applies to a data record of a domain: its sampler's (`sampler`, the
+   * record's samplerId / selectorId), else the rate an options record gave without a sampler,
+   * else the domain's only rate; undefined when the exporter announced none.
+   */
+  sampling(exporter: string, domain: number, sampler: number | undefined): number | undefined {
+    const m = this.state(exporter).sampling
+    if (m.size === 0) return undefined
+    const own = sampler === undefined ? undefined : m.get(`${domain}/${sampler}`)
+    if (own !== undefined) return own
+    const any = m.get(`${domain}/-1`)
+    if (any !== undefined) return any
+    let only: number | undefined
+    for (const [k, r] of m) {
+      if (!k.startsWith(`${domain}/`)) continue
+      if (only !== undefined) return undefined
+      only = r
+    }
+    return only
   }
 }
