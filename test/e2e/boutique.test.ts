@@ -3,22 +3,21 @@
  * CSV flow per call, several per day, between addresses given to the corpus manifests' pods) →
  * ingest → recommend → compile `--target kubernetes`; `k8s connlist` of the manifests plus the
  * compiled NetworkPolicies allows exactly the call graph, and no more than the upstream
- * hand-written policies allow. Runs the CLI in process. Skipped when ../shared/corpora is absent.
+ * hand-written policies allow. Runs the CLI in process. Skipped when ../shared is absent.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import type { ServiceSet } from '../../src/core/index.js'
 import { analyze, loadModel, readManifestFiles } from '../../src/kubernetes/index.js'
 import { cli } from '../helpers/cli.js'
 import { BOUTIQUE_CALLS } from '../helpers/boutique.js'
+import { CORPUS_SKIP, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
-const CORPORA = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
-const BOUTIQUE = path.join(CORPORA, 'online-boutique')
-const present = existsSync(BOUTIQUE)
+const BOUTIQUE = corpusPath('online-boutique')
+const present = CORPUS_SKIP === undefined
 
 /** The documented call graph (client → server : TCP port), with the load generator's calls. */
 const CALLS: readonly (readonly [string, string, number])[] = [
@@ -31,7 +30,7 @@ const DAYS = 14
 const full = (app: string): string => `default/${app}[Deployment]`
 
 describe.skipIf(!present)(
-  `Online Boutique: recommend from the call graph, compiled to NetworkPolicy${present ? '' : ' — skipped: needs ../shared/corpora'}`,
+  corpusTitle('Online Boutique: recommend from the call graph, compiled to NetworkPolicy'),
   () => {
     const root = present ? mkdtempSync(path.join(tmpdir(), 'bulkhead-boutique-')) : ''
     afterAll(() => {

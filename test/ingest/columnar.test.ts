@@ -8,10 +8,9 @@
  * IPv6, `-` and `(empty)` fields, damaged lines, gzip, strict mode, long lines, the real corpus
  * when present); and ColumnPairer against DirectionPairer.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -29,8 +28,9 @@ import { newStats } from '../../src/ingest/types.js'
 import { writeZeekConnLog } from '../../bench/generate.js'
 import { ofTwoFamilies } from '../helpers/families.js'
 import { SEED } from '../helpers/model.js'
+import { CORPUS_SKIP, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
-const ZEEK_CORPUS = fileURLToPath(new URL('../../../shared/corpora/zeek/', import.meta.url))
+const ZEEK_CORPUS = corpusPath('zeek/')
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-columnar-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -1092,17 +1092,13 @@ describe('Zeek TSV: the byte reader equals the line reader (fast-check, fixed se
   })
 })
 
-describe.skipIf(!existsSync(ZEEK_CORPUS))(
-  'Zeek corpus through both paths (needs ../shared/corpora)',
-  () => {
-    it('every real conn.log gives the same flows and summaries', async () => {
-      const files = readdirSync(ZEEK_CORPUS).filter((f) => f.endsWith('.conn.log'))
-      expect(files.length).toBeGreaterThan(0)
-      for (const f of files)
-        await agree(path.join(ZEEK_CORPUS, f), { format: 'zeek', strict: false })
-    }, 120_000)
-  },
-)
+describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('Zeek corpus through both paths'), () => {
+  it('every real conn.log gives the same flows and summaries', async () => {
+    const files = readdirSync(ZEEK_CORPUS).filter((f) => f.endsWith('.conn.log'))
+    expect(files.length).toBeGreaterThan(0)
+    for (const f of files) await agree(path.join(ZEEK_CORPUS, f), { format: 'zeek', strict: false })
+  }, 120_000)
+})
 
 /** `flows` paired by DirectionPairer and by ColumnPairer, with the pair counts of each. */
 function pairBothWays(

@@ -30,6 +30,7 @@ import { syntheticFlow } from '../helpers/flows.js'
 import { ofTwoFamilies } from '../helpers/families.js'
 import { SEED } from '../helpers/model.js'
 import { fuzzTimeout, runs } from '../helpers/fuzz.js'
+import { corpusFiles, corpusPath } from '../helpers/corpora.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'bulkhead-fuzz-reader-'))
 afterAll(() => {
@@ -38,17 +39,11 @@ afterAll(() => {
 
 const FLOWS = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
 const VENDOR = fileURLToPath(new URL('../fixtures/vendor/', import.meta.url))
-const NETFLOW = fileURLToPath(new URL('../../../shared/corpora/netflow/', import.meta.url))
 
 function filesOf(folder: string, max = Infinity): Buffer[] {
-  try {
-    return readdirSync(folder)
-      .sort()
-      .slice(0, max)
-      .map((f) => readFileSync(folder + f))
-  } catch {
-    return [] // the corpora are optional (see README "How it is tested")
-  }
+  const files = readdirSync(folder).sort().slice(0, max)
+  if (files.length === 0) throw new Error(`no seed file in ${folder}`)
+  return files.map((f) => readFileSync(folder + f))
 }
 
 /**
@@ -58,7 +53,10 @@ function filesOf(folder: string, max = Infinity): Buffer[] {
 const SEEDS: Buffer[] = [
   ...filesOf(FLOWS),
   ...filesOf(VENDOR),
-  ...filesOf(NETFLOW, 8),
+  // the corpora are optional (see README "How it is tested"): none when ../shared is absent
+  ...corpusFiles('netflow/')
+    .slice(0, 8)
+    .map((f) => readFileSync(corpusPath('netflow/') + f)),
   Buffer.from(
     'src,dst,dst_port,protocol,start,end,bytes,packets,action\n' +
       '10.0.0.1,10.0.0.2,443,tcp,2026-10-01T00:00:00Z,2026-10-01T00:00:05Z,100,2,accept\n',

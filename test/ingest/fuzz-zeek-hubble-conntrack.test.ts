@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { BulkheadError, normalizeIp, type Flow } from '../../src/core/index.js'
 import { conntrackParser } from '../../src/ingest/formats/conntrack.js'
@@ -10,9 +10,9 @@ import { newStats, type LineParser, type ParseContext } from '../../src/ingest/t
 import { linesOf, streamOf as gen } from './text-helpers.js'
 import { SEED } from '../helpers/model.js'
 import { PROTOTYPE_NAMES, runs } from '../helpers/fuzz.js'
+import { CORPORA, corpusFiles } from '../helpers/corpora.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
-const CORPORA = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
 
 /** Every Flow invariant the model promises (src/core/flow.ts). Returns the first violation. */
 function violation(f: Flow, format: string): string | undefined {
@@ -67,9 +67,8 @@ async function check(
 const fx = (name: string): string[] => linesOf(readFileSync(FIXTURES + name, 'utf8'))
 function corpusSample(dir: string, max: number, maxLines: number): string[][] {
   const p = CORPORA + dir + '/'
-  if (!existsSync(p)) return []
-  return readdirSync(p)
-    .sort()
+  // none when ../shared is absent; with it present, a missing folder fails
+  return corpusFiles(dir)
     .slice(0, max)
     .map((f) => linesOf(readFileSync(p + f, 'utf8')).slice(0, maxLines))
 }

@@ -1,12 +1,13 @@
 import { describe, it, expect } from 'vitest'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { BulkheadError, normalizeIp } from '../../src/core/index.js'
 import { HUBBLE_DEDUP_MAX_KEYS, hubbleParser } from '../../src/ingest/formats/hubble.js'
 import { linesOf, runLines } from './text-helpers.js'
+import { CORPUS_SKIP, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
-const CORPUS = fileURLToPath(new URL('../../../shared/corpora/hubble/', import.meta.url))
+const CORPUS = corpusPath('hubble/')
 
 const run = (lines: readonly string[], file = 'h.json', strict = false) =>
   runLines(hubbleParser, lines, { file, strict })
@@ -358,115 +359,112 @@ describe('hubble details', () => {
   })
 })
 
-describe.skipIf(!existsSync(CORPUS))(
-  'hubble corpus: 4 real captures (needs ../shared/corpora)',
-  () => {
-    const read = (f: string): string[] => linesOf(readFileSync(CORPUS + f, 'utf8'))
+describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('hubble corpus: 4 real captures'), () => {
+  const read = (f: string): string[] => linesOf(readFileSync(CORPUS + f, 'utf8'))
 
-    it('parses every capture; every line is a flow, a note or a skip', async () => {
-      const files = readdirSync(CORPUS).filter((f) => f.endsWith('.json'))
-      expect(files).toHaveLength(4)
-      for (const f of files) {
-        const lines = read(f)
-        const { flows, ctx } = await run(lines, f)
-        const notes = ctx.stats.notes
-        const accounted =
-          ctx.stats.records +
-          (notes['l7'] ?? 0) +
-          (notes['duplicate-observation'] ?? 0) +
-          Object.values(ctx.stats.skipped).reduce((a, b) => a + b, 0)
-        expect(accounted, f).toBe(lines.filter((l) => l.trim() !== '').length)
-        expect(ctx.stats.skipped, f).toEqual({})
-        for (const fl of flows) {
-          expect(normalizeIp(fl.src)).toBe(fl.src)
-          expect(
-            fl.srcLabels &&
-              Object.keys(fl.srcLabels).some(
-                (k) => k.startsWith('io.cilium') || k.startsWith('k8s:'),
-              ),
-          ).toBeFalsy()
-        }
-        expect(hubbleParser.detect(head(readFileSync(CORPUS + f, 'utf8'))), f).toBeGreaterThan(0.5)
+  it('parses every capture; every line is a flow, a note or a skip', async () => {
+    const files = readdirSync(CORPUS).filter((f) => f.endsWith('.json'))
+    expect(files).toHaveLength(4)
+    for (const f of files) {
+      const lines = read(f)
+      const { flows, ctx } = await run(lines, f)
+      const notes = ctx.stats.notes
+      const accounted =
+        ctx.stats.records +
+        (notes['l7'] ?? 0) +
+        (notes['duplicate-observation'] ?? 0) +
+        Object.values(ctx.stats.skipped).reduce((a, b) => a + b, 0)
+      expect(accounted, f).toBe(lines.filter((l) => l.trim() !== '').length)
+      expect(ctx.stats.skipped, f).toEqual({})
+      for (const fl of flows) {
+        expect(normalizeIp(fl.src)).toBe(fl.src)
+        expect(
+          fl.srcLabels &&
+            Object.keys(fl.srcLabels).some(
+              (k) => k.startsWith('io.cilium') || k.startsWith('k8s:'),
+            ),
+        ).toBeFalsy()
       }
-    })
+      expect(hubbleParser.detect(head(readFileSync(CORPUS + f, 'utf8'))), f).toBeGreaterThan(0.5)
+    }
+  })
 
-    it('basic-sample-10-flows: reply from reviews pod to the host', async () => {
-      const { flows } = await run(read('basic-sample-10-flows.json'))
-      expect(flows).toHaveLength(10)
-      expect(flows[0]).toMatchObject({
-        src: '10.0.2.16',
-        srcPort: 15020,
-        dst: '10.0.2.1',
-        dstPort: 42044,
-        protocol: 6,
-        direction: 'server-to-client',
-        tcpFlags: 17,
-        srcName: 'bookinfo/reviews-v1-545db77b95-s6jb8',
-        srcLabels: {
-          app: 'reviews',
-          version: 'v1',
-          'security.istio.io/tlsMode': 'istio',
-          namespace: 'bookinfo',
-        },
-        // 13.136834446 s: rounded to the nearest ms, as every reader rounds
-        start: Date.UTC(2021, 5, 16, 16, 52, 13, 137),
-      })
-      expect(flows[0]?.dstName).toBeUndefined() // reserved:host
-      // second line: no `reply` key (old proto3 JSON omits false) → unknown
-      expect(flows[1]).toMatchObject({
-        src: '10.0.2.1',
-        direction: 'unknown',
-        dstName: 'bookinfo/reviews-v1-545db77b95-s6jb8',
-      })
+  it('basic-sample-10-flows: reply from reviews pod to the host', async () => {
+    const { flows } = await run(read('basic-sample-10-flows.json'))
+    expect(flows).toHaveLength(10)
+    expect(flows[0]).toMatchObject({
+      src: '10.0.2.16',
+      srcPort: 15020,
+      dst: '10.0.2.1',
+      dstPort: 42044,
+      protocol: 6,
+      direction: 'server-to-client',
+      tcpFlags: 17,
+      srcName: 'bookinfo/reviews-v1-545db77b95-s6jb8',
+      srcLabels: {
+        app: 'reviews',
+        version: 'v1',
+        'security.istio.io/tlsMode': 'istio',
+        namespace: 'bookinfo',
+      },
+      // 13.136834446 s: rounded to the nearest ms, as every reader rounds
+      start: Date.UTC(2021, 5, 16, 16, 52, 13, 137),
     })
+    expect(flows[0]?.dstName).toBeUndefined() // reserved:host
+    // second line: no `reply` key (old proto3 JSON omits false) → unknown
+    expect(flows[1]).toMatchObject({
+      src: '10.0.2.1',
+      direction: 'unknown',
+      dstName: 'bookinfo/reviews-v1-545db77b95-s6jb8',
+    })
+  })
 
-    it('basic-sample-400-tcp-flows: productpage → reviews on 9080, L7 records of counted connections noted', async () => {
-      const { flows, ctx } = await run(read('basic-sample-400-tcp-flows.json'))
-      expect(flows[0]).toMatchObject({
-        src: '10.244.0.177',
-        srcPort: 35128,
-        dst: '10.244.0.110',
+  it('basic-sample-400-tcp-flows: productpage → reviews on 9080, L7 records of counted connections noted', async () => {
+    const { flows, ctx } = await run(read('basic-sample-400-tcp-flows.json'))
+    expect(flows[0]).toMatchObject({
+      src: '10.244.0.177',
+      srcPort: 35128,
+      dst: '10.244.0.110',
+      dstPort: 9080,
+      direction: 'client-to-server',
+      srcName: 'bookinfo/productpage-v1-6b746f74dc-9rcxx',
+      dstName: 'bookinfo/reviews-v2-7bf8c9648f-r7bs2',
+      dstLabels: expect.objectContaining({ app: 'reviews', version: 'v2' }),
+    })
+    // L7 records of connections the L3/L4 records count are notes; reviews → ratings:9080
+    // (a kept-alive connection) is seen only at L7 within this capture, and is a flow
+    expect(ctx.stats.notes['l7']).toBe(55)
+    expect(flows).toContainEqual(
+      expect.objectContaining({
+        src: '10.244.0.110',
+        srcPort: 40948,
+        dst: '10.244.0.206',
         dstPort: 9080,
         direction: 'client-to-server',
-        srcName: 'bookinfo/productpage-v1-6b746f74dc-9rcxx',
-        dstName: 'bookinfo/reviews-v2-7bf8c9648f-r7bs2',
-        dstLabels: expect.objectContaining({ app: 'reviews', version: 'v2' }),
-      })
-      // L7 records of connections the L3/L4 records count are notes; reviews → ratings:9080
-      // (a kept-alive connection) is seen only at L7 within this capture, and is a flow
-      expect(ctx.stats.notes['l7']).toBe(55)
-      expect(flows).toContainEqual(
-        expect.objectContaining({
-          src: '10.244.0.110',
-          srcPort: 40948,
-          dst: '10.244.0.206',
-          dstPort: 9080,
-          direction: 'client-to-server',
-        }),
-      )
-      expect(ctx.stats.notes['duplicate-observation']).toBeGreaterThan(0)
-      expect(flows.some((f) => f.direction === 'server-to-client' && f.srcPort === 9080)).toBe(true)
-    })
+      }),
+    )
+    expect(ctx.stats.notes['duplicate-observation']).toBeGreaterThan(0)
+    expect(flows.some((f) => f.direction === 'server-to-client' && f.srcPort === 9080)).toBe(true)
+  })
 
-    it('basic-sample-400-udp-flows: DNS to coredns; 5-dns: only L7, read as flows', async () => {
-      const udp = await run(read('basic-sample-400-udp-flows.json'))
-      expect(udp.flows[0]).toMatchObject({
-        protocol: 17,
-        dstPort: 53,
-        dstName: 'kube-system/coredns-558bd4d5db-w2m67',
-        dstLabels: { 'k8s-app': 'kube-dns', namespace: 'kube-system' },
-      })
-      expect(udp.ctx.stats.notes['l7']).toBe(142)
-      // L7 records only: the query and its answer, each seen at several observation points
-      const dns = await run(read('basic-sample-5-dns-flows.json'))
-      expect(dns.flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.direction])).toEqual([
-        ['10.156.2.2', 59102, '10.156.2.3', 53, 'client-to-server'],
-        ['10.156.2.3', 53, '10.156.2.2', 59102, 'server-to-client'],
-      ])
-      expect(dns.ctx.stats.notes).toEqual({ 'duplicate-observation': 3 })
+  it('basic-sample-400-udp-flows: DNS to coredns; 5-dns: only L7, read as flows', async () => {
+    const udp = await run(read('basic-sample-400-udp-flows.json'))
+    expect(udp.flows[0]).toMatchObject({
+      protocol: 17,
+      dstPort: 53,
+      dstName: 'kube-system/coredns-558bd4d5db-w2m67',
+      dstLabels: { 'k8s-app': 'kube-dns', namespace: 'kube-system' },
     })
-  },
-)
+    expect(udp.ctx.stats.notes['l7']).toBe(142)
+    // L7 records only: the query and its answer, each seen at several observation points
+    const dns = await run(read('basic-sample-5-dns-flows.json'))
+    expect(dns.flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.direction])).toEqual([
+      ['10.156.2.2', 59102, '10.156.2.3', 53, 'client-to-server'],
+      ['10.156.2.3', 53, '10.156.2.2', 59102, 'server-to-client'],
+    ])
+    expect(dns.ctx.stats.notes).toEqual({ 'duplicate-observation': 3 })
+  })
+})
 
 describe('hubble flow exporter events (cilium api/v1/observer/observer.proto ExportEvent)', () => {
   const agent = JSON.stringify({

@@ -1,14 +1,13 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { splitDatagrams } from '../../src/ingest/formats/netflow.js'
 import { NetflowDecoder, type DecodeProblem } from '../../src/ingest/netflow/decoder.js'
 import { readFlows } from '../../src/ingest/read.js'
 import { all } from '../helpers/store.js'
+import { CORPUS_SKIP, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
-const CORPORA = new URL('../../../shared/corpora/', import.meta.url)
-const DIR = fileURLToPath(new URL('netflow/', CORPORA))
+const DIR = corpusPath('netflow/')
 
 async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
   yield b
@@ -40,7 +39,7 @@ const count = (ps: DecodeProblem[], kind: 'skip' | 'note'): Record<string, numbe
   return out
 }
 
-describe.skipIf(!existsSync(DIR))('NetFlow / IPFIX corpus (needs ../shared/corpora)', () => {
+describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('NetFlow / IPFIX corpus'), () => {
   it('netflow5.dat: the first datagram holds 10.0.2.2:54435 -> 10.0.2.15:22 and its reverse (PROVENANCE.md)', async () => {
     const { flows, problems } = await decodeFiles(['netflow5.dat'])
     expect(count(problems, 'skip')).toEqual({})

@@ -1,5 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { normalizeIp } from '../../src/core/ip.js'
@@ -32,17 +31,14 @@ import {
 } from './netflow-builders.js'
 import { SEED } from '../helpers/model.js'
 import { runs } from '../helpers/fuzz.js'
+import { corpusFiles, corpusPath } from '../helpers/corpora.js'
 
-const DIR = fileURLToPath(new URL('../../../shared/corpora/netflow/', import.meta.url))
 const T0 = 1_700_000_000_000
 
-/** Corpus datagrams (each file's UDP payload) when the corpora are present. */
-const corpus: Uint8Array[] = existsSync(DIR)
-  ? readdirSync(DIR)
-      .filter((f) => f.endsWith('.dat'))
-      .sort()
-      .map((f) => new Uint8Array(readFileSync(DIR + f)))
-  : []
+/** Corpus datagrams (each file's UDP payload); none when ../shared is absent. */
+const corpus: Uint8Array[] = corpusFiles('netflow/', (f) => f.endsWith('.dat')).map(
+  (f) => new Uint8Array(readFileSync(corpusPath('netflow/') + f)),
+)
 
 const rec = recV4({
   src: '10.0.0.1',

@@ -4,9 +4,8 @@
  * Layouts: tcpdump.org pcap-savefile(5) and linktypes, draft-ietf-opsawg-pcapng; captures built
  * here (no binary fixtures).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
@@ -44,6 +43,7 @@ import {
   v5,
   v9,
 } from './netflow-builders.js'
+import { CORPUS_SKIP, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
 /**
  * A pcapng section: one interface of link type `link`, then enhanced packet blocks; big-endian
@@ -258,36 +258,33 @@ describe('NetFlow / IPFIX in packet captures', () => {
   })
 })
 
-const CORPUS = fileURLToPath(new URL('../../../shared/corpora/netflow/', import.meta.url))
+const CORPUS = corpusPath('netflow/')
 
-describe.skipIf(!existsSync(CORPUS))(
-  'corpus datagrams in a capture (needs ../shared/corpora)',
-  () => {
-    it('the Cisco ASA template and data datagrams give the same flows captured as written raw', async () => {
-      const files = ['netflow9_test_cisco_asa_1_tpl.dat', 'netflow9_test_cisco_asa_1_data.dat']
-      const raw = concat(...files.map((f) => new Uint8Array(readFileSync(CORPUS + f))))
-      const captured = pcap(
-        1,
-        files.map((f) =>
-          ether(
-            0x0800,
-            ipv4(
-              '192.0.2.1',
-              '192.0.2.9',
-              17,
-              udp(2055, 2055, new Uint8Array(readFileSync(CORPUS + f))),
-            ),
+describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('corpus datagrams in a capture'), () => {
+  it('the Cisco ASA template and data datagrams give the same flows captured as written raw', async () => {
+    const files = ['netflow9_test_cisco_asa_1_tpl.dat', 'netflow9_test_cisco_asa_1_data.dat']
+    const raw = concat(...files.map((f) => new Uint8Array(readFileSync(CORPUS + f))))
+    const captured = pcap(
+      1,
+      files.map((f) =>
+        ether(
+          0x0800,
+          ipv4(
+            '192.0.2.1',
+            '192.0.2.9',
+            17,
+            udp(2055, 2055, new Uint8Array(readFileSync(CORPUS + f))),
           ),
         ),
-      )
-      const a = await read(raw)
-      const b = await read(captured)
-      const strip = (fs: Flow[]) => fs.map((f) => ({ ...f, source: undefined }))
-      expect(a.flows.length).toBeGreaterThan(0)
-      expect(strip(b.flows)).toEqual(strip(a.flows))
-    })
-  },
-)
+      ),
+    )
+    const a = await read(raw)
+    const b = await read(captured)
+    const strip = (fs: Flow[]) => fs.map((f) => ({ ...f, source: undefined }))
+    expect(a.flows.length).toBeGreaterThan(0)
+    expect(strip(b.flows)).toEqual(strip(a.flows))
+  })
+})
 
 describe('damaged captures', () => {
   it('never throws: any octets overwritten, and any cut, in libpcap and pcapng files', () => {

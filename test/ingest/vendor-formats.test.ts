@@ -4,7 +4,7 @@
  * test/fixtures/vendor/ are our own (addresses and ids rewritten); each block cites the page
  * whose example or field list it follows.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +19,7 @@ import { gcpVpcParser } from '../../src/ingest/formats/gcp-vpc.js'
 import { conntrackParser } from '../../src/ingest/formats/conntrack.js'
 import { azureNsgParser } from '../../src/ingest/formats/azure.js'
 import { awsVpcParser } from '../../src/ingest/formats/aws-vpc.js'
+import { CORPORA, CORPUS_SKIP, corpusFiles, corpusTitle } from '../helpers/corpora.js'
 
 const VENDOR = (name: string): string =>
   fileURLToPath(new URL(`../fixtures/vendor/${name}`, import.meta.url))
@@ -876,15 +877,13 @@ describe('conntrack, vendor examples', () => {
   })
 })
 
-const CORPORA = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
-
-describe.skipIf(!existsSync(CORPORA))(
-  'every corpus file with format auto (needs ../shared/corpora)',
+describe.skipIf(CORPUS_SKIP !== undefined)(
+  corpusTitle('every corpus file with format auto'),
   () => {
     const expected: Record<string, string> = { netflow: 'netflow', zeek: 'zeek', hubble: 'hubble' }
     for (const dir of Object.keys(expected)) {
       it(`${dir}: detected as ${expected[dir]}; full zeek logs skip nothing`, async () => {
-        const files = readdirSync(CORPORA + dir).sort()
+        const files = corpusFiles(dir)
         for (const f of files) {
           const path = `${CORPORA}${dir}/${f}`
           const summaries: FileSummary[] = []

@@ -1,13 +1,14 @@
 import { describe, it, expect } from 'vitest'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { BulkheadError, normalizeIp, type Flow } from '../../src/core/index.js'
 import { zeekParser } from '../../src/ingest/formats/zeek.js'
 import { newStats, type ParseContext } from '../../src/ingest/types.js'
 import { linesOf, runLines } from './text-helpers.js'
+import { CORPUS_SKIP, corpusFiles, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
-const CORPUS = fileURLToPath(new URL('../../../shared/corpora/zeek/', import.meta.url))
+const CORPUS = corpusPath('zeek/')
 
 const run = (lines: readonly string[], file = 'test.log', strict = false) =>
   runLines(zeekParser, lines, { file, strict })
@@ -619,138 +620,127 @@ describe('zeek gzip fixture through lines.ts', () => {
   })
 })
 
-describe.skipIf(!existsSync(CORPUS))(
-  'zeek corpus: 94 real conn.logs (needs ../shared/corpora)',
-  () => {
-    const files = existsSync(CORPUS)
-      ? readdirSync(CORPUS)
-          .filter((f) => f.endsWith('.conn.log'))
-          .sort()
-      : []
+describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('zeek corpus: 94 real conn.logs'), () => {
+  const files = corpusFiles('zeek/', (f) => f.endsWith('.conn.log'))
 
-    /** Data lines counted independently: non-blank, not `#`, minus the plain header when there is no `#fields`. */
-    function dataLines(text: string): number {
-      const lines = linesOf(text).filter((l) => l.trim() !== '' && !l.startsWith('#'))
-      return text.includes('\n#fields') ? lines.length : lines.length - 1
-    }
+  /** Data lines counted independently: non-blank, not `#`, minus the plain header when there is no `#fields`. */
+  function dataLines(text: string): number {
+    const lines = linesOf(text).filter((l) => l.trim() !== '' && !l.startsWith('#'))
+    return text.includes('\n#fields') ? lines.length : lines.length - 1
+  }
 
-    it('parses every file: records + skipped == data lines, flows are canonical', async () => {
-      expect(files).toHaveLength(94)
-      let records = 0
-      for (const f of files) {
-        const text = readFileSync(CORPUS + f, 'utf8')
-        const { flows, ctx } = await run(linesOf(text), f)
-        expect(ctx.stats.records + totalSkipped(ctx), f).toBe(dataLines(text))
-        expect(flows.length, f).toBe(ctx.stats.records)
-        for (const fl of flows) {
-          expect(normalizeIp(fl.src)).toBe(fl.src)
-          expect(normalizeIp(fl.dst)).toBe(fl.dst)
-          expect(fl.end).toBeGreaterThanOrEqual(fl.start)
-        }
-        expect(zeekParser.detect(head(text)), f).toBeGreaterThan(0)
-        records += ctx.stats.records
+  it('parses every file: records + skipped == data lines, flows are canonical', async () => {
+    expect(files).toHaveLength(94)
+    let records = 0
+    for (const f of files) {
+      const text = readFileSync(CORPUS + f, 'utf8')
+      const { flows, ctx } = await run(linesOf(text), f)
+      expect(ctx.stats.records + totalSkipped(ctx), f).toBe(dataLines(text))
+      expect(flows.length, f).toBe(ctx.stats.records)
+      for (const fl of flows) {
+        expect(normalizeIp(fl.src)).toBe(fl.src)
+        expect(normalizeIp(fl.dst)).toBe(fl.dst)
+        expect(fl.end).toBeGreaterThanOrEqual(fl.start)
       }
-      expect(records).toBeGreaterThan(300)
-    })
+      expect(zeekParser.detect(head(text)), f).toBeGreaterThan(0)
+      records += ctx.stats.records
+    }
+    expect(records).toBeGreaterThan(300)
+  })
 
-    it('core.pppoe: ICMPv6 over PPPoE, masked time', async () => {
-      const { flows, ctx } = await run(
-        linesOf(readFileSync(CORPUS + 'core.pppoe.conn.log', 'utf8')),
-      )
-      expect(flows[0]).toMatchObject({
-        src: 'fc00:0:2:100::1:1',
-        dst: 'fc00::1',
-        protocol: 58,
-        dstPort: 128,
-        srcPort: 0,
-        packets: 10,
-        bytes: 1000,
-        start: 0,
-        end: 0,
-        // ICMPv6 echo request, answered: Zeek oriented it (see icmpAnswered in zeek.ts)
-        direction: 'client-to-server',
-        observedAction: 'accept',
-        source: { line: 10 },
-      })
-      expect(flows[2]).toMatchObject({
-        src: 'fe80::c801:eff:fe88:8',
-        srcPort: 547,
-        dstPort: 546,
+  it('core.pppoe: ICMPv6 over PPPoE, masked time', async () => {
+    const { flows, ctx } = await run(linesOf(readFileSync(CORPUS + 'core.pppoe.conn.log', 'utf8')))
+    expect(flows[0]).toMatchObject({
+      src: 'fc00:0:2:100::1:1',
+      dst: 'fc00::1',
+      protocol: 58,
+      dstPort: 128,
+      srcPort: 0,
+      packets: 10,
+      bytes: 1000,
+      start: 0,
+      end: 0,
+      // ICMPv6 echo request, answered: Zeek oriented it (see icmpAnswered in zeek.ts)
+      direction: 'client-to-server',
+      observedAction: 'accept',
+      source: { line: 10 },
+    })
+    expect(flows[2]).toMatchObject({
+      src: 'fe80::c801:eff:fe88:8',
+      srcPort: 547,
+      dstPort: 546,
+      protocol: 17,
+      observedAction: 'unknown',
+    })
+    expect(ctx.stats.notes['masked-timestamp']).toBe(7)
+  })
+
+  it('ftp-ipv6: first flow by hand', async () => {
+    const { flows } = await run(
+      linesOf(readFileSync(CORPUS + 'scripts.base.protocols.ftp.ftp-ipv6.conn.log', 'utf8')),
+    )
+    expect(flows[0]).toMatchObject({
+      src: '2001:470:1f11:81f:c999:d94:aa7c:2e3e',
+      srcPort: 49186,
+      dst: '2001:470:4867:99::21',
+      dstPort: 57086,
+      protocol: 6,
+      packets: 9,
+      bytes: 372 + 642,
+      observedAction: 'accept',
+      direction: 'client-to-server',
+    })
+  })
+
+  it('unknown-ip-protocol: protocol from ip_proto (SCTP)', async () => {
+    const { flows } = await run(
+      linesOf(readFileSync(CORPUS + 'core.unknown-ip-protocol.conn.log', 'utf8')),
+    )
+    expect(flows).toHaveLength(1)
+    expect(flows[0]).toMatchObject({
+      src: '192.168.170.8',
+      dst: '192.168.170.56',
+      protocol: 132,
+      packets: 74,
+      bytes: 33256 + 33524,
+    })
+  })
+
+  it('field-name-map (src/dst column names) and geneve-arp (plain header)', async () => {
+    const a = await run(
+      linesOf(
+        readFileSync(CORPUS + 'scripts.base.frameworks.logging.field-name-map.conn.log', 'utf8'),
+      ),
+    )
+    expect(a.flows[0]).toMatchObject({
+      src: '173.192.163.128',
+      srcPort: 80,
+      dst: '141.142.220.235',
+      dstPort: 6705,
+      protocol: 6,
+      packets: 1,
+      bytes: 48,
+    })
+    const b = await run(linesOf(readFileSync(CORPUS + 'core.tunnels.geneve-arp.conn.log', 'utf8')))
+    expect(b.flows).toEqual([
+      expect.objectContaining({
+        src: '10.0.0.1',
+        srcPort: 12345,
+        dst: '10.0.0.2',
+        dstPort: 6081,
         protocol: 17,
-        observedAction: 'unknown',
-      })
-      expect(ctx.stats.notes['masked-timestamp']).toBe(7)
-    })
-
-    it('ftp-ipv6: first flow by hand', async () => {
-      const { flows } = await run(
-        linesOf(readFileSync(CORPUS + 'scripts.base.protocols.ftp.ftp-ipv6.conn.log', 'utf8')),
-      )
-      expect(flows[0]).toMatchObject({
-        src: '2001:470:1f11:81f:c999:d94:aa7c:2e3e',
-        srcPort: 49186,
-        dst: '2001:470:4867:99::21',
-        dstPort: 57086,
-        protocol: 6,
-        packets: 9,
-        bytes: 372 + 642,
-        observedAction: 'accept',
-        direction: 'client-to-server',
-      })
-    })
-
-    it('unknown-ip-protocol: protocol from ip_proto (SCTP)', async () => {
-      const { flows } = await run(
-        linesOf(readFileSync(CORPUS + 'core.unknown-ip-protocol.conn.log', 'utf8')),
-      )
-      expect(flows).toHaveLength(1)
-      expect(flows[0]).toMatchObject({
-        src: '192.168.170.8',
-        dst: '192.168.170.56',
-        protocol: 132,
-        packets: 74,
-        bytes: 33256 + 33524,
-      })
-    })
-
-    it('field-name-map (src/dst column names) and geneve-arp (plain header)', async () => {
-      const a = await run(
-        linesOf(
-          readFileSync(CORPUS + 'scripts.base.frameworks.logging.field-name-map.conn.log', 'utf8'),
-        ),
-      )
-      expect(a.flows[0]).toMatchObject({
-        src: '173.192.163.128',
-        srcPort: 80,
-        dst: '141.142.220.235',
-        dstPort: 6705,
-        protocol: 6,
         packets: 1,
-        bytes: 48,
-      })
-      const b = await run(
-        linesOf(readFileSync(CORPUS + 'core.tunnels.geneve-arp.conn.log', 'utf8')),
-      )
-      expect(b.flows).toEqual([
-        expect.objectContaining({
-          src: '10.0.0.1',
-          srcPort: 12345,
-          dst: '10.0.0.2',
-          dstPort: 6081,
-          protocol: 17,
-          packets: 1,
-          bytes: 64,
-          observedAction: 'unknown',
-        }),
-      ])
-    })
+        bytes: 64,
+        observedAction: 'unknown',
+      }),
+    ])
+  })
 
-    it('vxlan: inner flows are emitted and noted as tunnelled', async () => {
-      const { flows, ctx } = await run(
-        linesOf(readFileSync(CORPUS + 'core.tunnels.vxlan.conn.log', 'utf8')),
-      )
-      expect(flows.length).toBeGreaterThan(0)
-      expect(ctx.stats.notes['tunnelled']).toBeGreaterThan(0)
-    })
-  },
-)
+  it('vxlan: inner flows are emitted and noted as tunnelled', async () => {
+    const { flows, ctx } = await run(
+      linesOf(readFileSync(CORPUS + 'core.tunnels.vxlan.conn.log', 'utf8')),
+    )
+    expect(flows.length).toBeGreaterThan(0)
+    expect(ctx.stats.notes['tunnelled']).toBeGreaterThan(0)
+  })
+})

@@ -1,14 +1,14 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Diagnostic } from '../../src/core/index.js'
 import { loadFromSources, type SourceFile } from '../../src/policy/load.js'
 import { defaultWorkspace } from '../../src/policy/workspace.js'
+import { CORPUS_SKIP, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
-const CORPORA = fileURLToPath(new URL('../../../shared/corpora/', import.meta.url))
-const NPGUARD = join(CORPORA, 'np-guard/tests')
-const BOUTIQUE = join(CORPORA, 'online-boutique')
+const NPGUARD = corpusPath('np-guard/tests')
+const BOUTIQUE = corpusPath('online-boutique')
 const FIXTURE = fileURLToPath(
   new URL('../fixtures/inventory-mixed/inventory/pods.json', import.meta.url),
 )
@@ -290,7 +290,7 @@ describe('Kubernetes inventory: owners and odd pods', () => {
   })
 })
 
-describe.skipIf(!existsSync(NPGUARD))('np-guard corpus dumps (needs ../shared/corpora)', () => {
+describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('np-guard corpus dumps'), () => {
   const read = (...parts: string[]): SourceFile => ({
     path: parts.join('/'),
     text: readFileSync(join(NPGUARD, ...parts), 'utf8'),
@@ -346,24 +346,21 @@ describe.skipIf(!existsSync(NPGUARD))('np-guard corpus dumps (needs ../shared/co
   })
 })
 
-describe.skipIf(!existsSync(BOUTIQUE))(
-  'online-boutique manifests (needs ../shared/corpora)',
-  () => {
-    it('Deployments without pods are workloads with their template labels and no addresses', () => {
-      const text = readFileSync(join(BOUTIQUE, 'kubernetes-manifests.yaml'), 'utf8')
-      const r = load([{ path: 'kubernetes-manifests.yaml', text }])
-      expect(r.diagnostics).toEqual([])
-      expect(r.inventory.workloads.map((w) => w.name)).toContain('default/frontend[Deployment]')
-      expect(
-        r.inventory.workloads.every(
-          (w) => w.name.endsWith('[Deployment]') && w.addresses.length === 0,
-        ),
-      ).toBe(true)
-      const fe = r.inventory.workloads.find((w) => w.name === 'default/frontend[Deployment]')
-      expect(fe?.labels).toEqual({ app: 'frontend', namespace: 'default' })
-    })
-  },
-)
+describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('online-boutique manifests'), () => {
+  it('Deployments without pods are workloads with their template labels and no addresses', () => {
+    const text = readFileSync(join(BOUTIQUE, 'kubernetes-manifests.yaml'), 'utf8')
+    const r = load([{ path: 'kubernetes-manifests.yaml', text }])
+    expect(r.diagnostics).toEqual([])
+    expect(r.inventory.workloads.map((w) => w.name)).toContain('default/frontend[Deployment]')
+    expect(
+      r.inventory.workloads.every(
+        (w) => w.name.endsWith('[Deployment]') && w.addresses.length === 0,
+      ),
+    ).toBe(true)
+    const fe = r.inventory.workloads.find((w) => w.name === 'default/frontend[Deployment]')
+    expect(fe?.labels).toEqual({ app: 'frontend', namespace: 'default' })
+  })
+})
 
 describe('Kubernetes inventory: owner references (one walk shared with k8s connlist)', () => {
   const rs = (name: string, meta: Record<string, unknown>) => ({

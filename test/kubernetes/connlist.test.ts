@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
@@ -14,9 +14,10 @@ import {
   type K8sModel,
 } from '../../src/kubernetes/index.js'
 import { parseIp } from '../../src/core/index.js'
+import { CORPUS_SKIP, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/k8s-basic/', import.meta.url))
-const NPGUARD = fileURLToPath(new URL('../../../shared/corpora/np-guard/', import.meta.url))
+const NPGUARD = corpusPath('np-guard/')
 
 function lines(text: string): string[] {
   return text
@@ -181,12 +182,13 @@ interface Case {
   expected: { txt?: string }
 }
 
-describe.skipIf(!existsSync(NPGUARD))('np-guard connlist cases (needs ../shared/corpora)', () => {
-  const cases = existsSync(NPGUARD)
-    ? (JSON.parse(readFileSync(join(NPGUARD, 'cases.json'), 'utf8')) as Case[]).filter(
-        (c) => c.expected.txt,
-      )
-    : []
+describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('np-guard connlist cases'), () => {
+  const cases =
+    CORPUS_SKIP !== undefined
+      ? []
+      : (JSON.parse(readFileSync(join(NPGUARD, 'cases.json'), 'utf8')) as Case[]).filter(
+          (c) => c.expected.txt,
+        )
   const results: boolean[] = []
   for (const c of cases) {
     it(`${c.inputDir} matches np-guard's lines exactly`, () => {
@@ -203,10 +205,13 @@ describe.skipIf(!existsSync(NPGUARD))('np-guard connlist cases (needs ../shared/
     console.log(
       `np-guard connlist cases matching exactly: ${results.filter(Boolean).length}/${results.length} (${(share * 100).toFixed(0)}%)`,
     )
+    expect(cases).toHaveLength(22)
     expect(results.length).toBe(cases.length)
   })
   it('reference evaluator ≡ set analysis on the ANP/BANP cases', () => {
-    for (const c of cases.filter((x) => /anp/.test(x.inputDir))) {
+    const anpCases = cases.filter((x) => /anp/.test(x.inputDir))
+    expect(anpCases).toHaveLength(9)
+    for (const c of anpCases) {
       differential(loadModel(readManifestFiles(join(NPGUARD, c.inputDir))).model, 7, 150)
     }
   })

@@ -23,9 +23,10 @@ import { cli } from '../helpers/cli.js'
 import { anp, estateDocs, k8sArbitraries, np, ns, pod, type K8sEstate } from './arbitraries.js'
 import { compareImport, sorted } from './import-compare.js'
 import { SEED } from '../helpers/model.js'
+import { CORPUS_SKIP, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/k8s-import/', import.meta.url))
-const NPGUARD = fileURLToPath(new URL('../../../shared/corpora/np-guard/', import.meta.url))
+const NPGUARD = corpusPath('np-guard/')
 
 const docsFiles = (docs: readonly unknown[]): SourceFile[] =>
   docs.map((d, i) => ({ path: `doc${i}.json`, text: JSON.stringify(d) }))
@@ -96,25 +97,27 @@ describe('k8s import: the k8s-import fixture', () => {
   })
 })
 
-const cases: { inputDir: string }[] = existsSync(join(NPGUARD, 'cases.json'))
-  ? (JSON.parse(readFileSync(join(NPGUARD, 'cases.json'), 'utf8')) as { inputDir: string }[])
-  : []
+// read with ../shared present even when cases.json is missing: that fails, it does not skip
+const cases: { inputDir: string }[] =
+  CORPUS_SKIP !== undefined
+    ? []
+    : (JSON.parse(readFileSync(join(NPGUARD, 'cases.json'), 'utf8')) as { inputDir: string }[])
 
-describe.skipIf(cases.length === 0)(
-  `k8s import on the np-guard corpus${cases.length === 0 ? ' — skipped: needs ../shared/corpora' : ''}`,
-  () => {
-    for (const c of cases) {
-      const files = readManifestFiles(join(NPGUARD, c.inputDir))
-      it(`${c.inputDir}: connlist of the import equals k8s connlist`, () => {
-        const r = compareImport(files)
-        const errors = r.imported.diagnostics.filter((d) => d.severity !== 'warning')
-        expect(errors).toEqual([])
-        expect(r.loadDiagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
-        expect(sorted(r.model)).toEqual(sorted(r.k8s))
-      }, 60_000)
-    }
-  },
-)
+describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('k8s import on the np-guard corpus'), () => {
+  it('has the 22 np-guard cases', () => {
+    expect(cases).toHaveLength(22)
+  })
+  for (const c of cases) {
+    const files = readManifestFiles(join(NPGUARD, c.inputDir))
+    it(`${c.inputDir}: connlist of the import equals k8s connlist`, () => {
+      const r = compareImport(files)
+      const errors = r.imported.diagnostics.filter((d) => d.severity !== 'warning')
+      expect(errors).toEqual([])
+      expect(r.loadDiagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+      expect(sorted(r.model)).toEqual(sorted(r.k8s))
+    }, 60_000)
+  }
+})
 
 describe('k8s import: what cannot be imported', () => {
   it('an ANP Pass before an overlapping Allow is imported exactly (passed traffic falls to NetworkPolicy)', () => {

@@ -14,6 +14,7 @@ import {
   runs,
   textEdit,
 } from '../helpers/fuzz.js'
+import { CORPUS_SKIP, corpusPath } from '../helpers/corpora.js'
 
 const KINDS = [
   'NetworkPolicy',
@@ -143,16 +144,11 @@ describe('bad input never crashes the analysis', () => {
   })
 })
 
-/** The YAML and JSON files under `dir` (recursively, sorted), at most `max`; none when absent. */
+/** The YAML and JSON files under `dir` (recursively, sorted), at most `max`; at least one. */
 function manifests(dir: string, max: number): SourceFile[] {
   const out: SourceFile[] = []
   const walk = (d: string): void => {
-    let names: string[]
-    try {
-      names = readdirSync(d).sort()
-    } catch {
-      return // the corpora are optional
-    }
+    const names = readdirSync(d).sort()
     for (const n of names) {
       const p = join(d, n)
       if (statSync(p).isDirectory()) walk(p)
@@ -161,6 +157,7 @@ function manifests(dir: string, max: number): SourceFile[] {
     }
   }
   walk(dir)
+  if (out.length === 0) throw new Error(`no manifest under ${dir}`)
   return out
 }
 
@@ -168,8 +165,11 @@ const here = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url
 const MANIFESTS = [
   ...manifests(here('../fixtures/k8s-basic'), 10),
   ...manifests(here('../fixtures/k8s-import'), 2),
-  ...manifests(here('../../../shared/corpora/np-guard/tests'), 20),
-  ...manifests(here('../../../shared/corpora/online-boutique/network-policies'), 4),
+  // the corpora are optional: none when ../shared is absent, a failure when a folder is missing
+  ...(CORPUS_SKIP !== undefined ? [] : manifests(corpusPath('np-guard/tests'), 20)),
+  ...(CORPUS_SKIP !== undefined
+    ? []
+    : manifests(corpusPath('online-boutique/network-policies'), 4)),
 ]
 
 /** Text edits: a few characters YAML cares about, protocol and action words, any short text. */

@@ -3,7 +3,7 @@
  * re-rendered through the formatter, and a differential property test against the reference
  * evaluator on small random estates.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -31,6 +31,7 @@ import { evaluate } from '../../src/policy/evaluate.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { defaultWorkspace, loadFromSources, type SourceFile } from '../../src/policy/index.js'
 import { ALL_IPS, inventoryArb, policySetArb, SEED, TIMES } from '../helpers/model.js'
+import { CORPUS_SKIP, corpusFiles, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
 const svc = (protocol: number, lo: number, hi = lo): Service => ({ protocol, ports: { lo, hi } })
 
@@ -190,9 +191,7 @@ ${rules}`,
 
 // --- np-guard's own outputs, re-rendered -------------------------------------------------------
 
-const NP_GUARD = fileURLToPath(
-  new URL('../../../shared/corpora/np-guard/test_outputs/connlist/', import.meta.url),
-)
+const NP_GUARD = corpusPath('np-guard/test_outputs/connlist/')
 const NAMES: Record<string, number> = { SCTP: 132, TCP: 6, UDP: 17 }
 
 /** Parses np-guard's CONNS (SCTP/TCP/UDP only) into a ServiceSet. */
@@ -210,11 +209,14 @@ function parseNpGuardConns(text: string): ServiceSet {
   return ServiceSet.of(services)
 }
 
-describe.skipIf(!existsSync(NP_GUARD))(
-  'np-guard connlist outputs re-rendered (needs ../shared/corpora)',
+describe.skipIf(CORPUS_SKIP !== undefined)(
+  corpusTitle('np-guard connlist outputs re-rendered'),
   () => {
-    const files = existsSync(NP_GUARD) ? readdirSync(NP_GUARD).sort() : []
+    const files = corpusFiles('np-guard/test_outputs/connlist/')
     const txt = files.filter((f) => f.endsWith('.txt'))
+    it("holds the 22 cases' text outputs", () => {
+      expect(txt).toHaveLength(22)
+    })
     it.each(txt)('%s', (f) => {
       const lines = readFileSync(NP_GUARD + f, 'utf8')
         .split('\n')
