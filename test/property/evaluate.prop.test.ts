@@ -201,7 +201,8 @@ describe('reference evaluator algebra', () => {
 
   it('scope ANDing: a rule whose `to` is all scoped label selectors only ever allows flows into its scope (rule 2)', () => {
     // A rule added in front of a random policy set, with a non-empty scope and label selectors
-    // (not global) as its `to`, judged on a flow to every address of the inventory. The expected
+    // (not global) as its `to`, judged on a flow to every address of the inventory (and a rule
+    // with them as its `from`, on a flow from every address). The expected
     // match is worked out here from the labels alone: selector AND scope. (Judging random tuples
     // reached a rule with such a `to` in none of 1 500 runs, so the property could not fail.)
     let reached = 0 // flows the scoped rule decided
@@ -222,10 +223,18 @@ describe('reference evaluator algebra', () => {
             services: [{ protocol: 'any' }],
             emergency: false,
           }
+          // the same selectors as the `from` of a rule of its own, with the same scope
+          const fromRule: Rule = {
+            ...rule,
+            id: 'scoped-from',
+            from: rule.to,
+            to: [{ kind: 'any' }],
+          }
           const set: PolicySet = {
             ...ps,
             policies: [
               { name: 'scoped', owner: 't', scope, rules: [rule], file: 'scoped.yaml' },
+              { name: 'scoped-from', owner: 't', scope, rules: [fromRule], file: 'from.yaml' },
               ...ps.policies,
             ],
           }
@@ -240,6 +249,9 @@ describe('reference evaluator algebra', () => {
               if (selected && !inScope) excluded++
               const ours = v.matched.allow.some((r) => r.policy === 'scoped')
               expect(ours, `${w.name} ${a.ip}`).toBe(selected && inScope)
+              const back = evaluate(inv, set, { ...t, src: a.ip, dst: src })
+              const fromOurs = back.matched.allow.some((r) => r.policy === 'scoped-from')
+              expect(fromOurs, `from ${w.name} ${a.ip}`).toBe(selected && inScope)
               if (typeof v.by !== 'string' && v.by.rule.policy === 'scoped') {
                 reached++
                 expect(v.dst.kind).toBe('workload')
