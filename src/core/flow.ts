@@ -74,8 +74,8 @@ export interface Flow {
  * (AWS and GCP VPC flow logs write one record per direction; reading pairs the two records of one
  * file into one flow, ingest/direction.ts). A flow is marked 0 when it is not an unpaired half: a
  * merged pair, a record of a format that is not paired, or one read with pairing off. Otherwise
- * it is {@link HALF_UNPAIRED}, ORed with {@link HALF_SWAPPED}, {@link HALF_ECHO_ASSUMED} and
- * {@link HALF_ICMP_TYPED} as they apply; with them the store finds and merges the other half when another file holds it.
+ * it is {@link HALF_UNPAIRED}, ORed with {@link HALF_SWAPPED}, {@link HALF_ECHO_ASSUMED},
+ * {@link HALF_ICMP_TYPED} and {@link HALF_SETTLED} as they apply; with them the store finds and merges the other half when another file holds it.
  * Stable: stored in `flow_rows.half` (store schema version 4); do not change the values. NetFlow/
  * IPFIX and goflow2 records of one direction are marked too when their exporter is known beyond
  * their file ({@link FlowHalf}; store schema version 5).
@@ -100,6 +100,17 @@ export const HALF_ECHO_ASSUMED = 4
  * too (store schema version 6; a store of an earlier Bulkhead holds no such half).
  */
 export const HALF_ICMP_TYPED = 8
+/**
+ * With {@link HALF_UNPAIRED}: the record was written `accept` and is read `reject` because the
+ * other end refused the same attempt (`rejected-at-other-end`: one direction of a connection
+ * logged accepted at one interface and rejected at another, at most 60 s apart; ingest
+ * direction.ts `DirectionPairer`, store `settleBothEnds` / `settleExporterEnds`). Such a flow is
+ * no refusal itself: an accept near it only is not settled by it, in reading as in the store,
+ * which tells it from a record written `reject` by this bit. Set by reading on the records it
+ * settles and by the store on the halves it settles. A store of an earlier Bulkhead (before
+ * 2026-11-24) holds no such bit: the halves it settled count as refusals there.
+ */
+export const HALF_SETTLED = 16
 
 /**
  * An unpaired half given as a flow object (NetFlow/IPFIX, goflow2: records of one direction

@@ -11,6 +11,7 @@
  */
 import {
   addCounters,
+  HALF_SETTLED,
   HALF_SWAPPED,
   HALF_UNPAIRED,
   type Flow,
@@ -143,7 +144,7 @@ export class StringTable {
  * - `line`: the 1-based line in `file` (`source.line`); every row has one (`source.record` is
  *   never set: only line formats are columnar);
  * - `half`: the row's unpaired-half mark (core {@link HALF_UNPAIRED}, {@link HALF_SWAPPED},
- *   `HALF_ECHO_ASSUMED`): 0 unless a pairer emitted the row as a half that found no partner
+ *   `HALF_ECHO_ASSUMED`, {@link HALF_SETTLED}): 0 unless a pairer emitted the row as a half that found no partner
  *   in its file.
  */
 export class FlowColumns {
@@ -696,17 +697,19 @@ export class ColumnPairer {
 
   /**
    * Appends pool row `p` to `out`, oriented, as a half that found no partner: marked
-   * {@link HALF_UNPAIRED}, and {@link HALF_SWAPPED} when orienting exchanged its ends.
+   * {@link HALF_UNPAIRED}, {@link HALF_SWAPPED} when orienting exchanged its ends, and
+   * {@link HALF_SETTLED} when it was read `reject` because the other end rejected it.
    */
   private emit(p: number, out: FlowColumns): void {
     const P = this.pool
     const r = out.copyRow(P, p)
     orientRow(out, r)
     this.settle(out, r)
-    out.half[r] =
+    const half =
       out.src[r] !== P.src[p] || out.srcPort[r] !== P.srcPort[p]
         ? HALF_UNPAIRED | HALF_SWAPPED
         : HALF_UNPAIRED
+    out.half[r] = this.settledRow[p] === 1 ? half | HALF_SETTLED : half
   }
 
   /** Emits the run of held row `p` (its older rows, oldest first) and frees its rows. */
@@ -841,6 +844,8 @@ export class ColumnPairer {
         P.srcPort[o] === inp.srcPort[i]
       ) {
         this.rejectedAtOtherEnd++
+        if (oa === ACTION_ACCEPT) this.settledRow[o] = 1
+        else settled = true
         P.action[o] = ACTION_REJECT
         inp.action[i] = ACTION_REJECT
       }

@@ -8,6 +8,7 @@
  */
 import {
   addCounters,
+  HALF_SETTLED,
   HALF_SWAPPED,
   HALF_UNPAIRED,
   ICMP_REQUEST_OF_REPLY,
@@ -500,7 +501,8 @@ function rejectedAtOtherEnd(a: Flow, b: Flow): boolean {
  *
  * Every record emitted unpaired is a half that found no partner in its file: {@link
  * DirectionPairer.halfOf} gives its unpaired-half mark (core `HALF_UNPAIRED`, with `HALF_SWAPPED`
- * when orienting exchanged its ends), which ingest stores so that the store can pair it with the
+ * when orienting exchanged its ends and `HALF_SETTLED` when it was read `reject` by a refusal at the
+ * other end, so that the store does not take it for a refusal), which ingest stores so that the store can pair it with the
  * other half when another file holds that (store `pairHalves`).
  *
  * A flow whose direction the evidence leaves unknown takes that of an earlier flow of the same
@@ -576,8 +578,9 @@ export class DirectionPairer {
 
   /**
    * The unpaired-half mark of a flow this pairer emitted: core `HALF_UNPAIRED` (ORed with
-   * `HALF_SWAPPED` when orienting exchanged its ends) for a record that found no partner, 0 for a
-   * merged pair (and for any flow it did not emit).
+   * `HALF_SWAPPED` when orienting exchanged its ends, and `HALF_SETTLED` when it was written
+   * `accept` and is read `reject` because the other end rejected it) for a record that found no
+   * partner, 0 for a merged pair (and for any flow it did not emit).
    */
   halfOf(f: Flow): number {
     return this.halves.get(f) ?? 0
@@ -598,10 +601,9 @@ export class DirectionPairer {
     // round, its type and code would be read as ports
     const keep = this.icmpTypes && f.direction !== 'unknown' && icmpKey(f) !== undefined
     const out = this.settle(keep ? f : orient(f), key)
-    this.halves.set(
-      out,
-      out.src !== f.src || out.srcPort !== f.srcPort ? HALF_UNPAIRED | HALF_SWAPPED : HALF_UNPAIRED,
-    )
+    const half =
+      out.src !== f.src || out.srcPort !== f.srcPort ? HALF_UNPAIRED | HALF_SWAPPED : HALF_UNPAIRED
+    this.halves.set(out, this.settled.has(f) ? half | HALF_SETTLED : half)
     this.origins?.set(out, this.pushed?.get(f) ?? f)
     return out
   }

@@ -14,7 +14,7 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { HALF_SWAPPED, HALF_UNPAIRED, type Flow } from '../../src/core/index.js'
+import { HALF_SETTLED, HALF_SWAPPED, HALF_UNPAIRED, type Flow } from '../../src/core/index.js'
 import { ColumnPairer, FlowColumns, StringTable } from '../../src/ingest/columnar.js'
 import { DirectionPairer, orient } from '../../src/ingest/direction.js'
 import {
@@ -1231,7 +1231,15 @@ describe('ColumnPairer equals DirectionPairer', () => {
           )
           both.objects.forEach((f, i) => {
             const h = both.halvesObjects[i] as number
-            expect([0, HALF_UNPAIRED, HALF_UNPAIRED | HALF_SWAPPED]).toContain(h)
+            // HALF_SETTLED: a record read reject because the other end rejected it
+            const u = HALF_UNPAIRED
+            expect([
+              0,
+              u,
+              u | HALF_SWAPPED,
+              u | HALF_SETTLED,
+              u | HALF_SWAPPED | HALF_SETTLED,
+            ]).toContain(h)
             if (h === 0) return
             const swapped = (h & HALF_SWAPPED) !== 0
             const record = swapped

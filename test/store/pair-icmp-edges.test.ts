@@ -294,7 +294,8 @@ describe('settling one exporter across files', () => {
         [{ src: A, dst: B, type: 8, start: 61_000, end: 62_000, bytes: 200, status: 128 }],
       ],
       [
-        row(A, B, 0, 8, 0, 1000, 100, 'reject', TYPED),
+        // the accept read reject is marked settled (HALF_SETTLED 16)
+        row(A, B, 0, 8, 0, 1000, 100, 'reject', TYPED | 16),
         row(A, B, 0, 8, 61_000, 62_000, 200, 'reject', TYPED),
       ],
     )

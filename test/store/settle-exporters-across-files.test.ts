@@ -83,7 +83,8 @@ describe('goflow2: one direction accepted and rejected by one sampler', () => {
   // unpaired half of 192.0.2.1 (mark 1: the query is stored as written, 53 names the server),
   // whatever the order or the files; with a and c (two samplers) a stays `accept`.
   const both: Row[] = [
-    { bytes: 64, action: 'reject', file: 'a.jsonl', half: 1, exporter: E1 },
+    // the accept read reject is marked settled (1 | HALF_SETTLED 16): no refusal itself
+    { bytes: 64, action: 'reject', file: 'a.jsonl', half: 17, exporter: E1 },
     { bytes: 65, action: 'reject', file: 'b.jsonl', half: 1, exporter: E1 },
   ]
 
@@ -148,7 +149,8 @@ describe('goflow2: a run of one direction, accepted twice then dropped by one sa
       bytes,
       action: 'reject',
       file: file ?? `r${String(bytes)}.jsonl`,
-      half: 1,
+      // the two accepts read reject are marked settled (1 | HALF_SETTLED 16)
+      half: bytes === 66 ? 1 : 17,
       exporter: E1,
     }))
   const lines = [

@@ -57,7 +57,9 @@ import {
   diagnostic,
   HALF_ECHO_ASSUMED,
   HALF_ICMP_TYPED,
+  HALF_SETTLED,
   HALF_SWAPPED,
+  HALF_UNPAIRED,
   isCounter,
   type Flow,
   type FlowHalf,
@@ -650,19 +652,65 @@ const BOTH_ENDS_SLACK_MS = 60_000
 const BOTH_ENDS_LOOKBACK_MS = 3_600_000
 
 /**
- * Reads `reject` the stored `accept` flows of one attempt that the other end's record shows
- * refused, across files and ingests: the same connection (protocol, source and destination
- * address and port, as stored: oriented client → server), one flow `accept` and one `reject`,
- * their times overlapping or at most {@link BOTH_ENDS_SLACK_MS} apart, both of
- * {@link BOTH_ENDS_FORMATS}. AWS logs a connection at each interface it crosses with that
- * interface's action; when the destination's security group refuses it, the source's interface
- * logs it `ACCEPT` and the destination's `REJECT` ("Flow log records": "REJECT — … not allowed
- * by the security groups or network ACLs"), and the two records are often in different files
- * (each interface's aggregation interval ends at its own time; S3 delivers a file every 5
- * minutes). Reading settles what one file holds (ingest `rejected-at-other-end`); this settles
- * the rest, in the transaction that stores the new rows, over the stored rows near their time
- * span `span` (from {@link FlowWriter.bothEndsSpan}).
- * @returns how many stored flows were turned to `reject`.
+ * The statement that reads `reject` the `accept` halves of one direction that a half written
+ * `reject` refuses (`rejected-at-other-end`), over the unpaired halves (`half` with core
+ * `HALF_UNPAIRED`) that start in `[lo, hi]` and that `scope` (SQL over `flow_rows`) admits: the
+ * same record (protocol, source and destination address and port as the record wrote them: a half
+ * stored turned round, `HALF_SWAPPED`, is turned back; for ICMP both read typeless, or both with
+ * their type), the same `exporter` (NULL for AWS and GCP), one `accept` and one `reject` that is
+ * no settled accept itself (`HALF_SETTLED` clear), their times overlapping or at most
+ * {@link BOTH_ENDS_SLACK_MS} apart; with `otherFile`, of different files only. A half it settles
+ * is marked `HALF_SETTLED`, so that it settles nothing in turn, here or in a later transaction,
+ * as in reading (ingest direction.ts `DirectionPairer`).
+ */
+function settleHalvesSql(lo: number, hi: number, scope: string, otherFile: boolean): string {
+  const swapped = `(half & ${String(HALF_SWAPPED)}) <> 0`
+  return `UPDATE flow_rows SET observed_action = 1, half = half | ${String(HALF_SETTLED)}
+     WHERE rowid IN (
+       WITH near AS (
+         SELECT rowid AS id, source, exporter, protocol, start_ms, end_ms, observed_action,
+           (half & ${String(HALF_SETTLED)}) <> 0 AS settled,
+           half & ${String(HALF_ECHO_ASSUMED | HALF_ICMP_TYPED)} AS icmp,
+           CASE WHEN ${swapped} THEN dst ELSE src END AS rs,
+           CASE WHEN ${swapped} THEN dst_port ELSE src_port END AS rsp,
+           CASE WHEN ${swapped} THEN src ELSE dst END AS rd,
+           CASE WHEN ${swapped} THEN src_port ELSE dst_port END AS rdp
+         FROM flow_rows
+         WHERE start_ms BETWEEN ${String(lo)} AND ${String(hi)}
+           AND (half & ${String(HALF_UNPAIRED)}) <> 0 AND observed_action <= 1 AND ${scope})
+       SELECT a.id FROM near a JOIN near r
+         ON a.exporter IS NOT DISTINCT FROM r.exporter AND a.rs = r.rs AND a.rd = r.rd
+           AND a.rsp = r.rsp AND a.rdp = r.rdp AND a.protocol = r.protocol AND a.icmp = r.icmp
+       WHERE a.observed_action = 0 AND r.observed_action = 1 AND NOT r.settled${
+         otherFile ? ' AND a.source <> r.source' : ''
+       }
+         AND r.start_ms <= a.end_ms + ${String(BOTH_ENDS_SLACK_MS)}
+         AND a.start_ms <= r.end_ms + ${String(BOTH_ENDS_SLACK_MS)})`
+}
+
+/**
+ * Reads `reject` the stored `accept` halves of one attempt that the other end's record shows
+ * refused, across files and ingests: one direction of a connection (the record as written:
+ * protocol, source and destination address and port), one unpaired half `accept` and one written
+ * `reject`, their times overlapping or at most {@link BOTH_ENDS_SLACK_MS} apart, both of
+ * {@link BOTH_ENDS_FORMATS} ({@link settleHalvesSql}). AWS logs a connection at each interface it
+ * crosses with that interface's action; when the destination's security group refuses it, the
+ * source's interface logs it `ACCEPT` and the destination's `REJECT` ("Flow log records": "REJECT
+ * — … not allowed by the security groups or network ACLs"), and the two records are often in
+ * different files (each interface's aggregation interval ends at its own time; S3 delivers a file
+ * every 5 minutes). Reading settles what one file holds (ingest `rejected-at-other-end`); this
+ * settles the rest, in the transaction that stores the new rows, over the stored halves near
+ * their time span `span` (from {@link FlowWriter.bothEndsSpan}), within a file too (where reading's
+ * run of one direction was cut short: more than 9 records, or a record of the other direction
+ * between them).
+ *
+ * A flow merged from both directions is neither settled nor a refusal, as in reading, where the
+ * pair leaves the pairer at once: a reply means the traffic went both ways through one interface
+ * (AWS "Flow log record examples": a ping the network ACL lets out logs "two ACCEPT records (one
+ * for the originating ping and one for the response ping)", one the security group denies "a
+ * single REJECT record, because the traffic was not permitted to reach your instance"). A half
+ * read `reject` by settling (`HALF_SETTLED`) is no refusal either.
+ * @returns how many stored halves were turned to `reject`.
  */
 export async function settleBothEnds(
   conn: DuckDBConnection,
@@ -671,20 +719,8 @@ export async function settleBothEnds(
   const formats = [...BOTH_ENDS_FORMATS].map((f) => `'${f}'`).join(', ')
   const lo = Math.max(-8.64e15, span.lo - BOTH_ENDS_LOOKBACK_MS)
   const hi = Math.min(8.64e15, span.hi + BOTH_ENDS_SLACK_MS)
-  const r = await conn.run(
-    `UPDATE flow_rows SET observed_action = 1 WHERE rowid IN (
-       WITH near AS (
-         SELECT rowid AS id, src, dst, src_port, dst_port, protocol, start_ms, end_ms, observed_action
-         FROM flow_rows
-         WHERE start_ms BETWEEN ${String(lo)} AND ${String(hi)} AND observed_action <= 1
-           AND source IN (SELECT id FROM sources WHERE format IN (${formats})))
-       SELECT a.id FROM near a JOIN near r
-         ON a.src = r.src AND a.dst = r.dst AND a.src_port = r.src_port
-           AND a.dst_port = r.dst_port AND a.protocol = r.protocol
-       WHERE a.observed_action = 0 AND r.observed_action = 1
-         AND r.start_ms <= a.end_ms + ${String(BOTH_ENDS_SLACK_MS)}
-         AND a.start_ms <= r.end_ms + ${String(BOTH_ENDS_SLACK_MS)})`,
-  )
+  const scope = `source IN (SELECT id FROM sources WHERE format IN (${formats}))`
+  const r = await conn.run(settleHalvesSql(lo, hi, scope, false))
   return r.rowsChanged
 }
 
@@ -695,12 +731,10 @@ export async function settleBothEnds(
  * times overlapping or at most {@link BOTH_ENDS_SLACK_MS} apart, is one refusal: the accepted
  * half is read `reject`. As reading settles two such records of one exporter within a file
  * (ingest direction.ts `DirectionPairer.push`, `rejected-at-other-end`): the same exporter, the
- * same record (protocol, source and destination address and port as the record wrote them: a
- * half stored turned round, `HALF_SWAPPED`, is turned back; for ICMP both read typeless, or both
- * with their type, as reading pairs them apart), the halves of different files (two
- * halves of one file that reading did not settle stay as they are, as in that file). Only
- * unpaired halves carry their exporter, so a flow merged from both directions is not looked at:
- * within a file too, a record paired with its reply is no longer held when the refusal comes.
+ * same record ({@link settleHalvesSql}), the halves of different files (two halves of one file
+ * that reading did not settle stay as they are, as in that file). Only unpaired halves carry their
+ * exporter, so a flow merged from both directions is not looked at: within a file too, a record
+ * paired with its reply is no longer held when the refusal comes.
  * Runs over the halves near `span` (from {@link FlowWriter.exporterSpan}), after `pairHalves`.
  * @returns how many stored halves were turned to `reject`.
  */
@@ -710,26 +744,7 @@ export async function settleExporterEnds(
 ): Promise<number> {
   const lo = Math.max(-8.64e15, span.lo - BOTH_ENDS_LOOKBACK_MS)
   const hi = Math.min(8.64e15, span.hi + BOTH_ENDS_SLACK_MS)
-  const swapped = `(half & ${String(HALF_SWAPPED)}) <> 0`
-  const r = await conn.run(
-    `UPDATE flow_rows SET observed_action = 1 WHERE rowid IN (
-       WITH near AS (
-         SELECT rowid AS id, source, exporter, protocol, start_ms, end_ms, observed_action,
-           half & ${String(HALF_ECHO_ASSUMED | HALF_ICMP_TYPED)} AS icmp,
-           CASE WHEN ${swapped} THEN dst ELSE src END AS rs,
-           CASE WHEN ${swapped} THEN dst_port ELSE src_port END AS rsp,
-           CASE WHEN ${swapped} THEN src ELSE dst END AS rd,
-           CASE WHEN ${swapped} THEN src_port ELSE dst_port END AS rdp
-         FROM flow_rows
-         WHERE start_ms BETWEEN ${String(lo)} AND ${String(hi)} AND half <> 0
-           AND exporter IS NOT NULL AND observed_action <= 1)
-       SELECT a.id FROM near a JOIN near r
-         ON a.exporter = r.exporter AND a.rs = r.rs AND a.rd = r.rd AND a.rsp = r.rsp
-           AND a.rdp = r.rdp AND a.protocol = r.protocol AND a.icmp = r.icmp
-       WHERE a.observed_action = 0 AND r.observed_action = 1 AND a.source <> r.source
-         AND r.start_ms <= a.end_ms + ${String(BOTH_ENDS_SLACK_MS)}
-         AND a.start_ms <= r.end_ms + ${String(BOTH_ENDS_SLACK_MS)})`,
-  )
+  const r = await conn.run(settleHalvesSql(lo, hi, 'exporter IS NOT NULL', true))
   return r.rowsChanged
 }
 

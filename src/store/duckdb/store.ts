@@ -871,9 +871,9 @@ class DuckDbFlowStore implements FlowStore {
 
   /**
    * After `w` (finished) has written a transaction's rows: pairs the unpaired halves it wrote
-   * with those of other files ({@link pairHalves}), then reads `reject` the accepted flows whose
-   * refusal the other end logged ({@link settleBothEnds}, which so sees the merged flows too; for
-   * NetFlow/IPFIX and goflow2 halves {@link settleExporterEnds}, per exporter). Each looks only at
+   * with those of other files ({@link pairHalves}), then reads `reject` the accepted halves whose
+   * refusal the other end logged ({@link settleBothEnds}: the halves left unpaired, as reading
+   * settles them; for NetFlow/IPFIX and goflow2 halves {@link settleExporterEnds}, per exporter). Each looks only at
    * the time span of what was written.
    */
   private async settleAcrossFiles(w: FlowWriter): Promise<Settled> {
