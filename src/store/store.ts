@@ -51,7 +51,7 @@ export interface TempColumn {
  * - `start`, `end` ms since the epoch, UTC; `line` is `source.line` (1-based), and every row
  *   has `source.format` = `format`, `source.file` = `file`, no `source.record`, no labels;
  * - `half`: each row's unpaired-half mark (core `HALF_UNPAIRED`, `HALF_SWAPPED`,
- *   `HALF_ECHO_ASSUMED`), set by reading for the halves of AWS and GCP VPC connections that found
+ *   `HALF_ECHO_ASSUMED`, `HALF_SETTLED`), set by reading for the halves of AWS and GCP VPC connections that found
  *   no partner in their file; absent, every row is 0. The store pairs marked rows of different
  *   files as reading pairs the halves of one file ({@link IngestFileResult.pairedAcrossFiles}).
  */

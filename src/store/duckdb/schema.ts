@@ -41,7 +41,8 @@
  *   windowed `flows()` read 3.0 → 3.3 s, the time-windowed aggregations unchanged (≤ 0.09 s);
  * - labels are JSON object text with sorted keys.
  * - `half` (version 4): the unpaired-half mark of a flow (core `HALF_UNPAIRED`, `HALF_SWAPPED`,
- *   `HALF_ECHO_ASSUMED`, `HALF_ICMP_TYPED`; 0 for every other flow): one direction of an AWS or
+ *   `HALF_ECHO_ASSUMED`, `HALF_ICMP_TYPED`, and `HALF_SETTLED` on a half read `reject` because the
+ *   other end refused it, ./batch.ts `settleBothEnds`; 0 for every other flow): one direction of an AWS or
  *   GCP VPC connection (or a NetFlow/IPFIX or goflow2 record of one direction, below)
  *   whose other direction was not in its file, which the store pairs when another file brings
  *   it (./halves.ts). The view leaves it out. A `UTINYINT` that is mostly 0 costs the insert
