@@ -139,6 +139,58 @@ describe('rejected-at-other-end: read and stored, in one file or several', () =>
     allAre(got, ['0 3 reject', '10 4 accept'])
   })
 
+  it('GCP: the source report and the firewall DENIED record, in two files, are both stored reject', async () => {
+    // by hand: the source VM reported the attempt (egress is sampled before the firewall, 3:01:55
+    // to 3:02:01); the destination's firewall logged it DENIED at 3:02:00.374: one direction, both
+    // unpaired halves, near: the report is read reject
+    const attempt = {
+      src_ip: '10.10.0.12',
+      src_port: 40001,
+      dest_ip: '10.20.0.31',
+      dest_port: 3306,
+      protocol: 6,
+    }
+    const report = JSON.stringify({
+      jsonPayload: {
+        connection: attempt,
+        start_time: '2026-11-01T03:01:55Z',
+        end_time: '2026-11-01T03:02:01Z',
+        bytes_sent: '180',
+        packets_sent: '3',
+        reporter: 'SRC',
+      },
+      logName: 'projects/apps/logs/compute.googleapis.com%2Fvpc_flows',
+    })
+    const denied = JSON.stringify({
+      jsonPayload: {
+        connection: attempt,
+        disposition: 'DENIED',
+        rule_details: { action: 'DENY', direction: 'INGRESS', priority: 65000 },
+        instance: { project_id: 'apps', vm_name: 'crm-db-1' },
+      },
+      logName: 'projects/apps/logs/compute.googleapis.com%2Ffirewall',
+      timestamp: '2026-11-01T03:02:00.374Z',
+    })
+    const dir = path.join(root, `case-${String(cases++)}`)
+    mkdirSync(dir)
+    const a = path.join(dir, 'a.json')
+    const b = path.join(dir, 'b.json')
+    writeFileSync(a, report + '\n')
+    writeFileSync(b, denied + '\n')
+    for (const order of [
+      [a, b],
+      [b, a],
+    ]) {
+      const store = path.join(dir, `${path.basename(order[0] as string)}.duckdb`)
+      const notes = await ingestEach(store, order, 'gcp-vpc')
+      expect(notes['rejected-at-other-end']).toBe(1)
+      expect((await storedHalves(store)).map((r) => [r.bytes, r.action])).toEqual([
+        [0, 'reject'],
+        [180, 'reject'],
+      ])
+    }
+  })
+
   it('a refused reply does not settle the accepted request (another direction)', async () => {
     // the request got through; the reply was refused (a stateless network ACL): the records do
     // not pair (other actions), and the reply, stored turned round, has the request's ends
