@@ -188,3 +188,33 @@ describe('goflow2: a run of one direction, accepted twice then dropped by one sa
     expect(await stored(store)).toEqual(all())
   })
 })
+
+describe('goflow2: settling does not chain across files', () => {
+  const dir = path.join(root, 'chain')
+  const E1 = 'IPFIX\u0000192.0.2.1'
+  // 192.0.2.1 dropped the query at 0–1 s (64 octets) and forwarded it at 50–51 s (65) and
+  // 100–101 s (66), each in a file of its own. By hand: 65 starts 49 s after 64 ends: reject
+  // (marked settled, 1 | 16); 66 starts 99 s after 64 ends, and 65 was written forwarded: it is
+  // no refusal, so 66 stays accept
+  it('dropped at 0 s, forwarded at 50 s and 100 s, three files one by one: reject, reject, accept', async () => {
+    mkdirSync(dir, { recursive: true })
+    const files = [
+      query('192.0.2.1', 0, 64, 128),
+      query('192.0.2.1', 50, 65, 64),
+      query('192.0.2.1', 100, 66, 64),
+    ].map((l, i) => {
+      const f = path.join(dir, `c${String(i)}.jsonl`)
+      writeFileSync(f, l + '\n')
+      return f
+    })
+    const store = path.join(dir, 'chain.duckdb')
+    let rejected = 0
+    for (const f of files) rejected += (await ingest(store, [f]))['rejected-at-other-end'] ?? 0
+    expect(rejected).toBe(1)
+    expect(await stored(store)).toEqual([
+      { bytes: 64, action: 'reject', file: 'c0.jsonl', half: 1, exporter: E1 },
+      { bytes: 65, action: 'reject', file: 'c1.jsonl', half: 17, exporter: E1 },
+      { bytes: 66, action: 'accept', file: 'c2.jsonl', half: 1, exporter: E1 },
+    ])
+  })
+})
