@@ -526,7 +526,7 @@ const POOL_START_ROWS = 256
  * connection key (protocol and both endpoints, the smaller string code first) indexes an
  * open-addressing table with linear probing over the pool; arrival order is a queue of
  * (row, sequence number) pairs skipped lazily when the row was paired or replaced since. A held
- * row's run (the earlier records of its direction, `DirectionPairer`'s, settled the same way) is
+ * row's run (the earlier records of its connection, `DirectionPairer`'s, settled the same way) is
  * a list of pool rows linked through `runNext`: no allocation per record, at most
  * {@link PAIR_RUN} rows walked.
  * Keys are string codes, not text: two rows have equal codes exactly when they have equal text,
@@ -552,7 +552,7 @@ export class ColumnPairer {
   private readonly memory: ConnectionMemory
   /**
    * Per pool row: the next older row of its run (`DirectionPairer`'s runs: the earlier records of
-   * the held record's direction, linked newest first from the held row), -1 for none.
+   * the held record's connection, linked newest first from the held row), -1 for none.
    */
   private runNext: Int32Array
   /** Per pool row: 1 when the row was read `reject` because the other end rejected it. */
@@ -724,8 +724,8 @@ export class ColumnPairer {
   }
 
   /**
-   * `DirectionPairer.extendRun`: held row `o` joins its run, of the direction of row `i` of `inp`;
-   * the run is settled against the new record and trimmed. Returns the newest row of the run
+   * `DirectionPairer.extendRun`: held row `o` (of either direction) joins its run; the run's rows
+   * of the direction of row `i` of `inp` are settled against the new record, and the run trimmed. Returns the newest row of the run
    * kept (-1: none); `inp.action[i]` is read `reject` when a refusal of the run settles it.
    * No allocation: the run, at most {@link PAIR_RUN} rows, is walked through `runRows`.
    */
@@ -746,8 +746,12 @@ export class ColumnPairer {
     const fe = inp.end[i] as number
     const fa = inp.action[i] as number
     let settle = false
+    const src = inp.src[i] as number
+    const srcPort = inp.srcPort[i] as number
     for (j = 0; j < total; j++) {
       const m = rows[j] as number
+      // the run may hold records of the other direction too: they settle nothing of the new one's
+      if (P.src[m] !== src || P.srcPort[m] !== srcPort) continue
       if (fs > (P.end[m] as number) + PAIR_SLACK_MS || (P.start[m] as number) > fe + PAIR_SLACK_MS)
         continue
       const ma = P.action[m] as number
@@ -824,41 +828,25 @@ export class ColumnPairer {
       k = this.find(inp, i)
     } else if (o >= 0) {
       this.deleteSlot(k)
-      this.emitRun(o, out)
       const os = P.start[o] as number
       const oe = P.end[o] as number
       const fs = inp.start[i] as number
       const fe = inp.end[i] as number
       const near = fs <= oe + PAIR_SLACK_MS && os <= fe + PAIR_SLACK_MS
-      // one direction accepted at one end and rejected at the other (direction.ts
-      // `rejectedAtOtherEnd`; the same key, so the same source end is the same direction): the
-      // accepted record is read rejected
-      const oa = P.action[o] as number
-      const fa = inp.action[i] as number
-      if (
-        near &&
-        oa !== fa &&
-        oa !== ACTION_UNKNOWN &&
-        fa !== ACTION_UNKNOWN &&
-        P.src[o] === inp.src[i] &&
-        P.srcPort[o] === inp.srcPort[i]
-      ) {
-        this.rejectedAtOtherEnd++
-        if (oa === ACTION_ACCEPT) this.settledRow[o] = 1
-        else settled = true
-        P.action[o] = ACTION_REJECT
-        inp.action[i] = ACTION_REJECT
-      }
       // the same key, so the ends are swapped when the source is the other's destination
       if (near && swapped && P.action[o] === inp.action[i]) {
+        this.emitRun(o, out)
         this.paired++
         mergeInto(P, o, inp, i, out)
         this.settle(out, out.n - 1)
         this.release(o)
         return
       }
-      this.emit(o, out)
-      this.release(o)
+      // the other direction, not its partner: the held row joins the run all the same
+      // (`DirectionPairer.push`)
+      const written = inp.action[i]
+      run = this.extendRun(o, inp, i, out)
+      settled = inp.action[i] !== written
       k = this.find(inp, i)
     }
     // hold the record

@@ -450,30 +450,6 @@ export class ConnectionMemory {
 }
 
 /**
- * True when two records of one connection (the same connection key) that are near in time are
- * one direction of it seen at its two ends, accepted at one and rejected at the other: the same
- * source end (so, with the key, the same destination end), one `accept` and one `reject`. AWS logs a connection at each network interface it crosses, each with the action of
- * that interface's security groups and network ACLs: when the destination's security group
- * refuses a connection, the source's interface, whose groups let it out, logs it `ACCEPT` and the
- * destination's logs it `REJECT` (AWS "Flow log records": action "ACCEPT — The traffic was
- * accepted. REJECT — The traffic was rejected. For example, the traffic was not allowed by the
- * security groups or network ACLs"). The packets did not get through, so the accepted record is
- * read rejected too: else the attempt reads as a dependency that worked (an edge with accepted
- * flows, for which `recommend` proposes a rule). Records of one attempt in different files are
- * settled by the store when both are stored (store `settleBothEnds`). Used where the held record
- * and the new one are not a run (an address and port talking to itself); runs are settled by
- * `DirectionPairer.extendRun`.
- */
-function rejectedAtOtherEnd(a: Flow, b: Flow): boolean {
-  return (
-    a.src === b.src &&
-    a.srcPort === b.srcPort &&
-    ((a.observedAction === 'accept' && b.observedAction === 'reject') ||
-      (a.observedAction === 'reject' && b.observedAction === 'accept'))
-  )
-}
-
-/**
  * Pairs the two directions of a connection (AWS VPC emits one record per direction,
  * the reply with swapped addresses and ports) into one client→server flow: packets and bytes
  * summed (held at 2^53 − 1, core `addCounters`), `start` the earlier, `end` the later, TCP flags
@@ -484,15 +460,16 @@ function rejectedAtOtherEnd(a: Flow, b: Flow): boolean {
  * Two records pair when they have the same protocol, swapped endpoints (address and port),
  * the same `observedAction`, and time intervals that overlap or are at most
  * {@link PAIR_SLACK_MS} apart. A record that finds a held record of the same connection that
- * it does not pair with is held in its place. The held one, if of the other direction (an
- * incompatible other half), is released unpaired, with its run; if of the same direction again, it
- * joins the new record's run: the earlier records of that direction, held behind the latest (at
- * most {@link PAIR_RUN}; one that ends more than {@link PAIR_SLACK_MS} before the new record starts
- * is released), released with it, oldest first, and counted in the window. Only the latest record
- * pairs. Unpaired records are oriented with {@link orient}.
+ * it does not pair with is held in its place, and the held one (of either direction: the same
+ * direction again, or an incompatible other half) joins the new record's run: the earlier records
+ * of the connection, held behind the latest (at most {@link PAIR_RUN}; one that ends more than
+ * {@link PAIR_SLACK_MS} before the new record starts is released), released with it, oldest
+ * first, and counted in the window; when the latest pairs, its run is released before the merged
+ * flow. Only the latest record pairs. Unpaired records are oriented with {@link orient}.
  * Settling one direction accepted at one end and rejected at the other: every accepted record of
- * a run (or the latest) whose interval is within {@link PAIR_SLACK_MS} of a record of the run
- * that was written `reject` is read rejected, whichever came first and however many there are
+ * a run (or the latest) whose interval is within {@link PAIR_SLACK_MS} of a record of the run of
+ * the same direction (the same source address and port as written) that was written `reject` is
+ * read rejected, whichever came first and however many there are
  * (counted in {@link DirectionPairer.rejectedAtOtherEnd}); an accepted record read rejected is no
  * refusal itself, so settling does not chain from one accept to the next. This is the store's
  * rule for records of different files (store `settleBothEnds`, `settleExporterEnds`): the same
@@ -537,8 +514,8 @@ export class DirectionPairer {
   private readonly icmpTypes: boolean
   private readonly memory: ConnectionMemory
   /**
-   * The earlier records of the held record's direction, oldest first, by key: its run (see the
-   * class comment). Each is counted in the window.
+   * The earlier records of the held record's connection (either direction), oldest first, by
+   * key: its run (see the class comment). Each is counted in the window.
    */
   private readonly runs = new Map<string, Flow[]>()
   /** Records held in runs, all keys together. */
@@ -628,9 +605,11 @@ export class DirectionPairer {
   }
 
   /**
-   * `f`, the same direction of connection `key` as the held record `other`: `other` joins its
-   * run, and the run is settled against `f` (an accepted record near a rejected one, as written,
-   * is read `reject`, whichever came first), then trimmed: a record that ends more than
+   * `f`, a record of connection `key` that does not pair with the held record `other` (of
+   * either direction): `other` joins its run, and the run's records of `f`'s direction are
+   * settled against `f` (an accepted record near a rejected one, as written, is read `reject`,
+   * whichever came first; AWS: the source's interface let it out, the destination's security
+   * group refused it), then trimmed: a record that ends more than
    * {@link PAIR_SLACK_MS} before `f` starts, and the oldest beyond {@link PAIR_RUN}, are released
    * unpaired. Returns `f`, or its copy read `reject`.
    */
@@ -643,6 +622,8 @@ export class DirectionPairer {
     let settle = false
     for (let j = 0; j < members.length; j++) {
       const m = members[j] as Flow
+      // the run may hold records of the other direction too: they settle nothing of f's
+      if (m.src !== f.src || m.srcPort !== f.srcPort) continue
       if (f.start > m.end + PAIR_SLACK_MS || m.start > f.end + PAIR_SLACK_MS) continue
       if (refused && m.observedAction === 'accept') {
         members[j] = this.rejected(m)
@@ -703,7 +684,7 @@ export class DirectionPairer {
     const conn = icmp ?? connectionKey(f)
     const key = scope === undefined ? conn : `${scope}\u0000${conn}`
     const pending = this.pending
-    let other = pending.get(key)
+    const other = pending.get(key)
     // the same key, so the ends are swapped when the source is the other's destination (for
     // ICMP keyed by its request, the addresses exchanged: one is the request, one its reply)
     const swapped =
@@ -716,25 +697,22 @@ export class DirectionPairer {
       f = this.extendRun(key, other, f, out)
     } else if (other !== undefined) {
       pending.delete(key)
-      const run = this.runs.get(key)
-      if (run !== undefined) {
-        this.runs.delete(key)
-        this.inRuns -= run.length
-        for (const r of run) out.push(this.unpaired(r, key))
-      }
       const near = f.start <= other.end + PAIR_SLACK_MS && other.start <= f.end + PAIR_SLACK_MS
-      if (near && rejectedAtOtherEnd(other, f)) {
-        this.rejectedAtOtherEnd++
-        if (other.observedAction === 'accept') other = this.rejected(other)
-        else f = this.rejected(f)
-      }
       if (near && swapped && other.observedAction === f.observedAction) {
+        const run = this.runs.get(key)
+        if (run !== undefined) {
+          this.runs.delete(key)
+          this.inRuns -= run.length
+          for (const r of run) out.push(this.unpaired(r, key))
+        }
         this.paired++
         const m = merge(other, f)
         out.push(this.settle(m.direction === 'unknown' ? orient(m) : m, key))
         return
       }
-      out.push(this.unpaired(other, key))
+      // the other direction, not its partner: `other` joins the run all the same, so that a
+      // refusal of its direction still settles it when it comes (and one of f's direction f)
+      f = this.extendRun(key, other, f, out)
     }
     pending.set(key, f)
     this.keys.push(key)

@@ -6,7 +6,7 @@
  *
  * 1. `flows` over one file (reading, object path) ≡ `ingest` of that file (columnar path, then
  *    the store), on connections of up to {@link MAX_PER_KEY} records of either direction, but
- *    where reading's run of one direction was cut by a record of the other direction
+ *    where reading's run was cut by a pair merged between an accept and a refusal
  *    ({@link cutRun}: README "Limits today", the store settles more there);
  * 2. `flows` over one file ≡ `ingest` of the same records split in order over 2–3 files, in one
  *    command, and file by file, on connections the store pairs across files as one file does
@@ -139,9 +139,9 @@ async function readOne(file: string): Promise<{ keys: string[]; bytes: Set<numbe
  * True when reading's run of one direction was cut (README "Limits today"): two records of one
  * direction of a connection, one written `ACCEPT` and one `REJECT`, near in time (at most 60 s
  * apart), both left unpaired (`halves`: the bytes of the flows read; record `i` has bytes
- * `100 + i`), with a record of the other direction between them in the file. Reading keeps the
- * records of one direction together only until a record of the other direction comes, so it
- * leaves the accept `accept`; the store settles it.
+ * `100 + i`), with a record between them in the file that was merged with its reply. Reading
+ * keeps the records of a connection together only until a pair is merged, so it leaves the
+ * accept `accept`; the store settles it.
  */
 function cutRun(records: readonly Rec[], halves: ReadonlySet<number>): boolean {
   for (let i = 0; i < records.length; i++) {
@@ -151,7 +151,8 @@ function cutRun(records: readonly Rec[], halves: ReadonlySet<number>): boolean {
       if (b.conn !== a.conn || b.reply !== a.reply || b.action === a.action) continue
       if (!halves.has(100 + i) || !halves.has(100 + j)) continue
       if (b.start > a.start + a.length + 60) continue
-      if (records.slice(i + 1, j).some((k) => k.conn === a.conn && k.reply !== a.reply)) return true
+      for (let k = i + 1; k < j; k++)
+        if ((records[k] as Rec).conn === a.conn && !halves.has(100 + k)) return true
     }
   }
   return false

@@ -191,6 +191,28 @@ describe('rejected-at-other-end: read and stored, in one file or several', () =>
     }
   })
 
+  it('a record of the other direction between an accept and its refusal does not keep them apart', async () => {
+    // A@0, a refused reply @1 (other actions: no pair), A@5, R@10: reading holds them all
+    // together (the reply joins the run), so R@10 settles both accepts, as the store does. In one
+    // file only: across files, four records of both directions may pair otherwise (README Limits)
+    const { one } = files([
+      [
+        rec('>', 0, 'ACCEPT', 1),
+        rec('<', 1, 'REJECT', 2),
+        rec('>', 5, 'ACCEPT', 3),
+        rec('>', 10, 'REJECT', 4),
+      ],
+    ])
+    const store = path.join(path.dirname(one), 'one.duckdb')
+    await ingestEach(store, [one], 'aws-vpc')
+    allAre({ flows: await read(one), 'ingest one file': await stored(store) }, [
+      '0 1 reject',
+      '1 2 reject',
+      '5 3 reject',
+      '10 4 reject',
+    ])
+  })
+
   it('a refused reply does not settle the accepted request (another direction)', async () => {
     // the request got through; the reply was refused (a stateless network ACL): the records do
     // not pair (other actions), and the reply, stored turned round, has the request's ends
