@@ -502,6 +502,32 @@ describe('denied flows the observer had already rejected are counted apart', () 
     }
   })
 
+  it('text and Markdown give the split of an edge whose flows meet different outcomes', async () => {
+    // hH held-out check: the text read `BLOCKED pay-web-1 -> pay-db-1 tcp/5432  3 flows` where
+    // one flow would be blocked and two had been rejected already; JSON and CSV had the split.
+    const f = path.join(dir, 'r.csv')
+    const text = await cli('simulate', '-w', dir, '--at', AT, '--flows', f)
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toMatch(
+      /BLOCKED +pay-web-1 -> pay-db-1 tcp\/5432 {2}3 flows \(1 blocked, 2 already rejected where observed\) {2}/,
+    )
+    const md = await cli('simulate', '-w', dir, '--at', AT, '--flows', f, '-o', 'md')
+    expect(md.stdout).toContain(
+      '| blocked | pay-web-1 | pay-db-1 | tcp/5432 | 3 (1 blocked, 2 already rejected where observed) |',
+    )
+    // an edge whose flows all meet its outcome prints as before, without a split
+    const all = await cli(
+      'simulate',
+      '-w',
+      dir,
+      '--at',
+      AT,
+      '--flows',
+      path.join(dir, 'all-rejected.csv'),
+    )
+    expect(all.stdout).toMatch(/already rejected +pay-web-1 -> pay-db-1 tcp\/5432 {2}2 flows {2}/)
+  })
+
   it('an edge whose every flow was rejected is already-rejected and passes --fail-on-block', async () => {
     const f = path.join(dir, 'all-rejected.csv')
     const { code, out } = await jsonIn(dir, '--flows', f, '--fail-on-block')

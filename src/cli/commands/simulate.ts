@@ -573,6 +573,24 @@ function seenText(e: SimulateOutput['denied'][number]): string {
 }
 
 /**
+ * ` (1 blocked, 2 already rejected where observed)` when a denied edge's flows do not all meet its
+ * outcome (the strongest of theirs), else `''`: the text and Markdown name one outcome per edge,
+ * and without the split an edge of one blocked flow and two the observer had already rejected
+ * read `BLOCKED … 3 flows`. The JSON and CSV carry the same counts (`outcomes`, `alreadyRejected`).
+ */
+export function outcomeSplitText(e: SimulateOutput['denied'][number]): string {
+  const parts: [number, string][] = [
+    [e.outcomes.blocked, 'blocked'],
+    [e.outcomes['would-be-blocked'], 'would-be-blocked'],
+    [e.outcomes.unenforced, 'unenforced'],
+    [e.alreadyRejected, 'already rejected where observed'],
+  ]
+  const present = parts.filter(([n]) => n > 0)
+  if (present.length <= 1) return ''
+  return ` (${present.map(([n, what]) => `${String(n)} ${what}`).join(', ')})`
+}
+
+/**
  * Human text, line by line (without line ends): one line or two per denied edge, so that a report
  * of millions of edges is written in pieces, never as one string (V8 caps a string at about
  * 512 MiB: 4.6 M denied edges made a 700 MB text).
@@ -621,7 +639,7 @@ export function* simulateTextLines(o: SimulateOutput): Generator<string> {
   else {
     yield `denied flows by edge (${counted(o.denied.length, 'edge')}):`
     for (const e of o.denied) {
-      yield `  ${OUTCOME_LABEL[e.outcome].padEnd(16)} ${e.src.name} -> ${e.dst.name} ${e.service}  ${counted(e.flows, 'flow')}  ${seenText(e)}  by ${e.deniedBy.join(', ')}`
+      yield `  ${OUTCOME_LABEL[e.outcome].padEnd(16)} ${e.src.name} -> ${e.dst.name} ${e.service}  ${counted(e.flows, 'flow')}${outcomeSplitText(e)}  ${seenText(e)}  by ${e.deniedBy.join(', ')}`
       if (e.examples.length > 0) yield `      e.g. ${e.examples.map((x) => x.where).join(', ')}`
     }
   }
@@ -668,7 +686,7 @@ export function* simulateMarkdownLines(o: SimulateOutput): Generator<string> {
     yield '| outcome | source | destination | service | flows | first seen | last seen | denied by | examples |'
     yield '| --- | --- | --- | --- | ---: | --- | --- | --- | --- |'
     for (const e of o.denied) {
-      yield `| ${e.outcome} | ${mdCell(e.src.name)} | ${mdCell(e.dst.name)} | ${e.service} | ${e.flows} | ${e.firstSeen ?? '-'} | ${e.lastSeen ?? '-'} | ${mdCell(e.deniedBy.join(', '))} | ${mdCell(e.examples.map((x) => x.where).join(', '))} |`
+      yield `| ${e.outcome} | ${mdCell(e.src.name)} | ${mdCell(e.dst.name)} | ${e.service} | ${e.flows}${outcomeSplitText(e)} | ${e.firstSeen ?? '-'} | ${e.lastSeen ?? '-'} | ${mdCell(e.deniedBy.join(', '))} | ${mdCell(e.examples.map((x) => x.where).join(', '))} |`
     }
   }
   yield* ['', '### Rule hits', '', '| rule | action | hits | note |', '| --- | --- | ---: | --- |']
