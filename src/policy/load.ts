@@ -9,6 +9,7 @@ import {
   diagnostic,
   formatLocationFrom,
   hasErrors,
+  isScoped,
   labelSet,
   sortDiagnostics,
   type Diagnostic,
@@ -19,6 +20,7 @@ import {
   type Policy,
   type PolicySet,
   type Rule,
+  type Selector,
   type SourceLocation,
   type Workload,
   type Workspace,
@@ -34,6 +36,7 @@ import { SourceCollector } from '../inventory/sources/merge.js'
 import {
   hasScopedSide,
   parseExpires,
+  rawSideUnscoped,
   parseSelector,
   parseSelectorList,
   parseServiceList,
@@ -302,7 +305,15 @@ function readRule(
   const services =
     o['ports'] === undefined ? undefined : parseServiceList(d, o['ports'], [...path, 'ports'])
   if (!from || !to || !services) ok = false
-  if (from && to && !hasScopedSide(from, to)) {
+  // Both sides unscoped, judged on the raw list where a side did not parse (its selector error
+  // is reported too): every problem at once, not this one after the user fixed that one.
+  const unscoped = (parsed: Selector[] | undefined, rawSide: unknown): boolean =>
+    parsed ? !parsed.every(isScoped) : rawSideUnscoped(rawSide)
+  if (
+    o['from'] !== undefined &&
+    o['to'] !== undefined &&
+    (from && to ? !hasScopedSide(from, to) : unscoped(from, o['from']) && unscoped(to, o['to']))
+  ) {
     d.report(
       'policy/no-scoped-side',
       'neither "from" nor "to" consists only of scoped selectors',

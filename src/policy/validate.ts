@@ -425,6 +425,35 @@ export function hasScopedSide(from: readonly Selector[], to: readonly Selector[]
 }
 
 /**
+ * True when a raw `from` or `to` list certainly holds a selector that is not scoped, though the
+ * list did not parse: `any`, a mapping of only `any`, only `cidr`/`except` or only `external`
+ * (its error is in a value: a bad CIDR, an `except` outside the block, an unknown external), or
+ * a label or workload selector with `scope: global`. Lets {@link hasScopedSide}'s error
+ * (`policy/no-scoped-side`) be reported with the selector's own, as every problem is reported at
+ * once; a mapping that mixes kinds says nothing (what was meant is unknown).
+ */
+export function rawSideUnscoped(raw: unknown): boolean {
+  if (raw === 'any') return true
+  if (!Array.isArray(raw)) return false
+  const ADDRESS_KEYS: readonly (readonly string[])[] = [['any'], ['cidr', 'except'], ['external']]
+  return raw.some((item) => {
+    if (item === 'any') return true
+    if (!isMapping(item)) return false
+    const keys = Object.keys(item)
+    if (keys.length === 0) return false
+    if (
+      ADDRESS_KEYS.some(
+        (kind) =>
+          kind[0] !== undefined && keys.includes(kind[0]) && keys.every((k) => kind.includes(k)),
+      )
+    )
+      return true
+    const special = ['any', 'cidr', 'except', 'external'].some((k) => keys.includes(k))
+    return !special && item['scope'] === 'global'
+  })
+}
+
+/**
  * True when a label or workload selector matches at least one workload, with `scope` ANDed in
  * unless the selector is global. Other selector kinds are not checked (returns true).
  */

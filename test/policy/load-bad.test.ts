@@ -86,6 +86,18 @@ const noScoped = policy(
       'r2',
     ),
 )
+// hH held-out check: a rule whose unscoped side also had a selector error reported that error
+// only, and its missing scoped side after the user had fixed it.
+const noScopedWithSelectorErrors = policy(
+  rule(
+    '    from: [{ cidr: 10.0.0.0/8, except: [11.0.0.0/8] }]\n    to: [any]\n    ports: [tcp/1]\n',
+  ) +
+    rule('    from: [any]\n    to: [{ external: nowhere }]\n    ports: [tcp/2]\n', 'r2') +
+    rule(
+      '    from: [{ role: [a, b], scope: global }]\n    to: [{ cidr: 10.0.0.0/33 }]\n    ports: [tcp/3]\n',
+      'r3',
+    ),
+)
 const emergency = policy(rule(ok('    emergency: true\n')))
 const emptyLists = policy(rule('    from: []\n    to: []\n    ports: []\n'))
 const unknownNames = policy(
@@ -222,6 +234,19 @@ const CASES: readonly Case[] = [
     expect: [
       ['policy/no-scoped-side', 'id: r1'],
       ['policy/no-scoped-side', 'id: r2'],
+    ],
+  },
+  {
+    name: 'rule_without_a_scoped_side_and_a_selector_error_reports_both',
+    policy: [noScopedWithSelectorErrors],
+    expect: [
+      ['policy/except-outside-cidr', '11.0.0.0/8'],
+      ['policy/no-scoped-side', 'id: r1'],
+      ['policy/unknown-external', 'nowhere'],
+      ['policy/no-scoped-side', 'id: r2'],
+      ['policy/bad-selector', '[a, b]'],
+      ['policy/bad-cidr', '10.0.0.0/33'],
+      ['policy/no-scoped-side', 'id: r3'],
     ],
   },
   {
