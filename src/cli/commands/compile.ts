@@ -1,10 +1,13 @@
 /**
  * @module `bulkhead compile --target T --out DIR`: enforcement artefacts for one target.
  */
+import { readFileSync } from 'node:fs'
 import { rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Option, type Command } from 'commander'
 import {
+  BulkheadError,
+  ioDiagnostic,
   parseCidr,
   sortDiagnostics,
   type Cidr,
@@ -19,6 +22,8 @@ import {
   calicoCompiler,
   ciliumCompiler,
   ciliumLabelFilter,
+  parseCiliumLabelPrefixFile,
+  type CiliumFilePrefix,
   iptablesCompiler,
   kubernetesCompiler,
   nftablesCompiler,
@@ -113,6 +118,7 @@ interface CompileFlags {
   denyWith?: 'anp'
   sgRuleQuota: number
   ciliumLabels: string[]
+  ciliumLabelPrefixFile?: string
 }
 
 const DIRECTIONS: readonly Direction[] = ['ingress', 'egress', 'both']
@@ -135,12 +141,32 @@ function managementCidr(text: string): Cidr {
 }
 
 /**
- * The checks between `compile`'s options, once, before the workspace (`./usage.ts`): `--deny-with`
- * is the kubernetes target's, `--cilium-labels` the cilium target's (and each parses as Cilium
- * parses it); `--host` and `--all-hosts` exclude each other.
- * @throws UsageError.
+ * `--cilium-label-prefix-file`: the prefixes of the file (read here, parsed by
+ * `parseCiliumLabelPrefixFile`); undefined without the option.
+ * @throws BulkheadError: `io/*` when the file cannot be read, the parser's located diagnostics.
  */
-function checkCompileFlags(opts: CompileFlags): void {
+function readLabelPrefixFile(file: string | undefined): readonly CiliumFilePrefix[] | undefined {
+  if (file === undefined) return undefined
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new BulkheadError([ioDiagnostic(err, 'read', file)])
+  }
+  const { prefixes, diagnostics } = parseCiliumLabelPrefixFile(text, file)
+  if (prefixes === undefined) throw new BulkheadError(diagnostics)
+  return prefixes
+}
+
+/**
+ * The checks between `compile`'s options, once, before the workspace (`./usage.ts`): `--deny-with`
+ * is the kubernetes target's, `--cilium-labels` and `--cilium-label-prefix-file` the cilium
+ * target's (the file is read, and both parse as Cilium parses them); `--host` and `--all-hosts`
+ * exclude each other.
+ * @returns the prefixes of `--cilium-label-prefix-file`, undefined without it.
+ * @throws UsageError, or BulkheadError for the label prefix file ({@link readLabelPrefixFile}).
+ */
+function checkCompileFlags(opts: CompileFlags): readonly CiliumFilePrefix[] | undefined {
   if (opts.denyWith !== undefined && opts.target !== 'kubernetes')
     throw new UsageError(
       `--deny-with ${opts.denyWith} is not supported`,
@@ -148,13 +174,18 @@ function checkCompileFlags(opts: CompileFlags): void {
     )
   if (opts.ciliumLabels.length > 0 && opts.target !== 'cilium')
     throw new UsageError("--cilium-labels is the cilium target's", 'use --target cilium')
-  try {
-    ciliumLabelFilter(opts.ciliumLabels)
-  } catch (e) {
-    throw new UsageError(`--cilium-labels: ${(e as Error).message}`)
-  }
+  if (opts.ciliumLabelPrefixFile !== undefined && opts.target !== 'cilium')
+    throw new UsageError("--cilium-label-prefix-file is the cilium target's", 'use --target cilium')
   if (opts.allHosts === true && opts.host.length > 0)
     throw new UsageError('give either --host or --all-hosts, not both')
+  const file = readLabelPrefixFile(opts.ciliumLabelPrefixFile)
+  try {
+    ciliumLabelFilter(opts.ciliumLabels, file)
+  } catch (e) {
+    const flags = file === undefined ? '--cilium-labels' : '--cilium-label-prefix-file'
+    throw new UsageError(`${flags}: ${(e as Error).message}`)
+  }
+  return file
 }
 
 /**
@@ -182,6 +213,8 @@ export function podsSkipped(inventory: Inventory): { hosts: string[]; diagnostic
 
 /** Registers `compile`. */
 export function registerCompile(program: Command): void {
+  // the prefixes of --cilium-label-prefix-file, read once by the preAction check
+  let labelPrefixFile: readonly CiliumFilePrefix[] | undefined
   verb(program, 'compile')
     .description(
       'compile the workspace policy to enforcement artefacts for one target (host rulesets, Kubernetes manifests or Terraform JSON)',
@@ -284,6 +317,10 @@ export function registerCompile(program: Command): void {
         "Cilium's default label filter",
       ),
     )
+    .option(
+      '--cilium-label-prefix-file <file>',
+      'cilium: the label prefix file the cluster\'s Cilium agents are started with (their --label-prefix-file, JSON {"version": 1, "valid-prefixes": [{"source", "prefix", "invert"}]}): replaces Cilium\'s default label filter; --cilium-labels are added to it',
+    )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .addOption(
       outputOption(['text', 'json', 'yaml'], 'text', ' (the summary; the artefacts go to --out)'),
@@ -299,6 +336,7 @@ Examples:
   $ bulkhead compile --target kubernetes --out build/k8s --deny-with anp
   $ bulkhead compile --target cilium --out build/cilium
   $ bulkhead compile --target cilium --out build/cilium --cilium-labels k8s:app --cilium-labels k8s:role
+  $ bulkhead compile --target cilium --out build/cilium --cilium-label-prefix-file label-prefixes.json
   $ bulkhead compile --target calico --out build/calico
   $ bulkhead compile --target aws-sg --out build/aws --sg-rule-quota 100
   $ bulkhead compile --target azure-nsg --out build/azure
@@ -357,7 +395,7 @@ rules keep allowing what has expired.
 Exit codes: 0 artefacts written, 1 usage or input error (including rules the target cannot express).`,
     )
     .hook('preAction', (c) => {
-      checkCompileFlags(c.opts<CompileFlags>())
+      labelPrefixFile = checkCompileFlags(c.opts<CompileFlags>())
     })
     .action(async (opts: CompileFlags) => {
       const { monitorTimeout, sgRuleQuota, maxTimeSlices, managementCidr: management } = opts
@@ -402,6 +440,7 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
             return ciliumCompiler.compile(inventory, policySet, {
               ...k8sOptions,
               ...(opts.ciliumLabels.length > 0 ? { labelPrefixes: opts.ciliumLabels } : {}),
+              ...(labelPrefixFile !== undefined ? { labelPrefixFile } : {}),
             })
           case 'calico':
             return calicoCompiler.compile(inventory, policySet, k8sOptions)

@@ -63,7 +63,7 @@ import {
 } from '../kubernetes/compile.js'
 import { manifestArtefacts } from '../kubernetes/render.js'
 import { CILIUM_CAPABILITIES } from './capabilities.js'
-import { ciliumLabelFilter } from './identity-labels.js'
+import { ciliumLabelFilter, type CiliumFilePrefix } from './identity-labels.js'
 
 /** The label Cilium gives every endpoint with its pod's namespace. */
 export const CILIUM_NAMESPACE_LABEL = 'k8s:io.kubernetes.pod.namespace'
@@ -75,12 +75,19 @@ export interface CiliumOptions extends PodTargetOptions {
    * `[source:][!]regexp`), added to Cilium's default label filter as the agent adds them: which
    * pod labels are identity labels, the only ones Cilium's selectors see
    * ({@link ciliumLabelFilter}; `compile --cilium-labels` on the command line). Default none: the
-   * default filter, which these add to: the namespace label stays an identity label whatever
-   * they say. A cluster using `--label-prefix-file` (which replaces the default list) is not
-   * modelled.
-   * @throws Error from `compile` for a prefix Cilium refuses or JavaScript cannot compile.
+   * default filter (or {@link CiliumOptions.labelPrefixFile}'s), which these add to.
+   * @throws Error from `compile` for a prefix Cilium refuses or JavaScript cannot compile, and for
+   *   a filter that leaves the namespace label out of identities.
    */
   readonly labelPrefixes?: readonly string[]
+  /**
+   * The prefixes of the label prefix file the cluster's Cilium agents are started with
+   * (`--label-prefix-file`, read with `parseCiliumLabelPrefixFile`; `compile
+   * --cilium-label-prefix-file` on the command line): they replace Cilium's default list, and
+   * {@link CiliumOptions.labelPrefixes} are added to them ({@link ciliumLabelFilter}). Default:
+   * no file, the default list.
+   */
+  readonly labelPrefixFile?: readonly CiliumFilePrefix[]
 }
 
 /**
@@ -225,7 +232,7 @@ export function planCilium(
     inventory,
     options,
     'cilium',
-    ciliumLabelFilter(options.labelPrefixes),
+    ciliumLabelFilter(options.labelPrefixes, options.labelPrefixFile),
   )
   r.readModes(policySet)
   assertExpressible('cilium', CILIUM_CAPABILITIES, inventory, policySet, options.now, r.modes())
