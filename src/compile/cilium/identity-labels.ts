@@ -25,9 +25,9 @@
  *   `io.cilium.k8s.policy.cluster` := the cluster name are set ({@link ciliumEndpointKey}).
  * @see https://docs.cilium.io/en/stable/operations/performance/scalability/identity-relevant-labels/
  */
-import { diagnostic, type Diagnostic, type ErrorCode } from '../../core/index.js'
-import { JsonLocator } from '../../core/json-locate.js'
-import { jsonErrorOffset } from '../../ingest/json-objects.js'
+import { z } from 'zod'
+import { diagnostic, type Diagnostic } from '../../core/index.js'
+import { parseYamlFile } from '../../core/yaml-source.js'
 
 /** One prefix of Cilium's label filter (filter.go `LabelPrefix`). */
 interface LabelPrefix {
@@ -226,11 +226,6 @@ export function ciliumEndpointKey(key: string): string | undefined {
   return undefined
 }
 
-/** Go's `encoding/json` matches a key to a struct field case-insensitively (ASCII here). */
-function fieldOf<F extends string>(key: string, fields: readonly F[]): F | undefined {
-  return fields.find((f) => f === key.toLowerCase())
-}
-
 /** What {@link parseCiliumLabelPrefixFile} gives: the prefixes, or none and the problems. */
 export interface CiliumLabelPrefixFileResult {
   /** The file's prefixes in order; undefined when `diagnostics` holds an error. */
@@ -239,180 +234,63 @@ export interface CiliumLabelPrefixFileResult {
 }
 
 /**
- * Reads the text of a Cilium label prefix file (the agent's `--label-prefix-file`) as
- * cilium/cilium `pkg/labelsfilter/filter.go` `readLabelPrefixCfgFrom` reads it with Go's
- * `encoding/json`: one JSON object (text after it is not read), `version` exactly the integer 1,
- * `valid-prefixes` a list (or null) of objects whose `prefix` and `source` are non-empty strings
- * and `invert` a boolean (absent or null: false); field names match case-insensitively and other
- * fields are ignored. `{"version": 1, "valid-prefixes": [{"source": "k8s", "prefix": "app"},
- * {"source": "k8s", "prefix": "team", "invert": true}]}` → `app` (include), `team` (ignore).
+ * The label prefix file as filter.go `readLabelPrefixCfgFrom` decodes it: `version` 1, the only
+ * one Cilium reads; `valid-prefixes` a list (absent or null: none) of prefixes whose `source`
+ * and `prefix` are non-empty (Cilium refuses an empty one) and `invert` a boolean (absent or
+ * null: false). Other fields are ignored, as Go's decoder ignores them.
+ */
+const LABEL_PREFIX_FILE = z.object({
+  version: z.literal(1),
+  'valid-prefixes': z
+    .array(
+      z.object({
+        source: z.string().min(1),
+        prefix: z.string().min(1),
+        invert: z.boolean().nullish(),
+      }),
+    )
+    .nullish(),
+})
+
+/**
+ * Reads a Cilium label prefix file (the agent's `--label-prefix-file`, JSON:
+ * `{"version": 1, "valid-prefixes": [{"source": "k8s", "prefix": "app"}, {"source": "k8s",
+ * "prefix": "team", "invert": true}]}` → `app` (include), `team` (ignore)), with the loader the
+ * workspace files use (`parseYamlFile`, a zod schema: {@link LABEL_PREFIX_FILE}).
  * @param text - the file's text (UTF-8 decoded); pure: the caller reads the file.
  * @param file - its path, for the locations.
  * @returns every problem at once, each located at file:line:column (1-based): `yaml/syntax`
- *   (not JSON), `schema/invalid-value` (a value of the wrong type, another version, an empty
- *   string, a null entry, which makes Cilium's agent crash, or a key given twice in one object,
- *   which Go's decoder merges), `schema/missing-field` (no `prefix` or `source`).
+ *   (not JSON or YAML), `yaml/duplicate-key`, `schema/invalid-value` (another version, a value
+ *   of the wrong type, an empty string), `schema/missing-field` (no `version`, `prefix` or
+ *   `source`).
  */
 export function parseCiliumLabelPrefixFile(
   text: string,
   file: string,
 ): CiliumLabelPrefixFileResult {
-  const diagnostics: Diagnostic[] = []
-  const locator = new JsonLocator(text)
-  const at = (offset: number): { file: string; line: number; column: number } => {
-    const { line, col } = locator.linePos(offset)
-    return { file, line, column: col }
-  }
-  const fail = (
-    code: ErrorCode,
-    message: string,
-    path: readonly (string | number)[],
-    hint: string,
-    target: 'value' | 'key' = 'value',
-  ): void => {
-    diagnostics.push(diagnostic(code, message, at(locator.offset(path, target)), { hint }))
-  }
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (e) {
-    const message = (e as Error).message
-    // Go's json.Decoder reads the first value and leaves the rest of the file unread
-    const after = /^Unexpected non-whitespace character after JSON at position (\d+)/.exec(message)
-    if (after) value = JSON.parse(text.slice(0, Number(after[1])))
-    else {
-      diagnostics.push(
-        diagnostic(
-          'yaml/syntax',
-          `not a JSON label prefix file: ${message}`,
-          at(jsonErrorOffset(message, text) ?? 0),
-          {
-            hint: 'write it as {"version": 1, "valid-prefixes": [{"source": "k8s", "prefix": "app"}]}',
-          },
-        ),
-      )
-      return { diagnostics }
-    }
-  }
-  const typeHint =
-    'give the type Cilium reads: version a number, valid-prefixes a list, prefix and source strings, invert true or false'
-  if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
-    fail('schema/invalid-value', 'a label prefix file is one JSON object', [], typeHint)
-    return { diagnostics }
-  }
-  const top = (value ?? {}) as Record<string, unknown>
-  const twice = (obj: Record<string, unknown>, path: readonly (string | number)[]): void => {
-    const seen = new Set<string>()
-    for (const k of Object.keys(obj)) {
-      const f = k.toLowerCase()
-      if (seen.has(f))
-        fail(
-          'schema/invalid-value',
-          `"${k}" is given twice (field names match case-insensitively; Go's decoder merges the values)`,
-          [...path, k],
-          'give each field once',
-          'key',
-        )
-      seen.add(f)
-    }
-  }
-  twice(top, [])
-  let version = 0
-  let list: unknown = null
-  let listKey = 'valid-prefixes'
-  let versionKey: string | undefined
-  // false when the version has a wrong type (said once, not again as "unsupported")
-  let versionTyped = true
-  for (const [k, v] of Object.entries(top)) {
-    const f = fieldOf(k, ['version', 'valid-prefixes'])
-    if (f === 'version') versionKey = k
-    if (f === 'version' && v !== null) {
-      const written = locator.scalarSource([k])
-      if (typeof v !== 'number' || written === undefined || !/^-?\d+$/.test(written)) {
-        versionTyped = false
-        fail(
-          'schema/invalid-value',
-          `version must be a whole number, not ${written ?? JSON.stringify(v)}`,
-          [k],
-          'write "version": 1',
-        )
-      } else version = v
-    } else if (f === 'valid-prefixes') {
-      list = v
-      listKey = k
-    }
-  }
-  if (version !== 1 && versionTyped)
-    fail(
-      'schema/invalid-value',
-      `unsupported version ${String(version)}`,
-      versionKey === undefined ? [] : [versionKey],
-      'write "version": 1, the only version Cilium reads',
+  const found: Diagnostic[] = []
+  const docs = parseYamlFile({ path: file, text }, found)
+  const doc = docs.length === 1 ? docs[0] : undefined
+  if (doc === undefined && found.length === 0)
+    found.push(
+      diagnostic(
+        'schema/invalid-value',
+        `a label prefix file is one JSON object; ${file} holds ${String(docs.length)} documents`,
+        { file, line: 1, column: 1 },
+      ),
     )
-  const prefixes: CiliumFilePrefix[] = []
-  if (list !== null && !Array.isArray(list))
-    fail('schema/invalid-value', `${listKey} must be a list`, [listKey], typeHint)
-  for (const [i, entry] of (Array.isArray(list) ? (list as unknown[]) : []).entries()) {
-    const path = [listKey, i]
-    if (entry === null) {
-      fail(
-        'schema/invalid-value',
-        "a null prefix (Cilium's agent crashes on it)",
-        path,
-        'remove it',
-      )
-      continue
-    }
-    if (typeof entry !== 'object' || Array.isArray(entry)) {
-      fail(
-        'schema/invalid-value',
-        'a prefix is an object {"source", "prefix", "invert"}',
-        path,
-        typeHint,
-      )
-      continue
-    }
-    const obj = entry as Record<string, unknown>
-    twice(obj, path)
-    const got: { prefix: string; source: string; invert: boolean } = {
-      prefix: '',
-      source: '',
-      invert: false,
-    }
-    const keys: Record<string, string> = {}
-    for (const [k, v] of Object.entries(obj)) {
-      const f = fieldOf(k, ['prefix', 'source', 'invert'])
-      if (f === undefined || v === null) continue
-      keys[f] = k
-      if (f === 'invert' ? typeof v !== 'boolean' : typeof v !== 'string')
-        fail(
-          'schema/invalid-value',
-          `${f} must be ${f === 'invert' ? 'true or false' : 'a string'}`,
-          [...path, k],
-          typeHint,
-        )
-      else if (f === 'invert') got.invert = v as boolean
-      else got[f] = v as string
-    }
-    for (const f of ['prefix', 'source'] as const)
-      if (got[f] === '') {
-        const k = keys[f]
-        if (k === undefined)
-          fail(
-            'schema/missing-field',
-            `${f} is missing (Cilium: ${f} was empty)`,
-            path,
-            `give the ${f}${f === 'source' ? ': k8s for pod labels' : ''}`,
-          )
-        else if (typeof obj[k] === 'string')
-          fail(
-            'schema/invalid-value',
-            `${f} is empty (Cilium: ${f} was empty)`,
-            [...path, k],
-            `give the ${f}${f === 'source' ? ': k8s for pod labels' : ''}`,
-          )
-      }
-    prefixes.push(got)
-  }
-  return diagnostics.length > 0 ? { diagnostics } : { prefixes, diagnostics }
+  const parsed = doc?.check(LABEL_PREFIX_FILE, doc.value, [])
+  // every problem says what Cilium reads
+  const diagnostics = found.map((d) => (d.hint === undefined ? { ...d, hint: FILE_HINT } : d))
+  if (parsed === undefined) return { diagnostics }
+  const prefixes = (parsed['valid-prefixes'] ?? []).map((p) => ({
+    source: p.source,
+    prefix: p.prefix,
+    invert: p.invert ?? false,
+  }))
+  return { prefixes, diagnostics }
 }
+
+/** The hint of every problem of a label prefix file: the shape Cilium reads. */
+const FILE_HINT =
+  'Cilium reads {"version": 1, "valid-prefixes": [{"source": "k8s", "prefix": "app", "invert": false}]}'
