@@ -323,9 +323,10 @@ export const tupleArb: fc.Arbitrary<FlowTuple> = fc
  * overrode a matching allow rule.
  */
 export const densePolicySetArb: fc.Arbitrary<PolicySet> = fc
-  .tuple(policySetArb, fc.nat(3), policyArb('q'), ruleArb('r0'))
+  .tuple(policySetArb, fc.nat(3), policyArb('q'), ruleArb('rq'))
   .map(([ps, keepEmpty, q, r]): PolicySet => {
-    // a third of the plain sets have no rule at all; keep a quarter of those empty
+    // a third of the plain sets have no rule at all; keep a quarter of those empty (rule ids
+    // are unique in a policy: `rq` is not one of policyArb's r0…r4)
     if (keepEmpty === 0 || ps.policies.some((p) => p.rules.length > 0)) return ps
     return { ...ps, policies: [...ps.policies, { ...q, rules: [r, ...q.rules] }] }
   })
@@ -434,16 +435,21 @@ function aimedTupleArb(inv: Inventory, ps: PolicySet): fc.Arbitrary<FlowTuple> {
 }
 
 /**
- * `n` flows for an estate: a third uniformly random ({@link tupleArb}), two thirds aimed at the
- * set's rules (`aimedTupleArb`: the estate's own addresses that its selectors pick, on its
- * services, at the ends of port ranges). Uniform tuples alone leave almost every flow denied by
- * default: 1.2 % allowed by a rule, 0.1 % through a scoped selector.
+ * One flow for an estate: a third of the time uniformly random ({@link tupleArb}), two thirds
+ * aimed at the set's rules (`aimedTupleArb`: the estate's own addresses that its selectors pick,
+ * on its services, at the ends of port ranges). Uniform tuples alone leave almost every flow
+ * denied by default: 1.2 % allowed by a rule, 0.1 % through a scoped selector.
  */
-export function flowsInArb(inv: Inventory, ps: PolicySet, n: number): fc.Arbitrary<FlowTuple[]> {
-  return fc.array(
-    fc.oneof({ weight: 1, arbitrary: tupleArb }, { weight: 2, arbitrary: aimedTupleArb(inv, ps) }),
-    { minLength: n, maxLength: n },
+export function flowInArb(inv: Inventory, ps: PolicySet): fc.Arbitrary<FlowTuple> {
+  return fc.oneof(
+    { weight: 1, arbitrary: tupleArb },
+    { weight: 2, arbitrary: aimedTupleArb(inv, ps) },
   )
+}
+
+/** `n` flows for an estate, each from {@link flowInArb}. */
+export function flowsInArb(inv: Inventory, ps: PolicySet, n: number): fc.Arbitrary<FlowTuple[]> {
+  return fc.array(flowInArb(inv, ps), { minLength: n, maxLength: n })
 }
 
 /**

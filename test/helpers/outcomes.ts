@@ -8,6 +8,7 @@
 import {
   isScoped,
   parseIp,
+  replyConnectionPort,
   selectorMatches,
   serviceMatches,
   type Endpoint,
@@ -158,4 +159,19 @@ export function countOutcome(
 /** Adds `b` into `a`. */
 export function addCounts(a: OutcomeCounts, b: OutcomeCounts): void {
   for (const k of Object.keys(a) as (keyof OutcomeCounts)[]) a[k] += b[k]
+}
+
+/**
+ * The connection the reference evaluator judges for `t`: `t` itself, or for a reply the tuple
+ * with its ends swapped on the connection's port (`replyConnectionPort`).
+ */
+export function judgedTuple(t: FlowTuple, reply: boolean): FlowTuple {
+  if (!reply) return t
+  return {
+    src: t.dst,
+    dst: t.src,
+    protocol: t.protocol,
+    dstPort: replyConnectionPort(t.protocol, t.srcPort ?? 0, t.dstPort),
+    at: t.at,
+  }
 }

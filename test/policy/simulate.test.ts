@@ -7,6 +7,9 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   formatRuleRef,
+  isGroupAddress,
+  parseIp,
+  type IpAddress,
   labelSet,
   parseCidr,
   type Cidr,
@@ -22,13 +25,14 @@ import { evaluate, groupReceiversMode } from '../../src/policy/evaluate.js'
 import { LINK_CONTROL_CODE, PolicyIndex, RELATED_CODE } from '../../src/policy/policy-index.js'
 import { simulate, Simulator, type FlowGroup } from '../../src/policy/simulate.js'
 import {
+  densePolicySetArb,
+  flowInArb,
   groupTupleArb,
   inventoryArb,
-  policySetArb,
   SEED,
   TIMES,
-  tupleArb,
 } from '../helpers/model.js'
+import { countOutcome, judgedTuple, newCounts } from '../helpers/outcomes.js'
 import { workload } from '../helpers/workloads.js'
 
 const directionArb = fc.constantFrom<FlowDirection>(
@@ -40,32 +44,47 @@ const directionArb = fc.constantFrom<FlowDirection>(
 
 const observedArb = fc.constantFrom<Flow['observedAction']>('accept', 'accept', 'reject', 'unknown')
 
-const flowsArb: fc.Arbitrary<Flow[]> = fc
-  .array(
-    // one flow in five to a multicast group or the broadcast, judged by its receivers too
-    fc
-      .tuple(
-        fc.oneof({ weight: 4, arbitrary: tupleArb }, { weight: 1, arbitrary: groupTupleArb }),
-        directionArb,
-        observedArb,
-      )
-      .map(([t, direction, observedAction]): Flow => ({
-        src: t.src,
-        dst: t.dst,
-        srcPort: t.srcPort ?? 0,
-        dstPort: t.dstPort,
-        protocol: t.protocol,
-        start: t.at,
-        end: t.at + 1000,
-        packets: 1,
-        bytes: 60,
-        observedAction,
-        direction,
-        source: { format: 'test', file: 'flows.txt', line: 1 },
-      })),
-    { minLength: 1, maxLength: 60 },
+/**
+ * 1–60 flows for an estate: one in five to a multicast group or the broadcast (judged by its
+ * receivers too), the others from `flowInArb` (two thirds aimed at the set's rules). Over uniform
+ * tuples alone, 23 of 1 845 flows were allowed by a rule and 2 denied by a deny rule.
+ */
+const flowsArb = (inv: Inventory, ps: PolicySet): fc.Arbitrary<Flow[]> =>
+  fc
+    .array(
+      fc
+        .tuple(
+          fc.oneof(
+            { weight: 4, arbitrary: flowInArb(inv, ps) },
+            { weight: 1, arbitrary: groupTupleArb },
+          ),
+          directionArb,
+          observedArb,
+        )
+        .map(([t, direction, observedAction]): Flow => ({
+          // a reply is judged as the connection it answers: the drawn tuple, turned round
+          ...(direction === 'server-to-client' && !isGroupAddress(parseIp(t.dst) as IpAddress)
+            ? { src: t.dst, dst: t.src, srcPort: t.dstPort, dstPort: t.srcPort ?? 0 }
+            : { src: t.src, dst: t.dst, srcPort: t.srcPort ?? 0, dstPort: t.dstPort }),
+          protocol: t.protocol,
+          start: t.at,
+          end: t.at + 1000,
+          packets: 1,
+          bytes: 60,
+          observedAction,
+          direction,
+          source: { format: 'test', file: 'flows.txt', line: 1 },
+        })),
+      { minLength: 8, maxLength: 60 },
+    )
+    .map((fs) => fs.map((f, i) => ({ ...f, source: { ...f.source, line: i + 1 } })))
+
+/** An estate with overlapping allow and deny rules, flows for it, and the instant of judgement. */
+const runArb = fc
+  .tuple(inventoryArb, densePolicySetArb)
+  .chain(([inv, ps]) =>
+    fc.tuple(fc.constant(inv), fc.constant(ps), flowsArb(inv, ps), fc.constantFrom(...TIMES)),
   )
-  .map((fs) => fs.map((f, i) => ({ ...f, source: { ...f.source, line: i + 1 } })))
 
 /** Every workload enforced, as `asEnforced` promises: `{}` global matches every workload. */
 function allEnforced(ps: PolicySet): PolicySet {
@@ -88,109 +107,115 @@ function refCode(v: ReturnType<typeof evaluate>): string {
 describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
   for (const asEnforced of [false, true]) {
     it(`per-flow verdicts and report counts agree${asEnforced ? ' (as enforced)' : ''}`, () => {
+      const counts = newCounts()
       fc.assert(
-        fc.property(
-          inventoryArb,
-          policySetArb,
-          flowsArb,
-          fc.constantFrom(...TIMES),
-          (inv, ps, flows, now) => {
-            const index = PolicyIndex.build(inv, ps, now)
-            const sim = new Simulator(index, inv, now, { asEnforced })
-            const refSet = asEnforced ? allEnforced(ps) : ps
-            const outcomes: Record<Outcome, number> = {
-              allowed: 0,
-              blocked: 0,
-              'would-be-blocked': 0,
-              unenforced: 0,
+        fc.property(runArb, ([inv, ps, flows, now]) => {
+          const index = PolicyIndex.build(inv, ps, now)
+          const sim = new Simulator(index, inv, now, { asEnforced })
+          const refSet = asEnforced ? allEnforced(ps) : ps
+          const outcomes: Record<Outcome, number> = {
+            allowed: 0,
+            blocked: 0,
+            'would-be-blocked': 0,
+            unenforced: 0,
+          }
+          const hits = new Map<string, number>()
+          let wouldBlock = 0
+          let alreadyRejected = 0
+          for (const f of flows) {
+            const reply = f.direction === 'server-to-client'
+            const tuple = {
+              src: f.src,
+              dst: f.dst,
+              protocol: f.protocol,
+              dstPort: f.dstPort,
+              srcPort: f.srcPort,
+              at: f.start,
             }
-            const hits = new Map<string, number>()
-            let wouldBlock = 0
-            let alreadyRejected = 0
-            for (const f of flows) {
-              const reply = f.direction === 'server-to-client'
-              const want = evaluate(
-                inv,
-                refSet,
-                {
-                  src: f.src,
-                  dst: f.dst,
-                  protocol: f.protocol,
-                  dstPort: f.dstPort,
-                  srcPort: f.srcPort,
-                  at: f.start,
-                },
-                { now, reply },
+            const want = evaluate(inv, refSet, tuple, { now, reply })
+            countOutcome(counts, inv, refSet, judgedTuple(tuple, reply), want)
+            const got = sim.judge({ ...f, at: f.start })
+            expect(got).toBeDefined()
+            if (got === undefined) return
+            const gotCode =
+              got.code === LINK_CONTROL_CODE
+                ? 'link-control'
+                : got.code === RELATED_CODE
+                  ? 'related'
+                  : got.code < 0
+                    ? 'default-deny'
+                    : `${(got.code & 1) === 0 ? 'allowed' : 'denied'}:${formatRuleRef(index.ruleAt(got.code >> 1))}`
+            expect(gotCode).toBe(refCode(want))
+            expect(got.outcome).toBe(want.outcome)
+            // a denied flow its observer rejected is counted apart, outside the gate
+            if (want.decision === 'denied' && f.observedAction === 'reject') alreadyRejected++
+            else {
+              outcomes[want.outcome]++
+              // a workload on either side, or one that receives the group the flow is sent to
+              if (
+                want.decision === 'denied' &&
+                (want.src.kind === 'workload' ||
+                  want.dst.kind === 'workload' ||
+                  (want.receiversMode !== undefined &&
+                    groupReceiversMode(inv, refSet, f.start) !== undefined))
               )
-              const got = sim.judge({ ...f, at: f.start })
-              expect(got).toBeDefined()
-              if (got === undefined) return
-              const gotCode =
-                got.code === LINK_CONTROL_CODE
-                  ? 'link-control'
-                  : got.code === RELATED_CODE
-                    ? 'related'
-                    : got.code < 0
-                      ? 'default-deny'
-                      : `${(got.code & 1) === 0 ? 'allowed' : 'denied'}:${formatRuleRef(index.ruleAt(got.code >> 1))}`
-              expect(gotCode).toBe(refCode(want))
-              expect(got.outcome).toBe(want.outcome)
-              // a denied flow its observer rejected is counted apart, outside the gate
-              if (want.decision === 'denied' && f.observedAction === 'reject') alreadyRejected++
-              else {
-                outcomes[want.outcome]++
-                // a workload on either side, or one that receives the group the flow is sent to
-                if (
-                  want.decision === 'denied' &&
-                  (want.src.kind === 'workload' ||
-                    want.dst.kind === 'workload' ||
-                    (want.receiversMode !== undefined &&
-                      groupReceiversMode(inv, refSet, f.start) !== undefined))
-                )
-                  wouldBlock++
-              }
-              if (typeof want.by !== 'string') {
-                const k = formatRuleRef(want.by.rule)
-                hits.set(k, (hits.get(k) ?? 0) + 1)
-              }
-              sim.add(f)
+                wouldBlock++
             }
-            const report = sim.report()
-            expect(report.flows).toBe(flows.length)
-            expect(report.outcomes).toEqual(outcomes)
-            expect(report.alreadyRejected).toBe(alreadyRejected)
-            expect(report.wouldBlockIfEnforced).toBe(wouldBlock)
-            expect(report.replies).toBe(
-              flows.filter((f) => f.direction === 'server-to-client').length,
-            )
-            expect(report.unknownDirection).toBe(
-              flows.filter((f) => f.direction === 'unknown').length,
-            )
-            const denied = flows.length - outcomes.allowed
-            expect(report.denied.reduce((n, e) => n + e.flows, 0)).toBe(denied)
-            expect(report.denied.reduce((n, e) => n + e.alreadyRejected, 0)).toBe(alreadyRejected)
-            for (const e of report.denied)
-              expect(e.outcome === 'already-rejected').toBe(e.alreadyRejected === e.flows)
-            for (const r of report.rules) {
-              expect(r.hits).toBe(hits.get(formatRuleRef(r)) ?? 0)
+            if (typeof want.by !== 'string') {
+              const k = formatRuleRef(want.by.rule)
+              hits.set(k, (hits.get(k) ?? 0) + 1)
             }
-            const live = ps.policies.flatMap((p) =>
+            sim.add(f)
+          }
+          const report = sim.report()
+          expect(report.flows).toBe(flows.length)
+          expect(report.outcomes).toEqual(outcomes)
+          expect(report.alreadyRejected).toBe(alreadyRejected)
+          expect(report.wouldBlockIfEnforced).toBe(wouldBlock)
+          expect(report.replies).toBe(
+            flows.filter((f) => f.direction === 'server-to-client').length,
+          )
+          expect(report.unknownDirection).toBe(
+            flows.filter((f) => f.direction === 'unknown').length,
+          )
+          const denied = flows.length - outcomes.allowed
+          expect(report.denied.reduce((n, e) => n + e.flows, 0)).toBe(denied)
+          expect(report.denied.reduce((n, e) => n + e.alreadyRejected, 0)).toBe(alreadyRejected)
+          for (const e of report.denied)
+            expect(e.outcome === 'already-rejected').toBe(e.alreadyRejected === e.flows)
+          for (const r of report.rules) {
+            expect(r.hits).toBe(hits.get(formatRuleRef(r)) ?? 0)
+          }
+          const live = ps.policies.flatMap((p) =>
+            p.rules
+              .filter((r: Rule) => r.expires === undefined || now < r.expires)
+              .map((r) => `${p.name}/${r.id}`),
+          )
+          expect(report.unused.map(formatRuleRef)).toEqual(live.filter((k) => !hits.has(k)))
+          expect(report.expired.map(formatRuleRef)).toEqual(
+            ps.policies.flatMap((p) =>
               p.rules
-                .filter((r: Rule) => r.expires === undefined || now < r.expires)
+                .filter((r) => r.expires !== undefined && now >= r.expires)
                 .map((r) => `${p.name}/${r.id}`),
-            )
-            expect(report.unused.map(formatRuleRef)).toEqual(live.filter((k) => !hits.has(k)))
-            expect(report.expired.map(formatRuleRef)).toEqual(
-              ps.policies.flatMap((p) =>
-                p.rules
-                  .filter((r) => r.expires !== undefined && now >= r.expires)
-                  .map((r) => `${p.name}/${r.id}`),
-              ),
-            )
-          },
-        ),
+            ),
+          )
+        }),
         { seed: SEED, numRuns: 300 },
       )
+      // what the flows exercised (reference verdicts of the judged connections), about half of
+      // the counts with the seed: 4 780 flows, 296 allowed by a rule, 347 denied by a deny rule
+      // (200 over an allow), 487 hit an expired rule, 170 an except, 644 a port range edge, 175
+      // a scoped selector, 258 a global one, 210 decided without rules. Uniform tuples gave 1 845
+      // flows, 23 allowed by a rule and 2 denied by one.
+      expect(counts.allowedByRule).toBeGreaterThan(150)
+      expect(counts.deniedByRule).toBeGreaterThan(150)
+      expect(counts.denyOverAllow).toBeGreaterThan(100)
+      expect(counts.withoutRules).toBeGreaterThan(100)
+      expect(counts.expiredHit).toBeGreaterThan(200)
+      expect(counts.cidrExcept).toBeGreaterThan(80)
+      expect(counts.portEdge).toBeGreaterThan(300)
+      expect(counts.scoped).toBeGreaterThan(80)
+      expect(counts.global).toBeGreaterThan(120)
     })
   }
 })
