@@ -317,8 +317,9 @@ export const tupleArb: fc.Arbitrary<FlowTuple> = fc
 
 /**
  * {@link policySetArb} with allow and deny rules that overlap: each policy gets 0–3 copies of its
- * own rules with the action turned over, the same selectors, and the same services or a part of
- * them (one end of a port range, or `any`), at a random place in the policy. Over plain
+ * own rules with the action turned over and the same selectors, at a random place in the policy:
+ * a deny copy on one port at an end of the allow's range, an allow copy on the deny's services
+ * or on `any`. Over plain
  * {@link policySetArb} and {@link tupleArb}, 4 of 100 000 flows were denied by a deny rule that
  * overrode a matching allow rule.
  */
@@ -345,12 +346,21 @@ export const densePolicySetArb: fc.Arbitrary<PolicySet> = fc
           const rules = [...p.rules]
           ;(copiesOf[i] ?? []).forEach(([which, how, where], k) => {
             const r = p.rules[which % p.rules.length] as Rule
-            const services = r.services.map((s): Service => {
-              if (s.protocol === 'any' || how === 0) return s
-              if (how === 1) return { ...s, ports: { lo: s.ports.lo, hi: s.ports.lo } }
-              if (how === 2) return { ...s, ports: { lo: s.ports.hi, hi: s.ports.hi } }
-              return { protocol: 'any' }
-            })
+            // a deny copy of an allow rule takes one port at an end of its first service, so that
+            // the allow still decides the rest; an allow copy of a deny rule keeps its services or
+            // takes `any`, so that it allows what the deny leaves out
+            const first = r.services[0] as Service
+            const end = how % 2 === 0 ? 'lo' : 'hi'
+            const services: readonly Service[] =
+              r.action === 'allow'
+                ? [
+                    first.protocol === 'any'
+                      ? { protocol: 6, ports: { lo: 80, hi: 80 } }
+                      : { ...first, ports: { lo: first.ports[end], hi: first.ports[end] } },
+                  ]
+                : how < 2
+                  ? r.services
+                  : [{ protocol: 'any' }]
             const copy: Rule = {
               ...r,
               id: `${r.id}x${k}`,
