@@ -143,6 +143,9 @@ describe('blast radius baselines', () => {
 
   it('--hops limits lateral movement', () => {
     const r = ask({ hops: 1 })
+    // the limit must matter: without it some source reaches further than one hop
+    expect(ask({}).sources.some((s) => s.transitive !== s.direct)).toBe(true)
+    expect(r.sources.length).toBeGreaterThan(0)
     for (const s of r.sources) expect(s.transitive).toBe(s.direct)
   })
 

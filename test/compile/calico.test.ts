@@ -51,6 +51,10 @@ describe('calico target', () => {
   it('deny rules have order 100 and action Deny, allow rules 1000, default deny 10000', () => {
     const plan = planCalico(SHOP, SHOP_POLICIES, { now: NOW })
     const all = allObjects(plan) as Obj[]
+    // the deny rule, an allow rule and the default deny are all there to be checked
+    expect(all.some((o) => o.metadata.labels['bulkhead.dev/rule'] === 'no-dev-to-db')).toBe(true)
+    expect(all.some((o) => o.metadata.name === 'bulkhead-default-deny')).toBe(true)
+    expect(all.length).toBeGreaterThan(2)
     for (const o of all) {
       const rules = [
         ...((o.spec['ingress'] as { action: string }[] | undefined) ?? []),

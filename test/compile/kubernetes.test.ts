@@ -496,6 +496,7 @@ describe('kubernetes target: fixtures', () => {
       now: NOW,
       direction: 'ingress',
     })
+    expect(planObjects(plan).length).toBeGreaterThan(0)
     for (const o of planObjects(plan))
       expect((o['spec'] as { policyTypes: string[] }).policyTypes).toEqual(['Ingress'])
   })

@@ -128,6 +128,9 @@ describe('nftables options', () => {
   it('direction ingress renders only the input chain; egress only the output chain', () => {
     const i = nftablesCompiler.compile(twoHosts, webToDb('enforce'), { now, direction: 'ingress' })
     const e = nftablesCompiler.compile(twoHosts, webToDb('enforce'), { now, direction: 'egress' })
+    // one ruleset per host of the two
+    expect(i.artefacts).toHaveLength(2)
+    expect(e.artefacts).toHaveLength(2)
     for (const a of i.artefacts) {
       expect(a.content).toContain('chain input {')
       expect(a.content).not.toContain('chain output {')

@@ -362,6 +362,8 @@ describe('cilium: the label prefixes of the cluster (labelPrefixes, --cilium-lab
           ),
         },
       }))
+      expect(ends.length).toBeGreaterThan(1)
+      expect(ends.every((e) => e.ip !== '')).toBe(true)
       for (const src of ends)
         for (const dst of ends)
           for (const port of [5432, 5433]) {

@@ -133,6 +133,7 @@ describe('k8s connlist: primary UserDefinedNetworks isolate their namespace', ()
 
   it('analyze and k8s eval agree on every workload pair, inside and across networks', () => {
     const m = a.model
+    expect(m.workloads.length).toBeGreaterThan(1)
     for (const src of m.workloads) {
       for (const dst of m.workloads) {
         if (src === dst) continue
