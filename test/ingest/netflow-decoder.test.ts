@@ -253,6 +253,50 @@ describe('NetFlow v9', () => {
     })
   })
 
+  it('a rate of 1 stated later is no sampling: a record with its own samplingInterval 1, a sampler set back to 1', () => {
+    // IPFIX, exporter sampled 1 in 100 (options: samplingInterval 34 without a sampler)
+    const options = (rate: number): Uint8Array[] => [
+      ipfixOptionsTemplate(600, 1, [
+        [144, 4],
+        [34, 4],
+      ]),
+      set(600, concat(u32(1), u32(rate))),
+    ]
+    const rec = template(2, 601, '8:4 12:4 4:1 2:4 1:4')
+    const data = set(601, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(1), u32(40)))
+    // a record that states samplingInterval 1 itself was not sampled, whatever the exporter's rate
+    const own = new NetflowDecoder().decode(
+      ipfix(
+        { exportTime: 1_700_000_000 },
+        ...options(100),
+        template(2, 602, '8:4 12:4 4:1 2:4 1:4 34:4'),
+        set(602, concat(ip4('10.0.0.1'), ip4('10.0.0.3'), u8(17), u32(1), u32(40), u32(1))),
+        rec,
+        data,
+      ),
+      META,
+    )
+    expect(reasons(own, 'note')).toEqual({
+      'options-record': 1,
+      'sampling-rate:100': 1,
+      'time-from-export': 2,
+    })
+    // the exporter announces 1 in 1 for the same sampler later: its records are no longer sampled
+    const d = new NetflowDecoder()
+    expect(
+      reasons(
+        d.decode(ipfix({ exportTime: 1_700_000_000 }, ...options(100), rec, data), META),
+        'note',
+      ),
+    ).toMatchObject({ 'sampling-rate:100': 1 })
+    expect(
+      reasons(
+        d.decode(ipfix({ exportTime: 1_700_000_060 }, ...options(1), rec, data), META),
+        'note',
+      ),
+    ).toEqual({ 'options-record': 1, 'time-from-export': 1 })
+  })
+
   it('notes uptime-unwrapped where a record ended before the 32-bit SysUptime wrapped (as IPFIX does)', () => {
     // python-netflow-v9-softflowd's PACKET_V9_TEMPLATE: SysUptime 3 ms, flows 22 h earlier
     const tpl = template(0, 300, '8:4 12:4 4:1 22:4 21:4')

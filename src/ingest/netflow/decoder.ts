@@ -1420,15 +1420,17 @@ function impliedIcmp(v: Values, dst: string): number {
 
 /**
  * The sampling rate (1 packet in N) a record states: samplingInterval 34, samplerRandomInterval
- * 50, or PSAMP count-based (305 selected, 306 skipped: N = (305 + 306) / 305 when whole);
- * undefined when it states none or no more than 1.
+ * 50, or PSAMP count-based (305 selected, 306 skipped: N = (305 + 306) / 305 when whole).
+ * 1 when it states no sampling (N of 0 or 1, nothing skipped), so that a record's own statement
+ * and an options record that sets a sampler back to 1 in 1 win over a rate announced before;
+ * undefined when it states none.
  */
 function samplingRate(v: Values): number | undefined {
   const n = num(v, IE.samplingInterval) ?? num(v, IE.samplerRandomInterval)
-  if (n !== undefined) return n > 1 && Number.isSafeInteger(n) ? n : undefined
+  if (n !== undefined) return n > 1 && Number.isSafeInteger(n) ? n : 1
   const taken = num(v, IE.samplingPacketInterval)
   const skipped = num(v, IE.samplingPacketSpace)
-  if (taken === undefined || skipped === undefined || taken <= 0 || skipped <= 0) return undefined
+  if (taken === undefined || skipped === undefined || taken <= 0 || skipped < 0) return undefined
   const rate = (taken + skipped) / taken
   return Number.isSafeInteger(rate) ? rate : undefined
 }
