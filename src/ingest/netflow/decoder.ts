@@ -18,8 +18,9 @@
  *   samplingInterval; counts are not scaled), `no-address` (data record without both
  *   addresses), `template-withdrawn`, `end-before-start` (end was before start; end set to start),
  *   `ends-after-export` (kept as read), `uptime-unwrapped` (IPFIX uptime and init time a whole
- *   number of 2^32 ms apart; v1–v9: a record's end uptime above the header's SysUptime, read as
- *   before the 32-bit uptime wrapped), `time-from-export` (a record without any time element: its
+ *   number of 2^32 ms apart; v1–v9: a record's end uptime more than 2^31 ms above the header's
+ *   SysUptime, read as before the 32-bit uptime wrapped; less above it is read as after the
+ *   export), `time-from-export` (a record without any time element: its
  *   datagram's export time), `unknown-sub-template` (an RFC 6313 list of the record names a
  *   template not received before it: the list is not read), `exporter-evicted`,
  *   `template-evicted`; with `sequenceGaps`,
