@@ -51,6 +51,7 @@ import {
 import {
   BOOT_DRIFT,
   BOOT_SLACK_MS,
+  samplingFor,
   TemplateCache,
   type HeaderContext,
   type PendingSet,
@@ -945,6 +946,10 @@ export class NetflowDecoder {
     // (a bad variable-length encoding, a wrong template): none of its records is trusted, so
     // the set's flows are kept apart and dropped with it
     const setOut = newOut()
+    // sampling, looked up once per set: the rates the exporter's options data announced, and
+    // whether this template's records can state their own (most carry neither)
+    const rates = t.options ? undefined : this.cache.samplingRates(meta.exporter)
+    const ownRate = !t.options && statesSampling(t)
     const drop = (): void => {
       this.messageRecords = undefined // misread: its record count is unknown
       out.problems.push(...setOut.problems)
@@ -1054,7 +1059,8 @@ export class NetflowDecoder {
       )
       // counts of a sampled exporter are the sampled packets' only: said, not scaled
       const rate =
-        samplingRate(values) ?? this.cache.sampling(meta.exporter, h.domain, samplerOf(values))
+        (ownRate ? samplingRate(values) : undefined) ??
+        (rates === undefined ? undefined : samplingFor(rates, h.domain, samplerOf(values)))
       if (rate !== undefined && rate > 1 && setOut.flows.length > emitted)
         push(setOut, 'note', `sampling-rate:${String(rate)}`, meta, '')
     }
@@ -1435,6 +1441,25 @@ function samplingRate(v: Values): number | undefined {
   const rate = (taken + skipped) / taken
   return Number.isSafeInteger(rate) ? rate : undefined
 }
+
+/** The IANA elements by which a record states its own sampling rate ({@link samplingRate}). */
+const RATE_ELEMENTS: ReadonlySet<number> = new Set([
+  IE.samplingInterval,
+  IE.samplerRandomInterval,
+  IE.samplingPacketInterval,
+  IE.samplingPacketSpace,
+])
+
+/** Whether the records of `t` can state their own sampling rate (an element of {@link RATE_ELEMENTS}). */
+function statesSampling(t: Template): boolean {
+  let s = STATES_SAMPLING.get(t)
+  if (s === undefined) {
+    s = t.fields.some((f) => f.enterprise === 0 && RATE_ELEMENTS.has(f.id))
+    STATES_SAMPLING.set(t, s)
+  }
+  return s
+}
+const STATES_SAMPLING = new WeakMap<Template, boolean>()
 
 /** The sampler a record names: samplerId 48, else selectorId 302. */
 function samplerOf(v: Values): number | undefined {

@@ -340,23 +340,36 @@ export class TemplateCache {
   }
 
   /**
-   * The sampling rate that applies to a data record of a domain: its sampler's (`sampler`, the
-   * record's samplerId / selectorId), else the rate an options record gave without a sampler,
-   * else the domain's only rate; undefined when the exporter announced none.
+   * The sampling rates an exporter's options data announced (see {@link TemplateCache.setSampling};
+   * read them with {@link samplingFor}), or undefined when it announced none. Does not count as a
+   * use of the exporter (no LRU move): the decoder asks once per data set, after `get`.
    */
-  sampling(exporter: string, domain: number, sampler: number | undefined): number | undefined {
-    const m = this.state(exporter).sampling
-    if (m.size === 0) return undefined
-    const own = sampler === undefined ? undefined : m.get(`${domain}/${sampler}`)
-    if (own !== undefined) return own
-    const any = m.get(`${domain}/-1`)
-    if (any !== undefined) return any
-    let only: number | undefined
-    for (const [k, r] of m) {
-      if (!k.startsWith(`${domain}/`)) continue
-      if (only !== undefined) return undefined
-      only = r
-    }
-    return only
+  samplingRates(exporter: string): ReadonlyMap<string, number> | undefined {
+    const m = this.exporters.get(exporter)?.sampling
+    return m === undefined || m.size === 0 ? undefined : m
   }
+}
+
+/**
+ * The sampling rate that applies to a data record of `domain` among an exporter's announced
+ * `rates` ({@link TemplateCache.samplingRates}): its sampler's (`sampler`, the record's samplerId
+ * / selectorId), else the rate an options record gave without a sampler, else the domain's only
+ * rate; undefined when none applies.
+ */
+export function samplingFor(
+  rates: ReadonlyMap<string, number>,
+  domain: number,
+  sampler: number | undefined,
+): number | undefined {
+  const own = sampler === undefined ? undefined : rates.get(`${domain}/${sampler}`)
+  if (own !== undefined) return own
+  const any = rates.get(`${domain}/-1`)
+  if (any !== undefined) return any
+  let only: number | undefined
+  for (const [k, r] of rates) {
+    if (!k.startsWith(`${domain}/`)) continue
+    if (only !== undefined) return undefined
+    only = r
+  }
+  return only
 }
