@@ -524,13 +524,19 @@ export class DirectionPairer {
   private readonly settled = new WeakSet<Flow>()
   /** Pairs merged so far. */
   paired = 0
-  /** Accepted records read rejected because the other end rejected them ({@link rejectedAtOtherEnd}). */
+  /**
+   * Accepted records read rejected because the other end rejected them (`rejected-at-other-end`:
+   * see the class comment).
+   */
   rejectedAtOtherEnd = 0
   /** The unpaired-half mark of each flow emitted unpaired ({@link DirectionPairer.halfOf}). */
   private readonly halves = new WeakMap<Flow, number>()
   /** With `opts.origins`: the record pushed of each flow emitted unpaired ({@link DirectionPairer.recordOf}). */
   private readonly origins: WeakMap<Flow, Flow> | undefined
-  /** With `opts.origins`: the record pushed of each copy read rejected ({@link rejectedAtOtherEnd}). */
+  /**
+   * With `opts.origins`: the record pushed of each copy read rejected because the other end
+   * rejected it (see the class comment).
+   */
   private readonly pushed: WeakMap<Flow, Flow> | undefined
 
   /**
