@@ -5,6 +5,7 @@
  * expected flow worked out by hand from the records.
  */
 import { describe, expect, it } from 'vitest'
+import type { Flow } from '../../src/core/index.js'
 import { NetflowDecoder, type DatagramMeta } from '../../src/ingest/netflow/decoder.js'
 import { readAsFile } from '../helpers/files.js'
 import { concat, ip4, ipfix, set, template, u16, u32, u64, u8 } from './netflow-builders.js'
@@ -159,7 +160,11 @@ describe('YAF TCP flags in a subTemplateMultiList', () => {
     expect(before.problems.map((p) => [p.kind, p.reason])).toEqual([
       ['note', 'unknown-sub-template'],
     ])
-    expect(before.flows.map((f) => [f.srcPort, f.tcpFlags])).toEqual([[40000, undefined]])
+    expect(before.flows.map((f) => [f.srcPort, f.direction, f.tcpFlags])).toEqual([
+      [40000, 'unknown', undefined],
+    ])
+    // a record of one direction, as any other: reading may pair it with its reply
+    expect(before.halves.has(before.flows[0] as Flow)).toBe(true)
     const after = d.decode(ipfix({ exportTime: SECS }, TCP_SUB, set(45825, rec)), META)
     expect(after.problems).toEqual([])
     expect(after.flows.map((f) => [f.srcPort, f.direction, f.tcpFlags])).toEqual([

@@ -160,7 +160,7 @@ const TUNNEL = -2
  * Pseudo-element in {@link Values}: the id of a template that an RFC 6313 list of the record
  * names and this exporter and domain have not sent (the list is not read).
  */
-const UNKNOWN_SUB_TEMPLATE = -3
+const UNKNOWN_SUB_TEMPLATE = -4
 /**
  * RFC 5103 §6.1: the reverse direction of a biflow record's element `id` is the element `id` of
  * this private enterprise number; kept in {@link Values} at `REVERSE + id`.
