@@ -253,6 +253,59 @@ describe('NetFlow v9', () => {
     })
   })
 
+  it('sampling announced per interface (RFC 3954 §6.1: options scope Interface) applies to that interface only', () => {
+    // options template 4096: scope Interface (2), SAMPLING_INTERVAL 34 and SAMPLING_ALGORITHM 35;
+    // interface 3 samples 1 in 100. Data records name their INPUT_SNMP (10): 3, then 5, which no
+    // options record named: not sampled
+    const tpl = template(0, 1024, '8:4 12:4 4:1 2:4 1:4 10:4')
+    const data = (ifIndex: number): Uint8Array =>
+      set(1024, concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(1), u32(40), u32(ifIndex)))
+    const options = v9OptionsTemplate(
+      4096,
+      [[2, 4]],
+      [
+        [34, 4],
+        [35, 1],
+      ],
+    )
+    const r = new NetflowDecoder().decode(
+      v9(H, tpl, options, set(4096, concat(u32(3), u32(100), u8(2))), data(3), data(5)),
+      META,
+    )
+    expect(r.flows).toHaveLength(2)
+    expect(r.problems.map((p) => p.reason)).toEqual([
+      'options-record',
+      'time-from-export',
+      'sampling-rate:100',
+      'time-from-export',
+    ])
+    // IPFIX: the scope is ingressInterface (10)
+    const ip = new NetflowDecoder().decode(
+      ipfix(
+        { exportTime: 1_700_000_000 },
+        ipfixOptionsTemplate(600, 1, [
+          [10, 4],
+          [34, 4],
+        ]),
+        set(600, concat(u32(7), u32(64))),
+        template(2, 601, '8:4 12:4 4:1 2:4 1:4 10:4'),
+        set(
+          601,
+          concat(
+            concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(17), u32(1), u32(40), u32(9)),
+            concat(ip4('10.0.0.1'), ip4('10.0.0.3'), u8(17), u32(1), u32(40), u32(7)),
+          ),
+        ),
+      ),
+      META,
+    )
+    expect(reasons(ip, 'note')).toEqual({
+      'options-record': 1,
+      'sampling-rate:64': 1,
+      'time-from-export': 2,
+    })
+  })
+
   it('a rate of 1 stated later is no sampling: a record with its own samplingInterval 1, a sampler set back to 1', () => {
     // IPFIX, exporter sampled 1 in 100 (options: samplingInterval 34 without a sampler)
     const options = (rate: number): Uint8Array[] => [

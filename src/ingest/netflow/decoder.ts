@@ -162,6 +162,11 @@ const TUNNEL = -2
  */
 const UNKNOWN_SUB_TEMPLATE = -4
 /**
+ * Pseudo-element in {@link Values}: the interface (ifIndex) of a sampling options record's scope
+ * or of a data record (ingressInterface 10), read only where a sampling rate is looked up.
+ */
+const INTERFACE = -5
+/**
  * RFC 5103 §6.1: the reverse direction of a biflow record's element `id` is the element `id` of
  * this private enterprise number; kept in {@link Values} at `REVERSE + id`.
  */
@@ -986,11 +991,15 @@ export class NetflowDecoder {
             else if (f.id === IE.protocolIdentifier) protocols++
           }
         } else if (
-          f.enterprise === REVERSE_PEN &&
-          REVERSE_COUNTERS.has(f.id) &&
+          (t.options || rates !== undefined) &&
           len > 0 &&
-          len <= 8
+          len <= 8 &&
+          (f.enterprise === 0 ? f.id === IE.ingressInterface : f.enterprise === -1 && f.id === 2)
         )
+          // the interface a sampling rate is announced for (IPFIX ingressInterface, v9 scope 2
+          // Interface) or a record came in on: read only when sampling is to be looked up
+          values.set(INTERFACE, readUnsigned(dv, p, len))
+        else if (f.enterprise === REVERSE_PEN && REVERSE_COUNTERS.has(f.id) && len > 0 && len <= 8)
           values.set(REVERSE + f.id, readUnsigned(dv, p, len))
         else if (f.enterprise === VMWARE_PEN && len > 0) {
           const tenant = VMWARE_TENANT.get(f.id)
@@ -1025,8 +1034,17 @@ export class NetflowDecoder {
           this.onSystemInit?.(init, h)
         }
         const rate = samplingRate(values)
-        if (rate !== undefined)
-          this.cache.setSampling(meta.exporter, h.domain, samplerOf(values) ?? -1, rate)
+        if (rate !== undefined) {
+          const sampler = samplerOf(values)
+          const iface = num(values, INTERFACE)
+          const scope =
+            sampler !== undefined
+              ? `s${String(sampler)}`
+              : iface !== undefined
+                ? `i${String(iface)}`
+                : '-1'
+          this.cache.setSampling(meta.exporter, h.domain, scope, rate)
+        }
         push(setOut, 'note', 'options-record', meta, '')
         continue
       }
@@ -1060,7 +1078,9 @@ export class NetflowDecoder {
       // counts of a sampled exporter are the sampled packets' only: said, not scaled
       const rate =
         (ownRate ? samplingRate(values) : undefined) ??
-        (rates === undefined ? undefined : samplingFor(rates, h.domain, samplerOf(values)))
+        (rates === undefined
+          ? undefined
+          : samplingFor(rates, h.domain, samplerOf(values), num(values, INTERFACE)))
       if (rate !== undefined && rate > 1 && setOut.flows.length > emitted)
         push(setOut, 'note', `sampling-rate:${String(rate)}`, meta, '')
     }

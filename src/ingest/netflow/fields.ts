@@ -18,6 +18,8 @@ export const IE = {
   tcpControlBits: 6,
   sourceTransportPort: 7,
   sourceIPv4Address: 8,
+  /** v9 INPUT_SNMP / IPFIX ingressInterface: the ifIndex a packet came in on (read for sampling only). */
+  ingressInterface: 10,
   destinationTransportPort: 11,
   destinationIPv4Address: 12,
   flowEndSysUpTime: 21,

@@ -107,7 +107,7 @@ interface ExporterState {
   pendingBytes: number
   /** IPFIX systemInitTimeMilliseconds learned from options data, by domain. */
   readonly systemInit: Map<number, number>
-  /** Sampling rates (1 in N) learned from options data, key `${domain}/${samplerId}` (-1: none). */
+  /** Sampling rates (1 in N) learned from options data, key `${domain}/${scope}` ({@link TemplateCache.setSampling}). */
   readonly sampling: Map<string, number>
 }
 
@@ -329,12 +329,14 @@ export class TemplateCache {
   }
 
   /**
-   * Records a sampler's rate (1 packet in `rate`) for a domain from options data; `sampler` is
-   * its samplerId / selectorId, -1 when the options record names none.
+   * Records a rate (1 packet in `rate`) for a domain from options data; `scope` says what it
+   * applies to: `s<id>` a sampler (samplerId / selectorId), `i<ifIndex>` an interface (v9 scope
+   * Interface, IPFIX ingressInterface), `-1` the whole exporter (the options record names
+   * neither).
    */
-  setSampling(exporter: string, domain: number, sampler: number, rate: number): void {
+  setSampling(exporter: string, domain: number, scope: string, rate: number): void {
     const m = this.state(exporter).sampling
-    const key = `${domain}/${sampler}`
+    const key = `${domain}/${scope}`
     if (!m.has(key) && m.size >= MAX_DOMAINS_WITH_INIT_TIME) m.clear()
     m.set(key, rate)
   }
@@ -353,21 +355,28 @@ export class TemplateCache {
 /**
  * The sampling rate that applies to a data record of `domain` among an exporter's announced
  * `rates` ({@link TemplateCache.samplingRates}): its sampler's (`sampler`, the record's samplerId
- * / selectorId), else the rate an options record gave without a sampler, else the domain's only
- * rate; undefined when none applies.
+ * / selectorId), else its interface's (`ifIndex`, the record's ingressInterface) when rates were
+ * announced per interface, else the rate an options record gave for the whole exporter, else the
+ * domain's only sampler rate (an interface's too when the record names no interface); undefined
+ * when none applies: a record of an interface that no options record named was not sampled
+ * (RFC 3954 §6.1's options template is scoped to an interface).
  */
 export function samplingFor(
   rates: ReadonlyMap<string, number>,
   domain: number,
   sampler: number | undefined,
+  ifIndex: number | undefined,
 ): number | undefined {
-  const own = sampler === undefined ? undefined : rates.get(`${domain}/${sampler}`)
+  const own = sampler === undefined ? undefined : rates.get(`${domain}/s${sampler}`)
   if (own !== undefined) return own
+  const iface = ifIndex === undefined ? undefined : rates.get(`${domain}/i${ifIndex}`)
+  if (iface !== undefined) return iface
   const any = rates.get(`${domain}/-1`)
   if (any !== undefined) return any
   let only: number | undefined
   for (const [k, r] of rates) {
-    if (!k.startsWith(`${domain}/`)) continue
+    if (!k.startsWith(`${domain}/s`) && (ifIndex !== undefined || !k.startsWith(`${domain}/i`)))
+      continue
     if (only !== undefined) return undefined
     only = r
   }
