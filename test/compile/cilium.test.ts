@@ -269,7 +269,7 @@ describe('cilium target: node addresses (identities host and remote-node)', () =
   // By hand, from Cilium's policy language (language.rst): CIDR peers take no node address
   // ("CIDR rules do not apply to traffic where both sides of the connection are either managed by
   // Cilium or use an IP belonging to a node in the cluster"), entity `all` does, and the local host
-  // reaches its pods whatever the policy (--allow-localhost default). The model knows no node:
+  // reaches its pods whatever the allow rules (--allow-localhost default). The model knows no node:
   // 10.0.0.11 (web's node) and 10.0.0.12 (another node) are addresses inside 10.0.0.0/24, an
   // external range, so the model follows the rules; Cilium does not, hence compile/node-addresses.
   const inv = {
@@ -340,6 +340,20 @@ describe('cilium target: node addresses (identities host and remote-node)', () =
       model: 'denied',
       cilium: 'denied',
     })
+  })
+
+  it('a deny from `any` (ingressDeny, entity all) stops the local host too: deny beats allow-localhost', () => {
+    // cilium/cilium#12716 (deny policies): a policy that says "deny from host" drops it whatever
+    // --allow-localhost; #44590: "Higher precedence deny rules can still override the default
+    // allow localhost rule". A deny from any compiles to ingressDeny fromEntities [all], which
+    // holds the host identity: the local node is dropped on 8080, as the model says
+    const denyAny = rule('no-one', [{ kind: 'any' }], [lbl({ app: 'web' })], [tcp(8080)], 'deny')
+    expect(decide([anyToWeb, denyAny], '10.0.0.11', '10.244.1.10', 8080)).toMatchObject({
+      model: 'denied',
+      cilium: 'denied',
+    })
+    // on another port the deny does not apply: the local host passes, whatever the allows
+    expect(decide([anyToWeb, denyAny], '10.0.0.11', '10.244.1.10', 9999).cilium).toBe('allowed')
   })
 
   it('a CIDR egress takes no node address; `any` takes them as the model does', () => {

@@ -21,9 +21,10 @@
  * are either managed by Cilium or use an IP belonging to a node in the cluster (including host
  * networking pods)"; the default `--policy-cidr-match-mode`), entity `all` does, and an endpoint
  * selector does when it holds for their reserved label; and the local host reaches its pods
- * whatever the policies ("Kubernetes will automatically allow all communication from the local
- * host of all local endpoints", the default `--allow-localhost`). The compiler warns of this
- * (`compile/node-addresses`).
+ * whatever the allow policies ("Kubernetes will automatically allow all communication from the
+ * local host of all local endpoints", the default `--allow-localhost`), but not past a deny that
+ * takes it (an `ingressDeny` with entity `all`: deny beats that allow, cilium/cilium#12716 and
+ * #44590). The compiler warns of this (`compile/node-addresses`).
  * @remarks https://docs.cilium.io/en/stable/security/policy/language/ (layer 3 and 4 rules,
  * default allow/deny, deny policies; "Entities based": host, remote-node, world, all; "IP/CIDR
  * based" and "Selecting nodes with CIDR / ipBlock"; "Access to/from local host"),
@@ -124,8 +125,10 @@ export function ciliumDirection(
   nodes?: CiliumNodes,
 ): boolean {
   const node = nodeIdentity(nodes, self, peer)
-  // the local host reaches its pods whatever the policies (default --allow-localhost)
-  if (dir === 'ingress' && node === 'host') return true
+  // the local host reaches its pods whatever the allow policies (default --allow-localhost), but
+  // a deny that takes it (entity all) still drops it: deny beats the allow-localhost rule
+  // (cilium/cilium#12716, #44590)
+  const localHost = dir === 'ingress' && node === 'host'
   const denyField = `${dir}Deny`
   const applying = objects.filter((o) => {
     const spec = o['spec'] as Record<string, unknown>
@@ -147,7 +150,7 @@ export function ciliumDirection(
   const hit = (r: Record<string, unknown>): boolean =>
     peerMatches(r, pre, peer, node) && portsMatch(r, protocol, port)
   if (rules(denyField).some(hit)) return false
-  return rules(dir).some(hit)
+  return localHost || rules(dir).some(hit)
 }
 
 /**

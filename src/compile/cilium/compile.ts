@@ -355,7 +355,8 @@ const NODE_WARNING_RULES = 3
  * and "Kubernetes will automatically allow all communication from the local host of all local
  * endpoints" unless `--allow-localhost=policy`. So a rule's `fromCIDRSet`/`toCIDRSet` neither
  * allows nor denies a node address inside its blocks (an allow drops it, a deny lets an `any`
- * allow through), and each node reaches its own pods whatever the policy. The compiler cannot
+ * allow through), and each node reaches its own pods whatever the allow rules (a deny from `any`,
+ * entity `all`, still stops it: deny beats the allow-localhost rule). The compiler cannot
  * say which addresses are nodes, so it warns: once, naming the first
  * {@link NODE_WARNING_RULES} rules with CIDR peers (located at the first), and saying the local
  * host part when it compiles pod ingress.
@@ -377,7 +378,7 @@ function nodeAddressWarnings(
   }
   if (podIngress)
     parts.push(
-      'each node reaches its own pods whatever the policy unless the agents run with --allow-localhost=policy',
+      'each node reaches its own pods whatever the allow rules (a deny from any still stops it) unless the agents run with --allow-localhost=policy',
     )
   const first = cidrRules[0]?.rule.location
   return [
