@@ -20,6 +20,7 @@ import {
   runDifferential,
   withPods,
   type Obj,
+  expectExercised,
 } from './k8s-differential.js'
 import { upstreamChecked } from './upstream-rules.js'
 import { evaluate } from '../../src/policy/evaluate.js'
@@ -365,6 +366,7 @@ describe('calico target: evaluator of the output agrees with the model (property
       calicoAllows,
     )
     expect(c.verified).toBeGreaterThan(50)
+    expectExercised(c.outcomes)
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(500)
   }, 120_000)
@@ -377,6 +379,7 @@ describe('calico target: evaluator of the output agrees with the model (property
       ['enforce', 'monitor', 'observe'],
     )
     expect(c.verified).toBeGreaterThan(50)
+    expectExercised(c.outcomes)
     expect(c.refused).toBeGreaterThan(0)
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(200)

@@ -21,6 +21,7 @@ import {
   runDifferential,
   withPods,
   type Obj,
+  expectExercised,
 } from './k8s-differential.js'
 import { upstreamChecked } from './upstream-rules.js'
 import { evaluate } from '../../src/policy/evaluate.js'
@@ -409,6 +410,7 @@ describe('cilium target: evaluator of the output agrees with the model (property
       ciliumAllows,
     )
     expect(c.verified).toBeGreaterThan(50)
+    expectExercised(c.outcomes)
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(500)
   }, 120_000)
@@ -421,6 +423,7 @@ describe('cilium target: evaluator of the output agrees with the model (property
       ['enforce', 'observe'],
     )
     expect(c.verified).toBeGreaterThan(50)
+    expectExercised(c.outcomes)
     expect(c.refused).toBeGreaterThan(0)
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(200)
