@@ -32,12 +32,14 @@ import {
   type ReachGraph,
 } from '../../src/analyze/index.js'
 import { labelSet } from '../../src/core/index.js'
+import { countOutcome, newCounts } from '../helpers/outcomes.js'
 import {
   ALL_IPS,
   SEED,
   TIMES,
   enforcementMixArb,
   inventoryArb,
+  densePolicySetArb,
   policyArb,
   policySetArb,
   serviceArb,
@@ -77,6 +79,13 @@ function labelOnly(p: Policy): Policy {
     rules: p.rules.map(({ expires: _e, ...r }) => ({ ...r, from: fix(r.from), to: fix(r.to) })),
   }
 }
+
+/**
+ * What the oracle's reference verdicts exercised (`test/helpers/outcomes.ts`); a test resets it
+ * and asserts minimums. Over plain `policySetArb` the linked-estates property judged 22 107
+ * probes: 2.3 % allowed by a rule, 12 denied by a deny over an allow (s30 hI).
+ */
+let exercised = newCounts()
 
 interface Oracle {
   /** adjacency between workload indices, with the allowed probe points */
@@ -120,6 +129,13 @@ function oracle(
               policySet,
               { src: x, dst: y, protocol, dstPort, at },
               { now: at },
+            )
+            countOutcome(
+              exercised,
+              inventory,
+              policySet,
+              { src: x, dst: y, protocol, dstPort, at },
+              v,
             )
             // reachability counts what the rules allow: IPv6 link control and ICMP errors,
             // allowed whatever the rules, reach no service; under `enforced`, a flow no side
@@ -319,10 +335,11 @@ describe('policy reachability vs brute-force pairwise oracle (reference evaluato
     // how often the random Enforcement entries gave a mix of modes (some pair open by mode,
     // some closed by an enforcing side)
     const seen = { mixed: 0, noneEnforcing: 0, exploitable: 0 }
+    exercised = newCounts()
     fc.assert(
       fc.property(
         inventoryArb,
-        policySetArb,
+        densePolicySetArb,
         fc.option(enforcementMixArb, { freq: 8, nil: undefined }),
         fc.constantFrom(...TIMES),
         fc.option(fc.array(serviceArb, { minLength: 1, maxLength: 3 }), {
@@ -357,13 +374,22 @@ describe('policy reachability vs brute-force pairwise oracle (reference evaluato
     expect(seen.mixed).toBeGreaterThan(100)
     expect(seen.noneEnforcing).toBeGreaterThan(100)
     expect(seen.exploitable).toBeGreaterThan(100)
+    // with the seed, of 20 472 probes: 841 allowed by a rule, 144 denied by a deny over an allow,
+    // 924 met an expired rule, 240 fell in an except, 733 at a port range end, 243 scoped
+    expect(exercised.allowedByRule).toBeGreaterThan(400)
+    expect(exercised.denyOverAllow).toBeGreaterThan(70)
+    expect(exercised.defaultDenied).toBeGreaterThan(5_000)
+    expect(exercised.expiredHit).toBeGreaterThan(450)
+    expect(exercised.cidrExcept).toBeGreaterThan(120)
+    expect(exercised.portEdge).toBeGreaterThan(350)
+    expect(exercised.scoped).toBeGreaterThan(120)
   }, 180_000)
 
   it('incremental updatePolicy gives the same graph and figures as a fresh build', () => {
     const seen = { incremental: 0, added: 0, removed: 0, full: 0 }
     const scenario = fc.tuple(
       inventoryArb,
-      policySetArb,
+      densePolicySetArb,
       fc.constantFrom(...TIMES),
       fc.constantFrom('p0', 'p1', 'p9'),
       fc.boolean(),
@@ -444,7 +470,7 @@ describe('compact group store', () => {
     fc.assert(
       fc.property(
         inventoryArb,
-        policySetArb,
+        densePolicySetArb,
         fc.constantFrom(...TIMES),
         fc.array(serviceArb, { minLength: 1, maxLength: 2 }),
         (inventory, policySet, at, xs) => {
@@ -470,7 +496,7 @@ describe('blast radius against the oracle', () => {
     fc.assert(
       fc.property(
         inventoryArb,
-        policySetArb,
+        densePolicySetArb,
         fc.constantFrom(...TIMES),
         fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
         fc.constantFrom('policy' as const, 'enforced' as const),
@@ -551,7 +577,7 @@ describe('incremental updates over chains of random changes', () => {
     fc.assert(
       fc.property(
         inventoryArb,
-        policySetArb,
+        densePolicySetArb,
         fc.constantFrom(...TIMES),
         fc.array(
           fc
