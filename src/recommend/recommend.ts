@@ -1012,7 +1012,11 @@ function memberCache(
  * Over-permission of workload-to-workload rules (issue 5 item 2): the (source, destination,
  * protocol, port) combinations the rules allow minus those observed, counted per workload pair and
  * per identity pair (label sets), a workload with itself left out (as connlist leaves it out:
- * its traffic to itself crosses no firewall); a protocol without ports (GRE, ESP) counts as one service. Rules
+ * its traffic to itself crosses no firewall) from what is allowed, and from what is observed per
+ * workload pair; per identity pair it is observed traffic of its label set's pair, so that at
+ * identity granularity the identity count stays 0 (the rule recommended from a workload's traffic
+ * to itself allows other workloads of its label set: the workload count shows those pairs); a
+ * protocol without ports (GRE, ESP) counts as one service. Rules
  * with a CIDR, external or internet side are not counted here (their widening is reported under
  * `aggregated`).
  */
@@ -1075,9 +1079,10 @@ function overPermission(
       b.kind !== 'workload'
     )
       continue
-    if (a.workload === b.workload) continue
     const svc = `${e.protocol}/${e.dstPort}`
-    note(observedW, `${a.workload.name} -> ${b.workload.name}`, svc)
+    // a workload's traffic to itself is no pair of distinct workloads, but it is traffic of its
+    // label set's pair: the identity rule recommended from it allows that pair and no more
+    if (a.workload !== b.workload) note(observedW, `${a.workload.name} -> ${b.workload.name}`, svc)
     note(observedI, `${idOf(a.workload)} -> ${idOf(b.workload)}`, svc)
   }
   const measure = (

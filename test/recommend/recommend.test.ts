@@ -18,6 +18,7 @@ import {
 } from '../../src/recommend/index.js'
 import { DAY, T0, edge, inventoryYaml, loadInventory, mapOf, normalise } from './helpers.js'
 import type { Edge } from '../../src/discover/types.js'
+import { inventoryOf, workload } from '../helpers/workloads.js'
 
 const HOSTS = readFileSync(
   new URL('../fixtures/recommend-estate/inventory/hosts.yaml', import.meta.url),
@@ -456,6 +457,24 @@ describe('granularity', () => {
     const w = app.report.overPermission.find((o) => o.unit === 'workload')
     expect(w).toMatchObject({ allowed: 2, observed: 1, extra: 1 })
     expect(w?.examples).toEqual(['web-2 -> web-1 tcp/7000'])
+  })
+  it('a workload talking to itself observes its label set pair: identity over-permission 0, the other workloads of that label set counted per workload', () => {
+    // db-1, db-2, db-3 share one label set; only db-2 was seen, to itself, on tcp/22 (s30 hL:
+    // the identity count left the self-traffic out and said 1 extra at identity granularity)
+    const same = inventoryOf(
+      ...['db-1', 'db-2', 'db-3'].map((n, i) =>
+        workload(n, `10.1.0.${i + 1}`, { role: 'db', env: 'dev' }),
+      ),
+    )
+    const r = recommend(mapOf(same, [edge('db-2', 'db-2', TCP, 22)]), same, {
+      granularity: 'identity',
+    })
+    expect(r.policies.flatMap((p) => p.rules)).toHaveLength(1)
+    const byUnit = (u: string) => r.report.overPermission.find((o) => o.unit === u)
+    // by hand: one label-set pair on one service, observed (db-2 -> db-2)
+    expect(byUnit('identity')).toMatchObject({ allowed: 1, observed: 1, extra: 0 })
+    // 3 × 2 pairs of distinct workloads on tcp/22, none observed
+    expect(byUnit('workload')).toMatchObject({ allowed: 6, observed: 0, extra: 6 })
   })
 })
 
