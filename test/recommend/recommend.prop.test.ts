@@ -138,14 +138,9 @@ const denseCaseArb = inventoryArb.chain((inventory) => {
     )
     .map((list) => ({
       inventory,
-      // no workload's traffic to itself: see the report of s30 hL (a rule recommended from it
-      // allows other workloads of the same identity, which the report's identity over-permission
-      // counts; the unchanged caseArb shows it with FC_SEED=3)
-      edges: list
-        .filter(([w, o]) => w !== o)
-        .map(([w, o, out, [proto, port], flows]) =>
-          edge(out ? w : o, out ? o : w, proto, port, { flows }),
-        ),
+      edges: list.map(([w, o, out, [proto, port], flows]) =>
+        edge(out ? w : o, out ? o : w, proto, port, { flows }),
+      ),
     }))
 })
 
