@@ -13,7 +13,6 @@ import {
   type Policy,
   type PolicySet,
   type Rule,
-  type Service,
   type Workload,
 } from '../../src/core/index.js'
 import {
@@ -34,7 +33,7 @@ import {
   SHOP_POLICIES,
   VMS,
 } from './kubernetes-fixture.js'
-import { SEED } from '../helpers/model.js'
+import { overlappingCopy, SEED } from '../helpers/model.js'
 import { countOutcome, newCounts, type OutcomeCounts } from '../helpers/outcomes.js'
 
 /** A compiled Kubernetes-like object as the tests read it (kind, metadata with labels, spec). */
@@ -152,25 +151,11 @@ export const denseEstateArb: fc.Arbitrary<{ workloads: Workload[]; policies: Pol
           const [copies, expiry] = draws[i] ?? [[], []]
           const rules: Rule[] = [...p.rules]
           copies.forEach(([which, how, where], k) => {
-            const r = p.rules[which % p.rules.length] as Rule
-            const first = r.services[0] as Service
-            const end = how % 2 === 0 ? 'lo' : 'hi'
-            const services: Service[] =
-              r.action === 'allow'
-                ? [
-                    first.protocol === 'any'
-                      ? { protocol: 6, ports: { lo: 80, hi: 80 } }
-                      : { ...first, ports: { lo: first.ports[end], hi: first.ports[end] } },
-                  ]
-                : how < 2
-                  ? [...r.services]
-                  : [{ protocol: 'any' }]
-            rules.splice(where % (rules.length + 1), 0, {
-              ...r,
-              id: `${r.id}x${k}`,
-              action: r.action === 'allow' ? 'deny' : 'allow',
-              services,
-            })
+            rules.splice(
+              where % (rules.length + 1),
+              0,
+              overlappingCopy(p.rules[which % p.rules.length] as Rule, how, k),
+            )
           })
           return {
             ...p,

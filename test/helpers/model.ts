@@ -316,6 +316,34 @@ export const tupleArb: fc.Arbitrary<FlowTuple> = fc
   }))
 
 /**
+ * A rule overlapping `r` with the other action (copy number `k`, id `<r.id>x<k>`), chosen by
+ * `how` (0–3): a deny copy of an allow rule takes one port at an end of its first service (`lo`
+ * for an even `how`, `hi` for an odd one; tcp/80 when it is `any`), so that the allow still decides
+ * the rest; an allow copy of a deny rule keeps its services (`how` < 2) or takes `any`, so that it
+ * allows what the deny leaves out.
+ */
+export function overlappingCopy(r: Rule, how: number, k: number): Rule {
+  const first = r.services[0] as Service
+  const end = how % 2 === 0 ? 'lo' : 'hi'
+  const services: readonly Service[] =
+    r.action === 'allow'
+      ? [
+          first.protocol === 'any'
+            ? { protocol: 6, ports: { lo: 80, hi: 80 } }
+            : { ...first, ports: { lo: first.ports[end], hi: first.ports[end] } },
+        ]
+      : how < 2
+        ? r.services
+        : [{ protocol: 'any' }]
+  return {
+    ...r,
+    id: `${r.id}x${String(k)}`,
+    action: r.action === 'allow' ? 'deny' : 'allow',
+    services,
+  }
+}
+
+/**
  * {@link policySetArb} with allow and deny rules that overlap: each policy gets 0–3 copies of its
  * own rules with the action turned over and the same selectors, at a random place in the policy:
  * a deny copy on one port at an end of the allow's range, an allow copy on the deny's services
@@ -345,28 +373,7 @@ export const densePolicySetArb: fc.Arbitrary<PolicySet> = fc
         policies: ps.policies.map((p, i) => {
           const rules = [...p.rules]
           ;(copiesOf[i] ?? []).forEach(([which, how, where], k) => {
-            const r = p.rules[which % p.rules.length] as Rule
-            // a deny copy of an allow rule takes one port at an end of its first service, so that
-            // the allow still decides the rest; an allow copy of a deny rule keeps its services or
-            // takes `any`, so that it allows what the deny leaves out
-            const first = r.services[0] as Service
-            const end = how % 2 === 0 ? 'lo' : 'hi'
-            const services: readonly Service[] =
-              r.action === 'allow'
-                ? [
-                    first.protocol === 'any'
-                      ? { protocol: 6, ports: { lo: 80, hi: 80 } }
-                      : { ...first, ports: { lo: first.ports[end], hi: first.ports[end] } },
-                  ]
-                : how < 2
-                  ? r.services
-                  : [{ protocol: 'any' }]
-            const copy: Rule = {
-              ...r,
-              id: `${r.id}x${k}`,
-              action: r.action === 'allow' ? 'deny' : 'allow',
-              services,
-            }
+            const copy = overlappingCopy(p.rules[which % p.rules.length] as Rule, how, k)
             rules.splice(where % (rules.length + 1), 0, copy)
           })
           return { ...p, rules }

@@ -6,17 +6,21 @@
  * (README "Limits today": records of one direction only, or at most two records), as
  * settle-reject.prop.test.ts checks for AWS. `FC_SEED` and `FC_RUNS` explore.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ingestFiles, type IngestJob } from '../../src/cli/commands/ingest.js'
-import type { Flow } from '../../src/core/index.js'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
-import { openDuckDbStore } from '../../src/store/index.js'
 import { tempDir } from '../helpers/files.js'
 import { SEED } from '../helpers/model.js'
-import { all, ingestEach } from '../helpers/store.js'
+import {
+  all,
+  flowKey,
+  ingestEach,
+  ingestTogether,
+  splitAtCuts,
+  storedKeys,
+  writeSplit,
+} from '../helpers/store.js'
 
 const root = tempDir('bulkhead-settle-exporter-prop')
 const RUNS = Number(process.env.FC_RUNS ?? 25)
@@ -76,25 +80,9 @@ const scenario = fc
         forwarding_status: r.forwarded ? 64 : 128,
       }),
     )
-    const at = [...new Set(cuts.map((c) => c % lines.length).filter((c) => c > 0))].sort(
-      (a, b) => a - b,
-    )
-    const files: string[][] = []
-    let from = 0
-    for (const c of [...at, lines.length]) {
-      files.push(lines.slice(from, c))
-      from = c
-    }
+    const files = splitAtCuts(lines, cuts)
     return { lines, files }
   })
-
-function key(
-  f: Pick<Flow, 'src' | 'dst' | 'srcPort' | 'dstPort' | 'protocol' | 'start'> & {
-    observedAction: string
-  },
-): string {
-  return `${f.src}:${String(f.srcPort)} > ${f.dst}:${String(f.dstPort)} p${String(f.protocol)} @${String(f.start)} ${f.observedAction}`
-}
 
 let settled = 0
 
@@ -102,16 +90,7 @@ async function readOne(file: string): Promise<string[]> {
   const summaries: FileSummary[] = []
   const flows = await all(readFlows([file], { format: 'goflow2', strict: true }, summaries))
   for (const s of summaries) settled += s.stats.notes['rejected-at-other-end'] ?? 0
-  return flows.map(key).sort()
-}
-
-async function stored(store: string): Promise<string[]> {
-  const s = await openDuckDbStore(store, { readOnly: true })
-  try {
-    return (await all(s.flows())).map(key).sort()
-  } finally {
-    await s.close()
-  }
+  return flows.map(flowKey).sort()
 }
 
 let runs = 0
@@ -121,26 +100,14 @@ describe('rejected-at-other-end of one exporter (property)', () => {
     await fc.assert(
       fc.asyncProperty(scenario, async ({ lines, files }) => {
         const dir = path.join(root, `run-${String(runs++)}`)
-        mkdirSync(dir)
-        const one = path.join(dir, 'all.jsonl')
-        writeFileSync(one, lines.join('\n') + '\n')
-        const parts = files.map((ls, i) => {
-          const f = path.join(dir, `${'abc'[i] as string}.jsonl`)
-          writeFileSync(f, ls.join('\n') + '\n')
-          return f
-        })
+        const { one, parts } = writeSplit(dir, lines, files, 'jsonl')
         const read = await readOne(one)
-        const ingest = async (store: string, fs: readonly string[]): Promise<void> => {
-          const jobs: IngestJob[] = fs.map((file) => ({ file, format: 'goflow2' }))
-          const out = await ingestFiles(jobs, store, { strict: true, progress: false })
-          expect(out.failed).toEqual([])
-        }
-        await ingest(path.join(dir, 'one.duckdb'), [one])
-        expect(await stored(path.join(dir, 'one.duckdb')), 'one file').toEqual(read)
-        await ingest(path.join(dir, 'split.duckdb'), parts)
-        expect(await stored(path.join(dir, 'split.duckdb')), 'in one command').toEqual(read)
+        await ingestTogether(path.join(dir, 'one.duckdb'), [one], 'goflow2')
+        expect(await storedKeys(path.join(dir, 'one.duckdb')), 'one file').toEqual(read)
+        await ingestTogether(path.join(dir, 'split.duckdb'), parts, 'goflow2')
+        expect(await storedKeys(path.join(dir, 'split.duckdb')), 'in one command').toEqual(read)
         await ingestEach(path.join(dir, 'each.duckdb'), parts, 'goflow2')
-        expect(await stored(path.join(dir, 'each.duckdb')), 'one by one').toEqual(read)
+        expect(await storedKeys(path.join(dir, 'each.duckdb')), 'one by one').toEqual(read)
       }),
       { seed: SEED, numRuns: RUNS },
     )

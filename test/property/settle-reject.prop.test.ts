@@ -16,17 +16,21 @@
  * reading's bound (PAIR_RUN + 1 = 9). `flows` over the split files is not compared: reading pairs
  * and settles within one file only (README `bulkhead flows`). `FC_SEED` and `FC_RUNS` explore.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ingestFiles, type IngestJob } from '../../src/cli/commands/ingest.js'
-import type { Flow } from '../../src/core/index.js'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
-import { openDuckDbStore } from '../../src/store/index.js'
 import { tempDir } from '../helpers/files.js'
 import { SEED } from '../helpers/model.js'
-import { all, ingestEach } from '../helpers/store.js'
+import {
+  all,
+  flowKey,
+  ingestEach,
+  ingestTogether,
+  splitAtCuts,
+  storedKeys,
+  writeSplit,
+} from '../helpers/store.js'
 
 const root = tempDir('bulkhead-settle-prop')
 const RUNS = Number(process.env.FC_RUNS ?? 40)
@@ -106,33 +110,16 @@ const scenario = (general: boolean) =>
           `1 ${String(100 + i)} ${String(T0 + r.start)} ${String(T0 + r.start + r.length)} ${r.action} OK`
         )
       })
-      const at = [...new Set(cuts.map((c) => c % lines.length).filter((c) => c > 0))].sort(
-        (a, b) => a - b,
-      )
-      const files: string[][] = []
-      let from = 0
-      for (const c of [...at, lines.length]) {
-        files.push(lines.slice(from, c))
-        from = c
-      }
+      const files = splitAtCuts(lines, cuts)
       return { records: all, lines, files }
     })
-
-/** What is compared: the 5-tuple as read, the start and the action, one string per flow, sorted. */
-function key(
-  f: Pick<Flow, 'src' | 'dst' | 'srcPort' | 'dstPort' | 'protocol' | 'start'> & {
-    observedAction: string
-  },
-): string {
-  return `${f.src}:${String(f.srcPort)} > ${f.dst}:${String(f.dstPort)} p${String(f.protocol)} @${String(f.start)} ${f.observedAction}`
-}
 
 /** The flows `flows` reads from `file`, as {@link key}s, and the bytes of each. */
 async function readOne(file: string): Promise<{ keys: string[]; bytes: Set<number> }> {
   const summaries: FileSummary[] = []
   const flows = await all(readFlows([file], { format: 'aws-vpc', strict: true }, summaries))
   for (const s of summaries) settled += s.stats.notes['rejected-at-other-end'] ?? 0
-  return { keys: flows.map(key).sort(), bytes: new Set(flows.map((f) => f.bytes)) }
+  return { keys: flows.map(flowKey).sort(), bytes: new Set(flows.map((f) => f.bytes)) }
 }
 
 /**
@@ -158,21 +145,6 @@ function cutRun(records: readonly Rec[], halves: ReadonlySet<number>): boolean {
   return false
 }
 
-async function stored(store: string): Promise<string[]> {
-  const s = await openDuckDbStore(store, { readOnly: true })
-  try {
-    return (await all(s.flows())).map(key).sort()
-  } finally {
-    await s.close()
-  }
-}
-
-async function ingestTogether(store: string, files: readonly string[]): Promise<void> {
-  const jobs: IngestJob[] = files.map((file) => ({ file, format: 'aws-vpc' }))
-  const out = await ingestFiles(jobs, store, { strict: true, progress: false })
-  expect(out.failed).toEqual([])
-}
-
 let runs = 0
 /** How often the generator reached a settled record: it must, or the property says nothing. */
 let settled = 0
@@ -180,15 +152,7 @@ let settled = 0
 /** Writes the one file and the split files of a case into a fresh folder. */
 function write(lines: readonly string[], files: readonly (readonly string[])[]) {
   const dir = path.join(root, `run-${String(runs++)}`)
-  mkdirSync(dir)
-  const one = path.join(dir, 'all.log')
-  writeFileSync(one, lines.join('\n') + '\n')
-  const parts = files.map((ls, i) => {
-    const f = path.join(dir, `${'abc'[i] as string}.log`)
-    writeFileSync(f, ls.join('\n') + '\n')
-    return f
-  })
-  return { dir, one, parts }
+  return { dir, ...writeSplit(dir, lines, files, 'log') }
 }
 
 describe('rejected-at-other-end (property)', () => {
@@ -198,8 +162,8 @@ describe('rejected-at-other-end (property)', () => {
         const { dir, one } = write(lines, files)
         const read = await readOne(one)
         fc.pre(!cutRun(records, read.bytes))
-        await ingestTogether(path.join(dir, 'one.duckdb'), [one])
-        expect(await stored(path.join(dir, 'one.duckdb'))).toEqual(read.keys)
+        await ingestTogether(path.join(dir, 'one.duckdb'), [one], 'aws-vpc')
+        expect(await storedKeys(path.join(dir, 'one.duckdb'))).toEqual(read.keys)
       }),
       { seed: SEED, numRuns: RUNS },
     )
@@ -211,10 +175,10 @@ describe('rejected-at-other-end (property)', () => {
       fc.asyncProperty(scenario(false), async ({ lines, files }) => {
         const { dir, one, parts } = write(lines, files)
         const read = (await readOne(one)).keys
-        await ingestTogether(path.join(dir, 'split.duckdb'), parts)
-        expect(await stored(path.join(dir, 'split.duckdb')), 'in one command').toEqual(read)
+        await ingestTogether(path.join(dir, 'split.duckdb'), parts, 'aws-vpc')
+        expect(await storedKeys(path.join(dir, 'split.duckdb')), 'in one command').toEqual(read)
         await ingestEach(path.join(dir, 'each.duckdb'), parts, 'aws-vpc')
-        expect(await stored(path.join(dir, 'each.duckdb')), 'one by one').toEqual(read)
+        expect(await storedKeys(path.join(dir, 'each.duckdb')), 'one by one').toEqual(read)
       }),
       { seed: SEED, numRuns: RUNS },
     )
