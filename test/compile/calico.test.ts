@@ -383,5 +383,10 @@ describe('calico target: evaluator of the output agrees with the model (property
     expect(c.refused).toBeGreaterThan(0)
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(200)
+    // flows the model denies, by the mode that decides (SEED: enforce 10 432, monitor 5 362,
+    // observe 38 560): about half of each
+    expect(c.deniedIn.enforce, 'denied, enforce decides').toBeGreaterThan(5_000)
+    expect(c.deniedIn.monitor, 'denied, monitor decides').toBeGreaterThan(2_500)
+    expect(c.deniedIn.observe, 'denied, observe decides').toBeGreaterThan(15_000)
   }, 120_000)
 })

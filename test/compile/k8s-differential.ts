@@ -175,8 +175,10 @@ export const denseEstateArb: fc.Arbitrary<{ workloads: Workload[]; policies: Pol
  * the compiled objects exactly when the model does not block it (DESIGN.md rule 5: only
  * `enforce` blocks; `monitor` reports, `observe` installs nothing). The estates come from
  * {@link denseEstateArb}, the services from {@link gridServices}. Returns the counts: estates
- * verified and refused, grid flows the target allowed and denied, and what the model's verdicts
- * exercised (`outcomes`, see `test/helpers/outcomes.ts`).
+ * verified and refused, grid flows the target allowed and denied, what the model's verdicts
+ * exercised (`outcomes`, see `test/helpers/outcomes.ts`), and the flows the model denies by the
+ * mode that decides what happens to them (`deniedIn`: blocked under `enforce`, reported under
+ * `monitor`, let through under `observe`).
  */
 export function runDifferential(
   plan: (inv: Inventory, ps: PolicySet) => { objects: K8sObject[]; pods: readonly CompiledPod[] },
@@ -195,8 +197,16 @@ export function runDifferential(
   allowed: number
   denied: number
   outcomes: OutcomeCounts
+  deniedIn: Record<EnforcementMode, number>
 } {
-  const counts = { verified: 0, refused: 0, allowed: 0, denied: 0, outcomes: newCounts() }
+  const counts = {
+    verified: 0,
+    refused: 0,
+    allowed: 0,
+    denied: 0,
+    outcomes: newCounts(),
+    deniedIn: { enforce: 0, monitor: 0, observe: 0 },
+  }
   fc.assert(
     fc.property(
       modes
@@ -247,6 +257,7 @@ export function runDifferential(
               const t = { src: s.ip, dst: d.ip, protocol, dstPort: port, at: NOW.getTime() }
               const v = evaluate(inventory, ps, t)
               countOutcome(counts.outcomes, inventory, ps, t, v)
+              if (v.decision === 'denied') counts.deniedIn[v.mode]++
               const want = modes ? v.outcome !== 'blocked' : v.decision === 'allowed'
               const got = allows(compiled.objects, s, d, protocol, port)
               if (got) counts.allowed++
