@@ -257,8 +257,6 @@ export function planCalico(
     )
   }
   const global: K8sObject[] = []
-  /** Egress objects written in a kind that enforces (not Staged). */
-  let enforcedEgress = 0
   /**
    * Calico entity rules (source or destination) of a peer side (`sels`, with `side` its
    * {@link plainSide}); `[{}]` for any. Pod groups as
@@ -330,8 +328,8 @@ export function planCalico(
     order: number,
     type: 'Ingress' | 'Egress',
     rules: Record<string, unknown>[],
-  ): void => {
-    if (rules.length === 0) return
+  ): boolean => {
+    if (rules.length === 0) return false
     if (rules.length > CALICO_RULES_MAX)
       r.fail(
         policy,
@@ -344,7 +342,6 @@ export function planCalico(
       .filter((g) => g.namespaces.length > 0)
       .flatMap((g) => r.subjectsByMode(g, { policy, rule }))
     for (const { mode, group: g } of parts) {
-      if (mode !== 'monitor' && type === 'Egress') enforcedEgress++
       const pinned = g.ns.matchLabels?.[NAMESPACE_NAME_LABEL]
       if (pinned !== undefined && !g.ns.matchExpressions && objects.has(pinned)) {
         objects.get(pinned)?.push({
@@ -383,6 +380,8 @@ export function planCalico(
         })
       }
     }
+    // whether an object of an enforcing kind (not Staged: monitor) was written
+    return parts.some(({ mode }) => mode !== 'monitor')
   }
   /** The first allow rule whose enforced egress objects hold an address peer (`nets` or any). */
   let toHost: string | undefined
@@ -437,14 +436,23 @@ export function planCalico(
       }
       if (egress) {
         const destinations = peers(rule.to, toSide)
-        const before = enforcedEgress
+        let enforced = false
         for (const { side, own } of subjects(policy, rule, rule.from, fromSide))
-          emit(side, `${base}-eg`, policy, rule, order, 'Egress', entityRules(own, destinations))
+          enforced =
+            emit(
+              side,
+              `${base}-eg`,
+              policy,
+              rule,
+              order,
+              'Egress',
+              entityRules(own, destinations),
+            ) || enforced
         // an enforced allow towards addresses (blocks, any) may take a pod's own host
         if (
           toHost === undefined &&
           rule.action === 'allow' &&
-          enforcedEgress > before &&
+          enforced &&
           destinations.some((d) => d['selector'] === undefined)
         )
           toHost = `${policy.name}/${rule.id}`

@@ -258,8 +258,7 @@ export function planCilium(
     )
   }
   const clusterwide: K8sObject[] = []
-  /** Objects written, so that a rule's CIDR peers are only reported when they reach Cilium. */
-  let written = 0
+  /** Writes a rule's objects for one direction; true when it wrote any. */
   const emit = (
     subject: Side,
     base: string,
@@ -267,8 +266,8 @@ export function planCilium(
     rule: Rule,
     field: string,
     rules: Record<string, unknown>[],
-  ): void => {
-    if (rules.length === 0) return
+  ): boolean => {
+    if (rules.length === 0) return false
     const groups: PodGroup[] = (
       subject.all
         ? [{ ns: {}, namespaces: r.namespaces, pods: {} }]
@@ -276,7 +275,6 @@ export function planCilium(
     ).flatMap((g) => r.subjectsByMode(g, { policy, rule }).map((part) => part.group))
     for (const g of groups) {
       const pinned = g.ns.matchLabels?.[NAMESPACE_NAME_LABEL]
-      written++
       if (pinned !== undefined && !g.ns.matchExpressions && objects.has(pinned)) {
         objects.get(pinned)?.push({
           apiVersion: 'cilium.io/v2',
@@ -293,9 +291,11 @@ export function planCilium(
         })
       }
     }
+    return groups.length > 0
   }
   /** Rules whose objects hold a CIDR peer (`fromCIDRSet`/`toCIDRSet`), in policy-set order. */
   const cidrRules: { policy: Policy; rule: Rule }[] = []
+  const cidrPeers = (side: Side): boolean => !side.all && side.blocks.length > 0
   for (const policy of policySet.policies) {
     for (const rule of policy.rules) {
       if (!r.compiles(policy, rule)) continue
@@ -305,10 +305,8 @@ export function planCilium(
       const l4 = ciliumL4(rule.services)
       const deny = rule.action === 'deny'
       const base = `bh-${dnsName(policy.name)}-${dnsName(rule.id)}`
-      const before = written
-      let cidrPeer = false
-      if (ingress) {
-        cidrPeer ||= !from.all && from.blocks.length > 0
+      const wroteIn =
+        ingress &&
         emit(
           to,
           `${base}-in`,
@@ -317,9 +315,8 @@ export function planCilium(
           deny ? 'ingressDeny' : 'ingress',
           peerRules(from, 'from', l4),
         )
-      }
-      const between = written
-      if (egress)
+      const wroteOut =
+        egress &&
         emit(
           from,
           `${base}-eg`,
@@ -328,7 +325,8 @@ export function planCilium(
           deny ? 'egressDeny' : 'egress',
           peerRules(to, 'to', l4),
         )
-      if ((cidrPeer && between > before) || (!to.all && to.blocks.length > 0 && written > between))
+      // the rule's CIDR peers reach Cilium only through objects written
+      if ((wroteIn && cidrPeers(from)) || (wroteOut && cidrPeers(to)))
         cidrRules.push({ policy, rule })
     }
   }
