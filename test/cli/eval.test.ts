@@ -3,8 +3,11 @@
  * scope, global selectors, deny rules, expiry, CIDR except, port ranges, ICMP, IPv6 and
  * time-bounded addresses. Each expected verdict was worked out by hand from the YAML.
  */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli } from '../helpers/cli.js'
+import { tempDir } from '../helpers/files.js'
 
 const W = 'test/fixtures/eval-estate'
 const AT = '2026-10-20T12:00:00Z'
@@ -407,5 +410,64 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(
       (await cli('eval', 'pay-web-1 -> pay-api-1 tcp/443', '-w', W, '--at', '2028-02-29')).code,
     ).toBe(0)
+  })
+
+  it('judges a named external at an address of its own, not one of a narrower external or a workload', async () => {
+    // office 192.168.0.0/16 holds lab 192.168.0.0/24 and the workload printer (192.168.1.0): an
+    // address belongs to the workload holding it, else the narrowest named external, so office's
+    // first address of its own is 192.168.1.1 (by hand). Its block's first address, 192.168.0.0,
+    // is lab's: judged there, the answer was lab's verdict (allowed), not office's (denied).
+    const dir = tempDir('bulkhead-eval-external')
+    mkdirSync(join(dir, 'inventory'))
+    mkdirSync(join(dir, 'policy'))
+    writeFileSync(
+      join(dir, 'inventory', 'hosts.yaml'),
+      [
+        'apiVersion: bulkhead.dev/v1',
+        'kind: Inventory',
+        'workloads:',
+        '  - { name: web-1, addresses: [10.1.1.10], labels: { role: web } }',
+        '  - { name: printer, addresses: [192.168.1.0], labels: { role: printer } }',
+        'externals:',
+        '  - { name: office, cidr: 192.168.0.0/16 }',
+        '  - { name: lab, cidr: 192.168.0.0/24 }',
+        '  - { name: one, cidr: 192.168.1.0/32 }',
+        '',
+      ].join('\n'),
+    )
+    writeFileSync(
+      join(dir, 'policy', 'web.yaml'),
+      [
+        'apiVersion: bulkhead.dev/v1',
+        'kind: Policy',
+        'metadata: { name: web, owner: team-web }',
+        'rules:',
+        '  - id: lab-to-web',
+        '    from: [{ external: lab }]',
+        '    to: [{ role: web }]',
+        '    ports: [tcp/443]',
+        '    reason: the lab tests the site',
+        '',
+      ].join('\n'),
+    )
+    const r = await cli('eval', 'office -> web-1 tcp/443', '-w', dir, '--at', AT, '-o', 'json')
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      flow: { src: '192.168.1.1', dst: '10.1.1.10' },
+      src: { name: 'office', kind: 'external' },
+      decision: 'denied',
+      by: 'default-deny',
+      severalAddresses: ['office'],
+    })
+    const lab = JSON.parse(
+      (await cli('eval', 'lab -> web-1 tcp/443', '-w', dir, '--at', AT, '-o', 'json')).stdout,
+    ) as { flow: { src: string }; decision: string; severalAddresses?: string[] }
+    expect(lab).toMatchObject({ flow: { src: '192.168.0.0' }, decision: 'allowed' })
+    expect(lab.severalAddresses).toEqual(['lab'])
+    // a /32 whose one address a workload holds has none of its own
+    const one = await cli('eval', 'one -> web-1 tcp/443', '-w', dir, '--at', AT)
+    expect(one.code).toBe(1)
+    expect(one.stderr).toContain('cli/usage')
+    expect(one.stderr).toContain('holds no address of its own')
   })
 })

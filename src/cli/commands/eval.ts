@@ -3,17 +3,24 @@
  */
 import type { Command } from 'commander'
 import {
+  AddressRangeSet,
   BulkheadError,
+  cidrCovers,
   entityName,
+  formatIp,
   formatService,
   hasPorts,
+  hostCidr,
   isIcmp,
   isIcmpReply,
   maxPort,
   normalizeIp,
   replyConnectionPort,
+  parseIp,
   parseService,
+  type Cidr,
   type Entity,
+  type External,
   type Inventory,
   type Service,
   type Verdict,
@@ -109,10 +116,13 @@ function checkFamilies(srcText: string, dstText: string, protocol: number): void
 
 /**
  * An IP as given, or the address a workload (or named external) holds at `at`: of a workload's
- * addresses then, the first of `family` when given and held, else the first.
- * @returns the address, and how many the workload held (1 for an IP or an external).
+ * addresses then, the first of `family` when given and held, else the first; of an external, the
+ * first address of its block that is its own ({@link externalAddress}).
+ * @returns the address, and how many the workload held (1 for an IP; for an external, 2 when its
+ *   block holds more than one address of its own).
  * @throws BulkheadError `eval/unknown-endpoint` for a name the inventory does not hold;
- *   UsageError for a workload that holds no address at `at`.
+ *   UsageError for a workload that holds no address at `at`, or an external none of whose
+ *   addresses is its own then.
  */
 export function resolveAddress(
   inventory: Inventory,
@@ -135,7 +145,7 @@ export function resolveAddress(
     return { ip: a.ip, held: held.length }
   }
   const x = inventory.externals.find((e) => e.name === nameOrIp)
-  if (x) return { ip: normalizeIp(x.cidr.text.split('/')[0] ?? '') ?? x.cidr.text, held: 1 }
+  if (x) return externalAddress(inventory, x, at)
   throw new BulkheadError([
     {
       code: 'eval/unknown-endpoint',
@@ -144,6 +154,47 @@ export function resolveAddress(
       hint: 'give an IP address, or a name `bulkhead inventory` lists',
     },
   ])
+}
+
+/**
+ * The first address of external `x`'s block that resolves to `x` at `at`: not held by a workload
+ * then, and not inside a narrower named external (nor an earlier external of the same block),
+ * since an address belongs to the workload holding it, else to the narrowest named external
+ * (README "What each form means"). Its block's first address may be neither.
+ * @returns the address, and how many addresses of its own `x` has (capped: only more than 1
+ *   matters, to say that one of several was judged).
+ * @throws UsageError when every address of the block belongs to another entity at `at`.
+ */
+function externalAddress(
+  inventory: Inventory,
+  x: External,
+  at: number,
+): { ip: string; held: number } {
+  const family = x.cidr.family
+  const index = inventory.externals.indexOf(x)
+  const others = inventory.externals.filter(
+    (e, i) =>
+      e.cidr.family === family &&
+      cidrCovers(x.cidr, e.cidr) &&
+      (e.cidr.prefix > x.cidr.prefix || i < index),
+  )
+  const held: Cidr[] = []
+  for (const w of inventory.workloads)
+    for (const a of w.addresses) {
+      const ip = addressHoldsAt(a, at) ? parseIp(a.ip) : undefined
+      if (ip?.family === family) held.push(hostCidr(ip))
+    }
+  const own = AddressRangeSet.fromCidrs(family, [x.cidr]).minus(
+    AddressRangeSet.fromCidrs(family, [...others.map((e) => e.cidr), ...held]),
+  )
+  const first = own.ranges[0]
+  if (first === undefined) {
+    throw new UsageError(
+      `external "${x.name}" (${x.cidr.text}) holds no address of its own at ${new Date(at).toISOString()}: narrower externals or workloads hold all of it`,
+      'give an IP address',
+    )
+  }
+  return { ip: formatIp({ family, value: first.lo }), held: own.size > 1n ? 2 : 1 }
 }
 
 function familyOf(ip: string): 4 | 6 {
@@ -180,7 +231,10 @@ export interface EvalOutput {
    * (DESIGN.md rule 3: an allowed flow's replies are allowed), as `SRC -> DST SERVICE`.
    */
   readonly judgedAs?: string
-  /** Workloads named in the query that held several addresses: the one judged is in `flow`. */
+  /**
+   * Workloads named in the query that held several addresses, and externals named in it whose
+   * block holds several of its own: the one judged is in `flow`.
+   */
   readonly severalAddresses?: readonly string[]
 }
 
@@ -197,7 +251,7 @@ export function registerEval(program: Command): void {
     .description('evaluate one flow against the workspace policy and say which rule decided it')
     .argument(
       '<flow>',
-      '"SRC -> DST PROTO/PORT"; SRC and DST are IP addresses or workload names',
+      '"SRC -> DST PROTO/PORT"; SRC and DST are IP addresses, workload names or external names',
       parseEvalQuery,
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
