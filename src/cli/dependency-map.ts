@@ -25,14 +25,12 @@ export async function loadDependencyMap(
 ): Promise<DependencyMap & { readonly window: NonNullable<DependencyMap['window']> }> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(workspace.store))
     throw new UsageError(`store ${workspace.store}: only a DuckDB file store is supported so far`)
-  const noFlows = (where: string): BulkheadError =>
+  const noFlows = (
+    where: string,
+    hint = 'ingest flow logs first: bulkhead ingest FILE...',
+  ): BulkheadError =>
     new BulkheadError([
-      {
-        code: 'discover/no-flows',
-        severity: 'error',
-        message: `no flows ${where}`,
-        hint: 'ingest flow logs first: bulkhead ingest FILE...',
-      },
+      { code: 'discover/no-flows', severity: 'error', message: `no flows ${where}`, hint },
     ])
   if (!existsSync(workspace.store)) throw noFlows(`(the store ${workspace.store} does not exist)`)
   const store = await openStore(workspace.store, { readOnly: true })
@@ -51,10 +49,12 @@ export async function loadDependencyMap(
   }
   const window = map.window
   if (window === undefined)
-    throw noFlows(
-      options.since !== undefined || options.until !== undefined
-        ? 'in the selected window'
-        : `in ${workspace.store}`,
-    )
+    throw options.since !== undefined || options.until !== undefined
+      ? // the store may hold flows outside the window: ingesting is not the only way out
+        noFlows(
+          'in the selected window',
+          'widen or move --since/--until (bulkhead discover without them shows the window the store holds), or ingest flows of that time',
+        )
+      : noFlows(`in ${workspace.store}`)
   return { ...map, window }
 }

@@ -397,9 +397,13 @@ describe('bulkhead discover', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('error discover/no-flows')
     expect(existsSync(path.join(empty, '.bulkhead'))).toBe(false)
+    expect(r.stderr).toContain('ingest flow logs first')
     const w = await cli('discover', '-w', ws, '--since', '2030-01-01')
     expect(w.code).toBe(1)
     expect(w.stderr).toContain('discover/no-flows')
+    // the store holds flows, none in the window: the hint is the window, not ingesting first
+    expect(w.stderr).toContain('widen or move --since/--until')
+    expect(w.stderr).not.toContain('ingest flow logs first')
   })
 
   it('bad_flags_are_usage_errors', async () => {
