@@ -881,7 +881,12 @@ export function recommend(
         `${flaggedRules.length} rule(s) come from edges seen only rarely (month-end, weekly, rare or once): ${flaggedRules
           .slice(0, 5)
           .map((r) => `${r.policy}/${r.id}`)
-          .join(', ')}`,
+          .join(', ')}${
+          // the rest counted, so that five names do not read as the whole list
+          flaggedRules.length > 5
+            ? `, and ${String(flaggedRules.length - 5)} more (see the flagged rules)`
+            : ''
+        }`,
         undefined,
         { severity: 'warning' },
       ),

@@ -243,6 +243,24 @@ workloads:
     )
   })
 
+  it('recommend/time-pattern says how many flagged rules it leaves out of its list', () => {
+    // seven edges seen once, on seven ports: seven rules flagged `once` (by hand)
+    const ports = [22, 80, 443, 5432, 6379, 8080, 9090]
+    const once = recommend(
+      mapOf(
+        INV,
+        ports.map((p) =>
+          edge('web-1', 'api-1', TCP, p, { flows: 1, pattern: 'once', activeDays: 1 }),
+        ),
+      ),
+      INV,
+    )
+    const tp = once.report.diagnostics.find((d) => d.code === 'recommend/time-pattern')
+    expect(tp?.message).toMatch(/^7 rule\(s\) /)
+    // five named, the rest counted: a list of five read as the whole of it
+    expect(tp?.message).toMatch(/: (\S+, ){4}\S+, and 2 more \(see the flagged rules\)$/)
+  })
+
   it('denies what was not observed: lateral movement, dev to prod, other ports', () => {
     const ps = set(result.policies)
     for (const [s, d, port] of [
