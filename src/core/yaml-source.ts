@@ -236,8 +236,9 @@ export function valueAt(value: unknown, path: YamlPath): { present: boolean; val
 
 /**
  * Parses every document of a YAML file. Syntax errors become `yaml/syntax` and repeated keys
- * `yaml/duplicate-key`, each at the position the `yaml` package reports (1-based); a document
- * with any such error is left out. Empty documents (a trailing `---`, comments only) are left
+ * `yaml/duplicate-key`, each at the position the `yaml` package reports (1-based); of the
+ * syntax errors of one line only the first is reported, the others counted in its message (the
+ * parser reports each token after a broken one); a document with any such error is left out. Empty documents (a trailing `---`, comments only) are left
  * out silently.
  * @param file - display path and text.
  * @param sink - receives diagnostics.
@@ -265,10 +266,21 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
   if (!Array.isArray(docs)) return out
   docs.forEach((doc, index) => {
     if (doc.errors.length > 0) {
+      // one syntax error per line: the parser reports every token after a broken one, so one
+      // unquoted `[` gave a diagnostic per token of every line after it (131 for a 9-line file);
+      // the first of a line is the one to read, the rest of it are counted in its message
+      const syntaxByLine = new Map<number, { index: number; more: number }>()
+      const diags: Diagnostic[] = []
       for (const err of doc.errors) {
         const pos = lineCounter.linePos(err.pos[0])
         const code: ErrorCode = err.code === 'DUPLICATE_KEY' ? 'yaml/duplicate-key' : 'yaml/syntax'
-        sink.push(
+        const seen = code === 'yaml/syntax' ? syntaxByLine.get(pos.line) : undefined
+        if (seen !== undefined) {
+          seen.more++
+          continue
+        }
+        if (code === 'yaml/syntax') syntaxByLine.set(pos.line, { index: diags.length, more: 0 })
+        diags.push(
           diagnostic(code, firstLine(err.message), {
             file: file.path,
             line: pos.line,
@@ -276,6 +288,15 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
           }),
         )
       }
+      for (const { index, more } of syntaxByLine.values()) {
+        const d = diags[index]
+        if (d !== undefined && more > 0)
+          diags[index] = {
+            ...d,
+            message: `${d.message} (and ${String(more)} more syntax error${more === 1 ? '' : 's'} on this line, most often caused by this one)`,
+          }
+      }
+      sink.push(...diags)
       return
     }
     let value: unknown

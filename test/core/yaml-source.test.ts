@@ -24,4 +24,25 @@ describe('YAML syntax error locations', () => {
       { file: 'f.yaml', line: 3, column: 2 },
     ])
   })
+
+  it('reports the first syntax error of each line, counting the rest of that line', () => {
+    // an unquoted `[` in a flow map: the parser reports (almost) every token after it, on that
+    // line and the next; one diagnostic per line is left, the first, where it was before
+    const text = [
+      'workloads:',
+      '  - { name: web[Deployment], addresses: [10.0.0.1], labels: { app: web } }',
+      '  - { name: api, addresses: [10.0.0.2], labels: { app: api } }',
+      '',
+    ].join('\n')
+    const diags = syntaxErrors(text)
+    expect(diags.length).toBeGreaterThan(0)
+    expect(diags.every((d) => d.code === 'yaml/syntax')).toBe(true)
+    const lines = diags.map((d) => d.location?.line)
+    expect(new Set(lines).size).toBe(lines.length)
+    // the first: `[` right after `web` (line 2, column 16), as the parser reports it
+    expect(diags[0]?.location).toEqual({ file: 'f.yaml', line: 2, column: 16 })
+    expect(diags[0]?.message).toMatch(
+      /\(and \d+ more syntax errors on this line, most often caused/,
+    )
+  })
 })
