@@ -257,9 +257,11 @@ function* endedByNewline(pieces: Iterable<string>): Generator<string> {
  * `mkdir -p`: creates `dir` and its missing parents, one level at a time, from the nearest
  * existing ancestor down. Node's `mkdir(dir, { recursive: true })` is not used: where `mkdir`
  * fails with ENOENT under a parent that exists (inside `/proc`, Node 20) it retries for ever.
- * An existing `dir` (or one another process makes meanwhile) is no error.
+ * An existing `dir` (or one another process makes meanwhile) is no error; an existing file at
+ * `dir` is (`code` EEXIST, as `mkdir` reports it).
  * @throws the Node system error of the first level that cannot be created (`syscall` `mkdir`,
- * `code` ENOENT, EACCES, ENOTDIR, EROFS, ...), which {@link systemErrorDiagnostic} reports.
+ * `code` ENOENT, EACCES, ENOTDIR, EROFS, EEXIST, ...), which {@link systemErrorDiagnostic}
+ * reports.
  */
 export function makeDirectory(dir: string): void {
   const missing: string[] = []
@@ -276,6 +278,15 @@ export function makeDirectory(dir: string): void {
       // made by another process since the stat: fine when it is a folder
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(d).isDirectory()) throw err
     }
+  }
+  // a file where the folder goes: said here, at the folder, not by the first write under it
+  // (which named a temporary file of compile's, `out/web-1.nft.tmp-2815`)
+  if (missing.length === 0 && !statSync(dir).isDirectory()) {
+    throw Object.assign(new Error(`EEXIST: file already exists, mkdir '${dir}'`), {
+      code: 'EEXIST',
+      syscall: 'mkdir',
+      path: dir,
+    })
   }
 }
 

@@ -27,6 +27,37 @@ describe('errors of the environment', () => {
     expect(init.stderr).not.toMatch(/\n\s+at /) // no stack trace
   })
 
+  it('an --out folder that is a file is named as such, not by a file written under it', async () => {
+    // compile wrote `<out>/<host>.nft.tmp-<pid>` first and reported ENOTDIR at that temporary
+    // name; recommend named `<out>/<policy>.yaml`: the user gave `--out`, so it is named
+    const file = path.join(root, 'out-file')
+    writeFileSync(file, 'x')
+    const c = await cli(
+      'compile',
+      '-w',
+      'test/fixtures/eval-estate',
+      '--target',
+      'nftables',
+      '--out',
+      file,
+      '-o',
+      'json',
+    )
+    expect(c.code).toBe(1)
+    const doc = JSON.parse(c.stdout) as {
+      diagnostics: { code: string; location?: { file: string } }[]
+    }
+    expect(doc.diagnostics).toEqual([
+      expect.objectContaining({
+        code: 'io/write-failed',
+        location: expect.objectContaining({ file }),
+      }),
+    ])
+    expect(c.stderr).toContain('a file is in the way: give a folder path, or remove the file')
+    expect(c.stderr).not.toContain('.tmp-')
+    expect(readFileSync(file, 'utf8')).toBe('x')
+  })
+
   // Node's own recursive mkdir retries for ever where mkdir says ENOENT under a parent that
   // exists, as inside /proc (Linux)
   it.skipIf(!existsSync('/proc/self'))(
