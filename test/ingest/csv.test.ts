@@ -142,6 +142,30 @@ describe('csv without times', () => {
     expect(file.summary.stats.notes).toMatchObject({ 'time-from-file-mtime': 1 })
     const { flows, ctx } = await runParser(csvParser, text)
     expect(flows[0]).toMatchObject({ start: 0, end: 0 })
-    expect(ctx.stats.notes).toEqual({ 'no-timestamp': 1 })
+    // no packet or byte column either: 0 for them, noted
+    expect(ctx.stats.notes).toEqual({ 'no-timestamp': 1, 'counters-not-logged': 1 })
+  })
+
+  it('notes counters-not-logged for a header without packet or byte columns, as the other readers', async () => {
+    const head = 'src_ip,dst_ip,dst_port,protocol,start'
+    const row = '10.0.0.1,10.0.0.2,443,tcp,2026-11-20T10:00:00Z'
+    // no packets, no bytes; bytes only; packets only: each record noted, counters 0
+    for (const [h, r, packets, bytes] of [
+      [head, row, 0, 0],
+      [`${head},bytes`, `${row},500`, 0, 500],
+      [`${head},pkts`, `${row},7`, 7, 0],
+    ] as const) {
+      const { flows, ctx } = await runParser(csvParser, `${h}\n${r}\n${r}\n`)
+      expect(flows.map((f) => [f.packets, f.bytes])).toEqual([
+        [packets, bytes],
+        [packets, bytes],
+      ])
+      expect(ctx.stats.notes).toEqual({ 'counters-not-logged': 2 })
+    }
+    // both given (the other direction's counters alone count too): no note
+    for (const h of [`${head},packets,bytes`, `${head},opkt,obyt`]) {
+      const { ctx } = await runParser(csvParser, `${h}\n${row},1,60\n`)
+      expect(ctx.stats.notes).toEqual({})
+    }
   })
 })

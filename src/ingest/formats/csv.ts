@@ -377,6 +377,13 @@ function parseRecord(
   if (!isCounter(packets) || !isCounter(bytes)) return void skip(ctx, 'bad-counter', where, text)
   const observedAction = parseAction(get('action'))
   if (observedAction === undefined) return void skip(ctx, 'bad-action', where, text)
+  // a header without packet or byte columns gives 0 for them: noted, as the aws-vpc, zeek and
+  // goflow2 readers note it, so that discover's figures are not read as measured
+  if (
+    (h.packets === undefined && h.out_packets === undefined) ||
+    (h.bytes === undefined && h.out_bytes === undefined)
+  )
+    note(ctx, 'counters-not-logged')
   // times without a zone from an exporter that prints local time are read as UTC, and noted
   if (h.localTime && (ZONELESS_RE.test(st) || ZONELESS_RE.test(et))) note(ctx, 'local-time-as-utc')
   let tcpFlags: number | undefined
@@ -425,7 +432,8 @@ function parseRecord(
  *   `end` → `start`, no `start` → `end`; neither → the file's time (`ctx.fileTime`, noted
  *   `time-from-file-mtime` / `-name`), from standard input 0 (noted `no-timestamp`).
  * - action: accept/allow/permit/forwarded → `accept`, reject/deny/drop/block → `reject`, empty → `unknown`.
- * - Missing ports, packets, bytes → 0. A repeated header row (concatenated files) is skipped.
+ * - Missing ports, packets, bytes → 0 (a header without packet or byte columns: noted
+ *   `counters-not-logged`). A repeated header row (concatenated files) is skipped.
  * - `direction`: `server-to-client` for an ICMP/ICMPv6 reply type in `dst_port` (echo reply 0,
  *   129, ...: `isIcmpReply`), else `unknown`; reading orients by ports.
  *
