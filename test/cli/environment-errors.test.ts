@@ -58,6 +58,14 @@ describe('errors of the environment', () => {
     expect(readFileSync(file, 'utf8')).toBe('x')
   })
 
+  it('metrics --out in a missing folder is named at --out, not at its temporary FILE.tmp', async () => {
+    const out = path.join(root, 'no-such-folder', 'bulkhead.prom')
+    const m = await cli('metrics', '-w', 'test/fixtures/eval-estate', '-o', 'prom', '--out', out)
+    expect(m.code).toBe(1)
+    expect(m.stderr).toContain(`${out} error io/not-found: cannot open "${out}"`)
+    expect(m.stderr).not.toContain('.tmp')
+  })
+
   // Node's own recursive mkdir retries for ever where mkdir says ENOENT under a parent that
   // exists, as inside /proc (Linux)
   it.skipIf(!existsSync('/proc/self'))(

@@ -95,8 +95,17 @@ Exit codes: 0 success, 1 usage or input error.`,
       })
       const text = opts.output === 'prom' ? renderPrometheus(m) : `${JSON.stringify(m, null, 2)}\n`
       if (opts.out !== undefined) {
-        writeFileSync(`${opts.out}.tmp`, text)
-        renameSync(`${opts.out}.tmp`, opts.out)
+        const tmp = `${opts.out}.tmp`
+        try {
+          writeFileSync(tmp, text)
+        } catch (err) {
+          // reported at --out, the path given, not at the temporary file beside it
+          const e = err as NodeJS.ErrnoException
+          if (typeof e.path === 'string' && typeof e.message === 'string')
+            Object.assign(e, { path: opts.out, message: e.message.split(tmp).join(opts.out) })
+          throw e
+        }
+        renameSync(tmp, opts.out)
       } else process.stdout.write(text)
       process.exitCode = EXIT.ok
     })
