@@ -94,6 +94,7 @@ export type ErrorCode =
   | 'compile/icmp-errors-dropped'
   | 'compile/node-addresses'
   | 'compile/priorities-in-order'
+  | 'compile/port-zero-passes'
   // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
   | 'lint/no-owner'
   | 'lint/no-reason'
@@ -245,6 +246,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'compile/icmp-errors-dropped': true,
     'compile/node-addresses': true,
     'compile/priorities-in-order': true,
+    'compile/port-zero-passes': true,
     // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
     'lint/no-owner': true,
     'lint/no-reason': true,

@@ -50,6 +50,7 @@
  * Checked by golden files and by the evaluator of the emitted policies in ./check.ts against the
  * model on random estates (test/compile/calico.test.ts).
  */
+import { portZeroWarnings, writtenFromPort1 } from '../port-zero.js'
 import {
   type Cidr,
   type Diagnostic,
@@ -204,10 +205,15 @@ export function calicoServices(services: readonly Service[]): {
       out.push({ proto: { protocol: names[p] ?? p } })
       continue
     }
+    // Calico rule ports take 1–65535 (libcalico-go v3 validatePort: "port number must be between
+    // 1 and 65535"), and no `ports` is every port, port 0 too: so only the whole protocol
+    // (0–65535) is written without ports; a range from 0 is written from 1 (see
+    // compile/port-zero-passes), and tcp/1-65535 as "1:65535" (before 2026-11-24 without ports,
+    // which let port 0 through)
     const lo = Math.max(1, s.ports.lo)
     const hi = s.ports.hi
     if (byProto.has(p) && byProto.get(p) === undefined) continue
-    if (lo === 1 && hi === 65535) byProto.set(p, undefined)
+    if (s.ports.lo === 0 && hi === 65535) byProto.set(p, undefined)
     else byProto.set(p, [...(byProto.get(p) ?? []), lo === hi ? lo : `${lo}:${hi}`])
   }
   for (const [p, ports] of byProto)
@@ -468,7 +474,20 @@ export function planCalico(
   return {
     objects,
     global,
-    diagnostics: [...r.diagnostics, ...calicoNodeAddressWarnings(podIngress, toHost)],
+    diagnostics: [
+      ...r.diagnostics,
+      ...calicoNodeAddressWarnings(podIngress, toHost),
+      // a deny from port 0 but not of the whole protocol is written from 1, and allows without
+      // ports (any, a whole protocol) let port 0 through
+      ...portZeroWarnings(
+        inventory,
+        policySet,
+        options.now.getTime(),
+        (rule) => writtenFromPort1(rule.services, true),
+        'calico',
+        'Calico rule ports are 1–65535 and a rule without ports takes every port',
+      ),
+    ],
   }
 }
 

@@ -44,6 +44,7 @@
  * files (no evaluator of Cilium in this project yet).
  */
 import type { Diagnostic, Inventory, Policy, PolicySet, Rule, Service } from '../../core/index.js'
+import { portZeroWarnings, writtenFromPort1 } from '../port-zero.js'
 import { assertExpressible, planCompiler, type CompileResult, type Compiler } from '../target.js'
 import {
   checkHosts,
@@ -160,9 +161,12 @@ export function ciliumL4(
     }
     const protocol = names[s.protocol]
     if (protocol === undefined) continue // refused by assertExpressible
+    // port "0" is every port, so only the whole protocol (0–65535) is written so; a range from 0
+    // is written from 1 (port 0 has no form of its own: see compile/port-zero-passes), and
+    // tcp/1-65535 as 1–65535 (before 2026-11-24 it was port "0", which let port 0 through)
     const lo = Math.max(1, s.ports.lo)
     const hi = s.ports.hi
-    if (lo === 1 && hi === 65535) ports.push({ port: '0', protocol })
+    if (s.ports.lo === 0 && hi === 65535) ports.push({ port: '0', protocol })
     else if (lo === hi) ports.push({ port: String(lo), protocol })
     else ports.push({ port: String(lo), endPort: hi, protocol })
   }
@@ -334,7 +338,20 @@ export function planCilium(
   return {
     objects,
     clusterwide,
-    diagnostics: [...r.diagnostics, ...nodeAddressWarnings(cidrRules, podIngress)],
+    diagnostics: [
+      ...r.diagnostics,
+      ...nodeAddressWarnings(cidrRules, podIngress),
+      // a deny from port 0 but not of the whole protocol is written from 1 (port "0" is every
+      // port), and allows of the whole protocol (port "0") or of any service let port 0 through
+      ...portZeroWarnings(
+        inventory,
+        policySet,
+        options.now.getTime(),
+        (rule) => writtenFromPort1(rule.services, true),
+        'cilium',
+        'a port "0" means every port, so port 0 has no form of its own',
+      ),
+    ],
   }
 }
 

@@ -95,6 +95,7 @@ import {
 } from '../../core/index.js'
 import { addressHoldsAt, isLive } from '../../policy/evaluate.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
+import { portZeroWarnings, writtenFromPort1 } from '../port-zero.js'
 import {
   assertExpressible,
   planCompiler,
@@ -758,8 +759,8 @@ export class PodGroupResolver {
    * Whether `rule` is compiled: false for a rule expired at the compile instant (rule 4; a
    * `compile/expired-rule` warning is added to {@link diagnostics}).
    * @throws BulkheadError `compile/not-expressible` for a TCP/UDP/SCTP service of port 0 alone:
-   *   NetworkPolicy, Cilium and Calico write ports 1–65535, and an empty port list would mean
-   *   every port (s13/hR D9); also for IP protocol 0 (`proto/0`), which Calico's `protocol`
+   *   NetworkPolicy and Calico (v3 `validatePort`) take ports 1–65535, Cilium's `port: "0"` is
+   *   every port, and an empty port list would mean every port (s13/hR D9); also for IP protocol 0 (`proto/0`), which Calico's `protocol`
    *   (a name or 1–255) cannot write and NetworkPolicy and Cilium (names only) refuse earlier as
    *   `other-protocols` (s13/hR D10).
    */
@@ -1133,7 +1134,14 @@ export function expiredWarning(policy: Policy, rule: Rule): Diagnostic {
   }
 }
 
-/** NetworkPolicy `ports` of a rule's services; undefined means every port and protocol. */
+/**
+ * NetworkPolicy `ports` of a rule's services; undefined means every port and protocol.
+ * A whole protocol (`tcp`, ports 0–65535) is `{protocol}` without `port`, which "matches all port
+ * names and numbers" (NetworkPolicyPort), port 0 included; any other range is written with
+ * `port` and `endPort`, which take 1–65535, so a range from 0 is written from 1 (port 0 is left
+ * out: see `compile/port-zero-passes` for denies) and `tcp/1-65535` is `port: 1, endPort: 65535`,
+ * not every port (before 2026-11-24 it was `{protocol}`, which let port 0 through).
+ */
 export function netpolPorts(services: readonly Service[]): Record<string, unknown>[] | undefined {
   const out: Record<string, unknown>[] = []
   const names: Record<number, string> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' }
@@ -1144,7 +1152,7 @@ export function netpolPorts(services: readonly Service[]): Record<string, unknow
     const lo = Math.max(1, s.ports.lo)
     const hi = s.ports.hi
     if (hi < 1) continue
-    if (lo === 1 && hi === 65535) out.push({ protocol })
+    if (s.ports.lo === 0 && hi === 65535) out.push({ protocol })
     else if (lo === hi) out.push({ protocol, port: lo })
     else out.push({ protocol, port: lo, endPort: hi })
   }
@@ -1395,6 +1403,16 @@ export function planKubernetes(
     diagnostics: [
       ...planner.diagnostics,
       ...(ingressIsolated ? [{ ...KUBERNETES_NODE_ADDRESSES_WARNING }] : []),
+      ...(anp && admin.length > 0
+        ? portZeroWarnings(
+            inventory,
+            policySet,
+            options.now.getTime(),
+            (r) => writtenFromPort1(r.services, r.action === 'allow'),
+            'kubernetes --deny-with anp',
+            'AdminNetworkPolicy ports are 1–65535',
+          )
+        : []),
     ],
   }
 }
