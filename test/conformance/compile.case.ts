@@ -26,6 +26,7 @@ import {
   type Policy,
   type PolicySet,
   type Rule,
+  type Service,
   type Selector,
 } from '../../src/core/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
@@ -802,6 +803,87 @@ export function runCompileConformance(opts: ConformanceOptions): void {
         expect(allowed).toBeGreaterThan(100)
         expectMostCompiled()
       }, 60_000)
+
+      it('port 0 of TCP and UDP: agrees with the reference evaluator for tcp/0, tcp/0-10, tcp, tcp/1-65535 and denies of them (s31 hB)', () => {
+        // the model's tcp and tcp/0-10 hold port 0, tcp/1-65535 does not; nftables, iptables,
+        // security groups (FromPort/ToPort) and NSGs (destinationPortRange "between 0 and 65535")
+        // write port 0 as a number: by hand, web -> api tcp/0 allowed; web -> db tcp/0 and udp/0
+        // allowed, 11 not; api -> db tcp/0 allowed; dev -> api tcp/0 and 10 denied (deny over any),
+        // 11 allowed; api -> web tcp/0 denied, 1 allowed; db -> web tcp/0 denied, 1 allowed
+        const range = (protocol: number, lo: number, hi: number): Service => ({
+          protocol,
+          ports: { lo, hi },
+        })
+        const r = (
+          id: string,
+          from: string,
+          to: string,
+          services: Service[],
+          action: 'allow' | 'deny' = 'allow',
+        ): Rule => ({
+          ...base,
+          id,
+          action,
+          from: [lbl({ role: from, env: from === 'dev' ? 'dev' : 'prod' })],
+          to: [lbl({ role: to })],
+          services,
+        })
+        const dev = (rule: Rule): Rule => ({
+          ...rule,
+          from: [lbl({ role: 'web', env: 'dev' })],
+        })
+        const policies: Policy[] = [
+          {
+            name: 'shop',
+            owner: 'team-shop',
+            scope: labelSet({ app: 'shop' }),
+            file: 'policy/shop.yaml',
+            rules: [
+              r('web-api-0', 'web', 'api', [range(6, 0, 0)]),
+              r('web-db-0-10', 'web', 'db', [range(6, 0, 10), range(17, 0, 10)]),
+              r('api-db-tcp', 'api', 'db', [range(6, 0, 65535)]),
+              dev(r('dev-api-any', 'dev', 'api', [{ protocol: 'any' }])),
+              dev(r('no-dev-api-0-10', 'dev', 'api', [range(6, 0, 10)], 'deny')),
+              r('api-web-any', 'api', 'web', [{ protocol: 'any' }]),
+              r('no-api-web-0', 'api', 'web', [range(6, 0, 0)], 'deny'),
+              r('db-web-high', 'db', 'web', [range(6, 1, 65535)]),
+            ],
+          },
+        ]
+        const ips = ['10.1.0.1', '10.1.0.2', '10.1.0.3', '10.2.0.1']
+        const services = [
+          [6, 0],
+          [6, 1],
+          [6, 10],
+          [6, 11],
+          [17, 0],
+          [17, 11],
+        ] as const
+        const at = NOW.getTime()
+        const ps: PolicySet = { policies, enforcement: [] }
+        const model = (src: string, dst: string, protocol: number, dstPort: number): string =>
+          evaluate(CONFORMANCE_INVENTORY, ps, { src, dst, protocol, dstPort, at }).decision
+        // the hand answers above, so that the grid is known to hold them
+        expect(
+          [
+            model('10.1.0.1', '10.1.0.2', 6, 0),
+            model('10.1.0.1', '10.1.0.3', 6, 0),
+            model('10.1.0.1', '10.1.0.3', 17, 0),
+            model('10.1.0.1', '10.1.0.3', 6, 11),
+            model('10.1.0.2', '10.1.0.3', 6, 0),
+            model('10.2.0.1', '10.1.0.2', 6, 0),
+            model('10.2.0.1', '10.1.0.2', 6, 11),
+            model('10.1.0.2', '10.1.0.1', 6, 0),
+            model('10.1.0.2', '10.1.0.1', 6, 1),
+            model('10.1.0.3', '10.1.0.1', 6, 0),
+            model('10.1.0.3', '10.1.0.1', 6, 1),
+          ].join(' '),
+        ).toBe(
+          'allowed allowed allowed denied allowed denied allowed denied allowed denied allowed',
+        )
+        const decided = differential(CONFORMANCE_INVENTORY, policies, at, ips, services)
+        expect(decided).toBeGreaterThan(0)
+      })
     }
   })
 }
