@@ -25,7 +25,7 @@ import {
   type Selector,
   type Service,
 } from '../core/index.js'
-import { addressHoldsAt, isLive } from '../policy/evaluate.js'
+import { addressHoldsAt, evaluate, isLive } from '../policy/evaluate.js'
 import { isAllowedCode, PolicyIndex } from '../policy/policy-index.js'
 import { SelectorMembers } from './selector-members.js'
 
@@ -91,6 +91,17 @@ export function portZeroWarnings(
       if (protocols.length > 0) lossy.push({ policy, rule, protocols })
     }
   if (lossy.length === 0) return []
+  // the allows that the target writes with port 0 of a protocol (any, a whole protocol): only
+  // they can let port 0 through, so without one nothing is tried
+  const holdsZero = (services: readonly Service[], p: number): boolean =>
+    services.some((s) => s.protocol === 'any' || (s.protocol === p && s.ports.lo === 0))
+  const openers = policySet.policies.flatMap((policy) =>
+    policy.rules
+      .filter((r) => r.action === 'allow' && isLive(r, at))
+      .map((rule) => ({ policy, rule, services: written(rule) })),
+  )
+  if (!lossy.some((d) => d.protocols.some((p) => openers.some((a) => holdsZero(a.services, p)))))
+    return []
   const writtenSet: PolicySet = {
     ...policySet,
     policies: policySet.policies.map((p) => ({
@@ -98,7 +109,9 @@ export function portZeroWarnings(
       rules: p.rules.map((r) => ({ ...r, services: written(r) })),
     })),
   }
-  const model = PolicyIndex.build(inventory, policySet, at)
+  // one index, of the set as written: it has the model's selectors and enforcement entries, so
+  // its endpoint classes and modes are the model's; the model's own verdict is asked only of a
+  // pair the written set allows (the reference evaluator, once per such pair)
   const compiled = PolicyIndex.build(inventory, writtenSet, at)
   const members = new SelectorMembers(inventory.workloads)
   const live = (ips: readonly { ip: string; from?: number; to?: number }[]): IpAddress[] =>
@@ -126,6 +139,41 @@ export function portZeroWarnings(
           return [...allAddresses, { family: 4, value: 0n }, { family: 6, value: 0n }]
       }
     })
+  /** Whether a side's selectors may take `ip` (a label or workload selector: as a member's address). */
+  const takes = (policy: Policy, selectors: readonly Selector[]): ((ip: IpAddress) => boolean) => {
+    const held = new Set(
+      endpoints(
+        policy,
+        selectors.filter((s) => s.kind === 'labels' || s.kind === 'workload'),
+      ).map(formatIp),
+    )
+    return (ip) =>
+      held.has(formatIp(ip)) ||
+      selectors.some((s) => {
+        if (s.kind === 'any') return true
+        if (s.kind === 'cidr')
+          return cidrContains(s.cidr, ip) && !s.except.some((e) => cidrContains(e, ip))
+        if (s.kind === 'external') {
+          const x = inventory.externals.find((e) => e.name === s.name)
+          return x !== undefined && cidrContains(x.cidr, ip)
+        }
+        return false
+      })
+  }
+  /**
+   * One address per endpoint class: addresses of one class match the same selectors and
+   * enforcement entries, which the model and the written set share, so both decide them alike,
+   * and a pair of classes is tried once, not once per pair of addresses.
+   */
+  const oneByClass = (ips: readonly IpAddress[]): IpAddress[] => {
+    const seen = new Set<number>()
+    return ips.filter((ip) => {
+      const c = compiled.endpointClass(formatIp(ip), at)
+      if (seen.has(c)) return false
+      seen.add(c)
+      return true
+    })
+  }
   const out: Diagnostic[] = []
   for (const { policy, rule, protocols } of lossy) {
     const found = findPassing(policy, rule, protocols)
@@ -147,25 +195,36 @@ export function portZeroWarnings(
     rule: Rule,
     protocols: readonly number[],
   ): { src: string; dst: string; protocol: number; allow?: RuleRef } | undefined {
-    const srcs = endpoints(policy, rule.from)
-    const dsts = endpoints(policy, rule.to)
+    const froms = endpoints(policy, rule.from)
+    const tos = endpoints(policy, rule.to)
+    for (const protocol of protocols)
+      for (const a of openers) {
+        if (!holdsZero(a.services, protocol)) continue
+        // the pairs both rules take
+        const srcs = oneByClass(froms.filter(takes(a.policy, a.rule.from)))
+        const dsts = oneByClass(tos.filter(takes(a.policy, a.rule.to)))
+        const found = firstPassing(srcs, dsts, protocol)
+        if (found) return found
+      }
+    return undefined
+  }
+
+  function firstPassing(
+    srcs: readonly IpAddress[],
+    dsts: readonly IpAddress[],
+    protocol: number,
+  ): { src: string; dst: string; protocol: number; allow?: RuleRef } | undefined {
     for (const s of srcs)
       for (const d of dsts) {
         if (s.family !== d.family) continue
         const src = formatIp(s)
         const dst = formatIp(d)
-        for (const protocol of protocols) {
-          if (!isAllowedCode(compiled.decide(src, dst, protocol, 0, at))) continue
-          const v = model.evaluate({ src, dst, protocol, dstPort: 0, at })
-          if (v.decision !== 'denied' || v.mode === 'observe') continue
-          const w = compiled.evaluate({ src, dst, protocol, dstPort: 0, at })
-          return {
-            src,
-            dst,
-            protocol,
-            ...(typeof w.by !== 'string' ? { allow: w.by.rule } : {}),
-          }
-        }
+        if (!isAllowedCode(compiled.decide(src, dst, protocol, 0, at))) continue
+        const tuple = { src, dst, protocol, dstPort: 0, at }
+        const w = compiled.evaluate(tuple)
+        if (w.mode === 'observe') continue
+        if (evaluate(inventory, policySet, tuple).decision !== 'denied') continue
+        return { src, dst, protocol, ...(typeof w.by !== 'string' ? { allow: w.by.rule } : {}) }
       }
     return undefined
   }
