@@ -63,13 +63,15 @@ function lostPortZero(services: readonly Service[], written: readonly Service[])
  * services through `written`) allows it. The warning names the rule, the protocol, one such flow
  * and the allow rule that lets it through.
  *
- * Endpoints tried: the addresses held at `at` by the workloads a side's label and workload
+ * Pairs tried: those the deny and some allow written with port 0 (`any`, a whole protocol) both
+ * take (no such allow: nothing is tried), one address per endpoint class. Endpoints: the
+ * addresses held at `at` by the workloads a side's label and workload
  * selectors take; for `cidr` and `external` selectors the workload addresses inside and the
  * block's first address (an address range is judged there); for `any` every workload address and
  * `0.0.0.0` and `::` (unmanaged addresses). So a range that only some of its unmanaged addresses
  * would show is not found; pods and workloads always are.
  * @param written - the services of a rule as the target writes them (see {@link writtenFromPort1});
- *   `action` says whether the rule is written as an allow or a deny.
+ *   the rule's `action` tells an allow (written as NetworkPolicy, say) from a deny (AdminNetworkPolicy).
  * @param target - the target's name, for the message (`kubernetes --deny-with anp`, `cilium`).
  * @param why - why the target cannot write port 0 in a deny, for the message.
  * @returns the warnings, in policy and rule order; none when no deny loses port 0 (the common
