@@ -108,11 +108,17 @@ const ENFORCEMENT_ENTRY = z.strictObject({ selector: z.unknown(), mode: z.unknow
 
 const MODES: readonly EnforcementMode[] = ['observe', 'monitor', 'enforce']
 
-/** What policy parsing needs from the inventory. */
+/**
+ * What policy parsing needs from the inventory. `knownKeys` is undefined when the inventory has
+ * errors: the label-key and matches-nothing warnings judge a selector against every workload,
+ * so a workload or document the inventory lost would make them fire for selectors that are
+ * right (one broken line gave a warning for every selector), and the load fails on the
+ * inventory's errors anyway. Names are still checked: a name error points at one selector.
+ */
 interface PolicyContext {
   readonly names: SelectorNames
   readonly workloads: readonly Workload[]
-  readonly knownKeys: ReadonlySet<string>
+  readonly knownKeys: ReadonlySet<string> | undefined
   readonly now: number
   readonly sink: Diagnostic[]
 }
@@ -174,7 +180,9 @@ export function loadFromSources(
       externals: new Set(parts.externals.map((e) => e.name)),
     },
     workloads,
-    knownKeys: new Set(workloads.flatMap((w) => Object.keys(w.labels))),
+    knownKeys: hasErrors(sink)
+      ? undefined
+      : new Set(workloads.flatMap((w) => Object.keys(w.labels))),
     now: now.getTime(),
     sink,
   }
@@ -226,9 +234,10 @@ function readPolicy(
   const raw = d.value as Record<string, unknown>
   const rawScope = raw['scope']
   const scope = parseLabelMap(d, rawScope, ['scope'])
-  if (scope) {
+  const knownKeys = ctx.knownKeys
+  if (scope && knownKeys) {
     for (const key of Object.keys(scope)) {
-      if (!ctx.knownKeys.has(key)) {
+      if (!knownKeys.has(key)) {
         ctx.sink.push(
           diagnostic(
             'policy/unknown-label-key',
@@ -324,9 +333,10 @@ function readRule(
     )
     ok = false
   }
-  if (scope) {
+  const knownKeys = ctx.knownKeys
+  if (scope && knownKeys) {
     for (const sel of [...(from ?? []), ...(to ?? [])])
-      ctx.sink.push(...selectorWarnings(sel, scope, ctx.workloads, ctx.knownKeys))
+      ctx.sink.push(...selectorWarnings(sel, scope, ctx.workloads, knownKeys))
   }
 
   let expires: number | undefined
@@ -389,7 +399,7 @@ function readEnforcement(d: YamlDoc, ctx: PolicyContext): EnforcementEntry[] {
       rawSelector === undefined
         ? undefined
         : parseSelector(d, rawSelector, [...path, 'selector'], ctx.names)
-    if (selector)
+    if (selector && ctx.knownKeys)
       ctx.sink.push(...selectorWarnings(selector, labelSet(), ctx.workloads, ctx.knownKeys))
     const mode = field(item, 'mode')
     const modeOk =

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { hasErrors, type ErrorCode, type Severity } from '../../src/core/index.js'
-import type { SourceFile } from '../../src/policy/index.js'
-import { HOSTS, load, policy, pos } from './helpers.js'
+import { defaultWorkspace, loadFromSources, type SourceFile } from '../../src/policy/index.js'
+import { HOSTS, NOW, PAYMENTS, load, policy, pos } from './helpers.js'
 
 interface Where {
   readonly file: SourceFile
@@ -479,6 +479,40 @@ describe('warnings do not stop loading', () => {
       }),
     )
     expect(hasErrors(r.diagnostics)).toBe(false)
+  })
+
+  it('an inventory with errors gives no label-key or matches-nothing warnings: they would judge selectors against what was left of it', () => {
+    // hD (session 31): one broken line made validate add an unknown-label-key and a
+    // selector-matches-nothing warning for every selector of every policy
+    const broken: SourceFile = {
+      path: 'inventory/broken.yaml',
+      text: 'apiVersion: bulkhead.dev/v1\nkind: Inventory\nworkloads:\n  - name: web-1\n    addresses: [10.0.0.1\n',
+    }
+    const named = policy(
+      rule(
+        '    from: [{ workload: pay-web-1 }]\n    to: [{ role: api }]\n    ports: [tcp/443, tcp/70000]\n',
+      ),
+    )
+    for (const inventory of [[broken], [HOSTS, broken]]) {
+      const r = loadFromSources(defaultWorkspace('.'), inventory, [PAYMENTS, named], NOW)
+      const codes = [...new Set(r.diagnostics.map((d) => d.code))]
+      // the inventory's own error and the policy's errors; names are still checked (a name
+      // error points at one selector): pay-web-1 was in no inventory that loaded
+      expect(codes.filter((c) => c.startsWith('policy/')).sort()).toEqual(
+        inventory.length === 1
+          ? ['policy/port-out-of-range', 'policy/unknown-external', 'policy/unknown-workload']
+          : ['policy/port-out-of-range'],
+      )
+      expect(codes.filter((c) => !c.startsWith('policy/')).length).toBeGreaterThan(0)
+      expect(r.diagnostics.every((d) => d.severity !== 'warning')).toBe(true)
+      expect(r.policySet.policies).toEqual([])
+    }
+    // with the inventory whole, the same selectors are warned about
+    const r = loadFromSources(defaultWorkspace('.'), [], [PAYMENTS, named], NOW)
+    const warned = r.diagnostics.filter((d) => d.severity === 'warning').map((d) => d.code)
+    expect(new Set(warned)).toEqual(
+      new Set(['policy/unknown-label-key', 'policy/selector-matches-nothing']),
+    )
   })
 
   it('ip_reuse_at_disjoint_times_is_fine', () => {
