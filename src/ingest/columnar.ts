@@ -528,7 +528,8 @@ const POOL_START_ROWS = 256
  * (row, sequence number) pairs skipped lazily when the row was paired or replaced since. A held
  * row's run (the earlier records of its connection, `DirectionPairer`'s, settled the same way) is
  * a list of pool rows linked through `runNext`: no allocation per record, at most
- * {@link PAIR_RUN} rows walked.
+ * {@link PAIR_RUN} rows walked. The run a merged pair leaves stays held with its newest row in
+ * the key table, marked in `runHead` so that it pairs with nothing, queued where the pair arrived.
  * Keys are string codes, not text: two rows have equal codes exactly when they have equal text,
  * which is all a key needs.
  */
@@ -557,6 +558,11 @@ export class ColumnPairer {
   private runNext: Int32Array
   /** Per pool row: 1 when the row was read `reject` because the other end rejected it. */
   private settledRow: Uint8Array
+  /**
+   * Per pool row in the key table: 1 when it is no held record but the newest row of the run a
+   * merged pair left (`DirectionPairer`'s), which pairs with nothing; 0 for a held record.
+   */
+  private runHead: Uint8Array
   /** Rows held in runs, all keys together (counted in the window). */
   private inRuns = 0
   /** A run's rows, oldest first, while {@link ColumnPairer.extendRun} works on it. */
@@ -576,6 +582,7 @@ export class ColumnPairer {
     this.poolSeq = new Float64Array(rows).fill(-1)
     this.runNext = new Int32Array(rows).fill(-1)
     this.settledRow = new Uint8Array(rows)
+    this.runHead = new Uint8Array(rows)
     this.free = new Int32Array(rows)
     for (let i = rows - 1; i >= 0; i--) this.free[this.freeTop++] = i
     this.slots = new Int32Array(0)
@@ -616,6 +623,9 @@ export class ColumnPairer {
     const settled = new Uint8Array(to)
     settled.set(this.settledRow)
     this.settledRow = settled
+    const head = new Uint8Array(to)
+    head.set(this.runHead)
+    this.runHead = head
     const free = new Int32Array(to)
     free.set(this.free.subarray(0, this.freeTop))
     this.free = free
@@ -834,12 +844,18 @@ export class ColumnPairer {
       const fe = inp.end[i] as number
       const near = fs <= oe + PAIR_SLACK_MS && os <= fe + PAIR_SLACK_MS
       // the same key, so the ends are swapped when the source is the other's destination
-      if (near && swapped && P.action[o] === inp.action[i]) {
-        this.emitRun(o, out)
+      if (near && swapped && P.action[o] === inp.action[i] && this.runHead[o] === 0) {
+        const q = this.runNext[o] as number
+        this.runNext[o] = -1
         this.paired++
         mergeInto(P, o, inp, i, out)
         this.settle(out, out.n - 1)
         this.release(o)
+        // the run stays held (`DirectionPairer.push`), its newest row in the key table
+        if (q >= 0) {
+          this.inRuns--
+          this.hold(q, this.find(P, q), 1)
+        }
         return
       }
       // the other direction, not its partner: the held row joins the run all the same
@@ -858,16 +874,9 @@ export class ColumnPairer {
     P.n = p
     P.copyRow(inp, i)
     P.n = P.src.length
-    const s = ++this.seq
-    this.poolSeq[p] = s
     this.runNext[p] = run
     this.settledRow[p] = settled ? 1 : 0
-    this.slots[~k] = p
-    this.size++
-    if (this.qTail === this.qRow.length) this.growQueue()
-    this.qRow[this.qTail] = p
-    this.qSeq[this.qTail] = s
-    this.qTail++
+    this.hold(p, k, 0)
     while (this.size + this.inRuns > this.window && this.qHead < this.qTail) {
       const q = this.qRow[this.qHead] as number
       const qs = this.qSeq[this.qHead] as number
@@ -879,6 +888,22 @@ export class ColumnPairer {
         this.release(q)
       }
     }
+  }
+
+  /**
+   * Puts pool row `p` in the key table at the empty slot `~k` ({@link ColumnPairer.find}) and
+   * queues it: a held record (`head` 0), or the newest row of the run a merged pair left (`head` 1).
+   */
+  private hold(p: number, k: number, head: number): void {
+    const s = ++this.seq
+    this.poolSeq[p] = s
+    this.runHead[p] = head
+    this.slots[~k] = p
+    this.size++
+    if (this.qTail === this.qRow.length) this.growQueue()
+    this.qRow[this.qTail] = p
+    this.qSeq[this.qTail] = s
+    this.qTail++
   }
 
   /** Makes room at the queue's tail: drops stale entries, and doubles it when still mostly live. */

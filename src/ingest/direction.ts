@@ -464,8 +464,10 @@ export class ConnectionMemory {
  * direction again, or an incompatible other half) joins the new record's run: the earlier records
  * of the connection, held behind the latest (at most {@link PAIR_RUN}; one that ends more than
  * {@link PAIR_SLACK_MS} before the new record starts is released), released with it, oldest
- * first, and counted in the window; when the latest pairs, its run is released before the merged
- * flow. Only the latest record pairs. Unpaired records are oriented with {@link orient}.
+ * first, and counted in the window. Only the latest record pairs: the merged flow leaves at once,
+ * and its run stays held as the connection's run (queued for eviction where the pair arrived), so
+ * that the next record of the connection joins it and a merged pair between an accept and a
+ * refusal does not keep them apart. Unpaired records are oriented with {@link orient}.
  * Settling one direction accepted at one end and rejected at the other: every accepted record of
  * a run (or the latest) whose interval is within {@link PAIR_SLACK_MS} of a record of the run of
  * the same direction (the same source address and port as written) that was written `reject` is
@@ -503,11 +505,12 @@ export class ConnectionMemory {
 export class DirectionPairer {
   private readonly window: number
   private readonly pending = new Map<string, Flow>()
-  // Insertion order for eviction, as parallel arrays (keys, flows), skipped lazily when the key
+  // Insertion order for eviction, as parallel arrays (keys, entries), skipped lazily when the key
   // was paired or replaced since: `pending.entries().next()` would walk over every deleted entry
-  // of V8's ordered hash table.
+  // of V8's ordered hash table. An entry is a held record, or the run a merged pair left (its
+  // array, which the next record of the connection replaces).
   private keys: string[] = []
-  private held: Flow[] = []
+  private held: (Flow | readonly Flow[])[] = []
   /** The `at` of each pushed record, parallel to `keys` and `held` ({@link DirectionPairer.expire}). */
   private arrived: number[] = []
   private head = 0
@@ -599,31 +602,47 @@ export class DirectionPairer {
     return r
   }
 
-  /** Held record `f` of `key` and its run, released unpaired, oldest first. */
-  private release(f: Flow, key: string, out: Flow[]): void {
+  /** The run of `key`, released unpaired, oldest first. */
+  private releaseRun(key: string, out: Flow[]): void {
     const run = this.runs.get(key)
-    if (run !== undefined) {
-      this.runs.delete(key)
-      this.inRuns -= run.length
-      for (const r of run) out.push(this.unpaired(r, key))
-    }
-    out.push(this.unpaired(f, key))
+    if (run === undefined) return
+    this.runs.delete(key)
+    this.inRuns -= run.length
+    for (const r of run) out.push(this.unpaired(r, key))
+  }
+
+  /**
+   * Queue entry `e` of `key`, released with its run when it is still held (a held record, or a
+   * run a merged pair left).
+   */
+  private releaseEntry(key: string, e: Flow | readonly Flow[], out: Flow[]): void {
+    if (this.pending.get(key) === e) {
+      this.pending.delete(key)
+      this.releaseRun(key, out)
+      out.push(this.unpaired(e, key))
+    } else if (this.runs.get(key) === e) this.releaseRun(key, out)
+  }
+
+  /** True when queue entry `e` of `key` is still held (see {@link DirectionPairer.releaseEntry}). */
+  private live(key: string, e: Flow | readonly Flow[]): boolean {
+    return this.pending.get(key) === e || this.runs.get(key) === e
   }
 
   /**
    * `f`, a record of connection `key` that does not pair with the held record `other` (of
-   * either direction): `other` joins its run, and the run's records of `f`'s direction are
+   * either direction; undefined when a merged pair left the run): `other` joins its run, and the
+   * run's records of `f`'s direction are
    * settled against `f` (an accepted record near a rejected one, as written, is read `reject`,
    * whichever came first; AWS: the source's interface let it out, the destination's security
    * group refused it), then trimmed: a record that ends more than
    * {@link PAIR_SLACK_MS} before `f` starts, and the oldest beyond {@link PAIR_RUN}, are released
    * unpaired. Returns `f`, or its copy read `reject`.
    */
-  private extendRun(key: string, other: Flow, f: Flow, out: Flow[]): Flow {
+  private extendRun(key: string, other: Flow | undefined, f: Flow, out: Flow[]): Flow {
     const run = this.runs.get(key)
     const members = run ?? []
     this.inRuns -= members.length
-    members.push(other)
+    if (other !== undefined) members.push(other)
     const refused = f.observedAction === 'reject'
     let settle = false
     for (let j = 0; j < members.length; j++) {
@@ -697,20 +716,20 @@ export class DirectionPairer {
       other !== undefined &&
       other.src === f.dst &&
       (icmp !== undefined ? other.dst === f.src : other.srcPort === f.dstPort)
-    if (other !== undefined && !swapped && other.src === f.src && other.srcPort === f.srcPort) {
+    if (other === undefined) {
+      // a merged pair left the connection's run: the record joins it
+      if (this.runs.has(key)) f = this.extendRun(key, undefined, f, out)
+    } else if (!swapped && other.src === f.src && other.srcPort === f.srcPort) {
       // the same direction again: `other` joins its run
       pending.delete(key)
       f = this.extendRun(key, other, f, out)
-    } else if (other !== undefined) {
+    } else {
       pending.delete(key)
       const near = f.start <= other.end + PAIR_SLACK_MS && other.start <= f.end + PAIR_SLACK_MS
       if (near && swapped && other.observedAction === f.observedAction) {
+        // the run stays held (see the class comment), queued where the pair arrived
         const run = this.runs.get(key)
-        if (run !== undefined) {
-          this.runs.delete(key)
-          this.inRuns -= run.length
-          for (const r of run) out.push(this.unpaired(r, key))
-        }
+        if (run !== undefined) this.enqueue(key, run, at)
         this.paired++
         const m = merge(other, f)
         out.push(this.settle(m.direction === 'unknown' ? orient(m) : m, key))
@@ -721,20 +740,21 @@ export class DirectionPairer {
       f = this.extendRun(key, other, f, out)
     }
     pending.set(key, f)
-    this.keys.push(key)
-    this.held.push(f)
-    this.arrived.push(at)
+    this.enqueue(key, f, at)
     while (pending.size + this.inRuns > this.window && this.head < this.keys.length) {
       const k = this.keys[this.head] as string
-      const oldest = this.held[this.head] as Flow
+      const oldest = this.held[this.head] as Flow | readonly Flow[]
       this.head++
-      if (pending.get(k) === oldest) {
-        pending.delete(k)
-        this.release(oldest, k, out)
-      }
+      this.releaseEntry(k, oldest, out)
     }
     // Compact when most queued entries are stale (paired away), so the queue stays O(window).
     if (this.keys.length - this.head > 4 * this.window + 1024) this.compact()
+  }
+
+  private enqueue(key: string, e: Flow | readonly Flow[], at: number): void {
+    this.keys.push(key)
+    this.held.push(e)
+    this.arrived.push(at)
   }
 
   /**
@@ -745,19 +765,17 @@ export class DirectionPairer {
   expire(before: number, out: Flow[]): void {
     while (this.head < this.keys.length && (this.arrived[this.head] as number) < before) {
       const k = this.keys[this.head] as string
-      const f = this.held[this.head] as Flow
+      const e = this.held[this.head] as Flow | readonly Flow[]
       this.head++
-      if (this.pending.get(k) === f) {
-        this.pending.delete(k)
-        this.release(f, k, out)
-      }
+      this.releaseEntry(k, e, out)
     }
     if (this.head > 1024 && this.head * 2 > this.keys.length) this.compact()
   }
 
   /** Releases every held record, oriented, in arrival order. */
   flush(out: Flow[]): void {
-    for (const [k, f] of this.pending) this.release(f, k, out)
+    for (let i = this.head; i < this.keys.length; i++)
+      this.releaseEntry(this.keys[i] as string, this.held[i] as Flow | readonly Flow[], out)
     this.pending.clear()
     this.runs.clear()
     this.inRuns = 0
@@ -769,12 +787,12 @@ export class DirectionPairer {
 
   private compact(): void {
     const keys: string[] = []
-    const held: Flow[] = []
+    const held: (Flow | readonly Flow[])[] = []
     const arrived: number[] = []
     for (let i = this.head; i < this.keys.length; i++) {
       const k = this.keys[i] as string
-      const f = this.held[i] as Flow
-      if (this.pending.get(k) === f) {
+      const f = this.held[i] as Flow | readonly Flow[]
+      if (this.live(k, f)) {
         keys.push(k)
         held.push(f)
         arrived.push(this.arrived[i] as number)

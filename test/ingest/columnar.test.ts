@@ -1163,7 +1163,11 @@ describe('ColumnPairer equals DirectionPairer', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.tuple(flowArb, fc.constantFrom('reply', 'reply', 'twin', 'run', 'none'), fc.nat(12)),
+          fc.tuple(
+            flowArb,
+            fc.constantFrom('reply', 'reply', 'twin', 'run', 'cut', 'none'),
+            fc.nat(12),
+          ),
           {
             maxLength: 60,
           },
@@ -1172,7 +1176,9 @@ describe('ColumnPairer equals DirectionPairer', () => {
         (gen, window) => {
           // each record, and often a few records later its reply (ends swapped) or its twin
           // logged at the other end with the other action, or (a run) the same direction again
-          // with the same action, then its twin (DirectionPairer's runs)
+          // with the same action, then its twin (DirectionPairer's runs), or (a cut) the same
+          // direction again, its reply, which pairs with it and leaves the run held, then the
+          // first record's reply (odd delays) and its twin
           const order: [number, (typeof gen)[number][0]][] = []
           gen.forEach(([r, then, delay], i) => {
             order.push([i, r])
@@ -1185,6 +1191,20 @@ describe('ColumnPairer equals DirectionPairer', () => {
               order.push([i + delay + 0.5, { ...r, observedAction: other[r.observedAction] }])
             else if (then === 'run') {
               order.push([i + delay / 2 + 0.25, { ...r, start: r.start + 10_000 * delay }])
+              order.push([i + delay + 0.5, { ...r, observedAction: other[r.observedAction] }])
+            } else if (then === 'cut') {
+              const again = { ...r, start: r.start + 1000 }
+              order.push([i + delay / 3 + 0.1, again])
+              order.push([
+                i + delay / 2 + 0.2,
+                { ...again, src: r.dst, dst: r.src, srcPort: r.dstPort, dstPort: r.srcPort },
+              ])
+              // and with an odd delay the first record's reply, which pairs with nothing held
+              if (delay % 2 === 1)
+                order.push([
+                  i + (3 * delay) / 4 + 0.3,
+                  { ...r, src: r.dst, dst: r.src, srcPort: r.dstPort, dstPort: r.srcPort },
+                ])
               order.push([i + delay + 0.5, { ...r, observedAction: other[r.observedAction] }])
             }
           })

@@ -349,6 +349,41 @@ describe('pairDirections', () => {
     }
   })
 
+  it('a pair merged between an accept and a refusal of one direction does not keep them apart (README example)', async () => {
+    // A at 0 s, A at 1 s, the reply at 2 s (pairs with the second A), R at 10 s: the first A is
+    // an unpaired record near a refusal of its direction, so it is read `reject`, as the store
+    // settles the halves of one file; the merged pair is neither settled nor a refusal. And the
+    // other way round: a refusal before the pair settles an accept after it.
+    const at = (s: number, line: number, p: Partial<Flow> = {}) =>
+      flow({
+        start: s * 1000,
+        end: s * 1000 + 1000,
+        source: { format: 'aws-vpc', file: 'f', line },
+        ...p,
+      })
+    const reply = { src: '10.0.0.2', dst: '10.0.0.1', srcPort: 443, dstPort: 40000 }
+    const reject = { observedAction: 'reject' as const }
+    for (const [records, merged] of [
+      [[at(0, 1), at(1, 2), at(2, 3, reply), at(10, 4, reject)], 'accept'],
+      [
+        [at(0, 1, reject), at(1, 2, reject), at(2, 3, { ...reply, ...reject }), at(10, 4)],
+        'reject',
+      ],
+    ] as const) {
+      const { out, paired } = await collect([...records])
+      expect(paired).toBe(1)
+      expect(
+        out
+          .map((f) => [f.source.line, f.packets, f.observedAction])
+          .sort((x, y) => Number(x[0]) - Number(y[0])),
+      ).toEqual([
+        [1, 1, 'reject'],
+        [2, 2, merged],
+        [4, 1, 'reject'],
+      ])
+    }
+  })
+
   it('holds at most `window` records: a reply beyond it is not paired', async () => {
     const req = flow({})
     const fillers = Array.from({ length: 5 }, (_, i) => flow({ src: `10.1.0.${i + 1}` }))

@@ -701,8 +701,7 @@ function settleHalvesSql(lo: number, hi: number, scope: string, otherFile: boole
  * every 5 minutes). Reading settles what one file holds (ingest `rejected-at-other-end`); this
  * settles the rest, in the transaction that stores the new rows, over the stored halves near
  * their time span `span` (from {@link FlowWriter.bothEndsSpan}), within a file too (where reading's
- * run of one direction was cut short: more than 9 records, or a record of the other direction
- * between them).
+ * run was cut short: more than 9 records of the connection between them).
  *
  * A flow merged from both directions is neither settled nor a refusal, as in reading, where the
  * pair leaves the pairer at once: a reply means the traffic went both ways through one interface
