@@ -384,6 +384,37 @@ describe('pairDirections', () => {
     }
   })
 
+  it('a record held before a pair takes the direction the handshake of the pair settled (README)', async () => {
+    // 4500 -> 443: both listening ports, so the ports cannot tell; the second record carries
+    // the SYN, its reply the SYN-ACK; the first stays held after the pair and is read after it
+    const nat = { srcPort: 4500 }
+    const { out, paired } = await collect([
+      flow({ ...nat, start: 0, end: 500 }),
+      flow({
+        ...nat,
+        start: 1000,
+        end: 1500,
+        tcpFlags: 2,
+        source: { format: 'aws-vpc', file: 'f', line: 2 },
+      }),
+      flow({
+        src: '10.0.0.2',
+        dst: '10.0.0.1',
+        srcPort: 443,
+        dstPort: 4500,
+        start: 1000,
+        end: 1500,
+        tcpFlags: 18,
+        source: { format: 'aws-vpc', file: 'f', line: 3 },
+      }),
+    ])
+    expect(paired).toBe(1)
+    expect(out.map((f) => [f.source.line, f.src, f.srcPort, f.direction])).toEqual([
+      [2, '10.0.0.1', 4500, 'client-to-server'],
+      [1, '10.0.0.1', 4500, 'client-to-server'],
+    ])
+  })
+
   it('holds at most `window` records: a reply beyond it is not paired', async () => {
     const req = flow({})
     const fillers = Array.from({ length: 5 }, (_, i) => flow({ src: `10.1.0.${i + 1}` }))
