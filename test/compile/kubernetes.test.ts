@@ -11,7 +11,6 @@ import {
   BulkheadError,
   labelSet,
   parseIp,
-  type EnforcementEntry,
   type EnforcementMode,
   type IpAddress,
   type Inventory,
@@ -19,7 +18,6 @@ import {
   type PolicySet,
   type Selector,
   type ServiceSet,
-  type Workload,
 } from '../../src/core/index.js'
 import {
   KUBERNETES_ANP_CAPABILITIES,
@@ -56,11 +54,10 @@ import {
   SHOP,
   SHOP_POLICIES,
   tcp,
-  enforcementArb,
   estateArb,
 } from './kubernetes-fixture.js'
 import { SEED } from '../helpers/model.js'
-import { denseEstateArb, expectGoldenFiles, gridServices } from './k8s-differential.js'
+import { expectGoldenFiles, gridServices, modesEstateArb } from './k8s-differential.js'
 import { countOutcome, newCounts, type OutcomeCounts } from '../helpers/outcomes.js'
 import { workload } from '../helpers/workloads.js'
 
@@ -590,42 +587,6 @@ const FIXED_SERVICES: readonly (readonly [number, number])[] = [
  * that decides what happens to them (blocked under `enforce`, let through under `observe`), and
  * the denies whose ends are in different modes.
  */
-/**
- * {@link denseEstateArb} with Enforcement lists in `modes` that split the rules' ends: half the
- * time the list starts with a random rule's `from` selectors in one mode and its `to` selectors in
- * another, then goes on as {@link enforcementArb}, and may end with `any` in a random mode. With
- * {@link enforcementArb} alone the dense estates met 0 grid flows denied by a deny rule from an
- * enforced pod to an observe pod (4 with `any` appended), and before them the property passed
- * with the deny's AdminNetworkPolicy peers cut to the enforced pods.
- */
-const modesEstateArb = (
-  modes: readonly EnforcementMode[],
-): fc.Arbitrary<[{ workloads: Workload[]; policies: Policy[] }, EnforcementEntry[]]> =>
-  denseEstateArb.chain((e) => {
-    const rules = e.policies.flatMap((p) => p.rules)
-    return fc
-      .tuple(
-        fc.option(
-          fc.tuple(fc.constantFrom(...rules), fc.constantFrom(...modes), fc.constantFrom(...modes)),
-        ),
-        enforcementArb(modes),
-        fc.option(fc.constantFrom(...modes), { freq: 2 }),
-      )
-      .map(([split, entries, rest]): [typeof e, EnforcementEntry[]] => [
-        e,
-        [
-          ...(split === null
-            ? []
-            : [
-                ...split[0].from.map((selector) => ({ selector, mode: split[1] })),
-                ...split[0].to.map((selector) => ({ selector, mode: split[2] })),
-              ]),
-          ...entries,
-          ...(rest === null ? [] : [{ selector: { kind: 'any' as const }, mode: rest }]),
-        ],
-      ])
-  })
-
 type ModeCounts = {
   outcomes: OutcomeCounts
   deniedIn: Record<EnforcementMode, number>
@@ -860,21 +821,21 @@ describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
       }),
       { seed: SEED, numRuns: 150, endOnFailure: true },
     )
-    // what the model's verdicts exercised, about half the counts with SEED (17 422 flows: allowed
-    // by a rule 1 275, deny over allow 131, expired 744, port edge 1 346; denied under enforce
-    // 8 957, under observe 7 190; denied from an enforced pod to an observe pod 47). Over
+    // what the model's verdicts exercised, about half the counts with SEED (16 660 flows: allowed
+    // by a rule 1 232, deny over allow 222, expired 743, port edge 1 300; denied under enforce
+    // 8 925, under observe 6 503; denied from an enforced pod to an observe pod 70). Over
     // estateArb, enforcementArb and five fixed services: 766, 4, 0 and 193 of 8 170 flows, and
     // none from an enforced pod to an observe pod; the property then passed with the deny's
     // AdminNetworkPolicy peers cut to the enforced pods
     const o = counts.outcomes
     expect(o.allowedByRule, 'allowed by a rule').toBeGreaterThan(600)
-    expect(o.denyOverAllow, 'denied by a deny rule over an allow').toBeGreaterThan(60)
+    expect(o.denyOverAllow, 'denied by a deny rule over an allow').toBeGreaterThan(110)
     expect(o.expiredHit, 'met an expired rule').toBeGreaterThan(350)
     expect(o.portEdge, 'at a port range end').toBeGreaterThan(650)
     expect(o.scoped, 'matched through a scoped selector').toBeGreaterThan(500)
     expect(counts.deniedIn.enforce, 'denied, enforce decides').toBeGreaterThan(4_000)
-    expect(counts.deniedIn.observe, 'denied, observe decides').toBeGreaterThan(3_500)
-    expect(counts.enforcedToObserveDeny, 'deny from enforce to observe').toBeGreaterThan(20)
+    expect(counts.deniedIn.observe, 'denied, observe decides').toBeGreaterThan(3_200)
+    expect(counts.enforcedToObserveDeny, 'deny from enforce to observe').toBeGreaterThan(35)
     expect(verified).toBeGreaterThan(75)
     expect(refused).toBeGreaterThan(0)
   }, 120_000)
