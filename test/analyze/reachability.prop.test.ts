@@ -9,10 +9,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   ServiceSet,
-  cidrCovers,
-  parseCidr,
   parseIp,
-  type Cidr,
   type Inventory,
   type Policy,
   type PolicySet,
@@ -46,6 +43,7 @@ import {
   policyArb,
   policySetArb,
   serviceArb,
+  withV6ExceptArb,
 } from '../helpers/model.js'
 
 const PROTOS = [6, 17, 132, 1, 58, 47]
@@ -91,59 +89,6 @@ function labelOnly(p: Policy): Policy {
 let exercised = newCounts()
 /** Of {@link exercised}, the IPv6 probes that fell in a CIDR `except`. */
 let v6Except = 0
-
-/** IPv6 blocks holding workload addresses (2001:db8::/125), and blocks inside them for excepts. */
-const V6_BLOCKS = ['2001:db8::/125', '2001:db8::/126', '::/0'].map((t) => parseCidr(t) as Cidr)
-const V6_EXCEPTS = [
-  '2001:db8::1/128',
-  '2001:db8::2/127',
-  '2001:db8::5/128',
-  '2001:db8::6/127',
-  '2001:db8::4/126',
-].map((t) => parseCidr(t) as Cidr)
-
-/**
- * `setArb` with, in half the sets, one side of a random rule given an IPv6 CIDR selector that
- * holds workload addresses and has 1–2 excepts holding some of them, blocks no other selector
- * names (so only the except sets them apart). Over the dense sets alone, PolicyIndex leaving out
- * the excepts of IPv6 selectors passed every reachability property (s30 hL).
- */
-const withV6ExceptArb = (setArb: fc.Arbitrary<PolicySet>): fc.Arbitrary<PolicySet> =>
-  setArb.chain((ps) =>
-    fc
-      .option(
-        fc.record({
-          policy: fc.nat(),
-          rule: fc.nat(),
-          side: fc.constantFrom('from' as const, 'to' as const),
-          cidr: fc.constantFrom(...V6_BLOCKS),
-          except: fc.nat(),
-          excepts: fc.integer({ min: 1, max: 2 }),
-        }),
-        { freq: 2 },
-      )
-      .map((d): PolicySet => {
-        if (d === null || ps.policies.length === 0) return ps
-        const pi = d.policy % ps.policies.length
-        const pol = ps.policies[pi] as Policy
-        if (pol.rules.length === 0) return ps
-        const ri = d.rule % pol.rules.length
-        const inside = V6_EXCEPTS.filter((e) => cidrCovers(d.cidr, e))
-        const except = [
-          ...new Set([0, 1].slice(0, d.excepts).map((k) => (d.except + k * 3) % inside.length)),
-        ]
-          .map((k) => inside[k] as Cidr)
-          .filter((e, k, all) => all.every((o) => o === e || !cidrCovers(o, e)))
-        const sel: Selector = { kind: 'cidr', cidr: d.cidr, except }
-        const rules = pol.rules.map((r, k) =>
-          k === ri ? { ...r, [d.side]: [sel, ...r[d.side].slice(1)] } : r,
-        )
-        return {
-          ...ps,
-          policies: ps.policies.map((p, k) => (k === pi ? { ...p, rules } : p)),
-        }
-      }),
-  )
 
 interface Oracle {
   /** adjacency between workload indices, with the allowed probe points */

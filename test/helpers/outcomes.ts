@@ -42,6 +42,8 @@ export interface OutcomeCounts {
   cidrExcept: number
   /** Source or destination is an IPv6 address. */
   ipv6: number
+  /** Of {@link OutcomeCounts.cidrExcept}, the flows whose source or destination is IPv6. */
+  ipv6Except: number
   /**
    * Some rule's selectors match both ends and one of its services names the flow's protocol with
    * the flow's port at a range end or just outside it (lo − 1, lo, hi, hi + 1).
@@ -65,6 +67,7 @@ export function newCounts(): OutcomeCounts {
     expiredHit: 0,
     cidrExcept: 0,
     ipv6: 0,
+    ipv6Except: 0,
     portEdge: 0,
     scoped: 0,
     global: 0,
@@ -151,6 +154,7 @@ export function countOutcome(
     }
   }
   if (except) c.cidrExcept++
+  if (except && (sip.family === 6 || dip.family === 6)) c.ipv6Except++
   if (edge) c.portEdge++
   if (scoped) c.scoped++
   if (global) c.global++
