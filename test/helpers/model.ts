@@ -444,6 +444,26 @@ export const withV6ExceptArb = (setArb: fc.Arbitrary<PolicySet>): fc.Arbitrary<P
   )
 
 /**
+ * The addresses that an except of one address (/128, /32) of a CIDR selector of `ps` names, as
+ * text (`2001:db8::1`): a test counts the flows in an except with such an end.
+ */
+export function hostExcepts(ps: PolicySet): Set<string> {
+  return new Set(
+    ps.policies.flatMap((p) =>
+      p.rules.flatMap((r) =>
+        [...r.from, ...r.to].flatMap((s) =>
+          s.kind === 'cidr'
+            ? s.except
+                .filter((e) => e.prefix === (e.family === 6 ? 128 : 32))
+                .map((e) => e.text.split('/')[0] as string)
+            : [],
+        ),
+      ),
+    ),
+  )
+}
+
+/**
  * One flow aimed at a rule of the set: a random rule, a source and a destination among the
  * addresses (the estate's, and {@link OUTSIDE}) that its selectors would match at the flow's
  * time if their CIDR `except`s were left out (so some fall in an `except`), else any of them;
