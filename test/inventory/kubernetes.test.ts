@@ -134,7 +134,7 @@ describe('Kubernetes inventory: owners and odd pods', () => {
     ])
   })
 
-  it('skips pending, finished and host-network pods with a warning', () => {
+  it('pending, finished and host-network pods give no address, with a warning', () => {
     const f = list(
       pod('pending', { status: { phase: 'Pending' } }),
       pod('done', { status: { phase: 'Succeeded', podIP: '10.1.0.9' } }),
@@ -147,7 +147,54 @@ describe('Kubernetes inventory: owners and odd pods', () => {
       'inventory/no-address@19',
       'inventory/no-address@34',
     ])
-    expect(r.inventory.workloads.map((w) => w.name)).toEqual(['ns/ok[Pod]'])
+    // bare pods: each is still its own workload, without addresses (as k8s import lists them)
+    expect(r.inventory.workloads.map((w) => [w.name, w.addresses.length])).toEqual([
+      ['ns/done[Pod]', 0],
+      ['ns/host[Pod]', 0],
+      ['ns/ok[Pod]', 1],
+      ['ns/pending[Pod]', 0],
+    ])
+  })
+
+  it('a bare Pod manifest is a workload without addresses, with its labels, as k8s import lists it', () => {
+    // modelled on kubernetes/website content/en/examples/pods/simple-pod.yaml
+    // (https://github.com/kubernetes/website/blob/main/content/en/examples/pods/simple-pod.yaml):
+    // a `---`, then one Pod in flow style, without namespace or status; before, it was lost
+    const manifest = [
+      '---',
+      '{',
+      '  apiVersion: "v1",',
+      '  kind: "Pod",',
+      '  metadata: { name: "web", labels: { app: "web" } },',
+      '  spec: { containers: [{ name: "web", image: "nginx:1.27" }] },',
+      '}',
+      '',
+    ].join('\n')
+    const r = load([{ path: 'pod.yaml', text: manifest }])
+    expect(r.diagnostics.map(at)).toEqual(['warning inventory/no-address pod.yaml:2:1'])
+    expect(summary([{ path: 'pod.yaml', text: manifest }])).toEqual([
+      ['default/web[Pod]', [], { app: 'web', namespace: 'default' }],
+    ])
+  })
+
+  it('pods of an owner not in the dump that all give no address name a workload with their labels', () => {
+    const ref = {
+      ownerReferences: [{ kind: 'ReplicaSet', name: 'web-abc', controller: true }],
+      labels: { app: 'web', 'pod-template-hash': 'abc' },
+    }
+    const f = list(
+      pod('web-abc-1', { status: { phase: 'Pending' } }, ref),
+      pod('web-abc-2', { status: { phase: 'Pending' } }, ref),
+    )
+    const r = load([{ path: 'k.json', text: f }])
+    expect(summary([{ path: 'k.json', text: f }])).toEqual([
+      ['ns/web-abc[ReplicaSet]', [], { app: 'web', namespace: 'ns' }],
+    ])
+    expect(r.diagnostics.map((d) => d.code).sort()).toEqual([
+      'inventory/no-address',
+      'inventory/no-address',
+      'inventory/unknown-owner',
+    ])
   })
 
   it('drops the labels StatefulSet and Job controllers set per pod or per run, with no warning', () => {

@@ -306,9 +306,11 @@ interface Building {
  *   `default`.
  * - **Addresses.** `status.podIPs[].ip`, else `status.podIP`, canonicalised, no time bounds (a
  *   dump is a snapshot). Replicas of one owner are one workload with several addresses. Pods
- *   with no IP (pending), in phase `Succeeded`/`Failed` (their IP is released) or with
- *   `spec.hostNetwork: true` (the IP is the node's) give no address and an
- *   `inventory/no-address` warning; a bad IP is `inventory/bad-address`.
+ *   with no IP (pending, or a manifest), in phase `Succeeded`/`Failed` (their IP is released) or
+ *   with `spec.hostNetwork: true` (the IP is the node's) give no address and an
+ *   `inventory/no-address` warning; a bad IP is `inventory/bad-address`. A workload that only
+ *   such pods name, and no template (a bare Pod manifest, a dump whose pods are all pending), is
+ *   still a workload, without addresses, with those pods' labels (as `k8s import` lists it).
  * - **Labels.** The pod's labels minus {@link DROPPED_POD_LABELS} and {@link PER_POD_LABELS}, plus `namespace: <ns>` (which
  *   wins over a pod label of that name); namespace objects' labels are not merged. Labels on
  *   which the replicas disagree are dropped with an `inventory/conflicting-labels` warning. A
@@ -405,10 +407,16 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
   }
   const locOf = (p: OwnedObject): SourceLocation => p.obj.doc.loc(p.obj.path)
 
+  /** pods that give no address (pending, ended, host network, a manifest) */
+  const addressless: OwnedObject[] = []
   for (const p of parsed) {
     if (p.kind !== 'Pod') continue
     const ips = podAddresses(p)
-    if (ips === undefined || ips.length === 0) continue
+    if (ips === undefined) continue
+    if (ips.length === 0) {
+      addressless.push(p)
+      continue
+    }
     const labels = readLabels(p.obj, ['metadata', 'labels'])
     if (labels === undefined) continue
     const { name, top } = topOf(p)
@@ -425,6 +433,18 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     if (b.fromPods) continue
     const labels = readLabels(p.obj, [...podTemplatePath(p.kind), 'metadata', 'labels'])
     if (labels === undefined) continue
+    b.labelSets.push({ labels: { ...labels, namespace: p.namespace }, location: locOf(p) })
+  }
+  // a workload whose pods all give no address, and that no template names (a bare Pod manifest,
+  // a dump whose pods are all pending): still a workload, without addresses, with the pods' labels
+  const fromAddressless = new Set<string>()
+  for (const p of addressless) {
+    const { name, top } = topOf(p)
+    if (building.has(name) && !fromAddressless.has(name)) continue
+    const labels = readLabels(p.obj, ['metadata', 'labels'])
+    if (labels === undefined) continue
+    fromAddressless.add(name)
+    const b = get(name, top ? locOf(top) : locOf(p), p.obj.doc.sink)
     b.labelSets.push({ labels: { ...labels, namespace: p.namespace }, location: locOf(p) })
   }
 
