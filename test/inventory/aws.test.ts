@@ -147,3 +147,44 @@ describe('AWS describe-instances inventory', () => {
     expect(sanitizeTagValue('plain value: ok')).toBe('plain value: ok')
   })
 })
+
+describe('AWS describe-instances --query output', () => {
+  // `--query 'Reservations[].Instances[]'` and `--query "Reservations[*].Instances[*]"` print the
+  // instances alone, as scripts commonly save them (e.g. the AWS CLI user guide, "Filtering
+  // output": https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-filter.html; the AWS CLI
+  // examples, https://github.com/aws/aws-cli/blob/develop/awscli/examples/ec2/describe-instances.rst,
+  // Example 5). Before, both were "a document must be a mapping with apiVersion and kind".
+  const a = inst('i-0aaa', '10.0.0.157', { Name: 'web', env: 'prod' }, { VpcId: 'vpc-1' })
+  const b = inst('i-0bbb', '10.0.1.20', {}, { VpcId: 'vpc-1' })
+  const expected = [
+    ['i-0bbb', ['10.0.1.20'], { 'aws/vpc-id': 'vpc-1' }],
+    ['web', ['10.0.0.157'], { 'aws/vpc-id': 'vpc-1', env: 'prod' }],
+  ]
+  const summary = (text: string) => {
+    const r = load(text)
+    expect(r.diagnostics.map(at)).toEqual([])
+    return r.inventory.workloads.map((w) => [w.name, w.addresses.map((x) => x.ip), w.labels])
+  }
+
+  it("reads the flat sequence of 'Reservations[].Instances[]' as describe-instances", () => {
+    expect(summary(JSON.stringify([a, b], null, 2))).toEqual(expected)
+    expect(summary(JSON.stringify([a, b], null, 2))).toEqual(summary(dump(a, b)))
+  })
+
+  it("reads the sequence per reservation of 'Reservations[*].Instances[*]'", () => {
+    expect(summary(JSON.stringify([[a], [b]], null, 2))).toEqual(expected)
+  })
+
+  it('locates an element that is not an instance', () => {
+    const r = load(JSON.stringify([a, { ImageId: 'ami-1' }], null, 2))
+    expect(r.diagnostics.map(at)).toEqual(['error schema/invalid-value ec2.json:20:3'])
+  })
+
+  it('an empty sequence (no instances in the region) gives no workload and no error', () => {
+    // what `--query 'Reservations[].Instances[]'`, `az vm list` and `gcloud compute instances
+    // list --format=json` print when there are none
+    const r = load('[]\n')
+    expect(r.diagnostics.map(at)).toEqual([])
+    expect(r.inventory.workloads).toEqual([])
+  })
+})

@@ -1,6 +1,8 @@
 /**
  * @module Inventory from AWS: the JSON of `aws ec2 describe-instances`
- * (`{ "Reservations": [ { "Instances": [ ... ] } ] }`), across any number of files.
+ * (`{ "Reservations": [ { "Instances": [ ... ] } ] }`, or the instances alone with
+ * `--query 'Reservations[].Instances[]'` or `'Reservations[*].Instances[*]'`), across any number
+ * of files.
  *
  * @remarks Source format: AWS EC2 API `DescribeInstances` / `Instance`
  * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Instance.html); tag rules
@@ -8,7 +10,7 @@
  * DESIGN.md "Workspace, inventory and enforcement files" (tags become labels, `Name` tag as name).
  */
 import type { LabelOrigin, TimedAddress, Workload } from '../../core/index.js'
-import { isMapping, type YamlDoc } from '../../core/yaml-source.js'
+import { isMapping, type YamlDoc, type YamlPath } from '../../core/yaml-source.js'
 import {
   cloudWorkloads,
   type CloudInstance,
@@ -25,24 +27,55 @@ export const AWS_ORIGIN: LabelOrigin = 'source:aws'
 /** The label holding the instance's VPC id. */
 export const AWS_VPC_LABEL = 'aws/vpc-id'
 
-/** One EC2 instance found in an inventory file (at `['Reservations', r, 'Instances', i]`). */
+/**
+ * One EC2 instance found in an inventory file (at `['Reservations', r, 'Instances', i]`, or at
+ * `[i]` / `[r, i]` in `--query` output).
+ */
 export type AwsInstance = FoundInstance
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined
 }
 
-/** True when a parsed document looks like `describe-instances` output: a mapping with `Reservations`. */
+/** An EC2 instance as `describe-instances` writes it: a mapping with a text `InstanceId`. */
+function isInstance(v: unknown): boolean {
+  return isMapping(v) && typeof v['InstanceId'] === 'string'
+}
+
+/**
+ * True when a parsed document looks like `describe-instances` output: a mapping with
+ * `Reservations`, or the instances alone as `--query` selects them: a sequence whose first
+ * element is an instance (`--query 'Reservations[].Instances[]'`) or a sequence of such
+ * sequences (`--query 'Reservations[*].Instances[*]'`, one per reservation).
+ * @remarks `--query`: https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-filter.html
+ */
 export function isAwsDescribeInstances(value: unknown): boolean {
+  if (Array.isArray(value))
+    return isInstance(value[0]) || (Array.isArray(value[0]) && isInstance(value[0][0]))
   return isMapping(value) && Object.hasOwn(value, 'Reservations') && !Object.hasOwn(value, 'kind')
 }
 
 /**
- * Collects the instances of a `describe-instances` document into `into`. `Reservations` or
- * `Instances` that is not a sequence, or an instance that is not a mapping, is
- * `schema/invalid-value`.
+ * Collects the instances of a document {@link isAwsDescribeInstances} took into `into`.
+ * `Reservations` or `Instances` that is not a sequence, or an instance that is not a mapping, is
+ * `schema/invalid-value`; so is an element of a `--query` sequence that is not an instance (or,
+ * in a sequence of sequences, not a sequence of instances).
  */
 export function collectAwsInstances(d: YamlDoc, into: AwsInstance[]): void {
+  if (Array.isArray(d.value)) {
+    const take = (v: unknown, path: YamlPath): void => {
+      if (isInstance(v)) into.push({ doc: d, path, value: v as Record<string, unknown> })
+      else d.report('schema/invalid-value', 'not an EC2 instance (no "InstanceId")', path)
+    }
+    const nested = Array.isArray(d.value[0])
+    d.value.forEach((v: unknown, i) => {
+      if (!nested) take(v, [i])
+      else if (!Array.isArray(v))
+        d.report('schema/invalid-value', 'a reservation must be a sequence of instances', [i])
+      else v.forEach((x: unknown, j) => take(x, [i, j]))
+    })
+    return
+  }
   const reservations = (d.value as Record<string, unknown>)['Reservations']
   if (!Array.isArray(reservations)) {
     d.report('schema/invalid-value', '"Reservations" must be a sequence', ['Reservations'])

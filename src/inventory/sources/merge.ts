@@ -64,11 +64,15 @@ export class SourceCollector {
   }
 
   /**
-   * Takes a Kubernetes object or list, an AWS `describe-instances` document, GCP Compute Engine
-   * instances or Azure virtual machines, and returns true; returns false for anything else (left
-   * to the Bulkhead reader, which reports unknown kinds).
+   * Takes a Kubernetes object or list, an AWS `describe-instances` document (or its instances
+   * alone, as `--query` selects them), GCP Compute Engine instances or Azure virtual machines,
+   * or an empty sequence (a cloud listing without instances: no workloads), and returns true;
+   * returns false for anything else (left to the Bulkhead reader, which reports unknown kinds).
    */
   readDocument(d: YamlDoc): boolean {
+    // an empty sequence: what `gcloud … --format=json`, `az vm list` and `describe-instances
+    // --query 'Reservations[].Instances[]'` print where there are no instances
+    if (Array.isArray(d.value) && d.value.length === 0) return true
     if (isAwsDescribeInstances(d.value)) {
       collectAwsInstances(d, this.aws)
       return true
