@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'inventory/conflicting-labels'
   | 'inventory/unknown-owner'
   | 'inventory/no-address'
+  | 'inventory/generated-name'
   | 'inventory/malformed-csv'
   // policy
   | 'policy/duplicate-policy-name'
@@ -186,6 +187,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'inventory/conflicting-labels': true,
     'inventory/unknown-owner': true,
     'inventory/no-address': true,
+    'inventory/generated-name': true,
     'inventory/malformed-csv': true,
     // policy
     'policy/duplicate-policy-name': true,

@@ -177,6 +177,45 @@ describe('Kubernetes inventory: owners and odd pods', () => {
     ])
   })
 
+  it('a manifest object with only generateName is named after the prefix, with a warning', () => {
+    // modelled on kubernetes-sigs/kueue site/static/examples/jobs/sample-job.yaml
+    // (https://github.com/kubernetes-sigs/kueue/blob/main/site/static/examples/jobs/sample-job.yaml),
+    // a Job for `kubectl create` with `generateName` and no `name` (Argo CD hook Jobs are alike);
+    // before, `schema/missing-field` refused the whole inventory
+    const manifest = [
+      'apiVersion: batch/v1',
+      'kind: Job',
+      'metadata:',
+      '  generateName: load-job-',
+      '  namespace: batch',
+      '  labels: { team: data }',
+      'spec:',
+      '  template:',
+      '    metadata: { labels: { app: loader } }',
+      '    spec: { containers: [{ name: load, image: busybox }], restartPolicy: Never }',
+      '---',
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: { name: api, namespace: batch }',
+      'spec: { template: { metadata: { labels: { app: api } } } }',
+      '',
+    ].join('\n')
+    const r = load([{ path: 'jobs.yaml', text: manifest }])
+    expect(r.diagnostics.map(at)).toEqual(['warning inventory/generated-name jobs.yaml:4:17'])
+    expect(r.diagnostics[0]?.message).toContain('batch/load-job-[Job]')
+    expect(summary([{ path: 'jobs.yaml', text: manifest }])).toEqual([
+      ['batch/api[Deployment]', [], { app: 'api', namespace: 'batch' }],
+      ['batch/load-job-[Job]', [], { app: 'loader', namespace: 'batch' }],
+    ])
+  })
+
+  it('an object with neither name nor generateName is still schema/missing-field', () => {
+    const f = list({ apiVersion: 'batch/v1', kind: 'Job', metadata: { namespace: 'ns' } })
+    expect(load([{ path: 'k.json', text: f }]).diagnostics.map(at)).toEqual([
+      'error schema/missing-field k.json:8:19',
+    ])
+  })
+
   it('pods of an owner not in the dump that all give no address name a workload with their labels', () => {
     const ref = {
       ownerReferences: [{ kind: 'ReplicaSet', name: 'web-abc', controller: true }],

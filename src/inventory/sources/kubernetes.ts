@@ -319,7 +319,9 @@ interface Building {
  *   is still a workload, with no addresses and its pod template's labels.
  *   Every label's origin is `source:kubernetes`.
  * - Other kinds (Namespace, Service, NetworkPolicy, ConfigMap, ...) are ignored. An object
- *   without `metadata.name` is `schema/missing-field`; the same namespace, kind and name twice
+ *   without `metadata.name` is named after its `metadata.generateName`, the prefix the API server
+ *   completes (`default/sample-job-[Job]`), with an `inventory/generated-name` warning; without
+ *   either it is `schema/missing-field`. The same namespace, kind and name twice
  *   is an `inventory/duplicate-workload` warning and the second copy is ignored.
  *
  * @returns workloads sorted by name; diagnostics go to each object's document sink.
@@ -332,7 +334,9 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     if (typeof kind !== 'string') continue
     if (kind !== 'Pod' && !WORKLOAD_KINDS.has(kind)) continue
     const meta = obj.value['metadata']
-    const name = isMapping(meta) ? str(meta['name']) : undefined
+    const given = isMapping(meta) ? str(meta['name']) : undefined
+    const generated = given === undefined && isMapping(meta) ? str(meta['generateName']) : undefined
+    const name = given ?? generated
     if (!isMapping(meta) || name === undefined) {
       obj.doc.report(
         'schema/missing-field',
@@ -342,6 +346,13 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
       continue
     }
     const namespace = str(meta['namespace']) ?? 'default'
+    if (generated !== undefined)
+      obj.doc.report(
+        'inventory/generated-name',
+        `this ${kind} has no name, only the prefix generateName "${generated}" that the API server completes when it is created; the workload is named ${workloadName(namespace, kind, generated)}`,
+        [...obj.path, 'metadata', 'generateName'],
+        { severity: 'warning' },
+      )
     const p: OwnedObject = {
       obj,
       kind,
