@@ -291,6 +291,12 @@ export function objectMeta(obj: KubernetesObject): { name: string | undefined; n
   return { name, namespace }
 }
 
+/** `metadata.generateName` of an object when it is non-empty text (a name prefix the API server completes). */
+function generateNameOf(obj: KubernetesObject): string | undefined {
+  const g = at(obj.value, ['metadata', 'generateName'])
+  return typeof g === 'string' && g !== '' ? g : undefined
+}
+
 function at(v: unknown, path: YamlPath): unknown {
   let cur = v
   for (const seg of path)
@@ -394,7 +400,10 @@ function portsAt(obj: KubernetesObject, rel: YamlPath): ContainerPort[] {
  *   instead skips every pod named `virt-launcher-*` with a warning.
  * - Pods of one workload whose labels differ are each analysed with their own labels (a
  *   connection of the workload is the union over its pods), with a `k8s/conflicting-labels` warning.
- * - An object without `metadata.name` is `k8s/bad-object`; a repeated namespace/kind/name is
+ * - A Pod or workload object without `metadata.name` is named after its `metadata.generateName`
+ *   (the prefix the API server completes), with an `inventory/generated-name` warning, as the
+ *   inventory names it; without either (or a Namespace without a name) it is `k8s/bad-object`.
+ *   A repeated namespace/kind/name is
  *   `k8s/duplicate-object` (warning, second copy ignored).
  */
 export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
@@ -408,11 +417,22 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
     const kind = obj.value['kind']
     if (typeof kind !== 'string') continue
     if (kind !== 'Namespace' && kind !== 'Pod' && !CONNLIST_WORKLOAD_KINDS.has(kind)) continue
-    const { name, namespace } = objectMeta(obj)
+    const meta = objectMeta(obj)
+    const { namespace } = meta
+    const generated =
+      meta.name === undefined && kind !== 'Namespace' ? generateNameOf(obj) : undefined
+    const name = meta.name ?? generated
     if (name === undefined) {
       obj.doc.report('k8s/bad-object', `this ${kind} has no metadata.name; skipped`, obj.path)
       continue
     }
+    if (generated !== undefined)
+      obj.doc.report(
+        'inventory/generated-name',
+        `this ${kind} has no name, only the prefix generateName "${generated}" that the API server completes when it is created; the workload is named ${workloadName(namespace, kind, generated)}`,
+        [...obj.path, 'metadata', 'generateName'],
+        { severity: 'warning' },
+      )
     if (kind === 'Namespace') {
       if (namespaces.has(name)) {
         obj.doc.report(

@@ -67,6 +67,34 @@ const vm = (name: string, labels: Record<string, string>) => ({
   spec: { running: true, template: { metadata: { labels }, spec: { domain: { devices: {} } } } },
 })
 
+describe('k8s connlist: an object named only by generateName', () => {
+  it('is the workload of its prefix, with a warning, as the inventory names it', () => {
+    // modelled on kubernetes-sigs/kueue site/static/examples/jobs/sample-job.yaml
+    // (https://github.com/kubernetes-sigs/kueue/blob/main/site/static/examples/jobs/sample-job.yaml);
+    // before, `k8s/bad-object` (an error) refused the manifests
+    const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { generateName: 'load-' } }
+    const r = workloads([job, obj('Deployment', 'api')])
+    expect(r.pods).toEqual([
+      ['load-', 'default/load-[Job]'],
+      ['api', 'ns/api[Deployment]'],
+    ])
+    expect(r.diagnostics.map((d) => `${d.severity} ${d.code}`)).toEqual([
+      'warning inventory/generated-name',
+    ])
+  })
+
+  it('a Namespace without a name, or an object with neither, is still k8s/bad-object', () => {
+    const r = workloads([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { generateName: 'ns-' } },
+      { apiVersion: 'batch/v1', kind: 'Job', metadata: {} },
+    ])
+    expect(r.diagnostics.map((d) => `${d.severity} ${d.code}`)).toEqual([
+      'error k8s/bad-object',
+      'error k8s/bad-object',
+    ])
+  })
+})
+
 describe('k8s connlist: KubeVirt VirtualMachine (np-guard case virtual_machines_example)', () => {
   it('a VirtualMachine is a workload with its template labels', () => {
     const r = workloads([vm('vm1', { os: 'linux' })])
