@@ -12,6 +12,7 @@ import {
   isSeq,
   LineCounter,
   parseAllDocuments,
+  visit,
   type Document,
   type Node,
 } from 'yaml'
@@ -252,7 +253,9 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
   const out: YamlDoc[] = []
   let docs: ReturnType<typeof parseAllDocuments>
   try {
-    docs = parseAllDocuments(file.text, { prettyErrors: true, uniqueKeys: true })
+    // merge keys (`<<: *labels`), a YAML 1.1 type that the YAML 1.2 core schema leaves out but
+    // Kubernetes reads (sigs.k8s.io/yaml, go-yaml), so manifests that kubectl applies read alike
+    docs = parseAllDocuments(file.text, { prettyErrors: true, uniqueKeys: true, merge: true })
   } catch (err) {
     sink.push(
       diagnostic('yaml/syntax', `cannot parse YAML: ${String(err)}`, {
@@ -303,8 +306,13 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
     try {
       value = doc.toJS({ maxAliasCount: 100 })
     } catch (err) {
+      const pos = lineCounter.linePos(badMergeSource(doc) ?? 0)
       sink.push(
-        diagnostic('yaml/syntax', firstLine(String(err)), { file: file.path, line: 1, column: 1 }),
+        diagnostic('yaml/syntax', firstLine(String(err)), {
+          file: file.path,
+          line: pos.line,
+          column: pos.col,
+        }),
       )
       return
     }
@@ -312,6 +320,29 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
     out.push(new YamlDoc(file.path, index, new YamlLocator(doc, lineCounter), value, sink))
   })
   return out
+}
+
+/**
+ * The offset of the first merge source (the value of a `<<` key) that is no mapping, alias of
+ * one or sequence of those, which `toJS` refuses ("Merge sources must be maps or map aliases");
+ * undefined when there is none.
+ */
+function badMergeSource(doc: Document): number | undefined {
+  const isSource = (n: unknown): boolean => {
+    const r = isAlias(n) ? n.resolve(doc) : n
+    return isMap(r)
+  }
+  let at: number | undefined
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isScalar(pair.key) || typeof pair.key.value !== 'symbol') return undefined
+      const v = pair.value
+      if (isSource(v) || (isSeq(v) && v.items.every(isSource))) return undefined
+      at = rangeStart(v ?? pair.key)
+      return visit.BREAK
+    },
+  })
+  return at
 }
 
 /**

@@ -46,3 +46,24 @@ describe('YAML syntax error locations', () => {
     )
   })
 })
+
+describe('YAML merge keys', () => {
+  it('`<<: *anchor` merges the mapping, keys written beside it win, and located as its map', () => {
+    // Kubernetes reads merge keys (go-yaml), so manifests use them (asialeaf/kube-httpserver
+    // config/kube-httpserver.yaml: `labels: { <<: *labels, ... }`)
+    const sink: Diagnostic[] = []
+    const text = 'a: &x { app: web, tier: 1 }\nb:\n  <<: *x\n  tier: 2\n'
+    const [doc] = parseYamlFile({ path: 'f.yaml', text }, sink)
+    expect(sink).toEqual([])
+    expect(doc?.value).toEqual({ a: { app: 'web', tier: 1 }, b: { app: 'web', tier: 2 } })
+    // a merged key has no node of its own in `b`: it is located at `b`'s mapping
+    expect(doc?.loc(['b', 'app'])).toEqual({ file: 'f.yaml', line: 3, column: 3 })
+    expect(doc?.loc(['b', 'tier'])).toEqual({ file: 'f.yaml', line: 4, column: 9 })
+  })
+
+  it('a merge source that is no mapping is yaml/syntax at that source', () => {
+    expect(
+      syntaxErrors('a:\n  <<: 5\n').map((d) => [d.code, d.location?.line, d.location?.column]),
+    ).toEqual([['yaml/syntax', 2, 7]])
+  })
+})

@@ -177,6 +177,37 @@ describe('Kubernetes inventory: owners and odd pods', () => {
     ])
   })
 
+  it('reads YAML merge keys in manifests as Kubernetes does', () => {
+    // modelled on asialeaf/kube-httpserver config/kube-httpserver.yaml
+    // (https://github.com/asialeaf/kube-httpserver/blob/main/config/kube-httpserver.yaml): the
+    // pod template's labels merge the selector's (`<<: *labels`), which kubectl applies (go-yaml
+    // reads merge keys); before, "<<" was a label key and inventory/bad-label refused the file
+    const manifest = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: { name: api, namespace: shop }',
+      'spec:',
+      '  selector:',
+      '    matchLabels: &labels',
+      '      app: api',
+      '  template:',
+      '    metadata:',
+      '      labels:',
+      '        <<: *labels',
+      '        app.kubernetes.io/version: devel',
+      '',
+    ].join('\n')
+    const r = load([{ path: 'api.yaml', text: manifest }])
+    expect(r.diagnostics.map(at)).toEqual([])
+    expect(summary([{ path: 'api.yaml', text: manifest }])).toEqual([
+      [
+        'shop/api[Deployment]',
+        [],
+        { app: 'api', 'app.kubernetes.io/version': 'devel', namespace: 'shop' },
+      ],
+    ])
+  })
+
   it('a manifest object with only generateName is named after the prefix, with a warning', () => {
     // modelled on kubernetes-sigs/kueue site/static/examples/jobs/sample-job.yaml
     // (https://github.com/kubernetes-sigs/kueue/blob/main/site/static/examples/jobs/sample-job.yaml),
