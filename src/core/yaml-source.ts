@@ -15,6 +15,8 @@ import {
   visit,
   type Document,
   type Node,
+  type Pair,
+  type YAMLMap,
 } from 'yaml'
 import type { z } from 'zod'
 import {
@@ -78,7 +80,7 @@ class YamlLocator implements Locator {
     for (const seg of path) {
       if (isAlias(node)) node = node.resolve(this.doc)
       if (isMap(node)) {
-        const pair = node.items.find((p) => keyText(p.key) === String(seg))
+        const pair = this.pairOf(node, String(seg))
         if (!pair) {
           complete = false
           break
@@ -101,6 +103,25 @@ class YamlLocator implements Locator {
 
   linePos(offset: number): { line: number; col: number } {
     return this.lineCounter.linePos(offset)
+  }
+
+  /**
+   * The pair of `key` in `map`: its own, else the one a merge key (`<<: *anchor`, or a sequence
+   * of aliases, the first one first) brings in, as `toJS` merges them.
+   */
+  private pairOf(map: YAMLMap, key: string, depth = 0): Pair | undefined {
+    const own = map.items.find((p) => keyText(p.key) === key)
+    if (own || depth > 20) return own
+    for (const p of map.items) {
+      if (!isScalar(p.key) || typeof p.key.value !== 'symbol') continue
+      const sources = isSeq(p.value) ? p.value.items : [p.value]
+      for (const src of sources) {
+        const m = isAlias(src) ? src.resolve(this.doc) : src
+        const found = isMap(m) ? this.pairOf(m, key, depth + 1) : undefined
+        if (found) return found
+      }
+    }
+    return undefined
   }
 }
 

@@ -48,7 +48,7 @@ describe('YAML syntax error locations', () => {
 })
 
 describe('YAML merge keys', () => {
-  it('`<<: *anchor` merges the mapping, keys written beside it win, and located as its map', () => {
+  it('`<<: *anchor` merges the mapping, keys written beside it win', () => {
     // Kubernetes reads merge keys (go-yaml), so manifests use them (asialeaf/kube-httpserver
     // config/kube-httpserver.yaml: `labels: { <<: *labels, ... }`)
     const sink: Diagnostic[] = []
@@ -56,9 +56,18 @@ describe('YAML merge keys', () => {
     const [doc] = parseYamlFile({ path: 'f.yaml', text }, sink)
     expect(sink).toEqual([])
     expect(doc?.value).toEqual({ a: { app: 'web', tier: 1 }, b: { app: 'web', tier: 2 } })
-    // a merged key has no node of its own in `b`: it is located at `b`'s mapping
-    expect(doc?.loc(['b', 'app'])).toEqual({ file: 'f.yaml', line: 3, column: 3 })
+    // a merged key is located where the merge source writes it; a key written beside it, there
+    expect(doc?.loc(['b', 'app'])).toEqual({ file: 'f.yaml', line: 1, column: 14 })
     expect(doc?.loc(['b', 'tier'])).toEqual({ file: 'f.yaml', line: 4, column: 9 })
+  })
+
+  it('a merged number label keeps its source text (1.10 is "1.10")', () => {
+    const sink: Diagnostic[] = []
+    const text = 'a: &x { version: 1.10 }\nb: { <<: [*x], tier: 1 }\n'
+    const [doc] = parseYamlFile({ path: 'f.yaml', text }, sink)
+    expect(sink).toEqual([])
+    expect(doc?.labelText(1.1, ['b', 'version'])).toBe('1.10')
+    expect(doc?.labelText(1, ['b', 'tier'])).toBe('1')
   })
 
   it('a merge source that is no mapping is yaml/syntax at that source', () => {
