@@ -3,6 +3,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { decodeText } from '../core/decode.js'
 import type { SourceFile } from '../core/yaml-source.js'
 
 /** File names read as manifests: YAML and JSON. */
@@ -24,7 +25,7 @@ export function readManifestFiles(path: string, cwd: string = process.cwd()): So
       return
     }
     if (p !== path && !MANIFEST_EXTENSIONS.some((e) => p.toLowerCase().endsWith(e))) return
-    out.push({ path: relative(cwd, p) || p, text: readFileSync(p, 'utf8') })
+    out.push({ path: relative(cwd, p) || p, text: decodeText(readFileSync(p)) })
   }
   walk(path)
   return out

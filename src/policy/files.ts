@@ -8,6 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import {
   BulkheadError,
+  decodeText,
   diagnostic,
   ioDiagnostic,
   hasErrors,
@@ -149,7 +150,7 @@ async function readText(
   required: boolean,
 ): Promise<string | undefined> {
   try {
-    return await readFile(abs, 'utf8')
+    return decodeText(await readFile(abs))
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !required) return undefined
     sink.push(ioDiagnostic(err, 'read', shown))
