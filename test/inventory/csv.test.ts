@@ -126,4 +126,27 @@ describe('CSV inventory', () => {
     expect(r.diagnostics[0]?.hint).toMatch(/^first defined at inventory\/a\.csv:2:1; /)
     expect(r.inventory.workloads).toEqual([])
   })
+
+  it("skips Windows PowerShell's #TYPE line, as Import-Csv does", () => {
+    // Export-Csv without -NoTypeInformation (Windows PowerShell 5.1's default): a `#TYPE` line,
+    // then every field quoted, CRLF (https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/export-csv,
+    // https://github.com/PowerShell/PowerShell/issues/5131); before, "#TYPE ..." was an unknown column
+    const text = [
+      '#TYPE System.Management.Automation.PSCustomObject',
+      '"name","addresses","labels"',
+      '"web-1","10.0.0.1;10.0.0.2","role=web;env=prod"',
+      '"db-1","10.0.0.x","role=db"',
+      '',
+    ].join('\r\n')
+    const { workloads, sink } = read(text)
+    expect(workloads.map((w) => [w.name, w.addresses.map((a) => a.ip), w.labels])).toEqual([
+      ['web-1', ['10.0.0.1', '10.0.0.2'], { env: 'prod', role: 'web' }],
+    ])
+    // lines still count the #TYPE line
+    expect(sink.map(at)).toEqual(['inventory/bad-address inv.csv:4:9'])
+  })
+
+  it('a #TYPE text that is not alone on the first line is still a column name', () => {
+    expect(read('#TYPE x,addresses\n').sink.map((d) => d.code)).toContain('schema/unknown-field')
+  })
 })

@@ -168,6 +168,9 @@ function tokens(field: Field, sep: RegExp): { text: string; offset: number }[] {
 /**
  * Reads one inventory CSV file.
  *
+ * - A first line `#TYPE ...` (Windows PowerShell's `Export-Csv` without `-NoTypeInformation`:
+ *   https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/export-csv) is
+ *   skipped, as `Import-Csv` skips it.
  * - The first record is the header: column names `name`, `addresses` (required) and `labels`
  *   (optional), in any order, case-insensitive. A missing required column is
  *   `schema/missing-field` at 1:1; an unknown or repeated column is `schema/unknown-field` /
@@ -194,6 +197,10 @@ export function readCsvInventory(
 ): Workload[] {
   const lines = new Lines(file.path, file.text)
   const records = parseRecords(file.text, lines, sink)
+  // Windows PowerShell's Export-Csv / ConvertTo-CSV write `#TYPE <.NET type>` before the header
+  // unless given -NoTypeInformation; Import-Csv skips it, and so do we
+  const first = records[0]
+  if (first?.length === 1 && /^#TYPE\s/.test(first[0]?.text ?? '')) records.shift()
   const header = records[0]
   if (!header) return []
   const column = new Map<string, number>()
