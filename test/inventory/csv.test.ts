@@ -149,4 +149,18 @@ describe('CSV inventory', () => {
   it('a #TYPE text that is not alone on the first line is still a column name', () => {
     expect(read('#TYPE x,addresses\n').sink.map((d) => d.code)).toContain('schema/unknown-field')
   })
+
+  it('a header separated by ";" or tabs says so in its hint', () => {
+    // Excel saves "CSV" with ";" in locales whose decimal mark is ",", as PowerShell's Export-Csv
+    // -UseCulture does (https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/export-csv);
+    // before, the hint only listed the columns
+    const semi = read('name;addresses;labels\r\nweb-1;10.0.0.1;role=web\r\n').sink
+    const unknown = semi.find((d) => d.code === 'schema/unknown-field')
+    expect(unknown?.hint).toMatch(/^the header is separated by ";": save the file with commas/)
+    const tabs = read('name\taddresses\nweb-1\t10.0.0.1\n').sink
+    expect(tabs.find((d) => d.code === 'schema/unknown-field')?.hint).toMatch(
+      /^the header is separated by tabs/,
+    )
+    expect(read('nme,addresses\n').sink[0]?.hint).toBe('the columns are name, addresses, labels')
+  })
 })

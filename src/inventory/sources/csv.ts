@@ -166,6 +166,21 @@ function tokens(field: Field, sep: RegExp): { text: string; offset: number }[] {
 }
 
 /**
+ * How a header cell names columns with another separator than a comma (`name;addresses`,
+ * `name<TAB>addresses`): `";"` or `tabs`, as the hint names it; undefined when it does not.
+ */
+function otherSeparator(cell: string): string | undefined {
+  for (const [sep, shown] of [
+    [';', '";"'],
+    ['\t', 'tabs'],
+  ] as const) {
+    const parts = cell.split(sep).map((p) => p.trim())
+    if (parts.length > 1 && parts.includes('name') && parts.includes('addresses')) return shown
+  }
+  return undefined
+}
+
+/**
  * Reads one inventory CSV file.
  *
  * - A first line `#TYPE ...` (Windows PowerShell's `Export-Csv` without `-NoTypeInformation`:
@@ -208,9 +223,13 @@ export function readCsvInventory(
   header.forEach((f, i) => {
     const name = f.text.trim().toLowerCase()
     if (!(CSV_COLUMNS as readonly string[]).includes(name)) {
+      const sep = otherSeparator(name)
       sink.push(
         diagnostic('schema/unknown-field', `unknown column "${f.text}"`, lines.loc(f.start), {
-          hint: `the columns are ${CSV_COLUMNS.join(', ')}`,
+          hint:
+            sep === undefined
+              ? `the columns are ${CSV_COLUMNS.join(', ')}`
+              : `the header is separated by ${sep}: save the file with commas between fields (Excel in some locales and PowerShell's -UseCulture write ";")`,
         }),
       )
       headerOk = false
