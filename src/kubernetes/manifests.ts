@@ -29,7 +29,7 @@ import {
   isKubernetesDocument,
   OwnerIndex,
   podTemplatePath,
-  WORKLOAD_KINDS,
+  isWorkloadObject,
   workloadName,
   type KubernetesObject,
   type OwnedObject,
@@ -49,9 +49,6 @@ export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name'
 
 /** KubeVirt's kind for a virtual machine: a workload whose pod template is `spec.template`. */
 const VIRTUAL_MACHINE = 'VirtualMachine'
-
-/** The kinds read as workloads: {@link WORKLOAD_KINDS} and KubeVirt's `VirtualMachine`. */
-const CONNLIST_WORKLOAD_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, VIRTUAL_MACHINE])
 
 /** The protocols NetworkPolicy and AdminNetworkPolicy name, by their Kubernetes spelling. */
 export const K8S_PROTOCOLS: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132 }
@@ -416,7 +413,13 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
   for (const obj of objects) {
     const kind = obj.value['kind']
     if (typeof kind !== 'string') continue
-    if (kind !== 'Namespace' && kind !== 'Pod' && !CONNLIST_WORKLOAD_KINDS.has(kind)) continue
+    if (
+      kind !== 'Namespace' &&
+      kind !== 'Pod' &&
+      kind !== VIRTUAL_MACHINE &&
+      !isWorkloadObject(kind, obj.value['apiVersion'])
+    )
+      continue
     const meta = objectMeta(obj)
     const { namespace } = meta
     const generated =

@@ -177,6 +177,63 @@ describe('Kubernetes inventory: owners and odd pods', () => {
     ])
   })
 
+  it("an Argo Rollouts Rollout is a workload, as a Deployment is; another group's Rollout is not", () => {
+    // modelled on argoproj/argo-rollouts examples/rollout-canary.yaml
+    // (https://github.com/argoproj/argo-rollouts/blob/master/examples/rollout-canary.yaml);
+    // before, the Rollout was silently no workload, and its pods in a dump (Pod -> ReplicaSet ->
+    // Rollout) gave an inventory/unknown-owner warning though the Rollout was in the dump
+    const rollout = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'canary', namespace: 'ns', uid: 'u-ro' },
+      spec: { template: { metadata: { labels: { app: 'canary' } } } },
+    }
+    const other = {
+      apiVersion: 'dbops.example.com/v1',
+      kind: 'Rollout',
+      metadata: { name: 'schema', namespace: 'ns' },
+    }
+    const manifests = list(rollout, other)
+    expect(summary([{ path: 'r.json', text: manifests }])).toEqual([
+      ['ns/canary[Rollout]', [], { app: 'canary', namespace: 'ns' }],
+    ])
+    const rs = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: 'canary-7d9f',
+        namespace: 'ns',
+        uid: 'u-rs',
+        ownerReferences: [
+          {
+            apiVersion: 'argoproj.io/v1alpha1',
+            kind: 'Rollout',
+            name: 'canary',
+            uid: 'u-ro',
+            controller: true,
+          },
+        ],
+      },
+    }
+    const owned = pod(
+      'canary-7d9f-x',
+      { status: { podIP: '10.1.0.7' } },
+      {
+        ownerReferences: [
+          { kind: 'ReplicaSet', name: 'canary-7d9f', uid: 'u-rs', controller: true },
+        ],
+        labels: { app: 'canary', 'rollouts-pod-template-hash': '7d9f' },
+      },
+    )
+    const dump = list(rollout, rs, owned)
+    const r = load([{ path: 'd.json', text: dump }])
+    expect(r.diagnostics.map(at)).toEqual([])
+    expect(summary([{ path: 'd.json', text: dump }])).toEqual([
+      // rollouts-pod-template-hash is per revision, as pod-template-hash is: dropped
+      ['ns/canary[Rollout]', ['10.1.0.7'], { app: 'canary', namespace: 'ns' }],
+    ])
+  })
+
   it('reads YAML merge keys in manifests as Kubernetes does', () => {
     // modelled on asialeaf/kube-httpserver config/kube-httpserver.yaml
     // (https://github.com/asialeaf/kube-httpserver/blob/main/config/kube-httpserver.yaml): the

@@ -95,6 +95,24 @@ describe('k8s connlist: an object named only by generateName', () => {
   })
 })
 
+describe('k8s connlist: Argo Rollouts', () => {
+  it("a Rollout is a workload with its template's pod; another group's Rollout is no object", () => {
+    // modelled on argoproj/argo-rollouts examples/rollout-canary.yaml
+    // (https://github.com/argoproj/argo-rollouts/blob/master/examples/rollout-canary.yaml);
+    // before: k8s/no-workloads
+    const rollout = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'canary', namespace: 'ns' },
+      spec: { template: { metadata: { labels: { app: 'canary' } } } },
+    }
+    const other = { apiVersion: 'dbops.example.com/v1', kind: 'Rollout', metadata: { name: 'x' } }
+    const r = workloads([rollout, other])
+    expect(r.diagnostics).toEqual([])
+    expect(r.pods).toEqual([['canary', 'ns/canary[Rollout]']])
+  })
+})
+
 describe('k8s connlist: KubeVirt VirtualMachine (np-guard case virtual_machines_example)', () => {
   it('a VirtualMachine is a workload with its template labels', () => {
     const r = workloads([vm('vm1', { os: 'linux' })])

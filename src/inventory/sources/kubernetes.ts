@@ -32,12 +32,14 @@ export const KUBERNETES_ORIGIN: LabelOrigin = 'source:kubernetes'
 
 /**
  * Pod labels that controllers add per revision; dropped so that replicas of one owner across
- * revisions share one label set.
+ * revisions share one label set. `rollouts-pod-template-hash` is Argo Rollouts' counterpart of
+ * `pod-template-hash` (https://argo-rollouts.readthedocs.io/en/stable/features/specification/).
  */
 export const DROPPED_POD_LABELS: readonly string[] = [
   'pod-template-hash',
   'controller-revision-hash',
   'pod-template-generation',
+  'rollouts-pod-template-hash',
 ]
 
 /**
@@ -63,6 +65,9 @@ export const PER_POD_LABELS: readonly string[] = [
 /**
  * Kinds that run pods from a template, and so name a workload when they are the top owner
  * (`spec.template`, or `spec.jobTemplate.spec.template` for a CronJob: {@link podTemplatePath}).
+ * `Rollout` is Argo Rollouts' replacement for a Deployment (`argoproj.io`; its ReplicaSets own
+ * the pods, https://argo-rollouts.readthedocs.io/en/stable/features/specification/); a `Rollout`
+ * of another API group is no workload ({@link isWorkloadObject}).
  */
 export const WORKLOAD_KINDS: ReadonlySet<string> = new Set([
   'Deployment',
@@ -72,7 +77,23 @@ export const WORKLOAD_KINDS: ReadonlySet<string> = new Set([
   'Job',
   'CronJob',
   'ReplicationController',
+  'Rollout',
 ])
+
+/** The API group of Argo Rollouts' `Rollout`. */
+const ARGO_ROLLOUTS_GROUP = 'argoproj.io/'
+
+/**
+ * True when an object of kind `kind` and `apiVersion` is a workload object: its kind is in
+ * {@link WORKLOAD_KINDS}, and a `Rollout` is Argo Rollouts' (`argoproj.io/...`).
+ */
+export function isWorkloadObject(kind: string, apiVersion: unknown): boolean {
+  if (!WORKLOAD_KINDS.has(kind)) return false
+  return (
+    kind !== 'Rollout' ||
+    (typeof apiVersion === 'string' && apiVersion.startsWith(ARGO_ROLLOUTS_GROUP))
+  )
+}
 
 /** Where the pod template of a {@link WORKLOAD_KINDS} object is, by kind. */
 export function podTemplatePath(kind: string): YamlPath {
@@ -315,7 +336,7 @@ interface Building {
  *   wins over a pod label of that name); namespace objects' labels are not merged. Labels on
  *   which the replicas disagree are dropped with an `inventory/conflicting-labels` warning. A
  *   workload-kind object (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
- *   ReplicationController) that is a top owner but has no pod in the input (plain manifests)
+ *   ReplicationController, Argo Rollouts' Rollout) that is a top owner but has no pod in the input (plain manifests)
  *   is still a workload, with no addresses and its pod template's labels.
  *   Every label's origin is `source:kubernetes`.
  * - Other kinds (Namespace, Service, NetworkPolicy, ConfigMap, ...) are ignored. An object
@@ -332,7 +353,7 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
   for (const obj of objects) {
     const kind = obj.value['kind']
     if (typeof kind !== 'string') continue
-    if (kind !== 'Pod' && !WORKLOAD_KINDS.has(kind)) continue
+    if (kind !== 'Pod' && !isWorkloadObject(kind, obj.value['apiVersion'])) continue
     const meta = obj.value['metadata']
     const given = isMapping(meta) ? str(meta['name']) : undefined
     const generated = given === undefined && isMapping(meta) ? str(meta['generateName']) : undefined
@@ -437,7 +458,7 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     b.labelSets.push({ labels: { ...labels, namespace: p.namespace }, location: locOf(p) })
   }
   for (const p of parsed) {
-    if (!WORKLOAD_KINDS.has(p.kind)) continue
+    if (p.kind === 'Pod') continue
     const { name, top } = topOf(p)
     if (top !== p) continue
     const b = get(name, locOf(p), p.obj.doc.sink)
