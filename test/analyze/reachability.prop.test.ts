@@ -9,12 +9,17 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   ServiceSet,
+  cidrCovers,
+  parseCidr,
   parseIp,
+  type Cidr,
   type Inventory,
   type Policy,
   type PolicySet,
+  type Rule,
   type Selector,
   type Service,
+  type Workload,
 } from '../../src/core/index.js'
 import { addressHoldsAt, evaluate, resolveEntity } from '../../src/policy/evaluate.js'
 import {
@@ -38,11 +43,13 @@ import {
   SEED,
   TIMES,
   enforcementMixArb,
+  hostExcepts,
   inventoryArb,
   densePolicySetArb,
   policyArb,
   policySetArb,
   serviceArb,
+  V6,
   withV6ExceptArb,
 } from '../helpers/model.js'
 
@@ -70,6 +77,7 @@ function probes(policySet: PolicySet, extra: readonly Service[]): [number, numbe
   return out
 }
 
+const ANY: Selector = { kind: 'any' }
 const ALL: Selector = { kind: 'labels', match: {}, expressions: [], global: false }
 /** The policy with every non-label selector replaced by `{}` (all workloads in scope). */
 function labelOnly(p: Policy): Policy {
@@ -89,6 +97,8 @@ function labelOnly(p: Policy): Policy {
 let exercised = newCounts()
 /** Of {@link exercised}, the IPv6 probes that fell in a CIDR `except`. */
 let v6Except = 0
+/** Of {@link v6Except}, those with an end that an except of one address (/128) names. */
+let v6HostExcept = 0
 
 interface Oracle {
   /** adjacency between workload indices, with the allowed probe points */
@@ -116,6 +126,7 @@ function oracle(
     if (e.kind === 'workload') addrs[inventory.workloads.indexOf(e.workload)]?.push(ip)
   }
   const adj = Array.from({ length: n }, () => new Map<number, Set<string>>())
+  const hosts = hostExcepts(policySet)
   for (let a = 0; a < n; a++)
     for (let b = 0; b < n; b++) {
       if (a === b) continue
@@ -141,7 +152,10 @@ function oracle(
               { src: x, dst: y, protocol, dstPort, at },
               v,
             )
-            if (family === 6 && exercised.cidrExcept > before) v6Except++
+            if (family === 6 && exercised.cidrExcept > before) {
+              v6Except++
+              if (hosts.has(x) || hosts.has(y)) v6HostExcept++
+            }
             // reachability counts what the rules allow: IPv6 link control and ICMP errors,
             // allowed whatever the rules, reach no service; under `enforced`, a flow no side
             // enforces is open whatever the verdict
@@ -314,6 +328,94 @@ const linkedArbOf = (
 
 const linkedArb = linkedArbOf(policySetArb)
 
+/**
+ * The inventory and set with, for each IPv6 except of one address (/128) of the set, in two draws
+ * of three: the address held at `at` (given for all time to a random workload if no workload
+ * names it); a twin: a workload holding at `at` another address that the except's selector holds
+ * and none of its excepts (the address given to a random workload if none does), relabelled with
+ * the labels of the first (or the first itself); and an allow rule on any service between the
+ * selector and `any`, in a policy `twins`. PolicyIndex keys the endpoint class of a workload's
+ * address by the workload's labels and the longest policy block holding it, so only the /128
+ * except sets the two addresses apart. Reachability judges workloads by the addresses they hold
+ * at `at`, so an except of an address no workload holds then changes none of its answers. Over
+ * `withV6ExceptArb` alone, 26 of the enforced property's IPv6 probes had an end a /128 except
+ * names, and it passed with PolicyIndex leaving IPv6 /128 excepts out of its address partition
+ * (s31 hF).
+ */
+const twinArb = (
+  inventory: Inventory,
+  policySet: PolicySet,
+  at: number,
+): fc.Arbitrary<[Inventory, PolicySet]> => {
+  const pairs = policySet.policies.flatMap((p) =>
+    p.rules.flatMap((r) =>
+      (['from', 'to'] as const).flatMap((side) =>
+        r[side].flatMap((s) =>
+          s.kind === 'cidr'
+            ? s.except
+                .filter((e) => e.family === 6 && e.prefix === 128)
+                .map((e) => [s, e.text.split('/')[0] as string, side] as const)
+            : [],
+        ),
+      ),
+    ),
+  )
+  if (pairs.length === 0) return fc.constant([inventory, policySet])
+  const host = (ip: string): Cidr => parseCidr(`${ip}/128`) as Cidr
+  return fc
+    .array(fc.tuple(fc.nat(), fc.nat(), fc.nat(2)), {
+      minLength: pairs.length,
+      maxLength: pairs.length,
+    })
+    .map((draws) => {
+      const ws = inventory.workloads.map((w) => ({ ...w, addresses: [...w.addresses] }))
+      const inv = (): Inventory => ({ ...inventory, workloads: ws })
+      const holder = (ip: string): number => {
+        const e = resolveEntity(inv(), ip, at)
+        return e.kind === 'workload' ? ws.indexOf(e.workload as (typeof ws)[number]) : -1
+      }
+      const named = (ip: string): boolean => ws.some((w) => w.addresses.some((a) => a.ip === ip))
+      const rules: Rule[] = []
+      pairs.forEach(([sel, ip, side], k) => {
+        const [pick, other, skip] = draws[k] as [number, number, number]
+        if (skip === 0) return
+        let w = holder(ip)
+        if (w < 0) {
+          if (named(ip)) return
+          w = pick % ws.length
+          ws[w]?.addresses.push({ ip })
+        }
+        const inside = V6.filter(
+          (x) =>
+            x !== ip &&
+            cidrCovers(sel.cidr, host(x)) &&
+            !sel.except.some((e) => cidrCovers(e, host(x))),
+        )
+        const held = inside.filter((x) => holder(x) >= 0)
+        let t: number
+        if (held.length > 0) t = holder(held[other % held.length] as string)
+        else {
+          const free = inside.filter((x) => !named(x))
+          if (free.length === 0) return
+          t = other % ws.length
+          ws[t]?.addresses.push({ ip: free[other % free.length] as string })
+        }
+        ws[t] = { ...(ws[t] as (typeof ws)[number]), labels: (ws[w] as Workload).labels }
+        rules.push({
+          id: `t${k}`,
+          action: 'allow',
+          from: [side === 'from' ? sel : ANY],
+          to: [side === 'to' ? sel : ANY],
+          services: [{ protocol: 'any' }],
+          emergency: false,
+        })
+      })
+      if (rules.length === 0) return [inv(), policySet]
+      const twins: Policy = { name: 'twins', owner: 't', scope: labelSet(), rules, file: 't.yaml' }
+      return [inv(), { ...policySet, policies: [...policySet.policies, twins] }]
+    })
+}
+
 describe('policy reachability vs brute-force pairwise oracle (reference evaluator)', () => {
   it('direct and transitive counts and edge services agree on small random estates', () => {
     let beyond = 0
@@ -357,20 +459,28 @@ describe('policy reachability vs brute-force pairwise oracle (reference evaluato
   it('enforced: counts and edge services agree with the oracle (verdict allowed or mode not enforce)', () => {
     // how often the random Enforcement entries gave a mix of modes (some pair open by mode,
     // some closed by an enforcing side)
-    const seen = { mixed: 0, noneEnforcing: 0, exploitable: 0 }
+    const seen = { mixed: 0, noneEnforcing: 0, exploitable: 0, twins: 0 }
     exercised = newCounts()
     v6Except = 0
+    v6HostExcept = 0
     fc.assert(
       fc.property(
-        inventoryArb,
-        withV6ExceptArb(densePolicySetArb),
-        fc.option(enforcementMixArb, { freq: 8, nil: undefined }),
-        fc.constantFrom(...TIMES),
-        fc.option(fc.array(serviceArb, { minLength: 1, maxLength: 3 }), {
-          freq: 3,
-          nil: undefined,
-        }),
-        (inventory, randomSet, mix, at, xs) => {
+        fc
+          .tuple(
+            inventoryArb,
+            withV6ExceptArb(densePolicySetArb),
+            fc.option(enforcementMixArb, { freq: 8, nil: undefined }),
+            fc.constantFrom(...TIMES),
+            fc.option(fc.array(serviceArb, { minLength: 1, maxLength: 3 }), {
+              freq: 3,
+              nil: undefined,
+            }),
+          )
+          // twins (and an allow rule over the /128 except's selector) after the draws above
+          .chain(([inventory, randomSet, mix, at, xs]) =>
+            twinArb(inventory, randomSet, at).map(([inv, ps]) => [inv, ps, mix, at, xs] as const),
+          ),
+        ([inventory, randomSet, mix, at, xs]) => {
           const policySet = mix ? { ...randomSet, enforcement: mix } : randomSet
           const modes = inventory.workloads
             .flatMap((w) => w.addresses)
@@ -387,6 +497,7 @@ describe('policy reachability vs brute-force pairwise oracle (reference evaluato
           if (modes.includes('enforce') && modes.some((m) => m !== 'enforce')) seen.mixed++
           if (!modes.includes('enforce')) seen.noneEnforcing++
           if (xs) seen.exploitable++
+          if (policySet.policies.some((p) => p.name === 'twins')) seen.twins++
           const g = enforcedReachGraph(inventory, policySet, at)
           expect(g.baseline).toBe('enforced')
           checkAgainstOracle(g, inventory, policySet, at, xs ? ServiceSet.of(xs) : undefined)
@@ -398,9 +509,9 @@ describe('policy reachability vs brute-force pairwise oracle (reference evaluato
     expect(seen.mixed).toBeGreaterThan(100)
     expect(seen.noneEnforcing).toBeGreaterThan(100)
     expect(seen.exploitable).toBeGreaterThan(100)
-    // with the seed, of 24 094 probes: 1 030 allowed by a rule, 87 denied by a deny over an allow
-    // (144 before withV6ExceptArb), 1 060 met an expired rule, 422 fell in an except, 954 at a
-    // port range end, 402 scoped
+    // with the seed, of 24 996 probes: 1 695 allowed by a rule, 95 denied by a deny over an allow
+    // (144 before withV6ExceptArb, 87 before twinArb), 1 093 met an expired rule, 1 153 fell in
+    // an except (422 before twinArb), 1 000 at a port range end, 407 scoped
     expect(exercised.allowedByRule).toBeGreaterThan(400)
     expect(exercised.denyOverAllow).toBeGreaterThan(70)
     expect(exercised.defaultDenied).toBeGreaterThan(5_000)
@@ -408,8 +519,12 @@ describe('policy reachability vs brute-force pairwise oracle (reference evaluato
     expect(exercised.cidrExcept).toBeGreaterThan(120)
     expect(exercised.portEdge).toBeGreaterThan(350)
     expect(exercised.scoped).toBeGreaterThan(120)
-    // IPv6 probes in an except: 27 over the dense sets alone, 150 with withV6ExceptArb
-    expect(v6Except, 'IPv6 probes in an except').toBeGreaterThan(75)
+    // IPv6 probes in an except: 27 over the dense sets alone, 150 with withV6ExceptArb (26 with
+    // an end a /128 except names), 881 with twinArb (674; 50 estates of 400 with twins); it
+    // fails with PolicyIndex leaving IPv6 /128 excepts out of its address partition after 66 runs
+    expect(v6Except, 'IPv6 probes in an except').toBeGreaterThan(440)
+    expect(v6HostExcept, 'IPv6 probes in a /128 except').toBeGreaterThan(330)
+    expect(seen.twins, 'estates with twins').toBeGreaterThan(25)
   }, 180_000)
 
   it('incremental updatePolicy gives the same graph and figures as a fresh build', () => {
