@@ -10,6 +10,7 @@
  */
 import {
   cidrContains,
+  cidrRange,
   formatRuleRef,
   formatIp,
   formatService,
@@ -66,10 +67,12 @@ function lostPortZero(services: readonly Service[], written: readonly Service[])
  * Pairs tried: those the deny and some allow written with port 0 (`any`, a whole protocol) both
  * take (no such allow: nothing is tried), one address per endpoint class. Endpoints: the
  * addresses held at `at` by the workloads a side's label and workload
- * selectors take; for `cidr` and `external` selectors the workload addresses inside and the
- * block's first address (an address range is judged there); for `any` every workload address and
- * `0.0.0.0` and `::` (unmanaged addresses). So a range that only some of its unmanaged addresses
- * would show is not found; pods and workloads always are.
+ * selectors take; for `cidr`, `external` and `any` selectors the workload addresses inside and,
+ * for the addresses no workload holds, the first address of each block the policy set and the
+ * externals name and the address after its last, with `0.0.0.0` and `::`: each run of addresses
+ * that the same blocks hold starts at one of them, so every endpoint class is tried (before s31
+ * hH only the side's own first address was, and a leak to an address of the allow's block
+ * inside a wider deny block was missed).
  * @param written - the services of a rule as the target writes them (see {@link writtenFromPort1});
  *   the rule's `action` tells an allow (written as NetworkPolicy, say) from a deny (AdminNetworkPolicy).
  * @param target - the target's name, for the message (`kubernetes --deny-with anp`, `cilium`).
@@ -119,12 +122,35 @@ export function portZeroWarnings(
   const live = (ips: readonly { ip: string; from?: number; to?: number }[]): IpAddress[] =>
     ips.filter((a) => addressHoldsAt(a, at)).flatMap((a) => parseIp(a.ip) ?? [])
   const allAddresses = inventory.workloads.flatMap((w) => live(w.addresses))
-  const inBlock = (c: Cidr, except: readonly Cidr[]): IpAddress[] => {
-    const base: IpAddress = { family: c.family, value: c.base }
-    return [base, ...allAddresses].filter(
+  // the first address of every block the selectors and externals name and the address after
+  // its last: the blocks cut the address space into runs whose addresses are in the same blocks,
+  // and each run starts at one of these (or at 0), so an unmanaged address of every endpoint
+  // class is among them
+  const blocks: Cidr[] = [
+    ...inventory.externals.map((x) => x.cidr),
+    ...[
+      ...policySet.policies.flatMap((p) => p.rules.flatMap((r) => [...r.from, ...r.to])),
+      ...policySet.enforcement.map((e) => e.selector),
+    ].flatMap((s) => (s.kind === 'cidr' ? [s.cidr, ...s.except] : [])),
+  ]
+  const cuts: IpAddress[] = [
+    { family: 4, value: 0n },
+    { family: 6, value: 0n },
+    ...blocks.flatMap((b): IpAddress[] => {
+      const { first, last } = cidrRange(b)
+      const after = last + 1n
+      return [
+        { family: b.family, value: first },
+        ...(after < 1n << BigInt(b.family === 4 ? 32 : 128)
+          ? [{ family: b.family, value: after }]
+          : []),
+      ]
+    }),
+  ]
+  const inBlock = (c: Cidr, except: readonly Cidr[]): IpAddress[] =>
+    [...cuts, ...allAddresses].filter(
       (a) => cidrContains(c, a) && !except.some((e) => cidrContains(e, a)),
     )
-  }
   const endpoints = (policy: Policy, selectors: readonly Selector[]): IpAddress[] =>
     selectors.flatMap((s): IpAddress[] => {
       switch (s.kind) {
@@ -138,7 +164,7 @@ export function portZeroWarnings(
           return x ? inBlock(x.cidr, []) : []
         }
         case 'any':
-          return [...allAddresses, { family: 4, value: 0n }, { family: 6, value: 0n }]
+          return [...allAddresses, ...cuts]
       }
     })
   /** Whether a side's selectors may take `ip` (a label or workload selector: as a member's address). */

@@ -25,7 +25,7 @@ import { planCilium } from '../../src/compile/cilium/compile.js'
 import { analyzeDocuments } from '../../src/kubernetes/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import { allObjects } from './k8s-differential.js'
-import { enforced, lbl, NOW, pod, policy, rule, tcp } from './kubernetes-fixture.js'
+import { cidr, enforced, lbl, NOW, pod, policy, rule, tcp } from './kubernetes-fixture.js'
 
 const INV: Inventory = {
   workloads: [
@@ -163,6 +163,51 @@ describe('port 0 on the cluster targets', () => {
       expect(targets(whole, 0)[name], name).toBe(false)
       expect(c.compile(INV, whole, { now: NOW }).diagnostics, name).not.toContainEqual(
         expect.objectContaining({ code: 'compile/port-zero-passes' }),
+      )
+    }
+  })
+})
+
+describe('compile/port-zero-passes: addresses of a CIDR side that no workload holds (s31 hH)', () => {
+  // by hand: the deny takes web -> 192.0.2.5 tcp/0 (inside 0.0.0.0/0, outside 10.0.0.0/8, port 0
+  // in 0-1023), so the model denies it; cilium and calico write the deny from port 1 and the
+  // allow of `any` to 192.0.2.0/24 as every port, so their objects pass it. No workload holds
+  // an address of 192.0.2.0/24 and the deny's block starts at 0.0.0.0, outside the allow's:
+  // the pair is found only by an address of the allow's block
+  const toOutside = (id: string, block: string, services: Service[], action?: 'deny'): Rule =>
+    rule(
+      id,
+      [lbl({ role: 'web' })],
+      [
+        {
+          kind: 'cidr',
+          cidr: cidr(block),
+          except: block === '0.0.0.0/0' ? [cidr('10.0.0.0/8')] : [],
+        },
+      ],
+      services,
+      action,
+    )
+  const ps = set(
+    toOutside('web-to-docs', '192.0.2.0/24', [ANY]),
+    toOutside('no-low-out', '0.0.0.0/0', [tcp(0, 1023)], 'deny'),
+  )
+  it('cilium and calico warn where the leak is to an unmanaged address of the allow block only', () => {
+    const tuple = { src: WEB, dst: '192.0.2.5', protocol: 6, dstPort: 0, at: NOW.getTime() }
+    expect(evaluate(INV, ps, tuple).decision).toBe('denied')
+    const { web } = endpoints()
+    for (const [name, c, objects, allows] of [
+      ['cilium', ciliumCompiler, allObjects(planCilium(INV, ps, { now: NOW })), ciliumAllows],
+      ['calico', calicoCompiler, allObjects(planCalico(INV, ps, { now: NOW })), calicoAllows],
+    ] as const) {
+      // the leak: the checker passes port 0, not port 1
+      expect(allows(objects, { ip: WEB, pod: web }, { ip: '192.0.2.5' }, 6, 0), name).toBe(true)
+      expect(allows(objects, { ip: WEB, pod: web }, { ip: '192.0.2.5' }, 6, 1), name).toBe(false)
+      expect(c.compile(INV, ps, { now: NOW }).diagnostics, name).toContainEqual(
+        expect.objectContaining({
+          code: 'compile/port-zero-passes',
+          message: expect.stringContaining('rule shop/no-low-out denies tcp/0-1023'),
+        }),
       )
     }
   })
