@@ -21,6 +21,7 @@ import {
   withPods,
   type Obj,
   expectExercised,
+  expectPortZeroExercised,
 } from './k8s-differential.js'
 import { upstreamChecked } from './upstream-rules.js'
 import { evaluate } from '../../src/policy/evaluate.js'
@@ -362,24 +363,32 @@ runCompileConformance({ compiler: calicoCompiler, extraOptions: { defaultNamespa
 describe('calico target: evaluator of the output agrees with the model (property)', () => {
   it('on random estates with deny rules', () => {
     const c = runDifferential(
-      withPods((inv, ps) => upstreamChecked(allObjects(planCalico(inv, ps, { now: NOW })))),
+      withPods(
+        (inv, ps) => planCalico(inv, ps, { now: NOW }),
+        (p) => upstreamChecked(allObjects(p)),
+      ),
       calicoAllows,
     )
     expect(c.verified).toBeGreaterThan(50)
     expectExercised(c.outcomes)
+    expectPortZeroExercised(c.portZero)
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(500)
   }, 120_000)
 
   it('on random estates with random Enforcement modes: only enforced pods block (observe pods are not isolated, monitor pods only staged; s13/hR D4)', () => {
     const c = runDifferential(
-      withPods((inv, ps) => upstreamChecked(allObjects(planCalico(inv, ps, { now: NOW })))),
+      withPods(
+        (inv, ps) => planCalico(inv, ps, { now: NOW }),
+        (p) => upstreamChecked(allObjects(p)),
+      ),
       calicoAllows,
       100,
       ['enforce', 'monitor', 'observe'],
     )
     expect(c.verified).toBeGreaterThan(50)
     expectExercised(c.outcomes)
+    expectPortZeroExercised(c.portZero)
     expect(c.refused).toBeGreaterThan(0)
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(200)

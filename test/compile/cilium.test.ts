@@ -22,6 +22,7 @@ import {
   withPods,
   type Obj,
   expectExercised,
+  expectPortZeroExercised,
 } from './k8s-differential.js'
 import { upstreamChecked } from './upstream-rules.js'
 import { evaluate } from '../../src/policy/evaluate.js'
@@ -406,24 +407,32 @@ runCompileConformance({
 describe('cilium target: evaluator of the output agrees with the model (property)', () => {
   it('on random estates with deny rules', () => {
     const c = runDifferential(
-      withPods((inv, ps) => upstreamChecked(allObjects(planCilium(inv, ps, { now: NOW })))),
+      withPods(
+        (inv, ps) => planCilium(inv, ps, { now: NOW }),
+        (p) => upstreamChecked(allObjects(p)),
+      ),
       ciliumAllows,
     )
     expect(c.verified).toBeGreaterThan(50)
     expectExercised(c.outcomes)
+    expectPortZeroExercised(c.portZero)
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(500)
   }, 120_000)
 
   it('on random estates with random Enforcement modes: only enforced pods block (observe pods are not isolated; s13/hR D4)', () => {
     const c = runDifferential(
-      withPods((inv, ps) => upstreamChecked(allObjects(planCilium(inv, ps, { now: NOW })))),
+      withPods(
+        (inv, ps) => planCilium(inv, ps, { now: NOW }),
+        (p) => upstreamChecked(allObjects(p)),
+      ),
       ciliumAllows,
       100,
       ['enforce', 'observe'],
     )
     expect(c.verified).toBeGreaterThan(50)
     expectExercised(c.outcomes)
+    expectPortZeroExercised(c.portZero)
     expect(c.refused).toBeGreaterThan(0)
     expect(c.allowed).toBeGreaterThan(500)
     expect(c.denied).toBeGreaterThan(200)

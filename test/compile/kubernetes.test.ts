@@ -57,7 +57,13 @@ import {
   estateArb,
 } from './kubernetes-fixture.js'
 import { SEED } from '../helpers/model.js'
-import { expectGoldenFiles, gridServices, modesEstateArb } from './k8s-differential.js'
+import {
+  expectGoldenFiles,
+  gridServices,
+  modesEstateArb,
+  portZeroExcuse,
+  type PortZeroCounts,
+} from './k8s-differential.js'
 import { countOutcome, newCounts, type OutcomeCounts } from '../helpers/outcomes.js'
 import { workload } from '../helpers/workloads.js'
 
@@ -592,6 +598,8 @@ type ModeCounts = {
   deniedIn: Record<EnforcementMode, number>
   /** Denied by a deny rule from an enforced pod to an observe pod (the source's mode decides). */
   enforcedToObserveDeny: number
+  /** Port 0 of TCP, UDP and SCTP (see `portZeroExcuse`). */
+  portZero: PortZeroCounts
 }
 
 /**
@@ -605,6 +613,12 @@ function modeMismatches(
   counts?: ModeCounts,
 ): string[] {
   const plan = planKubernetes(inventory, ps, { now: NOW, denyWith: 'anp' })
+  const warned = new Set(
+    plan.diagnostics
+      .filter((d) => d.code === 'compile/port-zero-passes')
+      .map((d) => /^rule (\S+) denies /.exec(d.message)?.[1]),
+  )
+  if (counts && warned.size > 0) counts.portZero.warnedCompiles++
   const analysis = analyzeDocuments([...planObjects(plan), ...podManifests(inventory)])
   const conns = new Map(analysis.connections.map((c) => [`${c.src} => ${c.dst}`, c.services]))
   const out: string[] = []
@@ -638,6 +652,16 @@ function modeMismatches(
         }
         const want = v.outcome !== 'blocked'
         const got = conns.get(`${s.name} => ${d.name}`)?.has(protocol, port) === true
+        if (port === 0 && (protocol === 6 || protocol === 17 || protocol === 132)) {
+          // a disagreement on port 0 the target says it makes (k8s-differential portZeroExcuse)
+          const excused = portZeroExcuse(ps, v, protocol, got, want, warned)
+          if (counts) {
+            counts.portZero.probes++
+            if (excused === 'warned') counts.portZero.warnedLeaks++
+            if (excused === 'closed') counts.portZero.closed++
+          }
+          if (excused !== undefined) continue
+        }
         if (got !== want) out.push(`${s.name} -> ${d.name} ${protocol}/${port}: model ${want}`)
       }
     }
@@ -790,6 +814,7 @@ describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
       outcomes: newCounts(),
       deniedIn: { enforce: 0, monitor: 0, observe: 0 },
       enforcedToObserveDeny: 0,
+      portZero: { probes: 0, warnedCompiles: 0, warnedLeaks: 0, closed: 0 },
     }
     fc.assert(
       fc.property(modesEstateArb(['enforce', 'observe']), ([e, enforcement]) => {
@@ -799,11 +824,12 @@ describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
           labelRules: [],
         }
         const ps: PolicySet = { policies: e.policies, enforcement }
-        // the rules' ports and the ports next to them, on the ports the analyser reads (TCP, UDP,
-        // SCTP 1–65535, as np-guard: README `connlist`); port 0 is outside what the targets write
+        // the rules' ports and the ports next to them, and port 0 (gridServices), on TCP, UDP
+        // and SCTP: the analyser reads port 0 as the targets' objects hold it (a NetworkPolicy
+        // port without number is every port, AdminNetworkPolicy ports start at 1)
         const services = [
           ...FIXED_SERVICES,
-          ...gridServices(ps).filter(([p, port]) => (p === 6 || p === 17 || p === 132) && port > 0),
+          ...gridServices(ps).filter(([p]) => p === 6 || p === 17 || p === 132),
         ]
         try {
           expect(modeMismatches(inventory, ps, services, counts)).toEqual([])
@@ -836,8 +862,18 @@ describe('kubernetes, cilium, calico: enforcement modes (s13/hR D4)', () => {
     expect(counts.deniedIn.enforce, 'denied, enforce decides').toBeGreaterThan(4_000)
     expect(counts.deniedIn.observe, 'denied, observe decides').toBeGreaterThan(3_200)
     expect(counts.enforcedToObserveDeny, 'deny from enforce to observe').toBeGreaterThan(35)
-    expect(verified).toBeGreaterThan(75)
+    // SEED: 67 of 150 verified (more than 75 before the port-zero rules: a deny copy of a rule
+    // from a CIDR, which AdminNetworkPolicy cannot write, refuses its estate)
+    expect(verified).toBeGreaterThan(60)
     expect(refused).toBeGreaterThan(0)
+    // port 0 of TCP, UDP and SCTP (SEED: 3 318 probes, 11 compiles warned, 23 leaks the warning
+    // names, 21 blocked where an allow range from 0 is written from 1): about half. Without the
+    // port-zero rules of modesEstateArb no deny lost port 0 but a whole protocol
+    const z = counts.portZero
+    expect(z.probes, 'port-0 probes').toBeGreaterThan(1_600)
+    expect(z.warnedCompiles, 'compiles with compile/port-zero-passes').toBeGreaterThan(5)
+    expect(z.warnedLeaks, 'port-0 leaks the warning names').toBeGreaterThan(11)
+    expect(z.closed, 'port 0 blocked by an allow range from 0').toBeGreaterThan(10)
   }, 120_000)
 
   it('a workload that is not a pod in monitor mode stops neither kubernetes nor cilium', () => {
