@@ -70,9 +70,8 @@ function lostPortZero(services: readonly Service[], written: readonly Service[])
  * selectors take; for `cidr`, `external` and `any` selectors the workload addresses inside and,
  * for the addresses no workload holds, the first address of each block the policy set and the
  * externals name and the address after its last, with `0.0.0.0` and `::`: each run of addresses
- * that the same blocks hold starts at one of them, so every endpoint class is tried (before s31
- * hH only the side's own first address was, and a leak to an address of the allow's block
- * inside a wider deny block was missed).
+ * that the same blocks hold starts at one of them, so every endpoint class is tried (a leak to
+ * an address of an allow's block inside a wider deny block is found).
  * @param written - the services of a rule as the target writes them (see {@link writtenFromPort1});
  *   the rule's `action` tells an allow (written as NetworkPolicy, say) from a deny (AdminNetworkPolicy).
  * @param target - the target's name, for the message (`kubernetes --deny-with anp`, `cilium`).
