@@ -7,7 +7,7 @@
 import type { FlowColumns } from './columnar.js'
 import { checkAddressFamilies } from './direction.js'
 import { finishDecodedLine } from './lines.js'
-import { skip, type LineReader, type ParseContext } from './types.js'
+import { keepFlowNotes, skip, type LineReader, type ParseContext } from './types.js'
 
 /** A format's byte-level reader into {@link FlowColumns}, over the blocks of `splitLineBlocks`. */
 export abstract class ColumnLineReader {
@@ -99,8 +99,13 @@ export abstract class ColumnLineReader {
       return
     }
     const f = this.lines.line(line, lineNo)
-    // as reading's object path does with each record (read.ts `take`)
-    if (f !== undefined && !checkAddressFamilies(this.ctx, f)) out.pushFlow(f)
+    // as reading's object path does with each record (read.ts `take`): a record skipped there
+    // takes back the notes its parser made about its flow (types.ts `flowNote`)
+    if (f !== undefined && !checkAddressFamilies(this.ctx, f)) {
+      const stats = this.ctx.stats
+      if (stats.pending !== undefined) keepFlowNotes(stats)
+      out.pushFlow(f)
+    }
     this.sync()
   }
 }

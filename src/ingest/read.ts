@@ -48,6 +48,7 @@ import { ExporterPairer } from './netflow/pairing.js'
 import { NetflowRun } from './netflow/run.js'
 import { PARSERS, parserFor } from './registry.js'
 import {
+  keepFlowNotes,
   newStats,
   note,
   skip,
@@ -523,11 +524,17 @@ async function* readOne(
     // Every parsed flow goes through `take` into `out`, which is yielded once per read batch.
     // A record with an IPv4 and an IPv6 end is skipped here, as it is given out (an AWS VPC one
     // kept and noted: `checkAddressFamilies`); the column readers do the same (column-reader.ts), so
-    // both paths judge it at the same point.
+    // both paths judge it at the same point. The notes its parser made about its flow
+    // (`flowNote`) are counted only when it is kept (a skip drops them).
     let out: Flow[] = []
     const take = (f: Flow): void => {
-      if (checkAddressFamilies(ctx, f)) halves?.delete(f)
-      else if (pairer) pairer.push(f, out)
+      if (checkAddressFamilies(ctx, f)) {
+        halves?.delete(f)
+        return
+      }
+      // the record is given out: its notes stand (types.ts `flowNote`)
+      if (stats.pending !== undefined) keepFlowNotes(stats)
+      if (pairer) pairer.push(f, out)
       else if (npairer && halves) {
         npairer.push(f, halves.get(f), out)
         halves.delete(f) // read once: the map holds only flows not yet taken
@@ -641,6 +648,8 @@ async function* readOne(
     if (bytes === 0) diagnostics.push(emptyWarning())
   } finally {
     stats.records = emitted
+    // (the notes of the record being read, which no summary shows: types.ts `flowNote`)
+    delete stats.pending
     progress()
     summaries.push({ file, format, stats, bytes, diagnostics })
   }

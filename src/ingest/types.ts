@@ -44,6 +44,12 @@ export interface ParseStats {
   skipped: Record<string, number>
   notes: Record<string, number>
   examples: SkipExample[]
+  /**
+   * The {@link flowNote}s of the record being read, counted in `notes` already: a {@link skip}
+   * of the record takes them back out; reading forgets them when it takes the record's flow
+   * ({@link keepFlowNotes}). So `notes` counts only what describes flows given out.
+   */
+  pending?: string[]
 }
 
 /** Options a parser receives. */
@@ -162,6 +168,16 @@ export function skip(
   diagnosticSink?: (d: Diagnostic) => void,
 ): void {
   const s = ctx.stats
+  // the record's notes describe a flow that is not given out: taken back
+  const p = s.pending
+  if (p !== undefined && p.length > 0) {
+    for (const r of p) {
+      const left = (s.notes[r] ?? 0) - 1
+      if (left > 0) s.notes[r] = left
+      else Reflect.deleteProperty(s.notes, r)
+    }
+    p.length = 0
+  }
   s.skipped[reason] = (s.skipped[reason] ?? 0) + 1
   if ((s.skipped[reason] ?? 0) <= EXAMPLES_PER_REASON)
     s.examples.push({ where, reason, text: text.slice(0, 200) })
@@ -232,6 +248,29 @@ export function jsonRecord(
  */
 export function note(ctx: Pick<ParseContext, 'stats'>, reason: string, count = 1): void {
   ctx.stats.notes[reason] = (ctx.stats.notes[reason] ?? 0) + count
+}
+
+/**
+ * Notes `reason` about the flow the record being read gives (`counters-not-logged`,
+ * `local-time-as-utc`, ...), as {@link note} does, and remembers it in `ctx.stats.pending` until
+ * reading takes the flow ({@link keepFlowNotes}: read.ts `take`, column-reader.ts), after the
+ * checks that may still skip it: a {@link skip} of the record before then (by its parser after
+ * the note, or by reading: `mixed-address-families`) takes the note back. For a parser that
+ * gives out each record's flow before it reads the next record (a {@link LineReader}, or a
+ * generator that yields each flow as it reads it); a parser that holds flows back notes with
+ * {@link note}.
+ */
+export function flowNote(ctx: Pick<ParseContext, 'stats'>, reason: string): void {
+  const s = ctx.stats
+  s.notes[reason] = (s.notes[reason] ?? 0) + 1
+  if (s.pending === undefined) s.pending = [reason]
+  else s.pending.push(reason)
+}
+
+/** Forgets the {@link flowNote}s remembered in `stats`: their flow is taken, they stand. */
+export function keepFlowNotes(stats: ParseStats): void {
+  const p = stats.pending
+  if (p !== undefined) p.length = 0
 }
 
 function whereToLocation(where: string): { file: string; line: number; column: number } {

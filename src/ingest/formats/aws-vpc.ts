@@ -17,6 +17,7 @@ import { parseAddress } from '../fields.js'
 import { ColumnLineReader } from '../column-reader.js'
 import {
   newStats,
+  flowNote,
   note,
   skip,
   type LineParser,
@@ -396,8 +397,8 @@ export class AwsLineReader implements LineReader {
     }
     // "-": the counters could not be computed; a format without them never has them. Either
     // way the flow is kept with 0, and that is said
-    if (L.packets < 0 || L.bytes < 0) note(ctx, 'counters-not-logged')
-    else if (packets === -1 || bytes === -1) note(ctx, 'unknown-counters')
+    if (L.packets < 0 || L.bytes < 0) flowNote(ctx, 'counters-not-logged')
+    else if (packets === -1 || bytes === -1) flowNote(ctx, 'unknown-counters')
     // packets a Transit Gateway dropped ("-": none counted)
     let lost = 0
     for (const i of L.lost) {
@@ -417,7 +418,7 @@ export class AwsLineReader implements LineReader {
         skip(ctx, 'no-time', `${file}:${lineNo}`, raw)
         return undefined
       }
-      note(ctx, t.from === 'name' ? 'time-from-file-name' : 'time-from-file-mtime')
+      flowNote(ctx, t.from === 'name' ? 'time-from-file-name' : 'time-from-file-mtime')
       startMs = endMs = t.ms
     } else {
       // one of the two alone stands for both
@@ -446,7 +447,7 @@ export class AwsLineReader implements LineReader {
       // every packet the Transit Gateway saw of the flow it dropped (a blackhole route, no
       // route): the attempt did not get through, as a security group's REJECT
       observedAction = 'reject'
-      note(ctx, 'lost-at-transit-gateway')
+      flowNote(ctx, 'lost-at-transit-gateway')
     }
     let flow: Flow = {
       src,

@@ -4,7 +4,7 @@
  */
 import { isCounter, isIcmpReply, type Flow, type ObservedAction } from '../../core/index.js'
 import { parseAddress, parseCounter, parseProtocol, parsePort, parseTime } from '../fields.js'
-import { note, skip, type LineParser, type ParseContext } from '../types.js'
+import { flowNote, note, skip, type LineParser, type ParseContext } from '../types.js'
 
 type Column = CsvColumn
 
@@ -347,7 +347,7 @@ function parseRecord(
     // no time: the file's (name or modification time), noted; from standard input 0, noted
     const t = ctx.fileTime
     start = end = t?.ms ?? 0
-    note(ctx, t === undefined ? 'no-timestamp' : `time-from-file-${t.from}`)
+    flowNote(ctx, t === undefined ? 'no-timestamp' : `time-from-file-${t.from}`)
   } else {
     start = st === '' ? csvTime(et) : csvTime(st)
     end = et === '' ? start : csvTime(et)
@@ -383,15 +383,16 @@ function parseRecord(
     (h.packets === undefined && h.out_packets === undefined) ||
     (h.bytes === undefined && h.out_bytes === undefined)
   )
-    note(ctx, 'counters-not-logged')
+    flowNote(ctx, 'counters-not-logged')
   // times without a zone from an exporter that prints local time are read as UTC, and noted
-  if (h.localTime && (ZONELESS_RE.test(st) || ZONELESS_RE.test(et))) note(ctx, 'local-time-as-utc')
+  if (h.localTime && (ZONELESS_RE.test(st) || ZONELESS_RE.test(et)))
+    flowNote(ctx, 'local-time-as-utc')
   let tcpFlags: number | undefined
   const flagText = get('tcp_flags')
   if (protocol === 6 && flagText !== '' && flagText !== '-') {
     tcpFlags = parseTcpFlags(flagText)
     // the flow is kept, without flags, rather than dropped for a column it does not need
-    if (tcpFlags === undefined) note(ctx, 'unread-tcp-flags')
+    if (tcpFlags === undefined) flowNote(ctx, 'unread-tcp-flags')
   }
   return {
     src,

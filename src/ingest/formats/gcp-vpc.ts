@@ -6,7 +6,7 @@
 import type { Flow } from '../../core/index.js'
 import { parseAddress, parseIsoTime, parseProtocolNumber } from '../fields.js'
 import { GcpReports } from '../gcp-reports.js'
-import { note, skip, type LineParser, type ParseContext } from '../types.js'
+import { flowNote, note, skip, type LineParser, type ParseContext } from '../types.js'
 import { JsonObjectSplitter, type RawRecord } from '../json-objects.js'
 
 /** Largest JSON record read (one LogEntry, in UTF-16 code units); larger ones are skipped as `record-too-large`. */
@@ -177,7 +177,7 @@ function firewallDenied(
     skip(ctx, 'bad-time', where, line)
     return undefined
   }
-  note(ctx, 'firewall-denied')
+  flowNote(ctx, 'firewall-denied')
   const rule = obj(p['rule_details'])
   const vm = str(obj(p['instance'])?.['vm_name'])
   const ingress = str(rule?.['direction'])?.toUpperCase() !== 'EGRESS'

@@ -36,6 +36,7 @@ import type { PairHalf } from '../netflow/decoder.js'
 import {
   firstJsonObject,
   jsonRecord,
+  flowNote,
   note,
   skip,
   type LineParser,
@@ -303,7 +304,7 @@ function parseLine(
       dstPort = protocol === 1 ? 8 : 128
       srcPort = 0
       echoAssumed = true
-      note(ctx, 'icmp-type-assumed-echo')
+      flowNote(ctx, 'icmp-type-assumed-echo')
     }
   } else if (!hasPorts(protocol)) {
     srcPort = 0
@@ -313,7 +314,7 @@ function parseLine(
   const bytes = uint(field(o, 'bytes', 'Bytes'), Number.MAX_SAFE_INTEGER)
   const packets = uint(field(o, 'packets', 'Packets'), Number.MAX_SAFE_INTEGER)
   if (Number.isNaN(bytes) || Number.isNaN(packets)) return bad('bad-counter')
-  if (bytes === undefined || packets === undefined) note(ctx, 'counters-not-logged')
+  if (bytes === undefined || packets === undefined) flowNote(ctx, 'counters-not-logged')
 
   let start = timeOf(
     o,
@@ -331,7 +332,7 @@ function parseLine(
       timeNs(o, 'TimeReceivedNs', line) ??
       time(o['TimeReceived'], 1000)
     if (received === undefined || Number.isNaN(received)) return bad('bad-time')
-    note(ctx, 'time-from-received')
+    flowNote(ctx, 'time-from-received')
     start = received
   }
   start ??= end ?? 0
@@ -346,8 +347,8 @@ function parseLine(
   // decoder reads it; goflow2 writes 0 where the record had none (unknown)
   const fs = ((status ?? 0) & 0xff) >> 6
   const observedAction: ObservedAction = fs === 1 ? 'accept' : fs === 2 ? 'reject' : 'unknown'
-  if (rate !== undefined && rate > 1) note(ctx, `sampling-rate:${rate}`)
-  if (sflow) note(ctx, 'sflow-sample')
+  if (rate !== undefined && rate > 1) flowNote(ctx, `sampling-rate:${rate}`)
+  if (sflow) flowNote(ctx, 'sflow-sample')
 
   const flow: Flow = {
     src,

@@ -31,6 +31,7 @@ import { ColumnLineReader, ipv4At } from '../column-reader.js'
 import { MAX_TIME_MS, parseIsoTime } from '../fields.js'
 import {
   jsonRecord,
+  flowNote,
   note,
   skip,
   type LineParser,
@@ -425,16 +426,16 @@ function toFlow(get: Getter, ctx: ParseContext, line: number, text: string): Flo
     if (icmpAnswered(respPkts ?? 0)) observedAction = 'accept'
   }
   // Notes only for records that are emitted.
-  if (ts.kind === 'masked') note(ctx, 'masked-timestamp')
-  else if (ts.kind === 'missing') note(ctx, 'no-timestamp')
-  if (refined.unanswered) note(ctx, 'unanswered-attempt')
-  if (nonEmptySet(get(['tunnel_parents']))) note(ctx, 'tunnelled')
+  if (ts.kind === 'masked') flowNote(ctx, 'masked-timestamp')
+  else if (ts.kind === 'missing') flowNote(ctx, 'no-timestamp')
+  if (refined.unanswered) flowNote(ctx, 'unanswered-attempt')
+  if (nonEmptySet(get(['tunnel_parents']))) flowNote(ctx, 'tunnelled')
   // no packet count or no byte count read (a zeek-cut subset, a JSON record without them): 0
   if (
     (origPkts === undefined && respPkts === undefined) ||
     [origIpBytes, respIpBytes, origBytes, respBytes].every((n) => n === undefined)
   )
-    note(ctx, 'counters-not-logged')
+    flowNote(ctx, 'counters-not-logged')
 
   return {
     src,
