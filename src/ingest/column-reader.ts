@@ -100,12 +100,11 @@ export abstract class ColumnLineReader {
     }
     const f = this.lines.line(line, lineNo)
     // as reading's object path does with each record (read.ts `take`): a record skipped there
-    // takes back the notes its parser made about its flow (types.ts `flowNote`)
-    if (f !== undefined && !checkAddressFamilies(this.ctx, f)) {
-      const stats = this.ctx.stats
-      if (stats.pending !== undefined) keepFlowNotes(stats)
-      out.pushFlow(f)
-    }
+    // takes back the notes its parser made about its flow (types.ts `flowNote`); the notes of a
+    // flow given out, or of a line that gave none and skipped nothing, stand
+    const stats = this.ctx.stats
+    if (f !== undefined && !checkAddressFamilies(this.ctx, f)) out.pushFlow(f)
+    if (stats.pending !== undefined) keepFlowNotes(stats)
     this.sync()
   }
 }

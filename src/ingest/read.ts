@@ -619,6 +619,9 @@ async function* readOne(
           for (const line of lines) {
             const f = reader.line(line, ++lineNo)
             if (f !== undefined) take(f)
+            // a line that gave no flow and skipped nothing (a header, a record merged into
+            // another): its flow notes stand, and no later skip may take them back
+            else if (stats.pending !== undefined) keepFlowNotes(stats)
           }
           if (out.length > 0) yield* nonEmpty(ready())
         }

@@ -258,7 +258,8 @@ export function note(ctx: Pick<ParseContext, 'stats'>, reason: string, count = 1
  * the note, or by reading: `mixed-address-families`) takes the note back. For a parser that
  * gives out each record's flow before it reads the next record (a {@link LineReader}, or a
  * generator that yields each flow as it reads it); a parser that holds flows back notes with
- * {@link note}.
+ * {@link note}. Reading forgets a {@link LineReader}'s notes after each line; a generator must
+ * not note a record it then drops without a {@link skip} (a later skip would take them back).
  */
 export function flowNote(ctx: Pick<ParseContext, 'stats'>, reason: string): void {
   const s = ctx.stats
