@@ -169,3 +169,60 @@ describe('csv without times', () => {
     }
   })
 })
+
+describe('csv from an Elastic (ECS) export', () => {
+  // Columns named by ECS fields, as a Kibana CSV report of flow events writes them; modelled on
+  // the header `@timestamp,source.ip,destination.ip,source.port,destination.port,
+  // network.transport,network.bytes,network.packets` of a public tool's ECS CSV fixture, and on
+  // https://www.elastic.co/guide/en/ecs/current/ecs-network.html ("network.bytes: Total bytes
+  // transferred in both directions. If source.bytes and destination.bytes are known,
+  // network.bytes is their sum").
+  it('reads network.transport, network.* counters and @timestamp; detected as csv', async () => {
+    const text =
+      '@timestamp,source.ip,destination.ip,source.port,destination.port,network.transport,network.bytes,network.packets\n' +
+      '2026-08-03T12:00:00Z,10.0.1.1,10.1.0.2,10001,443,tcp,1500,3\n' +
+      '2026-08-03T12:00:01.250Z,fd00::1,fd00::2,0,128,ipv6-icmp,208,2\n'
+    expect(csvParser.detect(Buffer.from(text))).toBeGreaterThan(0)
+    const { flows, ctx } = await runParser(csvParser, text)
+    expect(ctx.stats.skipped).toEqual({})
+    expect(
+      flows.map((f) => [
+        f.src,
+        f.srcPort,
+        f.dst,
+        f.dstPort,
+        f.protocol,
+        f.start,
+        f.packets,
+        f.bytes,
+      ]),
+    ).toEqual([
+      ['10.0.1.1', 10001, '10.1.0.2', 443, 6, Date.UTC(2026, 7, 3, 12), 3, 1500],
+      ['fd00::1', 0, 'fd00::2', 128, 58, Date.UTC(2026, 7, 3, 12, 0, 1, 250), 2, 208],
+    ])
+  })
+
+  it('takes event.start/event.end over @timestamp, and sums source.* and destination.* only without network.*', async () => {
+    const head =
+      '@timestamp,event.start,event.end,source.ip,source.port,destination.ip,destination.port,network.iana_number'
+    const row =
+      '2026-08-03T12:01:00Z,2026-08-03T12:00:00Z,2026-08-03T12:00:30Z,10.0.0.1,40000,10.0.0.2,53,17'
+    const one = await runParser(
+      csvParser,
+      `${head},source.bytes,destination.bytes,source.packets,destination.packets\n${row},60,120,1,1\n`,
+    )
+    expect(one.flows[0]).toMatchObject({
+      protocol: 17,
+      start: Date.UTC(2026, 7, 3, 12),
+      end: Date.UTC(2026, 7, 3, 12, 0, 30),
+      packets: 2,
+      bytes: 180,
+    })
+    // network.* already counts both directions: destination.* is not added to it again
+    const both = await runParser(
+      csvParser,
+      `${head},source.bytes,destination.bytes,network.bytes,network.packets,destination.packets\n${row},60,120,180,2,1\n`,
+    )
+    expect(both.flows[0]).toMatchObject({ packets: 2, bytes: 180 })
+  })
+})

@@ -16,7 +16,11 @@ type Column = CsvColumn
  * `-o csv:%…` names `lastSeen`, `inPackets`, `outBytes`, `flags`…), SiLK `rwcut`
  * (`sIP|dIP|sPort|dPort|pro|packets|bytes|flags|sTime|duration|eTime|sen|`), pmacct's print
  * plugin (`SRC_IP,DST_IP,SRC_PORT,DST_PORT,TCP_FLAGS,PROTOCOL,TIMESTAMP_START,TIMESTAMP_END,
- * PACKETS,BYTES`) and Argus `ra -c ,` (`StartTime`, `Dur`, `TotPkts`, `TotBytes`).
+ * PACKETS,BYTES`), Argus `ra -c ,` (`StartTime`, `Dur`, `TotPkts`, `TotBytes`), and an Elastic
+ * (ECS) export, as Kibana's CSV report writes it (`@timestamp`, `source.ip`, `source.port`,
+ * `destination.ip`, `destination.port`, `network.transport`, `network.bytes`, `network.packets`,
+ * `event.start`, `event.end`; `source.bytes`/`destination.bytes` and `.packets` when the
+ * `network.*` totals are absent). See {@link FALLBACK_ALIASES} for names read only without a better one.
  */
 export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> = {
   src_ip: [
@@ -48,7 +52,16 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
   ],
   src_port: ['src_port', 'srcport', 'source_port', 'sport', 'sp'],
   dst_port: ['dst_port', 'dstport', 'destination_port', 'dest_port', 'dport', 'dp'],
-  protocol: ['protocol', 'proto', 'ip_protocol', 'pr', 'pro'],
+  protocol: [
+    'protocol',
+    'proto',
+    'ip_protocol',
+    'pr',
+    'pro',
+    // ECS: the transport by its IANA keyword (`tcp`, `ipv6-icmp`), or its number
+    'network_transport',
+    'network_iana_number',
+  ],
   // Argus (`ra -c ,`, the CTU-13 binetflow files): StartTime / LastTime, TotPkts, TotBytes
   start: [
     'start',
@@ -61,6 +74,8 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'stime',
     'firstseen',
     'timestamp_start',
+    'event_start',
+    '@timestamp',
   ],
   end: [
     'end',
@@ -72,14 +87,35 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'lastseen',
     'etime',
     'timestamp_end',
+    'event_end',
   ],
   duration: ['duration', 'dur', 'td'],
-  packets: ['packets', 'pkts', 'packet_count', 'totpkts', 'ipkt', 'inpackets'],
-  bytes: ['bytes', 'octets', 'byte_count', 'totbytes', 'ibyt', 'inbytes'],
+  // ECS `network.packets` / `network.bytes` count both directions ("If source.bytes and
+  // destination.bytes are known, network.bytes is their sum"); `source.*` counts one
+  packets: [
+    'packets',
+    'pkts',
+    'packet_count',
+    'totpkts',
+    'ipkt',
+    'inpackets',
+    'network_packets',
+    'source_packets',
+  ],
+  bytes: [
+    'bytes',
+    'octets',
+    'byte_count',
+    'totbytes',
+    'ibyt',
+    'inbytes',
+    'network_bytes',
+    'source_bytes',
+  ],
   // the other direction's counters of a bidirectional record (nfdump's `opkt`/`obyt`: NSEL,
-  // IPFIX biflows), added to `packets` / `bytes`
-  out_packets: ['opkt', 'outpackets', 'out_packets'],
-  out_bytes: ['obyt', 'outbytes', 'out_bytes'],
+  // IPFIX biflows; ECS `destination.*` beside `source.*`), added to `packets` / `bytes`
+  out_packets: ['opkt', 'outpackets', 'out_packets', 'destination_packets'],
+  out_bytes: ['obyt', 'outbytes', 'out_bytes', 'destination_bytes'],
   tcp_flags: ['tcp_flags', 'tcpflags', 'flags', 'flg'],
   action: ['action', 'decision', 'verdict'],
 }
@@ -101,6 +137,18 @@ export type CsvColumn =
   | 'tcp_flags'
   | 'action'
 const REQUIRED: readonly Column[] = ['src_ip', 'dst_ip', 'dst_port', 'protocol']
+
+/**
+ * Header names read for their column only when no other name of it is in the header: ECS's
+ * `@timestamp` is when the event was written (a Packetbeat flow report), so `event.start` is the
+ * flow's start when both are there; `source.packets`/`source.bytes` count one direction, and
+ * `network.packets`/`network.bytes`, when present, both.
+ */
+export const FALLBACK_ALIASES: ReadonlySet<string> = new Set([
+  '@timestamp',
+  'source_packets',
+  'source_bytes',
+])
 const DELIMITERS = [',', ';', '\t', '|'] as const
 
 /** Most physical lines one quoted record may span. */
@@ -227,9 +275,18 @@ function parseHeader(line: string): Header | undefined {
       Column,
       readonly string[],
     ][]) {
-      const i = canonNames.findIndex((x) => aliases.includes(x))
+      const primary = canonNames.findIndex((x) => aliases.includes(x) && !FALLBACK_ALIASES.has(x))
+      const i = primary >= 0 ? primary : canonNames.findIndex((x) => aliases.includes(x))
       if (i >= 0) h[col] = i
     }
+    // ECS `destination.*` is the other direction of `source.*`; beside `network.*` (both
+    // directions already) it would count the destination's twice
+    const doubled = (other: number | undefined, total: number | undefined, one: string): boolean =>
+      other !== undefined &&
+      (canonNames[other]?.startsWith('destination_') ?? false) &&
+      (total === undefined || canonNames[total] !== one)
+    if (doubled(h.out_packets, h.packets, 'source_packets')) delete h.out_packets
+    if (doubled(h.out_bytes, h.bytes, 'source_bytes')) delete h.out_bytes
     if (REQUIRED.every((c) => h[c] !== undefined)) return h
   }
   return undefined
