@@ -68,7 +68,13 @@ describe('conntrack -L (conntrack-list.txt)', () => {
       bytes: 0,
     })
     expect(flows[6]).toMatchObject({ protocol: 47, srcPort: 0, dstPort: 0, dst: '192.0.2.2' })
-    expect(ctx.stats.notes).toEqual({ dnat: 2, 'no-timestamp': 7, 'summary-line': 1 })
+    // lines 6 and 7 print no packets=/bytes= (nf_conntrack_acct off): 0, noted
+    expect(ctx.stats.notes).toEqual({
+      dnat: 2,
+      'no-timestamp': 7,
+      'summary-line': 1,
+      'counters-not-logged': 2,
+    })
   })
 })
 
@@ -131,10 +137,12 @@ describe('conntrack -E -o timestamp (conntrack-events.txt)', () => {
     })
     expect(flows[3]).toMatchObject({ protocol: 58, dstPort: 128, src: '2001:db8:0:1::11' })
     // line 7's [start=]/[stop=] are not used: its epoch stamp says when, in UTC
+    // the two connections open at the end had no [DESTROY], the only event that prints counters
     expect(ctx.stats.notes).toEqual({
       dnat: 4,
       'merged-events': 3,
       'open-at-end': 2,
+      'counters-not-logged': 2,
     })
   })
 
@@ -432,7 +440,44 @@ describe('conntrack output as real tools write it', () => {
       { name: 'ct.txt', mtime: when },
     )
     expect(flows[0]).toMatchObject({ start: when.getTime(), end: when.getTime() })
-    expect(summary.stats.notes).toEqual({ 'time-from-file-mtime': 1 })
+    expect(summary.stats.notes).toEqual({ 'time-from-file-mtime': 1, 'counters-not-logged': 1 })
+  })
+})
+
+describe('conntrack without nf_conntrack_acct: counters not logged', () => {
+  // Modelled on flowtable-offloaded entries, which print no timeout and, with accounting off (the
+  // default), no counters: Linux Documentation/networking/nf_flowtable.rst ("You can identify
+  // offloaded flows through the [OFFLOAD] tag", `tcp 6 src=… [OFFLOAD] mark=0 use=2`), the
+  // netfilter-devel [HW_OFFLOAD] patch's /proc/net/nf_conntrack line (`[HW_OFFLOAD] mark=0
+  // zone=0 use=3`), and a flowtable bug report's `conntrack -E` (events print counters only in
+  // [DESTROY]). Their 0 packets and bytes were given with no note, unlike the other readers'.
+  it('notes counters-not-logged for each line or connection that printed no packets=/bytes=', async () => {
+    const { flows, ctx } = await run([
+      'tcp      6 src=10.1.0.2 dst=192.0.2.20 sport=52728 dport=5201 src=192.0.2.20 dst=10.1.0.1 sport=5201 dport=52728 [OFFLOAD] mark=0 use=2',
+      'ipv4     2 tcp      6 src=10.1.0.3 dst=10.1.0.4 sport=34018 dport=33396 packets=39 bytes=2641 src=10.1.0.4 dst=10.1.0.3 sport=33396 dport=34018 packets=4 bytes=218 [HW_OFFLOAD] mark=0 secctx=system_u:object_r:unlabeled_t:s0 zone=0 use=3',
+      'udp      17 src=198.51.100.7 dst=192.168.0.254 sport=51820 dport=51820 src=192.168.1.240 dst=198.51.100.7 sport=51820 dport=51820 [OFFLOAD] mark=0 zone=1 use=2',
+    ])
+    expect(
+      flows.map((f) => [f.src, f.dst, f.dstPort, f.packets, f.bytes, f.observedAction]),
+    ).toEqual([
+      ['10.1.0.2', '192.0.2.20', 5201, 0, 0, 'accept'],
+      ['10.1.0.3', '10.1.0.4', 33396, 43, 2859, 'accept'],
+      ['198.51.100.7', '192.168.1.240', 51820, 0, 0, 'accept'],
+    ])
+    expect(ctx.stats.notes).toMatchObject({ 'counters-not-logged': 2 })
+
+    const events = await run([
+      '[NEW] tcp      6 120 SYN_SENT src=192.168.6.55 dst=192.168.10.22 sport=55582 dport=22 [UNREPLIED] src=192.168.10.22 dst=192.168.6.55 sport=22 dport=55582 mark=16777216',
+      '[UPDATE] tcp      6 86400 ESTABLISHED src=192.168.6.55 dst=192.168.10.22 sport=55582 dport=22 src=192.168.10.22 dst=192.168.6.55 sport=22 dport=55582 [OFFLOAD] mark=16777216',
+      '[NEW] tcp      6 120 SYN_SENT src=192.168.6.55 dst=192.168.10.22 sport=54941 dport=22 [UNREPLIED] src=192.168.10.22 dst=192.168.6.55 sport=22 dport=54941 mark=16777216',
+      '[DESTROY] tcp      6 ESTABLISHED src=192.168.6.55 dst=192.168.10.22 sport=54941 dport=22 packets=133 bytes=13033 src=192.168.10.22 dst=192.168.6.55 sport=22 dport=54941 packets=95 bytes=15004 [ASSURED] mark=16777216 delta-time=1036',
+    ])
+    // 54941 ended with its counters; 55582 was still open, its events never print any
+    expect(events.flows.map((f) => [f.srcPort, f.packets, f.bytes])).toEqual([
+      [54941, 228, 28037],
+      [55582, 0, 0],
+    ])
+    expect(events.ctx.stats.notes).toMatchObject({ 'counters-not-logged': 1, 'open-at-end': 1 })
   })
 })
 
@@ -604,7 +649,7 @@ describe('conntrack -o xml (libnetfilter_conntrack src/conntrack/snprintf_xml.c)
       expect(listing.flows).toEqual([
         expect.objectContaining({ start: 1_700_000_000_123, end: 1_700_000_042_123 }),
       ])
-      expect(listing.ctx.stats.notes).toEqual({})
+      expect(listing.ctx.stats.notes).toEqual({ 'counters-not-logged': 1 })
     })
 
     it('ktimestamp: ns are rounded to the ms once, half up (not through a double, which holds 19 digits to 256 ns)', async () => {

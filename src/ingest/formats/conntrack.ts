@@ -310,7 +310,8 @@ function xmlFlowLine(
  *   Service, port forward): `dst`/`dstPort` become the reply's `src`/`sport`, the real backend
  *   (note `dnat`).
  * - ICMP / ICMPv6: `dstPort` = `type`, `srcPort` = `code` of the original tuple.
- * - `packets`/`bytes` (with `nf_conntrack_acct`) are summed over both directions.
+ * - `packets`/`bytes` (with `nf_conntrack_acct`) are summed over both directions; a line or
+ *   connection that printed none has 0 for them, noted `counters-not-logged` by the caller.
  * - `[UNREPLIED]` → observedAction `unknown`; otherwise `accept`. Direction `client-to-server`.
  *   One exception: a TCP connection still `[UNREPLIED]` whose reply tuple counted packets was
  *   refused by a reset: the kernel ends a connection whose only reply is a RST at once
@@ -504,6 +505,16 @@ interface OpenConnection {
   flow: Flow
   /** True when some event had a time of its own (not the file's time standing in for it). */
   timed: boolean
+  /** True when some event printed counters (`packets=`/`bytes=`, `nf_conntrack_acct`). */
+  counted: boolean
+}
+
+/**
+ * True when a line prints counters: `packets=`/`bytes=` in a tuple, which conntrack writes only
+ * with `nf_conntrack_acct` on (off by default), and in events only at `[DESTROY]`.
+ */
+function hasCounters(p: Parsed): boolean {
+  return p.tuples.some((t) => t['packets'] !== undefined || t['bytes'] !== undefined)
 }
 
 /**
@@ -523,6 +534,7 @@ function mergeEvent(held: OpenConnection, next: OpenConnection): OpenConnection 
         : { start: b.start, end: b.end }
   return {
     timed: held.timed || next.timed,
+    counted: held.counted || next.counted,
     flow: {
       ...b,
       ...times,
@@ -551,7 +563,8 @@ function mergeEvent(held: OpenConnection, next: OpenConnection): OpenConnection 
  * tuple still open ends the earlier connection (its `[DESTROY]` was not captured: note
  * `destroy-missed`). At most
  * {@link MAX_OPEN_CONNECTIONS} are held: beyond, the least recently seen is given out (note
- * `open-evicted`).
+ * `open-evicted`). A flow whose lines printed no counters (no `nf_conntrack_acct`; events other
+ * than `[DESTROY]` never do) is noted `counters-not-logged`.
  *
  * Skip reasons: `bad-protocol`, `bad-token`, `too-many-tuples`, `missing-tuple`,
  * `missing-reply-tuple` (a line cut short), `bad-address`, `missing-port`, `bad-port`,
@@ -564,7 +577,10 @@ async function* parseConntrack(
 ): AsyncIterable<Flow> {
   let lineNo = 0
   const open = new Map<string, OpenConnection>()
-  const out = (flow: Flow): Flow => {
+  // without nf_conntrack_acct (the default) a line has no counters: 0, noted as the other
+  // readers note a record that logs none
+  const out = (flow: Flow, counted: boolean): Flow => {
+    if (!counted) note(ctx, 'counters-not-logged')
     ctx.stats.records++
     return flow
   }
@@ -605,7 +621,7 @@ async function* parseConntrack(
       continue
     }
     if (typeof parsed === 'string' || parsed.event === undefined) {
-      yield out(flow)
+      yield out(flow, typeof parsed !== 'string' && hasCounters(parsed))
       continue
     }
     const key = connectionKey(parsed)
@@ -620,14 +636,15 @@ async function* parseConntrack(
     open.delete(key) // re-inserted last: the map stays in order of last event
     if (held !== undefined && parsed.event === 'NEW') {
       note(ctx, 'destroy-missed') // the earlier connection of this tuple ended uncaptured
-      yield out(held.flow)
+      yield out(held.flow, held.counted)
     } else if (held !== undefined) note(ctx, 'merged-events')
+    const counted = hasCounters(parsed)
     const merged =
       held !== undefined && parsed.event !== 'NEW'
-        ? mergeEvent(held, { flow, timed })
-        : { flow, timed }
+        ? mergeEvent(held, { flow, timed, counted })
+        : { flow, timed, counted }
     if (parsed.event === 'DESTROY') {
-      yield out(merged.flow)
+      yield out(merged.flow, merged.counted)
       continue
     }
     open.set(key, merged)
@@ -636,13 +653,13 @@ async function* parseConntrack(
       if (oldest !== undefined) {
         open.delete(oldest[0])
         note(ctx, 'open-evicted')
-        yield out(oldest[1].flow)
+        yield out(oldest[1].flow, oldest[1].counted)
       }
     }
   }
   for (const c of open.values()) {
     note(ctx, 'open-at-end')
-    yield out(c.flow)
+    yield out(c.flow, c.counted)
   }
 }
 
