@@ -68,6 +68,26 @@ describe('csv parser', () => {
     expect(ctx.stats.skipped).toEqual({ 'bad-time': 1 })
   })
 
+  it("reads Argus's %y-%m-%d+%T.%f times; its ARP and LLDP records are not-ip notes, not malformed", async () => {
+    // modelled on the `ra -F ra.conf -L0 -c , -n -s +spkts,dpkts,load,pcr` output of Tenzir's
+    // Argus guide (ra.conf: RA_TIME_FORMAT="%y-%m-%d+%T.%f"), https://docs.tenzir.com (argus)
+    const text = [
+      'StartTime,Flgs,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,TotPkts,TotBytes,State,SrcPkts,DstPkts',
+      '24-03-05+10:00:03.914398, e        ,udp,192.168.7.1,626,   ->,224.0.0.1,626,1,75,INT,1,0',
+      '24-03-05+10:00:20.093410, e        ,lldp,00:22:2d:81:db:10,0,   ->,01:80:c2:00:00:0e,0,1,118,INT,1,0',
+      '24-03-05+10:00:21.486288, e        ,arp,192.168.7.102,,  who,192.168.7.1,,2,106,CON,1,1',
+      '99-12-31+23:59:59.000500, e        ,tcp,192.168.7.102,40000,   ->,192.168.7.1,22,3,180,CON,2,1',
+    ].join('\n')
+    const { flows, ctx } = await runParser(csvParser, text, { strict: true })
+    expect(flows.map((f) => [f.protocol, f.dstPort, f.start, f.packets, f.bytes])).toEqual([
+      [17, 626, Date.UTC(2024, 2, 5, 10, 0, 3, 914), 1, 75],
+      // a two-digit year of 69–99 is 1969–1999 (POSIX strptime %y)
+      [6, 22, Date.UTC(1999, 11, 31, 23, 59, 59, 1), 3, 180],
+    ])
+    expect(ctx.stats.skipped).toEqual({})
+    expect(ctx.stats.notes).toMatchObject({ 'not-ip': 2 })
+  })
+
   it('start + duration is rounded once whatever the spelling of the start (epoch s, µs, ISO)', async () => {
     const text = [
       'src_ip,dst_ip,dst_port,protocol,start,duration',

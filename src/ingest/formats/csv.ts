@@ -199,17 +199,47 @@ export function splitCsv(text: string, delim = ','): string[] | undefined {
 }
 
 /**
+ * Argus `ra` with `RA_TIME_FORMAT="%y-%m-%d+%T.%f"`, the date-bearing format its CSV recipes set
+ * (`ra -F ra.conf -c ,`): `09-11-18+09:00:03.914398`.
+ */
+const ARGUS_YMD_PLUS_RE = /^(\d{2})-(\d{2})-(\d{2})\+(\d{2}:\d{2}:\d{2}(?:\.\d+)?)$/
+
+/**
  * A time cell: what {@link parseTime} reads, and Argus's `2011/08/10 09:46:53.058760` (its date
- * written with slashes; without a zone it is UTC, as every time without one).
+ * written with slashes) and `09-11-18+09:00:03.914398` (`%y-%m-%d+%T.%f`: a two-digit year is
+ * 1969–2068, as POSIX `strptime` reads `%y`); without a zone it is UTC, as every time without one.
  */
 function csvTime(text: string): number | undefined {
   const t = text.trim()
+  const yy = ARGUS_YMD_PLUS_RE.exec(t)
+  if (yy) {
+    const y = Number(yy[1])
+    return parseTime(`${y < 69 ? 2000 + y : 1900 + y}-${yy[2]}-${yy[3]}T${yy[4]}`)
+  }
   return parseTime(
     /^\d{4}\/\d{2}\/\d{2}(?:[ T]|$)/.test(t)
       ? `${t.slice(0, 10).replace(/\//g, '-')}${t.slice(10)}`
       : t,
   )
 }
+
+/**
+ * Protocol names of frames that are no IP packets, which Argus records too (its `Proto` column:
+ * `arp`, `rarp`, `lldp`, `llc`, …, with MAC addresses in `SrcAddr`/`DstAddr` for the link-layer
+ * ones).
+ */
+const NON_IP_PROTOCOLS: ReadonlySet<string> = new Set([
+  'arp',
+  'rarp',
+  'lldp',
+  'llc',
+  'stp',
+  'ipx',
+  'eapol',
+  'lacp',
+])
+
+const MAC_RE = /^[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}$/i
 
 /**
  * The time {@link csvTime} read from `text` as `ms` (rounded to the millisecond), with the digits
@@ -357,6 +387,13 @@ function parseRecord(
     const i = h[c]
     return i === undefined ? '' : (f[i] ?? '').trim()
   }
+  // a frame that is no IP packet (ARP, LLDP…: Argus records them) is no flow, nor malformed
+  if (
+    NON_IP_PROTOCOLS.has(get('protocol').toLowerCase()) ||
+    MAC_RE.test(get('src_ip')) ||
+    MAC_RE.test(get('dst_ip'))
+  )
+    return void note(ctx, 'not-ip')
   const src = parseAddress(get('src_ip'))
   const dst = parseAddress(get('dst_ip'))
   if (src === undefined || dst === undefined) return void skip(ctx, 'bad-address', where, text)
@@ -506,7 +543,8 @@ function parseRecord(
  *
  * Skip reasons: `no-header`, `field-count`, `unclosed-quote`, `bad-address`, `bad-port`,
  * `bad-protocol`, `bad-time`, `end-before-start`, `bad-counter`, `bad-action`. Notes:
- * `time-from-file-*`, `no-timestamp`, `local-time-as-utc`, `unread-tcp-flags`, `summary-block`.
+ * `time-from-file-*`, `no-timestamp`, `local-time-as-utc`, `unread-tcp-flags`, `summary-block`,
+ * `not-ip` (a frame that is no IP packet, as Argus records ARP and LLDP: not a flow).
  */
 export const csvParser: LineParser = {
   format: 'csv',
