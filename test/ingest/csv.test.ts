@@ -190,6 +190,36 @@ describe('csv without times', () => {
   })
 })
 
+describe("csv from pmacct's print plugin with nfacctd_stitching", () => {
+  // TIMESTAMP_MIN / TIMESTAMP_MAX: "given an aggregation method, timestamp_min is the timestamp of
+  // the first element contributing to a certain aggregate and timestamp_max is the timestamp of
+  // the last element" (pmacct-commits, nfacctd_stitching; pmacct issue #155); header modelled on a
+  // public consumer's `SRC_IP,DST_IP,SRC_PORT,DST_PORT,TCP_FLAGS,PROTOCOL,TOS,TIMESTAMP_MIN,
+  // TIMESTAMP_MAX,PACKETS,BYTES` with timestamps_since_epoch
+  it('reads TIMESTAMP_MIN / TIMESTAMP_MAX as start and end; as local time when printed without a zone', async () => {
+    const head =
+      'SRC_IP,DST_IP,SRC_PORT,DST_PORT,TCP_FLAGS,PROTOCOL,TOS,TIMESTAMP_MIN,TIMESTAMP_MAX,PACKETS,BYTES'
+    const epoch = await runParser(
+      csvParser,
+      `${head}\n10.0.0.1,10.0.0.2,51515,443,27,6,0,1700000000.123456,1700000010.500000,10,2000\n`,
+    )
+    expect(epoch.flows[0]).toMatchObject({
+      start: 1_700_000_000_123,
+      end: 1_700_000_010_500,
+      packets: 10,
+      bytes: 2000,
+      tcpFlags: 27,
+    })
+    expect(epoch.ctx.stats.notes).toEqual({})
+    const local = await runParser(
+      csvParser,
+      `${head}\n10.0.0.1,10.0.0.2,51515,443,27,tcp,0,2023-11-14 22:13:20.123,2023-11-14 22:13:30.500,10,2000\n`,
+    )
+    expect(local.flows[0]).toMatchObject({ start: 1_700_000_000_123, end: 1_700_000_010_500 })
+    expect(local.ctx.stats.notes).toEqual({ 'local-time-as-utc': 1 })
+  })
+})
+
 describe('csv from an Elastic (ECS) export', () => {
   // Columns named by ECS fields, as a Kibana CSV report of flow events writes them; modelled on
   // the header `@timestamp,source.ip,destination.ip,source.port,destination.port,

@@ -16,7 +16,7 @@ type Column = CsvColumn
  * `-o csv:%…` names `lastSeen`, `inPackets`, `outBytes`, `flags`…), SiLK `rwcut`
  * (`sIP|dIP|sPort|dPort|pro|packets|bytes|flags|sTime|duration|eTime|sen|`), pmacct's print
  * plugin (`SRC_IP,DST_IP,SRC_PORT,DST_PORT,TCP_FLAGS,PROTOCOL,TIMESTAMP_START,TIMESTAMP_END,
- * PACKETS,BYTES`), Argus `ra -c ,` (`StartTime`, `Dur`, `TotPkts`, `TotBytes`), and an Elastic
+ * PACKETS,BYTES`, or `TIMESTAMP_MIN`/`TIMESTAMP_MAX` with stitching), Argus `ra -c ,` (`StartTime`, `Dur`, `TotPkts`, `TotBytes`), and an Elastic
  * (ECS) export, as Kibana's CSV report writes it (`@timestamp`, `source.ip`, `source.port`,
  * `destination.ip`, `destination.port`, `network.transport`, `network.bytes`, `network.packets`,
  * `event.start`, `event.end`; `source.bytes`/`destination.bytes` and `.packets` when the
@@ -74,6 +74,8 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'stime',
     'firstseen',
     'timestamp_start',
+    // pmacct with nfacctd_stitching: the first and last time of the records an aggregate stitched
+    'timestamp_min',
     'event_start',
     '@timestamp',
   ],
@@ -87,6 +89,7 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'lastseen',
     'etime',
     'timestamp_end',
+    'timestamp_max',
     'event_end',
   ],
   duration: ['duration', 'dur', 'td'],
@@ -280,7 +283,8 @@ const ZONELESS_RE = /^\d{4}[-/]\d{2}[-/]\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)
 /**
  * Headers of exporters whose times are the local time of the machine that printed them, with no
  * zone: nfdump `-o csv` (1.6 to 1.7.4: `ts,te,td,sa,da…`; 1.7.5 and later: `firstSeen`, with
- * `srcAddr`) and pmacct's print plugin (`TIMESTAMP_START` / `TIMESTAMP_END`, unless
+ * `srcAddr`) and pmacct's print plugin (`TIMESTAMP_START` / `TIMESTAMP_END`, and with
+ * `nfacctd_stitching` `TIMESTAMP_MIN` / `TIMESTAMP_MAX`, unless
  * `timestamps_utc` or `timestamps_rfc3339`, which write a zone, or `timestamps_since_epoch`).
  */
 function printsLocalTime(names: readonly string[]): boolean {
@@ -289,7 +293,9 @@ function printsLocalTime(names: readonly string[]): boolean {
     (has('ts') && has('te') && has('sa') && has('da')) ||
     (has('firstseen') && has('srcaddr')) ||
     has('timestamp_start') ||
-    has('timestamp_end')
+    has('timestamp_end') ||
+    has('timestamp_min') ||
+    has('timestamp_max')
   )
 }
 
