@@ -190,6 +190,66 @@ describe('csv without times', () => {
   })
 })
 
+describe('csv from nProbe / ntopng (NetFlow element names)', () => {
+  // nProbe names its columns by NetFlow/IPFIX element (IPV4_SRC_ADDR, L4_DST_PORT, IN_BYTES
+  // "src->dst", OUT_BYTES "dst->src", FIRST_SWITCHED…:
+  // https://www.ntop.org/guides/nprobe/flow_information_elements.html); modelled on a public
+  // test's nProbe CSV (`IPV4_SRC_ADDR,IPV4_DST_ADDR,IPV4_NEXT_HOP,INPUT_SNMP,OUTPUT_SNMP,IN_PKTS,
+  // IN_BYTES,FIRST_SWITCHED,LAST_SWITCHED,L4_SRC_PORT,L4_DST_PORT,TCP_FLAGS,PROTOCOL,…`) and on the
+  // NetFlow datasets nProbe produced (`FLOW_START_MILLISECONDS,FLOW_END_MILLISECONDS,IPV4_SRC_ADDR,
+  // L4_SRC_PORT,IPV4_DST_ADDR,L4_DST_PORT,PROTOCOL,L7_PROTO,IN_BYTES,IN_PKTS,OUT_BYTES,OUT_PKTS,…`)
+  it('reads the element-named columns: seconds or milliseconds, both directions counted', async () => {
+    const nprobe = await runParser(
+      csvParser,
+      'IPV4_SRC_ADDR,IPV4_DST_ADDR,IPV4_NEXT_HOP,INPUT_SNMP,OUTPUT_SNMP,IN_PKTS,IN_BYTES,FIRST_SWITCHED,LAST_SWITCHED,L4_SRC_PORT,L4_DST_PORT,TCP_FLAGS,PROTOCOL\n' +
+        '198.51.100.92,203.0.113.110,203.0.113.110,120,108,1,53,1185480240,1185480241,31632,53,0,17\n',
+    )
+    expect(nprobe.flows[0]).toMatchObject({
+      src: '198.51.100.92',
+      srcPort: 31632,
+      dst: '203.0.113.110',
+      dstPort: 53,
+      protocol: 17,
+      start: 1_185_480_240_000,
+      end: 1_185_480_241_000,
+      packets: 1,
+      bytes: 53,
+    })
+    const dataset = await runParser(
+      csvParser,
+      'FLOW_START_MILLISECONDS,FLOW_END_MILLISECONDS,IPV4_SRC_ADDR,L4_SRC_PORT,IPV4_DST_ADDR,L4_DST_PORT,PROTOCOL,L7_PROTO,IN_BYTES,IN_PKTS,OUT_BYTES,OUT_PKTS,TCP_FLAGS\n' +
+        '1424242190000,1424242191250,192.0.2.1,47439,192.0.2.16,80,6,7.0,1580,10,10168,12,27\n',
+    )
+    expect(dataset.flows[0]).toMatchObject({
+      start: 1_424_242_190_000,
+      end: 1_424_242_191_250,
+      packets: 22,
+      bytes: 11748,
+      tcpFlags: 27,
+    })
+  })
+
+  it('takes the IPv6 columns where the IPv4 ones are empty (ntopng: one column pair per family)', async () => {
+    const { flows, ctx } = await runParser(
+      csvParser,
+      'FIRST_SEEN,LAST_SEEN,PROTOCOL,IPV4_SRC_ADDR,IPV6_SRC_ADDR,IP_SRC_PORT,IPV4_DST_ADDR,IPV6_DST_ADDR,IP_DST_PORT,PACKETS,TOTAL_BYTES\n' +
+        '1700000000,1700000005,6,10.0.0.1,,40000,10.0.0.2,,443,12,3400\n' +
+        '1700000000,1700000005,17,0.0.0.0,2001:db8::1,40001,0.0.0.0,2001:db8::2,53,2,180\n',
+    )
+    expect(ctx.stats.skipped).toEqual({})
+    expect(flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.packets, f.bytes])).toEqual([
+      ['10.0.0.1', 40000, '10.0.0.2', 443, 12, 3400],
+      ['2001:db8::1', 40001, '2001:db8::2', 53, 2, 180],
+    ])
+    // IPv6 columns alone
+    const v6 = await runParser(
+      csvParser,
+      'IPV6_SRC_ADDR|IPV6_DST_ADDR|L4_SRC_PORT|L4_DST_PORT|PROTOCOL\n2001:db8::1|2001:db8::2|40001|53|17\n',
+    )
+    expect(v6.flows[0]).toMatchObject({ src: '2001:db8::1', dst: '2001:db8::2', dstPort: 53 })
+  })
+})
+
 describe("csv from pmacct's print plugin with nfacctd_stitching", () => {
   // TIMESTAMP_MIN / TIMESTAMP_MAX: "given an aggregation method, timestamp_min is the timestamp of
   // the first element contributing to a certain aggregate and timestamp_max is the timestamp of

@@ -20,7 +20,9 @@ type Column = CsvColumn
  * (ECS) export, as Kibana's CSV report writes it (`@timestamp`, `source.ip`, `source.port`,
  * `destination.ip`, `destination.port`, `network.transport`, `network.bytes`, `network.packets`,
  * `event.start`, `event.end`; `source.bytes`/`destination.bytes` and `.packets` when the
- * `network.*` totals are absent). See {@link FALLBACK_ALIASES} for names read only without a better one.
+ * `network.*` totals are absent), and nProbe's and ntopng's NetFlow element names (`IPV4_SRC_ADDR`,
+ * `IPV6_SRC_ADDR`, `L4_DST_PORT`, `IN_BYTES`/`OUT_BYTES`, `FIRST_SWITCHED`,
+ * `FLOW_START_MILLISECONDS`, `TOTAL_BYTES`…). See {@link FALLBACK_ALIASES} for names read only without a better one.
  */
 export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> = {
   src_ip: [
@@ -35,7 +37,10 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'saddr',
     'sa',
     'sip',
+    // nProbe / ntopng, by their NetFlow element names (IPv6 ends: `src_ip6`)
+    'ipv4_src_addr',
   ],
+  src_ip6: ['ipv6_src_addr'],
   dst_ip: [
     'dst_ip',
     'dstaddr',
@@ -49,9 +54,20 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'daddr',
     'da',
     'dip',
+    'ipv4_dst_addr',
   ],
-  src_port: ['src_port', 'srcport', 'source_port', 'sport', 'sp'],
-  dst_port: ['dst_port', 'dstport', 'destination_port', 'dest_port', 'dport', 'dp'],
+  dst_ip6: ['ipv6_dst_addr'],
+  src_port: ['src_port', 'srcport', 'source_port', 'sport', 'sp', 'l4_src_port', 'ip_src_port'],
+  dst_port: [
+    'dst_port',
+    'dstport',
+    'destination_port',
+    'dest_port',
+    'dport',
+    'dp',
+    'l4_dst_port',
+    'ip_dst_port',
+  ],
   protocol: [
     'protocol',
     'proto',
@@ -76,6 +92,9 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'timestamp_start',
     // pmacct with nfacctd_stitching: the first and last time of the records an aggregate stitched
     'timestamp_min',
+    // nProbe dumps (epoch seconds) and the NetFlow datasets nProbe made (epoch milliseconds)
+    'first_switched',
+    'flow_start_milliseconds',
     'event_start',
     '@timestamp',
   ],
@@ -90,6 +109,8 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'etime',
     'timestamp_end',
     'timestamp_max',
+    'last_switched',
+    'flow_end_milliseconds',
     'event_end',
   ],
   duration: ['duration', 'dur', 'td'],
@@ -102,6 +123,8 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'totpkts',
     'ipkt',
     'inpackets',
+    // nProbe: IN_* "src->dst", OUT_* "dst->src"
+    'in_pkts',
     'network_packets',
     'source_packets',
   ],
@@ -112,12 +135,14 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
     'totbytes',
     'ibyt',
     'inbytes',
+    'in_bytes',
+    'total_bytes',
     'network_bytes',
     'source_bytes',
   ],
   // the other direction's counters of a bidirectional record (nfdump's `opkt`/`obyt`: NSEL,
   // IPFIX biflows; ECS `destination.*` beside `source.*`), added to `packets` / `bytes`
-  out_packets: ['opkt', 'outpackets', 'out_packets', 'destination_packets'],
+  out_packets: ['opkt', 'outpackets', 'out_packets', 'out_pkts', 'destination_packets'],
   out_bytes: ['obyt', 'outbytes', 'out_bytes', 'destination_bytes'],
   tcp_flags: ['tcp_flags', 'tcpflags', 'flags', 'flg'],
   action: ['action', 'decision', 'verdict'],
@@ -127,6 +152,8 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
 export type CsvColumn =
   | 'src_ip'
   | 'dst_ip'
+  | 'src_ip6'
+  | 'dst_ip6'
   | 'src_port'
   | 'dst_port'
   | 'protocol'
@@ -323,6 +350,18 @@ function parseHeader(line: string): Header | undefined {
       (total === undefined || canonNames[total] !== one)
     if (doubled(h.out_packets, h.packets, 'source_packets')) delete h.out_packets
     if (doubled(h.out_bytes, h.bytes, 'source_bytes')) delete h.out_bytes
+    // a header with IPv6 address columns only (nProbe's IPV6_SRC_ADDR / IPV6_DST_ADDR)
+    if (
+      h.src_ip === undefined &&
+      h.dst_ip === undefined &&
+      h.src_ip6 !== undefined &&
+      h.dst_ip6 !== undefined
+    ) {
+      h.src_ip = h.src_ip6
+      h.dst_ip = h.dst_ip6
+      delete h.src_ip6
+      delete h.dst_ip6
+    }
     if (REQUIRED.every((c) => h[c] !== undefined)) return h
   }
   return undefined
@@ -400,8 +439,13 @@ function parseRecord(
     MAC_RE.test(get('dst_ip'))
   )
     return void note(ctx, 'not-ip')
-  const src = parseAddress(get('src_ip'))
-  const dst = parseAddress(get('dst_ip'))
+  // nProbe and ntopng give each family its own columns, the other one empty or unspecified
+  const address = (v4: Column, v6: Column): string => {
+    const a = get(v4)
+    return (a === '' || a === '0.0.0.0') && h[v6] !== undefined ? get(v6) : a
+  }
+  const src = parseAddress(address('src_ip', 'src_ip6'))
+  const dst = parseAddress(address('dst_ip', 'dst_ip6'))
   if (src === undefined || dst === undefined) return void skip(ctx, 'bad-address', where, text)
   const sp = get('src_port')
   let srcPort = sp === '' || sp === '-' ? 0 : parsePort(sp)
