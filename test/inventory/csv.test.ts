@@ -110,6 +110,29 @@ describe('CSV inventory', () => {
       expect(workloads.map((w) => w.name)).not.toContain('web-1')
   })
 
+  it('skips rows whose fields are all empty, as blank lines', () => {
+    // Excel's "CSV" writes ",," for a row inside the used range whose cells were cleared, a
+    // separator per column of that range (https://mrexcel.com/board/threads/vba-edit-hex-of-existing-csv-style-file.1140952),
+    // and Export-Csv '"",""' for an object with empty properties; before, each was
+    // schema/missing-field and the whole inventory was refused
+    const text =
+      'name,addresses,labels\r\n,,\r\nweb-1,10.0.0.1,role=web\r\n , ,\r\n"","",""\r\n,,\r\n'
+    const { workloads, sink } = read(text)
+    expect(sink).toEqual([])
+    expect(workloads.map((w) => [w.name, w.location?.line])).toEqual([['web-1', 3]])
+    // a row of empty fields before the header is skipped too
+    expect(read(',,\nname,addresses\nweb-1,10.0.0.1\n').workloads.map((w) => w.name)).toEqual([
+      'web-1',
+    ])
+    // a row with some field but no name is still an error
+    expect(read('name,addresses,labels\n,10.0.0.1,\n').sink.map(at)).toEqual([
+      'schema/missing-field inv.csv:2:1',
+    ])
+    expect(read('name,addresses,labels\n,,role=web\n').sink.map(at)).toEqual([
+      'schema/missing-field inv.csv:2:1',
+    ])
+  })
+
   it('duplicate names across CSV files point at the first', () => {
     const r = loadFromSources(
       defaultWorkspace('.'),

@@ -64,7 +64,8 @@ class Lines {
 /**
  * Splits RFC 4180 text into records of fields. A quote inside an unquoted field is taken
  * literally; text after a closing quote and before the next comma, and an unterminated quoted
- * field, are `inventory/malformed-csv` (the record is dropped). Blank lines are skipped.
+ * field, are `inventory/malformed-csv` (the record is dropped). Blank lines, and records whose
+ * every field is empty or white space (`,,`, `"",""`), are skipped.
  */
 function parseRecords(text: string, lines: Lines, sink: Diagnostic[]): Field[][] {
   const records: Field[][] = []
@@ -74,7 +75,6 @@ function parseRecords(text: string, lines: Lines, sink: Diagnostic[]): Field[][]
   while (i < n) {
     const fields: Field[] = []
     let bad = false
-    const recordStart = i
     for (;;) {
       const start = i
       let value = ''
@@ -137,7 +137,9 @@ function parseRecords(text: string, lines: Lines, sink: Diagnostic[]): Field[][]
     }
     if (text[i] === '\r') i++
     if (text[i] === '\n') i++
-    const blank = fields.length === 1 && fields[0]?.text.trim() === '' && text[recordStart] !== '"'
+    // a blank line, or a row of empty fields (`,,`: Excel writes one for a row whose cells were
+    // cleared, Export-Csv `"",""`), holds nothing
+    const blank = fields.every((f) => f.text.trim() === '')
     if (!bad && !blank) records.push(fields)
   }
   return records
@@ -196,7 +198,9 @@ function otherSeparator(cell: string): string | undefined {
  * - `labels`: `key=value` pairs separated by `;` (or `,` inside a quoted field). A pair without `=`, a bad key or value
  *   (core `checkLabelKey` / `checkLabelValue`), or a repeated key is `inventory/bad-label`.
  * - A record with a different number of fields than the header is `inventory/malformed-csv`.
- * - An empty name is `schema/missing-field`; a name already used in this file or in an earlier
+ * - A row whose fields are all empty (`,,`, which Excel writes for a row whose cells were cleared)
+ *   is skipped as a blank line is, without a diagnostic.
+ * - An empty name in a row with other fields is `schema/missing-field`; a name already used in this file or in an earlier
  *   CSV file (`seen`) is `inventory/duplicate-workload`, `related` = the first.
  *
  * Rows with any error are left out (the caller refuses the whole load when any error is reported).
