@@ -110,6 +110,32 @@ describe('CSV inventory', () => {
       expect(workloads.map((w) => w.name)).not.toContain('web-1')
   })
 
+  it("skips Excel's first line sep=, and refuses sep=; with the hint a ';' header gets", () => {
+    // Excel reads an optional first line "sep=X" as the field separator X; parsecsv-for-php reads
+    // it as /^sep=(.)\r?\n/i (https://github.com/parsecsv/parsecsv-for-php/blob/master/src/Csv.php,
+    // _get_delimiter_from_sep_row); before, "sep=" was an unknown column and nothing was read
+    const comma = read(
+      '\ufeffsep=,\r\nname,addresses,labels\r\nweb-1,10.0.0.1,role=web\r\nweb-2,10.0.0.x,\r\n',
+    )
+    expect(comma.workloads.map((w) => [w.name, w.labels])).toEqual([['web-1', { role: 'web' }]])
+    // lines still count the sep= line
+    expect(comma.sink.map(at)).toEqual(['inventory/bad-address inv.csv:4:7'])
+    expect(read('SEP=,\nname,addresses\nweb-1,10.0.0.1\n').workloads).toHaveLength(1)
+    for (const [text, shown] of [
+      ['sep=;\r\nname;addresses\r\nweb-1;10.0.0.1\r\n', '";"'],
+      ['sep=\t\nname\taddresses\n', 'tabs'],
+      ['sep=|\nname|addresses\n', '"|"'],
+    ] as const) {
+      const { workloads, sink } = read(text)
+      expect(workloads).toEqual([])
+      expect(sink.map(at)).toEqual(['inventory/malformed-csv inv.csv:1:1'])
+      expect(sink[0]?.message).toContain(`separated by ${shown}, not commas`)
+      expect(sink[0]?.hint).toMatch(/^save the file with commas between fields/)
+    }
+    // "sep=" that is not alone on the first line is still a column name
+    expect(read('sep=,name,addresses\n').sink.map((d) => d.code)).toContain('schema/unknown-field')
+  })
+
   it('skips rows whose fields are all empty, as blank lines', () => {
     // Excel's "CSV" writes ",," for a row inside the used range whose cells were cleared, a
     // separator per column of that range (https://mrexcel.com/board/threads/vba-edit-hex-of-existing-csv-style-file.1140952),

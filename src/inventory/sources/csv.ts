@@ -62,16 +62,15 @@ class Lines {
 }
 
 /**
- * Splits RFC 4180 text into records of fields. A quote inside an unquoted field is taken
+ * Splits RFC 4180 text into records of fields, from offset `start` (past a BOM and a `sep=` line). A quote inside an unquoted field is taken
  * literally; text after a closing quote and before the next comma, and an unterminated quoted
  * field, are `inventory/malformed-csv` (the record is dropped). Blank lines, and records whose
  * every field is empty or white space (`,,`, `"",""`), are skipped.
  */
-function parseRecords(text: string, lines: Lines, sink: Diagnostic[]): Field[][] {
+function parseRecords(text: string, lines: Lines, sink: Diagnostic[], start: number): Field[][] {
   const records: Field[][] = []
-  let i = 0
+  let i = start
   const n = text.length
-  if (text.charCodeAt(0) === 0xfeff) i = 1
   while (i < n) {
     const fields: Field[] = []
     let bad = false
@@ -167,17 +166,34 @@ function tokens(field: Field, sep: RegExp): { text: string; offset: number }[] {
   return out
 }
 
+/** The hint for a file whose fields are separated by something else than commas. */
+const COMMA_HINT = `save the file with commas between fields (Excel in some locales and PowerShell's -UseCulture write ";")`
+
+/**
+ * Excel's optional first line `sep=X`, which names the file's field separator X (case-insensitive,
+ * alone on the line, as parsecsv-for-php reads it:
+ * https://github.com/parsecsv/parsecsv-for-php/blob/master/src/Csv.php `_get_delimiter_from_sep_row`):
+ * the separator and the offset where the next line starts; undefined when the file has none.
+ */
+function sepLine(text: string, from: number): { sep: string; next: number } | undefined {
+  const m = /^sep=([^\r\n])(\r?\n|$)/i.exec(text.slice(from, from + 7))
+  return m ? { sep: m[1] as string, next: from + m[0].length } : undefined
+}
+
+/** How a hint names a field separator: `";"`, `tabs`, `"|"`. */
+function shownSeparator(sep: string): string {
+  return sep === '\t' ? 'tabs' : JSON.stringify(sep)
+}
+
 /**
  * How a header cell names columns with another separator than a comma (`name;addresses`,
  * `name<TAB>addresses`): `";"` or `tabs`, as the hint names it; undefined when it does not.
  */
 function otherSeparator(cell: string): string | undefined {
-  for (const [sep, shown] of [
-    [';', '";"'],
-    ['\t', 'tabs'],
-  ] as const) {
+  for (const sep of [';', '\t']) {
     const parts = cell.split(sep).map((p) => p.trim())
-    if (parts.length > 1 && parts.includes('name') && parts.includes('addresses')) return shown
+    if (parts.length > 1 && parts.includes('name') && parts.includes('addresses'))
+      return shownSeparator(sep)
   }
   return undefined
 }
@@ -188,6 +204,9 @@ function otherSeparator(cell: string): string | undefined {
  * - A first line `#TYPE ...` (Windows PowerShell's `Export-Csv` without `-NoTypeInformation`:
  *   https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/export-csv) is
  *   skipped, as `Import-Csv` skips it.
+ * - A first line `sep=,` (Excel's optional line naming the separator) is skipped; `sep=` with any
+ *   other separator (`sep=;`) is `inventory/malformed-csv` at 1:1 with the hint to save the file
+ *   comma-separated, and nothing of the file is read.
  * - The first record is the header: column names `name`, `addresses` (required) and `labels`
  *   (optional), in any order, case-insensitive. A missing required column is
  *   `schema/missing-field` at 1:1; an unknown or repeated column is `schema/unknown-field` /
@@ -215,7 +234,23 @@ export function readCsvInventory(
   seen: Map<string, SourceLocation> = new Map(),
 ): Workload[] {
   const lines = new Lines(file.path, file.text)
-  const records = parseRecords(file.text, lines, sink)
+  const bom = file.text.charCodeAt(0) === 0xfeff ? 1 : 0
+  // Excel's `sep=X` line names the separator: skipped when it is a comma; another one would split
+  // nothing here, so it is refused at once with the hint a ';' header gets
+  const declared = sepLine(file.text, bom)
+  if (declared && declared.sep !== ',') {
+    const shown = shownSeparator(declared.sep)
+    sink.push(
+      diagnostic(
+        'inventory/malformed-csv',
+        `the first line "sep=${declared.sep === '\t' ? '<tab>' : declared.sep}" says the fields are separated by ${shown}, not commas`,
+        lines.loc(0),
+        { hint: COMMA_HINT },
+      ),
+    )
+    return []
+  }
+  const records = parseRecords(file.text, lines, sink, declared ? declared.next : bom)
   // Windows PowerShell's Export-Csv / ConvertTo-CSV write `#TYPE <.NET type>` before the header
   // unless given -NoTypeInformation; Import-Csv skips it, and so do we
   const first = records[0]
@@ -233,7 +268,7 @@ export function readCsvInventory(
           hint:
             sep === undefined
               ? `the columns are ${CSV_COLUMNS.join(', ')}`
-              : `the header is separated by ${sep}: save the file with commas between fields (Excel in some locales and PowerShell's -UseCulture write ";")`,
+              : `the header is separated by ${sep}: ${COMMA_HINT}`,
         }),
       )
       headerOk = false
