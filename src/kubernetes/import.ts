@@ -80,7 +80,11 @@ import {
   type Workload,
 } from '../core/index.js'
 import type { SourceFile } from '../core/yaml-source.js'
-import { DROPPED_POD_LABELS, kubernetesWorkloads } from '../inventory/sources/kubernetes.js'
+import {
+  DROPPED_POD_LABELS,
+  dropRevisionLabels,
+  kubernetesWorkloads,
+} from '../inventory/sources/kubernetes.js'
 import { renderPolicy } from '../policy/render.js'
 import type { AdminPolicy, AnpPeer, AnpPods, AnpRule } from './anp.js'
 import {
@@ -229,7 +233,8 @@ function sanitize(s: string): string {
  * @param inventoryWorkloads - the Kubernetes inventory source's workloads, for pod addresses by
  * workload name (`namespace/name[Kind]`, as the analyser names them).
  * @returns policies (empty scope, sorted by name, `file` = `<name>.yaml`), the inventory
- * (workloads: first pod's labels minus controller hash labels, `namespace`, namespace labels
+ * (workloads: first pod's labels minus controller hash labels and a DeploymentConfig's
+ * per-revision `deployment` label, `namespace`, namespace labels
  * under {@link namespaceLabelKey}; externals: one per block), and `k8s/not-importable` errors /
  * `k8s/conflicting-labels` warnings. Pure.
  */
@@ -258,7 +263,7 @@ export function importModel(
         ),
       )
     const labels: Record<string, string> = {}
-    for (const [k, v] of Object.entries(pod.labels))
+    for (const [k, v] of Object.entries(dropRevisionLabels(w.name, pod.labels)))
       if (!DROPPED_POD_LABELS.includes(k)) labels[k] = v
     for (const [k, v] of Object.entries(namespaceLabels(model, w.namespace)))
       labels[namespaceLabelKey(k)] = v

@@ -389,7 +389,8 @@ function portsAt(obj: KubernetesObject, rel: YamlPath): ContainerPort[] {
  *   mirror pod, whose owner is its `Node` (np-guard's `addPodOwner` skips Node owners; static
  *   pods: https://kubernetes.io/docs/concepts/workloads/pods/static-pods/).
  * - A workload object (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
- *   ReplicationController, KubeVirt VirtualMachine) that is its own top owner and has no Pod in
+ *   ReplicationController, Argo Rollouts' Rollout, OpenShift's DeploymentConfig, KubeVirt
+ *   VirtualMachine: `isWorkloadObject`) that is its own top owner and has no Pod in
  *   the input gives one pod from its template (labels and container ports; a VM has none).
  * - A Pod whose owner walk ends at a `VirtualMachineInstance` not in the input (a virt-launcher
  *   pod) belongs to the `VirtualMachine` of the same namespace and name when that is in the

@@ -234,6 +234,110 @@ describe('Kubernetes inventory: owners and odd pods', () => {
     ])
   })
 
+  it("an OpenShift DeploymentConfig is a workload, as a Deployment is; its per-revision 'deployment' label is dropped", () => {
+    // the manifest is openshift/origin test/extended/testdata/deployments/deployment-simple.yaml
+    // (https://github.com/openshift/origin/blob/master/test/extended/testdata/deployments/deployment-simple.yaml);
+    // before, it was silently no workload
+    const manifest = [
+      'apiVersion: apps.openshift.io/v1',
+      'kind: DeploymentConfig',
+      'metadata:',
+      '  name: deployment-simple',
+      'spec:',
+      '  replicas: 1',
+      '  selector:',
+      '    name: deployment-simple',
+      '  template:',
+      '    metadata:',
+      '      labels:',
+      '        name: deployment-simple',
+      '    spec:',
+      '      containers:',
+      '      - image: "registry.access.redhat.com/ubi8/ubi-minimal:latest"',
+      '        name: myapp',
+      '  triggers:',
+      '  - type: ConfigChange',
+      '',
+    ].join('\n')
+    const r = load([{ path: 'dc.yaml', text: manifest }])
+    expect(r.diagnostics).toEqual([])
+    expect(summary([{ path: 'dc.yaml', text: manifest }])).toEqual([
+      [
+        'default/deployment-simple[DeploymentConfig]',
+        [],
+        { name: 'deployment-simple', namespace: 'default' },
+      ],
+    ])
+    // a dump mid-rollout: the controller makes one ReplicationController per revision
+    // (frontend-1, frontend-2), owned by the DeploymentConfig and annotated with its name, and
+    // labels their pods deploymentconfig=<dc> and deployment=<rc> (openshift/library-go
+    // pkg/apps/appsutil/util.go MakeDeployment). Before: inventory/unknown-owner though the
+    // DeploymentConfig was in the dump, and inventory/conflicting-labels on "deployment"
+    const dc = {
+      apiVersion: 'apps.openshift.io/v1',
+      kind: 'DeploymentConfig',
+      metadata: { name: 'frontend', namespace: 'ns', uid: 'u-dc' },
+      spec: {
+        template: { metadata: { labels: { app: 'frontend', deploymentconfig: 'frontend' } } },
+      },
+    }
+    const rc = (n: number) => ({
+      apiVersion: 'v1',
+      kind: 'ReplicationController',
+      metadata: {
+        name: `frontend-${n}`,
+        namespace: 'ns',
+        uid: `u-rc${n}`,
+        annotations: { 'openshift.io/deployment-config.name': 'frontend' },
+        ownerReferences: [
+          {
+            apiVersion: 'apps.openshift.io/v1',
+            kind: 'DeploymentConfig',
+            name: 'frontend',
+            uid: 'u-dc',
+            controller: true,
+          },
+        ],
+      },
+    })
+    const owned = (n: number, ip: string) =>
+      pod(
+        `frontend-${n}-x${n}`,
+        { status: { podIP: ip } },
+        {
+          ownerReferences: [
+            {
+              kind: 'ReplicationController',
+              name: `frontend-${n}`,
+              uid: `u-rc${n}`,
+              controller: true,
+            },
+          ],
+          labels: { app: 'frontend', deploymentconfig: 'frontend', deployment: `frontend-${n}` },
+        },
+      )
+    const dump = list(dc, rc(1), rc(2), owned(1, '10.128.0.4'), owned(2, '10.128.0.5'))
+    expect(load([{ path: 'd.json', text: dump }]).diagnostics.map(at)).toEqual([])
+    expect(summary([{ path: 'd.json', text: dump }])).toEqual([
+      [
+        'ns/frontend[DeploymentConfig]',
+        ['10.128.0.4', '10.128.0.5'],
+        { app: 'frontend', deploymentconfig: 'frontend', namespace: 'ns' },
+      ],
+    ])
+    // 'deployment' is a user's label elsewhere: kept on other workloads' pods
+    const plain = pod('web', {}, { labels: { app: 'web', deployment: 'blue' } })
+    expect(summary([{ path: 'p.json', text: list(plain) }])).toEqual([
+      ['ns/web[Pod]', ['10.1.0.1'], { app: 'web', deployment: 'blue', namespace: 'ns' }],
+    ])
+    // OpenShift 3's legacy apiVersion v1 too; another group's DeploymentConfig is no workload
+    const legacy = { ...dc, apiVersion: 'v1', metadata: { name: 'old', namespace: 'ns' } }
+    const other = { ...dc, apiVersion: 'example.com/v1', metadata: { name: 'x', namespace: 'ns' } }
+    expect(summary([{ path: 'o.json', text: list(legacy, other) }]).map((w) => w[0])).toEqual([
+      'ns/old[DeploymentConfig]',
+    ])
+  })
+
   it('reads YAML merge keys in manifests as Kubernetes does', () => {
     // modelled on asialeaf/kube-httpserver config/kube-httpserver.yaml
     // (https://github.com/asialeaf/kube-httpserver/blob/main/config/kube-httpserver.yaml): the

@@ -184,6 +184,59 @@ describe('k8s import: what cannot be imported', () => {
     expect(r.k8s.get('b/p2[Pod] => a/p1[Pod]')).toBeUndefined()
   })
 
+  it("an OpenShift DeploymentConfig's pods are one workload, without the per-revision 'deployment' label", () => {
+    // pods of two revisions (ReplicationControllers frontend-1, frontend-2 owned by the
+    // DeploymentConfig; labels as openshift/library-go pkg/apps/appsutil/util.go MakeDeployment
+    // sets them), as the inventory reads them; before, the DeploymentConfig was no object and the
+    // workload kept deployment=frontend-1
+    const owner = (kind: string, name: string, uid: string) => ({
+      ownerReferences: [{ kind, name, uid, controller: true }],
+    })
+    const dcPod = (n: number) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `frontend-${n}-x`,
+        namespace: 'a',
+        labels: { app: 'frontend', deploymentconfig: 'frontend', deployment: `frontend-${n}` },
+        ...owner('ReplicationController', `frontend-${n}`, `u-rc${n}`),
+      },
+      status: { podIP: `10.0.0.${n}` },
+    })
+    const rc = (n: number) => ({
+      apiVersion: 'v1',
+      kind: 'ReplicationController',
+      metadata: {
+        name: `frontend-${n}`,
+        namespace: 'a',
+        uid: `u-rc${n}`,
+        ...owner('DeploymentConfig', 'frontend', 'u-dc'),
+      },
+    })
+    const dc = {
+      apiVersion: 'apps.openshift.io/v1',
+      kind: 'DeploymentConfig',
+      metadata: { name: 'frontend', namespace: 'a', uid: 'u-dc' },
+      spec: { template: { metadata: { labels: { app: 'frontend' } } } },
+    }
+    const r = importManifests(docsFiles([dc, rc(1), rc(2), dcPod(1), dcPod(2)]))
+    expect(r.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+    expect(
+      r.inventory.workloads.map((w) => [w.name, w.addresses.map((x) => x.ip), w.labels]),
+    ).toEqual([
+      [
+        'a/frontend[DeploymentConfig]',
+        ['10.0.0.1', '10.0.0.2'],
+        {
+          app: 'frontend',
+          deploymentconfig: 'frontend',
+          [namespaceLabelKey('kubernetes.io/metadata.name')]: 'a',
+          namespace: 'a',
+        },
+      ],
+    ])
+  })
+
   it('a pod selector on the key "namespace" is k8s/not-importable', () => {
     const r = importManifests(
       docsFiles([

@@ -113,6 +113,49 @@ describe('k8s connlist: Argo Rollouts', () => {
   })
 })
 
+describe('k8s connlist: OpenShift DeploymentConfig', () => {
+  it('a DeploymentConfig is a workload with its template pod, and names the pods of its ReplicationControllers', () => {
+    // openshift/origin test/extended/testdata/deployments/deployment-simple.yaml; before,
+    // k8s/no-workloads for the manifest alone
+    const dc = {
+      apiVersion: 'apps.openshift.io/v1',
+      kind: 'DeploymentConfig',
+      metadata: { name: 'deployment-simple', namespace: 'ns', uid: 'u-dc' },
+      spec: { template: { metadata: { labels: { name: 'deployment-simple' } } } },
+    }
+    const other = {
+      apiVersion: 'example.com/v1',
+      kind: 'DeploymentConfig',
+      metadata: { name: 'x' },
+    }
+    const alone = workloads([dc, other])
+    expect(alone.diagnostics).toEqual([])
+    expect(alone.pods).toEqual([['deployment-simple', 'ns/deployment-simple[DeploymentConfig]']])
+    const rc = obj('ReplicationController', 'deployment-simple-1', {
+      uid: 'u-rc',
+      ownerReferences: [
+        { kind: 'DeploymentConfig', name: 'deployment-simple', uid: 'u-dc', controller: true },
+      ],
+    })
+    const p = obj('Pod', 'deployment-simple-1-abcde', {
+      labels: { name: 'deployment-simple', deployment: 'deployment-simple-1' },
+      ownerReferences: [
+        {
+          kind: 'ReplicationController',
+          name: 'deployment-simple-1',
+          uid: 'u-rc',
+          controller: true,
+        },
+      ],
+    })
+    const dump = workloads([dc, rc, p])
+    expect(dump.diagnostics).toEqual([])
+    expect(dump.pods).toEqual([
+      ['deployment-simple-1-abcde', 'ns/deployment-simple[DeploymentConfig]'],
+    ])
+  })
+})
+
 describe('k8s connlist: KubeVirt VirtualMachine (np-guard case virtual_machines_example)', () => {
   it('a VirtualMachine is a workload with its template labels', () => {
     const r = workloads([vm('vm1', { os: 'linux' })])

@@ -63,11 +63,40 @@ export const PER_POD_LABELS: readonly string[] = [
 ]
 
 /**
+ * Labels that OpenShift's DeploymentConfig controller sets per revision on the pods (and the
+ * selector) of each ReplicationController it makes: `deployment` is the controller's name
+ * (`frontend-2`), while `deploymentconfig` (the DeploymentConfig's name) is the same for every
+ * revision and is kept (openshift/library-go `pkg/apps/appsutil/util.go` `MakeDeployment`:
+ * `podLabels[DeploymentConfigLabel] = config.Name; podLabels[DeploymentLabel] = deploymentName`).
+ * Dropped only from workloads named `[DeploymentConfig]` ({@link dropRevisionLabels}):
+ * elsewhere `deployment` is a label users write.
+ */
+export const DEPLOYMENT_CONFIG_REVISION_LABELS: readonly string[] = ['deployment']
+
+/**
+ * `labels` without the labels the workload `workload` (`ns/name[Kind]`) sets per revision
+ * beyond {@link DROPPED_POD_LABELS}: {@link DEPLOYMENT_CONFIG_REVISION_LABELS} for a
+ * DeploymentConfig. Returns `labels` itself when nothing is dropped.
+ */
+export function dropRevisionLabels(
+  workload: string,
+  labels: Record<string, string>,
+): Record<string, string> {
+  if (!workload.endsWith('[DeploymentConfig]')) return labels
+  return Object.fromEntries(
+    Object.entries(labels).filter(([k]) => !DEPLOYMENT_CONFIG_REVISION_LABELS.includes(k)),
+  )
+}
+
+/**
  * Kinds that run pods from a template, and so name a workload when they are the top owner
  * (`spec.template`, or `spec.jobTemplate.spec.template` for a CronJob: {@link podTemplatePath}).
  * `Rollout` is Argo Rollouts' replacement for a Deployment (`argoproj.io`; its ReplicaSets own
  * the pods, https://argo-rollouts.readthedocs.io/en/stable/features/specification/); a `Rollout`
- * of another API group is no workload ({@link isWorkloadObject}).
+ * of another API group is no workload ({@link isWorkloadObject}). `DeploymentConfig` is
+ * OpenShift's (`apps.openshift.io/v1`, or the legacy `v1` of OpenShift 3): it makes one
+ * ReplicationController per revision, which owns the pods
+ * (https://docs.redhat.com/en/documentation/openshift_container_platform/4.13/html/building_applications/deployments).
  */
 export const WORKLOAD_KINDS: ReadonlySet<string> = new Set([
   'Deployment',
@@ -78,21 +107,26 @@ export const WORKLOAD_KINDS: ReadonlySet<string> = new Set([
   'CronJob',
   'ReplicationController',
   'Rollout',
+  'DeploymentConfig',
 ])
 
 /** The API group of Argo Rollouts' `Rollout`. */
 const ARGO_ROLLOUTS_GROUP = 'argoproj.io/'
+/** The API group of OpenShift's `DeploymentConfig`. */
+const OPENSHIFT_APPS_GROUP = 'apps.openshift.io/'
 
 /**
  * True when an object of kind `kind` and `apiVersion` is a workload object: its kind is in
- * {@link WORKLOAD_KINDS}, and a `Rollout` is Argo Rollouts' (`argoproj.io/...`).
+ * {@link WORKLOAD_KINDS}, a `Rollout` is Argo Rollouts' (`argoproj.io/...`) and a
+ * `DeploymentConfig` OpenShift's (`apps.openshift.io/...`, or `v1` as OpenShift 3 served it).
  */
 export function isWorkloadObject(kind: string, apiVersion: unknown): boolean {
   if (!WORKLOAD_KINDS.has(kind)) return false
-  return (
-    kind !== 'Rollout' ||
-    (typeof apiVersion === 'string' && apiVersion.startsWith(ARGO_ROLLOUTS_GROUP))
-  )
+  const version = typeof apiVersion === 'string' ? apiVersion : ''
+  if (kind === 'Rollout') return version.startsWith(ARGO_ROLLOUTS_GROUP)
+  if (kind === 'DeploymentConfig')
+    return version.startsWith(OPENSHIFT_APPS_GROUP) || version === 'v1'
+  return true
 }
 
 /** Where the pod template of a {@link WORKLOAD_KINDS} object is, by kind. */
@@ -332,11 +366,12 @@ interface Building {
  *   `inventory/no-address` warning; a bad IP is `inventory/bad-address`. A workload that only
  *   such pods name, and no template (a bare Pod manifest, a dump whose pods are all pending), is
  *   still a workload, without addresses, with those pods' labels (as `k8s import` lists it).
- * - **Labels.** The pod's labels minus {@link DROPPED_POD_LABELS} and {@link PER_POD_LABELS}, plus `namespace: <ns>` (which
+ * - **Labels.** The pod's labels minus {@link DROPPED_POD_LABELS} and {@link PER_POD_LABELS} (and,
+ *   for a `[DeploymentConfig]` workload, {@link DEPLOYMENT_CONFIG_REVISION_LABELS}), plus `namespace: <ns>` (which
  *   wins over a pod label of that name); namespace objects' labels are not merged. Labels on
  *   which the replicas disagree are dropped with an `inventory/conflicting-labels` warning. A
  *   workload-kind object (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
- *   ReplicationController, Argo Rollouts' Rollout) that is a top owner but has no pod in the input (plain manifests)
+ *   ReplicationController, Argo Rollouts' Rollout, OpenShift's DeploymentConfig) that is a top owner but has no pod in the input (plain manifests)
  *   is still a workload, with no addresses and its pod template's labels.
  *   Every label's origin is `source:kubernetes`.
  * - Other kinds (Namespace, Service, NetworkPolicy, ConfigMap, ...) are ignored. An object
@@ -455,7 +490,10 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     const b = get(name, top ? locOf(top) : locOf(p), p.obj.doc.sink)
     b.addresses.push(...ips)
     b.fromPods = true
-    b.labelSets.push({ labels: { ...labels, namespace: p.namespace }, location: locOf(p) })
+    b.labelSets.push({
+      labels: { ...dropRevisionLabels(name, labels), namespace: p.namespace },
+      location: locOf(p),
+    })
   }
   for (const p of parsed) {
     if (p.kind === 'Pod') continue
@@ -465,7 +503,10 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     if (b.fromPods) continue
     const labels = readLabels(p.obj, [...podTemplatePath(p.kind), 'metadata', 'labels'])
     if (labels === undefined) continue
-    b.labelSets.push({ labels: { ...labels, namespace: p.namespace }, location: locOf(p) })
+    b.labelSets.push({
+      labels: { ...dropRevisionLabels(name, labels), namespace: p.namespace },
+      location: locOf(p),
+    })
   }
   // a workload whose pods all give no address, and that no template names (a bare Pod manifest,
   // a dump whose pods are all pending): still a workload, without addresses, with the pods' labels
@@ -477,7 +518,10 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     if (labels === undefined) continue
     fromAddressless.add(name)
     const b = get(name, top ? locOf(top) : locOf(p), p.obj.doc.sink)
-    b.labelSets.push({ labels: { ...labels, namespace: p.namespace }, location: locOf(p) })
+    b.labelSets.push({
+      labels: { ...dropRevisionLabels(name, labels), namespace: p.namespace },
+      location: locOf(p),
+    })
   }
 
   const out: Workload[] = []
