@@ -51,6 +51,32 @@ describe('AWS describe-instances inventory', () => {
     expect(w?.location).toMatchObject({ line: 5, column: 9 })
   })
 
+  it("does not read prefix delegation's Ipv4Prefixes/Ipv6Prefixes as the instance's addresses", () => {
+    // an EKS node with prefix delegation: each interface holds /28 IPv4 (and /80 IPv6) prefixes
+    // whose addresses the VPC CNI gives to pods (InstanceNetworkInterface Ipv4Prefixes[].Ipv4Prefix,
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceIpv4Prefix.html); the
+    // pods' addresses come from a pod dump, so the node keeps only its own (README: AWS)
+    const node = inst(
+      'i-0node',
+      '192.168.10.5',
+      { Name: 'node' },
+      {
+        NetworkInterfaces: [
+          {
+            PrivateIpAddresses: [{ PrivateIpAddress: '192.168.10.5', Primary: true }],
+            Ipv4Prefixes: [{ Ipv4Prefix: '192.168.10.16/28' }],
+            Ipv6Prefixes: [{ Ipv6Prefix: '2600:1f18:0:1::/80' }],
+          },
+        ],
+      },
+    )
+    const r = load(dump(node))
+    expect(r.diagnostics).toEqual([])
+    expect(r.inventory.workloads.map((w) => [w.name, w.addresses.map((a) => a.ip)])).toEqual([
+      ['node', ['192.168.10.5']],
+    ])
+  })
+
   it('names an untagged instance by its id, and joins instances sharing a Name', () => {
     const r = load(
       dump(

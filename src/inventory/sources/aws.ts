@@ -107,7 +107,9 @@ export function collectAwsInstances(d: YamlDoc, into: AwsInstance[]): void {
  * - **Addresses**: `PrivateIpAddress`, every `NetworkInterfaces[].PrivateIpAddresses[].PrivateIpAddress`
  *   and `NetworkInterfaces[].Ipv6Addresses[].Ipv6Address`. No time bounds: `LaunchTime` is reset
  *   by stop/start while the private IP stays, so it does not bound the address. Public IPs are
- *   not workload addresses (flows inside a VPC carry private ones). A `terminated` instance
+ *   not workload addresses (flows inside a VPC carry private ones), nor are the prefixes of
+ *   prefix delegation (`Ipv4Prefixes`, `Ipv6Prefixes`: on EKS the pods' addresses, which a pod
+ *   dump gives). A `terminated` instance
  *   gives an `inventory/no-address` warning and is left out.
  * - **Labels**: every tag except `Name` (sanitised as {@link sanitizeTagKey} says), plus
  *   `aws/vpc-id: <VpcId>` when present. Instance ids, subnets and zones are not labels: they
