@@ -229,6 +229,34 @@ describe('csv from nProbe / ntopng (NetFlow element names)', () => {
     })
   })
 
+  it('a total of both directions (TOTAL_BYTES) is not added to the other direction (OUT_BYTES), whichever column comes first', async () => {
+    // nProbe's TOTAL_BYTES is IN_BYTES + OUT_BYTES (ntop's flow information elements); read
+    // first, it was summed with OUT_BYTES: 1500 + 500 = 2000
+    for (const head of [
+      'TOTAL_BYTES,IPV4_SRC_ADDR,IPV4_DST_ADDR,L4_SRC_PORT,L4_DST_PORT,PROTOCOL,IN_BYTES,OUT_BYTES,IN_PKTS,OUT_PKTS',
+      'IPV4_SRC_ADDR,IPV4_DST_ADDR,L4_SRC_PORT,L4_DST_PORT,PROTOCOL,IN_BYTES,OUT_BYTES,IN_PKTS,OUT_PKTS,TOTAL_BYTES',
+    ]) {
+      const cells: Record<string, string> = {
+        TOTAL_BYTES: '1500',
+        IPV4_SRC_ADDR: '10.0.0.1',
+        IPV4_DST_ADDR: '10.0.0.2',
+        L4_SRC_PORT: '40000',
+        L4_DST_PORT: '443',
+        PROTOCOL: '6',
+        IN_BYTES: '1000',
+        OUT_BYTES: '500',
+        IN_PKTS: '10',
+        OUT_PKTS: '5',
+      }
+      const row = head
+        .split(',')
+        .map((c) => cells[c] ?? '')
+        .join(',')
+      const { flows } = await runParser(csvParser, `${head}\n${row}\n`)
+      expect(flows[0]).toMatchObject({ packets: 15, bytes: 1500 })
+    }
+  })
+
   it('takes the IPv6 columns where the IPv4 ones are empty (ntopng: one column pair per family)', async () => {
     const { flows, ctx } = await runParser(
       csvParser,

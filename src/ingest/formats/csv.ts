@@ -179,6 +179,18 @@ export const FALLBACK_ALIASES: ReadonlySet<string> = new Set([
   'source_packets',
   'source_bytes',
 ])
+/**
+ * Header names of counters of both directions of a flow (nProbe's `TOTAL_BYTES`, "IN_BYTES +
+ * OUT_BYTES"; ECS `network.bytes`/`.packets`, "the sum of source.bytes and destination.bytes";
+ * Argus `TotPkts`/`TotBytes`): the other direction's column (`out_bytes`) is not added to them.
+ */
+const BOTH_DIRECTIONS: ReadonlySet<string> = new Set([
+  'total_bytes',
+  'network_bytes',
+  'network_packets',
+  'totpkts',
+  'totbytes',
+])
 const DELIMITERS = [',', ';', '\t', '|'] as const
 
 /** Most physical lines one quoted record may span. */
@@ -342,14 +354,16 @@ function parseHeader(line: string): Header | undefined {
       const i = primary >= 0 ? primary : canonNames.findIndex((x) => aliases.includes(x))
       if (i >= 0) h[col] = i
     }
-    // ECS `destination.*` is the other direction of `source.*`; beside `network.*` (both
-    // directions already) it would count the destination's twice
-    const doubled = (other: number | undefined, total: number | undefined, one: string): boolean =>
+    // the other direction's counter is added to a counter of one direction only: beside a total
+    // of both (nProbe's TOTAL_BYTES, ECS `network.*`) it would count that direction twice; and
+    // ECS `destination.*` alone is no flow's count
+    const doubled = (other: number | undefined, counter: number | undefined): boolean =>
       other !== undefined &&
-      (canonNames[other]?.startsWith('destination_') ?? false) &&
-      (total === undefined || canonNames[total] !== one)
-    if (doubled(h.out_packets, h.packets, 'source_packets')) delete h.out_packets
-    if (doubled(h.out_bytes, h.bytes, 'source_bytes')) delete h.out_bytes
+      (counter === undefined
+        ? (canonNames[other]?.startsWith('destination_') ?? false)
+        : BOTH_DIRECTIONS.has(canonNames[counter] ?? ''))
+    if (doubled(h.out_packets, h.packets)) delete h.out_packets
+    if (doubled(h.out_bytes, h.bytes)) delete h.out_bytes
     // a header with IPv6 address columns only (nProbe's IPV6_SRC_ADDR / IPV6_DST_ADDR)
     if (
       h.src_ip === undefined &&
