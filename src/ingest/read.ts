@@ -779,7 +779,7 @@ function counts(m: Readonly<Record<string, number>>): string {
 /**
  * Human text for a run summary, several lines, e.g.
  * `read 2 files (1.2 MB) in 0.4 s: 10234 flows (aws-vpc 10234)` then skipped and notes lines
- * and the examples as `  file:line reason: text`.
+ * and the examples as `  file:line reason: text` (`reason: detail: text` with a detail).
  */
 export function formatRunSummary(s: RunSummary): string {
   const mb = s.bytes >= 1e6 ? `${(s.bytes / 1e6).toFixed(1)} MB` : counted(s.bytes, 'byte')
@@ -793,7 +793,10 @@ export function formatRunSummary(s: RunSummary): string {
   if (Object.keys(s.notes).length > 0) lines.push(`notes: ${counts(s.notes)}`)
   if (s.examples.length > 0) {
     lines.push('first skipped records:')
-    for (const e of s.examples) lines.push(`  ${e.where} ${e.reason}: ${e.text}`)
+    for (const e of s.examples)
+      lines.push(
+        `  ${e.where} ${e.reason}: ${e.detail === undefined ? '' : `${e.detail}: `}${e.text}`,
+      )
   }
   return lines.join('\n')
 }

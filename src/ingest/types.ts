@@ -31,6 +31,11 @@ export interface SkipExample {
   readonly reason: string
   /** The offending text, cut to 200 characters. */
   readonly text: string
+  /**
+   * Why, where the reason alone does not say (a CSV `no-header`: the required columns the line
+   * lacks and the header names each takes).
+   */
+  readonly detail?: string
 }
 
 /**
@@ -158,7 +163,9 @@ export function newStats(): ParseStats {
 
 /**
  * Records a malformed record: counts it under `reason`, keeps an example, and in strict mode
- * throws. `where` is `file:line`, `file:line:column` or `file#record`.
+ * throws. `where` is `file:line`, `file:line:column` or `file#record`. `detail` says why where
+ * the reason alone does not: it is kept on the example and put in the diagnostic's message
+ * (`reason: detail: text`).
  */
 export function skip(
   ctx: ParseContext,
@@ -166,6 +173,7 @@ export function skip(
   where: string,
   text: string,
   diagnosticSink?: (d: Diagnostic) => void,
+  detail?: string,
 ): void {
   const s = ctx.stats
   // the record's notes describe a flow that is not given out: taken back
@@ -180,12 +188,16 @@ export function skip(
   }
   s.skipped[reason] = (s.skipped[reason] ?? 0) + 1
   if ((s.skipped[reason] ?? 0) <= EXAMPLES_PER_REASON)
-    s.examples.push({ where, reason, text: text.slice(0, 200) })
+    s.examples.push(
+      detail === undefined
+        ? { where, reason, text: text.slice(0, 200) }
+        : { where, reason, text: text.slice(0, 200), detail },
+    )
   if (ctx.strict || diagnosticSink) {
     const d: Diagnostic = {
       code: 'ingest/malformed-record',
       severity: ctx.strict ? 'fatal' : 'warning',
-      message: `${reason}: ${text.slice(0, 200)}`,
+      message: `${reason}: ${detail === undefined ? '' : `${detail}: `}${text.slice(0, 200)}`,
       location: whereToLocation(where),
       hint: ctx.strict
         ? 'drop --strict to skip and count malformed records'

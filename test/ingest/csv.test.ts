@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { readAsFile } from '../helpers/files.js'
+import { BulkheadError } from '../../src/core/index.js'
 import { csvParser, splitCsv } from '../../src/ingest/formats/csv.js'
 import { fixtureText, runParser } from './text-helpers.js'
 
@@ -128,6 +129,34 @@ describe('csv parser', () => {
   it('splits RFC 4180 records', () => {
     expect(splitCsv('a,"b,c","d ""e""",')).toEqual(['a', 'b,c', 'd "e"', ''])
     expect(splitCsv('"open,quote')).toBeUndefined()
+  })
+
+  it('a header without a required column names it and the header names it takes', async () => {
+    // an nProbe template without the protocol element: every other required column is there
+    const noProto = 'IPV4_SRC_ADDR,IPV4_DST_ADDR,L4_SRC_PORT,L4_DST_PORT,IN_PKTS,IN_BYTES\n'
+    const err = await runParser(csvParser, `\n${noProto}10.0.0.1,10.0.0.2,5000,80,1,60\n`, {
+      file: 'np.csv',
+      strict: true,
+    }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(BulkheadError)
+    const d = (err as BulkheadError).diagnostics[0]
+    expect(d).toMatchObject({
+      code: 'ingest/malformed-record',
+      location: { file: 'np.csv', line: 2, column: 1 },
+    })
+    // the missing role, with its header names; not the roles the header has
+    expect(d?.message).toMatch(/\bno protocol column \(protocol, proto, [^)]*network_iana_number\)/)
+    expect(d?.message).not.toMatch(/no (src_ip|dst_ip|dst_port) column/)
+    // no destination address and no destination port (`;`-separated): both named, in one example
+    const { ctx } = await runParser(csvParser, 'srcaddr;sport;proto\n10.0.0.1;5000;6\n', {
+      file: 'd.csv',
+    })
+    expect(ctx.stats.skipped).toEqual({ 'no-header': 2 })
+    const ex = ctx.stats.examples[0]
+    expect(ex).toMatchObject({ where: 'd.csv:1', reason: 'no-header', text: 'srcaddr;sport;proto' })
+    expect(ex?.detail).toMatch(
+      /^no dst_ip column \(dst_ip, dstaddr, .*ipv6_dst_addr\); no dst_port column \(dst_port, /,
+    )
   })
 
   it('needs a header with the required columns', async () => {

@@ -340,6 +340,16 @@ function printsLocalTime(names: readonly string[]): boolean {
 
 /** Reads a header row; undefined unless every required column is present. */
 function parseHeader(line: string): Header | undefined {
+  const h = readHeader(line)
+  return 'missing' in h ? undefined : h
+}
+
+/**
+ * Reads a header row: the {@link Header}, or the required columns it lacks, by the delimiter
+ * that finds the most of them (all of them for a line that no delimiter splits).
+ */
+function readHeader(line: string): Header | { missing: readonly Column[] } {
+  let missing: readonly Column[] = REQUIRED
   for (const delim of DELIMITERS) {
     if (!line.includes(delim)) continue
     const names = splitCsv(line, delim)
@@ -376,9 +386,24 @@ function parseHeader(line: string): Header | undefined {
       delete h.src_ip6
       delete h.dst_ip6
     }
-    if (REQUIRED.every((c) => h[c] !== undefined)) return h
+    const lacks = REQUIRED.filter((c) => h[c] === undefined)
+    if (lacks.length === 0) return h
+    if (lacks.length < missing.length) missing = lacks
   }
-  return undefined
+  return { missing }
+}
+
+/**
+ * What a line read as a header lacks, for the `no-header` skip: each missing required column
+ * and the header names it takes ({@link CSV_COLUMN_ALIASES}, canonical: any case, with spaces,
+ * dots or dashes for `_`), e.g. `no dst_port column (dst_port, dstport, …)`.
+ */
+function missingColumnsText(missing: readonly Column[]): string {
+  const names = (c: Column): readonly string[] =>
+    c === 'src_ip' || c === 'dst_ip'
+      ? [...CSV_COLUMN_ALIASES[c], ...CSV_COLUMN_ALIASES[c === 'src_ip' ? 'src_ip6' : 'dst_ip6']]
+      : CSV_COLUMN_ALIASES[c]
+  return missing.map((c) => `no ${c} column (${names(c).join(', ')})`).join('; ')
 }
 
 /** TCP flag letters as nfdump (`CEUAPRSF`) and SiLK (`FSRPAUEC`) print them, by bit. */
@@ -651,9 +676,18 @@ export const csvParser: LineParser = {
         first = pendingLine
       }
       if (!header) {
-        header = parseHeader(text)
+        const read = readHeader(text)
+        header = 'missing' in read ? undefined : read
         headerText = text
-        if (!header) skip(ctx, 'no-header', `${ctx.file}:${lineNo}`, line)
+        if ('missing' in read)
+          skip(
+            ctx,
+            'no-header',
+            `${ctx.file}:${lineNo}`,
+            line,
+            undefined,
+            missingColumnsText(read.missing),
+          )
         continue
       }
       const f = splitCsv(text, header.delim)
