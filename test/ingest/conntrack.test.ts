@@ -16,6 +16,26 @@ const run = (lines: readonly string[], file = 'ct.txt', strict = false) =>
 const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8')
 const head = (text: string): Uint8Array => new TextEncoder().encode(text.slice(0, 65536))
 
+describe('conntrack: notes count only records given out', () => {
+  it('a record skipped for its address families or its end time is not noted', async () => {
+    const lines = [
+      // an IPv4 and an IPv6 end: skipped, not noted counters-not-logged / no-timestamp
+      'tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=2001:db8::1 sport=40000 dport=80 src=2001:db8::1 dst=10.0.0.1 sport=80 dport=40000 [ASSURED] mark=0 use=1',
+      // the start (local time, noted local-time-as-utc) + 60 s ends after 9999: bad-timestamp
+      'tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=80 src=10.0.0.2 dst=10.0.0.1 sport=80 dport=40000 [ASSURED] mark=0 use=1 [start=Fri Dec 31 23:59:50 9999] delta-time=60',
+      // an unanswered attempt (noted unanswered-attempt) of mixed families, as an event
+      '[1700000000.000000]\t[DESTROY] tcp      6 src=10.0.0.1 dst=2001:db8::1 sport=40001 dport=80 packets=1 bytes=60 [UNREPLIED] src=2001:db8::1 dst=10.0.0.1 sport=80 dport=40001 packets=0 bytes=0',
+      // a flow: no counters, no time (standard input): both noted
+      'tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=40002 dport=80 src=10.0.0.2 dst=10.0.0.1 sport=80 dport=40002 [ASSURED] mark=0 use=1',
+    ]
+    const { flows, ctx } = await run(lines)
+    expect(flows.map((f) => f.srcPort)).toEqual([40002])
+    expect(ctx.stats.skipped).toEqual({ 'mixed-address-families': 2, 'bad-timestamp': 1 })
+    expect(ctx.stats.notes).toEqual({ 'counters-not-logged': 1, 'no-timestamp': 1 })
+    expect(ctx.stats.examples.map((e) => e.where)).toEqual(['ct.txt:1', 'ct.txt:2', 'ct.txt:3'])
+  })
+})
+
 describe('conntrack -L (conntrack-list.txt)', () => {
   it('maps tuples, DNAT, counters, ICMP and UNREPLIED', async () => {
     const { flows, ctx } = await run(linesOf(fixture('conntrack-list.txt')), 'conntrack-list.txt')

@@ -13,6 +13,7 @@
  */
 import { isCounter, normalizeIp, type Flow } from '../../core/index.js'
 import { MAX_OPEN_CONNECTIONS, note, skip, type LineParser, type ParseContext } from '../types.js'
+import { mixedFamilies } from '../direction.js'
 
 /** Latest time we accept, ms since the epoch (year 9999). */
 const MAX_TIME_MS = 253_402_300_799_999
@@ -388,6 +389,9 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
       }
     }
   }
+  // skipped here, as reading would skip it (direction.ts `checkAddressFamilies`), so that its
+  // notes are not counted
+  if (mixedFamilies(src, dst)) return 'mixed-address-families'
   let packets = 0
   let bytes = 0
   for (const t of p.tuples) {
@@ -407,7 +411,6 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     p.unreplied ||
     (p.event === 'DESTROY' && !p.assured && replies === 0 && sent !== undefined && sent > 0)
   const refused = unreplied && p.protocol === 6 && (replies ?? 0) > 0
-  if (refused) note(ctx, 'refused-by-reset')
   const unanswered =
     unreplied &&
     p.protocol === 6 &&
@@ -415,7 +418,6 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     replies === 0 &&
     sent !== undefined &&
     sent <= MAX_SYN_PACKETS
-  if (unanswered) note(ctx, 'unanswered-attempt')
 
   // the connection's age: delta-time, else what [start=]/[stop=] span (a difference of two
   // local times is right in any zone)
@@ -427,6 +429,8 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
         : undefined
   let start: number | undefined
   let end: number | undefined
+  // noted once the record is known to give a flow (below)
+  let timeNote: 'local' | 'name' | 'mtime' | 'none' | undefined
   if (p.kernelStart !== undefined || p.kernelStop !== undefined) {
     // `-o xml,ktimestamp`: the kernel's own start and stop (UTC); without a stop the connection
     // is still open, and deltatime (print time − start) says until when it was seen
@@ -440,11 +444,11 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     start = delta !== undefined ? Math.max(0, end - delta) : end
   } else if (p.printedLocal !== undefined) {
     // `-o xml,timestamp`: `<when>`, the print time as local time without a zone
-    note(ctx, 'local-time-as-utc')
+    timeNote = 'local'
     end = p.printedLocal
     start = delta !== undefined ? Math.max(0, end - delta) : end
   } else {
-    if (p.startTime !== undefined || p.stopTime !== undefined) note(ctx, 'local-time-as-utc')
+    if (p.startTime !== undefined || p.stopTime !== undefined) timeNote = 'local'
     start = p.startTime
     end = p.stopTime ?? (start !== undefined && delta !== undefined ? start + delta : start)
   }
@@ -455,15 +459,22 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     if (t !== undefined) {
       end = t.ms
       start = delta !== undefined ? Math.max(0, end - delta) : end
-      note(ctx, t.from === 'name' ? 'time-from-file-name' : 'time-from-file-mtime')
+      timeNote = t.from
     } else {
       start = 0
       end = 0
-      note(ctx, 'no-timestamp')
+      timeNote = 'none'
     }
   }
   if (end < start) end = start
   if (end > MAX_TIME_MS) return 'bad-timestamp'
+  // after the last check that skips the record: notes describe flows given out
+  if (refused) note(ctx, 'refused-by-reset')
+  if (unanswered) note(ctx, 'unanswered-attempt')
+  if (timeNote === 'local') note(ctx, 'local-time-as-utc')
+  else if (timeNote === 'none') note(ctx, 'no-timestamp')
+  else if (timeNote !== undefined)
+    note(ctx, timeNote === 'name' ? 'time-from-file-name' : 'time-from-file-mtime')
   if (dnat) note(ctx, 'dnat')
 
   return {
@@ -568,7 +579,8 @@ function mergeEvent(held: OpenConnection, next: OpenConnection): OpenConnection 
  *
  * Skip reasons: `bad-protocol`, `bad-token`, `too-many-tuples`, `missing-tuple`,
  * `missing-reply-tuple` (a line cut short), `bad-address`, `missing-port`, `bad-port`,
- * `bad-icmp-type`, `bad-counter`, `bad-timestamp`.
+ * `bad-icmp-type`, `bad-counter`, `bad-timestamp`, `mixed-address-families` (an IPv4 and an IPv6
+ * end, after DNAT; skipped before its events merge or its notes count).
  * @throws BulkheadError `ingest/malformed-record` on the first skipped record when `ctx.strict`.
  */
 async function* parseConntrack(
