@@ -414,6 +414,20 @@ describe('azure-vnet parser (v4)', () => {
     expect(ctx.stats.notes['time-in-seconds']).toBe(1)
   })
 
+  it('a tuple skipped (bad address, mixed address families) is not noted time-in-seconds', async () => {
+    const text = fixtureText('azure-vnet-v4.json')
+      // times in seconds, and an IPv4 source with an IPv6 destination
+      .replace('1663146003640,2001:db8::6,', '1663146003,10.0.0.6,')
+      // times in seconds, and no address
+      .replace('1663146004000,198.51.100.7,', '1663146004,198.51.100.999,')
+    const { flows, ctx } = await runParser(azureVnetParser, text, { file: 'v.json' })
+    // B + E of 192.0.2.180, and the C of 203.0.113.17 open at the end
+    expect(flows.map((f) => f.dst)).toEqual(['192.0.2.180', '203.0.113.17'])
+    expect(ctx.stats.skipped).toEqual({ 'mixed-address-families': 1, 'bad-address': 1 })
+    expect(ctx.stats.notes).toEqual({ 'merged-tuples': 1, 'open-at-end': 1 })
+    expect(ctx.stats.examples.map((e) => e.where)).toEqual(['v.json#3', 'v.json#4'])
+  })
+
   it('detects VNet documents, not NSG ones', () => {
     expect(azureVnetParser.detect(enc(fixtureText('azure-vnet-v4.json')))).toBeGreaterThanOrEqual(
       0.5,

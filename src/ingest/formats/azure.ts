@@ -9,6 +9,7 @@
  */
 import { addCounters, isCounter, type Flow, type ObservedAction } from '../../core/index.js'
 import { parseAddress, parseCounter, parsePort, parseProtocolNumber, parseUint } from '../fields.js'
+import { mixedFamilies } from '../direction.js'
 import { cutJsonRecords, jsonErrorOffset, type CutJson } from '../json-objects.js'
 import { note, skip, type LineParser, type ParseContext } from '../types.js'
 
@@ -310,12 +311,17 @@ function parseTuple(
     return undefined
   }
   const seconds = kind === 'vnet' && raw < 1e11
-  if (seconds) note(ctx, 'time-in-seconds')
   const ts = seconds ? raw * 1000 : raw
   const src = parseAddress(f(1))
   const dst = parseAddress(f(2))
   if (src === undefined || dst === undefined) {
     skip(ctx, 'bad-address', where, t)
+    return undefined
+  }
+  // skipped here, as reading would skip its flow (direction.ts `checkAddressFamilies`), before
+  // it is folded with other tuples and noted
+  if (mixedFamilies(src, dst)) {
+    skip(ctx, 'mixed-address-families', where, t)
     return undefined
   }
   const srcPort = parsePort(f(3))
@@ -378,6 +384,8 @@ function parseTuple(
       return undefined
     }
   }
+  // after the checks that skip the tuple: a note describes a flow given out
+  if (seconds) note(ctx, 'time-in-seconds')
   const ms = kind === 'nsg' ? ts * 1000 : ts
   const flow: Flow = {
     src,
@@ -568,8 +576,8 @@ function makeParser(kind: Kind): LineParser {
  *   `bad-json` at its line, and the documents before it are read.
  *
  * Skip reasons: `bad-json`, `truncated`, `document-too-large`, `bad-record`, `bad-tuple`,
- * `field-count`, `bad-time`, `bad-address`, `bad-port`, `bad-protocol`, `bad-decision`,
- * `bad-state`, `bad-counter`.
+ * `field-count`, `bad-time`, `bad-address`, `mixed-address-families` (an IPv4 and an IPv6 end),
+ * `bad-port`, `bad-protocol`, `bad-decision`, `bad-state`, `bad-counter`.
  */
 export const azureNsgParser: LineParser = makeParser('nsg')
 
