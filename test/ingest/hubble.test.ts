@@ -32,6 +32,22 @@ function line(
   })
 }
 
+describe('hubble: notes count only records given out', () => {
+  it('a record of an IPv4 and an IPv6 end is skipped before its notes count', async () => {
+    const mixed = line({
+      time: undefined, // no-timestamp
+      verdict: 'AUDIT', // audit
+      IP: { source: '10.0.0.1', destination: '2001:db8::2' },
+      source: { labels: ['k8s:bad key=x'] }, // dropped-label
+    })
+    const { flows, ctx } = await run([mixed, line()])
+    expect(flows.map((f) => f.source.line)).toEqual([2])
+    expect(ctx.stats.skipped).toEqual({ 'mixed-address-families': 1 })
+    expect(ctx.stats.notes).toEqual({})
+    expect(ctx.stats.examples[0]?.where).toBe('h.json:1')
+  })
+})
+
 describe('hubble jsonpb fixture (hubble-jsonpb.json)', () => {
   it('maps flows, names, labels, reply marking, verdicts and notes', async () => {
     const { flows, ctx } = await run(linesOf(fixture('hubble-jsonpb.json')), 'hubble-jsonpb.json')

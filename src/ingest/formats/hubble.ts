@@ -21,6 +21,7 @@ import {
   type FlowDirection,
   type ObservedAction,
 } from '../../core/index.js'
+import { mixedFamilies } from '../direction.js'
 import { MAX_TIME_MS, parseIsoTime } from '../fields.js'
 import { JsonObjectSplitter, type RawRecord } from '../json-objects.js'
 import { jsonRecord, note, skip, type LineParser, type ParseContext } from '../types.js'
@@ -316,7 +317,8 @@ class RecentSet {
  *   buffer), so the drop comes within that window. Files of one node each (`hubble observe` per
  *   agent, concatenated) hold the two halves apart: there the forwarded record stays a flow.
  *
- * Skip reasons: `bad-json`, `not-a-flow`, `bad-address`, `bad-port`, `bad-timestamp`.
+ * Skip reasons: `bad-json`, `not-a-flow`, `bad-address`, `mixed-address-families` (an IPv4 and
+ * an IPv6 end), `bad-port`, `bad-timestamp`.
  * @throws BulkheadError `ingest/malformed-record` on the first skipped record when `ctx.strict`.
  */
 async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
@@ -398,6 +400,12 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       }
       if (l4 === 'none') {
         note(ctx, l7 ? 'l7' : 'no-l4')
+        continue
+      }
+      // skipped here, as reading would skip its flow (direction.ts `checkAddressFamilies`), before
+      // its notes (labels, audit) count or it joins de-duplication
+      if (mixedFamilies(src, dst)) {
+        skip(ctx, 'mixed-address-families', where, line)
         continue
       }
       // an L7 record repeats a connection the L3/L4 records already count; alone (a capture or
