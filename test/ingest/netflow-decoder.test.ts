@@ -67,6 +67,33 @@ const UDP_ONE: V5Record = {
   last: 1,
 }
 
+describe('notes count only records given out', () => {
+  it('a record skipped as bad-time or bad-counter is not noted icmp-type-assumed-echo', () => {
+    // IPFIX template 700: addresses, protocol, packets, octets (8), flowStartMilliseconds; ICMP
+    // without a type element: each record's type is assumed (echo request) and noted
+    const rec = (octets: bigint, start: number): Uint8Array =>
+      concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(1), u32(1), u64(octets), u64(start))
+    const r = new NetflowDecoder().decode(
+      ipfix(
+        { exportTime: T0 / 1000 },
+        template(2, 700, '8:4 12:4 4:1 2:4 1:8 152:8'),
+        set(
+          700,
+          concat(
+            rec(84n, 300_000_000_000_000), // after 9999-12-31: bad-time
+            rec(2n ** 60n, T0), // above 2^53-1: bad-counter
+            rec(84n, T0), // a flow
+          ),
+        ),
+      ),
+      META,
+    )
+    expect(r.flows).toHaveLength(1)
+    expect(reasons(r, 'skip')).toEqual({ 'bad-time': 1, 'bad-counter': 1 })
+    expect(reasons(r, 'note')).toEqual({ 'icmp-type-assumed-echo': 1 })
+  })
+})
+
 describe('NetFlow v5', () => {
   it('decodes records with uptime-relative times', () => {
     const d = new NetflowDecoder()

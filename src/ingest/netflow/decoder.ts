@@ -1610,7 +1610,6 @@ function toFlow(
     push(out, 'note', 'no-address', meta, '')
     return
   }
-  if (tunnel) push(out, 'note', 'inner-header', meta, '')
   const protocol = num(v, IE.protocolIdentifier) ?? impliedIcmp(v, dst)
   let srcPort = num(v, IE.sourceTransportPort) ?? 0
   let dstPort = num(v, IE.destinationTransportPort) ?? 0
@@ -1648,7 +1647,6 @@ function toFlow(
         // unknown, and said so
         dstPort = protocol === 1 ? 8 : 128
         srcPort = 0
-        push(out, 'note', 'icmp-type-assumed-echo', meta, '')
       }
     }
   } else if (!hasPorts(protocol)) {
@@ -1699,6 +1697,8 @@ function toFlow(
     end = base.exportMs - Math.round(endDelta / 1000)
   const upStart = num(v, IE.flowStartSysUpTime)
   const upEnd = num(v, IE.flowEndSysUpTime)
+  let unwrapped = false
+  let fromExport = false
   if (base.sysUptimeMs !== undefined || base.systemInitMs !== undefined) {
     if (start === undefined && upStart !== undefined) start = fromUptime(base, upStart)
     if (end === undefined && upEnd !== undefined) {
@@ -1710,7 +1710,7 @@ function toFlow(
           ? upEnd > base.sysUptimeMs && ((base.sysUptimeMs - upEnd) | 0) >= 0
           : base.systemInitMs !== undefined && end !== base.systemInitMs + upEnd
       )
-        push(out, 'note', 'uptime-unwrapped', meta, '')
+        unwrapped = true
     }
   } else if (start === undefined && end === undefined && upEnd !== undefined) {
     // IPFIX without systemInitTimeMilliseconds: anchor the end at the export time
@@ -1727,7 +1727,7 @@ function toFlow(
   end ??= num(v, IE.observationTimeMilliseconds)
   if (start === undefined && end === undefined) {
     // a record without any time element (a time-less template): the datagram's export time
-    push(out, 'note', 'time-from-export', meta, '')
+    fromExport = true
     start = base.exportMs
   }
   if (start === undefined) start = end ?? base.exportMs
@@ -1736,6 +1736,14 @@ function toFlow(
     push(out, 'skip', 'bad-time', meta, `${src} -> ${dst}: start ${start}, end ${end}`)
     return
   }
+  // noted after the checks that skip the record (bad-counter, bad-time): a note describes a flow
+  // given out
+  if (tunnel) push(out, 'note', 'inner-header', meta, '')
+  // no type: an echo request, direction unknown, and said so
+  if ((protocol === 1 || protocol === 58) && !icmpTyped)
+    push(out, 'note', 'icmp-type-assumed-echo', meta, '')
+  if (unwrapped) push(out, 'note', 'uptime-unwrapped', meta, '')
+  if (fromExport) push(out, 'note', 'time-from-export', meta, '')
   // kept as read, but a flow cannot end after the datagram that reports it: the exporter's
   // clock or uptime is off (a sysUptime of 0, a wall clock set back)
   if (end > base.exportMs + AFTER_EXPORT_SLACK_MS) push(out, 'note', 'ends-after-export', meta, '')
