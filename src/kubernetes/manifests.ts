@@ -122,7 +122,8 @@ function scalarText(v: unknown): string | undefined {
 
 /**
  * Parses a LabelSelector found at `path` of `obj`. `null`/missing is not handled here (the
- * caller decides what absent means). Bad shapes, keys or values, an unknown operator, `In`/`NotIn`
+ * caller decides what absent means). Bad shapes, a field other than `matchLabels` and
+ * `matchExpressions`, bad keys or values, an unknown operator, `In`/`NotIn`
  * without values or `Exists`/`DoesNotExist` with values are `k8s/bad-selector` at the offending
  * node, with `what` (e.g. `NetworkPolicy ns/name`) in the message.
  * @returns the selector, or undefined when it is invalid.
@@ -139,6 +140,18 @@ export function parseLabelSelector(
   }
   if (!isMapping(raw)) return bad('a label selector must be a mapping', path)
   let ok = true as boolean
+  // A key other than matchLabels/matchExpressions (a typo such as `matchLabel`, or an older
+  // draft's shape such as ANP `namespaces: {namespaceSelector: ...}`) would otherwise leave the
+  // empty selector, which selects everything; the API server refuses unknown fields.
+  for (const k of Object.keys(raw)) {
+    if (k !== 'matchLabels' && k !== 'matchExpressions') {
+      bad(
+        `unknown field ${JSON.stringify(k)} in a label selector (it has only matchLabels and matchExpressions)`,
+        [...path, k],
+      )
+      ok = false
+    }
+  }
   const match: Record<string, string> = {}
   const ml = raw['matchLabels']
   if (ml !== undefined && ml !== null) {

@@ -85,6 +85,35 @@ describe('invalid policies: located errors naming the policy', () => {
       11,
     ],
     [
+      'selector with an unknown field (a typo for matchLabels read as the empty selector, every pod)',
+      np(`  podSelector:
+    matchLabel:
+      app: a
+`),
+      'k8s/bad-selector',
+      11,
+    ],
+    [
+      // the peer shape of an older draft, as in kubernetes-sigs/network-policy-api
+      // conformance/base/api_integration/core-anp-np-banp.yaml: it was read as every namespace
+      'ANP namespaces peer in an older shape (namespaces: {namespaceSelector: ...})',
+      `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: { name: anp1 }
+spec:
+  priority: 10
+  subject: { namespaces: {} }
+  ingress:
+    - name: r
+      action: Deny
+      from:
+        - namespaces:
+            namespaceSelector: { matchLabels: { house: slytherin } }
+`,
+      'k8s/bad-selector',
+      16,
+    ],
+    [
       'endPort below port',
       np(`  podSelector: {}
   ingress:
