@@ -269,6 +269,9 @@ export function serviceMatches(s: Service, protocol: number, dstPort: number): b
  * A set of (protocol, port) pairs with exact union, intersection and subtraction.
  * Protocols 0–255 each carry an {@link IntervalSet}; `rest` covers every protocol not in `byProtocol`.
  */
+/** Protocol numbers 0–255 (IANA "Assigned Internet Protocol Numbers"). */
+const PROTOCOL_COUNT = 256
+
 export class ServiceSet {
   static readonly EMPTY = new ServiceSet(new Map(), false)
   static readonly ANY = new ServiceSet(new Map(), true)
@@ -328,7 +331,24 @@ export class ServiceSet {
       const restValue = rest ? IntervalSet.range(0, maxPort(proto)) : IntervalSet.EMPTY
       if (!v.equals(restValue)) map.set(proto, v)
     }
-    return new ServiceSet(map, rest)
+    return ServiceSet.normal(map, rest)
+  }
+
+  /**
+   * The set of `byProtocol` and `rest`, with `rest` false whenever every protocol 0–255 is listed
+   * (then it covers none, and a set that held "every other protocol" of no protocol would print
+   * and count one: `any` less every protocol number but TCP less tcp/80 is `tcp/80` alone), and
+   * {@link ANY} when each of them is whole.
+   */
+  private static normal(map: Map<number, IntervalSet>, rest: boolean): ServiceSet {
+    if (map.size < PROTOCOL_COUNT) return new ServiceSet(map, rest)
+    for (const [proto, v] of map) if (v.isEmpty) map.delete(proto)
+    if (
+      map.size === PROTOCOL_COUNT &&
+      [...map].every(([proto, v]) => v.equals(IntervalSet.range(0, maxPort(proto))))
+    )
+      return ServiceSet.ANY
+    return new ServiceSet(map, false)
   }
 
   union(other: ServiceSet): ServiceSet {

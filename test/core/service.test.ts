@@ -195,6 +195,26 @@ describe('ServiceSet algebra against a brute-force model', () => {
     expect(s.union(ServiceSet.single({ protocol: 6, ports: { lo: 22, hi: 22 } })).isAny).toBe(true)
   })
 
+  it('a set that names every protocol 0-255 holds no other protocol (rest false), and is any when each is whole', () => {
+    // hL (session 31): k8s import writes an ANP deny of "all but tcp/80" as every protocol number
+    // but TCP plus tcp/0-79 and tcp/81-65535; any minus that kept rest = true over no protocol, and
+    // connlist printed "TCP 80,ICMPv6 0-255,other protocols except 0,2,3,…"
+    const everyOther = Array.from({ length: 256 }, (_, p) => p)
+      .filter((p) => p !== 6)
+      .map((p) => ServiceSet.single({ protocol: p, ports: { lo: 0, hi: maxPort(p) } }))
+    const tcpBut80 = ServiceSet.of([
+      { protocol: 6, ports: { lo: 0, hi: 79 } },
+      { protocol: 6, ports: { lo: 81, hi: 65535 } },
+    ])
+    const deny = everyOther.reduce((a, b) => a.union(b), tcpBut80)
+    const left = ServiceSet.ANY.subtract(deny)
+    expect(left.rest).toBe(false)
+    expect(left.equals(ServiceSet.single({ protocol: 6, ports: { lo: 80, hi: 80 } }))).toBe(true)
+    expect(deny.isAny).toBe(false)
+    expect(deny.union(left).isAny).toBe(true)
+    expect(deny.union(left).equals(ServiceSet.ANY)).toBe(true)
+  })
+
   it('toServices round-trips a set without the rest flag', () => {
     fc.assert(
       fc.property(

@@ -54,6 +54,19 @@ describe('formatConns', () => {
     ])
     expect(formatConns(set)).toBe('SCTP 3868,TCP 80,443-444,8000-8100,UDP 53,ICMP 8,ICMPv6 128,GRE')
   })
+  it('any less every protocol number, one by one, has no "other protocols" left (k8s import of an ANP deny)', () => {
+    // the deny k8s import writes for an ANP Deny after an Allow of tcp/80: every protocol number
+    // but TCP, and TCP less 80 (hL, session 31: printed "TCP 80,ICMPv6 0-255,other protocols except
+    // 0,2,3,…" on an IPv4 line)
+    const deny = ServiceSet.of([
+      ...Array.from({ length: 256 }, (_, p) => p)
+        .filter((p) => p !== 6)
+        .map((p) => svc(p, 0, p === 1 || p === 58 ? 255 : 65535)),
+      svc(6, 0, 79),
+      svc(6, 81, 65535),
+    ])
+    expect(formatConns(ServiceSet.ANY.subtract(deny))).toBe('TCP 80')
+  })
   it('names what is missing from an almost-everything set', () => {
     const noSsh = ServiceSet.ANY.subtract(ServiceSet.single(svc(6, 22)))
     expect(formatConns(noSsh)).toBe(
