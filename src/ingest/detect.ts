@@ -6,6 +6,7 @@
  * says there is none (formats/netflow.ts `detectNetflow`).
  */
 import { BulkheadError } from '../core/index.js'
+import { csvHeaderLacks, missingColumnsText, type CsvColumn } from './formats/csv.js'
 import { openBytes } from './lines.js'
 import { PARSERS } from './registry.js'
 import type { FlowFormat } from './types.js'
@@ -56,9 +57,12 @@ export async function readHead(file: string): Promise<Uint8Array> {
  * Reads up to 64 KiB of the (decompressed) file and picks the parser with the highest
  * `detect()` confidence.
  * @throws BulkheadError `ingest/unknown-format` (severity `fatal`) when no parser reaches
- *   {@link MIN_CONFIDENCE}, with a hint listing the `--format` values; `ingest/empty-input`
- *   (severity `warning`: zero flows, not fatal — callers catch it and go on) when the file has
- *   no bytes; `io/*` when it cannot be read.
+ *   {@link MIN_CONFIDENCE}, with a hint listing the `--format` values (or, when the first line
+ *   that is not blank nor a `#` comment is a CSV header naming both addresses but lacking
+ *   `dst_port` or `protocol`, naming each column it lacks with the header names that column
+ *   takes, and a hint to add or rename it); `ingest/empty-input` (severity `warning`: zero
+ *   flows, not fatal — callers catch it and go on) when the file has no bytes; `io/*` when it
+ *   cannot be read.
  */
 export async function detectFormat(file: string): Promise<FlowFormat> {
   return detectFromHead(await readHead(file), file)
@@ -143,6 +147,27 @@ const TEXT_OUTPUTS: readonly {
   },
 ]
 
+/**
+ * The head's first line that is not blank nor a `#` comment, when it reads as a CSV header
+ * naming the source and the destination address columns (any of their header names, as the CSV
+ * reader takes them: `src_ip`, `srcaddr`, `IPV4_SRC_ADDR`…) but not every other required column:
+ * its 1-based line number and the required columns it lacks (`dst_port`, `protocol`). Undefined
+ * for any other head (a JSON object or array, a line without both addresses, a complete header),
+ * so a file is called CSV only when its header names the addresses of a flow.
+ */
+function incompleteCsvHeader(
+  text: string,
+): { line: number; lacks: readonly CsvColumn[] } | undefined {
+  const lines = text.split('\n')
+  const i = lines.findIndex((l) => !/^[\s\uFEFF]*(?:#|$)/.test(l))
+  const first = lines[i]?.replace(/\r$/, '')
+  // a JSON object or array is no header, though its keys split at commas read as column names
+  if (first === undefined || /^[\s\uFEFF]*[{[]/.test(first)) return undefined
+  const lacks = csvHeaderLacks(first)
+  if (lacks.length === 0 || lacks.includes('src_ip') || lacks.includes('dst_ip')) return undefined
+  return { line: i + 1, lacks }
+}
+
 /** Bytes of (decompressed) content {@link assertNotForeign} looks at (a tar's magic is at 257). */
 export const FOREIGN_BYTES = 512
 
@@ -204,6 +229,20 @@ export function detectFromHead(head: Uint8Array, file: string): FlowFormat {
         message: `${file} is ${known.kind}, not a flow log format Bulkhead reads`,
         location: { file, line: 0, column: 0 },
         hint: known.hint,
+      },
+    ])
+  }
+  // a CSV header that names a flow's addresses but lacks another required column: say which,
+  // with the header names it takes (as `--format csv` does for each line)
+  const csv = incompleteCsvHeader(text)
+  if (csv) {
+    throw new BulkheadError([
+      {
+        code: 'ingest/unknown-format',
+        severity: 'fatal',
+        message: `${file} reads as CSV, but its header (line ${String(csv.line)}) lacks ${csv.lacks.length === 1 ? 'a required column' : 'required columns'}: ${missingColumnsText(csv.lacks)}`,
+        location: { file, line: 0, column: 0 },
+        hint: `add each missing column to the header, or rename the column that holds it to one of its names (any case; a space, dot or dash reads as _); --format csv reads the file as CSV and names what each line lacks`,
       },
     ])
   }

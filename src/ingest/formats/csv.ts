@@ -394,11 +394,23 @@ function readHeader(line: string): Header | { missing: readonly Column[] } {
 }
 
 /**
- * What a line read as a header lacks, for the `no-header` skip: each missing required column
- * and the header names it takes ({@link CSV_COLUMN_ALIASES}, canonical: any case, with spaces,
- * dots or dashes for `_`), e.g. `no dst_port column (dst_port, dstport, …)`.
+ * The required columns (`src_ip`, `dst_ip`, `dst_port`, `protocol`, in that order) that `line`,
+ * read as a header row, lacks: by the delimiter (`,` `;` tab `|`) that finds the most of them;
+ * empty for a complete header; all four for a line that no delimiter splits. An IPv6 address
+ * column pair (`IPV6_SRC_ADDR`, `IPV6_DST_ADDR`) stands for the addresses, as the reader takes it.
  */
-function missingColumnsText(missing: readonly Column[]): string {
+export function csvHeaderLacks(line: string): readonly CsvColumn[] {
+  const h = readHeader(line)
+  return 'missing' in h ? h.missing : []
+}
+
+/**
+ * What a line read as a header lacks, for the `no-header` skip and detection's
+ * `ingest/unknown-format`: each missing required column and the header names it takes
+ * ({@link CSV_COLUMN_ALIASES}, canonical: any case, with spaces, dots or dashes for `_`), joined
+ * with `; `, e.g. `no dst_port column (dst_port, dstport, …)`.
+ */
+export function missingColumnsText(missing: readonly CsvColumn[]): string {
   const names = (c: Column): readonly string[] =>
     c === 'src_ip' || c === 'dst_ip'
       ? [...CSV_COLUMN_ALIASES[c], ...CSV_COLUMN_ALIASES[c === 'src_ip' ? 'src_ip6' : 'dst_ip6']]

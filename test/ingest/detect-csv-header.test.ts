@@ -1,0 +1,171 @@
+/**
+ * Detection of a CSV flow export whose header lacks a required column: `ingest/unknown-format`
+ * names the columns it lacks and the header names each takes; other undetectable files keep the
+ * generic message.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { afterAll, describe, expect, it } from 'vitest'
+import { BulkheadError, type Flow } from '../../src/core/index.js'
+import { detectFromHead } from '../../src/ingest/detect.js'
+import { readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { runs } from '../helpers/fuzz.js'
+import { SEED } from '../helpers/model.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'bulkhead-detect-csv-'))
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** The diagnostic detection throws for `text` named `file`. */
+function detectError(text: string, file = 'f.csv'): BulkheadError {
+  try {
+    detectFromHead(Buffer.from(text), file)
+  } catch (e) {
+    if (e instanceof BulkheadError) return e
+    throw e
+  }
+  throw new Error(`detected: ${text}`)
+}
+
+// the header names CSV_COLUMN_ALIASES gives, written out by hand
+const PROTOCOL =
+  'no protocol column (protocol, proto, ip_protocol, pr, pro, network_transport, network_iana_number)'
+const DST_PORT =
+  'no dst_port column (dst_port, dstport, destination_port, dest_port, dport, dp, l4_dst_port, ip_dst_port)'
+
+describe('a CSV header lacking a required column', () => {
+  it('src_ip,dst_ip,dst_port,bytes read with --format auto names the missing protocol column', async () => {
+    const file = join(dir, 'no-protocol.csv')
+    writeFileSync(file, 'src_ip,dst_ip,dst_port,bytes\n10.0.0.1,10.0.0.2,443,100\n')
+    const summaries: FileSummary[] = []
+    const flows: Flow[] = []
+    const err = await (async () => {
+      for await (const f of readFlows([file], { format: 'auto', strict: false }, summaries))
+        flows.push(f)
+    })().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(BulkheadError)
+    const d = (err as BulkheadError).diagnostics[0]
+    expect(d).toMatchObject({
+      code: 'ingest/unknown-format',
+      severity: 'fatal',
+      location: { file, line: 0, column: 0 },
+    })
+    expect(d?.message).toBe(
+      `${file} reads as CSV, but its header (line 1) lacks a required column: ${PROTOCOL}`,
+    )
+    expect(d?.hint).toContain('--format csv')
+    expect(flows).toEqual([])
+  })
+
+  it('an nProbe template without L4_DST_PORT and PROTOCOL, after a comment, names both', () => {
+    const d = detectError(
+      '# nProbe dump\n\nIPV4_SRC_ADDR|IPV4_DST_ADDR|L4_SRC_PORT|IN_BYTES\n10.0.0.1|10.0.0.2|5000|100\n',
+    ).diagnostics[0]
+    expect(d).toMatchObject({
+      code: 'ingest/unknown-format',
+      location: { file: 'f.csv', line: 0, column: 0 },
+    })
+    expect(d?.message).toBe(
+      `f.csv reads as CSV, but its header (line 3) lacks required columns: ${DST_PORT}; ${PROTOCOL}`,
+    )
+  })
+
+  it('IPv6 address columns alone stand for the addresses', () => {
+    const d = detectError('IPV6_SRC_ADDR,IPV6_DST_ADDR,PROTOCOL\n').diagnostics[0]
+    expect(d?.message).toBe(
+      `f.csv reads as CSV, but its header (line 1) lacks a required column: ${DST_PORT}`,
+    )
+  })
+
+  it.each([
+    ['a header without a destination address', 'src_ip,dst_port,protocol\n'],
+    ['no delimited line', 'hello world\n'],
+    ['columns no flow reader knows', 'a,b,c\n1,2,3\n'],
+    ['a JSON object with address keys', '{"srcaddr":"10.0.0.1","dstaddr":"10.0.0.2","x":1}\n'],
+    ['the header after another line', 'exported flows\nsrc_ip,dst_ip,bytes\n'],
+  ])('%s keeps the generic message', (_, text) => {
+    const d = detectError(text).diagnostics[0]
+    expect(d?.code).toBe('ingest/unknown-format')
+    expect(d?.message).toMatch(/^cannot tell the flow format of f\.csv/)
+  })
+})
+
+// a few header names of each required column, by hand from the README's CSV section
+const NAMES = {
+  src: ['src_ip', 'srcaddr', 'source', 'sa', 'ipv4_src_addr'],
+  dst: ['dst_ip', 'dstaddr', 'destination', 'da', 'ipv4_dst_addr'],
+  src6: ['ipv6_src_addr'],
+  dst6: ['ipv6_dst_addr'],
+  dst_port: ['dst_port', 'dstport', 'dp', 'l4_dst_port'],
+  protocol: ['protocol', 'proto', 'pr', 'network_transport'],
+  other: ['bytes', 'packets', 'start', 'src_port', 'note', 'host', 'port', 'addr'],
+} as const
+const POOL = Object.values(NAMES).flat()
+
+describe('detection of generated CSV headers', () => {
+  it('names what a header with both addresses lacks; any other header keeps the generic message', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...POOL), { minLength: 1, maxLength: 7 }),
+        fc.constantFrom(',', ';', '\t', '|'),
+        fc.boolean(),
+        fc.boolean(),
+        (names, delim, upper, comment) => {
+          const has = (k: keyof typeof NAMES): boolean =>
+            names.some((n) => (NAMES[k] as readonly string[]).includes(n))
+          // IPv6 columns stand for the addresses only when there is no IPv4 one of either end
+          const six = !has('src') && !has('dst') && has('src6') && has('dst6')
+          const lacks = [
+            ...(has('src') || six ? [] : ['src_ip']),
+            ...(has('dst') || six ? [] : ['dst_ip']),
+            ...(has('dst_port') ? [] : ['dst_port']),
+            ...(has('protocol') ? [] : ['protocol']),
+          ]
+          const header = names.map((n) => (upper ? n.toUpperCase() : n)).join(delim)
+          const text = `${comment ? '# exported\n' : ''}${header}\n`
+          let d
+          try {
+            // another reader may take it (`srcaddr<TAB>dstaddr` is an AWS custom-format header)
+            if (detectFromHead(Buffer.from(text), 'f.csv') === 'csv') expect(lacks).toEqual([])
+            return
+          } catch (e) {
+            if (!(e instanceof BulkheadError)) throw e
+            d = e.diagnostics[0]
+          }
+          expect(d).toMatchObject({ code: 'ingest/unknown-format', location: { line: 0 } })
+          // a complete header after a comment line: CSV's detection reads the first line only
+          // (left as it was: the generic message)
+          if (lacks.length === 0) {
+            expect(comment).toBe(true)
+            expect(d?.message).toMatch(/^cannot tell the flow format of f\.csv/)
+            return
+          }
+          if (!lacks.includes('src_ip') && !lacks.includes('dst_ip')) {
+            expect(d?.message).toContain(`header (line ${comment ? '2' : '1'})`)
+            for (const c of ['dst_port', 'protocol'])
+              expect(d?.message.includes(`no ${c} column (`)).toBe(lacks.includes(c))
+          } else {
+            expect(d?.message).toMatch(/^cannot tell the flow format of f\.csv/)
+          }
+        },
+      ),
+      { seed: SEED, numRuns: runs(300) },
+    )
+  })
+
+  it('any text: detection returns a format or throws a BulkheadError, never another error', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (text) => {
+        try {
+          detectFromHead(Buffer.from(text), 'f')
+        } catch (e) {
+          expect(e).toBeInstanceOf(BulkheadError)
+        }
+      }),
+      { seed: SEED, numRuns: runs(300) },
+    )
+  })
+})
