@@ -30,6 +30,7 @@ import {
   OwnerIndex,
   podTemplatePath,
   isWorkloadObject,
+  reportGeneratedName,
   workloadName,
   type KubernetesObject,
   type OwnedObject,
@@ -443,13 +444,7 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
       obj.doc.report('k8s/bad-object', `this ${kind} has no metadata.name; skipped`, obj.path)
       continue
     }
-    if (generated !== undefined)
-      obj.doc.report(
-        'inventory/generated-name',
-        `this ${kind} has no name, only the prefix generateName "${generated}" that the API server completes when it is created; the workload is named ${workloadName(namespace, kind, generated)}`,
-        [...obj.path, 'metadata', 'generateName'],
-        { severity: 'warning' },
-      )
+    if (generated !== undefined) reportGeneratedName(obj.doc, obj.path, namespace, kind, generated)
     if (kind === 'Namespace') {
       if (namespaces.has(name)) {
         obj.doc.report(

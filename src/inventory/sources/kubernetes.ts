@@ -219,6 +219,26 @@ export function workloadName(namespace: string, kind: string, name: string): str
 }
 
 /**
+ * The `inventory/generated-name` warning, at `metadata.generateName` of the object at `path`: it
+ * has no name, only the prefix the API server completes on creation, and its workload is named
+ * after the prefix (the inventory and the `k8s` verbs alike).
+ */
+export function reportGeneratedName(
+  doc: YamlDoc,
+  path: YamlPath,
+  namespace: string,
+  kind: string,
+  prefix: string,
+): void {
+  doc.report(
+    'inventory/generated-name',
+    `this ${kind} has no name, only the prefix generateName "${prefix}" that the API server completes when it is created; the workload is named ${workloadName(namespace, kind, prefix)}`,
+    [...path, 'metadata', 'generateName'],
+    { severity: 'warning' },
+  )
+}
+
+/**
  * The owner reference of an object's `metadata`: the one with `controller: true`, else the
  * first; only references that are mappings with a non-empty `name` count. A reference without
  * a `kind` is skipped when `defaultKind` is undefined, else taken as of that kind (np-guard
@@ -402,13 +422,7 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
       continue
     }
     const namespace = str(meta['namespace']) ?? 'default'
-    if (generated !== undefined)
-      obj.doc.report(
-        'inventory/generated-name',
-        `this ${kind} has no name, only the prefix generateName "${generated}" that the API server completes when it is created; the workload is named ${workloadName(namespace, kind, generated)}`,
-        [...obj.path, 'metadata', 'generateName'],
-        { severity: 'warning' },
-      )
+    if (generated !== undefined) reportGeneratedName(obj.doc, obj.path, namespace, kind, generated)
     const p: OwnedObject = {
       obj,
       kind,
