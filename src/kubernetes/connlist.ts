@@ -19,7 +19,7 @@
  * pods. Addresses are split into ranges at the edges of what every ipBlock admits (its `cidr`
  * minus its `except`s, a union of runs: np-guard's `ExceptCidrs` then `Split`, so two adjacent
  * excepts make one range, not two) and of every ANP `networks` block (IPv4 always; IPv6 when
- * some block is IPv6), one line per range (`0.0.0.0-9.255.255.255[External]`), as np-guard's
+ * some block of either direction is IPv6), one line per range (`0.0.0.0-9.255.255.255[External]`), as np-guard's
  * `DisjointIPBlocks` cuts and prints them; pods are matched by selectors
  * only, addresses by ipBlocks and networks only. As np-guard does, the split is per direction:
  * lines address → pod use the blocks of ingress rules, lines pod → address those of egress rules
@@ -189,11 +189,17 @@ export function externalRanges(blocks: readonly Cidr[]): ExternalRange[] {
   return intervalRanges(blocks.map((b) => ({ family: b.family, ...cidrRange(b) })))
 }
 
-/** The address space split at both ends of every interval; IPv6 only when some interval is. */
-export function intervalRanges(intervals: readonly AddressInterval[]): ExternalRange[] {
+/**
+ * The address space split at both ends of every interval: IPv4 always, IPv6 when `ipv6` (by
+ * default, when some interval is IPv6).
+ */
+export function intervalRanges(
+  intervals: readonly AddressInterval[],
+  ipv6 = intervals.some((b) => b.family === 6),
+): ExternalRange[] {
   const out: ExternalRange[] = []
   for (const family of [4, 6] as const) {
-    if (family === 6 && !intervals.some((b) => b.family === 6)) continue
+    if (family === 6 && !ipv6) continue
     const top = 1n << BigInt(familyBits(family))
     const points = new Set<bigint>([0n, top])
     for (const b of intervals) {
@@ -405,8 +411,13 @@ function podKey(p: K8sPod): string {
 
 /** Analyses a model: see the module comment. Pure. */
 export function analyzeModel(model: K8sModel, diagnostics: readonly Diagnostic[] = []): Analysis {
-  const inRanges = intervalRanges(modelIntervals(model, 'ingress'))
-  const outRanges = intervalRanges(modelIntervals(model, 'egress'))
+  const inIntervals = modelIntervals(model, 'ingress')
+  const outIntervals = modelIntervals(model, 'egress')
+  // IPv6 is modelled in both directions once a block of either names it: an IPv6 block in egress
+  // rules only must not hide the IPv6 sources that reach pods no ingress rule isolates
+  const ipv6 = [...inIntervals, ...outIntervals].some((b) => b.family === 6)
+  const inRanges = intervalRanges(inIntervals, ipv6)
+  const outRanges = intervalRanges(outIntervals, ipv6)
   const ranges = [...inRanges, ...outRanges.filter((r) => !inRanges.some((x) => x.name === r.name))]
   // pods with the same namespace, labels and ports are judged alike: one representative each
   const wl = model.workloads.map((w) => {

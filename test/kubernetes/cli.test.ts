@@ -67,13 +67,19 @@ spec:
       '0.0.0.0-255.255.255.255[External] => x/a[Pod] : All Connections',
       'x/a[Pod] => 10.0.0.0-10.255.255.255[External] : All Connections',
     ])
-    expect(plain.stderr).toMatch(/warning k8s\/ipv6-not-listed: 1 connection of IPv6/)
+    // x/a => 2001:db8::/32, and ::/0 => x/a (no ingress policy: every IPv6 source)
+    expect(plain.stderr).toMatch(/warning k8s\/ipv6-not-listed: 2 connections of IPv6/)
     const v6 = await cli('k8s', 'connlist', dir, '--ipv6', '-o', 'json')
     expect(v6.code).toBe(0)
     expect(v6.stderr).not.toContain('ipv6-not-listed')
     expect(JSON.parse(v6.stdout)).toContainEqual({
       src: 'x/a[Pod]',
       dst: '2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff[External]',
+      conn: 'All Connections',
+    })
+    expect(JSON.parse(v6.stdout)).toContainEqual({
+      src: '::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff[External]',
+      dst: 'x/a[Pod]',
       conn: 'All Connections',
     })
   })

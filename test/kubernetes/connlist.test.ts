@@ -177,6 +177,53 @@ describe('reference evaluator ≡ set analysis', () => {
   })
 })
 
+describe('IPv6 address ranges', () => {
+  it('an IPv6 block in egress rules only splits the IPv6 sources of ingress too', () => {
+    // own fixture (hN, session 31). NetworkPolicy API reference
+    // (https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/):
+    // a pod no policy selects for ingress accepts every source, IPv6 addresses included, so
+    // `k8s connlist --ipv6` lists ::/0 => x/b and ::/0 => x/a (not just the egress block)
+    const a = analyze([
+      {
+        path: 'm.yaml',
+        text: `apiVersion: v1
+kind: Pod
+metadata: { name: a, namespace: x, labels: { app: a } }
+spec: { containers: [{ name: c, image: i }] }
+status: { podIPs: [{ ip: 10.244.0.1 }, { ip: 'fd00::1' }] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: b, namespace: x, labels: { app: b } }
+spec: { containers: [{ name: c, image: i }] }
+status: { podIPs: [{ ip: 10.244.0.2 }, { ip: 'fd00::2' }] }
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: out, namespace: x }
+spec:
+  podSelector: { matchLabels: { app: a } }
+  policyTypes: [Egress]
+  egress: [{ to: [{ ipBlock: { cidr: '2001:db8::/32' } }] }]
+`,
+      },
+    ])
+    expect(a.diagnostics.filter((d) => d.severity === 'error')).toEqual([])
+    expect(lines(formatK8sConnlist(a.connections, 'txt'))).toEqual([
+      '0.0.0.0-255.255.255.255[External] => x/a[Pod] : All Connections',
+      '0.0.0.0-255.255.255.255[External] => x/b[Pod] : All Connections',
+      '::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff[External] => x/a[Pod] : All Connections',
+      '::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff[External] => x/b[Pod] : All Connections',
+      'x/a[Pod] => 2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff[External] : All Connections',
+      'x/b[Pod] => 0.0.0.0-255.255.255.255[External] : All Connections',
+      'x/b[Pod] => 2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff[External] : All Connections',
+      'x/b[Pod] => 2001:db9::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff[External] : All Connections',
+      'x/b[Pod] => ::-2001:db7:ffff:ffff:ffff:ffff:ffff:ffff[External] : All Connections',
+      'x/b[Pod] => x/a[Pod] : All Connections',
+    ])
+  })
+})
+
 interface Case {
   inputDir: string
   expected: { txt?: string }
