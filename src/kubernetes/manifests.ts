@@ -186,8 +186,19 @@ export function parseLabelSelector(
       const key = e['key']
       const op = e['operator']
       const values = e['values'] ?? []
-      if (typeof key !== 'string' || checkLabelKey(key)) {
-        bad(`${JSON.stringify(key)} is not a valid label key`, [...at, 'key'])
+      const keyProblem =
+        key === undefined || key === null
+          ? 'a match expression needs a key (the label key it tests)'
+          : typeof key !== 'string'
+            ? `${JSON.stringify(key)} is not a valid label key (label keys are text: quote it)`
+            : checkLabelKey(key)
+      if (keyProblem !== undefined || typeof key !== 'string') {
+        bad(keyProblem ?? 'a match expression needs a key', [...at, 'key'])
+        ok = false
+        return
+      }
+      if (op === undefined || op === null) {
+        bad('a match expression needs an operator: In, NotIn, Exists or DoesNotExist', at)
         ok = false
         return
       }

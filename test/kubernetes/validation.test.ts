@@ -166,6 +166,30 @@ spec:
     })
   }
 
+  it('a match expression without key or operator says which is missing (hN, session 31)', () => {
+    // own fixture; LabelSelectorRequirement (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/label-selector/):
+    // key and operator are required. Before, the message read 'undefined is not a valid label key'
+    const sel = (e: string) =>
+      diags(
+        np(`  podSelector:
+    matchExpressions:
+      - ${e}
+`),
+      ).d.map((x) => x.message)
+    expect(sel('{ operator: Exists }')).toEqual([
+      'NetworkPolicy x/np1: a match expression needs a key (the label key it tests)',
+    ])
+    expect(sel('{ key: app, values: [a] }')).toEqual([
+      'NetworkPolicy x/np1: a match expression needs an operator: In, NotIn, Exists or DoesNotExist',
+    ])
+    expect(sel('{ key: 7, operator: Exists }')).toEqual([
+      'NetworkPolicy x/np1: 7 is not a valid label key (label keys are text: quote it)',
+    ])
+    expect(sel("{ key: 'bad key', operator: Exists }")[0]).toMatch(
+      /"bad key" is not a valid label key \(letters, digits/,
+    )
+  })
+
   it('policyTypes default: ingress rules only do not isolate egress', () => {
     const { a } = diags(
       np(`  podSelector: {}
