@@ -21,6 +21,7 @@ import {
   type Verdict,
 } from '../../src/core/index.js'
 import { resolveEntity, ruleMatches } from '../../src/policy/evaluate.js'
+import { hostExcepts } from './model.js'
 
 /** Flow counts by outcome and by the semantics they touched; see {@link countOutcome}. */
 export interface OutcomeCounts {
@@ -45,6 +46,11 @@ export interface OutcomeCounts {
   /** Of {@link OutcomeCounts.cidrExcept}, the flows whose source or destination is IPv6. */
   ipv6Except: number
   /**
+   * Of {@link OutcomeCounts.ipv6Except}, the flows with an end that an except of one address
+   * (/128, /32) of the set names ({@link hostExcepts}).
+   */
+  ipv6HostExcept: number
+  /**
    * Some rule's selectors match both ends and one of its services names the flow's protocol with
    * the flow's port at a range end or just outside it (lo − 1, lo, hi, hi + 1).
    */
@@ -68,6 +74,7 @@ export function newCounts(): OutcomeCounts {
     cidrExcept: 0,
     ipv6: 0,
     ipv6Except: 0,
+    ipv6HostExcept: 0,
     portEdge: 0,
     scoped: 0,
     global: 0,
@@ -75,6 +82,14 @@ export function newCounts(): OutcomeCounts {
 }
 
 const relaxed = new WeakMap<Rule, Rule | undefined>()
+const hostsBySet = new WeakMap<PolicySet, Set<string>>()
+
+/** {@link hostExcepts} of `ps`, computed once per set. */
+function hostsOf(ps: PolicySet): Set<string> {
+  let h = hostsBySet.get(ps)
+  if (h === undefined) hostsBySet.set(ps, (h = hostExcepts(ps)))
+  return h
+}
 
 /** The rule with its CIDR selectors' `except`s left out; undefined when it has none. */
 function withoutExcept(rule: Rule): Rule | undefined {
@@ -154,7 +169,11 @@ export function countOutcome(
     }
   }
   if (except) c.cidrExcept++
-  if (except && (sip.family === 6 || dip.family === 6)) c.ipv6Except++
+  if (except && (sip.family === 6 || dip.family === 6)) {
+    c.ipv6Except++
+    const hosts = hostsOf(ps)
+    if (hosts.has(t.src) || hosts.has(t.dst)) c.ipv6HostExcept++
+  }
   if (edge) c.portEdge++
   if (scoped) c.scoped++
   if (global) c.global++
