@@ -5,7 +5,10 @@ import { afterAll, describe, it, expect } from 'vitest'
 import { BulkheadError } from '../../src/core/index.js'
 import { awsVpcParser, parseAwsFieldList } from '../../src/ingest/formats/aws-vpc.js'
 import { readFlowColumns, readFlows, type FileSummary } from '../../src/ingest/read.js'
+import { tempDir } from '../helpers/files.js'
 import { fixture, fixtureText, runParser } from './text-helpers.js'
+
+const tmp = tempDir('bulkhead-aws-vpc')
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 
@@ -214,6 +217,33 @@ describe('aws-vpc parser', () => {
       'bad-action': 1,
       'bad-address': 1,
     })
+  })
+
+  it('a record spanning more than an hour is window-too-long, read one by one and in columns (s32)', async () => {
+    // AWS aggregates over at most 600 s; by hand: 3 600 s is kept, 3 601 s and a start typed
+    // decades early (Elastic's sample: 1970 to 2025) are skipped with the span in the example
+    const rec = (start: number, end: number): string =>
+      `2 123456789010 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 64 ${String(start)} ${String(end)} ACCEPT OK`
+    const lines = [rec(1700000000, 1700003600), rec(1700000000, 1700003601), rec(1, 1763900000)]
+    const { flows, ctx } = await runParser(awsVpcParser, lines.join('\n'))
+    expect(flows.map((f) => f.end - f.start)).toEqual([3_600_000])
+    expect(ctx.stats.skipped).toEqual({ 'window-too-long': 2 })
+    expect(ctx.stats.examples[0]).toMatchObject({
+      reason: 'window-too-long',
+      detail: expect.stringContaining('3601 s') as unknown,
+    })
+    const file = join(tmp, 'windows.log')
+    writeFileSync(file, lines.join('\n') + '\n')
+    const summaries: FileSummary[] = []
+    const columns = []
+    for await (const batch of readFlowColumns(
+      [file],
+      { format: 'aws-vpc', strict: false },
+      summaries,
+    ))
+      columns.push(...(Array.isArray(batch) ? batch : batch.toFlows()))
+    expect(columns.map((f) => f.end - f.start)).toEqual([3_600_000])
+    expect(summaries[0]?.stats.skipped).toEqual({ 'window-too-long': 2 })
   })
 
   it('strict mode throws ingest/malformed-record on the first bad record', async () => {

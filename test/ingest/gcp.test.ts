@@ -58,6 +58,33 @@ describe('gcp-vpc parser', () => {
     expect(flows).toEqual([])
     expect(ctx.stats.skipped).toEqual({ 'bad-time': 1, 'no-connection': 2 })
   })
+
+  it('a record whose end_time is more than an hour after its start_time is window-too-long (s32)', async () => {
+    // GCP aggregates over at most 15 minutes; by hand: one hour is kept, an hour and a second not
+    const rec = (end: string): string =>
+      JSON.stringify({
+        jsonPayload: {
+          connection: {
+            src_ip: '10.0.0.1',
+            src_port: 40000,
+            dest_ip: '10.0.0.2',
+            dest_port: 443,
+            protocol: 6,
+          },
+          start_time: '2026-01-01T00:00:00Z',
+          end_time: end,
+          bytes_sent: '64',
+          packets_sent: '1',
+          reporter: 'SRC',
+        },
+      })
+    const { flows, ctx } = await runParser(
+      gcpVpcParser,
+      [rec('2026-01-01T01:00:00Z'), rec('2026-01-01T01:00:01Z')].join('\n'),
+    )
+    expect(flows.map((f) => f.end - f.start)).toEqual([3_600_000])
+    expect(ctx.stats.skipped).toEqual({ 'window-too-long': 1 })
+  })
 })
 
 describe('gcp-vpc exports as one compact line', () => {

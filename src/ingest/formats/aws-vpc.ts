@@ -31,6 +31,14 @@ import {
  */
 const MAX_SECONDS = 253_402_300_799
 
+/**
+ * Longest window (`end − start`, seconds) of an AWS record. AWS aggregates a flow over at most
+ * 10 minutes (Amazon VPC User Guide, "Flow log records", "Aggregation interval"), and each time
+ * may lag its packet by up to 60 s; a record that spans longer (a start typed decades early) is
+ * damaged and skipped as `window-too-long`. One hour leaves a margin of five intervals.
+ */
+export const AWS_MAX_WINDOW_S = 3600
+
 /** The default (version 2) field order, used when there is no header and no `--fields`. */
 export const AWS_DEFAULT_FIELDS: readonly string[] = [
   'version',
@@ -432,6 +440,17 @@ export class AwsLineReader implements LineReader {
         skip(ctx, 'end-before-start', `${file}:${lineNo}`, raw)
         return undefined
       }
+      if (e - s > AWS_MAX_WINDOW_S) {
+        skip(
+          ctx,
+          'window-too-long',
+          `${file}:${lineNo}`,
+          raw,
+          undefined,
+          `start to end is ${String(e - s)} s, where AWS aggregates over at most 600 s (read up to ${String(AWS_MAX_WINDOW_S)} s)`,
+        )
+        return undefined
+      }
       startMs = s * 1000
       endMs = e * 1000
     }
@@ -512,7 +531,7 @@ export class AwsLineReader implements LineReader {
  *
  * Skip reasons: `field-count`, `bad-version`, `bad-log-status`, `bad-address`, `bad-port`, `no-port`,
  * `bad-protocol`, `no-protocol` (the format has no `protocol` field), `bad-counter`, `bad-time`,
- * `no-time`, `end-before-start`, `bad-action`, `bad-fields` (unusable `--fields`).
+ * `no-time`, `end-before-start`, `window-too-long` (longer than {@link AWS_MAX_WINDOW_S}), `bad-action`, `bad-fields` (unusable `--fields`).
  */
 export const awsVpcParser: LineParser = {
   format: 'aws-vpc',
@@ -781,7 +800,7 @@ export class AwsColumnReader extends ColumnLineReader {
     if (allLost(lost, packets)) return false
     const s = decimal(L.start, MAX_SECONDS)
     const t = decimal(L.end, MAX_SECONDS)
-    if (s < 0 || t < s) return false
+    if (s < 0 || t < s || t - s > AWS_MAX_WINDOW_S) return false
     let action: number
     if (L.action < 0) action = ACTION_UNKNOWN
     else if (wordIs(buf, L.action, W_ACCEPT)) action = ACTION_ACCEPT

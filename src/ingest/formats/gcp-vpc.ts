@@ -12,6 +12,14 @@ import { JsonObjectSplitter, type RawRecord } from '../json-objects.js'
 /** Largest JSON record read (one LogEntry, in UTF-16 code units); larger ones are skipped as `record-too-large`. */
 export const GCP_MAX_RECORD = 1024 * 1024
 
+/**
+ * Longest window (`end_time − start_time`, ms) of a VPC Flow Logs record: GCP aggregates over at
+ * most 15 minutes (`aggregationInterval` `INTERVAL_15_MIN`; `start_time`/`end_time` are the first
+ * and last packet observed in the interval, "Record format"); a record that spans longer is
+ * damaged and skipped as `window-too-long`. One hour leaves a margin of three intervals.
+ */
+export const GCP_MAX_WINDOW_MS = 3_600_000
+
 function obj(v: unknown): Record<string, unknown> | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
     ? (v as Record<string, unknown>)
@@ -118,6 +126,11 @@ function parseRecord(
   }
   if (end < start) {
     skip(ctx, 'end-before-start', where, line)
+    return undefined
+  }
+  if (end - start > GCP_MAX_WINDOW_MS) {
+    const detail = `start_time to end_time is ${String((end - start) / 1000)} s, where GCP aggregates over at most 900 s (read up to ${String(GCP_MAX_WINDOW_MS / 1000)} s)`
+    skip(ctx, 'window-too-long', where, line, undefined, detail)
     return undefined
   }
   const bytes = int(p['bytes_sent'], Number.MAX_SAFE_INTEGER, 0)
@@ -230,7 +243,8 @@ export const GCP_MAX_LINE = 256 * 1024 * 1024
  * @see https://cloud.google.com/firewall/docs/firewall-rules-logging
  *
  * Skip reasons: `bad-json`, `record-too-large`, `no-connection`, `bad-address`, `bad-port`,
- * `bad-protocol`, `bad-time`, `end-before-start`, `bad-counter`.
+ * `bad-protocol`, `bad-time`, `end-before-start`, `window-too-long` (longer than
+ * {@link GCP_MAX_WINDOW_MS}), `bad-counter`.
  */
 export const gcpVpcParser: LineParser = {
   format: 'gcp-vpc',
