@@ -314,6 +314,34 @@ describe('hubble details', () => {
     expect(ctx.stats.notes).toEqual({ 'no-ip-layer': 1, 'no-l4': 1, 'no-timestamp': 1 })
   })
 
+  it("the exporter's records: aggregated ones noted, ones whose fieldMask left IP out named so (s32)", async () => {
+    // by hand, after cilium pkg/hubble/exporter/testdata/scripts/aggregation.txtar: a record with
+    // IP and l4 and `aggregate` counts is one flow noted `aggregated` (the repeat of it 1 s later
+    // is a duplicate observation, not noted aggregated); one masked to source, destination and
+    // verdict has neither IP nor Type: `ip-not-exported`, not the ARP note `no-ip-layer`
+    const aggregated = line({ aggregate: { egress_flow_count: 7 }, traffic_direction: 'EGRESS' })
+    const masked = JSON.stringify({
+      flow: {
+        verdict: 'FORWARDED',
+        source: { namespace: 'default', pod_name: 'web-pod' },
+        destination: { namespace: 'default', pod_name: 'db-pod' },
+        aggregate: { unknown_direction_flow_count: 3 },
+      },
+      time: '2024-01-01T10:00:00Z',
+    })
+    const { flows, ctx } = await run([
+      aggregated,
+      line({ aggregate: { egress_flow_count: 2 }, time: '2024-01-01T00:00:01.000Z' }),
+      masked,
+    ])
+    expect(flows).toHaveLength(1)
+    expect(ctx.stats.notes).toEqual({
+      aggregated: 1,
+      'duplicate-observation': 1,
+      'ip-not-exported': 1,
+    })
+  })
+
   it('bounds the de-duplication map', async () => {
     const distinct = (i: number): string =>
       line(

@@ -286,7 +286,11 @@ class RecentSet {
  *   came earlier in the file, note `l7`, not emitted; otherwise (an export of L7 events only) the
  *   record is read as a flow like the others. `SOCK` (3) socket
  *   trace events: note `sock-trace`, not emitted. Flows without `IP` (ARP and other non-IP
- *   frames): note `no-ip-layer`; without a known `l4`: note `no-l4`.
+ *   frames): note `no-ip-layer`, or `ip-not-exported` when the flow has no `Type` either (an
+ *   exporter whose `fieldMask` left `IP` out); without a known `l4`: note `no-l4`.
+ * - The exporter's aggregated records (`aggregationOptions`: one record with `aggregate` counts of
+ *   the events of a window, cilium pkg/hubble/exporter/aggregator.go) are read as one event at
+ *   the record's time, noted `aggregated`: the counts are events, not packets or connections.
  * - `IP.source/destination` → src/dst; `l4.TCP|UDP|SCTP` ports; `l4.ICMPv4|ICMPv6` → dstPort =
  *   type, srcPort = code; TCP flags → `tcpFlags`.
  * - `verdict` FORWARDED/REDIRECTED/TRANSLATED → accept; AUDIT → accept (note `audit`);
@@ -384,7 +388,9 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       }
       const ip = f['IP']
       if (!isObj(ip)) {
-        note(ctx, l7 ? 'l7' : 'no-ip-layer')
+        // every flow Hubble writes has a Type (L3_L4 for ARP too): without both, the exporter's
+        // fieldMask left the IP layer out
+        note(ctx, l7 ? 'l7' : type === undefined ? 'ip-not-exported' : 'no-ip-layer')
         continue
       }
       const src = typeof ip['source'] === 'string' ? normalizeIp(ip['source']) : undefined
@@ -489,6 +495,7 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
         tuple,
         at,
         audit,
+        aggregated: isObj(f['aggregate']),
         transit,
         dropped: false,
         released: false,
@@ -552,6 +559,7 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       return false
     }
     if (o.audit) note(ctx, 'audit')
+    if (o.aggregated) note(ctx, 'aggregated')
     ctx.stats.records++
     return true
   }
@@ -567,6 +575,8 @@ interface Observation {
   /** record time, ms */
   at: number
   audit: boolean
+  /** an exporter record standing for several events (`aggregate` counts): noted `aggregated` */
+  aggregated: boolean
   /** accepted at a transit point: held for a drop at the destination's node */
   transit: boolean
   /** a drop of the same 5-tuple followed within the window: not a flow */
