@@ -52,9 +52,12 @@ export interface DirectionDecision {
   readonly steps: readonly DecisionStep[]
 }
 
-/** One end of the evaluated connection. */
+/**
+ * One end of the evaluated connection. An address a pod holds is that pod: a `workload` whose
+ * `pods` are that one pod, with the `address` it was named by.
+ */
 export type EvalEndpoint =
-  | { readonly kind: 'workload'; readonly workload: K8sWorkload }
+  | { readonly kind: 'workload'; readonly workload: K8sWorkload; readonly address?: string }
   | { readonly kind: 'ip'; readonly ip: IpAddress; readonly text: string }
   | { readonly kind: 'ingress-controller' }
 
@@ -68,6 +71,8 @@ export interface K8sVerdict {
   /** The pods judged (the first pair allowing it, else the first pair). */
   readonly egress?: DirectionDecision
   readonly ingress?: DirectionDecision
+  /** How an end given as an address was read: e.g. "fd00::1 is the address of pod a/web". */
+  readonly notes?: readonly string[]
 }
 
 /**
@@ -223,7 +228,20 @@ export function evaluateK8s(
   protocol: number,
   port: number,
 ): K8sVerdict {
-  const base = { src: nameOf(src), dst: nameOf(dst), protocol, port }
+  const notes = [src, dst].flatMap((e) =>
+    e.kind === 'workload' && e.address !== undefined
+      ? [
+          `${e.address} is the address of pod ${e.workload.pods.map((p) => `${p.namespace}/${p.name}`).join(', ')}: judged as that pod (ipBlocks and networks match only addresses outside the cluster's pods)`,
+        ]
+      : [],
+  )
+  const base = {
+    src: nameOf(src),
+    dst: nameOf(dst),
+    protocol,
+    port,
+    ...(notes.length > 0 ? { notes } : {}),
+  }
   let first: K8sVerdict | undefined
   for (const s of peersOf(src)) {
     for (const d of peersOf(dst)) {
@@ -265,14 +283,27 @@ export function evaluateK8s(
 
 /**
  * Finds an endpoint by name: a workload (`ns/name[Kind]`, or `ns/name` when one workload of that
- * namespace and name exists, or `ns/pod` naming one of its pods), an IPv4/IPv6 address, or
+ * namespace and name exists, or `ns/pod` naming one of its pods), an IPv4/IPv6 address (the pod
+ * that holds it, by `status.podIPs`, when one does; else an address outside the cluster), or
  * `{ingress-controller}`.
  * @returns the endpoint, or a reason when nothing (or more than one workload) matches.
  */
 export function findEndpoint(model: K8sModel, text: string): EvalEndpoint | string {
   if (text === INGRESS_CONTROLLER) return { kind: 'ingress-controller' }
   const ip = parseIp(text)
-  if (ip) return { kind: 'ip', ip, text }
+  if (ip) {
+    // an address a pod holds is that pod (ipBlocks describe addresses outside the cluster's pods)
+    const holders = model.workloads.flatMap((w) =>
+      w.pods
+        .filter((p) => p.addresses?.some((a) => a.family === ip.family && a.value === ip.value))
+        .map((p) => ({ w, p })),
+    )
+    const [one] = holders
+    if (holders.length > 1)
+      return `${text} is held by ${String(holders.length)} pods: ${holders.map((h) => `${h.p.namespace}/${h.p.name}`).join(', ')}; name the pod`
+    if (one) return { kind: 'workload', workload: { ...one.w, pods: [one.p] }, address: text }
+    return { kind: 'ip', ip, text }
+  }
   const exact = model.workloads.find((w) => w.name === text)
   if (exact) return { kind: 'workload', workload: exact }
   const byName = model.workloads.filter(

@@ -18,7 +18,9 @@ import {
   checkKubernetesLabelValue,
   checkLabelKey,
   labelSet,
+  parseIp,
   type Diagnostic,
+  type IpAddress,
   type LabelExpression,
   type LabelSet,
   type SourceLocation,
@@ -263,6 +265,12 @@ export interface K8sPod {
   readonly workload: string
   readonly ports: readonly ContainerPort[]
   readonly location: SourceLocation
+  /**
+   * The addresses the pod holds (`status.podIPs`, else `status.podIP`; see {@link podAddressesAt}),
+   * absent when the input gives none (a manifest, a template): its address families are then
+   * unknown and the analysis takes both.
+   */
+  readonly addresses?: readonly IpAddress[]
 }
 
 /**
@@ -324,6 +332,32 @@ function at(v: unknown, path: YamlPath): unknown {
   for (const seg of path)
     cur = isMapping(cur) ? cur[seg as string] : Array.isArray(cur) ? cur[seg as number] : undefined
   return cur
+}
+
+/**
+ * The addresses a Pod object holds, as the inventory source reads them
+ * (src/inventory/sources/kubernetes.ts): `status.podIPs[].ip`, else `status.podIP`; none for a
+ * pod that has ended (phase `Succeeded`/`Failed`: its IP is released) or uses the host network
+ * (its IP is the node's), and none when no entry is an address (a bad entry is left out; the
+ * inventory reports it). Pure: no diagnostics.
+ * @returns the addresses, or undefined when the pod holds none the input tells.
+ */
+export function podAddressesAt(pod: Record<string, unknown>): IpAddress[] | undefined {
+  const status = at(pod, ['status'])
+  if (!isMapping(status)) return undefined
+  const phase = status['phase']
+  if (phase === 'Succeeded' || phase === 'Failed' || at(pod, ['spec', 'hostNetwork']) === true)
+    return undefined
+  const list: unknown = status['podIPs']
+  const raw: unknown[] =
+    Array.isArray(list) && list.length > 0
+      ? list.map((x: unknown) => (isMapping(x) ? x['ip'] : x))
+      : [status['podIP']]
+  const out = raw.flatMap((r) => {
+    const ip = typeof r === 'string' ? parseIp(r) : undefined
+    return ip ? [ip] : []
+  })
+  return out.length > 0 ? out : undefined
 }
 
 /** Reads object labels at `rel`; non-text values and bad keys are `k8s/bad-object` (the label is left out). */
@@ -401,12 +435,16 @@ function portsAt(obj: KubernetesObject, rel: YamlPath): ContainerPort[] {
   return out
 }
 
+function withAddresses(a: IpAddress[] | undefined): { addresses?: readonly IpAddress[] } {
+  return a ? { addresses: a } : {}
+}
+
 /**
  * The namespaces and pods of the input.
  *
  * - **Namespaces**: every `Namespace` object (its labels plus `kubernetes.io/metadata.name`),
  *   and every namespace a pod or workload is in, with only that label.
- * - **Pods**: every `Pod`, in the workload of its top owner: its controller `ownerReference` is
+ * - **Pods**: every `Pod` (with the addresses of {@link podAddressesAt}), in the workload of its top owner: its controller `ownerReference` is
  *   followed through the objects present (by `uid`, else namespace, kind and name); when the
  *   owner is not in the input the workload is named after the reference (np-guard:
  *   `default/frontend-99684f7f8[ReplicaSet]` for a dump without ReplicaSets; a reference without
@@ -529,6 +567,7 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
       workload: name,
       ports: portsAt(o.obj, ['spec']),
       location: o.obj.doc.loc(o.obj.path),
+      ...withAddresses(podAddressesAt(o.obj.value)),
     })
   }
   for (const o of owned) {

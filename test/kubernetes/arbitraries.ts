@@ -45,6 +45,26 @@ export const anp = (name: string, priority: number, spec: Record<string, unknown
 export interface SelectorChoices {
   readonly pods: readonly Record<string, unknown>[]
   readonly namespaces: readonly Record<string, unknown>[]
+  /**
+   * Give pods addresses (`status.podIPs`: none, IPv4, IPv6 or both; see {@link podIps}) and
+   * policies the IPv6 blocks `fd00::/16` (ipBlock, ANP networks) that hold them. Off: the
+   * estates of earlier sessions, unchanged.
+   */
+  readonly addresses?: boolean
+}
+
+/** Address families of a generated pod (`[]`: no `status.podIPs`, families unknown). */
+export type PodFamilies = readonly (4 | 6)[]
+
+/**
+ * The addresses of generated pod `i`: IPv4 `10.1.0.<i+1>` (inside the estates' except
+ * `10.1.0.0/16`) for even `i`, `10.2.0.<i+1>` (inside `10.0.0.0/8`, not excepted) for odd `i`;
+ * IPv6 `fd00::<i+1>` (inside `fd00::/16`).
+ */
+export function podIps(i: number, families: PodFamilies): string[] {
+  return families.map((f) =>
+    f === 4 ? `10.${String(1 + (i % 2))}.0.${String(i + 1)}` : `fd00::${String(i + 1)}`,
+  )
 }
 
 /**
@@ -60,6 +80,7 @@ export function k8sArbitraries(choices: SelectorChoices) {
     fc.record({ namespaceSelector: nsSel, podSelector: sel }),
     fc.constant({ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }),
     fc.constant({ ipBlock: { cidr: '0.0.0.0/0' } }),
+    ...(choices.addresses === true ? [fc.constant({ ipBlock: { cidr: 'fd00::/16' } })] : []),
   )
   const npPort = fc.constantFrom<Record<string, unknown>>(
     { port: 80 },
@@ -101,7 +122,14 @@ export function k8sArbitraries(choices: SelectorChoices) {
         name: fc.constantFrom('r1', 'r2', 'r3'),
         action: fc.constantFrom(...actions),
         [key]: fc.array(
-          key === 'to' ? fc.oneof(anpPods, fc.constant({ networks: ['10.0.0.0/8'] })) : anpPods,
+          key === 'to'
+            ? fc.oneof(
+                anpPods,
+                choices.addresses === true
+                  ? fc.constantFrom({ networks: ['10.0.0.0/8'] }, { networks: ['fd00::/16'] })
+                  : fc.constant({ networks: ['10.0.0.0/8'] }),
+              )
+            : anpPods,
           { minLength: 1, maxLength: 2 },
         ),
         ports: fc.option(fc.array(anpPort, { minLength: 1, maxLength: 2 }), { nil: undefined }),
@@ -116,16 +144,28 @@ export function k8sArbitraries(choices: SelectorChoices) {
       egress: fc.array(anpRule('to', actions), { maxLength: 2 }),
     })
   }
+  const podBase = {
+    ns: fc.constantFrom('a', 'b'),
+    app: fc.constantFrom('a', 'b', 'c'),
+    web: fc.constantFrom(80, 85, 55, 9),
+    proto: fc.constantFrom('TCP', 'UDP', 'SCTP'),
+  }
+  const podRecord = (
+    choices.addresses === true
+      ? fc.record({
+          ...podBase,
+          families: fc.constantFrom<PodFamilies>([], [4], [6], [4, 6]),
+        })
+      : fc.record(podBase)
+  ) as fc.Arbitrary<{
+    ns: string
+    app: string
+    web: number
+    proto: string
+    families?: PodFamilies
+  }>
   const estate = fc.record({
-    pods: fc.array(
-      fc.record({
-        ns: fc.constantFrom('a', 'b'),
-        app: fc.constantFrom('a', 'b', 'c'),
-        web: fc.constantFrom(80, 85, 55, 9),
-        proto: fc.constantFrom('TCP', 'UDP', 'SCTP'),
-      }),
-      { minLength: 1, maxLength: 4 },
-    ),
+    pods: fc.array(podRecord, { minLength: 1, maxLength: 4 }),
     nps: fc.array(fc.record({ ns: fc.constantFrom('a', 'b'), spec: npSpec }), { maxLength: 3 }),
     anps: fc.array(anpSpec(false), { maxLength: 2 }),
     banp: fc.option(anpSpec(true), { nil: undefined }),
@@ -137,16 +177,19 @@ export function k8sArbitraries(choices: SelectorChoices) {
 export type K8sEstate =
   ReturnType<typeof k8sArbitraries>['estate'] extends fc.Arbitrary<infer T> ? T : never
 
-/** The manifests of a generated estate: namespaces a (team x) and b (team y), pods, policies. */
+/**
+ * The manifests of a generated estate: namespaces a (team x) and b (team y), pods (with the
+ * addresses of {@link podIps} when generated with families), policies.
+ */
 export function estateDocs(e: K8sEstate): unknown[] {
   const docs: unknown[] = [ns('a', { team: 'x' }), ns('b', { team: 'y' })]
-  e.pods.forEach((p, i) =>
-    docs.push(
-      pod(`p${i}`, p.ns, { app: p.app }, [
-        { name: 'web', containerPort: p.web, protocol: p.proto },
-      ]),
-    ),
-  )
+  e.pods.forEach((p, i) => {
+    const doc = pod(`p${i}`, p.ns, { app: p.app }, [
+      { name: 'web', containerPort: p.web, protocol: p.proto },
+    ])
+    const ips = podIps(i, p.families ?? [])
+    docs.push(ips.length > 0 ? { ...doc, status: { podIPs: ips.map((ip) => ({ ip })) } } : doc)
+  })
   e.nps.forEach((n, i) => docs.push(np(`np${i}`, n.ns, n.spec)))
   e.anps.forEach((s, i) => docs.push(anp(`anp${i}`, i, s)))
   if (e.banp)

@@ -177,6 +177,70 @@ describe('reference evaluator ≡ set analysis', () => {
   })
 })
 
+/** Session 32 (hA): pods a/web and a/db with the given status, db open to fd00:10:244::/64 on TCP 5432. */
+function podAddressEstate(web: string, db: string, more = ''): string {
+  return `apiVersion: v1
+kind: Pod
+metadata: { name: web, namespace: a, labels: { app: web } }
+spec: { containers: [{ name: c }] }
+status: ${web}
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: db, namespace: a, labels: { app: db } }
+spec: { containers: [{ name: c, ports: [{ containerPort: 5432 }] }] }
+status: ${db}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: db-in, namespace: a }
+spec:
+  podSelector: { matchLabels: { app: db } }
+  policyTypes: [Ingress]
+  ingress:
+    - from: [{ ipBlock: { cidr: 'fd00:10:244::/64' } }]
+      ports: [{ protocol: TCP, port: 5432 }]
+${more}`
+}
+
+describe('k8s eval: an address a pod holds is that pod', () => {
+  // ipBlocks describe addresses outside the cluster's pods (README; np-guard issue #456 and its
+  // `ruleSelectsPeer`: "assuming that peer of type Pod cannot be selected by IPBlock"), so
+  // a/web's own address fd00:10:244::1, inside the ipBlock, is judged as a/web: denied at a/db's
+  // ingress, as connlist has no a/web => a/db line. fd00:10:244::5, held by no pod, is outside.
+  const { model } = loadModel([
+    {
+      path: 'm.yaml',
+      text: podAddressEstate(
+        "{ podIPs: [{ ip: 'fd00:10:244::1' }] }",
+        "{ podIP: 'fd00:10:244::2', podIPs: [{ ip: 'fd00:10:244::2' }] }",
+      ),
+    },
+  ])
+  const ev = (s: string, d: string) => {
+    const se = findEndpoint(model, s)
+    const de = findEndpoint(model, d)
+    if (typeof se === 'string' || typeof de === 'string') throw new Error('endpoint')
+    return evaluateK8s(model, se, de, 6, 5432)
+  }
+  it("a pod's own address inside an ipBlock gets the pod's verdict", () => {
+    const v = ev('fd00:10:244::1', 'a/db')
+    expect(v.allowed).toBe(false)
+    expect(v.src).toBe('a/web[Pod]')
+    expect(v.ingress?.steps.at(-1)?.layer).toBe('NetworkPolicy')
+    expect(v.notes?.[0]).toMatch(/^fd00:10:244::1 is the address of pod a\/web/)
+    expect(ev('a/web', 'a/db').allowed).toBe(false)
+    // a destination address too: a/web's address is a/web (no policy isolates it)
+    expect(ev('a/db', 'fd00:10:244:0::1').dst).toBe('a/web[Pod]')
+  })
+  it('an address no pod holds stays an outside address', () => {
+    const v = ev('fd00:10:244::5', 'a/db')
+    expect(v.allowed).toBe(true)
+    expect(v.src).toBe('fd00:10:244::5')
+    expect(v.ingress?.steps.at(-1)?.policy).toBe('a/db-in')
+  })
+})
+
 describe('IPv6 address ranges', () => {
   it('an IPv6 block in egress rules only splits the IPv6 sources of ingress too', () => {
     // own fixture (hN, session 31). NetworkPolicy API reference

@@ -87,6 +87,7 @@ function renderDirection(d: DirectionDecision): string[] {
 export function renderK8sVerdict(v: K8sVerdict): string {
   const svc = `${PROTOCOL_TEXT[v.protocol] ?? v.protocol} ${v.port}`
   const lines = [`${v.src} => ${v.dst} : ${svc} ${v.allowed ? 'ALLOWED' : 'DENIED'}`]
+  for (const n of v.notes ?? []) lines.push(`  ${n}`)
   if (v.egress) lines.push(...renderDirection(v.egress))
   if (v.ingress) lines.push(...renderDirection(v.ingress))
   if (!v.egress && !v.ingress) lines.push('  two addresses: not connections the cluster carries')
