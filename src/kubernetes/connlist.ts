@@ -16,7 +16,9 @@
  *
  * A connection pod → pod needs the source's egress and the destination's ingress; pod → address
  * only the egress, address → pod only the ingress. Workloads connect on the union over their
- * pods. Addresses are split into ranges at the edges of what every ipBlock admits (its `cidr`
+ * pods. Only ends of a common address family connect: a pod that holds no IPv4 address
+ * (`status.podIPs`) has no connection with an IPv4 range or an IPv4-only pod (likewise IPv6); a
+ * pod whose addresses the input does not give holds both families. Addresses are split into ranges at the edges of what every ipBlock admits (its `cidr`
  * minus its `except`s, a union of runs: np-guard's `ExceptCidrs` then `Split`, so two adjacent
  * excepts make one range, not two) and of every ANP `networks` block (IPv4 always; IPv6 when
  * some block of either direction is IPv6), one line per range (`0.0.0.0-9.255.255.255[External]`), as np-guard's
@@ -385,9 +387,29 @@ export function primaryIsolated(model: K8sModel, src: Peer, dst: Peer): boolean 
   return networksIsolate(nets.get(src.pod.namespace), nets.get(dst.pod.namespace))
 }
 
+/** Whether the pod may hold an address of `family`: it holds one, or its addresses are unknown. */
+export function podHasFamily(pod: K8sPod, family: IpFamily): boolean {
+  return pod.addresses === undefined || pod.addresses.some((a) => a.family === family)
+}
+
 /**
- * The services allowed from one end to the other (see the module comment); `nodeOf`: each pod's
- * node address, when the caller knows it ({@link directionAllows}).
+ * Whether the two ends share an address family, so that a packet can pass between them: a pod
+ * and an address range when the pod holds an address of the range's family, two pods when they
+ * hold addresses of one family. A pod whose addresses the input does not give (a manifest
+ * without `status.podIPs`, a template, the ingress controller) holds both families.
+ */
+export function familiesMeet(src: Peer, dst: Peer): boolean {
+  if (src.kind === 'pod' && dst.kind === 'pod')
+    return ([4, 6] as const).some((f) => podHasFamily(src.pod, f) && podHasFamily(dst.pod, f))
+  if (src.kind === 'pod' && dst.kind === 'range') return podHasFamily(src.pod, dst.range.family)
+  if (src.kind === 'range' && dst.kind === 'pod') return podHasFamily(dst.pod, src.range.family)
+  return src.kind === 'range' && dst.kind === 'range' && src.range.family === dst.range.family
+}
+
+/**
+ * The services allowed from one end to the other (see the module comment); none between ends of
+ * no common address family ({@link familiesMeet}); `nodeOf`: each pod's node address, when the
+ * caller knows it ({@link directionAllows}).
  */
 export function allowedBetween(
   model: K8sModel,
@@ -396,6 +418,7 @@ export function allowedBetween(
   nodeOf?: PodNode,
 ): ServiceSet {
   if (src.kind === 'range' && dst.kind === 'range') return ServiceSet.EMPTY
+  if (!familiesMeet(src, dst)) return ServiceSet.EMPTY
   if (primaryIsolated(model, src, dst)) return ServiceSet.EMPTY
   let set = ServiceSet.ANY
   if (src.kind === 'pod' && src.pod !== INGRESS_CONTROLLER_POD)
@@ -406,7 +429,8 @@ export function allowedBetween(
 }
 
 function podKey(p: K8sPod): string {
-  return JSON.stringify([p.namespace, p.labels, p.ports])
+  const families = ([4, 6] as const).filter((f) => podHasFamily(p, f))
+  return JSON.stringify([p.namespace, p.labels, p.ports, families])
 }
 
 /** Analyses a model: see the module comment. Pure. */
@@ -419,7 +443,8 @@ export function analyzeModel(model: K8sModel, diagnostics: readonly Diagnostic[]
   const inRanges = intervalRanges(inIntervals, ipv6)
   const outRanges = intervalRanges(outIntervals, ipv6)
   const ranges = [...inRanges, ...outRanges.filter((r) => !inRanges.some((x) => x.name === r.name))]
-  // pods with the same namespace, labels and ports are judged alike: one representative each
+  // pods with the same namespace, labels, ports and address families are judged alike: one
+  // representative each
   const wl = model.workloads.map((w) => {
     const seen = new Map<string, K8sPod>()
     for (const p of w.pods) if (!seen.has(podKey(p))) seen.set(podKey(p), p)

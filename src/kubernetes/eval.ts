@@ -7,11 +7,12 @@
  * @remarks Semantics: as src/kubernetes/connlist.ts (network-policy-api precedence: ANP by
  * priority, first matching rule; then NetworkPolicy; then BANP; then allow).
  */
-import { parseIp, type IpAddress } from '../core/index.js'
+import { formatIp, parseIp, type IpAddress } from '../core/index.js'
 import type { AnpPort } from './anp.js'
 import {
   anpPeerMatches,
   anpPodsMatch,
+  familiesMeet,
   INGRESS_CONTROLLER_POD,
   netpolPeerMatches,
   primaryIsolated,
@@ -33,6 +34,8 @@ export interface DecisionStep {
     | 'default'
     /** OVN-Kubernetes primary networks keep the two pods apart (./udn.ts): denied, no policy asked. */
     | 'PrimaryNetwork'
+    /** The two ends hold no address of one family (`status.podIPs`): denied, no policy asked. */
+    | 'AddressFamily'
   /** `name` (ANP, BANP) or `namespace/name` (NetworkPolicy). */
   readonly policy?: string
   /** Rule name (ANP/BANP) or `ingress[i]`/`egress[i]` (NetworkPolicy). */
@@ -212,6 +215,37 @@ function peersOf(e: EvalEndpoint): Peer[] {
   ]
 }
 
+/** One end's address families, in words: `pod a/web holds IPv6 only (fd00::1)`, `8.8.8.8 is IPv4`. */
+function familiesText(p: Peer): string {
+  if (p.kind === 'range') return `${p.range.name} is IPv${String(p.range.family)}`
+  const held = p.pod.addresses ?? []
+  const families = [...new Set(held.map((a) => `IPv${String(a.family)}`))].join(' and ')
+  return `pod ${p.pod.namespace}/${p.pod.name} holds ${families} only (${held.map(formatIp).join(', ')})`
+}
+
+/**
+ * The decision of a pair of ends with no common address family (one is a pod: two ranges never
+ * get here): denied at the source's egress when it is a pod, else at the destination's ingress.
+ */
+function familyDenied(
+  s: Peer,
+  d: Peer,
+): { egress: DirectionDecision } | { ingress: DirectionDecision } {
+  const at = s.kind === 'pod' ? s.pod : d.kind === 'pod' ? d.pod : undefined
+  const step: DecisionStep = {
+    layer: 'AddressFamily',
+    action: 'Deny',
+    detail: `${familiesText(s)}, ${familiesText(d)}: no address family in common`,
+  }
+  const decision = (direction: 'egress' | 'ingress'): DirectionDecision => ({
+    direction,
+    pod: at ? `${at.namespace}/${at.name}` : '',
+    allowed: false,
+    steps: [step],
+  })
+  return s.kind === 'pod' ? { egress: decision('egress') } : { ingress: decision('ingress') }
+}
+
 function nameOf(e: EvalEndpoint): string {
   return e.kind === 'workload' ? e.workload.name : e.kind === 'ip' ? e.text : INGRESS_CONTROLLER
 }
@@ -219,7 +253,8 @@ function nameOf(e: EvalEndpoint): string {
 /**
  * The verdict on `src → dst` for one protocol (6, 17, 132) and port. A workload is allowed when
  * some pair of its pods is; the decisions shown are those of that pair (else of the first pair).
- * Two addresses never connect (`allowed: false`, no decisions).
+ * Two addresses never connect (`allowed: false`, no decisions); nor do ends with no common address
+ * family (an `AddressFamily` step, see `familiesMeet` in ./connlist.ts).
  */
 export function evaluateK8s(
   model: K8sModel,
@@ -246,6 +281,10 @@ export function evaluateK8s(
   for (const s of peersOf(src)) {
     for (const d of peersOf(dst)) {
       if (s.kind === 'range' && d.kind === 'range') return { ...base, allowed: false }
+      if (!familiesMeet(s, d)) {
+        first ??= { ...base, allowed: false, ...familyDenied(s, d) }
+        continue
+      }
       if (s.kind === 'pod' && d.kind === 'pod' && primaryIsolated(model, s, d)) {
         const nets = model.primaryNetworks
         const detail = `${s.pod.namespace}/${s.pod.name} is on ${networkLabel(nets.get(s.pod.namespace))}, ${d.pod.namespace}/${d.pod.name} on ${networkLabel(nets.get(d.pod.namespace))}: isolated`
