@@ -28,6 +28,7 @@ import {
 import {
   collectKubernetesObjects,
   controllerOwner,
+  isDeploymentProcessPod,
   isKubernetesDocument,
   OwnerIndex,
   podTemplatePath,
@@ -450,7 +451,9 @@ function withAddresses(a: IpAddress[] | undefined): { addresses?: readonly IpAdd
  *   `default/frontend-99684f7f8[ReplicaSet]` for a dump without ReplicaSets; a reference without
  *   a kind gives `[Pod]`). A Pod without owner is `ns/name[Pod]`, and so is a static pod's
  *   mirror pod, whose owner is its `Node` (np-guard's `addPodOwner` skips Node owners; static
- *   pods: https://kubernetes.io/docs/concepts/workloads/pods/static-pods/).
+ *   pods: https://kubernetes.io/docs/concepts/workloads/pods/static-pods/). So is an OpenShift
+ *   deployer or lifecycle hook pod (`DEPLOYER_POD_LABEL`), whose reference to the
+ *   ReplicationController it deploys is no controller reference (np-guard: `[Pod]` too).
  * - A workload object (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
  *   ReplicationController, Argo Rollouts' Rollout, OpenShift's DeploymentConfig, KubeVirt
  *   VirtualMachine: `isWorkloadObject`) that is its own top owner and has no Pod in
@@ -517,7 +520,11 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
       name,
       namespace,
       uid: typeof uidRaw === 'string' ? uidRaw : undefined,
-      owner: controllerOwner(obj.value['metadata'], 'Pod'), // a mirror pod's Node is none
+      // a mirror pod's Node is none; an OpenShift deployer or hook pod is not its DC's pod
+      owner:
+        kind === 'Pod' && isDeploymentProcessPod(obj.value['metadata'])
+          ? undefined
+          : controllerOwner(obj.value['metadata'], 'Pod'),
     }
     if (owners.add(o)) {
       obj.doc.report(

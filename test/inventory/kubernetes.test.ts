@@ -338,6 +338,99 @@ describe('Kubernetes inventory: owners and odd pods', () => {
     ])
   })
 
+  it("an OpenShift deployer or hook pod is its own [Pod] workload: not merged into the DeploymentConfig's", () => {
+    // a dump mid-deployment, the pods as origin's deployer controller (makeDeployerPod) and
+    // library-go's createHookPodManifest make them: label openshift.io/deployer-pod-for.name=<rc>,
+    // none of the template's labels; the deployer's reference to the ReplicationController has no
+    // controller: true, a hook pod has none. Worked by hand: the DeploymentConfig keeps its one
+    // pod's address and labels; each process pod is ns/<pod>[Pod] (as np-guard names it), a
+    // finished one without address. Before: the running deployer's address joined
+    // ns/frontend[DeploymentConfig], whose app and deploymentconfig labels were left out with
+    // inventory/conflicting-labels warnings
+    const owner = (kind: string, name: string, uid: string, controller?: true) => ({
+      ownerReferences: [
+        { apiVersion: 'v1', kind, name, uid, ...(controller ? { controller } : {}) },
+      ],
+    })
+    const dc = {
+      apiVersion: 'apps.openshift.io/v1',
+      kind: 'DeploymentConfig',
+      metadata: { name: 'frontend', namespace: 'ns', uid: 'u-dc' },
+      spec: {
+        template: { metadata: { labels: { app: 'frontend', deploymentconfig: 'frontend' } } },
+      },
+    }
+    const rc = (n: number) => ({
+      apiVersion: 'v1',
+      kind: 'ReplicationController',
+      metadata: {
+        name: `frontend-${n}`,
+        namespace: 'ns',
+        uid: `u-rc${n}`,
+        ...owner('DeploymentConfig', 'frontend', 'u-dc', true),
+      },
+    })
+    const app = pod(
+      'frontend-2-abcde',
+      { status: { phase: 'Running', podIP: '10.128.0.5' } },
+      {
+        labels: { app: 'frontend', deploymentconfig: 'frontend', deployment: 'frontend-2' },
+        ...owner('ReplicationController', 'frontend-2', 'u-rc2', true),
+      },
+    )
+    const deployer = (n: number, status: Record<string, unknown>) =>
+      pod(
+        `frontend-${n}-deploy`,
+        { status },
+        {
+          labels: { 'openshift.io/deployer-pod-for.name': `frontend-${n}` },
+          annotations: { 'openshift.io/deployment.name': `frontend-${n}` },
+          ...owner('ReplicationController', `frontend-${n}`, `u-rc${n}`),
+        },
+      )
+    const hook = pod(
+      'frontend-2-hook-pre',
+      { status: { phase: 'Running', podIP: '10.128.0.10' } },
+      {
+        labels: {
+          'openshift.io/deployer-pod-for.name': 'frontend-2',
+          'openshift.io/deployer-pod.type': 'hook-pre',
+        },
+      },
+    )
+    const dump = list(
+      dc,
+      rc(1),
+      rc(2),
+      app,
+      deployer(2, { phase: 'Running', podIP: '10.128.0.9' }),
+      hook,
+      deployer(1, { phase: 'Succeeded', podIP: '10.128.0.3' }),
+    )
+    const r = load([{ path: 'd.json', text: dump }])
+    expect(r.diagnostics.map((d) => `${d.severity} ${d.code}`)).toEqual([
+      'warning inventory/no-address', // frontend-1-deploy has ended
+    ])
+    const process = (n: number) => ({
+      namespace: 'ns',
+      'openshift.io/deployer-pod-for.name': `frontend-${n}`,
+    })
+    expect(summary([{ path: 'd.json', text: dump }])).toEqual([
+      ['ns/frontend-1-deploy[Pod]', [], process(1)],
+      ['ns/frontend-2-deploy[Pod]', ['10.128.0.9'], process(2)],
+      [
+        'ns/frontend-2-hook-pre[Pod]',
+        ['10.128.0.10'],
+        { ...process(2), 'openshift.io/deployer-pod.type': 'hook-pre' },
+      ],
+      [
+        'ns/frontend[DeploymentConfig]',
+        ['10.128.0.5'],
+        { app: 'frontend', deploymentconfig: 'frontend', namespace: 'ns' },
+      ],
+    ])
+  })
+
   it('reads YAML merge keys in manifests as Kubernetes does', () => {
     // modelled on asialeaf/kube-httpserver config/kube-httpserver.yaml
     // (https://github.com/asialeaf/kube-httpserver/blob/main/config/kube-httpserver.yaml): the

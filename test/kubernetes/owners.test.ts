@@ -154,6 +154,48 @@ describe('k8s connlist: OpenShift DeploymentConfig', () => {
       ['deployment-simple-1-abcde', 'ns/deployment-simple[DeploymentConfig]'],
     ])
   })
+
+  it('the deployer and hook pods of a revision are their own [Pod] workloads, not the DeploymentConfig', () => {
+    // as origin's deployer controller (makeDeployerPod) and library-go's createHookPodManifest
+    // make them: label openshift.io/deployer-pod-for.name=<rc>; the deployer's reference to the
+    // ReplicationController has no controller: true, a hook pod has no reference. np-guard, which
+    // follows controller references only, names them ns/<pod>[Pod] too. Before: the deployer pod
+    // was a pod of ns/deployment-simple[DeploymentConfig], with a k8s/conflicting-labels warning
+    const rc = obj('ReplicationController', 'deployment-simple-1', {
+      uid: 'u-rc',
+      ownerReferences: [
+        { kind: 'DeploymentConfig', name: 'deployment-simple', uid: 'u-dc', controller: true },
+      ],
+    })
+    const dc = {
+      apiVersion: 'apps.openshift.io/v1',
+      kind: 'DeploymentConfig',
+      metadata: { name: 'deployment-simple', namespace: 'ns', uid: 'u-dc' },
+    }
+    const process = { 'openshift.io/deployer-pod-for.name': 'deployment-simple-1' }
+    const deployer = obj('Pod', 'deployment-simple-1-deploy', {
+      labels: process,
+      annotations: { 'openshift.io/deployment.name': 'deployment-simple-1' },
+      ownerReferences: [
+        {
+          apiVersion: 'v1',
+          kind: 'ReplicationController',
+          name: 'deployment-simple-1',
+          uid: 'u-rc',
+        },
+      ],
+    })
+    const hook = obj('Pod', 'deployment-simple-1-hook-pre', {
+      labels: { ...process, 'openshift.io/deployer-pod.type': 'hook-pre' },
+    })
+    const r = workloads([dc, rc, deployer, hook])
+    expect(r.diagnostics).toEqual([])
+    expect(r.pods).toEqual([
+      ['deployment-simple-1-deploy', 'ns/deployment-simple-1-deploy[Pod]'],
+      ['deployment-simple-1-hook-pre', 'ns/deployment-simple-1-hook-pre[Pod]'],
+      ['deployment-simple', 'ns/deployment-simple[DeploymentConfig]'],
+    ])
+  })
 })
 
 describe('k8s connlist: KubeVirt VirtualMachine (np-guard case virtual_machines_example)', () => {

@@ -134,6 +134,29 @@ export function podTemplatePath(kind: string): YamlPath {
   return kind === 'CronJob' ? ['spec', 'jobTemplate', 'spec', 'template'] : ['spec', 'template']
 }
 
+/**
+ * The label OpenShift sets on the pods of a DeploymentConfig's deployment process, valued the
+ * name of the ReplicationController (revision) they deploy: the deployer pod `<rc>-deploy` and
+ * the lifecycle hook pods `<rc>-hook-pre`, `-mid`, `-post` (openshift/api apps/v1
+ * `DeployerPodForDeploymentLabel`: "The deployer pod and hook pods created by the internal
+ * strategies will have this label"; openshift/library-go `createHookPodManifest`, origin's
+ * deployer controller `makeDeployerPod`). Such a pod runs the deployment, not the application:
+ * it has none of the template's labels, and its owner reference to the ReplicationController
+ * (the deployer pod's; a hook pod has none) is not a controller reference but lets the garbage
+ * collector remove it with the revision. It is its own workload, `ns/<pod>[Pod]`, as np-guard's
+ * netpol-analyzer names it (it follows `controller: true` references only).
+ */
+export const DEPLOYER_POD_LABEL = 'openshift.io/deployer-pod-for.name'
+
+/**
+ * True when the Pod metadata `meta` carries {@link DEPLOYER_POD_LABEL}: an OpenShift deployer or
+ * lifecycle hook pod, whose owner reference does not make it one of the DeploymentConfig's pods.
+ */
+export function isDeploymentProcessPod(meta: unknown): boolean {
+  const labels = isMapping(meta) ? meta['labels'] : undefined
+  return isMapping(labels) && labels[DEPLOYER_POD_LABEL] !== undefined
+}
+
 /** One Kubernetes object found in an inventory file, with where it is. */
 export interface KubernetesObject {
   readonly doc: YamlDoc
@@ -378,7 +401,9 @@ interface Building {
  *   if only by reference) and an `inventory/unknown-owner` warning is given once per missing
  *   owner: this is what np-guard prints for a dump without ReplicaSets
  *   (`default/adservice-77d5cd745d[ReplicaSet]`). Objects without `metadata.namespace` are in
- *   `default`.
+ *   `default`. An OpenShift deployer or lifecycle hook pod ({@link DEPLOYER_POD_LABEL}) is its
+ *   own workload `ns/<pod>[Pod]`: its reference to the ReplicationController it deploys does not
+ *   make it one of the DeploymentConfig's pods.
  * - **Addresses.** `status.podIPs[].ip`, else `status.podIP`, canonicalised, no time bounds (a
  *   dump is a snapshot). Replicas of one owner are one workload with several addresses. Pods
  *   with no IP (pending, or a manifest), in phase `Succeeded`/`Failed` (their IP is released) or
@@ -429,7 +454,8 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
       name,
       namespace,
       uid: str(meta['uid']),
-      owner: controllerOwner(meta),
+      // an OpenShift deployer or hook pod is not one of its DeploymentConfig's pods
+      owner: kind === 'Pod' && isDeploymentProcessPod(meta) ? undefined : controllerOwner(meta),
     }
     const prior = owners.add(p)
     if (prior) {
