@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'inventory/bad-label-rule'
   | 'inventory/conflicting-labels'
   | 'inventory/unknown-owner'
+  | 'inventory/unresolved-workload-ref'
   | 'inventory/no-address'
   | 'inventory/generated-name'
   | 'inventory/malformed-csv'
@@ -186,6 +187,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'inventory/bad-label-rule': true,
     'inventory/conflicting-labels': true,
     'inventory/unknown-owner': true,
+    'inventory/unresolved-workload-ref': true,
     'inventory/no-address': true,
     'inventory/generated-name': true,
     'inventory/malformed-csv': true,

@@ -31,7 +31,7 @@ import {
   isDeploymentProcessPod,
   isKubernetesDocument,
   OwnerIndex,
-  podTemplatePath,
+  PodTemplates,
   isWorkloadObject,
   reportGeneratedName,
   workloadName,
@@ -457,7 +457,9 @@ function withAddresses(a: IpAddress[] | undefined): { addresses?: readonly IpAdd
  * - A workload object (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
  *   ReplicationController, Argo Rollouts' Rollout, OpenShift's DeploymentConfig, KubeVirt
  *   VirtualMachine: `isWorkloadObject`) that is its own top owner and has no Pod in
- *   the input gives one pod from its template (labels and container ports; a VM has none).
+ *   the input gives one pod from its template (labels and container ports; a VM has none; a
+ *   Rollout with `spec.workloadRef` the referenced Deployment's, ReplicaSet's or PodTemplate's:
+ *   `PodTemplates`).
  * - A Pod whose owner walk ends at a `VirtualMachineInstance` not in the input (a virt-launcher
  *   pod) belongs to the `VirtualMachine` of the same namespace and name when that is in the
  *   input (KubeVirt names the VMI after its VM), so the VM is one workload, not two. np-guard
@@ -577,18 +579,20 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
       ...withAddresses(podAddressesAt(o.obj.value)),
     })
   }
+  const templates = new PodTemplates(objects)
   for (const o of owned) {
     if (o.kind === 'Pod') continue
     const { name, top } = topOf(o)
     if (top !== o || withPods.has(name)) continue
     withPods.add(name)
-    const tpl = podTemplatePath(o.kind)
+    // a Rollout with workloadRef: the referenced Deployment's template (unresolved: a warning)
+    const tpl = templates.of(o)
     pods.push({
       name: o.name,
       namespace: o.namespace,
-      labels: labelsAt(o.obj, [...tpl, 'metadata', 'labels']),
+      labels: tpl ? labelsAt(tpl.obj, [...tpl.path, 'metadata', 'labels']) : labelSet(),
       workload: name,
-      ports: portsAt(o.obj, [...tpl, 'spec']),
+      ports: tpl ? portsAt(tpl.obj, [...tpl.path, 'spec']) : [],
       location: o.obj.doc.loc(o.obj.path),
     })
   }

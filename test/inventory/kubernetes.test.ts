@@ -431,6 +431,60 @@ describe('Kubernetes inventory: owners and odd pods', () => {
     ])
   })
 
+  it("an Argo Rollout with workloadRef has the referenced Deployment's template labels; unresolved, a warning", () => {
+    // argo-rollouts docs/migrating.md "Reference Deployment From Rollout": no spec.template; the
+    // controller makes the Rollout's pods from the named Deployment's template
+    // (rollout/templateref.go: Deployment, ReplicaSet or PodTemplate of its namespace). Worked by
+    // hand: both workloads carry app and tier from that template. Before: the Rollout had only
+    // namespace=shop, silently
+    const manifests = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: { name: rollout-ref-deployment, namespace: shop }',
+      'spec:',
+      '  replicas: 0',
+      '  selector: { matchLabels: { app: rollout-ref-deployment } }',
+      '  template:',
+      '    metadata: { labels: { app: rollout-ref-deployment, tier: web } }',
+      '    spec: { containers: [{ name: demo, image: argoproj/rollouts-demo:blue }] }',
+      '---',
+      'apiVersion: argoproj.io/v1alpha1',
+      'kind: Rollout',
+      'metadata: { name: rollout-ref-deployment, namespace: shop }',
+      'spec:',
+      '  selector: { matchLabels: { app: rollout-ref-deployment } }',
+      '  workloadRef:',
+      '    apiVersion: apps/v1',
+      '    kind: Deployment',
+      '    name: rollout-ref-deployment',
+      '---',
+      'apiVersion: argoproj.io/v1alpha1',
+      'kind: Rollout',
+      'metadata: { name: orphan, namespace: shop }',
+      'spec:',
+      '  workloadRef: { apiVersion: apps/v1, kind: Deployment, name: not-here }',
+      '---',
+      'apiVersion: argoproj.io/v1alpha1',
+      'kind: Rollout',
+      'metadata: { name: stateful, namespace: shop }',
+      'spec:',
+      '  workloadRef: { apiVersion: apps/v1, kind: StatefulSet, name: db }',
+      '',
+    ].join('\n')
+    const labels = { app: 'rollout-ref-deployment', namespace: 'shop', tier: 'web' }
+    expect(summary([{ path: 'ro.yaml', text: manifests }])).toEqual([
+      ['shop/orphan[Rollout]', [], { namespace: 'shop' }],
+      ['shop/rollout-ref-deployment[Deployment]', [], labels],
+      ['shop/rollout-ref-deployment[Rollout]', [], labels],
+      ['shop/stateful[Rollout]', [], { namespace: 'shop' }],
+    ])
+    // at each reference that does not resolve: one not in the input, one of a kind Argo does not read
+    expect(load([{ path: 'ro.yaml', text: manifests }]).diagnostics.map(at)).toEqual([
+      'warning inventory/unresolved-workload-ref ro.yaml:25:16',
+      'warning inventory/unresolved-workload-ref ro.yaml:31:16',
+    ])
+  })
+
   it('reads YAML merge keys in manifests as Kubernetes does', () => {
     // modelled on asialeaf/kube-httpserver config/kube-httpserver.yaml
     // (https://github.com/asialeaf/kube-httpserver/blob/main/config/kube-httpserver.yaml): the

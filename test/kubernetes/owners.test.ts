@@ -111,6 +111,64 @@ describe('k8s connlist: Argo Rollouts', () => {
     expect(r.diagnostics).toEqual([])
     expect(r.pods).toEqual([['canary', 'ns/canary[Rollout]']])
   })
+
+  it("a Rollout with workloadRef takes the referenced Deployment's template; unresolved: a warning", () => {
+    // the Rollout of argo-rollouts docs/migrating.md ("Reference Deployment From Rollout"): no
+    // spec.template, spec.workloadRef names a Deployment of its namespace, whose template the
+    // controller makes the pods from (rollout/templateref.go). Worked by hand: both workloads'
+    // pods carry app=rollout-ref-deployment, so the policy isolates both for ingress; each still
+    // reaches out. Before: the Rollout's pod had no labels, the policy did not select it, and
+    // External => Rollout and Deployment => Rollout were listed
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'rollout-ref-deployment', namespace: 'ns' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'rollout-ref-deployment' } },
+        template: {
+          metadata: { labels: { app: 'rollout-ref-deployment' } },
+          spec: { containers: [{ name: 'demo', ports: [{ containerPort: 8080 }] }] },
+        },
+      },
+    }
+    const rollout = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'rollout-ref-deployment', namespace: 'ns' },
+      spec: {
+        replicas: 5,
+        selector: { matchLabels: { app: 'rollout-ref-deployment' } },
+        workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'rollout-ref-deployment' },
+        strategy: { canary: { steps: [{ setWeight: 20 }] } },
+      },
+    }
+    const isolate = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'deny-in', namespace: 'ns' },
+      spec: {
+        podSelector: { matchLabels: { app: 'rollout-ref-deployment' } },
+        policyTypes: ['Ingress'],
+      },
+    }
+    const a = analyzeDocuments([deployment, rollout, isolate])
+    expect(a.diagnostics).toEqual([])
+    expect(formatK8sConnlist(a.connections, 'txt').trim().split('\n')).toEqual([
+      'ns/rollout-ref-deployment[Deployment] => 0.0.0.0-255.255.255.255[External] : All Connections',
+      'ns/rollout-ref-deployment[Rollout] => 0.0.0.0-255.255.255.255[External] : All Connections',
+    ])
+    // the reference not in the input: the Rollout's pod has no labels, with a warning there
+    const orphan = { ...rollout, metadata: { name: 'orphan', namespace: 'ns' } }
+    const r = workloads([orphan])
+    expect(r.pods).toEqual([['orphan', 'ns/orphan[Rollout]']])
+    // at the reference: the column of its value in the one-line JSON list
+    const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [orphan] })
+    const column = text.indexOf('{"apiVersion":"apps/v1"') + 1
+    expect(
+      r.diagnostics.map((d) => [d.severity, d.code, d.location?.line, d.location?.column]),
+    ).toEqual([['warning', 'inventory/unresolved-workload-ref', 1, column]])
+  })
 })
 
 describe('k8s connlist: OpenShift DeploymentConfig', () => {

@@ -157,6 +157,99 @@ export function isDeploymentProcessPod(meta: unknown): boolean {
   return isMapping(labels) && labels[DEPLOYER_POD_LABEL] !== undefined
 }
 
+/**
+ * The kinds an Argo Rollouts `Rollout`'s `spec.workloadRef` may name, with where their pod
+ * template is (argoproj/argo-rollouts `rollout/templateref.go` `infoByGroupKind`: `apps`
+ * Deployment and ReplicaSet at `spec.template`, core PodTemplate at `template`).
+ */
+const WORKLOAD_REF_TEMPLATES: ReadonlyMap<string, YamlPath> = new Map<string, YamlPath>([
+  ['Deployment', ['spec', 'template']],
+  ['ReplicaSet', ['spec', 'template']],
+  ['PodTemplate', ['template']],
+])
+
+/** Where a workload object's pod template is: in object `obj`, at `path` (relative to it). */
+export interface PodTemplateAt {
+  readonly obj: KubernetesObject
+  readonly path: YamlPath
+}
+
+/**
+ * The pod templates of workload objects. A workload object's template is its own
+ * ({@link podTemplatePath}), except for an Argo Rollouts `Rollout` with `spec.workloadRef`
+ * (https://argo-rollouts.readthedocs.io/en/stable/migrating/: "Reference an existing Deployment
+ * from a Rollout using workloadRef"), whose pods are made from the template of the object it
+ * names: a Deployment, ReplicaSet or PodTemplate of the Rollout's namespace, found among the
+ * objects given (any file). The Rollout's own `spec.selector` (else the referenced object's) only
+ * chooses its pods; their labels are the template's.
+ */
+export class PodTemplates {
+  private byKey: Map<string, KubernetesObject> | undefined
+
+  /** @param objects - every Kubernetes object of the input, where a `workloadRef` is looked up. */
+  constructor(private readonly objects: readonly KubernetesObject[]) {}
+
+  /**
+   * The pod template of `o`, or undefined for a Rollout whose `workloadRef` names a kind Argo
+   * Rollouts does not read or an object not in the input: then an
+   * `inventory/unresolved-workload-ref` warning at the reference says its pods' labels are
+   * unknown. Call once per object (each call that fails reports).
+   */
+  of(o: OwnedObject): PodTemplateAt | undefined {
+    const spec = o.obj.value['spec']
+    const ref = o.kind === 'Rollout' && isMapping(spec) ? spec['workloadRef'] : undefined
+    if (!isMapping(ref)) return { obj: o.obj, path: podTemplatePath(o.kind) }
+    const kind = str(ref['kind'])
+    const name = str(ref['name'])
+    const self = workloadName(o.namespace, o.kind, o.name)
+    const unresolved = (why: string, hint: string): void => {
+      o.obj.doc.report(
+        'inventory/unresolved-workload-ref',
+        `the workloadRef of ${self} ${why}; its pods' labels are unknown, so the workload has only the namespace label`,
+        [...o.obj.path, 'spec', 'workloadRef'],
+        { severity: 'warning', hint },
+      )
+    }
+    const path = kind === undefined ? undefined : WORKLOAD_REF_TEMPLATES.get(kind)
+    if (kind === undefined || name === undefined || path === undefined) {
+      unresolved(
+        kind === undefined || name === undefined
+          ? 'has no kind or no name'
+          : `names a ${kind}, which Argo Rollouts does not take a pod template from`,
+        "a workloadRef names a Deployment, ReplicaSet or PodTemplate of the Rollout's namespace by kind and name",
+      )
+      return undefined
+    }
+    const found = this.index().get(workloadName(o.namespace, kind, name))
+    if (!found) {
+      unresolved(
+        `names ${workloadName(o.namespace, kind, name)}, which is not in the input`,
+        `give the ${kind} with the Rollout: kubectl get rollouts,${kind.toLowerCase()}s -o yaml`,
+      )
+      return undefined
+    }
+    return { obj: found, path }
+  }
+
+  /** The objects of the kinds a workloadRef may name, by `namespace/name[Kind]` (built once). */
+  private index(): Map<string, KubernetesObject> {
+    if (this.byKey) return this.byKey
+    const m = new Map<string, KubernetesObject>()
+    for (const obj of this.objects) {
+      const kind = obj.value['kind']
+      const meta = obj.value['metadata']
+      if (typeof kind !== 'string' || !WORKLOAD_REF_TEMPLATES.has(kind) || !isMapping(meta))
+        continue
+      const name = str(meta['name'])
+      if (name === undefined) continue
+      const key = workloadName(str(meta['namespace']) ?? 'default', kind, name)
+      if (!m.has(key)) m.set(key, obj)
+    }
+    this.byKey = m
+    return m
+  }
+}
+
 /** One Kubernetes object found in an inventory file, with where it is. */
 export interface KubernetesObject {
   readonly doc: YamlDoc
@@ -417,7 +510,9 @@ interface Building {
  *   which the replicas disagree are dropped with an `inventory/conflicting-labels` warning. A
  *   workload-kind object (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
  *   ReplicationController, Argo Rollouts' Rollout, OpenShift's DeploymentConfig) that is a top owner but has no pod in the input (plain manifests)
- *   is still a workload, with no addresses and its pod template's labels.
+ *   is still a workload, with no addresses and its pod template's labels ({@link PodTemplates}: a
+ *   Rollout with `spec.workloadRef` takes the referenced Deployment's; one that cannot be
+ *   resolved has only `namespace`, with an `inventory/unresolved-workload-ref` warning).
  *   Every label's origin is `source:kubernetes`.
  * - Other kinds (Namespace, Service, NetworkPolicy, ConfigMap, ...) are ignored. An object
  *   without `metadata.name` is named after its `metadata.generateName`, the prefix the API server
@@ -535,13 +630,15 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
       location: locOf(p),
     })
   }
+  const templates = new PodTemplates(objects)
   for (const p of parsed) {
     if (p.kind === 'Pod') continue
     const { name, top } = topOf(p)
     if (top !== p) continue
     const b = get(name, locOf(p), p.obj.doc.sink)
     if (b.fromPods) continue
-    const labels = readLabels(p.obj, [...podTemplatePath(p.kind), 'metadata', 'labels'])
+    const tpl = templates.of(p)
+    const labels = tpl ? readLabels(tpl.obj, [...tpl.path, 'metadata', 'labels']) : {}
     if (labels === undefined) continue
     b.labelSets.push({
       labels: { ...dropRevisionLabels(name, labels), namespace: p.namespace },
