@@ -612,6 +612,12 @@ function parseRecord(
 }
 
 /**
+ * A comment line: `#` first, after blanks (and a byte order mark). No flow record starts so: its
+ * first field would have to begin with `#` unquoted.
+ */
+const COMMENT_RE = /^[ \t\uFEFF]*#/
+
+/**
  * Generic CSV: a header row naming at least `src_ip,dst_ip,dst_port,protocol`, in any order and
  * case, or an alias from {@link CSV_COLUMN_ALIASES} (`srcaddr`, `src_addr`, `source`,
  * `destination`, `dstport`, `proto`, ...); optional `src_port`, `start`, `end`, `duration`
@@ -639,12 +645,16 @@ function parseRecord(
  * - Times without a zone are UTC; from nfdump or pmacct, which print the local time of the
  *   machine that ran them, each such record is noted `local-time-as-utc`.
  * - Delimiter `|` too, with blank-padded cells and a final delimiter (SiLK `rwcut`).
+ * - A line whose first character that is not blank is `#` (outside a quoted field) is a comment,
+ *   before the header or between records: skipped and noted `comment-line`, never malformed (a
+ *   `#`-prefixed header, `#src_ip,...`, is a comment too).
  * - nfdump's closing `Summary` block (the line `Summary`, its header and its totals) is noted
  *   `summary-block` and not read; a header line after it starts records again.
  *
  * Skip reasons: `no-header`, `field-count`, `unclosed-quote`, `bad-address`, `bad-port`,
  * `bad-protocol`, `bad-time`, `end-before-start`, `bad-counter`, `bad-action`. Notes:
  * `time-from-file-*`, `no-timestamp`, `local-time-as-utc`, `unread-tcp-flags`, `summary-block`,
+ * `comment-line`,
  * `not-ip` (a frame that is no IP packet, as Argus records ARP and LLDP: not a flow).
  */
 export const csvParser: LineParser = {
@@ -652,8 +662,9 @@ export const csvParser: LineParser = {
   kind: 'lines',
   detect(head: Uint8Array): number {
     const t = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
-    // the header is the first line that is not blank, as the parser reads it
-    const first = /^(?:[ \t\r\uFEFF]*\n)*([^\n]*)/.exec(t)?.[1]?.replace(/\r$/, '') ?? ''
+    // the header is the first line that is not blank nor a `#` comment, as the parser reads it
+    const first =
+      /^(?:[ \t\r\uFEFF]*(?:#[^\n]*)?\n)*([^\n]*)/.exec(t)?.[1]?.replace(/\r$/, '') ?? ''
     // a JSON object or array is no header, though its keys split at commas read as column names
     // (`{"SrcAddr":"10.0.0.1","DstAddr":…}`: a JSON-lines export of another tool)
     if (/^[\s\uFEFF]*[{[]/.test(first)) return 0
@@ -671,6 +682,11 @@ export const csvParser: LineParser = {
     for await (const line of lines) {
       lineNo++
       if (pendingCount === 0 && line.trim() === '') continue
+      // a `#` comment, before the header or between records (not inside a quoted field)
+      if (pendingCount === 0 && COMMENT_RE.test(line)) {
+        note(ctx, 'comment-line')
+        continue
+      }
       if (inSummary) {
         // the next file's header (files joined with `cat`) starts records again
         if (line === headerText) inSummary = false
