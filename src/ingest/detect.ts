@@ -60,7 +60,8 @@ export async function readHead(file: string): Promise<Uint8Array> {
  *   {@link MIN_CONFIDENCE}, with a hint listing the `--format` values (or, when the first line
  *   that is not blank nor a `#` comment is a CSV header naming both addresses but lacking
  *   `dst_port` or `protocol`, naming each column it lacks with the header names that column
- *   takes, and a hint to add or rename it); `ingest/empty-input` (severity `warning`: zero
+ *   takes, and a hint to add or rename it, located at the header's line, column 1; the other
+ *   cases at line 0, the whole file); `ingest/empty-input` (severity `warning`: zero
  *   flows, not fatal — callers catch it and go on) when the file has no bytes; `io/*` when it
  *   cannot be read.
  */
@@ -241,7 +242,8 @@ export function detectFromHead(head: Uint8Array, file: string): FlowFormat {
         code: 'ingest/unknown-format',
         severity: 'fatal',
         message: `${file} reads as CSV, but its header (line ${String(csv.line)}) lacks ${csv.lacks.length === 1 ? 'a required column' : 'required columns'}: ${missingColumnsText(csv.lacks)}`,
-        location: { file, line: 0, column: 0 },
+        // at the header, not the whole file (line 0): an editor jumps to the line to fix
+        location: { file, line: csv.line, column: 1 },
         hint: `add each missing column to the header, or rename the column that holds it to one of its names (any case; a space, dot or dash reads as _); --format csv reads the file as CSV and names what each line lacks`,
       },
     ])

@@ -48,10 +48,11 @@ describe('a CSV header lacking a required column', () => {
     })().catch((e: unknown) => e)
     expect(err).toBeInstanceOf(BulkheadError)
     const d = (err as BulkheadError).diagnostics[0]
+    // at the header's line (before: line 0, the whole file)
     expect(d).toMatchObject({
       code: 'ingest/unknown-format',
       severity: 'fatal',
-      location: { file, line: 0, column: 0 },
+      location: { file, line: 1, column: 1 },
     })
     expect(d?.message).toBe(
       `${file} reads as CSV, but its header (line 1) lacks a required column: ${PROTOCOL}`,
@@ -64,9 +65,10 @@ describe('a CSV header lacking a required column', () => {
     const d = detectError(
       '# nProbe dump\n\nIPV4_SRC_ADDR|IPV4_DST_ADDR|L4_SRC_PORT|IN_BYTES\n10.0.0.1|10.0.0.2|5000|100\n',
     ).diagnostics[0]
+    // at the header, after the comment and the blank line (before: line 0)
     expect(d).toMatchObject({
       code: 'ingest/unknown-format',
-      location: { file: 'f.csv', line: 0, column: 0 },
+      location: { file: 'f.csv', line: 3, column: 1 },
     })
     expect(d?.message).toBe(
       `f.csv reads as CSV, but its header (line 3) lacks required columns: ${DST_PORT}; ${PROTOCOL}`,
@@ -75,6 +77,7 @@ describe('a CSV header lacking a required column', () => {
 
   it('IPv6 address columns alone stand for the addresses', () => {
     const d = detectError('IPV6_SRC_ADDR,IPV6_DST_ADDR,PROTOCOL\n').diagnostics[0]
+    expect(d?.location).toEqual({ file: 'f.csv', line: 1, column: 1 })
     expect(d?.message).toBe(
       `f.csv reads as CSV, but its header (line 1) lacks a required column: ${DST_PORT}`,
     )
@@ -90,6 +93,7 @@ describe('a CSV header lacking a required column', () => {
     const d = detectError(text).diagnostics[0]
     expect(d?.code).toBe('ingest/unknown-format')
     expect(d?.message).toMatch(/^cannot tell the flow format of f\.csv/)
+    expect(d?.location).toEqual({ file: 'f.csv', line: 0, column: 0 })
   })
 })
 
@@ -191,16 +195,20 @@ describe('detection of generated CSV headers', () => {
             if (!(e instanceof BulkheadError)) throw e
             d = e.diagnostics[0]
           }
-          expect(d).toMatchObject({ code: 'ingest/unknown-format', location: { line: 0 } })
+          expect(d?.code).toBe('ingest/unknown-format')
           // a complete header is detected, after a comment line too (before: the generic
           // message there, CSV's detection reading the first line only)
           expect(lacks).not.toEqual([])
           if (!lacks.includes('src_ip') && !lacks.includes('dst_ip')) {
-            expect(d?.message).toContain(`header (line ${comment ? '2' : '1'})`)
+            const line = comment ? 2 : 1
+            expect(d?.message).toContain(`header (line ${String(line)})`)
+            // located at the header (before: line 0, the whole file)
+            expect(d?.location).toEqual({ file: 'f.csv', line, column: 1 })
             for (const c of ['dst_port', 'protocol'])
               expect(d?.message.includes(`no ${c} column (`)).toBe(lacks.includes(c))
           } else {
             expect(d?.message).toMatch(/^cannot tell the flow format of f\.csv/)
+            expect(d?.location).toEqual({ file: 'f.csv', line: 0, column: 0 })
           }
         },
       ),
