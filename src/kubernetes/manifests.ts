@@ -32,6 +32,7 @@ import {
   isKubernetesDocument,
   OwnerIndex,
   PodTemplates,
+  type PodTemplateAt,
   isWorkloadObject,
   reportGeneratedName,
   workloadName,
@@ -580,6 +581,20 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
     })
   }
   const templates = new PodTemplates(objects)
+  // each template read once: a Deployment's is also its Rollouts' (workloadRef), whose bad labels
+  // and ports are reported once
+  const read = new Map<KubernetesObject, { labels: LabelSet; ports: ContainerPort[] }>()
+  const templateOf = (tpl: PodTemplateAt): { labels: LabelSet; ports: ContainerPort[] } => {
+    let r = read.get(tpl.obj)
+    if (!r) {
+      r = {
+        labels: labelsAt(tpl.obj, [...tpl.path, 'metadata', 'labels']),
+        ports: portsAt(tpl.obj, [...tpl.path, 'spec']),
+      }
+      read.set(tpl.obj, r)
+    }
+    return r
+  }
   for (const o of owned) {
     if (o.kind === 'Pod') continue
     const { name, top } = topOf(o)
@@ -587,12 +602,13 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
     withPods.add(name)
     // a Rollout with workloadRef: the referenced Deployment's template (unresolved: a warning)
     const tpl = templates.of(o)
+    const { labels, ports } = tpl ? templateOf(tpl) : { labels: labelSet(), ports: [] }
     pods.push({
       name: o.name,
       namespace: o.namespace,
-      labels: tpl ? labelsAt(tpl.obj, [...tpl.path, 'metadata', 'labels']) : labelSet(),
+      labels,
       workload: name,
-      ports: tpl ? portsAt(tpl.obj, [...tpl.path, 'spec']) : [],
+      ports,
       location: o.obj.doc.loc(o.obj.path),
     })
   }

@@ -483,6 +483,13 @@ describe('Kubernetes inventory: owners and odd pods', () => {
       'warning inventory/unresolved-workload-ref ro.yaml:25:16',
       'warning inventory/unresolved-workload-ref ro.yaml:31:16',
     ])
+    // a bad label in the shared template is one error, not one per reader of the template
+    const bad = manifests.replace('tier: web }', 'tier: web, version: 1.10 }')
+    expect(load([{ path: 'ro.yaml', text: bad }]).diagnostics.map(at)).toEqual([
+      'error inventory/bad-label ro.yaml:8:67',
+      'warning inventory/unresolved-workload-ref ro.yaml:25:16',
+      'warning inventory/unresolved-workload-ref ro.yaml:31:16',
+    ])
   })
 
   it('reads YAML merge keys in manifests as Kubernetes does', () => {

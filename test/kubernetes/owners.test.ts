@@ -154,6 +154,17 @@ describe('k8s connlist: Argo Rollouts', () => {
     }
     const a = analyzeDocuments([deployment, rollout, isolate])
     expect(a.diagnostics).toEqual([])
+    // a bad label in the shared template is one error, not one per reader of the template
+    const badLabel = {
+      ...deployment,
+      spec: {
+        ...deployment.spec,
+        template: { ...deployment.spec.template, metadata: { labels: { app: 'x', v: 1.1 } } },
+      },
+    }
+    expect(
+      workloads([badLabel, rollout]).diagnostics.map((d) => `${d.severity} ${d.code}`),
+    ).toEqual(['error k8s/bad-object'])
     expect(formatK8sConnlist(a.connections, 'txt').trim().split('\n')).toEqual([
       'ns/rollout-ref-deployment[Deployment] => 0.0.0.0-255.255.255.255[External] : All Connections',
       'ns/rollout-ref-deployment[Rollout] => 0.0.0.0-255.255.255.255[External] : All Connections',

@@ -631,6 +631,14 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     })
   }
   const templates = new PodTemplates(objects)
+  // each template read once: a Deployment's is also its Rollouts' (workloadRef), whose bad labels
+  // are reported once
+  const templateLabels = new Map<KubernetesObject, Record<string, string> | undefined>()
+  const labelsOf = (tpl: PodTemplateAt): Record<string, string> | undefined => {
+    if (!templateLabels.has(tpl.obj))
+      templateLabels.set(tpl.obj, readLabels(tpl.obj, [...tpl.path, 'metadata', 'labels']))
+    return templateLabels.get(tpl.obj)
+  }
   for (const p of parsed) {
     if (p.kind === 'Pod') continue
     const { name, top } = topOf(p)
@@ -638,7 +646,7 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     const b = get(name, locOf(p), p.obj.doc.sink)
     if (b.fromPods) continue
     const tpl = templates.of(p)
-    const labels = tpl ? readLabels(tpl.obj, [...tpl.path, 'metadata', 'labels']) : {}
+    const labels = tpl ? labelsOf(tpl) : {}
     if (labels === undefined) continue
     b.labelSets.push({
       labels: { ...dropRevisionLabels(name, labels), namespace: p.namespace },
