@@ -140,6 +140,7 @@ export type ErrorCode =
   | 'k8s/bad-selector'
   | 'k8s/bad-cidr'
   | 'k8s/cidr-host-bits'
+  | 'k8s/cidr-ipv4-mapped'
   | 'k8s/ipv6-not-listed'
   | 'k8s/except-outside-cidr'
   | 'k8s/unknown-protocol'
@@ -294,6 +295,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'k8s/bad-selector': true,
     'k8s/bad-cidr': true,
     'k8s/cidr-host-bits': true,
+    'k8s/cidr-ipv4-mapped': true,
     'k8s/ipv6-not-listed': true,
     'k8s/except-outside-cidr': true,
     'k8s/unknown-protocol': true,

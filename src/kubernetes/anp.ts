@@ -164,7 +164,7 @@ function parsePods(
     ])
     return undefined
   }
-  const blocks = nets.map((n, i) => parseK8sCidr(doc, [...path, 'networks', i], n, what))
+  const blocks = nets.map((n, i) => parseK8sCidr(doc, [...path, 'networks', i], n, what, 'refuse'))
   if (blocks.some((b) => b === undefined)) return undefined
   return { kind: 'networks', blocks: blocks as Cidr[] }
 }

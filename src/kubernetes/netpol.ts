@@ -21,7 +21,15 @@
  *   the destination pod's container ports of that protocol; missing = every port of the
  *   protocol; `endPort` (numbered `port` only, `endPort >= port`) makes a range.
  */
-import { cidrCovers, parseCidr, type Cidr, type Diagnostic } from '../core/index.js'
+import {
+  cidrContains,
+  cidrCovers,
+  formatIp,
+  parseCidr,
+  parseIp,
+  type Cidr,
+  type Diagnostic,
+} from '../core/index.js'
 import { isMapping, type YamlDoc, type YamlPath } from '../core/yaml-source.js'
 import {
   k8sProtocol,
@@ -76,12 +84,55 @@ export interface NetworkPolicy {
 }
 
 /**
+ * How {@link parseK8sCidr} takes an IPv4 address written in IPv6 notation (IPv4-mapped,
+ * `::ffff:10.0.0.0/104`): `'warn'` reads it as the API server reads a NetworkPolicy ipBlock (Go's
+ * `net.ParseCIDR`: the IPv4 block `10.0.0.0/8`) with a `k8s/cidr-ipv4-mapped` warning; `'refuse'`
+ * is the AdminNetworkPolicy `networks` CRD rule `self.contains(':') != self.contains('.')` ("IPv4
+ * address embedded in IPv6 addresses are not supported"), a `k8s/bad-cidr` error.
+ */
+export type Ipv4MappedBlocks = 'warn' | 'refuse'
+
+/** The address part of a block is an IPv4-mapped IPv6 address (`::ffff:10.0.0.0`, `::ffff:a00:0`). */
+function isIpv4Mapped(raw: string): boolean {
+  const addr = raw.trim().split('/')[0] ?? ''
+  return addr.includes(':') && parseIp(addr)?.family === 4
+}
+
+/**
+ * An IPv4-mapped address with a prefix length under 96 (`::ffff:10.0.0.0/8`), which Bulkhead's
+ * `parseCidr` refuses: Go's `net.ParseCIDR` masks the IPv6 address, so its block is IPv6 (`::/8`),
+ * holding no IPv4 address. Undefined when `raw` is not of that shape.
+ */
+function shortMappedBlock(raw: string): Cidr | undefined {
+  const [addr = '', len = ''] = raw.trim().split('/')
+  const ip = parseIp(addr)
+  if (!ip || ip.family !== 4 || !addr.includes(':') || !/^\d{1,2}$/.test(len)) return undefined
+  const prefix = Number(len)
+  if (prefix >= 96) return undefined
+  const value = (0xffffn << 32n) | ip.value
+  const mask = ((1n << BigInt(prefix)) - 1n) << BigInt(128 - prefix)
+  const c = parseCidr(`${formatIp({ family: 6, value: value & mask })}/${prefix}`)
+  return typeof c === 'string' ? undefined : c
+}
+
+/**
+ * The prefix length as written, which is what Kubernetes compares (Go's `IPNet.Mask.Size()`): 104
+ * for `::ffff:10.0.0.0/104` although the block read is `10.0.0.0/8`.
+ */
+function writtenPrefixLength(raw: string): number {
+  return Number(raw.trim().split('/')[1])
+}
+
+/**
  * Parses a CIDR block as the API server and np-guard read it: host bits that are set are cleared
  * (`10.0.0.1/8` is `10.0.0.0/8`), with a `k8s/cidr-host-bits` warning. Kubernetes validates an
  * ipBlock with `ParseCIDRSloppy`, which accepts such blocks (the NetworkPolicy API reference long
  * gave `"192.168.1.1/24"` as a valid example); network-policy-api asks implementations to parse
  * ANP `networks` with Go's `net.ParseCIDR`, which masks them; np-guard reads both that way.
- * A malformed block, or an address without a prefix length, is `k8s/bad-cidr`.
+ * An IPv4-mapped IPv6 block is taken as `ipv4Mapped` says ({@link Ipv4MappedBlocks}): with a
+ * prefix length of 96 or more it is the IPv4 block it maps (`::ffff:10.0.0.0/104` is
+ * `10.0.0.0/8`), with less an IPv6 block (`::ffff:10.0.0.0/8` is `::/8`, with host bits set), as
+ * Go reads both. A malformed block, or an address without a prefix length, is `k8s/bad-cidr`.
  * @returns the masked block, or undefined on `k8s/bad-cidr`.
  */
 export function parseK8sCidr(
@@ -89,9 +140,24 @@ export function parseK8sCidr(
   path: YamlPath,
   raw: unknown,
   what: string,
+  ipv4Mapped: Ipv4MappedBlocks = 'warn',
 ): Cidr | undefined {
-  const c =
+  if (
+    ipv4Mapped === 'refuse' &&
+    typeof raw === 'string' &&
+    raw.includes(':') &&
+    raw.includes('.')
+  ) {
+    doc.report(
+      'k8s/bad-cidr',
+      `${what}: "${raw}" writes an IPv4 address in IPv6 notation, which the AdminNetworkPolicy CRD refuses ("IPv4 address embedded in IPv6 addresses are not supported"); write the IPv4 block`,
+      path,
+    )
+    return undefined
+  }
+  let c =
     typeof raw === 'string' ? parseCidr(raw, true) : `${JSON.stringify(raw)} is not a CIDR block`
+  if (typeof c === 'string' && typeof raw === 'string') c = shortMappedBlock(raw) ?? c
   if (typeof c === 'string') {
     doc.report('k8s/bad-cidr', `${what}: ${c}`, path)
     return undefined
@@ -100,6 +166,13 @@ export function parseK8sCidr(
     doc.report('k8s/bad-cidr', `${what}: "${raw}" has no prefix length; write ${c.text}`, path)
     return undefined
   }
+  if (typeof raw === 'string' && isIpv4Mapped(raw))
+    doc.report(
+      'k8s/cidr-ipv4-mapped',
+      `${what}: "${raw.trim()}" is an IPv4-mapped IPv6 block, read as ${c.text} as the API server reads it (it warns that such a value "will be considered invalid in a future Kubernetes release", and refuses it under the StrictIPCIDRValidation feature gate); write ${c.text}`,
+      path,
+      { severity: 'warning' },
+    )
   if (typeof raw === 'string' && typeof parseCidr(raw) === 'string')
     doc.report(
       'k8s/cidr-host-bits',
@@ -189,14 +262,24 @@ function parsePeer(
       const p = [...path, 'ipBlock', 'except', i]
       const c = parseK8sCidr(doc, p, e, what)
       if (!c) ok = false
-      else if (!cidrCovers(cidr, c)) {
+      // the API server's check (ValidateIPBlock): the except's first address is in the cidr and
+      // its prefix length, as written, is longer; so an except equal to the cidr is refused, and
+      // so is `10.1.0.0/16` in `::ffff:10.0.0.0/104` (16 < 104)
+      else if (
+        c.family !== cidr.family ||
+        !cidrContains(cidr, { family: c.family, value: c.base }) ||
+        writtenPrefixLength(String(ib['cidr'])) >= writtenPrefixLength(String(e))
+      ) {
         doc.report(
           'k8s/except-outside-cidr',
-          `${what}: except ${c.text} is not inside cidr ${cidr.text}`,
+          `${what}: except ${c.text} is not a strict subset of cidr ${cidr.text}${c.text === cidr.text ? ' (it is the whole block)' : ''}, as the API server requires`,
           p,
         )
         ok = false
-      } else except.push(c)
+      }
+      // an IPv4-mapped except the API server lets through may hold the whole cidr (`::ffff:0.0.0.0/96`
+      // in `0.0.0.0/1`): it removes the cidr
+      else except.push(cidrCovers(cidr, c) ? c : cidr)
     })
     return ok ? { kind: 'ipBlock', block: { cidr, except } } : undefined
   }
