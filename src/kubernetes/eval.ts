@@ -322,9 +322,9 @@ export function evaluateK8s(
 
 /**
  * Finds an endpoint by name: a workload (`ns/name[Kind]`, or `ns/name` when one workload of that
- * namespace and name exists, or `ns/pod` naming one of its pods), an IPv4/IPv6 address (the pod
- * that holds it, by `status.podIPs`, when one does; else an address outside the cluster), or
- * `{ingress-controller}`.
+ * namespace and name exists), a pod (`ns/pod`: its workload with that pod only, so the verdict is
+ * that pod's), an IPv4/IPv6 address (the pod that holds it, by `status.podIPs`, when one does;
+ * else an address outside the cluster), or `{ingress-controller}`.
  * @returns the endpoint, or a reason when nothing (or more than one workload) matches.
  */
 export function findEndpoint(model: K8sModel, text: string): EvalEndpoint | string {
@@ -352,9 +352,11 @@ export function findEndpoint(model: K8sModel, text: string): EvalEndpoint | stri
   if (byName.length === 1) return { kind: 'workload', workload: byName[0] as K8sWorkload }
   if (byName.length > 1)
     return `"${text}" names ${byName.length} workloads: ${byName.map((w) => w.name).join(', ')}; give the kind`
-  const byPod = model.workloads.filter((w) =>
-    w.pods.some((p) => `${p.namespace}/${p.name}` === text),
-  )
-  if (byPod.length === 1) return { kind: 'workload', workload: byPod[0] as K8sWorkload }
+  // a pod named: that pod alone is judged, under its workload's name (pods of one workload can
+  // differ, e.g. in their named ports during a rollout)
+  for (const w of model.workloads) {
+    const pod = w.pods.find((p) => `${p.namespace}/${p.name}` === text)
+    if (pod) return { kind: 'workload', workload: { ...w, pods: [pod] } }
+  }
   return `no workload, pod or address "${text}"; workloads are named namespace/name[Kind]`
 }
