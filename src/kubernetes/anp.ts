@@ -16,7 +16,9 @@
  *   pod addresses) and `nodes` (a node selector). Node addresses are not in the manifests, so a
  *   `nodes` peer is ignored with a `k8s/unsupported-field` warning, as np-guard ignores it
  *   (its `WarnUnsupportedNodesField`): the rule keeps its other peers, and a rule whose peers are
- *   all `nodes` matches nothing here.
+ *   all `nodes` matches nothing here. An ANP egress rule may also name `domainNames` (experimental,
+ *   Allow rules only); which addresses a name resolves to is not in the manifests either, so it is
+ *   ignored in the same way (a `Deny` or `Pass` rule with one is `k8s/bad-policy`).
  * - `ports` missing: every port and protocol; otherwise 1–100 entries, each exactly one of
  *   `portNumber {protocol (default TCP), port}`, `namedPort` (resolved against the destination
  *   pod's container ports, of any protocol) or `portRange {protocol, start, end}`, `start <= end`.
@@ -80,6 +82,13 @@ export interface AdminPolicy {
   readonly object: KubernetesObject
 }
 
+/**
+ * The v1alpha1 `DomainName` pattern (an exact name, or `*.` and a name), with the CRD's `A-z`
+ * ranges read as meant (`A-Z`).
+ */
+const DOMAIN_NAME =
+  /^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.?$/
+
 /** Largest ANP priority the v1alpha1 CRD accepts. */
 export const MAX_PRIORITY = 1000
 
@@ -87,13 +96,17 @@ function present(o: Record<string, unknown>, k: string): boolean {
   return o[k] !== undefined && o[k] !== null
 }
 
-/** Parses a subject or a rule peer; `'ignored'` for a valid `nodes` peer, undefined on error. */
+/**
+ * Parses a subject or a rule peer; `'ignored'` for a valid `nodes` or (with `allowDomainNames`)
+ * `domainNames` peer, undefined on error.
+ */
 function parsePods(
   doc: YamlDoc,
   path: YamlPath,
   raw: unknown,
   what: string,
   allowNetworks: boolean,
+  allowDomainNames = false,
 ): AnpPeer | 'ignored' | undefined {
   if (!isMapping(raw)) {
     doc.report(
@@ -103,16 +116,18 @@ function parsePods(
     )
     return undefined
   }
-  const keys = ['namespaces', 'pods', ...(allowNetworks ? ['networks', 'nodes'] : [])].filter((k) =>
-    present(raw, k),
-  )
-  const unknown = Object.keys(raw).filter(
-    (k) => !['namespaces', 'pods', 'networks', 'nodes'].includes(k) && present(raw, k),
-  )
+  const kinds = [
+    'namespaces',
+    'pods',
+    ...(allowNetworks ? ['networks', 'nodes'] : []),
+    ...(allowDomainNames ? ['domainNames'] : []),
+  ]
+  const keys = kinds.filter((k) => present(raw, k))
+  const unknown = Object.keys(raw).filter((k) => !kinds.includes(k) && present(raw, k))
   if (keys.length !== 1 || unknown.length > 0) {
     doc.report(
       'k8s/bad-policy',
-      `${what}: exactly one of namespaces, pods${allowNetworks ? ', networks, nodes' : ''} must be set (found ${[...keys, ...unknown].join(', ') || 'none'})`,
+      `${what}: exactly one of ${kinds.join(', ')} must be set (found ${[...keys, ...unknown].join(', ') || 'none'})`,
       path,
     )
     return undefined
@@ -145,6 +160,28 @@ function parsePods(
       ? parseLabelSelector(doc, [...path, 'pods', 'podSelector'], p['podSelector'], what)
       : SELECT_ALL
     return ns && ps ? { kind: 'pods', namespaceSelector: ns, podSelector: ps } : undefined
+  }
+  if (k === 'domainNames') {
+    const names: unknown = raw['domainNames']
+    let problem: string | undefined
+    if (!Array.isArray(names) || names.length === 0 || names.length > 25)
+      problem = 'must be a sequence of 1–25 domain names'
+    else {
+      const bad = (names as unknown[]).find((n) => typeof n !== 'string' || !DOMAIN_NAME.test(n))
+      if (bad !== undefined)
+        problem = `entry ${JSON.stringify(bad)} is no domain name (example.com, *.example.com)`
+    }
+    if (problem !== undefined) {
+      doc.report('k8s/bad-policy', `${what}: domainNames ${problem}`, [...path, 'domainNames'])
+      return undefined
+    }
+    doc.report(
+      'k8s/unsupported-field',
+      `${what}: domainNames peer ignored (which addresses a name resolves to is not in the manifests): the rule allows nothing to those names here`,
+      [...path, 'domainNames'],
+      { severity: 'warning' },
+    )
+    return 'ignored'
   }
   if (k === 'nodes') {
     if (!parseLabelSelector(doc, [...path, 'nodes'], raw['nodes'], what)) return undefined
@@ -285,9 +322,20 @@ function parseRules(
       )
       ok = false
     } else {
+      const domains = !baseline && direction === 'egress'
       const ps = peersRaw.map((p, i) =>
-        parsePods(doc, [...rp, peerKey, i], p, rwhat, direction === 'egress'),
+        parsePods(doc, [...rp, peerKey, i], p, rwhat, direction === 'egress', domains),
       )
+      // "DomainNames is only supported for ALLOW rules" (v1alpha1 AdminNetworkPolicyEgressPeer)
+      const d = peersRaw.findIndex((p) => isMapping(p) && present(p, 'domainNames'))
+      if (domains && d >= 0 && typeof action === 'string' && action !== 'Allow') {
+        doc.report(
+          'k8s/bad-policy',
+          `${rwhat}: a domainNames peer is only supported in Allow rules, not ${action}`,
+          [...rp, peerKey, d, 'domainNames'],
+        )
+        ok = false
+      }
       if (ps.some((p) => p === undefined)) ok = false
       peers = ps.filter((p): p is AnpPeer => p !== undefined && p !== 'ignored')
     }
@@ -309,7 +357,8 @@ function parseRules(
  * Parses and validates an AdminNetworkPolicy or BaselineAdminNetworkPolicy. Problems are located
  * diagnostics naming the policy: `k8s/priority-out-of-range`, `k8s/bad-policy` (subject, rules,
  * actions; a BANP not named `default`), `k8s/bad-selector`, `k8s/bad-cidr`, `k8s/bad-port`,
- * `k8s/unknown-protocol`; a `nodes` peer is a `k8s/unsupported-field` warning and is ignored.
+ * `k8s/unknown-protocol`; a `nodes` or `domainNames` peer is a `k8s/unsupported-field` warning
+ * and is ignored.
  * @returns the policy, or undefined when it has any error.
  */
 export function parseAdminPolicy(
