@@ -272,7 +272,7 @@ function parsePeer(
       ) {
         doc.report(
           'k8s/except-outside-cidr',
-          `${what}: except ${c.text} is not a strict subset of cidr ${cidr.text}${c.text === cidr.text ? ' (it is the whole block)' : ''}, as the API server requires`,
+          `${what}: except ${c.text} is not a strict subset of cidr ${cidr.text}${c.text === cidr.text ? ' (it is the whole block)' : cidrCovers(cidr, c) ? ` (the prefix lengths are compared as written: ${String(writtenPrefixLength(String(e)))} is not longer than ${String(writtenPrefixLength(String(ib['cidr'])))})` : ''}, as the API server requires`,
           p,
         )
         ok = false
