@@ -149,6 +149,7 @@ export type ErrorCode =
   | 'k8s/same-priority'
   | 'k8s/unsupported-field'
   | 'k8s/conflicting-labels'
+  | 'k8s/conflicting-ports'
   | 'k8s/no-workloads'
   | 'k8s/unknown-endpoint'
   | 'k8s/bad-connection'
@@ -304,6 +305,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'k8s/same-priority': true,
     'k8s/unsupported-field': true,
     'k8s/conflicting-labels': true,
+    'k8s/conflicting-ports': true,
     'k8s/no-workloads': true,
     'k8s/unknown-endpoint': true,
     'k8s/bad-connection': true,

@@ -99,6 +99,7 @@ import {
 import {
   kubernetesObjects,
   NAMESPACE_NAME_LABEL,
+  type ContainerPort,
   type K8sPod,
   type KubernetesObject,
   type LabelSelector,
@@ -167,7 +168,46 @@ const ALL_PODS: PodSel = { kind: 'labels', match: {}, exprs: [] }
 interface ImportWorkload {
   readonly name: string
   readonly labels: Readonly<Record<string, string>>
+  /** Its first pod, with the container ports of all its pods ({@link unionPorts}). */
   readonly pod: K8sPod
+}
+
+/**
+ * The first pod of a workload holding the container ports of all its pods. A workload is one
+ * entity in the imported workspace, and `k8s connlist` gives a workload the union of what its
+ * pods are allowed, so a named port resolves to every number its pods give it (a Deployment caught
+ * mid-rollout: `http` 8000 in the old pods, 8001 in the new). Where pods give one name different
+ * numbers, a `k8s/conflicting-ports` warning says so.
+ */
+function unionPorts(name: string, pods: readonly K8sPod[], diags: Diagnostic[]): K8sPod {
+  const first = pods[0] as K8sPod
+  const ports = new Map<string, ContainerPort>()
+  for (const p of pods)
+    for (const c of p.ports) ports.set(`${c.name ?? ''} ${String(c.protocol)} ${String(c.port)}`, c)
+  for (const p of pods.slice(1)) {
+    const c = p.ports.find((x) =>
+      first.ports.some(
+        (f) =>
+          f.name !== undefined &&
+          f.name === x.name &&
+          f.protocol === x.protocol &&
+          f.port !== x.port,
+      ),
+    )
+    if (c) {
+      const f = first.ports.find((x) => x.name === c.name && x.protocol === c.protocol)
+      diags.push(
+        diagnostic(
+          'k8s/conflicting-ports',
+          `pods of ${name} give port "${String(c.name)}" different numbers (${String(f?.port)} in ${first.name}, ${String(c.port)} in ${p.name}); the import gives the workload both, as k8s connlist does`,
+          p.location,
+          { severity: 'warning' },
+        ),
+      )
+      break
+    }
+  }
+  return ports.size === first.ports.length ? first : { ...first, ports: [...ports.values()] }
 }
 
 function andSel(a: PodSel, b: PodSel, wl: readonly ImportWorkload[]): PodSel {
@@ -251,13 +291,14 @@ export function importModel(
   // ---- workloads and their labels
   const addrByName = new Map(inventoryWorkloads.map((w) => [w.name, w.addresses]))
   const wl: ImportWorkload[] = model.workloads.map((w) => {
-    const pod = w.pods[0] as K8sPod
-    const odd = w.pods.find((p) => JSON.stringify(p.labels) !== JSON.stringify(pod.labels))
+    const first = w.pods[0] as K8sPod
+    const pod = unionPorts(w.name, w.pods, diags)
+    const odd = w.pods.find((p) => JSON.stringify(p.labels) !== JSON.stringify(first.labels))
     if (odd)
       diags.push(
         diagnostic(
           'k8s/conflicting-labels',
-          `pods of ${w.name} have different labels (${pod.name} and ${odd.name}); the import judges the workload by ${pod.name}`,
+          `pods of ${w.name} have different labels (${first.name} and ${odd.name}); the import judges the workload by ${first.name}`,
           odd.location,
           { severity: 'warning' },
         ),

@@ -63,6 +63,52 @@ describe('k8s import: the k8s-import fixture', () => {
     ])
   })
 
+  it('a workload whose pods give a named port different numbers gets them all, as k8s connlist gives', () => {
+    // a Deployment caught mid-rollout: the old ReplicaSet's pod names 8000 "http", the new one's 8001
+    const rs = (name: string, port: number) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}-1
+  namespace: n
+  labels: { app: api }
+  ownerReferences: [{ apiVersion: apps/v1, kind: ReplicaSet, name: ${name}, uid: u-${name}, controller: true }]
+spec: { containers: [{ name: c, image: i, ports: [{ name: http, containerPort: ${String(port)} }] }] }
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: ${name}
+  namespace: n
+  ownerReferences: [{ apiVersion: apps/v1, kind: Deployment, name: api, uid: u0, controller: true }]
+spec: { selector: { matchLabels: { app: api } }, template: { metadata: { labels: { app: api } }, spec: { containers: [{ name: c, image: i }] } } }
+---
+`
+    const c = compareImport([
+      {
+        path: 'm.yaml',
+        text: `${rs('api-old', 8000)}${rs('api-new', 8001)}apiVersion: v1
+kind: Pod
+metadata: { name: cli, namespace: n, labels: { app: cli } }
+spec: { containers: [{ name: c, image: i }] }
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: named, namespace: n }
+spec:
+  podSelector: { matchLabels: { app: api } }
+  policyTypes: [Ingress]
+  ingress: [{ from: [{ podSelector: {} }], ports: [{ port: http }] }]
+`,
+      },
+    ])
+    expect(c.k8s.get('n/cli[Pod] => n/api[Deployment]')).toBe('TCP 8000-8001')
+    expect(sorted(c.model)).toEqual(sorted(c.k8s))
+    expect(c.imported.diagnostics.map((d) => [d.code, d.location?.line])).toContainEqual([
+      'k8s/conflicting-ports',
+      18,
+    ])
+  })
+
   it('namespace selectors select the namespace labels the inventory copies onto workloads', () => {
     const key = namespaceLabelKey('team')
     expect(key).toBe('ns.bulkhead.dev/team')
