@@ -153,6 +153,39 @@ describe('a CSV flow export that opens with # comment lines', () => {
   })
 })
 
+describe('a CSV header written as a # comment (s32)', () => {
+  // nProbe's text dumps open with the template as a comment: `#IPV4_SRC_ADDR|IPV4_DST_ADDR|…`.
+  // By hand: a comment before it that is no header is a comment; the `#` line that reads as a
+  // complete header is the header (not noted), its repeat later is skipped as a repeated header
+  // is, and a comment between records is noted. Flows: lines 3 and 5. Before: `cannot tell the
+  // flow format` (the header was taken for a comment)
+  const text = [
+    '# nprobe -P /var/nprobe -D t',
+    '#IPV4_SRC_ADDR|IPV4_DST_ADDR|L4_SRC_PORT|L4_DST_PORT|PROTOCOL|IN_PKTS|IN_BYTES|FIRST_SWITCHED|LAST_SWITCHED',
+    '10.0.0.1|10.0.0.2|40000|443|6|10|1000|1700000000|1700000060',
+    '#IPV4_SRC_ADDR|IPV4_DST_ADDR|L4_SRC_PORT|L4_DST_PORT|PROTOCOL|IN_PKTS|IN_BYTES|FIRST_SWITCHED|LAST_SWITCHED',
+    '10.0.0.3|10.0.0.4|40001|53|17|1|60|1700000001|1700000001',
+    '# end',
+    '',
+  ].join('\n')
+
+  it('is the header, detected and read; its repeat is no comment', async () => {
+    expect(detectFromHead(Buffer.from(text), 'dump.txt')).toBe('csv')
+    const file = join(dir, 'nprobe.txt')
+    writeFileSync(file, text)
+    const summaries: FileSummary[] = []
+    const flows: Flow[] = []
+    for await (const f of readFlows([file], { format: 'auto', strict: true }, summaries))
+      flows.push(f)
+    expect(flows.map((f) => [f.src, f.dstPort, f.protocol, f.bytes, f.source.line])).toEqual([
+      ['10.0.0.1', 443, 6, 1000, 3],
+      ['10.0.0.3', 53, 17, 60, 5],
+    ])
+    expect(summaries[0]?.stats.skipped).toEqual({})
+    expect(summaries[0]?.stats.notes['comment-line']).toBe(2)
+  })
+})
+
 // a few header names of each required column, by hand from the README's CSV section
 const NAMES = {
   src: ['src_ip', 'srcaddr', 'source', 'sa', 'ipv4_src_addr'],

@@ -618,6 +618,30 @@ function parseRecord(
 const COMMENT_RE = /^[ \t\uFEFF]*#/
 
 /**
+ * The text of a comment line after its `#` and the blanks that follow it: a header written as a
+ * comment (`#IPV4_SRC_ADDR|IPV4_DST_ADDR|…`, as nProbe's text dumps write it) read as a header.
+ */
+function uncommented(line: string): string {
+  return line.replace(/^[ \t\uFEFF]*#[ \t]*/, '')
+}
+
+/**
+ * The header line of a file's head (`\n`-separated, a last partial line included), as the parser
+ * finds it: the first line that is not blank and not a `#` comment, or a `#` comment before it
+ * whose text reads as a complete header. Undefined when the head has no such line.
+ */
+function headerLineOf(text: string): string | undefined {
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '')
+    if (line.trim() === '') continue
+    if (!COMMENT_RE.test(line)) return line
+    const h = uncommented(line)
+    if (parseHeader(h)) return h
+  }
+  return undefined
+}
+
+/**
  * Generic CSV: a header row naming at least `src_ip,dst_ip,dst_port,protocol`, in any order and
  * case, or an alias from {@link CSV_COLUMN_ALIASES} (`srcaddr`, `src_addr`, `source`,
  * `destination`, `dstport`, `proto`, ...); optional `src_port`, `start`, `end`, `duration`
@@ -662,9 +686,8 @@ export const csvParser: LineParser = {
   kind: 'lines',
   detect(head: Uint8Array): number {
     const t = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8')
-    // the header is the first line that is not blank nor a `#` comment, as the parser reads it
-    const first =
-      /^(?:[ \t\r\uFEFF]*(?:#[^\n]*)?\n)*([^\n]*)/.exec(t)?.[1]?.replace(/\r$/, '') ?? ''
+    // the header as the parser finds it: not blank, not a `#` comment unless one reads as a header
+    const first = headerLineOf(t) ?? ''
     // a JSON object or array is no header, though its keys split at commas read as column names
     // (`{"SrcAddr":"10.0.0.1","DstAddr":…}`: a JSON-lines export of another tool)
     if (/^[\s\uFEFF]*[{[]/.test(first)) return 0
@@ -682,8 +705,21 @@ export const csvParser: LineParser = {
     for await (const line of lines) {
       lineNo++
       if (pendingCount === 0 && line.trim() === '') continue
-      // a `#` comment, before the header or between records (not inside a quoted field)
+      // a `#` comment, before the header or between records (not inside a quoted field); one
+      // before the header that reads as a complete header is the header, and its repeats are
+      // skipped as a repeated header is
       if (pendingCount === 0 && COMMENT_RE.test(line)) {
+        if (!header) {
+          const read = readHeader(uncommented(line))
+          if (!('missing' in read)) {
+            header = read
+            headerText = line
+            continue
+          }
+        } else if (line === headerText) {
+          inSummary = false
+          continue
+        }
         note(ctx, 'comment-line')
         continue
       }
