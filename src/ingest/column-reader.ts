@@ -7,7 +7,7 @@
 import type { FlowColumns } from './columnar.js'
 import { checkAddressFamilies } from './direction.js'
 import { finishDecodedLine } from './lines.js'
-import { keepFlowNotes, skip, type LineReader, type ParseContext } from './types.js'
+import { flowGiven, skip, type LineReader, type ParseContext } from './types.js'
 
 /** A format's byte-level reader into {@link FlowColumns}, over the blocks of `splitLineBlocks`. */
 export abstract class ColumnLineReader {
@@ -98,13 +98,11 @@ export abstract class ColumnLineReader {
       this.tooLong(lineNo)
       return
     }
-    const f = this.lines.line(line, lineNo)
-    // as reading's object path does with each record (read.ts `take`): a record skipped there
-    // takes back the notes its parser made about its flow (types.ts `flowNote`); the notes of a
-    // flow given out, or of a line that gave none and skipped nothing, stand
-    const stats = this.ctx.stats
+    // as reading's object path does with each record (read.ts `take`): the notes its parser
+    // made about its flow ride on its row (`FlowColumns.notes`), counted when the row is given
+    // out; a record skipped here takes them with it
+    const f = flowGiven(this.ctx.stats, this.lines.line(line, lineNo))
     if (f !== undefined && !checkAddressFamilies(this.ctx, f)) out.pushFlow(f)
-    if (stats.pending !== undefined) keepFlowNotes(stats)
     this.sync()
   }
 }

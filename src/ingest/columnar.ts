@@ -29,6 +29,7 @@ import {
   PAIR_SLACK_MS,
   PAIR_WINDOW,
 } from './direction.js'
+import { flowNotesOf, type ParseStats } from './types.js'
 
 /** Codes of `observedAction` in {@link FlowColumns.action}. */
 export const ACTION_ACCEPT = 0
@@ -114,6 +115,9 @@ export class StringTable {
   /** Text of each code (the interner's array: the same array for the table's life). */
   readonly strings: readonly string[] = this.interner.texts
   private readonly byV4 = new U32Map()
+  /** Note lists of rows (`FlowColumns.notes`), each as its names joined by newlines. */
+  private readonly noteLists = new Interner()
+  private readonly noteArrays: (readonly string[])[] = []
 
   /** The code of `text`, adding it when new: codes are the core {@link Interner}'s ids. */
   code(text: string): number {
@@ -129,6 +133,45 @@ export class StringTable {
     }
     return c
   }
+
+  /**
+   * The code of the note list `names` (the notes of a row's record or records, types.ts
+   * `flowNote`; in their order, repeats kept), for `FlowColumns.notes`; -1 for none.
+   */
+  notesCode(names: readonly string[]): number {
+    if (names.length === 0) return -1
+    const c = this.noteLists.id(names.join('\n'))
+    if (this.noteArrays.length <= c) this.noteArrays[c] = names.slice()
+    return c
+  }
+
+  /** The note list of code `c` ({@link notesCode}). */
+  notesOf(c: number): readonly string[] {
+    return this.noteArrays[c] ?? []
+  }
+
+  /** The code of the two note lists `a` and `b` together (a merged pair's), -1 for none. */
+  joinNotes(a: number, b: number): number {
+    if (b < 0) return a
+    if (a < 0) return b
+    return this.notesCode([...this.notesOf(a), ...this.notesOf(b)])
+  }
+}
+
+/**
+ * Counts the notes of every row of `c` (`FlowColumns.notes`) in `stats.notes`: reading gives the
+ * rows out, after every check that may skip a row (types.ts `ParseStats.notesRide`).
+ */
+export function countRowNotes(stats: ParseStats, c: FlowColumns): void {
+  const notes = c.notes
+  let codes: Map<number, number> | undefined
+  for (let i = 0; i < c.n; i++) {
+    const k = notes[i] as number
+    if (k >= 0) (codes ??= new Map()).set(k, (codes.get(k) ?? 0) + 1)
+  }
+  if (codes === undefined) return
+  for (const [k, n] of codes)
+    for (const r of c.table.notesOf(k)) stats.notes[r] = (stats.notes[r] ?? 0) + n
 }
 
 /**
@@ -145,7 +188,10 @@ export class StringTable {
  *   never set: only line formats are columnar);
  * - `half`: the row's unpaired-half mark (core {@link HALF_UNPAIRED}, {@link HALF_SWAPPED},
  *   `HALF_ECHO_ASSUMED`, {@link HALF_SETTLED}): 0 unless a pairer emitted the row as a half that found no partner
- *   in its file.
+ *   in its file;
+ * - `notes`: the code of the notes of the row's record or records ({@link StringTable.notesCode},
+ *   types.ts `flowNote`), -1 for none; counted when reading gives the row out
+ *   ({@link countRowNotes}), so a row skipped before then takes its notes with it.
  */
 export class FlowColumns {
   n = 0
@@ -165,6 +211,7 @@ export class FlowColumns {
   dstName: Int32Array
   line: Float64Array
   half: Uint8Array
+  notes: Int32Array
 
   constructor(
     /** `source.format` of every row. */
@@ -191,6 +238,7 @@ export class FlowColumns {
     this.dstName = new Int32Array(c)
     this.line = new Float64Array(c)
     this.half = new Uint8Array(c)
+    this.notes = new Int32Array(c)
   }
 
   /** Rows the arrays hold without growing. */
@@ -229,6 +277,7 @@ export class FlowColumns {
     this.dstName = g(this.dstName)
     this.line = g(this.line)
     this.half = g(this.half)
+    this.notes = g(this.notes)
   }
 
   /** Copies row `i` of `from` (same string table) to the end; returns its index. */
@@ -251,6 +300,7 @@ export class FlowColumns {
     this.dstName[r] = from.dstName[i] as number
     this.line[r] = from.line[i] as number
     this.half[r] = from.half[i] as number
+    this.notes[r] = from.notes[i] as number
     return r
   }
 
@@ -291,6 +341,8 @@ export class FlowColumns {
     this.dstName[r] = f.dstName !== undefined ? t.code(f.dstName) : -1
     this.line[r] = f.source.line
     this.half[r] = 0
+    const notes = flowNotesOf(f)
+    this.notes[r] = notes === undefined ? -1 : t.notesCode(notes)
     return r
   }
 
@@ -502,6 +554,8 @@ function mergeInto(
   out.direction[r] = confident ? DIR_C2S : DIR_UNKNOWN
   out.line[r] = cc.line[ci] as number
   out.half[r] = 0
+  // the notes of both records (types.ts `withNotesOf`)
+  out.notes[r] = out.table.joinNotes(held.notes[a] as number, inp.notes[b] as number)
   const fa = held.tcpFlags[a] as number
   const fb = inp.tcpFlags[b] as number
   out.tcpFlags[r] = fa < 0 && fb < 0 ? -1 : (fa < 0 ? 0 : fa) | (fb < 0 ? 0 : fb)

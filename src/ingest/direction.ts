@@ -14,7 +14,7 @@ import {
   ICMP_REQUEST_OF_REPLY,
   type Flow,
 } from '../core/index.js'
-import { note, skip, type ParseContext } from './types.js'
+import { note, skip, withNotesOf, type ParseContext } from './types.js'
 
 const TCP = 6
 const UDP = 17
@@ -171,7 +171,7 @@ export function swapEnds(f: Flow): Flow {
   if (f.srcName !== undefined) out.dstName = f.srcName
   if (f.dstLabels !== undefined) out.srcLabels = f.dstLabels
   if (f.srcLabels !== undefined) out.dstLabels = f.srcLabels
-  return out
+  return withNotesOf(out, f)
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -384,7 +384,7 @@ function merge(a: Flow, b: Flow): Flow {
   if (dstName !== undefined) out.dstName = dstName
   if (srcLabels !== undefined) out.srcLabels = srcLabels
   if (dstLabels !== undefined) out.dstLabels = dstLabels
-  return out
+  return withNotesOf(out, a, b)
 }
 
 /**

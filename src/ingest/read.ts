@@ -15,6 +15,7 @@ import {
 import { cloudWatchLines, startsJson } from './cloudwatch.js'
 import {
   ColumnPairer,
+  countRowNotes,
   DIR_UNKNOWN,
   FlowColumns,
   groupEndsRows,
@@ -48,7 +49,8 @@ import { ExporterPairer } from './netflow/pairing.js'
 import { NetflowRun } from './netflow/run.js'
 import { PARSERS, parserFor } from './registry.js'
 import {
-  keepFlowNotes,
+  countFlowNotes,
+  flowGiven,
   newStats,
   note,
   skip,
@@ -295,6 +297,8 @@ async function* readOne(
   columnar: boolean,
 ): AsyncGenerator<Flow[] | FlowColumns> {
   const stats = newStats()
+  // a record's flow notes ride on its flow (or row) and count when `ready` gives it out
+  stats.notesRide = true
   const diagnostics: Diagnostic[] = []
   let format: FlowFormat | 'unknown' = opts.format === 'auto' ? 'unknown' : opts.format
   let bytes = 0
@@ -457,6 +461,7 @@ async function* readOne(
           (n) => note(ctx, 'group-source-swapped', n),
         )
         emitted += b.n
+        countRowNotes(stats, b)
         if (typeless) assumeEchoes(b, ctx)
         return b
       }
@@ -525,15 +530,14 @@ async function* readOne(
     // A record with an IPv4 and an IPv6 end is skipped here, as it is given out (an AWS VPC one
     // kept and noted: `checkAddressFamilies`); the column readers do the same (column-reader.ts), so
     // both paths judge it at the same point. The notes its parser made about its flow
-    // (`flowNote`) are counted only when it is kept (a skip drops them).
+    // (`flowNote`) ride on it, and are counted only when `ready` gives it out: a flow skipped
+    // here or later (`no-sender`) takes them with it.
     let out: Flow[] = []
     const take = (f: Flow): void => {
       if (checkAddressFamilies(ctx, f)) {
         halves?.delete(f)
         return
       }
-      // the record is given out: its notes stand (types.ts `flowNote`)
-      if (stats.pending !== undefined) keepFlowNotes(stats)
       if (pairer) pairer.push(f, out)
       else if (npairer && halves) {
         npairer.push(f, halves.get(f), out)
@@ -561,6 +565,7 @@ async function* readOne(
           (n) => note(ctx, 'group-source-swapped', n),
         )
         emitted += b.n
+        countRowNotes(stats, b)
         if (typeless) assumeEchoes(b, ctx)
         return b
       }
@@ -575,7 +580,7 @@ async function* readOne(
         for (const f of flows) {
           const g = senderFirst(ctx, f)
           if (g === undefined) continue
-          batch.push(g)
+          batch.push(countFlowNotes(stats, g))
           const h = g === f ? npairer.halfOf(f) : undefined
           if (h !== undefined) halves.set(g, h)
         }
@@ -585,7 +590,7 @@ async function* readOne(
       }
       for (const f of pairer ? flows.map(finish) : flows) {
         const g = senderFirst(ctx, f)
-        if (g !== undefined) batch.push(g)
+        if (g !== undefined) batch.push(countFlowNotes(stats, g))
       }
       if (typeless) {
         batch = batch.map((f) => {
@@ -617,11 +622,10 @@ async function* readOne(
         let lineNo = 0
         for await (const lines of splitLineBatches(chunks, lineOpts)) {
           for (const line of lines) {
-            const f = reader.line(line, ++lineNo)
+            // (a line that gave no flow and skipped nothing, a header or a record merged into
+            // another: its notes count now)
+            const f = flowGiven(stats, reader.line(line, ++lineNo))
             if (f !== undefined) take(f)
-            // a line that gave no flow and skipped nothing (a header, a record merged into
-            // another): its flow notes stand, and no later skip may take them back
-            else if (stats.pending !== undefined) keepFlowNotes(stats)
           }
           if (out.length > 0) yield* nonEmpty(ready())
         }
@@ -653,6 +657,7 @@ async function* readOne(
     stats.records = emitted
     // (the notes of the record being read, which no summary shows: types.ts `flowNote`)
     delete stats.pending
+    delete stats.notesRide
     progress()
     summaries.push({ file, format, stats, bytes, diagnostics })
   }

@@ -50,11 +50,19 @@ export interface ParseStats {
   notes: Record<string, number>
   examples: SkipExample[]
   /**
-   * The {@link flowNote}s of the record being read, counted in `notes` already: a {@link skip}
-   * of the record takes them back out; reading forgets them when it takes the record's flow
-   * ({@link keepFlowNotes}). So `notes` counts only what describes flows given out.
+   * The {@link flowNote}s of the record being read, not counted yet: a {@link skip} of the
+   * record drops them; {@link flowGiven} moves them onto the record's flow (or, for a parser run
+   * on its own, counts them).
    */
   pending?: string[]
+  /**
+   * Set by reading (read.ts): the {@link flowNote}s of a record ride on its flow
+   * ({@link FLOW_NOTES}; a row's `notes` in columns) and are counted when reading gives the
+   * flow out ({@link countFlowNotes}), so that a flow skipped after its parser gave it
+   * (`mixed-address-families`, `no-sender` after pairing) takes its notes with it. Absent: a
+   * parser run on its own counts a record's notes as it gives out its flow.
+   */
+  notesRide?: boolean
 }
 
 /** Options a parser receives. */
@@ -176,16 +184,8 @@ export function skip(
   detail?: string,
 ): void {
   const s = ctx.stats
-  // the record's notes describe a flow that is not given out: taken back
-  const p = s.pending
-  if (p !== undefined && p.length > 0) {
-    for (const r of p) {
-      const left = (s.notes[r] ?? 0) - 1
-      if (left > 0) s.notes[r] = left
-      else Reflect.deleteProperty(s.notes, r)
-    }
-    p.length = 0
-  }
+  // the record's notes describe a flow that is not given out: dropped (never counted)
+  if (s.pending !== undefined) s.pending.length = 0
   s.skipped[reason] = (s.skipped[reason] ?? 0) + 1
   if ((s.skipped[reason] ?? 0) <= EXAMPLES_PER_REASON)
     s.examples.push(
@@ -263,27 +263,78 @@ export function note(ctx: Pick<ParseContext, 'stats'>, reason: string, count = 1
 }
 
 /**
+ * The notes a flow carries from its record (two records' for a merged pair, each record's once)
+ * until reading gives it out: see {@link ParseStats.notesRide}. A symbol key, so that a spread
+ * (`{ ...f, direction }`) keeps them and no output (`flowToJson`, the store) sees them.
+ */
+export const FLOW_NOTES: unique symbol = Symbol('bulkhead.flowNotes')
+
+/** A {@link Flow} with the notes of its record(s) ({@link FLOW_NOTES}), while reading holds it. */
+export type NotedFlow = Flow & { [FLOW_NOTES]?: readonly string[] }
+
+/**
  * Notes `reason` about the flow the record being read gives (`counters-not-logged`,
- * `local-time-as-utc`, ...), as {@link note} does, and remembers it in `ctx.stats.pending` until
- * reading takes the flow ({@link keepFlowNotes}: read.ts `take`, column-reader.ts), after the
- * checks that may still skip it: a {@link skip} of the record before then (by its parser after
- * the note, or by reading: `mixed-address-families`) takes the note back. For a parser that
- * gives out each record's flow before it reads the next record (a {@link LineReader}, or a
- * generator that yields each flow as it reads it); a parser that holds flows back notes with
- * {@link note}. Reading forgets a {@link LineReader}'s notes after each line; a generator must
- * not note a record it then drops without a {@link skip} (a later skip would take them back).
+ * `local-time-as-utc`, ...): remembered in `ctx.stats.pending`, not counted. A {@link skip} of
+ * the record drops it; when the parser gives out the record's flow, {@link flowGiven} moves it
+ * onto the flow, which carries it through orientation and pairing, and reading counts it when
+ * it gives the flow out (read.ts; {@link ParseStats.notesRide}). So `notes` counts only what
+ * describes flows given out, whatever skips a flow and wherever. A parser that holds flows back
+ * and gives them out later notes with {@link note}, after its checks.
  */
 export function flowNote(ctx: Pick<ParseContext, 'stats'>, reason: string): void {
   const s = ctx.stats
-  s.notes[reason] = (s.notes[reason] ?? 0) + 1
   if (s.pending === undefined) s.pending = [reason]
   else s.pending.push(reason)
 }
 
-/** Forgets the {@link flowNote}s remembered in `stats`: their flow is taken, they stand. */
-export function keepFlowNotes(stats: ParseStats): void {
+/**
+ * Called with what a parser's per-record step gave (a {@link LineReader}'s `line`, a record
+ * parser) before the flow goes anywhere: the record's pending {@link flowNote}s go onto `flow`
+ * ({@link FLOW_NOTES}) when reading carries notes ({@link ParseStats.notesRide}), else (a parser
+ * run on its own, whose flows are final) they are counted. A record that gave no flow and
+ * skipped nothing (a header, a record merged into another): its notes are counted. Returns `flow`.
+ */
+export function flowGiven<F extends Flow | undefined>(stats: ParseStats, flow: F): F {
   const p = stats.pending
-  if (p !== undefined) p.length = 0
+  if (p === undefined || p.length === 0) return flow
+  if (flow !== undefined && stats.notesRide === true) {
+    const f = flow as NotedFlow
+    const had = f[FLOW_NOTES]
+    ;(f as { [FLOW_NOTES]?: readonly string[] })[FLOW_NOTES] =
+      had === undefined ? p.slice() : [...had, ...p]
+  } else for (const r of p) stats.notes[r] = (stats.notes[r] ?? 0) + 1
+  p.length = 0
+  return flow
+}
+
+/** The notes `f` carries ({@link FLOW_NOTES}), or undefined. */
+export function flowNotesOf(f: Flow): readonly string[] | undefined {
+  return (f as NotedFlow)[FLOW_NOTES]
+}
+
+/**
+ * `out` (a flow made from `a`, and `b` for a merged pair) with the notes of `a` and `b`: each
+ * record's notes once, so a pair counts both its records' notes (as the store's pairing of two
+ * halves stored from two files does, whose notes counted as each was stored).
+ */
+export function withNotesOf<F extends Flow>(out: F, a: Flow, b?: Flow): F {
+  const na = (a as NotedFlow)[FLOW_NOTES]
+  const nb = b === undefined ? undefined : (b as NotedFlow)[FLOW_NOTES]
+  const n = na === undefined ? nb : nb === undefined ? na : [...na, ...nb]
+  if (n !== undefined) (out as { [FLOW_NOTES]?: readonly string[] })[FLOW_NOTES] = n
+  return out
+}
+
+/**
+ * Counts the notes `f` carries ({@link FLOW_NOTES}) in `stats.notes` and takes them off it: reading
+ * gives `f` out (after every check that may skip it). Returns `f`.
+ */
+export function countFlowNotes(stats: ParseStats, f: Flow): Flow {
+  const n = (f as NotedFlow)[FLOW_NOTES]
+  if (n === undefined) return f
+  for (const r of n) stats.notes[r] = (stats.notes[r] ?? 0) + 1
+  Reflect.deleteProperty(f, FLOW_NOTES)
+  return f
 }
 
 function whereToLocation(where: string): { file: string; line: number; column: number } {

@@ -15,7 +15,7 @@ import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { HALF_SETTLED, HALF_SWAPPED, HALF_UNPAIRED, type Flow } from '../../src/core/index.js'
-import { ColumnPairer, FlowColumns, StringTable } from '../../src/ingest/columnar.js'
+import { ColumnPairer, countRowNotes, FlowColumns, StringTable } from '../../src/ingest/columnar.js'
 import { DirectionPairer, orient } from '../../src/ingest/direction.js'
 import {
   readFlowBatches,
@@ -964,6 +964,8 @@ function byteSplit(bytes: Buffer): {
   const end = bytes.lastIndexOf(10) + 1
   const last = reader.block(bytes.subarray(0, end), 0, out)
   if (end < bytes.length) reader.text(bytes.toString('utf8', end), last + 1, out)
+  // the rows' notes count when reading gives them out (read.ts), as here
+  countRowNotes(stats, out)
   return { fast: out.n - handedFlows, handed, handedFlows, out, stats }
 }
 

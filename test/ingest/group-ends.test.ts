@@ -196,6 +196,48 @@ describe('reading: both paths turn such records around or skip them', () => {
   })
 })
 
+describe('notes ride on the flow: a no-sender skip after pairing drops them', () => {
+  // AWS VPC records whose counters are `-`: each is noted `unknown-counters` as it is read.
+  // Lines 2 and 3 are the two directions of one group-to-group connection (the ends exchanged,
+  // 30 s apart): paired into one flow, which no sender can have written (224.0.0.1 and
+  // 239.2.2.2 are both groups), so that flow is skipped as `no-sender` after pairing, with the
+  // notes of both its records. Line 4 (group to group) is skipped alone. Lines 5 and 6 pair into
+  // one kept flow, which carries both records' notes (each record's once). Line 7 is kept alone.
+  // By hand: flows 2, no-sender 2, unknown-counters 2 + 1 = 3; paired-directions counts the
+  // pairs the pairer made, the skipped one too: 2.
+  const file = path.join(dir, 'noted-groups.log')
+  const r = (src: string, dst: string, sp: number, dp: number, start: number) =>
+    `2 123456789012 eni-1 ${src} ${dst} ${String(sp)} ${String(dp)} 17 - - ${String(start)} ${String(start + 60)} ACCEPT OK`
+  writeFileSync(
+    file,
+    [
+      HEAD,
+      r('224.0.0.1', '239.2.2.2', 1234, 1234, 1795000000),
+      r('239.2.2.2', '224.0.0.1', 1234, 1234, 1795000030),
+      r('224.0.0.9', '239.9.9.9', 5000, 5000, 1795000100),
+      r('10.5.0.11', '10.5.0.12', 40000, 53, 1795000200),
+      r('10.5.0.12', '10.5.0.11', 53, 40000, 1795000210),
+      r('10.5.0.11', '10.5.0.13', 40001, 53, 1795000300),
+      '',
+    ].join('\n'),
+  )
+  for (const columnar of [false, true]) {
+    it(`${columnar ? 'columns' : 'objects'}: the skipped flows' notes are not counted`, async () => {
+      const summaries: FileSummary[] = []
+      let flows = 0
+      const opts = { format: 'auto' as const, strict: false }
+      if (columnar) {
+        for await (const b of readFlowColumns([file], opts, summaries))
+          flows += b instanceof FlowColumns ? b.n : b.length
+      } else for await (const b of readFlowBatches([file], opts, summaries)) flows += b.length
+      const stats = summaries[0]?.stats
+      expect(flows).toBe(2)
+      expect(stats?.skipped).toEqual({ 'no-sender': 2 })
+      expect(stats?.notes).toEqual({ 'unknown-counters': 3, 'paired-directions': 2 })
+    })
+  }
+})
+
 describe('a record read without a line number is named by its record', () => {
   // an Azure VNet flow tuple is record 1 (0-based) of its blob, which is one line: its skip was
   // at `file:1`, which --strict turned into line 1, column 1

@@ -15,7 +15,7 @@ import { closeSync, openSync, readSync } from 'node:fs'
 import type { DuckDBValue } from '@duckdb/node-api'
 import { BulkheadError, type Flow } from '../../core/index.js'
 import { isRegularFile } from '../lines.js'
-import type { ParseContext } from '../types.js'
+import { flowGiven, type ParseContext } from '../types.js'
 import { AwsLineReader, parseAwsFieldList } from './aws-vpc.js'
 
 /** The magic number at the start (and end) of a Parquet file. */
@@ -124,7 +124,7 @@ export async function* readAwsParquet(
       for (const values of chunk.getRows()) {
         row++
         const line = values.map(cellToken).join(' ')
-        const f = reader.line(line, row)
+        const f = flowGiven(ctx.stats, reader.line(line, row))
         if (f !== undefined) yield f
       }
     }

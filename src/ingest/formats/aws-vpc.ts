@@ -17,6 +17,7 @@ import { parseAddress } from '../fields.js'
 import { ColumnLineReader } from '../column-reader.js'
 import {
   newStats,
+  flowGiven,
   flowNote,
   note,
   skip,
@@ -581,7 +582,7 @@ export const awsVpcParser: LineParser = {
     const reader = new AwsLineReader(ctx)
     let lineNo = 0
     for await (const raw of lines) {
-      const flow = reader.line(raw, ++lineNo)
+      const flow = flowGiven(ctx.stats, reader.line(raw, ++lineNo))
       if (flow !== undefined) yield flow
     }
   },
@@ -831,6 +832,7 @@ export class AwsColumnReader extends ColumnLineReader {
     out.srcName[r] = -1
     out.dstName[r] = -1
     out.line[r] = lineNo
+    out.notes[r] = -1
     return true
   }
 }

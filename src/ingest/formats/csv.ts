@@ -4,7 +4,7 @@
  */
 import { isCounter, isIcmpReply, type Flow, type ObservedAction } from '../../core/index.js'
 import { parseAddress, parseCounter, parseProtocol, parsePort, parseTime } from '../fields.js'
-import { flowNote, note, skip, type LineParser, type ParseContext } from '../types.js'
+import { flowGiven, flowNote, note, skip, type LineParser, type ParseContext } from '../types.js'
 
 type Column = CsvColumn
 
@@ -775,7 +775,7 @@ export const csvParser: LineParser = {
         continue
       }
       if (text === headerText) continue
-      const flow = parseRecord(f, header, where, text, ctx)
+      const flow = flowGiven(ctx.stats, parseRecord(f, header, where, text, ctx))
       if (flow) yield flow
     }
     if (pendingCount > 0) skip(ctx, 'unclosed-quote', `${ctx.file}:${pendingLine}`, pending)

@@ -6,7 +6,7 @@
 import type { Flow } from '../../core/index.js'
 import { parseAddress, parseIsoTime, parseProtocolNumber } from '../fields.js'
 import { GcpReports } from '../gcp-reports.js'
-import { flowNote, note, skip, type LineParser, type ParseContext } from '../types.js'
+import { flowGiven, flowNote, note, skip, type LineParser, type ParseContext } from '../types.js'
 import { JsonObjectSplitter, type RawRecord } from '../json-objects.js'
 
 /** Largest JSON record read (one LogEntry, in UTF-16 code units); larger ones are skipped as `record-too-large`. */
@@ -280,7 +280,7 @@ export const gcpVpcParser: LineParser = {
       lineNo++
       splitter.line(lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw, lineNo)
       for (const r of ready) {
-        const f = parseRecord(r.text, r.line, ctx, dedup)
+        const f = flowGiven(ctx.stats, parseRecord(r.text, r.line, ctx, dedup))
         if (f) yield f
       }
       ready.length = 0

@@ -36,6 +36,7 @@ import type { PairHalf } from '../netflow/decoder.js'
 import {
   firstJsonObject,
   jsonRecord,
+  flowGiven,
   flowNote,
   note,
   skip,
@@ -410,7 +411,7 @@ export const goflow2Parser: LineParser = {
     const reader = goflow2Reader(ctx)
     let lineNo = 0
     for await (const raw of lines) {
-      const f = reader.line(raw, ++lineNo)
+      const f = flowGiven(ctx.stats, reader.line(raw, ++lineNo))
       if (f) yield f
     }
   },

@@ -31,6 +31,7 @@ import { ColumnLineReader, ipv4At } from '../column-reader.js'
 import { MAX_TIME_MS, parseIsoTime } from '../fields.js'
 import {
   jsonRecord,
+  flowGiven,
   flowNote,
   note,
   skip,
@@ -651,7 +652,7 @@ async function* parseZeek(lines: AsyncIterable<string>, ctx: ParseContext): Asyn
   const reader = new ZeekLineReader(ctx)
   let lineNo = 0
   for await (const raw of lines) {
-    const flow = reader.line(raw, ++lineNo)
+    const flow = flowGiven(ctx.stats, reader.line(raw, ++lineNo))
     if (flow) yield flow
   }
 }
@@ -911,6 +912,8 @@ export class ZeekColumnReader extends ColumnLineReader {
   private readonly v6 = new Map<string, number>()
   /** Whether the address {@link address} read last is IPv6 (its canonical text). */
   private six = false
+  /** The note list code of each set of the fast path's notes (bits as `fastLine` sets them). */
+  private readonly noteCodes = new Int32Array(32).fill(-2)
 
   constructor(
     ctx: ParseContext,
@@ -920,6 +923,22 @@ export class ZeekColumnReader extends ColumnLineReader {
     super(ctx, maxLineBytes)
     this.lines = new ZeekLineReader(ctx)
     this.sync()
+  }
+
+  /** The note list code ({@link StringTable.notesCode}) of the fast path's note bits `bits`. */
+  private notesCode(bits: number): number {
+    let c = this.noteCodes[bits] as number
+    if (c === -2) {
+      const names: string[] = []
+      if ((bits & 1) !== 0) names.push('masked-timestamp')
+      if ((bits & 2) !== 0) names.push('no-timestamp')
+      if ((bits & 4) !== 0) names.push('unanswered-attempt')
+      if ((bits & 8) !== 0) names.push('tunnelled')
+      if ((bits & 16) !== 0) names.push('counters-not-logged')
+      c = this.table.notesCode(names)
+      this.noteCodes[bits] = c
+    }
+    return c
   }
 
   /** Recomputes the layout when the line reader's header state changed. */
@@ -1137,18 +1156,17 @@ export class ZeekColumnReader extends ColumnLineReader {
       !tokenIs(buf, tp, L.unset) &&
       !tokenIs(buf, tp, L.empty)
 
-    // the line is a flow: record it as the line reader does
-    const ctx = this.ctx
-    if (masked) note(ctx, 'masked-timestamp')
-    else if (ts === T_UNSET) note(ctx, 'no-timestamp')
-    if (unanswered) note(ctx, 'unanswered-attempt')
-    if (tunnelled) note(ctx, 'tunnelled')
-    if (
-      (origPkts < 0 && respPkts < 0) ||
+    // the line is a flow: record it as the line reader does, its notes on its row (counted when
+    // reading gives the row out: types.ts `flowNote`)
+    const noted =
+      (masked ? 1 : ts === T_UNSET ? 2 : 0) |
+      (unanswered ? 4 : 0) |
+      (tunnelled ? 8 : 0) |
+      ((origPkts < 0 && respPkts < 0) ||
       (origIpBytes < 0 && respIpBytes < 0 && origBytes < 0 && respBytes < 0)
-    )
-      note(ctx, 'counters-not-logged')
-    ctx.stats.records++
+        ? 16
+        : 0)
+    this.ctx.stats.records++
     out.reserve(1)
     const r = out.n++
     out.src[r] = src
@@ -1174,6 +1192,7 @@ export class ZeekColumnReader extends ColumnLineReader {
     out.srcName[r] = -1
     out.dstName[r] = -1
     out.line[r] = lineNo
+    out.notes[r] = noted === 0 ? -1 : this.notesCode(noted)
     return true
   }
 }
