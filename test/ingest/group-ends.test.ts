@@ -13,6 +13,7 @@ import { HALF_UNPAIRED, type Flow } from '../../src/core/index.js'
 import { FlowColumns } from '../../src/ingest/columnar.js'
 import { addressRole, groupEnds, withGroupEnds } from '../../src/ingest/direction.js'
 import { readFlowBatches, readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
+import type { FlowFormat } from '../../src/ingest/types.js'
 import { collectOver, T0 } from './collect-helper.js'
 import { concat, recV4, set, template, TPL_V4, v9 } from './netflow-builders.js'
 
@@ -234,6 +235,71 @@ describe('notes ride on the flow: a no-sender skip after pairing drops them', ()
       expect(flows).toBe(2)
       expect(stats?.skipped).toEqual({ 'no-sender': 2 })
       expect(stats?.notes).toEqual({ 'unknown-counters': 3, 'paired-directions': 2 })
+    })
+  }
+})
+
+describe('the readers that hold flows back: their flow notes ride on the flow too', () => {
+  // Each file holds one record no sender can have written, with notes about its flow; by hand
+  // (README "Skip reasons and notes"): skipped `no-sender` after its reader gave it out, and its
+  // notes with it.
+  const cases: [string, string, string][] = [
+    // conntrack listing, no counters, no time: counters-not-logged, time-from-file-mtime
+    [
+      'conntrack',
+      'ct.txt',
+      'udp      17 29 src=0.0.0.0 dst=0.0.0.0 sport=68 dport=67 [UNREPLIED] src=0.0.0.0 dst=0.0.0.0 sport=67 dport=68 mark=0 use=1\n',
+    ],
+    // Hubble, no time, verdict AUDIT: no-timestamp, audit
+    [
+      'hubble',
+      'hubble.json',
+      `${JSON.stringify({
+        flow: {
+          IP: { source: '224.0.0.1', destination: '239.1.1.1', ipVersion: 'IPv4' },
+          l4: { UDP: { source_port: 1234, destination_port: 1234 } },
+          verdict: 'AUDIT',
+        },
+      })}\n`,
+    ],
+    // Azure VNet, a time in seconds: time-in-seconds
+    [
+      'azure-vnet',
+      'vnet.json',
+      JSON.stringify({
+        records: [
+          {
+            macAddress: '000D3A000001',
+            flowLogVersion: 4,
+            flowRecords: {
+              flows: [
+                {
+                  aclID: 'a',
+                  flowGroups: [
+                    {
+                      rule: 'r',
+                      flowTuples: ['1790000000,224.0.0.1,239.1.1.1,1234,1234,17,O,D,NX,0,0,0,0'],
+                    },
+                  ],
+                },
+              ],
+            },
+          },
+        ],
+      }),
+    ],
+  ]
+  for (const [format, name, text] of cases) {
+    it(`${format}: no-sender, and no notes`, async () => {
+      const file = path.join(dir, name)
+      writeFileSync(file, text)
+      const summaries: FileSummary[] = []
+      let flows = 0
+      const opts = { format: format as FlowFormat, strict: false }
+      for await (const b of readFlowBatches([file], opts, summaries)) flows += b.length
+      expect(flows).toBe(0)
+      expect(summaries[0]?.stats.skipped).toEqual({ 'no-sender': 1 })
+      expect(summaries[0]?.stats.notes).toEqual({})
     })
   }
 })

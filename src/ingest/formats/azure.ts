@@ -11,7 +11,15 @@ import { addCounters, isCounter, type Flow, type ObservedAction } from '../../co
 import { parseAddress, parseCounter, parsePort, parseProtocolNumber, parseUint } from '../fields.js'
 import { mixedFamilies } from '../direction.js'
 import { cutJsonRecords, jsonErrorOffset, type CutJson } from '../json-objects.js'
-import { note, skip, type LineParser, type ParseContext } from '../types.js'
+import {
+  flowGiven,
+  flowNote,
+  note,
+  skip,
+  withNotesOf,
+  type LineParser,
+  type ParseContext,
+} from '../types.js'
 
 /**
  * Largest JSON document read, in UTF-16 code units (≈ bytes for ASCII JSON). Azure writes one
@@ -384,8 +392,8 @@ function parseTuple(
       return undefined
     }
   }
-  // after the checks that skip the tuple: a note describes a flow given out
-  if (seconds) note(ctx, 'time-in-seconds')
+  // a note about the tuple's flow rides on it (types.ts `flowGiven`)
+  if (seconds) flowNote(ctx, 'time-in-seconds')
   const ms = kind === 'nsg' ? ts * 1000 : ts
   const flow: Flow = {
     src,
@@ -402,7 +410,7 @@ function parseTuple(
     direction: 'client-to-server',
     source: { format: kind === 'nsg' ? 'azure-nsg' : 'azure-vnet', file: ctx.file, record: index },
   }
-  return { flow, state, sent, received }
+  return { flow: flowGiven(ctx.stats, flow), state, sent, received }
 }
 
 /**
@@ -430,8 +438,8 @@ interface Held {
  */
 function ended(held: Held, ctx: ParseContext): Flow {
   if (held.flow.protocol === 6 && held.begun && held.sent > 0 && held.received === 0) {
-    note(ctx, 'unanswered-attempt')
-    return { ...held.flow, observedAction: 'reject' }
+    flowNote(ctx, 'unanswered-attempt')
+    return flowGiven(ctx.stats, { ...held.flow, observedAction: 'reject' })
   }
   return held.flow
 }
@@ -476,13 +484,18 @@ function foldTuple(
   }
   note(ctx, 'merged-tuples')
   const merged: Held = {
-    flow: {
-      ...held.flow,
-      start: Math.min(held.flow.start, flow.start),
-      end: Math.max(held.flow.end, flow.end),
-      packets: addCounters(held.flow.packets, flow.packets),
-      bytes: addCounters(held.flow.bytes, flow.bytes),
-    },
+    // the notes of every tuple folded in (types.ts `withNotesOf`)
+    flow: withNotesOf(
+      {
+        ...held.flow,
+        start: Math.min(held.flow.start, flow.start),
+        end: Math.max(held.flow.end, flow.end),
+        packets: addCounters(held.flow.packets, flow.packets),
+        bytes: addCounters(held.flow.bytes, flow.bytes),
+      },
+      held.flow,
+      flow,
+    ),
     begun: held.begun,
     sent: addCounters(held.sent, sent),
     received: addCounters(held.received, received),

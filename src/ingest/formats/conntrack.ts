@@ -12,7 +12,16 @@
  *  src= dst= … packets=? bytes=? [ASSURED]? mark= … delta-time=? [start=CTIME]? [stop=CTIME]? use=`.
  */
 import { isCounter, normalizeIp, type Flow } from '../../core/index.js'
-import { MAX_OPEN_CONNECTIONS, note, skip, type LineParser, type ParseContext } from '../types.js'
+import {
+  flowGiven,
+  flowNote,
+  MAX_OPEN_CONNECTIONS,
+  note,
+  skip,
+  withNotesOf,
+  type LineParser,
+  type ParseContext,
+} from '../types.js'
 import { mixedFamilies } from '../direction.js'
 
 /** Latest time we accept, ms since the epoch (year 9999). */
@@ -468,14 +477,14 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
   }
   if (end < start) end = start
   if (end > MAX_TIME_MS) return 'bad-timestamp'
-  // after the last check that skips the record: notes describe flows given out
-  if (refused) note(ctx, 'refused-by-reset')
-  if (unanswered) note(ctx, 'unanswered-attempt')
-  if (timeNote === 'local') note(ctx, 'local-time-as-utc')
-  else if (timeNote === 'none') note(ctx, 'no-timestamp')
+  // notes about the record's flow: they ride on it (parseConntrack, types.ts `flowGiven`)
+  if (refused) flowNote(ctx, 'refused-by-reset')
+  if (unanswered) flowNote(ctx, 'unanswered-attempt')
+  if (timeNote === 'local') flowNote(ctx, 'local-time-as-utc')
+  else if (timeNote === 'none') flowNote(ctx, 'no-timestamp')
   else if (timeNote !== undefined)
-    note(ctx, timeNote === 'name' ? 'time-from-file-name' : 'time-from-file-mtime')
-  if (dnat) note(ctx, 'dnat')
+    flowNote(ctx, timeNote === 'name' ? 'time-from-file-name' : 'time-from-file-mtime')
+  if (dnat) flowNote(ctx, 'dnat')
 
   return {
     src,
@@ -546,18 +555,23 @@ function mergeEvent(held: OpenConnection, next: OpenConnection): OpenConnection 
   return {
     timed: held.timed || next.timed,
     counted: held.counted || next.counted,
-    flow: {
-      ...b,
-      ...times,
-      packets: Math.max(a.packets, b.packets),
-      bytes: Math.max(a.bytes, b.bytes),
-      observedAction:
-        a.observedAction === 'accept' || b.observedAction === 'accept'
-          ? 'accept'
-          : a.observedAction === 'reject' || b.observedAction === 'reject'
-            ? 'reject'
-            : 'unknown',
-    },
+    // the notes of every event's record (types.ts `withNotesOf`)
+    flow: withNotesOf(
+      {
+        ...b,
+        ...times,
+        packets: Math.max(a.packets, b.packets),
+        bytes: Math.max(a.bytes, b.bytes),
+        observedAction:
+          a.observedAction === 'accept' || b.observedAction === 'accept'
+            ? 'accept'
+            : a.observedAction === 'reject' || b.observedAction === 'reject'
+              ? 'reject'
+              : 'unknown',
+      },
+      a,
+      b,
+    ),
   }
 }
 
@@ -592,9 +606,9 @@ async function* parseConntrack(
   // without nf_conntrack_acct (the default) a line has no counters: 0, noted as the other
   // readers note a record that logs none
   const out = (flow: Flow, counted: boolean): Flow => {
-    if (!counted) note(ctx, 'counters-not-logged')
+    if (!counted) flowNote(ctx, 'counters-not-logged')
     ctx.stats.records++
-    return flow
+    return flowGiven(ctx.stats, flow)
   }
   for await (const raw of lines) {
     lineNo++
@@ -632,6 +646,8 @@ async function* parseConntrack(
       skip(ctx, flow, where, line)
       continue
     }
+    // the record's notes go onto its flow, held or given out (counted when reading gives it out)
+    flowGiven(ctx.stats, flow)
     if (typeof parsed === 'string' || parsed.event === undefined) {
       yield out(flow, typeof parsed !== 'string' && hasCounters(parsed))
       continue

@@ -24,7 +24,15 @@ import {
 import { mixedFamilies } from '../direction.js'
 import { MAX_TIME_MS, parseIsoTime } from '../fields.js'
 import { JsonObjectSplitter, type RawRecord } from '../json-objects.js'
-import { jsonRecord, note, skip, type LineParser, type ParseContext } from '../types.js'
+import {
+  flowGiven,
+  flowNote,
+  jsonRecord,
+  note,
+  skip,
+  type LineParser,
+  type ParseContext,
+} from '../types.js'
 
 /**
  * Most (5-tuple, reply, action) keys remembered for de-duplication. Each entry costs about
@@ -185,7 +193,7 @@ function labelsOf(ep: Obj, ctx: ParseContext): Record<string, string> | undefine
       const value = i < 0 ? '' : body.slice(i + 1)
       if (key.startsWith('io.cilium.') || key === 'io.kubernetes.pod.namespace') continue
       if (checkLabelKey(key) !== undefined || checkLabelValue(value) !== undefined) {
-        note(ctx, 'dropped-label')
+        flowNote(ctx, 'dropped-label')
         continue
       }
       out[key] = value
@@ -428,7 +436,7 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
 
       const timeText = f['time'] ?? obj['time']
       let at = 0
-      if (timeText === undefined || timeText === null) note(ctx, 'no-timestamp')
+      if (timeText === undefined || timeText === null) flowNote(ctx, 'no-timestamp')
       else {
         // as every reader reads ISO times: impossible dates refused, finer than ms rounded
         const ms =
@@ -486,6 +494,9 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
         ...(srcLabels !== undefined ? { srcLabels } : {}),
         ...(dstLabels !== undefined ? { dstLabels } : {}),
       }
+      // the record's notes ride on its flow: counted when reading gives it out, not for a
+      // duplicate or a forwarded record then dropped (types.ts `flowGiven`)
+      flowGiven(ctx.stats, flow)
       const transit =
         action === 'accept' && TRANSIT_POINTS.has(f['trace_observation_point'] as string | number)
       const last = held.get(tuple)
@@ -558,8 +569,9 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       note(ctx, 'duplicate-observation')
       return false
     }
-    if (o.audit) note(ctx, 'audit')
-    if (o.aggregated) note(ctx, 'aggregated')
+    if (o.audit) flowNote(ctx, 'audit')
+    if (o.aggregated) flowNote(ctx, 'aggregated')
+    flowGiven(ctx.stats, o.flow)
     ctx.stats.records++
     return true
   }
