@@ -164,14 +164,21 @@ export class StringTable {
  */
 export function countRowNotes(stats: ParseStats, c: FlowColumns): void {
   const notes = c.notes
-  let codes: Map<number, number> | undefined
+  // rows per note list code (codes are small: one per distinct list of a file)
+  let counts: number[] | undefined
   for (let i = 0; i < c.n; i++) {
     const k = notes[i] as number
-    if (k >= 0) (codes ??= new Map()).set(k, (codes.get(k) ?? 0) + 1)
+    if (k >= 0) {
+      counts ??= []
+      counts[k] = (counts[k] ?? 0) + 1
+    }
   }
-  if (codes === undefined) return
-  for (const [k, n] of codes)
-    for (const r of c.table.notesOf(k)) stats.notes[r] = (stats.notes[r] ?? 0) + n
+  if (counts === undefined) return
+  for (let k = 0; k < counts.length; k++) {
+    const n = counts[k]
+    if (n !== undefined)
+      for (const r of c.table.notesOf(k)) stats.notes[r] = (stats.notes[r] ?? 0) + n
+  }
 }
 
 /**

@@ -1158,14 +1158,16 @@ export class ZeekColumnReader extends ColumnLineReader {
 
     // the line is a flow: record it as the line reader does, its notes on its row (counted when
     // reading gives the row out: types.ts `flowNote`)
-    const noted =
-      (masked ? 1 : ts === T_UNSET ? 2 : 0) |
-      (unanswered ? 4 : 0) |
-      (tunnelled ? 8 : 0) |
-      ((origPkts < 0 && respPkts < 0) ||
+    let noted = 0
+    if (masked) noted = 1
+    else if (ts === T_UNSET) noted = 2
+    if (unanswered) noted |= 4
+    if (tunnelled) noted |= 8
+    if (
+      (origPkts < 0 && respPkts < 0) ||
       (origIpBytes < 0 && respIpBytes < 0 && origBytes < 0 && respBytes < 0)
-        ? 16
-        : 0)
+    )
+      noted |= 16
     this.ctx.stats.records++
     out.reserve(1)
     const r = out.n++
