@@ -1,0 +1,210 @@
+/**
+ * @module The README's command transcripts still print what the README shows. Each chosen block is
+ * found in README.md by its `$ bulkhead …` command line (or, for `npm start`, by its
+ * `<!-- transcript: demo -->` marker), the command is run in process from the repository root on
+ * the fixtures it names (the demo writes its workspace to a temporary folder), and its stderr then
+ * stdout, as a terminal shows them, is compared with the block.
+ *
+ * In a block, a line `...` stands for any number of lines and `...` inside a line for any text;
+ * timing figures (`in 1.7 s`, `(3.9 s in all)`, `1953 flows/s`) are masked on both sides.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cli } from '../helpers/cli.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+
+/** One README block: the command line (without `$ `) and the output lines shown under it. */
+interface Block {
+  line: number
+  command: string
+  expected: string[]
+}
+
+/** The fenced blocks of `text` (1-based line of the opening fence, body lines). */
+function fencedBlocks(text: string): { line: number; before: string; body: string[] }[] {
+  const lines = text.split('\n')
+  const out: { line: number; before: string; body: string[] }[] = []
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i]?.startsWith('```')) continue
+    const end = lines.findIndex((l, j) => j > i && l.startsWith('```'))
+    if (end < 0) break
+    out.push({ line: i + 1, before: lines[i - 1] ?? '', body: lines.slice(i + 1, end) })
+    i = end
+  }
+  return out
+}
+
+/** The block whose first line is `$ bulkhead <command>`; throws when there is not exactly one. */
+function blockByCommand(text: string, command: string): Block {
+  const found = fencedBlocks(text).filter((b) => b.body[0] === `$ bulkhead ${command}`)
+  if (found.length !== 1)
+    throw new Error(`README has ${String(found.length)} blocks for ${command}`)
+  const b = found[0] as (typeof found)[number]
+  return { line: b.line, command, expected: b.body.slice(1) }
+}
+
+/** The block right after the line `<!-- transcript: NAME ... -->`. */
+function blockByMarker(text: string, name: string): Block {
+  const found = fencedBlocks(text).filter((b) => b.before.startsWith(`<!-- transcript: ${name} `))
+  if (found.length !== 1) throw new Error(`README has ${String(found.length)} blocks for ${name}`)
+  const b = found[0] as (typeof found)[number]
+  return { line: b.line, command: name, expected: b.body }
+}
+
+/** Timing figures, which change from run to run, masked. */
+function mask(line: string): string {
+  return line
+    .replace(/\bin \d+(?:\.\d+)? s\b/g, 'in <t> s')
+    .replace(/\(\d+(?:\.\d+)? s in all\)/g, '(<t> s in all)')
+    .replace(/\b\d+ flows\/s\b/g, '<n> flows/s')
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/** One README line as a matcher: `...` inside it is any text. */
+function lineMatcher(expected: string): RegExp {
+  return new RegExp(`^${mask(expected).split('...').map(escape).join('.*')}$`)
+}
+
+/**
+ * Whether `actual` is what `expected` shows: line by line, a line `...` (indented or not) standing
+ * for any number of lines. Returns '' on a match, else the first expected line that finds no match.
+ */
+function mismatch(expected: readonly string[], actual: readonly string[]): string {
+  const exp = [...expected]
+  while (exp.length > 0 && exp.at(-1) === '') exp.pop()
+  const act = [...actual]
+  while (act.length > 0 && act.at(-1) === '') act.pop()
+  let best = -1
+  const memo = new Map<string, boolean>()
+  const go = (i: number, j: number): boolean => {
+    const key = `${String(i)},${String(j)}`
+    const known = memo.get(key)
+    if (known !== undefined) return known
+    best = Math.max(best, i)
+    let ok: boolean
+    if (i === exp.length) ok = j === act.length
+    else if ((exp[i] ?? '').trim() === '...') ok = go(i + 1, j) || (j < act.length && go(i, j + 1))
+    else
+      ok = j < act.length && lineMatcher(exp[i] ?? '').test(mask(act[j] ?? '')) && go(i + 1, j + 1)
+    memo.set(key, ok)
+    return ok
+  }
+  return go(0, 0) ? '' : `README line not matched: ${exp[best] ?? '(end of block)'}`
+}
+
+/** Splits a README command line into arguments: words, and "double-quoted" or 'single' ones. */
+function argv(command: string): string[] {
+  return [...command.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '')
+}
+
+/** Runs a README command in process from the repository root; stderr then stdout, as lines. */
+async function transcript(args: string[]): Promise<{ code: number; lines: string[] }> {
+  const r = await cli(...args)
+  return { code: r.code, lines: (r.stderr + r.stdout).split('\n') }
+}
+
+/** The transcripts checked, by their README command (exit code as the README says or implies). */
+const COMMANDS: readonly { command: string; code: number }[] = [
+  { command: 'validate -w test/fixtures/multi-error', code: 1 },
+  {
+    command:
+      'eval "pay-web-1 -> pay-db-1 tcp/5432" -w test/fixtures/eval-estate --at 2026-10-20T12:00:00Z',
+    code: 0,
+  },
+  {
+    command:
+      'eval "203.0.113.9 -> 239.255.255.250 udp/1900" -w test/fixtures/eval-estate --at 2026-10-20T12:00:00Z',
+    code: 0,
+  },
+  {
+    command:
+      'simulate -w test/fixtures/simulate-estate --flows test/fixtures/simulate-estate/flows.csv --at 2026-11-01',
+    code: 0,
+  },
+  { command: 'connlist -w test/fixtures/connlist-estate --at 2026-11-01', code: 0 },
+  {
+    command:
+      'diff test/fixtures/diff-estate/policy-old test/fixtures/diff-estate/policy -w test/fixtures/diff-estate --flows test/fixtures/diff-estate/flows.csv --at 2026-11-01',
+    code: 0,
+  },
+  {
+    command:
+      'diff test/fixtures/diff-estate/policy test/fixtures/diff-estate/policy-enforce -w test/fixtures/diff-estate --flows test/fixtures/diff-estate/flows.csv --at 2026-11-01',
+    code: 0,
+  },
+  {
+    command: 'blast-radius -w test/fixtures/blast-estate --baseline enforced --at 2026-11-22',
+    code: 0,
+  },
+  { command: 'k8s connlist test/fixtures/k8s-basic', code: 0 },
+]
+
+const cwd = process.cwd()
+beforeAll(() => {
+  process.chdir(ROOT)
+})
+afterAll(() => {
+  process.chdir(cwd)
+})
+
+describe('README transcripts print what the README shows', () => {
+  for (const { command, code } of COMMANDS) {
+    it(command.split(' -')[0] ?? command, async () => {
+      const block = blockByCommand(README, command)
+      const r = await transcript(argv(command))
+      expect(r.code).toBe(code)
+      expect(mismatch(block.expected, r.lines), `README.md:${String(block.line)}`).toBe('')
+    })
+  }
+
+  describe('npm start (bulkhead demo)', () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), 'bulkhead-readme-demo-'))
+    afterAll(() => {
+      rmSync(tmp, { recursive: true, force: true })
+    })
+    it('prints the Quick start summary lines', async () => {
+      const block = blockByMarker(README, 'demo')
+      const out = path.join(tmp, 'out')
+      const r = await transcript(['demo', '--out', out])
+      expect(r.code).toBe(0)
+      // The README shows the default --out, examples/demo/out, as printed from the clone.
+      const shown = path.relative(ROOT, out)
+      const lines = r.lines.map((l) => l.split(shown).join('examples/demo/out'))
+      expect(mismatch(block.expected, lines), `README.md:${String(block.line)}`).toBe('')
+    }, 60_000)
+  })
+})
+
+describe('the comparison is strict where the README shows a value', () => {
+  it('a figure changed in a block no longer matches', () => {
+    expect(mismatch(['a 715 b', '...', 'c'], ['a 715 b', 'x', 'c'])).toBe('')
+    expect(mismatch(['a 716 b', '...', 'c'], ['a 715 b', 'x', 'c'])).not.toBe('')
+    expect(mismatch(['a ... b'], ['a 1 2 b'])).toBe('')
+    expect(mismatch(['a ... b'], ['a 1 2 c'])).not.toBe('')
+    expect(
+      mismatch(['read 1 file in 0.01 s, 9 flows/s'], ['read 1 file in 3.2 s, 17 flows/s']),
+    ).toBe('')
+    expect(mismatch(['a', 'b'], ['a', 'b', 'c'])).not.toBe('')
+  })
+
+  it('every checked block, with one of its digits changed, no longer matches what it showed', () => {
+    for (const { command } of COMMANDS) {
+      const block = blockByCommand(README, command)
+      const i = block.expected.findIndex((l) => /\d/.test(mask(l).replace(/\.\.\./g, '')))
+      expect(i, command).toBeGreaterThanOrEqual(0)
+      const changed = mask(block.expected[i] ?? '').replace(/\d/, (d) =>
+        String((Number(d) + 1) % 10),
+      )
+      const edited = block.expected.map((l, k) => (k === i ? changed : l))
+      expect(mismatch(edited, block.expected), command).not.toBe('')
+    }
+  })
+})
