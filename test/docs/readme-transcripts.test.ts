@@ -8,7 +8,7 @@
  * In a block, a line `...` stands for any number of lines and `...` inside a line for any text;
  * timing figures (`in 1.7 s`, `(3.9 s in all)`, `1953 flows/s`) are masked on both sides.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -180,6 +180,125 @@ describe('README transcripts print what the README shows', () => {
       const lines = r.lines.map((l) => l.split(shown).join('examples/demo/out'))
       expect(mismatch(block.expected, lines), `README.md:${String(block.line)}`).toBe('')
     }, 60_000)
+  })
+})
+
+/** Writes `files` (path relative to `dir` → text) under `dir`. */
+function writeTree(dir: string, files: Record<string, string>): void {
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true })
+    writeFileSync(path.join(dir, rel), text)
+  }
+}
+
+/** The README's inline example `text` (between backquotes); fails when the README lacks it. */
+function inline(text: string): string {
+  expect(
+    README.includes(`\`${text}\``),
+    `README no longer holds the inline example \`${text}\``,
+  ).toBe(true)
+  return text
+}
+
+describe('README transcripts on estates the test writes', () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'bulkhead-readme-'))
+  afterAll(() => {
+    rmSync(tmp, { recursive: true, force: true })
+  })
+
+  it('init -w my-estate && validate -w my-estate', async () => {
+    const command = 'init -w my-estate && bulkhead validate -w my-estate'
+    const block = blockByCommand(README, command)
+    const lines: string[] = []
+    for (const part of command.split(' && bulkhead ')) {
+      const r = await transcript(argv(part.replace('my-estate', path.join(tmp, 'my-estate'))))
+      expect(r.code).toBe(0)
+      lines.push(...r.lines.filter((l) => l !== '').map((l) => l.split(`${tmp}/`).join('')))
+    }
+    expect(mismatch(block.expected, lines), `README.md:${String(block.line)}`).toBe('')
+  })
+
+  it('`flows nosuch.log` reads 0 files', async () => {
+    expect(README.includes('`flows nosuch.log` reads 0 files')).toBe(true)
+    const r = await transcript(['flows', path.join(tmp, 'nosuch.log')])
+    expect(r.code).toBe(1)
+    expect(r.lines[0]).toMatch(/^read 0 files /)
+  })
+
+  it('simulate splits an edge of blocked and already rejected flows', async () => {
+    const line = inline(
+      'BLOCKED internet -> db-1 tcp/5432  3 flows (1 blocked, 2 already rejected where observed)',
+    )
+    const ws = path.join(tmp, 'rejected')
+    writeTree(ws, {
+      'bulkhead.yaml': 'apiVersion: bulkhead.dev/v1\nkind: Workspace\n',
+      'inventory/hosts.yaml': [
+        'apiVersion: bulkhead.dev/v1',
+        'kind: Inventory',
+        'workloads:',
+        '  - { name: db-1, addresses: [10.0.0.2], labels: { role: db } }',
+        '',
+      ].join('\n'),
+      'policy/enforcement.yaml': [
+        'apiVersion: bulkhead.dev/v1',
+        'kind: Enforcement',
+        'modes:',
+        '  - { selector: { role: db }, mode: enforce }',
+        '',
+      ].join('\n'),
+      'flows.csv': [
+        'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action',
+        '198.51.100.7,10.0.0.2,40000,5432,tcp,2026-10-20T10:00:00Z,2026-10-20T10:00:01Z,1,60,accept',
+        '198.51.100.8,10.0.0.2,40001,5432,tcp,2026-10-20T10:01:00Z,2026-10-20T10:01:01Z,1,60,reject',
+        '198.51.100.9,10.0.0.2,40002,5432,tcp,2026-10-20T10:02:00Z,2026-10-20T10:02:01Z,1,60,reject',
+        '',
+      ].join('\n'),
+    })
+    const r = await transcript(['simulate', '-w', ws, '--flows', path.join(ws, 'flows.csv')])
+    expect(r.code).toBe(0)
+    // The report pads the outcome to a column; the README's example shows single spaces.
+    const squeeze = (l: string): string => l.trim().replace(/\s+/g, ' ')
+    expect(r.lines.map(squeeze), r.lines.join('\n')).toContainEqual(
+      expect.stringMatching(`^${escape(squeeze(line))} `),
+    )
+  })
+
+  it('diff splits a range at the blocks of both policy sets', async () => {
+    const minus = inline('- office(192.0.2.128-192.0.2.255)[External] => web-1 : TCP 80')
+    const plus = inline('+ office(192.0.2.128-192.0.2.255)[External] => web-1 : TCP 80,443')
+    const whole = inline('office[External] => web-1 : TCP 80,443')
+    const ws = path.join(tmp, 'office')
+    const policy = (except: string): string =>
+      [
+        'apiVersion: bulkhead.dev/v1',
+        'kind: Policy',
+        'metadata: { name: web, owner: team-web }',
+        'rules:',
+        '  - { id: office-80, from: [{ external: office }], to: [{ role: web }], ports: [tcp/80], reason: r }',
+        `  - { id: office-443, from: [{ cidr: 192.0.2.0/24${except} }], to: [{ role: web }], ports: [tcp/443], reason: r }`,
+        '',
+      ].join('\n')
+    writeTree(ws, {
+      'bulkhead.yaml': 'apiVersion: bulkhead.dev/v1\nkind: Workspace\n',
+      'inventory/hosts.yaml': [
+        'apiVersion: bulkhead.dev/v1',
+        'kind: Inventory',
+        'workloads:',
+        '  - { name: web-1, addresses: [10.0.0.1], labels: { role: web } }',
+        'externals:',
+        '  - { name: office, cidr: 192.0.2.0/24 }',
+        '',
+      ].join('\n'),
+      'old/web.yaml': policy(', except: [192.0.2.128/25]'),
+      'policy/web.yaml': policy(''),
+    })
+    const d = await transcript(['diff', path.join(ws, 'old'), path.join(ws, 'policy'), '-w', ws])
+    expect(d.code).toBe(0)
+    const lines = d.lines.map((l) => l.trim())
+    expect(lines).toContainEqual(`${minus}  (rule web/office-443)`)
+    expect(lines).toContainEqual(`${plus}  (rule web/office-443)`)
+    const c = await transcript(['connlist', '-w', ws])
+    expect(c.lines).toContain(whole)
   })
 })
 
