@@ -17,6 +17,7 @@
 import {
   checkKubernetesLabelValue,
   checkLabelKey,
+  formatIp,
   labelSet,
   parseIp,
   type Diagnostic,
@@ -340,8 +341,8 @@ function at(v: unknown, path: YamlPath): unknown {
  * The addresses a Pod object holds, as the inventory source reads them
  * (src/inventory/sources/kubernetes.ts): `status.podIPs[].ip`, else `status.podIP`; none for a
  * pod that has ended (phase `Succeeded`/`Failed`: its IP is released) or uses the host network
- * (its IP is the node's), and none when no entry is an address (a bad entry is left out; the
- * inventory reports it). Pure: no diagnostics.
+ * (its IP is the node's), and none when no entry is an address (a bad entry is left out:
+ * {@link badPodAddressEntries} finds it, and the reader reports it). Pure: no diagnostics.
  * @returns the addresses, or undefined when the pod holds none the input tells.
  */
 export function podAddressesAt(pod: Record<string, unknown>): IpAddress[] | undefined {
@@ -350,16 +351,41 @@ export function podAddressesAt(pod: Record<string, unknown>): IpAddress[] | unde
   const phase = status['phase']
   if (phase === 'Succeeded' || phase === 'Failed' || at(pod, ['spec', 'hostNetwork']) === true)
     return undefined
-  const list: unknown = status['podIPs']
-  const raw: unknown[] =
-    Array.isArray(list) && list.length > 0
-      ? list.map((x: unknown) => (isMapping(x) ? x['ip'] : x))
-      : [status['podIP']]
-  const out = raw.flatMap((r) => {
-    const ip = typeof r === 'string' ? parseIp(r) : undefined
+  const out = podAddressEntries(status).flatMap((e) => {
+    const ip = typeof e.raw === 'string' ? parseIp(e.raw) : undefined
     return ip ? [ip] : []
   })
   return out.length > 0 ? out : undefined
+}
+
+/** The entries of `status.podIPs` (each `{ip}` or, loosely, a bare text), else `status.podIP`, with their paths under `status`. */
+function podAddressEntries(status: Record<string, unknown>): { raw: unknown; path: YamlPath }[] {
+  const list: unknown = status['podIPs']
+  if (Array.isArray(list) && list.length > 0)
+    return list.map((x: unknown, i) =>
+      isMapping(x) ? { raw: x['ip'], path: ['podIPs', i, 'ip'] } : { raw: x, path: ['podIPs', i] },
+    )
+  const one = status['podIP']
+  return one === undefined || one === null || one === '' ? [] : [{ raw: one, path: ['podIP'] }]
+}
+
+/**
+ * The entries of a Pod's `status.podIPs` (else `status.podIP`) that {@link podAddressesAt}
+ * leaves out because they are no IPv4 or IPv6 address, for a pod whose addresses it reads (not
+ * ended, not on the host network). Pure.
+ * @returns each bad entry's text and its path relative to the pod object (`['status', 'podIPs', 1, 'ip']`).
+ */
+export function badPodAddressEntries(
+  pod: Record<string, unknown>,
+): { raw: unknown; path: YamlPath }[] {
+  const status = at(pod, ['status'])
+  if (!isMapping(status)) return []
+  const phase = status['phase']
+  if (phase === 'Succeeded' || phase === 'Failed' || at(pod, ['spec', 'hostNetwork']) === true)
+    return []
+  return podAddressEntries(status)
+    .filter((e) => typeof e.raw !== 'string' || parseIp(e.raw) === undefined)
+    .map((e) => ({ raw: e.raw, path: ['status', ...e.path] }))
 }
 
 /** Reads object labels at `rel`; non-text values and bad keys are `k8s/bad-object` (the label is left out). */
@@ -570,6 +596,14 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
     if (o.kind !== 'Pod') continue
     const { name } = topOf(o)
     withPods.add(name)
+    const addresses = podAddressesAt(o.obj.value)
+    for (const bad of badPodAddressEntries(o.obj.value))
+      o.obj.doc.report(
+        'k8s/bad-object',
+        `${JSON.stringify(bad.raw)} is not an IPv4 or IPv6 address; left out of pod ${o.namespace}/${o.name}'s addresses (${addresses ? `it holds ${addresses.map(formatIp).join(', ')}` : 'it holds none the input tells, so the analysis takes both address families for it'})`,
+        [...o.obj.path, ...bad.path],
+        { severity: 'warning' },
+      )
     pods.push({
       name: o.name,
       namespace: o.namespace,
@@ -577,7 +611,7 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
       workload: name,
       ports: portsAt(o.obj, ['spec']),
       location: o.obj.doc.loc(o.obj.path),
-      ...withAddresses(podAddressesAt(o.obj.value)),
+      ...withAddresses(addresses),
     })
   }
   const templates = new PodTemplates(objects)
