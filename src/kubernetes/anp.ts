@@ -341,6 +341,29 @@ function parseRules(
     }
     const ports = parsePorts(doc, [...rp, 'ports'], r['ports'], rwhat)
     if (ports === undefined) ok = false
+    // the CRD's rule on egress rules (ANP and BANP, v1alpha1; networks and nodes exist only in its
+    // experimental channel, which carries the rule): "!(self.to.exists(peer, has(peer.networks) ||
+    // has(peer.nodes) || has(peer.domainNames)) && has(self.ports) && self.ports.exists(port,
+    // has(port.namedPort)))"
+    if (direction === 'egress' && Array.isArray(peersRaw) && Array.isArray(r['ports'])) {
+      const addressPeer = peersRaw.findIndex(
+        (p) => isMapping(p) && ['networks', 'nodes', 'domainNames'].some((k) => present(p, k)),
+      )
+      const named = (r['ports'] as unknown[]).findIndex(
+        (e) => isMapping(e) && present(e, 'namedPort'),
+      )
+      const peer = peersRaw[addressPeer] as Record<string, unknown> | undefined
+      const kind = ['networks', 'nodes', 'domainNames'].find((k) => peer && present(peer, k))
+      if (peer && kind !== undefined && named >= 0) {
+        doc.report(
+          'k8s/bad-policy',
+          `${rwhat}: a ${kind} peer cannot be set with a namedPort, as the AdminNetworkPolicy CRD refuses it ("networks/nodes/domainNames peer cannot be set with namedPorts since there are no namedPorts for networks/nodes/domainNames"): name the port by number`,
+          [...rp, 'ports', named, 'namedPort'],
+          { related: [doc.loc([...rp, peerKey, addressPeer, kind])] },
+        )
+        ok = false
+      }
+    }
     if (ok)
       out.push({
         name,
