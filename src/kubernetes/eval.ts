@@ -61,7 +61,13 @@ export interface DirectionDecision {
  */
 export type EvalEndpoint =
   | { readonly kind: 'workload'; readonly workload: K8sWorkload; readonly address?: string }
-  | { readonly kind: 'ip'; readonly ip: IpAddress; readonly text: string }
+  | {
+      readonly kind: 'ip'
+      readonly ip: IpAddress
+      readonly text: string
+      /** Host-network pods (`namespace/name`) that send from this address too: it is their node's. */
+      readonly hostNetworkPods?: readonly string[]
+    }
   | { readonly kind: 'ingress-controller' }
 
 /** The verdict on one connection. `egress`/`ingress` absent when that end is an address or the controller. */
@@ -268,7 +274,11 @@ export function evaluateK8s(
       ? [
           `${e.address} is the address of pod ${e.workload.pods.map((p) => `${p.namespace}/${p.name}`).join(', ')}: judged as that pod (ipBlocks and networks match only addresses outside the cluster's pods)`,
         ]
-      : [],
+      : e.kind === 'ip' && e.hostNetworkPods !== undefined
+        ? [
+            `${e.text} is a node's address, which its host-network ${e.hostNetworkPods.length === 1 ? 'pod' : 'pods'} ${e.hostNetworkPods.join(', ')} ${e.hostNetworkPods.length === 1 ? 'sends' : 'send'} from too: judged as the node's own traffic, an address outside the cluster's pods (ipBlocks and networks match it); name the pod (namespace/pod) to judge its traffic as k8s connlist lists it (policies apply to host-network pods as to others here, as np-guard reads them; Kubernetes leaves that undefined, and most network plugins treat their traffic as the node's)`,
+          ]
+        : [],
   )
   const base = {
     src: nameOf(src),
@@ -324,24 +334,28 @@ export function evaluateK8s(
  * Finds an endpoint by name: a workload (`ns/name[Kind]`, or `ns/name` when one workload of that
  * namespace and name exists), a pod (`ns/pod`: its workload with that pod only, so the verdict is
  * that pod's), an IPv4/IPv6 address (the pod that holds it, by `status.podIPs`, when one does;
- * else an address outside the cluster), or `{ingress-controller}`.
+ * else an address outside the cluster, also when host-network pods hold it: it is their node's,
+ * and the endpoint names them), or `{ingress-controller}`.
  * @returns the endpoint, or a reason when nothing (or more than one workload) matches.
  */
 export function findEndpoint(model: K8sModel, text: string): EvalEndpoint | string {
   if (text === INGRESS_CONTROLLER) return { kind: 'ingress-controller' }
   const ip = parseIp(text)
   if (ip) {
-    // an address a pod holds is that pod (ipBlocks describe addresses outside the cluster's pods)
-    const holders = model.workloads.flatMap((w) =>
+    // an address a pod holds is that pod (ipBlocks describe addresses outside the cluster's
+    // pods); a host-network pod's is its node's, which the node itself sends from too
+    const all = model.workloads.flatMap((w) =>
       w.pods
         .filter((p) => p.addresses?.some((a) => a.family === ip.family && a.value === ip.value))
         .map((p) => ({ w, p })),
     )
+    const holders = all.filter((h) => h.p.hostNetwork !== true)
     const [one] = holders
     if (holders.length > 1)
       return `${text} is held by ${String(holders.length)} pods: ${holders.map((h) => `${h.p.namespace}/${h.p.name}`).join(', ')}; name the pod`
     if (one) return { kind: 'workload', workload: { ...one.w, pods: [one.p] }, address: text }
-    return { kind: 'ip', ip, text }
+    const onHost = all.map((h) => `${h.p.namespace}/${h.p.name}`)
+    return { kind: 'ip', ip, text, ...(onHost.length > 0 ? { hostNetworkPods: onHost } : {}) }
   }
   const exact = model.workloads.find((w) => w.name === text)
   if (exact) return { kind: 'workload', workload: exact }

@@ -271,9 +271,16 @@ export interface K8sPod {
   /**
    * The addresses the pod holds (`status.podIPs`, else `status.podIP`; see {@link podAddressesAt}),
    * absent when the input gives none (a manifest, a template): its address families are then
-   * unknown and the analysis takes both.
+   * unknown and the analysis takes both. A host-network pod's are its node's.
    */
   readonly addresses?: readonly IpAddress[]
+  /**
+   * `spec.hostNetwork: true`: the pod runs in its node's network namespace and sends from the
+   * node's addresses, which the node itself and the node's other host-network pods share. The
+   * analysis applies policies to it as to any pod (as np-guard does; Kubernetes leaves
+   * NetworkPolicy for such pods undefined), but an address it holds does not name it in `k8s eval`.
+   */
+  readonly hostNetwork?: true
 }
 
 /**
@@ -338,19 +345,20 @@ function at(v: unknown, path: YamlPath): unknown {
 }
 
 /**
- * The addresses a Pod object holds, as the inventory source reads them
- * (src/inventory/sources/kubernetes.ts): `status.podIPs[].ip`, else `status.podIP`; none for a
- * pod that has ended (phase `Succeeded`/`Failed`: its IP is released) or uses the host network
- * (its IP is the node's), and none when no entry is an address (a bad entry is left out:
- * {@link badPodAddressEntries} finds it, and the reader reports it). Pure: no diagnostics.
+ * The addresses a Pod object holds: `status.podIPs[].ip`, else `status.podIP`, as the inventory
+ * source reads them (src/inventory/sources/kubernetes.ts); none for a pod that has ended (phase
+ * `Succeeded`/`Failed`: its IP is released), and none when no entry is an address (a bad entry is
+ * left out: {@link badPodAddressEntries} finds it, and the reader reports it). A pod on the host
+ * network (`spec.hostNetwork: true`) holds its node's addresses, which its `status.podIPs` gives
+ * (the inventory gives it none, since the node and its other host-network pods share them).
+ * Pure: no diagnostics.
  * @returns the addresses, or undefined when the pod holds none the input tells.
  */
 export function podAddressesAt(pod: Record<string, unknown>): IpAddress[] | undefined {
   const status = at(pod, ['status'])
   if (!isMapping(status)) return undefined
   const phase = status['phase']
-  if (phase === 'Succeeded' || phase === 'Failed' || at(pod, ['spec', 'hostNetwork']) === true)
-    return undefined
+  if (phase === 'Succeeded' || phase === 'Failed') return undefined
   const out = podAddressEntries(status).flatMap((e) => {
     const ip = typeof e.raw === 'string' ? parseIp(e.raw) : undefined
     return ip ? [ip] : []
@@ -371,8 +379,8 @@ function podAddressEntries(status: Record<string, unknown>): { raw: unknown; pat
 
 /**
  * The entries of a Pod's `status.podIPs` (else `status.podIP`) that {@link podAddressesAt}
- * leaves out because they are no IPv4 or IPv6 address, for a pod whose addresses it reads (not
- * ended, not on the host network). Pure.
+ * leaves out because they are no IPv4 or IPv6 address, for a pod whose addresses it reads (one
+ * that has not ended). Pure.
  * @returns each bad entry's text and its path relative to the pod object (`['status', 'podIPs', 1, 'ip']`).
  */
 export function badPodAddressEntries(
@@ -381,8 +389,7 @@ export function badPodAddressEntries(
   const status = at(pod, ['status'])
   if (!isMapping(status)) return []
   const phase = status['phase']
-  if (phase === 'Succeeded' || phase === 'Failed' || at(pod, ['spec', 'hostNetwork']) === true)
-    return []
+  if (phase === 'Succeeded' || phase === 'Failed') return []
   return podAddressEntries(status)
     .filter((e) => typeof e.raw !== 'string' || parseIp(e.raw) === undefined)
     .map((e) => ({ raw: e.raw, path: ['status', ...e.path] }))
@@ -612,6 +619,7 @@ export function podsAndNamespaces(objects: readonly KubernetesObject[]): {
       ports: portsAt(o.obj, ['spec']),
       location: o.obj.doc.loc(o.obj.path),
       ...withAddresses(addresses),
+      ...(at(o.obj.value, ['spec', 'hostNetwork']) === true ? { hostNetwork: true as const } : {}),
     })
   }
   const templates = new PodTemplates(objects)
