@@ -133,13 +133,17 @@ export function namespaceLabelKey(key: string): string {
 /** Options of {@link importModel}. */
 export interface K8sImportOptions {
   /**
-   * Workloads whose pods carry no IP (plain manifests) get consecutive addresses from this block
-   * (from its first address + 1, skipping addresses pods hold), so that `bulkhead connlist` has
-   * something to judge. Without it such workloads hold no address: the workspace loads, and
-   * connlist, which judges addresses, shows no connection of theirs; the import warns
+   * Workloads whose pods carry no IP (plain manifests) get one address from each of these blocks
+   * (at most one block per family; consecutive addresses from each block's first address + 1,
+   * skipping addresses pods hold), so that `bulkhead connlist` has something to judge. Such a pod
+   * holds both families in `k8s connlist` (its families are unknown there), so it needs an IPv4
+   * block, and an IPv6 block too when the policies name an IPv6 block (else `k8s connlist` models
+   * no IPv6 range): a family missing is a `k8s/no-pod-address` warning, since its lines are then
+   * missing from the workspace. Without blocks such workloads hold no address: the workspace
+   * loads, and connlist, which judges addresses, shows no connection of theirs; the import warns
    * (`k8s/no-pod-address`).
    */
-  readonly assignAddresses?: Cidr
+  readonly assignAddresses?: readonly Cidr[]
 }
 
 /** The result of an import: policies, the inventory, and every diagnostic. */
@@ -313,19 +317,57 @@ export function importModel(
   })
   const used = new Set<string>()
   for (const w of inventoryWorkloads) for (const a of w.addresses) used.add(a.ip)
-  let next = options.assignAddresses ? options.assignAddresses.base + 1n : undefined
-  const workloads: Workload[] = wl.map((w) => {
+  const assign = options.assignAddresses ?? []
+  const next = assign.map((b) => ({ family: b.family, value: b.base + 1n }))
+  // k8s connlist models IPv4, and IPv6 when a policy names an IPv6 block
+  const ipv6Block = [...modelBlocks(model, 'ingress'), ...modelBlocks(model, 'egress')].find(
+    (c) => c.family === 6,
+  )
+  /** workloads given addresses that lack a family k8s connlist gives them, with that family */
+  const short: { w: ImportWorkload; missing: (4 | 6)[] }[] = []
+  const workloads: Workload[] = wl.map((w, i) => {
     let addresses = addrByName.get(w.name) ?? []
-    if (addresses.length === 0 && next !== undefined && options.assignAddresses) {
-      const fam = options.assignAddresses.family
-      let ip = formatIp({ family: fam, value: next })
-      while (used.has(ip)) ip = formatIp({ family: fam, value: ++next })
-      used.add(ip)
-      next++
-      addresses = [{ ip }]
+    if (addresses.length === 0 && next.length > 0) {
+      // the families k8s connlist gives the workload: those its pods hold (a host-network
+      // pod's node's, which the inventory does not give), both when a pod's are unknown
+      const pods = model.workloads[i]?.pods ?? []
+      const families = new Set<number>(
+        pods.every((p) => p.addresses !== undefined)
+          ? pods.flatMap((p) => (p.addresses ?? []).map((a) => a.family))
+          : [4, 6],
+      )
+      addresses = next
+        .filter((n) => families.has(n.family))
+        .map((n) => {
+          let ip = formatIp(n)
+          while (used.has(ip)) ip = formatIp({ family: n.family, value: ++n.value })
+          used.add(ip)
+          n.value++
+          return { ip }
+        })
+      const missing = ([4, 6] as const).filter(
+        (f) => families.has(f) && (f === 4 || ipv6Block) && !next.some((n) => n.family === f),
+      )
+      if (missing.length > 0) short.push({ w, missing })
     }
     return { name: w.name, addresses, labels: labelSet(w.labels) }
   })
+  const firstShort = short[0]
+  if (firstShort) {
+    const fams = [...new Set(short.flatMap((x) => x.missing))].sort()
+    const missingText = fams.map((f) => `IPv${String(f)}`).join('/')
+    diags.push(
+      diagnostic(
+        'k8s/no-pod-address',
+        `${short.length} workloads given addresses by --assign-addresses hold no ${missingText} address, while k8s connlist gives them that family (their pods' addresses are not in the manifests: both families${ipv6Block ? `, and a policy names the IPv6 block ${ipv6Block.text}` : ''}), e.g. ${firstShort.w.name}: their ${missingText} lines are missing from the workspace's connlist`,
+        firstShort.w.pod.location,
+        {
+          severity: 'warning',
+          hint: `give a block of each family: --assign-addresses ${[...assign.map((b) => b.text), ...fams.map((f) => (f === 4 ? '10.244.0.0/16' : 'fd00:10:244::/64'))].join(',')}`,
+        },
+      ),
+    )
+  }
   const unaddressed = wl.filter((_, i) => workloads[i]?.addresses.length === 0)
   const first = unaddressed[0]
   if (first)

@@ -20,6 +20,8 @@ import { defaultWorkspace } from '../../src/policy/workspace.js'
 export const NOW = new Date(Date.UTC(2026, 10, 22, 12))
 /** Addresses given to pods without an IP (outside every block the fixtures use). */
 export const POD_BLOCK = parseCidr('100.64.0.0/10') as Cidr
+/** IPv6 addresses given to pods without an IP (outside every block the fixtures use). */
+export const POD_BLOCK6 = parseCidr('fd99::/64') as Cidr
 
 type Ranges = { family: 4 | 6; first: bigint; last: bigint }[]
 
@@ -38,9 +40,13 @@ export interface ImportComparison {
  * imported); IPv6 pieces are left out when the analyser has no IPv6 range (as np-guard, it
  * models IPv6 only when a policy names an IPv6 block); pieces that are pod addresses are left
  * out (pods are matched by selectors, never by address, in the analyser).
+ * @param assign - the import's `assignAddresses` blocks (default {@link POD_BLOCK} only).
  */
-export function compareImport(files: readonly SourceFile[]): ImportComparison {
-  const imported = importManifests(files, { assignAddresses: POD_BLOCK })
+export function compareImport(
+  files: readonly SourceFile[],
+  assign: readonly Cidr[] = [POD_BLOCK],
+): ImportComparison {
+  const imported = importManifests(files, { assignAddresses: assign })
   const rendered = renderImport(imported)
   const inv: SourceFile[] = [
     { path: 'inventory/inventory.yaml', text: rendered.get('inventory.yaml') ?? '' },

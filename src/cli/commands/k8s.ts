@@ -103,22 +103,34 @@ export interface K8sImportOutput {
   readonly written: readonly string[]
 }
 
-/** `k8s import --assign-addresses`: a CIDR block (host bits zero). @throws UsageError otherwise. */
-function assignAddresses(text: string): Cidr {
-  const c = parseCidr(text)
-  if (typeof c === 'string') throw new UsageError(`--assign-addresses: ${c}`)
-  return c
+/**
+ * `k8s import --assign-addresses`: CIDR blocks (host bits zero), comma-separated or in repeated
+ * options, at most one per address family (added to `previous`, the blocks of earlier options).
+ * @throws UsageError otherwise.
+ */
+function assignAddresses(text: string, previous: readonly Cidr[] = []): Cidr[] {
+  const out = [...previous]
+  for (const part of text.split(',')) {
+    const c = parseCidr(part.trim())
+    if (typeof c === 'string') throw new UsageError(`--assign-addresses: ${c}`)
+    if (out.some((b) => b.family === c.family))
+      throw new UsageError(
+        `--assign-addresses: at most one IPv${String(c.family)} block (${c.text} after ${out.find((b) => b.family === c.family)?.text ?? ''})`,
+      )
+    out.push(c)
+  }
+  return out
 }
 
 /**
  * `k8s import`: imports the manifests under `dir`, refusing (exit 1, nothing written) when any
  * policy is invalid or not importable, or when a file to write exists and `force` is not set.
  * Policies go to `out/<policy>.yaml`, the inventory to `inventoryFile`; pods without an address
- * get consecutive ones from `assignAddresses` (already parsed: the command line's block).
+ * get consecutive ones from `assignAddresses` (already parsed: the command line's blocks, one per family).
  */
 export function runK8sImport(
   dir: string,
-  opts: { out: string; inventory?: string; force?: boolean; assignAddresses?: Cidr },
+  opts: { out: string; inventory?: string; force?: boolean; assignAddresses?: readonly Cidr[] },
 ): K8sImportOutput {
   if (!existsSync(dir)) {
     throw new BulkheadError([
@@ -276,8 +288,8 @@ Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
       'where to write the inventory of the pods (default: <out>/../inventory/kubernetes.yaml)',
     )
     .option(
-      '--assign-addresses <cidr>',
-      'give pods without an IP (plain manifests) consecutive addresses from this block',
+      '--assign-addresses <cidrs>',
+      'give pods without an IP (plain manifests) an address from each block (one per family: 10.244.0.0/16,fd00:10:244::/64)',
       assignAddresses,
     )
     .option('--force', 'overwrite files that exist')
@@ -290,7 +302,8 @@ BaselineAdminNetworkPolicy (banp-<name>), plus k8s-unisolated for pods no policy
 Owner: the annotation bulkhead.dev/owner, else "imported". \`bulkhead connlist\` of the result
 gives the connections \`bulkhead k8s connlist\` of the manifests gives (ranges named after the
 imported block-<cidr> externals) once the pods have addresses: plain manifests have none
-(warning k8s/no-pod-address), so pass --assign-addresses. The admin policies' first-match order (Allow,
+(warning k8s/no-pod-address), so pass --assign-addresses, with an IPv6 block too when the
+policies name IPv6 blocks (k8s connlist takes both families for such pods). The admin policies' first-match order (Allow,
 Deny, Pass) is worked out per pod and written as deny rules, or rules to peers by name, where
 Bulkhead's deny-beats-allow needs them. A pod selector on the namespace key or on a namespace
 label is a k8s/not-importable error; nothing is written then.
@@ -308,7 +321,7 @@ Exit codes: 0 written, 1 bad input, not importable, or files exist without --for
           out: string
           inventory?: string
           force?: boolean
-          assignAddresses?: Cidr
+          assignAddresses?: readonly Cidr[]
           output: string
         },
       ) => {
