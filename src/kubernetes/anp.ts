@@ -357,7 +357,7 @@ function parseRules(
       if (peer && kind !== undefined && named >= 0) {
         doc.report(
           'k8s/bad-policy',
-          `${rwhat}: a ${kind} peer cannot be set with a namedPort, as the AdminNetworkPolicy CRD refuses it ("networks/nodes/domainNames peer cannot be set with namedPorts since there are no namedPorts for networks/nodes/domainNames"): name the port by number`,
+          `${rwhat}: a ${kind} peer cannot be set with a namedPort, as its CRD refuses it ("networks/nodes/domainNames peer cannot be set with namedPorts since there are no namedPorts for networks/nodes/domainNames"): name the port by number`,
           [...rp, 'ports', named, 'namedPort'],
           { related: [doc.loc([...rp, peerKey, addressPeer, kind])] },
         )
