@@ -148,6 +148,7 @@ export type ErrorCode =
   | 'k8s/priority-out-of-range'
   | 'k8s/same-priority'
   | 'k8s/unsupported-field'
+  | 'k8s/named-port-address-peer'
   | 'k8s/conflicting-labels'
   | 'k8s/conflicting-ports'
   | 'k8s/no-workloads'
@@ -304,6 +305,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'k8s/priority-out-of-range': true,
     'k8s/same-priority': true,
     'k8s/unsupported-field': true,
+    'k8s/named-port-address-peer': true,
     'k8s/conflicting-labels': true,
     'k8s/conflicting-ports': true,
     'k8s/no-workloads': true,

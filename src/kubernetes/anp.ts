@@ -355,13 +355,18 @@ function parseRules(
       const peer = peersRaw[addressPeer] as Record<string, unknown> | undefined
       const kind = ['networks', 'nodes', 'domainNames'].find((k) => peer && present(peer, k))
       if (peer && kind !== undefined && named >= 0) {
+        // a warning, not an error: the rule is analysed as np-guard analyses it (its case
+        // anp_test_named_ports_multiple_peers has one), the named port matching no address
         doc.report(
-          'k8s/bad-policy',
-          `${rwhat}: a ${kind} peer cannot be set with a namedPort, as its CRD refuses it ("networks/nodes/domainNames peer cannot be set with namedPorts since there are no namedPorts for networks/nodes/domainNames"): name the port by number`,
+          'k8s/named-port-address-peer',
+          `${rwhat}: a ${kind} peer with a namedPort, which its CRD refuses ("networks/nodes/domainNames peer cannot be set with namedPorts since there are no namedPorts for networks/nodes/domainNames"); analysed as np-guard does: the named port matches no address`,
           [...rp, 'ports', named, 'namedPort'],
-          { related: [doc.loc([...rp, peerKey, addressPeer, kind])] },
+          {
+            severity: 'warning',
+            related: [doc.loc([...rp, peerKey, addressPeer, kind])],
+            hint: 'name the port by number, or put the address peer in a rule of its own',
+          },
         )
-        ok = false
       }
     }
     if (ok)

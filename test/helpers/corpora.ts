@@ -45,12 +45,3 @@ export function corpusFiles(rel: string, keep: (name: string) => boolean = () =>
 export function corpusTitle(title: string): string {
   return CORPUS_SKIP === undefined ? title : `${title} — skipped: ${CORPUS_SKIP}`
 }
-
-/**
- * np-guard cases whose input the API server refuses, and Bulkhead with it: np-guard analyses them.
- * anp_test_named_ports_multiple_peers: an ANP egress rule with a networks peer and a namedPort
- * (the CRD: "networks/nodes/domainNames peer cannot be set with namedPorts").
- */
-export const NPGUARD_REFUSED: Readonly<Record<string, { code: string }>> = {
-  'tests/anp_test_named_ports_multiple_peers': { code: 'k8s/bad-policy' },
-}

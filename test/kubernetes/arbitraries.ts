@@ -116,38 +116,26 @@ export function k8sArbitraries(choices: SelectorChoices) {
     { namedPort: 'web' },
     { portRange: { protocol: 'UDP', start: 50, end: 60 } },
   )
-  // the CRD refuses an egress rule with a networks peer and a namedPort (k8s/bad-policy): the
-  // named ports of such a rule are dropped (the rule without ports when none is left)
-  const validEgress = (r: Record<string, unknown>): Record<string, unknown> => {
-    const to = r['to'] as Record<string, unknown>[] | undefined
-    const ports = r['ports'] as Record<string, unknown>[] | undefined
-    if (!to?.some((p) => 'networks' in p) || !ports?.some((p) => 'namedPort' in p)) return r
-    const { ports: _, ...rest } = r
-    const kept = ports.filter((p) => !('namedPort' in p))
-    return kept.length > 0 ? { ...rest, ports: kept } : rest
-  }
   const anpRule = (key: 'from' | 'to', actions: string[]) =>
-    fc
-      .record(
-        {
-          name: fc.constantFrom('r1', 'r2', 'r3'),
-          action: fc.constantFrom(...actions),
-          [key]: fc.array(
-            key === 'to'
-              ? fc.oneof(
-                  anpPods,
-                  choices.addresses === true
-                    ? fc.constantFrom({ networks: ['10.0.0.0/8'] }, { networks: ['fd00::/16'] })
-                    : fc.constant({ networks: ['10.0.0.0/8'] }),
-                )
-              : anpPods,
-            { minLength: 1, maxLength: 2 },
-          ),
-          ports: fc.option(fc.array(anpPort, { minLength: 1, maxLength: 2 }), { nil: undefined }),
-        },
-        { requiredKeys: ['name', 'action', key] },
-      )
-      .map(validEgress)
+    fc.record(
+      {
+        name: fc.constantFrom('r1', 'r2', 'r3'),
+        action: fc.constantFrom(...actions),
+        [key]: fc.array(
+          key === 'to'
+            ? fc.oneof(
+                anpPods,
+                choices.addresses === true
+                  ? fc.constantFrom({ networks: ['10.0.0.0/8'] }, { networks: ['fd00::/16'] })
+                  : fc.constant({ networks: ['10.0.0.0/8'] }),
+              )
+            : anpPods,
+          { minLength: 1, maxLength: 2 },
+        ),
+        ports: fc.option(fc.array(anpPort, { minLength: 1, maxLength: 2 }), { nil: undefined }),
+      },
+      { requiredKeys: ['name', 'action', key] },
+    )
   const anpSpec = (baseline: boolean) => {
     const actions = baseline ? ['Allow', 'Deny'] : ['Allow', 'Deny', 'Pass']
     return fc.record({

@@ -16,7 +16,7 @@ import {
 } from '../../src/kubernetes/index.js'
 import { compareImport, sorted } from './import-compare.js'
 import { parseIp } from '../../src/core/index.js'
-import { CORPUS_SKIP, NPGUARD_REFUSED, corpusPath, corpusTitle } from '../helpers/corpora.js'
+import { CORPUS_SKIP, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/k8s-basic/', import.meta.url))
 const NPGUARD = corpusPath('np-guard/')
@@ -407,17 +407,6 @@ describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('np-guard connlist cases'
         )
   const results: boolean[] = []
   for (const c of cases) {
-    const refused = NPGUARD_REFUSED[c.inputDir]
-    if (refused !== undefined) {
-      it(`${c.inputDir} is refused (${refused.code}), as the API server refuses it`, () => {
-        const a = analyze(readManifestFiles(join(NPGUARD, c.inputDir)))
-        expect(a.diagnostics.filter((d) => d.severity !== 'warning').map((d) => d.code)).toEqual([
-          refused.code,
-        ])
-        results.push(false)
-      })
-      continue
-    }
     it(`${c.inputDir} matches np-guard's lines exactly`, () => {
       const a = analyze(readManifestFiles(join(NPGUARD, c.inputDir)))
       expect(a.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])

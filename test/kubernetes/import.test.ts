@@ -25,7 +25,7 @@ import { cli } from '../helpers/cli.js'
 import { anp, estateDocs, k8sArbitraries, np, ns, pod, type K8sEstate } from './arbitraries.js'
 import { compareImport, POD_BLOCK, POD_BLOCK6, sorted } from './import-compare.js'
 import { SEED } from '../helpers/model.js'
-import { CORPUS_SKIP, NPGUARD_REFUSED, corpusPath, corpusTitle } from '../helpers/corpora.js'
+import { CORPUS_SKIP, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/k8s-import/', import.meta.url))
 const NPGUARD = corpusPath('np-guard/')
@@ -157,8 +157,6 @@ describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('k8s import on the np-gua
   })
   for (const c of cases) {
     const files = readManifestFiles(join(NPGUARD, c.inputDir))
-    // refused by the API server and by Bulkhead (see connlist.test.ts): nothing to import
-    if (NPGUARD_REFUSED[c.inputDir] !== undefined) continue
     it(`${c.inputDir}: connlist of the import equals k8s connlist`, () => {
       const r = compareImport(files)
       const errors = r.imported.diagnostics.filter((d) => d.severity !== 'warning')
