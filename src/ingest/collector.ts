@@ -53,12 +53,20 @@ import { createServer, type Server, type Socket as TcpSocket } from 'node:net'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Flow } from '../core/flow.js'
 import { senderFirst } from './direction.js'
+import { reportProblem } from './formats/netflow.js'
 import { NetflowDecoder, type DecodeProblem, type PairHalf } from './netflow/decoder.js'
 import { ExporterPairer } from './netflow/pairing.js'
 import { FirewallEventMerger } from './netflow/events.js'
 import { MessageFramer } from './netflow/streams.js'
 import { DEFAULT_LIMITS, type TemplateLimits } from './netflow/templates.js'
-import { newStats, note, skip, type ParseContext, type ParseStats } from './types.js'
+import {
+  countFlowNotes,
+  newStats,
+  note,
+  skip,
+  type ParseContext,
+  type ParseStats,
+} from './types.js'
 
 /** Options of {@link startCollector}. */
 export interface CollectorOptions {
@@ -128,7 +136,8 @@ function outlet(
     const g = senderFirst(ctx, f)
     if (g === undefined) return
     ctx.stats.records++
-    opts.onFlow(g)
+    // its records' notes ride on it (types.ts FLOW_NOTES): counted now it is given out
+    opts.onFlow(countFlowNotes(ctx.stats, g))
   }
   const pairer = new ExporterPairer({ pair: opts.pair !== false })
   if (opts.pair === false)
@@ -241,10 +250,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   let count = 0
   let closed = false
 
-  const report = (p: DecodeProblem): void => {
-    if (p.kind === 'note') note(ctx, p.reason, p.count)
-    else skip(ctx, p.reason, `${p.file}#${p.record}`, p.detail)
-  }
+  const report = (p: DecodeProblem): void => reportProblem(ctx, p)
   const connections = new FirewallEventMerger((reason) => note(ctx, reason))
   const { give, close: closeOutlet } = outlet(ctx, opts)
 
@@ -363,10 +369,7 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
     // one decoder per connection: its templates are the Transport Session's (RFC 7011 §8)
     const decoder = new NetflowDecoder(limits, { sequenceGaps: true })
     const framer = new MessageFramer()
-    const report = (p: DecodeProblem): void => {
-      if (p.kind === 'note') note(ctx, p.reason, p.count)
-      else skip(ctx, p.reason, `${p.file}#${p.record}`, p.detail)
-    }
+    const report = (p: DecodeProblem): void => reportProblem(ctx, p)
     let ended = false
     const end = (): void => {
       if (ended) return

@@ -307,6 +307,19 @@ export function flowGiven<F extends Flow | undefined>(stats: ParseStats, flow: F
   return flow
 }
 
+/**
+ * Puts note `reason` on `f` ({@link FLOW_NOTES}): a note about a flow already made, from a
+ * reader that learns its notes with the flow (the NetFlow/IPFIX decoder's
+ * `DecodeProblem.flow`). Counted, as every flow note, when reading gives `f` out
+ * ({@link countFlowNotes}).
+ */
+export function noteOnFlow(f: Flow, reason: string): void {
+  const had = (f as NotedFlow)[FLOW_NOTES]
+  // a new array: a merged flow may share its notes with one of its records
+  ;(f as { [FLOW_NOTES]?: readonly string[] })[FLOW_NOTES] =
+    had === undefined ? [reason] : [...had, reason]
+}
+
 /** The notes `f` carries ({@link FLOW_NOTES}), or undefined. */
 export function flowNotesOf(f: Flow): readonly string[] | undefined {
   return (f as NotedFlow)[FLOW_NOTES]

@@ -263,9 +263,9 @@ const DYNAMIC_SOURCES: Readonly<Record<string, (s: IngestSources) => FoundReason
   // JsonObjectSplitter's onBad(reason, line, text)
   'formats/hubble.ts:reason': (s) => s.argumentValues('json-objects.ts', 'onBad', 0),
   'formats/gcp-vpc.ts:reason': (s) => s.argumentValues('json-objects.ts', 'onBad', 0),
-  // NetflowDecoder's DecodeProblem: push(out, kind, reason, …) and { reason } literals
+  // NetflowDecoder's DecodeProblem: push(out, kind, reason, …), pushFlowNote(out, reason, …) and
+  // { reason } literals (the collector reports them through formats/netflow.ts reportProblem)
   'formats/netflow.ts:p.reason': netflowProblems,
-  'collector.ts:p.reason': netflowProblems,
   // FirewallEventMerger's note(reason)
   'formats/netflow.ts:reason': (s) => s.argumentValues('netflow/events.ts', 'note', 0),
   'collector.ts:reason': (s) => s.argumentValues('netflow/events.ts', 'note', 0),
@@ -274,6 +274,7 @@ const DYNAMIC_SOURCES: Readonly<Record<string, (s: IngestSources) => FoundReason
 function netflowProblems(s: IngestSources): FoundReason[] {
   return [
     ...s.argumentValues('netflow/decoder.ts', 'push', 2, true),
+    ...s.argumentValues('netflow/decoder.ts', 'pushFlowNote', 1, true),
     ...s.reasonProperties('netflow/decoder.ts'),
   ]
 }

@@ -15,7 +15,19 @@ import { addressRole, groupEnds, withGroupEnds } from '../../src/ingest/directio
 import { readFlowBatches, readFlowColumns, type FileSummary } from '../../src/ingest/read.js'
 import type { FlowFormat } from '../../src/ingest/types.js'
 import { collectOver, T0 } from './collect-helper.js'
-import { concat, recV4, set, template, TPL_V4, v9 } from './netflow-builders.js'
+import {
+  concat,
+  ip4,
+  ipfix,
+  recV4,
+  set,
+  template,
+  TPL_V4,
+  u32,
+  u64,
+  u8,
+  v9,
+} from './netflow-builders.js'
 
 const FLOWS = fileURLToPath(new URL('../fixtures/flows/', import.meta.url))
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-group-ends-'))
@@ -370,4 +382,72 @@ describe('the collector: the same rule on flows received live', () => {
     expect(collector.stats.skipped).toEqual({ 'no-sender': 1 })
     expect(collector.stats.notes['group-source-swapped']).toBe(1)
   }, 5000)
+})
+
+describe('NetFlow/IPFIX: a record noted, then skipped no-sender, takes its notes with it', () => {
+  // By hand (README "Skip reasons and notes"): a v9 packet (template TPL_V4) whose records each
+  // end 50 ms before they start (noted end-before-start, end set to start) and an IPFIX message
+  // whose ICMP records carry no type (noted icmp-type-assumed-echo, RFC 7011 template without
+  // icmpTypeCode). Records A (224.0.0.1 -> 239.1.1.1) and B (its other direction, 10 s later) are
+  // one group-to-group connection: paired, or not, no sender can have written them. C is a
+  // unicast UDP record, kept. D (ICMP 224.0.0.1 -> 239.1.1.1) has no sender; E (ICMP 10.9.0.1 ->
+  // 10.9.0.2) is kept. Kept: C and E, one note each; A, B and D take theirs with them.
+  const H9 = { sysUptime: 1, secs: T0 / 1000, sourceId: 4 }
+  const udp = (src: string, dst: string, sp: number, dp: number, at: number) =>
+    recV4({ src, dst, sp, dp, proto: 17, pkts: 1, bytes: 100, start: at + 50, end: at })
+  const icmp = (src: string, dst: string) =>
+    concat(ip4(src), ip4(dst), u8(1), u32(1), u64(84), u64(T0))
+  const datagrams = [
+    v9(
+      H9,
+      template(0, 256, TPL_V4),
+      set(
+        256,
+        concat(
+          udp('224.0.0.1', '239.1.1.1', 1234, 1234, T0 - 20_000), // A
+          udp('239.1.1.1', '224.0.0.1', 1234, 1234, T0 - 10_000), // B
+          udp('10.9.0.1', '10.9.0.2', 40000, 53, T0 - 5_000), // C
+        ),
+      ),
+    ),
+    ipfix(
+      { exportTime: T0 / 1000 },
+      template(2, 700, '8:4 12:4 4:1 2:4 1:8 152:8'),
+      set(700, concat(icmp('224.0.0.1', '239.1.1.1'), icmp('10.9.0.1', '10.9.0.2'))), // D, E
+    ),
+  ]
+  const file = path.join(dir, 'noted-groups.nf')
+  writeFileSync(file, concat(...datagrams))
+  const kept = { 'end-before-start': 1, 'icmp-type-assumed-echo': 1 }
+
+  for (const columnar of [false, true])
+    for (const pair of [true, false])
+      it(`files, ${columnar ? 'columns' : 'objects'}, ${pair ? 'paired' : '--no-pair'}: only the kept flows' notes`, async () => {
+        const summaries: FileSummary[] = []
+        const flows: Flow[] = []
+        const opts = { format: 'netflow' as const, strict: false, pair }
+        if (columnar) {
+          for await (const b of readFlowColumns([file], opts, summaries))
+            flows.push(...(b instanceof FlowColumns ? b.toFlows() : b))
+        } else for await (const b of readFlowBatches([file], opts, summaries)) flows.push(...b)
+        expect(flows.map((f) => [f.src, f.dst]).sort()).toEqual([
+          ['10.9.0.1', '10.9.0.2'],
+          ['10.9.0.1', '10.9.0.2'],
+        ])
+        const stats = summaries[0]?.stats
+        expect(stats?.skipped).toEqual({ 'no-sender': pair ? 2 : 3 })
+        // the pairer counts the pair it made (A with B), skipped or not
+        expect(stats?.notes).toEqual(pair ? { ...kept, 'paired-directions': 1 } : kept)
+      })
+
+  for (const pair of [false, true])
+    it(`the collector, ${pair ? 'paired' : '--no-pair'}: only the kept flows' notes`, async () => {
+      const { flows, collector } = await collectOver(datagrams, 2, { pair, pairHoldMs: 50 })
+      expect(flows.map((f) => [f.src, f.dst])).toEqual([
+        ['10.9.0.1', '10.9.0.2'],
+        ['10.9.0.1', '10.9.0.2'],
+      ])
+      expect(collector.stats.skipped).toEqual({ 'no-sender': pair ? 2 : 3 })
+      expect(collector.stats.notes).toEqual(pair ? { ...kept, 'paired-directions': 1 } : kept)
+    }, 5000)
 })

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { netflowParser } from '../../src/ingest/formats/netflow.js'
 import { FirewallEventMerger, type FirewallEvent } from '../../src/ingest/netflow/events.js'
-import { newStats, type ParseContext } from '../../src/ingest/types.js'
+import { flowNotesOf, newStats, noteOnFlow, type ParseContext } from '../../src/ingest/types.js'
 import {
   concat,
   ip4,
@@ -265,5 +265,21 @@ describe('netflow files: NSEL events of one connection', () => {
       [52000, 6000, 6000, 0],
     ])
     expect(c.stats.notes).toEqual({ 'merged-events': 1, 'open-at-end': 1 })
+  })
+})
+
+describe('the notes of the events folded ride on the connection', () => {
+  it('the merged flow carries each event’s record notes once; a late event takes its own away', () => {
+    const m = new FirewallEventMerger(() => undefined)
+    const create = flow()
+    noteOnFlow(create, 'time-from-export')
+    const teardown = flow({ end: T0 + 10, packets: 3, bytes: 300 })
+    noteOnFlow(teardown, 'end-before-start')
+    expect(m.add(create, ev('create'))).toEqual([])
+    const [merged] = m.add(teardown, ev('teardown'))
+    expect(merged && flowNotesOf(merged)).toEqual(['time-from-export', 'end-before-start'])
+    const late = flow()
+    noteOnFlow(late, 'sampling-rate:10')
+    expect(m.add(late, ev('update'))).toEqual([])
   })
 })

@@ -41,7 +41,14 @@ import {
   capturedPackets,
   type CapturedPacket,
 } from '../netflow/pcap.js'
-import { note, skip, type ByteParser, type ParseContext } from '../types.js'
+import {
+  countFlowNotes,
+  note,
+  noteOnFlow,
+  skip,
+  type ByteParser,
+  type ParseContext,
+} from '../types.js'
 
 /**
  * Largest datagram the splitter waits for before declaring it bad (a UDP payload is at most
@@ -434,15 +441,21 @@ export async function* fileDatagrams(
   }
 }
 
-function report(ctx: ParseContext, p: DecodeProblem): void {
-  if (p.kind === 'note') note(ctx, p.reason, p.count)
+/**
+ * Counts a decoder's problem in `ctx.stats` ({@link skip}, {@link note}); a note about a record's
+ * flow (`DecodeProblem.flow`) goes onto that flow instead ({@link noteOnFlow}), to be counted when
+ * the flow is given out. For files and the collector alike.
+ */
+export function reportProblem(ctx: ParseContext, p: DecodeProblem): void {
+  if (p.flow !== undefined) noteOnFlow(p.flow, p.reason)
+  else if (p.kind === 'note') note(ctx, p.reason, p.count)
   else skip(ctx, p.reason, `${p.file}#${p.record}`, p.detail)
 }
 
 /**
  * Parses a file of datagrams through one {@link NetflowDecoder} whose exporter key is `ctx.file`;
  * data still without a template at the end goes to `ctx.run.netflow` when there is one.
- * Emitted flows are counted in `ctx.stats.records`; problems go through `skip()` / `note()`.
+ * Emitted flows are counted in `ctx.stats.records`; problems go through {@link reportProblem}.
  */
 async function* parseNetflow(
   chunks: AsyncIterable<Uint8Array>,
@@ -482,7 +495,7 @@ async function* parseNetflow(
         `${d.bytes.byteLength} trailing octets do not form a datagram`,
       )
     }
-    for (const p of r.problems) report(ctx, p)
+    for (const p of r.problems) reportProblem(ctx, p)
     for (const f of r.flows) yield* counted(connections.add(f, r.events.get(f)), r.halves)
   }
   if (!netflowSeen)
@@ -494,14 +507,19 @@ async function* parseNetflow(
     )
   const run = ctx.run?.netflow
   const end = run ? await run.endFile(decoder, ctx.file) : decoder.flush()
-  for (const p of end.problems) report(ctx, p)
+  for (const p of end.problems) reportProblem(ctx, p)
   for (const f of end.flows) yield* counted(connections.add(f, end.events.get(f)), end.halves)
   yield* counted(connections.end())
 
-  /** `flows`, counted; each with its exporter scope in `ctx.halves` when `halves` gives one. */
+  /**
+   * `flows`, counted; each with its exporter scope in `ctx.halves` when `halves` gives one. Their
+   * notes ride on them when reading carries notes (types.ts `ParseStats.notesRide`), else (the
+   * parser run on its own, whose flows are final) they are counted here.
+   */
   function* counted(flows: readonly Flow[], halves?: ReadonlyMap<Flow, PairHalf>): Generator<Flow> {
     for (const f of flows) {
       ctx.stats.records++
+      if (ctx.stats.notesRide !== true) countFlowNotes(ctx.stats, f)
       const half = halves?.get(f)
       if (half !== undefined) ctx.halves?.set(f, half)
       yield f

@@ -6,7 +6,8 @@
  * (fixed.ts, which cites its sources); RFC 3954 (v9); RFC 7011 and RFC 7012 (IPFIX). Template
  * state lives in a {@link TemplateCache}; see templates.ts for the memory bounds.
  *
- * Problem reasons (stable kebab-case, counted by the caller through `skip()` / `note()`):
+ * Problem reasons (stable kebab-case, counted by the caller through `skip()` / `note()`; a note
+ * about one record's flow names that flow, {@link DecodeProblem.flow}, and rides on it):
  * - skips: `bad-length` (datagram or set length impossible; the rest of the datagram is dropped),
  *   `bad-version`, `bad-template`, `bad-field-length` (an element length that makes no sense,
  *   e.g. a 3-octet IPv4 address; the record is dropped), `bad-counter` (counter above 2^53-1),
@@ -85,6 +86,15 @@ export interface DecodeProblem {
   readonly detail: string
   /** How many this problem stands for, when more than one (`lost-records`, `lost-datagrams`). */
   readonly count?: number
+  /**
+   * For a note about one record's flow (`icmp-type-assumed-echo`, `sampling-rate:<N>`,
+   * `end-before-start`, ...): that flow, one of the result's `flows`. Such a note rides on its
+   * flow (ingest/types.ts `noteOnFlow`, `FLOW_NOTES`) and is counted when reading or the
+   * collector gives the flow out, so a flow skipped later (`no-sender`, a merged event's late
+   * twin) takes it with it. Absent: a note about the datagram, the exporter or a record not
+   * given out (`options-record`, `no-address`, `lost-datagrams`, ...), counted at once.
+   */
+  readonly flow?: Flow
 }
 
 /**
@@ -568,8 +578,9 @@ export class NetflowDecoder {
       ])
       const emitted = out.flows.length
       toFlow(v, base, layout.format, meta, '', out, this.icmpPortExporters)
-      if (sampling > 1 && out.flows.length > emitted)
-        push(out, 'note', `sampling-rate:${String(sampling)}`, meta, '')
+      const flow = out.flows.length > emitted ? out.flows[emitted] : undefined
+      if (sampling > 1 && flow !== undefined)
+        pushFlowNote(out, `sampling-rate:${String(sampling)}`, meta, flow)
     }
     // flow_sequence counts flows; v5's engine type and id name the flow switching engine
     if (layout.sequenceAt !== undefined) {
@@ -1017,14 +1028,6 @@ export class NetflowDecoder {
       }
       if (protocols > 1) values.set(TUNNEL, 1)
       const unknownSub = values.get(UNKNOWN_SUB_TEMPLATE)
-      if (unknownSub !== undefined && !t.options)
-        push(
-          setOut,
-          'note',
-          'unknown-sub-template',
-          meta,
-          `template ${t.id}: a list names template ${String(unknownSub)}, not received before the record; the list is not read (YAF's TCP flags lost: direction from ports)`,
-        )
       useTenantFlow(values)
       useConnectionFlow(values)
       if (t.options) {
@@ -1081,8 +1084,18 @@ export class NetflowDecoder {
         (rates === undefined
           ? undefined
           : samplingFor(rates, h.domain, samplerOf(values), num(values, INTERFACE)))
-      if (rate !== undefined && rate > 1 && setOut.flows.length > emitted)
-        push(setOut, 'note', `sampling-rate:${String(rate)}`, meta, '')
+      const flow = setOut.flows.length > emitted ? setOut.flows[emitted] : undefined
+      // notes about the record's flow, made once it is given (a record skipped is not noted)
+      if (unknownSub !== undefined && flow !== undefined)
+        pushFlowNote(
+          setOut,
+          'unknown-sub-template',
+          meta,
+          flow,
+          `template ${t.id}: a list names template ${String(unknownSub)}, not received before the record; the list is not read (YAF's TCP flags lost: direction from ports)`,
+        )
+      if (rate !== undefined && rate > 1 && flow !== undefined)
+        pushFlowNote(setOut, `sampling-rate:${String(rate)}`, meta, flow)
     }
     // fewer octets than one record left: padding (RFC 7011 §3.3.1, RFC 3954 §5.3). Up to 3
     // octets align the next set and may hold anything (Mikrotik sends 2 non-zero octets);
@@ -1259,6 +1272,21 @@ function push(
   detail: string,
 ): void {
   out.problems.push({ kind, reason, file: meta.file, record: meta.record, detail })
+}
+
+/** The notes {@link toFlow} makes about the flow of a record ({@link DecodeProblem.flow}). */
+type RecordNote =
+  | 'inner-header'
+  | 'icmp-type-assumed-echo'
+  | 'uptime-unwrapped'
+  | 'time-from-export'
+  | 'ends-after-export'
+  | 'end-before-start'
+  | 'refused-by-reset'
+
+/** A note about `flow`, the flow of the record being read ({@link DecodeProblem.flow}). */
+function pushFlowNote(out: Out, reason: string, meta: DatagramMeta, flow: Flow, detail = ''): void {
+  out.problems.push({ kind: 'note', reason, file: meta.file, record: meta.record, detail, flow })
 }
 
 function view(b: Uint8Array): DataView {
@@ -1738,17 +1766,18 @@ function toFlow(
   }
   // noted after the checks that skip the record (bad-counter, bad-time): a note describes a flow
   // given out
-  if (tunnel) push(out, 'note', 'inner-header', meta, '')
+  // (each rides on the flow: pushed with it below, DecodeProblem.flow)
+  const notes: RecordNote[] = []
+  if (tunnel) notes.push('inner-header')
   // no type: an echo request, direction unknown, and said so
-  if ((protocol === 1 || protocol === 58) && !icmpTyped)
-    push(out, 'note', 'icmp-type-assumed-echo', meta, '')
-  if (unwrapped) push(out, 'note', 'uptime-unwrapped', meta, '')
-  if (fromExport) push(out, 'note', 'time-from-export', meta, '')
+  if ((protocol === 1 || protocol === 58) && !icmpTyped) notes.push('icmp-type-assumed-echo')
+  if (unwrapped) notes.push('uptime-unwrapped')
+  if (fromExport) notes.push('time-from-export')
   // kept as read, but a flow cannot end after the datagram that reports it: the exporter's
   // clock or uptime is off (a sysUptime of 0, a wall clock set back)
-  if (end > base.exportMs + AFTER_EXPORT_SLACK_MS) push(out, 'note', 'ends-after-export', meta, '')
+  if (end > base.exportMs + AFTER_EXPORT_SLACK_MS) notes.push('ends-after-export')
   if (end < start) {
-    push(out, 'note', 'end-before-start', meta, '')
+    notes.push('end-before-start')
     end = start
   }
 
@@ -1784,7 +1813,7 @@ function toFlow(
     (reverseInitial & TCP_SYN) === 0
   ) {
     observedAction = 'reject'
-    push(out, 'note', 'refused-by-reset', meta, '')
+    notes.push('refused-by-reset')
   }
   const bd = num(v, IE.biflowDirection)
   // initiator/responder counters (IANA 231/232/298/299, Cisco NSEL) describe the record's source
@@ -1823,6 +1852,7 @@ function toFlow(
     ...(flags !== undefined ? { tcpFlags: flags } : {}),
   }
   out.flows.push(flow)
+  for (const n of notes) pushFlowNote(out, n, meta, flow)
   // a record of one direction, which reading may pair with the other direction's record: not one
   // whose counters or elements cover the whole connection (RFC 5103 reverse counters, initiator /
   // responder counters, a Cisco connection record, a biflowDirection, a firewall event)

@@ -22,7 +22,7 @@
  * {@link MAX_OPEN_CONNECTIONS} open at once: the least recently seen is given out).
  */
 import { addCounters, type Flow } from '../../core/flow.js'
-import { MAX_OPEN_CONNECTIONS } from '../types.js'
+import { MAX_OPEN_CONNECTIONS, withNotesOf } from '../types.js'
 
 /** One event of a firewall connection, as the decoder reads it from an NSEL record. */
 export interface FirewallEvent {
@@ -120,14 +120,18 @@ export class FirewallEventMerger {
   }
 }
 
-/** `later`'s fields over the earlier events' span; a known direction wins over `unknown`. */
+/**
+ * `later`'s fields over the earlier events' span; a known direction wins over `unknown`. It
+ * carries the notes of every event folded in (types.ts `withNotesOf`).
+ */
 function fold(earlier: Flow, later: Flow): Flow {
-  return {
+  const out: Flow = {
     ...later,
     start: Math.min(earlier.start, later.start),
     end: Math.max(earlier.end, later.end),
     direction: later.direction === 'unknown' ? earlier.direction : later.direction,
   }
+  return withNotesOf(out, earlier, later)
 }
 
 /** An open connection given out: the updates' counters (a creation has none). */
