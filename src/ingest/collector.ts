@@ -151,13 +151,8 @@ function outlet(
     }
   const hold = opts.pairHoldMs ?? PAIR_HOLD_MS
   const out: Flow[] = []
-  let noted = 0
+  // (a pair carries its paired-directions note, counted as `emit` gives it out)
   const drain = (): void => {
-    const paired = pairer.paired
-    if (paired > noted) {
-      note(ctx, 'paired-directions', paired - noted)
-      noted = paired
-    }
     for (const f of out.splice(0)) emit(f)
   }
   const timer = setInterval(

@@ -150,6 +150,11 @@ export class StringTable {
     return this.noteArrays[c] ?? []
   }
 
+  /** The code of note list `c` (-1: none) with note `name` added at its end. */
+  withNote(c: number, name: string): number {
+    return this.notesCode([...this.notesOf(c), name])
+  }
+
   /** The code of the two note lists `a` and `b` together (a merged pair's), -1 for none. */
   joinNotes(a: number, b: number): number {
     if (b < 0) return a
@@ -632,6 +637,13 @@ export class ColumnPairer {
   paired = 0
   /** Accepted records read rejected because the other end rejected them (`DirectionPairer`'s). */
   rejectedAtOtherEnd = 0
+  /**
+   * The note list codes with `paired-directions` and with `rejected-at-other-end` added, by the
+   * list's code + 1 (a cache of `StringTable.withNote`): a merged or settled row carries its note,
+   * counted when the row is given out, as `DirectionPairer`'s flows do.
+   */
+  private readonly pairedNotes: number[] = []
+  private readonly settledNotes: number[] = []
 
   constructor(format: string, file: string, table: StringTable, opts: { window?: number } = {}) {
     this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
@@ -829,12 +841,14 @@ export class ColumnPairer {
       if (fa === ACTION_REJECT && ma === ACTION_ACCEPT) {
         P.action[m] = ACTION_REJECT
         this.settledRow[m] = 1
+        P.notes[m] = this.settledNote(P.notes[m] as number)
         this.rejectedAtOtherEnd++
       } else if (fa === ACTION_ACCEPT && ma === ACTION_REJECT && this.settledRow[m] === 0)
         settle = true
     }
     if (settle) {
       inp.action[i] = ACTION_REJECT
+      inp.notes[i] = this.settledNote(inp.notes[i] as number)
       this.rejectedAtOtherEnd++
     }
     const excess = total - PAIR_RUN
@@ -851,6 +865,11 @@ export class ColumnPairer {
       }
     }
     return newest
+  }
+
+  /** Note list `c` with `rejected-at-other-end` added (see {@link ColumnPairer.settledNotes}). */
+  private settledNote(c: number): number {
+    return (this.settledNotes[c + 1] ??= this.pool.table.withNote(c, 'rejected-at-other-end'))
   }
 
   /** `DirectionPairer.settle` on row `r` of `out`: remember a handshake's direction, or take it. */
@@ -910,7 +929,10 @@ export class ColumnPairer {
         this.runNext[o] = -1
         this.paired++
         mergeInto(P, o, inp, i, out)
-        this.settle(out, out.n - 1)
+        const r = out.n - 1
+        const c = out.notes[r] as number
+        out.notes[r] = this.pairedNotes[c + 1] ??= out.table.withNote(c, 'paired-directions')
+        this.settle(out, r)
         this.release(o)
         // the run stays held (`DirectionPairer.push`), its newest row in the key table
         if (q >= 0) {

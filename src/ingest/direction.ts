@@ -14,7 +14,7 @@ import {
   ICMP_REQUEST_OF_REPLY,
   type Flow,
 } from '../core/index.js'
-import { note, skip, withNotesOf, type ParseContext } from './types.js'
+import { note, noteOnFlow, skip, withNotesOf, type ParseContext } from './types.js'
 
 const TCP = 6
 const UDP = 17
@@ -597,6 +597,8 @@ export class DirectionPairer {
   /** The record `f` read `reject`: a copy, which {@link DirectionPairer.recordOf} traces back to `f`. */
   private rejected(f: Flow): Flow {
     const r: Flow = { ...f, observedAction: 'reject' }
+    // a fact about the flow given out, counted then (types.ts `noteOnFlow`)
+    noteOnFlow(r, 'rejected-at-other-end')
     this.settled.add(r)
     this.pushed?.set(r, this.pushed.get(f) ?? f)
     return r
@@ -732,6 +734,8 @@ export class DirectionPairer {
         if (run !== undefined) this.enqueue(key, run, at)
         this.paired++
         const m = merge(other, f)
+        // a fact about the flow given out, counted then (types.ts `noteOnFlow`)
+        noteOnFlow(m, 'paired-directions')
         out.push(this.settle(m.direction === 'unknown' ? orient(m) : m, key))
         return
       }

@@ -151,8 +151,8 @@ export interface ReadOptions {
   /**
    * Pair the two directions of a connection into one flow (see `pairDirections`) for the
    * formats in {@link PAIRED_FORMATS}, and per exporter for those in
-   * {@link EXPORTER_PAIRED_FORMATS}. Default true. The number of merges is the note
-   * `paired-directions` in the file's stats.
+   * {@link EXPORTER_PAIRED_FORMATS}. Default true. The note `paired-directions` in the file's stats
+   * counts the merged flows given out (a pair skipped later, `no-sender`, is not counted).
    */
   readonly pair?: boolean
   /** Bound on one line, bytes (default 1 MiB); longer lines are skipped as `line-too-long`. */
@@ -509,10 +509,9 @@ async function* readOne(
         failure = { error }
       }
       if (cpairer) {
+        // (its merged and settled rows carry paired-directions and rejected-at-other-end: counted
+        // as their rows are given out)
         cpairer.flush(out)
-        if (cpairer.paired > 0) note(ctx, 'paired-directions', cpairer.paired)
-        if (cpairer.rejectedAtOtherEnd > 0)
-          note(ctx, 'rejected-at-other-end', cpairer.rejectedAtOtherEnd)
       }
       if (out.n > 0) {
         const b = ready(true)
@@ -645,10 +644,9 @@ async function* readOne(
     }
     const either = pairer ?? npairer
     if (either) {
+      // (its pairs and settled records carry paired-directions and rejected-at-other-end: counted
+      // as their flows are given out)
       either.flush(out)
-      if (either.paired > 0) note(ctx, 'paired-directions', either.paired)
-      if (either.rejectedAtOtherEnd > 0)
-        note(ctx, 'rejected-at-other-end', either.rejectedAtOtherEnd)
     }
     if (out.length > 0) yield* nonEmpty(ready())
     if (failure) throw failure.error

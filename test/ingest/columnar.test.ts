@@ -24,7 +24,7 @@ import {
   type ReadOptions,
 } from '../../src/ingest/read.js'
 import { ZeekColumnReader } from '../../src/ingest/formats/zeek.js'
-import { newStats } from '../../src/ingest/types.js'
+import { FLOW_NOTES, flowNotesOf, newStats } from '../../src/ingest/types.js'
 import { writeZeekConnLog } from '../../bench/generate.js'
 import { ofTwoFamilies } from '../helpers/families.js'
 import { SEED } from '../helpers/model.js'
@@ -1116,6 +1116,9 @@ function pairBothWays(
   /** The unpaired-half mark of each output flow (`DirectionPairer.halfOf`, `FlowColumns.half`). */
   halvesObjects: number[]
   halvesColumns: number[]
+  /** The notes each output flow carries (types.ts `FLOW_NOTES`, `FlowColumns.notes`), none: []. */
+  notesObjects: (readonly string[])[]
+  notesColumns: (readonly string[])[]
 } {
   const objects = new DirectionPairer({ window })
   const expected: Flow[] = []
@@ -1128,9 +1131,17 @@ function pairBothWays(
   const pairer = new ColumnPairer('aws-vpc', 't.log', table, { window })
   for (let i = 0; i < inp.n; i++) pairer.push(inp, i, out)
   pairer.flush(out)
+  // the flows compared without their notes, which are compared apart
+  const bare = (f: Flow): Flow => {
+    const g = { ...f }
+    Reflect.deleteProperty(g, FLOW_NOTES)
+    return g
+  }
   return {
-    objects: expected,
+    objects: expected.map(bare),
     columns: out.toFlows(),
+    notesObjects: expected.map((f) => flowNotesOf(f) ?? []),
+    notesColumns: Array.from(out.notes.subarray(0, out.n), (c) => table.notesOf(c)),
     pairedObjects: objects.paired,
     pairedColumns: pairer.paired,
     rejectedObjects: objects.rejectedAtOtherEnd,
@@ -1239,6 +1250,12 @@ describe('ColumnPairer equals DirectionPairer', () => {
           )
           expect(both.pairedColumns).toBe(both.pairedObjects)
           expect(both.rejectedColumns).toBe(both.rejectedObjects)
+          // the pairs and settled records ride on the flows given out as notes, one each
+          expect(both.notesColumns).toEqual(both.notesObjects)
+          const count = (n: string): number =>
+            both.notesObjects.flat().filter((x) => x === n).length
+          expect(count('paired-directions')).toBe(both.pairedObjects)
+          expect(count('rejected-at-other-end')).toBe(both.rejectedObjects)
           // every record that found no partner is marked a half (HALF_UNPAIRED), a merged pair
           // is not, and a half marked HALF_SWAPPED turned round again is its record's ends
           expect(both.halvesColumns).toEqual(both.halvesObjects)

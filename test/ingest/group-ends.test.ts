@@ -216,8 +216,8 @@ describe('notes ride on the flow: a no-sender skip after pairing drops them', ()
   // 239.2.2.2 are both groups), so that flow is skipped as `no-sender` after pairing, with the
   // notes of both its records. Line 4 (group to group) is skipped alone. Lines 5 and 6 pair into
   // one kept flow, which carries both records' notes (each record's once). Line 7 is kept alone.
-  // By hand: flows 2, no-sender 2, unknown-counters 2 + 1 = 3; paired-directions counts the
-  // pairs the pairer made, the skipped one too: 2.
+  // By hand: flows 2, no-sender 2, unknown-counters 2 + 1 = 3; paired-directions 1: a note about
+  // the flow given out, as the others (the skipped pair is not counted).
   const file = path.join(dir, 'noted-groups.log')
   const r = (src: string, dst: string, sp: number, dp: number, start: number) =>
     `2 123456789012 eni-1 ${src} ${dst} ${String(sp)} ${String(dp)} 17 - - ${String(start)} ${String(start + 60)} ACCEPT OK`
@@ -246,7 +246,47 @@ describe('notes ride on the flow: a no-sender skip after pairing drops them', ()
       const stats = summaries[0]?.stats
       expect(flows).toBe(2)
       expect(stats?.skipped).toEqual({ 'no-sender': 2 })
-      expect(stats?.notes).toEqual({ 'unknown-counters': 3, 'paired-directions': 2 })
+      expect(stats?.notes).toEqual({ 'unknown-counters': 3, 'paired-directions': 1 })
+    })
+  }
+})
+
+describe('rejected-at-other-end rides on the flow as paired-directions does', () => {
+  // AWS VPC: lines 2 and 3 are one direction of a group-to-group connection, ACCEPT then REJECT
+  // 5 s later (the same source and port as written): the accept is read rejected, settled by the
+  // refusal at the other end (README "Direction"). No sender can have written either: both are
+  // skipped no-sender, the settled one with its note. Lines 4 and 5 are the same between two
+  // hosts: kept, the accept read rejected. By hand: flows 2, no-sender 2, rejected-at-other-end 1.
+  const file = path.join(dir, 'settled-groups.log')
+  const r = (src: string, dst: string, sp: number, dp: number, start: number, action: string) =>
+    `2 123456789012 eni-1 ${src} ${dst} ${String(sp)} ${String(dp)} 6 1 60 ${String(start)} ${String(start + 60)} ${action} OK`
+  writeFileSync(
+    file,
+    [
+      HEAD,
+      r('224.0.0.1', '239.2.2.2', 1234, 1234, 1795000000, 'ACCEPT'),
+      r('224.0.0.1', '239.2.2.2', 1234, 1234, 1795000005, 'REJECT'),
+      r('10.5.0.11', '10.5.0.12', 40000, 443, 1795000100, 'ACCEPT'),
+      r('10.5.0.11', '10.5.0.12', 40000, 443, 1795000105, 'REJECT'),
+      '',
+    ].join('\n'),
+  )
+  for (const columnar of [false, true]) {
+    it(`${columnar ? 'columns' : 'objects'}: the skipped settled record is not counted`, async () => {
+      const summaries: FileSummary[] = []
+      const flows: Flow[] = []
+      const opts = { format: 'auto' as const, strict: false }
+      if (columnar) {
+        for await (const b of readFlowColumns([file], opts, summaries))
+          flows.push(...(b instanceof FlowColumns ? b.toFlows() : b))
+      } else for await (const b of readFlowBatches([file], opts, summaries)) flows.push(...b)
+      expect(flows.map((f) => [f.src, f.observedAction])).toEqual([
+        ['10.5.0.11', 'reject'],
+        ['10.5.0.11', 'reject'],
+      ])
+      const stats = summaries[0]?.stats
+      expect(stats?.skipped).toEqual({ 'no-sender': 2 })
+      expect(stats?.notes).toEqual({ 'rejected-at-other-end': 1 })
     })
   }
 })
@@ -436,8 +476,8 @@ describe('NetFlow/IPFIX: a record noted, then skipped no-sender, takes its notes
         ])
         const stats = summaries[0]?.stats
         expect(stats?.skipped).toEqual({ 'no-sender': pair ? 2 : 3 })
-        // the pairer counts the pair it made (A with B), skipped or not
-        expect(stats?.notes).toEqual(pair ? { ...kept, 'paired-directions': 1 } : kept)
+        // the one pair made (A with B) is skipped: no flow given out is a pair
+        expect(stats?.notes).toEqual(kept)
       })
 
   for (const pair of [false, true])
@@ -448,6 +488,6 @@ describe('NetFlow/IPFIX: a record noted, then skipped no-sender, takes its notes
         ['10.9.0.1', '10.9.0.2'],
       ])
       expect(collector.stats.skipped).toEqual({ 'no-sender': pair ? 2 : 3 })
-      expect(collector.stats.notes).toEqual(pair ? { ...kept, 'paired-directions': 1 } : kept)
+      expect(collector.stats.notes).toEqual(kept)
     }, 5000)
 })
