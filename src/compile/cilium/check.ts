@@ -3,17 +3,28 @@
  * semantics, used to check the compiler against the model's verdicts.
  *
  * At one endpoint and direction: the policies selecting it (CiliumNetworkPolicy in its
- * namespace by `endpointSelector` over the pod labels; CiliumClusterwideNetworkPolicy over the
- * pod labels plus `k8s:io.kubernetes.pod.namespace`) that have the direction's allow or deny
- * field. None → allowed (no policy, no enforcement). Otherwise a matching deny rule denies
- * (deny beats allow), else a matching allow rule allows, else denied. A rule matches when one
- * of its peers does (`fromEndpoints`: a pod whose labels plus namespace label match, or an
- * address no pod holds when the selector matches the reserved identity `reserved:world`;
- * `fromCIDRSet`: an address no pod holds, in the CIDR and in no `except` — CIDR rules never take
- * Cilium-managed endpoints; `fromEntities: [all]`: anything; an empty rule: nothing) and its
- * `toPorts` (`port: "0"`: every port) or `icmps` (ICMP type as the port, family IPv4 for
- * protocol 1 and IPv6 for 58) take the service; with neither, every protocol and port. A flow
+ * namespace by `endpointSelector` over the pod's identity labels, source `k8s`;
+ * CiliumClusterwideNetworkPolicy over those plus `k8s:io.kubernetes.pod.namespace`; a selector key
+ * without a source takes any source) that have rules in the direction (a non-empty allow or deny
+ * list: an empty one "does not apply"; a `nodeSelector` policy selects nodes, no pod). None →
+ * allowed (no policy, no enforcement). Otherwise a matching deny rule denies (deny beats allow);
+ * else, when some of them enables default deny (`enableDefaultDeny`, true by default for a
+ * direction with rules), a matching allow rule allows and nothing else does; when none does,
+ * the flow passes. A rule matches when one of its peers does (`fromEndpoints`: an endpoint whose
+ * identity labels match the selector, which names the policy's namespace, or in a clusterwide
+ * policy requires one, unless it names the namespace or a reserved label itself, as Cilium's
+ * `getEndpointSelector` makes it; so `{}` is every pod of the namespace, and an address no pod
+ * holds is taken only by a selector on its reserved label (`reserved:world`);
+ * `fromCIDR`/`fromCIDRSet`: an address no pod or node holds, in the CIDR and in no `except`;
+ * `fromEntities`: `all` anything, `world` what is neither pod nor node, `cluster` pods and nodes,
+ * `host`, `remote-node`), or when it has no peer field but has `toPorts` or `icmps` ("to any
+ * layer 3 destination"; an empty rule takes nothing), and its `toPorts` (`port: "0"`: every
+ * port; no protocol or `ANY`: TCP, UDP and SCTP) or `icmps` (ICMP type as the port, family IPv4
+ * for protocol 1 and IPv6 for 58) take the service; with neither, every protocol and port. A flow
  * is allowed when the source pod's egress and the destination pod's ingress both allow it.
+ * Fields it does not read (L7 `rules`, `toFQDNs`, `toServices`, `toRequires`, `toNodes`, named
+ * ports, ICMP type names, other entities, `specs`, `cidrGroupRef`) are refused with an error,
+ * never misread. Checked against the documents' own examples in test/compile/cilium-docs.test.ts.
  *
  * Node addresses ({@link CiliumNodes}, when the caller names them; the model and the compiler know
  * none) are the reserved identities `host` (the pod's own node) and `remote-node`, not `world`:
@@ -28,19 +39,43 @@
  * @remarks https://docs.cilium.io/en/stable/security/policy/language/ (layer 3 and 4 rules,
  * default allow/deny, deny policies; "Entities based": host, remote-node, world, all; "IP/CIDR
  * based" and "Selecting nodes with CIDR / ipBlock"; "Access to/from local host"),
- * .../policy/kubernetes/ (namespace label).
+ * .../policy/kubernetes/ (namespace label); the CRD fields `ingress`, `enableDefaultDeny`,
+ * `PortProtocol.protocol`; cilium/cilium pkg/k8s/apis/cilium.io/utils/utils.go
+ * (`getEndpointSelector`).
  */
 import { cidrContains, parseCidr, parseIp, type Cidr } from '../../core/index.js'
 import type { CheckEndpoint, ClusterNodes } from '../calico/check.js'
-import {
-  selects,
-  type CompiledPod,
-  type K8sLabelSelector,
-  type K8sObject,
-} from '../kubernetes/compile.js'
+import { type CompiledPod, type K8sLabelSelector, type K8sObject } from '../kubernetes/compile.js'
 import { CILIUM_NAMESPACE_LABEL } from './compile.js'
 
 const PROTO: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 }
+
+/** The rule fields this checker reads; any other is refused (see {@link ciliumDirection}). */
+const RULE_FIELDS = new Set([
+  'fromEndpoints',
+  'toEndpoints',
+  'fromCIDR',
+  'toCIDR',
+  'fromCIDRSet',
+  'toCIDRSet',
+  'fromEntities',
+  'toEntities',
+  'toPorts',
+  'icmps',
+])
+
+/** The policy spec fields this checker reads; any other is refused. */
+const SPEC_FIELDS = new Set([
+  'endpointSelector',
+  'nodeSelector',
+  'ingress',
+  'egress',
+  'ingressDeny',
+  'egressDeny',
+  'enableDefaultDeny',
+  'description',
+  'labels',
+])
 
 /**
  * The cluster's node addresses ({@link ClusterNodes}), for asking the checker what Cilium does
@@ -63,57 +98,185 @@ function inCidr(ip: string, text: string): boolean {
   return !!a && cidrContains(parseCidr(text) as Cidr, a)
 }
 
+/**
+ * The identity labels of an endpoint as Cilium's selectors see them, keyed `source:key`: a pod's
+ * labels with source `k8s` and its namespace label ({@link CILIUM_NAMESPACE_LABEL}); an address no
+ * pod holds, the reserved label of its identity (`reserved:world`, `reserved:host`,
+ * `reserved:remote-node`).
+ */
+function identityLabels(
+  peer: CheckEndpoint,
+  node: 'host' | 'remote-node' | undefined,
+): Map<string, string> {
+  if (!peer.pod) return new Map([[`reserved:${node ?? 'world'}`, '']])
+  const out = new Map(Object.entries(peer.pod.labels).map(([k, v]) => [`k8s:${k}`, v]))
+  out.set(CILIUM_NAMESPACE_LABEL, peer.pod.namespace)
+  return out
+}
+
+/**
+ * Cilium's label selector over identity labels: a key `source:key` takes that source only, a key
+ * without a source (or source `any`) takes the key from any source (`NewESFromK8sLabelSelector`).
+ */
+function ciliumSelects(s: K8sLabelSelector, labels: ReadonlyMap<string, string>): boolean {
+  const lookup = (key: string): string | undefined => {
+    const i = key.indexOf(':')
+    const source = i < 0 ? 'any' : key.slice(0, i)
+    if (source !== 'any') return labels.get(key)
+    const name = key.slice(i + 1)
+    for (const [k, v] of labels) if (k.slice(k.indexOf(':') + 1) === name) return v
+    return undefined
+  }
+  for (const [k, v] of Object.entries(s.matchLabels ?? {})) if (lookup(k) !== v) return false
+  for (const e of s.matchExpressions ?? []) {
+    const v = lookup(e.key)
+    const vals = e.values ?? []
+    if (e.operator === 'In' && !(v !== undefined && vals.includes(v))) return false
+    if (e.operator === 'NotIn' && v !== undefined && vals.includes(v)) return false
+    if (e.operator === 'Exists' && v === undefined) return false
+    if (e.operator === 'DoesNotExist' && v !== undefined) return false
+  }
+  return true
+}
+
+const NAMESPACE_KEYS = new Set([
+  CILIUM_NAMESPACE_LABEL,
+  'any:io.kubernetes.pod.namespace',
+  'io.kubernetes.pod.namespace',
+])
+
+/**
+ * A peer endpoint selector as Cilium applies it (`getEndpointSelector`): one naming neither the
+ * namespace label nor a reserved label is limited to the policy's namespace (a namespaced policy)
+ * or to endpoints that have a namespace (a clusterwide one, `policyNs` undefined), so `{}` is
+ * every pod of the namespace, never the world or a node.
+ */
+function peerSelector(s: K8sLabelSelector, policyNs: string | undefined): K8sLabelSelector {
+  const keys = [
+    ...Object.keys(s.matchLabels ?? {}),
+    ...(s.matchExpressions ?? []).map((e) => e.key),
+  ]
+  if (keys.some((k) => k.startsWith('reserved:') || NAMESPACE_KEYS.has(k))) return s
+  if (policyNs === undefined)
+    return {
+      ...s,
+      matchExpressions: [
+        ...(s.matchExpressions ?? []),
+        { key: CILIUM_NAMESPACE_LABEL, operator: 'Exists' },
+      ],
+    }
+  return { ...s, matchLabels: { ...s.matchLabels, [CILIUM_NAMESPACE_LABEL]: policyNs } }
+}
+
+/**
+ * Entities (policy language, "Entities based"): `world` is outside the cluster (no pod, no node),
+ * `cluster` every endpoint and node, `host` the pod's own node, `remote-node` the others, `all`
+ * everything. Others (`kube-apiserver`, `ingress`, `health`, `init`, `unmanaged`) are refused.
+ */
+function entityMatches(
+  entity: string,
+  peer: CheckEndpoint,
+  node: 'host' | 'remote-node' | undefined,
+): boolean {
+  switch (entity) {
+    case 'all':
+      return true
+    case 'world':
+      return !peer.pod && node === undefined
+    case 'cluster':
+      return !!peer.pod || node !== undefined
+    case 'host':
+    case 'remote-node':
+      return node === entity
+    default:
+      throw new Error(`cilium checker: entity ${entity} is not read`)
+  }
+}
+
+const nonEmpty = (x: unknown): x is unknown[] => Array.isArray(x) && x.length > 0
+
 function peerMatches(
   r: Record<string, unknown>,
   pre: 'from' | 'to',
   peer: CheckEndpoint,
   node: 'host' | 'remote-node' | undefined,
+  policyNs: string | undefined,
 ): boolean {
-  const entities = r[`${pre}Entities`] as string[] | undefined
-  if (entities?.includes('all')) return true
-  const eps = r[`${pre}Endpoints`] as K8sLabelSelector[] | undefined
-  if (eps && peer.pod) {
-    const labels = { ...peer.pod.labels, [CILIUM_NAMESPACE_LABEL]: peer.pod.namespace }
-    if (eps.some((s) => selects(s, labels))) return true
-  }
-  // an address no pod holds is a reserved identity to Cilium (world, host, remote-node), with
-  // no namespace label: an endpoint selector that does not require one takes it
-  const reserved = `reserved:${node ?? 'world'}`
-  if (eps && !peer.pod && eps.some((s) => selects(s, { [reserved]: '' }))) return true
-  const cidrs = r[`${pre}CIDRSet`] as { cidr: string; except?: string[] }[] | undefined
-  // CIDR peers never take a node address (default --policy-cidr-match-mode)
-  if (cidrs && !peer.pod && node === undefined)
-    return cidrs.some(
-      (c) => inCidr(peer.ip, c.cidr) && !(c.except ?? []).some((e) => inCidr(peer.ip, e)),
-    )
-  return false
+  for (const k of Object.keys(r))
+    if (!RULE_FIELDS.has(k)) throw new Error(`cilium checker: rule field ${k} is not read`)
+  const entities = r[`${pre}Entities`]
+  const eps = r[`${pre}Endpoints`]
+  const cidrs = r[`${pre}CIDR`]
+  const cidrSets = r[`${pre}CIDRSet`]
+  // a rule with layer 4 fields and no layer 3 peer takes "any layer 3 destination" (layer4.rst);
+  // one with neither (`{}`) takes nothing
+  if (![entities, eps, cidrs, cidrSets].some(nonEmpty))
+    return nonEmpty(r['toPorts']) || nonEmpty(r['icmps'])
+  if (nonEmpty(entities) && (entities as string[]).some((e) => entityMatches(e, peer, node)))
+    return true
+  const labels = identityLabels(peer, node)
+  if (
+    nonEmpty(eps) &&
+    (eps as K8sLabelSelector[]).some((s) => ciliumSelects(peerSelector(s, policyNs), labels))
+  )
+    return true
+  // CIDR peers never take a pod or a node address (default --policy-cidr-match-mode)
+  if (peer.pod || node !== undefined) return false
+  const sets = [
+    ...((nonEmpty(cidrs) ? cidrs : []) as string[]).map((cidr) => ({ cidr, except: [] })),
+    ...((nonEmpty(cidrSets) ? cidrSets : []) as { cidr?: string; except?: string[] }[]),
+  ]
+  return sets.some((c) => {
+    if (c.cidr === undefined) throw new Error('cilium checker: cidrGroupRef is not read')
+    return inCidr(peer.ip, c.cidr) && !(c.except ?? []).some((e) => inCidr(peer.ip, e))
+  })
 }
 
 function portsMatch(r: Record<string, unknown>, protocol: number, port: number): boolean {
   const tp = r['toPorts'] as
-    { ports: { port: string; endPort?: number; protocol: string }[] }[] | undefined
-  const icmps = r['icmps'] as { fields: { family?: string; type: number }[] }[] | undefined
-  if (!tp && !icmps) return true
+    { ports?: { port?: string; endPort?: number; protocol?: string }[] }[] | undefined
+  const icmps = r['icmps'] as { fields: { family?: string; type: number | string }[] }[] | undefined
+  if (!nonEmpty(tp) && !nonEmpty(icmps)) return true
   if (icmps && (protocol === 1 || protocol === 58)) {
     const family = protocol === 1 ? 'IPv4' : 'IPv6'
     // family defaults to IPv4 (Cilium ICMPField)
-    if (icmps.some((i) => i.fields.some((f) => (f.family ?? 'IPv4') === family && f.type === port)))
+    if (
+      icmps.some((i) =>
+        i.fields.some((f) => {
+          if (typeof f.type !== 'number')
+            throw new Error(`cilium checker: ICMP type name ${f.type} is not read`)
+          return (f.family ?? 'IPv4') === family && f.type === port
+        }),
+      )
+    )
       return true
   }
   if (!tp) return false
-  return tp.some((t) =>
-    t.ports.some((p) => {
-      if (PROTO[p.protocol] !== protocol) return false
+  return tp.some((t) => {
+    for (const k of Object.keys(t))
+      if (k !== 'ports') throw new Error(`cilium checker: toPorts field ${k} is not read`)
+    return (t.ports ?? []).some((p) => {
+      // "Protocol is the L4 protocol. If omitted or empty, any protocol matches" (TCP, UDP,
+      // SCTP: "Matching on ICMP is not supported")
+      const any = p.protocol === undefined || p.protocol === '' || p.protocol === 'ANY'
+      if (any ? ![6, 17, 132].includes(protocol) : PROTO[p.protocol ?? ''] !== protocol)
+        return false
+      if (p.port === undefined || !/^\d+$/.test(p.port))
+        throw new Error(`cilium checker: port ${String(p.port)} is not read (named ports)`)
       const lo = Number(p.port)
       if (lo === 0) return true
       return port >= lo && port <= (p.endPort ?? lo)
-    }),
-  )
+    })
+  })
 }
 
 /**
  * The decision at one pod and direction, `peer` the far end; `nodes` names the node addresses
  * (see {@link CiliumNodes}; without it every address no pod holds is `world`).
+ * @throws Error for a field or value this checker does not read (a rule field other than the
+ *   endpoint, CIDR, entity, port and ICMP ones; entities other than `all`, `world`, `cluster`,
+ *   `host`, `remote-node`; named ports; ICMP type names; `specs`; `cidrGroupRef`), rather than
+ *   misread it.
  */
 export function ciliumDirection(
   objects: readonly K8sObject[],
@@ -130,27 +293,46 @@ export function ciliumDirection(
   // (cilium/cilium#12716, #44590)
   const localHost = dir === 'ingress' && node === 'host'
   const denyField = `${dir}Deny`
+  const selfLabels = identityLabels({ ip: '', pod: self }, undefined)
+  // a policy applies in a direction when it selects the pod and has rules there: an empty or
+  // absent list "does not apply" (CRD); a policy with `nodeSelector` selects nodes, not pods
   const applying = objects.filter((o) => {
     const spec = o['spec'] as Record<string, unknown>
-    if (spec[dir] === undefined && spec[denyField] === undefined) return false
-    const sel = spec['endpointSelector'] as K8sLabelSelector
-    if (o['kind'] === 'CiliumClusterwideNetworkPolicy')
-      return selects(sel, { ...self.labels, [CILIUM_NAMESPACE_LABEL]: self.namespace })
+    for (const k of Object.keys(spec))
+      if (!SPEC_FIELDS.has(k)) throw new Error(`cilium checker: spec field ${k} is not read`)
+    if (!nonEmpty(spec[dir]) && !nonEmpty(spec[denyField])) return false
+    const sel = spec['endpointSelector'] as K8sLabelSelector | undefined
+    if (sel === undefined) return false
+    if (o['kind'] === 'CiliumClusterwideNetworkPolicy') return ciliumSelects(sel, selfLabels)
     return (
       (o['metadata'] as { namespace?: string }).namespace === self.namespace &&
-      selects(sel, self.labels)
+      ciliumSelects(sel, selfLabels)
     )
   })
   if (applying.length === 0) return true
   const pre = dir === 'ingress' ? 'from' : 'to'
-  const rules = (field: string): Record<string, unknown>[] =>
-    applying.flatMap(
-      (o) => ((o['spec'] as Record<string, unknown>)[field] ?? []) as Record<string, unknown>[],
-    )
-  const hit = (r: Record<string, unknown>): boolean =>
-    peerMatches(r, pre, peer, node) && portsMatch(r, protocol, port)
-  if (rules(denyField).some(hit)) return false
-  return localHost || rules(dir).some(hit)
+  const hits = (field: string): boolean =>
+    applying.some((o) => {
+      const ns =
+        o['kind'] === 'CiliumClusterwideNetworkPolicy'
+          ? undefined
+          : (o['metadata'] as { namespace?: string }).namespace
+      const rules = ((o['spec'] as Record<string, unknown>)[field] ?? []) as Record<
+        string,
+        unknown
+      >[]
+      return rules.some((r) => peerMatches(r, pre, peer, node, ns) && portsMatch(r, protocol, port))
+    })
+  if (hits(denyField)) return false
+  // "EnableDefaultDeny ... If not specified, the default is true for each traffic direction
+  // that has rules"; with no policy asking for it, what no deny drops passes
+  const defaultDeny = applying.some(
+    (o) =>
+      (o['spec'] as { enableDefaultDeny?: Record<string, boolean> }).enableDefaultDeny?.[dir] !==
+      false,
+  )
+  if (!defaultDeny) return true
+  return localHost || hits(dir)
 }
 
 /**
