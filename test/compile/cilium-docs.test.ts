@@ -758,3 +758,58 @@ spec:
     )
   })
 })
+
+describe('cilium checker: fields it does not read are refused, nodes are not pods', () => {
+  const withEgress = (rule: string): K8sObject[] =>
+    objects(`
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: r, namespace: default }
+spec:
+  endpointSelector: {}
+  egress:
+    - ${rule}
+`)
+  const ask = (objs: K8sObject[]): boolean =>
+    ciliumAllows(objs, end('front'), end('8.8.8.8'), TCP, 80, NODES)
+
+  it('FQDN, services, L7 rules, named ports, other entities, cidrGroupRef', () => {
+    expect(() => ask(withEgress(`{ toFQDNs: [{ matchName: example.com }] }`))).toThrow(/toFQDNs/)
+    expect(() => ask(withEgress(`{ toServices: [{ k8sService: { serviceName: a } }] }`))).toThrow(
+      /toServices/,
+    )
+    expect(() =>
+      ask(
+        withEgress(
+          `{ toPorts: [{ ports: [{ port: "80", protocol: TCP }], rules: { http: [{ method: GET }] } }] }`,
+        ),
+      ),
+    ).toThrow(/toPorts field rules/)
+    expect(() =>
+      ask(withEgress(`{ toPorts: [{ ports: [{ port: http, protocol: TCP }] }] }`)),
+    ).toThrow(/named ports/)
+    expect(() => ask(withEgress(`{ toEntities: [kube-apiserver] }`))).toThrow(/kube-apiserver/)
+    expect(() => ask(withEgress(`{ toCIDRSet: [{ cidrGroupRef: office }] }`))).toThrow(
+      /cidrGroupRef/,
+    )
+  })
+
+  it('a nodeSelector policy (host firewall) selects nodes, no pod', () => {
+    // "nodeSelector ... selects nodes"; this checker judges pods only
+    expectFlows(
+      `
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: { name: host-fw }
+spec:
+  nodeSelector: { matchLabels: { node-role.kubernetes.io/control-plane: "" } }
+  ingress:
+    - fromEntities: [cluster]
+`,
+      [
+        ['8.8.8.8', 'back', TCP, 80, true],
+        ['front', 'back', TCP, 80, true],
+      ],
+    )
+  })
+})
