@@ -813,3 +813,46 @@ spec:
     )
   })
 })
+
+describe('cilium checker: empty lists (cilium/cilium#29608)', () => {
+  it('an explicit empty CIDR or entity list selects nothing; toPorts alone selects every peer', () => {
+    // "In case of egress/ingress policies with an explicit (non-nil) empty slice in one of ...
+    // toCIDR/fromCIDR ... toEntities/fromEntities no identities should be selected"; the same
+    // rule without the field "allow[s] traffic to port 80 for all identities"
+    const rule = (peer: string): string => `
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: l4, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { role: backend } }
+  ingress:
+    - { ${peer} toPorts: [{ ports: [{ port: "80", protocol: TCP }] }] }
+`
+    for (const empty of ['fromCIDR: [],', 'fromCIDRSet: [],', 'fromEntities: [],'])
+      expectFlows(rule(empty), [
+        ['8.8.8.8', 'back', TCP, 80, false],
+        ['front', 'back', TCP, 80, false],
+      ])
+    expectFlows(rule(''), [
+      ['8.8.8.8', 'back', TCP, 80, true],
+      ['front', 'back', TCP, 80, true],
+      ['front', 'back', TCP, 81, false],
+    ])
+  })
+
+  it('enableDefaultDeny: true without rules in the direction is refused (version-dependent)', () => {
+    const objs = objects(`
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: edd, namespace: default }
+spec:
+  endpointSelector: {}
+  enableDefaultDeny: { ingress: true }
+  ingress: []
+  egress: [{ toEntities: [all] }]
+`)
+    expect(() => ciliumAllows(objs, end('front'), end('back'), TCP, 80, NODES)).toThrow(
+      /enableDefaultDeny/,
+    )
+  })
+})

@@ -18,9 +18,9 @@
  * `fromCIDR`/`fromCIDRSet`: an address no pod or node holds, in the CIDR and in no `except`;
  * `fromEntities`: `all` anything, `world` what is neither pod nor node, `cluster` pods and nodes,
  * `host`, `remote-node`), or when it has no peer field but has `toPorts` or `icmps` ("to any
- * layer 3 destination"; an empty rule takes nothing), and its `toPorts` (`port: "0"`: every
- * port; no protocol or `ANY`: TCP, UDP and SCTP) or `icmps` (ICMP type as the port, family IPv4
- * for protocol 1 and IPv6 for 58) take the service; with neither, every protocol and port. A flow
+ * layer 3 destination"; an empty rule, or an explicit empty list of entities or CIDRs, takes
+ * nothing), and its `toPorts` (`port: "0"`: every port; no protocol or `ANY`: TCP, UDP and SCTP)
+ * or `icmps` (ICMP type as the port, family IPv4 for protocol 1 and IPv6 for 58) take the service; with neither, every protocol and port. A flow
  * is allowed when the source pod's egress and the destination pod's ingress both allow it.
  * Fields it does not read (L7 `rules`, `toFQDNs`, `toServices`, `toRequires`, `toNodes`, named
  * ports, ICMP type names, other entities, `specs`, `cidrGroupRef`) are refused with an error,
@@ -208,8 +208,11 @@ function peerMatches(
   const eps = r[`${pre}Endpoints`]
   const cidrs = r[`${pre}CIDR`]
   const cidrSets = r[`${pre}CIDRSet`]
-  // a rule with layer 4 fields and no layer 3 peer takes "any layer 3 destination" (layer4.rst);
-  // one with neither (`{}`) takes nothing
+  // an empty list of entities or CIDRs selects no identity (cilium/cilium#29608,
+  // `SetAggregatedSelectors`); a rule with layer 4 fields and no layer 3 peer takes "any layer 3
+  // destination" (layer4.rst; `mergeIngress`: the wildcard selector), one with neither (`{}`)
+  // takes nothing (no L3-only entry without a selector)
+  if ([entities, cidrs, cidrSets].some((x) => Array.isArray(x) && x.length === 0)) return false
   if (![entities, eps, cidrs, cidrSets].some(nonEmpty))
     return nonEmpty(r['toPorts']) || nonEmpty(r['icmps'])
   if (nonEmpty(entities) && (entities as string[]).some((e) => entityMatches(e, peer, node)))
@@ -300,6 +303,11 @@ export function ciliumDirection(
     const spec = o['spec'] as Record<string, unknown>
     for (const k of Object.keys(spec))
       if (!SPEC_FIELDS.has(k)) throw new Error(`cilium checker: spec field ${k} is not read`)
+    // `enableDefaultDeny: true` on a direction without rules isolates it on some Cilium
+    // versions and not on others (cilium/cilium#35558, #45716): not read
+    const edd = spec['enableDefaultDeny'] as Record<string, boolean> | undefined
+    if (edd?.[dir] === true && !nonEmpty(spec[dir]) && !nonEmpty(spec[denyField]))
+      throw new Error(`cilium checker: enableDefaultDeny.${dir} without ${dir} rules is not read`)
     if (!nonEmpty(spec[dir]) && !nonEmpty(spec[denyField])) return false
     const sel = spec['endpointSelector'] as K8sLabelSelector | undefined
     if (sel === undefined) return false
