@@ -175,6 +175,30 @@ spec:
     )
   })
 
+  it('all-ingress-deny (cilium-cli connectivity test): ingress [{}] denies, as the compiler writes it', () => {
+    // cilium-cli connectivity/builder/all_ingress_deny.go: "Pod to Pod fails because there is no
+    // egress policy ... but then at the destination there is ingress policy that denies the
+    // traffic"; "Egress to world works"
+    expectFlows(
+      `
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: all-ingress-deny, namespace: default }
+spec:
+  endpointSelector: {}
+  ingress:
+    - {}
+`,
+      [
+        ['front', 'back', TCP, 8080, false],
+        ['front2', 'back', TCP, 8080, false],
+        ['8.8.8.8', 'back', TCP, 8080, false],
+        ['front', '8.8.8.8', TCP, 443, true],
+        ['front', 'back2', TCP, 8080, true],
+      ],
+    )
+  })
+
   it('an empty ingress list does not apply at ingress (CRD: "If omitted or empty")', () => {
     expectFlows(
       `
