@@ -18,11 +18,15 @@ import { parseAllDocuments } from 'yaml'
 import {
   calicoAllows,
   calicoSelectorMatches,
+  PodGroupResolver,
   type CheckEndpoint,
   type CompiledPod,
   type K8sObject,
 } from '../../src/compile/index.js'
-import { pod } from './kubernetes-fixture.js'
+import { planCalico } from '../../src/compile/calico/compile.js'
+import { allObjects } from './k8s-differential.js'
+import { NOW, pod, SHOP, SHOP_POLICIES } from './kubernetes-fixture.js'
+import { SHOP_HAND } from './shop-hand-verdicts.js'
 
 function mk(ns: string, name: string, ip: string, labels: Record<string, string>): CompiledPod {
   return { workload: pod(ns, name, ip, labels), namespace: ns, labels }
@@ -579,5 +583,23 @@ spec:
 `,
       /tier/,
     )
+  })
+})
+
+describe('calico: compiler and checker end to end on hand-worked verdicts', () => {
+  it('the shared fixture compiled to Calico gives the verdicts worked out by hand', () => {
+    const objs = allObjects(planCalico(SHOP, SHOP_POLICIES, { now: NOW }))
+    const pods = new PodGroupResolver(SHOP, { now: NOW }).pods
+    const at = (ip: string): CheckEndpoint => {
+      const p = pods.find((x) => x.workload.addresses.some((a) => a.ip === ip))
+      return p ? { ip, pod: p } : { ip }
+    }
+    const wrong = SHOP_HAND.filter(
+      ([s, d, p, port, want]) => calicoAllows(objs, at(s), at(d), p, port) !== want,
+    ).map(
+      ([s, d, p, port, want, why]) =>
+        `${s} -> ${d} ${String(p)}/${String(port)}: ${String(want)} (${why})`,
+    )
+    expect(wrong).toEqual([])
   })
 })

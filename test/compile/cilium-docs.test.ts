@@ -18,12 +18,17 @@ import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import {
   ciliumAllows,
+  PodGroupResolver,
+  planCilium,
   type CheckEndpoint,
   type CiliumNodes,
   type CompiledPod,
   type K8sObject,
 } from '../../src/compile/index.js'
-import { pod } from './kubernetes-fixture.js'
+import { evaluate } from '../../src/policy/evaluate.js'
+import { allObjects } from './k8s-differential.js'
+import { NOW, pod, SHOP, SHOP_POLICIES } from './kubernetes-fixture.js'
+import { SHOP_HAND } from './shop-hand-verdicts.js'
 
 function mk(ns: string, name: string, ip: string, labels: Record<string, string>): CompiledPod {
   return { workload: pod(ns, name, ip, labels), namespace: ns, labels }
@@ -878,5 +883,31 @@ spec:
     expect(() => ciliumAllows(objs, end('front'), end('back'), TCP, 80, NODES)).toThrow(
       /enableDefaultDeny/,
     )
+  })
+})
+
+describe('cilium: compiler and checker end to end on hand-worked verdicts', () => {
+  it('the hand-worked verdicts agree with the reference evaluator', () => {
+    const wrong = SHOP_HAND.filter(([src, dst, protocol, dstPort, want]) => {
+      const tuple = { src, dst, protocol, dstPort, at: NOW.getTime() }
+      return (evaluate(SHOP, SHOP_POLICIES, tuple).decision === 'allowed') !== want
+    })
+    expect(wrong).toEqual([])
+  })
+
+  it('the shared fixture compiled to Cilium gives the verdicts worked out by hand', () => {
+    const objs = allObjects(planCilium(SHOP, SHOP_POLICIES, { now: NOW }))
+    const pods = new PodGroupResolver(SHOP, { now: NOW }).pods
+    const at = (ip: string): CheckEndpoint => {
+      const p = pods.find((x) => x.workload.addresses.some((a) => a.ip === ip))
+      return p ? { ip, pod: p } : { ip }
+    }
+    const wrong = SHOP_HAND.filter(
+      ([s, d, p, port, want]) => ciliumAllows(objs, at(s), at(d), p, port) !== want,
+    ).map(
+      ([s, d, p, port, want, why]) =>
+        `${s} -> ${d} ${String(p)}/${String(port)}: ${String(want)} (${why})`,
+    )
+    expect(wrong).toEqual([])
   })
 })
