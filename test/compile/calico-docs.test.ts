@@ -14,23 +14,30 @@
  * ties by name: felix/calc `PolicyByOrder`).
  */
 import { describe, expect, it } from 'vitest'
-import { parseAllDocuments } from 'yaml'
 import {
   calicoAllows,
   calicoSelectorMatches,
   PodGroupResolver,
   type CheckEndpoint,
   type CompiledPod,
-  type K8sObject,
 } from '../../src/compile/index.js'
 import { planCalico } from '../../src/compile/calico/compile.js'
 import { allObjects } from './k8s-differential.js'
-import { NOW, pod, SHOP, SHOP_POLICIES } from './kubernetes-fixture.js'
+import { NOW, SHOP, SHOP_POLICIES } from './kubernetes-fixture.js'
 import { SHOP_HAND } from './shop-hand-verdicts.js'
+import {
+  docPod,
+  endpointOf,
+  expectDocFlows,
+  ICMP,
+  ICMP6,
+  objects,
+  TCP,
+  UDP,
+  type DocFlow,
+} from './docs-cases.js'
 
-function mk(ns: string, name: string, ip: string, labels: Record<string, string>): CompiledPod {
-  return { workload: pod(ns, name, ip, labels), namespace: ns, labels }
-}
+const mk = docPod
 
 /** The estate: pods in three namespaces, and addresses outside the cluster. */
 const PODS: Record<string, CompiledPod> = {
@@ -44,28 +51,17 @@ const PODS: Record<string, CompiledPod> = {
 }
 
 /** A pod of {@link PODS} by name, or an address no pod holds. */
-function end(x: string): CheckEndpoint {
-  const p = PODS[x]
-  if (p) return { ip: p.workload.addresses[0]?.ip ?? '', pod: p }
-  return { ip: x }
-}
+const end = endpointOf(PODS)
 
-const objects = (text: string): K8sObject[] =>
-  parseAllDocuments(text).map((d) => d.toJS() as K8sObject)
-
-type Flow = readonly [src: string, dst: string, proto: number, port: number, allowed: boolean]
-const TCP = 6
-const UDP = 17
-const ICMP = 1
-const ICMP6 = 58
+type Flow = DocFlow
 
 function expectFlows(yaml: string, flows: readonly Flow[]): void {
-  const objs = objects(yaml)
-  // the flows the checker decides otherwise than the documents, as `src -> dst proto/port: want`
-  const wrong = flows
-    .filter(([s, d, p, port, want]) => calicoAllows(objs, end(s), end(d), p, port) !== want)
-    .map(([s, d, p, port, want]) => `${s} -> ${d} ${String(p)}/${String(port)}: ${String(want)}`)
-  expect(wrong).toEqual([])
+  expectDocFlows(
+    (objs, src, dst, p, port) => calicoAllows(objs, src, dst, p, port),
+    end,
+    yaml,
+    flows,
+  )
 }
 
 const refuses = (yaml: string, pattern: RegExp): void => {

@@ -15,24 +15,31 @@
  * to endpoints that have one).
  */
 import { describe, expect, it } from 'vitest'
-import { parseAllDocuments } from 'yaml'
 import {
   ciliumAllows,
   PodGroupResolver,
   planCilium,
   type CheckEndpoint,
   type CiliumNodes,
-  type CompiledPod,
   type K8sObject,
 } from '../../src/compile/index.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import { allObjects } from './k8s-differential.js'
-import { NOW, pod, SHOP, SHOP_POLICIES } from './kubernetes-fixture.js'
+import { NOW, SHOP, SHOP_POLICIES } from './kubernetes-fixture.js'
 import { SHOP_HAND } from './shop-hand-verdicts.js'
+import {
+  docPod,
+  endpointOf,
+  expectDocFlows,
+  ICMP,
+  ICMP6,
+  objects,
+  TCP,
+  UDP,
+  type DocFlow,
+} from './docs-cases.js'
 
-function mk(ns: string, name: string, ip: string, labels: Record<string, string>): CompiledPod {
-  return { workload: pod(ns, name, ip, labels), namespace: ns, labels }
-}
+const mk = docPod
 
 /** The estate: pods in four namespaces, two nodes, addresses outside the cluster. */
 const PODS = {
@@ -60,28 +67,17 @@ const NODES: CiliumNodes = {
 }
 
 /** A pod of {@link PODS} by name, or an address no pod holds. */
-function end(x: string): CheckEndpoint {
-  const p = (PODS as Record<string, CompiledPod | undefined>)[x]
-  if (p) return { ip: p.workload.addresses[0]?.ip ?? '', pod: p }
-  return { ip: x }
-}
+const end = endpointOf(PODS)
 
-const objects = (text: string): K8sObject[] =>
-  parseAllDocuments(text).map((d) => d.toJS() as K8sObject)
-
-type Flow = readonly [src: string, dst: string, proto: number, port: number, allowed: boolean]
-const TCP = 6
-const UDP = 17
-const ICMP = 1
-const ICMP6 = 58
+type Flow = DocFlow
 
 function expectFlows(yaml: string, flows: readonly Flow[]): void {
-  const objs = objects(yaml)
-  // the flows the checker decides otherwise than the documents, as `src -> dst proto/port: want`
-  const wrong = flows
-    .filter(([s, d, p, port, want]) => ciliumAllows(objs, end(s), end(d), p, port, NODES) !== want)
-    .map(([s, d, p, port, want]) => `${s} -> ${d} ${String(p)}/${String(port)}: ${String(want)}`)
-  expect(wrong).toEqual([])
+  expectDocFlows(
+    (objs, src, dst, p, port) => ciliumAllows(objs, src, dst, p, port, NODES),
+    end,
+    yaml,
+    flows,
+  )
 }
 
 describe('cilium checker against Cilium docs: layer 3', () => {
