@@ -8,28 +8,38 @@
  * remove other groups). A new flow from S to D leaves S when some outbound rule of S's group
  * matches it (D's address in `cidr_ipv4` / `cidr_ipv6`, or D carrying the
  * `referenced_security_group_id` group) and enters D when some inbound rule of D's group
- * matches it likewise for S; a side without a group does not filter here. Rules only allow;
- * several rules are a union. `ip_protocol` `-1` matches every protocol; `tcp` / `udp` the port
- * range `from_port`–`to_port`; `icmp` / `icmpv6` the type `from_port` (-1: every type; codes are
- * not in flow records, and the compiler only emits code -1); a number every port of that
- * protocol. Replies of an allowed flow are allowed (connection tracking) and are not asked here.
+ * matches it likewise for S; a side without a group does not filter here. A referenced group
+ * matches its members' private addresses only, not a public IPv4 or Elastic IP the inventory
+ * lists for them ({@link referenceHolds}). Rules only allow; several rules are a union.
+ * `ip_protocol` `-1` matches every protocol; `tcp` / `udp` (or `6` / `17`) the port range
+ * `from_port`–`to_port`; `icmp` / `icmpv6` (or `1` / `58`) the type `from_port` (-1: every type;
+ * codes are not in flow records, and the compiler only emits code -1); another number every port
+ * of that protocol. A flow from or to an IPv4 link-local address (`169.254.0.0/16`: instance
+ * metadata, Time Sync, the Amazon DNS at 169.254.169.253) is allowed whatever the rules: "Amazon
+ * security groups and network ACLs don't filter traffic to or from link-local addresses
+ * (169.254.0.0/16) or AWS-reserved IPv4 addresses" (VPC User Guide, "Internetwork traffic
+ * privacy"; the reserved first four addresses of a subnet depend on subnets the file does not
+ * know, and are not modelled). Replies of an allowed flow are allowed (connection tracking) and are not asked here.
  * A flow between two addresses of one workload never leaves the instance: undefined, as is a
  * flow between two workloads without a group.
  * @remarks https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html (allow
  * rules, union of groups, referencing by private addresses);
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/security-group-connection-tracking.html;
- * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpPermission.html.
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpPermission.html;
+ * https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Security.html (link-local not filtered).
  */
 import {
   cidrContains,
   parseCidr,
   parseIp,
+  type Cidr,
   type FlowTuple,
   type Inventory,
   type Workload,
 } from '../../core/index.js'
 import { holdsAddress } from '../../policy/evaluate.js'
 import type { CompileResult } from '../target.js'
+import { AWS_UNFILTERED_IPV4, referenceHolds } from './compile.js'
 import { AWS_SG_FILE, AWS_SG_WORKLOAD_GROUPS } from './render.js'
 
 /** One rule as read from the file. */
@@ -89,21 +99,29 @@ export function readSecurityGroups(content: string): ReadSecurityGroups {
   return { workloadGroup, rules }
 }
 
+/** The names AWS gives protocols 1, 6, 17 and 58, which keep their ports (or types) as numbers too. */
+const NAMED: Readonly<Record<string, string>> = {
+  '1': 'icmp',
+  '6': 'tcp',
+  '17': 'udp',
+  '58': 'icmpv6',
+}
+
 function serviceMatches(r: ReadRule, protocol: number, port: number): boolean {
-  switch (r.protocol) {
+  switch (NAMED[r.protocol] ?? r.protocol) {
     case '-1':
       return true
     case 'tcp':
     case 'udp':
       return (
-        protocol === (r.protocol === 'tcp' ? 6 : 17) &&
+        protocol === ((NAMED[r.protocol] ?? r.protocol) === 'tcp' ? 6 : 17) &&
         port >= (r.from ?? 0) &&
         port <= (r.to ?? 65535)
       )
     case 'icmp':
     case 'icmpv6':
       return (
-        protocol === (r.protocol === 'icmp' ? 1 : 58) &&
+        protocol === ((NAMED[r.protocol] ?? r.protocol) === 'icmp' ? 1 : 58) &&
         (r.from === undefined || r.from === -1 || r.from === port)
       )
     default:
@@ -112,7 +130,7 @@ function serviceMatches(r: ReadRule, protocol: number, port: number): boolean {
 }
 
 function peerMatches(r: ReadRule, ip: string, group: string | undefined): boolean {
-  if (r.group !== undefined) return group === r.group
+  if (r.group !== undefined) return group === r.group && referenceHolds(ip)
   if (r.cidr === undefined) return false
   const c = parseCidr(r.cidr)
   const a = parseIp(ip)
@@ -120,6 +138,9 @@ function peerMatches(r: ReadRule, ip: string, group: string | undefined): boolea
 }
 
 const memo = new WeakMap<CompileResult, ReadSecurityGroups>()
+
+/** IPv4 link-local, which security groups do not filter (see {@link awsSgDecide}). */
+const LINK_LOCAL = parseCidr(AWS_UNFILTERED_IPV4) as Cidr
 
 /** The workload holding `ip` at `at`, as the model resolves it (the first in inventory order). */
 function holder(inventory: Inventory, ip: string, at: number): Workload | undefined {
@@ -143,6 +164,9 @@ export function awsSgDecide(
     read = readSecurityGroups(file.content)
     memo.set(result, read)
   }
+  const sa = parseIp(tuple.src)
+  const da = parseIp(tuple.dst)
+  if ((sa && cidrContains(LINK_LOCAL, sa)) || (da && cidrContains(LINK_LOCAL, da))) return 'allowed'
   const src = holder(inventory, tuple.src, tuple.at)
   const dst = holder(inventory, tuple.dst, tuple.at)
   if (src !== undefined && src === dst) return undefined

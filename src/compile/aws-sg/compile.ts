@@ -65,14 +65,17 @@ import {
   ALL_ADDRESSES,
   BulkheadError,
   cidrContains,
+  cidrCovers,
   hostCidr,
   formatIp,
   formatLabelSet,
   formatRuleRef,
+  isPrivateIp,
   ICMP_ERROR_TYPES,
   ICMP_OF_FAMILY,
   IGMP_PROTOCOL,
   IPV6_LINK_CONTROL_ICMP_TYPES,
+  parseCidr,
   parseIp,
   ServiceSet,
   type Cidr,
@@ -753,6 +756,19 @@ class SgPlanner {
           services: simplest(ref, this.harmlessForReference(p.families)),
           origin: this.origins(classes.flatMap(pairsOf), ref),
         })
+        // a member's public IPv4 is no private address of its interface: the reference does
+        // not hold it, so it gets its own rule (see referenceHolds)
+        for (const a of far.held) {
+          if (referenceHolds(a.ip)) continue
+          const s = sets.get(a.cls)
+          if (s === undefined || s.isEmpty) continue
+          out.push({
+            direction: dir,
+            peer: { kind: 'cidr', family: a.family, cidr: hostText(a) },
+            services: simplest(s, harmlessFor(a.family)),
+            origin: this.origins(pairsOf(a.cls), s),
+          })
+        }
         continue
       }
       for (const a of far.held) {
@@ -948,6 +964,32 @@ class SgPlanner {
 }
 
 /** A held address as a host block. */
+/**
+ * The IPv4 block security groups never filter: "Amazon security groups and network ACLs don't
+ * filter traffic to or from link-local addresses (169.254.0.0/16)"
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Security.html): instance metadata
+ * (169.254.169.254), Time Sync (169.254.169.123), the Amazon DNS (169.254.169.253). Stable.
+ */
+export const AWS_UNFILTERED_IPV4 = '169.254.0.0/16'
+
+/**
+ * Whether a rule referencing a group matches `ip` when a member's interface is the one sending
+ * or receiving with it: AWS matches "the private IP addresses of the network interfaces that are
+ * associated with the source security group (and not the public IP or Elastic IP addresses)"
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html, "Security group
+ * referencing"). An inventory may list a member's public IPv4 or Elastic IP beside its private
+ * one (flow logs and NAT show it); a packet from or to it crossed the internet gateway and
+ * carries it, so no reference holds it. Private means {@link isPrivateIp} (RFC 1918, CGNAT…);
+ * every IPv6 address of an interface is its own (a VPC does not translate IPv6), so it is held.
+ * A VPC numbered from public IPv4 space makes this answer false for its private addresses:
+ * the compiler then adds `/32` rules the reference already holds, which allow nothing more.
+ * Stable: the checker reads references through it.
+ */
+export function referenceHolds(ip: string): boolean {
+  const a = parseIp(ip)
+  return a !== undefined && (a.family === 6 || isPrivateIp(a))
+}
+
 function hostText(a: Held): string {
   return `${a.ip}/${a.family === 4 ? 32 : 128}`
 }
@@ -993,6 +1035,48 @@ function mergeGrants(grants: readonly SgGrant[]): SgGrant[] {
 }
 
 /**
+ * `compile/link-local-unfiltered`, once, when a policy rule names addresses inside
+ * {@link AWS_UNFILTERED_IPV4} (a `cidr` selector or named external there) and a group has a
+ * member with an IPv4 address: security groups do not filter that traffic, so what such a rule
+ * says of it (a deny of instance metadata, say) is not enforced. The default deny of the rest of
+ * link-local is not enforced either; it is said only where the policy speaks of link-local.
+ */
+export function linkLocalWarning(
+  plan: AwsSgPlan,
+  inventory: Inventory,
+  policySet: PolicySet,
+): Diagnostic[] {
+  const inside = (c: Cidr): boolean => c.family === 4 && cidrCovers(LINK_LOCAL, c)
+  const named = policySet.policies.flatMap((p) =>
+    p.rules
+      .filter((r) =>
+        [...r.from, ...r.to].some(
+          (sel) =>
+            (sel.kind === 'cidr' && inside(sel.cidr)) ||
+            (sel.kind === 'external' &&
+              inventory.externals.some((x) => x.name === sel.name && inside(x.cidr))),
+        ),
+      )
+      .map((r) => formatRuleRef({ policy: p.name, id: r.id })),
+  )
+  if (named.length === 0) return []
+  const members = new Set(plan.groups.flatMap((g) => g.workloads))
+  const v4 = inventory.workloads.filter(
+    (w) => members.has(w.name) && w.addresses.some((a) => parseIp(a.ip)?.family === 4),
+  )
+  if (v4.length === 0) return []
+  return [
+    {
+      code: 'compile/link-local-unfiltered',
+      severity: 'warning',
+      message: `${named.join(', ')}: security groups do not filter traffic to or from link-local ${AWS_UNFILTERED_IPV4} (instance metadata 169.254.169.254, Time Sync 169.254.169.123, Amazon DNS 169.254.169.253), so ${String(v4.length)} enforced workload(s) reach it whatever these rules say; restrict instance metadata on the instance (IMDSv2 hop limit, a host firewall)`,
+    },
+  ]
+}
+
+const LINK_LOCAL = parseCidr(AWS_UNFILTERED_IPV4) as Cidr
+
+/**
  * Counts the rules each group has per direction and family after rendering, and warns
  * (`compile/cloud-limit-exceeded`) for each above `quota` (a group reference counts for IPv4 and
  * IPv6, as AWS counts it).
@@ -1035,7 +1119,14 @@ export const awsSgCompiler: Compiler<AwsSgOptions> = planCompiler(
   (inventory, policySet, options: AwsSgOptions) => {
     const plan = planAwsSg(inventory, policySet, options)
     const quota = options.rulesPerGroupQuota ?? AWS_SG_RULES_PER_GROUP
-    return { ...plan, diagnostics: [...plan.diagnostics, ...quotaWarnings(plan, quota)] }
+    return {
+      ...plan,
+      diagnostics: [
+        ...plan.diagnostics,
+        ...quotaWarnings(plan, quota),
+        ...linkLocalWarning(plan, inventory, policySet),
+      ],
+    }
   },
   (plan, options) => [{ path: AWS_SG_FILE, content: renderTerraform(plan, options.now) }],
 )
