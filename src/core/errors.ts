@@ -94,7 +94,7 @@ export type ErrorCode =
   | 'compile/cloud-limit-exceeded'
   | 'compile/load-balancer-probes'
   | 'compile/icmp-errors-dropped'
-  | 'compile/link-local-unfiltered'
+  | 'compile/platform-traffic-unfiltered'
   | 'compile/node-addresses'
   | 'compile/priorities-in-order'
   | 'compile/port-zero-passes'
@@ -252,7 +252,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'compile/cloud-limit-exceeded': true,
     'compile/load-balancer-probes': true,
     'compile/icmp-errors-dropped': true,
-    'compile/link-local-unfiltered': true,
+    'compile/platform-traffic-unfiltered': true,
     'compile/node-addresses': true,
     'compile/priorities-in-order': true,
     'compile/port-zero-passes': true,

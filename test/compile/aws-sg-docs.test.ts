@@ -305,11 +305,13 @@ describe('aws-sg checker against the AWS documentation (hand-worked cases)', () 
     expect(evaluate(INV, ps([deny]), tuple).decision).toBe('denied')
     const r = awsSgCompiler.compile(INV, ps([deny]), { now: new Date(AT) })
     expect(awsSgDecide(r, INV, tuple)).toBe('allowed')
-    const warned = r.diagnostics.filter((d) => d.code === 'compile/link-local-unfiltered')
+    const warned = r.diagnostics.filter((d) => d.code === 'compile/platform-traffic-unfiltered')
     expect(warned.map((d) => d.message.split(':')[0])).toEqual(['p/no-imds'])
     // a policy that does not name link-local gets no such warning
     const quiet = awsSgCompiler.compile(INV, ps([]), { now: new Date(AT) })
-    expect(quiet.diagnostics.map((d) => d.code)).not.toContain('compile/link-local-unfiltered')
+    expect(quiet.diagnostics.map((d) => d.code)).not.toContain(
+      'compile/platform-traffic-unfiltered',
+    )
   })
 
   it('11. the compiler gives a member Elastic IP its own rule beside the group reference', () => {

@@ -97,6 +97,7 @@ import {
   type GroupToName,
   type NameRules,
 } from '../group-names.js'
+import { platformTrafficWarning } from '../platform-traffic.js'
 import { checkHosts } from '../kubernetes/compile.js'
 import { assertExpressible, planCompiler, type CompileOptions, type Compiler } from '../target.js'
 import { hostMode } from '../nftables/compile.js'
@@ -1035,8 +1036,8 @@ function mergeGrants(grants: readonly SgGrant[]): SgGrant[] {
 }
 
 /**
- * `compile/link-local-unfiltered`, once, when a policy rule names addresses inside
- * {@link AWS_UNFILTERED_IPV4} (a `cidr` selector or named external there) and a group has a
+ * `compile/platform-traffic-unfiltered`, when a policy rule names addresses inside
+ * {@link AWS_UNFILTERED_IPV4} (a `cidr` selector or named external there) and some group has a
  * member with an IPv4 address: security groups do not filter that traffic, so what such a rule
  * says of it (a deny of instance metadata, say) is not enforced. The default deny of the rest of
  * link-local is not enforced either; it is said only where the policy speaks of link-local.
@@ -1046,32 +1047,17 @@ export function linkLocalWarning(
   inventory: Inventory,
   policySet: PolicySet,
 ): Diagnostic[] {
-  const inside = (c: Cidr): boolean => c.family === 4 && cidrCovers(LINK_LOCAL, c)
-  const named = policySet.policies.flatMap((p) =>
-    p.rules
-      .filter((r) =>
-        [...r.from, ...r.to].some(
-          (sel) =>
-            (sel.kind === 'cidr' && inside(sel.cidr)) ||
-            (sel.kind === 'external' &&
-              inventory.externals.some((x) => x.name === sel.name && inside(x.cidr))),
-        ),
-      )
-      .map((r) => formatRuleRef({ policy: p.name, id: r.id })),
-  )
-  if (named.length === 0) return []
   const members = new Set(plan.groups.flatMap((g) => g.workloads))
   const v4 = inventory.workloads.filter(
     (w) => members.has(w.name) && w.addresses.some((a) => parseIp(a.ip)?.family === 4),
   )
   if (v4.length === 0) return []
-  return [
-    {
-      code: 'compile/link-local-unfiltered',
-      severity: 'warning',
-      message: `${named.join(', ')}: security groups do not filter traffic to or from link-local ${AWS_UNFILTERED_IPV4} (instance metadata 169.254.169.254, Time Sync 169.254.169.123, Amazon DNS 169.254.169.253), so ${String(v4.length)} enforced workload(s) reach it whatever these rules say; restrict instance metadata on the instance (IMDSv2 hop limit, a host firewall)`,
-    },
-  ]
+  return platformTrafficWarning(
+    policySet,
+    inventory,
+    (c) => c.family === 4 && cidrCovers(LINK_LOCAL, c),
+    `security groups do not filter traffic to or from link-local ${AWS_UNFILTERED_IPV4} (instance metadata 169.254.169.254, Time Sync 169.254.169.123, Amazon DNS 169.254.169.253), so ${String(v4.length)} enforced workload(s) reach it whatever these rules say; restrict instance metadata on the instance (IMDSv2 hop limit, a host firewall)`,
+  )
 }
 
 const LINK_LOCAL = parseCidr(AWS_UNFILTERED_IPV4) as Cidr

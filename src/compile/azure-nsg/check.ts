@@ -27,6 +27,11 @@
  * and its protocol `Any` "encompasses TCP, UDP, and ICMP"; so an error meets `bh-deny-all` unless
  * an `Icmp` (or `*`) rule allows the pair. The compiler says so (`compile/icmp-errors-dropped`):
  * the model allows them whatever the rules, this target does not.
+ * A flow to the host node's virtual addresses ({@link AZURE_HOST_NODE_IPS}: 168.63.129.16 and
+ * 169.254.169.254, DHCP, DNS, IMDS, health monitoring) is allowed whatever the rules: "By
+ * default, these services aren't subject to the configured network security groups unless
+ * targeted by service tags specific to each service" (overview, "Azure platform
+ * considerations"); a flow *from* 168.63.129.16 (load-balancer probes) is judged by the rules.
  * Neither NIC with an NSG: undefined (nothing decides).
  * @remarks https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview
  * (security rules applied on the five-tuple, stateful by flow records of it; default security
@@ -47,7 +52,7 @@ import {
   type Inventory,
 } from '../../core/index.js'
 import { resolveEntity } from '../../policy/evaluate.js'
-import { AZURE_LOAD_BALANCER_IP } from './compile.js'
+import { AZURE_HOST_NODE_IPS, AZURE_LOAD_BALANCER_IP } from './compile.js'
 
 /** One security rule as read back from the Terraform JSON. */
 interface ReadRule {
@@ -247,6 +252,7 @@ export function azureNsgDecide(
   const src = end(tuple.src)
   const dst = end(tuple.dst)
   if (src.nsg === undefined && dst.nsg === undefined) return undefined
+  if (AZURE_HOST_NODE_IPS.includes(tuple.dst)) return 'allowed'
   const sa = parseIp(tuple.src)
   const da = parseIp(tuple.dst)
   if (

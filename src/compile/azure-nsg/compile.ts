@@ -92,6 +92,8 @@
  */
 import {
   AddressRangeSet,
+  cidrContains,
+  parseIp,
   formatLabelSet,
   formatRuleRef,
   selectorKey,
@@ -118,6 +120,7 @@ import {
 } from '../group-names.js'
 import { checkHosts } from '../kubernetes/compile.js'
 import { hostMode, localAddresses, Universe } from '../nftables/compile.js'
+import { platformTrafficWarning } from '../platform-traffic.js'
 import { SelectorMembers } from '../selector-members.js'
 import { assertExpressible, planCompiler, type CompileOptions, type Compiler } from '../target.js'
 import { AZURE_NSG_CAPABILITIES } from './capabilities.js'
@@ -176,6 +179,16 @@ export const DENY_PRIORITIES = { lo: 101, hi: 1000 } as const
 export const ALLOW_PRIORITIES = { lo: 1001, hi: 4095 } as const
 /** Address of the Azure load balancer's health probes (service tag `AzureLoadBalancer`). */
 export const AZURE_LOAD_BALANCER_IP = '168.63.129.16'
+
+/**
+ * The host node's virtual addresses (DHCP, DNS, IMDS, health monitoring), which NSGs do not filter
+ * for the VM reaching them: "By default, these services aren't subject to the configured network
+ * security groups unless targeted by service tags specific to each service"
+ * (https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview, "Azure
+ * platform considerations"). Load-balancer probes from 168.63.129.16 into a NIC are subject to
+ * them (AllowAzureLoadBalancerInBound). Stable: the checker reads it.
+ */
+export const AZURE_HOST_NODE_IPS: readonly string[] = [AZURE_LOAD_BALANCER_IP, '169.254.169.254']
 
 /** One side of a security rule as Azure takes it. */
 export type NsgEndpoint =
@@ -821,6 +834,20 @@ export function planAzureNsg(
   }
   const asgs = p.asgPlans()
   const diagnostics = [...p.diagnostics, ...fallbacks, ...limitWarnings(nsgs, asgs, p)]
+  if (nsgs.length > 0 && dirs.includes('Outbound'))
+    diagnostics.push(
+      ...platformTrafficWarning(
+        policySet,
+        inventory,
+        (c) =>
+          c.prefix >= 16 &&
+          AZURE_HOST_NODE_IPS.some((ip) => {
+            const a = parseIp(ip)
+            return a !== undefined && cidrContains(c, a)
+          }),
+        `NSGs do not filter a VM's traffic to the host node addresses ${AZURE_HOST_NODE_IPS.join(' and ')} (DHCP, DNS, IMDS, health monitoring), so ${String(nsgs.length)} NSG(s) let their workloads reach them whatever these rules say; to block one, a rule must name its service tag (AzurePlatformDNS, AzurePlatformIMDS, AzurePlatformLKM), which Bulkhead does not write`,
+      ),
+    )
   if (nsgs.length > 0)
     diagnostics.push({
       code: 'compile/icmp-errors-dropped',
