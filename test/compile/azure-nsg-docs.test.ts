@@ -311,4 +311,50 @@ describe('azure-nsg checker against the Azure documentation (hand-worked cases)'
       'compile/platform-traffic-unfiltered',
     )
   })
+
+  it('9. an ASG holds its members private addresses, not a public IP the inventory lists', () => {
+    // "Network security groups process traffic after Azure translates public IP addresses to
+    // private IP addresses for inbound traffic. They process traffic before translating private
+    // IP addresses to public IP addresses for outbound traffic." A packet web sent to db across
+    // the internet reaches db's NSG with web's public address, which no IP configuration holds.
+    const inv: Inventory = {
+      ...INV,
+      workloads: INV.workloads.map((w) =>
+        w.name === 'web' ? { ...w, addresses: [...w.addresses, { ip: '20.0.0.1' }] } : w,
+      ),
+    }
+    const asgRule: HandRule = {
+      priority: 1001,
+      direction: 'Inbound',
+      access: 'Allow',
+      protocol: 'Tcp',
+      ports: '5432',
+      srcAsg: ['asg_web'],
+    }
+    const s = tf({ D: [asgRule, ...DENY_ALL] }, { db: 'D' }, { web: ['asg_web'] })
+    const at = (src: string) =>
+      azureNsgDecide(s, inv, { src, dst: '10.1.0.3', protocol: 6, dstPort: 5432, at: AT })
+    expect(at('10.1.0.1')).toBe('allowed')
+    expect(at('20.0.0.1')).toBe('denied')
+    // through the compiler: the model allows web -> db from both addresses; the NSG must too
+    const allow: Rule = {
+      id: 'web-to-db',
+      action: 'allow',
+      from: [{ kind: 'labels', match: labelSet({ role: 'web' }), expressions: [], global: false }],
+      to: [{ kind: 'labels', match: labelSet({ role: 'db' }), expressions: [], global: false }],
+      services: [{ protocol: 6, ports: { lo: 5432, hi: 5432 } }],
+      emergency: false,
+    }
+    const ps: PolicySet = {
+      policies: [{ name: 'p', owner: 't', scope: labelSet(), rules: [allow], file: 'p.yaml' }],
+      enforcement: [{ selector: { kind: 'any' }, mode: 'enforce' }],
+    }
+    const r = azureNsgCompiler.compile(inv, ps, { now: new Date(AT), loadBalancerProbes: false })
+    const state = readAzureNsg(r.artefacts.find((a) => a.path === AZURE_NSG_FILE)?.content ?? '')
+    for (const src of ['10.1.0.1', '20.0.0.1']) {
+      const tuple = { src, dst: '10.1.0.3', protocol: 6, dstPort: 5432, at: AT }
+      expect(evaluate(inv, ps, tuple).decision, src).toBe('allowed')
+      expect(azureNsgDecide(state, inv, tuple), src).toBe('allowed')
+    }
+  })
 })
