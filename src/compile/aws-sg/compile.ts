@@ -964,7 +964,6 @@ class SgPlanner {
   }
 }
 
-/** A held address as a host block. */
 /**
  * The IPv4 block security groups never filter: "Amazon security groups and network ACLs don't
  * filter traffic to or from link-local addresses (169.254.0.0/16)"
@@ -991,6 +990,7 @@ export function referenceHolds(ip: string): boolean {
   return a !== undefined && (a.family === 6 || isPrivateIp(a))
 }
 
+/** A held address as a host block. */
 function hostText(a: Held): string {
   return `${a.ip}/${a.family === 4 ? 32 : 128}`
 }
