@@ -757,22 +757,12 @@ class SgPlanner {
           services: simplest(ref, this.harmlessForReference(p.families)),
           origin: this.origins(classes.flatMap(pairsOf), ref),
         })
-        // a member's public IPv4 is no private address of its interface: the reference does
-        // not hold it, so it gets its own rule (see referenceHolds)
-        for (const a of far.held) {
-          if (referenceHolds(a.ip)) continue
-          const s = sets.get(a.cls)
-          if (s === undefined || s.isEmpty) continue
-          out.push({
-            direction: dir,
-            peer: { kind: 'cidr', family: a.family, cidr: hostText(a) },
-            services: simplest(s, harmlessFor(a.family)),
-            origin: this.origins(pairsOf(a.cls), s),
-          })
-        }
-        continue
       }
+      // each held address its own rule, but those the reference holds; a member's public IPv4
+      // is no private address of its interface, so the reference does not hold it (see
+      // referenceHolds)
       for (const a of far.held) {
+        if (ref !== undefined && referenceHolds(a.ip)) continue
         const s = sets.get(a.cls)
         if (s === undefined || s.isEmpty) continue
         out.push({
