@@ -656,9 +656,21 @@ async function* readOne(
     // (the notes of the record being read, which no summary shows: types.ts `flowNote`)
     delete stats.pending
     delete stats.notesRide
+    // in file order: a skip decided after pairing (`no-sender`) comes after later lines' skips
+    stats.examples.sort((a, b) => positionIn(a.where) - positionIn(b.where))
     progress()
     summaries.push({ file, format, stats, bytes, diagnostics })
   }
+}
+
+/**
+ * The line or record number a {@link SkipExample}'s `where` names (`file:line`,
+ * `file:line:column`, `file#record`, `file#record-N`), 0 for the whole file: the order of a
+ * file's examples.
+ */
+function positionIn(where: string): number {
+  const m = /[:#](?:record-)?(\d+)(?::\d+)?$/.exec(where)
+  return m ? Number(m[1]) : 0
 }
 
 /** `batch`, unless it is empty (every flow of it skipped): batches are never empty. */

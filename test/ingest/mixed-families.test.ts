@@ -22,6 +22,7 @@ import {
   type ReadOptions,
 } from '../../src/ingest/read.js'
 import type { FlowFormat } from '../../src/ingest/types.js'
+import { readAsFile } from '../helpers/files.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-mixed-families-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -282,5 +283,24 @@ describe('reading: a record with an IPv4 and an IPv6 end is skipped (AWS: noted)
     const text = formatRunSummary(summarize(summaries, 1))
     expect(text).toContain('mixed-address-families 2')
     expect(text).toContain(`  ${file}:2 mixed-address-families: 2001:db8::1 -> 10.0.0.2:`)
+  })
+})
+
+describe('the first skipped records of a file are listed in line order (s32)', () => {
+  it('a no-sender skip, decided after pairing, comes before a later line skipped as it was read', async () => {
+    // by hand: line 3 (224.0.0.1 -> 239.1.1.1) is no-sender, line 4 (an IPv4 and an IPv6 end)
+    // mixed-address-families; reading decides line 4's skip first (no-sender waits for pairing)
+    const text = [
+      '#separator \\x09',
+      '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\tresp_pkts',
+      '1700000000.0\tC1\t224.0.0.1\t5000\t239.1.1.1\t5000\tudp\t1.0\t10\t0\tS0\t1\t0',
+      '1700000001.0\tC2\t10.0.0.1\t5000\t2001:db8::1\t53\tudp\t1.0\t10\t0\tS0\t1\t0',
+      '',
+    ].join('\n')
+    const { summary } = await readAsFile(text, { name: 'order.log', format: 'zeek' })
+    expect(summary.stats.examples.map((e) => [e.where.replace(/^.*\//, ''), e.reason])).toEqual([
+      ['order.log:3', 'no-sender'],
+      ['order.log:4', 'mixed-address-families'],
+    ])
   })
 })
