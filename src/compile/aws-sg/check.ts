@@ -10,7 +10,7 @@
  * `referenced_security_group_id` group) and enters D when some inbound rule of D's group
  * matches it likewise for S; a side without a group does not filter here. A referenced group
  * matches its members' private addresses only, not a public IPv4 or Elastic IP the inventory
- * lists for them ({@link referenceHolds}). Rules only allow; several rules are a union.
+ * lists for them (`cloudGroupHolds`, ../platform-traffic.ts). Rules only allow; several rules are a union.
  * `ip_protocol` `-1` matches every protocol; `tcp` / `udp` (or `6` / `17`) the port range
  * `from_port`–`to_port`; `icmp` / `icmpv6` (or `1` / `58`) the type `from_port` (-1: every type;
  * codes are not in flow records, and the compiler only emits code -1); another number every port
@@ -32,14 +32,14 @@ import {
   cidrContains,
   parseCidr,
   parseIp,
-  type Cidr,
   type FlowTuple,
   type Inventory,
   type Workload,
 } from '../../core/index.js'
 import { holdsAddress } from '../../policy/evaluate.js'
 import type { CompileResult } from '../target.js'
-import { AWS_UNFILTERED_IPV4, referenceHolds } from './compile.js'
+import { cloudGroupHolds } from '../platform-traffic.js'
+import { AWS_LINK_LOCAL } from './compile.js'
 import { AWS_SG_FILE, AWS_SG_WORKLOAD_GROUPS } from './render.js'
 
 /** One rule as read from the file. */
@@ -108,20 +108,19 @@ const NAMED: Readonly<Record<string, string>> = {
 }
 
 function serviceMatches(r: ReadRule, protocol: number, port: number): boolean {
-  switch (NAMED[r.protocol] ?? r.protocol) {
+  const name = NAMED[r.protocol] ?? r.protocol
+  switch (name) {
     case '-1':
       return true
     case 'tcp':
     case 'udp':
       return (
-        protocol === ((NAMED[r.protocol] ?? r.protocol) === 'tcp' ? 6 : 17) &&
-        port >= (r.from ?? 0) &&
-        port <= (r.to ?? 65535)
+        protocol === (name === 'tcp' ? 6 : 17) && port >= (r.from ?? 0) && port <= (r.to ?? 65535)
       )
     case 'icmp':
     case 'icmpv6':
       return (
-        protocol === ((NAMED[r.protocol] ?? r.protocol) === 'icmp' ? 1 : 58) &&
+        protocol === (name === 'icmp' ? 1 : 58) &&
         (r.from === undefined || r.from === -1 || r.from === port)
       )
     default:
@@ -130,17 +129,14 @@ function serviceMatches(r: ReadRule, protocol: number, port: number): boolean {
 }
 
 function peerMatches(r: ReadRule, ip: string, group: string | undefined): boolean {
-  if (r.group !== undefined) return group === r.group && referenceHolds(ip)
+  const a = parseIp(ip)
+  if (r.group !== undefined) return group === r.group && a !== undefined && cloudGroupHolds(a)
   if (r.cidr === undefined) return false
   const c = parseCidr(r.cidr)
-  const a = parseIp(ip)
   return typeof c !== 'string' && a !== undefined && cidrContains(c, a)
 }
 
 const memo = new WeakMap<CompileResult, ReadSecurityGroups>()
-
-/** IPv4 link-local, which security groups do not filter (see {@link awsSgDecide}). */
-const LINK_LOCAL = parseCidr(AWS_UNFILTERED_IPV4) as Cidr
 
 /** The workload holding `ip` at `at`, as the model resolves it (the first in inventory order). */
 function holder(inventory: Inventory, ip: string, at: number): Workload | undefined {
@@ -166,7 +162,8 @@ export function awsSgDecide(
   }
   const sa = parseIp(tuple.src)
   const da = parseIp(tuple.dst)
-  if ((sa && cidrContains(LINK_LOCAL, sa)) || (da && cidrContains(LINK_LOCAL, da))) return 'allowed'
+  if ((sa && cidrContains(AWS_LINK_LOCAL, sa)) || (da && cidrContains(AWS_LINK_LOCAL, da)))
+    return 'allowed'
   const src = holder(inventory, tuple.src, tuple.at)
   const dst = holder(inventory, tuple.dst, tuple.at)
   if (src !== undefined && src === dst) return undefined

@@ -70,7 +70,6 @@ import {
   formatIp,
   formatLabelSet,
   formatRuleRef,
-  isPrivateIp,
   ICMP_ERROR_TYPES,
   ICMP_OF_FAMILY,
   IGMP_PROTOCOL,
@@ -97,7 +96,7 @@ import {
   type GroupToName,
   type NameRules,
 } from '../group-names.js'
-import { platformTrafficWarning } from '../platform-traffic.js'
+import { cloudGroupHolds, platformTrafficWarning } from '../platform-traffic.js'
 import { checkHosts } from '../kubernetes/compile.js'
 import { assertExpressible, planCompiler, type CompileOptions, type Compiler } from '../target.js'
 import { hostMode } from '../nftables/compile.js'
@@ -759,10 +758,10 @@ class SgPlanner {
         })
       }
       // each held address its own rule, but those the reference holds; a member's public IPv4
-      // is no private address of its interface, so the reference does not hold it (see
-      // referenceHolds)
+      // is no private address of its interface, so the reference does not hold it
+      // (cloudGroupHolds)
       for (const a of far.held) {
-        if (ref !== undefined && referenceHolds(a.ip)) continue
+        if (ref !== undefined && cloudGroupHolds(a)) continue
         const s = sets.get(a.cls)
         if (s === undefined || s.isEmpty) continue
         out.push({
@@ -962,24 +961,6 @@ class SgPlanner {
  */
 export const AWS_UNFILTERED_IPV4 = '169.254.0.0/16'
 
-/**
- * Whether a rule referencing a group matches `ip` when a member's interface is the one sending
- * or receiving with it: AWS matches "the private IP addresses of the network interfaces that are
- * associated with the source security group (and not the public IP or Elastic IP addresses)"
- * (https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html, "Security group
- * referencing"). An inventory may list a member's public IPv4 or Elastic IP beside its private
- * one (flow logs and NAT show it); a packet from or to it crossed the internet gateway and
- * carries it, so no reference holds it. Private means {@link isPrivateIp} (RFC 1918, CGNAT…);
- * every IPv6 address of an interface is its own (a VPC does not translate IPv6), so it is held.
- * A VPC numbered from public IPv4 space makes this answer false for its private addresses:
- * the compiler then adds `/32` rules the reference already holds, which allow nothing more.
- * Stable: the checker reads references through it.
- */
-export function referenceHolds(ip: string): boolean {
-  const a = parseIp(ip)
-  return a !== undefined && (a.family === 6 || isPrivateIp(a))
-}
-
 /** A held address as a host block. */
 function hostText(a: Held): string {
   return `${a.ip}/${a.family === 4 ? 32 : 128}`
@@ -1045,12 +1026,13 @@ export function linkLocalWarning(
   return platformTrafficWarning(
     policySet,
     inventory,
-    (c) => c.family === 4 && cidrCovers(LINK_LOCAL, c),
+    (c) => c.family === 4 && cidrCovers(AWS_LINK_LOCAL, c),
     `security groups do not filter traffic to or from link-local ${AWS_UNFILTERED_IPV4} (instance metadata 169.254.169.254, Time Sync 169.254.169.123, Amazon DNS 169.254.169.253), so ${String(v4.length)} enforced workload(s) reach it whatever these rules say; restrict instance metadata on the instance (IMDSv2 hop limit, a host firewall)`,
   )
 }
 
-const LINK_LOCAL = parseCidr(AWS_UNFILTERED_IPV4) as Cidr
+/** {@link AWS_UNFILTERED_IPV4} as a block. */
+export const AWS_LINK_LOCAL = parseCidr(AWS_UNFILTERED_IPV4) as Cidr
 
 /**
  * Counts the rules each group has per direction and family after rendering, and warns

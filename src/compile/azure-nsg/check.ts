@@ -12,7 +12,7 @@
  * AllowInternetOutBound, 65500 DenyAllInBound / DenyAllOutBound); the first whose protocol,
  * destination port, source and destination match decides (Allow or Deny). An address matches
  * `*`; a CIDR prefix containing it; an ASG when its NIC is associated with that ASG and the
- * address is one an IP configuration holds, not a public IPv4 ({@link asgHolds}); the tag
+ * address is one an IP configuration holds, not a public IPv4 (`cloudGroupHolds`, ../platform-traffic.ts); the tag
  * `AzureLoadBalancer` when it is 168.63.129.16; the tags `VirtualNetwork` and `Internet` always
  * (the evaluator knows no virtual network address space: their union, which the default rules
  * allow, is taken as every address). Protocol `Tcp` is 6, `Udp` 17, `Esp` 50, `Ah` 51, `*` any;
@@ -53,7 +53,8 @@ import {
   type Inventory,
 } from '../../core/index.js'
 import { resolveEntity } from '../../policy/evaluate.js'
-import { asgHolds, AZURE_HOST_NODE_IPS, AZURE_LOAD_BALANCER_IP } from './compile.js'
+import { cloudGroupHolds } from '../platform-traffic.js'
+import { AZURE_HOST_NODE_IPS, AZURE_LOAD_BALANCER_IP } from './compile.js'
 
 /** One security rule as read back from the Terraform JSON. */
 interface ReadRule {
@@ -198,7 +199,7 @@ function prefixMatches(prefix: string, ip: string): boolean {
 function endpointMatches(e: ReadEndpoint, ip: string, asgs: ReadonlySet<string>): boolean {
   if (e.prefixes.some((p) => prefixMatches(p, ip))) return true
   const a = parseIp(ip)
-  return a !== undefined && asgHolds(a) && e.asgs.some((g) => asgs.has(g))
+  return a !== undefined && cloudGroupHolds(a) && e.asgs.some((g) => asgs.has(g))
 }
 
 function portMatches(ports: readonly string[], protocol: number, port: number): boolean {

@@ -93,9 +93,7 @@
 import {
   AddressRangeSet,
   cidrContains,
-  isPrivateIp,
   parseIp,
-  type IpAddress,
   formatLabelSet,
   formatRuleRef,
   selectorKey,
@@ -122,7 +120,7 @@ import {
 } from '../group-names.js'
 import { checkHosts } from '../kubernetes/compile.js'
 import { hostMode, localAddresses, Universe } from '../nftables/compile.js'
-import { platformTrafficWarning } from '../platform-traffic.js'
+import { cloudGroupHolds, platformTrafficWarning } from '../platform-traffic.js'
 import { SelectorMembers } from '../selector-members.js'
 import { assertExpressible, planCompiler, type CompileOptions, type Compiler } from '../target.js'
 import { AZURE_NSG_CAPABILITIES } from './capabilities.js'
@@ -191,21 +189,6 @@ export const AZURE_LOAD_BALANCER_IP = '168.63.129.16'
  * them (AllowAzureLoadBalancerInBound). Stable: the checker reads it.
  */
 export const AZURE_HOST_NODE_IPS: readonly string[] = [AZURE_LOAD_BALANCER_IP, '169.254.169.254']
-
-/**
- * Whether an ASG holds `ip` when it is an address of a member: a NIC joins an ASG through its IP
- * configurations, whose addresses are private, and "Network security groups process traffic
- * after Azure translates public IP addresses to private IP addresses for inbound traffic. They
- * process traffic before translating private IP addresses to public IP addresses for outbound
- * traffic" (https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview,
- * "Security rules"). So a packet carrying a member's public IPv4 (sent to it or from it across
- * the internet) meets the other NSG with that public address, which no ASG holds. Private means
- * {@link isPrivateIp}; IPv6 addresses are taken as held (Bulkhead cannot tell a VNet's IPv6
- * space, often global, from a public IPv6). Stable: the checker reads ASGs through it.
- */
-export function asgHolds(ip: IpAddress): boolean {
-  return ip.family === 6 || isPrivateIp(ip)
-}
 
 /** One side of a security rule as Azure takes it. */
 export type NsgEndpoint =
@@ -571,11 +554,12 @@ class Planner {
           this.groupRules.set(group, rules)
         }
         asgs.add(group)
-        // the ASG stands for its members' private addresses only (asgHolds): a public IPv4
+        // the ASG stands for its members' private addresses only (cloudGroupHolds): a public IPv4
         // stays a prefix of the side
         for (const { local } of members)
           for (const f of FAMILIES)
-            for (const v of local[f]) if (asgHolds({ family: f, value: v })) covered[f].add(v)
+            for (const v of local[f])
+              if (cloudGroupHolds({ family: f, value: v })) covered[f].add(v)
       }
       // the intervals this side matches, through the universe's per-rule postings (ascending)
       const inSide = (f: IpFamily): AddressRangeSet => {
