@@ -483,7 +483,9 @@ function withAddresses(a: IpAddress[] | undefined): { addresses?: readonly IpAdd
  *   followed through the objects present (by `uid`, else namespace, kind and name); when the
  *   owner is not in the input the workload is named after the reference (np-guard:
  *   `default/frontend-99684f7f8[ReplicaSet]` for a dump without ReplicaSets; a reference without
- *   a kind gives `[Pod]`). A Pod without owner is `ns/name[Pod]`, and so is a static pod's
+ *   a kind gives `[Pod]`). A Pod without owner is `ns/name[Pod]`, and so is a Pod whose owner
+ *   references include no controller (garbage-collection links only; np-guard follows controller
+ *   references only: `controllerOwner`), and a static pod's
  *   mirror pod, whose owner is its `Node` (np-guard's `addPodOwner` skips Node owners; static
  *   pods: https://kubernetes.io/docs/concepts/workloads/pods/static-pods/). So is an OpenShift
  *   deployer or lifecycle hook pod (`DEPLOYER_POD_LABEL`), whose reference to the

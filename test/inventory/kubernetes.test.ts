@@ -89,7 +89,7 @@ describe('Kubernetes inventory: owners and odd pods', () => {
         metadata: {
           name: 'backup-1',
           namespace: 'ns',
-          ownerReferences: [{ kind: 'CronJob', name: 'backup' }],
+          ownerReferences: [{ kind: 'CronJob', name: 'backup', controller: true }],
         },
       },
       owned('backup-1-zz', 'Job', 'backup-1', '10.1.0.4'),
@@ -802,17 +802,94 @@ describe('Kubernetes inventory: owner references (one walk shared with k8s connl
   })
   it('a cycle of owners ends at the last object before it', () => {
     const f = list(
-      rs('r', { uid: 'u-r', ownerReferences: [{ kind: 'Pod', name: 'p', uid: 'u-p' }] }),
+      rs('r', {
+        uid: 'u-r',
+        ownerReferences: [{ kind: 'Pod', name: 'p', uid: 'u-p', controller: true }],
+      }),
       pod(
         'p',
         {},
-        { uid: 'u-p', ownerReferences: [{ kind: 'ReplicaSet', name: 'r', uid: 'u-r' }] },
+        {
+          uid: 'u-p',
+          ownerReferences: [{ kind: 'ReplicaSet', name: 'r', uid: 'u-r', controller: true }],
+        },
       ),
     )
     const r = load([{ path: 'k.json', text: f }])
     expect(r.diagnostics.map(at)).toEqual([])
     expect(r.inventory.workloads.map((w) => [w.name, w.addresses.length])).toEqual([
       ['ns/r[ReplicaSet]', 1],
+    ])
+  })
+  it('a pod whose owner references include no controller is its own [Pod] workload', () => {
+    // Kubernetes: only the reference with controller: true "points to the managing controller"
+    // (OwnerReference); the others only let the garbage collector delete the pod with its owner.
+    // np-guard (PodFromCoreObject) follows controller references only and names such a pod
+    // ns/<pod>[Pod]. Worked by hand: api-7f-abc and mixed (a GC-only ConfigMap reference before
+    // the controller reference) are the Deployment's; debug (a GC-only reference to the same
+    // ReplicaSet, labels the ReplicaSet's selector does not match) and step-1 (controller: false
+    // to a Workflow not in the dump) are their own. Before 2026-11-24 the first reference was
+    // taken: debug joined ns/api[Deployment] (app=api and app=debug: inventory/conflicting-labels)
+    // and step-1 was ns/wf[Workflow] with inventory/unknown-owner
+    const ref = (kind: string, name: string, uid: string, controller?: boolean) => ({
+      apiVersion: kind === 'ReplicaSet' ? 'apps/v1' : 'v1',
+      kind,
+      name,
+      uid,
+      ...(controller === undefined ? {} : { controller }),
+    })
+    const f = list(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'api', namespace: 'ns', uid: 'u-d' },
+      },
+      rs('api-7f', {
+        uid: 'u-rs',
+        ownerReferences: [{ ...ref('Deployment', 'api', 'u-d', true), apiVersion: 'apps/v1' }],
+      }),
+      pod(
+        'api-7f-abc',
+        { status: { podIP: '10.1.0.1' } },
+        {
+          labels: { app: 'api' },
+          ownerReferences: [ref('ReplicaSet', 'api-7f', 'u-rs', true)],
+        },
+      ),
+      pod(
+        'debug',
+        { status: { podIP: '10.1.0.2' } },
+        {
+          ownerReferences: [ref('ReplicaSet', 'api-7f', 'u-rs')],
+        },
+      ),
+      pod(
+        'mixed',
+        { status: { podIP: '10.1.0.3' } },
+        {
+          labels: { app: 'api' },
+          ownerReferences: [
+            ref('ConfigMap', 'cfg', 'u-cm'),
+            ref('ReplicaSet', 'api-7f', 'u-rs', true),
+          ],
+        },
+      ),
+      pod(
+        'step-1',
+        { status: { podIP: '10.1.0.4' } },
+        {
+          ownerReferences: [
+            { ...ref('Workflow', 'wf', 'u-wf', false), apiVersion: 'argoproj.io/v1alpha1' },
+          ],
+        },
+      ),
+    )
+    const r = load([{ path: 'k.json', text: f }])
+    expect(r.diagnostics.map(at)).toEqual([])
+    expect(summary([{ path: 'k.json', text: f }])).toEqual([
+      ['ns/api[Deployment]', ['10.1.0.1', '10.1.0.3'], { app: 'api', namespace: 'ns' }],
+      ['ns/debug[Pod]', ['10.1.0.2'], { app: 'debug', namespace: 'ns' }],
+      ['ns/step-1[Pod]', ['10.1.0.4'], { app: 'step-1', namespace: 'ns' }],
     ])
   })
   it('finds an owner by uid before its name, and skips a reference without a kind', () => {
@@ -823,15 +900,23 @@ describe('Kubernetes inventory: owner references (one walk shared with k8s connl
         {},
         {
           ownerReferences: [
-            { name: 'x', controller: true },
-            { kind: 'ReplicaSet', name: 'old-name', uid: 'u-1' },
+            { name: 'x' },
+            { kind: 'ReplicaSet', name: 'old-name', uid: 'u-1', controller: true },
           ],
         },
+      ),
+      pod(
+        'q',
+        { status: { podIP: '10.1.0.2' } },
+        { ownerReferences: [{ name: 'x', controller: true }] },
       ),
     )
     const r = load([{ path: 'k.json', text: f }])
     expect(r.diagnostics.map(at)).toEqual([])
-    expect(r.inventory.workloads.map((w) => w.name)).toEqual(['ns/renamed[ReplicaSet]'])
+    expect(r.inventory.workloads.map((w) => w.name)).toEqual([
+      'ns/q[Pod]',
+      'ns/renamed[ReplicaSet]',
+    ])
   })
 })
 

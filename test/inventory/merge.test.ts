@@ -69,7 +69,10 @@ describe('merging inventory sources', () => {
       [
         {
           path: 'k.json',
-          text: POD('10.0.0.5', ', "ownerReferences": [{"kind": "ReplicaSet", "name": "api-1"}]'),
+          text: POD(
+            '10.0.0.5',
+            ', "ownerReferences": [{"kind": "ReplicaSet", "name": "api-1", "controller": true}]',
+          ),
         },
       ],
       [['warning', 'inventory/unknown-owner', 'k.json:3:72', []]],

@@ -29,6 +29,7 @@ import { CORPUS_SKIP, corpusPath, corpusTitle } from '../helpers/corpora.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/k8s-import/', import.meta.url))
 const NPGUARD = corpusPath('np-guard/')
+const GC_OWNER = fileURLToPath(new URL('../fixtures/k8s-gc-owner/', import.meta.url))
 
 const docsFiles = (docs: readonly unknown[]): SourceFile[] =>
   docs.map((d, i) => ({ path: `doc${i}.json`, text: JSON.stringify(d) }))
@@ -165,6 +166,26 @@ describe.skipIf(CORPUS_SKIP !== undefined)(corpusTitle('k8s import on the np-gua
       expect(sorted(r.model)).toEqual(sorted(r.k8s))
     }, 60_000)
   }
+})
+
+describe('k8s import: a pod whose owner references include no controller', () => {
+  it('is its own [Pod] workload in the inventory, as k8s connlist names it', () => {
+    // test/fixtures/k8s-gc-owner: debug's only owner reference (to api's ReplicaSet) has no
+    // controller: true, so it only marks debug for garbage collection; np-guard names it
+    // ns/debug[Pod]. Worked by hand: two workloads, api isolated for ingress (TCP 8080 from
+    // debug only). Before 2026-11-24 debug's address joined ns/api[Deployment] and its labels
+    // cleared api's (inventory/conflicting-labels), so the import lost the policy's selection
+    const c = compareImport(readManifestFiles(GC_OWNER))
+    expect(c.imported.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+    expect(
+      c.imported.inventory.workloads.map((w) => [w.name, w.addresses.map((a) => a.ip), w.labels]),
+    ).toEqual([
+      ['ns/api[Deployment]', ['10.1.0.1'], { app: 'api', namespace: 'ns' }],
+      ['ns/debug[Pod]', ['10.1.0.2'], { app: 'debug', namespace: 'ns' }],
+    ])
+    expect(c.k8s.get('ns/debug[Pod] => ns/api[Deployment]')).toBe('TCP 8080')
+    expect(sorted(c.model)).toEqual(sorted(c.k8s))
+  })
 })
 
 describe('k8s import: what cannot be imported', () => {

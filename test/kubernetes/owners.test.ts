@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { Diagnostic } from '../../src/core/index.js'
 import {
@@ -20,16 +21,27 @@ const obj = (kind: string, name: string, meta: Record<string, unknown> = {}) => 
   metadata: { name, namespace: 'ns', ...meta },
 })
 
+/**
+ * test/fixtures/k8s-gc-owner: a dump of namespace `ns`: Deployment api, its ReplicaSet and pod
+ * (controller references), a pod `debug` whose only owner reference (to that ReplicaSet) has no
+ * `controller: true`, and a NetworkPolicy isolating api for ingress, open to debug on TCP 8080.
+ */
+const GC_ONLY_OWNER = (
+  JSON.parse(
+    readFileSync(new URL('../fixtures/k8s-gc-owner/dump.json', import.meta.url), 'utf8'),
+  ) as { items: unknown[] }
+).items
+
 describe('k8s connlist: owner references (one walk shared with the inventory)', () => {
   it('a cycle of owners names the workload after the reference that closes it', () => {
     const r = workloads([
       obj('ReplicaSet', 'r', {
         uid: 'u-r',
-        ownerReferences: [{ kind: 'Pod', name: 'p', uid: 'u-p' }],
+        ownerReferences: [{ kind: 'Pod', name: 'p', uid: 'u-p', controller: true }],
       }),
       obj('Pod', 'p', {
         uid: 'u-p',
-        ownerReferences: [{ kind: 'ReplicaSet', name: 'r', uid: 'u-r' }],
+        ownerReferences: [{ kind: 'ReplicaSet', name: 'r', uid: 'u-r', controller: true }],
       }),
     ])
     expect(r.diagnostics).toEqual([])
@@ -40,11 +52,36 @@ describe('k8s connlist: owner references (one walk shared with the inventory)', 
       ['r', 'ns/r[ReplicaSet]'],
     ])
   })
+  it('a pod whose owner references include no controller is its own [Pod] workload', () => {
+    // Kubernetes: only a reference with controller: true points to the managing controller; the
+    // others are for garbage collection. np-guard (PodFromCoreObject) follows controller
+    // references only. Worked by hand: debug (a GC-only reference to api's ReplicaSet) is
+    // ns/debug[Pod], not isolated; api is isolated for ingress, open to debug on TCP 8080 only.
+    // Before 2026-11-24 debug was a pod of ns/api[Deployment] (the first reference), which the
+    // world then reached through debug's pod
+    const r = workloads(GC_ONLY_OWNER.slice(0, 4))
+    expect(r.diagnostics).toEqual([])
+    expect(r.pods).toEqual([
+      ['api-7f-abc', 'ns/api[Deployment]'],
+      ['debug', 'ns/debug[Pod]'],
+    ])
+    const a = analyzeDocuments(GC_ONLY_OWNER)
+    expect(a.diagnostics).toEqual([])
+    expect(formatK8sConnlist(a.connections, 'txt').trim().split('\n')).toEqual([
+      '0.0.0.0-255.255.255.255[External] => ns/debug[Pod] : All Connections',
+      'ns/api[Deployment] => 0.0.0.0-255.255.255.255[External] : All Connections',
+      'ns/api[Deployment] => ns/debug[Pod] : All Connections',
+      'ns/debug[Pod] => 0.0.0.0-255.255.255.255[External] : All Connections',
+      'ns/debug[Pod] => ns/api[Deployment] : TCP 8080',
+    ])
+  })
   it('finds an owner by uid before its name; a reference without a kind is a Pod', () => {
     expect(
       workloads([
         obj('ReplicaSet', 'renamed', { uid: 'u-1' }),
-        obj('Pod', 'a', { ownerReferences: [{ kind: 'ReplicaSet', name: 'old', uid: 'u-1' }] }),
+        obj('Pod', 'a', {
+          ownerReferences: [{ kind: 'ReplicaSet', name: 'old', uid: 'u-1', controller: true }],
+        }),
         obj('Pod', 'b', {
           ownerReferences: [
             { name: 'x', controller: true },

@@ -355,11 +355,18 @@ export function reportGeneratedName(
 }
 
 /**
- * The owner reference of an object's `metadata`: the one with `controller: true`, else the
- * first; only references that are mappings with a non-empty `name` count. A reference without
- * a `kind` is skipped when `defaultKind` is undefined, else taken as of that kind (np-guard
- * names its workload `[Pod]`). A `uid` that is not a non-empty string is undefined. A `Node`
- * owner is no owner: it is how the kubelet marks a static pod's mirror pod
+ * The controller reference of an object's `metadata`: the owner reference with
+ * `controller: true`, the one owner that manages the object; only references that are mappings
+ * with a non-empty `name` count. Without one the object has no owner and is its own workload
+ * (a pod: `ns/pod[Pod]`): references without `controller: true` only let the garbage collector
+ * delete the object with its owners (Kubernetes "Owners and Dependents", and ObjectMeta's
+ * `ownerReferences`: "There cannot be more than one managing controller"), and np-guard's
+ * netpol-analyzer (`PodFromCoreObject`) follows controller references only. Before 2026-11-24
+ * the first reference was taken when none was the controller.
+ *
+ * A reference without a `kind` is skipped when `defaultKind` is undefined, else taken as of that
+ * kind (np-guard names its workload `[Pod]`). A `uid` that is not a non-empty string is
+ * undefined. A `Node` owner is no owner: it is how the kubelet marks a static pod's mirror pod
  * (https://kubernetes.io/docs/concepts/workloads/pods/static-pods/), which is its own workload
  * (`kube-system/etcd-minikube[Pod]`), as np-guard's `addPodOwner` skips Node owners.
  */
@@ -370,7 +377,7 @@ export function controllerOwner(meta: unknown, defaultKind?: string): OwnerRefer
     (r): r is Record<string, unknown> =>
       isMapping(r) && !!str(r['name']) && (defaultKind !== undefined || !!str(r['kind'])),
   )
-  const ref = good.find((r) => r['controller'] === true) ?? good[0]
+  const ref = good.find((r) => r['controller'] === true)
   if (!ref || ref['kind'] === 'Node') return undefined
   return {
     kind: str(ref['kind']) ?? (defaultKind as string),
