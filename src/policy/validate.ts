@@ -212,6 +212,20 @@ function parseCidrAt(d: YamlDoc, raw: unknown, path: YamlPath): Cidr | undefined
   return c
 }
 
+/**
+ * A `matchExpressions` item with each of its `values` that YAML reads as a number or boolean
+ * replaced by its text as written (`values: [1, 1.10]` is `["1", "1.10"]`), as label values are
+ * read in `matchLabels` form and on workloads; anything else is left for the schema to judge.
+ */
+function valuesAsText(d: YamlDoc, item: unknown, at: YamlPath): unknown {
+  if (!isMapping(item) || !Array.isArray(item.values)) return item
+  const values: unknown[] = item.values
+  return {
+    ...item,
+    values: values.map((v, j) => d.labelText(v, [...at, 'values', j]) ?? v),
+  }
+}
+
 function parseLabelSelector(
   d: YamlDoc,
   raw: Record<string, unknown>,
@@ -286,7 +300,7 @@ function parseLabelSelector(
       }
       value.forEach((item, i) => {
         const at = [...path, key, i]
-        const e = d.check(EXPRESSION, item, at)
+        const e = d.check(EXPRESSION, valuesAsText(d, item, at), at)
         if (!e) {
           ok = false
           return

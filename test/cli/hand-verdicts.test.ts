@@ -15,12 +15,16 @@
  * - `hand-b`: a workload with two addresses, one in a `cidr` Enforcement entry; a policy with no
  *   scope; `any`; `scope: global` on the `to` side; ESP, `proto/4`, GRE, SCTP, IGMP; an IPv6
  *   multicast group; a flow already rejected where observed.
+ * - `hand-d`: `matchExpressions` values written as YAML numbers (`values: [1, 3]`, `[1.10]`), read
+ *   as their text as written, as label values are; a workload whose address moves out of a `cidr`
+ *   Enforcement entry; an IPv4-mapped address in the inventory and in `except`.
  */
 import { describe, expect, it } from 'vitest'
 import { cli } from '../helpers/cli.js'
 
 const A = 'test/fixtures/hand-a'
 const B = 'test/fixtures/hand-b'
+const D = 'test/fixtures/hand-d'
 /** One millisecond before `shop-prod/batch-to-bank` expires, and the instant it does. */
 const T1 = '2026-10-20T11:59:59.999Z'
 const T2 = '2026-10-20T12:00:00Z'
@@ -90,6 +94,22 @@ ${T1} | 10.1.0.10 -> 198.51.100.50 tcp/22 | denied | default-deny | would-be-blo
 2026-10-10T00:00:00Z | batch-a -> bank tcp/22 | allowed | shop-prod/batch-to-bank |
 2026-10-20T10:00:00Z | office -> web-1 tcp/443 | allowed | shop-prod/office-in |
 2026-10-20T10:00:00Z | bank -> 10.1.2.10 tcp/5432 | denied | default-deny | blocked
+`)
+
+const D_EVAL = cases(`
+2026-10-05T00:00:00Z | 10.10.0.5 -> 10.8.0.1 tcp/5432 | allowed | x/tiers |
+2026-10-05T00:00:00Z | 10.10.0.5 -> 10.8.0.1 tcp/6000 | allowed | x/ver |
+2026-10-05T00:00:00Z | 10.10.0.5 -> 10.8.0.1 tcp/6001 | allowed | x/ver-in |
+2026-10-05T00:00:00Z | 10.10.0.5 -> 10.8.0.1 tcp/7000 | allowed | x/mapped-except |
+2026-10-15T00:00:00Z | 10.20.0.5 -> 10.8.0.1 tcp/7000 | denied | default-deny | would-be-blocked
+2026-10-05T00:00:00Z | 10.10.0.5 -> 10.8.0.1 tcp/7001 | denied | default-deny | blocked
+2026-10-05T00:00:00Z | 10.30.0.1 -> 10.8.0.1 tcp/0 | denied | x/all-tcp-deny | would-be-blocked
+2026-10-05T00:00:00Z | 10.30.0.1 -> 10.8.0.1 udp/53 | allowed | x/client-any |
+2026-10-05T00:00:00Z | 10.30.0.1 -> 10.8.0.1 icmp/8 | allowed | x/client-any |
+2026-10-05T00:00:00Z | 10.30.0.1 -> ::ffff:10.8.0.1 tcp/5432 | denied | x/all-tcp-deny | would-be-blocked
+2026-10-10T00:00:00Z | 10.10.0.5 -> 10.8.0.1 tcp/7000 | allowed | x/mapped-except |
+2026-10-10T00:00:00Z | 10.10.0.5 -> 10.8.0.1 tcp/7001 | denied | default-deny | would-be-blocked
+2026-10-15T00:00:00Z | mover -> mapped tcp/5432 | allowed | x/tiers |
 `)
 
 interface SimJson {
@@ -318,5 +338,17 @@ describe('hand-b: hand-computed verdicts', () => {
       'edge/sctp': 0,
     })
     expect(j.unused).toEqual(['baseline/legacy-ok', 'edge/sctp'])
+  })
+})
+
+describe('hand-d: matchExpressions values written as YAML numbers', () => {
+  it('loads_without_diagnostics', async () => {
+    const r = await cli('validate', '-w', D, '--at', '2026-10-05T00:00:00Z')
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+  })
+
+  it.each(D_EVAL)('eval at %s: %s', async (at, flow, decision, by, outcome) => {
+    expect(await evalOne(D, at, flow)).toBe([decision, by, outcome].join('|'))
   })
 })
