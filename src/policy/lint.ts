@@ -18,6 +18,7 @@
  */
 import {
   DAY_MS,
+  HOUR_MS,
   cidrContains,
   cidrCovers,
   cidrRange,
@@ -182,6 +183,17 @@ function finding(
   }
 }
 
+/**
+ * How long until an expiry, `ms` > 0 milliseconds away, as a person reads it: whole hours
+ * (rounded up) under a day, else whole days (rounded up). "in 1 day" for a rule that expires
+ * within the hour read as more time than is left.
+ */
+function timeLeft(ms: number): string {
+  const hours = Math.ceil(ms / HOUR_MS)
+  const [n, unit] = hours < 24 ? [hours, 'hour'] : [Math.ceil(ms / DAY_MS), 'day']
+  return `${n} ${unit}${n === 1 ? '' : 's'}`
+}
+
 function isoDay(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z')
 }
@@ -254,11 +266,10 @@ export function lint(
             ),
           )
         } else if (r.expires <= horizon) {
-          const days = Math.ceil((r.expires - now) / DAY_MS)
           out.push(
             finding(
               'lint/expiring',
-              `rule ${formatRuleRef(ref)} expires at ${isoDay(r.expires)} (in ${days} day${days === 1 ? '' : 's'})`,
+              `rule ${formatRuleRef(ref)} expires at ${isoDay(r.expires)} (in ${timeLeft(r.expires - now)})`,
               ref,
               loc,
             ),

@@ -322,6 +322,31 @@ const policy: Policy = {
 }
 const ps: PolicySet = { policies: [policy], enforcement: [] }
 
+describe('lint/expiring says how long is left', () => {
+  const HOUR = 3_600_000
+  const left = (ms: number): string | undefined =>
+    lint(
+      inv,
+      {
+        policies: [{ ...policy, rules: [rule('soon', 10, { expires: NOW + ms })] }],
+        enforcement: [],
+      },
+      { now: NOW },
+    )
+      .find((f) => f.code === 'lint/expiring')
+      ?.message.replace(/.*\(in (.*)\)$/, '$1')
+
+  it('in hours under a day, rounded up; in days from a day on', () => {
+    expect(left(60_000)).toBe('1 hour') // within the hour: not "1 day"
+    expect(left(HOUR)).toBe('1 hour')
+    expect(left(HOUR + 1)).toBe('2 hours')
+    expect(left(23 * HOUR)).toBe('23 hours')
+    expect(left(23 * HOUR + 1)).toBe('1 day')
+    expect(left(DAY)).toBe('1 day')
+    expect(left(DAY + 1)).toBe('2 days')
+  })
+})
+
 describe('lint findings (hand-worked)', () => {
   const fs = lint(inv, ps, { now: NOW, expiringDays: 30, hits: new Map([['pay/ok', 5]]) })
   const codes = (id: string): string[] =>
@@ -340,6 +365,7 @@ describe('lint findings (hand-worked)', () => {
     expect(codes('expiring')).toContain('lint/expiring')
     expect(codes('emergency')).toContain('lint/emergency')
     expect(codes('emergency')).not.toContain('lint/expiring') // 60 days away
+    expect(fs.find((f) => f.code === 'lint/expiring')?.message).toMatch(/\(in 3 days\)$/)
     const noOwner = lint(
       inv,
       { policies: [{ ...policy, owner: '' }], enforcement: [] },
