@@ -195,7 +195,7 @@ export class YamlDoc {
         (p): p is string | number => typeof p === 'string' || typeof p === 'number',
       )
       const full = [...path, ...rel]
-      const field = String(rel[rel.length - 1] ?? path[path.length - 1] ?? 'document')
+      const field = fieldName(full)
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
           this.report('schema/unknown-field', `unknown field "${key}"`, [...full, key], {
@@ -225,6 +225,21 @@ export class YamlDoc {
     }
     return undefined
   }
+}
+
+/**
+ * The field a path ends at, as a reader finds it in the file: the last key, with the list indexes
+ * after it (`['rules', 0, 'from', 0, 'matchExpressions', 0, 'values', 1]` is `values[1]`;
+ * `['rules', 2]` is `rules[2]`); `document` for the document itself.
+ */
+export function fieldName(path: YamlPath): string {
+  let i = path.length
+  while (i > 0 && typeof path[i - 1] === 'number') i--
+  const indexes = path
+    .slice(i)
+    .map((n) => `[${String(n)}]`)
+    .join('')
+  return `${i > 0 ? String(path[i - 1]) : 'document'}${indexes}`
 }
 
 function stripTarget(extra: DiagnosticExtra & { target?: 'value' | 'key' }): DiagnosticExtra {

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Diagnostic } from '../../src/core/index.js'
-import { parseYamlFile } from '../../src/core/yaml-source.js'
+import { z } from 'zod'
+import { fieldName, parseYamlFile } from '../../src/core/yaml-source.js'
 
 function syntaxErrors(text: string): Diagnostic[] {
   const sink: Diagnostic[] = []
@@ -74,5 +75,24 @@ describe('YAML merge keys', () => {
     expect(
       syntaxErrors('a:\n  <<: 5\n').map((d) => [d.code, d.location?.line, d.location?.column]),
     ).toEqual([['yaml/syntax', 2, 7]])
+  })
+})
+
+describe('schema messages name the field as the file shows it', () => {
+  it('a list item is named by its list and index, not by the bare index', () => {
+    const sink: Diagnostic[] = []
+    const [doc] = parseYamlFile({ path: 'f.yaml', text: 'values: [a, { b: 1 }]\n' }, sink)
+    doc!.check(z.object({ values: z.array(z.string()) }), doc!.value, [])
+    expect(sink).toHaveLength(1)
+    expect(sink[0]).toMatchObject({
+      code: 'schema/invalid-value',
+      location: { file: 'f.yaml', line: 1, column: 13 },
+    })
+    expect(sink[0]!.message).toMatch(/^"values\[1\]": /)
+    expect([fieldName(['rules', 2]), fieldName([]), fieldName(['a', 0, 'b', 1, 2])]).toEqual([
+      'rules[2]',
+      'document',
+      'b[1][2]',
+    ])
   })
 })
