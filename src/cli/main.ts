@@ -50,10 +50,10 @@ export function buildProgram(): Command {
       'after',
       `
 Examples:
-  $ bulkhead init -w my-estate                 write a commented workspace skeleton
-  $ bulkhead validate -w my-estate             check inventory and policy, every error with file:line:col
-  $ bulkhead eval "10.20.1.11 -> 10.20.2.5 tcp/5432"
-  $ bulkhead eval "web-1 -> db-1 tcp/5432" --at 2026-11-01T12:00:00Z -o json
+  $ bulkhead init -w my-estate                 # write a commented workspace skeleton
+  $ bulkhead validate -w my-estate             # check inventory and policy, every error with file:line:col
+  $ bulkhead eval "10.0.2.10 -> 10.0.3.10 tcp/5432" -w my-estate
+  $ bulkhead eval "web-1 -> db-1 tcp/5432" -w my-estate --at 2026-11-01T12:00:00Z -o json
 
 Exit codes: 0 success, 1 usage or input error, 2 a requested check failed.
 Docs: README.md and DESIGN.md.`,

@@ -227,7 +227,10 @@ Examples:
   $ bulkhead collect --listen tcp://0.0.0.0:4739 > flows.jsonl
   $ bulkhead collect --listen udp://0.0.0.0:4739 --listen tcp://0.0.0.0:4739
   $ bulkhead collect --listen tls://0.0.0.0:4740 --tls-cert collector.pem --tls-key collector.key \\
-      --tls-ca exporters-ca.pem > flows.jsonl`,
+      --tls-ca exporters-ca.pem > flows.jsonl
+
+Exit codes: 0 stopped (--count, --duration, Ctrl-C or SIGTERM), 1 usage error (a --listen that
+cannot be read or bound, unreadable or mismatched TLS files).`,
     )
     .action(async (opts: CollectOptions) => {
       const { count: maxFlows, duration: seconds } = opts

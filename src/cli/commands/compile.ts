@@ -340,7 +340,7 @@ Examples:
   $ bulkhead compile --target calico --out build/calico
   $ bulkhead compile --target aws-sg --out build/aws --sg-rule-quota 100
   $ bulkhead compile --target azure-nsg --out build/azure
-  $ bulkhead compile --target azure-nsg --out build/azure-hub --host dns-1 --host bastion-1
+  $ bulkhead compile --target azure-nsg --out build/azure-web --host pay-web-1 --host pay-web-2
 
 A host is a workload that is not a Kubernetes pod: pods (a namespace label, as a Kubernetes
 inventory gives them) get a ruleset only when named with --host (compile/pod-skipped names the

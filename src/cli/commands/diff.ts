@@ -150,7 +150,7 @@ checked against the workspace inventory.
 
 Examples:
   $ bulkhead diff HEAD~1:policy policy
-  $ bulkhead diff main:policy policy --flows flows/*.log.gz -o md > pr-comment.md
+  $ bulkhead diff main:policy policy --flows flows/aws/*.log.gz -o md > pr-comment.md
   $ bulkhead diff old-policy/ policy/ --since 2026-11-01 --fail-on-impact
 
 Exit codes: 0 compared, 1 bad input, 2 --fail-on-impact and an observed flow allowed by OLD is

@@ -266,9 +266,9 @@ export function registerEval(program: Command): void {
       'after',
       `
 Examples:
-  $ bulkhead eval "10.20.1.11 -> 10.20.2.5 tcp/5432"
+  $ bulkhead eval "10.20.2.10 -> 10.20.3.10 tcp/5432"
   $ bulkhead eval "pay-web-1 -> pay-db-1 tcp/5432" -o json
-  $ bulkhead eval "ci-runner-7 -> 10.20.1.11 tcp/22" --at 2026-10-05T12:00:00Z
+  $ bulkhead eval "ci-runner-1 -> 10.20.1.11 tcp/22" --at 2026-11-01T12:00:00Z
   $ bulkhead eval "2001:db8::11 -> 2001:db8::20 icmpv6/128"
 
 Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,

@@ -169,7 +169,7 @@ table is aligned for terminals (held in memory for its column widths); json prin
 The summary (flows read, skipped records by reason, first examples) goes to stderr.
 
 Examples:
-  $ bulkhead flows vpc-flow-logs/*.log.gz
+  $ bulkhead flows flows/aws/*.log.gz
   $ bulkhead flows eni.log --format aws-vpc --fields '\${version} \${srcaddr} \${dstaddr} \${srcport} \${dstport} \${protocol} \${packets} \${bytes} \${start} \${end} \${action} \${log-status} \${tcp-flags}'
   $ bulkhead flows nsg.json -o table --limit 20
   $ zcat flows.csv.gz | bulkhead flows - --format csv -o csv

@@ -488,7 +488,7 @@ it is read, and read only until its hash is known). A file that cannot be used (
 truncated gzip, --strict and a bad record) stores nothing; the other files are stored all the same.
 
 Examples:
-  $ bulkhead ingest flows/2026-11-01.log.gz
+  $ bulkhead ingest flows/aws/2026-11-01.log.gz
   $ bulkhead ingest -w my-estate               # the sources listed in bulkhead.yaml
   $ bulkhead ingest conn.log --format zeek -o json
 

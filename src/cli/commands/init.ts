@@ -85,7 +85,8 @@ export function registerInit(program: Command): void {
     .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
     .addHelpText(
       'after',
-      '\nExamples:\n  $ bulkhead init -w my-estate && bulkhead validate -w my-estate\n',
+      '\nExamples:\n  $ bulkhead init -w my-estate && bulkhead validate -w my-estate\n\n' +
+        'Exit codes: 0 written, 1 a file exists (without --force) or cannot be written.',
     )
     .action(async (opts: { workspace: string; force: boolean; output: string }) => {
       const existing = Object.keys(SKELETON).filter((f) => existsSync(join(opts.workspace, f)))

@@ -180,8 +180,10 @@ export function registerK8s(program: Command): void {
       `
 Examples:
   $ bulkhead k8s connlist manifests/                      # every allowed connection, np-guard format
-  $ bulkhead k8s eval manifests/ shop/web shop/api tcp/8080
-  $ bulkhead k8s import manifests/ --out ws/policy --assign-addresses 10.244.0.0/16`,
+  $ bulkhead k8s eval manifests/ shop/web shop/api tcp/9000
+  $ bulkhead k8s import manifests/ --out ws/policy --assign-addresses 10.244.0.0/16
+
+Exit codes: each subcommand's (bulkhead k8s <subcommand> --help): 0 done, 1 bad input.`,
     )
   verb(k8s, 'connlist')
     .description(
@@ -247,8 +249,8 @@ Exit codes: 0 listed, 1 bad input.`,
       'after',
       `
 Examples:
-  $ bulkhead k8s eval manifests/ default/frontend default/backend tcp/9090
-  $ bulkhead k8s eval manifests/ "default/frontend[Deployment]" 8.8.8.8 udp/53 -o json
+  $ bulkhead k8s eval manifests/ shop/web shop/api tcp/9000
+  $ bulkhead k8s eval manifests/ "shop/web[Deployment]" 8.8.8.8 udp/53 -o json
 
 Exit codes: 0 evaluated (allowed or denied), 1 bad input.`,
     )

@@ -143,7 +143,7 @@ services of the rules, not guessed.
 Examples:
   $ bulkhead lint
   $ bulkhead lint --expiring-days 14 -o sarif > bulkhead.sarif
-  $ bulkhead lint --flows flows/*.log.gz -o json
+  $ bulkhead lint --flows flows/aws/*.log.gz -o json
 
 Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some finding is an error.`,
     )

@@ -888,7 +888,7 @@ Rule hits count the flows a rule decided (the first matching deny, else the firs
 Examples:
   $ bulkhead simulate                                      # every stored flow
   $ bulkhead simulate --since 2026-11-01 --until 2026-11-08 -o md
-  $ bulkhead simulate --flows flows/*.log.gz --policy proposed/ --fail-on-block
+  $ bulkhead simulate --flows flows/aws/*.log.gz --policy proposed/ --fail-on-block
   $ bulkhead simulate --as-enforced -o csv > would-block.csv
 
 Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something would be blocked.`,
