@@ -207,7 +207,8 @@ const PARSE_ONLY: Record<string, string> = {
   'zcat flows.csv.gz | bulkhead flows - --format csv -o csv': 'reads stdin from a pipe',
   'bulkhead metrics -o prom --out /var/lib/node_exporter/textfile/bulkhead.prom':
     "writes into node_exporter's textfile folder, which a test machine lacks",
-  'bulkhead demo': 'the whole demo: test/docs/readme-transcripts.test.ts runs it (npm start)',
+  "bulkhead demo                        # from the repository's root: --dir is examples/demo":
+    'the whole demo: test/docs/readme-transcripts.test.ts runs it (npm start)',
   'bulkhead demo --out /tmp/demo-out':
     'the whole demo, into a fixed /tmp folder: test/docs/readme-transcripts.test.ts runs the demo',
 }
@@ -326,6 +327,12 @@ describe('every --help example parses and, offline, runs', () => {
     expect(without).toEqual([])
     const noCodes = [...helps].filter(([, h]) => !h.includes('\nExit codes: ')).map(([v]) => v)
     expect(noCodes).toEqual([])
+  })
+
+  it('lists only examples that exist', () => {
+    const all = new Set([...helps.values()].flatMap(exampleLines))
+    const stale = [...Object.keys(PARSE_ONLY), ...Object.keys(EXPECTED)].filter((l) => !all.has(l))
+    expect(stale).toEqual([])
   })
 
   it('splits example lines as a shell does', () => {

@@ -778,7 +778,7 @@ The out folder's store, policy/, nftables/, kubernetes/, cilium/ and report.html
 every run.
 
 Examples:
-  $ bulkhead demo
+  $ bulkhead demo                        # from the repository's root: --dir is examples/demo
   $ bulkhead demo --out /tmp/demo-out
 
 Exit codes: 0 done, 1 usage or input error.`,
