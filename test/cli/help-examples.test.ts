@@ -213,14 +213,19 @@ const PARSE_ONLY: Record<string, string> = {
     'the whole demo, into a fixed /tmp folder: test/docs/readme-transcripts.test.ts runs the demo',
 }
 
-/** Examples whose right exit code is not 0, with the reason (from the verb's "Exit codes:"). */
-const EXPECTED: Record<string, { code: number; reason: string }> = {
+/**
+ * Examples whose right exit code is not 0, with the reason (from the verb's "Exit codes:") and the
+ * diagnostic code stderr must name.
+ */
+const EXPECTED: Record<string, { code: number; diagnostic: string; reason: string }> = {
   'bulkhead compile --target aws-sg --out build/aws --sg-rule-quota 100': {
     code: 1,
+    diagnostic: 'compile/unsupported-by-target',
     reason: 'the demo has workloads in monitor mode, which security groups cannot express',
   },
   'bulkhead compile --target azure-nsg --out build/azure': {
     code: 1,
+    diagnostic: 'compile/unsupported-by-target',
     reason: 'the demo has workloads in monitor mode, which NSGs cannot express',
   },
 }
@@ -374,7 +379,11 @@ describe('every --help example parses and, offline, runs', () => {
           const r = await cliIn(dir, ...argv)
           if (inv.stdoutTo !== undefined) writeFileSync(path.resolve(dir, inv.stdoutTo), r.stdout)
           const want = EXPECTED[line]?.code ?? 0
-          if (r.code !== want)
+          const diagnostic = EXPECTED[line]?.diagnostic
+          if (
+            r.code !== want ||
+            (diagnostic !== undefined && !r.stderr.includes(` ${diagnostic}:`))
+          )
             failures.push(
               `${verb}: ${line}\n  exit ${String(r.code)}, not ${String(want)}:\n${r.stderr.slice(0, 800)}`,
             )
