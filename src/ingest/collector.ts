@@ -413,19 +413,28 @@ async function startTcpCollector(opts: CollectorOptions): Promise<Collector> {
     sock.on('close', end)
   }
   // over TLS a connection is a Transport Session once its handshake is done; a handshake that
-  // fails (no certificate, or one the CAs did not sign, or no TLS at all) is counted and warned
+  // fails (no certificate, or one the CAs did not sign, or no TLS at all) is counted and warned.
+  // A certificate the CAs did not sign is refused by Node after the handshake: it destroys the
+  // socket, so the error is a reset and the address is gone; the exporter is then named by the
+  // address its TCP connection came from, kept when it was accepted
+  const peers = new WeakMap<object, string>()
   const server: Server =
     opts.tls === undefined || scheme === 'tcp'
       ? createServer(options, session)
-      : createTlsServer({ ...options, ...tlsServerOptions(opts.tls) }, session).on(
-          'tlsClientError',
-          (err: Error, sock: TLSSocket) => {
-            const file = `tls://${hostPort(sock.remoteAddress ?? '?', sock.remotePort ?? 0)}`
-            const why = tlsReason(err)
+      : createTlsServer({ ...options, ...tlsServerOptions(opts.tls) }, session)
+          .on('connection', (raw: TcpSocket) => {
+            peers.set(raw, hostPort(raw.remoteAddress ?? '?', raw.remotePort ?? 0))
+          })
+          .on('tlsClientError', (err: Error, sock: TLSSocket) => {
+            const where =
+              sock.remoteAddress !== undefined
+                ? hostPort(sock.remoteAddress, sock.remotePort ?? 0)
+                : (peers.get(tlsParent(sock) ?? {}) ?? '?:0')
+            const file = `tls://${where}`
+            const why = tlsReason(err, sock)
             skip(ctx, 'tls-handshake', file, why)
             opts.onWarning?.(`${file}: TLS handshake failed (${why})`)
-          },
-        )
+          })
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
@@ -485,14 +494,29 @@ function tlsServerOptions(tls: CollectorTls): {
 }
 
 /**
- * What OpenSSL says went wrong, e.g. `peer did not return a certificate` (its `reason`), else the
- * first line of the message (OpenSSL's messages go on with its source file and line).
+ * What went wrong: a certificate that did not verify against the CAs, `certificate not verified:
+ * DEPTH_ZERO_SELF_SIGNED_CERT` (Node's `authorizationError`, OpenSSL's X509 verify code: Node
+ * refuses it after the handshake, so `err` is only the reset); else what OpenSSL says, e.g. `peer
+ * did not return a certificate` (its `reason`), else the first line of the message (OpenSSL's
+ * messages go on with its source file and line).
  */
-function tlsReason(err: Error): string {
+function tlsReason(err: Error, sock: TLSSocket): string {
+  const unverified: unknown = sock.authorizationError
+  if (typeof unverified === 'string' && unverified !== '')
+    return `certificate not verified: ${unverified}`
   const reason = (err as { reason?: unknown }).reason
   return typeof reason === 'string' && reason !== ''
     ? reason
     : (err.message.split('\n')[0] ?? '').trim()
+}
+
+/**
+ * The TCP socket a server-side TLS socket wraps (Node's `TLSSocket._parent`, not typed): the key
+ * of the address kept when it was accepted. `undefined` if Node no longer has it there.
+ */
+function tlsParent(sock: TLSSocket): object | undefined {
+  const parent: unknown = (sock as unknown as { _parent?: unknown })._parent
+  return typeof parent === 'object' && parent !== null ? parent : undefined
 }
 
 function hostPort(host: string, port: number): string {

@@ -94,6 +94,11 @@ describe('TLS collector (IPFIX over TLS, RFC 7011 §11)', () => {
     expect(warnings).toHaveLength(2)
     // OpenSSL's reason, one line: `peer did not return a certificate`, `certificate verify failed`…
     expect(warnings[0]).toMatch(/^tls:\/\/127\.0\.0\.1:\d+: TLS handshake failed \([a-z ]+\)$/)
+    // a certificate the CAs did not sign: Node closes the socket after the handshake (no OpenSSL
+    // error, so "socket hang up" and no address) and keeps the reason in authorizationError
+    expect(warnings[1]).toMatch(
+      /^tls:\/\/127\.0\.0\.1:\d+: TLS handshake failed \(certificate not verified: DEPTH_ZERO_SELF_SIGNED_CERT\)$/,
+    )
   })
 
   it('counts an exporter that speaks plain TCP to the TLS port as a failed handshake', async () => {
