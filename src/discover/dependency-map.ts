@@ -25,7 +25,7 @@ import {
   type OnProgress,
   type RawEdge,
 } from './aggregate.js'
-import { addProfiles, classifyPattern, DAY_MS } from './time-profile.js'
+import { addProfiles, classifyPattern, DAY_MS, lastInstant } from './time-profile.js'
 import type { DependencyMap, Edge, MapEntity } from './types.js'
 
 /** What a user expects to see in the window; each needs a minimum window (see {@link COVERAGE}). */
@@ -74,11 +74,14 @@ export const COVERAGE: Readonly<Record<Expectation, { days: number; strict: bool
 }
 
 /**
- * The calendar days of `zone` (default UTC) a window (ms since the epoch) touches (≥ 1).
+ * The calendar days of `zone` (default UTC) a window (ms since the epoch) touches (≥ 1): from the
+ * day of `start` to the day of its last instant (`end − 1 ms`, time-profile {@link lastInstant}),
+ * since `end` is the latest flow's end, which is exclusive: a window whose last flow ends at
+ * 00:00:00.000 does not touch that day, as that flow is not active on it.
  * @throws RangeError when `zone` is not a time-zone name.
  */
 export function windowDays(window: { start: number; end: number }, zone = UTC_ZONE): number {
-  return Math.max(1, localDay(window.end, zone) - localDay(window.start, zone) + 1)
+  return Math.max(1, localDay(lastInstant(window), zone) - localDay(window.start, zone) + 1)
 }
 
 function isoDay(ms: number): string {

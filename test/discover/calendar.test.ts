@@ -187,9 +187,39 @@ describe('core time zones', () => {
     expect(windowDays(w, 'Asia/Singapore')).toBe(1)
     expect(windowDays(w, 'America/New_York')).toBe(1)
   })
+
+  it('windowDays does not count the day the window ends on at 00:00:00.000 (its end is exclusive)', () => {
+    // 63 days, Monday 2026-09-07 00:00 to Monday 2026-11-09 00:00 UTC: the last flow ended as
+    // the 9th began, so the window holds 9 weeks, not 64 days
+    const w = { start: Date.UTC(2026, 8, 7), end: Date.UTC(2026, 10, 9) }
+    expect(windowDays(w)).toBe(63)
+    expect(windowDays({ ...w, end: w.end + 1 })).toBe(64)
+    // 00:00 in Berlin (CET, UTC+1) is 23:00 UTC the day before
+    expect(windowDays({ start: w.start, end: Date.UTC(2026, 10, 8, 23) }, 'Europe/Berlin')).toBe(63)
+    // a window of one instant is one day
+    expect(windowDays({ start: w.start, end: w.start })).toBe(1)
+  })
 })
 
 describe('buildDependencyMap in a time zone', () => {
+  it('an edge on 60 % of the weekdays is business-hours when its window ends at midnight', async () => {
+    // held-out check (s33 hF): 9 weeks from Monday 2026-09-07, 45 weekdays; the edge's flows
+    // are 10:00-10:05 on the first 26 weekdays and a Sunday 23:00-00:00 flow ending the window
+    // at Monday 2026-11-09 00:00:00.000 (exclusive, not a day of the window): 27 active days
+    // = 60 % of 45 weekdays, 26/27 of its flow-hours in business hours. Counting the 9th as
+    // a 64th day asked for 27.4 days and made it rare.
+    const weekdays: FlowSpan[] = []
+    for (let d = 0; weekdays.length < 26; d++) {
+      const t = Date.UTC(2026, 8, 7 + d, 10)
+      if (new Date(t).getUTCDay() % 6 !== 0) weekdays.push({ start: t, end: t + 300_000 })
+    }
+    const last = { start: Date.UTC(2026, 10, 8, 23), end: Date.UTC(2026, 10, 9) }
+    const ws = await workspaceWith('window-end-midnight', [...weekdays, last])
+    const { edge } = await onlyEdge(ws)
+    expect(edge.activeDays).toBe(27)
+    expect(edge.pattern).toBe('business-hours')
+  })
+
   it('a nightly backup at 02:30 Singapore time is nightly there and not in UTC', async () => {
     // 40 days at 18:30 UTC = 02:30 the next day in Singapore (UTC+8, no DST)
     const starts = Array.from({ length: 40 }, (_, i) => Date.UTC(2026, 8, 1, 18, 30) + i * DAY)
