@@ -201,6 +201,29 @@ describe('core time zones', () => {
   })
 })
 
+describe('discover text: FIRST and LAST are the first and last active days', () => {
+  it('a short flow over midnight shows its start day, a flow ending at 00:00:00.000 not that day', async () => {
+    // held-out check (s33 hF): LAST was the day of the edge's last end instant, so a month-end
+    // job 23:30-00:30 on 30 September showed LAST 2026-10-01 (DAYS 2: 31 Aug and 30 Sep), and a
+    // job 23:00-00:00 showed the day it ended at midnight, which README says it is not on
+    const row = async (name: string, spans: FlowSpan[]): Promise<string> => {
+      const ws = await workspaceWith(name, spans)
+      const r = await cli('discover', '-w', ws)
+      expect(r.code, r.stderr).toBe(0)
+      return r.stdout.split('\n').find((l) => l.startsWith('app-1')) ?? ''
+    }
+    const overMidnight = await row('last-over-midnight', [
+      { start: Date.UTC(2026, 7, 31, 23), end: Date.UTC(2026, 8, 1) },
+      { start: Date.UTC(2026, 8, 30, 23, 30), end: Date.UTC(2026, 9, 1, 0, 30) },
+    ])
+    expect(overMidnight).toMatch(/\s2\s+2026-08-31\s+2026-09-30\s+month-end/)
+    const toMidnight = await row('last-to-midnight', [
+      { start: Date.UTC(2026, 8, 30, 23), end: Date.UTC(2026, 9, 1) },
+    ])
+    expect(toMidnight).toMatch(/\s1\s+2026-09-30\s+2026-09-30\s+once/)
+  })
+})
+
 describe('buildDependencyMap in a time zone', () => {
   it('an edge on 60 % of the weekdays is business-hours when its window ends at midnight', async () => {
     // held-out check (s33 hF): 9 weeks from Monday 2026-09-07, 45 weekdays; the edge's flows

@@ -4,6 +4,7 @@
 import type { DependencyMap, Edge } from '../types.js'
 import { iso, serviceText } from './json.js'
 import { counted, DAY_MS, localDay, NO_TIME_MS } from '../../core/index.js'
+import { lastInstant } from '../time-profile.js'
 
 /** Pads columns to a common width; the last column is not padded. */
 function table(rows: readonly (readonly string[])[]): string {
@@ -25,6 +26,21 @@ function day(ms: number, zone: string | undefined): string {
 }
 
 /**
+ * FIRST and LAST of an edge: its first and last active day (`days`, which DAYS counts), so a
+ * short flow over midnight shows its start day and a flow ending at 00:00:00.000 (exclusive) not
+ * that day. Without `days` (an edge built by hand), the days of `firstSeen` and of the last
+ * instant before `lastSeen`.
+ */
+function firstAndLast(e: Edge, zone: string | undefined): [string, string] {
+  const days = e.days ?? []
+  const first = days[0]
+  const last = days[days.length - 1]
+  if (first !== undefined && last !== undefined)
+    return [iso(first * DAY_MS).slice(0, 10), iso(last * DAY_MS).slice(0, 10)]
+  return [day(e.firstSeen, zone), day(lastInstant({ start: e.firstSeen, end: e.lastSeen }), zone)]
+}
+
+/**
  * The pattern column's note on flows whose direction the source could not settle: every flow
  * (the edge may be the other way round), or how many of how many (one unsure flow among
  * thousands does not make the edge unsure).
@@ -38,8 +54,8 @@ function unsure(e: Edge): string {
 /**
  * Renders the window (UTC instants, and the time zone of days and patterns when it is not UTC),
  * then the first `limit` edges (map order: most flows first) as a table SOURCE, DESTINATION,
- * SERVICE, FLOWS, BYTES, DAYS, FIRST, LAST, PATTERN, then a count. FIRST and LAST are the days
- * of the first and last flow in the map's time zone, as DAYS and PATTERN count them.
+ * SERVICE, FLOWS, BYTES, DAYS, FIRST, LAST, PATTERN, then a count. FIRST and LAST are the first
+ * and last active days in the map's time zone, as DAYS and PATTERN count them.
  */
 export function renderText(map: DependencyMap, limit = 50): string {
   if (!map.window && map.edges.length === 0) return 'no flows in the selected window'
@@ -63,7 +79,7 @@ export function renderText(map: DependencyMap, limit = 50): string {
       // an edge of flows with no real time only has no first or last day
       ...(e.firstSeen === NO_TIME_MS && e.lastSeen === NO_TIME_MS
         ? ['-', '-']
-        : [day(e.firstSeen, map.timeZone), day(e.lastSeen, map.timeZone)]),
+        : firstAndLast(e, map.timeZone)),
       e.pattern + unsure(e),
     ])
   }
