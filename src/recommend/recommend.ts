@@ -1021,7 +1021,9 @@ function memberCache(
  * workload pair; per identity pair it is observed traffic of its label set's pair, so that at
  * identity granularity the identity count stays 0 (the rule recommended from a workload's traffic
  * to itself allows other workloads of its label set: the workload count shows those pairs); a
- * protocol without ports (GRE, ESP) counts as one service. Rules
+ * protocol without ports (GRE, ESP) counts as one service. A pair counts on a service only when
+ * the two workloads hold addresses of one family (at any time): ICMP an IPv4 pair, ICMPv6 an IPv6
+ * pair, other protocols either (IPv4 and IPv6 never connect, as in connlist). Rules
  * with a CIDR, external or internet side are not counted here (their widening is reported under
  * `aggregated`).
  */
@@ -1047,21 +1049,41 @@ function overPermission(
     return id
   }
   const isWorkloadSel = (s: Selector): boolean => s.kind === 'labels' || s.kind === 'workload'
+  const families = new Map<Workload, { v4: boolean; v6: boolean }>()
+  const familiesOf = (w: Workload): { v4: boolean; v6: boolean } => {
+    let f = families.get(w)
+    if (f === undefined) {
+      const fs = new Set(w.addresses.map((a) => parseIp(a.ip)?.family))
+      f = { v4: fs.has(4), v6: fs.has(6) }
+      families.set(w, f)
+    }
+    return f
+  }
+  /** The services on which `a` and `b` can connect: over an address pair of one family. */
+  const connecting = (a: Workload, b: Workload, services: readonly Service[]): Service[] => {
+    const fa = familiesOf(a)
+    const fb = familiesOf(b)
+    const v4 = fa.v4 && fb.v4
+    const v6 = fa.v6 && fb.v6
+    return services.filter((sv) => (sv.protocol === 1 ? v4 : sv.protocol === 58 ? v6 : v4 || v6))
+  }
   for (const p of policies) {
     for (const r of p.rules) {
       if (!r.from.every(isWorkloadSel) || !r.to.every(isWorkloadSel)) continue
       const froms = selected(r.from, p.scope)
       const tos = selected(r.to, p.scope)
-      const add = (m: Map<string, Service[]>, key: string): void => {
+      const add = (m: Map<string, Service[]>, key: string, services: Service[]): void => {
         const list = m.get(key)
-        if (list) list.push(...r.services)
-        else m.set(key, [...r.services])
+        if (list) list.push(...services)
+        else m.set(key, services)
       }
       for (const a of froms) {
         for (const b of tos) {
           if (a === b) continue // a workload's traffic to itself never crosses a firewall
-          add(allowedW, `${a.name} -> ${b.name}`)
-          add(allowedI, `${idOf(a)} -> ${idOf(b)}`)
+          const services = connecting(a, b, r.services)
+          if (services.length === 0) continue
+          add(allowedW, `${a.name} -> ${b.name}`, services)
+          add(allowedI, `${idOf(a)} -> ${idOf(b)}`, [...services])
         }
       }
     }

@@ -494,6 +494,32 @@ describe('granularity', () => {
     // 3 × 2 pairs of distinct workloads on tcp/22, none observed
     expect(byUnit('workload')).toMatchObject({ allowed: 6, observed: 0, extra: 6 })
   })
+  it('over-permission counts a workload pair on a service only when they have an address pair of its family (ICMPv6: IPv6, ICMP: IPv4), as connlist does', () => {
+    // held-out (hE, s33): app-1 and app-2 share a label set, app-2 has no IPv6 address; pacs pinged
+    // app-1 over ICMPv6 and ran tcp/104 to app-1 over IPv6. The report said pacs -> app-2
+    // icmpv6/128 was allowed but never observed, a pair that cannot connect (connlist lists none)
+    const inv = inventoryOf(
+      workload('app-1', ['10.10.2.11', '2001:db8:10::21'], { role: 'app', app: 'ehr' }),
+      workload('app-2', '10.10.2.12', { role: 'app', app: 'ehr' }),
+      workload('app-3', '2001:db8:10::23', { role: 'app', app: 'ehr' }),
+      workload('pacs-1', ['10.10.4.11', '2001:db8:10::41'], { role: 'storage', app: 'pacs' }),
+    )
+    const r = recommend(
+      mapOf(inv, [edge('pacs-1', 'app-1', 58, 128), edge('app-1', 'pacs-1', 1, 8)]),
+      inv,
+      { granularity: 'identity' },
+    )
+    const byUnit = (u: string) => r.report.overPermission.find((o) => o.unit === u)
+    // by hand: icmpv6/128 from pacs-1 to app-1 and app-3 (IPv6), not app-2 (IPv4 only): 2 allowed,
+    // 1 observed; icmp/8 to pacs-1 from app-1 and app-2 (IPv4), not app-3 (IPv6 only): 2 allowed,
+    // 1 observed
+    expect(byUnit('workload')).toMatchObject({ allowed: 4, observed: 2, extra: 2 })
+    expect(byUnit('workload')?.examples).toEqual([
+      'app-2 -> pacs-1 icmp/8',
+      'pacs-1 -> app-3 icmpv6/128',
+    ])
+    expect(byUnit('identity')).toMatchObject({ allowed: 2, observed: 2, extra: 0 })
+  })
 })
 
 describe('merge with an existing policy folder', () => {
