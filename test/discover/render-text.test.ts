@@ -96,3 +96,36 @@ describe('discover text: FIRST and LAST are days of the time zone, as DAYS and t
     expect(renderText(map('America/New_York'))).toContain('window 2026-09-01T03:30:00Z')
   })
 })
+
+describe('discover text: LAST is the last of the active days DAYS counts', () => {
+  it('a connection open from 1 October 00:00 to 5 November 00:00 UTC shows LAST 2026-11-04, its 35th day', () => {
+    // held-out (hE, s33): a pool connection 2026-10-01T00:00Z – 2026-11-05T00:00Z is active on
+    // 1 October … 4 November (35 days: its end is exclusive), yet LAST read 2026-11-05, a day
+    // the edge was not active on. By hand: day numbers 20727 (2026-10-01) … 20761 (2026-11-04).
+    const first = Date.UTC(2026, 9, 1)
+    const last = Date.UTC(2026, 10, 5)
+    const days = Array.from({ length: 35 }, (_, i) => first / 86_400_000 + i)
+    const map: DependencyMap = {
+      window: { start: first, end: last },
+      entities: [],
+      edges: [
+        { ...edge('web-1', 1, 0), firstSeen: first, lastSeen: last, activeDays: 35, days },
+        // a short flow over midnight counts on its start day only: LAST is that day
+        {
+          ...edge('backup-1', 1, 0),
+          firstSeen: Date.UTC(2026, 9, 10, 23, 30),
+          lastSeen: Date.UTC(2026, 9, 11, 0, 30),
+          days: [Date.UTC(2026, 9, 10) / 86_400_000],
+        },
+      ],
+      sources: [],
+      diagnostics: [],
+    }
+    const row = (src: string): string =>
+      renderText(map)
+        .split('\n')
+        .find((r) => r.startsWith(src)) ?? ''
+    expect(row('web-1')).toMatch(/\s35\s+2026-10-01\s+2026-11-04\s/)
+    expect(row('backup-1')).toMatch(/\s2026-10-10\s+2026-10-10\s/)
+  })
+})
