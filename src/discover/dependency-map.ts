@@ -25,7 +25,14 @@ import {
   type OnProgress,
   type RawEdge,
 } from './aggregate.js'
-import { addProfiles, classifyPattern, DAY_MS, lastInstant } from './time-profile.js'
+import {
+  addProfiles,
+  calendarOf,
+  classifyPattern,
+  DAY_MS,
+  lastInstant,
+  type WindowCalendar,
+} from './time-profile.js'
 import type { DependencyMap, Edge, MapEntity } from './types.js'
 
 /** What a user expects to see in the window; each needs a minimum window (see {@link COVERAGE}). */
@@ -84,6 +91,21 @@ export function windowDays(window: { start: number; end: number }, zone = UTC_ZO
   return Math.max(1, localDay(lastInstant(window), zone) - localDay(window.start, zone) + 1)
 }
 
+/**
+ * The {@link WindowCalendar} of a window (ms since the epoch) in `zone` (default UTC): its
+ * {@link windowDays} and how many of them are each weekday, which the pattern rules count
+ * (`business-hours` the window's Mondays to Fridays, `weekly` the occurrences of a weekday). An
+ * absent window (no flows) is one day.
+ * @throws RangeError when `zone` is not a time-zone name.
+ */
+export function windowCalendar(
+  window: { start: number; end: number } | undefined,
+  zone = UTC_ZONE,
+): WindowCalendar {
+  if (window === undefined) return calendarOf(0, 1)
+  return calendarOf(localDay(window.start, zone), windowDays(window, zone))
+}
+
 function isoDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ')
 }
@@ -136,7 +158,7 @@ function entityOrder(a: MapEntity, b: MapEntity): number {
   return KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }
 
-function classify(raw: RawEdge, days: number): Edge {
+function classify(raw: RawEdge, window: WindowCalendar): Edge {
   return {
     src: raw.src,
     dst: raw.dst,
@@ -151,7 +173,7 @@ function classify(raw: RawEdge, days: number): Edge {
     days: raw.days,
     longestMs: raw.longestMs,
     profile: raw.profile,
-    pattern: classifyPattern(raw.profile, raw.days.length, days, {
+    pattern: classifyPattern(raw.profile, raw.days.length, window, {
       days: raw.days,
       longestMs: raw.longestMs,
       flows: raw.flows,
@@ -224,8 +246,8 @@ export async function buildDependencyMap(
           progressPart(options.onProgress, first, 1 - first),
         )
       : []
-  const days = window ? windowDays(window, timeZone) : 1
-  const edges = raw.map((r) => classify(r, days)).sort(edgeOrder)
+  const calendar = windowCalendar(window, timeZone)
+  const edges = raw.map((r) => classify(r, calendar)).sort(edgeOrder)
   const used = new Set<string>()
   for (const e of edges) used.add(e.src).add(e.dst)
   const entities = registry
@@ -259,12 +281,12 @@ export type EdgeFigures = Omit<Edge, 'src' | 'dst' | 'protocol' | 'dstPort'>
  * The figures of several edges taken as one traffic (one identity pair of `--group-by`, one
  * proposed rule): counters summed, first/last seen widened, profiles added, active days united
  * (from `days`; without them the largest `activeDays`), the longest flow the longest of theirs,
- * and the pattern classified again over a
- * window of `windowDays` days — so two pairs each seen on another day make traffic seen on two
- * days, not one.
+ * and the pattern classified again over the window
+ * (its {@link WindowCalendar}, or its number of days: {@link classifyPattern}) — so two pairs each
+ * seen on another day make traffic seen on two days, not one.
  * @param list - at least one edge; one edge's figures are its own.
  */
-export function edgeFigures(list: readonly Edge[], windowDays: number): EdgeFigures {
+export function edgeFigures(list: readonly Edge[], window: number | WindowCalendar): EdgeFigures {
   if (list.length === 1) {
     const { src: _s, dst: _d, protocol: _p, dstPort: _t, ...own } = list[0] as Edge
     return own
@@ -290,7 +312,7 @@ export function edgeFigures(list: readonly Edge[], windowDays: number): EdgeFigu
     ...(days ? { days } : {}),
     ...(longestMs !== undefined ? { longestMs } : {}),
     profile,
-    pattern: classifyPattern(profile, activeDays, windowDays, {
+    pattern: classifyPattern(profile, activeDays, window, {
       ...(days ? { days } : {}),
       ...(longestMs !== undefined ? { longestMs } : {}),
       flows,
@@ -399,7 +421,7 @@ export function groupBy(map: DependencyMap, keys: readonly string[]): Dependency
     list.push({ ...e, src, dst })
     merged.set(key, list)
   }
-  const wd = map.window ? windowDays(map.window, map.timeZone) : 1
+  const calendar = windowCalendar(map.window, map.timeZone)
   const edges: Edge[] = []
   for (const list of merged.values()) {
     const first = list[0] as Edge
@@ -408,7 +430,7 @@ export function groupBy(map: DependencyMap, keys: readonly string[]): Dependency
       dst: first.dst,
       protocol: first.protocol,
       dstPort: first.dstPort,
-      ...edgeFigures(list, wd),
+      ...edgeFigures(list, calendar),
     })
   }
   return {

@@ -18,6 +18,7 @@ export {
   edgeFigures,
   groupBy,
   topEdges,
+  windowCalendar,
   windowDays,
   COVERAGE,
   type DiscoverOptions,
@@ -32,7 +33,9 @@ export {
   monthEndsOf,
   hourOfWeekSlot,
   dayOfMonthSlot,
+  calendarOf,
   type PatternContext,
+  type WindowCalendar,
 } from './time-profile.js'
 export {
   aggregateEdges,

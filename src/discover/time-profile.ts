@@ -262,6 +262,41 @@ function weekdayOf(day: number): number {
 }
 
 /**
+ * The calendar of an observation window in the map's zone, as {@link classifyPattern} reads it:
+ * the days it touches and how many of them fall on each weekday.
+ */
+export interface WindowCalendar {
+  /** Calendar days the window touches (≥ 1). */
+  readonly days: number
+  /** How many of those days are each weekday: 7 counts, index 0 = Monday … 6 = Sunday. */
+  readonly weekdays: readonly number[]
+}
+
+/**
+ * The calendar of the `days` consecutive days from `firstDay` (days since 1970-01-01 of the
+ * zone, core `localDay`): a window Saturday 5 to Sunday 20 September 2026 (16 days) holds 10
+ * weekdays, two Saturdays and two Sundays.
+ */
+export function calendarOf(firstDay: number, days: number): WindowCalendar {
+  const n = Math.max(1, days)
+  const first = weekdayOf(firstDay)
+  const weekdays = Array.from(
+    { length: 7 },
+    (_, w) => Math.floor(n / 7) + ((w - first + 7) % 7 < n % 7 ? 1 : 0),
+  )
+  return { days: n, weekdays }
+}
+
+/**
+ * A window known only by its number of days: each weekday 1/7 of them. What a hand-built map or
+ * a caller without the window's first day gets; {@link calendarOf} is exact.
+ */
+function spreadCalendar(days: number): WindowCalendar {
+  const n = Math.max(1, days)
+  return { days: n, weekdays: new Array<number>(7).fill(n / 7) }
+}
+
+/**
  * Classifies an edge's rhythm. Rules, in order (the first that holds wins); `presence` is the
  * sum of the hour-of-week profile (each flow once in each hour slot it is open in: the flows
  * themselves when each lies inside one hour), "share" means share of `presence`, so a backup
@@ -276,11 +311,13 @@ function weekdayOf(day: number): number {
  *    {@link RHYTHM_SHARE} of the month ends the window holds (`windowDays / 30.44`).
  * 3. `weekly`: active on ≤ 2 distinct weekdays (of `context.days` when given, else of the hour
  *    slots), on more days than weekdays (so ≥ 2 weeks), and on at least {@link RHYTHM_SHARE} of
- *    those weekdays' occurrences in the window.
+ *    those weekdays' occurrences in the window (counted in its {@link WindowCalendar}).
  * 4. `nightly`: ≥ {@link SHARE} of presence in {@link NIGHT_HOURS}, active on ≥
  *    {@link REGULAR_DAYS} of the window's days.
  * 5. `business-hours`: ≥ {@link SHARE} of presence in {@link BUSINESS_HOURS} on weekdays, active
- *    on ≥ {@link BUSINESS_DAYS} of the window's weekdays (`windowDays · 5/7`).
+ *    on ≥ {@link BUSINESS_DAYS} of the window's weekdays (Monday–Friday of its
+ *    {@link WindowCalendar}); the active days counted are weekdays where `context.days` gives
+ *    them, else every active day.
  * 6. `continuous`: active on ≥ {@link REGULAR_DAYS} of the window's days. Traffic around the
  *    clock lands here, and so, as the fallback, does any other traffic present most days that
  *    fits no narrower pattern (e.g. a daily job at noon, weekends included).
@@ -294,15 +331,19 @@ function weekdayOf(day: number): number {
  *
  * @param profile - flows per hour-of-week and day-of-month slot ({@link TimeProfile}).
  * @param activeDays - distinct days with a flow.
- * @param windowDays - calendar days of the observation window (≥ 1; smaller values are 1).
+ * @param window - the observation window's {@link WindowCalendar} ({@link calendarOf}), or only
+ *   its number of calendar days (≥ 1; smaller values are 1), each weekday then taken as 1/7 of
+ *   them (a window that starts or ends on a weekend is then judged as holding more weekdays than
+ *   it does).
  */
 export function classifyPattern(
   profile: TimeProfile,
   activeDays: number,
-  windowDays: number,
+  window: number | WindowCalendar,
   context: PatternContext = {},
 ): EdgePattern {
-  const win = Math.max(1, windowDays)
+  const calendar = typeof window === 'number' ? spreadCalendar(window) : window
+  const win = calendar.days
   const presence = sum(profile.hourOfWeek)
   const hourSlots = profile.hourOfWeek.filter((n) => n > 0).length
   if (
@@ -328,13 +369,15 @@ export function classifyPattern(
   // weekly: the weekdays of the days (a flow over midnight is one occurrence, on its start day)
   const weekdays =
     context.days !== undefined
-      ? new Set(context.days.map(weekdayOf)).size
-      : new Set(profile.hourOfWeek.flatMap((n, i) => (n > 0 ? [Math.floor(i / 24)] : []))).size
+      ? new Set(context.days.map(weekdayOf))
+      : new Set(profile.hourOfWeek.flatMap((n, i) => (n > 0 ? [Math.floor(i / 24)] : [])))
+  let occurrences = 0
+  for (const w of weekdays) occurrences += calendar.weekdays[w] ?? 0
   if (
-    weekdays >= 1 &&
-    weekdays <= 2 &&
-    activeDays > weekdays &&
-    activeDays >= RHYTHM_SHARE * weekdays * (win / 7)
+    weekdays.size >= 1 &&
+    weekdays.size <= 2 &&
+    activeDays > weekdays.size &&
+    activeDays >= RHYTHM_SHARE * occurrences
   )
     return 'weekly'
 
@@ -345,7 +388,10 @@ export function classifyPattern(
     if (isBusinessSlot(i)) business += n
   })
   if (regular && night >= SHARE * presence) return 'nightly'
-  if (business >= SHARE * presence && activeDays >= BUSINESS_DAYS * win * (5 / 7))
+  const activeWeekdays =
+    context.days !== undefined ? context.days.filter((d) => weekdayOf(d) < 5).length : activeDays
+  const windowWeekdays = calendar.weekdays.slice(0, 5).reduce((n, x) => n + x, 0)
+  if (business >= SHARE * presence && activeWeekdays >= BUSINESS_DAYS * windowWeekdays)
     return 'business-hours'
   if (regular) return 'continuous'
   return 'rare'

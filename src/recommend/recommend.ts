@@ -51,7 +51,7 @@ import {
   type Inventory,
   hasRealTime,
 } from '../core/index.js'
-import { edgeFigures, windowDays } from '../discover/index.js'
+import { edgeFigures, windowCalendar } from '../discover/index.js'
 import type { DependencyMap, Edge, EdgePattern, MapEntity } from '../discover/types.js'
 import { policyBlocks } from '../policy/connlist.js'
 import { isLive, ruleMatches } from '../policy/evaluate.js'
@@ -624,7 +624,7 @@ export function recommend(
         lastSeen: last,
         activeDays,
         pattern,
-      } = edgeFigures(edges, map.window ? windowDays(map.window, map.timeZone) : 1)
+      } = edgeFigures(edges, windowCalendar(map.window, map.timeZone))
       const pairs = [...new Set(edges.map((e) => `${e.src} -> ${e.dst}`))].sort()
       const svcText = formatService(service)
       const flags: string[] = []

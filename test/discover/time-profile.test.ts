@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import {
   activeDaysOf,
+  calendarOf,
   classifyPattern,
   dayOfMonthSlot,
   hourOfWeekSlot,
@@ -323,5 +324,55 @@ describe('classifyPattern over flows open for hours', () => {
       .filter((f) => new Date(f.start).getUTCDay() % 6 !== 0)
       .map((f) => ({ start: f.start + 7 * HOUR, end: f.end + 13 * HOUR }))
     expect(classifySpans(work, 40)).toBe('business-hours')
+  })
+})
+
+describe('the window calendar: real weekdays, not 5/7 of the days', () => {
+  const dayOf = (y: number, m: number, d: number): number => Date.UTC(y, m, d) / DAY
+
+  it('counts each weekday of the window', () => {
+    // Saturday 5 to Sunday 20 September 2026: 16 days, 10 of them Monday to Friday
+    expect(calendarOf(dayOf(2026, 8, 5), 16).weekdays).toEqual([2, 2, 2, 2, 2, 3, 3])
+    expect(calendarOf(dayOf(2026, 8, 7), 63).weekdays).toEqual([9, 9, 9, 9, 9, 9, 9])
+    expect(calendarOf(dayOf(2026, 8, 7), 1)).toEqual({ days: 1, weekdays: [1, 0, 0, 0, 0, 0, 0] })
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 30_000 }), fc.integer({ min: 1, max: 800 }), (d, n) => {
+        const c = calendarOf(d, n)
+        const byHand = [0, 0, 0, 0, 0, 0, 0]
+        for (let i = 0; i < n; i++) {
+          const w = (new Date((d + i) * DAY).getUTCDay() + 6) % 7
+          byHand[w] = (byHand[w] ?? 0) + 1
+        }
+        expect(c.weekdays).toEqual(byHand)
+      }),
+      { seed: SEED, numRuns: 300 },
+    )
+  })
+
+  it('business-hours needs 60 % of the weekdays the window holds (held-out s33 hF, wsD)', () => {
+    // 10:00 on 6 of the 10 weekdays of Saturday 5 to Sunday 20 September 2026: 60 %; read as
+    // 5/7 of 16 days (11.4 weekdays) it was rare
+    const starts = [7, 8, 9, 14, 15, 16].map((d) => Date.UTC(2026, 8, d, 10))
+    const days = starts.map((t) => Math.floor(t / DAY))
+    const profile = profileOf(starts.map((t) => ({ start: t, end: t + 300_000 })))
+    const window = calendarOf(dayOf(2026, 8, 5), 16)
+    expect(classifyPattern(profile, 6, window, { days, flows: 6 })).toBe('business-hours')
+    expect(classifyPattern(profile, 6, 16, { days, flows: 6 })).toBe('rare')
+    // one weekday fewer is below 60 %: the weekend flows that a weekday-only rule leaves out
+    // do not make it up
+    const five = [...starts.slice(0, 5), Date.UTC(2026, 8, 19, 10)]
+    const fiveDays = five.map((t) => Math.floor(t / DAY))
+    const p5 = profileOf(five.map((t) => ({ start: t, end: t + 300_000 })))
+    expect(classifyPattern(p5, 6, window, { days: fiveDays, flows: 6 })).not.toBe('business-hours')
+  })
+
+  it('weekly counts the occurrences of its weekdays in the window', () => {
+    // Monday 7 to Friday 2 October 2026 (26 days): three Saturdays and three Sundays; a job on
+    // Saturday 12, Sunday 13 and Saturday 19 is on half of those 6, where 2 × 26/7 = 7.4 asked for 3.7
+    const starts = [12, 13, 19].map((d) => Date.UTC(2026, 8, d, 3))
+    const days = starts.map((t) => Math.floor(t / DAY))
+    const profile = profileOf(starts.map((t) => ({ start: t, end: t + 600_000 })))
+    expect(classifyPattern(profile, 3, calendarOf(dayOf(2026, 8, 7), 26), { days })).toBe('weekly')
+    expect(classifyPattern(profile, 3, 26, { days })).toBe('rare')
   })
 })
