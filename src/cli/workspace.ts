@@ -122,8 +122,11 @@ export async function requireWorkspace(cmd: Command): Promise<void> {
 export function parseTime(text: string): number {
   if (text === 'now') return Date.now()
   if (/^\d{9,10}(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
+  // Only ISO 8601's grammar: Date.parse falls back to a lenient parser of its own for other text
+  // ("2026-10-21, 10:00", "2026-10-21 (x) 10:00"), which reads the time in the machine's zone
+  if (!ISO_TIME.test(text)) throw notATime(text)
   // ISO 8601 and RFC 3339 allow a space for the `T` (DuckDB, `date` and many exports write it)
-  const iso = text.replace(/^(\d{4}-\d{2}-\d{2}) (?=\d{2}:\d{2})/, '$1T')
+  const iso = text.replace(/^(\d{4}-\d{2}-\d{2})[Tt ]/, '$1T')
   // A time without a zone is UTC, as everywhere in Bulkhead (JavaScript would take it as local).
   const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso) ? `${iso}Z` : iso
   const ms = Date.parse(zoned)
@@ -138,13 +141,22 @@ export function parseTime(text: string): number {
     day.getUTCFullYear() === Number(ymd[1]) &&
     day.getUTCMonth() === Number(ymd[2]) - 1 &&
     day.getUTCDate() === Number(ymd[3])
-  if (Number.isNaN(ms) || !real) {
-    throw new UsageError(
-      `"${text}" is not a time`,
-      'use ISO-8601, e.g. 2026-11-01T12:00:00Z, a date 2026-11-01, or epoch seconds',
-    )
-  }
+  if (Number.isNaN(ms) || !real) throw notATime(text)
   return ms
+}
+
+/**
+ * The ISO-8601 times {@link parseTime} reads: a date, optionally a time (`T` or a space; minutes,
+ * seconds and a fraction) and a zone (`Z` or an offset `±hh:mm` / `±hhmm`).
+ */
+const ISO_TIME =
+  /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?$/
+
+function notATime(text: string): UsageError {
+  return new UsageError(
+    `"${text}" is not a time`,
+    'use ISO-8601, e.g. 2026-11-01T12:00:00Z, a date 2026-11-01, or epoch seconds',
+  )
 }
 
 /** The window of `--since` and `--until` (ms) as a store query takes it: only the keys given. */

@@ -43,6 +43,22 @@ describe('parseTime', () => {
     }
   })
 
+  it('reads only ISO 8601: a date with other text after it is no time in the machine’s zone', () => {
+    // Date.parse's fallback read these as 10:00 in the machine's zone (14:00Z in New York)
+    process.env['TZ'] = 'America/New_York'
+    for (const text of [
+      '2026-10-21, 10:00',
+      '2026-10-21 (any comment) 10:00',
+      '2026-10-21 UTC',
+      '2026-10-21 Z',
+    ])
+      expect(() => parseTime(text), text).toThrow(/is not a time/)
+    const want = Date.UTC(2026, 9, 21, 10, 0, 0)
+    expect(parseTime('2026-10-21t10:00')).toBe(want)
+    expect(parseTime('2026-10-21T10:00:00z')).toBe(want)
+    expect(parseTime('2026-10-21T12:00:00+0200')).toBe(want)
+  })
+
   it('rejects impossible days and other text', () => {
     for (const text of ['2026-02-30 00:00:00', 'yesterday'])
       expect(() => parseTime(text)).toThrow(/is not a time/)
