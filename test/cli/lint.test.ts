@@ -211,6 +211,12 @@ describe('bulkhead lint', () => {
   it('bad usage exits 1', async () => {
     expect((await cli('lint', '-w', W, '-o', 'xml')).code).toBe(1)
     expect((await cli('lint', '-w', W, '--expiring-days', 'soon')).code).toBe(1)
+    // Number() reads "" and blanks as 0 and hexadecimal: each was taken as a horizon
+    for (const days of ['', ' ', '0x10', '1e3', '-1', 'Infinity']) {
+      const r = await cli('lint', '-w', W, '--expiring-days', days)
+      expect(r.code, days).toBe(1)
+      expect(r.stderr, days).toContain('cli/usage')
+    }
   })
 })
 

@@ -101,10 +101,13 @@ function renderText(o: LintOutput, findings: readonly LintFinding[], noFlows: bo
   return lines.join('\n')
 }
 
-/** `--expiring-days`: a number of days, ≥ 0. @throws UsageError otherwise. */
+/**
+ * `--expiring-days`: a number of days, ≥ 0, in decimal digits (`14`, `0.5`). @throws UsageError
+ * otherwise: `Number` alone read `""` and blanks as 0 and `0x10` as 16.
+ */
 function parseDays(text: string): number {
   const days = Number(text)
-  if (!Number.isFinite(days) || days < 0)
+  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(days))
     throw new UsageError(`--expiring-days must be a number of days, got "${text}"`)
   return days
 }
