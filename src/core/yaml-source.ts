@@ -340,11 +340,16 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
     }
     let value: unknown
     try {
-      value = doc.toJS({ maxAliasCount: 100 })
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
     } catch (err) {
-      const pos = lineCounter.linePos(badMergeSource(doc) ?? 0)
+      // the yaml package throws ReferenceError for an alias it cannot or will not expand: the
+      // message is its text, at the alias (not "ReferenceError: ..." at the file's first line)
+      const alias = aliasProblem(doc)
+      const at = alias?.offset ?? badMergeSource(doc) ?? 0
+      const pos = lineCounter.linePos(at)
+      const text = err instanceof Error ? err.message : String(err)
       sink.push(
-        diagnostic('yaml/syntax', firstLine(String(err)), {
+        diagnostic('yaml/syntax', alias?.message ?? firstLine(text), {
           file: file.path,
           line: pos.line,
           column: pos.col,
@@ -356,6 +361,57 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
     out.push(new YamlDoc(file.path, index, new YamlLocator(doc, lineCounter), value, sink))
   })
   return out
+}
+
+/** How many copies aliases may make of anchored nodes (the `yaml` package's `maxAliasCount`). */
+const MAX_ALIAS_COUNT = 100
+
+/**
+ * The first alias `doc.toJS({ maxAliasCount })` refuses, with its offset and what is wrong: an
+ * alias naming no anchor set before it, or one whose copies exceed {@link MAX_ALIAS_COUNT}
+ * (a "billion laughs" document: aliases of nodes that hold aliases multiply). Counts as the
+ * `yaml` package counts (`Alias.resolve`: uses of an anchor × the copies one use makes).
+ * undefined when no alias is at fault.
+ */
+function aliasProblem(doc: Document): { offset: number; message: string } | undefined {
+  const uses = new Map<unknown, { count: number; copies: number }>()
+  const copiesOf = (n: unknown): number => {
+    if (isAlias(n)) {
+      const u = uses.get(n.resolve(doc))
+      return u === undefined ? 0 : u.count * u.copies
+    }
+    if (isMap(n) || isSeq(n)) return Math.max(0, ...n.items.map(copiesOf))
+    if (n !== null && typeof n === 'object' && 'key' in n && 'value' in n)
+      return Math.max(copiesOf(n.key), copiesOf(n.value))
+    return 1
+  }
+  let found: { offset: number; message: string } | undefined
+  visit(doc, {
+    Alias(_, alias) {
+      const offset = alias.range?.[0] ?? 0
+      const source = alias.resolve(doc)
+      if (source === undefined) {
+        found = {
+          offset,
+          message: `alias *${alias.source} names no anchor &${alias.source} set before it`,
+        }
+        return visit.BREAK
+      }
+      const u = uses.get(source) ?? { count: 0, copies: 0 }
+      uses.set(source, u)
+      u.count += 1
+      if (u.copies === 0) u.copies = copiesOf(source)
+      if (u.count * u.copies > MAX_ALIAS_COUNT) {
+        found = {
+          offset,
+          message: `aliases expand to more than ${String(MAX_ALIAS_COUNT)} copies here (refused as a resource-exhaustion "billion laughs" document; write the values out)`,
+        }
+        return visit.BREAK
+      }
+      return undefined
+    },
+  })
+  return found
 }
 
 /**

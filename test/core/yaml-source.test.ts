@@ -76,6 +76,36 @@ describe('YAML merge keys', () => {
       syntaxErrors('a:\n  <<: 5\n').map((d) => [d.code, d.location?.line, d.location?.column]),
     ).toEqual([['yaml/syntax', 2, 7]])
   })
+
+  it('an alias bomb is refused at the alias where copies pass 100, quickly, without "ReferenceError"', () => {
+    // billion laughs: each level repeats the one above 9 times (9^9 strings if expanded)
+    const levels = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].entries()) {
+      const prev = String.fromCharCode(97 + i)
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`)
+    }
+    const started = Date.now()
+    const diags = syntaxErrors(levels.join('\n') + '\n')
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(diags).toHaveLength(1)
+    // the yaml package refuses the second *c (9 × 9 copies of a, then 2 × 81 > 100)
+    expect(diags[0]).toMatchObject({
+      code: 'yaml/syntax',
+      location: { file: 'f.yaml', line: 4, column: 12 },
+    })
+    expect(diags[0]?.message).not.toMatch(/ReferenceError/)
+  })
+
+  it('an alias without its anchor is located at the alias, without "ReferenceError"', () => {
+    const diags = syntaxErrors('a: 1\nb: {c: *nope}\n')
+    expect(diags).toHaveLength(1)
+    expect(diags[0]).toMatchObject({
+      code: 'yaml/syntax',
+      location: { file: 'f.yaml', line: 2, column: 8 },
+    })
+    expect(diags[0]?.message).toContain('*nope')
+    expect(diags[0]?.message).not.toMatch(/ReferenceError/)
+  })
 })
 
 describe('schema messages name the field as the file shows it', () => {
