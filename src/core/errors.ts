@@ -432,6 +432,7 @@ const IO_HINTS: Readonly<Record<string, string>> = {
   EISDIR: 'the path is a folder: give a file path',
   ENOSPC: 'the disk is full',
   ENOENT: 'check the path: its folder must exist',
+  ELOOP: 'a symbolic link loop: correct the link, or remove it',
 }
 
 /**

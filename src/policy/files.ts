@@ -4,7 +4,7 @@
  * `src/policy` that touches the file system.
  * @remarks Layout: DESIGN.md "Workspace, inventory and enforcement files".
  */
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { lstat, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
 import {
   BulkheadError,
@@ -185,15 +185,33 @@ export async function readYamlFolder(dir: string): Promise<SourceFile[]> {
  * Every file whose name matches `ext` (default *.yaml / *.yml) under `dir`, recursively, skipping
  * names that start with `.`. A folder that cannot be listed (no permission) is an
  * `io/read-failed` diagnostic in `sink`, not an empty folder: its files would be missing from the
- * load without a word.
+ * load without a word. So is a link to a folder the walk is inside (a symbolic link loop, walked
+ * until the path was too long, each file read once per level), and a link named like a file to
+ * read that leads nowhere (`io/not-found`) or round in a loop (`io/read-failed`).
+ * @param inside - the real paths of the folders the walk is in (`dir`'s ancestors).
  */
 async function walk(
   dir: string,
   sink: Diagnostic[],
   shown: (abs: string) => string,
   ext: RegExp = YAML_EXT,
+  inside: ReadonlyMap<string, string> = new Map(),
 ): Promise<string[]> {
   const out: string[] = []
+  const real = await realpath(dir).catch(() => dir)
+  const ancestor = inside.get(real)
+  if (ancestor !== undefined) {
+    sink.push(
+      diagnostic(
+        'io/read-failed',
+        `cannot read "${shown(dir)}": a symbolic link loop, it leads back to "${shown(ancestor)}"`,
+        { file: shown(dir), line: 0, column: 0 },
+        { hint: 'remove the link, or point it at a folder outside this one' },
+      ),
+    )
+    return out
+  }
+  const within = new Map(inside).set(real, dir)
   let entries: string[]
   try {
     entries = await readdir(dir)
@@ -206,9 +224,33 @@ async function walk(
   for (const name of entries.sort()) {
     if (name.startsWith('.')) continue
     const abs = path.join(dir, name)
-    const st = await statOrUndefined(abs)
-    if (st?.isDirectory()) out.push(...(await walk(abs, sink, shown, ext)))
-    else if (st?.isFile() && ext.test(name)) out.push(abs)
+    let st: Awaited<ReturnType<typeof stat>>
+    try {
+      st = await stat(abs)
+    } catch (err) {
+      // a link left dangling or looping: a file named to be read that is not (a file removed
+      // while the folder is walked is gone: lstat fails too)
+      const link = await lstat(abs).then(
+        (l) => l.isSymbolicLink(),
+        () => false,
+      )
+      if (link && ext.test(name)) sink.push(await brokenLink(abs, err, shown(abs)))
+      continue
+    }
+    if (st.isDirectory()) out.push(...(await walk(abs, sink, shown, ext, within)))
+    else if (st.isFile() && ext.test(name)) out.push(abs)
   }
   return out
+}
+
+/** A link `abs` that `stat` refused (`err`): `io/not-found` when it leads nowhere, else as `err`. */
+async function brokenLink(abs: string, err: unknown, shown: string): Promise<Diagnostic> {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return ioDiagnostic(err, 'read', shown)
+  const target = await readlink(abs).catch(() => '?')
+  return diagnostic(
+    'io/not-found',
+    `"${shown}" is a symbolic link to "${target}", which does not exist`,
+    { file: shown, line: 0, column: 0 },
+    { hint: 'correct the link, or remove it' },
+  )
 }
