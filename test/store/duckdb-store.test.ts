@@ -614,6 +614,50 @@ describe('DuckDB flow store', () => {
   })
 })
 
+describe('a DuckDB file that is no flow store', () => {
+  async function sql(file: string, text: string): Promise<string[][]> {
+    const raw = await DuckDBInstance.create(file)
+    const conn = await raw.connect()
+    try {
+      const r = await conn.runAndReadAll(text)
+      return r.getRows().map((row) => row.map(String))
+    } finally {
+      conn.closeSync()
+      raw.closeSync()
+    }
+  }
+
+  it('another program’s database is store/open-failed, and no table is added to it', async () => {
+    const file = path.join(dir, 'crm.duckdb')
+    await sql(file, 'CREATE TABLE customers (id INTEGER); INSERT INTO customers VALUES (1)')
+    for (const options of [{ readOnly: true }, {}]) {
+      const err = await openDuckDbStore(file, options).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(BulkheadError)
+      expect((err as BulkheadError).diagnostics[0]?.code).toBe('store/open-failed')
+      expect((err as BulkheadError).message).toContain('customers')
+    }
+    expect(await sql(file, 'SELECT table_name FROM duckdb_tables()')).toEqual([['customers']])
+  })
+
+  it('a store whose schema_version is missing or no number is store/open-failed', async () => {
+    const file = path.join(dir, 'no-version.duckdb')
+    await withStore(async (s) => {
+      await s.appendFlows([flow(1)])
+    }, file)
+    for (const change of [
+      "UPDATE meta SET value = 'abc' WHERE key = 'schema_version'",
+      'DELETE FROM meta',
+    ]) {
+      await sql(file, change)
+      for (const options of [{ readOnly: true }, {}]) {
+        const err = await openDuckDbStore(file, options).catch((e: unknown) => e)
+        expect(err, change).toBeInstanceOf(BulkheadError)
+        expect((err as BulkheadError).diagnostics[0]?.code, change).toBe('store/open-failed')
+      }
+    }
+  })
+})
+
 describe('a damaged store file', () => {
   it('a store cut short (an interrupted copy) is store/open-failed, not an internal error', async () => {
     const file = path.join(dir, 'cut.duckdb')

@@ -333,16 +333,53 @@ async function inTransaction(conn: DuckDBConnection, sqls: readonly string[]): P
 }
 
 /**
- * The store's `schema_version`, or `undefined` when the database has no `meta` table (it is
- * empty, or not a Bulkhead store).
+ * The store's `schema_version`, or `undefined` when the database is empty (a new store).
+ * @param where - the store path, for messages.
+ * @throws BulkheadError `store/open-failed` when it is no flow store: a database holding tables
+ *   but no `meta` (another program's: Bulkhead would add its tables to it, even for a verb that
+ *   only reads), or a `meta` without a whole-number `schema_version` (damaged: it was read as the
+ *   current version).
  */
-export async function schemaVersion(conn: DuckDBConnection): Promise<number | undefined> {
+export async function schemaVersion(
+  conn: DuckDBConnection,
+  where = 'the store',
+): Promise<number | undefined> {
   const tables = await conn.runAndReadAll(
-    `SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'meta'`,
+    `SELECT schema_name = 'main' AND table_name = 'meta', table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY schema_name, table_name`,
   )
-  if (Number(tables.getRowObjectsJS()[0]?.['n'] ?? 0) === 0) return undefined
+  const rows0 = tables.getRows()
+  const names = rows0.map((r) => (typeof r[1] === 'string' ? r[1] : ''))
+  if (!rows0.some((r) => r[0] === true)) {
+    if (names.length === 0) return undefined
+    const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? ', …' : '')
+    throw notAStore(
+      where,
+      `${where} is a DuckDB database but no flow store: it holds tables (${shown}) and no Bulkhead schema`,
+      'give store: in bulkhead.yaml a file of its own (a new path); Bulkhead writes no tables into another database',
+    )
+  }
   const rows = await conn.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`)
-  return Number(rows.getRowObjectsJS()[0]?.['value'] ?? 0)
+  const value = rows.getRows()[0]?.[0]
+  const text = typeof value === 'string' ? value : undefined
+  if (text === undefined || !/^[1-9]\d{0,8}$/.test(text))
+    throw notAStore(
+      where,
+      `the flow store ${where} is damaged: its schema_version is ${text === undefined ? 'missing' : `"${text}"`}`,
+      'restore it from a copy, or remove it and ingest again',
+    )
+  return Number(text)
+}
+
+function notAStore(where: string, message: string, hint: string): BulkheadError {
+  return new BulkheadError([
+    {
+      code: 'store/open-failed',
+      severity: 'error',
+      message,
+      location: { file: where, line: 0, column: 0 },
+      hint,
+    },
+  ])
 }
 
 /**
@@ -355,7 +392,7 @@ export async function schemaVersion(conn: DuckDBConnection): Promise<number | un
  * (its `schema_version` is above {@link SCHEMA_VERSION}); the store is left untouched.
  */
 export async function ensureSchema(conn: DuckDBConnection, where: string): Promise<void> {
-  const version = await schemaVersion(conn)
+  const version = await schemaVersion(conn, where)
   if (version === undefined) {
     await inTransaction(conn, DDL_V6)
     return

@@ -1221,7 +1221,7 @@ async function openReadOnly(path: string): Promise<FlowStore | undefined> {
   let conn: DuckDBConnection | undefined
   try {
     conn = await instance.connect()
-    const version = await schemaVersion(conn)
+    const version = await schemaVersion(conn, path)
     if (version !== undefined && version >= SCHEMA_VERSION) {
       await ensureSchema(conn, path) // writes nothing here; a newer schema is store/schema-too-new
       return new DuckDbFlowStore(path, instance, conn, 0, true)
