@@ -319,8 +319,14 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
           continue
         }
         if (code === 'yaml/syntax') syntaxByLine.set(pos.line, { index: diags.length, more: 0 })
+        // the yaml package reports its own stack overflow (a document nested thousands deep)
+        // as RESOURCE_EXHAUSTION with the engine's text, "Maximum call stack size exceeded"
+        const message =
+          err.code === 'RESOURCE_EXHAUSTION' && /call stack/i.test(err.message)
+            ? 'the document nests too deep here to be read (the YAML parser ran out of stack); nest less'
+            : firstLine(err.message)
         diags.push(
-          diagnostic(code, firstLine(err.message), {
+          diagnostic(code, message, {
             file: file.path,
             line: pos.line,
             column: pos.col,

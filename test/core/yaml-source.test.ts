@@ -106,6 +106,14 @@ describe('YAML merge keys', () => {
     expect(diags[0]?.message).toContain('*nope')
     expect(diags[0]?.message).not.toMatch(/ReferenceError/)
   })
+
+  it('a document nested too deep for the parser says so, not "Maximum call stack size exceeded"', () => {
+    const diags = syntaxErrors(`x: ${'['.repeat(2_000)}${']'.repeat(2_000)}\n`)
+    expect(diags).toHaveLength(1)
+    expect(diags[0]).toMatchObject({ code: 'yaml/syntax', location: { file: 'f.yaml', line: 1 } })
+    expect(diags[0]?.message).toMatch(/nests too deep/)
+    expect(diags[0]?.message).not.toMatch(/call stack/)
+  })
 })
 
 describe('schema messages name the field as the file shows it', () => {
