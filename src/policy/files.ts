@@ -14,6 +14,7 @@ import {
   hasErrors,
   sortDiagnostics,
   type Diagnostic,
+  type SourceLocation,
 } from '../core/index.js'
 import {
   EMPTY_INVENTORY,
@@ -76,10 +77,12 @@ export async function loadWorkspace(
 
   const wsAbs = path.join(rootAbs, WORKSPACE_FILE)
   const wsText = await readText(wsAbs, display(wsAbs), sink, false)
+  // where bulkhead.yaml names each inventory and policy path: a missing one is reported there
+  const named = new Map<string, SourceLocation>()
   const workspace =
     wsText === undefined
       ? defaultWorkspace(root)
-      : parseWorkspaceFile(root, { path: display(wsAbs), text: wsText }, sink)
+      : parseWorkspaceFile(root, { path: display(wsAbs), text: wsText }, sink, named)
   const defaults = defaultWorkspace(root)
   const wsLocation = { file: display(wsAbs), line: 0, column: 0 }
 
@@ -97,7 +100,7 @@ export async function loadWorkspace(
             diagnostic(
               'io/not-found',
               `"${display(p)}" named in ${WORKSPACE_FILE} does not exist`,
-              wsLocation,
+              named.get(p) ?? wsLocation,
             ),
           )
         continue

@@ -9,9 +9,10 @@ import {
   canonicalTimeZone,
   type Diagnostic,
   type SourceConfig,
+  type SourceLocation,
   type Workspace,
 } from '../core/index.js'
-import { checkHeader, parseYamlFile, type SourceFile } from '../core/yaml-source.js'
+import { checkHeader, parseYamlFile, type SourceFile, type YamlDoc } from '../core/yaml-source.js'
 
 /** The name of the workspace file inside the workspace folder. */
 export const WORKSPACE_FILE = 'bulkhead.yaml'
@@ -69,8 +70,15 @@ export function defaultWorkspace(root: string): Workspace {
  * the problems go to `sink` (`yaml/*`, `schema/*`, `workspace/bad-config` for a second document).
  * @param root - the workspace folder as given; paths in the result are absolute.
  * @param file - the workspace file, its `path` as displayed in diagnostics.
+ * @param locations - when given, receives where the file names each inventory and policy path
+ *   (by resolved path), so that a missing one is reported at its line and column.
  */
-export function parseWorkspaceFile(root: string, file: SourceFile, sink: Diagnostic[]): Workspace {
+export function parseWorkspaceFile(
+  root: string,
+  file: SourceFile,
+  sink: Diagnostic[],
+  locations?: Map<string, SourceLocation>,
+): Workspace {
   const base = defaultWorkspace(root)
   let workspace = base
   let seen = false
@@ -104,6 +112,7 @@ export function parseWorkspaceFile(root: string, file: SourceFile, sink: Diagnos
       )
       continue
     }
+    if (locations) namedLocations(locations, d, base.root, w.inventory, w.policy)
     workspace = {
       root: base.root,
       inventory: inventory
@@ -117,4 +126,22 @@ export function parseWorkspaceFile(root: string, file: SourceFile, sink: Diagnos
     }
   }
   return workspace
+}
+
+/** Records in `out` where `d` names its inventory and policy paths, by resolved path. */
+function namedLocations(
+  out: Map<string, SourceLocation>,
+  d: YamlDoc,
+  root: string,
+  inventory: string | readonly string[] | undefined,
+  policy: string | undefined,
+): void {
+  if (typeof inventory === 'string')
+    out.set(resolveWorkspacePath(root, inventory), d.loc(['inventory']))
+  else
+    inventory?.forEach((p, i) => {
+      const at = resolveWorkspacePath(root, p)
+      if (!out.has(at)) out.set(at, d.loc(['inventory', i]))
+    })
+  if (policy !== undefined) out.set(resolveWorkspacePath(root, policy), d.loc(['policy']))
 }
