@@ -28,7 +28,12 @@ export const WORKSPACE_DEFAULTS = {
 const WORKSPACE_DOC = z.strictObject({
   apiVersion: z.string(),
   kind: z.literal('Workspace'),
-  inventory: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+  // zod's own message for a union is "Invalid input", which names no shape
+  inventory: z
+    .union([z.string().min(1), z.array(z.string().min(1))], {
+      error: 'expected a path or a list of paths (inventory: [inventory/])',
+    })
+    .optional(),
   policy: z.string().min(1).optional(),
   store: z.string().min(1).optional(),
   timeZone: z.string().min(1).optional(),

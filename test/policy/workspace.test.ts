@@ -61,6 +61,23 @@ describe('bulkhead.yaml', () => {
     ])
   })
 
+  it('inventory_of_another_shape_names_the_shapes_it_takes', () => {
+    // zod's message for a union was "Invalid input"
+    const sink: Diagnostic[] = []
+    parseWorkspaceFile(
+      'ws',
+      { path: 'b.yaml', text: 'apiVersion: bulkhead.dev/v1\nkind: Workspace\ninventory: 5\n' },
+      sink,
+    )
+    expect(sink).toEqual([
+      expect.objectContaining({
+        code: 'schema/invalid-value',
+        location: { file: 'b.yaml', line: 3, column: 12 },
+      }),
+    ])
+    expect(sink[0]?.message).toMatch(/a path or a list of paths/)
+  })
+
   it('resolves_relative_paths_only', () => {
     expect(resolveWorkspacePath('/a', 'b/c')).toBe('/a/b/c')
     expect(resolveWorkspacePath('/a', '/x')).toBe('/x')
