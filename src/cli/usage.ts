@@ -78,6 +78,23 @@ export function mandatory(option: Option): Option {
   return option
 }
 
+/** Options whose value is a file or folder (`-w, --workspace <dir>`, `--out <file>`, `--flows <files...>`). */
+const PATH_VALUE = /<(dir|file|files\.\.\.)>$/
+/** Options whose placeholder reads as a path but that take none. */
+const NOT_PATHS: ReadonlySet<string> = new Set(['--direction'])
+
+/**
+ * True when `o`, an option taking a path, was given an empty one on the command line. Node reads
+ * "" as the current folder (`path.resolve('')`): `k8s import --out ""` wrote its policy files
+ * there, `init -w ""` its skeleton, while `validate -w ""` said the folder does not exist.
+ */
+function emptyPath(c: Command, o: Option): boolean {
+  if (!PATH_VALUE.test(o.flags) || NOT_PATHS.has(o.long ?? '')) return false
+  if (c.getOptionValueSource(o.attributeName()) !== 'cli') return false
+  const v: unknown = c.getOptionValue(o.attributeName())
+  return v === '' || (Array.isArray(v) && v.includes(''))
+}
+
 /**
  * Throws every usage error held ({@link holdUsageErrors}) for the options and arguments of `cmd`
  * and of the commands above it, and a `cli/usage` error for each {@link mandatory} option not
@@ -93,6 +110,15 @@ export function throwUsageErrors(cmd: Command): void {
     ])
       if (v instanceof Invalid) held.push(...v.diagnostics)
     for (const o of c.options) {
+      if (emptyPath(c, o))
+        held.push(
+          ...new UsageError(
+            `option '${o.flags}' is empty`,
+            o.flags.endsWith('<file>')
+              ? 'give a file path'
+              : 'give a path ("." for the current folder)',
+          ).diagnostics,
+        )
       if (MANDATORY.has(o) && c.getOptionValue(o.attributeName()) === undefined)
         held.push(...new UsageError(`required option '${o.flags}' not specified`).diagnostics)
       if (

@@ -4,7 +4,7 @@
  * parsed value; every usage error is `cli/usage` (`k8s eval`'s `<service>`: `k8s/bad-connection`,
  * its code before), all of them at once.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Command } from 'commander'
@@ -279,6 +279,30 @@ describe('each command-line check runs once, before the workspace', () => {
     const doc = JSON.parse(r.stdout) as { diagnostics: { code: string; message: string }[] }
     expect(doc.diagnostics.map((d) => d.code)).toEqual(['cli/usage', 'cli/usage'])
     expect(doc.diagnostics.map((d) => d.message).join('\n')).toContain('"nope" is not a time')
+  })
+
+  it('an empty path option is cli/usage, and nothing is written to the current folder', async () => {
+    // "" is the current folder to Node: k8s import --out "" wrote its policies there
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-empty-path-'))
+    const cwd = process.cwd()
+    const manifests = join(cwd, 'test/fixtures/k8s-basic')
+    try {
+      process.chdir(dir)
+      for (const args of [
+        ['k8s', 'import', manifests, '--out', ''],
+        ['init', '-w', ''],
+        ['validate', '-w', ''],
+        ['simulate', '--flows', 'a.log', ''],
+      ]) {
+        const r = await cli(...args)
+        expect(r.code, args.join(' ')).toBe(1)
+        expect(r.stderr, args.join(' ')).toMatch(/^error cli\/usage: option '.*' is empty/m)
+      }
+      expect(readdirSync(dir)).toEqual([])
+    } finally {
+      process.chdir(cwd)
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('no verb: the help on stderr, exit 1, no diagnostic', async () => {
