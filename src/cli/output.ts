@@ -2,6 +2,7 @@
  * @module Shared CLI plumbing: output formats, exit codes, printing diagnostics.
  */
 import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
+import { rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { stringify } from 'yaml'
 import {
@@ -287,6 +288,28 @@ export function makeDirectory(dir: string): void {
       syscall: 'mkdir',
       path: dir,
     })
+  }
+}
+
+/**
+ * Writes `content` to `file` atomically: to `tmp` beside it, then renamed over it, so a reader
+ * never sees half a file. On failure the temporary file is removed (a rename onto a folder left
+ * `out.prom.tmp` behind) and the Node system error is rethrown about `file`, the path the user
+ * gave (`path` and message), not about `tmp`, for {@link systemErrorDiagnostic}.
+ */
+export async function replaceFile(file: string, tmp: string, content: string): Promise<void> {
+  try {
+    await writeFile(tmp, content)
+    await rename(tmp, file)
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined)
+    const e = err as NodeJS.ErrnoException
+    if (typeof e.path === 'string' && typeof e.message === 'string')
+      Object.assign(e, {
+        path: file,
+        message: e.message.replace(` -> '${file}'`, '').split(tmp).join(file),
+      })
+    throw e
   }
 }
 

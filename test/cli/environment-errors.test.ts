@@ -4,7 +4,15 @@
  * stack trace.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -64,6 +72,25 @@ describe('errors of the environment', () => {
     expect(m.code).toBe(1)
     expect(m.stderr).toContain(`${out} error io/not-found: cannot open "${out}"`)
     expect(m.stderr).not.toContain('.tmp')
+  })
+
+  it('metrics --out onto a folder, compile onto an artefact that is a folder: no temporary file left', async () => {
+    const out = path.join(root, 'a-folder.prom')
+    mkdirSync(out)
+    const m = await cli('metrics', '-w', 'test/fixtures/eval-estate', '-o', 'prom', '--out', out)
+    expect(m.code).toBe(1)
+    expect(m.stderr).toContain(`${out} error io/write-failed: cannot rename "${out}"`)
+    expect(m.stderr).not.toContain('.tmp')
+    expect(readdirSync(root).filter((f) => f.includes('.tmp'))).toEqual([])
+    const ws = path.join(root, 'artefact-folder')
+    expect((await cli('init', '-w', ws)).code).toBe(0)
+    const dir = path.join(root, 'artefact-out')
+    mkdirSync(path.join(dir, 'web-1.nft'), { recursive: true })
+    const c = await cli('compile', '-w', ws, '--target', 'nftables', '--out', dir)
+    expect(c.code).toBe(1)
+    expect(c.stderr).toContain('error io/write-failed: cannot rename')
+    expect(c.stderr).not.toContain('.tmp')
+    expect(readdirSync(dir)).toEqual(['web-1.nft'])
   })
 
   // Node's own recursive mkdir retries for ever where mkdir says ENOENT under a parent that

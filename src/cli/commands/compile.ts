@@ -2,7 +2,6 @@
  * @module `bulkhead compile --target T --out DIR`: enforcement artefacts for one target.
  */
 import { readFileSync } from 'node:fs'
-import { rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Option, type Command } from 'commander'
 import {
@@ -35,7 +34,7 @@ import {
   type Direction,
   type NftablesOptions,
 } from '../../compile/index.js'
-import { emit, EXIT, printDiagnostics, UsageError, makeDirectory } from '../output.js'
+import { emit, EXIT, printDiagnostics, UsageError, makeDirectory, replaceFile } from '../output.js'
 import {
   atOf,
   choiceOption,
@@ -464,9 +463,7 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
         makeDirectory(opts.out)
         for (const [i, a] of result.artefacts.entries()) {
           const file = path.join(opts.out, a.path)
-          const tmp = `${file}.tmp-${process.pid}`
-          await writeFile(tmp, a.content)
-          await rename(tmp, file)
+          await replaceFile(file, `${file}.tmp-${String(process.pid)}`, a.content)
           progress.onProgress(
             RENDER_SHARE + ((i + 1) / result.artefacts.length) * (1 - RENDER_SHARE),
           )

@@ -2,11 +2,10 @@
  * @module `bulkhead metrics`: segmentation metrics as JSON or in the Prometheus text format (for
  * node-exporter's textfile collector). Maps flags to {@link answerMetrics}.
  */
-import { writeFileSync, renameSync } from 'node:fs'
 import type { Command } from 'commander'
 import { answerMetrics, renderPrometheus } from '../../analyze/index.js'
 import type { DependencyMap } from '../../discover/index.js'
-import { EXIT } from '../output.js'
+import { EXIT, replaceFile } from '../output.js'
 import { outputOption, timeOption, verb, wholeNumber } from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
 import { loadDependencyMap } from '../dependency-map.js'
@@ -95,17 +94,7 @@ Exit codes: 0 success, 1 usage or input error.`,
       })
       const text = opts.output === 'prom' ? renderPrometheus(m) : `${JSON.stringify(m, null, 2)}\n`
       if (opts.out !== undefined) {
-        const tmp = `${opts.out}.tmp`
-        try {
-          writeFileSync(tmp, text)
-        } catch (err) {
-          // reported at --out, the path given, not at the temporary file beside it
-          const e = err as NodeJS.ErrnoException
-          if (typeof e.path === 'string' && typeof e.message === 'string')
-            Object.assign(e, { path: opts.out, message: e.message.split(tmp).join(opts.out) })
-          throw e
-        }
-        renameSync(tmp, opts.out)
+        await replaceFile(opts.out, `${opts.out}.tmp`, text)
       } else process.stdout.write(text)
       process.exitCode = EXIT.ok
     })
