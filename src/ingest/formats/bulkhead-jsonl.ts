@@ -7,6 +7,21 @@ import type { Flow, FlowDirection, ObservedAction } from '../../core/index.js'
 import { parseAddress, parseIsoTime } from '../fields.js'
 import { firstJsonObject, jsonRecord, skip, type LineParser, type ParseContext } from '../types.js'
 
+/** The keys of a line that {@link parseLine} needs; the others are optional. */
+const REQUIRED = [
+  'src',
+  'dst',
+  'srcPort',
+  'dstPort',
+  'protocol',
+  'start',
+  'end',
+  'packets',
+  'bytes',
+  'observedAction',
+  'direction',
+] as const
+
 const ACTIONS: ReadonlySet<string> = new Set<ObservedAction>(['accept', 'reject', 'unknown'])
 const DIRECTIONS: ReadonlySet<string> = new Set<FlowDirection>([
   'client-to-server',
@@ -159,17 +174,13 @@ function parseLine(line: string, lineNo: number, ctx: ParseContext): Flow | unde
 export const bulkheadJsonlParser: LineParser = {
   format: 'bulkhead-jsonl',
   kind: 'lines',
+  // the fields every line must have (parseLine); `source` is what `flows -o jsonl` adds, and a
+  // line written by hand or by another program without it is read all the same
   detect(head: Uint8Array): number {
     const v = firstJsonObject(head)
-    if (v === undefined) return 0
-    const keys = ['src', 'dst', 'srcPort', 'dstPort', 'protocol', 'start', 'end', 'direction']
+    if (v === undefined || !REQUIRED.every((k) => k in v)) return 0
     const source = v['source']
-    return keys.every((k) => k in v) &&
-      typeof source === 'object' &&
-      source !== null &&
-      'format' in source
-      ? 0.98
-      : 0
+    return typeof source === 'object' && source !== null && 'format' in source ? 0.98 : 0.95
   },
   async *parse(lines: AsyncIterable<string>, ctx: ParseContext): AsyncIterable<Flow> {
     let lineNo = 0
