@@ -68,6 +68,7 @@ export type ErrorCode =
   | 'ingest/no-files'
   // recommend
   | 'recommend/short-window'
+  | 'recommend/stale-files'
   | 'recommend/port-range'
   | 'recommend/ephemeral-noise'
   | 'recommend/no-workload-end'
@@ -226,6 +227,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'ingest/no-files': true,
     // recommend
     'recommend/short-window': true,
+    'recommend/stale-files': true,
     'recommend/port-range': true,
     'recommend/ephemeral-noise': true,
     'recommend/no-workload-end': true,

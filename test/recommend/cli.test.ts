@@ -229,6 +229,32 @@ describe('bulkhead recommend on a held-out estate', () => {
     expect(r.stdout).toMatch(/no rule proposed \(already-allowed\)/)
   }, 60_000)
 
+  it('warns of policy files in --out that this run did not write, not in the policy folder', async () => {
+    // held-out (hE, s33): a re-run with --scope-by app left shop-prod.yaml beside shop.yaml, and
+    // simulate --policy DIR judged the union of the two runs without a word
+    const out = path.join(root, 'rerun')
+    const first = await recommendTo(ws, out, '-o', 'json')
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.stderr).not.toMatch(/recommend\/stale-files/)
+    const again = await recommendTo(ws, out, '--scope-by', 'app', '-o', 'json')
+    expect(again.code, again.stderr).toBe(0)
+    expect(readdirSync(out).sort()).toEqual([
+      'fin-prod.yaml',
+      'fin.yaml',
+      'shop-prod.yaml',
+      'shop.yaml',
+    ])
+    const stale = (
+      JSON.parse(again.stdout) as { diagnostics: { code: string; message: string }[] }
+    ).diagnostics.filter((d) => d.code === 'recommend/stale-files')
+    expect(stale).toHaveLength(1)
+    expect(stale[0]?.message).toMatch(/^2 policy files in .* \(fin-prod\.yaml, shop-prod\.yaml\)/)
+    expect(again.stderr).toMatch(/warning recommend\/stale-files/)
+    // the same run once more: its own files are no earlier run's
+    const same = await recommendTo(ws, out, '--scope-by', 'app', '--dry-run')
+    expect(same.stderr).not.toMatch(/recommend\/stale-files/)
+  }, 60_000)
+
   it('rejects bad flags with exit 1', async () => {
     const r = await cli('recommend', '-w', ws, '--granularity', 'host', '--dry-run')
     expect(r.code).toBe(1)

@@ -4,10 +4,10 @@
  * @remarks Semantics: issue 5; the core is `src/recommend` (pure); this shell builds the map,
  * writes the files and prints the report.
  */
-import { writeFileSync } from 'node:fs'
+import { readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { Option, type Command } from 'commander'
-import { counted } from '../../core/index.js'
+import { counted, type Diagnostic } from '../../core/index.js'
 import {
   recommend,
   renderRecommendation,
@@ -194,6 +194,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       })
       const outDir = opts.out ?? path.join(opts.workspace, 'recommended')
       const written: string[] = []
+      const stale: Diagnostic[] = []
       if (opts.dryRun !== true && result.policies.length > 0) {
         makeDirectory(outDir)
         for (const [file, text] of renderRecommendation(result)) {
@@ -201,9 +202,12 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
           writeFileSync(p, text)
           written.push(p)
         }
+        const policyDir = path.resolve(workspace.root, workspace.policy)
+        if (path.resolve(outDir) !== policyDir) stale.push(...staleFiles(outDir, written))
       }
-      printDiagnostics(result.report.diagnostics)
-      const output: RecommendOutput = { ...result.report, written }
+      const diagnostics = [...result.report.diagnostics, ...stale]
+      printDiagnostics(diagnostics)
+      const output: RecommendOutput = { ...result.report, diagnostics, written }
       let text: string
       if (opts.output === 'json') text = `${JSON.stringify(output, null, 2)}\n`
       else if (opts.output === 'yaml') text = toYaml(output)
@@ -217,4 +221,30 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       }
       process.stdout.write(text)
     })
+}
+
+/**
+ * The `recommend/stale-files` warning: policy files (`*.yaml`, `*.yml`) in `outDir` that this run
+ * did not write, left by an earlier run with other options (`--scope-by app` writes `shop.yaml`
+ * where `shop-prod.yaml` of the default scoping stays), which `simulate --policy DIR` or a copy
+ * into the policy folder would take along. Not given for the workspace's policy folder, whose
+ * other files are its policies. Empty when there are none.
+ */
+function staleFiles(outDir: string, written: readonly string[]): Diagnostic[] {
+  const ours = new Set(written.map((p) => path.basename(p)))
+  const others = readdirSync(outDir, { withFileTypes: true })
+    .filter((e) => e.isFile() && /\.ya?ml$/i.test(e.name) && !ours.has(e.name))
+    .map((e) => e.name)
+    .sort()
+  if (others.length === 0) return []
+  const shown = others.slice(0, 5).join(', ') + (others.length > 5 ? ', ...' : '')
+  return [
+    {
+      code: 'recommend/stale-files',
+      severity: 'warning',
+      message: `${counted(others.length, 'policy file')} in ${outDir} this run did not write (${shown}): an earlier run's, read with these by simulate --policy ${outDir}`,
+      hint: 'remove them, or write each run to a folder of its own',
+      location: { file: outDir, line: 0, column: 0 },
+    },
+  ]
 }
