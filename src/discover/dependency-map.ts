@@ -188,7 +188,8 @@ function classify(raw: RawEdge, window: WindowCalendar): Edge {
  * `[since, until)`: entities are every inventory workload (with or without flows) and every
  * named external and unmanaged range that is an endpoint of an edge; each endpoint is resolved
  * at the flow's `start` (a reused IP maps to the workload that held it then). The aggregation
- * runs in the store's SQL ({@link aggregateEdges}); the window is the selected flows' span, and
+ * runs in the store's SQL ({@link aggregateEdges}); the window is the selected flows' span, ending
+ * at `until` at the latest (a flow selected by its start may end later), and
  * `diagnostics` holds the coverage warnings ({@link coverageWarnings}, default expectation
  * `monthly`). An empty selection gives `window: undefined`, no edges and no warnings.
  * @throws RangeError for a `privateGrouping` outside 0–32, or a `timeZone` that is not an IANA
@@ -232,7 +233,13 @@ export async function buildDependencyMap(
         : {
             // not Math.min(...): a store of more than about 125 000 files overflows the stack
             start: timed.reduce((m, s) => Math.min(m, s.start), Infinity),
-            end: timed.reduce((m, s) => Math.max(m, s.end), -Infinity),
+            // a flow selected by its start may end after --until: the window ends there all the
+            // same (a long flow would stretch an October window into November, hiding that it
+            // holds one month end: discover/short-window)
+            end: Math.min(
+              timed.reduce((m, s) => Math.max(m, s.end), -Infinity),
+              range.until ?? Infinity,
+            ),
           }
   const raw =
     sources.length > 0

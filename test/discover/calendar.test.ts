@@ -224,6 +224,36 @@ describe('discover text: FIRST and LAST are the first and last active days', () 
   })
 })
 
+describe('a --since/--until window', () => {
+  it('ends at --until, however long a flow selected by its start runs on', async () => {
+    // held-out (hF, s33): --since 2026-10-01 --until 2026-11-01 with a flow open from 19 October
+    // to 9 November made a 39-day window: no discover/short-window for a window of one month
+    // end. By hand: the window is 1 October 02:00 (the first flow) to 1 November 00:00, 31 days
+    const ws = await workspaceWith('until-clips', [
+      Date.UTC(2026, 9, 1, 2),
+      { start: Date.UTC(2026, 9, 19), end: Date.UTC(2026, 10, 9) },
+      Date.UTC(2026, 9, 31, 23),
+    ])
+    const loaded = await loadWorkspace(ws, new Date())
+    const store = await openDuckDbStore(path.join(ws, '.bulkhead', 'store.duckdb'), {
+      readOnly: true,
+    })
+    try {
+      const since = Date.UTC(2026, 9, 1)
+      const until = Date.UTC(2026, 10, 1)
+      const map = await buildDependencyMap(store, loaded.inventory, { since, until })
+      expect(map.window).toEqual({ start: Date.UTC(2026, 9, 1, 2), end: until })
+      expect(map.diagnostics.map((d) => d.code)).toContain('discover/short-window')
+      expect(windowDays(map.window!)).toBe(31)
+      // without --until the window is the flows' span
+      const open = await buildDependencyMap(store, loaded.inventory, { since })
+      expect(open.window?.end).toBe(Date.UTC(2026, 10, 9))
+    } finally {
+      await store.close()
+    }
+  })
+})
+
 describe('buildDependencyMap counts the weekdays its window holds', () => {
   it('business-hours needs 60 % of the real weekdays, and weekend days are not weekdays', async () => {
     // Saturday 5 to Sunday 20 September 2026: 16 days, 10 weekdays. Four flows an hour apart on
