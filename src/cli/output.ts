@@ -362,7 +362,8 @@ export interface FailureOutput {
 /**
  * What a command that stopped on `diagnostics` prints on stdout in the machine `format` it was
  * asked for: `json` and `yaml` a {@link FailureOutput}, `sarif` a SARIF log with one result per
- * diagnostic (code scanning then marks the file that broke the run), `md` a short Markdown
+ * diagnostic (code scanning then marks the file that broke the run; a diagnostic with no
+ * location is put at the workspace's `bulkhead.yaml`, file only), `md` a short Markdown
  * list for a pull-request comment; `undefined` for other formats (text, csv, jsonl: the
  * diagnostics on stderr say it all). The diagnostics are printed on stderr as well, by the
  * caller.
@@ -392,6 +393,11 @@ export function failureOutput(
       gitRevision(loc.file) === undefined
         ? loc
         : { file: revisionFile(loc.file, gitDir), line: 0, column: 0 }
+    const anchor: SourceLocation = {
+      file: path.join(workspace, 'bulkhead.yaml'),
+      line: 0,
+      column: 0,
+    }
     const log = toSarif(
       sorted.map((d) => {
         const message = d.hint !== undefined ? `${d.message} (${d.hint})` : d.message
@@ -403,7 +409,9 @@ export function failureOutput(
           ruleId: d.code,
           level: d.severity === 'warning' ? ('warning' as const) : ('error' as const),
           message: old !== undefined ? `${message} (at ${old})` : message,
-          ...(d.location ? { location: place(d.location) } : {}),
+          // a diagnostic with no place of its own (a usage error) is put at the workspace's
+          // bulkhead.yaml: code scanning rejects the whole file for one result without a location
+          location: d.location ? place(d.location) : anchor,
           ...(d.related ? { related: d.related.map(place) } : {}),
         }
       }),

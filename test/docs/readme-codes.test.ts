@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { ERROR_CODES } from '../../src/core/index.js'
 import { LINT_CODES } from '../../src/policy/lint.js'
 import { DIFF_SARIF_RULES } from '../../src/cli/commands/diff.js'
+import { RESULTS_LEFT_OUT_RULE } from '../../src/cli/render/sarif.js'
 import { scanIngestReasons } from '../helpers/ingest-reasons.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -62,7 +63,10 @@ describe('README names every stable code', () => {
       diffIds.filter((c) => !rows.includes(c)),
       'diff rule ids without a row',
     ).toEqual([])
-    const known = new Set<string>([...ERROR_CODES, ...diffIds])
+    const known = new Set<string>([...ERROR_CODES, ...diffIds, RESULTS_LEFT_OUT_RULE])
+    expect(rows, 'the note of a SARIF log cut at the code scanning limit').toContain(
+      RESULTS_LEFT_OUT_RULE,
+    )
     expect(
       rows.filter((c) => !known.has(c)),
       'rows of codes that are neither ErrorCode nor diff rule ids',

@@ -127,14 +127,54 @@ function physical(
 }
 
 /**
+ * The most results one SARIF run may hold: GitHub code scanning rejects the whole upload when a
+ * run has more ("SARIF support for code scanning", upload limits: results per run 25,000; of
+ * those it keeps the 5,000 most severe).
+ */
+export const SARIF_MAX_RESULTS = 25_000
+
+/** The rule id of the note that says how many findings {@link toSarif} left out. */
+export const RESULTS_LEFT_OUT_RULE = 'bulkhead/results-left-out'
+
+const LEVEL_RANK: Readonly<Record<SarifLevel, number>> = { error: 0, warning: 1, note: 2 }
+
+/**
+ * At most `max` findings: when there are more, the `max - 1` most severe (errors, then warnings,
+ * then notes; the first of each level), in their own order, then one note saying how many were
+ * left out, placed where the first finding left out is.
+ */
+function capFindings(findings: readonly SarifFinding[], max: number): readonly SarifFinding[] {
+  if (findings.length <= max) return findings
+  const order = findings
+    .map((f, i) => ({ rank: LEVEL_RANK[f.level], i }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+  const kept = new Set(order.slice(0, max - 1).map((o) => o.i))
+  const left = findings.filter((_, i) => !kept.has(i))
+  const where = left.find((f) => f.location !== undefined)?.location
+  return [
+    ...findings.filter((_, i) => kept.has(i)),
+    {
+      ruleId: RESULTS_LEFT_OUT_RULE,
+      level: 'note',
+      message: `${String(left.length)} more findings left out (${left.filter((f) => f.level === 'error').length} errors, ${left.filter((f) => f.level === 'warning').length} warnings, ${left.filter((f) => f.level === 'note').length} notes): GitHub code scanning rejects a run of more than ${String(max)} results; the other output formats list them all`,
+      ...(where !== undefined ? { location: where } : {}),
+      key: 'results-left-out',
+    },
+  ]
+}
+
+/**
  * Builds a SARIF 2.1.0 log with one run: `tool.driver.rules` lists every rule id described in
  * `tool.rules` or used by a finding (sorted), and each finding becomes one result with `ruleId`, `ruleIndex`,
  * `level`, `message.text` and, when it has a location, `locations[0].physicalLocation` (artifact
  * URI and 1-based `startLine`/`startColumn`) and, when it has a {@link SarifFinding.key},
- * `partialFingerprints`. Findings keep their order. Pure: no I/O.
+ * `partialFingerprints`. Findings keep their order. Over {@link SARIF_MAX_RESULTS} findings, the
+ * most severe are kept and a last note ({@link RESULTS_LEFT_OUT_RULE}) counts the others. Pure:
+ * no I/O.
  * @returns a plain object; `JSON.stringify` it to write the file.
  */
-export function toSarif(findings: readonly SarifFinding[], tool: SarifTool): SarifLog {
+export function toSarif(allFindings: readonly SarifFinding[], tool: SarifTool): SarifLog {
+  const findings = capFindings(allFindings, SARIF_MAX_RESULTS)
   const ids = [
     ...new Set([...Object.keys(tool.rules ?? {}), ...findings.map((f) => f.ruleId)]),
   ].sort()
@@ -142,7 +182,14 @@ export function toSarif(findings: readonly SarifFinding[], tool: SarifTool): Sar
   // GitHub code scanning documents shortDescription.text, fullDescription.text and help.text
   // of every rule as required (non-empty): a rule id with no description is described by its id
   const rules = ids.map((id) => {
-    const info = tool.rules?.[id]
+    const info =
+      tool.rules?.[id] ??
+      (id === RESULTS_LEFT_OUT_RULE
+        ? {
+            description: `Findings left out of this log: code scanning takes at most ${String(SARIF_MAX_RESULTS)} results in a run.`,
+            defaultLevel: 'note' as const,
+          }
+        : undefined)
     const text = info?.description ?? `Bulkhead finding ${id}.`
     return {
       id,
