@@ -80,7 +80,10 @@ export function renderBlastRadiusText(result: BlastRadiusResult, limit = 20): st
   return `${lines.join('\n')}\n`
 }
 
-/** A Markdown report (summary table, sources table, paths). */
+/** A Markdown table cell: `|` escaped and a line break written as a space (GFM tables). */
+const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\r\n|\r|\n/g, ' ')
+
+/** A Markdown report (summary table, sources table, paths); workload names escaped for the table. */
 export function renderBlastRadiusMd(result: BlastRadiusResult, limit = 50): string {
   const s = result.summary
   const lines = [
@@ -107,7 +110,7 @@ export function renderBlastRadiusMd(result: BlastRadiusResult, limit = 50): stri
   )
   for (const src of result.sources.slice(0, limit))
     lines.push(
-      `| ${src.workload} | ${src.direct} | ${src.transitive} | ${src.directServices} | ${src.crownJewelsReached} |`,
+      `| ${mdCell(src.workload)} | ${src.direct} | ${src.transitive} | ${src.directServices} | ${src.crownJewelsReached} |`,
     )
   const withPaths = result.sources.filter((x) => x.paths.length > 0).slice(0, limit)
   if (withPaths.length > 0) {

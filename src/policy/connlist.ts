@@ -408,7 +408,8 @@ function csvField(s: string): string {
 }
 
 function mdCell(s: string): string {
-  return s.replace(/\|/g, '\\|')
+  // a line break inside a cell would end the row (GFM tables): written as a space
+  return s.replace(/\|/g, '\\|').replace(/\r\n|\r|\n/g, ' ')
 }
 
 /**
@@ -417,7 +418,8 @@ function mdCell(s: string): string {
  * - `txt`: `SRC => DST : CONNS` per line.
  * - `json`: `[{"src","dst","conn"}]`, two-space indented.
  * - `csv`: header `src,dst,conn`, RFC 4180 quoting (fields with commas are quoted).
- * - `md`: a table `| src | dst | conn |` / `|-----|-----|------|`; `|` in a cell is escaped.
+ * - `md`: a table `| src | dst | conn |` / `|-----|-----|------|`; `|` in a cell is escaped, a line
+ *   break is written as a space.
  *
  * Every format ends with a newline; `txt` of no connections is the empty string. Independent of
  * the workspace model, so that `k8s connlist` prints through it too.

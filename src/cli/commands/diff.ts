@@ -539,7 +539,7 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
   return `${out.join('\n')}\n`
 }
 
-const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\r\n|\r|\n/g, ' ')
 
 /** Markdown for a pull request: a summary line first, then headed sections with tables. */
 export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: string): string {
@@ -563,8 +563,10 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
   if (d.connlist.added.length + d.connlist.removed.length === 0) out.push('No connectivity change.')
   else {
     out.push('```diff')
-    for (const r of d.connlist.removed) out.push(`- ${connlistLine(r)}${ruleBehind(r)}`)
-    for (const r of d.connlist.added) out.push(`+ ${connlistLine(r)}${ruleBehind(r)}`)
+    // one line per connection: a line break in a name would start a line that is neither - nor +
+    const oneLine = (s: string): string => s.replace(/\r\n|\r|\n/g, ' ')
+    for (const r of d.connlist.removed) out.push(oneLine(`- ${connlistLine(r)}${ruleBehind(r)}`))
+    for (const r of d.connlist.added) out.push(oneLine(`+ ${connlistLine(r)}${ruleBehind(r)}`))
     out.push('```')
   }
   if (enforcementChanged(d.enforcement)) {

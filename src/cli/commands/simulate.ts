@@ -662,7 +662,7 @@ export function renderSimulateText(o: SimulateOutput): string {
   return [...simulateTextLines(o)].join('\n')
 }
 
-const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\r\n|\r|\n/g, ' ')
 
 /** Markdown, for PR comments, line by line (see {@link simulateTextLines}). */
 export function* simulateMarkdownLines(o: SimulateOutput): Generator<string> {
