@@ -36,7 +36,14 @@ import { connlistLine } from '../../policy/connlist.js'
 import type { FlowQuery, FlowStore } from '../../store/index.js'
 import { untimedFlows } from '../../discover/index.js'
 import { openStore } from '../store.js'
-import { expandInputs, filesRead, readEachFile, readSummary, unusableLines } from '../inputs.js'
+import {
+  checkFieldList,
+  expandInputs,
+  filesRead,
+  readEachFile,
+  readSummary,
+  unusableLines,
+} from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
 import { AfterOutputError, EXIT, printDiagnostics, toYaml, UsageError } from '../output.js'
 import { toSarif, type SarifFinding, type SarifRuleInfo } from '../render/sarif.js'
@@ -44,7 +51,7 @@ import { VERSION } from '../version.js'
 import { gitRevision, repositoryRoot, revisionFile } from '../policy-source.js'
 import { outputOption, timeOption, verb, windowOptions } from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
-import { flowFormat } from './simulate.js'
+import { FIELDS_HELP, flowFormat } from './simulate.js'
 
 /**
  * The share of diff's store progress bar given to DuckDB's ordered read before the first flow
@@ -91,6 +98,7 @@ interface DiffOpts {
   output: string
   flows?: string[] | false
   format: ReturnType<typeof flowFormat>
+  fields?: string
   since?: number
   until?: number
   strict?: boolean
@@ -135,6 +143,7 @@ export function registerDiff(program: Command): void {
     )
     .option('--no-flows', 'compare the policy sets only: replay no flows')
     .option('--format <format>', 'flow file format for --flows', flowFormat, 'auto')
+    .option('--fields <list>', FIELDS_HELP, (t) => checkFieldList(t))
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
     .option(
       '--fail-on-impact',
@@ -186,6 +195,7 @@ denied by NEW, or one OLD did not block (allowed, would-be-blocked, unenforced) 
               paths,
               {
                 format: opts.format,
+                ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
                 strict: opts.strict === true,
                 onProgress: progress.onProgress,
               },

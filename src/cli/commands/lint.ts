@@ -21,10 +21,12 @@ import { VERSION } from '../version.js'
 import { outputOption, timeOption, verb, windowOptions } from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
 import { repositoryRoot } from '../policy-source.js'
+import { checkFieldList } from '../inputs.js'
 import {
   checkFlowFlags,
   failIfUnusable,
   feedFlows,
+  FIELDS_HELP,
   flowFormat,
   reportFlowRead,
   type FedFlows,
@@ -68,6 +70,7 @@ interface LintCliOptions {
   expiringDays: number
   flows?: string[] | false
   format: ReturnType<typeof flowFormat>
+  fields?: string
   since?: number
   until?: number
   strict?: boolean
@@ -130,6 +133,7 @@ export function registerLint(program: Command): void {
     )
     .option('--no-flows', 'do not look for flows: no unused-rule findings')
     .option('--format <format>', 'format of --flows files', flowFormat, 'auto')
+    .option('--fields <list>', FIELDS_HELP, (t) => checkFieldList(t))
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
     .addOption(outputOption(['text', 'json', 'yaml', 'sarif'], 'text'))
     .addHelpText(
@@ -165,6 +169,7 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
         const input: FlowInput = {
           files,
           format: opts.format,
+          ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
           strict: opts.strict === true,
           ...windowOf(opts),
         }

@@ -31,6 +31,7 @@ import type { FlowStore } from '../../store/index.js'
 import { rangeFilter, untimedFlows, UNTIMED_SQL } from '../../discover/index.js'
 import { openStore } from '../store.js'
 import {
+  checkFieldList,
   expandInputs,
   filesRead,
   readEachFile,
@@ -48,6 +49,8 @@ export interface FlowInput {
   /** Flow files parsed on the fly; when empty, the workspace store. */
   readonly files: readonly string[]
   readonly format: FlowFormat | 'auto'
+  /** Files: the field order of an AWS custom format without its header line (`--fields`). */
+  readonly fields?: string
   /** Files: the first malformed record is fatal (`ingest/malformed-record`) instead of skipped. */
   readonly strict?: boolean
   /** Half-open window on `start`, ms; only for the store. */
@@ -104,7 +107,12 @@ export async function feedFlows(
     try {
       for await (const f of readEachFile(
         files,
-        { format: input.format, strict: input.strict === true, onProgress: progress.onProgress },
+        {
+          format: input.format,
+          strict: input.strict === true,
+          ...(input.fields !== undefined ? { fields: input.fields } : {}),
+          onProgress: progress.onProgress,
+        },
         into,
       ))
         sim.add(f)
@@ -776,6 +784,7 @@ interface SimulateOptions {
   policy?: string
   flows?: string[]
   format: FlowFormat | 'auto'
+  fields?: string
   since?: number
   until?: number
   at: number
@@ -808,6 +817,14 @@ export function reportFlowRead(fed: FedFlows, output: string): void {
 export function failIfUnusable(fed: FedFlows): void {
   if (fed.files && fed.files.failed.length > 0) throw new AfterOutputError(fed.files.unusable)
 }
+
+/**
+ * `--fields` of the verbs that read `--flows` files (`simulate`, `lint`, `diff`), as `flows` and
+ * `ingest` take it: the field order of an AWS custom format without its header line, checked
+ * before anything is read ({@link checkFieldList}).
+ */
+export const FIELDS_HELP =
+  'field order of --flows files in an AWS custom format without a header line, e.g. "version srcaddr dstaddr ..." (as flows and ingest take it)'
 
 /** Parses `--format` for flow files. */
 export function flowFormat(format: string | undefined): FlowFormat | 'auto' {
@@ -849,6 +866,7 @@ export function registerSimulate(program: Command): void {
     .option('--policy <dir>', "a policy folder to judge instead of the workspace's")
     .option('--flows <files...>', "flow files to parse and judge (default: the workspace's store)")
     .option('--format <format>', 'format of --flows files', flowFormat, 'auto')
+    .option('--fields <list>', FIELDS_HELP, (t) => checkFieldList(t))
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
     .addOption(
       timeOption(
@@ -901,6 +919,7 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
       const input: FlowInput = {
         files: opts.flows ?? [],
         format: opts.format,
+        ...(opts.fields !== undefined ? { fields: opts.fields } : {}),
         strict: opts.strict === true,
         ...windowOf(opts),
       }

@@ -1,0 +1,68 @@
+/**
+ * The verbs that read `--flows` files (`simulate`, `lint`, `diff`) take the flow-file options of
+ * `flows` and `ingest`: `--fields` for an AWS custom format without its header line, checked
+ * before anything is read. Without it such a file is three `field-count` records and no flow.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { SimulateOutput } from '../../src/cli/commands/simulate.js'
+import type { LintOutput } from '../../src/cli/commands/lint.js'
+import { cli } from '../helpers/cli.js'
+
+const W = 'test/fixtures/simulate-estate'
+const AT = '2026-10-25T00:00:00Z'
+const tmp = mkdtempSync(path.join(tmpdir(), 'bulkhead-flow-file-options-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+/** An AWS custom format (no header line): source and destination first, version near the end. */
+const FIELDS =
+  'srcaddr dstaddr srcport dstport protocol packets bytes start end action version log-status'
+const T = Date.parse('2026-10-20T10:00:00Z') / 1000
+const CUSTOM = path.join(tmp, 'eni-custom.log')
+writeFileSync(
+  CUSTOM,
+  [
+    // pay-web-1 -> pay-api-1 tcp/443: allowed by web-to-api
+    `10.20.1.10 10.20.2.10 51000 443 6 10 2000 ${T} ${T + 1} ACCEPT 2 OK`,
+    // pay-api-1 -> pay-db-1 tcp/5432: allowed by api-to-db
+    `10.20.2.10 10.20.3.10 51001 5432 6 3 180 ${T + 60} ${T + 61} ACCEPT 2 OK`,
+    // pay-api-dev-1 -> pay-db-1 tcp/5432: denied by no-dev-to-prod; pay-db-1 is enforced
+    `10.40.2.10 10.20.3.10 51002 5432 6 3 180 ${T + 120} ${T + 121} ACCEPT 2 OK`,
+    '',
+  ].join('\n'),
+)
+const READ = ['--flows', CUSTOM, '--format', 'aws-vpc', '--fields', FIELDS]
+
+describe('--fields where --flows files are read', () => {
+  it('simulate reads the custom order: 2 allowed, 1 blocked', async () => {
+    const r = await cli('simulate', '-w', W, '--at', AT, ...READ, '-o', 'json')
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const out = JSON.parse(r.stdout) as SimulateOutput
+    expect(out.flows).toBe(3)
+    expect(out.outcomes).toMatchObject({ allowed: 2, blocked: 1 })
+    expect(out.readSkipped).toEqual({})
+  })
+
+  it('lint counts rule hits from the custom order', async () => {
+    const r = await cli('lint', '-w', W, '--at', AT, ...READ, '-o', 'json')
+    const out = JSON.parse(r.stdout) as LintOutput
+    expect(out.flows?.count).toBe(3)
+  })
+
+  it('diff replays the custom order against both policy sets', async () => {
+    const policy = path.join(W, 'policy')
+    const r = await cli('diff', policy, policy, '-w', W, '--at', AT, ...READ, '-o', 'json')
+    expect(r.code).toBe(0)
+    expect((JSON.parse(r.stdout) as { flows: { flows: number } }).flows.flows).toBe(3)
+  })
+
+  it.each(['simulate', 'lint'])('%s: an unusable --fields is a usage error (exit 1)', async (v) => {
+    const r = await cli(v, '-w', W, '--at', AT, ...READ.slice(0, 4), '--fields', 'version bogus')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('cli/usage')
+    expect(r.stderr).toContain('--fields "version bogus" is not an AWS flow log field list')
+  })
+})
