@@ -4,6 +4,7 @@
  * expiry; and the Prometheus text format.
  */
 import { beforeAll, describe, expect, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
 import {
   labelSet,
   parseService,
@@ -277,5 +278,13 @@ describe('Prometheus text format', () => {
     expect(skipped.stdout).not.toContain('bulkhead_open_lateral_paths')
     const bad = await cli('metrics', '-w', DIR, '-o', 'xml')
     expect(bad.code).toBe(1)
+  })
+
+  it('bulkhead metrics -o yaml: the JSON document, as every verb offers yaml', async () => {
+    const args = ['metrics', '-w', DIR, '--at', '2026-11-22', '--no-flows']
+    const json = await cli(...args, '-o', 'json')
+    const yaml = await cli(...args, '-o', 'yaml')
+    expect(yaml.code).toBe(0)
+    expect(parseYaml(yaml.stdout)).toEqual(JSON.parse(json.stdout))
   })
 })

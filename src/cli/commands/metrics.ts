@@ -5,7 +5,7 @@
 import type { Command } from 'commander'
 import { answerMetrics, renderPrometheus } from '../../analyze/index.js'
 import type { DependencyMap } from '../../discover/index.js'
-import { EXIT, replaceFile } from '../output.js'
+import { EXIT, replaceFile, toYaml } from '../output.js'
 import { outputOption, timeOption, verb, wholeNumber } from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
 import { loadDependencyMap } from '../dependency-map.js'
@@ -42,7 +42,7 @@ export function registerMetrics(program: Command): void {
       wholeNumber(0, Infinity, (t) => `--expiring-days: "${t}" is not a whole number`),
       30,
     )
-    .addOption(outputOption(['json', 'prom'], 'json'))
+    .addOption(outputOption(['json', 'yaml', 'prom'], 'json'))
     .option(
       '--out <file>',
       'write to this file (atomically: FILE.tmp then rename), e.g. for the textfile collector',
@@ -92,7 +92,12 @@ Exit codes: 0 success, 1 usage or input error.`,
         ...(previous ? { previous } : {}),
         ...(dependencyMap ? { dependencyMap } : {}),
       })
-      const text = opts.output === 'prom' ? renderPrometheus(m) : `${JSON.stringify(m, null, 2)}\n`
+      const text =
+        opts.output === 'prom'
+          ? renderPrometheus(m)
+          : opts.output === 'yaml'
+            ? toYaml(m)
+            : `${JSON.stringify(m, null, 2)}\n`
       if (opts.out !== undefined) {
         await replaceFile(opts.out, `${opts.out}.tmp`, text)
       } else process.stdout.write(text)
