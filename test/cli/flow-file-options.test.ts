@@ -66,3 +66,38 @@ describe('--fields where --flows files are read', () => {
     expect(r.stderr).toContain('--fields "version bogus" is not an AWS flow log field list')
   })
 })
+
+describe('-f, the short --format of flows, wherever flow files are read', () => {
+  it.each([
+    ['simulate', ['simulate', '-w', W, '--at', AT]],
+    ['lint', ['lint', '-w', W, '--at', AT]],
+    ['diff', ['diff', `${W}/policy`, `${W}/policy`, '-w', W, '--at', AT]],
+  ])('%s --flows F -f aws-vpc --fields ...', async (_, args) => {
+    const r = await cli(
+      ...args,
+      '--flows',
+      CUSTOM,
+      '-f',
+      'aws-vpc',
+      '--fields',
+      FIELDS,
+      '-o',
+      'json',
+    )
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+  })
+
+  it('ingest -f zeek reads as --format zeek', async () => {
+    const ws = path.join(tmp, 'ws')
+    const zeek = path.join(tmp, 'conn.log')
+    writeFileSync(
+      zeek,
+      '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state\n' +
+        `${T}\tC1\t10.20.1.10\t51000\t10.20.2.10\t443\ttcp\tSF\n`,
+    )
+    const r = await cli('ingest', '-w', ws, '-f', 'zeek', zeek, '-o', 'json')
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ records: 1, formats: { zeek: 1 } })
+  })
+})

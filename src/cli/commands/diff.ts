@@ -142,7 +142,7 @@ export function registerDiff(program: Command): void {
       "flow files to replay against both policy sets (default: the workspace's store, when there is one)",
     )
     .option('--no-flows', 'compare the policy sets only: replay no flows')
-    .option('--format <format>', 'flow file format for --flows', flowFormat, 'auto')
+    .option('-f, --format <format>', 'flow file format for --flows', flowFormat, 'auto')
     .option('--fields <list>', FIELDS_HELP, (t) => checkFieldList(t))
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
     .option(

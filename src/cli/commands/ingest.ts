@@ -471,7 +471,7 @@ export function registerIngest(program: Command): void {
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .option(
-      '--format <format>',
+      '-f, --format <format>',
       `auto | ${PARSERS.map((p) => p.format).join(' | ')} (default: auto, or each source's format)`,
       (t) => checkFlowFormat(t, '--format'),
     )

@@ -132,7 +132,7 @@ export function registerLint(program: Command): void {
       "flow files for rule hits (default: the workspace's store, when it exists)",
     )
     .option('--no-flows', 'do not look for flows: no unused-rule findings')
-    .option('--format <format>', 'format of --flows files', flowFormat, 'auto')
+    .option('-f, --format <format>', 'format of --flows files', flowFormat, 'auto')
     .option('--fields <list>', FIELDS_HELP, (t) => checkFieldList(t))
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
     .addOption(outputOption(['text', 'json', 'yaml', 'sarif'], 'text'))

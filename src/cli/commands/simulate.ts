@@ -865,7 +865,7 @@ export function registerSimulate(program: Command): void {
   )
     .option('--policy <dir>', "a policy folder to judge instead of the workspace's")
     .option('--flows <files...>', "flow files to parse and judge (default: the workspace's store)")
-    .option('--format <format>', 'format of --flows files', flowFormat, 'auto')
+    .option('-f, --format <format>', 'format of --flows files', flowFormat, 'auto')
     .option('--fields <list>', FIELDS_HELP, (t) => checkFieldList(t))
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
     .addOption(
