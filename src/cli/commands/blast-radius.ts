@@ -30,8 +30,15 @@ import {
 } from '../../analyze/index.js'
 import { EXIT, printDiagnostics, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
-import { choiceOption, outputOption, timeOption, verb, wholeNumber } from '../usage.js'
-import { loadOrThrow } from '../workspace.js'
+import {
+  choiceOption,
+  outputOption,
+  timeOption,
+  verb,
+  wholeNumber,
+  windowOptions,
+} from '../usage.js'
+import { loadOrThrow, windowOf } from '../workspace.js'
 
 const FORMATS = ['text', 'json', 'yaml', 'md', 'dot']
 const BASELINES: readonly Baseline[] = ['flat', 'observed', 'policy', 'enforced']
@@ -125,6 +132,8 @@ interface Opts {
   hops?: number
   baseline: Baseline
   compare?: string
+  since?: number
+  until?: number
   assumeExploitable?: ServiceSet
   paths: number
   output: string
@@ -136,7 +145,7 @@ const atLeast = (min: number, flag: string): ((text: string) => number) =>
 
 /** Registers `blast-radius`. */
 export function registerBlastRadius(program: Command): void {
-  verb(program, 'blast-radius')
+  const br = verb(program, 'blast-radius')
     .description(
       'what an attacker holding each workload reaches directly and by lateral movement, and the paths to crown jewels',
     )
@@ -170,6 +179,7 @@ export function registerBlastRadius(program: Command): void {
     )
     .option('--paths <n>', 'shortest paths listed per source', atLeast(0, '--paths'), 5)
     .addOption(outputOption(FORMATS, 'text'))
+  windowOptions(br, '--baseline observed: stored flows')
     .addHelpText(
       'after',
       `
@@ -184,18 +194,26 @@ enforced also shows its target (policy) and the rollout's progress towards it.
 Examples:
   $ bulkhead blast-radius -w my-estate
   $ bulkhead blast-radius --baseline enforced            # how far the enforcement rollout has got
+  $ bulkhead blast-radius --baseline observed --since 2026-11-01
   $ bulkhead blast-radius --baseline flat --compare policy -o md
   $ bulkhead blast-radius --from role=web --to role=db --assume-exploitable tcp/22,tcp/3389 -o dot | dot -Tsvg > paths.svg
 
 Exit codes: 0 success, 1 usage or input error.`,
     )
+    .hook('preAction', (c) => {
+      const o = c.opts<Opts>()
+      if (o.baseline !== 'observed' && (o.since !== undefined || o.until !== undefined))
+        throw new UsageError(
+          `--since/--until select the stored flows of --baseline observed, not of ${o.baseline}`,
+        )
+    })
     .action(async (opts: Opts) => {
       const { baseline, at, hops, paths: maxPaths } = opts
       const load = await loadOrThrow(opts.workspace, new Date(at))
       const { inventory, policySet, workspace } = load
       const dependencyMap =
         baseline === 'observed'
-          ? await loadDependencyMap(workspace, inventory, { expect: [] })
+          ? await loadDependencyMap(workspace, inventory, { expect: [], ...windowOf(opts) })
           : undefined
       const compare =
         opts.compare !== undefined

@@ -5,9 +5,9 @@
 import type { Command } from 'commander'
 import { answerMetrics, renderPrometheus } from '../../analyze/index.js'
 import type { DependencyMap } from '../../discover/index.js'
-import { EXIT, replaceFile, toYaml } from '../output.js'
-import { outputOption, timeOption, verb, wholeNumber } from '../usage.js'
-import { loadOrThrow } from '../workspace.js'
+import { EXIT, replaceFile, toYaml, UsageError } from '../output.js'
+import { outputOption, timeOption, verb, wholeNumber, windowOptions } from '../usage.js'
+import { loadOrThrow, windowOf } from '../workspace.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import { BulkheadError } from '../../core/index.js'
 
@@ -16,6 +16,8 @@ interface Opts {
   at: number
   previous?: string
   flows: boolean
+  since?: number
+  until?: number
   lateral: boolean
   expiringDays: number
   output: string
@@ -24,11 +26,14 @@ interface Opts {
 
 /** Registers `metrics`. */
 export function registerMetrics(program: Command): void {
-  verb(program, 'metrics')
-    .description(
-      'segmentation metrics: broad rules, sensitive workloads under enforce, lateral movement open today, unexpected east-west traffic, exceptions, owners, expiry',
-    )
-    .option('-w, --workspace <dir>', 'workspace folder', '.')
+  windowOptions(
+    verb(program, 'metrics')
+      .description(
+        'segmentation metrics: broad rules, sensitive workloads under enforce, lateral movement open today, unexpected east-west traffic, exceptions, owners, expiry',
+      )
+      .option('-w, --workspace <dir>', 'workspace folder', '.'),
+    'unexpected east-west: stored flows',
+  )
     .addOption(timeOption('--at <time>', 'when to judge expiry (ISO-8601)'))
     .option(
       '--previous <policyDir>',
@@ -60,9 +65,17 @@ Examples:
   $ bulkhead metrics -w my-estate
   $ bulkhead metrics -o prom --out /var/lib/node_exporter/textfile/bulkhead.prom
   $ bulkhead metrics --previous HEAD~1:policy -o json
+  $ bulkhead metrics --since 2026-11-01     # unexpected east-west traffic of November on
 
 Exit codes: 0 success, 1 usage or input error.`,
     )
+    .hook('preAction', (c) => {
+      const o = c.opts<Opts>()
+      if (!o.flows && (o.since !== undefined || o.until !== undefined))
+        throw new UsageError(
+          '--since/--until select the stored flows of unexpected east-west; --no-flows reads none',
+        )
+    })
     .action(async (opts: Opts) => {
       const now = opts.at
       const load = await loadOrThrow(opts.workspace, new Date(now))
@@ -70,7 +83,10 @@ Exit codes: 0 success, 1 usage or input error.`,
       let dependencyMap: DependencyMap | undefined
       if (opts.flows) {
         try {
-          dependencyMap = await loadDependencyMap(workspace, inventory, { expect: [] })
+          dependencyMap = await loadDependencyMap(workspace, inventory, {
+            expect: [],
+            ...windowOf(opts),
+          })
         } catch (err) {
           if (!(err instanceof BulkheadError) || err.diagnostics[0]?.code !== 'discover/no-flows')
             throw err
