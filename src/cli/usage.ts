@@ -191,6 +191,21 @@ export function choiceOption<V extends string>(
     })
 }
 
+/**
+ * `--policy <dir>`: a policy folder, or `REV:path` read from git, to use in place of the
+ * workspace's (its Enforcement file included), as `simulate --policy` takes it; read by
+ * `loadOrThrow`'s `policy` parameter. For the verbs that judge one policy set (`simulate`, `lint`,
+ * `eval`, `connlist`), so that a proposal (`recommend --out DIR`) can be checked before it
+ * replaces the workspace's policy.
+ * @param what - what the verb does with it, for the help (`judge`, `check`…).
+ */
+export function policyOption(what: string): Option {
+  return new Option(
+    '--policy <dir>',
+    `a policy folder (or REV:path) to ${what} instead of the workspace's`,
+  )
+}
+
 /** `-o, --output <format>`: one of `formats`, `fallback` when not given. */
 export function outputOption(formats: readonly string[], fallback: string, about = ''): Option {
   const message = (t: string): string => `unknown output format "${t}"`

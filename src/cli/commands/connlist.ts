@@ -5,7 +5,7 @@
 import type { Command } from 'commander'
 import { connlist, formatConnlist, type ConnlistFormat } from '../../policy/connlist.js'
 import { EXIT, toYaml } from '../output.js'
-import { outputOption, timeOption, verb } from '../usage.js'
+import { outputOption, policyOption, timeOption, verb } from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
 
 const FORMATS = ['txt', 'text', 'json', 'yaml', 'csv', 'md'] as const
@@ -23,6 +23,7 @@ export function registerConnlist(program: Command): void {
         'when to judge (ISO-8601): decides which rules have expired and which addresses workloads hold',
       ),
     )
+    .addOption(policyOption('list'))
     .addOption(outputOption(FORMATS, 'txt', ' (text = txt)'))
     .addHelpText(
       'after',
@@ -36,11 +37,16 @@ Examples:
   $ bulkhead connlist -w my-estate
   $ bulkhead connlist -o md > connectivity.md
   $ bulkhead connlist --at 2027-07-01 -o json
+  $ bulkhead connlist --policy recommended/ > proposed.txt  # what a proposal would allow
 
 Exit codes: 0 listed, 1 bad input.`,
     )
-    .action(async (opts: { workspace: string; at: number; output: string }) => {
-      const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(opts.at))
+    .action(async (opts: { workspace: string; policy?: string; at: number; output: string }) => {
+      const { inventory, policySet } = await loadOrThrow(
+        opts.workspace,
+        new Date(opts.at),
+        opts.policy,
+      )
       const conns = connlist(inventory, policySet, { now: new Date(opts.at) })
       if (opts.output === 'yaml') {
         // the rows of -o json, as YAML

@@ -27,10 +27,18 @@ import {
 } from '../../core/index.js'
 import { addressHoldsAt, evaluate, explainVerdict } from '../../policy/evaluate.js'
 import { emit, EXIT, UsageError } from '../output.js'
-import { outputOption, timeOption, verb } from '../usage.js'
+import { outputOption, policyOption, timeOption, verb } from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
 
 /** A parsed `SRC -> DST SERVICE` query. */
+/** The options of `eval`. */
+interface EvalCliOptions {
+  workspace: string
+  policy?: string
+  at: number
+  output: string
+}
+
 export interface EvalQuery {
   readonly src: string
   readonly dst: string
@@ -255,6 +263,7 @@ export function registerEval(program: Command): void {
       parseEvalQuery,
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
+    .addOption(policyOption('judge the flow by'))
     .addOption(
       timeOption(
         '--at <time>',
@@ -270,12 +279,13 @@ Examples:
   $ bulkhead eval "pay-web-1 -> pay-db-1 tcp/5432" -o json
   $ bulkhead eval "ci-runner-1 -> 10.20.1.11 tcp/22" --at 2026-11-01T12:00:00Z
   $ bulkhead eval "2001:db8::11 -> 2001:db8::20 icmpv6/128"
+  $ bulkhead eval "pay-web-1 -> pay-db-1 tcp/5432" --policy HEAD~1:policy
 
 Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
     )
-    .action(async (query: EvalQuery, opts: { workspace: string; at: number; output: string }) => {
+    .action(async (query: EvalQuery, opts: EvalCliOptions) => {
       const at = opts.at
-      const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(at))
+      const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(at), opts.policy)
       const protocol = query.service.protocol
       // ICMP is IPv4's and ICMPv6 IPv6's (RFC 4443); otherwise the other side's address family
       // decides which of a dual-stack workload's addresses

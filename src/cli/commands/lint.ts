@@ -18,7 +18,7 @@ import { Simulator } from '../../policy/simulate.js'
 import { toSarif, type SarifRuleInfo } from '../render/sarif.js'
 import { emit, EXIT, UsageError } from '../output.js'
 import { VERSION } from '../version.js'
-import { outputOption, timeOption, verb, windowOptions } from '../usage.js'
+import { outputOption, policyOption, timeOption, verb, windowOptions } from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
 import { repositoryRoot } from '../policy-source.js'
 import { checkFieldList } from '../inputs.js'
@@ -66,6 +66,7 @@ export interface LintOutput {
 
 interface LintCliOptions {
   workspace: string
+  policy?: string
   at: number
   expiringDays: number
   flows?: string[] | false
@@ -125,6 +126,7 @@ export function registerLint(program: Command): void {
       .option('-w, --workspace <dir>', 'workspace folder', '.'),
     'stored flows',
   )
+    .addOption(policyOption('check'))
     .addOption(timeOption('--at <time>', 'the instant expiry is judged at (ISO-8601)'))
     .option('--expiring-days <n>', 'report rules expiring within this many days', parseDays, 30)
     .option(
@@ -151,6 +153,7 @@ Examples:
   $ bulkhead lint
   $ bulkhead lint --expiring-days 14 -o sarif > bulkhead.sarif
   $ bulkhead lint --flows flows/aws/*.log.gz -o json
+  $ bulkhead lint --policy recommended/                   # a proposal, before it replaces policy/
 
 Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some finding is an error.`,
     )
@@ -159,7 +162,11 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
     })
     .action(async (opts: LintCliOptions) => {
       const { at, expiringDays: days } = opts
-      const { inventory, policySet, workspace } = await loadOrThrow(opts.workspace, new Date(at))
+      const { inventory, policySet, workspace } = await loadOrThrow(
+        opts.workspace,
+        new Date(at),
+        opts.policy,
+      )
       const files = Array.isArray(opts.flows) ? opts.flows : []
       const wantStore = opts.since !== undefined || opts.until !== undefined
       let hits: Map<string, number> | undefined
