@@ -101,3 +101,13 @@ describe('-f, the short --format of flows, wherever flow files are read', () => 
     expect(JSON.parse(r.stdout)).toMatchObject({ records: 1, formats: { zeek: 1 } })
   })
 })
+
+describe('simulate/no-flows names what to do for the input it had', () => {
+  it('files: no advice about --since/--until, which --flows refuses', async () => {
+    const r = await cli('simulate', '-w', W, '--at', AT, '--flows', path.join(tmp, 'nosuch.log'))
+    expect(r.code).toBe(1)
+    const line = r.stderr.split('\n').find((l) => l.includes('simulate/no-flows')) ?? ''
+    expect(line).toContain('no flow was read from the files')
+    expect(line).not.toContain('--since')
+  })
+})

@@ -943,8 +943,12 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
           {
             code: 'simulate/no-flows',
             severity: 'warning',
-            message: `no flows were judged: ${fed.from === 'store' ? 'the store or the window holds none' : 'the files hold none'}`,
-            hint: 'widen --since/--until, or check the files',
+            message: `no flows were judged: ${fed.from === 'store' ? 'the store or the window holds none' : 'no flow was read from the files'}`,
+            // --since/--until cannot be given with --flows: name them only for the store
+            hint:
+              fed.from === 'store'
+                ? 'widen or move --since/--until, or ingest flows of that time'
+                : 'check the files: what was unusable or skipped in them is said above',
           },
         ])
       }
