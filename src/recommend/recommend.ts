@@ -51,7 +51,7 @@ import {
   type Inventory,
   hasRealTime,
 } from '../core/index.js'
-import { edgeFigures, windowCalendar } from '../discover/index.js'
+import { COVERAGE, edgeFigures, windowCalendar } from '../discover/index.js'
 import type { DependencyMap, Edge, EdgePattern, MapEntity } from '../discover/types.js'
 import { policyBlocks } from '../policy/connlist.js'
 import { isLive, ruleMatches } from '../policy/evaluate.js'
@@ -67,6 +67,7 @@ import { INTERNET } from '../inventory/resolver.js'
 import { groupPorts, isEphemeralNoise, portsByEndpoints } from './ports.js'
 import type {
   ExcludedEdge,
+  ExpectedRhythm,
   Granularity,
   OverPermission,
   PolicyReport,
@@ -942,32 +943,37 @@ function share(n: number, total: number): number {
   return total === 0 ? 0 : n / total
 }
 
+/** What a rhythm's jobs are, for the `recommend/short-window` message. */
+const RHYTHM_JOBS: Readonly<Record<ExpectedRhythm, string>> = {
+  daily: 'daily jobs (nightly backups, reports)',
+  weekly: 'weekly jobs (weekend batches, maintenance windows)',
+  monthly: 'month-end jobs',
+  quarterly: 'quarterly jobs (failover tests, quarter-end reports)',
+}
+
 /**
  * `recommend/short-window` warnings: the observation window is shorter than an expected rhythm
- * needs (monthly: more than 31 days and a month end inside; quarterly: more than 92 days, as
- * discover's `COVERAGE`), so edges of
- * such jobs may be missing from the recommendation (issue 5 item 5).
+ * needs (discover's `COVERAGE`: daily at least 2 days, weekly at least 14, monthly more than 31
+ * and a month end inside, quarterly more than 92), so edges of such jobs may be missing from the
+ * recommendation (issue 5 item 5).
  */
 export function windowWarnings(
   map: DependencyMap,
-  expect: readonly ('monthly' | 'quarterly')[],
+  expect: readonly ExpectedRhythm[],
 ): Diagnostic[] {
   const out: Diagnostic[] = []
   const w = map.window
   for (const rhythm of new Set(expect)) {
-    const need = rhythm === 'monthly' ? 31 : 92
+    const { days: need, strict } = COVERAGE[rhythm]
     const days = w ? (w.end - w.start) / DAY_MS : 0
     const monthEnd = w ? containsMonthEnd(w.start, w.end) : false
-    if (days > need && (rhythm !== 'monthly' || monthEnd)) continue
-    const what =
-      rhythm === 'monthly'
-        ? 'month-end jobs'
-        : 'quarterly jobs (failover tests, quarter-end reports)'
+    const long = strict ? days > need : days >= need
+    if (long && (rhythm !== 'monthly' || monthEnd)) continue
+    const what = RHYTHM_JOBS[rhythm]
     const span = w ? `${iso(w.start)} – ${iso(w.end)}, ${days.toFixed(1)} days` : 'no flows'
-    const why =
-      days <= need
-        ? `it must span more than ${need} days to see ${rhythm} traffic`
-        : 'it contains no month end (the last or first day of a month)'
+    const why = !long
+      ? `it must span ${strict ? 'more than' : 'at least'} ${need} days to see ${rhythm} traffic`
+      : 'it contains no month end (the last or first day of a month)'
     out.push(
       diagnostic(
         'recommend/short-window',
@@ -975,7 +981,7 @@ export function windowWarnings(
         undefined,
         {
           severity: 'warning',
-          hint: `observe for more than ${need} days, or add the ${rhythm} rules by hand`,
+          hint: `observe for ${strict ? 'more than' : 'at least'} ${need} days, or add the ${rhythm} rules by hand`,
         },
       ),
     )

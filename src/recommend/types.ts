@@ -19,8 +19,11 @@ import type { PortRangeOptions } from './ports.js'
  */
 export type Granularity = 'identity' | 'role' | 'app'
 
-/** Observation rhythms the user expects in the estate (`--expect`). */
-export type ExpectedRhythm = 'monthly' | 'quarterly'
+/**
+ * Observation rhythms the user expects in the estate (`--expect`): the values `discover --expect`
+ * takes, each needing the window discover's `COVERAGE` gives it.
+ */
+export type ExpectedRhythm = 'daily' | 'weekly' | 'monthly' | 'quarterly'
 
 /** Options of {@link recommend}. Every field is optional; defaults are given per field. */
 export interface RecommendOptions {

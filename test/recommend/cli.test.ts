@@ -213,6 +213,24 @@ describe('bulkhead recommend on a held-out estate', () => {
     expect(r.stderr).toMatch(/warning recommend\/short-window/)
   }, 60_000)
 
+  it('--expect takes the rhythms discover --expect takes, with the same windows', async () => {
+    // about 10 days of flows: long enough for daily (at least 2 days), not for weekly (at least 14)
+    const window = ['--since', '2026-10-05', '--until', '2026-10-15', '--expect', 'daily,weekly']
+    const r = await recommendTo(ws, path.join(root, 'rhythms'), ...window, '-o', 'json')
+    expect(r.code, r.stderr).toBe(0)
+    const report = JSON.parse(r.stdout) as { diagnostics: { code: string; message: string }[] }
+    const short = report.diagnostics.filter((d) => d.code === 'recommend/short-window')
+    expect(short).toHaveLength(1)
+    expect(short[0]?.message).toMatch(
+      /too short for weekly patterns: it must span at least 14 days/,
+    )
+    const d = await cli('discover', '-w', ws, ...window, '-o', 'json')
+    const map = JSON.parse(d.stdout) as { warnings: { code: string; message: string }[] }
+    expect(map.warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(/weekly patterns need/),
+    ])
+  }, 60_000)
+
   it('merges with the workspace policy: nothing new to propose, and the text summary says so', async () => {
     const out = path.join(root, 'merged')
     const r = await recommendTo(

@@ -50,7 +50,7 @@ interface RecommendCliOptions {
 
 const FORMATS = ['text', 'json', 'yaml', 'md']
 const GRANULARITIES: readonly Granularity[] = ['identity', 'role', 'app']
-const RHYTHMS: readonly ExpectedRhythm[] = ['monthly', 'quarterly']
+const RHYTHMS: readonly ExpectedRhythm[] = ['daily', 'weekly', 'monthly', 'quarterly']
 
 /** The JSON/YAML shape of `recommend -o json`: the report plus the files written. Stable. */
 export interface RecommendOutput extends RecommendReport {
@@ -119,7 +119,7 @@ export function registerRecommend(program: Command): void {
     .addOption(
       new Option(
         '--expect <rhythms>',
-        'rhythms the estate has: monthly,quarterly (warns when the window is too short); "" for none',
+        'rhythms the estate has: daily,weekly,monthly,quarterly, as discover takes them (warns when the window is too short); "" for none',
       )
         .argParser(parseRhythms)
         .default(['monthly'], 'monthly'),
