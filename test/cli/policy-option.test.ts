@@ -73,3 +73,12 @@ describe('--policy on lint, eval and connlist', () => {
     expect(r.stderr).toContain('io/not-found')
   })
 })
+
+describe('--policy is one option everywhere', () => {
+  it.each(['simulate', 'lint', 'eval', 'connlist'])('%s --help describes it alike', async (v) => {
+    const r = await cli(v, '--help')
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain(
+      '--policy <dir> a policy folder (or REV:path) to',
+    )
+  })
+})

@@ -41,7 +41,14 @@ import {
 } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
 import { AfterOutputError, emit, EXIT, lazyArray, printDiagnostics, UsageError } from '../output.js'
-import { outputOption, timeOption, verb, wholeNumber, windowOptions } from '../usage.js'
+import {
+  outputOption,
+  policyOption,
+  timeOption,
+  verb,
+  wholeNumber,
+  windowOptions,
+} from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
 
 /** Where the flows of a run come from. */
@@ -863,7 +870,7 @@ export function registerSimulate(program: Command): void {
     'stored flows',
     '; flows with no real time are left out',
   )
-    .option('--policy <dir>', "a policy folder to judge instead of the workspace's")
+    .addOption(policyOption('judge'))
     .option('--flows <files...>', "flow files to parse and judge (default: the workspace's store)")
     .option('-f, --format <format>', 'format of --flows files', flowFormat, 'auto')
     .option('--fields <list>', FIELDS_HELP, (t) => checkFieldList(t))
