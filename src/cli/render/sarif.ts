@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto'
 import path from 'node:path'
-import type { SourceLocation } from '../../core/index.js'
+import { counted, type SourceLocation } from '../../core/index.js'
 
 /** SARIF result levels used here (SARIF §3.27.10; `none` is not used). */
 export type SarifLevel = 'error' | 'warning' | 'note'
@@ -156,7 +156,7 @@ function capFindings(findings: readonly SarifFinding[], max: number): readonly S
     {
       ruleId: RESULTS_LEFT_OUT_RULE,
       level: 'note',
-      message: `${String(left.length)} more findings left out (${left.filter((f) => f.level === 'error').length} errors, ${left.filter((f) => f.level === 'warning').length} warnings, ${left.filter((f) => f.level === 'note').length} notes): GitHub code scanning rejects a run of more than ${String(max)} results; the other output formats list them all`,
+      message: `${counted(left.length, 'more finding')} left out (${counted(left.filter((f) => f.level === 'error').length, 'error')}, ${counted(left.filter((f) => f.level === 'warning').length, 'warning')}, ${counted(left.filter((f) => f.level === 'note').length, 'note')}): GitHub code scanning rejects a run of more than ${String(max)} results; the other output formats list them all`,
       ...(where !== undefined ? { location: where } : {}),
       key: 'results-left-out',
     },
