@@ -103,8 +103,9 @@ export interface OpenBytesOptions {
 /**
  * Opens a file (or `-` for stdin) as bytes, transparently gunzipping when the first bytes are
  * `1f 8b` (RFC 1952), including concatenated gzip members (as `cat a.gz b.gz` and S3 exports
- * produce) and trailing bytes after them (see {@link gunzip}), and transcoding text with a UTF-16
- * byte order mark to UTF-8 (see `fromUtf16`).
+ * produce) and trailing bytes after them (see {@link gunzip}), transcoding text with a UTF-16
+ * byte order mark to UTF-8 (see `fromUtf16`), and writing the lone CR line endings of text as LF
+ * (see {@link fromLoneCr}).
  *
  * @returns chunks of decompressed bytes, in order.
  * @throws BulkheadError `ingest/truncated-input` when a gzip member ends early or is corrupt,
@@ -115,7 +116,37 @@ export async function* openBytes(
   file: string,
   opts: OpenBytesOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  yield* fromUtf16(openGunzipped(file, opts))
+  yield* fromLoneCr(fromUtf16(openGunzipped(file, opts)))
+}
+
+/** How much of a stream {@link fromLoneCr} looks at to tell its line endings. */
+const LINE_END_HEAD_BYTES = 1 << 16
+
+/**
+ * Text whose lines end in a lone CR (classic Mac OS, and some exports made there), with each CR
+ * written as LF, so that every reader splits its lines; any other bytes unchanged. Told from the
+ * head (the first 64 KiB, or the whole of a shorter stream): a CR and neither LF nor NUL. Flow
+ * text always has a line break within its first lines, and binary formats (NetFlow datagrams,
+ * pcap, Parquet) hold NUL bytes in their headers. One byte for one byte, so line numbers and
+ * offsets stay those of the file.
+ */
+export async function* fromLoneCr(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const peek = await peekBytes(chunks, LINE_END_HEAD_BYTES)
+  const head = peek.head.subarray(0, LINE_END_HEAD_BYTES)
+  const loneCr = head.includes(0x0d) && !head.includes(0x0a) && !head.includes(0x00)
+  try {
+    for await (const c of peek.rest) {
+      if (!loneCr) {
+        yield c
+        continue
+      }
+      const out = Uint8Array.from(c)
+      for (let i = out.indexOf(0x0d); i !== -1; i = out.indexOf(0x0d, i + 1)) out[i] = 0x0a
+      yield out
+    }
+  } finally {
+    await peek.close()
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib'
 import { Command } from 'commander'
 import { BulkheadError, type Flow } from '../../src/core/index.js'
 import { detectFormat } from '../../src/ingest/detect.js'
-import { fromUtf16, openBytes, peekBytes, splitLines } from '../../src/ingest/lines.js'
+import { fromLoneCr, fromUtf16, openBytes, peekBytes, splitLines } from '../../src/ingest/lines.js'
 import { readFlows, summarize, type FileSummary } from '../../src/ingest/read.js'
 import { parseIsoTime, parseTime, isDottedQuad, parseAddress } from '../../src/ingest/fields.js'
 import { registerFlows, tableLines } from '../../src/cli/commands/flows.js'
@@ -86,6 +86,49 @@ describe('openBytes and readFlows', () => {
     )
     expect(gz.summaries[0]?.format).toBe('aws-vpc')
     expect(gz.summaries[0]?.bytes).toBe(readFileSync(file).length)
+  })
+
+  it('text whose lines end in a lone CR (classic Mac OS) reads as with LF, line numbers kept; binary bytes stay as they are', async () => {
+    // held-out (hK, s33): a CR-only CSV read as its header line alone (0 flows, nothing
+    // skipped, exit 0) and a CR-only AWS file was ingest/unknown-format
+    const text = fixtureText('aws-v2.log')
+    const plain = await readAll([fixture('aws-v2.log')])
+    expect(plain.flows.length).toBeGreaterThan(0)
+    const csv = [
+      'src_ip,dst_ip,src_port,dst_port,protocol,start,end',
+      '10.0.0.1,10.0.0.2,40000,443,tcp,2026-11-01T10:00:00Z,2026-11-01T10:00:05Z',
+      '10.0.0.1,10.0.0.3,40001,22,tcp,2026-11-01T10:00:00Z,2026-11-01T10:00:05Z',
+    ].join('\r')
+    for (const [name, bytes] of [
+      ['mac.log', Buffer.from(text.replace(/\r?\n/g, '\r'))],
+      ['mac.log.gz', gzipSync(Buffer.from(text.replace(/\r?\n/g, '\r')))],
+    ] as const) {
+      const file = join(dir, name)
+      writeFileSync(file, bytes)
+      const got = await readAll([file])
+      expect(got.error, name).toBeUndefined()
+      expect(got.summaries[0]?.format, name).toBe('aws-vpc')
+      expect(
+        got.flows.map((f) => [f.src, f.dst, f.bytes, f.source.line]),
+        name,
+      ).toEqual(plain.flows.map((f) => [f.src, f.dst, f.bytes, f.source.line]))
+    }
+    const csvFile = join(dir, 'mac.csv')
+    writeFileSync(csvFile, `${csv}\r`)
+    const got = await readAll([csvFile])
+    expect(got.flows.map((f) => [f.dst, f.dstPort, f.source.line])).toEqual([
+      ['10.0.0.2', 443, 2],
+      ['10.0.0.3', 22, 3],
+    ])
+    // bytes with a NUL (any binary format) or with an LF keep their CRs
+    for (const bytes of [Buffer.from([0x00, 0x0d, 0x41]), Buffer.from('a\rb\nc\r')]) {
+      const chunks = async function* (): AsyncGenerator<Uint8Array> {
+        yield bytes
+      }
+      const out: Uint8Array[] = []
+      for await (const c of fromLoneCr(chunks())) out.push(c)
+      expect(Buffer.concat(out)).toEqual(bytes)
+    }
   })
 
   it('text with a UTF-16 byte order mark (PowerShell > and Out-File), LE or BE, gzipped or not, reads as UTF-8', async () => {
