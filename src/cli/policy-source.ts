@@ -42,7 +42,10 @@ export async function readPolicySource(spec: string, gitDir: string): Promise<So
   }
   const rev = spec.slice(0, colon)
   const dir = spec.slice(colon + 1).replace(/\/+$/, '')
-  const git = async (args: string[]): Promise<string> => {
+  const git = async (
+    args: string[],
+    hint: () => Promise<string> = () => Promise.resolve(BAD_REVISION_HINT),
+  ): Promise<string> => {
     try {
       const { stdout } = await run('git', args, {
         cwd: gitDir,
@@ -56,12 +59,14 @@ export async function readPolicySource(spec: string, gitDir: string): Promise<So
         .split('\n')[0]
       throw new BulkheadError([
         diagnostic('diff/bad-revision', `cannot read "${spec}" from git: ${msg}`, loc, {
-          hint: 'name a commit of the repository and a folder in it, such as HEAD~1:policy; git ls-tree REV:path lists what it holds',
+          hint: await hint(),
         }),
       ])
     }
   }
-  const type = (await git(['cat-file', '-t', `${rev}:${dir}`])).trim()
+  const type = (
+    await git(['cat-file', '-t', `${rev}:${dir}`], () => fromRootHint(rev, dir, gitDir))
+  ).trim()
   if (type !== 'tree') {
     throw new BulkheadError([
       diagnostic('diff/not-a-folder', `"${spec}" is a git ${type}, not a policy folder`, loc, {
@@ -81,6 +86,31 @@ export async function readPolicySource(spec: string, gitDir: string): Promise<So
     files.push({ path: `${rev}:${file}`, text: await git(['show', `${rev}:${file}`]) })
   }
   return files
+}
+
+const BAD_REVISION_HINT =
+  'name a commit of the repository and a folder in it, such as HEAD~1:policy; git ls-tree REV:path lists what it holds'
+
+/**
+ * The hint for a `REV:path` git cannot read. git reads `path` from the repository root, so for a
+ * workspace in a subfolder `HEAD~1:policy` names no folder while `HEAD~1:./policy` does: when
+ * `REV:./path` is a folder of that revision (read from `gitDir`), the hint names it and the path
+ * from the root, as `git rev-parse` does (`git cat-file` gives no such hint); else the general one.
+ * Called only once git has failed to read `REV:path`.
+ */
+async function fromRootHint(rev: string, dir: string, gitDir: string): Promise<string> {
+  if (dir === '' || dir.startsWith('./') || dir.startsWith('/')) return BAD_REVISION_HINT
+  const out = (args: string[]): Promise<string | undefined> =>
+    run('git', args, { cwd: gitDir, encoding: 'utf8' }).then(
+      (r) => r.stdout.trim(),
+      () => undefined,
+    )
+  const [prefix, type] = await Promise.all([
+    out(['rev-parse', '--show-prefix']),
+    out(['cat-file', '-t', `${rev}:./${dir}`]),
+  ])
+  if (prefix === undefined || prefix === '' || type !== 'tree') return BAD_REVISION_HINT
+  return `git reads ${rev}:${dir} from the repository root, and the workspace is in ${prefix} of it: write ${rev}:./${dir} (or ${rev}:${prefix}${dir})`
 }
 
 /**

@@ -536,4 +536,15 @@ describe('bulkhead diff on git revisions', () => {
     expect(file.code).toBe(1)
     expect(file.stderr).toContain('diff/not-a-folder')
   })
+  it('REV:path of a workspace in a subfolder: the hint names REV:./path, not the path that failed', async () => {
+    // git reads REV:policy from the repository root; the workspace is ws/ of the repository
+    const ws = path.join(repo, 'ws')
+    const r = await cli('diff', 'HEAD~1:policy', 'HEAD:./policy', '-w', ws, '--at', AT)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('diff/bad-revision')
+    expect(r.stderr).toContain('write HEAD~1:./policy (or HEAD~1:ws/policy)')
+    // a path that is in no folder keeps the general hint
+    const none = await cli('diff', 'HEAD~1:nothing', 'HEAD:./policy', '-w', ws, '--at', AT)
+    expect(none.stderr).toContain('such as HEAD~1:policy')
+  })
 })
