@@ -181,6 +181,26 @@ describe('bulkhead diff on folders', () => {
     expect(gate.code).toBe(0)
     expect(gate.stderr).toContain('warning diff/no-flows')
   })
+  it('diff/no-flows names what to do for the input it had', async () => {
+    const line = (r: { stderr: string }): string =>
+      r.stderr.split('\n').find((l) => l.includes('diff/no-flows')) ?? ''
+    // --no-flows was asked for: no advice to ingest or widen a window
+    const asked = line(await cli('diff', OLD, NEW, ...base, '--no-flows', '--fail-on-impact'))
+    expect(asked).toContain('--no-flows was given')
+    expect(asked).toContain('leave out --no-flows')
+    expect(asked).not.toContain('--since')
+    // files that hold no flow: --since/--until, which --flows refuses, are not advised
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-noflows-'))
+    try {
+      const empty = path.join(dir, 'empty.csv')
+      writeFileSync(empty, 'src_ip,dst_ip,dst_port,protocol\n')
+      const files = line(await cli('diff', OLD, NEW, ...base, '--flows', empty, '--fail-on-impact'))
+      expect(files).toContain('no flow was read from the files')
+      expect(files).not.toContain('--since')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
   it.each([
     [[`${W}/nope`, NEW], 'io/not-found'],
     [[`${W}/flows.csv`, NEW], 'diff/not-a-folder'],

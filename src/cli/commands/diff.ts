@@ -239,18 +239,34 @@ denied by NEW, or one OLD did not block (allowed, would-be-blocked, unenforced) 
         }
       }
       if (opts.failOnImpact === true && (flowsDiff?.flows ?? 0) === 0) {
-        // a gate that judged nothing passes: say so
+        // a gate that judged nothing passes: say so, with what to do for the input it had
+        // (--since/--until are refused with --flows; --no-flows was asked for)
+        const [why, hint] =
+          flowsDiff !== undefined
+            ? files !== undefined
+              ? [
+                  'no flow was read from the files',
+                  'check the files: what was unusable or skipped in them is said above',
+                ]
+              : [
+                  'the store or the window holds none',
+                  'widen or move --since/--until, or ingest flows of that time',
+                ]
+            : opts.flows === false
+              ? [
+                  '--no-flows was given',
+                  'leave out --no-flows to replay the stored flows, or pass --flows FILE...',
+                ]
+              : [
+                  `there is no flow store at "${ws.workspace.store}"`,
+                  'pass --flows FILE..., or run bulkhead ingest first',
+                ]
         printDiagnostics([
           {
             code: 'diff/no-flows',
             severity: 'warning',
-            message:
-              flowsDiff !== undefined
-                ? '--fail-on-impact checked no flows: the files or the window hold none'
-                : opts.flows === false
-                  ? '--fail-on-impact checked no flows: --no-flows was given'
-                  : `--fail-on-impact checked no flows: there is no flow store at "${ws.workspace.store}"`,
-            hint: 'pass --flows FILE..., or run bulkhead ingest first, or widen --since/--until',
+            message: `--fail-on-impact checked no flows: ${why}`,
+            hint,
           },
         ])
       }
