@@ -74,6 +74,31 @@ describe('SARIF locations are repository paths', () => {
     expect(found.every((u) => u.startsWith('net/policy/'))).toBe(true)
   })
 
+  it('lint --policy REV:path: net/policy/… at the lines of that revision, not HEAD~3:…', async () => {
+    const ws = path.join(repo, 'net')
+    for (const spec of ['HEAD~3:./policy', 'HEAD~3:net/policy']) {
+      const r = await cli(
+        'lint',
+        '-w',
+        ws,
+        '--policy',
+        spec,
+        '--at',
+        AT,
+        '--no-flows',
+        '-o',
+        'sarif',
+      )
+      expect([0, 2]).toContain(r.code)
+      const log = JSON.parse(r.stdout) as Log
+      const found = uris(log)
+      expect(found.length).toBeGreaterThan(0)
+      expect(found.every((u) => u.startsWith('net/policy/'))).toBe(true)
+      // the revision linted is the one the lines are of: they are kept, as diff keeps NEW's
+      expect(log.runs[0]!.results.every((x) => x.locations[0]!.physicalLocation.region)).toBe(true)
+    }
+  })
+
   it('diff REV:./policy NEW-folder: OLD and NEW places are both net/policy/…', async () => {
     const ws = path.join(repo, 'net')
     const r = await cli(

@@ -4,12 +4,14 @@
  * available), as text, JSON or SARIF for code scanning; exit 2 when any finding is an error.
  */
 import { existsSync } from 'node:fs'
+import path from 'node:path'
 import type { Command } from 'commander'
 import {
   formatDiagnostic,
   formatLocation,
   formatRuleRef,
   type RuleRef,
+  type SourceLocation,
   counted,
 } from '../../core/index.js'
 import { LINT_CODES, lint, type LintCode, type LintFinding } from '../../policy/lint.js'
@@ -20,7 +22,7 @@ import { emit, EXIT, UsageError } from '../output.js'
 import { VERSION } from '../version.js'
 import { outputOption, policyOption, timeOption, verb, windowOptions } from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
-import { repositoryRoot } from '../policy-source.js'
+import { gitRevision, repositoryRoot, revisionFile } from '../policy-source.js'
 import { checkFieldList } from '../inputs.js'
 import {
   checkFlowFlags,
@@ -216,13 +218,21 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
         })),
       }
       if (opts.output === 'sarif') {
+        // `--policy REV:path`: a place `HEAD~1:policy/a.yaml:3:5` is the repository file
+        // `policy/a.yaml` at that line of the revision linted, as diff places NEW's rules;
+        // code scanning has no file named `HEAD~1:policy/a.yaml`
+        const gitDir = path.resolve(opts.workspace)
+        const place = (loc: SourceLocation): SourceLocation =>
+          gitRevision(loc.file) === undefined
+            ? loc
+            : { ...loc, file: revisionFile(loc.file, gitDir) }
         const sarif = toSarif(
           findings.map((f) => ({
             ruleId: f.code,
             level: f.severity,
             message: f.message,
-            ...(f.location ? { location: f.location } : {}),
-            ...(f.related ? { related: f.related } : {}),
+            ...(f.location ? { location: place(f.location) } : {}),
+            ...(f.related ? { related: f.related.map(place) } : {}),
             ...(f.rule
               ? { key: `${formatRuleRef(f.rule)}${f.subject === undefined ? '' : ` ${f.subject}`}` }
               : {}),
