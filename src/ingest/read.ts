@@ -231,6 +231,7 @@ export interface RunSummary {
   readonly formats: Readonly<Record<string, number>>
   /** On-disk bytes read. */
   readonly bytes: number
+  /** Wall-clock seconds of the run, to the millisecond. */
   readonly seconds: number
   /** Warnings about whole files (e.g. `ingest/empty-input`). */
   readonly diagnostics: readonly Diagnostic[]
@@ -779,7 +780,8 @@ export function summarize(summaries: readonly FileSummary[], seconds: number): R
     examples,
     formats,
     bytes,
-    seconds,
+    // to the millisecond: a float sum (1.2166875149999998) is no figure to print
+    seconds: Math.round(seconds * 1000) / 1000,
     diagnostics,
   }
 }

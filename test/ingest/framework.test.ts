@@ -279,6 +279,8 @@ describe('openBytes and readFlows', () => {
       formats: { 'aws-vpc': 4, 'gcp-vpc': 3, csv: 5 },
       seconds: 2,
     })
+    // seconds to the millisecond, not a float sum (hH s33: `seconds: 1.2166875149999998`)
+    expect(summarize(r.summaries, 1.2166875149999998).seconds).toBe(1.217)
     expect(s.skipped).toEqual({ 'bad-address': 1, 'field-count': 1, 'bad-port': 2, 'bad-json': 1 })
     expect(s.notes).toEqual({
       nodata: 1,

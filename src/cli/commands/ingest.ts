@@ -383,7 +383,7 @@ export async function ingestFiles(
     examples: run.examples,
     formats,
     bytes: run.bytes,
-    seconds,
+    seconds: run.seconds,
     alreadyIngested: already,
     sameBytesAs,
     failed,
