@@ -310,7 +310,12 @@ export function registerInventory(program: Command): void {
       'show the resolved workloads: addresses (with time bounds), labels and where each label came from, and the named externals',
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
-    .addOption(timeOption('--at <time>', 'the time at which rule expiry is judged (ISO-8601)'))
+    .addOption(
+      timeOption(
+        '--at <time>',
+        "when the policy's rule expiry is judged in the load's diagnostics (ISO-8601); the listing itself is the same at any time: addresses show their time bounds",
+      ),
+    )
     .addOption(formerNowOption())
     .addOption(outputOption(['table', 'text', 'json', 'yaml'], 'table', ' (text = table)'))
     .addHelpText(
