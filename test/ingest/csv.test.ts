@@ -69,6 +69,55 @@ describe('csv parser', () => {
     expect(ctx.stats.skipped).toEqual({ 'bad-time': 1 })
   })
 
+  it("reads Argus's ICMP rows: type and code from Sport (hex for ICMPv4), Dport not the type", async () => {
+    // rows written for this test in the shape of CTU-13's binetflow files. Argus-clients 3.0.x
+    // print an ICMPv4 Sport as the 16-bit word over the type byte then the code byte, read on a
+    // little-endian host (code·256+type) as `0x%4.4x`, and Dport as the word over the ICMP id
+    // (for a port unreachable the quoted datagram's port); ICMPv6 both in decimal
+    const head =
+      'StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label'
+    const row = (proto: string, src: string, sport: string, dst: string, dport: string): string =>
+      `2011/08/10 10:01:02.000100,0.000000,${proto},${src},${sport},   ->,${dst},${dport},INT,0,,1,70,70,flow=Background`
+    const text = [
+      head,
+      row('icmp', '192.0.2.10', '0x0303', '198.51.100.7', '0x9c40'), // port unreachable (3, 3)
+      row('icmp', '192.0.2.10', '0x0008', '198.51.100.7', '0x2a1b'), // echo (8, 0), id 0x2a1b
+      row('icmp', '192.0.2.10', '0x0103', '198.51.100.7', '0xc633'), // host unreachable (3, 1)
+      row('icmp', '192.0.2.10', '0x000b', '198.51.100.7', '0x0000'), // time exceeded (11, 0)
+      row('icmp', '192.0.2.10', '0x0000', '198.51.100.7', '0x0000'), // echo reply (0, 0)
+      row('ipv6-icmp', '2001:db8::5', '135', '2001:db8::1', '0'), // neighbor solicitation
+      row('ipv6-icmp', '2001:db8::5', '1025', '2001:db8::1', '17'), // unreachable (1, 4)
+      // hex for TCP/UDP, for ICMPv6, too many digits, not hex: refused
+      row('tcp', '192.0.2.10', '0x0050', '198.51.100.7', '80'),
+      row('udp', '192.0.2.10', '53', '198.51.100.7', '0x0035'),
+      row('icmp', '2001:db8::5', '0x0080', '2001:db8::1', '0x0000'),
+      row('icmp', '192.0.2.10', '0x10303', '198.51.100.7', '0x0000'),
+      row('icmp', '192.0.2.10', '0x0303', '198.51.100.7', '0xzz'),
+    ].join('\n')
+    const { flows, ctx } = await runParser(csvParser, text)
+    expect(flows.map((f) => [f.protocol, f.dstPort, f.srcPort, f.direction])).toEqual([
+      [1, 3, 3, 'unknown'],
+      [1, 8, 0, 'unknown'],
+      [1, 3, 1, 'unknown'],
+      [1, 11, 0, 'unknown'],
+      [1, 0, 0, 'server-to-client'],
+      [58, 135, 0, 'unknown'],
+      [58, 1, 4, 'unknown'],
+    ])
+    expect(ctx.stats.skipped).toEqual({ 'bad-port': 5 })
+  })
+
+  it('hex ports outside an Argus header stay bad-port, ICMP too', async () => {
+    const text = [
+      'src_ip,dst_ip,src_port,dst_port,protocol',
+      '192.0.2.10,198.51.100.7,0x0303,0x9c40,icmp',
+      '192.0.2.10,198.51.100.7,0,771,icmp',
+    ].join('\n')
+    const { flows, ctx } = await runParser(csvParser, text)
+    expect(flows.map((f) => [f.protocol, f.dstPort, f.srcPort])).toEqual([[1, 3, 3]])
+    expect(ctx.stats.skipped).toEqual({ 'bad-port': 1 })
+  })
+
   it("reads Argus's %y-%m-%d+%T.%f times; its ARP and LLDP records are not-ip notes, not malformed", async () => {
     // modelled on the `ra -F ra.conf -L0 -c , -n -s +spkts,dpkts,load,pcr` output of Tenzir's
     // Argus guide (ra.conf: RA_TIME_FORMAT="%y-%m-%d+%T.%f"), https://docs.tenzir.com (argus)

@@ -314,6 +314,8 @@ type Header = { [K in Column]?: number } & {
   delim: string
   /** The exporter prints local time without a zone (nfdump, pmacct): such times are noted. */
   localTime: boolean
+  /** Argus `ra` columns (`Sport`, `Dport` beside `StartTime` or `TotPkts`): its ICMP "ports". */
+  argus: boolean
 }
 
 /** A date-time without a zone or offset (not an epoch count). */
@@ -338,6 +340,38 @@ function printsLocalTime(names: readonly string[]): boolean {
   )
 }
 
+/**
+ * Headers of Argus `ra -c ,` output (the CTU-13 binetflow files): `Sport` and `Dport` beside
+ * `StartTime` or `TotPkts`. Its ICMP rows are read by {@link argusIcmpTypeCode}.
+ */
+function printsArgusPorts(names: readonly string[]): boolean {
+  const has = (n: string): boolean => names.includes(n)
+  return has('sport') && has('dport') && (has('starttime') || has('totpkts'))
+}
+
+/**
+ * Argus's hexadecimal ICMP "port" (`ArgusPrintPort`: `0x%4.4x` for protocol 1 only; TCP, UDP and
+ * ICMPv6 are printed in decimal).
+ */
+const ARGUS_HEX_PORT_RE = /^0x[0-9a-f]{1,4}$/i
+
+/**
+ * An Argus ICMP or ICMPv6 row's type and code, from its `Sport` value `sport`. Argus-clients 3.0.x
+ * (the CTU-13 files) print there the 16-bit word over the flow key's type byte then code byte,
+ * read on a little-endian host: code·256+type (`0x0303` port unreachable, `0x0008` echo, `0x0103`
+ * host unreachable; ICMPv6 `1025` unreachable code 4). Their `Dport` is the word over the ICMP id
+ * (the echo id; for a port unreachable the quoted datagram's port), no type. Later clients print
+ * the type byte alone in `Sport` (high byte 0) and the code in `Dport`, which is not read: code 0.
+ * Sources: `ArgusPrintSrcPort` / `ArgusPrintDstPort` / `ArgusPrintPort` in common/argus_util.c of
+ * argus-clients 3.0.6.2 (`flow->ip_flow.sport`, `dport`) and of openargus/clients
+ * (`icmp_flow.type`, `code`); `struct ArgusICMPFlow` (`type, code` where `ArgusIPFlow` has
+ * `sport`); `ArgusNtoH`, which swaps no ICMP field; `ArgusCreateICMPFlow` (argus ArgusIcmp.c).
+ * @see https://github.com/openargus/clients/blob/master/common/argus_util.c
+ */
+function argusIcmpTypeCode(sport: number): { type: number; code: number } {
+  return { type: sport & 0xff, code: sport >> 8 }
+}
+
 /** Reads a header row; undefined unless every required column is present. */
 function parseHeader(line: string): Header | undefined {
   const h = readHeader(line)
@@ -355,7 +389,12 @@ function readHeader(line: string): Header | { missing: readonly Column[] } {
     const names = splitCsv(line, delim)
     if (!names) continue
     const canonNames = names.map(canon)
-    const h: Header = { n: names.length, delim: delim, localTime: printsLocalTime(canonNames) }
+    const h: Header = {
+      n: names.length,
+      delim: delim,
+      localTime: printsLocalTime(canonNames),
+      argus: printsArgusPorts(canonNames),
+    }
     for (const [col, aliases] of Object.entries(CSV_COLUMN_ALIASES) as [
       Column,
       readonly string[],
@@ -499,9 +538,17 @@ function parseRecord(
   const dst = parseAddress(address('dst_ip', 'dst_ip6'))
   if (src === undefined || dst === undefined) return void skip(ctx, 'bad-address', where, text)
   const sp = get('src_port')
-  let srcPort = sp === '' || sp === '-' ? 0 : parsePort(sp)
   const dp = get('dst_port')
-  let dstPort = dp === '' || dp === '-' ? 0 : parsePort(dp)
+  // Argus prints ICMP's "ports" in hex (`0x0303`): read here, refused below for other protocols
+  const hex = h.argus && (ARGUS_HEX_PORT_RE.test(sp) || ARGUS_HEX_PORT_RE.test(dp))
+  const port = (t: string): number | undefined =>
+    t === '' || t === '-'
+      ? 0
+      : h.argus && ARGUS_HEX_PORT_RE.test(t)
+        ? parseInt(t.slice(2), 16)
+        : parsePort(t)
+  let srcPort = port(sp)
+  let dstPort = port(dp)
   // nfdump writes an ICMP flow's destination port as type.code (`8.0`, `3.3`)
   const typeCode = dstPort === undefined ? /^(\d{1,3})\.(\d{1,3})$/.exec(dp) : null
   if (typeCode) dstPort = Number(typeCode[1]) * 256 + Number(typeCode[2])
@@ -523,12 +570,19 @@ function parseRecord(
       if (v6 && protoText.toLowerCase() === 'icmp') protocol = 58
       else return void skip(ctx, 'bad-protocol', where, text)
     }
-    // above 255 it is type·256+code in the port, NetFlow v5's convention (nfdump's exports)
-    if (dstPort > 255) {
+    if (h.argus) {
+      // Argus: type and code in Sport (code·256+type), no type in Dport
+      const { type, code } = argusIcmpTypeCode(srcPort)
+      srcPort = code
+      dstPort = type
+    } else if (dstPort > 255) {
+      // above 255 it is type·256+code in the port, NetFlow v5's convention (nfdump's exports)
       srcPort = dstPort & 0xff
       dstPort = dstPort >> 8
     }
   }
+  // Argus writes hex for ICMPv4 only: a hex port of TCP, UDP or ICMPv6 is no port it printed
+  if (hex && protocol !== 1) return void skip(ctx, 'bad-port', where, text)
   const zero = (c: Column): string => {
     const t = get(c)
     // nfdump and pmacct print a time the record lacks as 0000-00-00 00:00:00: no time
@@ -653,7 +707,9 @@ function headerLineOf(text: string): string | undefined {
  *   most {@link CSV_MAX_RECORD_LINES} lines; its `source.line` is its first line).
  * - protocol: IANA number or name (`tcp`, `udp`, `icmp`, ...); `icmp` between IPv6 addresses is
  *   58, a number of the other family's ICMP is `bad-protocol`. ICMP's type is `dst_port` (and its
- *   code `src_port`), or type·256+code in `dst_port` when that is above 255.
+ *   code `src_port`), or type·256+code in `dst_port` when that is above 255; under an Argus
+ *   header both are in `Sport`, hex for ICMPv4 ({@link argusIcmpTypeCode}); a hex port of another
+ *   protocol, or outside an Argus header, is `bad-port`.
  * - Times: epoch seconds, ms, µs or ns (told apart by size, see `parseTime`), or ISO-8601; no
  *   `end` → `start`, no `start` → `end`; neither → the file's time (`ctx.fileTime`, noted
  *   `time-from-file-mtime` / `-name`), from standard input 0 (noted `no-timestamp`).
