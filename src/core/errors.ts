@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'schema/unknown-kind'
   | 'io/not-found'
   | 'io/read-failed'
+  | 'io/invalid-utf8'
   | 'io/write-failed'
   // workspace and inventory
   | 'workspace/bad-config'
@@ -178,6 +179,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'schema/unknown-kind': true,
     'io/not-found': true,
     'io/read-failed': true,
+    'io/invalid-utf8': true,
     'io/write-failed': true,
     // workspace and inventory
     'workspace/bad-config': true,

@@ -11,6 +11,7 @@ import {
   hasErrors,
   isScoped,
   labelSet,
+  replacementWarning,
   sortDiagnostics,
   type Diagnostic,
   type EnforcementEntry,
@@ -155,6 +156,10 @@ export function loadFromSources(
   now: Date,
 ): LoadResult {
   const sink: Diagnostic[] = []
+  for (const file of [...inventoryFiles, ...policyFiles]) {
+    const bad = replacementWarning(file)
+    if (bad !== undefined) sink.push(bad)
+  }
   const parts = emptyInventoryParts()
   // CSV, Kubernetes and AWS inventory sources; .json files are parsed as YAML (JSON ⊂ YAML 1.2)
   const others = new SourceCollector(KNOWN_KINDS)
