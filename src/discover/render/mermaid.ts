@@ -7,9 +7,24 @@ import type { DependencyMap, MapEntity } from '../types.js'
 import { serviceText } from './json.js'
 import { counted } from '../../core/index.js'
 
-/** Mermaid label text inside `"..."`: quotes and angle brackets as entity codes. */
+/**
+ * Mermaid label text inside `"..."`, shown as itself. Mermaid reads `#name;` and `#123;` in a
+ * label as entity codes and renders the label as HTML, so `#` is written `#35;` first (else a
+ * name holding `#lt;` would show `<`), then `&` `#amp;` (else `&amp;` would show `&`), `"`
+ * `#quot;`, `<` `#lt;`, `>` `#gt;`, and a backtick `#96;` (a label in backticks is Markdown).
+ * A line break (CR, LF or CRLF) becomes `<br>`, Mermaid's line break in labels, so that each
+ * node and edge stays on one line of the flowchart.
+ * @see https://mermaid.js.org/syntax/flowchart.html#entity-codes-to-escape-characters
+ */
 function label(s: string): string {
-  return s.replace(/"/g, '#quot;').replace(/</g, '#lt;').replace(/>/g, '#gt;')
+  return s
+    .replace(/#/g, '#35;')
+    .replace(/&/g, '#amp;')
+    .replace(/"/g, '#quot;')
+    .replace(/</g, '#lt;')
+    .replace(/>/g, '#gt;')
+    .replace(/`/g, '#96;')
+    .replace(/\r\n|\r|\n/g, '<br>')
 }
 
 /**
