@@ -14,8 +14,13 @@ try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   const errors: string[] = []
   const requests: string[] = []
+  const failed: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`)
+  })
   page.on('request', (r) => requests.push(r.url()))
+  page.on('requestfailed', (r) => failed.push(r.url()))
   await page.goto(pathToFileURL(reportFile).href, { timeout: 20_000 })
   const frame = page.frameLocator('#map-frame')
   await frame.locator('body[data-ready="1"]').waitFor({ timeout: 20_000 })
@@ -42,7 +47,13 @@ try {
   out.intrusionCard = await page.locator('#fig-intrusion-blocked b').textContent()
   out.lateralText = await page.locator('#lateral').textContent()
   out.mapVisible = await page.locator('#map-frame').isVisible()
+  // the page fits the 1280 px viewport: no table pushes columns off to the right
+  out.pageWidth = await page.evaluate('document.documentElement.scrollWidth')
+  out.widest = await page.evaluate(`[...document.querySelectorAll('table')]
+    .map((t) => [t.id, Math.round(t.getBoundingClientRect().width)])
+    .sort((a, b) => b[1] - a[1])[0]`)
   out.errors = errors
+  out.failed = failed
   out.requests = requests
 } finally {
   await browser.close()

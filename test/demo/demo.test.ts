@@ -280,7 +280,10 @@ describe('bulkhead demo', () => {
       expect(out['intrusionCard']).toBe(r.intrusion.outcomes.blocked.toLocaleString('en-US'))
       expect(out['lateralText']).toContain('pay-db-1')
       expect(out['mapVisible']).toBe(true)
+      // the body is at most 1200 px wide: a long cell (a CIDR list with its except ranges) wraps
+      expect(out['pageWidth'], JSON.stringify(out['widest'])).toBeLessThanOrEqual(1280)
       expect(out['errors']).toEqual([])
+      expect(out['failed']).toEqual([])
       expect((out['requests'] as string[]).every((u) => /^(file|about|data):/.test(u))).toBe(true)
     }, 120_000)
   })

@@ -490,10 +490,22 @@ const esc = (s: unknown): string =>
     .replaceAll('"', '&quot;')
     .replaceAll("'", '&#39;')
 
+/**
+ * A table cell. Text over {@link LONG_CELL} characters may break anywhere (`class="long"`): a
+ * selector's CIDR list (`0.0.0.0/0 except 10.0.0.0/8,…`) has no space to wrap at and pushed the
+ * rules table to 2 948 px; short cells keep their words whole.
+ */
+function cell(c: unknown): string {
+  const text = String(c)
+  return `<td${text.length > LONG_CELL ? ' class="long"' : ''}>${esc(text)}</td>`
+}
+
+const LONG_CELL = 40
+
 function table(id: string, head: readonly string[], rows: readonly (readonly unknown[])[]): string {
   return (
     `<table id="${id}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
-    rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('') +
+    rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('') +
     '</tbody></table>'
   )
 }
@@ -595,7 +607,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:
 h1{margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px}
 .card{border:1px solid #ccd;border-radius:8px;padding:10px}.card b{display:block;font-size:1.8em}
-table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}td.long{overflow-wrap:anywhere}
 th{background:#f3f4f6}td{font-variant-numeric:tabular-nums}
 iframe{width:100%;height:720px;border:1px solid #ccd}pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:400px}
 .blocked{color:#b00020;font-weight:600}
