@@ -23,6 +23,18 @@ try {
     await page.waitForSelector('body[data-ready="1"]', { timeout: 20_000 })
     return { page, errors, requests, ms: Date.now() - t0 }
   }
+  /** Pairs of entities whose boxes, labels included, overlap: text drawn over text. */
+  const overlaps = (page: Page) =>
+    page.evaluate(`(() => {
+      const b = window.bulkheadMap.nodes('.entity').map((n) => [n.id(), n.boundingBox({ includeLabels: true })])
+      const out = []
+      for (let i = 0; i < b.length; i++)
+        for (let j = i + 1; j < b.length; j++) {
+          const [p, x] = b[i], [q, y] = b[j]
+          if (x.x1 < y.x2 && y.x1 < x.x2 && x.y1 < y.y2 && y.y1 < x.y2) out.push(p + ' ' + q)
+        }
+      return out
+    })()`)
   const visible = async (page: Page) =>
     /^(\d+) of/.exec((await page.locator('#count').textContent()) ?? '')?.[1]
 
@@ -41,6 +53,7 @@ try {
       bodyEdges: document.body.getAttribute('data-edges'),
     }
   })()`)
+  out.overlaps = await overlaps(m.page)
   out.boldTags = await m.page.locator('b').count()
   out.warning = await m.page.locator('.warn').textContent()
   const filters: Record<string, string | undefined> = {}
@@ -72,6 +85,7 @@ try {
       entities: Number(await p.page.locator('body').getAttribute('data-entities')),
       edges: Number(await p.page.locator('body').getAttribute('data-edges')),
       ms: p.ms,
+      overlaps: await overlaps(p.page),
       errors: p.errors,
     }
     await p.page.close()

@@ -139,6 +139,31 @@ var cy = cytoscape({
   ].concat(Object.keys(colors).map(function(p){return {selector:'edge.'+p, style:{'line-color':colors[p],'target-arrow-color':colors[p]}}})),
   layout: {name:'cose', animate:false, randomize:false, nodeDimensionsIncludeLabels:true, componentSpacing:60, numIter:600}
 });
+// cose leaves some entities on top of each other (and is not deterministic): push apart every
+// pair whose boxes (with labels) overlap, along the axis where they overlap least, until none do
+function separate(){
+  var ents = cy.nodes('.entity').toArray();
+  var box = ents.map(function(n){ var b = n.boundingBox({includeLabels:true}); return {n:n, x1:b.x1, x2:b.x2, y1:b.y1, y2:b.y2}; });
+  function shift(b, dx, dy){ b.x1 += dx; b.x2 += dx; b.y1 += dy; b.y2 += dy; var p = b.n.position(); b.n.position({x:p.x + dx, y:p.y + dy}); }
+  for(var pass = 0; pass < 200; pass++){
+    var moved = false;
+    box.sort(function(a, b){ return a.x1 - b.x1; });
+    for(var i = 0; i < box.length; i++){
+      var a = box[i];
+      for(var j = i + 1; j < box.length && box[j].x1 < a.x2; j++){
+        var b = box[j];
+        var ox = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1), oy = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
+        if(ox <= 0 || oy <= 0) continue;
+        moved = true;
+        if(oy <= ox){ var dy = oy / 2 + 2; if(a.y1 + a.y2 <= b.y1 + b.y2){ shift(a, 0, -dy); shift(b, 0, dy); } else { shift(a, 0, dy); shift(b, 0, -dy); } }
+        else { var dx = ox / 2 + 2; shift(a, -dx, 0); shift(b, dx, 0); }
+      }
+    }
+    if(!moved) return pass;
+  }
+  return pass;
+}
+if(cy.nodes('.entity').length <= 2000){ separate(); cy.fit(undefined, 30); }
 window.bulkheadMap = cy;
 var fLabel = document.getElementById('f-label'), fPort = document.getElementById('f-port'), fPattern = document.getElementById('f-pattern');
 function labelMatch(n, q){
