@@ -2,13 +2,14 @@
  * @module Opens `discover -o html` pages in headless Chromium (playwright-core) and prints what
  * rendered, as JSON on stdout. Run by html-browser.test.ts in a child process with a hard time
  * limit, so that a stuck browser cannot hang the test worker.
- * Usage: node --import tsx browser-check.ts CHROMIUM MAP.html GROUPED.html BIG.html
+ * Usage: node --import tsx browser-check.ts CHROMIUM MAP.html GROUPED.html BIG.html LONG.html
  */
 import { pathToFileURL } from 'node:url'
 import type { Page } from 'playwright-core'
 import { launchHeadless } from '../helpers/browser.js'
 
-const [chromiumPath = '', mapFile = '', groupedFile = '', bigFile = ''] = process.argv.slice(2)
+const [chromiumPath = '', mapFile = '', groupedFile = '', bigFile = '', longFile = ''] =
+  process.argv.slice(2)
 const browser = await launchHeadless(chromiumPath)
 const out: Record<string, unknown> = {}
 try {
@@ -90,6 +91,17 @@ try {
     }
     await p.page.close()
   }
+
+  const l = await open(longFile)
+  out.long = {
+    ...((await l.page.evaluate(`(() => {
+      const b = window.bulkheadMap.nodes('.entity').map((n) => n.boundingBox({ includeLabels: true }))
+      return { widest: Math.max(...b.map((x) => Math.round(x.w))), tallest: Math.max(...b.map((x) => Math.round(x.h))) }
+    })()`)) as object),
+    overlaps: await overlaps(l.page),
+    errors: l.errors,
+  }
+  await l.page.close()
 } finally {
   await browser.close()
 }

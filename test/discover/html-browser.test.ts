@@ -140,6 +140,20 @@ describe.skipIf(!HAVE && !REQUIRED)(
       // an estate of 40 workloads in 8 apps, 120 edges
       const bigFile = path.join(dir, 'big.html')
       writeFileSync(bigFile, renderHtml(bigMap(40, 120), cytoscapeSource()))
+      // a name of 340 characters and one with a line break
+      const longFile = path.join(dir, 'long.html')
+      const long = 'very-long-workload-name-'.repeat(14) + 'end'
+      writeFileSync(
+        longFile,
+        renderHtml(
+          {
+            ...MAP,
+            entities: [entity(long, { app: 'shop', role: 'web' }), entity('line1\nline2', {})],
+            edges: [edge(long, 'line1\nline2', 443, 10)],
+          },
+          cytoscapeSource(),
+        ),
+      )
       // the browser runs in a child process with a hard limit: a stuck browser fails, never hangs
       const run = spawnSync(
         process.execPath,
@@ -151,6 +165,7 @@ describe.skipIf(!HAVE && !REQUIRED)(
           file,
           grouped,
           bigFile,
+          longFile,
         ],
         {
           encoding: 'utf8',
@@ -199,6 +214,11 @@ describe.skipIf(!HAVE && !REQUIRED)(
         errors: [],
       })
       expect(g.edges).toHaveLength(4)
+      // the long name wraps into a box at most 400 px wide (plus padding and border), in 6 lines
+      expect(out['long']).toMatchObject({ overlaps: [], errors: [] })
+      const longBox = out['long'] as { widest: number; tallest: number }
+      expect(longBox.widest).toBeLessThanOrEqual(420)
+      expect(longBox.tallest).toBeGreaterThanOrEqual(6 * 12)
       expect(out['big']).toMatchObject({ entities: 40, edges: 120, overlaps: [], errors: [] })
     }, 120_000)
   },

@@ -122,11 +122,20 @@ const SCRIPT = `
 (function(){
 var data = window.bulkheadData;
 var colors = {continuous:'#0969da','business-hours':'#1a7f37',nightly:'#8250df',weekly:'#bf8700','month-end':'#cf222e',rare:'#6e7781',once:'#afb8c1'};
+// a label wraps at MAX_W px (about 60 characters, at line breaks in the name too), so that one
+// long name cannot make its box thousands of pixels wide and zoom the whole map out of reading
+var MAX_W = 400;
+function labelBox(n){
+  var rows = String(n.data('label')).split('\\n');
+  var w = 24, lines = 0;
+  rows.forEach(function(r){ w = Math.max(w, Math.min(MAX_W, 6.5 * r.length)); lines += Math.max(1, Math.ceil(6.5 * r.length / MAX_W)); });
+  return {w: w, h: 6 + 12 * lines};
+}
 var cy = cytoscape({
   container: document.getElementById('cy'),
   elements: {nodes: data.nodes, edges: data.edges},
   style: [
-    {selector:'node', style:{'label':'data(label)','font-size':10,'text-valign':'center','text-halign':'center','background-color':'#ddf4ff','border-width':1,'border-color':'#54aeff','shape':'round-rectangle','width':function(n){return Math.max(24, 6.5 * String(n.data('label')).length)},'height':18,'padding':'6px'}},
+    {selector:'node', style:{'label':'data(label)','font-size':10,'text-valign':'center','text-halign':'center','background-color':'#ddf4ff','border-width':1,'border-color':'#54aeff','shape':'round-rectangle','text-wrap':'wrap','text-max-width':MAX_W,'text-overflow-wrap':'anywhere','width':function(n){return labelBox(n).w},'height':function(n){return labelBox(n).h},'padding':'6px'}},
     {selector:'node.external', style:{'shape':'ellipse','background-color':'#fff1e5','border-color':'#fb8f44'}},
     {selector:'node.unmanaged', style:{'shape':'ellipse','background-color':'#f6f8fa','border-color':'#8c959f','border-style':'dashed'}},
     {selector:'node.identity', style:{'background-color':'#dafbe1','border-color':'#4ac26b'}},
