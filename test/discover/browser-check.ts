@@ -94,10 +94,10 @@ try {
 
   const l = await open(longFile)
   out.long = {
-    ...((await l.page.evaluate(`(() => {
+    ...(await l.page.evaluate<object>(`(() => {
       const b = window.bulkheadMap.nodes('.entity').map((n) => n.boundingBox({ includeLabels: true }))
       return { widest: Math.max(...b.map((x) => Math.round(x.w))), tallest: Math.max(...b.map((x) => Math.round(x.h))) }
-    })()`)) as object),
+    })()`)),
     overlaps: await overlaps(l.page),
     errors: l.errors,
   }
