@@ -223,3 +223,28 @@ describe.skipIf(!HAVE && !REQUIRED)(
     }, 120_000)
   },
 )
+
+describe('renderHtml groups', () => {
+  it('keeps app a/b role c and app a role b/c apart', () => {
+    const map: DependencyMap = {
+      ...MAP,
+      entities: [
+        entity('x1', { app: 'a/b', role: 'c' }),
+        entity('x2', { app: 'a', role: 'b/c' }),
+        entity('x3', { app: 'a\\', role: 'c' }),
+      ],
+      edges: [],
+    }
+    const page = renderHtml(map, '')
+    const data = JSON.parse(/window\.bulkheadData = (.*);<\/script>/.exec(page)![1]!) as {
+      nodes: { data: { id: string; parent?: string } }[]
+    }
+    const parent = new Map(data.nodes.map((n) => [n.data.id, n.data.parent]))
+    const app = (id: string) => parent.get(parent.get(id) ?? '')
+    // each workload sits in a role group inside its own app group
+    expect(app('e:x1')).toBe('app:a/b')
+    expect(app('e:x2')).toBe('app:a')
+    expect(app('e:x3')).toBe('app:a\\')
+    expect(new Set(['e:x1', 'e:x2', 'e:x3'].map((e) => parent.get(e))).size).toBe(3)
+  })
+})

@@ -37,7 +37,10 @@ function htmlText(s: string): string {
     .replace(/"/g, '&quot;')
 }
 
-/** Compound parents: `app:<app>` and `role:<app>/<role>` for workloads and identities. */
+/**
+ * Compound parents: `app:<app>` and `role:<app>/<role>` for workloads and identities, with `\`
+ * and `/` in `<app>` written `\\` and `\/`.
+ */
 function pageData(map: DependencyMap, title: string): PageData {
   const out = discoverOutput(map)
   const nodes: Record<string, unknown>[] = []
@@ -58,7 +61,8 @@ function pageData(map: DependencyMap, title: string): PageData {
         }
         parent = appId
         if (role !== undefined) {
-          const roleId = `role:${app}/${role}`
+          // `\` and `/` in the app are escaped: app a/b role c and app a role b/c are two groups
+          const roleId = `role:${app.replace(/[\\/]/g, '\\$&')}/${role}`
           if (!groups.has(roleId)) {
             groups.add(roleId)
             nodes.push({
