@@ -2,14 +2,20 @@
  * @module Opens `discover -o html` pages in headless Chromium (playwright-core) and prints what
  * rendered, as JSON on stdout. Run by html-browser.test.ts in a child process with a hard time
  * limit, so that a stuck browser cannot hang the test worker.
- * Usage: node --import tsx browser-check.ts CHROMIUM MAP.html GROUPED.html BIG.html LONG.html
+ * Usage: node --import tsx browser-check.ts CHROMIUM MAP.html GROUPED.html BIG.html LONG.html DENSE.html
  */
 import { pathToFileURL } from 'node:url'
 import type { Page } from 'playwright-core'
 import { launchHeadless } from '../helpers/browser.js'
 
-const [chromiumPath = '', mapFile = '', groupedFile = '', bigFile = '', longFile = ''] =
-  process.argv.slice(2)
+const [
+  chromiumPath = '',
+  mapFile = '',
+  groupedFile = '',
+  bigFile = '',
+  longFile = '',
+  denseFile = '',
+] = process.argv.slice(2)
 const browser = await launchHeadless(chromiumPath)
 const out: Record<string, unknown> = {}
 try {
@@ -80,6 +86,7 @@ try {
   for (const [key, file] of [
     ['grouped', groupedFile],
     ['big', bigFile],
+    ['dense', denseFile],
   ] as const) {
     const p = await open(file)
     out[key] = {

@@ -140,6 +140,9 @@ describe.skipIf(!HAVE && !REQUIRED)(
       // an estate of 40 workloads in 8 apps, 120 edges
       const bigFile = path.join(dir, 'big.html')
       writeFileSync(bigFile, renderHtml(bigMap(40, 120), cytoscapeSource()))
+      // 250 entities and 5000 edges: crowded enough that pushing one pair apart makes others overlap
+      const denseFile = path.join(dir, 'dense.html')
+      writeFileSync(denseFile, renderHtml(bigMap(250, 5000), cytoscapeSource()))
       // a name of 340 characters and one with a line break
       const longFile = path.join(dir, 'long.html')
       const long = 'very-long-workload-name-'.repeat(14) + 'end'
@@ -166,6 +169,7 @@ describe.skipIf(!HAVE && !REQUIRED)(
           grouped,
           bigFile,
           longFile,
+          denseFile,
         ],
         {
           encoding: 'utf8',
@@ -220,6 +224,7 @@ describe.skipIf(!HAVE && !REQUIRED)(
       expect(longBox.widest).toBeLessThanOrEqual(420)
       expect(longBox.tallest).toBeGreaterThanOrEqual(6 * 12)
       expect(out['big']).toMatchObject({ entities: 40, edges: 120, overlaps: [], errors: [] })
+      expect(out['dense']).toMatchObject({ entities: 250, edges: 5000, overlaps: [], errors: [] })
     }, 120_000)
   },
 )

@@ -158,7 +158,7 @@ function separate(){
   var ents = cy.nodes('.entity').toArray();
   var box = ents.map(function(n){ var b = n.boundingBox({includeLabels:true}); return {n:n, x1:b.x1, x2:b.x2, y1:b.y1, y2:b.y2}; });
   function shift(b, dx, dy){ b.x1 += dx; b.x2 += dx; b.y1 += dy; b.y2 += dy; var p = b.n.position(); b.n.position({x:p.x + dx, y:p.y + dy}); }
-  for(var pass = 0; pass < 200; pass++){
+  for(var pass = 0; pass < 2000; pass++){
     var moved = false;
     box.sort(function(a, b){ return a.x1 - b.x1; });
     for(var i = 0; i < box.length; i++){
