@@ -37,6 +37,7 @@ import {
   type ConnlistRow,
 } from './connlist.js'
 import { PolicyIndex, type IndexedVerdict } from './policy-index.js'
+import { selectorToYaml } from './render.js'
 
 /** The fields of a rule compared by {@link diffRules}; `scope` is the policy's scope. */
 export type RuleField =
@@ -50,6 +51,26 @@ export type RuleField =
   | 'expires'
   | 'emergency'
   | 'scope'
+
+/**
+ * A field of a rule as the policy file names it: {@link RuleField} with `ports` for the model's
+ * `services` (DESIGN.md "Policy language v1"); `scope` is the policy's scope.
+ */
+export type RuleFileKey = Exclude<RuleField, 'services'> | 'ports'
+
+/**
+ * One field of a changed rule with its value under OLD and under NEW, as the policy file writes
+ * it (YAML data): `action` `'allow'|'deny'`; `from`/`to` selectors as `{ role: web }`,
+ * `{ cidr: ... }`, `'any'` ...; `ports` as `['tcp/443']`; `owner` the effective owner; `reason`;
+ * `evidence` as written; `expires` as an ISO-8601 UTC instant (the first instant the rule no
+ * longer applies, like {@link RuleSummary.expires}); `emergency` a boolean; `scope` the policy's
+ * labels. `old`/`new` is absent when that side has no such field (no `reason`, no `expires`, ...).
+ */
+export interface RuleFieldChange {
+  readonly field: RuleFileKey
+  readonly old?: unknown
+  readonly new?: unknown
+}
 
 /** A rule as the diff shows it: selectors and services as text. */
 export interface RuleSummary {
@@ -71,6 +92,11 @@ export interface RuleChange {
   readonly id: string
   /** For `changed`: the fields that differ, in {@link RuleField} order; empty otherwise. */
   readonly fields: readonly RuleField[]
+  /**
+   * For `changed`: each field that differs with its old and new value, in the words of the policy
+   * file (`ports`, not `services`), in the order of {@link fields}; empty otherwise.
+   */
+  readonly changes: readonly RuleFieldChange[]
   readonly old?: RuleSummary
   readonly new?: RuleSummary
 }
@@ -313,6 +339,45 @@ function summary(p: Policy, r: Rule): RuleSummary {
   }
 }
 
+/** The policy file's key of a {@link RuleField}. */
+const fileKey = (f: RuleField): RuleFileKey => (f === 'services' ? 'ports' : f)
+
+/** The value of field `f` of rule `r` of policy `p` as the file writes it; undefined when absent. */
+function fileValue(f: RuleField, p: Policy, r: Rule): unknown {
+  switch (f) {
+    case 'action':
+      return r.action
+    case 'from':
+      return r.from.map(selectorToYaml)
+    case 'to':
+      return r.to.map(selectorToYaml)
+    case 'services':
+      return r.services.map(formatService)
+    case 'owner':
+      return r.owner ?? p.owner
+    case 'reason':
+      return r.reason
+    case 'evidence':
+      return r.evidence
+    case 'expires':
+      return r.expires === undefined ? undefined : new Date(r.expires).toISOString()
+    case 'emergency':
+      return r.emergency
+    case 'scope':
+      return { ...p.scope }
+  }
+}
+
+function fieldChange(f: RuleField, o: [Policy, Rule], n: [Policy, Rule]): RuleFieldChange {
+  const ov = fileValue(f, ...o)
+  const nv = fileValue(f, ...n)
+  return {
+    field: fileKey(f),
+    ...(ov !== undefined ? { old: ov } : {}),
+    ...(nv !== undefined ? { new: nv } : {}),
+  }
+}
+
 function changedFields(op: Policy, o: Rule, np: Policy, n: Rule): RuleField[] {
   const sels = (xs: readonly Selector[]): string => stable(xs.map(stable).sort())
   const svcs = (r: Rule): string => ServiceSet.of(r.services).toString()
@@ -335,7 +400,8 @@ function changedFields(op: Policy, o: Rule, np: Policy, n: Rule): RuleField[] {
  * Rules added, removed and changed between two policy sets, matched by (policy name, rule id).
  * A rule is changed when any {@link RuleField} differs: selectors are compared as sets, services
  * as the set of (protocol, port) they cover, the owner as the rule's effective owner, and `scope`
- * when its policy's scope differs. Sorted by policy, then id.
+ * when its policy's scope differs. Each changed field is also given with its old and new value
+ * in the policy file's words ({@link RuleChange.changes}). Sorted by policy, then id.
  */
 export function diffRules(oldSet: PolicySet, newSet: PolicySet): RuleChange[] {
   const index = (set: PolicySet): Map<string, [Policy, Rule]> => {
@@ -351,12 +417,16 @@ export function diffRules(oldSet: PolicySet, newSet: PolicySet): RuleChange[] {
     const [policy, id] = JSON.parse(key) as [string, string]
     const o = olds.get(key)
     const n = news.get(key)
-    if (o && !n) out.push({ kind: 'removed', policy, id, fields: [], old: summary(...o) })
-    else if (!o && n) out.push({ kind: 'added', policy, id, fields: [], new: summary(...n) })
+    if (o && !n)
+      out.push({ kind: 'removed', policy, id, fields: [], changes: [], old: summary(...o) })
+    else if (!o && n)
+      out.push({ kind: 'added', policy, id, fields: [], changes: [], new: summary(...n) })
     else if (o && n) {
       const fields = changedFields(o[0], o[1], n[0], n[1])
       if (fields.length > 0) {
-        out.push({ kind: 'changed', policy, id, fields, old: summary(...o), new: summary(...n) })
+        const changes = fields.map((f) => fieldChange(f, o, n))
+        const [os, ns] = [summary(...o), summary(...n)]
+        out.push({ kind: 'changed', policy, id, fields, changes, old: os, new: ns })
       }
     }
   }

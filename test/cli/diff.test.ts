@@ -246,6 +246,126 @@ describe('bulkhead diff on folders', () => {
   })
 })
 
+describe('bulkhead diff: what a changed rule changed, in the policy file words', () => {
+  let dir = ''
+  const head = `apiVersion: bulkhead.dev/v1
+kind: Policy
+metadata: { name: shop-prod, owner: team-shop }
+scope: { app: shop, env: prod }
+rules:
+`
+  const LONG =
+    'Checkout calls the cart for the basket, the wish list and the order history pages of every shop'
+  const OLD_RULES = `  - id: web-to-cart
+    from: [{ role: web }]
+    to: [{ role: api }]
+    ports: [tcp/443]
+    reason: Checkout
+    expires: 2026-12-31
+  - id: many
+    from: [{ role: web }]
+    to: [{ role: db }]
+    ports: [tcp/1, tcp/2, tcp/3, tcp/4, tcp/5, tcp/6, tcp/7]
+    reason: Checkout
+`
+  const NEW_RULES = `  - id: web-to-cart
+    action: deny
+    from: [{ role: web, env: prod }]
+    to: [{ role: api }]
+    ports: [tcp/443, tcp/8443]
+    reason: Checkout
+    expires: 2027-03-31
+  - id: many
+    from: [{ role: web }]
+    to: [{ role: db }]
+    ports: [tcp/1, tcp/2, tcp/3, tcp/4, tcp/5, tcp/6, tcp/7, tcp/8443]
+    reason: ${LONG}
+`
+  const args = (): string[] => [`${dir}/a`, `${dir}/b`, ...base, '--no-flows']
+  // places are printed relative to the current folder
+  const rel = (): string => path.relative(process.cwd(), dir)
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-fields-'))
+    for (const [side, rules] of [
+      ['a', OLD_RULES],
+      ['b', NEW_RULES],
+    ] as const) {
+      cpSync(`${NEW}/enforcement.yaml`, path.join(dir, side, 'enforcement.yaml'))
+      writeFileSync(path.join(dir, side, 'shop.yaml'), head + rules)
+    }
+  })
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  // expected by hand from the two files: the file's key `ports` (the model's `services`),
+  // selectors in flow style (labels in the order the model keeps them, sorted), an expiry as the
+  // date the file gives; a list past 5 items ends with its count and names what changed in it;
+  // text past 80 characters is cut with its length
+  const WEB = [
+    'action: allow → deny',
+    'from: {role: web} → {env: prod, role: web}',
+    'ports: tcp/443 → tcp/443,tcp/8443',
+    'expires: 2026-12-31 → 2027-03-31',
+  ]
+  const MANY = [
+    'ports: tcp/1,tcp/2,tcp/3,tcp/4,tcp/5,… (7 in all) → tcp/1,tcp/2,tcp/3,tcp/4,tcp/5,… (8 in all) (+tcp/8443)',
+    'reason: Checkout → Checkout calls the cart for the basket, the wish list and the order history pag… (95 chars)',
+  ]
+  it('text names each changed field with its old and new value', async () => {
+    const r = await cli('diff', ...args())
+    expect(r.code).toBe(0)
+    const lines = r.stdout.split('\n')
+    const at = lines.indexOf('Rules:')
+    expect(lines.slice(at, at + 10)).toEqual([
+      'Rules:',
+      `  ~ shop-prod/many changed: ports, reason  (${rel()}/b/shop.yaml:13:5)`,
+      ...MANY.map((l) => `      ${l}`),
+      `  ~ shop-prod/web-to-cart changed: action, from, ports, expires  (${rel()}/b/shop.yaml:6:5)`,
+      ...WEB.map((l) => `      ${l}`),
+      '',
+    ])
+    expect(r.stdout).not.toContain('services')
+  })
+  it('Markdown puts them in the rule row, values as code', async () => {
+    const r = await cli('diff', ...args(), '-o', 'md')
+    const row = r.stdout
+      .split('\n')
+      .find((l) => l.startsWith('| changed | `shop-prod/web-to-cart`'))
+    expect(row).toBe(
+      '| changed | `shop-prod/web-to-cart` | `action`: `allow` → `deny`<br>' +
+        '`from`: `{role: web}` → `{env: prod, role: web}`<br>' +
+        '`ports`: `tcp/443` → `tcp/443,tcp/8443`<br>' +
+        `\`expires\`: \`2026-12-31\` → \`2027-03-31\` | team-shop | ${rel()}/b/shop.yaml:6:5 |`,
+    )
+    expect(r.stdout.split('\n')[4]).toBe('| change | rule | what changed | owner | where |')
+  })
+  it('-o json keeps fields and adds changes with structured old and new', async () => {
+    const d = JSON.parse((await cli('diff', ...args(), '-o', 'json')).stdout) as DiffOutput
+    const web = d.rules.find((r) => r.id === 'web-to-cart')
+    expect(web?.fields).toEqual(['action', 'from', 'services', 'expires'])
+    expect(web?.changes).toEqual([
+      { field: 'action', old: 'allow', new: 'deny' },
+      { field: 'from', old: [{ role: 'web' }], new: [{ env: 'prod', role: 'web' }] },
+      { field: 'ports', old: ['tcp/443'], new: ['tcp/443', 'tcp/8443'] },
+      // the instant the rule stops applying: the day after the date the file gives
+      { field: 'expires', old: '2027-01-01T00:00:00.000Z', new: '2027-04-01T00:00:00.000Z' },
+    ])
+    const many = d.rules.find((r) => r.id === 'many')
+    expect(many?.changes[1]).toEqual({ field: 'reason', old: 'Checkout', new: LONG })
+  })
+  it('-o sarif: the message of a changed rule carries the same text', async () => {
+    const log = JSON.parse((await cli('diff', ...args(), '-o', 'sarif')).stdout)
+    const texts = (log.runs[0].results as { ruleId: string; message: { text: string } }[])
+      .filter((x) => x.ruleId === 'diff/rule-changed')
+      .map((x) => x.message.text)
+    expect(texts).toEqual([
+      `rule shop-prod/many changed (${MANY.join('; ')})`,
+      `rule shop-prod/web-to-cart changed (${WEB.join('; ')})`,
+    ])
+  })
+})
+
 describe('bulkhead diff of an Enforcement change (monitor → enforce)', () => {
   // Worked out by hand from the fixture: every workload is {app: shop, env: prod} (5 of them,
   // old-batch too). Under NEW's rules the denied flows are frontend -> cart tcp/8080 (3) and

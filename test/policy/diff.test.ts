@@ -85,6 +85,51 @@ describe('diffRules', () => {
     expect(changes[1]?.new?.expires).toBe('2027-01-01T00:00:00.000Z')
     expect(changes[0]?.old?.services).toEqual(['tcp/443'])
   })
+  it('gives each changed field with its old and new value in the policy file words', () => {
+    // by hand from DESIGN.md "Policy language v1": the file's key for services is `ports`,
+    // selectors are written as the file writes them, a date expires at the next UTC midnight
+    const old = set(policy([rule('c', { expires: Date.UTC(2027, 0, 1), owner: 'alice' })]))
+    // NEW's rule has no reason
+    const { reason: _, ...noReason } = rule('c')
+    const neu = set(
+      policy([
+        {
+          ...noReason,
+          action: 'deny',
+          from: [lbl({ role: 'web', env: 'prod' }), cidr('10.9.0.0/16', ['10.9.1.0/24'])],
+          services: [
+            { protocol: 6, ports: { lo: 443, hi: 443 } },
+            { protocol: 6, ports: { lo: 8443, hi: 8443 } },
+          ],
+          expires: Date.UTC(2027, 3, 1),
+        },
+      ]),
+    )
+    const [c] = diffRules(old, neu)
+    // `fields` keeps the model's names; `changes` speaks the file's
+    expect(c?.fields).toEqual(['action', 'from', 'services', 'owner', 'reason', 'expires'])
+    expect(c?.changes).toEqual([
+      { field: 'action', old: 'allow', new: 'deny' },
+      {
+        field: 'from',
+        old: [{ role: 'web' }],
+        new: [
+          { env: 'prod', role: 'web' },
+          { cidr: '10.9.0.0/16', except: ['10.9.1.0/24'] },
+        ],
+      },
+      { field: 'ports', old: ['tcp/443'], new: ['tcp/443', 'tcp/8443'] },
+      { field: 'owner', old: 'alice', new: 'team' },
+      { field: 'reason', old: 'because' },
+      { field: 'expires', old: '2027-01-01T00:00:00.000Z', new: '2027-04-01T00:00:00.000Z' },
+    ])
+    // added and removed rules have no field changes
+    const rest = diffRules(set(policy([rule('a')])), set(policy([rule('b')])))
+    expect(rest.map((r) => [r.kind, r.changes])).toEqual([
+      ['removed', []],
+      ['added', []],
+    ])
+  })
   it('compares services as sets and selectors without order or location', () => {
     const two = [
       { protocol: 6, ports: { lo: 443, hi: 443 } },

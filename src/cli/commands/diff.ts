@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { Command } from 'commander'
+import { stringify } from 'yaml'
 import {
   BulkheadError,
   diagnostic,
@@ -31,7 +32,9 @@ import {
   type OutcomeEdgeChange,
   type PolicyDiff,
   type RuleChange,
+  type RuleFieldChange,
 } from '../../policy/diff.js'
+import { renderExpires } from '../../policy/render.js'
 import { connlistLine } from '../../policy/connlist.js'
 import type { FlowQuery, FlowStore } from '../../store/index.js'
 import { untimedFlows } from '../../discover/index.js'
@@ -428,6 +431,89 @@ function newlyDropped(e: OutcomeEdgeChange): boolean {
 
 const ruleWhere = (r: RuleChange): string => whereText((r.new ?? r.old)?.location)
 
+/** Items of a list value shown before the rest is counted, and characters of a value. */
+const SHOWN_ITEMS = 5
+const SHOWN_CHARS = 80
+
+/** A value in YAML flow style on one line, as a policy file writes it: `{role: web}`, `"a: b"`. */
+function flowText(v: unknown): string {
+  // a lone scalar as after `reason: ` (a comma needs no quotes there), collections in flow style
+  const flow = typeof v === 'object' && v !== null
+  const t = stringify(v, {
+    lineWidth: 0,
+    ...(flow ? { collectionStyle: 'flow' as const, flowCollectionPadding: false } : {}),
+  })
+  // a string with a line break is written on several lines: JSON's quoting is YAML too
+  return t.trimEnd().includes('\n') ? JSON.stringify(v) : t.trimEnd()
+}
+
+/** `xxxxx… (123 chars)` when `t` is longer than {@link SHOWN_CHARS}. */
+const shortened = (t: string): string =>
+  t.length <= SHOWN_CHARS ? t : `${t.slice(0, SHOWN_CHARS - 1)}… (${t.length} chars)`
+
+/** The items of a list field, each as the file writes it. */
+const itemTexts = (v: unknown): string[] | undefined =>
+  Array.isArray(v) ? v.map((x: unknown) => flowText(x)) : undefined
+
+/**
+ * One side of a changed field as the policy file writes it, on one line: ports joined by `,`
+ * (`tcp/443,tcp/8443`), selectors by `, `, `expires` as its date (`2026-12-31`), `(none)` when
+ * absent; a list past {@link SHOWN_ITEMS} items ends `… (N in all)`, and any text past
+ * {@link SHOWN_CHARS} characters is cut with its length.
+ */
+function valueText(field: RuleFieldChange['field'], v: unknown): string {
+  if (v === undefined) return '(none)'
+  if (field === 'expires' && typeof v === 'string') return renderExpires(Date.parse(v))
+  const items = itemTexts(v)
+  if (items === undefined) return shortened(flowText(v))
+  if (items.length === 0) return '[]'
+  const sep = field === 'ports' ? ',' : ', '
+  const shown = items.slice(0, SHOWN_ITEMS).join(sep)
+  return shortened(items.length > SHOWN_ITEMS ? `${shown}${sep}… (${items.length} in all)` : shown)
+}
+
+/**
+ * For a list field whose old or new side is shortened: what NEW adds and drops, item by item,
+ * as `+tcp/8443 −tcp/22` (the first {@link SHOWN_ITEMS} of each); else nothing.
+ */
+function listDelta(c: RuleFieldChange): string {
+  const o = itemTexts(c.old) ?? []
+  const n = itemTexts(c.new) ?? []
+  const long = (xs: string[]): boolean =>
+    xs.length > SHOWN_ITEMS || xs.join(', ').length > SHOWN_CHARS
+  if (!long(o) && !long(n)) return ''
+  const part = (sign: string, xs: string[]): string[] =>
+    xs.length === 0
+      ? []
+      : [
+          `${sign}${xs.slice(0, SHOWN_ITEMS).join(` ${sign}`)}${xs.length > SHOWN_ITEMS ? ` … (${xs.length} in all)` : ''}`,
+        ]
+  const gained = n.filter((x) => !o.includes(x))
+  const lost = o.filter((x) => !n.includes(x))
+  return [...part('+', gained), ...part('−', lost)].join(' ')
+}
+
+/**
+ * A changed field with its values in the words of the policy file:
+ * `ports: tcp/443 → tcp/443,tcp/8443`, `expires: 2026-12-31 → 2027-03-31`,
+ * `from: {role: web} → {role: web, env: prod}`; a shortened list adds what changed in it.
+ */
+export function fieldChangeText(c: RuleFieldChange): string {
+  const delta = listDelta(c)
+  return `${c.field}: ${valueText(c.field, c.old)} → ${valueText(c.field, c.new)}${delta ? ` (${delta})` : ''}`
+}
+
+/** {@link fieldChangeText} in Markdown: the key and the values as code. */
+function fieldChangeMarkdown(c: RuleFieldChange): string {
+  const code = (t: string): string => {
+    if (t === '(none)') return t
+    const fence = t.includes('`') ? '``' : '`'
+    return `${fence}${fence === '``' ? ` ${t} ` : t}${fence}`
+  }
+  const delta = listDelta(c)
+  return `\`${c.field}\`: ${code(valueText(c.field, c.old))} → ${code(valueText(c.field, c.new))}${delta ? ` (${delta})` : ''}`
+}
+
 const iso = (ms: number): string => new Date(ms).toISOString()
 
 /** An {@link EdgeChange} as `diff -o json|yaml` prints it: first and last seen as ISO-8601 UTC. */
@@ -514,9 +600,11 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
   if (d.rules.length === 0) out.push('  (no change)')
   for (const r of d.rules) {
     const mark = r.kind === 'added' ? '+' : r.kind === 'removed' ? '-' : '~'
-    const fields = r.kind === 'changed' ? ` changed: ${r.fields.join(', ')}` : ` ${r.kind}`
+    const fields =
+      r.kind === 'changed' ? ` changed: ${r.changes.map((c) => c.field).join(', ')}` : ` ${r.kind}`
     const where = ruleWhere(r)
     out.push(`  ${mark} ${r.policy}/${r.id}${fields}${where ? `  (${where})` : ''}`)
+    for (const c of r.changes) out.push(`      ${fieldChangeText(c)}`)
   }
   out.push('', 'Connectivity:')
   if (d.connlist.added.length + d.connlist.removed.length === 0) out.push('  (no change)')
@@ -577,11 +665,12 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
   out.push('### Rule changes', '')
   if (d.rules.length === 0) out.push('No rule changes.')
   else {
-    out.push('| change | rule | fields | owner | where |', '|---|---|---|---|---|')
+    out.push('| change | rule | what changed | owner | where |', '|---|---|---|---|---|')
     for (const r of d.rules) {
       const owner = (r.new ?? r.old)?.owner ?? ''
+      const what = r.changes.map((c) => mdCell(fieldChangeMarkdown(c))).join('<br>')
       out.push(
-        `| ${r.kind} | \`${mdCell(`${r.policy}/${r.id}`)}\` | ${mdCell(r.fields.join(', '))} | ${mdCell(owner)} | ${mdCell(ruleWhere(r))} |`,
+        `| ${r.kind} | \`${mdCell(`${r.policy}/${r.id}`)}\` | ${what} | ${mdCell(owner)} | ${mdCell(ruleWhere(r))} |`,
       )
     }
   }
@@ -770,7 +859,8 @@ export function diffFindings(
   const out: DiffFinding[] = []
   for (const r of d.rules) {
     const loc = (r.new ?? r.old)?.location
-    const what = r.kind === 'changed' ? `changed (${r.fields.join(', ')})` : r.kind
+    const what =
+      r.kind === 'changed' ? `changed (${r.changes.map(fieldChangeText).join('; ')})` : r.kind
     out.push({
       ruleId: `diff/rule-${r.kind}`,
       level: 'note',
