@@ -354,6 +354,21 @@ rules:
     const many = d.rules.find((r) => r.id === 'many')
     expect(many?.changes[1]).toEqual({ field: 'reason', old: 'Checkout', new: LONG })
   })
+  it('an expiry that has passed at --at is marked, as the rule is then absent', async () => {
+    // `expires: 2026-12-31` holds through that UTC day: at 2027-01-01T00:00Z it has passed
+    const [a, b] = args()
+    const line = async (at: string, ...more: string[]): Promise<string | undefined> =>
+      (await cli('diff', a ?? '', b ?? '', '-w', W, '--at', at, '--no-flows', ...more)).stdout
+        .split('\n')
+        .find((l) => /expires`?: /.test(l))
+    expect(await line('2026-12-31T23:59:59Z')).toBe('      expires: 2026-12-31 → 2027-03-31')
+    expect(await line('2027-01-01T00:00:00Z')).toBe(
+      '      expires: 2026-12-31 (passed) → 2027-03-31',
+    )
+    expect(await line('2027-04-01T00:00:00Z', '-o', 'md')).toContain(
+      '`expires`: `2026-12-31` **(passed)** → `2027-03-31` **(passed)** |',
+    )
+  })
   it('-o sarif: the message of a changed rule carries the same text', async () => {
     const log = JSON.parse((await cli('diff', ...args(), '-o', 'sarif')).stdout)
     const texts = (log.runs[0].results as { ruleId: string; message: { text: string } }[])

@@ -473,6 +473,13 @@ function valueText(field: RuleFieldChange['field'], v: unknown): string {
 }
 
 /**
+ * ` (passed)` after an `expires` at or before `at` (ISO-8601): the rule no longer applies then
+ * and is treated as absent (DESIGN.md semantics 4); else nothing.
+ */
+const passed = (field: RuleFieldChange['field'], v: unknown, at: string): string =>
+  field === 'expires' && typeof v === 'string' && Date.parse(at) >= Date.parse(v) ? ' (passed)' : ''
+
+/**
  * For a list field whose old or new side is shortened: what NEW adds and drops, item by item,
  * as `+tcp/8443 −tcp/22` (the first {@link SHOWN_ITEMS} of each); else nothing.
  */
@@ -496,22 +503,26 @@ function listDelta(c: RuleFieldChange): string {
 /**
  * A changed field with its values in the words of the policy file:
  * `ports: tcp/443 → tcp/443,tcp/8443`, `expires: 2026-12-31 → 2027-03-31`,
- * `from: {role: web} → {role: web, env: prod}`; a shortened list adds what changed in it.
+ * `from: {role: web} → {role: web, env: prod}`; a shortened list adds what changed in it. An
+ * expiry at or before `at` (ISO-8601, the diff's {@link PolicyDiff.at}) is marked `(passed)`.
  */
-export function fieldChangeText(c: RuleFieldChange): string {
+export function fieldChangeText(c: RuleFieldChange, at: string): string {
   const delta = listDelta(c)
-  return `${c.field}: ${valueText(c.field, c.old)} → ${valueText(c.field, c.new)}${delta ? ` (${delta})` : ''}`
+  const side = (v: unknown): string => `${valueText(c.field, v)}${passed(c.field, v, at)}`
+  return `${c.field}: ${side(c.old)} → ${side(c.new)}${delta ? ` (${delta})` : ''}`
 }
 
 /** {@link fieldChangeText} in Markdown: the key and the values as code. */
-function fieldChangeMarkdown(c: RuleFieldChange): string {
+function fieldChangeMarkdown(c: RuleFieldChange, at: string): string {
   const code = (t: string): string => {
     if (t === '(none)') return t
     const fence = t.includes('`') ? '``' : '`'
     return `${fence}${fence === '``' ? ` ${t} ` : t}${fence}`
   }
+  const side = (v: unknown): string =>
+    `${code(valueText(c.field, v))}${passed(c.field, v, at) ? ' **(passed)**' : ''}`
   const delta = listDelta(c)
-  return `\`${c.field}\`: ${code(valueText(c.field, c.old))} → ${code(valueText(c.field, c.new))}${delta ? ` (${delta})` : ''}`
+  return `\`${c.field}\`: ${side(c.old)} → ${side(c.new)}${delta ? ` (${delta})` : ''}`
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -604,7 +615,7 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
       r.kind === 'changed' ? ` changed: ${r.changes.map((c) => c.field).join(', ')}` : ` ${r.kind}`
     const where = ruleWhere(r)
     out.push(`  ${mark} ${r.policy}/${r.id}${fields}${where ? `  (${where})` : ''}`)
-    for (const c of r.changes) out.push(`      ${fieldChangeText(c)}`)
+    for (const c of r.changes) out.push(`      ${fieldChangeText(c, d.at)}`)
   }
   out.push('', 'Connectivity:')
   if (d.connlist.added.length + d.connlist.removed.length === 0) out.push('  (no change)')
@@ -668,7 +679,7 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
     out.push('| change | rule | what changed | owner | where |', '|---|---|---|---|---|')
     for (const r of d.rules) {
       const owner = (r.new ?? r.old)?.owner ?? ''
-      const what = r.changes.map((c) => mdCell(fieldChangeMarkdown(c))).join('<br>')
+      const what = r.changes.map((c) => mdCell(fieldChangeMarkdown(c, d.at))).join('<br>')
       out.push(
         `| ${r.kind} | \`${mdCell(`${r.policy}/${r.id}`)}\` | ${what} | ${mdCell(owner)} | ${mdCell(ruleWhere(r))} |`,
       )
@@ -860,7 +871,9 @@ export function diffFindings(
   for (const r of d.rules) {
     const loc = (r.new ?? r.old)?.location
     const what =
-      r.kind === 'changed' ? `changed (${r.changes.map(fieldChangeText).join('; ')})` : r.kind
+      r.kind === 'changed'
+        ? `changed (${r.changes.map((c) => fieldChangeText(c, d.at)).join('; ')})`
+        : r.kind
     out.push({
       ruleId: `diff/rule-${r.kind}`,
       level: 'note',
