@@ -81,6 +81,7 @@ export type ErrorCode =
   | 'recommend/time-bound-address'
   | 'recommend/denied-by-existing'
   | 'recommend/rejected'
+  | 'recommend/scan-like'
   // compile
   | 'compile/unsupported-by-target'
   | 'compile/unknown-host'
@@ -241,6 +242,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'recommend/time-bound-address': true,
     'recommend/denied-by-existing': true,
     'recommend/rejected': true,
+    'recommend/scan-like': true,
     // compile
     'compile/unsupported-by-target': true,
     'compile/unknown-host': true,

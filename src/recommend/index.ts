@@ -19,5 +19,16 @@ export {
   hostBlocks,
   internetSelectors,
 } from './cidr.js'
+export {
+  findScans,
+  isProbe,
+  NEGOTIATING_PORTS,
+  PROBE_MAX_FLOWS,
+  PROBE_MAX_SPAN_MS,
+  SCAN_MIN_PORTS,
+  SCAN_MIN_TARGETS,
+  SCAN_WINDOW_MS,
+  type Scan,
+} from './scans.js'
 export { renderReportText, renderReportMarkdown } from './report.js'
 export { renderRecommendation } from './write.js'

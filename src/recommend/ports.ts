@@ -20,6 +20,12 @@ export interface PortRangeOptions {
   readonly maxGap?: number
 }
 
+/**
+ * Ports {@link groupPorts} keeps single and never inside a range: a cluster ends before each of
+ * them and starts again after it (recommend: the ports of a scan kept with `--include-scans`).
+ */
+export type PortBarriers = ReadonlySet<number>
+
 /** One group of observed ports: a single port, or a proposed range with the ports seen in it. */
 export interface PortGroup {
   readonly lo: number
@@ -34,7 +40,8 @@ export interface PortGroup {
  * Groups the observed destination ports of one (source, destination, protocol): high ports
  * (≥ 1024) whose neighbours are at most `maxGap` apart form clusters, and a cluster with at least
  * `minPorts` ports becomes one range `[first, last]`. Every other port stays single. Protocols
- * without ports (ICMP types, GRE) are never ranged.
+ * without ports (ICMP types, GRE) are never ranged. A port in `barriers` stays single, and no
+ * range reaches over it.
  * @param ports - observed ports, any order, duplicates allowed.
  * @returns groups ascending by `lo`; every input port is in exactly one group.
  */
@@ -42,6 +49,7 @@ export function groupPorts(
   protocol: number,
   ports: Iterable<number>,
   options: PortRangeOptions = {},
+  barriers: PortBarriers = new Set(),
 ): PortGroup[] {
   const minPorts = options.minPorts ?? 8
   const maxGap = options.maxGap ?? 32
@@ -63,6 +71,11 @@ export function groupPorts(
   }
   for (const p of sorted) {
     if (p < HIGH_PORT_LOW) {
+      out.push(single(p))
+      continue
+    }
+    if (barriers.has(p)) {
+      flush()
       out.push(single(p))
       continue
     }

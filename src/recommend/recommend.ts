@@ -5,6 +5,7 @@
  * @remarks Semantics: issue 5; DESIGN.md "Policy language v1" (rules 1–4).
  */
 import {
+  counted,
   DAY_MS,
   diagnostic,
   expressionMatches,
@@ -65,6 +66,7 @@ import {
 } from './cidr.js'
 import { INTERNET } from '../inventory/resolver.js'
 import { groupPorts, isEphemeralNoise, portsByEndpoints } from './ports.js'
+import { findScans, type Scan } from './scans.js'
 import type {
   ExcludedEdge,
   ExpectedRhythm,
@@ -423,6 +425,13 @@ export function recommend(
 
   // --- edges → drafts --------------------------------------------------------------------------
   const reverse = portsByEndpoints(map.edges)
+  // scans: probes of many ports or many destinations in one burst (replies recorded the wrong way
+  // round are no attempts); their accepted edges are reconnaissance, not dependencies
+  const scans = findScans(map.edges.filter((e) => !isEphemeralNoise(e, reverse)))
+  const inScan = new Set(scans.flatMap((s) => s.edges))
+  const includeScans = options.includeScans === true
+  /** Accepted scan edges that reached the scan check: excluded, or kept with `includeScans`. */
+  const scanHits = new Set<Edge>()
   const drafts = new Map<string, Draft>()
   const policyScopes = new Map<string, LabelSet>()
   const policyName = (scope: LabelSet): string => {
@@ -523,6 +532,14 @@ export function recommend(
       exclude('no-workload-end')
       continue
     }
+    // an answered probe of a port or host sweep: least privilege does not learn from scans
+    if (inScan.has(edge)) {
+      scanHits.add(edge)
+      if (!includeScans) {
+        exclude('scan-like')
+        continue
+      }
+    }
     if (existing) {
       const judged = judgeExisting(existing, src, dst, edge)
       if (judged.allowed) {
@@ -593,10 +610,12 @@ export function recommend(
   const samplePairs = options.samplePairs ?? 3
   const sortedDrafts = [...drafts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   for (const [, d] of sortedDrafts) {
+    // ports of scans kept (--include-scans) stay single: never merged into a range
     const groups = groupPorts(
       d.protocol,
       d.edges.map((e) => e.dstPort),
       options.portRanges,
+      new Set(d.edges.filter((e) => scanHits.has(e)).map((e) => e.dstPort)),
     )
     for (const g of groups) {
       const edges = d.edges.filter((e) => e.dstPort >= g.lo && e.dstPort <= g.hi)
@@ -634,6 +653,13 @@ export function recommend(
         flags.push(pattern)
         notes.push(
           `pattern ${pattern}: active on ${activeDays} day(s), ${hasRealTime(first) ? `${iso(first)} – ${iso(last)}` : 'no real time'}; kept because it was observed, confirm it is still needed`,
+        )
+      }
+      const scanned = edges.filter((e) => scanHits.has(e))
+      if (scanned.length > 0) {
+        flags.push('scan-like')
+        notes.push(
+          `scan-like: ${scanned.length === edges.length ? 'all' : `${scanned.length} of ${edges.length}`} of its edges answered probes of a port or host sweep; kept by --include-scans, confirm it is a dependency`,
         )
       }
       if (g.range) {
@@ -825,6 +851,7 @@ export function recommend(
     )
   }
   const count = (reason: string): ExcludedEdge[] => excluded.filter((e) => e.reason === reason)
+  diagnostics.push(...scanWarnings(scans, scanHits, includeScans))
   const rejected = count('rejected')
   const firstRejected = rejected[0]
   if (firstRejected !== undefined) {
@@ -937,6 +964,57 @@ export function recommend(
     diagnostics,
   }
   return { policies, comments, report }
+}
+
+/** Most scans named one by one in `recommend/scan-like` warnings; the rest are counted. */
+const SCANS_NAMED = 5
+
+/** `90 s`, `12 min`: a scan's duration. */
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000)
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`
+}
+
+/**
+ * `recommend/scan-like` warnings: one per scan whose accepted edges were excluded (or, with
+ * `includeScans`, kept and flagged), naming source, destination(s), protocol, how many ports or
+ * destinations were probed, how many answered, and how long the burst lasted; the first
+ * {@link SCANS_NAMED}, then one counting the rest.
+ */
+function scanWarnings(
+  scans: readonly Scan[],
+  hits: ReadonlySet<Edge>,
+  included: boolean,
+): Diagnostic[] {
+  const found = scans.filter((s) => s.edges.some((e) => hits.has(e)))
+  const outcome = included
+    ? 'kept by --include-scans and flagged scan-like'
+    : 'no rule proposed for them'
+  const out = found.slice(0, SCANS_NAMED).map((s) => {
+    const answered = s.edges.filter((e) => hits.has(e))
+    const proto = PROTOCOL_NAMES[s.protocol] ?? `proto/${s.protocol}`
+    const when = `in ${duration(s.end - s.start)} from ${iso(s.start)}`
+    const what =
+      s.kind === 'vertical'
+        ? `${s.src} -> ${s.dsts[0] ?? ''} ${proto}: ${s.ports.length} ports probed ${when} (${s.edges.length - answered.length} refused), ${answered.length} accepted (${answered.map((e) => serviceText(e.protocol, e.dstPort, e.dstPort)).join(', ')})`
+        : `${s.src} -> ${s.dsts.length} destinations (${s.dsts.slice(0, 3).join(', ')}${s.dsts.length > 3 ? ', ...' : ''}) ${serviceText(s.protocol, s.ports[0] ?? 0, s.ports[0] ?? 0)}: probed ${when} (${s.edges.length - answered.length} refused), ${answered.length} accepted (${answered.map((e) => e.dst).join(', ')})`
+    return diagnostic('recommend/scan-like', `${s.kind} scan ${what}: ${outcome}`, undefined, {
+      severity: 'warning',
+      hint: included
+        ? 'review the flagged rules: a scan is no dependency'
+        : 'write the rule by hand if the traffic is wanted, or pass --include-scans',
+    })
+  })
+  if (found.length > SCANS_NAMED)
+    out.push(
+      diagnostic(
+        'recommend/scan-like',
+        `${counted(found.length - SCANS_NAMED, 'more scan')} with accepted probes: ${outcome} (see the excluded edges)`,
+        undefined,
+        { severity: 'warning' },
+      ),
+    )
+  return out
 }
 
 function share(n: number, total: number): number {

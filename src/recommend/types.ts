@@ -68,6 +68,12 @@ export interface RecommendOptions {
   readonly samplePairs?: number
   /** Examples kept in the over-permission report. Default 10. */
   readonly examples?: number
+  /**
+   * When false (default), the accepted edges of a port or host scan (`scans.ts` `findScans`) get
+   * no rule and are excluded as `scan-like`. When true they get rules, flagged `scan-like` and
+   * never merged into a port range.
+   */
+  readonly includeScans?: boolean
 }
 
 /** One recommended rule in the report. Stable: `recommend -o json`. */
@@ -81,7 +87,10 @@ export interface RuleReport {
   /** Share of all observed flows this rule covers, 0–1. */
   readonly coverage: number
   readonly pattern: EdgePattern
-  /** Why the rule needs a look: `month-end`, `weekly`, `rare`, `once` pattern, `port-range`, `no-owner`. */
+  /**
+   * Why the rule needs a look: `month-end`, `weekly`, `rare`, `once` pattern, `scan-like` (kept
+   * by `includeScans`), `port-range`, `no-owner`.
+   */
   readonly flags: readonly string[]
 }
 
@@ -111,7 +120,9 @@ export interface ExcludedEdge {
    * `denied-by-existing` (with `--merge`: an existing deny rule blocks the whole edge),
    * `rejected` (the flow source recorded every flow of the edge as rejected, `observedAction:
    * reject`: attempts a security group or firewall refused, such as an internet scan, or TCP
-   * attempts nobody answered, not a dependency; an edge with some accepted flows gets its rule).
+   * attempts nobody answered, not a dependency; an edge with some accepted flows gets its rule),
+   * `scan-like` (an edge with accepted flows among the probes of a port or host scan, scans.ts
+   * `findScans`; kept with `includeScans`).
    */
   readonly reason: string
 }

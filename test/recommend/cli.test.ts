@@ -348,3 +348,63 @@ describe('recommend --max-prefix and unmanaged private addresses', () => {
     expect(await rules()).toContain('cidr: 10.9.9.0/24')
   }, 60_000)
 })
+
+describe('recommend and a port scan in AWS VPC flow logs (s33 hE, judgement call 1)', () => {
+  it('gives the 2 answered ports of a 14-port scan no rule, and --include-scans flags them', async () => {
+    const dir = smallWorkspace('scan')
+    const T = 1763000000 // seconds, as the log writes them
+    const rec = (src: string, sport: number, dport: number, start: number, action: string) =>
+      `2 123456789010 eni-1 ${src} 10.4.0.1 ${sport} ${dport} 6 ${action === 'ACCEPT' ? 3 : 1} ${action === 'ACCEPT' ? 164 : 44} ${start} ${start + 1} ${action} OK`
+    const ports = [21, 22, 23, 25, 80, 110, 139, 443, 445, 3306, 3389, 5432, 6379, 8080]
+    const lines = [
+      // a laptop of the same /24 uses the web server every day for 10 days
+      ...Array.from({ length: 10 }, (_, d) =>
+        rec('10.50.0.8', 50000 + d, 443, T + d * 86400, 'ACCEPT'),
+      ),
+      // on day 3 a scanner of that /24 probes 14 ports in 40 s: 22 and 5432 are let in
+      ...ports.map((p, i) =>
+        rec(
+          '10.50.0.7',
+          41000 + i,
+          p,
+          T + 3 * 86400 + i * 3,
+          p === 22 || p === 5432 ? 'ACCEPT' : 'REJECT',
+        ),
+      ),
+      '',
+    ]
+    const log = path.join(dir, 'vpc.log')
+    writeFileSync(log, lines.join('\n'))
+    expect((await cli('ingest', '-w', dir, log)).code).toBe(0)
+    interface Out {
+      excluded: { src: string; dst: string; service: string; reason: string }[]
+      rules: { service: string; flags: string[] }[]
+      diagnostics: { code: string; message: string }[]
+    }
+    const run = async (...args: string[]): Promise<Out> => {
+      const r = await cli('recommend', '-w', dir, '--dry-run', '-o', 'json', ...args)
+      expect(r.code, r.stderr).toBe(0)
+      return JSON.parse(r.stdout) as Out
+    }
+    const plain = await run()
+    expect(
+      plain.excluded
+        .filter((x) => x.reason === 'scan-like')
+        .map((x) => `${x.src} -> ${x.dst} ${x.service}`),
+    ).toEqual(['10.50.0.0/24 -> web-1 tcp/22', '10.50.0.0/24 -> web-1 tcp/5432'])
+    // the probe of 443 falls into the laptop's edge (one /24 entity): 13 probe edges, 11 refused
+    expect(plain.excluded.filter((x) => x.reason === 'rejected')).toHaveLength(11)
+    expect(plain.rules.map((x) => x.service)).toEqual(['tcp/443'])
+    expect(plain.diagnostics.find((d) => d.code === 'recommend/scan-like')?.message).toMatch(
+      /vertical scan 10\.50\.0\.0\/24 -> web-1 tcp: 13 ports probed in 40 s .*\(11 refused\), 2 accepted \(tcp\/22, tcp\/5432\)/,
+    )
+    const kept = await run('--include-scans')
+    expect(kept.excluded.filter((x) => x.reason === 'scan-like')).toEqual([])
+    expect(
+      kept.rules
+        .filter((x) => x.flags.includes('scan-like'))
+        .map((x) => x.service)
+        .sort(),
+    ).toEqual(['tcp/22', 'tcp/5432'])
+  }, 60_000)
+})

@@ -44,6 +44,7 @@ interface RecommendCliOptions {
   merge?: boolean
   owner?: Record<string, string>
   dryRun?: boolean
+  includeScans?: boolean
   at: number
   output: string
 }
@@ -139,6 +140,10 @@ export function registerRecommend(program: Command): void {
       parseOwner,
     )
     .option('--dry-run', 'print the summary only; write no files')
+    .option(
+      '--include-scans',
+      'propose rules for the answered probes of port and host scans too (flagged scan-like; by default they get none)',
+    )
     .addOption(
       timeOption(
         '--at <time>',
@@ -154,7 +159,9 @@ Rules allow what was observed and nothing else at the chosen granularity: one po
 evidence (flows, bytes, first/last seen, active days, pattern, sample pairs). The summary gives
 coverage per rule and overall, the over-permission the granularity introduced, flagged rules
 (month-end, weekly, rare patterns; port ranges; missing owners) and, with --merge, removal
-candidates. Review the files, then move them into the policy folder.
+candidates. The answered probes of a scan (10 or more ports of one destination, or one port of
+10 or more destinations, probed within 10 minutes) get no rule unless --include-scans.
+Review the files, then move them into the policy folder.
 
 Examples:
   $ bulkhead recommend -w my-estate
@@ -191,6 +198,7 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
         ...(opts.merge === true ? { existing: policySet } : {}),
         // an existing rule past its expiry allows nothing now (DESIGN.md rule 4)
         now: opts.at,
+        includeScans: opts.includeScans === true,
       })
       const outDir = opts.out ?? path.join(opts.workspace, 'recommended')
       const written: string[] = []
