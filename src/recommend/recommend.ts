@@ -992,12 +992,15 @@ function scanWarnings(
     : 'no rule proposed for them'
   const out = found.slice(0, SCANS_NAMED).map((s) => {
     const answered = s.edges.filter((e) => hits.has(e))
+    // the first five answered ports or destinations, then `...`
+    const few = (names: string[]): string =>
+      names.slice(0, 5).join(', ') + (names.length > 5 ? ', ...' : '')
     const proto = PROTOCOL_NAMES[s.protocol] ?? `proto/${s.protocol}`
     const when = `in ${duration(s.end - s.start)} from ${iso(s.start)}`
     const what =
       s.kind === 'vertical'
-        ? `${s.src} -> ${s.dsts[0] ?? ''} ${proto}: ${s.ports.length} ports probed ${when} (${s.edges.length - answered.length} refused), ${answered.length} accepted (${answered.map((e) => serviceText(e.protocol, e.dstPort, e.dstPort)).join(', ')})`
-        : `${s.src} -> ${s.dsts.length} destinations (${s.dsts.slice(0, 3).join(', ')}${s.dsts.length > 3 ? ', ...' : ''}) ${serviceText(s.protocol, s.ports[0] ?? 0, s.ports[0] ?? 0)}: probed ${when} (${s.edges.length - answered.length} refused), ${answered.length} accepted (${answered.map((e) => e.dst).join(', ')})`
+        ? `${s.src} -> ${s.dsts[0] ?? ''} ${proto}: ${s.ports.length} ports probed ${when} (${s.edges.length - answered.length} refused), ${answered.length} accepted (${few(answered.map((e) => serviceText(e.protocol, e.dstPort, e.dstPort)))})`
+        : `${s.src} -> ${s.dsts.length} destinations (${s.dsts.slice(0, 3).join(', ')}${s.dsts.length > 3 ? ', ...' : ''}) ${serviceText(s.protocol, s.ports[0] ?? 0, s.ports[0] ?? 0)}: probed ${when} (${s.edges.length - answered.length} refused), ${answered.length} accepted (${few(answered.map((e) => e.dst))})`
     return diagnostic('recommend/scan-like', `${s.kind} scan ${what}: ${outcome}`, undefined, {
       severity: 'warning',
       hint: included

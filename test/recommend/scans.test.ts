@@ -128,7 +128,7 @@ describe('recommend: vertical scans get no rule', () => {
     )
     expect(w).toContainEqual(
       expect.stringMatching(
-        /^vertical scan 10\.10\.200\.0\/24 -> web-1 tcp: 12 ports probed in 12 s/,
+        /^vertical scan 10\.10\.200\.0\/24 -> web-1 tcp: 12 ports probed in 12 s .*\(0 refused\), 12 accepted \(tcp\/9000, tcp\/9001, tcp\/9002, tcp\/9003, tcp\/9004, \.\.\.\)/,
       ),
     )
     expect(r.report.diagnostics).toContainEqual(
