@@ -157,6 +157,20 @@ describe('recommend: horizontal scans get no rule', () => {
   })
 })
 
+describe('recommend: a ping sweep is a horizontal scan of ICMP echo', () => {
+  it('the echo requests the hosts answered get no rule', () => {
+    const sweep = dbs.map((d, i) =>
+      edge('web-1', d.name, 1, 8, { flows: 1, firstSeen: T + i * 500, lastSeen: T + i * 500 + 1 }),
+    )
+    const r = recommend(mapOf(INV, sweep), INV)
+    expect(excludedAs(r, 'scan-like')).toHaveLength(12)
+    expect(r.policies).toEqual([])
+    expect(scanWarnings(r)).toEqual([
+      expect.stringMatching(/^horizontal scan web-1 -> 12 destinations .* icmp\/8: probed in 6 s/),
+    ])
+  })
+})
+
 describe('recommend: the thresholds', () => {
   const ports = (n: number, gap: number): Edge[] =>
     Array.from({ length: n }, (_, i) => probe('10.50.0.0/24', 'web-1', 9000 + i, T + i * gap))
