@@ -532,14 +532,6 @@ export function recommend(
       exclude('no-workload-end')
       continue
     }
-    // an answered probe of a port or host sweep: least privilege does not learn from scans
-    if (inScan.has(edge)) {
-      scanHits.add(edge)
-      if (!includeScans) {
-        exclude('scan-like')
-        continue
-      }
-    }
     if (existing) {
       const judged = judgeExisting(existing, src, dst, edge)
       if (judged.allowed) {
@@ -559,6 +551,15 @@ export function recommend(
         continue
       }
       if (judged.denyRules.length > 0) partlyDeniedFlows += edge.flows
+    }
+    // an answered probe of a port or host sweep: least privilege does not learn from scans
+    // (after the existing set's judgement: what it already allows is covered, not proposed)
+    if (inScan.has(edge)) {
+      scanHits.add(edge)
+      if (!includeScans) {
+        exclude('scan-like')
+        continue
+      }
     }
     const scope = owner.scope
     const name = policyName(scope)

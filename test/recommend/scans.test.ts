@@ -139,6 +139,22 @@ describe('recommend: vertical scans get no rule', () => {
   })
 })
 
+describe('recommend --merge and a scan the existing policy already allows', () => {
+  it('is already allowed (covered), not scan-like', () => {
+    const map = mapOf(INV, [...SCAN_A, LAPTOP])
+    const existing = recommend(map, INV, { includeScans: true })
+    const r = recommend(map, INV, { existing: { policies: existing.policies, enforcement: [] } })
+    expect(excludedAs(r, 'scan-like')).toEqual([])
+    expect(excludedAs(r, 'already-allowed')).toEqual([
+      '10.50.0.0/24 -> db-1 tcp/22',
+      '10.50.0.0/24 -> db-1 tcp/5432',
+      '10.50.0.0/24 -> web-1 tcp/443',
+    ])
+    expect(r.report.totals.coveredFlows).toBe(402)
+    expect(scanWarnings(r)).toEqual([])
+  })
+})
+
 describe('recommend: horizontal scans get no rule', () => {
   // web-1, compromised, sweeps the 12 databases for SSH in 22 s; db-3 and db-7 answer
   const sweep = dbs.map((d, i) => probe('web-1', d.name, 22, T + i * 2000, i !== 2 && i !== 6))
