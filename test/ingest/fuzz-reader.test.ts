@@ -216,9 +216,15 @@ function expectLocatedIn(file: string, lines: number, diags: readonly Diagnostic
 }
 
 /** Lines of `bytes` as a text reader counts them (LF-separated). */
+/**
+ * Lines of a text as the readers split it: at LF, or at CR where the first 64 KiB hold a CR and
+ * neither LF nor NUL (lone-CR line endings, README "Supported flow formats").
+ */
 function lineCount(bytes: Buffer): number {
+  const head = bytes.subarray(0, 1 << 16)
+  const end = head.includes(0x0d) && !head.includes(0x0a) && !head.includes(0x00) ? 0x0d : 0x0a
   let n = 1
-  for (const b of bytes) if (b === 0x0a) n++
+  for (const b of bytes) if (b === end) n++
   return n
 }
 
