@@ -11,16 +11,24 @@ import type { Flow } from '../../src/core/index.js'
 import { readFlows, type FileSummary } from '../../src/ingest/read.js'
 import type { FlowFormat } from '../../src/ingest/types.js'
 
+/** The folders {@link tempDir} made in this test file, removed when it ends. */
+const made = new Set<string>()
+
+// registered when a test file imports this module, during its collection: so it runs at the end
+// of the file whenever tempDir is called (at the top level, in a describe, in a hook or in a test;
+// a hook registered inside a test or a beforeAll is never run, and its folder stayed behind)
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+  made.clear()
+})
+
 /**
  * A fresh folder under the system's temporary folder (`<prefix>-XXXXXX`), removed with everything
- * in it when the test file ends. Call it at the top level of a test file: `afterAll` registered
- * inside a `describe` runs when that block ends, before later blocks that may still use the folder.
+ * in it when the test file ends, wherever it is called.
  */
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`))
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true })
-  })
+  made.add(dir)
   return dir
 }
 
