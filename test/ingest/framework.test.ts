@@ -35,6 +35,24 @@ async function readAll(
   return { flows, summaries, error }
 }
 
+/**
+ * Writes each (name, bytes) file to the scratch folder and expects it to read as the fixture
+ * aws-v2.log does: detected `aws-vpc`, no error, the same flows at the same line numbers.
+ */
+async function expectReadsAsAwsV2(files: readonly (readonly [string, Uint8Array])[]) {
+  const plain = await readAll([fixture('aws-v2.log')])
+  expect(plain.flows.length).toBeGreaterThan(0)
+  const key = (f: Flow) => [f.src, f.dst, f.bytes, f.source.line]
+  for (const [name, bytes] of files) {
+    const file = join(dir, name)
+    writeFileSync(file, bytes)
+    const got = await readAll([file])
+    expect(got.error, name).toBeUndefined()
+    expect(got.summaries[0]?.format, name).toBe('aws-vpc')
+    expect(got.flows.map(key), name).toEqual(plain.flows.map(key))
+  }
+}
+
 async function lines(chunks: string[], maxLineBytes?: number) {
   const long: number[] = []
   async function* gen(): AsyncGenerator<Uint8Array> {
@@ -92,27 +110,15 @@ describe('openBytes and readFlows', () => {
     // held-out (hK, s33): a CR-only CSV read as its header line alone (0 flows, nothing
     // skipped, exit 0) and a CR-only AWS file was ingest/unknown-format
     const text = fixtureText('aws-v2.log')
-    const plain = await readAll([fixture('aws-v2.log')])
-    expect(plain.flows.length).toBeGreaterThan(0)
     const csv = [
       'src_ip,dst_ip,src_port,dst_port,protocol,start,end',
       '10.0.0.1,10.0.0.2,40000,443,tcp,2026-11-01T10:00:00Z,2026-11-01T10:00:05Z',
       '10.0.0.1,10.0.0.3,40001,22,tcp,2026-11-01T10:00:00Z,2026-11-01T10:00:05Z',
     ].join('\r')
-    for (const [name, bytes] of [
+    await expectReadsAsAwsV2([
       ['mac.log', Buffer.from(text.replace(/\r?\n/g, '\r'))],
       ['mac.log.gz', gzipSync(Buffer.from(text.replace(/\r?\n/g, '\r')))],
-    ] as const) {
-      const file = join(dir, name)
-      writeFileSync(file, bytes)
-      const got = await readAll([file])
-      expect(got.error, name).toBeUndefined()
-      expect(got.summaries[0]?.format, name).toBe('aws-vpc')
-      expect(
-        got.flows.map((f) => [f.src, f.dst, f.bytes, f.source.line]),
-        name,
-      ).toEqual(plain.flows.map((f) => [f.src, f.dst, f.bytes, f.source.line]))
-    }
+    ])
     const csvFile = join(dir, 'mac.csv')
     writeFileSync(csvFile, `${csv}\r`)
     const got = await readAll([csvFile])
@@ -133,24 +139,13 @@ describe('openBytes and readFlows', () => {
 
   it('text with a UTF-16 byte order mark (PowerShell > and Out-File), LE or BE, gzipped or not, reads as UTF-8', async () => {
     const text = fixtureText('aws-v2.log')
-    const plain = await readAll([fixture('aws-v2.log')])
     const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])
     const be = Buffer.from(le).swap16() // FE FF and big-endian code units
-    for (const [name, bytes] of [
+    await expectReadsAsAwsV2([
       ['le.log', le],
       ['be.log', be],
       ['le.log.gz', gzipSync(le)],
-    ] as const) {
-      const file = join(dir, name)
-      writeFileSync(file, bytes)
-      const got = await readAll([file])
-      expect(got.error, name).toBeUndefined()
-      expect(got.summaries[0]?.format, name).toBe('aws-vpc')
-      expect(
-        got.flows.map((f) => [f.src, f.dst, f.bytes, f.source.line]),
-        name,
-      ).toEqual(plain.flows.map((f) => [f.src, f.dst, f.bytes, f.source.line]))
-    }
+    ])
     // code units and the mark itself split across chunks (3 and 1 bytes) stay whole
     for (const size of [1, 3]) {
       const chunks = async function* (): AsyncGenerator<Uint8Array> {
