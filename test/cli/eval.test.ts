@@ -6,6 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { parseEvalQuery } from '../../src/cli/commands/eval.js'
+import { BulkheadError } from '../../src/core/index.js'
 import { cli } from '../helpers/cli.js'
 import { tempDir } from '../helpers/files.js'
 
@@ -395,6 +397,49 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(r.code).toBe(1)
     const out = JSON.parse(r.stdout) as { diagnostics: { code: string }[] }
     expect(out.diagnostics.map((d) => d.code)).toEqual(['cli/usage'])
+  })
+
+  it("reads endpoints written with their port, as ss and Zeek print them: the port of DST is the service's", async () => {
+    const q = (text: string) => {
+      const r = parseEvalQuery(text)
+      return [r.src, r.dst, r.service.protocol, r.dstPort]
+    }
+    expect(q('10.0.0.1:40000 -> 10.0.0.2:5432 tcp')).toEqual(['10.0.0.1', '10.0.0.2', 6, 5432])
+    expect(q('10.0.0.1 -> 10.0.0.2:53 udp/53')).toEqual(['10.0.0.1', '10.0.0.2', 17, 53])
+    expect(q('[2001:db8::1]:5000 -> [2001:db8::2]:443 tcp')).toEqual([
+      '2001:db8::1',
+      '2001:db8::2',
+      6,
+      443,
+    ])
+    expect(q('[2001:db8::1] -> [2001:db8::2] sctp/3868')).toEqual([
+      '2001:db8::1',
+      '2001:db8::2',
+      132,
+      3868,
+    ])
+    // an IPv6 address without brackets keeps its last group: no port is read from it
+    expect(q('2001:db8::1 -> 2001:db8::2 tcp/443')).toEqual(['2001:db8::1', '2001:db8::2', 6, 443])
+    expect(q('pay-web-1 -> 10.0.0.2:8080 tcp')).toEqual(['pay-web-1', '10.0.0.2', 6, 8080])
+    // two ports that disagree, a port where the protocol has none, `any`, a port past 65535
+    for (const bad of [
+      '10.0.0.1 -> 10.0.0.2:5432 tcp/80',
+      '10.0.0.1 -> 10.0.0.2:8 icmp',
+      '10.0.0.1 -> 10.0.0.2:47 gre',
+      '10.0.0.1 -> 10.0.0.2:443 any',
+      '10.0.0.1 -> 10.0.0.2:65536 tcp',
+    ]) {
+      let code: string | undefined
+      try {
+        parseEvalQuery(bad)
+      } catch (e) {
+        code = e instanceof BulkheadError ? e.diagnostics[0]?.code : 'not a BulkheadError'
+      }
+      expect(code, bad).toBe('cli/usage')
+    }
+    const r = await cli('eval', '10.20.1.10:40000 -> 10.20.3.10:5432 tcp', '-w', W, '--at', AT)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('10.20.1.10 (pay-web-1) -> 10.20.3.10 (pay-db-1) tcp/5432')
   })
 
   it('rejects an unknown output format and a bad time', async () => {

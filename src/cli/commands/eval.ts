@@ -47,10 +47,30 @@ export interface EvalQuery {
 }
 
 /**
+ * An endpoint written with its port, as `ss`, Zeek and URLs write one: `a.b.c.d:PORT` or
+ * `[IPv6]:PORT` (RFC 3986 §3.2.2 brackets; `[IPv6]` alone is the address). Any other text
+ * (an address without a port, a workload or external name) is returned as it is.
+ * @throws UsageError for a port that is not a whole number 0–65535.
+ */
+function splitEndpoint(text: string): { host: string; port?: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3}))(?::(\d+))?$/.exec(text)
+  if (m === null) return { host: text }
+  const host = m[1] ?? m[2] ?? text
+  if (m[3] === undefined) return { host }
+  const port = Number(m[3])
+  if (port > 65535)
+    throw new UsageError(`port ${m[3]} of "${text}" is outside 0–65535`, 'give a port 0–65535')
+  return { host, port }
+}
+
+/**
  * Parses `SRC -> DST PROTO/PORT` (the arrow is optional). SRC and DST are IP addresses or
  * workload names; the service names one protocol and one port (one ICMP type for `icmp` and
- * `icmpv6`; none for protocols without ports, such as GRE).
- * @throws UsageError when the text does not have that shape.
+ * `icmpv6`; none for protocols without ports, such as GRE). DST may carry the port instead,
+ * `10.0.2.9:5432` or `[2001:db8::9]:443`, with the bare protocol (`tcp`, `udp`, `sctp`); a port
+ * on SRC is read and left out, as rules name destination services only (DESIGN.md "service").
+ * @throws UsageError when the text does not have that shape, or when DST's port and the
+ *   service's disagree.
  */
 export function parseEvalQuery(text: string): EvalQuery {
   const parts = text.replace('->', ' ').trim().split(/\s+/)
@@ -60,7 +80,10 @@ export function parseEvalQuery(text: string): EvalQuery {
       'write "SRC -> DST PROTO/PORT", e.g. "10.0.1.5 -> 10.0.2.9 tcp/5432"',
     )
   }
-  const [src = '', dst = '', svcText = ''] = parts
+  const [srcText = '', dstText = '', written = ''] = parts
+  const src = splitEndpoint(srcText).host
+  const { host: dst, port: dstPort } = splitEndpoint(dstText)
+  const svcText = dstPort === undefined ? written : withPort(written, dstPort, dstText, dst)
   const svc = parseService(svcText)
   if ('error' in svc)
     throw new BulkheadError([{ code: svc.code, severity: 'error', message: svc.error }])
@@ -86,6 +109,30 @@ export function parseEvalQuery(text: string): EvalQuery {
   checkFamilies(src, dst, svc.protocol)
   // a protocol without ports (GRE, ESP, `proto/47`): its flows have none
   return { src, dst, service: svc, dstPort: 0 }
+}
+
+/**
+ * The service of a flow whose destination was written with its port: the bare protocol given
+ * that port, or the service as written when it names the same one port.
+ * @throws UsageError when the service names another port, or a protocol without ports.
+ */
+function withPort(written: string, port: number, dstText: string, host: string): string {
+  const svc = parseService(written)
+  if ('error' in svc) return written
+  const protocol = written.split('/')[0] ?? written
+  const mine = `${protocol}/${String(port)}`
+  if (svc.protocol !== 'any' && hasPorts(svc.protocol)) {
+    if (!written.includes('/')) return mine
+    if (svc.ports.lo === port && svc.ports.hi === port) return written
+  }
+  throw new UsageError(
+    `"${dstText}" gives destination port ${String(port)} and the service is "${written}"`,
+    svc.protocol === 'any'
+      ? `name the protocol, e.g. "… -> ${dstText} tcp"`
+      : hasPorts(svc.protocol)
+        ? `give the port once, e.g. "… -> ${host} ${mine}"`
+        : `${protocol} has no ports: write "… -> ${host} ${written}"`,
+  )
 }
 
 /**
@@ -259,7 +306,7 @@ export function registerEval(program: Command): void {
     .description('evaluate one flow against the workspace policy and say which rule decided it')
     .argument(
       '<flow>',
-      '"SRC -> DST PROTO/PORT"; SRC and DST are IP addresses, workload names or external names',
+      '"SRC -> DST PROTO/PORT"; SRC and DST are IP addresses, workload names or external names; "SRC -> ADDR:PORT PROTO" and [IPv6]:PORT also read',
       parseEvalQuery,
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
@@ -279,6 +326,7 @@ Examples:
   $ bulkhead eval "pay-web-1 -> pay-db-1 tcp/5432" -o json
   $ bulkhead eval "ci-runner-1 -> 10.20.1.11 tcp/22" --at 2026-11-01T12:00:00Z
   $ bulkhead eval "2001:db8::11 -> 2001:db8::20 icmpv6/128"
+  $ bulkhead eval "10.20.1.10:51234 -> 10.20.3.10:5432 tcp"     # as ss and Zeek write endpoints
   $ bulkhead eval "pay-web-1 -> pay-db-1 tcp/5432" --policy HEAD~1:policy
 
 Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
