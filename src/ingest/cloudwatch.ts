@@ -54,11 +54,17 @@ export function cloudWatchMessagesIn(text: string): string[] {
  * objects back to back, one per line, pretty-printed, or in a top-level array): each log event's
  * `message`, one per line, in order. An object that is not JSON, or text between objects, is
  * reported through `onProblem('bad-json')`; a `CONTROL_MESSAGE` through
- * `onProblem('cloudwatch-control-message')`. Keeps one top-level object in memory.
+ * `onProblem('cloudwatch-control-message')`; an event without a string `message`, or an object
+ * that is neither events nor an event (a Lambda's `{"awslogs":{"data":…}}`, `aws logs
+ * get-query-results` output), through `onProblem('no-message')` — never dropped silently. An
+ * `events`/`logEvents` array that is empty is no problem. Keeps one top-level object in memory.
  */
 export async function* cloudWatchLines(
   chunks: AsyncIterable<Uint8Array>,
-  onProblem: (reason: 'bad-json' | 'cloudwatch-control-message', text: string) => void,
+  onProblem: (
+    reason: 'bad-json' | 'cloudwatch-control-message' | 'no-message',
+    text: string,
+  ) => void,
 ): AsyncGenerator<Uint8Array> {
   const decoder = new TextDecoder('utf-8')
   /** The open brackets of the current top-level object, innermost last (`{` 123 or `[` 91). */
@@ -90,6 +96,7 @@ export async function* cloudWatchLines(
       const m =
         typeof e === 'object' && e !== null ? (e as Record<string, unknown>).message : undefined
       if (typeof m === 'string') out.push(m)
+      else onProblem('no-message', JSON.stringify(e).slice(0, 200))
     }
   }
   const scan = (text: string): string[] => {

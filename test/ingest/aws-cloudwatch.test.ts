@@ -26,7 +26,7 @@ let n = 0
 
 async function read(
   content: string | Uint8Array,
-  opts: { fields?: string } = {},
+  opts: Parameters<typeof readOne>[1] = {},
 ): Promise<{ flows: Flow[]; summary: FileSummary }> {
   const file = join(dir, `events-${n++}.json`)
   writeFileSync(file, content)
@@ -117,6 +117,41 @@ describe('AWS VPC flow logs in CloudWatch Logs JSON', () => {
     const { flows, summary } = await read(`${good}\n{"logEvents": [}\n${good}\n`)
     expect(summary.stats.skipped).toEqual({ 'bad-json': 1 })
     expect(flows).toHaveLength(2)
+  })
+
+  it('an object or event without a message (a Lambda event, a Logs Insights result) is skipped as no-message, not dropped silently (s34)', async () => {
+    // A Lambda subscription receives the payload base64-gzipped under `awslogs.data`;
+    // `aws logs get-query-results` prints `results` of `{field, value}` cells. Neither holds a
+    // `message`: read as aws-vpc they gave 0 flows, nothing skipped, exit 0.
+    const lambda = JSON.stringify({
+      awslogs: { data: 'H4sIAAAAAAAA/6tWKkktLlGyUlAqS8wpTVWqBQBmBdBXEgAAAA==' },
+    })
+    const insights = JSON.stringify({
+      results: [
+        [
+          { field: '@timestamp', value: '2014-12-14 04:07:50.000' },
+          { field: '@message', value: ACCEPT },
+        ],
+      ],
+      status: 'Complete',
+    })
+    const partial = JSON.stringify({
+      logEvents: [
+        { id: '1', timestamp: 1418530070000 },
+        { id: '2', timestamp: 1, message: REJECT },
+      ],
+    })
+    const { flows, summary } = await read(`${lambda}\n${insights}\n${partial}\n`, {
+      format: 'aws-vpc',
+    })
+    expect(summary.stats.skipped).toEqual({ 'no-message': 3 })
+    expect(flows.map((f) => f.dstPort)).toEqual([3389])
+    // an output with no events at all is empty, not malformed
+    const empty = await read(JSON.stringify({ events: [], nextForwardToken: 'f/1' }), {
+      format: 'aws-vpc',
+    })
+    expect(empty.summary.stats.skipped).toEqual({})
+    expect(empty.flows).toEqual([])
   })
 
   it('objects and strings cut across chunks, escapes inside messages', async () => {
