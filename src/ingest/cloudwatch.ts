@@ -57,13 +57,15 @@ export function cloudWatchMessagesIn(text: string): string[] {
  * `onProblem('cloudwatch-control-message')`; an event without a string `message`, or an object
  * that is neither events nor an event (a Lambda's `{"awslogs":{"data":…}}`, `aws logs
  * get-query-results` output), through `onProblem('no-message')` — never dropped silently. An
- * `events`/`logEvents` array that is empty is no problem. Keeps one top-level object in memory.
+ * `events`/`logEvents` array that is empty is no problem. `onProblem` gets the 1-based line of
+ * the file where the object (or the stray text) starts. Keeps one top-level object in memory.
  */
 export async function* cloudWatchLines(
   chunks: AsyncIterable<Uint8Array>,
   onProblem: (
     reason: 'bad-json' | 'cloudwatch-control-message' | 'no-message',
     text: string,
+    line: number,
   ) => void,
 ): AsyncGenerator<Uint8Array> {
   const decoder = new TextDecoder('utf-8')
@@ -73,18 +75,22 @@ export async function* cloudWatchLines(
   let escaped = false
   let parts: string[] = []
   let junk = ''
-  const take = (text: string, out: string[]): void => {
+  /** The line being scanned, the line the current top-level object starts on, and the stray text's. */
+  let line = 1
+  let objLine = 1
+  let junkLine = 1
+  const take = (text: string, out: string[], at: number): void => {
     let obj: unknown
     try {
       obj = JSON.parse(text)
     } catch {
-      onProblem('bad-json', text.slice(0, 200))
+      onProblem('bad-json', text.slice(0, 200), at)
       return
     }
     if (typeof obj !== 'object' || obj === null) return
     const o = obj as Record<string, unknown>
     if (o.messageType === 'CONTROL_MESSAGE') {
-      onProblem('cloudwatch-control-message', text.slice(0, 200))
+      onProblem('cloudwatch-control-message', text.slice(0, 200), at)
       return
     }
     const events = Array.isArray(o.logEvents)
@@ -96,7 +102,7 @@ export async function* cloudWatchLines(
       const m =
         typeof e === 'object' && e !== null ? (e as Record<string, unknown>).message : undefined
       if (typeof m === 'string') out.push(m)
-      else onProblem('no-message', JSON.stringify(e).slice(0, 200))
+      else onProblem('no-message', JSON.stringify(e).slice(0, 200), at)
     }
   }
   const scan = (text: string): string[] => {
@@ -104,6 +110,7 @@ export async function* cloudWatchLines(
     let start = open.length > 0 ? 0 : -1
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i)
+      if (c === 10) line++
       if (inString) {
         if (escaped) escaped = false
         else if (c === 92) escaped = true
@@ -112,14 +119,16 @@ export async function* cloudWatchLines(
       }
       if (open.length === 0) {
         if (c === 123) {
-          if (junk.trim() !== '') onProblem('bad-json', junk.trim().slice(0, 200))
+          if (junk.trim() !== '') onProblem('bad-json', junk.trim().slice(0, 200), junkLine)
           junk = ''
           open.push(123)
           start = i
-        } else if (c !== 91 && c !== 93 && c !== 44 && c !== 0xfeff && c > 32)
+          objLine = line
+        } else if (c !== 91 && c !== 93 && c !== 44 && c !== 0xfeff && c > 32) {
+          if (junk === '') junkLine = line
           junk += String.fromCharCode(c)
-        else if (c === 10 && junk.trim() !== '') {
-          onProblem('bad-json', junk.trim().slice(0, 200))
+        } else if (c === 10 && junk.trim() !== '') {
+          onProblem('bad-json', junk.trim().slice(0, 200), junkLine)
           junk = ''
         }
         continue
@@ -131,8 +140,8 @@ export async function* cloudWatchLines(
         const matched = open.pop() === (c === 125 ? 123 : 91)
         if (!matched || open.length === 0) {
           parts.push(text.slice(start, i + 1))
-          if (matched) take(parts.join(''), out)
-          else onProblem('bad-json', parts.join('').slice(0, 200))
+          if (matched) take(parts.join(''), out, objLine)
+          else onProblem('bad-json', parts.join('').slice(0, 200), objLine)
           parts = []
           open.length = 0
           start = -1
@@ -150,6 +159,6 @@ export async function* cloudWatchLines(
   }
   const b = emit(scan(decoder.decode()))
   if (b) yield b
-  if (open.length > 0) onProblem('bad-json', parts.join('').slice(0, 200))
-  else if (junk.trim() !== '') onProblem('bad-json', junk.trim().slice(0, 200))
+  if (open.length > 0) onProblem('bad-json', parts.join('').slice(0, 200), objLine)
+  else if (junk.trim() !== '') onProblem('bad-json', junk.trim().slice(0, 200), junkLine)
 }

@@ -376,9 +376,9 @@ async function* readOne(
       const peek = await peekBytes(chunks, 64)
       chunks = peek.rest
       if (startsJson(peek.head))
-        chunks = cloudWatchLines(chunks, (reason, text) => {
+        chunks = cloudWatchLines(chunks, (reason, text, line) => {
           if (reason === 'cloudwatch-control-message') note({ stats }, reason)
-          else skip({ file, strict: opts.strict, stats }, reason, file, text)
+          else skip({ file, strict: opts.strict, stats }, reason, `${file}:${String(line)}`, text)
         })
     }
     if (!parser) {

@@ -116,6 +116,7 @@ describe('AWS VPC flow logs in CloudWatch Logs JSON', () => {
     const good = JSON.stringify({ logEvents: [{ id: '1', timestamp: 1, message: ACCEPT }] })
     const { flows, summary } = await read(`${good}\n{"logEvents": [}\n${good}\n`)
     expect(summary.stats.skipped).toEqual({ 'bad-json': 1 })
+    expect(summary.stats.examples[0]?.where).toMatch(/\.json:2$/)
     expect(flows).toHaveLength(2)
   })
 
@@ -146,6 +147,8 @@ describe('AWS VPC flow logs in CloudWatch Logs JSON', () => {
     })
     expect(summary.stats.skipped).toEqual({ 'no-message': 3 })
     expect(flows.map((f) => f.dstPort)).toEqual([3389])
+    // each example at the line its object starts on
+    expect(summary.stats.examples.map((e) => e.where.replace(/^.*:/, ''))).toEqual(['1', '2', '3'])
     // an output with no events at all is empty, not malformed
     const empty = await read(JSON.stringify({ events: [], nextForwardToken: 'f/1' }), {
       format: 'aws-vpc',
