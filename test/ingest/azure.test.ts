@@ -123,6 +123,74 @@ describe('azure-nsg parser (v2)', () => {
     expect(ctx.stats.skipped).toEqual({ 'bad-record': 1 })
   })
 
+  it('a rule, flow or flow group whose tuples are not an array is counted as bad-record, not dropped silently (s34)', async () => {
+    // the documented shape holds arrays at every level (NSG properties.flows[].flows[].flowTuples[],
+    // VNet flowRecords.flows[].flowGroups[].flowTuples[]); anything else gave 0 flows, nothing skipped
+    const t = '1763632860123,10.0.0.4,203.0.113.10,50000,443,6,O,B,NX,0,0,0,0'
+    const vnet = JSON.stringify({
+      records: [
+        {
+          time: '2025-11-20T10:01:00Z',
+          flowLogVersion: 4,
+          macAddress: '00224871C205',
+          flowRecords: {
+            flows: [
+              { aclID: 'a', flowGroups: [{ rule: 'r' }] },
+              { aclID: 'b' },
+              { aclID: 'c', flowGroups: [{ rule: 'r', flowTuples: t }] },
+              { aclID: 'd', flowGroups: [{ rule: 'r', flowTuples: [t.replace(',B,', ',D,')] }] },
+            ],
+          },
+        },
+      ],
+    })
+    const v = await runParser(azureVnetParser, vnet)
+    expect(v.ctx.stats.skipped).toEqual({ 'bad-record': 3 })
+    expect(v.flows.map((f) => f.observedAction)).toEqual(['reject'])
+    const nsg = JSON.stringify({
+      records: [
+        {
+          properties: {
+            Version: 2,
+            flows: [
+              { rule: 'r1' },
+              {
+                rule: 'r2',
+                flows: [
+                  { mac: 'm', flowTuples: '1487282421,42.119.146.95,10.1.0.4,51529,5358,T,I,D' },
+                ],
+              },
+              {
+                rule: 'r3',
+                flows: [
+                  { mac: 'm', flowTuples: ['1487282421,42.119.146.95,10.1.0.4,51529,5358,T,I,D'] },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    })
+    const n = await runParser(azureNsgParser, nsg)
+    expect(n.ctx.stats.skipped).toEqual({ 'bad-record': 2 })
+    expect(n.flows).toHaveLength(1)
+    // an empty array at any level is no traffic, not damage
+    const quiet = JSON.stringify({
+      records: [
+        {
+          macAddress: 'm',
+          flowRecords: {
+            flows: [
+              { aclID: 'a', flowGroups: [{ rule: 'r', flowTuples: [] }] },
+              { aclID: 'b', flowGroups: [] },
+            ],
+          },
+        },
+      ],
+    })
+    expect((await runParser(azureVnetParser, quiet)).ctx.stats.skipped).toEqual({})
+  })
+
   it('reads v1 tuples (8 fields, no counters) and skips bad JSON by reason', async () => {
     const v1 = JSON.stringify({
       records: [

@@ -238,8 +238,10 @@ interface FoundTuple {
 
 /**
  * The tuples of one record in document order, for either kind. A record that is itself
- * `{records: [...]}` (at `depth` < {@link MAX_NESTING}) is read as those records; a record with
- * no tuples at all is reported through `empty`.
+ * `{records: [...]}` (at `depth` < {@link MAX_NESTING}) is read as those records; a record
+ * without its `flows` array, and a rule, flow or flow group below it whose `flows`, `flowGroups`
+ * or `flowTuples` is missing or no array, is reported through `empty` (an empty array is no
+ * traffic, not damage).
  */
 function* recordTuples(
   rec: unknown,
@@ -260,18 +262,26 @@ function* recordTuples(
     empty(rec)
     return
   }
+  // a level below the record that is missing or no array (a rule without `flows`, a flow
+  // group whose `flowTuples` is a string) holds tuples that cannot be read: counted, not dropped
+  const kids = (parent: unknown, key: string): unknown[] => {
+    const v = obj(parent)[key]
+    if (Array.isArray(v)) return v
+    empty(parent)
+    return []
+  }
   if (kind === 'nsg') {
     for (const ruleFlows of asArray(obj(r['properties'])['flows'])) {
-      for (const macFlows of asArray(obj(ruleFlows)['flows'])) {
+      for (const macFlows of kids(ruleFlows, 'flows')) {
         const nic = text(obj(macFlows)['mac'])
-        for (const tuple of asArray(obj(macFlows)['flowTuples'])) yield { tuple, nic }
+        for (const tuple of kids(macFlows, 'flowTuples')) yield { tuple, nic }
       }
     }
   } else {
     const nic = text(r['macAddress'])
     for (const f of asArray(obj(r['flowRecords'])['flows'])) {
-      for (const g of asArray(obj(f)['flowGroups'])) {
-        for (const tuple of asArray(obj(g)['flowTuples'])) yield { tuple, nic }
+      for (const g of kids(f, 'flowGroups')) {
+        for (const tuple of kids(g, 'flowTuples')) yield { tuple, nic }
       }
     }
   }
