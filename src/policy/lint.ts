@@ -7,7 +7,8 @@
  *
  * Shadowed and redundant are exact, not heuristic. Every flow endpoint falls into an endpoint
  * class (as in {@link PolicyIndex}): a workload address, keyed by (label set, name, region), or an
- * address no workload holds forever, keyed by region, where a region is a CIDR block of the policy
+ * address that is unmanaged at some time (no workload holds it then; workloads that hand an
+ * address over leave it no such time), keyed by region, where a region is a CIDR block of the policy
  * set or of the named externals minus the blocks nested in it (blocks are nested or disjoint, so
  * the region decides every CIDR and external selector). One representative endpoint per class is
  * matched against every selector with the reference {@link selectorMatches}; classes with the same
@@ -508,11 +509,8 @@ export function endpointClasses(inventory: Inventory, policySet: PolicySet): End
       if (cidrContains(c, ip) && (best === undefined || c.prefix > best.prefix)) best = c
     return best as Cidr
   }
-  // addresses a workload holds at every time: never unmanaged
-  const forever = new Set<string>()
-  for (const w of inventory.workloads) {
-    for (const a of w.addresses) if (a.from === undefined && a.to === undefined) forever.add(a.ip)
-  }
+  // addresses some workload holds at every time: never unmanaged
+  const forever = alwaysHeld(inventory)
   const named = new Set<string>()
   for (const p of policySet.policies) {
     for (const r of p.rules)
@@ -550,6 +548,34 @@ export function endpointClasses(inventory: Inventory, policySet: PolicySet): End
     }
   }
   return [...reps.values()]
+}
+
+/**
+ * The addresses some workload holds at every instant: the holding intervals of all workloads
+ * together leave no gap, as one workload's unbounded address does, or two workloads' that hand it
+ * over (`{ to: T }` then `{ from: T }`; intervals are half-open). No flow finds such an address
+ * unmanaged.
+ */
+function alwaysHeld(inventory: Inventory): Set<string> {
+  const spans = new Map<string, [number, number][]>()
+  for (const w of inventory.workloads) {
+    for (const a of w.addresses) {
+      const list = spans.get(a.ip) ?? []
+      list.push([a.from ?? -Infinity, a.to ?? Infinity])
+      spans.set(a.ip, list)
+    }
+  }
+  const out = new Set<string>()
+  for (const [ip, list] of spans) {
+    list.sort((x, y) => x[0] - y[0])
+    let reach = -Infinity // every instant before `reach` is held
+    for (const [from, to] of list) {
+      if (from > reach) break // a gap: unmanaged then
+      reach = Math.max(reach, to)
+    }
+    if (reach === Infinity) out.add(ip)
+  }
+  return out
 }
 
 /** The first address of `c` outside `children` (sorted, disjoint ranges) and not in `forever`. */

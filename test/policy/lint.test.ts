@@ -18,6 +18,7 @@ import {
   type PolicySet,
   type Rule,
   type Selector,
+  type Workload,
 } from '../../src/core/index.js'
 import { parseIp } from '../../src/core/index.js'
 import { isLive, resolveEntity } from '../../src/policy/evaluate.js'
@@ -470,6 +471,31 @@ describe('lint findings (hand-worked)', () => {
     // later rule is redundant (before, web-6 -> db-4 kept it)
     expect(of('wide')).toEqual(['lint/redundant'])
     expect(of('web-to-db')).toEqual([])
+  })
+
+  it('an address workloads hand over (one until T, the next from T) is never unmanaged', () => {
+    const T = NOW - 30 * DAY
+    const held = (name: string, over: { from?: number; to?: number }) => ({
+      ...workload(name, [], { role: 'db', env: 'prod', app: 'pay' }),
+      addresses: [{ ip: '10.0.2.9', ...over }],
+    })
+    const rules = [
+      // to the address, which db-a and then db-b hold: the deny to every db covers it
+      rule('to-address', 10, { to: [cidr('10.0.2.9/32')] }),
+      rule('no-db', 20, { action: 'deny' }),
+    ]
+    const shadowedIn = (...ws: Workload[]): string[] =>
+      lint(
+        inventoryOf(workload('web-1', '10.0.1.1', { role: 'web', env: 'prod', app: 'pay' }), ...ws),
+        { policies: [{ ...policy, rules }], enforcement: [] },
+        { now: NOW },
+      )
+        .filter((f) => f.code === 'lint/shadowed')
+        .map((f) => f.rule?.id ?? '')
+    expect(shadowedIn(held('db-a', { to: T }), held('db-b', { from: T }))).toEqual(['to-address'])
+    // a gap of a millisecond: the address is unmanaged then, and the allow decides
+    expect(shadowedIn(held('db-a', { to: T }), held('db-b', { from: T + 1 }))).toEqual([])
+    expect(shadowedIn(held('db-b', { from: T }))).toEqual([])
   })
 
   it('an allow shadowed only while a deny that expires lives is a warning, not an error', () => {
