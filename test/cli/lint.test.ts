@@ -261,6 +261,12 @@ describe('toSarif', () => {
           location: { file: '/elsewhere/c.yaml', line: 0, column: 0 },
         },
         { ruleId: 'x/a', level: 'error', message: 'm3' },
+        {
+          ruleId: 'x/a',
+          level: 'warning',
+          message: 'm4',
+          location: { file: '/repo/..dots/p.yaml', line: 1, column: 1 },
+        },
       ],
       {
         name: 't',
@@ -289,5 +295,9 @@ describe('toSarif', () => {
     })
     expect(run.results[1]?.['locations']).not.toHaveProperty('0.physicalLocation.region')
     expect(run.results[2]).not.toHaveProperty('locations')
+    // a folder whose name starts with `..` is inside baseDir, not outside it
+    expect(run.results[3]).toMatchObject({
+      locations: [{ physicalLocation: { artifactLocation: { uri: '..dots/p.yaml' } } }],
+    })
   })
 })

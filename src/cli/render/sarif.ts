@@ -99,7 +99,8 @@ function uriOf(file: string, baseDir: string | undefined, cwd?: string): string 
   if (cwd !== undefined && !path.isAbsolute(file)) file = path.resolve(cwd, file)
   if (baseDir !== undefined && path.isAbsolute(file) === path.isAbsolute(baseDir)) {
     const rel = path.relative(baseDir, file)
-    if (!rel.startsWith('..') && !path.isAbsolute(rel))
+    // outside baseDir when its first segment is `..` (a folder named `..dots` is inside)
+    if (rel.split(path.sep)[0] !== '..' && !path.isAbsolute(rel))
       return encodeUri(rel.split(path.sep).join('/'))
   }
   if (path.isAbsolute(file)) return `file://${encodeUri(file.split(path.sep).join('/'))}`
