@@ -213,8 +213,9 @@ function isoDay(ms: number): string {
  *   source), `lint/whole-environment` (a label selector whose constraints, scope included, use no
  *   key but `env`).
  * - `lint/shadowed` (allow rules): every flow the rule matches is matched by a live deny, so it
- *   allows nothing; `related` lists those denies. A warning, not an error, when it takes a deny
- *   that expires before the allow does: once that deny has gone, the allow decides.
+ *   allows nothing; `related` lists those denies (for an error, those that last as long as the
+ *   allow). A warning, not an error, when it takes a deny that expires before the allow does: once
+ *   that deny has gone, the allow decides.
  * - `lint/redundant`: not shadowed, and every flow it matches is matched by another live rule that
  *   lasts at least as long (any other rule for an allow, another deny for a deny) and is itself
  *   kept. Rules are decided from the last to the first, each against the rules not reported, so
@@ -766,7 +767,9 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
       })
     }
     if (shadowed[i]) {
-      const by = coverers(i, isDeny)
+      // for life: the denies that last as long as the allow (others may overlap it too, and a
+      // temporary one among them is not why it never allows anything)
+      const by = coverers(i, forLife[i] === true ? (j) => isDeny(j) && outlives(j, i) : isDeny)
       const denies = `deny rule${by.length === 1 ? '' : 's'} ${by.map((d) => formatRuleRef(d.ref)).join(', ')} cover${by.length === 1 ? 's' : ''} every flow it matches`
       const related = by.flatMap((d) => (d.rule.location ? [d.rule.location] : []))
       const expiring = by.filter((d) => d.rule.expires !== undefined)
@@ -775,7 +778,7 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
           ? finding(
               'lint/shadowed',
               `rule ${name} never allows anything: ${denies}` +
-                (expiring.length > 0 ? `, and ${name} expires first` : ''),
+                (expiring.length > 0 ? ` until ${name} expires` : ''),
               l.ref,
               l.rule.location,
               { related },

@@ -549,6 +549,30 @@ describe('lint findings (hand-worked)', () => {
     })
   })
 
+  it('an allow a permanent deny shadows names that deny, not a temporary one beside it', () => {
+    const fsx = lint(
+      inv,
+      {
+        policies: [
+          {
+            ...policy,
+            rules: [
+              rule('forever', 10, { services: [tcp(1, 10)] }),
+              rule('never', 20, { action: 'deny', services: [tcp(1, 10)] }),
+              rule('freeze', 30, { action: 'deny', services: [tcp(5)], expires: NOW + 9 * DAY }),
+            ],
+          },
+        ],
+        enforcement: [],
+      },
+      { now: NOW },
+    )
+    const f = fsx.find((x) => x.code === 'lint/shadowed')
+    expect(f).toMatchObject({ severity: 'error', rule: { id: 'forever' }, related: [loc(20)] })
+    // `forever` has no expiry: nothing about it expiring
+    expect(f?.message).not.toMatch(/expire/)
+  })
+
   it('a rule is redundant only under covers that last as long as it does', () => {
     const deny = (id: string, line: number, lo: number, hi: number, expires?: number): Rule =>
       rule(id, line, {
