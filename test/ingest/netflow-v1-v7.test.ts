@@ -298,3 +298,36 @@ describe('v1 and v7 through the UDP collector', () => {
     expect(c.stats.notes['lost-records']).toBe(4)
   })
 })
+
+describe('ICMP type and code as fprobe writes them (v5)', () => {
+  const H = { sysUptime: 10_000, secs: 1_700_000_000 }
+  // what fprobe 1.1 (Debian 12) sent for `ping` on a veth, read with tshark: the request with
+  // srcport 8, dstport 0; the reply with 0 and 0 (nfdump 1.7 prints them 8.0 and 0.0)
+  const REQUEST: V5Record = {
+    ...ECHO_REPLY,
+    src: '192.0.2.10',
+    dst: '198.51.100.20',
+    srcPort: 8, // type 8 (echo request)
+    dstPort: 0, // code 0
+  }
+  const PORT_UNREACHABLE: V5Record = { ...ECHO_REPLY, srcPort: 3, dstPort: 3 }
+
+  it('reads a type in the source port and a code in the destination port', () => {
+    const r = new NetflowDecoder().decode(v5(H, [REQUEST, ECHO_REPLY, PORT_UNREACHABLE]), META)
+    expect(problems(r)).toEqual([])
+    expect(r.flows.map((f) => [f.src, f.dstPort, f.srcPort])).toEqual([
+      ['192.0.2.10', 8, 0],
+      ['198.51.100.20', 0, 0],
+      ['198.51.100.20', 3, 3],
+    ])
+  })
+
+  it('keeps reading type·256+code in the destination port when the source port is 0 (Cisco)', () => {
+    const cisco: V5Record = { ...REQUEST, srcPort: 0, dstPort: 0x0800 }
+    const r = new NetflowDecoder().decode(v5(H, [cisco, UNREACHABLE]), META)
+    expect(r.flows.map((f) => [f.dstPort, f.srcPort])).toEqual([
+      [8, 0],
+      [3, 3],
+    ])
+  })
+})

@@ -1572,7 +1572,8 @@ const END_IDS = [
  * - ports: 7/11; for ICMP (1) / ICMPv6 (58) `dstPort` = type and `srcPort` = code from
  *   icmpType/Code (176–179), else icmpTypeCode (32/139, type = value >> 8), else the
  *   destination port read as type·256 + code (in v9/IPFIX a 0 there only when `exporterKey` is
- *   in `icmpPortExporters`, which a non-zero one adds to); else no type: an echo request (8 /
+ *   in `icmpPortExporters`, which a non-zero one adds to; in v1/v5/v7 a source port of 1–255
+ *   with a destination port below 256 is fprobe's type and code); else no type: an echo request (8 /
  *   128), noted `icmp-type-assumed-echo`; protocols without ports get 0/0.
  * - bytes: 1, else 85, else 231 + 232; packets: 2, else 86, else 298 + 299; when those are absent
  *   or 0 (both), 23 / 24 (v9 OUT_BYTES / OUT_PKTS, an egress flow's counters); plus the RFC 5103
@@ -1663,6 +1664,10 @@ function toFlow(
       if (tc === undefined && v.has(IE.destinationTransportPort)) {
         const fixed = FIXED_FORMATS.has(format)
         if (fixed || dstPort !== 0 || icmpPortExporters.has(exporterKey)) tc = dstPort
+        // fprobe (v1/v5/v7) writes the type in the source port and the code in the destination
+        // port (an echo request: 8 and 0), where Cisco writes type·256+code in the destination
+        // port and 0 in the source port; nfdump reads fprobe's the same way
+        if (fixed && srcPort > 0 && srcPort < 256 && dstPort < 256) tc = srcPort * 256 + dstPort
         if (!fixed && dstPort !== 0 && icmpPortExporters.size < MAX_ICMP_PORT_EXPORTERS)
           icmpPortExporters.add(exporterKey)
       }
