@@ -1,0 +1,337 @@
+/**
+ * @module A real exporter against `bulkhead collect`: softflowd (NetFlow v9, then IPFIX) watches
+ * the veth of one network namespace and exports to `bulkhead collect --listen 127.0.0.1:PORT`
+ * running in the same namespace, while this test makes known traffic to a second namespace: a TCP
+ * connection over IPv4 and one over IPv6 with known payloads, a refused TCP connection and a UDP
+ * exchange. The expected flows come from that traffic (fixed ports, payload sizes, IP and
+ * transport header sizes), never from Bulkhead's output. softflowd captures with libpcap without
+ * immediate mode, so on a quiet link it leaves packets in the capture ring until a block fills:
+ * a burst of filler datagrams (to a port of their own, left out of the checks) flushes them before
+ * `softflowctl expire-all` exports every flow. Runs as root with `ip netns` and softflowd; skips
+ * with the reason otherwise, unless BULKHEAD_REQUIRE_NETNS=1 (CI), where a missing capability
+ * fails the suite. Namespaces are named `<prefix>-…`, prefix `bhsflow` or BULKHEAD_NETNS_PREFIX.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { cleanupLeftovers, createLab, netnsSupport, type Lab } from './harness.js'
+import { describeKernel } from './probe-check.js'
+
+const PREFIX = process.env['BULKHEAD_NETNS_PREFIX'] ?? 'bhsflow'
+const REPO = fileURLToPath(new URL('../..', import.meta.url))
+
+const support = ((): { ok: true } | { ok: false; reason: string } => {
+  const base = netnsSupport(PREFIX)
+  if (!base.ok) return base
+  for (const bin of ['softflowd', 'softflowctl'])
+    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0)
+      return { ok: false, reason: `no ${bin} binary (Debian package softflowd)` }
+  return { ok: true }
+})()
+
+const A4 = '10.78.0.1'
+const B4 = '10.78.0.2'
+const A6 = 'fd00:78::1'
+const B6 = 'fd00:78::2'
+const PORT = 29_055
+
+/** Server in b: TCP 8080 / 8081 read to EOF then send 5000 / 2000 octets; UDP 5300 answers 50 octets; UDP 9999 (filler) discards. */
+const SERVER_JS = String.raw`
+import net from 'node:net'
+import dgram from 'node:dgram'
+const [a4, a6] = JSON.parse(process.argv[1])
+const reply = { 8080: 5000, 8081: 2000 }
+const ready = []
+for (const host of [a4, a6]) {
+  for (const port of [8080, 8081]) {
+    const s = net.createServer((c) => {
+      c.on('error', () => {})
+      c.on('data', () => {})
+      c.on('end', () => c.end(Buffer.alloc(reply[port], 121)))
+    })
+    ready.push(new Promise((res) => s.listen({ port, host }, res)))
+  }
+  const u = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4')
+  u.on('message', (_m, r) => u.send(Buffer.alloc(50, 114), r.port, r.address))
+  ready.push(new Promise((res) => u.bind(5300, host, res)))
+  const f = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4')
+  ready.push(new Promise((res) => f.bind(9999, host, res)))
+}
+await Promise.all(ready)
+process.stdout.write('ready\n')
+setTimeout(() => process.exit(0), 20000)
+process.stdin.on('end', () => process.exit(0)).resume()
+`
+
+/**
+ * Client in a, one step per argv[1] "what": "traffic" (the known connections, one after the
+ * other) or "filler" (n datagrams of 1400 octets to UDP 9999).
+ */
+const CLIENT_JS = String.raw`
+import net from 'node:net'
+import dgram from 'node:dgram'
+const { what, b4, b6, n } = JSON.parse(process.argv[1])
+function tcp(host, localPort, port, size) {
+  return new Promise((res) => {
+    const c = net.connect({ host, port, localPort })
+    let got = 0
+    c.on('connect', () => c.end(Buffer.alloc(size, 120)))
+    c.on('data', (d) => (got += d.length))
+    c.on('close', () => res(got))
+    c.on('error', (e) => res(e.code))
+    c.setTimeout(3000, () => c.destroy())
+  })
+}
+async function udp(host, localPort, count) {
+  const s = dgram.createSocket('udp4')
+  await new Promise((r) => s.bind(localPort, r))
+  let got = 0
+  for (let i = 0; i < count; i++) {
+    const answered = new Promise((r) => { s.once('message', (m) => { got += m.length; r() }); setTimeout(r, 2000) })
+    s.send(Buffer.alloc(100, 117), 5300, host)
+    await answered
+  }
+  s.close()
+  return got
+}
+if (what === 'traffic') {
+  const out = {}
+  out.tcp4 = await tcp(b4, 41001, 8080, 1000)
+  out.tcp6 = await tcp(b6, 41002, 8081, 300)
+  out.refused = await tcp(b4, 41003, 9, 10)
+  out.udp = await udp(b4, 40001, 3)
+  process.stdout.write(JSON.stringify(out) + '\n')
+} else {
+  const s = dgram.createSocket('udp4')
+  await new Promise((r) => s.bind(40999, r))
+  const d = Buffer.alloc(1400, 102)
+  for (let i = 0; i < n; i++) await new Promise((r) => s.send(d, 9999, b4, r))
+  s.close()
+}
+`
+
+/** One flow line of `bulkhead collect` (the fields checked). */
+interface Line {
+  src: string
+  srcPort: number
+  dst: string
+  dstPort: number
+  protocol: number
+  start: string
+  end: string
+  packets: number
+  bytes: number
+  direction: string
+  tcpFlags?: number
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Resolves with the first stdout line that matches, or rejects after `ms`. */
+function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, ms: number) {
+  return new Promise<void>((res, rej) => {
+    let text = ''
+    const timer = setTimeout(() => {
+      rej(new Error(`timed out waiting for ${String(re)}; got ${text.slice(0, 500)}`))
+    }, ms)
+    child[stream]?.on('data', (d: Buffer) => {
+      text += d.toString()
+      if (re.test(text)) {
+        clearTimeout(timer)
+        res()
+      }
+    })
+  })
+}
+
+/**
+ * Runs one export: collect and softflowd `-v version` in a, the server in b, the traffic, the
+ * filler until softflowd has processed the known packets, expire-all; returns collect's flows.
+ */
+async function exportOnce(
+  lab: Lab,
+  version: 9 | 10,
+): Promise<{ flows: Line[]; t0: number; t1: number; client: Record<string, unknown> }> {
+  const nsA = lab.ns.get('a') ?? ''
+  const nsB = lab.ns.get('b') ?? ''
+  const dir = mkdtempSync(path.join(tmpdir(), `${PREFIX}-sf${String(version)}-`))
+  const ctl = path.join(dir, 'ctl')
+  const children: ChildProcess[] = []
+  const inNs = (ns: string, argv: string[], cwd?: string): ChildProcess => {
+    const c = spawn('ip', ['netns', 'exec', ns, ...argv], { cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+    children.push(c)
+    return c
+  }
+  const softflowctl = async (cmd: string): Promise<string> =>
+    lab.exec('a', ['softflowctl', '-c', ctl, cmd], 5000)
+  try {
+    const collect = inNs(
+      nsA,
+      [
+        process.execPath,
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'collect',
+        '--listen',
+        `127.0.0.1:${String(PORT)}`,
+        '--duration',
+        '25',
+      ],
+      REPO,
+    )
+    let out = ''
+    collect.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+    const listening = waitFor(collect, 'stderr', /listening on/, 10_000)
+    const sf = inNs(nsA, [
+      'softflowd',
+      '-d',
+      '-i',
+      'eth0',
+      '-v',
+      String(version),
+      '-B',
+      '65536',
+      '-c',
+      ctl,
+      '-p',
+      path.join(dir, 'pid'),
+      '-n',
+      `127.0.0.1:${String(PORT)}`,
+      `host ${B4} or host ${B6}`,
+    ])
+    const server = inNs(nsB, [
+      process.execPath,
+      '--input-type=module',
+      '-e',
+      SERVER_JS,
+      JSON.stringify([B4, B6]),
+    ])
+    await Promise.all([listening, waitFor(server, 'stdout', /ready/, 5000)])
+    // softflowd answers its control socket once it captures
+    for (let i = 0; ; i++) {
+      const ok = await softflowctl('statistics').then(
+        () => true,
+        () => false,
+      )
+      if (ok) break
+      if (i >= 30 || sf.exitCode !== null) throw new Error('softflowd did not start')
+      await sleep(100)
+    }
+    const client = (what: string, n = 0): Promise<string> =>
+      lab.exec(
+        'a',
+        [
+          process.execPath,
+          '--input-type=module',
+          '-e',
+          CLIENT_JS,
+          JSON.stringify({ what, b4: B4, b6: B6, n }),
+        ],
+        10_000,
+      )
+    const t0 = Date.now()
+    const result = JSON.parse(await client('traffic')) as Record<string, unknown>
+    const t1 = Date.now()
+    // flush the capture ring until softflowd has processed the known packets (about 35)
+    for (let i = 0; ; i++) {
+      await client('filler', 3000)
+      const stats = await softflowctl('statistics')
+      const processed = Number(/Packets processed: (\d+)/.exec(stats)?.[1] ?? 0)
+      if (processed > 1000) break
+      if (i >= 2) throw new Error(`softflowd processed ${String(processed)} packets:\n${stats}`)
+    }
+    await softflowctl('expire-all')
+    // the four known flows are paired at once (both directions in one export); the filler waits
+    const known = (): number =>
+      out.split('\n').filter((l) => l.includes('"srcPort":4100') || l.includes('"srcPort":40001'))
+        .length
+    for (let i = 0; known() < 4 && i < 50; i++) await sleep(100)
+    collect.kill('SIGTERM')
+    await new Promise((r) => collect.once('close', r))
+    const flows = out
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Line)
+    return { flows, t0, t1, client: result }
+  } finally {
+    for (const c of children) c.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describeKernel('softflowd (NetFlow v9, IPFIX) on a veth → bulkhead collect', support, () => {
+  let lab: Lab | undefined
+  beforeAll(async () => {
+    cleanupLeftovers(PREFIX)
+    lab = await createLab(PREFIX, [
+      { name: 'a', addresses: [A4, A6] },
+      { name: 'b', addresses: [B4, B6] },
+    ])
+  }, 20_000)
+  afterAll(async () => {
+    await lab?.destroy()
+    cleanupLeftovers(PREFIX)
+  })
+
+  for (const version of [9, 10] as const) {
+    it(`NetFlow ${version === 9 ? 'v9' : 'IPFIX'}: every known connection is one client→server flow with its packets and octets`, async () => {
+      if (lab === undefined) throw new Error('no lab')
+      const { flows, t0, t1, client } = await exportOnce(lab, version)
+      // the traffic itself went as planned
+      expect(client).toEqual({ tcp4: 5000, tcp6: 2000, refused: 'ECONNREFUSED', udp: 150 })
+      const by = (srcPort: number): Line => {
+        const f = flows.filter((x) => x.srcPort === srcPort)
+        expect(f, `one flow from port ${String(srcPort)} in ${JSON.stringify(flows)}`).toHaveLength(
+          1,
+        )
+        return f[0] as Line
+      }
+      const tcp4 = by(41001)
+      const tcp6 = by(41002)
+      const refused = by(41003)
+      const udp = by(40001)
+      // ends, ports and protocol as the client made them; both directions in one flow
+      expect(
+        [tcp4, tcp6, refused, udp].map((f) => [
+          f.src,
+          f.srcPort,
+          f.dst,
+          f.dstPort,
+          f.protocol,
+          f.direction,
+        ]),
+      ).toEqual([
+        [A4, 41001, B4, 8080, 6, 'client-to-server'],
+        [A6, 41002, B6, 8081, 6, 'client-to-server'],
+        [A4, 41003, B4, 9, 6, 'client-to-server'],
+        [A4, 40001, B4, 5300, 17, 'client-to-server'],
+      ])
+      // UDP: 3 × (100 + 8 + 20) out, 3 × (50 + 8 + 20) back
+      expect([udp.packets, udp.bytes]).toEqual([6, 3 * 128 + 3 * 78])
+      // TCP: payload plus per packet an IP header (20 / 40) and a TCP header of 20–40 octets
+      const tcpOk = (f: Line, payload: number, ip: number): void => {
+        expect(f.packets).toBeGreaterThanOrEqual(7) // SYN, SYN-ACK, ACK, data each way, FIN each way
+        expect(f.bytes).toBeGreaterThanOrEqual(payload + f.packets * (ip + 20))
+        expect(f.bytes).toBeLessThanOrEqual(payload + f.packets * (ip + 40))
+        expect((f.tcpFlags ?? 0) & 0x1b).toBe(0x1b) // FIN SYN PSH ACK
+      }
+      tcpOk(tcp4, 1000 + 5000, 20)
+      tcpOk(tcp6, 300 + 2000, 40)
+      // refused: the SYN (with options) and the RST+ACK
+      expect(refused.packets).toBe(2)
+      expect(refused.bytes).toBeGreaterThanOrEqual(2 * 40)
+      expect(refused.bytes).toBeLessThanOrEqual(40 + 60)
+      expect((refused.tcpFlags ?? 0) & 0x06).toBe(0x06) // SYN and RST
+      // times within the traffic's span (softflowd stamps with the capture's clock, ms)
+      for (const f of [tcp4, tcp6, refused, udp]) {
+        expect(Date.parse(f.start)).toBeGreaterThanOrEqual(t0 - 1000)
+        expect(Date.parse(f.end)).toBeLessThanOrEqual(t1 + 1000)
+        expect(Date.parse(f.start)).toBeLessThanOrEqual(Date.parse(f.end))
+      }
+    }, 30_000)
+  }
+})
