@@ -335,11 +335,15 @@ describe('NetFlow / IPFIX decoder fuzz', () => {
             .map((x): Flow => {
               const icmp = x.protocol === 1 || x.protocol === 58
               const ports = icmp || [6, 17, 132].includes(x.protocol)
-              const dstPort = icmp ? x.dstPort >> 8 : ports ? x.dstPort : 0
+              // ICMP: Cisco's type·256 + code in the destination port, or fprobe's type in the
+              // source port (1–255) and code in the destination port (below 256)
+              const fprobe = icmp && x.srcPort > 0 && x.srcPort < 256 && x.dstPort < 256
+              const typeCode = fprobe ? x.srcPort * 256 + x.dstPort : x.dstPort
+              const dstPort = icmp ? typeCode >> 8 : ports ? x.dstPort : 0
               return {
                 src: x.src,
                 dst: x.dst,
-                srcPort: icmp ? x.dstPort & 0xff : ports ? x.srcPort : 0,
+                srcPort: icmp ? typeCode & 0xff : ports ? x.srcPort : 0,
                 dstPort,
                 protocol: x.protocol,
                 start: exportMs - (2_000_000 - x.first),
