@@ -28,6 +28,7 @@ import {
   PAIR_RUN,
   PAIR_SLACK_MS,
   PAIR_WINDOW,
+  refusedByReset,
 } from './direction.js'
 import { flowNotesOf, type ParseStats } from './types.js'
 
@@ -571,6 +572,19 @@ function mergeInto(
   const fa = held.tcpFlags[a] as number
   const fb = inp.tcpFlags[b] as number
   out.tcpFlags[r] = fa < 0 && fb < 0 ? -1 : (fa < 0 ? 0 : fa) | (fb < 0 ? 0 : fb)
+  // a refused connection no observer judged: direction.ts `merge`
+  const cf = clientIsA ? fa : fb
+  const sf = clientIsA ? fb : fa
+  if (
+    confident &&
+    out.protocol[r] === 6 &&
+    held.action[a] === ACTION_UNKNOWN &&
+    inp.action[b] === ACTION_UNKNOWN &&
+    refusedByReset(cf < 0 ? undefined : cf, sf < 0 ? undefined : sf)
+  ) {
+    out.action[r] = ACTION_REJECT
+    out.notes[r] = out.table.withNote(out.notes[r], 'refused-by-reset')
+  }
   const csn = cc.srcName[ci] as number
   const cdn = cc.dstName[ci] as number
   out.srcName[r] = csn >= 0 ? csn : (sc.dstName[si] as number)

@@ -24,6 +24,7 @@ const ICMP = 1
 const ICMPV6 = 58
 
 const SYN = 0x02
+const RST = 0x04
 const PSH = 0x08
 const ACK = 0x10
 
@@ -347,6 +348,26 @@ function decide(f: Flow): Orientation {
   return orientation(f)
 }
 
+/**
+ * Whether the two TCP halves of a connection show a refusal: the client's flags have SYN without
+ * ACK (an attempt no SYN-ACK answered: every later packet of a client carries ACK) and the
+ * server's have RST without SYN (a closed port answers a SYN with RST+ACK, RFC 9293 §3.10.7.1),
+ * as Zeek's `REJ`. Flags as the records give them (for NetFlow/IPFIX the OR over the record's
+ * packets); undefined (no flags logged) is no evidence. The caller checks that both records
+ * hold no action of their own.
+ */
+export function refusedByReset(
+  clientFlags: number | undefined,
+  serverFlags: number | undefined,
+): boolean {
+  return (
+    clientFlags !== undefined &&
+    serverFlags !== undefined &&
+    (clientFlags & (SYN | ACK)) === SYN &&
+    (serverFlags & (SYN | RST)) === RST
+  )
+}
+
 function merge(a: Flow, b: Flow): Flow {
   // a and b are opposite halves; decide the client from the evidence of either half
   const oa = decide(a)
@@ -384,7 +405,20 @@ function merge(a: Flow, b: Flow): Flow {
   if (dstName !== undefined) out.dstName = dstName
   if (srcLabels !== undefined) out.srcLabels = srcLabels
   if (dstLabels !== undefined) out.dstLabels = dstLabels
-  return withNotesOf(out, a, b)
+  const merged = withNotesOf(out, a, b)
+  // a refused connection no observer judged (NetFlow without forwarding status, softflowd,
+  // fprobe, pmacct): the closed port's reset is the refusal, read `reject` as Zeek's REJ
+  if (
+    confident &&
+    out.protocol === TCP &&
+    a.observedAction === 'unknown' &&
+    b.observedAction === 'unknown' &&
+    refusedByReset(client.tcpFlags, server.tcpFlags)
+  ) {
+    out.observedAction = 'reject'
+    noteOnFlow(merged, 'refused-by-reset')
+  }
+  return merged
 }
 
 /**

@@ -1164,7 +1164,9 @@ describe('ColumnPairer equals DirectionPairer', () => {
     bytes: fc.nat(1000),
     observedAction: fc.constantFrom<'accept' | 'reject' | 'unknown'>('accept', 'reject', 'unknown'),
     direction: fc.constantFrom('unknown', 'unknown', 'client-to-server', 'server-to-client'),
-    tcpFlags: fc.option(fc.constantFrom(2, 18, 26, 16, 3), { nil: undefined }),
+    tcpFlags: fc.option(fc.constantFrom<number>(2, 18, 26, 16, 3), { nil: undefined }),
+    // a reply's own flags (a closed port's RST+ACK, a bare RST), else the record's
+    replyFlags: fc.option(fc.constantFrom<number>(20, 4, 22), { nil: undefined }),
     srcName: fc.option(fc.constantFrom('web', 'db'), { nil: undefined }),
     dstName: fc.option(fc.constantFrom('web', 'db'), { nil: undefined }),
   })
@@ -1172,6 +1174,7 @@ describe('ColumnPairer equals DirectionPairer', () => {
   it('same output, order, pair count and rejected-at-other-end count for any window (fixed seed)', () => {
     let pairedTotal = 0
     let rejectedTotal = 0
+    let refusedTotal = 0
     const other = { accept: 'reject', reject: 'accept', unknown: 'unknown' } as const
     fc.assert(
       fc.property(
@@ -1198,7 +1201,14 @@ describe('ColumnPairer equals DirectionPairer', () => {
             if (then === 'reply')
               order.push([
                 i + delay + 0.5,
-                { ...r, src: r.dst, dst: r.src, srcPort: r.dstPort, dstPort: r.srcPort },
+                {
+                  ...r,
+                  src: r.dst,
+                  dst: r.src,
+                  srcPort: r.dstPort,
+                  dstPort: r.srcPort,
+                  tcpFlags: r.replyFlags ?? r.tcpFlags,
+                },
               ])
             else if (then === 'twin')
               order.push([i + delay + 0.5, { ...r, observedAction: other[r.observedAction] }])
@@ -1256,6 +1266,7 @@ describe('ColumnPairer equals DirectionPairer', () => {
             both.notesObjects.flat().filter((x) => x === n).length
           expect(count('paired-directions')).toBe(both.pairedObjects)
           expect(count('rejected-at-other-end')).toBe(both.rejectedObjects)
+          refusedTotal += count('refused-by-reset')
           // every record that found no partner is marked a half (HALF_UNPAIRED), a merged pair
           // is not, and a half marked HALF_SWAPPED turned round again is its record's ends
           expect(both.halvesColumns).toEqual(both.halvesObjects)
@@ -1295,6 +1306,8 @@ describe('ColumnPairer equals DirectionPairer', () => {
     // the generator does make pairs: the property is not vacuous
     expect(pairedTotal).toBeGreaterThan(300)
     expect(rejectedTotal).toBeGreaterThan(150)
+    // and refusals read from the flags of two halves no observer judged (direction.ts `merge`)
+    expect(refusedTotal).toBeGreaterThan(0)
   })
 
   it('the counters of two paired halves are summed and held at 2^53 - 1 (a flow counter)', () => {

@@ -294,6 +294,41 @@ describe('pairDirections', () => {
     })
   })
 
+  it("a SYN answered by a reset, where no observer judged it (NetFlow without forwarding status), is a refusal, as Zeek's REJ", async () => {
+    const nf = (p: Partial<Flow>): Flow =>
+      flow({
+        observedAction: 'unknown',
+        source: { format: 'netflow-v9', file: 'f', line: 1 },
+        ...p,
+      })
+    const syn = nf({ dstPort: 9, tcpFlags: 2 })
+    const reset = (tcpFlags: number, more: Partial<Flow> = {}): Flow =>
+      nf({ src: '10.0.0.2', dst: '10.0.0.1', srcPort: 9, dstPort: 40000, tcpFlags, ...more })
+    // softflowd, pmacct and fprobe log a closed port's answer as RST+ACK (20) without SYN
+    const refused = (await collect([syn, reset(20)])).out
+    expect(refused).toHaveLength(1)
+    expect(refused[0]).toMatchObject({
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      dstPort: 9,
+      observedAction: 'reject',
+      direction: 'client-to-server',
+      tcpFlags: 22,
+    })
+    // not refused: the server answered SYN+ACK; the client's record has ACK (it connected);
+    // an action a record holds (a router's forwarding status, AWS) is never overridden; no flags
+    for (const [a, b] of [
+      [syn, reset(22)],
+      [nf({ dstPort: 9, tcpFlags: 2 | 16 | 4 }), reset(20)],
+      [syn, reset(20, { observedAction: 'accept' })],
+      [nf({ dstPort: 9 }), nf({ src: '10.0.0.2', dst: '10.0.0.1', srcPort: 9, dstPort: 40000 })],
+    ] as const) {
+      const out = (await collect([a, b])).out
+      expect(out.length).toBeGreaterThan(0)
+      expect(out.map((f) => f.observedAction)).not.toContain('reject')
+    }
+  })
+
   it('does not pair different actions, distant times, or same-direction records', async () => {
     const a = flow({})
     const b = flow({

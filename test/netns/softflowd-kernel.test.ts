@@ -125,6 +125,7 @@ interface Line {
   packets: number
   bytes: number
   direction: string
+  observedAction: string
   tcpFlags?: number
 }
 
@@ -326,6 +327,13 @@ describeKernel('softflowd (NetFlow v9, IPFIX) on a veth → bulkhead collect', s
       expect(refused.bytes).toBeGreaterThanOrEqual(2 * 40)
       expect(refused.bytes).toBeLessThanOrEqual(40 + 60)
       expect((refused.tcpFlags ?? 0) & 0x06).toBe(0x06) // SYN and RST
+      // softflowd records no action: the closed port's reset is the refusal (Zeek's REJ)
+      expect([tcp4, tcp6, refused, udp].map((f) => f.observedAction)).toEqual([
+        'unknown',
+        'unknown',
+        'reject',
+        'unknown',
+      ])
       // times within the traffic's span (softflowd stamps with the capture's clock, ms)
       for (const f of [tcp4, tcp6, refused, udp]) {
         expect(Date.parse(f.start)).toBeGreaterThanOrEqual(t0 - 1000)
