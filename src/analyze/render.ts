@@ -3,7 +3,7 @@
  * Graphviz DOT (attacker paths highlighted).
  * @remarks Output shapes: issue 9 item 2.
  */
-import { counted } from '../core/index.js'
+import { counted, mdCode, mdText } from '../core/index.js'
 import type { BlastRadiusResult, Reduction, RolloutProgress } from './blast-radius.js'
 import { edgeCount, forEachEdge, reachServiceText } from './graph.js'
 
@@ -80,9 +80,6 @@ export function renderBlastRadiusText(result: BlastRadiusResult, limit = 20): st
   return `${lines.join('\n')}\n`
 }
 
-/** A Markdown table cell: `|` escaped and a line break written as a space (GFM tables). */
-const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\r\n|\r|\n/g, ' ')
-
 /** A Markdown report (summary table, sources table, paths); workload names escaped for the table. */
 export function renderBlastRadiusMd(result: BlastRadiusResult, limit = 50): string {
   const s = result.summary
@@ -110,14 +107,16 @@ export function renderBlastRadiusMd(result: BlastRadiusResult, limit = 50): stri
   )
   for (const src of result.sources.slice(0, limit))
     lines.push(
-      `| ${mdCell(src.workload)} | ${src.direct} | ${src.transitive} | ${src.directServices} | ${src.crownJewelsReached} |`,
+      `| ${mdText(src.workload)} | ${src.direct} | ${src.transitive} | ${src.directServices} | ${src.crownJewelsReached} |`,
     )
   const withPaths = result.sources.filter((x) => x.paths.length > 0).slice(0, limit)
   if (withPaths.length > 0) {
     lines.push('', '## Paths to crown jewels', '')
     for (const src of withPaths)
       for (const p of src.paths)
-        lines.push(`- ${p.path.map((w) => `\`${w}\``).join(' → ')} (${p.services.join('; ')})`)
+        lines.push(
+          `- ${p.path.map((w) => mdCode(w, false)).join(' → ')} (${mdText(p.services.join('; '))})`,
+        )
   }
   return `${lines.join('\n')}\n`
 }

@@ -14,6 +14,8 @@ import {
   type Diagnostic,
   type SourceLocation,
   counted,
+  mdCode,
+  mdText,
 } from '../core/index.js'
 import { toSarif } from './render/sarif.js'
 import { gitRevision, repositoryRoot, revisionFile } from './policy-source.js'
@@ -427,7 +429,7 @@ export function failureOutput(
   if (format === 'md') {
     const items = sorted.map(
       (d) =>
-        `- **${d.severity}** \`${d.code}\`${d.location ? ` at \`${formatLocation(d.location)}\`` : ''}: ${d.message}${d.hint !== undefined ? ` (${d.hint})` : ''}`,
+        `- **${d.severity}** ${mdCode(d.code, false)}${d.location ? ` at ${mdCode(formatLocation(d.location), false)}` : ''}: ${mdText(d.message)}${d.hint !== undefined ? ` (${mdText(d.hint)})` : ''}`,
     )
     return `**bulkhead stopped on ${counted(errors, 'error')}**\n\n${items.join('\n')}\n`
   }

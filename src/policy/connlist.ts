@@ -51,6 +51,7 @@ import {
   type IpFamily,
   type PolicySet,
   ServiceSet,
+  mdText,
 } from '../core/index.js'
 import { addressHoldsAt, isLive } from './evaluate.js'
 import { PolicyIndex } from './policy-index.js'
@@ -407,19 +408,14 @@ function csvField(s: string): string {
   return /[",\r\n]|^[ \t]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-function mdCell(s: string): string {
-  // a line break inside a cell would end the row (GFM tables): written as a space
-  return s.replace(/\|/g, '\\|').replace(/\r\n|\r|\n/g, ' ')
-}
-
 /**
  * Renders connections in np-guard's connlist formats, sorted by source then destination:
  *
  * - `txt`: `SRC => DST : CONNS` per line.
  * - `json`: `[{"src","dst","conn"}]`, two-space indented.
  * - `csv`: header `src,dst,conn`, RFC 4180 quoting (fields with commas are quoted).
- * - `md`: a table `| src | dst | conn |` / `|-----|-----|------|`; `|` in a cell is escaped, a line
- *   break is written as a space.
+ * - `md`: a table `| src | dst | conn |` / `|-----|-----|------|`; each cell is {@link mdText}:
+ *   Markdown's inline syntax escaped, a line break written as a space.
  *
  * Every format ends with a newline; `txt` of no connections is the empty string. Independent of
  * the workspace model, so that `k8s connlist` prints through it too.
@@ -439,7 +435,7 @@ export function formatConnlist(conns: readonly Connection[], format: ConnlistFor
       return [
         '| src | dst | conn |',
         '|-----|-----|------|',
-        ...rows.map((r) => `| ${mdCell(r.src)} | ${mdCell(r.dst)} | ${mdCell(r.conn)} |`),
+        ...rows.map((r) => `| ${mdText(r.src)} | ${mdText(r.dst)} | ${mdText(r.conn)} |`),
       ]
         .map((l) => `${l}\n`)
         .join('')

@@ -2,7 +2,7 @@
  * @module Text and Markdown rendering of a {@link RecommendReport} (issue 5 item 7); JSON is the
  * report itself. Pure.
  */
-import { counted, formatDiagnostic } from '../core/index.js'
+import { counted, formatDiagnostic, mdCode, mdText } from '../core/index.js'
 import type { RecommendReport } from './types.js'
 
 function pct(x: number): string {
@@ -75,7 +75,7 @@ export function renderReportMarkdown(report: RecommendReport): string {
   const w = report.window
   const t = report.totals
   out.push(
-    `Granularity **${report.granularity}**, scope by \`${report.scopeBy.join(',')}\`` +
+    `Granularity **${report.granularity}**, scope by ${mdCode(report.scopeBy.join(','), false)}` +
       (w ? `, window ${w.start} – ${w.end} (${counted(w.days, 'day')})` : '') +
       (report.untimed ? `; ${counted(report.untimed, 'flow')} with no real time.` : '.'),
     '',
@@ -84,7 +84,7 @@ export function renderReportMarkdown(report: RecommendReport): string {
     '| policy | rules | owner | coverage |',
     '| --- | ---: | --- | ---: |',
     ...report.policies.map(
-      (p) => `| \`${p.file}\` | ${p.rules} | ${p.owner} | ${pct(p.coverage)} |`,
+      (p) => `| ${mdCode(p.file)} | ${p.rules} | ${mdText(p.owner)} | ${pct(p.coverage)} |`,
     ),
     '',
     '## Over-permission',
@@ -98,15 +98,16 @@ export function renderReportMarkdown(report: RecommendReport): string {
   const f = flagged(report)
   if (f.length > 0) {
     out.push('', '## Flagged rules', '', '| rule | flags | flows |', '| --- | --- | ---: |')
-    for (const r of f) out.push(`| \`${r.policy}/${r.id}\` | ${r.flags.join(', ')} | ${r.flows} |`)
+    for (const r of f)
+      out.push(`| ${mdCode(`${r.policy}/${r.id}`)} | ${r.flags.join(', ')} | ${r.flows} |`)
   }
   if (report.removalCandidates.length > 0) {
     out.push('', '## Removal candidates', '')
-    for (const r of report.removalCandidates) out.push(`- \`${r.policy}/${r.id}\``)
+    for (const r of report.removalCandidates) out.push(`- ${mdCode(`${r.policy}/${r.id}`, false)}`)
   }
   if (report.diagnostics.length > 0) {
     out.push('', '## Warnings', '')
-    for (const d of report.diagnostics) out.push(`- ${formatDiagnostic(d)}`)
+    for (const d of report.diagnostics) out.push(`- ${mdText(formatDiagnostic(d))}`)
   }
   return `${out.join('\n')}\n`
 }

@@ -6,8 +6,11 @@
  *   header; every record has the header's number of fields; each field reads back as written.
  * - Markdown (GitHub Flavored Markdown, tables): a row is split at every `|` not escaped by a
  *   backslash and ends at a line break, so a cell must escape `|` and hold no line break;
- *   every row then has the header's number of cells. A `diff` code block has one `+`/`-` line
- *   per connection.
+ *   every row then has the header's number of cells. A cell's text is inline Markdown: a
+ *   backtick, `*`, `_`, `~`, `<`, `&` and `](` start code, emphasis, strikethrough, HTML, an
+ *   entity or a link unless escaped with a backslash (CommonMark "Backslash escapes": any ASCII
+ *   punctuation), so each must be escaped, and the text is the cell with the escapes undone.
+ *   A `diff` code block has one `+`/`-` line per connection.
  * - DOT (the Graphviz DOT language): a quoted ID may hold anything but an unescaped `"`; edges
  *   name only IDs the graph declares as nodes.
  */
@@ -17,9 +20,9 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cli } from '../helpers/cli.js'
 
-const WEB = 'web|1,"a"'
-const DB = 'db\\x\nline2'
-const API = 'api "q"; x=1 -> y'
+const WEB = 'web|1,"a" *b* _c_ `t`'
+const DB = 'db\\x\nline2 <script>x</script> &lt; \\|'
+const API = 'api "q"; x=1 -> y [l](u) ~~s~~'
 const AT = '2026-11-01'
 
 /** RFC 4180 records of `text` (CRLF or LF line ends); throws on a malformed quoted field. */
@@ -101,6 +104,25 @@ function gfmCells(row: string): string[] {
   if (row.trimStart().startsWith('|')) cells.shift()
   if (row.trimEnd().endsWith('|') && !row.trimEnd().endsWith('\\|')) cells.pop()
   return cells.map((x) => x.trim())
+}
+
+/**
+ * The text a table cell shows when it holds plain text only: CommonMark backslash escapes undone.
+ * Throws on a character that would start inline markup unescaped (see the module comment).
+ */
+function inlineText(cell: string): string {
+  let out = ''
+  for (let i = 0; i < cell.length; i++) {
+    const c = cell[i]!
+    const next = cell[i + 1]
+    if (c === '\\' && next !== undefined && /[!-/:-@[-`{-~]/.test(next)) {
+      out += next
+      i++
+    } else if ('`*_~<&'.includes(c) || (c === ']' && next === '(')) {
+      throw new Error(`unescaped ${c} at ${String(i)} in ${JSON.stringify(cell)}`)
+    } else out += c
+  }
+  return out
 }
 
 /** Every GFM table of `md`: its rows (header first) as cells; each row as wide as the header. */
@@ -263,7 +285,7 @@ describe('Markdown (GFM tables)', () => {
     const r = await cli('connlist', '-w', ws, '--at', AT, '-o', 'md')
     expect(r.code).toBe(0)
     const [table] = checkGfmTables(r.stdout)
-    expect(table!.slice(1).map((x) => [x[0], x[1]])).toEqual([
+    expect(table!.slice(1).map((x) => [inlineText(x[0]!), inlineText(x[1]!)])).toEqual([
       [API, DB.replace('\n', ' ')],
       [WEB, API],
     ])
@@ -274,15 +296,31 @@ describe('Markdown (GFM tables)', () => {
     expect(r.code).toBe(0)
     const tables = checkGfmTables(r.stdout)
     const sources = tables.find((t) => t[0]![0] === 'workload')!
-    expect(new Set(sources.slice(1).map((x) => x[0]))).toEqual(
+    expect(new Set(sources.slice(1).map((x) => inlineText(x[0]!)))).toEqual(
       new Set([WEB, API, DB.replace('\n', ' ')]),
     )
   })
 
   it('simulate -o md and diff -o md: tables, and one diff line per connection', async () => {
-    const s = await cli('simulate', '-w', ws, '--at', AT, '--as-enforced', '-o', 'md')
+    const s = await cli(
+      'simulate',
+      '-w',
+      ws,
+      '--flows',
+      flowFile,
+      '--at',
+      AT,
+      '--as-enforced',
+      '-o',
+      'md',
+    )
     expect(s.code).toBe(0)
-    expect(checkGfmTables(s.stdout).length).toBeGreaterThan(1)
+    const denied = checkGfmTables(s.stdout).find((t) => t[0]![1] === 'source')!
+    expect(denied.slice(1).map((x) => [inlineText(x[1]!), inlineText(x[2]!)])).toEqual([
+      [WEB, DB.replace('\n', ' ')],
+    ])
+    // the flow file's path, in the paragraph above the tables
+    expect(inlineText(/^\d+ flows? from (.*); rule expiry/m.exec(s.stdout)![1]!)).toBe(flowFile)
     const d = await cli(
       'diff',
       path.join(ws, 'policy-old'),
@@ -295,7 +333,8 @@ describe('Markdown (GFM tables)', () => {
       'md',
     )
     expect(d.code).toBe(0)
-    expect(checkGfmTables(d.stdout).length).toBeGreaterThan(1)
+    const rules = checkGfmTables(d.stdout).find((t) => t[0]![1] === 'rule')!
+    expect(rules.slice(1).map((x) => x[1])).toEqual(['`shop/api-to-db`'])
     const block = /```diff\n([\s\S]*?)\n```/.exec(d.stdout)![1]!.split('\n')
     expect(block).toEqual([
       `+ ${API} => ${DB.replace('\n', ' ')} : TCP 5432  (rule shop/api-to-db)`,

@@ -14,6 +14,8 @@ import {
   hasRealTime,
   type SourceLocation,
   counted,
+  mdCode,
+  mdText,
 } from '../../core/index.js'
 import { formatRunSummary } from '../../ingest/index.js'
 import {
@@ -512,17 +514,13 @@ export function fieldChangeText(c: RuleFieldChange, at: string): string {
   return `${c.field}: ${side(c.old)} → ${side(c.new)}${delta ? ` (${delta})` : ''}`
 }
 
-/** {@link fieldChangeText} in Markdown: the key and the values as code. */
+/** {@link fieldChangeText} in a Markdown table cell: the key and the values as code spans. */
 function fieldChangeMarkdown(c: RuleFieldChange, at: string): string {
-  const code = (t: string): string => {
-    if (t === '(none)') return t
-    const fence = t.includes('`') ? '``' : '`'
-    return `${fence}${fence === '``' ? ` ${t} ` : t}${fence}`
-  }
+  const code = (t: string): string => (t === '(none)' ? t : mdCode(t))
   const side = (v: unknown): string =>
     `${code(valueText(c.field, v))}${passed(c.field, v, at) ? ' **(passed)**' : ''}`
   const delta = listDelta(c)
-  return `\`${c.field}\`: ${side(c.old)} → ${side(c.new)}${delta ? ` (${delta})` : ''}`
+  return `${mdCode(c.field)}: ${side(c.old)} → ${side(c.new)}${delta ? ` (${mdText(delta)})` : ''}`
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -664,13 +662,11 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
   return `${out.join('\n')}\n`
 }
 
-const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\r\n|\r|\n/g, ' ')
-
 /** Markdown for a pull request: a summary line first, then headed sections with tables. */
 export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: string): string {
   const impact = hasImpact(d) ? '⚠️ ' : ''
   const out = [
-    `${impact}**Bulkhead policy diff** \`${oldName}\` → \`${newName}\`: ${diffSummary(d)}.`,
+    `${impact}**Bulkhead policy diff** ${mdCode(oldName, false)} → ${mdCode(newName, false)}: ${diffSummary(d)}.`,
     '',
   ]
   out.push('### Rule changes', '')
@@ -679,9 +675,9 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
     out.push('| change | rule | what changed | owner | where |', '|---|---|---|---|---|')
     for (const r of d.rules) {
       const owner = (r.new ?? r.old)?.owner ?? ''
-      const what = r.changes.map((c) => mdCell(fieldChangeMarkdown(c, d.at))).join('<br>')
+      const what = r.changes.map((c) => fieldChangeMarkdown(c, d.at)).join('<br>')
       out.push(
-        `| ${r.kind} | \`${mdCell(`${r.policy}/${r.id}`)}\` | ${what} | ${mdCell(owner)} | ${mdCell(ruleWhere(r))} |`,
+        `| ${r.kind} | ${mdCode(`${r.policy}/${r.id}`)} | ${what} | ${mdText(owner)} | ${mdText(ruleWhere(r))} |`,
       )
     }
   }
@@ -712,7 +708,7 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
           o !== undefined && n !== undefined && o.mode !== n.mode ? `${o.mode} → ${n.mode}` : e.mode
         const what = c.kind === 'changed' ? `changed (${c.fields.join(', ')})` : c.kind
         out.push(
-          `| ${what} | ${pos} \`${mdCell(e.selector)}\` | ${mode} | ${mdCell(whereText(e.location))} |`,
+          `| ${what} | ${pos} ${mdCode(e.selector)} | ${mode} | ${mdText(whereText(e.location))} |`,
         )
       }
       out.push('')
@@ -727,7 +723,7 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
       )
       for (const g of en.groups) {
         out.push(
-          `| ${g.old} → ${g.new === 'enforce' ? '**enforce**' : g.new} | ${g.workloads.length} | ${mdCell(entryName(g.newEntry))} | ${mdCell(entryName(g.oldEntry))} | ${mdCell(namesText(g.workloads))} |`,
+          `| ${g.old} → ${g.new === 'enforce' ? '**enforce**' : g.new} | ${g.workloads.length} | ${mdText(entryName(g.newEntry))} | ${mdText(entryName(g.oldEntry))} | ${mdText(namesText(g.workloads))} |`,
         )
       }
     }
@@ -747,7 +743,7 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
       )
       for (const e of d.flows.edges) {
         out.push(
-          `| ${e.change === 'allowed' ? 'allowed' : onlyAlreadyRejected(e) ? 'denied' : '**denied**'} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdCell(verdictText(e.old))} | ${mdCell(verdictText(e.new))} (${outcomeText(e)}) |`,
+          `| ${e.change === 'allowed' ? 'allowed' : onlyAlreadyRejected(e) ? 'denied' : '**denied**'} | ${mdText(e.src)} | ${mdText(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdText(verdictText(e.old))} | ${mdText(verdictText(e.new))} (${outcomeText(e)}) |`,
         )
       }
     }
@@ -770,7 +766,7 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
       )
       for (const e of oc.edges) {
         out.push(
-          `| ${newlyDropped(e) ? '**blocked**' : e.new.outcome} | ${mdCell(e.src)} | ${mdCell(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdCell(sameVerdictText(e))} | ${mdCell(outcomeChangeText(e))} | ${mdCell(entryRefText(e.entry))} |`,
+          `| ${newlyDropped(e) ? '**blocked**' : e.new.outcome} | ${mdText(e.src)} | ${mdText(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdText(sameVerdictText(e))} | ${mdText(outcomeChangeText(e))} | ${mdText(entryRefText(e.entry))} |`,
         )
       }
     }

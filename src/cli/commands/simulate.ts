@@ -14,6 +14,7 @@ import {
   type FlowDirection,
   type Outcome,
   counted,
+  mdText,
 } from '../../core/index.js'
 import { formatRunSummary, type RunSummary } from '../../ingest/read.js'
 import { PARSERS } from '../../ingest/registry.js'
@@ -677,14 +678,12 @@ export function renderSimulateText(o: SimulateOutput): string {
   return [...simulateTextLines(o)].join('\n')
 }
 
-const mdCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\r\n|\r|\n/g, ' ')
-
 /** Markdown, for PR comments, line by line (see {@link simulateTextLines}). */
 export function* simulateMarkdownLines(o: SimulateOutput): Generator<string> {
   yield* [
     '## Bulkhead simulate',
     '',
-    `${counted(o.flows, 'flow')} from ${o.source.from === 'store' ? 'the store' : mdCell(o.source.what)}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}.`,
+    `${counted(o.flows, 'flow')} from ${o.source.from === 'store' ? 'the store' : mdText(o.source.what)}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}.`,
     '',
     '| outcome | flows |',
     '| --- | ---: |',
@@ -701,13 +700,13 @@ export function* simulateMarkdownLines(o: SimulateOutput): Generator<string> {
     yield '| outcome | source | destination | service | flows | first seen | last seen | denied by | examples |'
     yield '| --- | --- | --- | --- | ---: | --- | --- | --- | --- |'
     for (const e of o.denied) {
-      yield `| ${e.outcome} | ${mdCell(e.src.name)} | ${mdCell(e.dst.name)} | ${e.service} | ${e.flows}${outcomeSplitText(e)} | ${e.firstSeen ?? '-'} | ${e.lastSeen ?? '-'} | ${mdCell(e.deniedBy.join(', '))} | ${mdCell(e.examples.map((x) => x.where).join(', '))} |`
+      yield `| ${e.outcome} | ${mdText(e.src.name)} | ${mdText(e.dst.name)} | ${e.service} | ${e.flows}${outcomeSplitText(e)} | ${e.firstSeen ?? '-'} | ${e.lastSeen ?? '-'} | ${mdText(e.deniedBy.join(', '))} | ${mdText(e.examples.map((x) => x.where).join(', '))} |`
     }
   }
   yield* ['', '### Rule hits', '', '| rule | action | hits | note |', '| --- | --- | ---: | --- |']
   const unused = new Set(o.unused)
   for (const r of o.rules) {
-    yield `| ${mdCell(r.rule)} | ${r.action} | ${r.hits} | ${r.expired ? 'expired' : unused.has(r.rule) ? 'unused' : ''} |`
+    yield `| ${mdText(r.rule)} | ${r.action} | ${r.hits} | ${r.expired ? 'expired' : unused.has(r.rule) ? 'unused' : ''} |`
   }
 }
 
