@@ -38,6 +38,32 @@ describe('bulkhead diff on folders', () => {
     expect(r.stdout.split('\n')[0]).toMatch(/^⚠️ \*\*Bulkhead policy diff\*\* .*: 4 rule changes/)
     await expect(r.stdout).toMatchFileSnapshot('../golden/policy/diff-estate.md')
   })
+  it('-o md is cut to --md-limit characters, with notes; the summary stays whole', async () => {
+    const full = await cli('diff', OLD, NEW, ...withFlows, '-o', 'md', '--md-limit', '0')
+    expect(full.stdout.length).toBeGreaterThan(1500)
+    const r = await cli('diff', OLD, NEW, ...withFlows, '-o', 'md', '--md-limit', '1500')
+    expect(r.code).toBe(0)
+    expect(r.stdout.length).toBeLessThanOrEqual(1500)
+    const lines = r.stdout.split('\n')
+    expect(lines[0]).toBe(full.stdout.split('\n')[0]) // the whole diff's counts
+    expect(lines[2]).toBe(
+      "This comment is cut to 1500 characters, GitHub's limit for a comment (`--md-limit`).",
+    )
+    // a code fence is closed before its note, and every line kept is one of the whole document's
+    expect(lines.filter((l) => l.startsWith('```')).length % 2).toBe(0)
+    const whole = new Set(full.stdout.split('\n'))
+    const notes = lines.filter((l) => l.startsWith('… '))
+    expect(notes.length).toBeGreaterThan(0)
+    for (const l of lines) if (!notes.includes(l) && l !== lines[2]) expect(whole).toContain(l)
+    // kept + left out = all, for the connectivity block
+    const kept = lines.filter((l) => /^[-+] /.test(l)).length
+    const cut = /… (\d+) connectivity lines? left out/.exec(r.stdout)
+    const all = full.stdout.split('\n').filter((l) => /^[-+] /.test(l)).length
+    expect(kept + Number(cut?.[1] ?? 0)).toBe(all)
+    // the default is GitHub's 65 536: this small diff is whole
+    const byDefault = await cli('diff', OLD, NEW, ...withFlows, '-o', 'md')
+    expect(byDefault.stdout).toBe(full.stdout)
+  })
   it('--fail-on-impact exits 2 when an observed allowed flow becomes blocked', async () => {
     expect((await cli('diff', OLD, NEW, ...withFlows, '--fail-on-impact')).code).toBe(2)
     // the reverse change only allows more of the observed traffic that is blocked today...

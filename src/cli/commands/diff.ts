@@ -54,7 +54,7 @@ import { AfterOutputError, EXIT, printDiagnostics, toYaml, UsageError } from '..
 import { toSarif, type SarifFinding, type SarifRuleInfo } from '../render/sarif.js'
 import { VERSION } from '../version.js'
 import { gitRevision, repositoryRoot, revisionFile } from '../policy-source.js'
-import { outputOption, timeOption, verb, windowOptions } from '../usage.js'
+import { outputOption, timeOption, verb, wholeNumber, windowOptions } from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
 import { FIELDS_HELP, flowFormat } from './simulate.js'
 
@@ -108,6 +108,7 @@ interface DiffOpts {
   until?: number
   strict?: boolean
   failOnImpact?: boolean
+  mdLimit: number
 }
 
 /**
@@ -155,6 +156,12 @@ export function registerDiff(program: Command): void {
       'exit 2 when an observed flow allowed by OLD is denied by NEW, or one not blocked under OLD is blocked (enforced) under NEW',
     )
     .addOption(outputOption(['text', 'md', 'json', 'yaml', 'sarif'], 'text'))
+    .option(
+      '--md-limit <chars>',
+      `-o md: cut the tables and the connectivity block to fit this many characters, with a note saying what is left out (0: no limit)`,
+      wholeNumber(0, Infinity, (t) => `--md-limit must be a non-negative integer, not "${t}"`),
+      GITHUB_COMMENT_LIMIT,
+    )
     .addHelpText(
       'after',
       `
@@ -279,7 +286,7 @@ denied by NEW, or one OLD did not block (allowed, would-be-blocked, unenforced) 
       let text: string
       if (opts.output === 'json') text = `${JSON.stringify(diffOutput(full), null, 2)}\n`
       else if (opts.output === 'yaml') text = toYaml(diffOutput(full))
-      else if (opts.output === 'md') text = renderDiffMarkdown(full, oldSpec, newSpec)
+      else if (opts.output === 'md') text = renderDiffMarkdown(full, oldSpec, newSpec, opts.mdLimit)
       else if (opts.output === 'sarif') {
         const locs = new Map([
           ...ruleLocations(oldLoad.policySet),
@@ -662,24 +669,117 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
   return `${out.join('\n')}\n`
 }
 
-/** Markdown for a pull request: a summary line first, then headed sections with tables. */
-export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: string): string {
+/**
+ * GitHub's limit on a comment's body: "Body is too long (maximum is 65536 characters)" (REST API,
+ * issue and pull-request comments). `diff -o md` fits in it unless `--md-limit` says otherwise.
+ */
+export const GITHUB_COMMENT_LIMIT = 65_536
+
+/**
+ * A list of lines in a Markdown document that may be cut to fit a size: table rows or the lines
+ * of a code block. `close` ends it (a code fence) and stays; `what` names one line in the note
+ * that says how many were left out.
+ */
+interface CutList {
+  readonly items: readonly string[]
+  readonly close: readonly string[]
+  readonly what: (n: number) => string
+}
+
+type MdPart = string | CutList
+
+/**
+ * Joins `parts` (lines, and lists that may be cut) into a document of at most `limit` UTF-16
+ * code units (GitHub's characters are code points, never more), newlines included. When the
+ * whole does not fit, each list keeps a first part of its lines, the lists sharing the room left
+ * evenly (a short list whole, the rest of its share to the others), and a note after a cut list
+ * says how many of its lines were left out; a line under the summary says the document was cut.
+ * The lines outside lists are always kept. `limit` 0: no limit.
+ */
+export function fitMarkdown(parts: readonly MdPart[], limit: number): string {
+  const lists = parts.filter((p): p is CutList => typeof p !== 'string')
+  const all = parts.flatMap((p) => (typeof p === 'string' ? [p] : [...p.items, ...p.close]))
+  const whole = `${all.join('\n')}\n`
+  if (limit === 0 || whole.length <= limit) return whole
+  const leftOutNote = (l: CutList, n: number): string[] =>
+    n === 0
+      ? []
+      : ['', `… ${l.what(n)} left out here to fit a GitHub comment: \`-o json\` has them all.`]
+  const cutLine = `This comment is cut to ${String(limit)} characters, GitHub's limit for a comment (\`--md-limit\`).`
+  // room for the lines always kept, the notes at their longest and the line saying it was cut
+  let fixed = cutLine.length + 2
+  for (const p of parts)
+    if (typeof p === 'string') fixed += p.length + 1
+    else {
+      fixed += p.close.reduce((a, x) => a + x.length + 1, 0)
+      fixed += leftOutNote(p, p.items.length).reduce((a, x) => a + x.length + 1, 0)
+    }
+  let room = Math.max(0, limit - fixed)
+  const kept = new Map<CutList, number>()
+  const size = (l: CutList): number => l.items.reduce((a, x) => a + x.length + 1, 0)
+  const bySize = [...lists].sort((a, b) => size(a) - size(b))
+  bySize.forEach((l, i) => {
+    const share = Math.floor(room / (bySize.length - i))
+    let used = 0
+    let n = 0
+    for (const item of l.items) {
+      if (used + item.length + 1 > share) break
+      used += item.length + 1
+      n++
+    }
+    kept.set(l, n)
+    room -= used
+  })
+  const out: string[] = []
+  parts.forEach((p, i) => {
+    if (typeof p === 'string') {
+      out.push(p)
+      // the summary is the first line: say at once that the document is cut
+      if (i === 0) out.push('', cutLine)
+      return
+    }
+    const n = kept.get(p) ?? 0
+    out.push(...p.items.slice(0, n), ...p.close, ...leftOutNote(p, p.items.length - n))
+  })
+  return `${out.join('\n')}\n`
+}
+
+/**
+ * Markdown for a pull request: a summary line first, then headed sections with tables. The
+ * tables and the connectivity block are cut to fit `limit` characters (default: GitHub's
+ * {@link GITHUB_COMMENT_LIMIT}; 0: no limit), with a note where lines are left out
+ * ({@link fitMarkdown}); the summary's counts are always the whole diff's.
+ */
+export function renderDiffMarkdown(
+  d: PolicyDiff,
+  oldName: string,
+  newName: string,
+  limit = GITHUB_COMMENT_LIMIT,
+): string {
   const impact = hasImpact(d) ? '⚠️ ' : ''
-  const out = [
+  const out: MdPart[] = [
     `${impact}**Bulkhead policy diff** ${mdCode(oldName, false)} → ${mdCode(newName, false)}: ${diffSummary(d)}.`,
     '',
   ]
+  const rows = (
+    items: string[],
+    what: (n: number) => string,
+    close: readonly string[] = [],
+  ): CutList => ({ items, close, what })
   out.push('### Rule changes', '')
   if (d.rules.length === 0) out.push('No rule changes.')
   else {
     out.push('| change | rule | what changed | owner | where |', '|---|---|---|---|---|')
-    for (const r of d.rules) {
-      const owner = (r.new ?? r.old)?.owner ?? ''
-      const what = r.changes.map((c) => fieldChangeMarkdown(c, d.at)).join('<br>')
-      out.push(
-        `| ${r.kind} | ${mdCode(`${r.policy}/${r.id}`)} | ${what} | ${mdText(owner)} | ${mdText(ruleWhere(r))} |`,
-      )
-    }
+    out.push(
+      rows(
+        d.rules.map((r) => {
+          const owner = (r.new ?? r.old)?.owner ?? ''
+          const what = r.changes.map((c) => fieldChangeMarkdown(c, d.at)).join('<br>')
+          return `| ${r.kind} | ${mdCode(`${r.policy}/${r.id}`)} | ${what} | ${mdText(owner)} | ${mdText(ruleWhere(r))} |`
+        }),
+        (n) => counted(n, 'rule change'),
+      ),
+    )
   }
   out.push('', '### Connectivity changes', '')
   if (d.connlist.added.length + d.connlist.removed.length === 0) out.push('No connectivity change.')
@@ -687,9 +787,16 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
     out.push('```diff')
     // one line per connection: a line break in a name would start a line that is neither - nor +
     const oneLine = (s: string): string => s.replace(/\r\n|\r|\n/g, ' ')
-    for (const r of d.connlist.removed) out.push(oneLine(`- ${connlistLine(r)}${ruleBehind(r)}`))
-    for (const r of d.connlist.added) out.push(oneLine(`+ ${connlistLine(r)}${ruleBehind(r)}`))
-    out.push('```')
+    out.push(
+      rows(
+        [
+          ...d.connlist.removed.map((r) => oneLine(`- ${connlistLine(r)}${ruleBehind(r)}`)),
+          ...d.connlist.added.map((r) => oneLine(`+ ${connlistLine(r)}${ruleBehind(r)}`)),
+        ],
+        (n) => counted(n, 'connectivity line'),
+        ['```'],
+      ),
+    )
   }
   if (enforcementChanged(d.enforcement)) {
     const en = d.enforcement
@@ -741,11 +848,15 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
         '| change | source | destination | service | flows | first seen | last seen | before | after |',
         '|---|---|---|---|---:|---|---|---|---|',
       )
-      for (const e of d.flows.edges) {
-        out.push(
-          `| ${e.change === 'allowed' ? 'allowed' : onlyAlreadyRejected(e) ? 'denied' : '**denied**'} | ${mdText(e.src)} | ${mdText(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdText(verdictText(e.old))} | ${mdText(verdictText(e.new))} (${outcomeText(e)}) |`,
-        )
-      }
+      out.push(
+        rows(
+          d.flows.edges.map(
+            (e) =>
+              `| ${e.change === 'allowed' ? 'allowed' : onlyAlreadyRejected(e) ? 'denied' : '**denied**'} | ${mdText(e.src)} | ${mdText(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdText(verdictText(e.old))} | ${mdText(verdictText(e.new))} (${outcomeText(e)}) |`,
+          ),
+          (n) => counted(n, 'edge'),
+        ),
+      )
     }
     const notes = untimedLines(d.flows, '')
     if (notes.length > 0) out.push('', ...notes)
@@ -764,14 +875,18 @@ export function renderDiffMarkdown(d: PolicyDiff, oldName: string, newName: stri
         '| outcome | source | destination | service | flows | first seen | last seen | verdict | before → after | entry |',
         '|---|---|---|---|---:|---|---|---|---|---|',
       )
-      for (const e of oc.edges) {
-        out.push(
-          `| ${newlyDropped(e) ? '**blocked**' : e.new.outcome} | ${mdText(e.src)} | ${mdText(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdText(sameVerdictText(e))} | ${mdText(outcomeChangeText(e))} | ${mdText(entryRefText(e.entry))} |`,
-        )
-      }
+      out.push(
+        rows(
+          oc.edges.map(
+            (e) =>
+              `| ${newlyDropped(e) ? '**blocked**' : e.new.outcome} | ${mdText(e.src)} | ${mdText(e.dst)} | ${e.service} | ${e.flows} | ${e.firstSeen !== undefined ? iso(e.firstSeen) : '-'} | ${e.lastSeen !== undefined ? iso(e.lastSeen) : '-'} | ${mdText(sameVerdictText(e))} | ${mdText(outcomeChangeText(e))} | ${mdText(entryRefText(e.entry))} |`,
+          ),
+          (n) => counted(n, 'edge'),
+        ),
+      )
     }
   }
-  return `${out.join('\n')}\n`
+  return fitMarkdown(out, limit)
 }
 
 /**
