@@ -2,7 +2,13 @@
  * @module Generic CSV flow files (RFC 4180) with a header row, for exports Bulkhead has no
  * dedicated parser for.
  */
-import { isCounter, isIcmpReply, type Flow, type ObservedAction } from '../../core/index.js'
+import {
+  isCounter,
+  isIcmpReply,
+  type Flow,
+  type FlowDirection,
+  type ObservedAction,
+} from '../../core/index.js'
 import { parseAddress, parseCounter, parseProtocol, parsePort, parseTime } from '../fields.js'
 import { flowGiven, flowNote, note, skip, type LineParser, type ParseContext } from '../types.js'
 
@@ -145,7 +151,12 @@ export const CSV_COLUMN_ALIASES: Readonly<Record<CsvColumn, readonly string[]>> 
   out_packets: ['opkt', 'outpackets', 'out_packets', 'out_pkts', 'destination_packets'],
   out_bytes: ['obyt', 'outbytes', 'out_bytes', 'destination_bytes'],
   tcp_flags: ['tcp_flags', 'tcpflags', 'flags', 'flg'],
-  action: ['action', 'decision', 'verdict'],
+  // `observedAction`, `direction`, `srcName` and `dstName`: the columns `bulkhead flows -o csv`
+  // writes, so that its CSV reads back as the same flows
+  action: ['action', 'decision', 'verdict', 'observedaction'],
+  direction: ['direction'],
+  src_name: ['srcname'],
+  dst_name: ['dstname'],
 }
 
 /** A column the CSV parser reads. */
@@ -166,6 +177,9 @@ export type CsvColumn =
   | 'out_bytes'
   | 'tcp_flags'
   | 'action'
+  | 'direction'
+  | 'src_name'
+  | 'dst_name'
 const REQUIRED: readonly Column[] = ['src_ip', 'dst_ip', 'dst_port', 'protocol']
 
 /**
@@ -489,6 +503,11 @@ export function parseTcpFlags(text: string): number | undefined {
   return bits
 }
 
+/** One of the words of {@link FlowDirection}, as `flows -o csv` writes them. */
+function isFlowDirection(t: string): t is FlowDirection {
+  return t === 'client-to-server' || t === 'server-to-client' || t === 'unknown'
+}
+
 function parseAction(text: string): ObservedAction | undefined {
   const t = text.trim().toLowerCase()
   if (t === '' || t === '-' || t === 'unknown') return 'unknown'
@@ -643,6 +662,11 @@ function parseRecord(
     // the flow is kept, without flags, rather than dropped for a column it does not need
     if (tcpFlags === undefined) flowNote(ctx, 'unread-tcp-flags')
   }
+  // a direction Bulkhead wrote (`flows -o csv`) is kept; another column of that name (an
+  // exporter's ingress/egress, 0/1) is not one of its words and is not read
+  const written = get('direction').trim()
+  const srcName = get('src_name')
+  const dstName = get('dst_name')
   return {
     src,
     dst,
@@ -655,7 +679,13 @@ function parseRecord(
     bytes,
     observedAction,
     // an ICMP reply type (echo reply, ...) in dst_port is the server's half of its exchange
-    direction: isIcmpReply(protocol, dstPort) ? 'server-to-client' : 'unknown',
+    direction: isFlowDirection(written)
+      ? written
+      : isIcmpReply(protocol, dstPort)
+        ? 'server-to-client'
+        : 'unknown',
+    ...(srcName !== '' ? { srcName } : {}),
+    ...(dstName !== '' ? { dstName } : {}),
     source: {
       format: 'csv',
       file: ctx.file,
@@ -716,8 +746,12 @@ function headerLineOf(text: string): string | undefined {
  * - action: accept/allow/permit/forwarded → `accept`, reject/deny/drop/block → `reject`, empty → `unknown`.
  * - Missing ports, packets, bytes → 0 (a header without packet or byte columns: noted
  *   `counters-not-logged`). A repeated header row (concatenated files) is skipped.
- * - `direction`: `server-to-client` for an ICMP/ICMPv6 reply type in `dst_port` (echo reply 0,
- *   129, ...: `isIcmpReply`), else `unknown`; reading orients by ports.
+ * - `direction`: a `direction` column's `client-to-server`, `server-to-client` or `unknown`, as
+ *   `bulkhead flows -o csv` writes it (another value is not read); else `server-to-client` for an
+ *   ICMP/ICMPv6 reply type in `dst_port` (echo reply 0, 129, ...: `isIcmpReply`), else `unknown`;
+ *   reading orients the `unknown` ones by ports.
+ * - `flows -o csv`'s other columns read back too: `observedAction` as `action`, `srcName` and
+ *   `dstName` as the names the flow gives (its `format`, `file` and `line` are this file's).
  *
  * - Counters: `packets` and `bytes` plus, in a bidirectional record, the other direction's
  *   (`opkt` / `obyt`); TCP flags (`flg`, `flags`, `TCP_FLAGS`: letters or a number) on TCP flows,
