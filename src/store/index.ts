@@ -9,6 +9,8 @@ export type {
   FlowStore,
   GcpReportJournal,
   IngestFileResult,
+  ColumnBatch,
+  ColumnValue,
   QueryOptions,
   StoredGcpReport,
   TempColumn,

@@ -34,6 +34,43 @@ export interface QueryOptions {
   readonly onProgress?: (fraction: number) => void
 }
 
+/**
+ * A value of a {@link ColumnBatch}: a string (VARCHAR), a number (integers that fit a JS number,
+ * and floating point), a `bigint` (an integer beyond 2^53), a boolean, or null (SQL NULL).
+ */
+export type ColumnValue = string | number | bigint | boolean | null
+
+/**
+ * One batch of a {@link FlowStore.queryColumnBatches} result (one DuckDB data chunk, about
+ * 2 048 rows), read in place by column and row, with no object per row. Columns are numbered
+ * from 0 in the order of the SELECT list. Valid only during the `onBatch` call that receives it.
+ */
+export interface ColumnBatch {
+  /** Rows in the batch. */
+  readonly rowCount: number
+  /**
+   * The value at (`column`, `row`). Only BOOLEAN, integer, floating-point and VARCHAR columns
+   * are read this way; a list column is read with {@link listOffset}, {@link listLength} and
+   * {@link elementField}.
+   * @throws TypeError for a value of another type (DATE, TIMESTAMP, DECIMAL, LIST, STRUCT …).
+   */
+  value(column: number, row: number): ColumnValue
+  /**
+   * For a LIST column that is never NULL (write `coalesce(x, [])` where it could be): where the
+   * elements of `row` start among the column's elements (read with {@link elementField}). What
+   * it gives for a NULL list is unspecified (`@duckdb/node-api` keeps a list's validity private).
+   */
+  listOffset(column: number, row: number): number
+  /** For a LIST column that is never NULL: the number of elements of `row`. */
+  listLength(column: number, row: number): number
+  /**
+   * For a LIST of STRUCT column: field number `field` (in the STRUCT's order) of element
+   * `element` (from {@link listOffset}), converted as {@link value} converts.
+   * @throws TypeError when the column is not a list of structs, or for a field of another type.
+   */
+  elementField(column: number, element: number, field: number): ColumnValue
+}
+
 /** One column of a table made by {@link FlowStore.loadTempTable}. */
 export interface TempColumn {
   readonly name: string
@@ -241,6 +278,23 @@ export interface FlowStore {
     sql: string,
     params: readonly unknown[],
     onBatch: (rows: T[]) => void | Promise<void>,
+    options?: QueryOptions,
+  ): Promise<number>
+  /**
+   * {@link queryBatches}, read by column: each batch is a {@link ColumnBatch} read in place, so no
+   * object is made per row (over the 1.7 M groups of `simulate`'s grouping query on a store of
+   * 1.8 M flows, 2026-11-24: rows as objects took 9.5 s of CPU, read in place 3.1–3.6 s, the
+   * query with its chunks fetched and not read 1.8 s). Same contract
+   * otherwise: the connection is busy until the promise settles, `onBatch` must not call the
+   * store, `options.onProgress` as for {@link queryBatches}.
+   * @returns the number of rows.
+   * @throws BulkheadError `store/not-read-only` for any other kind of statement; what `onBatch`
+   *   throws.
+   */
+  queryColumnBatches(
+    sql: string,
+    params: readonly unknown[],
+    onBatch: (batch: ColumnBatch) => void | Promise<void>,
     options?: QueryOptions,
   ): Promise<number>
   /**

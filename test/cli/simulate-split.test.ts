@@ -74,7 +74,7 @@ it('judges groups spanning an address change flow by flow, reading their rows in
         const v: unknown = Reflect.get(target, key, receiver)
         if (typeof v !== 'function') return v
         return (...args: unknown[]): unknown => {
-          if (key === 'query' || key === 'queryBatches') reads++
+          if (key === 'query' || key === 'queryBatches' || key === 'queryColumnBatches') reads++
           return (v as (...a: unknown[]) => unknown).apply(target, args)
         }
       },

@@ -419,6 +419,54 @@ describe('DuckDB flow store', () => {
     })
   })
 
+  it('query_column_batches_reads_every_row_in_place_as_query_reads_it', async () => {
+    await withStore(async (s) => {
+      await s.appendFlows(Array.from({ length: 5000 }, (_, i) => flow(i)))
+      // expected from query(): the same SELECT, as row objects
+      const sql = `SELECT src, line, line % 2 = 0 AS even, start_ms, 9007199254740993 AS big,
+          CASE WHEN line % 3 = 0 THEN NULL ELSE 'x' END AS maybe,
+          [struct_pack(f := file, l := line), struct_pack(f := format, l := NULL)] AS ex
+        FROM flows WHERE line >= ? ORDER BY line`
+      const expected = await s.query<Record<string, unknown>>(sql, [10])
+      const got: Record<string, unknown>[] = []
+      let batches = 0
+      const n = await s.queryColumnBatches(sql, [10], (b) => {
+        batches++
+        for (let i = 0; i < b.rowCount; i++) {
+          const ex: { f: unknown; l: unknown }[] = []
+          const from = b.listOffset(6, i)
+          for (let k = from; k < from + b.listLength(6, i); k++)
+            ex.push({ f: b.elementField(6, k, 0), l: b.elementField(6, k, 1) })
+          got.push({
+            src: b.value(0, i),
+            line: b.value(1, i),
+            even: b.value(2, i),
+            start_ms: b.value(3, i),
+            big: b.value(4, i),
+            maybe: b.value(5, i),
+            ex,
+          })
+        }
+      })
+      expect(n).toBe(expected.length)
+      expect(batches).toBeGreaterThan(1) // more than one DuckDB chunk
+      expect(got).toEqual(expected)
+      expect(got[0]).toMatchObject({ big: 9007199254740993n, ex: [{ l: 10 }, { l: null }] })
+      // a DATE is refused, not given as DuckDB's value object
+      const bad = await s
+        .queryColumnBatches('SELECT day FROM flows LIMIT 1', [], (b) => {
+          b.value(0, 0)
+        })
+        .catch((e: unknown) => e)
+      expect(bad).toBeInstanceOf(TypeError)
+      const ro = await s
+        .queryColumnBatches('DELETE FROM flow_rows', [], () => undefined)
+        .catch((e: unknown) => e)
+      expect((ro as BulkheadError).diagnostics[0]?.code).toBe('store/not-read-only')
+      expect(await s.count()).toBe(5000)
+    })
+  })
+
   it('flows_view_decodes_addresses_for_union_queries_with_filters', async () => {
     // the shape of discover's distinctAddresses; DuckDB 1.5.5's common_subplan optimizer
     // returned only the dst side here (see DISABLED_OPTIMIZERS)

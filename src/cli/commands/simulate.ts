@@ -12,6 +12,7 @@ import {
   isIcmp,
   sortDiagnostics,
   type FlowDirection,
+  type FlowSource,
   type Outcome,
   counted,
   mdText,
@@ -162,21 +163,21 @@ export async function feedFlows(
   }
 }
 
-interface GroupRow extends Record<string, unknown> {
-  src: string
-  dst: string
-  protocol: number
-  direction: string
-  sport: number
-  dport: number
-  day: unknown
+/**
+ * The tuple and span of a stored group that spans a change of an address's holder, kept until
+ * its rows are read ({@link feedStraddling}).
+ */
+interface GroupRow {
+  readonly src: string
+  readonly dst: string
+  readonly protocol: number
+  readonly direction: string
+  readonly sport: number
+  readonly dport: number
   /** Every flow of the group was recorded rejected by its observer. */
-  rj: boolean
-  n: number | bigint
-  t0: number | bigint
-  t1: number | bigint
-  last: number | bigint
-  ex: { format: string; file: string; line: unknown; record: unknown; start: unknown }[]
+  readonly rj: boolean
+  readonly t0: number
+  readonly t1: number
 }
 
 /**
@@ -201,6 +202,26 @@ function groupBase(
   }
 }
 
+/** The columns of feedStore's grouping query, in its SELECT order. */
+const G_SRC = 0
+const G_DST = 1
+const G_PROTOCOL = 2
+const G_DIRECTION = 3
+const G_SPORT = 4
+const G_DPORT = 5
+const G_RJ = 6
+const G_N = 7
+const G_T0 = 8
+const G_T1 = 9
+const G_LAST = 10
+const G_EX = 11
+/** The fields of an example in the grouping query's `ex` list, in their `struct_pack` order. */
+const EX_FORMAT = 0
+const EX_FILE = 1
+const EX_LINE = 2
+const EX_RECORD = 3
+const EX_START = 4
+
 /** Most `--examples` per edge. */
 const MAX_EXAMPLES = 1000
 
@@ -224,7 +245,18 @@ export async function feedStore(
     ...(input.since !== undefined ? { since: input.since } : {}),
     ...(input.until !== undefined ? { until: input.until } : {}),
   })
-  const changes = (ip: string): readonly number[] => index.addressChanges(ip)
+  // the instants an address changes holder, once per address (index.addressChanges builds a
+  // sorted array each time)
+  const changesOf = new Map<string, readonly number[]>()
+  const straddles = (ip: string, t0: number, t1: number): boolean => {
+    let changes = changesOf.get(ip)
+    if (changes === undefined) {
+      changes = index.addressChanges(ip)
+      changesOf.set(ip, changes)
+    }
+    for (const c of changes) if (t0 < c && c <= t1) return true
+    return false
+  }
   // Groups stream in (memory: one batch). A group whose span contains a change of an address's
   // holder is judged row by row, read after the stream, since the store's connection is busy
   // until then.
@@ -241,42 +273,65 @@ export async function feedStore(
   let batches = 0
   // A group's examples: the `--examples` first by start, then file, line and record (the
   // Simulator's order), so the store gives the examples replaying the files gives, ties included.
+  // The groups are read by column (no object per row): the columns are numbered as selected, the
+  // examples' fields as packed (`EX_*`). `day` and `nt` are grouped by, not read.
   const examples = Math.max(1, sim.examplesPerEdge)
-  const grouped = store.queryBatches<GroupRow>(
+  const grouped = store.queryColumnBatches(
     `SELECT src, dst, protocol, direction,
        CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN src_port ELSE 0 END AS sport,
        CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN 0 ELSE dst_port END AS dport,
-       day, ${UNTIMED_SQL} AS nt, observed_action = 'reject' AS rj, count(*) AS n, min(start_ms) AS t0, max(start_ms) AS t1, max(end_ms) AS last,
+       observed_action = 'reject' AS rj, count(*) AS n, min(start_ms) AS t0, max(start_ms) AS t1, max(end_ms) AS last,
        arg_min(struct_pack(format := format, file := file, line := line, record := record, start := start_ms),
          struct_pack(s := start_ms, f := file, l := coalesce(line, -1), r := coalesce(record, -1)), ${examples}) AS ex
      FROM flows ${w}
-     GROUP BY src, dst, protocol, direction, sport, dport, day, nt, rj`,
+     GROUP BY src, dst, protocol, direction, sport, dport, day, ${UNTIMED_SQL}, rj`,
     params,
-    (rows) => {
+    (b) => {
       batches++
-      for (const r of rows) {
-        judged += num(r.n)
-        const t0 = num(r.t0)
-        const t1 = num(r.t1)
-        if ([...changes(r.src), ...changes(r.dst)].some((c) => t0 < c && c <= t1)) {
-          straddling.push(r)
+      for (let i = 0; i < b.rowCount; i++) {
+        const n = b.value(G_N, i) as number
+        judged += n
+        const src = b.value(G_SRC, i) as string
+        const dst = b.value(G_DST, i) as string
+        const t0 = b.value(G_T0, i) as number
+        const t1 = b.value(G_T1, i) as number
+        const protocol = b.value(G_PROTOCOL, i) as number
+        const direction = b.value(G_DIRECTION, i) as FlowDirection
+        const sport = b.value(G_SPORT, i) as number
+        const dport = b.value(G_DPORT, i) as number
+        const rj = b.value(G_RJ, i) === true
+        if (straddles(src, t0, t1) || straddles(dst, t0, t1)) {
+          straddling.push({ src, dst, protocol, direction, sport, dport, rj, t0, t1 })
           continue
         }
-        sim.addGroup({
-          ...groupBase(r),
-          count: num(r.n),
-          first: t0,
-          last: num(r.last),
-          at: t0,
-          examples: r.ex.map((x) => ({
+        const ex: { source: FlowSource; start: number }[] = []
+        const from = b.listOffset(G_EX, i)
+        for (let k = from, end = from + b.listLength(G_EX, i); k < end; k++) {
+          const line = b.elementField(G_EX, k, EX_LINE)
+          const record = b.elementField(G_EX, k, EX_RECORD)
+          ex.push({
             source: {
-              format: x.format,
-              file: x.file,
-              ...(x.line !== null && x.line !== undefined ? { line: num(x.line) } : {}),
-              ...(x.record !== null && x.record !== undefined ? { record: num(x.record) } : {}),
+              format: b.elementField(G_EX, k, EX_FORMAT) as string,
+              file: b.elementField(G_EX, k, EX_FILE) as string,
+              ...(line !== null ? { line: line as number } : {}),
+              ...(record !== null ? { record: record as number } : {}),
             },
-            start: num(x.start),
-          })),
+            start: b.elementField(G_EX, k, EX_START) as number,
+          })
+        }
+        sim.addGroup({
+          src,
+          dst,
+          srcPort: sport,
+          dstPort: dport,
+          protocol,
+          direction,
+          ...(rj ? { rejected: true } : {}),
+          count: n,
+          first: t0,
+          last: b.value(G_LAST, i) as number,
+          at: t0,
+          examples: ex,
         })
       }
       if (total > 0) progress.onProgress(GROUPING_SHARE + (1 - GROUPING_SHARE) * (judged / total))

@@ -16,11 +16,15 @@ import {
   DuckDBConnection,
   DuckDBInstance,
   DuckDBListValue,
+  DuckDBListVector,
+  DuckDBStructVector,
   DuckDBTimestampValue,
   StatementType,
   type DuckDBPreparedStatement,
   type DuckDBType,
+  type DuckDBDataChunk,
   type DuckDBValue,
+  type DuckDBVector,
 } from '@duckdb/node-api'
 import {
   BulkheadError,
@@ -31,6 +35,8 @@ import {
   type ObservedAction,
 } from '../../core/index.js'
 import type {
+  ColumnBatch,
+  ColumnValue,
   FlowBatch,
   FlowColumnBatch,
   FlowQuery,
@@ -378,6 +384,63 @@ function plainRow(row: Record<string, unknown>): Record<string, unknown> {
   const o: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(row)) o[k] = plain(v)
   return o
+}
+
+/**
+ * A {@link ColumnValue} from a vector item: primitives as they come (a safe `bigint` as a
+ * number, as {@link plain} does), anything else refused.
+ */
+function columnValue(v: unknown): ColumnValue {
+  switch (typeof v) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return v
+    case 'bigint':
+      return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(v)
+        : v
+    default:
+      if (v === null) return null
+      throw new TypeError(
+        `a column batch reads BOOLEAN, integer, floating-point and VARCHAR values only`,
+      )
+  }
+}
+
+/** {@link ColumnBatch} over one DuckDB data chunk: each value read from its vector in place. */
+class ChunkColumns implements ColumnBatch {
+  readonly rowCount: number
+  private readonly vectors: DuckDBVector[] = []
+  constructor(chunk: DuckDBDataChunk) {
+    this.rowCount = chunk.rowCount
+    for (let i = 0; i < chunk.columnCount; i++) this.vectors.push(chunk.getColumnVector(i))
+  }
+  private vector(column: number): DuckDBVector {
+    const v = this.vectors[column]
+    if (v === undefined) throw new RangeError(`no column ${column}`)
+    return v
+  }
+  private list(column: number): DuckDBListVector {
+    const v = this.vector(column)
+    if (!(v instanceof DuckDBListVector)) throw new TypeError(`column ${column} is not a LIST`)
+    return v
+  }
+  value(column: number, row: number): ColumnValue {
+    return columnValue(this.vector(column).getItem(row))
+  }
+  listOffset(column: number, row: number): number {
+    return this.list(column).getEntryOffset(row)
+  }
+  listLength(column: number, row: number): number {
+    return this.list(column).getEntryLength(row)
+  }
+  elementField(column: number, element: number, field: number): ColumnValue {
+    const child = this.list(column).childVector
+    if (!(child instanceof DuckDBStructVector))
+      throw new TypeError(`column ${column} is not a LIST of STRUCT`)
+    return columnValue(child.getItemValue(element, field))
+  }
 }
 
 /** JS parameter values for DuckDB: integers bind as BIGINT, the rest by their JS type. */
@@ -964,6 +1027,27 @@ class DuckDbFlowStore implements FlowStore {
         for await (const rows of (await stmt.stream()).yieldRowObjectJs()) {
           n += rows.length
           await onBatch(rows.map((row) => plainRow(row) as T))
+        }
+        return n
+      }),
+    )
+  }
+
+  queryColumnBatches(
+    sql: string,
+    params: readonly unknown[],
+    onBatch: (batch: ColumnBatch) => void | Promise<void>,
+    options: QueryOptions = {},
+  ): Promise<number> {
+    return this.serial(() =>
+      this.withSelect(sql, params, options, async (stmt) => {
+        const result = await stmt.stream()
+        let n = 0
+        for (;;) {
+          const chunk = await result.fetchChunk()
+          if (!chunk || chunk.rowCount === 0) break
+          n += chunk.rowCount
+          await onBatch(new ChunkColumns(chunk))
         }
         return n
       }),
