@@ -492,17 +492,27 @@ export class Simulator {
       rank[e] = OUTCOME_CODE[outcomeOfCounts(blocked, wouldBeBlocked, alreadyRejected, total)]
     }
     const entities = this.entities
-    const name = (id: number): string => (entities[id] as EdgeEndpoint).name
+    // names are compared once per entity, not once per comparison of edges: each entity's place
+    // among the names (equal names, equal places), and the sort keys in columns of their own
+    const place = this.entityNameRanks()
+    const srcRank = new Int32Array(n)
+    const dstRank = new Int32Array(n)
+    const service = new Int32Array(n)
+    for (let e = 0; e < n; e++) {
+      srcRank[e] = place[edges.src(e)] as number
+      dstRank[e] = place[edges.dst(e)] as number
+      service[e] = edges.service(e)
+    }
     const order = new Int32Array(n)
     for (let e = 0; e < n; e++) order[e] = e
     order.sort(
       (a, b) =>
         (rank[b] as number) - (rank[a] as number) ||
         (flows[b] as number) - (flows[a] as number) ||
-        cmp(name(edges.src(a)), name(edges.src(b))) ||
-        cmp(name(edges.dst(a)), name(edges.dst(b))) ||
-        (edges.service(a) >>> 16) - (edges.service(b) >>> 16) ||
-        (edges.service(a) & 0xffff) - (edges.service(b) & 0xffff) ||
+        (srcRank[a] as number) - (srcRank[b] as number) ||
+        (dstRank[a] as number) - (dstRank[b] as number) ||
+        ((service[a] as number) >>> 16) - ((service[b] as number) >>> 16) ||
+        ((service[a] as number) & 0xffff) - ((service[b] as number) & 0xffff) ||
         a - b, // as a stable sort of the edges in table order leaves them
     )
     const names = this.ruleNames()
@@ -570,6 +580,24 @@ export class Simulator {
           }
     }
     return { length: n, at }
+  }
+
+  /**
+   * Each entity id's place among the entities' names in {@link cmp} order (UTF-16 code units),
+   * equal names in the same place: comparing two places compares the two names.
+   */
+  private entityNameRanks(): Int32Array {
+    const entities = this.entities
+    const name = (id: number): string => (entities[id] as EdgeEndpoint).name
+    const ids = Int32Array.from(entities.keys()).sort((a, b) => cmp(name(a), name(b)))
+    const ranks = new Int32Array(entities.length)
+    let place = 0
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k] as number
+      if (k > 0 && name(ids[k - 1] as number) !== name(id)) place = k
+      ranks[id] = place
+    }
+    return ranks
   }
 
   /** `policy/id` of every rule index. */

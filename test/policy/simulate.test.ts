@@ -36,7 +36,7 @@ import {
   withV6ExceptArb,
 } from '../helpers/model.js'
 import { countOutcome, judgedTuple, newCounts } from '../helpers/outcomes.js'
-import { workload } from '../helpers/workloads.js'
+import { inventoryOf, workload } from '../helpers/workloads.js'
 
 const directionArb = fc.constantFrom<FlowDirection>(
   'client-to-server',
@@ -405,6 +405,38 @@ describe('simulate report (hand-worked)', () => {
     })
     expect(r.unused).toEqual([{ policy: 'prod', id: 'never-used' }])
     expect(r.expired).toEqual([{ policy: 'prod', id: 'old' }])
+  })
+
+  it('orders_edges_of_equal_counts_by_source_name_destination_name_protocol_port_then_first_seen_edge', () => {
+    // names in UTF-16 code unit order ('Z' before 'a'); a workload named `internet` and the
+    // unmanaged entity `internet` tie on names and fall back to the order their edges were made
+    const inv2 = inventoryOf(
+      workload('b', '10.9.0.2'),
+      workload('a', '10.9.0.1'),
+      workload('Z', '10.9.0.3'),
+      workload('internet', '10.9.0.4'),
+    )
+    const idx = PolicyIndex.build(inv2, { policies: [], enforcement: [] }, T)
+    const r = simulate(idx, inv2, T, [
+      flow('10.9.0.4', '10.9.0.2', 80, T),
+      flow('203.0.113.9', '10.9.0.2', 80, T),
+      flow('203.0.113.9', '10.9.0.1', 80, T),
+      flow('10.9.0.1', '10.9.0.2', 80, T),
+      flow('10.9.0.3', '10.9.0.1', 443, T),
+      flow('10.9.0.3', '10.9.0.1', 80, T),
+      flow('10.9.0.2', '10.9.0.3', 53, T, { protocol: 17 }),
+      flow('10.9.0.2', '10.9.0.3', 8080, T),
+    ])
+    expect(r.denied.map((d) => `${d.src.kind}:${d.src.name}>${d.dst.name} ${d.service}`)).toEqual([
+      'workload:Z>a tcp/80',
+      'workload:Z>a tcp/443',
+      'workload:a>b tcp/80',
+      'workload:b>Z tcp/8080',
+      'workload:b>Z udp/53',
+      'unmanaged:internet>a tcp/80',
+      'workload:internet>b tcp/80',
+      'unmanaged:internet>b tcp/80',
+    ])
   })
 
   it('internet clients make one edge of the entity internet (DESIGN.md "edge"), not one per address', () => {
