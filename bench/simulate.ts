@@ -7,7 +7,10 @@
  * into a new Simulator, measured: memory (V8 heap plus ArrayBuffers, after a full collection)
  * before it is made, after its last flow and with its report held.
  *
- * Run with `npm run bench -- simulate`; `BENCH_SCALE` scales workloads, rules and flows.
+ * Run with `npm run bench -- simulate`; `BENCH_SCALE` scales workloads, rules and flows. The
+ * store path (the grouping query read by column, then the same Simulator) is timed on the built
+ * CLI over the same estate written as a workspace by ./write-estate.ts (README "History of the
+ * figures").
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
