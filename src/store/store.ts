@@ -147,6 +147,12 @@ export interface IngestFileResult {
    * none.
    */
   readonly pairedAcrossFiles?: Readonly<Record<string, number>>
+  /**
+   * Of the {@link pairedAcrossFiles} pairs, the TCP connections read `reject` because no record
+   * held an action and the server answered the client's SYN with a reset (note
+   * `refused-by-reset`, as reading notes the pairs of one file). Absent when none.
+   */
+  readonly refusedByReset?: number
 }
 
 /**

@@ -297,6 +297,8 @@ export async function ingestFiles(
   /** Books the outcome of one file: stored, found already ingested, or failed. */
   // stored flows read `reject` by the store because another file holds the refusing end
   let settledAcrossFiles = 0
+  // pairs merged by the store that the server's reset shows refused
+  let refusedAcrossFiles = 0
   // halves merged by the store with the other half from another file, by format
   const pairedAcrossFiles: Record<string, number> = {}
   const settle = (file: string, result: IngestFileResult | BulkheadError): void => {
@@ -312,6 +314,7 @@ export async function ingestFiles(
       storedRecords += result.records
       storedNow.set(result.fingerprint, file)
       settledAcrossFiles += result.rejectedAtOtherEnd ?? 0
+      refusedAcrossFiles += result.refusedByReset ?? 0
       for (const [format, n] of Object.entries(result.pairedAcrossFiles ?? {}))
         pairedAcrossFiles[format] = (pairedAcrossFiles[format] ?? 0) + n
     }
@@ -367,6 +370,8 @@ export async function ingestFiles(
   const notes = { ...run.notes }
   if (settledAcrossFiles > 0)
     notes['rejected-at-other-end'] = (notes['rejected-at-other-end'] ?? 0) + settledAcrossFiles
+  if (refusedAcrossFiles > 0)
+    notes['refused-by-reset'] = (notes['refused-by-reset'] ?? 0) + refusedAcrossFiles
   // each pair merged across files is one flow fewer than the files' records: the store's count
   let records = run.records
   const formats = { ...run.formats }

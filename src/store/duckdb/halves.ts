@@ -59,13 +59,15 @@ export interface NewHalves {
 export interface PairedHalves {
   /** Merged pairs (each one flow fewer in the store), by format. */
   readonly byFormat: Readonly<Record<string, number>>
+  /** Of those, TCP pairs read `reject` because the server answered the SYN with a reset. */
+  readonly refused: number
   /** Earliest `start` of a merged flow (ms), or `Infinity` when none was merged. */
   readonly lo: number
   /** Latest `end` of a merged flow (ms), or `-Infinity` when none was merged. */
   readonly hi: number
 }
 
-const NONE: PairedHalves = { byFormat: {}, lo: Infinity, hi: -Infinity }
+const NONE: PairedHalves = { byFormat: {}, refused: 0, lo: Infinity, hi: -Infinity }
 
 /** Temporary tables of one pairing (the store's connection; dropped at the end). */
 const HALVES = 'temp.bulkhead_halves'
@@ -172,6 +174,8 @@ FROM c`
 
 /** A column of the client's half: `a`'s when `cl`, else `b`'s. */
 const client = (col: string): string => `CASE WHEN cl THEN a.${col} ELSE b.${col} END`
+/** The server's half's column (`b` when the client is `a`). */
+const server = (col: string): string => `CASE WHEN cl THEN b.${col} ELSE a.${col} END`
 
 /** The other end's column of a names row: a record stored turned round has its names turned too. */
 const OTHER_END: Readonly<Record<string, string>> = {
@@ -255,7 +259,12 @@ f AS (
     a.protocol, least(a.start_ms, b.start_ms) AS start_ms, greatest(a.end_ms, b.end_ms) AS end_ms,
     least(a.packets + b.packets, ${String(MAX_COUNTER)}::UBIGINT) AS packets,
     least(a.bytes + b.bytes, ${String(MAX_COUNTER)}::UBIGINT) AS bytes,
-    ${client('action')} AS observed_action, CASE WHEN confident THEN 1 ELSE 0 END AS direction,
+    -- a refused TCP connection no record judged (direction.ts refusedByReset): the client's SYN
+    -- without ACK answered by RST without SYN; the halves' actions are equal (they pair so)
+    confident AND a.protocol = 6 AND a.action = 2 AND (${client('tcp_flags')} & 18) = 2
+      AND (${server('tcp_flags')} & 6) = 4 AS refused,
+    CASE WHEN coalesce(refused, false) THEN 1 ELSE ${client('action')} END AS observed_action,
+    CASE WHEN confident THEN 1 ELSE 0 END AS direction,
     ${client('source')} AS source, ${client('line')} AS line, ${client('record')} AS record,
     CASE WHEN a.tcp_flags IS NULL AND b.tcp_flags IS NULL THEN NULL
       ELSE coalesce(a.tcp_flags, 0) | coalesce(b.tcp_flags, 0) END AS tcp_flags,
@@ -376,14 +385,17 @@ export async function pairHalves(
     })
     await conn.run(MERGED_SQL)
     const counts = await conn.runAndReadAll(
-      `SELECT so.format, count(*)::INTEGER, min(m.start_ms), max(m.end_ms)
+      `SELECT so.format, count(*)::INTEGER, min(m.start_ms), max(m.end_ms),
+         count(*) FILTER (WHERE m.refused)::INTEGER
        FROM ${MERGED} m JOIN sources so ON so.id = m.source GROUP BY so.format`,
     )
     const byFormat: Record<string, number> = {}
     let mlo = Infinity
     let mhi = -Infinity
-    for (const [format, n, start, end] of counts.getRows()) {
+    let refused = 0
+    for (const [format, n, start, end, r] of counts.getRows()) {
       byFormat[format as string] = num(n ?? 0)
+      refused += num(r ?? 0)
       mlo = Math.min(mlo, num(start ?? 0))
       mhi = Math.max(mhi, num(end ?? 0))
     }
@@ -403,7 +415,7 @@ export async function pairHalves(
         throw err
       }
     }
-    return { byFormat, lo: mlo, hi: mhi }
+    return { byFormat, refused, lo: mlo, hi: mhi }
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${MERGED}`)
     await conn.run(`DROP TABLE IF EXISTS ${HALVES}`)

@@ -70,12 +70,20 @@ interface Settled {
   readonly rejectedAtOtherEnd: number
   /** Halves of different files merged, by format ({@link pairHalves}). */
   readonly pairedAcrossFiles: Readonly<Record<string, number>>
+  /** Of those, TCP pairs read `reject` for the server's reset ({@link PairedHalves.refused}). */
+  readonly refusedByReset: number
 }
 
-/** The `rejectedAtOtherEnd` and `pairedAcrossFiles` of an {@link IngestFileResult}: absent when none. */
-function settled(s: Settled): Pick<IngestFileResult, 'rejectedAtOtherEnd' | 'pairedAcrossFiles'> {
+/**
+ * The `rejectedAtOtherEnd`, `pairedAcrossFiles` and `refusedByReset` of an
+ * {@link IngestFileResult}: absent when none.
+ */
+function settled(
+  s: Settled,
+): Pick<IngestFileResult, 'rejectedAtOtherEnd' | 'pairedAcrossFiles' | 'refusedByReset'> {
   return {
     ...(s.rejectedAtOtherEnd > 0 ? { rejectedAtOtherEnd: s.rejectedAtOtherEnd } : {}),
+    ...(s.refusedByReset > 0 ? { refusedByReset: s.refusedByReset } : {}),
     ...(Object.keys(s.pairedAcrossFiles).length > 0
       ? { pairedAcrossFiles: s.pairedAcrossFiles }
       : {}),
@@ -949,6 +957,7 @@ class DuckDbFlowStore implements FlowStore {
         (span === undefined ? 0 : await settleBothEnds(this.conn, span)) +
         (exporters === undefined ? 0 : await settleExporterEnds(this.conn, exporters)),
       pairedAcrossFiles: paired.byFormat,
+      refusedByReset: paired.refused,
     }
   }
 
