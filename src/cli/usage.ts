@@ -26,6 +26,7 @@
 import { Option, type Command } from 'commander'
 import { BulkheadError, type Diagnostic } from '../core/index.js'
 import { UsageError } from './output.js'
+import { GITHUB_COMMENT_LIMIT } from './render/md.js'
 import { parseTime } from './workspace.js'
 
 /** What commander holds in place of a value whose check failed, until {@link throwUsageErrors}. */
@@ -210,6 +211,24 @@ export function policyOption(what: string): Option {
 export function outputOption(formats: readonly string[], fallback: string, about = ''): Option {
   const message = (t: string): string => `unknown output format "${t}"`
   return choiceOption('-o, --output <format>', `output format${about}`, formats, message, fallback)
+}
+
+/**
+ * `--md-limit <chars>`, for every `-o md` meant for a pull-request or issue comment (`diff`,
+ * `simulate`): the most characters the Markdown may take, its lists cut to fit with a note
+ * saying what is left out (`./render/md.ts`, `fitMarkdownLines`); default GitHub's
+ * {@link GITHUB_COMMENT_LIMIT}, 0 no limit. Other formats are never cut.
+ * @param lists - what may be cut, for the help ("the denied-edge table"…).
+ */
+export function mdLimitOption(lists: string): Option {
+  return new Option(
+    '--md-limit <chars>',
+    `-o md: cut ${lists} to fit this many characters (a GitHub comment), with a note saying what is left out (0: no limit)`,
+  )
+    .argParser(
+      wholeNumber(0, Infinity, (t) => `--md-limit must be a non-negative integer, not "${t}"`),
+    )
+    .default(GITHUB_COMMENT_LIMIT)
 }
 
 /**

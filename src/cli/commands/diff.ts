@@ -51,10 +51,11 @@ import {
 } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
 import { AfterOutputError, EXIT, printDiagnostics, toYaml, UsageError } from '../output.js'
+import { fitMarkdown, GITHUB_COMMENT_LIMIT, type CutList, type MdPart } from '../render/md.js'
 import { toSarif, type SarifFinding, type SarifRuleInfo } from '../render/sarif.js'
 import { VERSION } from '../version.js'
 import { gitRevision, repositoryRoot, revisionFile } from '../policy-source.js'
-import { outputOption, timeOption, verb, wholeNumber, windowOptions } from '../usage.js'
+import { mdLimitOption, outputOption, timeOption, verb, windowOptions } from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
 import { FIELDS_HELP, flowFormat } from './simulate.js'
 
@@ -156,12 +157,7 @@ export function registerDiff(program: Command): void {
       'exit 2 when an observed flow allowed by OLD is denied by NEW, or one not blocked under OLD is blocked (enforced) under NEW',
     )
     .addOption(outputOption(['text', 'md', 'json', 'yaml', 'sarif'], 'text'))
-    .option(
-      '--md-limit <chars>',
-      `-o md: cut the tables and the connectivity block to fit this many characters, with a note saying what is left out (0: no limit)`,
-      wholeNumber(0, Infinity, (t) => `--md-limit must be a non-negative integer, not "${t}"`),
-      GITHUB_COMMENT_LIMIT,
-    )
+    .addOption(mdLimitOption('the rule table, the connectivity block and the observed-edge tables'))
     .addHelpText(
       'after',
       `
@@ -666,81 +662,6 @@ export function renderDiffText(d: PolicyDiff, oldName: string, newName: string):
       )
     }
   }
-  return `${out.join('\n')}\n`
-}
-
-/**
- * GitHub's limit on a comment's body: "Body is too long (maximum is 65536 characters)" (REST API,
- * issue and pull-request comments). `diff -o md` fits in it unless `--md-limit` says otherwise.
- */
-export const GITHUB_COMMENT_LIMIT = 65_536
-
-/**
- * A list of lines in a Markdown document that may be cut to fit a size: table rows or the lines
- * of a code block. `close` ends it (a code fence) and stays; `what` names one line in the note
- * that says how many were left out.
- */
-interface CutList {
-  readonly items: readonly string[]
-  readonly close: readonly string[]
-  readonly what: (n: number) => string
-}
-
-type MdPart = string | CutList
-
-/**
- * Joins `parts` (lines, and lists that may be cut) into a document of at most `limit` UTF-16
- * code units (GitHub's characters are code points, never more), newlines included. When the
- * whole does not fit, each list keeps a first part of its lines, the lists sharing the room left
- * evenly (a short list whole, the rest of its share to the others), and a note after a cut list
- * says how many of its lines were left out; a line under the summary says the document was cut.
- * The lines outside lists are always kept. `limit` 0: no limit.
- */
-export function fitMarkdown(parts: readonly MdPart[], limit: number): string {
-  const lists = parts.filter((p): p is CutList => typeof p !== 'string')
-  const all = parts.flatMap((p) => (typeof p === 'string' ? [p] : [...p.items, ...p.close]))
-  const whole = `${all.join('\n')}\n`
-  if (limit === 0 || whole.length <= limit) return whole
-  const leftOutNote = (l: CutList, n: number): string[] =>
-    n === 0
-      ? []
-      : ['', `… ${l.what(n)} left out here to fit a GitHub comment: \`-o json\` has them all.`]
-  const cutLine = `This comment is cut to ${String(limit)} characters, GitHub's limit for a comment (\`--md-limit\`).`
-  // room for the lines always kept, the notes at their longest and the line saying it was cut
-  let fixed = cutLine.length + 2
-  for (const p of parts)
-    if (typeof p === 'string') fixed += p.length + 1
-    else {
-      fixed += p.close.reduce((a, x) => a + x.length + 1, 0)
-      fixed += leftOutNote(p, p.items.length).reduce((a, x) => a + x.length + 1, 0)
-    }
-  let room = Math.max(0, limit - fixed)
-  const kept = new Map<CutList, number>()
-  const size = (l: CutList): number => l.items.reduce((a, x) => a + x.length + 1, 0)
-  const bySize = [...lists].sort((a, b) => size(a) - size(b))
-  bySize.forEach((l, i) => {
-    const share = Math.floor(room / (bySize.length - i))
-    let used = 0
-    let n = 0
-    for (const item of l.items) {
-      if (used + item.length + 1 > share) break
-      used += item.length + 1
-      n++
-    }
-    kept.set(l, n)
-    room -= used
-  })
-  const out: string[] = []
-  parts.forEach((p, i) => {
-    if (typeof p === 'string') {
-      out.push(p)
-      // the summary is the first line: say at once that the document is cut
-      if (i === 0) out.push('', cutLine)
-      return
-    }
-    const n = kept.get(p) ?? 0
-    out.push(...p.items.slice(0, n), ...p.close, ...leftOutNote(p, p.items.length - n))
-  })
   return `${out.join('\n')}\n`
 }
 

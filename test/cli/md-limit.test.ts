@@ -1,9 +1,9 @@
 /**
- * @module fitMarkdown: a document larger than GitHub's comment limit (65 536 characters, the
+ * @module fitMarkdown (`src/cli/render/md.ts`, shared by `diff` and `simulate -o md`): a document larger than GitHub's comment limit (65 536 characters, the
  * REST API's "Body is too long (maximum is 65536 characters)") is cut to fit, list by list.
  */
 import { describe, expect, it } from 'vitest'
-import { GITHUB_COMMENT_LIMIT, fitMarkdown } from '../../src/cli/commands/diff.js'
+import { GITHUB_COMMENT_LIMIT, fitMarkdown } from '../../src/cli/render/md.js'
 
 const line = (i: number): string => `+ web-${String(i).padStart(5, '0')} => db : TCP 5432`
 
