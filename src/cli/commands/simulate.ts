@@ -43,7 +43,9 @@ import {
 } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
 import { AfterOutputError, emit, EXIT, lazyArray, printDiagnostics, UsageError } from '../output.js'
+import { fitMarkdownLines, GITHUB_COMMENT_LIMIT, type MdPart } from '../render/md.js'
 import {
+  mdLimitOption,
   outputOption,
   policyOption,
   timeOption,
@@ -733,9 +735,20 @@ export function renderSimulateText(o: SimulateOutput): string {
   return [...simulateTextLines(o)].join('\n')
 }
 
-/** Markdown, for PR comments, line by line (see {@link simulateTextLines}). */
-export function* simulateMarkdownLines(o: SimulateOutput): Generator<string> {
-  yield* [
+/**
+ * Markdown, for a pull-request or issue comment, line by line (see {@link simulateTextLines}): at
+ * most `limit` characters with its line ends (default GitHub's {@link GITHUB_COMMENT_LIMIT}; 0 no
+ * limit). When longer, the denied-edge table and the rule-hit table keep their first rows, with a
+ * note under each cut one saying how many are left out, and a line under the summary says the
+ * comment is cut ({@link fitMarkdownLines}); the counts above the tables are always the whole
+ * run's. The rows are still made one at a time as they are written: to size the denied table only
+ * its first `limit` characters are read, and the edges left out are counted, not written.
+ */
+export function* simulateMarkdownLines(
+  o: SimulateOutput,
+  limit = GITHUB_COMMENT_LIMIT,
+): Generator<string> {
+  const parts: MdPart[] = [
     '## Bulkhead simulate',
     '',
     `${counted(o.flows, 'flow')} from ${o.source.from === 'store' ? 'the store' : mdText(o.source.what)}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}.`,
@@ -750,24 +763,49 @@ export function* simulateMarkdownLines(o: SimulateOutput): Generator<string> {
     '### Denied flows by edge',
     '',
   ]
-  if (o.denied.length === 0) yield 'None.'
+  if (o.denied.length === 0) parts.push('None.')
   else {
-    yield '| outcome | source | destination | service | flows | first seen | last seen | denied by | examples |'
-    yield '| --- | --- | --- | --- | ---: | --- | --- | --- | --- |'
-    for (const e of o.denied) {
-      yield `| ${e.outcome} | ${mdText(e.src.name)} | ${mdText(e.dst.name)} | ${e.service} | ${e.flows}${outcomeSplitText(e)} | ${e.firstSeen ?? '-'} | ${e.lastSeen ?? '-'} | ${mdText(e.deniedBy.join(', '))} | ${mdText(e.examples.map((x) => x.where).join(', '))} |`
-    }
+    const denied = o.denied
+    parts.push(
+      '| outcome | source | destination | service | flows | first seen | last seen | denied by | examples |',
+      '| --- | --- | --- | --- | ---: | --- | --- | --- | --- |',
+      {
+        // read again from the start by each pass: a row is made as it is read, never held
+        items: {
+          *[Symbol.iterator]() {
+            for (const e of denied)
+              yield `| ${e.outcome} | ${mdText(e.src.name)} | ${mdText(e.dst.name)} | ${e.service} | ${e.flows}${outcomeSplitText(e)} | ${e.firstSeen ?? '-'} | ${e.lastSeen ?? '-'} | ${mdText(e.deniedBy.join(', '))} | ${mdText(e.examples.map((x) => x.where).join(', '))} |`
+          },
+        },
+        count: denied.length,
+        close: [],
+        what: (n) => counted(n, 'denied edge'),
+      },
+    )
   }
-  yield* ['', '### Rule hits', '', '| rule | action | hits | note |', '| --- | --- | ---: | --- |']
+  parts.push(
+    '',
+    '### Rule hits',
+    '',
+    '| rule | action | hits | note |',
+    '| --- | --- | ---: | --- |',
+  )
   const unused = new Set(o.unused)
-  for (const r of o.rules) {
-    yield `| ${mdText(r.rule)} | ${r.action} | ${r.hits} | ${r.expired ? 'expired' : unused.has(r.rule) ? 'unused' : ''} |`
-  }
+  parts.push({
+    items: o.rules.map(
+      (r) =>
+        `| ${mdText(r.rule)} | ${r.action} | ${r.hits} | ${r.expired ? 'expired' : unused.has(r.rule) ? 'unused' : ''} |`,
+    ),
+    close: [],
+    what: (n) => counted(n, 'rule'),
+  })
+  // the summary sentence is the third line
+  yield* fitMarkdownLines(parts, limit, 2)
 }
 
-/** Markdown, for PR comments: {@link simulateMarkdownLines} joined. */
-export function renderSimulateMarkdown(o: SimulateOutput): string {
-  return [...simulateMarkdownLines(o)].join('\n')
+/** Markdown, for a comment: {@link simulateMarkdownLines} joined (without the last line end). */
+export function renderSimulateMarkdown(o: SimulateOutput, limit = GITHUB_COMMENT_LIMIT): string {
+  return [...simulateMarkdownLines(o, limit)].join('\n')
 }
 
 const csvCell = (s: string | number): string => {
@@ -827,13 +865,17 @@ export function renderSimulateCsv(o: SimulateOutput): string {
  * {@link renderSimulateMarkdown} and {@link renderSimulateCsv} when joined (text and Markdown
  * without a final line end, which `emit` adds), so that no string grows with the number of edges.
  */
-export function* simulatePieces(o: SimulateOutput, format: string): Generator<string> {
+export function* simulatePieces(
+  o: SimulateOutput,
+  format: string,
+  mdLimit = GITHUB_COMMENT_LIMIT,
+): Generator<string> {
   if (format === 'csv') {
     for (const row of simulateCsvRows(o)) yield `${row}\r\n`
     return
   }
   let first = true
-  for (const line of format === 'md' ? simulateMarkdownLines(o) : simulateTextLines(o)) {
+  for (const line of format === 'md' ? simulateMarkdownLines(o, mdLimit) : simulateTextLines(o)) {
     yield first ? line : `\n${line}`
     first = false
   }
@@ -854,6 +896,7 @@ interface SimulateOptions {
   strict?: boolean
   examples: number
   output: string
+  mdLimit: number
 }
 
 /**
@@ -951,6 +994,7 @@ export function registerSimulate(program: Command): void {
       3,
     )
     .addOption(outputOption(['text', 'json', 'yaml', 'md', 'csv'], 'text'))
+    .addOption(mdLimitOption('the denied-edge table and the rule-hit table'))
     .addHelpText(
       'after',
       `
@@ -1013,7 +1057,7 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
           },
         ])
       }
-      emit(out, opts.output, simulatePieces)
+      emit(out, opts.output, (o, f) => simulatePieces(o, f, opts.mdLimit))
       failIfUnusable(fed)
       process.exitCode =
         opts.failOnBlock === true && out.wouldBlockIfEnforced > 0 ? EXIT.checkFailed : EXIT.ok
