@@ -10,6 +10,7 @@ import type { Inventory } from '../../src/core/index.js'
 import { PolicyIndex } from '../../src/policy/policy-index.js'
 import { Simulator } from '../../src/policy/simulate.js'
 import { simulateOutputOf, simulatePieces } from '../../src/cli/commands/simulate.js'
+import { GITHUB_COMMENT_LIMIT } from '../../src/cli/render/md.js'
 import { workload } from '../helpers/workloads.js'
 
 setFlagsFromString('--expose-gc')
@@ -69,6 +70,14 @@ describe('Simulator memory', () => {
     let lines = 0
     for (const p of simulatePieces(out, 'csv')) if (p.endsWith('\r\n')) lines++
     expect(lines).toBe(edges + 1)
+    // -o md is cut to a GitHub comment as it is written: the first rows, the rest counted
+    let md = ''
+    for (const p of simulatePieces(out, 'md')) md += p
+    expect(md.length + 1).toBeLessThanOrEqual(GITHUB_COMMENT_LIMIT)
+    // a denied-edge row names its example flows (flows.csv:LINE); the outcome table does not
+    const rows = md.split('\n').filter((l) => l.startsWith('| ') && l.includes('flows.csv:')).length
+    const left = /… (\d+) denied edges left out here/.exec(md)?.[1]
+    expect(rows + Number(left)).toBe(edges)
     expect(sim.report().denied).toHaveLength(edges)
   })
 })
