@@ -724,21 +724,26 @@ export function renderDiffMarkdown(
     out.push('', '### Enforcement changes', '')
     if (en.entries.length > 0) {
       out.push('| change | entry | mode | where |', '|---|---|---|---|')
-      for (const c of en.entries) {
-        const o = c.old
-        const n = c.new
-        const e = (n ?? o) as EnforcementEntrySummary
-        const pos =
-          o !== undefined && n !== undefined && o.position !== n.position
-            ? `#${o.position} → #${n.position}`
-            : `#${e.position}`
-        const mode =
-          o !== undefined && n !== undefined && o.mode !== n.mode ? `${o.mode} → ${n.mode}` : e.mode
-        const what = c.kind === 'changed' ? `changed (${c.fields.join(', ')})` : c.kind
-        out.push(
-          `| ${what} | ${pos} ${mdCode(e.selector)} | ${mode} | ${mdText(whereText(e.location))} |`,
-        )
-      }
+      out.push(
+        rows(
+          en.entries.map((c) => {
+            const o = c.old
+            const n = c.new
+            const e = (n ?? o) as EnforcementEntrySummary
+            const pos =
+              o !== undefined && n !== undefined && o.position !== n.position
+                ? `#${o.position} → #${n.position}`
+                : `#${e.position}`
+            const mode =
+              o !== undefined && n !== undefined && o.mode !== n.mode
+                ? `${o.mode} → ${n.mode}`
+                : e.mode
+            const what = c.kind === 'changed' ? `changed (${c.fields.join(', ')})` : c.kind
+            return `| ${what} | ${pos} ${mdCode(e.selector)} | ${mode} | ${mdText(whereText(e.location))} |`
+          }),
+          (n) => counted(n, 'Enforcement entry change'),
+        ),
+      )
       out.push('')
     }
     if (en.workloads === 0) out.push('No workload changes mode.')
@@ -749,11 +754,15 @@ export function renderDiffMarkdown(
         '| mode change | workloads | entry now | entry before | names |',
         '|---|---:|---|---|---|',
       )
-      for (const g of en.groups) {
-        out.push(
-          `| ${g.old} → ${g.new === 'enforce' ? '**enforce**' : g.new} | ${g.workloads.length} | ${mdText(entryName(g.newEntry))} | ${mdText(entryName(g.oldEntry))} | ${mdText(namesText(g.workloads))} |`,
-        )
-      }
+      out.push(
+        rows(
+          en.groups.map(
+            (g) =>
+              `| ${g.old} → ${g.new === 'enforce' ? '**enforce**' : g.new} | ${g.workloads.length} | ${mdText(entryName(g.newEntry))} | ${mdText(entryName(g.oldEntry))} | ${mdText(namesText(g.workloads))} |`,
+          ),
+          (n) => counted(n, 'mode change group'),
+        ),
+      )
     }
   }
   if (d.flows) {
