@@ -40,8 +40,9 @@ export function mdText(s: string): string {
 
 /**
  * `s` as one GFM code span: fenced by one backtick more than its longest run of backticks,
- * padded with a space at both ends when it begins or ends with a backtick (or with a space at
- * both ends, which a code span strips once). A line break becomes a space.
+ * padded with a space at both ends when it begins or ends with a backtick, or when it begins and
+ * ends with a space and is not all U+0020 spaces (a code span then strips one at both ends;
+ * `" \t "` is stripped too). A line break becomes a space.
  *
  * @param s - any text.
  * @param inTable - true in a table cell: `|` is written `\|`, which the table turns back into
@@ -58,6 +59,8 @@ export function mdCode(s: string, inTable = true): string {
   const pad =
     t.startsWith('`') ||
     t.endsWith('`') ||
-    (t.startsWith(' ') && t.endsWith(' ') && t.trim() !== '')
+    // CommonMark strips one space at both ends unless the content is all spaces (U+0020 only: a
+    // tab or a no-break space among them does not keep it whole)
+    (t.startsWith(' ') && t.endsWith(' ') && /[^ ]/.test(t))
   return pad ? `${fence} ${t} ${fence}` : `${fence}${t}${fence}`
 }

@@ -21,6 +21,8 @@ const AWKWARD = [
   ' both ',
   'naïve-服务-🚀',
   'ns/name[Deployment]',
+  ' \t ',
+  ' \u00a0 ',
 ]
 
 /** Plain text of a cell: throws on unescaped markup; undoes backslash escapes. */
@@ -58,7 +60,8 @@ function readCode(s: string, inTable: boolean): string {
     rest.length + open.length,
   )
   const body = rest.slice(0, end)
-  return body.startsWith(' ') && body.endsWith(' ') && body.trim() !== '' ? body.slice(1, -1) : body
+  // "space character" is U+0020 alone: a body of spaces and a tab is not "entirely spaces"
+  return body.startsWith(' ') && body.endsWith(' ') && /[^ ]/.test(body) ? body.slice(1, -1) : body
 }
 
 describe('mdText', () => {
