@@ -191,6 +191,39 @@ describe('azure-nsg parser (v2)', () => {
     expect((await runParser(azureVnetParser, quiet)).ctx.stats.skipped).toEqual({})
   })
 
+  it("a bad-record example says which record and which entry of it: the file's N-th record, then keys and indexes", async () => {
+    // worked out by hand: record 0 is whole; record 1 has no flowRecords; in record 2 the first
+    // flow's first group has no flowTuples and the second flow has no flowGroups. Before, the
+    // examples were numbered by the bad entries found so far: record-0, record-1, record-2
+    const t = '1763632860123,10.0.0.4,203.0.113.10,50000,443,6,O,B,NX,0,0,0,0'
+    const good = {
+      macAddress: 'm',
+      flowRecords: { flows: [{ flowGroups: [{ flowTuples: [t] }] }] },
+    }
+    const doc = JSON.stringify({
+      records: [
+        good,
+        { time: '2025-11-20T10:01:00Z', macAddress: 'm' },
+        {
+          macAddress: 'm',
+          flowRecords: { flows: [{ flowGroups: [{ rule: 'r' }] }, { aclID: 'b' }] },
+        },
+      ],
+    })
+    const { ctx } = await runParser(azureVnetParser, doc, { file: 'v.json' })
+    expect(ctx.stats.skipped).toEqual({ 'bad-record': 3 })
+    expect(ctx.stats.examples.map((e) => e.where)).toEqual([
+      'v.json#record-1',
+      'v.json#record-2/flowRecords/flows/0/flowGroups/0',
+      'v.json#record-2/flowRecords/flows/1',
+    ])
+    const nsg = JSON.stringify({
+      records: [{ properties: { Version: 2, flows: [{ rule: 'r1', flows: [] }, { rule: 'r2' }] } }],
+    })
+    const n = await runParser(azureNsgParser, nsg, { file: 'n.json' })
+    expect(n.ctx.stats.examples.map((e) => e.where)).toEqual(['n.json#record-0/properties/flows/1'])
+  })
+
   it('reads v1 tuples (8 fields, no counters) and skips bad JSON by reason', async () => {
     const v1 = JSON.stringify({
       records: [

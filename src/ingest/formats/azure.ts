@@ -240,18 +240,22 @@ interface FoundTuple {
  * The tuples of one record in document order, for either kind. A record that is itself
  * `{records: [...]}` (at `depth` < {@link MAX_NESTING}) is read as those records; a record
  * without its `flows` array, and a rule, flow or flow group below it whose `flows`, `flowGroups`
- * or `flowTuples` is missing or no array, is reported through `empty` (an empty array is no
- * traffic, not damage).
+ * or `flowTuples` is missing or no array, is reported through `empty` with where it is: `at`
+ * (`record-N`, the file's N-th record from 0) and the keys and indexes down to it
+ * (`record-0/flowRecords/flows/1`). An empty array is no traffic, not damage.
  */
 function* recordTuples(
   rec: unknown,
   kind: Kind,
-  empty: (record: unknown) => void,
+  empty: (entry: unknown, at: string) => void,
   depth: number,
+  at: string,
 ): Generator<FoundTuple> {
   const r = obj(rec)
   if (Array.isArray(r['records']) && depth < MAX_NESTING) {
-    for (const inner of r['records']) yield* recordTuples(inner, kind, empty, depth + 1)
+    let k = 0
+    for (const inner of r['records'])
+      yield* recordTuples(inner, kind, empty, depth + 1, `${at}/records/${String(k++)}`)
     return
   }
   const shaped =
@@ -259,29 +263,37 @@ function* recordTuples(
       ? Array.isArray(obj(r['properties'])['flows'])
       : Array.isArray(obj(r['flowRecords'])['flows'])
   if (!shaped) {
-    empty(rec)
+    empty(rec, at)
     return
   }
   // a level below the record that is missing or no array (a rule without `flows`, a flow
   // group whose `flowTuples` is a string) holds tuples that cannot be read: counted, not dropped
-  const kids = (parent: unknown, key: string): unknown[] => {
+  const kids = (parent: unknown, where: string, key: string): unknown[] => {
     const v = obj(parent)[key]
     if (Array.isArray(v)) return v
-    empty(parent)
+    empty(parent, where)
     return []
   }
   if (kind === 'nsg') {
+    let i = 0
     for (const ruleFlows of asArray(obj(r['properties'])['flows'])) {
-      for (const macFlows of kids(ruleFlows, 'flows')) {
+      const ruleAt = `${at}/properties/flows/${String(i++)}`
+      let j = 0
+      for (const macFlows of kids(ruleFlows, ruleAt, 'flows')) {
         const nic = text(obj(macFlows)['mac'])
-        for (const tuple of kids(macFlows, 'flowTuples')) yield { tuple, nic }
+        for (const tuple of kids(macFlows, `${ruleAt}/flows/${String(j++)}`, 'flowTuples'))
+          yield { tuple, nic }
       }
     }
   } else {
     const nic = text(r['macAddress'])
+    let i = 0
     for (const f of asArray(obj(r['flowRecords'])['flows'])) {
-      for (const g of kids(f, 'flowGroups')) {
-        for (const tuple of kids(g, 'flowTuples')) yield { tuple, nic }
+      const flowAt = `${at}/flowRecords/flows/${String(i++)}`
+      let j = 0
+      for (const g of kids(f, flowAt, 'flowGroups')) {
+        for (const tuple of kids(g, `${flowAt}/flowGroups/${String(j++)}`, 'flowTuples'))
+          yield { tuple, nic }
       }
     }
   }
@@ -291,9 +303,11 @@ function* recordTuples(
 function* blobTuples(
   blob: Blob,
   kind: Kind,
-  empty: (record: unknown) => void,
+  empty: (entry: unknown, at: string) => void,
 ): Generator<FoundTuple> {
-  for (const { record, depth } of blob.records) yield* recordTuples(record, kind, empty, depth)
+  let n = 0
+  for (const { record, depth } of blob.records)
+    yield* recordTuples(record, kind, empty, depth, `record-${String(n++)}`)
 }
 
 /** A tuple read: its flow, and its flow state (`B`, `C`, `E`, VNet `D`, or '' in NSG v1). */
@@ -529,9 +543,8 @@ function makeParser(kind: Kind): LineParser {
       const blob = await readDocument(lines, ctx)
       if (blob === undefined) return
       let index = 0
-      let records = 0
-      const empty = (rec: unknown): void => {
-        skip(ctx, 'bad-record', `${ctx.file}#record-${records++}`, jsonText(rec))
+      const empty = (entry: unknown, at: string): void => {
+        skip(ctx, 'bad-record', `${ctx.file}#${at}`, jsonText(entry))
       }
       const open = new Map<string, Held>()
       for (const { tuple, nic } of blobTuples(blob, kind, empty)) {
