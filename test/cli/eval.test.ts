@@ -437,6 +437,23 @@ describe('bulkhead eval on hand-worked verdicts', () => {
       }
       expect(code, bad).toBe('cli/usage')
     }
+    // the hint of a port given to ICMP is an input eval takes (`icmp` alone names every type,
+    // which eval refuses: the hint must name one)
+    for (const [bad, want] of [
+      ['10.0.0.1 -> 10.0.0.2:8 icmp', '10.0.0.2 icmp/8'],
+      ['2001:db8::1 -> [2001:db8::2]:128 icmpv6', '2001:db8::2 icmpv6/128'],
+      ['10.0.0.1 -> 10.0.0.2:3 icmp/3', '10.0.0.2 icmp/3'],
+    ] as const) {
+      let hint: string | undefined
+      try {
+        parseEvalQuery(bad)
+      } catch (e) {
+        hint = e instanceof BulkheadError ? e.diagnostics[0]?.hint : undefined
+      }
+      const given = /write "… -> ([^"]+)"/.exec(hint ?? '')?.[1]
+      expect(given, `${bad}: ${String(hint)}`).toBe(want)
+      expect(() => parseEvalQuery(`${bad.split(' -> ')[0] ?? ''} -> ${want}`)).not.toThrow()
+    }
     const r = await cli('eval', '10.20.1.10:40000 -> 10.20.3.10:5432 tcp', '-w', W, '--at', AT)
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('10.20.1.10 (pay-web-1) -> 10.20.3.10 (pay-db-1) tcp/5432')

@@ -114,7 +114,8 @@ export function parseEvalQuery(text: string): EvalQuery {
 /**
  * The service of a flow whose destination was written with its port: the bare protocol given
  * that port, or the service as written when it names the same one port.
- * @throws UsageError when the service names another port, or a protocol without ports.
+ * @throws UsageError when the service names another port, or a protocol without ports (for
+ *   ICMP/ICMPv6 the hint names one type, as eval takes one: `icmp/8`).
  */
 function withPort(written: string, port: number, dstText: string, host: string): string {
   const svc = parseService(written)
@@ -131,7 +132,10 @@ function withPort(written: string, port: number, dstText: string, host: string):
       ? `name the protocol, e.g. "… -> ${dstText} tcp"`
       : hasPorts(svc.protocol)
         ? `give the port once, e.g. "… -> ${host} ${mine}"`
-        : `${protocol} has no ports: write "… -> ${host} ${written}"`,
+        : isIcmp(svc.protocol)
+          ? // `icmp` alone names every type, which eval refuses: the hint names one
+            `${protocol} has no ports; the service names one ICMP type: write "… -> ${host} ${written.includes('/') ? written : `${protocol}/${svc.protocol === 1 ? '8' : '128'}`}"`
+          : `${protocol} has no ports: write "… -> ${host} ${written}"`,
   )
 }
 
