@@ -333,6 +333,100 @@ describe('NetFlow/IPFIX records of one connection are paired per exporter', () =
     expect(r2.summary.stats.notes['paired-directions']).toBeUndefined()
   })
 
+  it('softflowd -b biflows (RFC 5103): a biflow of reverse packets only is turned and pairs; a refused connection is reject', async () => {
+    // softflowd 1.1.0 -b's template: addresses, ports, protocol, tcpControlBits, forward packets
+    // and octets, times, then reverse octets, packets and tcpControlBits (PEN 29305: 1, 2, 6)
+    const bi = template(
+      2,
+      303,
+      '8:4 12:4 7:2 11:2 4:1 6:1 2:4 1:8 152:8 153:8 1:8:29305 2:4:29305 6:1:29305',
+    )
+    const biRec = (
+      src: string,
+      sp: number,
+      dst: string,
+      dp: number,
+      proto: number,
+      flags: number,
+      fwd: [number, number],
+      rev: [number, number],
+      revFlags: number,
+    ): Uint8Array =>
+      concat(
+        ip4(src),
+        ip4(dst),
+        u16(sp),
+        u16(dp),
+        u8(proto),
+        u8(flags),
+        u32(fwd[0]),
+        u64(fwd[1]),
+        u64(T0),
+        u64(T0 + 400),
+        u64(rev[1]),
+        u32(rev[0]),
+        u8(revFlags),
+      )
+    // as softflowd -b sent them (hE's capture, out-sf10b): ping 10.199.0.1 → 10.199.0.2, 3 echo
+    // requests of 84 octets in the request's biflow (type 8 code 0 in the destination port,
+    // 8·256), the 3 replies (84 octets each) in a biflow of their own keyed from the lower
+    // address, type 0, forward 0/0, reverse 3/252; and a refused connection 41003 → 9: the
+    // client's SYN (60 octets) forward, the server's RST|ACK (40 octets) reverse
+    const msg = ipfix(
+      { exportTime: SECS },
+      bi,
+      set(
+        303,
+        concat(
+          biRec('10.199.0.1', 0, '10.199.0.2', 8 * 256, 1, 0, [3, 252], [0, 0], 0),
+          biRec('10.199.0.1', 0, '10.199.0.2', 0, 1, 0, [0, 0], [3, 252], 0),
+          biRec('10.199.0.1', 41003, '10.199.0.2', 9, 6, 0x02, [1, 60], [1, 40], 0x14),
+        ),
+      ),
+    )
+    const pick = (f: Flow): unknown[] => [
+      f.src,
+      f.srcPort,
+      f.dst,
+      f.dstPort,
+      f.protocol,
+      f.packets,
+      f.bytes,
+      f.direction,
+      f.observedAction,
+      f.tcpFlags,
+    ]
+    // by hand: the echo is one flow, the request's (type 8), 3 + 3 packets, 252 + 252 octets; the
+    // refusal one flow of both directions, 2 packets, 100 octets, flags SYN | RST|ACK = 0x16,
+    // reject (client SYN without ACK, server RST without SYN), client to server
+    const paired = await readAsFile(msg, { name: 'sf-b.ipfix' })
+    expect(paired.flows.map(pick)).toEqual([
+      ['10.199.0.1', 0, '10.199.0.2', 8, 1, 6, 504, 'client-to-server', 'unknown', undefined],
+      ['10.199.0.1', 41003, '10.199.0.2', 9, 6, 2, 100, 'client-to-server', 'reject', 0x16],
+    ])
+    expect(paired.summary.stats.notes['paired-directions']).toBe(1)
+    expect(paired.summary.stats.notes['refused-by-reset']).toBe(1)
+    // unpaired, the replies' biflow is the replies' record: 10.199.0.2 → 10.199.0.1, echo reply
+    // (type 0), server to client, as the same record sent as a one-direction record reads
+    const apart = await readAsFile(msg, { name: 'sf-b.ipfix', pair: false })
+    const reply = ['10.199.0.2', 0, '10.199.0.1', 0, 1, 3, 252, 'server-to-client', 'unknown']
+    expect(apart.flows.map(pick)).toContainEqual([...reply, undefined])
+    const uni = ipfix(
+      { exportTime: SECS },
+      tplV4(2),
+      set(
+        256,
+        concat(
+          rec('10.199.0.1', 0, '10.199.0.2', 8 * 256, 3, 252, T0, T0 + 400, 1),
+          rec('10.199.0.2', 0, '10.199.0.1', 0, 3, 252, T0, T0 + 400, 1),
+        ),
+      ),
+    )
+    expect(
+      (await readAsFile(uni, { name: 'uni.ipfix', pair: false })).flows.map(pick),
+    ).toContainEqual([...reply, undefined])
+  })
+
   it('pairs only within the slack: intervals 60 s apart pair, 60.001 s apart do not', async () => {
     const msg = (gap: number): Uint8Array =>
       ipfix(

@@ -192,6 +192,8 @@ const REVERSE_COUNTERS: ReadonlySet<number> = new Set([
 
 /** The {@link Values} keys of {@link REVERSE_COUNTERS}: a record with any of them is a biflow. */
 const REVERSE_COUNTER_KEYS: readonly number[] = [...REVERSE_COUNTERS].map((id) => REVERSE + id)
+/** The reverse elements read besides {@link REVERSE_COUNTERS}: reverseTcpControlBits (softflowd -b). */
+const REVERSE_OTHERS: ReadonlySet<number> = new Set([IE.tcpControlBits])
 
 /**
  * VMware's private enterprise number: the vSphere Distributed Switch / NSX logical switch VXLAN
@@ -1010,7 +1012,12 @@ export class NetflowDecoder {
           // the interface a sampling rate is announced for (IPFIX ingressInterface, v9 scope 2
           // Interface) or a record came in on: read only when sampling is to be looked up
           values.set(INTERFACE, readUnsigned(dv, p, len))
-        else if (f.enterprise === REVERSE_PEN && REVERSE_COUNTERS.has(f.id) && len > 0 && len <= 8)
+        else if (
+          f.enterprise === REVERSE_PEN &&
+          (REVERSE_COUNTERS.has(f.id) || REVERSE_OTHERS.has(f.id)) &&
+          len > 0 &&
+          len <= 8
+        )
           values.set(REVERSE + f.id, readUnsigned(dv, p, len))
         else if (f.enterprise === VMWARE_PEN && len > 0) {
           const tenant = VMWARE_TENANT.get(f.id)
@@ -1578,6 +1585,11 @@ const END_IDS = [
  * - bytes: 1, else 85, else 231 + 232; packets: 2, else 86, else 298 + 299; when those are absent
  *   or 0 (both), 23 / 24 (v9 OUT_BYTES / OUT_PKTS, an egress flow's counters); plus the RFC 5103
  *   reverse octets / packets (PEN 29305, element 1 or 85 / 2 or 86) of a biflow record; absent → 0.
+ *   A biflow that counts reverse packets only is read as the reverse direction's record: source
+ *   and destination (and, but for ICMP, ports) exchanged, its reverse flags its flags; one that
+ *   counts one direction only may be paired as a one-direction record.
+ * - tcpFlags: tcpControlBits ORed with a biflow's reverseTcpControlBits (PEN 29305, 6), else
+ *   YAF's CERT flags ORed.
  * - times: absolute start/end elements (152/154/156/150, 153/155/157/151), else the export time
  *   minus flowStart/EndDeltaMicroseconds (158/159), else sysUptime-relative
  *   (22/21; IPFIX needs systemInitTimeMilliseconds from the record or options data, and the
@@ -1596,7 +1608,12 @@ const END_IDS = [
  *   server-to-client; else initiator/responder counters (231/232/298/299: the source is the
  *   initiator, as Cisco NSEL reports) → client-to-server; else an ICMP reply type (echo reply,
  *   ...) the record carries → server-to-client (a record without the type element says
- *   nothing); else unknown.
+ *   nothing); else YAF's first packet (SYN → client-to-server, SYN+ACK → server-to-client),
+ *   else a biflow's forward (client-to-server) or reverse (server-to-client) flags holding SYN
+ *   without ACK; else unknown. A turned biflow's biflowDirection 1 / 2 are exchanged.
+ * - refused: no action recorded, the client's SYN without ACK (YAF's first packet, or the
+ *   forward flags) and the reverse direction's RST without SYN (its first packet, or its flags)
+ *   → reject, noted `refused-by-reset`.
  */
 function toFlow(
   v: Values,
@@ -1704,16 +1721,28 @@ function toFlow(
     bytes = outBytes
     packets = outPackets
   }
-  // RFC 5103 biflow records (YAF): the reverse direction's counters are added, so that the flow
-  // counts both directions as a NSEL record's initiator + responder counters do
-  bytes = addCounts(
-    bytes ?? 0,
-    num(v, REVERSE + IE.octetDeltaCount) ?? num(v, REVERSE + IE.octetTotalCount),
-  )
-  packets = addCounts(
-    packets ?? 0,
-    num(v, REVERSE + IE.packetDeltaCount) ?? num(v, REVERSE + IE.packetTotalCount),
-  )
+  // RFC 5103 biflow records (YAF, softflowd -b): the forward direction is the record's source to
+  // its destination, the reverse direction the destination to the source (RFC 5103 §2). The
+  // reverse direction's counters are added, so that the flow counts both directions as a NSEL
+  // record's initiator + responder counters do
+  const reverseBytes = num(v, REVERSE + IE.octetDeltaCount) ?? num(v, REVERSE + IE.octetTotalCount)
+  const reversePackets =
+    num(v, REVERSE + IE.packetDeltaCount) ?? num(v, REVERSE + IE.packetTotalCount)
+  const biflow = REVERSE_COUNTER_KEYS.some((k) => v.has(k))
+  // a biflow that counts no packet of its forward direction describes only packets from its
+  // destination to its source (softflowd -b keys an ICMP echo reply apart from its request, so
+  // the reply's biflow counts only reverse packets): it is read as that direction's record, its
+  // ends turned (an ICMP type and code stay where they are: they are the reply's)
+  const reverseOnly = biflow && !bytes && !packets && (!!reverseBytes || !!reversePackets)
+  // a biflow whose one direction counts nothing is a record of the other direction, which reading
+  // may pair as any one-direction record (below)
+  const oneWay = biflow && (reverseOnly || (!reverseBytes && !reversePackets))
+  if (reverseOnly) {
+    ;[src, dst] = [dst, src]
+    if (protocol !== 1 && protocol !== 58) [srcPort, dstPort] = [dstPort, srcPort]
+  }
+  bytes = addCounts(bytes ?? 0, reverseBytes)
+  packets = addCounts(packets ?? 0, reversePackets)
   if (bytes < 0 || packets < 0) {
     push(out, 'skip', 'bad-counter', meta, `${src} -> ${dst}: counter above 2^53-1`)
     return
@@ -1804,18 +1833,38 @@ function toFlow(
     protocol === 6 ? num(v, CERT_FLAGS + id) : undefined
   const initial = certFlag(INITIAL_TCP_FLAGS)
   const reverseInitial = certFlag(CERT_REVERSE + INITIAL_TCP_FLAGS)
-  const opened =
+  // a biflow's tcpControlBits and reverseTcpControlBits (softflowd -b), each the OR of one
+  // direction's flags; a turned record's (reverseOnly) are its reverse direction's
+  let forwardBits = protocol === 6 ? num(v, IE.tcpControlBits) : undefined
+  let reverseBits = protocol === 6 && biflow ? num(v, REVERSE + IE.tcpControlBits) : undefined
+  if (reverseOnly) [forwardBits, reverseBits] = [reverseBits, forwardBits]
+  // SYN without ACK is sent only by a client (a server's SYN carries ACK), as direction.ts reads
+  // one-direction records
+  const synOnly = (f: number | undefined): boolean =>
+    f !== undefined && (f & (TCP_SYN | TCP_ACK)) === TCP_SYN
+  let opened: FlowDirection | undefined =
     initial === undefined || (initial & TCP_SYN) === 0
       ? undefined
       : (initial & TCP_ACK) === 0
         ? 'client-to-server'
         : 'server-to-client'
+  if (opened === undefined && reverseBits !== undefined)
+    opened = synOnly(forwardBits)
+      ? 'client-to-server'
+      : synOnly(reverseBits)
+        ? 'server-to-client'
+        : undefined
+  // the server's direction reset without a SYN: a closed port's answer (RFC 9293 §3.10.7.1), the
+  // rule direction.ts `refusedByReset` applies to two one-direction records, here on one biflow
+  // (YAF's first reverse packet, or the reverse direction's ORed flags)
+  const serverBits = reverseInitial ?? reverseBits
   if (
     observedAction === 'unknown' &&
     opened === 'client-to-server' &&
-    reverseInitial !== undefined &&
-    (reverseInitial & TCP_RST) !== 0 &&
-    (reverseInitial & TCP_SYN) === 0
+    (reverseInitial !== undefined || synOnly(forwardBits)) &&
+    serverBits !== undefined &&
+    (serverBits & TCP_RST) !== 0 &&
+    (serverBits & TCP_SYN) === 0
   ) {
     observedAction = 'reject'
     notes.push('refused-by-reset')
@@ -1827,14 +1876,20 @@ function toFlow(
   // a Cisco connection record names its client and server: client-to-server unless its
   // biflowDirection ("connection initiator") says the server-side address initiated (2)
   const clientServer = v.has(CLIENT_SERVER) && bd !== 2
+  // a turned record's biflowDirection names its source as it was sent, now the destination
+  const initiator = reverseOnly ? (bd === 1 ? 2 : bd === 2 ? 1 : bd) : bd
   const direction: FlowDirection =
-    clientServer || bd === 1 || (bd === undefined && initiated)
+    clientServer || initiator === 1 || (bd === undefined && initiated)
       ? 'client-to-server'
-      : bd === 2 || (icmpTyped && isIcmpReply(protocol, dstPort))
+      : initiator === 2 || (icmpTyped && isIcmpReply(protocol, dstPort))
         ? 'server-to-client'
         : (opened ?? 'unknown')
-  // tcpControlBits, else YAF's flags ORed (CERT_TCP_FLAGS)
-  let flags = protocol === 6 ? num(v, IE.tcpControlBits) : undefined
+  // tcpControlBits (ORed with a biflow's reverseTcpControlBits, as the flags of two paired
+  // records are), else YAF's flags ORed (CERT_TCP_FLAGS)
+  let flags =
+    forwardBits === undefined && reverseBits === undefined
+      ? undefined
+      : (forwardBits ?? 0) | (reverseBits ?? 0)
   if (protocol === 6 && flags === undefined)
     for (const id of CERT_TCP_FLAGS) {
       const f = certFlag(id)
@@ -1861,13 +1916,9 @@ function toFlow(
   // a record of one direction, which reading may pair with the other direction's record: not one
   // whose counters or elements cover the whole connection (RFC 5103 reverse counters, initiator /
   // responder counters, a Cisco connection record, a biflowDirection, a firewall event)
-  const biflow =
-    initiated ||
-    bd !== undefined ||
-    fw !== undefined ||
-    v.has(CLIENT_SERVER) ||
-    REVERSE_COUNTER_KEYS.some((k) => v.has(k))
-  if (!biflow) {
+  const twoWay =
+    initiated || bd !== undefined || fw !== undefined || v.has(CLIENT_SERVER) || (biflow && !oneWay)
+  if (!twoWay) {
     const exporter = crossFileExporter(format, meta, exporterKey)
     out.halves.set(flow, {
       scope: pairScope(format, meta.exporter, exporterKey),
