@@ -1,17 +1,18 @@
 /**
  * @module Real exporters against `bulkhead collect`: softflowd (NetFlow v9, then IPFIX), pmacct's
- * nfprobe plugin (pmacctd: v9, then IPFIX) and fprobe (v5), each in turn, watch
- * the veth of one network namespace and export to `bulkhead collect --listen 127.0.0.1:PORT`
- * running in the same namespace, while this test makes known traffic to a second namespace: a TCP
- * connection over IPv4 and one over IPv6 with known payloads, a refused TCP connection and a UDP
- * exchange. The expected flows come from that traffic (fixed ports, payload sizes, IP and
- * transport header sizes), never from Bulkhead's output. softflowd captures with libpcap without
- * immediate mode, so on a quiet link it leaves packets in the capture ring until a block fills:
- * a burst of filler datagrams (to a port of their own, left out of the checks) flushes them before
- * `softflowctl expire-all` exports every flow; pmacctd and fprobe export every flow they hold at
- * SIGTERM (their timeouts set long, so nothing is exported before). Runs as root with `ip netns`
- * and each exporter; skips an exporter with the reason otherwise, unless
- * BULKHEAD_REQUIRE_NETNS=1 (CI), where a missing capability fails the suite. Namespaces are named `<prefix>-…`, prefix `bhsflow` or BULKHEAD_NETNS_PREFIX.
+ * nfprobe plugin (pmacctd: v9, then IPFIX) and fprobe (v5), each in turn, watch the veth of one
+ * network namespace and export to `bulkhead collect --listen 127.0.0.1:PORT` running in the same
+ * namespace, while this test makes known traffic to a second namespace: a TCP connection over IPv4
+ * and one over IPv6 with known payloads, a refused TCP connection, a UDP exchange and ICMP /
+ * ICMPv6 echoes (python3 on a raw socket). The expected flows come from that traffic (fixed ports,
+ * payload sizes, IP and transport header sizes), never from Bulkhead's output. softflowd captures
+ * with libpcap without immediate mode, so on a quiet link it leaves packets in the capture ring
+ * until a block fills: a burst of filler datagrams (to a port of their own, left out of the
+ * checks) flushes them before `softflowctl expire-all` exports every flow; pmacctd and fprobe
+ * export every flow they hold at SIGTERM (their timeouts set long, so nothing is exported before).
+ * Runs as root with `ip netns` and each exporter; skips an exporter with the reason otherwise,
+ * unless BULKHEAD_REQUIRE_NETNS=1 (CI), where a missing capability fails the suite. Namespaces are
+ * named `<prefix>-…`, prefix `bhsflow` or BULKHEAD_NETNS_PREFIX.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -42,6 +43,9 @@ const supportOf = (kind: Exporter['kind']): { ok: true } | { ok: false; reason: 
   const base = netnsSupport(PREFIX)
   if (!base.ok) return base
   const { bins, pkg } = BINARIES[kind]
+  // python3 sends the ICMP echoes (a raw socket)
+  if (spawnSync('python3', ['-c', 'import socket']).status !== 0)
+    return { ok: false, reason: 'no python3 for the ICMP echoes' }
   for (const bin of bins)
     if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0)
       return { ok: false, reason: `no ${bin} binary (Debian package ${pkg})` }
@@ -127,6 +131,43 @@ if (what === 'traffic') {
   for (let i = 0; i < n; i++) await new Promise((r) => s.send(d, 9999, b4, r))
   s.close()
 }
+`
+
+/**
+ * Echo requests from a (node has no raw sockets): 3 to b over IPv4 (type 8), 2 over IPv6 (type
+ * 128), 56 octets of payload each, one after the other's reply; prints the replies counted.
+ */
+const ECHO_PY = String.raw`
+import json, socket, struct, sys, time
+a = json.loads(sys.argv[1])
+def csum(b):
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return (~s) & 0xffff
+out = {}
+for name, fam, proto, host, n, req, rep in (('icmp4', socket.AF_INET, socket.IPPROTO_ICMP, a['b4'], 3, 8, 0),
+                                          ('icmp6', socket.AF_INET6, socket.IPPROTO_ICMPV6, a['b6'], 2, 128, 129)):
+    s = socket.socket(fam, socket.SOCK_RAW, proto)
+    got = 0
+    for seq in range(n):
+        body = struct.pack('!HH', 0x4242, seq) + b'p' * 56
+        # the kernel computes an ICMPv6 checksum (RFC 3542), not an ICMP one
+        c = csum(struct.pack('!BBH', req, 0, 0) + body) if fam == socket.AF_INET else 0
+        s.sendto(struct.pack('!BBH', req, 0, c) + body, (host, 0))
+        end = time.time() + 2
+        while time.time() < end:
+            s.settimeout(max(0.01, end - time.time()))
+            try:
+                d = s.recv(2048)
+            except socket.timeout:
+                break
+            if fam == socket.AF_INET:
+                d = d[(d[0] & 15) * 4:]
+            if d[0] == rep and struct.unpack('!HH', d[4:8]) == (0x4242, seq):
+                got += 1
+                break
+    s.close()
+    out[name] = got
+print(json.dumps(out))
 `
 
 /** One flow line of `bulkhead collect` (the fields checked). */
@@ -302,6 +343,12 @@ async function exportOnce(
       )
     const t0 = Date.now()
     const result = JSON.parse(await client('traffic')) as Record<string, unknown>
+    Object.assign(
+      result,
+      JSON.parse(
+        await lab.exec('a', ['python3', '-c', ECHO_PY, JSON.stringify({ b4: B4, b6: B6 })], 10_000),
+      ),
+    )
     const t1 = Date.now()
     if (exporter.kind === 'softflowd') {
       // flush the capture ring until softflowd has processed the known packets (about 35)
@@ -320,10 +367,16 @@ async function exportOnce(
     }
     // the known flows (three over IPv4 only in v5) are paired at once (both directions in one
     // export); the filler waits
-    const want = version === 5 ? 3 : 4
+    const want = version === 5 ? 4 : 6
     const known = (): number =>
-      out.split('\n').filter((l) => l.includes('"srcPort":4100') || l.includes('"srcPort":40001'))
-        .length
+      out
+        .split('\n')
+        .filter(
+          (l) =>
+            l.includes('"srcPort":4100') ||
+            l.includes('"srcPort":40001') ||
+            /"dstPort":(8,"protocol":1|128,"protocol":58),/.test(l),
+        ).length
     for (let i = 0; known() < want && i < 50; i++) await sleep(100)
     collect.kill('SIGTERM')
     await new Promise((r) => collect.once('close', r))
@@ -379,7 +432,14 @@ for (const run of RUNS)
         if (lab === undefined) throw new Error('no lab')
         const { flows, t0, t1, client } = await exportOnce(lab, exporter)
         // the traffic itself went as planned
-        expect(client).toEqual({ tcp4: 5000, tcp6: 2000, refused: 'ECONNREFUSED', udp: 150 })
+        expect(client).toEqual({
+          tcp4: 5000,
+          tcp6: 2000,
+          refused: 'ECONNREFUSED',
+          udp: 150,
+          icmp4: 3,
+          icmp6: 2,
+        })
         const by = (srcPort: number): Line => {
           const f = flows.filter((x) => x.srcPort === srcPort)
           expect(
@@ -427,7 +487,20 @@ for (const run of RUNS)
         )
         // times within the traffic's span (the exporters stamp with the capture's clock; v5 in
         // uptime milliseconds against the header's clock, in whole seconds plus nanoseconds)
-        for (const f of all) {
+        // ICMP echo: one flow each, the request's (type 8 / 128, code 0), requests and replies:
+        // IPv4 6 × (20 + 8 + 56), IPv6 (not in v5) 4 × (40 + 8 + 56): IP header, ICMP header
+        // (type, code, checksum, id, sequence), payload
+        const echo = (protocol: number, type: number): Line[] =>
+          flows.filter((x) => x.protocol === protocol && x.dstPort === type)
+        const icmp4 = echo(1, 8)
+        const icmp6 = echo(58, 128)
+        expect(
+          icmp4.map((f) => [f.src, f.dst, f.srcPort, f.packets, f.bytes, f.direction]),
+        ).toEqual([[A4, B4, 0, 6, 6 * 84, 'client-to-server']])
+        expect(
+          icmp6.map((f) => [f.src, f.dst, f.srcPort, f.packets, f.bytes, f.direction]),
+        ).toEqual(v4Only ? [] : [[A6, B6, 0, 4, 4 * 104, 'client-to-server']])
+        for (const f of [...all, ...icmp4, ...icmp6]) {
           expect(Date.parse(f.start)).toBeGreaterThanOrEqual(t0 - 1000)
           expect(Date.parse(f.end)).toBeLessThanOrEqual(t1 + 1000)
           expect(Date.parse(f.start)).toBeLessThanOrEqual(Date.parse(f.end))
