@@ -68,7 +68,8 @@ export function renderBlastRadiusText(result: BlastRadiusResult, limit = 20): st
     )
   if (result.sources.length > limit)
     lines.push(`... ${result.sources.length - limit} more (use -o json)`)
-  const withPaths = result.sources.filter((x) => x.paths.length > 0).slice(0, limit)
+  const allWithPaths = result.sources.filter((x) => x.paths.length > 0)
+  const withPaths = allWithPaths.slice(0, limit)
   if (withPaths.length > 0) {
     lines.push('', 'paths to crown jewels:')
     for (const src of withPaths)
@@ -76,6 +77,10 @@ export function renderBlastRadiusText(result: BlastRadiusResult, limit = 20): st
         lines.push(
           `  ${p.path.map((w, i) => (i === 0 ? w : `-[${p.services[i - 1] ?? ''}]-> ${w}`)).join(' ')}`,
         )
+    if (allWithPaths.length > limit)
+      lines.push(
+        `... paths of ${counted(allWithPaths.length - limit, 'more source')} (use -o json)`,
+      )
   }
   return `${lines.join('\n')}\n`
 }
@@ -109,7 +114,13 @@ export function renderBlastRadiusMd(result: BlastRadiusResult, limit = 50): stri
     lines.push(
       `| ${mdText(src.workload)} | ${src.direct} | ${src.transitive} | ${src.directServices} | ${src.crownJewelsReached} |`,
     )
-  const withPaths = result.sources.filter((x) => x.paths.length > 0).slice(0, limit)
+  if (result.sources.length > limit)
+    lines.push(
+      '',
+      `… ${counted(result.sources.length - limit, 'more source')}: \`-o json\` has them all.`,
+    )
+  const allWithPaths = result.sources.filter((x) => x.paths.length > 0)
+  const withPaths = allWithPaths.slice(0, limit)
   if (withPaths.length > 0) {
     lines.push('', '## Paths to crown jewels', '')
     for (const src of withPaths)
@@ -117,6 +128,11 @@ export function renderBlastRadiusMd(result: BlastRadiusResult, limit = 50): stri
         lines.push(
           `- ${p.path.map((w) => mdCode(w, false)).join(' → ')} (${mdText(p.services.join('; '))})`,
         )
+    if (allWithPaths.length > limit)
+      lines.push(
+        '',
+        `… the paths of ${counted(allWithPaths.length - limit, 'more source')}: \`-o json\` has them all.`,
+      )
   }
   return `${lines.join('\n')}\n`
 }

@@ -25,6 +25,8 @@ import {
   flatReachGraph,
   PolicyReachability,
   reductionOf,
+  renderBlastRadiusMd,
+  renderBlastRadiusText,
   type BlastRadiusFigures,
   type BlastRadiusResult,
   type BlastRadiusQuery,
@@ -98,6 +100,21 @@ describe('blast radius baselines', () => {
     ])
     expect(r.summary.sourcesReachingCrownJewels).toBe(6)
     expect(r.summary.reduction).toBeUndefined()
+  })
+
+  it('text and Markdown say how many sources and paths their lists leave out', () => {
+    // flat: 7 sources, 6 of them with a path to db-1; lists of 2 leave 5 sources and 4 paths out
+    const r = ask({ baseline: 'flat' })
+    expect([r.sources.length, r.sources.filter((x) => x.paths.length > 0).length]).toEqual([7, 6])
+    const md = renderBlastRadiusMd(r, 2)
+    expect(md).toContain('… 5 more sources: `-o json` has them all.')
+    expect(md).toContain('… the paths of 4 more sources: `-o json` has them all.')
+    const text = renderBlastRadiusText(r, 2)
+    expect(text).toContain('... 5 more (use -o json)')
+    expect(text).toContain('... paths of 4 more sources (use -o json)')
+    // nothing said where the lists hold everything
+    expect(renderBlastRadiusMd(r)).not.toContain('more source')
+    expect(renderBlastRadiusText(r)).not.toContain('more')
   })
 
   it('the attacker path from the public entry point to the database: found under flat, gone under the policy', () => {
