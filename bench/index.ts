@@ -19,6 +19,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<Bench>>> = {
   nft: async () => (await import('./nft.js')).benchNft,
   compile: async () => (await import('./compile.js')).benchCompile,
   simulate: async () => (await import('./simulate.js')).benchSimulate,
+  'simulate-store': async () => (await import('./simulate-store.js')).benchSimulateStore,
   aggregate: async () => (await import('./aggregate.js')).benchAggregate,
 }
 

@@ -8,23 +8,14 @@
  * (src/cli/commands/ingest.ts), the function the CLI's `ingest` action calls.
  * Sizes: 5 000 000 AWS records and 1 000 000 Zeek records, times `BENCH_SCALE` (default 1).
  */
-import { spawnSync } from 'node:child_process'
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { ingestFiles } from '../src/cli/commands/ingest.js'
 import { readFlowBatches, readFlowColumns, type FileSummary } from '../src/ingest/read.js'
 import { parserFor } from '../src/ingest/registry.js'
+import { build, runCli } from './cli-process.js'
 import { writeAwsVpcFile, writeZeekConnLog } from './generate.js'
 
 /** Figures of one run; times in seconds, rates in records per second. */
@@ -125,56 +116,16 @@ function flushToDisk(file: string): void {
   }
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-
-/**
- * CPU seconds of this process's waited-for children (`cutime + cstime` of /proc/self/stat), or
- * null.
- */
-function childrenCpu(): number | null {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    // fields 16 and 17 of proc(5), counted from 1 with pid and comm: indices 13 and 14 here;
-    // in clock ticks, 1/100 s on Linux (`getconf CLK_TCK`)
-    return (Number(f[13]) + Number(f[14])) / 100
-  } catch {
-    return null
-  }
-}
-
-/** Builds `dist/` (the CLI users run) from the current sources. */
-function build(): void {
-  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
-  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  })
-  if (r.status !== 0) throw new Error(`the build failed (exit ${String(r.status)})`)
-}
-
 /** Runs `bulkhead ingest FILE -w WS -o json` in a child process; its JSON output and times. */
 function ingestWithCli(
   file: string,
   ws: string,
 ): { seconds: number; cpuSeconds: number | null; records: number } {
   mkdirSync(ws, { recursive: true })
-  const cpu0 = childrenCpu()
-  const t = performance.now()
-  const r = spawnSync(
-    process.execPath,
-    [path.join(ROOT, 'dist', 'cli', 'main.js'), 'ingest', file, '-w', ws, '-o', 'json'],
-    { encoding: 'utf8', maxBuffer: 1 << 26 },
-  )
-  const seconds = (performance.now() - t) / 1000
-  const cpu1 = childrenCpu()
+  const r = runCli(['ingest', file, '-w', ws, '-o', 'json'])
   if (r.status !== 0) throw new Error(`bulkhead ingest exited ${String(r.status)}: ${r.stderr}`)
   const out = JSON.parse(r.stdout) as { records: number }
-  return {
-    seconds,
-    cpuSeconds: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
-    records: out.records,
-  }
+  return { seconds: r.seconds, cpuSeconds: r.cpuSeconds, records: out.records }
 }
 
 /** Runs the benchmark in a temporary folder (removed afterwards). */
