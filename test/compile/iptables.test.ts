@@ -300,6 +300,43 @@ describe('iptables modes and options', () => {
     expect(decideIptables(all, 'ingress', pkt)).toBe('accept')
   })
 
+  it('writes no IPv6 rule for an extension header, which ip6tables -p never matches (s35/hB)', () => {
+    // ip6tables-restore warns "never matched protocol: 43" for -p 43, 44, 51, 60: the kernel skips
+    // those headers to the upper-layer protocol, so such a rule is dead and its warning noise
+    const inv = inventoryOf(
+      workload('a', ['10.9.0.1', '2001:db8::1'], { role: 'web' }),
+      workload('b', ['10.9.0.2', '2001:db8::2'], { role: 'db' }),
+    )
+    const base = webToDb('enforce')
+    const policy = base.policies[0] as PolicySet['policies'][number]
+    const rule = policy.rules[0] as PolicySet['policies'][number]['rules'][number]
+    const ps: PolicySet = {
+      ...base,
+      policies: [
+        {
+          ...policy,
+          rules: [
+            { ...rule, services: [{ protocol: 'any' }] },
+            {
+              ...rule,
+              id: 'no-443',
+              action: 'deny',
+              services: [{ protocol: 6, ports: { lo: 443, hi: 443 } }],
+            },
+          ],
+        },
+      ],
+    }
+    const r = iptablesCompiler.compile(inv, ps, { now, antiLockout: false })
+    for (const f of ['a.rules.v6', 'b.rules.v6']) {
+      expect(file(r, f)).toMatch(/-p 47 /)
+      expect(file(r, f)).not.toMatch(/-p (0|43|44|51|60) /)
+    }
+    // IPv4 keeps them: there they are protocols like any other
+    expect(file(r, 'b.rules.v4')).toMatch(/-p 43 /)
+    expect(file(r, 'b.rules.v4')).toMatch(/-p 51 /)
+  })
+
   it('is the iptables target and declares every capability, like nftables', () => {
     expect(iptablesCompiler.target).toBe('iptables')
     expect([...iptablesCompiler.capabilities]).toEqual([...ALL_CAPABILITIES])

@@ -89,6 +89,15 @@ export interface IptablesPlan {
   >
 }
 
+/**
+ * The IPv6 extension headers that ip6tables' `-p` (and the kernel's `ipv6_find_hdr`, which nft's
+ * `meta l4proto` uses too) skips to reach the upper-layer protocol (RFC 8200 §4): Hop-by-Hop
+ * Options 0, Routing 43, Fragment 44, Authentication Header 51 (RFC 4302), Destination Options
+ * 60. `-p 43` and the like never match (ip6tables-restore warns "never matched protocol"), so an
+ * IPv6 rule for one of them is left out: the packet is judged by the protocol it carries.
+ */
+export const IPV6_EXTENSION_HEADERS: ReadonlySet<number> = new Set([0, 43, 44, 51, 60])
+
 /** Protocols whose single ports go into the `hash:ip,port,net` service set (ipset's names). */
 const IPSET_PORT_PROTO: Readonly<Record<number, string>> = {
   6: 'tcp',
@@ -105,9 +114,9 @@ const IPSET_PORT_PROTO: Readonly<Record<number, string>> = {
  * equal peer lists share a set).
  * `sfx` ends the names of the address groups except the management sets (a time slice's `-t<i>`).
  * IP protocol 0 cannot be written `-p 0` (iptables reads it as every protocol): on IPv4 it is
- * matched on the header's protocol byte with `-m u32` ({@link IP_PROTOCOL_U32}); on IPv6 it is
- * left out, as no packet has it for upper-layer protocol (0 is the Hop-by-Hop Options extension
- * header, which `-p` skips, RFC 8200 §4).
+ * matched on the header's protocol byte with `-m u32` ({@link IP_PROTOCOL_U32}); on IPv6 it and
+ * the other extension headers `-p` skips ({@link IPV6_EXTENSION_HEADERS}) are left out, as no
+ * packet has them for upper-layer protocol.
  */
 export function iptablesPlan(plan: HostPlan, sfx = ''): IptablesPlan {
   const groups: AddressGroup[] = []
@@ -157,7 +166,8 @@ export function iptablesPlan(plan: HostPlan, sfx = ''): IptablesPlan {
                 add({ ...l, kind, proto: e.proto.lo, port: { lo: x, hi: x } }, peer)
           } else {
             for (let p = e.proto.lo; p <= e.proto.hi; p++)
-              if (p !== 0 || family === 4) add({ ...l, kind, proto: p }, peer)
+              if (family === 4 || !IPV6_EXTENSION_HEADERS.has(p))
+                add({ ...l, kind, proto: p }, peer)
           }
         }
       }
