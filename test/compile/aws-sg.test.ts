@@ -171,6 +171,47 @@ describe('aws-sg target', () => {
     expect(agrees(ESTATE, ps)).toBeGreaterThan(20)
   })
 
+  it('each AWS rule names only the rules (and housekeeping) that allow its own protocol and ports', () => {
+    // one peer, two rules of different services, and the housekeeping ICMP of the same peer:
+    // before, every AWS rule of the peer named all of them (the tcp/443 rule from 0.0.0.0/0 said
+    // "(icmp-errors) (ipv4-link-control) p/ping"), as the tags were kept per peer, not per rule
+    const ps = policySet([
+      rule('https', [{ kind: 'any' }], [lbl({ role: 'web' })], [tcp(443)]),
+      rule(
+        'ping',
+        [{ kind: 'any' }],
+        [lbl({ role: 'web' })],
+        [{ protocol: 1, ports: { lo: 8, hi: 8 } }],
+      ),
+    ])
+    const r = awsSgCompiler.compile(ESTATE, ps, { now: NOW })
+    const doc = JSON.parse(r.artefacts[0]?.content ?? '{}') as {
+      resource: Record<string, Record<string, Record<string, unknown>>>
+    }
+    const tagged = Object.values(doc.resource['aws_vpc_security_group_ingress_rule'] ?? {})
+      .filter((x) => String(x['security_group_id']).includes('sg_role_web'))
+      .filter((x) => x['cidr_ipv4'] === '0.0.0.0/0')
+      .map((x) => {
+        const tags = x['tags'] as Record<string, string>
+        return `${String(x['ip_protocol'])} ${String(x['from_port'])}: ${tags['bulkhead:rules']}`
+      })
+      .sort()
+    expect(tagged).toEqual([
+      '2 undefined: (ipv4-link-control)',
+      'icmp 11: (icmp-errors)',
+      'icmp 12: (icmp-errors)',
+      'icmp 3: (icmp-errors)',
+      'icmp 4: (icmp-errors)',
+      'icmp 5: (icmp-errors)',
+      'icmp 8: p/ping',
+      'tcp 443: p/https',
+    ])
+    const description = Object.values(doc.resource['aws_vpc_security_group_ingress_rule'] ?? {})
+      .filter((x) => String(x['security_group_id']).includes('sg_role_web'))
+      .find((x) => x['cidr_ipv4'] === '0.0.0.0/0' && x['ip_protocol'] === 'tcp')?.['description']
+    expect(description).toBe('Bulkhead from 0.0.0.0/0: p/https')
+  })
+
   it('an observe workload gets no group, is named by its address, and nothing opens it', () => {
     const ps = policySet([
       rule('ops-to-db', [lbl({ role: 'ops' })], [lbl({ role: 'db' })], [tcp(22)]),

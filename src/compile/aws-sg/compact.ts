@@ -29,31 +29,14 @@
 import {
   AddressRangeSet,
   cidrRange,
-  maxPort,
   parseCidr,
   ServiceSet,
   type AddressInterval,
   type IpAddress,
   type IpFamily,
 } from '../../core/index.js'
-import { awsRuleSpecs, type AwsRuleSpec } from './render.js'
+import { awsRuleSpecs, specServices, type AwsRuleSpec } from './render.js'
 import type { SgGrant, SgPeer } from './compile.js'
-
-const NUMBERS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 }
-
-/** What one AWS rule spec allows, as a service set. */
-export function specServices(spec: AwsRuleSpec): ServiceSet {
-  if (spec.ip_protocol === '-1') return ServiceSet.ANY
-  const protocol = NUMBERS[spec.ip_protocol] ?? Number(spec.ip_protocol)
-  if (protocol === 6 || protocol === 17)
-    return ServiceSet.single({
-      protocol,
-      ports: { lo: spec.from_port ?? 0, hi: spec.to_port ?? 65535 },
-    })
-  if ((protocol === 1 || protocol === 58) && spec.from_port !== undefined && spec.from_port >= 0)
-    return ServiceSet.single({ protocol, ports: { lo: spec.from_port, hi: spec.from_port } })
-  return ServiceSet.single({ protocol, ports: { lo: 0, hi: maxPort(protocol) } })
-}
 
 /** One AWS rule under compaction. */
 interface Item {

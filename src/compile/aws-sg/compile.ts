@@ -161,6 +161,13 @@ export interface SecurityGroupPlan {
 export interface AwsSgPlan {
   /** Sorted by key. */
   readonly groups: readonly SecurityGroupPlan[]
+  /**
+   * The services each origin of a grant allows (a live allow rule `policy/id`: its services;
+   * `(icmp-errors)`, `(ipv4-link-control)`, `(ipv6-link-control)`: the messages they pass;
+   * `(direction-not-filtered)`: every service), so that each AWS rule of a grant names only the
+   * origins of its own protocol and ports (`bulkhead:rules`, `description`).
+   */
+  readonly originServices: ReadonlyMap<string, ServiceSet>
   readonly diagnostics: readonly Diagnostic[]
 }
 
@@ -415,7 +422,17 @@ class SgPlanner {
             'allow every port of that protocol, or none',
           )
       }
-    return { groups, diagnostics: this.diagnostics }
+    return { groups, originServices: this.originServices(), diagnostics: this.diagnostics }
+  }
+
+  /** {@link AwsSgPlan.originServices}. */
+  private originServices(): Map<string, ServiceSet> {
+    const out = new Map<string, ServiceSet>([['(direction-not-filtered)', ServiceSet.ANY]])
+    for (const h of HOUSEKEEPING)
+      out.set(h.origin, (out.get(h.origin) ?? ServiceSet.EMPTY).union(h.services))
+    for (const [ref, r] of this.rules)
+      if (r.action === 'allow') out.set(ref, ServiceSet.of(r.services))
+    return out
   }
 
   /** Modes, groups and held addresses of every workload. */

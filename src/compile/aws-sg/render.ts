@@ -36,6 +36,22 @@ export interface AwsRuleSpec {
   readonly to_port?: number
 }
 
+const NUMBERS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 }
+
+/** What one AWS rule spec allows, as a service set. */
+export function specServices(spec: AwsRuleSpec): ServiceSet {
+  if (spec.ip_protocol === '-1') return ServiceSet.ANY
+  const protocol = NUMBERS[spec.ip_protocol] ?? Number(spec.ip_protocol)
+  if (protocol === 6 || protocol === 17)
+    return ServiceSet.single({
+      protocol,
+      ports: { lo: spec.from_port ?? 0, hi: spec.to_port ?? 65535 },
+    })
+  if ((protocol === 1 || protocol === 58) && spec.from_port !== undefined && spec.from_port >= 0)
+    return ServiceSet.single({ protocol, ports: { lo: spec.from_port, hi: spec.from_port } })
+  return ServiceSet.single({ protocol, ports: { lo: 0, hi: maxPort(protocol) } })
+}
+
 const NAMED: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' }
 
 /**
@@ -145,7 +161,8 @@ export function renderTerraform(plan: AwsSgPlan, now: Date): string {
       },
     }
     for (const w of g.workloads) workloadGroup[w] = ref(g.key)
-    for (const grant of g.grants) addRules(rules[grant.direction], g.key, grant)
+    for (const grant of g.grants)
+      addRules(rules[grant.direction], g.key, grant, plan.originServices)
   }
   const enforced = Object.keys(workloadGroup).sort()
   const doc = {
@@ -192,13 +209,18 @@ export function renderTerraform(plan: AwsSgPlan, now: Date): string {
   return JSON.stringify(doc, null, 2) + '\n'
 }
 
-function addRules(into: Record<string, unknown>, group: string, grant: SgGrant): void {
+function addRules(
+  into: Record<string, unknown>,
+  group: string,
+  grant: SgGrant,
+  originServices: ReadonlyMap<string, ServiceSet>,
+): void {
   const specs = awsRuleSpecs(grant.services)
   if (typeof specs === 'string') return
   const dir = grant.direction === 'ingress' ? 'in' : 'out'
   const peer = grant.peer.kind === 'group' ? `sg ${grant.peer.group}` : grant.peer.cidr
-  const origin = grant.origin.length > 0 ? grant.origin : ['(none)']
   for (const s of specs) {
+    const origin = ruleOrigin(grant.origin, specServices(s), originServices)
     const name = `${group}_${dir}_${specText(s)}_${peerName(grant.peer)}`
     into[name] = {
       security_group_id: ref(group),
@@ -212,6 +234,24 @@ function addRules(into: Record<string, unknown>, group: string, grant: SgGrant):
       tags: { 'bulkhead:rules': fit(origin, 256) },
     }
   }
+}
+
+/**
+ * The origins of one AWS rule: those of its grant (one peer, every service) whose services meet
+ * the rule's own, so that a `tcp/443` rule does not name the ICMP rule or the housekeeping that
+ * gave the same peer other services. An origin of unknown services is kept; `(none)` when none is
+ * left (never for a plan from {@link planAwsSg}: some origin allows each service it grants).
+ */
+function ruleOrigin(
+  origin: readonly string[],
+  services: ServiceSet,
+  originServices: ReadonlyMap<string, ServiceSet>,
+): readonly string[] {
+  const mine = origin.filter((o) => {
+    const s = originServices.get(o)
+    return s === undefined || !s.intersect(services).isEmpty
+  })
+  return mine.length > 0 ? mine : ['(none)']
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
