@@ -101,6 +101,7 @@ export type ErrorCode =
   | 'compile/node-addresses'
   | 'compile/priorities-in-order'
   | 'compile/port-zero-passes'
+  | 'compile/ipv6-extension-header'
   // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
   | 'lint/no-owner'
   | 'lint/no-reason'
@@ -262,6 +263,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'compile/node-addresses': true,
     'compile/priorities-in-order': true,
     'compile/port-zero-passes': true,
+    'compile/ipv6-extension-header': true,
     // lint (issue 6 item 4): findings about rules, see src/policy/lint.ts
     'lint/no-owner': true,
     'lint/no-reason': true,

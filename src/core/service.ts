@@ -177,6 +177,15 @@ export class IntervalSet {
 export type Service =
   { readonly protocol: 'any' } | { readonly protocol: number; readonly ports: PortRange }
 
+/**
+ * The IPv6 extension headers the kernel skips to reach the upper-layer protocol (RFC 8200 §4;
+ * `ipv6_find_hdr`, which ip6tables' `-p` and nftables' `meta l4proto` use): Hop-by-Hop Options 0,
+ * Routing 43, Fragment 44, Authentication Header 51 (RFC 4302), Destination Options 60. A host
+ * firewall rule for one of these protocols matches no IPv6 packet: the packet is judged by the
+ * protocol it carries.
+ */
+export const IPV6_EXTENSION_HEADERS: ReadonlySet<number> = new Set([0, 43, 44, 51, 60])
+
 /** Parses a service; returns `{error, code}` describing the problem on failure. */
 export function parseService(text: string):
   | Service

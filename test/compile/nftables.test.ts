@@ -25,6 +25,7 @@ import {
 import { withAddresses } from '../helpers/model.js'
 import { decidePacket, parseRuleset, type ParsedRuleset } from '../../src/compile/nftables/check.js'
 import { rangeText, renderHost } from '../../src/compile/nftables/render.js'
+import { iptablesCompiler } from '../../src/compile/iptables/compile.js'
 import type { CompileResult } from '../../src/compile/target.js'
 import {
   CONFORMANCE_INVENTORY,
@@ -546,5 +547,51 @@ describe('nftables: time slices, chosen by the kernel clock', () => {
     const { plans } = planHosts(twoHosts, extra, { now })
     expect(one.artefacts.map((x) => x.content)).toEqual(plans.map((p) => renderHost(p)))
     expect(one.diagnostics.filter((d) => d.code === 'compile/expires-later')).toHaveLength(3)
+  })
+})
+
+describe('IPv6 extension headers (ah, proto/0, 43, 44, 60): rules that match no IPv6 packet', () => {
+  const base = webToDb('enforce')
+  const rule = (id: string, action: 'allow' | 'deny', protocol: number, from?: Cidr): Rule => ({
+    id,
+    action,
+    emergency: false,
+    from: [from ? { kind: 'cidr', cidr: from, except: [] } : lbl({ role: 'web' })],
+    to: [lbl({ role: 'db' })],
+    services: [protocol === 256 ? { protocol: 'any' } : { protocol, ports: { lo: 0, hi: 65535 } }],
+  })
+  const policy = (rules: Rule[]): PolicySet => ({
+    ...base,
+    policies: [{ ...(base.policies[0] as PolicySet['policies'][number]), rules }],
+  })
+  const rules = [
+    rule('ipsec-ah', 'allow', 51),
+    rule('no-frag', 'deny', 44),
+    rule('everything', 'allow', 256),
+    rule('esp', 'allow', 50),
+    rule('ah-from-v4', 'allow', 51, parseCidr('10.0.0.0/8') as Cidr),
+  ]
+  const warned = (inv: Inventory, compiler: typeof nftablesCompiler) =>
+    compiler
+      .compile(inv, policy(rules), { now: NOW })
+      .diagnostics.filter((d) => d.code === 'compile/ipv6-extension-header')
+
+  it('are named, for nftables and iptables, where a host holds an IPv6 address', () => {
+    for (const compiler of [nftablesCompiler, iptablesCompiler]) {
+      const ds = warned(twoHosts, compiler)
+      expect(ds.map((d) => d.message.split(' ')[1])).toEqual(['p/ipsec-ah', 'p/no-frag'])
+      expect(ds.every((d) => d.severity === 'warning' && d.hint !== undefined)).toBe(true)
+    }
+  })
+
+  it('are not named when no compiled host holds an IPv6 address', () => {
+    const v4: Inventory = {
+      ...twoHosts,
+      workloads: twoHosts.workloads.map((w) => ({
+        ...w,
+        addresses: w.addresses.filter((a) => !a.ip.includes(':')),
+      })),
+    }
+    expect(warned(v4, nftablesCompiler)).toEqual([])
   })
 })

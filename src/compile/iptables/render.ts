@@ -16,6 +16,7 @@
  */
 import {
   IGMP_PROTOCOL,
+  IPV6_EXTENSION_HEADERS,
   IPV6_LINK_CONTROL_ICMP_TYPES,
   familyBits,
   formatIp,
@@ -88,15 +89,6 @@ export interface IptablesPlan {
     Record<'in' | 'out', Readonly<Record<IpFamily, string | undefined>>>
   >
 }
-
-/**
- * The IPv6 extension headers that ip6tables' `-p` (and the kernel's `ipv6_find_hdr`, which nft's
- * `meta l4proto` uses too) skips to reach the upper-layer protocol (RFC 8200 §4): Hop-by-Hop
- * Options 0, Routing 43, Fragment 44, Authentication Header 51 (RFC 4302), Destination Options
- * 60. `-p 43` and the like never match (ip6tables-restore warns "never matched protocol"), so an
- * IPv6 rule for one of them is left out: the packet is judged by the protocol it carries.
- */
-export const IPV6_EXTENSION_HEADERS: ReadonlySet<number> = new Set([0, 43, 44, 51, 60])
 
 /** Protocols whose single ports go into the `hash:ip,port,net` service set (ipset's names). */
 const IPSET_PORT_PROTO: Readonly<Record<number, string>> = {

@@ -48,7 +48,9 @@ import {
   formatIp,
   formatLabelSet,
   formatRuleRef,
+  formatService,
   IntervalSet,
+  IPV6_EXTENSION_HEADERS,
   intersectSorted,
   parseCidr,
   parseIp,
@@ -68,6 +70,7 @@ import {
   type PolicySet,
   type PortRange,
   type Rule,
+  type Selector,
   type Workload,
 } from '../../core/index.js'
 import { addressHoldsAt, isLive, workloadEnforcement } from '../../policy/evaluate.js'
@@ -1005,6 +1008,42 @@ export function hostMode(
   }
 }
 
+/**
+ * `compile/ipv6-extension-header` warnings, one per live rule naming a protocol that is an IPv6
+ * extension header ({@link IPV6_EXTENSION_HEADERS}: `ah`, `proto/0`, `proto/43`, `proto/44`,
+ * `proto/60`): on an IPv6 host the kernel skips such a header to the protocol it carries before
+ * the ruleset's protocol match (`meta l4proto`, `-p`), so the rule matches no IPv6 packet, and
+ * the packet meets the rules of the carried protocol, where the model judges it by the header's
+ * number. `any` is not named: it takes the carried protocol too; nor is a rule with a side of IPv4
+ * blocks only. Only called when a compiled host holds an IPv6 address.
+ */
+function extensionHeaderWarnings(policySet: PolicySet, now: number): Diagnostic[] {
+  const out: Diagnostic[] = []
+  for (const policy of policySet.policies)
+    for (const rule of policy.rules) {
+      if (!isLive(rule, now)) continue
+      // a side of IPv4 blocks only never meets an IPv6 packet
+      const v4Only = (side: readonly Selector[]) =>
+        side.length > 0 && side.every((x) => x.kind === 'cidr' && x.cidr.family === 4)
+      if (v4Only(rule.from) || v4Only(rule.to)) continue
+      const named = rule.services.filter(
+        (s) => s.protocol !== 'any' && IPV6_EXTENSION_HEADERS.has(s.protocol),
+      )
+      if (named.length === 0) continue
+      out.push({
+        code: 'compile/ipv6-extension-header',
+        severity: 'warning',
+        message: `rule ${formatRuleRef({ policy: policy.name, id: rule.id })} ${rule.action === 'deny' ? 'denies' : 'allows'} ${named.map(formatService).join(', ')}, an IPv6 extension header that the kernel skips to reach the protocol it carries: on IPv6 the rule matches no packet, and such a packet is judged by the rules of the carried protocol (on IPv4 it is matched as written)`,
+        hint:
+          rule.action === 'deny'
+            ? 'deny the carried protocol too for IPv6 traffic, or keep the rule to IPv4 peers'
+            : 'allow the carried protocol too for IPv6 traffic (e.g. esp, tcp/500), or keep the rule to IPv4 peers',
+        ...(rule.location ? { location: rule.location } : {}),
+      })
+    }
+  return out
+}
+
 /** {@link planHosts} without the warnings about later changes. */
 function planHostsAt(
   inventory: Inventory,
@@ -1102,6 +1141,8 @@ function planHostsAt(
       compiledAt: options.now.toISOString(),
     })
   }
+  if (plans.some((p) => p.local[6].length > 0))
+    diagnostics.push(...extensionHeaderWarnings(policySet, now))
   return { plans, diagnostics }
 }
 
