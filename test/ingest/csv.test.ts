@@ -87,6 +87,10 @@ describe('csv parser', () => {
       row('icmp', '192.0.2.10', '0x0000', '198.51.100.7', '0x0000'), // echo reply (0, 0)
       row('ipv6-icmp', '2001:db8::5', '135', '2001:db8::1', '0'), // neighbor solicitation
       row('ipv6-icmp', '2001:db8::5', '1025', '2001:db8::1', '17'), // unreachable (1, 4)
+      // as Debian's argus-client 3.0.8.2 prints ICMPv6 (checked in test/netns/argus-kernel):
+      // the type in Sport, the code in Dport (a port unreachable: 1 and 4)
+      row('ipv6-icmp', '2001:db8::5', '1', '2001:db8::1', '4'),
+      row('ipv6-icmp', '2001:db8::5', '128', '2001:db8::1', '0'), // echo request
       // hex for TCP/UDP, for ICMPv6, too many digits, not hex: refused
       row('tcp', '192.0.2.10', '0x0050', '198.51.100.7', '80'),
       row('udp', '192.0.2.10', '53', '198.51.100.7', '0x0035'),
@@ -103,6 +107,8 @@ describe('csv parser', () => {
       [1, 0, 0, 'server-to-client'],
       [58, 135, 0, 'unknown'],
       [58, 1, 4, 'unknown'],
+      [58, 1, 4, 'unknown'],
+      [58, 128, 0, 'unknown'],
     ])
     expect(ctx.stats.skipped).toEqual({ 'bad-port': 5 })
   })
@@ -118,7 +124,7 @@ describe('csv parser', () => {
     expect(ctx.stats.skipped).toEqual({ 'bad-port': 1 })
   })
 
-  it("reads Argus's %y-%m-%d+%T.%f times; its ARP and LLDP records are not-ip notes, not malformed", async () => {
+  it("reads Argus's %y-%m-%d+%T.%f times; its ARP, LLDP and management (`man`) records are not-ip notes, not malformed", async () => {
     // modelled on the `ra -F ra.conf -L0 -c , -n -s +spkts,dpkts,load,pcr` output of Tenzir's
     // Argus guide (ra.conf: RA_TIME_FORMAT="%y-%m-%d+%T.%f"), https://docs.tenzir.com (argus)
     const text = [
@@ -126,6 +132,8 @@ describe('csv parser', () => {
       '24-03-05+10:00:03.914398, e        ,udp,192.168.7.1,626,   ->,224.0.0.1,626,1,75,INT,1,0',
       '24-03-05+10:00:20.093410, e        ,lldp,00:22:2d:81:db:10,0,   ->,01:80:c2:00:00:0e,0,1,118,INT,1,0',
       '24-03-05+10:00:21.486288, e        ,arp,192.168.7.102,,  who,192.168.7.1,,2,106,CON,1,1',
+      // Argus's own management records (its start and stop reports, as Debian's 3.0.8.2 prints)
+      '24-03-05+10:00:01.114814,          ,man,0,0,,0,0,0,0,STA,0,0',
       '99-12-31+23:59:59.000500, e        ,tcp,192.168.7.102,40000,   ->,192.168.7.1,22,3,180,CON,2,1',
     ].join('\n')
     const { flows, ctx } = await runParser(csvParser, text, { strict: true })
@@ -135,7 +143,7 @@ describe('csv parser', () => {
       [6, 22, Date.UTC(1999, 11, 31, 23, 59, 59, 1), 3, 180],
     ])
     expect(ctx.stats.skipped).toEqual({})
-    expect(ctx.stats.notes).toMatchObject({ 'not-ip': 2 })
+    expect(ctx.stats.notes).toMatchObject({ 'not-ip': 3 })
   })
 
   it('start + duration is rounded once whatever the spelling of the start (epoch s, µs, ISO)', async () => {

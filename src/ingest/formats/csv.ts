@@ -293,6 +293,8 @@ const NON_IP_PROTOCOLS: ReadonlySet<string> = new Set([
   'ipx',
   'eapol',
   'lacp',
+  // Argus's management records (its start, status and stop reports, `STA`/`STP`), no traffic
+  'man',
 ])
 
 const MAC_RE = /^[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}$/i
@@ -373,7 +375,9 @@ const ARGUS_HEX_PORT_RE = /^0x[0-9a-f]{1,4}$/i
  * An Argus ICMP or ICMPv6 row's type and code, from its `Sport` value `sport`. Argus-clients 3.0.x
  * (the CTU-13 files) print there the 16-bit word over the flow key's type byte then code byte,
  * read on a little-endian host: code·256+type (`0x0303` port unreachable, `0x0008` echo, `0x0103`
- * host unreachable; ICMPv6 `1025` unreachable code 4). Their `Dport` is the word over the ICMP id
+ * host unreachable; ICMPv6 `1025` unreachable code 4, though Debian's 3.0.8.2 prints an ICMPv6
+ * row's type alone in `Sport` and its code in `Dport`, which the caller reads so when `Sport` is at
+ * most 255: checked with a real argus in test/netns/argus-kernel). Their `Dport` is the word over the ICMP id
  * (the echo id; for a port unreachable the quoted datagram's port), no type. Later clients print
  * the type byte alone in `Sport` (high byte 0) and the code in `Dport`, which is not read: code 0.
  * Sources: `ArgusPrintSrcPort` / `ArgusPrintDstPort` / `ArgusPrintPort` in common/argus_util.c of
@@ -590,8 +594,12 @@ function parseRecord(
       else return void skip(ctx, 'bad-protocol', where, text)
     }
     if (h.argus) {
-      // Argus: type and code in Sport (code·256+type), no type in Dport
-      const { type, code } = argusIcmpTypeCode(srcPort)
+      // Argus: type and code in Sport (code·256+type), no type in Dport; ICMPv6 as Debian's
+      // 3.0.8.2 prints it: the type in Sport, the code in Dport
+      const { type, code } =
+        protocol === 58 && srcPort <= 255
+          ? { type: srcPort, code: dstPort <= 255 ? dstPort : 0 }
+          : argusIcmpTypeCode(srcPort)
       srcPort = code
       dstPort = type
     } else if (dstPort > 255) {
@@ -738,7 +746,8 @@ function headerLineOf(text: string): string | undefined {
  * - protocol: IANA number or name (`tcp`, `udp`, `icmp`, ...); `icmp` between IPv6 addresses is
  *   58, a number of the other family's ICMP is `bad-protocol`. ICMP's type is `dst_port` (and its
  *   code `src_port`), or type·256+code in `dst_port` when that is above 255; under an Argus
- *   header both are in `Sport`, hex for ICMPv4 ({@link argusIcmpTypeCode}); a hex port of another
+ *   header both are in `Sport`, hex for ICMPv4 ({@link argusIcmpTypeCode}), except an ICMPv6
+ *   `Sport` of at most 255, the type, whose code is `Dport`; a hex port of another
  *   protocol, or outside an Argus header, is `bad-port`.
  * - Times: epoch seconds, ms, µs or ns (told apart by size, see `parseTime`), or ISO-8601; no
  *   `end` → `start`, no `start` → `end`; neither → the file's time (`ctx.fileTime`, noted
