@@ -113,6 +113,38 @@ describe('csv parser', () => {
     expect(ctx.stats.skipped).toEqual({ 'bad-port': 5 })
   })
 
+  it("reads an Argus TCP row's State as `ra -Z b` prints it: both directions' flags, a SYN answered by a reset a refusal", async () => {
+    // rows as Debian's argus-client 3.0.8.2 printed them for connections made on a veth (test/
+    // netns/argus-kernel): State is the source's flags `_` the destination's (7 and 8: ECE, CWR)
+    const head =
+      'StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label'
+    const row = (proto: string, sport: string, state: string, label = ''): string =>
+      `2026/11/24 20:23:38.387930,0.000012,${proto},10.79.0.1,${sport},   ->,10.79.0.2,9,${state},0,0,2,128,74,${label}`
+    const text = [
+      head,
+      row('tcp', '41003', 'S_RA'), // refused: SYN, answered RST+ACK
+      row('tcp', '41001', 'FSPA_FSPA'), // a whole connection
+      row('tcp', '41004', 'S_'), // unanswered
+      row('tcp', '41005', 'SA_RA'), // no SYN without ACK from the source: not told refused
+      row('tcp', '41006', 'S7_RA8'), // ECE and CWR
+      row('tcp', '41007', 'RST'), // ra's state without -Z b: no flags
+      row('udp', '41008', 'S_RA'), // not TCP: no flags
+      row('tcp', '41009', 'S_RA', 'accept'), // an action the file gives is kept
+    ].join('\n')
+    const { flows, ctx } = await runParser(csvParser, text.replace(',Label', ',action'))
+    expect(flows.map((f) => [f.srcPort, f.tcpFlags, f.observedAction])).toEqual([
+      [41003, 0x16, 'reject'],
+      [41001, 0x1b, 'unknown'],
+      [41004, 0x02, 'unknown'],
+      [41005, 0x16, 'unknown'],
+      [41006, 0xd6, 'reject'],
+      [41007, undefined, 'unknown'],
+      [41008, undefined, 'unknown'],
+      [41009, 0x16, 'accept'],
+    ])
+    expect(ctx.stats.notes).toMatchObject({ 'refused-by-reset': 2 })
+  })
+
   it('hex ports outside an Argus header stay bad-port, ICMP too', async () => {
     const text = [
       'src_ip,dst_ip,src_port,dst_port,protocol',

@@ -9,6 +9,7 @@ import {
   type FlowDirection,
   type ObservedAction,
 } from '../../core/index.js'
+import { refusedByReset } from '../direction.js'
 import { parseAddress, parseCounter, parseProtocol, parsePort, parseTime } from '../fields.js'
 import { flowGiven, flowNote, note, skip, type LineParser, type ParseContext } from '../types.js'
 
@@ -332,6 +333,8 @@ type Header = { [K in Column]?: number } & {
   localTime: boolean
   /** Argus `ra` columns (`Sport`, `Dport` beside `StartTime` or `TotPkts`): its ICMP "ports". */
   argus: boolean
+  /** Under an Argus header, its `State` column ({@link argusTcpFlags}). */
+  argusState?: number
 }
 
 /** A date-time without a zone or offset (not an epoch count). */
@@ -413,6 +416,7 @@ function readHeader(line: string): Header | { missing: readonly Column[] } {
       localTime: printsLocalTime(canonNames),
       argus: printsArgusPorts(canonNames),
     }
+    if (h.argus && canonNames.includes('state')) h.argusState = canonNames.indexOf('state')
     for (const [col, aliases] of Object.entries(CSV_COLUMN_ALIASES) as [
       Column,
       readonly string[],
@@ -505,6 +509,29 @@ export function parseTcpFlags(text: string): number | undefined {
   let bits = 0
   for (const c of t) bits |= FLAG_LETTERS[c] ?? 0
   return bits
+}
+
+/** Argus's TCP flag letters (`ra -Z b`), by bit: `7` and `8` are the 7th and 8th (ECE, CWR). */
+const ARGUS_FLAG_LETTERS: Readonly<Record<string, number>> = {
+  ...FLAG_LETTERS,
+  '7': 64,
+  '8': 128,
+}
+
+/**
+ * An Argus TCP row's `State` as `ra -Z b` prints it (the CTU-13 binetflow files: `S_RA`,
+ * `FSPA_FSPA`): the flags its source sent, `_`, the flags its destination sent (ra(1) `-Z`:
+ * `F S R P A U 7 8`). @returns both, or undefined for another state (`ra`'s default `RST`, `CON`…).
+ */
+function argusTcpFlags(text: string): { src: number; dst: number } | undefined {
+  const m = /^([FSRPAU78]*)_([FSRPAU78]*)$/.exec(text.trim())
+  if (!m) return undefined
+  const bits = (t: string): number => {
+    let b = 0
+    for (const c of t) b |= ARGUS_FLAG_LETTERS[c] ?? 0
+    return b
+  }
+  return { src: bits(m[1] ?? ''), dst: bits(m[2] ?? '') }
 }
 
 /** One of the words of {@link FlowDirection}, as `flows -o csv` writes them. */
@@ -651,7 +678,7 @@ function parseRecord(
   const packets = inPackets + outPackets
   const bytes = inBytes + outBytes
   if (!isCounter(packets) || !isCounter(bytes)) return void skip(ctx, 'bad-counter', where, text)
-  const observedAction = parseAction(get('action'))
+  let observedAction = parseAction(get('action'))
   if (observedAction === undefined) return void skip(ctx, 'bad-action', where, text)
   // a header without packet or byte columns gives 0 for them: noted, as the aws-vpc, zeek and
   // goflow2 readers note it, so that discover's figures are not read as measured
@@ -669,6 +696,17 @@ function parseRecord(
     tcpFlags = parseTcpFlags(flagText)
     // the flow is kept, without flags, rather than dropped for a column it does not need
     if (tcpFlags === undefined) flowNote(ctx, 'unread-tcp-flags')
+  }
+  // Argus `ra -Z b`: a TCP row's State holds each direction's flags; a SYN its destination
+  // answered with a reset is a refusal, as direction.ts `refusedByReset` reads two halves
+  const argusFlags =
+    protocol === 6 && h.argusState !== undefined ? argusTcpFlags(f[h.argusState] ?? '') : undefined
+  if (argusFlags) {
+    tcpFlags ??= argusFlags.src | argusFlags.dst
+    if (observedAction === 'unknown' && refusedByReset(argusFlags.src, argusFlags.dst)) {
+      observedAction = 'reject'
+      flowNote(ctx, 'refused-by-reset')
+    }
   }
   // a direction Bulkhead wrote (`flows -o csv`) is kept; another column of that name (an
   // exporter's ingress/egress, 0/1) is not one of its words and is not read
@@ -738,7 +776,9 @@ function headerLineOf(text: string): string | undefined {
  * case, or an alias from {@link CSV_COLUMN_ALIASES} (`srcaddr`, `src_addr`, `source`,
  * `destination`, `dstport`, `proto`, ...); optional `src_port`, `start`, `end`, `duration`
  * (seconds: the end when `end` is absent), `packets`, `bytes`, `action`; Argus's `ra -c ,`
- * columns (`StartTime`, `Dur`, `TotPkts`, `TotBytes`, dates written `2011/08/10`) are read too.
+ * columns (`StartTime`, `Dur`, `TotPkts`, `TotBytes`, dates written `2011/08/10`) are read too,
+ * and a TCP row's `State` as `ra -Z b` prints it ({@link argusTcpFlags}): the flow's TCP flags,
+ * and with no action a SYN answered by a reset (`S_RA`) is `reject` (note `refused-by-reset`).
  * Delimiter `,` (or `;` / tab / `|`, taken from the header).
  *
  * - Fields may be quoted (RFC 4180), including delimiters, `""` and line breaks (a record spans at
