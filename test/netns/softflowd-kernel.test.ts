@@ -14,14 +14,27 @@
  * unless BULKHEAD_REQUIRE_NETNS=1 (CI), where a missing capability fails the suite. Namespaces are
  * named `<prefix>-…`, prefix `bhsflow` or BULKHEAD_NETNS_PREFIX.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { cleanupLeftovers, createLab, netnsSupport, type Lab } from './harness.js'
+import { cleanupLeftovers, createLab, type Lab } from './harness.js'
 import { describeKernel } from './probe-check.js'
+import {
+  expectRefused,
+  expectTcp,
+  expectWithin,
+  exporterSupport,
+  oneFrom,
+  runClient,
+  runTraffic,
+  SERVER_JS,
+  sleep,
+  waitFor,
+  type Line,
+} from './traffic.js'
 
 const PREFIX = process.env['BULKHEAD_NETNS_PREFIX'] ?? 'bhsflow'
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
@@ -40,16 +53,11 @@ const BINARIES: Record<Exporter['kind'], { bins: string[]; pkg: string }> = {
 }
 
 const supportOf = (kind: Exporter['kind']): { ok: true } | { ok: false; reason: string } => {
-  const base = netnsSupport(PREFIX)
-  if (!base.ok) return base
   const { bins, pkg } = BINARIES[kind]
-  // python3 sends the ICMP echoes (a raw socket)
-  if (spawnSync('python3', ['-c', 'import socket']).status !== 0)
-    return { ok: false, reason: 'no python3 for the ICMP echoes' }
-  for (const bin of bins)
-    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0)
-      return { ok: false, reason: `no ${bin} binary (Debian package ${pkg})` }
-  return { ok: true }
+  return exporterSupport(
+    PREFIX,
+    bins.map((b) => [b, pkg] as const),
+  )
 }
 
 const A4 = '10.78.0.1'
@@ -57,153 +65,6 @@ const B4 = '10.78.0.2'
 const A6 = 'fd00:78::1'
 const B6 = 'fd00:78::2'
 const PORT = 29_055
-
-/** Server in b: TCP 8080 / 8081 read to EOF then send 5000 / 2000 octets; UDP 5300 answers 50 octets; UDP 9999 (filler) discards. */
-const SERVER_JS = String.raw`
-import net from 'node:net'
-import dgram from 'node:dgram'
-const [a4, a6] = JSON.parse(process.argv[1])
-const reply = { 8080: 5000, 8081: 2000 }
-const ready = []
-for (const host of [a4, a6]) {
-  for (const port of [8080, 8081]) {
-    const s = net.createServer((c) => {
-      c.on('error', () => {})
-      c.on('data', () => {})
-      c.on('end', () => c.end(Buffer.alloc(reply[port], 121)))
-    })
-    ready.push(new Promise((res) => s.listen({ port, host }, res)))
-  }
-  const u = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4')
-  u.on('message', (_m, r) => u.send(Buffer.alloc(50, 114), r.port, r.address))
-  ready.push(new Promise((res) => u.bind(5300, host, res)))
-  const f = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4')
-  ready.push(new Promise((res) => f.bind(9999, host, res)))
-}
-await Promise.all(ready)
-process.stdout.write('ready\n')
-setTimeout(() => process.exit(0), 20000)
-process.stdin.on('end', () => process.exit(0)).resume()
-`
-
-/**
- * Client in a, one step per argv[1] "what": "traffic" (the known connections, one after the
- * other) or "filler" (n datagrams of 1400 octets to UDP 9999).
- */
-const CLIENT_JS = String.raw`
-import net from 'node:net'
-import dgram from 'node:dgram'
-const { what, b4, b6, n } = JSON.parse(process.argv[1])
-function tcp(host, localPort, port, size) {
-  return new Promise((res) => {
-    const c = net.connect({ host, port, localPort })
-    let got = 0
-    c.on('connect', () => c.end(Buffer.alloc(size, 120)))
-    c.on('data', (d) => (got += d.length))
-    c.on('close', () => res(got))
-    c.on('error', (e) => res(e.code))
-    c.setTimeout(3000, () => c.destroy())
-  })
-}
-async function udp(host, localPort, count) {
-  const s = dgram.createSocket('udp4')
-  await new Promise((r) => s.bind(localPort, r))
-  let got = 0
-  for (let i = 0; i < count; i++) {
-    const answered = new Promise((r) => { s.once('message', (m) => { got += m.length; r() }); setTimeout(r, 2000) })
-    s.send(Buffer.alloc(100, 117), 5300, host)
-    await answered
-  }
-  s.close()
-  return got
-}
-if (what === 'traffic') {
-  const out = {}
-  out.tcp4 = await tcp(b4, 41001, 8080, 1000)
-  out.tcp6 = await tcp(b6, 41002, 8081, 300)
-  out.refused = await tcp(b4, 41003, 9, 10)
-  out.udp = await udp(b4, 40001, 3)
-  process.stdout.write(JSON.stringify(out) + '\n')
-} else {
-  const s = dgram.createSocket('udp4')
-  await new Promise((r) => s.bind(40999, r))
-  const d = Buffer.alloc(1400, 102)
-  for (let i = 0; i < n; i++) await new Promise((r) => s.send(d, 9999, b4, r))
-  s.close()
-}
-`
-
-/**
- * Echo requests from a (node has no raw sockets): 3 to b over IPv4 (type 8), 2 over IPv6 (type
- * 128), 56 octets of payload each, one after the other's reply; prints the replies counted.
- */
-const ECHO_PY = String.raw`
-import json, socket, struct, sys, time
-a = json.loads(sys.argv[1])
-def csum(b):
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
-    return (~s) & 0xffff
-out = {}
-for name, fam, proto, host, n, req, rep in (('icmp4', socket.AF_INET, socket.IPPROTO_ICMP, a['b4'], 3, 8, 0),
-                                          ('icmp6', socket.AF_INET6, socket.IPPROTO_ICMPV6, a['b6'], 2, 128, 129)):
-    s = socket.socket(fam, socket.SOCK_RAW, proto)
-    got = 0
-    for seq in range(n):
-        body = struct.pack('!HH', 0x4242, seq) + b'p' * 56
-        # the kernel computes an ICMPv6 checksum (RFC 3542), not an ICMP one
-        c = csum(struct.pack('!BBH', req, 0, 0) + body) if fam == socket.AF_INET else 0
-        s.sendto(struct.pack('!BBH', req, 0, c) + body, (host, 0))
-        end = time.time() + 2
-        while time.time() < end:
-            s.settimeout(max(0.01, end - time.time()))
-            try:
-                d = s.recv(2048)
-            except socket.timeout:
-                break
-            if fam == socket.AF_INET:
-                d = d[(d[0] & 15) * 4:]
-            if d[0] == rep and struct.unpack('!HH', d[4:8]) == (0x4242, seq):
-                got += 1
-                break
-    s.close()
-    out[name] = got
-print(json.dumps(out))
-`
-
-/** One flow line of `bulkhead collect` (the fields checked). */
-interface Line {
-  src: string
-  srcPort: number
-  dst: string
-  dstPort: number
-  protocol: number
-  start: string
-  end: string
-  packets: number
-  bytes: number
-  direction: string
-  observedAction: string
-  tcpFlags?: number
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-/** Resolves with the first stdout line that matches, or rejects after `ms`. */
-function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, ms: number) {
-  return new Promise<void>((res, rej) => {
-    let text = ''
-    const timer = setTimeout(() => {
-      rej(new Error(`timed out waiting for ${String(re)}; got ${text.slice(0, 500)}`))
-    }, ms)
-    child[stream]?.on('data', (d: Buffer) => {
-      text += d.toString()
-      if (re.test(text)) {
-        clearTimeout(timer)
-        res()
-      }
-    })
-  })
-}
 
 /** The capture filter of every exporter: the traffic to and from b. */
 const FILTER = `host ${B4} or host ${B6}`
@@ -329,26 +190,9 @@ async function exportOnce(
       if (i >= 30 || sf.exitCode !== null) throw new Error('softflowd did not start')
       await sleep(100)
     }
-    const client = (what: string, n = 0): Promise<string> =>
-      lab.exec(
-        'a',
-        [
-          process.execPath,
-          '--input-type=module',
-          '-e',
-          CLIENT_JS,
-          JSON.stringify({ what, b4: B4, b6: B6, n }),
-        ],
-        10_000,
-      )
+    const client = (what: string, n = 0): Promise<string> => runClient(lab, what, B4, B6, n)
     const t0 = Date.now()
-    const result = JSON.parse(await client('traffic')) as Record<string, unknown>
-    Object.assign(
-      result,
-      JSON.parse(
-        await lab.exec('a', ['python3', '-c', ECHO_PY, JSON.stringify({ b4: B4, b6: B6 })], 10_000),
-      ),
-    )
+    const result = await runTraffic(lab, B4, B6)
     const t1 = Date.now()
     if (exporter.kind === 'softflowd') {
       // flush the capture ring until softflowd has processed the known packets (about 35)
@@ -440,14 +284,7 @@ for (const run of RUNS)
           icmp4: 3,
           icmp6: 2,
         })
-        const by = (srcPort: number): Line => {
-          const f = flows.filter((x) => x.srcPort === srcPort)
-          expect(
-            f,
-            `one flow from port ${String(srcPort)} in ${JSON.stringify(flows)}`,
-          ).toHaveLength(1)
-          return f[0] as Line
-        }
+        const by = (srcPort: number): Line => oneFrom(flows, srcPort)
         // NetFlow v5 carries IPv4 only: the IPv6 connection is not exported
         const v4Only = version === 5
         expect(flows.filter((x) => x.srcPort === 41002)).toHaveLength(v4Only ? 0 : 1)
@@ -468,23 +305,10 @@ for (const run of RUNS)
         // UDP: 3 × (100 + 8 + 20) out, 3 × (50 + 8 + 20) back
         expect([udp.packets, udp.bytes]).toEqual([6, 3 * 128 + 3 * 78])
         // TCP: payload plus per packet an IP header (20 / 40) and a TCP header of 20–40 octets
-        const tcpOk = (f: Line, payload: number, ip: number): void => {
-          expect(f.packets).toBeGreaterThanOrEqual(7) // SYN, SYN-ACK, ACK, data each way, FIN each way
-          expect(f.bytes).toBeGreaterThanOrEqual(payload + f.packets * (ip + 20))
-          expect(f.bytes).toBeLessThanOrEqual(payload + f.packets * (ip + 40))
-          expect((f.tcpFlags ?? 0) & 0x1b).toBe(0x1b) // FIN SYN PSH ACK
-        }
-        tcpOk(tcp4, 1000 + 5000, 20)
-        if (tcp6) tcpOk(tcp6, 300 + 2000, 40)
-        // refused: the SYN (with options) and the RST+ACK
-        expect(refused.packets).toBe(2)
-        expect(refused.bytes).toBeGreaterThanOrEqual(2 * 40)
-        expect(refused.bytes).toBeLessThanOrEqual(40 + 60)
-        expect((refused.tcpFlags ?? 0) & 0x06).toBe(0x06) // SYN and RST
-        // no exporter records an action: the closed port's reset is the refusal (Zeek's REJ)
-        expect(all.map((f) => f.observedAction)).toEqual(
-          all.map((f) => (f === refused ? 'reject' : 'unknown')),
-        )
+        expectTcp(tcp4, 1000 + 5000, 20)
+        if (tcp6) expectTcp(tcp6, 300 + 2000, 40)
+        // refused: the SYN (with options) and the RST+ACK, read reject
+        expectRefused(all, refused, 20)
         // times within the traffic's span (the exporters stamp with the capture's clock; v5 in
         // uptime milliseconds against the header's clock, in whole seconds plus nanoseconds)
         // ICMP echo: one flow each, the request's (type 8 / 128, code 0), requests and replies:
@@ -500,11 +324,7 @@ for (const run of RUNS)
         expect(
           icmp6.map((f) => [f.src, f.dst, f.srcPort, f.packets, f.bytes, f.direction]),
         ).toEqual(v4Only ? [] : [[A6, B6, 0, 4, 4 * 104, 'client-to-server']])
-        for (const f of [...all, ...icmp4, ...icmp6]) {
-          expect(Date.parse(f.start)).toBeGreaterThanOrEqual(t0 - 1000)
-          expect(Date.parse(f.end)).toBeLessThanOrEqual(t1 + 1000)
-          expect(Date.parse(f.start)).toBeLessThanOrEqual(Date.parse(f.end))
-        }
+        expectWithin([...all, ...icmp4, ...icmp6], t0, t1)
       }, 30_000)
     }
   })
