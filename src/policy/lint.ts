@@ -13,8 +13,18 @@
  * the region decides every CIDR and external selector). One representative endpoint per class is
  * matched against every selector with the reference {@link selectorMatches}; classes with the same
  * list of matching rules are merged; then for each (source group, destination group) the rules
- * matching both are compared with exact service-set algebra ({@link ServiceSet}). The universe is
- * every endpoint that exists at some time (time-bounded addresses are not intersected in time).
+ * matching both are compared with exact service-set algebra ({@link ServiceSet}).
+ *
+ * Time: every `from`/`to` bound of an inventory address cuts time into elementary intervals
+ * (half-open, as holds are), and each class carries its life, the intervals in which it exists:
+ * a workload class those in which one of its addresses is held by its workload, an unmanaged
+ * region those in which one of its addresses is held by no workload. A life is kept as merged
+ * spans of time, so an estate with no time-bounded address has one span, `(-∞, ∞)`, and costs
+ * what it did before lives existed. A group lives while one of its classes does, and a (source,
+ * destination) pair of groups counts only when their lives meet: every class of a group matches
+ * the same rules, so two groups whose lives meet have two classes that exist at one instant, and
+ * the findings are those of the flows that can happen (exact, not only sound). Rule expiry is
+ * judged at `now` (live rules only) and by comparing expiries, as without time-bounded addresses.
  * @remarks Issue 6 item 4; semantics DESIGN.md "Policy language v1" rules 1, 2, 4.
  */
 import {
@@ -466,6 +476,15 @@ function breadth(p: Policy, r: Rule, ref: RuleRef): LintFinding[] {
 
 // --- exact coverage: shadowed, redundant, matches nothing ---------------------------------------
 
+/** Endpoint classes of one family with the same matching rules (on one side), and their life. */
+interface Group {
+  readonly family: IpFamily
+  readonly rules: number[]
+  /** The lives of its classes, then (once every class is in) their union. */
+  readonly lives: Life[]
+  life: Life
+}
+
 /** A live rule as coverage sees it. */
 interface LiveRule {
   readonly policy: Policy
@@ -475,10 +494,79 @@ interface LiveRule {
 }
 
 /**
+ * When an endpoint class exists: sorted, disjoint, non-touching half-open spans of time
+ * `[s0, e0, s1, e1, …]` in ms since the epoch, ±Infinity for unbounded. Every bound is a bound of
+ * some inventory address, so a life is a union of the elementary intervals those bounds cut time
+ * into. {@link ALWAYS} for an estate with no time-bounded address.
+ */
+type Life = readonly number[]
+
+const ALWAYS: Life = [-Infinity, Infinity]
+const NEVER: Life = []
+
+/** The union of two lives. */
+function lifeUnion(a: Life, b: Life): Life {
+  if (a.length === 0) return b
+  if (b.length === 0) return a
+  return lifeOfAll([a, b])
+}
+
+/** The union of many lives, at once (adding them one by one would sort again and again). */
+function lifeOfAll(lives: readonly Life[]): Life {
+  if (lives.length === 1) return lives[0] as Life
+  if (lives.includes(ALWAYS)) return ALWAYS
+  const spans: [number, number][] = []
+  for (const l of lives)
+    for (let k = 0; k < l.length; k += 2) spans.push([l[k] as number, l[k + 1] as number])
+  return lifeOf(spans)
+}
+
+/** A life from any half-open spans (empty ones ignored). */
+function lifeOf(spans: [number, number][]): Life {
+  spans.sort((x, y) => x[0] - y[0])
+  const out: number[] = []
+  for (const [s, e] of spans) {
+    if (!(s < e)) continue
+    if (out.length > 0 && s <= (out[out.length - 1] as number)) {
+      out[out.length - 1] = Math.max(out[out.length - 1] as number, e)
+    } else out.push(s, e)
+  }
+  return out.length === 2 && out[0] === -Infinity && out[1] === Infinity ? ALWAYS : out
+}
+
+/** Whether two lives share an instant. */
+function lifeMeets(a: Life, b: Life): boolean {
+  if (a === ALWAYS) return b.length > 0
+  if (b === ALWAYS) return a.length > 0
+  let i = 0
+  let j = 0
+  while (i < a.length && j < b.length) {
+    if ((a[i + 1] as number) <= (b[j] as number)) i += 2
+    else if ((b[j + 1] as number) <= (a[i] as number)) j += 2
+    else return true
+  }
+  return false
+}
+
+/** One endpoint class: its representative endpoint and when some endpoint of it exists. */
+interface EndpointClass {
+  readonly endpoint: Endpoint
+  readonly life: Life
+}
+
+/**
  * Representative endpoints, one per endpoint class. Exported for the property test, which checks
  * the partition against the reference evaluator.
  */
 export function endpointClasses(inventory: Inventory, policySet: PolicySet): Endpoint[] {
+  return timedEndpointClasses(inventory, policySet).map((c) => c.endpoint)
+}
+
+/**
+ * The endpoint classes with their lives: a workload class exists while one of its addresses is
+ * held by its workload, an unmanaged region while one of its addresses is held by none.
+ */
+function timedEndpointClasses(inventory: Inventory, policySet: PolicySet): EndpointClass[] {
   const blocks = new Map<string, Cidr>()
   const addBlock = (c: Cidr): void => {
     if (!blocks.has(c.text)) blocks.set(c.text, c)
@@ -510,8 +598,8 @@ export function endpointClasses(inventory: Inventory, policySet: PolicySet): End
       if (cidrContains(c, ip) && (best === undefined || c.prefix > best.prefix)) best = c
     return best as Cidr
   }
-  // addresses some workload holds at every time: never unmanaged
-  const forever = alwaysHeld(inventory)
+  // when each held address is held (by some workload); absent: never held, unmanaged always
+  const held = heldLives(inventory)
   const named = new Set<string>()
   for (const p of policySet.policies) {
     for (const r of p.rules)
@@ -520,7 +608,7 @@ export function endpointClasses(inventory: Inventory, policySet: PolicySet): End
   for (const e of policySet.enforcement)
     if (e.selector.kind === 'workload') named.add(e.selector.name)
 
-  const reps = new Map<string, Endpoint>()
+  const reps = new Map<string, { endpoint: Endpoint; lives: Life[] }>()
   // unmanaged and external endpoints: one per non-empty region
   for (const c of all) {
     const children = all
@@ -528,10 +616,10 @@ export function endpointClasses(inventory: Inventory, policySet: PolicySet): End
       .filter((d, _, xs) => !xs.some((e) => e !== d && e.prefix < d.prefix && cidrCovers(e, d)))
       .map(cidrRange)
       .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0))
-    const ip = freeAddress(c, children, forever)
-    if (ip === undefined) continue
-    const entity = externalEntity(inventory, ip)
-    reps.set(`u:${c.text}`, { ip, entity })
+    const free = freeAddress(c, children, held)
+    if (free === undefined) continue
+    const entity = externalEntity(inventory, free.ip)
+    reps.set(`u:${c.text}`, { endpoint: { ip: free.ip, entity }, lives: [free.life] })
   }
   // workload endpoints
   for (const w of inventory.workloads) {
@@ -545,19 +633,26 @@ export function endpointClasses(inventory: Inventory, policySet: PolicySet): End
         named.has(w.name) ? w.name : null,
         regionOf(ip).text,
       ])
-      if (!reps.has(key)) reps.set(key, { ip, entity })
+      const life =
+        a.from === undefined && a.to === undefined
+          ? ALWAYS
+          : lifeOf([[a.from ?? -Infinity, a.to ?? Infinity]])
+      const had = reps.get(key)
+      if (!had) reps.set(key, { endpoint: { ip, entity }, lives: [life] })
+      else had.lives.push(life)
     }
   }
   return [...reps.values()]
+    .map((c) => ({ endpoint: c.endpoint, life: lifeOfAll(c.lives) }))
+    .filter((c) => c.life.length > 0)
 }
 
 /**
- * The addresses some workload holds at every instant: the holding intervals of all workloads
- * together leave no gap, as one workload's unbounded address does, or two workloads' that hand it
- * over (`{ to: T }` then `{ from: T }`; intervals are half-open). No flow finds such an address
- * unmanaged.
+ * When each address some workload holds is held, by any workload (intervals are half-open:
+ * workloads that hand an address over, `{ to: T }` then `{ from: T }`, leave it no unmanaged
+ * instant). {@link ALWAYS} for an address held at every instant, as an unbounded one is.
  */
-function alwaysHeld(inventory: Inventory): Set<string> {
+function heldLives(inventory: Inventory): Map<string, Life> {
   const spans = new Map<string, [number, number][]>()
   for (const w of inventory.workloads) {
     for (const a of w.addresses) {
@@ -566,44 +661,64 @@ function alwaysHeld(inventory: Inventory): Set<string> {
       spans.set(a.ip, list)
     }
   }
-  const out = new Set<string>()
-  for (const [ip, list] of spans) {
-    list.sort((x, y) => x[0] - y[0])
-    let reach = -Infinity // every instant before `reach` is held
-    for (const [from, to] of list) {
-      if (from > reach) break // a gap: unmanaged then
-      reach = Math.max(reach, to)
-    }
-    if (reach === Infinity) out.add(ip)
-  }
+  const out = new Map<string, Life>()
+  for (const [ip, list] of spans) out.set(ip, lifeOf(list))
   return out
 }
 
-/** The first address of `c` outside `children` (sorted, disjoint ranges) and not in `forever`. */
+/** When an address held during `heldLife` is held by no workload. */
+function unheld(heldLife: Life): Life {
+  if (heldLife === ALWAYS) return NEVER
+  const out: number[] = []
+  let cur = -Infinity
+  for (let k = 0; k < heldLife.length; k += 2) {
+    const [s, e] = [heldLife[k] as number, heldLife[k + 1] as number]
+    if (cur < s) out.push(cur, s)
+    cur = e
+  }
+  if (cur < Infinity) out.push(cur, Infinity)
+  return out.length === 2 && out[0] === -Infinity && out[1] === Infinity ? ALWAYS : out
+}
+
+/**
+ * An address of `c` outside `children` (sorted, disjoint ranges) to stand for its unmanaged
+ * endpoints, and when one of them is unmanaged: the addresses are visited in order until one
+ * is never held, or every instant is covered; undefined when every address is always held.
+ */
 function freeAddress(
   c: Cidr,
   children: readonly { first: bigint; last: bigint }[],
-  forever: ReadonlySet<string>,
-): IpAddress | undefined {
+  held: ReadonlyMap<string, Life>,
+): { ip: IpAddress; life: Life } | undefined {
   const { first, last } = cidrRange(c)
   let cur = first
-  const tryGap = (lo: bigint, hi: bigint): IpAddress | undefined => {
+  let rep: IpAddress | undefined
+  let life: Life = NEVER
+  /** True when done: an address unmanaged at every instant the ones before it are not. */
+  const tryGap = (lo: bigint, hi: bigint): boolean => {
     for (let v = lo; v <= hi; v++) {
       const ip: IpAddress = { family: c.family, value: v }
-      if (!forever.has(formatIp(ip))) return ip
-      if (v - lo > BigInt(forever.size)) break // cannot happen: at most |forever| are skipped
+      const h = held.get(formatIp(ip))
+      const free = h === undefined ? ALWAYS : unheld(h)
+      if (free.length > 0) {
+        rep ??= ip
+        life = lifeUnion(life, free)
+        if (life === ALWAYS) return true
+      }
+      if (v - lo > BigInt(held.size)) return true // at most |held| addresses are held
     }
-    return undefined
+    return false
   }
+  let done = false
   for (const ch of children) {
-    if (ch.first > cur) {
-      const ip = tryGap(cur, ch.first - 1n)
-      if (ip) return ip
+    if (ch.first > cur && tryGap(cur, ch.first - 1n)) {
+      done = true
+      break
     }
     if (ch.last + 1n > cur) cur = ch.last + 1n
   }
-  if (cur <= last) return tryGap(cur, last)
-  return undefined
+  if (!done && cur <= last) tryGap(cur, last)
+  return rep === undefined ? undefined : { ip: rep, life }
 }
 
 /** What an address no workload holds resolves to: the longest named external, else unmanaged. */
@@ -632,15 +747,27 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
         })
     }
   }
-  const classes = endpointClasses(inventory, policySet)
+  const classes = timedEndpointClasses(inventory, policySet)
   // which selector of which rule matches anything; per class the rules matching as source / destination
   const selHit = live.map((l) => ({
     from: l.rule.from.map(() => false),
     to: l.rule.to.map(() => false),
   }))
-  const fromGroups = new Map<string, { family: IpFamily; rules: number[] }>()
-  const toGroups = new Map<string, { family: IpFamily; rules: number[] }>()
-  for (const ep of classes) {
+  const fromGroups = new Map<string, Group>()
+  const toGroups = new Map<string, Group>()
+  /** Adds a class to the group of its rules: the group lives while one of its classes does. */
+  const join = (
+    groups: Map<string, Group>,
+    family: IpFamily,
+    rules: number[],
+    life: Life,
+  ): void => {
+    const key = `${family}:${rules.join(',')}`
+    const g = groups.get(key)
+    if (g) g.lives.push(life)
+    else groups.set(key, { family, rules, lives: [life], life: NEVER })
+  }
+  for (const { endpoint: ep, life } of classes) {
     const from: number[] = []
     const to: number[] = []
     live.forEach((l, i) => {
@@ -658,18 +785,28 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
     })
     // a group is of one address family: IPv4 and IPv6 addresses never connect (as connlist)
     const family = ep.ip.family
-    if (from.length > 0) fromGroups.set(`${family}:${from.join(',')}`, { family, rules: from })
-    if (to.length > 0) toGroups.set(`${family}:${to.join(',')}`, { family, rules: to })
+    if (from.length > 0) join(fromGroups, family, from, life)
+    if (to.length > 0) join(toGroups, family, to, life)
   }
+  for (const g of [...fromGroups.values(), ...toGroups.values()]) g.life = lifeOfAll(g.lives)
 
   // the live rules matching both sides of each (source group, destination group) of one family
+  // that exist at one time (some source class and some destination class of them do: a class
+  // list of matching rules is the same for every class of the group, so the pair is exact)
   const matched = new Array<boolean>(live.length).fill(false)
+  // matched by two groups of one family that never exist at one time
+  const apart = new Array<boolean>(live.length).fill(false)
   const pairsOf = live.map((): (readonly number[])[] => [])
   for (const f of fromGroups.values()) {
     const inF = new Set(f.rules)
     for (const g of toGroups.values()) {
       if (g.family !== f.family) continue
       const list = g.rules.filter((i) => inF.has(i))
+      if (list.length === 0) continue
+      if (!lifeMeets(f.life, g.life)) {
+        for (const i of list) apart[i] = true
+        continue
+      }
       for (const i of list) {
         matched[i] = true
         ;(pairsOf[i] as (readonly number[])[]).push(list)
@@ -731,6 +868,19 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
           finding(
             'lint/matches-nothing',
             `rule ${name} matches no flow: no endpoint matches its ${deadSides.join(' or ')}`,
+            l.ref,
+            l.rule.location,
+            { severity: 'error' },
+          ),
+        )
+        return
+      }
+      if (apart[i]) {
+        // both sides match endpoints of one family, never two that exist at one time
+        out.push(
+          finding(
+            'lint/matches-nothing',
+            `rule ${name} matches no flow: its from and its to match only endpoints that never exist at the same time (addresses held for a time)`,
             l.ref,
             l.rule.location,
             { severity: 'error' },
