@@ -115,4 +115,14 @@ describe('bulkhead lint on hand estates', () => {
       'policy/p.yaml:14:5 warning lint/no-effect p/s9',
     ])
   })
+
+  it('apart: endpoints that never exist at one time make no flow (web-a, db-a until T; web-b, db-b from T)', async () => {
+    const { code, out } = await lintJson('apart')
+    expect(code).toBe(2)
+    // before 2026-11-24: web-db not shadowed (web-a → db-b escaped the denies), a-to-b redundant
+    expect(brief('apart', out)).toEqual([
+      'policy/p.yaml:6:5 error lint/shadowed p/web-db policy/p.yaml:7:5 policy/p.yaml:8:5',
+      'policy/p.yaml:9:5 error lint/matches-nothing p/a-to-b',
+    ])
+  })
 })
