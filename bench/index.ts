@@ -21,6 +21,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<Bench>>> = {
   simulate: async () => (await import('./simulate.js')).benchSimulate,
   'simulate-store': async () => (await import('./simulate-store.js')).benchSimulateStore,
   aggregate: async () => (await import('./aggregate.js')).benchAggregate,
+  lint: async () => (await import('./lint.js')).benchLint,
 }
 
 /**
