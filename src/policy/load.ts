@@ -6,11 +6,13 @@
  */
 import { z } from 'zod'
 import {
+  cidrContains,
   diagnostic,
   formatLocationFrom,
   hasErrors,
   isScoped,
   labelSet,
+  parseIp,
   replacementWarning,
   sortDiagnostics,
   type Diagnostic,
@@ -391,6 +393,33 @@ function readRule(
   }
 }
 
+/**
+ * Why an Enforcement entry's `external` or `cidr` selector can give no workload its mode, or
+ * undefined when it can (other kinds are judged by {@link selectorWarnings}). An entry decides the
+ * mode of a workload only (unmanaged addresses are always `observe`), so an `external` selector
+ * never applies, and a `cidr` one only to a workload holding an address in the block at some time
+ * and not in an `except` block. Without the warning such an entry was silently without effect.
+ */
+function enforcementSelectsNoWorkload(
+  selector: Selector,
+  workloads: readonly Workload[],
+): string | undefined {
+  if (selector.kind === 'external')
+    return `an Enforcement entry sets the mode of workloads, and external "${selector.name}" is unmanaged addresses, which are always observe: this entry matches no workload (select the workloads by labels, workload or cidr)`
+  if (selector.kind !== 'cidr') return undefined
+  const inBlock = (text: string): boolean => {
+    const ip = parseIp(text)
+    return (
+      ip !== undefined &&
+      cidrContains(selector.cidr, ip) &&
+      !selector.except.some((x) => cidrContains(x, ip))
+    )
+  }
+  return workloads.some((w) => w.addresses.some((a) => inBlock(a.ip)))
+    ? undefined
+    : 'selector matches no workload: no workload holds an address in this block at any time'
+}
+
 function readEnforcement(d: YamlDoc, ctx: PolicyContext): EnforcementEntry[] {
   const doc = d.check(ENFORCEMENT_DOC, d.value, [])
   const rawModes = doc?.modes ?? field(d.value, 'modes')
@@ -404,8 +433,16 @@ function readEnforcement(d: YamlDoc, ctx: PolicyContext): EnforcementEntry[] {
       rawSelector === undefined
         ? undefined
         : parseSelector(d, rawSelector, [...path, 'selector'], ctx.names)
-    if (selector && ctx.knownKeys)
+    if (selector && ctx.knownKeys) {
       ctx.sink.push(...selectorWarnings(selector, labelSet(), ctx.workloads, ctx.knownKeys))
+      const nothing = enforcementSelectsNoWorkload(selector, ctx.workloads)
+      if (nothing !== undefined)
+        ctx.sink.push(
+          diagnostic('policy/selector-matches-nothing', nothing, selector.location, {
+            severity: 'warning',
+          }),
+        )
+    }
     const mode = field(item, 'mode')
     const modeOk =
       mode === undefined ||

@@ -446,6 +446,29 @@ describe('warnings do not stop loading', () => {
     expect(r.inventory.workloads.length).toBeGreaterThan(0)
   })
 
+  it('an Enforcement entry that can select no workload is warned about: an external, a cidr holding no workload address (hF, session 35)', () => {
+    // an external names unmanaged addresses, which are always `observe`: the entry never applied
+    // and nothing said so; a cidr entry is a workload's mode only through an address it holds
+    const f: SourceFile = {
+      path: 'policy/enforcement.yaml',
+      text:
+        'apiVersion: bulkhead.dev/v1\nkind: Enforcement\nmodes:\n' +
+        '  - { selector: { external: office-vpn }, mode: enforce }\n' +
+        '  - { selector: { cidr: 10.99.0.0/16 }, mode: enforce }\n' +
+        '  - { selector: { cidr: 10.30.0.0/24 }, mode: monitor }\n' +
+        '  - { selector: { cidr: "2001:db8::/64" }, mode: monitor }\n' +
+        '  - { selector: any, mode: observe }\n',
+    }
+    const r = load([f])
+    expect(r.diagnostics.map((d) => [d.code, d.severity, ...lc(d.location)])).toEqual([
+      ['policy/selector-matches-nothing', 'warning', ...lc(pos(f, '{ external'))],
+      ['policy/selector-matches-nothing', 'warning', ...lc(pos(f, '{ cidr: 10.99'))],
+    ])
+    expect(r.diagnostics[0]?.message).toContain('always observe')
+    // the entries are still loaded: a warning, as for a label selector that matches nothing
+    expect(r.policySet.enforcement.length).toBe(5)
+  })
+
   it('scope_is_anded_into_label_selectors_but_not_global_ones', () => {
     const r = load([scopedNothing])
     // {app: shop} AND scope {app: payments, env: prod} is empty; the global workload selector is not
