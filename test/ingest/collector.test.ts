@@ -152,6 +152,20 @@ describe('UDP collector', () => {
     )
   })
 
+  it("names the summary's notes notes, not 'not flows': most describe flows it printed", () => {
+    // nfreplay's v9 header clock is a day before its flows (ends-after-export, on printed flows);
+    // a refusal's flow is noted refused-by-reset; only a pair's second record became no flow
+    const stats = {
+      records: 4,
+      skipped: {},
+      notes: { 'ends-after-export': 6, 'paired-directions': 2, 'refused-by-reset': 1 },
+      examples: [],
+    }
+    expect(formatCollectSummary(stats, 4, 1, 'udp 127.0.0.1:2055')).toBe(
+      'printed 4 of 4 decoded flows from 1 datagram on udp 127.0.0.1:2055; notes: ends-after-export=6, paired-directions=2, refused-by-reset=1',
+    )
+  })
+
   it('counts data still waiting for a template as no-template on close', async () => {
     const c = await startCollector({ host: '127.0.0.1', port: 0, onFlow: () => undefined })
     const sender = createSocket('udp4')

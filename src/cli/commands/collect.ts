@@ -143,7 +143,9 @@ function positive(name: string, integer: boolean): (text: string) => number {
 /**
  * One-line summary printed on stderr when collection stops. `printed` is the number of flows
  * written (with --count, flows decoded after the N-th are not printed); `datagrams` counts
- * `unit`s: UDP datagrams, or IPFIX messages over TCP.
+ * `unit`s: UDP datagrams, or IPFIX messages over TCP. The notes other than `lost-*` are listed
+ * under `notes`: records that became no flow of their own (`paired-directions`,
+ * `options-record`) and notes about flows printed (`ends-after-export`, `refused-by-reset`).
  */
 export function formatCollectSummary(
   stats: ParseStats,
@@ -170,7 +172,7 @@ export function formatCollectSummary(
     `printed ${printed} of ${counted(stats.records, 'decoded flow')} from ${counted(datagrams, unit)} on ${address}` +
     (missing ? `; missing by the exporters' sequence numbers: ${missing}` : '') +
     (skipped ? `; skipped: ${skipped}` : '') +
-    (notes ? `; not flows: ${notes}` : '')
+    (notes ? `; notes: ${notes}` : '')
   )
 }
 
