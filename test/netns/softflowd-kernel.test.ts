@@ -31,6 +31,7 @@ import {
   runClient,
   runTraffic,
   SERVER_JS,
+  collectArgv,
   sleep,
   waitFor,
   type Line,
@@ -92,21 +93,7 @@ async function exportOnce(
   const softflowctl = async (cmd: string): Promise<string> =>
     lab.exec('a', ['softflowctl', '-c', ctl, cmd], 5000)
   try {
-    const collect = inNs(
-      nsA,
-      [
-        process.execPath,
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'collect',
-        '--listen',
-        `127.0.0.1:${String(PORT)}`,
-        '--duration',
-        '25',
-      ],
-      REPO,
-    )
+    const collect = inNs(nsA, collectArgv(PORT), REPO)
     let out = ''
     collect.stdout?.on('data', (d: Buffer) => (out += d.toString()))
     const listening = waitFor(collect, 'stderr', /listening on/, 10_000)

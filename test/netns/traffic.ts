@@ -1,5 +1,5 @@
 /**
- * @module The known traffic of the exporter tests (test/netns/softflowd-kernel, argus-kernel): a
+ * @module The known traffic of the exporter tests (test/netns/softflowd-kernel, argus-kernel, nfdump-kernel): a
  * server for namespace b, a client and an ICMP echo sender for namespace a, run with
  * `node --input-type=module -e` / `python3 -c`, and bounded waits on the processes they run in.
  */
@@ -249,3 +249,19 @@ export async function runTraffic(
   const echoes = await lab.exec('a', ['python3', '-c', ECHO_PY, JSON.stringify({ b4, b6 })], 10_000)
   return { ...result, ...(JSON.parse(echoes) as Record<string, unknown>) }
 }
+
+/**
+ * The argv of `bulkhead collect` from the sources (run it with the repository as its working
+ * folder, in the namespace the exporter sends to): UDP on 127.0.0.1:`port`, for at most 25 s.
+ */
+export const collectArgv = (port: number): string[] => [
+  process.execPath,
+  '--import',
+  'tsx',
+  'src/cli/main.ts',
+  'collect',
+  '--listen',
+  `127.0.0.1:${String(port)}`,
+  '--duration',
+  '25',
+]
