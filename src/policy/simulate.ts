@@ -196,7 +196,10 @@ export interface SimulationReport {
    * counted.
    */
   readonly wouldBlockIfEnforced: number
-  /** Flows recorded as replies and judged as their connection. */
+  /**
+   * Flows their reader marked replies (`direction: server-to-client`) and judged as their
+   * connection; records a reader turned round into client-to-server flows are not among them.
+   */
   readonly replies: number
   /**
    * Flows allowed as link control (ICMPv6 neighbour and multicast listener discovery, IGMP;

@@ -686,7 +686,7 @@ export function* simulateTextLines(o: SimulateOutput): Generator<string> {
     lines.push(
       `${counted(o.source.untimedLeftOut ?? 0, 'stored flow')} with no real time left out: no window can place them`,
     )
-  if (o.replies > 0) lines.push(`replies judged as their connection: ${o.replies}`)
+  if (o.replies > 0) lines.push(`flows read as replies, judged as their connection: ${o.replies}`)
   if (o.linkControl > 0)
     lines.push(
       `link control (IPv6 neighbour/multicast listener discovery, IGMP), allowed whatever the rules: ${o.linkControl}`,
