@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import type { DiffOutput } from '../../src/cli/commands/diff.js'
+import { fieldChangeText, type DiffOutput } from '../../src/cli/commands/diff.js'
 import { findingFingerprint } from '../../src/cli/render/sarif.js'
 import { cli } from '../helpers/cli.js'
 
@@ -727,5 +727,26 @@ describe('bulkhead diff on git revisions', () => {
     // a path that is in no folder keeps the general hint
     const none = await cli('diff', 'HEAD~1:nothing', 'HEAD:./policy', '-w', ws, '--at', AT)
     expect(none.stderr).toContain('such as HEAD~1:policy')
+  })
+})
+
+describe('a changed list field whose items are long', () => {
+  const AT = '2026-11-24T00:00:00.000Z'
+  const sel = (n: number) => ({
+    matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev', 'test', `stage-${n}`] }],
+    role: 'web',
+  })
+  it('a one-item list on both sides adds no (+ −) part: it would repeat both values', () => {
+    const t = fieldChangeText({ field: 'from', old: [sel(1)], new: [sel(2)] }, AT)
+    expect(t).toMatch(
+      /^from: \{matchExpressions: .*… \(\d+ chars\) → \{matchExpressions: .*… \(\d+ chars\)$/,
+    )
+  })
+  it('the items of the (+ −) part are cut as the values are', () => {
+    const old = [1, 2, 3, 4, 5, 6].map(sel)
+    const t = fieldChangeText({ field: 'from', old, new: [...old, sel(7)] }, AT)
+    const delta = /\((\+.*)\)$/.exec(t)?.[1]
+    expect(delta).toMatch(/^\+\{matchExpressions: .*… \(\d+ chars\)$/)
+    expect((delta ?? '').length).toBeLessThanOrEqual(81 + ' (100 chars)'.length)
   })
 })

@@ -486,7 +486,9 @@ const passed = (field: RuleFieldChange['field'], v: unknown, at: string): string
 
 /**
  * For a list field whose old or new side is shortened: what NEW adds and drops, item by item,
- * as `+tcp/8443 −tcp/22` (the first {@link SHOWN_ITEMS} of each); else nothing.
+ * as `+tcp/8443 −tcp/22` (the first {@link SHOWN_ITEMS} of each, each item cut as a value is);
+ * else nothing, and nothing when neither side has more than one item (the part would repeat the
+ * two values).
  */
 function listDelta(c: RuleFieldChange): string {
   const o = itemTexts(c.old) ?? []
@@ -494,11 +496,12 @@ function listDelta(c: RuleFieldChange): string {
   const long = (xs: string[]): boolean =>
     xs.length > SHOWN_ITEMS || xs.join(', ').length > SHOWN_CHARS
   if (!long(o) && !long(n)) return ''
+  if (o.length <= 1 && n.length <= 1) return ''
   const part = (sign: string, xs: string[]): string[] =>
     xs.length === 0
       ? []
       : [
-          `${sign}${xs.slice(0, SHOWN_ITEMS).join(` ${sign}`)}${xs.length > SHOWN_ITEMS ? ` … (${xs.length} in all)` : ''}`,
+          `${sign}${xs.slice(0, SHOWN_ITEMS).map(shortened).join(` ${sign}`)}${xs.length > SHOWN_ITEMS ? ` … (${xs.length} in all)` : ''}`,
         ]
   const gained = n.filter((x) => !o.includes(x))
   const lost = o.filter((x) => !n.includes(x))
