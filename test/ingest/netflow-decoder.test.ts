@@ -882,18 +882,19 @@ describe('IPFIX', () => {
     expect(reasons(r, 'skip')).toEqual({})
   })
 
-  it("an Open vSwitch tunnel template (PEN 6876 tunnel elements): the IANA elements' inner flow, times from the deltas, no TCP flags from its exporter-wide TCP totals", () => {
+  it("an Open vSwitch tunnel template (PEN 6876 tunnel elements): the IANA elements' inner flow, times from the deltas, its delta counters and no TCP flags, not its exporter-wide totals", () => {
     // OVS 3.1's per-bridge IPFIX template for IPv4 TCP/UDP on a tunnel port (ofproto-dpif-ipfix.c
     // `ipfix_define_template_fields`, as sent by Debian's 3.1): Ethernet and interface keys
     // (interfaceName / Description variable length), the inner flow in the IANA elements, the
     // outer header in tunnelSourceIPv4Address 893 … tunnelKey 892 (PEN 6876), delta times
     // against the export time, and tcpSyn…UrgTotalCount 218–223, which OVS fills with the
-    // exporter's running totals over all flows (struct dpif_ipfix_global_stats), not the flow's
+    // exporter's running totals over all flows (struct dpif_ipfix_global_stats), not the flow's,
+    // as it does packetTotalCount 86 and octetTotalCount 85 beside the flow's delta counts
     const d = new NetflowDecoder()
     const fields =
       '138:4 61:1 56:6 80:6 256:2 240:1 10:4 368:4 82:65535 83:65535 60:1 192:1 4:1 195:1 196:1 ' +
       '5:1 8:4 12:4 7:2 11:2 893:4:6876 894:4:6876 895:1:6876 896:2:6876 897:2:6876 891:1:6876 ' +
-      '892:65535:6876 158:4 159:4 2:8 352:8 136:1 1:8 218:8 219:8 220:8 221:8 222:8 223:8'
+      '892:65535:6876 158:4 159:4 2:8 86:8 352:8 136:1 1:8 85:8 218:8 219:8 220:8 221:8 222:8 223:8'
     const exportTime = 1_795_552_460
     const r = d.decode(
       ipfix(
@@ -926,14 +927,17 @@ describe('IPFIX', () => {
             u16(4789),
             u8(1),
             varlen(new Uint8Array([0, 0, 42])),
-            // started 4.685 s and ended 4.682 s before the export; 9 packets, 1602 octets with
-            // their Ethernet headers, 1476 without; end reason forced
+            // started 4.685 s and ended 4.682 s before the export; 9 packets (93 over all flows),
+            // 1602 octets with their Ethernet headers, 1476 without (36 848 over all); end reason
+            // forced
             u32(4_685_000),
             u32(4_682_000),
             u64(9),
+            u64(93),
             u64(1602),
             u8(4),
             u64(1476),
+            u64(36_848),
             // the exporter's running TCP totals: SYN 4, FIN 4, RST 7, PSH 4, ACK 25, URG 0
             concat(u64(4), u64(4), u64(7), u64(4), u64(25), u64(0)),
           ),
