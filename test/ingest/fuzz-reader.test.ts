@@ -204,9 +204,10 @@ function expectLocatedIn(file: string, lines: number, diags: readonly Diagnostic
     expect(d.code).toMatch(/^[a-z0-9]+\/[a-z0-9-]+$/)
     const loc = d.location
     if (loc === undefined) continue
-    // a binary record is located as `file#record`, line 0 (ingest/types.ts whereToLocation)
+    // a binary record is located as `file#record`, line 0 (ingest/types.ts whereToLocation); an
+    // Azure entry as `file#record-N/flowRecords/flows/1`
     const rest = loc.file.startsWith(file) ? loc.file.slice(file.length) : loc.file
-    expect(rest, JSON.stringify(d)).toMatch(/^(#(record-)?\d+)?$/)
+    expect(rest, JSON.stringify(d)).toMatch(/^(#(record-)?\d+(\/[A-Za-z0-9]+)*)?$/)
     if (loc.line === 0) expect(loc.column, JSON.stringify(d)).toBe(0)
     else {
       expect(loc.column, JSON.stringify(d)).toBeGreaterThanOrEqual(1)
@@ -273,10 +274,11 @@ describe('fuzz: the flow reader on damaged files', () => {
               const total = Object.values(s.stats.skipped).reduce((x, y) => x + y, 0)
               expect(s.stats.examples.length).toBeLessThanOrEqual(total)
               for (const x of s.stats.examples) {
-                // `file:line`, `file:line:column`, `file#record` (Azure: `#tuple` or `#record-N`), or `file`:
+                // `file:line`, `file:line:column`, `file#record` (Azure: `#tuple`, `#record-N`, or
+                // `#record-N/flowRecords/flows/1`: the entry in the record, since ca18c63), or `file`:
                 // the whole document (a JSON blob that does not parse)
                 expect(x.where.startsWith(file), x.where).toBe(true)
-                const m = /^$|^:(\d+)(?::(\d+))?$|^#(?:record-)?(\d+)$/.exec(
+                const m = /^$|^:(\d+)(?::(\d+))?$|^#(?:record-)?(\d+)(?:\/[A-Za-z0-9]+)*$/.exec(
                   x.where.slice(file.length),
                 )
                 expect(m, x.where).not.toBeNull()
