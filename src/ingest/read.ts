@@ -80,9 +80,15 @@ export const PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['aws-vpc', 'gcp-
  * datagrams names none, and its halves are paired within it only. ICMP records that carry their
  * type are marked so (core `HALF_ICMP_TYPED`): the store pairs a request with its reply, as reading
  * does. goflow2's JSON lines are NetFlow/IPFIX records too, scoped by
- * `sampler_address` and `type` (formats/goflow2.ts).
+ * `sampler_address` and `type` (formats/goflow2.ts), and so are the rows of nfdump's own CSV
+ * (`nfdump -o csv`), scoped by its `ra` and `exid` columns within their file (formats/csv.ts
+ * `nfdumpHalf`); the parser scopes no other CSV's rows, which stay unpaired.
  */
-export const EXPORTER_PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set(['netflow', 'goflow2'])
+export const EXPORTER_PAIRED_FORMATS: ReadonlySet<FlowFormat> = new Set([
+  'netflow',
+  'goflow2',
+  'csv',
+])
 
 /**
  * Formats whose ICMP records carry no ICMP type: AWS VPC flow logs write ports `0 0` for an echo

@@ -152,7 +152,7 @@ export function registerFlows(program: Command): void {
     )
     .option(
       '--no-pair',
-      'do not merge the two directions of a connection (AWS VPC, GCP VPC; NetFlow/IPFIX per exporter)',
+      'do not merge the two directions of a connection (AWS VPC, GCP VPC; NetFlow/IPFIX and nfdump CSV per exporter)',
     )
     .addOption(outputOption(FLOWS_OUTPUTS, 'jsonl'))
     .option(

@@ -11,6 +11,7 @@ import {
 } from '../../core/index.js'
 import { refusedByReset } from '../direction.js'
 import { parseAddress, parseCounter, parseProtocol, parsePort, parseTime } from '../fields.js'
+import type { PairHalf } from '../netflow/decoder.js'
 import { flowGiven, flowNote, note, skip, type LineParser, type ParseContext } from '../types.js'
 
 type Column = CsvColumn
@@ -335,6 +336,13 @@ type Header = { [K in Column]?: number } & {
   argus: boolean
   /** Under an Argus header, its `State` column ({@link argusTcpFlags}). */
   argusState?: number
+  /**
+   * nfdump's own CSV ({@link printsNfdump}) without a `direction` column: each row is one
+   * NetFlow record, paired per exporter with the other direction's ({@link nfdumpHalf}).
+   */
+  nfdump: boolean
+  /** Under an nfdump header, its exporter columns: `ra` (router address), `exid` (exporter id). */
+  nfdumpExporter?: readonly number[]
 }
 
 /** A date-time without a zone or offset (not an epoch count). */
@@ -350,13 +358,22 @@ const ZONELESS_RE = /^\d{4}[-/]\d{2}[-/]\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)
 function printsLocalTime(names: readonly string[]): boolean {
   const has = (n: string): boolean => names.includes(n)
   return (
-    (has('ts') && has('te') && has('sa') && has('da')) ||
-    (has('firstseen') && has('srcaddr')) ||
+    printsNfdump(names) ||
     has('timestamp_start') ||
     has('timestamp_end') ||
     has('timestamp_min') ||
     has('timestamp_max')
   )
+}
+
+/**
+ * Headers of nfdump's own CSV: `-o csv` of 1.6 to 1.7.4 (`ts,te,td,sa,da…`, with the exporter
+ * columns `ra`, `eng`, `exid`), of 1.7.5 and later (`firstSeen,duration,proto,srcAddr…`, no
+ * exporter column), and `-o csv:%…` (`firstSeen`… `srcAddr`).
+ */
+function printsNfdump(names: readonly string[]): boolean {
+  const has = (n: string): boolean => names.includes(n)
+  return (has('ts') && has('te') && has('sa') && has('da')) || (has('firstseen') && has('srcaddr'))
 }
 
 /**
@@ -415,8 +432,14 @@ function readHeader(line: string): Header | { missing: readonly Column[] } {
       delim: delim,
       localTime: printsLocalTime(canonNames),
       argus: printsArgusPorts(canonNames),
+      // a `direction` column (Bulkhead's own, or another tool's) leaves the rows unpaired
+      nfdump:
+        printsNfdump(canonNames) &&
+        !CSV_COLUMN_ALIASES.direction.some((n) => canonNames.includes(n)),
     }
     if (h.argus && canonNames.includes('state')) h.argusState = canonNames.indexOf('state')
+    if (h.nfdump)
+      h.nfdumpExporter = ['ra', 'exid'].map((n) => canonNames.indexOf(n)).filter((i) => i >= 0)
     for (const [col, aliases] of Object.entries(CSV_COLUMN_ALIASES) as [
       Column,
       readonly string[],
@@ -713,7 +736,7 @@ function parseRecord(
   const written = get('direction').trim()
   const srcName = get('src_name')
   const dstName = get('dst_name')
-  return {
+  const flow: Flow = {
     src,
     dst,
     srcPort,
@@ -739,6 +762,25 @@ function parseRecord(
     },
     ...(tcpFlags !== undefined ? { tcpFlags } : {}),
   }
+  // an nfdump row of one direction (no other direction's counters: not an NSEL or IPFIX biflow
+  // record, nor a connection `nfdump -B` joined) pairs as its NetFlow record would
+  if (h.nfdump && outPackets === 0 && outBytes === 0) ctx.halves?.set(flow, nfdumpHalf(f, h))
+  return flow
+}
+
+/**
+ * How an nfdump `-o csv` row of one direction may be paired (read.ts `EXPORTER_PAIRED_FORMATS`,
+ * netflow/pairing.ts): within its file, with a row of the same exporter — the same `ra` (router
+ * address) and `exid` (nfdump's number for an exporter of the file: address, NetFlow version and
+ * v9 source id / IPFIX observation domain) where the header has them, else any row of the file
+ * (1.7.5's and `-o csv:%…` headers name no exporter). The engine type/id (`eng`) is left out, as
+ * the NetFlow decoder leaves out a v5 header's: one router's line cards are one exporter. Not
+ * across files: `exid` numbers the exporters of one file only, and `ra` alone names no
+ * observation domain. nfdump prints an ICMP row's type (`8.0`), so none is assumed an echo.
+ */
+function nfdumpHalf(f: readonly string[], h: Header): PairHalf {
+  const ids = (h.nfdumpExporter ?? []).map((i) => (f[i] ?? '').trim())
+  return { scope: ['csv', ...ids].join('\u0000'), echoAssumed: false }
 }
 
 /**
@@ -813,6 +855,10 @@ function headerLineOf(text: string): string | undefined {
  *   `#`-prefixed header, `#src_ip,...`, is a comment too).
  * - nfdump's closing `Summary` block (the line `Summary`, its header and its totals) is noted
  *   `summary-block` and not read; a header line after it starts records again.
+ * - Under nfdump's own header ({@link printsNfdump}, without a `direction` column) each row of
+ *   one direction (no `opkt`/`obyt`) is given its exporter scope in `ctx.halves`
+ *   ({@link nfdumpHalf}): reading pairs the two rows of a connection as NetFlow records
+ *   (read.ts `EXPORTER_PAIRED_FORMATS`); other CSV rows are not paired.
  *
  * Skip reasons: `no-header`, `field-count`, `unclosed-quote`, `bad-address`, `bad-port`,
  * `bad-protocol`, `bad-time`, `end-before-start`, `bad-counter`, `bad-action`. Notes:
