@@ -17,6 +17,9 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { ingestFiles } from '../../src/cli/commands/ingest.js'
+import { openDuckDbStore } from '../../src/store/index.js'
+import { all } from '../helpers/store.js'
 import { cleanupLeftovers, createLab, netnsSupport, type Lab } from './harness.js'
 import { describeKernel } from './probe-check.js'
 import { collectArgv, runTraffic, SERVER_JS, sleep, waitFor, type Line } from './traffic.js'
@@ -350,16 +353,22 @@ describeKernel('nfdump (nfpcapd → nfreplay v5 / v9, nfdump -o csv) → bulkhea
       expect(sorted(flows.filter(isKnown)), err).toEqual(sorted(want))
     }, 30_000)
 
-  /** `nfdump -r FILE ...args` as CSV (TZ=UTC) read by `bulkhead flows`: its compared fields. */
-  const csvFlows = (args: readonly string[]): { flows: Expected[]; stderr: string } => {
+  /** `nfdump -r FILE ...args -o csv` (TZ=UTC) written to `name` in the test's folder: its path. */
+  const nfdumpCsv = (args: readonly string[], name: string): string => {
     const csv = spawnSync('nfdump', ['-r', nfcapd, ...args, '-o', 'csv'], {
       encoding: 'utf8',
       timeout: 10_000,
       env: { ...process.env, TZ: 'UTC' },
     })
     expect(csv.status, csv.stderr).toBe(0)
-    const file = path.join(dir, 'flows.csv')
+    const file = path.join(dir, name)
     writeFileSync(file, csv.stdout)
+    return file
+  }
+
+  /** `nfdump -r FILE ...args` as CSV (TZ=UTC) read by `bulkhead flows`: its compared fields. */
+  const csvFlows = (args: readonly string[]): { flows: Expected[]; stderr: string } => {
+    const file = nfdumpCsv(args, 'flows.csv')
     const read = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', 'flows', file, '-o', 'jsonl'],
@@ -379,37 +388,55 @@ describeKernel('nfdump (nfpcapd → nfreplay v5 / v9, nfdump -o csv) → bulkhea
     end: `${f.end.slice(0, 19)}.000Z`,
   })
 
-  it('nfdump -o csv read by bulkhead flows: one flow per direction (not paired), times to the second', () => {
+  it('nfdump -o csv read by bulkhead flows: the two rows of each connection paired, times to the second', () => {
     const { flows, stderr } = csvFlows([])
-    // each row counts one direction; a TCP or UDP reply's row is turned round to its client (by
-    // the ports), an ICMP echo reply's stays the replier's (type 0 / 129: server-to-client)
-    const want = knownGroups(packets).flatMap(([, ps]) => {
-      const client = ps[0]?.src
-      const there = ps.filter((p) => p.src === client)
-      const back = ps.filter((p) => p.src !== client)
-      const reply = flowOf(back, 'unknown', 'server-to-client')
-      const icmp = reply.protocol === 1 || reply.protocol === 58
-      const turned = icmp
-        ? reply
-        : {
-            ...reply,
-            src: reply.dst,
-            dst: reply.src,
-            srcPort: reply.dstPort,
-            dstPort: reply.srcPort,
-            direction: 'client-to-server',
-          }
-      return [flowOf(there, 'unknown'), turned].map(toSecond)
-    })
-    expect(sorted(flows), stderr).toEqual(sorted(want))
+    // each row counts one direction; the two rows of a connection (one exporter: nfpcapd's) are
+    // paired as their NetFlow records are by collect, the refusal's SYN and RST-ACK into one
+    // `reject`, each echo request with its reply: the flows collect gives, to the second
+    expect(sorted(flows), stderr).toEqual(sorted(expectedFlows(packets).map(toSecond)))
+    expect(stderr).toMatch(/paired-directions \d+/)
+    expect(stderr).toMatch(/refused-by-reset 1\b/)
   })
+
+  it('nfdump -o csv ingested: the store holds the paired flows that flows gives', async () => {
+    const file = nfdumpCsv([], 'ingest.csv')
+    const store = path.join(dir, 'ingest.duckdb')
+    const out = await ingestFiles([{ file, format: 'csv' }], store, {
+      strict: true,
+      progress: false,
+    })
+    expect(out.failed).toEqual([])
+    expect(out.notes['refused-by-reset']).toBe(1)
+    const iso = (ms: number): string => new Date(ms).toISOString()
+    const db = await openDuckDbStore(store, { readOnly: true })
+    const stored = await all(db.flows()).finally(() => db.close())
+    const rows = stored
+      .map((f): Expected => ({
+        src: f.src,
+        srcPort: f.srcPort,
+        dst: f.dst,
+        dstPort: f.dstPort,
+        protocol: f.protocol,
+        start: iso(f.start),
+        end: iso(f.end),
+        packets: f.packets,
+        bytes: f.bytes,
+        direction: f.direction,
+        observedAction: f.observedAction,
+        ...(f.tcpFlags === undefined ? {} : { tcpFlags: f.tcpFlags }),
+      }))
+      .filter(isKnown)
+    // no half is left to pair across files: every known connection is one stored flow
+    expect(sorted(rows)).toEqual(sorted(expectedFlows(packets).map(toSecond)))
+  }, 30_000)
 
   it('nfdump -B -o csv (bidirectional aggregation) read by bulkhead flows: one flow per connection, times to the second', () => {
     const { flows, stderr } = csvFlows(['-B'])
-    // -B joins a connection's two records (ipkt/ibyt and opkt/obyt, added up) but prints the
-    // client's record's flags only, so the refusal's RST is not seen (no reject); it joins no
-    // echo request with its reply (ports 8.0 and 0.0 are not each other's reverse) but the
-    // requests of one pinger into one row and the replies into another
+    // -B joins a connection's two records (ipkt/ibyt and opkt/obyt, added up: such a row is not
+    // paired again) but prints the client's record's flags only, so the refusal's RST is not seen
+    // (no reject); it joins no echo request with its reply (ports 8.0 and 0.0 are not each
+    // other's reverse) but the requests of one pinger into one row and the replies into another,
+    // rows of one direction each, which reading pairs as any nfdump rows: one flow per pinger
     const groups = knownGroups(packets)
     const tcpUdp = groups
       .filter(([, ps]) => ps[0]?.protocol === 6 || ps[0]?.protocol === 17)
@@ -418,21 +445,12 @@ describeKernel('nfdump (nfpcapd → nfreplay v5 / v9, nfdump -o csv) → bulkhea
         const client = ps.filter((p) => p.src === f.src)
         return f.protocol === 6 ? { ...f, tcpFlags: flowOf(client, 'unknown').tcpFlags ?? 0 } : f
       })
-    const echoes = [1, 58].flatMap((protocol) => {
-      const ps = groups.flatMap(([, g]) => g).filter((p) => p.protocol === protocol)
-      const client = ps[0]?.src
-      return [
-        flowOf(
-          ps.filter((p) => p.src === client),
-          'unknown',
-        ),
-        flowOf(
-          ps.filter((p) => p.src !== client),
-          'unknown',
-          'server-to-client',
-        ),
-      ]
-    })
+    const echoes = [1, 58].map((protocol) =>
+      flowOf(
+        groups.flatMap(([, g]) => g).filter((p) => p.protocol === protocol),
+        'unknown',
+      ),
+    )
     expect(sorted(flows), stderr).toEqual(sorted([...tcpUdp, ...echoes].map(toSecond)))
   })
 })
