@@ -164,6 +164,37 @@ export function windowOptions(cmd: Command, flows = 'flows', note = ''): Command
     })
 }
 
+/**
+ * Adds `--no-flows <description>` to `cmd`, a verb that reads `--flows <files...>` or the store
+ * (`--since`/`--until`, {@link windowOptions}), and, as a `preAction` hook, the check that no
+ * flows were asked for beside it. Commander keeps one value for `--flows` and `--no-flows`, the
+ * last given, so without the check `--flows f.log --no-flows` dropped the files and
+ * `--no-flows --flows f.log` the `--no-flows`, silently; `--since`/`--until` beside it were
+ * dropped too (as `metrics` refuses them).
+ * @throws UsageError (from the hook) for `--no-flows` with `--flows` or with `--since`/`--until`.
+ */
+export function noFlowsOption(cmd: Command, description: string): Command {
+  const given = new Set<string>()
+  return cmd
+    .option('--no-flows', description)
+    .on('option:flows', () => given.add('--flows'))
+    .on('option:no-flows', () => given.add('--no-flows'))
+    .hook('preAction', (c) => {
+      if (!given.has('--no-flows')) return
+      const { since, until } = c.opts<{ since?: number; until?: number }>()
+      if (given.has('--flows'))
+        throw new UsageError(
+          '--no-flows reads no flows; it cannot be used with --flows',
+          'give --flows FILE... or --no-flows, not both',
+        )
+      if (since !== undefined || until !== undefined)
+        throw new UsageError(
+          '--since/--until select stored flows; --no-flows reads none',
+          'leave out --no-flows to read the stored flows of the window',
+        )
+    })
+}
+
 /** Adds the verb `name` to `parent`, its first `preAction` hook {@link throwUsageErrors}. */
 export function verb(parent: Command, name: string): Command {
   return parent.command(name).hook('preAction', (cmd) => {

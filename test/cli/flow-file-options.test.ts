@@ -111,3 +111,38 @@ describe('simulate/no-flows names what to do for the input it had', () => {
     expect(line).not.toContain('--since')
   })
 })
+
+describe('--no-flows with flows asked for is a usage error, as metrics has it', () => {
+  // Before, lint and diff took whichever of --flows FILE and --no-flows came last and silently
+  // dropped the other (`lint --flows f.log --no-flows` checked no unused rule), and dropped
+  // --since/--until beside --no-flows, where metrics already refused them (README "Commands").
+  const D = 'test/fixtures/diff-estate'
+  const CSV = `${W}/flows.csv`
+  it.each([
+    ['lint', ['lint', '-w', W, '--at', AT, '--flows', CSV, '--no-flows'], '--flows'],
+    ['lint', ['lint', '-w', W, '--at', AT, '--no-flows', '--flows', CSV], '--flows'],
+    ['lint', ['lint', '-w', W, '--at', AT, '--no-flows', '--since', '2026-10-01'], '--since'],
+    ['lint', ['lint', '-w', W, '--at', AT, '--until', '2026-11-01', '--no-flows'], '--since'],
+    [
+      'diff',
+      ['diff', `${D}/policy-old`, `${D}/policy`, '-w', D, '--flows', CSV, '--no-flows'],
+      '--flows',
+    ],
+    [
+      'diff',
+      ['diff', `${D}/policy-old`, `${D}/policy`, '-w', D, '--no-flows', '--since', '2026-10-01'],
+      '--since',
+    ],
+  ])('%s %j exits 1 with cli/usage naming %s', async (_verb, args, named) => {
+    const r = await cli(...args)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('cli/usage')
+    expect(r.stderr).toContain('--no-flows')
+    expect(r.stderr).toContain(named)
+  })
+  it('--no-flows alone still runs', async () => {
+    const r = await cli('lint', '-w', W, '--at', AT, '--no-flows')
+    expect(r.stderr).not.toContain('cli/usage')
+    expect(r.stdout).toContain('unused rules not checked (--no-flows)')
+  })
+})

@@ -55,7 +55,14 @@ import { fitMarkdown, GITHUB_COMMENT_LIMIT, type CutList, type MdPart } from '..
 import { toSarif, type SarifFinding, type SarifRuleInfo } from '../render/sarif.js'
 import { VERSION } from '../version.js'
 import { gitRevision, repositoryRoot, revisionFile } from '../policy-source.js'
-import { mdLimitOption, outputOption, timeOption, verb, windowOptions } from '../usage.js'
+import {
+  mdLimitOption,
+  noFlowsOption,
+  outputOption,
+  timeOption,
+  verb,
+  windowOptions,
+} from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
 import { FIELDS_HELP, flowFormat } from './simulate.js'
 
@@ -124,7 +131,7 @@ function checkDiffFlags(opts: DiffOpts): void {
 
 /** Registers `diff`. */
 export function registerDiff(program: Command): void {
-  windowOptions(
+  const cmd = windowOptions(
     verb(program, 'diff')
       .description(
         'what changes between two policy sets: rules, connectivity, and the observed flows whose verdict changes',
@@ -148,7 +155,10 @@ export function registerDiff(program: Command): void {
       '--flows <file...>',
       "flow files to replay against both policy sets (default: the workspace's store, when there is one)",
     )
-    .option('--no-flows', 'compare the policy sets only: replay no flows')
+  noFlowsOption(
+    cmd,
+    'compare the policy sets only: replay no flows (not with --flows, --since or --until)',
+  )
     .option('-f, --format <format>', 'flow file format for --flows', flowFormat, 'auto')
     .option('--fields <list>', FIELDS_HELP, (t) => checkFieldList(t))
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')

@@ -20,7 +20,14 @@ import { Simulator } from '../../policy/simulate.js'
 import { toSarif, type SarifRuleInfo } from '../render/sarif.js'
 import { emit, EXIT, UsageError } from '../output.js'
 import { VERSION } from '../version.js'
-import { outputOption, policyOption, timeOption, verb, windowOptions } from '../usage.js'
+import {
+  noFlowsOption,
+  outputOption,
+  policyOption,
+  timeOption,
+  verb,
+  windowOptions,
+} from '../usage.js'
 import { loadOrThrow, windowOf } from '../workspace.js'
 import { gitRevision, repositoryRoot, revisionFile } from '../policy-source.js'
 import { checkFieldList } from '../inputs.js'
@@ -120,7 +127,7 @@ function parseDays(text: string): number {
 
 /** Registers `lint`. */
 export function registerLint(program: Command): void {
-  windowOptions(
+  const cmd = windowOptions(
     verb(program, 'lint')
       .description(
         'check rules: owner, reason, expiry, broad rules, shadowed/redundant rules, selectors that match nothing, unused rules',
@@ -135,7 +142,10 @@ export function registerLint(program: Command): void {
       '--flows <files...>',
       "flow files for rule hits (default: the workspace's store, when it exists)",
     )
-    .option('--no-flows', 'do not look for flows: no unused-rule findings')
+  noFlowsOption(
+    cmd,
+    'do not look for flows: no unused-rule findings (not with --flows, --since or --until)',
+  )
     .option('-f, --format <format>', 'format of --flows files', flowFormat, 'auto')
     .option('--fields <list>', FIELDS_HELP, (t) => checkFieldList(t))
     .option('--strict', 'a malformed record in a --flows file is fatal (exit 1), not skipped')
