@@ -13,8 +13,13 @@ import type { Diagnostic } from '../core/index.js'
  * - `rare`: seen on few days (see the classifier's thresholds), without a regular rhythm.
  * - `month-end`: active days fall in the last or first days of a month.
  * - `weekly`: active on the same weekday(s) only, over two or more weeks.
- * - `nightly`: active most days, only at night (UTC hours outside business hours).
- * - `business-hours`: active on weekdays, only in business hours.
+ * - `nightly`: active most days, only at night (`NIGHT_HOURS` of time-profile.ts, 20:00–06:00;
+ *   not simply outside business hours, which end at 19:00 and start at 07:00).
+ * - `business-hours`: active on weekdays, only in business hours (`BUSINESS_HOURS`,
+ *   07:00–19:00).
+ *
+ * Hours and days are those of the time zone the map is built in (`--time-zone`, the workspace's
+ * `timeZone`, else UTC).
  * - `continuous`: active across most hours of most days.
  *
  * Stable: written into JSON output and rule evidence.
