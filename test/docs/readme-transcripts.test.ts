@@ -7,6 +7,10 @@
  *
  * In a block, a line `...` stands for any number of lines and `...` inside a line for any text;
  * timing figures (`in 1.7 s`, `(3.9 s in all)`, `1953 flows/s`) are masked on both sides.
+ *
+ * The `yaml` examples of "Workspace and policy format" (LabelRules, Policy, Enforcement), found
+ * by their `kind:`, are loaded as written into a workspace whose inventory gives each selector a
+ * workload, and give the labels and verdicts their comments promise.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -191,6 +195,27 @@ function writeTree(dir: string, files: Record<string, string>): void {
   }
 }
 
+/**
+ * A workspace's `bulkhead.yaml` and `inventory/hosts.yaml` (for {@link writeTree}): `workloads`
+ * and `externals` are flow-style YAML entries, e.g. `{ name: db-1, addresses: [10.0.0.2] }`.
+ */
+function estate(
+  workloads: readonly string[],
+  externals: readonly string[] = [],
+): Record<string, string> {
+  return {
+    'bulkhead.yaml': 'apiVersion: bulkhead.dev/v1\nkind: Workspace\n',
+    'inventory/hosts.yaml': [
+      'apiVersion: bulkhead.dev/v1',
+      'kind: Inventory',
+      'workloads:',
+      ...workloads.map((w) => `  - ${w}`),
+      ...(externals.length > 0 ? ['externals:', ...externals.map((e) => `  - ${e}`)] : []),
+      '',
+    ].join('\n'),
+  }
+}
+
 /** The README's inline example `text` (between backquotes); fails when the README lacks it. */
 function inline(text: string): string {
   expect(
@@ -231,14 +256,7 @@ describe('README transcripts on estates the test writes', () => {
     )
     const ws = path.join(tmp, 'rejected')
     writeTree(ws, {
-      'bulkhead.yaml': 'apiVersion: bulkhead.dev/v1\nkind: Workspace\n',
-      'inventory/hosts.yaml': [
-        'apiVersion: bulkhead.dev/v1',
-        'kind: Inventory',
-        'workloads:',
-        '  - { name: db-1, addresses: [10.0.0.2], labels: { role: db } }',
-        '',
-      ].join('\n'),
+      ...estate(['{ name: db-1, addresses: [10.0.0.2], labels: { role: db } }']),
       'policy/enforcement.yaml': [
         'apiVersion: bulkhead.dev/v1',
         'kind: Enforcement',
@@ -279,16 +297,10 @@ describe('README transcripts on estates the test writes', () => {
         '',
       ].join('\n')
     writeTree(ws, {
-      'bulkhead.yaml': 'apiVersion: bulkhead.dev/v1\nkind: Workspace\n',
-      'inventory/hosts.yaml': [
-        'apiVersion: bulkhead.dev/v1',
-        'kind: Inventory',
-        'workloads:',
-        '  - { name: web-1, addresses: [10.0.0.1], labels: { role: web } }',
-        'externals:',
-        '  - { name: office, cidr: 192.0.2.0/24 }',
-        '',
-      ].join('\n'),
+      ...estate(
+        ['{ name: web-1, addresses: [10.0.0.1], labels: { role: web } }'],
+        ['{ name: office, cidr: 192.0.2.0/24 }'],
+      ),
       'old/web.yaml': policy(', except: [192.0.2.128/25]'),
       'policy/web.yaml': policy(''),
     })
@@ -299,6 +311,80 @@ describe('README transcripts on estates the test writes', () => {
     expect(lines).toContainEqual(`${plus}  (rule web/office-443)`)
     const c = await transcript(['connlist', '-w', ws])
     expect(c.lines).toContain(whole)
+  })
+})
+
+describe("README's format examples load and mean what their comments say", () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'bulkhead-readme-format-'))
+  afterAll(() => {
+    rmSync(tmp, { recursive: true, force: true })
+  })
+
+  /** The body of the one ```yaml block of "Workspace and policy format" of `kind`. */
+  function yamlOf(kind: string): string {
+    const found = fencedBlocks(README).filter(
+      (b) =>
+        README.split('\n')[b.line - 1] === '```yaml' &&
+        b.body.some((l) => l.startsWith(`kind: ${kind}`)),
+    )
+    expect(found.length, `README has ${String(found.length)} yaml blocks of kind ${kind}`).toBe(1)
+    return `${(found[0]?.body ?? []).join('\n')}\n`
+  }
+
+  it('LabelRules, Policy and Enforcement: no error, and the verdicts their comments give', async () => {
+    const ws = path.join(tmp, 'format')
+    writeTree(ws, {
+      // one workload for each selector of the examples, so that none matches nothing
+      ...estate(
+        [
+          '{ name: pay-web-1, addresses: [10.20.1.10], labels: { app: payments, env: prod, role: web } }',
+          '{ name: pay-api-1, addresses: [10.20.2.10], labels: { app: payments, env: prod, role: api } }',
+          '{ name: pay-batch-1, addresses: [10.20.4.10], labels: { app: payments, env: prod, role: batch } }',
+          '{ name: db-1, addresses: [10.20.3.10], labels: { app: payments } }',
+          '{ name: dev-1, addresses: [10.50.0.5], labels: { app: payments, env: dev } }',
+        ],
+        ['{ name: bank-sftp, cidr: 203.0.113.0/24 }'],
+      ),
+      'inventory/rules.yaml': yamlOf('LabelRules'),
+      'policy/payments.yaml': yamlOf('Policy'),
+      'policy/enforcement.yaml': yamlOf('Enforcement'),
+    })
+    const at = ['-w', ws, '--at', '2026-10-20T12:00:00Z']
+    const v = await cli('validate', ...at, '-o', 'json')
+    expect(v.code, v.stdout + v.stderr).toBe(0)
+    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, errors: 0, warnings: 0, rules: 4 })
+    // the LabelRules: db-1 gets env=prod (cidr), role=db (name), owner (labels) from the rules
+    const inv = JSON.parse((await cli('inventory', ...at, '-o', 'json')).stdout) as {
+      workloads: { name: string; labels: { key: string; value: string }[] }[]
+    }
+    const db = inv.workloads.find((w) => w.name === 'db-1')?.labels ?? []
+    expect(Object.fromEntries(db.map((l) => [l.key, l.value]))).toEqual({
+      app: 'payments',
+      env: 'prod',
+      role: 'db',
+      owner: 'team-payments',
+    })
+    const verdict = async (flow: string, when = '2026-10-20T12:00:00Z') => {
+      const r = await cli('eval', flow, '-w', ws, '--at', when, '-o', 'json')
+      const o = JSON.parse(r.stdout) as { decision: string; rule?: { id: string }; outcome: string }
+      return `${o.decision} ${o.rule?.id ?? '-'} ${o.outcome}`
+    }
+    expect(await verdict('pay-web-1 -> pay-api-1 tcp/8050')).toBe('allowed web-to-api allowed')
+    // "deny beats allow", `scope: global` on the source, `{}` = every workload in scope
+    expect(await verdict('dev-1 -> pay-api-1 tcp/443')).toBe('denied no-dev-to-prod blocked')
+    // `except` takes 10.40.0.0/16 out of the office block
+    expect(await verdict('10.30.1.1 -> pay-web-1 tcp/443')).toBe('allowed office-to-web allowed')
+    expect(await verdict('10.40.1.1 -> pay-web-1 tcp/443')).toMatch(/^denied - /)
+    // "valid through that UTC day, then ignored"
+    expect(await verdict('pay-batch-1 -> 203.0.113.5 tcp/22', '2026-10-31T23:59:59Z')).toBe(
+      'allowed month-end-export allowed',
+    )
+    expect(await verdict('pay-batch-1 -> 203.0.113.5 tcp/22', '2026-11-01T00:00:00Z')).toMatch(
+      /^denied - /,
+    )
+    // Enforcement: first match wins (payments prod: enforce), unmatched: observe
+    expect(await verdict('db-1 -> dev-1 tcp/5432')).toBe('denied - blocked')
+    expect(await verdict('dev-1 -> 10.99.0.1 tcp/5432')).toBe('denied - unenforced')
   })
 })
 
