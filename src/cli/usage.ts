@@ -79,8 +79,11 @@ export function mandatory(option: Option): Option {
   return option
 }
 
-/** Options whose value is a file or folder (`-w, --workspace <dir>`, `--out <file>`, `--flows <files...>`). */
-const PATH_VALUE = /<(dir|file|files\.\.\.)>$/
+/**
+ * Options whose value is a file or folder (`-w, --workspace <dir>`, `--out <file>`,
+ * `--flows <files...>`, also spelt `<file...>`: diff's was, and escaped the check until 2026-11-24).
+ */
+const PATH_VALUE = /<(dir|file|files?\.\.\.)>$/
 /** Options whose placeholder reads as a path but that take none. */
 const NOT_PATHS: ReadonlySet<string> = new Set(['--direction'])
 

@@ -293,6 +293,8 @@ describe('each command-line check runs once, before the workspace', () => {
         ['init', '-w', ''],
         ['validate', '-w', ''],
         ['simulate', '--flows', 'a.log', ''],
+        // diff's --flows was <file...>, a placeholder the check did not take for a path
+        ['diff', 'a', 'b', '--flows', ''],
       ]) {
         const r = await cli(...args)
         expect(r.code, args.join(' ')).toBe(1)

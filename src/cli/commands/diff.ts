@@ -152,7 +152,7 @@ export function registerDiff(program: Command): void {
       ),
     )
     .option(
-      '--flows <file...>',
+      '--flows <files...>',
       "flow files to replay against both policy sets (default: the workspace's store, when there is one)",
     )
   noFlowsOption(
