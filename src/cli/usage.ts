@@ -81,9 +81,10 @@ export function mandatory(option: Option): Option {
 
 /**
  * Options whose value is a file or folder (`-w, --workspace <dir>`, `--out <file>`,
- * `--flows <files...>`, also spelt `<file...>`: diff's was, and escaped the check until 2026-11-24).
+ * `--flows <files...>`, also spelt `<file...>`, and `--compare`/`--previous <policyDir>`: diff's
+ * `<file...>` and the `<policyDir>` escaped the check until 2026-11-24).
  */
-const PATH_VALUE = /<(dir|file|files?\.\.\.)>$/
+const PATH_VALUE = /<(dir|file|files?\.\.\.|policyDir)>$/
 /** Options whose placeholder reads as a path but that take none. */
 const NOT_PATHS: ReadonlySet<string> = new Set(['--direction'])
 

@@ -295,6 +295,9 @@ describe('each command-line check runs once, before the workspace', () => {
         ['simulate', '--flows', 'a.log', ''],
         // diff's --flows was <file...>, a placeholder the check did not take for a path
         ['diff', 'a', 'b', '--flows', ''],
+        // a policy folder named <policyDir>: io/not-found before, as --policy "" is cli/usage
+        ['blast-radius', '--compare', ''],
+        ['metrics', '--previous', ''],
       ]) {
         const r = await cli(...args)
         expect(r.code, args.join(' ')).toBe(1)
