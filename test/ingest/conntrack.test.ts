@@ -637,6 +637,53 @@ describe('conntrack -o xml (libnetfilter_conntrack src/conntrack/snprintf_xml.c)
     ])
   })
 
+  it('ICMP and ICMPv6 as the XML printer writes them, without type, code or id: echo requests, noted icmp-type-assumed-echo', async () => {
+    // conntrack 1.4.7 / libnetfilter_conntrack (Debian 12), `conntrack -E -o xml,ktimestamp` of
+    // three pings over IPv4 and two over IPv6 (test/netns/conntrack-kernel.test.ts): the
+    // `<layer4>` of an ICMP tuple is empty, and ` [USERSPACE] portid=… progname=conntrack` follows
+    // the element of a connection that `conntrack -F` ended
+    const icmp = (l3: [number, string], proto: [number, string], a: string, b: string) => ({
+      l3,
+      proto,
+      orig: [a, b, ''] as [string, string, string],
+      reply: [b, a, ''] as [string, string, string],
+    })
+    const v4 = icmp([2, 'ipv4'], [1, 'icmp'], '10.77.0.1', '10.77.0.2')
+    const v6 = icmp([10, 'ipv6'], [58, 'icmpv6'], 'fd00:77::1', 'fd00:77::2')
+    const destroy = (n: number, start: string, stop: string) => ({
+      type: 'destroy',
+      counters: [
+        [n, n * (n === 3 ? 84 : 104)],
+        [n, n * (n === 3 ? 84 : 104)],
+      ] as [[number, number], [number, number]],
+      independent: `<timeout>29</timeout><timestamp><start>${start}</start><stop>${stop}</stop></timestamp><deltatime>0</deltatime>`,
+    })
+    const { flows, ctx } = await run([
+      '<?xml version="1.0" encoding="utf-8"?>',
+      '<conntrack>',
+      xmlFlow({ ...v4, type: 'new', independent: '<timeout>30</timeout><unreplied/>' }),
+      xmlFlow({ ...v4, type: 'update', independent: '<timeout>30</timeout>' }),
+      xmlFlow({ ...v6, type: 'new', independent: '<timeout>30</timeout><unreplied/>' }),
+      xmlFlow({ ...v6, type: 'update', independent: '<timeout>30</timeout>' }),
+      xmlFlow({ ...v6, ...destroy(2, '1795553659393521137', '1795553659719934621') }) +
+        ' [USERSPACE] portid=20920 progname=conntrack',
+      xmlFlow({ ...v4, ...destroy(3, '1795553659393187970', '1795553659720155107') }) +
+        ' [USERSPACE] portid=20920 progname=conntrack',
+    ])
+    expect(ctx.stats.skipped).toEqual({})
+    expect(ctx.stats.notes).toMatchObject({ 'icmp-type-assumed-echo': 6 })
+    // both directions' counters; the kernel's start and stop in ns, rounded to the ms
+    const echo = { srcPort: 0, observedAction: 'accept', direction: 'client-to-server' }
+    expect(flows).toMatchObject([
+      { ...echo, src: 'fd00:77::1', dst: 'fd00:77::2', dstPort: 128, protocol: 58, packets: 4 },
+      { ...echo, src: '10.77.0.1', dst: '10.77.0.2', dstPort: 8, protocol: 1, packets: 6 },
+    ])
+    expect(flows.map((f) => [f.bytes, f.start, f.end])).toEqual([
+      [416, 1795553659394, 1795553659720],
+      [504, 1795553659393, 1795553659720],
+    ])
+  })
+
   describe('times (-o xml,ktimestamp: <timestamp>; -o xml,timestamp: <when>)', () => {
     const tcp = TCP_TUPLE
     const START_NS = '1700000000123456789'

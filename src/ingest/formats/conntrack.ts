@@ -100,6 +100,11 @@ interface Parsed {
   kernelStop?: number
   /** `-o xml,timestamp`: when the line was printed (`<when>`), local time read as UTC, ms. */
   printedLocal?: number
+  /**
+   * `-o xml` ICMP / ICMPv6: the XML printer writes no type, code or id (its `<layer4>` is empty),
+   * so the flow is read as an echo request, as the readers of other typeless records do.
+   */
+  icmpTypeless?: boolean
 }
 
 /**
@@ -214,6 +219,15 @@ function xmlText(xml: string, name: string): string | undefined {
   return close < 0 ? undefined : xml.slice(from, close).trim()
 }
 
+/** What {@link xmlFlowLine} makes of a `<flow>` element: its text line, its times, its typing. */
+interface XmlFlow {
+  text: string
+  kernelStart?: number
+  kernelStop?: number
+  printedLocal?: number
+  icmpTypeless?: boolean
+}
+
 /**
  * One `<flow>` element of `conntrack -L -o xml` / `conntrack -E -o xml` (one per line, as
  * libnetfilter_conntrack's XML printer writes them, src/conntrack/snprintf_xml.c) written again
@@ -230,15 +244,15 @@ function xmlText(xml: string, name: string): string | undefined {
  * - `-o xml,timestamp` (NFCT_OF_TIME; conntrack-tools src/conntrack.c sets it for XML where text
  *   gets the `[EPOCH.USEC]` stamp): `<when><hour/><min/><sec/><wday/><day/><month/><year/>
  *   </when>` after the metas, the time the line was printed, `localtime()` without a zone.
+ *
+ * ICMP and ICMPv6 tuples have an empty `<layer4>` there (conntrack 1.4.7 with Debian 12's
+ * libnetfilter_conntrack, checked against the kernel in test/netns/conntrack-kernel.test.ts): no
+ * type, code or id. Such an element is marked `icmpTypeless` (read as an echo request, see
+ * {@link toFlow}); a `<type>` there, should a printer write one, is read as the text's `type=`.
  * @returns the text line and the times, or undefined when the element has no original tuple
  *   (`bad-timestamp` when a time element is there but not a time).
  */
-function xmlFlowLine(
-  xml: string,
-):
-  | { text: string; kernelStart?: number; kernelStop?: number; printedLocal?: number }
-  | 'bad-timestamp'
-  | undefined {
+function xmlFlowLine(xml: string): XmlFlow | 'bad-timestamp' | undefined {
   const metas = new Map<string, string>()
   for (const m of xml.matchAll(
     /<meta direction="(original|reply|independent)">([\s\S]*?)<\/meta>/g,
@@ -281,9 +295,13 @@ function xmlFlowLine(
   if (independent.includes('<assured/>')) words.push('[ASSURED]')
   const delta = xmlText(independent, 'deltatime')
   if (delta !== undefined) words.push(`delta-time=${delta}`)
-  const out: { text: string; kernelStart?: number; kernelStop?: number; printedLocal?: number } = {
-    text: words.join(' '),
-  }
+  const out: XmlFlow = { text: words.join(' ') }
+  const icmp = l4[1] === '1' || l4[1] === '58'
+  if (
+    icmp &&
+    xmlText(/<layer4[^>]*>([\s\S]*?)<\/layer4>/.exec(original)?.[1] ?? '', 'type') === undefined
+  )
+    out.icmpTypeless = true
   const stamps = /<timestamp>([\s\S]*?)<\/timestamp>/.exec(independent)?.[1] ?? ''
   for (const [key, name] of [
     ['kernelStart', 'start'],
@@ -363,6 +381,11 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
     if (Number.isNaN(sp) || Number.isNaN(dp)) return 'bad-port'
     srcPort = sp
     dstPort = dp
+  } else if ((p.protocol === 1 || p.protocol === 58) && p.icmpTypeless === true) {
+    // `-o xml` prints no ICMP type: an echo request (ICMP 8, ICMPv6 128), as the other readers
+    // read a typeless ICMP record (README "Pairing"); conntrack tracks only the query types
+    // (echo, timestamp, information, address mask) as connections, echo by far the most common
+    dstPort = p.protocol === 1 ? 8 : 128
   } else if (p.protocol === 1 || p.protocol === 58) {
     const type = port(orig['type'], 255)
     const code = port(orig['code'], 255)
@@ -485,6 +508,7 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
   else if (timeNote !== undefined)
     flowNote(ctx, timeNote === 'name' ? 'time-from-file-name' : 'time-from-file-mtime')
   if (dnat) flowNote(ctx, 'dnat')
+  if (p.icmpTypeless === true) flowNote(ctx, 'icmp-type-assumed-echo')
 
   return {
     src,
@@ -621,7 +645,7 @@ async function* parseConntrack(
     }
     const where = `${ctx.file}:${lineNo}`
     let text = line
-    let xmlTimes: Pick<Parsed, 'kernelStart' | 'kernelStop' | 'printedLocal'> | undefined
+    let xmlTimes: XmlFlow | undefined
     if (line.startsWith('<')) {
       // `-o xml`: the XML declaration and the `<conntrack>` element around the flows are not
       // records; each `<flow>` is
@@ -636,10 +660,11 @@ async function* parseConntrack(
     }
     const parsed = split(text)
     if (typeof parsed !== 'string' && xmlTimes !== undefined) {
-      const { kernelStart, kernelStop, printedLocal } = xmlTimes
+      const { kernelStart, kernelStop, printedLocal, icmpTypeless } = xmlTimes
       if (kernelStart !== undefined) parsed.kernelStart = kernelStart
       if (kernelStop !== undefined) parsed.kernelStop = kernelStop
       if (printedLocal !== undefined) parsed.printedLocal = printedLocal
+      if (icmpTypeless !== undefined) parsed.icmpTypeless = icmpTypeless
     }
     const flow = typeof parsed === 'string' ? parsed : toFlow(parsed, ctx, lineNo)
     if (typeof flow === 'string') {
