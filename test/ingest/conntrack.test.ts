@@ -684,6 +684,51 @@ describe('conntrack -o xml (libnetfilter_conntrack src/conntrack/snprintf_xml.c)
     ])
   })
 
+  it('events timed by their [DESTROY] alone (-E -o xml,ktimestamp): the flow is not noted time-from-file-mtime', async () => {
+    // the kernel gives `<timestamp>` in the destroy event only (conntrack 1.4.7 against Linux 6.x,
+    // test/netns/conntrack-kernel.test.ts): the new and update events have no time, and took the
+    // file's, but the flow's times are the kernel's start and stop; a connection whose events
+    // have no time at all keeps the note
+    const when = new Date('2026-05-01T08:00:00Z')
+    const tuple = (src: string, dst: string, l4: string): [string, string, string] => [src, dst, l4]
+    const other = {
+      ...TCP_TUPLE,
+      orig: tuple('10.0.0.1', '10.0.0.2', '<sport>40001</sport><dport>22</dport>'),
+      reply: tuple('10.0.0.2', '10.0.0.1', '<sport>22</sport><dport>40001</dport>'),
+    }
+    const { flows, summary } = await readAsFile(
+      [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<conntrack>',
+        xmlFlow({ ...TCP_TUPLE, type: 'new', independent: '<state>SYN_SENT</state><unreplied/>' }),
+        xmlFlow({ ...other, type: 'new', independent: '<state>SYN_SENT</state><unreplied/>' }),
+        xmlFlow({
+          ...TCP_TUPLE,
+          type: 'update',
+          independent: '<state>ESTABLISHED</state><assured/>',
+        }),
+        xmlFlow({
+          ...TCP_TUPLE,
+          type: 'destroy',
+          counters: [
+            [6, 1320],
+            [4, 5216],
+          ],
+          independent:
+            '<state>TIME_WAIT</state><assured/><timestamp><start>1795553657253600000</start><stop>1795553659719500000</stop></timestamp><deltatime>2</deltatime>',
+        }),
+        '',
+      ].join('\n'),
+      { name: 'ct.xml', mtime: when },
+    )
+    expect(flows.map((f) => [f.srcPort, f.start, f.end])).toEqual([
+      [40000, 1795553657254, 1795553659720],
+      [40001, when.getTime(), when.getTime()],
+    ])
+    // one note for the one event of the connection that had no time of its own
+    expect(summary.stats.notes['time-from-file-mtime']).toBe(1)
+  })
+
   describe('times (-o xml,ktimestamp: <timestamp>; -o xml,timestamp: <when>)', () => {
     const tcp = TCP_TUPLE
     const START_NS = '1700000000123456789'

@@ -13,8 +13,10 @@
  */
 import { isCounter, normalizeIp, type Flow } from '../../core/index.js'
 import {
+  FLOW_NOTES,
   flowGiven,
   flowNote,
+  flowNotesOf,
   MAX_OPEN_CONNECTIONS,
   note,
   skip,
@@ -561,15 +563,36 @@ function hasCounters(p: Parsed): boolean {
   return p.tuples.some((t) => t['packets'] !== undefined || t['bytes'] !== undefined)
 }
 
+/** The notes saying that a record had no time of its own and took the file's (or none). */
+const UNTIMED_NOTES: ReadonlySet<string> = new Set([
+  'time-from-file-mtime',
+  'time-from-file-name',
+  'no-timestamp',
+])
+
+/**
+ * `f` without the notes that say its record took the file's time ({@link UNTIMED_NOTES}): the
+ * flow of an event without a time (`-o xml,ktimestamp` times only `destroy` events) merged with
+ * one that has a time, whose time the connection's flow takes.
+ */
+function withoutUntimedNotes(f: Flow): Flow {
+  const notes = flowNotesOf(f)
+  if (notes === undefined) return f
+  const copy: Flow & { [FLOW_NOTES]?: readonly string[] } = { ...f }
+  copy[FLOW_NOTES] = notes.filter((n) => !UNTIMED_NOTES.has(n))
+  return copy
+}
+
 /**
  * One flow of a connection from its events: the earliest start and latest end of the events
  * with a time of their own, the highest counters (conntrack's are totals since the connection
  * began), accepted once any event shows a reply, else rejected when one shows a refusing reset;
- * source line of the latest event.
+ * source line of the latest event. Once an event has a time, the connection's flow no longer
+ * carries the `time-from-file-…` notes of the events without one.
  */
 function mergeEvent(held: OpenConnection, next: OpenConnection): OpenConnection {
-  const a = held.flow
-  const b = next.flow
+  const a = next.timed && !held.timed ? withoutUntimedNotes(held.flow) : held.flow
+  const b = held.timed && !next.timed ? withoutUntimedNotes(next.flow) : next.flow
   const times =
     held.timed && next.timed
       ? { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) }
