@@ -7,9 +7,10 @@
  * The traffic runs twice: to b's own addresses, then to virtual addresses that a's output path
  * DNATs to b (`dnat to`, the TCP ports swapped as well, 8080 ↔ 8081), so that only the reply
  * tuple names the real server. Each run is captured as events (`-E -o timestamp`, `-E -o
- * xml,ktimestamp`) and as listings (`-L -o extended,ktimestamp`, `-L -f ipv6`), the table then
- * flushed (which ends every connection with a `[DESTROY]`). The expected flows come from the
- * traffic (fixed ports, payloads, IP and transport header sizes), never from Bulkhead's output.
+ * xml,ktimestamp`) and as listings (`-L -o extended,ktimestamp`, `-L -f ipv6`,
+ * `/proc/net/nf_conntrack`), the table then flushed (which ends every connection with a
+ * `[DESTROY]`). The expected flows come from the traffic (fixed ports, payloads, IP and
+ * transport header sizes), never from Bulkhead's output.
  * Runs as root with `ip netns` and `conntrack`; skips with the reason otherwise, unless
  * BULKHEAD_REQUIRE_NETNS=1 (CI), where a missing capability fails the suite. Namespaces are
  * named `<prefix>-…`, prefix `bhct` or BULKHEAD_NETNS_PREFIX.
@@ -193,6 +194,10 @@ describeKernel('conntrack (the kernel table: -E, -L, -o xml) → bulkhead flows'
     await sleep(200)
     await listOnce(['-L', '-o', 'extended,ktimestamp'], `${run}-listing.txt`)
     await listOnce(['-L', '-f', 'ipv6'], `${run}-listing6.txt`)
+    writeFileSync(
+      path.join(dir, `${run}-proc.txt`),
+      await lab.exec('a', ['cat', '/proc/net/nf_conntrack']),
+    )
     await lab.exec('a', ['conntrack', '-F'])
     await sleep(500)
     for (const e of events) e.kill('SIGTERM')
@@ -310,6 +315,17 @@ describeKernel('conntrack (the kernel table: -E, -L, -o xml) → bulkhead flows'
       const [t0, t1] = span[run] ?? [0, 0]
       expectWithin(flows, t0, t1)
       expect(stderr).toMatch(/summary-line 1\b/)
+    })
+
+    it(`${run}: /proc/net/nf_conntrack (IPv6 written in full), timed by the file${dnat}`, () => {
+      const { flows } = read(`${run}-proc.txt`)
+      expectKnown(
+        flows,
+        known(run).filter((k) => k.srcPort !== 41003),
+        `${run} /proc/net/nf_conntrack`,
+      )
+      const [t0, t1] = span[run] ?? [0, 0]
+      expectWithin(flows, t0, t1)
     })
 
     it(`${run}: conntrack -L -f ipv6, the IPv6 connections, timed by the file${dnat}`, () => {
