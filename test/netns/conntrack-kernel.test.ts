@@ -24,6 +24,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { cleanupLeftovers, createLab, type Lab } from './harness.js'
 import { describeKernel } from './probe-check.js'
 import {
+  closed,
   exporterSupport,
   expectWithin,
   runTraffic,
@@ -167,18 +168,9 @@ describeKernel('conntrack (the kernel table: -E, -L, -o xml) → bulkhead flows'
     c.on('close', () => writeFileSync(path.join(dir, file), out + err))
     return c
   }
-  const closed = (c: ChildProcess, ms: number): Promise<void> =>
-    new Promise((res, rej) => {
-      if (c.exitCode !== null || c.signalCode !== null) return res()
-      const t = setTimeout(() => rej(new Error('conntrack did not exit in time')), ms)
-      c.once('close', () => {
-        clearTimeout(t)
-        res()
-      })
-    })
   /** `conntrack ...args` in a, to its end (5 s at most), written to `file`. */
   const listOnce = (args: readonly string[], file: string): Promise<void> =>
-    closed(conntrack(args, file), 5000)
+    closed(conntrack(args, file), 5000, 'conntrack')
 
   /** One run: events watched, the traffic, the listings, the flush that ends every connection. */
   const capture = async (run: Run, b4: string, b6: string): Promise<void> => {
@@ -201,7 +193,7 @@ describeKernel('conntrack (the kernel table: -E, -L, -o xml) → bulkhead flows'
     await lab.exec('a', ['conntrack', '-F'])
     await sleep(500)
     for (const e of events) e.kill('SIGTERM')
-    await Promise.all(events.map((e) => closed(e, 5000)))
+    await Promise.all(events.map((e) => closed(e, 5000, 'conntrack')))
     span[run] = [t0, Date.now()]
   }
 

@@ -22,7 +22,7 @@ import { openDuckDbStore } from '../../src/store/index.js'
 import { all } from '../helpers/store.js'
 import { cleanupLeftovers, createLab, netnsSupport, type Lab } from './harness.js'
 import { describeKernel } from './probe-check.js'
-import { collectArgv, runTraffic, SERVER_JS, sleep, waitFor, type Line } from './traffic.js'
+import { closed, collectArgv, runTraffic, SERVER_JS, sleep, waitFor, type Line } from './traffic.js'
 
 const PREFIX = process.env['BULKHEAD_NETNS_PREFIX'] ?? 'bhnfdump'
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
@@ -256,15 +256,6 @@ describeKernel('nfdump (nfpcapd → nfreplay v5 / v9, nfdump -o csv) → bulkhea
     children.push(c)
     return c
   }
-  const closed = (c: ChildProcess, ms: number): Promise<void> =>
-    new Promise((res, rej) => {
-      if (c.exitCode !== null || c.signalCode !== null) return res()
-      const t = setTimeout(() => rej(new Error('a child did not exit in time')), ms)
-      c.once('close', () => {
-        clearTimeout(t)
-        res()
-      })
-    })
 
   beforeAll(async () => {
     cleanupLeftovers(PREFIX)

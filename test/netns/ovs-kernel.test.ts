@@ -37,6 +37,7 @@ import {
   expectRefused,
   expectTcp,
   expectWithin,
+  collectArgv,
   exporterSupport,
   oneFrom,
   runClient,
@@ -178,21 +179,7 @@ describeKernel(
       const collect = (
         port: number,
       ): { done: Promise<{ flows: Line[]; stderr: string }>; c: ChildProcess } => {
-        const c = inNs(
-          nsBr,
-          [
-            process.execPath,
-            '--import',
-            'tsx',
-            'src/cli/main.ts',
-            'collect',
-            '--listen',
-            `127.0.0.1:${String(port)}`,
-            '--duration',
-            '40',
-          ],
-          REPO,
-        )
+        const c = inNs(nsBr, collectArgv(port, 40), REPO)
         let out = ''
         let err = ''
         c.stdout?.on('data', (d: Buffer) => (out += d.toString()))

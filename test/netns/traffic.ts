@@ -252,9 +252,10 @@ export async function runTraffic(
 
 /**
  * The argv of `bulkhead collect` from the sources (run it with the repository as its working
- * folder, in the namespace the exporter sends to): UDP on 127.0.0.1:`port`, for at most 25 s.
+ * folder, in the namespace the exporter sends to): UDP on 127.0.0.1:`port`, for at most
+ * `seconds`.
  */
-export const collectArgv = (port: number): string[] => [
+export const collectArgv = (port: number, seconds = 25): string[] => [
   process.execPath,
   '--import',
   'tsx',
@@ -263,5 +264,17 @@ export const collectArgv = (port: number): string[] => [
   '--listen',
   `127.0.0.1:${String(port)}`,
   '--duration',
-  '25',
+  String(seconds),
 ]
+
+/** Resolves when `c` has exited (at once if it has), rejects after `ms` naming `what`. */
+export function closed(c: ChildProcess, ms: number, what = 'a child'): Promise<void> {
+  return new Promise((res, rej) => {
+    if (c.exitCode !== null || c.signalCode !== null) return res()
+    const t = setTimeout(() => rej(new Error(`${what} did not exit in time`)), ms)
+    c.once('close', () => {
+      clearTimeout(t)
+      res()
+    })
+  })
+}
