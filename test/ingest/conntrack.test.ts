@@ -217,6 +217,78 @@ describe('conntrack -E -o timestamp (conntrack-events.txt)', () => {
     expect(ctx.stats.notes['unanswered-attempt']).toBe(1)
   })
 
+  it('without nf_conntrack_acct a TCP connection still unreplied in CLOSE was refused by a reset: events, a listing, xml', async () => {
+    // after `conntrack -E -o timestamp` on Linux 6.18 with accounting off: no [UPDATE]; the
+    // DESTROY prints CLOSE (the RST's state) and SYN_SENT's timeout, with no counters
+    const flow = (sport: number, port: number): string =>
+      `src=10.61.0.1 dst=10.61.0.2 sport=${String(sport)} dport=${String(port)}`
+    const back = (sport: number, port: number): string =>
+      `src=10.61.0.2 dst=10.61.0.1 sport=${String(port)} dport=${String(sport)}`
+    const events = await run([
+      `[1795000000.100000]\t    [NEW] tcp      6 120 SYN_SENT ${flow(45001, 23)} [UNREPLIED] ${back(45001, 23)}`,
+      `[1795000000.100040]\t[DESTROY] tcp      6 120 CLOSE ${flow(45001, 23)} [UNREPLIED] ${back(45001, 23)}`,
+      // an attempt that timed out: SYN_SENT to the end, unknown as before
+      `[1795000001.000000]\t    [NEW] tcp      6 120 SYN_SENT ${flow(45002, 24)} [UNREPLIED] ${back(45002, 24)}`,
+      `[1795000121.000000]\t[DESTROY] tcp      6 SYN_SENT ${flow(45002, 24)} [UNREPLIED] ${back(45002, 24)}`,
+      // an unreplied CLOSE in an [UPDATE] alone (a connection whose DESTROY was not captured)
+      `[1795000002.000000]\t    [NEW] tcp      6 120 SYN_SENT ${flow(45003, 25)} [UNREPLIED] ${back(45003, 25)}`,
+      `[1795000002.000100]\t [UPDATE] tcp      6 10 CLOSE ${flow(45003, 25)} [UNREPLIED] ${back(45003, 25)}`,
+      // UDP has no state word: unknown as before
+      `[1795000003.000000]\t    [NEW] udp      17 30 ${flow(45004, 53)} [UNREPLIED] ${back(45004, 53)}`,
+      `[1795000033.000000]\t[DESTROY] udp      17 ${flow(45004, 53)} [UNREPLIED] ${back(45004, 53)}`,
+    ])
+    expect(events.flows.map((f) => [f.dstPort, f.observedAction, f.packets])).toEqual([
+      [23, 'reject', 0],
+      [24, 'unknown', 0],
+      [53, 'unknown', 0],
+      [25, 'reject', 0],
+    ])
+    expect(events.ctx.stats.notes['refused-by-reset']).toBe(2)
+    expect(events.ctx.stats.notes['unanswered-attempt']).toBeUndefined()
+
+    // a listing (`conntrack -L`, /proc/net/nf_conntrack) caught in the instant before deletion
+    const listing = await run([
+      `tcp      6 9 CLOSE ${flow(45005, 26)} [UNREPLIED] ${back(45005, 26)} mark=0 use=1`,
+      `ipv4     2 tcp      6 9 CLOSE ${flow(45006, 27)} [UNREPLIED] ${back(45006, 27)} mark=0 zone=0 use=2`,
+      // still waiting for an answer: unknown as before
+      `tcp      6 118 SYN_SENT ${flow(45007, 28)} [UNREPLIED] ${back(45007, 28)} mark=0 use=1`,
+      // answered, then reset: CLOSE but replied, accepted as before
+      `tcp      6 9 CLOSE ${flow(45008, 29)} ${back(45008, 29)} mark=0 use=1`,
+      // with counters the reply tuple tells: nothing came back, the reset was the client's own
+      `tcp      6 9 CLOSE ${flow(45009, 30)} packets=2 bytes=80 [UNREPLIED] ${back(45009, 30)} packets=0 bytes=0 mark=0 use=1`,
+    ])
+    expect(listing.flows.map((f) => [f.dstPort, f.observedAction])).toEqual([
+      [26, 'reject'],
+      [27, 'reject'],
+      [28, 'unknown'],
+      [29, 'accept'],
+      [30, 'unknown'],
+    ])
+    expect(listing.ctx.stats.notes['refused-by-reset']).toBe(2)
+
+    // `conntrack -E -o xml` with accounting off, as the kernel printed it
+    const meta = (dir: string, a: string, b: string, sp: number, dp: number): string =>
+      `<meta direction="${dir}"><layer3 protonum="2" protoname="ipv4"><src>${a}</src><dst>${b}</dst></layer3><layer4 protonum="6" protoname="tcp"><sport>${String(sp)}</sport><dport>${String(dp)}</dport></layer4></meta>`
+    const xmlFlow = (type: string, state: string): string =>
+      `<flow type="${type}">${meta('original', '10.61.0.1', '10.61.0.2', 45010, 31)}${meta('reply', '10.61.0.2', '10.61.0.1', 31, 45010)}<meta direction="independent"><state>${state}</state><timeout>120</timeout><id>605291262</id><unreplied/></meta></flow>`
+    const xml = await run(
+      [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<conntrack>',
+        xmlFlow('new', 'SYN_SENT'),
+        xmlFlow('destroy', 'CLOSE'),
+        '</conntrack>',
+      ],
+      'ct.xml',
+    )
+    expect(xml.ctx.stats.skipped).toEqual({})
+    expect(xml.flows.map((f) => [f.dstPort, f.observedAction])).toEqual([[31, 'reject']])
+    expect(xml.ctx.stats.notes['refused-by-reset']).toBe(1)
+    // the new event alone (SYN_SENT, open at the end) stays unknown
+    const open = await run(['<conntrack>', xmlFlow('new', 'SYN_SENT'), '</conntrack>'], 'ct.xml')
+    expect(open.flows.map((f) => f.observedAction)).toEqual(['unknown'])
+  })
+
   it('an unanswered DESTROY with more than a SYN and its retries sent, or no counters, stays unknown', async () => {
     const destroy = (counters: string, reply: string): string =>
       `[1795435749.880441]\t[DESTROY] ipv4     2 tcp      6 SYN_SENT src=10.50.2.11 dst=10.50.4.11 sport=33866 dport=3306 ${counters}[UNREPLIED] src=10.50.4.11 dst=10.50.2.11 sport=3306 dport=33866 ${reply}delta-time=8`

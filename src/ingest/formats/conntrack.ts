@@ -92,6 +92,8 @@ interface Parsed {
   unreplied: boolean
   /** `[ASSURED]` was printed: the line carries the connection's status. */
   assured: boolean
+  /** The protocol's state word (TCP `SYN_SENT`, `CLOSE`, …), when printed. */
+  state?: string
   /** The event of a `conntrack -E` line; undefined in a listing. */
   event?: 'NEW' | 'UPDATE' | 'DESTROY'
   /**
@@ -166,7 +168,11 @@ function split(line: string): Parsed | string {
   // Optional timeout and state.
   if (/^\d+$/.test(tokens[i] ?? '')) i++
   // TCP states include the kernel's `SYN_SENT2` (simultaneous open), hence digits
-  if (/^[A-Z][A-Z0-9_]*$/.test(tokens[i] ?? '')) i++
+  const state = tokens[i] ?? ''
+  if (/^[A-Z][A-Z0-9_]*$/.test(state)) {
+    parsed.state = state
+    i++
+  }
   for (; i < tokens.length; i++) {
     const t = tokens[i] ?? ''
     if (t === '[UNREPLIED]') {
@@ -348,11 +354,24 @@ function xmlFlowLine(xml: string): XmlFlow | 'bad-timestamp' | undefined {
  *   (`nf_conntrack_proto_tcp.c`, "If only reply is a RST"), before marking it replied, so its
  *   `[DESTROY]` (with `nf_conntrack_acct`) shows `[UNREPLIED]` and the RST in the reply's
  *   `packets=` — as Zeek's `REJ` (SYN answered by RST), it is `reject` (note `refused-by-reset`).
+ *   Without `nf_conntrack_acct` (the default) nothing is counted, and the TCP state says it: the
+ *   RST moves the connection to `CLOSE` (`tcp_conntracks`, rst row, from every state but
+ *   `NONE`) and the kernel deletes it, so its `[DESTROY]` prints `CLOSE` and `[UNREPLIED]`
+ *   (Linux 6.18: no `[UPDATE]` before it; the timeout printed is SYN_SENT's). A TCP line
+ *   `[UNREPLIED]` in `CLOSE` whose reply tuple printed no counters is therefore refused too. The
+ *   same table moves the connection to `CLOSE` on a RST from the original direction, and the
+ *   kernel deletes it just the same ("If only reply is a RST" tests any RST while unreplied):
+ *   the client's own reset before any answer (Linux's own stack sends none in SYN_SENT, even on
+ *   a close with SO_LINGER 0; other stacks, raw-socket scanners and devices injecting resets
+ *   may), or the originator's reset of a one-way connection picked up mid-stream. With counters
+ *   that is told apart (the reply tuple counted nothing: the rules below); without, it prints
+ *   the same line and is read as refused (README, Limits).
  *   A TCP connection that ended (`[DESTROY]`) still `[UNREPLIED]` with nothing counted in the
  *   reply tuple and at most {@link MAX_SYN_PACKETS} sent (the SYN and its retries: dropped
  *   silently, or nothing there) never opened either: `reject` (note `unanswered-attempt`), as
- *   Zeek's `S0` without payload. A listing's `[UNREPLIED]` entry may still be answered, and
- *   without `nf_conntrack_acct` nothing is counted: `unknown`; so is UDP, whose ICMP port
+ *   Zeek's `S0` without payload. A listing's `[UNREPLIED]` entry in another state (SYN_SENT)
+ *   may still be answered, and without `nf_conntrack_acct` nothing is counted: `unknown`; so is
+ *   UDP, whose ICMP port
  *   unreachable conntrack does not count in the tuple, and whose one-way traffic has no reply.
  *   A `[DESTROY]` without `[ASSURED]` whose reply tuple counted no packet while the original
  *   counted some is read as `[UNREPLIED]`: Linux 2.6 put no status in destroy events.
@@ -444,7 +463,13 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
   const unreplied =
     p.unreplied ||
     (p.event === 'DESTROY' && !p.assured && replies === 0 && sent !== undefined && sent > 0)
-  const refused = unreplied && p.protocol === 6 && (replies ?? 0) > 0
+  // the kernel moves an unreplied connection to CLOSE on a RST and deletes it: without counters
+  // the state is all that says a reset ended it; with them, a reply tuple that counted nothing
+  // says the reset was the client's own
+  const refused =
+    unreplied &&
+    p.protocol === 6 &&
+    ((replies ?? 0) > 0 || (replies === undefined && p.state === 'CLOSE'))
   const unanswered =
     unreplied &&
     p.protocol === 6 &&
