@@ -6,7 +6,9 @@
  * `nf_conntrack_timestamp`, both per namespace) and an nftables ruleset that makes it track.
  * The traffic runs twice: to b's own addresses, then to virtual addresses that a's output path
  * DNATs to b (`dnat to`, the TCP ports swapped as well, 8080 ↔ 8081), so that only the reply
- * tuple names the real server. Each run is captured as events (`-E -o timestamp`, `-E -o
+ * tuple names the real server. A third run goes to b with accounting off (`nf_conntrack_acct=0`,
+ * the kernel's default), where nothing is counted and only the TCP state (`CLOSE`, `[UNREPLIED]`)
+ * says that a reset refused a connection. Each run is captured as events (`-E -o timestamp`, `-E -o
  * xml,ktimestamp`) and as listings (`-L -o extended,ktimestamp`, `-L -f ipv6`,
  * `/proc/net/nf_conntrack`), the table then flushed (which ends every connection with a
  * `[DESTROY]`). The expected flows come from the traffic (fixed ports, payloads, IP and
@@ -66,13 +68,17 @@ const RULESET = `table inet bhct {
 
 const support = exporterSupport(PREFIX, [['conntrack', 'conntrack']])
 
-/** One run of the traffic: to b itself, or to the virtual addresses DNATed to b. */
-type Run = 'direct' | 'dnat'
+/**
+ * One run of the traffic: to b itself, or to the virtual addresses DNATed to b, or to b itself
+ * with accounting off in a.
+ */
+type Run = 'direct' | 'dnat' | 'noacct'
 
 /** What the client got in each run (the DNAT run's TCP connections reach the other port). */
 const PLANNED: Record<Run, Record<string, unknown>> = {
   direct: { tcp4: 5000, tcp6: 2000, refused: 'ECONNREFUSED', udp: 150, icmp4: 3, icmp6: 2 },
   dnat: { tcp4: 2000, tcp6: 5000, refused: 'ECONNREFUSED', udp: 150, icmp4: 3, icmp6: 2 },
+  noacct: { tcp4: 5000, tcp6: 2000, refused: 'ECONNREFUSED', udp: 150, icmp4: 3, icmp6: 2 },
 }
 
 /** The fields of a known flow that are exact, and the bounds of a TCP connection's octets. */
@@ -238,8 +244,12 @@ describeKernel('conntrack (the kernel table: -E, -L, -o xml) → bulkhead flows'
     await waitFor(server, 'stdout', /ready/, 5000)
     await capture('direct', B4, B6)
     await capture('dnat', V4, V6)
+    // off again, as the kernel has it by default: connections from now on count nothing
+    await lab.exec('a', ['sysctl', '-w', 'net.netfilter.nf_conntrack_acct=0'])
+    acct.push(await lab.exec('a', ['sysctl', '-n', 'net.netfilter.nf_conntrack_acct']))
+    await capture('noacct', B4, B6)
     server.kill('SIGTERM')
-  }, 60_000)
+  }, 90_000)
 
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL')
@@ -263,8 +273,8 @@ describeKernel('conntrack (the kernel table: -E, -L, -o xml) → bulkhead flows'
     return { flows, stderr: out.stderr }
   }
 
-  it('the traffic went as planned, with accounting and timestamps on in a', () => {
-    expect(acct).toEqual(['1\n1\n'])
+  it('the traffic went as planned, with accounting and timestamps on in a (accounting off for noacct)', () => {
+    expect(acct).toEqual(['1\n1\n', '0\n'])
     expect(client).toEqual(PLANNED)
   })
 
@@ -329,6 +339,26 @@ describeKernel('conntrack (the kernel table: -E, -L, -o xml) → bulkhead flows'
       )
       const [t0, t1] = span[run] ?? [0, 0]
       expectWithin(flows, t0, t1)
+    })
+  }
+
+  // accounting off: no counters anywhere; the refused connection's DESTROY prints CLOSE and
+  // [UNREPLIED], which alone says that a reset refused it
+  const uncounted = (): Known[] =>
+    known('direct').map(({ packets: _p, bytes: _b, tcp: _t, ...exact }) => exact)
+
+  for (const [file, what] of [
+    ['noacct-events.txt', 'conntrack -E -o timestamp'],
+    ['noacct-events.xml', 'conntrack -E -o xml,ktimestamp'],
+  ] as const) {
+    it(`noacct: ${what} without nf_conntrack_acct, the refused connection from its CLOSE state`, () => {
+      const { flows, stderr } = read(file)
+      expectKnown(flows, uncounted(), `noacct ${what}`)
+      expect(flows.map((f) => [f.packets, f.bytes])).toEqual(flows.map(() => [0, 0]))
+      const [t0, t1] = span.noacct ?? [0, 0]
+      expectWithin(flows, t0, t1)
+      expect(stderr).toMatch(/refused-by-reset 1\b/)
+      expect(stderr).toMatch(/counters-not-logged 6\b/)
     })
   }
 })
