@@ -5,6 +5,7 @@
 export type {
   FlowBatch,
   FlowColumnBatch,
+  FlowDictionaries,
   FlowQuery,
   FlowStore,
   GcpReportJournal,

@@ -116,6 +116,17 @@ export interface FlowColumnBatch {
   readonly half?: Uint8Array
 }
 
+/**
+ * The id → value tables of `flow_rows` ({@link FlowStore.flowDictionaries}): the values the
+ * `flows` view shows for each id, one entry per id stored.
+ */
+export interface FlowDictionaries {
+  /** `flow_rows.src` / `dst` id → the address as canonical text (the view's `src` / `dst`). */
+  readonly addresses: ReadonlyMap<number, string>
+  /** `flow_rows.source` id → the flow's `format` (parser name) and `file` (as given to ingest). */
+  readonly sources: ReadonlyMap<number, { readonly format: string; readonly file: string }>
+}
+
 /** One batch for {@link FlowStore.ingestFile}: flow objects, or {@link FlowColumnBatch} columns. */
 export type FlowBatch = readonly Flow[] | FlowColumnBatch
 
@@ -303,6 +314,15 @@ export interface FlowStore {
     onBatch: (batch: ColumnBatch) => void | Promise<void>,
     options?: QueryOptions,
   ): Promise<number>
+  /**
+   * The tables that decode the id columns of the store's `flow_rows` table (schema: see
+   * `FLOW_COLUMNS` in ./duckdb/schema.ts): for a query that groups on `flow_rows`' ids and
+   * decodes each distinct value once, where one through the `flows` view would decode a text per
+   * row (`simulate`'s grouping query: {@link FlowDictionaries}). Every stored address and source,
+   * whatever window is queried; the connection is busy until the promise settles.
+   * @throws what DuckDB throws (e.g. a closed store).
+   */
+  flowDictionaries(): Promise<FlowDictionaries>
   /**
    * Creates (or replaces) a temporary table `name` on the connection that {@link query} uses,
    * filled with `rows`, for an analysis stage to join against the flows (e.g. discover's

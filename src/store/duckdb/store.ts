@@ -39,6 +39,7 @@ import type {
   ColumnValue,
   FlowBatch,
   FlowColumnBatch,
+  FlowDictionaries,
   FlowQuery,
   FlowStore,
   GcpReportJournal,
@@ -1061,6 +1062,22 @@ class DuckDbFlowStore implements FlowStore {
         return n
       }),
     )
+  }
+
+  async flowDictionaries(): Promise<FlowDictionaries> {
+    const addresses = new Map<number, string>()
+    const sources = new Map<number, { format: string; file: string }>()
+    for (const r of await this.query<{ id: number; text: string }>(
+      `SELECT id, text FROM addresses`,
+      [],
+    ))
+      addresses.set(r.id, r.text)
+    for (const r of await this.query<{ id: number; format: string; file: string }>(
+      `SELECT id, format, file FROM sources`,
+      [],
+    ))
+      sources.set(r.id, { format: r.format, file: r.file })
+    return { addresses, sources }
   }
 
   /**
