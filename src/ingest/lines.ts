@@ -403,8 +403,11 @@ export async function* splitLineBlocks(
       discarding = false
       if (lastLf > firstLf) out.push(chunk.subarray(firstLf + 1, lastLf + 1))
     } else if (carryLen > 0) {
-      carry.push(chunk.subarray(0, lastLf + 1))
+      // the line begun in earlier chunks as a block of its own: the chunk's other lines are not
+      // copied
+      carry.push(chunk.subarray(0, firstLf + 1))
       out.push(Buffer.concat(carry))
+      if (lastLf > firstLf) out.push(chunk.subarray(firstLf + 1, lastLf + 1))
       carry = []
       carryLen = 0
     } else {

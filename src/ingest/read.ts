@@ -446,21 +446,28 @@ async function* readOne(
       const rows = Math.min(COLUMN_BATCH_ROWS + 2048, Math.max(64, bytesTotal >> 4))
       const fresh = (): FlowColumns => new FlowColumns(fmt, file, table, rows)
       let out = fresh()
-      const inp = new FlowColumns(fmt, file, table, Math.min(rows, 2048))
+      // rows to pair are read into `inp` and pushed through the pairer into `out`; without
+      // pairing they are read straight into `out`, and its rows from `oriented` on are oriented
+      // where the reader left their direction unknown
+      const inp = cpairer ? new FlowColumns(fmt, file, table, Math.min(rows, 2048)) : undefined
+      let oriented = 0
       const take = (): void => {
-        for (let i = 0; i < inp.n; i++) {
-          if (cpairer) cpairer.push(inp, i, out)
-          else {
-            const r = out.copyRow(inp, i)
+        if (inp === undefined || cpairer === undefined) {
+          for (let r = oriented; r < out.n; r++)
             if (out.direction[r] === DIR_UNKNOWN) orientRow(out, r)
-          }
+          oriented = out.n
+          return
         }
+        for (let i = 0; i < inp.n; i++) cpairer.push(inp, i, out)
         inp.n = 0
       }
       const typeless = ICMP_TYPELESS_FORMATS.has(fmt)
       const ready = (last = false): FlowColumns => {
         const rows = out
-        if (!last) out = fresh()
+        if (!last) {
+          out = fresh()
+          oriented = 0
+        }
         // (taken first: a no-sender row that stops a strict run must not be read again)
         const b = groupEndsRows(
           rows,
@@ -501,8 +508,8 @@ async function* readOne(
             if (item === null) {
               if (long === undefined) lineOpts.onLongLine(lineNo + 1)
               lineNo++
-            } else if (typeof item === 'string') reader.text(item, ++lineNo, inp)
-            else lineNo = reader.block(item, lineNo, inp, long)
+            } else if (typeof item === 'string') reader.text(item, ++lineNo, inp ?? out)
+            else lineNo = reader.block(item, lineNo, inp ?? out, long)
           }
           take()
           if (out.n >= COLUMN_BATCH_ROWS) {

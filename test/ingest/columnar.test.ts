@@ -556,6 +556,53 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
     expect(out.flows.map((f) => [f.start, f.end])).toEqual([[1800000000100, 1800000000103]])
   })
 
+  it('Zeek TSV tokens at the edge of what the byte reader splits and reads: as the line reader reads them', async () => {
+    const header = [
+      '#separator \\x09',
+      '#unset_field\t-',
+      '#empty_field\t(empty)',
+      '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\tresp_pkts',
+      '#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tinterval\tcount\tcount\tstring\tcount\tcount',
+    ]
+    const plain = '1800000000.100400 C1 10.0.0.5 40000 10.0.0.80 80 tcp 0.002300 100 200 SF 3 4'
+    const row = (over: Record<number, string>): string =>
+      plain
+        .split(' ')
+        .map((v, i) => over[i] ?? v)
+        .join('\t')
+    const rows = [
+      row({}),
+      row({ 1: 'C\u0001x' }), // a control character in a column the split passes over
+      row({ 1: 'C\u000bx' }),
+      row({ 8: '1\u00002' }), // and in one it reads
+      row({ 0: '1800000000.' }),
+      row({ 0: '.5' }),
+      row({ 0: '1800000000.1.2' }),
+      row({ 0: '18000000001004001' }), // 17 digits
+      row({ 7: '9999999999999999' }), // 16 digits beyond 2^53
+      row({ 7: '1234.567890123456' }),
+      row({ 7: '1234.5678901234567' }),
+      row({ 7: '(empty)' }),
+      row({ 7: '-' }),
+      row({ 2: '010.0.0.5' }),
+      row({ 2: '10.0.0.256' }),
+      row({ 2: '10.0.0' }),
+      row({ 4: '10.0.0.1234' }),
+      row({ 8: '123456789012345' }), // 15 digits
+      row({ 8: '1234567890123456' }), // 16
+      row({ 8: '1e3' }),
+      row({ 8: '' }),
+      row({ 9: '-' }),
+      row({ 12: '4\u0001' }),
+      `${row({})}\t`,
+    ]
+    const out = await agree(write(`${[...header, ...rows].join('\n')}\n`), {
+      format: 'zeek',
+      strict: false,
+    })
+    expect(out.flows.length).toBeGreaterThan(5)
+  })
+
   it('Zeek TSV conn.log, with damaged lines', async () => {
     const file = path.join(dir, 'conn.log')
     writeZeekConnLog(file, 3000, 7)

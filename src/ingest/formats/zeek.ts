@@ -770,12 +770,31 @@ interface ZeekLayout {
   /** `#unset_field` and `#empty_field` as UTF-8 bytes. */
   readonly unset: Buffer
   readonly empty: Buffer
+  /**
+   * What the split reads of each column as it finds its end: {@link K_COUNT} (ports, counters,
+   * `ip_proto`), {@link K_SECONDS} (`ts`, `duration`), {@link K_IPV4} (the addresses), 0 nothing.
+   */
+  readonly kinds: Uint8Array
 }
+
+/** A column the split reads as a count ({@link countToken}'s digits). */
+const K_COUNT = 1
+/** A column the split reads as seconds ({@link secondsToken}'s `digits[.digits]`). */
+const K_SECONDS = 2
+/** A column the split reads as an IPv4 address ({@link ipv4At}'s canonical dotted quad). */
+const K_IPV4 = 3
 
 /** Most columns a line read from bytes may have (wider headers go to the line reader). */
 const ZEEK_MAX_COLUMNS = 256
 /** Token starts of the current line (byte offsets; token `i` ends at `zstarts[i + 1] - 1`). */
 const zstarts = new Int32Array(ZEEK_MAX_COLUMNS + 1)
+/**
+ * The value the split read of each column of {@link ZeekLayout.kinds} of the current line (what
+ * {@link countToken} or {@link secondsToken} gives for a token of plain digits, what
+ * {@link ipv4At} gives for a canonical dotted quad), or -1 when the token is anything else (those
+ * readers decide it).
+ */
+const zvals = new Float64Array(ZEEK_MAX_COLUMNS + 1)
 /** Powers of ten 10^0 … 10^22 (exact doubles). */
 const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`))
 
@@ -861,6 +880,20 @@ function secondsToken(buf: Buffer, i: number, L: ZeekLayout): number {
     return tokenIs(buf, i, L.unset) || tokenIs(buf, i, L.empty) ? T_UNSET : T_SLOW
   }
   return dot < 0 ? v : v / (POW10[b - 1 - dot] as number)
+}
+
+/** {@link countToken} of token `i`, from the value the split read when it read one. */
+function countAt(buf: Buffer, i: number, L: ZeekLayout): number {
+  if (i < 0) return T_UNSET
+  const v = zvals[i] as number
+  return v >= 0 ? v : countToken(buf, i, L)
+}
+
+/** {@link secondsToken} of token `i`, from the value the split read when it read one. */
+function secondsAt(buf: Buffer, i: number, L: ZeekLayout): number {
+  if (i < 0) return T_UNSET
+  const v = zvals[i] as number
+  return v >= 0 ? v : secondsToken(buf, i, L)
 }
 
 /** A canonical dotted quad in token `i` of `buf` as a uint32 (first octet most significant), or -1. */
@@ -986,7 +1019,13 @@ export class ZeekColumnReader extends ColumnLineReader {
       tunnelParents: col(['tunnel_parents']),
       unset: Buffer.from(st.unsetField, 'utf8'),
       empty: Buffer.from(st.emptyField, 'utf8'),
+      kinds: new Uint8Array(fields.length),
     }
+    for (const i of [L.ipProto, L.origP, L.respP, L.origPkts, L.respPkts, L.origIpBytes])
+      if (i >= 0) L.kinds[i] = K_COUNT
+    for (const i of [L.respIpBytes, L.origBytes, L.respBytes]) if (i >= 0) L.kinds[i] = K_COUNT
+    for (const i of [L.ts, L.duration]) if (i >= 0) L.kinds[i] = K_SECONDS
+    for (const i of [L.origH, L.respH]) if (i >= 0) L.kinds[i] = K_IPV4
     // the line reader's own rules decide lines without both addresses, or whose unset and
     // empty markers could be confused with a value read here
     const plain = (w: Buffer): boolean =>
@@ -1002,7 +1041,7 @@ export class ZeekColumnReader extends ColumnLineReader {
    * its family in {@link six}.
    */
   private address(buf: Buffer, i: number): number {
-    const v4 = ipv4Token(buf, i)
+    const v4 = (zvals[i] as number) >= 0 ? (zvals[i] as number) : ipv4Token(buf, i)
     if (v4 >= 0) {
       this.six = false
       return this.table.ipv4(v4)
@@ -1031,7 +1070,10 @@ export class ZeekColumnReader extends ColumnLineReader {
     return packed >>> 1
   }
 
-  /** The data line `buf[a, e)` read from bytes; false (nothing recorded) when the line reader must decide it. */
+  /**
+   * The data line `buf[a, e)` read from bytes (`buf[e]` is its LF); false (nothing recorded) when
+   * the line reader must decide it.
+   */
   protected fastLine(buf: Buffer, a: number, e: number, lineNo: number, out: FlowColumns): boolean {
     if (this.layout === undefined) return false
     const len = e - a
@@ -1040,14 +1082,91 @@ export class ZeekColumnReader extends ColumnLineReader {
     if (c0 === 35 || c0 === 123 || buf[e - 1] === 13) return false
     const L = this.layout
     const nt = L.n
+    const kinds = L.kinds
+    // one pass: split the line at its tabs, reading the counts, seconds and IPv4 addresses of
+    // the columns that hold them as it goes (zvals; -1 when a token is not of that plain shape:
+    // its reader decides it)
     let k = 0
+    let j = a
     zstarts[0] = a
-    for (let j = a; j < e; j++) {
-      if (buf[j] === 9) {
-        if (++k >= nt) return false
-        zstarts[k] = j + 1
+    for (;;) {
+      const kind = kinds[k] as number
+      let c = buf[j] as number
+      if (kind === K_IPV4) {
+        // as ipv4At reads it
+        let v = 0
+        let octet = 0
+        let digits = 0
+        let first = 0
+        let dots = 0
+        let plain = true
+        for (; ; c = buf[++j] as number) {
+          const d = c - 48
+          if (d >>> 0 > 9) {
+            if (c < 32) break
+            if (c === 46) {
+              if (digits === 0 || octet > 255 || (digits > 1 && first === 0)) plain = false
+              v = v * 256 + octet
+              dots++
+              digits = 0
+              octet = 0
+              continue
+            }
+            plain = false
+          }
+          if (digits === 3) plain = false
+          if (digits === 0) first = d
+          octet = octet * 10 + d
+          digits++
+        }
+        zvals[k] =
+          plain && dots === 3 && digits > 0 && octet <= 255 && (digits === 1 || first !== 0)
+            ? v * 256 + octet
+            : -1
+      } else if (kind !== 0) {
+        // a count, or seconds (digits with one dot after the first)
+        const t = j
+        let v = 0
+        let dot = -1
+        let plain = true
+        for (; ; c = buf[++j] as number) {
+          const d = c - 48
+          if (d >>> 0 > 9) {
+            if (c < 32) break
+            if (c === 46 && kind === K_SECONDS && dot < 0 && j > t) {
+              dot = j
+              continue
+            }
+            plain = false
+          }
+          v = v * 10 + d
+        }
+        const digits = j - t - (dot < 0 ? 0 : 1)
+        // as countToken reads it: 1–15 digits; as secondsToken: at most 16, a dot not last, the
+        // digits' integer exact
+        zvals[k] =
+          !plain ||
+          digits === 0 ||
+          digits > (kind === K_COUNT ? 15 : 16) ||
+          dot === j - 1 ||
+          v > Number.MAX_SAFE_INTEGER
+            ? -1
+            : dot < 0
+              ? v
+              : v / (POW10[j - 1 - dot] as number)
+      } else {
+        while (c >= 32) c = buf[++j] as number
       }
+      // the token ends at a tab, or at the LF at buf[e] that ends the line; at any other control
+      // character the line reader decides the line
+      if (c !== 9) {
+        if (c === 10) break
+        return false
+      }
+      if (++k >= nt) return false
+      zstarts[k] = ++j
     }
+    if (j !== e) return false
     if (k !== nt - 1) return false
     zstarts[nt] = e + 1
     const src = this.address(buf, L.origH)
@@ -1057,7 +1176,7 @@ export class ZeekColumnReader extends ColumnLineReader {
     // object path (column-reader.ts `text`)
     if (src < 0 || dst < 0 || srcSix !== this.six) return false
     // protocol: ip_proto when set, else proto
-    let protocol = countToken(buf, L.ipProto, L)
+    let protocol = countAt(buf, L.ipProto, L)
     if (protocol === T_SLOW || protocol > 255) return false
     if (protocol === T_UNSET) {
       const p = L.proto
@@ -1067,8 +1186,8 @@ export class ZeekColumnReader extends ColumnLineReader {
       else if (tokenIs(buf, p, W_ICMP)) protocol = srcSix ? 58 : 1
       else return false
     }
-    const origP = countToken(buf, L.origP, L)
-    const respP = countToken(buf, L.respP, L)
+    const origP = countAt(buf, L.origP, L)
+    const respP = countAt(buf, L.respP, L)
     if (origP === T_SLOW || respP === T_SLOW || origP > 65535 || respP > 65535) return false
     let srcPort = 0
     let dstPort = 0
@@ -1085,7 +1204,7 @@ export class ZeekColumnReader extends ColumnLineReader {
     }
     // ts: seconds, the mask, or unset (no timestamp)
     let masked = false
-    let ts = secondsToken(buf, L.ts, L)
+    let ts = secondsAt(buf, L.ts, L)
     let tsExact = 0
     if (ts === T_SLOW) {
       if (!maskedToken(buf, L.ts)) return false
@@ -1096,14 +1215,14 @@ export class ZeekColumnReader extends ColumnLineReader {
       tsExact = ts
       ts = Math.round(ts)
     }
-    const duration = secondsToken(buf, L.duration, L)
+    const duration = secondsAt(buf, L.duration, L)
     if (duration === T_SLOW) return false
-    const origPkts = countToken(buf, L.origPkts, L)
-    const respPkts = countToken(buf, L.respPkts, L)
-    const origIpBytes = countToken(buf, L.origIpBytes, L)
-    const respIpBytes = countToken(buf, L.respIpBytes, L)
-    const origBytes = countToken(buf, L.origBytes, L)
-    const respBytes = countToken(buf, L.respBytes, L)
+    const origPkts = countAt(buf, L.origPkts, L)
+    const respPkts = countAt(buf, L.respPkts, L)
+    const origIpBytes = countAt(buf, L.origIpBytes, L)
+    const respIpBytes = countAt(buf, L.respIpBytes, L)
+    const origBytes = countAt(buf, L.origBytes, L)
+    const respBytes = countAt(buf, L.respBytes, L)
     if (
       origPkts === T_SLOW ||
       respPkts === T_SLOW ||
