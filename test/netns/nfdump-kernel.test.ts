@@ -22,7 +22,16 @@ import { openDuckDbStore } from '../../src/store/index.js'
 import { all } from '../helpers/store.js'
 import { cleanupLeftovers, createLab, netnsSupport, type Lab } from './harness.js'
 import { describeKernel } from './probe-check.js'
-import { closed, collectArgv, runTraffic, SERVER_JS, sleep, waitFor, type Line } from './traffic.js'
+import {
+  closed,
+  collectArgv,
+  runTraffic,
+  SERVER_JS,
+  sleep,
+  waitFor,
+  type Line,
+  PLANNED,
+} from './traffic.js'
 
 const PREFIX = process.env['BULKHEAD_NETNS_PREFIX'] ?? 'bhnfdump'
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
@@ -50,8 +59,7 @@ const traffic = {
     return runTraffic(lab, this.B4, this.B6)
   },
   collectArgv,
-  /** What {@link knownTraffic} resolves to when the traffic went as planned. */
-  PLANNED: { tcp4: 5000, tcp6: 2000, refused: 'ECONNREFUSED', udp: 150, icmp4: 3, icmp6: 2 },
+  PLANNED,
 }
 const PORT = 29_056
 

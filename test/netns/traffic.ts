@@ -239,6 +239,16 @@ export function runClient(lab: Lab, what: string, b4: string, b6: string, n = 0)
   )
 }
 
+/** What {@link runTraffic} resolves to when the traffic went as planned. */
+export const PLANNED: Readonly<Record<string, unknown>> = {
+  tcp4: 5000,
+  tcp6: 2000,
+  refused: 'ECONNREFUSED',
+  udp: 150,
+  icmp4: 3,
+  icmp6: 2,
+}
+
 /** Runs the known traffic, then the echoes, from host a of `lab`: what each step counted. */
 export async function runTraffic(
   lab: Lab,
@@ -277,4 +287,28 @@ export function closed(c: ChildProcess, ms: number, what = 'a child'): Promise<v
       res()
     })
   })
+}
+
+/**
+ * The echoes of {@link ECHO_PY} in `flows`: one flow per family, the request's (ICMP type 8 /
+ * ICMPv6 128, code 0 in `srcPort`) from `a` to `b`, requests and replies counted: IPv4 6 × (20 + 8
+ * + 56) octets, IPv6 4 × (40 + 8 + 56), plus `eth` octets a packet where the exporter counts the
+ * Ethernet header (IPv4 only: `eth6` for IPv6); none for IPv6 when `v4Only` (NetFlow v5).
+ * @returns the two families' echo flows.
+ */
+export function expectEchoes(
+  flows: readonly Line[],
+  ends: { a4: string; b4: string; a6: string; b6: string },
+  { eth = 0, eth6 = 0, v4Only = false }: { eth?: number; eth6?: number; v4Only?: boolean } = {},
+): Line[] {
+  const echo = (protocol: number, type: number): Line[] =>
+    flows.filter((x) => x.protocol === protocol && x.dstPort === type)
+  const icmp4 = echo(1, 8)
+  const icmp6 = echo(58, 128)
+  const fields = (f: Line) => [f.src, f.dst, f.srcPort, f.packets, f.bytes, f.direction]
+  expect(icmp4.map(fields)).toEqual([[ends.a4, ends.b4, 0, 6, 6 * (84 + eth), 'client-to-server']])
+  expect(icmp6.map(fields)).toEqual(
+    v4Only ? [] : [[ends.a6, ends.b6, 0, 4, 4 * (104 + eth6), 'client-to-server']],
+  )
+  return [...icmp4, ...icmp6]
 }
