@@ -30,13 +30,6 @@ import type { MapEntity, SourceWindow, TimeProfile } from './types.js'
 /** The temporary address → entity table's name. */
 export const ADDRESS_TABLE = 'tmp_bulkhead_discover_addr'
 
-/**
- * SQL over `flows`: the flow has no real time (core {@link NO_TIME_MS}). Such a flow is an edge of
- * the map (counted in its flows, packets and bytes), but it is left out of the window, the edge's
- * first and last seen, its days and its time profile, which 1970-01-01 would stretch.
- */
-export const UNTIMED_SQL = `start_ms = ${NO_TIME_MS}`
-
 /** SQL: the flow has a real time ({@link NO_TIME_MS}). */
 const TIMED = `start_ms <> ${NO_TIME_MS}`
 

@@ -42,9 +42,7 @@ export {
   addressHoldings,
   EntityRegistry,
   ADDRESS_TABLE,
-  rangeFilter,
   untimedFlows,
-  UNTIMED_SQL,
 } from './aggregate.js'
 export {
   discoverOutput,

@@ -5,14 +5,15 @@
 export type {
   FlowBatch,
   FlowColumnBatch,
-  FlowDictionaries,
   FlowQuery,
   FlowStore,
   GcpReportJournal,
+  GroupFlowsOptions,
   IngestFileResult,
   ColumnBatch,
   ColumnValue,
   QueryOptions,
+  StoredFlowGroup,
   StoredGcpReport,
   TempColumn,
 } from './store.js'

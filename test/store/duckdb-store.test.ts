@@ -467,46 +467,6 @@ describe('DuckDB flow store', () => {
     })
   })
 
-  it('flow_dictionaries_decode_the_ids_of_flow_rows_as_the_flows_view_does', async () => {
-    await withStore(async (s) => {
-      await s.appendFlows([
-        flow(0, { src: '10.1.0.1', dst: '10.2.0.1' }),
-        flow(1, {
-          src: '2001:db8::1',
-          dst: '10.1.0.1',
-          source: { format: 'aws-vpc', file: 'b.log' },
-        }),
-        flow(2, {
-          src: '10.2.0.1',
-          dst: '10.3.0.9',
-          source: { format: 'csv', file: 'c.csv', line: 4 },
-        }),
-      ])
-      const { addresses, sources } = await s.flowDictionaries()
-      const viewed = await s.query<Record<string, unknown>>(
-        `SELECT src, dst, format, file FROM flows ORDER BY rowid`,
-        [],
-      )
-      const ids = await s.query<{ src: number; dst: number; source: number }>(
-        `SELECT src, dst, source FROM flow_rows ORDER BY rowid`,
-        [],
-      )
-      expect(
-        ids.map((r) => ({
-          src: addresses.get(r.src),
-          dst: addresses.get(r.dst),
-          ...sources.get(r.source),
-        })),
-      ).toEqual(viewed)
-      // each distinct value once
-      expect(addresses.size).toBe(4)
-      expect(new Set(addresses.values()).size).toBe(4)
-      expect(sources.size).toBe(
-        new Set(viewed.map((r) => `${String(r.format)}|${String(r.file)}`)).size,
-      )
-    })
-  })
-
   it('flows_view_decodes_addresses_for_union_queries_with_filters', async () => {
     // the shape of discover's distinctAddresses; DuckDB 1.5.5's common_subplan optimizer
     // returned only the dst side here (see DISABLED_OPTIMIZERS)

@@ -9,10 +9,7 @@ import {
   BulkheadError,
   formatLocation,
   formatRuleRef,
-  isIcmp,
   sortDiagnostics,
-  type FlowDirection,
-  type FlowSource,
   type Outcome,
   counted,
   mdText,
@@ -26,11 +23,10 @@ import {
   type DeniedEdge,
   type DeniedEdgeList,
   type DeniedOutcome,
-  type FlowGroup,
   type SimulationReport,
 } from '../../policy/simulate.js'
 import type { FlowStore } from '../../store/index.js'
-import { rangeFilter, untimedFlows, UNTIMED_SQL } from '../../discover/index.js'
+import { untimedFlows } from '../../discover/index.js'
 import { openStore } from '../store.js'
 import {
   checkFieldList,
@@ -90,8 +86,6 @@ export interface FedFlows {
    */
   readonly untimedLeftOut?: number
 }
-
-const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number))
 
 /**
  * Feeds every flow of `input` to the simulator: flow files are parsed and judged one by one;
@@ -165,76 +159,6 @@ export async function feedFlows(
   }
 }
 
-/**
- * The tuple and span of a stored group that spans a change of an address's holder, kept until
- * its rows are read ({@link feedStraddling}).
- */
-interface GroupRow {
-  readonly src: string
-  readonly dst: string
-  readonly protocol: number
-  readonly direction: string
-  readonly sport: number
-  readonly dport: number
-  /** Every flow of the group was recorded rejected by its observer. */
-  readonly rj: boolean
-  readonly t0: number
-  readonly t1: number
-}
-
-/**
- * The port column a stored group keeps: a reply's source port (its connection's service), an
- * ICMP/ICMPv6 message's type whatever its direction (the Simulator maps a reply's type to its
- * request's, `replyConnectionPort`), else the destination port.
- */
-const GROUP_PORT = `CASE WHEN direction = 'server-to-client' AND protocol NOT IN (1, 58) THEN src_port ELSE dst_port END`
-
-/** The tuple of a stored group as the Simulator takes it. */
-function groupBase(
-  r: GroupRow,
-): Pick<FlowGroup, 'src' | 'dst' | 'srcPort' | 'dstPort' | 'protocol' | 'direction' | 'rejected'> {
-  return {
-    src: r.src,
-    dst: r.dst,
-    srcPort: num(r.sport),
-    dstPort: num(r.dport),
-    protocol: num(r.protocol),
-    direction: r.direction as FlowDirection,
-    ...(r.rj ? { rejected: true } : {}),
-  }
-}
-
-/** The columns of feedStore's grouping query, in its SELECT order. */
-const G_SRC = 0
-const G_DST = 1
-const G_PROTOCOL = 2
-const G_DIRECTION = 3
-const G_SPORT = 4
-const G_DPORT = 5
-const G_RJ = 6
-const G_N = 7
-const G_T0 = 8
-const G_T1 = 9
-const G_LAST = 10
-const G_EX = 11
-/** The fields of an example in the grouping query's `ex` list, in their `struct_pack` order. */
-const EX_SOURCE = 0
-const EX_LINE = 1
-const EX_RECORD = 2
-const EX_START = 3
-/**
- * SQL: the direction code of `flow_rows` alias `fr` (0 unknown, 1 client-to-server, 2
- * server-to-client: the store's codes), any other code as 0, which the `flows` view also names
- * `unknown`; {@link DIRECTION_NAMES} names them.
- */
-const FR_DIRECTION = `CASE fr.direction WHEN 1 THEN 1 WHEN 2 THEN 2 ELSE 0 END`
-/** The direction of each {@link FR_DIRECTION} code. */
-const DIRECTION_NAMES: readonly FlowDirection[] = [
-  'unknown',
-  'client-to-server',
-  'server-to-client',
-]
-
 /** Most `--examples` per edge. */
 const MAX_EXAMPLES = 1000
 
@@ -242,10 +166,11 @@ const MAX_EXAMPLES = 1000
 const GROUPING_SHARE = 0.2
 
 /**
- * Feeds the flows of the store (in `input`'s window) to `sim` as groups (see {@link feedFlows}):
- * one grouping query whose groups stream in batches, then one query for the rows of the groups
- * that span a change of an address's holder, judged one by one.
- * @returns the number of such groups.
+ * Feeds the flows of the store (in `input`'s window) to `sim` as the store's groups
+ * ({@link FlowStore.groupFlows}, `--examples` each); a group whose span contains an instant at
+ * which one of its addresses changes holder (a time-bounded workload address) is split into its
+ * flows, each judged at its own start, as replaying the files judges them.
+ * @returns the number of groups split.
  */
 export async function feedStore(
   sim: Simulator,
@@ -253,11 +178,10 @@ export async function feedStore(
   store: FlowStore,
   input: FlowInput,
 ): Promise<number> {
-  // the window, which leaves out flows with no real time (discover's rangeFilter)
-  const { where: w, params } = rangeFilter({
+  const window = {
     ...(input.since !== undefined ? { since: input.since } : {}),
     ...(input.until !== undefined ? { until: input.until } : {}),
-  })
+  }
   // the instants an address changes holder, once per address (index.addressChanges builds a
   // sorted array each time)
   const changesOf = new Map<number, readonly number[]>()
@@ -270,205 +194,36 @@ export async function feedStore(
     for (const c of changes) if (t0 < c && c <= t1) return true
     return false
   }
-  // Groups stream in (memory: one batch). A group whose span contains a change of an address's
-  // holder is judged row by row, read after the stream, since the store's connection is busy
-  // until then.
-  const straddling: GroupRow[] = []
   // A bar on a terminal while the groups are made (DuckDB's estimate of the query) and read and
-  // judged (the share of the flows they count; the row-by-row reads after are short). Over 1.1 M
-  // stored flows in 577 426 groups the query took 0.9–2 s and reading and judging 5–7 s.
-  const total = await store.count({
-    ...(input.since !== undefined ? { since: input.since } : {}),
-    ...(input.until !== undefined ? { until: input.until } : {}),
-  })
+  // judged (the share of the flows they count; the split groups' flows read after are few).
+  // Over 1.1 M stored flows in 577 426 groups the query took 0.9–2 s and reading and judging 5–7 s.
+  const total = await store.count(window)
   const progress = startQueryProgress('grouping and judging stored flows')
   let judged = 0
-  let batches = 0
-  // A group's examples: the `--examples` first by start, then file, line and record (the
-  // Simulator's order), so the store gives the examples replaying the files gives, ties included.
-  // The groups are read by column (no object per row): the columns are numbered as selected, the
-  // examples' fields as packed (`EX_*`). The day and whether the flow is untimed are grouped
-  // by, not read. The query reads `flow_rows`, not the `flows` view: it groups on the ids of the
-  // addresses and reads the id of each example's file, and each distinct address and file is
-  // decoded once (store.flowDictionaries) instead of as text on every group (over 1.83 M stored
-  // flows this was about a tenth of the run's CPU: README, Performance). The codes and the day
-  // are the view's: direction and `observed_action` as FLOW_COLUMNS says (1 reject), the day as
-  // the view's `day` (UTC date of `start_ms`).
-  const examples = Math.max(1, sim.examplesPerEdge)
-  const { addresses, sources } = await store.flowDictionaries()
-  const grouped = store.queryColumnBatches(
-    `SELECT fr.src, fr.dst, fr.protocol, ${FR_DIRECTION} AS direction,
-       CASE WHEN fr.direction = 2 AND fr.protocol NOT IN (1, 58) THEN fr.src_port ELSE 0 END AS sport,
-       CASE WHEN fr.direction = 2 AND fr.protocol NOT IN (1, 58) THEN 0 ELSE fr.dst_port END AS dport,
-       fr.observed_action = 1 AS rj, count(*) AS n, min(fr.start_ms) AS t0, max(fr.start_ms) AS t1, max(fr.end_ms) AS last,
-       arg_min(struct_pack(source := fr.source, line := fr.line, record := fr.record, start := fr.start_ms),
-         struct_pack(s := fr.start_ms, f := so.file, l := coalesce(fr.line, -1), r := coalesce(fr.record, -1)), ${examples}) AS ex
-     FROM flow_rows fr LEFT JOIN sources so ON so.id = fr.source ${w}
-     GROUP BY fr.src, fr.dst, fr.protocol, direction, sport, dport, CAST(epoch_ms(fr.start_ms) AS DATE), ${UNTIMED_SQL}, rj`,
-    params,
-    (b) => {
-      batches++
-      for (let i = 0; i < b.rowCount; i++) {
-        const n = b.value(G_N, i) as number
-        judged += n
-        const srcId = b.value(G_SRC, i) as number
-        const dstId = b.value(G_DST, i) as number
-        const src = addresses.get(srcId) as string
-        const dst = addresses.get(dstId) as string
-        const t0 = b.value(G_T0, i) as number
-        const t1 = b.value(G_T1, i) as number
-        const protocol = b.value(G_PROTOCOL, i) as number
-        const direction = DIRECTION_NAMES[b.value(G_DIRECTION, i) as number] as FlowDirection
-        const sport = b.value(G_SPORT, i) as number
-        const dport = b.value(G_DPORT, i) as number
-        const rj = b.value(G_RJ, i) === true
-        if (straddles(srcId, src, t0, t1) || straddles(dstId, dst, t0, t1)) {
-          straddling.push({ src, dst, protocol, direction, sport, dport, rj, t0, t1 })
-          continue
-        }
-        const ex: { source: FlowSource; start: number }[] = []
-        const from = b.listOffset(G_EX, i)
-        for (let k = from, end = from + b.listLength(G_EX, i); k < end; k++) {
-          const line = b.elementField(G_EX, k, EX_LINE)
-          const record = b.elementField(G_EX, k, EX_RECORD)
-          const so = sources.get(b.elementField(G_EX, k, EX_SOURCE) as number) as {
-            format: string
-            file: string
-          }
-          ex.push({
-            source: {
-              format: so.format,
-              file: so.file,
-              ...(line !== null ? { line: line as number } : {}),
-              ...(record !== null ? { record: record as number } : {}),
-            },
-            start: b.elementField(G_EX, k, EX_START) as number,
-          })
-        }
-        sim.addGroup({
-          src,
-          dst,
-          srcPort: sport,
-          dstPort: dport,
-          protocol,
-          direction,
-          ...(rj ? { rejected: true } : {}),
-          count: n,
-          first: t0,
-          last: b.value(G_LAST, i) as number,
-          at: t0,
-          examples: ex,
-        })
-      }
-      if (total > 0) progress.onProgress(GROUPING_SHARE + (1 - GROUPING_SHARE) * (judged / total))
-    },
-    // DuckDB's estimate, still polled while the groups stream, is dropped once they do
-    {
-      onProgress: (f) => {
-        if (batches === 0) progress.onProgress(f * GROUPING_SHARE)
+  let groups = 0
+  try {
+    const { split } = await store.groupFlows(
+      window,
+      {
+        examples: Math.max(1, sim.examplesPerEdge),
+        split: (g) =>
+          straddles(g.srcId, g.src, g.first, g.lastStart) ||
+          straddles(g.dstId, g.dst, g.first, g.lastStart),
+        // DuckDB's estimate, still polled while the groups stream, is dropped once they do
+        onProgress: (f) => {
+          if (judged === 0) progress.onProgress(f * GROUPING_SHARE)
+        },
       },
-    },
-  )
-  try {
-    await grouped
-  } finally {
-    progress.stop()
-  }
-  if (straddling.length > 0) await feedStraddling(sim, store, straddling)
-  return straddling.length
-}
-
-/** The temporary table of the stored groups that span a change of address holder (feedStore). */
-const STRADDLING_TABLE = 'tmp_bulkhead_simulate_split'
-
-/** A flow of a group that spans a change of address holder, with the group's number. */
-interface StraddlingRow extends Record<string, unknown> {
-  g: number | bigint
-  start_ms: number | bigint
-  end_ms: number | bigint
-  format: string
-  file: string
-  line: unknown
-  record: unknown
-}
-
-/**
- * Judges the flows of the groups whose span contains a change of an address's holder one by one,
- * each at its own start: the groups' keys go into a temporary table, and one query streams their
- * rows (a query per group read the whole store once per group: 11 060 such groups over a
- * million stored flows took 190 s of a 244 s run, now about a second).
- */
-async function feedStraddling(
-  sim: Simulator,
-  store: FlowStore,
-  straddling: readonly GroupRow[],
-): Promise<void> {
-  const bases = straddling.map(groupBase)
-  await store.loadTempTable(
-    STRADDLING_TABLE,
-    [
-      { name: 'g', type: 'BIGINT' },
-      { name: 'g_src', type: 'VARCHAR' },
-      { name: 'g_dst', type: 'VARCHAR' },
-      { name: 'g_protocol', type: 'BIGINT' },
-      { name: 'g_direction', type: 'VARCHAR' },
-      { name: 'g_port', type: 'BIGINT' },
-      { name: 'g_rejected', type: 'BIGINT' },
-      { name: 'g_t0', type: 'BIGINT' },
-      { name: 'g_t1', type: 'BIGINT' },
-    ],
-    straddling.map((r, g) => {
-      const b = bases[g] as (typeof bases)[number]
-      return [
-        g,
-        r.src,
-        r.dst,
-        b.protocol,
-        r.direction,
-        b.direction === 'server-to-client' && !isIcmp(b.protocol) ? b.srcPort : b.dstPort,
-        r.rj ? 1 : 0,
-        num(r.t0),
-        num(r.t1),
-      ]
-    }),
-  )
-  try {
-    // the groups in the order the stream gave them, as they were fed one query each before
-    await store.queryBatches<StraddlingRow>(
-      `SELECT s.g, f.start_ms, f.end_ms, f.format, f.file, f.line, f.record
-       FROM flows f JOIN ${STRADDLING_TABLE} s
-         ON f.src = s.g_src AND f.dst = s.g_dst AND f.protocol = s.g_protocol
-        AND f.direction = s.g_direction AND ${GROUP_PORT} = s.g_port
-        AND (f.observed_action = 'reject') = (s.g_rejected = 1)
-        AND f.start_ms >= s.g_t0 AND f.start_ms <= s.g_t1
-       ORDER BY s.g`,
-      [],
-      (rows) => {
-        for (const d of rows) {
-          const start = num(d.start_ms)
-          sim.addGroup({
-            ...(bases[num(d.g)] as (typeof bases)[number]),
-            count: 1,
-            first: start,
-            last: num(d.end_ms),
-            at: start,
-            examples: [
-              {
-                source: {
-                  format: d.format,
-                  file: d.file,
-                  ...(d.line !== null && d.line !== undefined ? { line: num(d.line) } : {}),
-                  ...(d.record !== null && d.record !== undefined ? { record: num(d.record) } : {}),
-                },
-                start,
-              },
-            ],
-          })
-        }
+      (g) => {
+        sim.addGroup(g)
+        judged += g.count
+        if (++groups % 2048 === 0 && total > 0)
+          progress.onProgress(GROUPING_SHARE + (1 - GROUPING_SHARE) * Math.min(1, judged / total))
       },
     )
+    return split
   } finally {
-    await store.dropTempTable(STRADDLING_TABLE)
+    progress.stop()
   }
 }
 

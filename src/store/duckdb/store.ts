@@ -39,12 +39,13 @@ import type {
   ColumnValue,
   FlowBatch,
   FlowColumnBatch,
-  FlowDictionaries,
   FlowQuery,
   FlowStore,
   GcpReportJournal,
+  GroupFlowsOptions,
   IngestFileResult,
   QueryOptions,
+  StoredFlowGroup,
   StoredGcpReport,
   TempColumn,
 } from '../store.js'
@@ -57,6 +58,7 @@ import {
   STAGE_DDL,
   type Books,
 } from './batch.js'
+import { groupStoredFlows, type FlowDictionaries } from './groups.js'
 import { pairHalves, type PairedHalves } from './halves.js'
 import { ensureSchema, GCP_REPORTS_KEPT_MS, SCHEMA_VERSION, schemaVersion } from './schema.js'
 
@@ -1064,7 +1066,16 @@ class DuckDbFlowStore implements FlowStore {
     )
   }
 
-  async flowDictionaries(): Promise<FlowDictionaries> {
+  async groupFlows(
+    q: Omit<FlowQuery, 'limit'>,
+    options: GroupFlowsOptions,
+    onGroup: (group: StoredFlowGroup) => void,
+  ): Promise<{ groups: number; split: number }> {
+    return groupStoredFlows(this, await this.flowDictionaries(), q, options, onGroup)
+  }
+
+  /** Every stored address and source by id ({@link FlowDictionaries}). */
+  private async flowDictionaries(): Promise<FlowDictionaries> {
     const addresses = new Map<number, string>()
     const sources = new Map<number, { format: string; file: string }>()
     for (const r of await this.query<{ id: number; text: string }>(
