@@ -38,6 +38,7 @@ import {
   expectTcp,
   expectWithin,
   collectArgv,
+  collected,
   exporterSupport,
   oneFrom,
   runClient,
@@ -182,21 +183,7 @@ describeKernel(
         port: number,
       ): { done: Promise<{ flows: Line[]; stderr: string }>; c: ChildProcess } => {
         const c = inNs(nsBr, collectArgv(port, 40), REPO)
-        let out = ''
-        let err = ''
-        c.stdout?.on('data', (d: Buffer) => (out += d.toString()))
-        c.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-        const done = new Promise<{ flows: Line[]; stderr: string }>((res) =>
-          c.once('close', () =>
-            res({
-              flows: out
-                .split('\n')
-                .filter((l) => l.length > 0)
-                .map((l) => JSON.parse(l) as Line),
-              stderr: err,
-            }),
-          ),
-        )
+        const done = collected(c)
         return { done, c }
       }
       const ipfix = collect(IPFIX_PORT)

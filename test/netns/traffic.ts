@@ -277,6 +277,28 @@ export const collectArgv = (port: number, seconds = 25): string[] => [
   String(seconds),
 ]
 
+/**
+ * What `bulkhead collect` (or `flows -o jsonl`) running as `c` prints: its flow lines, parsed,
+ * and its standard error, once it has exited.
+ */
+export function collected(c: ChildProcess): Promise<{ flows: Line[]; stderr: string }> {
+  let out = ''
+  let err = ''
+  c.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+  c.stderr?.on('data', (d: Buffer) => (err += d.toString()))
+  return new Promise((res) =>
+    c.once('close', () =>
+      res({
+        flows: out
+          .split('\n')
+          .filter((l) => l.length > 0)
+          .map((l) => JSON.parse(l) as Line),
+        stderr: err,
+      }),
+    ),
+  )
+}
+
 /** Resolves when `c` has exited (at once if it has), rejects after `ms` naming `what`. */
 export function closed(c: ChildProcess, ms: number, what = 'a child'): Promise<void> {
   return new Promise((res, rej) => {
