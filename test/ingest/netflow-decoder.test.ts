@@ -1658,6 +1658,28 @@ describe('sequence gaps (option sequenceGaps, as the collector decodes)', () => 
     expect(lost(d.decode(ipfix({ ...H1, sequence: 90 }, set(256, rec())), META))).toEqual({})
   })
 
+  it('IPFIX numbered as ulogd 2.0.8 numbers it (its own records counted in) loses nothing, and says so', () => {
+    // ulogd's IPFIX output adds a message's records to its sequence number before writing it:
+    // messages of 2, 4, 1, 1 records carry 2, 6, 7, 8 (RFC 7011 §3.1: 0, 2, 6, 7)
+    const d = new NetflowDecoder({}, { sequenceGaps: true })
+    const H1 = { exportTime: 1_700_000_000, domain: 86 }
+    const recs = (n: number) => set(256, concat(...Array.from({ length: n }, () => rec())))
+    const read = (sequence: number, n: number) => {
+      const r = d.decode(ipfix({ ...H1, sequence }, recs(n)), META)
+      return [lost(r), reasons(r, 'note')]
+    }
+    const own = { 'sequence-counts-own-records': 1 }
+    d.decode(ipfix({ ...H1, sequence: 2 }, template(2, 256, TPL_V4), recs(2)), META)
+    // more records than the message before (read the RFC's way: 2 missing), then fewer (read the
+    // RFC's way: 3 late, and every later number judged against a stale one)
+    expect(read(6, 4)).toEqual([{}, own])
+    expect(read(7, 1)).toEqual([{}, own])
+    // the same number of records as the message before: both readings agree
+    expect(read(8, 1)).toEqual([{}, {}])
+    // a real gap is still one: 3 records missing before a message of 1 (12 = 8 + 3 + 1)
+    expect(read(12, 1)).toEqual([{ 'lost-records': 3 }, { 'lost-records': 1 }])
+  })
+
   it('v5 counts flows (flow_sequence); files are not judged unless asked', () => {
     const r5 = {
       src: '10.0.0.1',

@@ -26,7 +26,8 @@
  *   template not received before it: the list is not read), `exporter-evicted`,
  *   `template-evicted`; with `sequenceGaps`,
  *   `lost-datagrams` (v9) and `lost-records` (v5, v7, IPFIX), whose `count` is how many the header
- *   sequence numbers show missing.
+ *   sequence numbers show missing, and `sequence-counts-own-records` (a datagram numbered the
+ *   last one plus its own records, as ulogd 2.0.8's IPFIX numbers: nothing missing).
  * - A record that runs past the end of its set makes the whole set `bad-length`: the records
  *   read before it are dropped too (the set was not read as it was written).
  */
@@ -377,8 +378,11 @@ export class NetflowDecoder {
   private readonly v9Boots = new Map<string, { boot: number; exportMs: number }>()
   private readonly onTemplate: ((t: Template, h: HeaderContext) => void) | undefined
   private readonly onSystemInit: ((ms: number, h: HeaderContext) => void) | undefined
-  /** With `sequenceGaps`: the sequence number the next datagram should carry, per `exporter\0version\0domain`. */
-  private readonly nextSequence: Map<string, number> | undefined
+  /**
+   * With `sequenceGaps`, per `exporter\0version\0domain`: the sequence number the next datagram
+   * should carry (`next`) and the one the last datagram carried (`last`).
+   */
+  private readonly nextSequence: Map<string, { next: number; last: number }> | undefined
   /**
    * Data records met in the IPFIX message being decoded (its sequence number counts them);
    * undefined when a set's count is unknown (held for its template, ignored, or misread).
@@ -692,6 +696,13 @@ export class NetflowDecoder {
    * With `sequenceGaps`: notes the datagrams (v9) or records (v5, v7, IPFIX) missing between the
    * sequence number expected from an exporter and domain and the one `sequence` carries, then
    * expects `sequence + count` (modulo 2^32; nothing when `count` is unknown).
+   *
+   * A record-counting exporter whose number is the last one plus this datagram's own records
+   * (ulogd 2.0.8's IPFIX output adds a message's records before writing it, where RFC 7011 §3.1
+   * counts those sent before) loses nothing: noted `sequence-counts-own-records`, not
+   * `lost-records` (a number behind the expected one would otherwise be taken for a late datagram
+   * and every later one judged against it). Such numbers differ from the RFC's only where two
+   * datagrams in a row hold different numbers of records.
    */
   private checkSequence(
     meta: DatagramMeta,
@@ -704,17 +715,25 @@ export class NetflowDecoder {
     const next = this.nextSequence
     if (next === undefined) return
     const key = sequenceKey(meta.exporter, version, domain)
-    const expected = next.get(key)
-    if (expected !== undefined && sequence !== expected) {
-      const ahead = (sequence - expected) >>> 0
-      if (ahead < 2 ** 31) {
+    const seen = next.get(key)
+    if (seen !== undefined && sequence !== seen.next) {
+      const ahead = (sequence - seen.next) >>> 0
+      if (version !== 9 && count !== undefined && sequence === (seen.last + count) >>> 0) {
+        out.problems.push({
+          kind: 'note',
+          reason: 'sequence-counts-own-records',
+          file: meta.file,
+          record: meta.record,
+          detail: `sequence ${String(sequence)}: the last one (${String(seen.last)}) plus this datagram's ${String(count)} records, not the expected ${String(seen.next)}`,
+        })
+      } else if (ahead < 2 ** 31) {
         const what = version === 9 ? 'datagrams' : 'records'
         out.problems.push({
           kind: 'note',
           reason: `lost-${what}`,
           file: meta.file,
           record: meta.record,
-          detail: `sequence ${String(sequence)}, expected ${String(expected)}: ${String(ahead)} ${what} missing`,
+          detail: `sequence ${String(sequence)}, expected ${String(seen.next)}: ${String(ahead)} ${what} missing`,
           count: ahead,
         })
       } else if (2 ** 32 - ahead <= MAX_SEQUENCE_BEHIND) return // late or repeated
@@ -722,7 +741,7 @@ export class NetflowDecoder {
     if (count === undefined) next.delete(key)
     else {
       if (next.size >= MAX_SEQUENCES && !next.has(key)) next.clear()
-      next.set(key, (sequence + count) >>> 0)
+      next.set(key, { next: (sequence + count) >>> 0, last: sequence })
     }
   }
 
