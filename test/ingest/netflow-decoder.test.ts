@@ -1699,6 +1699,23 @@ describe('sequence gaps (option sequenceGaps, as the collector decodes)', () => 
     ).toEqual({
       'lost-records': 8,
     })
+    // Open vSwitch numbers a v5 datagram by its last record: datagrams of 2, 4, 1 records carry
+    // 1, 5, 6 (Cisco: 0, 2, 6); nothing is missing
+    const ovs = new NetflowDecoder({}, { sequenceGaps: true })
+    const own = (sequence: number, n: number) => {
+      const r = ovs.decode(
+        v5(
+          { sysUptime: 1, secs: 1_700_000_000, sequence },
+          Array.from({ length: n }, () => r5),
+        ),
+        META,
+      )
+      return [lost(r), reasons(r, 'note')]
+    }
+    own(1, 2)
+    expect(own(5, 4)).toEqual([{}, { 'sequence-counts-own-records': 1 }])
+    expect(own(6, 1)).toEqual([{}, { 'sequence-counts-own-records': 1 }])
+    expect(own(7, 1)).toEqual([{}, {}])
     const files = new NetflowDecoder()
     files.decode(v5({ sysUptime: 1, secs: 1_700_000_000, sequence: 10 }, [r5]), META)
     expect(

@@ -699,7 +699,8 @@ export class NetflowDecoder {
    *
    * A record-counting exporter whose number is the last one plus this datagram's own records
    * (ulogd 2.0.8's IPFIX output adds a message's records before writing it, where RFC 7011 §3.1
-   * counts those sent before) loses nothing: noted `sequence-counts-own-records`, not
+   * counts those sent before; Open vSwitch's NetFlow v5 carries its last record's number, where
+   * Cisco's v5 carries the first's) loses nothing: noted `sequence-counts-own-records`, not
    * `lost-records` (a number behind the expected one would otherwise be taken for a late datagram
    * and every later one judged against it). Such numbers differ from the RFC's only where two
    * datagrams in a row hold different numbers of records.
