@@ -175,6 +175,9 @@ export function registerK8s(program: Command): void {
     .description(
       'analyse Kubernetes manifests: NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy',
     )
+    // `eval [options] <dir> <src> <dst> <service>` leaves 34 columns of 80 for the descriptions,
+    // below commander's default of 40 for wrapping: wrap them there too, as every other list
+    .configureHelp({ minWidthToWrap: 30 })
     .addHelpText(
       'after',
       `
