@@ -5,6 +5,7 @@
 import type { Entity } from './entity.js'
 import type { IpFamily } from './ip.js'
 import type { EnforcementMode, RuleRef } from './model.js'
+import { ServiceSet } from './service.js'
 
 /** `allowed` or `denied`. */
 export type Decision = 'allowed' | 'denied'
@@ -106,6 +107,23 @@ export function decidedWithoutRules(
   if (family === undefined || srcFamily !== family || dstFamily !== family) return undefined
   if (isLinkControl(protocol, type)) return 'link-control'
   return isIcmpError(protocol, type) ? 'related' : undefined
+}
+
+/**
+ * Every service that {@link decidedWithoutRules} allows between two addresses of a family,
+ * whatever the rules: IPv4 — ICMP (1) of {@link ICMP_ERROR_TYPES} and all of IGMP
+ * ({@link IGMP_PROTOCOL}); IPv6 — ICMPv6 (58) types 0–127 (errors) and
+ * {@link IPV6_LINK_CONTROL_ICMP_TYPES}. A deny rule naming them has no effect.
+ */
+export const DECIDED_WITHOUT_RULES: Readonly<Record<IpFamily, ServiceSet>> = {
+  4: ServiceSet.of([
+    ...ICMP_ERROR_TYPES.map((t) => ({ protocol: 1, ports: { lo: t, hi: t } })),
+    { protocol: IGMP_PROTOCOL, ports: { lo: 0, hi: 65535 } },
+  ]),
+  6: ServiceSet.of([
+    { protocol: 58, ports: { lo: 0, hi: 127 } },
+    ...IPV6_LINK_CONTROL_ICMP_TYPES.map((t) => ({ protocol: 58, ports: { lo: t, hi: t } })),
+  ]),
 }
 
 /**

@@ -31,6 +31,15 @@
  * allowed exactly when every unlisted protocol is (so `any` still prints `All Connections` and
  * `icmpv6/128` does not show on IPv4 lines). A connection of an entity to itself is omitted.
  * Connections with no allowed service are omitted.
+ *
+ * ICMP errors and link control (core `decidedWithoutRules`: ICMP 3, 4, 5, 11, 12 and IGMP between
+ * IPv4 addresses, ICMPv6 0–127 and neighbour and multicast listener discovery between IPv6 ones)
+ * are allowed whatever the rules, so they would be on every line; they are listed where some
+ * live allow rule of the pair names them, even when a deny rule names them too (such a deny has
+ * no effect: `allow icmp` with `deny icmp/3` prints `ICMP 0-255`, as the evaluator allows every
+ * type), and never make a line on their own: a pair the rules allow nothing (a `tcp/443` rule
+ * denied, an `any` rule under a `deny any`) has no line, and a pair the rules allow only
+ * `tcp/443` prints `TCP 443` without them.
  * @remarks Semantics: DESIGN.md "Policy language v1" (as {@link evaluate} implements them);
  * format: DESIGN.md "The command line" and np-guard/netpol-analyzer
  * `pkg/netpol/connlist/conns_formatter*.go` (lines sorted by source then destination; md table
@@ -244,7 +253,8 @@ function unmanagedAddress(
 /**
  * Every allowed directed connection between the entities of the estate (see the module
  * comment), in no particular order; {@link formatConnlist} sorts. Uses {@link PolicyIndex}
- * (`allowedServices`), one computation per pair of endpoint classes.
+ * (`allowedServicesClasses` and `namedWithoutRulesClasses`), one computation per pair of
+ * endpoint classes.
  * @param options - `now` decides expiry and address holding; `splitBy` splits ranges further.
  * @returns connections with a non-empty service set, never an entity to itself.
  */
@@ -275,21 +285,28 @@ export function connlist(
     if (g === undefined) groups.set(key, { sides: [...m.values()], members: [i] })
     else g.members.push(i)
   })
-  // the services of one pair of (class, family), without the other family's ICMP
-  const cache = new Map<number, ServiceSet>()
-  const pair = (s: Side, d: Side, family: IpFamily): ServiceSet => {
+  // the services of one pair of (class, family), without the other family's ICMP: what the
+  // rules allow (`byRule`), and that with what is allowed whatever the rules and some allow rule
+  // names (`listed`: a deny of an ICMP error or of link control has no effect)
+  const cache = new Map<number, { byRule: ServiceSet; listed: ServiceSet }>()
+  const pair = (s: Side, d: Side, family: IpFamily): { byRule: ServiceSet; listed: ServiceSet } => {
     const key = (s.cls * 4194304 + d.cls) * 2 + (family === 6 ? 1 : 0) // class ids < 2²²
-    let set = cache.get(key)
-    if (set === undefined) {
-      set = index.allowedServices(s.ip, d.ip, now).subtract(ICMP_OF_FAMILY[family === 4 ? 6 : 4])
-      cache.set(key, set)
+    let sets = cache.get(key)
+    if (sets === undefined) {
+      const byRule = index
+        .allowedServicesClasses(s.cls, d.cls)
+        .subtract(ICMP_OF_FAMILY[family === 4 ? 6 : 4])
+      const named = index.namedWithoutRulesClasses(s.cls, d.cls)
+      sets = { byRule, listed: named.isEmpty ? byRule : byRule.union(named) }
+      cache.set(key, sets)
     }
-    return set
+    return sets
   }
   const out: Connection[] = []
   for (const src of groups.values()) {
     for (const dst of groups.values()) {
       let set: ServiceSet | undefined
+      let some = false
       let has4 = false
       let has6 = false
       for (const s of src.sides) {
@@ -298,15 +315,17 @@ export function connlist(
           if (s.family === 4) has4 = true
           else has6 = true
           const x = pair(s, d, s.family)
-          set = set === undefined ? x : set.union(x)
+          if (!x.byRule.isEmpty) some = true
+          set = set === undefined ? x.listed : set.union(x.listed)
         }
       }
-      if (set === undefined) continue
+      // a connection needs some service the rules allow: what is allowed whatever the rules is
+      // listed beside it, never alone
+      if (set === undefined || !some) continue
       // a family's ICMP is judged on that family's address pairs only; where the connection has
       // no pair of one family, that family's ICMP follows `rest`, so that it never shows alone
       if (set.rest && !has4) set = set.union(ICMP_OF_FAMILY[4])
       if (set.rest && !has6) set = set.union(ICMP_OF_FAMILY[6])
-      if (set.isEmpty) continue
       for (const i of src.members) {
         const a = (entities[i] as ConnlistEntity).name
         for (const j of dst.members) {

@@ -77,6 +77,7 @@ import {
   type Service,
   type Workload,
   decidedWithoutRules,
+  DECIDED_WITHOUT_RULES,
   replyConnectionPort,
 } from '../core/index.js'
 import { isLive, workloadEnforcement } from './evaluate.js'
@@ -493,6 +494,14 @@ export class PolicyIndex {
     tables: this.tables,
     sets: new Map(),
   }
+  /**
+   * Memo of {@link namedWithoutRulesClasses}: `2 × table offset + (1 for IPv6)` → services, valid
+   * for one `tables` arena.
+   */
+  private withoutRulesMemo: { tables: TableArena; sets: Map<number, ServiceSet> } = {
+    tables: this.tables,
+    sets: new Map(),
+  }
 
   private constructor(
     private readonly inventory: Inventory,
@@ -870,8 +879,10 @@ export class PolicyIndex {
   /**
    * The services the rules allow from the class of `src` to the class of `dst` at time `at`
    * (ms): every (protocol, port) for which {@link decide} answers allowed by a rule, with ports
-   * clamped to 0–65535 (0–255 for ICMP). Link control and ICMP errors, allowed whatever the
-   * rules, are not services a rule allows and are left out. For connlist and reachability (issue 9).
+   * clamped to 0–65535 (0–255 for ICMP): those that some live allow rule matches and no live
+   * deny rule does. Link control and ICMP errors are allowed whatever the rules; they are in the
+   * set only where an allow rule and no deny rule names them ({@link namedWithoutRulesClasses}
+   * gives them whatever a deny says). For connlist and reachability (issue 9).
    * @throws BulkheadError `eval/bad-flow` when an address does not parse.
    */
   allowedServices(src: string, dst: string, at: number): ServiceSet {
@@ -914,6 +925,43 @@ export class PolicyIndex {
       set = set.subtract(ServiceSet.single(full)).union(mine)
     }
     this.serviceMemo.sets.set(t, set)
+    return set
+  }
+
+  /**
+   * The services allowed whatever the rules between the classes' family
+   * ({@link DECIDED_WITHOUT_RULES}: ICMP errors and link control, `decidedWithoutRules`) that
+   * some live allow rule from `srcClass` to `dstClass` names, whether or not a deny rule names
+   * them too: such a deny has no effect, so connlist lists them where a rule allows the pair
+   * something ({@link allowedServicesClasses} leaves out what a deny names). Empty when the
+   * classes are of different families. Memoised per decision table and family.
+   */
+  namedWithoutRulesClasses(srcClass: number, dstClass: number): ServiceSet {
+    const family = this.family(srcClass)
+    if (family !== this.family(dstClass)) return ServiceSet.EMPTY
+    const f = this.fromListOf(srcClass)
+    const g = this.toListOf(dstClass)
+    const t = this.pairTable(f, g)
+    if (this.withoutRulesMemo.tables !== this.tables)
+      this.withoutRulesMemo = { tables: this.tables, sets: new Map() }
+    const key = t * 2 + (family === 6 ? 1 : 0)
+    const memo = this.withoutRulesMemo.sets.get(key)
+    if (memo !== undefined) return memo
+    const ruleless = DECIDED_WITHOUT_RULES[family]
+    let named = ServiceSet.EMPTY
+    for (const slot of intersectSorted(this.lists[f] as Int32Array, this.lists[g] as Int32Array)) {
+      const r = this.rules[slot] as RuleInfo
+      if (r.action !== 'allow' || !r.live) continue
+      if (r.anyService) {
+        named = ruleless
+        break
+      }
+      named = named.union(
+        ServiceSet.of(r.svc.map((x) => ({ protocol: x.proto, ports: { lo: x.lo, hi: x.hi } }))),
+      )
+    }
+    const set = named.intersect(ruleless)
+    this.withoutRulesMemo.sets.set(key, set)
     return set
   }
 

@@ -272,6 +272,39 @@ describe('bulkhead diff on folders', () => {
   })
 })
 
+describe('bulkhead diff: a deny that has no effect changes no connectivity (s35 review)', () => {
+  // ICMP errors (icmp/3) are allowed whatever the rules (`related`), so adding a deny of them
+  // changes no verdict and must change no connlist line
+  const policy = (extra: string): string => `apiVersion: bulkhead.dev/v1
+kind: Policy
+metadata: { name: shop-prod, owner: team-shop }
+scope: { app: shop, env: prod }
+rules:
+  - { id: ping, from: [{ role: web }], to: [{ role: api }], ports: [icmp] }
+${extra}`
+  it('adding a deny of icmp/3 between workloads that ping is no connectivity change', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-related-'))
+    try {
+      for (const [side, extra] of [
+        ['a', ''],
+        [
+          'b',
+          '  - { id: no-unreach, action: deny, from: [{ role: web }], to: [{ role: api }], ports: [icmp/3] }\n',
+        ],
+      ] as const) {
+        cpSync(`${NEW}/enforcement.yaml`, path.join(dir, side, 'enforcement.yaml'))
+        writeFileSync(path.join(dir, side, 'shop.yaml'), policy(extra))
+      }
+      const r = await cli('diff', `${dir}/a`, `${dir}/b`, ...base, '--no-flows', '-o', 'json')
+      expect(r.code).toBe(0)
+      const d = JSON.parse(r.stdout) as DiffOutput
+      expect(d.connlist).toEqual({ added: [], removed: [] })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('bulkhead diff: what a changed rule changed, in the policy file words', () => {
   let dir = ''
   const head = `apiVersion: bulkhead.dev/v1

@@ -12,6 +12,7 @@ import {
   familyBits,
   formatIp,
   IntervalSet,
+  labelSet,
   parseIp,
   type IpAddress,
   ServiceSet,
@@ -28,6 +29,7 @@ import {
   type ConnlistEntity,
 } from '../../src/policy/connlist.js'
 import { evaluate } from '../../src/policy/evaluate.js'
+import { isAllowedCode, PolicyIndex } from '../../src/policy/policy-index.js'
 import { loadWorkspace } from '../../src/policy/files.js'
 import { defaultWorkspace, loadFromSources, type SourceFile } from '../../src/policy/index.js'
 import { ALL_IPS, inventoryArb, policySetArb, SEED, TIMES } from '../helpers/model.js'
@@ -157,48 +159,126 @@ describe('connlist on test/fixtures/connlist-estate', async () => {
   })
 })
 
-describe('connlist of dual-stack workloads', () => {
-  const inventory: SourceFile = {
-    path: 'inventory/hosts.yaml',
-    text: `apiVersion: bulkhead.dev/v1
+/** Two dual-stack workloads `a` ({role: a}) and `b` ({role: b}). */
+const DUAL_STACK: SourceFile = {
+  path: 'inventory/hosts.yaml',
+  text: `apiVersion: bulkhead.dev/v1
 kind: Inventory
 workloads:
   - { name: a, addresses: [10.0.0.1, "2001:db8::1"], labels: { role: a } }
   - { name: b, addresses: [10.0.0.2, "2001:db8::2"], labels: { role: b } }
 `,
-  }
-  const lines = (rules: string): string[] => {
-    const policy: SourceFile = {
-      path: 'policy/p.yaml',
-      text: `apiVersion: bulkhead.dev/v1
+}
+
+/** {@link DUAL_STACK} and one policy `p` of `rules` (YAML list items), loaded at NOW. */
+function loadDualStack(rules: string): { inventory: Inventory; policySet: PolicySet } {
+  const policy: SourceFile = {
+    path: 'policy/p.yaml',
+    text: `apiVersion: bulkhead.dev/v1
 kind: Policy
 metadata: { name: p, owner: t }
 rules:
 ${rules}`,
-    }
-    const loaded = loadFromSources(defaultWorkspace('.'), [inventory], [policy], NOW)
-    expect(loaded.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
-    const conns = connlist(loaded.inventory, loaded.policySet, { now: NOW })
-    return formatConnlist(conns, 'txt')
-      .split('\n')
-      .filter((l) => l !== '')
   }
+  const loaded = loadFromSources(defaultWorkspace('.'), [DUAL_STACK], [policy], NOW)
+  expect(loaded.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([])
+  return loaded
+}
+
+/** The connlist text lines of {@link loadDualStack}. */
+function dualStackLines(rules: string): string[] {
+  const { inventory, policySet } = loadDualStack(rules)
+  return formatConnlist(connlist(inventory, policySet, { now: NOW }), 'txt')
+    .split('\n')
+    .filter((l) => l !== '')
+}
+
+describe('connlist of dual-stack workloads', () => {
+  const lines = dualStackLines
   const allowAny = `  - { id: any, from: [{ role: a }], to: [{ role: b }], ports: [any] }\n`
   it('judges ICMP on the IPv4 address pair only (s11/hN D1)', () => {
-    // the IPv6 pair allows every protocol number, 1 included, but no ICMP crosses IPv6
+    // the IPv6 pair allows every protocol number, 1 included, but no ICMP crosses IPv6; the
+    // ICMP errors stay (allowed whatever the rules, and `any` names them)
     const denyIcmp4 = `  - { id: no-ping, action: deny, from: [{ cidr: 10.0.0.0/8 }], to: [{ role: b }], ports: [icmp] }\n`
     expect(lines(allowAny + denyIcmp4)).toEqual([
-      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMPv6 0-255,other protocols',
+      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 3-5,11-12,ICMPv6 0-255,other protocols',
     ])
     const denyIcmp6 = `  - { id: no-ping6, action: deny, from: [{ cidr: "2001:db8::/64" }], to: [{ role: b }], ports: [icmpv6] }\n`
     expect(lines(allowAny + denyIcmp6)).toEqual([
-      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0-255,other protocols',
+      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-127,130-136,143,other protocols',
     ])
   })
   it('still prints All Connections for `any`, and a family-bound ICMP rule as it is', () => {
     expect(lines(allowAny)).toEqual(['a => b : All Connections'])
     const ping6 = `  - { id: ping6, from: [{ role: a }], to: [{ role: b }], ports: [icmpv6/128] }\n`
     expect(lines(ping6)).toEqual(['a => b : ICMPv6 128'])
+  })
+})
+
+describe('connlist and a deny of an ICMP type allowed whatever the rules (s35 review)', () => {
+  // ICMP errors (related) and link control are allowed whatever a deny says (core
+  // decidedWithoutRules), so such a deny has no effect and must not carve them out of a line
+  const load = loadDualStack
+  const lines = dualStackLines
+  const rule = (id: string, action: string, ports: string): string =>
+    `  - { id: ${id}, action: ${action}, from: [{ role: a }], to: [{ role: b }], ports: [${ports}] }\n`
+  it('a deny of icmp/3 or icmpv6/1 leaves the allowed ICMP whole', () => {
+    expect(lines(rule('ping', 'allow', 'icmp') + rule('no-unreach', 'deny', 'icmp/3'))).toEqual([
+      'a => b : ICMP 0-255',
+    ])
+    expect(
+      lines(rule('ping6', 'allow', 'icmpv6') + rule('no-unreach6', 'deny', 'icmpv6/1')),
+    ).toEqual(['a => b : ICMPv6 0-255'])
+    // neighbour discovery (icmpv6/135) is link control
+    expect(lines(rule('all', 'allow', 'any') + rule('no-ns', 'deny', 'icmpv6/135'))).toEqual([
+      'a => b : All Connections',
+    ])
+    // IGMP between IPv4 addresses is link control
+    expect(lines(rule('all', 'allow', 'any') + rule('no-igmp', 'deny', 'proto/2'))).toEqual([
+      'a => b : All Connections',
+    ])
+  })
+  it('a deny of all ICMP under `any` keeps the ICMP errors', () => {
+    expect(lines(rule('all', 'allow', 'any') + rule('no-icmp', 'deny', 'icmp'))).toEqual([
+      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 3-5,11-12,ICMPv6 0-255,other protocols',
+    ])
+  })
+  it('lists no ICMP error on a pair that no rule allows ICMP on (unchanged)', () => {
+    expect(lines(rule('web', 'allow', 'tcp/443'))).toEqual(['a => b : TCP 443'])
+    expect(lines(rule('web', 'allow', 'tcp/443') + rule('no-unreach', 'deny', 'icmp/3'))).toEqual([
+      'a => b : TCP 443',
+    ])
+    expect(lines(rule('ping', 'allow', 'icmp/8'))).toEqual(['a => b : ICMP 8'])
+  })
+  it('lists every ICMP and ICMPv6 type that the evaluators allow and some allow rule names', () => {
+    const rules = [
+      rule('all', 'allow', 'any'),
+      rule('no-icmp', 'deny', 'icmp/0-7'),
+      rule('no-icmp6', 'deny', 'icmpv6/0-140'),
+    ].join('')
+    const { inventory: inv, policySet } = load(rules)
+    const at = NOW.getTime()
+    const index = PolicyIndex.build(inv, policySet, at)
+    const rows = JSON.parse(formatConnlist(connlist(inv, policySet, { now: NOW }), 'json')) as {
+      src: string
+      dst: string
+      conn: string
+    }[]
+    expect(rows.map((r) => `${r.src} => ${r.dst}`)).toEqual(['a => b'])
+    const conn = rows[0]?.conn ?? ''
+    for (const [protocol, src, dst] of [
+      [1, '10.0.0.1', '10.0.0.2'],
+      [58, '2001:db8::1', '2001:db8::2'],
+    ] as const) {
+      for (let type = 0; type < 256; type++) {
+        const v = evaluate(inv, policySet, { src, dst, protocol, dstPort: type, at }, { now: at })
+        expect(isAllowedCode(index.decide(src, dst, protocol, type, at))).toBe(
+          v.decision === 'allowed',
+        )
+        const want = v.decision === 'allowed' && v.matched.allow.length > 0
+        expect(connsHas(conn, protocol, type), `${protocol}/${type} in "${conn}"`).toBe(want)
+      }
+    }
   })
 })
 
@@ -308,8 +388,14 @@ const SAMPLES: [number, number][] = [
   [1, 0],
   [1, 8],
   [58, 128],
-  [58, 8],
   [47, 0],
+  // allowed whatever the rules (core decidedWithoutRules): ICMP errors, link control
+  [1, 3],
+  [1, 11],
+  [58, 1],
+  [58, 8],
+  [58, 135],
+  [2, 0],
 ]
 
 /** Unmanaged probe addresses inside a range entity (other than the one it is judged by). */
@@ -354,10 +440,19 @@ function check(inventory: Inventory, policySet: PolicySet, at: number): void {
     conn: string
   }[]
   const rows = new Map(parsed.map((r) => [`${r.src}\u0000${r.dst}`, r.conn]))
-  // allowed by a rule: IPv6 link control and ICMP errors, allowed whatever the rules, are no
-  // connections of their own
+  // listed: allowed, by a rule or as link control or an ICMP error that some allow rule names.
+  // Those two are allowed whatever the rules (a deny naming them has no effect), but are listed
+  // only where a rule names them, and only on a line that has some service the rules allow
+  // (`byRule`: an allow rule and no deny rule matches), so that they are no connections of
+  // their own
+  const verdict = (a: string, b: string, protocol: number, dstPort: number) =>
+    evaluate(inventory, policySet, { src: a, dst: b, protocol, dstPort, at }, { now: at })
   const allowed = (a: string, b: string, protocol: number, dstPort: number): boolean => {
-    const v = evaluate(inventory, policySet, { src: a, dst: b, protocol, dstPort, at }, { now: at })
+    const v = verdict(a, b, protocol, dstPort)
+    return v.decision === 'allowed' && v.matched.allow.length > 0
+  }
+  const byRule = (a: string, b: string, protocol: number, dstPort: number): boolean => {
+    const v = verdict(a, b, protocol, dstPort)
     return v.matched.allow.length > 0 && v.matched.deny.length === 0
   }
   for (const src of entities) {
@@ -375,11 +470,16 @@ function check(inventory: Inventory, policySet: PolicySet, at: number): void {
             if (!possible(a, b, protocol)) continue
             can = true
             if (allowed(a, b, protocol, port)) any = true
+            if (conn === undefined && byRule(a, b, protocol, port)) {
+              throw new Error(
+                `${src.name} => ${dst.name}: no line, but the rules allow ${a} -> ${b} ${protocol}/${port}`,
+              )
+            }
           }
         }
         if (!can) continue
         const listed = conn !== undefined && connsHas(conn, protocol, port)
-        if (listed !== any) {
+        if (listed !== (conn !== undefined && any)) {
           throw new Error(
             `${src.name} (${src.addresses.join(' ')}) => ${dst.name} (${dst.addresses.join(' ')}) ${protocol}/${port}: evaluator says ${any ? 'allowed' : 'denied'}, connlist says "${conn ?? '(no line)'}"`,
           )
@@ -417,7 +517,10 @@ function check(inventory: Inventory, policySet: PolicySet, at: number): void {
             [p, w, rep, w],
             [w, p, w, rep],
           ] as const) {
-            if (allowed(a, b, protocol, port) !== allowed(ra, rb, protocol, port)) {
+            if (
+              allowed(a, b, protocol, port) !== allowed(ra, rb, protocol, port) ||
+              byRule(a, b, protocol, port) !== byRule(ra, rb, protocol, port)
+            ) {
               throw new Error(
                 `${e.name}: ${a} -> ${b} ${protocol}/${port} is judged unlike ${ra} -> ${rb}`,
               )
@@ -429,15 +532,66 @@ function check(inventory: Inventory, policySet: PolicySet, at: number): void {
   }
 }
 
+/** Services of ICMP types and IGMP that are allowed whatever the rules (core decidedWithoutRules). */
+const RULELESS_SERVICES: Service[] = [
+  svc(1, 3),
+  svc(1, 0, 15),
+  svc(58, 1),
+  svc(58, 0, 140),
+  svc(58, 135),
+  svc(2, 0, 65535),
+]
+
+/**
+ * Policy sets with deny rules that have no effect: policySetArb's (whose ICMP types are mostly
+ * ones the rules decide, and whose deny rules mostly name TCP, UDP or `any`) with one more
+ * policy, unscoped, whose deny rule from and to anything names only ICMP error or link-control
+ * types, so that it meets every allow rule.
+ */
+const rulelessPolicySetArb: fc.Arbitrary<PolicySet> = fc
+  .tuple(policySetArb, fc.subarray(RULELESS_SERVICES, { minLength: 1, maxLength: 2 }))
+  .map(([ps, services]) => ({
+    ...ps,
+    policies: [
+      ...ps.policies,
+      {
+        name: 'p9',
+        owner: 'team',
+        scope: labelSet(),
+        rules: [
+          {
+            id: 'no-effect',
+            action: 'deny' as const,
+            from: [{ kind: 'any' as const }],
+            to: [{ kind: 'any' as const }],
+            services,
+            emergency: false,
+          },
+        ],
+        file: 'p9.yaml',
+      },
+    ],
+  }))
+
 describe('connlist agrees with the reference evaluator', () => {
-  it('on random small estates (fixed seed)', () => {
-    fc.assert(
-      fc.property(inventoryArb, policySetArb, fc.constantFrom(...TIMES), (inv, ps, at) => {
-        check(inv, ps, at)
-      }),
-      { seed: SEED, numRuns: 30 },
-    )
-  }, 120_000)
+  it.each([
+    ['on random small estates (fixed seed)', policySetArb],
+    [
+      'on random small estates with a no-effect deny of ICMP errors or link control (fixed seed)',
+      rulelessPolicySetArb,
+    ],
+  ] as const)(
+    '%s',
+    (_title, setArb) => {
+      fc.assert(
+        fc.property(inventoryArb, setArb, fc.constantFrom(...TIMES), (inv, ps, at) => {
+          check(inv, ps, at)
+        }),
+        { seed: SEED, numRuns: 30 },
+      )
+    },
+    120_000,
+  )
   it('on the fixture estate', async () => {
     const loaded = await loadWorkspace(FIXTURE, NOW)
     check(loaded.inventory, loaded.policySet, NOW.getTime())
