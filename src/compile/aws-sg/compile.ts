@@ -70,6 +70,7 @@ import {
   formatIp,
   formatLabelSet,
   formatRuleRef,
+  DECIDED_WITHOUT_RULES,
   ICMP_ERROR_TYPES,
   ICMP_OF_FAMILY,
   IGMP_PROTOCOL,
@@ -184,15 +185,6 @@ const IGMP: ServiceSet = ServiceSet.single({ protocol: IGMP_PROTOCOL, ports: { l
 const ICMP4_ERRORS: ServiceSet = ServiceSet.of(
   ICMP_ERROR_TYPES.map((t) => ({ protocol: 1, ports: { lo: t, hi: t } })),
 )
-
-/** ICMP messages and IGMP the model allows whatever the rules, per family (`decidedWithoutRules`). */
-const RULELESS: Readonly<Record<IpFamily, ServiceSet>> = {
-  4: ICMP4_ERRORS.union(IGMP),
-  6: ServiceSet.of([
-    { protocol: 58, ports: { lo: 0, hi: 127 } },
-    ...IPV6_LINK_CONTROL_ICMP_TYPES.map((t) => ({ protocol: 58, ports: { lo: t, hi: t } })),
-  ]),
-}
 
 /** What every group allows from and to every address of a family it holds (see the module). */
 const HOUSEKEEPING: readonly { family: IpFamily; origin: string; services: ServiceSet }[] = [
@@ -523,7 +515,7 @@ class SgPlanner {
     return this.index
       .allowedServicesClasses(src, dst)
       .subtract(ICMP_OF_FAMILY[other(family)])
-      .subtract(RULELESS[family])
+      .subtract(DECIDED_WITHOUT_RULES[family])
   }
 
   /**
@@ -632,7 +624,11 @@ class SgPlanner {
           const i = this.ingress ? (inOf.get(cs) ?? ServiceSet.EMPTY) : ServiceSet.ANY
           const want = allowed(cs, cd, f)
           if (
-            !e.intersect(i).subtract(RULELESS[f]).subtract(ICMP_OF_FAMILY[other(f)]).equals(want)
+            !e
+              .intersect(i)
+              .subtract(DECIDED_WITHOUT_RULES[f])
+              .subtract(ICMP_OF_FAMILY[other(f)])
+              .equals(want)
           ) {
             const a = src.held.find((h) => h.cls === cs)?.ip ?? '?'
             const b = dst.held.find((h) => h.cls === cd)?.ip ?? '?'
@@ -794,7 +790,7 @@ class SgPlanner {
 
   /** What a reference may also allow without changing a verdict (families not in play, rule-less ICMP). */
   private harmlessForReference(families: readonly IpFamily[]): ServiceSet {
-    let h = RULELESS[4].union(RULELESS[6])
+    let h = DECIDED_WITHOUT_RULES[4].union(DECIDED_WITHOUT_RULES[6])
     for (const f of FAMILIES) if (!families.includes(f)) h = h.union(ICMP_OF_FAMILY[f])
     return h
   }
@@ -985,7 +981,7 @@ function hostText(a: Held): string {
 
 /** What a rule of one family may also allow without changing a verdict. */
 function harmlessFor(family: IpFamily): ServiceSet {
-  return ICMP_OF_FAMILY[other(family)].union(RULELESS[family])
+  return ICMP_OF_FAMILY[other(family)].union(DECIDED_WITHOUT_RULES[family])
 }
 
 /** `exact` or `exact ∪ harmless`, whichever renders to fewer AWS rules. */
