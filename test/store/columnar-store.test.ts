@@ -11,7 +11,7 @@ import { BulkheadError, type Flow } from '../../src/core/index.js'
 import { FlowColumns, StringTable } from '../../src/ingest/columnar.js'
 import { readFlowBatches, readFlowColumns } from '../../src/ingest/read.js'
 import { openDuckDbStore } from '../../src/store/index.js'
-import { FlowWriter, STAGE_DDL } from '../../src/store/duckdb/batch.js'
+import { FlowWriter, prepareLoad } from '../../src/store/duckdb/batch.js'
 import { ensureSchema } from '../../src/store/duckdb/schema.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-colstore-'))
@@ -114,7 +114,7 @@ describe('the store column path', () => {
       const conn: DuckDBConnection = await instance.connect()
       try {
         await ensureSchema(conn, ':memory:')
-        for (const sql of STAGE_DDL) await conn.run(sql)
+        prepareLoad(conn)
         const w = await FlowWriter.open(conn, 2048)
         if (!columnar) {
           for (const f of flows) if (w.add(f)) await w.rotate()
@@ -173,7 +173,7 @@ describe('the store column path', () => {
       e instanceof BulkheadError ? e.diagnostics.map((d) => d.location) : e
     try {
       await ensureSchema(conn, ':memory:')
-      for (const sql of STAGE_DDL) await conn.run(sql)
+      prepareLoad(conn)
       const w = await FlowWriter.open(conn, 2048)
       w.add(max)
       for (const f of bad) {

@@ -1,6 +1,7 @@
 /**
- * @module The DuckDB load path: flows packed into column vectors, appended as data chunks to a
- * staging table, then moved into `flow_rows` by one vectorised `INSERT … SELECT` per batch.
+ * @module The DuckDB load path: flows packed into column vectors, a batch at a time, which
+ * DuckDB reads into `flow_rows` by one `INSERT … SELECT` per batch from a table function
+ * ({@link prepareLoad}) that copies them chunk by chunk.
  *
  * Why this shape (measured on 1 M flows, 2 cores; see the issue 3 notes):
  * - the row Appender (`appendVarchar`, … per value) costs ~3.4 s per million flows, and the
@@ -14,10 +15,15 @@
  * - schema version 3: `format` / `file` are stored as one id into the store's `sources` table,
  *   assigned by an {@link IdBook}; names and labels as one nullable id into `names`, assigned
  *   by another (NULL for a flow with none, the common case); `day` is not
- *   stored (the `flows` view computes it from `start_ms`). So every staged column is a number
- *   and the move is a plain `INSERT … SELECT` of the staging table;
- * - the copy into DuckDB is synchronous and cheap, so the `INSERT … SELECT` of one batch runs
- *   on DuckDB's thread while JS packs the next;
+ *   stored (the `flows` view computes it from `start_ms`). So every column handed over is a
+ *   number and the insert is a plain `INSERT … SELECT`;
+ * - the `INSERT … SELECT` of one batch runs on DuckDB's thread while JS packs the next; until
+ *   session 36 a batch was first appended to a temporary staging table (`appendDataChunk`, then
+ *   the appender's `flushSync`, about 0.2 s of the JS thread per million rows, a third of it
+ *   DuckDB's distinct-count statistics of the staging table), then moved. DuckDB now reads the
+ *   batch through a table function whose calls (one per 2 048 rows, on the JS thread, between
+ *   reads of the file) only copy typed arrays into its output vectors: 1 M Zeek records in
+ *   process 1.65–1.79 → 1.37–1.59 s (see the README's "Where the time goes");
  * - flows arrive as objects ({@link FlowWriter.add}) or as columns
  *   ({@link FlowWriter.appendColumns}, from the ingest columnar path), which are copied array to
  *   array, address codes through a per-table remap to address ids.
@@ -42,7 +48,7 @@
  */
 import duckdb from '@duckdb/node-bindings'
 import {
-  DuckDBDataChunk,
+  DuckDBTableFunction,
   UINTEGER,
   USMALLINT,
   UTINYINT,
@@ -111,9 +117,6 @@ export const BATCH_ROWS = CHUNK_ROWS * 64
 
 const TWO_32 = 4_294_967_296
 
-/** The staging table (temporary, per connection). */
-export const STAGE_TABLE = 'bulkhead_stage'
-
 function stageType(c: FlowColumn): DuckDBType {
   switch (c.kind) {
     case 'address':
@@ -133,16 +136,82 @@ function stageType(c: FlowColumn): DuckDBType {
   }
 }
 
-/** DDL for the temporary staging table (run once per connection). */
-export const STAGE_DDL = [
-  `CREATE TEMP TABLE ${STAGE_TABLE} (${FLOW_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')})`,
-]
+/**
+ * A batch handed to DuckDB: its columns and validity bitmaps (as {@link Batch} packs them), its
+ * row count, and the next row the scan of {@link prepareLoad}'s table function gives out.
+ */
+interface Feed {
+  cols: Column[]
+  valid: (Uint8Array | undefined)[]
+  n: number
+  pos: number
+}
+
+/** Each connection's feed ({@link prepareLoad}) and the name of its table function. */
+const FEEDS = new WeakMap<DuckDBConnection, { readonly name: string; feed: Feed | undefined }>()
+let feedNames = 0
 
 /**
- * The statement that moves one staged batch into `flow_rows`: every column is already the
- * stored value (addresses, source and names as ids, action and direction as codes).
+ * Registers on `conn` the table function that gives out the rows of the batch a {@link FlowWriter}
+ * of `conn` is storing: run once per connection, outside a transaction (DuckDB registers a
+ * function in the connection's transaction, so a rollback would take it away).
+ * `INSERT INTO flow_rows SELECT * FROM` it runs on DuckDB's thread, calling back into JavaScript
+ * for each chunk of 2 048 rows, whose columns are copied from the batch's typed arrays
+ * (`copy_data_to_vector`, one call per column); nothing is staged in a table first. While such
+ * an insert is in flight, the JS thread must make no synchronous call on `conn` (it would wait
+ * for the insert, which waits for the JS thread): {@link FlowWriter} settles its insert before it
+ * touches `conn` again, and the store runs its operations on `conn` one at a time.
  */
-const MOVE_SQL = `INSERT INTO flow_rows SELECT ${FLOW_COLUMNS.map((c) => c.name).join(', ')} FROM temp.${STAGE_TABLE}`
+export function prepareLoad(conn: DuckDBConnection): void {
+  if (FEEDS.has(conn)) return
+  const slot: { readonly name: string; feed: Feed | undefined } = {
+    name: `bulkhead_batch_${String(++feedNames)}`,
+    feed: undefined,
+  }
+  const widths = FLOW_COLUMNS.map(widthOf)
+  conn.registerTableFunction(
+    DuckDBTableFunction.create({
+      name: slot.name,
+      bindFunction: (info) => {
+        for (const c of FLOW_COLUMNS) info.addResultColumn(c.name, stageType(c))
+      },
+      initFunction: () => undefined,
+      mainFunction: (_info, out) => {
+        const f = slot.feed
+        const raw = out.chunk
+        const m = f === undefined ? 0 : Math.min(CHUNK_ROWS, f.n - f.pos)
+        duckdb.data_chunk_set_size(raw, m)
+        if (f === undefined || m === 0) return
+        const off = f.pos
+        for (let c = 0; c < widths.length; c++) {
+          const vec = duckdb.data_chunk_get_vector(raw, c)
+          const w = widths[c] as number
+          const arr = f.cols[c] as Column
+          duckdb.copy_data_to_vector(
+            vec,
+            0,
+            arr.buffer as ArrayBuffer,
+            arr.byteOffset + off * w,
+            m * w,
+          )
+          const v = f.valid[c]
+          if (v) {
+            duckdb.vector_ensure_validity_writable(vec)
+            duckdb.copy_data_to_vector_validity(
+              vec,
+              0,
+              v.buffer as ArrayBuffer,
+              v.byteOffset + off / 8,
+              Math.ceil(m / 64) * 8,
+            )
+          }
+        }
+        f.pos = off + m
+      },
+    }),
+  )
+  FEEDS.set(conn, slot)
+}
 
 /**
  * What a dictionary table of the store holds and how its rows map to values of type `T`: the
@@ -748,7 +817,8 @@ export async function settleExporterEnds(
 }
 
 /**
- * Writes flows into `flows` through the staging table. Use inside a transaction the caller
+ * Writes flows into `flows`, a batch at a time, through {@link prepareLoad}'s table function
+ * (which must have been registered on `conn`). Use inside a transaction the caller
  * opened on `conn`; {@link FlowWriter.finish} returns after the last row is in `flows` (not yet
  * committed). On failure call {@link FlowWriter.abort}, then roll back.
  */
@@ -758,9 +828,8 @@ export class FlowWriter {
   private failure: unknown
   private failed = false
   private stored = 0
-  private readonly chunk: DuckDBDataChunk
-  private readonly vectors: duckdb.Vector[]
-  private readonly widths = FLOW_COLUMNS.map(widthOf)
+  /** The batch DuckDB reads while the next one is packed: its arrays swap with the packed one's. */
+  private readonly sending: Feed
   /** Earliest `start` and latest `end` (ms) of the rows written of {@link BOTH_ENDS_FORMATS}. */
   private lo = Infinity
   private hi = -Infinity
@@ -777,7 +846,7 @@ export class FlowWriter {
 
   private constructor(
     private readonly conn: DuckDBConnection,
-    private readonly stage: DuckDBAppender,
+    private readonly slot: { readonly name: string; feed: Feed | undefined },
     private readonly addresses: DuckDBAppender,
     private readonly sourceRows: DuckDBAppender,
     private readonly nameRows: DuckDBAppender,
@@ -786,16 +855,19 @@ export class FlowWriter {
     books: Books,
   ) {
     this.batch = new Batch(capacity, books.addresses, books.sources, books.names, books.exporters)
-    this.chunk = DuckDBDataChunk.create(FLOW_COLUMNS.map(stageType))
-    this.vectors = FLOW_COLUMNS.map((_, i) => duckdb.data_chunk_get_vector(this.chunk.chunk, i))
+    const other = new Batch(capacity, books.addresses, books.sources, books.names, books.exporters)
+    this.sending = { cols: other.cols, valid: other.valid, n: 0, pos: 0 }
+    this.insertSql = `INSERT INTO flow_rows SELECT * FROM ${slot.name}()`
   }
 
+  private readonly insertSql: string
+
   /**
-   * Opens appenders on the staging table of `conn` (created with {@link STAGE_DDL}) and on
-   * `addresses`, `sources`, `names` and `exporters`. `books` are the store's dictionaries (read from their
+   * Opens appenders on `addresses`, `sources`, `names` and `exporters`. `books` are the store's dictionaries (read from their
    * tables when not given); the caller tells them about the commit or rollback of the
    * transaction.
-   * @throws Error when `capacity` is not a multiple of 2 048 (DuckDB's vector size).
+   * @throws Error when `capacity` is not a multiple of 2 048 (DuckDB's vector size), or when
+   * {@link prepareLoad} was not run on `conn`.
    */
   static async open(
     conn: DuckDBConnection,
@@ -804,13 +876,14 @@ export class FlowWriter {
   ): Promise<FlowWriter> {
     if (capacity % CHUNK_ROWS !== 0)
       throw new Error(`batch capacity must be a multiple of ${CHUNK_ROWS}`)
+    const slot = FEEDS.get(conn)
+    if (slot === undefined) throw new Error('prepareLoad was not run on this connection')
     const b = books ?? (await loadBooks(conn))
-    const stage = await conn.createAppender(STAGE_TABLE, null, 'temp')
     const addresses = await conn.createAppender(ADDRESS_BOOK.table)
     const sourceRows = await conn.createAppender(SOURCE_BOOK.table)
     const nameRows = await conn.createAppender(NAME_BOOK.table)
     const exporterRows = await conn.createAppender(EXPORTER_BOOK.table)
-    return new FlowWriter(conn, stage, addresses, sourceRows, nameRows, exporterRows, capacity, b)
+    return new FlowWriter(conn, slot, addresses, sourceRows, nameRows, exporterRows, capacity, b)
   }
 
   /**
@@ -924,20 +997,42 @@ export class FlowWriter {
   }
 
   /**
-   * Copies the batch into the staging table (after the previous move is done), starts moving it
-   * into `flows` without waiting, and empties the batch for the next flows.
+   * Hands the batch to DuckDB (after the previous insert is done): writes the new dictionary
+   * rows, swaps the batch's arrays with those of {@link sending}, starts the insert of its rows
+   * into `flow_rows` without waiting (DuckDB reads them through {@link prepareLoad}'s table
+   * function while JavaScript packs the next batch), and empties the batch.
    */
   async rotate(): Promise<void> {
     await this.settle()
     const b = this.batch
     if (b.n === 0) return
-    this.appendBatch(b)
+    b.book.writeNew(this.addresses)
+    b.sources.writeNew(this.sourceRows)
+    b.names.writeNew(this.nameRows)
+    b.exporters.writeNew(this.exporterRows)
+    const f = this.sending
+    for (let c = 0; c < b.cols.length; c++) {
+      const col = b.cols[c] as Column
+      b.cols[c] = f.cols[c] as Column
+      f.cols[c] = col
+      const v = b.valid[c]
+      b.valid[c] = f.valid[c]
+      f.valid[c] = v
+    }
+    f.n = b.n
+    f.pos = 0
     const rows = b.n
     b.reset()
     const conn = this.conn
+    const slot = this.slot
     this.pending = (async () => {
-      await conn.run(MOVE_SQL)
-      await conn.run(`DELETE FROM temp.${STAGE_TABLE}`)
+      slot.feed = f
+      try {
+        await conn.run(this.insertSql)
+      } finally {
+        slot.feed = undefined
+      }
+      if (f.pos !== rows) throw new Error(`${String(f.pos)} of ${String(rows)} rows were stored`)
       this.stored += rows
     })().then(
       () => undefined,
@@ -968,7 +1063,6 @@ export class FlowWriter {
   }
 
   private close(): void {
-    this.stage.closeSync()
     this.nameRows.closeSync()
     this.exporterRows.closeSync()
     this.addresses.closeSync()
@@ -979,43 +1073,5 @@ export class FlowWriter {
     await this.pending
     this.pending = undefined
     if (this.failed) throw this.failure
-  }
-
-  private appendBatch(b: Batch): void {
-    b.book.writeNew(this.addresses)
-    b.sources.writeNew(this.sourceRows)
-    b.names.writeNew(this.nameRows)
-    b.exporters.writeNew(this.exporterRows)
-    const raw = this.chunk.chunk
-    for (let off = 0; off < b.n; off += CHUNK_ROWS) {
-      const m = Math.min(CHUNK_ROWS, b.n - off)
-      duckdb.data_chunk_set_size(raw, m)
-      for (let c = 0; c < this.vectors.length; c++) {
-        const vec = this.vectors[c] as duckdb.Vector
-        const w = this.widths[c] as number
-        const arr = b.cols[c] as Column
-        duckdb.copy_data_to_vector(
-          vec,
-          0,
-          arr.buffer as ArrayBuffer,
-          arr.byteOffset + off * w,
-          m * w,
-        )
-        const v = b.valid[c]
-        if (v) {
-          duckdb.vector_ensure_validity_writable(vec)
-          const bytes = Math.ceil(m / 64) * 8
-          duckdb.copy_data_to_vector_validity(
-            vec,
-            0,
-            v.buffer as ArrayBuffer,
-            v.byteOffset + off / 8,
-            bytes,
-          )
-        }
-      }
-      this.stage.appendDataChunk(this.chunk)
-    }
-    this.stage.flushSync()
   }
 }

@@ -55,7 +55,7 @@ import {
   loadBooks,
   settleBothEnds,
   settleExporterEnds,
-  STAGE_DDL,
+  prepareLoad,
   type Books,
 } from './batch.js'
 import { groupStoredFlows, type FlowDictionaries } from './groups.js'
@@ -1315,7 +1315,7 @@ export async function openDuckDbStore(
     conn = await instance.connect()
     await ensureSchema(conn, path)
     const recovered = crashed ? await deleteUncommittedFlows(conn) : 0
-    for (const sql of STAGE_DDL) await conn.run(sql)
+    prepareLoad(conn)
     return new DuckDbFlowStore(path, instance, conn, recovered)
   } catch (err) {
     conn?.closeSync()
