@@ -23,7 +23,8 @@
  *   DuckDB's distinct-count statistics of the staging table), then moved. DuckDB now reads the
  *   batch through a table function whose calls (one per 2 048 rows, on the JS thread, between
  *   reads of the file) only copy typed arrays into its output vectors: 1 M Zeek records in
- *   process 1.65–1.79 → 1.37–1.59 s (see the README's "Where the time goes");
+ *   process 1.14–1.33 → 1.02–1.14 s, machine otherwise idle (see the README's "Where the time
+ *   goes");
  * - flows arrive as objects ({@link FlowWriter.add}) or as columns
  *   ({@link FlowWriter.appendColumns}, from the ingest columnar path), which are copied array to
  *   array, address codes through a per-table remap to address ids.
