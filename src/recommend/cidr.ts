@@ -6,7 +6,7 @@
  */
 import {
   ALL_ADDRESSES,
-  cidrCovers,
+  cidrRange,
   familyBits,
   formatIp,
   hostCidr,
@@ -30,14 +30,11 @@ import {
  * the rest keep their order.
  */
 export function internetSelectors(managed: readonly Cidr[] = []): Selector[] {
-  const except = (f: IpFamily): Cidr[] => {
-    const out = PRIVATE_RANGES.filter((c) => c.family === f)
-    for (const c of [...NON_UNICAST_RANGES, ...managed]) {
-      if (c.family !== f || c.prefix === 0 || out.some((p) => cidrCovers(p, c))) continue
-      out.push(c)
-    }
-    return out
-  }
+  const except = (f: IpFamily): Cidr[] =>
+    uncovered(
+      PRIVATE_RANGES.filter((c) => c.family === f),
+      [...NON_UNICAST_RANGES, ...managed].filter((c) => c.family === f && c.prefix > 0),
+    )
   return [
     { kind: 'cidr', cidr: ALL_ADDRESSES[4], except: except(4) },
     { kind: 'cidr', cidr: ALL_ADDRESSES[6], except: except(6) },
@@ -45,13 +42,83 @@ export function internetSelectors(managed: readonly Cidr[] = []): Selector[] {
 }
 
 /**
+ * `first` (one family), then each block of `rest` (the same family) that none of `first` and of
+ * the blocks of `rest` kept before it covers, in order. A block is found covered by looking up
+ * its base, cut to each prefix length that a kept block has, in a set per length: O(n × lengths)
+ * for n blocks, where testing each against every kept block was O(n²) (20 000 workload host
+ * blocks made every `internet` rule of `recommend` take seconds).
+ */
+function uncovered(first: readonly Cidr[], rest: readonly Cidr[]): Cidr[] {
+  const out = [...first]
+  const kept = new Map<number, Set<bigint>>()
+  const bits = (c: Cidr): bigint => BigInt(familyBits(c.family) - c.prefix)
+  const keep = (c: Cidr): void => {
+    let set = kept.get(c.prefix)
+    if (set === undefined) kept.set(c.prefix, (set = new Set()))
+    set.add(c.base >> bits(c))
+  }
+  for (const c of first) keep(c)
+  for (const c of rest) {
+    let covered = false
+    for (const [prefix, set] of kept) {
+      if (prefix > c.prefix) continue
+      if (set.has(c.base >> BigInt(familyBits(c.family) - prefix))) {
+        covered = true
+        break
+      }
+    }
+    if (covered) continue
+    out.push(c)
+    keep(c)
+  }
+  return out
+}
+
+/**
+ * Managed blocks (workload host blocks, named externals' ranges), indexed to find those strictly
+ * inside a block by binary search over their first addresses ({@link blockSelector}).
+ */
+export class ManagedBlocks {
+  /** Per family, the blocks with their position in `blocks`, sorted by base. */
+  private readonly sorted: Record<IpFamily, { readonly c: Cidr; readonly at: number }[]>
+  constructor(readonly blocks: readonly Cidr[]) {
+    this.sorted = { 4: [], 6: [] }
+    blocks.forEach((c, at) => this.sorted[c.family].push({ c, at }))
+    for (const f of [4, 6] as const)
+      this.sorted[f].sort((a, b) => (a.c.base < b.c.base ? -1 : a.c.base > b.c.base ? 1 : 0))
+  }
+  /** The blocks strictly inside `block` (a longer prefix, within it), in the order given. */
+  inside(block: Cidr): Cidr[] {
+    const list = this.sorted[block.family]
+    const { first, last } = cidrRange(block)
+    let lo = 0
+    let hi = list.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((list[mid] as { c: Cidr }).c.base < first) lo = mid + 1
+      else hi = mid
+    }
+    const found: { c: Cidr; at: number }[] = []
+    for (let i = lo; i < list.length; i++) {
+      const e = list[i] as { c: Cidr; at: number }
+      if (e.c.base > last) break
+      if (e.c.prefix > block.prefix) found.push(e)
+    }
+    return found.sort((a, b) => a.at - b.at).map((e) => e.c)
+  }
+}
+
+/**
  * A CIDR selector for an unmanaged block, minus the managed blocks (workload host blocks, named
  * externals) strictly inside it, so that a block rule never reaches a workload or a named external
  * whose addresses the block happens to contain.
  */
-export function blockSelector(block: Cidr, managed: readonly Cidr[] = []): Selector {
-  const except = managed.filter((c) => c.prefix > block.prefix && cidrCovers(block, c))
-  return { kind: 'cidr', cidr: block, except }
+export function blockSelector(
+  block: Cidr,
+  managed: readonly Cidr[] | ManagedBlocks = [],
+): Selector {
+  const index = managed instanceof ManagedBlocks ? managed : new ManagedBlocks(managed)
+  return { kind: 'cidr', cidr: block, except: index.inside(block) }
 }
 
 /** Host blocks (`/32`, `/128`) of every address of the workloads, deduplicated, sorted by text. */

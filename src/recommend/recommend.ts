@@ -63,6 +63,7 @@ import {
   entityCidr,
   hostBlocks,
   internetSelectors,
+  ManagedBlocks,
 } from './cidr.js'
 import { INTERNET } from '../inventory/resolver.js'
 import { groupPorts, isEphemeralNoise, portsByEndpoints } from './ports.js'
@@ -323,6 +324,24 @@ export function recommend(
     ...inventory.externals.map((x) => x.cidr),
   ]
   const cover = aggregateBlocks(blockNames, options.maxPrefix ?? 24, options.maxPrefix6 ?? 64)
+  // the selectors of the unmanaged sides, made once each (an `internet` selector excepts every
+  // public managed block; a block's, the managed blocks inside it): edges share them, read-only
+  const managedIndex = new ManagedBlocks(managed)
+  let internet: Selector[] | undefined
+  const blockSels = new Map<string, Selector>()
+  // their keys too: an `internet` selector's names every excepted block
+  const sharedKeys = new WeakMap<Selector, string>()
+  const keyOf = (sel: Selector): string => {
+    if (sel.kind !== 'cidr') return selectorKey(sel)
+    let key = sharedKeys.get(sel)
+    if (key === undefined) sharedKeys.set(sel, (key = selectorKey(sel)))
+    return key
+  }
+  const blockSel = (c: Cidr): Selector => {
+    let sel = blockSels.get(c.text)
+    if (sel === undefined) blockSels.set(c.text, (sel = blockSelector(c, managedIndex)))
+    return sel
+  }
 
   // --- the existing set: which edges it already allows, which of its rules are used ----------
   const usedExisting = new Set<string>()
@@ -478,15 +497,15 @@ export function recommend(
       case 'external':
         return { sels: [{ kind: 'external', name: s.external.name }], name: slug(s.external.name) }
       case 'internet':
-        return { sels: internetSelectors(managed), name: 'internet' }
+        return { sels: (internet ??= internetSelectors(managed)), name: 'internet' }
       case 'block': {
         const c = cover.get(s.cidr.text) ?? s.cidr
-        return { sels: [blockSelector(c, managed)], name: slug(c.text), text: c.text }
+        return { sels: [blockSel(c)], name: slug(c.text), text: c.text }
       }
       case 'special': {
         const address = formatIp({ family: s.cidr.family, value: s.cidr.base })
         return {
-          sels: [blockSelector(s.cidr, managed)],
+          sels: [blockSel(s.cidr)],
           name: slug(s.special.wellKnown ? `${s.special.use} ${address}` : address),
           text: `${address} (${describeSpecialAddress(s.special)})`,
         }
@@ -566,13 +585,9 @@ export function recommend(
     const inScope = (s: Side): boolean => s.kind === 'workload' && sameLabels(s.scope, scope)
     const f = describe(src, scope, inScope(src))
     const t = describe(dst, scope, inScope(dst))
-    const key = [
-      name,
-      ...f.sels.map(selectorKey),
-      '=>',
-      ...t.sels.map(selectorKey),
-      edge.protocol,
-    ].join('\u0000')
+    const key = [name, ...f.sels.map(keyOf), '=>', ...t.sels.map(keyOf), edge.protocol].join(
+      '\u0000',
+    )
     let d = drafts.get(key)
     if (!d) {
       d = {
