@@ -1116,6 +1116,80 @@ function memberCache(
   }
 }
 
+/** A pair's allowed service count, observed count and unobserved services (issue 5 item 2). */
+interface PairMeasure {
+  size: number
+  seen: number
+  unseen: Service[]
+}
+
+/**
+ * Measures one pair: `services` are what the rules allow it, in their push order (rules in policy
+ * order), `seenHere` the observed `proto/port` strings. Allowed ports are merged per protocol
+ * (rules here never allow `any` protocol); a protocol without ports (GRE, ESP, ...) is one
+ * service, observed or not. `unseen` lists the allowed services not observed, protocols in their
+ * first-allowed order, filled only when `wantUnseen`.
+ */
+function measurePair(
+  services: readonly Service[],
+  seenHere: ReadonlySet<string>,
+  wantUnseen: boolean,
+): PairMeasure {
+  const byProto = new Map<number, PortRange[]>()
+  for (const sv of services) {
+    if (sv.protocol === 'any') continue
+    const ranges = byProto.get(sv.protocol)
+    if (ranges) ranges.push(sv.ports)
+    else byProto.set(sv.protocol, [sv.ports])
+  }
+  let size = 0
+  let seen = 0
+  const unseen: Service[] = []
+  for (const [proto, ranges] of byProto) {
+    if (!hasPorts(proto) && !isIcmp(proto)) {
+      size += 1
+      const hit = [...seenHere].some((sv) => Number(sv.split('/')[0]) === proto)
+      if (hit) seen += 1
+      else unseen.push({ protocol: proto, ports: { lo: 0, hi: maxPort(proto) } })
+      continue
+    }
+    const ports = IntervalSet.of(ranges)
+    size += ports.size
+    const hits: PortRange[] = []
+    for (const sv of seenHere) {
+      const [pr, po] = sv.split('/').map(Number) as [number, number]
+      if (pr === proto && ports.has(po)) hits.push({ lo: po, hi: po })
+    }
+    seen += hits.length
+    if (hits.length < ports.size && wantUnseen) {
+      for (const r of ports.subtract(IntervalSet.of(hits)).ranges)
+        unseen.push({ protocol: proto, ports: r })
+    }
+  }
+  return { size, seen, unseen }
+}
+
+/** The figures of one unit: `allowed` and `observed` services, `extra` their difference. */
+function overPermissionOf(
+  unit: OverPermission['unit'],
+  allowed: number,
+  observed: number,
+  examples: string[],
+): OverPermission {
+  const extra = allowed - observed
+  return { unit, allowed, observed, extra, share: share(extra, allowed), examples }
+}
+
+/** Appends `values` to the list of `key` in `m` (in place: lists here grow long). */
+function append<K, V>(m: Map<K, V[]>, key: K, values: readonly V[]): void {
+  const list = m.get(key)
+  if (list) for (const v of values) list.push(v)
+  else m.set(key, [...values])
+}
+
+/** Plain string order (that of `Array.prototype.sort` without a comparator). */
+const byText = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0)
+
 /**
  * Over-permission of workload-to-workload rules (issue 5 item 2): the (source, destination,
  * protocol, port) combinations the rules allow minus those observed, counted per workload pair and
@@ -1128,9 +1202,23 @@ function memberCache(
  * the two workloads hold addresses of one family (at any time): ICMP an IPv4 pair, ICMPv6 an IPv6
  * pair, other protocols either (IPv4 and IPv6 never connect, as in connlist). Rules
  * with a CIDR, external or internet side are not counted here (their widening is reported under
- * `aggregated`).
+ * `aggregated`). Examples are the first `examples` over-permitted pairs in the plain string order
+ * of their `source -> destination` text.
+ *
+ * Without visiting every workload pair (which exceeded 16.7 M pairs, a `Map`'s limit, on a
+ * 20 000-workload estate): workloads are grouped into classes of the same rules selecting them as
+ * source, the same as destination and the same address families; every pair of distinct
+ * workloads of two classes is allowed the same services in the same order, so the allowed count
+ * is the class pair's size times its number of workload pairs, the observed count comes from the
+ * observed pairs (at most the map's edges), and the examples are searched pair by pair in key
+ * order, stopping at `examples`. Per identity pair, each rule adds its services once per family
+ * combination, in the order in which the old pair-by-pair visit (sources, then destinations, in
+ * inventory order) first met that combination: the same merged ports and protocol order.
+ * Workload names are unique in an inventory (a duplicate is dropped when loading).
+ *
+ * @internal exported for test/recommend/over-permission.prop.test.ts only.
  */
-function overPermission(
+export function overPermission(
   policies: readonly Policy[],
   inventory: Inventory,
   map: DependencyMap,
@@ -1138,8 +1226,6 @@ function overPermission(
   examples: number,
 ): OverPermission[] {
   const selected = memberCache(inventory)
-  const allowedW = new Map<string, Service[]>()
-  const allowedI = new Map<string, Service[]>()
   const ids = new Map<Workload, string>()
   const idOf = (w: Workload): string => {
     let id = ids.get(w)
@@ -1152,47 +1238,91 @@ function overPermission(
     return id
   }
   const isWorkloadSel = (s: Selector): boolean => s.kind === 'labels' || s.kind === 'workload'
-  const families = new Map<Workload, { v4: boolean; v6: boolean }>()
-  const familiesOf = (w: Workload): { v4: boolean; v6: boolean } => {
+  const families = new Map<Workload, number>()
+  /** 1 when `w` holds an IPv4 address, + 2 when an IPv6 one. */
+  const familiesOf = (w: Workload): number => {
     let f = families.get(w)
     if (f === undefined) {
       const fs = new Set(w.addresses.map((a) => parseIp(a.ip)?.family))
-      f = { v4: fs.has(4), v6: fs.has(6) }
+      f = (fs.has(4) ? 1 : 0) + (fs.has(6) ? 2 : 0)
       families.set(w, f)
     }
     return f
   }
-  /** The services on which `a` and `b` can connect: over an address pair of one family. */
-  const connecting = (a: Workload, b: Workload, services: readonly Service[]): Service[] => {
-    const fa = familiesOf(a)
-    const fb = familiesOf(b)
-    const v4 = fa.v4 && fb.v4
-    const v6 = fa.v6 && fb.v6
+  /** The services on which a pair of families `fa`, `fb` can connect: over one family. */
+  const connecting = (fa: number, fb: number, services: readonly Service[]): Service[] => {
+    const v4 = (fa & fb & 1) !== 0
+    const v6 = (fa & fb & 2) !== 0
     return services.filter((sv) => (sv.protocol === 1 ? v4 : sv.protocol === 58 ? v6 : v4 || v6))
   }
+  // the workload-to-workload rules, in policy order, with their sources and destinations
+  const rules: { services: readonly Service[]; froms: Workload[]; tos: Workload[] }[] = []
   for (const p of policies) {
     for (const r of p.rules) {
       if (!r.from.every(isWorkloadSel) || !r.to.every(isWorkloadSel)) continue
-      const froms = selected(r.from, p.scope)
-      const tos = selected(r.to, p.scope)
-      const add = (m: Map<string, Service[]>, key: string, services: Service[]): void => {
-        const list = m.get(key)
-        if (list) list.push(...services)
-        else m.set(key, services)
-      }
-      for (const a of froms) {
-        for (const b of tos) {
-          if (a === b) continue // a workload's traffic to itself never crosses a firewall
-          const services = connecting(a, b, r.services)
-          if (services.length === 0) continue
-          add(allowedW, `${a.name} -> ${b.name}`, services)
-          add(allowedI, `${idOf(a)} -> ${idOf(b)}`, [...services])
-        }
-      }
+      rules.push({
+        services: r.services,
+        froms: selected(r.from, p.scope),
+        tos: selected(r.to, p.scope),
+      })
     }
   }
+
+  // workload classes: the same rules select them as source and as destination, same families
+  const fromSlots = new Map<Workload, number[]>()
+  const toSlots = new Map<Workload, number[]>()
+  rules.forEach((r, i) => {
+    for (const a of r.froms) append(fromSlots, a, [i])
+    for (const b of r.tos) append(toSlots, b, [i])
+  })
+  const classIds = new Map<string, number>()
+  const classOf = new Map<Workload, number>()
+  const classSize: number[] = []
+  const classFam: number[] = []
+  for (const w of inventory.workloads) {
+    const f = fromSlots.get(w)
+    const t = toSlots.get(w)
+    if (!f && !t) continue
+    const key = `${(f ?? []).join(',')}|${(t ?? []).join(',')}|${String(familiesOf(w))}`
+    let c = classIds.get(key)
+    if (c === undefined) {
+      c = classSize.length
+      classIds.set(key, c)
+      classSize.push(0)
+      classFam.push(familiesOf(w))
+    }
+    classOf.set(w, c)
+    classSize[c] = (classSize[c] ?? 0) + 1
+  }
+  const nClasses = classSize.length
+  // per class pair (source class * nClasses + destination class): the allowed services in order
+  const pairServices = new Map<number, Service[]>()
+  rules.forEach((r) => {
+    const fc = new Set(r.froms.map((a) => classOf.get(a) ?? 0))
+    const tc = new Set(r.tos.map((b) => classOf.get(b) ?? 0))
+    for (const ca of fc) {
+      for (const cb of tc) {
+        const services = connecting(classFam[ca] ?? 0, classFam[cb] ?? 0, r.services)
+        if (services.length === 0) continue
+        const k = ca * nClasses + cb
+        append(pairServices, k, services)
+      }
+    }
+  })
+  const pairSize = new Map<number, number>()
+  let allowedW = 0
+  for (const [k, services] of pairServices) {
+    const ca = Math.floor(k / nClasses)
+    const cb = k % nClasses
+    const size = measurePair(services, new Set(), false).size
+    pairSize.set(k, size)
+    const na = classSize[ca] ?? 0
+    allowedW += (na * (classSize[cb] ?? 0) - (ca === cb ? na : 0)) * size
+  }
+
   // observed (protocol, port) per pair, as `proto/port` strings
   const observedW = new Map<string, Set<string>>()
+  const observedPairs = new Map<string, [Workload, Workload]>()
   const observedI = new Map<string, Set<string>>()
   const note = (m: Map<string, Set<string>>, key: string, value: string): void => {
     const set = m.get(key)
@@ -1212,64 +1342,121 @@ function overPermission(
     const svc = `${e.protocol}/${e.dstPort}`
     // a workload's traffic to itself is no pair of distinct workloads, but it is traffic of its
     // label set's pair: the identity rule recommended from it allows that pair and no more
-    if (a.workload !== b.workload) note(observedW, `${a.workload.name} -> ${b.workload.name}`, svc)
+    if (a.workload !== b.workload) {
+      const key = `${a.workload.name} -> ${b.workload.name}`
+      note(observedW, key, svc)
+      observedPairs.set(key, [a.workload, b.workload])
+    }
     note(observedI, `${idOf(a.workload)} -> ${idOf(b.workload)}`, svc)
   }
-  const measure = (
-    unit: 'workload' | 'identity',
-    allowed: Map<string, Service[]>,
-    observed: Map<string, Set<string>>,
-  ): OverPermission => {
-    let nAllowed = 0
-    let nObserved = 0
-    const ex: string[] = []
-    for (const key of [...allowed.keys()].sort()) {
-      // allowed ports per protocol, merged (rules here never allow `any` protocol)
-      const byProto = new Map<number, PortRange[]>()
-      for (const sv of allowed.get(key) ?? []) {
-        if (sv.protocol === 'any') continue
-        byProto.set(sv.protocol, [...(byProto.get(sv.protocol) ?? []), sv.ports])
+  const classPair = (a: Workload, b: Workload): number | undefined => {
+    const ca = classOf.get(a)
+    const cb = classOf.get(b)
+    return ca === undefined || cb === undefined ? undefined : ca * nClasses + cb
+  }
+  let observedWCount = 0
+  for (const [key, [a, b]] of observedPairs) {
+    const services = pairServices.get(classPair(a, b) ?? -1)
+    if (services)
+      observedWCount += measurePair(services, observedW.get(key) ?? new Set(), false).seen
+  }
+  // examples: pairs in the order of their `source -> destination` text, stopping at `examples`
+  const exW: string[] = []
+  const named = inventory.workloads.filter((w) => classOf.has(w))
+  const sources = named
+    .map((w) => ({ w, text: `${w.name} -> ` }))
+    .sort((x, y) => byText(x.text, y.text))
+  // sorting sources by `name -> ` then destinations by name is the order of the whole text unless
+  // one source's `name -> ` begins another's (a name holding ` -> `): then sort the whole texts
+  const prefixed = sources.some((s, i) => i > 0 && s.text.startsWith(sources[i - 1]?.text ?? ''))
+  const dests = named.map((w) => w).sort((x, y) => byText(x.name, y.name))
+  const consider = (a: Workload, b: Workload): void => {
+    const services = pairServices.get(classPair(a, b) ?? -1)
+    if (!services) return
+    const key = `${a.name} -> ${b.name}`
+    const m = measurePair(services, observedW.get(key) ?? new Set(), true)
+    if (m.size > m.seen) exW.push(`${key} ${m.unseen.map(formatService).join(',')}`)
+  }
+  if (examples > 0 && !prefixed) {
+    search: for (const { w: a } of sources) {
+      for (const b of dests) {
+        if (a === b) continue
+        consider(a, b)
+        if (exW.length >= examples) break search
       }
-      const seenHere = observed.get(key) ?? new Set<string>()
-      let size = 0
-      let seen = 0
-      const unseen: Service[] = []
-      for (const [proto, ranges] of byProto) {
-        if (!hasPorts(proto) && !isIcmp(proto)) {
-          // a protocol without ports (GRE, ESP, ...) is one service, observed or not
-          size += 1
-          const hit = [...seenHere].some((sv) => Number(sv.split('/')[0]) === proto)
-          if (hit) seen += 1
-          else unseen.push({ protocol: proto, ports: { lo: 0, hi: maxPort(proto) } })
-          continue
-        }
-        const ports = IntervalSet.of(ranges)
-        size += ports.size
-        const hits: PortRange[] = []
-        for (const sv of seenHere) {
-          const [pr, po] = sv.split('/').map(Number) as [number, number]
-          if (pr === proto && ports.has(po)) hits.push({ lo: po, hi: po })
-        }
-        seen += hits.length
-        if (hits.length < ports.size && ex.length < examples) {
-          for (const r of ports.subtract(IntervalSet.of(hits)).ranges)
-            unseen.push({ protocol: proto, ports: r })
-        }
-      }
-      nAllowed += size
-      nObserved += seen
-      if (size > seen && ex.length < examples)
-        ex.push(`${key} ${unseen.map(formatService).join(',')}`)
     }
-    const extra = nAllowed - nObserved
-    return {
-      unit,
-      allowed: nAllowed,
-      observed: nObserved,
-      extra,
-      share: share(extra, nAllowed),
-      examples: ex,
+  } else if (examples > 0) {
+    const all: { a: Workload; b: Workload; key: string }[] = []
+    for (const a of named)
+      for (const b of named) if (a !== b) all.push({ a, b, key: `${a.name} -> ${b.name}` })
+    for (const { a, b } of all.sort((x, y) => byText(x.key, y.key))) {
+      consider(a, b)
+      if (exW.length >= examples) break
     }
   }
-  return [measure('workload', allowedW, observedW), measure('identity', allowedI, observedI)]
+  const workload = overPermissionOf('workload', allowedW, observedWCount, exW)
+
+  // identity pairs: per rule, each family combination's services once, in first-visit order
+  const allowedI = new Map<string, Service[]>()
+  for (const r of rules) {
+    const groups = (
+      list: Workload[],
+    ): Map<string, { id: string; fam: number; first: number[] }> => {
+      const g = new Map<string, { id: string; fam: number; first: number[] }>()
+      list.forEach((w, i) => {
+        const id = idOf(w)
+        const fam = familiesOf(w)
+        const k = `${String(fam)}${id}`
+        const hit = g.get(k)
+        if (!hit) g.set(k, { id, fam, first: [i] })
+        else if (hit.first.length < 2) hit.first.push(i)
+      })
+      return g
+    }
+    const fg = groups(r.froms)
+    const tg = groups(r.tos)
+    // per identity pair: family combination -> first visit position [source index, dest index]
+    const firsts = new Map<string, Map<number, [number, number]>>()
+    for (const ga of fg.values()) {
+      for (const gb of tg.values()) {
+        const combo = ga.fam & gb.fam
+        if (combo === 0) continue
+        const [a0, a1] = ga.first as [number, number | undefined]
+        const [b0, b1] = gb.first as [number, number | undefined]
+        let pos: [number, number] | undefined
+        if (r.froms[a0] !== r.tos[b0]) pos = [a0, b0]
+        else if (b1 !== undefined) pos = [a0, b1]
+        else if (a1 !== undefined) pos = [a1, b0]
+        if (!pos) continue
+        const key = `${ga.id} -> ${gb.id}`
+        const m = firsts.get(key) ?? new Map<number, [number, number]>()
+        firsts.set(key, m)
+        const old = m.get(combo)
+        if (!old || pos[0] < old[0] || (pos[0] === old[0] && pos[1] < old[1])) m.set(combo, pos)
+      }
+    }
+    for (const [key, m] of firsts) {
+      const order = [...m].sort(([, x], [, y]) => x[0] - y[0] || x[1] - y[1])
+      for (const [combo] of order) {
+        const services = connecting(combo, combo, r.services)
+        if (services.length === 0) continue
+        append(allowedI, key, services)
+      }
+    }
+  }
+  let nAllowed = 0
+  let nObserved = 0
+  const exI: string[] = []
+  for (const key of [...allowedI.keys()].sort()) {
+    const m = measurePair(
+      allowedI.get(key) ?? [],
+      observedI.get(key) ?? new Set(),
+      exI.length < examples,
+    )
+    nAllowed += m.size
+    nObserved += m.seen
+    if (m.size > m.seen && exI.length < examples)
+      exI.push(`${key} ${m.unseen.map(formatService).join(',')}`)
+  }
+  return [workload, overPermissionOf('identity', nAllowed, nObserved, exI)]
 }
