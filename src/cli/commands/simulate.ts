@@ -90,9 +90,10 @@ export interface FedFlows {
 /**
  * Feeds every flow of `input` to the simulator: flow files are parsed and judged one by one;
  * the store is read as groups of flows with the same (src, dst, protocol, judged port, direction,
- * day), counted and with their first/last times and three examples, so only distinct tuples are
- * judged. A group whose time span contains an instant at which one of its addresses changes
- * holder (a time-bounded workload address) is split into its rows. An unusable flow file is
+ * day, rejection), counted and with their first/last times and the simulator's number of
+ * examples ({@link feedStore}, `FlowStore.groupFlows`), so only distinct tuples are judged. A
+ * group whose time span contains an instant at which one of its addresses changes holder (a
+ * time-bounded workload address) is split into its rows. An unusable flow file is
  * recorded in `files.failed` and the next one is read ({@link readEachFile}): the caller reports
  * it after its output ({@link reportFlowRead}, {@link failIfUnusable}).
  * @throws BulkheadError for an unusable store; with `input.strict`, for the first malformed
