@@ -262,17 +262,17 @@ export async function runTraffic(
 
 /**
  * The argv of `bulkhead collect` from the sources (run it with the repository as its working
- * folder, in the namespace the exporter sends to): UDP on 127.0.0.1:`port`, for at most
- * `seconds`.
+ * folder, in the namespace the exporter sends to): listening on `listen` (a port: UDP on
+ * 127.0.0.1; or a `--listen` value such as `tcp://127.0.0.1:4739`), for at most `seconds`.
  */
-export const collectArgv = (port: number, seconds = 25): string[] => [
+export const collectArgv = (listen: number | string, seconds = 25): string[] => [
   process.execPath,
   '--import',
   'tsx',
   'src/cli/main.ts',
   'collect',
   '--listen',
-  `127.0.0.1:${String(port)}`,
+  typeof listen === 'number' ? `127.0.0.1:${String(listen)}` : listen,
   '--duration',
   String(seconds),
 ]

@@ -34,6 +34,7 @@ import { cleanupLeftovers, createLab, type Lab } from './harness.js'
 import { describeKernel } from './probe-check.js'
 import {
   closed,
+  collectArgv,
   collected,
   exporterSupport,
   expectWithin,
@@ -199,20 +200,7 @@ describeKernel('ulogd2 (NFCT → IPFIX over UDP and TCP, XML, LOGEMU) → bulkhe
       return c
     }
     const collect = (listen: string) => {
-      const c = inA(
-        [
-          process.execPath,
-          '--import',
-          'tsx',
-          'src/cli/main.ts',
-          'collect',
-          '--listen',
-          listen,
-          '--duration',
-          '40',
-        ],
-        REPO,
-      )
+      const c = inA(collectArgv(listen, 40), REPO)
       return { c, done: collected(c) }
     }
     const udp = collect(`udp://127.0.0.1:${String(UDP_PORT)}`)

@@ -32,8 +32,12 @@ const DIRECTION_NAMES: readonly FlowDirection[] = [
   'client-to-server',
   'server-to-client',
 ]
-/** SQL: the service port of `fr` (StoredFlowGroup: a reply's source port, else its destination port). */
-const SERVICE_PORT = `CASE WHEN ${REPLY_BY_SOURCE_PORT} THEN fr.src_port ELSE fr.dst_port END`
+/**
+ * SQL: the ports a group of `fr` keeps (StoredFlowGroup: a reply's source port with destination
+ * port 0, else source port 0 and the destination port), in the grouping and in the split query.
+ */
+const GROUP_SPORT = `CASE WHEN ${REPLY_BY_SOURCE_PORT} THEN fr.src_port ELSE 0 END`
+const GROUP_DPORT = `CASE WHEN ${REPLY_BY_SOURCE_PORT} THEN 0 ELSE fr.dst_port END`
 
 /** The columns of the grouping query, in its SELECT order. */
 const G_SRC = 0
@@ -59,8 +63,7 @@ function groupingSql(examples: number, where: string): string {
   // the examples: the first by start, then file, line and record (the Simulator's order), so the
   // store gives the examples replaying the files gives, ties included
   return `SELECT fr.src, fr.dst, fr.protocol, ${DIRECTION} AS direction,
-       CASE WHEN ${REPLY_BY_SOURCE_PORT} THEN fr.src_port ELSE 0 END AS sport,
-       CASE WHEN ${REPLY_BY_SOURCE_PORT} THEN 0 ELSE fr.dst_port END AS dport,
+       ${GROUP_SPORT} AS sport, ${GROUP_DPORT} AS dport,
        fr.observed_action = 1 AS rj, count(*) AS n, min(fr.start_ms) AS t0, max(fr.start_ms) AS t1,
        max(fr.end_ms) AS last,
        arg_min(struct_pack(source := fr.source, line := fr.line, record := fr.record, start := fr.start_ms),
@@ -78,7 +81,7 @@ const SPLIT_TABLE = 'tmp_bulkhead_split_groups'
 const SPLIT_SQL = `SELECT s.g, fr.source, fr.line, fr.record, fr.start_ms, fr.end_ms
   FROM flow_rows fr JOIN ${SPLIT_TABLE} s
     ON fr.src = s.src AND fr.dst = s.dst AND fr.protocol = s.protocol
-   AND ${DIRECTION} = s.direction AND ${SERVICE_PORT} = s.port
+   AND ${DIRECTION} = s.direction AND ${GROUP_SPORT} = s.sport AND ${GROUP_DPORT} = s.dport
    AND (fr.observed_action = 1) = (s.rj = 1)
    AND fr.start_ms BETWEEN s.t0 AND s.t1
   ORDER BY s.g, fr.start_ms, fr.source, fr.line, fr.record`
@@ -184,19 +187,20 @@ async function giveSplitFlows(
 ): Promise<void> {
   await store.loadTempTable(
     SPLIT_TABLE,
-    ['g', 'src', 'dst', 'protocol', 'direction', 'port', 'rj', 't0', 't1'].map((name) => ({
-      name,
-      type: 'BIGINT' as const,
-    })),
+    ['g', 'src', 'dst', 'protocol', 'direction', 'sport', 'dport', 'rj', 't0', 't1'].map(
+      (name) => ({
+        name,
+        type: 'BIGINT' as const,
+      }),
+    ),
     split.map((g, k) => [
       k,
       g.srcId,
       g.dstId,
       g.protocol,
       DIRECTION_NAMES.indexOf(g.direction),
-      g.direction === 'server-to-client' && g.protocol !== 1 && g.protocol !== 58
-        ? g.srcPort
-        : g.dstPort,
+      g.srcPort,
+      g.dstPort,
       g.rejected ? 1 : 0,
       g.first,
       g.lastStart,
