@@ -85,6 +85,25 @@ export default tseslint.config(
     },
   })),
   {
+    files: ['src/store/**/*.ts'],
+    ignores: ['src/store/duckdb/api.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@duckdb/node-api',
+              allowTypeImports: true,
+              message:
+                "take DuckDB's values from src/store/duckdb/api.ts (loaded with require: no CommonJS export lexing at start-up)",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -48,17 +48,8 @@
  * wrapped or truncated.
  */
 import duckdb from '@duckdb/node-bindings'
-import {
-  DuckDBTableFunction,
-  UINTEGER,
-  USMALLINT,
-  UTINYINT,
-  BIGINT,
-  UBIGINT,
-  type DuckDBAppender,
-  type DuckDBConnection,
-  type DuckDBType,
-} from '@duckdb/node-api'
+import { DuckDBTableFunction, UINTEGER, USMALLINT, UTINYINT, BIGINT, UBIGINT } from './api.js'
+import type { DuckDBAppender, DuckDBConnection, DuckDBType } from '@duckdb/node-api'
 import {
   BulkheadError,
   diagnostic,

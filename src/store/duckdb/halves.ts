@@ -19,7 +19,8 @@
  * which as rows read into JavaScript took about 45 s (converting DuckDB values alone about 20 s)
  * and in SQL takes seconds.
  */
-import { DuckDBListValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api'
+import { DuckDBListValue } from './api.js'
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api'
 import {
   HALF_ECHO_ASSUMED,
   HALF_ICMP_TYPED,

@@ -20,11 +20,13 @@ import {
   DuckDBStructVector,
   DuckDBTimestampValue,
   StatementType,
-  type DuckDBPreparedStatement,
-  type DuckDBType,
-  type DuckDBDataChunk,
-  type DuckDBValue,
-  type DuckDBVector,
+} from './api.js'
+import type {
+  DuckDBPreparedStatement,
+  DuckDBType,
+  DuckDBDataChunk,
+  DuckDBValue,
+  DuckDBVector,
 } from '@duckdb/node-api'
 import {
   BulkheadError,
