@@ -170,7 +170,7 @@ function verbPaths(cmd: Command, prefix: string[] = []): string[][] {
  * and the verbs' own hooks (which may read files) are dropped.
  */
 async function parseError(argv: readonly string[]): Promise<string> {
-  const program = buildProgram()
+  const program = await buildProgram()
   const quiet = (cmd: Command): void => {
     cmd.exitOverride()
     cmd.configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
@@ -259,7 +259,7 @@ async function mustRun(dir: string, ...argv: string[]): Promise<void> {
 const helps = new Map<string, string>()
 
 beforeAll(async () => {
-  for (const p of verbPaths(buildProgram())) {
+  for (const p of verbPaths(await buildProgram())) {
     const r = await cli(...p, '--help')
     helps.set(p.join(' '), r.stdout)
   }

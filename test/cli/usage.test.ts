@@ -164,7 +164,7 @@ describe('each command-line check runs once, before the workspace', () => {
   it.each(Object.entries(GOOD))(
     '%s: every value is parsed once, and the action runs on it',
     async (_verb, { argv, parses }) => {
-      const program = buildProgram()
+      const program = await buildProgram()
       const calls = countParses(program)
       const r = await runOn(program, argv)
       // 0, or 2 for lint's error findings: the action ran to the end
@@ -381,7 +381,7 @@ describe('each command-line check runs once, before the workspace', () => {
 })
 
 describe('help text', () => {
-  it('every list of subcommands wraps its descriptions within 80 columns', () => {
+  it('every list of subcommands wraps its descriptions within 80 columns', async () => {
     // commander wraps a description only when at least 40 columns are left beside the term; a
     // long term (`k8s eval [options] <dir> <src> <dst> <service>`) left k8s's list unwrapped
     const lists: string[] = []
@@ -396,7 +396,28 @@ describe('help text', () => {
       lists.push(name)
       for (const sub of cmd.commands) visit(sub, `${name} ${sub.name()}`)
     }
-    visit(buildProgram(), 'bulkhead')
+    visit(await buildProgram(), 'bulkhead')
     expect(lists).toEqual(expect.arrayContaining(['bulkhead', 'bulkhead k8s']))
+  })
+})
+
+describe('buildProgram loads what the command line names', () => {
+  it('a verb first: that verb alone; anything else (help, an option, an unknown word): every verb', async () => {
+    const names = async (argv?: readonly string[]): Promise<string[]> =>
+      (await buildProgram(argv)).commands.map((c) => c.name())
+    const every = await names()
+    expect(every).toHaveLength(18)
+    expect(every).toEqual(expect.arrayContaining(['ingest', 'k8s', 'blast-radius', 'demo']))
+    expect(await names(['eval', '10.0.0.1 -> 10.0.0.2 tcp/5432'])).toEqual(['eval'])
+    expect(await names(['k8s', 'connlist', 'x'])).toEqual(['k8s'])
+    for (const argv of [
+      [],
+      ['--help'],
+      ['help', 'ingest'],
+      ['-V'],
+      ['nosuch'],
+      ['-w', 'x', 'eval'],
+    ])
+      expect(await names(argv)).toEqual(every)
   })
 })

@@ -123,7 +123,7 @@ describe('bulkhead --help and --version', () => {
         walk(sub, [...at, sub.name()])
       }
     }
-    walk(buildProgram(), [])
+    walk(await buildProgram(), [])
     expect(paths).toContainEqual(['k8s', 'connlist'])
     for (const p of paths) {
       const h = await cli(...p, '--help')
