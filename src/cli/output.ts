@@ -154,18 +154,46 @@ function omitted(v: unknown): boolean {
   return v === undefined || typeof v === 'function' || typeof v === 'symbol'
 }
 
+/** A JSON number as `JSON.stringify` writes it (`-12`, `0.5`, `1e+21`, `5e-7`). */
+const JSON_NUMBER = String.raw`-?\d+(?:\.\d+)?(?:e[+-]\d+)?`
+
 /**
- * `JSON.stringify(value, null, 2)` in pieces, the same text when joined: the top `levels` levels
- * of arrays and plain objects are taken apart, and each value below them is one piece. A large
- * document (a dependency map of 400 000 edges is over a gigabyte of text) is so never one string,
- * which V8 caps at about 512 MiB (`RangeError: Invalid string length`).
+ * A non-empty array of numbers as `JSON.stringify(v, null, 2)` writes it, one number a line.
+ * `[` then a line end occurs only there, never inside a string (where a line end is `\n`).
+ */
+const NUMBER_ARRAY = new RegExp(String.raw`\[\n *${JSON_NUMBER}(?:,\n *${JSON_NUMBER})*\n *\]`, 'g')
+
+/**
+ * `JSON.stringify(value, null, 2)`, but an array whose elements are all numbers on one line,
+ * `[0, 3, 1]`: an edge's time profile (168 hours of the week and 31 days of the month) is 199
+ * lines otherwise, most of a dependency map's bytes. `JSON.parse` of it is `JSON.parse` of
+ * `JSON.stringify(value)`; an array holding anything else (also `null`, as `NaN` is written) keeps
+ * one element a line. `undefined` for what `JSON.stringify` gives `undefined` (a function, a
+ * symbol, `undefined`).
+ */
+export function toJson(value: unknown): string | undefined {
+  const text = JSON.stringify(value, null, 2) as string | undefined
+  return text?.replace(NUMBER_ARRAY, (a) => a.replace(/\n */g, '').replaceAll(',', ', '))
+}
+
+/** True for a non-empty array of numbers only, which {@link toJson} writes on one line. */
+function isNumberArray(v: object): boolean {
+  if (!Array.isArray(v) || v.length === 0) return false
+  for (const x of v as readonly unknown[])
+    if (typeof x !== 'number' || !Number.isFinite(x)) return false
+  return true
+}
+
+/**
+ * {@link toJson} in pieces, the same text when joined: the top `levels` levels of arrays and
+ * plain objects are taken apart (an array of numbers is not: it is one line), and each value
+ * below them is one piece. A large document (a dependency map of 400 000 edges is over a gigabyte
+ * of text) is so never one string, which V8 caps at about 512 MiB (`RangeError: Invalid string
+ * length`).
  */
 export function* jsonChunks(value: unknown, levels = 2, indent = ''): Generator<string> {
-  if (levels <= 0 || !isContainer(value)) {
-    yield ((JSON.stringify(value, null, 2) as string | undefined) ?? 'null').replaceAll(
-      '\n',
-      `\n${indent}`,
-    )
+  if (levels <= 0 || !isContainer(value) || isNumberArray(value)) {
+    yield (toJson(value) ?? 'null').replaceAll('\n', `\n${indent}`)
     return
   }
   const inner = `${indent}  `

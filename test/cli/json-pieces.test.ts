@@ -1,12 +1,12 @@
 /**
  * @module JSON and YAML output in pieces (`jsonChunks`, `yamlChunks`, src/cli/output.ts): the
- * same text as `JSON.stringify(value, null, 2)` and `toYaml(value)`, never one string for a
- * large document (V8 caps a string at about 512 MiB: `discover -o json` of a 436 000-edge map
- * failed with "Invalid string length").
+ * same text as `toJson(value)` (`JSON.stringify(value, null, 2)` with arrays of numbers on one
+ * line) and `toYaml(value)`, never one string for a large document (V8 caps a string at about
+ * 512 MiB: `discover -o json` of a 436 000-edge map failed with "Invalid string length").
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { jsonChunks, toYaml, yamlChunks } from '../../src/cli/output.js'
+import { jsonChunks, toJson, toYaml, yamlChunks } from '../../src/cli/output.js'
 import { SEED } from '../helpers/model.js'
 
 /** Values as command output holds them: JSON, plus what JSON.stringify leaves out or converts. */
@@ -36,14 +36,81 @@ function mapDoc(edges: number) {
   return { window: null, timeZone: 'UTC', edges: Array.from({ length: edges }, (_, i) => edge(i)) }
 }
 
+/** Values with arrays of numbers (integers, fractions, exponents, negative zero, NaN) in them. */
+const numbersValue = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.array(fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-0, 1e21, 5e-7, -1.5e-300))),
+    fc.array(fc.oneof(fc.integer(), fc.string({ maxLength: 3 }), fc.constant(null))),
+    fc.string({ maxLength: 6 }),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ maxLength: 4 }), tie('value'), { maxKeys: 4 }),
+  ),
+})).value
+
+describe('toJson', () => {
+  it('parses to what JSON.stringify(value) parses to', () => {
+    fc.assert(
+      fc.property(fc.oneof(outputValue, numbersValue), (v) => {
+        const text = toJson(v)
+        const plain = JSON.stringify(v) as string | undefined
+        if (plain === undefined) expect(text).toBeUndefined()
+        else expect(JSON.parse(text ?? '') as unknown).toEqual(JSON.parse(plain) as unknown)
+      }),
+      { seed: SEED, numRuns: 1000 },
+    )
+  })
+
+  it("an edge's time profile is one line each, and the document otherwise pretty-printed", () => {
+    const edge = mapDoc(1).edges[0]
+    expect(toJson(edge)).toBe(
+      [
+        '{',
+        '  "src": "w0",',
+        '  "dst": "w1",',
+        '  "port": 0,',
+        '  "profile": {',
+        `    "hourOfWeek": [${new Array(168).fill(0).join(', ')}],`,
+        `    "dayOfMonth": [${new Array(31).fill(1).join(', ')}]`,
+        '  }',
+        '}',
+      ].join('\n'),
+    )
+    expect(toJson({ a: [1, null, 2], b: [], c: [[1, 2], ['x']] })).toBe(
+      [
+        '{',
+        '  "a": [',
+        '    1,',
+        '    null,',
+        '    2',
+        '  ],',
+        '  "b": [],',
+        '  "c": [',
+        '    [1, 2],',
+        '    [',
+        '      "x"',
+        '    ]',
+        '  ]',
+        '}',
+      ].join('\n'),
+    )
+    // a string that looks like a number array stays a string
+    const tricky = { s: '[\n 1,\n 2\n]' }
+    expect(JSON.parse(toJson(tricky) ?? '') as unknown).toEqual(tricky)
+  })
+})
+
 describe('jsonChunks', () => {
-  it('joined, is JSON.stringify(value, null, 2) at every depth of taking apart', () => {
+  it('joined, is toJson(value) at every depth of taking apart', () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.array(outputValue), fc.dictionary(fc.string(), outputValue)),
+        fc.oneof(
+          fc.array(fc.oneof(outputValue, numbersValue)),
+          fc.dictionary(fc.string(), fc.oneof(outputValue, numbersValue)),
+        ),
         fc.integer({ min: 0, max: 4 }),
         (v, levels) => {
-          expect([...jsonChunks(v, levels)].join('')).toBe(JSON.stringify(v, null, 2))
+          expect([...jsonChunks(v, levels)].join('')).toBe(toJson(v))
         },
       ),
       { seed: SEED, numRuns: 500 },
@@ -58,10 +125,12 @@ describe('jsonChunks', () => {
       longest = Math.max(longest, p.length)
       text += p
     }
-    expect(text).toBe(JSON.stringify(doc, null, 2))
-    // one edge pretty-printed is about 2.5 KB; the document about 50 MB
-    expect(longest).toBeLessThan(4096)
-    expect(text.length).toBeGreaterThan(20_000 * 2000)
+    expect(text).toBe(toJson(doc))
+    expect(JSON.parse(text) as unknown).toEqual(doc)
+    // one edge is about 800 bytes (2.5 KB with a profile number a line); the document 16 MB
+    expect(longest).toBeLessThan(2048)
+    expect(text.length).toBeGreaterThan(20_000 * 500)
+    expect(text.split('\n').length).toBe(6 + 20_000 * 9)
   })
 })
 

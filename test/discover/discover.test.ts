@@ -293,6 +293,13 @@ describe('bulkhead discover', () => {
       hourOfWeek: edge.profile.hourOfWeek,
       dayOfMonth: edge.profile.dayOfMonth,
     })
+    // each profile on one line (199 lines an edge, most of the bytes, when a number a line);
+    // the document otherwise pretty-printed, two spaces a level
+    const lines = r.stdout.split('\n')
+    expect(lines).toContain(`        "hourOfWeek": [${edge.profile.hourOfWeek.join(', ')}],`)
+    expect(lines).toContain(`        "dayOfMonth": [${edge.profile.dayOfMonth.join(', ')}]`)
+    expect(lines).toContain('      "profile": {')
+    expect(lines.filter((l) => /^ *-?\d+,?$/.test(l))).toEqual([])
     // a flow in each hour it is open in: at least one slot each; on one day each (all are short)
     expect(profile.hourOfWeek.reduce((n, x) => n + x, 0)).toBeGreaterThanOrEqual(
       nightly['flows'] as number,
