@@ -15,7 +15,7 @@ import {
   UTC_ZONE,
 } from '../core/index.js'
 import { Resolver } from '../inventory/resolver.js'
-import { icmpRequestTypeSql, type FlowStore } from '../store/store.js'
+import { icmpRequestTypeSql, windowWhere, type FlowStore } from '../store/store.js'
 import {
   DAYS_OF_MONTH,
   HOUR_MS,
@@ -153,28 +153,6 @@ export function addressHoldings(
   return out
 }
 
-/**
- * The WHERE clause and parameters of a time range over `flows`, half-open `[since, until)` on
- * `start`. A range with either bound leaves out the flows with no real time ({@link NO_TIME_MS}):
- * no window can place them (`until` alone would take them as 1970); {@link untimedFlows} counts
- * them. Every windowed read (discover, simulate, diff) filters with it.
- */
-export function rangeFilter(range: TimeRange): { where: string; params: number[] } {
-  const parts: string[] = []
-  const params: number[] = []
-  if (range.since !== undefined) {
-    parts.push(`start_ms >= ?`)
-    params.push(Math.ceil(range.since))
-  }
-  if (range.until !== undefined) {
-    parts.push(`start_ms < ?`)
-    params.push(Math.ceil(range.until))
-  }
-  // a flow with no real time has no place in a window: `until` alone would take it as 1970
-  if (parts.length > 0) parts.push(TIMED)
-  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params }
-}
-
 function n(v: unknown): number {
   return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : Number(v ?? 0)
 }
@@ -221,7 +199,7 @@ export async function distinctAddresses(
   range: TimeRange,
   onProgress?: OnProgress,
 ): Promise<string[]> {
-  const { where, params } = rangeFilter(range)
+  const { where, params } = windowWhere(range, 'start_ms', 'drop')
   const rows = await store.query<{ ip: string }>(
     `SELECT DISTINCT src AS ip FROM flows ${where} UNION SELECT DISTINCT dst AS ip FROM flows ${where} ORDER BY ip`,
     [...params, ...params],
@@ -240,7 +218,7 @@ export async function sourceWindows(
   range: TimeRange,
   onProgress?: OnProgress,
 ): Promise<SourceWindow[]> {
-  const { where, params } = rangeFilter(range)
+  const { where, params } = windowWhere(range, 'start_ms', 'drop')
   const rows = await store.query(
     `SELECT format, file, min(start_ms) FILTER (WHERE ${TIMED}) AS s, max(end_ms) FILTER (WHERE ${TIMED}) AS e, count(*) AS n, count(*) FILTER (WHERE NOT ${TIMED}) AS u FROM flows ${where} GROUP BY format, file ORDER BY format, file`,
     params,
@@ -500,7 +478,7 @@ export async function aggregateEdges(
     holdings.map((h) => [h.ip, h.from, h.to, h.entity]),
   )
   try {
-    const { where, params } = rangeFilter(range)
+    const { where, params } = windowWhere(range, 'start_ms', 'drop')
     // every flow of the range is in exactly one edge (the holdings of an address cover all
     // time), so the flows of the edges read so far over all flows measure the reading
     // (DuckDB's estimate, still polled while the rows stream, is dropped once they do)

@@ -220,7 +220,7 @@ export async function buildDependencyMap(
   // flows with no real time (NO_TIME_MS) would stretch the window back to 1970-01-01
   const timed = sources.filter((s) => s.flows > (s.untimed ?? 0))
   const untimed = sources.reduce((n, s) => n + (s.untimed ?? 0), 0)
-  // a window leaves them out (rangeFilter): say how many
+  // a window leaves them out (windowWhere, store): say how many
   const windowed = range.since !== undefined || range.until !== undefined
   const leftOut = windowed ? await untimedFlows(store) : 0
   // a store of untimed flows only still has a map, over the one instant they carry (start 0;

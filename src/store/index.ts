@@ -17,5 +17,6 @@ export type {
   StoredGcpReport,
   TempColumn,
 } from './store.js'
+export { windowWhere } from './store.js'
 export { openDuckDbStore, fingerprintFile, type OpenStoreOptions } from './duckdb/store.js'
 export { SCHEMA_VERSION } from './duckdb/schema.js'

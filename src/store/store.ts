@@ -5,6 +5,7 @@
  */
 import {
   ICMP_REQUEST_OF_REPLY,
+  NO_TIME_MS,
   type BulkheadError,
   type Flow,
   type FlowDirection,
@@ -420,4 +421,33 @@ export function icmpRequestTypeSql(p: string, t: string): string {
     return `WHEN ${p} = ${protocol} THEN CASE ${t} ${types.join(' ')} ELSE ${t} END`
   })
   return `CASE ${protocols.join(' ')} ELSE ${t} END`
+}
+
+/**
+ * SQL (any store's dialect): the WHERE clause of a time window over stored flows and its
+ * parameters, to bind in order. The window is `q`'s `since`/`until` (ms since the epoch, UTC),
+ * half-open `[since, until)` on `column`, an expression of the flow's start in ms (`start_ms`, or
+ * `fr.start_ms` through an alias); each bound is rounded up to a whole millisecond, as the column
+ * holds. `where` is `''` when `q` has no bound, else `WHERE ...`. With a bound, `untimed` says what
+ * becomes of the flows with no real time (start {@link NO_TIME_MS}): `'drop'` leaves them out (no
+ * window can place them, and `until` alone would take them as 1970), `'keep'` selects them by
+ * their stored start, as any other flow.
+ */
+export function windowWhere(
+  q: { readonly since?: number; readonly until?: number },
+  column: string,
+  untimed: 'keep' | 'drop',
+): { where: string; params: number[] } {
+  const parts: string[] = []
+  const params: number[] = []
+  if (q.since !== undefined) {
+    parts.push(`${column} >= ?`)
+    params.push(Math.ceil(q.since))
+  }
+  if (q.until !== undefined) {
+    parts.push(`${column} < ?`)
+    params.push(Math.ceil(q.until))
+  }
+  if (parts.length > 0 && untimed === 'drop') parts.push(`${column} <> ${String(NO_TIME_MS)}`)
+  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params }
 }

@@ -6,12 +6,13 @@
  * reads them); the day is the view's (UTC date of `start_ms`).
  */
 import { NO_TIME_MS, type FlowDirection, type FlowSource } from '../../core/index.js'
-import type {
-  ColumnBatch,
-  FlowQuery,
-  FlowStore,
-  GroupFlowsOptions,
-  StoredFlowGroup,
+import {
+  windowWhere,
+  type ColumnBatch,
+  type FlowQuery,
+  type FlowStore,
+  type GroupFlowsOptions,
+  type StoredFlowGroup,
 } from '../store.js'
 
 /** `flow_rows` id → value tables: what the `flows` view shows for each id stored. */
@@ -86,23 +87,6 @@ const SPLIT_SQL = `SELECT s.g, fr.source, fr.line, fr.record, fr.start_ms, fr.en
    AND fr.start_ms BETWEEN s.t0 AND s.t1
   ORDER BY s.g, fr.start_ms, fr.source, fr.line, fr.record`
 
-/** The window clause and parameters of `q` (with a bound, flows with no real time left out). */
-function windowOf(q: Omit<FlowQuery, 'limit'>): { where: string; params: number[] } {
-  const parts: string[] = []
-  const params: number[] = []
-  if (q.since !== undefined) {
-    parts.push(`fr.start_ms >= ?`)
-    params.push(Math.ceil(q.since))
-  }
-  if (q.until !== undefined) {
-    parts.push(`fr.start_ms < ?`)
-    params.push(Math.ceil(q.until))
-  }
-  // `until` alone would take a flow with no real time as 1970
-  if (parts.length > 0) parts.push(`fr.start_ms <> ${String(NO_TIME_MS)}`)
-  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params }
-}
-
 /** A number column value (the grouping query's integers all fit a JS number). */
 function n(v: unknown): number {
   return typeof v === 'bigint' ? Number(v) : (v as number)
@@ -125,7 +109,7 @@ export async function groupStoredFlows(
   const source = (id: unknown): { format: string; file: string } =>
     dict.sources.get(n(id)) as { format: string; file: string }
   const toSplit: StoredFlowGroup[] = []
-  const { where, params } = windowOf(q)
+  const { where, params } = windowWhere(q, 'fr.start_ms', 'drop')
   const onBatch = (b: ColumnBatch): void => {
     for (let i = 0; i < b.rowCount; i++) {
       const srcId = n(b.value(G_SRC, i))

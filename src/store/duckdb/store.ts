@@ -36,20 +36,21 @@ import {
   type FlowDirection,
   type ObservedAction,
 } from '../../core/index.js'
-import type {
-  ColumnBatch,
-  ColumnValue,
-  FlowBatch,
-  FlowColumnBatch,
-  FlowQuery,
-  FlowStore,
-  GcpReportJournal,
-  GroupFlowsOptions,
-  IngestFileResult,
-  QueryOptions,
-  StoredFlowGroup,
-  StoredGcpReport,
-  TempColumn,
+import {
+  windowWhere,
+  type ColumnBatch,
+  type ColumnValue,
+  type FlowBatch,
+  type FlowColumnBatch,
+  type FlowQuery,
+  type FlowStore,
+  type GcpReportJournal,
+  type GroupFlowsOptions,
+  type IngestFileResult,
+  type QueryOptions,
+  type StoredFlowGroup,
+  type StoredGcpReport,
+  type TempColumn,
 } from '../store.js'
 import {
   checkCounters,
@@ -310,24 +311,15 @@ async function polled<R>(
   return result
 }
 
-/** The WHERE clause and parameters for a {@link FlowQuery}'s time bounds. */
+/**
+ * The WHERE clause and parameters for a {@link FlowQuery}'s time bounds ({@link windowWhere},
+ * flows with no real time judged by their stored start), bound as BIGINT.
+ */
 function timeFilter(q: FlowQuery): { where: string; values: DuckDBValue[]; types: DuckDBType[] } {
-  const parts: string[] = []
-  const values: DuckDBValue[] = []
-  const types: DuckDBType[] = []
   // plain `start_ms` bounds: DuckDB skips row groups by their start_ms zonemaps (schema
   // version 3 stores no `day`; the view's computed one would not prune)
-  if (q.since !== undefined) {
-    parts.push(`start_ms >= ?`)
-    values.push(BigInt(Math.ceil(q.since)))
-    types.push(BIGINT)
-  }
-  if (q.until !== undefined) {
-    parts.push(`start_ms < ?`)
-    values.push(BigInt(Math.ceil(q.until)))
-    types.push(BIGINT)
-  }
-  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', values, types }
+  const { where, params } = windowWhere(q, 'start_ms', 'keep')
+  return { where, values: params.map((p) => BigInt(p)), types: params.map(() => BIGINT) }
 }
 
 function limitClause(q: FlowQuery): string {
