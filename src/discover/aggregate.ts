@@ -199,7 +199,7 @@ export async function distinctAddresses(
   range: TimeRange,
   onProgress?: OnProgress,
 ): Promise<string[]> {
-  const { where, params } = windowWhere(range, 'start_ms', 'drop')
+  const { where, params } = windowWhere(range, 'start_ms')
   const rows = await store.query<{ ip: string }>(
     `SELECT DISTINCT src AS ip FROM flows ${where} UNION SELECT DISTINCT dst AS ip FROM flows ${where} ORDER BY ip`,
     [...params, ...params],
@@ -218,7 +218,7 @@ export async function sourceWindows(
   range: TimeRange,
   onProgress?: OnProgress,
 ): Promise<SourceWindow[]> {
-  const { where, params } = windowWhere(range, 'start_ms', 'drop')
+  const { where, params } = windowWhere(range, 'start_ms')
   const rows = await store.query(
     `SELECT format, file, min(start_ms) FILTER (WHERE ${TIMED}) AS s, max(end_ms) FILTER (WHERE ${TIMED}) AS e, count(*) AS n, count(*) FILTER (WHERE NOT ${TIMED}) AS u FROM flows ${where} GROUP BY format, file ORDER BY format, file`,
     params,
@@ -478,7 +478,7 @@ export async function aggregateEdges(
     holdings.map((h) => [h.ip, h.from, h.to, h.entity]),
   )
   try {
-    const { where, params } = windowWhere(range, 'start_ms', 'drop')
+    const { where, params } = windowWhere(range, 'start_ms')
     // every flow of the range is in exactly one edge (the holdings of an address cover all
     // time), so the flows of the edges read so far over all flows measure the reading
     // (DuckDB's estimate, still polled while the rows stream, is dropped once they do)

@@ -15,7 +15,9 @@ import {
 /**
  * A selection of stored flows by time. `since` and `until` are milliseconds since the epoch,
  * UTC, half-open: a flow is selected when `since <= flow.start < until`. Absent bounds are open.
- * `limit` caps the number of flows returned (after ordering by `start`).
+ * With either bound, flows with no real time (start {@link NO_TIME_MS}) are left out: no window
+ * can place them, and `until` alone would take them as 1970 ({@link windowWhere}). `limit` caps
+ * the number of flows returned (after ordering by `start`).
  */
 export interface FlowQuery {
   readonly since?: number
@@ -425,18 +427,18 @@ export function icmpRequestTypeSql(p: string, t: string): string {
 
 /**
  * SQL (any store's dialect): the WHERE clause of a time window over stored flows and its
- * parameters, to bind in order. The window is `q`'s `since`/`until` (ms since the epoch, UTC),
- * half-open `[since, until)` on `column`, an expression of the flow's start in ms (`start_ms`, or
+ * parameters, to bind in order; what every windowed read of the store selects
+ * ({@link FlowStore.flows}, {@link FlowStore.count}, {@link FlowStore.groupFlows}, and discover's
+ * queries). The window is `q`'s `since`/`until` (ms since the epoch, UTC), half-open
+ * `[since, until)` on `column`, an expression of the flow's start in ms (`start_ms`, or
  * `fr.start_ms` through an alias); each bound is rounded up to a whole millisecond, as the column
- * holds. `where` is `''` when `q` has no bound, else `WHERE ...`. With a bound, `untimed` says what
- * becomes of the flows with no real time (start {@link NO_TIME_MS}): `'drop'` leaves them out (no
- * window can place them, and `until` alone would take them as 1970), `'keep'` selects them by
- * their stored start, as any other flow.
+ * holds. `where` is `''` when `q` has no bound, else `WHERE ...`, which with a bound also leaves
+ * out the flows with no real time (start {@link NO_TIME_MS}): no window can place them, and
+ * `until` alone would take them as 1970.
  */
 export function windowWhere(
   q: { readonly since?: number; readonly until?: number },
   column: string,
-  untimed: 'keep' | 'drop',
 ): { where: string; params: number[] } {
   const parts: string[] = []
   const params: number[] = []
@@ -448,6 +450,6 @@ export function windowWhere(
     parts.push(`${column} < ?`)
     params.push(Math.ceil(q.until))
   }
-  if (parts.length > 0 && untimed === 'drop') parts.push(`${column} <> ${String(NO_TIME_MS)}`)
+  if (parts.length > 0) parts.push(`${column} <> ${String(NO_TIME_MS)}`)
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params }
 }

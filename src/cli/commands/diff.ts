@@ -11,7 +11,6 @@ import {
   BulkheadError,
   diagnostic,
   formatLocation,
-  hasRealTime,
   type SourceLocation,
   counted,
   mdCode,
@@ -75,7 +74,7 @@ const SORT_SHARE = 0.05
 /**
  * Replays the stored flows of `q` (`[since, until)`) into `differ`, with a progress bar on a
  * terminal: DuckDB's estimate of the sort, then the share of the flows replayed. With a window,
- * flows with no real time (core `hasRealTime`) are left out, as simulate leaves them out: no
+ * the store leaves out flows with no real time (`FlowQuery`), as simulate's grouping does: no
  * window can place them (`--until` alone would take them as 1970).
  * @returns with a window, the flows with no real time left out; else undefined.
  */
@@ -94,14 +93,14 @@ async function replayStore(
       if (replayed === 0) progress.onProgress(f * SORT_SHARE)
     }
     for await (const f of store.flows(q, { onProgress })) {
-      if (!windowed || hasRealTime(f.start)) differ.add(f)
+      differ.add(f)
       if (++replayed % 2048 === 0)
         progress.onProgress(SORT_SHARE + (1 - SORT_SHARE) * (replayed / total))
     }
   } finally {
     progress.stop()
   }
-  // --since selects no flow at start 0 (the loop saw none): count them in the store
+  // the window selected no flow at start 0 (the loop saw none): count them in the store
   return windowed ? untimedFlows(store) : undefined
 }
 

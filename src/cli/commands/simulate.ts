@@ -171,6 +171,9 @@ const GROUPING_SHARE = 0.2
  * ({@link FlowStore.groupFlows}, `--examples` each); a group whose span contains an instant at
  * which one of its addresses changes holder (a time-bounded workload address) is split into its
  * flows, each judged at its own start, as replaying the files judges them.
+ * @param progress - the bar ({@link startQueryProgress}: drawn on a terminal): DuckDB's estimate
+ * of the grouping query, then the share of the window's flows judged, which ends at 1 once every
+ * group is judged (the total, `FlowStore.count`, selects what `FlowStore.groupFlows` reads).
  * @returns the number of groups split.
  */
 export async function feedStore(
@@ -178,6 +181,7 @@ export async function feedStore(
   index: PolicyIndex,
   store: FlowStore,
   input: FlowInput,
+  progress = startQueryProgress('grouping and judging stored flows'),
 ): Promise<number> {
   const window = {
     ...(input.since !== undefined ? { since: input.since } : {}),
@@ -199,9 +203,12 @@ export async function feedStore(
   // judged (the share of the flows they count; the split groups' flows read after are few).
   // Over 1.1 M stored flows in 577 426 groups the query took 0.9–2 s and reading and judging 5–7 s.
   const total = await store.count(window)
-  const progress = startQueryProgress('grouping and judging stored flows')
   let judged = 0
   let groups = 0
+  const report = (): void => {
+    if (total > 0)
+      progress.onProgress(GROUPING_SHARE + (1 - GROUPING_SHARE) * Math.min(1, judged / total))
+  }
   try {
     const { split } = await store.groupFlows(
       window,
@@ -218,10 +225,10 @@ export async function feedStore(
       (g) => {
         sim.addGroup(g)
         judged += g.count
-        if (++groups % 2048 === 0 && total > 0)
-          progress.onProgress(GROUPING_SHARE + (1 - GROUPING_SHARE) * Math.min(1, judged / total))
+        if (++groups % 2048 === 0) report()
       },
     )
+    report()
     return split
   } finally {
     progress.stop()

@@ -109,7 +109,7 @@ export async function groupStoredFlows(
   const source = (id: unknown): { format: string; file: string } =>
     dict.sources.get(n(id)) as { format: string; file: string }
   const toSplit: StoredFlowGroup[] = []
-  const { where, params } = windowWhere(q, 'fr.start_ms', 'drop')
+  const { where, params } = windowWhere(q, 'fr.start_ms')
   const onBatch = (b: ColumnBatch): void => {
     for (let i = 0; i < b.rowCount; i++) {
       const srcId = n(b.value(G_SRC, i))

@@ -312,13 +312,13 @@ async function polled<R>(
 }
 
 /**
- * The WHERE clause and parameters for a {@link FlowQuery}'s time bounds ({@link windowWhere},
- * flows with no real time judged by their stored start), bound as BIGINT.
+ * The WHERE clause and parameters for a {@link FlowQuery}'s time bounds ({@link windowWhere}),
+ * bound as BIGINT.
  */
 function timeFilter(q: FlowQuery): { where: string; values: DuckDBValue[]; types: DuckDBType[] } {
   // plain `start_ms` bounds: DuckDB skips row groups by their start_ms zonemaps (schema
   // version 3 stores no `day`; the view's computed one would not prune)
-  const { where, params } = windowWhere(q, 'start_ms', 'keep')
+  const { where, params } = windowWhere(q, 'start_ms')
   return { where, values: params.map((p) => BigInt(p)), types: params.map(() => BIGINT) }
 }
 
