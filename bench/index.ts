@@ -22,6 +22,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<Bench>>> = {
   'simulate-store': async () => (await import('./simulate-store.js')).benchSimulateStore,
   aggregate: async () => (await import('./aggregate.js')).benchAggregate,
   lint: async () => (await import('./lint.js')).benchLint,
+  recommend: async () => (await import('./recommend.js')).benchRecommend,
 }
 
 /**

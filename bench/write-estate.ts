@@ -24,15 +24,17 @@ import { renderPolicy, selectorToYaml } from '../src/policy/render.js'
 
 /**
  * Writes the bench estate into the folder `out` (created if missing) with `count` flows in
- * `flows.csv`; the same arguments write the same bytes.
+ * `flows.csv`, `workloads` workloads (seed 7) and a tenth as many rules (seed 11); the same
+ * arguments write the same bytes.
  * @returns the number of flows written, workloads and policies.
  */
 export function writeEstate(
   out: string,
   count: number,
+  workloads = 20_000,
 ): { flows: number; workloads: number; policies: number } {
-  const estate = generateEstate(20_000)
-  const ps = generatePolicies(estate, 2_000)
+  const estate = generateEstate(workloads)
+  const ps = generatePolicies(estate, Math.max(10, Math.round(workloads / 10)))
   mkdirSync(path.join(out, 'inventory'), { recursive: true })
   mkdirSync(path.join(out, 'policy'), { recursive: true })
   writeFileSync(
