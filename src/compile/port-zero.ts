@@ -25,10 +25,10 @@ import {
   type RuleRef,
   type Selector,
   type Service,
+  SelectorMembers,
 } from '../core/index.js'
 import { addressHoldsAt, evaluate, isLive } from '../policy/evaluate.js'
 import { isAllowedCode, PolicyIndex } from '../policy/policy-index.js'
-import { SelectorMembers } from './selector-members.js'
 
 /** The protocols whose ports the cluster targets write: TCP, UDP, SCTP. */
 const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 132])

@@ -32,6 +32,7 @@ import {
   type SpecialAddress,
   type IpAddress,
   selectorKey,
+  SelectorMembers,
   IntervalSet,
   type PortRange,
   formatService,
@@ -1098,18 +1099,43 @@ function containsMonthEnd(start: number, end: number): boolean {
 
 /**
  * A memoised "which inventory workloads do these selectors (any of them) select, with this scope
- * ANDed in" (label, workload and `any` selectors; others select no workload here). Rules share
- * selectors, so each distinct (selectors, scope) is computed once.
+ * ANDed in" (label, workload and `any` selectors; others select no workload here), in inventory
+ * order: the same lists as `inventory.workloads.filter((w) => sels.some((s) =>
+ * selectsWorkload(s, w, scope)))`, for workloads that are distinct objects. Rules share selectors,
+ * so each distinct (selectors, scope) is computed once, and each label or workload selector is
+ * answered by {@link SelectorMembers} (an index of `key=value` labels and names: only the
+ * workloads of the selector's rarest required label, scope included, or of its name are tested)
+ * rather than by testing every workload.
+ *
+ * @internal exported for test/recommend/member-cache.prop.test.ts only.
  */
-function memberCache(
+export function memberCache(
   inventory: Inventory,
-): (sels: readonly Selector[], scope: LabelSet) => Workload[] {
-  const cache = new Map<string, Workload[]>()
+): (sels: readonly Selector[], scope: LabelSet) => readonly Workload[] {
+  const members = new SelectorMembers(inventory.workloads)
+  const cache = new Map<string, readonly Workload[]>()
+  let position: Map<Workload, number> | undefined
+  const union = (sels: readonly Selector[], scope: LabelSet): readonly Workload[] => {
+    if (sels.some((s) => s.kind === 'any')) return inventory.workloads
+    const lists = sels.flatMap((s) =>
+      s.kind === 'labels' || s.kind === 'workload' ? [members.of(s, scope)] : [],
+    )
+    if (lists.length <= 1) return lists[0] ?? []
+    // several selectors: their members once each, back in inventory order
+    if (!position) {
+      position = new Map()
+      inventory.workloads.forEach((w, i) => position?.set(w, i))
+    }
+    const at = position
+    const seen = new Set<Workload>()
+    for (const list of lists) for (const w of list) seen.add(w)
+    return [...seen].sort((a, b) => (at.get(a) ?? 0) - (at.get(b) ?? 0))
+  }
   return (sels, scope) => {
     const key = `${sels.map(selectorKey).join('|')}\u0000${JSON.stringify(scope)}`
     let hit = cache.get(key)
     if (!hit) {
-      hit = inventory.workloads.filter((w) => sels.some((s) => selectsWorkload(s, w, scope)))
+      hit = union(sels, scope)
       cache.set(key, hit)
     }
     return hit
@@ -1256,7 +1282,11 @@ export function overPermission(
     return services.filter((sv) => (sv.protocol === 1 ? v4 : sv.protocol === 58 ? v6 : v4 || v6))
   }
   // the workload-to-workload rules, in policy order, with their sources and destinations
-  const rules: { services: readonly Service[]; froms: Workload[]; tos: Workload[] }[] = []
+  const rules: {
+    services: readonly Service[]
+    froms: readonly Workload[]
+    tos: readonly Workload[]
+  }[] = []
   for (const p of policies) {
     for (const r of p.rules) {
       if (!r.from.every(isWorkloadSel) || !r.to.every(isWorkloadSel)) continue
@@ -1400,7 +1430,7 @@ export function overPermission(
   const allowedI = new Map<string, Service[]>()
   for (const r of rules) {
     const groups = (
-      list: Workload[],
+      list: readonly Workload[],
     ): Map<string, { id: string; fam: number; first: number[] }> => {
       const g = new Map<string, { id: string; fam: number; first: number[] }>()
       list.forEach((w, i) => {

@@ -107,6 +107,7 @@ import {
   type Selector,
   type Service,
   type Workload,
+  SelectorMembers,
 } from '../../core/index.js'
 import {
   fnv1a,
@@ -121,7 +122,6 @@ import {
 import { checkHosts } from '../kubernetes/compile.js'
 import { hostMode, localAddresses, Universe } from '../nftables/compile.js'
 import { cloudGroupHolds, platformTrafficWarning } from '../platform-traffic.js'
-import { SelectorMembers } from '../selector-members.js'
 import { assertExpressible, planCompiler, type CompileOptions, type Compiler } from '../target.js'
 import { AZURE_NSG_CAPABILITIES } from './capabilities.js'
 import { renderAzureNsg } from './render.js'

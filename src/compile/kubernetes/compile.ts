@@ -92,6 +92,8 @@ import {
   ServiceSet,
   type Service,
   type Workload,
+  SelectorMembers,
+  type WorkloadSelector,
 } from '../../core/index.js'
 import { addressHoldsAt, isLive } from '../../policy/evaluate.js'
 import { PolicyIndex } from '../../policy/policy-index.js'
@@ -112,7 +114,6 @@ import {
   type CiliumLabelFilter,
 } from '../cilium/identity-labels.js'
 import { hostMode } from '../nftables/compile.js'
-import { SelectorMembers, type WorkloadSelector } from '../selector-members.js'
 import { KUBERNETES_ANP_CAPABILITIES, KUBERNETES_CAPABILITIES } from './capabilities.js'
 import { renderArtefacts } from './render.js'
 

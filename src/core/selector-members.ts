@@ -1,15 +1,11 @@
 /**
  * @module The workloads a label or workload selector takes, found through an index of labels and
- * names, for compilers that resolve selectors to workloads once per selector (kubernetes, cilium
- * and calico through the kubernetes planner; azure-nsg).
+ * names, for stages that resolve selectors to workloads once per selector (the kubernetes, cilium,
+ * calico and azure-nsg compilers, compile's port-zero check, recommend's members of a rule side).
  */
-import {
-  selectorKey,
-  selectorMatches,
-  type LabelSet,
-  type Selector,
-  type Workload,
-} from '../core/index.js'
+import type { LabelSet } from './labels.js'
+import type { Selector, Workload } from './model.js'
+import { selectorKey, selectorMatches } from './selector.js'
 
 /** A label or workload selector: the kinds that name workloads. */
 export type WorkloadSelector = Extract<Selector, { kind: 'labels' | 'workload' }>
