@@ -125,11 +125,15 @@ function measureInChild(ws: string): {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const seconds = round((performance.now() - t) / 1000)
-  if (r.status !== 0)
+  if (r.status !== 0) {
+    // V8's "FATAL ERROR: ... JavaScript heap out of memory" (or a thrown error's first line) comes
+    // before a long native stack trace: name it, then the end of standard error
+    const cause = /^.*(FATAL ERROR|Error:).*$/m.exec(r.stderr)?.[0] ?? ''
     return {
       seconds,
-      failed: `exit ${String(r.status)}${r.signal ? ` (${r.signal})` : ''}: ${r.stderr.slice(-1500)}`,
+      failed: `exit ${String(r.status)}${r.signal ? ` (${r.signal})` : ''}: ${cause}\n...\n${r.stderr.slice(-1000)}`,
     }
+  }
   return { seconds, measure: JSON.parse(r.stdout) as RecommendMeasure }
 }
 
