@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { BulkheadError, type Flow } from '../../src/core/index.js'
 import { FlowColumns, StringTable } from '../../src/ingest/columnar.js'
 import { readFlowBatches, readFlowColumns } from '../../src/ingest/read.js'
 import { openDuckDbStore } from '../../src/store/index.js'
-import { FlowWriter, prepareLoad } from '../../src/store/duckdb/batch.js'
+import { BATCH_ROWS, FlowWriter, prepareLoad } from '../../src/store/duckdb/batch.js'
 import { ensureSchema } from '../../src/store/duckdb/schema.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-colstore-'))
@@ -205,4 +205,68 @@ describe('the store column path', () => {
       instance.closeSync()
     }
   })
+  it('hands the rows packed so far to DuckDB when no insert is in flight, not only full batches', async () => {
+    const table = new StringTable()
+    let next = 0
+    const columns = (n: number): FlowColumns => {
+      const c = new FlowColumns('zeek', 'x.log', table, n)
+      for (let i = 0; i < n; i++, next++)
+        c.pushFlow({
+          src: `10.0.${(next >> 8) & 255}.${next & 255}`,
+          dst: '10.9.0.1',
+          srcPort: 1024 + (next % 60000),
+          dstPort: 443,
+          protocol: 6,
+          start: 1_790_000_000_000 + next,
+          end: 1_790_000_000_000 + next,
+          packets: 1,
+          bytes: next,
+          observedAction: 'accept',
+          direction: 'client-to-server',
+          source: { format: 'zeek', file: 'x.log', line: next + 1 },
+        })
+      return c
+    }
+    const instance = await DuckDBInstance.create(':memory:')
+    const conn: DuckDBConnection = await instance.connect()
+    try {
+      await ensureSchema(conn, ':memory:')
+      prepareLoad(conn)
+      const run = conn.run.bind(conn)
+      const inserts: Promise<unknown>[] = []
+      vi.spyOn(conn, 'run').mockImplementation((sql, ...rest) => {
+        const p = run(sql, ...rest)
+        if (sql.startsWith('INSERT INTO flow_rows')) inserts.push(p)
+        return p
+      })
+      const w = await FlowWriter.open(conn)
+      const settled = async (): Promise<void> => {
+        await Promise.all(inserts)
+        await new Promise((r) => setImmediate(r))
+      }
+      // far below a full batch: goes at once, DuckDB having nothing to do
+      await w.appendColumns(columns(20_000))
+      expect(inserts).toHaveLength(1)
+      // while that insert is in flight, rows wait
+      await w.appendColumns(columns(20_000))
+      expect(inserts).toHaveLength(1)
+      await settled()
+      await w.appendColumns(columns(1_000))
+      expect(inserts).toHaveLength(2)
+      await settled()
+      // too few to go alone
+      await w.appendColumns(columns(1_000))
+      expect(inserts).toHaveLength(2)
+      expect(await w.finish()).toBe(42_000)
+      expect(inserts).toHaveLength(3)
+      expect(BATCH_ROWS).toBeGreaterThan(42_000)
+      const r = await conn.runAndReadAll(
+        'SELECT count(*), min(bytes), max(bytes), bool_and(bytes = rowid) FROM flow_rows',
+      )
+      expect(r.getRowsJS()).toStrictEqual([[42_000n, 0n, 41_999n, true]])
+    } finally {
+      conn.closeSync()
+      instance.closeSync()
+    }
+  }, 60_000)
 })

@@ -106,6 +106,12 @@ export function checkCounters(batch: FlowBatch): void {
 const CHUNK_ROWS = 2048
 /** Rows per batch (a multiple of {@link CHUNK_ROWS}). */
 export const BATCH_ROWS = CHUNK_ROWS * 64
+/**
+ * Rows packed at which {@link FlowWriter} hands a batch to DuckDB early, when no insert is in
+ * flight (a multiple of {@link CHUNK_ROWS}: each insert is one statement, planned once, and smaller
+ * batches would only multiply those).
+ */
+const EAGER_ROWS = CHUNK_ROWS * 8
 
 const TWO_32 = 4_294_967_296
 
@@ -816,6 +822,7 @@ export async function settleExporterEnds(
  */
 export class FlowWriter {
   private readonly batch: Batch
+  /** The insert in flight (settles without throwing); undefined when DuckDB has none. */
   private pending: Promise<void> | undefined
   private failure: unknown
   private failed = false
@@ -954,6 +961,7 @@ export class FlowWriter {
         for (const f of batch as readonly Flow[])
           if (this.add(f, halves.get(f))) await this.rotate()
       }
+      await this.rotateWhenIdle()
     } else await this.appendColumns(batch as FlowColumnBatch)
   }
 
@@ -986,6 +994,18 @@ export class FlowWriter {
       off += m
       if (b.n === b.capacity) await this.rotate()
     }
+    await this.rotateWhenIdle()
+  }
+
+  /**
+   * Hands the rows packed so far to DuckDB when no insert is in flight and they are at least
+   * {@link EAGER_ROWS}, instead of waiting for a full batch. The parser is the slower side: with
+   * full batches only, DuckDB waited for each while JavaScript packed it, and after the file's
+   * last record JavaScript waited for the insert of a whole last batch; now DuckDB takes what is
+   * there whenever it is free, and the last insert is of the rows packed meanwhile.
+   */
+  private async rotateWhenIdle(): Promise<void> {
+    if (this.pending === undefined && this.batch.n >= EAGER_ROWS) await this.rotate()
   }
 
   /**
@@ -1027,7 +1047,10 @@ export class FlowWriter {
       if (f.pos !== rows) throw new Error(`${String(f.pos)} of ${String(rows)} rows were stored`)
       this.stored += rows
     })().then(
-      () => undefined,
+      () => {
+        // no insert in flight: the next packed rows may go at once (rotateWhenIdle)
+        this.pending = undefined
+      },
       (err: unknown) => {
         this.failed = true
         this.failure = err
