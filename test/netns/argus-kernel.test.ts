@@ -150,11 +150,14 @@ describeKernel('argus on a veth → ra -c , → bulkhead flows', support, () => 
       return { flows: lines.map((l) => JSON.parse(l) as Line), stderr: r.stderr }
     }
     const { flows: got, stderr } = flows('flows.csv')
-    // its start report (proto `man`; its stop report too when it wrote one) is no flow, and
-    // nothing is malformed
-    expect(csv).toMatch(/^[^,\n]*,[^,\n]*,man,.*,STA,/m)
+    // its management reports (proto `man`: a start report, and a stop report when it wrote one)
+    // are no flows, and nothing is malformed. argus wrote neither once, in a full test run at load
+    // average 7 (session 37): the note then counts what there is
+    const reports = csv.split('\n').filter((l) => /^[^,]*,[^,]*,man,/.test(l)).length
+    expect(reports, csv).toBeLessThanOrEqual(2)
     expect(stderr, csv).not.toMatch(/skipped/)
-    expect(stderr, csv).toMatch(/not-ip [12]\b/)
+    if (reports > 0) expect(stderr, csv).toMatch(new RegExp(`not-ip ${String(reports)}\\b`))
+    else expect(stderr, csv).not.toMatch(/not-ip/)
     // the same flows from the epoch times: the dates were read as the UTC ra printed
     expect(flows('epoch.csv').flows.map((f) => [f.start, f.end])).toEqual(
       got.map((f) => [f.start, f.end]),
