@@ -4,7 +4,7 @@
 import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { stringify } from 'yaml'
+import { Scalar, stringify, YAMLSeq } from 'yaml'
 import {
   BulkheadError,
   formatDiagnostic,
@@ -47,13 +47,53 @@ export class AfterOutputError extends BulkheadError {}
 /**
  * YAML of command output, holding what `JSON.stringify(data)` holds (undefined fields dropped,
  * `toJSON` applied): an object met twice is written twice, not as an anchor and an alias
- * (`&a1` … `*a1`), so the text reads and greps like the JSON it mirrors.
+ * (`&a1` … `*a1`), so the text reads and greps like the JSON it mirrors. Block style, two spaces a
+ * level, strings folded at 80 characters by the `yaml` package; a non-empty array of finite
+ * numbers is in flow style on one line however long, `[0, 3, 1]`, as {@link toJson} writes it.
  */
 export function toYaml(data: unknown): string {
-  return stringify(asJson(data), YAML_OPTIONS)
+  return yamlText(asJson(data))
 }
 
-const YAML_OPTIONS = { aliasDuplicateObjects: false } as const
+/**
+ * The YAML of a JSON value: block style, but a non-empty array of finite numbers in flow style on
+ * one line, `[0, 3, 1]`, however long (an edge's time profile, 168 hours of the week and 31 days
+ * of the month, was 199 lines of `- 0`). Strings fold at 80 characters as the package folds them.
+ * `wrapper`, an array of `json` holding one element of a larger array (a piece of
+ * {@link yamlChunks}), is written as that array is written, in block style.
+ */
+function yamlText(json: unknown, wrapper?: readonly unknown[]): string {
+  const replacer = (key: unknown, value: unknown): unknown =>
+    value === wrapper ? value : numbersInFlow(key, value)
+  return stringify(json, replacer, YAML_OPTIONS)
+}
+
+/**
+ * `aliasDuplicateObjects`: see {@link toYaml}; `flowCollectionPadding`: `[0, 3, 1]`, not
+ * `[ 0, 3, 1 ]` (the only non-empty flow collections written are {@link NumberRow}s).
+ */
+const YAML_OPTIONS = { aliasDuplicateObjects: false, flowCollectionPadding: false } as const
+
+/**
+ * A sequence of numbers written in flow style on one line whatever its length: the package breaks
+ * a flow collection longer than `lineWidth` into one item a line, so the row is written with
+ * `lineWidth` 0 (its items are numbers, which never fold; the rest of the document keeps 80).
+ */
+class NumberRow extends YAMLSeq<Scalar<number>> {
+  override toString(...[ctx, onComment, onChompKeep]: Parameters<YAMLSeq['toString']>): string {
+    const rowCtx = ctx && { ...ctx, options: { ...ctx.options, lineWidth: 0 } }
+    return super.toString(rowCtx, onComment, onChompKeep)
+  }
+}
+
+/** The `yaml` package's replacer: a non-empty array of finite numbers becomes a {@link NumberRow}. */
+function numbersInFlow(_key: unknown, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !isNumberArray(value)) return value
+  const row = new NumberRow()
+  row.flow = true
+  for (const n of value as readonly number[]) row.items.push(new Scalar(n))
+  return row
+}
 
 /** `data` as `JSON.parse(JSON.stringify(data))` gives it back (what JSON leaves out: `null`). */
 function asJson(data: unknown): unknown {
@@ -78,28 +118,35 @@ function isContainer(v: unknown): v is object {
 export function* yamlChunks(data: unknown): Generator<string> {
   if (!isContainer(data)) return void (yield toYaml(data))
   if (Array.isArray(data)) {
-    if (data.length === 0) return void (yield toYaml(data))
-    for (const v of data as unknown[]) yield stringify([asJson(v)], YAML_OPTIONS)
+    // an array of numbers is one line, `[0, 3, 1]`
+    if (data.length === 0 || isNumberArray(data)) return void (yield toYaml(data))
+    for (const v of data as unknown[]) {
+      const one = [asJson(v)]
+      yield yamlText(one, one)
+    }
     return
   }
   const entries = Object.entries(data).filter(([, v]) => !omitted(v))
   if (entries.length === 0) return void (yield toYaml(data))
   for (const [k, v] of entries) {
     // the entries below `k`, one at a time: a lazyArray's elements are made as they are written
-    const below = isContainer(v) ? entriesBelow(v) : undefined
+    const below = isContainer(v) && !isNumberArray(v) ? entriesBelow(v) : undefined
     const head0 = below?.next()
     if (below === undefined || head0 === undefined || head0.done === true) {
-      yield stringify({ [k]: asJson(v) }, YAML_OPTIONS)
+      yield yamlText({ [k]: asJson(v) })
       continue
     }
-    const piece = ([i, x]: [string | number, unknown]): string =>
-      stringify({ [k]: typeof i === 'number' ? [asJson(x)] : { [i]: asJson(x) } }, YAML_OPTIONS)
+    const piece = ([i, x]: [string | number, unknown]): string => {
+      if (typeof i !== 'number') return yamlText({ [k]: { [i]: asJson(x) } })
+      const one = [asJson(x)]
+      return yamlText({ [k]: one }, one)
+    }
     const first = piece(head0.value)
     const head = first.slice(0, first.indexOf('\n') + 1)
     // `key:` on a line of its own, the value indented below it; a key the package writes
     // otherwise (`? key` for one over 1024 characters) is written whole, in one piece.
     if (!head.endsWith(':\n') || !first.startsWith('  ', head.length)) {
-      yield stringify({ [k]: asJson(v) }, YAML_OPTIONS)
+      yield yamlText({ [k]: asJson(v) })
       continue
     }
     yield first

@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
 import { jsonChunks, toJson, toYaml, yamlChunks } from '../../src/cli/output.js'
 import { SEED } from '../helpers/model.js'
 
@@ -164,6 +165,56 @@ describe('yamlChunks', () => {
       }),
       { seed: SEED, numRuns: 100 },
     )
+  })
+
+  it('parses to what JSON.stringify(value) parses to, arrays of numbers included', () => {
+    fc.assert(
+      fc.property(fc.oneof(outputValue, numbersValue), (v) => {
+        const plain = JSON.stringify(v) as string | undefined
+        expect(parseYaml(toYaml(v)) as unknown).toEqual(
+          plain === undefined ? null : (JSON.parse(plain) as unknown),
+        )
+        expect([...yamlChunks(v)].join('')).toBe(toYaml(v))
+      }),
+      { seed: SEED, numRuns: 1000 },
+    )
+  })
+
+  it("an edge's time profile is one line each, however long; the rest as before", () => {
+    const edge = mapDoc(1).edges[0]
+    expect(toYaml(edge)).toBe(
+      [
+        'src: w0',
+        'dst: w1',
+        'port: 0',
+        'profile:',
+        `  hourOfWeek: [${new Array(168).fill(0).join(', ')}]`,
+        `  dayOfMonth: [${new Array(31).fill(1).join(', ')}]`,
+        '',
+      ].join('\n'),
+    )
+    // only arrays of numbers alone: with null or a string, or empty, one item a line as before
+    const long = 'lorem ipsum '.repeat(10).trim()
+    const doc = { a: [1, null, 2], b: [], c: [[1, 2.5, -3e-7], ['x']], d: [1e21], s: long, n: 7 }
+    expect(toYaml(doc)).toBe(
+      [
+        'a:',
+        '  - 1',
+        '  - null',
+        '  - 2',
+        'b: []',
+        'c:',
+        '  - [1, 2.5, -3e-7]',
+        '  - - x',
+        'd: [1e+21]',
+        `s: lorem ipsum lorem ipsum lorem ipsum lorem ipsum lorem ipsum lorem ipsum lorem`,
+        '  ipsum lorem ipsum lorem ipsum lorem ipsum',
+        'n: 7',
+        '',
+      ].join('\n'),
+    )
+    expect(parseYaml(toYaml(doc)) as unknown).toEqual(doc)
+    expect([...yamlChunks([3, 1])]).toEqual(['[3, 1]\n'])
   })
 
   it('a key the yaml package writes as "? key" is written whole, still the same text', () => {

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
 import type { Inventory } from '../../src/core/index.js'
 import {
   buildDependencyMap,
@@ -305,6 +306,24 @@ describe('bulkhead discover', () => {
       nightly['flows'] as number,
     )
     expect(profile.dayOfMonth.reduce((n, x) => n + x, 0)).toBe(nightly['flows'])
+  })
+
+  it('yaml_output_is_the_json_output_with_each_profile_on_one_line', async () => {
+    const [y, j] = [
+      await cli('discover', '-w', ws, '-o', 'yaml'),
+      await cli('discover', '-w', ws, '-o', 'json'),
+    ]
+    expect(y.code, y.stderr).toBe(0)
+    expect(parseYaml(y.stdout) as unknown).toEqual(JSON.parse(j.stdout) as unknown)
+    // each profile in flow style on one line, however long (199 lines of `- 0` an edge before);
+    // the document otherwise in block style, two spaces a level
+    const edge = map.edges.find((e) => e.pattern === 'nightly')!
+    const lines = y.stdout.split('\n')
+    expect(lines).toContain(`      hourOfWeek: [${edge.profile.hourOfWeek.join(', ')}]`)
+    expect(lines).toContain(`      dayOfMonth: [${edge.profile.dayOfMonth.join(', ')}]`)
+    expect(lines).toContain('    profile:')
+    expect(lines).toContain('  - src: db-1')
+    expect(lines.filter((l) => /^ *- -?\d+$/.test(l))).toEqual([])
   })
 
   it('text_dot_mermaid_yaml_and_out_file', async () => {
