@@ -87,3 +87,15 @@ describe('parseWorkloadSelector', () => {
     expect(code('shop/back-end[Deployment]')).toBe('analyze/bad-selector')
   })
 })
+
+describe('bulkhead blast-radius -o yaml', () => {
+  it('holds what -o json holds, written by the CLI YAML writer (no anchors or aliases)', async () => {
+    const json = await cli(...base)
+    const yaml = await cli(...base.slice(0, -1), 'yaml')
+    expect(yaml.code).toBe(0)
+    expect(yaml.stdout).not.toMatch(/[&*]a\d/)
+    const { parse } = await import('yaml')
+    const at = (v: unknown): unknown => ({ ...(v as object), at: null })
+    expect(at(parse(yaml.stdout))).toEqual(at(JSON.parse(json.stdout)))
+  })
+})

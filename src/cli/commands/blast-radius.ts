@@ -28,7 +28,7 @@ import {
   renderBlastRadiusText,
   type Baseline,
 } from '../../analyze/index.js'
-import { EXIT, printDiagnostics, UsageError } from '../output.js'
+import { EXIT, printDiagnostics, toYaml, UsageError } from '../output.js'
 import { loadDependencyMap } from '../dependency-map.js'
 import {
   choiceOption,
@@ -249,11 +249,9 @@ Exit codes: 0 success, 1 usage or input error.`,
         case 'json':
           text = `${JSON.stringify(blastRadiusJson(result), null, 2)}\n`
           break
-        case 'yaml': {
-          const { stringify } = await import('yaml')
-          text = stringify(blastRadiusJson(result))
+        case 'yaml':
+          text = toYaml(blastRadiusJson(result))
           break
-        }
         case 'md':
           text = renderBlastRadiusMd(result)
           break
