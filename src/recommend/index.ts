@@ -31,4 +31,4 @@ export {
   type Scan,
 } from './scans.js'
 export { renderReportText, renderReportMarkdown } from './report.js'
-export { renderRecommendation } from './write.js'
+export { recommendationFiles, renderRecommendation } from './write.js'

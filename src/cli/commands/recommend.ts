@@ -10,7 +10,7 @@ import { Option, type Command } from 'commander'
 import { counted, type Diagnostic } from '../../core/index.js'
 import {
   recommend,
-  renderRecommendation,
+  recommendationFiles,
   renderReportMarkdown,
   renderReportText,
   type ExpectedRhythm,
@@ -205,7 +205,8 @@ Exit codes: 0 success (warnings on stderr), 1 usage error or no flows in the sto
       const stale: Diagnostic[] = []
       if (opts.dryRun !== true && result.policies.length > 0) {
         makeDirectory(outDir)
-        for (const [file, text] of renderRecommendation(result)) {
+        // one file rendered and written at a time: together they are hundreds of MB on a large estate
+        for (const [file, text] of recommendationFiles(result)) {
           const p = path.join(outDir, file)
           writeFileSync(p, text)
           written.push(p)
