@@ -113,6 +113,12 @@ const PRERENDERED_TAG: ScalarTag = {
 }
 
 /**
+ * How the documents are printed: no folding of long lines; no directives (a new Document has none
+ * to print, and looking for them walks every node again).
+ */
+const TO_STRING = { lineWidth: 0, directives: false } as const
+
+/**
  * Quotes, in place, the string scalars that start with ':': a plain scalar that does (`::/0`,
  * `::1/128`) is valid YAML 1.2 but stops YAML 1.1 parsers (PyYAML, so yamllint and yq) that review
  * tools run on these files.
@@ -135,7 +141,7 @@ function renderFlowSeq(items: readonly unknown[]): string | undefined {
   const doc = new Document(items)
   if (isSeq(doc.contents)) doc.contents.flow = true
   quoteLeadingColons(doc)
-  const text = doc.toString({ lineWidth: 0 })
+  const text = doc.toString(TO_STRING)
   const body = text.endsWith('\n') ? text.slice(0, -1) : text
   return body.includes('\n') ? undefined : body
 }
@@ -210,5 +216,5 @@ export function renderPolicy(policy: Policy, options: RenderPolicyOptions = {}):
     }
   }
   quoteLeadingColons(doc)
-  return doc.toString({ lineWidth: 0 })
+  return doc.toString(TO_STRING)
 }
