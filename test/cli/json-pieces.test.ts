@@ -7,7 +7,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
-import { jsonChunks, toJson, toYaml, yamlChunks } from '../../src/cli/output.js'
+import { jsonChunks, lazyArray, toJson, toYaml, yamlChunks } from '../../src/cli/output.js'
 import { SEED } from '../helpers/model.js'
 
 /** Values as command output holds them: JSON, plus what JSON.stringify leaves out or converts. */
@@ -49,7 +49,48 @@ const numbersValue = fc.letrec((tie) => ({
   ),
 })).value
 
+/**
+ * toJson as it was written before 2026-11-25, the plain computation: `JSON.stringify(value, null,
+ * 2)`, then each array of numbers (one a line) joined onto one line.
+ */
+function plainToJson(value: unknown): string | undefined {
+  const num = String.raw`-?\d+(?:\.\d+)?(?:e[+-]\d+)?`
+  const numberArray = new RegExp(String.raw`\[\n *${num}(?:,\n *${num})*\n *\]`, 'g')
+  const text = JSON.stringify(value, null, 2) as string | undefined
+  return text?.replace(numberArray, (a) => a.replace(/\n */g, '').replaceAll(',', ', '))
+}
+
+/** What else JSON.stringify reads: toJSON (given its key), boxed primitives, array proxies. */
+const unusualValue = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-0, NaN, Infinity, 1e21, 5e-7)),
+    fc.constantFrom(null, true, undefined, Symbol('s'), 'x\n"y"', '\u2028', '\ud800'),
+    fc.array(fc.oneof(fc.double(), fc.constant(-0)), { maxLength: 5 }),
+    tie('value').map((v) => ({ toJSON: (key: string) => ({ key, v }) })),
+    tie('value').map((v) => ({ toJSON: () => v })),
+    fc.double().map((x) => Object(x) as object),
+    fc.string({ maxLength: 3 }).map((x) => Object(x) as object),
+    fc.array(tie('value'), { maxLength: 4 }).map((a) => lazyArray(a.length, (i) => a[i])),
+    fc.array(fc.integer(), { maxLength: 4 }).map((a) => lazyArray(a.length, (i) => a[i])),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ maxLength: 4 }), tie('value'), { maxKeys: 4 }),
+  ),
+})).value
+
 describe('toJson', () => {
+  it('is the plain computation (JSON.stringify, number arrays joined onto one line) to the byte', () => {
+    fc.assert(
+      fc.property(fc.oneof(outputValue, numbersValue, unusualValue), (v) => {
+        expect(toJson(v)).toBe(plainToJson(v))
+      }),
+      { seed: SEED, numRuns: 3000 },
+    )
+    const cycle: Record<string, unknown> = { a: [1] }
+    cycle['b'] = { c: cycle }
+    expect(() => toJson(cycle)).toThrow(TypeError)
+  })
+
   it('parses to what JSON.stringify(value) parses to', () => {
     fc.assert(
       fc.property(fc.oneof(outputValue, numbersValue), (v) => {
