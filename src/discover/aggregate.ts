@@ -15,7 +15,12 @@ import {
   UTC_ZONE,
 } from '../core/index.js'
 import { Resolver } from '../inventory/resolver.js'
-import { icmpRequestTypeSql, windowWhere, type FlowStore } from '../store/store.js'
+import {
+  icmpRequestTypeSql,
+  windowWhere,
+  type ColumnBatch,
+  type FlowStore,
+} from '../store/store.js'
 import {
   DAYS_OF_MONTH,
   HOUR_MS,
@@ -155,10 +160,6 @@ export function addressHoldings(
 
 function n(v: unknown): number {
   return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : Number(v ?? 0)
-}
-
-function nums(v: unknown): number[] {
-  return Array.isArray(v) ? v.map(n) : []
 }
 
 /** A progress callback: the share of the work done, a fraction in [0, 1], non-decreasing. */
@@ -386,7 +387,9 @@ m AS (
     ) GROUP BY ${key}, slot
   ) GROUP BY ${key}
 )
-SELECT e.*, d.days, w.w_hist, x.x_diff, m.m_hist
+SELECT ${key}, flows, packets, bytes, first_seen, last_seen, longest, unknown_direction, rejected,
+  coalesce(d.days, []) AS days, coalesce(w.w_hist, []) AS w_hist,
+  coalesce(x.x_diff, []) AS x_diff, coalesce(m.m_hist, []) AS m_hist
 FROM e LEFT JOIN d USING (${key}) LEFT JOIN m USING (${key}) LEFT JOIN w USING (${key})
   LEFT JOIN x USING (${key})`
 }
@@ -398,24 +401,64 @@ FROM e LEFT JOIN d USING (${key}) LEFT JOIN m USING (${key}) LEFT JOIN w USING (
  */
 const SLOT_CODE = 256
 
-/** The (slot, count) pairs of a list of {@link SLOT_CODE} codes (counts may be negative). */
-function decodeSlots(v: unknown, f: (slot: number, count: number) => void): void {
-  for (const code of nums(v)) {
+/** The columns of the aggregation query ({@link aggregateSql}) by number, as it SELECTs them. */
+const COL = {
+  se: 0,
+  de: 1,
+  proto: 2,
+  port: 3,
+  flows: 4,
+  packets: 5,
+  bytes: 6,
+  firstSeen: 7,
+  lastSeen: 8,
+  longest: 9,
+  unknownDirection: 10,
+  rejected: 11,
+  days: 12,
+  wHist: 13,
+  xDiff: 14,
+  mHist: 15,
+} as const
+
+/**
+ * The (slot, count) pairs of row `row`'s list of {@link SLOT_CODE} codes in column `col` (counts
+ * may be negative).
+ */
+function decodeSlots(
+  b: ColumnBatch,
+  col: number,
+  row: number,
+  f: (slot: number, count: number) => void,
+): void {
+  const from = b.listOffset(col, row)
+  const to = from + b.listLength(col, row)
+  for (let i = from; i < to; i++) {
+    const code = n(b.listElement(col, i))
     const slot = ((code % SLOT_CODE) + SLOT_CODE) % SLOT_CODE
     f(slot, (code - slot) / SLOT_CODE)
   }
 }
 
-/** One row of the aggregation query ({@link aggregateSql}) as a {@link RawEdge}. */
-function rawEdge(r: Record<string, unknown>): RawEdge {
+/** Row `row`'s list of numbers in column `col`. */
+function numsAt(b: ColumnBatch, col: number, row: number): number[] {
+  const from = b.listOffset(col, row)
+  const out = new Array<number>(b.listLength(col, row))
+  for (let i = 0; i < out.length; i++) out[i] = n(b.listElement(col, from + i))
+  return out
+}
+
+/** Row `row` of a batch of the aggregation query ({@link aggregateSql}) as a {@link RawEdge}. */
+function rawEdge(b: ColumnBatch, row: number): RawEdge {
+  const at = (col: number): number => n(b.value(col, row))
   const profile = emptyProfile()
   const hours = profile.hourOfWeek
-  decodeSlots(r['w_hist'], (slot, count) => {
+  decodeSlots(b, COL.wHist, row, (slot, count) => {
     if (slot < HOURS_OF_WEEK) hours[slot] = count
   })
   // runs of hours: a difference array over the slots (+n where a run starts, −n after its end)
   const diff = new Array<number>(HOURS_OF_WEEK).fill(0)
-  decodeSlots(r['x_diff'], (slot, count) => {
+  decodeSlots(b, COL.xDiff, row, (slot, count) => {
     if (slot < HOURS_OF_WEEK) diff[slot] = count
   })
   let open = 0
@@ -423,24 +466,24 @@ function rawEdge(r: Record<string, unknown>): RawEdge {
     open += d
     hours[slot] = (hours[slot] ?? 0) + open
   })
-  decodeSlots(r['m_hist'], (slot, count) => {
+  decodeSlots(b, COL.mHist, row, (slot, count) => {
     if (slot < DAYS_OF_MONTH) profile.dayOfMonth[slot] = count
   })
   return {
-    src: String(r['se']),
-    dst: String(r['de']),
-    protocol: n(r['proto']),
-    dstPort: n(r['port']),
-    flows: n(r['flows']),
-    packets: n(r['packets']),
-    bytes: n(r['bytes']),
-    firstSeen: n(r['first_seen']),
-    lastSeen: n(r['last_seen']),
-    days: nums(r['days']),
-    longestMs: n(r['longest']),
+    src: String(b.value(COL.se, row)),
+    dst: String(b.value(COL.de, row)),
+    protocol: at(COL.proto),
+    dstPort: at(COL.port),
+    flows: at(COL.flows),
+    packets: at(COL.packets),
+    bytes: at(COL.bytes),
+    firstSeen: at(COL.firstSeen),
+    lastSeen: at(COL.lastSeen),
+    days: numsAt(b, COL.days, row),
+    longestMs: at(COL.longest),
     profile,
-    unknownDirection: n(r['unknown_direction']),
-    rejected: n(r['rejected']),
+    unknownDirection: at(COL.unknownDirection),
+    rejected: at(COL.rejected),
   }
 }
 
@@ -487,14 +530,16 @@ export async function aggregateEdges(
     const total = read ? await store.count(range) : 0
     let counted = 0
     const edges: RawEdge[] = []
-    await store.queryBatches(
+    await store.queryColumnBatches(
       aggregateSql(where, zone),
       params,
-      (rows) => {
-        for (const r of rows) edges.push(rawEdge(r))
-        if (read === undefined || total === 0) return
-        for (const r of rows) counted += n(r['flows'])
-        read(Math.min(1, counted / total))
+      (b) => {
+        for (let row = 0; row < b.rowCount; row++) {
+          const e = rawEdge(b, row)
+          edges.push(e)
+          counted += e.flows
+        }
+        if (read !== undefined && total !== 0) read(Math.min(1, counted / total))
       },
       queryPart
         ? {

@@ -60,7 +60,7 @@ export interface ColumnBatch {
   /**
    * The value at (`column`, `row`). Only BOOLEAN, integer, floating-point and VARCHAR columns
    * are read this way; a list column is read with {@link listOffset}, {@link listLength} and
-   * {@link elementField}.
+   * {@link listElement} or, for a list of STRUCT, {@link elementField}.
    * @throws TypeError for a value of another type (DATE, TIMESTAMP, DECIMAL, LIST, STRUCT …).
    */
   value(column: number, row: number): ColumnValue
@@ -78,6 +78,12 @@ export interface ColumnBatch {
    * @throws TypeError when the column is not a list of structs, or for a field of another type.
    */
   elementField(column: number, element: number, field: number): ColumnValue
+  /**
+   * For a LIST column of BOOLEAN, integer, floating-point or VARCHAR values: element `element`
+   * (from {@link listOffset}), converted as {@link value} converts.
+   * @throws TypeError when the column is not a list, or for an element of another type.
+   */
+  listElement(column: number, element: number): ColumnValue
 }
 
 /** One column of a table made by {@link FlowStore.loadTempTable}. */

@@ -425,7 +425,9 @@ describe('DuckDB flow store', () => {
       // expected from query(): the same SELECT, as row objects
       const sql = `SELECT src, line, line % 2 = 0 AS even, start_ms, 9007199254740993 AS big,
           CASE WHEN line % 3 = 0 THEN NULL ELSE 'x' END AS maybe,
-          [struct_pack(f := file, l := line), struct_pack(f := format, l := NULL)] AS ex
+          [struct_pack(f := file, l := line), struct_pack(f := format, l := NULL)] AS ex,
+          [line * 256 - 3, 9007199254740993, NULL] AS codes, [src, dst] AS ends,
+          CASE WHEN line % 2 = 0 THEN [] ELSE [line % 2 = 1] END AS odd
         FROM flows WHERE line >= ? ORDER BY line`
       const expected = await s.query<Record<string, unknown>>(sql, [10])
       const got: Record<string, unknown>[] = []
@@ -437,6 +439,12 @@ describe('DuckDB flow store', () => {
           const from = b.listOffset(6, i)
           for (let k = from; k < from + b.listLength(6, i); k++)
             ex.push({ f: b.elementField(6, k, 0), l: b.elementField(6, k, 1) })
+          const list = (col: number): unknown[] => {
+            const at = b.listOffset(col, i)
+            return Array.from({ length: b.listLength(col, i) }, (_, k) =>
+              b.listElement(col, at + k),
+            )
+          }
           got.push({
             src: b.value(0, i),
             line: b.value(1, i),
@@ -445,6 +453,9 @@ describe('DuckDB flow store', () => {
             big: b.value(4, i),
             maybe: b.value(5, i),
             ex,
+            codes: list(7),
+            ends: list(8),
+            odd: list(9),
           })
         }
       })
@@ -452,6 +463,15 @@ describe('DuckDB flow store', () => {
       expect(batches).toBeGreaterThan(1) // more than one DuckDB chunk
       expect(got).toEqual(expected)
       expect(got[0]).toMatchObject({ big: 9007199254740993n, ex: [{ l: 10 }, { l: null }] })
+      expect(got[0]).toMatchObject({ codes: [2557, 9007199254740993n, null], odd: [] })
+      expect(got[1]).toMatchObject({ odd: [true] })
+      // a list of STRUCT is read by field, not as DuckDB's value object
+      const struct = await s
+        .queryColumnBatches(sql, [10], (b) => {
+          b.listElement(6, b.listOffset(6, 0))
+        })
+        .catch((e: unknown) => e)
+      expect(struct).toBeInstanceOf(TypeError)
       // a DATE is refused, not given as DuckDB's value object
       const bad = await s
         .queryColumnBatches('SELECT day FROM flows LIMIT 1', [], (b) => {

@@ -446,6 +446,9 @@ class ChunkColumns implements ColumnBatch {
       throw new TypeError(`column ${column} is not a LIST of STRUCT`)
     return columnValue(child.getItemValue(element, field))
   }
+  listElement(column: number, element: number): ColumnValue {
+    return columnValue(this.list(column).childVector.getItem(element))
+  }
 }
 
 /** JS parameter values for DuckDB: integers bind as BIGINT, the rest by their JS type. */
