@@ -10,6 +10,7 @@ export {
   parseExpires,
   parseSelector,
   selectorMatchesSomeWorkload,
+  WorkloadsByLabel,
   type SelectorNames,
 } from './validate.js'
 export { parseTimestamp } from '../core/yaml-source.js'
