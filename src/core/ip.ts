@@ -75,8 +75,18 @@ export function formatIp(ip: IpAddress): string {
   return new ipaddr.IPv6(parts).toRFC5952String()
 }
 
-/** Canonical text of an address given as text, or undefined when it is not an address. */
+/** One octet of a dotted quad as {@link formatIp} writes it: 0–255, no leading zero. */
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)'
+/** A dotted quad already in canonical form, which is then its own canonical text. */
+const CANONICAL_IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`)
+
+/**
+ * Canonical text of an address given as text, or undefined when it is not an address. A dotted
+ * quad already written canonically (the usual inventory address) is returned as it is, without
+ * parsing it into a number and writing it back.
+ */
 export function normalizeIp(text: string): string | undefined {
+  if (CANONICAL_IPV4.test(text)) return text
   const ip = parseIp(text)
   return ip ? formatIp(ip) : undefined
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
 import {
+  formatIp,
   cidrContains,
   cidrCovers,
   isPrivateIp,
@@ -8,6 +10,7 @@ import {
   parseIp,
   type Cidr,
 } from '../../src/core/index.js'
+import { SEED } from '../helpers/model.js'
 
 describe('addresses', () => {
   it.each([
@@ -21,6 +24,54 @@ describe('addresses', () => {
     ['::a00:10a', '::a00:10a'],
     ['::FFFF:10.0.1.10', '10.0.1.10'],
   ])('normalises %s', (a, b) => expect(normalizeIp(a)).toBe(b))
+
+  it('normalize_ip_gives_what_parsing_and_formatting_give_for_dotted_quads_written_any_way', () => {
+    // octets with leading zeros, above 255, signs and spaces around them, so that the canonical
+    // dotted quads normalizeIp returns as written are tested against the parsing path
+    const octet = fc.oneof(
+      { arbitrary: fc.integer({ min: 0, max: 255 }).map(String), weight: 12 },
+      {
+        arbitrary: fc.integer({ min: 0, max: 999 }).map((n) => String(n).padStart(3, '0')),
+        weight: 1,
+      },
+      {
+        arbitrary: fc.constantFrom(
+          '256',
+          '300',
+          '-1',
+          '+1',
+          ' 1',
+          '1 ',
+          '',
+          '00',
+          '0x1',
+          '1e2',
+          '٣',
+        ),
+        weight: 1,
+      },
+    )
+    const end = fc.oneof(
+      { arbitrary: fc.constant(''), weight: 4 },
+      { arbitrary: fc.constantFrom(' ', '.', '\n'), weight: 1 },
+    )
+    const quad = fc
+      .tuple(octet, octet, octet, octet, end)
+      .map(([a, b, c, d, end]) => `${a}.${b}.${c}.${d}${end}`)
+    let canonical = 0
+    fc.assert(
+      fc.property(quad, (text) => {
+        const ip = parseIp(text)
+        const expected = ip === undefined ? undefined : formatIp(ip)
+        if (expected === text) canonical++
+        expect(normalizeIp(text)).toBe(expected)
+      }),
+      { seed: SEED, numRuns: 5_000 },
+    )
+    // both paths were exercised
+    expect(canonical).toBeGreaterThan(1_000)
+    expect(canonical).toBeLessThan(4_500)
+  })
 
   it.each(['10.0.0', '10.0.0.256', '0x0a.0.0.1', '10', 'abc', '', '2001:db8::1::2', '1.2.3.4 5'])(
     'rejects %s',
