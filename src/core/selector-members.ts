@@ -38,24 +38,37 @@ export class SelectorMembers {
    * effective scope.
    */
   of(sel: WorkloadSelector, scope: LabelSet): readonly Workload[] {
-    const effective = sel.global ? {} : scope
-    const key = JSON.stringify([selectorKey(sel), effective])
+    const key = JSON.stringify([selectorKey(sel), sel.global ? {} : scope])
     const known = this.cache.get(key)
     if (known) return known
-    let candidates: readonly Workload[] = this.workloads
-    if (sel.kind === 'workload') candidates = this.byName.get(sel.name) ?? []
-    else {
-      for (const [k, v] of Object.entries({ ...effective, ...sel.match })) {
-        const list = this.byLabel.get(`${k}=${v}`) ?? []
-        if (list.length < candidates.length) candidates = list
-      }
-    }
-    const out = candidates.filter((w) =>
-      selectorMatches(sel, { ip: NO_ADDRESS, entity: { kind: 'workload', workload: w } }, scope),
-    )
+    const out = this.candidates(sel, scope).filter((w) => takes(sel, w, scope))
     this.cache.set(key, out)
     return out
   }
+
+  /**
+   * True when `sel` takes some workload with `scope` ({@link SelectorMembers.of} is not empty),
+   * found by testing its candidates up to the first it takes; nothing is cached.
+   */
+  takesAny(sel: WorkloadSelector, scope: LabelSet): boolean {
+    return this.candidates(sel, scope).some((w) => takes(sel, w, scope))
+  }
+
+  /** The workloads of `sel`'s name, or of its rarest required label (scope included unless global). */
+  private candidates(sel: WorkloadSelector, scope: LabelSet): readonly Workload[] {
+    if (sel.kind === 'workload') return this.byName.get(sel.name) ?? []
+    let candidates: readonly Workload[] = this.workloads
+    for (const [k, v] of Object.entries({ ...(sel.global ? {} : scope), ...sel.match })) {
+      const list = this.byLabel.get(`${k}=${v}`) ?? []
+      if (list.length < candidates.length) candidates = list
+    }
+    return candidates
+  }
+}
+
+/** The reference matcher's answer for a workload (labels and name only: no address involved). */
+function takes(sel: WorkloadSelector, w: Workload, scope: LabelSet): boolean {
+  return selectorMatches(sel, { ip: NO_ADDRESS, entity: { kind: 'workload', workload: w } }, scope)
 }
 
 function push(map: Map<string, Workload[]>, key: string, w: Workload): void {

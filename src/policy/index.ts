@@ -10,7 +10,6 @@ export {
   parseExpires,
   parseSelector,
   selectorMatchesSomeWorkload,
-  WorkloadsByLabel,
   type SelectorNames,
 } from './validate.js'
 export { parseTimestamp } from '../core/yaml-source.js'

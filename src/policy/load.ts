@@ -14,6 +14,7 @@ import {
   labelSet,
   parseIp,
   replacementWarning,
+  SelectorMembers,
   sortDiagnostics,
   type Diagnostic,
   type EnforcementEntry,
@@ -44,7 +45,6 @@ import {
   parseSelectorList,
   parseServiceList,
   selectorWarnings,
-  WorkloadsByLabel,
   type SelectorNames,
 } from './validate.js'
 import {
@@ -122,8 +122,8 @@ const MODES: readonly EnforcementMode[] = ['observe', 'monitor', 'enforce']
 interface PolicyContext {
   readonly names: SelectorNames
   readonly workloads: readonly Workload[]
-  /** The same workloads by label pair and name, for the selector warnings. */
-  readonly byLabel: WorkloadsByLabel
+  /** The same workloads by label and name, for the selector warnings. */
+  readonly members: SelectorMembers
   readonly knownKeys: ReadonlySet<string> | undefined
   readonly now: number
   readonly sink: Diagnostic[]
@@ -190,7 +190,7 @@ export function loadFromSources(
       externals: new Set(parts.externals.map((e) => e.name)),
     },
     workloads,
-    byLabel: new WorkloadsByLabel(workloads),
+    members: new SelectorMembers(workloads),
     knownKeys: hasErrors(sink)
       ? undefined
       : new Set(workloads.flatMap((w) => Object.keys(w.labels))),
@@ -347,7 +347,7 @@ function readRule(
   const knownKeys = ctx.knownKeys
   if (scope && knownKeys) {
     for (const sel of [...(from ?? []), ...(to ?? [])])
-      ctx.sink.push(...selectorWarnings(sel, scope, ctx.byLabel, knownKeys))
+      ctx.sink.push(...selectorWarnings(sel, scope, ctx.members, knownKeys))
   }
 
   let expires: number | undefined
@@ -438,7 +438,7 @@ function readEnforcement(d: YamlDoc, ctx: PolicyContext): EnforcementEntry[] {
         ? undefined
         : parseSelector(d, rawSelector, [...path, 'selector'], ctx.names)
     if (selector && ctx.knownKeys) {
-      ctx.sink.push(...selectorWarnings(selector, labelSet(), ctx.byLabel, ctx.knownKeys))
+      ctx.sink.push(...selectorWarnings(selector, labelSet(), ctx.members, ctx.knownKeys))
       const nothing = enforcementSelectsNoWorkload(selector, ctx.workloads)
       if (nothing !== undefined)
         ctx.sink.push(

@@ -2,11 +2,12 @@ import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import {
   labelSet,
+  SelectorMembers,
   type LabelExpression,
   type Selector,
   type Workload,
 } from '../../src/core/index.js'
-import { selectorMatchesSomeWorkload, WorkloadsByLabel } from '../../src/policy/index.js'
+import { selectorMatchesSomeWorkload } from '../../src/policy/index.js'
 import { SEED } from '../helpers/model.js'
 
 // few keys and values, so that selectors match some workloads and miss others
@@ -34,7 +35,7 @@ const selector: fc.Arbitrary<Selector> = fc.oneof(
   fc.constant({ kind: 'any' as const }),
 )
 
-describe('WorkloadsByLabel', () => {
+describe('selectorMatchesSomeWorkload through SelectorMembers', () => {
   it('selector_matches_some_workload_answers_the_same_by_index_as_by_scanning_every_workload', () => {
     let matched = 0
     let missed = 0
@@ -47,7 +48,7 @@ describe('WorkloadsByLabel', () => {
           labelOrigins: {},
         }))
         const scanned = selectorMatchesSomeWorkload(sel, scope, workloads)
-        const indexed = selectorMatchesSomeWorkload(sel, scope, new WorkloadsByLabel(workloads))
+        const indexed = selectorMatchesSomeWorkload(sel, scope, new SelectorMembers(workloads))
         if (scanned) matched++
         else missed++
         expect(indexed).toBe(scanned)
@@ -57,27 +58,5 @@ describe('WorkloadsByLabel', () => {
     // both answers were exercised
     expect(matched).toBeGreaterThan(100)
     expect(missed).toBeGreaterThan(100)
-  })
-
-  it('candidates_are_the_workloads_of_the_rarest_pair_or_all_when_there_is_no_pair', () => {
-    const w = (name: string, l: Record<string, string>): Workload => ({
-      name,
-      addresses: [],
-      labels: labelSet(l),
-      labelOrigins: {},
-    })
-    const all = [
-      w('a', { env: 'prod', role: 'db' }),
-      w('b', { env: 'prod', role: 'web' }),
-      w('c', { env: 'dev', role: 'web' }),
-    ]
-    const index = new WorkloadsByLabel(all)
-    expect(index.candidates(labelSet({}))).toBe(all)
-    expect(
-      index.candidates(labelSet({ env: 'prod' }), labelSet({ role: 'db' })).map((x) => x.name),
-    ).toEqual(['a'])
-    expect(index.candidates(labelSet({ env: 'test' }))).toEqual([])
-    expect(index.named('b').map((x) => x.name)).toEqual(['b'])
-    expect(index.named('z')).toEqual([])
   })
 })
