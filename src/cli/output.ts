@@ -100,10 +100,16 @@ function asJson(data: unknown): unknown {
   return omitted(data) ? null : (JSON.parse(JSON.stringify(data)) as unknown)
 }
 
-/** An array or an object without `toJSON`: what {@link jsonChunks} and {@link yamlChunks} take apart. */
+/**
+ * An array or an object without `toJSON`, not a boxed primitive (which JSON writes as the
+ * primitive): what {@link jsonChunks} and {@link yamlChunks} take apart.
+ */
 function isContainer(v: unknown): v is object {
   return (
-    v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON !== 'function'
+    v !== null &&
+    typeof v === 'object' &&
+    typeof (v as { toJSON?: unknown }).toJSON !== 'function' &&
+    !isBoxed(v)
   )
 }
 
@@ -281,11 +287,20 @@ function jsonText(
   return text
 }
 
-/** True for a non-empty array of numbers only, which {@link toJson} writes on one line. */
+/**
+ * True for a non-empty array that {@link toJson} writes on one line: each element written as a
+ * number (a finite number, a boxed one, a value whose `toJSON` gives one).
+ */
 function isNumberArray(v: object): boolean {
   if (!Array.isArray(v) || v.length === 0) return false
-  for (const x of v as readonly unknown[])
-    if (typeof x !== 'number' || !Number.isFinite(x)) return false
+  const a = v as readonly unknown[]
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]
+    if (typeof x === 'number') {
+      if (!Number.isFinite(x)) return false
+    } else if (isContainer(x) || !JSON_NUMBER.test(jsonText(String(i), x, '', []) ?? ''))
+      return false
+  }
   return true
 }
 

@@ -159,6 +159,24 @@ describe('jsonChunks', () => {
     )
   })
 
+  it('a boxed primitive, or a toJSON value, is written as JSON writes it, at the top and as an element', () => {
+    const values: unknown[] = [
+      new Number(5),
+      new String('x'),
+      new Boolean(false),
+      [new Number(1), new Number(2)],
+      { a: new String('y'), b: [new Boolean(true)] },
+      [{ toJSON: () => 3 }, 4],
+      { c: [{ toJSON: () => 'z' }, 1] },
+    ]
+    for (const v of values) {
+      expect([...jsonChunks(v)].join('')).toBe(toJson(v))
+      expect(JSON.parse([...jsonChunks(v)].join(''))).toEqual(JSON.parse(JSON.stringify(v)))
+      expect([...yamlChunks(v)].join('')).toBe(toYaml(v))
+    }
+    expect([...jsonChunks(new Number(5))].join('')).toBe('5')
+  })
+
   it("a map's edges are pieces of their own: no piece grows with the number of edges", () => {
     const doc = mapDoc(20_000)
     let longest = 0
