@@ -94,6 +94,38 @@ fcntl.ioctl(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), 0x8946,
             struct.pack('16sP', b'eth0', ctypes.addressof(ev)))
 `
 
+/**
+ * The records of one TCP connection joined into one flow (packets and octets summed, flags ORed,
+ * the earliest start and latest end): OVS exports a record per datapath flow, and once (a CI run
+ * of 2026-11-25) the handshake of the connection from port 41001 came in one NetFlow v5 record and
+ * the rest, 3 ms later, in another. Every other protocol is left as exported.
+ */
+function joinTcpRecords(flows: readonly Line[]): Line[] {
+  const out: Line[] = []
+  const byKey = new Map<string, number>()
+  for (const f of flows) {
+    const key = JSON.stringify([f.src, f.srcPort, f.dst, f.dstPort, f.protocol])
+    const at = f.protocol === 6 ? byKey.get(key) : undefined
+    if (at === undefined) {
+      if (f.protocol === 6) byKey.set(key, out.length)
+      out.push(f)
+      continue
+    }
+    const g = out[at] as Line
+    out[at] = {
+      ...g,
+      start: g.start < f.start ? g.start : f.start,
+      end: g.end > f.end ? g.end : f.end,
+      packets: g.packets + f.packets,
+      bytes: g.bytes + f.bytes,
+      ...(g.tcpFlags !== undefined || f.tcpFlags !== undefined
+        ? { tcpFlags: (g.tcpFlags ?? 0) | (f.tcpFlags ?? 0) }
+        : {}),
+    }
+  }
+  return out
+}
+
 describeKernel(
   'Open vSwitch (IPFIX, NetFlow v5) on a userspace bridge → bulkhead collect',
   support,
@@ -259,7 +291,9 @@ describeKernel(
         const got = flows.get(version)
         if (got === undefined) throw new Error('no flows collected')
         // the flows between a and b (IPv6 neighbour and router solicitations are left out)
-        const all = got.flows.filter((f) => [A4, A6].includes(f.src) || [A4, A6].includes(f.dst))
+        const all = joinTcpRecords(
+          got.flows.filter((f) => [A4, A6].includes(f.src) || [A4, A6].includes(f.dst)),
+        )
         const by = (srcPort: number, protocol: number): Line => oneFrom(all, srcPort, protocol)
         expect(all.filter((x) => x.srcPort === 41002)).toHaveLength(v4Only ? 0 : 1)
         const tcp4 = by(41001, 6)
