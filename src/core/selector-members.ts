@@ -47,10 +47,10 @@ export class SelectorMembers {
   }
 
   /**
-   * True when `sel` takes some workload with `scope` ({@link SelectorMembers.of} is not empty),
-   * found by testing its candidates up to the first it takes; nothing is cached.
+   * True when `sel` matches some workload with `scope` ({@link SelectorMembers.of} is not empty),
+   * found by testing its candidates up to the first it matches; nothing is cached.
    */
-  takesAny(sel: WorkloadSelector, scope: LabelSet): boolean {
+  matchesAny(sel: WorkloadSelector, scope: LabelSet): boolean {
     return this.candidates(sel, scope).some((w) => takes(sel, w, scope))
   }
 

@@ -480,7 +480,7 @@ export function selectorMatchesSomeWorkload(
   workloads: readonly Workload[] | SelectorMembers,
 ): boolean {
   if (sel.kind !== 'labels' && sel.kind !== 'workload') return true
-  if (workloads instanceof SelectorMembers) return workloads.takesAny(sel, scope)
+  if (workloads instanceof SelectorMembers) return workloads.matchesAny(sel, scope)
   if (sel.kind === 'labels')
     return workloads.some(
       (w) =>
