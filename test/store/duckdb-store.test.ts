@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import fc from 'fast-check'
-import { DuckDBInstance } from '@duckdb/node-api'
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
 import { BulkheadError, type ErrorCode, type Flow } from '../../src/core/index.js'
 import { openDuckDbStore, SCHEMA_VERSION, type FlowStore } from '../../src/store/index.js'
 import {
@@ -323,6 +323,64 @@ describe('DuckDB flow store', () => {
       expect(await threads(s)).toBe(before)
       expect(await s.count()).toBe(2)
     })
+  })
+
+  it('gives_duckdb_all_its_threads_back_once_the_last_row_is_inserted', async () => {
+    // a load runs DuckDB on one thread, beside the JS parser; what follows the last insert
+    // (settling, COMMIT) is DuckDB's alone and must not run on one thread while a core idles
+    const files = ['a.log', 'b.log', 'c.log'].map((name, i) => {
+      const file = path.join(dir, `all-threads-${name}`)
+      writeFileSync(file, `all threads ${String(i)}\n`)
+      return file
+    })
+    const statements: string[] = []
+    // called with the store's connection as `this` below
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const run = DuckDBConnection.prototype.run
+    let threadsSet = false
+    const spy = vi.spyOn(DuckDBConnection.prototype, 'run').mockImplementation(async function (
+      this: DuckDBConnection,
+      ...args
+    ) {
+      // three threads for DuckDB, however many cores this machine has
+      if (!threadsSet) {
+        threadsSet = true
+        await run.call(this, 'SET threads = 3')
+      }
+      statements.push(args[0])
+      return run.apply(this, args)
+    })
+    /** Statement indices of each load: its last insert of rows, the restore, its COMMIT. */
+    const tails = (): [number, number, number][] => {
+      const out: [number, number, number][] = []
+      let insert = -1
+      let restore = -1
+      statements.forEach((sql, i) => {
+        if (sql.startsWith('INSERT INTO flow_rows')) insert = i
+        else if (sql === 'SET threads = 3') restore = i
+        else if (sql === 'COMMIT' && insert >= 0) {
+          out.push([insert, restore, i])
+          insert = -1
+        }
+      })
+      return out
+    }
+    try {
+      await withStore(async (s) => {
+        await s.appendFlows([flow(0)])
+        await s.ingestFile(files[0] as string, oneFlow)
+        await s.ingestFiles(files.slice(1), oneFlow)
+        expect(await s.count()).toBe(4)
+      })
+    } finally {
+      spy.mockRestore()
+    }
+    const loads = tails()
+    expect(loads).toHaveLength(3)
+    for (const [insert, restore, commit] of loads) {
+      expect(restore).toBeGreaterThan(insert)
+      expect(restore).toBeLessThan(commit)
+    }
   })
 
   it('reports_a_missing_file_as_io_not_found', async () => {
