@@ -69,13 +69,13 @@ async function run(file: string, opts: ReadOptions, columnar: boolean): Promise<
   return { flows, summaries, columnBatches }
 }
 
-/** Both paths over `file`; asserts they agree and returns the object path's outcome. */
 /** A Zeek TSV header with every counter column, for records that leave some unset. */
 const HEADER_FULL = [
   '#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state\torig_pkts\torig_bytes\torig_ip_bytes\tresp_pkts\tresp_bytes\tresp_ip_bytes',
   '#types\ttime\taddr\tport\taddr\tport\tenum\tstring\tcount\tcount\tcount\tcount\tcount\tcount',
 ]
 
+/** Both paths over `file`; asserts they agree and returns the object path's outcome. */
 async function agree(file: string, opts: ReadOptions): Promise<Outcome> {
   const a = await run(file, opts, false)
   const b = await run(file, opts, true)
@@ -317,6 +317,78 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
       { seed: SEED, numRuns: 120 },
     )
   }, 120_000)
+
+  it('AWS tokens at the edge of what the byte reader splits and reads: as the line reader reads them', async () => {
+    const v2 =
+      '2 123456789010 eni-0abc 10.0.0.5 10.0.0.80 40000 80 6 3 200 1800000000 1800000060 ACCEPT OK'
+    const v5 = V5.split(' ')
+      .map((n) => {
+        const known: Record<string, string> = {
+          version: '5',
+          srcaddr: '10.0.1.5',
+          dstaddr: '10.0.1.80',
+          srcport: '40001',
+          dstport: '443',
+          'pkt-srcaddr': '-',
+          'pkt-dstaddr': '-',
+          protocol: '6',
+          bytes: '300',
+          packets: '4',
+          start: '1800000000',
+          end: '1800000030',
+          action: 'ACCEPT',
+          'tcp-flags': '19',
+          'log-status': 'OK',
+        }
+        return known[n] ?? `${n}-1`
+      })
+      .join(' ')
+    const edit = (line: string, over: Record<number, string>): string =>
+      line
+        .split(' ')
+        .map((v, i) => over[i] ?? v)
+        .join(' ')
+    const flagsAt = V5.split(' ').indexOf('tcp-flags')
+    const rows = [
+      v2,
+      edit(v2, { 1: '1234\u00015678' }), // a control character in a token the split passes over
+      edit(v2, { 2: 'eni-\u000b' }),
+      edit(v2, { 2: 'eni-\u00e9\u00a0x' }),
+      edit(v2, { 8: '3\u00002' }), // and in one it reads
+      edit(v2, { 3: '10.0.0.5\u0001' }),
+      edit(v2, { 8: '-' }),
+      edit(v2, { 5: '-' }),
+      edit(v2, { 8: '123456789012345' }), // 15 digits
+      edit(v2, { 8: '1234567890123456' }), // 16
+      edit(v2, { 9: '9007199254740993' }), // beyond 2^53
+      edit(v2, { 8: '1e3' }),
+      edit(v2, { 8: '+3' }),
+      edit(v2, { 8: '3-' }),
+      edit(v2, { 6: '65536' }),
+      edit(v2, { 7: '256' }),
+      edit(v2, { 3: '010.0.0.5' }),
+      edit(v2, { 3: '10.0.0.256' }),
+      edit(v2, { 3: '10.0.0' }),
+      edit(v2, { 4: '10.0.0.1234' }),
+      edit(v2, { 4: '10..0.1' }),
+      edit(v2, { 4: '10.0.0.1.' }),
+      edit(v2, { 10: '1800000061' }), // ends before it starts
+      edit(v2, { 12: 'ACCEPTED' }),
+      edit(v2, { 13: 'OKAY' }),
+      edit(v2, { 0: '02' }),
+      `${v2} `,
+      `${v2}\t`,
+      `${v2}\u0001`,
+      V5,
+      v5,
+      edit(v5, { [flagsAt]: 'x' }), // not a number, short: read as no flags
+      edit(v5, { [flagsAt]: 'xxxxxxxxxxxxxxxx' }), // 16 characters
+      edit(v5, { [flagsAt]: '4096' }),
+      edit(v5, { [flagsAt]: '-' }),
+    ]
+    const out = await agree(write(`${rows.join('\n')}\n`), { format: 'aws-vpc', strict: false })
+    expect(out.flows.length).toBeGreaterThan(5)
+  })
 
   it('a record whose version is none (0, 100, "-", text) is bad-version on both paths', async () => {
     const rest =

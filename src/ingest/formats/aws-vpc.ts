@@ -637,32 +637,36 @@ const W_ACCEPT = [65, 67, 67, 69, 80, 84]
 const W_REJECT = [82, 69, 74, 69, 67, 84]
 
 /**
- * One pass over the line `buf[a, e)`: splits it on single spaces into {@link bstarts} and reads
- * each token as its role asks into {@link bvals}. False when the line does not have exactly
- * `roles.length` non-empty tokens or holds a tab.
+ * One pass over the line `buf[a, e)`, where `buf[e]` is its LF (the blocks of `splitLineBlocks`
+ * end with one): splits it on single spaces into {@link bstarts} and reads each token as its role
+ * asks into {@link bvals}. False when the line does not have exactly `roles.length` non-empty
+ * tokens, or holds a tab or another control character (the line reader decides such a line).
+ * Each loop stops at the first byte ≤ 32 (a space, the LF, a control character), so no loop
+ * needs a bound: the LF at `buf[e]` ends the last token.
  */
 function scanLine(buf: Buffer, a: number, e: number, roles: Uint8Array): boolean {
   const nt = roles.length
   let j = a
-  let k = 0
-  for (;;) {
-    if (k >= nt) return false
+  for (let k = 0; k < nt; k++) {
     const t = j
     bstarts[k] = t
     const role = roles[k] as number
+    let c = buf[j] as number
     if (role === DECIMAL) {
       let v = 0
-      let digits = true
-      for (; j < e; j++) {
-        const c = buf[j] as number
-        if (c === 32) break
-        const d = c - 48
-        if (d >= 0 && d <= 9) v = v * 10 + d
-        else if (c === 9) return false
-        else digits = false
+      let d = c - 48
+      while (d >>> 0 <= 9) {
+        v = v * 10 + d
+        c = buf[++j] as number
+        d = c - 48
       }
-      const len = j - t
-      bvals[k] = len > 15 ? -3 : len === 1 && buf[t] === 45 ? -1 : digits ? v : -2
+      if (c > 32) {
+        // not all digits: `-` alone is no value; the line reader decides the rest
+        do c = buf[++j] as number
+        while (c > 32)
+        const len = j - t
+        bvals[k] = len > 15 ? -3 : len === 1 && buf[t] === 45 ? -1 : -2
+      } else bvals[k] = j - t > 15 ? -3 : v
     } else if (role === ADDRESS) {
       // the canonical dotted quad, as column-reader.ts `ipv4At` reads it: no leading zeros,
       // octets 0-255
@@ -672,9 +676,7 @@ function scanLine(buf: Buffer, a: number, e: number, roles: Uint8Array): boolean
       let first = 0
       let dots = 0
       let ok = true
-      for (; j < e; j++) {
-        const c = buf[j] as number
-        if (c === 32) break
+      for (; c > 32; c = buf[++j] as number) {
         if (c === 46) {
           if (nd === 0 || octet > 255 || (nd > 1 && first === 0)) ok = false
           v = v * 256 + octet
@@ -683,12 +685,9 @@ function scanLine(buf: Buffer, a: number, e: number, roles: Uint8Array): boolean
           octet = 0
         } else {
           const d = c - 48
-          if (d < 0 || d > 9) {
-            if (c === 9) return false
-            ok = false
-          } else {
+          if (d >>> 0 > 9 || nd === 3) ok = false
+          else {
             if (nd === 0) first = d
-            else if (nd === 3) ok = false
             octet = octet * 10 + d
             nd++
           }
@@ -698,21 +697,17 @@ function scanLine(buf: Buffer, a: number, e: number, roles: Uint8Array): boolean
         ok && dots === 3 && nd > 0 && octet <= 255 && (nd === 1 || first !== 0)
           ? v * 256 + octet
           : -1
-    } else {
-      for (; j < e; j++) {
-        const c = buf[j] as number
-        if (c === 32) break
-        if (c === 9) return false
-      }
-    }
+    } else while (c > 32) c = buf[++j] as number
     if (j === t) return false
-    k++
-    if (j >= e) break
+    if (c !== 32) {
+      // the LF after the last token; a tab, another control character or too few tokens: not plain
+      if (j !== e || k !== nt - 1) return false
+      bstarts[nt] = e + 1
+      return true
+    }
     j++
   }
-  if (k !== nt) return false
-  bstarts[nt] = e + 1
-  return true
+  return false
 }
 
 /**
