@@ -33,6 +33,38 @@ import { checkLabelKey, checkLabelValue, labelSet, type LabelSet } from './label
 export interface SourceFile {
   readonly path: string
   readonly text: string
+  /**
+   * The documents of `text`, parsed before ({@link parsedYamlOf}, kept by the workspace's parse
+   * cache): {@link parseYamlFile} then reads them instead of parsing the text again.
+   */
+  readonly parsed?: ParsedYaml
+}
+
+/**
+ * Where each node of a parsed YAML document starts (character offsets into the file's text), in
+ * the shape of the document: `o` the node's offset; a mapping's `k` gives, per key as text, the
+ * key's offset and the value's node (the key's node for a key without a value, as
+ * {@link YamlDoc.loc} points there); a sequence's `i` its items' nodes; a scalar that reads as a
+ * number or a boolean keeps its source text in `s` (`1.10`, for {@link YamlDoc.labelText}).
+ */
+export interface YamlNodeOffsets {
+  readonly o: number
+  readonly k?: Readonly<Record<string, readonly [key: number, value: YamlNodeOffsets]>>
+  readonly i?: readonly YamlNodeOffsets[]
+  readonly s?: string
+}
+
+/**
+ * A YAML file's documents as {@link parsedYamlOf} gives them: each document's index in the file,
+ * its plain value (what `toJS()` gives) and its node offsets. Plain JSON data: it survives
+ * `JSON.stringify` / `JSON.parse` unchanged.
+ */
+export interface ParsedYaml {
+  readonly docs: readonly {
+    readonly index: number
+    readonly value: unknown
+    readonly nodes: YamlNodeOffsets
+  }[]
 }
 
 /** A path inside a YAML document, e.g. `['rules', 1, 'from', 0]`. */
@@ -51,7 +83,10 @@ interface Locator {
   offset(path: YamlPath, target: 'value' | 'key'): number
   /** 1-based line and column of an offset. */
   linePos(offset: number): { line: number; col: number }
-  /** The source text of the scalar at `path` as written (`1.10`, not 1.1), when there is one. */
+  /**
+   * The source text of the scalar at `path` as written (`1.10`, not 1.1), when there is one;
+   * asked only of scalars that read as a number or a boolean ({@link YamlDoc.labelText}).
+   */
   scalarSource(path: YamlPath): string | undefined
 }
 
@@ -123,6 +158,146 @@ class YamlLocator implements Locator {
     }
     return undefined
   }
+}
+
+/**
+ * Locations from {@link YamlNodeOffsets}: the answers of {@link YamlLocator} for the document the
+ * offsets were taken from (a property test holds the two to that), without its node tree.
+ */
+class OffsetsLocator implements Locator {
+  constructor(
+    private readonly nodes: YamlNodeOffsets,
+    private readonly lineCounter: LineCounter,
+  ) {}
+
+  offset(path: YamlPath, target: 'value' | 'key'): number {
+    const { node, key, complete } = this.nodeAt(path)
+    return target === 'key' && complete && key !== undefined ? key : node.o
+  }
+
+  scalarSource(path: YamlPath): string | undefined {
+    const { node, complete } = this.nodeAt(path)
+    return complete ? node.s : undefined
+  }
+
+  /** As {@link YamlLocator}'s: the node at `path`, or the deepest existing one. */
+  private nodeAt(path: YamlPath): {
+    node: YamlNodeOffsets
+    key: number | undefined
+    complete: boolean
+  } {
+    let node = this.nodes
+    let key: number | undefined
+    for (const seg of path) {
+      const k = node.k
+      if (k !== undefined) {
+        const entry = Object.hasOwn(k, String(seg)) ? k[String(seg)] : undefined
+        if (entry === undefined) return { node, key, complete: false }
+        key = entry[0]
+        node = entry[1]
+      } else if (node.i !== undefined && typeof seg === 'number' && node.i[seg] !== undefined) {
+        key = undefined
+        node = node.i[seg]
+      } else return { node, key, complete: false }
+    }
+    return { node, key, complete: true }
+  }
+
+  linePos(offset: number): { line: number; col: number } {
+    return this.lineCounter.linePos(offset)
+  }
+}
+
+/**
+ * The node offsets of `node` (see {@link YamlNodeOffsets}), as {@link YamlLocator} walks it;
+ * undefined when the document holds what a walk of offsets does not follow as the node tree
+ * does: an alias, a merge key (`<<`), a key that is not a scalar, a repeated key.
+ */
+function offsetsOf(node: unknown): YamlNodeOffsets | undefined {
+  const o = rangeStart(node)
+  if (isMap(node)) {
+    const k: Record<string, readonly [number, YamlNodeOffsets]> = Object.create(null) as Record<
+      string,
+      readonly [number, YamlNodeOffsets]
+    >
+    for (const pair of node.items) {
+      if (!isScalar(pair.key) || typeof pair.key.value === 'symbol') return undefined
+      const key = String(pair.key.value)
+      if (Object.hasOwn(k, key)) return undefined
+      const v = pair.value
+      const child = offsetsOf(v === null || (isScalar(v) && v.value === null) ? pair.key : v)
+      if (child === undefined) return undefined
+      k[key] = [rangeStart(pair.key), child]
+    }
+    return { o, k }
+  }
+  if (isSeq(node)) {
+    const i: YamlNodeOffsets[] = []
+    for (const item of node.items) {
+      const child = offsetsOf(item)
+      if (child === undefined) return undefined
+      i.push(child)
+    }
+    return { o, i }
+  }
+  if (isScalar(node)) {
+    const v = node.value
+    return (typeof v === 'number' || typeof v === 'boolean') && typeof node.source === 'string'
+      ? { o, s: node.source }
+      : { o }
+  }
+  // an alias, or anything else the walk of node offsets does not follow
+  return undefined
+}
+
+/**
+ * True when `value` is plain JSON data that `JSON.stringify` / `JSON.parse` give back unchanged:
+ * no non-finite number, no `-0`, nothing but strings, numbers, booleans, null, arrays and plain
+ * objects.
+ */
+function jsonSafe(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0)
+  if (Array.isArray(value)) return value.every(jsonSafe)
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.values(value).every(jsonSafe)
+  return false
+}
+
+/**
+ * Parses a YAML file into its documents' values and node offsets ({@link ParsedYaml}), for the
+ * workspace's parse cache: {@link parseYamlFile} of the file with these as its `parsed` gives
+ * the same documents, values and locations as without. Undefined when that cannot be promised,
+ * and the file is then parsed each time: a file {@link parseYamlFile} reads as JSON (that is
+ * fast already), a file with a syntax error or any other diagnostic, a document that holds an
+ * alias, a merge key, a key that is not a scalar, or a value JSON cannot carry (`.nan`, `.inf`,
+ * `-0`).
+ */
+export function parsedYamlOf(file: SourceFile): ParsedYaml | undefined {
+  const sink: Diagnostic[] = []
+  if (parseJsonFile(file, sink) !== undefined) return undefined
+  let docs: ReturnType<typeof parseAllDocuments>
+  try {
+    docs = parseAllDocuments(file.text, YAML_OPTIONS)
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(docs)) return undefined
+  const out: ParsedYaml['docs'][number][] = []
+  for (const [index, doc] of docs.entries()) {
+    if (doc.errors.length > 0) return undefined
+    let value: unknown
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+    } catch {
+      return undefined
+    }
+    if (value === null || value === undefined) continue
+    const nodes = offsetsOf(doc.contents)
+    if (nodes === undefined || !jsonSafe(value)) return undefined
+    out.push({ index, value, nodes })
+  }
+  return { docs: out }
 }
 
 /**
@@ -282,16 +457,20 @@ export function valueAt(value: unknown, path: YamlPath): { present: boolean; val
  * @returns the documents in file order; never throws.
  */
 export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
+  // positions from the text, not from the counter the parser fills (see lineCounterOf)
+  if (file.parsed !== undefined) {
+    const lines = lineCounterOf(file.text)
+    return file.parsed.docs.map(
+      (d) => new YamlDoc(file.path, d.index, new OffsetsLocator(d.nodes, lines), d.value, sink),
+    )
+  }
   const json = parseJsonFile(file, sink)
   if (json !== undefined) return json
-  // positions from the text, not from the counter the parser fills (see lineCounterOf)
   const lineCounter = lineCounterOf(file.text)
   const out: YamlDoc[] = []
   let docs: ReturnType<typeof parseAllDocuments>
   try {
-    // merge keys (`<<: *labels`), a YAML 1.1 type that the YAML 1.2 core schema leaves out but
-    // Kubernetes reads (sigs.k8s.io/yaml, go-yaml), so manifests that kubectl applies read alike
-    docs = parseAllDocuments(file.text, { prettyErrors: true, uniqueKeys: true, merge: true })
+    docs = parseAllDocuments(file.text, YAML_OPTIONS)
   } catch (err) {
     sink.push(
       diagnostic('yaml/syntax', `cannot parse YAML: ${String(err)}`, {
@@ -368,6 +547,13 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
   })
   return out
 }
+
+/**
+ * The `yaml` package's options for every file. Merge keys (`<<: *labels`), a YAML 1.1 type that
+ * the YAML 1.2 core schema leaves out but Kubernetes reads (sigs.k8s.io/yaml, go-yaml), so
+ * manifests that kubectl applies read alike.
+ */
+const YAML_OPTIONS = { prettyErrors: true, uniqueKeys: true, merge: true } as const
 
 /** How many copies aliases may make of anchored nodes (the `yaml` package's `maxAliasCount`). */
 const MAX_ALIAS_COUNT = 100

@@ -1,7 +1,7 @@
 /**
  * @module The I/O edge of loading: reads a workspace folder (bulkhead.yaml, inventory and policy
- * YAML files) and hands the texts to the pure {@link loadFromSources}. The only file in
- * `src/policy` that touches the file system.
+ * YAML files) and hands the texts to the pure {@link loadFromSources}. With ./parse-cache.ts (the
+ * parse cache of large YAML files) the only files in `src/policy` that touch the file system.
  * @remarks Layout: DESIGN.md "Workspace, inventory and enforcement files".
  */
 import { lstat, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises'
@@ -23,6 +23,7 @@ import {
   type LoadResult,
   type SourceFile,
 } from './load.js'
+import { withParsedYaml } from './parse-cache.js'
 import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from './workspace.js'
 
 const YAML_EXT = /\.ya?ml$/i
@@ -130,7 +131,12 @@ export async function loadWorkspace(
       (p) => workspace.named?.policy !== true && p === defaults.policy,
     ))
 
-  const loaded = loadFromSources(workspace, inventoryFiles, policyFiles, now)
+  const loaded = loadFromSources(
+    workspace,
+    await withParsedYaml(rootAbs, inventoryFiles),
+    await withParsedYaml(rootAbs, policyFiles),
+    now,
+  )
   if (sink.length === 0) return loaded
   const diagnostics = sortDiagnostics([...sink, ...loaded.diagnostics])
   if (hasErrors(diagnostics))
