@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, it, expect } from 'vitest'
-import { BulkheadError } from '../../src/core/index.js'
+import { BulkheadError, type Flow } from '../../src/core/index.js'
 import { awsVpcParser, parseAwsFieldList } from '../../src/ingest/formats/aws-vpc.js'
 import { readFlowColumns, readFlows, type FileSummary } from '../../src/ingest/read.js'
 import { tempDir } from '../helpers/files.js'
@@ -11,6 +11,18 @@ import { fixture, fixtureText, runParser } from './text-helpers.js'
 const tmp = tempDir('bulkhead-aws-vpc')
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+/** The flows and the summary of `file` read through the column reader (the CLI's path) as aws-vpc. */
+async function readColumns(
+  file: string,
+  strict: boolean,
+): Promise<{ flows: Flow[]; summary: FileSummary | undefined }> {
+  const summaries: FileSummary[] = []
+  const flows: Flow[] = []
+  for await (const batch of readFlowColumns([file], { format: 'aws-vpc', strict }, summaries))
+    flows.push(...(Array.isArray(batch) ? batch : batch.toFlows()))
+  return { flows, summary: summaries[0] }
+}
 
 describe('aws-vpc parser', () => {
   it('reads default v2 records: ms times, IANA protocol, actions, NODATA/SKIPDATA as notes', async () => {
@@ -149,6 +161,38 @@ describe('aws-vpc parser', () => {
     expect(ctx.stats.examples[0]?.where).toBe('test.log:2')
   })
 
+  it('a record with no flow in a custom format without log-status is nodata-or-skipdata, not bad-address', async () => {
+    // AWS writes its NODATA and SKIPDATA records in every format: without log-status they are
+    // the record's other fields with every flow field '-'
+    const header =
+      'version vpc-id subnet-id instance-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr pkt-dstaddr protocol bytes packets start end action tcp-flags'
+    const flow =
+      '3 vpc-1 subnet-1 i-1 eni-1 123456789010 IPv4 10.0.0.1 10.0.0.2 40000 443 10.0.0.1 10.0.0.2 6 60 1 1700000000 1700000060 ACCEPT 2'
+    const none =
+      '3 vpc-1 subnet-1 i-1 eni-1 123456789010 - - - - - - - - - - 1700000000 1700000060 - -'
+    // a damaged record is still one: an address missing where the flow's other fields are there
+    const damaged =
+      '3 vpc-1 subnet-1 i-1 eni-1 123456789010 IPv4 - - 40000 443 - - 6 60 1 1700000000 1700000060 ACCEPT 2'
+    const text = [header, flow, none, damaged].join('\n') + '\n'
+    const { flows, ctx } = await runParser(awsVpcParser, text, { strict: false })
+    expect(flows.map((f) => f.source.line)).toEqual([2])
+    expect(ctx.stats.notes).toEqual({ 'nodata-or-skipdata': 1 })
+    expect(ctx.stats.skipped).toEqual({ 'bad-address': 1 })
+    expect(ctx.stats.examples[0]?.where).toBe('test.log:4')
+    // the same through the column reader (the CLI's path) and in a Transit Gateway layout
+    const tgw =
+      'version resource-type account-id tgw-id tgw-attachment-id srcaddr dstaddr srcport dstport protocol packets bytes start end type\n' +
+      '6 TransitGateway 123456789012 tgw-1 tgw-attach-1 - - - - - - - 1700000000 1700000060 -\n'
+    const path = join(tmp, 'tgw-nodata.log')
+    writeFileSync(path, tgw)
+    const { flows: columns, summary } = await readColumns(path, true)
+    expect(columns).toEqual([])
+    expect(summary?.stats.notes).toEqual({ 'nodata-or-skipdata': 1 })
+    expect(summary?.stats.skipped).toEqual({})
+    // detection counts such records as read, as it counts NODATA
+    expect(awsVpcParser.detect(enc([header, flow, none].join('\n') + '\n'))).toBe(0.95)
+  })
+
   it('a version token that is no version (2-99) is bad-version, whatever the token count', async () => {
     const rest =
       '123456789010 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 60 1700000000 1700000060 ACCEPT OK'
@@ -234,16 +278,9 @@ describe('aws-vpc parser', () => {
     })
     const file = join(tmp, 'windows.log')
     writeFileSync(file, lines.join('\n') + '\n')
-    const summaries: FileSummary[] = []
-    const columns = []
-    for await (const batch of readFlowColumns(
-      [file],
-      { format: 'aws-vpc', strict: false },
-      summaries,
-    ))
-      columns.push(...(Array.isArray(batch) ? batch : batch.toFlows()))
+    const { flows: columns, summary } = await readColumns(file, false)
     expect(columns.map((f) => f.end - f.start)).toEqual([3_600_000])
-    expect(summaries[0]?.stats.skipped).toEqual({ 'window-too-long': 2 })
+    expect(summary?.stats.skipped).toEqual({ 'window-too-long': 2 })
   })
 
   it('strict mode throws ingest/malformed-record on the first bad record', async () => {

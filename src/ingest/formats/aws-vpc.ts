@@ -288,6 +288,21 @@ function allLost(lost: number, packets: number): boolean {
   return lost > 0 && lost >= packets
 }
 
+/**
+ * True when the flow fields of a record are all `-`: both ends (`ps`, `pd`: the columns read as
+ * source and destination), `protocol` and `action` where the layout has them, as in AWS's
+ * NODATA and SKIPDATA records ("Flow log record examples": `- - - - - - -` and action `-`).
+ * A format without `log-status` tells such a record only so.
+ */
+function noFlowFields(line: string, L: Layout, ps: number, pd: number): boolean {
+  return (
+    tokenIs(line, ps, '-') &&
+    tokenIs(line, pd, '-') &&
+    (L.protocol < 0 || tokenIs(line, L.protocol, '-')) &&
+    (L.action < 0 || tokenIs(line, L.action, '-'))
+  )
+}
+
 /** True when token `i` is exactly `text`. */
 function tokenIs(line: string, i: number, text: string): boolean {
   if (i < 0) return false
@@ -372,6 +387,12 @@ export class AwsLineReader implements LineReader {
     }
     const ps = L.pktSrc >= 0 && !tokenIs(line, L.pktSrc, '-') ? L.pktSrc : L.src
     const pd = L.pktDst >= 0 && !tokenIs(line, L.pktDst, '-') ? L.pktDst : L.dst
+    if (L.logStatus < 0 && noFlowFields(line, L, ps, pd)) {
+      // a NODATA or SKIPDATA record of a format that does not log which (AWS writes them in
+      // every format): no flow, and no damage either
+      note(ctx, 'nodata-or-skipdata')
+      return undefined
+    }
     const src = parseAddress(tokenAt(line, ps))
     const dst = parseAddress(tokenAt(line, pd))
     if (src === undefined || dst === undefined) {
@@ -511,7 +532,9 @@ export class AwsLineReader implements LineReader {
  *   without ports; a TCP, UDP, DCCP, SCTP or UDP-Lite record with a `-` port is skipped as
  *   `no-port` (its service is unknown).
  * - `log-status` NODATA / SKIPDATA → `note('nodata' | 'skipdata')`, no flow; any other value but
- *   `OK` is `bad-log-status`.
+ *   `OK` is `bad-log-status`. In a format without `log-status`, a record whose ends (and
+ *   `protocol` and `action`, where logged) are all `-` is one of those two →
+ *   `note('nodata-or-skipdata')`, no flow.
  * - Field names AWS_FIELD_NAMES does not know are read past, noted `ignored-field:<name>`.
  * - Transit Gateway `packets-lost-*` (no route, blackhole, MTU exceeded, TTL expired): a record
  *   whose lost packets account for all its `packets` is `reject` (noted
@@ -566,7 +589,10 @@ export const awsVpcParser: LineParser = {
         good++
       }
     }
-    good += (ctx.stats.notes.nodata ?? 0) + (ctx.stats.notes.skipdata ?? 0)
+    good +=
+      (ctx.stats.notes.nodata ?? 0) +
+      (ctx.stats.notes.skipdata ?? 0) +
+      (ctx.stats.notes['nodata-or-skipdata'] ?? 0)
     if (seen === 0) return 0
     const frac = good / seen
     if (frac >= 0.8) return 0.95
