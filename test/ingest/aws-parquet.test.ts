@@ -3,7 +3,7 @@
  * text format and as Parquet (by DuckDB, with AWS's column names and Parquet types) must give the
  * same flows, skips and notes; bad Parquet files are clear errors.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -125,6 +125,28 @@ describe('AWS VPC flow logs as Parquet', () => {
     for await (const batch of readFlowColumns([parquet], { format: 'auto', strict: false }, []))
       columns.push(...(Array.isArray(batch) ? batch : batch.toFlows()))
     expect(columns).toEqual(b.flows)
+  })
+
+  it('reads_only_the_files_columns_under_a_hive_compatible_prefix', async () => {
+    // AWS's Hive-compatible S3 prefixes (`--destination-options HiveCompatiblePartitions=true`)
+    // put `key=value` folders in the path; they are no columns of the file (DuckDB would add them)
+    const prefix =
+      'AWSLogs/aws-account-id=123456789010/aws-service=vpcflowlogs/aws-region=us-east-1/year=2026/month=03/day=02/hour=10'
+    mkdirSync(join(dir, prefix), { recursive: true })
+    const underscored = FIELDS.map((n) => n.replaceAll('-', '_'))
+    const plain = await writeParquet('plain.parquet', ROWS, underscored)
+    const hive = await writeParquet(
+      `${prefix}/123456789010_vpcflowlogs_us-east-1_fl-0a1_20260302T1000Z_0a1b2c3d.log.parquet`,
+      ROWS,
+      underscored,
+    )
+    const a = await read(plain)
+    const b = await read(hive)
+    expect(b.summary.stats.notes).toEqual(a.summary.stats.notes)
+    expect(Object.keys(b.summary.stats.notes).filter((n) => n.startsWith('ignored-field'))).toEqual(
+      [],
+    )
+    expect(b.flows.map((f) => rowed(f, 0))).toEqual(a.flows.map((f) => rowed(f, 0)))
   })
 
   it('reports_progress_in_bytes_by_the_share_of_rows_read', async () => {

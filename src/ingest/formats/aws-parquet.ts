@@ -5,7 +5,8 @@
  * NODATA/SKIPDATA, skips and notes are exactly the text format's.
  *
  * Columns are the flow log's fields, in the format's order; AWS and Athena spell them with `_`
- * (`account_id`), which reads as `-`. A Parquet file is not a stream: it is read from its path
+ * (`account_id`), which reads as `-`. Only the file's columns are read: the `key=value` folders
+ * of a Hive-compatible S3 prefix (`…/aws-account-id=…/year=2026/month=03/…`) are not. A Parquet file is not a stream: it is read from its path
  * (its index is at the end), one DuckDB chunk (2 048 rows) at a time, so memory stays bounded.
  * `source.line` of a flow is its 1-based row number in the file.
  * @remarks Field names and Parquet types: AWS VPC User Guide, "Flow log records" (available
@@ -93,7 +94,11 @@ export async function* readAwsParquet(
         file,
       ])
       total = Number(meta.getRows()[0]?.[0] ?? 0)
-      result = await conn.stream('SELECT * FROM read_parquet($1)', [file])
+      // the file's own columns only: DuckDB would add the `key=value` folders of a path as
+      // columns, and AWS's Hive-compatible S3 prefixes (`aws-account-id=…/year=2026/…`) have them
+      result = await conn.stream('SELECT * FROM read_parquet($1, hive_partitioning = false)', [
+        file,
+      ])
     } catch (err) {
       throw unreadable(err)
     }
