@@ -21,6 +21,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { cli } from '../helpers/cli.js'
+import { cases, evalOne } from '../helpers/verdict-table.js'
 
 const A = 'test/fixtures/hand-a'
 const B = 'test/fixtures/hand-b'
@@ -28,27 +29,6 @@ const D = 'test/fixtures/hand-d'
 /** One millisecond before `shop-prod/batch-to-bank` expires, and the instant it does. */
 const T1 = '2026-10-20T11:59:59.999Z'
 const T2 = '2026-10-20T12:00:00Z'
-
-/** `at | flow | decision | rule (or by) | outcome of a denied flow`, one per line. */
-function cases(table: string): string[][] {
-  return table
-    .trim()
-    .split('\n')
-    .map((l) => l.split('|').map((c) => c.trim()))
-}
-
-async function evalOne(ws: string, at: string, flow: string): Promise<string> {
-  const r = await cli('eval', flow, '-w', ws, '--at', at, '-o', 'json')
-  expect(r.code, r.stderr).toBe(0)
-  const j = JSON.parse(r.stdout) as {
-    decision: string
-    by: string
-    rule: { policy: string; id: string } | null
-    outcome: string
-  }
-  const by = j.rule ? `${j.rule.policy}/${j.rule.id}` : j.by
-  return [j.decision, by, j.decision === 'allowed' ? '' : j.outcome].join('|')
-}
 
 const A_EVAL = cases(`
 2026-10-20T10:00:00Z | 10.1.0.10 -> 10.1.1.10 tcp/443 | allowed | shop-prod/web-to-api |
