@@ -358,6 +358,35 @@ describe('hand-e: hand-computed verdicts', () => {
       'looser web-1 -> db-1 icmp/8 aa-guard/deny-echo blocked => aa-guard/deny-echo would-be-blocked',
     ])
   })
+
+  it('diff_connectivity_names_the_rule_behind_each_line', async () => {
+    const r = await cli(
+      'diff',
+      `${E}/policy`,
+      `${E}/policy-new`,
+      '-w',
+      E,
+      '--no-flows',
+      '--at',
+      '2026-11-05T00:00:00Z',
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const block = r.stdout.split('Connectivity:\n')[1]!.split('\n\n')[0]!
+    const any =
+      'SCTP 0-65535,TCP 0-8084,8086-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-255,other protocols'
+    const api = (ports: string): string[] =>
+      ['web-1 => api-1', 'web-1 => api-2', 'web-2 => api-1', 'web-2 => api-2'].map(
+        (p) => `${p} : TCP 443,${ports},UDP 53,ICMP 8  (rule zz-shop/web-to-api)`,
+      )
+    expect(block.split('\n').map((l) => l.trim())).toEqual([
+      `- ops-1 => web-1 : ${any}  (rule zz-shop/ops-any-web)`,
+      `- ops-1 => web-2 : ${any}  (rule zz-shop/ops-any-web)`,
+      ...api('8080-8084,8086-8090').map((l) => `- ${l}`),
+      '+ ops-1 => web-1 : All Connections  (rule zz-shop/ops-any-web)',
+      '+ ops-1 => web-2 : All Connections  (rule zz-shop/ops-any-web)',
+      ...api('8080-8090').map((l) => `+ ${l}`),
+    ])
+  })
 })
 
 describe('hand-f: every workload observe but one, labels from LabelRules', () => {
