@@ -572,6 +572,27 @@ describe('hand-i: receivers of a group that hold their addresses for a time', ()
       'hits x/late-mdns 1',
     ])
   })
+
+  it('fail_on_block_counts_a_group_flow_only_while_a_workload_holds_an_address', async () => {
+    const gate = async (file: string): Promise<number> =>
+      (
+        await cli(
+          'simulate',
+          '-w',
+          I,
+          '--flows',
+          `${I}/${file}`,
+          '--at',
+          '2026-11-05T00:00:00Z',
+          '--fail-on-block',
+        )
+      ).code
+    // denied: an unmanaged sender to a group and to the broadcast, and a late workload's address
+    // before it holds it, all on 2026-10-20, when no workload holds an address
+    expect(await gate('flows-no-holder.csv')).toBe(0)
+    // the same group flow on 2026-10-10, when `early` holds its address: a receiver
+    expect(await gate('flows-early-holds.csv')).toBe(2)
+  })
 })
 
 describe('hand-j: a rule with no scoped side', () => {
