@@ -188,6 +188,18 @@ export function isIcmpReply(protocol: number, type: number): boolean {
 }
 
 /**
+ * True when a flow record is judged as the connection it answers (DESIGN.md rule 3): its reader
+ * marked it a reply (`direction: server-to-client`), or it is an ICMP/ICMPv6 reply type
+ * ({@link isIcmpReply}: an echo reply answers an echo request whatever direction its record
+ * gives — `unknown` or `client-to-server` from a `direction` column or a JSON-lines flow, Hubble's
+ * `is_reply: false`), as `eval` judges it. `simulate`, `lint`'s rule hits and `diff --flows` judge
+ * by this, so that no rule naming a reply type decides a flow (a reply is its connection's).
+ */
+export function judgedAsReply(flow: Pick<Flow, 'protocol' | 'dstPort' | 'direction'>): boolean {
+  return flow.direction === 'server-to-client' || isIcmpReply(flow.protocol, flow.dstPort)
+}
+
+/**
  * The destination port of the connection a reply (a server → client record) answers, on which
  * the reply is judged (DESIGN.md rule 3): its source port; for ICMP/ICMPv6, whose "port" is the
  * message type (`dstPort`), the type of the request it answers (an echo reply is judged as the

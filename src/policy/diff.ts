@@ -24,6 +24,7 @@ import {
   type Rule,
   type Selector,
   type SourceLocation,
+  judgedAsReply,
   replyConnectionPort,
   SeenRange,
 } from '../core/index.js'
@@ -718,8 +719,8 @@ function byText(by: DecidedBy): string {
 /**
  * Accumulates the flows whose verdict changes between two policy sets. Each flow is judged as
  * {@link PolicyIndex.evaluate} judges it, at the flow's `start` (which workload holds an
- * address); a flow whose `direction` is `server-to-client` is judged as the connection it
- * answers (rule 3). Rule expiry is judged at `now` for both sets. Memory: one entry per
+ * address); a flow whose `direction` is `server-to-client`, or of an ICMP/ICMPv6 reply type
+ * whatever its direction (`judgedAsReply`), is judged as the connection it answers (rule 3). Rule expiry is judged at `now` for both sets. Memory: one entry per
  * changed edge.
  */
 export class FlowDiffer {
@@ -763,7 +764,7 @@ export class FlowDiffer {
 
   /** Judges one flow under both policy sets. Never throws: a flow with a bad address is counted in `skipped`. */
   add(flow: Flow): void {
-    const reply = flow.direction === 'server-to-client'
+    const reply = judgedAsReply(flow)
     const tuple = {
       src: flow.src,
       dst: flow.dst,

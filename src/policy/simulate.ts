@@ -11,9 +11,11 @@
  *   instant, do to the traffic we saw". Addresses resolve at each flow's own time (`start`), so a
  *   reused IP maps to the workload that held it when the flow happened. Each verdict therefore
  *   equals `evaluate(inventory, policySet, tuple, { now: at, reply })` with `tuple.at = flow.start`.
- * - A flow recorded as a reply (`direction: server-to-client`) is judged as the connection it
- *   answers (rule 3): addresses swapped and its source port as the destination port; it is reported
- *   under that connection's edge. A flow of `unknown` direction is judged as recorded, and counted.
+ * - A flow recorded as a reply (`direction: server-to-client`), or of an ICMP/ICMPv6 reply type
+ *   whatever its direction (`judgedAsReply`), is judged as the connection it answers (rule 3):
+ *   addresses swapped and its source port (an ICMP reply: the request's type) as the destination
+ *   port; it is reported under that connection's edge. Another flow of `unknown` direction is
+ *   judged as recorded, and counted.
  * - Outcome (rule 5): a denied flow is `blocked` where the stronger mode of its two sides is
  *   `enforce`, `would-be-blocked` where it is `monitor`, `unenforced` where it is `observe`. A
  *   flow to a multicast group or the broadcast is judged at the ingress of every workload that may
@@ -61,6 +63,7 @@ import {
   type PolicySet,
   type RuleRef,
   type SourceLocation,
+  judgedAsReply,
   replyConnectionPort,
   SeenRange,
   Interner,
@@ -197,8 +200,9 @@ export interface SimulationReport {
    */
   readonly wouldBlockIfEnforced: number
   /**
-   * Flows their reader marked replies (`direction: server-to-client`) and judged as their
-   * connection; records a reader turned round into client-to-server flows are not among them.
+   * Flows their reader marked replies (`direction: server-to-client`), and ICMP/ICMPv6 reply
+   * types recorded in another direction, judged as their connection (`judgedAsReply`); records a
+   * reader turned round into client-to-server flows are not among them.
    */
   readonly replies: number
   /**
@@ -212,7 +216,7 @@ export interface SimulationReport {
    * `outcomes.allowed` too.
    */
   readonly related: number
-  /** Flows whose direction was unknown, judged as recorded. */
+  /** Flows whose direction was unknown, judged as recorded (an ICMP reply type is a reply). */
   readonly unknownDirection: number
   /** Flows not judged, by reason (`bad-address`: an address that does not parse). */
   readonly skipped: Readonly<Record<string, number>>
@@ -343,7 +347,7 @@ export class Simulator {
     const n = g.count
     this.flows += n
     this.evaluated++
-    if (g.direction === 'server-to-client') this.replies += n
+    if (judgedAsReply(g)) this.replies += n
     else if (g.direction === 'unknown') this.unknownDirection += n
     this.seen.add(g.first, g.last, n)
     if (code >= 0) this.hits[code >> 1] = (this.hits[code >> 1] as number) + n
@@ -391,7 +395,7 @@ export class Simulator {
   ):
     | { code: number; outcome: Outcome; src: AddressInfo; dst: AddressInfo; port: number }
     | undefined {
-    const reply = g.direction === 'server-to-client'
+    const reply = judgedAsReply(g)
     const port = reply ? replyConnectionPort(g.protocol, g.srcPort, g.dstPort) : g.dstPort
     let src: AddressInfo
     let dst: AddressInfo

@@ -14,6 +14,7 @@ import {
   type Rule,
   type Selector,
   type Service,
+  judgedAsReply,
 } from '../../src/core/index.js'
 import {
   diffConnlist,
@@ -24,7 +25,7 @@ import {
 } from '../../src/policy/diff.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import { densePolicySetArb, flowInArb, inventoryArb, SEED, TIMES } from '../helpers/model.js'
-import { countOutcome, newCounts } from '../helpers/outcomes.js'
+import { countOutcome, judgedTuple, newCounts } from '../helpers/outcomes.js'
 import { inventoryOf, workload } from '../helpers/workloads.js'
 
 const lbl = (m: Record<string, string>): Selector => ({
@@ -430,16 +431,17 @@ describe('FlowDiffer agrees with the reference evaluator', () => {
         let blocked = 0
         let allowed = 0
         for (const t of tuples) {
-          d.add(
-            flow(t.src, t.dst, t.dstPort, t.at, {
-              protocol: t.protocol,
-              srcPort: t.srcPort ?? 0,
-            }),
-          )
-          const ov = evaluate(inv, old, t, { now: at })
-          countOutcome(counts, inv, old, t, ov)
+          const f = flow(t.src, t.dst, t.dstPort, t.at, {
+            protocol: t.protocol,
+            srcPort: t.srcPort ?? 0,
+          })
+          d.add(f)
+          // an ICMP reply type is judged as the request it answers, whatever its direction
+          const reply = judgedAsReply(f)
+          const ov = evaluate(inv, old, t, { now: at, reply })
+          countOutcome(counts, inv, old, judgedTuple(t, reply), ov)
           const o = ov.decision
-          const n = evaluate(inv, neu, t, { now: at }).decision
+          const n = evaluate(inv, neu, t, { now: at, reply }).decision
           if (o === 'allowed' && n === 'denied') blocked++
           if (o === 'denied' && n === 'allowed') allowed++
         }

@@ -32,6 +32,9 @@
  * - `hand-i`: receivers of a group when no workload holds an address, IPv6 link-scope groups,
  *   the broadcast from `0.0.0.0`, with and without `--as-enforced`.
  * - `hand-j`: `policy/no-scoped-side` for every way a rule can lack a scoped side.
+ * - `hand-k`: ICMP and ICMPv6 echo replies whose record gives another direction than the reply's
+ *   (`unknown`, `client-to-server` in a `direction` column) are judged as the request they answer,
+ *   as `eval` judges them; a rule naming reply types only decides none of them.
  */
 import { describe, expect, it } from 'vitest'
 import { cli } from '../helpers/cli.js'
@@ -43,6 +46,7 @@ const G = 'test/fixtures/hand-g'
 const H = 'test/fixtures/hand-h'
 const I = 'test/fixtures/hand-i'
 const J = 'test/fixtures/hand-j'
+const K = 'test/fixtures/hand-k'
 
 interface SimJson {
   outcomes: Record<string, number>
@@ -102,6 +106,14 @@ async function connlist(ws: string, at: string): Promise<string[]> {
   return (JSON.parse(r.stdout) as { src: string; dst: string; conn: string }[]).map(
     (l) => `${l.src} => ${l.dst} : ${l.conn}`,
   )
+}
+
+/** `bulkhead diff WS/policy WS/policy-new -w WS --at 2026-11-05 ...extra`; exit 0 expected. */
+async function diffNew(ws: string, ...extra: string[]): Promise<string> {
+  const at = '2026-11-05T00:00:00Z'
+  const r = await cli('diff', `${ws}/policy`, `${ws}/policy-new`, '-w', ws, '--at', at, ...extra)
+  expect(r.code, r.stderr).toBe(0)
+  return r.stdout
 }
 
 const E_EVAL = cases(`
@@ -320,20 +332,7 @@ describe('hand-e: hand-computed verdicts', () => {
   })
 
   it('diff_of_a_removed_deny_a_changed_port_and_a_mode_change', async () => {
-    const r = await cli(
-      'diff',
-      `${E}/policy`,
-      `${E}/policy-new`,
-      '-w',
-      E,
-      '--flows',
-      `${E}/flows.csv`,
-      '--at',
-      '2026-11-05T00:00:00Z',
-      '-o',
-      'json',
-    )
-    expect(r.code, r.stderr).toBe(0)
+    const out = await diffNew(E, '--flows', `${E}/flows.csv`, '-o', 'json')
     interface Edge {
       change?: string
       src: string
@@ -342,7 +341,7 @@ describe('hand-e: hand-computed verdicts', () => {
       old: { by: string; outcome: string }
       new: { by: string; outcome: string }
     }
-    const j = JSON.parse(r.stdout) as {
+    const j = JSON.parse(out) as {
       flows: { edges: Edge[]; outcomeChanges: { edges: Edge[] } }
     }
     const line = (e: Edge): string =>
@@ -360,18 +359,8 @@ describe('hand-e: hand-computed verdicts', () => {
   })
 
   it('diff_connectivity_names_the_rule_behind_each_line', async () => {
-    const r = await cli(
-      'diff',
-      `${E}/policy`,
-      `${E}/policy-new`,
-      '-w',
-      E,
-      '--no-flows',
-      '--at',
-      '2026-11-05T00:00:00Z',
-    )
-    expect(r.code, r.stderr).toBe(0)
-    const block = r.stdout.split('Connectivity:\n')[1]!.split('\n\n')[0]!
+    const out = await diffNew(E, '--no-flows')
+    const block = out.split('Connectivity:\n')[1]!.split('\n\n')[0]!
     const any =
       'SCTP 0-65535,TCP 0-8084,8086-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-255,other protocols'
     const api = (ports: string): string[] =>
@@ -613,5 +602,36 @@ describe('hand-j: a rule with no scoped side', () => {
       'policy/no-scoped-side p.yaml:6',
       'policy/no-scoped-side q.yaml:5',
     ])
+  })
+})
+
+describe('hand-k: an echo reply is judged as its request, whatever direction its record gives', () => {
+  it.each(
+    cases(`
+2026-11-05T00:00:00Z | s -> k icmp/0 | denied | default-deny | blocked
+2026-11-05T00:00:00Z | k -> s icmp/0 | allowed | k/ping |
+2026-11-05T00:00:00Z | 2001:db8:6::1 -> 2001:db8:6::2 icmpv6/129 | denied | default-deny | blocked
+2026-11-05T00:00:00Z | 2001:db8:6::2 -> 2001:db8:6::1 icmpv6/129 | allowed | k/ping |
+`),
+  )('eval at %s: %s', async (at, flow, decision, by, outcome) => {
+    expect(await evalOne(K, at, flow)).toBe([decision, by, outcome].join('|'))
+  })
+
+  it('simulate_judges_recorded_echo_replies_as_eval_does', async () => {
+    // s -> k echo replies (unknown, blank: inferred) answer k -> s requests, which no rule allows;
+    // k -> s echo replies recorded client-to-server answer s -> k requests, which `ping` allows
+    expect(summary(await simulateJson(K, '2026-11-05T00:00:00Z'))).toEqual([
+      'allowed 2 blocked 3 would-be-blocked 0 unenforced 0',
+      'already-rejected 0 link-control 0 related 0',
+      'blocked k -> s icmp/8 2 default-deny',
+      'blocked k -> s icmpv6/128 1 default-deny',
+      'hits k/ping 2',
+    ])
+  })
+
+  it('diff_of_dropping_a_rule_of_reply_types_changes_no_verdict', async () => {
+    const out = await diffNew(K, '--flows', `${K}/flows.csv`, '-o', 'json')
+    const j = JSON.parse(out) as { flows: { flows: number; edges: unknown[] } }
+    expect([j.flows.flows, j.flows.edges]).toEqual([5, []])
   })
 })

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import {
   formatRuleRef,
   isGroupAddress,
+  judgedAsReply,
   parseIp,
   type IpAddress,
   labelSet,
@@ -151,7 +152,8 @@ describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
           let wouldBlock = 0
           let alreadyRejected = 0
           for (const f of flows) {
-            const reply = f.direction === 'server-to-client'
+            // a reply, or an ICMP reply type whatever its direction (as eval judges one)
+            const reply = judgedAsReply(f)
             const tuple = {
               src: f.src,
               dst: f.dst,
@@ -200,11 +202,9 @@ describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
           expect(report.outcomes).toEqual(outcomes)
           expect(report.alreadyRejected).toBe(alreadyRejected)
           expect(report.wouldBlockIfEnforced).toBe(wouldBlock)
-          expect(report.replies).toBe(
-            flows.filter((f) => f.direction === 'server-to-client').length,
-          )
+          expect(report.replies).toBe(flows.filter((f) => judgedAsReply(f)).length)
           expect(report.unknownDirection).toBe(
-            flows.filter((f) => f.direction === 'unknown').length,
+            flows.filter((f) => f.direction === 'unknown' && !judgedAsReply(f)).length,
           )
           const denied = flows.length - outcomes.allowed
           expect(report.denied.reduce((n, e) => n + e.flows, 0)).toBe(denied)
