@@ -16,6 +16,7 @@ import {
 } from '../core/index.js'
 import { Resolver } from '../inventory/resolver.js'
 import {
+  icmpReplySql,
   icmpRequestTypeSql,
   windowWhere,
   type ColumnBatch,
@@ -301,16 +302,18 @@ function aggregateSql(where: string, zone: string): string {
     `list_concat([ds, dl], list_transform(range(ds // ${quarter} + 1, (dl - 1) // ${quarter} + 1), ` +
     `lambda q: q * ${quarter}))`
   const days = (col: string): string => `datediff('day', DATE '1970-01-01', ${col})`
+  // a reply: marked so, or an ICMP reply type whatever its direction (core judgedAsReply)
+  const reply = `(direction = 'server-to-client' OR ${icmpReplySql('protocol', 'dst_port')})`
   return `
 WITH f0 AS (
   SELECT
-    CASE WHEN direction = 'server-to-client' THEN dst ELSE src END AS c,
-    CASE WHEN direction = 'server-to-client' THEN src ELSE dst END AS s,
-    CASE WHEN direction <> 'server-to-client' THEN dst_port
+    CASE WHEN ${reply} THEN dst ELSE src END AS c,
+    CASE WHEN ${reply} THEN src ELSE dst END AS s,
+    CASE WHEN NOT ${reply} THEN dst_port
       WHEN protocol NOT IN (1, 58) THEN src_port
       ELSE ${icmpRequestTypeSql('protocol', 'dst_port')} END AS port,
     protocol AS proto, start_ms, end_ms, packets, bytes, ${clocks},
-    direction = 'unknown' AS unk, observed_action = 'reject' AS rej, NOT (${TIMED}) AS nt
+    direction = 'unknown' AND NOT ${reply} AS unk, observed_action = 'reject' AS rej, NOT (${TIMED}) AS nt
   FROM flows ${where}
 ),
 f AS (

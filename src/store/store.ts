@@ -415,6 +415,19 @@ export interface FlowStore {
 }
 
 /**
+ * SQL (standard, any store's dialect): true when type `t` of protocol `p` is an ICMP/ICMPv6 reply
+ * (core `isIcmpReply`: an echo reply, ...), for SQL expressions `p` and `t` (column names).
+ * Such a record answers a request whatever direction it was stored with (core `judgedAsReply`).
+ */
+export function icmpReplySql(p: string, t: string): string {
+  const protocols = Object.entries(ICMP_REQUEST_OF_REPLY).map(
+    ([protocol, replies]) =>
+      `(${p} = ${protocol} AND ${t} IN (${Object.keys(replies).join(', ')}))`,
+  )
+  return `(${protocols.join(' OR ')})`
+}
+
+/**
  * SQL (standard `CASE`, any store's dialect): the ICMP type of the request that type `t` of
  * protocol `p` answers (an echo reply's is the echo request), else `t` itself, for SQL
  * expressions `p` and `t` (column names). Core {@link ICMP_REQUEST_OF_REPLY} written out: the

@@ -34,8 +34,12 @@
  * - `hand-j`: `policy/no-scoped-side` for every way a rule can lack a scoped side.
  * - `hand-k`: ICMP and ICMPv6 echo replies whose record gives another direction than the reply's
  *   (`unknown`, `client-to-server` in a `direction` column) are judged as the request they answer,
- *   as `eval` judges them; a rule naming reply types only decides none of them.
+ *   as `eval` judges them (a rule naming reply types only decides none of them), and `discover`
+ *   orients their edges by that request.
  */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli } from '../helpers/cli.js'
 import { cases, evalOne } from '../helpers/verdict-table.js'
@@ -633,5 +637,36 @@ describe('hand-k: an echo reply is judged as its request, whatever direction its
     const out = await diffNew(K, '--flows', `${K}/flows.csv`, '-o', 'json')
     const j = JSON.parse(out) as { flows: { flows: number; edges: unknown[] } }
     expect([j.flows.flows, j.flows.edges]).toEqual([5, []])
+  })
+
+  it('discover_orients_recorded_echo_replies_by_their_request', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'bulkhead-hand-k-'))
+    try {
+      cpSync(K, ws, { recursive: true })
+      const ingest = await cli('ingest', `${ws}/flows.csv`, '-w', ws)
+      expect(ingest.code, ingest.stderr).toBe(0)
+      const r = await cli('discover', '-w', ws, '-o', 'json')
+      expect(r.code, r.stderr).toBe(0)
+      interface Edge {
+        src: string
+        dst: string
+        protocol: string
+        port: number
+        flows: number
+        unknownDirection: number
+      }
+      const edges = (JSON.parse(r.stdout) as { edges: Edge[] }).edges
+      const line = (e: Edge): string =>
+        `${e.src} -> ${e.dst} ${e.protocol}/${e.port} ${e.flows} ${e.unknownDirection}`
+      // blank direction (inferred a reply), unknown and client-to-server alike
+      expect(edges.map(line)).toEqual([
+        'k -> s icmp/8 2 0',
+        'k -> s icmpv6/128 1 0',
+        's -> k icmp/8 1 0',
+        's -> k icmpv6/128 1 0',
+      ])
+    } finally {
+      rmSync(ws, { recursive: true, force: true })
+    }
   })
 })
