@@ -39,6 +39,7 @@ import {
   formatService,
   hasPorts,
   isIcmpError,
+  isIcmpReply,
   IGMP_PROTOCOL,
   isLinkControl,
   maxPort,
@@ -155,7 +156,7 @@ export const LINT_CODES: Readonly<
   'lint/no-effect': {
     severity: 'warning',
     description:
-      'A service of the rule that no rule decides: ICMP error messages and link control (IPv6 neighbour and multicast listener discovery, IGMP) are allowed whatever the rules.',
+      'A service of the rule that no rule decides: ICMP error messages and link control (IPv6 neighbour and multicast listener discovery, IGMP) are allowed whatever the rules, and an ICMP reply is judged as the request it answers.',
   },
   'lint/matches-nothing': {
     severity: 'warning',
@@ -234,8 +235,9 @@ function isoDay(ms: number): string {
  *   matches its flows. Only live rules take part.
  * - `lint/no-effect`: each service of a rule (allow or deny) whose every message type is an ICMP
  *   error or link control ({@link isIcmpError}, {@link isLinkControl}: IGMP is link control
- *   whole), which the model
- *   decides without rules (README "Semantics"): an allow adds nothing, a deny blocks nothing.
+ *   whole), which the model decides without rules (README "Semantics"), or an ICMP reply
+ *   ({@link isIcmpReply}), judged as the request it answers (`judgedAsReply`): an allow adds
+ *   nothing, a deny blocks nothing.
  * - `lint/matches-nothing`: a rule none of whose `from` (or `to`) selectors matches an endpoint
  *   (severity error, at the rule); else each selector that matches nothing (warning).
  * - `lint/unused`: live rules with zero hits, when `options.hits` is given.
@@ -352,6 +354,7 @@ function noEffect(r: Rule, ref: RuleRef): LintFinding[] {
     if (svc.protocol !== 1 && svc.protocol !== 58 && svc.protocol !== IGMP_PROTOCOL) continue
     const { protocol } = svc
     let errors = false
+    let replies = false
     // IGMP is link control whatever its type: no need to visit its 65 536 "ports"
     const igmp = protocol === IGMP_PROTOCOL
     let linkControl = igmp
@@ -359,20 +362,29 @@ function noEffect(r: Rule, ref: RuleRef): LintFinding[] {
     for (let t = svc.ports.lo; t <= svc.ports.hi && decided && !igmp; t++) {
       const error = isIcmpError(protocol, t)
       const control = isLinkControl(protocol, t)
+      // a reply is judged as the request it answers (judgedAsReply): a rule of the request decides
+      const reply = isIcmpReply(protocol, t)
       errors ||= error
       linkControl ||= control
-      decided = error || control
+      replies ||= reply
+      decided = error || control || reply
     }
     if (!decided) continue
-    const what = [
+    const free = [
       ...(errors ? ['ICMP error messages (related to a connection)'] : []),
       ...(linkControl ? [igmp ? 'link control (IGMP)' : 'IPv6 link control'] : []),
     ].join(' and ')
+    const what = [
+      ...(free !== '' ? [`${free}, allowed whatever the rules`] : []),
+      ...(replies
+        ? ['ICMP replies, judged as the request they answer (a rule of the request decides)']
+        : []),
+    ].join('; ')
     const verb = r.action === 'allow' ? 'allows nothing more' : 'blocks nothing'
     out.push(
       finding(
         'lint/no-effect',
-        `rule ${formatRuleRef(ref)} names ${formatService(svc)}: ${what}, allowed whatever the rules, so it ${verb} there`,
+        `rule ${formatRuleRef(ref)} names ${formatService(svc)}: ${what}, so it ${verb} there`,
         ref,
         r.location,
         { subject: formatService(svc) },

@@ -694,6 +694,32 @@ describe('lint findings (hand-worked)', () => {
     expect(found[3]?.message).toContain('ICMP error messages (related to a connection)')
   })
 
+  it('a service of ICMP reply types only (judged as the request they answer) has no effect', () => {
+    const svc = (protocol: number, lo: number, hi = lo) => ({ protocol, ports: { lo, hi } })
+    const rules = [
+      rule('echo-reply', 10, { services: [svc(1, 0), svc(1, 14)] }),
+      rule('v6-echo-reply', 20, { action: 'deny', services: [svc(58, 129)] }),
+      rule('reply-and-error', 30, { services: [svc(1, 0, 0), svc(1, 3, 5), svc(1, 16, 18)] }),
+      rule('reply-and-request', 40, { services: [svc(1, 0, 8), svc(58, 128, 129)] }),
+    ]
+    const found = lint(
+      inv,
+      { policies: [{ ...policy, rules }], enforcement: [] },
+      { now: NOW },
+    ).filter((f) => f.code === 'lint/no-effect')
+    expect(found.map((f) => [f.rule?.id, f.subject])).toEqual([
+      ['echo-reply', 'icmp/0'],
+      ['echo-reply', 'icmp/14'],
+      ['v6-echo-reply', 'icmpv6/129'],
+      ['reply-and-error', 'icmp/0'],
+      ['reply-and-error', 'icmp/3-5'],
+    ])
+    expect(found[0]?.message).toBe(
+      'rule pay/echo-reply names icmp/0: ICMP replies, judged as the request they answer (a rule of the request decides), so it allows nothing more there',
+    )
+    expect(found[2]?.message).toContain('blocks nothing')
+  })
+
   it('IGMP (proto/2, the whole protocol) is link control: no effect, for allows and denies', () => {
     const whole = { protocol: 2, ports: { lo: 0, hi: 65535 } }
     const rules = [
