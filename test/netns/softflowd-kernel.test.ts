@@ -1,6 +1,6 @@
 /**
  * @module Real exporters against `bulkhead collect`: softflowd (NetFlow v9, then IPFIX), pmacct's
- * nfprobe plugin (pmacctd: v9, then IPFIX) and fprobe (v5), each in turn, watch the veth of one
+ * nfprobe plugin (pmacctd: v5, v9, then IPFIX) and fprobe (v1, v5, then v7), each in turn, watch the veth of one
  * network namespace and export to `bulkhead collect --listen 127.0.0.1:PORT` running in the same
  * namespace, while this test makes known traffic to a second namespace: a TCP connection over IPv4
  * and one over IPv6 with known payloads, a refused TCP connection, a UDP exchange and ICMP /
@@ -45,8 +45,8 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url))
 /** The exporters run: softflowd, pmacct's nfprobe plugin (pmacctd), fprobe. */
 type Exporter =
   | { kind: 'softflowd'; version: 9 | 10 }
-  | { kind: 'pmacct'; version: 9 | 10 }
-  | { kind: 'fprobe'; version: 5 }
+  | { kind: 'pmacct'; version: 5 | 9 | 10 }
+  | { kind: 'fprobe'; version: 1 | 5 | 7 }
 
 /** Each exporter's binaries and Debian package. */
 const BINARIES: Record<Exporter['kind'], { bins: string[]; pkg: string }> = {
@@ -155,6 +155,8 @@ async function exportOnce(
         '60',
         '-e',
         '120',
+        '-n',
+        String(version),
         receiver,
       ])
       exporterStarted = sleep(1000)
@@ -198,9 +200,9 @@ async function exportOnce(
       await sleep(300)
       sf.kill('SIGTERM')
     }
-    // the known flows (three over IPv4 only in v5) are paired at once (both directions in one
-    // export); the filler waits
-    const want = version === 5 ? 4 : 6
+    // the known flows (four over IPv4 only in v1, v5 and v7) are paired at once (both directions
+    // in one export); the filler waits
+    const want = version < 9 ? 4 : 6
     const known = (): number =>
       out
         .split('\n')
@@ -224,25 +226,16 @@ async function exportOnce(
   }
 }
 
+/** Each exporter's runs, one per version (NetFlow v1, v5, v7, v9; 10 is IPFIX). */
 const RUNS: { title: string; kind: Exporter['kind']; exporters: Exporter[] }[] = [
-  {
-    title: 'softflowd (NetFlow v9, IPFIX)',
-    kind: 'softflowd',
-    exporters: [
-      { kind: 'softflowd', version: 9 },
-      { kind: 'softflowd', version: 10 },
-    ],
-  },
-  {
-    title: "pmacct's nfprobe (NetFlow v9, IPFIX)",
-    kind: 'pmacct',
-    exporters: [
-      { kind: 'pmacct', version: 9 },
-      { kind: 'pmacct', version: 10 },
-    ],
-  },
-  { title: 'fprobe (NetFlow v5)', kind: 'fprobe', exporters: [{ kind: 'fprobe', version: 5 }] },
-]
+  { title: 'softflowd (NetFlow v9, IPFIX)', kind: 'softflowd', versions: [9, 10] },
+  { title: "pmacct's nfprobe (NetFlow v5, v9, IPFIX)", kind: 'pmacct', versions: [5, 9, 10] },
+  { title: 'fprobe (NetFlow v1, v5, v7)', kind: 'fprobe', versions: [1, 5, 7] },
+].map(({ title, kind, versions }) => ({
+  title,
+  kind: kind as Exporter['kind'],
+  exporters: versions.map((version) => ({ kind, version }) as Exporter),
+}))
 
 for (const run of RUNS)
   describeKernel(`${run.title} on a veth → bulkhead collect`, supportOf(run.kind), () => {
@@ -266,9 +259,13 @@ for (const run of RUNS)
         const { flows, t0, t1, client } = await exportOnce(lab, exporter)
         // the traffic itself went as planned
         expect(client).toEqual(PLANNED)
+        // every record came in the version asked for
+        expect(new Set(flows.map((f) => f.source?.format))).toEqual(
+          new Set([version === 10 ? 'ipfix' : `netflow-v${String(version)}`]),
+        )
         const by = (srcPort: number): Line => oneFrom(flows, srcPort)
-        // NetFlow v5 carries IPv4 only: the IPv6 connection is not exported
-        const v4Only = version === 5
+        // NetFlow v1, v5 and v7 carry IPv4 only: the IPv6 connection is not exported
+        const v4Only = version < 9
         expect(flows.filter((x) => x.srcPort === 41002)).toHaveLength(v4Only ? 0 : 1)
         const tcp4 = by(41001)
         const tcp6 = v4Only ? undefined : by(41002)
@@ -291,9 +288,9 @@ for (const run of RUNS)
         if (tcp6) expectTcp(tcp6, 300 + 2000, 40)
         // refused: the SYN (with options) and the RST+ACK, read reject
         expectRefused(all, refused, 20)
-        // times within the traffic's span (the exporters stamp with the capture's clock; v5 in
-        // uptime milliseconds against the header's clock, in whole seconds plus nanoseconds)
-        // ICMP echo: one flow each, the request's, requests and replies (IPv6 not in v5)
+        // times within the traffic's span (the exporters stamp with the capture's clock; v1, v5
+        // and v7 in uptime milliseconds against the header's clock, in whole seconds plus nanoseconds)
+        // ICMP echo: one flow each, the request's, requests and replies (IPv6 not in v1/v5/v7)
         const echoes = expectEchoes(flows, { a4: A4, b4: B4, a6: A6, b6: B6 }, { v4Only })
         expectWithin([...all, ...echoes], t0, t1)
       }, 30_000)

@@ -146,6 +146,8 @@ export interface Line {
   direction: string
   observedAction: string
   tcpFlags?: number
+  /** Where the flow was read from: `format` names the NetFlow version (`netflow-v5`, `ipfix`…). */
+  source?: { format: string }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
