@@ -1,7 +1,7 @@
 /**
  * @module Real exporters against `bulkhead collect`: softflowd (NetFlow v9, then IPFIX), pmacct's
- * nfprobe plugin (pmacctd: v5, v9, then IPFIX) and fprobe (v1, v5, then v7), each in turn, watch the veth of one
- * network namespace and export to `bulkhead collect --listen 127.0.0.1:PORT` running in the same
+ * nfprobe plugin (pmacctd: v5, v9, then IPFIX) and fprobe (v1, v5, then v7), each in turn, watch
+ * the veth of one network namespace and export to `bulkhead collect --listen 127.0.0.1:PORT` running in the same
  * namespace, while this test makes known traffic to a second namespace: a TCP connection over IPv4
  * and one over IPv6 with known payloads, a refused TCP connection, a UDP exchange and ICMP /
  * ICMPv6 echoes (python3 on a raw socket). The expected flows come from that traffic (fixed ports,
@@ -9,7 +9,9 @@
  * with libpcap without immediate mode, so on a quiet link it leaves packets in the capture ring
  * until a block fills: a burst of filler datagrams (to a port of their own, left out of the
  * checks) flushes them before `softflowctl expire-all` exports every flow; pmacctd and fprobe
- * export every flow they hold at SIGTERM (their timeouts set long, so nothing is exported before).
+ * export every flow they hold at SIGTERM (their timeouts set long, so nothing is exported before),
+ * except in pmacctd's "rich" runs, which aggregate every primitive nfprobe exports (pmacct's own
+ * enterprise elements in IPFIX) and export each flow when its short timeout expires.
  * Runs as root with `ip netns` and each exporter; skips an exporter with the reason otherwise,
  * unless BULKHEAD_REQUIRE_NETNS=1 (CI), where a missing capability fails the suite. Namespaces are
  * named `<prefix>-…`, prefix `bhsflow` or BULKHEAD_NETNS_PREFIX.
@@ -45,7 +47,7 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url))
 /** The exporters run: softflowd, pmacct's nfprobe plugin (pmacctd), fprobe. */
 type Exporter =
   | { kind: 'softflowd'; version: 9 | 10 }
-  | { kind: 'pmacct'; version: 5 | 9 | 10 }
+  | { kind: 'pmacct'; version: 5 | 9 | 10; rich?: true }
   | { kind: 'fprobe'; version: 1 | 5 | 7 }
 
 /** Each exporter's binaries and Debian package. */
@@ -123,20 +125,41 @@ async function exportOnce(
       exporterStarted = Promise.resolve()
     } else if (exporter.kind === 'pmacct') {
       const conf = path.join(dir, 'pmacctd.conf')
-      writeFileSync(
-        conf,
-        [
-          'daemonize: false',
-          'pcap_interface: eth0',
-          `pcap_filter: ${FILTER}`,
-          'plugins: nfprobe',
-          `nfprobe_receiver: ${receiver}`,
-          `nfprobe_version: ${String(version)}`,
-          // long timeouts: every flow is exported at the SIGTERM, whole
-          'nfprobe_timeouts: tcp=60:tcp.rst=60:tcp.fin=60:udp=60:icmp=60:general=60:maxlife=120',
-          '',
-        ].join('\n'),
-      )
+      const common = ['daemonize: false', 'pcap_interface: eth0', `pcap_filter: ${FILTER}`]
+      if (exporter.rich) {
+        // every primitive nfprobe exports beside the defaults (MACs, VLANs, masks, AS numbers,
+        // interfaces, direction, and pmacct's own elements, PEN 43874: tag, tag2, and the label
+        // as a variable-length field), and short timeouts: each flow is exported when it expires
+        const map = path.join(dir, 'pretag.map')
+        writeFileSync(map, `set_label=blue filter='${FILTER}'\n`)
+        writeFileSync(
+          conf,
+          [
+            ...common,
+            `pre_tag_map: ${map}`,
+            'plugins: nfprobe[bh]',
+            `nfprobe_receiver[bh]: ${receiver}`,
+            `nfprobe_version[bh]: ${String(version)}`,
+            'nfprobe_timeouts[bh]: tcp=2:tcp.rst=2:tcp.fin=2:udp=2:icmp=2:general=2:maxlife=60:expint=1',
+            'aggregate[bh]: src_mac, dst_mac, vlan, src_host, dst_host, src_port, dst_port, proto, tos, tcpflags, in_iface, out_iface, tag, tag2, label, src_as, dst_as, src_mask, dst_mask',
+            'nfprobe_direction[bh]: in',
+            'nfprobe_ifindex[bh]: 7',
+            '',
+          ].join('\n'),
+        )
+      } else
+        writeFileSync(
+          conf,
+          [
+            ...common,
+            'plugins: nfprobe',
+            `nfprobe_receiver: ${receiver}`,
+            `nfprobe_version: ${String(version)}`,
+            // long timeouts: every flow is exported at the SIGTERM, whole
+            'nfprobe_timeouts: tcp=60:tcp.rst=60:tcp.fin=60:udp=60:icmp=60:general=60:maxlife=120',
+            '',
+          ].join('\n'),
+        )
       sf = inNs(nsA, ['pmacctd', '-f', conf])
       exporterStarted = waitFor(sf, 'stderr', /Exporting flows to/, 10_000)
     } else {
@@ -195,13 +218,15 @@ async function exportOnce(
         if (i >= 2) throw new Error(`softflowd processed ${String(processed)} packets:\n${stats}`)
       }
       await softflowctl('expire-all')
-    } else {
+    } else if (!(exporter.kind === 'pmacct' && exporter.rich)) {
       await client('filler', 3000)
       await sleep(300)
       sf.kill('SIGTERM')
     }
     // the known flows (four over IPv4 only in v1, v5 and v7) are paired at once (both directions
-    // in one export); the filler waits
+    // in one export: nfprobe, like softflowd, keeps both in one flow and expires them together);
+    // the filler waits; the rich pmacct run's flows come once they expire (2 s idle, checked
+    // every second), so the wait is bounded at 15 s
     const want = version < 9 ? 4 : 6
     const known = (): number =>
       out
@@ -212,7 +237,7 @@ async function exportOnce(
             l.includes('"srcPort":40001') ||
             /"dstPort":(8,"protocol":1|128,"protocol":58),/.test(l),
         ).length
-    for (let i = 0; known() < want && i < 50; i++) await sleep(100)
+    for (let i = 0; known() < want && i < 150; i++) await sleep(100)
     collect.kill('SIGTERM')
     await new Promise((r) => collect.once('close', r))
     const flows = out
@@ -227,14 +252,21 @@ async function exportOnce(
 }
 
 /** Each exporter's runs, one per version (NetFlow v1, v5, v7, v9; 10 is IPFIX). */
-const RUNS: { title: string; kind: Exporter['kind']; exporters: Exporter[] }[] = [
+const PLAN: { title: string; kind: Exporter['kind']; versions: number[]; rich?: true }[] = [
   { title: 'softflowd (NetFlow v9, IPFIX)', kind: 'softflowd', versions: [9, 10] },
   { title: "pmacct's nfprobe (NetFlow v5, v9, IPFIX)", kind: 'pmacct', versions: [5, 9, 10] },
+  {
+    title: "pmacct's nfprobe with its own elements, on timeouts (NetFlow v9, IPFIX)",
+    kind: 'pmacct',
+    versions: [9, 10],
+    rich: true,
+  },
   { title: 'fprobe (NetFlow v1, v5, v7)', kind: 'fprobe', versions: [1, 5, 7] },
-].map(({ title, kind, versions }) => ({
+]
+const RUNS = PLAN.map(({ title, kind, versions, rich }) => ({
   title,
-  kind: kind as Exporter['kind'],
-  exporters: versions.map((version) => ({ kind, version }) as Exporter),
+  kind,
+  exporters: versions.map((version) => ({ kind, version, ...(rich && { rich }) }) as Exporter),
 }))
 
 for (const run of RUNS)
@@ -254,7 +286,8 @@ for (const run of RUNS)
 
     for (const exporter of run.exporters) {
       const { version } = exporter
-      it(`${exporter.kind} NetFlow ${version === 10 ? 'IPFIX' : `v${String(version)}`}: every known connection is one client→server flow with its packets and octets`, async () => {
+      const rich = exporter.kind === 'pmacct' && exporter.rich ? ' (own elements, timeouts)' : ''
+      it(`${exporter.kind} NetFlow ${version === 10 ? 'IPFIX' : `v${String(version)}`}${rich}: every known connection is one client→server flow with its packets and octets`, async () => {
         if (lab === undefined) throw new Error('no lab')
         const { flows, t0, t1, client } = await exportOnce(lab, exporter)
         // the traffic itself went as planned
