@@ -11,7 +11,8 @@
  * checks) flushes them before `softflowctl expire-all` exports every flow; pmacctd and fprobe
  * export every flow they hold at SIGTERM (their timeouts set long, so nothing is exported before),
  * except in pmacctd's "rich" runs, which aggregate every primitive nfprobe exports (pmacct's own
- * enterprise elements in IPFIX) and export each flow when its short timeout expires.
+ * enterprise elements in IPFIX), announce a sampling rate of 2 (pmacctd_ext_sampling_rate: the
+ * capture is not thinned, so counts stay exact) and export each flow when its short timeout expires.
  * Runs as root with `ip netns` and each exporter; skips an exporter with the reason otherwise,
  * unless BULKHEAD_REQUIRE_NETNS=1 (CI), where a missing capability fails the suite. Namespaces are
  * named `<prefix>-…`, prefix `bhsflow` or BULKHEAD_NETNS_PREFIX.
@@ -82,7 +83,13 @@ const FILTER = `host ${B4} or host ${B6}`
 async function exportOnce(
   lab: Lab,
   exporter: Exporter,
-): Promise<{ flows: Line[]; t0: number; t1: number; client: Record<string, unknown> }> {
+): Promise<{
+  flows: Line[]
+  t0: number
+  t1: number
+  client: Record<string, unknown>
+  summary: string
+}> {
   const version = exporter.version
   const nsA = lab.ns.get('a') ?? ''
   const nsB = lab.ns.get('b') ?? ''
@@ -99,7 +106,9 @@ async function exportOnce(
   try {
     const collect = inNs(nsA, collectArgv(PORT), REPO)
     let out = ''
+    let summary = ''
     collect.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+    collect.stderr?.on('data', (d: Buffer) => (summary += d.toString()))
     const listening = waitFor(collect, 'stderr', /listening on/, 10_000)
     const receiver = `127.0.0.1:${String(PORT)}`
     let exporterStarted: Promise<void>
@@ -144,6 +153,9 @@ async function exportOnce(
             'aggregate[bh]: src_mac, dst_mac, vlan, src_host, dst_host, src_port, dst_port, proto, tos, tcpflags, in_iface, out_iface, tag, tag2, label, src_as, dst_as, src_mask, dst_mask',
             'nfprobe_direction[bh]: in',
             'nfprobe_ifindex[bh]: 7',
+            // the capture said to be sampled 1 in 2 (nothing is dropped): v5's header
+            // sampling_interval, v9/IPFIX options data (flowSamplerId, samplerRandomInterval)
+            'pmacctd_ext_sampling_rate: 2',
             '',
           ].join('\n'),
         )
@@ -244,7 +256,7 @@ async function exportOnce(
       .split('\n')
       .filter((l) => l.length > 0)
       .map((l) => JSON.parse(l) as Line)
-    return { flows, t0, t1, client: result }
+    return { flows, t0, t1, client: result, summary }
   } finally {
     for (const c of children) c.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })
@@ -256,9 +268,9 @@ const PLAN: { title: string; kind: Exporter['kind']; versions: number[]; rich?: 
   { title: 'softflowd (NetFlow v9, IPFIX)', kind: 'softflowd', versions: [9, 10] },
   { title: "pmacct's nfprobe (NetFlow v5, v9, IPFIX)", kind: 'pmacct', versions: [5, 9, 10] },
   {
-    title: "pmacct's nfprobe with its own elements, on timeouts (NetFlow v9, IPFIX)",
+    title: "pmacct's nfprobe with its own elements, sampled, on timeouts (NetFlow v5, v9, IPFIX)",
     kind: 'pmacct',
-    versions: [9, 10],
+    versions: [5, 9, 10],
     rich: true,
   },
   { title: 'fprobe (NetFlow v1, v5, v7)', kind: 'fprobe', versions: [1, 5, 7] },
@@ -286,10 +298,11 @@ for (const run of RUNS)
 
     for (const exporter of run.exporters) {
       const { version } = exporter
-      const rich = exporter.kind === 'pmacct' && exporter.rich ? ' (own elements, timeouts)' : ''
+      const rich =
+        exporter.kind === 'pmacct' && exporter.rich ? ' (own elements, sampled, timeouts)' : ''
       it(`${exporter.kind} NetFlow ${version === 10 ? 'IPFIX' : `v${String(version)}`}${rich}: every known connection is one client→server flow with its packets and octets`, async () => {
         if (lab === undefined) throw new Error('no lab')
-        const { flows, t0, t1, client } = await exportOnce(lab, exporter)
+        const { flows, t0, t1, client, summary } = await exportOnce(lab, exporter)
         // the traffic itself went as planned
         expect(client).toEqual(PLANNED)
         // every record came in the version asked for
@@ -326,6 +339,13 @@ for (const run of RUNS)
         // ICMP echo: one flow each, the request's, requests and replies (IPv6 not in v1/v5/v7)
         const echoes = expectEchoes(flows, { a4: A4, b4: B4, a6: A6, b6: B6 }, { v4Only })
         expectWithin([...all, ...echoes], t0, t1)
+        if (rich) {
+          // every record noted as sampled 1 in 2, counts as sent: each became a flow printed
+          // or was paired into one
+          const note = (key: string): number =>
+            Number(new RegExp(`${key}=(\\d+)`).exec(summary)?.[1] ?? 0)
+          expect(note('sampling-rate:2'), summary).toBe(flows.length + note('paired-directions'))
+        }
       }, 30_000)
     }
   })
