@@ -21,7 +21,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { cli } from '../helpers/cli.js'
-import { cases, evalOne } from '../helpers/verdict-table.js'
+import { cases, evalOne, simulateJson, type SimJson } from '../helpers/verdict-table.js'
 
 const A = 'test/fixtures/hand-a'
 const B = 'test/fixtures/hand-b'
@@ -91,30 +91,6 @@ const D_EVAL = cases(`
 2026-10-10T00:00:00Z | 10.10.0.5 -> 10.8.0.1 tcp/7001 | denied | default-deny | would-be-blocked
 2026-10-15T00:00:00Z | mover -> mapped tcp/5432 | allowed | x/tiers |
 `)
-
-interface SimJson {
-  outcomes: Record<string, number>
-  alreadyRejected: number
-  linkControl: number
-  related: number
-  readSkipped: unknown
-  denied: {
-    src: { name: string }
-    dst: { name: string }
-    service: string
-    outcome: string
-    flows: number
-    deniedBy: string[]
-  }[]
-  rules: { rule: string; hits: number; expired: boolean }[]
-  unused: string[]
-}
-
-async function simulateJson(ws: string, at: string): Promise<SimJson> {
-  const r = await cli('simulate', '-w', ws, '--flows', `${ws}/flows.csv`, '--at', at, '-o', 'json')
-  expect(r.code, r.stderr).toBe(0)
-  return JSON.parse(r.stdout) as SimJson
-}
 
 const edges = (j: SimJson): string[] =>
   j.denied

@@ -1,6 +1,7 @@
 /**
  * @module Tables of hand-computed verdicts (test/cli/hand-verdicts.test.ts,
- * test/policy/hand-verdicts-hc.test.ts): one case a line, checked against `bulkhead eval -o json`.
+ * test/policy/hand-verdicts-hc.test.ts): one case a line, checked against `bulkhead eval -o json`;
+ * and the parts of `bulkhead simulate -o json` those tests read.
  */
 import { expect } from 'vitest'
 import { cli } from './cli.js'
@@ -29,4 +30,41 @@ export async function evalOne(ws: string, at: string, flow: string): Promise<str
   }
   const by = j.rule ? `${j.rule.policy}/${j.rule.id}` : j.by
   return [j.decision, by, j.decision === 'allowed' ? '' : j.outcome].join('|')
+}
+
+/** The parts of `bulkhead simulate -o json` the hand-verdict tests read. */
+export interface SimJson {
+  outcomes: Record<string, number>
+  alreadyRejected: number
+  linkControl: number
+  related: number
+  readSkipped: unknown
+  denied: {
+    src: { name: string }
+    dst: { name: string }
+    service: string
+    outcome: string
+    flows: number
+    deniedBy: string[]
+  }[]
+  rules: { rule: string; hits: number; expired: boolean }[]
+  unused: string[]
+}
+
+/** `bulkhead simulate -w WS --flows WS/flows.csv --at AT -o json` (exit 0), with `extra` options. */
+export async function simulateJson(ws: string, at: string, ...extra: string[]): Promise<SimJson> {
+  const r = await cli(
+    'simulate',
+    '-w',
+    ws,
+    '--flows',
+    `${ws}/flows.csv`,
+    '--at',
+    at,
+    '-o',
+    'json',
+    ...extra,
+  )
+  expect(r.code, r.stderr).toBe(0)
+  return JSON.parse(r.stdout) as SimJson
 }

@@ -42,7 +42,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli } from '../helpers/cli.js'
-import { cases, evalOne } from '../helpers/verdict-table.js'
+import { cases, evalOne, simulateJson, type SimJson } from '../helpers/verdict-table.js'
 
 const E = 'test/fixtures/hand-e'
 const F = 'test/fixtures/hand-f'
@@ -51,39 +51,6 @@ const H = 'test/fixtures/hand-h'
 const I = 'test/fixtures/hand-i'
 const J = 'test/fixtures/hand-j'
 const K = 'test/fixtures/hand-k'
-
-interface SimJson {
-  outcomes: Record<string, number>
-  alreadyRejected: number
-  linkControl: number
-  related: number
-  denied: {
-    src: { name: string }
-    dst: { name: string }
-    service: string
-    outcome: string
-    flows: number
-    deniedBy: string[]
-  }[]
-  rules: { rule: string; hits: number; expired: boolean }[]
-}
-
-async function simulateJson(ws: string, at: string, ...extra: string[]): Promise<SimJson> {
-  const r = await cli(
-    'simulate',
-    '-w',
-    ws,
-    '--flows',
-    `${ws}/flows.csv`,
-    '--at',
-    at,
-    '-o',
-    'json',
-    ...extra,
-  )
-  expect(r.code, r.stderr).toBe(0)
-  return JSON.parse(r.stdout) as SimJson
-}
 
 /** The report in one list: counts, then each denied edge, then each rule that decided a flow. */
 function summary(j: SimJson): string[] {
