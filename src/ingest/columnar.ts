@@ -20,6 +20,7 @@ import {
   Interner,
 } from '../core/index.js'
 import {
+  addressRole,
   ConnectionMemory,
   clientInServerList,
   groupEnds,
@@ -119,6 +120,27 @@ export class StringTable {
   /** Note lists of rows (`FlowColumns.notes`), each as its names joined by newlines. */
   private readonly noteLists = new Interner()
   private readonly noteArrays: (readonly string[])[] = []
+
+  /**
+   * Per code, 1 when its text is a plain unicast address (direction.ts `addressRole` `host`), 2
+   * when not, 0 not asked yet ({@link StringTable.isHost}).
+   */
+  private hosts = new Uint8Array(256)
+
+  /** True when the text of code `c` is a plain unicast address (`addressRole` `host`), asked once per code. */
+  isHost(c: number): boolean {
+    let h = this.hosts
+    if (c >= h.length) {
+      let n = h.length * 2
+      while (n <= c) n *= 2
+      const grown = new Uint8Array(n)
+      grown.set(h)
+      h = this.hosts = grown
+    }
+    let r = h[c] as number
+    if (r === 0) r = h[c] = addressRole(this.strings[c] as string) === 'host' ? 1 : 2
+    return r === 1
+  }
 
   /** The code of `text`, adding it when new: codes are the core {@link Interner}'s ids. */
   code(text: string): number {
@@ -498,7 +520,10 @@ export function groupEndsRows(
   const s = c.table.strings
   let drop: number[] | undefined
   let swaps = 0
+  const t = c.table
   for (let i = 0; i < c.n; i++) {
+    // the common row, both ends unicast: two reads, no object
+    if (t.isHost(c.src[i] as number) && t.isHost(c.dst[i] as number)) continue
     const f = {
       src: s[c.src[i] as number] as string,
       dst: s[c.dst[i] as number] as string,
