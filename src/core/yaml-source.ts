@@ -293,8 +293,14 @@ export function parsedYamlOf(file: SourceFile): ParsedYaml | undefined {
       return undefined
     }
     if (value === null || value === undefined) continue
-    const nodes = offsetsOf(doc.contents)
-    if (nodes === undefined || !jsonSafe(value)) return undefined
+    let nodes: YamlNodeOffsets | undefined
+    try {
+      nodes = jsonSafe(value) ? offsetsOf(doc.contents) : undefined
+    } catch {
+      // a document nested deeper than these walks go: parsed each time, as before
+      return undefined
+    }
+    if (nodes === undefined) return undefined
     out.push({ index, value, nodes })
   }
   return { docs: out }

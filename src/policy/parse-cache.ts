@@ -42,11 +42,15 @@ function versionsNow(): string {
   return versions
 }
 
-/** A cache file as written: its format, the versions, the text's SHA-256, the documents. */
-interface CacheFile extends ParsedYaml {
+/**
+ * A cache file as written: its format, the versions, the text's SHA-256, the documents; `docs`
+ * null when `parsedYamlOf` gave none for the text (it is then parsed each time, but not twice).
+ */
+interface CacheFile {
   readonly format: number
   readonly versions: string
   readonly sha256: string
+  readonly docs: ParsedYaml['docs'] | null
 }
 
 /**
@@ -76,29 +80,31 @@ export async function withParsedYaml(
     const where = path.join(dir, `${sha256}.json`)
     const cached = await readCacheFile(where, sha256)
     if (cached !== undefined) {
-      out.push({ ...file, parsed: cached })
+      out.push(cached === null ? file : { ...file, parsed: { docs: cached } })
       continue
     }
     const parsed = parsedYamlOf(file)
-    if (parsed === undefined) {
-      out.push(file)
-      continue
-    }
-    out.push({ ...file, parsed })
+    out.push(parsed === undefined ? file : { ...file, parsed })
     wrote =
       (await writeCacheFile(where, {
         format: CACHE_FORMAT,
         versions: versionsNow(),
         sha256,
-        docs: parsed.docs,
+        docs: parsed === undefined ? null : parsed.docs,
       })) || wrote
   }
   if (wrote) await prune(dir)
   return out
 }
 
-/** The documents of cache file `where` when it is one for the text of `sha256`, else undefined. */
-async function readCacheFile(where: string, sha256: string): Promise<ParsedYaml | undefined> {
+/**
+ * The documents of cache file `where` when it is one for the text of `sha256` (null: the text has
+ * none to keep), else undefined.
+ */
+async function readCacheFile(
+  where: string,
+  sha256: string,
+): Promise<ParsedYaml['docs'] | null | undefined> {
   let data: unknown
   try {
     data = JSON.parse(await readFile(where, 'utf8'))
@@ -112,20 +118,22 @@ async function readCacheFile(where: string, sha256: string): Promise<ParsedYaml 
     c.format !== CACHE_FORMAT ||
     c.versions !== versionsNow() ||
     c.sha256 !== sha256 ||
-    !Array.isArray(c.docs) ||
-    !c.docs.every(
-      (d: unknown) =>
-        d !== null &&
-        typeof d === 'object' &&
-        typeof (d as { index?: unknown }).index === 'number' &&
-        typeof (d as { nodes?: { o?: unknown } }).nodes?.o === 'number',
-    )
+    c.docs === undefined ||
+    (c.docs !== null &&
+      (!Array.isArray(c.docs) ||
+        !c.docs.every(
+          (d: unknown) =>
+            d !== null &&
+            typeof d === 'object' &&
+            typeof (d as { index?: unknown }).index === 'number' &&
+            typeof (d as { nodes?: { o?: unknown } }).nodes?.o === 'number',
+        )))
   )
     return undefined
   // the most recently used are kept (prune)
   const now = new Date()
   await utimes(where, now, now).catch(() => undefined)
-  return { docs: c.docs }
+  return c.docs
 }
 
 /** Writes `c` to `where` (through a temporary file and a rename); false when it could not. */

@@ -138,6 +138,23 @@ describe('parse cache', () => {
     expect(await loadWorkspace(ws, new Date(0))).toEqual(plain)
   })
 
+  it('records a file it cannot keep (an alias), which is then parsed once per load and loads the same', async () => {
+    const { ws } = workspace(
+      '  - name: aliased\n    addresses: [10.9.9.8]\n    labels: &l { role: r1 }\n  - name: again\n    addresses: [10.9.9.7]\n    labels: *l\n',
+    )
+    const plain = await uncached(ws)
+    expect(plain.inventory.workloads.find((w) => w.name === 'again')?.labels).toEqual({
+      role: 'r1',
+    })
+    expect(await loadWorkspace(ws, new Date(0))).toEqual(plain)
+    const [name] = cacheFiles(ws)
+    const kept = JSON.parse(readFileSync(path.join(parseCacheDir(ws), name as string), 'utf8')) as {
+      docs: unknown
+    }
+    expect(kept.docs).toBeNull()
+    expect(await loadWorkspace(ws, new Date(0))).toEqual(plain)
+  })
+
   it('keeps the 32 most recently used cache files', async () => {
     const { ws } = workspace()
     const dir = parseCacheDir(ws)
