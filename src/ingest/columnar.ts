@@ -127,7 +127,10 @@ export class StringTable {
    */
   private hosts = new Uint8Array(256)
 
-  /** True when the text of code `c` is a plain unicast address (`addressRole` `host`), asked once per code. */
+  /**
+   * True when the text of code `c` is a plain unicast address (`addressRole` `host`), asked once
+   * per code.
+   */
   isHost(c: number): boolean {
     let h = this.hosts
     if (c >= h.length) {

@@ -720,8 +720,8 @@ function byText(by: DecidedBy): string {
  * Accumulates the flows whose verdict changes between two policy sets. Each flow is judged as
  * {@link PolicyIndex.evaluate} judges it, at the flow's `start` (which workload holds an
  * address); a flow whose `direction` is `server-to-client`, or of an ICMP/ICMPv6 reply type
- * whatever its direction (`judgedAsReply`), is judged as the connection it answers (rule 3). Rule expiry is judged at `now` for both sets. Memory: one entry per
- * changed edge.
+ * whatever its direction (`judgedAsReply`), is judged as the connection it answers (rule 3).
+ * Rule expiry is judged at `now` for both sets. Memory: one entry per changed edge.
  */
 export class FlowDiffer {
   private readonly oldIndex: PolicyIndex

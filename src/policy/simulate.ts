@@ -343,11 +343,11 @@ export class Simulator {
       this.skipped['bad-address'] = (this.skipped['bad-address'] ?? 0) + g.count
       return
     }
-    const { code, outcome, src: s, dst: d, port } = v
+    const { code, outcome, src: s, dst: d, port, reply } = v
     const n = g.count
     this.flows += n
     this.evaluated++
-    if (judgedAsReply(g)) this.replies += n
+    if (reply) this.replies += n
     else if (g.direction === 'unknown') this.unknownDirection += n
     this.seen.add(g.first, g.last, n)
     if (code >= 0) this.hits[code >> 1] = (this.hits[code >> 1] as number) + n
@@ -387,13 +387,21 @@ export class Simulator {
    * The verdict of one flow or group, without recording it: the decision code of
    * {@link PolicyIndex.decideClasses} (`2i` allowed by rule i, `2i+1` denied by rule i, `-1`
    * default deny, `LINK_CONTROL_CODE` link control, `RELATED_CODE` an ICMP error), the outcome under the modes (and
-   * `asEnforced`), the endpoints' classes and entities, and the port judged. Undefined when an
-   * address does not parse.
+   * `asEnforced`), the endpoints' classes and entities, the port judged, and whether the flow was
+   * judged as the connection it answers (`reply`, core `judgedAsReply`). Undefined when an address
+   * does not parse.
    */
   judge(
     g: Pick<FlowGroup, 'src' | 'dst' | 'srcPort' | 'dstPort' | 'protocol' | 'direction' | 'at'>,
   ):
-    | { code: number; outcome: Outcome; src: AddressInfo; dst: AddressInfo; port: number }
+    | {
+        code: number
+        outcome: Outcome
+        src: AddressInfo
+        dst: AddressInfo
+        port: number
+        reply: boolean
+      }
     | undefined {
     const reply = judgedAsReply(g)
     const port = reply ? replyConnectionPort(g.protocol, g.srcPort, g.dstPort) : g.dstPort
@@ -415,7 +423,7 @@ export class Simulator {
         mode = strongerMode(mode, this.receiversMode(g.at))
       outcome = outcomeOf('denied', mode)
     }
-    return { code, outcome, src, dst, port }
+    return { code, outcome, src, dst, port, reply }
   }
 
   /** The report of everything added so far: {@link summary} and every {@link deniedEdges} object. */

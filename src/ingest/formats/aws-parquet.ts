@@ -6,8 +6,9 @@
  *
  * Columns are the flow log's fields, in the format's order; AWS and Athena spell them with `_`
  * (`account_id`), which reads as `-`. Only the file's columns are read: the `key=value` folders
- * of a Hive-compatible S3 prefix (`…/aws-account-id=…/year=2026/month=03/…`) are not. A Parquet file is not a stream: it is read from its path
- * (its index is at the end), one DuckDB chunk (2 048 rows) at a time, so memory stays bounded.
+ * of a Hive-compatible S3 prefix (`…/aws-account-id=…/year=2026/month=03/…`) are not. A Parquet
+ * file is not a stream: it is read from its path (its index is at the end), one DuckDB chunk
+ * (2 048 rows) at a time, so memory stays bounded.
  * `source.line` of a flow is its 1-based row number in the file.
  * @remarks Field names and Parquet types: AWS VPC User Guide, "Flow log records" (available
  * fields, "Parquet data type") and "Flow log files" (log file format).

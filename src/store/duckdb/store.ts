@@ -748,7 +748,6 @@ class DuckDbFlowStore implements FlowStore {
             await w.abort()
             throw err
           }
-          await this.allThreads()
           const first = pending.find((k) => !(results[k] as IngestFileResult).alreadyIngested)
           const across = await this.settleAcrossFiles(w)
           if (first !== undefined)
@@ -957,7 +956,6 @@ class DuckDbFlowStore implements FlowStore {
   /** Finishes `w` and settles what its rows and the stored ones show together ({@link settleAcrossFiles}). */
   private async finish(w: FlowWriter): Promise<{ records: number } & Settled> {
     const records = await w.finish()
-    await this.allThreads()
     return { records, ...(await this.settleAcrossFiles(w)) }
   }
 
@@ -969,6 +967,8 @@ class DuckDbFlowStore implements FlowStore {
    * the time span of what was written.
    */
   private async settleAcrossFiles(w: FlowWriter): Promise<Settled> {
+    // DuckDB's work alone from here: the parser is done
+    await this.allThreads()
     await this.storeGcpReports()
     const paired = await pairHalves(this.conn, this.books as Books, w.halves())
     const span = bothEndsSpanOf(w.bothEndsSpan(), paired)
