@@ -123,22 +123,22 @@ export class StringTable {
 
   /**
    * Per code, 1 when its text is a plain unicast address (direction.ts `addressRole` `host`), 2
-   * when not, 0 not asked yet ({@link StringTable.isHost}).
+   * when not, 0 not asked yet ({@link StringTable.isUnicast}).
    */
-  private hosts = new Uint8Array(256)
+  private unicast = new Uint8Array(256)
 
   /**
    * True when the text of code `c` is a plain unicast address (`addressRole` `host`), asked once
    * per code.
    */
-  isHost(c: number): boolean {
-    let h = this.hosts
+  isUnicast(c: number): boolean {
+    let h = this.unicast
     if (c >= h.length) {
       let n = h.length * 2
       while (n <= c) n *= 2
       const grown = new Uint8Array(n)
       grown.set(h)
-      h = this.hosts = grown
+      h = this.unicast = grown
     }
     let r = h[c] as number
     if (r === 0) r = h[c] = addressRole(this.strings[c] as string) === 'host' ? 1 : 2
@@ -526,7 +526,7 @@ export function groupEndsRows(
   const t = c.table
   for (let i = 0; i < c.n; i++) {
     // the common row, both ends unicast: two reads, no object
-    if (t.isHost(c.src[i] as number) && t.isHost(c.dst[i] as number)) continue
+    if (t.isUnicast(c.src[i] as number) && t.isUnicast(c.dst[i] as number)) continue
     const f = {
       src: s[c.src[i] as number] as string,
       dst: s[c.dst[i] as number] as string,
