@@ -325,6 +325,41 @@ describe('DuckDB flow store', () => {
     })
   })
 
+  it('writes_each_complete_row_group_of_a_load_to_the_file_before_its_commit', async () => {
+    // a load's inserts run beside the parser; rows DuckDB keeps in memory until COMMIT are
+    // written while the parser waits (store.ts WRITE_BUFFER_ROW_GROUPS): three complete row
+    // groups of 122 880 rows must be in the file when COMMIT starts
+    const where = path.join(dir, 'row-groups.duckdb')
+    const rows = 3 * 122_880 + 1
+    // called with the store's connection as `this` below
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const run = DuckDBConnection.prototype.run
+    const sizes: { atCommit?: number; empty?: number } = {}
+    const spy = vi.spyOn(DuckDBConnection.prototype, 'run').mockImplementation(async function (
+      this: DuckDBConnection,
+      ...args
+    ) {
+      if (args[0] === 'COMMIT' && sizes.empty !== undefined) sizes.atCommit ??= statSync(where).size
+      return run.apply(this, args)
+    })
+    try {
+      await withStore(async (s) => {
+        await s.appendFlows([flow(0)])
+        sizes.empty = statSync(where).size
+        const many = function* (): Iterable<Flow> {
+          for (let i = 1; i <= rows; i++) yield flow(i)
+        }
+        await s.appendFlows(many())
+        expect(await s.count()).toBe(rows + 1)
+      }, where)
+    } finally {
+      spy.mockRestore()
+    }
+    // the file has grown by the time COMMIT starts (by one 256 KiB block here: these rows
+    // compress well); with DuckDB's default of 5 row groups it has not grown at all
+    expect((sizes.atCommit ?? 0) - (sizes.empty ?? 0)).toBeGreaterThan(0)
+  }, 60_000)
+
   it('gives_duckdb_all_its_threads_back_once_the_last_row_is_inserted', async () => {
     // a load runs DuckDB on one thread, beside the JS parser; what follows the last insert
     // (settling, COMMIT) is DuckDB's alone and must not run on one thread while a core idles
