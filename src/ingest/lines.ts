@@ -2,8 +2,8 @@
  * @module Streaming byte and line access to flow files: gzip detection, line splitting with a
  * bound on line length. Memory is constant in the file size.
  */
-import { createReadStream, readFileSync, statSync } from 'node:fs'
-import type { Readable } from 'node:stream'
+import { readFileSync, statSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { BulkheadError, ioDiagnostic } from '../core/index.js'
 import { GzipError, gunzip } from './gunzip.js'
 
@@ -64,8 +64,8 @@ async function* rawChunks(
   counter: { n: number },
   onBytes?: (n: number) => void,
 ): AsyncGenerator<Uint8Array> {
-  // a regular file of at most one chunk in one read: a stream (its 256 KiB buffer, its
-  // open, read and close on the thread pool) costs more than the read of a few kilobytes
+  // a regular file of at most one chunk in one read: reading ahead (its open, reads and close
+  // on the thread pool) costs more than the read of a few kilobytes
   const whole = smallFileBytes(file)
   if (whole !== undefined) {
     counter.n = whole.length
@@ -73,10 +73,9 @@ async function* rawChunks(
     if (whole.length > 0) yield whole
     return
   }
-  const stream: Readable =
-    file === '-' ? process.stdin : createReadStream(file, { highWaterMark: CHUNK_BYTES })
+  const chunks = file === '-' ? (process.stdin as AsyncIterable<Buffer>) : readAhead(file)
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
       counter.n += chunk.length
       onBytes?.(counter.n)
       yield chunk
@@ -84,8 +83,36 @@ async function* rawChunks(
   } catch (err) {
     if (err instanceof BulkheadError) throw err
     throw ioError(file, err)
+  }
+}
+
+/**
+ * The chunks of `file` ({@link CHUNK_BYTES} each, the last shorter), each in a buffer of its own,
+ * the read of the next one started before a chunk is given out, so that the file is read while
+ * its consumer works. A read stream started its next read only once the consumer had taken the
+ * chunk and the promise jobs run meanwhile had ended, so the parser waited for each read: 175 ms
+ * of 2.3 s reading 5 000 000 AWS records (CPU profile, 2026-11-25), 97 ms with this, and reading
+ * them 2.31–2.37 → 2.23–2.27 s (three alternating runs each, from dist).
+ * @throws the file system's errors (the caller makes them diagnostics).
+ */
+async function* readAhead(file: string): AsyncGenerator<Buffer> {
+  const fh = await open(file, 'r')
+  const read = async (): Promise<Buffer> => {
+    const r = await fh.read(Buffer.allocUnsafeSlow(CHUNK_BYTES), 0, CHUNK_BYTES, null)
+    return r.buffer.subarray(0, r.bytesRead)
+  }
+  let next = read()
+  try {
+    for (;;) {
+      const chunk = await next
+      if (chunk.length === 0) return
+      next = read()
+      yield chunk
+    }
   } finally {
-    if (file !== '-') stream.destroy()
+    // a read still in flight (the consumer stopped early, or a read failed) ends before the close
+    await next.catch(() => undefined)
+    await fh.close()
   }
 }
 

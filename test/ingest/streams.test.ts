@@ -3,13 +3,14 @@
  * detection looks at the head of the one stream the parser then reads whole.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { createWriteStream } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BulkheadError, type Flow } from '../../src/core/index.js'
+import { openBytes } from '../../src/ingest/lines.js'
 import { readFlows, type FileSummary, type ReadOptions } from '../../src/ingest/read.js'
 import { fixtureText } from './text-helpers.js'
 
@@ -56,6 +57,54 @@ describe('a FIFO is opened once', () => {
     },
     20_000,
   )
+})
+
+describe('a file of many read chunks', () => {
+  // 1 300 000 bytes of text (no gzip magic, no CR): five chunks of 256 KiB and a short last one
+  const bytes = Buffer.alloc(1_300_000)
+  for (let i = 0; i < bytes.length; i++) bytes[i] = i % 97 === 96 ? 10 : 97 + ((i * 7919) % 26)
+  const file = join(dir, 'chunks.txt')
+  writeFileSync(file, bytes)
+  // descriptors of this process open on the file (Linux: /proc/self/fd)
+  const handles = (): number =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === file
+      } catch {
+        return false
+      }
+    }).length
+
+  it('is read whole and in order, each chunk in a buffer of its own', async () => {
+    const chunks: Uint8Array[] = []
+    for await (const c of openBytes(file)) chunks.push(c)
+    expect(chunks.length).toBeGreaterThan(4)
+    expect(Buffer.concat(chunks).equals(bytes)).toBe(true)
+    expect(new Set(chunks.map((c) => c.buffer)).size).toBe(chunks.length)
+  })
+
+  it.skipIf(process.platform !== 'linux')(
+    'closes the file when its reader stops early, the read ahead in flight included (needs /proc)',
+    async () => {
+      const before = handles()
+      let n = 0
+      for await (const c of openBytes(file)) {
+        n += c.length
+        expect(handles()).toBe(before + 1)
+        break
+      }
+      expect(n).toBeGreaterThan(0)
+      expect(handles()).toBe(before)
+    },
+  )
+
+  it('a folder read as a file is io/read-failed', async () => {
+    const err = await (async () => {
+      for await (const c of openBytes(dir)) void c
+    })().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(BulkheadError)
+    expect((err as BulkheadError).diagnostics[0]?.code).toBe('io/read-failed')
+  })
 })
 
 describe('damaged gzip', () => {
