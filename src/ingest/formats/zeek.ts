@@ -1027,9 +1027,13 @@ export class ZeekColumnReader extends ColumnLineReader {
     for (const i of [L.ts, L.duration]) if (i >= 0) L.kinds[i] = K_SECONDS
     for (const i of [L.origH, L.respH]) if (i >= 0) L.kinds[i] = K_IPV4
     // the line reader's own rules decide lines without both addresses, or whose unset and
-    // empty markers could be confused with a value read here
+    // empty markers could be confused with a value read here: a number, an address, or a
+    // `proto` or `conn_state` word (which fastLine looks for before the markers)
+    const words = new Set(['tcp', 'udp', 'icmp', ...STATE_NAMES])
     const plain = (w: Buffer): boolean =>
-      w.length > 0 && w.every((c) => c > 32 && c < 127 && !(c >= 48 && c <= 57) && c !== 46)
+      w.length > 0 &&
+      w.every((c) => c > 32 && c < 127 && !(c >= 48 && c <= 57) && c !== 46) &&
+      !words.has(w.toString('latin1'))
     // and a header whose address column names could pass for addresses (repeated headers)
     const named = (i: number): boolean => i >= 0 && !/[\d:]/.test(fields[i] ?? '')
     if (!named(L.origH) || !named(L.respH) || !plain(L.unset) || !plain(L.empty)) return
@@ -1179,8 +1183,9 @@ export class ZeekColumnReader extends ColumnLineReader {
     let protocol = countAt(buf, L.ipProto, L)
     if (protocol === T_SLOW || protocol > 255) return false
     if (protocol === T_UNSET) {
+      // (the markers are never these words: sync)
       const p = L.proto
-      if (p < 0 || tokenIs(buf, p, L.unset) || tokenIs(buf, p, L.empty)) return false
+      if (p < 0) return false
       if (tokenIs(buf, p, W_TCP)) protocol = 6
       else if (tokenIs(buf, p, W_UDP)) protocol = 17
       else if (tokenIs(buf, p, W_ICMP)) protocol = srcSix ? 58 : 1
@@ -1236,14 +1241,21 @@ export class ZeekColumnReader extends ColumnLineReader {
     let direction = DIR_C2S
     let unanswered = false
     const cs = L.connState
-    if (cs >= 0 && !tokenIs(buf, cs, L.unset) && !tokenIs(buf, cs, L.empty)) {
+    // a state Zeek writes, else unset or empty (the markers are never a state: sync), else the
+    // line reader decides
+    let packed: number | undefined
+    if (cs >= 0) {
       const a0 = zstarts[cs] as number
       const b0 = (zstarts[cs + 1] as number) - 1
-      if (b0 - a0 > 6) return false
-      let key = 0
-      for (let j = a0; j < b0; j++) key = key * 128 + (buf[j] as number)
-      const packed = STATE_BY_KEY.get(key)
-      if (packed === undefined) return false
+      if (b0 - a0 <= 6) {
+        let key = 0
+        for (let j = a0; j < b0; j++) key = key * 128 + (buf[j] as number)
+        packed = STATE_BY_KEY.get(key)
+      }
+      if (packed === undefined && !tokenIs(buf, cs, L.unset) && !tokenIs(buf, cs, L.empty))
+        return false
+    }
+    if (packed !== undefined) {
       action = packed & 3
       direction = (packed >> 3) & 3
       if ((packed & 32) !== 0) {
