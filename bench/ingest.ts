@@ -7,16 +7,23 @@
  * run it, on which the ratio is judged; and in-process through `ingestFiles`
  * (src/cli/commands/ingest.ts), the function the CLI's `ingest` action calls.
  * Sizes: 5 000 000 AWS records and 1 000 000 Zeek records, times `BENCH_SCALE` (default 1).
+ * The files are written first, each by a child process (this file run as a script:
+ * `tsx bench/ingest.ts aws|zeek FILE RECORDS SEED`): written in this process, the generator's
+ * garbage was collected during the measured run that followed (1 000 000 Zeek records in
+ * process: 0.88–0.92 s after a fresh start, 1.01–1.09 s right after writing the file, three runs
+ * each, 2026-11-25).
  */
+import { spawnSync } from 'node:child_process'
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { ingestFiles } from '../src/cli/commands/ingest.js'
 import { readFlowBatches, readFlowColumns, type FileSummary } from '../src/ingest/read.js'
 import { parserFor } from '../src/ingest/registry.js'
 import { build, runCli } from './cli-process.js'
-import { writeAwsVpcFile, writeZeekConnLog } from './generate.js'
+import { writeAwsVpcFile, writeZeekConnLog, type Generated } from './generate.js'
 
 /** Figures of one run; times in seconds, rates in records per second. */
 export interface IngestBenchResult {
@@ -81,9 +88,16 @@ export interface IngestBenchResult {
     | {
         readonly records: number
         readonly bytes: number
+        /** `ingestFiles` in this process (as `aws.ingest`), after the AWS cases. */
         readonly seconds: number
         readonly recordsPerSecond: number
         readonly flowsStored: number
+        /** `bulkhead ingest FILE -o json`, the built CLI in its own process (as `aws.cli`). */
+        readonly cli: {
+          readonly seconds: number
+          readonly cpuSeconds: number | null
+          readonly recordsPerSecond: number
+        }
       }
     | { readonly skipped: string }
 }
@@ -116,6 +130,44 @@ function flushToDisk(file: string): void {
   }
 }
 
+/** The flow files this benchmark writes. */
+type FileKind = 'aws' | 'zeek'
+
+function writeFlowFile(kind: FileKind, file: string, records: number, seed: number): Generated {
+  return kind === 'aws'
+    ? writeAwsVpcFile(file, records, seed)
+    : writeZeekConnLog(file, records, seed)
+}
+
+/**
+ * Writes a flow file in a child process (this file as a script, under the same loader) and
+ * flushes it to disk; what was written and the seconds it took.
+ * @throws Error when the child fails.
+ */
+function writeInChild(
+  kind: FileKind,
+  file: string,
+  records: number,
+  seed: number,
+): Generated & { seconds: number } {
+  const t = performance.now()
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      kind,
+      file,
+      String(records),
+      String(seed),
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  if (r.status !== 0) throw new Error(`writing ${file} failed (exit ${String(r.status)})`)
+  flushToDisk(file)
+  return { ...(JSON.parse(r.stdout) as Generated), seconds: (performance.now() - t) / 1000 }
+}
+
 /** Runs `bulkhead ingest FILE -w WS -o json` in a child process; its JSON output and times. */
 function ingestWithCli(
   file: string,
@@ -135,13 +187,16 @@ export async function benchIngest(scale: number): Promise<IngestBenchResult> {
     const awsRecords = Math.max(1000, Math.round(5_000_000 * scale))
     const zeekRecords = Math.max(1000, Math.round(1_000_000 * scale))
     const awsFile = path.join(dir, 'vpc-flows.log')
-    let t = performance.now()
-    const aws = writeAwsVpcFile(awsFile, awsRecords, 42)
-    flushToDisk(awsFile)
-    const generateSeconds = (performance.now() - t) / 1000
+    const aws = writeInChild('aws', awsFile, awsRecords, 42)
+    const generateSeconds = aws.seconds
     log(
       `generated ${aws.records} AWS VPC records (${aws.bytes} bytes) in ${generateSeconds.toFixed(2)} s`,
     )
+    const hasZeek = parserFor('zeek') !== undefined
+    const zeekFile = path.join(dir, 'conn.log')
+    const z = hasZeek ? writeInChild('zeek', zeekFile, zeekRecords, 42) : undefined
+
+    let t = performance.now()
 
     t = performance.now()
     let objectFlows = 0
@@ -209,10 +264,7 @@ export async function benchIngest(scale: number): Promise<IngestBenchResult> {
     )
 
     let zeek: IngestBenchResult['zeek']
-    if (parserFor('zeek')) {
-      const zeekFile = path.join(dir, 'conn.log')
-      const z = writeZeekConnLog(zeekFile, zeekRecords, 42)
-      flushToDisk(zeekFile)
+    if (z !== undefined) {
       t = performance.now()
       const zout = await ingestFiles(
         [{ file: zeekFile, format: 'zeek' }],
@@ -221,12 +273,21 @@ export async function benchIngest(scale: number): Promise<IngestBenchResult> {
       )
       const zs = (performance.now() - t) / 1000
       log(`zeek ingest: ${zout.records} flows in ${zs.toFixed(2)} s`)
+      const zcli = ingestWithCli(zeekFile, path.join(dir, 'ws-zeek'))
+      log(
+        `zeek: bulkhead ingest (built CLI, own process): ${zcli.records} flows stored in ${zcli.seconds.toFixed(2)} s`,
+      )
       zeek = {
         records: z.records,
         bytes: z.bytes,
         seconds: round(zs),
         recordsPerSecond: Math.round(z.records / zs),
         flowsStored: zout.records,
+        cli: {
+          seconds: round(zcli.seconds),
+          cpuSeconds: zcli.cpuSeconds === null ? null : round(zcli.cpuSeconds),
+          recordsPerSecond: Math.round(z.records / zcli.seconds),
+        },
       }
     } else {
       zeek = { skipped: 'no zeek parser in src/ingest/registry.ts' }
@@ -276,4 +337,20 @@ export async function benchIngest(scale: number): Promise<IngestBenchResult> {
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+// as a script (writeInChild): `ingest.ts aws|zeek FILE RECORDS SEED` writes the file and prints
+// what it wrote as JSON
+if (
+  process.argv[1] !== undefined &&
+  path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
+) {
+  const [kind, file, records, seed] = process.argv.slice(2)
+  if ((kind !== 'aws' && kind !== 'zeek') || file === undefined) {
+    process.stderr.write('usage: ingest.ts aws|zeek FILE RECORDS SEED\n')
+    process.exit(1)
+  }
+  process.stdout.write(
+    JSON.stringify(writeFlowFile(kind, file, Number(records), Number(seed ?? 42))) + '\n',
+  )
 }
