@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url'
 /** The repository root (the folder holding `package.json`). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-/** The built CLI's entry point, `dist/cli/main.js`. */
-export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js')
+/** The built CLI's entry point, `dist/cli/bulkhead.js` (the package's `bin`, bundled). */
+export const CLI = path.join(ROOT, 'dist', 'cli', 'bulkhead.js')
 
 /**
  * CPU seconds (user + system, every thread) of this process's waited-for children
@@ -30,16 +30,17 @@ export function childrenCpu(): number | null {
 }
 
 /**
- * Builds `dist/` (the CLI users run) from the current sources.
- * @throws Error when the TypeScript build fails.
+ * Builds `dist/` (the CLI users run) from the current sources, as `npm run build` does: the
+ * TypeScript build, then the bundle of the CLI (scripts/bundle-cli.mjs).
+ * @throws Error when either step fails.
  */
 export function build(): void {
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
-  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  })
-  if (r.status !== 0) throw new Error(`the build failed (exit ${String(r.status)})`)
+  const steps = [[tsc, '-p', 'tsconfig.build.json'], [path.join(ROOT, 'scripts', 'bundle-cli.mjs')]]
+  for (const args of steps) {
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' })
+    if (r.status !== 0) throw new Error(`the build failed (exit ${String(r.status)})`)
+  }
 }
 
 /** spawnSync's standard output: null when it went to a file descriptor, which its type omits. */
@@ -58,7 +59,7 @@ export interface CliRun {
 }
 
 /**
- * Runs `node dist/cli/main.js ...args` and waits for it; standard output is kept (up to 64 MiB),
+ * Runs `node dist/cli/bulkhead.js ...args` and waits for it; standard output is kept (up to 64 MiB),
  * or written to the file descriptor `stdoutFd` when given (e.g. /dev/null, so that a large report
  * is produced but not held).
  */

@@ -3,7 +3,7 @@
  * against DuckDB's own `read_csv` + GROUP BY on the same AWS file.
  *
  * Measured twice, into a fresh on-disk store each time (parse + orient + pair + store, end to
- * end): the built CLI (`node dist/cli/main.js ingest FILE -o json`) in its own process, as users
+ * end): the built CLI (`node dist/cli/bulkhead.js ingest FILE -o json`) in its own process, as users
  * run it, on which the ratio is judged; and in-process through `ingestFiles`
  * (src/cli/commands/ingest.ts), the function the CLI's `ingest` action calls.
  * Sizes: 5 000 000 AWS records and 1 000 000 Zeek records, times `BENCH_SCALE` (default 1).
@@ -49,7 +49,7 @@ export interface IngestBenchResult {
       readonly flows: number
     }
     /**
-     * `bulkhead ingest FILE -o json` as users run it: the built CLI (`dist/cli/main.js`, rebuilt
+     * `bulkhead ingest FILE -o json` as users run it: the built CLI (`dist/cli/bulkhead.js`, rebuilt
      * before the run) in its own process, into a fresh workspace; includes the process start.
      * The ratio is judged on this figure.
      */

@@ -8,8 +8,8 @@
  *
  * ```sh
  * npx tsx bench/write-estate.ts DIR 2000000
- * node dist/cli/main.js ingest -w DIR DIR/flows.csv            # 1 834 153 flows stored
- * node dist/cli/main.js simulate -w DIR --at 2026-11-15 -o text > out.txt
+ * node dist/cli/bulkhead.js ingest -w DIR DIR/flows.csv            # 1 834 153 flows stored
+ * node dist/cli/bulkhead.js simulate -w DIR --at 2026-11-15 -o text > out.txt
  * ```
  *
  * `npm run bench -- simulate-store` does the same in a temporary folder ({@link writeEstate}).
