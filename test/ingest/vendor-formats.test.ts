@@ -520,6 +520,76 @@ describe('AWS VPC records exported from CloudWatch Logs', () => {
 const AWS_V2_HEADER =
   'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status'
 
+describe('AWS VPC records as `aws logs tail` prints them', () => {
+  // AWS CLI v2 `aws logs tail GROUP`: `--format detailed` (the default) writes
+  // `<time, microseconds and offset> <log stream> <message>`, `json` the same time without
+  // microseconds when they are 0, `short` `<UTC time without zone> <message>`
+  // (https://docs.aws.amazon.com/cli/latest/reference/logs/tail.html)
+  const rec = (i: number): string =>
+    `2 111122223333 eni-0a1b2c3d4e5f60718 10.20.1.${i} 10.20.1.21 ${40000 + i} 22 6 20 4249 1418530010 1418530070 ACCEPT OK`
+  const formats: [string, (i: number) => string][] = [
+    [
+      'detailed',
+      (i) =>
+        `2014-12-14T04:06:50.${String(i).padStart(6, '0')}+00:00 eni-0a1b2c3d4e5f60718-all ${rec(i)}`,
+    ],
+    ['json', (i) => `2014-12-14T04:06:5${i % 10}+00:00 eni-0a1b2c3d4e5f60718-all ${rec(i)}`],
+    ['short', (i) => `2014-12-14T04:06:5${i % 10} ${rec(i)}`],
+    [
+      'detailed, runs of spaces',
+      (i) => `2014-12-14T04:06:50.000000+00:00  eni-0a1b2c3d4e5f60718-all  ${rec(i)}`,
+    ],
+  ]
+  it.each(formats)(
+    '--format %s: detected, read as the records alone, alike on both paths',
+    async (_, line) => {
+      const dir = mkdtempSync(join(tmpdir(), 'bulkhead-tail-'))
+      try {
+        const file = join(dir, 'tail.log')
+        writeFileSync(file, Array.from({ length: 12 }, (_, i) => `${line(i + 1)}\n`).join(''))
+        const plain = join(dir, 'plain.log')
+        writeFileSync(plain, Array.from({ length: 12 }, (_, i) => `${rec(i + 1)}\n`).join(''))
+        const read = async (f: string, columns: boolean): Promise<[Flow[], FileSummary[]]> => {
+          const summaries: FileSummary[] = []
+          const flows: Flow[] = []
+          if (columns)
+            for await (const b of readFlowColumns(
+              [f],
+              { format: 'auto', strict: false },
+              summaries,
+            ))
+              flows.push(...(Array.isArray(b) ? b : b.toFlows()))
+          else
+            for await (const b of readFlowBatches(
+              [f],
+              { format: 'auto', strict: false },
+              summaries,
+            ))
+              flows.push(...b)
+          return [flows, summaries]
+        }
+        const [flows, summaries] = await read(file, false)
+        expect(summaries[0]?.format).toBe('aws-vpc')
+        expect(summaries[0]?.stats.skipped).toEqual({})
+        const [expected] = await read(plain, false)
+        expect(flows).toEqual(expected.map((f) => ({ ...f, source: { ...f.source, file } })))
+        expect((await read(file, true))[0]).toEqual(flows)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
+
+  it('a time without an offset before a stream name is no tail prefix: field-count', async () => {
+    const { flows, ctx } = await parseText(
+      awsVpcParser,
+      `2014-12-14T04:06:50 eni-0a1b2c3d4e5f60718-all ${rec(1)}`,
+    )
+    expect(flows).toHaveLength(0)
+    expect(ctx.stats.skipped).toEqual({ 'field-count': 1 })
+  })
+})
+
 describe('GCP VPC Flow Logs, vendor examples', () => {
   // https://cloud.google.com/vpc/docs/about-flow-logs-records (record format, gke details)
   it('LogEntry lines: ns-precision RFC 3339, string counters, instance and GKE names, IPv6', async () => {

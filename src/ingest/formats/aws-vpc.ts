@@ -312,11 +312,18 @@ function tokenIs(line: string, i: number, text: string): boolean {
 }
 
 /**
- * The event time CloudWatch Logs puts before each message when it exports a log group to S3
- * (`2019-08-26T19:49:00.000Z 2 123456789010 eni-… ACCEPT OK`); the record follows it.
+ * The event time CloudWatch Logs puts before each message of a log group's events: when it exports
+ * the group to S3 (`2019-08-26T19:49:00.000Z 2 123456789010 eni-… ACCEPT OK`), and as
+ * `aws logs tail` (AWS CLI v2) prints them: `--format short` writes the UTC time without a zone
+ * (`2026-03-02T10:00:55 2 …`), `--format detailed` (the default) and `json` the time with its
+ * offset and then the log stream's name (`2026-03-02T10:00:55.123000+00:00 eni-0a1b-all 2 …`).
+ * The record follows; its own `start` and `end` are its times.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/S3Export.html
+ * @see https://docs.aws.amazon.com/cli/latest/reference/logs/tail.html
  */
-const CLOUDWATCH_PREFIX = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z /
+const EVENT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})? /
+/** {@link EVENT_TIME} as `aws logs tail --format detailed` writes it: with an offset. */
+const TAIL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?[+-]\d{2}:\d{2} /
 
 /**
  * The per-line state machine of the AWS parser: the current field order (reset by a header
@@ -332,6 +339,18 @@ export class AwsLineReader implements LineReader {
         noteIgnoredFields(ctx, names)
       } else skip(ctx, 'bad-fields', `${ctx.file}:0`, ctx.fields)
     }
+  }
+
+  /**
+   * Where the record of `line` starts (its `n` tokens just read by {@link tokenize}; -1 when it
+   * could not): after an event time ({@link EVENT_TIME}: CloudWatch Logs' export to S3 and
+   * `aws logs tail --format short` write `<time> <message>`, `aws logs tail`'s `detailed` and
+   * `json` formats `<time> <stream> <message>`), else 0.
+   */
+  private recordStart(line: string, n: number): number {
+    if (n === this.layout.n + 1 && EVENT_TIME.test(line)) return starts[1] as number
+    if (n === this.layout.n + 2 && TAIL_TIME.test(line)) return starts[2] as number
+    return 0
   }
 
   /** One line (1-based `lineNo`) → a flow, or undefined (header, blank, note or skip recorded in ctx). */
@@ -351,15 +370,20 @@ export class AwsLineReader implements LineReader {
       }
     }
     let n = tokenize(line)
-    if (n === this.layout.n + 1 && CLOUDWATCH_PREFIX.test(line)) {
-      // CloudWatch Logs' export to S3 writes each event as `<ISO-8601 time> <message>`
-      line = line.slice(line.indexOf(' ') + 1)
+    let at = this.recordStart(line, n)
+    if (at > 0) {
+      line = line.slice(at)
       n = tokenize(line)
     }
     if (n !== this.layout.n) {
       // tolerate runs of spaces or tabs: normalise and tokenize again
       line = line.trim().split(/\s+/).join(' ')
       n = tokenize(line)
+      at = this.recordStart(line, n)
+      if (at > 0) {
+        line = line.slice(at)
+        n = tokenize(line)
+      }
       if (n !== this.layout.n) {
         skip(ctx, 'field-count', `${file}:${lineNo}`, raw)
         return undefined
