@@ -149,6 +149,28 @@ describe('AWS VPC flow logs as Parquet', () => {
     expect(b.flows.map((f) => rowed(f, 0))).toEqual(a.flows.map((f) => rowed(f, 0)))
   })
 
+  it('reads_a_file_whose_name_has_glob_characters_alone_not_its_siblings_too', async () => {
+    // DuckDB reads a path as a glob: `a*b.parquet` also matched `azzb.parquet`, `q?.parquet`
+    // `qa.parquet`, and their rows were read as the file's
+    const underscored = FIELDS.map((n) => n.replaceAll('-', '_'))
+    const own = ROWS.slice(0, 3)
+    const other = ROWS.slice(4, 6)
+    for (const [name, sibling] of [
+      ['a*b.parquet', 'azzb.parquet'],
+      ['q?.parquet', 'qa.parquet'],
+      ['[r].parquet', 'r.parquet'],
+    ] as const) {
+      const file = await writeParquet(name, own, underscored)
+      await writeParquet(sibling, other, underscored)
+      const got = await read(file)
+      const expected = await read(
+        await writeParquet(`plain-${String(own.length)}.parquet`, own, underscored),
+      )
+      expect(got.summary.stats.records).toBe(expected.summary.stats.records)
+      expect(got.flows.map((f) => rowed(f, 0))).toEqual(expected.flows.map((f) => rowed(f, 0)))
+    }
+  })
+
   it('reports_progress_in_bytes_by_the_share_of_rows_read', async () => {
     const file = join(dir, 'many.parquet')
     const instance = await DuckDBInstance.create(':memory:')

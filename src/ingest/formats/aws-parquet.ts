@@ -13,7 +13,9 @@
  * @remarks Field names and Parquet types: AWS VPC User Guide, "Flow log records" (available
  * fields, "Parquet data type") and "Flow log files" (log file format).
  */
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import type { DuckDBValue } from '@duckdb/node-api'
 import { BulkheadError, type Flow } from '../../core/index.js'
 import { isRegularFile } from '../lines.js'
@@ -56,6 +58,21 @@ function cellToken(v: DuckDBValue): string {
   return text.trim() === '' ? '-' : text
 }
 
+/** What DuckDB's file readers take for glob syntax in a path (`*`, `**`, `?`, `[…]`). */
+const GLOB_CHARACTERS = /[*?[]/
+
+/**
+ * A symbolic link named `flows.parquet`, in a new folder of the system's temporary folder, to
+ * `file`, and how to remove both.
+ * @throws the file system's errors (reading the file then fails as it would have).
+ */
+function plainLink(file: string): { path: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-parquet-'))
+  const link = path.join(dir, 'flows.parquet')
+  symlinkSync(path.resolve(file), link)
+  return { path: link, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
 /**
  * The flows of an AWS VPC flow log in Parquet, in row order, unpaired (as the text reader gives
  * them). Rows that are not flows are counted in `ctx.stats` as the text reader counts them.
@@ -85,20 +102,25 @@ export async function* readAwsParquet(
       ],
       { cause: err },
     )
+  let link: { path: string; remove: () => void } | undefined
   try {
     let result
     let total: number
     try {
+      // DuckDB reads the path as a glob: a name with `*`, `?` or `[` would read its siblings too
+      // (`a*b.parquet` read `azzb.parquet` as well); such a file is read through a link
+      link = GLOB_CHARACTERS.test(file) ? plainLink(file) : undefined
+      const readable = link?.path ?? file
       // rows in the file (from its footer), for progress; asked first, as a query on the
       // connection ends the result being streamed
       const meta = await conn.runAndReadAll('SELECT sum(num_rows) FROM parquet_file_metadata($1)', [
-        file,
+        readable,
       ])
       total = Number(meta.getRows()[0]?.[0] ?? 0)
       // the file's own columns only: DuckDB would add the `key=value` folders of a path as
       // columns, and AWS's Hive-compatible S3 prefixes (`aws-account-id=…/year=2026/…`) have them
       result = await conn.stream('SELECT * FROM read_parquet($1, hive_partitioning = false)', [
-        file,
+        readable,
       ])
     } catch (err) {
       throw unreadable(err)
@@ -137,5 +159,6 @@ export async function* readAwsParquet(
   } finally {
     conn.closeSync()
     instance.closeSync()
+    link?.remove()
   }
 }
