@@ -8,8 +8,10 @@
 import { z } from 'zod'
 import {
   DAY_MS,
+  addressPieces,
   checkLabelKey,
   checkLabelValue,
+  cidrContains,
   cidrCovers,
   diagnostic,
   expressionMatches,
@@ -492,10 +494,22 @@ export function selectorMatchesSomeWorkload(
 }
 
 /**
+ * True when the `except` blocks of a CIDR selector leave none of its block: every piece of the
+ * block cut at the excepts' edges ({@link addressPieces}) lies inside an except.
+ */
+function exceptsCoverBlock(sel: Extract<Selector, { kind: 'cidr' }>): boolean {
+  if (sel.except.length === 0) return false
+  return addressPieces(sel.cidr, sel.except).every((p) =>
+    sel.except.some((c) => cidrContains(c, { family: sel.cidr.family, value: p.first })),
+  )
+}
+
+/**
  * Warnings for one selector against the resolved inventory: `policy/unknown-label-key` for each
  * key no workload carries, and `policy/selector-matches-nothing` when a label or workload selector
- * (ANDed with `scope` unless global) matches no workload. CIDR, external and `any` selectors are
- * not warned about (CIDRs usually name outside ranges).
+ * (ANDed with `scope` unless global) matches no workload, or when a CIDR selector's `except`
+ * blocks cover its whole block (it matches no address at all). A CIDR selector is not otherwise
+ * checked against workloads (CIDRs usually name outside ranges), nor are external and `any` ones.
  */
 export function selectorWarnings(
   sel: Selector,
@@ -519,6 +533,16 @@ export function selectorWarnings(
         )
       }
     }
+  }
+  if (sel.kind === 'cidr' && exceptsCoverBlock(sel)) {
+    out.push(
+      diagnostic(
+        'policy/selector-matches-nothing',
+        `cidr ${sel.cidr.text}: its except blocks cover the whole block, so it matches no address`,
+        where,
+        { severity: 'warning', hint: 'remove the selector, or the except blocks that cover it' },
+      ),
+    )
   }
   if (!selectorMatchesSomeWorkload(sel, scope, workloads)) {
     const scoped =

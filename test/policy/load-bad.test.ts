@@ -469,6 +469,22 @@ describe('warnings do not stop loading', () => {
     expect(r.policySet.enforcement.length).toBe(5)
   })
 
+  it('a cidr selector whose except blocks cover its block matches nothing: a warning at the selector (hC, session 38)', () => {
+    // lint called the rule lint/matches-nothing; validate said nothing
+    const emptied = policy(
+      rule(
+        '    from: [{ role: web }]\n    to: [{ cidr: 192.0.2.0/24, except: [192.0.2.0/25, 192.0.2.128/25] }, { cidr: "2001:db8::/64", except: ["2001:db8::/64"] }, { cidr: 198.51.100.0/24, except: [198.51.100.0/25] }]\n    ports: [tcp/443]\n',
+      ),
+    )
+    const r = load([emptied])
+    expect(r.diagnostics.map((d) => [d.code, d.severity, ...lc(d.location)])).toEqual([
+      ['policy/selector-matches-nothing', 'warning', ...lc(pos(emptied, '{ cidr: 192'))],
+      ['policy/selector-matches-nothing', 'warning', ...lc(pos(emptied, '{ cidr: "2001'))],
+    ])
+    expect(r.diagnostics[0]?.message).toContain('except')
+    expect(r.policySet.policies.map((p) => p.name)).toEqual(['case'])
+  })
+
   it('scope_is_anded_into_label_selectors_but_not_global_ones', () => {
     const r = load([scopedNothing])
     // {app: shop} AND scope {app: payments, env: prod} is empty; the global workload selector is not
