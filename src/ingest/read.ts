@@ -440,10 +440,12 @@ async function* readOne(
         opts.pair !== false && PAIRED_FORMATS.has(fmt)
           ? new ColumnPairer(fmt, file, table)
           : undefined
-      // a small file gets arrays of about its size (16 bytes a line, fewer than any format's;
-      // they grow when it holds more rows): zeroing a full batch's arrays cost more than reading
-      // a file of a few kilobytes, and even 2 048 rows cost a file of 10 AWS records 0.2 ms
-      const rows = Math.min(COLUMN_BATCH_ROWS + 2048, Math.max(64, bytesTotal >> 4))
+      // a small file gets arrays of about its size (64 bytes a line, fewer than an AWS or Zeek
+      // record usually has; they grow when it holds more rows): zeroing a full batch's arrays cost
+      // more than reading a file of a few kilobytes, and even 2 048 rows cost a file of 10 AWS
+      // records 0.2 ms; 16 bytes a line made a 225 KB file of 2 000 AWS records allocate 14 000
+      // rows (1 MB) for its 1 100 flows
+      const rows = Math.min(COLUMN_BATCH_ROWS + 2048, Math.max(64, bytesTotal >> 6))
       const fresh = (): FlowColumns => new FlowColumns(fmt, file, table, rows)
       let out = fresh()
       // rows to pair are read into `inp` and pushed through the pairer into `out`; without

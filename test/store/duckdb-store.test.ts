@@ -11,7 +11,7 @@ import {
   fingerprintFileOffThread,
   HASH_AHEAD_BYTES,
 } from '../../src/store/duckdb/store.js'
-import { BATCH_ROWS } from '../../src/store/duckdb/batch.js'
+import { BATCH_ROWS, FlowWriter } from '../../src/store/duckdb/batch.js'
 import { FLOW_T0, syntheticFlow } from '../helpers/flows.js'
 import { all, withStore } from '../helpers/store.js'
 import { SEED } from '../helpers/model.js'
@@ -358,6 +358,54 @@ describe('DuckDB flow store', () => {
     // the file has grown by the time COMMIT starts (by one 256 KiB block here: these rows
     // compress well); with DuckDB's default of 5 row groups it has not grown at all
     expect((sizes.atCommit ?? 0) - (sizes.empty ?? 0)).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('gives_the_event_loop_a_turn_while_an_insert_is_in_flight_when_the_reader_never_waits', async () => {
+    // an insert takes its rows through a table function whose calls wait for the JS event loop:
+    // files read whole and synchronously never gave it a turn, so the first insert (at 16 384
+    // packed rows) went on only when the batch was full (131 072) and the writer waited for it
+    const n = 40
+    const files = Array.from({ length: n }, (_, i) => {
+      const file = path.join(dir, `sync-run-${String(i)}.log`)
+      writeFileSync(file, `sync run ${String(i)}\n`)
+      return file
+    })
+    const perFile = 2_000
+    // each file's flows in one batch, given without waiting for anything but promise jobs
+    async function* flowsOf(_file: string, k: number): AsyncIterable<Flow[]> {
+      await Promise.resolve()
+      yield Array.from({ length: perFile }, (_, i) => flow(k * perFile + i))
+    }
+    let inFlight = 0
+    let withoutTurn = 0
+    // called with the writer as `this` below
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const append = FlowWriter.prototype.append
+    const spy = vi.spyOn(FlowWriter.prototype, 'append').mockImplementation(async function (
+      this: FlowWriter,
+      ...args
+    ) {
+      // (the writer's insert in flight: a private field, read here only)
+      const pending = (this as unknown as { pending?: unknown }).pending !== undefined
+      const turn = { taken: false }
+      setImmediate(() => (turn.taken = true))
+      await append.apply(this, args)
+      if (pending) {
+        inFlight++
+        if (!turn.taken) withoutTurn++
+      }
+    })
+    try {
+      await withStore(async (s) => {
+        const results = await s.ingestFiles(files, flowsOf)
+        expect(results.every((r) => !(r instanceof BulkheadError))).toBe(true)
+        expect(await s.count()).toBe(n * perFile)
+      })
+    } finally {
+      spy.mockRestore()
+    }
+    expect(inFlight).toBeGreaterThan(0)
+    expect(withoutTurn).toBe(0)
   }, 60_000)
 
   it('gives_duckdb_all_its_threads_back_once_the_last_row_is_inserted', async () => {

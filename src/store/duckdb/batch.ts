@@ -1005,7 +1005,14 @@ export class FlowWriter {
    * there whenever it is free, and the last insert is of the rows packed meanwhile.
    */
   private async rotateWhenIdle(): Promise<void> {
-    if (this.pending === undefined && this.batch.n >= EAGER_ROWS) await this.rotate()
+    if (this.pending === undefined) {
+      if (this.batch.n >= EAGER_ROWS) await this.rotate()
+      return
+    }
+    // an insert in flight takes its rows through the table function, whose calls wait for this
+    // thread's event loop: a caller that reads without waiting for I/O (small files read whole,
+    // `ingestFiles`) would reach it only when the batch is full, and then wait for the whole insert
+    await new Promise((resolve) => setImmediate(resolve))
   }
 
   /**

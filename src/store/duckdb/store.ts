@@ -8,8 +8,7 @@
  * checks it before writing any of it, instead of rolling back to a savepoint.
  */
 import { createHash } from 'node:crypto'
-import { createReadStream, existsSync, statSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import {
   BIGINT,
@@ -117,8 +116,11 @@ function bothEndsSpanOf(
 export async function fingerprintFile(file: string): Promise<string> {
   const hash = createHash('sha256')
   try {
-    // a small file in one read: a stream costs more than the hash of a few kilobytes
-    if (sizeOf(file) <= WHOLE_READ_BYTES) return hash.update(await readFile(file)).digest('hex')
+    // a small regular file in one read, and synchronously: a read on the thread pool costs more
+    // than it (`ingestFiles` fingerprints a run's files one after the other before storing them)
+    const st = statSync(file, { throwIfNoEntry: false })
+    if (st?.isFile() === true && st.size <= WHOLE_READ_BYTES)
+      return hash.update(readFileSync(file)).digest('hex')
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }))
       hash.update(chunk as Buffer)
   } catch (err) {
