@@ -97,9 +97,14 @@ async function* rawChunks(
  */
 async function* readAhead(file: string): AsyncGenerator<Buffer> {
   const fh = await open(file, 'r')
-  const read = async (): Promise<Buffer> => {
-    const r = await fh.read(Buffer.allocUnsafeSlow(CHUNK_BYTES), 0, CHUNK_BYTES, null)
-    return r.buffer.subarray(0, r.bytesRead)
+  const read = (): Promise<Buffer> => {
+    const p = fh
+      .read(Buffer.allocUnsafeSlow(CHUNK_BYTES), 0, CHUNK_BYTES, null)
+      .then((r) => r.buffer.subarray(0, r.bytesRead))
+    // a read that fails while its chunk's consumer is still at work on the one before is no
+    // unhandled rejection (Node would end the process): its error is thrown when it is awaited
+    p.catch(() => undefined)
+    return p
   }
   let next = read()
   try {

@@ -8,7 +8,8 @@ import { createWriteStream } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { afterAll, describe, expect, it } from 'vitest'
+import { open, type FileHandle } from 'node:fs/promises'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { BulkheadError, type Flow } from '../../src/core/index.js'
 import { openBytes } from '../../src/ingest/lines.js'
 import { readFlows, type FileSummary, type ReadOptions } from '../../src/ingest/read.js'
@@ -97,6 +98,42 @@ describe('a file of many read chunks', () => {
       expect(handles()).toBe(before)
     },
   )
+
+  it('a read that fails while the chunk before is still being used is io/read-failed, no unhandled rejection', async () => {
+    // the read of the next chunk is started before a chunk is given out; it may fail while the
+    // consumer still works on that chunk, with nothing awaiting it yet
+    const probe = await open(file, 'r')
+    const proto = Object.getPrototypeOf(probe) as { read: FileHandle['read'] }
+    await probe.close()
+    // the FileHandle method, called with a handle as `this` below
+    const read = proto.read
+    let reads = 0
+    const spy = vi.spyOn(proto, 'read').mockImplementation(function (this: FileHandle, ...args) {
+      if (++reads === 2)
+        return Promise.reject(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }))
+      return (read as (...a: unknown[]) => ReturnType<FileHandle['read']>).apply(this, args)
+    })
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason)
+    }
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const err = await (async () => {
+        for await (const c of openBytes(file)) {
+          void c
+          // the consumer at work (I/O of its own) while the next read fails
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+      })().catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(BulkheadError)
+      expect((err as BulkheadError).diagnostics[0]?.code).toBe('io/read-failed')
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+      spy.mockRestore()
+    }
+  })
 
   it('a folder read as a file is io/read-failed', async () => {
     const err = await (async () => {
