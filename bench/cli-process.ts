@@ -59,9 +59,9 @@ export interface CliRun {
 }
 
 /**
- * Runs `node dist/cli/bulkhead.js ...args` and waits for it; standard output is kept (up to 64 MiB),
- * or written to the file descriptor `stdoutFd` when given (e.g. /dev/null, so that a large report
- * is produced but not held).
+ * Runs `node dist/cli/bulkhead.js ...args` and waits for it; standard output is kept (up to
+ * 64 MiB), or written to the file descriptor `stdoutFd` when given (e.g. /dev/null, so that a
+ * large report is produced but not held).
  */
 export function runCli(args: readonly string[], stdoutFd?: number): CliRun {
   const cpu0 = childrenCpu()

@@ -3,15 +3,15 @@
  * against DuckDB's own `read_csv` + GROUP BY on the same AWS file.
  *
  * Measured twice, into a fresh on-disk store each time (parse + orient + pair + store, end to
- * end): the built CLI (`node dist/cli/bulkhead.js ingest FILE -o json`) in its own process, as users
- * run it, on which the ratio is judged; and in-process through `ingestFiles`
+ * end): the built CLI (`node dist/cli/bulkhead.js ingest FILE -o json`) in its own process, as
+ * users run it, on which the ratio is judged; and in-process through `ingestFiles`
  * (src/cli/commands/ingest.ts), the function the CLI's `ingest` action calls.
  * Sizes: 5 000 000 AWS records and 1 000 000 Zeek records, times `BENCH_SCALE` (default 1).
  * The files are written first, each by a child process (this file run as a script:
- * `tsx bench/ingest.ts aws|zeek FILE RECORDS SEED`): written in this process, the generator's
- * garbage was collected during the measured run that followed (1 000 000 Zeek records in
- * process: 0.88–0.92 s after a fresh start, 1.01–1.09 s right after writing the file, three runs
- * each, 2026-11-25).
+ * `tsx bench/ingest.ts aws|zeek FILE RECORDS SEED`): written in this process, the
+ * generator's garbage was collected during the measured run that followed (1 000 000 Zeek
+ * records in process: 0.88–0.92 s after a fresh start, 1.01–1.09 s right after writing the
+ * file, three runs each, 2026-11-25).
  */
 import { spawnSync } from 'node:child_process'
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs'
@@ -49,8 +49,9 @@ export interface IngestBenchResult {
       readonly flows: number
     }
     /**
-     * `bulkhead ingest FILE -o json` as users run it: the built CLI (`dist/cli/bulkhead.js`, rebuilt
-     * before the run) in its own process, into a fresh workspace; includes the process start.
+     * `bulkhead ingest FILE -o json` as users run it: the built CLI (`dist/cli/bulkhead.js`,
+     * rebuilt before the run) in its own process, into a fresh workspace; includes the process
+     * start.
      * The ratio is judged on this figure.
      */
     readonly cli: {
@@ -197,8 +198,6 @@ export async function benchIngest(scale: number): Promise<IngestBenchResult> {
     const z = hasZeek ? writeInChild('zeek', zeekFile, zeekRecords, 42) : undefined
 
     let t = performance.now()
-
-    t = performance.now()
     let objectFlows = 0
     const summaries: FileSummary[] = []
     for await (const batch of readFlowBatches(

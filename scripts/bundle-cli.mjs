@@ -4,8 +4,8 @@
  * `tsc` has built `dist/`: one file (and a chunk per verb group that `main.ts` loads on demand)
  * instead of the ~330 modules of `dist/` and of zod, yaml, commander, cli-progress and the others
  * that Node resolves, reads, compiles and links one by one at every start. `bulkhead ingest` of a
- * 1 000-record file: 0.31–0.34 → 0.25–0.26 s, `bulkhead eval` on the demo 0.21 → 0.18 s (built
- * CLI, three runs each, 2026-11-25). `@duckdb/node-api` stays outside: `src/store/duckdb/api.ts`
+ * 1 000-record file: 0.30–0.36 → 0.25–0.28 s, `bulkhead eval` on the demo 0.21 → 0.18 s (built
+ * CLI, three alternating runs each, 2026-11-25). `@duckdb/node-api` stays outside: `src/store/duckdb/api.ts`
  * loads it with `require` when a store is opened.
  *
  * Usage: `node scripts/bundle-cli.mjs [ENTRY [OUTDIR]]` (default `dist/cli/main.js` into
