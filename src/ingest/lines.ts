@@ -269,7 +269,10 @@ export async function peekBytes(
   const close = async (): Promise<void> => {
     if (!done && !failure) await it.return?.()
   }
-  return { head: Buffer.concat(seen), failed: failure !== undefined, rest: rest(), close }
+  // one chunk (a small file is one) is the head as it is: copying it took three copies of every
+  // small file, one for each peek reading takes
+  const head = seen.length === 1 ? (seen[0] as Uint8Array) : Buffer.concat(seen)
+  return { head, failed: failure !== undefined, rest: rest(), close }
 }
 
 /** {@link openBytes} without the UTF-16 step: raw or gunzipped bytes. */
