@@ -194,6 +194,22 @@ export function addressPieces(
 }
 
 /**
+ * The addresses of `block` outside every block of `except` (those of another family are ignored):
+ * the pieces of {@link addressPieces} that lie in no except block, ascending; empty when the
+ * excepts cover the whole block. The addresses a CIDR selector with `except` matches (DESIGN.md
+ * "selector"; Kubernetes `IPBlock{CIDR, Except}`).
+ */
+export function addressesLeft(
+  block: Cidr,
+  except: readonly Cidr[],
+): { readonly first: bigint; readonly last: bigint }[] {
+  if (except.length === 0) return [cidrRange(block)]
+  return addressPieces(block, except).filter(
+    (p) => !except.some((e) => cidrContains(e, { family: block.family, value: p.first })),
+  )
+}
+
+/**
  * Splits an inclusive address range (values as in {@link IpAddress}) into the fewest CIDR blocks,
  * in ascending order, as text, none shorter than `/minPrefix`.
  * @param minPrefix - the shortest prefix to write, 0 or 1 (default 1: ipset `hash:net` cannot

@@ -8,10 +8,9 @@
 import { z } from 'zod'
 import {
   DAY_MS,
-  addressPieces,
+  addressesLeft,
   checkLabelKey,
   checkLabelValue,
-  cidrContains,
   cidrCovers,
   diagnostic,
   expressionMatches,
@@ -494,17 +493,6 @@ export function selectorMatchesSomeWorkload(
 }
 
 /**
- * True when the `except` blocks of a CIDR selector leave none of its block: every piece of the
- * block cut at the excepts' edges ({@link addressPieces}) lies inside an except.
- */
-function exceptsCoverBlock(sel: Extract<Selector, { kind: 'cidr' }>): boolean {
-  if (sel.except.length === 0) return false
-  return addressPieces(sel.cidr, sel.except).every((p) =>
-    sel.except.some((c) => cidrContains(c, { family: sel.cidr.family, value: p.first })),
-  )
-}
-
-/**
  * Warnings for one selector against the resolved inventory: `policy/unknown-label-key` for each
  * key no workload carries, and `policy/selector-matches-nothing` when a label or workload selector
  * (ANDed with `scope` unless global) matches no workload, or when a CIDR selector's `except`
@@ -534,7 +522,7 @@ export function selectorWarnings(
       }
     }
   }
-  if (sel.kind === 'cidr' && exceptsCoverBlock(sel)) {
+  if (sel.kind === 'cidr' && addressesLeft(sel.cidr, sel.except).length === 0) {
     out.push(
       diagnostic(
         'policy/selector-matches-nothing',

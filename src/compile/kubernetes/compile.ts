@@ -61,7 +61,7 @@
  */
 import {
   AddressRangeSet,
-  addressPieces,
+  addressesLeft,
   BulkheadError,
   checkKubernetesLabelKey,
   checkKubernetesLabelValue,
@@ -1106,9 +1106,9 @@ function invalidLabels(s: K8sLabelSelector): string | undefined {
  */
 export function blockCidrs(block: Cidr, except: readonly Cidr[]): string[] {
   if (except.length === 0) return [block.text]
-  return addressPieces(block, except)
-    .filter((p) => !except.some((e) => cidrContains(e, { family: block.family, value: p.first })))
-    .flatMap((p) => rangeToCidrs(block.family, { lo: p.first, hi: p.last }))
+  return addressesLeft(block, except).flatMap((p) =>
+    rangeToCidrs(block.family, { lo: p.first, hi: p.last }),
+  )
 }
 
 /** @throws BulkheadError `compile/unknown-host` for each host name no workload has. */

@@ -817,6 +817,9 @@ const STATE_BY_KEY: ReadonlyMap<number, number> = new Map(
   }),
 )
 
+/** The `proto` and `conn_state` values the byte reader matches before the unset and empty markers. */
+const ZEEK_WORDS: ReadonlySet<string> = new Set(['tcp', 'udp', 'icmp', ...STATE_NAMES])
+
 // results of the token readers below
 /** The token is `#unset_field` (or `#empty_field`, which the line reader treats alike for counts). */
 const T_UNSET = -1
@@ -1029,11 +1032,10 @@ export class ZeekColumnReader extends ColumnLineReader {
     // the line reader's own rules decide lines without both addresses, or whose unset and
     // empty markers could be confused with a value read here: a number, an address, or a
     // `proto` or `conn_state` word (which fastLine looks for before the markers)
-    const words = new Set(['tcp', 'udp', 'icmp', ...STATE_NAMES])
     const plain = (w: Buffer): boolean =>
       w.length > 0 &&
       w.every((c) => c > 32 && c < 127 && !(c >= 48 && c <= 57) && c !== 46) &&
-      !words.has(w.toString('latin1'))
+      !ZEEK_WORDS.has(w.toString('latin1'))
     // and a header whose address column names could pass for addresses (repeated headers)
     const named = (i: number): boolean => i >= 0 && !/[\d:]/.test(fields[i] ?? '')
     if (!named(L.origH) || !named(L.respH) || !plain(L.unset) || !plain(L.empty)) return
