@@ -213,6 +213,24 @@ describe('rejected-at-other-end: read and stored, in one file or several', () =>
     ])
   })
 
+  it('ingest settles an accept that reading held apart from its refusal (9 records between)', async () => {
+    // A@0, nine accepts of the direction @1…9, R@10: reading keeps at most 9 records of the
+    // connection together, so R@10 settles A@1…9 and leaves A@0 accept; the store settles the unpaired halves of one
+    // file as of several (README Limits), so `ingest` stores every accept reject: the halves of
+    // the one transaction that stores the file meet among themselves
+    const records = [rec('>', 0, 'ACCEPT', 1)]
+    for (let t = 1; t <= 9; t++) records.push(rec('>', t, 'ACCEPT', 1 + t))
+    records.push(rec('>', 10, 'REJECT', 11))
+    const { one } = files([records])
+    const store = path.join(path.dirname(one), 'one.duckdb')
+    await ingestEach(store, [one], 'aws-vpc')
+    const read9 = await read(one)
+    expect(read9.slice(0, 3)).toEqual(['0 1 accept', '1 2 reject', '2 3 reject'])
+    expect(await stored(store)).toEqual(
+      records.map((_, i) => `${String(i)} ${String(i + 1)} reject`),
+    )
+  })
+
   it('a refused reply does not settle the accepted request (another direction)', async () => {
     // the request got through; the reply was refused (a stateless network ACL): the records do
     // not pair (other actions), and the reply, stored turned round, has the request's ends

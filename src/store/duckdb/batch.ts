@@ -719,22 +719,19 @@ const BOTH_ENDS_SLACK_MS = 60_000
 const BOTH_ENDS_LOOKBACK_MS = 3_600_000
 
 /**
- * The statement that reads `reject` the `accept` halves of one direction that a half written
+ * The query of the row ids of the `accept` halves of one direction that a half written
  * `reject` refuses (`rejected-at-other-end`), over the unpaired halves (`half` with core
  * `HALF_UNPAIRED`) that start in `[lo, hi]` and that `scope` (SQL over `flow_rows`) admits: the
  * same record (protocol, source and destination address and port as the record wrote them: a half
  * stored turned round, `HALF_SWAPPED`, is turned back; for ICMP both read typeless, or both with
  * their type), the same `exporter` (NULL for AWS and GCP), one `accept` and one `reject` that is
  * no settled accept itself (`HALF_SETTLED` clear), their times overlapping or at most
- * {@link BOTH_ENDS_SLACK_MS} apart; with `otherFile`, of different files only. A half it settles
- * is marked `HALF_SETTLED`, so that it settles nothing in turn, here or in a later transaction,
- * as in reading (ingest direction.ts `DirectionPairer`).
+ * {@link BOTH_ENDS_SLACK_MS} apart; with `otherFile`, of different files only ({@link settleHalves}
+ * reads them `reject`).
  */
-function settleHalvesSql(lo: number, hi: number, scope: string, otherFile: boolean): string {
+function refusedHalvesSql(lo: number, hi: number, scope: string, otherFile: boolean): string {
   const swapped = `(half & ${String(HALF_SWAPPED)}) <> 0`
-  return `UPDATE flow_rows SET observed_action = 1, half = half | ${String(HALF_SETTLED)}
-     WHERE rowid IN (
-       WITH near AS (
+  return `WITH near AS (
          SELECT rowid AS id, source, exporter, protocol, start_ms, end_ms, observed_action,
            (half & ${String(HALF_SETTLED)}) <> 0 AS settled,
            half & ${String(HALF_ECHO_ASSUMED | HALF_ICMP_TYPED)} AS icmp,
@@ -745,14 +742,55 @@ function settleHalvesSql(lo: number, hi: number, scope: string, otherFile: boole
          FROM flow_rows
          WHERE start_ms BETWEEN ${String(lo)} AND ${String(hi)}
            AND (half & ${String(HALF_UNPAIRED)}) <> 0 AND observed_action <= 1 AND ${scope})
-       SELECT a.id FROM near a JOIN near r
+       SELECT DISTINCT a.id FROM near a JOIN near r
          ON a.exporter IS NOT DISTINCT FROM r.exporter AND a.rs = r.rs AND a.rd = r.rd
            AND a.rsp = r.rsp AND a.rdp = r.rdp AND a.protocol = r.protocol AND a.icmp = r.icmp
        WHERE a.observed_action = 0 AND r.observed_action = 1 AND NOT r.settled${
          otherFile ? ' AND a.source <> r.source' : ''
        }
          AND r.start_ms <= a.end_ms + ${String(BOTH_ENDS_SLACK_MS)}
-         AND a.start_ms <= r.end_ms + ${String(BOTH_ENDS_SLACK_MS)})`
+         AND a.start_ms <= r.end_ms + ${String(BOTH_ENDS_SLACK_MS)}`
+}
+
+/** The connection's temporary table of the row ids {@link settleHalves} reads `reject`. */
+const SETTLE_IDS = 'bulkhead_settle_ids'
+
+/**
+ * Reads `reject` the halves {@link refusedHalvesSql} finds, and marks them `HALF_SETTLED`, so
+ * that they settle nothing in turn, here or in a later transaction, as in reading (ingest
+ * direction.ts `DirectionPairer`). The ids are found first and kept in a temporary table, and
+ * the update runs only when there are some: an `UPDATE … WHERE rowid IN (query)` that changes
+ * nothing costs about twice the query alone (5 000 000 AWS records in one transaction, 2.84 M
+ * rows, 682 777 unpaired halves, nothing to settle: 164 ms against 82–97 ms, 2026-11-25).
+ * @returns how many stored halves were turned to `reject`.
+ */
+async function settleHalves(
+  conn: DuckDBConnection,
+  lo: number,
+  hi: number,
+  scope: string,
+  otherFile: boolean,
+): Promise<number> {
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${SETTLE_IDS} AS ${refusedHalvesSql(lo, hi, scope, otherFile)}`,
+  )
+  let changed = 0
+  try {
+    const found = await conn.runAndReadAll(`SELECT count(*) FROM ${SETTLE_IDS}`)
+    if (Number(found.getRows()[0]?.[0] ?? 0) > 0)
+      changed = (
+        await conn.run(
+          `UPDATE flow_rows SET observed_action = 1, half = half | ${String(HALF_SETTLED)}
+             WHERE rowid IN (SELECT id FROM ${SETTLE_IDS})`,
+        )
+      ).rowsChanged
+  } catch (err) {
+    // the transaction is rolled back; the error that says why is the one to keep
+    await conn.run(`DROP TABLE IF EXISTS ${SETTLE_IDS}`).catch(() => undefined)
+    throw err
+  }
+  await conn.run(`DROP TABLE ${SETTLE_IDS}`)
+  return changed
 }
 
 /**
@@ -760,7 +798,7 @@ function settleHalvesSql(lo: number, hi: number, scope: string, otherFile: boole
  * refused, across files and ingests: one direction of a connection (the record as written:
  * protocol, source and destination address and port), one unpaired half `accept` and one written
  * `reject`, their times overlapping or at most {@link BOTH_ENDS_SLACK_MS} apart, both of
- * {@link BOTH_ENDS_FORMATS} ({@link settleHalvesSql}). AWS logs a connection at each interface it
+ * {@link BOTH_ENDS_FORMATS} ({@link settleHalves}). AWS logs a connection at each interface it
  * crosses with that interface's action; when the destination's security group refuses it, the
  * source's interface logs it `ACCEPT` and the destination's `REJECT` ("Flow log records": "REJECT
  * — … not allowed by the security groups or network ACLs"), and the two records are often in
@@ -786,8 +824,7 @@ export async function settleBothEnds(
   const lo = Math.max(-8.64e15, span.lo - BOTH_ENDS_LOOKBACK_MS)
   const hi = Math.min(8.64e15, span.hi + BOTH_ENDS_SLACK_MS)
   const scope = `source IN (SELECT id FROM sources WHERE format IN (${formats}))`
-  const r = await conn.run(settleHalvesSql(lo, hi, scope, false))
-  return r.rowsChanged
+  return settleHalves(conn, lo, hi, scope, false)
 }
 
 /**
@@ -797,7 +834,7 @@ export async function settleBothEnds(
  * times overlapping or at most {@link BOTH_ENDS_SLACK_MS} apart, is one refusal: the accepted
  * half is read `reject`. As reading settles two such records of one exporter within a file
  * (ingest direction.ts `DirectionPairer.push`, `rejected-at-other-end`): the same exporter, the
- * same record ({@link settleHalvesSql}), the halves of different files (two halves of one file
+ * same record ({@link settleHalves}), the halves of different files (two halves of one file
  * that reading did not settle stay as they are, as in that file). Only unpaired halves carry their
  * exporter, so a flow merged from both directions is not looked at: within a file too, a record
  * paired with its reply is no longer held when the refusal comes.
@@ -810,8 +847,7 @@ export async function settleExporterEnds(
 ): Promise<number> {
   const lo = Math.max(-8.64e15, span.lo - BOTH_ENDS_LOOKBACK_MS)
   const hi = Math.min(8.64e15, span.hi + BOTH_ENDS_SLACK_MS)
-  const r = await conn.run(settleHalvesSql(lo, hi, 'exporter IS NOT NULL', true))
-  return r.rowsChanged
+  return settleHalves(conn, lo, hi, 'exporter IS NOT NULL', true)
 }
 
 /**
