@@ -44,6 +44,40 @@ describe('bulkhead validate', () => {
     expect(help.stdout).not.toContain('--now')
   })
 
+  it('--strict fails on a warning (exit 1), and passes a workspace without any', async () => {
+    // at 2026-12-02 one rule of the fixture has expired: a warning, which alone passes
+    const args = ['validate', '-w', 'test/fixtures/good', '--at', '2026-12-02']
+    const lax = await cli(...args)
+    expect(lax.code).toBe(0)
+    expect(lax.stdout).toMatch(/^ok: .*, 1 warning$/m)
+    const strict = await cli(...args, '--strict')
+    expect(strict.code).toBe(1)
+    expect(strict.stderr).toMatch(/ warning policy\/expired-rule: /)
+    expect(strict.stdout).toBe('1 warning, failed under --strict\n')
+    const json = await cli(...args, '--strict', '-o', 'json')
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: false,
+      strict: true,
+      errors: 0,
+      warnings: 1,
+    })
+    const clean = await cli(
+      'validate',
+      '-w',
+      'test/fixtures/good',
+      '--at',
+      '2026-11-22',
+      '--strict',
+    )
+    expect(clean.code).toBe(0)
+    expect(clean.stdout).toMatch(/^ok: 9 workloads, 2 externals, 1 policy, 10 rules\n$/)
+    // errors stay errors
+    const bad = await cli('validate', '-w', 'test/fixtures/multi-error', '--strict')
+    expect(bad.code).toBe(1)
+    expect(bad.stdout).toContain('10 errors')
+  })
+
   it('prints every error with file:line:col and code, and exits 1', async () => {
     const r = await cli(
       'validate',
