@@ -33,7 +33,7 @@ export function registerValidate(program: Command): void {
     .addOption(formerNowOption())
     .option(
       '--strict',
-      'fail on warnings too (a selector that matches nothing, an expired rule, …), as DESIGN.md rule 6 asks of a selector that matches nothing',
+      'fail on warnings too (a selector that matches nothing, a rule already expired, …)',
     )
     .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
     .addHelpText(
