@@ -22,6 +22,15 @@ export interface ValidateOutput {
   readonly diagnostics: readonly Diagnostic[]
 }
 
+/** The options of `validate`, as commander gives them. */
+interface ValidateOptions {
+  readonly workspace: string
+  readonly at: number
+  readonly now?: number
+  readonly strict?: boolean
+  readonly output: string
+}
+
 /** Registers `validate`. */
 export function registerValidate(program: Command): void {
   verb(program, 'validate')
@@ -47,42 +56,34 @@ Examples:
 Exit codes: 0 no errors (warnings allowed; with --strict, no warnings either), 1 at least one
 error (with --strict, at least one warning).`,
     )
-    .action(
-      async (opts: {
-        workspace: string
-        at: number
-        now?: number
-        strict?: boolean
-        output: string
-      }) => {
-        const strict = opts.strict === true
-        const result = await loadWorkspace(opts.workspace, new Date(atOf(opts)))
-        const diagnostics = sortDiagnostics(result.diagnostics)
-        const errors = diagnostics.filter((d) => d.severity !== 'warning').length
-        const out: ValidateOutput = {
-          ok: strict ? diagnostics.length === 0 : errors === 0,
-          strict,
-          errors,
-          warnings: diagnostics.length - errors,
-          workloads: result.inventory.workloads.length,
-          externals: result.inventory.externals.length,
-          policies: result.policySet.policies.length,
-          rules: result.policySet.policies.reduce((n, p) => n + p.rules.length, 0),
-          diagnostics,
-        }
-        if (opts.output === 'text') {
-          printDiagnostics(diagnostics)
-          const summary = out.ok
-            ? `ok: ${counted(out.workloads, 'workload')}, ${counted(out.externals, 'external')}, ${counted(out.policies, 'policy', 'policies')}, ${counted(out.rules, 'rule')}` +
-              (out.warnings > 0 ? `, ${counted(out.warnings, 'warning')}` : '')
-            : errors > 0
-              ? `${counted(errors, 'error')}, ${counted(out.warnings, 'warning')}: nothing loaded`
-              : `${counted(out.warnings, 'warning')}, failed under --strict`
-          process.stdout.write(`${summary}\n`)
-        } else {
-          emit(out, opts.output, () => '')
-        }
-        process.exitCode = out.ok ? EXIT.ok : EXIT.input
-      },
-    )
+    .action(async (opts: ValidateOptions) => {
+      const strict = opts.strict === true
+      const result = await loadWorkspace(opts.workspace, new Date(atOf(opts)))
+      const diagnostics = sortDiagnostics(result.diagnostics)
+      const errors = diagnostics.filter((d) => d.severity !== 'warning').length
+      const out: ValidateOutput = {
+        ok: strict ? diagnostics.length === 0 : errors === 0,
+        strict,
+        errors,
+        warnings: diagnostics.length - errors,
+        workloads: result.inventory.workloads.length,
+        externals: result.inventory.externals.length,
+        policies: result.policySet.policies.length,
+        rules: result.policySet.policies.reduce((n, p) => n + p.rules.length, 0),
+        diagnostics,
+      }
+      if (opts.output === 'text') {
+        printDiagnostics(diagnostics)
+        const summary = out.ok
+          ? `ok: ${counted(out.workloads, 'workload')}, ${counted(out.externals, 'external')}, ${counted(out.policies, 'policy', 'policies')}, ${counted(out.rules, 'rule')}` +
+            (out.warnings > 0 ? `, ${counted(out.warnings, 'warning')}` : '')
+          : errors > 0
+            ? `${counted(errors, 'error')}, ${counted(out.warnings, 'warning')}: nothing loaded`
+            : `${counted(out.warnings, 'warning')}, failed under --strict`
+        process.stdout.write(`${summary}\n`)
+      } else {
+        emit(out, opts.output, () => '')
+      }
+      process.exitCode = out.ok ? EXIT.ok : EXIT.input
+    })
 }
