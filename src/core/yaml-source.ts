@@ -18,7 +18,7 @@ import {
   type Pair,
   type YAMLMap,
 } from 'yaml'
-import type { z } from 'zod'
+import type * as z from 'zod'
 import {
   diagnostic,
   type Diagnostic,

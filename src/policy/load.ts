@@ -4,7 +4,7 @@
  * @remarks Semantics: DESIGN.md "Policy language v1" and "Workspace, inventory and enforcement
  * files"; STYLE.md "Errors".
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import {
   cidrContains,
   diagnostic,

@@ -5,7 +5,7 @@
  * @remarks Semantics: DESIGN.md "Policy language v1" (rules 2, 4 and 6) and "Workspace, inventory
  * and enforcement files"; Kubernetes label selectors for `matchExpressions`.
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import {
   DAY_MS,
   addressesLeft,

@@ -4,7 +4,7 @@
  * @remarks Format: DESIGN.md "Workspace, inventory and enforcement files".
  */
 import path from 'node:path'
-import { z } from 'zod'
+import * as z from 'zod'
 import {
   canonicalTimeZone,
   type Diagnostic,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Diagnostic } from '../../src/core/index.js'
-import { z } from 'zod'
+import * as z from 'zod'
 import { fieldName, parseYamlFile } from '../../src/core/yaml-source.js'
 
 function syntaxErrors(text: string): Diagnostic[] {

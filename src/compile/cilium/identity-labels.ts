@@ -25,7 +25,7 @@
  *   `io.cilium.k8s.policy.cluster` := the cluster name are set ({@link ciliumEndpointKey}).
  * @see https://docs.cilium.io/en/stable/operations/performance/scalability/identity-relevant-labels/
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import { diagnostic, type Diagnostic } from '../../core/index.js'
 import { parseYamlFile } from '../../core/yaml-source.js'
 

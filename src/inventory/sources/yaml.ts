@@ -5,7 +5,7 @@
  * workloads at overlapping times).
  * @remarks Format: DESIGN.md "Workspace, inventory and enforcement files".
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import {
   diagnostic,
   formatLocationFrom,
