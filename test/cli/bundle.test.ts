@@ -3,11 +3,12 @@
  * `dist/cli/bulkhead.js`, the package's `bin`): bundled here from the sources with the same
  * script into a folder laid out as `dist/cli` is, then run as a process. Its answers must be
  * those of the CLI run in process, including what it loads at run time: the version from
- * `package.json`, DuckDB (`require`d when a store opens), the verbs' on-demand chunks, and
- * cytoscape's file for `discover -o html`.
+ * `package.json`, DuckDB (its native library, loaded from `node_modules` when a store opens; its
+ * JavaScript API is bundled), the verbs' on-demand chunks, and cytoscape's file for
+ * `discover -o html`.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -78,6 +79,18 @@ describe('the bundled CLI', () => {
     expect(html.code).toBe(0)
     expect(html.stdout).toContain('cytoscape')
   }, 60_000)
+
+  it('bundles the JavaScript API of DuckDB and loads only its native library from node_modules', () => {
+    const chunks = readdirSync(join(dir, 'dist', 'cli'))
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(join(dir, 'dist', 'cli', f), 'utf8'))
+    const imports = (pkg: string): boolean =>
+      chunks.some((c) => c.includes(`from "${pkg}"`) || c.includes(`require("${pkg}")`))
+    expect(imports('@duckdb/node-api')).toBe(false)
+    expect(imports('@duckdb/node-bindings')).toBe(true)
+    // the API's own code is in the store's chunk
+    expect(chunks.some((c) => c.includes('class DuckDBInstance'))).toBe(true)
+  })
 
   it('a usage error exits 1 with the message, no stack trace', () => {
     const r = bundled('eval')

@@ -6,7 +6,8 @@
  * 0.1 s of CPU for this package on Node 20, on every command that opens a store); `require`
  * loads the same module (one instance: an `import` elsewhere, as in the tests, gets these very
  * classes) without that pass. Types come from the package with `import type`, which costs
- * nothing at run time.
+ * nothing at run time. The command line's bundle (scripts/bundle-cli.mjs) turns the call below
+ * into a plain `require` and bundles the package; keep its text as it is.
  */
 import { createRequire } from 'node:module'
 import type * as Api from '@duckdb/node-api'
