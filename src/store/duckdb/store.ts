@@ -137,13 +137,12 @@ const WHOLE_READ_BYTES = 1 << 20
  * worker of {@link fingerprintFileOffThread} gives its own thread, unless the process already
  * runs at a lower priority. On two cores the hashing shares them with the parser (the slower
  * side of an ingest) and DuckDB's insert; below them, it runs mostly when a core is free, and is
- * still done before the last record is read. 5 000 000 AWS records in process (`ingestFiles`,
- * 2026-11-25): 3.04–3.22 s at nice 0 against 2.91–3.07 s at nice 10 (eight alternating runs
- * each); in four runs each 2.94–3.00 s at nice 5 and 2.87–2.99 s at 19; 1 000 000 Zeek records
- * 0.85–0.92 → 0.82–0.87 s (nice 19, five runs each). Not lower than 10, so that on a machine
- * busy with other work the hashing still gets about a tenth of a core's share (CFS weights 110
- * against 1 024) and the store's commit, which waits for the fingerprint, is not held back for
- * long.
+ * still done before the last record is read. 5 000 000 AWS records in
+ * process (`ingestFiles`, four alternating runs each, 2026-11-25): 3.02–3.12 s at nice 0,
+ * 2.94–3.00 at 5, 2.86–2.93 at 10, 2.87–2.99 at 19; 1 000 000 Zeek records 0.85–0.92 → 0.82–0.87 s
+ * (nice 19, five runs each). Not lower than 10, so that on a machine busy with other work the
+ * hashing still gets about a tenth of a core's share (CFS weights 110 against 1 024) and the
+ * store's commit, which waits for the fingerprint, is not held back for long.
  */
 export const HASH_NICE = 10
 
