@@ -1,19 +1,5 @@
-import { execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import {
-  closeSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  truncateSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs'
-import { getPriority, tmpdir } from 'node:os'
+import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import fc from 'fast-check'
@@ -24,7 +10,6 @@ import {
   fingerprintFile,
   fingerprintFileOffThread,
   HASH_AHEAD_BYTES,
-  HASH_NICE,
 } from '../../src/store/duckdb/store.js'
 import { BATCH_ROWS, FlowWriter } from '../../src/store/duckdb/batch.js'
 import { FLOW_T0, syntheticFlow } from '../helpers/flows.js'
@@ -289,43 +274,6 @@ describe('DuckDB flow store', () => {
     const file = path.join(dir, 'small.log')
     writeFileSync(file, 'abc\n')
     expect(await fingerprintFileOffThread(file)).toBe(await fingerprintFile(file))
-  })
-
-  // Linux shows each thread's nice value in /proc/self/task/<tid>/stat (field 19). The worker
-  // reads a FIFO, so it waits there, at its priority, until the test writes the bytes.
-  it('hashes_on_a_thread_of_lower_priority', async (ctx) => {
-    if (!existsSync('/proc/thread-self'))
-      ctx.skip('no /proc/thread-self: the worker cannot name its thread (not Linux)')
-    if (getPriority() >= HASH_NICE)
-      ctx.skip(`the tests run at nice ${String(getPriority())}: the worker keeps that priority`)
-    const niceOfTasks = (): number[] =>
-      readdirSync('/proc/self/task').flatMap((tid) => {
-        try {
-          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-          // fields after the command's closing parenthesis start at field 3 (state)
-          return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])]
-        } catch {
-          return [] // the thread ended meanwhile
-        }
-      })
-    expect(niceOfTasks()).not.toContain(HASH_NICE)
-    const fifo = path.join(dir, 'hash.fifo')
-    execFileSync('mkfifo', [fifo])
-    const hashing = fingerprintFileOffThread(fifo)
-    let seen = false
-    try {
-      for (let i = 0; i < 500 && !seen; i++) {
-        seen = niceOfTasks().includes(HASH_NICE)
-        if (!seen) await new Promise((r) => setTimeout(r, 10))
-      }
-    } finally {
-      // the worker's read of the FIFO ends when the writing end is closed
-      const fd = openSync(fifo, 'w')
-      writeSync(fd, 'abc\n')
-      closeSync(fd)
-    }
-    expect(seen).toBe(true)
-    expect(await hashing).toBe(createHash('sha256').update('abc\n').digest('hex'))
   })
 
   it('stores_nothing_of_a_file_whose_flow_source_fails_mid_file', async () => {

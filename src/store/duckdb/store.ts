@@ -133,34 +133,13 @@ export async function fingerprintFile(file: string): Promise<string> {
 const WHOLE_READ_BYTES = 1 << 20
 
 /**
- * The nice value (Linux scheduling priority, -20 highest to 19 lowest; 0 by default) the hashing
- * worker of {@link fingerprintFileOffThread} gives its own thread, unless the process already
- * runs at a lower priority. On two cores the hashing shares them with the parser (the slower
- * side of an ingest) and DuckDB's insert; below them, it runs mostly when a core is free, and is
- * still done before the last record is read. 5 000 000 AWS records in
- * process (`ingestFiles`, four alternating runs each, 2026-11-25): 3.02–3.12 s at nice 0,
- * 2.94–3.00 at 5, 2.86–2.93 at 10, 2.87–2.99 at 19; 1 000 000 Zeek records 0.85–0.92 → 0.82–0.87 s
- * (nice 19, five runs each). Not lower than 10, so that on a machine busy with other work the
- * hashing still gets about a tenth of a core's share (CFS weights 110 against 1 024) and the
- * store's commit, which waits for the fingerprint, is not held back for long.
- */
-export const HASH_NICE = 10
-
-/**
  * The worker of {@link fingerprintFileOffThread}: plain CommonJS (run with `eval`), so that it
- * runs the same from the TypeScript sources and from `dist/`. It first lowers its own thread's
- * priority to {@link HASH_NICE} where Linux shows the thread's id (`/proc/thread-self`); where
- * that fails (another system, no /proc) it hashes at the process's priority.
+ * runs the same from the TypeScript sources and from `dist/`.
  */
 const HASH_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
-const { createReadStream, readlinkSync } = require('node:fs')
-const os = require('node:os')
-try {
-  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
-  if (os.getPriority(tid) < ${String(HASH_NICE)}) os.setPriority(tid, ${String(HASH_NICE)})
-} catch {}
+const { createReadStream } = require('node:fs')
 const hash = createHash('sha256')
 createReadStream(workerData, { highWaterMark: 1 << 20 })
   .on('data', (chunk) => hash.update(chunk))
