@@ -7,10 +7,10 @@
  * 1 000-record file: 0.30–0.36 → 0.25–0.28 s, `bulkhead eval` on the demo 0.21 → 0.18 s (built
  * CLI, three alternating runs each, 2026-11-25).
  *
- * Rolldown rather than esbuild (sessions 39–40): esbuild turns every top-level `const` of a
- * bundle into `var` (by design, with no option against it), and V8 then reads each module-level
- * constant and typed array of the parsers' hot loops from its slot at every use instead of
- * compiling it in; ingesting 1 000 000 Zeek records spent 0.84–0.88 s in the esbuild bundle
+ * Rolldown since session 41, rather than esbuild (sessions 39–40): esbuild turns every
+ * top-level `const` of a bundle into `var` (by design, with no option against it), and V8 then
+ * reads each module-level constant and typed array of the parsers' hot loops from its slot at
+ * every use instead of compiling it in; ingesting 1 000 000 Zeek records spent 0.84–0.88 s in the esbuild bundle
  * against 0.79–0.85 s unbundled, 0.78–0.85 s in Rolldown's, which keeps `const` (the summary's
  * `seconds`, ten alternating runs each, 2026-11-25).
  *
