@@ -107,10 +107,11 @@ class U32Map {
 }
 
 /**
- * The strings of one file's flows (addresses, workload names), each with one code. A string has
- * exactly one code whichever way it came in (as text, or as an IPv4 address read from bytes), so
- * equal codes mean equal text. Grows with the distinct strings of a file (for flow logs, the
- * distinct addresses: typically thousands).
+ * The strings of the flows of one file, or of every file of a read (`ReadRun.strings`):
+ * addresses, workload names, each with one code. A string has exactly one code whichever way it
+ * came in (as text, or as an IPv4 address read from bytes), so equal codes mean equal text. Codes
+ * are only added, never changed: a batch read earlier keeps its meaning. Grows with the distinct
+ * strings read (for flow logs, the distinct addresses: typically thousands a file).
  */
 export class StringTable {
   private readonly interner = new Interner()

@@ -166,9 +166,10 @@ export interface ReadOptions {
   /** Called after each read chunk (≈256 KiB) and at the end of each file. */
   readonly onProgress?: (p: ReadProgress) => void
   /**
-   * What the files of the whole read share ({@link ReadRun}: NetFlow templates, GCP reports), for
-   * a caller that reads one run's files one call at a time (ingest: one transaction per file);
-   * make it with {@link readRunOf}. Default: one for the files of the call.
+   * What the files of the whole read share ({@link ReadRun}: NetFlow templates, GCP reports, the
+   * string table of columns), for a caller that reads one run's files one call at a time (ingest:
+   * one transaction per file); make it with {@link readRunOf}. Default: one for the files of the
+   * call.
    */
   readonly run?: ReadRun
 }
@@ -207,6 +208,14 @@ export function readRunOf(
     ),
     gcpReports: new GcpReports(),
   }
+}
+
+/**
+ * `run` with one {@link StringTable} for the columnar reads made with it ({@link ReadRun.strings}):
+ * for a group of files stored by one batch writer (`ingest`'s runs of small files).
+ */
+export function withSharedStrings(run: ReadRun): ReadRun {
+  return { ...run, strings: new StringTable() }
 }
 
 /**
@@ -435,7 +444,7 @@ async function* readOne(
     ) {
       // the columnar path: rows in typed arrays, pairing on string codes (columnar.ts)
       const fmt = parser.format
-      const table = new StringTable()
+      const table = opts.run?.strings ?? new StringTable()
       const cpairer =
         opts.pair !== false && PAIRED_FORMATS.has(fmt)
           ? new ColumnPairer(fmt, file, table)
@@ -564,7 +573,8 @@ async function* readOne(
     // half's mark (FlowColumns.half): the store pairs it with the other half from another file
     // (AWS, GCP; NetFlow/IPFIX and goflow2 halves go as flow objects with their marks and
     // exporters, below)
-    const table = columnar && pairer !== undefined ? new StringTable() : undefined
+    const table =
+      columnar && pairer !== undefined ? (opts.run?.strings ?? new StringTable()) : undefined
     const ready = (): Flow[] | FlowColumns => {
       if (pairer !== undefined && table !== undefined) {
         const c = new FlowColumns(parser.format, file, table, out.length)

@@ -20,6 +20,8 @@ import { DirectionPairer, orient } from '../../src/ingest/direction.js'
 import {
   readFlowBatches,
   readFlowColumns,
+  readRunOf,
+  withSharedStrings,
   type FileSummary,
   type ReadOptions,
 } from '../../src/ingest/read.js'
@@ -1476,6 +1478,61 @@ describe('ColumnPairer equals DirectionPairer', () => {
     const both = pairBothWays(flows, 4)
     for (const got of [both.objects, both.columns]) {
       expect(got.map((f) => [f.packets, f.bytes])).toEqual([[M, M]])
+    }
+  })
+
+  it('the files read with a run of shared strings have one string table: an address has one code in all', async () => {
+    const v2 = `${V2}\n`
+    const aws1 = write(
+      v2 +
+        '2 123456789012 eni-1 10.0.0.1 10.0.0.2 49152 443 6 10 840 1790000000 1790000060 ACCEPT OK\n' +
+        '2 123456789012 eni-1 10.0.0.2 10.0.0.1 443 49152 6 8 620 1790000000 1790000060 ACCEPT OK\n',
+    )
+    const aws2 = write(
+      v2 +
+        '2 123456789012 eni-2 10.0.0.3 10.0.0.1 50000 443 6 4 300 1790000100 1790000160 REJECT OK\n' +
+        '2 123456789012 eni-2 2001:db8::1 10.0.0.1 50001 443 6 4 300 1790000100 1790000160 ACCEPT OK\n',
+    )
+    const zeek = write(
+      [
+        ...HEADER_FULL,
+        '1790000200.5\t10.0.0.1\t40000\t10.0.0.3\t53\tudp\tSF\t1\t40\t68\t1\t80\t108',
+      ].join('\n') + '\n',
+    )
+    const files = [aws1, aws2, zeek]
+    const objects: Flow[] = []
+    const objectSummaries: FileSummary[] = []
+    for await (const b of readFlowBatches(
+      files,
+      { format: 'auto', strict: false },
+      objectSummaries,
+    ))
+      objects.push(...b)
+    // one call a file, with one run, as `ingest` reads them: a table a file (`readRunOf`), or
+    // one for all of them (`withSharedStrings`, a run of small files)
+    const plain = readRunOf(files.map((file) => ({ file, format: 'auto' as const })))
+    for (const run of [plain, withSharedStrings(plain)]) {
+      const flows: Flow[] = []
+      const summaries: FileSummary[] = []
+      const tables = new Set<StringTable>()
+      for (const file of files)
+        for await (const b of readFlowColumns(
+          [file],
+          { format: 'auto', strict: false, run },
+          summaries,
+        )) {
+          expect(b).toBeInstanceOf(FlowColumns)
+          if (!(b instanceof FlowColumns)) continue
+          tables.add(b.table)
+          flows.push(...b.toFlows())
+        }
+      expect(flows).toStrictEqual(objects)
+      expect(summaries).toStrictEqual(objectSummaries)
+      if (run.strings === undefined) expect(tables.size).toBe(files.length)
+      else {
+        expect([...tables]).toStrictEqual([run.strings])
+        expect(run.strings.strings.filter((t) => t === '10.0.0.1')).toHaveLength(1)
+      }
     }
   })
 

@@ -12,12 +12,13 @@ import {
   readFlowColumns,
   summarize,
   formatRunSummary,
+  withSharedStrings,
   type FileSummary,
   type RunSummary,
 } from '../../ingest/read.js'
 import { isRegularFile } from '../../ingest/lines.js'
 import { PARSERS } from '../../ingest/registry.js'
-import type { FlowFormat } from '../../ingest/types.js'
+import type { FlowFormat, ReadRun } from '../../ingest/types.js'
 import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from '../../policy/workspace.js'
 import type { FlowBatch, IngestFileResult } from '../../store/index.js'
 import { openStore } from '../store.js'
@@ -270,8 +271,8 @@ export async function ingestFiles(
   let readRecords = 0
   // records of the files stored so far: where the progress bar's count goes on from
   let storedRecords = 0
-  /** The batches of one job's file, its reading shown on the progress bar. */
-  const read = (job: IngestJob, file: string): AsyncIterable<FlowBatch> => {
+  /** The batches of one job's file, read with `run`, its reading shown on the progress bar. */
+  const read = (job: IngestJob, file: string, run: ReadRun): AsyncIterable<FlowBatch> => {
     // the records of the file read before, in a run, are stored only when the run commits
     doneRecords += readRecords
     readRecords = 0
@@ -281,7 +282,7 @@ export async function ingestFiles(
         format: job.format,
         strict: opts.strict,
         ...(job.fields !== undefined ? { fields: job.fields } : {}),
-        run: shared,
+        run,
         onProgress: (p) => {
           progress.update({
             bytesDone: doneBytes + p.bytesRead,
@@ -325,11 +326,13 @@ export async function ingestFiles(
       if (group > 1) {
         const run = jobs.slice(i, i + group)
         const base = i
+        // one string table for the run's files, which one batch writer stores (ReadRun.strings)
+        const runRead = withSharedStrings(shared)
         const results = await store.ingestFiles(
           run.map((j) => j.file),
           (file, k) => {
             doneBytes = offsets[base + k] ?? 0
-            return read(run[k] as IngestJob, file)
+            return read(run[k] as IngestJob, file, runRead)
           },
         )
         results.forEach((r, k) => {
@@ -346,7 +349,7 @@ export async function ingestFiles(
       const before = summaries.length
       let result: IngestFileResult | BulkheadError
       try {
-        result = await store.ingestFile(job.file, (file) => read(job, file))
+        result = await store.ingestFile(job.file, (file) => read(job, file, shared))
       } catch (err) {
         if (!(err instanceof BulkheadError)) throw err
         result = err
