@@ -107,8 +107,8 @@ class U32Map {
 }
 
 /**
- * The strings of the flows of one file, or of every file of a read (`ReadRun.strings`):
- * addresses, workload names, each with one code. A string has exactly one code whichever way it
+ * The strings of the flows of one file, or of the files read with one `ReadRun` that has
+ * `strings` (a run of small files): addresses, workload names, each with one code. A string has exactly one code whichever way it
  * came in (as text, or as an IPv4 address read from bytes), so equal codes mean equal text. Codes
  * are only added, never changed: a batch read earlier keeps its meaning. Grows with the distinct
  * strings read (for flow logs, the distinct addresses: typically thousands a file).

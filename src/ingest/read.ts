@@ -166,10 +166,10 @@ export interface ReadOptions {
   /** Called after each read chunk (≈256 KiB) and at the end of each file. */
   readonly onProgress?: (p: ReadProgress) => void
   /**
-   * What the files of the whole read share ({@link ReadRun}: NetFlow templates, GCP reports, the
-   * string table of columns), for a caller that reads one run's files one call at a time (ingest:
-   * one transaction per file); make it with {@link readRunOf}. Default: one for the files of the
-   * call.
+   * What the files of the whole read share ({@link ReadRun}: NetFlow templates, GCP reports, and
+   * a string table where the run has one), for a caller that reads one run's files one call at a
+   * time (ingest: one transaction per file); make it with {@link readRunOf}. Default: one for the
+   * files of the call.
    */
   readonly run?: ReadRun
 }
