@@ -344,6 +344,16 @@ export function* jsonLines(value: unknown): Generator<string> {
   yield '\n'
 }
 
+/**
+ * Writes `text` to stdout, waiting for the stream to drain when its buffer is full: for output
+ * written while input is still read (`flows`, `simulate -o jsonl`), so that memory stays bounded
+ * whatever reads stdout, however slowly.
+ */
+export async function writeStdout(text: string): Promise<void> {
+  if (!process.stdout.write(text))
+    await new Promise<void>((resolve) => process.stdout.once('drain', resolve))
+}
+
 /** Gathers pieces of text into writes of about this many UTF-16 units. */
 const WRITE_UNITS = 1 << 20
 

@@ -249,6 +249,44 @@ export interface AddressInfo {
   readonly entity: number
 }
 
+/**
+ * The verdict of one flow, as {@link Simulator.addFlow} gives it (`simulate -o jsonl`): the
+ * fields of `eval -o json` that a flow of a log has, in the flow's own orientation. A reply is
+ * judged as the connection it answers (DESIGN.md rule 3): `service` is then that connection's,
+ * and `srcEntity`/`srcMode` stay the flow's source (the connection's destination).
+ */
+export interface FlowVerdict {
+  readonly decision: 'allowed' | 'denied'
+  /**
+   * What decided: `rule` (named in `rule`), `default-deny`, or one of the allowances no rule
+   * judges: `link-control` (IPv6 neighbour and multicast listener discovery, IGMP) and `related`
+   * (an ICMP error message).
+   */
+  readonly by: 'rule' | 'default-deny' | 'link-control' | 'related'
+  readonly rule: RuleRef | null
+  readonly action: 'allow' | 'deny' | null
+  /** The service judged: `tcp/5432`, `icmp/8`; for a reply, its connection's. */
+  readonly service: string
+  /** True when the flow was judged as the connection it answers. */
+  readonly reply: boolean
+  readonly srcEntity: EdgeEndpoint
+  readonly dstEntity: EdgeEndpoint
+  /** The ends' modes (after `asEnforced`). */
+  readonly srcMode: EnforcementMode
+  readonly dstMode: EnforcementMode
+  /**
+   * The mode that applies: the stronger of the two ends', and for a flow to a multicast group or
+   * the broadcast also its receivers' (see the module comment).
+   */
+  readonly mode: EnforcementMode
+  /**
+   * `allowed`, or for a denied flow what {@link mode} does with it (`blocked`,
+   * `would-be-blocked`, `unenforced`), or `already-rejected` when its observer had rejected it
+   * (counted apart, see the module comment).
+   */
+  readonly outcome: Outcome | 'already-rejected'
+}
+
 function zeroOutcomes(): Record<Outcome, number> {
   return { allowed: 0, blocked: 0, 'would-be-blocked': 0, unenforced: 0 }
 }
@@ -257,6 +295,24 @@ function endpointOf(e: Entity): EdgeEndpoint {
   return {
     name: entityName(e),
     kind: e.kind === 'workload' ? 'workload' : e.named ? 'external' : 'unmanaged',
+  }
+}
+
+/** One flow as a group of one ({@link FlowGroup}), its own example. */
+function groupOf(flow: Flow): FlowGroup {
+  return {
+    src: flow.src,
+    dst: flow.dst,
+    srcPort: flow.srcPort,
+    dstPort: flow.dstPort,
+    protocol: flow.protocol,
+    direction: flow.direction,
+    ...(flow.observedAction === 'reject' ? { rejected: true } : {}),
+    count: 1,
+    first: flow.start,
+    last: flow.end,
+    at: flow.start,
+    examples: [{ source: flow.source, start: flow.start }],
   }
 }
 
@@ -317,20 +373,47 @@ export class Simulator {
 
   /** Judges one flow. Never throws: an address that does not parse is counted in `skipped`. */
   add(flow: Flow): void {
-    this.addGroup({
-      src: flow.src,
-      dst: flow.dst,
-      srcPort: flow.srcPort,
-      dstPort: flow.dstPort,
-      protocol: flow.protocol,
-      direction: flow.direction,
-      ...(flow.observedAction === 'reject' ? { rejected: true } : {}),
-      count: 1,
-      first: flow.start,
-      last: flow.end,
-      at: flow.start,
-      examples: [{ source: flow.source, start: flow.start }],
-    })
+    this.addGroup(groupOf(flow))
+  }
+
+  /**
+   * Judges one flow as {@link add} does, and returns its verdict; undefined when an address does
+   * not parse (counted in `skipped`). Never throws.
+   */
+  addFlow(flow: Flow): FlowVerdict | undefined {
+    const g = groupOf(flow)
+    const v = this.judge(g)
+    this.record(g, v)
+    if (v === undefined) return undefined
+    const { code, src, dst, reply } = v
+    // the connection's ends, shown the flow's way round
+    const s = reply ? dst : src
+    const d = reply ? src : dst
+    const srcMode = this.modeOf(s.cls)
+    const dstMode = this.modeOf(d.cls)
+    const rule = code >= 0 ? this.index.ruleAt(code >> 1) : undefined
+    const allowed = v.outcome === 'allowed'
+    return {
+      decision: allowed ? 'allowed' : 'denied',
+      by:
+        rule !== undefined
+          ? 'rule'
+          : code === LINK_CONTROL_CODE
+            ? 'link-control'
+            : code === RELATED_CODE
+              ? 'related'
+              : 'default-deny',
+      rule: rule === undefined ? null : { policy: rule.policy, id: rule.id },
+      action: rule === undefined ? null : rule.action,
+      service: formatService({ protocol: g.protocol, ports: { lo: v.port, hi: v.port } }),
+      reply,
+      srcEntity: this.entities[s.entity] as EdgeEndpoint,
+      dstEntity: this.entities[d.entity] as EdgeEndpoint,
+      srcMode,
+      dstMode,
+      mode: this.modeAt(src.cls, dst.cls, g.at),
+      outcome: !allowed && g.rejected === true ? 'already-rejected' : v.outcome,
+    }
   }
 
   /**
@@ -338,7 +421,11 @@ export class Simulator {
    * that does not parse is counted in `skipped` (`bad-address`).
    */
   addGroup(g: FlowGroup): void {
-    const v = this.judge(g)
+    this.record(g, this.judge(g))
+  }
+
+  /** Counts group `g` under its verdict `v` ({@link judge}; undefined: an address does not parse). */
+  private record(g: FlowGroup, v: ReturnType<Simulator['judge']>): void {
     if (v === undefined) {
       this.skipped['bad-address'] = (this.skipped['bad-address'] ?? 0) + g.count
       return
@@ -415,15 +502,22 @@ export class Simulator {
       return undefined
     }
     const code = this.index.decideClasses(src.cls, dst.cls, g.protocol, port)
-    let outcome: Outcome = 'allowed'
-    if (!isAllowedCode(code)) {
-      let mode = strongerMode(this.modeOf(src.cls), this.modeOf(dst.cls))
-      // a packet to a group: every workload that may receive it judges it at its ingress
-      if ((this.classCode(dst.cls) & GROUP_BIT) !== 0 && mode !== 'enforce')
-        mode = strongerMode(mode, this.receiversMode(g.at))
-      outcome = outcomeOf('denied', mode)
-    }
+    const outcome: Outcome = isAllowedCode(code)
+      ? 'allowed'
+      : outcomeOf('denied', this.modeAt(src.cls, dst.cls, g.at))
     return { code, outcome, src, dst, port, reply }
+  }
+
+  /**
+   * The mode that applies to a flow of the connection from class `src` to class `dst` at `at`
+   * (ms): the stronger of the two ends', and for a packet to a group also its receivers' (every
+   * workload that may receive it judges it at its ingress).
+   */
+  private modeAt(src: number, dst: number, at: number): EnforcementMode {
+    const mode = strongerMode(this.modeOf(src), this.modeOf(dst))
+    return (this.classCode(dst) & GROUP_BIT) !== 0 && mode !== 'enforce'
+      ? strongerMode(mode, this.receiversMode(at))
+      : mode
   }
 
   /** The report of everything added so far: {@link summary} and every {@link deniedEdges} object. */

@@ -6,10 +6,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
+  entityName,
   formatRuleRef,
+  formatService,
   isGroupAddress,
   judgedAsReply,
   parseIp,
+  replyConnectionPort,
   type IpAddress,
   labelSet,
   parseCidr,
@@ -195,7 +198,38 @@ describe('simulate ≡ reference evaluate (differential, fixed seed)', () => {
               const k = formatRuleRef(want.by.rule)
               hits.set(k, (hits.get(k) ?? 0) + 1)
             }
-            sim.add(f)
+            // the verdict of the flow itself (`simulate -o jsonl`), in the flow's orientation
+            const v = sim.addFlow(f)
+            expect(v).toBeDefined()
+            if (v === undefined) return
+            expect(v.decision).toBe(want.decision)
+            expect(v.rule === null ? v.by : `${v.decision}:${formatRuleRef(v.rule)}`).toBe(
+              refCode(want),
+            )
+            expect(v.by === 'rule').toBe(typeof want.by !== 'string')
+            expect(v.action).toBe(typeof want.by === 'string' ? null : want.by.action)
+            expect(v.reply).toBe(reply)
+            const port = reply ? replyConnectionPort(f.protocol, f.srcPort, f.dstPort) : f.dstPort
+            expect(v.service).toBe(
+              formatService({ protocol: f.protocol, ports: { lo: port, hi: port } }),
+            )
+            expect([v.srcMode, v.dstMode]).toEqual(
+              reply ? [want.dstMode, want.srcMode] : [want.srcMode, want.dstMode],
+            )
+            expect(v.mode).toBe(want.mode)
+            expect(v.outcome).toBe(
+              want.decision === 'denied' && f.observedAction === 'reject'
+                ? 'already-rejected'
+                : want.outcome,
+            )
+            // workloads by name; the other endpoints are grouped as the dependency map groups them
+            const ends = reply ? [want.dst, want.src] : [want.src, want.dst]
+            const gotEnds = [v.srcEntity, v.dstEntity]
+            for (const [k, e] of ends.entries()) {
+              const g = gotEnds[k]
+              expect(g?.kind === 'workload').toBe(e.kind === 'workload')
+              if (e.kind === 'workload') expect(g?.name).toBe(entityName(e))
+            }
           }
           const report = sim.report()
           expect(report.flows).toBe(flows.length)

@@ -17,7 +17,7 @@ import {
   unusableLines,
 } from '../inputs.js'
 import { startFilesProgress } from '../progress.js'
-import { AfterOutputError, printDiagnostics, toYaml } from '../output.js'
+import { AfterOutputError, printDiagnostics, toYaml, writeStdout } from '../output.js'
 import { choiceOption, outputOption, verb, wholeNumber } from '../usage.js'
 
 /** Output formats of `bulkhead flows`. */
@@ -107,11 +107,6 @@ function jsonFlow(f: Flow): string {
   return `    ${JSON.stringify(flowToJson(f), null, 2).replace(/\n/g, '\n    ')}`
 }
 
-async function write(text: string): Promise<void> {
-  if (!process.stdout.write(text))
-    await new Promise<void>((resolve) => process.stdout.once('drain', resolve))
-}
-
 interface FlowsOptions {
   format: string
   fields?: string
@@ -190,7 +185,7 @@ are still read and printed), or with --strict at the first malformed record.`,
       let printed = 0
       let batch: string[] = []
       const flush = async (): Promise<void> => {
-        if (batch.length > 0) await write(batch.join(''))
+        if (batch.length > 0) await writeStdout(batch.join(''))
         batch = []
       }
       /**
@@ -205,9 +200,9 @@ are still read and printed), or with --strict at the first malformed record.`,
         }
         if (opts.output === 'json') {
           const rest = JSON.stringify(tail, null, 2).slice(1)
-          await write(`${printed > 0 ? '\n  ' : ''}],${rest}\n`)
+          await writeStdout(`${printed > 0 ? '\n  ' : ''}],${rest}\n`)
         } else if (opts.output === 'yaml') {
-          await write(`${printed > 0 ? '' : 'flows: []\n'}${toYaml(tail)}`)
+          await writeStdout(`${printed > 0 ? '' : 'flows: []\n'}${toYaml(tail)}`)
         }
       }
       const finish = (): RunSummary => {

@@ -10,10 +10,12 @@ import {
   formatLocation,
   formatRuleRef,
   sortDiagnostics,
+  type Flow,
   type Outcome,
   counted,
   mdText,
 } from '../../core/index.js'
+import { flowToJson } from '../../ingest/index.js'
 import { formatRunSummary, type RunSummary } from '../../ingest/read.js'
 import { PARSERS } from '../../ingest/registry.js'
 import type { FlowFormat } from '../../ingest/types.js'
@@ -23,6 +25,7 @@ import {
   type DeniedEdge,
   type DeniedEdgeList,
   type DeniedOutcome,
+  type FlowVerdict,
   type SimulationReport,
 } from '../../policy/simulate.js'
 import type { FlowStore } from '../../store/index.js'
@@ -38,7 +41,15 @@ import {
   type FilesRead,
 } from '../inputs.js'
 import { startFilesProgress, startQueryProgress } from '../progress.js'
-import { AfterOutputError, emit, EXIT, lazyArray, printDiagnostics, UsageError } from '../output.js'
+import {
+  AfterOutputError,
+  emit,
+  EXIT,
+  lazyArray,
+  printDiagnostics,
+  UsageError,
+  writeStdout,
+} from '../output.js'
 import { fitMarkdownLines, GITHUB_COMMENT_LIMIT, type MdPart } from '../render/md.js'
 import {
   mdLimitOption,
@@ -96,6 +107,10 @@ export interface FedFlows {
  * time-bounded workload address) is split into its rows. An unusable flow file is
  * recorded in `files.failed` and the next one is read ({@link readEachFile}): the caller reports
  * it after its output ({@link reportFlowRead}, {@link failIfUnusable}).
+ * @param each - when given, every flow is judged on its own ({@link Simulator.addFlow}) and
+ *   handed over with its verdict (undefined: an address that does not parse), in the order read:
+ *   the files' order, or the store's by `start` ({@link FlowStore.flows}); awaited before the
+ *   next flow is read. The progress bar is then drawn only when stdout is not the terminal.
  * @throws BulkheadError for an unusable store; with `input.strict`, for the first malformed
  *   record or unusable flow file.
  */
@@ -104,12 +119,15 @@ export async function feedFlows(
   index: PolicyIndex,
   input: FlowInput,
   storePath: string,
+  each?: (flow: Flow, verdict: FlowVerdict | undefined) => Promise<void>,
 ): Promise<FedFlows> {
+  // a bar would draw over the flows printed to the same terminal
+  const bar = process.stderr.isTTY && (each === undefined || !process.stdout.isTTY)
   if (input.files.length > 0) {
     const into = filesRead()
     const t = performance.now()
     const files = expandInputs(input.files)
-    const progress = startFilesProgress(files)
+    const progress = startFilesProgress(files, bar)
     try {
       for await (const f of readEachFile(
         files,
@@ -120,8 +138,10 @@ export async function feedFlows(
           onProgress: progress.onProgress,
         },
         into,
-      ))
-        sim.add(f)
+      )) {
+        if (each === undefined) sim.add(f)
+        else await each(f, sim.addFlow(f))
+      }
     } finally {
       progress.stop()
     }
@@ -147,6 +167,16 @@ export async function feedFlows(
   }
   const store = await openStore(storePath, { readOnly: true })
   try {
+    if (each !== undefined) {
+      await feedStoreFlows(sim, store, input, each, startQueryProgress('judging stored flows', bar))
+      return {
+        from: 'store',
+        what: storePath,
+        ...(input.since !== undefined || input.until !== undefined
+          ? { untimedLeftOut: await untimedFlows(store) }
+          : {}),
+      }
+    }
     const splitGroups = await feedStore(sim, index, store, input)
     const windowed = input.since !== undefined || input.until !== undefined
     return {
@@ -235,6 +265,30 @@ export async function feedStore(
   }
 }
 
+/**
+ * Feeds the flows of the store (in `input`'s window) to `sim` one by one, by `start`
+ * ({@link FlowStore.flows}), handing each to `each` with its verdict (see {@link feedFlows}).
+ * @param progress - the bar: DuckDB's estimate of the ordered read.
+ */
+async function feedStoreFlows(
+  sim: Simulator,
+  store: FlowStore,
+  input: FlowInput,
+  each: (flow: Flow, verdict: FlowVerdict | undefined) => Promise<void>,
+  progress: { readonly onProgress: (fraction: number) => void; stop(): void },
+): Promise<void> {
+  const window = {
+    ...(input.since !== undefined ? { since: input.since } : {}),
+    ...(input.until !== undefined ? { until: input.until } : {}),
+  }
+  try {
+    for await (const f of store.flows(window, { onProgress: progress.onProgress }))
+      await each(f, sim.addFlow(f))
+  } finally {
+    progress.stop()
+  }
+}
+
 // --- output ---------------------------------------------------------------------------------------
 
 /**
@@ -311,6 +365,22 @@ export interface SimulateOutput extends ReportCounts {
   readonly expired: readonly string[]
   /** For files: malformed records skipped while reading, by reason. */
   readonly readSkipped?: Readonly<Record<string, number>>
+}
+
+/**
+ * A line of `simulate -o jsonl`: the flow as `flows -o jsonl` prints it (`start`/`end` ISO-8601
+ * UTC, `source` the file and line or record it was read from), then its verdict
+ * ({@link FlowVerdict}: `service`, `reply`, `srcEntity`, `dstEntity`, `decision`, `by`, `rule`,
+ * `action`, `srcMode`, `dstMode`, `mode`, `outcome`). Stable.
+ */
+export type SimulateFlowLine = Record<string, unknown> & FlowVerdict
+
+/**
+ * The {@link SimulateFlowLine} of flow `f` and its verdict `v`, as JSON text (no line end): the
+ * two objects' texts joined, which costs a third of stringifying one object spread from both.
+ */
+export function verdictLine(f: Flow, v: FlowVerdict): string {
+  return `${JSON.stringify(flowToJson(f)).slice(0, -1)},${JSON.stringify(v).slice(1)}`
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -455,7 +525,11 @@ export function outcomeSplitText(e: SimulateOutput['denied'][number]): string {
  * of millions of edges is written in pieces, never as one string (V8 caps a string at about
  * 512 MiB: 4.6 M denied edges made a 700 MB text).
  */
-export function* simulateTextLines(o: SimulateOutput): Generator<string> {
+/**
+ * The summary at the head of the text report (the counts, the window, what was judged apart):
+ * also what `-o jsonl` writes to stderr after its lines.
+ */
+function simulateSummaryLines(o: SimulateOutput): string[] {
   const lines: string[] = [
     `simulated ${counted(o.flows, 'flow')} (${counted(o.evaluated, 'distinct verdict')}) from ${o.source.from === 'store' ? `the store ${o.source.what}` : o.source.what}; rule expiry judged at ${o.at}${o.asEnforced ? '; every workload taken as enforced' : ''}`,
     `outcomes: ${outcomeLine(o.outcomes)}`,
@@ -493,7 +567,11 @@ export function* simulateTextLines(o: SimulateOutput): Generator<string> {
         .join(', ')}`,
     )
   }
-  yield* lines
+  return lines
+}
+
+export function* simulateTextLines(o: SimulateOutput): Generator<string> {
+  yield* simulateSummaryLines(o)
   yield ''
   if (o.denied.length === 0) yield 'denied flows: none'
   else {
@@ -780,7 +858,7 @@ export function registerSimulate(program: Command): void {
       ),
       3,
     )
-    .addOption(outputOption(['text', 'json', 'yaml', 'md', 'csv'], 'text'))
+    .addOption(outputOption(['text', 'json', 'yaml', 'md', 'csv', 'jsonl'], 'text'))
     .addOption(mdLimitOption('the denied-edge table and the rule-hit table'))
     .addHelpText(
       'after',
@@ -794,12 +872,16 @@ with a workload on either side, or to a group a workload receives, whatever its 
 already rejected (AWS REJECT, Azure D, a firewall's deny, Zeek REJ) is counted apart, as "already
 rejected": enforcing breaks nothing there, so it is neither would-be-blocked nor in the gate.
 Rule hits count the flows a rule decided (the first matching deny, else the first matching allow).
+-o jsonl prints every flow with its own verdict, one JSON line each, as it is judged (the flow as
+\`flows -o jsonl\` prints it, then service, reply, srcEntity, dstEntity, decision, by, rule, action,
+srcMode, dstMode, mode, outcome); the report's counts go to stderr.
 
 Examples:
   $ bulkhead simulate                                      # every stored flow
   $ bulkhead simulate --since 2026-11-01 --until 2026-11-08 -o md
   $ bulkhead simulate --flows flows/aws/*.log.gz --policy proposed/ --fail-on-block
   $ bulkhead simulate --as-enforced -o csv > would-block.csv
+  $ bulkhead simulate --flows conn.log -o jsonl | jq -c 'select(.outcome == "blocked")'
 
 Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something would be blocked.`,
     )
@@ -826,9 +908,35 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
         examplesPerEdge: examples,
         policySet,
       })
-      const fed = await feedFlows(sim, index, input, workspace.store)
-      reportFlowRead(fed, opts.output)
+      const jsonl = opts.output === 'jsonl'
+      // -o jsonl: a line per flow as it is judged, written in pieces (backpressure from stdout)
+      let lines: string[] = []
+      const flush = async (): Promise<void> => {
+        if (lines.length > 0) await writeStdout(lines.join(''))
+        lines = []
+      }
+      let fed: FedFlows
+      try {
+        fed = await feedFlows(
+          sim,
+          index,
+          input,
+          workspace.store,
+          jsonl
+            ? async (f, v) => {
+                if (v === undefined) return // counted in `skipped` (bad-address)
+                lines.push(`${verdictLine(f, v)}\n`)
+                if (lines.length >= 512) await flush()
+              }
+            : undefined,
+        )
+      } finally {
+        await flush()
+      }
+      // the lines are the output: the reading summary and the report's counts go to stderr
+      reportFlowRead(fed, jsonl ? 'text' : opts.output)
       const out = simulateOutputOf(sim, fed, input)
+      if (jsonl) for (const line of simulateSummaryLines(out)) process.stderr.write(`${line}\n`)
       if (out.flows === 0) {
         // --fail-on-block over nothing passes: say so
         printDiagnostics([
@@ -844,7 +952,7 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
           },
         ])
       }
-      emit(out, opts.output, (o, f) => simulatePieces(o, f, opts.mdLimit))
+      if (!jsonl) emit(out, opts.output, (o, f) => simulatePieces(o, f, opts.mdLimit))
       failIfUnusable(fed)
       process.exitCode =
         opts.failOnBlock === true && out.wouldBlockIfEnforced > 0 ? EXIT.checkFailed : EXIT.ok
