@@ -533,3 +533,64 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(one.stderr).toContain('holds no address of its own')
   })
 })
+
+describe('bulkhead eval of several flows', () => {
+  const FLOWS = [
+    'pay-web-1 -> pay-api-1 tcp/443',
+    '10.20.1.10 -> 10.20.3.10 tcp/5432',
+    '10.20.3.10 -> 10.20.1.10 icmp/0',
+  ]
+
+  it('judges_each_flow_as_eval_of_that_flow_alone_in_every_output', async () => {
+    const alone: unknown[] = []
+    const texts: string[] = []
+    for (const f of FLOWS) {
+      const one = await cli('eval', f, '-w', W, '--at', AT, '-o', 'json')
+      expect(one.code, one.stderr).toBe(0)
+      alone.push(JSON.parse(one.stdout))
+      texts.push((await cli('eval', f, '-w', W, '--at', AT)).stdout.trimEnd())
+    }
+    const json = await cli('eval', ...FLOWS, '-w', W, '--at', AT, '-o', 'json')
+    expect(json.code, json.stderr).toBe(0)
+    expect(JSON.parse(json.stdout)).toEqual(alone)
+    const jsonl = await cli('eval', ...FLOWS, '-w', W, '--at', AT, '-o', 'jsonl')
+    expect(
+      jsonl.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual(alone)
+    // one flow in jsonl is one line, the verdict itself
+    const single = await cli('eval', FLOWS[0] as string, '-w', W, '--at', AT, '-o', 'jsonl')
+    expect(single.stdout.split('\n')).toEqual([JSON.stringify(alone[0]), ''])
+    const yaml = await cli('eval', ...FLOWS, '-w', W, '--at', AT, '-o', 'yaml')
+    expect(yaml.stdout.match(/^- flow:/gm)?.length).toBe(3)
+    const text = await cli('eval', ...FLOWS, '-w', W, '--at', AT)
+    expect(text.stdout.trimEnd()).toBe(texts.join('\n\n'))
+  })
+
+  it('names_every_flow_that_cannot_be_read_before_the_workspace_is_read', async () => {
+    // test/fixtures is a folder but no workspace: the command line's errors come first
+    const r = await cli(
+      'eval',
+      'nonsense',
+      FLOWS[0] as string,
+      '10.20.1.10 -> 2001:db8:20::20 tcp/443',
+      '-w',
+      'test/fixtures',
+      '-o',
+      'json',
+    )
+    expect(r.code).toBe(1)
+    const out = JSON.parse(r.stdout) as { diagnostics: { code: string; message: string }[] }
+    expect(out.diagnostics.map((d) => d.code)).toEqual(['cli/usage', 'cli/usage'])
+    expect(out.diagnostics.map((d) => d.message.slice(0, 9))).toEqual(['flow 1 "n', 'flow 3 "1'])
+  })
+
+  it('prints_no_verdict_when_one_flow_names_an_endpoint_the_inventory_lacks', async () => {
+    const r = await cli('eval', FLOWS[0] as string, 'pay-web-1 -> no-such-host tcp/443', '-w', W)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toContain('eval/unknown-endpoint: flow 2 "pay-web-1 -> no-such-host tcp/443"')
+  })
+})

@@ -19,18 +19,19 @@ import {
   parseIp,
   parseService,
   type Cidr,
+  type Diagnostic,
   type Entity,
   type External,
   type Inventory,
+  type PolicySet,
   type Service,
   type Verdict,
 } from '../../core/index.js'
 import { addressHoldsAt, evaluate, explainVerdict } from '../../policy/evaluate.js'
-import { emit, EXIT, UsageError } from '../output.js'
+import { emit, EXIT, UsageError, writePieces } from '../output.js'
 import { outputOption, policyOption, timeOption, verb } from '../usage.js'
 import { loadOrThrow } from '../workspace.js'
 
-/** A parsed `SRC -> DST SERVICE` query. */
 /** The options of `eval`. */
 interface EvalCliOptions {
   workspace: string
@@ -39,6 +40,7 @@ interface EvalCliOptions {
   output: string
 }
 
+/** A parsed `SRC -> DST SERVICE` query ({@link parseEvalQuery}). */
 export interface EvalQuery {
   readonly src: string
   readonly dst: string
@@ -309,9 +311,9 @@ export function registerEval(program: Command): void {
   verb(program, 'eval')
     .description('evaluate one flow against the workspace policy and say which rule decided it')
     .argument(
-      '<flow>',
-      '"SRC -> DST PROTO/PORT"; SRC and DST are IP addresses, workload names or external names; "SRC -> ADDR:PORT PROTO" and [IPv6]:PORT also read',
-      parseEvalQuery,
+      '<flow...>',
+      'one or more flows, each "SRC -> DST PROTO/PORT"; SRC and DST are IP addresses, workload names or external names; "SRC -> ADDR:PORT PROTO" and [IPv6]:PORT also read',
+      readFlow,
     )
     .option('-w, --workspace <dir>', 'workspace folder', '.')
     .addOption(policyOption('judge the flow by'))
@@ -321,10 +323,15 @@ export function registerEval(program: Command): void {
         'when the flow happens (ISO-8601); decides which workload holds an address and which rules have expired',
       ),
     )
-    .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
+    .addOption(outputOption(['text', 'json', 'yaml', 'jsonl'], 'text'))
     .addHelpText(
       'after',
       `
+Several flows are judged in one run: text prints their verdicts one after the other, json and yaml
+a list (one flow: the verdict itself), jsonl one verdict per line whatever their number. A flow
+that cannot be read or resolved stops the run before any verdict is printed, with every such flow
+named.
+
 Examples:
   $ bulkhead eval "10.20.2.10 -> 10.20.3.10 tcp/5432"
   $ bulkhead eval "pay-web-1 -> pay-db-1 tcp/5432" -o json
@@ -332,71 +339,147 @@ Examples:
   $ bulkhead eval "2001:db8::11 -> 2001:db8::20 icmpv6/128"
   $ bulkhead eval "10.20.1.10:51234 -> 10.20.3.10:5432 tcp"     # as ss and Zeek write endpoints
   $ bulkhead eval "pay-web-1 -> pay-db-1 tcp/5432" --policy HEAD~1:policy
+  $ bulkhead eval "pay-web-1 -> pay-db-1 tcp/5432" "pay-web-1 -> dc-1 tcp/445" -o jsonl
 
-Exit codes: 0 the flow was evaluated (allowed or denied), 1 bad input.`,
+Exit codes: 0 the flows were evaluated (allowed or denied), 1 bad input.`,
     )
-    .action(async (query: EvalQuery, opts: EvalCliOptions) => {
+    // every flow that cannot be read, named, before the workspace is read
+    .hook('preAction', (_, action) => {
+      const flows = action.processedArgs[0] as EvalFlows
+      if (flows.problems.length > 0)
+        throw new BulkheadError(flows.problems.map(namedIn(flows.texts)))
+    })
+    .action(async (flows: EvalFlows, opts: EvalCliOptions) => {
       const at = opts.at
       const { inventory, policySet } = await loadOrThrow(opts.workspace, new Date(at), opts.policy)
-      const protocol = query.service.protocol
-      // ICMP is IPv4's and ICMPv6 IPv6's (RFC 4443); otherwise the other side's address family
-      // decides which of a dual-stack workload's addresses
-      const wanted = icmpFamily(protocol)
-      const srcFirst = resolveAddress(inventory, query.src, at, wanted)
-      const dstR = resolveAddress(inventory, query.dst, at, wanted ?? familyOf(srcFirst.ip))
-      const srcR = resolveAddress(inventory, query.src, at, wanted ?? familyOf(dstR.ip))
-      const src = srcR.ip
-      const dst = dstR.ip
-      // again with the addresses workload names resolved to
-      checkFamilies(src, dst, protocol)
-      // an ICMP reply is judged as the request it answers, as simulate judges replies read
-      // from flow logs (DESIGN.md rule 3)
-      const reply = isIcmpReply(protocol, query.dstPort)
-      const v = evaluate(
-        inventory,
-        policySet,
-        { src, dst, protocol, dstPort: query.dstPort, at },
-        { reply },
-      )
-      const request = replyConnectionPort(protocol, 0, query.dstPort)
-      const several = [
-        ...(srcR.held > 1 ? [query.src] : []),
-        ...(dstR.held > 1 && query.dst !== query.src ? [query.dst] : []),
-      ]
-      const out: EvalOutput = {
-        flow: {
-          src,
-          dst,
-          service: formatService({
-            protocol: query.service.protocol,
-            ports: { lo: query.dstPort, hi: query.dstPort },
-          }),
-          at: new Date(at).toISOString(),
-        },
-        decision: v.decision,
-        by: typeof v.by === 'string' ? v.by : 'rule',
-        rule: typeof v.by === 'string' ? null : v.by.rule,
-        action: typeof v.by === 'string' ? null : v.by.action,
-        reason: explainVerdict(v),
-        // the verdict is the connection's (reversed for a reply); shown the flow's way round
-        srcMode: reply ? v.dstMode : v.srcMode,
-        dstMode: reply ? v.srcMode : v.dstMode,
-        ...(v.receiversMode !== undefined ? { receiversMode: v.receiversMode } : {}),
-        outcome: v.outcome,
-        src: entityOut(reply ? v.dst : v.src),
-        dst: entityOut(reply ? v.src : v.dst),
-        matched: v.matched,
-        expired: v.expired,
-        ...(reply
-          ? {
-              judgedAs: `${dst} -> ${src} ${formatService({ protocol, ports: { lo: request, hi: request } })}`,
-            }
-          : {}),
-        ...(several.length > 0 ? { severalAddresses: several } : {}),
-      }
-      emit(out, opts.output, renderEvalText)
+      const problems: (Diagnostic & { readonly flow: number })[] = []
+      const outs: EvalOutput[] = []
+      flows.queries.forEach((q, i) => {
+        try {
+          outs.push(evalQuery(inventory, policySet, q, at))
+        } catch (err) {
+          if (!(err instanceof BulkheadError)) throw err
+          problems.push(...err.diagnostics.map((d) => ({ ...d, flow: i })))
+        }
+      })
+      // nothing printed half: every flow that cannot be resolved, named
+      if (problems.length > 0) throw new BulkheadError(problems.map(namedIn(flows.texts)))
+      if (opts.output === 'jsonl') writePieces(outs.map((o) => `${JSON.stringify(o)}\n`))
+      else if (outs.length === 1) emit(outs[0] as EvalOutput, opts.output, renderEvalText)
+      else emit(outs, opts.output, (list) => list.map(renderEvalText).join('\n\n'))
       process.exitCode = EXIT.ok
     })
+}
+
+/**
+ * The flows of the command line ({@link readFlow}): their texts, the parsed ones in order, and
+ * the problems of the others, each with the index of its flow.
+ */
+interface EvalFlows {
+  readonly texts: string[]
+  readonly queries: EvalQuery[]
+  readonly problems: (Diagnostic & { readonly flow: number })[]
+}
+
+/**
+ * The argument parser of `<flow...>` (commander calls it once a flow, with what it returned
+ * before): reads `text` with {@link parseEvalQuery} and keeps its problems instead of throwing, so
+ * that every flow that cannot be read is reported at once (by the verb's `preAction` hook).
+ */
+function readFlow(text: string, previous: EvalFlows | undefined): EvalFlows {
+  const flows = previous ?? { texts: [], queries: [], problems: [] }
+  const flow = flows.texts.length
+  flows.texts.push(text)
+  try {
+    flows.queries.push(parseEvalQuery(text))
+  } catch (err) {
+    if (!(err instanceof BulkheadError)) throw err
+    flows.problems.push(...err.diagnostics.map((d) => ({ ...d, flow })))
+  }
+  return flows
+}
+
+/**
+ * A problem of one flow as reported: its message names the flow (`flow 2 "…": …`) when the
+ * command line gave several.
+ */
+function namedIn(
+  texts: readonly string[],
+): (d: Diagnostic & { readonly flow: number }) => Diagnostic {
+  return ({ flow, ...d }) =>
+    texts.length > 1
+      ? { ...d, message: `flow ${String(flow + 1)} "${texts[flow] ?? ''}": ${d.message}` }
+      : d
+}
+
+/**
+ * The verdict of one parsed flow at `at` (ms) as `eval -o json` prints it: workload and external
+ * names resolved to the address they hold then, judged by the reference evaluator (an ICMP reply
+ * as the request it answers).
+ * @throws as {@link resolveAddress}; UsageError when the resolved addresses' families differ.
+ */
+function evalQuery(
+  inventory: Inventory,
+  policySet: PolicySet,
+  query: EvalQuery,
+  at: number,
+): EvalOutput {
+  const protocol = query.service.protocol
+  // ICMP is IPv4's and ICMPv6 IPv6's (RFC 4443); otherwise the other side's address family
+  // decides which of a dual-stack workload's addresses
+  const wanted = icmpFamily(protocol)
+  const srcFirst = resolveAddress(inventory, query.src, at, wanted)
+  const dstR = resolveAddress(inventory, query.dst, at, wanted ?? familyOf(srcFirst.ip))
+  const srcR = resolveAddress(inventory, query.src, at, wanted ?? familyOf(dstR.ip))
+  const src = srcR.ip
+  const dst = dstR.ip
+  // again with the addresses workload names resolved to
+  checkFamilies(src, dst, protocol)
+  // an ICMP reply is judged as the request it answers, as simulate judges replies read
+  // from flow logs (DESIGN.md rule 3)
+  const reply = isIcmpReply(protocol, query.dstPort)
+  const v = evaluate(
+    inventory,
+    policySet,
+    { src, dst, protocol, dstPort: query.dstPort, at },
+    { reply },
+  )
+  const request = replyConnectionPort(protocol, 0, query.dstPort)
+  const several = [
+    ...(srcR.held > 1 ? [query.src] : []),
+    ...(dstR.held > 1 && query.dst !== query.src ? [query.dst] : []),
+  ]
+  return {
+    flow: {
+      src,
+      dst,
+      service: formatService({
+        protocol: query.service.protocol,
+        ports: { lo: query.dstPort, hi: query.dstPort },
+      }),
+      at: new Date(at).toISOString(),
+    },
+    decision: v.decision,
+    by: typeof v.by === 'string' ? v.by : 'rule',
+    rule: typeof v.by === 'string' ? null : v.by.rule,
+    action: typeof v.by === 'string' ? null : v.by.action,
+    reason: explainVerdict(v),
+    // the verdict is the connection's (reversed for a reply); shown the flow's way round
+    srcMode: reply ? v.dstMode : v.srcMode,
+    dstMode: reply ? v.srcMode : v.dstMode,
+    ...(v.receiversMode !== undefined ? { receiversMode: v.receiversMode } : {}),
+    outcome: v.outcome,
+    src: entityOut(reply ? v.dst : v.src),
+    dst: entityOut(reply ? v.src : v.dst),
+    matched: v.matched,
+    expired: v.expired,
+    ...(reply
+      ? {
+          judgedAs: `${dst} -> ${src} ${formatService({ protocol, ports: { lo: request, hi: request } })}`,
+        }
+      : {}),
+    ...(several.length > 0 ? { severalAddresses: several } : {}),
+  }
 }
 
 /** Human-readable rendering of an {@link EvalOutput}. */
