@@ -521,11 +521,6 @@ export function outcomeSplitText(e: SimulateOutput['denied'][number]): string {
 }
 
 /**
- * Human text, line by line (without line ends): one line or two per denied edge, so that a report
- * of millions of edges is written in pieces, never as one string (V8 caps a string at about
- * 512 MiB: 4.6 M denied edges made a 700 MB text).
- */
-/**
  * The summary at the head of the text report (the counts, the window, what was judged apart):
  * also what `-o jsonl` writes to stderr after its lines.
  */
@@ -570,6 +565,11 @@ function simulateSummaryLines(o: SimulateOutput): string[] {
   return lines
 }
 
+/**
+ * Human text, line by line (without line ends): one line or two per denied edge, so that a report
+ * of millions of edges is written in pieces, never as one string (V8 caps a string at about
+ * 512 MiB: 4.6 M denied edges made a 700 MB text).
+ */
 export function* simulateTextLines(o: SimulateOutput): Generator<string> {
   yield* simulateSummaryLines(o)
   yield ''
