@@ -309,7 +309,7 @@ function entityOut(e: Entity): { name: string; kind: string } {
 /** Registers `eval`. */
 export function registerEval(program: Command): void {
   verb(program, 'eval')
-    .description('evaluate one flow against the workspace policy and say which rule decided it')
+    .description('evaluate flows against the workspace policy and say which rule decided each')
     .argument(
       '<flow...>',
       'one or more flows, each "SRC -> DST PROTO/PORT"; SRC and DST are IP addresses, workload names or external names; "SRC -> ADDR:PORT PROTO" and [IPv6]:PORT also read',
