@@ -139,8 +139,12 @@ export function isAllowedCode(code: number): boolean {
   return code >= 0 ? (code & 1) === 0 : code === LINK_CONTROL_CODE || code === RELATED_CODE
 }
 
-/** The `by` of a negative decision code (default deny, link control, related). */
-function byOfCode(code: number): 'default-deny' | 'link-control' | 'related' {
+/**
+ * The `by` (core `DecidedBy`) of a negative decision code of {@link PolicyIndex.decideClasses}:
+ * `default-deny` (-1), `link-control` ({@link LINK_CONTROL_CODE}) or `related`
+ * ({@link RELATED_CODE}). A code ≥ 0 names a rule ({@link PolicyIndex.ruleAt} of `code >> 1`).
+ */
+export function byOfCode(code: number): 'default-deny' | 'link-control' | 'related' {
   return code === LINK_CONTROL_CODE
     ? 'link-control'
     : code === RELATED_CODE

@@ -71,7 +71,13 @@ import {
 } from '../core/index.js'
 import { Resolver, type ResolverOptions } from '../inventory/resolver.js'
 import { COUNT_KIND, DeniedEdgeTable, type ExampleRow } from './denied-edges.js'
-import { LINK_CONTROL_CODE, RELATED_CODE, isAllowedCode, type PolicyIndex } from './policy-index.js'
+import {
+  LINK_CONTROL_CODE,
+  RELATED_CODE,
+  byOfCode,
+  isAllowedCode,
+  type PolicyIndex,
+} from './policy-index.js'
 
 /**
  * Flows already grouped by the store: all flows with the same addresses, protocol, judged port
@@ -262,7 +268,7 @@ export interface FlowVerdict {
    * judges: `link-control` (IPv6 neighbour and multicast listener discovery, IGMP) and `related`
    * (an ICMP error message).
    */
-  readonly by: 'rule' | 'default-deny' | 'link-control' | 'related'
+  readonly by: 'rule' | ReturnType<typeof byOfCode>
   readonly rule: RuleRef | null
   readonly action: 'allow' | 'deny' | null
   /** The service judged: `tcp/5432`, `icmp/8`; for a reply, its connection's. */
@@ -395,14 +401,7 @@ export class Simulator {
     const allowed = v.outcome === 'allowed'
     return {
       decision: allowed ? 'allowed' : 'denied',
-      by:
-        rule !== undefined
-          ? 'rule'
-          : code === LINK_CONTROL_CODE
-            ? 'link-control'
-            : code === RELATED_CODE
-              ? 'related'
-              : 'default-deny',
+      by: rule !== undefined ? 'rule' : byOfCode(code),
       rule: rule === undefined ? null : { policy: rule.policy, id: rule.id },
       action: rule === undefined ? null : rule.action,
       service: formatService({ protocol: g.protocol, ports: { lo: v.port, hi: v.port } }),

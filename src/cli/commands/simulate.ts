@@ -167,22 +167,16 @@ export async function feedFlows(
   }
   const store = await openStore(storePath, { readOnly: true })
   try {
-    if (each !== undefined) {
+    // groups of flows, or each flow on its own (no group to split)
+    let splitGroups: number | undefined
+    if (each === undefined) splitGroups = await feedStore(sim, index, store, input)
+    else
       await feedStoreFlows(sim, store, input, each, startQueryProgress('judging stored flows', bar))
-      return {
-        from: 'store',
-        what: storePath,
-        ...(input.since !== undefined || input.until !== undefined
-          ? { untimedLeftOut: await untimedFlows(store) }
-          : {}),
-      }
-    }
-    const splitGroups = await feedStore(sim, index, store, input)
     const windowed = input.since !== undefined || input.until !== undefined
     return {
       from: 'store',
       what: storePath,
-      splitGroups,
+      ...(splitGroups !== undefined ? { splitGroups } : {}),
       ...(windowed ? { untimedLeftOut: await untimedFlows(store) } : {}),
     }
   } finally {
@@ -213,10 +207,7 @@ export async function feedStore(
   input: FlowInput,
   progress = startQueryProgress('grouping and judging stored flows'),
 ): Promise<number> {
-  const window = {
-    ...(input.since !== undefined ? { since: input.since } : {}),
-    ...(input.until !== undefined ? { until: input.until } : {}),
-  }
+  const window = storeWindow(input)
   // the instants an address changes holder, once per address (index.addressChanges builds a
   // sorted array each time)
   const changesOf = new Map<number, readonly number[]>()
@@ -265,6 +256,14 @@ export async function feedStore(
   }
 }
 
+/** The store's window of `input` (`--since`/`--until`), as {@link FlowStore} queries take it. */
+function storeWindow(input: FlowInput): { since?: number; until?: number } {
+  return {
+    ...(input.since !== undefined ? { since: input.since } : {}),
+    ...(input.until !== undefined ? { until: input.until } : {}),
+  }
+}
+
 /**
  * Feeds the flows of the store (in `input`'s window) to `sim` one by one, by `start`
  * ({@link FlowStore.flows}), handing each to `each` with its verdict (see {@link feedFlows}).
@@ -277,10 +276,7 @@ async function feedStoreFlows(
   each: (flow: Flow, verdict: FlowVerdict | undefined) => Promise<void>,
   progress: { readonly onProgress: (fraction: number) => void; stop(): void },
 ): Promise<void> {
-  const window = {
-    ...(input.since !== undefined ? { since: input.since } : {}),
-    ...(input.until !== undefined ? { until: input.until } : {}),
-  }
+  const window = storeWindow(input)
   try {
     for await (const f of store.flows(window, { onProgress: progress.onProgress }))
       await each(f, sim.addFlow(f))
