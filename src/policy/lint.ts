@@ -235,7 +235,8 @@ function isoDay(ms: number): string {
  *   matches its flows. Only live rules take part.
  * - `lint/no-effect`: each service of a rule (allow or deny) whose every message type is an ICMP
  *   error or link control ({@link isIcmpError}, {@link isLinkControl}: IGMP is link control
- *   whole), which the model decides without rules (README "Semantics"), or an ICMP reply
+ *   whole, unless the rule matches an IPv6 pair: see `noEffect`), which the model decides
+ *   without rules (README "Semantics"), or an ICMP reply
  *   ({@link isIcmpReply}), judged as the request it answers (`judgedAsReply`): an allow adds
  *   nothing, a deny blocks nothing.
  * - `lint/matches-nothing`: a rule none of whose `from` (or `to`) selectors matches an endpoint
@@ -250,6 +251,7 @@ export function lint(
   const now = options.now
   const horizon = now + (options.expiringDays ?? 30) * DAY_MS
   const out: LintFinding[] = []
+  const classes = timedEndpointClasses(inventory, policySet)
   for (const p of policySet.policies) {
     for (const r of p.rules) {
       const ref = { policy: p.name, id: r.id }
@@ -301,11 +303,11 @@ export function lint(
         )
       }
       if (r.action === 'allow') out.push(...breadth(p, r, ref))
-      for (const f of noEffect(r, ref)) out.push(f)
+      for (const f of noEffect(p, r, ref, classes)) out.push(f)
     }
   }
   // one by one: a finding per workload can be more than a spread takes (about 125 000)
-  for (const f of coverage(inventory, policySet, now)) out.push(f)
+  for (const f of coverage(policySet, now, classes)) out.push(f)
   if (options.hits) {
     for (const p of policySet.policies) {
       for (const r of p.rules) {
@@ -347,9 +349,31 @@ function sortFindings(xs: LintFinding[]): LintFinding[] {
   })
 }
 
-/** `lint/no-effect`: the rule's services that only name messages no rule decides. */
-function noEffect(r: Rule, ref: RuleRef): LintFinding[] {
+/**
+ * `lint/no-effect`: the rule's services that only name messages no rule decides. IGMP is link
+ * control between IPv4 addresses only: between IPv6 ones the rules judge protocol 2 as any other
+ * number (core `decidedWithoutRules`; `eval`, `connlist` and `diff` show it), so a rule that
+ * matches an IPv6 source and an IPv6 destination among `classes` (at any time, which can only
+ * leave a finding out) has an effect there. ICMP of the other family (ICMP between IPv6
+ * addresses, ICMPv6 between IPv4 ones) is no packet anyone sends: `eval` refuses it and `connlist`
+ * leaves it out, so it does not count.
+ */
+function noEffect(
+  p: Policy,
+  r: Rule,
+  ref: RuleRef,
+  classes: readonly EndpointClass[],
+): LintFinding[] {
   const out: LintFinding[] = []
+  let ipv6Pair: boolean | undefined
+  /** Whether the rule matches an IPv6 source and an IPv6 destination (computed once). */
+  const matchesIpv6Pair = (): boolean =>
+    (ipv6Pair ??= (['from', 'to'] as const).every((side) =>
+      classes.some(
+        ({ endpoint: ep }) =>
+          ep.ip.family === 6 && r[side].some((s) => selectorMatches(s, ep, p.scope)),
+      ),
+    ))
   for (const svc of r.services) {
     if (svc.protocol !== 1 && svc.protocol !== 58 && svc.protocol !== IGMP_PROTOCOL) continue
     const { protocol } = svc
@@ -370,6 +394,7 @@ function noEffect(r: Rule, ref: RuleRef): LintFinding[] {
       decided = error || control || reply
     }
     if (!decided) continue
+    if (igmp && matchesIpv6Pair()) continue
     const free = [
       ...(errors ? ['ICMP error messages (related to a connection)'] : []),
       ...(linkControl ? [igmp ? 'link control (IGMP)' : 'IPv6 link control'] : []),
@@ -746,7 +771,11 @@ function externalEntity(inventory: Inventory, ip: IpAddress): Entity {
   return best ?? { kind: 'external', name: formatIp(ip), named: false }
 }
 
-function coverage(inventory: Inventory, policySet: PolicySet, now: number): LintFinding[] {
+function coverage(
+  policySet: PolicySet,
+  now: number,
+  classes: readonly EndpointClass[],
+): LintFinding[] {
   const live: LiveRule[] = []
   for (const p of policySet.policies) {
     for (const r of p.rules) {
@@ -759,7 +788,6 @@ function coverage(inventory: Inventory, policySet: PolicySet, now: number): Lint
         })
     }
   }
-  const classes = timedEndpointClasses(inventory, policySet)
   // which selector of which rule matches anything; per class the rules matching as source / destination
   const selHit = live.map((l) => ({
     from: l.rule.from.map(() => false),

@@ -740,6 +740,47 @@ describe('lint findings (hand-worked)', () => {
     expect(found[1]?.message).toContain('blocks nothing')
   })
 
+  it('IGMP is link control between IPv4 addresses only: a rule matching IPv6 pairs decides there', () => {
+    // the rules judge protocol 2 between IPv6 addresses (core decidedWithoutRules), as eval and
+    // connlist show; ICMP between IPv6 addresses and ICMPv6 between IPv4 ones are no packets
+    // anyone sends (eval refuses them, connlist leaves them out), so those findings stay
+    const svc = (protocol: number, lo: number, hi = lo) => ({ protocol, ports: { lo, hi } })
+    const dual = inventoryOf(
+      workload('web-4', '10.0.1.1', { role: 'web', env: 'prod', app: 'pay' }),
+      workload('db-4', '10.0.2.1', { role: 'db', env: 'prod', app: 'pay' }),
+      workload('web-6', '2001:db8::1', { role: 'web6', env: 'prod', app: 'pay' }),
+      workload('db-6', '2001:db8::2', { role: 'db6', env: 'prod', app: 'pay' }),
+    )
+    const v6 = { from: [lbl({ role: 'web6' })], to: [lbl({ role: 'db6' })] }
+    const mixed = {
+      from: [lbl({ role: 'web' }), lbl({ role: 'web6' })],
+      to: [lbl({ role: 'db6' })],
+    }
+    const rules = [
+      rule('igmp-v4', 10, { action: 'deny', services: [svc(2, 0, 65535)] }),
+      rule('igmp-v6', 20, { action: 'deny', ...v6, services: [svc(2, 0, 65535)] }),
+      rule('unreach-v6', 30, { ...v6, services: [svc(1, 3)] }),
+      rule('nd-v4', 40, { services: [svc(58, 135)] }),
+      rule('nd-v6', 50, { ...v6, services: [svc(58, 135)] }),
+      // web-4 -> db-6 is no pair (families differ): IGMP only ever between IPv6 addresses here
+      rule('igmp-mixed', 60, { action: 'deny', ...mixed, services: [svc(2, 0, 65535)] }),
+      // a reply is judged as its request whatever the family
+      rule('echo-reply-v6', 70, { ...v6, services: [svc(1, 0)] }),
+    ]
+    const found = lint(
+      dual,
+      { policies: [{ ...policy, rules }], enforcement: [] },
+      { now: NOW },
+    ).filter((f) => f.code === 'lint/no-effect')
+    expect(found.map((f) => [f.rule?.id, f.subject])).toEqual([
+      ['igmp-v4', 'proto/2'],
+      ['unreach-v6', 'icmp/3'],
+      ['nd-v4', 'icmpv6/135'],
+      ['nd-v6', 'icmpv6/135'],
+      ['echo-reply-v6', 'icmp/0'],
+    ])
+  })
+
   it('unused rules when hits are given; none without', () => {
     expect(codes('ok')).not.toContain('lint/unused')
     expect(codes('dup')).toContain('lint/unused')
