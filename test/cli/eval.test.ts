@@ -399,6 +399,24 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(out.diagnostics.map((d) => d.code)).toEqual(['cli/usage'])
   })
 
+  it.each([
+    ['a -> b proto/6', 'e.g. tcp/443'],
+    ['a -> b proto/17', 'e.g. udp/443'],
+    ['a -> b tcp', 'e.g. tcp/443'],
+    ['a -> b sctp/1-2', 'e.g. sctp/443'],
+  ])('a whole protocol or a range in %s is refused with a hint of one port (%s)', (text, hint) => {
+    // proto/443 would be no protocol at all (policy/unknown-protocol): the hint names it
+    const diagnostic = (() => {
+      try {
+        parseEvalQuery(text)
+      } catch (e) {
+        return (e as BulkheadError).diagnostics[0]
+      }
+      return undefined
+    })()
+    expect(diagnostic).toMatchObject({ code: 'cli/usage', hint })
+  })
+
   it("reads endpoints written with their port, as ss and Zeek print them: the port of DST is the service's", async () => {
     const q = (text: string) => {
       const r = parseEvalQuery(text)

@@ -102,7 +102,8 @@ export function parseEvalQuery(text: string): EvalQuery {
         `"${svcText}" names ${every ? `every ${what}` : `a range of ${what}s`}; one flow has one ${what}`,
         icmp
           ? `e.g. ${svc.protocol === 1 ? 'icmp/8' : 'icmpv6/128'} for an echo request`
-          : `e.g. ${svcText.split('/')[0] ?? 'tcp'}/443`,
+          : // the protocol by name: `proto/6` is tcp, and proto/443 would be no protocol
+            `e.g. ${formatService({ protocol: svc.protocol, ports: { lo: 443, hi: 443 } })}`,
       )
     }
     checkFamilies(src, dst, svc.protocol)
