@@ -28,6 +28,19 @@ import {
  */
 export const AZURE_MAX_DOCUMENT = 512 * 1024 * 1024
 
+/**
+ * VNet flow log encryption statuses whose packets are dropped, whatever the tuple's state says
+ * (Microsoft's VNet flow logs overview, "Flow encryption"): `NX_NOT_ACCEPTED` ("If traffic
+ * encryption fails, the packet is dropped"), `NX_SW_NOT_READY` ("In all these scenarios, the
+ * packet is dropped") and `NX_NOT_SUPPORTED` ("In this case, the packet is dropped"). The others
+ * (`X`, `NX`, `NX_HW_NOT_SUPPORTED`, `NX_LOCAL_DST`, `NX_FALLBACK`) pass the packet.
+ */
+const DROPPING_ENCRYPTION: ReadonlySet<string> = new Set([
+  'NX_NOT_ACCEPTED',
+  'NX_SW_NOT_READY',
+  'NX_NOT_SUPPORTED',
+])
+
 /** Largest tuple time: 9999-12-31T23:59:59Z in Unix seconds. */
 const MAX_SECONDS = 253_402_300_799
 
@@ -378,9 +391,7 @@ function parseTuple(
   } else {
     protocol = parseProtocolNumber(f(5))
     state = f(7)
-    // encryption NX_NOT_ACCEPTED: "If traffic encryption fails, the packet is dropped"
-    // (Microsoft's VNet flow log schema), whatever the state says
-    action = state === 'D' || f(8) === 'NX_NOT_ACCEPTED' ? 'reject' : 'accept'
+    action = state === 'D' || DROPPING_ENCRYPTION.has(f(8)) ? 'reject' : 'accept'
   }
   if (protocol === undefined) {
     skip(ctx, 'bad-protocol', where, t)
@@ -620,8 +631,8 @@ export const azureNsgParser: LineParser = makeParser('nsg')
 /**
  * Azure VNet flow logs (flowLogVersion 4): tuples in `flowRecords.flows[].flowGroups[].flowTuples[]`
  * as `epochMillis,src,dst,srcPort,dstPort,ianaProtocol,I|O,B|C|E|D,encryption,pktsS2D,bytesS2D,pktsD2S,bytesD2S`.
- * State `D` (denied), or encryption `NX_NOT_ACCEPTED` (dropped for want of encryption) →
- * `reject`, else `accept`. Otherwise as {@link azureNsgParser} (whole
+ * State `D` (denied), or an encryption status whose packets are dropped (`NX_NOT_ACCEPTED`,
+ * `NX_SW_NOT_READY`, `NX_NOT_SUPPORTED`) → `reject`, else `accept`. Otherwise as {@link azureNsgParser} (whole
  * document in memory, one flow per accepted connection from its `B`/`C`/`E` tuples of one
  * `macAddress`, `source.record` = index of its first tuple, `client-to-server` as written, a
  * document cut short read up to its last whole record and counted `truncated`).
