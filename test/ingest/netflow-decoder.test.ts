@@ -459,6 +459,42 @@ describe('NetFlow v9', () => {
     expect(wrapped.flows).toHaveLength(1)
   })
 
+  it('a wall clock stepped (NTP) under a running uptime and sequence is no restart', () => {
+    // RFC 3954 §5.1: sysUpTime counts from the device's boot and the sequence number is
+    // cumulative; a step of unix_secs alone moves the boot time but the process is the same
+    for (const step of [5, -3]) {
+      const d = new NetflowDecoder()
+      const at = (i: number, secsAfter: number) => ({
+        ...H,
+        sysUptime: H.sysUptime + i * 10_000,
+        secs: H.secs + secsAfter,
+        sequence: i,
+      })
+      d.decode(v9(at(0, 0), template(0, 256, TPL_V4)), META)
+      const steps = [1, 2, 3].map((i) =>
+        d.decode(v9(at(i, i * 10 + (i >= 2 ? step : 0)), set(256, rec({ sp: i }))), {
+          ...META,
+          record: i,
+        }),
+      )
+      expect(
+        steps.map((r) => r.flows.map((f) => f.srcPort)),
+        `step ${step}`,
+      ).toEqual([[1], [2], [3]])
+      expect(steps.flatMap((r) => r.problems.map((p) => p.reason))).toEqual([])
+    }
+    // a boot time moved with the uptime running on but the sequence counting from 0 again: a
+    // restart soon after the last one (the new uptime has passed the old one)
+    const d = new NetflowDecoder()
+    d.decode(v9({ ...H, sysUptime: 5_000, sequence: 40 }, template(0, 256, TPL_V4)), META)
+    const again = d.decode(
+      v9({ ...H, sysUptime: 8_000, secs: H.secs + 60, sequence: 0 }, set(256, rec())),
+      { ...META, record: 1 },
+    )
+    expect(reasons(again, 'note')).toEqual({ 'exporter-restarted': 1 })
+    expect(again.flows).toEqual([])
+  })
+
   it('bounds the held sets per exporter (64) and counts the rest no-template', () => {
     const d = new NetflowDecoder()
     let dropped = 0

@@ -375,7 +375,10 @@ export class NetflowDecoder {
   /** Held data sets whose template the current datagram brought, decoded at its end. */
   private readonly released: { t: Template; held: PendingSet; exporter: string }[] = []
   /** v9: the last boot time (ms) and export time per exporter and source id. */
-  private readonly v9Boots = new Map<string, { boot: number; exportMs: number }>()
+  private readonly v9Boots = new Map<
+    string,
+    { boot: number; exportMs: number; uptime: number; sequence: number }
+  >()
   private readonly onTemplate: ((t: Template, h: HeaderContext) => void) | undefined
   private readonly onSystemInit: ((ms: number, h: HeaderContext) => void) | undefined
   /**
@@ -623,23 +626,31 @@ export class NetflowDecoder {
   /**
    * A v9 exporter that restarted (its boot time, `unix_secs` − `sysUptime`, moved by more than
    * {@link BOOT_SLACK_MS} plus {@link BOOT_DRIFT} of the time between the datagrams, and not by
-   * a whole wrap of the 32-bit uptime) may reuse its template IDs for other layouts (RFC 3954
-   * §5.1 scopes templates to one exporter process): its templates of that source id are dropped,
-   * noted `exporter-restarted`, so that its data waits for the new templates instead of being
-   * read with the old ones.
+   * a whole wrap of the 32-bit uptime; and its uptime or its sequence number went back) may reuse
+   * its template IDs for other layouts (RFC 3954 §5.1 scopes templates to one exporter process):
+   * its templates of that source id are dropped, noted `exporter-restarted`, so that its data
+   * waits for the new templates instead of being read with the old ones. A boot time that moved
+   * while the uptime ("time in milliseconds since this device was first booted") and the
+   * sequence number ("MUST be cumulative") both ran on is the wall clock stepped (NTP), not a
+   * restart: the templates stay.
    */
   private forgetTemplatesOnRestart(h: HeaderContext, meta: DatagramMeta, out: Out): void {
     const key = `${meta.exporter}\u0000${String(h.domain)}`
-    const boot = h.exportMs - (h.sysUptimeMs ?? 0)
+    const uptime = h.sysUptimeMs ?? 0
+    const boot = h.exportMs - uptime
+    const sequence = h.sequence
     const last = this.v9Boots.get(key)
     if (this.v9Boots.size >= MAX_V9_BOOTS) this.v9Boots.clear()
-    this.v9Boots.set(key, { boot, exportMs: h.exportMs })
+    this.v9Boots.set(key, { boot, exportMs: h.exportMs, uptime, sequence })
     if (last === undefined) return
     const slack = BOOT_SLACK_MS + Math.abs(h.exportMs - last.exportMs) * BOOT_DRIFT
     const moved = boot - last.boot
     const wraps = Math.round(moved / 2 ** 32)
     if (Math.abs(moved) <= slack || (wraps !== 0 && Math.abs(moved - wraps * 2 ** 32) <= slack))
       return
+    // the same process under a stepped wall clock: uptime and sequence ran on (modulo 2^32)
+    const ranOn = (now: number, before: number): boolean => (now - before) >>> 0 < 2 ** 31
+    if (uptime >= last.uptime && ranOn(sequence, last.sequence)) return
     const dropped =
       this.cache.withdrawAll(meta.exporter, h.domain, false) +
       this.cache.withdrawAll(meta.exporter, h.domain, true)
