@@ -567,6 +567,10 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
       // one-way UDP (syslog) twice: nothing to conclude
       '1793577604.0\tC5\t10.0.1.10\t40005\t10.0.9.20\t514\tudp\tS0\t120\t0\t1\t0',
       '1793577605.0\tC6\t10.0.1.10\t40006\t10.0.9.20\t514\tudp\tS0\t0\t0\t1\t0',
+      // the responder sent a packet (history Fa, as in Zeek's core.tunnels.teredo baseline: the
+      // tail of a connection whose start the capture missed): answered, no attempt; likewise RSTOS0
+      '1793577606.0\tC7\t10.0.1.10\t40007\t10.0.9.10\t80\ttcp\tSH\t0\t0\t1\t1',
+      '1793577607.0\tC8\t10.0.1.10\t40008\t10.0.9.10\t80\ttcp\tRSTOS0\t0\t0\t1\t2',
     ]
     const out = await agree(write(`${[...header, ...rows].join('\n')}\n`), {
       format: 'zeek',
@@ -576,6 +580,8 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
       'reject',
       'reject',
       'reject',
+      'unknown',
+      'unknown',
       'unknown',
       'unknown',
       'unknown',

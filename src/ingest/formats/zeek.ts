@@ -147,9 +147,14 @@ const REFINED_STATES: ReadonlySet<string> = new Set([...UNANSWERED_STATES, 'RSTR
  *   protocols stay unknown: one-way traffic (syslog, SNMP traps, NetFlow export) has no reply.
  * - `RSTOS0` with responder payload was answered (a capture that missed the handshake: history
  *   `^dtADTR`): accept.
+ * - Any of the three whose responder sent packets (`resp_pkts` > 0) without payload was answered
+ *   too, by something other than a SYN-ACK the capture saw (history `Fa`, the tail of a
+ *   connection whose start the capture missed, in Zeek's own `core.tunnels.teredo` baseline):
+ *   no attempt, and unknown.
  * - `RSTRH` (only the responder's SYN-ACK or RST seen) carried traffic only when payload went
  *   either way; a lone RST to a scan probe (history `Cr`) carried nothing: unknown.
  * @param origBytes - `orig_bytes`, payload octets (≤ 0 when unset); `respBytes` likewise.
+ * @param respPkts - `resp_pkts` (≤ 0 when unset).
  * @returns the action, and whether the record is an unanswered attempt.
  * @see https://docs.zeek.org/en/master/scripts/base/protocols/conn/main.zeek.html (conn_state)
  */
@@ -159,11 +164,13 @@ function refineByPayload(
   protocol: number,
   origBytes: number,
   respBytes: number,
+  respPkts: number,
 ): { action: ObservedAction; unanswered: boolean } {
   if (state === 'RSTOS0' && respBytes > 0) return { action: 'accept', unanswered: false }
   if (state === 'RSTRH' && origBytes <= 0 && respBytes <= 0)
     return { action: 'unknown', unanswered: false }
   if (!UNANSWERED_STATES.has(state)) return { action, unanswered: false }
+  if (respPkts > 0) return { action: 'unknown', unanswered: false }
   const neverOpened = protocol === 6 && origBytes <= 0 && respBytes <= 0
   return { action: neverOpened ? 'reject' : action, unanswered: true }
 }
@@ -419,6 +426,7 @@ function toFlow(get: Getter, ctx: ParseContext, line: number, text: string): Flo
     protocol,
     origBytes ?? 0,
     respBytes ?? 0,
+    respPkts ?? 0,
   )
   let observedAction: ObservedAction = refined.action
   let direction: FlowDirection = stateText === 'OTH' ? 'unknown' : 'client-to-server'
@@ -1267,6 +1275,7 @@ export class ZeekColumnReader extends ColumnLineReader {
           protocol,
           origBytes,
           respBytes,
+          respPkts,
         )
         action =
           r.action === 'accept'
