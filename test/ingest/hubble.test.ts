@@ -191,6 +191,33 @@ describe('hubble: forwarded at the source node, dropped at the destination node'
     expect(flows.map((f) => f.observedAction)).toEqual(['reject'])
   })
 
+  it("the source endpoint's egress policy verdict (event type 5, EGRESS, allowed) is a transit record", async () => {
+    // `policy-verdict:L3-L4 EGRESS ALLOWED` on node-c: no observation point (not a trace event);
+    // the packet then crosses to node-b, whose ingress policy drops it
+    const verdict = (direction: string | number): string => {
+      const o = JSON.parse(line({ time: at(0), IP: ip, node_name: 'node-c' }, syn)) as {
+        flow: Record<string, unknown>
+      }
+      Object.assign(o.flow, {
+        event_type: { type: 5 },
+        traffic_direction: direction,
+        policy_match_type: 1,
+      })
+      return JSON.stringify(o)
+    }
+    for (const direction of ['EGRESS', 2]) {
+      const { flows, ctx } = await run([verdict(direction), dropped(0.5, 1)])
+      expect(
+        flows.map((f) => [f.source.line, f.observedAction]),
+        String(direction),
+      ).toEqual([[2, 'reject']])
+      expect(ctx.stats.notes['forwarded-then-dropped']).toBe(1)
+    }
+    // the destination's ingress verdict allowed it: delivered, a drop later does not take it back
+    const ingress = await run([verdict('INGRESS'), dropped(0.5, 1)])
+    expect(ingress.flows.map((f) => f.observedAction)).toEqual(['accept', 'reject'])
+  })
+
   it('a delivered packet, a drop outside the window and TO_ENDPOINT forwards stay flows, in file order', async () => {
     const other = line({ time: at(0.2), node_name: 'node-a' }) // another connection, queued behind
     const delivered = await run([forwarded(0), other, forwarded(0.3, 'TO_ENDPOINT')])

@@ -96,6 +96,24 @@ const TRANSIT_POINTS = new Set([
   13,
 ])
 
+/**
+ * True for a policy-verdict event (`event_type.type` 5, Cilium's `MessageTypePolicyVerdict`) at
+ * egress (`traffic_direction` `EGRESS`, 2 in flow.proto): the source endpoint's egress policy let
+ * the packet out (`policy-verdict:L3-L4 EGRESS ALLOWED`), and the destination's ingress policy,
+ * on another node, can still drop it, as after a forward at a {@link TRANSIT_POINTS} point. Such
+ * events carry no observation point (they are no trace events).
+ */
+function isEgressPolicyVerdict(f: Readonly<Record<string, unknown>>): boolean {
+  const type = f['event_type']
+  const direction = f['traffic_direction']
+  return (
+    typeof type === 'object' &&
+    type !== null &&
+    (type as Record<string, unknown>)['type'] === 5 &&
+    (direction === 'EGRESS' || direction === 2)
+  )
+}
+
 /** TCP flag bits (RFC 9293 header order). */
 const TCP_FLAG_BITS: Readonly<Record<string, number>> = {
   FIN: 1,
@@ -319,7 +337,8 @@ class RecentSet {
  *   counters, so it adds nothing). The action is part of the key so
  *   that a drop is never hidden by a forward. Memory is bounded by {@link HUBBLE_DEDUP_MAX_KEYS}.
  * - Forwarded, then dropped: a packet the source's node forwards (`FORWARDED` at a transit
- *   point, {@link TRANSIT_POINTS}: `TO_OVERLAY` into the tunnel, `TO_STACK`) and the
+ *   point, {@link TRANSIT_POINTS}: `TO_OVERLAY` into the tunnel, `TO_STACK`; or allowed by the
+ *   source endpoint's egress policy, {@link isEgressPolicyVerdict}) and the
  *   destination's node drops (a `DROPPED` record of the same 5-tuple, such as `POLICY_DENIED` at
  *   its ingress) was never delivered: the forwarded record is not a flow (note
  *   `forwarded-then-dropped`), so a connection the cluster refuses is only rejected records.
@@ -498,7 +517,9 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       // duplicate or a forwarded record then dropped (types.ts `flowGiven`)
       flowGiven(ctx.stats, flow)
       const transit =
-        action === 'accept' && TRANSIT_POINTS.has(f['trace_observation_point'] as string | number)
+        action === 'accept' &&
+        (TRANSIT_POINTS.has(f['trace_observation_point'] as string | number) ||
+          isEgressPolicyVerdict(f))
       const last = held.get(tuple)
       const observed: Observation = {
         flow,
