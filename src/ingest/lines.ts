@@ -7,6 +7,22 @@ import { open } from 'node:fs/promises'
 import { BulkheadError, ioDiagnostic } from '../core/index.js'
 import { GzipError, gunzip } from './gunzip.js'
 
+/**
+ * `ingest/truncated-input` (a gzip member cut short or corrupt) thrown by {@link splitLineBlocks}
+ * and the line splitters on it when the input ended inside a line: the same diagnostics, with
+ * that unterminated line's text. A line reader drops it (a record cut short); a reader of one
+ * JSON document reads what it holds, since a blob is often a single line (azure.ts).
+ */
+export class CutInputError extends BulkheadError {
+  constructor(
+    cause: BulkheadError,
+    /** The text decoded after the last line break before the cut (UTF-8, U+FFFD for a split character). */
+    readonly tail: string,
+  ) {
+    super(cause.diagnostics, { cause })
+  }
+}
+
 /** Default bound on one line: 1 MiB. */
 export const MAX_LINE_BYTES = 1 << 20
 
@@ -415,51 +431,59 @@ export async function* splitLineBlocks(
   let carry: Buffer[] = []
   let carryLen = 0
   let discarding = false
-  for await (const raw of chunks) {
-    const chunk = Buffer.isBuffer(raw)
-      ? raw
-      : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
-    const firstLf = chunk.indexOf(10)
-    if (firstLf < 0) {
-      if (discarding) continue
-      carry.push(chunk)
-      carryLen += chunk.length
-      if (carryLen > max) {
-        discarding = true
+  try {
+    for await (const raw of chunks) {
+      const chunk = Buffer.isBuffer(raw)
+        ? raw
+        : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+      const firstLf = chunk.indexOf(10)
+      if (firstLf < 0) {
+        if (discarding) continue
+        carry.push(chunk)
+        carryLen += chunk.length
+        if (carryLen > max) {
+          discarding = true
+          carry = []
+          carryLen = 0
+        }
+        continue
+      }
+      const out: LineBlockItem[] = []
+      const lastLf = chunk.lastIndexOf(10)
+      if (discarding) {
+        out.push(null)
+        discarding = false
+        if (lastLf > firstLf) out.push(chunk.subarray(firstLf + 1, lastLf + 1))
+      } else if (carryLen > 0) {
+        // the line begun in earlier chunks as a block of its own: the chunk's other lines are not
+        // copied
+        carry.push(chunk.subarray(0, firstLf + 1))
+        out.push(Buffer.concat(carry))
+        if (lastLf > firstLf) out.push(chunk.subarray(firstLf + 1, lastLf + 1))
         carry = []
         carryLen = 0
-      }
-      continue
-    }
-    const out: LineBlockItem[] = []
-    const lastLf = chunk.lastIndexOf(10)
-    if (discarding) {
-      out.push(null)
-      discarding = false
-      if (lastLf > firstLf) out.push(chunk.subarray(firstLf + 1, lastLf + 1))
-    } else if (carryLen > 0) {
-      // the line begun in earlier chunks as a block of its own: the chunk's other lines are not
-      // copied
-      carry.push(chunk.subarray(0, firstLf + 1))
-      out.push(Buffer.concat(carry))
-      if (lastLf > firstLf) out.push(chunk.subarray(firstLf + 1, lastLf + 1))
-      carry = []
-      carryLen = 0
-    } else {
-      out.push(chunk.subarray(0, lastLf + 1))
-    }
-    const pos = lastLf + 1
-    if (pos < chunk.length) {
-      const rest = chunk.subarray(pos)
-      if (rest.length > max) {
-        discarding = true
       } else {
-        // copy: the chunk buffer may be reused by the producer
-        carry.push(Buffer.from(rest))
-        carryLen = rest.length
+        out.push(chunk.subarray(0, lastLf + 1))
       }
+      const pos = lastLf + 1
+      if (pos < chunk.length) {
+        const rest = chunk.subarray(pos)
+        if (rest.length > max) {
+          discarding = true
+        } else {
+          // copy: the chunk buffer may be reused by the producer
+          carry.push(Buffer.from(rest))
+          carryLen = rest.length
+        }
+      }
+      yield out
     }
-    yield out
+  } catch (err) {
+    // a cut inside a line: the line's text goes with the error (CutInputError)
+    const cut =
+      err instanceof BulkheadError && err.diagnostics[0]?.code === 'ingest/truncated-input'
+    if (!cut || discarding || carryLen === 0) throw err
+    throw new CutInputError(err, decoder.decode(Buffer.concat(carry)))
   }
   if (discarding) yield [null]
   else if (carryLen > 0) yield [decoder.decode(Buffer.concat(carry))]

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, expect } from 'vitest'
@@ -742,6 +743,39 @@ describe('a blob cut short: the complete records before the cut are read', () =>
     expect((await runParser(azureNsgParser, '{"records": [')).ctx.stats.skipped).toEqual({
       truncated: 1,
     })
+  })
+
+  it('a gzip blob cut short: the flows of the records before the cut, then ingest/truncated-input', async () => {
+    for (const [parser, blob] of [
+      [azureNsgParser, nsgBlob(20, 'pretty')],
+      [azureVnetParser, vnetBlob(20, 'one-line')],
+    ] as const) {
+      const gz = gzipSync(blob.text)
+      const cut = gz.subarray(0, Math.floor(gz.length / 2))
+      // what a decoder makes of the bytes there are
+      const text = gunzipSync(cut, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString()
+      expect(text.length).toBeGreaterThan(blob.records[2]!.end)
+      const dir = mkdtempSync(join(tmpdir(), 'bulkhead-azure-gz-'))
+      const file = join(dir, 'PT1H.json.gz')
+      writeFileSync(file, cut)
+      const flows = []
+      const summaries: FileSummary[] = []
+      let error: unknown
+      try {
+        for await (const f of readFlows([file], { format: 'auto', strict: false }, summaries))
+          flows.push(f)
+      } catch (e) {
+        error = e
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+      expect(error).toMatchObject({ diagnostics: [{ code: 'ingest/truncated-input' }] })
+      const before = await runParser(parser, recordsBefore(blob, text.length))
+      expect(before.flows.length).toBeGreaterThan(0)
+      expect(flows).toEqual(before.flows.map((f) => ({ ...f, source: { ...f.source, file } })))
+      // the cut is the error, not a truncated skip as well
+      expect(summaries[0]?.stats.skipped ?? {}).toEqual({})
+    }
   })
 
   it('a cut file read from disk: its summary counts the cut and keeps the flows before it', async () => {

@@ -7,10 +7,17 @@
  * @see https://learn.microsoft.com/azure/network-watcher/nsg-flow-logs-overview#how-nsg-flow-logs-work
  *   ("Deny rules are terminating. The network security group that's denying the traffic logs it")
  */
-import { addCounters, isCounter, type Flow, type ObservedAction } from '../../core/index.js'
+import {
+  addCounters,
+  BulkheadError,
+  isCounter,
+  type Flow,
+  type ObservedAction,
+} from '../../core/index.js'
 import { parseAddress, parseCounter, parsePort, parseProtocolNumber, parseUint } from '../fields.js'
 import { mixedFamilies } from '../direction.js'
 import { cutJsonRecords, jsonErrorOffset, type CutJson } from '../json-objects.js'
+import { CutInputError } from '../lines.js'
 import {
   flowGiven,
   flowNote,
@@ -88,23 +95,44 @@ function lineColumn(text: string, at: number): { line: number; column: number } 
   return { line, column: at - from + 1 }
 }
 
+/**
+ * Reads a blob's document: its records (see the module's parsers), or undefined when the file
+ * holds none. A gzip file cut short (`ingest/truncated-input` from the line reader) is read as
+ * the document its decompressed bytes hold, cut short where they end, and the error is returned
+ * in `cut` to be thrown once the flows of the records before the cut are out, as every other
+ * reader gives out the records before a gzip cut.
+ */
 async function readDocument(
   lines: AsyncIterable<string>,
   ctx: ParseContext,
-): Promise<Blob | undefined> {
+): Promise<{ blob?: Blob; cut?: BulkheadError }> {
   const parts: string[] = []
   let size = 0
   let tooLarge = false
-  for await (const l of lines) {
-    if (tooLarge) continue
-    size += l.length + 1
-    if (size > AZURE_MAX_DOCUMENT) {
-      tooLarge = true
-      parts.length = 0
-      continue
+  let cut: BulkheadError | undefined
+  try {
+    for await (const l of lines) {
+      if (tooLarge) continue
+      size += l.length + 1
+      if (size > AZURE_MAX_DOCUMENT) {
+        tooLarge = true
+        parts.length = 0
+        continue
+      }
+      parts.push(l)
     }
-    parts.push(l)
+  } catch (err) {
+    if (!(err instanceof BulkheadError && err.diagnostics[0]?.code === 'ingest/truncated-input'))
+      throw err
+    cut = err
+    // the line the cut fell in (a blob written on one line is all in it)
+    if (err instanceof CutInputError && !tooLarge) {
+      size += err.tail.length
+      if (size > AZURE_MAX_DOCUMENT) tooLarge = true
+      else parts.push(err.tail)
+    }
   }
+  const blob = tooLarge ? undefined : parseDocument(parts, ctx)
   if (tooLarge) {
     skip(
       ctx,
@@ -112,8 +140,12 @@ async function readDocument(
       `${ctx.file}#0`,
       `document larger than ${AZURE_MAX_DOCUMENT} characters`,
     )
-    return undefined
   }
+  return { ...(blob !== undefined ? { blob } : {}), ...(cut !== undefined ? { cut } : {}) }
+}
+
+/** The records of a document read as `parts` (its lines). */
+function parseDocument(parts: readonly string[], ctx: ParseContext): Blob | undefined {
   // a UTF-8 byte order mark (files saved by Windows tools) is not JSON, nor are the NUL bytes
   // a preallocated file keeps after its end
   const text = trimEnd(parts.join('\n').replace(/^\uFEFF/, ''))
@@ -551,30 +583,39 @@ function makeParser(kind: Kind): LineParser {
     maxLineBytes: AZURE_MAX_DOCUMENT,
     detect: (head) => detectAzure(head, kind),
     async *parse(lines, ctx) {
-      const blob = await readDocument(lines, ctx)
-      if (blob === undefined) return
-      let index = 0
-      const empty = (entry: unknown, at: string): void => {
-        skip(ctx, 'bad-record', `${ctx.file}#${at}`, jsonText(entry))
-      }
-      const open = new Map<string, Held>()
-      for (const { tuple, nic } of blobTuples(blob, kind, empty)) {
-        const i = index++
-        if (typeof tuple !== 'string') {
-          skip(ctx, 'bad-tuple', `${ctx.file}#${i}`, jsonText(tuple))
-          continue
-        }
-        const read = parseTuple(tuple, kind, i, ctx)
-        if (read) yield* foldTuple(open, read, nic, ctx)
-      }
-      // connections the file does not see end (an hourly blob cuts long ones; the next blob
-      // continues them with C tuples)
-      if (open.size > 0) note(ctx, 'open-at-end', open.size)
-      for (const held of open.values()) yield held.flow
-      // a document cut short: its complete records are out; the cut is one skip (fatal in strict)
-      if (blob.cut !== undefined) skip(ctx, 'truncated', blob.cut.where, blob.cut.text)
+      const { blob, cut } = await readDocument(lines, ctx)
+      if (blob !== undefined) yield* blobFlows(blob, kind, ctx, cut === undefined)
+      // a gzip file cut short: the flows of the records before the cut are out
+      if (cut !== undefined) throw cut
     },
   }
+}
+
+/**
+ * The flows of a blob's records, in tuple order, then those of connections still open at its end;
+ * then the blob's `truncated` skip when it was cut short and `reportCut`.
+ */
+function* blobFlows(blob: Blob, kind: Kind, ctx: ParseContext, reportCut: boolean): Iterable<Flow> {
+  let index = 0
+  const empty = (entry: unknown, at: string): void => {
+    skip(ctx, 'bad-record', `${ctx.file}#${at}`, jsonText(entry))
+  }
+  const open = new Map<string, Held>()
+  for (const { tuple, nic } of blobTuples(blob, kind, empty)) {
+    const i = index++
+    if (typeof tuple !== 'string') {
+      skip(ctx, 'bad-tuple', `${ctx.file}#${i}`, jsonText(tuple))
+      continue
+    }
+    const read = parseTuple(tuple, kind, i, ctx)
+    if (read) yield* foldTuple(open, read, nic, ctx)
+  }
+  // connections the file does not see end (an hourly blob cuts long ones; the next blob
+  // continues them with C tuples)
+  if (open.size > 0) note(ctx, 'open-at-end', open.size)
+  for (const held of open.values()) yield held.flow
+  // a document cut short: its complete records are out; the cut is one skip (fatal in strict)
+  if (blob.cut !== undefined && reportCut) skip(ctx, 'truncated', blob.cut.where, blob.cut.text)
 }
 
 /**
@@ -616,7 +657,9 @@ function makeParser(kind: Kind): LineParser {
  *   record is one minute of the blob). A connection whose later tuples the cut took is given
  *   out up to its last tuple before the cut, as at the end of an hourly blob (`open-at-end`).
  *   Text that no continuation makes JSON (a broken record in the middle, another copy after
- *   the cut) stays one `bad-json`.
+ *   the cut) stays one `bad-json`. A gzip file cut short is read so too, up to the end of what
+ *   it decompresses to, and then fails as every reader does on a gzip cut
+ *   (`ingest/truncated-input`, which names the cut), without a `truncated` skip of its own.
  * - Several documents back to back (hourly blobs joined with `cat`) are each read, their records
  *   in file order as one blob's (noted `concatenated-documents`, one per document after the
  *   first); text after a whole document that is no document (a line pasted after it) is one
@@ -632,10 +675,11 @@ export const azureNsgParser: LineParser = makeParser('nsg')
  * Azure VNet flow logs (flowLogVersion 4): tuples in `flowRecords.flows[].flowGroups[].flowTuples[]`
  * as `epochMillis,src,dst,srcPort,dstPort,ianaProtocol,I|O,B|C|E|D,encryption,pktsS2D,bytesS2D,pktsD2S,bytesD2S`.
  * State `D` (denied), or an encryption status whose packets are dropped (`NX_NOT_ACCEPTED`,
- * `NX_SW_NOT_READY`, `NX_NOT_SUPPORTED`) → `reject`, else `accept`. Otherwise as {@link azureNsgParser} (whole
- * document in memory, one flow per accepted connection from its `B`/`C`/`E` tuples of one
- * `macAddress`, `source.record` = index of its first tuple, `client-to-server` as written, a
- * document cut short read up to its last whole record and counted `truncated`).
+ * `NX_SW_NOT_READY`, `NX_NOT_SUPPORTED`) → `reject`, else `accept`. Otherwise as
+ * {@link azureNsgParser} (whole document in memory, one flow per accepted connection from its
+ * `B`/`C`/`E` tuples of one `macAddress`, `source.record` = index of its first tuple,
+ * `client-to-server` as written, a document cut short read up to its last whole record and
+ * counted `truncated`, a gzip file cut short likewise, then `ingest/truncated-input`).
  */
 export const azureVnetParser: LineParser = makeParser('vnet')
 
