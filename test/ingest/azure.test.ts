@@ -243,7 +243,7 @@ describe('azure-nsg parser (v2)', () => {
         },
       ],
     })
-    const { flows } = await runParser(azureNsgParser, v1)
+    const { flows, ctx } = await runParser(azureNsgParser, v1)
     expect(flows[0]).toMatchObject({
       src: '42.119.146.95',
       dstPort: 5358,
@@ -251,6 +251,11 @@ describe('azure-nsg parser (v2)', () => {
       observedAction: 'reject',
       packets: 0,
     })
+    // the counters are not logged, not zero (discover's figures say so)
+    expect(ctx.stats.notes).toEqual({ 'counters-not-logged': 1 })
+    expect(
+      (await runParser(azureNsgParser, fixtureText('azure-nsg-v2.json'))).ctx.stats.notes,
+    ).not.toHaveProperty('counters-not-logged')
     const bad = await runParser(azureNsgParser, '{"records": [}')
     expect(bad.flows).toEqual([])
     expect(bad.ctx.stats.skipped).toEqual({ 'bad-json': 1 })

@@ -461,6 +461,8 @@ function parseTuple(
   }
   // a note about the tuple's flow rides on it (types.ts `flowGiven`)
   if (seconds) flowNote(ctx, 'time-in-seconds')
+  // NSG v1 tuples carry no counters: 0, noted as every reader notes counters it was not given
+  if (p.length !== 13) flowNote(ctx, 'counters-not-logged')
   const ms = kind === 'nsg' ? ts * 1000 : ts
   const flow: Flow = {
     src,
