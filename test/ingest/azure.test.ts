@@ -261,6 +261,23 @@ describe('azure-nsg parser (v2)', () => {
     expect(bad.ctx.stats.skipped).toEqual({ 'bad-json': 1 })
   })
 
+  it('a record of a schema version the reader does not know is read as the known one, noted', async () => {
+    const nsg = fixtureText('azure-nsg-v2.json')
+    const vnet = fixtureText('azure-vnet-v4.json')
+    const versionNotes = (r: { ctx: { stats: { notes: Record<string, number> } } }) =>
+      Object.entries(r.ctx.stats.notes).filter(([k]) => k.startsWith('unknown-version'))
+    const known = await runParser(azureNsgParser, nsg)
+    expect(versionNotes(known)).toEqual([])
+    expect(versionNotes(await runParser(azureVnetParser, vnet))).toEqual([])
+    const v3 = await runParser(azureNsgParser, nsg.replace(/"Version": ?2/, '"Version": 3'))
+    expect(v3.flows).toEqual(known.flows)
+    expect(versionNotes(v3)).toEqual([['unknown-version:3', 1]])
+    const v5 = vnet.replace(/"flowLogVersion": ?4/, '"flowLogVersion": "5.0"')
+    expect(versionNotes(await runParser(azureVnetParser, v5))).toEqual([
+      ['unknown-version:"5.0"', 1],
+    ])
+  })
+
   it('detects NSG but not VNet documents', () => {
     expect(azureNsgParser.detect(enc(fixtureText('azure-nsg-v2.json')))).toBeGreaterThanOrEqual(0.5)
     expect(azureNsgParser.detect(enc(fixtureText('azure-vnet-v4.json')))).toBeLessThan(0.5)

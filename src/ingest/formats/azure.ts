@@ -281,18 +281,35 @@ interface FoundTuple {
   readonly nic: string
 }
 
+/** Where {@link recordTuples} reports what it cannot read or does not know. */
+interface Reporter {
+  /** An entry without the array its tuples are in: `at` is where it is. */
+  empty(entry: unknown, at: string): void
+  /** A record of a schema version the reader does not know (read as the known one): its value. */
+  unknownVersion(version: unknown): void
+}
+
+/**
+ * Schema versions read: NSG flow logs `properties.Version` 1 and 2, VNet flow logs
+ * `flowLogVersion` 4 (Microsoft's flow log overviews). A record of another version is read as
+ * the known layout (a tuple of another field count is still `field-count`) and noted
+ * `unknown-version:V` (V its JSON, one per record), so a change of layout does not go unseen.
+ */
+const KNOWN_VERSIONS: Readonly<Record<Kind, readonly unknown[]>> = { nsg: [1, 2], vnet: [4] }
+
 /**
  * The tuples of one record in document order, for either kind. A record that is itself
  * `{records: [...]}` (at `depth` < {@link MAX_NESTING}) is read as those records; a record
  * without its `flows` array, and a rule, flow or flow group below it whose `flows`, `flowGroups`
- * or `flowTuples` is missing or no array, is reported through `empty` with where it is: `at`
+ * or `flowTuples` is missing or no array, is reported through `report.empty` with where it is: `at`
  * (`record-N`, the file's N-th record from 0) and the keys and indexes down to it
- * (`record-0/flowRecords/flows/1`). An empty array is no traffic, not damage.
+ * (`record-0/flowRecords/flows/1`). An empty array is no traffic, not damage. A version outside
+ * {@link KNOWN_VERSIONS} goes to `report.unknownVersion`.
  */
 function* recordTuples(
   rec: unknown,
   kind: Kind,
-  empty: (entry: unknown, at: string) => void,
+  report: Reporter,
   depth: number,
   at: string,
 ): Generator<FoundTuple> {
@@ -300,7 +317,7 @@ function* recordTuples(
   if (Array.isArray(r['records']) && depth < MAX_NESTING) {
     let k = 0
     for (const inner of r['records'])
-      yield* recordTuples(inner, kind, empty, depth + 1, `${at}/records/${String(k++)}`)
+      yield* recordTuples(inner, kind, report, depth + 1, `${at}/records/${String(k++)}`)
     return
   }
   const shaped =
@@ -308,15 +325,18 @@ function* recordTuples(
       ? Array.isArray(obj(r['properties'])['flows'])
       : Array.isArray(obj(r['flowRecords'])['flows'])
   if (!shaped) {
-    empty(rec, at)
+    report.empty(rec, at)
     return
   }
+  const version = kind === 'nsg' ? obj(r['properties'])['Version'] : r['flowLogVersion']
+  if (version !== undefined && !KNOWN_VERSIONS[kind].includes(version))
+    report.unknownVersion(version)
   // a level below the record that is missing or no array (a rule without `flows`, a flow
   // group whose `flowTuples` is a string) holds tuples that cannot be read: counted, not dropped
   const kids = (parent: unknown, where: string, key: string): unknown[] => {
     const v = obj(parent)[key]
     if (Array.isArray(v)) return v
-    empty(parent, where)
+    report.empty(parent, where)
     return []
   }
   if (kind === 'nsg') {
@@ -345,14 +365,10 @@ function* recordTuples(
 }
 
 /** The tuples of a document's records in document order ({@link recordTuples}). */
-function* blobTuples(
-  blob: Blob,
-  kind: Kind,
-  empty: (entry: unknown, at: string) => void,
-): Generator<FoundTuple> {
+function* blobTuples(blob: Blob, kind: Kind, report: Reporter): Generator<FoundTuple> {
   let n = 0
   for (const { record, depth } of blob.records)
-    yield* recordTuples(record, kind, empty, depth, `record-${String(n++)}`)
+    yield* recordTuples(record, kind, report, depth, `record-${String(n++)}`)
 }
 
 /** A tuple read: its flow, and its flow state (`B`, `C`, `E`, VNet `D`, or '' in NSG v1). */
@@ -599,11 +615,16 @@ function makeParser(kind: Kind): LineParser {
  */
 function* blobFlows(blob: Blob, kind: Kind, ctx: ParseContext, reportCut: boolean): Iterable<Flow> {
   let index = 0
-  const empty = (entry: unknown, at: string): void => {
-    skip(ctx, 'bad-record', `${ctx.file}#${at}`, jsonText(entry))
+  const report: Reporter = {
+    empty: (entry, at) => {
+      skip(ctx, 'bad-record', `${ctx.file}#${at}`, jsonText(entry))
+    },
+    unknownVersion: (version) => {
+      note(ctx, `unknown-version:${JSON.stringify(version).slice(0, 40)}`)
+    },
   }
   const open = new Map<string, Held>()
-  for (const { tuple, nic } of blobTuples(blob, kind, empty)) {
+  for (const { tuple, nic } of blobTuples(blob, kind, report)) {
     const i = index++
     if (typeof tuple !== 'string') {
       skip(ctx, 'bad-tuple', `${ctx.file}#${i}`, jsonText(tuple))
