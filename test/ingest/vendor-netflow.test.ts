@@ -198,6 +198,30 @@ describe('IPFIX time and counter elements (IANA IPFIX registry, RFC 7011 §6, RF
       end: 1_700_000_001_500,
     })
   })
+
+  it('a duration with an end and no start gives the start (153 + 161, 151 + 162)', () => {
+    const d = new NetflowDecoder()
+    const r = d.decode(
+      ipfix(
+        { exportTime: 1_700_000_010 },
+        template(2, 403, '8:4 12:4 4:1 153:8 161:4'),
+        template(2, 404, '8:4 12:4 4:1 151:4 162:4'),
+        set(
+          403,
+          concat(ip4('10.0.0.1'), ip4('10.0.0.2'), u8(47), u64(1_700_000_009_000), u32(3000)),
+        ),
+        set(
+          404,
+          concat(ip4('10.0.0.1'), ip4('10.0.0.3'), u8(47), u32(1_700_000_009), u32(2_500_000)),
+        ),
+      ),
+      META,
+    )
+    expect(r.flows.map((f) => [f.dst, f.start, f.end])).toEqual([
+      ['10.0.0.2', 1_700_000_006_000, 1_700_000_009_000],
+      ['10.0.0.3', 1_700_000_006_500, 1_700_000_009_000],
+    ])
+  })
 })
 
 describe('SonicWall IPFIX (sysUptime-relative times, postNAT fields, large observation domain)', () => {

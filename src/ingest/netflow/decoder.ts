@@ -1628,8 +1628,9 @@ const END_IDS = [
  *   latest end in the data set is taken as the export time and the others keep their distance to
  *   it — for templates of fixed-length fields — else end is the export time and start end minus
  *   the uptime difference); a missing end is
- *   start plus flowDurationMilliseconds/Microseconds (161/162), else observationTimeMilliseconds
- *   (323), else start; both missing → the export time, noted `time-from-export`.
+ *   start plus flowDurationMilliseconds/Microseconds (161/162), and a missing start end minus it,
+ *   else the end is observationTimeMilliseconds (323), else start; both missing → the export
+ *   time, noted `time-from-export`.
  * - observedAction: firewallEvent 233 (v9 also 40005): 3 denied → reject, 1 created / 2 deleted /
  *   5 updated → accept; else forwardingStatus 89 bits 7-6: 01 forwarded → accept, 10 dropped →
  *   reject; else unknown.
@@ -1810,12 +1811,22 @@ function toFlow(
     end = base.exportMs
     if (upStart !== undefined) start = end - Math.max(0, upEnd - upStart)
   }
-  if (end === undefined && start !== undefined) {
-    // IANA 161–162: flowDurationMilliseconds / flowDurationMicroseconds
+  if ((end === undefined) !== (start === undefined)) {
+    // IANA 161–162: flowDurationMilliseconds / flowDurationMicroseconds, "the difference in time
+    // between the first observed packet of this Flow and the last": the missing end from the
+    // start, or the missing start from the end
     const ms = num(v, IE.flowDurationMilliseconds)
     const us = num(v, IE.flowDurationMicroseconds)
-    if (ms !== undefined && ms >= 0) end = start + ms
-    else if (us !== undefined && us >= 0) end = start + Math.round(us / 1000)
+    const duration =
+      ms !== undefined && ms >= 0
+        ? ms
+        : us !== undefined && us >= 0
+          ? Math.round(us / 1000)
+          : undefined
+    if (duration !== undefined) {
+      if (start !== undefined) end = start + duration
+      else if (end !== undefined) start = end - duration
+    }
   }
   end ??= num(v, IE.observationTimeMilliseconds)
   if (start === undefined && end === undefined) {
