@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'inventory/malformed-csv'
   // policy
   | 'policy/duplicate-policy-name'
+  | 'policy/several-policies-in-file'
   | 'policy/duplicate-rule-id'
   | 'policy/selector-matches-nothing'
   | 'policy/unknown-label-key'
@@ -202,6 +203,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'inventory/malformed-csv': true,
     // policy
     'policy/duplicate-policy-name': true,
+    'policy/several-policies-in-file': true,
     'policy/duplicate-rule-id': true,
     'policy/selector-matches-nothing': true,
     'policy/unknown-label-key': true,

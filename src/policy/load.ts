@@ -201,11 +201,29 @@ export function loadFromSources(
   const policies: { policy: Policy; nameLocation: SourceLocation }[] = []
   const enforcement: EnforcementEntry[] = []
   for (const file of byPath(policyFiles)) {
+    // DESIGN.md: one file, one policy (reviews and CODEOWNERS follow files): a second policy of a
+    // file is loaded, and warned about
+    let firstOfFile: SourceLocation | undefined
     for (const d of parseYamlFile(file, sink)) {
       const kind = checkHeader(d, ['Policy', 'Enforcement'])
       if (kind === 'Policy') {
         const p = readPolicy(d, ctx)
         if (p) policies.push(p)
+        const at = d.loc([])
+        if (firstOfFile === undefined) firstOfFile = at
+        else
+          sink.push(
+            diagnostic(
+              'policy/several-policies-in-file',
+              'this file already holds a policy: one file, one policy',
+              at,
+              {
+                severity: 'warning',
+                related: [firstOfFile],
+                hint: `the first is at ${formatLocationFrom(firstOfFile, at)}; move this one to a file of its own, so that reviews and code owners follow one policy`,
+              },
+            ),
+          )
       } else if (kind === 'Enforcement') enforcement.push(...readEnforcement(d, ctx))
     }
   }

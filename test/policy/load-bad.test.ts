@@ -431,6 +431,28 @@ describe('warnings do not stop loading', () => {
     ),
   )
 
+  it('a second policy in one file is loaded and warned about (DESIGN.md: one file, one policy)', () => {
+    const enforcement =
+      'apiVersion: bulkhead.dev/v1\nkind: Enforcement\nmodes:\n  - { selector: any, mode: observe }\n'
+    const f: SourceFile = {
+      path: 'policy/two.yaml',
+      text: `${policy(rule(ok()), 'one').text}---\n${enforcement}---\n${policy(rule(ok()), 'two').text}---\n${policy(rule(ok()), 'three').text}`,
+    }
+    const r = load([f])
+    expect(r.diagnostics.map((d) => [d.code, d.severity, ...lc(d.location)])).toEqual([
+      ['policy/several-policies-in-file', 'warning', ...lc(pos(f, 'apiVersion', 2))],
+      ['policy/several-policies-in-file', 'warning', ...lc(pos(f, 'apiVersion', 3))],
+    ])
+    expect(r.diagnostics[0]?.related).toEqual([pos(f, 'apiVersion')])
+    expect(r.policySet.policies.map((p) => p.name)).toEqual(['one', 'three', 'two'])
+    // a policy and an Enforcement document share a file without a word
+    const g: SourceFile = {
+      path: 'policy/g.yaml',
+      text: `${policy(rule(ok())).text}---\n${enforcement}`,
+    }
+    expect(load([g]).diagnostics).toEqual([])
+  })
+
   it('selector_matches_nothing_and_unknown_label_key', () => {
     const r = load([nothing])
     expect(
