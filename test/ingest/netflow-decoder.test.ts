@@ -1159,15 +1159,24 @@ describe('IPFIX', () => {
     expect(bad.problems[0]?.detail).toMatch(/1 records read before it are dropped/)
   })
 
-  it('withdraws templates (field count 0) and holds later data', () => {
+  it('withdraws templates (field count 0); data sent for a withdrawn template is not held for the next definition', () => {
     const d = new NetflowDecoder()
     d.decode(ipfix(H, template(2, 256, TPL_V4)), META)
     expect(d.decode(ipfix(H, set(256, rec())), META).flows).toHaveLength(1)
     const w = d.decode(ipfix(H, set(2, concat(u16(256), u16(0)))), META)
     expect(reasons(w, 'note')).toEqual({ 'template-withdrawn': 1 })
     expect(d.cache.templateCount(META.exporter)).toBe(0)
-    expect(d.decode(ipfix(H, set(256, rec())), META).flows).toEqual([])
-    expect(reasons(d.flush(), 'skip')).toEqual({ 'no-template': 1 })
+    // RFC 7011 §8.1 forbids it; laid out for the old definition, it is counted at once
+    const after = d.decode(ipfix(H, set(256, rec({ sp: 7 }))), META)
+    expect(after.flows).toEqual([])
+    expect(reasons(after, 'skip')).toEqual({ 'no-template': 1 })
+    expect(d.cache.pendingCount(META.exporter)).toBe(0)
+    // a new definition with the fields in another order reads only data sent after it
+    const swapped: typeof TPL_V4 = [[12, 4], [8, 4], ...TPL_V4.slice(2)]
+    expect(d.decode(ipfix(H, template(2, 256, swapped)), META).flows).toEqual([])
+    const next = d.decode(ipfix(H, set(256, rec({ sp: 8 }))), META)
+    expect(next.flows.map((f) => [f.src, f.srcPort])).toEqual([['10.0.0.2', 8]])
+    expect(reasons(d.flush(), 'skip')).toEqual({})
   })
 
   it('template id 2 with field count 0 withdraws every data template of the domain, not the options templates', () => {
@@ -1190,8 +1199,11 @@ describe('IPFIX', () => {
     const w = d.decode(ipfix(H, set(2, concat(u16(2), u16(0)))), META)
     expect(reasons(w, 'note')).toEqual({ 'template-withdrawn': 1 })
     expect(d.cache.templateCount(META.exporter)).toBe(1) // the options template stays
-    expect(d.decode(ipfix(H, set(257, rec())), META).flows).toEqual([])
-    expect(reasons(d.flush(), 'skip')).toEqual({ 'no-template': 1 })
+    // data for a withdrawn template is counted at once (not held for a next definition)
+    const after = d.decode(ipfix(H, set(257, rec())), META)
+    expect(after.flows).toEqual([])
+    expect(reasons(after, 'skip')).toEqual({ 'no-template': 1 })
+    expect(reasons(d.flush(), 'skip')).toEqual({})
   })
 
   it('withdraws an options template by its four-octet withdrawal record (RFC 7011 §8.1)', () => {

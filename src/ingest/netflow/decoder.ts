@@ -652,8 +652,8 @@ export class NetflowDecoder {
     const ranOn = (now: number, before: number): boolean => (now - before) >>> 0 < 2 ** 31
     if (uptime >= last.uptime && ranOn(sequence, last.sequence)) return
     const dropped =
-      this.cache.withdrawAll(meta.exporter, h.domain, false) +
-      this.cache.withdrawAll(meta.exporter, h.domain, true)
+      this.cache.withdrawAll(meta.exporter, h.domain, false, true) +
+      this.cache.withdrawAll(meta.exporter, h.domain, true, true)
     this.nextSequence?.delete(sequenceKey(meta.exporter, 9, h.domain)) // it counts from 0 again
     push(
       out,
@@ -967,6 +967,15 @@ export class NetflowDecoder {
     }
     const held: PendingSet = { templateId: tid, body: buf.slice(start, end), header: h }
     this.messageRecords = undefined // how many records the set holds is unknown
+    if (this.cache.isWithdrawn(meta.exporter, h.domain, tid)) {
+      // RFC 7011 §8.1: no data for a withdrawn template; it was laid out for the definition that
+      // is gone, and the next one may lay it out otherwise: not held for it
+      out.problems.push({
+        ...noTemplateProblem(held),
+        detail: `data set ${tid} (domain ${h.domain}) after its template was withdrawn`,
+      })
+      return
+    }
     for (const dropped of this.cache.hold(meta.exporter, held)) noTemplate(out, dropped)
   }
 

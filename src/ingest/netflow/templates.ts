@@ -109,6 +109,12 @@ interface ExporterState {
   readonly systemInit: Map<number, number>
   /** Sampling rates (1 in N) learned from options data, key `${domain}/${scope}` ({@link TemplateCache.setSampling}). */
   readonly sampling: Map<string, number>
+  /**
+   * Keys of templates withdrawn (IPFIX, RFC 7011 §8.1) and not defined again since: data for
+   * them was laid out for a definition that is gone, so it is not held for the next one
+   * ({@link TemplateCache.isWithdrawn}). At most `maxTemplatesPerExporter` keys.
+   */
+  readonly withdrawn: Set<string>
 }
 
 /** Most domains per exporter whose systemInitTimeMilliseconds is remembered. */
@@ -160,6 +166,7 @@ export class TemplateCache {
       pendingBytes: 0,
       systemInit: new Map(),
       sampling: new Map(),
+      withdrawn: new Set(),
     }
     this.exporters.set(exporter, s)
     while (this.exporters.size > this.limits.maxExporters) this.evictOldestExporter()
@@ -199,6 +206,7 @@ export class TemplateCache {
     const s = this.state(exporter)
     const k = tkey(t.domain, t.id)
     this.remove(s, k)
+    s.withdrawn.delete(k)
     s.templates.set(k, t)
     s.fields += t.fields.length
     this.fieldsTotal += t.fields.length
@@ -216,19 +224,41 @@ export class TemplateCache {
       this.evictOldestExporter()
   }
 
-  /** Removes one template (IPFIX withdrawal, RFC 7011 §8.1). Returns whether it existed. */
+  /**
+   * Removes one template (IPFIX withdrawal, RFC 7011 §8.1), remembered as withdrawn until it is
+   * defined again. Returns whether it existed.
+   */
   withdraw(exporter: string, domain: number, id: number): boolean {
-    return this.remove(this.state(exporter), tkey(domain, id))
+    const s = this.state(exporter)
+    this.markWithdrawn(s, tkey(domain, id))
+    return this.remove(s, tkey(domain, id))
   }
 
-  /** Removes every (options or data) template of a domain (IPFIX "all templates" withdrawal). */
-  withdrawAll(exporter: string, domain: number, options: boolean): number {
+  /**
+   * Removes every (options or data) template of a domain (IPFIX "all templates" withdrawal), each
+   * remembered as withdrawn (as {@link withdraw}); `restart` (a v9 exporter that restarted) forgets
+   * them without: its new process may define any id anew, and its data may come first.
+   */
+  withdrawAll(exporter: string, domain: number, options: boolean, restart = false): number {
     const s = this.state(exporter)
     let n = 0
     for (const [k, t] of s.templates) {
-      if (t.domain === domain && t.options === options && this.remove(s, k)) n++
+      if (t.domain === domain && t.options === options && this.remove(s, k)) {
+        if (!restart) this.markWithdrawn(s, k)
+        n++
+      }
     }
     return n
+  }
+
+  private markWithdrawn(s: ExporterState, key: string): void {
+    if (s.withdrawn.size >= this.limits.maxTemplatesPerExporter) s.withdrawn.clear()
+    s.withdrawn.add(key)
+  }
+
+  /** Whether a template was withdrawn and not defined again since ({@link withdraw}). */
+  isWithdrawn(exporter: string, domain: number, id: number): boolean {
+    return this.exporters.get(exporter)?.withdrawn.has(tkey(domain, id)) ?? false
   }
 
   /** Number of templates held for an exporter (0 when unknown). Does not touch LRU order. */
