@@ -242,6 +242,27 @@ describe('lint from the store', () => {
     ) as LintOutput
     expect(none.flows).toBeNull()
   })
+
+  it('a window or a file that holds no flow checks no rule for use, and says so', async () => {
+    // judged over nothing, every rule would read unused, those the stored flows use too
+    const empty = path.join(dir, 'empty.csv')
+    writeFileSync(
+      empty,
+      'src_ip,dst_ip,src_port,dst_port,protocol,start,end,packets,bytes,action\n',
+    )
+    for (const args of [
+      ['--since', '2027-01-01T00:00:00Z'],
+      ['--flows', empty],
+    ]) {
+      const r = await cli('lint', '-w', dir, '--at', AT, '-o', 'json', ...args)
+      const out = JSON.parse(r.stdout) as LintOutput
+      expect(out.flows?.count, args.join(' ')).toBe(0)
+      expect(out.findings.filter((f) => f.code === 'lint/unused')).toEqual([])
+      expect(r.stderr).toContain('simulate/no-flows')
+      const text = await cli('lint', '-w', dir, '--at', AT, ...args)
+      expect(text.stdout).toContain('unused rules not checked: no flows were judged')
+    }
+  })
 })
 
 describe('toSarif', () => {

@@ -38,6 +38,7 @@ import {
   FIELDS_HELP,
   flowFormat,
   reportFlowRead,
+  warnNoFlowsJudged,
   type FedFlows,
   type FlowInput,
 } from './simulate.js'
@@ -47,7 +48,10 @@ export interface LintOutput {
   readonly at: string
   readonly errors: number
   readonly warnings: number
-  /** Where rule hits came from, or null when no flows were available (no `lint/unused` findings). */
+  /**
+   * Where rule hits came from, or null when no flows were available; no `lint/unused` findings
+   * then, nor when `count` is 0 (warned `simulate/no-flows`).
+   */
   readonly flows: {
     readonly from: 'files' | 'store'
     readonly what: string
@@ -109,7 +113,9 @@ function renderText(o: LintOutput, findings: readonly LintFinding[], noFlows: bo
       ? noFlows
         ? 'unused rules not checked (--no-flows)'
         : 'unused rules not checked: no flows (pass --flows FILE..., or ingest into the store)'
-      : `unused rules judged over ${counted(o.flows.count, 'flow')} from ${o.flows.from === 'store' ? 'the store' : o.flows.what}${untimedLeftOut(o.flows.untimedLeftOut)}`
+      : o.flows.count === 0
+        ? `unused rules not checked: no flows were judged from ${o.flows.from === 'store' ? 'the store' : o.flows.what}${untimedLeftOut(o.flows.untimedLeftOut)}`
+        : `unused rules judged over ${counted(o.flows.count, 'flow')} from ${o.flows.from === 'store' ? 'the store' : o.flows.what}${untimedLeftOut(o.flows.untimedLeftOut)}`
   lines.push(`${counted(o.errors, 'error')}, ${counted(o.warnings, 'warning')}; ${unused}`)
   return lines.join('\n')
 }
@@ -197,7 +203,9 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
         fed = await feedFlows(sim, index, input, workspace.store)
         reportFlowRead(fed, opts.output)
         const report = sim.summary() // rule hits and counts: no denied edge is needed
-        hits = new Map(report.rules.map((r) => [formatRuleRef(r as RuleRef), r.hits]))
+        // no flow judged (an empty window or file): no rule is shown unused by nothing
+        if (report.flows === 0) warnNoFlowsJudged(fed)
+        else hits = new Map(report.rules.map((r) => [formatRuleRef(r as RuleRef), r.hits]))
         flows = {
           from: fed.from,
           what: fed.what,

@@ -817,6 +817,26 @@ export function checkFlowFlags(opts: {
     throw new UsageError('--since/--until select stored flows; they cannot be used with --flows')
 }
 
+/**
+ * Prints the `simulate/no-flows` warning (stderr) of a run that judged no flow although flows
+ * were asked for: the store, its window or the files held none. `simulate --fail-on-block` then
+ * passes and `lint` checks no rule for use: said, not silent.
+ */
+export function warnNoFlowsJudged(fed: FedFlows): void {
+  printDiagnostics([
+    {
+      code: 'simulate/no-flows',
+      severity: 'warning',
+      message: `no flows were judged: ${fed.from === 'store' ? 'the store or the window holds none' : 'no flow was read from the files'}`,
+      // --since/--until cannot be given with --flows: name them only for the store
+      hint:
+        fed.from === 'store'
+          ? 'widen or move --since/--until, or ingest flows of that time'
+          : 'check the files: what was unusable or skipped in them is said above',
+    },
+  ])
+}
+
 /** Registers `simulate`. */
 export function registerSimulate(program: Command): void {
   windowOptions(
@@ -933,21 +953,8 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
       reportFlowRead(fed, jsonl ? 'text' : opts.output)
       const out = simulateOutputOf(sim, fed, input)
       if (jsonl) for (const line of simulateSummaryLines(out)) process.stderr.write(`${line}\n`)
-      if (out.flows === 0) {
-        // --fail-on-block over nothing passes: say so
-        printDiagnostics([
-          {
-            code: 'simulate/no-flows',
-            severity: 'warning',
-            message: `no flows were judged: ${fed.from === 'store' ? 'the store or the window holds none' : 'no flow was read from the files'}`,
-            // --since/--until cannot be given with --flows: name them only for the store
-            hint:
-              fed.from === 'store'
-                ? 'widen or move --since/--until, or ingest flows of that time'
-                : 'check the files: what was unusable or skipped in them is said above',
-          },
-        ])
-      }
+      // --fail-on-block over nothing passes: say so
+      if (out.flows === 0) warnNoFlowsJudged(fed)
       if (!jsonl) emit(out, opts.output, (o, f) => simulatePieces(o, f, opts.mdLimit))
       failIfUnusable(fed)
       process.exitCode =
