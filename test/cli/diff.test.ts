@@ -4,7 +4,7 @@
  * read from git revisions of a temporary repository.
  */
 import { gitIn } from '../helpers/process.js'
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -80,6 +80,29 @@ describe('bulkhead diff on folders', () => {
       flows: { newlyBlocked: 0, newlyAllowed: 0, flows: 7 },
     })
   })
+  it('-o json|yaml count the malformed records of --flows files skipped while reading', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bulkhead-diff-skips-'))
+    try {
+      const flows = path.join(dir, 'flows.csv')
+      writeFileSync(
+        flows,
+        `${readFileSync(`${W}/flows.csv`, 'utf8')}10.1.0.10,10.1.0.20,50009,99999,tcp,2026-10-30T12:00:00Z,2026-10-30T12:00:01Z,1,100\n`,
+      )
+      // the fixture's own file has one malformed record already
+      const clean = JSON.parse(
+        (await cli('diff', OLD, NEW, ...withFlows, '-o', 'json')).stdout,
+      ) as DiffOutput
+      expect(clean.flows?.readSkipped).toEqual({ 'bad-address': 1 })
+      const args = ['diff', OLD, NEW, ...base, '--flows', flows]
+      const d = JSON.parse((await cli(...args, '-o', 'json')).stdout) as DiffOutput
+      expect(d.flows?.readSkipped).toEqual({ 'bad-address': 1, 'bad-port': 1 })
+      const y = parse((await cli(...args, '-o', 'yaml')).stdout) as DiffOutput
+      expect(y.flows?.readSkipped).toEqual({ 'bad-address': 1, 'bad-port': 1 })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('-o yaml holds what -o json holds', async () => {
     const json = await cli('diff', OLD, NEW, ...withFlows, '-o', 'json')
     const yaml = await cli('diff', OLD, NEW, ...withFlows, '-o', 'yaml')

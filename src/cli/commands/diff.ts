@@ -198,6 +198,7 @@ denied by NEW, or one OLD did not block (allowed, would-be-blocked, unenforced) 
       const files = Array.isArray(opts.flows) ? opts.flows : undefined
       const storeExists = (await stat(ws.workspace.store).catch(() => undefined)) !== undefined
       const into = filesRead()
+      let readSkipped: Readonly<Record<string, number>> | undefined
       if (
         opts.flows !== false &&
         (files !== undefined || opts.since !== undefined || opts.until !== undefined || storeExists)
@@ -224,6 +225,7 @@ denied by NEW, or one OLD did not block (allowed, would-be-blocked, unenforced) 
             progress.stop()
           }
           const run = readSummary(into, 0)
+          readSkipped = run.skipped
           printDiagnostics(run.diagnostics)
           if (Object.keys(run.skipped).length > 0)
             process.stderr.write(`${formatRunSummary(run)}\n`)
@@ -289,8 +291,9 @@ denied by NEW, or one OLD did not block (allowed, would-be-blocked, unenforced) 
       }
       const full: PolicyDiff = flowsDiff ? { ...diff, flows: flowsDiff } : diff
       let text: string
-      if (opts.output === 'json') text = `${JSON.stringify(diffOutput(full), null, 2)}\n`
-      else if (opts.output === 'yaml') text = toYaml(diffOutput(full))
+      if (opts.output === 'json')
+        text = `${JSON.stringify(diffOutput(full, readSkipped), null, 2)}\n`
+      else if (opts.output === 'yaml') text = toYaml(diffOutput(full, readSkipped))
       else if (opts.output === 'md') text = renderDiffMarkdown(full, oldSpec, newSpec, opts.mdLimit)
       else if (opts.output === 'sarif') {
         const locs = new Map([
@@ -557,6 +560,11 @@ export type DiffOutput = Omit<PolicyDiff, 'flows'> & {
     readonly outcomeChanges: Omit<OutcomeChanges, 'edges'> & {
       readonly edges: readonly OutcomeEdgeChangeOutput[]
     }
+    /**
+     * `--flows` files: malformed records skipped while reading them, by reason (as `simulate`'s
+     * `readSkipped`; `skipped` counts flows whose address does not parse). Absent for the store.
+     */
+    readonly readSkipped?: Readonly<Record<string, number>>
   }
 }
 
@@ -579,14 +587,21 @@ function withInstants<E extends { readonly firstSeen?: number; readonly lastSeen
   }
 }
 
-/** The {@link DiffOutput} of `d`. Pure. */
-export function diffOutput(d: PolicyDiff): DiffOutput {
+/**
+ * The {@link DiffOutput} of `d`, with the read skips of `--flows` files when they were read.
+ * Pure.
+ */
+export function diffOutput(
+  d: PolicyDiff,
+  readSkipped?: Readonly<Record<string, number>>,
+): DiffOutput {
   const { flows, ...rest } = d
   if (flows === undefined) return rest
   return {
     ...rest,
     flows: {
       ...flows,
+      ...(readSkipped !== undefined ? { readSkipped } : {}),
       edges: flows.edges.map(withInstants),
       outcomeChanges: {
         ...flows.outcomeChanges,
