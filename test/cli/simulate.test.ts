@@ -137,6 +137,8 @@ describe('bulkhead simulate --flows', () => {
     )
     expect(rows).toHaveLength(1 + EDGES_AT.length)
     expect(rows[1]).toMatch(/^blocked,pay-web-1,workload,pay-db-1,workload,tcp\/5432,2,2,0,0,/)
+    // a list cell holds one item a line (quoted), so that blanks in a rule id or a path stay
+    expect(rows[1]).toMatch(/,"?[^,]*:\d+\n[^,]*:\d+"$/)
   })
 
   it('bad usage exits 1', async () => {

@@ -709,8 +709,9 @@ export function* simulateCsvRows(o: SimulateOutput): Generator<string> {
       e.alreadyRejected,
       e.firstSeen ?? '',
       e.lastSeen ?? '',
-      e.deniedBy.join(' '),
-      e.examples.map((x) => x.where).join(' '),
+      // lists one item a line (RFC 4180 quotes the cell): rule ids and paths may hold blanks
+      e.deniedBy.join('\n'),
+      e.examples.map((x) => x.where).join('\n'),
     ]
       .map(csvCell)
       .join(',')
