@@ -67,6 +67,7 @@ export type ErrorCode =
   | 'ingest/unknown-format'
   | 'ingest/truncated-input'
   | 'ingest/empty-input'
+  | 'ingest/all-records-skipped'
   | 'ingest/no-files'
   // recommend
   | 'recommend/short-window'
@@ -230,6 +231,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'ingest/unknown-format': true,
     'ingest/truncated-input': true,
     'ingest/empty-input': true,
+    'ingest/all-records-skipped': true,
     'ingest/no-files': true,
     // recommend
     'recommend/short-window': true,

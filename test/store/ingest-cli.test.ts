@@ -10,6 +10,7 @@ import { HASH_AHEAD_BYTES } from '../../src/store/duckdb/store.js'
 import { BOTH_ENDS_FORMATS } from '../../src/store/duckdb/batch.js'
 import { PAIRED_FORMATS } from '../../src/ingest/read.js'
 import { writeAwsVpcFile, writeZeekConnLog } from '../../bench/generate.js'
+import { TPL_V4, set, tcpRecV4, template, v9 } from '../ingest/netflow-builders.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'bulkhead-ingest-'))
 afterAll(() => {
@@ -34,6 +35,7 @@ async function ingest(args: string[]): Promise<{ code: number; out: string; err:
   })
   const program = new Command('bulkhead').exitOverride()
   registerIngest(program)
+  process.exitCode = undefined // an earlier call's
   let code = 0
   try {
     await program.parseAsync(['ingest', ...args], { from: 'user' })
@@ -149,6 +151,39 @@ describe('bulkhead ingest', () => {
     } finally {
       await s.close()
     }
+  })
+
+  it('a file whose every record was skipped is not marked ingested, so it can be given again', async () => {
+    // stored as ingested with nothing of it, every later ingest passed it over (flows lost)
+    const ws = workspace('all-skipped')
+    const conn = path.join(ws, 'flows', 'conn.log')
+    writeZeekConnLog(conn, 50, 3)
+    const wrong = await ingest([conn, '-w', ws, '--format', 'aws-vpc', '-o', 'json'])
+    expect(wrong.code).toBe(1)
+    const w = JSON.parse(wrong.out) as IngestOutput
+    expect(w.failed).toEqual([conn])
+    expect(w.diagnostics.map((d) => d.code)).toEqual(['ingest/all-records-skipped'])
+    expect(wrong.err).toContain('check --format')
+    const right = await ingest([conn, '-w', ws, '--format', 'zeek', '-o', 'json'])
+    expect(right.code).toBe(0)
+    expect((JSON.parse(right.out) as IngestOutput).records).toBe(50)
+    expect(await storedCount(ws)).toBe(50)
+    // NetFlow v9 data whose template comes in a later file: given again with it, it is read
+    const data = path.join(ws, 'flows', 'data.dat')
+    const tpl = path.join(ws, 'flows', 'template.dat')
+    const H = { sysUptime: 100_000, secs: 1_793_491_200, sourceId: 1 }
+    writeFileSync(data, v9(H, set(256, tcpRecV4('10.0.0.1', '10.0.0.2', 443, 1_793_491_100))))
+    writeFileSync(tpl, v9(H, template(0, 256, TPL_V4)))
+    const early = await ingest([data, '-w', ws, '--format', 'netflow', '-o', 'json'])
+    expect(early.code).toBe(1)
+    expect(early.err).toContain('together with the file that holds its template')
+    const both = await ingest([data, tpl, '-w', ws, '--format', 'netflow', '-o', 'json'])
+    expect(both.code).toBe(0)
+    expect((JSON.parse(both.out) as IngestOutput).records).toBe(1)
+    // a file of no record at all is no such file: marked ingested as before
+    const empty = path.join(ws, 'flows', 'empty.log')
+    writeFileSync(empty, '')
+    expect((await ingest([empty, '-w', ws, '--format', 'zeek'])).code).toBe(0)
   })
 
   it('refuses_an_unknown_format_and_no_input_as_usage_errors', async () => {

@@ -271,8 +271,19 @@ export async function ingestFiles(
   let readRecords = 0
   // records of the files stored so far: where the progress bar's count goes on from
   let storedRecords = 0
-  /** The batches of one job's file, read with `run`, its reading shown on the progress bar. */
-  const read = (job: IngestJob, file: string, run: ReadRun): AsyncIterable<FlowBatch> => {
+  /**
+   * The batches of one job's file, read with `run`, its reading shown on the progress bar.
+   * @throws BulkheadError `ingest/all-records-skipped` once read, when the file gave no flow and
+   *   skipped records ({@link everyRecordSkipped}): the store keeps nothing of it, so it can be
+   *   ingested again (with its template file, with the right `--format`).
+   */
+  async function* read(job: IngestJob, file: string, run: ReadRun): AsyncIterable<FlowBatch> {
+    const before = summaries.length
+    yield* readFile(job, file, run)
+    const summary = summaries.slice(before).find((s) => s.file === file)
+    if (summary !== undefined) everyRecordSkipped(summary)
+  }
+  const readFile = (job: IngestJob, file: string, run: ReadRun): AsyncIterable<FlowBatch> => {
     // the records of the file read before, in a run, are stored only when the run commits
     doneRecords += readRecords
     readRecords = 0
@@ -403,6 +414,32 @@ export async function ingestFiles(
 }
 
 /**
+ * Throws when a file read gave no flow and skipped records: every record of it was malformed for
+ * the format read (a wrong `--format` or `--fields`), or NetFlow data whose template no file of
+ * the command holds. Stored, it would be marked ingested with nothing of it in the store, and
+ * every later `ingest` of it, with its template or the right format, would pass it over as
+ * already ingested. A file of no record (empty, AWS `NODATA` only) is no such file.
+ * @throws BulkheadError `ingest/all-records-skipped` (fatal) naming the reasons and what to do.
+ */
+function everyRecordSkipped(summary: FileSummary): void {
+  const skipped = Object.entries(summary.stats.skipped)
+  if (summary.stats.records > 0 || skipped.length === 0) return
+  const total = skipped.reduce((n, [, k]) => n + k, 0)
+  const reasons = skipped.map(([r, k]) => `${r} ${String(k)}`).join(', ')
+  throw new BulkheadError([
+    {
+      code: 'ingest/all-records-skipped',
+      severity: 'fatal',
+      message: `${summary.file}: every record was skipped (${counted(total, 'record')}: ${reasons}); nothing of it is stored, and it is not marked ingested`,
+      location: { file: summary.file, line: 0, column: 0 },
+      hint: summary.stats.skipped['no-template']
+        ? 'NetFlow/IPFIX data without its template: ingest it again together with the file that holds its template'
+        : `check --format and --fields (bulkhead flows ${summary.file} shows the skipped records), then ingest it again`,
+    },
+  ])
+}
+
+/**
  * Files up to this size (bytes on disk) are stored in runs, many to a transaction
  * (`FlowStore.ingestFiles`), each read whole into memory before it is written: a transaction,
  * its commit and the set-up of the store's appenders cost milliseconds per file, more than
@@ -493,7 +530,8 @@ export function registerIngest(program: Command): void {
       `
 A file whose bytes were ingested before is not stored again (one of 64 MiB or more is hashed while
 it is read, and read only until its hash is known). A file that cannot be used (unknown format,
-truncated gzip, --strict and a bad record) stores nothing; the other files are stored all the same.
+truncated gzip, --strict and a bad record, every record skipped) stores nothing and is not marked
+ingested; the other files are stored all the same.
 
 Examples:
   $ bulkhead ingest flows/aws/2026-11-01.log.gz
