@@ -1159,6 +1159,21 @@ describe('IPFIX', () => {
     expect(bad.problems[0]?.detail).toMatch(/1 records read before it are dropped/)
   })
 
+  it('a datagram holding more than its IPFIX message: another message is read, zero padding ignored, other octets counted', () => {
+    const d = new NetflowDecoder()
+    const first = ipfix(H, template(2, 256, TPL_V4), set(256, rec({ sp: 1 })))
+    const second = ipfix(H, set(256, rec({ sp: 2 })))
+    const both = d.decode(concat(first, second), META)
+    expect(both.flows.map((f) => f.srcPort)).toEqual([1, 2])
+    expect(both.problems.filter((p) => p.kind === 'skip')).toEqual([])
+    const padded = d.decode(concat(second, new Uint8Array(24)), META)
+    expect(padded.flows).toHaveLength(1)
+    expect(padded.problems.filter((p) => p.kind === 'skip')).toEqual([])
+    const junk = d.decode(concat(second, u8(7), new Uint8Array(36)), META)
+    expect(junk.flows).toHaveLength(1)
+    expect(reasons(junk, 'skip')).toEqual({ 'bad-length': 1 })
+  })
+
   it('withdraws templates (field count 0); data sent for a withdrawn template is not held for the next definition', () => {
     const d = new NetflowDecoder()
     d.decode(ipfix(H, template(2, 256, TPL_V4)), META)

@@ -701,6 +701,28 @@ export class NetflowDecoder {
     const cut = out.problems.slice(before).some((p) => p.reason === 'bad-length')
     const records = cut ? undefined : this.messageRecords
     this.checkSequence(meta, 10, header.domain, header.sequence, records, out)
+    if (length < buf.byteLength) this.afterIpfixMessage(buf.subarray(length), meta, out)
+  }
+
+  /**
+   * The octets of a datagram after its IPFIX message's Length (one message a datagram, RFC 7011
+   * §10.3.3, but a sender may pack more): another message is decoded as `flows` decodes it in a
+   * file; zero padding is ignored (as after a v9 datagram); anything else is one `bad-length`.
+   */
+  private afterIpfixMessage(rest: Uint8Array, meta: DatagramMeta, out: Out): void {
+    if (rest.every((b) => b === 0)) return
+    const dv = view(rest)
+    if (rest.byteLength >= 16 && dv.getUint16(0) === 10) {
+      this.decodeIpfix(rest, dv, meta, out)
+      return
+    }
+    push(
+      out,
+      'skip',
+      'bad-length',
+      meta,
+      `${String(rest.byteLength)} octets after the IPFIX message's length, no message`,
+    )
   }
 
   /**
