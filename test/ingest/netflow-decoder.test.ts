@@ -1159,6 +1159,19 @@ describe('IPFIX', () => {
     expect(bad.problems[0]?.detail).toMatch(/1 records read before it are dropped/)
   })
 
+  it('an IPv4 end and an IPv6 end: mixed-address-families skipped, an IPv4-mapped end read as IPv4', () => {
+    const d = new NetflowDecoder()
+    // sourceIPv4Address, destinationIPv6Address, protocol
+    const tpl = template(2, 257, '8:4 28:16 4:1')
+    const mixed = concat(ip4('10.1.1.1'), ip6('2001:db8::20'), u8(17))
+    // ::ffff:10.1.1.2, written in hex for the builder
+    const mapped = concat(ip4('10.1.1.1'), ip6('::ffff:a01:102'), u8(17))
+    const r = d.decode(ipfix(H, tpl, set(257, concat(mixed, mapped))), META)
+    expect(r.flows.map((f) => [f.src, f.dst])).toEqual([['10.1.1.1', '10.1.1.2']])
+    expect(reasons(r, 'skip')).toEqual({ 'mixed-address-families': 1 })
+    expect(reasons(r, 'note')).not.toHaveProperty('no-address')
+  })
+
   it('a datagram holding more than its IPFIX message: another message is read, zero padding ignored, other octets counted', () => {
     const d = new NetflowDecoder()
     const first = ipfix(H, template(2, 256, TPL_V4), set(256, rec({ sp: 1 })))

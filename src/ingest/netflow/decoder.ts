@@ -31,6 +31,7 @@
  * - A record that runs past the end of its set makes the whole set `bad-length`: the records
  *   read before it are dropped too (the set was not read as it was written).
  */
+import { mixedFamilies } from '../direction.js'
 import { isIcmpReply, type Flow, type FlowDirection, type ObservedAction } from '../../core/flow.js'
 import { hasPorts } from '../../core/service.js'
 import type { FirewallEvent } from './events.js'
@@ -1716,8 +1717,26 @@ function toFlow(
     }
   }
   if (src === undefined || dst === undefined) {
-    push(out, 'note', 'no-address', meta, '')
-    return
+    // no whole pair of one family: one end in an IPv4 element, the other in an IPv6 one (an
+    // IPv4-mapped address is IPv4 text already, `ipv6`), read as other formats read them
+    const eitherSrc = src ?? src6
+    const eitherDst = dst ?? dst6
+    if (eitherSrc === undefined || eitherDst === undefined) {
+      push(out, 'note', 'no-address', meta, '')
+      return
+    }
+    if (mixedFamilies(eitherSrc, eitherDst)) {
+      push(
+        out,
+        'skip',
+        'mixed-address-families',
+        meta,
+        `${eitherSrc} -> ${eitherDst}: an IPv4 and an IPv6 address are never the two ends of one packet`,
+      )
+      return
+    }
+    src = eitherSrc
+    dst = eitherDst
   }
   const protocol = num(v, IE.protocolIdentifier) ?? impliedIcmp(v, dst)
   let srcPort = num(v, IE.sourceTransportPort) ?? 0
