@@ -1,7 +1,7 @@
 /**
  * @module The flow files a command names: a folder stands for every file beneath it.
  */
-import { readdirSync, statSync } from 'node:fs'
+import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs'
 import path from 'node:path'
 import {
   isRegularFile,
@@ -36,14 +36,67 @@ export function expandInputs(files: readonly string[], sink?: Diagnostic[]): str
       out.push(f)
       continue
     }
-    const inside = (readdirSync(f, { recursive: true }) as string[])
-      .filter((rel) => !rel.split(path.sep).some((part) => part.startsWith('.')))
-      .map((rel) => path.join(f, rel))
-      .filter(isRegularFile)
-      .sort()
+    const inside = filesBeneath(f).sort()
     if (inside.length === 0) sink?.push(noFiles(`folder ${f}`))
     // one by one: a spread of more than about 125 000 names overflows the call stack
     for (const file of inside) out.push(file)
+  }
+  return out
+}
+
+/**
+ * The regular files beneath folder `root`, at any depth, hidden names left out, each once: a
+ * folder or file reached again through a symbolic link (a link to a folder it is inside, two
+ * links to one file) is taken at its first path in a breadth-first walk, so a link cycle is no
+ * endless tree (Node's recursive `readdir` followed one 40 levels deep, a file read 41 times).
+ */
+function filesBeneath(root: string): string[] {
+  const out: string[] = []
+  const seen = new Set<string>()
+  const real = (p: string): string | undefined => {
+    try {
+      return realpathSync(p)
+    } catch {
+      return undefined // a dangling link, or gone: no file
+    }
+  }
+  const top = real(root)
+  if (top === undefined) return out
+  seen.add(top)
+  // breadth-first, so that the shortest path to a folder or file is the one kept; each folder
+  // with its real path, so that a plain entry's real path needs no call (only links do)
+  const queue: { dir: string; realDir: string }[] = [{ dir: root, realDir: top }]
+  for (let i = 0; i < queue.length; i++) {
+    const { dir, realDir } = queue[i] as { dir: string; realDir: string }
+    let entries: Dirent[]
+    try {
+      entries = readdirSync(dir, { withFileTypes: true })
+    } catch {
+      continue // unreadable: its files are not listed, as before
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue
+      const p = path.join(dir, e.name)
+      const link = e.isSymbolicLink()
+      const r = link ? real(p) : path.join(realDir, e.name)
+      if (r === undefined || seen.has(r)) continue
+      let isDir = e.isDirectory()
+      if (link) {
+        try {
+          isDir = statSync(p).isDirectory()
+        } catch {
+          continue
+        }
+      }
+      if (isDir) {
+        seen.add(r)
+        queue.push({ dir: p, realDir: r })
+      } else if (link ? isRegularFile(p) : e.isFile()) {
+        seen.add(r)
+        out.push(p)
+      }
+    }
   }
   return out
 }

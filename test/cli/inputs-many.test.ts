@@ -15,8 +15,21 @@ vi.mock('node:fs', async (original) => {
   const isMany = (p: unknown): boolean => String(p).startsWith(DIR)
   return {
     ...fs,
-    readdirSync: ((p: string, o: unknown) =>
-      isMany(p) ? names : fs.readdirSync(p, o as never)) as typeof fs.readdirSync,
+    readdirSync: ((p: string, o: { withFileTypes?: boolean } | undefined) =>
+      isMany(p)
+        ? o?.withFileTypes === true
+          ? names.map((name) =>
+              Object.assign(Object.create(fs.Dirent.prototype) as import('node:fs').Dirent, {
+                name,
+                isSymbolicLink: () => false,
+                isDirectory: () => false,
+                isFile: () => true,
+              }),
+            )
+          : names
+        : fs.readdirSync(p, o as never)) as typeof fs.readdirSync,
+    realpathSync: ((p: string, o: unknown) =>
+      isMany(p) ? p : fs.realpathSync(p, o as never)) as typeof fs.realpathSync,
     statSync: ((p: string, o: unknown) =>
       isMany(p)
         ? Object.assign(Object.create(fs.Stats.prototype) as import('node:fs').Stats, {

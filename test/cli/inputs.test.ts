@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -30,6 +30,18 @@ describe('a folder on the command line stands for every file beneath it', () => 
       join(day('22'), 'b.log.gz'),
       join(dir, 'missing.log'),
     ])
+  })
+
+  it('a symbolic link cycle or a second link to a file gives each file once, at its shortest path', () => {
+    const top = join(dir, 'linked')
+    mkdirSync(join(top, 'sub'), { recursive: true })
+    writeFileSync(join(top, 'sub', 'a.log'), 'x')
+    symlinkSync('..', join(top, 'sub', 'up')) // a link to the folder it is inside
+    symlinkSync(join(top, 'sub', 'a.log'), join(top, 'again.log')) // the file once more
+    symlinkSync(join(top, 'nowhere'), join(top, 'dangling.log'))
+    writeFileSync(join(dir, 'outside.log'), 'y')
+    symlinkSync(join(dir, 'outside.log'), join(top, 'z-outside.log')) // a file elsewhere: read
+    expect(expandInputs([top])).toEqual([join(top, 'again.log'), join(top, 'z-outside.log')])
   })
 
   it('ingest of standard input is a usage error that says what to do', async () => {
