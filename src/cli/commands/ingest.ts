@@ -273,9 +273,9 @@ export async function ingestFiles(
   let storedRecords = 0
   /**
    * The batches of one job's file, read with `run`, its reading shown on the progress bar.
-   * @throws BulkheadError `ingest/all-records-skipped` once read, when the file gave no flow and
-   *   skipped records ({@link everyRecordSkipped}): the store keeps nothing of it, so it can be
-   *   ingested again (with its template file, with the right `--format`).
+   * @throws BulkheadError `ingest/all-records-skipped` (a warning) once read, when the file gave
+   *   no flow and skipped records ({@link everyRecordSkipped}): the store keeps nothing of it, so
+   *   it can be ingested again (with its template file, with the right `--format`).
    */
   async function* read(job: IngestJob, file: string, run: ReadRun): AsyncIterable<FlowBatch> {
     const before = summaries.length
@@ -314,7 +314,13 @@ export async function ingestFiles(
   // halves merged by the store with the other half from another file, by format
   const pairedAcrossFiles: Record<string, number> = {}
   const settle = (file: string, result: IngestFileResult | BulkheadError): void => {
-    if (result instanceof BulkheadError) {
+    if (
+      result instanceof BulkheadError &&
+      result.diagnostics.every((d) => d.severity === 'warning')
+    ) {
+      // read, but nothing to store (every record skipped): said, not failed, and not marked
+      for (const d of result.diagnostics) diagnostics.push(d)
+    } else if (result instanceof BulkheadError) {
       failed.push(file)
       // a commit that failed is the one error of every file it held: said once
       for (const d of result.diagnostics) if (!diagnostics.includes(d)) diagnostics.push(d)
@@ -418,8 +424,11 @@ export async function ingestFiles(
  * the format read (a wrong `--format` or `--fields`), or NetFlow data whose template no file of
  * the command holds. Stored, it would be marked ingested with nothing of it in the store, and
  * every later `ingest` of it, with its template or the right format, would pass it over as
- * already ingested. A file of no record (empty, AWS `NODATA` only) is no such file.
- * @throws BulkheadError `ingest/all-records-skipped` (fatal) naming the reasons and what to do.
+ * already ingested. Thrown, the store keeps nothing of it (not even the mark); the error is a
+ * warning, so the run does not fail for it (malformed records are skipped, not fatal, but for
+ * `--strict`, which stops at the first). A file of no record (empty, AWS `NODATA` only) is no
+ * such file.
+ * @throws BulkheadError `ingest/all-records-skipped` (warning) naming the reasons and what to do.
  */
 function everyRecordSkipped(summary: FileSummary): void {
   const skipped = Object.entries(summary.stats.skipped)
@@ -429,7 +438,7 @@ function everyRecordSkipped(summary: FileSummary): void {
   throw new BulkheadError([
     {
       code: 'ingest/all-records-skipped',
-      severity: 'fatal',
+      severity: 'warning',
       message: `${summary.file}: every record was skipped (${counted(total, 'record')}: ${reasons}); nothing of it is stored, and it is not marked ingested`,
       location: { file: summary.file, line: 0, column: 0 },
       hint: summary.stats.skipped['no-template']
@@ -530,8 +539,9 @@ export function registerIngest(program: Command): void {
       `
 A file whose bytes were ingested before is not stored again (one of 64 MiB or more is hashed while
 it is read, and read only until its hash is known). A file that cannot be used (unknown format,
-truncated gzip, --strict and a bad record, every record skipped) stores nothing and is not marked
-ingested; the other files are stored all the same.
+truncated gzip, --strict and a bad record) stores nothing; the other files are stored all the same.
+A file whose every record was skipped stores nothing and is not marked ingested (a warning), so it
+can be given again with the right --format or with its NetFlow template file.
 
 Examples:
   $ bulkhead ingest flows/aws/2026-11-01.log.gz
