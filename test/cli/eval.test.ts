@@ -417,6 +417,29 @@ describe('bulkhead eval on hand-worked verdicts', () => {
     expect(diagnostic).toMatchObject({ code: 'cli/usage', hint })
   })
 
+  it('with the arrow, a workload name may hold blanks (an AWS Name tag, a CSV name)', async () => {
+    const q = (text: string) => {
+      const r = parseEvalQuery(text)
+      return [r.src, r.dst, r.service.protocol, r.dstPort]
+    }
+    expect(q('Web Server 1 -> db-1 tcp/5432')).toEqual(['Web Server 1', 'db-1', 6, 5432])
+    expect(q('  a b  ->  c d   udp/53 ')).toEqual(['a b', 'c d', 17, 53])
+    expect(q('10.0.0.1 10.0.0.2 tcp/22')).toEqual(['10.0.0.1', '10.0.0.2', 6, 22])
+    for (const bad of ['a b c tcp/1', '-> b tcp/1', 'a -> tcp/1', 'a ->'])
+      expect(() => parseEvalQuery(bad), bad).toThrow(/cannot read flow/)
+    // end to end: the CSV inventory's "batch, nightly"
+    const r = await cli(
+      'eval',
+      'batch, nightly -> pay-api-2 tcp/443',
+      '-w',
+      'test/fixtures/inventory-mixed',
+      '-o',
+      'json',
+    )
+    expect(r.code, r.stderr).toBe(0)
+    expect((JSON.parse(r.stdout) as { flow: { src: string } }).flow.src).toBe('10.30.0.8')
+  })
+
   it("reads endpoints written with their port, as ss and Zeek print them: the port of DST is the service's", async () => {
     const q = (text: string) => {
       const r = parseEvalQuery(text)

@@ -66,8 +66,28 @@ function splitEndpoint(text: string): { host: string; port?: number } {
 }
 
 /**
+ * The three parts of `SRC -> DST PROTO/PORT`: with the arrow, SRC is all before it and the
+ * service the last word after it, so that a workload name may hold blanks (an AWS `Name` tag,
+ * "Web Server 1"); without it, exactly three words. Undefined for any other shape.
+ */
+function flowParts(text: string): [string, string, string] | undefined {
+  const arrow = text.indexOf('->')
+  if (arrow < 0) {
+    const words = text.trim().split(/\s+/)
+    return words.length === 3 ? (words as [string, string, string]) : undefined
+  }
+  const src = text.slice(0, arrow).trim()
+  const rest = text.slice(arrow + 2).trim()
+  const cut = rest.search(/\s\S+$/)
+  if (src === '' || cut < 0) return undefined
+  const dst = rest.slice(0, cut).trim()
+  const service = rest.slice(cut).trim()
+  return dst === '' ? undefined : [src, dst, service]
+}
+
+/**
  * Parses `SRC -> DST PROTO/PORT` (the arrow is optional). SRC and DST are IP addresses or
- * workload names; the service names one protocol and one port (one ICMP type for `icmp` and
+ * workload names (holding blanks only with the arrow: {@link flowParts}); the service names one protocol and one port (one ICMP type for `icmp` and
  * `icmpv6`; none for protocols without ports, such as GRE). DST may carry the port instead,
  * `10.0.2.9:5432` or `[2001:db8::9]:443`, with the bare protocol (`tcp`, `udp`, `sctp`); a port
  * on SRC is read and left out, as rules name destination services only (DESIGN.md "service").
@@ -75,14 +95,14 @@ function splitEndpoint(text: string): { host: string; port?: number } {
  *   service's disagree.
  */
 export function parseEvalQuery(text: string): EvalQuery {
-  const parts = text.replace('->', ' ').trim().split(/\s+/)
-  if (parts.length !== 3) {
+  const parts = flowParts(text)
+  if (parts === undefined) {
     throw new UsageError(
       `cannot read flow "${text}"`,
-      'write "SRC -> DST PROTO/PORT", e.g. "10.0.1.5 -> 10.0.2.9 tcp/5432"',
+      'write "SRC -> DST PROTO/PORT", e.g. "10.0.1.5 -> 10.0.2.9 tcp/5432" (with the arrow, a name may hold blanks: "Web Server 1 -> db-1 tcp/5432")',
     )
   }
-  const [srcText = '', dstText = '', written = ''] = parts
+  const [srcText, dstText, written] = parts
   const src = splitEndpoint(srcText).host
   const { host: dst, port: dstPort } = splitEndpoint(dstText)
   const svcText = dstPort === undefined ? written : withPort(written, dstPort, dstText, dst)
