@@ -162,6 +162,27 @@ describe('AWS describe-instances inventory', () => {
     expect(r.inventory.workloads).toEqual([])
   })
 
+  it("a tag named as a label the source sets (aws/vpc-id) is left out with a warning: VpcId's value stays", () => {
+    const r = load(
+      dump(inst('i-01', '10.40.0.10', { 'aws/vpc-id': 'vpc-legacy' }, { VpcId: 'vpc-9' })),
+    )
+    expect(r.inventory.workloads[0]?.labels).toEqual({ 'aws/vpc-id': 'vpc-9' })
+    expect(r.diagnostics.map((d) => [d.code, d.severity])).toEqual([
+      ['inventory/bad-label', 'warning'],
+    ])
+    expect(r.diagnostics[0]?.message).toContain('that the aws source sets itself')
+  })
+
+  it('of two tags giving one label key, the one written as a label key keeps it, whatever their order', () => {
+    const labels = (tags: Record<string, string>) => {
+      const r = load(dump(inst('i-01', '10.40.0.10', tags)))
+      expect(r.diagnostics.map((d) => d.code)).toEqual(['inventory/bad-label'])
+      return r.inventory.workloads[0]?.labels
+    }
+    expect(labels({ 'Team Name': 'core', 'Team-Name': 'edge' })).toEqual({ 'Team-Name': 'edge' })
+    expect(labels({ 'Team-Name': 'edge', 'Team Name': 'core' })).toEqual({ 'Team-Name': 'edge' })
+  })
+
   it('sanitises tag keys and values into valid labels', () => {
     expect(sanitizeTagKey('team')).toBe('team')
     expect(sanitizeTagKey('example.com/team')).toBe('example.com/team')

@@ -65,6 +65,36 @@ const pod = (
 const list = (...items: unknown[]) =>
   JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2)
 
+describe('Kubernetes inventory: the namespace label', () => {
+  it("a pod's own label namespace gives way to its namespace, with a warning at the label", () => {
+    const text = [
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata:',
+      '  name: web',
+      '  namespace: shop',
+      '  labels: { app: web, namespace: team-a }',
+      'status: { phase: Running, podIP: 10.244.0.10 }',
+      '---',
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: { name: api, namespace: shop }',
+      'spec:',
+      '  template:',
+      '    metadata:',
+      '      labels: { app: api, namespace: shop }', // the same value: nothing to say
+      '',
+    ].join('\n')
+    const r = load([{ path: 'pods.yaml', text }])
+    expect(r.inventory.workloads.map((w) => [w.name, w.labels])).toEqual([
+      ['shop/api[Deployment]', { app: 'api', namespace: 'shop' }],
+      ['shop/web[Pod]', { app: 'web', namespace: 'shop' }],
+    ])
+    expect(r.diagnostics.map(at)).toEqual(['warning inventory/bad-label pods.yaml:6:34'])
+    expect(r.diagnostics[0]?.message).toContain('namespace=team-a')
+  })
+})
+
 describe('Kubernetes inventory: owners and odd pods', () => {
   it('StatefulSet, DaemonSet and CronJob → Job pods are named after the top owner', () => {
     const owned = (name: string, kind: string, owner: string, ip: string) =>

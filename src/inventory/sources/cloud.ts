@@ -131,8 +131,9 @@ interface Building {
  *   ({@link sanitizeTagKey}) and a value with `=`, `,` or control characters too
  *   ({@link sanitizeTagValue}); the origin is `source:<cloud>`, or `source:<cloud>:tag:<raw key>`
  *   when the key or value was changed, so the raw tag stays visible in `bulkhead inventory`. A
- *   tag whose key sanitises to nothing, or two tags sanitising to one key, give an
- *   `inventory/bad-label` warning and are left out. Then `extra`, for keys no tag gave. Labels on
+ *   tag whose key sanitises to nothing, or to a key that a tag written with it (taken before
+ *   tags whose key was changed, whatever their order) or `extra` (the source's own labels,
+ *   `aws/vpc-id`) already gave, gives an `inventory/bad-label` warning and is left out. Labels on
  *   which same-named instances disagree are dropped with an `inventory/conflicting-labels`
  *   warning.
  * - **Tags** ({@link Workload.tags}, for `LabelRules` `match.tag`): every tag as written, keys and
@@ -164,7 +165,15 @@ export function cloudWorkloads(
     const labels: Record<string, string> = {}
     const origins: Record<string, LabelOrigin> = {}
     const rawTags: Record<string, string> = {}
-    for (const t of inst.tags) {
+    // the source's own labels first (`aws/vpc-id` from VpcId): a tag of that key is left out
+    for (const [k, v] of Object.entries(inst.extra)) {
+      labels[k] = sanitizeTagValue(v)
+      origins[k] = origin
+    }
+    // tags whose key is a label key as written before those sanitised into one: which tag of
+    // two keeps a key does not hang on their order in the dump
+    const asWritten = (t: RawTag): boolean => sanitizeTagKey(t.key) === t.key
+    for (const t of [...inst.tags.filter(asWritten), ...inst.tags.filter((t) => !asWritten(t))]) {
       rawTags[t.key] = t.value
       if (inst.notLabels?.has(t.key) === true) continue
       const k = sanitizeTagKey(t.key)
@@ -174,7 +183,9 @@ export function cloudWorkloads(
           'inventory/bad-label',
           k === undefined
             ? `tag "${t.key}" has no usable label key; it is left out`
-            : `tag "${t.key}" gives the label key "${k}" that another tag already gave; it is left out`,
+            : Object.hasOwn(inst.extra, k)
+              ? `tag "${t.key}" gives the label key "${k}" that the ${cloud} source sets itself; it is left out`
+              : `tag "${t.key}" gives the label key "${k}" that another tag already gave; it is left out`,
           t.path,
           { severity: 'warning' },
         )
@@ -182,11 +193,6 @@ export function cloudWorkloads(
       }
       labels[k] = val
       origins[k] = k === t.key && val === t.value ? origin : `source:${cloud}:tag:${t.key}`
-    }
-    for (const [k, v] of Object.entries(inst.extra)) {
-      if (Object.hasOwn(labels, k)) continue
-      labels[k] = sanitizeTagValue(v)
-      origins[k] = origin
     }
     let b = building.get(inst.name)
     if (!b) {

@@ -89,6 +89,29 @@ export function dropRevisionLabels(
 }
 
 /**
+ * `labels` with `namespace: <namespace>` (DESIGN.md: "`namespace` becomes a label"), which wins
+ * over a label of that name: a pod label `namespace` of another value is reported at `path` (the
+ * labels' mapping) as an `inventory/bad-label` warning, not lost unsaid, as a cloud tag whose key
+ * the source sets itself is.
+ */
+function namespaced(
+  labels: Record<string, string>,
+  namespace: string,
+  doc: YamlDoc,
+  path: YamlPath,
+): Record<string, string> {
+  const own = labels['namespace']
+  if (own !== undefined && own !== namespace)
+    doc.report(
+      'inventory/bad-label',
+      `label namespace=${own} gives way to the label namespace=${namespace} that every workload of namespace ${namespace} gets`,
+      [...path, 'namespace'],
+      { severity: 'warning' },
+    )
+  return { ...labels, namespace }
+}
+
+/**
  * Kinds that run pods from a template, and so name a workload when they are the top owner
  * (`spec.template`, or `spec.jobTemplate.spec.template` for a CronJob: {@link podTemplatePath}).
  * `Rollout` is Argo Rollouts' replacement for a Deployment (`argoproj.io`; its ReplicaSets own
@@ -633,7 +656,11 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     b.addresses.push(...ips)
     b.fromPods = true
     b.labelSets.push({
-      labels: { ...dropRevisionLabels(name, labels), namespace: p.namespace },
+      labels: namespaced(dropRevisionLabels(name, labels), p.namespace, p.obj.doc, [
+        ...p.obj.path,
+        'metadata',
+        'labels',
+      ]),
       location: locOf(p),
     })
   }
@@ -656,7 +683,13 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     const labels = tpl ? labelsOf(tpl) : {}
     if (labels === undefined) continue
     b.labelSets.push({
-      labels: { ...dropRevisionLabels(name, labels), namespace: p.namespace },
+      labels: tpl
+        ? namespaced(dropRevisionLabels(name, labels), p.namespace, tpl.obj.doc, [
+            ...tpl.path,
+            'metadata',
+            'labels',
+          ])
+        : { namespace: p.namespace },
       location: locOf(p),
     })
   }
@@ -671,7 +704,11 @@ export function kubernetesWorkloads(objects: readonly KubernetesObject[]): Workl
     fromAddressless.add(name)
     const b = get(name, top ? locOf(top) : locOf(p), p.obj.doc.sink)
     b.labelSets.push({
-      labels: { ...dropRevisionLabels(name, labels), namespace: p.namespace },
+      labels: namespaced(dropRevisionLabels(name, labels), p.namespace, p.obj.doc, [
+        ...p.obj.path,
+        'metadata',
+        'labels',
+      ]),
       location: locOf(p),
     })
   }
