@@ -519,30 +519,24 @@ describe('azure-vnet parser (v4)', () => {
     expect(flows[3]).toMatchObject({ src: '2001:db8::6', dst: '2001:db8::99' })
   })
 
-  it.each(['NX_NOT_ACCEPTED', 'NX_SW_NOT_READY', 'NX_NOT_SUPPORTED'])(
-    'encryption %s is a dropped flow (Microsoft: "the packet is dropped")',
-    async (status) => {
-      const text = fixtureText('azure-vnet-v4.json').replace(
-        '1663146003637,10.0.0.6,203.0.113.17,22730,443,6,O,C,NX,',
-        `1663146003637,10.0.0.6,203.0.113.17,22730,443,6,O,C,${status},`,
-      )
-      const { flows } = await runParser(azureVnetParser, text)
-      expect(flows.find((f) => f.dst === '203.0.113.17')?.observedAction).toBe('reject')
-      expect(flows.find((f) => f.dst === '192.0.2.180')?.observedAction).toBe('accept')
-    },
-  )
-
-  it.each(['X', 'NX_HW_NOT_SUPPORTED', 'NX_LOCAL_DST', 'NX_FALLBACK'])(
-    'encryption %s passes the packet: the flow is accepted',
-    async (status) => {
-      const text = fixtureText('azure-vnet-v4.json').replace(
-        '1663146003637,10.0.0.6,203.0.113.17,22730,443,6,O,C,NX,',
-        `1663146003637,10.0.0.6,203.0.113.17,22730,443,6,O,C,${status},`,
-      )
-      const { flows } = await runParser(azureVnetParser, text)
-      expect(flows.find((f) => f.dst === '203.0.113.17')?.observedAction).toBe('accept')
-    },
-  )
+  // Microsoft's VNet flow logs overview, "Flow encryption": "the packet is dropped" for three
+  it.each([
+    ['NX_NOT_ACCEPTED', 'reject'],
+    ['NX_SW_NOT_READY', 'reject'],
+    ['NX_NOT_SUPPORTED', 'reject'],
+    ['X', 'accept'],
+    ['NX_HW_NOT_SUPPORTED', 'accept'],
+    ['NX_LOCAL_DST', 'accept'],
+    ['NX_FALLBACK', 'accept'],
+  ])('encryption %s: the flow is %s', async (status, action) => {
+    const text = fixtureText('azure-vnet-v4.json').replace(
+      '1663146003637,10.0.0.6,203.0.113.17,22730,443,6,O,C,NX,',
+      `1663146003637,10.0.0.6,203.0.113.17,22730,443,6,O,C,${status},`,
+    )
+    const { flows } = await runParser(azureVnetParser, text)
+    expect(flows.find((f) => f.dst === '203.0.113.17')?.observedAction).toBe(action)
+    expect(flows.find((f) => f.dst === '192.0.2.180')?.observedAction).toBe('accept')
+  })
 
   it("a tuple time in seconds (Microsoft's bandwidth example) is read as seconds and noted", async () => {
     const text = fixtureText('azure-vnet-v4.json').replace('1663146003599,', '1663146003,')
