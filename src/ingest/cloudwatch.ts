@@ -15,6 +15,9 @@
  * @see https://docs.aws.amazon.com/cli/latest/reference/logs/get-log-events.html
  */
 
+import { BulkheadError } from '../core/index.js'
+import { cutJsonRecords } from './json-objects.js'
+
 /** Whether `head` (the first bytes of a file) starts, after blanks and a BOM, with `{` or `[`. */
 export function startsJson(head: Uint8Array): boolean {
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
@@ -63,7 +66,7 @@ export function cloudWatchMessagesIn(text: string): string[] {
 export async function* cloudWatchLines(
   chunks: AsyncIterable<Uint8Array>,
   onProblem: (
-    reason: 'bad-json' | 'cloudwatch-control-message' | 'no-message',
+    reason: 'bad-json' | 'cloudwatch-control-message' | 'no-message' | 'truncated',
     text: string,
     line: number,
   ) => void,
@@ -153,12 +156,47 @@ export async function* cloudWatchLines(
   }
   const emit = (lines: string[]): Uint8Array | undefined =>
     lines.length === 0 ? undefined : Buffer.from(lines.join('\n') + '\n', 'utf8')
-  for await (const chunk of chunks) {
-    const b = emit(scan(decoder.decode(chunk, { stream: true })))
-    if (b) yield b
+  /**
+   * The messages of the events whole in the object the text ended inside (a file cut short, a
+   * gzip cut: `cutJsonRecords` over its `events`/`logEvents`), reported `truncated` once; a
+   * broken object (text no continuation makes JSON) is one `bad-json`.
+   */
+  const salvage = (): string[] => {
+    const text = parts.join('')
+    const cut = cutJsonRecords(text, 0, EVENT_ARRAYS)
+    if (cut === undefined) {
+      onProblem('bad-json', text.slice(0, 200), objLine)
+      return []
+    }
+    const out: string[] = []
+    for (const r of cut.records) take(text.slice(r.start, r.end), out, objLine)
+    onProblem(
+      'truncated',
+      `object cut short: the ${String(cut.records.length)} events whole before the cut are read`,
+      objLine,
+    )
+    return out
+  }
+  let failure: BulkheadError | undefined
+  try {
+    for await (const chunk of chunks) {
+      const b = emit(scan(decoder.decode(chunk, { stream: true })))
+      if (b) yield b
+    }
+  } catch (err) {
+    // a gzip cut: what was decoded is read as text cut short, then the error goes on
+    if (!(err instanceof BulkheadError && err.diagnostics[0]?.code === 'ingest/truncated-input'))
+      throw err
+    failure = err
   }
   const b = emit(scan(decoder.decode()))
   if (b) yield b
-  if (open.length > 0) onProblem('bad-json', parts.join('').slice(0, 200), objLine)
-  else if (junk.trim() !== '') onProblem('bad-json', junk.trim().slice(0, 200), junkLine)
+  if (open.length > 0) {
+    const salvaged = emit(salvage())
+    if (salvaged) yield salvaged
+  } else if (junk.trim() !== '') onProblem('bad-json', junk.trim().slice(0, 200), junkLine)
+  if (failure !== undefined) throw failure
 }
+
+/** The arrays of log events in CloudWatch Logs JSON (`get-log-events`, subscription payloads). */
+const EVENT_ARRAYS: ReadonlySet<string> = new Set(['events', 'logEvents'])

@@ -218,6 +218,9 @@ const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y
 /** What a number cut at the end of the text may be: a beginning of {@link NUMBER}. */
 const NUMBER_PREFIX = /^-?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]*)?)?$/
 
+/** Azure's: the key of the array of records ({@link cutJsonRecords}). */
+const RECORDS_KEY: ReadonlySet<string> = new Set(['records'])
+
 /**
  * The records of a JSON document that was cut short (a blob downloaded while being written, a
  * failed copy): when `text` is the beginning of a JSON document and not the whole of one — every
@@ -227,7 +230,8 @@ const NUMBER_PREFIX = /^-?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]*)?)
  *
  * Records are read as Azure flow-log blobs hold them: the elements of the document's `records`
  * array (or of a top-level array), and, for an element that is itself `{"records": [...]}` and
- * less than `maxNesting` deep, the elements of its `records` array instead. A record is complete
+ * less than `maxNesting` deep, the elements of its `records` array instead. `keys` names the
+ * arrays of records instead of `records` (CloudWatch Logs: `events`, `logEvents`). A record is complete
  * when its closing `}` (or the end of its value) is before the cut; the record the cut falls in
  * is not among them, however much of it was written.
  *
@@ -238,7 +242,11 @@ const NUMBER_PREFIX = /^-?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]*)?)
  * where a key is due, skips a byte order mark), on top of the same record tracking: more code
  * than this scanner, and less plain. Tested against `JSON.parse` on broken and cut documents.
  */
-export function cutJsonRecords(text: string, maxNesting: number): CutJson | undefined {
+export function cutJsonRecords(
+  text: string,
+  maxNesting: number,
+  keys: ReadonlySet<string> = RECORDS_KEY,
+): CutJson | undefined {
   const stack: Frame[] = []
   /** Where each open container began. */
   const starts: number[] = []
@@ -308,7 +316,7 @@ export function cutJsonRecords(text: string, maxNesting: number): CutJson | unde
         else holdsDepth = 0
       } else if (parent.recordsDepth >= 0) {
         if (!array && parent.recordsDepth < maxNesting) holdsDepth = parent.recordsDepth + 1
-      } else if (array && !parent.array && parent.key === 'records' && parent.holdsDepth >= 0) {
+      } else if (array && !parent.array && keys.has(parent.key) && parent.holdsDepth >= 0) {
         recordsDepth = parent.holdsDepth
         parent.hasRecords = true
       }

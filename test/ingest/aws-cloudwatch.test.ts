@@ -6,11 +6,11 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/core/flow.js'
 import { cloudWatchLines } from '../../src/ingest/cloudwatch.js'
-import type { FileSummary } from '../../src/ingest/read.js'
+import { readFlows, type FileSummary } from '../../src/ingest/read.js'
 import { tempDir } from '../helpers/files.js'
 import { readOne } from '../helpers/flows.js'
 import { all } from '../helpers/store.js'
@@ -118,6 +118,37 @@ describe('AWS VPC flow logs in CloudWatch Logs JSON', () => {
     expect(summary.stats.skipped).toEqual({ 'bad-json': 1 })
     expect(summary.stats.examples[0]?.where).toMatch(/\.json:2$/)
     expect(flows).toHaveLength(2)
+  })
+
+  it('an export cut short keeps the events whole before the cut, one truncated skip; a gzip cut then fails', async () => {
+    // `aws logs filter-log-events > out.json` interrupted, a copy cut short: each whole event
+    // before the cut is a record (before, the whole object was one bad-json)
+    const events = Array.from({ length: 40 }, (_, i) =>
+      event(ACCEPT.replace(' 20641 ', ` ${String(20000 + i)} `), i),
+    )
+    const text = JSON.stringify({ events, nextForwardToken: 'f/1' })
+    const ends = events.map((e) => text.indexOf(JSON.stringify(e)) + JSON.stringify(e).length)
+    const whole = (k: number): number => ends.filter((end) => end <= k).length
+    for (const k of [ends[0]! - 3, ends[0]!, ends[9]! + 7, ends[39]! - 1, text.length - 5]) {
+      const { flows, summary } = await read(text.slice(0, k))
+      expect(flows.length, `cut at ${String(k)}`).toBe(whole(k))
+      expect(summary.stats.skipped).toEqual({ truncated: 1 })
+    }
+    const gz = gzipSync(text)
+    const cut = gz.subarray(0, Math.floor(gz.length * 0.6))
+    const decoded = gunzipSync(cut, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString()
+    const file = join(dir, 'cut.json.gz')
+    writeFileSync(file, cut)
+    const flows: Flow[] = []
+    let error: unknown
+    try {
+      for await (const f of readFlows([file], { format: 'auto', strict: false }, [])) flows.push(f)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toMatchObject({ diagnostics: [{ code: 'ingest/truncated-input' }] })
+    expect(flows.length).toBe(whole(decoded.length))
+    expect(flows.length).toBeGreaterThan(0)
   })
 
   it('an object or event without a message (a Lambda event, a Logs Insights result) is skipped as no-message, not dropped silently (s34)', async () => {
