@@ -235,7 +235,9 @@ describe('PolicyIndex agrees with the reference evaluator on flows to a group', 
     expect(counts.expiredHit).toBeGreaterThan(380)
     expect(counts.cidrExcept).toBeGreaterThan(70)
     expect(counts.portEdge).toBeGreaterThan(450)
-    expect(counts.scoped).toBeGreaterThan(55)
+    // scoped flows come in clusters (an estate has a scoped policy or not): 114 with the default
+    // seed, 55 with FC_SEED=3611202614, so the bound is well below both
+    expect(counts.scoped).toBeGreaterThan(25)
   }, 60_000)
 })
 
