@@ -452,11 +452,8 @@ function orientationAt(c: FlowColumns, i: number): number {
       : UNKNOWN
   }
   if (p !== TCP && p !== UDP && p !== SCTP && p !== DCCP) return UNKNOWN
-  const f = c.tcpFlags[i] as number
-  if (p === TCP && f >= 0 && (f & SYN) !== 0) {
-    if ((f & ACK) === 0) return AS_IS
-    if ((f & PSH) === 0) return SWAP
-  }
+  const flags = flagsAt(c, i)
+  if (flags !== UNKNOWN) return flags
   const s = c.srcPort[i] as number
   const d = c.dstPort[i] as number
   const ss = SERVICE_PORT[s] === 1
@@ -474,12 +471,29 @@ function orientationAt(c: FlowColumns, i: number): number {
   return UNKNOWN
 }
 
+/** The TCP-flag evidence of {@link orientationAt} alone ({@link UNKNOWN} where it tells nothing). */
+function flagsAt(c: FlowColumns, i: number): number {
+  const f = c.tcpFlags[i] as number
+  if ((c.protocol[i] as number) !== TCP || f < 0 || (f & SYN) === 0) return UNKNOWN
+  if ((f & ACK) === 0) return AS_IS
+  if ((f & PSH) === 0) return SWAP
+  return UNKNOWN
+}
+
 /** `decide` of direction.ts: a stated direction wins, else the evidence. */
 function decideAt(c: FlowColumns, i: number): number {
   const d = c.direction[i] as number
   if (d === DIR_C2S) return AS_IS
   if (d === DIR_S2C) return SWAP
   return orientationAt(c, i)
+}
+
+/** How strong {@link decideAt}'s answer is, as `decide` of direction.ts weighs it: 3, 2, 1, 0. */
+function strengthAt(c: FlowColumns, i: number, o: number): number {
+  if (o === UNKNOWN) return 0
+  const d = c.direction[i] as number
+  if (d === DIR_C2S || d === DIR_S2C) return 3
+  return flagsAt(c, i) !== UNKNOWN ? 2 : 1
 }
 
 /** Exchanges the ends of row `i` (addresses, ports, names). */
@@ -571,7 +585,7 @@ function mergeInto(
   const ob = decideAt(inp, b)
   let clientIsA: boolean
   let confident = true
-  if (oa !== UNKNOWN) clientIsA = oa === AS_IS
+  if (oa !== UNKNOWN && strengthAt(held, a, oa) >= strengthAt(inp, b, ob)) clientIsA = oa === AS_IS
   else if (ob !== UNKNOWN) clientIsA = ob !== AS_IS
   else {
     clientIsA = true

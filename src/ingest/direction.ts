@@ -132,11 +132,8 @@ export function orientation(flow: Flow): Orientation {
       : 'unknown'
   }
   if (p !== TCP && p !== UDP && p !== SCTP && p !== DCCP) return 'unknown'
-  const f = flow.tcpFlags
-  if (p === TCP && f !== undefined && (f & SYN) !== 0) {
-    if ((f & ACK) === 0) return 'as-is'
-    if ((f & PSH) === 0 && !ORED_FLAGS_FORMATS.has(flow.source.format)) return 'swap'
-  }
+  const flags = flagsOrientation(flow)
+  if (flags !== 'unknown') return flags
   const s = flow.srcPort
   const d = flow.dstPort
   const ss = isServicePort(s, p)
@@ -148,6 +145,15 @@ export function orientation(flow: Flow): Orientation {
   const de = d >= EPHEMERAL_FROM
   if (se && !de && d > 0) return 'as-is'
   if (de && !se && s > 0) return 'swap'
+  return 'unknown'
+}
+
+/** The TCP-flag evidence of {@link orientation} alone: `unknown` where the flags tell nothing. */
+function flagsOrientation(flow: Flow): Orientation {
+  const f = flow.tcpFlags
+  if (flow.protocol !== TCP || f === undefined || (f & SYN) === 0) return 'unknown'
+  if ((f & ACK) === 0) return 'as-is'
+  if ((f & PSH) === 0 && !ORED_FLAGS_FORMATS.has(flow.source.format)) return 'swap'
   return 'unknown'
 }
 
@@ -187,7 +193,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  * is swapped. Never swaps when both or neither side looks like a server port.
  */
 export function orient(flow: Flow): Flow {
-  const o = decide(flow)
+  const o = decide(flow).orientation
   if (o === 'as-is')
     return flow.direction === 'client-to-server' ? flow : { ...flow, direction: 'client-to-server' }
   if (o === 'swap') return { ...swapEnds(flow), direction: 'client-to-server' }
@@ -341,11 +347,19 @@ export const PAIR_SLACK_MS = 60_000
  */
 export const PAIR_RUN = 8
 
-/** A direction the record already states wins; otherwise the evidence of {@link orientation}. */
-function decide(f: Flow): Orientation {
-  if (f.direction === 'client-to-server') return 'as-is'
-  if (f.direction === 'server-to-client') return 'swap'
-  return orientation(f)
+/**
+ * A direction the record already states wins; otherwise the evidence of {@link orientation};
+ * with how strong it is, in the order the evidence is weighed: a stated direction 3, TCP flags 2,
+ * ports 1, none 0 ({@link merge} takes the half with the stronger).
+ */
+function decide(f: Flow): { orientation: Orientation; strength: number } {
+  if (f.direction === 'client-to-server') return { orientation: 'as-is', strength: 3 }
+  if (f.direction === 'server-to-client') return { orientation: 'swap', strength: 3 }
+  const o = orientation(f)
+  return {
+    orientation: o,
+    strength: o === 'unknown' ? 0 : flagsOrientation(f) !== 'unknown' ? 2 : 1,
+  }
 }
 
 /**
@@ -369,13 +383,15 @@ export function refusedByReset(
 }
 
 function merge(a: Flow, b: Flow): Flow {
-  // a and b are opposite halves; decide the client from the evidence of either half
-  const oa = decide(a)
-  const ob = decide(b)
+  // a and b are opposite halves; the client is the one the stronger evidence of either half
+  // names (one half's SYN beats the other's ports, whichever was read first), else the first's
+  const da = decide(a)
+  const db = decide(b)
   let client: Flow
   let confident = true
-  if (oa !== 'unknown') client = oa === 'as-is' ? a : b
-  else if (ob !== 'unknown') client = ob === 'as-is' ? b : a
+  if (da.strength >= db.strength && da.orientation !== 'unknown')
+    client = da.orientation === 'as-is' ? a : b
+  else if (db.orientation !== 'unknown') client = db.orientation === 'as-is' ? b : a
   else {
     client = a
     confident = false

@@ -550,6 +550,25 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
     ])
   })
 
+  it("AWS halves: one half's TCP flags beat the other's ports whichever comes first (both paths)", async () => {
+    const head =
+      'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags flow-direction'
+    const rst = '5 10.0.0.2 10.0.0.1 40000 53 6 1 40 1700000000 1700000060 ACCEPT OK 4 egress'
+    const syn = '5 10.0.0.1 10.0.0.2 53 40000 6 1 44 1700000000 1700000060 ACCEPT OK 2 ingress'
+    for (const lines of [
+      [rst, syn],
+      [syn, rst],
+    ]) {
+      const out = await agree(write(`${[head, ...lines].join('\n')}\n`), {
+        format: 'aws-vpc',
+        strict: false,
+      })
+      expect(out.flows.map((f) => [f.src, f.srcPort, f.dstPort, f.direction, f.packets])).toEqual([
+        ['10.0.0.1', 53, 40000, 'client-to-server', 2],
+      ])
+    }
+  })
+
   it('Zeek TCP attempts nobody answered are rejected unless payload went; UDP stays unknown (both paths)', async () => {
     const header = [
       '#separator \\x09',

@@ -264,6 +264,31 @@ describe('orient', () => {
 })
 
 describe('pairDirections', () => {
+  it("one half's TCP flags beat the other half's ports, whichever is read first", async () => {
+    // a client on port 53 (nmap -g 53, a NAT's port) refused by a high port's reset: the SYN
+    // names the client; the ports alone would name 53 the server
+    const syn = flow({ srcPort: 53, dstPort: 40000, tcpFlags: 2, observedAction: 'unknown' })
+    const rst = flow({
+      src: '10.0.0.2',
+      dst: '10.0.0.1',
+      srcPort: 40000,
+      dstPort: 53,
+      tcpFlags: 4,
+      observedAction: 'unknown',
+      source: { format: 'aws-vpc', file: 'f', line: 2 },
+    })
+    for (const order of [
+      [rst, syn],
+      [syn, rst],
+    ]) {
+      const { out } = await collect(order)
+      expect(out.map((f) => [f.src, f.srcPort, f.dstPort, f.direction, f.observedAction])).toEqual([
+        ['10.0.0.1', 53, 40000, 'client-to-server', 'reject'],
+      ])
+      expect(out[0]?.source.line).toBe(1) // the client's record
+    }
+  })
+
   it('sums both halves into one client→server flow', async () => {
     const req = flow({ packets: 10, bytes: 1000, tcpFlags: 2, start: 1000, end: 5000 })
     const rep = flow({
