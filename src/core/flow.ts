@@ -210,3 +210,24 @@ export function replyConnectionPort(protocol: number, srcPort: number, dstPort: 
   if (icmp !== undefined) return icmp[dstPort] ?? dstPort
   return srcPort
 }
+
+/**
+ * Formats whose TCP flags are the OR of every packet of the record's direction: NetFlow v1/v5/v7
+ * (`tcp_flags`, "cumulative OR of TCP flags") and v9/IPFIX (`tcpControlBits`, a bit "set to 1
+ * if any observed packet of this Flow has the corresponding TCP control bit set", RFC 7012 /
+ * IANA IPFIX registry), and CSV, whose flag columns are those of the NetFlow/IPFIX collectors'
+ * exports (nfdump, SiLK, pmacct), and goflow2's JSON, whose NetFlow/IPFIX records carry those
+ * ORed flags (its sFlow samples carry one packet's, for which this reads less, never wrongly). ACK is set on every packet after a connection's first, so a client's
+ * record (SYN, then ACKs) shows SYN+ACK as the server's does: only SYN without ACK tells the
+ * sender (the client of an attempt nobody answered). Stable: reading (ingest direction.ts) and
+ * the store's pairing across files (store halves.ts) weigh flag evidence through it.
+ */
+export const ORED_TCP_FLAGS_FORMATS: ReadonlySet<string> = new Set([
+  'netflow-v1',
+  'netflow-v5',
+  'netflow-v7',
+  'netflow-v9',
+  'ipfix',
+  'csv',
+  'goflow2',
+])

@@ -12,6 +12,7 @@ import {
   HALF_SWAPPED,
   HALF_UNPAIRED,
   ICMP_REQUEST_OF_REPLY,
+  ORED_TCP_FLAGS_FORMATS,
   type Flow,
 } from '../core/index.js'
 import { note, noteOnFlow, skip, withNotesOf, type ParseContext } from './types.js'
@@ -49,26 +50,6 @@ export const KNOWN_SERVER_PORTS: ReadonlySet<number> = new Set([
  * from 32768).
  */
 export const KNOWN_SCTP_SERVER_PORTS: ReadonlySet<number> = new Set([36412, 36422, 38412, 38422])
-
-/**
- * Formats whose TCP flags are the OR of every packet of the record's direction: NetFlow v1/v5/v7
- * (`tcp_flags`, "cumulative OR of TCP flags") and v9/IPFIX (`tcpControlBits`, a bit "set to 1
- * if any observed packet of this Flow has the corresponding TCP control bit set", RFC 7012 /
- * IANA IPFIX registry), and CSV, whose flag columns are those of the NetFlow/IPFIX collectors'
- * exports (nfdump, SiLK, pmacct), and goflow2's JSON, whose NetFlow/IPFIX records carry those
- * ORed flags (its sFlow samples carry one packet's, for which this reads less, never wrongly). ACK is set on every packet after a connection's first, so a client's
- * record (SYN, then ACKs) shows SYN+ACK as the server's does: only SYN without ACK tells the
- * sender (the client of an attempt nobody answered).
- */
-const ORED_FLAGS_FORMATS: ReadonlySet<string> = new Set([
-  'netflow-v1',
-  'netflow-v5',
-  'netflow-v7',
-  'netflow-v9',
-  'ipfix',
-  'csv',
-  'goflow2',
-])
 
 /** Start of the ephemeral (client) port range used by Linux and the IANA range (32768/49152). */
 export const EPHEMERAL_FROM = 32768
@@ -111,7 +92,7 @@ export type Orientation = 'as-is' | 'swap' | 'unknown'
  * - TCP flags: SYN without ACK → the sender is the client (`as-is`); SYN+ACK without PSH →
  *   the sender is the server (`swap`). This is the AWS VPC convention (AWS records ACK
  *   only as part of SYN-ACK = 18), and a single packet's flags (Hubble). NetFlow and IPFIX
- *   flags are the OR over the record's packets ({@link ORED_FLAGS_FORMATS}), where both halves
+ *   flags are the OR over the record's packets ({@link ORED_TCP_FLAGS_FORMATS}), where both halves
  *   of a connection show SYN+ACK, with PSH or without (a health check that connects and resets
  *   sends SYN, ACK, RST): there SYN+ACK is not evidence, nor anywhere with PSH.
  * - ports: exactly one side is < 1024 or in {@link KNOWN_SERVER_PORTS} (for SCTP also
@@ -153,7 +134,7 @@ function flagsOrientation(flow: Flow): Orientation {
   const f = flow.tcpFlags
   if (flow.protocol !== TCP || f === undefined || (f & SYN) === 0) return 'unknown'
   if ((f & ACK) === 0) return 'as-is'
-  if ((f & PSH) === 0 && !ORED_FLAGS_FORMATS.has(flow.source.format)) return 'swap'
+  if ((f & PSH) === 0 && !ORED_TCP_FLAGS_FORMATS.has(flow.source.format)) return 'swap'
   return 'unknown'
 }
 

@@ -279,6 +279,39 @@ describe('AWS VPC: the two directions of a connection in two files are one flow'
     })
   }
 
+  it("one half's TCP flags beat the other's ports across files too, whichever file is first", async () => {
+    // a client on port 53 refused by a high port (reading weighs the evidence so: direction.ts)
+    const head =
+      'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags\n'
+    const rst = '5 10.0.0.2 10.0.0.1 40000 53 6 1 40 1790000000 1790000060 ACCEPT OK 4\n'
+    const syn = '5 10.0.0.1 10.0.0.2 53 40000 6 1 44 1790000000 1790000060 ACCEPT OK 2\n'
+    for (const [first, second] of [
+      [rst, syn],
+      [syn, rst],
+    ] as const) {
+      const dir = mkdtempSync(path.join(root, 'flags-'))
+      const a = path.join(dir, 'a.log')
+      const b = path.join(dir, 'b.log')
+      writeFileSync(a, head + first)
+      writeFileSync(b, head + second)
+      const store = path.join(dir, 's.duckdb')
+      await ingest(store, [a], 'aws-vpc')
+      expect((await ingest(store, [b], 'aws-vpc')).notes['paired-across-files']).toBe(1)
+      const rows = await stored(store)
+      expect(rows.map((r) => [r.src, r.sp, r.dp, r.direction, r.packets])).toEqual([
+        ['10.0.0.1', 53, 40000, 'client-to-server', 2],
+      ])
+      // as one file reads it
+      const all = path.join(dir, 'all.log')
+      writeFileSync(all, head + first + second)
+      const one = path.join(dir, 'one.duckdb')
+      await ingest(one, [all], 'aws-vpc')
+      expect((await stored(one)).map((r) => [r.src, r.sp, r.dp, r.direction])).toEqual([
+        ['10.0.0.1', 53, 40000, 'client-to-server'],
+      ])
+    }
+  })
+
   it('halves read with pairing off are not marked, and the store pairs nothing', async () => {
     const { dir, a, b } = awsFiles('no-pair')
     const s = await openDuckDbStore(path.join(dir, 's.duckdb'))

@@ -26,6 +26,7 @@ import {
   HALF_ICMP_TYPED,
   HALF_SWAPPED,
   MAX_COUNTER,
+  ORED_TCP_FLAGS_FORMATS,
   type Flow,
 } from '../../core/index.js'
 import { icmpRequestTypeSql } from '../store.js'
@@ -112,7 +113,8 @@ function classPortSql(r: string): string {
  * source and destination address id and port (the row's ends exchanged again when swapped;
  * ports 0 and 0 when reading took its ICMP type for echo, `HALF_ECHO_ASSUMED`); `side` which end
  * reading took for the client (1 its source, 2 its destination, 0 no evidence: from the stored
- * direction, which is what the evidence said, as ingest `decide`); `g1`, `g2` its two endpoints
+ * direction, which is what the evidence said, as ingest `decide`) and `strength` how strong that
+ * evidence is (2 TCP flags, 1 ports, 0 none, as ingest `decide`); `g1`, `g2` its two endpoints
  * in a fixed order (address id · 65536 + port). Integers only: the sort of {@link MERGED_SQL}
  * is over these.
  *
@@ -138,10 +140,11 @@ k AS (
   WHERE n.source IN (SELECT unnest($sources::UINTEGER[])) AND o.source <> n.source
     AND o.start_ms <= n.end_ms + ${SLACK} AND n.start_ms <= o.end_ms + ${SLACK}),
 so AS (
-  SELECT id, dense_rank() OVER (ORDER BY format) AS fmt, dense_rank() OVER (ORDER BY file) AS frank
+  SELECT id, dense_rank() OVER (ORDER BY format) AS fmt, dense_rank() OVER (ORDER BY file) AS frank,
+    format IN (${[...ORED_TCP_FLAGS_FORMATS].map((f) => `'${f}'`).join(', ')}) AS ored
   FROM sources),
 c AS (
-  SELECT fr.rowid AS id, fr.*, so.fmt, so.frank, coalesce(fr.line, fr.record, 0) AS pos,
+  SELECT fr.rowid AS id, fr.*, so.fmt, so.frank, so.ored, coalesce(fr.line, fr.record, 0) AS pos,
     (fr.half & ${SWAPPED}) <> 0 AS swapped,
     ${typed ? `(fr.half & ${TYPED}) <> 0 AS ty, ${icmpRequestTypeSql('fr.protocol', 'fr.dst_port')} AS qt` : 'false AS ty, fr.dst_port AS qt'},
     CASE WHEN (fr.half & ${ECHO}) <> 0 THEN 0 ELSE fr.src_port END AS sp,
@@ -162,6 +165,11 @@ SELECT id, source, fmt, exporter AS ex, ty, frank, pos, line, record, protocol,
   CASE WHEN swapped THEN dst ELSE src END AS rs, CASE WHEN swapped THEN dp ELSE sp END AS rsp,
   CASE WHEN swapped THEN src ELSE dst END AS rd, CASE WHEN swapped THEN sp ELSE dp END AS rdp,
   CASE WHEN direction = 0 THEN 0 WHEN (direction = 1) <> swapped THEN 1 ELSE 2 END AS side,
+  -- how strong the evidence behind side is (ingest direction.ts decide): TCP flags 2, ports 1
+  CASE WHEN direction = 0 THEN 0
+    WHEN protocol = 6 AND tcp_flags IS NOT NULL AND (tcp_flags & 2) <> 0
+      AND ((tcp_flags & 16) = 0 OR ((tcp_flags & 8) = 0 AND NOT ored)) THEN 2
+    ELSE 1 END AS strength,
   ${
     typed
       ? `CASE WHEN ty THEN (CASE WHEN qt <> dst_port THEN dst ELSE src END)::UBIGINT * 65536 + src_port
@@ -215,8 +223,8 @@ function recordName(whose: 'client' | 'server', col: string): string {
  *   is the last half before that did not link to its next);
  * - the flow (ingest `merge`, with `a` the half first in path order — file, then line — as a
  *   reading of the files concatenated in path order would hold it, and `b` the other): the client
- *   (`cl`: `a`) is the end `a`'s evidence names, else `b`'s, else `a`'s source, and the direction is
- *   then `unknown`; start the earlier, end the later; packets and bytes summed, held at 2^53 − 1;
+ *   (`cl`: `a`) is the end the stronger evidence names (`strength`: TCP flags over ports), `a`'s
+ *   when as strong, else `b`'s, else `a`'s source, and the direction is then `unknown`; start the earlier, end the later; packets and bytes summed, held at 2^53 − 1;
  *   action, `source`, line and record of the client's half; TCP flags ORed; names and labels of
  *   the client's record, else the server's of the other end; an ICMP record read as an echo
  *   request is read so again. `names` is the id of the merged names where the store has them;
@@ -251,7 +259,8 @@ p AS (
 f AS (
   SELECT a.id AS a_id, b.id AS b_id,
     -- DuckDB reads an alias of this SELECT list in the expressions after it
-    CASE WHEN a.side <> 0 THEN a.side = 1 WHEN b.side <> 0 THEN b.side <> 1 ELSE true END AS cl,
+    CASE WHEN a.side <> 0 AND a.strength >= b.strength THEN a.side = 1
+      WHEN b.side <> 0 THEN b.side <> 1 ELSE true END AS cl,
     a.side <> 0 OR b.side <> 0 AS confident,
     ${client('rs')} AS src, ${client('rd')} AS dst, ${client('rsp')} AS src_port,
     CASE WHEN ((a.half | b.half) & ${ECHO}) <> 0 AND ${client('rsp')} = 0 AND ${client('rdp')} = 0
