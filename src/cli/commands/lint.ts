@@ -108,14 +108,16 @@ function untimedLeftOut(n: number | undefined): string {
 
 function renderText(o: LintOutput, findings: readonly LintFinding[], noFlows: boolean): string {
   const lines = findings.map((f) => formatDiagnostic(f))
+  const from = (f: NonNullable<LintOutput['flows']>): string =>
+    `from ${f.from === 'store' ? 'the store' : f.what}${untimedLeftOut(f.untimedLeftOut)}`
   const unused =
     o.flows === null
       ? noFlows
         ? 'unused rules not checked (--no-flows)'
         : 'unused rules not checked: no flows (pass --flows FILE..., or ingest into the store)'
       : o.flows.count === 0
-        ? `unused rules not checked: no flows were judged from ${o.flows.from === 'store' ? 'the store' : o.flows.what}${untimedLeftOut(o.flows.untimedLeftOut)}`
-        : `unused rules judged over ${counted(o.flows.count, 'flow')} from ${o.flows.from === 'store' ? 'the store' : o.flows.what}${untimedLeftOut(o.flows.untimedLeftOut)}`
+        ? `unused rules not checked: no flows were judged ${from(o.flows)}`
+        : `unused rules judged over ${counted(o.flows.count, 'flow')} ${from(o.flows)}`
   lines.push(`${counted(o.errors, 'error')}, ${counted(o.warnings, 'warning')}; ${unused}`)
   return lines.join('\n')
 }
