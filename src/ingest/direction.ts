@@ -174,7 +174,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  * is swapped. Never swaps when both or neither side looks like a server port.
  */
 export function orient(flow: Flow): Flow {
-  const o = decide(flow).orientation
+  const o = decide(flow)
   if (o === 'as-is')
     return flow.direction === 'client-to-server' ? flow : { ...flow, direction: 'client-to-server' }
   if (o === 'swap') return { ...swapEnds(flow), direction: 'client-to-server' }
@@ -328,19 +328,21 @@ export const PAIR_SLACK_MS = 60_000
  */
 export const PAIR_RUN = 8
 
+/** A direction the record already states wins; otherwise the evidence of {@link orientation}. */
+function decide(f: Flow): Orientation {
+  if (f.direction === 'client-to-server') return 'as-is'
+  if (f.direction === 'server-to-client') return 'swap'
+  return orientation(f)
+}
+
 /**
- * A direction the record already states wins; otherwise the evidence of {@link orientation};
- * with how strong it is, in the order the evidence is weighed: a stated direction 3, TCP flags 2,
- * ports 1, none 0 ({@link merge} takes the half with the stronger).
+ * How strong {@link decide}'s answer `o` for `f` is, in the order the evidence is weighed: a
+ * stated direction 3, TCP flags 2, ports 1, none 0 ({@link merge} takes the stronger half's).
  */
-function decide(f: Flow): { orientation: Orientation; strength: number } {
-  if (f.direction === 'client-to-server') return { orientation: 'as-is', strength: 3 }
-  if (f.direction === 'server-to-client') return { orientation: 'swap', strength: 3 }
-  const o = orientation(f)
-  return {
-    orientation: o,
-    strength: o === 'unknown' ? 0 : flagsOrientation(f) !== 'unknown' ? 2 : 1,
-  }
+function strength(f: Flow, o: Orientation): number {
+  if (o === 'unknown') return 0
+  if (f.direction === 'client-to-server' || f.direction === 'server-to-client') return 3
+  return flagsOrientation(f) !== 'unknown' ? 2 : 1
 }
 
 /**
@@ -366,13 +368,12 @@ export function refusedByReset(
 function merge(a: Flow, b: Flow): Flow {
   // a and b are opposite halves; the client is the one the stronger evidence of either half
   // names (one half's SYN beats the other's ports, whichever was read first), else the first's
-  const da = decide(a)
-  const db = decide(b)
+  const oa = decide(a)
+  const ob = decide(b)
   let client: Flow
   let confident = true
-  if (da.strength >= db.strength && da.orientation !== 'unknown')
-    client = da.orientation === 'as-is' ? a : b
-  else if (db.orientation !== 'unknown') client = db.orientation === 'as-is' ? b : a
+  if (oa !== 'unknown' && strength(a, oa) >= strength(b, ob)) client = oa === 'as-is' ? a : b
+  else if (ob !== 'unknown') client = ob === 'as-is' ? b : a
   else {
     client = a
     confident = false

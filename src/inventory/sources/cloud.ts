@@ -172,11 +172,11 @@ export function cloudWorkloads(
     }
     // tags whose key is a label key as written before those sanitised into one: which tag of
     // two keeps a key does not hang on their order in the dump
-    const asWritten = (t: RawTag): boolean => sanitizeTagKey(t.key) === t.key
-    for (const t of [...inst.tags.filter(asWritten), ...inst.tags.filter((t) => !asWritten(t))]) {
+    const keyed = inst.tags.map((t) => ({ t, k: sanitizeTagKey(t.key) }))
+    const asWritten = keyed.filter((x) => x.k === x.t.key)
+    for (const { t, k } of [...asWritten, ...keyed.filter((x) => x.k !== x.t.key)]) {
       rawTags[t.key] = t.value
       if (inst.notLabels?.has(t.key) === true) continue
-      const k = sanitizeTagKey(t.key)
       const val = sanitizeTagValue(t.value)
       if (k === undefined || Object.hasOwn(labels, k)) {
         d.report(
