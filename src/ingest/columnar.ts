@@ -573,13 +573,18 @@ export function groupEndsRows(
   return out
 }
 
-/** `merge` of direction.ts: appends the flow of the two halves `a` (held) and `b` to `out`. */
+/**
+ * `merge` of direction.ts: appends the flow of the two halves `a` (held) and `b` to `out`.
+ * @param remembered - the client end an earlier handshake settled ({@link RowHandshakes.clientAt}
+ *   of `b`): 1 `b`'s source, 2 `b`'s destination (`a`'s source), 0 none.
+ */
 function mergeInto(
   held: FlowColumns,
   a: number,
   inp: FlowColumns,
   b: number,
   out: FlowColumns,
+  remembered: number,
 ): void {
   const oa = decideAt(held, a)
   const ob = decideAt(inp, b)
@@ -587,6 +592,7 @@ function mergeInto(
   let confident = true
   if (oa !== UNKNOWN && strengthAt(held, a, oa) >= strengthAt(inp, b, ob)) clientIsA = oa === AS_IS
   else if (ob !== UNKNOWN) clientIsA = ob !== AS_IS
+  else if (remembered !== 0) clientIsA = remembered === 2
   else {
     clientIsA = true
     confident = false
@@ -636,6 +642,65 @@ function mergeInto(
   if (!confident) orientRow(out, r)
 }
 
+/**
+ * The handshake carry-over on columns (direction.ts `ConnectionMemory.settle`, used by
+ * `DirectionPairer` and `HandshakeCarry`): the client end of each connection a TCP handshake
+ * settled (a `client-to-server` row with SYN), by the rows' string codes, so that later rows of
+ * the connection whose evidence cannot tell take its direction. {@link ColumnPairer} holds one;
+ * reading without pairing (`--no-pair`) holds one of its own.
+ */
+export class RowHandshakes {
+  private readonly memory: ConnectionMemory
+
+  /** @param limit - connections remembered per generation (`ConnectionMemory`). */
+  constructor(limit = PAIR_WINDOW) {
+    this.memory = new ConnectionMemory(limit)
+  }
+
+  /** Row `r`'s connection key, as `ConnectionMemory` keys it (the smaller end first). */
+  private static key(c: FlowColumns, r: number): string {
+    const s = c.src[r] as number
+    const d = c.dst[r] as number
+    const sp = c.srcPort[r] as number
+    const dp = c.dstPort[r] as number
+    return s < d || (s === d && sp <= dp)
+      ? `${String(c.protocol[r])}|${String(s)}|${String(sp)}|${String(d)}|${String(dp)}`
+      : `${String(c.protocol[r])}|${String(d)}|${String(dp)}|${String(s)}|${String(sp)}`
+  }
+
+  /** Remember a handshake's direction from row `r` of `c`, or give the row the remembered one. */
+  settle(c: FlowColumns, r: number): void {
+    // the common rows (no SYN seen, or nothing remembered) build no key: this runs on every flow
+    const dir = c.direction[r] as number
+    const flags = c.tcpFlags[r] as number
+    const remember = dir === DIR_C2S && flags >= 0 && (flags & 0x02) !== 0
+    if (!remember && (dir !== DIR_UNKNOWN || this.memory.empty)) return
+    const key = RowHandshakes.key(c, r)
+    if (remember) {
+      this.memory.set(key, `${String(c.src[r])}|${String(c.srcPort[r])}`)
+      return
+    }
+    const client = this.clientOf(c, r, key)
+    if (client === 1) c.direction[r] = DIR_C2S
+    else if (client === 2) {
+      swapAt(c, r)
+      c.direction[r] = DIR_C2S
+    }
+  }
+
+  /** The remembered client of row `r`'s connection: 1 its source, 2 its destination, 0 none. */
+  clientAt(c: FlowColumns, r: number): number {
+    return this.memory.empty ? 0 : this.clientOf(c, r, RowHandshakes.key(c, r))
+  }
+
+  private clientOf(c: FlowColumns, r: number, key: string): number {
+    const client = this.memory.get(key)
+    if (client === undefined) return 0
+    if (client === `${String(c.src[r])}|${String(c.srcPort[r])}`) return 1
+    return client === `${String(c.dst[r])}|${String(c.dstPort[r])}` ? 2 : 0
+  }
+}
+
 /** Rows a {@link ColumnPairer}'s pool starts with (it doubles as records are held). */
 const POOL_START_ROWS = 256
 
@@ -673,7 +738,7 @@ export class ColumnPairer {
   private qSeq: Float64Array = new Float64Array(1024)
   private qHead = 0
   private qTail = 0
-  private readonly memory: ConnectionMemory
+  private readonly handshakes: RowHandshakes
   /**
    * Per pool row: the next older row of its run (`DirectionPairer`'s runs: the earlier records of
    * the held record's connection, linked newest first from the held row), -1 for none.
@@ -704,7 +769,7 @@ export class ColumnPairer {
 
   constructor(format: string, file: string, table: StringTable, opts: { window?: number } = {}) {
     this.window = Math.max(1, opts.window ?? PAIR_WINDOW)
-    this.memory = new ConnectionMemory(this.window)
+    this.handshakes = new RowHandshakes(this.window)
     this.maxRows = this.window + 2
     this.pool = new FlowColumns(format, file, table, Math.min(this.maxRows, POOL_START_ROWS))
     const rows = this.pool.capacity
@@ -844,7 +909,7 @@ export class ColumnPairer {
     const P = this.pool
     const r = out.copyRow(P, p)
     orientRow(out, r)
-    this.settle(out, r)
+    this.handshakes.settle(out, r)
     const half =
       out.src[r] !== P.src[p] || out.srcPort[r] !== P.srcPort[p]
         ? HALF_UNPAIRED | HALF_SWAPPED
@@ -929,34 +994,6 @@ export class ColumnPairer {
     return (this.settledNotes[c + 1] ??= this.pool.table.withNote(c, 'rejected-at-other-end'))
   }
 
-  /** `DirectionPairer.settle` on row `r` of `out`: remember a handshake's direction, or take it. */
-  private settle(c: FlowColumns, r: number): void {
-    // the common rows (no SYN seen, or nothing remembered) build no key: this runs on every flow
-    const dir = c.direction[r] as number
-    const flags = c.tcpFlags[r] as number
-    const remember = dir === DIR_C2S && flags >= 0 && (flags & 0x02) !== 0
-    if (!remember && (dir !== DIR_UNKNOWN || this.memory.empty)) return
-    const s = c.src[r] as number
-    const d = c.dst[r] as number
-    const sp = c.srcPort[r] as number
-    const dp = c.dstPort[r] as number
-    const key =
-      s < d || (s === d && sp <= dp)
-        ? `${String(c.protocol[r])}|${String(s)}|${String(sp)}|${String(d)}|${String(dp)}`
-        : `${String(c.protocol[r])}|${String(d)}|${String(dp)}|${String(s)}|${String(sp)}`
-    if (remember) {
-      this.memory.set(key, `${String(s)}|${String(sp)}`)
-      return
-    }
-    const client = this.memory.get(key)
-    if (client === undefined) return
-    if (client === `${String(s)}|${String(sp)}`) c.direction[r] = DIR_C2S
-    else if (client === `${String(d)}|${String(dp)}`) {
-      swapAt(c, r)
-      c.direction[r] = DIR_C2S
-    }
-  }
-
   /** Takes row `i` of `inp`; appends to `out` the rows that are ready. */
   push(inp: FlowColumns, i: number, out: FlowColumns): void {
     const P = this.pool
@@ -985,11 +1022,11 @@ export class ColumnPairer {
         const q = this.runNext[o] as number
         this.runNext[o] = -1
         this.paired++
-        mergeInto(P, o, inp, i, out)
+        mergeInto(P, o, inp, i, out, this.handshakes.clientAt(inp, i))
         const r = out.n - 1
         const c = out.notes[r] as number
         out.notes[r] = this.pairedNotes[c + 1] ??= out.table.withNote(c, 'paired-directions')
-        this.settle(out, r)
+        this.handshakes.settle(out, r)
         this.release(o)
         // the run stays held (`DirectionPairer.push`), its newest row in the key table
         if (q >= 0) {

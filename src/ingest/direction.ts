@@ -365,18 +365,24 @@ export function refusedByReset(
   )
 }
 
-function merge(a: Flow, b: Flow): Flow {
-  // a and b are opposite halves; the client is the one the stronger evidence of either half
-  // names (one half's SYN beats the other's ports, whichever was read first), else the first's
+/**
+ * The flow of two opposite halves `a` (read first) and `b` of one connection: the client is the
+ * one the stronger evidence of either half names ({@link strength}: one half's SYN beats the
+ * other's ports, whichever was read first); with none, the client end a handshake of an earlier
+ * window settled (`remembered`, {@link ConnectionMemory}: `address|port`), so that the flow is
+ * the client's record (`source`); else `a`'s, marked `unknown`.
+ */
+function merge(a: Flow, b: Flow, remembered?: string): Flow {
   const oa = decide(a)
   const ob = decide(b)
   let client: Flow
   let confident = true
   if (oa !== 'unknown' && strength(a, oa) >= strength(b, ob)) client = oa === 'as-is' ? a : b
   else if (ob !== 'unknown') client = ob === 'as-is' ? b : a
+  else if (remembered !== undefined && remembered === endOf(b)) client = b
   else {
     client = a
-    confident = false
+    confident = remembered !== undefined && remembered === endOf(a)
   }
   const server = client === a ? b : a
   const out: Mutable<Flow> = {
@@ -478,6 +484,55 @@ export class ConnectionMemory {
       this.cur = new Map()
     }
     this.cur.set(key, client)
+  }
+
+  /**
+   * An oriented flow of connection `key` as it leaves a reader: a handshake's direction (a
+   * `client-to-server` record with SYN) is remembered; an `unknown` direction takes the
+   * remembered one, its ends swapped when the client is its destination.
+   */
+  settle(f: Flow, key: string): Flow {
+    if (f.direction === 'client-to-server') {
+      if (f.tcpFlags !== undefined && (f.tcpFlags & SYN) !== 0) this.set(key, endOf(f))
+      return f
+    }
+    if (f.direction !== 'unknown') return f
+    const client = this.get(key)
+    if (client === undefined) return f
+    if (client === endOf(f)) return { ...f, direction: 'client-to-server' }
+    if (client === `${f.dst}|${String(f.dstPort)}`)
+      return { ...swapEnds(f), direction: 'client-to-server' }
+    return f
+  }
+}
+
+/** The source end of `f` as {@link ConnectionMemory} writes a client: `address|port`. */
+function endOf(f: Flow): string {
+  return `${f.src}|${String(f.srcPort)}`
+}
+
+/**
+ * The handshake carry-over of {@link DirectionPairer} for records read without pairing
+ * (`--no-pair`): each record is oriented ({@link orient}) and then settled by the TCP handshake
+ * of its connection seen earlier in the same input ({@link ConnectionMemory}), as a pairer's
+ * unpaired records are, so that `--no-pair` changes which records are merged, not which way
+ * they point.
+ */
+export class HandshakeCarry {
+  private readonly memory = new ConnectionMemory(PAIR_WINDOW)
+
+  /**
+   * `f` oriented and settled. @param scope - the exporter scope of the record, as
+   * {@link DirectionPairer.push} takes it; undefined: one scope for all records.
+   */
+  orient(f: Flow, scope?: string): Flow {
+    const o = f.direction === 'unknown' ? orient(f) : f
+    // most records neither hold a handshake nor can take one: they build no key
+    const handshake =
+      o.direction === 'client-to-server' && o.tcpFlags !== undefined && (o.tcpFlags & SYN) !== 0
+    if (!handshake && (o.direction !== 'unknown' || this.memory.empty)) return o
+    const conn = connectionKey(o)
+    return this.memory.settle(o, scope === undefined ? conn : `${scope}\u0000${conn}`)
   }
 }
 
@@ -618,7 +673,7 @@ export class DirectionPairer {
     // with ICMP types, an ICMP reply stays as the reader marked it (`server-to-client`): turned
     // round, its type and code would be read as ports
     const keep = this.icmpTypes && f.direction !== 'unknown' && icmpKey(f) !== undefined
-    const out = this.settle(keep ? f : orient(f), key)
+    const out = this.memory.settle(keep ? f : orient(f), key)
     const half =
       out.src !== f.src || out.srcPort !== f.srcPort ? HALF_UNPAIRED | HALF_SWAPPED : HALF_UNPAIRED
     this.halves.set(out, this.settled.has(f) ? half | HALF_SETTLED : half)
@@ -712,25 +767,6 @@ export class DirectionPairer {
   }
 
   /**
-   * An oriented flow as it leaves the pairer: a handshake's direction is remembered; an unknown
-   * direction takes the remembered one of its connection.
-   */
-  private settle(f: Flow, key: string): Flow {
-    if (f.direction === 'client-to-server') {
-      if (f.tcpFlags !== undefined && (f.tcpFlags & SYN) !== 0)
-        this.memory.set(key, `${f.src}|${String(f.srcPort)}`)
-      return f
-    }
-    if (f.direction !== 'unknown') return f
-    const client = this.memory.get(key)
-    if (client === undefined) return f
-    if (client === `${f.src}|${String(f.srcPort)}`) return { ...f, direction: 'client-to-server' }
-    if (client === `${f.dst}|${String(f.dstPort)}`)
-      return { ...swapEnds(f), direction: 'client-to-server' }
-    return f
-  }
-
-  /**
    * Takes one record; appends to `out` the flows that are ready.
    *
    * @param scope - the exporter scope of the record (see the class comment); undefined: one
@@ -765,10 +801,10 @@ export class DirectionPairer {
         const run = this.runs.get(key)
         if (run !== undefined) this.enqueue(key, run, at)
         this.paired++
-        const m = merge(other, f)
+        const m = merge(other, f, this.memory.empty ? undefined : this.memory.get(key))
         // a fact about the flow given out, counted then (types.ts `noteOnFlow`)
         noteOnFlow(m, 'paired-directions')
-        out.push(this.settle(m.direction === 'unknown' ? orient(m) : m, key))
+        out.push(this.memory.settle(m.direction === 'unknown' ? orient(m) : m, key))
         return
       }
       // the other direction, not its partner: `other` joins the run all the same, so that a

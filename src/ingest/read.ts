@@ -20,6 +20,7 @@ import {
   FlowColumns,
   groupEndsRows,
   orientRow,
+  RowHandshakes,
   StringTable,
 } from './columnar.js'
 import {
@@ -29,7 +30,13 @@ import {
   detectFormat,
   detectFromHead,
 } from './detect.js'
-import { DirectionPairer, orient, senderFirst, checkAddressFamilies } from './direction.js'
+import {
+  DirectionPairer,
+  HandshakeCarry,
+  orient,
+  senderFirst,
+  checkAddressFamilies,
+} from './direction.js'
 import { isParquetFile, readAwsParquet } from './formats/aws-parquet.js'
 import { fileDatagrams } from './formats/netflow.js'
 import { AwsColumnReader } from './formats/aws-vpc.js'
@@ -461,11 +468,16 @@ async function* readOne(
       // pairing they are read straight into `out`, and its rows from `oriented` on are oriented
       // where the reader left their direction unknown
       const inp = cpairer ? new FlowColumns(fmt, file, table, Math.min(rows, 2048)) : undefined
+      // `--no-pair`: a handshake's direction still carries to its connection's later rows
+      const carry =
+        cpairer === undefined && PAIRED_FORMATS.has(fmt) ? new RowHandshakes() : undefined
       let oriented = 0
       const take = (): void => {
         if (inp === undefined || cpairer === undefined) {
-          for (let r = oriented; r < out.n; r++)
+          for (let r = oriented; r < out.n; r++) {
             if (out.direction[r] === DIR_UNKNOWN) orientRow(out, r)
+            carry?.settle(out, r)
+          }
           oriented = out.n
           return
         }
@@ -547,6 +559,9 @@ async function* readOne(
       return
     }
     if (opts.pair !== false && PAIRED_FORMATS.has(parser.format)) pairer = new DirectionPairer()
+    // `--no-pair`: a handshake's direction still carries to its connection's later records
+    const carry =
+      opts.pair === false && PAIRED_FORMATS.has(parser.format) ? new HandshakeCarry() : undefined
     // NetFlow/IPFIX: per exporter (netflow/pairing.ts); its flows come out oriented
     const npairer =
       halves !== undefined ? new ExporterPairer({ pair: opts.pair !== false }) : undefined
@@ -566,7 +581,8 @@ async function* readOne(
       else if (npairer && halves) {
         npairer.push(f, halves.get(f), out)
         halves.delete(f) // read once: the map holds only flows not yet taken
-      } else out.push(f.direction === 'unknown' ? orient(f) : f)
+      } else if (carry) out.push(carry.orient(f))
+      else out.push(f.direction === 'unknown' ? orient(f) : f)
     }
     const typeless = ICMP_TYPELESS_FORMATS.has(parser.format)
     // for the store (the columnar read), paired flows go as columns, which carry each unpaired

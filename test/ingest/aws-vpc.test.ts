@@ -4,7 +4,12 @@ import { join } from 'node:path'
 import { afterAll, describe, it, expect } from 'vitest'
 import { BulkheadError, type Flow } from '../../src/core/index.js'
 import { awsVpcParser, parseAwsFieldList } from '../../src/ingest/formats/aws-vpc.js'
-import { readFlowColumns, readFlows, type FileSummary } from '../../src/ingest/read.js'
+import {
+  readFlowColumns,
+  readFlows,
+  type FileSummary,
+  type ReadOptions,
+} from '../../src/ingest/read.js'
 import { tempDir } from '../helpers/files.js'
 import { fixture, fixtureText, runParser } from './text-helpers.js'
 
@@ -424,16 +429,45 @@ describe('a connection whose later windows have no TCP flags nor telling ports',
     ].join('\n') + '\n',
   )
 
-  it('takes the direction its handshake settled, on the object and the columnar path', async () => {
-    const objects = []
-    for await (const f of readFlows([file], { format: 'auto', strict: false }, [])) objects.push(f)
-    const columns = []
-    for await (const batch of readFlowColumns([file], { format: 'auto', strict: false }, []))
+  /** The flows of `file` read as objects and as columns (the two paths must agree). */
+  const bothPaths = async (options: ReadOptions): Promise<Flow[][]> => {
+    const objects: Flow[] = []
+    for await (const f of readFlows([file], options, [])) objects.push(f)
+    const columns: Flow[] = []
+    for await (const batch of readFlowColumns([file], options, []))
       columns.push(...(Array.isArray(batch) ? batch : batch.toFlows()))
-    for (const flows of [objects, columns]) {
+    return [objects, columns]
+  }
+
+  it('takes the direction its handshake settled, on the object and the columnar path', async () => {
+    for (const flows of await bothPaths({ format: 'auto', strict: false })) {
       expect(flows.map((f) => [f.src, f.srcPort, f.dst, f.dstPort, f.direction])).toEqual([
         [NAT, 4500, PSP, 443, 'client-to-server'],
         [NAT, 4500, PSP, 443, 'client-to-server'],
+      ])
+    }
+  })
+
+  it("gives the later window's pair the client's record as its source, not the first read", async () => {
+    // line 4 is the reply's record (read first in its window), line 5 the client's
+    for (const flows of await bothPaths({ format: 'auto', strict: false }))
+      expect(flows.map((f) => [f.source.line, f.packets, f.start])).toEqual([
+        [2, 8, 1790000000_000],
+        [5, 8, 1790000060_000],
+      ])
+  })
+
+  it('carries the handshake to the later records with --no-pair too, on both paths', async () => {
+    for (const flows of await bothPaths({ format: 'auto', strict: false, pair: false })) {
+      expect(
+        flows.map((f) => [f.source.line, f.src, f.srcPort, f.dst, f.dstPort, f.direction]),
+      ).toEqual([
+        // the SYN and the SYN-ACK tell on their own, each turned client to server
+        [2, NAT, 4500, PSP, 443, 'client-to-server'],
+        [3, NAT, 4500, PSP, 443, 'client-to-server'],
+        // no flags, ports that cannot tell: the handshake of line 2 settles both
+        [4, NAT, 4500, PSP, 443, 'client-to-server'],
+        [5, NAT, 4500, PSP, 443, 'client-to-server'],
       ])
     }
   })

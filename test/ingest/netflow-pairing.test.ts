@@ -114,6 +114,43 @@ describe('NetFlow/IPFIX records of one connection are paired per exporter', () =
     expect(apart.summary.stats.notes['paired-directions']).toBeUndefined()
   })
 
+  it('--no-pair: a later record of a connection takes the direction its handshake settled', async () => {
+    // a NAT-T source port (4500, a listed server port) to 443: ports cannot tell. Datagram 0: the
+    // client's SYN (flags 0x02); datagram 1, a later export: the server's record, no flags. By
+    // hand: the handshake names 10.0.0.5:4500 the client, so the server's record is turned round
+    const h = { sysUptime: 10_000, secs: SECS }
+    const syn = {
+      src: '10.0.0.5',
+      srcPort: 4500,
+      dst: '10.0.0.9',
+      dstPort: 443,
+      protocol: 6,
+      packets: 1,
+      bytes: 60,
+      first: 1000,
+      last: 1000,
+      tcpFlags: 0x02,
+    }
+    const reply = {
+      ...syn,
+      src: '10.0.0.9',
+      srcPort: 443,
+      dst: '10.0.0.5',
+      dstPort: 4500,
+      packets: 7,
+      bytes: 5000,
+      first: 5000,
+      last: 9000,
+      tcpFlags: 0,
+    }
+    const file = concat(v5(h, [syn]), v5(h, [reply]))
+    const apart = await readAsFile(file, { name: 'nat-t.v5', format: 'netflow', pair: false })
+    expect(apart.flows.map((f) => [f.src, f.srcPort, f.packets, f.direction])).toEqual([
+      ['10.0.0.5', 4500, 1, 'client-to-server'],
+      ['10.0.0.5', 4500, 7, 'client-to-server'],
+    ])
+  })
+
   it('IPFIX: the records of two observation domains are never paired; of one domain they are', async () => {
     // the same connection's two directions, 10.1.0.1:40000 ⇄ 10.2.0.2:5432, 2 and 3 packets
     const a = rec('10.1.0.1', 40000, '10.2.0.2', 5432, 2, 120, T0, T0 + 500)

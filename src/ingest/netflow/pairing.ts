@@ -21,7 +21,7 @@ import {
   type Flow,
   type FlowHalf,
 } from '../../core/flow.js'
-import { DirectionPairer, orient } from '../direction.js'
+import { DirectionPairer, HandshakeCarry, orient } from '../direction.js'
 import type { PairHalf } from './decoder.js'
 
 /** The flow oriented where its direction is unknown (what reading does to every unpaired flow). */
@@ -50,6 +50,8 @@ export class ExporterPairer {
   private readonly untyped = new DirectionPairer({ origins: true })
   private readonly held: Flow[] = []
   private readonly pair: boolean
+  /** Without pairing: the handshake carry-over of the pairers, per exporter scope. */
+  private readonly carry = new HandshakeCarry()
   /** The exporter key ({@link PairHalf.exporter}) of each record pushed that has one. */
   private readonly exporters = new WeakMap<Flow, string>()
   /** The unpaired halves given out, with their marks ({@link ExporterPairer.halfOf}). */
@@ -57,7 +59,8 @@ export class ExporterPairer {
 
   /**
    * @param opts.pair - false: pair nothing (`--no-pair`), give every record out at once,
-   *   oriented, except that a typeless ICMP record stays an echo request of unknown direction.
+   *   oriented (a handshake's direction carried to its connection's later records, direction.ts
+   *   `HandshakeCarry`), except that a typeless ICMP record stays an echo request of unknown direction.
    *   Default true.
    */
   constructor(opts: { pair?: boolean } = {}) {
@@ -79,7 +82,7 @@ export class ExporterPairer {
    * @param at - arrival time, ms, for {@link ExporterPairer.expire} (the collector); default 0.
    */
   push(f: Flow, half: PairHalf | undefined, out: Flow[], at = 0): void {
-    if (!this.pair) out.push(half?.echoAssumed === true ? f : oriented(f))
+    if (!this.pair) out.push(half?.echoAssumed === true ? f : this.carry.orient(f, half?.scope))
     else if (half === undefined) out.push(oriented(f))
     else if (half.echoAssumed) {
       const t = typeless(f)
