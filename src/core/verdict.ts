@@ -3,6 +3,7 @@
  * @remarks Semantics: DESIGN.md "verdict", "Policy language v1" rules 1, 3, 4, 5.
  */
 import type { Entity } from './entity.js'
+import { ICMP_REQUEST_OF_REPLY } from './flow.js'
 import type { IpFamily } from './ip.js'
 import type { EnforcementMode, RuleRef } from './model.js'
 import { ServiceSet } from './service.js'
@@ -124,6 +125,30 @@ export const DECIDED_WITHOUT_RULES: Readonly<Record<IpFamily, ServiceSet>> = {
     { protocol: 58, ports: { lo: 0, hi: 127 } },
     ...IPV6_LINK_CONTROL_ICMP_TYPES.map((t) => ({ protocol: 58, ports: { lo: t, hi: t } })),
   ]),
+}
+
+/**
+ * The services of messages that are no connection of their own, between two addresses of a
+ * family: those {@link DECIDED_WITHOUT_RULES} (ICMP errors, link control) and the ICMP and ICMPv6
+ * reply types ({@link ICMP_REQUEST_OF_REPLY}: echo, timestamp, information and address-mask
+ * replies; ICMPv6 echo reply 129), which a flow is judged by as the request they answer, in the
+ * other direction (core `judgedAsReply`). No rule naming one of them on its own decides a flow:
+ * `connlist` lists them where an allow rule names them, whatever a deny says, and never as a
+ * connection alone.
+ */
+export const NO_CONNECTION_SERVICES: Readonly<Record<IpFamily, ServiceSet>> = {
+  4: DECIDED_WITHOUT_RULES[4].union(replyTypes(1)),
+  6: DECIDED_WITHOUT_RULES[6].union(replyTypes(58)),
+}
+
+/** The reply types of ICMP (1) or ICMPv6 (58), one service each. */
+function replyTypes(protocol: 1 | 58): ServiceSet {
+  return ServiceSet.of(
+    Object.keys(ICMP_REQUEST_OF_REPLY[protocol] ?? {}).map((t) => ({
+      protocol,
+      ports: { lo: Number(t), hi: Number(t) },
+    })),
+  )
 }
 
 /**

@@ -32,14 +32,16 @@
  * `icmpv6/128` does not show on IPv4 lines). A connection of an entity to itself is omitted.
  * Connections with no allowed service are omitted.
  *
- * ICMP errors and link control (core `decidedWithoutRules`: ICMP 3, 4, 5, 11, 12 and IGMP between
- * IPv4 addresses, ICMPv6 0–127 and neighbour and multicast listener discovery between IPv6 ones)
- * are allowed whatever the rules, so they would be on every line; they are listed where some
- * live allow rule of the pair names them, even when a deny rule names them too (such a deny has
- * no effect: `allow icmp` with `deny icmp/3` prints `ICMP 0-255`, as the evaluator allows every
- * type), and never make a line on their own: a pair the rules allow nothing (a `tcp/443` rule
- * denied, an `any` rule under a `deny any`) has no line, and a pair the rules allow only
- * `tcp/443` prints `TCP 443` without them.
+ * Messages that are no connection of their own (core `NO_CONNECTION_SERVICES`): ICMP errors and
+ * link control (core `decidedWithoutRules`: ICMP 3, 4, 5, 11, 12 and IGMP between IPv4
+ * addresses, ICMPv6 0–127 and neighbour and multicast listener discovery between IPv6 ones),
+ * allowed whatever the rules, so they would be on every line, and ICMP reply types (0, 14, 16,
+ * 18; ICMPv6 129), judged as the request they answer in the other direction. They are listed
+ * where some live allow rule of the pair names them, even when a deny rule names them too (such
+ * a deny decides no flow: `allow icmp` with `deny icmp/3` or `deny icmp/0` prints `ICMP 0-255`),
+ * and never make a line on their own: a pair the rules allow nothing else (a `tcp/443` rule
+ * denied, an `any` rule under a `deny any`, only `icmp/0` or `icmp/3` allowed) has no line, and a
+ * pair the rules allow only `tcp/443` prints `TCP 443` without them.
  * @remarks Semantics: DESIGN.md "Policy language v1" (as {@link evaluate} implements them);
  * format: DESIGN.md "The command line" and np-guard/netpol-analyzer
  * `pkg/netpol/connlist/conns_formatter*.go` (lines sorted by source then destination; md table
@@ -50,6 +52,7 @@ import {
   ALL_ADDRESSES,
   CidrTrie,
   ICMP_OF_FAMILY,
+  NO_CONNECTION_SERVICES,
   formatIp,
   maxPort,
   hasPorts,
@@ -285,19 +288,24 @@ export function connlist(
     if (g === undefined) groups.set(key, { sides: [...m.values()], members: [i] })
     else g.members.push(i)
   })
-  // the services of one pair of (class, family), without the other family's ICMP: what the
-  // rules allow (`byRule`), and that with what is allowed whatever the rules and some allow rule
-  // names (`listed`: a deny of an ICMP error or of link control has no effect)
-  const cache = new Map<number, { byRule: ServiceSet; listed: ServiceSet }>()
-  const pair = (s: Side, d: Side, family: IpFamily): { byRule: ServiceSet; listed: ServiceSet } => {
+  // the services of one pair of (class, family), without the other family's ICMP: whether the
+  // rules allow a connection (`some`: a service they allow that is not a message of another
+  // connection, core NO_CONNECTION_SERVICES), and what the rules allow with those messages some
+  // allow rule names (`listed`: a deny of an ICMP error, of link control or of a reply type
+  // decides no flow)
+  const cache = new Map<number, { some: boolean; listed: ServiceSet }>()
+  const pair = (s: Side, d: Side, family: IpFamily): { some: boolean; listed: ServiceSet } => {
     const key = (s.cls * 4194304 + d.cls) * 2 + (family === 6 ? 1 : 0) // class ids < 2²²
     let sets = cache.get(key)
     if (sets === undefined) {
       const byRule = index
         .allowedServicesClasses(s.cls, d.cls)
         .subtract(ICMP_OF_FAMILY[family === 4 ? 6 : 4])
-      const named = index.namedWithoutRulesClasses(s.cls, d.cls)
-      sets = { byRule, listed: named.isEmpty ? byRule : byRule.union(named) }
+      const named = index.namedNoConnectionClasses(s.cls, d.cls)
+      sets = {
+        some: !byRule.subtract(NO_CONNECTION_SERVICES[family]).isEmpty,
+        listed: named.isEmpty ? byRule : byRule.union(named),
+      }
       cache.set(key, sets)
     }
     return sets
@@ -315,12 +323,12 @@ export function connlist(
           if (s.family === 4) has4 = true
           else has6 = true
           const x = pair(s, d, s.family)
-          if (!x.byRule.isEmpty) some = true
+          if (x.some) some = true
           set = set === undefined ? x.listed : set.union(x.listed)
         }
       }
-      // a connection needs some service the rules allow: what is allowed whatever the rules is
-      // listed beside it, never alone
+      // a connection needs some service the rules allow that is a connection: the messages of
+      // other connections are listed beside it, never alone
       if (set === undefined || !some) continue
       // a family's ICMP is judged on that family's address pairs only; where the connection has
       // no pair of one family, that family's ICMP follows `rest`, so that it never shows alone

@@ -77,7 +77,7 @@ import {
   type Service,
   type Workload,
   decidedWithoutRules,
-  DECIDED_WITHOUT_RULES,
+  NO_CONNECTION_SERVICES,
   replyConnectionPort,
 } from '../core/index.js'
 import { isLive, workloadEnforcement } from './evaluate.js'
@@ -499,10 +499,10 @@ export class PolicyIndex {
     sets: new Map(),
   }
   /**
-   * Memo of {@link namedWithoutRulesClasses}: `2 × table offset + (1 for IPv6)` → services, valid
+   * Memo of {@link namedNoConnectionClasses}: `2 × table offset + (1 for IPv6)` → services, valid
    * for one `tables` arena.
    */
-  private withoutRulesMemo: { tables: TableArena; sets: Map<number, ServiceSet> } = {
+  private noConnectionMemo: { tables: TableArena; sets: Map<number, ServiceSet> } = {
     tables: this.tables,
     sets: new Map(),
   }
@@ -885,7 +885,7 @@ export class PolicyIndex {
    * (ms): every (protocol, port) for which {@link decide} answers allowed by a rule, with ports
    * clamped to 0–65535 (0–255 for ICMP): those that some live allow rule matches and no live
    * deny rule does. Link control and ICMP errors are allowed whatever the rules; they are in the
-   * set only where an allow rule and no deny rule names them ({@link namedWithoutRulesClasses}
+   * set only where an allow rule and no deny rule names them ({@link namedNoConnectionClasses}
    * gives them whatever a deny says). For connlist and reachability (issue 9).
    * @throws BulkheadError `eval/bad-flow` when an address does not parse.
    */
@@ -933,25 +933,26 @@ export class PolicyIndex {
   }
 
   /**
-   * The services allowed whatever the rules between the classes' family
-   * ({@link DECIDED_WITHOUT_RULES}: ICMP errors and link control, `decidedWithoutRules`) that
-   * some live allow rule from `srcClass` to `dstClass` names, whether or not a deny rule names
-   * them too: such a deny has no effect, so connlist lists them where a rule allows the pair
-   * something ({@link allowedServicesClasses} leaves out what a deny names). Empty when the
-   * classes are of different families. Memoised per decision table and family.
+   * The services of messages that are no connection of their own between the classes' family
+   * ({@link NO_CONNECTION_SERVICES}: ICMP errors and link control, allowed whatever the rules,
+   * and ICMP reply types, judged as the request they answer) that some live allow rule from
+   * `srcClass` to `dstClass` names, whether or not a deny rule names them too: such a deny
+   * decides no flow, so connlist lists them where a rule allows the pair a connection
+   * ({@link allowedServicesClasses} leaves out what a deny names). Empty when the classes are of
+   * different families. Memoised per decision table and family.
    */
-  namedWithoutRulesClasses(srcClass: number, dstClass: number): ServiceSet {
+  namedNoConnectionClasses(srcClass: number, dstClass: number): ServiceSet {
     const family = this.family(srcClass)
     if (family !== this.family(dstClass)) return ServiceSet.EMPTY
     const f = this.fromListOf(srcClass)
     const g = this.toListOf(dstClass)
     const t = this.pairTable(f, g)
-    if (this.withoutRulesMemo.tables !== this.tables)
-      this.withoutRulesMemo = { tables: this.tables, sets: new Map() }
+    if (this.noConnectionMemo.tables !== this.tables)
+      this.noConnectionMemo = { tables: this.tables, sets: new Map() }
     const key = t * 2 + (family === 6 ? 1 : 0)
-    const memo = this.withoutRulesMemo.sets.get(key)
+    const memo = this.noConnectionMemo.sets.get(key)
     if (memo !== undefined) return memo
-    const ruleless = DECIDED_WITHOUT_RULES[family]
+    const ruleless = NO_CONNECTION_SERVICES[family]
     let named = ServiceSet.EMPTY
     for (const slot of intersectSorted(this.lists[f] as Int32Array, this.lists[g] as Int32Array)) {
       const r = this.rules[slot] as RuleInfo
@@ -965,7 +966,7 @@ export class PolicyIndex {
       )
     }
     const set = named.intersect(ruleless)
-    this.withoutRulesMemo.sets.set(key, set)
+    this.noConnectionMemo.sets.set(key, set)
     return set
   }
 

@@ -12,7 +12,9 @@ import {
   familyBits,
   formatIp,
   IntervalSet,
+  isIcmpReply,
   labelSet,
+  NO_CONNECTION_SERVICES,
   parseIp,
   type IpAddress,
   ServiceSet,
@@ -201,11 +203,11 @@ describe('connlist of dual-stack workloads', () => {
     // ICMP errors stay (allowed whatever the rules, and `any` names them)
     const denyIcmp4 = `  - { id: no-ping, action: deny, from: [{ cidr: 10.0.0.0/8 }], to: [{ role: b }], ports: [icmp] }\n`
     expect(lines(allowAny + denyIcmp4)).toEqual([
-      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 3-5,11-12,ICMPv6 0-255,other protocols',
+      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0,3-5,11-12,14,16,18,ICMPv6 0-255,other protocols',
     ])
     const denyIcmp6 = `  - { id: no-ping6, action: deny, from: [{ cidr: "2001:db8::/64" }], to: [{ role: b }], ports: [icmpv6] }\n`
     expect(lines(allowAny + denyIcmp6)).toEqual([
-      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-127,130-136,143,other protocols',
+      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-127,129-136,143,other protocols',
     ])
   })
   it('still prints All Connections for `any`, and a family-bound ICMP rule as it is', () => {
@@ -238,10 +240,28 @@ describe('connlist and a deny of an ICMP type allowed whatever the rules (s35 re
       'a => b : All Connections',
     ])
   })
-  it('a deny of all ICMP under `any` keeps the ICMP errors', () => {
+  it('a deny of all ICMP under `any` keeps the ICMP errors and replies', () => {
+    // replies: judged as the request they answer, in the other direction (s44 QA sem2 F1)
     expect(lines(rule('all', 'allow', 'any') + rule('no-icmp', 'deny', 'icmp'))).toEqual([
-      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 3-5,11-12,ICMPv6 0-255,other protocols',
+      'a => b : SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0,3-5,11-12,14,16,18,ICMPv6 0-255,other protocols',
     ])
+  })
+  it('a rule naming only an ICMP reply type makes no line and takes nothing out of one (s44 QA sem2 F1)', () => {
+    // an echo reply a -> b is judged as the echo request b -> a: no rule of a -> b decides it
+    expect(lines(rule('pong', 'allow', 'icmp/0'))).toEqual([])
+    expect(lines(rule('pong6', 'allow', 'icmpv6/129'))).toEqual([])
+    expect(lines(rule('ping', 'allow', 'icmp') + rule('no-pong', 'deny', 'icmp/0'))).toEqual([
+      'a => b : ICMP 0-255',
+    ])
+    expect(
+      lines(rule('ping6', 'allow', 'icmpv6') + rule('no-pong6', 'deny', 'icmpv6/129')),
+    ).toEqual(['a => b : ICMPv6 0-255'])
+    // beside a connection, a reply type an allow rule names is listed, as an ICMP error is
+    expect(lines(rule('web', 'allow', 'tcp/443') + rule('pong', 'allow', 'icmp/0'))).toEqual([
+      'a => b : TCP 443,ICMP 0',
+    ])
+    // an ICMP error alone makes no line either
+    expect(lines(rule('unreach', 'allow', 'icmp/3'))).toEqual([])
   })
   it('lists no ICMP error on a pair that no rule allows ICMP on (unchanged)', () => {
     expect(lines(rule('web', 'allow', 'tcp/443'))).toEqual(['a => b : TCP 443'])
@@ -275,7 +295,9 @@ describe('connlist and a deny of an ICMP type allowed whatever the rules (s35 re
         expect(isAllowedCode(index.decide(src, dst, protocol, type, at))).toBe(
           v.decision === 'allowed',
         )
-        const want = v.decision === 'allowed' && v.matched.allow.length > 0
+        // a reply type is listed where an allow rule names it, whatever a deny says, as an error is
+        const want =
+          (v.decision === 'allowed' || isIcmpReply(protocol, type)) && v.matched.allow.length > 0
         expect(connsHas(conn, protocol, type), `${protocol}/${type} in "${conn}"`).toBe(want)
       }
     }
@@ -387,7 +409,9 @@ const SAMPLES: [number, number][] = [
   ...[0, 80, 443].map((p): [number, number] => [132, p]),
   [1, 0],
   [1, 8],
+  [1, 14],
   [58, 128],
+  [58, 129],
   [47, 0],
   // allowed whatever the rules (core decidedWithoutRules): ICMP errors, link control
   [1, 3],
@@ -447,12 +471,18 @@ function check(inventory: Inventory, policySet: PolicySet, at: number): void {
   // their own
   const verdict = (a: string, b: string, protocol: number, dstPort: number) =>
     evaluate(inventory, policySet, { src: a, dst: b, protocol, dstPort, at }, { now: at })
+  // ICMP reply types likewise: judged as the request they answer (core judgedAsReply), no rule
+  // naming them decides a flow, so they are listed where an allow rule names them, whatever a
+  // deny says, and never make a line alone (core NO_CONNECTION_SERVICES)
   const allowed = (a: string, b: string, protocol: number, dstPort: number): boolean => {
     const v = verdict(a, b, protocol, dstPort)
-    return v.decision === 'allowed' && v.matched.allow.length > 0
+    const reply = isIcmpReply(protocol, dstPort) && possible(a, b, protocol)
+    return (v.decision === 'allowed' || reply) && v.matched.allow.length > 0
   }
   const byRule = (a: string, b: string, protocol: number, dstPort: number): boolean => {
     const v = verdict(a, b, protocol, dstPort)
+    const family = a.includes(':') ? 6 : 4
+    if (NO_CONNECTION_SERVICES[family].has(protocol, dstPort)) return false
     return v.matched.allow.length > 0 && v.matched.deny.length === 0
   }
   for (const src of entities) {
