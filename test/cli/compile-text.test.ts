@@ -2,7 +2,7 @@
  * `bulkhead compile` text summary: a cluster target's file has no host and no mode to print,
  * files are counted as files and hosts as hosts; an unknown target names every target.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -121,5 +121,31 @@ describe('host targets and Kubernetes pods', () => {
     expect(podsSkipped({ ...inventory, workloads: inventory.workloads.slice(0, 1) })).toEqual({
       hosts: ['db-1'],
     })
+  })
+})
+
+describe('--out inside a folder the workspace reads (s44 QA hostile F1)', () => {
+  // artefacts written into policy/ made every later command fail to load the workspace
+  const WS = path.join(TMP, 'ws-out')
+  cpSync('test/fixtures/compile-kubernetes', WS, { recursive: true })
+  const NOW = '2026-11-22T00:00:00Z'
+
+  it.each([
+    ['policy', path.join(WS, 'policy')],
+    ['policy', path.join(WS, 'policy', 'k8s')],
+    ['inventory', path.join(WS, 'inventory')],
+  ])('is refused for the %s folder (%s), nothing written', async (what, out) => {
+    const before = readdirSync(path.join(WS, what)).sort()
+    const r = await compileCli('cilium', out, WS, NOW)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('cli/usage')
+    expect(r.stderr).toContain(`the workspace's ${what} folder`)
+    expect(readdirSync(path.join(WS, what)).sort()).toEqual(before)
+    expect((await cli('validate', '-w', WS)).code).toBe(0)
+  })
+
+  it('is taken beside them, in the workspace', async () => {
+    const r = await compileCli('cilium', path.join(WS, 'build'), WS, NOW)
+    expect(r.code, r.stderr).toBe(0)
   })
 })

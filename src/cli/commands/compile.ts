@@ -1,7 +1,7 @@
 /**
  * @module `bulkhead compile --target T --out DIR`: enforcement artefacts for one target.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { Option, type Command } from 'commander'
 import {
@@ -12,6 +12,7 @@ import {
   type Cidr,
   type Diagnostic,
   type Inventory,
+  type Workspace,
   counted,
 } from '../../core/index.js'
 import {
@@ -210,6 +211,31 @@ export function podsSkipped(inventory: Inventory): { hosts: string[]; diagnostic
   }
 }
 
+/**
+ * Refuses an `--out` folder that the workspace reads as its own YAML: its policy folder, an
+ * inventory folder, or a folder inside one. The artefacts (NetworkPolicy, Cilium, Calico YAML, …)
+ * would be read there as policy or inventory documents, and every later command would fail to
+ * load the workspace (`schema/unknown-kind`) until they were removed.
+ * @throws UsageError (`cli/usage`, exit 1) before anything is written.
+ */
+function checkOutFolder(out: string, workspace: Workspace): void {
+  const dir = path.resolve(out)
+  const read = [workspace.policy, ...workspace.inventory].filter((p) => {
+    try {
+      return statSync(p).isDirectory()
+    } catch {
+      return false
+    }
+  })
+  const inside = read.find((p) => dir === p || dir.startsWith(p + path.sep))
+  if (inside === undefined) return
+  const what = inside === workspace.policy ? 'policy' : 'inventory'
+  throw new UsageError(
+    `--out ${out} is inside the workspace's ${what} folder ${inside}: the artefacts would be read as ${what} files`,
+    `write them to a folder of their own, e.g. --out build/${path.basename(dir) || 'out'}`,
+  )
+}
+
 /** Registers `compile`. */
 export function registerCompile(program: Command): void {
   // the prefixes of --cilium-label-prefix-file, read once by the preAction check
@@ -399,7 +425,8 @@ Exit codes: 0 artefacts written, 1 usage or input error (including rules the tar
     .action(async (opts: CompileFlags) => {
       const { monitorTimeout, sgRuleQuota, maxTimeSlices, managementCidr: management } = opts
       const now = new Date(atOf(opts))
-      const { inventory, policySet } = await loadOrThrow(opts.workspace, now)
+      const { inventory, policySet, workspace } = await loadOrThrow(opts.workspace, now)
+      checkOutFolder(opts.out, workspace)
       // a host ruleset is loaded on a host: pods (no host of their own) only when named
       const hostTarget = opts.target === 'nftables' || opts.target === 'iptables'
       const skipped = hostTarget && opts.host.length === 0 ? podsSkipped(inventory) : undefined
