@@ -20,11 +20,32 @@ import { UsageError } from './output.js'
  * `files` with each folder replaced by the regular files beneath it, at any depth (as
  * `aws s3 sync s3://bucket/AWSLogs/ flows/` lays them out by account, region and date), sorted
  * by path, hidden names (starting with `.`) left out; anything else (a file, `-`, a path that
- * does not exist, which reading then reports) as given, in the order given. A folder holding no
- * such file adds an `ingest/no-files` warning to `sink`, when one is given.
+ * does not exist, which reading then reports) as given, in the order given. Each file once: one
+ * named again (`a.log a.log`, a file and the folder holding it, `a.log ./x/../a.log`, a link to
+ * it; by its real path) is left out where it comes again, with an `ingest/file-named-twice`
+ * warning, so that no flow is counted twice. A folder holding no such file adds an
+ * `ingest/no-files` warning. Warnings go to `sink`, when one is given.
  */
 export function expandInputs(files: readonly string[], sink?: Diagnostic[]): string[] {
   const out: string[] = []
+  const first = new Map<string, string>()
+  const take = (file: string): void => {
+    if (file !== '-') {
+      let key: string
+      try {
+        key = realpathSync(file)
+      } catch {
+        key = path.resolve(file) // missing or unreadable: reading reports it, once
+      }
+      const was = first.get(key)
+      if (was !== undefined) {
+        sink?.push(namedTwice(file, was))
+        return
+      }
+      first.set(key, file)
+    }
+    out.push(file)
+  }
   for (const f of files) {
     let dir = false
     try {
@@ -33,15 +54,28 @@ export function expandInputs(files: readonly string[], sink?: Diagnostic[]): str
       dir = false
     }
     if (!dir) {
-      out.push(f)
+      take(f)
       continue
     }
     const inside = filesBeneath(f).sort()
     if (inside.length === 0) sink?.push(noFiles(`folder ${f}`))
     // one by one: a spread of more than about 125 000 names overflows the call stack
-    for (const file of inside) out.push(file)
+    for (const file of inside) take(file)
   }
   return out
+}
+
+/** The `ingest/file-named-twice` warning: `file` is the file `first` named earlier. */
+function namedTwice(file: string, first: string): Diagnostic {
+  return {
+    code: 'ingest/file-named-twice',
+    severity: 'warning',
+    message:
+      file === first
+        ? `${file} is named more than once: read once`
+        : `${file} is the same file as ${first}: read once`,
+    hint: 'name each file once (a folder stands for every file beneath it)',
+  }
 }
 
 /**

@@ -69,6 +69,7 @@ export type ErrorCode =
   | 'ingest/empty-input'
   | 'ingest/all-records-skipped'
   | 'ingest/no-files'
+  | 'ingest/file-named-twice'
   // recommend
   | 'recommend/short-window'
   | 'recommend/stale-files'
@@ -233,6 +234,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     'ingest/empty-input': true,
     'ingest/all-records-skipped': true,
     'ingest/no-files': true,
+    'ingest/file-named-twice': true,
     // recommend
     'recommend/short-window': true,
     'recommend/stale-files': true,

@@ -110,6 +110,19 @@ describe('simulate/no-flows names what to do for the input it had', () => {
     expect(line).toContain('no flow was read from the files')
     expect(line).not.toContain('--since')
   })
+
+  it('a valid file of no record: no "said above", and no rule called unused (s44 QA sem2 F3)', async () => {
+    const empty = path.join(tmp, 'header-only.csv')
+    writeFileSync(empty, 'src,dst,dst_port,protocol,start\n')
+    const r = await cli('simulate', '-w', W, '--at', AT, '--flows', empty)
+    expect(r.code).toBe(0)
+    const line = r.stderr.split('\n').find((l) => l.includes('simulate/no-flows')) ?? ''
+    expect(line).toContain('the files hold no flow record')
+    expect(line).not.toContain('said above')
+    expect(r.stdout).toContain('unused rules not checked: no flows were judged')
+    const json = await cli('simulate', '-w', W, '--at', AT, '--flows', empty, '-o', 'json')
+    expect(JSON.parse(json.stdout)).toMatchObject({ flows: 0, unused: [] })
+  })
 })
 
 describe('--no-flows with flows asked for is a usage error, as metrics has it', () => {

@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { expandInputs } from '../../src/cli/inputs.js'
+import type { Diagnostic } from '../../src/core/index.js'
 import { cli } from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'bulkhead-inputs-'))
@@ -77,5 +78,43 @@ describe('an input that stands for no file is a warning, not a silent empty inge
     const json = await cli('flows', join(ws, 'empty'), '-o', 'json')
     const doc = JSON.parse(json.stdout) as { summary: { diagnostics: { code: string }[] } }
     expect(doc.summary.diagnostics.map((d) => d.code)).toEqual(['ingest/no-files'])
+  })
+})
+
+describe('a file named twice is read once (s44 QA hostile F2)', () => {
+  const top = join(dir, 'twice')
+  mkdirSync(join(top, 'logs'), { recursive: true })
+  const a = join(top, 'logs', 'a.csv')
+  writeFileSync(a, 'x')
+  symlinkSync(a, join(top, 'link.csv'))
+
+  it('by name, through its folder, through .. and through a link, with a warning each time', () => {
+    const sink: Diagnostic[] = []
+    const again = `${top}/logs/../logs/a.csv` // (join would fold the ..)
+    expect(expandInputs([a, a, join(top, 'logs'), again, join(top, 'link.csv')], sink)).toEqual([a])
+    expect(sink.map((d) => d.code)).toEqual(Array(4).fill('ingest/file-named-twice'))
+    expect(sink[0]?.message).toBe(`${a} is named more than once: read once`)
+    expect(sink[2]?.message).toBe(`${again} is the same file as ${a}: read once`)
+  })
+
+  it('flows and simulate --flows count its flows once', async () => {
+    const W = 'test/fixtures/simulate-estate'
+    const folder = join(top, 'estate-flows')
+    mkdirSync(folder)
+    const file = join(folder, 'flows.csv')
+    copyFileSync(join(W, 'flows.csv'), file)
+    const once = await cli('simulate', '-w', W, '--flows', file, '-o', 'json')
+    const twice = await cli('simulate', '-w', W, '--flows', file, folder, '-o', 'json')
+    expect(twice.code).toBe(once.code)
+    expect(twice.stderr).toContain('warning ingest/file-named-twice')
+    const flows = (r: { stdout: string }): unknown =>
+      (JSON.parse(r.stdout) as { flows: unknown }).flows
+    expect(flows(twice)).toEqual(flows(once))
+    const listed = await cli('flows', file, file, '-o', 'json')
+    const doc = JSON.parse(listed.stdout) as {
+      summary: { files: number; diagnostics: { code: string }[] }
+    }
+    expect(doc.summary.files).toBe(1)
+    expect(doc.summary.diagnostics.map((d) => d.code)).toContain('ingest/file-named-twice')
   })
 })

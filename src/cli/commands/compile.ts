@@ -231,7 +231,7 @@ function checkOutFolder(out: string, workspace: Workspace): void {
   if (inside === undefined) return
   const what = inside === workspace.policy ? 'policy' : 'inventory'
   throw new UsageError(
-    `--out ${out} is inside the workspace's ${what} folder ${inside}: the artefacts would be read as ${what} files`,
+    `--out ${out} is inside the workspace's ${what} folder ${inside}: the workspace would read the artefacts as its ${what}`,
     `write them to a folder of their own, e.g. --out build/${path.basename(dir) || 'out'}`,
   )
 }

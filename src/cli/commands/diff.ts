@@ -11,6 +11,7 @@ import {
   BulkheadError,
   diagnostic,
   formatLocation,
+  type Diagnostic,
   type SourceLocation,
   counted,
   mdCode,
@@ -206,7 +207,9 @@ denied by NEW, or one OLD did not block (allowed, would-be-blocked, unenforced) 
         const differ = new FlowDiffer(ws.inventory, oldLoad.policySet, newLoad.policySet, { now })
         let leftOut: number | undefined
         if (files !== undefined) {
-          const paths = expandInputs(files)
+          const named: Diagnostic[] = []
+          const paths = expandInputs(files, named)
+          printDiagnostics(named)
           const progress = startFilesProgress(paths)
           try {
             for await (const f of readEachFile(

@@ -206,7 +206,7 @@ Exit codes: 0 no errors (warnings allowed), 1 usage or input error, 2 some findi
         reportFlowRead(fed, opts.output)
         const report = sim.summary() // rule hits and counts: no denied edge is needed
         // no flow judged (an empty window or file): no rule is shown unused by nothing
-        if (report.flows === 0) warnNoFlowsJudged(fed)
+        if (report.flows === 0) warnNoFlowsJudged(fed, input)
         else hits = new Map(report.rules.map((r) => [formatRuleRef(r as RuleRef), r.hits]))
         flows = {
           from: fed.from,

@@ -10,6 +10,7 @@ import {
   formatLocation,
   formatRuleRef,
   sortDiagnostics,
+  type Diagnostic,
   type Flow,
   type Outcome,
   counted,
@@ -126,7 +127,9 @@ export async function feedFlows(
   if (input.files.length > 0) {
     const into = filesRead()
     const t = performance.now()
-    const files = expandInputs(input.files)
+    const named: Diagnostic[] = []
+    const files = expandInputs(input.files, named)
+    printDiagnostics(named)
     const progress = startFilesProgress(files, bar)
     try {
       for await (const f of readEachFile(
@@ -357,6 +360,7 @@ export interface SimulateOutput extends ReportCounts {
     expired: boolean
     location: string | null
   }[]
+  /** Live rules no judged flow matched; empty when no flow was judged (`flows` 0: not checked). */
   readonly unused: readonly string[]
   readonly expired: readonly string[]
   /** For files: malformed records skipped while reading, by reason. */
@@ -442,7 +446,8 @@ function simulateDocument(
       expired: x.expired,
       location: x.location ? formatLocation(x.location) : null,
     })),
-    unused: r.unused.map(formatRuleRef),
+    // no flow judged: no rule is shown unused by nothing (as lint)
+    unused: r.flows === 0 ? [] : r.unused.map(formatRuleRef),
     expired: r.expired.map(formatRuleRef),
     ...(fed.read ? { readSkipped: fed.read.skipped } : {}),
   }
@@ -583,9 +588,11 @@ export function* simulateTextLines(o: SimulateOutput): Generator<string> {
     yield `  ${String(r.hits).padStart(8)}  ${r.action.padEnd(5)} ${r.rule}${r.expired ? ' (expired)' : ''}${r.location ? `  ${r.location}` : ''}`
   }
   yield ''
-  yield o.unused.length > 0
-    ? `unused rules (${o.unused.length}): ${o.unused.join(', ')}`
-    : 'unused rules: none'
+  yield o.flows === 0
+    ? 'unused rules not checked: no flows were judged'
+    : o.unused.length > 0
+      ? `unused rules (${o.unused.length}): ${o.unused.join(', ')}`
+      : 'unused rules: none'
   yield o.expired.length > 0
     ? `expired rules (${o.expired.length}), ignored: ${o.expired.join(', ')}`
     : 'expired rules: none'
@@ -821,19 +828,28 @@ export function checkFlowFlags(opts: {
 /**
  * Prints the `simulate/no-flows` warning (stderr) of a run that judged no flow although flows
  * were asked for: the store, its window or the files held none. `simulate --fail-on-block` then
- * passes and `lint` checks no rule for use: said, not silent.
+ * passes and no rule is checked for use (`simulate`'s unused rules, `lint/unused`): said, not
+ * silent. The hint names what to change: the window when one was given, the store when not, and
+ * the summary above when the files had unusable or skipped records.
  */
-export function warnNoFlowsJudged(fed: FedFlows): void {
+export function warnNoFlowsJudged(fed: FedFlows, input: FlowInput): void {
+  const windowed = input.since !== undefined || input.until !== undefined
+  const troubled =
+    (fed.files?.failed.length ?? 0) > 0 || Object.keys(fed.read?.skipped ?? {}).length > 0
+  const hint =
+    fed.from === 'store'
+      ? windowed
+        ? 'widen or move --since/--until, or ingest flows of that time'
+        : 'ingest flows into the store first (bulkhead ingest), or pass --flows FILE...'
+      : troubled
+        ? 'check the files: what was unusable or skipped in them is said above'
+        : 'the files hold no flow record: check that they are the files meant'
   printDiagnostics([
     {
       code: 'simulate/no-flows',
       severity: 'warning',
-      message: `no flows were judged: ${fed.from === 'store' ? 'the store or the window holds none' : 'no flow was read from the files'}`,
-      // --since/--until cannot be given with --flows: name them only for the store
-      hint:
-        fed.from === 'store'
-          ? 'widen or move --since/--until, or ingest flows of that time'
-          : 'check the files: what was unusable or skipped in them is said above',
+      message: `no flows were judged: ${fed.from === 'store' ? (windowed ? 'the store holds none in the window' : 'the store holds none') : 'no flow was read from the files'}`,
+      hint,
     },
   ])
 }
@@ -955,7 +971,7 @@ Exit codes: 0 done, 1 usage or input error, 2 --fail-on-block and something woul
       const out = simulateOutputOf(sim, fed, input)
       if (jsonl) for (const line of simulateSummaryLines(out)) process.stderr.write(`${line}\n`)
       // --fail-on-block over nothing passes: say so
-      if (out.flows === 0) warnNoFlowsJudged(fed)
+      if (out.flows === 0) warnNoFlowsJudged(fed, input)
       if (!jsonl) emit(out, opts.output, (o, f) => simulatePieces(o, f, opts.mdLimit))
       failIfUnusable(fed)
       process.exitCode =
