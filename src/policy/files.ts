@@ -124,6 +124,8 @@ export async function loadWorkspace(
     (p) => workspace.named?.inventory !== true && defaults.inventory.includes(p),
     INVENTORY_EXT,
   )
+  // (before the policy files are collected into the same sink)
+  const inventoryUnread = hasErrors(sink)
   const policyFiles =
     options.policyFiles ??
     (await collect(
@@ -136,6 +138,7 @@ export async function loadWorkspace(
     await withParsedYaml(rootAbs, inventoryFiles),
     await withParsedYaml(rootAbs, policyFiles),
     now,
+    { inventoryUnread },
   )
   if (sink.length === 0) return loaded
   const diagnostics = sortDiagnostics([...sink, ...loaded.diagnostics])

@@ -151,6 +151,10 @@ function field(raw: unknown, key: string): unknown {
  * @param workspace - returned as is.
  * @param now - decides nothing about validity; only rules already expired at `now` get the
  * `policy/expired-rule` warning.
+ * @param options.inventoryUnread - some inventory file or folder could not be read (the caller
+ * reports why): the policy is not judged against the inventory's names and labels (no
+ * unknown-workload/-external errors, no label-key or matches-nothing warnings), which would
+ * only echo what is missing.
  * @returns the model and every diagnostic, sorted by file, line, column and code. When any is an
  * error, `inventory` and `policySet` are empty. Never throws on bad input.
  */
@@ -159,6 +163,7 @@ export function loadFromSources(
   inventoryFiles: readonly SourceFile[],
   policyFiles: readonly SourceFile[],
   now: Date,
+  options: { readonly inventoryUnread?: boolean } = {},
 ): LoadResult {
   const sink: Diagnostic[] = []
   for (const file of [...inventoryFiles, ...policyFiles]) {
@@ -188,12 +193,14 @@ export function loadFromSources(
     names: {
       workloads: new Set(workloads.map((w) => w.name)),
       externals: new Set(parts.externals.map((e) => e.name)),
+      complete: options.inventoryUnread !== true,
     },
     workloads,
     members: new SelectorMembers(workloads),
-    knownKeys: hasErrors(sink)
-      ? undefined
-      : new Set(workloads.flatMap((w) => Object.keys(w.labels))),
+    knownKeys:
+      hasErrors(sink) || options.inventoryUnread === true
+        ? undefined
+        : new Set(workloads.flatMap((w) => Object.keys(w.labels))),
     now: now.getTime(),
     sink,
   }

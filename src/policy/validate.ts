@@ -48,6 +48,12 @@ export function parseExpires(raw: unknown): number | undefined {
 export interface SelectorNames {
   readonly workloads: ReadonlySet<string>
   readonly externals: ReadonlySet<string>
+  /**
+   * False when inventory files could not be read (missing, unreadable): their names are not in
+   * the sets, so an unknown name is not reported (the load fails on the read errors anyway).
+   * Absent: true.
+   */
+  readonly complete?: boolean
 }
 
 const EXPRESSION = z.strictObject({
@@ -171,6 +177,7 @@ export function parseSelector(
         return undefined
       }
       if (!names[set].has(name)) {
+        if (names.complete === false) return name
         d.report(unknown, `no ${field} named "${name}" in the inventory`, [...path, field])
         return undefined
       }

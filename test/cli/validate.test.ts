@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -175,5 +175,19 @@ describe('bulkhead --help and --version', () => {
     // a sub-verb's bad option is exit 1 from run(), not a process.exit inside commander
     expect((await cli('k8s', 'connlist', '--bogus')).code).toBe(1)
     expect((await cli('inventory', 'suggest-labels', '--bogus')).code).toBe(1)
+  })
+})
+
+describe('an inventory that cannot be read (s44 QA hostile F4)', () => {
+  // the policy was judged against the empty inventory: 15 warnings and a false unknown-external
+  it('gives its read error only, no echo of what is missing', async () => {
+    const ws = join(tmp, 'unread-inventory')
+    cpSync('test/fixtures/good', ws, { recursive: true })
+    const yaml = join(ws, 'bulkhead.yaml')
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('[inventory/]', '[missing.yaml]'))
+    const r = await cli('validate', '-w', ws, '-o', 'json')
+    expect(r.code).toBe(1)
+    const doc = JSON.parse(r.stdout) as { diagnostics: { code: string }[] }
+    expect(doc.diagnostics.map((d) => d.code)).toEqual(['io/not-found'])
   })
 })
