@@ -35,7 +35,14 @@ const WORKSPACE_DOC = z.strictObject({
     })
     .optional(),
   policy: z.string().min(1).optional(),
-  store: z.string().min(1).optional(),
+  // a DuckDB file: a path written as a folder would be created as a file of that name
+  store: z
+    .string()
+    .min(1)
+    .refine((p) => !/[/\\]$/.test(p), {
+      error: 'store names the DuckDB file, not a folder (store: .bulkhead/store.duckdb)',
+    })
+    .optional(),
   timeZone: z.string().min(1).optional(),
   sources: z
     .array(

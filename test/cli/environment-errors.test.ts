@@ -123,6 +123,20 @@ describe('errors of the environment', () => {
     },
   )
 
+  it('a store path that is a folder: store/open-failed whose hint says so (s44 QA hostile F3)', async () => {
+    const ws = path.join(root, 'store-folder')
+    expect((await cli('init', '-w', ws)).code).toBe(0)
+    mkdirSync(path.join(ws, 'data'))
+    const yaml = path.join(ws, 'bulkhead.yaml')
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/^store: .*$/m, 'store: data'))
+    const flows = path.join(ws, 'flows.csv')
+    writeFileSync(flows, 'src_ip,dst_ip,src_port,dst_port,protocol\n10.0.0.1,10.0.0.2,1,443,tcp\n')
+    const r = await cli('ingest', '-w', ws, flows)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('error store/open-failed')
+    expect(r.stderr).toContain('the store names a folder: name the DuckDB file in it')
+  })
+
   it('a store another process holds: store/locked, exit 1', async () => {
     const { ws, flows, store } = await ingestedWorkspace('locked')
     // a second process opens the store and holds it (DuckDB: one writing process per file)

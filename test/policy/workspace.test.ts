@@ -78,6 +78,25 @@ describe('bulkhead.yaml', () => {
     expect(sink[0]?.message).toMatch(/a path or a list of paths/)
   })
 
+  it('store_written_as_a_folder_is_refused_at_its_line (s44 QA hostile F3)', () => {
+    // `store: flowsdb/` created a DuckDB file named flowsdb; `.bulkhead/` replaced that folder
+    for (const store of ['flowsdb/', '.bulkhead/']) {
+      const sink: Diagnostic[] = []
+      parseWorkspaceFile(
+        'ws',
+        { path: 'b.yaml', text: `apiVersion: bulkhead.dev/v1\nkind: Workspace\nstore: ${store}\n` },
+        sink,
+      )
+      expect(sink).toEqual([
+        expect.objectContaining({
+          code: 'schema/invalid-value',
+          location: { file: 'b.yaml', line: 3, column: 8 },
+        }),
+      ])
+      expect(sink[0]?.message).toMatch(/names the DuckDB file, not a folder/)
+    }
+  })
+
   it('resolves_relative_paths_only', () => {
     expect(resolveWorkspacePath('/a', 'b/c')).toBe('/a/b/c')
     expect(resolveWorkspacePath('/a', '/x')).toBe('/x')

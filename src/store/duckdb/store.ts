@@ -1231,7 +1231,9 @@ function storeOpenError(path: string, err: unknown): BulkheadError {
         hint: 'wait for the other bulkhead command to finish: an ingest holds the store alone, while commands that only read it (simulate, discover, diff) can share it',
       })
     : diagnostic('store/open-failed', `cannot open the flow store "${path}": ${message}`, where, {
-        hint: 'check that the store and its folder are writable and that it is a DuckDB file',
+        hint: /Is a directory/i.test(message)
+          ? 'the store names a folder: name the DuckDB file in it (store: .bulkhead/store.duckdb in bulkhead.yaml)'
+          : 'check that the store and its folder are writable and that it is a DuckDB file',
       })
   return new BulkheadError([d], { cause: err })
 }
