@@ -138,13 +138,23 @@ function filesBeneath(root: string): string[] {
 /**
  * `--fields` (the field order of an AWS custom format without its header line), checked before
  * anything is read: a list without `srcaddr` and `dstaddr`, or with a name that is not a field
- * name, would otherwise be one skipped record and the file read in the default order.
+ * name, would otherwise be one skipped record and the file read in the default order; a list
+ * that names a field twice would read one of its columns and drop the other.
  * @param where - where the list was given, for the message (`--fields`, or a source of bulkhead.yaml).
  * @returns `text`.
  * @throws UsageError when the list is unusable.
  */
 export function checkFieldList<T extends string | undefined>(text: T, where = '--fields'): T {
-  if (text === undefined || parseAwsFieldList(text) !== undefined) return text
+  if (text === undefined) return text
+  const names = parseAwsFieldList(text)
+  // a field named twice: which column holds it? (the later one was read, the other dropped)
+  const twice = names?.find((n, i) => names.indexOf(n) !== i)
+  if (twice !== undefined)
+    throw new UsageError(
+      `${where} "${text}" names the field ${twice} twice`,
+      'name each field once, in the order of the columns',
+    )
+  if (names !== undefined) return text
   throw new UsageError(
     `${where} "${text}" is not an AWS flow log field list`,
     'name the fields in their order, with srcaddr and dstaddr, e.g. "version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"',

@@ -65,6 +65,16 @@ describe('--fields where --flows files are read', () => {
     expect(r.stderr).toContain('cli/usage')
     expect(r.stderr).toContain('--fields "version bogus" is not an AWS flow log field list')
   })
+
+  it('a --fields list naming a field twice is a usage error (s44 QA hostile F7)', async () => {
+    // the later column was read and the other dropped, exit 0
+    const twice =
+      'version srcaddr dstaddr srcport dstport protocol packets bytes start end action srcaddr'
+    const r = await cli('flows', CUSTOM, '--format', 'aws-vpc', '--fields', twice)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('cli/usage')
+    expect(r.stderr).toContain('names the field srcaddr twice')
+  })
 })
 
 describe('-f, the short --format of flows, wherever flow files are read', () => {

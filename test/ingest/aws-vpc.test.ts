@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, it, expect } from 'vitest'
@@ -120,6 +120,36 @@ describe('aws-vpc parser', () => {
     expect(parseAwsFieldList('version srcport dstport')).toBeUndefined()
     const bad = await runParser(awsVpcParser, '', { fields: 'foo bar' })
     expect(bad.ctx.stats.skipped).toEqual({ 'bad-fields': 1 })
+  })
+
+  it('a header unlike --fields wins, noted header-overrides-fields, on both paths (s44 QA hostile F7)', async () => {
+    // --fields swaps the addresses; the file's header says the real order
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-aws-fields-'))
+    try {
+      const file = join(dir, 'h.log')
+      writeFileSync(
+        file,
+        'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n' +
+          '2 10.9.0.1 10.9.0.2 40000 443 6 3 180 1700000000 1700000001 ACCEPT OK\n',
+      )
+      const fields =
+        'version dstaddr srcaddr srcport dstport protocol packets bytes start end action log-status'
+      for (const read of [readFlows, readFlowColumns]) {
+        const summaries: FileSummary[] = []
+        const flows: Flow[] = []
+        for await (const b of read([file], { format: 'aws-vpc', strict: false, fields }, summaries))
+          flows.push(...(Array.isArray(b) ? b : 'toFlows' in b ? b.toFlows() : [b]))
+        expect(flows.map((f) => [f.src, f.dst])).toEqual([['10.9.0.1', '10.9.0.2']])
+        expect(summaries[0]?.stats.notes['header-overrides-fields']).toBe(1)
+      }
+      // the same order as the header: nothing to say
+      const same = await runParser(awsVpcParser, readFileSync(file, 'utf8'), {
+        fields: fields.replace('dstaddr srcaddr', 'srcaddr dstaddr'),
+      })
+      expect(same.ctx.stats.notes['header-overrides-fields']).toBeUndefined()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('an unusable field list in strict mode is fatal at the whole file: line 0, column 0 (found by the fuzz campaign)', async () => {

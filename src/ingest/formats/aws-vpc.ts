@@ -331,11 +331,14 @@ const TAIL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?[+-]\d{2}:\
  */
 export class AwsLineReader implements LineReader {
   layout: Layout = DEFAULT_LAYOUT
+  /** The names of `ctx.fields` (`--fields`), space-joined; undefined without it. */
+  private readonly given: string | undefined
   constructor(readonly ctx: ParseContext) {
     if (ctx.fields !== undefined) {
       const names = parseAwsFieldList(ctx.fields)
       if (names) {
         this.layout = layoutOf(names)
+        this.given = names.join(' ')
         noteIgnoredFields(ctx, names)
       } else skip(ctx, 'bad-fields', `${ctx.file}:0`, ctx.fields)
     }
@@ -366,6 +369,9 @@ export class AwsLineReader implements LineReader {
       if (names) {
         this.layout = layoutOf(names)
         noteIgnoredFields(ctx, names)
+        // the file says its own order: `--fields` holds only until a header says otherwise
+        if (this.given !== undefined && this.given !== names.join(' '))
+          note(ctx, 'header-overrides-fields')
         return undefined
       }
     }
