@@ -118,3 +118,28 @@ describe('a file named twice is read once (s44 QA hostile F2)', () => {
     expect(doc.summary.diagnostics.map((d) => d.code)).toContain('ingest/file-named-twice')
   })
 })
+
+describe("a source glob that reaches the workspace's own files (s44 QA hostile F8)", () => {
+  it('leaves out bulkhead.yaml, the inventory, the policy, the store and .bulkhead/', async () => {
+    const ws = join(dir, 'ws-glob')
+    expect((await cli('init', '-w', ws)).code).toBe(0)
+    mkdirSync(join(ws, 'flows'))
+    writeFileSync(
+      join(ws, 'flows', 'a.csv'),
+      'src_ip,dst_ip,src_port,dst_port,protocol\n10.0.0.1,10.0.0.2,40000,443,tcp\n',
+    )
+    const yaml = join(ws, 'bulkhead.yaml')
+    writeFileSync(
+      yaml,
+      'apiVersion: bulkhead.dev/v1\nkind: Workspace\nsources:\n  - { path: "**", format: auto }\n',
+    )
+    // twice: the second run finds the store the first made
+    for (const run of [1, 2]) {
+      const r = await cli('ingest', '-w', ws, '-o', 'json')
+      expect(r.code, `run ${String(run)}: ${r.stderr}`).toBe(0)
+      const doc = JSON.parse(r.stdout) as { files: number; diagnostics: { code: string }[] }
+      expect(doc.diagnostics.map((d) => d.code)).not.toContain('ingest/unknown-format')
+      expect(doc.files).toBe(run === 1 ? 1 : 0) // the second: already ingested
+    }
+  })
+})

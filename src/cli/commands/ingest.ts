@@ -180,12 +180,29 @@ function planJobs(
     const format = cliFormat ?? checkFlowFormat(s.format, `sources in ${WORKSPACE_FILE}`)
     const fields = opts.fields ?? s.fields
     checkFieldList(fields, `the fields of source "${s.path}" in ${WORKSPACE_FILE}`)
-    const matched = expandGlob(s.path)
+    const own = workspaceOwn(ws)
+    const matched = expandInputs(expandGlob(s.path), sink).filter((f) => !own(f))
     if (matched.length === 0) sink.push(noFiles(`source "${s.path}" of ${WORKSPACE_FILE}`))
-    for (const file of expandInputs(matched, sink))
+    for (const file of matched)
       jobs.push({ file, format, ...(fields !== undefined ? { fields } : {}) })
   }
   return jobs
+}
+
+/**
+ * Whether a file is the workspace's own, never a flow log: its bulkhead.yaml, a file of its
+ * policy folder or inventory, its store (and the store's write-ahead log), or anything in its
+ * `.bulkhead/` folder (the parse cache). A source glob that reaches them (`**`, dot files match)
+ * leaves them out; before 2026-11-25 each was an `ingest/unknown-format` fatal, exit 1 on every run.
+ */
+function workspaceOwn(ws: Workspace): (file: string) => boolean {
+  const under = (dir: string, f: string): boolean => f === dir || f.startsWith(dir + path.sep)
+  const dirs = [ws.policy, ...ws.inventory, path.join(ws.root, '.bulkhead')]
+  const files = new Set([path.join(ws.root, WORKSPACE_FILE), ws.store, `${ws.store}.wal`])
+  return (file) => {
+    const f = path.resolve(file)
+    return files.has(f) || dirs.some((d) => under(d, f))
+  }
 }
 
 function sizeOf(file: string): number {
