@@ -655,6 +655,27 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
     expect(out.flows.map((f) => [f.start, f.end])).toEqual([[1800000000100, 1800000000103]])
   })
 
+  it('Zeek TSV end past year 9999 is bad-duration on both paths, not clamped (s44 QA hostile F9)', async () => {
+    const header = [
+      '#separator \\x09',
+      '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\tconn_state',
+      '#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tinterval\tstring',
+    ]
+    const row = (d: string): string =>
+      `1800000000.100400\tC1\t10.0.0.5\t40000\t10.0.0.80\t80\ttcp\t${d}\tSF`
+    // 1e15 s (the exponent form), the same in digits (the byte reader's), and one that ends in 9999
+    const rows = [row('1e15'), row('1000000000000000.0'), row('250000000000.0'), row('1.0')]
+    const out = await agree(write(`${[...header, ...rows].join('\n')}\n`), {
+      format: 'zeek',
+      strict: false,
+    })
+    expect(out.flows.map((f) => [f.source.line, f.end])).toEqual([
+      [6, 251800000000100],
+      [7, 1800000001100],
+    ])
+    expect(out.summaries[0]?.stats.skipped).toEqual({ 'bad-duration': 2 })
+  })
+
   it('Zeek TSV tokens at the edge of what the byte reader splits and reads: as the line reader reads them', async () => {
     const header = [
       '#separator \\x09',

@@ -390,7 +390,12 @@ function toFlow(get: Getter, ctx: ParseContext, line: number, text: string): Flo
     // rounded once from the exact ts + duration (the end Zeek's numbers give), not from the
     // rounded start, which could put it a millisecond early or late
     start = ts.ms
-    end = Math.min(MAX_TIME_MS, Math.round(ts.exact + (duration ?? 0) * 1000))
+    end = Math.round(ts.exact + (duration ?? 0) * 1000)
+    // a connection open past year 9999 is no duration Zeek measured (as a start there is no ts)
+    if (!(end <= MAX_TIME_MS)) {
+      skip(ctx, 'bad-duration', where, text)
+      return undefined
+    }
   }
 
   const origPkts = parseCount(get(['orig_pkts']))
@@ -649,7 +654,7 @@ export class ZeekLineReader implements LineReader {
  * Every data line is either emitted (counted in `stats.records`) or skipped with a reason:
  * `missing-address`, `bad-address`, `missing-protocol`, `unknown-protocol` (`unknown_transport`
  * without `ip_proto`), `bad-protocol`, `bad-port`, `missing-port`, `bad-icmp-type`,
- * `bad-timestamp`, `bad-duration`, `bad-counter` (malformed, or a packet or byte sum above
+ * `bad-timestamp`, `bad-duration` (malformed, negative, or an end past year 9999), `bad-counter` (malformed, or a packet or byte sum above
  * 2^53 − 1), `field-count-mismatch`, `no-fields-header`,
  * `bad-json`. JSON records whose `_path` is not `conn` (one stream of every log, as
  * json-streaming-logs writes) are noted as `other-zeek-log`.
@@ -1232,6 +1237,8 @@ export class ZeekColumnReader extends ColumnLineReader {
     }
     const duration = secondsAt(buf, L.duration, L)
     if (duration === T_SLOW) return false
+    // an end past year 9999: the line reader skips it (bad-duration)
+    if (ts >= 0 && duration > 0 && tsExact + duration * 1000 > MAX_TIME_MS) return false
     const origPkts = countAt(buf, L.origPkts, L)
     const respPkts = countAt(buf, L.respPkts, L)
     const origIpBytes = countAt(buf, L.origIpBytes, L)
@@ -1320,7 +1327,7 @@ export class ZeekColumnReader extends ColumnLineReader {
     out.protocol[r] = protocol
     if (ts >= 0) {
       out.start[r] = ts
-      out.end[r] = Math.min(MAX_TIME_MS, Math.round(tsExact + (duration < 0 ? 0 : duration) * 1000))
+      out.end[r] = Math.round(tsExact + (duration < 0 ? 0 : duration) * 1000)
     } else {
       out.start[r] = 0
       out.end[r] = 0
