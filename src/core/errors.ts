@@ -13,6 +13,7 @@ export type ErrorCode =
   // YAML and schema
   | 'yaml/syntax'
   | 'yaml/duplicate-key'
+  | 'yaml/unknown-tag'
   | 'schema/unknown-field'
   | 'schema/missing-field'
   | 'schema/invalid-value'
@@ -178,6 +179,7 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(
     // YAML and schema
     'yaml/syntax': true,
     'yaml/duplicate-key': true,
+    'yaml/unknown-tag': true,
     'schema/unknown-field': true,
     'schema/missing-field': true,
     'schema/invalid-value': true,

@@ -285,7 +285,8 @@ export function parsedYamlOf(file: SourceFile): ParsedYaml | undefined {
   if (!Array.isArray(docs)) return undefined
   const out: ParsedYaml['docs'][number][] = []
   for (const [index, doc] of docs.entries()) {
-    if (doc.errors.length > 0) return undefined
+    // (a warning, as an unknown tag, is a diagnostic too: parsed each time, so it is given again)
+    if (doc.errors.length > 0 || doc.warnings.length > 0) return undefined
     let value: unknown
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
@@ -506,16 +507,20 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
         if (code === 'yaml/syntax') syntaxByLine.set(pos.line, { index: diags.length, more: 0 })
         // the yaml package reports its own stack overflow (a document nested thousands deep)
         // as RESOURCE_EXHAUSTION with the engine's text, "Maximum call stack size exceeded"
+        const repeated = err.code === 'DUPLICATE_KEY' ? keyAt(doc, err.pos[0]) : undefined
         const message =
           err.code === 'RESOURCE_EXHAUSTION' && /call stack/i.test(err.message)
             ? 'the document nests too deep here to be read (the YAML parser ran out of stack); nest less'
-            : firstLine(err.message)
+            : repeated !== undefined
+              ? `Map keys must be unique (${JSON.stringify(repeated)} is repeated)`
+              : firstLine(err.message)
         diags.push(
-          diagnostic(code, message, {
-            file: file.path,
-            line: pos.line,
-            column: pos.col,
-          }),
+          diagnostic(
+            code,
+            message,
+            { file: file.path, line: pos.line, column: pos.col },
+            repeated !== undefined ? { hint: 'keep one of them' } : {},
+          ),
         )
       }
       for (const { index, more } of syntaxByLine.values()) {
@@ -548,10 +553,40 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
       )
       return
     }
+    // a tag the YAML 1.2 core schema does not know (`!foo`, `!!js/function`) is read past, its
+    // value as written: say so, as Kubernetes' decoder refuses such a file
+    for (const w of doc.warnings) {
+      if (w.code !== 'TAG_RESOLVE_FAILED') continue
+      const pos = lineCounter.linePos(w.pos[0])
+      sink.push(
+        diagnostic(
+          'yaml/unknown-tag',
+          `unknown tag ${file.text.slice(w.pos[0], w.pos[1])}: the value is read as if untagged`,
+          { file: file.path, line: pos.line, column: pos.col },
+          { severity: 'warning', hint: 'remove the tag' },
+        ),
+      )
+    }
     if (value === null || value === undefined) return
     out.push(new YamlDoc(file.path, index, new YamlLocator(doc, lineCounter), value, sink))
   })
   return out
+}
+
+/** The text of the mapping key that starts at `offset` in `doc`, if any (a scalar key's value). */
+function keyAt(doc: Document, offset: number): string | undefined {
+  let found: string | undefined
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key
+      if (isScalar(key) && key.range?.[0] === offset) {
+        found = String(key.value)
+        return visit.BREAK
+      }
+      return undefined
+    },
+  })
+  return found
 }
 
 /**
@@ -559,7 +594,14 @@ export function parseYamlFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] {
  * the YAML 1.2 core schema leaves out but Kubernetes reads (sigs.k8s.io/yaml, go-yaml), so
  * manifests that kubectl applies read alike.
  */
-const YAML_OPTIONS = { prettyErrors: true, uniqueKeys: true, merge: true } as const
+const YAML_OPTIONS = {
+  prettyErrors: true,
+  uniqueKeys: true,
+  merge: true,
+  // the package's own warnings go to `process.emitWarning` (a key that is a list: "Set mapAsMap:
+  // true", an option of a library the user never calls); what it reports, this module does
+  logLevel: 'error',
+} as const
 
 /** How many copies aliases may make of anchored nodes (the `yaml` package's `maxAliasCount`). */
 const MAX_ALIAS_COUNT = 100

@@ -2,7 +2,7 @@
  * Locations of YAML syntax errors (src/core/yaml-source.ts): regressions found by the fuzz
  * campaign (test/policy/fuzz.test.ts).
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { Diagnostic } from '../../src/core/index.js'
 import * as z from 'zod'
 import { fieldName, parseYamlFile } from '../../src/core/yaml-source.js'
@@ -113,6 +113,44 @@ describe('YAML merge keys', () => {
     expect(diags[0]).toMatchObject({ code: 'yaml/syntax', location: { file: 'f.yaml', line: 1 } })
     expect(diags[0]?.message).toMatch(/nests too deep/)
     expect(diags[0]?.message).not.toMatch(/call stack/)
+  })
+})
+
+describe('YAML keys and tags (s44 QA hostile F5, F6, F10)', () => {
+  it('a repeated key is named, as in a JSON file, with a hint', () => {
+    const sink = syntaxErrors('name: a\nlabels: { x: "1" }\nname: b\n')
+    expect(sink).toEqual([
+      expect.objectContaining({
+        code: 'yaml/duplicate-key',
+        message: 'Map keys must be unique ("name" is repeated)',
+        location: { file: 'f.yaml', line: 3, column: 1 },
+        hint: 'keep one of them',
+      }),
+    ])
+  })
+
+  it('an unknown tag is a warning at the tag, the value read as written', () => {
+    const sink: Diagnostic[] = []
+    const docs = parseYamlFile({ path: 'f.yaml', text: 'a: !foo bar\nb: !!js/function x\n' }, sink)
+    expect(docs[0]?.value).toEqual({ a: 'bar', b: 'x' })
+    expect(sink.map((d) => [d.code, d.severity, d.location?.line, d.location?.column])).toEqual([
+      ['yaml/unknown-tag', 'warning', 1, 4],
+      ['yaml/unknown-tag', 'warning', 2, 4],
+    ])
+    expect(sink.map((d) => d.message)).toEqual([
+      'unknown tag !foo: the value is read as if untagged',
+      'unknown tag !!js/function: the value is read as if untagged',
+    ])
+  })
+
+  it('a key that is a list prints no process warning of the yaml package', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined)
+    try {
+      syntaxErrors('labels: { ? [a, b] : c }\n')
+      expect(warn).not.toHaveBeenCalled()
+    } finally {
+      warn.mockRestore()
+    }
   })
 })
 
