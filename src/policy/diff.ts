@@ -676,10 +676,13 @@ export function diffConnlist(
       by = sampleRule(r, reverse, newAllow)
     } else {
       // An added line that gains nothing (its pair only lost services) names a NEW rule that
-      // allows what stays: of several, the one that allowed what was lost (the rule narrowed).
+      // allows what stays: of several, the one that allowed what was lost (the rule narrowed);
+      // when that rule allows the pair nothing any more, the narrowed rule all the same: the
+      // line was rewritten by its change, not by a rule that allows what stays unchanged
       const narrowed = reverse.isEmpty ? undefined : sampleRule(r, reverse, oldAllow)
       if (narrowed !== undefined)
-        by = sampleRule(r, all, (t) => (newAllow(t) === narrowed ? narrowed : undefined))
+        by =
+          sampleRule(r, all, (t) => (newAllow(t) === narrowed ? narrowed : undefined)) ?? narrowed
     }
     by ??= sampleRule(r, all, gained ? newAllow : oldAllow)
     return by === undefined ? r : { ...r, by }

@@ -218,6 +218,17 @@ describe('diffConnlist', () => {
       { src: 'web', dst: 'api', conn: 'TCP 9100-9110,ICMP 8', by: 'p/scrape' },
     ])
   })
+  it('a line rewritten by a rule that no longer covers the pair names that rule (s44 QA sem2 F2)', () => {
+    // web => api had TCP 23 (telnet, unchanged) and TCP 443 (https, whose source is now another
+    // pair; here no workload); the added line TCP 23 named the unchanged telnet rule
+    const telnet = rule('telnet', { services: [{ protocol: 6, ports: { lo: 23, hi: 23 } }] })
+    const https = (role: string): Rule => rule('https', { from: [lbl({ role })] })
+    const old = set(policy([telnet, https('web')]))
+    const neu = set(policy([telnet, https('db')]))
+    const d = diffConnlist(inventory, old, neu, { now: NOW })
+    expect(d.removed).toContainEqual({ src: 'web', dst: 'api', conn: 'TCP 23,443', by: 'p/https' })
+    expect(d.added).toContainEqual({ src: 'web', dst: 'api', conn: 'TCP 23', by: 'p/https' })
+  })
   it('a new CIDR block that changes nothing shows no line (both sides use the same split)', () => {
     const internet = (from: Selector[]): PolicySet =>
       set(policy([rule('in', { from, to: [lbl({ role: 'web' })] })]))
