@@ -236,14 +236,18 @@ export function parseService(text: string):
       code: 'policy/bad-service',
     }
   const r = /^(\d{1,6})(?:-(\d{1,6}))?$/.exec(portPart)
+  const what = isIcmp(protocol) ? 'ICMP type' : 'port'
   if (!r)
     return {
-      error: `"${text}": the port must be a number or a range lo-hi`,
+      error: isIcmp(protocol)
+        ? /^\d{1,3}\/\d{1,3}$/.test(portPart)
+          ? `"${text}": ICMP codes are not matched; write the type alone, ${protoText}/${portPart.split('/')[0] ?? ''}`
+          : `"${text}": the ICMP type must be a number 0–255 or a range lo-hi`
+        : `"${text}": the port must be a number or a range lo-hi`,
       code: 'policy/bad-service',
     }
   const lo = Number(r[1])
   const hi = r[2] === undefined ? lo : Number(r[2])
-  const what = isIcmp(protocol) ? 'ICMP type' : 'port'
   if (lo > max || hi > max)
     return { error: `"${text}": ${what} must be 0–${max}`, code: 'policy/port-out-of-range' }
   if (lo > hi)

@@ -62,6 +62,17 @@ describe('parseService', () => {
     expect(r).toMatchObject({ code })
   })
 
+  it('an ICMP type with a code, or no number, is refused in ICMP terms (s44 QA sem2 F4)', () => {
+    expect(parseService('icmp/8/0')).toEqual({
+      code: 'policy/bad-service',
+      error: '"icmp/8/0": ICMP codes are not matched; write the type alone, icmp/8',
+    })
+    expect(parseService('icmpv6/echo')).toEqual({
+      code: 'policy/bad-service',
+      error: '"icmpv6/echo": the ICMP type must be a number 0–255 or a range lo-hi',
+    })
+  })
+
   it('formats what it parses', () => {
     for (const t of [
       'tcp/443',
