@@ -155,7 +155,7 @@ const ISO_TIME =
 function notATime(text: string): UsageError {
   return new UsageError(
     `"${text}" is not a time`,
-    'use ISO-8601, e.g. 2026-11-01T12:00:00Z, a date 2026-11-01, or epoch seconds',
+    'use ISO-8601, e.g. 2026-11-01T12:00:00Z, a date 2026-11-01, or epoch seconds of 9 or 10 digits (1973 to 2286; an earlier time as a date)',
   )
 }
 

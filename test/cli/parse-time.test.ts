@@ -63,4 +63,17 @@ describe('parseTime', () => {
     for (const text of ['2026-02-30 00:00:00', 'yesterday'])
       expect(() => parseTime(text)).toThrow(/is not a time/)
   })
+
+  it('reads epoch seconds of 9 or 10 digits only, and its hint says so (s44 QA store F1)', () => {
+    expect(parseTime('100000000')).toBe(100_000_000_000)
+    expect(parseTime('1800000000.5')).toBe(1_800_000_000_500)
+    for (const text of ['2026', '86400', '10000000000']) {
+      try {
+        parseTime(text)
+        expect.unreachable(text)
+      } catch (err) {
+        expect((err as BulkheadError).diagnostics[0]?.hint).toMatch(/9 or 10 digits/)
+      }
+    }
+  })
 })
