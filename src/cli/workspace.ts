@@ -89,7 +89,10 @@ export async function requireWorkspace(cmd: Command): Promise<void> {
         severity: 'error',
         message: `workspace folder "${root}" does not exist or is not a folder`,
         location: where,
-        hint,
+        // a file (`-w ws/bulkhead.yaml`): init cannot write a workspace there
+        hint: st
+          ? `it is a file: -w takes the workspace folder, e.g. -w ${JSON.stringify(path.dirname(root))}`
+          : hint,
       },
     ])
   const marks = await Promise.all(

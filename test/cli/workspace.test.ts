@@ -122,6 +122,16 @@ describe('a verb that needs a workspace, run where there is none', () => {
     const missing = await cli('connlist', '-w', join(tmp, 'nosuch'))
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain('error io/not-found')
+    expect(missing.stderr).toContain('bulkhead init -w')
+    // a file, as `-w ws/bulkhead.yaml`: no advice to init there (s44 QA hostile F11)
+    const file = join(bare, 'bulkhead.yaml')
+    writeFileSync(file, '')
+    const onFile = await cli('validate', '-w', file)
+    expect(onFile.code).toBe(1)
+    expect(onFile.stderr).toContain(
+      `it is a file: -w takes the workspace folder, e.g. -w "${bare}"`,
+    )
+    expect(onFile.stderr).not.toContain('bulkhead init')
   })
 
   it('bulkhead.yaml, or an inventory/, policy/ or .bulkhead/ folder, makes a workspace', async () => {
