@@ -542,6 +542,25 @@ describe('warnings do not stop loading', () => {
     expect(hasErrors(r.diagnostics)).toBe(false)
   })
 
+  it('a workload or external name with a control character is refused at it (s44 QA hostile F12)', () => {
+    // a NUL went raw to the terminal and into nftables comments
+    const inv: SourceFile = {
+      path: 'inventory/cc.yaml',
+      text:
+        'apiVersion: bulkhead.dev/v1\nkind: Inventory\nworkloads:\n' +
+        '  - { name: "api\\u0000x", addresses: [10.9.0.1] }\n' +
+        '  - { name: "a\\tb", addresses: [10.9.0.2] }\n' +
+        'externals:\n  - { name: "line\\nbreak", cidr: 192.0.2.0/24 }\n' +
+        '  - { name: "fine name", cidr: 198.18.0.0/15 }\n',
+    }
+    const r = loadFromSources(defaultWorkspace('.'), [inv], [], NOW)
+    expect(r.diagnostics.map((d) => [d.code, d.location?.line, d.location?.column])).toEqual([
+      ['schema/invalid-value', 4, 13],
+      ['schema/invalid-value', 5, 13],
+      ['schema/invalid-value', 7, 13],
+    ])
+  })
+
   it('an inventory with errors gives no label-key or matches-nothing warnings: they would judge selectors against what was left of it', () => {
     // hD (session 31): one broken line made validate add an unknown-label-key and a
     // selector-matches-nothing warning for every selector of every policy

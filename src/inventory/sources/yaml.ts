@@ -48,8 +48,18 @@ const INVENTORY_DOC = z.strictObject({
   externals: z.array(z.unknown()).optional(),
 })
 
+/**
+ * A workload or external name: text without control characters (a NUL or a line break in a name
+ * went raw to the terminal and into nftables comments; `inventory` lists cannot show them).
+ */
+const NAME = z
+  .string()
+  .min(1)
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  .regex(/^[^\u0000-\u001f\u007f]*$/, 'a name holds no control character (tab, line break, NUL)')
+
 const WORKLOAD = z.strictObject({
-  name: z.string().min(1),
+  name: NAME,
   addresses: z.array(z.unknown()),
   labels: z.unknown().optional(),
 })
@@ -61,7 +71,7 @@ const TIMED_ADDRESS = z.strictObject({
 })
 
 const EXTERNAL = z.strictObject({
-  name: z.string().min(1),
+  name: NAME,
   cidr: z.unknown(),
   labels: z.unknown().optional(),
 })
