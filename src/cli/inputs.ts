@@ -21,8 +21,8 @@ import { UsageError } from './output.js'
  * `aws s3 sync s3://bucket/AWSLogs/ flows/` lays them out by account, region and date), sorted
  * by path, hidden names (starting with `.`) left out; anything else (a file, `-`, a path that
  * does not exist, which reading then reports) as given, in the order given. Each file once: one
- * named again (`a.log a.log`, a file and the folder holding it, `a.log ./x/../a.log`, a link to
- * it; by its real path) is left out where it comes again, with an `ingest/file-named-twice`
+ * named again (`a.log a.log`, a file and the folder holding it, `a.log ./x/../a.log`, a symbolic
+ * or hard link to it; by device and inode) is left out where it comes again, with an `ingest/file-named-twice`
  * warning, so that no flow is counted twice. A folder holding no such file adds an
  * `ingest/no-files` warning. Warnings go to `sink`, when one is given.
  */
@@ -31,9 +31,12 @@ export function expandInputs(files: readonly string[], sink?: Diagnostic[]): str
   const first = new Map<string, string>()
   const take = (file: string): void => {
     if (file !== '-') {
+      // the file itself (device and inode, links followed): a symbolic or hard link, `..`, or a
+      // file of a folder named too, is the same file
       let key: string
       try {
-        key = realpathSync(file)
+        const st = statSync(file)
+        key = `${String(st.dev)}:${String(st.ino)}`
       } catch {
         key = path.resolve(file) // missing or unreadable: reading reports it, once
       }

@@ -89,9 +89,11 @@ export async function requireWorkspace(cmd: Command): Promise<void> {
         severity: 'error',
         message: `workspace folder "${root}" does not exist or is not a folder`,
         location: where,
-        // a file (`-w ws/bulkhead.yaml`): init cannot write a workspace there
+        // a file: init cannot write a workspace there; `-w ws/bulkhead.yaml` meant its folder
         hint: st
-          ? `it is a file: -w takes the workspace folder, e.g. -w ${JSON.stringify(path.dirname(root))}`
+          ? path.basename(root) === WORKSPACE_FILE
+            ? `it is a file: -w takes the workspace folder, e.g. -w ${JSON.stringify(path.dirname(root))}`
+            : 'it is a file: -w takes a workspace folder (files to read are named without -w)'
           : hint,
       },
     ])

@@ -227,9 +227,15 @@ export function parseService(text: string):
     }
   }
   const max = maxPort(protocol)
-  if (portPart === undefined || portPart === '' || portPart === '*' || portPart === 'any') {
+  if (portPart === undefined || portPart === '*' || portPart === 'any') {
     return { protocol, ports: { lo: 0, hi: max } }
   }
+  // `tcp/` (a template whose port was empty) is no service: every port only when written so
+  if (portPart.trim() === '')
+    return {
+      error: `"${text}": nothing after the slash; write ${protoText} for every ${isIcmp(protocol) ? 'type' : 'port'}, or ${protoText}/${isIcmp(protocol) ? '8' : '443'}`,
+      code: 'policy/bad-service',
+    }
   if (!namesPorts(protocol))
     return {
       error: `"${text}": ${protoText} has no ports; write ${protoText}`,

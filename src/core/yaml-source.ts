@@ -598,6 +598,10 @@ const YAML_OPTIONS = {
   prettyErrors: true,
   uniqueKeys: true,
   merge: true,
+  // YAML 1.1 types the 1.2 core schema leaves out (`!!omap`, `!!set`, `!!binary`, `!!timestamp`)
+  // are unknown tags, read as if untagged (`yaml/unknown-tag`): `!!omap [ {role: web} ]` as a
+  // selector was an empty mapping, which selects every workload in scope
+  resolveKnownTags: false,
   // the package's own warnings go to `process.emitWarning` (a key that is a list: "Set mapAsMap:
   // true", an option of a library the user never calls); what it reports, this module does
   logLevel: 'error',

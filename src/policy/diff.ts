@@ -655,6 +655,7 @@ export function diffConnlist(
     }
     return undefined
   }
+  const newRules = new Set(newSet.policies.flatMap((p) => p.rules.map((x) => `${p.name}/${x.id}`)))
   const newAllow = (t: FlowTuple): string | undefined => ruleOf(newIndex.evaluate(t).by, 'allow')
   const oldAllow = (t: FlowTuple): string | undefined => ruleOf(oldIndex.evaluate(t).by, 'allow')
   const attribute = (r: ConnlistRow, gained: boolean): ConnlistLineChange => {
@@ -679,10 +680,12 @@ export function diffConnlist(
       // allows what stays: of several, the one that allowed what was lost (the rule narrowed);
       // when that rule allows the pair nothing any more, the narrowed rule all the same: the
       // line was rewritten by its change, not by a rule that allows what stays unchanged
+      // (a rule removed is no NEW rule: the line then names a NEW rule that allows what stays)
       const narrowed = reverse.isEmpty ? undefined : sampleRule(r, reverse, oldAllow)
       if (narrowed !== undefined)
         by =
-          sampleRule(r, all, (t) => (newAllow(t) === narrowed ? narrowed : undefined)) ?? narrowed
+          sampleRule(r, all, (t) => (newAllow(t) === narrowed ? narrowed : undefined)) ??
+          (newRules.has(narrowed) ? narrowed : undefined)
     }
     by ??= sampleRule(r, all, gained ? newAllow : oldAllow)
     return by === undefined ? r : { ...r, by }

@@ -26,9 +26,13 @@ import {
 import { withParsedYaml } from './parse-cache.js'
 import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from './workspace.js'
 
-const YAML_EXT = /\.ya?ml$/i
-/** Inventory folders also hold CSV, Kubernetes (`kubectl get -o json`) and AWS JSON files. */
-const INVENTORY_EXT = /\.(ya?ml|json|csv)$/i
+/** The files of a policy folder that loading reads (names starting with `.` are skipped). */
+export const YAML_EXT = /\.ya?ml$/i
+/**
+ * The files of an inventory folder that loading reads: YAML, and CSV, Kubernetes (`kubectl get
+ * -o json`) and AWS JSON files (names starting with `.` are skipped).
+ */
+export const INVENTORY_EXT = /\.(ya?ml|json|csv)$/i
 
 /**
  * Reads bulkhead.yaml (optional: defaults inventory: [inventory/], policy: policy/, store: .bulkhead/store.duckdb, sources: []), then every *.yaml/*.yml file (recursively; the paths in the order bulkhead.yaml lists them, each folder's files sorted by path) under the inventory paths (there also *.json and *.csv) and the policy folder. A missing workspace folder or bulkhead.yaml syntax error is a diagnostic, not a throw.

@@ -33,6 +33,8 @@ import { applyLabelRules } from '../inventory/label-rules.js'
 import {
   checkInventory,
   emptyInventoryParts,
+  NAME_TEXT,
+  NAME_TEXT_RULE,
   readInventoryDocument,
   readLabelRulesDocument,
 } from '../inventory/sources/yaml.js'
@@ -184,6 +186,17 @@ export function loadFromSources(
   }
   sink.push(...checkInventory(parts))
   const workloads = applyLabelRules(others.finish(parts.workloads, sink), parts.labelRules)
+  // names from the other sources (CSV, Kubernetes, AWS/GCP/Azure) as the YAML ones are checked
+  for (const x of [...workloads, ...parts.externals]) {
+    if (NAME_TEXT.test(x.name) || x.location === undefined) continue
+    sink.push(
+      diagnostic(
+        'schema/invalid-value',
+        `${JSON.stringify(x.name)}: ${NAME_TEXT_RULE}`,
+        x.location,
+      ),
+    )
+  }
   const inventory: Inventory = {
     workloads,
     externals: parts.externals,

@@ -39,7 +39,7 @@ const WORKSPACE_DOC = z.strictObject({
   store: z
     .string()
     .min(1)
-    .refine((p) => !/[/\\]$/.test(p), {
+    .refine((p) => !/[/\\]$/.test(p) && !/(?:^|[/\\])\.\.?$/.test(p), {
       error: 'store names the DuckDB file, not a folder (store: .bulkhead/store.duckdb)',
     })
     .optional(),

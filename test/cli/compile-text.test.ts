@@ -2,7 +2,7 @@
  * `bulkhead compile` text summary: a cluster target's file has no host and no mode to print,
  * files are counted as files and hosts as hosts; an unknown target names every target.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -142,6 +142,19 @@ describe('--out inside a folder the workspace reads (s44 QA hostile F1)', () => 
     expect(r.stderr).toContain(`the workspace's ${what} folder`)
     expect(readdirSync(path.join(WS, what)).sort()).toEqual(before)
     expect((await cli('validate', '-w', WS)).code).toBe(0)
+  })
+
+  it('is refused through a symbolic link to the policy folder (s44 QA retest F2)', async () => {
+    symlinkSync(path.join(WS, 'policy'), path.join(WS, 'pol-link'))
+    mkdirSync(path.join(WS, 'via'))
+    symlinkSync(path.join(WS, 'policy'), path.join(WS, 'via', 'lnk'))
+    const before = readdirSync(path.join(WS, 'policy')).sort()
+    for (const out of [path.join(WS, 'pol-link'), path.join(WS, 'via', 'lnk', 'k8s')]) {
+      const r = await compileCli('cilium', out, WS, NOW)
+      expect(r.code, out).toBe(1)
+      expect(r.stderr).toContain("the workspace's policy folder")
+    }
+    expect(readdirSync(path.join(WS, 'policy')).sort()).toEqual(before)
   })
 
   it('is taken beside them, in the workspace', async () => {

@@ -13,6 +13,7 @@ vi.mock('node:fs', async (original) => {
   const fs = await original<typeof import('node:fs')>()
   const names = Array.from({ length: FILES }, (_, i) => `f${String(i).padStart(6, '0')}.log.gz`)
   const isMany = (p: unknown): boolean => String(p).startsWith(DIR)
+  const inode = new Map(names.map((name, i) => [`${DIR}/${name}`, i + 2]))
   return {
     ...fs,
     readdirSync: ((p: string, o: { withFileTypes?: boolean } | undefined) =>
@@ -35,6 +36,9 @@ vi.mock('node:fs', async (original) => {
         ? Object.assign(Object.create(fs.Stats.prototype) as import('node:fs').Stats, {
             isDirectory: () => p === DIR,
             isFile: () => p !== DIR,
+            // each name its own file (expandInputs reads each file once, by device and inode)
+            dev: 1,
+            ino: inode.get(p) ?? 1,
           })
         : fs.statSync(p, o as never)) as typeof fs.statSync,
   }

@@ -1,4 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -87,12 +95,14 @@ describe('a file named twice is read once (s44 QA hostile F2)', () => {
   const a = join(top, 'logs', 'a.csv')
   writeFileSync(a, 'x')
   symlinkSync(a, join(top, 'link.csv'))
+  linkSync(a, join(top, 'hard.csv'))
 
-  it('by name, through its folder, through .. and through a link, with a warning each time', () => {
+  it('by name, through its folder, through .., through a symbolic or hard link, with a warning each time', () => {
     const sink: Diagnostic[] = []
     const again = `${top}/logs/../logs/a.csv` // (join would fold the ..)
-    expect(expandInputs([a, a, join(top, 'logs'), again, join(top, 'link.csv')], sink)).toEqual([a])
-    expect(sink.map((d) => d.code)).toEqual(Array(4).fill('ingest/file-named-twice'))
+    const named = [a, a, join(top, 'logs'), again, join(top, 'link.csv'), join(top, 'hard.csv')]
+    expect(expandInputs(named, sink)).toEqual([a])
+    expect(sink.map((d) => d.code)).toEqual(Array(5).fill('ingest/file-named-twice'))
     expect(sink[0]?.message).toBe(`${a} is named more than once: read once`)
     expect(sink[2]?.message).toBe(`${again} is the same file as ${a}: read once`)
   })
@@ -120,7 +130,7 @@ describe('a file named twice is read once (s44 QA hostile F2)', () => {
 })
 
 describe("a source glob that reaches the workspace's own files (s44 QA hostile F8)", () => {
-  it('leaves out bulkhead.yaml, the inventory, the policy, the store and .bulkhead/', async () => {
+  it('leaves out bulkhead.yaml, the inventory, the policy, the store, .bulkhead/ and .git/', async () => {
     const ws = join(dir, 'ws-glob')
     expect((await cli('init', '-w', ws)).code).toBe(0)
     mkdirSync(join(ws, 'flows'))
@@ -128,6 +138,13 @@ describe("a source glob that reaches the workspace's own files (s44 QA hostile F
       join(ws, 'flows', 'a.csv'),
       'src_ip,dst_ip,src_port,dst_port,protocol\n10.0.0.1,10.0.0.2,40000,443,tcp\n',
     )
+    // a flow log kept in the inventory folder is a source's; git's files are not (s44 QA retest F8)
+    writeFileSync(
+      join(ws, 'inventory', 'kept.csv.log'),
+      'src_ip,dst_ip,src_port,dst_port,protocol\n10.0.0.3,10.0.0.4,40000,443,tcp\n',
+    )
+    mkdirSync(join(ws, '.git'))
+    writeFileSync(join(ws, '.git', 'HEAD'), 'ref: refs/heads/main\n')
     const yaml = join(ws, 'bulkhead.yaml')
     writeFileSync(
       yaml,
@@ -139,7 +156,7 @@ describe("a source glob that reaches the workspace's own files (s44 QA hostile F
       expect(r.code, `run ${String(run)}: ${r.stderr}`).toBe(0)
       const doc = JSON.parse(r.stdout) as { files: number; diagnostics: { code: string }[] }
       expect(doc.diagnostics.map((d) => d.code)).not.toContain('ingest/unknown-format')
-      expect(doc.files).toBe(run === 1 ? 1 : 0) // the second: already ingested
+      expect(doc.files).toBe(run === 1 ? 2 : 0) // the second: already ingested
     }
   })
 })

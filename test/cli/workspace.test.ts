@@ -132,6 +132,12 @@ describe('a verb that needs a workspace, run where there is none', () => {
       `it is a file: -w takes the workspace folder, e.g. -w "${bare}"`,
     )
     expect(onFile.stderr).not.toContain('bulkhead init')
+    // another file: its folder is no workspace to point at (s44 QA retest F10)
+    const other = join(bare, 'flows.log')
+    writeFileSync(other, '')
+    const onOther = await cli('validate', '-w', other)
+    expect(onOther.stderr).toContain('it is a file: -w takes a workspace folder')
+    expect(onOther.stderr).not.toContain('e.g. -w')
   })
 
   it('bulkhead.yaml, or an inventory/, policy/ or .bulkhead/ folder, makes a workspace', async () => {

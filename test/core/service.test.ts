@@ -56,6 +56,9 @@ describe('parseService', () => {
     ['constructor/5', 'policy/unknown-protocol'],
     ['tostring', 'policy/unknown-protocol'],
     ['tcp/-1', 'policy/bad-service'],
+    // nothing after the slash was every port (s44 QA retest F3)
+    ['tcp/', 'policy/bad-service'],
+    ['icmp/ ', 'policy/bad-service'],
     ['', 'policy/bad-service'],
   ])('rejects %s with %s', (text, code) => {
     const r = parseService(text)

@@ -143,6 +143,20 @@ describe('YAML keys and tags (s44 QA hostile F5, F6, F10)', () => {
     ])
   })
 
+  it('YAML 1.1 tags (!!omap, !!set, !!binary, !!timestamp) are unknown tags, read as untagged (s44 QA retest F1)', () => {
+    // !!omap of a selector was an empty mapping: every workload in scope
+    const sink: Diagnostic[] = []
+    const text =
+      'a: !!omap [ {role: web} ]\nb: !!binary aGk=\nc: !!timestamp 2020-01-01\nd: !!str 5\n'
+    const docs = parseYamlFile({ path: 'f.yaml', text }, sink)
+    expect(docs[0]?.value).toEqual({ a: [{ role: 'web' }], b: 'aGk=', c: '2020-01-01', d: '5' })
+    expect(sink.map((d) => [d.code, d.location?.line])).toEqual([
+      ['yaml/unknown-tag', 1],
+      ['yaml/unknown-tag', 2],
+      ['yaml/unknown-tag', 3],
+    ])
+  })
+
   it('a key that is a list prints no process warning of the yaml package', () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined)
     try {

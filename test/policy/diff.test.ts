@@ -228,6 +228,15 @@ describe('diffConnlist', () => {
     const d = diffConnlist(inventory, old, neu, { now: NOW })
     expect(d.removed).toContainEqual({ src: 'web', dst: 'api', conn: 'TCP 23,443', by: 'p/https' })
     expect(d.added).toContainEqual({ src: 'web', dst: 'api', conn: 'TCP 23', by: 'p/https' })
+    // removed rather than narrowed: the NEW rule that allows what stays (s44 QA retest F11)
+    const gone = diffConnlist(inventory, old, set(policy([telnet])), { now: NOW })
+    expect(gone.removed).toContainEqual({
+      src: 'web',
+      dst: 'api',
+      conn: 'TCP 23,443',
+      by: 'p/https',
+    })
+    expect(gone.added).toContainEqual({ src: 'web', dst: 'api', conn: 'TCP 23', by: 'p/telnet' })
   })
   it('a new CIDR block that changes nothing shows no line (both sides use the same split)', () => {
     const internet = (from: Selector[]): PolicySet =>

@@ -550,6 +550,8 @@ describe('warnings do not stop loading', () => {
         'apiVersion: bulkhead.dev/v1\nkind: Inventory\nworkloads:\n' +
         '  - { name: "api\\u0000x", addresses: [10.9.0.1] }\n' +
         '  - { name: "a\\tb", addresses: [10.9.0.2] }\n' +
+        '  - { name: "nel\\x85x", addresses: [10.9.0.3] }\n' +
+        '  - { name: "bidi\\u202ex", addresses: [10.9.0.4] }\n' +
         'externals:\n  - { name: "line\\nbreak", cidr: 192.0.2.0/24 }\n' +
         '  - { name: "fine name", cidr: 198.18.0.0/15 }\n',
     }
@@ -557,7 +559,18 @@ describe('warnings do not stop loading', () => {
     expect(r.diagnostics.map((d) => [d.code, d.location?.line, d.location?.column])).toEqual([
       ['schema/invalid-value', 4, 13],
       ['schema/invalid-value', 5, 13],
+      ['schema/invalid-value', 6, 13],
       ['schema/invalid-value', 7, 13],
+      ['schema/invalid-value', 9, 13],
+    ])
+    // a CSV inventory's names likewise (s44 QA retest F9)
+    const csv: SourceFile = {
+      path: 'inventory/cc.csv',
+      text: 'name,addresses,labels\n"esc\u001b[31mred",10.9.1.1,role=x\nfine,10.9.1.2,role=x\n',
+    }
+    const c = loadFromSources(defaultWorkspace('.'), [csv], [], NOW)
+    expect(c.diagnostics.map((d) => [d.code, d.location?.file, d.location?.line])).toEqual([
+      ['schema/invalid-value', 'inventory/cc.csv', 2],
     ])
   })
 

@@ -80,7 +80,7 @@ describe('bulkhead.yaml', () => {
 
   it('store_written_as_a_folder_is_refused_at_its_line (s44 QA hostile F3)', () => {
     // `store: flowsdb/` created a DuckDB file named flowsdb; `.bulkhead/` replaced that folder
-    for (const store of ['flowsdb/', '.bulkhead/']) {
+    for (const store of ['flowsdb/', '.bulkhead/', 'sub/.', '..', 'a/..']) {
       const sink: Diagnostic[] = []
       parseWorkspaceFile(
         'ws',

@@ -1,7 +1,7 @@
 /**
  * @module `bulkhead compile --target T --out DIR`: enforcement artefacts for one target.
  */
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { Option, type Command } from 'commander'
 import {
@@ -212,6 +212,23 @@ export function podsSkipped(inventory: Inventory): { hosts: string[]; diagnostic
 }
 
 /**
+ * The real path of `p` (links followed), also when `p` does not exist yet: the real path of its
+ * deepest existing ancestor, with the rest of `p` after it.
+ */
+function realPathOf(p: string): string {
+  const abs = path.resolve(p)
+  const rest: string[] = []
+  for (let at = abs; ; at = path.dirname(at)) {
+    try {
+      return path.join(realpathSync(at), ...rest.reverse())
+    } catch {
+      if (path.dirname(at) === at) return abs
+      rest.push(path.basename(at))
+    }
+  }
+}
+
+/**
  * Refuses an `--out` folder that the workspace reads as its own YAML: its policy folder, an
  * inventory folder, or a folder inside one. The artefacts (NetworkPolicy, Cilium, Calico YAML, …)
  * would be read there as policy or inventory documents, and every later command would fail to
@@ -219,7 +236,8 @@ export function podsSkipped(inventory: Inventory): { hosts: string[]; diagnostic
  * @throws UsageError (`cli/usage`, exit 1) before anything is written.
  */
 function checkOutFolder(out: string, workspace: Workspace): void {
-  const dir = path.resolve(out)
+  // by real paths: a link to the policy folder (or a policy folder that is a link) is that folder
+  const dir = realPathOf(out)
   const read = [workspace.policy, ...workspace.inventory].filter((p) => {
     try {
       return statSync(p).isDirectory()
@@ -227,7 +245,10 @@ function checkOutFolder(out: string, workspace: Workspace): void {
       return false
     }
   })
-  const inside = read.find((p) => dir === p || dir.startsWith(p + path.sep))
+  const inside = read.find((p) => {
+    const r = realPathOf(p)
+    return dir === r || dir.startsWith(r + path.sep)
+  })
   if (inside === undefined) return
   const what = inside === workspace.policy ? 'policy' : 'inventory'
   throw new UsageError(

@@ -19,6 +19,7 @@ import {
 import { isRegularFile } from '../../ingest/lines.js'
 import { PARSERS } from '../../ingest/registry.js'
 import type { FlowFormat, ReadRun } from '../../ingest/types.js'
+import { INVENTORY_EXT, YAML_EXT } from '../../policy/files.js'
 import { defaultWorkspace, parseWorkspaceFile, WORKSPACE_FILE } from '../../policy/workspace.js'
 import type { FlowBatch, IngestFileResult } from '../../store/index.js'
 import { openStore } from '../store.js'
@@ -190,18 +191,27 @@ function planJobs(
 }
 
 /**
- * Whether a file is the workspace's own, never a flow log: its bulkhead.yaml, a file of its
- * policy folder or inventory, its store (and the store's write-ahead log), or anything in its
- * `.bulkhead/` folder (the parse cache). A source glob that reaches them (`**`, dot files match)
- * leaves them out; before 2026-11-25 each was an `ingest/unknown-format` fatal, exit 1 on every run.
+ * Whether a file is the workspace's own, never a flow log: its bulkhead.yaml, a file its policy
+ * folder or inventory loads (by name: YAML, and CSV and JSON in an inventory folder; a flow log
+ * kept there is a source's), its store (and the store's write-ahead log), anything in its
+ * `.bulkhead/` folder (the parse cache) or its `.git/` folder (DESIGN.md keeps policy in git). A
+ * source glob that reaches them (`**`, dot files match) leaves them out; before 2026-11-25 each
+ * was an `ingest/unknown-format` fatal, exit 1 on every run.
  */
 function workspaceOwn(ws: Workspace): (file: string) => boolean {
   const under = (dir: string, f: string): boolean => f === dir || f.startsWith(dir + path.sep)
-  const dirs = [ws.policy, ...ws.inventory, path.join(ws.root, '.bulkhead')]
+  const loaded = (dirs: readonly string[], ext: RegExp, f: string): boolean =>
+    dirs.some((d) => under(d, f)) && ext.test(f) && !path.basename(f).startsWith('.')
+  const hidden = [path.join(ws.root, '.bulkhead'), path.join(ws.root, '.git')]
   const files = new Set([path.join(ws.root, WORKSPACE_FILE), ws.store, `${ws.store}.wal`])
   return (file) => {
     const f = path.resolve(file)
-    return files.has(f) || dirs.some((d) => under(d, f))
+    return (
+      files.has(f) ||
+      hidden.some((d) => under(d, f)) ||
+      loaded([ws.policy], YAML_EXT, f) ||
+      loaded(ws.inventory, INVENTORY_EXT, f)
+    )
   }
 }
 

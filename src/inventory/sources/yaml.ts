@@ -49,14 +49,22 @@ const INVENTORY_DOC = z.strictObject({
 })
 
 /**
- * A workload or external name: text without control characters (a NUL or a line break in a name
- * went raw to the terminal and into nftables comments; `inventory` lists cannot show them).
+ * The text a workload or external name may be, from any inventory source: no control character
+ * (C0, DEL, C1), no line or paragraph separator, no bidirectional override or isolate.
  */
-const NAME = z
-  .string()
-  .min(1)
-  // eslint-disable-next-line no-control-regex -- control characters are what is refused
-  .regex(/^[^\u0000-\u001f\u007f]*$/, 'a name holds no control character (tab, line break, NUL)')
+// eslint-disable-next-line no-control-regex -- control characters are what is refused
+export const NAME_TEXT = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/
+/** What {@link NAME_TEXT} refuses, as a message says it. */
+export const NAME_TEXT_RULE =
+  'a name holds no control character (tab, line break, NUL) nor a bidirectional override'
+
+/**
+ * A workload or external name: text without control characters (C0, DEL and C1, which holds the
+ * line break NEL), line or paragraph separators, or bidirectional overrides and isolates (a NUL
+ * or a line break in a name went raw to the terminal and into nftables comments, and an override
+ * makes a name print as another; `inventory` lists cannot show them).
+ */
+const NAME = z.string().min(1).regex(NAME_TEXT, NAME_TEXT_RULE)
 
 const WORKLOAD = z.strictObject({
   name: NAME,
