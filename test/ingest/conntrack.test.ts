@@ -346,6 +346,19 @@ describe('conntrack -E -o timestamp (conntrack-events.txt)', () => {
     expect(ctx.stats.notes['open-at-end']).toBeUndefined()
   })
 
+  it('events of one connection whose addresses are spelt differently are one flow (s44 QA ipv6 F2)', async () => {
+    const tail = 'src=2001:db8:2::20 dst=2001:db8:1::10 sport=5432 dport=40000'
+    const { flows, ctx } = await run([
+      `[1790000000.000000] [NEW] tcp 6 120 SYN_SENT src=2001:DB8:1::10 dst=2001:db8:2::20 sport=40000 dport=5432 [UNREPLIED] ${tail}`,
+      `[1790000000.500000] [UPDATE] tcp 6 60 SYN_RECV src=2001:db8:1:0::10 dst=2001:db8:2::0:20 sport=40000 dport=5432 ${tail}`,
+      `[1790000001.000000] [DESTROY] tcp 6 src=2001:db8:1::10 dst=2001:db8:2::20 sport=40000 dport=5432 packets=5 bytes=420 ${tail} packets=4 bytes=600 [ASSURED]`,
+    ])
+    expect(flows.map((f) => [f.src, f.dst, f.start, f.end, f.packets, f.bytes])).toEqual([
+      ['2001:db8:1::10', '2001:db8:2::20', 1_790_000_000_000, 1_790_000_001_000, 9, 1020],
+    ])
+    expect(ctx.stats.notes).toMatchObject({ 'merged-events': 2 })
+  })
+
   it(`holds at most ${String(MAX_OPEN_CONNECTIONS)} open connections, the least recently seen given out first`, async () => {
     const n = MAX_OPEN_CONNECTIONS + 2
     const lines = Array.from({ length: n }, (_, i) => {

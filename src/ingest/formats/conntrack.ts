@@ -559,10 +559,13 @@ function toFlow(p: Parsed, ctx: ParseContext, line: number): Flow | string {
  */
 function connectionKey(p: Parsed): string {
   const o = p.tuples[0] ?? {}
+  // addresses in their canonical text (RFC 5952): `2001:DB8::1` and `2001:db8:0::1` are one end
+  const end = (t: string | undefined): string | undefined =>
+    t === undefined ? t : (normalizeIp(t) ?? t)
   return [
     p.protocol,
-    o['src'],
-    o['dst'],
+    end(o['src']),
+    end(o['dst']),
     o['sport'],
     o['dport'],
     o['type'],
