@@ -575,6 +575,33 @@ describe('bulkhead eval on hand-worked verdicts', () => {
   })
 })
 
+describe('bulkhead eval of a packet no host sends (s44 QA ipv6 F1)', () => {
+  // the flow readers turn such a record round or skip it, so simulate judged the tuple otherwise
+  it.each([
+    [
+      'ff02::1 -> 2001:db8::10 udp/5353',
+      'write it the way the packet goes: 2001:db8::10 -> ff02::1',
+    ],
+    [
+      '224.0.0.251 -> 10.0.0.1 udp/5353',
+      'write it the way the packet goes: 10.0.0.1 -> 224.0.0.251',
+    ],
+    ['10.0.0.1 -> 0.0.0.0 udp/67', 'write it the way the packet goes: 0.0.0.0 -> 10.0.0.1'],
+    ['ff02::1 -> fe80::1 icmpv6/129', 'no host sends such a packet'],
+  ])('%s is a usage error', async (flow, hint) => {
+    const r = await cli('eval', flow, '-w', W, '--at', AT)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('error cli/usage')
+    expect(r.stderr).toContain(hint)
+  })
+
+  it('the way the packet goes is judged', async () => {
+    const r = await cli('eval', '10.0.0.1 -> 224.0.0.251 udp/5353', '-w', W, '--at', AT)
+    expect(r.stderr).not.toContain('cli/usage')
+    expect(r.stdout).toMatch(/^(ALLOWED|DENIED)/m)
+  })
+})
+
 describe('bulkhead eval of several flows', () => {
   const FLOWS = [
     'pay-web-1 -> pay-api-1 tcp/443',

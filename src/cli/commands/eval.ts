@@ -27,6 +27,7 @@ import {
   type Service,
   type Verdict,
 } from '../../core/index.js'
+import { groupEnds } from '../../ingest/index.js'
 import { addressHoldsAt, evaluate, explainVerdict } from '../../policy/evaluate.js'
 import { emit, EXIT, UsageError, writePieces } from '../output.js'
 import { outputOption, policyOption, timeOption, verb } from '../usage.js'
@@ -193,6 +194,19 @@ function checkFamilies(srcText: string, dstText: string, protocol: number): void
       `${protocol === 1 ? 'icmp' : 'icmpv6'} is IPv${String(wanted)} only, and ${flow} is IPv${String(familyOf(wrong))}`,
       wanted === 4 ? 'use icmpv6 between IPv6 addresses' : 'use icmp between IPv4 addresses',
     )
+  }
+  // a packet no host sends (RFC 1112 §4, RFC 4291 §2.7, RFC 1122 §3.2.1.3): the flow readers turn
+  // such a record round or skip it (`group-source-swapped`, `no-sender`), so judging it as
+  // written would disagree with simulate on the same tuple
+  if (src !== undefined && dst !== undefined) {
+    const ends = groupEnds({ src, dst, protocol })
+    if (ends === 'swap' || ends === 'no-sender')
+      throw new UsageError(
+        `${src} -> ${dst}: a multicast group or the broadcast is never a packet's source, nor 0.0.0.0 or :: its destination`,
+        ends === 'swap'
+          ? `write it the way the packet goes: ${dst} -> ${src}`
+          : 'no host sends such a packet: flow readers skip it as no-sender',
+      )
   }
 }
 
