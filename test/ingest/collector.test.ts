@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest'
 import {
   formatCollectSummary,
   parseListen,
+  listenText,
   registerCollect,
 } from '../../src/cli/commands/collect.js'
 import type { Flow } from '../../src/core/flow.js'
@@ -208,6 +209,13 @@ describe('UDP collector', () => {
 })
 
 describe('bulkhead collect', () => {
+  it('names an IPv6 listening address in brackets, as --listen takes it (s44 QA ipv6 F6)', () => {
+    // (no socket: IPv6 loopback may be off where the tests run)
+    expect(listenText('udp', '::1', 2055)).toBe('udp [::1]:2055')
+    expect(listenText('tcp', '::', 4739)).toBe('tcp [::]:4739')
+    expect(listenText('udp', '127.0.0.1', 2055)).toBe('udp 127.0.0.1:2055')
+  })
+
   it('prints flows as JSON lines, stops after --count, summary on stderr', async () => {
     const sender = createSocket('udp4')
     const { out, err, run, restore } = runCollect([

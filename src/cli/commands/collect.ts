@@ -177,6 +177,14 @@ export function formatCollectSummary(
 }
 
 /**
+ * Where a collector listens, as `--listen` takes it: `udp 127.0.0.1:2055`, an IPv6 address in
+ * brackets (`udp [::1]:2055`, RFC 3986 §3.2.2), so that the line can be given back to `--listen`.
+ */
+export function listenText(transport: string, address: string, port: number): string {
+  return `${transport} ${address.includes(':') ? `[${address}]` : address}:${String(port)}`
+}
+
+/**
  * Registers `collect`. Prints one JSON object per flow on stdout (JSON lines, the shape of
  * `bulkhead flows -o jsonl`: times as ISO-8601 UTC), the summary on stderr.
  */
@@ -268,10 +276,10 @@ cannot be read or bound, unreadable or mismatched TLS files).`,
             pair: opts.pair,
           }).catch((err: unknown) => {
             throw new UsageError(
-              `cannot listen on ${transport} ${host.includes(':') ? `[${host}]` : host}:${String(port)}: ${err instanceof Error ? err.message : String(err)}`,
+              `cannot listen on ${listenText(transport, host, port)}: ${err instanceof Error ? err.message : String(err)}`,
             )
           })
-          const where = `${transport} ${collector.address.address}:${String(collector.address.port)}`
+          const where = listenText(transport, collector.address.address, collector.address.port)
           running.push({ collector, count, where })
           process.stderr.write(`listening on ${where}\n`)
         }

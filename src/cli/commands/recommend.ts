@@ -112,7 +112,7 @@ export function registerRecommend(program: Command): void {
     .option('--out <dir>', 'folder for the policy files (default: <workspace>/recommended)')
     .option(
       '--max-prefix <n>',
-      'widest prefix unmanaged private ranges are aggregated to',
+      'widest prefix unmanaged private IPv4 ranges are aggregated to (IPv6 ones go by /64)',
       wholeNumber(0, 32, (t) => `--max-prefix: "${t}" is not a prefix length 0–32`),
       24,
     )
