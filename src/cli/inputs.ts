@@ -30,23 +30,23 @@ export function expandInputs(files: readonly string[], sink?: Diagnostic[]): str
   const out: string[] = []
   const first = new Map<string, string>()
   const take = (file: string): void => {
+    // the file itself (device and inode, links followed): a symbolic or hard link, `..`, or a
+    // file of a folder named too, is the same file; standard input can be read once
+    let key = '-'
     if (file !== '-') {
-      // the file itself (device and inode, links followed): a symbolic or hard link, `..`, or a
-      // file of a folder named too, is the same file
-      let key: string
       try {
         const st = statSync(file)
         key = `${String(st.dev)}:${String(st.ino)}`
       } catch {
         key = path.resolve(file) // missing or unreadable: reading reports it, once
       }
-      const was = first.get(key)
-      if (was !== undefined) {
-        sink?.push(namedTwice(file, was))
-        return
-      }
-      first.set(key, file)
     }
+    const was = first.get(key)
+    if (was !== undefined) {
+      sink?.push(namedTwice(file, was))
+      return
+    }
+    first.set(key, file)
     out.push(file)
   }
   for (const f of files) {

@@ -105,6 +105,9 @@ describe('a file named twice is read once (s44 QA hostile F2)', () => {
     expect(sink.map((d) => d.code)).toEqual(Array(5).fill('ingest/file-named-twice'))
     expect(sink[0]?.message).toBe(`${a} is named more than once: read once`)
     expect(sink[2]?.message).toBe(`${again} is the same file as ${a}: read once`)
+    // standard input, which can be read once (s44 QA retest F12)
+    expect(expandInputs(['-', '-'], sink)).toEqual(['-'])
+    expect(sink.at(-1)?.message).toBe('- is named more than once: read once')
   })
 
   it('flows and simulate --flows count its flows once', async () => {
