@@ -704,11 +704,12 @@ function parseJsonFile(file: SourceFile, sink: Diagnostic[]): YamlDoc[] | undefi
   if (repeated !== undefined) {
     const { line, col } = locator.linePos(repeated.offset)
     sink.push(
-      diagnostic('yaml/duplicate-key', `Map keys must be unique ("${repeated.key}" is repeated)`, {
-        file: file.path,
-        line,
-        column: col,
-      }),
+      diagnostic(
+        'yaml/duplicate-key',
+        `Map keys must be unique ("${repeated.key}" is repeated)`,
+        { file: file.path, line, column: col },
+        { hint: 'keep one of them' },
+      ),
     )
     return []
   }

@@ -71,6 +71,11 @@ describe('JSON files: JSON.parse and JsonLocator ≡ the YAML parser', () => {
     const viaYaml: Diagnostic[] = []
     parseYamlFile({ path: 'p.json', text: `#\n${text}` }, viaYaml)
     expect(viaYaml).toMatchObject([{ code: 'yaml/duplicate-key', location: { line: 4 } }])
+    // the same message and hint either way (s44 QA retest F13)
+    for (const d of [sink[0], viaYaml[0]]) {
+      expect(d?.message).toBe('Map keys must be unique ("a" is repeated)')
+      expect(d?.hint).toBe('keep one of them')
+    }
   })
 
   it('finds no repeated key where there is none, and finds one inserted anywhere', () => {
