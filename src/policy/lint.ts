@@ -47,6 +47,7 @@ import {
   parseIp,
   selectorKey,
   selectorMatches,
+  ICMP_OF_FAMILY,
   ServiceSet,
   type Cidr,
   type Diagnostic,
@@ -836,7 +837,14 @@ function coverage(
   const matched = new Array<boolean>(live.length).fill(false)
   // matched by two groups of one family that never exist at one time
   const apart = new Array<boolean>(live.length).fill(false)
-  const pairsOf = live.map((): (readonly number[])[] => [])
+  // matched by two groups of one family only, whose ICMP the rule's services are not: ICMP is no
+  // packet between IPv6 addresses nor ICMPv6 between IPv4 ones (eval refuses such a flow)
+  const otherIcmp = new Array<boolean>(live.length).fill(false)
+  const onlyIcmp4 = live.map((l) => l.services.subtract(ICMP_OF_FAMILY[4]).isEmpty)
+  const onlyIcmp6 = live.map((l) => l.services.subtract(ICMP_OF_FAMILY[6]).isEmpty)
+  // per rule, the rule lists of the pairs it matches, each with the other family's ICMP (no packet
+  // of the pair: left out of what must be covered)
+  const pairsOf = live.map((): { list: readonly number[]; foreign: ServiceSet }[] => [])
   for (const f of fromGroups.values()) {
     const inF = new Set(f.rules)
     for (const g of toGroups.values()) {
@@ -847,9 +855,15 @@ function coverage(
         for (const i of list) apart[i] = true
         continue
       }
+      const foreign = ICMP_OF_FAMILY[f.family === 4 ? 6 : 4]
+      const none = f.family === 4 ? onlyIcmp6 : onlyIcmp4
       for (const i of list) {
+        if (none[i] === true) {
+          otherIcmp[i] = true
+          continue
+        }
         matched[i] = true
-        ;(pairsOf[i] as (readonly number[])[]).push(list)
+        ;(pairsOf[i] as { list: readonly number[]; foreign: ServiceSet }[]).push({ list, foreign })
       }
     }
   }
@@ -862,11 +876,13 @@ function coverage(
   }
   /** Whether, in every pair of `i`, the rules `by` admits cover all of `i`'s services. */
   const coveredBy = (i: number, by: (j: number) => boolean): boolean =>
-    (pairsOf[i] as (readonly number[])[]).every((list) => {
-      let union = ServiceSet.EMPTY
-      for (const j of list) if (j !== i && by(j)) union = union.union(rule(j).services)
-      return rule(i).services.subtract(union).isEmpty
-    })
+    (pairsOf[i] as { list: readonly number[]; foreign: ServiceSet }[]).every(
+      ({ list, foreign }) => {
+        let union = foreign
+        for (const j of list) if (j !== i && by(j)) union = union.union(rule(j).services)
+        return rule(i).services.subtract(union).isEmpty
+      },
+    )
   const isDeny = (j: number): boolean => rule(j).rule.action === 'deny'
   // shadowed: an allow every flow of which a deny matches; `forLife` when the denies that do
   // so last as long as the allow (else it decides once they have expired)
@@ -891,7 +907,7 @@ function coverage(
   /** The other rules `admit` lets cover `i` that share a service with it. */
   const coverers = (i: number, admit: (j: number) => boolean): LiveRule[] => {
     const js = new Set<number>()
-    for (const list of pairsOf[i] as (readonly number[])[])
+    for (const { list } of pairsOf[i] as { list: readonly number[] }[])
       for (const j of list)
         if (j !== i && admit(j) && !rule(j).services.intersect(rule(i).services).isEmpty) js.add(j)
     return [...js].sort((a, b) => a - b).map(rule)
@@ -908,6 +924,19 @@ function coverage(
           finding(
             'lint/matches-nothing',
             `rule ${name} matches no flow: no endpoint matches its ${deadSides.join(' or ')}`,
+            l.ref,
+            l.rule.location,
+            { severity: 'error' },
+          ),
+        )
+        return
+      }
+      if (otherIcmp[i]) {
+        // both sides match endpoints of one family, whose ICMP the rule does not name
+        out.push(
+          finding(
+            'lint/matches-nothing',
+            `rule ${name} matches no flow: its services are ICMP of the other address family than its endpoints' (icmp is IPv4's, icmpv6 IPv6's)`,
             l.ref,
             l.rule.location,
             { severity: 'error' },

@@ -92,7 +92,10 @@ describe('bulkhead lint on hand estates', () => {
       'policy/edge.yaml:19:5 error lint/matches-nothing edge/x14',
       // NotIn holds where the key is missing: nolabel-1 alone
       'policy/edge.yaml:22:5 error lint/shadowed edge/x17 policy/edge.yaml:23:5',
+      // db holds no IPv6 address: ICMPv6 to it is no packet (s44 QA ipv6 F3)
+      'policy/edge.yaml:24:5 error lint/matches-nothing edge/x19',
       'policy/edge.yaml:24:5 warning lint/no-effect edge/x19',
+      'policy/edge.yaml:25:5 error lint/matches-nothing edge/x20',
       'policy/edge.yaml:26:5 warning lint/no-effect edge/x21',
       'policy/edge.yaml:28:5 warning lint/redundant edge/x26 policy/edge.yaml:27:5',
       'policy/edge.yaml:30:5 warning lint/redundant edge/x28 policy/edge.yaml:29:5',
@@ -108,9 +111,13 @@ describe('bulkhead lint on hand estates', () => {
     expect(code).toBe(2)
     expect(brief('handover', out)).toEqual([
       'policy/p.yaml:6:5 error lint/shadowed p/s1 policy/p.yaml:7:5',
-      // tcp/1-65535 is not every port (0-65535): no broad-port; icmpv6/137 and icmp/0-2 are decided
+      // tcp/1-65535 is not every port (0-65535): no broad-port; icmp/0-2 is decided; ICMPv6
+      // between these IPv4-only workloads is no packet (s44 QA ipv6 F3)
+      'policy/p.yaml:9:5 error lint/matches-nothing p/s4',
       'policy/p.yaml:9:5 warning lint/no-effect p/s4',
+      'policy/p.yaml:10:5 error lint/matches-nothing p/s5',
       'policy/p.yaml:10:5 warning lint/no-effect p/s5',
+      'policy/p.yaml:11:5 error lint/matches-nothing p/s6',
       'policy/p.yaml:12:5 warning lint/no-effect p/s7',
       'policy/p.yaml:14:5 warning lint/no-effect p/s9',
     ])

@@ -103,6 +103,9 @@ function brute(inv: Inventory, ps: PolicySet, now: number): Brute {
       const list = live.map((_, i) => i).filter((i) => fromM[i]![a] && toM[i]![b])
       if (list.length === 0) continue
       for (const [proto, port] of POINTS) {
+        // ICMP between IPv6 addresses, ICMPv6 between IPv4 ones: no packet (eval refuses them)
+        const v6 = eps[a]!.ip.family === 6
+        if ((proto === 1 && v6) || (proto === 58 && !v6)) continue
         const hit = list.filter((i) =>
           live[i]!.r.services.some((s) => serviceMatches(s, proto, port)),
         )
@@ -976,6 +979,9 @@ function timedFlows(inv: Inventory, ps: PolicySet, now: number): Timed {
       const list = live.map((_, i) => i).filter((i) => fromM.get(a)![i] && toM.get(b)![i])
       if (list.length === 0) continue
       for (const [protocol, port] of POINTS) {
+        // ICMP between IPv6 addresses, ICMPv6 between IPv4 ones: no packet (eval refuses them)
+        if ((protocol === 1 && ea.e.ip.family === 6) || (protocol === 58 && ea.e.ip.family === 4))
+          continue
         const hit = list.filter((i) =>
           live[i]!.r.services.some((s) => serviceMatches(s, protocol, port)),
         )
