@@ -16,7 +16,7 @@
  * compression follows atomic-predicate verifiers and Cilium's identity-based policy maps: the
  * graph is computed on identities (here: rule-list classes), not endpoints.
  */
-import { ICMP_OF_FAMILY, ServiceSet, type Workload } from '../core/index.js'
+import { ICMP_OF_FAMILY, NO_CONNECTION_SERVICES, ServiceSet, type Workload } from '../core/index.js'
 
 /**
  * Which reachability the figures describe. Stable: written in JSON output. `policy`: what the
@@ -569,7 +569,15 @@ export function rowsOf(lists: readonly (readonly (readonly [number, number])[])[
   })
 }
 
-/** The graph with every edge's services intersected with `exploitable`; empty edges dropped. */
+/** Messages of other connections in either family (core `NO_CONNECTION_SERVICES`). */
+const NO_CONNECTION_ANY = NO_CONNECTION_SERVICES[4].union(NO_CONNECTION_SERVICES[6])
+
+/**
+ * The graph with every edge's services intersected with `exploitable`; edges left with no service,
+ * or with messages of other connections only (core `NO_CONNECTION_SERVICES`: ICMP errors, link
+ * control, ICMP replies, which are no lateral path), dropped. (An edge holds no family: IGMP, link
+ * control between IPv4 addresses only, counts as such here for IPv6 pairs too.)
+ */
 export function restrictGraph(graph: ReachGraph, exploitable: ServiceSet): ReachGraph {
   const table = new ServiceTable()
   const map = new Int32Array(graph.services.length).fill(-2)
@@ -581,7 +589,7 @@ export function restrictGraph(graph: ReachGraph, exploitable: ServiceSet): Reach
       let id = map[old] as number
       if (id === -2) {
         const r = (graph.services[old] as ServiceSet).intersect(exploitable)
-        id = isEmptySet(r) ? -1 : table.id(r)
+        id = isEmptySet(r) || r.subtract(NO_CONNECTION_ANY).isEmpty ? -1 : table.id(r)
         map[old] = id
       }
       if (id < 0) continue

@@ -40,7 +40,9 @@
 import {
   ICMP_OF_FAMILY,
   isIcmpError,
+  isIcmpReply,
   isLinkControl,
+  NO_CONNECTION_SERVICES,
   parseIp,
   selectorMatches,
   ServiceSet,
@@ -208,7 +210,12 @@ export function observedReachGraph(
   )
   for (const e of map.edges) {
     if (e.flows > 0 && e.rejected >= e.flows) continue
-    if (isLinkControl(e.protocol, e.dstPort) || isIcmpError(e.protocol, e.dstPort)) continue
+    if (
+      isLinkControl(e.protocol, e.dstPort) ||
+      isIcmpError(e.protocol, e.dstPort) ||
+      isIcmpReply(e.protocol, e.dstPort)
+    )
+      continue
     const s = kind.get(e.src)
     const d = kind.get(e.dst)
     if (s?.kind !== 'workload' || d?.kind !== 'workload') continue
@@ -334,6 +341,25 @@ function ownFamily(s: ServiceSet, v6: number): ServiceSet {
   return t
 }
 
+/** Per address family (0 IPv4, 1 IPv6): whether a service set holds a connection, memoised. */
+const CONNECTS = [new WeakMap<ServiceSet, boolean>(), new WeakMap<ServiceSet, boolean>()]
+
+/**
+ * Whether `s`, between addresses of one family (`v6` 0 or 1), holds a service that is a
+ * connection: not only messages of other connections (core `NO_CONNECTION_SERVICES`: ICMP
+ * errors, link control, ICMP replies), which reach no service even where a rule names them, as
+ * `connlist` makes no line of them alone.
+ */
+function connects(s: ServiceSet, v6: number): boolean {
+  const memo = CONNECTS[v6] as WeakMap<ServiceSet, boolean>
+  let c = memo.get(s)
+  if (c === undefined) {
+    c = !s.subtract(NO_CONNECTION_SERVICES[v6 === 1 ? 6 : 4]).isEmpty
+    memo.set(s, c)
+  }
+  return c
+}
+
 /** Services from node `a` to node `b`: the union over same-family class pairs. */
 function pairServices(index: PolicyIndex, a: Int32Array, b: Int32Array): ServiceSet {
   let set: ServiceSet | undefined
@@ -347,6 +373,26 @@ function pairServices(index: PolicyIndex, a: Int32Array, b: Int32Array): Service
     }
   }
   return set ?? ServiceSet.EMPTY
+}
+
+/** The address families of a node's class codes: bit 0 IPv4, bit 1 IPv6. */
+function familiesOf(codes: Int32Array): number {
+  let f = 0
+  for (const c of codes) f |= 1 << (c & 1)
+  return f
+}
+
+/**
+ * Whether the services `s` from node `a` to node `b` make a lateral path: some of them is a
+ * connection in a family both nodes hold ({@link connects}).
+ */
+function isPath(s: ServiceSet, a: Int32Array, b: Int32Array): boolean {
+  if (isEmptySet(s)) return false
+  const m = familiesOf(a) & familiesOf(b)
+  return (
+    ((m & 1) !== 0 && connects(ownFamily(s, 0), 0)) ||
+    ((m & 2) !== 0 && connects(ownFamily(s, 1), 1))
+  )
 }
 
 /**
@@ -686,11 +732,6 @@ export class PolicyReachability {
     this.groupNodes.forEach((ns, g) => {
       if (openMask[ns[0] as number] !== 0) openDst.push(g)
     })
-    const families = (codes: Int32Array): number => {
-      let f = 0
-      for (const c of codes) f |= 1 << (c & 1)
-      return f
-    }
     const lists = this.srcNodes.map((ns, s) => {
       const out: [number, number][] = []
       const a = ns[0] as number
@@ -703,13 +744,13 @@ export class PolicyReachability {
           if ((ma & (openMask[first(g)] as number)) !== 0) continue // open: below
           const cb = nodes.codes[first(g)] as Int32Array
           const set = this.counted(pairServices(this.index, ca, cb))
-          if (!isEmptySet(set)) out.push([g, this.table.id(set)])
+          if (isPath(set, ca, cb)) out.push([g, this.table.id(set)])
         }
       }
       if (ma === 0) return out
       // open pairs: every service of each family where neither side enforces, and what the
       // policy allows in a family where one side enforces (only dual-stack nodes have one)
-      const fa = families(ca)
+      const fa = familiesOf(ca)
       for (const g of openDst) {
         const b = first(g)
         const m = ma & (openMask[b] as number)
@@ -717,11 +758,11 @@ export class PolicyReachability {
         const cb = nodes.codes[b] as Int32Array
         const open = OPEN_SERVICES[m] as ServiceSet
         const set = this.counted(
-          m === 3 || (fa & families(cb) & ~m) === 0
+          m === 3 || (fa & familiesOf(cb) & ~m) === 0
             ? open
             : unionOf(open, pairServices(this.index, ca, cb)),
         )
-        if (!isEmptySet(set)) out.push([g, this.table.id(set)])
+        if (isPath(set, ca, cb)) out.push([g, this.table.id(set)])
       }
       return out
     })
@@ -939,7 +980,7 @@ export class PolicyReachability {
         const cb = this.nodes.codes[(this.groupNodes[g] as number[])[0] as number] as Int32Array
         const set = this.counted(pairServices(this.index, ca, cb))
         pairs++
-        if (!isEmptySet(set)) {
+        if (isPath(set, ca, cb)) {
           dst.push(g)
           svc.push(this.table.id(set))
           if (!had) added++

@@ -377,6 +377,51 @@ describe('blast radius baselines', () => {
     expect(r.summary.reduction?.openLateralPaths).toBe(0)
   })
 
+  it('a rule allowing only ICMP errors or replies opens no lateral path (s44 QA retest F4)', () => {
+    // as connlist lists no line for them alone: no connection of their own
+    const all = { kind: 'labels', match: labelSet(), expressions: [], global: false } as const
+    const inv = inventoryOf(
+      workload('a', '10.9.0.1', { role: 'a' }),
+      workload('b', '10.9.0.2', { role: 'b' }),
+    )
+    const only = (services: string[]): PolicySet => ({
+      policies: [
+        {
+          name: 'p',
+          owner: 'o',
+          scope: labelSet(),
+          file: 'p.yaml',
+          rules: [
+            {
+              id: 'r',
+              action: 'allow',
+              from: [all],
+              to: [all],
+              services: services.map((x) => parseService(x) as Service),
+              emergency: false,
+            },
+          ],
+        },
+      ],
+      enforcement: [],
+    })
+    const paths = (services: string[]): number =>
+      answerBlastRadius({ inventory: inv, policySet: only(services), at: AT, baseline: 'policy' })
+        .summary.openLateralPaths
+    expect(paths(['icmp/3'])).toBe(0)
+    expect(paths(['icmp/0', 'icmp/14'])).toBe(0)
+    expect(paths(['icmp/8'])).toBe(2)
+    // and with --assume-exploitable naming an error only, under a rule that allows more
+    const r = answerBlastRadius({
+      inventory: inv,
+      policySet: only(['icmp']),
+      at: AT,
+      baseline: 'policy',
+      exploitable: svc('icmp/3'),
+    })
+    expect(r.summary.openLateralPaths).toBe(0)
+  })
+
   it('a policy baseline without a policy set is a RangeError, not a crash elsewhere', () => {
     expect(() => answerBlastRadius({ inventory, at: AT, baseline: 'policy' })).toThrow(RangeError)
   })

@@ -8,6 +8,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
+  NO_CONNECTION_SERVICES,
   ServiceSet,
   cidrCovers,
   parseCidr,
@@ -103,6 +104,13 @@ let v6HostExcept = 0
 interface Oracle {
   /** adjacency between workload indices, with the allowed probe points */
   readonly adj: Map<number, Set<string>>[]
+  /**
+   * the lateral paths: the pairs of `adj` whose points hold a connection (not only messages of
+   * other connections, core NO_CONNECTION_SERVICES: ICMP errors, link control, ICMP replies)
+   */
+  readonly paths: Set<number>[]
+  /** the pairs that are edges of the graph before `exploitable` restricts it (as `paths`, over every point) */
+  readonly edges: Set<number>[]
   readonly active: boolean[]
 }
 
@@ -126,16 +134,24 @@ function oracle(
     if (e.kind === 'workload') addrs[inventory.workloads.indexOf(e.workload)]?.push(ip)
   }
   const adj = Array.from({ length: n }, () => new Map<number, Set<string>>())
+  const paths = Array.from({ length: n }, () => new Set<number>())
+  const edges = Array.from({ length: n }, () => new Set<number>())
   const hosts = hostExcepts(policySet)
   for (let a = 0; a < n; a++)
     for (let b = 0; b < n; b++) {
       if (a === b) continue
+      // a connection between a and b: some service allowed that is no message of another
+      // connection (core NO_CONNECTION_SERVICES: ICMP errors, link control, ICMP replies reach no
+      // service, even where a rule names them); over the exploitable services (`paths`, what
+      // reach counts) and over all (`edges`, the graph's edges before they are restricted)
+      let connection = false
+      let edge = false
       for (const x of addrs[a] as string[])
         for (const y of addrs[b] as string[]) {
           const family = parseIp(x)?.family
-          if (family !== parseIp(y)?.family) continue
+          if (family === undefined || family !== parseIp(y)?.family) continue
           for (const [protocol, dstPort] of points) {
-            if (exploitable && !exploitable.has(protocol, dstPort)) continue
+            const counted = !exploitable || exploitable.has(protocol, dstPort)
             // ICMPv6 between IPv4 addresses (ICMP between IPv6 ones) is no traffic anyone sends
             if ((family === 4 && protocol === 58) || (family === 6 && protocol === 1)) continue
             const v = evaluate(
@@ -144,31 +160,38 @@ function oracle(
               { src: x, dst: y, protocol, dstPort, at },
               { now: at },
             )
-            const before = exercised.cidrExcept
-            countOutcome(
-              exercised,
-              inventory,
-              policySet,
-              { src: x, dst: y, protocol, dstPort, at },
-              v,
-            )
-            if (family === 6 && exercised.cidrExcept > before) {
-              v6Except++
-              if (hosts.has(x) || hosts.has(y)) v6HostExcept++
+            if (counted) {
+              const before = exercised.cidrExcept
+              countOutcome(
+                exercised,
+                inventory,
+                policySet,
+                { src: x, dst: y, protocol, dstPort, at },
+                v,
+              )
+              if (family === 6 && exercised.cidrExcept > before) {
+                v6Except++
+                if (hosts.has(x) || hosts.has(y)) v6HostExcept++
+              }
             }
-            // reachability counts what the rules allow: IPv6 link control and ICMP errors,
-            // allowed whatever the rules, reach no service; under `enforced`, a flow no side
+            // reachability counts what the rules allow; under `enforced`, a flow no side
             // enforces is open whatever the verdict
             const byRules = v.matched.allow.length > 0 && v.matched.deny.length === 0
             if (!byRules && !(enforced && v.mode !== 'enforce')) continue
+            const joins = !NO_CONNECTION_SERVICES[family].has(protocol, dstPort)
+            if (joins) edge = true
+            if (!counted) continue
             const m = adj[a] as Map<number, Set<string>>
             const set = m.get(b) ?? new Set<string>()
             set.add(`${protocol}/${dstPort}`)
             m.set(b, set)
+            if (joins) connection = true
           }
         }
+      if (connection) (paths[a] as Set<number>).add(b)
+      if (edge) (edges[a] as Set<number>).add(b)
     }
-  return { adj, active: addrs.map((a) => a.length > 0) }
+  return { adj, paths, edges, active: addrs.map((a) => a.length > 0) }
 }
 
 function oracleReach(
@@ -181,14 +204,14 @@ function oracleReach(
   for (let h = 0; frontier.length > 0 && h < hops; h++) {
     const next: number[] = []
     for (const u of frontier)
-      for (const v of (o.adj[u] as Map<number, Set<string>>).keys())
+      for (const v of o.paths[u] as Set<number>)
         if (!seen.has(v)) {
           seen.add(v)
           next.push(v)
         }
     frontier = next
   }
-  return { direct: (o.adj[a] as Map<number, Set<string>>).size, transitive: seen.size - 1 }
+  return { direct: (o.paths[a] as Set<number>).size, transitive: seen.size - 1 }
 }
 
 function checkAgainstOracle(
@@ -216,7 +239,11 @@ function checkAgainstOracle(
     for (let b = 0; b < inventory.workloads.length; b++) {
       if (a === b) continue
       const s = edgeServices(graph, node, graph.nodeOf[b] as number)
-      const wantPoints = (o.adj[a] as Map<number, Set<string>>).get(b) ?? new Set<string>()
+      // (a pair that is no lateral path has no edge, whatever messages of others it allows)
+      const wantPoints =
+        ((o.edges[a] as Set<number>).has(b)
+          ? (o.adj[a] as Map<number, Set<string>>).get(b)
+          : undefined) ?? new Set<string>()
       const active = o.active[a] === true && o.active[b] === true
       for (const [p, port] of points) {
         if (exploitable && !exploitable.has(p, port)) continue
@@ -674,7 +701,7 @@ describe('blast radius against the oracle', () => {
             for (let h = 1; frontier.length > 0 && h <= (hops ?? Infinity); h++) {
               const next: number[] = []
               for (const u of frontier)
-                for (const v of (o.adj[u] as Map<number, Set<string>>).keys())
+                for (const v of o.paths[u] as Set<number>)
                   if (!dist.has(v)) {
                     dist.set(v, h)
                     next.push(v)
@@ -699,7 +726,7 @@ describe('blast radius against the oracle', () => {
               for (let k = 0; k + 1 < chain.length; k++) {
                 const x = chain[k] as number
                 const y = chain[k + 1] as number
-                expect((o.adj[x] as Map<number, Set<string>>).has(y)).toBe(true)
+                expect((o.paths[x] as Set<number>).has(y)).toBe(true)
                 const g = r.graph as ReachGraph
                 expect(p.services[k]).toBe(
                   reachServiceText(
