@@ -29,7 +29,8 @@ import { UsageError } from './output.js'
 export function expandInputs(files: readonly string[], sink?: Diagnostic[]): string[] {
   const out: string[] = []
   const first = new Map<string, string>()
-  const take = (file: string): void => {
+  /** Takes `file` unless it was taken already; returns the earlier name of it, if any. */
+  const take = (file: string): string | undefined => {
     // the file itself (device and inode, links followed): a symbolic or hard link, `..`, or a
     // file of a folder named too, is the same file; standard input can be read once
     let key = '-'
@@ -42,12 +43,10 @@ export function expandInputs(files: readonly string[], sink?: Diagnostic[]): str
       }
     }
     const was = first.get(key)
-    if (was !== undefined) {
-      sink?.push(namedTwice(file, was))
-      return
-    }
+    if (was !== undefined) return was
     first.set(key, file)
     out.push(file)
+    return undefined
   }
   for (const f of files) {
     let dir = false
@@ -57,26 +56,41 @@ export function expandInputs(files: readonly string[], sink?: Diagnostic[]): str
       dir = false
     }
     if (!dir) {
-      take(f)
+      const was = take(f)
+      if (was !== undefined)
+        sink?.push(
+          namedTwice(
+            was === f
+              ? `${f} is named more than once: read once`
+              : `${f} is the same file as ${was}: read once`,
+          ),
+        )
       continue
     }
     const inside = filesBeneath(f).sort()
     if (inside.length === 0) sink?.push(noFiles(`folder ${f}`))
-    // one by one: a spread of more than about 125 000 names overflows the call stack
-    for (const file of inside) take(file)
+    // one by one: a spread of more than about 125 000 names overflows the call stack; one
+    // warning for the folder, not one per file (`logs/*.log logs/` names every file twice)
+    const again: string[] = []
+    for (const file of inside) if (take(file) !== undefined) again.push(file)
+    if (again.length > 0)
+      sink?.push(
+        namedTwice(
+          again.length === 1
+            ? `${again[0] ?? ''} (in folder ${f}) is named before: read once`
+            : `folder ${f}: ${String(again.length)} of its files are named before (${again.slice(0, 3).join(', ')}${again.length > 3 ? ', ...' : ''}): read once`,
+        ),
+      )
   }
   return out
 }
 
-/** The `ingest/file-named-twice` warning: `file` is the file `first` named earlier. */
-function namedTwice(file: string, first: string): Diagnostic {
+/** The `ingest/file-named-twice` warning with `message`. */
+function namedTwice(message: string): Diagnostic {
   return {
     code: 'ingest/file-named-twice',
     severity: 'warning',
-    message:
-      file === first
-        ? `${file} is named more than once: read once`
-        : `${file} is the same file as ${first}: read once`,
+    message,
     hint: 'name each file once (a folder stands for every file beneath it)',
   }
 }

@@ -104,7 +104,17 @@ describe('a file named twice is read once (s44 QA hostile F2)', () => {
     expect(expandInputs(named, sink)).toEqual([a])
     expect(sink.map((d) => d.code)).toEqual(Array(5).fill('ingest/file-named-twice'))
     expect(sink[0]?.message).toBe(`${a} is named more than once: read once`)
+    expect(sink[1]?.message).toBe(
+      `${a} (in folder ${join(top, 'logs')}) is named before: read once`,
+    )
     expect(sink[2]?.message).toBe(`${again} is the same file as ${a}: read once`)
+    // a folder named twice: one warning for it, not one per file
+    const folder: Diagnostic[] = []
+    writeFileSync(join(top, 'logs', 'b.csv'), 'y')
+    expandInputs([join(top, 'logs'), join(top, 'logs')], folder)
+    expect(folder.map((d) => d.message)).toEqual([
+      `folder ${join(top, 'logs')}: 2 of its files are named before (${a}, ${join(top, 'logs', 'b.csv')}): read once`,
+    ])
     // standard input, which can be read once (s44 QA retest F12)
     expect(expandInputs(['-', '-'], sink)).toEqual(['-'])
     expect(sink.at(-1)?.message).toBe('- is named more than once: read once')

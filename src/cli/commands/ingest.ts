@@ -177,11 +177,11 @@ function planJobs(
     )
   }
   const jobs: IngestJob[] = []
+  const own = workspaceOwn(ws)
   for (const s of ws.sources) {
     const format = cliFormat ?? checkFlowFormat(s.format, `sources in ${WORKSPACE_FILE}`)
     const fields = opts.fields ?? s.fields
     checkFieldList(fields, `the fields of source "${s.path}" in ${WORKSPACE_FILE}`)
-    const own = workspaceOwn(ws)
     const matched = expandInputs(expandGlob(s.path), sink).filter((f) => !own(f))
     if (matched.length === 0) sink.push(noFiles(`source "${s.path}" of ${WORKSPACE_FILE}`))
     for (const file of matched)
