@@ -281,7 +281,11 @@ export function parseCiliumLabelPrefixFile(
     )
   const parsed = doc?.check(LABEL_PREFIX_FILE, doc.value, [])
   // every problem says what Cilium reads
-  const diagnostics = found.map((d) => (d.hint === undefined ? { ...d, hint: FILE_HINT } : d))
+  // (a hint of the reader's own, `keep one of them` of a repeated key, is kept before the shape)
+  const diagnostics = found.map((d) => ({
+    ...d,
+    hint: d.hint === undefined ? FILE_HINT : `${d.hint}; ${FILE_HINT}`,
+  }))
   if (parsed === undefined) return { diagnostics }
   const prefixes = (parsed['valid-prefixes'] ?? []).map((p) => ({
     source: p.source,
