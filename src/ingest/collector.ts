@@ -257,7 +257,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       skip(ctx, 'too-large', `${file}#${record}`, `${msg.byteLength} octets > ${maxBytes}`)
     } else {
       const ipfix = msg.byteLength >= 2 && msg.readUInt16BE(0) === 10
-      const exporter = ipfix ? hostPort(rinfo.address, rinfo.port) : rinfo.address
+      const exporter = ipfix ? hostPort(rinfo.address, rinfo.port) : exporterHost(rinfo.address)
       const r = decoder.decode(msg, { exporter, file, record })
       for (const p of r.problems) report(p)
       for (const f of r.flows) give(connections.add(f, r.events.get(f)), r.halves)
@@ -519,6 +519,18 @@ function tlsParent(sock: TLSSocket): object | undefined {
   return typeof parent === 'object' && parent !== null ? parent : undefined
 }
 
+/**
+ * An exporter's address as flows write an IPv4 one: an IPv4-mapped IPv6 address, which a
+ * dual-stack socket (`--listen [::]:2055`) gives for an IPv4 peer (RFC 4291 §2.5.5.2), as its
+ * IPv4 address, so that the exporter is named (`source.file`, its template scope, its store key)
+ * the same whichever socket it reached.
+ */
+export function exporterHost(address: string): string {
+  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)
+  return m ? (m[1] as string) : address
+}
+
 function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+  const h = exporterHost(host)
+  return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`
 }

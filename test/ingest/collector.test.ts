@@ -11,7 +11,7 @@ import {
   registerCollect,
 } from '../../src/cli/commands/collect.js'
 import type { Flow } from '../../src/core/flow.js'
-import { startCollector } from '../../src/ingest/collector.js'
+import { exporterHost, startCollector } from '../../src/ingest/collector.js'
 import { readFlows } from '../../src/ingest/read.js'
 import {
   concat,
@@ -205,6 +205,43 @@ describe('UDP collector', () => {
     } finally {
       await a.close()
     }
+  })
+})
+
+describe('an IPv4 exporter seen through a dual-stack socket (s44 QA ipv6 F7)', () => {
+  it('is named by its IPv4 address, not ::ffff:a.b.c.d', () => {
+    expect(exporterHost('::ffff:127.0.0.1')).toBe('127.0.0.1')
+    expect(exporterHost('::FFFF:10.0.0.1')).toBe('10.0.0.1')
+    expect(exporterHost('::1')).toBe('::1')
+    expect(exporterHost('2001:db8::ffff:1.2.3.4')).toBe('2001:db8::ffff:1.2.3.4')
+  })
+
+  it('in source.file, listening on [::]', async (ctx) => {
+    const flows: Flow[] = []
+    let c: Awaited<ReturnType<typeof startCollector>>
+    try {
+      c = await startCollector({ host: '::', port: 0, pair: false, onFlow: (f) => flows.push(f) })
+    } catch (err) {
+      // visible: a machine without IPv6 sockets has no dual-stack listener to test
+      ctx.skip(`no IPv6 socket here: ${String(err)}`)
+      return
+    }
+    const sender = createSocket('udp4')
+    try {
+      const H9 = { sysUptime: 1, secs: 1_700_000_000, sourceId: 4 }
+      const dgram = v9(H9, template(0, 256, TPL_V4), set(256, rec(1)))
+      await new Promise<void>((res, rej) =>
+        sender.send(dgram, c.address.port, '127.0.0.1', (e) => (e ? rej(e) : res())),
+      )
+      for (let i = 0; i < 200 && flows.length === 0; i++)
+        await new Promise((r) => setTimeout(r, 10))
+    } finally {
+      sender.close()
+      await c.close()
+    }
+    expect(flows.map((f) => f.source.file)).toEqual([
+      expect.stringMatching(/^udp:\/\/127\.0\.0\.1:\d+$/),
+    ])
   })
 })
 
