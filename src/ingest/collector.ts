@@ -52,6 +52,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Flow } from '../core/flow.js'
+import { normalizeIp } from '../core/ip.js'
 import { senderFirst } from './direction.js'
 import { reportProblem } from './formats/netflow.js'
 import { NetflowDecoder, type DecodeProblem, type PairHalf } from './netflow/decoder.js'
@@ -526,11 +527,16 @@ function tlsParent(sock: TLSSocket): object | undefined {
  * the same whichever socket it reached.
  */
 export function exporterHost(address: string): string {
-  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)
-  return m ? (m[1] as string) : address
+  // core's reading of an address takes a mapped one as IPv4 (core/ip.ts `parseIp`)
+  const ip = normalizeIp(address)
+  return ip !== undefined && !ip.includes(':') ? ip : address
 }
 
-function hostPort(host: string, port: number): string {
+/**
+ * `host:port` of a socket end as `--listen` takes it and `source.file` writes it: an IPv6 address
+ * in brackets (RFC 3986 §3.2.2), an IPv4-mapped one as IPv4 ({@link exporterHost}).
+ */
+export function hostPort(host: string, port: number): string {
   const h = exporterHost(host)
   return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`
 }

@@ -24,6 +24,7 @@ import {
   type Rule,
   type Selector,
   type SourceLocation,
+  formatRuleRef,
   judgedAsReply,
   replyConnectionPort,
   SeenRange,
@@ -655,7 +656,9 @@ export function diffConnlist(
     }
     return undefined
   }
-  const newRules = new Set(newSet.policies.flatMap((p) => p.rules.map((x) => `${p.name}/${x.id}`)))
+  const newRules = new Set(
+    newSet.policies.flatMap((p) => p.rules.map((x) => formatRuleRef({ policy: p.name, id: x.id }))),
+  )
   const newAllow = (t: FlowTuple): string | undefined => ruleOf(newIndex.evaluate(t).by, 'allow')
   const oldAllow = (t: FlowTuple): string | undefined => ruleOf(oldIndex.evaluate(t).by, 'allow')
   const attribute = (r: ConnlistRow, gained: boolean): ConnlistLineChange => {

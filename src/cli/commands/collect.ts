@@ -21,6 +21,7 @@ import { Option, type Command } from 'commander'
 import type { Flow } from '../../core/flow.js'
 import {
   DEFAULT_MAX_CONNECTIONS,
+  hostPort,
   startCollector,
   type Collector,
   type CollectorTls,
@@ -181,7 +182,7 @@ export function formatCollectSummary(
  * brackets (`udp [::1]:2055`, RFC 3986 §3.2.2), so that the line can be given back to `--listen`.
  */
 export function listenText(transport: string, address: string, port: number): string {
-  return `${transport} ${address.includes(':') ? `[${address}]` : address}:${String(port)}`
+  return `${transport} ${hostPort(address, port)}`
 }
 
 /**
