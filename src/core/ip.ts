@@ -53,6 +53,10 @@ export function parseIp(text: string): IpAddress | undefined {
   if (t.includes(':')) {
     const noZone = t.replace(/%.*$/, '').replace(/^\[(.*)\]$/, '$1')
     if (!ipaddr.IPv6.isValid(noZone)) return undefined
+    // an embedded dotted quad (`::ffff:a.b.c.d`, RFC 4291 §2.2 form 3) is read as a dotted quad
+    // is alone: ipaddr.js takes `::ffff:010.0.0.1`, where `010.0.0.1` alone is refused
+    const quad = noZone.slice(noZone.lastIndexOf(':') + 1)
+    if (quad.includes('.') && !ipaddr.IPv4.isValidFourPartDecimal(quad)) return undefined
     // `::a.b.c.d` is IPv4-compatible (RFC 4291 §2.5.5.1), the IPv6 address ::a00:10a, not
     // IPv4-mapped; ipaddr.js (2.x) reads it as `::ffff:a.b.c.d`
     const compatible = /^::(\d{1,3}(?:\.\d{1,3}){3})$/.exec(noZone)?.[1]
