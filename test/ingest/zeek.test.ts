@@ -144,6 +144,21 @@ describe('zeek JSON lines (zeek-conn.json)', () => {
   })
 })
 
+describe('zeek signed durations', () => {
+  it('a duration of -0.0 is bad-duration in JSON as in TSV, never 0 in one and refused in the other', async () => {
+    const json = (d: string): string =>
+      `{"ts":1,"id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":80,"proto":"tcp","duration":${d}}`
+    const j = await run([json('-0.0'), json('-0'), json('0.0'), json('-1')])
+    expect(j.flows.map((f) => f.end)).toEqual([1000])
+    expect(j.ctx.stats.skipped).toEqual({ 'bad-duration': 3 })
+    const tsv = await run([
+      ...HEADER,
+      row('1', 'C1', '10.0.0.1', '1', '10.0.0.2', '80', 'tcp', '-0.0', 'SF', '1', '1', '1', '1'),
+    ])
+    expect(tsv.ctx.stats.skipped).toEqual({ 'bad-duration': 1 })
+  })
+})
+
 describe('zeek counters beyond a 64-bit count (found by the fuzz campaign)', () => {
   it('a count above 2^64 - 1 is a bad counter, so no sum of two overflows to Infinity', async () => {
     const line = (a: string, b: string): string =>

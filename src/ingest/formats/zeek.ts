@@ -292,7 +292,8 @@ function parseInterval(v: Value): number | undefined {
   if (typeof v === 'number') n = v
   else if (typeof v === 'string' && /^\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v)) n = Number(v)
   else return NaN
-  return Number.isFinite(n) && n >= 0 ? n : NaN
+  // `-0` too: a signed duration is refused in JSON as in TSV, whose `-0.0` does not read
+  return Number.isFinite(n) && n >= 0 && !Object.is(n, -0) ? n : NaN
 }
 
 /** True when a `set[string]` / array field holds at least one element. */
@@ -654,7 +655,7 @@ export class ZeekLineReader implements LineReader {
  * Every data line is either emitted (counted in `stats.records`) or skipped with a reason:
  * `missing-address`, `bad-address`, `missing-protocol`, `unknown-protocol` (`unknown_transport`
  * without `ip_proto`), `bad-protocol`, `bad-port`, `missing-port`, `bad-icmp-type`,
- * `bad-timestamp`, `bad-duration` (malformed, negative, or an end past year 9999), `bad-counter` (malformed, or a packet or byte sum above
+ * `bad-timestamp`, `bad-duration` (malformed, negative or signed (`-0.0`), or an end past year 9999), `bad-counter` (malformed, or a packet or byte sum above
  * 2^53 − 1), `field-count-mismatch`, `no-fields-header`,
  * `bad-json`. JSON records whose `_path` is not `conn` (one stream of every log, as
  * json-streaming-logs writes) are noted as `other-zeek-log`.
