@@ -133,6 +133,9 @@ describe('a file named twice is read once (s44 QA hostile F2)', () => {
     const flows = (r: { stdout: string }): unknown =>
       (JSON.parse(r.stdout) as { flows: unknown }).flows
     expect(flows(twice)).toEqual(flows(once))
+    // a name given twice is named once where the report says what it read
+    const same = await cli('simulate', '-w', W, '--flows', file, file, '-o', 'json')
+    expect((JSON.parse(same.stdout) as { source: { what: string } }).source.what).toBe(file)
     const listed = await cli('flows', file, file, '-o', 'json')
     const doc = JSON.parse(listed.stdout) as {
       summary: { files: number; diagnostics: { code: string }[] }

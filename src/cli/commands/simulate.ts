@@ -150,7 +150,8 @@ export async function feedFlows(
     }
     return {
       from: 'files',
-      what: input.files.join(', '),
+      // the names as given, each once (expandInputs read a name given twice once)
+      what: [...new Set(input.files)].join(', '),
       read: readSummary(into, (performance.now() - t) / 1000),
       files: into,
     }
