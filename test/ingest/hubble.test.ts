@@ -235,6 +235,40 @@ describe('hubble: forwarded at the source node, dropped at the destination node'
   })
 })
 
+describe('hubble: a record without a reply flag repeats one with it (s45 QA zhv F1)', () => {
+  // Cilium sets no is_reply where the trace reason is unknown (at TO_OVERLAY in the corpus's
+  // kind/VXLAN captures: cilium pkg/hubble/parser/threefour/parser.go `decodeIsReply`); one SYN
+  // seen there on the source node and at TO_ENDPOINT (is_reply false) on the destination node
+  const at = (ms: number): string => new Date(Date.UTC(2021, 10, 10, 10, 40, 58) + ms).toISOString()
+  const seen = (ms: number, point: string, reply?: boolean): string => {
+    const o = JSON.parse(line({ time: at(ms), trace_observation_point: point })) as {
+      flow: Record<string, unknown>
+    }
+    if (reply === undefined) delete o.flow['is_reply']
+    else o.flow['is_reply'] = reply
+    return JSON.stringify(o)
+  }
+
+  it('is one flow whichever point comes first; a flag of its own keeps a reply apart', async () => {
+    for (const [lines, first] of [
+      [[seen(0, 'TO_OVERLAY'), seen(0.4, 'TO_ENDPOINT', false)], 1],
+      [[seen(0, 'TO_STACK'), seen(0.4, 'TO_ENDPOINT', false)], 1],
+      [[seen(0, 'TO_ENDPOINT', false), seen(0.4, 'TO_OVERLAY')], 1],
+      [[seen(0, 'TO_OVERLAY'), seen(0.4, 'TO_ENDPOINT', true)], 1],
+    ] as const) {
+      const { flows, ctx } = await run(lines)
+      expect(
+        flows.map((f) => f.source.line),
+        lines.join('\n'),
+      ).toEqual([first])
+      expect(ctx.stats.notes['duplicate-observation']).toBe(1)
+    }
+    // two flagged records of one tuple, a request and a reply, stay two
+    const both = await run([seen(0, 'TO_ENDPOINT', false), seen(0.4, 'TO_ENDPOINT', true)])
+    expect(both.flows.map((f) => f.direction)).toEqual(['client-to-server', 'server-to-client'])
+  })
+})
+
 describe('hubble legacy -o json (hubble-json-legacy.json)', () => {
   it('reads the flow at top level and the old `reply` field', async () => {
     const { flows } = await run(linesOf(fixture('hubble-json-legacy.json')))

@@ -269,17 +269,19 @@ function tcpFlagsOf(flags: Obj | undefined): number | undefined {
 class RecentKeys {
   private readonly map = new Map<string, number>()
   constructor(private readonly max: number) {}
-  /** True when `key` was emitted within the window of `at`; otherwise records it and returns false. */
-  seen(key: string, at: number): boolean {
+  /** True when `key` was emitted within the window of `at`. */
+  within(key: string, at: number): boolean {
     const last = this.map.get(key)
-    if (last !== undefined && Math.abs(at - last) <= HUBBLE_DEDUP_WINDOW_MS) return true
+    return last !== undefined && Math.abs(at - last) <= HUBBLE_DEDUP_WINDOW_MS
+  }
+  /** Records `key` as emitted at `at`. */
+  add(key: string, at: number): void {
     this.map.delete(key)
     this.map.set(key, at)
     if (this.map.size > this.max) {
       const oldest = this.map.keys().next()
       if (!oldest.done) this.map.delete(oldest.value)
     }
-    return false
   }
 }
 
@@ -485,7 +487,6 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       const { action, audit } = actionOf(f['verdict'])
 
       const tuple = `${src}|${dst}|${l4.srcPort}|${l4.dstPort}|${l4.protocol}`
-      const key = `${tuple}|${String(isReply)}|${action}`
 
       const srcEp = isObj(f['source']) ? f['source'] : {}
       const dstEp = isObj(f['destination']) ? f['destination'] : {}
@@ -523,8 +524,9 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
       const last = held.get(tuple)
       const observed: Observation = {
         flow,
-        key,
         tuple,
+        isReply,
+        action,
         at,
         audit,
         aggregated: isObj(f['aggregate']),
@@ -584,12 +586,23 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
     return out
   }
 
-  /** De-duplicates across observation points: true when the record's flow is to be given out. */
+  /**
+   * De-duplicates across observation points: true when the record's flow is to be given out.
+   * A record without a reply flag (Cilium sets none where the trace reason is unknown, as at
+   * `TO_OVERLAY`) repeats one with either flag, and one with a flag repeats one without.
+   */
   function admit(o: Observation): boolean {
-    if (recent.seen(o.key, o.at)) {
+    const key = (reply: boolean | undefined): string => `${o.tuple}|${String(reply)}|${o.action}`
+    const repeats =
+      recent.within(key(o.isReply), o.at) ||
+      (o.isReply === undefined
+        ? recent.within(key(false), o.at) || recent.within(key(true), o.at)
+        : recent.within(key(undefined), o.at))
+    if (repeats) {
       note(ctx, 'duplicate-observation')
       return false
     }
+    recent.add(key(o.isReply), o.at)
     if (o.audit) flowNote(ctx, 'audit')
     if (o.aggregated) flowNote(ctx, 'aggregated')
     flowGiven(ctx.stats, o.flow)
@@ -601,10 +614,12 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
 /** One parsed record waiting for de-duplication (and, at a transit point, for a later drop). */
 interface Observation {
   flow: Flow
-  /** 5-tuple, reply flag and observed action: the de-duplication key */
-  key: string
   /** source and destination addresses and ports, protocol */
   tuple: string
+  /** `is_reply` (or the older `reply`), undefined where the record has neither */
+  isReply: boolean | undefined
+  /** with the tuple and the reply flag, the de-duplication key */
+  action: Flow['observedAction']
   /** record time, ms */
   at: number
   audit: boolean
