@@ -717,7 +717,8 @@ const POOL_START_ROWS = 256
  * row's run (the earlier records of its connection, `DirectionPairer`'s, settled the same way) is
  * a list of pool rows linked through `runNext`: no allocation per record, at most
  * {@link PAIR_RUN} rows walked. The run a merged pair leaves stays held with its newest row in
- * the key table, marked in `runHead` so that it pairs with nothing, queued where the pair arrived.
+ * the key table, marked in `runHead` (a run row, not a held record), queued where the pair arrived;
+ * a record pairs with a row of a run as `DirectionPairer` does ({@link ColumnPairer.pairInRun}).
  * Keys are string codes, not text: two rows have equal codes exactly when they have equal text,
  * which is all a key needs.
  */
@@ -748,7 +749,7 @@ export class ColumnPairer {
   private settledRow: Uint8Array
   /**
    * Per pool row in the key table: 1 when it is no held record but the newest row of the run a
-   * merged pair left (`DirectionPairer`'s), which pairs with nothing; 0 for a held record.
+   * merged pair left (`DirectionPairer`'s), whose rows pair only through {@link ColumnPairer.pairInRun}; 0 for a held record.
    */
   private runHead: Uint8Array
   /** Rows held in runs, all keys together (counted in the window). */
@@ -994,6 +995,85 @@ export class ColumnPairer {
     return (this.settledNotes[c + 1] ??= this.pool.table.withNote(c, 'rejected-at-other-end'))
   }
 
+  /** Appends to `out` pool row `p` merged with row `i` of `inp`, noted `paired-directions`. */
+  private mergeRow(p: number, inp: FlowColumns, i: number, out: FlowColumns): void {
+    this.paired++
+    mergeInto(this.pool, p, inp, i, out, this.handshakes.clientAt(inp, i))
+    const r = out.n - 1
+    const c = out.notes[r] as number
+    out.notes[r] = this.pairedNotes[c + 1] ??= out.table.withNote(c, 'paired-directions')
+    this.handshakes.settle(out, r)
+  }
+
+  /** `DirectionPairer`'s `isPartner`: pool row `p` and row `i` of `inp` can be two halves, ends aside. */
+  private isPartner(p: number, inp: FlowColumns, i: number): boolean {
+    const P = this.pool
+    return (
+      P.action[p] === inp.action[i] &&
+      (inp.start[i] as number) <= (P.end[p] as number) + PAIR_SLACK_MS &&
+      (P.start[p] as number) <= (inp.end[i] as number) + PAIR_SLACK_MS
+    )
+  }
+
+  /**
+   * `DirectionPairer.push`'s pairing within the run: row `i` of `inp`, accepted, merges with the row of the
+   * run of key-table row `o` (slot `k`) that is its partner and nearest in start time, when that
+   * is nearer than the held record `o` (the held record wins a tie, and the newer of two run rows).
+   * Returns true when it merged (the merged row appended to `out`); the held record stays.
+   */
+  private pairInRun(k: number, o: number, inp: FlowColumns, i: number, out: FlowColumns): boolean {
+    const P = this.pool
+    const next = this.runNext
+    const head = this.runHead[o] === 1
+    // a refusal pairs only with the held record (`DirectionPairer.push`)
+    if ((!head && (next[o] as number) < 0) || inp.action[i] !== ACTION_ACCEPT) return false
+    const fs = inp.start[i] as number
+    const src = inp.dst[i] as number
+    const srcPort = inp.dstPort[i] as number
+    const exchanged = (p: number): boolean => P.src[p] === src && P.srcPort[p] === srcPort
+    let bestGap =
+      !head && exchanged(o) && this.isPartner(o, inp, i)
+        ? Math.abs(fs - (P.start[o] as number))
+        : Infinity
+    let best = -1
+    let bestPrev = -1
+    // the run's rows, newest first: `o` itself when it heads a run a merged pair left
+    for (let prev = head ? -1 : o, q = head ? o : (next[o] as number); q >= 0;) {
+      const gap = Math.abs(fs - (P.start[q] as number))
+      if (gap < bestGap && exchanged(q) && this.isPartner(q, inp, i)) {
+        best = q
+        bestPrev = prev
+        bestGap = gap
+      }
+      prev = q
+      q = next[q] as number
+    }
+    if (best < 0) return false
+    this.mergeRow(best, inp, i, out)
+    if (best !== o) {
+      // unlinked from the run
+      next[bestPrev] = next[best] as number
+      this.release(best)
+      this.inRuns--
+      return true
+    }
+    // `o` headed the run: the next row takes its place, in the key table and the queue
+    const q = next[o] as number
+    if (q < 0) {
+      this.deleteSlot(k)
+      this.release(o)
+      return true
+    }
+    P.n = o
+    P.copyRow(P, q)
+    P.n = P.src.length
+    next[o] = next[q] as number
+    this.settledRow[o] = this.settledRow[q] as number
+    this.release(q)
+    this.inRuns--
+    return true
+  }
+
   /** Takes row `i` of `inp`; appends to `out` the rows that are ready. */
   push(inp: FlowColumns, i: number, out: FlowColumns): void {
     const P = this.pool
@@ -1002,6 +1082,7 @@ export class ColumnPairer {
     let settled = false
     const o = k >= 0 ? (this.slots[k] as number) : -1
     const swapped = o >= 0 && P.src[o] === inp.dst[i] && P.srcPort[o] === inp.dstPort[i]
+    if (o >= 0 && this.pairInRun(k, o, inp, i, out)) return
     if (o >= 0 && !swapped && P.src[o] === inp.src[i] && P.srcPort[o] === inp.srcPort[i]) {
       // the same direction again: the held row joins its run
       this.deleteSlot(k)
@@ -1012,21 +1093,11 @@ export class ColumnPairer {
       k = this.find(inp, i)
     } else if (o >= 0) {
       this.deleteSlot(k)
-      const os = P.start[o] as number
-      const oe = P.end[o] as number
-      const fs = inp.start[i] as number
-      const fe = inp.end[i] as number
-      const near = fs <= oe + PAIR_SLACK_MS && os <= fe + PAIR_SLACK_MS
       // the same key, so the ends are swapped when the source is the other's destination
-      if (near && swapped && P.action[o] === inp.action[i] && this.runHead[o] === 0) {
+      if (swapped && this.runHead[o] === 0 && this.isPartner(o, inp, i)) {
         const q = this.runNext[o] as number
         this.runNext[o] = -1
-        this.paired++
-        mergeInto(P, o, inp, i, out, this.handshakes.clientAt(inp, i))
-        const r = out.n - 1
-        const c = out.notes[r] as number
-        out.notes[r] = this.pairedNotes[c + 1] ??= out.table.withNote(c, 'paired-directions')
-        this.handshakes.settle(out, r)
+        this.mergeRow(o, inp, i, out)
         this.release(o)
         // the run stays held (`DirectionPairer.push`), its newest row in the key table
         if (q >= 0) {

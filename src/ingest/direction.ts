@@ -506,6 +506,27 @@ export class ConnectionMemory {
   }
 }
 
+/**
+ * True when held record `m` and record `f` of one connection key can be its two halves, their
+ * ends exchanged aside ({@link exchanged}): the same action, times overlapping or at most
+ * {@link PAIR_SLACK_MS} apart.
+ */
+function isPartner(m: Flow, f: Flow): boolean {
+  return (
+    m.observedAction === f.observedAction &&
+    f.start <= m.end + PAIR_SLACK_MS &&
+    m.start <= f.end + PAIR_SLACK_MS
+  )
+}
+
+/**
+ * True when `m` and `f`, of one connection key, have their ends exchanged: `f`'s source is `m`'s
+ * destination (for ICMP keyed by its request, {@link icmpKey}: the addresses exchanged).
+ */
+function exchanged(m: Flow, f: Flow, icmp: boolean): boolean {
+  return m.src === f.dst && (icmp ? m.dst === f.src : m.srcPort === f.dstPort)
+}
+
 /** The source end of `f` as {@link ConnectionMemory} writes a client: `address|port`. */
 function endOf(f: Flow): string {
   return `${f.src}|${String(f.srcPort)}`
@@ -551,10 +572,18 @@ export class HandshakeCarry {
  * direction again, or an incompatible other half) joins the new record's run: the earlier records
  * of the connection, held behind the latest (at most {@link PAIR_RUN}; one that ends more than
  * {@link PAIR_SLACK_MS} before the new record starts is released), released with it, oldest
- * first, and counted in the window. Only the latest record pairs: the merged flow leaves at once,
- * and its run stays held as the connection's run (queued for eviction where the pair arrived), so
- * that the next record of the connection joins it and a merged pair between an accept and a
- * refusal does not keep them apart. Unpaired records are oriented with {@link orient}.
+ * first, and counted in the window. An accepted record pairs with the held record of the other
+ * direction nearest to it in start time, the latest or one of its run (the latest on a tie, then
+ * the newer; a refusal only with the latest, so that, joining the run, it settles the accepts of
+ * its direction):
+ * one connection logged at two interfaces, or over two aggregation windows, is read in any
+ * interleaving of its records, and a reply finds its request held behind another record of the
+ * connection. Pairing with the latest, the merged flow leaves at once and the run stays held as the
+ * connection's run (queued for eviction where the pair arrived), so that the next record of the
+ * connection joins it and a merged pair between an accept and a refusal does not keep them apart;
+ * pairing with a record of the run, that record leaves the run and the latest stays held. Reading
+ * does not look ahead: a record that meets a partner of another window before its own pairs with
+ * it. Unpaired records are oriented with {@link orient}.
  * Settling one direction accepted at one end and rejected at the other: every accepted record of
  * a run (or the latest) whose interval is within {@link PAIR_SLACK_MS} of a record of the run of
  * the same direction (the same source address and port as written) that was written `reject` is
@@ -780,12 +809,39 @@ export class DirectionPairer {
     const key = scope === undefined ? conn : `${scope}\u0000${conn}`
     const pending = this.pending
     const other = pending.get(key)
+    const run = this.runs.get(key)
     // the same key, so the ends are swapped when the source is the other's destination (for
     // ICMP keyed by its request, the addresses exchanged: one is the request, one its reply)
-    const swapped =
-      other !== undefined &&
-      other.src === f.dst &&
-      (icmp !== undefined ? other.dst === f.src : other.srcPort === f.dstPort)
+    const swapped = other !== undefined && exchanged(other, f, icmp !== undefined)
+    if (run !== undefined && f.observedAction === 'accept') {
+      // a record of the run nearer in start time than the held one is the partner (the other
+      // interface's or window's record of the connection, read in between); a refusal pairs
+      // only with the latest, so that in the run it settles the accepts of its direction
+      let best = -1
+      let bestGap =
+        other !== undefined && swapped && isPartner(other, f)
+          ? Math.abs(f.start - other.start)
+          : Infinity
+      for (let j = run.length - 1; j >= 0; j--) {
+        const m = run[j] as Flow
+        const gap = Math.abs(f.start - m.start)
+        if (gap < bestGap && isPartner(m, f) && exchanged(m, f, icmp !== undefined)) {
+          best = j
+          bestGap = gap
+        }
+      }
+      if (best >= 0) {
+        const m = run[best] as Flow
+        run.splice(best, 1)
+        this.inRuns--
+        if (run.length === 0) this.runs.delete(key)
+        this.paired++
+        const merged = merge(m, f, this.memory.empty ? undefined : this.memory.get(key))
+        noteOnFlow(merged, 'paired-directions')
+        out.push(this.memory.settle(merged.direction === 'unknown' ? orient(merged) : merged, key))
+        return
+      }
+    }
     if (other === undefined) {
       // a merged pair left the connection's run: the record joins it
       if (this.runs.has(key)) f = this.extendRun(key, undefined, f, out)
@@ -795,10 +851,8 @@ export class DirectionPairer {
       f = this.extendRun(key, other, f, out)
     } else {
       pending.delete(key)
-      const near = f.start <= other.end + PAIR_SLACK_MS && other.start <= f.end + PAIR_SLACK_MS
-      if (near && swapped && other.observedAction === f.observedAction) {
+      if (swapped && isPartner(other, f)) {
         // the run stays held (see the class comment), queued where the pair arrived
-        const run = this.runs.get(key)
         if (run !== undefined) this.enqueue(key, run, at)
         this.paired++
         const m = merge(other, f, this.memory.empty ? undefined : this.memory.get(key))

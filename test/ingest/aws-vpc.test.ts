@@ -652,3 +652,91 @@ describe('aws-vpc: a run of records of one direction, accepted at the source and
     expect(r.columns).toEqual(want)
   })
 })
+
+describe('aws-vpc: one connection logged at two interfaces or over two windows, in any record order (s45 QA cloud F1)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-aws-order-'))
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const permutations = <T>(xs: readonly T[]): T[][] =>
+    xs.length <= 1
+      ? [[...xs]]
+      : xs.flatMap((x, i) =>
+          permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest]),
+        )
+
+  /** [packets, bytes, start s] of each flow read, sorted, on the object and the columnar path. */
+  async function read(name: string, header: string, lines: readonly string[]): Promise<string[][]> {
+    const file = join(dir, `${name}.log`)
+    writeFileSync(file, [header, ...lines].join('\n') + '\n')
+    const objects: string[] = []
+    for await (const f of readFlows([file], { format: 'aws-vpc', strict: false }, []))
+      objects.push(`${String(f.packets)}/${String(f.bytes)}@${String(f.start / 1000)}`)
+    const columns: string[] = []
+    for await (const b of readFlowColumns([file], { format: 'aws-vpc', strict: false }, []))
+      for (const f of Array.isArray(b) ? b : b.toFlows())
+        columns.push(`${String(f.packets)}/${String(f.bytes)}@${String(f.start / 1000)}`)
+    return [objects.sort(), columns.sort()]
+  }
+
+  it('a TCP connection over two aggregation windows of one interface: never a half left alone', async () => {
+    // AWS "Flow log record examples", "TCP flag sequence" (port 43418): the client's SYN and the
+    // server's SYN-ACK in the first window, both FINs in the second; the windows 0 s apart
+    const header =
+      'version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags'
+    const rec = (c2s: boolean, packets: number, bytes: number, w: 1 | 2, flags: number): string =>
+      `3 eni-1235b8ca ${c2s ? '52.213.180.42 10.0.0.62 43418 5001' : '10.0.0.62 52.213.180.42 5001 43418'} 6 ${String(packets)} ${String(bytes)} ${w === 1 ? '1566848875 1566848933' : '1566848933 1566849113'} ACCEPT OK ${String(flags)}`
+    const [syn, synAck, serverFin, clientFin] = [
+      rec(true, 70, 100701, 1, 2),
+      rec(false, 12, 632, 1, 18),
+      rec(false, 1219, 63388, 2, 1),
+      rec(true, 15774, 23294588, 2, 1),
+    ] as const
+    const want = ['16993/23357976@1566848933', '82/101333@1566848875']
+    // a record pairs with the held record of the other direction nearest in start time: the
+    // first window's reply finds the client's SYN held behind its FIN (before 2026-11-25 it
+    // paired with the FIN, and the SYN and the server's FIN were left as two flows)
+    for (const order of [
+      [syn, synAck, serverFin, clientFin],
+      [syn, clientFin, synAck, serverFin],
+      [clientFin, syn, serverFin, synAck],
+    ])
+      expect(
+        await read(
+          `windows-${String(order.indexOf(syn))}${String(order.indexOf(synAck))}`,
+          header,
+          order,
+        ),
+        order.join('\n'),
+      ).toEqual([want, want])
+    // in any order, two flows that hold every packet: a record that meets the other window's
+    // half before its own (the SYN, then the server's FIN) pairs with it, as reading does not
+    // look ahead (16 of the 24 orders give the windows' flows; before 2026-11-25 8 did, and 8
+    // left two halves alone)
+    for (const [n, order] of permutations([syn, synAck, serverFin, clientFin]).entries()) {
+      const [objects, columns] = await read(`windows-any-${String(n)}`, header, order)
+      expect(columns, order.join('\n')).toEqual(objects)
+      expect(objects, order.join('\n')).toHaveLength(2)
+      const packets = (objects ?? []).map((f) => Number(f.split('/')[0]))
+      expect(packets[0]! + packets[1]!).toBe(82 + 16993)
+    }
+  })
+
+  it('one connection at the client interface and at the server interface: two flows, whatever the order', async () => {
+    // each interface logs both directions (AWS logs a connection at every interface it
+    // crosses: README "One connection logged at several observation points"); the same times
+    const header =
+      'version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags'
+    const rec = (eni: string, c2s: boolean): string =>
+      `5 ${eni} ${c2s ? '10.20.4.9 10.20.8.8 51234 5432' : '10.20.8.8 10.20.4.9 5432 51234'} 6 ${c2s ? '12 3400' : '10 9000'} 1700000000 1700000060 ACCEPT OK ${c2s ? '2' : '18'}`
+    const lines = [
+      rec('eni-0a', true),
+      rec('eni-0a', false),
+      rec('eni-0b', true),
+      rec('eni-0b', false),
+    ]
+    const want = ['22/12400@1700000000', '22/12400@1700000000']
+    for (const [n, order] of permutations(lines).entries())
+      expect(await read(`enis-${String(n)}`, header, order), order.join('\n')).toEqual([want, want])
+  })
+})

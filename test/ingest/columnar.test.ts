@@ -203,6 +203,25 @@ const recArb: fc.Arbitrary<Rec> = fc.record({
   svc: fc.constantFrom('web', 'db', '-'),
 })
 
+/** A plain accepted TCP record for tests that set their own ends. */
+const BASE_REC: Rec = {
+  src: '10.0.0.1',
+  dst: '10.0.0.2',
+  sp: '40000',
+  dp: '443',
+  proto: '6',
+  pk: '1',
+  by: '100',
+  start: 0,
+  dur: 10,
+  action: 'ACCEPT',
+  status: 'OK',
+  flags: '-',
+  pktSrc: '-',
+  flowDir: '-',
+  svc: '-',
+}
+
 function render(r: Rec, layout: string, reply: boolean): string {
   const startNum = T0 + r.start
   const v: Record<string, string> = {
@@ -318,6 +337,39 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
       }),
       { seed: SEED, numRuns: 120 },
     )
+  }, 120_000)
+
+  it('many records of few connections, either direction, in any order (pairing within runs): as the object path pairs them', async () => {
+    // two connections, each logged at two interfaces and over several windows: every held record
+    // has a run, and a reply may pair with a record of it rather than the latest
+    const conns: Rec[] = [
+      { ...BASE_REC, src: '10.0.0.1', dst: '10.0.0.2', sp: '40000', dp: '443' },
+      { ...BASE_REC, src: '10.0.1.17', dst: '10.0.0.2', sp: '40001', dp: '5432' },
+    ]
+    const recordArb = fc.record({
+      conn: fc.integer({ min: 0, max: conns.length - 1 }),
+      reply: fc.boolean(),
+      start: fc.nat(240),
+      dur: fc.nat(90),
+      action: fc.oneof(
+        { weight: 6, arbitrary: fc.constant('ACCEPT') },
+        { weight: 1, arbitrary: fc.constant('REJECT') },
+      ),
+      flags: fc.constantFrom('2', '18', '19', '3', '16', '-'),
+    })
+    let merges = 0
+    await fc.assert(
+      fc.asyncProperty(fc.array(recordArb, { minLength: 2, maxLength: 30 }), async (recs) => {
+        const lines = recs.map((r) =>
+          render({ ...(conns[r.conn] as Rec), ...r, pk: '3', by: '300' }, V2, r.reply),
+        )
+        const file = write(lines.join('\n') + '\n')
+        const a = await agree(file, { format: 'aws-vpc', strict: false })
+        merges += a.summaries[0]?.stats.notes['paired-directions'] ?? 0
+      }),
+      { seed: SEED, numRuns: 150 },
+    )
+    expect(merges).toBeGreaterThan(150)
   }, 120_000)
 
   it('AWS tokens at the edge of what the byte reader splits and reads: as the line reader reads them', async () => {
