@@ -361,7 +361,7 @@ const CONN_NAMES: Readonly<Record<number, string>> = {
 
 function protoPart(proto: number, set: ServiceSet): string {
   const ports = set.ports(proto)
-  const name = CONN_NAMES[proto] ?? `proto-${proto}`
+  const name = CONN_NAMES[proto] ?? `proto-${String(proto)}`
   const full = ports.size === maxPort(proto) + 1
   if (full && !hasPorts(proto) && !isIcmp(proto)) return name
   return `${name} ${ports.toString()}`
@@ -379,7 +379,9 @@ function protoPart(proto: number, set: ServiceSet): string {
  *   (`ESP`, `proto-99`) when whole.
  * - SCTP, TCP, UDP, ICMP and ICMPv6 are always listed when any of their ports is in the set. A
  *   set that holds every other protocol number ends with `other protocols`, or
- *   `other protocols except N,M` when some of those numbers are wholly absent.
+ *   `other protocols except GRE,proto-4` when some of those numbers are wholly absent (each
+ *   named as in the list). A connection with no address pair of one family lists that family's
+ *   ICMP exactly when the set ends in `other protocols` ({@link connlist} adds it).
  */
 export function formatConns(services: ServiceSet): string {
   if (services.isAny) return 'All Connections'
@@ -395,7 +397,7 @@ export function formatConns(services: ServiceSet): string {
   }
   if (services.rest) {
     const absent = others.filter((p) => services.ports(p).isEmpty)
-    const names = absent.map((p) => CONN_NAMES[p] ?? String(p))
+    const names = absent.map((p) => CONN_NAMES[p] ?? `proto-${String(p)}`)
     parts.push(absent.length > 0 ? `other protocols except ${names.join(',')}` : 'other protocols')
   }
   return parts.join(',')

@@ -80,6 +80,11 @@ describe('formatConns', () => {
     expect(formatConns(noGre)).toBe(
       'SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-255,other protocols except GRE',
     )
+    // a number without a keyword is named as in the list, proto-N (s45 QA sem3 F2: `except 4,GRE`)
+    const noIpInIp = ServiceSet.ANY.subtract(ServiceSet.of([svc(4, 0, 65535), svc(47, 0, 65535)]))
+    expect(formatConns(noIpInIp)).toBe(
+      'SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMP 0-255,ICMPv6 0-255,other protocols except proto-4,GRE',
+    )
     const noIcmp = ServiceSet.ANY.subtract(ServiceSet.single(svc(1, 0, 255)))
     expect(formatConns(noIcmp)).toBe(
       'SCTP 0-65535,TCP 0-65535,UDP 0-65535,ICMPv6 0-255,other protocols',
