@@ -123,20 +123,22 @@ const TEXT_OUTPUTS: readonly {
     hint: 'export it as JSON: gcloud logging read ... --format=json',
   },
   {
-    // `hubble observe -o compact`: `Aug 12 06:08:59.855: default/xwing:43966 (ID:10135) -> …`
-    test: /^\w{3} +\d{1,2} \d\d:\d\d:\d\d\.\d+: \S+ .*(?:->|<-|<>) \S+/m,
+    // `hubble observe -o compact`: `Aug 12 06:08:59.855: default/xwing:43966 (ID:10135) -> …`,
+    // with `--print-node-name` `Aug 12 06:08:59.855 [k8s1]: …`
+    test: /^\w{3} +\d{1,2} \d\d:\d\d:\d\d\.\d+(?: \[[^\]\n]*\])?: \S+ .*(?:->|<-|<>) \S+/m,
     kind: 'Hubble compact text (hubble observe -o compact)',
     hint: 'export JSON: hubble observe -o jsonpb > flows.json',
   },
   {
-    // `hubble observe` (table)
-    test: /^TIMESTAMP\s+SOURCE\s+DESTINATION\s+TYPE\s+VERDICT\s+SUMMARY/m,
+    // `hubble observe` (table; `--print-node-name` adds NODE)
+    test: /^TIMESTAMP\s+(?:NODE\s+)?SOURCE\s+DESTINATION\s+TYPE\s+VERDICT\s+SUMMARY/m,
     kind: 'a Hubble table (hubble observe)',
     hint: 'export JSON: hubble observe -o jsonpb > flows.json',
   },
   {
-    // `hubble observe -o dict`: one `KEY: value` line per field, `TIMESTAMP:` first
-    test: /^ *TIMESTAMP: .*\n *SOURCE: .*\n *DESTINATION: /m,
+    // `hubble observe -o dict`: one `KEY: value` line per field, `TIMESTAMP:` first (`NODE:`
+    // next with `--print-node-name`)
+    test: /^ *TIMESTAMP: .*\n(?: *NODE: .*\n)? *SOURCE: .*\n *DESTINATION: /m,
     kind: 'Hubble dict text (hubble observe -o dict)',
     hint: 'export JSON: hubble observe -o jsonpb > flows.json',
   },

@@ -1512,6 +1512,27 @@ describe('IPFIX', () => {
       META,
     )
     expect(r.flows[0]).toMatchObject({ start: 1_478_866_159_250, end: 1_478_866_160_000 })
+    // a millisecond written as microseconds, its fraction's low 11 bits zero (§6.1.9), lies just
+    // below the millisecond: rounded, not cut to the one before (s45 QA nfvec F1)
+    const lowBitsZero = (ms: number): number => Math.floor((ms / 1000) * 2 ** 32) & ~0x7ff
+    const exact = d.decode(
+      ipfix(
+        H,
+        set(
+          256,
+          concat(
+            ip4('10.0.0.1'),
+            ip4('10.0.0.2'),
+            u32(secs),
+            u32(lowBitsZero(877) >>> 0),
+            u32(secs + 5),
+            u32(lowBitsZero(544) >>> 0),
+          ),
+        ),
+      ),
+      META,
+    )
+    expect(exact.flows[0]).toMatchObject({ start: 1_478_866_159_877, end: 1_478_866_164_544 })
     // after 2036-02-07 the NTP seconds wrap (era 1): 2040-01-01T00:00:00Z
     const in2040 = Date.UTC(2040, 0, 1) / 1000 + 2_208_988_800 - 2 ** 32
     const later = d.decode(

@@ -263,8 +263,11 @@ function absMs(text: string): number {
   const m = /^(\w{3}) +(\d+), (\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? UTC$/.exec(text)
   if (!m) throw new Error(`tshark time not understood: ${text}`)
   const [, mon = '', day = '', year = '', h = '', mi = '', s = '', frac = ''] = m
+  // rounded to the millisecond, as our reader rounds the NTP-format (microsecond and nanosecond)
+  // elements; the seconds and milliseconds elements have no digits beyond
   return (
-    Date.UTC(+year, MONTHS.indexOf(mon), +day, +h, +mi, +s) + Number((frac + '000').slice(0, 3))
+    Date.UTC(+year, MONTHS.indexOf(mon), +day, +h, +mi, +s) +
+    Math.round(Number(`0.${frac || '0'}`) * 1000)
   )
 }
 

@@ -255,13 +255,29 @@ describe('compressions and archives no parser reads are named', () => {
       '  TIMESTAMP: Jan  1 00:20:34.567\n     SOURCE: 1.1.1.1:31793\nDESTINATION: 2.2.2.2:8080\n       TYPE: Policy denied\n    VERDICT: DROPPED\n    SUMMARY: TCP Flags: SYN\n',
       'hubble observe -o jsonpb',
     ],
+    // `hubble observe --print-node-name` (cilium hubble pkg/printer printer_test.go) (s45 QA zhv F2)
+    [
+      'Hubble compact',
+      'Jan  1 00:20:34.567 [k8s1]: 1.1.1.1:31793 (health) -> 2.2.2.2:8080 (ID:12345) Policy denied DROPPED (TCP Flags: SYN)\n',
+      'hubble observe -o jsonpb',
+    ],
+    [
+      'Hubble table',
+      'TIMESTAMP             NODE   SOURCE          DESTINATION    TYPE            VERDICT   SUMMARY\nJan  1 00:20:34.567   k8s1   1.1.1.1:31793   2.2.2.2:8080   Policy denied   DROPPED   TCP Flags: SYN\n',
+      'hubble observe -o jsonpb',
+    ],
+    [
+      'Hubble dict',
+      '  TIMESTAMP: Jan  1 00:20:34.567\n       NODE: k8s1\n     SOURCE: 1.1.1.1:31793\nDESTINATION: 2.2.2.2:8080\n       TYPE: Policy denied\n    VERDICT: DROPPED\n    SUMMARY: TCP Flags: SYN\n',
+      'hubble observe -o jsonpb',
+    ],
     [
       'Zeek conn.log rows without their header',
       '1312967066.683089\tCbrbq2sEpsICunI53\t147.32.84.165\t1027\t74.125.232.195\t80\ttcp\thttp\t0.045\t393\t77\tRSTO\n',
       'zeek-cut -c',
     ],
   ])('%s text is named, with the export to use', async (kind, text, hint) => {
-    const file = join(dir, `${kind.replace(/\W+/g, '-')}.txt`)
+    const file = join(dir, `${kind.replace(/\W+/g, '-')}-${String(text.length)}.txt`)
     writeFileSync(file, text)
     const err = await read(file).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(BulkheadError)

@@ -1445,12 +1445,14 @@ function readValue(dv: DataView, p: number, len: number, spec: ElementSpec): num
     case 'ntp': {
       // RFC 7011 §6.1.9/§6.1.10: NTP seconds since 1900 + 32-bit binary fraction. The seconds
       // wrap on 2036-02-07 (NTP era 1): with the top bit clear they are of era 1, as SNTP reads
-      // them (RFC 4330 §3); all zero is no time
+      // them (RFC 4330 §3); all zero is no time. The fraction is rounded to the millisecond, as
+      // every reader rounds finer times: a binary fraction holds no exact millisecond, and an
+      // exporter's (§6.1.9: its low 11 bits zero for microseconds) lies just below it
       const raw = dv.getUint32(p)
       const frac = dv.getUint32(p + 4)
       if (raw === 0 && frac === 0) return -1
       const secs = raw + (raw < 2 ** 31 ? 2 ** 32 : 0) - NTP_UNIX_OFFSET_SECONDS
-      return secs < 0 ? -1 : secs * 1000 + Math.floor((frac * 1000) / 2 ** 32)
+      return secs < 0 ? -1 : secs * 1000 + Math.round((frac * 1000) / 2 ** 32)
     }
   }
 }
