@@ -219,6 +219,31 @@ describe('AWS VPC Flow Logs, vendor examples', () => {
     expect(columns[0]?.stats).toEqual(paired.summary.stats)
   })
 
+  // the default format holds every version 2 to 6 field in the table's order; CloudWatch Logs
+  // delivers the records without the header line S3 objects start with (s45 QA cloud F2)
+  it('Transit Gateway default format without its header: read in that order, detected, on both paths', async () => {
+    const text = readFileSync(VENDOR('aws-tgw-lost.log'), 'utf8')
+    const records = text.slice(text.indexOf('\n') + 1)
+    const headed = await readAsFile(text)
+    const bare = await readAsFile(records)
+    expect(bare.summary.format).toBe('aws-vpc')
+    expect(bare.summary.stats.skipped).toEqual({})
+    expect(bare.summary.stats.notes['tgw-default-fields']).toBe(1)
+    expect(bare.flows.map(body)).toEqual(headed.flows.map(body))
+    expect(bare.flows).toHaveLength(5)
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-tgw-'))
+    try {
+      const file = join(dir, 'tgw.log')
+      writeFileSync(file, records)
+      const viaColumns: Flow[] = []
+      for await (const b of readFlowColumns([file], { format: 'aws-vpc', strict: false }, []))
+        viaColumns.push(...(Array.isArray(b) ? b : b.toFlows()))
+      expect(viaColumns.map(body)).toEqual(bare.flows.map(body))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-records-examples.html ("Traffic
   // through a transit gateway": a custom format without start and end; "NAT gateway": addresses
   // only). Object names: https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html

@@ -59,6 +59,21 @@ export const AWS_DEFAULT_FIELDS: readonly string[] = [
 ]
 
 /**
+ * The Transit Gateway flow log default format: every version 2 to 6 field in the order of AWS's
+ * table, which a record without a header line (CloudWatch Logs delivers none) is read in when it
+ * has that many fields, version 6 and a `resource-type` of a transit gateway.
+ * @see https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html ("Default format")
+ */
+export const AWS_TGW_DEFAULT_FIELDS: readonly string[] = (
+  'version resource-type account-id tgw-id tgw-attachment-id tgw-src-vpc-account-id ' +
+  'tgw-dst-vpc-account-id tgw-src-vpc-id tgw-dst-vpc-id tgw-src-subnet-id tgw-dst-subnet-id ' +
+  'tgw-src-eni tgw-dst-eni tgw-src-az-id tgw-dst-az-id tgw-pair-attachment-id srcaddr dstaddr ' +
+  'srcport dstport protocol packets bytes start end log-status type packets-lost-no-route ' +
+  'packets-lost-blackhole packets-lost-mtu-exceeded packets-lost-ttl-expired tcp-flags region ' +
+  'flow-direction pkt-src-aws-service pkt-dst-aws-service'
+).split(' ')
+
+/**
  * Every field name AWS documents for VPC (v2–v5, ECS, VPC encryption controls) and Transit
  * Gateway flow logs. A header or `--fields` may name others (AWS adds fields over time): their
  * columns are read past, noted `ignored-field:<name>`.
@@ -208,6 +223,7 @@ function noteIgnoredFields(ctx: ParseContext, names: readonly string[]): void {
 }
 
 const DEFAULT_LAYOUT = layoutOf(AWS_DEFAULT_FIELDS)
+const TGW_DEFAULT_LAYOUT = layoutOf(AWS_TGW_DEFAULT_FIELDS)
 
 function isHeaderCandidate(line: string): boolean {
   const c = line.charCodeAt(0)
@@ -303,6 +319,19 @@ function noFlowFields(line: string, L: Layout, ps: number, pd: number): boolean 
   )
 }
 
+/**
+ * True when `line` (its `n` tokens just read by {@link tokenize}) is a Transit Gateway record in
+ * the default format ({@link AWS_TGW_DEFAULT_FIELDS}): that many tokens, version 6, and a
+ * `resource-type` of `TransitGateway` or `TransitGatewayAttachment`.
+ */
+function isTgwDefault(line: string, n: number): boolean {
+  return (
+    n === AWS_TGW_DEFAULT_FIELDS.length &&
+    tokenIs(line, 0, '6') &&
+    (tokenIs(line, 1, 'TransitGateway') || tokenIs(line, 1, 'TransitGatewayAttachment'))
+  )
+}
+
 /** True when token `i` is exactly `text`. */
 function tokenIs(line: string, i: number, text: string): boolean {
   if (i < 0) return false
@@ -385,6 +414,11 @@ export class AwsLineReader implements LineReader {
       // tolerate runs of spaces or tabs: normalise and tokenize again
       line = line.trim().split(/\s+/).join(' ')
       n = tokenize(line)
+      // a Transit Gateway record in its default format, in a file with no header line
+      if (this.layout === DEFAULT_LAYOUT && this.given === undefined && isTgwDefault(line, n)) {
+        this.layout = TGW_DEFAULT_LAYOUT
+        note(ctx, 'tgw-default-fields')
+      }
       at = this.recordStart(line, n)
       if (at > 0) {
         line = line.slice(at)
