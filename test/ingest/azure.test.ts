@@ -124,6 +124,27 @@ describe('azure-nsg parser (v2)', () => {
     expect(ctx.stats.skipped).toEqual({ 'bad-record': 1 })
   })
 
+  it("a nested copy of a record read before (Microsoft's NSG v1 sample) is read once (s45 QA cloud F3)", async () => {
+    // learn.microsoft.com nsg-flow-logs-overview "Version 1": the records of 22:00 and 22:01,
+    // then a record that is itself {records: [22:00, 22:01, 22:02]}
+    const rec = (time: string, t: string): unknown => ({
+      time,
+      properties: { Version: 1, flows: [{ rule: 'r', flows: [{ mac: 'm', flowTuples: [t] }] }] },
+    })
+    const a = rec('2017-02-16T22:00:32Z', '1487282421,42.119.146.95,10.1.0.4,51529,5358,T,I,D')
+    const b = rec('2017-02-16T22:01:32Z', '1487282492,175.182.69.29,10.1.0.4,28918,5358,T,I,D')
+    const c = rec('2017-02-16T22:02:32Z', '1487282550,13.67.143.117,10.1.0.4,48000,443,T,I,A')
+    const { flows, ctx } = await runParser(
+      azureNsgParser,
+      JSON.stringify({ records: [a, b, { records: [a, b, c] }] }),
+    )
+    expect(flows.map((f) => f.src)).toEqual(['42.119.146.95', '175.182.69.29', '13.67.143.117'])
+    expect(ctx.stats.notes['duplicate-record']).toBe(2)
+    // without nesting, records are read as they are, each (no record is compared)
+    const flat = await runParser(azureNsgParser, JSON.stringify({ records: [a, a] }))
+    expect(flat.flows).toHaveLength(2)
+  })
+
   it('a rule, flow or flow group whose tuples are not an array is counted as bad-record, not dropped silently (s34)', async () => {
     // the documented shape holds arrays at every level (NSG properties.flows[].flows[].flowTuples[],
     // VNet flowRecords.flows[].flowGroups[].flowTuples[]); anything else gave 0 flows, nothing skipped

@@ -287,6 +287,8 @@ interface Reporter {
   empty(entry: unknown, at: string): void
   /** A record of a schema version the reader does not know (read as the known one): its value. */
   unknownVersion(version: unknown): void
+  /** A record the same, in its JSON, as one read before in its document: not read again. */
+  duplicate(): void
 }
 
 /**
@@ -312,13 +314,22 @@ function* recordTuples(
   report: Reporter,
   depth: number,
   at: string,
+  seen: Set<string> | undefined,
 ): Generator<FoundTuple> {
   const r = obj(rec)
   if (Array.isArray(r['records']) && depth < MAX_NESTING) {
     let k = 0
     for (const inner of r['records'])
-      yield* recordTuples(inner, kind, report, depth + 1, `${at}/records/${String(k++)}`)
+      yield* recordTuples(inner, kind, report, depth + 1, `${at}/records/${String(k++)}`, seen)
     return
+  }
+  if (seen !== undefined) {
+    const json = JSON.stringify(rec)
+    if (seen.has(json)) {
+      report.duplicate()
+      return
+    }
+    seen.add(json)
   }
   const shaped =
     kind === 'nsg'
@@ -364,11 +375,17 @@ function* recordTuples(
   }
 }
 
-/** The tuples of a document's records in document order ({@link recordTuples}). */
+/**
+ * The tuples of a document's records in document order ({@link recordTuples}). In a document that
+ * nests `{records: [...]}` in a record (Microsoft's own NSG v1 sample does, repeating in it
+ * the two records before it), a record the same as one before is read once.
+ */
 function* blobTuples(blob: Blob, kind: Kind, report: Reporter): Generator<FoundTuple> {
   let n = 0
+  const nests = blob.records.some(({ record }) => Array.isArray(obj(record)['records']))
+  const seen = nests ? new Set<string>() : undefined
   for (const { record, depth } of blob.records)
-    yield* recordTuples(record, kind, report, depth, `record-${String(n++)}`)
+    yield* recordTuples(record, kind, report, depth, `record-${String(n++)}`, seen)
 }
 
 /** A tuple read: its flow, and its flow state (`B`, `C`, `E`, VNet `D`, or '' in NSG v1). */
@@ -621,6 +638,9 @@ function* blobFlows(blob: Blob, kind: Kind, ctx: ParseContext, reportCut: boolea
     },
     unknownVersion: (version) => {
       note(ctx, `unknown-version:${JSON.stringify(version).slice(0, 40)}`)
+    },
+    duplicate: () => {
+      note(ctx, 'duplicate-record')
     },
   }
   const open = new Map<string, Held>()
