@@ -143,6 +143,13 @@ const TEXT_OUTPUTS: readonly {
     hint: 'export JSON: hubble observe -o jsonpb > flows.json',
   },
   {
+    // Zeek's JSON conn records pretty-printed (`jq . conn.log`, as docs.zeek.org shows them) or
+    // gathered in one array (`jq -s`): the reader takes one record per line
+    test: /^\s*(?:\[\s*)?\{\s*(?:\n\s*)?"(?:ts|uid|_path)"\s*:[^\n]*(?:\n[^\n]*){0,8}?"id[._]orig_h"\s*:/,
+    kind: 'Zeek JSON pretty-printed or in an array',
+    hint: 'write one record per line: jq -c . conn.log > conn.json (an array: jq -c ".[]")',
+  },
+  {
     // `zeek-cut` rows of conn.log: ts, uid, orig_h, orig_p, resp_h, resp_p, proto, no header
     test: /^\d{9,10}\.\d+\t\S+\t[\d.:a-fA-F]+\t\d+\t[\d.:a-fA-F]+\t\d+\t(?:tcp|udp|icmp|unknown_transport)\t/,
     kind: 'Zeek conn.log rows without their header (zeek-cut output?)',

@@ -271,6 +271,17 @@ describe('compressions and archives no parser reads are named', () => {
       '  TIMESTAMP: Jan  1 00:20:34.567\n       NODE: k8s1\n     SOURCE: 1.1.1.1:31793\nDESTINATION: 2.2.2.2:8080\n       TYPE: Policy denied\n    VERDICT: DROPPED\n    SUMMARY: TCP Flags: SYN\n',
       'hubble observe -o jsonpb',
     ],
+    // docs.zeek.org "conn.log" shows records as `jq . conn.log` prints them (s45 QA zhv F3)
+    [
+      'Zeek JSON pretty-printed or in an array',
+      '{\n  "ts": 1591367999.305988,\n  "uid": "CMdzit1AMNsmfAIiQc",\n  "id.orig_h": "192.168.4.76",\n  "id.orig_p": 36844,\n  "id.resp_h": "192.168.4.1",\n  "id.resp_p": 53,\n  "proto": "udp"\n}\n',
+      'jq -c',
+    ],
+    [
+      'Zeek JSON pretty-printed or in an array',
+      '[{"ts":1591367999.305988,"uid":"CMdzit1AMNsmfAIiQc","id.orig_h":"192.168.4.76","id.orig_p":36844,"id.resp_h":"192.168.4.1","id.resp_p":53,"proto":"udp"}]\n',
+      'jq -c',
+    ],
     [
       'Zeek conn.log rows without their header',
       '1312967066.683089\tCbrbq2sEpsICunI53\t147.32.84.165\t1027\t74.125.232.195\t80\ttcp\thttp\t0.045\t393\t77\tRSTO\n',
