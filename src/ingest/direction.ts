@@ -809,7 +809,7 @@ export class DirectionPairer {
     const key = scope === undefined ? conn : `${scope}\u0000${conn}`
     const pending = this.pending
     const other = pending.get(key)
-    const run = this.runs.get(key)
+    const run = this.runs.size === 0 ? undefined : this.runs.get(key)
     // the same key, so the ends are swapped when the source is the other's destination (for
     // ICMP keyed by its request, the addresses exchanged: one is the request, one its reply)
     const swapped = other !== undefined && exchanged(other, f, icmp !== undefined)
