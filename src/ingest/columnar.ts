@@ -1016,7 +1016,7 @@ export class ColumnPairer {
   }
 
   /**
-   * `DirectionPairer.push`'s pairing within the run: row `i` of `inp`, accepted, merges with the row of the
+   * `DirectionPairer.push`'s pairing within the run: row `i` of `inp`, no refusal, merges with the row of the
    * run of key-table row `o` (slot `k`) that is its partner and nearest in start time, when that
    * is nearer than the held record `o` (the held record wins a tie, and the newer of two run rows).
    * Returns true when it merged (the merged row appended to `out`); the held record stays.
@@ -1026,7 +1026,7 @@ export class ColumnPairer {
     const next = this.runNext
     const head = this.runHead[o] === 1
     // a refusal pairs only with the held record (`DirectionPairer.push`)
-    if ((!head && (next[o] as number) < 0) || inp.action[i] !== ACTION_ACCEPT) return false
+    if ((!head && (next[o] as number) < 0) || inp.action[i] === ACTION_REJECT) return false
     const fs = inp.start[i] as number
     const src = inp.dst[i] as number
     const srcPort = inp.dstPort[i] as number

@@ -572,10 +572,10 @@ export class HandshakeCarry {
  * direction again, or an incompatible other half) joins the new record's run: the earlier records
  * of the connection, held behind the latest (at most {@link PAIR_RUN}; one that ends more than
  * {@link PAIR_SLACK_MS} before the new record starts is released), released with it, oldest
- * first, and counted in the window. An accepted record pairs with the held record of the other
- * direction nearest to it in start time, the latest or one of its run (the latest on a tie, then
- * the newer; a refusal only with the latest, so that, joining the run, it settles the accepts of
- * its direction):
+ * first, and counted in the window. A record that is no refusal (`accept`, or `unknown` where the
+ * format records no action) pairs with the held record of the other direction nearest to it in
+ * start time, the latest or one of its run (the latest on a tie, then the newer; a refusal only
+ * with the latest, so that, joining the run, it settles the accepts of its direction):
  * one connection logged at two interfaces, or over two aggregation windows, is read in any
  * interleaving of its records, and a reply finds its request held behind another record of the
  * connection. Pairing with the latest, the merged flow leaves at once and the run stays held as the
@@ -813,7 +813,7 @@ export class DirectionPairer {
     // the same key, so the ends are swapped when the source is the other's destination (for
     // ICMP keyed by its request, the addresses exchanged: one is the request, one its reply)
     const swapped = other !== undefined && exchanged(other, f, icmp !== undefined)
-    if (run !== undefined && f.observedAction === 'accept') {
+    if (run !== undefined && f.observedAction !== 'reject') {
       // a record of the run nearer in start time than the held one is the partner (the other
       // interface's or window's record of the connection, read in between); a refusal pairs
       // only with the latest, so that in the run it settles the accepts of its direction

@@ -379,7 +379,7 @@ function protoPart(proto: number, set: ServiceSet): string {
  *   (`ESP`, `proto-99`) when whole.
  * - SCTP, TCP, UDP, ICMP and ICMPv6 are always listed when any of their ports is in the set. A
  *   set that holds every other protocol number ends with `other protocols`, or
- *   `other protocols except GRE,proto-4` when some of those numbers are wholly absent (each
+ *   `other protocols except proto-4,GRE` when some of those numbers are wholly absent (each
  *   named as in the list). A connection with no address pair of one family lists that family's
  *   ICMP exactly when the set ends in `other protocols` ({@link connlist} adds it).
  */

@@ -354,6 +354,7 @@ describe('the columnar read path equals the object path (fast-check, fixed seed)
       action: fc.oneof(
         { weight: 6, arbitrary: fc.constant('ACCEPT') },
         { weight: 1, arbitrary: fc.constant('REJECT') },
+        { weight: 1, arbitrary: fc.constant('-') }, // read `unknown`
       ),
       flags: fc.constantFrom('2', '18', '19', '3', '16', '-'),
     })

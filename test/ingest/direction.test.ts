@@ -264,6 +264,36 @@ describe('orient', () => {
 })
 
 describe('pairDirections', () => {
+  it('a record without an action pairs with the nearest held half too (NetFlow v5: unknown) (s45 QA retest F1)', async () => {
+    // one UDP connection over two windows, read client w1, client w2, server w2, server w1: the
+    // server's w1 record finds the client's w1 record held behind w2 (as accepted records do)
+    const c = (w: number, line: number): Flow =>
+      flow({
+        protocol: 17,
+        srcPort: 50000,
+        dstPort: 50001,
+        start: w * 60_000,
+        end: w * 60_000 + 59_000,
+        packets: 1 + w,
+        observedAction: 'unknown',
+        source: { format: 'aws-vpc', file: 'f', line },
+      })
+    const s = (w: number, line: number): Flow => ({
+      ...c(w, line),
+      src: '10.0.0.2',
+      dst: '10.0.0.1',
+      srcPort: 50001,
+      dstPort: 50000,
+      packets: 10 + w,
+    })
+    const { out, paired } = await collect([c(0, 1), c(1, 2), s(1, 3), s(0, 4)])
+    expect(paired).toBe(2)
+    expect(out.map((f) => [f.start, f.packets]).sort((a, b) => a[0]! - b[0]!)).toEqual([
+      [0, 11],
+      [60_000, 13],
+    ])
+  })
+
   it("one half's TCP flags beat the other half's ports, whichever is read first", async () => {
     // a client on port 53 (nmap -g 53, a NAT's port) refused by a high port's reset: the SYN
     // names the client; the ports alone would name 53 the server
