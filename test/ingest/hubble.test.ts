@@ -267,6 +267,45 @@ describe('hubble: a record without a reply flag repeats one with it (s45 QA zhv 
     const both = await run([seen(0, 'TO_ENDPOINT', false), seen(0.4, 'TO_ENDPOINT', true)])
     expect(both.flows.map((f) => f.direction)).toEqual(['client-to-server', 'server-to-client'])
   })
+
+  it('the flow takes the direction the flag says, and a record without one repeats one flag only (s45 QA retest F4)', async () => {
+    // the usual order: the source node's TO_OVERLAY (no flag) before the destination's TO_ENDPOINT
+    for (const reply of [false, true]) {
+      const { flows } = await run([seen(0, 'TO_OVERLAY'), seen(0.4, 'TO_ENDPOINT', reply)])
+      expect(flows.map((f) => f.direction)).toEqual([
+        reply ? 'server-to-client' : 'client-to-server',
+      ])
+    }
+    // none, false and true within the window, in every order: the request and the reply, two
+    // flows, whether the record without a flag is held at a transit point or not (given out at
+    // once where it is read first, it keeps no direction: its ports orient it later)
+    const records = (point: string): [string, string, string] => [
+      seen(0, point),
+      seen(0.2, 'TO_ENDPOINT', false),
+      seen(0.4, 'TO_ENDPOINT', true),
+    ]
+    for (const point of ['TO_OVERLAY', 'TO_ENDPOINT']) {
+      const [none, request, reply] = records(point)
+      for (const order of [
+        [none, request, reply],
+        [none, reply, request],
+        [request, none, reply],
+        [reply, none, request],
+        [request, reply, none],
+        [reply, request, none],
+      ]) {
+        const { flows } = await run(order)
+        const directions = flows.map((f) => f.direction).sort()
+        const held = point === 'TO_OVERLAY' || order[0] !== none
+        // not held: the first flagged record after it is its repeat, the second a flow
+        const second =
+          order.indexOf(request) > order.indexOf(reply) ? 'client-to-server' : 'server-to-client'
+        expect(directions, `${point} ${order.join('\n')}`).toEqual(
+          held ? ['client-to-server', 'server-to-client'] : [second, 'unknown'],
+        )
+      }
+    }
+  })
 })
 
 describe('hubble legacy -o json (hubble-json-legacy.json)', () => {

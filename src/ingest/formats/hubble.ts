@@ -274,6 +274,13 @@ class RecentKeys {
     const last = this.map.get(key)
     return last !== undefined && Math.abs(at - last) <= HUBBLE_DEDUP_WINDOW_MS
   }
+  /** The record of `from` becomes that of `to`, at the same time (`from` must be held). */
+  move(from: string, to: string): void {
+    const at = this.map.get(from)
+    if (at === undefined) return
+    this.map.delete(from)
+    this.add(to, at)
+  }
   /** Records `key` as emitted at `at`. */
   add(key: string, at: number): void {
     this.map.delete(key)
@@ -544,6 +551,18 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
           note(ctx, 'forwarded-then-dropped')
         }
       }
+      // a record with a reply flag lends it to a record of its packet without one still held
+      // at a transit point (TO_OVERLAY, where Cilium sets none): the flow given out for the
+      // packet takes the direction the flag says, whichever record came first
+      if (isReply !== undefined) {
+        for (let o = last; o !== undefined && !o.released; o = o.before) {
+          if (o.isReply !== undefined || o.dropped || o.action !== action) continue
+          if (Math.abs(at - o.at) > HUBBLE_DEDUP_WINDOW_MS) continue
+          o.isReply = isReply
+          o.flow = { ...o.flow, direction }
+          break
+        }
+      }
       if (transit) held.set(tuple, observed)
       if (head === queue.length && !transit) {
         // nothing waits: the common case, without the queue
@@ -593,11 +612,15 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
    */
   function admit(o: Observation): boolean {
     const key = (reply: boolean | undefined): string => `${o.tuple}|${String(reply)}|${o.action}`
-    const repeats =
-      recent.within(key(o.isReply), o.at) ||
-      (o.isReply === undefined
-        ? recent.within(key(false), o.at) || recent.within(key(true), o.at)
-        : recent.within(key(undefined), o.at))
+    let repeats = recent.within(key(o.isReply), o.at)
+    if (!repeats && o.isReply === undefined)
+      repeats = recent.within(key(false), o.at) || recent.within(key(true), o.at)
+    else if (!repeats && recent.within(key(undefined), o.at)) {
+      // the record without a flag given out is this one's packet: it takes this flag, so that
+      // a record with the other flag is no repeat of it
+      recent.move(key(undefined), key(o.isReply))
+      repeats = true
+    }
     if (repeats) {
       note(ctx, 'duplicate-observation')
       return false
