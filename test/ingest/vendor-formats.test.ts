@@ -242,6 +242,27 @@ describe('AWS VPC Flow Logs, vendor examples', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+    // with CloudWatch's event time before each (an export to S3; `aws logs tail`), and mixed
+    // with VPC default records in either order (s45 QA retest F5, F6)
+    const lines = records.trimEnd().split('\n')
+    const exported = await readAsFile(lines.map((l) => `2022-07-28T09:20:00.000Z ${l}`).join('\n'))
+    expect(exported.summary.stats.skipped).toEqual({})
+    expect(exported.flows.map(body)).toEqual(bare.flows.map(body))
+    const tailed = await readAsFile(
+      lines.map((l) => `2022-07-28T09:20:00.000000+00:00 tgw-stream ${l}`).join('\n'),
+    )
+    expect(tailed.flows.map(body)).toEqual(bare.flows.map(body))
+    const v2 =
+      '2 123456789010 eni-1235b8ca 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK'
+    for (const mixed of [
+      [v2, ...lines],
+      [...lines, v2],
+      [lines[0], v2, ...lines.slice(1)],
+    ]) {
+      const r = await readAsFile(mixed.join('\n') + '\n')
+      expect(r.summary.stats.skipped, mixed.join('\n')).toEqual({})
+      expect(r.flows).toHaveLength(bare.flows.length + 1)
+    }
   })
 
   // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-records-examples.html ("Traffic

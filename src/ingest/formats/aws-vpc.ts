@@ -320,16 +320,25 @@ function noFlowFields(line: string, L: Layout, ps: number, pd: number): boolean 
 }
 
 /**
- * True when `line` (its `n` tokens just read by {@link tokenize}) is a Transit Gateway record in
- * the default format ({@link AWS_TGW_DEFAULT_FIELDS}): that many tokens, version 6, and a
- * `resource-type` of `TransitGateway` or `TransitGatewayAttachment`.
+ * The default layout of a record in a file without a header line, `line` with its `n` tokens just
+ * read by {@link tokenize}, after the event time (and log stream) CloudWatch Logs puts before it
+ * where it does ({@link EVENT_TIME}, {@link TAIL_TIME}): the Transit Gateway default
+ * ({@link AWS_TGW_DEFAULT_FIELDS}: that many tokens, version 6, and a `resource-type` of
+ * `TransitGateway` or `TransitGatewayAttachment`) or the VPC default (14 tokens); undefined for
+ * neither.
  */
-function isTgwDefault(line: string, n: number): boolean {
-  return (
-    n === AWS_TGW_DEFAULT_FIELDS.length &&
-    tokenIs(line, 0, '6') &&
-    (tokenIs(line, 1, 'TransitGateway') || tokenIs(line, 1, 'TransitGatewayAttachment'))
-  )
+function headerlessLayout(line: string, n: number): Layout | undefined {
+  for (let k = 0; k <= 2; k++) {
+    if ((k === 1 && !EVENT_TIME.test(line)) || (k === 2 && !TAIL_TIME.test(line))) continue
+    if (
+      n - k === TGW_DEFAULT_LAYOUT.n &&
+      tokenIs(line, k, '6') &&
+      (tokenIs(line, k + 1, 'TransitGateway') || tokenIs(line, k + 1, 'TransitGatewayAttachment'))
+    )
+      return TGW_DEFAULT_LAYOUT
+    if (n - k === DEFAULT_LAYOUT.n) return DEFAULT_LAYOUT
+  }
+  return undefined
 }
 
 /** True when token `i` is exactly `text`. */
@@ -414,10 +423,17 @@ export class AwsLineReader implements LineReader {
       // tolerate runs of spaces or tabs: normalise and tokenize again
       line = line.trim().split(/\s+/).join(' ')
       n = tokenize(line)
-      // a Transit Gateway record in its default format, in a file with no header line
-      if (this.layout === DEFAULT_LAYOUT && this.given === undefined && isTgwDefault(line, n)) {
-        this.layout = TGW_DEFAULT_LAYOUT
-        note(ctx, 'tgw-default-fields')
+      // no header line nor --fields: a Transit Gateway record in its default format, or a VPC
+      // one in its own, whichever came before
+      if (
+        this.given === undefined &&
+        (this.layout === DEFAULT_LAYOUT || this.layout === TGW_DEFAULT_LAYOUT)
+      ) {
+        const L = headerlessLayout(line, n)
+        if (L !== undefined && L !== this.layout) {
+          this.layout = L
+          if (L === TGW_DEFAULT_LAYOUT) note(ctx, 'tgw-default-fields')
+        }
       }
       at = this.recordStart(line, n)
       if (at > 0) {
