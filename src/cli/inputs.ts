@@ -85,6 +85,23 @@ export function expandInputs(files: readonly string[], sink?: Diagnostic[]): str
   return out
 }
 
+/**
+ * The names of `given` that say what was read, each once: a file name {@link expandInputs} left
+ * out as named before (`a.log ./a.log`) is dropped, a folder's name kept once. `expanded` is what
+ * {@link expandInputs} returned for `given`.
+ */
+export function namesRead(given: readonly string[], expanded: readonly string[]): string[] {
+  const taken = new Set(expanded)
+  const folder = (f: string): boolean => {
+    try {
+      return f !== '-' && statSync(f).isDirectory()
+    } catch {
+      return false
+    }
+  }
+  return [...new Set(given.filter((f) => taken.has(f) || folder(f)))]
+}
+
 /** The `ingest/file-named-twice` warning with `message`. */
 function namedTwice(message: string): Diagnostic {
   return {

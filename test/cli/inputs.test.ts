@@ -136,6 +136,12 @@ describe('a file named twice is read once (s44 QA hostile F2)', () => {
     // a name given twice is named once where the report says what it read
     const same = await cli('simulate', '-w', W, '--flows', file, file, '-o', 'json')
     expect((JSON.parse(same.stdout) as { source: { what: string } }).source.what).toBe(file)
+    // also spelled two ways (s45 QA retest F8); a folder keeps its name beside a file in it
+    const again = `${folder}/../estate-flows/flows.csv`
+    const spelled = await cli('simulate', '-w', W, '--flows', file, again, folder, '-o', 'json')
+    expect((JSON.parse(spelled.stdout) as { source: { what: string } }).source.what).toBe(
+      `${file}, ${folder}`,
+    )
     const listed = await cli('flows', file, file, '-o', 'json')
     const doc = JSON.parse(listed.stdout) as {
       summary: { files: number; diagnostics: { code: string }[] }

@@ -35,6 +35,7 @@ import { openStore } from '../store.js'
 import {
   checkFieldList,
   expandInputs,
+  namesRead,
   filesRead,
   readEachFile,
   readSummary,
@@ -150,8 +151,8 @@ export async function feedFlows(
     }
     return {
       from: 'files',
-      // the names as given, each once (expandInputs read a name given twice once)
-      what: [...new Set(input.files)].join(', '),
+      // the names as given, each file once, as expandInputs read it
+      what: namesRead(input.files, files).join(', '),
       read: readSummary(into, (performance.now() - t) / 1000),
       files: into,
     }
