@@ -835,10 +835,7 @@ export class DirectionPairer {
         run.splice(best, 1)
         this.inRuns--
         if (run.length === 0) this.runs.delete(key)
-        this.paired++
-        const merged = merge(m, f, this.memory.empty ? undefined : this.memory.get(key))
-        noteOnFlow(merged, 'paired-directions')
-        out.push(this.memory.settle(merged.direction === 'unknown' ? orient(merged) : merged, key))
+        this.emitPair(m, f, key, out)
         return
       }
     }
@@ -854,11 +851,7 @@ export class DirectionPairer {
       if (swapped && isPartner(other, f)) {
         // the run stays held (see the class comment), queued where the pair arrived
         if (run !== undefined) this.enqueue(key, run, at)
-        this.paired++
-        const m = merge(other, f, this.memory.empty ? undefined : this.memory.get(key))
-        // a fact about the flow given out, counted then (types.ts `noteOnFlow`)
-        noteOnFlow(m, 'paired-directions')
-        out.push(this.memory.settle(m.direction === 'unknown' ? orient(m) : m, key))
+        this.emitPair(other, f, key, out)
         return
       }
       // the other direction, not its partner: `other` joins the run all the same, so that a
@@ -875,6 +868,15 @@ export class DirectionPairer {
     }
     // Compact when most queued entries are stale (paired away), so the queue stays O(window).
     if (this.keys.length - this.head > 4 * this.window + 1024) this.compact()
+  }
+
+  /** Appends to `out` held record `held` of connection `key` merged with `f`, its other half. */
+  private emitPair(held: Flow, f: Flow, key: string, out: Flow[]): void {
+    this.paired++
+    const m = merge(held, f, this.memory.empty ? undefined : this.memory.get(key))
+    // a fact about the flow given out, counted then (types.ts `noteOnFlow`)
+    noteOnFlow(m, 'paired-directions')
+    out.push(this.memory.settle(m.direction === 'unknown' ? orient(m) : m, key))
   }
 
   private enqueue(key: string, e: Flow | readonly Flow[], at: number): void {
