@@ -608,7 +608,8 @@ async function* parseHubble(lines: AsyncIterable<string>, ctx: ParseContext): As
   /**
    * De-duplicates across observation points: true when the record's flow is to be given out.
    * A record without a reply flag (Cilium sets none where the trace reason is unknown, as at
-   * `TO_OVERLAY`) repeats one with either flag, and one with a flag repeats one without.
+   * `TO_OVERLAY`) repeats one with either flag, and the first with a flag repeats one without,
+   * which takes that flag (a record with the other flag is then the other half of the exchange).
    */
   function admit(o: Observation): boolean {
     const key = (reply: boolean | undefined): string => `${o.tuple}|${String(reply)}|${o.action}`
