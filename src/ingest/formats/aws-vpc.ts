@@ -423,8 +423,8 @@ export class AwsLineReader implements LineReader {
       // tolerate runs of spaces or tabs: normalise and tokenize again
       line = line.trim().split(/\s+/).join(' ')
       n = tokenize(line)
-      // no header line nor --fields: a Transit Gateway record in its default format, or a VPC
-      // one in its own, whichever came before
+      // no header line nor --fields: each record in the default it is in, a Transit Gateway
+      // record in its own (36 fields) as a VPC one (14), whatever the records before it
       if (
         this.given === undefined &&
         (this.layout === DEFAULT_LAYOUT || this.layout === TGW_DEFAULT_LAYOUT)
