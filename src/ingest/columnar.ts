@@ -688,6 +688,20 @@ export class RowHandshakes {
     }
   }
 
+  /**
+   * Remember the client a handshake's row `r` of `c` names as it is read, before orienting:
+   * `DirectionPairer.push`'s (a row with SYN whose evidence tells which end is the client).
+   */
+  rememberAt(c: FlowColumns, r: number): void {
+    const flags = c.tcpFlags[r] as number
+    if (flags < 0 || (flags & 0x02) === 0) return
+    const o = decideAt(c, r)
+    if (o === AS_IS)
+      this.memory.set(RowHandshakes.key(c, r), `${String(c.src[r])}|${String(c.srcPort[r])}`)
+    else if (o === SWAP)
+      this.memory.set(RowHandshakes.key(c, r), `${String(c.dst[r])}|${String(c.dstPort[r])}`)
+  }
+
   /** The remembered client of row `r`'s connection: 1 its source, 2 its destination, 0 none. */
   clientAt(c: FlowColumns, r: number): number {
     return this.memory.empty ? 0 : this.clientOf(c, r, RowHandshakes.key(c, r))
@@ -1082,6 +1096,7 @@ export class ColumnPairer {
     let settled = false
     const o = k >= 0 ? (this.slots[k] as number) : -1
     const swapped = o >= 0 && P.src[o] === inp.dst[i] && P.srcPort[o] === inp.dstPort[i]
+    this.handshakes.rememberAt(inp, i)
     if (o >= 0 && this.pairInRun(k, o, inp, i, out)) return
     if (o >= 0 && !swapped && P.src[o] === inp.src[i] && P.srcPort[o] === inp.srcPort[i]) {
       // the same direction again: the held row joins its run

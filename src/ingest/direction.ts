@@ -813,6 +813,14 @@ export class DirectionPairer {
     // the same key, so the ends are swapped when the source is the other's destination (for
     // ICMP keyed by its request, the addresses exchanged: one is the request, one its reply)
     const swapped = other !== undefined && exchanged(other, f, icmp !== undefined)
+    // a handshake's record names its connection's client as it is read, as its flow would
+    // when it leaves (ConnectionMemory.settle): a pair merged while it is held (a later window's,
+    // whose ports cannot tell) takes that direction
+    if (f.tcpFlags !== undefined && (f.tcpFlags & SYN) !== 0) {
+      const o = decide(f)
+      if (o === 'as-is') this.memory.set(key, endOf(f))
+      else if (o === 'swap') this.memory.set(key, `${f.dst}|${String(f.dstPort)}`)
+    }
     if (run !== undefined && f.observedAction !== 'reject') {
       // a record of the run nearer in start time than the held one is the partner (the other
       // interface's or window's record of the connection, read in between); a refusal pairs

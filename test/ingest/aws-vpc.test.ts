@@ -722,6 +722,39 @@ describe('aws-vpc: one connection logged at two interfaces or over two windows, 
     }
   })
 
+  it("a later window's pair merged while the handshake's record is held takes its direction (s45 QA retest F2)", async () => {
+    // ports 50000/50001 cannot tell; the client's SYN at eni-1 is read first but pairs last
+    const header =
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags'
+    const rec = (eni: string, c2s: boolean, packets: number, w: 0 | 1, flags: number): string =>
+      `5 123 ${eni} ${c2s ? '10.0.0.1 10.0.0.2 50000 50001' : '10.0.0.2 10.0.0.1 50001 50000'} 6 ${String(packets)} ${String(packets * 100)} ${String(1700000000 + w * 60)} ${String(1700000010 + w * 60)} ACCEPT OK ${String(flags)}`
+    const file = join(dir, 'handshake-held.log')
+    writeFileSync(
+      file,
+      [
+        header,
+        rec('eni-1', true, 1, 0, 2),
+        rec('eni-1', true, 2, 1, 0),
+        rec('eni-2', true, 4, 0, 2),
+        rec('eni-1', false, 8, 1, 0),
+        rec('eni-2', false, 16, 0, 18),
+        rec('eni-1', false, 32, 0, 18),
+      ].join('\n') + '\n',
+    )
+    const objects: Flow[] = []
+    for await (const f of readFlows([file], { format: 'aws-vpc', strict: false }, []))
+      objects.push(f)
+    const columns: Flow[] = []
+    for await (const b of readFlowColumns([file], { format: 'aws-vpc', strict: false }, []))
+      columns.push(...(Array.isArray(b) ? b : b.toFlows()))
+    for (const flows of [objects, columns])
+      expect(flows.map((f) => [f.src, f.packets, f.direction])).toEqual([
+        ['10.0.0.1', 10, 'client-to-server'],
+        ['10.0.0.1', 20, 'client-to-server'],
+        ['10.0.0.1', 33, 'client-to-server'],
+      ])
+  })
+
   it('one connection at the client interface and at the server interface: two flows, whatever the order', async () => {
     // each interface logs both directions (AWS logs a connection at every interface it
     // crosses: README "One connection logged at several observation points"); the same times
