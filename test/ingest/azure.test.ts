@@ -124,6 +124,39 @@ describe('azure-nsg parser (v2)', () => {
     expect(ctx.stats.skipped).toEqual({ 'bad-record': 1 })
   })
 
+  it('a record of the other kind is bad-record that names the format reading it (s45 QA cloud F4)', async () => {
+    const nsg = JSON.stringify({
+      records: [
+        {
+          properties: {
+            Version: 2,
+            flows: [
+              {
+                rule: 'r',
+                flows: [{ mac: 'm', flowTuples: ['1,10.0.0.1,10.0.0.2,1,2,T,O,A,B,,,,'] }],
+              },
+            ],
+          },
+        },
+      ],
+    })
+    const vnet = JSON.stringify({
+      records: [{ flowLogVersion: 4, flowRecords: { flows: [{ aclID: 'a', flowGroups: [] }] } }],
+    })
+    const asVnet = await runParser(azureVnetParser, nsg)
+    expect(asVnet.ctx.stats.skipped).toEqual({ 'bad-record': 1 })
+    expect(asVnet.ctx.stats.examples[0]?.text).toMatch(
+      /^an NSG flow log record \(read it with --format azure-nsg\)/,
+    )
+    const asNsg = await runParser(azureNsgParser, vnet)
+    expect(asNsg.ctx.stats.examples[0]?.text).toMatch(
+      /^a VNet flow log record \(read it with --format azure-vnet\)/,
+    )
+    // a record of neither kind says nothing of the kind
+    const neither = await runParser(azureNsgParser, JSON.stringify({ records: [{ time: 't' }] }))
+    expect(neither.ctx.stats.examples[0]?.text).toBe('{"time":"t"}')
+  })
+
   it("a nested copy of a record read before (Microsoft's NSG v1 sample) is read once (s45 QA cloud F3)", async () => {
     // learn.microsoft.com nsg-flow-logs-overview "Version 1": the records of 22:00 and 22:01,
     // then a record that is itself {records: [22:00, 22:01, 22:02]}

@@ -283,8 +283,11 @@ interface FoundTuple {
 
 /** Where {@link recordTuples} reports what it cannot read or does not know. */
 interface Reporter {
-  /** An entry without the array its tuples are in: `at` is where it is. */
-  empty(entry: unknown, at: string): void
+  /**
+   * An entry without the array its tuples are in: `at` is where it is; `otherKind` when it is a
+   * record of the other kind (an NSG flow log record read as a VNet one, or the reverse).
+   */
+  empty(entry: unknown, at: string, otherKind?: boolean): void
   /** A record of a schema version the reader does not know (read as the known one): its value. */
   unknownVersion(version: unknown): void
   /** A record the same, in its JSON, as one read before in its document: not read again. */
@@ -336,7 +339,12 @@ function* recordTuples(
       ? Array.isArray(obj(r['properties'])['flows'])
       : Array.isArray(obj(r['flowRecords'])['flows'])
   if (!shaped) {
-    report.empty(rec, at)
+    // the other kind's record (a VNet flow log read with --format azure-nsg, or the reverse)
+    const other =
+      kind === 'nsg'
+        ? Array.isArray(obj(r['flowRecords'])['flows'])
+        : Array.isArray(obj(r['properties'])['flows'])
+    report.empty(rec, at, other)
     return
   }
   const version = kind === 'nsg' ? obj(r['properties'])['Version'] : r['flowLogVersion']
@@ -633,8 +641,15 @@ function makeParser(kind: Kind): LineParser {
 function* blobFlows(blob: Blob, kind: Kind, ctx: ParseContext, reportCut: boolean): Iterable<Flow> {
   let index = 0
   const report: Reporter = {
-    empty: (entry, at) => {
-      skip(ctx, 'bad-record', `${ctx.file}#${at}`, jsonText(entry))
+    empty: (entry, at, otherKind) => {
+      // a record of the other kind says so first, with the format that reads it
+      const said =
+        otherKind === true
+          ? kind === 'nsg'
+            ? 'a VNet flow log record (read it with --format azure-vnet): '
+            : 'an NSG flow log record (read it with --format azure-nsg): '
+          : ''
+      skip(ctx, 'bad-record', `${ctx.file}#${at}`, said + jsonText(entry))
     },
     unknownVersion: (version) => {
       note(ctx, `unknown-version:${JSON.stringify(version).slice(0, 40)}`)
