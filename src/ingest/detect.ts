@@ -117,8 +117,9 @@ const TEXT_OUTPUTS: readonly {
   readonly hint: string
 }[] = [
   {
-    // `gcloud logging read ... --format=yaml`
-    test: /^\s*(?:-\s+)?jsonPayload:\s*$/m,
+    // `gcloud logging read ... --format=yaml` (blanks, not `\s`, around the key: with `m`, a
+    // leading `\s*` ran from every line start over every blank line after it, quadratically)
+    test: /^[ \t]*(?:-[ \t]+)?jsonPayload:[ \t]*\r?$/m,
     kind: 'YAML (a gcloud export?)',
     hint: 'export it as JSON: gcloud logging read ... --format=json',
   },
@@ -145,7 +146,9 @@ const TEXT_OUTPUTS: readonly {
   {
     // Zeek's JSON conn records pretty-printed (`jq . conn.log`, as docs.zeek.org shows them) or
     // gathered in one array (`jq -s`): the reader takes one record per line
-    test: /^\s*(?:\[\s*)?\{\s*(?:\n\s*)?"(?:ts|uid|_path)"\s*:[^\n]*(?:\n[^\n]*){0,8}?"id[._]orig_h"\s*:/,
+    // (one `\s*` for the blanks and line ends after `{`: two in a row would backtrack through a
+    // head of blank lines quadratically)
+    test: /^\s*(?:\[\s*)?\{\s*"(?:ts|uid|_path)"\s*:[^\n]*(?:\n[^\n]*){0,8}?"id[._]orig_h"\s*:/,
     kind: 'Zeek JSON pretty-printed or in an array',
     hint: 'write one record per line: jq -c . conn.log > conn.json (an array: jq -c ".[]")',
   },
