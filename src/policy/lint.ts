@@ -772,6 +772,15 @@ function externalEntity(inventory: Inventory, ip: IpAddress): Entity {
   return best ?? { kind: 'external', name: formatIp(ip), named: false }
 }
 
+/**
+ * A pair of groups a rule matches (lint's coverage): the rule lists of the pair, and the other
+ * family's ICMP, which is no packet of the pair and so left out of what must be covered.
+ */
+interface MatchedPair {
+  readonly list: readonly number[]
+  readonly foreign: ServiceSet
+}
+
 function coverage(
   policySet: PolicySet,
   now: number,
@@ -844,7 +853,7 @@ function coverage(
   const onlyIcmp6 = live.map((l) => l.services.subtract(ICMP_OF_FAMILY[6]).isEmpty)
   // per rule, the rule lists of the pairs it matches, each with the other family's ICMP (no packet
   // of the pair: left out of what must be covered)
-  const pairsOf = live.map((): { list: readonly number[]; foreign: ServiceSet }[] => [])
+  const pairsOf = live.map((): MatchedPair[] => [])
   for (const f of fromGroups.values()) {
     const inF = new Set(f.rules)
     for (const g of toGroups.values()) {
@@ -863,7 +872,7 @@ function coverage(
           continue
         }
         matched[i] = true
-        ;(pairsOf[i] as { list: readonly number[]; foreign: ServiceSet }[]).push({ list, foreign })
+        ;(pairsOf[i] as MatchedPair[]).push({ list, foreign })
       }
     }
   }
@@ -876,13 +885,11 @@ function coverage(
   }
   /** Whether, in every pair of `i`, the rules `by` admits cover all of `i`'s services. */
   const coveredBy = (i: number, by: (j: number) => boolean): boolean =>
-    (pairsOf[i] as { list: readonly number[]; foreign: ServiceSet }[]).every(
-      ({ list, foreign }) => {
-        let union = foreign
-        for (const j of list) if (j !== i && by(j)) union = union.union(rule(j).services)
-        return rule(i).services.subtract(union).isEmpty
-      },
-    )
+    (pairsOf[i] as MatchedPair[]).every(({ list, foreign }) => {
+      let union = foreign
+      for (const j of list) if (j !== i && by(j)) union = union.union(rule(j).services)
+      return rule(i).services.subtract(union).isEmpty
+    })
   const isDeny = (j: number): boolean => rule(j).rule.action === 'deny'
   // shadowed: an allow every flow of which a deny matches; `forLife` when the denies that do
   // so last as long as the allow (else it decides once they have expired)
@@ -907,7 +914,7 @@ function coverage(
   /** The other rules `admit` lets cover `i` that share a service with it. */
   const coverers = (i: number, admit: (j: number) => boolean): LiveRule[] => {
     const js = new Set<number>()
-    for (const { list } of pairsOf[i] as { list: readonly number[] }[])
+    for (const { list } of pairsOf[i] as MatchedPair[])
       for (const j of list)
         if (j !== i && admit(j) && !rule(j).services.intersect(rule(i).services).isEmpty) js.add(j)
     return [...js].sort((a, b) => a - b).map(rule)

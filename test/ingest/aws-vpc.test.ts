@@ -665,18 +665,21 @@ describe('aws-vpc: one connection logged at two interfaces or over two windows, 
           permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest]),
         )
 
+  /** The flows of `file` on the object path and on the columnar path ({@link readColumns}). */
+  async function bothPaths(file: string): Promise<[Flow[], Flow[]]> {
+    const objects: Flow[] = []
+    for await (const f of readFlows([file], { format: 'aws-vpc', strict: false }, []))
+      objects.push(f)
+    return [objects, (await readColumns(file, false)).flows]
+  }
+
   /** [packets, bytes, start s] of each flow read, sorted, on the object and the columnar path. */
   async function read(name: string, header: string, lines: readonly string[]): Promise<string[][]> {
     const file = join(dir, `${name}.log`)
     writeFileSync(file, [header, ...lines].join('\n') + '\n')
-    const objects: string[] = []
-    for await (const f of readFlows([file], { format: 'aws-vpc', strict: false }, []))
-      objects.push(`${String(f.packets)}/${String(f.bytes)}@${String(f.start / 1000)}`)
-    const columns: string[] = []
-    for await (const b of readFlowColumns([file], { format: 'aws-vpc', strict: false }, []))
-      for (const f of Array.isArray(b) ? b : b.toFlows())
-        columns.push(`${String(f.packets)}/${String(f.bytes)}@${String(f.start / 1000)}`)
-    return [objects.sort(), columns.sort()]
+    return (await bothPaths(file)).map((flows) =>
+      flows.map((f) => `${String(f.packets)}/${String(f.bytes)}@${String(f.start / 1000)}`).sort(),
+    )
   }
 
   it('a TCP connection over two aggregation windows of one interface: never a half left alone', async () => {
@@ -741,13 +744,7 @@ describe('aws-vpc: one connection logged at two interfaces or over two windows, 
         rec('eni-1', false, 32, 0, 18),
       ].join('\n') + '\n',
     )
-    const objects: Flow[] = []
-    for await (const f of readFlows([file], { format: 'aws-vpc', strict: false }, []))
-      objects.push(f)
-    const columns: Flow[] = []
-    for await (const b of readFlowColumns([file], { format: 'aws-vpc', strict: false }, []))
-      columns.push(...(Array.isArray(b) ? b : b.toFlows()))
-    for (const flows of [objects, columns])
+    for (const flows of await bothPaths(file))
       expect(flows.map((f) => [f.src, f.packets, f.direction])).toEqual([
         ['10.0.0.1', 10, 'client-to-server'],
         ['10.0.0.1', 20, 'client-to-server'],

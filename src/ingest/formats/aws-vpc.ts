@@ -320,25 +320,35 @@ function noFlowFields(line: string, L: Layout, ps: number, pd: number): boolean 
 }
 
 /**
+ * The tokens before the record in `line` (its `n` tokens just read by {@link tokenize}) when the
+ * record has `fields` tokens: 0 for none, 1 after an event time ({@link EVENT_TIME}: CloudWatch
+ * Logs' export to S3 and `aws logs tail --format short` write `<time> <message>`), 2 after an event
+ * time and a log stream (`aws logs tail`'s `detailed` and `json` formats `<time> <stream>
+ * <message>`, {@link TAIL_TIME}); -1 when the count fits none of them.
+ */
+function tokensBefore(line: string, n: number, fields: number): number {
+  if (n === fields) return 0
+  if (n === fields + 1 && EVENT_TIME.test(line)) return 1
+  if (n === fields + 2 && TAIL_TIME.test(line)) return 2
+  return -1
+}
+
+/**
  * The default layout of a record in a file without a header line, `line` with its `n` tokens just
- * read by {@link tokenize}, after the event time (and log stream) CloudWatch Logs puts before it
- * where it does ({@link EVENT_TIME}, {@link TAIL_TIME}): the Transit Gateway default
- * ({@link AWS_TGW_DEFAULT_FIELDS}: that many tokens, version 6, and a `resource-type` of
- * `TransitGateway` or `TransitGatewayAttachment`) or the VPC default (14 tokens); undefined for
- * neither.
+ * read by {@link tokenize}, after what CloudWatch Logs puts before it ({@link tokensBefore}): the
+ * Transit Gateway default ({@link AWS_TGW_DEFAULT_FIELDS}: that many tokens, version 6, and a
+ * `resource-type` of `TransitGateway` or `TransitGatewayAttachment`) or the VPC default (14
+ * tokens); undefined for neither.
  */
 function headerlessLayout(line: string, n: number): Layout | undefined {
-  for (let k = 0; k <= 2; k++) {
-    if ((k === 1 && !EVENT_TIME.test(line)) || (k === 2 && !TAIL_TIME.test(line))) continue
-    if (
-      n - k === TGW_DEFAULT_LAYOUT.n &&
-      tokenIs(line, k, '6') &&
-      (tokenIs(line, k + 1, 'TransitGateway') || tokenIs(line, k + 1, 'TransitGatewayAttachment'))
-    )
-      return TGW_DEFAULT_LAYOUT
-    if (n - k === DEFAULT_LAYOUT.n) return DEFAULT_LAYOUT
-  }
-  return undefined
+  const k = tokensBefore(line, n, TGW_DEFAULT_LAYOUT.n)
+  if (
+    k >= 0 &&
+    tokenIs(line, k, '6') &&
+    (tokenIs(line, k + 1, 'TransitGateway') || tokenIs(line, k + 1, 'TransitGatewayAttachment'))
+  )
+    return TGW_DEFAULT_LAYOUT
+  return tokensBefore(line, n, DEFAULT_LAYOUT.n) >= 0 ? DEFAULT_LAYOUT : undefined
 }
 
 /** True when token `i` is exactly `text`. */
@@ -383,15 +393,12 @@ export class AwsLineReader implements LineReader {
   }
 
   /**
-   * Where the record of `line` starts (its `n` tokens just read by {@link tokenize}; -1 when it
-   * could not): after an event time ({@link EVENT_TIME}: CloudWatch Logs' export to S3 and
-   * `aws logs tail --format short` write `<time> <message>`, `aws logs tail`'s `detailed` and
-   * `json` formats `<time> <stream> <message>`), else 0.
+   * Where the record of `line` starts (its `n` tokens just read by {@link tokenize}), after what
+   * CloudWatch Logs puts before it ({@link tokensBefore}), else 0.
    */
   private recordStart(line: string, n: number): number {
-    if (n === this.layout.n + 1 && EVENT_TIME.test(line)) return starts[1] as number
-    if (n === this.layout.n + 2 && TAIL_TIME.test(line)) return starts[2] as number
-    return 0
+    const k = tokensBefore(line, n, this.layout.n)
+    return k > 0 ? (starts[k] as number) : 0
   }
 
   /** One line (1-based `lineNo`) → a flow, or undefined (header, blank, note or skip recorded in ctx). */
